@@ -1,0 +1,50 @@
+/* civreg command line: shared helpers for the subcommands.
+ *
+ * Each subcommand is a thin shell: parse arguments, call one module
+ * function, print the result. Exit codes: 0 success, 1 failure, 2 usage.
+ */
+#ifndef CIVREG_CLI_H
+#define CIVREG_CLI_H
+
+#include <stdbool.h>
+
+#include "core/err.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *usage; /* full help text, printed by `civreg help NAME` and --help */
+};
+
+/* The command table (main.c), ending with a NULL name. */
+extern const struct cli_command cli_commands[];
+
+/* Find a command by name, or NULL. */
+const struct cli_command *cli_find(const struct cli_command *table, const char *name);
+
+/* Print a command's usage to stdout (for --help) and return EXIT_OK. */
+int cli_help(const struct cli_command *cmd);
+
+/* Report a usage error on stderr with a hint and return EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report a failure on stderr ("civreg COMMAND: message") and return EXIT_FAIL. */
+int cli_fail(const char *command, const struct err *err);
+
+/* The --data value, or the default ./civreg-data. */
+const char *cli_data_dir(const char *opt);
+
+/* Subcommand families (db, ...) dispatch on their own table. */
+int cli_dispatch(const char *family, const struct cli_command *table, int argc, char **argv);
+
+/* Commands. */
+int cmd_init(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+#endif

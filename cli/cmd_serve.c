@@ -1,0 +1,46 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "web/web.h"
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "listen", required_argument, NULL, 'l' },
+        { "threads", required_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct web_options o = { 0 };
+    struct err err = ERR_INIT;
+    char *end;
+    long n;
+    int c;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': o.data_dir = optarg; break;
+        case 'l': o.listen = optarg; break;
+        case 't':
+            errno = 0;
+            n = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || n < 1 || n > 256)
+                return cli_usage_error("serve", "--threads must be a number from 1 to 256");
+            o.threads = (int)n;
+            break;
+        case 'h': return cli_help(cli_find(cli_commands, "serve"));
+        default: return cli_usage_error("serve", "invalid option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    o.data_dir = cli_data_dir(o.data_dir);
+    if (web_serve(&o, &err) != 0)
+        return cli_fail("serve", &err);
+    return EXIT_OK;
+}

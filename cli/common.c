@@ -1,0 +1,62 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "db/datadir.h"
+
+const struct cli_command *cli_find(const struct cli_command *table, const char *name)
+{
+    for (size_t i = 0; name && table[i].name != NULL; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+    return NULL;
+}
+
+int cli_help(const struct cli_command *cmd)
+{
+    fputs(cmd->usage, stdout);
+    return EXIT_OK;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "civreg %s: ", command);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see `civreg help %s`)\n", command);
+    return EXIT_USAGE;
+}
+
+int cli_fail(const char *command, const struct err *err)
+{
+    fprintf(stderr, "civreg %s: %s\n", command, err_msg(err));
+    return EXIT_FAIL;
+}
+
+const char *cli_data_dir(const char *opt)
+{
+    return opt ? opt : DATADIR_DEFAULT;
+}
+
+int cli_dispatch(const char *family, const struct cli_command *table, int argc, char **argv)
+{
+    const struct cli_command *c;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        if (argc >= 3 && strcmp(argv[1], "help") == 0 && (c = cli_find(table, argv[2])) != NULL)
+            return cli_help(c);
+        printf("usage: civreg %s COMMAND [OPTIONS]\n\ncommands:\n", family);
+        for (size_t i = 0; table[i].name; i++)
+            printf("  %-12s %s\n", table[i].name, table[i].summary);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    c = cli_find(table, argv[1]);
+    if (c == NULL)
+        return cli_usage_error(family, "unknown command '%s'", argv[1]);
+    return c->run(argc - 1, argv + 1);
+}

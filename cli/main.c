@@ -1,0 +1,140 @@
+/* civreg: the command. main() only parses global options and dispatches to
+ * one subcommand; each subcommand calls one module function. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "civreg_version.h"
+#include "cli.h"
+#include "core/log.h"
+#include "core/secret.h"
+
+const struct cli_command cli_commands[] = {
+    { "init", cmd_init, "create a data directory",
+      "usage: civreg init [--data DIR] [--country CODE] [--office CODE --office-name NAME]\n"
+      "\n"
+      "Creates DIR (default ./civreg-data) holding civreg.db, blobs/, keys/ (mode\n"
+      "0700) and civreg.conf. CODE for --country is the ICAO Doc 9303 code of the\n"
+      "issuing state (default UTO); --office is this office's code, 2 to 8 of\n"
+      "A-Z 0-9 (default HQ). Refuses, changing nothing, when DIR already holds a\n"
+      "data directory or is a non-empty folder.\n" },
+    { "db", cmd_db, "database maintenance (check, migrate)",
+      "usage: civreg db check|migrate [--data DIR]\n"
+      "\n"
+      "  check     integrity_check, foreign_key_check, migration state; exit 1 on\n"
+      "            any problem, naming each\n"
+      "  migrate   apply pending schema migrations\n" },
+    { "serve", cmd_serve, "run the web server",
+      "usage: civreg serve [--data DIR] [--listen ADDR:PORT] [--threads N]\n"
+      "\n"
+      "Serves the web UI and JSON API of the data directory DIR (default\n"
+      "./civreg-data) on ADDR:PORT (default: civreg.conf's listen, else\n"
+      "127.0.0.1:8080; port 0 picks a free one). GET /healthz answers\n"
+      "{\"status\":\"ok\",\"version\":...,\"schema_version\":...}. Stops cleanly on\n"
+      "SIGINT or SIGTERM.\n" },
+    { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
+    { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+static void print_overview(FILE *f)
+{
+    fprintf(f, "usage: civreg [--log-level debug|info|warn|error|off] COMMAND [OPTIONS]\n"
+               "       civreg --version | --help | help COMMAND\n\ncommands:\n");
+    for (size_t i = 0; cli_commands[i].name; i++)
+        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(f, "\nWithout --data, commands use %s.\n", "./civreg-data");
+}
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("civreg %s\n", CIVREG_VERSION);
+    return EXIT_OK;
+}
+
+int cmd_help(int argc, char **argv)
+{
+    const struct cli_command *c;
+
+    if (argc < 2) {
+        print_overview(stdout);
+        return EXIT_OK;
+    }
+    c = cli_find(cli_commands, argv[1]);
+    if (c == NULL)
+        return cli_usage_error("help", "unknown command '%s'", argv[1]);
+    if (argc >= 3 && c->run != cmd_help) {
+        /* `civreg help db check` -> `civreg db help check` */
+        char *sub[] = { argv[1], (char *)"help", argv[2], NULL };
+        return c->run(3, sub);
+    }
+    return cli_help(c);
+}
+
+/* --log-level may appear anywhere; it is taken out before dispatch. */
+static int take_log_level(int *argc, char **argv)
+{
+    int out = 0;
+
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        enum log_level level;
+        if (strcmp(a, "--") == 0) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (strcmp(a, "--log-level") == 0) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "civreg: --log-level needs a value (debug, info, warn, error, off)\n");
+                return -1;
+            }
+            val = argv[++i];
+        } else if (strncmp(a, "--log-level=", 12) == 0) {
+            val = a + 12;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (log_parse_level(val, &level) != 0) {
+            fprintf(stderr, "civreg: unknown log level '%s' (debug, info, warn, error, off)\n", val);
+            return -1;
+        }
+        log_set_level(level);
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const struct cli_command *c;
+    struct err err = ERR_INIT;
+
+    setlocale(LC_CTYPE, "C.UTF-8");
+    if (take_log_level(&argc, argv) != 0)
+        return EXIT_USAGE;
+    if (argc < 2) {
+        print_overview(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_overview(stdout);
+        return EXIT_OK;
+    }
+    c = cli_find(cli_commands, argv[1]);
+    if (c == NULL) {
+        fprintf(stderr, "civreg: unknown command '%s' (see `civreg help`)\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    if (secret_init(&err) != 0) {
+        fprintf(stderr, "civreg: %s\n", err_msg(&err));
+        return EXIT_FAIL;
+    }
+    return c->run(argc - 1, argv + 1);
+}

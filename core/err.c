@@ -1,0 +1,56 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int err_set(struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (e == NULL)
+        return -1;
+    va_start(ap, fmt);
+    /* Truncation is acceptable for a human message; the result is always
+     * NUL-terminated. */
+    (void)vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int err_prefix(struct err *e, const char *fmt, ...)
+{
+    char prefix[ERR_MSG_MAX];
+    char old[ERR_MSG_MAX];
+    va_list ap;
+
+    if (e == NULL)
+        return -1;
+    va_start(ap, fmt);
+    (void)vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    old[sizeof old - 1] = '\0';
+    /* Truncation of a long message is acceptable; the result is checked
+     * only to keep it NUL-terminated on encoding errors. */
+    if (old[0] == '\0') {
+        if (snprintf(e->msg, sizeof e->msg, "%s", prefix) < 0)
+            e->msg[0] = '\0';
+    } else if (snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old) < 0) {
+        e->msg[0] = '\0';
+    }
+    return -1;
+}
+
+void err_clear(struct err *e)
+{
+    if (e != NULL)
+        e->msg[0] = '\0';
+}
+
+const char *err_msg(const struct err *e)
+{
+    if (e == NULL || e->msg[0] == '\0')
+        return "unknown error";
+    return e->msg;
+}

@@ -1,0 +1,260 @@
+#include "json.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+
+int json_parse(const char *s, size_t len, json_t **out, struct err *err)
+{
+    json_error_t je;
+
+    *out = json_loadb(s, len, JSON_REJECT_DUPLICATES, &je);
+    if (*out == NULL)
+        return err_set(err, "json: %s at line %d column %d", je.text, je.line, je.column);
+    return 0;
+}
+
+int json_get_string(const json_t *obj, const char *key, bool required, const char **out,
+                    struct err *err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return err_set(err, "%s: required field missing", key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return err_set(err, "%s: must be a string", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int json_get_int(const json_t *obj, const char *key, bool required, json_int_t *out,
+                 bool *present, struct err *err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (present)
+        *present = false;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return err_set(err, "%s: required field missing", key);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return err_set(err, "%s: must be an integer", key);
+    *out = json_integer_value(v);
+    if (present)
+        *present = true;
+    return 0;
+}
+
+int json_get_bool(const json_t *obj, const char *key, bool required, bool deflt, bool *out,
+                  struct err *err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return err_set(err, "%s: required field missing", key);
+        *out = deflt;
+        return 0;
+    }
+    if (!json_is_boolean(v))
+        return err_set(err, "%s: must be true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int json_check_keys(const json_t *obj, const char *const *allowed, struct err *err)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(obj))
+        return err_set(err, "json: expected an object");
+    json_object_foreach((json_t *)obj, key, v) {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] != NULL; i++) {
+            if (strcmp(key, allowed[i]) == 0) {
+                ok = true;
+                break;
+            }
+        }
+        if (!ok)
+            return err_set(err, "%s: unknown field", key);
+    }
+    return 0;
+}
+
+/* RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
+ * UTF-8 byte order equals code point order, which differs from UTF-16 order
+ * only between U+E000..U+FFFF and supplementary characters (surrogates sort
+ * lower), so compare code points mapped to their first UTF-16 unit first. */
+static uint32_t utf16_first_unit(uint32_t cp)
+{
+    return cp >= 0x10000 ? 0xD800 + ((cp - 0x10000) >> 10) : cp;
+}
+
+static uint32_t utf16_second_unit(uint32_t cp)
+{
+    return cp >= 0x10000 ? 0xDC00 + ((cp - 0x10000) & 0x3FF) : 0;
+}
+
+static int utf16_compare(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), ia = 0, ib = 0;
+
+    while (ia < la && ib < lb) {
+        uint32_t ca = 0, cb = 0;
+        int na = utf8_decode(a + ia, la - ia, &ca);
+        int nb = utf8_decode(b + ib, lb - ib, &cb);
+        if (na < 0 || nb < 0)
+            return strcmp(a + ia, b + ib); /* not reached: jansson checks UTF-8 */
+        if (ca != cb) {
+            uint32_t ua = utf16_first_unit(ca), ub = utf16_first_unit(cb);
+            if (ua == ub) {
+                ua = utf16_second_unit(ca);
+                ub = utf16_second_unit(cb);
+            }
+            return ua < ub ? -1 : 1;
+        }
+        ia += (size_t)na;
+        ib += (size_t)nb;
+    }
+    return (ia < la) - (ib < lb);
+}
+
+static int cmp_keys(const void *x, const void *y)
+{
+    return utf16_compare(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int canon_string(const char *s, size_t len, struct buf *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (buf_append_byte(out, '"') != 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default: break;
+        }
+        if (esc) {
+            if (buf_append_str(out, esc) != 0)
+                return -1;
+        } else if (c < 0x20) {
+            char u[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+            if (buf_append(out, u, 6) != 0)
+                return -1;
+        } else if (buf_append_byte(out, c) != 0) {
+            return -1;
+        }
+    }
+    return buf_append_byte(out, '"');
+}
+
+static int canon_value(const json_t *v, struct buf *out, int depth, struct err *err)
+{
+    if (depth > 64)
+        return err_set(err, "json: nesting deeper than 64 levels");
+    switch (json_typeof(v)) {
+    case JSON_NULL: return buf_append_str(out, "null") ? err_set(err, "json: output too large") : 0;
+    case JSON_TRUE: return buf_append_str(out, "true") ? err_set(err, "json: output too large") : 0;
+    case JSON_FALSE: return buf_append_str(out, "false") ? err_set(err, "json: output too large") : 0;
+    case JSON_INTEGER: {
+        json_int_t n = json_integer_value(v);
+        /* RFC 8785 serialises numbers as IEEE 754 doubles: integers beyond
+         * 2^53 would not survive a round trip through other implementations. */
+        if (n > 9007199254740991LL || n < -9007199254740991LL)
+            return err_set(err, "json: integer %lld is outside the exact range of RFC 8785",
+                           (long long)n);
+        return buf_printf(out, "%lld", (long long)n) ? err_set(err, "json: output too large") : 0;
+    }
+    case JSON_REAL:
+        return err_set(err, "json: floating-point numbers are not allowed in signed data");
+    case JSON_STRING:
+        return canon_string(json_string_value(v), json_string_length(v), out)
+                   ? err_set(err, "json: output too large")
+                   : 0;
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        if (buf_append_byte(out, '[') != 0)
+            return err_set(err, "json: output too large");
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && buf_append_byte(out, ',') != 0)
+                return err_set(err, "json: output too large");
+            if (canon_value(json_array_get(v, i), out, depth + 1, err) != 0)
+                return -1;
+        }
+        return buf_append_byte(out, ']') ? err_set(err, "json: output too large") : 0;
+    }
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys;
+        const char *key;
+        json_t *member;
+        int rc = -1;
+
+        keys = calloc(n ? n : 1, sizeof *keys);
+        if (keys == NULL)
+            return err_set(err, "json: out of memory");
+        json_object_foreach((json_t *)v, key, member) keys[i++] = key;
+        qsort(keys, n, sizeof *keys, cmp_keys);
+        if (buf_append_byte(out, '{') != 0) {
+            err_set(err, "json: output too large");
+            goto out;
+        }
+        for (i = 0; i < n; i++) {
+            if ((i > 0 && buf_append_byte(out, ',') != 0) ||
+                canon_string(keys[i], strlen(keys[i]), out) != 0 || buf_append_byte(out, ':') != 0) {
+                err_set(err, "json: output too large");
+                goto out;
+            }
+            if (canon_value(json_object_get(v, keys[i]), out, depth + 1, err) != 0)
+                goto out;
+        }
+        if (buf_append_byte(out, '}') != 0) {
+            err_set(err, "json: output too large");
+            goto out;
+        }
+        rc = 0;
+    out:
+        free(keys);
+        return rc;
+    }
+    }
+    return err_set(err, "json: unknown value type");
+}
+
+int json_canonical(const json_t *v, struct buf *out, struct err *err)
+{
+    if (v == NULL)
+        return err_set(err, "json: no value");
+    return canon_value(v, out, 0, err);
+}
+
+static int dump_cb(const char *p, size_t n, void *data)
+{
+    return buf_append(data, p, n);
+}
+
+int json_dump_compact(const json_t *v, struct buf *out, struct err *err)
+{
+    if (json_dump_callback(v, dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        return err_set(err, "json: output too large");
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* civreg core: helpers over jansson (thread-safe, exact integers).
+ *
+ * Ownership follows jansson: functions that return json_t * hand over a new
+ * reference the caller json_decref()s; borrowed references are marked.
+ */
+#ifndef CIVREG_CORE_JSON_H
+#define CIVREG_CORE_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* Parse LEN bytes as one JSON value, rejecting duplicate keys and invalid
+ * UTF-8. *OUT is a new reference. The message names line and column. */
+int json_parse(const char *s, size_t len, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Read a string member. When absent or null: -1 if REQUIRED, else 0 with
+ * *OUT = NULL. A present member of another type is an error. *OUT is borrowed
+ * from OBJ. */
+int json_get_string(const json_t *obj, const char *key, bool required, const char **out,
+                    struct err *err) __attribute__((warn_unused_result));
+
+/* Read an integer member (same rules); *PRESENT (may be NULL) tells whether it
+ * was there. */
+int json_get_int(const json_t *obj, const char *key, bool required, json_int_t *out,
+                 bool *present, struct err *err) __attribute__((warn_unused_result));
+
+/* Read a boolean member (same rules; absent = DEFLT when not required). */
+int json_get_bool(const json_t *obj, const char *key, bool required, bool deflt, bool *out,
+                  struct err *err) __attribute__((warn_unused_result));
+
+/* Fail naming the first member of OBJ whose key is not in ALLOWED (a
+ * NULL-terminated list). Catches typos in input documents. */
+int json_check_keys(const json_t *obj, const char *const *allowed, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Append the RFC 8785 (JCS) canonical form of V to OUT: object members sorted
+ * by their UTF-16 code units, no white space, minimal string escapes. Numbers
+ * must be integers (civreg signs no floating-point values); a real is an
+ * error. */
+int json_canonical(const json_t *v, struct buf *out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Append V to OUT in jansson's compact form (key order preserved). */
+int json_dump_compact(const json_t *v, struct buf *out, struct err *err)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,83 @@
+/* civreg db: the SQLite connection, its pragmas, migrations and transactions.
+ *
+ * One struct db per thread: a connection is never shared between threads.
+ * Module store files (registry/store.c, ...) reach SQLite through
+ * db_handle(); nothing else in civreg includes sqlite3.h.
+ */
+#ifndef CIVREG_DB_H
+#define CIVREG_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+struct db;
+struct sqlite3;
+
+enum {
+    DB_OPEN_CREATE = 1 << 0,  /* create the file when missing */
+    DB_OPEN_MIGRATE = 1 << 1, /* apply pending migrations */
+    DB_OPEN_CHECK = 1 << 2,   /* open for inspection: no pragmas that write,
+                                 no refusal of newer schemas (db check) */
+};
+
+/* Open the database file PATH. Sets WAL, foreign_keys=ON, busy_timeout and
+ * synchronous=FULL (a registered birth must survive a power cut). Refuses a
+ * database whose schema is newer than this binary, and (without
+ * DB_OPEN_MIGRATE) one whose schema is older. *OUT is freed with db_close. */
+int db_open(const char *path, unsigned flags, struct db **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Close; db_close(NULL) is a no-op. An open transaction is rolled back. */
+void db_close(struct db *db);
+
+/* The raw connection, for module store files only. Borrowed. */
+struct sqlite3 *db_handle(struct db *db);
+
+/* The path the database was opened from. Borrowed. */
+const char *db_path(const struct db *db);
+
+/* Highest schema version this binary knows (its last embedded migration). */
+int db_schema_latest(void);
+
+/* Schema version recorded in the database (0 when none). */
+int db_schema_version(struct db *db, int *out, struct err *err) __attribute__((warn_unused_result));
+
+/* Apply every pending migration, each in its own transaction, recording it. */
+int db_migrate(struct db *db, struct err *err) __attribute__((warn_unused_result));
+
+/* Transactions. db_tx_begin starts a write transaction (BEGIN IMMEDIATE, so
+ * writers queue on the busy timeout instead of failing later); nested calls
+ * become savepoints. Every begin is matched by one commit or rollback. */
+int db_tx_begin(struct db *db, struct err *err) __attribute__((warn_unused_result));
+int db_tx_commit(struct db *db, struct err *err) __attribute__((warn_unused_result));
+void db_tx_rollback(struct db *db);
+
+/* Run FN inside a transaction: commit when it returns 0, roll back when it
+ * fails. A whole transaction that hit SQLITE_BUSY is retried a few times so
+ * "database is locked" does not reach the user under normal contention. */
+int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err), void *arg,
+              struct err *err) __attribute__((warn_unused_result));
+
+/* Execute constant SQL (never built from input). */
+int db_exec(struct db *db, const char *sql, struct err *err) __attribute__((warn_unused_result));
+
+/* Read and write installation settings (table settings). db_setting_get
+ * returns 0 with *OUT malloc'd (caller frees), 1 when the key is absent, -1 on
+ * error. */
+int db_setting_get(struct db *db, const char *key, char **out, struct err *err);
+int db_setting_set(struct db *db, const char *key, const char *value, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Check the database: integrity_check, foreign_key_check and the migration
+ * state (pending, unknown newer, or altered since applied). REPORT is called
+ * once per problem. Returns the number of problems (0 = healthy), or -1 when
+ * the check itself could not run. */
+int db_check(struct db *db, void (*report)(void *ctx, const char *problem), void *ctx,
+             struct err *err);
+
+/* Whether the last failure on this connection was SQLITE_BUSY/LOCKED. */
+bool db_last_was_busy(struct db *db);
+
+#endif

@@ -1,0 +1,150 @@
+/* Integration tests: `civreg serve` over loopback (healthz, errors, headers,
+ * clean shutdown on SIGTERM and SIGINT). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "civreg_version.h"
+#include "support/support.h"
+
+static char *dir;
+static char data[4096];
+
+static int setup(void **state)
+{
+    struct proc_result r;
+    (void)state;
+    dir = tmp_dir("serve");
+    snprintf(data, sizeof data, "%s/data", dir);
+    if (civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }) != 0 || r.status != 0)
+        return -1;
+    proc_result_free(&r);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tmp_remove(dir);
+    free(dir);
+    return 0;
+}
+
+/* Start the server on a free port; returns the port. */
+static int start(pid_t *pid, int *fd)
+{
+    char line[512];
+    const char *argv[] = { CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", NULL };
+    assert_int_equal(proc_spawn((char *const *)argv, pid, fd), 0);
+    assert_int_equal(proc_read_line(*fd, line, sizeof line, 60), 0);
+    const char *p = strstr(line, "http://127.0.0.1:");
+    assert_non_null(p);
+    return (int)strtol(p + strlen("http://127.0.0.1:"), NULL, 10);
+}
+
+static void test_healthz_and_sigterm(void **state)
+{
+    struct http_response r;
+    char h[256];
+    pid_t pid;
+    int fd, port;
+    (void)state;
+
+    port = start(&pid, &fd);
+    assert_true(port > 0);
+    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_error_t je;
+    json_t *j = json_loads(r.body, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(j, "version")), CIVREG_VERSION);
+    assert_true(json_integer_value(json_object_get(j, "schema_version")) >= 1);
+    json_decref(j);
+    assert_int_equal(http_header(&r, "Content-Type", h, sizeof h), 0);
+    assert_non_null(strstr(h, "application/json"));
+    assert_int_equal(http_header(&r, "X-Content-Type-Options", h, sizeof h), 0);
+    assert_string_equal(h, "nosniff");
+    assert_int_equal(http_header(&r, "Content-Security-Policy", h, sizeof h), 0);
+    assert_non_null(strstr(h, "frame-ancestors 'none'"));
+    http_response_free(&r);
+
+    /* Unknown paths: JSON 404; wrong method: 405. */
+    assert_int_equal(http_request(port, "GET", "/no/such/thing", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.body, "\"not_found\""));
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "POST", "/healthz", NULL, "x", 1, &r), 0);
+    assert_int_equal(r.status, 405);
+    http_response_free(&r);
+
+    /* Many requests in a row keep working (per-thread connections). */
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 200);
+        http_response_free(&r);
+    }
+
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(proc_wait(pid, 30), 0);
+    close(fd);
+    /* Stopped: the port no longer answers. */
+    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), -1);
+}
+
+static void test_sigint(void **state)
+{
+    pid_t pid;
+    int fd, port;
+    struct http_response r;
+    (void)state;
+
+    port = start(&pid, &fd);
+    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    http_response_free(&r);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    assert_int_equal(proc_wait(pid, 30), 0);
+    close(fd);
+}
+
+static void test_port_in_use(void **state)
+{
+    pid_t pid;
+    int fd, port;
+    struct proc_result pr;
+    char listen[64];
+    (void)state;
+
+    port = start(&pid, &fd);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    assert_int_equal(civreg_run(NULL, &pr, (const char *[]){ "serve", "--data", data, "--listen", listen, NULL }), 0);
+    assert_int_equal(pr.status, 1);
+    assert_non_null(strstr(pr.err, "cannot listen"));
+    proc_result_free(&pr);
+    assert_int_equal(civreg_run(NULL, &pr, (const char *[]){ "serve", "--data", data, "--listen", "localhost", NULL }), 0);
+    assert_int_equal(pr.status, 1);
+    assert_non_null(strstr(pr.err, "ADDRESS:PORT"));
+    proc_result_free(&pr);
+    kill(pid, SIGTERM);
+    assert_int_equal(proc_wait(pid, 30), 0);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_healthz_and_sigterm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("serve", tests, NULL, NULL);
+}

@@ -1,0 +1,303 @@
+/* Unit tests for core/: errors, buffers, codecs, JSON (RFC 8785), time,
+ * UTF-8 and normalization, configuration, secrets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "core/timeutil.h"
+#include "core/utf8.h"
+
+static void test_err(void **state)
+{
+    struct err e = ERR_INIT;
+    (void)state;
+    assert_string_equal(err_msg(&e), "unknown error");
+    assert_int_equal(err_set(&e, "png: truncated %s", "IDAT"), -1);
+    assert_string_equal(err_msg(&e), "png: truncated IDAT");
+    err_prefix(&e, "page-%d.png", 12);
+    assert_string_equal(err_msg(&e), "page-12.png: png: truncated IDAT");
+    assert_int_equal(err_set(NULL, "ignored"), -1);
+}
+
+static void test_buf_cap(void **state)
+{
+    struct buf b = BUF_INIT(8);
+    (void)state;
+    assert_int_equal(buf_append_str(&b, "abcd"), 0);
+    assert_int_equal(buf_printf(&b, "%d", 1234), 0);
+    assert_string_equal(buf_str(&b), "abcd1234");
+    /* One byte over the cap fails and releases everything. */
+    assert_int_equal(buf_append_byte(&b, 'x'), -1);
+    assert_int_equal(b.len, 0);
+    assert_null(b.data);
+    assert_string_equal(buf_str(&b), "");
+    assert_int_equal(buf_append(&b, "zz", 2), 0);
+    size_t n = 0;
+    unsigned char *p = buf_detach(&b, &n);
+    assert_int_equal(n, 2);
+    assert_memory_equal(p, "zz", 3);
+    free(p);
+    assert_null(b.data);
+}
+
+/* RFC 4648 §10 test vectors (base64), and base64url without padding. */
+static void test_base64_rfc4648(void **state)
+{
+    static const struct { const char *in, *b64; } v[] = {
+        { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+        { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *e = b64_encode(v[i].in, strlen(v[i].in));
+        assert_string_equal(e, v[i].b64);
+        unsigned char *d = NULL;
+        size_t dl = 0;
+        assert_int_equal(b64_decode(e, strlen(e), 100, &d, &dl, NULL), 0);
+        assert_int_equal(dl, strlen(v[i].in));
+        assert_memory_equal(d, v[i].in, dl);
+        free(d);
+        free(e);
+    }
+    unsigned char bin[] = { 0xfb, 0xff, 0xbf };
+    char *u = b64url_encode(bin, sizeof bin);
+    assert_string_equal(u, "-_-_");
+    free(u);
+    unsigned char *d = NULL;
+    size_t dl;
+    struct err e = ERR_INIT;
+    assert_int_equal(b64url_decode("-_-_", 4, 10, &d, &dl, &e), 0);
+    assert_memory_equal(d, bin, 3);
+    free(d);
+    assert_int_equal(b64url_decode("a$bc", 4, 10, &d, &dl, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "base64url"));
+    assert_int_equal(b64url_decode("AAAAAAAA", 8, 3, &d, &dl, &e), -1);
+}
+
+static void test_hex(void **state)
+{
+    unsigned char in[] = { 0x00, 0x7f, 0xa5, 0xff }, out[4];
+    char hex[9];
+    size_t n;
+    struct err e = ERR_INIT;
+    (void)state;
+    assert_string_equal(hex_encode(in, 4, hex), "007fa5ff");
+    assert_int_equal(hex_decode("007FA5ff", 8, out, 4, &n, &e), 0);
+    assert_memory_equal(out, in, 4);
+    assert_int_equal(hex_decode("abc", 3, out, 4, &n, &e), -1);
+    assert_int_equal(hex_decode("zz", 2, out, 4, &n, &e), -1);
+    assert_int_equal(hex_decode("0011223344", 10, out, 4, &n, &e), -1);
+}
+
+static char *canon(const char *json)
+{
+    json_t *v = NULL;
+    struct buf b = BUF_INIT(1 << 20);
+    struct err e = ERR_INIT;
+    if (json_parse(json, strlen(json), &v, &e) != 0)
+        fail_msg("%s", err_msg(&e));
+    if (json_canonical(v, &b, &e) != 0) {
+        buf_release(&b);
+        json_decref(v);
+        return NULL;
+    }
+    json_decref(v);
+    return (char *)buf_detach(&b, NULL);
+}
+
+/* RFC 8785 §3.2.3: property sorting by UTF-16 code units. */
+static void test_jcs_sorting_rfc8785(void **state)
+{
+    (void)state;
+    char *c = canon("{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\","
+                    "\"\\ufb33\":\"Hebrew Letter Dalet With Dagesh\",\"1\":\"One\","
+                    "\"\\ud83d\\ude00\":\"Emoji: Grinning Face\",\"\\u0080\":\"Control\","
+                    "\"\\u00f6\":\"Latin Small Letter O With Diaeresis\"}");
+    assert_non_null(c);
+    assert_string_equal(c, "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
+                           "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\","
+                           "\"\xe2\x82\xac\":\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji: Grinning "
+                           "Face\",\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}");
+    free(c);
+}
+
+/* RFC 8785 §3.2.2.2: string escaping; nested structures; no floats. */
+static void test_jcs_values(void **state)
+{
+    (void)state;
+    char *c = canon("{ \"b\" : [ 1, -2, true, null, \"\\u0001\\n\\\"\\\\/\\u20ac\" ], \"a\" : {\"z\":0,\"y\":{}} }");
+    assert_string_equal(c, "{\"a\":{\"y\":{},\"z\":0},\"b\":[1,-2,true,null,\"\\u0001\\n\\\"\\\\/\xe2\x82\xac\"]}");
+    free(c);
+    assert_null(canon("{\"x\":1.5}"));
+    assert_null(canon("{\"x\":9007199254740993}"));
+}
+
+static void test_json_parse_errors(void **state)
+{
+    json_t *v = NULL;
+    struct err e = ERR_INIT;
+    (void)state;
+    assert_int_equal(json_parse("{\"a\":1,\"a\":2}", 13, &v, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "line 1"));
+    assert_int_equal(json_parse("\"\xff\"", 3, &v, &e), -1);
+    assert_int_equal(json_parse("{\"a\":\"x\",\"b\":3}", 15, &v, &e), 0);
+    const char *s;
+    json_int_t n;
+    bool present;
+    assert_int_equal(json_get_string(v, "a", true, &s, &e), 0);
+    assert_string_equal(s, "x");
+    assert_int_equal(json_get_string(v, "b", true, &s, &e), -1);
+    assert_string_equal(err_msg(&e), "b: must be a string");
+    assert_int_equal(json_get_int(v, "b", true, &n, &present, &e), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(json_get_int(v, "c", false, &n, &present, &e), 0);
+    assert_false(present);
+    assert_int_equal(json_get_string(v, "c", true, &s, &e), -1);
+    static const char *const allowed[] = { "a", NULL };
+    assert_int_equal(json_check_keys(v, allowed, &e), -1);
+    assert_string_equal(err_msg(&e), "b: unknown field");
+    json_decref(v);
+}
+
+static void test_time(void **state)
+{
+    char s[TIME_ISO8601_LEN + 1];
+    time_t t;
+    struct err e = ERR_INIT;
+    int y, m, d;
+    (void)state;
+    assert_int_equal(time_iso8601(0, s), 0);
+    assert_string_equal(s, "1970-01-01T00:00:00Z");
+    assert_int_equal(time_iso8601(951782400, s), 0); /* leap day 2000 */
+    assert_string_equal(s, "2000-02-29T00:00:00Z");
+    assert_int_equal(time_parse_iso8601("2000-02-29T00:00:00Z", &t, &e), 0);
+    assert_int_equal((long long)t, 951782400LL);
+    assert_int_equal(time_parse_iso8601("2001-02-29T00:00:00Z", &t, &e), -1);
+    assert_int_equal(time_parse_iso8601("2001-02-28T24:00:00Z", &t, &e), -1);
+    assert_int_equal(time_parse_iso8601("2001-02-28 10:00:00Z", &t, &e), -1);
+    assert_true(date_valid(2024, 2, 29));
+    assert_false(date_valid(1900, 2, 29));
+    assert_true(date_valid(2000, 2, 29));
+    assert_false(date_valid(2023, 4, 31));
+    assert_int_equal(date_parse("1974-08-12", &y, &m, &d, &e), 0);
+    assert_int_equal(y * 10000 + m * 100 + d, 19740812);
+    assert_int_equal(date_parse("1974-8-12", &y, &m, &d, &e), -1);
+    assert_int_equal(date_to_days(1970, 1, 1), 0);
+    assert_int_equal(date_to_days(1969, 12, 31), -1);
+}
+
+static void test_utf8(void **state)
+{
+    char *out = NULL;
+    size_t n;
+    struct err e = ERR_INIT;
+    (void)state;
+    assert_true(utf8_valid("Mu\xcc\x88ller", 8));
+    assert_false(utf8_valid("\xc0\xaf", 2));          /* overlong '/' */
+    assert_false(utf8_valid("\xed\xa0\x80", 3));      /* surrogate */
+    assert_false(utf8_valid("\xf4\x90\x80\x80", 4));  /* > U+10FFFF */
+    /* NFC composes u + combining diaeresis into U+00FC. */
+    assert_int_equal(utf8_normalize("Mu\xcc\x88ller", 8, UTF8_NFC, &out, &n, &e), 0);
+    assert_string_equal(out, "M\xc3\xbcller");
+    assert_int_equal(n, 7);
+    free(out);
+    assert_int_equal(utf8_normalize("\xc3\x85", 2, UTF8_NFD, &out, &n, &e), 0);
+    assert_string_equal(out, "A\xcc\x8a");
+    free(out);
+    /* Hangul syllable decomposes and recomposes (algorithmic, no table). */
+    assert_int_equal(utf8_normalize("\xea\xb0\x80", 3, UTF8_NFD, &out, &n, &e), 0);
+    assert_int_equal(n, 6);
+    free(out);
+    assert_int_equal(utf8_normalize("\xff", 1, UTF8_NFC, &out, &n, &e), -1);
+    assert_null(out);
+    assert_int_equal(utf8_normalize("", 0, UTF8_NFC, &out, &n, &e), 0);
+    assert_string_equal(out, "");
+    free(out);
+    uint32_t cp;
+    assert_int_equal(utf8_decode("\xd0\x96", 2, &cp), 2);
+    assert_int_equal(cp, 0x416);
+    assert_int_equal(utf8_length("\xd0\x96z", 3), 2);
+}
+
+static void test_conf(void **state)
+{
+    struct conf *c = NULL;
+    struct err e = ERR_INIT;
+    const char *text = "# comment\n  country = UTO  \noffice_name=Bureau d'\xc3\xa9tat civil\n\n";
+    (void)state;
+    assert_int_equal(conf_parse(text, strlen(text), "t.conf", &c, &e), 0);
+    assert_string_equal(conf_get(c, "country", NULL), "UTO");
+    assert_string_equal(conf_get(c, "office_name", NULL), "Bureau d'\xc3\xa9tat civil");
+    assert_string_equal(conf_get(c, "listen", "dflt"), "dflt");
+    conf_free(c);
+    assert_int_equal(conf_parse("a=1\na=2\n", 8, "t.conf", &c, &e), -1);
+    assert_string_equal(err_msg(&e), "t.conf:2: key 'a' given twice");
+    assert_int_equal(conf_parse("Bad = 1\n", 8, "t.conf", &c, &e), -1);
+    assert_int_equal(conf_parse("novalue\n", 8, "t.conf", &c, &e), -1);
+    assert_int_equal(conf_parse("a=\xff\n", 4, "t.conf", &c, &e), -1);
+    conf_free(NULL);
+}
+
+static void test_secret(void **state)
+{
+    unsigned char a[32], b[32];
+    (void)state;
+    assert_int_equal(secret_init(NULL), 0);
+    secret_random(a, sizeof a);
+    memcpy(b, a, sizeof a);
+    assert_true(secret_equal(a, b, sizeof a));
+    b[31] ^= 1;
+    assert_false(secret_equal(a, b, sizeof a));
+    secret_wipe(a, sizeof a);
+    for (size_t i = 0; i < sizeof a; i++)
+        assert_int_equal(a[i], 0);
+    assert_true(secret_equal_str("token", "token"));
+    assert_false(secret_equal_str("token", "token2"));
+    assert_false(secret_equal_str("", "x"));
+    for (int i = 0; i < 100; i++)
+        assert_true(secret_random_below(7) < 7);
+}
+
+static void test_log_levels(void **state)
+{
+    enum log_level l;
+    (void)state;
+    assert_int_equal(log_parse_level("warn", &l), 0);
+    assert_int_equal(l, LOG_WARN);
+    assert_int_equal(log_parse_level("loud", &l), -1);
+    log_set_level(LOG_OFF);
+    log_error("not printed");
+    log_set_level(LOG_INFO);
+    assert_int_equal(log_get_level(), LOG_INFO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err),
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_base64_rfc4648),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_jcs_sorting_rfc8785),
+        cmocka_unit_test(test_jcs_values),
+        cmocka_unit_test(test_json_parse_errors),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_conf),
+        cmocka_unit_test(test_secret),
+        cmocka_unit_test(test_log_levels),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

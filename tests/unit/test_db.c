@@ -1,0 +1,252 @@
+/* Unit tests for db/: open and pragmas, migrations, newer-schema refusal,
+ * transactions, checks, data directory creation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
+#include "support/support.h"
+
+struct fixture {
+    char *dir;
+    char path[4096];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->dir = tmp_dir("db");
+    snprintf(f->path, sizeof f->path, "%s/civreg.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    tmp_remove(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static int pragma_int(struct db *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void test_open_migrate(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    struct err e = ERR_INIT;
+    int v = -1;
+
+    assert_int_equal(db_open(f->path, 0, &db, &e), -1); /* missing, no CREATE */
+    assert_non_null(strstr(err_msg(&e), "civreg init"));
+    assert_int_equal(db_open(f->path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &e), 0);
+    assert_int_equal(db_schema_version(db, &v, &e), 0);
+    assert_int_equal(v, db_schema_latest());
+    assert_true(v >= 1);
+    assert_int_equal(pragma_int(db, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(pragma_int(db, "PRAGMA synchronous"), 2); /* FULL */
+    assert_true(pragma_int(db, "PRAGMA busy_timeout") >= 1000);
+    db_close(db);
+    /* Reopening applies nothing new and needs no MIGRATE flag. */
+    assert_int_equal(db_open(f->path, 0, &db, &e), 0);
+    db_close(db);
+    db_close(NULL);
+}
+
+static int count_problems_cb_n;
+static char last_problem[1024];
+static void count_cb(void *ctx, const char *p)
+{
+    (void)ctx;
+    count_problems_cb_n++;
+    snprintf(last_problem, sizeof last_problem, "%s", p);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    struct err e = ERR_INIT;
+    char sql[256];
+
+    assert_int_equal(db_open(f->path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &e), 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO schema_migrations VALUES (%d, '9999_future.sql', 'x', '2030-01-01T00:00:00Z')",
+             db_schema_latest() + 1);
+    assert_int_equal(db_exec(db, sql, &e), 0);
+    db_close(db);
+    assert_int_equal(db_open(f->path, DB_OPEN_MIGRATE, &db, &e), -1);
+    assert_null(db);
+    assert_non_null(strstr(err_msg(&e), "newer than this civreg"));
+    assert_non_null(strstr(err_msg(&e), "upgrade civreg"));
+    /* db check still opens it and names the problem. */
+    assert_int_equal(db_open(f->path, DB_OPEN_CHECK, &db, &e), 0);
+    count_problems_cb_n = 0;
+    assert_int_equal(db_check(db, count_cb, NULL, &e), 1);
+    assert_non_null(strstr(last_problem, "newer than this civreg"));
+    db_close(db);
+}
+
+static void test_check(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    struct err e = ERR_INIT;
+
+    assert_int_equal(db_open(f->path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &e), 0);
+    count_problems_cb_n = 0;
+    assert_int_equal(db_check(db, count_cb, NULL, &e), 0);
+    assert_int_equal(count_problems_cb_n, 0);
+    /* An altered migration record is reported. */
+    assert_int_equal(db_exec(db, "UPDATE schema_migrations SET sha256='00' WHERE version=1", &e), 0);
+    assert_int_equal(db_check(db, count_cb, NULL, &e), 1);
+    assert_non_null(strstr(last_problem, "other content"));
+    /* A dangling foreign key is reported. */
+    assert_int_equal(db_exec(db, "CREATE TABLE child(o TEXT REFERENCES offices(code));"
+                                 "PRAGMA foreign_keys=OFF; INSERT INTO child VALUES('ZZ');"
+                                 "PRAGMA foreign_keys=ON;", &e), 0);
+    count_problems_cb_n = 0;
+    assert_int_equal(db_check(db, count_cb, NULL, &e), 2);
+    db_close(db);
+}
+
+static void test_random_bytes_not_a_db(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    struct err e = ERR_INIT;
+    unsigned char junk[8192];
+
+    secret_random(junk, sizeof junk);
+    assert_int_equal(file_write(f->path, junk, sizeof junk), 0);
+    assert_int_equal(db_open(f->path, DB_OPEN_CHECK, &db, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "not a database"));
+    assert_int_equal(db_open(f->path, DB_OPEN_MIGRATE, &db, &e), -1);
+}
+
+static int insert_office(struct db *db, void *arg, struct err *err)
+{
+    const char *code = arg;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    sqlite3_prepare_v2(db_handle(db),
+                       "INSERT INTO offices(code,name,country,created_at) VALUES (?1,'n','UTO','t')",
+                       -1, &st, NULL);
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = err_set(err, "insert failed: %s", sqlite3_errmsg(db_handle(db)));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int count_offices(struct db *db)
+{
+    return pragma_int(db, "SELECT count(*) FROM offices");
+}
+
+static void test_transactions(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    struct err e = ERR_INIT;
+
+    assert_int_equal(db_open(f->path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &e), 0);
+    assert_int_equal(db_tx_run(db, insert_office, (void *)"AA", &e), 0);
+    assert_int_equal(count_offices(db), 1);
+    /* Failing body: rolled back; the duplicate key is reported. */
+    assert_int_equal(db_tx_run(db, insert_office, (void *)"AA", &e), -1);
+    assert_non_null(strstr(err_msg(&e), "insert failed"));
+    /* Nested savepoint rolled back, outer committed. */
+    assert_int_equal(db_tx_begin(db, &e), 0);
+    assert_int_equal(insert_office(db, (void *)"BB", &e), 0);
+    assert_int_equal(db_tx_begin(db, &e), 0);
+    assert_int_equal(insert_office(db, (void *)"CC", &e), 0);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_commit(db, &e), 0);
+    assert_int_equal(count_offices(db), 2);
+    /* Outer rollback drops everything. */
+    assert_int_equal(db_tx_begin(db, &e), 0);
+    assert_int_equal(insert_office(db, (void *)"DD", &e), 0);
+    db_tx_rollback(db);
+    assert_int_equal(count_offices(db), 2);
+    /* Settings. */
+    char *v = NULL;
+    assert_int_equal(db_setting_get(db, "country", &v, &e), 1);
+    assert_int_equal(db_setting_set(db, "country", "UTO", &e), 0);
+    assert_int_equal(db_setting_get(db, "country", &v, &e), 0);
+    assert_string_equal(v, "UTO");
+    free(v);
+    db_close(db);
+}
+
+static void test_datadir(void **state)
+{
+    struct fixture *f = *state;
+    struct err e = ERR_INIT;
+    struct datadir *dd = NULL;
+    struct datadir_init_opts o = { "D", "BER01", "Standesamt Berlin-Mitte" };
+    char dir[4096], p[4200];
+    struct stat st;
+
+    snprintf(dir, sizeof dir, "%s/new", f->dir);
+    assert_int_equal(datadir_init(dir, &o, &e), 0);
+    snprintf(p, sizeof p, "%s/keys", dir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(datadir_open(dir, &dd, &e), 0);
+    assert_string_equal(conf_get(dd->conf, "office", NULL), "BER01");
+    assert_string_equal(conf_get(dd->conf, "country", NULL), "D");
+    datadir_free(dd);
+    /* Refused again, and for a non-empty folder. */
+    assert_int_equal(datadir_init(dir, &o, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "already holds"));
+    assert_int_equal(datadir_init(f->dir, &o, &e), -1); /* holds "new" */
+    assert_non_null(strstr(err_msg(&e), "not empty"));
+    /* Validation. */
+    struct datadir_init_opts bad = { "utopia", NULL, NULL };
+    snprintf(p, sizeof p, "%s/other", f->dir);
+    assert_int_equal(datadir_init(p, &bad, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "country"));
+    assert_int_equal(access(p, F_OK), -1); /* nothing created */
+    struct datadir_init_opts badoff = { NULL, "x;DROP", NULL };
+    assert_int_equal(datadir_init(p, &badoff, &e), -1);
+    assert_int_equal(datadir_open(p, &dd, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "civreg init"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_migrate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_bytes_not_a_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_datadir, setup, teardown),
+    };
+    if (secret_init(NULL) != 0)
+        return 1;
+    return cmocka_run_group_tests_name("db", tests, NULL, NULL);
+}

@@ -1,0 +1,180 @@
+/* civreg web: server start-up, worker threads and shutdown. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "civreg_version.h"
+#include "core/log.h"
+#include "web.h"
+#include "web_int.h"
+
+#define WEB_DEFAULT_THREADS 8
+
+struct web_worker *web_worker_of(const struct mg_connection *conn)
+{
+    return mg_get_thread_pointer(conn);
+}
+
+static void *init_thread(const struct mg_context *ctx, int thread_type)
+{
+    struct web_server *srv = mg_get_user_data(ctx);
+    struct web_worker *w;
+    struct err err = ERR_INIT;
+
+    if (thread_type != 1) /* only workers serve requests */
+        return NULL;
+    w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    /* One SQLite connection per worker thread, never shared. */
+    if (datadir_db_open(srv->dd, 0, &w->db, &err) != 0)
+        log_error("web: worker cannot open the database: %s", err_msg(&err));
+    return w;
+}
+
+static void exit_thread(const struct mg_context *ctx, int thread_type, void *p)
+{
+    struct web_worker *w = p;
+
+    (void)ctx;
+    (void)thread_type;
+    if (w == NULL)
+        return;
+    db_close(w->db);
+    free(w);
+}
+
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    log_warn("http: %s", message);
+    return 1;
+}
+
+/* "127.0.0.1:8080" -> CivetWeb's listening_ports syntax, which is the same
+ * for IPv4; IPv6 is written "[::1]:8080" in both. Checked here so a typo gets
+ * a clear message instead of CivetWeb's. */
+static int check_listen(const char *listen, struct err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    long port;
+
+    if (colon == NULL || colon == listen)
+        return err_set(err, "listen: '%s' must be ADDRESS:PORT (e.g. 127.0.0.1:8080)", listen);
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno != 0 || end == colon + 1 || *end != '\0' || port < 0 || port > 65535)
+        return err_set(err, "listen: '%s': port must be a number from 0 to 65535", listen);
+    for (const char *p = listen; p < colon; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
+              *p == '.' || *p == ':' || *p == '[' || *p == ']'))
+            return err_set(err, "listen: '%s': address must be numeric IPv4 or [IPv6]", listen);
+    return 0;
+}
+
+int web_serve(const struct web_options *opts, struct err *err)
+{
+    struct web_server srv = { 0 };
+    struct mg_callbacks cb;
+    struct mg_init_data init;
+    struct mg_error_data errdata;
+    struct mg_context *ctx = NULL;
+    struct mg_server_port ports[4];
+    struct db *db = NULL;
+    char errtext[256] = "", threads[16];
+    unsigned errcode = 0;
+    const char *listen;
+    sigset_t set, old;
+    int sig = 0, n, rc = -1;
+    const char *options[] = {
+        "listening_ports", NULL,
+        "num_threads", threads,
+        "request_timeout_ms", "30000",
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "5000",
+        NULL,
+    };
+
+    if (datadir_open(opts->data_dir, &srv.dd, err) != 0)
+        return -1;
+    /* Apply pending migrations once, before any worker opens a connection. */
+    if (datadir_db_open(srv.dd, DB_OPEN_MIGRATE, &db, err) != 0 ||
+        db_schema_version(db, &srv.schema_version, err) != 0)
+        goto out;
+    db_close(db);
+    db = NULL;
+
+    listen = opts->listen ? opts->listen : conf_get(srv.dd->conf, "listen", DATADIR_DEFAULT_LISTEN);
+    if (check_listen(listen, err) != 0)
+        goto out;
+    options[1] = listen;
+    (void)snprintf(threads, sizeof threads, "%d",
+                   opts->threads > 0 ? opts->threads : WEB_DEFAULT_THREADS);
+
+    /* Block the stop signals before CivetWeb starts its threads (they
+     * inherit the mask), so only sigwait() below receives them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &set, &old) != 0) {
+        err_set(err, "serve: cannot block signals");
+        goto out;
+    }
+
+    memset(&cb, 0, sizeof cb);
+    cb.init_thread = init_thread;
+    cb.exit_thread = exit_thread;
+    cb.log_message = log_message;
+    init.callbacks = &cb;
+    init.user_data = &srv;
+    init.configuration_options = options;
+    errdata.code = &errcode;
+    errdata.text = errtext;
+    errdata.text_buffer_size = sizeof errtext;
+    mg_init_library(0);
+    ctx = mg_start2(&init, &errdata);
+    if (ctx == NULL) {
+        err_set(err, "serve: cannot listen on %s: %s (is another server using it?)", listen,
+                errtext[0] ? errtext : "unknown error");
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        mg_exit_library();
+        goto out;
+    }
+    for (size_t i = 0; web_routes[i].pattern != NULL; i++)
+        mg_set_request_handler(ctx, web_routes[i].pattern, web_routes[i].handler, &srv);
+
+    n = mg_get_server_ports(ctx, (int)(sizeof ports / sizeof ports[0]), ports);
+    if (n > 0) {
+        char host[128];
+        const char *colon = strrchr(listen, ':');
+        size_t hl = (size_t)(colon - listen);
+        if (hl >= sizeof host)
+            hl = sizeof host - 1;
+        memcpy(host, listen, hl);
+        host[hl] = '\0';
+        if (strcmp(host, "0.0.0.0") == 0)
+            (void)snprintf(host, sizeof host, "127.0.0.1");
+        printf("civreg %s: listening on http://%s:%d/ (data %s, schema %d)\n", CIVREG_VERSION,
+               host, ports[0].port, opts->data_dir, srv.schema_version);
+        fflush(stdout);
+    }
+    log_info("serve: started on %s with %s worker threads", listen, threads);
+
+    while (sigwait(&set, &sig) != 0)
+        ;
+    log_info("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mg_stop(ctx); /* waits for in-flight requests; exit_thread closes connections */
+    mg_exit_library();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    log_info("serve: stopped cleanly");
+    rc = 0;
+out:
+    db_close(db);
+    datadir_free(srv.dd);
+    return rc;
+}
