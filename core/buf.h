@@ -30,7 +30,8 @@ int buf_append(struct buf *b, const void *p, size_t len) __attribute__((warn_unu
 int buf_append_str(struct buf *b, const char *s) __attribute__((warn_unused_result));
 int buf_append_byte(struct buf *b, unsigned char c) __attribute__((warn_unused_result));
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3), warn_unused_result));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((warn_unused_result));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0), warn_unused_result));
 
 /* NUL-terminated view of the contents; "" when empty. Valid until the next
  * change to the buffer. */
