@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -15,6 +17,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/seal.h"
 #include "core/secret.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
@@ -283,6 +286,49 @@ static void test_log_levels(void **state)
     assert_int_equal(log_get_level(), LOG_INFO);
 }
 
+static void test_seal(void **state)
+{
+    unsigned char key[SEAL_KEY_BYTES], other[SEAL_KEY_BYTES], salt[SEAL_SALT_BYTES] = { 1 };
+    struct buf sealed = BUF_INIT(4096);
+    unsigned char *plain = NULL;
+    size_t n = 0;
+    struct err e = ERR_INIT;
+    (void)state;
+    assert_int_equal(seal_key_from_password("correct horse", salt, false, key, &e), 0);
+    assert_int_equal(seal_key_from_password("correct horsf", salt, false, other, &e), 0);
+    assert_int_equal(seal_encrypt(key, "ed25519 secret", 14, "user-key:clerk", &sealed, &e), 0);
+    assert_int_equal(sealed.len, 14 + SEAL_OVERHEAD);
+    assert_int_equal(seal_decrypt(key, sealed.data, sealed.len, "user-key:clerk", &plain, &n, &e), 0);
+    assert_int_equal(n, 14);
+    assert_memory_equal(plain, "ed25519 secret", 14);
+    seal_free(plain, n);
+    /* Wrong password, wrong owner, one flipped bit, truncation: all refused. */
+    assert_int_equal(seal_decrypt(other, sealed.data, sealed.len, "user-key:clerk", &plain, &n, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "wrong key"));
+    assert_int_equal(seal_decrypt(key, sealed.data, sealed.len, "user-key:clerk2", &plain, &n, &e), -1);
+    sealed.data[sealed.len - 1] ^= 1;
+    assert_int_equal(seal_decrypt(key, sealed.data, sealed.len, "user-key:clerk", &plain, &n, &e), -1);
+    assert_int_equal(seal_decrypt(key, sealed.data, 10, "user-key:clerk", &plain, &n, &e), -1);
+    assert_null(plain);
+    buf_release(&sealed);
+
+    /* Key files: created 0600, loaded back identical, refused when loose. */
+    char path[] = "/tmp/civreg-test-keyfile-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    unsigned char k1[SEAL_KEY_BYTES], k2[SEAL_KEY_BYTES];
+    assert_int_equal(seal_keyfile_load(path, false, k1, &e), -1);
+    assert_int_equal(seal_keyfile_load(path, true, k1, &e), 0);
+    assert_int_equal(seal_keyfile_load(path, false, k2, &e), 0);
+    assert_memory_equal(k1, k2, SEAL_KEY_BYTES);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(seal_keyfile_load(path, false, k2, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "chmod 600"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_conf),
         cmocka_unit_test(test_secret),
         cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_seal),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
