@@ -92,21 +92,49 @@ bool reg_sig_ok(const unsigned char pk[REG_PK_BYTES], const void *msg, size_t le
  * record id (malloc'd). Returns 1 when not found. */
 int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *err);
 
-/* Build the link statement for a registered record version and sign it. */
-int reg_link_create(struct db *db, const struct registry_actor *actor, const char *uin,
-                    const char *record_id, int version, const char *record_hash,
-                    const json_t *evidence, json_t **statement_out, char link_hash[65],
-                    struct err *err);
+/* A UIN no person holds yet (call inside the write transaction). */
+int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err);
+/* Store a person created by event SEQ. */
+int reg_person_store(struct db *db, const char *uin, const char *record_id, const char *by,
+                     const char *now, uint64_t seq, struct err *err);
 
-/* Create a person with a fresh UIN for RECORD_ID (inside a transaction). */
-int reg_person_create(struct db *db, const struct registry_actor *actor, const char *record_id,
-                      char uin[REGISTRY_UIN_LEN + 1], struct err *err);
+/* The link statement {type, uin, record_id, record_version, record_hash,
+ * person_hash, evidence[], registrar, time}, signed by ACTOR. *LINK =
+ * {statement, signature (hex), signer}; LINK_HASH = SHA-256 of the
+ * statement's canonical JSON (what the signature covers). */
+int reg_link_sign(const struct registry_actor *actor, const char *uin, const char *record_id,
+                  int version, const char *record_hash, const json_t *evidence, const char *now,
+                  json_t **link, char link_hash[65], struct err *err);
+/* Store a link created by event SEQ. */
+int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *err);
+/* Check a link's signature against PK. */
+bool reg_link_signature_ok(const json_t *link, const unsigned char pk[REG_PK_BYTES]);
+/* The content hash of a person {uin, record_id}. */
+int reg_person_hash(const char *uin, const char *record_id, char out[65], struct err *err);
 
 /* The content hash of a user as logged: SHA-256 of the canonical JSON
  * {username, office, roles[], public_key}. */
 int reg_user_hash(const char *username, const char *office, unsigned roles,
                   const unsigned char pk[REG_PK_BYTES], char out[65], json_t **content,
                   struct err *err);
+
+/* BLOBS_DIR/ab/cd/<hash> into OUT. */
+int reg_blob_path(const char *blobs_dir, const char *hash, char *out, size_t size,
+                  struct err *err);
+/* Re-read a blob file and check its hash and size (SIZE < 0: any). */
+int reg_blob_check_file(const char *blobs_dir, const char *hash, int64_t size, struct err *err);
+/* Whether S is 64 lowercase hex digits. */
+bool reg_is_hash(const char *s);
+
+/* Field-by-field differences of two normalized records (evidence aside):
+ * *MISMATCHES = [{field, draft, verify}] sorted by field, [] when equal. */
+int reg_record_compare(const json_t *draft, const json_t *verify, json_t **mismatches,
+                       struct err *err);
+
+/* Append to OUT the events touching object KIND/ID: [{seq, type, actor,
+ * time, data}], oldest first. */
+int reg_object_events(struct db *db, const char *kind, const char *id, json_t *out,
+                      struct err *err);
 
 /* Hex helpers that fail with a message naming WHAT. */
 int reg_hex32(const char *hex, unsigned char out[32], const char *what, struct err *err);
