@@ -251,6 +251,87 @@ int registry_record_draft(struct db *db, const struct registry_actor *actor, con
     return rc;
 }
 
+struct batch_ctx {
+    const struct registry_actor *actor;
+    json_t *const *norms;
+    size_t n;
+    char **ids;
+    struct err *errs;
+    size_t done;
+};
+
+static int batch_tx(struct db *db, void *arg, struct err *err)
+{
+    struct batch_ctx *b = arg;
+
+    b->done = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        struct draft_ctx c = { b->actor, b->norms[i], NULL };
+        free(b->ids[i]);
+        b->ids[i] = NULL;
+        if (b->norms[i] == NULL)
+            continue;
+        /* Each record is a savepoint: a refused one leaves the others. */
+        if (db_tx_begin(db, err) != 0)
+            return -1;
+        if (draft_tx(db, &c, &b->errs[i]) != 0) {
+            db_tx_rollback(db);
+            free(c.id);
+            if (db_last_was_busy(db))
+                return err_set(err, "%s", err_msg(&b->errs[i]));
+            continue;
+        }
+        if (db_tx_commit(db, err) != 0) {
+            free(c.id);
+            return -1;
+        }
+        b->ids[i] = c.id;
+        b->done++;
+    }
+    return 0;
+}
+
+int registry_record_draft_batch(struct db *db, const struct registry_actor *actor,
+                                json_t *const *records, size_t n, char **ids, struct err *errs,
+                                struct err *err)
+{
+    json_t **norms = NULL;
+    struct batch_ctx b;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++)
+        ids[i] = NULL;
+    if (registry_require_role(actor, ROLE_CLERK, "record import", err) != 0)
+        return -1;
+    norms = calloc(n ? n : 1, sizeof *norms);
+    if (norms == NULL)
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        err_clear(&errs[i]);
+        if (registry_record_normalize(records[i], &norms[i], &errs[i]) != 0)
+            norms[i] = NULL;
+    }
+    b.actor = actor;
+    b.norms = norms;
+    b.n = n;
+    b.ids = ids;
+    b.errs = errs;
+    b.done = 0;
+    if (db_tx_run(db, batch_tx, &b, err) == 0) {
+        rc = (int)b.done;
+        reg_after_commit(db, actor);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            free(ids[i]);
+            ids[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(norms[i]);
+    free(norms);
+    return rc;
+}
+
 /* ---- verify ---- */
 
 struct verify_ctx {

@@ -170,6 +170,15 @@ int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
 int registry_record_draft(struct db *db, const struct registry_actor *actor, const json_t *record,
                           char **id, struct err *err) __attribute__((warn_unused_result));
 
+/* Draft N records in one transaction (bulk import of a register). Each
+ * record is validated on its own: IDS[i] receives the new id (malloc'd) or
+ * NULL, and ERRS[i] the reason when record i was refused. Returns the
+ * number drafted, or -1 when the transaction failed (then nothing of the
+ * batch was stored and every IDS[i] is NULL). */
+int registry_record_draft_batch(struct db *db, const struct registry_actor *actor,
+                                json_t *const *records, size_t n, char **ids, struct err *errs,
+                                struct err *err) __attribute__((warn_unused_result));
+
 /* Blind second keying (clerk, not anyone who keyed a version of it).
  * Compares REKEYED field by field with the current version: when all agree
  * the record becomes verified and 0 is returned; otherwise -1 and
