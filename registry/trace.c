@@ -269,24 +269,34 @@ static int gather(struct db *db, const char *ref, struct gather *g, long long **
             goto out;
     sqlite3_finalize(st);
     st = NULL;
-    /* the signers' keys as the log published them */
+    /* The signers' keys as the log published them, and the keys of whoever
+     * added those signers, up to the first admin. */
     if (reg_prepare(db, &st, "SELECT actor FROM events WHERE seq=?1", err) != 0)
         goto out;
-    json_object_foreach(g->seqs, key, v) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, strtoll(key, NULL, 10));
-        if (sqlite3_step(st) == SQLITE_ROW &&
-            json_object_set_new(actors, (const char *)sqlite3_column_text(st, 0), json_true()) != 0)
+    for (size_t before = 0; json_object_size(g->seqs) != before;) {
+        json_t *snapshot = json_deep_copy(g->seqs);
+        before = json_object_size(g->seqs);
+        if (snapshot == NULL)
             goto oom;
+        json_object_foreach(snapshot, key, v) {
+            const char *who;
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, strtoll(key, NULL, 10));
+            if (sqlite3_step(st) != SQLITE_ROW)
+                continue;
+            who = (const char *)sqlite3_column_text(st, 0);
+            if (strncmp(who, "office:", 7) == 0 || json_object_get(actors, who))
+                continue;
+            if (json_object_set_new(actors, who, json_true()) != 0 ||
+                add_object_events(db, g, "user", who, "user.add", err) != 0) {
+                json_decref(snapshot);
+                goto out;
+            }
+        }
+        json_decref(snapshot);
     }
     sqlite3_finalize(st);
     st = NULL;
-    json_object_foreach(actors, key, v) {
-        if (strncmp(key, "office:", 7) == 0)
-            continue;
-        if (add_object_events(db, g, "user", key, "user.add", err) != 0)
-            goto out;
-    }
     if (reg_prepare(db, &st, "SELECT seq FROM events WHERE type='office.key'", err) != 0)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW)
