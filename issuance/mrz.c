@@ -233,8 +233,8 @@ static size_t cut_components(const char *x, size_t xlen, size_t n, char *out)
 /* Doc 9303-3 4.6: primary identifier, "<<", secondary identifier; when the
  * names do not fit, the secondary identifier is truncated first, and the
  * primary only as far as needed to keep "<<" and one secondary letter. */
-static int build_names(const char *p, size_t plen, const char *s, size_t slen, size_t width,
-                       char *field, bool *truncated)
+static void build_names(const char *p, size_t plen, const char *s, size_t slen, size_t width,
+                        char *field, bool *truncated)
 {
     size_t n = 0;
 
@@ -261,7 +261,6 @@ static int build_names(const char *p, size_t plen, const char *s, size_t slen, s
     }
     for (size_t i = n; i < width; i++)
         field[i] = '<';
-    return 0;
 }
 
 static int warn(struct buf *w, struct err *err, const char *field, const char *msg)

@@ -63,8 +63,8 @@ struct mrz_input {
  * ("secondary_identifier: transliterated 'í' (U+00ED) as I", "...: truncated
  * ..."). TODAY (may be NULL = today UTC) is the reference for the birth date
  * (never in the future) and the century windows. Returns 0, or -1 with a
- * message naming the field ("document_number: ..."); LINES is then left as
- * it was (its contents may have grown; reset it before reuse). */
+ * message naming the field ("document_number: ..."); nothing is then
+ * appended to LINES (LINES is only written once every field is valid). */
 int mrz_generate(const struct mrz_input *in, const struct mrz_date *today, struct buf *lines,
                  struct buf *warnings, struct err *err) __attribute__((warn_unused_result));
 

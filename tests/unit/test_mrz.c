@@ -272,7 +272,16 @@ static void test_truncation(void **state)
     in.primary_identifier = "Nilavadhanananda";
     in.secondary_identifier = "Chayapa Dejthamrong Krasuang";
     m = gen(&in, &w);
-    assert_memory_equal(m + 5, "NILAVADHANANANDA<<CHAYAPA<DEJTHAMRONG<KRASU", 39);
+    assert_memory_equal(m + 5, "NILAVADHANANANDA<<CHAYAPA<DEJTHAMRONG<K", 39);
+    free(m);
+    /* The same holder on a TD1 card (30 characters on line 3). */
+    in.format = MRZ_TD1;
+    in.document_code = "I";
+    in.optional_data = NULL;
+    m = gen(&in, &w);
+    assert_memory_equal(m + 62, "NILAVADHANANANDA<<CHAYAPA<DEJT", 30);
+    in.format = MRZ_TD3;
+    in.document_code = "P";
     assert_non_null(strstr(buf_str(&w), "truncated"));
     free(m);
 
