@@ -98,15 +98,30 @@ static void replay_link(struct audit *a, uint64_t seq, const json_t *objects, co
                             "signer", signer));
 }
 
+/* Whether the replayed user ACTOR held ROLE when signing. */
+static bool held_role(struct audit *a, const char *actor, const char *role)
+{
+    const json_t *roles = json_object_get(json_object_get(a->users, actor), "roles");
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(roles, i, r) if (strcmp(json_string_value(r), role) == 0) return true;
+    return false;
+}
+
 static void replay(struct audit *a, uint64_t seq, const json_t *body)
 {
     const char *type = jstr(body, "type");
+    const char *actor = jstr(body, "actor");
     const json_t *objects = json_object_get(body, "objects");
     const json_t *data = json_object_get(body, "data");
     const json_t *o;
     char key[160];
 
     a->objects += json_array_size(objects);
+    if (json_is_true(json_object_get(json_object_get(a->users, actor), "disabled")))
+        problem(a, "event %llu: signed by '%s' after the account was disabled",
+                (unsigned long long)seq, actor);
     if (strcmp(type, "office.key") == 0) {
         unsigned char pk[REG_PK_BYTES];
         if (reg_hex32(jstr(data, "public_key"), pk, "key", NULL) != 0 || !a->have_office_pk ||
@@ -123,6 +138,10 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
                     (unsigned long long)seq);
         if (json_object_get(a->keys, u))
             problem(a, "event %llu: user '%s' added a second time", (unsigned long long)seq, u);
+        /* only the first user adds themselves; every later one needs an admin */
+        if (json_object_size(a->keys) > 0 && !held_role(a, actor, "admin"))
+            problem(a, "event %llu: user '%s' added by '%s', who is not an admin",
+                    (unsigned long long)seq, u, actor);
         (void)set_new(a->keys, u, json_string(jstr(data, "public_key")));
         (void)set_new(a->users, u,
                       json_pack("{s:s, s:O, s:s, s:b, s:I}", "office", jstr(data, "office"),
@@ -157,6 +176,13 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
             rec = json_object_get(a->records, jstr(o, "id"));
         }
         if (rec) {
+            json_t *keyers = json_object_get(rec, "keyers");
+            if (keyers == NULL) {
+                (void)json_object_set_new(rec, "keyers", json_object());
+                keyers = json_object_get(rec, "keyers");
+            }
+            if (keyers)
+                (void)json_object_set_new(keyers, actor, json_true());
             (void)json_object_set_new(rec, "status", json_string(jstr(data, "status")));
             (void)json_object_set_new(rec, "version", json_integer(v));
             (void)json_object_set_new(rec, "hash", json_string(jstr(o, "hash")));
@@ -175,6 +201,10 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
         if (strcmp(jstr(o, "hash"), jstr(rec, "hash")) != 0)
             problem(a, "event %llu: verifies a version that is not the record's current one",
                     (unsigned long long)seq);
+        if (json_object_get(json_object_get(rec, "keyers"), actor) || !held_role(a, actor, "clerk"))
+            problem(a, "event %llu: verification by '%s' breaks the four-eyes rule (keyed the "
+                       "record, or not a clerk)",
+                    (unsigned long long)seq, actor);
         (void)json_object_set_new(rec, "status", json_string("verified"));
     } else if (strcmp(type, "record.register") == 0) {
         const json_t *po = find_object(objects, "person");
@@ -186,6 +216,10 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
                     (unsigned long long)seq);
             return;
         }
+        if (strcmp(jstr(rec, "status"), "verified") != 0 || !held_role(a, actor, "registrar"))
+            problem(a, "event %llu: registration by '%s' of a record that was %s (needs a "
+                       "registrar and a verified record)",
+                    (unsigned long long)seq, actor, jstr(rec, "status"));
         (void)json_object_set_new(rec, "status", json_string("registered"));
         (void)json_object_set_new(rec, "regno", json_string(jstr(data, "registration_number")));
         (void)json_object_set_new(rec, "uin", json_string(jstr(data, "uin")));
