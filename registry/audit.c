@@ -148,6 +148,23 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
                                 "roles", json_object_get(data, "roles"), "public_key",
                                 jstr(data, "public_key"), "disabled", 0, "seq",
                                 (json_int_t)seq));
+    } else if (strcmp(type, "user.key") == 0) {
+        const char *u = jstr(data, "username");
+        json_t *us = json_object_get(a->users, u);
+        char h[65];
+        o = find_object(objects, "user");
+        if (registry_json_hash(data, h, NULL) != 0 || o == NULL || strcmp(h, jstr(o, "hash")) != 0)
+            problem(a, "event %llu: user.key data does not match its object hash",
+                    (unsigned long long)seq);
+        if (us == NULL || !held_role(a, actor, "admin")) {
+            problem(a, "event %llu: new key for '%s' by '%s' (needs an admin and a known user)",
+                    (unsigned long long)seq, u, actor);
+            return;
+        }
+        /* later events by U verify under the new key */
+        (void)json_object_set_new(a->keys, u, json_string(jstr(data, "public_key")));
+        (void)json_object_set_new(us, "public_key", json_string(jstr(data, "public_key")));
+        (void)json_object_set_new(us, "key_seq", json_integer((json_int_t)seq));
     } else if (strcmp(type, "user.disable") == 0) {
         json_t *u = json_object_get(a->users, jstr(data, "username"));
         if (u)
@@ -537,7 +554,8 @@ static int check_users(struct audit *a, struct err *err)
             hex_encode(sqlite3_column_blob(st, 3), 32, pk_hex);
         if (strcmp(pk_hex, jstr(s, "public_key")) != 0)
             problem(a, "users '%s': public key differs from the key logged in event %lld", u,
-                    (long long)json_integer_value(json_object_get(s, "seq")));
+                    (long long)json_integer_value(json_object_get(
+                        s, json_object_get(s, "key_seq") ? "key_seq" : "seq")));
         roles = registry_roles_json((unsigned)sqlite3_column_int(st, 2));
         if (!json_equal(roles, json_object_get(s, "roles")) ||
             strcmp((const char *)sqlite3_column_text(st, 1), jstr(s, "office")) != 0)
