@@ -5,6 +5,7 @@
  * the password with Argon2id and a per-user salt, with the associated data
  * "user-key:<username>", so the sealed key cannot be moved to another user
  * and a database administrator cannot sign as anyone. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,23 +214,28 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
 }
 
 /* A password hash nobody knows the password of: unknown users cost the same
- * Argon2id work as known ones, so timing does not reveal who exists. */
+ * Argon2id work as known ones, so timing does not reveal who exists. Made
+ * once per process (the web server calls this from many threads). */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static bool dummy_ready;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_init(void)
+{
+    unsigned char r[16];
+    char rhex[33];
+
+    randombytes_buf(r, sizeof r);
+    hex_encode(r, sizeof r, rhex);
+    dummy_ready = crypto_pwhash_str(dummy_hash, rhex, strlen(rhex),
+                                    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
 static void dummy_verify(const char *password)
 {
-    static char dummy[crypto_pwhash_STRBYTES];
-    static int ready;
-
-    if (!ready) {
-        unsigned char r[16];
-        char rhex[33];
-        randombytes_buf(r, sizeof r);
-        hex_encode(r, sizeof r, rhex);
-        if (crypto_pwhash_str(dummy, rhex, strlen(rhex), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-            return;
-        ready = 1;
-    }
-    if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
+    (void)pthread_once(&dummy_once, dummy_init);
+    if (dummy_ready && crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
         return; /* cannot happen: nobody knows the dummy password */
 }
 
