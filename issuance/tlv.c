@@ -8,8 +8,9 @@ size_t tlv_tag_size(unsigned tag)
         return (tag & 0x1F) == 0x1F ? 0 : 1;
     if (tag <= 0xFFFF) {
         unsigned b0 = tag >> 8, b1 = tag & 0xFF;
-        /* ISO/IEC 8825-1 §8.1.2.4: a subsequent byte >= 31 in one byte */
-        if ((b0 & 0x1F) != 0x1F || (b1 & 0x80) || b1 < 0x1F)
+        /* ISO/IEC 7816-6 data objects use two-byte tags below 31 too
+         * (5F01, 5F0E, ...), so unlike DER any second byte 00-7F is taken */
+        if ((b0 & 0x1F) != 0x1F || (b1 & 0x80))
             return 0;
         return 2;
     }
