@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "core/json.h"
 #include "issuance/chip.h"
+#include "issuance/mrz.h"
 #include "issuance/passive_auth.h"
 #include "issuance/pki.h"
 
@@ -28,8 +29,7 @@ static const struct cli_command chip_commands[] = {
       "and manifest.json, into DIR (created; must be empty). EF.SOD is signed by\n"
       "the current Document Signer of DATA (or SERIAL).\n"
       "  --mrz-lines F  a file holding the MRZ lines\n"
-      "  --mrz-json F   the JSON object `civreg mrz generate` takes (needs the MRZ\n"
-      "                 engine in this build)\n"
+      "  --mrz-json F   the JSON object `civreg mrz generate` takes\n"
       "  --dg11 F       JSON: full_name, other_names, personal_number,\n"
       "                 date_of_birth, place_of_birth, address, telephone,\n"
       "                 profession, title, personal_summary, other_td_numbers,\n"
@@ -79,11 +79,7 @@ static int load_json(const char *path, json_t **out, struct err *err)
 }
 
 /* The MRZ lines of a --mrz-json document (the input of `civreg mrz
- * generate`); needs the MRZ engine, see issuance/mrz.h. */
-static int mrz_from_json(const json_t *in, struct buf *lines, struct err *err);
-
-#if __has_include("issuance/mrz.h")
-#include "issuance/mrz.h"
+ * generate`, issuance/mrz.h); warnings go to stderr. */
 static int mrz_from_json(const json_t *in, struct buf *lines, struct err *err)
 {
     struct buf warnings = BUF_INIT(64 * 1024);
@@ -93,15 +89,6 @@ static int mrz_from_json(const json_t *in, struct buf *lines, struct err *err)
     buf_release(&warnings);
     return rc;
 }
-#else
-static int mrz_from_json(const json_t *in, struct buf *lines, struct err *err)
-{
-    (void)in;
-    (void)lines;
-    return err_set(err, "--mrz-json needs the MRZ engine, which this build lacks; give the MRZ "
-                        "lines with --mrz-lines");
-}
-#endif
 
 static int chip_personalize_cmd(int argc, char **argv)
 {

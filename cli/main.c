@@ -32,6 +32,13 @@ const struct cli_command cli_commands[] = {
       "127.0.0.1:8080; port 0 picks a free one). GET /healthz answers\n"
       "{\"status\":\"ok\",\"version\":...,\"schema_version\":...}. Stops cleanly on\n"
       "SIGINT or SIGTERM.\n" },
+    { "mrz", cmd_mrz, "machine-readable zones (generate, parse, transliterate)",
+      "usage: civreg mrz generate|parse|transliterate\n"
+      "\n"
+      "  generate       JSON record on stdin -> MRZ lines (TD1, TD2, TD3, MRV-A, MRV-B)\n"
+      "  parse          MRZ lines on stdin -> JSON with fields, checks and located\n"
+      "                 errors; exit 0 valid, 1 invalid, 2 not an MRZ\n"
+      "  transliterate  UTF-8 name on stdin -> its MRZ form (ICAO Doc 9303 Part 3)\n" },
     { "pki", cmd_pki, "ICAO PKI: CSCA, document signers, CRLs, master list",
       "usage: civreg pki init|rollover|issue-ds|issue-barcode-signer|revoke|crl|list|export\n"
       "                  [OPTIONS]\n"

@@ -171,6 +171,26 @@ static void test_package_layout(void **state)
     proc_result_free(&r);
 }
 
+/* --mrz-json: the MRZ engine generates the lines from the record; DG1 of the
+ * Doc 9303 specimen record is the worked example, byte for byte. */
+static void test_mrz_json(void **state)
+{
+    struct proc_result r;
+    (void)state;
+    sh(&r, "'%s' chip personalize --data '%s' --mrz-json '%s/mrz/td3.json' --photo "
+           "'%s/icao/face-120x160.jpg' --out '%s/pkg-json' && xxd -p -c 200 '%s/pkg-json/0101' | "
+           "tr a-f A-F | cmp - '%s/icao/dg1-td3-specimen.hex'",
+       CIVREG_BIN, data, CIVREG_TEST_DATA, CIVREG_TEST_DATA, dir, dir, CIVREG_TEST_DATA);
+    if (r.status != 0)
+        fail_msg("--mrz-json: %s", r.err);
+    proc_result_free(&r);
+    sh(&r, "'%s' chip personalize --data '%s' --mrz-json '%s/dg12.json' --photo "
+           "'%s/icao/face-120x160.jpg' --out '%s/pkg-json-bad'",
+       CIVREG_BIN, data, dir, CIVREG_TEST_DATA, dir);
+    assert_int_equal(r.status, 1);
+    proc_result_free(&r);
+}
+
 /* Must show: openssl cms verifies EF.SOD (0x77 stripped) against the CSCA,
  * and the hashes in the LDSSecurityObject equal sha256sum of the DG files. */
 static void test_openssl_agrees(void **state)
@@ -572,6 +592,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_package_layout),
+        cmocka_unit_test(test_mrz_json),
         cmocka_unit_test(test_openssl_agrees),
         cmocka_unit_test(test_certificate_profiles),
         cmocka_unit_test(test_verify_accepts),
