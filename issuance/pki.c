@@ -182,6 +182,7 @@ void pki_close(struct pki *p)
     if (p == NULL)
         return;
     secret_wipe(p->key, sizeof p->key);
+    EVP_PKEY_free(p->cached_key);
     db_close(p->db);
     free(p->org);
     free(p);
@@ -668,8 +669,16 @@ int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_
                 pki_kind_name(kind), row.serial);
         goto out;
     }
-    if (pki_row_key(p, &row, key, err) != 0)
-        goto out;
+    if (p->cached_key && strcmp(p->cached_serial, row.serial) == 0 &&
+        EVP_PKEY_up_ref(p->cached_key) == 1) {
+        *key = p->cached_key;
+    } else {
+        if (pki_row_key(p, &row, key, err) != 0)
+            goto out;
+        EVP_PKEY_free(p->cached_key);
+        p->cached_key = EVP_PKEY_up_ref(*key) == 1 ? *key : NULL;
+        memcpy(p->cached_serial, row.serial, sizeof row.serial);
+    }
     *cert = row.cert;
     row.cert = NULL;
     rc = 0;

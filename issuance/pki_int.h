@@ -15,6 +15,11 @@ struct pki {
     unsigned char key[SEAL_KEY_BYTES]; /* seals private keys; wiped on close */
     char *org;                         /* office name from civreg.conf */
     const char *actor;
+    /* the last signer key opened (decoding a PKCS#8 key through OpenSSL 3's
+     * decoders costs milliseconds, more than the signature itself); status
+     * and key usage period are still read from the database every time */
+    char cached_serial[PKI_SERIAL_MAX];
+    EVP_PKEY *cached_key;
 };
 
 /* One row of pki_certs, with the parsed certificate. Release with
