@@ -137,6 +137,8 @@ static int chip_personalize_cmd(int argc, char **argv)
         return cli_usage_error("chip personalize", "give exactly one of --mrz-json and --mrz-lines");
     data = cli_data_dir(data);
 
+    if (chip_package_check_dir(outdir, &err) != 0)
+        goto out;
     if (mrz_lines) {
         if (cli_read_file(mrz_lines, 4096, &mrz, &err) != 0)
             goto out;

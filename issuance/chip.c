@@ -172,10 +172,6 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         return err_set(err, "chip: the MRZ and the photo are required");
     if (lds_mrz_normalize(in->mrz, strlen(in->mrz), mrz, &mlen, err) != 0)
         return err_prefix(err, "chip");
-    /* refuse to build anything unless a DS may sign now */
-    if (pki_signer_load(pki, PKI_KIND_DS, in->ds_serial, in->now, &ds, &key, err) != 0)
-        goto out;
-
     if (lds_dg1_encode(mrz, mlen, &b, err) != 0 || add_ef(out, 1, &b, err) != 0)
         goto out;
     {
@@ -194,6 +190,9 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
             lds_dg15_encode(spki.data, spki.len, &b, err) != 0 || add_ef(out, 15, &b, err) != 0)
             goto out;
     }
+    /* input errors are reported first; then a DS must be allowed to sign now */
+    if (pki_signer_load(pki, PKI_KIND_DS, in->ds_serial, in->now, &ds, &key, err) != 0)
+        goto out;
     for (size_t i = 0; i < out->n; i++) {
         dgs[ndg].number = out->ef[i].dg;
         dgs[ndg].data = out->ef[i].data;
@@ -262,26 +261,37 @@ out:
     return rc;
 }
 
+int chip_package_check_dir(const char *dir, struct err *err)
+{
+    DIR *d;
+    struct dirent *de;
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return errno == ENOENT ? 0 : err_set(err, "chip: %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return err_set(err, "chip: %s exists and is not a folder", dir);
+    d = opendir(dir);
+    if (d == NULL)
+        return err_set(err, "chip: %s exists and is not a readable folder", dir);
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            closedir(d);
+            return err_set(err, "chip: %s is not empty; refusing to mix packages", dir);
+        }
+    closedir(d);
+    return 0;
+}
+
 int chip_package_write(const struct chip_package *pkg, const char *dir, struct err *err)
 {
     struct buf m = BUF_INIT(1 << 20);
-    DIR *d;
-    struct dirent *de;
     int dfd, rc = -1;
 
-    if (mkdir(dir, 0755) != 0) {
-        if (errno != EEXIST)
-            return err_set(err, "chip: cannot create %s: %s", dir, strerror(errno));
-        d = opendir(dir);
-        if (d == NULL)
-            return err_set(err, "chip: %s exists and is not a readable folder", dir);
-        while ((de = readdir(d)) != NULL)
-            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-                closedir(d);
-                return err_set(err, "chip: %s is not empty; refusing to mix packages", dir);
-            }
-        closedir(d);
-    }
+    if (chip_package_check_dir(dir, err) != 0)
+        return -1;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return err_set(err, "chip: cannot create %s: %s", dir, strerror(errno));
     for (size_t i = 0; i < pkg->n; i++)
         if (write_file(dir, pkg->ef[i].fid, pkg->ef[i].data, pkg->ef[i].len, 0644, err) != 0)
             goto out;

@@ -59,6 +59,9 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
 int chip_package_write(const struct chip_package *pkg, const char *dir, struct err *err)
     __attribute__((warn_unused_result));
 
+/* 0 when DIR does not exist or is an empty folder (a package may go there). */
+int chip_package_check_dir(const char *dir, struct err *err) __attribute__((warn_unused_result));
+
 /* Read the EFs of a package folder (or a dump of a chip named by FID). */
 int chip_package_read(const char *dir, struct chip_package *out, struct err *err)
     __attribute__((warn_unused_result));

@@ -857,7 +857,9 @@ out:
     return ok ? 0 : -1;
 }
 
-int pki_crl_issue(struct pki *p, int days, time_t now, struct buf *der, struct err *err)
+/* One CRL signed by the CSCA SERIAL (current or retired). */
+static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now, struct buf *der,
+                         struct err *err)
 {
     struct pki_row ca = { 0 };
     EVP_PKEY *key = NULL;
@@ -870,14 +872,10 @@ int pki_crl_issue(struct pki *p, int days, time_t now, struct buf *der, struct e
     long last = 0;
     int rc = -1, r, n;
 
-    if (days < 1 || days > 365)
-        return err_set(err, "pki: CRL validity of %d days is out of range (1 to 365)", days);
-    if (tx_begin(p, err) != 0)
-        return -1;
-    r = pki_store_current(p, PKI_KIND_CSCA, 0, &ca, err);
+    r = pki_store_get(p, serial, &ca, err);
     if (r != 0) {
         if (r > 0)
-            err_set(err, "pki: no CSCA yet (run `civreg pki init`)");
+            err_set(err, "pki: no CSCA %s", serial);
         goto out;
     }
     if (pki_row_key(p, &ca, &key, err) != 0 ||
@@ -928,6 +926,34 @@ out:
     X509_CRL_free(c.crl);
     EVP_PKEY_free(key);
     pki_row_release(&ca);
+    return rc;
+}
+
+int pki_crl_issue(struct pki *p, int days, time_t now, struct buf *der, struct err *err)
+{
+    char serials[PKI_MAX_CSCA][PKI_SERIAL_MAX];
+    size_t n = 0, issued = 0;
+    int rc = -1;
+
+    if (days < 1 || days > 365)
+        return err_set(err, "pki: CRL validity of %d days is out of range (1 to 365)", days);
+    if (tx_begin(p, err) != 0)
+        return -1;
+    if (pki_store_csca_serials(p, now, serials, PKI_MAX_CSCA, &n, err) != 0)
+        goto out;
+    if (n == 0) {
+        err_set(err, "pki: no CSCA yet (run `civreg pki init`)");
+        goto out;
+    }
+    /* Doc 9303-12 §7.1.4: every CSCA whose certificates may still be met
+     * publishes CRLs, a retired one too (what it issued is still out there) */
+    for (size_t i = 0; i < n; i++) {
+        if (crl_issue_one(p, serials[i], days, now, i == 0 ? der : NULL, err) != 0)
+            goto out;
+        issued++;
+    }
+    rc = issued ? 0 : -1;
+out:
     return tx_end(p, rc, err);
 }
 
@@ -1147,25 +1173,30 @@ int pki_export(struct pki *p, enum pki_export_what what, bool der, time_t now, s
         }
         break;
     case PKI_EXPORT_CRL: {
-        struct pki_row ca = { 0 };
-        long num = 0;
-        unsigned char *crl = NULL;
-        r = pki_store_current(p, PKI_KIND_CSCA, 0, &ca, err);
-        if (r == 0)
-            r = pki_store_crl_last(p, ca.serial, &num, &crl, &dl, err);
-        pki_row_release(&ca);
-        if (r == 0 && crl == NULL)
-            r = 1;
-        if (r != 0) {
-            if (r > 0)
-                err_set(err, "pki: no CRL yet (run `civreg pki crl`)");
-            free(crl);
+        /* the newest CRL of every CSCA still in use, current CSCA first;
+         * DER holds one object: the current CSCA's */
+        char serials[PKI_MAX_CSCA][PKI_SERIAL_MAX];
+        size_t n = 0, found = 0;
+        if (pki_store_csca_serials(p, now, serials, PKI_MAX_CSCA, &n, err) != 0)
             goto out;
+        for (size_t i = 0; i < n && (!der || found == 0); i++) {
+            unsigned char *crl = NULL;
+            long num = 0;
+            r = pki_store_crl_last(p, serials[i], &num, &crl, &dl, err);
+            if (r < 0)
+                goto out;
+            if (r > 0 || crl == NULL)
+                continue;
+            r = der ? buf_append(out, crl, dl) : append_pem(out, "X509 CRL", crl, dl, err);
+            free(crl);
+            if (r != 0) {
+                err_set(err, "pki: export too large");
+                goto out;
+            }
+            found++;
         }
-        r = der ? buf_append(out, crl, dl) : append_pem(out, "X509 CRL", crl, dl, err);
-        free(crl);
-        if (r != 0) {
-            err_set(err, "pki: export too large");
+        if (found == 0) {
+            err_set(err, "pki: no CRL yet (run `civreg pki crl`)");
             goto out;
         }
         break;

@@ -55,6 +55,11 @@ int pki_store_crl_last(struct pki *p, const char *csca, long *number, unsigned c
                        size_t *len, struct err *err);
 int pki_store_crl_insert(struct pki *p, const char *csca, long number, X509_CRL *crl,
                          struct err *err);
+#define PKI_MAX_CSCA 32
+/* Serials of the CSCAs (active first, then retired, newest first) whose
+ * certificates are still valid at NOW. */
+int pki_store_csca_serials(struct pki *p, time_t now, char (*out)[PKI_SERIAL_MAX], size_t max,
+                           size_t *n, struct err *err);
 /* Every certificate DER of the given kinds (bit mask 1 << kind). */
 int pki_store_certs(struct pki *p, unsigned kinds, STACK_OF(X509) *out, struct err *err);
 int pki_store_list(struct pki *p, json_t *arr, struct err *err);

@@ -457,3 +457,32 @@ int pki_row_key(struct pki *p, const struct pki_row *row, EVP_PKEY **key, struct
     }
     return 0;
 }
+
+int pki_store_csca_serials(struct pki *p, time_t now, char (*out)[PKI_SERIAL_MAX], size_t max,
+                           size_t *n, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char when[TIME_ISO8601_LEN + 1];
+    int rc = 0, s;
+
+    *n = 0;
+    if (iso(now, when) != 0)
+        return err_set(err, "pki: time out of range");
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT serial FROM pki_certs WHERE kind = 'csca' AND not_after >= ?1 "
+                           "ORDER BY status = 'active' DESC, created_at DESC, rowid DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "reading CSCAs");
+    sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        if (v == NULL || strlen(v) >= PKI_SERIAL_MAX)
+            continue;
+        memcpy(out[*n], v, strlen(v) + 1);
+        (*n)++;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = sql_fail(p, err, "reading CSCAs");
+    sqlite3_finalize(st);
+    return rc;
+}

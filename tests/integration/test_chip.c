@@ -497,6 +497,24 @@ static void test_revoked_ds_refused(void **state)
         assert_non_null(strstr(err, "keyCompromise"));
         json_decref(rep);
         free(err);
+        /* the first DS was issued by the CSCA retired at rollover: that CSCA
+         * still publishes a CRL, which lists it once revoked */
+        assert_int_equal(verify(pkg, extra, &rep, &err), 0);
+        {
+            char first[64];
+            snprintf(first, sizeof first, "%s",
+                     json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
+            json_decref(rep);
+            free(err);
+            civreg_ok(&r, (const char *[]){ "pki", "revoke", first, "--data", data, NULL });
+            proc_result_free(&r);
+        }
+        sh_ok("'%s' pki crl --data '%s' > '%s' && test $(grep -c 'BEGIN X509 CRL' '%s') = 2",
+              CIVREG_BIN, data, crl, crl);
+        assert_int_equal(verify(pkg, extra, &rep, &err), 1);
+        assert_true(check_is(rep, "ds_revocation", false, "is revoked"));
+        json_decref(rep);
+        free(err);
         /* a revoked DS signs no more chips */
         sh(&r, "'%s' chip personalize --data '%s' --mrz-lines '%s/mrz.txt' --photo "
                "'%s/icao/face-120x160.jpg' --out '%s/pkg3' --ds %s",
