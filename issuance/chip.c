@@ -217,6 +217,40 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
     }
     if (manifest_build(out, ds, in, parsed, err) != 0)
         goto out;
+    {
+        /* the signature made is a provenance event: EF.SOD's hash, the DS,
+         * and the hash of every data group it covers */
+        const struct chip_ef *sod = &out->ef[out->n - 1];
+        unsigned char h[32];
+        unsigned int hl = 0;
+        char hex[65];
+        json_t *objs = json_array(), *dgl = json_array();
+        if (EVP_Digest(sod->data, sod->len, h, &hl, EVP_sha256(), NULL) != 1) {
+            json_decref(objs);
+            json_decref(dgl);
+            pki_ossl_err(err, "chip: hashing EF.SOD failed");
+            goto out;
+        }
+        hex_encode(h, hl, hex);
+        if (objs) {
+            json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind", "ef.sod", "id", hex,
+                                                  "hash", hex));
+            json_array_append_new(objs, pki_cert_object("certificate", ds));
+        }
+        for (size_t i = 0; dgl && i < out->n; i++)
+            if (out->ef[i].dg >= 1) {
+                EVP_Digest(out->ef[i].data, out->ef[i].len, h, &hl, EVP_sha256(), NULL);
+                hex_encode(h, hl, hex);
+                json_array_append_new(dgl, json_pack("{s:i, s:s}", "dg", out->ef[i].dg,
+                                                     "sha256", hex));
+            }
+        if (pki_emit(pki, "chip.personalize", objs,
+                     json_pack("{s:o, s:s, s:i}", "data_groups", dgl ? dgl : json_null(),
+                               "digest_algorithm", parsed->md_name, "lso_version",
+                               parsed->lso_version),
+                     err) != 0)
+            goto out;
+    }
     rc = 0;
 out:
     if (rc != 0)

@@ -130,9 +130,78 @@ int pki_cert_serial(const X509 *x, char out[PKI_SERIAL_MAX], struct err *err)
     return rc;
 }
 
-void pki_set_actor(struct pki *p, const char *actor)
+void pki_set_event_sink(struct pki *p, pki_event_sink sink, void *ctx)
 {
-    p->actor = actor;
+    p->sink = sink;
+    p->sink_ctx = ctx;
+}
+
+struct db *pki_db(struct pki *p)
+{
+    return p->db;
+}
+
+int pki_emit(struct pki *p, const char *type, json_t *objects, json_t *data, struct err *err)
+{
+    int rc = 0;
+
+    if (objects == NULL || data == NULL)
+        rc = err_set(err, "pki: out of memory recording %s", type);
+    else if (p->sink)
+        rc = p->sink(p->sink_ctx, p->db, type, objects, data, err) == 0
+                 ? 0
+                 : err_prefix(err, "pki: recording %s", type);
+    json_decref(objects);
+    json_decref(data);
+    return rc;
+}
+
+static void der_hash_hex(const unsigned char *der, size_t len, char hex[65])
+{
+    unsigned char h[32];
+    unsigned int hl = 0;
+
+    if (EVP_Digest(der, len, h, &hl, EVP_sha256(), NULL) != 1 || hl != 32)
+        memset(h, 0, sizeof h);
+    for (size_t i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
+json_t *pki_cert_object(const char *kind, X509 *x)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    char serial[PKI_SERIAL_MAX], hex[65];
+    json_t *o = NULL;
+
+    if (n > 0 && pki_cert_serial(x, serial, NULL) == 0) {
+        der_hash_hex(der, (size_t)n, hex);
+        o = json_pack("{s:s, s:s, s:s}", "kind", kind, "id", serial, "hash", hex);
+    }
+    OPENSSL_free(der);
+    return o;
+}
+
+/* The event for a certificate just issued. */
+static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *x,
+                     const char *alg, X509 *issuer, struct err *err)
+{
+    json_t *objs = json_array(), *data;
+    char nb[TIME_ISO8601_LEN + 1] = "", na[TIME_ISO8601_LEN + 1] = "";
+    time_t t;
+
+    if (objs) {
+        json_array_append_new(objs, pki_cert_object("certificate", x));
+        if (issuer)
+            json_array_append_new(objs, pki_cert_object("certificate", issuer));
+    }
+    if (pki_asn1_time(X509_get0_notBefore(x), &t) == 0)
+        time_iso8601(t, nb);
+    if (pki_asn1_time(X509_get0_notAfter(x), &t) == 0)
+        time_iso8601(t, na);
+    data = json_pack("{s:s, s:s, s:s, s:s}", "certificate_kind", pki_kind_name(kind), "algorithm",
+                     alg, "not_before", nb, "not_after", na);
+    return pki_emit(p, type, objs, data, err);
 }
 
 int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err)
@@ -519,7 +588,8 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
     s.kind = PKI_KIND_CSCA;
     if (build_cert(&s, &x, err) != 0 || pki_cert_serial(x, serial, err) != 0)
         goto out;
-    if (pki_store_insert(p, PKI_KIND_CSCA, NULL, x, pki_alg_name(alg), k, now, err) != 0)
+    if (pki_store_insert(p, PKI_KIND_CSCA, NULL, x, pki_alg_name(alg), k, now, err) != 0 ||
+        emit_cert(p, "pki.csca.create", PKI_KIND_CSCA, x, pki_alg_name(alg), NULL, err) != 0)
         goto out;
     if (old) {
         char old_serial[PKI_SERIAL_MAX];
@@ -537,7 +607,8 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
             pki_cert_serial(old, old_serial, err) != 0 ||
             pki_store_insert(p, PKI_KIND_LINK, old_serial, link, pki_alg_name(alg), NULL, now,
                              err) != 0 ||
-            pki_store_set_status(p, old_serial, "retired", NULL, now, err) != 0)
+            pki_store_set_status(p, old_serial, "retired", NULL, now, err) != 0 ||
+            emit_cert(p, "pki.link.create", PKI_KIND_LINK, link, pki_alg_name(alg), old, err) != 0)
             goto out;
     }
     rc = 0;
@@ -757,6 +828,12 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
     if (build_cert(&s, &x, err) != 0 || pki_cert_serial(x, serial, err) != 0 ||
         pki_store_insert(p, o->kind, ca.serial, x, pki_alg_name(o->alg), k, o->now, err) != 0)
         goto out;
+    {
+        char type[32];
+        snprintf(type, sizeof type, "pki.%s.issue", pki_kind_name(o->kind));
+        if (emit_cert(p, type, o->kind, x, pki_alg_name(o->alg), ca.cert, err) != 0)
+            goto out;
+    }
     rc = 0;
 out:
     X509_free(x);
@@ -801,7 +878,18 @@ int pki_revoke(struct pki *p, const char *serial, const char *reason, time_t now
         err_set(err, "pki: %s is already revoked", serial);
         goto out;
     }
-    rc = pki_store_set_status(p, row.serial, "revoked", reason ? reason : "unspecified", now, err);
+    if (pki_store_set_status(p, row.serial, "revoked", reason ? reason : "unspecified", now,
+                             err) != 0)
+        goto out;
+    {
+        json_t *objs = json_array();
+        if (objs)
+            json_array_append_new(objs, pki_cert_object("certificate", row.cert));
+        rc = pki_emit(p, "pki.revoke", objs,
+                      json_pack("{s:s, s:s}", "reason", reason ? reason : "unspecified",
+                                "certificate_kind", pki_kind_name(row.kind)),
+                      err);
+    }
 out:
     pki_row_release(&row);
     return tx_end(p, rc, err);
@@ -909,6 +997,29 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
     }
     if (pki_store_crl_insert(p, ca.serial, last + 1, c.crl, err) != 0)
         goto out;
+    {
+        unsigned char *cd = NULL;
+        int cn = i2d_X509_CRL(c.crl, &cd);
+        char hex[65], id[PKI_SERIAL_MAX + 24];
+        json_t *objs = json_array();
+        if (cn <= 0) {
+            pki_ossl_err(err, "pki: encoding the CRL failed");
+            json_decref(objs);
+            goto out;
+        }
+        der_hash_hex(cd, (size_t)cn, hex);
+        OPENSSL_free(cd);
+        snprintf(id, sizeof id, "%s/%ld", ca.serial, last + 1);
+        if (objs) {
+            json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind", "crl", "id", id,
+                                                  "hash", hex));
+            json_array_append_new(objs, pki_cert_object("certificate", ca.cert));
+        }
+        if (pki_emit(p, "pki.crl.issue", objs,
+                     json_pack("{s:I, s:i}", "crl_number", (json_int_t)(last + 1), "days", days),
+                     err) != 0)
+            goto out;
+    }
     if (der) {
         n = i2d_X509_CRL(c.crl, &out);
         if (n <= 0 || buf_append(der, out, (size_t)n) != 0) {

@@ -36,8 +36,23 @@ int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err
     __attribute__((warn_unused_result));
 void pki_close(struct pki *p);
 
-/* The actor recorded with PKI actions (borrowed; NULL = "system"). */
-void pki_set_actor(struct pki *p, const char *actor);
+/* Provenance: every PKI action (and every chip signed) is handed to SINK
+ * inside the same database transaction as the change itself, so the two
+ * commit or roll back together. TYPE is a dotted name ("pki.csca.create",
+ * "pki.link.create", "pki.ds.issue", "pki.barcode.issue", "pki.mls.issue",
+ * "pki.revoke", "pki.crl.issue", "chip.personalize"); OBJECTS an array of
+ * {"kind", "id", "hash"} (hash: SHA-256 hex of the DER); DATA an object.
+ * Both are borrowed. A failing sink fails the action. DB is the PKI's own
+ * connection. The CLI connects this to the registry's signed event log;
+ * without a sink nothing is recorded beyond the PKI tables. */
+struct db;
+typedef int (*pki_event_sink)(void *ctx, struct db *db, const char *type, const json_t *objects,
+                              const json_t *data, struct err *err);
+void pki_set_event_sink(struct pki *p, pki_event_sink sink, void *ctx);
+
+/* The PKI's database connection (borrowed), e.g. to authenticate the actor
+ * the event sink signs with. */
+struct db *pki_db(struct pki *p);
 
 struct pki_init_opts {
     const char *country;  /* ISO 3166-1 alpha-2 country code, as X.509 countryName */

@@ -14,7 +14,8 @@ struct pki {
     struct db *db;
     unsigned char key[SEAL_KEY_BYTES]; /* seals private keys; wiped on close */
     char *org;                         /* office name from civreg.conf */
-    const char *actor;
+    pki_event_sink sink;
+    void *sink_ctx;
     /* the last signer key opened (decoding a PKCS#8 key through OpenSSL 3's
      * decoders costs milliseconds, more than the signature itself); status
      * and key usage period are still read from the database every time */
@@ -75,6 +76,13 @@ int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_
 
 /* Upper-case hex of a certificate's serial number into OUT. */
 int pki_cert_serial(const X509 *x, char out[PKI_SERIAL_MAX], struct err *err);
+
+/* Hand an event to the sink (no-op without one). Steals OBJECTS and DATA
+ * (either may be NULL only when out of memory, which fails). */
+int pki_emit(struct pki *p, const char *type, json_t *objects, json_t *data, struct err *err);
+/* {"kind": KIND, "id": SERIAL, "hash": sha256(DER)} for a certificate. New
+ * reference or NULL. */
+json_t *pki_cert_object(const char *kind, X509 *x);
 
 /* Append OpenSSL's error queue to ERR's message (and clear the queue). */
 int pki_ossl_err(struct err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

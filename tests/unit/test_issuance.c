@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -14,7 +15,11 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "issuance/chip.h"
 #include "issuance/lds.h"
+#include "issuance/pki.h"
 #include "issuance/passive_auth.h"
 #include "issuance/sod.h"
 #include "issuance/tlv.h"
@@ -441,6 +446,86 @@ static void test_sod_parse_rejects(void **state)
     free(bsi);
 }
 
+/* Every PKI action reaches the event sink inside its transaction: a sink
+ * that fails rolls the action back. */
+struct sink_log {
+    json_t *types;
+    bool fail;
+};
+
+static int sink(void *ctx, struct db *db, const char *type, const json_t *objects,
+                const json_t *data, struct err *err)
+{
+    struct sink_log *l = ctx;
+    (void)db;
+    assert_true(json_is_array(objects));
+    assert_true(json_array_size(objects) >= 1);
+    assert_non_null(json_string_value(json_object_get(json_array_get(objects, 0), "hash")));
+    assert_true(json_is_object(data));
+    if (l->fail)
+        return err_set(err, "sink refused");
+    json_array_append_new(l->types, json_string(type));
+    return 0;
+}
+
+static void test_pki_events(void **state)
+{
+    char *dir = tmp_dir("pki-events"), data[4200], serial[PKI_SERIAL_MAX], link[PKI_SERIAL_MAX];
+    struct err e = ERR_INIT;
+    struct pki *p = NULL;
+    struct sink_log log = { json_array(), false };
+    struct pki_init_opts io = { .country = "UT", .now = time(NULL) };
+    struct pki_issue_opts is = { .kind = PKI_KIND_DS, .now = time(NULL) };
+    struct chip_package pkg = CHIP_PACKAGE_INIT;
+    struct chip_input in = { 0 };
+    struct buf crl = BUF_INIT(1 << 20);
+    json_t *list = NULL;
+    size_t jl = 0, before;
+    char *jpeg = file_read(CIVREG_TEST_DATA "/icao/face-120x160.jpg", &jl);
+    (void)state;
+    assert_non_null(dir);
+    assert_int_equal(secret_init(&e), 0);
+    snprintf(data, sizeof data, "%s/data", dir);
+    assert_int_equal(datadir_init(data, NULL, &e), 0);
+    assert_int_equal(pki_open(data, true, &p, &e), 0);
+    pki_set_event_sink(p, sink, &log);
+    assert_int_equal(pki_init(p, &io, serial, &e), 0);
+    assert_int_equal(pki_issue(p, &is, serial, &e), 0);
+    in.mrz = specimen_mrz;
+    in.photo = (unsigned char *)jpeg;
+    in.photo_len = jl;
+    in.now = time(NULL);
+    assert_int_equal(chip_personalize(p, &in, &pkg, &e), 0);
+    chip_package_release(&pkg);
+    assert_int_equal(pki_revoke(p, serial, "superseded", time(NULL), &e), 0);
+    assert_int_equal(pki_crl_issue(p, 30, time(NULL), &crl, &e), 0);
+    assert_int_equal(pki_rollover(p, PKI_ALG_ECDSA_P256, time(NULL), serial, link, &e), 0);
+    {
+        static const char *const want[] = { "pki.csca.create", "pki.ds.issue",
+                                            "chip.personalize", "pki.revoke", "pki.crl.issue",
+                                            "pki.csca.create", "pki.link.create" };
+        assert_int_equal(json_array_size(log.types), 7);
+        for (size_t i = 0; i < 7; i++)
+            assert_string_equal(json_string_value(json_array_get(log.types, i)), want[i]);
+    }
+    /* a refusing sink: the DS is not issued */
+    assert_int_equal(pki_list(p, &list, &e), 0);
+    before = json_array_size(list);
+    json_decref(list);
+    log.fail = true;
+    assert_int_equal(pki_issue(p, &is, serial, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "sink refused"));
+    assert_int_equal(pki_list(p, &list, &e), 0);
+    assert_int_equal(json_array_size(list), before);
+    json_decref(list);
+    pki_close(p);
+    json_decref(log.types);
+    buf_release(&crl);
+    free(jpeg);
+    tmp_remove(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_com_dg2_dg11_dg12),
         cmocka_unit_test(test_sod_roundtrip),
         cmocka_unit_test(test_sod_parse_rejects),
+        cmocka_unit_test(test_pki_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
