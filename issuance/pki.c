@@ -1163,7 +1163,21 @@ static int masterlist(struct pki *p, time_t now, struct buf *out, struct err *er
     if (tlv_wrap(&content, set_from, 0x31, err) != 0 || tlv_wrap(&content, 0, 0x30, err) != 0)
         goto out;
 
-    if (pki_signer_load(p, PKI_KIND_MLS, NULL, now, &mls, &mls_key, err) != 0) {
+    /* the signer must come from the current CSCA (after a rollover, the one
+     * the old CSCA issued is replaced) */
+    if (pki_signer_load(p, PKI_KIND_MLS, NULL, now, &mls, &mls_key, err) == 0) {
+        struct pki_row cur = { 0 };
+        bool stale = pki_store_current(p, PKI_KIND_CSCA, 0, &cur, err) != 0 ||
+                     X509_check_issued(cur.cert, mls) != X509_V_OK;
+        pki_row_release(&cur);
+        if (stale) {
+            X509_free(mls);
+            EVP_PKEY_free(mls_key);
+            mls = NULL;
+            mls_key = NULL;
+        }
+    }
+    if (mls == NULL) {
         struct pki_issue_opts o = { .kind = PKI_KIND_MLS, .now = now, .pkup_days = 365 };
         char serial[PKI_SERIAL_MAX];
         struct pki_row ca = { 0 };
