@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,6 +504,17 @@ int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const
                                 : X509_verify_cert_error_string(code));
     }
     ERR_clear_error();
+
+    /* the DS may sign documents: keyUsage digitalSignature (Doc 9303-12
+     * §7.1.1, table 6), when the certificate restricts its key at all */
+    {
+        uint32_t ku = X509_get_key_usage(ds);
+        if (ku != UINT32_MAX && !(ku & KU_DIGITAL_SIGNATURE))
+            check(&r, "ds_key_usage", false,
+                  "the Document Signer's keyUsage does not allow digitalSignature");
+        else
+            check(&r, "ds_key_usage", true, "keyUsage allows digitalSignature");
+    }
 
     /* 4. validity of the DS and CSCA certificates at signing time */
     {

@@ -5,8 +5,8 @@
 # `civreg chip verify` must accept RSA PKCS#1 v1.5, RSASSA-PSS and ECDSA
 # (P-256, brainpoolP256r1) over SHA-1/224/256/384/512, LDSSecurityObject v0
 # and v1, signers named by issuerAndSerialNumber or subjectKeyIdentifier, and
-# refuse a DS used outside its private key usage period, an altered data
-# group and a SignedData of the wrong content type.
+# refuse a DS used outside its private key usage period, a DS whose key
+# usage forbids signing, an altered data group and a SignedData of the wrong content type.
 # usage: chip_foreign.sh CIVREG_BIN SOURCE_DIR
 set -eu
 CIVREG=$1
@@ -27,6 +27,10 @@ keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 [ds]
 keyUsage = critical,digitalSignature
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ds_badku]
+keyUsage = critical,keyEncipherment
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [ds_old_pkup]
@@ -117,6 +121,7 @@ make_ds rsa rsa ds
 make_ds ec prime256v1 ds
 make_ds bp brainpoolP256r1 ds
 make_ds old prime256v1 ds_old_pkup
+make_ds badku prime256v1 ds_badku
 
 make_sod rsa-pkcs1-sha256-v0 rsa sha256 0
 make_sod rsa-pss-sha512-v1 rsa sha512 1 -keyopt rsa_padding_mode:pss -keyopt rsa_pss_saltlen:-1
@@ -137,6 +142,10 @@ grep -q '"lds_version": "0108"' ecdsa-sha512-v1.json || fail "LDS version info n
 # a DS whose private key usage period ended in 2020 signing now
 make_sod old-pkup old sha256 0
 expect_refused old-pkup "ds_private_key_usage_period: EF.SOD was signed .* outside the Document Signer's private key usage period"
+
+# a DS whose keyUsage does not allow signing
+make_sod badku-sod badku sha256 0
+expect_refused badku-sod "ds_key_usage: the Document Signer's keyUsage does not allow digitalSignature"
 
 # one flipped bit in DG2
 make_sod flipped ec sha256 0
