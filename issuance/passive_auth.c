@@ -393,7 +393,7 @@ int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const
     X509_STORE_CTX *ctx = NULL;
     char sigalg[80] = "?", buf1[512], buf2[512], ts[TIME_ISO8601_LEN + 1];
     time_t at = now;
-    bool have_time = false, chain_ok = false;
+    bool have_time = false;
     int n, rc = -1;
 
     *report = NULL;
@@ -495,7 +495,6 @@ int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const
         json_object_set_new(info, "csca_subject", json_string(buf1));
         check(&r, "ds_chain", true, "Document Signer is issued and signed by the trusted CSCA %s",
               buf1);
-        chain_ok = true;
     } else {
         int code = X509_STORE_CTX_get_error(ctx);
         check(&r, "ds_chain", false,
@@ -631,7 +630,6 @@ int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const
             }
         }
     }
-    (void)chain_ok;
 
 hashes:
     /* 7. each data group's hash */

@@ -208,7 +208,6 @@ int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err
 {
     struct datadir *dd = NULL;
     struct pki *p = NULL;
-    char *keyfile = NULL;
     struct buf kb = BUF_INIT(PATH_MAX);
     int rc = -1;
 
@@ -241,7 +240,6 @@ int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err
 out:
     pki_close(p);
     buf_release(&kb);
-    free(keyfile);
     datadir_free(dd);
     return rc;
 }
@@ -675,7 +673,7 @@ int pki_rollover(struct pki *p, enum pki_alg alg, time_t now, char serial[PKI_SE
 {
     struct pki_row old = { 0 };
     EVP_PKEY *old_key = NULL;
-    char *cc = NULL, *org = NULL;
+    char *org = NULL;
     char country[3];
     int rc = -1, r;
 
@@ -696,7 +694,6 @@ int pki_rollover(struct pki *p, enum pki_alg alg, time_t now, char serial[PKI_SE
     rc = make_csca(p, country, setting(p, "pki.org", &org) ? org : p->org, alg, 5, now, old.cert,
                    old_key, serial, link_serial, err);
 out:
-    free(cc);
     free(org);
     EVP_PKEY_free(old_key);
     pki_row_release(&old);
