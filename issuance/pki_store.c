@@ -1,4 +1,4 @@
-/* PKI tables (db/migrations/0002_pki.sql): certificates, sealed keys, CRLs. */
+/* PKI tables (db/migrations/0003_pki.sql): certificates, sealed keys, CRLs. */
 #include <openssl/x509.h>
 #include <sqlite3.h>
 #include <stdio.h>

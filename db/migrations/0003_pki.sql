@@ -1,4 +1,4 @@
--- civreg schema 2: the ICAO PKI of the issuing state (Doc 9303-12).
+-- civreg schema 3: the ICAO PKI of the issuing state (Doc 9303-12).
 -- Certificates are kept as DER; private keys sealed (core/seal.h) under the
 -- data directory's keys/pki.key with associated data "civreg-pki-key:<serial>".
 
