@@ -7,18 +7,20 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_pki.h"
 #include "core/json.h"
 #include "issuance/chip.h"
 #include "issuance/mrz.h"
 #include "issuance/passive_auth.h"
 #include "issuance/pki.h"
+#include "registry/registry.h"
 
 static int chip_personalize_cmd(int argc, char **argv);
 static int chip_verify_cmd(int argc, char **argv);
 
 static const struct cli_command chip_commands[] = {
     { "personalize", chip_personalize_cmd, "build the chip contents (LDS + EF.SOD)",
-      "usage: civreg chip personalize --out DIR --photo FACE.jpg\n"
+      "usage: civreg chip personalize --out DIR --photo FACE.jpg --user U [--password-file F]\n"
       "                               (--mrz-json F | --mrz-lines F) [--data DATA]\n"
       "                               [--dg11 F.json] [--dg12 F.json] [--aa ALG]\n"
       "                               [--digest sha256|sha384|sha512|sha224|sha1]\n"
@@ -27,7 +29,9 @@ static const struct cli_command chip_commands[] = {
       "Writes one file per elementary file, named by its file identifier (011E\n"
       "EF.COM, 0101 DG1, 0102 DG2, 010B DG11, 010C DG12, 010F DG15, 011D EF.SOD),\n"
       "and manifest.json, into DIR (created; must be empty). EF.SOD is signed by\n"
-      "the current Document Signer of DATA (or SERIAL).\n"
+      "the current Document Signer of DATA (or SERIAL). U is an issuance operator\n"
+      "(or admin); the signature is recorded as a chip.personalize event of the\n"
+      "provenance log, signed by U.\n"
       "  --mrz-lines F  a file holding the MRZ lines\n"
       "  --mrz-json F   the JSON object `civreg mrz generate` takes\n"
       "  --dg11 F       JSON: full_name, other_names, personal_number,\n"
@@ -99,10 +103,12 @@ static int chip_personalize_cmd(int argc, char **argv)
         { "dg12", required_argument, NULL, '2' },     { "aa", required_argument, NULL, 'a' },
         { "digest", required_argument, NULL, 'g' },   { "lso-v1", no_argument, NULL, 'v' },
         { "ds", required_argument, NULL, 's' },       { "help", no_argument, NULL, 'h' },
+        { "user", required_argument, NULL, 'U' },     { "password-file", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
     const char *data = NULL, *outdir = NULL, *photo = NULL, *mrz_json = NULL, *mrz_lines = NULL,
-               *dg11 = NULL, *dg12 = NULL;
+               *dg11 = NULL, *dg12 = NULL, *user = NULL, *password_file = NULL;
+    struct cli_session sess = { 0 };
     struct chip_input in = { 0 };
     struct chip_package pkg = CHIP_PACKAGE_INIT;
     struct buf mrz = BUF_INIT(4096), img = BUF_INIT(PHOTO_MAX);
@@ -125,6 +131,8 @@ static int chip_personalize_cmd(int argc, char **argv)
         case 'g': in.digest = optarg; break;
         case 'v': in.lso_version = 1; break;
         case 's': in.ds_serial = optarg; break;
+        case 'U': user = optarg; break;
+        case 'P': password_file = optarg; break;
         case 'h': return cli_help(cli_find(chip_commands, "personalize"));
         default: return cli_usage_error("chip personalize", "invalid option");
         }
@@ -154,8 +162,20 @@ static int chip_personalize_cmd(int argc, char **argv)
     in.dg11 = j11;
     in.dg12 = j12;
     in.now = time(NULL);
-    if (pki_open(data, false, &p, &err) != 0 || chip_personalize(p, &in, &pkg, &err) != 0 ||
-        chip_package_write(&pkg, outdir, &err) != 0)
+    if (pki_open(data, false, &p, &err) != 0)
+        goto out;
+    {
+        int src = cli_pki_sign_in("chip personalize", data, user, password_file, true,
+                                  ROLE_ISSUANCE_OPERATOR | ROLE_ADMIN, "personalize chips", p,
+                                  &sess);
+        if (src != EXIT_OK) {
+            pki_close(p);
+            p = NULL;
+            rc = src;
+            goto done;
+        }
+    }
+    if (chip_personalize(p, &in, &pkg, &err) != 0 || chip_package_write(&pkg, outdir, &err) != 0)
         goto out;
     {
         char *s = json_dumps(pkg.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -167,8 +187,10 @@ static int chip_personalize_cmd(int argc, char **argv)
 out:
     if (rc != EXIT_OK)
         cli_fail("chip personalize", &err);
+done:
     chip_package_release(&pkg);
     pki_close(p);
+    cli_session_close(&sess);
     json_decref(j11);
     json_decref(j12);
     json_decref(jm);

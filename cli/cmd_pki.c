@@ -6,8 +6,10 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_pki.h"
 #include "core/json.h"
 #include "issuance/pki.h"
+#include "registry/registry.h"
 
 static int pki_init_cmd(int argc, char **argv);
 static int pki_rollover_cmd(int argc, char **argv);
@@ -20,8 +22,8 @@ static int pki_export_cmd(int argc, char **argv);
 
 static const struct cli_command pki_commands[] = {
     { "init", pki_init_cmd, "create the country signing CA (CSCA)",
-      "usage: civreg pki init --country CC [--data DIR] [--algorithm ALG] [--org NAME]\n"
-      "                       [--crl-url URL] [--pkup-years N]\n"
+      "usage: civreg pki init --country CC --user ADMIN [--password-file F] [--data DIR]\n"
+      "                       [--algorithm ALG] [--org NAME] [--crl-url URL] [--pkup-years N]\n"
       "\n"
       "Creates a self-signed CSCA to the ICAO Doc 9303-12 profile: countryName CC\n"
       "(ISO 3166-1 alpha-2, e.g. UT) in issuer and subject, basicConstraints\n"
@@ -32,14 +34,15 @@ static const struct cli_command pki_commands[] = {
       "distribution point written into signer certificates. The private key is\n"
       "sealed under DIR/keys/pki.key. Prints the new serial as JSON.\n" },
     { "rollover", pki_rollover_cmd, "new CSCA key with a link certificate",
-      "usage: civreg pki rollover [--data DIR] [--algorithm ALG]\n"
+      "usage: civreg pki rollover --user ADMIN [--password-file F] [--data DIR] [--algorithm ALG]\n"
       "\n"
       "Creates a new self-signed CSCA and a link certificate (the new key, issued\n"
       "and signed by the old CSCA). The old CSCA is retired: it still anchors what\n"
       "it issued; new signers are issued by the new CSCA.\n" },
     { "issue-ds", pki_issue_ds_cmd, "issue a Document Signer certificate",
-      "usage: civreg pki issue-ds [--data DIR] [--algorithm ALG] [--pkup-days N]\n"
-      "                           [--doc-years N] [--doc-types P[,ID...]]\n"
+      "usage: civreg pki issue-ds --user ADMIN [--password-file F] [--data DIR]\n"
+      "                           [--algorithm ALG] [--pkup-days N] [--doc-years N]\n"
+      "                           [--doc-types P[,ID...]]\n"
       "\n"
       "Issues a Document Signer under the current CSCA: keyUsage critical\n"
       "digitalSignature, document type list (2.23.136.1.1.6.2, default P),\n"
@@ -47,19 +50,21 @@ static const struct cli_command pki_commands[] = {
       "document validity (default 10 years), CRL distribution point. RSA signers\n"
       "sign EF.SOD with RSASSA-PSS.\n" },
     { "issue-barcode-signer", pki_issue_barcode_cmd, "issue a visible digital seal signer",
-      "usage: civreg pki issue-barcode-signer [--data DIR] [--algorithm ALG] [--pkup-days N]\n"
+      "usage: civreg pki issue-barcode-signer --user ADMIN [--password-file F] [--data DIR]\n"
+      "                                       [--algorithm ALG] [--pkup-days N]\n"
       "\n"
       "Issues a barcode signer (visible digital seals, Doc 9303-13) under the\n"
       "current CSCA: keyUsage critical digitalSignature, privateKeyUsagePeriod,\n"
       "CRL distribution point.\n" },
     { "revoke", pki_revoke_cmd, "revoke a signer certificate",
-      "usage: civreg pki revoke SERIAL [--data DIR] [--reason REASON]\n"
+      "usage: civreg pki revoke SERIAL --user ADMIN [--password-file F] [--data DIR]\n"
+      "                         [--reason REASON]\n"
       "\n"
       "Marks the certificate SERIAL (hex) revoked; the next `civreg pki crl` lists\n"
       "it. REASON: keyCompromise, superseded, cessationOfOperation, unspecified\n"
       "(default), affiliationChanged, cACompromise, certificateHold.\n" },
     { "crl", pki_crl_cmd, "sign a new CRL",
-      "usage: civreg pki crl [--data DIR] [--days N] [--der]\n"
+      "usage: civreg pki crl --user ADMIN [--password-file F] [--data DIR] [--days N] [--der]\n"
       "\n"
       "Signs a CRL with the current CSCA (cRLNumber one more than the last,\n"
       "thisUpdate now, nextUpdate now + N days, default 30) listing every revoked\n"
@@ -71,6 +76,7 @@ static const struct cli_command pki_commands[] = {
       "validity, private key usage period, status) as a JSON array.\n" },
     { "export", pki_export_cmd, "export certificates, the CRL or a master list",
       "usage: civreg pki export csca|ds|crl|masterlist [--data DIR] [--der]\n"
+      "                         [--user ADMIN [--password-file F]]\n"
       "\n"
       "Writes to stdout, PEM by default (DER with --der):\n"
       "  csca        every CSCA and link certificate (DER: the current CSCA only)\n"
@@ -78,7 +84,12 @@ static const struct cli_command pki_commands[] = {
       "  crl         the newest CRL\n"
       "  masterlist  an ICAO CSCA master list: CMS SignedData, eContentType\n"
       "              2.23.136.1.1.2, signed by a master list signer (EKU\n"
-      "              2.23.136.1.1.3) that is issued on first use\n" },
+      "              2.23.136.1.1.3), issued on first use (then --user is needed)\n"
+      "\n"
+      "Every PKI action (init, rollover, issue-*, revoke, crl, issuing a master\n"
+      "list signer) is taken by an admin signed in with --user (password from\n"
+      "--password-file or the first line of stdin) and recorded as a signed\n"
+      "event of the provenance log (pki.csca.create, pki.ds.issue, ...).\n" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -89,6 +100,7 @@ int cmd_pki(int argc, char **argv)
 
 struct pki_args {
     const char *data, *country, *algorithm, *org, *crl_url, *doc_types, *reason;
+    const char *user, *password_file;
     long pkup_years, pkup_days, doc_years, days;
     bool der;
     const char *positional;
@@ -105,6 +117,7 @@ static int parse(const char *name, const char *allowed, bool want_positional, in
         { "pkup-days", required_argument, NULL, 'p' },  { "doc-years", required_argument, NULL, 'v' },
         { "doc-types", required_argument, NULL, 't' },  { "reason", required_argument, NULL, 'r' },
         { "days", required_argument, NULL, 'n' },       { "der", no_argument, NULL, 'D' },
+        { "user", required_argument, NULL, 'U' },       { "password-file", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 },
     };
     char full[64];
@@ -117,10 +130,12 @@ static int parse(const char *name, const char *allowed, bool want_positional, in
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'h')
             return cli_help(cli_find(pki_commands, name)), 1;
-        if (c == '?' || (c != 'd' && strchr(allowed, c) == NULL))
+        if (c == '?' || (c != 'd' && c != 'U' && c != 'P' && strchr(allowed, c) == NULL))
             return cli_usage_error(full, "invalid option"), 2;
         switch (c) {
         case 'd': a->data = optarg; break;
+        case 'U': a->user = optarg; break;
+        case 'P': a->password_file = optarg; break;
         case 'c': a->country = optarg; break;
         case 'a': a->algorithm = optarg; break;
         case 'o': a->org = optarg; break;
@@ -162,9 +177,37 @@ static int parse(const char *name, const char *allowed, bool want_positional, in
     struct pki_args a;                                                                     \
     struct err err = ERR_INIT;                                                             \
     struct pki *p = NULL;                                                                  \
+    struct cli_session sess = { 0 };                                                       \
     int prc_ = parse(name, allowed, pos, argc, argv, &a);                                  \
     if (prc_ != 0)                                                                         \
         return prc_ == 1 ? EXIT_OK : EXIT_USAGE;
+
+/* Open the PKI and sign in: PKI actions are an admin's, each a signed event
+ * of the provenance log. NEED_USER false: read-only commands (an action they
+ * would have to take, like issuing a master list signer, then asks for
+ * --user). Returns an exit code; on failure P is closed. */
+static int open_as(const char *command, const struct pki_args *a, bool create_key,
+                   bool need_user, struct pki **p, struct cli_session *s)
+{
+    struct err err = ERR_INIT;
+    int rc;
+
+    if (pki_open(a->data, create_key, p, &err) != 0)
+        return cli_fail(command, &err);
+    rc = cli_pki_sign_in(command, a->data, a->user, a->password_file, need_user, ROLE_ADMIN,
+                         "manage the PKI", *p, s);
+    if (rc != EXIT_OK) {
+        pki_close(*p);
+        *p = NULL;
+    }
+    return rc;
+}
+
+static void close_as(struct pki *p, struct cli_session *s)
+{
+    pki_close(p);
+    cli_session_close(s);
+}
 
 static int print_serials(const char *k1, const char *s1, const char *k2, const char *s2)
 {
@@ -200,11 +243,13 @@ static int pki_init_cmd(int argc, char **argv)
     o.crl_url = a.crl_url;
     o.pkup_years = (int)a.pkup_years;
     o.now = time(NULL);
-    if (pki_open(a.data, true, &p, &err) != 0 || pki_init(p, &o, serial, &err) != 0) {
-        pki_close(p);
+    if ((rc = open_as("pki init", &a, true, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_init(p, &o, serial, &err) != 0) {
+        close_as(p, &sess);
         return cli_fail("pki init", &err);
     }
-    pki_close(p);
+    close_as(p, &sess);
     rc = print_serials("csca_serial", serial, NULL, NULL);
     return rc;
 }
@@ -217,12 +262,14 @@ static int pki_rollover_cmd(int argc, char **argv)
 
     if (pki_alg_parse(a.algorithm, &alg, &err) != 0)
         return cli_usage_error("pki rollover", "%s", err_msg(&err));
-    if (pki_open(a.data, false, &p, &err) != 0 ||
-        pki_rollover(p, alg, time(NULL), serial, link, &err) != 0) {
-        pki_close(p);
+    int rc;
+    if ((rc = open_as("pki rollover", &a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_rollover(p, alg, time(NULL), serial, link, &err) != 0) {
+        close_as(p, &sess);
         return cli_fail("pki rollover", &err);
     }
-    pki_close(p);
+    close_as(p, &sess);
     return print_serials("csca_serial", serial, "link_serial", link);
 }
 
@@ -230,8 +277,10 @@ static int issue(const char *name, enum pki_kind kind, const struct pki_args *a)
 {
     struct pki_issue_opts o = { 0 };
     struct pki *p = NULL;
+    struct cli_session sess;
     struct err err = ERR_INIT;
     char serial[PKI_SERIAL_MAX], full[64];
+    int rc;
 
     snprintf(full, sizeof full, "pki %s", name);
     if (pki_alg_parse(a->algorithm, &o.alg, &err) != 0)
@@ -241,11 +290,13 @@ static int issue(const char *name, enum pki_kind kind, const struct pki_args *a)
     o.doc_years = (int)a->doc_years;
     o.doc_types = a->doc_types;
     o.now = time(NULL);
-    if (pki_open(a->data, false, &p, &err) != 0 || pki_issue(p, &o, serial, &err) != 0) {
-        pki_close(p);
+    if ((rc = open_as(full, a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_issue(p, &o, serial, &err) != 0) {
+        close_as(p, &sess);
         return cli_fail(full, &err);
     }
-    pki_close(p);
+    close_as(p, &sess);
     return print_serials("serial", serial, "kind", pki_kind_name(kind));
 }
 
@@ -254,6 +305,7 @@ static int pki_issue_ds_cmd(int argc, char **argv)
     PARSE("issue-ds", "apvt", false);
     (void)p;
     (void)err;
+    (void)sess;
     return issue("issue-ds", PKI_KIND_DS, &a);
 }
 
@@ -262,18 +314,21 @@ static int pki_issue_barcode_cmd(int argc, char **argv)
     PARSE("issue-barcode-signer", "apv", false);
     (void)p;
     (void)err;
+    (void)sess;
     return issue("issue-barcode-signer", PKI_KIND_BARCODE, &a);
 }
 
 static int pki_revoke_cmd(int argc, char **argv)
 {
     PARSE("revoke", "r", true);
-    if (pki_open(a.data, false, &p, &err) != 0 ||
-        pki_revoke(p, a.positional, a.reason, time(NULL), &err) != 0) {
-        pki_close(p);
+    int rc;
+    if ((rc = open_as("pki revoke", &a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_revoke(p, a.positional, a.reason, time(NULL), &err) != 0) {
+        close_as(p, &sess);
         return cli_fail("pki revoke", &err);
     }
-    pki_close(p);
+    close_as(p, &sess);
     return print_serials("revoked", a.positional, NULL, NULL);
 }
 
@@ -290,15 +345,16 @@ static int pki_crl_cmd(int argc, char **argv)
     struct buf der = BUF_INIT(16 << 20), out = BUF_INIT(32 << 20);
     int rc;
 
-    if (pki_open(a.data, false, &p, &err) != 0 ||
-        pki_crl_issue(p, (int)a.days, time(NULL), &der, &err) != 0 ||
+    if ((rc = open_as("pki crl", &a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_crl_issue(p, (int)a.days, time(NULL), &der, &err) != 0 ||
         (!a.der && pki_export(p, PKI_EXPORT_CRL, false, time(NULL), &out, &err) != 0)) {
-        pki_close(p);
+        close_as(p, &sess);
         buf_release(&der);
         buf_release(&out);
         return cli_fail("pki crl", &err);
     }
-    pki_close(p);
+    close_as(p, &sess);
     rc = write_out(a.der ? &der : &out);
     buf_release(&der);
     buf_release(&out);
@@ -311,6 +367,7 @@ static int pki_list_cmd(int argc, char **argv)
     json_t *list = NULL;
     char *s;
 
+    (void)sess;
     if (pki_open(a.data, false, &p, &err) != 0 || pki_list(p, &list, &err) != 0) {
         pki_close(p);
         return cli_fail("pki list", &err);
@@ -343,13 +400,14 @@ static int pki_export_cmd(int argc, char **argv)
     else
         return cli_usage_error("pki export", "'%s' is not csca, ds, crl or masterlist",
                                a.positional);
-    if (pki_open(a.data, false, &p, &err) != 0 ||
-        pki_export(p, what, a.der, time(NULL), &out, &err) != 0) {
-        pki_close(p);
+    if ((rc = open_as("pki export", &a, false, false, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_export(p, what, a.der, time(NULL), &out, &err) != 0) {
+        close_as(p, &sess);
         buf_release(&out);
         return cli_fail("pki export", &err);
     }
-    pki_close(p);
+    close_as(p, &sess);
     rc = write_out(&out);
     buf_release(&out);
     return rc;

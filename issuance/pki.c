@@ -136,6 +136,11 @@ void pki_set_event_sink(struct pki *p, pki_event_sink sink, void *ctx)
     p->sink_ctx = ctx;
 }
 
+void pki_require_events(struct pki *p, bool required)
+{
+    p->events_required = required;
+}
+
 struct db *pki_db(struct pki *p)
 {
     return p->db;
@@ -147,6 +152,9 @@ int pki_emit(struct pki *p, const char *type, json_t *objects, json_t *data, str
 
     if (objects == NULL || data == NULL)
         rc = err_set(err, "pki: out of memory recording %s", type);
+    else if (p->sink == NULL && p->events_required)
+        rc = err_set(err, "pki: %s is a recorded action: sign in with --user (and "
+                          "--password-file)", type);
     else if (p->sink)
         rc = p->sink(p->sink_ctx, p->db, type, objects, data, err) == 0
                  ? 0

@@ -49,6 +49,9 @@ struct db;
 typedef int (*pki_event_sink)(void *ctx, struct db *db, const char *type, const json_t *objects,
                               const json_t *data, struct err *err);
 void pki_set_event_sink(struct pki *p, pki_event_sink sink, void *ctx);
+/* When REQUIRED, an action that would emit an event without a sink fails
+ * ("sign in with --user") instead of going unrecorded. */
+void pki_require_events(struct pki *p, bool required);
 
 /* The PKI's database connection (borrowed), e.g. to authenticate the actor
  * the event sink signs with. */

@@ -16,6 +16,7 @@ struct pki {
     char *org;                         /* office name from civreg.conf */
     pki_event_sink sink;
     void *sink_ctx;
+    bool events_required;
     /* the last signer key opened (decoding a PKCS#8 key through OpenSSL 3's
      * decoders costs milliseconds, more than the signature itself); status
      * and key usage period are still read from the database every time */

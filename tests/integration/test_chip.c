@@ -19,6 +19,8 @@ static char *dir;      /* temp folder */
 static char data[1024]; /* data directory */
 static char pkg[1024];  /* the package personalized in setup */
 static char csca[1024]; /* exported CSCA PEM */
+static char pw_admin[1100], pw_op[1100]; /* password files of the admin and the operator */
+static char as_admin[2400], as_op[2400]; /* "--user ... --password-file ..." */
 
 static const char specimen_mrz[] = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
                                    "L898902C36UTO7408122F1204159ZE184226B<<<<<10\n";
@@ -65,8 +67,8 @@ static void personalize(const char *datadir, const char *out, const char *extra)
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "'%s' chip personalize --data '%s' --mrz-lines '%s/mrz.txt' --photo "
-             "'%s/icao/face-120x160.jpg' --dg11 '%s/dg11.json' --dg12 '%s/dg12.json' --out '%s' %s",
-             CIVREG_BIN, datadir, dir, CIVREG_TEST_DATA, dir, dir, out, extra ? extra : "");
+             "'%s/icao/face-120x160.jpg' --dg11 '%s/dg11.json' --dg12 '%s/dg12.json' --out '%s' %s %s",
+             CIVREG_BIN, datadir, dir, CIVREG_TEST_DATA, dir, dir, out, as_op, extra ? extra : "");
     sh(&r, "%s", cmd);
     if (r.status != 0)
         fail_msg("personalize failed: %s", r.err);
@@ -83,11 +85,34 @@ static int setup(void **state)
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(pkg, sizeof pkg, "%s/pkg", dir);
     snprintf(csca, sizeof csca, "%s/csca.pem", dir);
+    snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", dir);
+    snprintf(pw_op, sizeof pw_op, "%s/officer.pw", dir);
+    file_write(pw_admin, "admin-password\n", 15);
+    file_write(pw_op, "officer-password\n", 17);
+    snprintf(as_admin, sizeof as_admin, "--user admin --password-file '%s'", pw_admin);
+    snprintf(as_op, sizeof as_op, "--user officer --password-file '%s'", pw_op);
     civreg_ok(&r, (const char *[]){ "init", "--data", data, NULL });
     proc_result_free(&r);
-    civreg_ok(&r, (const char *[]){ "pki", "init", "--data", data, "--country", "UT", NULL });
+    /* the PKI is an admin's; chips are personalized by an issuance operator */
+    assert_int_equal(civreg_run("admin-password\n", &r,
+                                (const char *[]){ "user", "add", "--data", data, "--username",
+                                                  "admin", "--role", "admin,auditor", NULL }),
+                     0);
+    assert_int_equal(r.status, 0);
     proc_result_free(&r);
-    civreg_ok(&r, (const char *[]){ "pki", "issue-ds", "--data", data, NULL });
+    assert_int_equal(civreg_run("officer-password\n", &r,
+                                (const char *[]){ "user", "add", "--data", data, "--username",
+                                                  "officer", "--role", "issuance_operator",
+                                                  "--user", "admin", "--password-file", pw_admin,
+                                                  NULL }),
+                     0);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    civreg_ok(&r, (const char *[]){ "pki", "init", "--data", data, "--country", "UT", "--user",
+                                    "admin", "--password-file", pw_admin, NULL });
+    proc_result_free(&r);
+    civreg_ok(&r, (const char *[]){ "pki", "issue-ds", "--data", data, "--user", "admin",
+                                    "--password-file", pw_admin, NULL });
     proc_result_free(&r);
     sh_ok("'%s' pki export csca --data '%s' > '%s'", CIVREG_BIN, data, csca);
     sh_ok("'%s' pki export ds --data '%s' > '%s/ds.pem'", CIVREG_BIN, data, dir);
@@ -177,16 +202,16 @@ static void test_mrz_json(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh(&r, "'%s' chip personalize --data '%s' --mrz-json '%s/mrz/td3.json' --photo "
+    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-json '%s/mrz/td3.json' --photo "
            "'%s/icao/face-120x160.jpg' --out '%s/pkg-json' && xxd -p -c 200 '%s/pkg-json/0101' | "
            "tr a-f A-F | cmp - '%s/icao/dg1-td3-specimen.hex'",
-       CIVREG_BIN, data, CIVREG_TEST_DATA, CIVREG_TEST_DATA, dir, dir, CIVREG_TEST_DATA);
+       CIVREG_BIN, as_op, data, CIVREG_TEST_DATA, CIVREG_TEST_DATA, dir, dir, CIVREG_TEST_DATA);
     if (r.status != 0)
         fail_msg("--mrz-json: %s", r.err);
     proc_result_free(&r);
-    sh(&r, "'%s' chip personalize --data '%s' --mrz-json '%s/dg12.json' --photo "
+    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-json '%s/dg12.json' --photo "
            "'%s/icao/face-120x160.jpg' --out '%s/pkg-json-bad'",
-       CIVREG_BIN, data, dir, CIVREG_TEST_DATA, dir);
+       CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, dir);
     assert_int_equal(r.status, 1);
     proc_result_free(&r);
 }
@@ -356,8 +381,14 @@ static void test_foreign_csca_refused(void **state)
     snprintf(other_csca, sizeof other_csca, "%s/other-csca.pem", dir);
     civreg_ok(&r, (const char *[]){ "init", "--data", other, NULL });
     proc_result_free(&r);
+    assert_int_equal(civreg_run("admin-password\n", &r,
+                                (const char *[]){ "user", "add", "--data", other, "--username",
+                                                  "admin", "--role", "admin", NULL }),
+                     0);
+    proc_result_free(&r);
     civreg_ok(&r, (const char *[]){ "pki", "init", "--data", other, "--country", "UT",
-                                    "--algorithm", "ecdsa-brainpoolP256r1", NULL });
+                                    "--algorithm", "ecdsa-brainpoolP256r1", "--user", "admin",
+                                    "--password-file", pw_admin, NULL });
     proc_result_free(&r);
     sh_ok("'%s' pki export csca --data '%s' > '%s'", CIVREG_BIN, other, other_csca);
     snprintf(extra, sizeof extra, "--csca '%s'", other_csca);
@@ -385,7 +416,12 @@ static void test_masterlist_and_rollover(void **state)
     char *err;
     (void)state;
     snprintf(ml, sizeof ml, "%s/ml.der", dir);
-    sh_ok("'%s' pki export masterlist --der --data '%s' > '%s'", CIVREG_BIN, data, ml);
+    /* the first export issues a master list signer: an admin's action */
+    sh(&r, "'%s' pki export masterlist --der --data '%s' > '%s'", CIVREG_BIN, data, ml);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "pki.mls.issue is a recorded action: sign in with --user"));
+    proc_result_free(&r);
+    sh_ok("'%s' pki export masterlist --der --data '%s' %s > '%s'", CIVREG_BIN, data, as_admin, ml);
     /* openssl checks the master list: signed by a signer the CSCA issued */
     sh(&r, "openssl cms -verify -inform DER -in '%s' -CAfile '%s' -purpose any -out '%s/ml.content'"
            " && openssl cms -cmsout -print -inform DER -in '%s' | grep -q 'eContentType: undefined "
@@ -405,10 +441,12 @@ static void test_masterlist_and_rollover(void **state)
     free(err);
 
     /* rollover: new CSCA + link certificate; old documents still verify */
-    civreg_ok(&r, (const char *[]){ "pki", "rollover", "--data", data, NULL });
+    civreg_ok(&r, (const char *[]){ "pki", "rollover", "--data", data, "--user", "admin",
+                                    "--password-file", pw_admin, NULL });
     assert_non_null(strstr(r.out, "link_serial"));
     proc_result_free(&r);
-    civreg_ok(&r, (const char *[]){ "pki", "issue-ds", "--data", data, NULL });
+    civreg_ok(&r, (const char *[]){ "pki", "issue-ds", "--data", data, "--user", "admin",
+                                    "--password-file", pw_admin, NULL });
     proc_result_free(&r);
     snprintf(bundle, sizeof bundle, "%s/csca-all.pem", dir);
     sh_ok("'%s' pki export csca --data '%s' > '%s' && test $(grep -c 'BEGIN CERTIFICATE' '%s') = 3",
@@ -438,8 +476,9 @@ static void test_masterlist_and_rollover(void **state)
     json_decref(rep);
     free(err);
     /* a fresh master list carries both CSCAs */
-    sh_ok("'%s' pki export masterlist --data '%s' > '%s/ml2.pem' && head -1 '%s/ml2.pem' | grep -q 'BEGIN CMS'",
-          CIVREG_BIN, data, dir, dir);
+    sh_ok("'%s' pki export masterlist --data '%s' %s > '%s/ml2.pem' && head -1 '%s/ml2.pem' | "
+          "grep -q 'BEGIN CMS'",
+          CIVREG_BIN, data, as_admin, dir, dir);
     snprintf(extra, sizeof extra, "--csca '%s/ml2.pem'", dir);
     assert_int_equal(verify(pkg2, extra, &rep, &err), 0);
     json_decref(rep);
@@ -485,12 +524,13 @@ static void test_revoked_ds_refused(void **state)
         json_decref(rep);
         free(err);
         civreg_ok(&r, (const char *[]){ "pki", "revoke", serial, "--data", data, "--reason",
-                                        "keyCompromise", NULL });
+                                        "keyCompromise", "--user", "admin", "--password-file",
+                                        pw_admin, NULL });
         proc_result_free(&r);
         snprintf(crl, sizeof crl, "%s/crl.pem", dir);
-        sh_ok("'%s' pki crl --data '%s' > '%s' && openssl crl -in '%s' -noout -text | grep -q '%s'"
-              " && openssl crl -in '%s' -noout -text | grep -q 'CRL Number'",
-              CIVREG_BIN, data, crl, crl, serial, crl);
+        sh_ok("'%s' pki crl --data '%s' %s > '%s' && openssl crl -in '%s' -noout -text | grep -q "
+              "'%s' && openssl crl -in '%s' -noout -text | grep -q 'CRL Number'",
+              CIVREG_BIN, data, as_admin, crl, crl, serial, crl);
         snprintf(extra, sizeof extra, "--csca '%s/csca-all.pem' --crl '%s'", dir, crl);
         assert_int_equal(verify(pkg2, extra, &rep, &err), 1);
         assert_true(check_is(rep, "ds_revocation", false, "revoked"));
@@ -506,19 +546,20 @@ static void test_revoked_ds_refused(void **state)
                      json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
             json_decref(rep);
             free(err);
-            civreg_ok(&r, (const char *[]){ "pki", "revoke", first, "--data", data, NULL });
+            civreg_ok(&r, (const char *[]){ "pki", "revoke", first, "--data", data, "--user",
+                                            "admin", "--password-file", pw_admin, NULL });
             proc_result_free(&r);
         }
-        sh_ok("'%s' pki crl --data '%s' > '%s' && test $(grep -c 'BEGIN X509 CRL' '%s') = 2",
-              CIVREG_BIN, data, crl, crl);
+        sh_ok("'%s' pki crl --data '%s' %s > '%s' && test $(grep -c 'BEGIN X509 CRL' '%s') = 2",
+              CIVREG_BIN, data, as_admin, crl, crl);
         assert_int_equal(verify(pkg, extra, &rep, &err), 1);
         assert_true(check_is(rep, "ds_revocation", false, "is revoked"));
         json_decref(rep);
         free(err);
         /* a revoked DS signs no more chips */
-        sh(&r, "'%s' chip personalize --data '%s' --mrz-lines '%s/mrz.txt' --photo "
+        sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
                "'%s/icao/face-120x160.jpg' --out '%s/pkg3' --ds %s",
-           CIVREG_BIN, data, dir, CIVREG_TEST_DATA, dir, serial);
+           CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, dir, serial);
         assert_int_equal(r.status, 1);
         assert_non_null(strstr(r.err, "revoked"));
         proc_result_free(&r);
@@ -554,22 +595,22 @@ static void test_usage_and_bad_input(void **state)
     sh(&r, "'%s' chip personalize --data '%s' --photo x.jpg", CIVREG_BIN, data);
     assert_int_equal(r.status, 2);
     proc_result_free(&r);
-    sh(&r, "'%s' chip personalize --data '%s' --mrz-lines '%s/dg11.json' --photo '%s/mrz.txt' "
+    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/dg11.json' --photo '%s/mrz.txt' "
            "--out '%s/bad'",
-       CIVREG_BIN, data, dir, dir, dir);
+       CIVREG_BIN, as_op, data, dir, dir, dir);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "mrz"));
     proc_result_free(&r);
-    sh(&r, "'%s' chip personalize --data '%s' --mrz-lines '%s/mrz.txt' --photo '%s/mrz.txt' "
+    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo '%s/mrz.txt' "
            "--out '%s/bad'",
-       CIVREG_BIN, data, dir, dir, dir);
+       CIVREG_BIN, as_op, data, dir, dir, dir);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "not a JPEG"));
     proc_result_free(&r);
     /* an existing non-empty output folder is refused */
-    sh(&r, "'%s' chip personalize --data '%s' --mrz-lines '%s/mrz.txt' --photo "
+    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
            "'%s/icao/face-120x160.jpg' --out '%s'",
-       CIVREG_BIN, data, dir, CIVREG_TEST_DATA, pkg);
+       CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, pkg);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "not empty"));
     proc_result_free(&r);
@@ -580,15 +621,24 @@ static void test_usage_and_bad_input(void **state)
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "neither a certificate nor a CSCA master list"));
     proc_result_free(&r);
-    sh(&r, "'%s' pki init --data '%s' --country UT", CIVREG_BIN, data);
+    /* PKI actions need a signed-in admin */
+    sh(&r, "'%s' pki issue-ds --data '%s' </dev/null", CIVREG_BIN, data);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--user USERNAME is required"));
+    proc_result_free(&r);
+    sh(&r, "'%s' pki issue-ds --data '%s' %s", CIVREG_BIN, data, as_op);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "admin"));
+    proc_result_free(&r);
+    sh(&r, "'%s' pki init --data '%s' --country UT %s", CIVREG_BIN, data, as_admin);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "already exists"));
     proc_result_free(&r);
-    sh(&r, "'%s' pki init --data '%s' --country UTO", CIVREG_BIN, data);
+    sh(&r, "'%s' pki init --data '%s' --country UTO %s", CIVREG_BIN, data, as_admin);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "2-letter"));
     proc_result_free(&r);
-    sh(&r, "'%s' pki revoke 0123 --data '%s'", CIVREG_BIN, data);
+    sh(&r, "'%s' pki revoke 0123 --data '%s' %s", CIVREG_BIN, data, as_admin);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "no certificate with serial 0123"));
     proc_result_free(&r);
@@ -606,6 +656,36 @@ static void test_usage_and_bad_input(void **state)
     proc_result_free(&r);
 }
 
+/* Every PKI action and every chip signed is a signed event of the
+ * provenance log, and the whole log still verifies. */
+static void test_provenance(void **state)
+{
+    struct proc_result r;
+    (void)state;
+    sh(&r, "sqlite3 '%s/civreg.db' \"SELECT type FROM events ORDER BY seq\" 2>/dev/null || "
+           "sqlite3 '%s/civreg.db' \".tables\"",
+       data, data);
+    assert_int_equal(r.status, 0);
+    static const char *const want[] = { "pki.csca.create", "pki.ds.issue", "chip.personalize",
+                                        "pki.mls.issue", "pki.link.create", "pki.revoke",
+                                        "pki.crl.issue" };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (strstr(r.out, want[i]) == NULL)
+            fail_msg("no %s event in the log:\n%s", want[i], r.out);
+    proc_result_free(&r);
+    /* signed by who acted: the operator personalized, the admin ran the PKI */
+    sh(&r, "sqlite3 '%s/civreg.db' \"SELECT DISTINCT actor FROM events WHERE type = "
+           "'chip.personalize'\"; sqlite3 '%s/civreg.db' \"SELECT DISTINCT actor FROM events "
+           "WHERE type LIKE 'pki.%%'\"",
+       data, data);
+    assert_string_equal(r.out, "officer\nadmin\n");
+    proc_result_free(&r);
+    sh(&r, "'%s' audit verify --data '%s'", CIVREG_BIN, data);
+    if (r.status != 0)
+        fail_msg("audit verify: %s %s", r.out, r.err);
+    proc_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_revoked_ds_refused),
         cmocka_unit_test(test_bsi_specimen),
         cmocka_unit_test(test_usage_and_bad_input),
+        cmocka_unit_test(test_provenance),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
