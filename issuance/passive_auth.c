@@ -515,6 +515,29 @@ int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const
             check(&r, "ds_key_usage", true, "keyUsage allows digitalSignature");
     }
 
+    /* Doc 9303-12 §7.1.1: the issuer's and subject's countryName of a DS
+     * are the same (pymrtd and JMRTD check it too) */
+    {
+        char ci[8] = "", cs[8] = "";
+        X509_NAME *ni = X509_get_issuer_name(ds), *ns = X509_get_subject_name(ds);
+        int ii = X509_NAME_get_index_by_NID(ni, NID_countryName, -1);
+        int is = X509_NAME_get_index_by_NID(ns, NID_countryName, -1);
+        ASN1_STRING *ai = ii >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ni, ii)) : NULL;
+        ASN1_STRING *as = is >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ns, is)) : NULL;
+        if (ai && ASN1_STRING_length(ai) < 8)
+            snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai),
+                     (const char *)ASN1_STRING_get0_data(ai));
+        if (as && ASN1_STRING_length(as) < 8)
+            snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as),
+                     (const char *)ASN1_STRING_get0_data(as));
+        if (ci[0] == '\0' || strcmp(ci, cs) != 0)
+            check(&r, "ds_country", false,
+                  "the Document Signer's issuer country '%s' and subject country '%s' differ or "
+                  "are missing", ci, cs);
+        else
+            check(&r, "ds_country", true, "issuer and subject countryName are both %s", ci);
+    }
+
     /* 4. validity of the DS and CSCA certificates at signing time */
     {
         time_t nb = 0, na = 0;

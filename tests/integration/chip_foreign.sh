@@ -46,13 +46,13 @@ openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes \
     -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 
-# make_ds NAME KEYSPEC EXT
+# make_ds NAME KEYSPEC EXT [COUNTRY]
 make_ds() {
     case "$2" in
     rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null ;;
     *) openssl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:$2" -out "$1.key" ;;
     esac
-    openssl req -new -key "$1.key" -subj "/C=XF/O=Foreign State/CN=DS $1" -out "$1.csr" 2>/dev/null
+    openssl req -new -key "$1.key" -subj "/C=${4:-XF}/O=Foreign State/CN=DS $1" -out "$1.csr" 2>/dev/null
     openssl x509 -req -in "$1.csr" -CA csca.pem -CAkey csca.key -CAcreateserial -days 365 \
         -extfile ca.cnf -extensions "$3" -out "$1.pem" 2>/dev/null
 }
@@ -122,6 +122,7 @@ make_ds ec prime256v1 ds
 make_ds bp brainpoolP256r1 ds
 make_ds old prime256v1 ds_old_pkup
 make_ds badku prime256v1 ds_badku
+make_ds elsewhere prime256v1 ds XG
 
 make_sod rsa-pkcs1-sha256-v0 rsa sha256 0
 make_sod rsa-pss-sha512-v1 rsa sha512 1 -keyopt rsa_padding_mode:pss -keyopt rsa_pss_saltlen:-1
@@ -146,6 +147,10 @@ expect_refused old-pkup "ds_private_key_usage_period: EF.SOD was signed .* outsi
 # a DS whose keyUsage does not allow signing
 make_sod badku-sod badku sha256 0
 expect_refused badku-sod "ds_key_usage: the Document Signer's keyUsage does not allow digitalSignature"
+
+# a DS of another country under this CSCA
+make_sod elsewhere-sod elsewhere sha256 0
+expect_refused elsewhere-sod "ds_country: the Document Signer's issuer country 'XF' and subject country 'XG' differ"
 
 # one flipped bit in DG2
 make_sod flipped ec sha256 0
