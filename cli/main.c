@@ -32,6 +32,14 @@ const struct cli_command cli_commands[] = {
       "127.0.0.1:8080; port 0 picks a free one). GET /healthz answers\n"
       "{\"status\":\"ok\",\"version\":...,\"schema_version\":...}. Stops cleanly on\n"
       "SIGINT or SIGTERM.\n" },
+    { "scan", cmd_scan, "scanned pages: barcodes, quality, separator sheets",
+      "usage: civreg scan decode|check|separator [OPTIONS]\n"
+      "\n"
+      "  decode      print the barcodes of image files (TYPE:payload, like zbarimg)\n"
+      "  check       report page quality (resolution, blank, dark, faded, blur, skew)\n"
+      "  separator   write a volume separator sheet (PDF with a Code 128 barcode)\n"
+      "\n"
+      "See `civreg help scan COMMAND`.\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },
