@@ -1,0 +1,10 @@
+# scanner/ tests: decoders, barcodes, quality, separator sheets, and the
+# generated corpus compared with zbarimg.
+add_library(civreg_pagegen STATIC scanner/pagegen.c scanner/corpus.c)
+civreg_strict(civreg_pagegen)
+target_link_libraries(civreg_pagegen PUBLIC civreg_scanner PkgConfig::QRENCODE PkgConfig::JPEG
+                                            PkgConfig::TIFF m)
+add_executable(scan_corpus scanner/scan_corpus.c)
+civreg_strict(scan_corpus)
+target_link_libraries(scan_corpus PRIVATE civreg_pagegen)
+
