@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "core/json.h"
-#include "scanner/analyze.h"
+#include "scanner/batch.h"
 
 static int scan_decode_cmd(int argc, char **argv);
 static int scan_check_cmd(int argc, char **argv);
@@ -15,7 +15,7 @@ static int scan_separator_cmd(int argc, char **argv);
 
 static const struct cli_command scan_commands[] = {
     { "decode", scan_decode_cmd, "print the barcodes of image files",
-      "usage: civreg scan decode [--raw | --json] FILE...\n"
+      "usage: civreg scan decode [--raw | --json] [--jobs N] [--no-retry] FILE...\n"
       "\n"
       "Reads every page of each FILE (PNG, JPEG, TIFF including multi-page, PNM)\n"
       "and prints each barcode found as TYPE:payload, one per line, like zbarimg\n"
@@ -23,10 +23,12 @@ static const struct cli_command scan_commands[] = {
       "When a page yields nothing it is tried again binarized, reduced and\n"
       "enlarged. --raw prints only the payloads; --json prints one JSON object\n"
       "per page with positions, orientation and the pass that found each code.\n"
+      "--no-retry skips the cleaned-up retries; --jobs N decodes on N threads\n"
+      "(default: one per CPU, at most 8); output keeps the order of the files.\n"
       "A file that cannot be read is reported on stderr and the others go on;\n"
       "exit 1 when any file failed, 0 otherwise (even with no barcodes).\n" },
     { "check", scan_check_cmd, "report page quality of image files",
-      "usage: civreg scan check [--json] FILE...\n"
+      "usage: civreg scan check [--json] [--jobs N] FILE...\n"
       "\n"
       "Decodes every page of each FILE and reports its size, resolution (from\n"
       "the file, else estimated for an A4 page), and quality flags: blank,\n"
@@ -64,87 +66,100 @@ static int print_json(json_t *j)
     return rc;
 }
 
-/* Shared loop: decode each file, analyse each page, hand it to EMIT. */
-typedef void (*emit_fn)(const char *file, size_t pageno, const struct scan_pages *pages,
-                        const struct scan_page_report *r, int mode);
-
-static int each_page(const char *cmd, int nfiles, char **files, unsigned what, emit_fn emit,
-                     int mode, size_t *nsyms)
-{
-    struct scan_reader *rd = NULL;
-    struct err err = ERR_INIT;
-    int failed = 0;
-
-    if ((what & SCAN_ANALYZE_BARCODES) && scan_reader_new(&rd, &err) != 0)
-        return cli_fail(cmd, &err);
-    for (int i = 0; i < nfiles; i++) {
-        struct scan_pages pages = SCAN_PAGES_INIT;
-        if (scan_decode_file(files[i], NULL, &pages, &err) != 0) {
-            fprintf(stderr, "civreg %s: %s\n", cmd, err_msg(&err));
-            failed = 1;
-            continue;
-        }
-        for (size_t p = 0; p < pages.count; p++) {
-            struct scan_page_report r = SCAN_PAGE_REPORT_INIT;
-            if (scan_analyze_page(rd, &pages.page[p], what, &r, &err) != 0) {
-                fprintf(stderr, "civreg %s: %s page %zu: %s\n", cmd, files[i], p + 1, err_msg(&err));
-                failed = 1;
-                continue;
-            }
-            if (nsyms)
-                *nsyms += r.symbols.count;
-            emit(files[i], p + 1, &pages, &r, mode);
-            scan_page_report_release(&r);
-        }
-        fflush(stdout);
-        scan_pages_release(&pages);
-    }
-    scan_reader_free(rd);
-    return failed ? EXIT_FAIL : EXIT_OK;
-}
-
 enum { MODE_TEXT, MODE_RAW, MODE_JSON };
 
-static json_t *page_json(const char *file, size_t pageno, const struct scan_pages *pages,
-                         const struct scan_page_report *r)
+struct emit_ctx {
+    const char *cmd;
+    int mode;
+    int failed;
+    size_t pages, symbols;
+};
+
+static json_t *page_json(const struct scan_file_result *r, size_t p)
 {
-    json_t *j = scan_page_report_json(r);
+    json_t *j = scan_page_report_json(&r->reports[p]);
     if (j == NULL)
         return NULL;
-    if (json_object_set_new(j, "file", json_string(file)) != 0 ||
-        json_object_set_new(j, "page", json_integer((json_int_t)pageno)) != 0 ||
-        json_object_set_new(j, "format", json_string(scan_format_name(pages->format))) != 0) {
+    if (json_object_set_new(j, "file", json_string(r->path)) != 0 ||
+        json_object_set_new(j, "page", json_integer((json_int_t)p + 1)) != 0) {
         json_decref(j);
         return NULL;
     }
     return j;
 }
 
-static void emit_decode(const char *file, size_t pageno, const struct scan_pages *pages,
-                        const struct scan_page_report *r, int mode)
+static int emit_decode(void *arg, const struct scan_file_result *r)
 {
-    if (mode == MODE_JSON) {
-        if (print_json(page_json(file, pageno, pages, r)) != 0)
-            fprintf(stderr, "civreg scan decode: out of memory\n");
-        return;
+    struct emit_ctx *c = arg;
+
+    if (r->failed) {
+        fprintf(stderr, "civreg %s: %s\n", c->cmd, err_msg(&r->err));
+        c->failed = 1;
+        return 0;
     }
-    for (size_t i = 0; i < r->symbols.count; i++) {
-        const struct scan_symbol *s = &r->symbols.sym[i];
-        if (mode == MODE_TEXT)
-            printf("%s:", s->type);
-        fwrite(s->data, 1, s->len, stdout);
-        putchar('\n');
+    for (size_t p = 0; p < r->nreports; p++) {
+        const struct scan_page_report *rep = &r->reports[p];
+        c->pages++;
+        c->symbols += rep->symbols.count;
+        if (c->mode == MODE_JSON) {
+            if (print_json(page_json(r, p)) != 0)
+                fprintf(stderr, "civreg %s: out of memory\n", c->cmd);
+            continue;
+        }
+        for (size_t i = 0; i < rep->symbols.count; i++) {
+            const struct scan_symbol *s = &rep->symbols.sym[i];
+            if (c->mode == MODE_TEXT)
+                printf("%s:", s->type);
+            fwrite(s->data, 1, s->len, stdout);
+            putchar('\n');
+        }
     }
+    fflush(stdout);
+    return 0;
 }
 
-static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode, int allow_raw)
+static int emit_check(void *arg, const struct scan_file_result *r)
+{
+    struct emit_ctx *c = arg;
+    char flags[128];
+
+    if (r->failed) {
+        fprintf(stderr, "civreg %s: %s\n", c->cmd, err_msg(&r->err));
+        c->failed = 1;
+        return 0;
+    }
+    for (size_t p = 0; p < r->nreports; p++) {
+        const struct scan_page_report *rep = &r->reports[p];
+        const struct scan_quality *q = &rep->quality;
+        c->pages++;
+        if (c->mode == MODE_JSON) {
+            if (print_json(page_json(r, p)) != 0)
+                fprintf(stderr, "civreg %s: out of memory\n", c->cmd);
+            continue;
+        }
+        printf("%s page %zu: %ux%u %.0f dpi (%s) paper %d ink %d sharpness %.3f skew %.2f: %s\n",
+               r->path, p + 1, rep->width, rep->height, q->dpi,
+               q->dpi_source == SCAN_DPI_METADATA ? "metadata" : "estimated", q->paper, q->ink,
+               q->sharpness, q->skew_degrees, scan_quality_flags_str(q->flags, flags, sizeof flags));
+    }
+    fflush(stdout);
+    return 0;
+}
+
+/* Options shared by decode and check. */
+static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode,
+                            struct scan_batch_opts *o, int is_decode)
 {
     static const struct option longopts[] = {
         { "raw", no_argument, NULL, 'r' },
         { "json", no_argument, NULL, 'j' },
+        { "jobs", required_argument, NULL, 'J' },
+        { "no-retry", no_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    char *end;
+    long v;
     int c;
 
     *mode = MODE_TEXT;
@@ -152,11 +167,21 @@ static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode, i
     while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
-            if (!allow_raw)
-                return cli_usage_error(cmd, "--raw is only for scan decode"), -2;
-            *mode = MODE_RAW;
+        case 'n':
+            if (!is_decode)
+                return cli_usage_error(cmd, "--raw and --no-retry are only for scan decode"), -2;
+            if (c == 'r')
+                *mode = MODE_RAW;
+            else
+                o->no_retry = true;
             break;
         case 'j': *mode = MODE_JSON; break;
+        case 'J':
+            v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 8)
+                return cli_usage_error(cmd, "--jobs must be 1 to 8"), -2;
+            o->jobs = (unsigned)v;
+            break;
         case 'h': return -1;
         default: return cli_usage_error(cmd, "invalid option"), -2;
         }
@@ -166,43 +191,30 @@ static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode, i
     return 0;
 }
 
-static int scan_decode_cmd(int argc, char **argv)
+static int run_files(const char *cmd, const char *name, int argc, char **argv, unsigned what,
+                     scan_batch_fn fn)
 {
-    size_t nsyms = 0;
-    int mode, rc;
+    struct scan_batch_opts o = { .what = what };
+    struct emit_ctx c = { .cmd = cmd };
+    struct err err = ERR_INIT;
+    int rc;
 
-    if ((rc = parse_files_opts("scan decode", argc, argv, &mode, 1)) != 0)
-        return rc == -1 ? cli_help(cli_find(scan_commands, "decode")) : EXIT_USAGE;
-    rc = each_page("scan decode", argc - optind, argv + optind, SCAN_ANALYZE_BARCODES,
-                   emit_decode, mode, &nsyms);
-    return rc;
+    if ((rc = parse_files_opts(cmd, argc, argv, &c.mode, &o, what & SCAN_ANALYZE_BARCODES)) != 0)
+        return rc == -1 ? cli_help(cli_find(scan_commands, name)) : EXIT_USAGE;
+    if (scan_batch_run((const char *const *)argv + optind, (size_t)(argc - optind), &o, fn, &c,
+                       &err) != 0)
+        return cli_fail(cmd, &err);
+    return c.failed ? EXIT_FAIL : EXIT_OK;
 }
 
-static void emit_check(const char *file, size_t pageno, const struct scan_pages *pages,
-                       const struct scan_page_report *r, int mode)
+static int scan_decode_cmd(int argc, char **argv)
 {
-    const struct scan_quality *q = &r->quality;
-    char flags[128];
-
-    if (mode == MODE_JSON) {
-        if (print_json(page_json(file, pageno, pages, r)) != 0)
-            fprintf(stderr, "civreg scan check: out of memory\n");
-        return;
-    }
-    printf("%s page %zu: %s %ux%u %.0f dpi (%s) paper %d ink %d sharpness %.3f skew %.2f: %s\n",
-           file, pageno, scan_format_name(pages->format), r->width, r->height, q->dpi,
-           q->dpi_source == SCAN_DPI_METADATA ? "metadata" : "estimated", q->paper, q->ink,
-           q->sharpness, q->skew_degrees, scan_quality_flags_str(q->flags, flags, sizeof flags));
+    return run_files("scan decode", "decode", argc, argv, SCAN_ANALYZE_BARCODES, emit_decode);
 }
 
 static int scan_check_cmd(int argc, char **argv)
 {
-    int mode, rc;
-
-    if ((rc = parse_files_opts("scan check", argc, argv, &mode, 0)) != 0)
-        return rc == -1 ? cli_help(cli_find(scan_commands, "check")) : EXIT_USAGE;
-    return each_page("scan check", argc - optind, argv + optind, SCAN_ANALYZE_QUALITY,
-                     emit_check, mode, NULL);
+    return run_files("scan check", "check", argc, argv, SCAN_ANALYZE_QUALITY, emit_check);
 }
 
 static int scan_separator_cmd(int argc, char **argv)

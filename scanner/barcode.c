@@ -9,6 +9,7 @@
 
 struct scan_reader {
     zbar_image_scanner_t *scanner;
+    int retry;
 };
 
 int scan_reader_new(struct scan_reader **out, struct err *err)
@@ -26,6 +27,9 @@ int scan_reader_new(struct scan_reader **out, struct err *err)
     /* zbarimg's configuration: every symbology ZBar enables by default, and
      * the outline points kept so positions can be reported. */
     zbar_image_scanner_set_config(rd->scanner, ZBAR_NONE, ZBAR_CFG_POSITION, 1);
+    zbar_image_scanner_set_config(rd->scanner, ZBAR_DATABAR, ZBAR_CFG_ENABLE, 0);
+    zbar_image_scanner_set_config(rd->scanner, ZBAR_DATABAR_EXP, ZBAR_CFG_ENABLE, 0);
+    rd->retry = 1;
     *out = rd;
     return 0;
 }
@@ -36,6 +40,11 @@ void scan_reader_free(struct scan_reader *rd)
         return;
     zbar_image_scanner_destroy(rd->scanner);
     free(rd);
+}
+
+void scan_reader_set_retry(struct scan_reader *rd, int on)
+{
+    rd->retry = on != 0;
 }
 
 void scan_symbols_release(struct scan_symbols *syms)
@@ -147,7 +156,7 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
     scan_symbols_release(out);
     if (scan_one(rd, page, SCAN_PASS_ORIGINAL, 1, 1, out, err) != 0)
         goto out;
-    if (out->count > 0)
+    if (out->count > 0 || !rd->retry)
         goto done;
     /* Uneven lighting, yellowed paper and faint ink: a global Otsu threshold
      * gives ZBar clean edges. */

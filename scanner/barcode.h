@@ -1,8 +1,9 @@
 /* civreg scanner: barcode reading with ZBar.
  *
- * Reads QR, Code 128, Code 39, Code 93, EAN-13/EAN-8/UPC-A/UPC-E,
- * Interleaved 2 of 5, DataBar and Codabar (ZBar's defaults, the same set
- * zbarimg reads). When a page yields nothing, the reader tries again on
+ * Reads QR, Code 128, Code 39, Code 93, EAN-13/EAN-8/UPC-A/UPC-E, ISBN,
+ * Interleaved 2 of 5 and Codabar: ZBar's defaults, as zbarimg, except
+ * DataBar, which register pages do not carry and whose ZBar 0.23 decoder
+ * prints assertion warnings on text-heavy pages. When a page yields nothing, the reader tries again on
  * cleaned-up copies (Otsu-binarized, reduced, enlarged) before giving up.
  *
  *   struct scan_reader *rd = NULL;
@@ -54,6 +55,9 @@ struct scan_reader;
  * scan_reader_free (NULL is a no-op). Not for concurrent use: one per thread. */
 int scan_reader_new(struct scan_reader **out, struct err *err) __attribute__((warn_unused_result));
 void scan_reader_free(struct scan_reader *rd);
+
+/* Turn the retries on cleaned-up images on (the default) or off. */
+void scan_reader_set_retry(struct scan_reader *rd, int on);
 
 /* Read every barcode on PAGE into OUT (emptied first). Finding nothing is
  * success with OUT->count == 0. Fails only on memory. */

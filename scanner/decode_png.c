@@ -100,13 +100,11 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
         goto out;
     }
     png_set_read_fn(png, &ctx, png_read_cb);
-    {
-        const struct scan_limits def = SCAN_LIMITS_DEFAULT;
-        const struct scan_limits *l = limits ? limits : &def;
-        png_set_user_limits(png, l->max_width, l->max_height);
-        /* Ancillary chunks (text, ICC profiles) are capped at 8 MiB. */
-        png_set_chunk_malloc_max(png, 8u << 20);
-    }
+    /* Our own limits are checked right after the header (with a clearer
+     * message); libpng's are only lifted to the format's maximum. Ancillary
+     * chunks (text, ICC profiles) are capped at 8 MiB. */
+    png_set_user_limits(png, 0x7fffffffu, 0x7fffffffu);
+    png_set_chunk_malloc_max(png, 8u << 20);
     png_read_info(png, info);
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
     if (scan_check_dims(w, h, limits, NULL, "png", name, err) != 0) {

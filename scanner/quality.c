@@ -9,10 +9,10 @@
 #define A4_LONG_INCHES (297.0 / 25.4)
 #define WORK_DPI 150.0
 #define BLANK_INK_RATIO 0.0005
-#define INK_MARGIN 50           /* gray levels below the paper that count as ink */
+#define INK_MARGIN 30           /* gray levels below the paper that count as ink */
 #define FADED_CONTRAST 60
 #define DARK_PAPER 100
-#define BLUR_SHARPNESS 0.20
+#define BLUR_SHARPNESS 0.30
 #define SKEW_RANGE 10.0
 #define SKEW_MAX_POINTS 100000
 
@@ -95,7 +95,7 @@ int scan_quality_check(const struct scan_image *page, struct scan_quality *q, st
     struct scan_image work = SCAN_IMAGE_INIT;
     const struct scan_image *w = page;
     uint64_t hist[256] = { 0 }, n, acc = 0, ink = 0;
-    double dpi, sum2 = 0;
+    double dpi, sum2 = 0, noise;
     uint64_t edges = 0;
     int threshold, contrast, p01 = -1, p50 = -1, rc = -1;
     unsigned factor;
@@ -123,22 +123,43 @@ int scan_quality_check(const struct scan_image *page, struct scan_quality *q, st
         hist[w->pix[i]]++;
     for (int v = 0; v < 256; v++) {
         acc += hist[v];
-        if (p01 < 0 && acc * 100 >= n)
-            p01 = v;
         if (p50 < 0 && acc * 2 >= n)
             p50 = v;
     }
+    /* Paper grain: 1.4826 x the median absolute deviation from the paper
+     * level estimates its standard deviation (robust to the ink). */
+    {
+        uint64_t dev[256] = { 0 };
+        int mad = 0;
+        for (int v = 0; v < 256; v++)
+            dev[abs(v - p50)] += hist[v];
+        for (acc = 0; mad < 256; mad++) {
+            acc += dev[mad];
+            if (acc * 2 >= n)
+                break;
+        }
+        noise = 1.4826 * mad;
+    }
     q->paper = p50;
-    q->ink = p01;
-    threshold = p50 - INK_MARGIN;
+    /* Ink: clearly darker than the paper, beyond its grain. */
+    threshold = p50 - (int)fmax(INK_MARGIN, 4.0 * noise);
     for (int v = 0; v < threshold && v < 256; v++)
         ink += hist[v];
     q->ink_ratio = (double)ink / (double)n;
+    q->ink = p50;
+    if (ink > 0) {
+        for (acc = 0, p01 = 0; p01 < threshold; p01++) {
+            acc += hist[p01];
+            if (acc * 2 >= ink)
+                break;
+        }
+        q->ink = p01; /* median ink level */
+    }
     if (q->ink_ratio < BLANK_INK_RATIO)
         q->flags |= SCAN_Q_BLANK;
     if (p50 < DARK_PAPER)
         q->flags |= SCAN_Q_TOO_DARK;
-    contrast = p50 - p01;
+    contrast = p50 - q->ink;
     if (!(q->flags & SCAN_Q_BLANK) && contrast < FADED_CONTRAST)
         q->flags |= SCAN_Q_TOO_LIGHT;
 

@@ -7,11 +7,13 @@
  * do not depend on the scanner's resolution):
  *   resolution   from the file's metadata, else estimated from the pixel
  *                size assuming the page is A4 (the register page size)
- *   blank        almost no ink: fewer than 0.1% of pixels clearly darker
- *                than the paper
+ *   ink          pixels darker than the paper (median gray) by more than
+ *                30 levels and four times the paper's grain (robust
+ *                standard deviation from the median absolute deviation)
+ *   blank        fewer than 0.05% of pixels are ink
  *   too dark     the paper itself (median gray) is darker than 100
- *   too light    faded or over-exposed: the darkest ink (1st percentile)
- *                is within 60 gray levels of the paper
+ *   too light    faded or over-exposed: the median ink level is within 60
+ *                gray levels of the paper
  *   blurry       variance of the Laplacian, normalized by the ink contrast
  *   skew         projection-profile estimate in -10..+10 degrees
  */
@@ -39,7 +41,7 @@ struct scan_quality {
     double dpi;                  /* the smaller of the two axes */
     enum scan_dpi_source dpi_source;
     int paper;                   /* median gray (0..255) */
-    int ink;                     /* 1st percentile gray */
+    int ink;                     /* median gray of the ink pixels */
     double ink_ratio;            /* fraction of pixels counted as ink */
     double sharpness;            /* normalized variance of the Laplacian */
     double skew_degrees;         /* positive: the text runs up to the right */

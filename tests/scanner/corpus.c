@@ -12,8 +12,8 @@
 
 #include "pagegen.h"
 
-#define PW 827  /* A4 at 100 dpi */
-#define PH 1169
+#define PW 827  /* the top half of an A4 page at 100 dpi */
+#define PH 585
 
 static const char *const degradations[10] = {
     "clean", "noise", "rotate-3+noise/jpeg75", "rotate-90/pnm", "blur-1",
@@ -66,7 +66,7 @@ static int render(size_t i, uint64_t *st, struct pg_expect *e, struct scan_image
     if (pg_page(img, PW, PH, 245) != 0)
         return -1;
     img->dpi_x = img->dpi_y = 100;
-    pg_text(img, 60, 300, PW - 120, PH - 380, 14, pg_rand(st));
+    pg_text(img, 60, 260, PW - 120, PH - 300, 14, pg_rand(st));
     /* Narrow modules on every other block of 50 pages: some become unreadable. */
     module = s == PG_QR ? ((i / 50) % 2 ? 3 : 4) : ((i / 50) % 2 ? 1 : 2);
     if (s != PG_NONE &&

@@ -439,6 +439,7 @@ int pg_write_tiff_g4(const char *path, const struct scan_image *pages, size_t n)
 int pg_write_tiff_gray(const char *path, const struct scan_image *img, int compression)
 {
     TIFF *t = TIFFOpen(path, "w");
+    unsigned char *row;
     int rc = 0;
 
     if (t == NULL)
@@ -452,9 +453,16 @@ int pg_write_tiff_gray(const char *path, const struct scan_image *img, int compr
     TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 64);
     if (compression == COMPRESSION_LZW || compression == COMPRESSION_ADOBE_DEFLATE)
         TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-    for (uint32_t y = 0; y < img->height && rc == 0; y++)
-        if (TIFFWriteScanline(t, img->pix + (size_t)y * img->width, y, 0) < 0)
+    /* libtiff's predictor and codecs work in place on the row given. */
+    row = malloc(img->width);
+    if (row == NULL)
+        rc = -1;
+    for (uint32_t y = 0; y < img->height && rc == 0; y++) {
+        memcpy(row, img->pix + (size_t)y * img->width, img->width);
+        if (TIFFWriteScanline(t, row, y, 0) < 0)
             rc = -1;
+    }
+    free(row);
     TIFFClose(t);
     return rc;
 }
