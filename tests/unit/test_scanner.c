@@ -338,7 +338,7 @@ static void test_jpeg_variants(void **state)
     decode_fails("cut.jpg", "truncated");
     truncate_copy("prog.jpg", "cutp.jpg", 0.7);
     decode_fails("cutp.jpg", "jpeg: ");
-    write_bytes("hdr.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF", 12);
+    write_bytes("hdr.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF", 10);
     decode_fails("hdr.jpg", "jpeg: ");
     scan_image_release(&ref);
 }
