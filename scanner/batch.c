@@ -35,8 +35,13 @@ static void process(struct batch *b, struct scan_reader *rd, struct scan_file_re
 {
     const struct scan_batch_opts *o = b->opts;
 
-    if (scan_read_file(r->path, (size_t)512 << 20, &r->data, &r->len, &r->err) != 0 ||
-        scan_decode(r->data, r->len, r->path, o->limits, &r->pages, &r->err) != 0) {
+    if (scan_read_file(r->path, (size_t)512 << 20, &r->data, &r->len, &r->err) != 0) {
+        r->failed = true;
+        return;
+    }
+    if (o->read_only && o->read_only[r->index])
+        return;
+    if (scan_decode(r->data, r->len, r->path, o->limits, &r->pages, &r->err) != 0) {
         r->failed = true;
         return;
     }

@@ -33,6 +33,8 @@ struct scan_batch_opts {
     bool keep_pages;  /* keep the decoded pages in the result */
     bool keep_data;   /* keep the file's bytes in the result */
     const struct scan_limits *limits; /* NULL: defaults */
+    const bool *read_only; /* per file (may be NULL): only read its bytes, do not
+                              decode (the result has no pages) */
 };
 
 /* Called on the calling thread for each file, in input order. Return 0 to
