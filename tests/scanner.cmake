@@ -15,3 +15,7 @@ set_tests_properties(test_scan_corpus PROPERTIES TIMEOUT 300)
 # ZBar's own small leaks (see the file) must not fail the sanitizer build.
 set_tests_properties(test_scanner test_scan_cli test_scan_corpus PROPERTIES ENVIRONMENT
     "CMOCKA_MESSAGE_OUTPUT=STDOUT;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan-zbar.supp:print_suppressions=0")
+# scan import with the real registry (evidence, signed events, audit verify)
+civreg_test(test_scan_import SOURCES integration/test_scan_import.c LIBS civreg_pagegen civreg_scanner)
+set_tests_properties(test_scan_import PROPERTIES TIMEOUT 300 ENVIRONMENT
+    "CMOCKA_MESSAGE_OUTPUT=STDOUT;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan-zbar.supp:print_suppressions=0")
