@@ -13,11 +13,15 @@
 #include "registry/registry.h"
 #include "scanner/batch.h"
 #include "scanner/import.h"
+#include "scanner/volumes.h"
 
 static int scan_decode_cmd(int argc, char **argv);
 static int scan_check_cmd(int argc, char **argv);
 static int scan_separator_cmd(int argc, char **argv);
 static int scan_import_cmd(int argc, char **argv);
+static int scan_volumes_cmd(int argc, char **argv);
+static int scan_pages_cmd(int argc, char **argv);
+static int scan_page_cmd(int argc, char **argv);
 
 static const struct cli_command scan_commands[] = {
     { "decode", scan_decode_cmd, "print the barcodes of image files",
@@ -65,6 +69,22 @@ static const struct cli_command scan_commands[] = {
       "goes on. Shows a progress bar on a terminal; ends with a summary (--json:\n"
       "a JSON summary on stdout). Exit 1 when any file failed. Needs the clerk\n"
       "role.\n" },
+    { "volumes", scan_volumes_cmd, "list imported register volumes",
+      "usage: civreg scan volumes [--data DIR] [--json]\n"
+      "\n"
+      "One line per volume started by a separator sheet: its id\n"
+      "(office|year|volume), pages and pages with quality flags.\n" },
+    { "pages", scan_pages_cmd, "list the pages of a volume",
+      "usage: civreg scan pages --volume ID [--data DIR] [--json]\n"
+      "\n"
+      "The pages of volume ID (office|year|volume, see `civreg scan volumes`) in\n"
+      "page order: page number, page id, file, quality flags.\n" },
+    { "page", scan_page_cmd, "show one imported page (JSON)",
+      "usage: civreg scan page ID [--data DIR]\n"
+      "\n"
+      "Prints the page's record as JSON: file and preview hashes, its signed\n"
+      "description (barcodes, quality, DPI ...), and, ready for a birth record\n"
+      "keyed from it, \"register\" {office, year, volume, page} and \"evidence\".\n" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -429,5 +449,132 @@ static int scan_import_cmd(int argc, char **argv)
 out:
     cli_session_close(&s);
     scan_free_files(files, nfiles);
+    return rc;
+}
+
+/* ---- volumes, pages, page: read back what was imported ---- */
+
+static int parse_read_opts(const char *cmd, const char *name, int argc, char **argv,
+                           const char **data, const char **volume, bool *json, int nargs)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "volume", required_argument, NULL, 'v' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': *data = optarg; break;
+        case 'v':
+            if (volume == NULL)
+                return cli_usage_error(cmd, "--volume is only for scan pages"), -2;
+            *volume = optarg;
+            break;
+        case 'j': *json = true; break;
+        case 'h': return cli_help(cli_find(scan_commands, name)), -1;
+        default: return cli_usage_error(cmd, "invalid option"), -2;
+        }
+    }
+    if (argc - optind != nargs)
+        return cli_usage_error(cmd, nargs ? "exactly one page ID is required"
+                                          : "unexpected argument '%s'", argv[optind]), -2;
+    return 0;
+}
+
+static int scan_volumes_cmd(int argc, char **argv)
+{
+    const char *data = NULL;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *list = NULL, *v;
+    bool json = false;
+    size_t i;
+    int rc;
+
+    if ((rc = parse_read_opts("scan volumes", "volumes", argc, argv, &data, NULL, &json, 0)) != 0)
+        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = cli_session_open("scan volumes", data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (scan_volume_list(s.db, &list, &err) != 0) {
+        rc = cli_fail("scan volumes", &err);
+    } else if (json) {
+        rc = cli_print_json(list) == 0 ? EXIT_OK : EXIT_FAIL;
+    } else {
+        json_array_foreach(list, i, v)
+            printf("%s\t%lld pages\t%lld flagged\n", json_string_value(json_object_get(v, "id")),
+                   (long long)json_integer_value(json_object_get(v, "pages")),
+                   (long long)json_integer_value(json_object_get(v, "flagged_pages")));
+        rc = EXIT_OK;
+    }
+    json_decref(list);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int scan_pages_cmd(int argc, char **argv)
+{
+    const char *data = NULL, *volume = NULL;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *list = NULL, *p;
+    bool json = false;
+    size_t i;
+    int rc;
+
+    if ((rc = parse_read_opts("scan pages", "pages", argc, argv, &data, &volume, &json, 0)) != 0)
+        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if (volume == NULL)
+        return cli_usage_error("scan pages", "--volume is required");
+    if ((rc = cli_session_open("scan pages", data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (scan_volume_pages(s.db, volume, &list, &err) != 0) {
+        rc = cli_fail("scan pages", &err);
+    } else if (json) {
+        rc = cli_print_json(list) == 0 ? EXIT_OK : EXIT_FAIL;
+    } else {
+        json_array_foreach(list, i, p) {
+            json_t *flags = json_object_get(p, "quality_flags"), *f;
+            size_t k;
+            if (json_is_true(json_object_get(p, "separator")))
+                printf("separator");
+            else
+                printf("page %lld", (long long)json_integer_value(json_object_get(p, "page_number")));
+            printf("\t%s\t%s", json_string_value(json_object_get(p, "id")),
+                   json_string_value(json_object_get(p, "file_name")));
+            json_array_foreach(flags, k, f)
+                printf("%s%s", k ? "," : "\t", json_string_value(f));
+            putchar('\n');
+        }
+        rc = EXIT_OK;
+    }
+    json_decref(list);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int scan_page_cmd(int argc, char **argv)
+{
+    const char *data = NULL;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *page = NULL;
+    bool json = true;
+    int rc;
+
+    if ((rc = parse_read_opts("scan page", "page", argc, argv, &data, NULL, &json, 1)) != 0)
+        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = cli_session_open("scan page", data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (scan_page_show(s.db, argv[optind], &page, &err) != 0)
+        rc = cli_fail("scan page", &err);
+    else
+        rc = cli_print_json(page) == 0 ? EXIT_OK : EXIT_FAIL;
+    json_decref(page);
+    cli_session_close(&s);
     return rc;
 }

@@ -272,6 +272,61 @@ static void test_import_volumes_and_bad_files(void **state)
     assert_int_equal(query_int("SELECT COUNT(*) FROM events WHERE type = 'scan.import'", NULL), 4);
     audit_clean();
 
+    /* The volume reads back in page order, and a record keyed from a page
+     * refers to it: register reference + entry number, file as evidence. */
+    {
+        json_error_t je;
+        char *out = run_ok(NULL, (const char *[]){ "scan", "volumes", "--data", data, "--json", NULL });
+        json_t *vols = json_loads(out, 0, &je), *pages, *page, *rec, *reg;
+        char *rec_text, *id, *shown;
+        free(out);
+        assert_non_null(vols);
+        assert_int_equal(json_array_size(vols), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(vols, 0), "id")), "HQ|1987|12");
+        assert_int_equal(jint(json_array_get(vols, 0), "pages"), 3);
+        json_decref(vols);
+        out = run_ok(NULL, (const char *[]){ "scan", "pages", "--data", data, "--volume", "HQ|1987|12",
+                                             "--json", NULL });
+        pages = json_loads(out, 0, &je);
+        free(out);
+        assert_int_equal(json_array_size(pages), 4);
+        assert_true(json_is_true(json_object_get(json_array_get(pages, 0), "separator")));
+        assert_string_equal(json_string_value(json_object_get(json_array_get(pages, 1), "file_name")), "page-2.png");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(pages, 2), "file_name")), "page-3.png");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(pages, 3), "file_name")), "page-10.png");
+        out = run_ok(NULL, (const char *[]){ "scan", "page", "--data", data,
+                                             json_string_value(json_object_get(json_array_get(pages, 2), "id")),
+                                             NULL });
+        page = json_loads(out, 0, &je);
+        free(out);
+        assert_non_null(page);
+        reg = json_object_get(page, "register");
+        assert_string_equal(json_string_value(json_object_get(reg, "volume")), "12");
+        assert_int_equal(jint(reg, "page"), 2);
+        out = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+        rec = json_loads(out, 0, &je);
+        free(out);
+        assert_non_null(rec);
+        reg = json_deep_copy(reg);
+        json_object_set_new(reg, "entry", json_integer(1));
+        json_object_set_new(rec, "register", reg);
+        json_object_set(rec, "evidence", json_object_get(page, "evidence"));
+        rec_text = json_dumps(rec, JSON_COMPACT);
+        id = run_ok(rec_text, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
+                                                "--password-file", pw_clerk, NULL });
+        id[strcspn(id, "\n")] = 0;
+        shown = run_ok(NULL, (const char *[]){ "record", "show", id, "--data", data, "--user",
+                                               "clerk1", "--password-file", pw_clerk, NULL });
+        assert_non_null(strstr(shown, json_string_value(json_object_get(page, "file_hash"))));
+        free(shown);
+        free(id);
+        free(rec_text);
+        json_decref(rec);
+        json_decref(page);
+        json_decref(pages);
+    }
+    audit_clean();
+
     /* A user without the clerk role may not import. */
     free(run_ok("auditor-password\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "aud", "--role",
