@@ -135,7 +135,9 @@ int scan_batch_run(const char *const *paths, size_t n, const struct scan_batch_o
     b.paths = paths;
     b.n = n;
     b.opts = opts;
-    b.window = 2 * (size_t)jobs;
+    /* Decoded pages are big (up to 600 M pixels a file): when they are kept
+     * for the consumer, hold at most one file beyond those being decoded. */
+    b.window = opts->keep_pages ? (size_t)jobs + 1 : 2 * (size_t)jobs;
     b.done = calloc(n, sizeof *b.done);
     if (b.done == NULL)
         return err_set(err, "scan: out of memory");

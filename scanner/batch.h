@@ -5,7 +5,7 @@
  * CPU-bound and independent per file, so they run on JOBS worker threads
  * (each with its own ZBar reader) while the caller consumes results one
  * file at a time, in order (printing, storing). At most 2 x JOBS files are
- * held in memory at once. */
+ * held in memory at once (JOBS + 1 when their decoded pages are kept). */
 #ifndef CIVREG_SCANNER_BATCH_H
 #define CIVREG_SCANNER_BATCH_H
 

@@ -263,7 +263,7 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
     TIFFOpenOptionsSetMaxSingleMemAlloc(opts, TIFF_MAX_ALLOC);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
-    /* "m": no memory mapping (we are the memory); "h": header only first. */
+    /* "m": no memory mapping (the data already is in memory). */
     tif = TIFFClientOpenExt(SCAN_NAME(name), "rm", (thandle_t)&m, mem_read, mem_write,
                             mem_seek, mem_close, mem_size, mem_map, mem_unmap, opts);
     if (tif == NULL) {

@@ -72,7 +72,7 @@ int scan_decode(const unsigned char *p, size_t len, const char *name,
                 const struct scan_limits *limits, struct scan_pages *out, struct err *err)
     __attribute__((warn_unused_result));
 
-/* Read the file at PATH (at most MAX_BYTES, 0 = 512 MiB) and decode it. */
+/* Read the file at PATH (at most 512 MiB) and decode it; messages name PATH. */
 int scan_decode_file(const char *path, const struct scan_limits *limits,
                      struct scan_pages *out, struct err *err)
     __attribute__((warn_unused_result));

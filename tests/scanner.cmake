@@ -17,5 +17,6 @@ set_tests_properties(test_scanner test_scan_cli test_scan_corpus PROPERTIES ENVI
     "CMOCKA_MESSAGE_OUTPUT=STDOUT;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan-zbar.supp:print_suppressions=0")
 # scan import with the real registry (evidence, signed events, audit verify)
 civreg_test(test_scan_import SOURCES integration/test_scan_import.c LIBS civreg_pagegen civreg_scanner)
-set_tests_properties(test_scan_import PROPERTIES TIMEOUT 300 ENVIRONMENT
+add_test(NAME test_scan_import_kill COMMAND test_scan_import kill)
+set_tests_properties(test_scan_import test_scan_import_kill PROPERTIES TIMEOUT 300 ENVIRONMENT
     "CMOCKA_MESSAGE_OUTPUT=STDOUT;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan-zbar.supp:print_suppressions=0")

@@ -403,11 +403,16 @@ static void test_kill_and_resume(void **state)
     audit_clean();
 }
 
-int main(void)
+/* `test_scan_import kill` runs the kill -9 test alone (its own CTest test). */
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_volumes_and_bad_files),
+    };
+    const struct CMUnitTest kill_tests[] = {
         cmocka_unit_test(test_kill_and_resume),
     };
+    if (argc > 1 && strcmp(argv[1], "kill") == 0)
+        return cmocka_run_group_tests(kill_tests, setup, teardown);
     return cmocka_run_group_tests(tests, setup, teardown);
 }
