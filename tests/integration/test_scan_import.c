@@ -346,7 +346,7 @@ static void test_kill_and_resume(void **state)
     pid_t pid;
     int fd, st;
     json_t *sum;
-    long long before;
+    long long before, events0 = query_int("SELECT COUNT(*) FROM events WHERE type = 'scan.import'", NULL);
     (void)state;
     mkdir(at("batch2"), 0700);
     /* 500 pages, a separator (drawn Code 128) before every 100. */
@@ -398,7 +398,7 @@ static void test_kill_and_resume(void **state)
     assert_int_equal(query_int("SELECT MAX(page_number) FROM scan_pages WHERE volume_id = ?", "HQ|1990|3"), 99);
     /* One signed event per file, exactly. */
     assert_int_equal(query_int("SELECT COUNT(*) FROM events WHERE type = 'scan.import'", NULL),
-                     KILL_PAGES + 4);
+                     events0 + KILL_PAGES);
     check_volume_numbering();
     audit_clean();
 }
