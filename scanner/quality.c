@@ -14,18 +14,20 @@
 #define DARK_PAPER 100
 #define BLUR_SHARPNESS 0.30
 #define SKEW_RANGE 10.0
-#define SKEW_MAX_POINTS 100000
+#define SKEW_MAX_POINTS 60000
 
 static double projection_score(const int32_t *px, const int32_t *py, size_t n, double angle,
                                int32_t *bins, size_t nbins, int32_t offset)
 {
-    double t = tan(angle * M_PI / 180.0), score = 0;
+    float t = (float)tan(angle * M_PI / 180.0), base = (float)offset + 0.5f;
+    double score = 0;
 
     memset(bins, 0, nbins * sizeof *bins);
+    /* offset keeps every shifted row positive, so truncation rounds */
     for (size_t i = 0; i < n; i++) {
-        long b = lround(py[i] + px[i] * t) + offset;
-        if (b >= 0 && (size_t)b < nbins)
-            bins[b]++;
+        float y = (float)py[i] + (float)px[i] * t + base;
+        if (y >= 0 && (size_t)y < nbins)
+            bins[(size_t)y]++;
     }
     for (size_t i = 0; i < nbins; i++)
         score += (double)bins[i] * bins[i];
