@@ -44,9 +44,10 @@ int scan_analyze_page(struct scan_reader *rd, const struct scan_image *page, uns
 void scan_page_report_release(struct scan_page_report *r);
 
 /* JSON object describing the report (new reference, NULL on memory):
- * {"width","height","dpi","dpi_source","barcodes":[{"type","data"|"data_b64",
- *  "x","y","width","height","orientation","pass"}],"separator":{...}|null,
- *  "quality":{"flags":[...],"paper","ink","ink_ratio_ppm","sharpness_milli",
+ * {"width","height","barcodes":[{"type","data" (UTF-8 text) or
+ *  "data_base64" (other bytes),"x","y","width","height","orientation",
+ *  "pass"}],"separator":{"office","year","volume"}|null,"quality":{"flags":[...],
+ *  "dpi","dpi_source","paper","ink","ink_ratio_ppm","sharpness_milli",
  *  "skew_centidegrees"}}. Integers only (canonical JSON has no floats). */
 json_t *scan_page_report_json(const struct scan_page_report *r);
 

@@ -270,7 +270,7 @@ int scan_separator_pdf(const struct scan_separator *sep, const char *path, struc
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
     fd = mkstemp(tmp);
     if (fd < 0) {
-        err_set(err, "separator: cannot create %s: %s", tmp, strerror(errno));
+        err_set(err, "separator: cannot write %s: %s", path, strerror(errno));
         free(tmp);
         tmp = NULL;
         goto out;
