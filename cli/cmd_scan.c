@@ -335,19 +335,20 @@ static int sink_event(void *ctx, const char *type, const json_t *objects, const 
 static void draw_progress(void *ctx, const struct scan_import_progress *p)
 {
     struct import_ctx *c = ctx;
-    size_t pages = p->pages_added + p->pages_skipped, width = 30, fill;
-    double rate = p->seconds > 0 ? pages / p->seconds : 0;
-    double left = p->files_done ? p->seconds * (double)(p->files_total - p->files_done) / p->files_done : 0;
+    size_t width = 30, fill;
+    double rate = p->seconds > 0 ? p->pages_done / p->seconds : 0;
+    double left = rate > 0 ? (double)(p->pages_total - p->pages_done) / rate : 0;
     char bar[64];
 
     if (!c->bar)
         return;
-    fill = p->files_total ? width * p->files_done / p->files_total : width;
+    fill = p->pages_total ? width * p->pages_done / p->pages_total : width;
     for (size_t i = 0; i < width; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
-    fprintf(stderr, "\r[%s] %zu/%zu files, %zu pages, %.1f pages/s, %d:%02d left ", bar,
-            p->files_done, p->files_total, pages, rate, (int)left / 60, (int)left % 60);
+    fprintf(stderr, "\r[%s] %zu/%zu pages, %.1f pages/s, %d:%02d left (%zu/%zu files) ", bar,
+            p->pages_done, p->pages_total, rate, (int)left / 60, (int)left % 60, p->files_done,
+            p->files_total);
     fflush(stderr);
 }
 

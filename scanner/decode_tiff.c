@@ -334,3 +334,27 @@ out:
     }
     return rc;
 }
+
+size_t scan_tiff_count_pages(const unsigned char *p, size_t len)
+{
+    struct err err = ERR_INIT;
+    struct tiff_mem m = { p, len, 0, "count", &err, 0 };
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    TIFF *tif;
+    size_t n = 1;
+
+    if (opts == NULL)
+        return 1;
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, TIFF_MAX_ALLOC);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
+    tif = TIFFClientOpenExt("count", "rm", (thandle_t)&m, mem_read, mem_write, mem_seek,
+                            mem_close, mem_size, mem_map, mem_unmap, opts);
+    if (tif != NULL) {
+        tdir_t d = TIFFNumberOfDirectories(tif);
+        n = d > 0 ? (size_t)d : 1;
+        TIFFClose(tif);
+    }
+    TIFFOpenOptionsFree(opts);
+    return n;
+}

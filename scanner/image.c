@@ -56,6 +56,11 @@ int scan_decode(const unsigned char *p, size_t len, const char *name,
     }
 }
 
+size_t scan_count_pages(const unsigned char *p, size_t len)
+{
+    return scan_format_sniff(p, len) == SCAN_FMT_TIFF ? scan_tiff_count_pages(p, len) : 1;
+}
+
 int scan_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
                    struct err *err)
 {

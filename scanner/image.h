@@ -97,6 +97,11 @@ int scan_decode_pnm(const unsigned char *p, size_t len, const char *name,
 
 void scan_pages_release(struct scan_pages *pages);
 
+/* How many pages a file holds, without decoding them (TIFF: its directory
+ * count; other formats: 1). For progress displays; 1 when unsure. */
+size_t scan_count_pages(const unsigned char *p, size_t len);
+size_t scan_tiff_count_pages(const unsigned char *p, size_t len);
+
 /* Allocate a WIDTH x HEIGHT page filled with white, after checking LIMITS
  * (NULL: defaults). FMT names the format in the message. */
 int scan_image_alloc(struct scan_image *img, uint32_t width, uint32_t height,

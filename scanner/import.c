@@ -32,6 +32,8 @@ struct importer {
     struct scan_import_summary *sum;
     struct volume_state vol;
     json_t *volumes; /* set of volume ids pages were added to */
+    size_t *file_pages; /* pages counted per file before decoding */
+    size_t pages_total, pages_failed;
     struct timespec t0;
     int fatal;
     struct err fatal_err;
@@ -473,6 +475,10 @@ static void report_progress(struct importer *im)
     pr.files_total = im->sum->files_total;
     pr.files_done = im->sum->files_imported + im->sum->files_skipped + im->sum->files_failed;
     pr.files_failed = im->sum->files_failed;
+    pr.pages_total = im->pages_total;
+    pr.pages_done = im->sum->pages_added + im->sum->pages_skipped + im->pages_failed;
+    if (pr.pages_done > pr.pages_total)
+        pr.pages_total = pr.pages_done;
     pr.pages_added = im->sum->pages_added;
     pr.pages_skipped = im->sum->pages_skipped;
     pr.seconds = elapsed(&im->t0);
@@ -489,6 +495,7 @@ static int on_file(void *ctx, const struct scan_file_result *r)
     if (r->failed) {
         add_error(im, r->path, err_msg(&r->err));
         im->sum->files_failed++;
+        im->pages_failed += im->file_pages[r->index];
         goto done;
     }
     sha256_hex(r->data, r->len, file_hash);
@@ -512,6 +519,7 @@ static int on_file(void *ctx, const struct scan_file_result *r)
     if (import_file(im, r, file_hash, &err) != 0) {
         add_error(im, r->path, err_msg(&err));
         im->sum->files_failed++;
+        im->pages_failed += r->pages.count;
     }
 done:
     if (update_counts(im, &err) != 0) {
@@ -608,7 +616,8 @@ int scan_import(struct db *db, const struct scan_import_sink *sink,
     /* Files imported before are only hashed, not decoded again: a resumed
      * import of thousands of pages skips through them quickly. */
     known = calloc(nfiles ? nfiles : 1, sizeof *known);
-    if (known == NULL) {
+    im.file_pages = calloc(nfiles ? nfiles : 1, sizeof *im.file_pages);
+    if (known == NULL || im.file_pages == NULL) {
         err_set(err, "import: out of memory");
         goto out;
     }
@@ -618,9 +627,14 @@ int scan_import(struct db *db, const struct scan_import_sink *sink,
         char hash[65];
         struct err ferr = ERR_INIT;
         int present;
-        if (scan_read_file(files[i], (size_t)512 << 20, &data, &len, &ferr) != 0)
+        im.file_pages[i] = 1;
+        if (scan_read_file(files[i], (size_t)512 << 20, &data, &len, &ferr) != 0) {
+            im.pages_total++;
             continue; /* reported when the batch reaches it */
+        }
         sha256_hex(data, len, hash);
+        im.file_pages[i] = scan_count_pages(data, len);
+        im.pages_total += im.file_pages[i];
         free(data);
         present = file_known(&im, hash, err);
         if (present < 0)
@@ -645,6 +659,7 @@ out:
     summary->volumes = im.volumes ? json_object_size(im.volumes) : 0;
     summary->seconds = elapsed(&im.t0);
     json_decref(im.volumes);
+    free(im.file_pages);
     free(known);
     return rc;
 }

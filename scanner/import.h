@@ -41,6 +41,8 @@ struct scan_import_sink {
 
 struct scan_import_progress {
     size_t files_total, files_done, files_failed;
+    size_t pages_total;   /* counted before decoding (TIFF directories) */
+    size_t pages_done;    /* added, skipped, or in files that failed */
     size_t pages_added, pages_skipped;
     double seconds; /* since the start */
 };
