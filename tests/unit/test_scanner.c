@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "scanner/analyze.h"
+#include "scanner/import.h"
 #include "scanner/pagegen.h" /* tests/scanner/ */
 #include "support/support.h"
 
@@ -664,6 +665,43 @@ static void test_separator_payload(void **state)
     assert_int_equal(scan_separator_format(&sep, out, sizeof out, &err), -1);
 }
 
+/* ---- natural order of import files ---- */
+
+static void test_natural_order(void **state)
+{
+    char **files = NULL;
+    size_t n = 0;
+    struct err err = ERR_INIT;
+    char *paths[2];
+    (void)state;
+    assert_true(scan_natural_compare("page-2.png", "page-10.png") < 0);
+    assert_true(scan_natural_compare("page-10.png", "page-9.png") > 0);
+    assert_true(scan_natural_compare("vol1/p002", "vol1/p2") == 0);
+    assert_true(scan_natural_compare("a", "a1") < 0);
+    assert_true(scan_natural_compare("scan 12 b", "scan 12 a") > 0);
+    assert_true(scan_natural_compare("x99999999999999999999y", "x100000000000000000000y") < 0);
+
+    {
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "mkdir -p %s/nat/vol-10 %s/nat/vol-2 && touch %s/nat/vol-10/p1.png "
+                 "%s/nat/vol-2/p10.png %s/nat/vol-2/p9.png %s/nat/vol-2/.hidden %s/nat/top-1.png",
+                 dir, dir, dir, dir, dir, dir, dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    paths[0] = (char *)path_of("nat");
+    paths[1] = (char *)path_of("nat/top-1.png"); /* named twice: imported once */
+    assert_int_equal(scan_collect_files(paths, 2, &files, &n, &err), 0);
+    assert_int_equal(n, 4);
+    assert_non_null(strstr(files[0], "nat/top-1.png"));
+    assert_non_null(strstr(files[1], "nat/vol-2/p9.png"));
+    assert_non_null(strstr(files[2], "nat/vol-2/p10.png"));
+    assert_non_null(strstr(files[3], "nat/vol-10/p1.png"));
+    scan_free_files(files, n);
+    paths[0] = (char *)path_of("nat/missing");
+    assert_int_equal(scan_collect_files(paths, 1, &files, &n, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "nat/missing"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_quality),
         cmocka_unit_test(test_code128),
         cmocka_unit_test(test_separator_payload),
+        cmocka_unit_test(test_natural_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
