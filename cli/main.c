@@ -82,6 +82,18 @@ const struct cli_command cli_commands[] = {
       "  parse          MRZ lines on stdin -> JSON with fields, checks and located\n"
       "                 errors; exit 0 valid, 1 invalid, 2 not an MRZ\n"
       "  transliterate  UTF-8 name on stdin -> its MRZ form (ICAO Doc 9303 Part 3)\n" },
+    { "pki", cmd_pki, "ICAO PKI: CSCA, document signers, CRLs, master list",
+      "usage: civreg pki init|rollover|issue-ds|issue-barcode-signer|revoke|crl|list|export\n"
+      "                  [OPTIONS]\n"
+      "\n"
+      "The issuing state's ICAO Doc 9303-12 PKI in the data directory: see\n"
+      "`civreg pki help COMMAND` and docs/pki.md.\n" },
+    { "chip", cmd_chip, "chip contents: personalize (LDS + EF.SOD), verify",
+      "usage: civreg chip personalize|verify [OPTIONS]\n"
+      "\n"
+      "Builds ICAO Doc 9303-10 chip contents signed by the Document Signer, and\n"
+      "checks chip contents by passive authentication: see `civreg chip help\n"
+      "COMMAND` and docs/chip.md.\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },
