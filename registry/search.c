@@ -1,0 +1,694 @@
+/* civreg registry: ranked search.
+ *
+ * Two steps. Candidates come from FTS5 in passes that loosen only when the
+ * stricter one found too little: (1) every query group must match (a group
+ * is one name word as written or by phonetic key, the date, the parents,
+ * the place); (2) all groups but one; (3) the trigram index of the names
+ * for words misspelt beyond their phonetic key. Each pass takes the best
+ * few hundred by bm25. The candidates are then scored in C, field by field
+ * (Jaro-Winkler and phonetic keys on folded names in any order, so swapped
+ * given and family names still match; partial dates and ranges; day and
+ * month swapped), and the best are returned. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "search_int.h"
+
+#define CANDIDATES 300
+#define EXPR_MAX 16384
+
+/* ---- rows ---- */
+
+void reg_search_row_release(struct search_row *r)
+{
+    char **all[] = { &r->record_id, &r->office, &r->status, &r->given, &r->family,
+                     &r->sex, &r->dob, &r->place, &r->mother, &r->father,
+                     &r->given_key, &r->family_key, &r->place_key, &r->mother_key,
+                     &r->father_key, &r->regno, &r->uin };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        free(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+int reg_search_row_stmt(struct db *db, sqlite3_stmt **st, struct err *err)
+{
+    return reg_prepare(db, st,
+                       "SELECT record_id, office, status, given, family, sex, dob, place, mother,"
+                       " father, given_key, family_key, place_key, mother_key, father_key, regno,"
+                       " uin FROM search_index WHERE rowid=?1",
+                       err);
+}
+
+int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct search_row *r,
+                        struct err *err)
+{
+    char **all[] = { &r->record_id, &r->office, &r->status, &r->given, &r->family,
+                     &r->sex, &r->dob, &r->place, &r->mother, &r->father,
+                     &r->given_key, &r->family_key, &r->place_key, &r->mother_key,
+                     &r->father_key, &r->regno, &r->uin };
+    int s, rc = -1;
+
+    memset(r, 0, sizeof *r);
+    r->rowid = rowid;
+    sqlite3_bind_int64(st, 1, rowid);
+    s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+        rc = 1;
+        goto out;
+    }
+    if (s != SQLITE_ROW) {
+        reg_sql_fail(db, "reading the search index", err);
+        goto out;
+    }
+    for (int i = 0; i < (int)(sizeof all / sizeof all[0]); i++) {
+        const unsigned char *t = sqlite3_column_text(st, i);
+        if (t == NULL && i < 15)
+            t = (const unsigned char *)"";
+        if (t && (*all[i] = strdup((const char *)t)) == NULL) {
+            reg_search_row_release(r);
+            err_set(err, "out of memory");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+/* ---- similarity ---- */
+
+static size_t next_word(const char **p, const char **w)
+{
+    size_t n;
+    while (**p == ' ')
+        (*p)++;
+    *w = *p;
+    while (**p && **p != ' ')
+        (*p)++;
+    n = (size_t)(*p - *w);
+    return n;
+}
+
+static double word_sim(const char *q, size_t qn, const char *r, size_t rn)
+{
+    char qp[REGISTRY_PHONETIC_MAX + 1], rp[REGISTRY_PHONETIC_MAX + 1];
+    double s;
+
+    if (qn == rn && memcmp(q, r, qn) == 0)
+        return 1.0;
+    /* an initial: "J" for JOHANN */
+    if (qn == 1 || rn == 1)
+        return q[0] == r[0] ? 0.8 : 0.0;
+    s = registry_jaro_winkler(q, qn, r, rn);
+    registry_name_phonetic(q, qn, qp);
+    registry_name_phonetic(r, rn, rp);
+    if (qp[0] && strcmp(qp, rp) == 0 && s < 0.93)
+        s = 0.93;
+    return s;
+}
+
+double reg_words_sim(const char *qw, const char *rw)
+{
+    const char *p = qw, *w;
+    double total = 0, weight = 0;
+    size_t n;
+
+    if (qw == NULL || rw == NULL || !*rw)
+        return 0.0;
+    while ((n = next_word(&p, &w)) > 0) {
+        const char *rp = rw, *x;
+        size_t m;
+        double best = 0;
+        while ((m = next_word(&rp, &x)) > 0) {
+            double s = word_sim(w, n, x, m);
+            if (s > best)
+                best = s;
+        }
+        /* a word no longer matters more than a long one: weight 3..10 */
+        double wt = (double)(n < 3 ? 3 : n > 10 ? 10 : n);
+        total += best * wt;
+        weight += wt;
+    }
+    return weight > 0 ? total / weight : 0.0;
+}
+
+int reg_pdate_parse_stored(const char *s, struct registry_pdate *d)
+{
+    size_t n = strlen(s);
+    memset(d, 0, sizeof *d);
+    if (n != 4 && n != 7 && n != 10)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        bool dash = i == 4 || i == 7;
+        if (dash ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+            return -1;
+    }
+    d->y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    if (n >= 7)
+        d->m = (s[5] - '0') * 10 + (s[6] - '0');
+    if (n == 10)
+        d->d = (s[8] - '0') * 10 + (s[9] - '0');
+    return 0;
+}
+
+/* Days since 0000-03-01 (proleptic Gregorian). */
+static long day_number(int y, int m, int d)
+{
+    if (m < 3) {
+        y--;
+        m += 12;
+    }
+    return 365L * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d - 1;
+}
+
+/* Sort key of a partial date at its earliest (LOW) or latest day. */
+static long pdate_key(const struct registry_pdate *d, bool low)
+{
+    int m = d->m ? d->m : (low ? 1 : 12);
+    int dd = d->d ? d->d : (low ? 1 : 28);
+    return day_number(d->y, m, dd);
+}
+
+double reg_date_sim(const struct registry_pdate *from, const struct registry_pdate *to,
+                    const struct registry_pdate *rec, const char **why)
+{
+    long qlo = pdate_key(from, true), qhi = pdate_key(to, false);
+    long rlo = pdate_key(rec, true), rhi = pdate_key(rec, false);
+    bool single = memcmp(from, to, sizeof *from) == 0;
+
+    if (rlo <= qhi && qlo <= rhi) {
+        *why = "date";
+        return 1.0;
+    }
+    if (single && from->d && rec->d && from->m && rec->m && from->d <= 12 &&
+        from->y == rec->y && from->d == rec->m && from->m == rec->d) {
+        *why = "date (day and month swapped)";
+        return 0.75;
+    }
+    {
+        long gap = rlo > qhi ? rlo - qhi : qlo - rhi;
+        if (gap <= 31) {
+            *why = "date (within a month)";
+            return 0.75 - (double)gap / 124.0;
+        }
+        if (gap <= 366) {
+            *why = "date (within a year)";
+            return 0.3;
+        }
+    }
+    *why = NULL;
+    return 0.0;
+}
+
+/* ---- candidates ---- */
+
+struct expr {
+    struct buf b;
+    bool fail;
+};
+
+static void ex(struct expr *e, const char *s)
+{
+    if (!e->fail && buf_append_str(&e->b, s) != 0)
+        e->fail = true;
+}
+
+/* Groups of a query: each an FTS5 expression in parentheses. */
+struct groups {
+    char *g[REGISTRY_QUERY_TERMS * 2 + 8];
+    size_t n;
+};
+
+static void groups_release(struct groups *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->g[i]);
+    g->n = 0;
+}
+
+static int group_add(struct groups *g, struct expr *e)
+{
+    if (e->fail || g->n >= sizeof g->g / sizeof g->g[0]) {
+        buf_release(&e->b);
+        return -1;
+    }
+    g->g[g->n] = strdup(buf_str(&e->b));
+    buf_release(&e->b);
+    if (g->g[g->n] == NULL)
+        return -1;
+    g->n++;
+    return 0;
+}
+
+/* One group per word of WORDS: COL:"W" OR COLPH:"PH". */
+static int word_groups(struct groups *g, const char *words, const char *col, const char *colph)
+{
+    const char *p = words, *w;
+    size_t n;
+
+    if (words == NULL)
+        return 0;
+    while ((n = next_word(&p, &w)) > 0) {
+        struct expr e = { BUF_INIT(1024), false };
+        char word[128], ph[REGISTRY_PHONETIC_MAX + 1];
+        if (n >= sizeof word)
+            n = sizeof word - 1;
+        memcpy(word, w, n);
+        word[n] = '\0';
+        registry_name_phonetic(word, n, ph);
+        ex(&e, "(");
+        ex(&e, col);
+        ex(&e, ":\"");
+        ex(&e, word);
+        ex(&e, "\"");
+        if (colph && ph[0]) {
+            ex(&e, " OR ");
+            ex(&e, colph);
+            ex(&e, ":\"");
+            ex(&e, ph);
+            ex(&e, "\"");
+        }
+        /* an initial matches every word it begins */
+        if (n == 1) {
+            ex(&e, " OR ");
+            ex(&e, col);
+            ex(&e, ":");
+            ex(&e, word);
+            ex(&e, "*");
+        }
+        ex(&e, ")");
+        if (group_add(g, &e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int date_group(struct groups *g, const struct registry_search_query *q)
+{
+    struct expr e = { BUF_INIT(2048), false };
+    char tok[32];
+
+    if (!q->has_date)
+        return 0;
+    if (memcmp(&q->from, &q->to, sizeof q->from) == 0) {
+        const struct registry_pdate *d = &q->from;
+        if (d->d)
+            (void)snprintf(tok, sizeof tok, "D%04d%02d%02d", d->y, d->m, d->d);
+        else if (d->m)
+            (void)snprintf(tok, sizeof tok, "M%04d%02d", d->y, d->m);
+        else
+            (void)snprintf(tok, sizeof tok, "Y%04d", d->y);
+        ex(&e, "(dates:");
+        ex(&e, tok);
+        if (d->d && d->d <= 12 && d->d != d->m) {
+            (void)snprintf(tok, sizeof tok, " OR dates:D%04d%02d%02d", d->y, d->d, d->m);
+            ex(&e, tok);
+        }
+        ex(&e, ")");
+    } else {
+        if (q->to.y < q->from.y || q->to.y - q->from.y > 30) {
+            buf_release(&e.b);
+            return 0; /* a wide range is checked on the candidates */
+        }
+        ex(&e, "(");
+        for (int y = q->from.y; y <= q->to.y; y++) {
+            (void)snprintf(tok, sizeof tok, "%sdates:Y%04d", y == q->from.y ? "" : " OR ", y);
+            ex(&e, tok);
+        }
+        ex(&e, ")");
+    }
+    return group_add(g, &e);
+}
+
+static int run_match(struct db *db, const char *table, const char *match, size_t max,
+                     int64_t *ids, size_t *n, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[256];
+    int s;
+
+    if (strcmp(table, "search_fts") == 0)
+        (void)snprintf(sql, sizeof sql,
+                       "SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 ORDER BY"
+                       " bm25(search_fts, 10.0, 6.0, 3.0, 2.0, 1.0, 4.0, 20.0) LIMIT ?2");
+    else
+        (void)snprintf(sql, sizeof sql,
+                       "SELECT rowid FROM search_tri WHERE search_tri MATCH ?1 ORDER BY rank"
+                       " LIMIT ?2");
+    if (reg_prepare(db, &st, sql, err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        bool seen = false;
+        for (size_t i = 0; i < *n && !seen; i++)
+            seen = ids[i] == id;
+        if (!seen && *n < max)
+            ids[(*n)++] = id;
+    }
+    sqlite3_finalize(st);
+    if (s != SQLITE_DONE)
+        return reg_sql_fail(db, "searching the index", err);
+    return 0;
+}
+
+/* The groups joined by AND, leaving out group SKIP (or none: SKIP = n). */
+static int and_groups(const struct groups *g, size_t skip, struct buf *out)
+{
+    bool first = true;
+    buf_reset(out);
+    for (size_t i = 0; i < g->n; i++) {
+        if (i == skip)
+            continue;
+        if (!first && buf_append_str(out, " AND ") != 0)
+            return -1;
+        if (buf_append_str(out, g->g[i]) != 0)
+            return -1;
+        first = false;
+    }
+    return first ? 1 : 0;
+}
+
+/* The trigram expression for the name words: every word's trigrams, any. */
+static int trigram_expr(const struct registry_search_query *q, struct buf *out)
+{
+    const char *lists[] = { q->names, q->given, q->family };
+    bool any = false;
+
+    buf_reset(out);
+    for (size_t l = 0; l < 3; l++) {
+        const char *p = lists[l], *w;
+        size_t n;
+        if (p == NULL)
+            continue;
+        while ((n = next_word(&p, &w)) > 0) {
+            for (size_t i = 0; i + 3 <= n; i++) {
+                if (any && buf_append_str(out, " OR ") != 0)
+                    return -1;
+                if (buf_printf(out, "\"%.3s\"", w + i) != 0)
+                    return -1;
+                any = true;
+            }
+        }
+    }
+    return any ? 0 : 1;
+}
+
+int reg_search_candidates(struct db *db, const struct registry_search_query *q, size_t max,
+                          int64_t **idsp, size_t *np, struct err *err)
+{
+    struct groups g = { { NULL }, 0 };
+    struct buf m = BUF_INIT(EXPR_MAX);
+    int64_t *ids = calloc(max ? max : 1, sizeof *ids);
+    size_t n = 0, want = max / 3;
+    int rc = -1, a;
+
+    *idsp = NULL;
+    *np = 0;
+    if (ids == NULL)
+        return err_set(err, "out of memory");
+    if (word_groups(&g, q->names, "names", "names_ph") != 0 ||
+        word_groups(&g, q->given, "names", "names_ph") != 0 ||
+        word_groups(&g, q->family, "names", "names_ph") != 0 ||
+        word_groups(&g, q->parents, "parents", "parents_ph") != 0 ||
+        word_groups(&g, q->place, "place", NULL) != 0 || date_group(&g, q) != 0) {
+        err_set(err, "search: query too long");
+        goto out;
+    }
+    /* identifiers are exact */
+    if (q->uin || q->regno) {
+        struct expr e = { BUF_INIT(256), false };
+        ex(&e, "ids:\"");
+        if (q->uin)
+            ex(&e, q->uin);
+        else
+            for (const char *p = q->regno; *p; p++) {
+                char c[2] = { *p >= 'a' && *p <= 'z' ? (char)(*p - 32) : *p, 0 };
+                if (*p != '/')
+                    ex(&e, c);
+            }
+        ex(&e, "\"");
+        if (e.fail || run_match(db, "search_fts", buf_str(&e.b), max, ids, &n, err) != 0) {
+            buf_release(&e.b);
+            goto out;
+        }
+        buf_release(&e.b);
+    }
+    if (g.n > 0) {
+        /* pass 1: everything */
+        if ((a = and_groups(&g, g.n, &m)) < 0)
+            goto toolong;
+        if (a == 0 && run_match(db, "search_fts", buf_str(&m), max, ids, &n, err) != 0)
+            goto out;
+        /* pass 2: all groups but one */
+        if (n < want && g.n > 1) {
+            for (size_t skip = 0; skip < g.n && n < max; skip++) {
+                if ((a = and_groups(&g, skip, &m)) < 0)
+                    goto toolong;
+                if (a == 0 &&
+                    run_match(db, "search_fts", buf_str(&m), n + want, ids, &n, err) != 0)
+                    goto out;
+            }
+        }
+        /* pass 3: name trigrams */
+        if (n < want && (a = trigram_expr(q, &m)) == 0) {
+            if (run_match(db, "search_tri", buf_str(&m), n + want, ids, &n, err) != 0)
+                goto out;
+        } else if (a < 0) {
+            goto toolong;
+        }
+    }
+    *idsp = ids;
+    *np = n;
+    ids = NULL;
+    rc = 0;
+    goto out;
+toolong:
+    err_set(err, "search: query too long");
+out:
+    free(ids);
+    groups_release(&g);
+    buf_release(&m);
+    return rc;
+}
+
+/* ---- ranking ---- */
+
+struct scored {
+    int64_t rowid;
+    int score;
+    json_t *why;
+};
+
+static int cmp_scored(const void *a, const void *b)
+{
+    const struct scored *x = a, *y = b;
+    if (x->score != y->score)
+        return y->score - x->score;
+    return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
+}
+
+static int add_why(json_t *why, const char *what, double s)
+{
+    char line[96];
+    (void)snprintf(line, sizeof line, "%s %d", what, (int)(s * 100.0 + 0.5));
+    return json_array_append_new(why, json_string(line));
+}
+
+/* Score row R against Q: 0-1000. */
+static int score_row(const struct registry_search_query *q, const struct search_row *r,
+                     json_t *why)
+{
+    double total = 0, weight = 0;
+    struct buf all = BUF_INIT(8192);
+
+    if (buf_printf(&all, "%s %s", r->given_key, r->family_key) != 0) {
+        buf_release(&all);
+        return 0;
+    }
+    if (q->names) {
+        /* free words against all names: order does not matter */
+        double s = reg_words_sim(q->names, buf_str(&all));
+        /* and the record's words against the query's, so that a record
+         * with extra names ranks below an exact one */
+        double back = reg_words_sim(buf_str(&all), q->names);
+        s = 0.85 * s + 0.15 * back;
+        total += 6 * s;
+        weight += 6;
+        (void)add_why(why, "names", s);
+    }
+    if (q->given) {
+        double s = reg_words_sim(q->given, r->given_key);
+        total += 3 * s;
+        weight += 3;
+        (void)add_why(why, "given names", s);
+    }
+    if (q->family) {
+        double s = reg_words_sim(q->family, r->family_key);
+        total += 3 * s;
+        weight += 3;
+        (void)add_why(why, "family name", s);
+    }
+    if (q->has_date) {
+        struct registry_pdate d;
+        const char *w = NULL;
+        double s = 0;
+        if (reg_pdate_parse_stored(r->dob, &d) == 0)
+            s = reg_date_sim(&q->from, &q->to, &d, &w);
+        total += 3 * s;
+        weight += 3;
+        (void)add_why(why, w ? w : "date", s);
+    }
+    if (q->parents) {
+        struct buf p = BUF_INIT(8192);
+        double s = 0;
+        if (buf_printf(&p, "%s %s", r->mother_key, r->father_key) == 0)
+            s = reg_words_sim(q->parents, buf_str(&p));
+        buf_release(&p);
+        total += 2 * s;
+        weight += 2;
+        (void)add_why(why, "parents", s);
+    }
+    if (q->place) {
+        double s = reg_words_sim(q->place, r->place_key);
+        total += 1 * s;
+        weight += 1;
+        (void)add_why(why, "place", s);
+    }
+    if (q->uin) {
+        double s = r->uin && strcmp(q->uin, r->uin) == 0;
+        total += 10 * s;
+        weight += 10;
+        (void)add_why(why, "uin", s);
+    }
+    if (q->regno) {
+        double s = r->regno && strcasecmp(q->regno, r->regno) == 0;
+        total += 10 * s;
+        weight += 10;
+        (void)add_why(why, "registration number", s);
+    }
+    buf_release(&all);
+    if (weight == 0)
+        return 0;
+    total /= weight;
+    if (q->sex && r->sex[0] && r->sex[0] != 'n' && r->sex[0] != q->sex)
+        total *= 0.6;
+    return (int)(total * 1000.0 + 0.5);
+}
+
+static json_t *row_json(const struct search_row *r, int score, json_t *why)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "record_id",
+                          r->record_id, "status", r->status, "score", score, "given_names",
+                          r->given, "family_name", r->family, "sex", r->sex, "date_of_birth",
+                          r->dob, "place", r->place, "mother", r->mother, "father", r->father,
+                          "why", why);
+    if (o == NULL)
+        return NULL;
+    if (json_object_set_new(o, "registration_number",
+                            r->regno ? json_string(r->regno) : json_null()) != 0 ||
+        json_object_set_new(o, "uin", r->uin ? json_string(r->uin) : json_null()) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int registry_search(struct db *db, const struct registry_actor *actor, const char *query,
+                    int limit, json_t **out, struct err *err)
+{
+    struct registry_search_query q;
+    sqlite3_stmt *st = NULL;
+    struct scored *sc = NULL;
+    int64_t *ids = NULL;
+    size_t n = 0, kept = 0;
+    json_t *results = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (actor && registry_require_role(actor, REGISTRY_ROLES_ALL, "search", err) != 0)
+        return -1;
+    if (limit <= 0)
+        limit = 20;
+    if (limit > 200)
+        limit = 200;
+    if (query == NULL)
+        return err_set(err, "search: no query");
+    if (registry_search_query_parse(query, strlen(query), &q, err) != 0)
+        return -1;
+    if (reg_search_candidates(db, &q, CANDIDATES, &ids, &n, err) != 0)
+        goto out;
+    if (reg_search_row_stmt(db, &st, err) != 0)
+        goto out;
+    sc = calloc(n ? n : 1, sizeof *sc);
+    if (sc == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct search_row r;
+        int s = reg_search_row_load(db, st, ids[i], &r, err);
+        if (s < 0)
+            goto out;
+        if (s == 1)
+            continue;
+        if (q.status[0] && strcmp(q.status, r.status) != 0) {
+            reg_search_row_release(&r);
+            continue;
+        }
+        sc[kept].rowid = ids[i];
+        sc[kept].why = json_array();
+        sc[kept].score = score_row(&q, &r, sc[kept].why);
+        /* a range is a filter */
+        if (q.has_date && memcmp(&q.from, &q.to, sizeof q.from) != 0) {
+            struct registry_pdate d;
+            const char *w;
+            if (reg_pdate_parse_stored(r.dob, &d) != 0 ||
+                reg_date_sim(&q.from, &q.to, &d, &w) < 1.0) {
+                json_decref(sc[kept].why);
+                reg_search_row_release(&r);
+                continue;
+            }
+        }
+        kept++;
+        reg_search_row_release(&r);
+    }
+    qsort(sc, kept, sizeof *sc, cmp_scored);
+    results = json_array();
+    if (results == NULL)
+        goto oom;
+    for (size_t i = 0; i < kept && (int)i < limit; i++) {
+        struct search_row r;
+        json_t *o;
+        if (reg_search_row_load(db, st, sc[i].rowid, &r, err) != 0)
+            goto out;
+        o = row_json(&r, sc[i].score, sc[i].why);
+        reg_search_row_release(&r);
+        if (o == NULL || json_array_append_new(results, o) != 0)
+            goto oom;
+    }
+    *out = json_pack("{s:s, s:I, s:o}", "query", query, "count", (json_int_t)json_array_size(results),
+                     "results", results);
+    results = NULL;
+    if (*out == NULL)
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    for (size_t i = 0; i < kept; i++)
+        json_decref(sc[i].why);
+    free(sc);
+    free(ids);
+    json_decref(results);
+    sqlite3_finalize(st);
+    registry_search_query_release(&q);
+    return rc;
+}

@@ -1,0 +1,407 @@
+/* civreg registry: the search index.
+ *
+ * search_index holds, per record, the values shown in results and the
+ * folded keys the ranking compares; search_fts (FTS5, unicode61) indexes the
+ * folded words, their phonetic keys and date tokens; search_tri (FTS5
+ * trigram) the folded names. records.c calls registry_search_index_record
+ * inside each write transaction, so the index never disagrees with a
+ * committed record. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "search_int.h"
+
+#define KEY_MAX 4096
+
+void reg_search_keys_release(struct search_keys *k)
+{
+    buf_release(&k->given);
+    buf_release(&k->family);
+    buf_release(&k->place);
+    buf_release(&k->mother);
+    buf_release(&k->father);
+}
+
+static const char *sget(const json_t *rec, const char *sect, const char *key)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(rec, sect), key));
+    return v ? v : "";
+}
+
+static int fold_into(struct buf *b, const char *s, struct err *err)
+{
+    if (registry_name_fold(s, strlen(s), b, err) != 0)
+        return -1;
+    /* an empty key is stored as "" */
+    if (b->data == NULL && buf_append(b, "", 0) != 0)
+        return err_set(err, "out of memory");
+    return 0;
+}
+
+int reg_search_keys(const json_t *rec, struct search_keys *k, struct err *err)
+{
+    struct buf *all[] = { &k->given, &k->family, &k->place, &k->mother, &k->father };
+
+    for (size_t i = 0; i < 5; i++)
+        *all[i] = (struct buf)BUF_INIT(KEY_MAX);
+    if (fold_into(&k->given, sget(rec, "child", "given_names"), err) != 0 ||
+        fold_into(&k->family, sget(rec, "child", "family_name"), err) != 0 ||
+        fold_into(&k->place, sget(rec, "birth", "locality"), err) != 0 ||
+        fold_into(&k->place, sget(rec, "birth", "district"), err) != 0 ||
+        fold_into(&k->place, sget(rec, "birth", "facility"), err) != 0 ||
+        fold_into(&k->mother, sget(rec, "mother", "given_names"), err) != 0 ||
+        fold_into(&k->mother, sget(rec, "mother", "family_name"), err) != 0 ||
+        fold_into(&k->father, sget(rec, "father", "given_names"), err) != 0 ||
+        fold_into(&k->father, sget(rec, "father", "family_name"), err) != 0) {
+        reg_search_keys_release(k);
+        return -1;
+    }
+    return 0;
+}
+
+/* Append the phonetic keys of the words of KEY to OUT. */
+static int phonetic_words(const char *key, struct buf *out)
+{
+    const char *p = key;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char ph[REGISTRY_PHONETIC_MAX + 1];
+        registry_name_phonetic(p, n, ph);
+        if (ph[0] && (out->len ? buf_append_byte(out, ' ') : 0) != 0)
+            return -1;
+        if (ph[0] && buf_append_str(out, ph) != 0)
+            return -1;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    if (out->data == NULL && buf_append(out, "", 0) != 0)
+        return -1;
+    return 0;
+}
+
+static int date_tokens(const char *dob, struct buf *out)
+{
+    struct registry_pdate d;
+    if (reg_pdate_parse_stored(dob, &d) != 0)
+        return buf_append(out, "", 0);
+    if (buf_printf(out, "Y%04d", d.y) != 0)
+        return -1;
+    if (d.m && buf_printf(out, " M%04d%02d", d.y, d.m) != 0)
+        return -1;
+    if (d.d && buf_printf(out, " D%04d%02d%02d", d.y, d.m, d.d) != 0)
+        return -1;
+    return 0;
+}
+
+/* Prepared statements for writing the index, reused across a batch. */
+struct index_writer {
+    sqlite3_stmt *find, *ins, *upd, *del_fts, *del_tri, *ins_fts, *ins_tri;
+};
+
+static void writer_close(struct index_writer *w)
+{
+    sqlite3_finalize(w->find);
+    sqlite3_finalize(w->ins);
+    sqlite3_finalize(w->upd);
+    sqlite3_finalize(w->del_fts);
+    sqlite3_finalize(w->del_tri);
+    sqlite3_finalize(w->ins_fts);
+    sqlite3_finalize(w->ins_tri);
+    memset(w, 0, sizeof *w);
+}
+
+static int writer_open(struct db *db, struct index_writer *w, struct err *err)
+{
+    memset(w, 0, sizeof *w);
+    if (reg_prepare(db, &w->find, "SELECT rowid FROM search_index WHERE record_id=?1", err) ||
+        reg_prepare(db, &w->ins,
+                    "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
+                    " place, mother, father, given_key, family_key, place_key, mother_key,"
+                    " father_key, regno, uin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                    "?13,?14,?15,?16,?17)",
+                    err) ||
+        reg_prepare(db, &w->upd,
+                    "UPDATE search_index SET office=?2, status=?3, given=?4, family=?5, sex=?6,"
+                    " dob=?7, place=?8, mother=?9, father=?10, given_key=?11, family_key=?12,"
+                    " place_key=?13, mother_key=?14, father_key=?15, regno=?16, uin=?17"
+                    " WHERE record_id=?1",
+                    err) ||
+        reg_prepare(db, &w->del_fts, "DELETE FROM search_fts WHERE rowid=?1", err) ||
+        reg_prepare(db, &w->del_tri, "DELETE FROM search_tri WHERE rowid=?1", err) ||
+        reg_prepare(db, &w->ins_fts,
+                    "INSERT INTO search_fts(rowid, names, names_ph, parents, parents_ph, place,"
+                    " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                    err) ||
+        reg_prepare(db, &w->ins_tri, "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
+                    err)) {
+        writer_close(w);
+        return -1;
+    }
+    return 0;
+}
+
+static int step_done(struct db *db, sqlite3_stmt *st, const char *what, struct err *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return reg_sql_fail(db, what, err);
+    return 0;
+}
+
+static int join2(struct buf *out, const char *a, const char *b, const char *sep)
+{
+    if (buf_append_str(out, a) != 0)
+        return -1;
+    if (*a && *b && buf_append_str(out, sep) != 0)
+        return -1;
+    if (buf_append_str(out, b) != 0)
+        return -1;
+    if (out->data == NULL && buf_append(out, "", 0) != 0)
+        return -1;
+    return 0;
+}
+
+static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
+                      const char *status, const json_t *rec, const char *regno, const char *uin,
+                      struct err *err)
+{
+    struct search_keys k;
+    struct buf names = BUF_INIT(KEY_MAX * 2), names_ph = BUF_INIT(KEY_MAX);
+    struct buf parents = BUF_INIT(KEY_MAX * 2), parents_ph = BUF_INIT(KEY_MAX);
+    struct buf dates = BUF_INIT(64), ids = BUF_INIT(128), place = BUF_INIT(1024);
+    struct buf mother = BUF_INIT(1024), father = BUF_INIT(1024);
+    const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
+    sqlite3_stmt *st;
+    int64_t rowid = -1;
+    int rc = -1;
+
+    if (dob == NULL)
+        dob = "";
+    if (reg_search_keys(rec, &k, err) != 0)
+        return -1;
+    if (join2(&names, buf_str(&k.given), buf_str(&k.family), " ") != 0 ||
+        phonetic_words(buf_str(&names), &names_ph) != 0 ||
+        join2(&parents, buf_str(&k.mother), buf_str(&k.father), " ") != 0 ||
+        phonetic_words(buf_str(&parents), &parents_ph) != 0 || date_tokens(dob, &dates) != 0 ||
+        join2(&place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"), ", ") != 0 ||
+        join2(&mother, sget(rec, "mother", "given_names"), sget(rec, "mother", "family_name"),
+              " ") != 0 ||
+        join2(&father, sget(rec, "father", "given_names"), sget(rec, "father", "family_name"),
+              " ") != 0) {
+        err_set(err, "search index: a name of record %s is too long", id);
+        goto out;
+    }
+    if (uin && buf_append_str(&ids, uin) != 0)
+        goto oom;
+    if (regno) {
+        if (ids.len && buf_append_byte(&ids, ' ') != 0)
+            goto oom;
+        for (const char *p = regno; *p; p++)
+            if (*p != '/' && buf_append_byte(&ids, (unsigned char)*p) != 0)
+                goto oom;
+    }
+    if (ids.data == NULL && buf_append(&ids, "", 0) != 0)
+        goto oom;
+
+    sqlite3_bind_text(w->find, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(w->find) == SQLITE_ROW)
+        rowid = sqlite3_column_int64(w->find, 0);
+    sqlite3_reset(w->find);
+    sqlite3_clear_bindings(w->find);
+
+    st = rowid >= 0 ? w->upd : w->ins;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, sget(rec, "child", "given_names"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, sget(rec, "child", "family_name"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, sget(rec, "child", "sex"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, dob, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, buf_str(&place), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, buf_str(&mother), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, buf_str(&father), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, buf_str(&k.given), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, buf_str(&k.family), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, buf_str(&k.place), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, buf_str(&k.mother), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, buf_str(&k.father), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 16, regno, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 17, uin, -1, SQLITE_STATIC);
+    if (step_done(db, st, "writing the search index", err) != 0)
+        goto out;
+    if (rowid >= 0) {
+        sqlite3_bind_int64(w->del_fts, 1, rowid);
+        sqlite3_bind_int64(w->del_tri, 1, rowid);
+        if (step_done(db, w->del_fts, "updating the search index", err) != 0 ||
+            step_done(db, w->del_tri, "updating the search index", err) != 0)
+            goto out;
+    } else {
+        rowid = sqlite3_last_insert_rowid(db_handle(db));
+    }
+    sqlite3_bind_int64(w->ins_fts, 1, rowid);
+    sqlite3_bind_text(w->ins_fts, 2, buf_str(&names), -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->ins_fts, 3, buf_str(&names_ph), -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->ins_fts, 4, buf_str(&parents), -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->ins_fts, 5, buf_str(&parents_ph), -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->ins_fts, 6, buf_str(&k.place), -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->ins_fts, 7, buf_str(&dates), -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->ins_fts, 8, buf_str(&ids), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(w->ins_tri, 1, rowid);
+    sqlite3_bind_text(w->ins_tri, 2, buf_str(&names), -1, SQLITE_STATIC);
+    if (step_done(db, w->ins_fts, "writing the search index", err) != 0 ||
+        step_done(db, w->ins_tri, "writing the search index", err) != 0)
+        goto out;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "search index: out of memory");
+out:
+    reg_search_keys_release(&k);
+    buf_release(&names);
+    buf_release(&names_ph);
+    buf_release(&parents);
+    buf_release(&parents_ph);
+    buf_release(&dates);
+    buf_release(&ids);
+    buf_release(&place);
+    buf_release(&mother);
+    buf_release(&father);
+    return rc;
+}
+
+int registry_search_index_put(struct db *db, const char *id, const char *office,
+                              const char *status, const json_t *record, const char *regno,
+                              const char *uin, struct err *err)
+{
+    struct index_writer w;
+    int rc;
+
+    if (writer_open(db, &w, err) != 0)
+        return -1;
+    rc = writer_put(db, &w, id, office, status, record, regno, uin, err);
+    writer_close(&w);
+    return rc;
+}
+
+int registry_search_index_put_many(struct db *db, const struct registry_search_entry *e,
+                                   size_t n, struct err *err)
+{
+    struct index_writer w;
+    int rc = -1;
+
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (writer_open(db, &w, err) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (writer_put(db, &w, e[i].id, e[i].office, e[i].status, e[i].record, e[i].regno,
+                       e[i].uin, err) != 0)
+            goto out;
+    rc = 0;
+out:
+    writer_close(&w);
+    if (rc == 0)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return -1;
+}
+
+/* The current version of registry record ID, with its state, indexed. */
+static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt *st,
+                            const char *id, struct err *err)
+{
+    json_t *rec = NULL;
+    int rc = -1, s;
+
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    s = sqlite3_step(st);
+    if (s != SQLITE_ROW) {
+        if (s == SQLITE_DONE)
+            err_set(err, "search index: no record %s", id);
+        else
+            reg_sql_fail(db, "reading a record to index", err);
+        goto out;
+    }
+    if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+                   &rec, err) != 0)
+        goto out;
+    rc = writer_put(db, w, id, (const char *)sqlite3_column_text(st, 0),
+                    (const char *)sqlite3_column_text(st, 1),
+                    rec, (const char *)sqlite3_column_text(st, 2),
+                    (const char *)sqlite3_column_text(st, 3), err);
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    json_decref(rec);
+    return rc;
+}
+
+#define STORE_SQL                                                                                  \
+    "SELECT r.office, r.status, r.registration_number, r.uin, v.data FROM birth_records r"        \
+    " JOIN record_versions v ON v.record_id = r.id AND v.version = r.version WHERE r.id = ?1"
+
+int registry_search_index_record(struct db *db, const char *id, struct err *err)
+{
+    struct index_writer w;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (writer_open(db, &w, err) != 0)
+        return -1;
+    if (reg_prepare(db, &st, STORE_SQL, err) == 0)
+        rc = index_from_store(db, &w, st, id, err);
+    sqlite3_finalize(st);
+    writer_close(&w);
+    return rc;
+}
+
+static int reindex_tx(struct db *db, void *arg, struct err *err)
+{
+    long long *count = arg;
+    struct index_writer w;
+    sqlite3_stmt *list = NULL, *st = NULL;
+    int rc = -1, s;
+
+    *count = 0;
+    if (db_exec(db, "DELETE FROM search_index; DELETE FROM search_fts; DELETE FROM search_tri;",
+                err) != 0)
+        return -1;
+    if (writer_open(db, &w, err) != 0)
+        return -1;
+    if (reg_prepare(db, &list, "SELECT id FROM birth_records ORDER BY created_at, id", err) != 0 ||
+        reg_prepare(db, &st, STORE_SQL, err) != 0)
+        goto out;
+    while ((s = sqlite3_step(list)) == SQLITE_ROW) {
+        if (index_from_store(db, &w, st, (const char *)sqlite3_column_text(list, 0), err) != 0)
+            goto out;
+        (*count)++;
+    }
+    if (s != SQLITE_DONE) {
+        reg_sql_fail(db, "listing records to index", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(list);
+    sqlite3_finalize(st);
+    writer_close(&w);
+    return rc;
+}
+
+int registry_search_reindex(struct db *db, long long *count, struct err *err)
+{
+    long long n = 0;
+    if (db_tx_run(db, reindex_tx, &n, err) != 0)
+        return -1;
+    if (count)
+        *count = n;
+    return 0;
+}

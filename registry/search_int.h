@@ -1,0 +1,50 @@
+/* civreg registry: internals shared by search.c and dedup.c (not API). */
+#ifndef CIVREG_REGISTRY_SEARCH_INT_H
+#define CIVREG_REGISTRY_SEARCH_INT_H
+
+#include <stdint.h>
+
+#include "registry_int.h"
+#include "search.h"
+
+/* One row of search_index, owned strings. */
+struct search_row {
+    int64_t rowid;
+    char *record_id, *office, *status;
+    char *given, *family, *sex, *dob, *place, *mother, *father;
+    char *given_key, *family_key, *place_key, *mother_key, *father_key;
+    char *regno, *uin;
+};
+void reg_search_row_release(struct search_row *r);
+
+/* Load row ROWID of search_index with the prepared statement ST (from
+ * reg_search_row_stmt). Returns 1 when absent. */
+int reg_search_row_stmt(struct db *db, sqlite3_stmt **st, struct err *err);
+int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct search_row *r,
+                        struct err *err);
+
+/* Candidate rowids for Q (at most MAX, best bm25 first, no repeats). *IDS is
+ * malloc'd. */
+int reg_search_candidates(struct db *db, const struct registry_search_query *q, size_t max,
+                          int64_t **ids, size_t *n, struct err *err);
+
+/* Similarity 0..1 of the folded words QW against the folded words RW: each
+ * word of QW against its best match in RW (Jaro-Winkler, phonetic key,
+ * initials), weighted by length. */
+double reg_words_sim(const char *qw, const char *rw);
+
+/* Parse a stored partial date; 0 on success. */
+int reg_pdate_parse_stored(const char *s, struct registry_pdate *d);
+
+/* Agreement 0..1 of a record's birth date with a query date or range. */
+double reg_date_sim(const struct registry_pdate *from, const struct registry_pdate *to,
+                    const struct registry_pdate *rec, const char **why);
+
+/* Fold the name fields of a normalized record into OUT (keys). */
+struct search_keys {
+    struct buf given, family, place, mother, father;
+};
+void reg_search_keys_release(struct search_keys *k);
+int reg_search_keys(const json_t *record, struct search_keys *k, struct err *err);
+
+#endif
