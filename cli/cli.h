@@ -63,5 +63,11 @@ int cmd_record(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_duplicates(int argc, char **argv);
+
+/* Wire issuance's transliteration into the registry's name keys (once, at
+ * start-up, before any thread). */
+void cli_search_init(void);
 
 #endif

@@ -62,6 +62,26 @@ const struct cli_command cli_commands[] = {
       "  history   all versions and events of a record\n"
       "  list      records by status\n"
       "  import    draft many records from a JSON Lines file\n" },
+    { "search", cmd_search, "find people: names in any script, dates, parents, place, numbers",
+      "usage: civreg search [--data DIR] --user U [--password-file F] [--limit N] [--table]\n"
+      "                     QUERY...\n"
+      "       civreg search --reindex [--data DIR] --user U   (admin or registrar)\n"
+      "\n"
+      "Ranked search over every record (drafts too), best first, as JSON (or a\n"
+      "table). Names match in any script, with or without accents, misspelt, in\n"
+      "any order (Müller = Mueller = MULLER = Мюллер). Words are names unless\n"
+      "prefixed: given: family: mother: father: parent: place: sex:f|m|x\n"
+      "status:draft|verified|registered uin: reg: born:. Dates: 1985,\n"
+      "1985-03, 1985-03-14, 14.03.1985, ranges 1980..1985. A bare 10-digit\n"
+      "number is a UIN, OFFICE/YEAR/N a registration number. Quote values with\n"
+      "spaces: mother:\"Anna Maria\". Needs a signed-in user (records hold personal\n"
+      "data). --reindex rebuilds the index. See docs/search.md.\n" },
+    { "duplicates", cmd_duplicates, "possible duplicate births (list, resolve)",
+      "usage: civreg duplicates list|resolve [OPTIONS]\n"
+      "\n"
+      "  list      candidate pairs of a record, or every open pair\n"
+      "  resolve   the same birth (--same) or distinct (--distinct), with a reason\n"
+      "            (registrar; a signed event). Registration waits for every open pair.\n" },
     { "person", cmd_person, "persons by identification number (show)",
       "usage: civreg person show UIN [OPTIONS]\n" },
     { "evidence", cmd_evidence, "the evidence store (add)",
@@ -198,5 +218,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "civreg: %s\n", err_msg(&err));
         return EXIT_FAIL;
     }
+    cli_search_init();
     return c->run(argc - 1, argv + 1);
 }

@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/utf8.h"
 #include "registry_int.h"
+#include "search.h"
 
 #define RECORD_MAX (256 * 1024)
 
@@ -217,6 +218,9 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     }
     if (insert_version(db, c->id, 1, &data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
                        err) != 0)
+        goto out;
+    /* the search index and duplicate candidates change with the record */
+    if (registry_search_index_record(db, c->id, err) != 0 || registry_dup_scan(db, c->id, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -428,6 +432,8 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         reg_sql_fail(db, "marking the record verified", err);
         goto out;
     }
+    if (registry_search_index_record(db, h.id, err) != 0 || registry_dup_scan(db, h.id, err) != 0)
+        goto out;
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -520,7 +526,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
                 h.id);
         goto out;
     }
-    if (reg_now(now, err) != 0)
+    if (registry_dup_gate(db, h.id, err) != 0 || reg_now(now, err) != 0)
         goto out;
     date_today(&y, &m, &d);
     if (next_registration(db, h.office, y, &n, err) != 0)
@@ -565,6 +571,8 @@ static int register_tx(struct db *db, void *arg, struct err *err)
         reg_sql_fail(db, "marking the record registered", err);
         goto out;
     }
+    if (registry_search_index_record(db, h.id, err) != 0)
+        goto out;
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin);
     if (c->result == NULL) {
@@ -581,6 +589,20 @@ out:
     return rc;
 }
 
+static int rescan_tx(struct db *db, void *arg, struct err *err)
+{
+    struct register_ctx *c = arg;
+    char *id = NULL;
+    int rc, s;
+
+    s = reg_record_resolve(db, c->ref, &id, err);
+    if (s != 0) /* not found: register_tx names it */
+        return s < 0 ? -1 : 0;
+    rc = registry_dup_scan(db, id, err);
+    free(id);
+    return rc;
+}
+
 int registry_record_register(struct db *db, const struct registry_actor *actor, const char *id,
                              json_t **result, struct err *err)
 {
@@ -590,6 +612,11 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
     if (result)
         *result = NULL;
     if (registry_require_role(actor, ROLE_REGISTRAR, "record register", err) != 0)
+        return -1;
+    /* Look again for duplicates first, in a transaction of its own: a
+     * record registered since this one was verified may resemble it, and
+     * the candidates found must stay even though registration is refused. */
+    if (db_tx_run(db, rescan_tx, &c, err) != 0)
         return -1;
     rc = db_tx_run(db, register_tx, &c, err);
     if (rc == 0) {
@@ -689,6 +716,8 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     if (registered && reg_link_store(db, statement, seq, err) != 0)
+        goto out;
+    if (registry_search_index_record(db, h.id, err) != 0 || registry_dup_scan(db, h.id, err) != 0)
         goto out;
     rc = 0;
 out:
