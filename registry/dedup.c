@@ -153,8 +153,19 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
         q.to = q.from;
         q.has_date = true;
     }
-    if (reg_search_candidates(db, &q, DUP_CANDIDATES, &ids, &n, err) != 0)
+    ids = calloc(DUP_CANDIDATES, sizeof *ids);
+    if (ids == NULL) {
+        err_set(err, "out of memory");
         goto out;
+    }
+    /* every pass but the trigram one, which only runs when nothing else
+     * came up (a name misspelt beyond its phonetic key) */
+    for (int pass = 1; pass <= 3; pass++) {
+        if (pass == 3 && n > 0)
+            break;
+        if (reg_search_candidates(db, &q, pass, DUP_CANDIDATES, ids, &n, err) != 0)
+            goto out;
+    }
     if (reg_search_row_stmt(db, &st, err) != 0)
         goto out;
     f = calloc(n ? n : 1, sizeof *f);

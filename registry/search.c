@@ -17,6 +17,7 @@
 #include "search_int.h"
 
 #define CANDIDATES 300
+#define SEARCH_STRONG 900
 #define EXPR_MAX 16384
 
 /* ---- rows ---- */
@@ -400,29 +401,24 @@ static int trigram_expr(const struct registry_search_query *q, struct buf *out)
     return any ? 0 : 1;
 }
 
-int reg_search_candidates(struct db *db, const struct registry_search_query *q, size_t max,
-                          int64_t **idsp, size_t *np, struct err *err)
+int reg_search_candidates(struct db *db, const struct registry_search_query *q, int pass,
+                          size_t max, int64_t *ids, size_t *np, struct err *err)
 {
     struct groups g = { { NULL }, 0 };
     struct buf m = BUF_INIT(EXPR_MAX);
-    int64_t *ids = calloc(max ? max : 1, sizeof *ids);
-    size_t n = 0, want = max / 3;
+    size_t n = *np, room = max > n ? max - n : 0;
     int rc = -1, a;
 
-    *idsp = NULL;
-    *np = 0;
-    if (ids == NULL)
-        return err_set(err, "out of memory");
+    if (room == 0)
+        return 0;
     if (word_groups(&g, q->names, "names", "names_ph") != 0 ||
         word_groups(&g, q->given, "names", "names_ph") != 0 ||
         word_groups(&g, q->family, "names", "names_ph") != 0 ||
         word_groups(&g, q->parents, "parents", "parents_ph") != 0 ||
-        word_groups(&g, q->place, "place", NULL) != 0 || date_group(&g, q) != 0) {
-        err_set(err, "search: query too long");
-        goto out;
-    }
-    /* identifiers are exact */
-    if (q->uin || q->regno) {
+        word_groups(&g, q->place, "place", NULL) != 0 || date_group(&g, q) != 0)
+        goto toolong;
+    if (pass == 1 && (q->uin || q->regno)) {
+        /* identifiers are exact */
         struct expr e = { BUF_INIT(256), false };
         ex(&e, "ids:\"");
         if (q->uin)
@@ -440,39 +436,39 @@ int reg_search_candidates(struct db *db, const struct registry_search_query *q, 
         }
         buf_release(&e.b);
     }
-    if (g.n > 0) {
-        /* pass 1: everything */
+    if (g.n == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (pass == 1) {
+        /* every group */
         if ((a = and_groups(&g, g.n, &m)) < 0)
             goto toolong;
         if (a == 0 && run_match(db, "search_fts", buf_str(&m), max, ids, &n, err) != 0)
             goto out;
-        /* pass 2: all groups but one */
-        if (n < want && g.n > 1) {
-            for (size_t skip = 0; skip < g.n && n < max; skip++) {
-                if ((a = and_groups(&g, skip, &m)) < 0)
-                    goto toolong;
-                if (a == 0 &&
-                    run_match(db, "search_fts", buf_str(&m), n + want, ids, &n, err) != 0)
-                    goto out;
-            }
-        }
-        /* pass 3: name trigrams */
-        if (n < want && (a = trigram_expr(q, &m)) == 0) {
-            if (run_match(db, "search_tri", buf_str(&m), n + want, ids, &n, err) != 0)
+    } else if (pass == 2 && g.n > 1) {
+        /* all groups but one: one misspelt word, a wrong date */
+        size_t each = room / g.n > 20 ? room / g.n : 20;
+        for (size_t skip = 0; skip < g.n && n < max; skip++) {
+            size_t lim = n + each < max ? n + each : max;
+            if ((a = and_groups(&g, skip, &m)) < 0)
+                goto toolong;
+            if (a == 0 && run_match(db, "search_fts", buf_str(&m), lim, ids, &n, err) != 0)
                 goto out;
-        } else if (a < 0) {
-            goto toolong;
         }
+    } else if (pass == 3) {
+        /* name trigrams: words misspelt beyond their phonetic key */
+        if ((a = trigram_expr(q, &m)) < 0)
+            goto toolong;
+        if (a == 0 && run_match(db, "search_tri", buf_str(&m), max, ids, &n, err) != 0)
+            goto out;
     }
-    *idsp = ids;
     *np = n;
-    ids = NULL;
     rc = 0;
     goto out;
 toolong:
     err_set(err, "search: query too long");
 out:
-    free(ids);
     groups_release(&g);
     buf_release(&m);
     return rc;
@@ -582,6 +578,37 @@ static int score_row(const struct registry_search_query *q, const struct search_
     return (int)(total * 1000.0 + 0.5);
 }
 
+/* Score candidate ROWID into *OUT (OUT->why NULL when it is filtered out). */
+static int score_candidate(struct db *db, sqlite3_stmt *st, const struct registry_search_query *q,
+                           int64_t rowid, struct scored *out, struct err *err)
+{
+    struct search_row r;
+    int s = reg_search_row_load(db, st, rowid, &r, err);
+
+    out->why = NULL;
+    if (s != 0)
+        return s < 0 ? -1 : 0;
+    if (q->status[0] && strcmp(q->status, r.status) != 0)
+        goto out;
+    /* a range is a filter */
+    if (q->has_date && memcmp(&q->from, &q->to, sizeof q->from) != 0) {
+        struct registry_pdate d;
+        const char *w;
+        if (reg_pdate_parse_stored(r.dob, &d) != 0 || reg_date_sim(&q->from, &q->to, &d, &w) < 1.0)
+            goto out;
+    }
+    out->rowid = rowid;
+    out->why = json_array();
+    if (out->why == NULL) {
+        reg_search_row_release(&r);
+        return err_set(err, "out of memory");
+    }
+    out->score = score_row(q, &r, out->why);
+out:
+    reg_search_row_release(&r);
+    return 0;
+}
+
 static json_t *row_json(const struct search_row *r, int score, json_t *why)
 {
     json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "record_id",
@@ -622,42 +649,31 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
         return err_set(err, "search: no query");
     if (registry_search_query_parse(query, strlen(query), &q, err) != 0)
         return -1;
-    if (reg_search_candidates(db, &q, CANDIDATES, &ids, &n, err) != 0)
-        goto out;
     if (reg_search_row_stmt(db, &st, err) != 0)
         goto out;
-    sc = calloc(n ? n : 1, sizeof *sc);
-    if (sc == NULL) {
+    ids = calloc(CANDIDATES, sizeof *ids);
+    sc = calloc(CANDIDATES, sizeof *sc);
+    if (ids == NULL || sc == NULL) {
         err_set(err, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct search_row r;
-        int s = reg_search_row_load(db, st, ids[i], &r, err);
-        if (s < 0)
+    for (int pass = 1; pass <= 3; pass++) {
+        size_t before = n;
+        int best = 0;
+        if (reg_search_candidates(db, &q, pass, CANDIDATES, ids, &n, err) != 0)
             goto out;
-        if (s == 1)
-            continue;
-        if (q.status[0] && strcmp(q.status, r.status) != 0) {
-            reg_search_row_release(&r);
-            continue;
+        for (size_t i = before; i < n; i++) {
+            if (score_candidate(db, st, &q, ids[i], &sc[kept], err) < 0)
+                goto out;
+            if (sc[kept].why)
+                kept++;
         }
-        sc[kept].rowid = ids[i];
-        sc[kept].why = json_array();
-        sc[kept].score = score_row(&q, &r, sc[kept].why);
-        /* a range is a filter */
-        if (q.has_date && memcmp(&q.from, &q.to, sizeof q.from) != 0) {
-            struct registry_pdate d;
-            const char *w;
-            if (reg_pdate_parse_stored(r.dob, &d) != 0 ||
-                reg_date_sim(&q.from, &q.to, &d, &w) < 1.0) {
-                json_decref(sc[kept].why);
-                reg_search_row_release(&r);
-                continue;
-            }
-        }
-        kept++;
-        reg_search_row_release(&r);
+        for (size_t i = 0; i < kept; i++)
+            if (sc[i].score > best)
+                best = sc[i].score;
+        /* a strong match needs no looser pass */
+        if (best >= SEARCH_STRONG)
+            break;
     }
     qsort(sc, kept, sizeof *sc, cmp_scored);
     results = json_array();

@@ -23,10 +23,11 @@ int reg_search_row_stmt(struct db *db, sqlite3_stmt **st, struct err *err);
 int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct search_row *r,
                         struct err *err);
 
-/* Candidate rowids for Q (at most MAX, best bm25 first, no repeats). *IDS is
- * malloc'd. */
-int reg_search_candidates(struct db *db, const struct registry_search_query *q, size_t max,
-                          int64_t **ids, size_t *n, struct err *err);
+/* Candidate rowids for Q from PASS 1 (every query group matches), 2 (all
+ * groups but one) or 3 (name trigrams), best bm25 first, appended to IDS
+ * (*N in use, MAX room) without repeats. */
+int reg_search_candidates(struct db *db, const struct registry_search_query *q, int pass,
+                          size_t max, int64_t *ids, size_t *n, struct err *err);
 
 /* Similarity 0..1 of the folded words QW against the folded words RW: each
  * word of QW against its best match in RW (Jaro-Winkler, phonetic key,
