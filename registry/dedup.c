@@ -72,6 +72,12 @@ static int dup_score_keys(const struct dup_keys *a, const struct dup_keys *b, js
      * else agrees (twins share everything but the given name) */
     if (names < 0.75)
         total *= names / 0.75;
+    /* nor is a birth more than a year away (a sibling with the same
+     * mother, name and place); a few months off still needs a look */
+    if (date == 0.0)
+        total *= 0.8;
+    else if (date < 0.5)
+        total *= 0.9;
     return (int)(total * 1000.0 + 0.5);
 }
 

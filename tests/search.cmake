@@ -3,3 +3,5 @@
 civreg_test(test_search SOURCES unit/test_search.c
             LIBS civreg_registry civreg_issuance civreg_db civreg_core m)
 set_tests_properties(test_search PROPERTIES TIMEOUT 120)
+civreg_test(test_search_cli SOURCES integration/test_search_cli.c LIBS civreg_core PkgConfig::JANSSON)
+set_tests_properties(test_search_cli PROPERTIES TIMEOUT 120)

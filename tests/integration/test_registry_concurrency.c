@@ -72,6 +72,22 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A made-up name for number K (base-20 syllables), so that every child of
+ * the test is a different person to duplicate detection. */
+static void syllable_name(unsigned k, char *out, size_t size)
+{
+    static const char *const syl[] = { "ka", "mo", "te", "ri", "su", "na", "lo", "bi", "du", "fe",
+                                       "gu", "ha", "ji", "ko", "ly", "me", "no", "pa", "ro", "sa" };
+    size_t len = 0;
+    k = k * 2654435761u % 160000u;
+    for (int i = 0; i < 4 && len + 3 < size; i++, k /= 20) {
+        memcpy(out + len, syl[k % 20], 2);
+        len += 2;
+    }
+    out[len] = '\0';
+    out[0] = (char)(out[0] - 32);
+}
+
 /* One worker process: returns its exit status; errors go to FD. */
 static int worker(int id, int fd)
 {
@@ -93,8 +109,19 @@ static int worker(int id, int fd)
     for (int i = 0; i < PER_PROCESS; i++) {
         char name[64], *rid = NULL;
         json_t *res = NULL;
-        snprintf(name, sizeof name, "Child %d-%d", id, i);
+        unsigned k = (unsigned)(id * PER_PROCESS + i);
+        char date[16];
+        /* a different child each time: names, mother and birth date */
+        syllable_name(k, name, sizeof name);
         json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(name));
+        syllable_name(k + 7919u, name, sizeof name);
+        json_object_set_new(json_object_get(rec, "child"), "family_name", json_string(name));
+        syllable_name(k + 104729u, name, sizeof name);
+        json_object_set_new(json_object_get(rec, "mother"), "given_names", json_string(name));
+        snprintf(date, sizeof date, "%04u-%02u-%02u", 1920u + k % 100u, 1u + k / 100u % 12u,
+                 1u + k % 28u);
+        json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
+        json_object_del(rec, "registration_date");
         if (registry_record_draft(db, a, rec, &rid, &err) != 0 ||
             registry_record_verify(db, b, rid, rec, NULL, &err) != 0 ||
             registry_record_register(db, r, rid, &res, &err) != 0) {

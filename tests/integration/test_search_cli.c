@@ -1,0 +1,311 @@
+/* Integration tests of search and duplicate detection through the real
+ * civreg binary: one name in four spellings finds the same records, the
+ * query errors, and the duplicate gate: a second keying of a registered
+ * birth (in Cyrillic) is held back from registration until a registrar
+ * resolves it, the resolution is a signed event that `audit verify`
+ * accepts, and a record resolved as a duplicate is never registered. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "support/support.h"
+
+static char *root;
+static char data[4096];
+static char pw_admin[4096], pw_c1[4096], pw_c2[4096], pw_reg[4096];
+
+static void must_run(const char *in, struct proc_result *r, const char *const args[])
+{
+    assert_int_equal(civreg_run(in, r, args), 0);
+}
+
+static char *run_ok(const char *in, const char *const args[])
+{
+    struct proc_result r;
+    char *out;
+    must_run(in, &r, args);
+    if (r.status != 0)
+        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
+    out = r.out;
+    r.out = NULL;
+    proc_result_free(&r);
+    return out;
+}
+
+static void chomp(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+static void pwfile(char *path, const char *name, const char *pw)
+{
+    (void)snprintf(path, 4096, "%s/%s.pw", root, name);
+    assert_int_equal(file_write(path, pw, strlen(pw)), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    root = tmp_dir("search-cli");
+    if (root == NULL)
+        return -1;
+    (void)snprintf(data, sizeof data, "%s/data", root);
+    pwfile(pw_admin, "admin", "admin-password\n");
+    pwfile(pw_c1, "clerk1", "clerk1-password\n");
+    pwfile(pw_c2, "clerk2", "clerk2-password\n");
+    pwfile(pw_reg, "reg", "registrar-password\n");
+    free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
+    free(run_ok("admin-password\n", (const char *[]){ "user", "add", "--data", data,
+                                                       "--username", "admin", "--role", "admin",
+                                                       NULL }));
+    free(run_ok("clerk1-password\n",
+                (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
+                                  "clerk", "--user", "admin", "--password-file", pw_admin,
+                                  NULL }));
+    free(run_ok("clerk2-password\n",
+                (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
+                                  "clerk", "--user", "admin", "--password-file", pw_admin,
+                                  NULL }));
+    free(run_ok("registrar-password\n",
+                (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
+                                  "registrar", "--user", "admin", "--password-file", pw_admin,
+                                  NULL }));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tmp_remove(root);
+    free(root);
+    return 0;
+}
+
+/* The example record with the child's names, birth date and entry. */
+static char *record(const char *given, const char *family, const char *date, int entry)
+{
+    char *ex = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+    json_t *v = json_loads(ex, 0, NULL), *child, *birth;
+    char *out;
+    assert_non_null(v);
+    child = json_object_get(v, "child");
+    birth = json_object_get(v, "birth");
+    json_object_set_new(child, "given_names", json_string(given));
+    json_object_set_new(child, "family_name", json_string(family));
+    json_object_set_new(birth, "date", json_string(date));
+    json_object_set_new(json_object_get(v, "register"), "entry", json_integer(entry));
+    out = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    free(ex);
+    return out;
+}
+
+static char *draft(const char *rec, char *id, size_t size)
+{
+    size_t n = strlen(rec);
+    char *in = malloc(n + 64);
+    char *out;
+    (void)snprintf(in, n + 64, "%s", rec);
+    out = run_ok(in, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
+                                       "--password-file", pw_c1, NULL });
+    chomp(out);
+    (void)snprintf(id, size, "%s", out);
+    free(out);
+    free(in);
+    return id;
+}
+
+static void verify(const char *id, const char *rec)
+{
+    free(run_ok(rec, (const char *[]){ "record", "verify", id, "--data", data, "--user",
+                                       "clerk2", "--password-file", pw_c2, NULL }));
+}
+
+static struct proc_result reg(const char *id)
+{
+    struct proc_result r;
+    must_run(NULL, &r, (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
+                                         "--password-file", pw_reg, NULL });
+    return r;
+}
+
+static json_t *search(const char *const words[])
+{
+    const char *args[24] = { "search", "--data", data, "--user", "clerk1", "--password-file",
+                             pw_c1 };
+    size_t k = 7;
+    char *out;
+    json_t *v;
+    for (size_t i = 0; words[i] && k < 23; i++)
+        args[k++] = words[i];
+    args[k] = NULL;
+    out = run_ok(NULL, args);
+    v = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(v);
+    return v;
+}
+
+static const char *top_id(const json_t *res)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(res, "results"), 0), "record_id"));
+}
+
+static void test_search_and_duplicates(void **state)
+{
+    char a[64], b[64], c[64];
+    char *ra = record("Hans", "Müller", "1987-03-12", 1);
+    char *rb = record("Ганс", "Мюллер", "1987-03-12", 2);
+    char *rc = record("Hanna", "Müller", "1987-03-12", 3); /* a twin sister */
+    struct proc_result r;
+    json_t *res;
+    char *out;
+    (void)state;
+
+    draft(ra, a, sizeof a);
+    verify(a, ra);
+    r = reg(a);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+
+    /* every spelling finds the registered record first */
+    {
+        const char *spellings[] = { "Müller", "Mueller", "MULLER", "Мюллер", "muler" };
+        for (size_t i = 0; i < 5; i++) {
+            res = search((const char *[]){ spellings[i], "hans", "1987", NULL });
+            assert_string_equal(top_id(res), a);
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(json_object_get(res, "results"), 0),
+                                    "status")),
+                                "registered");
+            json_decref(res);
+        }
+    }
+
+    /* the same birth keyed again from another register, in Cyrillic */
+    draft(rb, b, sizeof b);
+    verify(b, rb);
+    r = reg(b);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "unresolved possible duplicate"));
+    assert_non_null(strstr(r.err, a));
+    proc_result_free(&r);
+
+    out = run_ok(NULL, (const char *[]){ "duplicates", "list", b, "--data", data, "--user",
+                                         "clerk1", "--password-file", pw_c1, NULL });
+    assert_non_null(strstr(out, a));
+    assert_non_null(strstr(out, "\"open\""));
+    free(out);
+
+    /* a clerk may not resolve; a reason is required */
+    must_run(NULL, &r, (const char *[]){ "duplicates", "resolve", b, a, "--same", "--reason",
+                                         "same page", "--data", data, "--user", "clerk1",
+                                         "--password-file", pw_c1, NULL });
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "registrar"));
+    proc_result_free(&r);
+    must_run(NULL, &r, (const char *[]){ "duplicates", "resolve", b, a, "--same", "--data", data,
+                                         "--user", "reg", "--password-file", pw_reg, NULL });
+    assert_int_equal(r.status, 2);
+    proc_result_free(&r);
+
+    free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", b, a, "--same", "--reason",
+                                        "the same entry, copied into the 1990 register",
+                                        "--data", data, "--user", "reg", "--password-file",
+                                        pw_reg, NULL }));
+    r = reg(b);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "resolved as the same birth"));
+    proc_result_free(&r);
+    must_run(NULL, &r, (const char *[]){ "duplicates", "resolve", b, a, "--distinct", "--reason",
+                                         "x", "--data", data, "--user", "reg",
+                                         "--password-file", pw_reg, NULL });
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "already resolved"));
+    proc_result_free(&r);
+
+    /* a twin: flagged, resolved as distinct, then registered */
+    draft(rc, c, sizeof c);
+    verify(c, rc);
+    r = reg(c);
+    assert_int_equal(r.status, 1);
+    proc_result_free(&r);
+    free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", c, a, "--distinct", "--reason",
+                                        "twin sister, birth order 2 on the same page", "--data",
+                                        data, "--user", "reg", "--password-file", pw_reg,
+                                        NULL }));
+    {
+        /* C also resembles B (both resemble A) */
+        out = run_ok(NULL, (const char *[]){ "duplicates", "list", c, "--data", data, "--user",
+                                             "reg", "--password-file", pw_reg, NULL });
+        if (strstr(out, "\"open\""))
+            free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", c, b, "--distinct",
+                                                "--reason", "twin sister", "--data", data,
+                                                "--user", "reg", "--password-file", pw_reg,
+                                                NULL }));
+        free(out);
+    }
+    r = reg(c);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+
+    /* the resolutions are signed events the audit accepts */
+    out = run_ok(NULL, (const char *[]){ "audit", "trace", b, "--data", data, NULL });
+    assert_non_null(strstr(out, "record.duplicate"));
+    free(out);
+    free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL }));
+
+    /* searching by registration number, UIN, status, parents */
+    res = search((const char *[]){ "status:registered", "mother:grace", "place:kisumu", NULL });
+    assert_int_equal(json_integer_value(json_object_get(res, "count")), 2);
+    json_decref(res);
+
+    free(ra);
+    free(rb);
+    free(rc);
+}
+
+static void test_search_errors(void **state)
+{
+    struct proc_result r;
+    (void)state;
+    must_run(NULL, &r, (const char *[]){ "search", "--data", data, "Müller", NULL });
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--user"));
+    proc_result_free(&r);
+    must_run(NULL, &r, (const char *[]){ "search", "--data", data, "--user", "clerk1",
+                                         "--password-file", pw_c1, "born:1985-13", NULL });
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "'born:1985-13' is not a date"));
+    proc_result_free(&r);
+    must_run(NULL, &r, (const char *[]){ "search", "--data", data, "--user", "clerk1",
+                                         "--password-file", pw_c1, "colour:blue", NULL });
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "unknown field 'colour:'"));
+    proc_result_free(&r);
+    must_run(NULL, &r, (const char *[]){ "search", "--data", data, "--user", "clerk1",
+                                         "--password-file", pw_c1, "--reindex", NULL });
+    assert_int_equal(r.status, 1); /* a clerk may not rebuild the index */
+    proc_result_free(&r);
+    free(run_ok(NULL, (const char *[]){ "search", "--data", data, "--user", "reg",
+                                        "--password-file", pw_reg, "--reindex", NULL }));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_search_and_duplicates),
+        cmocka_unit_test(test_search_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
