@@ -169,7 +169,9 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     for (int pass = 1; pass <= 3; pass++) {
         if (pass == 3 && n > 0)
             break;
-        if (reg_search_candidates(db, &q, pass, DUP_CANDIDATES, ids, &n, err) != 0)
+        /* unranked: every candidate is scored here anyway, and a register
+         * full of one common name must not cost its square */
+        if (reg_search_candidates(db, &q, pass, false, DUP_CANDIDATES, ids, &n, err) != 0)
             goto out;
     }
     if (reg_search_row_stmt(db, &st, err) != 0)

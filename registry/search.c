@@ -327,13 +327,16 @@ static int date_group(struct groups *g, const struct registry_search_query *q)
 }
 
 static int run_match(struct db *db, const char *table, const char *match, size_t max,
-                     int64_t *ids, size_t *n, struct err *err)
+                     bool ranked, int64_t *ids, size_t *n, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char sql[256];
     int s;
 
-    if (strcmp(table, "search_fts") == 0)
+    if (!ranked)
+        (void)snprintf(sql, sizeof sql, "SELECT rowid FROM %s WHERE %s MATCH ?1 LIMIT ?2",
+                       table, table);
+    else if (strcmp(table, "search_fts") == 0)
         (void)snprintf(sql, sizeof sql,
                        "SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 ORDER BY"
                        " bm25(search_fts, 10.0, 6.0, 3.0, 2.0, 1.0, 4.0, 20.0) LIMIT ?2");
@@ -402,7 +405,7 @@ static int trigram_expr(const struct registry_search_query *q, struct buf *out)
 }
 
 int reg_search_candidates(struct db *db, const struct registry_search_query *q, int pass,
-                          size_t max, int64_t *ids, size_t *np, struct err *err)
+                          bool ranked, size_t max, int64_t *ids, size_t *np, struct err *err)
 {
     struct groups g = { { NULL }, 0 };
     struct buf m = BUF_INIT(EXPR_MAX);
@@ -430,7 +433,7 @@ int reg_search_candidates(struct db *db, const struct registry_search_query *q, 
                     ex(&e, c);
             }
         ex(&e, "\"");
-        if (e.fail || run_match(db, "search_fts", buf_str(&e.b), max, ids, &n, err) != 0) {
+        if (e.fail || run_match(db, "search_fts", buf_str(&e.b), max, ranked, ids, &n, err) != 0) {
             buf_release(&e.b);
             goto out;
         }
@@ -444,7 +447,7 @@ int reg_search_candidates(struct db *db, const struct registry_search_query *q, 
         /* every group */
         if ((a = and_groups(&g, g.n, &m)) < 0)
             goto toolong;
-        if (a == 0 && run_match(db, "search_fts", buf_str(&m), max, ids, &n, err) != 0)
+        if (a == 0 && run_match(db, "search_fts", buf_str(&m), max, ranked, ids, &n, err) != 0)
             goto out;
     } else if (pass == 2 && g.n > 1) {
         /* all groups but one: one misspelt word, a wrong date */
@@ -453,14 +456,14 @@ int reg_search_candidates(struct db *db, const struct registry_search_query *q, 
             size_t lim = n + each < max ? n + each : max;
             if ((a = and_groups(&g, skip, &m)) < 0)
                 goto toolong;
-            if (a == 0 && run_match(db, "search_fts", buf_str(&m), lim, ids, &n, err) != 0)
+            if (a == 0 && run_match(db, "search_fts", buf_str(&m), lim, ranked, ids, &n, err) != 0)
                 goto out;
         }
     } else if (pass == 3) {
         /* name trigrams: words misspelt beyond their phonetic key */
         if ((a = trigram_expr(q, &m)) < 0)
             goto toolong;
-        if (a == 0 && run_match(db, "search_tri", buf_str(&m), max, ids, &n, err) != 0)
+        if (a == 0 && run_match(db, "search_tri", buf_str(&m), max, ranked, ids, &n, err) != 0)
             goto out;
     }
     *np = n;
@@ -660,7 +663,7 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
     for (int pass = 1; pass <= 3; pass++) {
         size_t before = n;
         int best = 0;
-        if (reg_search_candidates(db, &q, pass, CANDIDATES, ids, &n, err) != 0)
+        if (reg_search_candidates(db, &q, pass, true, CANDIDATES, ids, &n, err) != 0)
             goto out;
         for (size_t i = before; i < n; i++) {
             if (score_candidate(db, st, &q, ids[i], &sc[kept], err) < 0)

@@ -25,9 +25,10 @@ int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct s
 
 /* Candidate rowids for Q from PASS 1 (every query group matches), 2 (all
  * groups but one) or 3 (name trigrams), best bm25 first, appended to IDS
- * (*N in use, MAX room) without repeats. */
+ * (*N in use, MAX room) without repeats. RANKED false skips the bm25
+ * ordering (whose cost grows with the matches) and takes the first MAX. */
 int reg_search_candidates(struct db *db, const struct registry_search_query *q, int pass,
-                          size_t max, int64_t *ids, size_t *n, struct err *err);
+                          bool ranked, size_t max, int64_t *ids, size_t *n, struct err *err);
 
 /* Similarity 0..1 of the folded words QW against the folded words RW: each
  * word of QW against its best match in RW (Jaro-Winkler, phonetic key,
