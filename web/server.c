@@ -9,8 +9,11 @@
 #include "core/buf.h"
 #include "civreg_version.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "web.h"
 #include "web_int.h"
+
+#include <openssl/ssl.h>
 
 #define WEB_DEFAULT_THREADS 8
 
@@ -46,6 +49,47 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p)
         return;
     db_close(w->db);
     free(w);
+}
+
+/* TLS: CivetWeb hands us its OpenSSL context; the certificate chain and
+ * the key come from separate files (CivetWeb alone wants them in one). */
+static int init_ssl(void *ssl_ctx, void *user_data)
+{
+    struct web_server *srv = user_data;
+    SSL_CTX *ctx = ssl_ctx;
+
+    if (SSL_CTX_use_certificate_chain_file(ctx, srv->tls_cert) != 1) {
+        log_error("serve: cannot load the TLS certificate %s", srv->tls_cert);
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, srv->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        log_error("serve: cannot load the TLS key %s, or it does not match the certificate",
+                  srv->tls_key);
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    return 1; /* configured here */
+}
+
+/* Session lifetimes from civreg.conf (minutes / hours), with defaults. */
+static int conf_seconds(const struct conf *c, const char *key, long deflt, long unit, long max,
+                        time_t *out, struct err *err)
+{
+    const char *v = conf_get(c, key, NULL);
+    char *end = NULL;
+    long n;
+
+    if (v == NULL) {
+        *out = (time_t)(deflt * unit);
+        return 0;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < 1 || n > max)
+        return err_set(err, "civreg.conf: %s must be a number from 1 to %ld", key, max);
+    *out = (time_t)(n * unit);
+    return 0;
 }
 
 static int log_message(const struct mg_connection *conn, const char *message)
@@ -90,6 +134,10 @@ int web_serve(const struct web_options *opts, struct err *err)
     unsigned errcode = 0;
     const char *listen;
     sigset_t set, old;
+    struct web_session_limits slim = { 0, 0, 10000 };
+    const struct web_throttle_limits tlim = { 5, 20, 15 * 60, 30, 15 * 60, 4096 };
+    struct timespec tick = { 30, 0 };
+    char ports_opt[160];
     int sig = 0, n, rc = -1;
     const char *options[] = {
         "listening_ports", NULL,
@@ -100,8 +148,23 @@ int web_serve(const struct web_options *opts, struct err *err)
         NULL,
     };
 
+    if ((opts->tls_cert == NULL) != (opts->tls_key == NULL))
+        return err_set(err, "serve: --tls-cert and --tls-key go together");
+    if (secret_init(err) != 0)
+        return -1;
     if (datadir_open(opts->data_dir, &srv.dd, err) != 0)
         return -1;
+    srv.tls = opts->tls_cert != NULL;
+    srv.tls_cert = opts->tls_cert;
+    srv.tls_key = opts->tls_key;
+    web_assets_fingerprint(srv.asset_fp);
+    if (conf_seconds(srv.dd->conf, "session_idle_minutes", 30, 60, 24 * 60, &slim.idle, err) !=
+            0 ||
+        conf_seconds(srv.dd->conf, "session_max_hours", 12, 3600, 24 * 7, &slim.absolute, err) !=
+            0 ||
+        web_sessions_new(&slim, &srv.sessions, err) != 0 ||
+        web_throttle_new(&tlim, &srv.throttle, err) != 0)
+        goto out;
     /* Apply pending migrations once, before any worker opens a connection. */
     if (datadir_db_open(srv.dd, DB_OPEN_MIGRATE, &db, err) != 0 ||
         db_schema_version(db, &srv.schema_version, err) != 0)
@@ -112,7 +175,13 @@ int web_serve(const struct web_options *opts, struct err *err)
     listen = opts->listen ? opts->listen : conf_get(srv.dd->conf, "listen", DATADIR_DEFAULT_LISTEN);
     if (check_listen(listen, err) != 0)
         goto out;
-    options[1] = listen;
+    /* CivetWeb marks a TLS port with a trailing 's'. */
+    if (snprintf(ports_opt, sizeof ports_opt, "%s%s", listen, srv.tls ? "s" : "") >=
+        (int)sizeof ports_opt) {
+        err_set(err, "listen: '%s' is too long", listen);
+        goto out;
+    }
+    options[1] = ports_opt;
     (void)snprintf(threads, sizeof threads, "%d",
                    opts->threads > 0 ? opts->threads : WEB_DEFAULT_THREADS);
 
@@ -130,13 +199,15 @@ int web_serve(const struct web_options *opts, struct err *err)
     cb.init_thread = init_thread;
     cb.exit_thread = exit_thread;
     cb.log_message = log_message;
+    if (srv.tls)
+        cb.init_ssl = init_ssl;
     init.callbacks = &cb;
     init.user_data = &srv;
     init.configuration_options = options;
     errdata.code = &errcode;
     errdata.text = errtext;
     errdata.text_buffer_size = sizeof errtext;
-    mg_init_library(0);
+    mg_init_library(srv.tls ? MG_FEATURES_TLS : 0);
     ctx = mg_start2(&init, &errdata);
     if (ctx == NULL) {
         err_set(err, "serve: cannot listen on %s: %s (is another server using it?)", listen,
@@ -145,8 +216,9 @@ int web_serve(const struct web_options *opts, struct err *err)
         mg_exit_library();
         goto out;
     }
-    for (size_t i = 0; web_routes[i].pattern != NULL; i++)
-        mg_set_request_handler(ctx, web_routes[i].pattern, web_routes[i].handler, &srv);
+    /* One handler for everything: the dispatcher applies the route table
+     * (method, session, role, CSRF) before any feature code runs. */
+    mg_set_request_handler(ctx, "/", web_dispatch, &srv);
 
     n = mg_get_server_ports(ctx, (int)(sizeof ports / sizeof ports[0]), ports);
     if (n > 0) {
@@ -159,14 +231,20 @@ int web_serve(const struct web_options *opts, struct err *err)
         host[hl] = '\0';
         if (strcmp(host, "0.0.0.0") == 0)
             (void)snprintf(host, sizeof host, "127.0.0.1");
-        printf("civreg %s: listening on http://%s:%d/ (data %s, schema %d)\n", CIVREG_VERSION,
-               host, ports[0].port, opts->data_dir, srv.schema_version);
+        printf("civreg %s: listening on %s://%s:%d/ (data %s, schema %d)\n", CIVREG_VERSION,
+               srv.tls ? "https" : "http", host, ports[0].port, opts->data_dir, srv.schema_version);
         fflush(stdout);
     }
     log_info("serve: started on %s with %s worker threads", listen, threads);
 
-    while (sigwait(&set, &sig) != 0)
-        ;
+    /* Wake up now and then to end expired sessions, so an unlocked key
+     * does not outlive its session on a quiet server. */
+    for (;;) {
+        sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+        (void)web_sessions_expire(srv.sessions, time(NULL));
+    }
     log_info("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     mg_stop(ctx); /* waits for in-flight requests; exit_thread closes connections */
     mg_exit_library();
@@ -174,6 +252,8 @@ int web_serve(const struct web_options *opts, struct err *err)
     log_info("serve: stopped cleanly");
     rc = 0;
 out:
+    web_sessions_free(srv.sessions); /* wipes every unlocked key */
+    web_throttle_free(srv.throttle);
     db_close(db);
     datadir_free(srv.dd);
     return rc;

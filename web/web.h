@@ -9,6 +9,8 @@ struct web_options {
     const char *listen;   /* "ADDR:PORT", "[V6]:PORT"; NULL = civreg.conf or 127.0.0.1:8080;
                              port 0 picks a free port */
     int threads;          /* worker threads; 0 = default */
+    const char *tls_cert; /* PEM certificate (chain) file: serve HTTPS; NULL = HTTP */
+    const char *tls_key;  /* PEM private key file; required with tls_cert */
 };
 
 /* Serve until SIGINT or SIGTERM, then stop cleanly (in-flight requests
