@@ -68,10 +68,11 @@ int web_handle_asset(struct web_request *rq)
     bool immutable = false;
     char etag[48];
 
-    if (slash != NULL && (size_t)(slash - name) == 16 &&
-        memcmp(name, rq->srv->asset_fp, 16) == 0) {
+    if (slash != NULL && (size_t)(slash - name) == 16 && strspn(name, "0123456789abcdef") == 16) {
+        /* Only the current fingerprint is immutable; a page from before an
+         * upgrade still gets today's file, revalidated each time. */
+        immutable = memcmp(name, rq->srv->asset_fp, 16) == 0;
         name = slash + 1;
-        immutable = true;
     }
     /* Names come from the embedded table only: no file system, so ".."
      * cannot reach anything. */

@@ -1,7 +1,9 @@
 /* civreg web: server start-up, worker threads and shutdown. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,38 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p)
         return;
     db_close(w->db);
     free(w);
+}
+
+/* CivetWeb up to 1.15 loads OpenSSL with dlopen and calls
+ * SSL_get_peer_certificate on every TLS connection; OpenSSL 3 exports that
+ * name no more (it became a macro for SSL_get1_peer_certificate), so such a
+ * CivetWeb jumps to a NULL pointer on the first HTTPS request (Debian 12:
+ * CivetWeb 1.15 with OpenSSL 3.0). Refuse TLS there, clearly, rather than
+ * start a server that dies on its first client. */
+static int check_tls_usable(struct err *err)
+{
+    const char *v = mg_version();
+    char *end = NULL;
+    long major = strtol(v, &end, 10), minor = 0;
+    void *self;
+    bool missing;
+
+    if (end != NULL && *end == '.')
+        minor = strtol(end + 1, NULL, 10);
+    if (mg_check_feature(MG_FEATURES_TLS) == 0)
+        return err_set(err, "serve: this CivetWeb (%s) was built without TLS", v);
+    self = dlopen(NULL, RTLD_NOW); /* the global scope, where libssl is */
+    missing = self == NULL || dlsym(self, "SSL_get_peer_certificate") == NULL;
+    if (self != NULL)
+        dlclose(self);
+    if ((major < 1 || (major == 1 && minor <= 15)) && missing)
+        return err_set(err,
+                       "serve: TLS is not usable with this system's CivetWeb %s and OpenSSL 3 "
+                       "(CivetWeb calls SSL_get_peer_certificate, which OpenSSL 3 removed, and "
+                       "would crash on the first HTTPS request); serve plain HTTP on 127.0.0.1 "
+                       "behind a TLS reverse proxy instead",
+                       v);
+    return 0;
 }
 
 /* TLS: CivetWeb hands us its OpenSSL context; the certificate chain and
@@ -151,6 +185,8 @@ int web_serve(const struct web_options *opts, struct err *err)
     if ((opts->tls_cert == NULL) != (opts->tls_key == NULL))
         return err_set(err, "serve: --tls-cert and --tls-key go together");
     if (secret_init(err) != 0)
+        return -1;
+    if (opts->tls_cert != NULL && check_tls_usable(err) != 0)
         return -1;
     if (datadir_open(opts->data_dir, &srv.dd, err) != 0)
         return -1;
