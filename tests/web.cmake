@@ -2,3 +2,16 @@
 civreg_test(test_serve SOURCES integration/test_serve.c LIBS civreg_core)
 civreg_test(test_web SOURCES unit/test_web.c LIBS civreg_web)
 civreg_test(test_web_http SOURCES integration/test_web_http.c LIBS civreg_web)
+
+# Browser tests: node + playwright-core driving Debian's /usr/bin/chromium
+# against the real server. Exit code 77 = skipped (no browser installed).
+find_program(CIVREG_NODE node)
+if(CIVREG_NODE)
+    foreach(t signin)
+        add_test(NAME browser_${t}
+                 COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
+        set_tests_properties(browser_${t} PROPERTIES
+            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
+            SKIP_RETURN_CODE 77 TIMEOUT 120)
+    endforeach()
+endif()
