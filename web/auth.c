@@ -9,11 +9,12 @@
 #ifdef CIVREG_HAVE_REGISTRY
 #include "registry/registry.h"
 
-_Static_assert(WEB_ROLE_CLERK == ROLE_CLERK && WEB_ROLE_REGISTRAR == ROLE_REGISTRAR &&
-                   WEB_ROLE_ENROLMENT_OFFICER == ROLE_ENROLMENT_OFFICER &&
-                   WEB_ROLE_APPROVER == ROLE_APPROVER &&
-                   WEB_ROLE_ISSUANCE_OPERATOR == ROLE_ISSUANCE_OPERATOR &&
-                   WEB_ROLE_AUDITOR == ROLE_AUDITOR && WEB_ROLE_ADMIN == ROLE_ADMIN,
+#define SAME(a, b) ((unsigned)(a) == (unsigned)(b))
+_Static_assert(SAME(WEB_ROLE_CLERK, ROLE_CLERK) && SAME(WEB_ROLE_REGISTRAR, ROLE_REGISTRAR) &&
+                   SAME(WEB_ROLE_ENROLMENT_OFFICER, ROLE_ENROLMENT_OFFICER) &&
+                   SAME(WEB_ROLE_APPROVER, ROLE_APPROVER) &&
+                   SAME(WEB_ROLE_ISSUANCE_OPERATOR, ROLE_ISSUANCE_OPERATOR) &&
+                   SAME(WEB_ROLE_AUDITOR, ROLE_AUDITOR) && SAME(WEB_ROLE_ADMIN, ROLE_ADMIN),
                "web role bits must equal the registry's");
 
 static void copy(char *dst, size_t size, const char *src)

@@ -10,6 +10,12 @@
 #include "web_int.h"
 
 #define SIGNED_IN WEB_ROLES_ALL
+#define READ_RECORDS                                                                             \
+    (WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER |      \
+     WEB_ROLE_AUDITOR)
+#define READ_PERSONS                                                                             \
+    (WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER | WEB_ROLE_AUDITOR)
+#define AUDIT (WEB_ROLE_AUDITOR | WEB_ROLE_REGISTRAR | WEB_ROLE_ADMIN)
 
 /* Deny by default: a request that matches no row is 404, a row's roles are
  * the only ones let in. Order matters only for patterns that overlap. */
@@ -17,11 +23,11 @@ const struct web_route web_routes[] = {
     /* Public: health, assets, sign-in. */
     { "GET", "/healthz", WEB_PUBLIC, WEB_API, web_handle_healthz, "Liveness and schema version" },
     { "GET", "/static/*", WEB_PUBLIC, WEB_ASSET, web_handle_asset, "Embedded static assets" },
-    { "GET", "/signin", WEB_PUBLIC, WEB_PAGE, web_handle_page, "Sign-in page" },
+    { "GET", "/signin", WEB_PUBLIC, WEB_PAGE, web_handle_page, "Sign-in page", "signin" },
     { "POST", "/api/v1/session", WEB_PUBLIC, WEB_API | WEB_NO_CSRF, web_handle_session_create,
       "Sign in with {username, password}; sets the session cookie, returns {csrf_token}" },
     /* Any signed-in user. */
-    { "GET", "/", SIGNED_IN, WEB_PAGE, web_handle_root, "Home page for the user's roles" },
+    { "GET", "/", SIGNED_IN, WEB_PAGE, web_handle_page, "Home page for the user's roles", "home" },
     { "GET", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_show,
       "The signed-in user, roles, language and CSRF token" },
     { "PATCH", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_update,
@@ -30,7 +36,58 @@ const struct web_route web_routes[] = {
       "Sign out: ends the session and wipes its unlocked key" },
     { "GET", "/api/v1/openapi.json", SIGNED_IN, WEB_API, web_handle_openapi,
       "This API described as OpenAPI 3" },
-    { NULL, NULL, 0, 0, NULL, NULL },
+#ifdef CIVREG_HAVE_REGISTRY
+    /* Birth records. Reading personal data is for the roles whose work
+     * needs it; administrators manage accounts, not records. */
+    { "GET", "/api/v1/records", READ_RECORDS, WEB_API, web_api_records_list,
+      "Records, newest first; filters status, office, from/to (date of birth), limit, offset" },
+    { "POST", "/api/v1/records", WEB_ROLE_CLERK, WEB_API, web_api_record_draft,
+      "Key a new record as a draft ({record})" },
+    { "GET", "/api/v1/records/example", READ_RECORDS, WEB_API, web_api_record_example,
+      "A complete valid record: the shape of the record JSON" },
+    { "GET", "/api/v1/records/{id}", READ_RECORDS, WEB_API, web_api_record_show,
+      "A record (?version=N), its evidence and state; the view is logged" },
+    { "GET", "/api/v1/records/{id}/history", READ_RECORDS, WEB_API, web_api_record_history,
+      "Every version and every event of a record" },
+    { "POST", "/api/v1/records/{id}/verify", WEB_ROLE_CLERK, WEB_API, web_api_record_verify,
+      "Blind second keying ({record}); 409 with mismatches when fields differ" },
+    { "POST", "/api/v1/records/{id}/register", WEB_ROLE_REGISTRAR, WEB_API,
+      web_api_record_register, "Register a verified record: registration number, person, UIN" },
+    { "POST", "/api/v1/records/{id}/corrections", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,
+      web_api_record_correct, "Correct a record ({record, reason, evidence[]}): a new version" },
+    { "GET", "/api/v1/persons/{uin}", READ_PERSONS, WEB_API, web_api_person_show,
+      "A person by UIN with the signed links to their birth record" },
+    { "GET", "/api/v1/evidence/{hash}", READ_RECORDS, WEB_API, web_api_evidence,
+      "Evidence bytes by SHA-256, re-hashed on the way out" },
+    /* Audit. */
+    { "GET", "/api/v1/audit/trace/{id}", AUDIT, WEB_API, web_api_audit_trace,
+      "Provenance of a record, registration number or UIN with signature and proof checks" },
+    { "GET", "/api/v1/audit/bundle/{id}", AUDIT, WEB_API, web_api_audit_bundle,
+      "A self-contained bundle that verifies offline (download)" },
+    { "GET", "/api/v1/audit/head", WEB_ROLE_AUDITOR | WEB_ROLE_ADMIN, WEB_API,
+      web_api_audit_head, "The latest signed tree head of the provenance log" },
+    /* Users. */
+    { "GET", "/api/v1/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_API, web_api_users_list,
+      "All users with roles, office, public key, state" },
+    { "POST", "/api/v1/users", WEB_ROLE_ADMIN, WEB_API, web_api_user_add,
+      "Create a user ({username, password, roles[], office})" },
+    { "POST", "/api/v1/users/{username}/disable", WEB_ROLE_ADMIN, WEB_API,
+      web_api_user_disable, "Disable a user" },
+    /* Screens. */
+    { "GET", "/records", READ_RECORDS, WEB_PAGE, web_handle_page, "Record list", "records" },
+    { "GET", "/records/new", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page, "Draft form", "draft" },
+    { "GET", "/records/{id}", READ_RECORDS, WEB_PAGE, web_handle_page, "Record view", "record" },
+    { "GET", "/records/{id}/verify", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page,
+      "Blind verification", "verify" },
+    { "GET", "/records/{id}/correct", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_PAGE,
+      web_handle_page, "Correction", "correct" },
+    { "GET", "/persons/{uin}", READ_PERSONS, WEB_PAGE, web_handle_page, "Person view", "person" },
+    { "GET", "/audit", AUDIT, WEB_PAGE, web_handle_page, "Audit search", "audit" },
+    { "GET", "/audit/{id}", AUDIT, WEB_PAGE, web_handle_page, "Trace timeline", "trace" },
+    { "GET", "/admin/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_PAGE, web_handle_page,
+      "User administration", "users" },
+#endif
+    { NULL, NULL, 0, 0, NULL, NULL, NULL },
 };
 
 const char *const web_role_names[7] = {
@@ -63,13 +120,7 @@ int web_handle_openapi(struct web_request *rq)
 
 int web_handle_page(struct web_request *rq)
 {
-    /* "/signin" -> screen "signin" */
-    return web_render_shell(rq, rq->path + 1);
-}
-
-int web_handle_root(struct web_request *rq)
-{
-    return web_render_shell(rq, "home");
+    return web_render_shell(rq, rq->route->screen ? rq->route->screen : "home");
 }
 
 static json_t *roles_json(unsigned roles)

@@ -94,6 +94,7 @@ struct web_route {
     unsigned flags;
     web_handler handler;
     const char *summary;
+    const char *screen; /* pages: the JS screen the shell loads */
 };
 
 /* The route table, defined in routes.c; ends with a NULL method. */
@@ -210,7 +211,26 @@ int web_handle_session_delete(struct web_request *rq);
 int web_handle_session_show(struct web_request *rq);
 int web_handle_session_update(struct web_request *rq);
 int web_handle_page(struct web_request *rq);
-int web_handle_root(struct web_request *rq);
+
+#ifdef CIVREG_HAVE_REGISTRY
+/* api_registry.c: the JSON API over the registry. */
+int web_api_records_list(struct web_request *rq);
+int web_api_record_example(struct web_request *rq);
+int web_api_record_draft(struct web_request *rq);
+int web_api_record_show(struct web_request *rq);
+int web_api_record_history(struct web_request *rq);
+int web_api_record_verify(struct web_request *rq);
+int web_api_record_register(struct web_request *rq);
+int web_api_record_correct(struct web_request *rq);
+int web_api_person_show(struct web_request *rq);
+int web_api_evidence(struct web_request *rq);
+int web_api_audit_trace(struct web_request *rq);
+int web_api_audit_bundle(struct web_request *rq);
+int web_api_audit_head(struct web_request *rq);
+int web_api_users_list(struct web_request *rq);
+int web_api_user_add(struct web_request *rq);
+int web_api_user_disable(struct web_request *rq);
+#endif
 
 /* pages.c: the HTML shell of a page (PAGE names the JS screen), every value
  * escaped. Returns the status. */
