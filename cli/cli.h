@@ -44,6 +44,7 @@ int cli_dispatch(const char *family, const struct cli_command *table, int argc, 
 int cmd_init(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_mrz(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

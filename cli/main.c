@@ -38,6 +38,13 @@ const struct cli_command cli_commands[] = {
       "    (chain) and private key; session cookies are then marked Secure.\n"
       "civreg.conf: session_idle_minutes (default 30), session_max_hours\n"
       "    (default 12) end signed-in sessions and wipe their unlocked keys.\n" },
+    { "mrz", cmd_mrz, "machine-readable zones (generate, parse, transliterate)",
+      "usage: civreg mrz generate|parse|transliterate\n"
+      "\n"
+      "  generate       JSON record on stdin -> MRZ lines (TD1, TD2, TD3, MRV-A, MRV-B)\n"
+      "  parse          MRZ lines on stdin -> JSON with fields, checks and located\n"
+      "                 errors; exit 0 valid, 1 invalid, 2 not an MRZ\n"
+      "  transliterate  UTF-8 name on stdin -> its MRZ form (ICAO Doc 9303 Part 3)\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },
