@@ -14,6 +14,7 @@ int cmd_serve(int argc, char **argv)
         { "threads", required_argument, NULL, 't' },
         { "tls-cert", required_argument, NULL, 'C' },
         { "tls-key", required_argument, NULL, 'K' },
+        { "demo", no_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -37,6 +38,7 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'C': o.tls_cert = optarg; break;
         case 'K': o.tls_key = optarg; break;
+        case 'D': o.demo = true; break;
         case 'h': return cli_help(cli_find(cli_commands, "serve"));
         default: return cli_usage_error("serve", "invalid option");
         }

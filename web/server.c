@@ -188,6 +188,13 @@ int web_serve(const struct web_options *opts, struct err *err)
         return -1;
     if (opts->tls_cert != NULL && check_tls_usable(err) != 0)
         return -1;
+    if (opts->demo) {
+        bool created = false;
+        if (web_demo_prepare(opts->data_dir, WEB_DEMO_RECORDS, &created, err) != 0)
+            return -1;
+        if (created)
+            log_info("demo: created %s", opts->data_dir);
+    }
     if (datadir_open(opts->data_dir, &srv.dd, err) != 0)
         return -1;
     srv.tls = opts->tls_cert != NULL;
@@ -269,6 +276,13 @@ int web_serve(const struct web_options *opts, struct err *err)
             (void)snprintf(host, sizeof host, "127.0.0.1");
         printf("civreg %s: listening on %s://%s:%d/ (data %s, schema %d)\n", CIVREG_VERSION,
                srv.tls ? "https" : "http", host, ports[0].port, opts->data_dir, srv.schema_version);
+        if (opts->demo) {
+            printf("demo sign-ins (password \"%s\", demo mode only):", WEB_DEMO_PASSWORD);
+            for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
+                printf(" %s", u->username);
+            printf("\nopen http%s://%s:%d/signin in a browser\n", srv.tls ? "s" : "", host,
+                   ports[0].port);
+        }
         fflush(stdout);
     }
     log_info("serve: started on %s with %s worker threads", listen, threads);

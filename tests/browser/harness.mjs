@@ -32,19 +32,24 @@ export async function loadPlaywright() {
 
 // A fresh data directory; `civreg serve` on 127.0.0.1:0. Returns
 // { url, stop(), dir, log }.
-export async function startServer(extraArgs = []) {
+// With { demo: true } the data directory is made by `serve --demo`.
+export async function startServer(extraArgs = [], { demo = false } = {}) {
   if (!bin) throw new Error('CIVREG_BIN is not set');
   const dir = mkdtempSync(join(tmpdir(), 'civreg-browser-'));
   const data = join(dir, 'data');
-  const init = spawnSync(bin, ['init', '--data', data], { encoding: 'utf8' });
-  if (init.status !== 0) throw new Error(`civreg init failed: ${init.stderr}`);
+  if (demo) {
+    extraArgs = ['--demo', ...extraArgs];
+  } else {
+    const init = spawnSync(bin, ['init', '--data', data], { encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`civreg init failed: ${init.stderr}`);
+  }
   const proc = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = [];
   proc.stderr.on('data', (d) => log.push(String(d)));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start in 30 s')), 30000);
+    const timer = setTimeout(() => reject(new Error('server did not start in 60 s')), 60000);
     const lines = createInterface({ input: proc.stdout });
     lines.on('line', (line) => {
       const m = line.match(/listening on (https?:\/\/127\.0\.0\.1:\d+\/)/);
@@ -58,6 +63,7 @@ export async function startServer(extraArgs = []) {
   return {
     url,
     dir,
+    data,
     log,
     async stop() {
       if (proc.exitCode === null) {
@@ -110,4 +116,31 @@ export async function screenshot(page, name) {
   const path = join(artifacts, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   console.log(`screenshot: ${path}`);
+}
+
+// Sign in through the sign-in screen and wait for the home page.
+export async function signIn(page, url, username, password) {
+  await page.goto(new URL('/signin', url).href);
+  await page.waitForSelector('#signin-form');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#signin-submit');
+  await page.waitForURL(new URL('/', url).href);
+  await page.waitForSelector('#roles');
+}
+
+// Fill the generated record form from a record object.
+export async function fillRecord(page, record) {
+  for (const [key, v] of Object.entries(record)) {
+    if (key === 'evidence') continue;
+    if (v && typeof v === 'object') {
+      for (const [k2, v2] of Object.entries(v)) await fillField(page, `${key}-${k2}`, v2);
+    } else await fillField(page, key, v);
+  }
+}
+
+async function fillField(page, id, v) {
+  const sel = `#f-${id}`;
+  if (typeof v === 'boolean') await page.setChecked(sel, v);
+  else await page.fill(sel, String(v));
 }

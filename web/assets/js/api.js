@@ -9,8 +9,9 @@ export function setCsrf(token) {
 }
 
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
+  constructor(status, code, message, retryAfter, body) {
     super(message);
+    this.body = body;
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
@@ -33,7 +34,7 @@ export async function api(method, path, body) {
   }
   if (!r.ok) {
     throw new ApiError(r.status, data?.error?.code || 'http_' + r.status,
-                       data?.error?.message || r.statusText, r.headers.get('Retry-After'));
+                       data?.error?.message || r.statusText, r.headers.get('Retry-After'), data);
   }
   return data;
 }

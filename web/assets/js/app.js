@@ -8,7 +8,23 @@ import { loadStrings, t, currentLang, languages } from './i18n.js';
 const screens = {
   signin: () => import('./pages/signin.js'),
   home: () => import('./pages/home.js'),
+  records: () => import('./pages/records.js'),
+  draft: () => import('./pages/draft.js'),
+  record: () => import('./pages/record.js'),
+  verify: () => import('./pages/verify.js'),
+  correct: () => import('./pages/correct.js'),
+  person: () => import('./pages/person.js'),
+  audit: () => import('./pages/audit.js'),
+  trace: () => import('./pages/trace.js'),
+  users: () => import('./pages/users.js'),
 };
+
+// Navigation: only the screens the user's roles may open.
+const NAV = [
+  ['/records', 'nav.records', ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor']],
+  ['/audit', 'nav.audit', ['auditor', 'registrar', 'admin']],
+  ['/admin/users', 'nav.users', ['admin', 'auditor']],
+];
 
 function chrome(session) {
   const nav = clear(document.getElementById('nav'));
@@ -16,6 +32,8 @@ function chrome(session) {
   document.getElementById('foot').textContent = t('app.footer');
   if (!session) return;
   nav.append(h('a', { href: '/' }, t('nav.home')));
+  for (const [href, key, roles] of NAV)
+    if (session.roles.some((r) => roles.includes(r))) nav.append(h('a', { href }, t(key)));
   const select = h('select', { 'aria-label': t('nav.language'), id: 'lang' },
     languages.map((l) => h('option', { value: l.code, selected: l.code === currentLang() }, l.label)));
   select.addEventListener('change', async () => {
