@@ -2,6 +2,11 @@
 civreg_test(test_serve SOURCES integration/test_serve.c LIBS civreg_core)
 civreg_test(test_web SOURCES unit/test_web.c LIBS civreg_web)
 civreg_test(test_web_http SOURCES integration/test_web_http.c LIBS civreg_web)
+# With real users and records: only when the registry module is built.
+if(TARGET civreg_registry)
+    civreg_test(test_web_access SOURCES integration/test_web_access.c LIBS civreg_web)
+    set_tests_properties(test_web_access PROPERTIES TIMEOUT 180)
+endif()
 
 # Browser tests: node + playwright-core driving Debian's /usr/bin/chromium
 # against the real server. Exit code 77 = skipped (no browser installed).

@@ -1,0 +1,459 @@
+/* Integration tests with real users (a `serve --demo` office): every route
+ * × every role and signed out → the expected status; CSRF refusals that
+ * change nothing; sign-in throttling; hostile input stored faithfully or
+ * refused with a clear 4xx. Built only with the registry module. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "support/support.h"
+#include "web/web.h"
+#include "web/web_int.h"
+
+static char *dir;
+static char data[4096];
+static pid_t pid;
+static int outfd, port;
+
+struct login {
+    const char *user;
+    unsigned roles;
+    char cookie[128]; /* "Cookie: civreg_session=...\r\n" */
+    char csrf[64];
+};
+static struct login logins[16];
+static size_t nlogins;
+
+/* Ids from the demo data for the {params} of routes. */
+static char rec_id[128], uin[32];
+
+static void json_body(const struct http_response *r, json_t **out)
+{
+    json_error_t je;
+    *out = json_loadb(r->body, r->body_len, 0, &je);
+}
+
+static const char *code_of(const struct http_response *r, char *buf, size_t size)
+{
+    json_t *j;
+    json_body(r, &j);
+    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    snprintf(buf, size, "%s", c ? c : "");
+    json_decref(j);
+    return buf;
+}
+
+static int sign_in(const char *user, const char *password, struct login *l)
+{
+    struct http_response r;
+    char body[256], sc[256];
+    json_t *j;
+
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
+    if (http_request(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n", body,
+                     strlen(body), &r) != 0)
+        return -1;
+    if (r.status != 200 || http_header(&r, "Set-Cookie", sc, sizeof sc) != 0) {
+        int st = r.status;
+        http_response_free(&r);
+        return st;
+    }
+    /* civreg_session=TOKEN; Path=/; HttpOnly; SameSite=Strict */
+    assert_non_null(strstr(sc, "HttpOnly"));
+    assert_non_null(strstr(sc, "SameSite=Strict"));
+    assert_non_null(strstr(sc, "Path=/"));
+    *strchr(sc, ';') = '\0';
+    assert_int_equal(strlen(sc), strlen("civreg_session=") + WEB_TOKEN_LEN);
+    snprintf(l->cookie, sizeof l->cookie, "Cookie: %s\r\n", sc);
+    json_body(&r, &j);
+    snprintf(l->csrf, sizeof l->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
+    json_decref(j);
+    http_response_free(&r);
+    l->user = user;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    char line[512];
+    struct http_response r;
+    json_t *j;
+    (void)state;
+
+    dir = tmp_dir("webaccess");
+    snprintf(data, sizeof data, "%s/data", dir);
+    const char *argv[] = { CIVREG_BIN, "serve", "--demo", "--data", data, "--listen", "127.0.0.1:0",
+                           NULL };
+    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
+        proc_read_line(outfd, line, sizeof line, 120) != 0 || strstr(line, "://127.0.0.1:") == NULL)
+        return -1;
+    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
+    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
+        if (sign_in(u->username, WEB_DEMO_PASSWORD, &logins[nlogins]) != 0)
+            return -1;
+        logins[nlogins++].roles = u->roles;
+    }
+    /* A registered record of the demo data for {id} and {uin}. */
+    if (http_request(port, "GET", "/api/v1/records?status=registered&limit=1", logins[1].cookie,
+                     NULL, 0, &r) != 0 || r.status != 200)
+        return -1;
+    json_body(&r, &j);
+    json_t *row = json_array_get(json_object_get(j, "records"), 0);
+    snprintf(rec_id, sizeof rec_id, "%s", json_string_value(json_object_get(row, "id")));
+    snprintf(uin, sizeof uin, "%s", json_string_value(json_object_get(row, "uin")));
+    json_decref(j);
+    http_response_free(&r);
+    return rec_id[0] && uin[0] ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kill(pid, SIGTERM);
+    proc_wait(pid, 30);
+    close(outfd);
+    tmp_remove(dir);
+    free(dir);
+    return 0;
+}
+
+static void concrete_path(const char *pat, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = pat; *p && o + 80 < size; p++) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *v = strncmp(p, "{uin}", 5) == 0 ? uin
+                            : strncmp(p, "{hash}", 6) == 0
+                                ? "0000000000000000000000000000000000000000000000000000000000000000"
+                            : strncmp(p, "{username}", 10) == 0 ? "nobody-here"
+                                                                : rec_id;
+            o += (size_t)snprintf(out + o, size - o, "%s", v);
+            p = close;
+        } else if (*p == '*') {
+            o += (size_t)snprintf(out + o, size - o, "js/app.js");
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Every route × signed out and every demo user. Allowed requests must get
+ * past the access check (their handler answers, whatever its verdict on
+ * the deliberately empty body); refused ones get exactly 401/303/403. State-
+ * changing requests carry the right CSRF token and an empty JSON object, so
+ * nothing is actually changed. */
+static void test_access_matrix(void **state)
+{
+    struct http_response r;
+    char path[512], hdr[512], code[64];
+    size_t checked = 0;
+    (void)state;
+
+    for (const struct web_route *rt = web_routes; rt->method != NULL; rt++) {
+        bool changes = web_method_changes_state(rt->method);
+        /* Sign-out would end the session the rest of the matrix uses. */
+        if (strcmp(rt->method, "DELETE") == 0 && strcmp(rt->path, "/api/v1/session") == 0)
+            continue;
+        concrete_path(rt->path, path, sizeof path);
+        /* Signed out. */
+        assert_int_equal(http_request(port, rt->method, path,
+                                      changes ? "Content-Type: application/json\r\n" : NULL,
+                                      changes ? "{}" : NULL, changes ? 2 : 0, &r), 0);
+        if (rt->roles == WEB_PUBLIC)
+            assert_true(r.status != 401 && r.status != 403 && r.status != 303);
+        else
+            assert_int_equal(r.status, (rt->flags & WEB_PAGE) ? 303 : 401);
+        http_response_free(&r);
+        for (size_t i = 0; i < nlogins; i++) {
+            bool allowed = rt->roles == WEB_PUBLIC || (rt->roles & logins[i].roles) != 0;
+            snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+                     logins[i].cookie, logins[i].csrf);
+            assert_int_equal(http_request(port, rt->method, path, hdr, changes ? "{}" : NULL,
+                                          changes ? 2 : 0, &r), 0);
+            code_of(&r, code, sizeof code);
+            if (!allowed) {
+                if (r.status != 403 || strcmp(code, "forbidden") != 0)
+                    fail_msg("%s %s as %s: want 403 forbidden, got %d %s", rt->method, path,
+                             logins[i].user, r.status, r.body);
+            } else {
+                if (r.status == 401 || r.status == 303 ||
+                    (r.status == 403 && strcmp(code, "forbidden") == 0) ||
+                    strcmp(code, "csrf") == 0)
+                    fail_msg("%s %s as %s: want access, got %d %s", rt->method, path,
+                             logins[i].user, r.status, r.body);
+                /* Reads of existing things succeed outright. */
+                if (!changes && strstr(path, "nobody-here") == NULL &&
+                    strstr(path, "000000000000") == NULL && strstr(path, "/audit") == NULL)
+                    if (r.status != 200)
+                        fail_msg("%s %s as %s: want 200, got %d %s", rt->method, path,
+                                 logins[i].user, r.status, r.body);
+            }
+            http_response_free(&r);
+            checked++;
+        }
+    }
+    assert_true(checked > 100);
+}
+
+static size_t count_records(const struct login *l)
+{
+    struct http_response r;
+    json_t *j;
+    size_t n;
+    assert_int_equal(http_request(port, "GET", "/api/v1/records?limit=500", l->cookie, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    n = json_array_size(json_object_get(j, "records"));
+    json_decref(j);
+    http_response_free(&r);
+    return n;
+}
+
+static struct login *login_of(const char *user)
+{
+    for (size_t i = 0; i < nlogins; i++)
+        if (strcmp(logins[i].user, user) == 0)
+            return &logins[i];
+    fail_msg("no login %s", user);
+    return NULL;
+}
+
+/* A state-changing request without the CSRF token, with another session's
+ * token, or with a forged one is refused and changes nothing. */
+static void test_csrf(void **state)
+{
+    struct login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
+    struct http_response r;
+    char hdr[512], code[64], *body;
+    json_t *ex;
+    size_t before = count_records(clerk);
+    (void)state;
+
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", clerk->cookie, NULL, 0,
+                                  &r), 0);
+    json_body(&r, &ex);
+    http_response_free(&r);
+    json_t *req = json_pack("{s:O}", "record", ex);
+    body = json_dumps(req, JSON_COMPACT);
+
+    const char *tokens[] = { NULL, clerk2->csrf, "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+        if (tokens[i])
+            snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+                     clerk->cookie, tokens[i]);
+        else
+            snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", clerk->cookie);
+        assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r),
+                         0);
+        assert_int_equal(r.status, 403);
+        assert_string_equal(code_of(&r, code, sizeof code), "csrf");
+        http_response_free(&r);
+    }
+    /* A form post carrying another session's token in the body: refused. */
+    char form[256];
+    snprintf(form, sizeof form, "csrf_token=%s", clerk2->csrf);
+    snprintf(hdr, sizeof hdr, "%sContent-Type: application/x-www-form-urlencoded\r\n", clerk->cookie);
+    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, form, strlen(form), &r), 0);
+    assert_int_equal(r.status, 403);
+    http_response_free(&r);
+    assert_int_equal(count_records(clerk), before);
+
+    /* Sign-out with another session's token: refused, the session lives. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", clerk->cookie, clerk2->csrf);
+    assert_int_equal(http_request(port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 403);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+
+    /* With its own token the same draft goes through: one more record. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             clerk->cookie, clerk->csrf);
+    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 201);
+    http_response_free(&r);
+    assert_int_equal(count_records(clerk), before + 1);
+    free(body);
+    json_decref(req);
+    json_decref(ex);
+}
+
+/* Draft a record whose child's given name is NAME; returns the status and
+ * the id (when created) in ID. */
+static int draft_named(const struct login *l, const char *name_json, char *id, size_t idsize,
+                       char *err_code)
+{
+    struct http_response r;
+    char hdr[512];
+    json_t *ex, *j;
+    int st;
+
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", l->cookie, NULL, 0, &r),
+                     0);
+    json_body(&r, &ex);
+    http_response_free(&r);
+    /* Splice the raw JSON text of the name in, so invalid UTF-8 reaches the
+     * server as bytes. */
+    json_object_set_new(json_object_get(ex, "child"), "given_names", json_string("@@NAME@@"));
+    json_t *req = json_pack("{s:o}", "record", ex);
+    char *tpl = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    char *at = strstr(tpl, "\"@@NAME@@\"");
+    size_t nl = strlen(name_json), tl = strlen(tpl);
+    char *body = malloc(tl + nl + 1);
+    memcpy(body, tpl, (size_t)(at - tpl));
+    memcpy(body + (at - tpl), name_json, nl);
+    const char *rest = at + strlen("\"@@NAME@@\"");
+    memcpy(body + (at - tpl) + nl, rest, strlen(rest) + 1);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
+    st = r.status;
+    code_of(&r, err_code, 64);
+    if (st == 201) {
+        json_body(&r, &j);
+        snprintf(id, idsize, "%s", json_string_value(json_object_get(j, "id")));
+        json_decref(j);
+    }
+    http_response_free(&r);
+    free(body);
+    free(tpl);
+    return st;
+}
+
+/* Hostile input is stored faithfully or refused with a clear 4xx. */
+static void test_hostile_input(void **state)
+{
+    struct login *clerk = login_of("clerk");
+    struct http_response r;
+    char id[128], path[256], code[64];
+    (void)state;
+
+    const char *faithful[] = {
+        "Robert'); DROP TABLE birth_records;--",
+        "\" OR 1=1 --",
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "عبد الله بن محمد",
+        "Zoë Ñúñez-Ødegård",
+    };
+    for (size_t i = 0; i < sizeof faithful / sizeof faithful[0]; i++) {
+        json_t *s = json_string(faithful[i]);
+        char *js = json_dumps(s, JSON_ENCODE_ANY);
+        int st = draft_named(clerk, js, id, sizeof id, code);
+        printf("hostile name %s -> %d %s\n", faithful[i], st, code);
+        if (st == 201) {
+            snprintf(path, sizeof path, "/api/v1/records/%s", id);
+            assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+            assert_int_equal(r.status, 200);
+            json_t *j;
+            json_body(&r, &j);
+            const char *back = json_string_value(json_object_get(
+                json_object_get(json_object_get(j, "record"), "child"), "given_names"));
+            assert_non_null(back);
+            assert_string_equal(back, faithful[i]);
+            /* JSON answers are never sniffed as HTML. */
+            char h[128];
+            assert_int_equal(http_header(&r, "Content-Type", h, sizeof h), 0);
+            assert_string_equal(h, "application/json; charset=utf-8");
+            json_decref(j);
+            http_response_free(&r);
+        } else {
+            if (st < 400 || st >= 500 || code[0] == '\0')
+                fail_msg("name %s: status %d code '%s'", faithful[i], st, code);
+        }
+        free(js);
+        json_decref(s);
+    }
+    /* Invalid UTF-8: refused by the JSON parser, 400 bad_json. */
+    assert_int_equal(draft_named(clerk, "\"abc\xff\xfe\"", id, sizeof id, code), 400);
+    assert_string_equal(code, "bad_json");
+    assert_int_equal(draft_named(clerk, "\"\xc0\xaf\"", id, sizeof id, code), 400);
+    /* A 1 MB name: refused with a clear 4xx naming the problem. */
+    size_t big = 1024 * 1024;
+    char *name = malloc(big + 3);
+    name[0] = '"';
+    memset(name + 1, 'A', big);
+    name[big + 1] = '"';
+    name[big + 2] = '\0';
+    int st = draft_named(clerk, name, id, sizeof id, code);
+    printf("1 MB name -> %d %s\n", st, code);
+    assert_true(st >= 400 && st < 500);
+    assert_true(code[0] != '\0');
+    free(name);
+    /* The server is still fine. */
+    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+}
+
+/* Failed sign-ins are throttled per user: 429 with Retry-After, even for
+ * the right password, while locked. */
+static void test_throttle(void **state)
+{
+    struct http_response r;
+    struct login l;
+    char h[32];
+    (void)state;
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sign_in("operator", "wrong-password", &l), 401);
+    assert_int_equal(sign_in("operator", WEB_DEMO_PASSWORD, &l), 429);
+    const char *body = "{\"username\":\"operator\",\"password\":\"demo\"}";
+    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+                                  "Content-Type: application/json\r\n", body, strlen(body), &r),
+                     0);
+    assert_int_equal(r.status, 429);
+    assert_int_equal(http_header(&r, "Retry-After", h, sizeof h), 0);
+    long secs = strtol(h, NULL, 10);
+    assert_true(secs > 0 && secs <= 30);
+    http_response_free(&r);
+    /* Unknown users get the same answer as wrong passwords. */
+    assert_int_equal(sign_in("no-such-user", "whatever-it-is", &l), 401);
+    /* Other users are not locked out. */
+    assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
+}
+
+/* Sign-out ends the session server-side: the old cookie is refused. */
+static void test_sign_out(void **state)
+{
+    struct login l;
+    struct http_response r;
+    char hdr[512];
+    (void)state;
+
+    assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &l), 0);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", l.cookie, l.csrf);
+    assert_int_equal(http_request(port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 303);
+    http_response_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_access_matrix), cmocka_unit_test(test_csrf),
+        cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_sign_out),
+    };
+    return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
+}
