@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "core/secret.h"
 #include "registry/registry.h"
 
 const struct web_demo_user web_demo_users[] = {
@@ -197,6 +198,8 @@ int web_demo_prepare(const char *dir, int records, bool *created, struct err *er
     int rc = -1;
 
     *created = false;
+    if (secret_init(err) != 0)
+        return -1;
     if (stat(dir, &st) == 0)
         return 0; /* an existing data directory is used as it is */
     if (errno != ENOENT)
