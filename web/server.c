@@ -279,7 +279,7 @@ int web_serve(const struct web_options *opts, struct err *err)
             (void)snprintf(host, sizeof host, "127.0.0.1");
         printf("civreg %s: listening on %s://%s:%d/ (data %s, schema %d)\n", CIVREG_VERSION,
                srv.tls ? "https" : "http", host, ports[0].port, opts->data_dir, srv.schema_version);
-        if (opts->demo) {
+        if (opts->demo && web_demo_users[0].username != NULL) {
             printf("demo sign-ins (password \"%s\", demo mode only):", WEB_DEMO_PASSWORD);
             for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
                 printf(" %s", u->username);

@@ -97,6 +97,13 @@ static int setup(void **state)
         proc_read_line(outfd, line, sizeof line, 120) != 0 || strstr(line, "://127.0.0.1:") == NULL)
         return -1;
     port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
+    /* The demo sign-ins are printed at start-up. */
+    if (proc_read_line(outfd, line, sizeof line, 30) != 0 || strstr(line, "demo sign-ins") == NULL ||
+        strstr(line, "\"demo\"") == NULL)
+        return -1;
+    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
+        if (strstr(line, u->username) == NULL)
+            return -1;
     for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
         if (sign_in(u->username, WEB_DEMO_PASSWORD, &logins[nlogins]) != 0)
             return -1;
