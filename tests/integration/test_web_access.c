@@ -211,6 +211,18 @@ static void test_access_matrix(void **state)
         }
     }
     assert_true(checked > 100);
+
+    /* The served OpenAPI document is the one generated from this table. */
+    assert_int_equal(http_request(port, "GET", "/api/v1/openapi.json", logins[0].cookie, NULL, 0,
+                                  &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *served, *built = web_openapi(web_routes);
+    json_body(&r, &served);
+    assert_non_null(served);
+    assert_true(json_equal(served, built));
+    json_decref(served);
+    json_decref(built);
+    http_response_free(&r);
 }
 
 static size_t count_records(const struct login *l)
