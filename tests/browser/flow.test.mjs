@@ -32,7 +32,7 @@ try {
   await fillRecord(a.page, record);
   await screenshot(a.page, 'flow-2-draft-form');
   await a.page.click('#save-draft');
-  await a.page.waitForURL(/\/records\/[^/]+$/);
+  await a.page.waitForURL((u) => /\/records\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith('/new'));
   const id = decodeURIComponent(new URL(a.page.url()).pathname.split('/')[2]);
   await a.page.waitForSelector('#record-status');
   assert.equal(await a.page.textContent('#record-status'), 'draft');
@@ -62,13 +62,16 @@ try {
   wrong.child.family_name = 'Overgaard-Ivanova';
   await fillRecord(b.page, wrong);
   await b.page.click('#submit-verify');
-  await b.page.waitForSelector('#mismatches');
+  await b.page.waitForFunction(() => document.querySelector('#mismatches') || document.querySelector('#form-error')?.textContent);
+  assert.equal(await b.page.textContent('#form-error'), '');
   const row = b.page.locator('#mismatches tr[data-field="child.family_name"]');
   assert.equal(await row.count(), 1);
   await screenshot(b.page, 'flow-4-verify-mismatch');
   await fillRecord(b.page, record);
   await b.page.click('#submit-verify');
-  await b.page.waitForSelector('#verified');
+  await b.page.waitForFunction(() => document.querySelector('#verified') || document.querySelector('#form-error')?.textContent);
+  assert.equal(await b.page.evaluate(() => document.querySelector('#form-error')?.textContent || ''), '');
+  assert.equal(await b.page.locator('#verified').count(), 1);
   await screenshot(b.page, 'flow-5-verified');
 
   // The registrar registers it.
@@ -84,7 +87,8 @@ try {
   // The auditor traces it: every signature and inclusion proof verified.
   const au = await user('auditor');
   await au.page.goto(new URL(`/audit/${encodeURIComponent(id)}`, server.url).href);
-  await au.page.waitForSelector('#timeline');
+  await au.page.waitForFunction(() => document.querySelector('#timeline') || document.querySelector('#app > .error'));
+  assert.equal(await au.page.evaluate(() => document.querySelector('#app > .error')?.textContent || ''), '');
   const types = await au.page.locator('#timeline .event').evaluateAll((els) => els.map((e) => e.dataset.type));
   for (const step of ['record.draft', 'record.verify', 'record.register'])
     assert.ok(types.includes(step), `trace lacks ${step}: ${types}`);
