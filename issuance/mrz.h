@@ -4,9 +4,10 @@
  * Generation builds the MRZ lines from a holder's data (names in UTF-8 are
  * transliterated per Part 3 section 6 and truncated per Part 3 section 4.6);
  * the strict parser reads MRZ lines back into fields and reports every
- * problem per field with its line and column. Nothing here allocates except
- * through the caller's struct buf / json_t, so results are plain values:
- * the caller owns every struct it passes in.
+ * problem per field with its line and column. Results go into the caller's
+ * struct buf / json_t / structs (struct mrz_result is fixed-size, nothing to
+ * free); temporary allocations are freed before returning. Thread-safe: no
+ * global mutable state.
  */
 #ifndef CIVREG_ISSUANCE_MRZ_H
 #define CIVREG_ISSUANCE_MRZ_H

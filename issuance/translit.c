@@ -259,9 +259,18 @@ static int decompose_latin(uint32_t cp, char *out, size_t outsize)
             continue;
         if (c >= 'a' && c <= 'z')
             c -= 32;
-        if (c < 'A' || c > 'Z' || n + 1 >= outsize)
-            goto out;
-        out[n++] = (char)c;
+        if (c >= 'A' && c <= 'Z' && n + 1 < outsize) {
+            out[n++] = (char)c;
+        } else {
+            /* A base letter with its own table entry: Ǿ is Ø + acute,
+             * and Ø is written OE (Doc 9303-3 table). */
+            const char *t = table_find(c);
+            size_t tl = t ? strlen(t) : 0;
+            if (tl == 0 || n + tl >= outsize)
+                goto out;
+            memcpy(out + n, t, tl);
+            n += tl;
+        }
     }
     out[n] = '\0';
     ok = n > 0;
