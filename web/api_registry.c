@@ -15,6 +15,8 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "core/timeutil.h"
+#include "core/encode.h"
+#include "registry/merkle.h"
 #include "registry/registry.h"
 
 static struct registry_actor *actor_of(struct web_request *rq)
@@ -390,6 +392,45 @@ int web_api_evidence(struct web_request *rq)
 
 /* ---- audit ---------------------------------------------------------------- */
 
+/* 32 bytes from 64 hex digits. */
+static bool hash_of(const json_t *v, merkle_hash out)
+{
+    const char *s = json_string_value(v);
+    size_t n = 0;
+
+    return s != NULL && strlen(s) == 64 &&
+           hex_decode(s, 64, out, MERKLE_HASH_BYTES, &n, NULL) == 0 && n == MERKLE_HASH_BYTES;
+}
+
+/* Check each event's inclusion proof against the signed tree head's root
+ * (RFC 6962 §2.1.1, with the registry's verifier) and record the verdict
+ * as inclusion_valid, so the timeline shows a mark per proof that the
+ * server computed, not one it was told. */
+static void check_inclusion(json_t *trace)
+{
+    const json_t *head = json_object_get(trace, "tree_head");
+    json_t *events = json_object_get(trace, "events"), *ev;
+    merkle_hash root, leaf, path[MERKLE_MAX_PROOF];
+    json_int_t size = json_integer_value(json_object_get(head, "tree_size"));
+    bool have_root = hash_of(json_object_get(head, "root_hash"), root);
+    size_t i;
+
+    json_array_foreach(events, i, ev) {
+        const json_t *proof = json_object_get(ev, "inclusion_proof");
+        json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+        size_t n = json_array_size(proof), k;
+        bool ok = have_root && size > 0 && seq >= 0 && seq < size && json_is_array(proof) &&
+                  n <= MERKLE_MAX_PROOF && hash_of(json_object_get(ev, "leaf_hash"), leaf);
+
+        for (k = 0; ok && k < n; k++)
+            ok = hash_of(json_array_get(proof, k), path[k]);
+        if (ok)
+            ok = merkle_verify_inclusion((uint64_t)seq, (uint64_t)size, leaf, path, n, root,
+                                         NULL) == 0;
+        (void)json_object_set_new(ev, "inclusion_valid", json_boolean(ok));
+    }
+}
+
 int web_api_audit_trace(struct web_request *rq)
 {
     struct err err = ERR_INIT;
@@ -401,6 +442,7 @@ int web_api_audit_trace(struct web_request *rq)
         return web_send_error(rq->conn, 400, "bad_request", "id too long");
     if (registry_audit_trace(rq->w->db, actor_of(rq), id, &out, &err) != 0)
         return registry_failure(rq, &err);
+    check_inclusion(out);
     return send_owned(rq, 200, out);
 }
 

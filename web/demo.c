@@ -219,7 +219,7 @@ int web_demo_prepare(const char *dir, int records, bool *created, struct err *er
         goto out;
     for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
         const struct registry_user_new nu = { u->username, WEB_DEMO_PASSWORD, u->roles,
-                                              init.office };
+                                              init.office, true };
         if (registry_user_add(db, dd->keys_dir, admin, &nu, err) != 0) {
             err_prefix(err, "demo: user %s", u->username);
             goto out;
