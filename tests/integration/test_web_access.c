@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "support/support.h"
 #include "web/web.h"
@@ -467,12 +468,67 @@ static void test_sign_out(void **state)
     http_response_free(&r);
 }
 
+/* The trace marks what the server checked: an event whose signature was
+ * altered in the database shows "failed" for its signature, one whose leaf
+ * hash was altered shows "failed" for its inclusion proof; the others stay
+ * verified. Runs last: it corrupts the log on purpose. */
+static void test_tampered_trace(void **state)
+{
+    struct login *au = login_of("auditor");
+    struct http_response r;
+    char path[256], dbpath[4200];
+    json_t *j, *ev;
+    json_int_t sig_seq = -1, leaf_seq = -1;
+    sqlite3 *db;
+    size_t i;
+    (void)state;
+
+    snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
+    assert_int_equal(http_request(port, "GET", path, au->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    http_response_free(&r);
+    json_array_foreach(json_object_get(j, "events"), i, ev) {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        assert_true(json_is_true(json_object_get(ev, "signature_valid")));
+        assert_true(json_is_true(json_object_get(ev, "inclusion_valid")));
+        if (strcmp(type, "record.register") == 0)
+            sig_seq = json_integer_value(json_object_get(ev, "seq"));
+        if (strcmp(type, "record.draft") == 0)
+            leaf_seq = json_integer_value(json_object_get(ev, "seq"));
+    }
+    json_decref(j);
+    assert_true(sig_seq >= 0 && leaf_seq >= 0);
+
+    snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE events SET signature = zeroblob(64) WHERE seq = %lld;"
+             "UPDATE events SET leaf_hash = zeroblob(32) WHERE seq = %lld;",
+             (long long)sig_seq, (long long)leaf_seq);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(http_request(port, "GET", path, au->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    http_response_free(&r);
+    json_array_foreach(json_object_get(j, "events"), i, ev) {
+        json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+        assert_int_equal(json_is_true(json_object_get(ev, "signature_valid")), seq != sig_seq);
+        assert_int_equal(json_is_true(json_object_get(ev, "inclusion_valid")), seq != leaf_seq);
+    }
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_access_matrix), cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_sign_out),
+        cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_tampered_trace),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
 }
