@@ -468,6 +468,86 @@ static void test_sign_out(void **state)
     http_response_free(&r);
 }
 
+static int post_json(const struct login *l, const char *path, const char *body,
+                     struct http_response *r)
+{
+    char hdr[512];
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    return http_request(port, "POST", path, hdr, body, body ? strlen(body) : 0, r);
+}
+
+/* Corrections need a reason and make a new version; users added by the
+ * administrator can sign in, disabled ones cannot. */
+static void test_correction_and_users(void **state)
+{
+    struct login *reg = login_of("registrar"), *admin = login_of("admin"), l;
+    struct http_response r;
+    char path[256], code[64];
+    json_t *cur, *body;
+    char *text;
+    (void)state;
+
+    snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
+    assert_int_equal(http_request(port, "GET", path, reg->cookie, NULL, 0, &r), 0);
+    json_body(&r, &cur);
+    http_response_free(&r);
+    json_int_t version = json_integer_value(json_object_get(cur, "version"));
+    json_t *rec = json_deep_copy(json_object_get(cur, "record"));
+    json_object_set_new(json_object_get(rec, "birth"), "time", json_string("23:59"));
+
+    snprintf(path, sizeof path, "/api/v1/records/%s/corrections", rec_id);
+    body = json_pack("{s:O}", "record", rec); /* no reason */
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(post_json(reg, path, text, &r), 0);
+    assert_int_equal(r.status, 400);
+    http_response_free(&r);
+    free(text);
+    json_decref(body);
+
+    body = json_pack("{s:O,s:s}", "record", rec, "reason", "hour misread: 23:59 in the register");
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(post_json(reg, path, text, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *res;
+    json_body(&r, &res);
+    assert_int_equal(json_integer_value(json_object_get(res, "version")), version + 1);
+    json_decref(res);
+    http_response_free(&r);
+    free(text);
+    json_decref(body);
+    json_decref(rec);
+    json_decref(cur);
+
+    /* A user made by the administrator signs in with their own roles. */
+    assert_int_equal(post_json(admin, "/api/v1/users",
+                               "{\"username\":\"amina.o\",\"password\":\"a long password\","
+                               "\"roles\":[\"clerk\",\"auditor\"]}",
+                               &r), 0);
+    assert_int_equal(r.status, 201);
+    http_response_free(&r);
+    assert_int_equal(post_json(admin, "/api/v1/users",
+                               "{\"username\":\"x\",\"password\":\"a long password\","
+                               "\"roles\":[\"emperor\"]}",
+                               &r), 0);
+    assert_int_equal(r.status, 400);
+    http_response_free(&r);
+    assert_int_equal(sign_in("amina.o", "a long password", &l), 0);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "\"roles\":[\"clerk\",\"auditor\"]"));
+    http_response_free(&r);
+    /* Disabled: no more sign-in. */
+    assert_int_equal(post_json(admin, "/api/v1/users/amina.o/disable", NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(sign_in("amina.o", "a long password", &l), 401);
+    /* Not an administrator: refused by the route table. */
+    assert_int_equal(post_json(reg, "/api/v1/users/clerk/disable", NULL, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r, code, sizeof code), "forbidden");
+    http_response_free(&r);
+}
+
 /* The trace marks what the server checked: an event whose signature was
  * altered in the database shows "failed" for its signature, one whose leaf
  * hash was altered shows "failed" for its inclusion proof; the others stay
@@ -528,7 +608,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_access_matrix), cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_tampered_trace),
+        cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_correction_and_users),
+        cmocka_unit_test(test_tampered_trace),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
 }
