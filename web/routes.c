@@ -205,6 +205,10 @@ int web_handle_session_create(struct web_request *rq)
         goto out;
     }
     web_throttle_success(rq->srv->throttle, user, now);
+    /* Signing in again replaces the browser's old session: end it now
+     * rather than leave its unlocked key until it expires. */
+    if (rq->session != NULL)
+        web_session_end(rq->srv->sessions, rq->session);
     if (web_session_create(rq->srv->sessions, actor, web_actor_free, id.username, id.office,
                            id.roles, lang ? lang : "en", now, token, csrf, &err) != 0) {
         rc = web_send_error(rq->conn, 500, "internal", err_msg(&err));

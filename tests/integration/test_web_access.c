@@ -456,6 +456,18 @@ static void test_sign_out(void **state)
     (void)state;
 
     assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &l), 0);
+    /* Signing in again from the same browser ends the old session. */
+    struct login again;
+    const char *body = "{\"username\":\"enrol\",\"password\":\"demo\"}";
+    snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", l.cookie);
+    assert_int_equal(http_request(port, "POST", "/api/v1/session", hdr, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_response_free(&r);
+    assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &again), 0);
+    l = again;
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", l.cookie, l.csrf);
     assert_int_equal(http_request(port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
