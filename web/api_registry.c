@@ -51,18 +51,23 @@ static int query(const struct web_request *rq, const char *name, char *out, size
 }
 
 /* The registry answers -1 with a message naming what failed; map it to a
- * status. Role refusals and unknown ids have recognisable messages; the
- * rest is input the registry refused (422). */
+ * status: its unknown-id messages ("no record 'X'", "no person with UIN",
+ * "no user", "no blob") are 404, its role refusals ("U (roles) may not ...")
+ * 403, storage failures 500 without detail; the rest is input the registry
+ * refused, 422 with its message naming the field. */
 static int registry_failure(struct web_request *rq, const struct err *err)
 {
+    static const char *const missing[] = { "no record", "no person", "no user", "no blob",
+                                            "no such", "not found", NULL };
     const char *m = err_msg(err);
 
-    if (strstr(m, "not found") != NULL || strstr(m, "no such") != NULL ||
-        strstr(m, "unknown") != NULL)
-        return web_send_error(rq->conn, 404, "not_found", m);
-    if (strstr(m, "may not") != NULL || strstr(m, "needs role") != NULL)
+    for (size_t i = 0; missing[i] != NULL; i++)
+        if (strstr(m, missing[i]) != NULL)
+            return web_send_error(rq->conn, 404, "not_found", m);
+    if (strstr(m, " may not ") != NULL)
         return web_send_error(rq->conn, 403, "forbidden", m);
-    if (strstr(m, "database") != NULL || strstr(m, "sqlite") != NULL) {
+    if (strstr(m, "out of memory") != NULL || strstr(m, "database") != NULL ||
+        strstr(m, "sqlite") != NULL || strstr(m, "SQL") != NULL) {
         log_error("web: %s %s: %s", rq->ri->request_method, rq->path, m);
         return web_send_error(rq->conn, 500, "internal", "the registry could not complete this");
     }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "registry/registry.h"
 #include "support/support.h"
 #include "web/web.h"
 #include "web/web_int.h"
@@ -553,6 +554,30 @@ static void test_correction_and_users(void **state)
     assert_int_equal(r.status, 200);
     http_response_free(&r);
     assert_int_equal(sign_in("amina.o", "a long password", &l), 401);
+    /* Unknown ids: 404, not a generic refusal. */
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/DEMO-R-nonexistent", reg->cookie,
+                                  NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_response_free(&r);
+    /* A well-formed UIN that nobody has: 404; a malformed one: 422. */
+    char unknown_uin[16] = "729384615";
+    unknown_uin[9] = (char)('0' + registry_verhoeff_digit(unknown_uin, 9));
+    unknown_uin[10] = '\0';
+    assert_int_equal(registry_uin_check(unknown_uin, NULL), 0);
+    snprintf(path, sizeof path, "/api/v1/persons/%s", unknown_uin);
+    assert_int_equal(http_request(port, "GET", path, reg->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/persons/1234", reg->cookie, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 422);
+    http_response_free(&r);
+    /* An unknown record field: 422 naming it. */
+    assert_int_equal(post_json(login_of("clerk"), "/api/v1/records",
+                               "{\"record\":{\"colour\":\"blue\"}}", &r), 0);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "colour"));
+    http_response_free(&r);
     /* Not an administrator: refused by the route table. */
     assert_int_equal(post_json(reg, "/api/v1/users/clerk/disable", NULL, &r), 0);
     assert_int_equal(r.status, 403);
