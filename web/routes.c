@@ -1,6 +1,7 @@
 /* civreg web: the route table and the handlers that belong to no feature
  * (health, assets, OpenAPI, sessions, page shells). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "civreg_version.h"
@@ -145,6 +146,35 @@ static bool lang_supported(const char *lang)
     return strcmp(lang, "en") == 0 || strcmp(lang, "fr") == 0;
 }
 
+/* The user's language lives with the installation's settings (key
+ * "ui.lang:USER"), so it follows the user to any browser. */
+static void lang_key(const char *user, char *out, size_t size)
+{
+    (void)snprintf(out, size, "ui.lang:%s", user);
+}
+
+static void user_lang(struct web_request *rq, const char *user, char out[8])
+{
+    char key[96], *v = NULL;
+
+    memcpy(out, "en", 3);
+    lang_key(user, key, sizeof key);
+    if (rq->w != NULL && rq->w->db != NULL && db_setting_get(rq->w->db, key, &v, NULL) == 0 &&
+        lang_supported(v))
+        (void)snprintf(out, 8, "%s", v);
+    free(v);
+}
+
+static void user_lang_set(struct web_request *rq, const char *user, const char *lang)
+{
+    struct err err = ERR_INIT;
+    char key[96];
+
+    lang_key(user, key, sizeof key);
+    if (rq->w == NULL || rq->w->db == NULL || db_setting_set(rq->w->db, key, lang, &err) != 0)
+        log_warn("web: cannot remember the language of %s: %s", user, err_msg(&err));
+}
+
 /* The session cookie: never readable by scripts, never sent cross-site,
  * only over TLS when the server speaks it. */
 static void cookie_value(struct web_request *rq, const char *token, char *out, size_t size)
@@ -160,7 +190,7 @@ int web_handle_session_create(struct web_request *rq)
     struct web_identity id;
     json_t *in = NULL, *out = NULL;
     const char *user = NULL, *pass = NULL, *lang = NULL, *addr = web_client_addr(rq->conn);
-    char token[WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1], cookie[160], retry[24];
+    char token[WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1], cookie[160], retry[24], chosen[8];
     void *actor = NULL;
     time_t wait, now = time(NULL);
     int rc, a;
@@ -209,8 +239,16 @@ int web_handle_session_create(struct web_request *rq)
      * rather than leave its unlocked key until it expires. */
     if (rq->session != NULL)
         web_session_end(rq->srv->sessions, rq->session);
+    /* An explicit choice on the sign-in screen is remembered; otherwise the
+     * user's remembered language applies. */
+    if (lang != NULL)
+        user_lang_set(rq, id.username, lang);
+    else
+        user_lang(rq, id.username, chosen);
+    if (lang != NULL)
+        (void)snprintf(chosen, sizeof chosen, "%s", lang);
     if (web_session_create(rq->srv->sessions, actor, web_actor_free, id.username, id.office,
-                           id.roles, lang ? lang : "en", now, token, csrf, &err) != 0) {
+                           id.roles, chosen, now, token, csrf, &err) != 0) {
         rc = web_send_error(rq->conn, 500, "internal", err_msg(&err));
         goto out;
     }
@@ -218,7 +256,7 @@ int web_handle_session_create(struct web_request *rq)
     cookie_value(rq, token, cookie, sizeof cookie);
     out = json_pack("{s:s,s:s,s:s,s:o,s:s}", "csrf_token", csrf, "username", id.username,
                     "office", id.office, "roles", roles_json(id.roles), "lang",
-                    lang ? lang : "en");
+                    chosen);
     rc = web_send_json_hdrs(rq->conn, 200, out, (const char *[]){ "Set-Cookie", cookie, NULL });
     secret_wipe(token, sizeof token);
     secret_wipe(cookie, sizeof cookie);
@@ -259,6 +297,7 @@ int web_handle_session_update(struct web_request *rq)
         goto out;
     }
     web_session_set_lang(rq->srv->sessions, rq->session, lang);
+    user_lang_set(rq, rq->session->username, lang);
     out = session_json(rq, rq->session);
     rc = web_send_json(rq->conn, 200, out);
 out:

@@ -490,6 +490,39 @@ static int post_json(const struct login *l, const char *path, const char *body,
     return http_request(port, "POST", path, hdr, body, body ? strlen(body) : 0, r);
 }
 
+/* The language chosen at sign-in or changed later is remembered for the
+ * user, whatever browser they sign in from next. */
+static void test_language_per_user(void **state)
+{
+    struct http_response r;
+    struct login l;
+    char hdr[512];
+    const char *fr = "{\"username\":\"approver\",\"password\":\"demo\",\"lang\":\"fr\"}";
+    (void)state;
+
+    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+                                  "Content-Type: application/json\r\n", fr, strlen(fr), &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"lang\":\"fr\""));
+    http_response_free(&r);
+    /* A new session without a choice: French, and the page says so. */
+    assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
+    assert_int_equal(http_request(port, "GET", "/", l.cookie, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "<html lang=\"fr\""));
+    http_response_free(&r);
+    /* Changed back to English in the session: remembered too. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l.cookie, l.csrf);
+    assert_int_equal(http_request(port, "PATCH", "/api/v1/session", hdr, "{\"lang\":\"en\"}", 13,
+                                  &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "\"lang\":\"en\""));
+    http_response_free(&r);
+}
+
 /* Corrections need a reason and make a new version; users added by the
  * administrator can sign in, disabled ones cannot. */
 static void test_correction_and_users(void **state)
@@ -645,7 +678,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_access_matrix), cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_correction_and_users),
+        cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_language_per_user),
+        cmocka_unit_test(test_correction_and_users),
         cmocka_unit_test(test_tampered_trace),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);

@@ -38,7 +38,7 @@ function chrome(session) {
     languages.map((l) => h('option', { value: l.code, selected: l.code === currentLang() }, l.label)));
   select.addEventListener('change', async () => {
     await api('PATCH', '/session', { lang: select.value });
-    localStorage.setItem('civreg.lang.' + session.username, select.value);
+    localStorage.setItem('civreg.lang', select.value);
     location.reload();
   });
   const out = h('button', { type: 'button', id: 'signout', class: 'link' }, t('nav.signout'));

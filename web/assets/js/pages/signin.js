@@ -3,6 +3,10 @@ import { api, setCsrf } from '../api.js';
 import { h } from '../dom.js';
 import { t, currentLang, languages, loadStrings } from '../i18n.js';
 
+// Set when the user picks a language here: then it is sent with the
+// sign-in and remembered for them; otherwise their remembered one applies.
+let explicitLang;
+
 export async function render(app) {
   const msg = h('p', { class: 'error', role: 'alert', id: 'signin-error' });
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, maxlength: 64, dir: 'auto' });
@@ -17,6 +21,7 @@ export async function render(app) {
     h('label', { for: 'signin-lang' }, t('nav.language')), lang,
     submit, msg);
   lang.addEventListener('change', async () => {
+    explicitLang = lang.value;
     localStorage.setItem('civreg.lang', lang.value);
     await loadStrings(lang.value);
     app.replaceChildren();
@@ -31,7 +36,7 @@ export async function render(app) {
     }
     submit.disabled = true;
     try {
-      const s = await api('POST', '/session', { username: user.value, password: pass.value, lang: lang.value });
+      const s = await api('POST', '/session', { username: user.value, password: pass.value, lang: explicitLang });
       setCsrf(s.csrf_token);
       localStorage.setItem('civreg.lang', s.lang);
       location.assign('/');
