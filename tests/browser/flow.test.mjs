@@ -41,6 +41,16 @@ try {
   assert.equal(shown, "ليلى <img src=x onerror=alert(1)> Zoé Øvergaard-Иванова");
   assert.equal(await a.page.locator("#app img").count(), 0);
   assert.equal(await a.page.getAttribute('h1 bdi', 'dir'), 'auto');
+  // Right to left: the name starts with an Arabic letter. Its cell in the
+  // record view, starting with the Latin family name's section, stays left
+  // to right in the English page.
+  const dirs = await a.page.evaluate(() => {
+    const d = (el) => getComputedStyle(el).direction;
+    return { title: d(document.querySelector('h1 bdi')), page: d(document.body),
+             mother: d(document.querySelector('[data-field="mother.given_names"]')),
+             family: d(document.querySelector('[data-field="child.family_name"]')) };
+  });
+  assert.deepEqual(dirs, { title: 'rtl', page: 'ltr', mother: 'rtl', family: 'ltr' });
   await screenshot(a.page, 'flow-3-draft-view');
   // The clerk who keyed it cannot verify it.
   const self = await a.page.evaluate(async ([rid, rec]) => {
