@@ -395,6 +395,45 @@ int web_api_evidence(struct web_request *rq)
     return 200;
 }
 
+/* A scan uploaded as the raw request body (PNG, JPEG, TIFF or PDF), capped
+ * at WEB_MAX_UPLOAD; the registry stores it content-addressed and logs
+ * evidence.add. Answers {hash}, which records list in their evidence. */
+int web_api_evidence_add(struct web_request *rq)
+{
+    static const char *const types[] = { "image/png", "image/jpeg", "image/tiff",
+                                         "application/pdf", NULL };
+    const char *ct = mg_get_header(rq->conn, "Content-Type");
+    struct err err = ERR_INIT;
+    struct buf body = BUF_INIT(WEB_MAX_UPLOAD);
+    const char *type = NULL;
+    char hash[65], msg[96];
+    int st;
+
+    NEED_DB();
+    for (size_t i = 0; ct != NULL && types[i] != NULL; i++)
+        if (strcmp(ct, types[i]) == 0)
+            type = types[i];
+    if (type == NULL)
+        return web_send_error(rq->conn, 415, "unsupported_media_type",
+                              "evidence must be image/png, image/jpeg, image/tiff or "
+                              "application/pdf");
+    st = web_read_body(rq->conn, WEB_MAX_UPLOAD, &body);
+    if (st != 0 || body.len == 0) {
+        buf_release(&body);
+        (void)snprintf(msg, sizeof msg, "the scan must be 1 byte to %u MB",
+                       WEB_MAX_UPLOAD / (1024 * 1024));
+        return web_send_error(rq->conn, st == 413 ? 413 : 400, st == 413 ? "too_large" : "bad_request",
+                              msg);
+    }
+    if (registry_blob_put(rq->w->db, rq->srv->dd->blobs_dir, actor_of(rq), body.data, body.len,
+                          type, hash, &err) != 0) {
+        buf_release(&body);
+        return registry_failure(rq, &err);
+    }
+    buf_release(&body);
+    return send_owned(rq, 201, json_pack("{s:s,s:s}", "hash", hash, "media_type", type));
+}
+
 /* ---- audit ---------------------------------------------------------------- */
 
 /* 32 bytes from 64 hex digits. */

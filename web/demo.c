@@ -21,6 +21,9 @@
 
 #include "registry/registry.h"
 
+extern const struct embedded_file web_demo_files[];
+extern const size_t web_demo_files_count;
+
 const struct web_demo_user web_demo_users[] = {
     { "admin", ROLE_ADMIN },
     { "clerk", ROLE_CLERK },
@@ -79,8 +82,9 @@ static int set_str(json_t *obj, const char *key, const char *value)
     return json_object_set_new(obj, key, json_string(value));
 }
 
-/* One synthetic record, shaped like the registry's example. */
-static json_t *make_record(uint64_t *s, const char *office, int i)
+/* One synthetic record, shaped like the registry's example, keyed from the
+ * scan SCAN (a blob hash). */
+static json_t *make_record(uint64_t *s, const char *office, int i, const char *scan)
 {
     const struct culture *c = &cultures[pick(s, sizeof cultures / sizeof cultures[0])];
     json_t *r = registry_record_example();
@@ -114,7 +118,8 @@ static json_t *make_record(uint64_t *s, const char *office, int i)
         json_object_set_new(reg, "year", json_integer(year)) ||
         json_object_set_new(reg, "page", json_integer(1 + i / 10)) ||
         json_object_set_new(reg, "entry", json_integer(1 + i % 10)) ||
-        set_str(r, "remarks", remarks)) {
+        set_str(r, "remarks", remarks) ||
+        json_object_set_new(r, "evidence", json_pack("[s]", scan)) != 0) {
         json_decref(r);
         return NULL;
     }
@@ -134,21 +139,33 @@ static int sign_in(struct db *db, const char *keys_dir, const char *user,
     return 0;
 }
 
-static int make_records(struct db *db, const char *keys_dir, const char *office, int count,
-                        struct err *err)
+static int make_records(struct db *db, const char *keys_dir, const char *blobs_dir,
+                        const char *office, int count, struct err *err)
 {
     struct registry_actor *clerk = NULL, *clerk2 = NULL, *registrar = NULL;
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    const struct embedded_file *page =
+        embedded_find(web_demo_files, web_demo_files_count, "register-page.png");
+    char scan[65];
     int rc = -1;
 
+    if (page == NULL) {
+        err_set(err, "demo: the register page image is not built in");
+        goto out;
+    }
     if (sign_in(db, keys_dir, "clerk", &clerk, err) != 0 ||
         sign_in(db, keys_dir, "clerk2", &clerk2, err) != 0 ||
         sign_in(db, keys_dir, "registrar", &registrar, err) != 0)
         goto out;
+    /* The scan every demo record is keyed from (stored once: blobs are
+     * content-addressed). */
+    if (registry_blob_put(db, blobs_dir, clerk, page->data, page->len, "image/png", scan, err) !=
+        0)
+        goto out;
     if (db_tx_begin(db, err) != 0)
         goto out;
     for (int i = 0; i < count; i++) {
-        json_t *rec = make_record(&seed, office, i), *mism = NULL;
+        json_t *rec = make_record(&seed, office, i, scan), *mism = NULL;
         char *id = NULL;
         int stage = i % 10; /* 0-2 draft, 3-5 verified, 6-9 registered */
         int ok = rec != NULL && registry_record_draft(db, clerk, rec, &id, err) == 0;
@@ -228,7 +245,7 @@ int web_demo_prepare(const char *dir, int records, bool *created, struct err *er
         if (admin == NULL && sign_in(db, dd->keys_dir, u->username, &admin, err) != 0)
             goto out;
     }
-    if (make_records(db, dd->keys_dir, init.office, records, err) != 0)
+    if (make_records(db, dd->keys_dir, dd->blobs_dir, init.office, records, err) != 0)
         goto out;
     db_close(db);
     db = NULL;

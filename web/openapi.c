@@ -50,8 +50,19 @@ static json_t *operation(const struct web_route *r)
     }
     json_object_set_new(resp, "200", json_pack("{s:s,s:{s:{s:{}}}}", "description", "success",
                                                "content", "application/json", "schema"));
-    if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
-        strcmp(r->method, "PATCH") == 0) {
+    if (r->flags & WEB_RAW_BODY) {
+        json_t *content = json_object();
+        const char *types[] = { "image/png", "image/jpeg", "image/tiff", "application/pdf" };
+        for (size_t i = 0; content != NULL && i < 4; i++)
+            json_object_set_new(content, types[i],
+                                json_pack("{s:{s:s,s:s}}", "schema", "type", "string", "format",
+                                          "binary"));
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b,s:o}", "required", 1, "content", content));
+        json_object_set_new(resp, "413", error_response("body too large"));
+        json_object_set_new(resp, "415", error_response("unsupported media type"));
+    } else if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+               strcmp(r->method, "PATCH") == 0) {
         json_object_set_new(op, "requestBody",
                             json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", 1, "content",
                                       "application/json", "schema", "type", "object"));

@@ -58,6 +58,9 @@ const struct web_route web_routes[] = {
       web_api_record_correct, "Correct a record ({record, reason, evidence[]}): a new version" },
     { "GET", "/api/v1/persons/{uin}", READ_PERSONS, WEB_API, web_api_person_show,
       "A person by UIN with the signed links to their birth record" },
+    { "POST", "/api/v1/evidence", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API | WEB_RAW_BODY,
+      web_api_evidence_add,
+      "Upload a scan (raw body: image/png, image/jpeg, image/tiff or application/pdf, 16 MB)" },
     { "GET", "/api/v1/evidence/{hash}", READ_RECORDS, WEB_API, web_api_evidence,
       "Evidence bytes by SHA-256, re-hashed on the way out" },
     /* Audit. */

@@ -41,11 +41,13 @@ enum {
     WEB_PAGE = 1u << 1,    /* HTML: signed out answers 303 to /signin */
     WEB_ASSET = 1u << 2,   /* static files */
     WEB_NO_CSRF = 1u << 3, /* state-changing but exempt (sign-in: no session yet) */
+    WEB_RAW_BODY = 1u << 4, /* the body is a file (upload), not JSON */
 };
 
 /* Body caps. */
 #define WEB_MAX_JSON_BODY (2u * 1024 * 1024)
 #define WEB_MAX_FORM_BODY (64u * 1024)
+#define WEB_MAX_UPLOAD (16u * 1024 * 1024) /* one scanned page */
 
 /* One per server: read-only after start-up except the session store and the
  * throttle, which carry their own locks. */
@@ -224,6 +226,7 @@ int web_api_record_register(struct web_request *rq);
 int web_api_record_correct(struct web_request *rq);
 int web_api_person_show(struct web_request *rq);
 int web_api_evidence(struct web_request *rq);
+int web_api_evidence_add(struct web_request *rq);
 int web_api_audit_trace(struct web_request *rq);
 int web_api_audit_bundle(struct web_request *rq);
 int web_api_audit_head(struct web_request *rq);

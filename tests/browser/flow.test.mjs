@@ -30,16 +30,23 @@ try {
   record.child.family_name = 'Øvergaard-Иванова';
   record.mother.given_names = 'مريم';
   await fillRecord(a.page, record);
+  // The scan of the register page, uploaded beside the form.
+  await a.page.setInputFiles('#scan-file', new URL('../../web/demo/register-page.png', import.meta.url).pathname);
+  await a.page.waitForSelector('#scans figure img');
+  const scanHash = await a.page.getAttribute('#scans figure', 'data-hash');
+  assert.match(scanHash, /^[0-9a-f]{64}$/);
   await screenshot(a.page, 'flow-2-draft-form');
   await a.page.click('#save-draft');
   await a.page.waitForURL((u) => /\/records\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith('/new'));
   const id = decodeURIComponent(new URL(a.page.url()).pathname.split('/')[2]);
   await a.page.waitForSelector('#record-status');
   assert.equal(await a.page.textContent('#record-status'), 'draft');
+  // The evidence is shown beside the record and loads as an image.
+  await a.page.waitForFunction(() => document.querySelector('#evidence img')?.naturalWidth > 0);
   // The name is shown as text, right to left where Arabic, never as markup.
   const shown = await a.page.textContent('h1 bdi');
   assert.equal(shown, "ليلى <img src=x onerror=alert(1)> Zoé Øvergaard-Иванова");
-  assert.equal(await a.page.locator("#app img").count(), 0);
+  assert.equal(await a.page.locator("#app img:not(figure img)").count(), 0);
   assert.equal(await a.page.getAttribute('h1 bdi', 'dir'), 'auto');
   // Right to left: the name starts with an Arabic letter. Its cell in the
   // record view, starting with the Latin family name's section, stays left
@@ -68,6 +75,8 @@ try {
   await b.page.waitForSelector('#verify-form');
   // Blind: the form starts empty.
   assert.equal(await b.page.inputValue('#f-child-given_names'), '');
+  // Beside the blind form: the scan, not the first keying.
+  await b.page.waitForFunction(() => document.querySelector('#evidence-panel img')?.naturalWidth > 0);
   const wrong = structuredClone(record);
   wrong.child.family_name = 'Overgaard-Ivanova';
   await fillRecord(b.page, wrong);

@@ -18,9 +18,13 @@ export class ApiError extends Error {
   }
 }
 
+// BODY: an object (sent as JSON) or a Blob/File (sent as is, with its type).
 export async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: 'same-origin', cache: 'no-store' };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    opts.headers['Content-Type'] = body.type || 'application/octet-stream';
+    opts.body = body;
+  } else if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }

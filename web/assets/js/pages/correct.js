@@ -2,12 +2,14 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
+import { evidencePanel } from '../evidence.js';
 import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
 
 export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
   const [shape, current] = await Promise.all([recordShape(), api('GET', '/records/' + encodeURIComponent(id))]);
   const fields = recordForm(shape, current.record);
+  const scans = evidencePanel(current.record?.evidence || []);
   const reason = h('textarea', { id: 'reason', name: 'reason', required: true, maxlength: 2000, dir: 'auto', rows: 3 });
   const err = errorBox();
   const submit = h('button', { type: 'submit', id: 'save-correction' }, t('correct.save'));
@@ -23,7 +25,7 @@ export async function render(app) {
     submit.disabled = true;
     try {
       await api('POST', `/records/${encodeURIComponent(id)}/corrections`,
-        { record: readRecord(fields, current.record?.evidence || []), reason: reason.value });
+        { record: readRecord(fields, scans.hashes()), reason: reason.value });
       location.assign('/records/' + encodeURIComponent(id));
     } catch (e) {
       err.textContent = e.message;
@@ -31,5 +33,6 @@ export async function render(app) {
       submit.disabled = false;
     }
   });
-  app.append(h('h1', {}, t('correct.title'), ' ', h('code', {}, id)), form);
+  app.append(h('h1', {}, t('correct.title'), ' ', h('code', {}, id)),
+    h('div', { class: 'split' }, h('div', { class: 'main-col' }, form), h('aside', { class: 'side-col' }, scans.el)));
 }

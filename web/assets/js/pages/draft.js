@@ -2,11 +2,13 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
+import { evidencePanel } from '../evidence.js';
 import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
 
 export async function render(app) {
   const shape = await recordShape();
   const fields = recordForm(shape);
+  const scans = evidencePanel();
   const err = errorBox();
   const submit = h('button', { type: 'submit', id: 'save-draft' }, t('draft.save'));
   const form = h('form', { id: 'draft-form', class: 'card' }, fields, submit, err);
@@ -15,7 +17,7 @@ export async function render(app) {
     err.textContent = '';
     submit.disabled = true;
     try {
-      const r = await api('POST', '/records', { record: readRecord(fields) });
+      const r = await api('POST', '/records', { record: readRecord(fields, scans.hashes()) });
       location.assign('/records/' + encodeURIComponent(r.id));
     } catch (e) {
       err.textContent = e.message;
@@ -23,5 +25,6 @@ export async function render(app) {
       submit.disabled = false;
     }
   });
-  app.append(h('h1', {}, t('draft.title')), h('p', {}, t('draft.help')), form);
+  app.append(h('h1', {}, t('draft.title')), h('p', {}, t('draft.help')),
+    h('div', { class: 'split' }, h('div', { class: 'main-col' }, form), h('aside', { class: 'side-col' }, scans.el)));
 }

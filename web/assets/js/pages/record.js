@@ -3,6 +3,7 @@
 import { api } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
+import { scanView } from '../evidence.js';
 import { recordView } from '../record-form.js';
 
 export async function render(app, { session }) {
@@ -54,11 +55,7 @@ export async function render(app, { session }) {
   const evidence = h('div', { id: 'evidence' });
   const hashes = rec.record?.evidence || [];
   if (hashes.length === 0) evidence.append(h('p', { class: 'muted' }, t('record.noevidence')));
-  for (const hash of hashes) {
-    const src = '/api/v1/evidence/' + encodeURIComponent(hash);
-    evidence.append(h('figure', {}, h('img', { src, alt: t('record.scan'), loading: 'lazy' }),
-      h('figcaption', {}, h('a', { href: src }, hash.slice(0, 16) + '…'))));
-  }
+  for (const hash of hashes) evidence.append(scanView(hash));
   const events = h('ol', { id: 'events', class: 'events' }, (hist.events || []).map((e) =>
     h('li', {}, h('strong', {}, e.type), ' · ', name(e.actor || ''), ' · ', e.time || '')));
 

@@ -4,6 +4,7 @@
 import { api } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
+import { scanView } from '../evidence.js';
 import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
 
 function show(v) {
@@ -12,8 +13,13 @@ function show(v) {
 
 export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
-  const shape = await recordShape();
+  const [shape, rec] = await Promise.all([recordShape(), api('GET', '/records/' + encodeURIComponent(id))]);
   const fields = recordForm(shape);
+  // Only the scans are shown: the second keying is made from the page,
+  // never from the first keying's values.
+  const evidence = rec.record?.evidence || [];
+  const scans = h('section', { class: 'card', id: 'evidence-panel' }, h('h2', {}, t('record.evidence')),
+    evidence.length ? evidence.map(scanView) : h('p', { class: 'muted' }, t('record.noevidence')));
   const err = errorBox();
   const result = h('div', { id: 'verify-result' });
   const submit = h('button', { type: 'submit', id: 'submit-verify' }, t('verify.submit'));
@@ -24,7 +30,7 @@ export async function render(app) {
     result.replaceChildren();
     submit.disabled = true;
     try {
-      await api('POST', `/records/${encodeURIComponent(id)}/verify`, { record: readRecord(fields) });
+      await api('POST', `/records/${encodeURIComponent(id)}/verify`, { record: readRecord(fields, evidence) });
       result.append(h('p', { class: 'ok', id: 'verified' }, t('verify.ok')),
         h('a', { href: '/records/' + encodeURIComponent(id) }, t('verify.open')));
       form.remove();
@@ -42,5 +48,6 @@ export async function render(app) {
       submit.disabled = false;
     }
   });
-  app.append(h('h1', {}, t('verify.title'), ' ', h('code', {}, id)), h('p', {}, t('verify.help')), result, form);
+  app.append(h('h1', {}, t('verify.title'), ' ', h('code', {}, id)), h('p', {}, t('verify.help')), result,
+    h('div', { class: 'split' }, h('div', { class: 'main-col' }, form), h('aside', { class: 'side-col' }, scans)));
 }
