@@ -42,6 +42,18 @@ const struct cli_command cli_commands[] = {
       "    and 300 synthetic signed birth records in every state.\n"
       "civreg.conf: session_idle_minutes (default 30), session_max_hours\n"
       "    (default 12) end signed-in sessions and wipe their unlocked keys.\n" },
+    { "scan", cmd_scan, "scanned pages: barcodes, quality, separators, import",
+      "usage: civreg scan decode|check|separator|import|volumes|pages|page [OPTIONS]\n"
+      "\n"
+      "  decode      print the barcodes of image files (TYPE:payload, like zbarimg)\n"
+      "  check       report page quality (resolution, blank, dark, faded, blur, skew)\n"
+      "  separator   write a volume separator sheet (PDF with a Code 128 barcode)\n"
+      "  import      store scanned pages as evidence, volume by volume (clerk)\n"
+      "  volumes     list imported register volumes\n"
+      "  pages       list the pages of a volume\n"
+      "  page        one page as JSON, with its register reference for keying\n"
+      "\n"
+      "See `civreg help scan COMMAND`.\n" },
     { "user", cmd_user, "users, roles and signing keys (add, passwd, disable, list)",
       "usage: civreg user add|passwd|disable|list [OPTIONS]\n"
       "\n"
@@ -80,6 +92,18 @@ const struct cli_command cli_commands[] = {
       "  parse          MRZ lines on stdin -> JSON with fields, checks and located\n"
       "                 errors; exit 0 valid, 1 invalid, 2 not an MRZ\n"
       "  transliterate  UTF-8 name on stdin -> its MRZ form (ICAO Doc 9303 Part 3)\n" },
+    { "pki", cmd_pki, "ICAO PKI: CSCA, document signers, CRLs, master list",
+      "usage: civreg pki init|rollover|issue-ds|issue-barcode-signer|revoke|crl|list|export\n"
+      "                  [OPTIONS]\n"
+      "\n"
+      "The issuing state's ICAO Doc 9303-12 PKI in the data directory: see\n"
+      "`civreg pki help COMMAND` and docs/pki.md.\n" },
+    { "chip", cmd_chip, "chip contents: personalize (LDS + EF.SOD), verify",
+      "usage: civreg chip personalize|verify [OPTIONS]\n"
+      "\n"
+      "Builds ICAO Doc 9303-10 chip contents signed by the Document Signer, and\n"
+      "checks chip contents by passive authentication: see `civreg chip help\n"
+      "COMMAND` and docs/chip.md.\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },

@@ -99,6 +99,15 @@ int registry_user_passwd(struct db *db, const char *keys_dir, const char *userna
                          const char *old_password, const char *new_password, struct err *err)
     __attribute__((warn_unused_result));
 
+/* An admin resets USERNAME's forgotten password. The old sealed key cannot
+ * be opened without the old password, so the user gets a new Ed25519 key
+ * pair sealed under NEW_PASSWORD; the new public key is logged (user.key,
+ * signed by the admin). Everything signed with the old key stays
+ * verifiable: the audit uses the key valid at each event's position. */
+int registry_user_reset(struct db *db, const struct registry_actor *actor, const char *username,
+                        const char *new_password, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Disable USERNAME (admin only; an admin cannot disable themselves). */
 int registry_user_disable(struct db *db, const struct registry_actor *actor, const char *username,
                           struct err *err) __attribute__((warn_unused_result));
@@ -154,6 +163,11 @@ int registry_blob_put(struct db *db, const char *blobs_dir, const struct registr
  * longer match their name. *P is malloc'd (caller frees). */
 int registry_blob_get(struct db *db, const char *blobs_dir, const char *hash, unsigned char **p,
                       size_t *len, struct err *err) __attribute__((warn_unused_result));
+
+/* Metadata of a blob: {hash, size, media_type, added_by, added_at, event}
+ * (for serving evidence with its media type). */
+int registry_blob_info(struct db *db, const char *hash, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* Whether HASH is a known blob (0 yes, -1 with a message naming it). */
 int registry_blob_exists(struct db *db, const char *hash, struct err *err)

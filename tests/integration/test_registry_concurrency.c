@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -183,10 +184,85 @@ static void test_two_processes(void **state)
     }
 }
 
+struct collect {
+    char text[8192];
+    size_t len;
+};
+
+static void collect_problem(void *ctx, const char *line)
+{
+    struct collect *c = ctx;
+    int n = snprintf(c->text + c->len, sizeof c->text - c->len, "%s\n", line);
+    if (n > 0 && (size_t)n < sizeof c->text - c->len)
+        c->len += (size_t)n;
+}
+
+/* registry_event_append is open to every module; a validly signed event
+ * that breaks the registry's rules must still be reported by the audit. */
+static void test_forged_events(void **state)
+{
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *clerk = NULL;
+    struct err err = ERR_INIT;
+    struct collect c = { "", 0 };
+    char path[4096];
+    json_t *objects, *data;
+    (void)state;
+
+    snprintf(path, sizeof path, "%s/data", dir);
+    assert_int_equal(datadir_open(path, &dd, &err), 0);
+    assert_int_equal(datadir_db_open(dd, 0, &db, &err), 0);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-a", "clerk-a-password",
+                                           &clerk, &err), 0);
+    /* the evidence store through the API: put, dedup, get (re-hashed), info */
+    {
+        char h1[65], h2[65], fpath[4200];
+        unsigned char *p = NULL;
+        size_t len = 0;
+        json_t *info = NULL;
+        assert_int_equal(registry_blob_put(db, dd->blobs_dir, clerk, "page 7", 6, "image/png", h1,
+                                           &err), 0);
+        assert_int_equal(registry_blob_put(db, dd->blobs_dir, clerk, "page 7", 6, "image/png", h2,
+                                           &err), 0);
+        assert_string_equal(h1, h2);
+        assert_int_equal(registry_blob_get(db, dd->blobs_dir, h1, &p, &len, &err), 0);
+        assert_int_equal(len, 6);
+        assert_memory_equal(p, "page 7", 6);
+        free(p);
+        assert_int_equal(registry_blob_info(db, h1, &info, &err), 0);
+        assert_string_equal(json_string_value(json_object_get(info, "media_type")), "image/png");
+        json_decref(info);
+        assert_int_not_equal(registry_blob_put(db, dd->blobs_dir, clerk, "x", 1, "Image PNG", h2,
+                                               &err), 0);
+        snprintf(fpath, sizeof fpath, "%s/%.2s/%.2s/%s", dd->blobs_dir, h1, h1 + 2, h1);
+        assert_int_equal(chmod(fpath, 0600), 0);
+        assert_int_equal(file_write(fpath, "page 8", 6), 0);
+        assert_int_not_equal(registry_blob_get(db, dd->blobs_dir, h1, &p, &len, &err), 0);
+        assert_non_null(strstr(err_msg(&err), "content changed"));
+        assert_int_equal(chmod(fpath, 0600), 0);
+        assert_int_equal(file_write(fpath, "page 7", 6), 0);
+    }
+    objects = json_pack("[o]", registry_object_ref("user", "mallory", NULL, NULL));
+    data = json_pack("{s:s, s:s, s:[s], s:s}", "username", "mallory", "office", "HQ", "roles",
+                     "registrar", "public_key",
+                     "0000000000000000000000000000000000000000000000000000000000000000");
+    assert_int_equal(registry_event_append(db, clerk, "user.add", objects, data, NULL, &err), 0);
+    json_decref(objects);
+    json_decref(data);
+    assert_true(registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, collect_problem, &c,
+                                      NULL, &err) > 0);
+    assert_non_null(strstr(c.text, "user 'mallory' added by 'clerk-a', who is not an admin"));
+    registry_actor_free(clerk);
+    db_close(db);
+    datadir_free(dd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_processes),
+        cmocka_unit_test(test_forged_events),
     };
     if (secret_init(NULL) != 0)
         return 1;
