@@ -739,7 +739,7 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
 
     if (registry_require_role(actor, ROLE_ADMIN, "user reset", err) != 0)
         return -1;
-    if (check_username(username, err) != 0 || check_password(new_password, err) != 0)
+    if (check_username(username, err) != 0 || check_password(new_password, false, err) != 0)
         return -1;
     if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
