@@ -53,29 +53,38 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p)
     free(w);
 }
 
-/* CivetWeb up to 1.15 loads OpenSSL with dlopen and calls
+/* CivetWeb up to 1.15 loads OpenSSL with dlopen("libssl.so") and calls
  * SSL_get_peer_certificate on every TLS connection; OpenSSL 3 exports that
  * name no more (it became a macro for SSL_get1_peer_certificate), so such a
  * CivetWeb jumps to a NULL pointer on the first HTTPS request (Debian 12:
- * CivetWeb 1.15 with OpenSSL 3.0). Refuse TLS there, clearly, rather than
- * start a server that dies on its first client. */
+ * CivetWeb 1.15 with OpenSSL 3.0). There, load the compatibility object from
+ * web/tls_compat/ first (web_tls_compat_load); if the name still cannot be
+ * resolved, refuse TLS clearly rather than start a server that dies on its
+ * first client. */
 static int check_tls_usable(struct err *err)
 {
     const char *v = mg_version();
     char *end = NULL;
     long major = strtol(v, &end, 10), minor = 0;
-    void *self;
+    void *h;
     bool missing;
 
     if (end != NULL && *end == '.')
         minor = strtol(end + 1, NULL, 10);
     if (mg_check_feature(MG_FEATURES_TLS) == 0)
         return err_set(err, "serve: this CivetWeb (%s) was built without TLS", v);
-    self = dlopen(NULL, RTLD_NOW); /* the global scope, where libssl is */
-    missing = self == NULL || dlsym(self, "SSL_get_peer_certificate") == NULL;
-    if (self != NULL)
-        dlclose(self);
-    if ((major < 1 || (major == 1 && minor <= 15)) && missing)
+    if (major > 1 || (major == 1 && minor > 15))
+        return 0;
+    if (web_tls_compat_load(err) != 0)
+        return err_prefix(err, "serve: TLS is not usable with this system's CivetWeb %s", v);
+    /* What CivetWeb's own dlopen("libssl.so") will get, and whether the
+     * name it needs resolves there. */
+    h = dlopen("libssl.so", RTLD_NOW | RTLD_NOLOAD);
+    missing = h == NULL || dlsym(h, "SSL_get_peer_certificate") == NULL ||
+              dlsym(h, "SSL_CTX_new") == NULL;
+    if (h != NULL)
+        dlclose(h);
+    if (missing)
         return err_set(err,
                        "serve: TLS is not usable with this system's CivetWeb %s and OpenSSL 3 "
                        "(CivetWeb calls SSL_get_peer_certificate, which OpenSSL 3 removed, and "

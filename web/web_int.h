@@ -134,6 +134,10 @@ struct web_worker *web_worker_of(const struct mg_connection *conn);
  * the status code, which handlers return. */
 int web_send_json(struct mg_connection *conn, int status, json_t *body);
 int web_send_error(struct mg_connection *conn, int status, const char *code, const char *message);
+
+/* Load the OpenSSL 3 compatibility object for CivetWeb <= 1.15 (see
+ * web/tls_compat/tls_compat.c) once per process. Returns 0 or -1. */
+int web_tls_compat_load(struct err *err) __attribute__((warn_unused_result));
 /* The same with one more header (Allow for 405, Retry-After for 429). */
 int web_send_error_hdr(struct mg_connection *conn, int status, const char *code,
                        const char *message, const char *hname, const char *hvalue);
