@@ -45,6 +45,7 @@ int cmd_init(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mrz(int argc, char **argv);
+int cmd_document(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

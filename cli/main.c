@@ -39,6 +39,11 @@ const struct cli_command cli_commands[] = {
       "  parse          MRZ lines on stdin -> JSON with fields, checks and located\n"
       "                 errors; exit 0 valid, 1 invalid, 2 not an MRZ\n"
       "  transliterate  UTF-8 name on stdin -> its MRZ form (ICAO Doc 9303 Part 3)\n" },
+    { "document", cmd_document, "travel documents: data page PDF",
+      "usage: civreg document datapage ...\n"
+      "\n"
+      "  datapage   JSON record on stdin -> data page PDF (TD3 125 x 88 mm, TD1 card)\n"
+      "             with the MRZ in OCR-B\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },

@@ -1,0 +1,16 @@
+# issuance/ passport office: the data page PDF (checked with poppler-utils),
+# image headers, and (below) the applications workflow.
+foreach(tool pdftotext pdffonts pdfinfo pdftoppm)
+    string(TOUPPER ${tool} var)
+    find_program(CIVREG_${var} ${tool})
+    if(NOT CIVREG_${var})
+        message(WARNING "${tool} not found (Debian package poppler-utils): the data page tests "
+                        "will fail until it is installed (install/deps.sh)")
+        set(CIVREG_${var} "")
+    endif()
+endforeach()
+civreg_test(test_datapage SOURCES unit/test_datapage.c LIBS civreg_issuance civreg_core)
+target_compile_definitions(test_datapage PRIVATE
+    PDFTOTEXT="${CIVREG_PDFTOTEXT}" PDFFONTS="${CIVREG_PDFFONTS}"
+    PDFINFO="${CIVREG_PDFINFO}" PDFTOPPM="${CIVREG_PDFTOPPM}")
+target_link_libraries(test_datapage PRIVATE m)
