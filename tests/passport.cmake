@@ -14,3 +14,4 @@ target_compile_definitions(test_datapage PRIVATE
     PDFTOTEXT="${CIVREG_PDFTOTEXT}" PDFFONTS="${CIVREG_PDFFONTS}"
     PDFINFO="${CIVREG_PDFINFO}" PDFTOPPM="${CIVREG_PDFTOPPM}")
 target_link_libraries(test_datapage PRIVATE m)
+civreg_test(test_office SOURCES unit/test_office.c LIBS civreg_issuance civreg_db civreg_core)
