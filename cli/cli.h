@@ -48,5 +48,10 @@ int cmd_mrz(int argc, char **argv);
 int cmd_document(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_person(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -32,6 +32,37 @@ const struct cli_command cli_commands[] = {
       "127.0.0.1:8080; port 0 picks a free one). GET /healthz answers\n"
       "{\"status\":\"ok\",\"version\":...,\"schema_version\":...}. Stops cleanly on\n"
       "SIGINT or SIGTERM.\n" },
+    { "user", cmd_user, "users, roles and signing keys (add, passwd, disable, list)",
+      "usage: civreg user add|passwd|disable|list [OPTIONS]\n"
+      "\n"
+      "  add       create a user with roles and a sealed Ed25519 signing key\n"
+      "  passwd    change a user's password (re-seals the signing key)\n"
+      "  disable   disable a user (admin)\n"
+      "  list      list users (admin or auditor)\n" },
+    { "record", cmd_record, "birth records (draft, verify, register, correct, show, ...)",
+      "usage: civreg record draft|verify|register|correct|show|history|list|import [OPTIONS]\n"
+      "\n"
+      "  draft     key a new birth record from JSON on stdin (clerk)\n"
+      "  verify    re-key a draft blind; field-by-field comparison (second clerk)\n"
+      "  register  register a verified record: number, person, UIN (registrar)\n"
+      "  correct   a new version with a reason and evidence\n"
+      "  show      a record, current or any version\n"
+      "  history   all versions and events of a record\n"
+      "  list      records by status\n"
+      "  import    draft many records from a JSON Lines file\n" },
+    { "person", cmd_person, "persons by identification number (show)",
+      "usage: civreg person show UIN [OPTIONS]\n" },
+    { "evidence", cmd_evidence, "the evidence store (add)",
+      "usage: civreg evidence add FILE [OPTIONS]\n" },
+    { "audit", cmd_audit, "verify the signed log; trace, prove, export",
+      "usage: civreg audit verify|trace|proof|export|verify-bundle|head [OPTIONS]\n"
+      "\n"
+      "  verify         re-verify every hash, signature and tree head\n"
+      "  trace          provenance of a UIN, registration number or record\n"
+      "  proof          inclusion and consistency proofs\n"
+      "  export         a self-contained bundle for offline verification\n"
+      "  verify-bundle  verify a bundle with only the office public key\n"
+      "  head           the latest signed tree head and the office key\n" },
     { "mrz", cmd_mrz, "machine-readable zones (generate, parse, transliterate)",
       "usage: civreg mrz generate|parse|transliterate\n"
       "\n"

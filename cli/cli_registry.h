@@ -1,0 +1,46 @@
+/* civreg command line: helpers for the commands that act as a signed-in
+ * user (user, record, person, evidence, audit). */
+#ifndef CIVREG_CLI_REGISTRY_H
+#define CIVREG_CLI_REGISTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+struct datadir;
+struct db;
+struct registry_actor;
+
+struct cli_session {
+    struct datadir *dd;
+    struct db *db;
+    struct registry_actor *actor; /* NULL when no --user was given */
+};
+
+/* Open the data directory DATA (NULL = default) and, when USER is given,
+ * sign in as USER with the password from PASSWORD_FILE, the terminal, or the
+ * first line of stdin. NEED_USER makes --user mandatory. Prints the failure
+ * and returns an exit code (EXIT_OK on success). */
+int cli_session_open(const char *command, const char *data, const char *user,
+                     const char *password_file, bool need_user, struct cli_session *s);
+void cli_session_close(struct cli_session *s);
+
+/* A password: the first line of FILE when given, else a prompt on the
+ * terminal (echo off) when stdin is one, else the next line of stdin.
+ * *OUT is malloc'd; wipe and free it with cli_password_free. */
+int cli_password(const char *prompt, const char *file, char **out, struct err *err);
+void cli_password_free(char *p);
+
+/* The rest of stdin after any lines taken as passwords (at most 16 MiB),
+ * NUL-terminated; owned by the helper, valid until exit. */
+int cli_stdin_rest(const char **p, size_t *len, struct err *err);
+
+/* Parse the rest of stdin as one JSON value. */
+int cli_stdin_json(json_t **out, struct err *err);
+
+/* Print V as indented JSON followed by a newline on stdout. */
+int cli_print_json(const json_t *v);
+
+#endif

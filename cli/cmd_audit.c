@@ -1,0 +1,336 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_registry.h"
+#include "core/encode.h"
+#include "core/json.h"
+#include "db/datadir.h"
+#include "db/db.h"
+#include "registry/registry.h"
+
+static int audit_verify(int argc, char **argv);
+static int audit_trace(int argc, char **argv);
+static int audit_proof(int argc, char **argv);
+static int audit_export(int argc, char **argv);
+static int audit_verify_bundle(int argc, char **argv);
+static int audit_head(int argc, char **argv);
+
+static const struct cli_command audit_commands[] = {
+    { "verify", audit_verify, "re-verify every hash, signature and tree head",
+      "usage: civreg audit verify [--data DIR] [--office-key HEX]\n"
+      "\n"
+      "Re-hashes every record version and evidence file, checks every event's\n"
+      "signature with the keys the log published, rebuilds the RFC 6962 Merkle\n"
+      "tree, checks every signed tree head and keys/tree-head.json, and compares\n"
+      "every table row with what the signed events say. Prints one line per\n"
+      "problem naming the row, event or file. Exit 0 when everything holds, 1\n"
+      "otherwise. --office-key pins the office public key (64 hex digits) to\n"
+      "trust instead of the one in the database.\n" },
+    { "trace", audit_trace, "provenance of a person or record, as JSON",
+      "usage: civreg audit trace ID [--data DIR] [--user U [--password-file F]]\n"
+      "\n"
+      "ID is a UIN, registration number or record id. Prints the person, every\n"
+      "record version, the evidence, and every event with signer, time,\n"
+      "signature validity and inclusion proof against the latest signed tree\n"
+      "head.\n" },
+    { "proof", audit_proof, "inclusion or consistency proof, as JSON",
+      "usage: civreg audit proof --inclusion SEQ [--size N] [--data DIR]\n"
+      "       civreg audit proof --consistency SIZE1 [--size SIZE2] [--data DIR]\n"
+      "\n"
+      "RFC 6962 audit path of event SEQ in the tree of N events, or the\n"
+      "consistency proof between tree sizes SIZE1 and SIZE2 (default: the\n"
+      "latest signed tree head).\n" },
+    { "export", audit_export, "write a self-contained, offline-verifiable bundle",
+      "usage: civreg audit export ID --out FILE [--data DIR] [--user U [--password-file F]]\n"
+      "\n"
+      "Writes the events, record versions, link statements, signed tree head\n"
+      "and inclusion proofs of ID to FILE (JSON). `civreg audit verify-bundle`\n"
+      "checks it with nothing but the office public key.\n" },
+    { "verify-bundle", audit_verify_bundle, "verify a bundle offline",
+      "usage: civreg audit verify-bundle FILE --office-key HEX\n"
+      "\n"
+      "Needs no database: trusts only the office public key given (see\n"
+      "`civreg audit head`). Exit 0 when the bundle verifies, 1 with one line\n"
+      "per problem otherwise.\n" },
+    { "head", audit_head, "print the latest signed tree head and the office key",
+      "usage: civreg audit head [--data DIR]\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_audit(int argc, char **argv)
+{
+    return cli_dispatch("audit", audit_commands, argc, argv);
+}
+
+struct audit_opts {
+    const char *data, *user, *password_file, *office_key, *out;
+    long long inclusion, consistency, size;
+    const char *arg;
+};
+
+static int parse_u64(const char *s, long long *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse(const char *name, int nargs, int argc, char **argv, struct audit_opts *o)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "user", required_argument, NULL, 'U' },
+        { "password-file", required_argument, NULL, 'p' },
+        { "office-key", required_argument, NULL, 'k' },
+        { "out", required_argument, NULL, 'o' },
+        { "inclusion", required_argument, NULL, 'i' },
+        { "consistency", required_argument, NULL, 'c' },
+        { "size", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char cmd[40];
+    int c;
+
+    (void)snprintf(cmd, sizeof cmd, "audit %s", name);
+    memset(o, 0, sizeof *o);
+    o->inclusion = o->consistency = -1;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data = optarg; break;
+        case 'U': o->user = optarg; break;
+        case 'p': o->password_file = optarg; break;
+        case 'k': o->office_key = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'i':
+        case 'c':
+        case 's': {
+            long long v;
+            if (parse_u64(optarg, &v) != 0)
+                return cli_usage_error(cmd, "--%s needs a number", c == 'i' ? "inclusion" : c == 'c' ? "consistency" : "size"), -2;
+            if (c == 'i')
+                o->inclusion = v;
+            else if (c == 'c')
+                o->consistency = v;
+            else
+                o->size = v;
+            break;
+        }
+        case 'h': cli_help(cli_find(audit_commands, name)); return -1;
+        default: cli_usage_error(cmd, "invalid option"); return -2;
+        }
+    }
+    if (nargs == 1) {
+        if (optind >= argc)
+            return cli_usage_error(cmd, "an ID or FILE argument is required"), -2;
+        o->arg = argv[optind++];
+    }
+    if (optind != argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -2;
+    return 0;
+}
+
+#define PARSE(name, nargs)                                                                         \
+    do {                                                                                           \
+        int prc_ = parse(name, nargs, argc, argv, &o);                                             \
+        if (prc_ != 0)                                                                             \
+            return prc_ == -1 ? EXIT_OK : EXIT_USAGE;                                              \
+    } while (0)
+
+static void print_problem(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+}
+
+static int office_key_arg(const char *cmd, const char *hex, unsigned char out[32])
+{
+    size_t n = 0;
+
+    if (hex == NULL || strlen(hex) != 64 || hex_decode(hex, 64, out, 32, &n, NULL) != 0 || n != 32)
+        return cli_usage_error(cmd, "--office-key must be 64 hex digits (see `civreg audit head`)");
+    return 0;
+}
+
+static int audit_verify(int argc, char **argv)
+{
+    struct audit_opts o;
+    struct cli_session s;
+    struct registry_audit_stats st;
+    struct err err = ERR_INIT;
+    unsigned char key[32];
+    int rc, problems;
+
+    PARSE("verify", 0);
+    if (o.office_key && office_key_arg("audit verify", o.office_key, key) != 0)
+        return EXIT_USAGE;
+    if ((rc = cli_session_open("audit verify", o.data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    problems = registry_audit_verify(s.db, s.dd->keys_dir, s.dd->blobs_dir,
+                                     o.office_key ? key : NULL, print_problem, NULL, &st, &err);
+    fflush(stdout);
+    if (problems < 0) {
+        rc = cli_fail("audit verify", &err);
+    } else if (problems > 0) {
+        fprintf(stderr, "civreg audit verify: %d problem%s found (%llu events, %llu tree heads)\n",
+                problems, problems == 1 ? "" : "s", (unsigned long long)st.events,
+                (unsigned long long)st.tree_heads);
+        rc = EXIT_FAIL;
+    } else {
+        printf("ok: %llu events, %llu signed tree heads, %llu record versions, %llu evidence "
+               "files verified\n",
+               (unsigned long long)st.events, (unsigned long long)st.tree_heads,
+               (unsigned long long)st.records, (unsigned long long)st.blobs);
+        rc = EXIT_OK;
+    }
+    cli_session_close(&s);
+    return rc;
+}
+
+static int audit_trace(int argc, char **argv)
+{
+    struct audit_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int rc;
+
+    PARSE("trace", 1);
+    if ((rc = cli_session_open("audit trace", o.data, o.user, o.password_file, false, &s)) != 0)
+        return rc;
+    if (registry_audit_trace(s.db, s.actor, o.arg, &out, &err) != 0)
+        rc = cli_fail("audit trace", &err);
+    else
+        rc = cli_print_json(out);
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int audit_proof(int argc, char **argv)
+{
+    struct audit_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int rc;
+
+    PARSE("proof", 0);
+    if ((o.inclusion < 0) == (o.consistency < 0))
+        return cli_usage_error("audit proof", "give one of --inclusion SEQ or --consistency SIZE1");
+    if ((rc = cli_session_open("audit proof", o.data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (o.inclusion >= 0)
+        rc = registry_audit_inclusion(s.db, (uint64_t)o.inclusion, (uint64_t)o.size, &out, &err);
+    else
+        rc = registry_audit_consistency(s.db, (uint64_t)o.consistency, (uint64_t)o.size, &out,
+                                        &err);
+    rc = rc != 0 ? cli_fail("audit proof", &err) : cli_print_json(out);
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int audit_export(int argc, char **argv)
+{
+    struct audit_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int rc;
+
+    PARSE("export", 1);
+    if (o.out == NULL)
+        return cli_usage_error("audit export", "--out FILE is required");
+    if ((rc = cli_session_open("audit export", o.data, o.user, o.password_file, false, &s)) != 0)
+        return rc;
+    if (registry_audit_export(s.db, s.actor, o.arg, &out, &err) != 0) {
+        rc = cli_fail("audit export", &err);
+    } else if (json_dump_file(out, o.out, JSON_INDENT(1)) != 0) {
+        err_set(&err, "%s: cannot write", o.out);
+        rc = cli_fail("audit export", &err);
+    } else {
+        printf("wrote %s (%zu events)\n", o.out, json_array_size(json_object_get(out, "events")));
+        rc = EXIT_OK;
+    }
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int audit_verify_bundle(int argc, char **argv)
+{
+    struct audit_opts o;
+    struct err err = ERR_INIT;
+    unsigned char key[32];
+    json_error_t je;
+    json_t *b;
+    int problems;
+
+    PARSE("verify-bundle", 1);
+    if (o.office_key == NULL)
+        return cli_usage_error("audit verify-bundle", "--office-key HEX is required");
+    if (office_key_arg("audit verify-bundle", o.office_key, key) != 0)
+        return EXIT_USAGE;
+    b = json_load_file(o.arg, JSON_REJECT_DUPLICATES, &je);
+    if (b == NULL) {
+        err_set(&err, "%s: line %d: %s", o.arg, je.line, je.text);
+        return cli_fail("audit verify-bundle", &err);
+    }
+    problems = registry_bundle_verify(b, key, print_problem, NULL, &err);
+    fflush(stdout);
+    if (problems < 0) {
+        json_decref(b);
+        return cli_fail("audit verify-bundle", &err);
+    }
+    if (problems > 0) {
+        fprintf(stderr, "civreg audit verify-bundle: %d problem%s in %s\n", problems,
+                problems == 1 ? "" : "s", o.arg);
+        json_decref(b);
+        return EXIT_FAIL;
+    }
+    printf("ok: %zu events included in the tree of %s signed by the office key\n",
+           json_array_size(json_object_get(b, "events")),
+           json_string_value(json_object_get(json_object_get(b, "tree_head"), "root_hash")));
+    json_decref(b);
+    return EXIT_OK;
+}
+
+static int audit_head(int argc, char **argv)
+{
+    struct audit_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *head = NULL;
+    unsigned char pk[32];
+    char pk_hex[65];
+    int rc;
+
+    PARSE("head", 0);
+    if ((rc = cli_session_open("audit head", o.data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (registry_log_head(s.db, &head, &err) != 0 ||
+        registry_office_public_key(s.db, conf_get(s.dd->conf, "office", DATADIR_DEFAULT_OFFICE),
+                                   pk, &err) != 0) {
+        rc = cli_fail("audit head", &err);
+    } else {
+        hex_encode(pk, 32, pk_hex);
+        (void)json_object_set_new(head, "office_public_key", json_string(pk_hex));
+        rc = cli_print_json(head);
+    }
+    json_decref(head);
+    cli_session_close(&s);
+    return rc;
+}

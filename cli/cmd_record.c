@@ -1,0 +1,470 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_registry.h"
+#include "core/json.h"
+#include "db/datadir.h"
+#include "registry/registry.h"
+
+#define USER_OPTS "[--data DIR] --user U [--password-file F]"
+#define MAX_EVIDENCE 64
+#define IMPORT_LINE_MAX (256 * 1024)
+
+static int record_draft(int argc, char **argv);
+static int record_verify(int argc, char **argv);
+static int record_register(int argc, char **argv);
+static int record_correct(int argc, char **argv);
+static int record_show(int argc, char **argv);
+static int record_history(int argc, char **argv);
+static int record_list(int argc, char **argv);
+static int record_import(int argc, char **argv);
+
+static const struct cli_command record_commands[] = {
+    { "draft", record_draft, "key a new birth record (clerk)",
+      "usage: civreg record draft " USER_OPTS "\n"
+      "       civreg record draft --example\n"
+      "\n"
+      "Reads the record as one JSON object on stdin (after the password line\n"
+      "when no --password-file is given) and stores it as a draft keyed by U.\n"
+      "Prints the new record's id. --example prints a complete valid record;\n"
+      "the fields are documented in docs/registry.md.\n" },
+    { "verify", record_verify, "re-key a draft blind (a second clerk)",
+      "usage: civreg record verify ID " USER_OPTS "\n"
+      "\n"
+      "Reads U's own keying of the same register entry as JSON on stdin and\n"
+      "compares it field by field with the draft. When every field agrees the\n"
+      "record is verified; otherwise the mismatches are printed as JSON and\n"
+      "nothing changes (exit 1). U may not be a clerk who keyed the record.\n" },
+    { "register", record_register, "register a verified record (registrar)",
+      "usage: civreg record register ID " USER_OPTS "\n"
+      "\n"
+      "Allocates the registration number OFFICE/YEAR/NNNNNN, creates the person\n"
+      "with a new identification number (UIN) and signs the link statement.\n"
+      "Prints {id, registration_number, uin} as JSON.\n" },
+    { "correct", record_correct, "correct a record: a new version with a reason",
+      "usage: civreg record correct ID --reason TEXT [--evidence HASH]... " USER_OPTS "\n"
+      "\n"
+      "Reads the whole corrected record as JSON on stdin and stores it as a new\n"
+      "version; earlier versions stay readable. A draft or verified record goes\n"
+      "back to draft (to be verified again); a registered record can be\n"
+      "corrected by a registrar only, who signs a new link statement. --evidence\n"
+      "names blobs (see `civreg evidence add`) supporting the correction.\n"
+      "Prints the new version number.\n" },
+    { "show", record_show, "show a record (current or given version)",
+      "usage: civreg record show ID [--version N] " USER_OPTS "\n"
+      "\n"
+      "ID is a record id, registration number or UIN. Prints JSON.\n" },
+    { "history", record_history, "all versions and events of a record",
+      "usage: civreg record history ID " USER_OPTS "\n" },
+    { "list", record_list, "list records",
+      "usage: civreg record list [--status draft|verified|registered] [--limit N]\n"
+      "                          [--offset N] " USER_OPTS "\n" },
+    { "import", record_import, "draft many records from a JSON Lines file (clerk)",
+      "usage: civreg record import --jsonl FILE [--batch N] " USER_OPTS "\n"
+      "\n"
+      "Drafts one record per line of FILE, N records per transaction (default\n"
+      "100). After each commit prints \"committed LINE ID\" for every record of\n"
+      "the batch, so a record reported is durably stored. A line that is not a\n"
+      "valid record is reported (\"refused LINE: why\") and skipped; exit 1 when\n"
+      "any line was refused.\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_record(int argc, char **argv)
+{
+    return cli_dispatch("record", record_commands, argc, argv);
+}
+
+struct record_opts {
+    const char *data, *user, *password_file, *reason, *status, *jsonl;
+    const char *evidence[MAX_EVIDENCE];
+    size_t n_evidence;
+    long version, limit, offset, batch;
+    bool example;
+    const char *arg; /* the positional ID */
+};
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse(const char *name, bool want_arg, int argc, char **argv, struct record_opts *o)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "user", required_argument, NULL, 'U' },
+        { "password-file", required_argument, NULL, 'p' },
+        { "example", no_argument, NULL, 'x' },
+        { "version", required_argument, NULL, 'v' },
+        { "reason", required_argument, NULL, 'r' },
+        { "evidence", required_argument, NULL, 'e' },
+        { "status", required_argument, NULL, 's' },
+        { "limit", required_argument, NULL, 'l' },
+        { "offset", required_argument, NULL, 'o' },
+        { "jsonl", required_argument, NULL, 'j' },
+        { "batch", required_argument, NULL, 'b' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char cmd[32];
+    int c;
+
+    (void)snprintf(cmd, sizeof cmd, "record %s", name);
+    memset(o, 0, sizeof *o);
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data = optarg; break;
+        case 'U': o->user = optarg; break;
+        case 'p': o->password_file = optarg; break;
+        case 'x': o->example = true; break;
+        case 'r': o->reason = optarg; break;
+        case 's': o->status = optarg; break;
+        case 'j': o->jsonl = optarg; break;
+        case 'e':
+            if (o->n_evidence >= MAX_EVIDENCE)
+                return cli_usage_error(cmd, "at most %d --evidence", MAX_EVIDENCE), -2;
+            o->evidence[o->n_evidence++] = optarg;
+            break;
+        case 'v':
+            if (parse_long(optarg, 1, 1000000, &o->version) != 0)
+                return cli_usage_error(cmd, "--version must be a positive number"), -2;
+            break;
+        case 'l':
+            if (parse_long(optarg, 1, 10000, &o->limit) != 0)
+                return cli_usage_error(cmd, "--limit must be 1 to 10000"), -2;
+            break;
+        case 'o':
+            if (parse_long(optarg, 0, 1000000000, &o->offset) != 0)
+                return cli_usage_error(cmd, "--offset must be a number"), -2;
+            break;
+        case 'b':
+            if (parse_long(optarg, 1, 10000, &o->batch) != 0)
+                return cli_usage_error(cmd, "--batch must be 1 to 10000"), -2;
+            break;
+        case 'h': cli_help(cli_find(record_commands, name)); return -1;
+        default: cli_usage_error(cmd, "invalid option"); return -2;
+        }
+    }
+    if (want_arg) {
+        if (optind >= argc)
+            return cli_usage_error(cmd, "the record ID is required"), -2;
+        o->arg = argv[optind++];
+    }
+    if (optind != argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -2;
+    return 0;
+}
+
+#define PARSE(name, want_arg)                                                                      \
+    do {                                                                                           \
+        int prc_ = parse(name, want_arg, argc, argv, &o);                                          \
+        if (prc_ != 0)                                                                             \
+            return prc_ == -1 ? EXIT_OK : EXIT_USAGE;                                              \
+    } while (0)
+
+static int record_draft(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *rec = NULL;
+    char *id = NULL;
+    int rc;
+
+    PARSE("draft", false);
+    if (o.example) {
+        json_t *ex = registry_record_example();
+        rc = ex ? cli_print_json(ex) : EXIT_FAIL;
+        json_decref(ex);
+        return rc;
+    }
+    if ((rc = cli_session_open("record draft", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    if (cli_stdin_json(&rec, &err) != 0 || registry_record_draft(s.db, s.actor, rec, &id, &err) != 0) {
+        rc = cli_fail("record draft", &err);
+    } else {
+        printf("%s\n", id);
+        rc = EXIT_OK;
+    }
+    free(id);
+    json_decref(rec);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int record_verify(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *rec = NULL, *mism = NULL;
+    int rc;
+
+    PARSE("verify", true);
+    if ((rc = cli_session_open("record verify", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    if (cli_stdin_json(&rec, &err) != 0 ||
+        registry_record_verify(s.db, s.actor, o.arg, rec, &mism, &err) != 0) {
+        if (mism) {
+            json_t *report = json_pack("{s:s, s:O}", "record", o.arg, "mismatches", mism);
+            if (report)
+                (void)cli_print_json(report);
+            json_decref(report);
+        }
+        rc = cli_fail("record verify", &err);
+    } else {
+        printf("verified %s\n", o.arg);
+        rc = EXIT_OK;
+    }
+    json_decref(mism);
+    json_decref(rec);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int record_register(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *res = NULL;
+    int rc;
+
+    PARSE("register", true);
+    if ((rc = cli_session_open("record register", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    if (registry_record_register(s.db, s.actor, o.arg, &res, &err) != 0)
+        rc = cli_fail("record register", &err);
+    else
+        rc = cli_print_json(res);
+    json_decref(res);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int record_correct(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *rec = NULL, *ev = NULL;
+    int rc, version = 0;
+
+    PARSE("correct", true);
+    if (o.reason == NULL)
+        return cli_usage_error("record correct", "--reason is required");
+    if ((rc = cli_session_open("record correct", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    ev = json_array();
+    for (size_t i = 0; ev && i < o.n_evidence; i++)
+        if (json_array_append_new(ev, json_string(o.evidence[i])) != 0) {
+            json_decref(ev);
+            ev = NULL;
+        }
+    if (ev == NULL) {
+        err_set(&err, "out of memory");
+        rc = cli_fail("record correct", &err);
+    } else if (cli_stdin_json(&rec, &err) != 0 ||
+               registry_record_correct(s.db, s.actor, o.arg, rec, o.reason, ev, &version,
+                                       &err) != 0) {
+        rc = cli_fail("record correct", &err);
+    } else {
+        printf("%d\n", version);
+        rc = EXIT_OK;
+    }
+    json_decref(ev);
+    json_decref(rec);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int record_show(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int rc;
+
+    PARSE("show", true);
+    if ((rc = cli_session_open("record show", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    if (registry_record_show(s.db, s.actor, o.arg, (int)o.version, &out, &err) != 0)
+        rc = cli_fail("record show", &err);
+    else
+        rc = cli_print_json(out);
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int record_history(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int rc;
+
+    PARSE("history", true);
+    if ((rc = cli_session_open("record history", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    if (registry_record_history(s.db, s.actor, o.arg, &out, &err) != 0)
+        rc = cli_fail("record history", &err);
+    else
+        rc = cli_print_json(out);
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int record_list(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    struct registry_record_filter f = { 0 };
+    json_t *out = NULL;
+    int rc;
+
+    PARSE("list", false);
+    if ((rc = cli_session_open("record list", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    f.status = o.status;
+    f.limit = (int)o.limit;
+    f.offset = (int)o.offset;
+    if (registry_record_list(s.db, s.actor, &f, &out, &err) != 0)
+        rc = cli_fail("record list", &err);
+    else
+        rc = cli_print_json(out);
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
+}
+
+/* One batch: parse, draft in one transaction, report. */
+static int import_batch(struct cli_session *s, json_t **recs, long *lines, size_t n,
+                        int *refused, struct err *err)
+{
+    char **ids = calloc(n, sizeof *ids);
+    struct err *errs = calloc(n, sizeof *errs);
+    int done;
+
+    if (ids == NULL || errs == NULL) {
+        free(ids);
+        free(errs);
+        return err_set(err, "out of memory");
+    }
+    done = registry_record_draft_batch(s->db, s->actor, recs, n, ids, errs, err);
+    if (done < 0) {
+        free(ids);
+        free(errs);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i]) {
+            printf("committed %ld %s\n", lines[i], ids[i]);
+            free(ids[i]);
+        } else {
+            printf("refused %ld: %s\n", lines[i], recs[i] ? err_msg(&errs[i]) : "not JSON");
+            (*refused)++;
+        }
+    }
+    fflush(stdout);
+    free(ids);
+    free(errs);
+    return 0;
+}
+
+static int record_import(int argc, char **argv)
+{
+    struct record_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t **recs = NULL;
+    long *lines = NULL, line = 0;
+    size_t n = 0, batch;
+    char *buf = NULL;
+    FILE *f = NULL;
+    int rc, refused = 0;
+
+    PARSE("import", false);
+    if (o.jsonl == NULL)
+        return cli_usage_error("record import", "--jsonl FILE is required");
+    batch = o.batch > 0 ? (size_t)o.batch : 100;
+    if ((rc = cli_session_open("record import", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    f = fopen(o.jsonl, "r");
+    recs = calloc(batch, sizeof *recs);
+    lines = calloc(batch, sizeof *lines);
+    buf = malloc(IMPORT_LINE_MAX);
+    if (f == NULL) {
+        err_set(&err, "%s: %s", o.jsonl, strerror(errno));
+        rc = cli_fail("record import", &err);
+        goto out;
+    }
+    if (recs == NULL || lines == NULL || buf == NULL) {
+        err_set(&err, "out of memory");
+        rc = cli_fail("record import", &err);
+        goto out;
+    }
+    rc = EXIT_OK;
+    while (fgets(buf, IMPORT_LINE_MAX, f) != NULL) {
+        size_t len = strlen(buf);
+        line++;
+        if (len == IMPORT_LINE_MAX - 1 && buf[len - 1] != '\n') {
+            err_set(&err, "%s:%ld: line longer than %d bytes", o.jsonl, line, IMPORT_LINE_MAX);
+            rc = cli_fail("record import", &err);
+            goto out;
+        }
+        if (len <= 1)
+            continue;
+        recs[n] = NULL;
+        lines[n] = line;
+        if (json_parse(buf, len, &recs[n], &err) != 0)
+            recs[n] = NULL;
+        n++;
+        if (n == batch) {
+            if (import_batch(&s, recs, lines, n, &refused, &err) != 0) {
+                rc = cli_fail("record import", &err);
+                goto out;
+            }
+            for (size_t i = 0; i < n; i++)
+                json_decref(recs[i]);
+            n = 0;
+        }
+    }
+    if (n > 0 && import_batch(&s, recs, lines, n, &refused, &err) != 0) {
+        rc = cli_fail("record import", &err);
+        goto out;
+    }
+    if (refused) {
+        fprintf(stderr, "civreg record import: %d line%s refused\n", refused,
+                refused == 1 ? "" : "s");
+        rc = EXIT_FAIL;
+    }
+out:
+    for (size_t i = 0; recs && i < n; i++)
+        json_decref(recs[i]);
+    free(recs);
+    free(lines);
+    free(buf);
+    if (f)
+        fclose(f);
+    cli_session_close(&s);
+    return rc;
+}

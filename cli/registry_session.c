@@ -1,0 +1,216 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_registry.h"
+#include "core/json.h"
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
+#include "registry/registry.h"
+
+#define STDIN_MAX ((size_t)16 << 20)
+#define PASSWORD_LINE_MAX 1024
+
+static struct {
+    char *data;
+    size_t len, pos;
+    bool loaded;
+} in;
+
+static int stdin_load(struct err *err)
+{
+    struct buf b = BUF_INIT(STDIN_MAX);
+    char chunk[65536];
+    size_t n;
+
+    if (in.loaded)
+        return 0;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (buf_append(&b, chunk, n) != 0)
+            return err_set(err, "stdin: more than %zu bytes", STDIN_MAX);
+    if (ferror(stdin)) {
+        buf_release(&b);
+        return err_set(err, "stdin: %s", strerror(errno));
+    }
+    in.data = (char *)buf_detach(&b, &in.len);
+    if (in.data == NULL)
+        return err_set(err, "out of memory");
+    in.loaded = true;
+    return 0;
+}
+
+int cli_stdin_rest(const char **p, size_t *len, struct err *err)
+{
+    if (stdin_load(err) != 0)
+        return -1;
+    *p = in.data + in.pos;
+    *len = in.len - in.pos;
+    return 0;
+}
+
+int cli_stdin_json(json_t **out, struct err *err)
+{
+    const char *p;
+    size_t len;
+
+    if (cli_stdin_rest(&p, &len, err) != 0)
+        return -1;
+    if (len == 0)
+        return err_set(err, "stdin: expected a JSON object, got nothing");
+    if (json_parse(p, len, out, err) != 0)
+        return err_prefix(err, "stdin");
+    return 0;
+}
+
+void cli_password_free(char *p)
+{
+    if (p) {
+        secret_wipe(p, strlen(p));
+        free(p);
+    }
+}
+
+static char *strip_line(const char *p, size_t n)
+{
+    char *s;
+
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+static int password_from_tty(const char *prompt, char **out, struct err *err)
+{
+    struct termios old, quiet;
+    char line[PASSWORD_LINE_MAX + 2];
+    FILE *tty = fopen("/dev/tty", "r+");
+    bool ok;
+
+    if (tty == NULL)
+        return err_set(err, "password: cannot open the terminal: %s", strerror(errno));
+    fprintf(tty, "%s", prompt);
+    fflush(tty);
+    if (tcgetattr(fileno(tty), &old) != 0) {
+        fclose(tty);
+        return err_set(err, "password: terminal: %s", strerror(errno));
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    (void)tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+    ok = fgets(line, sizeof line, tty) != NULL;
+    (void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+    fprintf(tty, "\n");
+    fclose(tty);
+    if (!ok) {
+        secret_wipe(line, sizeof line);
+        return err_set(err, "password: nothing entered");
+    }
+    *out = strip_line(line, strlen(line));
+    secret_wipe(line, sizeof line);
+    return *out ? 0 : err_set(err, "out of memory");
+}
+
+int cli_password(const char *prompt, const char *file, char **out, struct err *err)
+{
+    *out = NULL;
+    if (file) {
+        char buf[PASSWORD_LINE_MAX + 2];
+        FILE *f = fopen(file, "r");
+        size_t n;
+        if (f == NULL)
+            return err_set(err, "%s: %s", file, strerror(errno));
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        {
+            char *nl = memchr(buf, '\n', n);
+            if (nl)
+                n = (size_t)(nl - buf);
+        }
+        *out = strip_line(buf, n);
+        secret_wipe(buf, sizeof buf);
+    } else if (!in.loaded && isatty(STDIN_FILENO)) {
+        return password_from_tty(prompt, out, err);
+    } else {
+        const char *p, *nl;
+        if (stdin_load(err) != 0)
+            return -1;
+        p = in.data + in.pos;
+        nl = memchr(p, '\n', in.len - in.pos);
+        if (in.pos >= in.len)
+            return err_set(err, "password: none given (use --password-file or a first line on "
+                                "stdin)");
+        *out = strip_line(p, nl ? (size_t)(nl - p) : in.len - in.pos);
+        in.pos = nl ? (size_t)(nl - in.data) + 1 : in.len;
+    }
+    if (*out == NULL)
+        return err_set(err, "out of memory");
+    if (**out == '\0') {
+        free(*out);
+        *out = NULL;
+        return err_set(err, "password: empty");
+    }
+    return 0;
+}
+
+int cli_session_open(const char *command, const char *data, const char *user,
+                     const char *password_file, bool need_user, struct cli_session *s)
+{
+    struct err err = ERR_INIT;
+    char *password = NULL;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    if (need_user && user == NULL)
+        return cli_usage_error(command, "--user USERNAME is required (the acting user)");
+    if (password_file && user == NULL)
+        return cli_usage_error(command, "--password-file needs --user");
+    if (datadir_open(cli_data_dir(data), &s->dd, &err) != 0 ||
+        datadir_db_open(s->dd, 0, &s->db, &err) != 0) {
+        cli_session_close(s);
+        return cli_fail(command, &err);
+    }
+    if (user == NULL)
+        return EXIT_OK;
+    if (cli_password("password: ", password_file, &password, &err) != 0) {
+        cli_session_close(s);
+        return cli_fail(command, &err);
+    }
+    rc = registry_authenticate(s->db, s->dd->keys_dir, user, password, &s->actor, &err);
+    cli_password_free(password);
+    if (rc != 0) {
+        cli_session_close(s);
+        return cli_fail(command, &err);
+    }
+    return EXIT_OK;
+}
+
+void cli_session_close(struct cli_session *s)
+{
+    registry_actor_free(s->actor);
+    db_close(s->db);
+    datadir_free(s->dd);
+    memset(s, 0, sizeof *s);
+}
+
+int cli_print_json(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+    if (s == NULL)
+        return EXIT_FAIL;
+    fputs(s, stdout);
+    fputc('\n', stdout);
+    free(s);
+    return EXIT_OK;
+}

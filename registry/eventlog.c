@@ -1,0 +1,410 @@
+/* civreg registry: the provenance log. Every state change is an event whose
+ * canonical JSON the actor signs; the event (body || signature) is a leaf of
+ * an RFC 6962 Merkle tree whose complete subtrees are kept in merkle_nodes,
+ * and the office key signs the tree head after each append. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "registry_int.h"
+
+#define EVENT_BODY_MAX (4 << 20)
+
+static int db_node(void *ctx, unsigned level, uint64_t index, merkle_hash out, struct err *err)
+{
+    struct reg_merkle_db *m = ctx;
+    int rc;
+
+    if (m->st == NULL &&
+        reg_prepare(m->db, &m->st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
+                    err) != 0)
+        return -1;
+    sqlite3_reset(m->st);
+    sqlite3_bind_int(m->st, 1, (int)level);
+    sqlite3_bind_int64(m->st, 2, (sqlite3_int64)index);
+    rc = sqlite3_step(m->st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(m->st, 0) == MERKLE_HASH_BYTES) {
+        memcpy(out, sqlite3_column_blob(m->st, 0), MERKLE_HASH_BYTES);
+        sqlite3_reset(m->st);
+        return 0;
+    }
+    sqlite3_reset(m->st);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return err_set(err, "merkle_nodes: subtree level %u index %llu is missing or damaged",
+                       level, (unsigned long long)index);
+    return reg_sql_fail(m->db, "reading merkle_nodes", err);
+}
+
+void reg_merkle_db_source(struct reg_merkle_db *m, struct db *db, struct merkle_source *out)
+{
+    m->db = db;
+    m->st = NULL;
+    out->node = db_node;
+    out->ctx = m;
+}
+
+void reg_merkle_db_release(struct reg_merkle_db *m)
+{
+    sqlite3_finalize(m->st);
+    m->st = NULL;
+}
+
+int reg_log_size(struct db *db, uint64_t *size, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (reg_prepare(db, &st, "SELECT coalesce(max(seq) + 1, 0) FROM events", err) != 0)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        reg_sql_fail(db, "reading the log size", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, const char *time,
+                       struct buf *out, struct err *err)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "type", "civreg.tree_head.v1", "office",
+                          office, "tree_size", (json_int_t)size, "root_hash", root_hex, "time",
+                          time);
+    int rc;
+
+    if (o == NULL)
+        return err_set(err, "out of memory");
+    rc = json_canonical(o, out, err);
+    json_decref(o);
+    return rc;
+}
+
+static json_t *head_json(const char *office, uint64_t size, const char *root_hex,
+                         const char *time, const unsigned char sig[REG_SIG_BYTES])
+{
+    char sig_hex[2 * REG_SIG_BYTES + 1];
+
+    hex_encode(sig, REG_SIG_BYTES, sig_hex);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s}", "tree_size", (json_int_t)size, "root_hash",
+                     root_hex, "office", office, "signed_at", time, "signature", sig_hex);
+}
+
+int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64_t size,
+                       const unsigned char root[32], json_t **head, struct err *err)
+{
+    struct buf body = BUF_INIT(4096);
+    unsigned char sig[REG_SIG_BYTES];
+    char root_hex[65], now[TIME_ISO8601_LEN + 1];
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    hex_encode(root, 32, root_hex);
+    if (reg_now(now, err) != 0 ||
+        reg_tree_head_body(actor->node_office, size, root_hex, now, &body, err) != 0)
+        goto out;
+    reg_sign(actor->office_sk, body.data, body.len, sig);
+    if (reg_prepare(db, &st,
+                    "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, actor->node_office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, buf_str(&body), (int)body.len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, sig, sizeof sig, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "storing the tree head", err);
+        goto out;
+    }
+    if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    buf_release(&body);
+    return rc;
+}
+
+static int store_node(void *ctx, unsigned level, uint64_t index, const merkle_hash hash,
+                      struct err *err)
+{
+    sqlite3_stmt *st = ctx;
+
+    sqlite3_reset(st);
+    sqlite3_bind_int(st, 1, (int)level);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+    sqlite3_bind_blob(st, 3, hash, MERKLE_HASH_BYTES, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return err_set(err, "db: storing merkle node: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+    return 0;
+}
+
+/* Load the right edge of the tree of SIZE leaves: for each set bit l of
+ * SIZE, the complete subtree (l, (SIZE >> l) - 1). */
+static int load_frontier(struct db *db, uint64_t size, struct merkle_frontier *f, struct err *err)
+{
+    struct reg_merkle_db m;
+    struct merkle_source src;
+    int rc = 0;
+
+    reg_merkle_db_source(&m, db, &src);
+    f->size = size;
+    for (unsigned l = 0; l < 64 && rc == 0; l++)
+        if ((size >> l) & 1)
+            rc = src.node(src.ctx, l, (size >> l) - 1, f->nodes[l], err);
+    reg_merkle_db_release(&m);
+    return rc;
+}
+
+struct append {
+    const struct registry_actor *actor;
+    const char *type;
+    const json_t *objects;
+    const json_t *data;
+    uint64_t seq;
+};
+
+static int append_tx(struct db *db, void *arg, struct err *err)
+{
+    struct append *a = arg;
+    const struct registry_actor *actor = a->actor;
+    struct buf body = BUF_INIT(EVENT_BODY_MAX);
+    unsigned char sig[REG_SIG_BYTES];
+    merkle_hash leaf, root;
+    struct merkle_frontier f = MERKLE_FRONTIER_INIT;
+    crypto_hash_sha256_state hs;
+    char now[TIME_ISO8601_LEN + 1];
+    json_t *ev = NULL;
+    sqlite3_stmt *st = NULL;
+    uint64_t seq;
+    size_t i;
+    json_t *o;
+    int rc = -1;
+
+    if (reg_log_size(db, &seq, err) != 0 || reg_now(now, err) != 0)
+        goto out;
+    ev = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "v", 1, "seq", (json_int_t)seq,
+                   "type", a->type, "actor", actor->username, "office", actor->office, "time",
+                   now, "objects", a->objects, "data", a->data);
+    if (ev == NULL) {
+        err_set(err, "event: out of memory");
+        goto out;
+    }
+    if (json_canonical(ev, &body, err) != 0) {
+        err_prefix(err, "event %s", a->type);
+        goto out;
+    }
+    reg_sign(actor->sk, body.data, body.len, sig);
+    crypto_hash_sha256_init(&hs);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+    crypto_hash_sha256_update(&hs, body.data, body.len);
+    crypto_hash_sha256_update(&hs, sig, sizeof sig);
+    crypto_hash_sha256_final(&hs, leaf);
+
+    if (reg_prepare(db, &st,
+                    "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
+                    " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(st, 2, a->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, actor->username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, actor->office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, buf_str(&body), (int)body.len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 7, sig, sizeof sig, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 8, leaf, sizeof leaf, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "appending the event", err);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (reg_prepare(db, &st,
+                    "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
+                    err) != 0)
+        goto out;
+    json_array_foreach(a->objects, i, o) {
+        const char *kind = json_string_value(json_object_get(o, "kind"));
+        const char *id = json_string_value(json_object_get(o, "id"));
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            reg_sql_fail(db, "indexing the event's objects", err);
+            goto out;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (load_frontier(db, seq, &f, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+                    err) != 0)
+        goto out;
+    if (merkle_frontier_append(&f, leaf, store_node, st, err) != 0)
+        goto out;
+    merkle_frontier_root(&f, root);
+    if (reg_tree_head_sign(db, actor, seq + 1, root, NULL, err) != 0)
+        goto out;
+    a->seq = seq;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(ev);
+    buf_release(&body);
+    return rc;
+}
+
+static int check_objects(const json_t *objects, struct err *err)
+{
+    size_t i;
+    json_t *o;
+
+    if (!json_is_array(objects))
+        return err_set(err, "event: objects must be an array");
+    json_array_foreach(objects, i, o) {
+        if (!json_is_object(o) || !json_is_string(json_object_get(o, "kind")) ||
+            !json_is_string(json_object_get(o, "id")))
+            return err_set(err, "event: objects[%zu] needs string kind and id", i);
+    }
+    return 0;
+}
+
+int registry_event_append(struct db *db, const struct registry_actor *actor, const char *type,
+                          const json_t *objects, const json_t *data, uint64_t *seq,
+                          struct err *err)
+{
+    struct append a = { actor, type, objects, data, 0 };
+    json_t *empty_objects = NULL, *empty_data = NULL;
+    int rc;
+
+    if (actor == NULL || actor->sk == NULL || actor->office_sk == NULL)
+        return err_set(err, "event: no signing actor");
+    if (type == NULL || *type == '\0' || strlen(type) > 64)
+        return err_set(err, "event: type must be 1 to 64 characters");
+    if (objects == NULL)
+        a.objects = empty_objects = json_array();
+    if (data == NULL)
+        a.data = empty_data = json_object();
+    else if (!json_is_object(data))
+        return err_set(err, "event: data must be an object");
+    if (a.objects == NULL || a.data == NULL) {
+        json_decref(empty_objects);
+        json_decref(empty_data);
+        return err_set(err, "event: out of memory");
+    }
+    rc = check_objects(a.objects, err);
+    if (rc == 0)
+        rc = db_tx_run(db, append_tx, &a, err);
+    json_decref(empty_objects);
+    json_decref(empty_data);
+    if (rc != 0)
+        return -1;
+    if (seq)
+        *seq = a.seq;
+    reg_after_commit(db, actor);
+    return 0;
+}
+
+int registry_log_head(struct db *db, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
+
+    *out = NULL;
+    if (reg_prepare(db, &st,
+                    "SELECT tree_size, root_hash, office, signed_at, signature FROM tree_heads"
+                    " ORDER BY tree_size DESC LIMIT 1",
+                    err) != 0)
+        return -1;
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        char root_hex[65];
+        unsigned char sig[REG_SIG_BYTES] = { 0 };
+        if (sqlite3_column_bytes(st, 1) != 32 || sqlite3_column_bytes(st, 4) != REG_SIG_BYTES) {
+            err_set(err, "tree_heads: latest row is damaged");
+            goto out;
+        }
+        hex_encode(sqlite3_column_blob(st, 1), 32, root_hex);
+        memcpy(sig, sqlite3_column_blob(st, 4), sizeof sig);
+        *out = head_json((const char *)sqlite3_column_text(st, 2),
+                         (uint64_t)sqlite3_column_int64(st, 0), root_hex,
+                         (const char *)sqlite3_column_text(st, 3), sig);
+        rc = *out ? 0 : err_set(err, "out of memory");
+    } else if (step == SQLITE_DONE) {
+        err_set(err, "the log is empty (no signed tree head yet)");
+    } else {
+        reg_sql_fail(db, "reading tree heads", err);
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void reg_witness_write(const char *keys_dir, const json_t *head)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    struct buf b = BUF_INIT(4096);
+    struct err err = ERR_INIT;
+    int fd = -1;
+
+    if (keys_dir == NULL || head == NULL)
+        return;
+    if (snprintf(path, sizeof path, "%s/tree-head.json", keys_dir) >= (int)sizeof path ||
+        snprintf(tmp, sizeof tmp, "%s/.tree-head.XXXXXX", keys_dir) >= (int)sizeof tmp)
+        return;
+    if (json_dump_compact(head, &b, &err) != 0 || buf_append_byte(&b, '\n') != 0)
+        goto out;
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        log_warn("registry: cannot write the tree-head witness in %s: %s", keys_dir,
+                 strerror(errno));
+        goto out;
+    }
+    if (write(fd, b.data, b.len) != (ssize_t)b.len || close(fd) != 0) {
+        fd = -1;
+        (void)unlink(tmp);
+        goto out;
+    }
+    fd = -1;
+    /* Readers only ever see a whole file. Several writers may race; any of
+     * their heads is a true head no larger than the log. */
+    if (rename(tmp, path) != 0)
+        (void)unlink(tmp);
+out:
+    if (fd >= 0) {
+        close(fd);
+        (void)unlink(tmp);
+    }
+    buf_release(&b);
+}
+
+void reg_after_commit(struct db *db, const struct registry_actor *actor)
+{
+    json_t *head = NULL;
+
+    /* Inside a caller's transaction the head is not durable yet: the next
+     * committed operation refreshes the witness. */
+    if (actor == NULL || actor->keys_dir == NULL || !sqlite3_get_autocommit(db_handle(db)))
+        return;
+    if (registry_log_head(db, &head, NULL) == 0)
+        reg_witness_write(actor->keys_dir, head);
+    json_decref(head);
+}

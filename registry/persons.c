@@ -1,0 +1,250 @@
+/* civreg registry: persons and the signed links between a person, the
+ * record version that proves their birth and the evidence it was keyed
+ * from. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "registry_int.h"
+
+int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (reg_prepare(db, &st, "SELECT 1 FROM persons WHERE uin=?1", err) != 0)
+        return -1;
+    /* 9 random digits give ~10^8 valid numbers after the pattern rules; a
+     * collision is rare and simply draws again. */
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int step;
+        registry_uin_generate(uin);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
+        step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            rc = 0;
+            break;
+        }
+        if (step != SQLITE_ROW) {
+            reg_sql_fail(db, "checking the identity number", err);
+            break;
+        }
+    }
+    if (rc != 0 && err && err->msg[0] == '\0')
+        err_set(err, "could not find an unused identity number");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int reg_person_store(struct db *db, const char *uin, const char *record_id, const char *by,
+                     const char *now, uint64_t seq, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    if (reg_prepare(db, &st,
+                    "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, record_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = reg_sql_fail(db, "storing the person", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int reg_person_hash(const char *uin, const char *record_id, char out[65], struct err *err)
+{
+    json_t *p = json_pack("{s:s, s:s}", "uin", uin, "record_id", record_id);
+    int rc;
+
+    if (p == NULL)
+        return err_set(err, "out of memory");
+    rc = registry_json_hash(p, out, err);
+    json_decref(p);
+    return rc;
+}
+
+int reg_link_sign(const struct registry_actor *actor, const char *uin, const char *record_id,
+                  int version, const char *record_hash, const json_t *evidence, const char *now,
+                  json_t **link, char link_hash[65], struct err *err)
+{
+    struct buf body = BUF_INIT(64 * 1024);
+    unsigned char sig[REG_SIG_BYTES];
+    char sig_hex[2 * REG_SIG_BYTES + 1], person_hash[65];
+    json_t *statement = NULL, *ev = NULL;
+    int rc = -1;
+
+    *link = NULL;
+    if (reg_person_hash(uin, record_id, person_hash, err) != 0)
+        return -1;
+    ev = evidence ? json_deep_copy(evidence) : json_array();
+    statement = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:s, s:s}", "type",
+                          "civreg.link.v1", "uin", uin, "record_id", record_id, "record_version",
+                          version, "record_hash", record_hash, "person_hash", person_hash,
+                          "evidence", ev, "registrar", actor->username, "time", now);
+    if (statement == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (json_canonical(statement, &body, err) != 0)
+        goto out;
+    reg_sha256_hex(body.data, body.len, link_hash);
+    reg_sign(actor->sk, body.data, body.len, sig);
+    hex_encode(sig, sizeof sig, sig_hex);
+    *link = json_pack("{s:O, s:s, s:s}", "statement", statement, "signature", sig_hex, "signer",
+                      actor->username);
+    rc = *link ? 0 : err_set(err, "out of memory");
+out:
+    json_decref(statement);
+    buf_release(&body);
+    return rc;
+}
+
+bool reg_link_signature_ok(const json_t *link, const unsigned char pk[REG_PK_BYTES])
+{
+    struct buf body = BUF_INIT(64 * 1024);
+    unsigned char sig[REG_SIG_BYTES];
+    const char *sig_hex = json_string_value(json_object_get(link, "signature"));
+    size_t n = 0;
+    bool ok = false;
+
+    if (sig_hex && strlen(sig_hex) == 2 * REG_SIG_BYTES &&
+        hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) == 0 &&
+        n == REG_SIG_BYTES && json_canonical(json_object_get(link, "statement"), &body, NULL) == 0)
+        ok = reg_sig_ok(pk, body.data, body.len, sig, sizeof sig);
+    buf_release(&body);
+    return ok;
+}
+
+int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *err)
+{
+    const json_t *s = json_object_get(link, "statement");
+    struct buf body = BUF_INIT(64 * 1024);
+    unsigned char sig[REG_SIG_BYTES];
+    const char *sig_hex = json_string_value(json_object_get(link, "signature"));
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (sig_hex == NULL || hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, err) != 0 ||
+        n != sizeof sig || json_canonical(s, &body, err) != 0) {
+        if (err && err->msg[0] == '\0')
+            err_set(err, "link: damaged");
+        goto out;
+    }
+    if (reg_prepare(db, &st,
+                    "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
+                    " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, json_string_value(json_object_get(s, "uin")), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, json_string_value(json_object_get(s, "record_id")), -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, json_integer_value(json_object_get(s, "record_version")));
+    sqlite3_bind_text(st, 4, buf_str(&body), (int)body.len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, sig, sizeof sig, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, json_string_value(json_object_get(link, "signer")), -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "storing the link statement", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    buf_release(&body);
+    return rc;
+}
+
+int registry_person_show(struct db *db, const struct registry_actor *actor, const char *uin,
+                         json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *p = NULL, *links = NULL, *record = NULL;
+    int rc = -1, step;
+
+    *out = NULL;
+    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "person show", err) != 0)
+        return -1;
+    if (registry_uin_check(uin, err) != 0)
+        return -1;
+    if (reg_prepare(db, &st,
+                    "SELECT p.uin, p.record_id, b.registration_number, p.created_by, p.created_at"
+                    " FROM persons p JOIN birth_records b ON b.id = p.record_id WHERE p.uin=?1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        err_set(err, "no person with UIN %s", uin);
+        goto out;
+    }
+    p = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "uin", sqlite3_column_text(st, 0), "record_id",
+                  sqlite3_column_text(st, 1), "registration_number", sqlite3_column_text(st, 2),
+                  "created_by", sqlite3_column_text(st, 3), "created_at",
+                  sqlite3_column_text(st, 4));
+    if (p == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_record_show(db, actor, json_string_value(json_object_get(p, "record_id")), 0,
+                             &record, err) != 0)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((links = json_array()) == NULL ||
+        reg_prepare(db, &st,
+                    "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
+                    " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
+                    " WHERE l.uin=?1 ORDER BY l.record_version",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *stmt = NULL, *l;
+        char sig_hex[2 * REG_SIG_BYTES + 1] = "";
+        bool ok = false;
+        if (json_parse((const char *)sqlite3_column_text(st, 0),
+                       (size_t)sqlite3_column_bytes(st, 0), &stmt, err) != 0)
+            goto out;
+        if (sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
+            hex_encode(sqlite3_column_blob(st, 1), REG_SIG_BYTES, sig_hex);
+        if (sqlite3_column_bytes(st, 3) == REG_PK_BYTES && sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
+            ok = reg_sig_ok(sqlite3_column_blob(st, 3), sqlite3_column_text(st, 0),
+                            (size_t)sqlite3_column_bytes(st, 0), sqlite3_column_blob(st, 1),
+                            REG_SIG_BYTES);
+        l = json_pack("{s:o, s:s, s:s, s:b, s:I}", "statement", stmt, "signature", sig_hex,
+                      "signer", sqlite3_column_text(st, 2), "signature_valid", ok, "event",
+                      (json_int_t)sqlite3_column_int64(st, 4));
+        if (l == NULL || json_array_append_new(links, l) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        reg_sql_fail(db, "reading links", err);
+        goto out;
+    }
+    if (json_object_set(p, "record", record) != 0 || json_object_set(p, "links", links) != 0) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    *out = p;
+    p = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(p);
+    json_decref(links);
+    json_decref(record);
+    return rc;
+}

@@ -1,0 +1,1030 @@
+/* civreg registry: the birth record lifecycle.
+ *
+ *   draft (clerk A keys it) -> verified (clerk B re-keys it blind; every
+ *   field must agree; B is not A) -> registered (a registrar; registration
+ *   number per office and year; a person with a UIN; a signed link).
+ *
+ * A correction is a new version with a reason and evidence; versions are
+ * never updated or deleted. Each step is one transaction with one signed
+ * event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/utf8.h"
+#include "registry_int.h"
+
+#define RECORD_MAX (256 * 1024)
+
+struct rec_head {
+    char *id;
+    char *office;
+    char status[16];
+    int version;
+    char hash[65];
+    json_t *data; /* current version, normalized */
+    char *regno;
+    char *uin;
+};
+
+static void rec_head_release(struct rec_head *h)
+{
+    free(h->id);
+    free(h->office);
+    free(h->regno);
+    free(h->uin);
+    json_decref(h->data);
+    memset(h, 0, sizeof *h);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+
+    *id = NULL;
+    if (ref == NULL || *ref == '\0' || strlen(ref) > 64)
+        return 1;
+    if (reg_prepare(db, &st,
+                    "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
+                    " OR uin=?1 LIMIT 1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = (*id = col_dup(st, 0)) ? 0 : err_set(err, "out of memory");
+    else if (step == SQLITE_DONE)
+        rc = 1;
+    else
+        rc = reg_sql_fail(db, "finding the record", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Load the head and current version of the record REF. */
+static int rec_load(struct db *db, const char *ref, struct rec_head *h, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *id = NULL;
+    int rc = -1, r;
+
+    memset(h, 0, sizeof *h);
+    r = reg_record_resolve(db, ref, &id, err);
+    if (r != 0)
+        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+    if (reg_prepare(db, &st,
+                    "SELECT b.office, b.status, b.version, v.hash, v.data,"
+                    " b.registration_number, b.uin FROM birth_records b"
+                    " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                    " WHERE b.id=?1",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        err_set(err, "record %s: its current version is missing", id);
+        goto out;
+    }
+    h->id = id;
+    id = NULL;
+    h->office = col_dup(st, 0);
+    (void)snprintf(h->status, sizeof h->status, "%s", (const char *)sqlite3_column_text(st, 1));
+    h->version = sqlite3_column_int(st, 2);
+    (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
+    h->regno = col_dup(st, 5);
+    h->uin = col_dup(st, 6);
+    if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+                   &h->data, err) != 0) {
+        err_prefix(err, "record %s version %d", h->id, h->version);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        rec_head_release(h);
+    free(id);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int check_evidence_list(struct db *db, const json_t *list, struct err *err)
+{
+    size_t i;
+    json_t *h;
+
+    json_array_foreach(list, i, h) {
+        if (registry_blob_exists(db, json_string_value(h), err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Canonical bytes and hash of a normalized record. */
+static int rec_canonical(const json_t *norm, struct buf *out, char hash[65], struct err *err)
+{
+    if (json_canonical(norm, out, err) != 0)
+        return -1;
+    reg_sha256_hex(out->data, out->len, hash);
+    return 0;
+}
+
+static int insert_version(struct db *db, const char *id, int version, const struct buf *data,
+                          const char *hash, const char *prev, const char *reason,
+                          const char *reason_evidence, const char *by, const char *now,
+                          uint64_t seq, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    if (reg_prepare(db, &st,
+                    "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
+                    " reason_evidence, keyed_by, keyed_at, event_seq)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, version);
+    sqlite3_bind_text(st, 3, buf_str(data), (int)data->len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, reason_evidence, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = reg_sql_fail(db, "storing the record version", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- draft ---- */
+
+struct draft_ctx {
+    const struct registry_actor *actor;
+    const json_t *norm;
+    char *id;
+};
+
+static int draft_tx(struct db *db, void *arg, struct err *err)
+{
+    struct draft_ctx *c = arg;
+    struct buf data = BUF_INIT(RECORD_MAX);
+    char hash[65], now[TIME_ISO8601_LEN + 1];
+    json_t *objects = NULL, *edata = NULL;
+    sqlite3_stmt *st = NULL;
+    uint64_t seq;
+    int rc = -1;
+
+    free(c->id);
+    c->id = reg_new_id(c->actor->office, 'R');
+    if (c->id == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
+        rec_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0)
+        goto out;
+    objects = json_pack("[o]", registry_object_ref("record", c->id, hash, NULL));
+    edata = json_pack("{s:i, s:s, s:O}", "version", 1, "status", "draft", "evidence",
+                      json_object_get(c->norm, "evidence"));
+    if (objects == NULL || edata == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, c->actor, "record.draft", objects, edata, &seq, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
+                    " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->actor->office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "storing the record", err);
+        goto out;
+    }
+    if (insert_version(db, c->id, 1, &data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
+                       err) != 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    json_decref(edata);
+    buf_release(&data);
+    return rc;
+}
+
+int registry_record_draft(struct db *db, const struct registry_actor *actor, const json_t *record,
+                          char **id, struct err *err)
+{
+    struct draft_ctx c = { actor, NULL, NULL };
+    json_t *norm = NULL;
+    int rc = -1;
+
+    *id = NULL;
+    if (registry_require_role(actor, ROLE_CLERK, "record draft", err) != 0)
+        return -1;
+    if (registry_record_normalize(record, &norm, err) != 0)
+        return -1;
+    c.norm = norm;
+    if (db_tx_run(db, draft_tx, &c, err) == 0) {
+        *id = c.id;
+        c.id = NULL;
+        rc = 0;
+        reg_after_commit(db, actor);
+    }
+    free(c.id);
+    json_decref(norm);
+    return rc;
+}
+
+struct batch_ctx {
+    const struct registry_actor *actor;
+    json_t *const *norms;
+    size_t n;
+    char **ids;
+    struct err *errs;
+    size_t done;
+};
+
+static int batch_tx(struct db *db, void *arg, struct err *err)
+{
+    struct batch_ctx *b = arg;
+
+    b->done = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        struct draft_ctx c = { b->actor, b->norms[i], NULL };
+        free(b->ids[i]);
+        b->ids[i] = NULL;
+        if (b->norms[i] == NULL)
+            continue;
+        /* Each record is a savepoint: a refused one leaves the others. */
+        if (db_tx_begin(db, err) != 0)
+            return -1;
+        if (draft_tx(db, &c, &b->errs[i]) != 0) {
+            db_tx_rollback(db);
+            free(c.id);
+            if (db_last_was_busy(db))
+                return err_set(err, "%s", err_msg(&b->errs[i]));
+            continue;
+        }
+        if (db_tx_commit(db, err) != 0) {
+            free(c.id);
+            return -1;
+        }
+        b->ids[i] = c.id;
+        b->done++;
+    }
+    return 0;
+}
+
+int registry_record_draft_batch(struct db *db, const struct registry_actor *actor,
+                                json_t *const *records, size_t n, char **ids, struct err *errs,
+                                struct err *err)
+{
+    json_t **norms = NULL;
+    struct batch_ctx b;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++)
+        ids[i] = NULL;
+    if (registry_require_role(actor, ROLE_CLERK, "record import", err) != 0)
+        return -1;
+    norms = calloc(n ? n : 1, sizeof *norms);
+    if (norms == NULL)
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        err_clear(&errs[i]);
+        if (registry_record_normalize(records[i], &norms[i], &errs[i]) != 0)
+            norms[i] = NULL;
+    }
+    b.actor = actor;
+    b.norms = norms;
+    b.n = n;
+    b.ids = ids;
+    b.errs = errs;
+    b.done = 0;
+    if (db_tx_run(db, batch_tx, &b, err) == 0) {
+        rc = (int)b.done;
+        reg_after_commit(db, actor);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            free(ids[i]);
+            ids[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(norms[i]);
+    free(norms);
+    return rc;
+}
+
+/* ---- verify ---- */
+
+struct verify_ctx {
+    const struct registry_actor *actor;
+    const char *ref;
+    const json_t *norm;
+    json_t *mismatches;
+};
+
+static int keyed_by(struct db *db, const char *id, const char *user, bool *out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (reg_prepare(db, &st,
+                    "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+    *out = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int verify_tx(struct db *db, void *arg, struct err *err)
+{
+    struct verify_ctx *c = arg;
+    struct rec_head h;
+    json_t *objects = NULL, *edata = NULL;
+    sqlite3_stmt *st = NULL;
+    struct buf rekeyed = BUF_INIT(RECORD_MAX);
+    char rehash[65], now[TIME_ISO8601_LEN + 1];
+    uint64_t seq;
+    bool mine = false;
+    int rc = -1;
+
+    if (rec_load(db, c->ref, &h, err) != 0)
+        return -1;
+    if (strcmp(h.status, "draft") != 0) {
+        err_set(err, "verification refused: record %s is already %s", h.id, h.status);
+        goto out;
+    }
+    if (keyed_by(db, h.id, c->actor->username, &mine, err) != 0)
+        goto out;
+    if (mine) {
+        err_set(err,
+                "verification refused: %s keyed record %s and may not verify it; a different "
+                "clerk must re-key it (four-eyes rule)",
+                c->actor->username, h.id);
+        goto out;
+    }
+    json_decref(c->mismatches);
+    c->mismatches = NULL;
+    if (reg_record_compare(h.data, c->norm, &c->mismatches, err) != 0)
+        goto out;
+    if (json_array_size(c->mismatches) > 0) {
+        struct buf names = BUF_INIT(1024);
+        size_t i;
+        json_t *m;
+        json_array_foreach(c->mismatches, i, m) {
+            if (buf_printf(&names, "%s%s", i ? ", " : "",
+                           json_string_value(json_object_get(m, "field"))) != 0)
+                break;
+        }
+        err_set(err,
+                "verification: %zu field%s differ%s from the draft of record %s: %s (resolve "
+                "them with `record correct` or re-key)",
+                json_array_size(c->mismatches), json_array_size(c->mismatches) == 1 ? "" : "s",
+                json_array_size(c->mismatches) == 1 ? "s" : "", h.id, buf_str(&names));
+        buf_release(&names);
+        goto out;
+    }
+    if (rec_canonical(c->norm, &rekeyed, rehash, err) != 0 || reg_now(now, err) != 0)
+        goto out;
+    objects = json_pack("[o]", registry_object_ref("record", h.id, h.hash, NULL));
+    edata = json_pack("{s:i, s:s, s:s}", "version", h.version, "status", "verified",
+                      "rekeyed_hash", rehash);
+    if (objects == NULL || edata == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, c->actor, "record.verify", objects, edata, &seq, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
+                    " event_seq=?4 WHERE id=?1",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->actor->username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "marking the record verified", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    json_decref(edata);
+    buf_release(&rekeyed);
+    rec_head_release(&h);
+    return rc;
+}
+
+int registry_record_verify(struct db *db, const struct registry_actor *actor, const char *id,
+                           const json_t *rekeyed, json_t **mismatches, struct err *err)
+{
+    struct verify_ctx c = { actor, id, NULL, NULL };
+    json_t *norm = NULL;
+    int rc;
+
+    if (mismatches)
+        *mismatches = NULL;
+    if (registry_require_role(actor, ROLE_CLERK, "record verify", err) != 0)
+        return -1;
+    if (registry_record_normalize(rekeyed, &norm, err) != 0)
+        return -1;
+    c.norm = norm;
+    rc = db_tx_run(db, verify_tx, &c, err);
+    if (rc == 0)
+        reg_after_commit(db, actor);
+    if (mismatches && c.mismatches && json_array_size(c.mismatches) > 0)
+        *mismatches = json_incref(c.mismatches);
+    json_decref(c.mismatches);
+    json_decref(norm);
+    return rc;
+}
+
+/* ---- register ---- */
+
+struct register_ctx {
+    const struct registry_actor *actor;
+    const char *ref;
+    json_t *result;
+};
+
+static int next_registration(struct db *db, const char *office, int year, long long *n,
+                             struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (reg_prepare(db, &st,
+                    "INSERT INTO registration_counters(office, year, last) VALUES (?1, ?2, 1)"
+                    " ON CONFLICT(office, year) DO UPDATE SET last = last + 1 RETURNING last",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, year);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        reg_sql_fail(db, "allocating a registration number", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int register_tx(struct db *db, void *arg, struct err *err)
+{
+    struct register_ctx *c = arg;
+    struct rec_head h;
+    char uin[REGISTRY_UIN_LEN + 1], regno[64], now[TIME_ISO8601_LEN + 1];
+    char person_hash[65], link_hash[65];
+    json_t *objects = NULL, *edata = NULL, *statement = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = 0;
+    int y, m, d;
+    uint64_t seq;
+    int rc = -1;
+
+    if (rec_load(db, c->ref, &h, err) != 0)
+        return -1;
+    if (strcmp(h.status, "registered") == 0) {
+        err_set(err, "registration refused: record %s is already registered as %s", h.id,
+                h.regno ? h.regno : "?");
+        goto out;
+    }
+    if (strcmp(h.status, "verified") != 0) {
+        err_set(err,
+                "registration refused: record %s is an unverified draft; a second clerk must "
+                "verify it first (`civreg record verify`)",
+                h.id);
+        goto out;
+    }
+    if (reg_now(now, err) != 0)
+        goto out;
+    date_today(&y, &m, &d);
+    if (next_registration(db, h.office, y, &n, err) != 0)
+        goto out;
+    (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h.office, y, n);
+    if (reg_uin_allocate(db, uin, err) != 0 || reg_person_hash(uin, h.id, person_hash, err) != 0)
+        goto out;
+    if (reg_link_sign(c->actor, uin, h.id, h.version, h.hash, json_object_get(h.data, "evidence"),
+                      now, &statement, link_hash, err) != 0)
+        goto out;
+    {
+        char link_id[128];
+        (void)snprintf(link_id, sizeof link_id, "%s:%s:%d", uin, h.id, h.version);
+        objects = json_pack("[o, o, o]", registry_object_ref("record", h.id, h.hash, NULL),
+                            registry_object_ref("person", uin, person_hash, NULL),
+                            registry_object_ref("link", link_id, link_hash, NULL));
+    }
+    edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h.version, "status", "registered",
+                      "registration_number", regno, "uin", uin, "link", statement);
+    if (objects == NULL || edata == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, c->actor, "record.register", objects, edata, &seq, err) != 0)
+        goto out;
+    if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
+        reg_link_store(db, statement, seq, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "UPDATE birth_records SET status='registered', registration_number=?2,"
+                    " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
+                    " WHERE id=?1",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, regno, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->actor->username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, uin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "marking the record registered", err);
+        goto out;
+    }
+    json_decref(c->result);
+    c->result = json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin);
+    if (c->result == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    json_decref(edata);
+    json_decref(statement);
+    rec_head_release(&h);
+    return rc;
+}
+
+int registry_record_register(struct db *db, const struct registry_actor *actor, const char *id,
+                             json_t **result, struct err *err)
+{
+    struct register_ctx c = { actor, id, NULL };
+    int rc;
+
+    if (result)
+        *result = NULL;
+    if (registry_require_role(actor, ROLE_REGISTRAR, "record register", err) != 0)
+        return -1;
+    rc = db_tx_run(db, register_tx, &c, err);
+    if (rc == 0) {
+        reg_after_commit(db, actor);
+        if (result)
+            *result = json_incref(c.result);
+    }
+    json_decref(c.result);
+    return rc;
+}
+
+/* ---- correct ---- */
+
+struct correct_ctx {
+    const struct registry_actor *actor;
+    const char *ref;
+    const json_t *norm;
+    const char *reason;
+    const json_t *evidence;
+    int version;
+};
+
+static int correct_tx(struct db *db, void *arg, struct err *err)
+{
+    struct correct_ctx *c = arg;
+    struct rec_head h;
+    struct buf data = BUF_INIT(RECORD_MAX), ev = BUF_INIT(8192);
+    char hash[65], now[TIME_ISO8601_LEN + 1], link_hash[65];
+    json_t *objects = NULL, *edata = NULL, *statement = NULL;
+    sqlite3_stmt *st = NULL;
+    const char *status_after;
+    bool registered;
+    uint64_t seq;
+    int rc = -1;
+
+    if (rec_load(db, c->ref, &h, err) != 0)
+        return -1;
+    registered = strcmp(h.status, "registered") == 0;
+    if (registered && !(c->actor->roles & ROLE_REGISTRAR)) {
+        err_set(err, "correction refused: record %s is registered; only a registrar may correct it",
+                h.id);
+        goto out;
+    }
+    if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
+        check_evidence_list(db, c->evidence, err) != 0)
+        goto out;
+    if (rec_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0 ||
+        json_canonical(c->evidence, &ev, err) != 0)
+        goto out;
+    if (strcmp(hash, h.hash) == 0) {
+        err_set(err, "correction refused: it changes nothing in record %s version %d", h.id,
+                h.version);
+        goto out;
+    }
+    status_after = registered ? "registered" : "draft";
+    c->version = h.version + 1;
+    objects = json_pack("[o]", registry_object_ref("record", h.id, hash, h.hash));
+    edata = json_pack("{s:i, s:s, s:s, s:O, s:O}", "version", c->version, "status", status_after,
+                      "reason", c->reason, "reason_evidence", c->evidence, "evidence",
+                      json_object_get(c->norm, "evidence"));
+    if (objects == NULL || edata == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registered) {
+        char link_id[128];
+        if (reg_link_sign(c->actor, h.uin, h.id, c->version, hash,
+                          json_object_get(c->norm, "evidence"), now, &statement, link_hash,
+                          err) != 0)
+            goto out;
+        (void)snprintf(link_id, sizeof link_id, "%s:%s:%d", h.uin, h.id, c->version);
+        if (json_array_append_new(objects, registry_object_ref("link", link_id, link_hash,
+                                                               NULL)) != 0 ||
+            json_object_set(edata, "link", statement) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+    }
+    if (registry_event_append(db, c->actor, "record.correct", objects, edata, &seq, err) != 0)
+        goto out;
+    if (insert_version(db, h.id, c->version, &data, hash, h.hash, c->reason, buf_str(&ev),
+                       c->actor->username, now, seq, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
+                    "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
+                    " WHERE id=?1",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, c->version);
+    sqlite3_bind_text(st, 3, status_after, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "updating the record", err);
+        goto out;
+    }
+    if (registered && reg_link_store(db, statement, seq, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    json_decref(edata);
+    json_decref(statement);
+    buf_release(&data);
+    buf_release(&ev);
+    rec_head_release(&h);
+    return rc;
+}
+
+int registry_record_correct(struct db *db, const struct registry_actor *actor, const char *id,
+                            const json_t *record, const char *reason, const json_t *evidence,
+                            int *version, struct err *err)
+{
+    struct correct_ctx c = { actor, id, NULL, NULL, NULL, 0 };
+    json_t *norm = NULL, *ev = NULL, *reason_j = NULL, *reason_n = NULL;
+    int rc = -1;
+
+    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR, "record correct", err) != 0)
+        return -1;
+    if (reason == NULL || *reason == '\0')
+        return err_set(err, "correction: a reason is required");
+    reason_j = json_string(reason);
+    if (reason_j == NULL)
+        return err_set(err, "correction: reason is not valid UTF-8");
+    {
+        char *n = NULL;
+        size_t nlen = 0;
+        if (utf8_normalize(reason, strlen(reason), UTF8_NFC, &n, &nlen, err) != 0) {
+            err_prefix(err, "correction reason");
+            goto out;
+        }
+        if (nlen > 1000) {
+            free(n);
+            err_set(err, "correction reason: longer than 1000 bytes");
+            goto out;
+        }
+        reason_n = json_stringn(n, nlen);
+        free(n);
+    }
+    if (evidence == NULL) {
+        ev = json_array();
+    } else if (!json_is_array(evidence)) {
+        err_set(err, "correction evidence: must be a list of blob hashes");
+        goto out;
+    } else {
+        size_t i;
+        json_t *h;
+        json_array_foreach(evidence, i, h) if (!reg_is_hash(json_string_value(h))) {
+            err_set(err, "correction evidence[%zu]: must be a SHA-256 hash", i);
+            goto out;
+        }
+        ev = json_deep_copy(evidence);
+    }
+    if (ev == NULL || reason_n == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_record_normalize(record, &norm, err) != 0)
+        goto out;
+    c.norm = norm;
+    c.reason = json_string_value(reason_n);
+    c.evidence = ev;
+    if (db_tx_run(db, correct_tx, &c, err) != 0)
+        goto out;
+    reg_after_commit(db, actor);
+    if (version)
+        *version = c.version;
+    rc = 0;
+out:
+    json_decref(norm);
+    json_decref(ev);
+    json_decref(reason_j);
+    json_decref(reason_n);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static json_t *version_json(sqlite3_stmt *st, struct err *err)
+{
+    /* columns: version, data, hash, prev_hash, reason, reason_evidence,
+     * keyed_by, keyed_at, event_seq */
+    json_t *data = NULL, *rev = NULL, *v;
+
+    if (json_parse((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                   &data, err) != 0)
+        return NULL;
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
+        json_parse((const char *)sqlite3_column_text(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+                   &rev, err) != 0) {
+        json_decref(data);
+        return NULL;
+    }
+    v = json_pack("{s:i, s:o, s:s, s:s?, s:s?, s:o?, s:s, s:s, s:I}", "version",
+                  sqlite3_column_int(st, 0), "record", data, "hash", sqlite3_column_text(st, 2),
+                  "prev_hash", sqlite3_column_text(st, 3), "reason", sqlite3_column_text(st, 4),
+                  "reason_evidence", rev, "keyed_by", sqlite3_column_text(st, 6), "keyed_at",
+                  sqlite3_column_text(st, 7), "event", (json_int_t)sqlite3_column_int64(st, 8));
+    if (v == NULL)
+        err_set(err, "out of memory");
+    return v;
+}
+
+#define VERSION_COLS                                                                               \
+    "version, data, hash, prev_hash, reason, reason_evidence, keyed_by, keyed_at, event_seq"
+
+static int head_json(struct db *db, const char *id, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (reg_prepare(db, &st,
+                    "SELECT id, office, status, version, verified_by, registration_number,"
+                    " registered_by, registered_at, uin, created_at, updated_at"
+                    " FROM birth_records WHERE id=?1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s}", "id",
+                         sqlite3_column_text(st, 0), "office", sqlite3_column_text(st, 1),
+                         "status", sqlite3_column_text(st, 2), "versions",
+                         sqlite3_column_int(st, 3), "verified_by", sqlite3_column_text(st, 4),
+                         "registration_number", sqlite3_column_text(st, 5), "registered_by",
+                         sqlite3_column_text(st, 6), "registered_at", sqlite3_column_text(st, 7),
+                         "uin", sqlite3_column_text(st, 8), "created_at",
+                         sqlite3_column_text(st, 9), "updated_at", sqlite3_column_text(st, 10));
+        rc = *out ? 0 : err_set(err, "out of memory");
+    } else {
+        err_set(err, "no record '%s'", id);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int registry_record_show(struct db *db, const struct registry_actor *actor, const char *ref,
+                         int version, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *head = NULL, *v = NULL;
+    char *id = NULL;
+    int rc = -1, r;
+
+    *out = NULL;
+    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record show", err) != 0)
+        return -1;
+    r = reg_record_resolve(db, ref, &id, err);
+    if (r != 0)
+        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+    if (head_json(db, id, &head, err) != 0)
+        goto out;
+    if (version <= 0)
+        version = (int)json_integer_value(json_object_get(head, "versions"));
+    if (reg_prepare(db, &st,
+                    "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1 AND version=?2",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, version);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        err_set(err, "record %s has no version %d", id, version);
+        goto out;
+    }
+    if ((v = version_json(st, err)) == NULL)
+        goto out;
+    if (json_object_update(head, v) != 0) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    *out = head;
+    head = NULL;
+    rc = 0;
+out:
+    json_decref(head);
+    json_decref(v);
+    sqlite3_finalize(st);
+    free(id);
+    return rc;
+}
+
+int reg_object_events(struct db *db, const char *kind, const char *id, json_t *out,
+                      struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0, step;
+
+    if (reg_prepare(db, &st,
+                    "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
+                    " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
+                    " ORDER BY e.seq",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *body = NULL, *e;
+        if (json_parse((const char *)sqlite3_column_text(st, 4),
+                       (size_t)sqlite3_column_bytes(st, 4), &body, err) != 0) {
+            rc = -1;
+            break;
+        }
+        e = json_pack("{s:I, s:s, s:s, s:s, s:O}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
+                      "type", sqlite3_column_text(st, 1), "actor", sqlite3_column_text(st, 2),
+                      "time", sqlite3_column_text(st, 3), "data", json_object_get(body, "data"));
+        json_decref(body);
+        if (e == NULL || json_array_append_new(out, e) != 0) {
+            rc = err_set(err, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = reg_sql_fail(db, "reading events", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int registry_record_history(struct db *db, const struct registry_actor *actor, const char *ref,
+                            json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *head = NULL, *versions = NULL, *events = NULL;
+    char *id = NULL;
+    int rc = -1, r, step;
+
+    *out = NULL;
+    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record history", err) != 0)
+        return -1;
+    r = reg_record_resolve(db, ref, &id, err);
+    if (r != 0)
+        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+    if (head_json(db, id, &head, err) != 0)
+        goto out;
+    if ((versions = json_array()) == NULL || (events = json_array()) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (reg_prepare(db, &st,
+                    "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
+                    " ORDER BY version",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *v = version_json(st, err);
+        if (v == NULL || json_array_append_new(versions, v) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE) {
+        reg_sql_fail(db, "reading versions", err);
+        goto out;
+    }
+    if (reg_object_events(db, "record", id, events, err) != 0)
+        goto out;
+    if (json_object_set(head, "versions_list", versions) != 0 ||
+        json_object_set(head, "events", events) != 0) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    *out = head;
+    head = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(head);
+    json_decref(versions);
+    json_decref(events);
+    free(id);
+    return rc;
+}
+
+int registry_record_list(struct db *db, const struct registry_actor *actor,
+                         const struct registry_record_filter *f, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *list = NULL;
+    int rc = -1, step;
+    int limit = f && f->limit > 0 ? f->limit : 100, offset = f && f->offset > 0 ? f->offset : 0;
+
+    *out = NULL;
+    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record list", err) != 0)
+        return -1;
+    if (f && f->status && strcmp(f->status, "draft") != 0 && strcmp(f->status, "verified") != 0 &&
+        strcmp(f->status, "registered") != 0)
+        return err_set(err, "status: must be draft, verified or registered");
+    if (limit > 10000)
+        limit = 10000;
+    if (reg_prepare(db, &st,
+                    "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
+                    " v.data FROM birth_records b JOIN record_versions v"
+                    " ON v.record_id = b.id AND v.version = b.version"
+                    " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
+                    " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, f ? f->status : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, f ? f->office : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, limit);
+    sqlite3_bind_int(st, 4, offset);
+    if ((list = json_array()) == NULL)
+        goto oom;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *data = NULL, *child, *e;
+        if (json_parse((const char *)sqlite3_column_text(st, 6),
+                       (size_t)sqlite3_column_bytes(st, 6), &data, err) != 0)
+            goto out;
+        child = json_object_get(data, "child");
+        e = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}", "id",
+                      sqlite3_column_text(st, 0), "status", sqlite3_column_text(st, 1), "version",
+                      sqlite3_column_int(st, 2), "registration_number",
+                      sqlite3_column_text(st, 3), "uin", sqlite3_column_text(st, 4),
+                      "given_names", json_string_value(json_object_get(child, "given_names")),
+                      "family_name", json_string_value(json_object_get(child, "family_name")),
+                      "date_of_birth",
+                      json_string_value(json_object_get(json_object_get(data, "birth"), "date")),
+                      "updated_at", sqlite3_column_text(st, 5));
+        json_decref(data);
+        if (e == NULL || json_array_append_new(list, e) != 0)
+            goto oom;
+    }
+    if (step != SQLITE_DONE) {
+        reg_sql_fail(db, "listing records", err);
+        goto out;
+    }
+    *out = list;
+    list = NULL;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    json_decref(list);
+    sqlite3_finalize(st);
+    return rc;
+}

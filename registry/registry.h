@@ -1,0 +1,301 @@
+/* civreg registry: users and keys, evidence, the provenance log, birth
+ * records, persons. The public API shared by the civreg command and the web
+ * server: both call the same functions with an authenticated actor, so the
+ * same checks run and the same signed events are written.
+ *
+ * Conventions: functions return 0 on success and -1 on failure with a
+ * message in ERR (lowercase, naming what failed). json_t results are new
+ * references the caller json_decref()s; json_t inputs are borrowed. Every
+ * write runs in a transaction (nested as a savepoint when the caller already
+ * holds one) and appends signed events to the log. Nothing here prints.
+ *
+ * See docs/registry.md for the record JSON, the event format and the audit.
+ */
+#ifndef CIVREG_REGISTRY_H
+#define CIVREG_REGISTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct db;
+
+/* ---- users, roles, keys (users.c, keys.c) ---- */
+
+enum registry_role {
+    ROLE_CLERK = 1 << 0,
+    ROLE_REGISTRAR = 1 << 1,
+    ROLE_ENROLMENT_OFFICER = 1 << 2,
+    ROLE_APPROVER = 1 << 3,
+    ROLE_ISSUANCE_OPERATOR = 1 << 4,
+    ROLE_AUDITOR = 1 << 5,
+    ROLE_ADMIN = 1 << 6,
+};
+#define REGISTRY_ROLES_ALL 0x7fu
+
+/* An authenticated user: username, office, roles, and the user's Ed25519
+ * signing key unsealed into guarded memory, plus the office's log-signing
+ * key (tree heads are signed at each append). Opaque. */
+struct registry_actor;
+
+/* Check USERNAME's PASSWORD (Argon2id, crypto_pwhash_str_verify) and unseal
+ * the user's signing key and the office log key (from KEYS_DIR). Fails with
+ * "invalid username or password" for an unknown user and a wrong password
+ * alike, "account disabled" for a disabled one. *OUT is freed with
+ * registry_actor_free. */
+int registry_authenticate(struct db *db, const char *keys_dir, const char *username,
+                          const char *password, struct registry_actor **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Wipe the keys and free; NULL is a no-op. */
+void registry_actor_free(struct registry_actor *a);
+
+/* Borrowed from A, valid while A lives. */
+const char *registry_actor_username(const struct registry_actor *a);
+const char *registry_actor_office(const struct registry_actor *a);
+unsigned registry_actor_roles(const struct registry_actor *a);
+/* The actor's Ed25519 public key (32 bytes, borrowed). */
+const unsigned char *registry_actor_public_key(const struct registry_actor *a);
+
+/* Role names: "clerk", "registrar", "enrolment_officer", "approver",
+ * "issuance_operator", "auditor", "admin". */
+const char *registry_role_name(unsigned role);
+/* Parse a comma-separated list of role names into a bitmask. */
+int registry_roles_parse(const char *list, unsigned *roles, struct err *err)
+    __attribute__((warn_unused_result));
+/* JSON array of the role names in ROLES (new reference, NULL when out of memory). */
+json_t *registry_roles_json(unsigned roles);
+
+/* Fail with "USER (roles ...) may not WHAT: needs role X" unless A holds one
+ * of the roles in NEED. */
+int registry_require_role(const struct registry_actor *a, unsigned need, const char *what,
+                          struct err *err) __attribute__((warn_unused_result));
+
+struct registry_user_new {
+    const char *username; /* [a-z0-9._-]{2,32} */
+    const char *password; /* at least 8 bytes */
+    unsigned roles;
+    const char *office; /* an office in table offices */
+};
+
+/* Create a user with a fresh Ed25519 key sealed under their password; logs
+ * user.add with the public key. ACTOR must be an admin; it may be NULL only
+ * while no user exists (the first user must hold the admin role; the office
+ * log key is created then, in KEYS_DIR). */
+int registry_user_add(struct db *db, const char *keys_dir, const struct registry_actor *actor,
+                      const struct registry_user_new *u, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Change USERNAME's password: the signing key is unsealed with OLD and
+ * sealed again under NEW (the key itself does not change). Logs user.passwd
+ * signed by the user. */
+int registry_user_passwd(struct db *db, const char *keys_dir, const char *username,
+                         const char *old_password, const char *new_password, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Disable USERNAME (admin only; an admin cannot disable themselves). */
+int registry_user_disable(struct db *db, const struct registry_actor *actor, const char *username,
+                          struct err *err) __attribute__((warn_unused_result));
+
+/* All users: [{username, office, roles[], public_key, disabled, created_at}]
+ * (admin or auditor). */
+int registry_user_list(struct db *db, const struct registry_actor *actor, json_t **out,
+                       struct err *err) __attribute__((warn_unused_result));
+
+/* ---- the provenance log (eventlog.c) ---- */
+
+/* Append one event: builds {v, seq, type, actor, office, time, objects,
+ * data}, canonicalizes it (RFC 8785), signs it with the actor's key, appends
+ * the leaf H(0x00 || body || signature) to the Merkle tree and has the office
+ * key sign the new tree head. Runs inside the caller's transaction when there
+ * is one (as a savepoint), else in its own.
+ *   TYPE     dotted name, e.g. "record.register", "pki.csca.create"
+ *   OBJECTS  array of {"kind", "id", "hash"[, "prev"]} the event touches
+ *            (hash: SHA-256 hex of the object's canonical content)
+ *   DATA     object with anything else worth signing, or NULL
+ * *SEQ (may be NULL) receives the event's position in the log. */
+int registry_event_append(struct db *db, const struct registry_actor *actor, const char *type,
+                          const json_t *objects, const json_t *data, uint64_t *seq,
+                          struct err *err) __attribute__((warn_unused_result));
+
+/* Helper for OBJECTS: {"kind": KIND, "id": ID, "hash": HASH[, "prev": PREV]}
+ * (PREV may be NULL). New reference. */
+json_t *registry_object_ref(const char *kind, const char *id, const char *hash, const char *prev);
+
+/* SHA-256 hex (65 bytes with NUL) of the canonical JSON of V. */
+int registry_json_hash(const json_t *v, char out[65], struct err *err)
+    __attribute__((warn_unused_result));
+
+/* The current log size and the latest signed tree head as JSON
+ * {tree_size, root_hash, office, signed_at, signature}. */
+int registry_log_head(struct db *db, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* ---- evidence (blobs.c) ---- */
+
+#define REGISTRY_BLOB_MAX ((size_t)64 << 20) /* 64 MiB per file */
+
+/* Store LEN bytes in BLOBS_DIR/ab/cd/<sha256> (temporary file, fsync,
+ * rename, fsync of the folder; an existing identical blob is kept) and its
+ * metadata in the database; logs evidence.add the first time. HASH receives
+ * the lowercase hex SHA-256. MEDIA_TYPE like "image/png" (NULL =
+ * application/octet-stream). */
+int registry_blob_put(struct db *db, const char *blobs_dir, const struct registry_actor *actor,
+                      const void *p, size_t len, const char *media_type, char hash[65],
+                      struct err *err) __attribute__((warn_unused_result));
+
+/* Read a blob back, re-hashing it: fails naming the file when its bytes no
+ * longer match their name. *P is malloc'd (caller frees). */
+int registry_blob_get(struct db *db, const char *blobs_dir, const char *hash, unsigned char **p,
+                      size_t *len, struct err *err) __attribute__((warn_unused_result));
+
+/* Whether HASH is a known blob (0 yes, -1 with a message naming it). */
+int registry_blob_exists(struct db *db, const char *hash, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* ---- birth records (records.c, record_fields.c) ---- */
+
+/* A complete valid record JSON (the documented example). New reference. */
+json_t *registry_record_example(void);
+
+/* Validate and normalize a record JSON (NFC strings, partial dates, enums).
+ * *OUT is the normalized copy (new reference). Messages name the field. */
+int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Key a new record as a draft (clerk). *ID receives its id (malloc'd). */
+int registry_record_draft(struct db *db, const struct registry_actor *actor, const json_t *record,
+                          char **id, struct err *err) __attribute__((warn_unused_result));
+
+/* Draft N records in one transaction (bulk import of a register). Each
+ * record is validated on its own: IDS[i] receives the new id (malloc'd) or
+ * NULL, and ERRS[i] the reason when record i was refused. Returns the
+ * number drafted, or -1 when the transaction failed (then nothing of the
+ * batch was stored and every IDS[i] is NULL). */
+int registry_record_draft_batch(struct db *db, const struct registry_actor *actor,
+                                json_t *const *records, size_t n, char **ids, struct err *errs,
+                                struct err *err) __attribute__((warn_unused_result));
+
+/* Blind second keying (clerk, not anyone who keyed a version of it).
+ * Compares REKEYED field by field with the current version: when all agree
+ * the record becomes verified and 0 is returned; otherwise -1 and
+ * *MISMATCHES (may be NULL) receives [{field, draft, verify}]. */
+int registry_record_verify(struct db *db, const struct registry_actor *actor, const char *id,
+                           const json_t *rekeyed, json_t **mismatches, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Register a verified record (registrar): allocates the registration number
+ * OFFICE/YEAR/NNNNNN, creates the person with a new UIN and the signed link
+ * statement. *RESULT (may be NULL): {id, registration_number, uin}. */
+int registry_record_register(struct db *db, const struct registry_actor *actor, const char *id,
+                             json_t **result, struct err *err) __attribute__((warn_unused_result));
+
+/* Correct a record: a new version with REASON and EVIDENCE (array of blob
+ * hashes, may be NULL). Drafts and verified records: clerk or registrar, the
+ * record returns to draft and needs verifying again. Registered records:
+ * registrar only; a new link statement is signed. *VERSION (may be NULL)
+ * receives the new version number. */
+int registry_record_correct(struct db *db, const struct registry_actor *actor, const char *id,
+                            const json_t *record, const char *reason, const json_t *evidence,
+                            int *version, struct err *err) __attribute__((warn_unused_result));
+
+/* A record (by id or registration number) at VERSION (0 = current):
+ * {id, office, status, version, versions, registration_number, uin, hash,
+ *  record, keyed_by, keyed_at, ...}. Any role. */
+int registry_record_show(struct db *db, const struct registry_actor *actor, const char *id,
+                         int version, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Every version and every event of a record, oldest first. */
+int registry_record_history(struct db *db, const struct registry_actor *actor, const char *id,
+                            json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+struct registry_record_filter {
+    const char *status; /* "draft", "verified", "registered" or NULL */
+    const char *office; /* NULL = all */
+    int limit;          /* 0 = 100 */
+    int offset;
+};
+/* Records, newest first: [{id, status, version, registration_number, uin,
+ * child name, date of birth, updated_at}]. */
+int registry_record_list(struct db *db, const struct registry_actor *actor,
+                         const struct registry_record_filter *f, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* ---- persons and identity numbers (persons.c, uin.c) ---- */
+
+#define REGISTRY_UIN_LEN 10
+
+/* A fresh UIN candidate: 9 random digits (libsodium) and a Verhoeff check
+ * digit, no leading 0 or 1, no run or sequence of 3+ equal or consecutive
+ * digits. Uniqueness is the caller's (persons.c retries on collision). */
+void registry_uin_generate(char out[REGISTRY_UIN_LEN + 1]);
+/* Check the format rules and the Verhoeff digit; names the rule broken. */
+int registry_uin_check(const char *uin, struct err *err) __attribute__((warn_unused_result));
+/* Verhoeff check digit of a string of decimal digits (0-9), or -1. */
+int registry_verhoeff_digit(const char *digits, size_t len);
+
+/* A person by UIN: {uin, record_id, registration_number, created_at, record
+ * (current version), links[{statement, signature, signer, valid}]}. */
+int registry_person_show(struct db *db, const struct registry_actor *actor, const char *uin,
+                         json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* ---- audit (audit.c, bundle.c) ---- */
+
+struct registry_audit_stats {
+    uint64_t events;      /* events checked */
+    uint64_t tree_heads;  /* signed tree heads checked */
+    uint64_t records;     /* record versions re-hashed */
+    uint64_t blobs;       /* blob files re-hashed */
+};
+
+/* Re-hash every object and blob, check every signature, rebuild the Merkle
+ * tree and check every signed tree head and the witness file in KEYS_DIR.
+ * REPORT is called once per problem with a line naming the row, event or
+ * file and what is wrong. OFFICE_KEY (32 bytes, may be NULL) pins the office
+ * public key to trust. Returns the number of problems (0 = all holds) or -1
+ * when the audit itself could not run. */
+int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs_dir,
+                          const unsigned char *office_key,
+                          void (*report)(void *ctx, const char *problem), void *ctx,
+                          struct registry_audit_stats *stats, struct err *err);
+
+/* The provenance of ID (a UIN, registration number or record id): the
+ * person, every record version, every event with signer, time, signature
+ * validity, evidence hashes and inclusion proof against the latest signed
+ * tree head. ACTOR may be NULL for a local operator (the command line);
+ * otherwise it must be an auditor, registrar or admin. */
+int registry_audit_trace(struct db *db, const struct registry_actor *actor, const char *id,
+                         json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* Inclusion proof of event SEQ in the tree of SIZE leaves (0 = latest
+ * signed head): {seq, tree_size, leaf_hash, root_hash, proof[]}. */
+int registry_audit_inclusion(struct db *db, uint64_t seq, uint64_t size, json_t **out,
+                             struct err *err) __attribute__((warn_unused_result));
+
+/* Consistency proof between two tree sizes (SIZE2 0 = latest):
+ * {size1, size2, root1, root2, proof[]}. */
+int registry_audit_consistency(struct db *db, uint64_t size1, uint64_t size2, json_t **out,
+                               struct err *err) __attribute__((warn_unused_result));
+
+/* A self-contained bundle for ID: the events with their bodies and
+ * signatures, the users' public keys as logged, record versions, link
+ * statements, the signed tree head and inclusion proofs. ACTOR as in
+ * registry_audit_trace. */
+int registry_audit_export(struct db *db, const struct registry_actor *actor, const char *id,
+                          json_t **bundle, struct err *err) __attribute__((warn_unused_result));
+
+/* Verify a bundle with no database, trusting only OFFICE_KEY (32 bytes).
+ * REPORT gets one line per problem; returns the number of problems or -1. */
+int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[32],
+                           void (*report)(void *ctx, const char *problem), void *ctx,
+                           struct err *err);
+
+/* The office public key (32 bytes) of OFFICE from the database. */
+int registry_office_public_key(struct db *db, const char *office, unsigned char out[32],
+                               struct err *err) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,142 @@
+/* civreg registry: internals shared by the registry's files (not API). */
+#ifndef CIVREG_REGISTRY_INT_H
+#define CIVREG_REGISTRY_INT_H
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "db/db.h"
+#include "merkle.h"
+#include "registry.h"
+
+#define REG_USERNAME_MAX 32
+#define REG_OFFICE_MAX 8
+#define REG_SIG_BYTES crypto_sign_BYTES          /* 64 */
+#define REG_PK_BYTES crypto_sign_PUBLICKEYBYTES  /* 32 */
+#define REG_SK_BYTES crypto_sign_SECRETKEYBYTES  /* 64 */
+
+struct registry_actor {
+    char username[REG_USERNAME_MAX + 1];
+    char office[REG_OFFICE_MAX + 1];      /* the user's office */
+    char node_office[REG_OFFICE_MAX + 1]; /* the office running this log */
+    unsigned roles;
+    unsigned char pk[REG_PK_BYTES];
+    unsigned char *sk; /* sodium_malloc'd, REG_SK_BYTES */
+    unsigned char office_pk[REG_PK_BYTES];
+    unsigned char *office_sk; /* sodium_malloc'd, REG_SK_BYTES */
+    char *keys_dir;           /* where the tree-head witness is written */
+};
+
+/* Current UTC time, ISO 8601. */
+int reg_now(char out[TIME_ISO8601_LEN + 1], struct err *err);
+
+/* SHA-256 as lowercase hex. */
+void reg_sha256_hex(const void *p, size_t len, char out[65]);
+
+/* A new globally unique id "OFFICE-K-<20 hex>" (K a kind letter), malloc'd. */
+char *reg_new_id(const char *office, char kind);
+
+/* SQLite helpers: prepare (message on failure) and a failure naming WHAT. */
+int reg_prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err);
+int reg_sql_fail(struct db *db, const char *what, struct err *err);
+
+/* Office log key: load (or with CREATE make) the Ed25519 key of OFFICE,
+ * sealed in table office_keys under keys/office-<OFFICE>.key. *SK is
+ * sodium_malloc'd (free with sodium_free). */
+int reg_office_key_load(struct db *db, const char *keys_dir, const char *office, bool create,
+                        unsigned char pk[REG_PK_BYTES], unsigned char **sk, struct err *err);
+
+/* Sign the tree head for SIZE/ROOT with the actor's office key, store it and
+ * return its JSON (new reference) in *HEAD (may be NULL). */
+int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64_t size,
+                       const unsigned char root[32], json_t **head, struct err *err);
+
+/* The canonical body a tree head signature covers. */
+int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex,
+                       const char *time, struct buf *out, struct err *err);
+
+/* The log as a Merkle source over table merkle_nodes (one prepared
+ * statement, released with reg_merkle_db_release). */
+struct reg_merkle_db {
+    struct db *db;
+    sqlite3_stmt *st;
+};
+void reg_merkle_db_source(struct reg_merkle_db *m, struct db *db, struct merkle_source *out);
+void reg_merkle_db_release(struct reg_merkle_db *m);
+
+/* After a registry operation committed (no transaction left open on DB),
+ * refresh the tree-head witness in the actor's keys folder. */
+void reg_after_commit(struct db *db, const struct registry_actor *actor);
+
+/* The number of events in the log. */
+int reg_log_size(struct db *db, uint64_t *size, struct err *err);
+
+/* Write the latest signed tree head to KEYS_DIR/tree-head.json (a witness
+ * outside the database, so a truncated log is noticed). Best effort. */
+void reg_witness_write(const char *keys_dir, const json_t *head);
+
+/* Look up a user's public key / office / roles. Returns 1 when absent. */
+int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK_BYTES],
+                    unsigned *roles, int *disabled, struct err *err);
+
+/* Ed25519 over a canonical body. */
+void reg_sign(const unsigned char *sk, const void *msg, size_t len,
+              unsigned char sig[REG_SIG_BYTES]);
+bool reg_sig_ok(const unsigned char pk[REG_PK_BYTES], const void *msg, size_t len,
+                const unsigned char *sig, size_t sig_len);
+
+/* Resolve a record reference (record id or registration number) to the
+ * record id (malloc'd). Returns 1 when not found. */
+int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *err);
+
+/* A UIN no person holds yet (call inside the write transaction). */
+int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err);
+/* Store a person created by event SEQ. */
+int reg_person_store(struct db *db, const char *uin, const char *record_id, const char *by,
+                     const char *now, uint64_t seq, struct err *err);
+
+/* The link statement {type, uin, record_id, record_version, record_hash,
+ * person_hash, evidence[], registrar, time}, signed by ACTOR. *LINK =
+ * {statement, signature (hex), signer}; LINK_HASH = SHA-256 of the
+ * statement's canonical JSON (what the signature covers). */
+int reg_link_sign(const struct registry_actor *actor, const char *uin, const char *record_id,
+                  int version, const char *record_hash, const json_t *evidence, const char *now,
+                  json_t **link, char link_hash[65], struct err *err);
+/* Store a link created by event SEQ. */
+int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *err);
+/* Check a link's signature against PK. */
+bool reg_link_signature_ok(const json_t *link, const unsigned char pk[REG_PK_BYTES]);
+/* The content hash of a person {uin, record_id}. */
+int reg_person_hash(const char *uin, const char *record_id, char out[65], struct err *err);
+
+/* The content hash of a user as logged: SHA-256 of the canonical JSON
+ * {username, office, roles[], public_key}. */
+int reg_user_hash(const char *username, const char *office, unsigned roles,
+                  const unsigned char pk[REG_PK_BYTES], char out[65], json_t **content,
+                  struct err *err);
+
+/* BLOBS_DIR/ab/cd/<hash> into OUT. */
+int reg_blob_path(const char *blobs_dir, const char *hash, char *out, size_t size,
+                  struct err *err);
+/* Re-read a blob file and check its hash and size (SIZE < 0: any). */
+int reg_blob_check_file(const char *blobs_dir, const char *hash, int64_t size, struct err *err);
+/* Whether S is 64 lowercase hex digits. */
+bool reg_is_hash(const char *s);
+
+/* Field-by-field differences of two normalized records (evidence aside):
+ * *MISMATCHES = [{field, draft, verify}] sorted by field, [] when equal. */
+int reg_record_compare(const json_t *draft, const json_t *verify, json_t **mismatches,
+                       struct err *err);
+
+/* Append to OUT the events touching object KIND/ID: [{seq, type, actor,
+ * time, data}], oldest first. */
+int reg_object_events(struct db *db, const char *kind, const char *id, json_t *out,
+                      struct err *err);
+
+/* Hex helpers that fail with a message naming WHAT. */
+int reg_hex32(const char *hex, unsigned char out[32], const char *what, struct err *err);
+
+#endif

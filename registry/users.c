@@ -1,0 +1,760 @@
+/* civreg registry: users, roles and their signing keys.
+ *
+ * A password is stored only as an Argon2id hash (crypto_pwhash_str). Each
+ * user's Ed25519 secret key is sealed (core/seal.h) under a key derived from
+ * the password with Argon2id and a per-user salt, with the associated data
+ * "user-key:<username>", so the sealed key cannot be moved to another user
+ * and a database administrator cannot sign as anyone. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/seal.h"
+#include "core/secret.h"
+#include "registry_int.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 1024
+
+static const char *const role_names[] = { "clerk",    "registrar", "enrolment_officer",
+                                          "approver", "issuance_operator", "auditor",
+                                          "admin" };
+#define ROLE_COUNT (sizeof role_names / sizeof role_names[0])
+
+const char *registry_role_name(unsigned role)
+{
+    for (unsigned i = 0; i < ROLE_COUNT; i++)
+        if (role == 1u << i)
+            return role_names[i];
+    return "unknown";
+}
+
+int registry_roles_parse(const char *list, unsigned *roles, struct err *err)
+{
+    const char *p = list;
+
+    *roles = 0;
+    if (list == NULL || *list == '\0')
+        return err_set(err, "roles: none given (clerk, registrar, enrolment_officer, approver, "
+                            "issuance_operator, auditor, admin)");
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        bool found = false;
+        for (unsigned i = 0; i < ROLE_COUNT; i++) {
+            if (strlen(role_names[i]) == n && memcmp(role_names[i], p, n) == 0) {
+                *roles |= 1u << i;
+                found = true;
+            }
+        }
+        if (!found)
+            return err_set(err, "roles: unknown role '%.*s' (clerk, registrar, enrolment_officer, "
+                                "approver, issuance_operator, auditor, admin)",
+                           (int)(n > 40 ? 40 : n), p);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+json_t *registry_roles_json(unsigned roles)
+{
+    json_t *a = json_array();
+
+    for (unsigned i = 0; a && i < ROLE_COUNT; i++)
+        if ((roles & (1u << i)) && json_array_append_new(a, json_string(role_names[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+int registry_require_role(const struct registry_actor *a, unsigned need, const char *what,
+                          struct err *err)
+{
+    struct buf names = BUF_INIT(256);
+    int rc;
+
+    if (a == NULL)
+        return err_set(err, "%s: sign in first", what);
+    if (a->roles & need)
+        return 0;
+    for (unsigned i = 0; i < ROLE_COUNT; i++)
+        if (need & (1u << i))
+            if (buf_printf(&names, "%s%s", names.len ? " or " : "", role_names[i]) != 0)
+                break;
+    rc = err_set(err, "%s: refused: user '%s' does not hold the %s role", what, a->username,
+                 buf_str(&names));
+    buf_release(&names);
+    return rc;
+}
+
+const char *registry_actor_username(const struct registry_actor *a)
+{
+    return a->username;
+}
+
+const char *registry_actor_office(const struct registry_actor *a)
+{
+    return a->office;
+}
+
+unsigned registry_actor_roles(const struct registry_actor *a)
+{
+    return a->roles;
+}
+
+const unsigned char *registry_actor_public_key(const struct registry_actor *a)
+{
+    return a->pk;
+}
+
+void registry_actor_free(struct registry_actor *a)
+{
+    if (a == NULL)
+        return;
+    if (a->sk)
+        sodium_free(a->sk);
+    if (a->office_sk)
+        sodium_free(a->office_sk);
+    free(a->keys_dir);
+    secret_wipe(a, sizeof *a);
+    free(a);
+}
+
+static int check_username(const char *u, struct err *err)
+{
+    size_t n = u ? strlen(u) : 0;
+
+    if (n < 2 || n > REG_USERNAME_MAX)
+        return err_set(err, "username: must be 2 to 32 characters a-z 0-9 . _ -");
+    for (size_t i = 0; i < n; i++) {
+        char c = u[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            return err_set(err, "username: '%s' must be 2 to 32 characters a-z 0-9 . _ -", u);
+    }
+    return 0;
+}
+
+static int check_password(const char *p, struct err *err)
+{
+    size_t n = p ? strlen(p) : 0;
+
+    if (n < PASSWORD_MIN)
+        return err_set(err, "password: must be at least %d characters", PASSWORD_MIN);
+    if (n > PASSWORD_MAX)
+        return err_set(err, "password: longer than %d bytes", PASSWORD_MAX);
+    return 0;
+}
+
+static char *user_key_ad(const char *username)
+{
+    size_t n = strlen(username) + 10;
+    char *ad = malloc(n);
+
+    if (ad)
+        (void)snprintf(ad, n, "user-key:%s", username);
+    return ad;
+}
+
+int reg_user_hash(const char *username, const char *office, unsigned roles,
+                  const unsigned char pk[REG_PK_BYTES], char out[65], json_t **content,
+                  struct err *err)
+{
+    char pk_hex[2 * REG_PK_BYTES + 1];
+    json_t *o;
+    int rc;
+
+    hex_encode(pk, REG_PK_BYTES, pk_hex);
+    o = json_pack("{s:s, s:s, s:o, s:s}", "username", username, "office", office, "roles",
+                  registry_roles_json(roles), "public_key", pk_hex);
+    if (o == NULL)
+        return err_set(err, "out of memory");
+    rc = registry_json_hash(o, out, err);
+    if (rc == 0 && content)
+        *content = json_incref(o);
+    json_decref(o);
+    return rc;
+}
+
+int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK_BYTES],
+                    unsigned *roles, int *disabled, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+
+    if (reg_prepare(db, &st, "SELECT public_key, roles, disabled FROM users WHERE username=?1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != REG_PK_BYTES) {
+            rc = err_set(err, "users '%s': public key is not 32 bytes", username);
+        } else {
+            if (pk)
+                memcpy(pk, sqlite3_column_blob(st, 0), REG_PK_BYTES);
+            if (roles)
+                *roles = (unsigned)sqlite3_column_int(st, 1);
+            if (disabled)
+                *disabled = sqlite3_column_int(st, 2);
+            rc = 0;
+        }
+    } else if (step == SQLITE_DONE) {
+        rc = 1;
+    } else {
+        rc = reg_sql_fail(db, "reading users", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A password hash nobody knows the password of: unknown users cost the same
+ * Argon2id work as known ones, so timing does not reveal who exists. */
+static void dummy_verify(const char *password)
+{
+    static char dummy[crypto_pwhash_STRBYTES];
+    static int ready;
+
+    if (!ready) {
+        unsigned char r[16];
+        char rhex[33];
+        randombytes_buf(r, sizeof r);
+        hex_encode(r, sizeof r, rhex);
+        if (crypto_pwhash_str(dummy, rhex, strlen(rhex), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+            return;
+        ready = 1;
+    }
+    if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
+        return; /* cannot happen: nobody knows the dummy password */
+}
+
+static int node_office(struct db *db, char out[REG_OFFICE_MAX + 1], struct err *err)
+{
+    char *v = NULL;
+    int rc = db_setting_get(db, "office", &v, err);
+
+    if (rc < 0)
+        return -1;
+    if (rc > 0 || v == NULL || strlen(v) > REG_OFFICE_MAX) {
+        free(v);
+        return err_set(err, "settings: this data directory has no office code");
+    }
+    memcpy(out, v, strlen(v) + 1);
+    free(v);
+    return 0;
+}
+
+static struct registry_actor *actor_new(const char *keys_dir)
+{
+    struct registry_actor *a = calloc(1, sizeof *a);
+
+    if (a == NULL)
+        return NULL;
+    a->keys_dir = keys_dir ? strdup(keys_dir) : NULL;
+    if (keys_dir && a->keys_dir == NULL) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+int registry_authenticate(struct db *db, const char *keys_dir, const char *username,
+                          const char *password, struct registry_actor **out, struct err *err)
+{
+    static const char generic[] = "invalid username or password";
+    struct registry_actor *a = NULL;
+    sqlite3_stmt *st = NULL;
+    unsigned char key[SEAL_KEY_BYTES];
+    unsigned char *plain = NULL;
+    size_t plain_len = 0;
+    char *ad = NULL;
+    int rc = -1, step;
+
+    *out = NULL;
+    if (username == NULL || password == NULL || strlen(username) > REG_USERNAME_MAX ||
+        strlen(password) > PASSWORD_MAX)
+        return err_set(err, "%s", generic);
+    if (reg_prepare(db, &st,
+                    "SELECT office, roles, pw_hash, key_salt, sealed_key, public_key, disabled"
+                    " FROM users WHERE username=?1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        dummy_verify(password);
+        err_set(err, "%s", generic);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        reg_sql_fail(db, "reading users", err);
+        goto out;
+    }
+    if (crypto_pwhash_str_verify((const char *)sqlite3_column_text(st, 2), password,
+                                 strlen(password)) != 0) {
+        err_set(err, "%s", generic);
+        goto out;
+    }
+    if (sqlite3_column_int(st, 6) != 0) {
+        err_set(err, "account disabled: %s may no longer sign in", username);
+        goto out;
+    }
+    if (sqlite3_column_bytes(st, 3) != SEAL_SALT_BYTES ||
+        sqlite3_column_bytes(st, 5) != REG_PK_BYTES ||
+        strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
+        err_set(err, "users '%s': row is damaged", username);
+        goto out;
+    }
+    if ((a = actor_new(keys_dir)) == NULL || (ad = user_key_ad(username)) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    memcpy(a->username, username, strlen(username) + 1);
+    memcpy(a->office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
+    a->roles = (unsigned)sqlite3_column_int(st, 1);
+    memcpy(a->pk, sqlite3_column_blob(st, 5), REG_PK_BYTES);
+    if (seal_key_from_password(password, sqlite3_column_blob(st, 3), false, key, err) != 0)
+        goto out;
+    if (seal_decrypt(key, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), ad,
+                     &plain, &plain_len, err) != 0) {
+        err_prefix(err, "signing key of %s", username);
+        goto out;
+    }
+    if (plain_len != REG_SK_BYTES || memcmp(plain + 32, a->pk, REG_PK_BYTES) != 0) {
+        err_set(err, "signing key of %s does not match the public key on record", username);
+        goto out;
+    }
+    a->sk = plain;
+    plain = NULL;
+    if (node_office(db, a->node_office, err) != 0 ||
+        reg_office_key_load(db, keys_dir, a->node_office, false, a->office_pk, &a->office_sk,
+                            err) != 0)
+        goto out;
+    *out = a;
+    a = NULL;
+    rc = 0;
+out:
+    secret_wipe(key, sizeof key);
+    seal_free(plain, plain_len);
+    free(ad);
+    sqlite3_finalize(st);
+    registry_actor_free(a);
+    return rc;
+}
+
+static int office_exists(struct db *db, const char *office, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (reg_prepare(db, &st, "SELECT 1 FROM offices WHERE code=?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : err_set(err, "office: '%s' is not a known office", office);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int user_count(struct db *db, int64_t *n, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (reg_prepare(db, &st, "SELECT count(*) FROM users", err) != 0)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        reg_sql_fail(db, "counting users", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+struct user_add {
+    const struct registry_actor *actor; /* signs user.add */
+    struct registry_actor *office_actor; /* bootstrap: signs office.key */
+    const struct registry_user_new *u;
+    const char *pw_hash;
+    const unsigned char *salt;
+    const struct buf *sealed;
+    const unsigned char *pk;
+    bool bootstrap;
+};
+
+static int user_add_tx(struct db *db, void *arg, struct err *err)
+{
+    struct user_add *ua = arg;
+    const struct registry_user_new *u = ua->u;
+    char hash[65], now[TIME_ISO8601_LEN + 1];
+    json_t *content = NULL, *objects = NULL;
+    sqlite3_stmt *st = NULL;
+    uint64_t seq = 0;
+    int64_t count = 0;
+    int rc = -1;
+
+    /* Checked again inside the write transaction: two first users racing
+     * cannot both bootstrap. */
+    if (user_count(db, &count, err) != 0)
+        goto out;
+    if (ua->bootstrap && count != 0) {
+        err_set(err, "user add: users already exist: sign in as an admin (--user)");
+        goto out;
+    }
+    if (ua->bootstrap) {
+        char pk_hex[65];
+        json_t *data, *objs;
+        hex_encode(ua->office_actor->office_pk, 32, pk_hex);
+        data = json_pack("{s:s, s:s}", "office", ua->office_actor->node_office, "public_key",
+                         pk_hex);
+        objs = json_pack("[o]", registry_object_ref("office_key", ua->office_actor->node_office,
+                                                    NULL, NULL));
+        rc = (data && objs) ? registry_event_append(db, ua->office_actor, "office.key", objs,
+                                                    data, NULL, err)
+                            : err_set(err, "out of memory");
+        json_decref(data);
+        json_decref(objs);
+        if (rc != 0)
+            goto out;
+        rc = -1;
+    }
+    if (reg_user_hash(u->username, u->office, u->roles, ua->pk, hash, &content, err) != 0 ||
+        reg_now(now, err) != 0)
+        goto out;
+    objects = json_pack("[o]", registry_object_ref("user", u->username, hash, NULL));
+    if (objects == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, ua->actor, "user.add", objects, content, &seq, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"
+                    " public_key, disabled, created_at, event_seq)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, u->username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, u->office, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, (int)u->roles);
+    sqlite3_bind_text(st, 4, ua->pw_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, ua->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, ua->sealed->data, (int)ua->sealed->len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 7, ua->pk, REG_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        if ((sqlite3_extended_errcode(db_handle(db)) & 0xff) == SQLITE_CONSTRAINT)
+            err_set(err, "user add: user '%s' already exists", u->username);
+        else
+            reg_sql_fail(db, "storing the user", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(content);
+    json_decref(objects);
+    return rc;
+}
+
+int registry_user_add(struct db *db, const char *keys_dir, const struct registry_actor *actor,
+                      const struct registry_user_new *u, struct err *err)
+{
+    char pw_hash[crypto_pwhash_STRBYTES];
+    unsigned char salt[SEAL_SALT_BYTES], key[SEAL_KEY_BYTES];
+    unsigned char pk[REG_PK_BYTES], *sk = NULL;
+    struct buf sealed = BUF_INIT(4096);
+    struct registry_actor *self = NULL, *office = NULL;
+    char *ad = NULL;
+    int64_t count = 0;
+    struct user_add ua;
+    int rc = -1;
+
+    if (check_username(u->username, err) != 0 || check_password(u->password, err) != 0)
+        return -1;
+    if (u->roles == 0 || (u->roles & ~REGISTRY_ROLES_ALL))
+        return err_set(err, "roles: at least one known role is needed");
+    if (u->office == NULL || office_exists(db, u->office, err) != 0)
+        return -1;
+    if (user_count(db, &count, err) != 0)
+        return -1;
+    if (actor == NULL) {
+        if (count != 0)
+            return err_set(err, "user add: users already exist: sign in as an admin (--user)");
+        if (!(u->roles & ROLE_ADMIN))
+            return err_set(err, "user add: the first user must hold the admin role");
+    } else if (registry_require_role(actor, ROLE_ADMIN, "user add", err) != 0) {
+        return -1;
+    }
+    if (crypto_pwhash_str(pw_hash, u->password, strlen(u->password),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return err_set(err, "password hashing ran out of memory");
+    randombytes_buf(salt, sizeof salt);
+    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL || (ad = user_key_ad(u->username)) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    crypto_sign_keypair(pk, sk);
+    if (seal_key_from_password(u->password, salt, false, key, err) != 0 ||
+        seal_encrypt(key, sk, REG_SK_BYTES, ad, &sealed, err) != 0)
+        goto out;
+
+    memset(&ua, 0, sizeof ua);
+    ua.u = u;
+    ua.pw_hash = pw_hash;
+    ua.salt = salt;
+    ua.sealed = &sealed;
+    ua.pk = pk;
+    ua.actor = actor;
+    if (actor == NULL) {
+        /* Bootstrap: the office log key is made now; the first admin signs
+         * their own creation, the office key signs its own publication. */
+        ua.bootstrap = true;
+        if ((self = actor_new(keys_dir)) == NULL || (office = actor_new(keys_dir)) == NULL) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+        if (node_office(db, self->node_office, err) != 0)
+            goto out;
+        if (db_tx_begin(db, err) != 0)
+            goto out;
+        if (reg_office_key_load(db, keys_dir, self->node_office, true, self->office_pk,
+                                &self->office_sk, err) != 0 ||
+            db_tx_commit(db, err) != 0) {
+            db_tx_rollback(db);
+            goto out;
+        }
+        memcpy(self->username, u->username, strlen(u->username) + 1);
+        memcpy(self->office, u->office, strlen(u->office) + 1);
+        self->roles = u->roles;
+        memcpy(self->pk, pk, sizeof pk);
+        self->sk = sk;
+        sk = NULL;
+        memcpy(office->node_office, self->node_office, sizeof office->node_office);
+        (void)snprintf(office->username, sizeof office->username, "office:%s", self->node_office);
+        memcpy(office->office, self->node_office, sizeof office->office);
+        memcpy(office->pk, self->office_pk, REG_PK_BYTES);
+        memcpy(office->office_pk, self->office_pk, REG_PK_BYTES);
+        if ((office->sk = sodium_malloc(REG_SK_BYTES)) == NULL ||
+            (office->office_sk = sodium_malloc(REG_SK_BYTES)) == NULL) {
+            err_set(err, "out of secure memory");
+            goto out;
+        }
+        memcpy(office->sk, self->office_sk, REG_SK_BYTES);
+        memcpy(office->office_sk, self->office_sk, REG_SK_BYTES);
+        ua.actor = self;
+        ua.office_actor = office;
+    }
+    if (db_tx_run(db, user_add_tx, &ua, err) != 0)
+        goto out;
+    reg_after_commit(db, ua.actor);
+    rc = 0;
+out:
+    secret_wipe(key, sizeof key);
+    secret_wipe(pw_hash, sizeof pw_hash);
+    if (sk)
+        sodium_free(sk);
+    registry_actor_free(self);
+    registry_actor_free(office);
+    buf_release(&sealed);
+    free(ad);
+    return rc;
+}
+
+struct passwd_ctx {
+    const struct registry_actor *actor;
+    const char *pw_hash;
+    const unsigned char *salt;
+    const struct buf *sealed;
+};
+
+static int passwd_tx(struct db *db, void *arg, struct err *err)
+{
+    struct passwd_ctx *c = arg;
+    sqlite3_stmt *st = NULL;
+    json_t *objects = NULL;
+    char hash[65];
+    int rc = -1;
+
+    if (reg_user_hash(c->actor->username, c->actor->office, c->actor->roles, c->actor->pk, hash,
+                      NULL, err) != 0)
+        return -1;
+    objects = json_pack("[o]", registry_object_ref("user", c->actor->username, hash, NULL));
+    if (objects == NULL)
+        return err_set(err, "out of memory");
+    if (registry_event_append(db, c->actor, "user.passwd", objects, NULL, NULL, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3 WHERE username=?4",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, c->pw_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, c->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, c->sealed->data, (int)c->sealed->len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c->actor->username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "updating the password", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    return rc;
+}
+
+int registry_user_passwd(struct db *db, const char *keys_dir, const char *username,
+                         const char *old_password, const char *new_password, struct err *err)
+{
+    struct registry_actor *a = NULL;
+    char pw_hash[crypto_pwhash_STRBYTES];
+    unsigned char salt[SEAL_SALT_BYTES], key[SEAL_KEY_BYTES];
+    struct buf sealed = BUF_INIT(4096);
+    struct passwd_ctx c;
+    char *ad = NULL;
+    int rc = -1;
+
+    if (check_password(new_password, err) != 0)
+        return -1;
+    if (registry_authenticate(db, keys_dir, username, old_password, &a, err) != 0)
+        return -1;
+    if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        err_set(err, "password hashing ran out of memory");
+        goto out;
+    }
+    randombytes_buf(salt, sizeof salt);
+    if ((ad = user_key_ad(username)) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (seal_key_from_password(new_password, salt, false, key, err) != 0 ||
+        seal_encrypt(key, a->sk, REG_SK_BYTES, ad, &sealed, err) != 0)
+        goto out;
+    c.actor = a;
+    c.pw_hash = pw_hash;
+    c.salt = salt;
+    c.sealed = &sealed;
+    if (db_tx_run(db, passwd_tx, &c, err) != 0)
+        goto out;
+    reg_after_commit(db, a);
+    rc = 0;
+out:
+    secret_wipe(key, sizeof key);
+    secret_wipe(pw_hash, sizeof pw_hash);
+    buf_release(&sealed);
+    free(ad);
+    registry_actor_free(a);
+    return rc;
+}
+
+struct disable_ctx {
+    const struct registry_actor *actor;
+    const char *username;
+};
+
+static int disable_tx(struct db *db, void *arg, struct err *err)
+{
+    struct disable_ctx *c = arg;
+    sqlite3_stmt *st = NULL;
+    json_t *objects = NULL, *data = NULL;
+    int rc = -1, disabled = 0;
+
+    rc = reg_user_lookup(db, c->username, NULL, NULL, &disabled, err);
+    if (rc != 0)
+        return rc > 0 ? err_set(err, "user disable: no user '%s'", c->username) : -1;
+    rc = -1;
+    if (disabled)
+        return err_set(err, "user disable: '%s' is already disabled", c->username);
+    objects = json_pack("[o]", registry_object_ref("user", c->username, NULL, NULL));
+    data = json_pack("{s:s}", "username", c->username);
+    if (objects == NULL || data == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, c->actor, "user.disable", objects, data, NULL, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st, "UPDATE users SET disabled=1 WHERE username=?1", err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "disabling the user", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    json_decref(data);
+    return rc;
+}
+
+int registry_user_disable(struct db *db, const struct registry_actor *actor, const char *username,
+                          struct err *err)
+{
+    struct disable_ctx c = { actor, username };
+
+    if (registry_require_role(actor, ROLE_ADMIN, "user disable", err) != 0)
+        return -1;
+    if (username == NULL || strcmp(username, actor->username) == 0)
+        return err_set(err, "user disable: an admin cannot disable their own account");
+    if (db_tx_run(db, disable_tx, &c, err) != 0)
+        return -1;
+    reg_after_commit(db, actor);
+    return 0;
+}
+
+int registry_user_list(struct db *db, const struct registry_actor *actor, json_t **out,
+                       struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *list = NULL;
+    int rc = -1, step;
+
+    *out = NULL;
+    if (registry_require_role(actor, ROLE_ADMIN | ROLE_AUDITOR, "user list", err) != 0)
+        return -1;
+    if (reg_prepare(db, &st,
+                    "SELECT username, office, roles, public_key, disabled, created_at FROM users"
+                    " ORDER BY username",
+                    err) != 0)
+        return -1;
+    if ((list = json_array()) == NULL)
+        goto oom;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        char pk_hex[65] = "";
+        json_t *u;
+        if (sqlite3_column_bytes(st, 3) == 32)
+            hex_encode(sqlite3_column_blob(st, 3), 32, pk_hex);
+        u = json_pack("{s:s, s:s, s:o, s:s, s:b, s:s}", "username", sqlite3_column_text(st, 0),
+                      "office", sqlite3_column_text(st, 1), "roles",
+                      registry_roles_json((unsigned)sqlite3_column_int(st, 2)), "public_key",
+                      pk_hex, "disabled", sqlite3_column_int(st, 4), "created_at",
+                      sqlite3_column_text(st, 5));
+        if (u == NULL || json_array_append_new(list, u) != 0)
+            goto oom;
+    }
+    if (step != SQLITE_DONE) {
+        reg_sql_fail(db, "listing users", err);
+        goto out;
+    }
+    *out = list;
+    list = NULL;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    json_decref(list);
+    sqlite3_finalize(st);
+    return rc;
+}

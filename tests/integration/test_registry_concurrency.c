@@ -1,0 +1,194 @@
+/* Two processes registering 1,000 births each at the same time through the
+ * registry API (draft by one clerk, blind verification by another,
+ * registration by a registrar: three transactions and three signed events
+ * per record). All 2,000 must be stored, no "database is locked" may reach
+ * the caller, and the log must verify. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
+#include "registry/registry.h"
+#include "support/support.h"
+
+#define PER_PROCESS 1000
+
+static char *dir;
+
+static void add_user(struct db *db, const char *keys, struct registry_actor *admin,
+                     const char *name, unsigned roles, const char *pw)
+{
+    struct err err = ERR_INIT;
+    struct registry_user_new u = { name, pw, roles, "HQ" };
+    if (registry_user_add(db, keys, admin, &u, &err) != 0)
+        fail_msg("user add %s: %s", name, err_msg(&err));
+}
+
+static int setup(void **state)
+{
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *admin = NULL;
+    struct err err = ERR_INIT;
+    char path[4096];
+    (void)state;
+
+    dir = tmp_dir("registry-conc");
+    if (dir == NULL)
+        return -1;
+    snprintf(path, sizeof path, "%s/data", dir);
+    if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
+        datadir_db_open(dd, 0, &db, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+    add_user(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, "admin-password");
+    if (registry_authenticate(db, dd->keys_dir, "admin", "admin-password", &admin, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+    add_user(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, "clerk-a-password");
+    add_user(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, "clerk-b-password");
+    add_user(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, "registrar-password");
+    registry_actor_free(admin);
+    db_close(db);
+    datadir_free(dd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tmp_remove(dir);
+    free(dir);
+    return 0;
+}
+
+/* One worker process: returns its exit status; errors go to FD. */
+static int worker(int id, int fd)
+{
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *a = NULL, *b = NULL, *r = NULL;
+    struct err err = ERR_INIT;
+    char path[4096];
+    json_t *rec = registry_record_example();
+
+    snprintf(path, sizeof path, "%s/data", dir);
+    if (datadir_open(path, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0 ||
+        registry_authenticate(db, dd->keys_dir, "clerk-a", "clerk-a-password", &a, &err) != 0 ||
+        registry_authenticate(db, dd->keys_dir, "clerk-b", "clerk-b-password", &b, &err) != 0 ||
+        registry_authenticate(db, dd->keys_dir, "registrar", "registrar-password", &r, &err) != 0) {
+        dprintf(fd, "worker %d: %s\n", id, err_msg(&err));
+        return 1;
+    }
+    for (int i = 0; i < PER_PROCESS; i++) {
+        char name[64], *rid = NULL;
+        json_t *res = NULL;
+        snprintf(name, sizeof name, "Child %d-%d", id, i);
+        json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(name));
+        if (registry_record_draft(db, a, rec, &rid, &err) != 0 ||
+            registry_record_verify(db, b, rid, rec, NULL, &err) != 0 ||
+            registry_record_register(db, r, rid, &res, &err) != 0) {
+            dprintf(fd, "worker %d record %d: %s\n", id, i, err_msg(&err));
+            free(rid);
+            return 1;
+        }
+        free(rid);
+        json_decref(res);
+    }
+    json_decref(rec);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+    db_close(db);
+    datadir_free(dd);
+    return 0;
+}
+
+static void count_problem(void *ctx, const char *line)
+{
+    (void)ctx;
+    print_message("audit: %s\n", line);
+}
+
+static void test_two_processes(void **state)
+{
+    int p[2];
+    pid_t pids[2];
+    char errors[8192] = "";
+    size_t off = 0;
+    ssize_t n;
+    (void)state;
+
+    assert_int_equal(pipe(p), 0);
+    for (int k = 0; k < 2; k++) {
+        pids[k] = fork();
+        assert_true(pids[k] >= 0);
+        if (pids[k] == 0) {
+            close(p[0]);
+            _exit(worker(k, p[1]));
+        }
+    }
+    close(p[1]);
+    while ((n = read(p[0], errors + off, sizeof errors - 1 - off)) > 0)
+        off += (size_t)n;
+    errors[off] = '\0';
+    close(p[0]);
+    for (int k = 0; k < 2; k++) {
+        int st = 0;
+        assert_int_equal(waitpid(pids[k], &st, 0), pids[k]);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("worker %d failed: %s", k, errors);
+    }
+    assert_null(strstr(errors, "locked"));
+    assert_string_equal(errors, "");
+
+    {
+        struct datadir *dd = NULL;
+        struct db *db = NULL;
+        struct err err = ERR_INIT;
+        struct registry_audit_stats stats;
+        sqlite3_stmt *st = NULL;
+        char path[4096];
+        int problems;
+        snprintf(path, sizeof path, "%s/data", dir);
+        assert_int_equal(datadir_open(path, &dd, &err), 0);
+        assert_int_equal(datadir_db_open(dd, 0, &db, &err), 0);
+        assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                            "SELECT count(*), count(DISTINCT uin),"
+                                            " count(DISTINCT registration_number) FROM birth_records"
+                                            " WHERE status='registered'",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), 2 * PER_PROCESS);
+        assert_int_equal(sqlite3_column_int(st, 1), 2 * PER_PROCESS);
+        assert_int_equal(sqlite3_column_int(st, 2), 2 * PER_PROCESS);
+        sqlite3_finalize(st);
+        problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, count_problem,
+                                         NULL, &stats, &err);
+        assert_int_equal(problems, 0);
+        /* 1 office key + 4 users + 3 events per record */
+        assert_int_equal(stats.events, 5 + 3 * 2 * PER_PROCESS);
+        db_close(db);
+        datadir_free(dd);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_processes),
+    };
+    if (secret_init(NULL) != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

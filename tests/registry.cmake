@@ -1,0 +1,10 @@
+# registry/ tests: unit (Merkle tree against the RFC 6962 / CT vectors, UIN,
+# record fields), the civreg commands end to end (lifecycle, four-eyes, tamper
+# detection, bundles, kill -9 during an import), and two processes
+# registering at once.
+civreg_test(test_registry SOURCES unit/test_registry.c
+            LIBS civreg_registry civreg_db civreg_core)
+civreg_test(test_registry_cli SOURCES integration/test_registry_cli.c LIBS civreg_core)
+civreg_test(test_registry_concurrency SOURCES integration/test_registry_concurrency.c
+            LIBS civreg_registry civreg_db civreg_core)
+set_tests_properties(test_registry_cli test_registry_concurrency PROPERTIES TIMEOUT 240)

@@ -1,0 +1,346 @@
+/* Unit tests of registry/: the RFC 6962 Merkle tree against the published
+ * Certificate Transparency vectors (tests/data/rfc6962_vectors.txt), UINs
+ * and the Verhoeff check digit, and birth record normalization. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/secret.h"
+#include "registry/merkle.h"
+#include "registry/registry.h"
+#include "support/support.h"
+
+#define MAXV 64
+
+struct proof_vec {
+    uint64_t a, b;
+    merkle_hash path[MERKLE_MAX_PROOF];
+    size_t n;
+};
+
+static struct {
+    unsigned char leaf_in[8][16];
+    size_t leaf_len[8];
+    size_t leaves;
+    merkle_hash roots[9];
+    bool have_root[9];
+    struct {
+        unsigned level;
+        uint64_t index;
+        merkle_hash h;
+    } nodes[MAXV];
+    size_t n_nodes;
+    struct proof_vec incl[MAXV], cons[MAXV];
+    size_t n_incl, n_cons;
+} v;
+
+static void hex32(const char *s, merkle_hash out)
+{
+    size_t n = 0;
+    assert_int_equal(hex_decode(s, 64, out, 32, &n, NULL), 0);
+    assert_int_equal(n, 32);
+}
+
+static void parse_path(char *s, struct proof_vec *p)
+{
+    p->n = 0;
+    if (strcmp(s, "-") == 0)
+        return;
+    for (char *c = s;; c += 65) {
+        hex32(c, p->path[p->n++]);
+        if (c[64] != ',')
+            break;
+    }
+}
+
+static int load_vectors(void **state)
+{
+    char *text = file_read(CIVREG_TEST_DATA "/rfc6962_vectors.txt", NULL);
+    char *line, *save = NULL;
+    (void)state;
+    if (text == NULL)
+        return -1;
+    memset(&v, 0, sizeof v);
+    for (line = text; line && *line; line = save) {
+        char *nl = strchr(line, '\n');
+        char w[5][600];
+        int k = 0;
+        save = nl ? nl + 1 : NULL;
+        if (nl)
+            *nl = '\0';
+        if (*line == '#' || *line == '\0')
+            continue;
+        /* split on blanks */
+        for (char *p = line; *p && k < 5;) {
+            size_t len = strcspn(p, " ");
+            if (len >= sizeof w[0])
+                return -1;
+            memcpy(w[k], p, len);
+            w[k++][len] = '\0';
+            p += len;
+            while (*p == ' ')
+                p++;
+        }
+        if (strcmp(w[0], "leaf") == 0) {
+            size_t n = 0;
+            if (strcmp(w[1], "-") != 0)
+                assert_int_equal(hex_decode(w[1], strlen(w[1]), v.leaf_in[v.leaves], 16, &n, NULL), 0);
+            v.leaf_len[v.leaves++] = n;
+        } else if (strcmp(w[0], "root") == 0) {
+            unsigned long size = strtoul(w[1], NULL, 10);
+            hex32(w[2], v.roots[size]);
+            v.have_root[size] = true;
+        } else if (strcmp(w[0], "node") == 0) {
+            v.nodes[v.n_nodes].level = (unsigned)strtoul(w[1], NULL, 10);
+            v.nodes[v.n_nodes].index = strtoull(w[2], NULL, 10);
+            hex32(w[3], v.nodes[v.n_nodes++].h);
+        } else if (strcmp(w[0], "inclusion") == 0 || strcmp(w[0], "consistency") == 0) {
+            struct proof_vec *p = w[0][0] == 'i' ? &v.incl[v.n_incl++] : &v.cons[v.n_cons++];
+            p->a = strtoull(w[1], NULL, 10);
+            p->b = strtoull(w[2], NULL, 10);
+            parse_path(w[3], p);
+        }
+    }
+    free(text);
+    return v.leaves == 8 && v.n_incl == 5 && v.n_cons == 5 ? 0 : -1;
+}
+
+static void leaf_hashes(merkle_hash out[8])
+{
+    for (size_t i = 0; i < 8; i++)
+        merkle_leaf_hash(v.leaf_in[i], v.leaf_len[i], out[i]);
+}
+
+static void test_merkle_roots_and_nodes(void **state)
+{
+    merkle_hash leaves[8], root;
+    struct merkle_mem mem;
+    struct merkle_source src;
+    struct merkle_frontier f = MERKLE_FRONTIER_INIT;
+    (void)state;
+
+    leaf_hashes(leaves);
+    mem.leaves = leaves;
+    mem.count = 8;
+    merkle_mem_source(&mem, &src);
+    for (uint64_t size = 0; size <= 8; size++) {
+        assert_true(v.have_root[size]);
+        mem.count = size;
+        assert_int_equal(merkle_root(&src, size, root, NULL), 0);
+        assert_memory_equal(root, v.roots[size], 32);
+        /* the append-only frontier agrees at every size */
+        merkle_frontier_root(&f, root);
+        assert_memory_equal(root, v.roots[size], 32);
+        if (size < 8)
+            assert_int_equal(merkle_frontier_append(&f, leaves[size], NULL, NULL, NULL), 0);
+    }
+    mem.count = 8;
+    for (size_t i = 0; i < v.n_nodes; i++) {
+        merkle_hash h;
+        assert_int_equal(src.node(src.ctx, v.nodes[i].level, v.nodes[i].index, h, NULL), 0);
+        assert_memory_equal(h, v.nodes[i].h, 32);
+    }
+}
+
+static void test_merkle_inclusion(void **state)
+{
+    merkle_hash leaves[8], path[MERKLE_MAX_PROOF];
+    struct merkle_mem mem = { NULL, 8 };
+    struct merkle_source src;
+    size_t n;
+    (void)state;
+
+    leaf_hashes(leaves);
+    mem.leaves = leaves;
+    merkle_mem_source(&mem, &src);
+    for (size_t i = 0; i < v.n_incl; i++) {
+        const struct proof_vec *p = &v.incl[i];
+        struct err err = ERR_INIT;
+        mem.count = p->b;
+        assert_int_equal(merkle_inclusion_proof(&src, p->a, p->b, path, &n, NULL), 0);
+        assert_int_equal(n, p->n);
+        assert_memory_equal(path, p->path, n * 32);
+        assert_int_equal(merkle_verify_inclusion(p->a, p->b, leaves[p->a], p->path, p->n,
+                                                 v.roots[p->b], &err), 0);
+        /* corrupted probes must fail (after transparency-dev's verify tests) */
+        if (p->a > 0)
+            assert_int_not_equal(merkle_verify_inclusion(p->a - 1, p->b, leaves[p->a], p->path,
+                                                         p->n, v.roots[p->b], NULL), 0);
+        assert_int_not_equal(merkle_verify_inclusion(p->a, p->b * 2, leaves[p->a], p->path, p->n,
+                                                     v.roots[p->b], NULL), 0);
+        assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, leaves[(p->a + 1) % 8], p->path,
+                                                     p->n, v.roots[p->b], NULL), 0);
+        if (p->n > 0) {
+            merkle_hash bad[MERKLE_MAX_PROOF];
+            memcpy(bad, p->path, p->n * 32);
+            bad[p->n - 1][0] ^= 8;
+            assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, leaves[p->a], bad, p->n,
+                                                         v.roots[p->b], NULL), 0);
+            assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, leaves[p->a], p->path,
+                                                         p->n - 1, v.roots[p->b], NULL), 0);
+        }
+    }
+    /* every leaf of every size proves and verifies */
+    for (uint64_t size = 1; size <= 8; size++)
+        for (uint64_t i = 0; i < size; i++) {
+            mem.count = size;
+            assert_int_equal(merkle_inclusion_proof(&src, i, size, path, &n, NULL), 0);
+            assert_int_equal(merkle_verify_inclusion(i, size, leaves[i], path, n, v.roots[size],
+                                                     NULL), 0);
+        }
+}
+
+static void test_merkle_consistency(void **state)
+{
+    merkle_hash leaves[8], path[MERKLE_MAX_PROOF];
+    struct merkle_mem mem = { NULL, 8 };
+    struct merkle_source src;
+    size_t n;
+    (void)state;
+
+    leaf_hashes(leaves);
+    mem.leaves = leaves;
+    merkle_mem_source(&mem, &src);
+    for (size_t i = 0; i < v.n_cons; i++) {
+        const struct proof_vec *p = &v.cons[i];
+        struct err err = ERR_INIT;
+        mem.count = p->b;
+        assert_int_equal(merkle_consistency_proof(&src, p->a, p->b, path, &n, NULL), 0);
+        assert_int_equal(n, p->n);
+        assert_memory_equal(path, p->path, n * 32);
+        assert_int_equal(merkle_verify_consistency(p->a, p->b, v.roots[p->a], v.roots[p->b],
+                                                   p->path, p->n, &err), 0);
+        if (p->n > 0) {
+            assert_int_not_equal(merkle_verify_consistency(p->a, p->b, v.roots[p->b],
+                                                           v.roots[p->a], p->path, p->n, NULL), 0);
+            assert_int_not_equal(merkle_verify_consistency(p->a, p->b, v.roots[p->a],
+                                                           v.roots[p->b], p->path, p->n - 1, NULL), 0);
+            assert_int_not_equal(merkle_verify_consistency(p->a + 1, p->b, v.roots[p->a],
+                                                           v.roots[p->b], p->path, p->n, NULL), 0);
+        }
+    }
+    for (uint64_t b = 1; b <= 8; b++)
+        for (uint64_t a = 1; a <= b; a++) {
+            mem.count = b;
+            assert_int_equal(merkle_consistency_proof(&src, a, b, path, &n, NULL), 0);
+            assert_int_equal(merkle_verify_consistency(a, b, v.roots[a], v.roots[b], path, n, NULL), 0);
+        }
+}
+
+static void test_uin(void **state)
+{
+    struct err err = ERR_INIT;
+    char uin[REGISTRY_UIN_LEN + 1];
+    (void)state;
+
+    /* Verhoeff's published example: 236 -> check digit 3; 12345 -> 1. */
+    assert_int_equal(registry_verhoeff_digit("236", 3), 3);
+    assert_int_equal(registry_verhoeff_digit("12345", 5), 1);
+    assert_int_equal(registry_verhoeff_digit("142857", 6), 0);
+    assert_int_equal(registry_verhoeff_digit("12a", 3), -1);
+    for (int i = 0; i < 20000; i++) {
+        registry_uin_generate(uin);
+        assert_int_equal(strlen(uin), 10);
+        assert_true(uin[0] >= '2');
+        if (registry_uin_check(uin, &err) != 0)
+            fail_msg("%s: %s", uin, err_msg(&err));
+        for (int k = 2; k < 10; k++) {
+            assert_false(uin[k] == uin[k - 1] && uin[k - 1] == uin[k - 2]);
+            assert_false(uin[k] - uin[k - 1] == 1 && uin[k - 1] - uin[k - 2] == 1);
+            assert_false(uin[k] - uin[k - 1] == -1 && uin[k - 1] - uin[k - 2] == -1);
+        }
+    }
+    /* Every single-digit error and adjacent transposition is caught. */
+    registry_uin_generate(uin);
+    for (int k = 0; k < 10; k++) {
+        char m[11];
+        memcpy(m, uin, 11);
+        m[k] = (char)('0' + (m[k] - '0' + 1) % 10);
+        assert_int_not_equal(registry_uin_check(m, NULL), 0);
+        if (k < 9 && uin[k] != uin[k + 1]) {
+            memcpy(m, uin, 11);
+            m[k] = uin[k + 1];
+            m[k + 1] = uin[k];
+            assert_int_not_equal(registry_uin_check(m, NULL), 0);
+        }
+    }
+    assert_int_not_equal(registry_uin_check("123456789", &err), 0);
+    assert_int_not_equal(registry_uin_check("1234567890", &err), 0);
+    {
+        char m[11];
+        memcpy(m, uin, 11);
+        m[9] = (char)('0' + (m[9] - '0' + 5) % 10);
+        assert_int_not_equal(registry_uin_check(m, &err), 0);
+        assert_non_null(strstr(err_msg(&err), "check digit"));
+    }
+    /* leading 0 and runs are refused whatever the check digit */
+    assert_int_not_equal(registry_uin_check("0000000000", &err), 0);
+}
+
+static void test_record_normalize(void **state)
+{
+    struct err err = ERR_INIT;
+    json_t *ex = registry_record_example(), *n1 = NULL, *n2 = NULL, *child;
+    struct buf a = BUF_INIT(1 << 20), b = BUF_INIT(1 << 20);
+    (void)state;
+
+    assert_non_null(ex);
+    assert_int_equal(registry_record_normalize(ex, &n1, &err), 0);
+    /* NFC: a decomposed "é" keys the same bytes as the precomposed one */
+    child = json_object_get(ex, "child");
+    json_object_set_new(child, "given_names", json_string("Ame\xcc\x81lie Wanjiru"));
+    assert_int_equal(registry_record_normalize(ex, &n2, &err), 0);
+    assert_int_equal(json_canonical(n1, &a, NULL), 0);
+    assert_int_equal(json_canonical(n2, &b, NULL), 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    json_decref(n2);
+    n2 = NULL;
+
+    /* partial dates */
+    json_object_set_new(json_object_get(ex, "birth"), "date", json_string("1987-02"));
+    assert_int_equal(registry_record_normalize(ex, &n2, &err), 0);
+    json_decref(n2);
+    json_object_set_new(json_object_get(ex, "birth"), "date", json_string("1987-02-30"));
+    assert_int_not_equal(registry_record_normalize(ex, &n2, &err), 0);
+    assert_non_null(strstr(err_msg(&err), "birth.date"));
+    json_object_set_new(json_object_get(ex, "birth"), "date", json_string("1987-02-28"));
+    json_object_set_new(child, "sex", json_string("f"));
+    assert_int_not_equal(registry_record_normalize(ex, &n2, &err), 0);
+    assert_non_null(strstr(err_msg(&err), "child.sex"));
+    json_object_set_new(child, "sex", json_string("female"));
+    json_object_set_new(child, "nickname", json_string("Ami"));
+    assert_int_not_equal(registry_record_normalize(ex, &n2, &err), 0);
+    assert_non_null(strstr(err_msg(&err), "child.nickname: unknown field"));
+    json_object_del(child, "nickname");
+    json_object_del(ex, "mother");
+    assert_int_not_equal(registry_record_normalize(ex, &n2, &err), 0);
+    assert_non_null(strstr(err_msg(&err), "mother"));
+
+    buf_release(&a);
+    buf_release(&b);
+    json_decref(n1);
+    json_decref(ex);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merkle_roots_and_nodes),
+        cmocka_unit_test(test_merkle_inclusion),
+        cmocka_unit_test(test_merkle_consistency),
+        cmocka_unit_test(test_uin),
+        cmocka_unit_test(test_record_normalize),
+    };
+    if (secret_init(NULL) != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, load_vectors, NULL);
+}
