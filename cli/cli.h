@@ -46,6 +46,8 @@ int cmd_db(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mrz(int argc, char **argv);
 int cmd_document(int argc, char **argv);
+int cmd_application(int argc, char **argv);
+int cmd_booklet(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_user(int argc, char **argv);

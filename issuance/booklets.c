@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "office_int.h"
+#include "office_app_int.h"
 
 #define SERIAL_MAX 24
 #define BATCH_MAX 100000
@@ -250,6 +250,13 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
                     application_id);
             goto out;
         }
+    } else if (strcmp(status, "personalized") == 0 && application_id != NULL) {
+        /* quality control failed: the printed booklet of this application */
+        const char *app = (const char *)sqlite3_column_text(st, 1);
+        if (app == NULL || strcmp(app, application_id) != 0) {
+            err_set(err, "booklet %s: personalized for another application", serial);
+            goto out;
+        }
     } else if (strcmp(status, "blank") != 0 && strcmp(status, "reserved") != 0) {
         err_set(err, "booklet %s: already %s", serial, status);
         goto out;
@@ -479,4 +486,37 @@ out:
     sqlite3_finalize(st);
     json_decref(o);
     return rc;
+}
+
+int office_booklet_spoil_personalized(struct db *db, const struct office_actor *a,
+                                      const char *serial, const char *application_id,
+                                      const char *reason, struct err *err)
+{
+    if (serial == NULL)
+        return err_set(err, "application %s has no booklet to spoil", application_id);
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (booklet_move(db, a, serial, application_id, "spoiled", reason, err) != 0 ||
+        movement(db, a, serial, NULL, "spoil", application_id, reason, err) != 0 ||
+        office_log(db, a, "booklet.spoil", json_pack("{s:s}", "reason", reason), err, "booklet",
+                   serial, "application", application_id, NULL) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    {
+        sqlite3_stmt *st = NULL;
+        int rc = office_prepare(db, "UPDATE applications SET booklet_serial = NULL WHERE id = ?1",
+                                &st, err);
+        if (rc == 0) {
+            office_bind_text(st, 1, application_id);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = office_sql_fail(db, "applications", err);
+        }
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            db_tx_rollback(db);
+            return -1;
+        }
+    }
+    return db_tx_commit(db, err);
 }
