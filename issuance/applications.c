@@ -666,7 +666,8 @@ int office_app_qc(struct office_env *env, const char *id, bool pass, const char 
     }
     if (office_log(db, a, pass ? "application.qc.pass" : "application.qc.fail",
                    json_pack("{s:s?}", "reason", pass ? NULL : reason), err, "application", id,
-                   "document", app.document_number, "booklet", app.booklet_serial, NULL) != 0)
+                   "document", app.document_number, "person", app.uin, "booklet",
+                   app.booklet_serial, NULL) != 0)
         goto out;
     rc = 0;
 out:
