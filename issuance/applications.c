@@ -34,7 +34,7 @@ void office_env_init(struct office_env *env)
  * registry's view of them says so in any of the forms it may take: a
  * "deceased" flag, a "status" of "deceased", or a death record/date. This
  * check reads the registry's person state only, never its tables. */
-static bool person_deceased(const json_t *person)
+bool office_person_deceased(const json_t *person)
 {
     const json_t *v;
 
@@ -342,7 +342,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     }
     add_check(checks, "record_registered", true, json_string_value(json_object_get(
                                                       person, "registration_number")));
-    if (person_deceased(person)) {
+    if (office_person_deceased(person)) {
         err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
         goto out;
     }

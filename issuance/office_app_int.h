@@ -44,4 +44,9 @@ int office_booklet_spoil_personalized(struct db *db, const struct office_actor *
                                       const char *reason, struct err *err)
     __attribute__((warn_unused_result));
 
+/* Whether the registry's view of a person (registry_person_show) records
+ * a death: "deceased": true, "status": "deceased", or a non-null "death" or
+ * "date_of_death" member. Enrolment refuses such a person. */
+bool office_person_deceased(const json_t *person);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "db/db.h"
 #include "issuance/office.h"
+#include "issuance/office_app_int.h"
 #include "support/support.h"
 
 static char *tmp;
@@ -321,6 +322,32 @@ static void test_concurrent_allocation(void **state)
         }
 }
 
+/* The enrolment check reads the registry's person state, whatever form the
+ * death takes there. */
+static void test_deceased_check(void **state)
+{
+    static const char *const dead[] = {
+        "{\"uin\":\"1\",\"deceased\":true}", "{\"uin\":\"1\",\"status\":\"deceased\"}",
+        "{\"uin\":\"1\",\"death\":{\"date\":\"2020-01-01\"}}",
+        "{\"uin\":\"1\",\"date_of_death\":\"2020-01-01\"}",
+    };
+    static const char *const alive[] = {
+        "{\"uin\":\"1\"}", "{\"uin\":\"1\",\"deceased\":false}",
+        "{\"uin\":\"1\",\"status\":\"living\",\"death\":null,\"date_of_death\":null}",
+    };
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        json_t *p = json_loads(dead[i], 0, NULL);
+        assert_true(office_person_deceased(p));
+        json_decref(p);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        json_t *p = json_loads(alive[i], 0, NULL);
+        assert_false(office_person_deceased(p));
+        json_decref(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_series_and_allocation),
         cmocka_unit_test(test_booklets),
         cmocka_unit_test(test_concurrent_allocation),
+        cmocka_unit_test(test_deceased_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
