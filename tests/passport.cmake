@@ -18,3 +18,6 @@ civreg_test(test_office SOURCES unit/test_office.c LIBS civreg_issuance civreg_r
 civreg_test(test_passport_cli SOURCES integration/test_passport_cli.c LIBS civreg_core)
 target_compile_definitions(test_passport_cli PRIVATE PDFTOTEXT="${CIVREG_PDFTOTEXT}")
 set_tests_properties(test_passport_cli PROPERTIES TIMEOUT 240)
+civreg_test(test_passport_concurrency SOURCES integration/test_passport_concurrency.c
+            LIBS civreg_issuance civreg_registry civreg_db civreg_core)
+target_link_libraries(test_passport_concurrency PRIVATE Threads::Threads)

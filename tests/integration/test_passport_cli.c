@@ -4,9 +4,9 @@
  * second valid passport, names that do not match, a photo of the wrong
  * shape), approval, personalization checked with pdftotext, quality
  * control with a spoiled booklet, issuance, collection, theft, the alert
- * export, a replacement and a renewal, the auditor's trace from the
- * document number to the scan, `audit verify`, and eight approvals run as
- * eight concurrent processes that never share a number or a booklet. */
+ * export, the auditor's trace from the
+ * document number to the scan, and `audit verify`. Renewal, replacement
+ * and eight concurrent approvals are in test_passport_concurrency.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -217,14 +215,6 @@ static json_t *enrol(const char *user, const char *person, const char *const ext
     return json_of(ok_as(user, NULL, args));
 }
 
-static void walk_to_issued(const char *id)
-{
-    free(ok_as("appr", NULL, (const char *[]){ "application", "approve", id, NULL }));
-    free(ok_as("oper", NULL, (const char *[]){ "application", "personalize", id, NULL }));
-    free(ok_as("oper", NULL, (const char *[]){ "application", "qc", id, "--pass", NULL }));
-    free(ok_as("oper", NULL, (const char *[]){ "application", "issue", id, NULL }));
-}
-
 static void test_workflow(void **state)
 {
     json_t *app, *p, *doc, *trace;
@@ -346,37 +336,6 @@ static void test_workflow(void **state)
         json_decref(p);
     }
 
-    /* A replacement: the stolen number stays stolen on alert lists. */
-    app = enrol("enrol", uin, (const char *[]){ "--kind", "replacement", "--replaces", number,
-                                                NULL });
-    snprintf(id, sizeof id, "%s", jstr(app, "id"));
-    json_decref(app);
-    walk_to_issued(id);
-    app = json_of(ok_as("enrol", NULL, (const char *[]){ "application", "show", id, NULL }));
-    assert_string_equal(jstr(app, "document_number"), "HQ0000002");
-    json_decref(app);
-    doc = json_of(ok_as("oper", NULL, (const char *[]){ "document", "show", number, NULL }));
-    assert_string_equal(jstr(doc, "status"), "stolen");
-    json_decref(doc);
-
-    /* An identity card beside the passport, then its renewal cancels it. */
-    app = enrol("enrol", uin, (const char *[]){ "--type", "TD1", NULL });
-    snprintf(id, sizeof id, "%s", jstr(app, "id"));
-    json_decref(app);
-    walk_to_issued(id);
-    refused_as("enrol", (const char *[]){ "application", "enrol", "--uin", uin, "--photo", photo,
-                                          "--type", "TD1", NULL },
-               "a second valid identity card is not allowed");
-    app = enrol("enrol", uin, (const char *[]){ "--type", "TD1", "--kind", "renewal",
-                                                "--replaces", "HQ0000003", NULL });
-    snprintf(id, sizeof id, "%s", jstr(app, "id"));
-    json_decref(app);
-    walk_to_issued(id);
-    doc = json_of(ok_as("oper", NULL, (const char *[]){ "document", "show", "HQ0000003", NULL }));
-    assert_string_equal(jstr(doc, "status"), "cancelled");
-    assert_string_equal(jstr(doc, "status_reason"), "renewed by HQ0000004");
-    json_decref(doc);
-
     /* The auditor traces the first document number back to the scan. */
     refused_as("oper", (const char *[]){ "document", "trace", number, NULL }, "audit trace");
     trace = json_of(ok_as("audit", NULL, (const char *[]){ "document", "trace", number, NULL }));
@@ -418,62 +377,10 @@ static void test_workflow(void **state)
     }
 }
 
-/* Eight approvals as eight processes at once: eight different numbers and
- * eight different booklets. */
-static void test_concurrent_approvals(void **state)
-{
-    enum { N = 8 };
-    char ids[N][80], person[N][16];
-    pid_t pid[N];
-    int fd[N];
-    (void)state;
-
-    for (int i = 0; i < N; i++) {
-        char given[32];
-        json_t *app;
-        snprintf(given, sizeof given, "Person %c", 'A' + i);
-        register_person(given, 100 + i, person[i]);
-        app = enrol("enrol", person[i], NULL);
-        snprintf(ids[i], sizeof ids[i], "%s", jstr(app, "id"));
-        json_decref(app);
-    }
-    for (int i = 0; i < N; i++) {
-        char *argv[] = { (char *)CIVREG_BIN, (char *)"application", (char *)"approve", ids[i],
-                         (char *)"--data", data, (char *)"--user", (char *)"appr",
-                         (char *)"--password-file", pwfile("appr"), NULL };
-        assert_int_equal(proc_spawn(argv, &pid[i], &fd[i]), 0);
-    }
-    for (int i = 0; i < N; i++) {
-        char buf[65536];
-        size_t len = 0;
-        ssize_t k;
-        while ((k = read(fd[i], buf + len, sizeof buf - 1 - len)) > 0)
-            len += (size_t)k;
-        buf[len] = '\0';
-        close(fd[i]);
-        assert_int_equal(proc_wait(pid[i], 60), 0);
-    }
-    char numbers[N][32], serials[N][32];
-    for (int i = 0; i < N; i++) {
-        json_t *app = json_of(ok_as("enrol", NULL, (const char *[]){ "application", "show", ids[i],
-                                                                     NULL }));
-        assert_string_equal(jstr(app, "status"), "approved");
-        snprintf(numbers[i], 32, "%s", jstr(app, "document_number"));
-        snprintf(serials[i], 32, "%s", jstr(app, "booklet_serial"));
-        json_decref(app);
-    }
-    for (int a = 0; a < N; a++)
-        for (int b = a + 1; b < N; b++) {
-            assert_string_not_equal(numbers[a], numbers[b]);
-            assert_string_not_equal(serials[a], serials[b]);
-        }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_workflow),
-        cmocka_unit_test(test_concurrent_approvals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
