@@ -370,6 +370,11 @@ static void test_workflow(void **state)
         free(dump);
     }
     json_decref(trace);
+    /* `civreg audit trace` takes the document number too. */
+    trace = json_of(ok_as("audit", NULL, (const char *[]){ "audit", "trace", number, NULL }));
+    assert_string_equal(jstr(json_object_get(trace, "document"), "number"), number);
+    assert_true(json_array_size(json_object_get(trace, "document_events")) >= 8);
+    json_decref(trace);
     {
         char *v = ok_as("audit", NULL, (const char *[]){ "audit", "verify", NULL });
         assert_non_null(strstr(v, "ok:"));
