@@ -132,8 +132,13 @@ int office_document_set_status(struct office_env *env, const char *number, const
             goto out;
         }
     }
-    if (json_canonical(evidence ? evidence : json_array(), &ev, err) != 0)
-        goto out;
+    {
+        json_t *none = evidence ? NULL : json_array();
+        int r = json_canonical(evidence ? evidence : none, &ev, err);
+        json_decref(none);
+        if (r != 0)
+            goto out;
+    }
     if (office_doc_set(db, a, number, status, reason, buf_str(&ev), err) != 0)
         goto out;
     {
