@@ -15,6 +15,7 @@
 #include "issuance/datapage.h"
 #include "issuance/office_app.h"
 #include "issuance/photo.h"
+#include "registry/registry.h"
 
 #define STDIN_MAX (1 << 20)
 
@@ -313,6 +314,16 @@ static int office_parse(const char *cmd, const struct cli_command *table, const 
 #define CLI_HAVE_PKI 0
 #endif
 
+#if CLI_HAVE_PKI
+/* The PKI's events (chip.personalize) go to the registry's log, signed by
+ * the signed-in user, inside the PKI's transaction. */
+static int pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,
+                     const json_t *data, struct err *err)
+{
+    return registry_event_append(db, ctx, type, objects, data, NULL, err);
+}
+#endif
+
 struct office_session {
     struct cli_session s;
     struct office_env env;
@@ -333,9 +344,31 @@ static int office_open(const char *cmd, const struct opts *o, bool with_pki,
     office_env_init(&os->env);
 #if CLI_HAVE_PKI
     if (with_pki) {
+        /* Chips are signed when the data directory's PKI has a document
+         * signer; each chip signed is a signed event of this user. */
         struct err err = ERR_INIT;
-        if (pki_open(os->s.dd->dir, false, &os->env.pki, &err) != 0)
-            os->env.pki = NULL; /* no PKI in this data directory: no chip package */
+        json_t *certs = NULL;
+        bool have_ds = false;
+        if (pki_open(os->s.dd->dir, false, &os->env.pki, &err) == 0 &&
+            pki_list(os->env.pki, &certs, &err) == 0) {
+            size_t i;
+            json_t *c;
+            json_array_foreach(certs, i, c) {
+                const char *kind = json_string_value(json_object_get(c, "kind"));
+                const char *status = json_string_value(json_object_get(c, "status"));
+                if (kind && strcmp(kind, pki_kind_name(PKI_KIND_DS)) == 0 &&
+                    (status == NULL || strcmp(status, "revoked") != 0))
+                    have_ds = true;
+            }
+        }
+        json_decref(certs);
+        if (!have_ds) {
+            pki_close(os->env.pki);
+            os->env.pki = NULL; /* no document signer: no chip package */
+        } else {
+            pki_require_events(os->env.pki, true);
+            pki_set_event_sink(os->env.pki, pki_event, (void *)os->s.actor);
+        }
     }
 #else
     (void)with_pki;
@@ -371,6 +404,7 @@ static int app_collect(int argc, char **argv);
 static int app_show(int argc, char **argv);
 static int app_list(int argc, char **argv);
 static int app_datapage(int argc, char **argv);
+static int app_chip(int argc, char **argv);
 
 #define SIGNIN "[--data DIR] --user U [--password-file F]"
 
@@ -413,6 +447,12 @@ static const struct cli_command app_commands[] = {
       "usage: civreg application list [--status S] [--limit N] " SIGNIN "\n" },
     { "datapage", app_datapage, "write an application's data page PDF",
       "usage: civreg application datapage ID --out FILE.pdf " SIGNIN "\n" },
+    { "chip", app_chip, "write an application's chip package (EF files by FID)",
+      "usage: civreg application chip ID --out DIR " SIGNIN "\n"
+      "\n"
+      "Writes EF.COM, DG1, DG2 and EF.SOD as files named by FID, and\n"
+      "manifest.json, into DIR (new or empty); `civreg chip verify DIR --csca F`\n"
+      "checks them.\n" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -506,6 +546,13 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
     case 4: rc = office_app_issue(&os.env, id, &err); break;
     case 5: rc = office_app_collect(&os.env, id, &err); break;
     case 6: rc = office_app_show(&os.env, id, &out, &err); break;
+    case 8:
+        if (o.out == NULL) {
+            office_close(&os);
+            return cli_usage_error(cmd, "--out is required");
+        }
+        rc = office_app_chip_package(&os.env, id, o.out, &err);
+        break;
     default: {
         unsigned char *pdf = NULL;
         size_t len = 0;
@@ -562,6 +609,11 @@ static int app_show(int argc, char **argv)
 static int app_datapage(int argc, char **argv)
 {
     return app_simple("application datapage", "datapage", " out ", argc, argv, 7);
+}
+
+static int app_chip(int argc, char **argv)
+{
+    return app_simple("application chip", "chip", " out ", argc, argv, 8);
 }
 
 static int app_list(int argc, char **argv)

@@ -102,6 +102,12 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
 int office_app_datapage(struct office_env *env, const char *id, unsigned char **pdf,
                         size_t *len, struct err *err) __attribute__((warn_unused_result));
 
+/* Write the application's chip package (one file per elementary file,
+ * named by FID, and manifest.json) into DIR, which must not exist or be
+ * empty. Fails when the application has none. */
+int office_app_chip_package(struct office_env *env, const char *id, const char *dir,
+                            struct err *err) __attribute__((warn_unused_result));
+
 /* ---- documents (documents.c) ---- */
 
 /* Set a document's status: "lost", "stolen", "revoked", "cancelled" or

@@ -285,3 +285,56 @@ int office_app_datapage(struct office_env *env, const char *id, unsigned char **
     office_app_release(&app);
     return rc;
 }
+
+int office_app_chip_package(struct office_env *env, const char *id, const char *dir,
+                            struct err *err)
+{
+#if OFFICE_HAVE_CHIP
+    struct office_app app;
+    struct chip_package pkg = CHIP_PACKAGE_INIT;
+    unsigned char *m = NULL;
+    size_t mlen = 0;
+    json_t *manifest = NULL, *v;
+    const char *key;
+    int rc = -1;
+
+    if (office_app_load(env->db, id, &app, err) != 0)
+        return -1;
+    if (app.chip_hash == NULL) {
+        err_set(err, "application %s has no chip package (%s)", id,
+                app.datapage_hash ? "personalized without a document signer" : "not personalized");
+        goto out;
+    }
+    if (registry_blob_get(env->db, env->blobs_dir, app.chip_hash, &m, &mlen, err) != 0 ||
+        json_parse((const char *)m, mlen, &manifest, err) != 0)
+        goto out;
+    /* Every elementary file back from the evidence store (re-hashed on the
+     * way), named by its FID; the signer's manifest beside them. */
+    json_object_foreach(manifest, key, v) {
+        if (strcmp(key, "manifest") == 0)
+            continue;
+        if (pkg.n == CHIP_MAX_EF || strlen(key) != 4 || !json_is_string(v)) {
+            err_set(err, "application %s: chip manifest entry '%s' is not an EF", id, key);
+            goto out;
+        }
+        memcpy(pkg.ef[pkg.n].fid, key, 5);
+        if (registry_blob_get(env->db, env->blobs_dir, json_string_value(v), &pkg.ef[pkg.n].data,
+                              &pkg.ef[pkg.n].len, err) != 0)
+            goto out;
+        pkg.n++;
+    }
+    pkg.manifest = json_incref(json_object_get(manifest, "manifest"));
+    rc = chip_package_write(&pkg, dir, err);
+out:
+    chip_package_release(&pkg);
+    json_decref(manifest);
+    free(m);
+    office_app_release(&app);
+    return rc;
+#else
+    (void)env;
+    (void)id;
+    (void)dir;
+    return err_set(err, "this build of civreg has no chip module");
+#endif
+}
