@@ -21,3 +21,19 @@ set_tests_properties(test_passport_cli PROPERTIES TIMEOUT 240)
 civreg_test(test_passport_concurrency SOURCES integration/test_passport_concurrency.c
             LIBS civreg_issuance civreg_registry civreg_db civreg_core)
 target_link_libraries(test_passport_concurrency PRIVATE Threads::Threads)
+
+# Browser test of the passport office's screens (node + playwright-core +
+# Debian's Chromium, through tests/browser/harness.mjs). Registered when the
+# web module carries the passport office's routes.
+find_program(CIVREG_NODE_PASSPORT node)
+if(CIVREG_NODE_PASSPORT AND EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/harness.mjs
+   AND EXISTS ${PROJECT_SOURCE_DIR}/web/routes.c)
+    file(READ ${PROJECT_SOURCE_DIR}/web/routes.c CIVREG_WEB_ROUTES_TEXT)
+    if(CIVREG_WEB_ROUTES_TEXT MATCHES "web_api_application_enrol")
+        add_test(NAME browser_passport
+                 COMMAND ${CIVREG_NODE_PASSPORT} ${CMAKE_CURRENT_SOURCE_DIR}/browser/passport.test.mjs)
+        set_tests_properties(browser_passport PROPERTIES
+            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
+            SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+    endif()
+endif()
