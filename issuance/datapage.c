@@ -684,7 +684,7 @@ static int check_code(struct doc *d, const char *field, const char *s, size_t ma
     return 0;
 }
 
-int datapage_render(const struct datapage_input *in, struct buf *pdf, struct err *err)
+static int render(const struct datapage_input *in, struct buf *pdf, struct err *err)
 {
     struct doc d = { 0 };
     struct viz v;
@@ -800,4 +800,43 @@ out:
     if (rc != 0 && pdf->data != NULL && pdf->len > start)
         pdf->len = start; /* nothing appended on failure */
     return rc;
+}
+
+/* libharu keeps large tables on the stack (the CID font of the visual zone
+ * builds a 64K-entry glyph map there), more than the worker threads of the
+ * web server have. Rendering runs on a thread of its own with a stack that
+ * fits, whatever thread calls. */
+#define RENDER_STACK (8u << 20)
+
+struct render_job {
+    const struct datapage_input *in;
+    struct buf *pdf;
+    struct err *err;
+    int rc;
+};
+
+static void *render_thread(void *arg)
+{
+    struct render_job *j = arg;
+    j->rc = render(j->in, j->pdf, j->err);
+    return NULL;
+}
+
+int datapage_render(const struct datapage_input *in, struct buf *pdf, struct err *err)
+{
+    struct render_job job = { in, pdf, err, -1 };
+    pthread_attr_t attr;
+    pthread_t t;
+    int e;
+
+    if (pthread_attr_init(&attr) != 0)
+        return err_set(err, "data page: cannot prepare the rendering thread");
+    e = pthread_attr_setstacksize(&attr, RENDER_STACK);
+    if (e == 0)
+        e = pthread_create(&t, &attr, render_thread, &job);
+    pthread_attr_destroy(&attr);
+    if (e != 0)
+        return err_set(err, "data page: cannot start the rendering thread: %s", strerror(e));
+    pthread_join(t, NULL);
+    return job.rc;
 }

@@ -13,7 +13,7 @@ civreg_test(test_datapage SOURCES unit/test_datapage.c LIBS civreg_issuance civr
 target_compile_definitions(test_datapage PRIVATE
     PDFTOTEXT="${CIVREG_PDFTOTEXT}" PDFFONTS="${CIVREG_PDFFONTS}"
     PDFINFO="${CIVREG_PDFINFO}" PDFTOPPM="${CIVREG_PDFTOPPM}")
-target_link_libraries(test_datapage PRIVATE m)
+target_link_libraries(test_datapage PRIVATE m Threads::Threads)
 civreg_test(test_office SOURCES unit/test_office.c LIBS civreg_issuance civreg_registry civreg_db civreg_core)
 civreg_test(test_passport_cli SOURCES integration/test_passport_cli.c LIBS civreg_core)
 target_compile_definitions(test_passport_cli PRIVATE PDFTOTEXT="${CIVREG_PDFTOTEXT}")
@@ -29,7 +29,7 @@ find_program(CIVREG_NODE_PASSPORT node)
 if(CIVREG_NODE_PASSPORT AND EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/harness.mjs
    AND EXISTS ${PROJECT_SOURCE_DIR}/web/routes.c)
     file(READ ${PROJECT_SOURCE_DIR}/web/routes.c CIVREG_WEB_ROUTES_TEXT)
-    if(CIVREG_WEB_ROUTES_TEXT MATCHES "web_api_application_enrol")
+    if(CIVREG_WEB_ROUTES_TEXT MATCHES "CIVREG_PASSPORT_ROUTES")
         add_test(NAME browser_passport
                  COMMAND ${CIVREG_NODE_PASSPORT} ${CMAKE_CURRENT_SOURCE_DIR}/browser/passport.test.mjs)
         set_tests_properties(browser_passport PROPERTIES

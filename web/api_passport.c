@@ -5,6 +5,7 @@
  * and renders its JSON. Built with the web framework and the registry. */
 #if __has_include("session.h")
 #include "web_int.h"
+#include "passport_routes.h"
 
 #if defined(CIVREG_HAVE_REGISTRY) && defined(CIVREG_HAVE_PASSPORT)
 

@@ -21,11 +21,23 @@ const bin = process.env.CIVREG_BIN;
 const open = [];
 let failed = false;
 
-async function user(nameOf) {
+async function user(nameOf, password = 'demo') {
   const b = await openBrowser(playwright);
   open.push(b);
-  await signIn(b.page, server.url, nameOf, 'demo');
+  await signIn(b.page, server.url, nameOf, password);
   return b;
+}
+
+// Wait until #app-status reads STATUS; on a timeout, say what the screen
+// reported instead.
+async function waitStatus(page, status) {
+  try {
+    await page.waitForFunction((s) => document.querySelector('#app-status')?.textContent === s,
+      status, { timeout: 20000 });
+  } catch (e) {
+    const err = await page.textContent('#action-error').catch(() => '');
+    throw new Error(`status never became ${status}: ${err}`);
+  }
 }
 
 // An API call from inside a signed-in page (session cookie + CSRF token).
@@ -65,8 +77,15 @@ try {
   assert.equal(reg.status, 200, JSON.stringify(reg.body));
   const uin = reg.body.uin;
 
+  // An officer who both enrols and approves (so four eyes has something to
+  // refuse), made by the administrator.
+  const admin = await user('admin');
+  const made = await call(admin.page, 'POST', '/users', { username: 'officer2', password: 'officer2-password',
+    roles: ['enrolment_officer', 'approver'], office: 'DEMO' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+
   // Enrolment on the screen, with the photo uploaded and previewed.
-  const enrol = await user('enrol');
+  const enrol = await user('officer2', 'officer2-password');
   await enrol.page.goto(new URL('/passport/enrol', server.url).href);
   await enrol.page.waitForSelector('#enrol-form');
   await enrol.page.fill('#uin', uin);
@@ -90,14 +109,18 @@ try {
   assert.equal(second.status, 409);
   assert.match(second.body.error.message, /a second valid passport is not allowed/);
 
-  // The approval queue; the enrolling officer may not approve (the demo's
-  // "enrol" is not an approver: the API says so), a second officer does.
-  const self = await call(enrol.page, 'POST', `/applications/${encodeURIComponent(app)}/approve`);
-  assert.equal(self.status, 403);
+  // The enrolling officer's own approval is refused on the screen (four
+  // eyes); personalization before approval is refused too.
+  await enrol.page.click('#approve');
+  await enrol.page.waitForFunction(() => /four-eyes rule/.test(document.querySelector('#action-error').textContent));
+  assert.equal(await enrol.page.textContent('#app-status'), 'submitted');
+  await screenshot(enrol.page, 'passport-1b-four-eyes');
   const operator = await user('operator');
   const noApproval = await call(operator.page, 'POST', `/applications/${encodeURIComponent(app)}/personalize`);
   assert.equal(noApproval.status, 409);
   assert.match(noApproval.body.error.message, /only an approved application is personalized/);
+  // Those refusals were meant: their failed requests are not page errors.
+  for (const b of [enrol, operator]) b.problems.splice(0);
   const stock = await call(operator.page, 'POST', '/booklets', { doc_type: 'TD3', first: 'P000001',
     last: 'P000050', reference: 'delivery note 7' });
   assert.equal(stock.status, 201, JSON.stringify(stock.body));
@@ -108,14 +131,14 @@ try {
   await approver.page.click(`tr[data-id="${app}"] a`);
   await approver.page.waitForSelector('#approve');
   await approver.page.click('#approve');
-  await approver.page.waitForFunction(() => document.querySelector('#app-status')?.textContent === 'approved');
+  await waitStatus(approver.page, 'approved');
   const number = await approver.page.textContent('#document-number');
   assert.match(number, /^[A-Z0-9]{9}$/);
 
   // Personalization, downloads, quality control, issuance.
   await operator.page.goto(new URL('/passport/applications/' + encodeURIComponent(app), server.url).href);
   await operator.page.click('#personalize');
-  await operator.page.waitForFunction(() => document.querySelector('#app-status')?.textContent === 'personalized');
+  await waitStatus(operator.page, 'personalized');
   const mrz = (await operator.page.textContent('#mrz')).trim();
   await screenshot(operator.page, 'passport-3-personalized');
   const [pdfDownload] = await Promise.all([operator.page.waitForEvent('download'), operator.page.click('#download-pdf')]);
@@ -139,9 +162,9 @@ try {
     console.log('note: no document signer in the demo office: data page only');
   }
   await operator.page.click('#qc-pass');
-  await operator.page.waitForFunction(() => document.querySelector('#app-status')?.textContent === 'qc_passed');
+  await waitStatus(operator.page, 'qc_passed');
   await operator.page.click('#issue');
-  await operator.page.waitForFunction(() => document.querySelector('#app-status')?.textContent === 'issued');
+  await waitStatus(operator.page, 'issued');
   await screenshot(operator.page, 'passport-4-issued');
   const doc = await call(operator.page, 'GET', `/documents/${number}`);
   assert.equal(doc.body.status, 'valid');

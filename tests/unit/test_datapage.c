@@ -5,6 +5,7 @@
  * their printing zones at the pitch Doc 9303 prescribes. Also: image header
  * checks (issuance/photo.c) and refusals with clear messages. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -550,6 +551,46 @@ static void test_refusals(void **state)
     page_free(&p);
 }
 
+/* The web server's worker threads have small stacks (about 100 KB with
+ * CivetWeb's defaults); libharu needs more. Rendering from such a thread
+ * must work. */
+struct small_job {
+    const struct datapage_input *in;
+    int rc;
+    char msg[ERR_MSG_MAX];
+};
+
+static void *small_stack_render(void *arg)
+{
+    struct small_job *j = arg;
+    struct buf pdf = BUF_INIT(16 << 20);
+    struct err err = ERR_INIT;
+    j->rc = datapage_render(j->in, &pdf, &err);
+    snprintf(j->msg, sizeof j->msg, "%s", err_msg(&err));
+    buf_release(&pdf);
+    return NULL;
+}
+
+static void test_small_stack_caller(void **state)
+{
+    struct page p;
+    struct small_job job = { 0 };
+    pthread_attr_t attr;
+    pthread_t t;
+    (void)state;
+
+    page_init(&p, MRZ_TD3);
+    job.in = &p.in;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 128 * 1024), 0);
+    assert_int_equal(pthread_create(&t, &attr, small_stack_render, &job), 0);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    if (job.rc != 0)
+        fail_msg("render from a small stack: %s", job.msg);
+    page_free(&p);
+}
+
 /* ---- photo.c ----------------------------------------------------------- */
 
 static void test_photo_inspect(void **state)
@@ -641,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_td1_card),
         cmocka_unit_test(test_national_characters),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_small_stack_caller),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -45,9 +45,10 @@ export async function render(app) {
     clear(out);
     try {
       const p = await api('GET', '/persons/' + encodeURIComponent(uin.value.trim()));
-      const c = p.record?.child || {};
+      const rec = p.record?.record || p.record || {};
+      const c = rec.child || {};
       out.append(h('p', {}, 'Person: ', name(`${c.given_names || ''} ${c.family_name || ''}`.trim()),
-        ` · born ${p.record?.record?.birth?.date || p.record?.birth?.date || ''} · record `,
+        ` · born ${rec.birth?.date || ''} · record `,
         h('a', { href: '/records/' + encodeURIComponent(p.record_id) }, p.registration_number || p.record_id)));
     } catch (e) {
       out.append(h('p', { class: 'error' }, e.message));
