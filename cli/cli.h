@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -40,6 +41,13 @@ const char *cli_data_dir(const char *opt);
 /* Subcommand families (db, ...) dispatch on their own table. */
 int cli_dispatch(const char *family, const struct cli_command *table, int argc, char **argv);
 
+/* Read a whole file into OUT (its cap set to MAX). */
+int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Parse a decimal integer in [LO, HI]. Returns 0 or -1. */
+int cli_parse_int(const char *s, long lo, long hi, long *out) __attribute__((warn_unused_result));
+
 /* Commands. */
 int cmd_init(int argc, char **argv);
 int cmd_db(int argc, char **argv);
@@ -48,6 +56,8 @@ int cmd_mrz(int argc, char **argv);
 int cmd_document(int argc, char **argv);
 int cmd_application(int argc, char **argv);
 int cmd_booklet(int argc, char **argv);
+int cmd_pki(int argc, char **argv);
+int cmd_chip(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_user(int argc, char **argv);

@@ -30,9 +30,14 @@ static const struct cli_command user_commands[] = {
       "(or prompts on a terminal).\n" },
     { "passwd", user_passwd, "change a user's password",
       "usage: civreg user passwd [--data DIR] --username U\n"
+      "       civreg user passwd [--data DIR] --username U --user ADMIN [--password-file F]\n"
       "\n"
       "Reads U's current password, then the new one (two lines of stdin, or\n"
-      "terminal prompts), and seals U's signing key under the new password.\n" },
+      "terminal prompts), and seals U's signing key under the new password.\n"
+      "\n"
+      "With --user, an admin resets a forgotten password: U gets a new signing key\n"
+      "sealed under the new password (read after the admin's), and the new public\n"
+      "key is logged; what U signed before stays verifiable.\n" },
     { "disable", user_disable, "disable a user (admin)",
       "usage: civreg user disable [--data DIR] --username U --user ADMIN [--password-file F]\n"
       "\n"
@@ -141,8 +146,20 @@ static int user_passwd(int argc, char **argv)
     PARSE("passwd");
     if (o.username == NULL)
         return cli_usage_error("user passwd", "--username is required");
-    if ((rc = cli_session_open("user passwd", o.data, NULL, NULL, false, &s)) != 0)
+    if ((rc = cli_session_open("user passwd", o.data, o.user, o.password_file, false, &s)) != 0)
         return rc;
+    if (s.actor) {
+        if (cli_password("new password: ", NULL, &new, &err) != 0 ||
+            registry_user_reset(s.db, s.actor, o.username, new, &err) != 0) {
+            rc = cli_fail("user passwd", &err);
+        } else {
+            printf("password of %s reset; new signing key logged\n", o.username);
+            rc = EXIT_OK;
+        }
+        cli_password_free(new);
+        cli_session_close(&s);
+        return rc;
+    }
     if (cli_password("current password: ", NULL, &old, &err) != 0 ||
         cli_password("new password: ", NULL, &new, &err) != 0 ||
         registry_user_passwd(s.db, s.dd->keys_dir, o.username, old, new, &err) != 0) {

@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,4 +61,40 @@ int cli_dispatch(const char *family, const struct cli_command *table, int argc, 
     if (c == NULL)
         return cli_usage_error(family, "unknown command '%s'", argv[1]);
     return c->run(argc - 1, argv + 1);
+}
+
+int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char chunk[65536];
+    size_t n;
+
+    if (f == NULL)
+        return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    out->max = max;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(out, chunk, n) != 0) {
+            fclose(f);
+            return err_set(err, "%s: larger than %zu bytes", path, max);
+        }
+    if (ferror(f)) {
+        fclose(f);
+        buf_release(out);
+        return err_set(err, "%s: read error", path);
+    }
+    fclose(f);
+    return 0;
+}
+
+int cli_parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
 }

@@ -95,6 +95,18 @@ const struct cli_command cli_commands[] = {
       "  series     document number patterns\n" },
     { "booklet", cmd_booklet, "blank booklet stock (receive, spoil, report, show)",
       "usage: civreg booklet receive|spoil|report|show [OPTIONS]\n" },
+    { "pki", cmd_pki, "ICAO PKI: CSCA, document signers, CRLs, master list",
+      "usage: civreg pki init|rollover|issue-ds|issue-barcode-signer|revoke|crl|list|export\n"
+      "                  [OPTIONS]\n"
+      "\n"
+      "The issuing state's ICAO Doc 9303-12 PKI in the data directory: see\n"
+      "`civreg pki help COMMAND` and docs/pki.md.\n" },
+    { "chip", cmd_chip, "chip contents: personalize (LDS + EF.SOD), verify",
+      "usage: civreg chip personalize|verify [OPTIONS]\n"
+      "\n"
+      "Builds ICAO Doc 9303-10 chip contents signed by the Document Signer, and\n"
+      "checks chip contents by passive authentication: see `civreg chip help\n"
+      "COMMAND` and docs/chip.md.\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },

@@ -32,7 +32,7 @@ packages=(
     fonts-ocr-b fontforge-nox fonts-dejavu-core
     # tests, fuzzing, benchmarks
     libcmocka-dev clang libclang-rt-14-dev
-    curl python3 wrk poppler-utils imagemagick
+    curl python3 wrk poppler-utils imagemagick xxd
 )
 # Node.js runs the independent checkers (npm mrz) and the browser tests. A
 # machine may already carry its own Node.js build, which conflicts with

@@ -98,15 +98,30 @@ static void replay_link(struct audit *a, uint64_t seq, const json_t *objects, co
                             "signer", signer));
 }
 
+/* Whether the replayed user ACTOR held ROLE when signing. */
+static bool held_role(struct audit *a, const char *actor, const char *role)
+{
+    const json_t *roles = json_object_get(json_object_get(a->users, actor), "roles");
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(roles, i, r) if (strcmp(json_string_value(r), role) == 0) return true;
+    return false;
+}
+
 static void replay(struct audit *a, uint64_t seq, const json_t *body)
 {
     const char *type = jstr(body, "type");
+    const char *actor = jstr(body, "actor");
     const json_t *objects = json_object_get(body, "objects");
     const json_t *data = json_object_get(body, "data");
     const json_t *o;
     char key[160];
 
     a->objects += json_array_size(objects);
+    if (json_is_true(json_object_get(json_object_get(a->users, actor), "disabled")))
+        problem(a, "event %llu: signed by '%s' after the account was disabled",
+                (unsigned long long)seq, actor);
     if (strcmp(type, "office.key") == 0) {
         unsigned char pk[REG_PK_BYTES];
         if (reg_hex32(jstr(data, "public_key"), pk, "key", NULL) != 0 || !a->have_office_pk ||
@@ -123,12 +138,33 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
                     (unsigned long long)seq);
         if (json_object_get(a->keys, u))
             problem(a, "event %llu: user '%s' added a second time", (unsigned long long)seq, u);
+        /* only the first user adds themselves; every later one needs an admin */
+        if (json_object_size(a->keys) > 0 && !held_role(a, actor, "admin"))
+            problem(a, "event %llu: user '%s' added by '%s', who is not an admin",
+                    (unsigned long long)seq, u, actor);
         (void)set_new(a->keys, u, json_string(jstr(data, "public_key")));
         (void)set_new(a->users, u,
                       json_pack("{s:s, s:O, s:s, s:b, s:I}", "office", jstr(data, "office"),
                                 "roles", json_object_get(data, "roles"), "public_key",
                                 jstr(data, "public_key"), "disabled", 0, "seq",
                                 (json_int_t)seq));
+    } else if (strcmp(type, "user.key") == 0) {
+        const char *u = jstr(data, "username");
+        json_t *us = json_object_get(a->users, u);
+        char h[65];
+        o = find_object(objects, "user");
+        if (registry_json_hash(data, h, NULL) != 0 || o == NULL || strcmp(h, jstr(o, "hash")) != 0)
+            problem(a, "event %llu: user.key data does not match its object hash",
+                    (unsigned long long)seq);
+        if (us == NULL || !held_role(a, actor, "admin")) {
+            problem(a, "event %llu: new key for '%s' by '%s' (needs an admin and a known user)",
+                    (unsigned long long)seq, u, actor);
+            return;
+        }
+        /* later events by U verify under the new key */
+        (void)json_object_set_new(a->keys, u, json_string(jstr(data, "public_key")));
+        (void)json_object_set_new(us, "public_key", json_string(jstr(data, "public_key")));
+        (void)json_object_set_new(us, "key_seq", json_integer((json_int_t)seq));
     } else if (strcmp(type, "user.disable") == 0) {
         json_t *u = json_object_get(a->users, jstr(data, "username"));
         if (u)
@@ -157,6 +193,13 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
             rec = json_object_get(a->records, jstr(o, "id"));
         }
         if (rec) {
+            json_t *keyers = json_object_get(rec, "keyers");
+            if (keyers == NULL) {
+                (void)json_object_set_new(rec, "keyers", json_object());
+                keyers = json_object_get(rec, "keyers");
+            }
+            if (keyers)
+                (void)json_object_set_new(keyers, actor, json_true());
             (void)json_object_set_new(rec, "status", json_string(jstr(data, "status")));
             (void)json_object_set_new(rec, "version", json_integer(v));
             (void)json_object_set_new(rec, "hash", json_string(jstr(o, "hash")));
@@ -175,6 +218,10 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
         if (strcmp(jstr(o, "hash"), jstr(rec, "hash")) != 0)
             problem(a, "event %llu: verifies a version that is not the record's current one",
                     (unsigned long long)seq);
+        if (json_object_get(json_object_get(rec, "keyers"), actor) || !held_role(a, actor, "clerk"))
+            problem(a, "event %llu: verification by '%s' breaks the four-eyes rule (keyed the "
+                       "record, or not a clerk)",
+                    (unsigned long long)seq, actor);
         (void)json_object_set_new(rec, "status", json_string("verified"));
     } else if (strcmp(type, "record.register") == 0) {
         const json_t *po = find_object(objects, "person");
@@ -186,6 +233,10 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
                     (unsigned long long)seq);
             return;
         }
+        if (strcmp(jstr(rec, "status"), "verified") != 0 || !held_role(a, actor, "registrar"))
+            problem(a, "event %llu: registration by '%s' of a record that was %s (needs a "
+                       "registrar and a verified record)",
+                    (unsigned long long)seq, actor, jstr(rec, "status"));
         (void)json_object_set_new(rec, "status", json_string("registered"));
         (void)json_object_set_new(rec, "regno", json_string(jstr(data, "registration_number")));
         (void)json_object_set_new(rec, "uin", json_string(jstr(data, "uin")));
@@ -503,7 +554,8 @@ static int check_users(struct audit *a, struct err *err)
             hex_encode(sqlite3_column_blob(st, 3), 32, pk_hex);
         if (strcmp(pk_hex, jstr(s, "public_key")) != 0)
             problem(a, "users '%s': public key differs from the key logged in event %lld", u,
-                    (long long)json_integer_value(json_object_get(s, "seq")));
+                    (long long)json_integer_value(json_object_get(
+                        s, json_object_get(s, "key_seq") ? "key_seq" : "seq")));
         roles = registry_roles_json((unsigned)sqlite3_column_int(st, 2));
         if (!json_equal(roles, json_object_get(s, "roles")) ||
             strcmp((const char *)sqlite3_column_text(st, 1), jstr(s, "office")) != 0)

@@ -168,7 +168,8 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
             ok = false;
         }
         if (ok) {
-            if (strcmp(s_of(eb, "type"), "user.add") == 0)
+            if (strcmp(s_of(eb, "type"), "user.add") == 0 ||
+                strcmp(s_of(eb, "type"), "user.key") == 0)
                 (void)json_object_set_new(keys, s_of(json_object_get(eb, "data"), "username"),
                                           json_string(s_of(json_object_get(eb, "data"),
                                                            "public_key")));

@@ -96,6 +96,15 @@ int registry_user_passwd(struct db *db, const char *keys_dir, const char *userna
                          const char *old_password, const char *new_password, struct err *err)
     __attribute__((warn_unused_result));
 
+/* An admin resets USERNAME's forgotten password. The old sealed key cannot
+ * be opened without the old password, so the user gets a new Ed25519 key
+ * pair sealed under NEW_PASSWORD; the new public key is logged (user.key,
+ * signed by the admin). Everything signed with the old key stays
+ * verifiable: the audit uses the key valid at each event's position. */
+int registry_user_reset(struct db *db, const struct registry_actor *actor, const char *username,
+                        const char *new_password, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Disable USERNAME (admin only; an admin cannot disable themselves). */
 int registry_user_disable(struct db *db, const struct registry_actor *actor, const char *username,
                           struct err *err) __attribute__((warn_unused_result));

@@ -288,7 +288,8 @@ static int gather(struct db *db, const char *ref, struct gather *g, long long **
             if (strncmp(who, "office:", 7) == 0 || json_object_get(actors, who))
                 continue;
             if (json_object_set_new(actors, who, json_true()) != 0 ||
-                add_object_events(db, g, "user", who, "user.add", err) != 0) {
+                add_object_events(db, g, "user", who, "user.add", err) != 0 ||
+                add_object_events(db, g, "user", who, "user.key", err) != 0) {
                 json_decref(snapshot);
                 goto out;
             }
@@ -353,7 +354,7 @@ static json_t *event_json(struct db *db, sqlite3_int64 seq, uint64_t tree_size, 
     }
     type = (const char *)sqlite3_column_text(st, 3);
     actor = (const char *)sqlite3_column_text(st, 4);
-    if (strcmp(type, "user.add") == 0) {
+    if (strcmp(type, "user.add") == 0 || strcmp(type, "user.key") == 0) {
         const char *u = json_string_value(json_object_get(json_object_get(body, "data"), "username"));
         const char *k = json_string_value(json_object_get(json_object_get(body, "data"), "public_key"));
         if (u && k)

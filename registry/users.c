@@ -5,6 +5,7 @@
  * the password with Argon2id and a per-user salt, with the associated data
  * "user-key:<username>", so the sealed key cannot be moved to another user
  * and a database administrator cannot sign as anyone. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,23 +214,28 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
 }
 
 /* A password hash nobody knows the password of: unknown users cost the same
- * Argon2id work as known ones, so timing does not reveal who exists. */
+ * Argon2id work as known ones, so timing does not reveal who exists. Made
+ * once per process (the web server calls this from many threads). */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static bool dummy_ready;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_init(void)
+{
+    unsigned char r[16];
+    char rhex[33];
+
+    randombytes_buf(r, sizeof r);
+    hex_encode(r, sizeof r, rhex);
+    dummy_ready = crypto_pwhash_str(dummy_hash, rhex, strlen(rhex),
+                                    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
 static void dummy_verify(const char *password)
 {
-    static char dummy[crypto_pwhash_STRBYTES];
-    static int ready;
-
-    if (!ready) {
-        unsigned char r[16];
-        char rhex[33];
-        randombytes_buf(r, sizeof r);
-        hex_encode(r, sizeof r, rhex);
-        if (crypto_pwhash_str(dummy, rhex, strlen(rhex), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-            return;
-        ready = 1;
-    }
-    if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
+    (void)pthread_once(&dummy_once, dummy_init);
+    if (dummy_ready && crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
         return; /* cannot happen: nobody knows the dummy password */
 }
 
@@ -654,6 +660,117 @@ out:
     buf_release(&sealed);
     free(ad);
     registry_actor_free(a);
+    return rc;
+}
+
+struct reset_ctx {
+    const struct registry_actor *actor;
+    const char *username;
+    const char *pw_hash;
+    const unsigned char *salt;
+    const struct buf *sealed;
+    const unsigned char *pk;
+};
+
+static int reset_tx(struct db *db, void *arg, struct err *err)
+{
+    struct reset_ctx *c = arg;
+    sqlite3_stmt *st = NULL;
+    json_t *objects = NULL, *content = NULL;
+    char hash[65], office[REG_OFFICE_MAX + 1];
+    unsigned roles = 0;
+    int rc = -1, disabled = 0;
+
+    rc = reg_user_lookup(db, c->username, NULL, &roles, &disabled, err);
+    if (rc != 0)
+        return rc > 0 ? err_set(err, "user reset: no user '%s'", c->username) : -1;
+    rc = -1;
+    if (reg_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW ||
+        strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
+        sqlite3_finalize(st);
+        return reg_sql_fail(db, "reading the user", err);
+    }
+    memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (reg_user_hash(c->username, office, roles, c->pk, hash, &content, err) != 0)
+        goto out;
+    objects = json_pack("[o]", registry_object_ref("user", c->username, hash, NULL));
+    if (objects == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, c->actor, "user.key", objects, content, NULL, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3, public_key=?4"
+                    " WHERE username=?5",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, c->pw_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, c->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, c->sealed->data, (int)c->sealed->len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, c->pk, REG_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, c->username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "storing the new key", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    json_decref(content);
+    return rc;
+}
+
+int registry_user_reset(struct db *db, const struct registry_actor *actor, const char *username,
+                        const char *new_password, struct err *err)
+{
+    char pw_hash[crypto_pwhash_STRBYTES];
+    unsigned char salt[SEAL_SALT_BYTES], key[SEAL_KEY_BYTES], pk[REG_PK_BYTES], *sk = NULL;
+    struct buf sealed = BUF_INIT(4096);
+    struct reset_ctx c;
+    char *ad = NULL;
+    int rc = -1;
+
+    if (registry_require_role(actor, ROLE_ADMIN, "user reset", err) != 0)
+        return -1;
+    if (check_username(username, err) != 0 || check_password(new_password, err) != 0)
+        return -1;
+    if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return err_set(err, "password hashing ran out of memory");
+    randombytes_buf(salt, sizeof salt);
+    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL || (ad = user_key_ad(username)) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    crypto_sign_keypair(pk, sk);
+    if (seal_key_from_password(new_password, salt, false, key, err) != 0 ||
+        seal_encrypt(key, sk, REG_SK_BYTES, ad, &sealed, err) != 0)
+        goto out;
+    c.actor = actor;
+    c.username = username;
+    c.pw_hash = pw_hash;
+    c.salt = salt;
+    c.sealed = &sealed;
+    c.pk = pk;
+    if (db_tx_run(db, reset_tx, &c, err) != 0)
+        goto out;
+    reg_after_commit(db, actor);
+    rc = 0;
+out:
+    secret_wipe(key, sizeof key);
+    secret_wipe(pw_hash, sizeof pw_hash);
+    if (sk)
+        sodium_free(sk);
+    buf_release(&sealed);
+    free(ad);
     return rc;
 }
 

@@ -133,8 +133,10 @@ static void expect_fail(const char *in, const char *const args[], const char *me
 
 static void test_passwords(void **state)
 {
-    char bad[4096];
+    char bad[4096], rec_json_line_for_reset[8192];
     (void)state;
+    snprintf(rec_json_line_for_reset, sizeof rec_json_line_for_reset, "clerk3-reset-pw\n%s",
+             rec_json);
     write_pw(bad, "bad", "wrong-password\n");
     expect_fail(rec_json, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
                                             "--password-file", bad, NULL },
@@ -165,6 +167,29 @@ static void test_passwords(void **state)
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk2", NULL }));
     free(run_ok("clerk2-newpass\nclerk2-password\n",
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk2", NULL }));
+    /* an admin resets a forgotten password: a new key, logged; the old
+     * password no longer works, the new one signs */
+    free(run_ok("clerk3-password\n",
+                (const char *[]){ "user", "add", "--data", data, "--username", "clerk3", "--role",
+                                  "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
+    {
+        char *id = run_ok("clerk3-password\n{}", (const char *[]){ "record", "list", "--data",
+                                                                    data, "--user", "clerk3",
+                                                                    NULL });
+        free(id);
+    }
+    free(run_ok("clerk3-reset-pw\n",
+                (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk3", "--user",
+                                  "admin", "--password-file", pw_admin, NULL }));
+    expect_fail("clerk3-password\n", (const char *[]){ "record", "list", "--data", data, "--user",
+                                                      "clerk3", NULL },
+                "invalid username or password");
+    {
+        char *id = run_ok(rec_json_line_for_reset, (const char *[]){ "record", "draft", "--data",
+                                                                   data, "--user", "clerk3",
+                                                                   NULL });
+        free(id);
+    }
     {
         char *out = run_ok(NULL, (const char *[]){ "user", "list", "--data", data, "--user", "reg",
                                                    "--password-file", pw_reg, NULL });

@@ -183,10 +183,57 @@ static void test_two_processes(void **state)
     }
 }
 
+struct collect {
+    char text[8192];
+    size_t len;
+};
+
+static void collect_problem(void *ctx, const char *line)
+{
+    struct collect *c = ctx;
+    int n = snprintf(c->text + c->len, sizeof c->text - c->len, "%s\n", line);
+    if (n > 0 && (size_t)n < sizeof c->text - c->len)
+        c->len += (size_t)n;
+}
+
+/* registry_event_append is open to every module; a validly signed event
+ * that breaks the registry's rules must still be reported by the audit. */
+static void test_forged_events(void **state)
+{
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *clerk = NULL;
+    struct err err = ERR_INIT;
+    struct collect c = { "", 0 };
+    char path[4096];
+    json_t *objects, *data;
+    (void)state;
+
+    snprintf(path, sizeof path, "%s/data", dir);
+    assert_int_equal(datadir_open(path, &dd, &err), 0);
+    assert_int_equal(datadir_db_open(dd, 0, &db, &err), 0);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-a", "clerk-a-password",
+                                           &clerk, &err), 0);
+    objects = json_pack("[o]", registry_object_ref("user", "mallory", NULL, NULL));
+    data = json_pack("{s:s, s:s, s:[s], s:s}", "username", "mallory", "office", "HQ", "roles",
+                     "registrar", "public_key",
+                     "0000000000000000000000000000000000000000000000000000000000000000");
+    assert_int_equal(registry_event_append(db, clerk, "user.add", objects, data, NULL, &err), 0);
+    json_decref(objects);
+    json_decref(data);
+    assert_true(registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, collect_problem, &c,
+                                      NULL, &err) > 0);
+    assert_non_null(strstr(c.text, "user 'mallory' added by 'clerk-a', who is not an admin"));
+    registry_actor_free(clerk);
+    db_close(db);
+    datadir_free(dd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_processes),
+        cmocka_unit_test(test_forged_events),
     };
     if (secret_init(NULL) != 0)
         return 1;

@@ -1,0 +1,147 @@
+/* bench/chip: chips personalized per second (all data groups built, EF.SOD
+ * signed by the Document Signer, no disk writes) and chips verified per
+ * second (passive authentication: signature, DS -> CSCA path, validity,
+ * every DG hash), for each Document Signer algorithm. The face is a 16 KiB
+ * JPEG-shaped block (SOF header + filler), the size of a typical DG2 photo. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "issuance/chip.h"
+#include "issuance/passive_auth.h"
+#include "issuance/pki.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned char *fake_jpeg(size_t *len)
+{
+    static const unsigned char head[] = { 0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x02, 0x80,
+                                          0x01, 0xE0, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01,
+                                          0x03, 0x11, 0x01 };
+    size_t n = 16 * 1024;
+    unsigned char *p = malloc(n);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, head, sizeof head);
+    for (size_t i = sizeof head; i < n - 2; i++)
+        p[i] = (unsigned char)(i * 31);
+    p[n - 2] = 0xFF;
+    p[n - 1] = 0xD9;
+    *len = n;
+    return p;
+}
+
+static int run(const char *alg_name, double seconds)
+{
+    char dir[] = "/tmp/civreg-bench-chip-XXXXXX", data[256], serial[PKI_SERIAL_MAX];
+    struct err err = ERR_INIT;
+    struct pki *p = NULL;
+    struct pa_trust *trust = NULL;
+    struct buf csca = BUF_INIT(1 << 20);
+    struct chip_package pkg = CHIP_PACKAGE_INIT;
+    struct pki_init_opts io = { 0 };
+    struct pki_issue_opts is = { 0 };
+    size_t jl = 0;
+    unsigned char *jpeg = fake_jpeg(&jl);
+    json_t *dg11 = json_pack("{s:s, s:s}", "full_name", "ERIKSSON<<ANNA MARIA", "place_of_birth",
+                             "Zenith<Utopia");
+    json_t *dg12 = json_pack("{s:s, s:s}", "issuing_authority", "Passport Office Zenith",
+                             "date_of_issue", "2026-11-26");
+    struct chip_input in = { 0 };
+    long n;
+    double t0, t;
+    int rc = -1;
+
+    if (mkdtemp(dir) == NULL || jpeg == NULL || dg11 == NULL || dg12 == NULL)
+        goto out;
+    snprintf(data, sizeof data, "%s/data", dir);
+    io.country = "UT";
+    io.now = is.now = time(NULL);
+    is.kind = PKI_KIND_DS;
+    if (datadir_init(data, NULL, &err) != 0 || pki_open(data, true, &p, &err) != 0 ||
+        pki_alg_parse(alg_name, &io.alg, &err) != 0 || pki_alg_parse(alg_name, &is.alg, &err) != 0 ||
+        pki_init(p, &io, serial, &err) != 0 || pki_issue(p, &is, serial, &err) != 0 ||
+        pki_export(p, PKI_EXPORT_CSCA, false, time(NULL), &csca, &err) != 0 ||
+        pa_trust_new(&trust, &err) != 0 ||
+        pa_trust_add_csca(trust, csca.data, csca.len, "csca", &err) != 0)
+        goto out;
+    in.mrz = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+             "L898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    in.photo = jpeg;
+    in.photo_len = jl;
+    in.dg11 = dg11;
+    in.dg12 = dg12;
+    in.now = time(NULL);
+
+    t0 = now_s();
+    for (n = 0; (t = now_s() - t0) < seconds; n++) {
+        chip_package_release(&pkg);
+        if (chip_personalize(p, &in, &pkg, &err) != 0)
+            goto out;
+    }
+    printf("%-22s personalize: %8.1f chips/s  (%ld in %.2f s; DG1 DG2 DG11 DG12 EF.COM EF.SOD)\n",
+           alg_name, (double)n / t, n, t);
+    t0 = now_s();
+    for (n = 0; (t = now_s() - t0) < seconds; n++) {
+        struct pa_chip view;
+        json_t *report = NULL;
+        bool valid = false;
+        chip_package_view(&pkg, &view);
+        if (passive_auth(&view, trust, in.mrz, time(NULL), &report, &valid, &err) != 0)
+            goto out;
+        json_decref(report);
+        if (!valid) {
+            err_set(&err, "verification failed");
+            goto out;
+        }
+    }
+    printf("%-22s verify:      %8.1f chips/s  (%ld in %.2f s; passive authentication)\n",
+           alg_name, (double)n / t, n, t);
+    rc = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "bench chip %s: %s\n", alg_name, err_msg(&err));
+    chip_package_release(&pkg);
+    pa_trust_free(trust);
+    pki_close(p);
+    buf_release(&csca);
+    json_decref(dg11);
+    json_decref(dg12);
+    free(jpeg);
+    {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench chip: could not remove %s\n", dir);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const algs[] = { "ecdsa-p256", "ecdsa-brainpoolP256r1", "rsa-3072" };
+    double seconds = argc > 1 ? strtod(argv[1], NULL) : 2.0;
+    struct err err = ERR_INIT;
+    int rc = 0;
+
+    if (seconds <= 0 || seconds > 60)
+        seconds = 2.0;
+    if (secret_init(&err) != 0) {
+        fprintf(stderr, "bench chip: %s\n", err_msg(&err));
+        return 1;
+    }
+    printf("civreg bench/chip: %.1f s per figure, one thread\n", seconds);
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
+        rc |= run(algs[i], seconds) != 0;
+    return rc;
+}

@@ -1,0 +1,299 @@
+/* civreg chip: personalization packages and passive authentication
+ * (issuance/chip.h, issuance/passive_auth.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_pki.h"
+#include "core/json.h"
+#include "issuance/chip.h"
+#include "issuance/mrz.h"
+#include "issuance/passive_auth.h"
+#include "issuance/pki.h"
+#include "registry/registry.h"
+
+static int chip_personalize_cmd(int argc, char **argv);
+static int chip_verify_cmd(int argc, char **argv);
+
+static const struct cli_command chip_commands[] = {
+    { "personalize", chip_personalize_cmd, "build the chip contents (LDS + EF.SOD)",
+      "usage: civreg chip personalize --out DIR --photo FACE.jpg --user U [--password-file F]\n"
+      "                               (--mrz-json F | --mrz-lines F) [--data DATA]\n"
+      "                               [--dg11 F.json] [--dg12 F.json] [--aa ALG]\n"
+      "                               [--digest sha256|sha384|sha512|sha224|sha1]\n"
+      "                               [--lso-v1] [--ds SERIAL]\n"
+      "\n"
+      "Writes one file per elementary file, named by its file identifier (011E\n"
+      "EF.COM, 0101 DG1, 0102 DG2, 010B DG11, 010C DG12, 010F DG15, 011D EF.SOD),\n"
+      "and manifest.json, into DIR (created; must be empty). EF.SOD is signed by\n"
+      "the current Document Signer of DATA (or SERIAL). U is an issuance operator\n"
+      "(or admin); the signature is recorded as a chip.personalize event of the\n"
+      "provenance log, signed by U.\n"
+      "  --mrz-lines F  a file holding the MRZ lines\n"
+      "  --mrz-json F   the JSON object `civreg mrz generate` takes\n"
+      "  --dg11 F       JSON: full_name, other_names, personal_number,\n"
+      "                 date_of_birth, place_of_birth, address, telephone,\n"
+      "                 profession, title, personal_summary, other_td_numbers,\n"
+      "                 custody_information\n"
+      "  --dg12 F       JSON: issuing_authority, date_of_issue, endorsements,\n"
+      "                 tax_exit_requirements, personalization_time,\n"
+      "                 personalization_device\n"
+      "  --aa ALG       add DG15 with a new Active Authentication key (ecdsa-p256 or\n"
+      "                 rsa-2048); its private half goes to aa-private-key.p8\n"
+      "                 (mode 0600) for loading into the chip only\n"
+      "  --lso-v1       LDSSecurityObject version 1 (LDS 1.8 version info)\n" },
+    { "verify", chip_verify_cmd, "passive authentication of chip contents",
+      "usage: civreg chip verify DIR --csca F [--csca F ...] [--crl F ...]\n"
+      "                          [--mrz LINES | --mrz-file F]\n"
+      "\n"
+      "Checks the elementary files in DIR (named by FID) as a border inspection\n"
+      "system does: the EF.SOD signature, the Document Signer -> CSCA path, the\n"
+      "certificates' validity and the DS private key usage period at signing\n"
+      "time, revocation on the given CRLs, every data group's hash, and DG1\n"
+      "against the printed MRZ. --csca takes PEM or DER certificates or an ICAO\n"
+      "master list (PEM or DER). Prints a JSON report {\"valid\", \"checks\":\n"
+      "[{\"check\", \"valid\", \"message\"}], \"sod\"}; exit 0 when every check\n"
+      "holds, 1 otherwise.\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_chip(int argc, char **argv)
+{
+    return cli_dispatch("chip", chip_commands, argc, argv);
+}
+
+#define JSON_INPUT_MAX (1 << 20)
+#define PHOTO_MAX (4 << 20)
+
+static int load_json(const char *path, json_t **out, struct err *err)
+{
+    struct buf b = BUF_INIT(JSON_INPUT_MAX);
+    int rc;
+
+    if (cli_read_file(path, JSON_INPUT_MAX, &b, err) != 0)
+        return -1;
+    rc = json_parse(buf_str(&b), b.len, out, err);
+    buf_release(&b);
+    if (rc != 0)
+        return err_prefix(err, "%s", path);
+    return 0;
+}
+
+/* The MRZ lines of a --mrz-json document (the input of `civreg mrz
+ * generate`, issuance/mrz.h); warnings go to stderr. */
+static int mrz_from_json(const json_t *in, struct buf *lines, struct err *err)
+{
+    struct buf warnings = BUF_INIT(64 * 1024);
+    int rc = mrz_generate_json(in, lines, &warnings, err);
+    if (rc == 0 && warnings.len)
+        fprintf(stderr, "civreg chip personalize: mrz: %s\n", buf_str(&warnings));
+    buf_release(&warnings);
+    return rc;
+}
+
+static int chip_personalize_cmd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },     { "out", required_argument, NULL, 'o' },
+        { "photo", required_argument, NULL, 'p' },    { "mrz-json", required_argument, NULL, 'j' },
+        { "mrz-lines", required_argument, NULL, 'm' }, { "dg11", required_argument, NULL, '1' },
+        { "dg12", required_argument, NULL, '2' },     { "aa", required_argument, NULL, 'a' },
+        { "digest", required_argument, NULL, 'g' },   { "lso-v1", no_argument, NULL, 'v' },
+        { "ds", required_argument, NULL, 's' },       { "help", no_argument, NULL, 'h' },
+        { "user", required_argument, NULL, 'U' },     { "password-file", required_argument, NULL, 'P' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *data = NULL, *outdir = NULL, *photo = NULL, *mrz_json = NULL, *mrz_lines = NULL,
+               *dg11 = NULL, *dg12 = NULL, *user = NULL, *password_file = NULL;
+    struct cli_session sess = { 0 };
+    struct chip_input in = { 0 };
+    struct chip_package pkg = CHIP_PACKAGE_INIT;
+    struct buf mrz = BUF_INIT(4096), img = BUF_INIT(PHOTO_MAX);
+    json_t *j11 = NULL, *j12 = NULL, *jm = NULL;
+    struct pki *p = NULL;
+    struct err err = ERR_INIT;
+    int c, rc = EXIT_FAIL;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'o': outdir = optarg; break;
+        case 'p': photo = optarg; break;
+        case 'j': mrz_json = optarg; break;
+        case 'm': mrz_lines = optarg; break;
+        case '1': dg11 = optarg; break;
+        case '2': dg12 = optarg; break;
+        case 'a': in.aa_algorithm = optarg; break;
+        case 'g': in.digest = optarg; break;
+        case 'v': in.lso_version = 1; break;
+        case 's': in.ds_serial = optarg; break;
+        case 'U': user = optarg; break;
+        case 'P': password_file = optarg; break;
+        case 'h': return cli_help(cli_find(chip_commands, "personalize"));
+        default: return cli_usage_error("chip personalize", "invalid option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("chip personalize", "unexpected argument '%s'", argv[optind]);
+    if (outdir == NULL || photo == NULL)
+        return cli_usage_error("chip personalize", "--out and --photo are required");
+    if ((mrz_json == NULL) == (mrz_lines == NULL))
+        return cli_usage_error("chip personalize", "give exactly one of --mrz-json and --mrz-lines");
+    data = cli_data_dir(data);
+
+    if (chip_package_check_dir(outdir, &err) != 0)
+        goto out;
+    if (mrz_lines) {
+        if (cli_read_file(mrz_lines, 4096, &mrz, &err) != 0)
+            goto out;
+    } else if (load_json(mrz_json, &jm, &err) != 0 || mrz_from_json(jm, &mrz, &err) != 0) {
+        goto out;
+    }
+    if (cli_read_file(photo, PHOTO_MAX, &img, &err) != 0 ||
+        (dg11 && load_json(dg11, &j11, &err) != 0) || (dg12 && load_json(dg12, &j12, &err) != 0))
+        goto out;
+    in.mrz = buf_str(&mrz);
+    in.photo = img.data;
+    in.photo_len = img.len;
+    in.dg11 = j11;
+    in.dg12 = j12;
+    in.now = time(NULL);
+    if (pki_open(data, false, &p, &err) != 0)
+        goto out;
+    {
+        int src = cli_pki_sign_in("chip personalize", data, user, password_file, true,
+                                  ROLE_ISSUANCE_OPERATOR | ROLE_ADMIN, "personalize chips", p,
+                                  &sess);
+        if (src != EXIT_OK) {
+            pki_close(p);
+            p = NULL;
+            rc = src;
+            goto done;
+        }
+    }
+    if (chip_personalize(p, &in, &pkg, &err) != 0 || chip_package_write(&pkg, outdir, &err) != 0)
+        goto out;
+    {
+        char *s = json_dumps(pkg.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+    }
+    rc = EXIT_OK;
+out:
+    if (rc != EXIT_OK)
+        cli_fail("chip personalize", &err);
+done:
+    chip_package_release(&pkg);
+    pki_close(p);
+    cli_session_close(&sess);
+    json_decref(j11);
+    json_decref(j12);
+    json_decref(jm);
+    buf_release(&mrz);
+    buf_release(&img);
+    return rc;
+}
+
+#define TRUST_FILE_MAX (64 << 20)
+
+static int chip_verify_cmd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "csca", required_argument, NULL, 'c' },     { "crl", required_argument, NULL, 'r' },
+        { "mrz", required_argument, NULL, 'm' },      { "mrz-file", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    };
+    struct pa_trust *trust = NULL;
+    struct chip_package pkg = CHIP_PACKAGE_INIT;
+    struct pa_chip view;
+    struct buf mrzb = BUF_INIT(4096);
+    const char *mrz = NULL, *dir;
+    json_t *report = NULL;
+    struct err err = ERR_INIT;
+    bool valid = false;
+    int c, rc = EXIT_FAIL, ncsca = 0;
+
+    if (pa_trust_new(&trust, &err) != 0)
+        return cli_fail("chip verify", &err);
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        struct buf f = BUF_INIT(TRUST_FILE_MAX);
+        int r = 0;
+        switch (c) {
+        case 'c':
+            r = cli_read_file(optarg, TRUST_FILE_MAX, &f, &err) != 0 ||
+                pa_trust_add_csca(trust, f.data, f.len, optarg, &err) != 0;
+            ncsca++;
+            break;
+        case 'r':
+            r = cli_read_file(optarg, TRUST_FILE_MAX, &f, &err) != 0 ||
+                pa_trust_add_crl(trust, f.data, f.len, optarg, &err) != 0;
+            break;
+        case 'm': mrz = optarg; break;
+        case 'f':
+            r = cli_read_file(optarg, 4096, &mrzb, &err) != 0;
+            mrz = buf_str(&mrzb);
+            break;
+        case 'h':
+            pa_trust_free(trust);
+            return cli_help(cli_find(chip_commands, "verify"));
+        default:
+            pa_trust_free(trust);
+            return cli_usage_error("chip verify", "invalid option");
+        }
+        buf_release(&f);
+        if (r) {
+            rc = cli_fail("chip verify", &err);
+            goto out;
+        }
+    }
+    if (optind + 1 != argc) {
+        rc = cli_usage_error("chip verify", optind >= argc ? "missing the package folder DIR"
+                                                           : "unexpected argument");
+        goto out;
+    }
+    if (ncsca == 0) {
+        rc = cli_usage_error("chip verify", "--csca is required (CSCA certificates or a master "
+                                            "list)");
+        goto out;
+    }
+    dir = argv[optind];
+    if (chip_package_read(dir, &pkg, &err) != 0) {
+        rc = cli_fail("chip verify", &err);
+        goto out;
+    }
+    chip_package_view(&pkg, &view);
+    if (passive_auth(&view, trust, mrz, time(NULL), &report, &valid, &err) != 0) {
+        rc = cli_fail("chip verify", &err);
+        goto out;
+    }
+    {
+        char *s = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (s == NULL)
+            goto out;
+        printf("%s\n", s);
+        free(s);
+    }
+    if (!valid) {
+        size_t i;
+        json_t *ch;
+        json_array_foreach(json_object_get(report, "checks"), i, ch) {
+            if (!json_is_true(json_object_get(ch, "valid")))
+                fprintf(stderr, "civreg chip verify: %s: %s\n",
+                        json_string_value(json_object_get(ch, "check")),
+                        json_string_value(json_object_get(ch, "message")));
+        }
+    }
+    rc = valid ? EXIT_OK : EXIT_FAIL;
+out:
+    json_decref(report);
+    chip_package_release(&pkg);
+    pa_trust_free(trust);
+    buf_release(&mrzb);
+    return rc;
+}

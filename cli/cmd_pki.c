@@ -1,0 +1,414 @@
+/* civreg pki: the issuing state's ICAO PKI (issuance/pki.h). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_pki.h"
+#include "core/json.h"
+#include "issuance/pki.h"
+#include "registry/registry.h"
+
+static int pki_init_cmd(int argc, char **argv);
+static int pki_rollover_cmd(int argc, char **argv);
+static int pki_issue_ds_cmd(int argc, char **argv);
+static int pki_issue_barcode_cmd(int argc, char **argv);
+static int pki_revoke_cmd(int argc, char **argv);
+static int pki_crl_cmd(int argc, char **argv);
+static int pki_list_cmd(int argc, char **argv);
+static int pki_export_cmd(int argc, char **argv);
+
+static const struct cli_command pki_commands[] = {
+    { "init", pki_init_cmd, "create the country signing CA (CSCA)",
+      "usage: civreg pki init --country CC --user ADMIN [--password-file F] [--data DIR]\n"
+      "                       [--algorithm ALG] [--org NAME] [--crl-url URL] [--pkup-years N]\n"
+      "\n"
+      "Creates a self-signed CSCA to the ICAO Doc 9303-12 profile: countryName CC\n"
+      "(ISO 3166-1 alpha-2, e.g. UT) in issuer and subject, basicConstraints\n"
+      "critical CA pathLen 0, keyUsage critical keyCertSign cRLSign, subject and\n"
+      "authority key identifiers, privateKeyUsagePeriod of N years (default 5),\n"
+      "validity = key usage period + 10 years + a DS key usage period. ALG is\n"
+      "ecdsa-p256 (default), ecdsa-brainpoolP256r1 or rsa-3072. URL is the CRL\n"
+      "distribution point written into signer certificates. The private key is\n"
+      "sealed under DIR/keys/pki.key. Prints the new serial as JSON.\n" },
+    { "rollover", pki_rollover_cmd, "new CSCA key with a link certificate",
+      "usage: civreg pki rollover --user ADMIN [--password-file F] [--data DIR] [--algorithm ALG]\n"
+      "\n"
+      "Creates a new self-signed CSCA and a link certificate (the new key, issued\n"
+      "and signed by the old CSCA). The old CSCA is retired: it still anchors what\n"
+      "it issued; new signers are issued by the new CSCA.\n" },
+    { "issue-ds", pki_issue_ds_cmd, "issue a Document Signer certificate",
+      "usage: civreg pki issue-ds --user ADMIN [--password-file F] [--data DIR]\n"
+      "                           [--algorithm ALG] [--pkup-days N] [--doc-years N]\n"
+      "                           [--doc-types P[,ID...]]\n"
+      "\n"
+      "Issues a Document Signer under the current CSCA: keyUsage critical\n"
+      "digitalSignature, document type list (2.23.136.1.1.6.2, default P),\n"
+      "privateKeyUsagePeriod N days (default 92), validity = that period + the\n"
+      "document validity (default 10 years), CRL distribution point. RSA signers\n"
+      "sign EF.SOD with RSASSA-PSS.\n" },
+    { "issue-barcode-signer", pki_issue_barcode_cmd, "issue a visible digital seal signer",
+      "usage: civreg pki issue-barcode-signer --user ADMIN [--password-file F] [--data DIR]\n"
+      "                                       [--algorithm ALG] [--pkup-days N]\n"
+      "\n"
+      "Issues a barcode signer (visible digital seals, Doc 9303-13) under the\n"
+      "current CSCA: keyUsage critical digitalSignature, privateKeyUsagePeriod,\n"
+      "CRL distribution point.\n" },
+    { "revoke", pki_revoke_cmd, "revoke a signer certificate",
+      "usage: civreg pki revoke SERIAL --user ADMIN [--password-file F] [--data DIR]\n"
+      "                         [--reason REASON]\n"
+      "\n"
+      "Marks the certificate SERIAL (hex) revoked; the next `civreg pki crl` lists\n"
+      "it. REASON: keyCompromise, superseded, cessationOfOperation, unspecified\n"
+      "(default), affiliationChanged, cACompromise, certificateHold.\n" },
+    { "crl", pki_crl_cmd, "sign a new CRL",
+      "usage: civreg pki crl --user ADMIN [--password-file F] [--data DIR] [--days N] [--der]\n"
+      "\n"
+      "Signs a CRL with the current CSCA (cRLNumber one more than the last,\n"
+      "thisUpdate now, nextUpdate now + N days, default 30) listing every revoked\n"
+      "certificate it issued, stores it and writes it to stdout (PEM, or DER).\n" },
+    { "list", pki_list_cmd, "list certificates as JSON",
+      "usage: civreg pki list [--data DIR]\n"
+      "\n"
+      "Prints every certificate (serial, kind, subject, issuer, algorithm,\n"
+      "validity, private key usage period, status) as a JSON array.\n" },
+    { "export", pki_export_cmd, "export certificates, the CRL or a master list",
+      "usage: civreg pki export csca|ds|crl|masterlist [--data DIR] [--der]\n"
+      "                         [--user ADMIN [--password-file F]]\n"
+      "\n"
+      "Writes to stdout, PEM by default (DER with --der):\n"
+      "  csca        every CSCA and link certificate (DER: the current CSCA only)\n"
+      "  ds          the current Document Signer certificate\n"
+      "  crl         the newest CRL\n"
+      "  masterlist  an ICAO CSCA master list: CMS SignedData, eContentType\n"
+      "              2.23.136.1.1.2, signed by a master list signer (EKU\n"
+      "              2.23.136.1.1.3), issued on first use (then --user is needed)\n"
+      "\n"
+      "Every PKI action (init, rollover, issue-*, revoke, crl, issuing a master\n"
+      "list signer) is taken by an admin signed in with --user (password from\n"
+      "--password-file or the first line of stdin) and recorded as a signed\n"
+      "event of the provenance log (pki.csca.create, pki.ds.issue, ...).\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_pki(int argc, char **argv)
+{
+    return cli_dispatch("pki", pki_commands, argc, argv);
+}
+
+struct pki_args {
+    const char *data, *country, *algorithm, *org, *crl_url, *doc_types, *reason;
+    const char *user, *password_file;
+    long pkup_years, pkup_days, doc_years, days;
+    bool der;
+    const char *positional;
+};
+
+/* Parse the options NAME accepts (ALLOWED: letters of the short codes). */
+static int parse(const char *name, const char *allowed, bool want_positional, int argc,
+                 char **argv, struct pki_args *a)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },       { "country", required_argument, NULL, 'c' },
+        { "algorithm", required_argument, NULL, 'a' },  { "org", required_argument, NULL, 'o' },
+        { "crl-url", required_argument, NULL, 'u' },    { "pkup-years", required_argument, NULL, 'y' },
+        { "pkup-days", required_argument, NULL, 'p' },  { "doc-years", required_argument, NULL, 'v' },
+        { "doc-types", required_argument, NULL, 't' },  { "reason", required_argument, NULL, 'r' },
+        { "days", required_argument, NULL, 'n' },       { "der", no_argument, NULL, 'D' },
+        { "user", required_argument, NULL, 'U' },       { "password-file", required_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 },
+    };
+    char full[64];
+    int c;
+
+    snprintf(full, sizeof full, "pki %s", name);
+    memset(a, 0, sizeof *a);
+    a->days = 30;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h')
+            return cli_help(cli_find(pki_commands, name)), 1;
+        if (c == '?' || (c != 'd' && c != 'U' && c != 'P' && strchr(allowed, c) == NULL))
+            return cli_usage_error(full, "invalid option"), 2;
+        switch (c) {
+        case 'd': a->data = optarg; break;
+        case 'U': a->user = optarg; break;
+        case 'P': a->password_file = optarg; break;
+        case 'c': a->country = optarg; break;
+        case 'a': a->algorithm = optarg; break;
+        case 'o': a->org = optarg; break;
+        case 'u': a->crl_url = optarg; break;
+        case 't': a->doc_types = optarg; break;
+        case 'r': a->reason = optarg; break;
+        case 'D': a->der = true; break;
+        case 'y':
+            if (cli_parse_int(optarg, 1, 5, &a->pkup_years) != 0)
+                return cli_usage_error(full, "--pkup-years must be 1 to 5"), 2;
+            break;
+        case 'p':
+            if (cli_parse_int(optarg, 1, 1095, &a->pkup_days) != 0)
+                return cli_usage_error(full, "--pkup-days must be 1 to 1095"), 2;
+            break;
+        case 'v':
+            if (cli_parse_int(optarg, 1, 10, &a->doc_years) != 0)
+                return cli_usage_error(full, "--doc-years must be 1 to 10"), 2;
+            break;
+        case 'n':
+            if (cli_parse_int(optarg, 1, 365, &a->days) != 0)
+                return cli_usage_error(full, "--days must be 1 to 365"), 2;
+            break;
+        default: return cli_usage_error(full, "invalid option"), 2;
+        }
+    }
+    if (want_positional) {
+        if (optind >= argc)
+            return cli_usage_error(full, "missing argument"), 2;
+        a->positional = argv[optind++];
+    }
+    if (optind != argc)
+        return cli_usage_error(full, "unexpected argument '%s'", argv[optind]), 2;
+    a->data = cli_data_dir(a->data);
+    return 0;
+}
+
+#define PARSE(name, allowed, pos)                                                          \
+    struct pki_args a;                                                                     \
+    struct err err = ERR_INIT;                                                             \
+    struct pki *p = NULL;                                                                  \
+    struct cli_session sess = { 0 };                                                       \
+    int prc_ = parse(name, allowed, pos, argc, argv, &a);                                  \
+    if (prc_ != 0)                                                                         \
+        return prc_ == 1 ? EXIT_OK : EXIT_USAGE;
+
+/* Open the PKI and sign in: PKI actions are an admin's, each a signed event
+ * of the provenance log. NEED_USER false: read-only commands (an action they
+ * would have to take, like issuing a master list signer, then asks for
+ * --user). Returns an exit code; on failure P is closed. */
+static int open_as(const char *command, const struct pki_args *a, bool create_key,
+                   bool need_user, struct pki **p, struct cli_session *s)
+{
+    struct err err = ERR_INIT;
+    int rc;
+
+    if (pki_open(a->data, create_key, p, &err) != 0)
+        return cli_fail(command, &err);
+    rc = cli_pki_sign_in(command, a->data, a->user, a->password_file, need_user, ROLE_ADMIN,
+                         "manage the PKI", *p, s);
+    if (rc != EXIT_OK) {
+        pki_close(*p);
+        *p = NULL;
+    }
+    return rc;
+}
+
+static void close_as(struct pki *p, struct cli_session *s)
+{
+    pki_close(p);
+    cli_session_close(s);
+}
+
+static int print_serials(const char *k1, const char *s1, const char *k2, const char *s2)
+{
+    json_t *o = json_pack("{s:s}", k1, s1);
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT(4096);
+    int rc = EXIT_OK;
+
+    if (o && k2)
+        json_object_set_new(o, k2, json_string(s2));
+    if (o == NULL || json_dump_compact(o, &b, &err) != 0)
+        rc = EXIT_FAIL;
+    else
+        printf("%s\n", buf_str(&b));
+    json_decref(o);
+    buf_release(&b);
+    return rc;
+}
+
+static int pki_init_cmd(int argc, char **argv)
+{
+    PARSE("init", "caouy", false);
+    struct pki_init_opts o = { 0 };
+    char serial[PKI_SERIAL_MAX];
+    int rc;
+
+    if (a.country == NULL)
+        return cli_usage_error("pki init", "--country CC is required");
+    if (pki_alg_parse(a.algorithm, &o.alg, &err) != 0)
+        return cli_usage_error("pki init", "%s", err_msg(&err));
+    o.country = a.country;
+    o.org = a.org;
+    o.crl_url = a.crl_url;
+    o.pkup_years = (int)a.pkup_years;
+    o.now = time(NULL);
+    if ((rc = open_as("pki init", &a, true, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_init(p, &o, serial, &err) != 0) {
+        close_as(p, &sess);
+        return cli_fail("pki init", &err);
+    }
+    close_as(p, &sess);
+    rc = print_serials("csca_serial", serial, NULL, NULL);
+    return rc;
+}
+
+static int pki_rollover_cmd(int argc, char **argv)
+{
+    PARSE("rollover", "a", false);
+    enum pki_alg alg;
+    char serial[PKI_SERIAL_MAX], link[PKI_SERIAL_MAX];
+
+    if (pki_alg_parse(a.algorithm, &alg, &err) != 0)
+        return cli_usage_error("pki rollover", "%s", err_msg(&err));
+    int rc;
+    if ((rc = open_as("pki rollover", &a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_rollover(p, alg, time(NULL), serial, link, &err) != 0) {
+        close_as(p, &sess);
+        return cli_fail("pki rollover", &err);
+    }
+    close_as(p, &sess);
+    return print_serials("csca_serial", serial, "link_serial", link);
+}
+
+static int issue(const char *name, enum pki_kind kind, const struct pki_args *a)
+{
+    struct pki_issue_opts o = { 0 };
+    struct pki *p = NULL;
+    struct cli_session sess;
+    struct err err = ERR_INIT;
+    char serial[PKI_SERIAL_MAX], full[64];
+    int rc;
+
+    snprintf(full, sizeof full, "pki %s", name);
+    if (pki_alg_parse(a->algorithm, &o.alg, &err) != 0)
+        return cli_usage_error(full, "%s", err_msg(&err));
+    o.kind = kind;
+    o.pkup_days = (int)a->pkup_days;
+    o.doc_years = (int)a->doc_years;
+    o.doc_types = a->doc_types;
+    o.now = time(NULL);
+    if ((rc = open_as(full, a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_issue(p, &o, serial, &err) != 0) {
+        close_as(p, &sess);
+        return cli_fail(full, &err);
+    }
+    close_as(p, &sess);
+    return print_serials("serial", serial, "kind", pki_kind_name(kind));
+}
+
+static int pki_issue_ds_cmd(int argc, char **argv)
+{
+    PARSE("issue-ds", "apvt", false);
+    (void)p;
+    (void)err;
+    (void)sess;
+    return issue("issue-ds", PKI_KIND_DS, &a);
+}
+
+static int pki_issue_barcode_cmd(int argc, char **argv)
+{
+    PARSE("issue-barcode-signer", "apv", false);
+    (void)p;
+    (void)err;
+    (void)sess;
+    return issue("issue-barcode-signer", PKI_KIND_BARCODE, &a);
+}
+
+static int pki_revoke_cmd(int argc, char **argv)
+{
+    PARSE("revoke", "r", true);
+    int rc;
+    if ((rc = open_as("pki revoke", &a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_revoke(p, a.positional, a.reason, time(NULL), &err) != 0) {
+        close_as(p, &sess);
+        return cli_fail("pki revoke", &err);
+    }
+    close_as(p, &sess);
+    return print_serials("revoked", a.positional, NULL, NULL);
+}
+
+static int write_out(const struct buf *b)
+{
+    if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len)
+        return EXIT_FAIL;
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int pki_crl_cmd(int argc, char **argv)
+{
+    PARSE("crl", "nD", false);
+    struct buf der = BUF_INIT(16 << 20), out = BUF_INIT(32 << 20);
+    int rc;
+
+    if ((rc = open_as("pki crl", &a, false, true, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_crl_issue(p, (int)a.days, time(NULL), &der, &err) != 0 ||
+        (!a.der && pki_export(p, PKI_EXPORT_CRL, false, time(NULL), &out, &err) != 0)) {
+        close_as(p, &sess);
+        buf_release(&der);
+        buf_release(&out);
+        return cli_fail("pki crl", &err);
+    }
+    close_as(p, &sess);
+    rc = write_out(a.der ? &der : &out);
+    buf_release(&der);
+    buf_release(&out);
+    return rc;
+}
+
+static int pki_list_cmd(int argc, char **argv)
+{
+    PARSE("list", "", false);
+    json_t *list = NULL;
+    char *s;
+
+    (void)sess;
+    if (pki_open(a.data, false, &p, &err) != 0 || pki_list(p, &list, &err) != 0) {
+        pki_close(p);
+        return cli_fail("pki list", &err);
+    }
+    pki_close(p);
+    s = json_dumps(list, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(list);
+    if (s == NULL)
+        return EXIT_FAIL;
+    printf("%s\n", s);
+    free(s);
+    return EXIT_OK;
+}
+
+static int pki_export_cmd(int argc, char **argv)
+{
+    PARSE("export", "D", true);
+    enum pki_export_what what;
+    struct buf out = BUF_INIT(32 << 20);
+    int rc;
+
+    if (strcmp(a.positional, "csca") == 0)
+        what = PKI_EXPORT_CSCA;
+    else if (strcmp(a.positional, "ds") == 0)
+        what = PKI_EXPORT_DS;
+    else if (strcmp(a.positional, "crl") == 0)
+        what = PKI_EXPORT_CRL;
+    else if (strcmp(a.positional, "masterlist") == 0)
+        what = PKI_EXPORT_MASTERLIST;
+    else
+        return cli_usage_error("pki export", "'%s' is not csca, ds, crl or masterlist",
+                               a.positional);
+    if ((rc = open_as("pki export", &a, false, false, &p, &sess)) != EXIT_OK)
+        return rc;
+    if (pki_export(p, what, a.der, time(NULL), &out, &err) != 0) {
+        close_as(p, &sess);
+        buf_release(&out);
+        return cli_fail("pki export", &err);
+    }
+    close_as(p, &sess);
+    rc = write_out(&out);
+    buf_release(&out);
+    return rc;
+}

@@ -1,0 +1,755 @@
+/* Passive authentication (Doc 9303-11 §5.1; JMRTD and pymrtd do the same
+ * steps). Every step adds one entry to the report, so a refusal names each
+ * reason, not only the first. */
+#include "passive_auth.h"
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "lds.h"
+#include "pki_int.h"
+#include "sod.h"
+#include "tlv.h"
+
+#define OID_MASTERLIST "2.23.136.1.1.2"
+#define OID_MLS_EKU "2.23.136.1.1.3"
+
+struct pa_trust {
+    STACK_OF(X509) *anchors;
+    STACK_OF(X509_CRL) *crls;
+};
+
+int pa_trust_new(struct pa_trust **out, struct err *err)
+{
+    struct pa_trust *t = calloc(1, sizeof *t);
+
+    *out = NULL;
+    if (t == NULL || (t->anchors = sk_X509_new_null()) == NULL ||
+        (t->crls = sk_X509_CRL_new_null()) == NULL) {
+        pa_trust_free(t);
+        return err_set(err, "passive auth: out of memory");
+    }
+    *out = t;
+    return 0;
+}
+
+void pa_trust_free(struct pa_trust *t)
+{
+    if (t == NULL)
+        return;
+    sk_X509_pop_free(t->anchors, X509_free);
+    sk_X509_CRL_pop_free(t->crls, X509_CRL_free);
+    free(t);
+}
+
+int pa_trust_count(const struct pa_trust *t)
+{
+    return sk_X509_num(t->anchors);
+}
+
+/* PEM text contains "-----BEGIN " somewhere near the start */
+static bool is_pem(const unsigned char *p, size_t len)
+{
+    static const char tag[] = "-----BEGIN ";
+    size_t n = sizeof tag - 1;
+
+    for (size_t i = 0; i + n <= len && i < 4096; i++)
+        if (memcmp(p + i, tag, n) == 0)
+            return true;
+    return false;
+}
+
+static int has_eku(X509 *x, const char *oid)
+{
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+    char txt[80];
+    int found = 0;
+
+    for (int i = 0; eku && i < sk_ASN1_OBJECT_num(eku); i++)
+        if (OBJ_obj2txt(txt, sizeof txt, sk_ASN1_OBJECT_value(eku, i), 1) > 0 &&
+            strcmp(txt, oid) == 0)
+            found = 1;
+    EXTENDED_KEY_USAGE_free(eku);
+    return found;
+}
+
+/* An ICAO CSCA master list (Doc 9303-12 §9): check its signature and that
+ * its signer (EKU 2.23.136.1.1.3) is issued by a CSCA inside the list, then
+ * take every certificate of the list as a trust anchor. */
+static int add_masterlist(struct pa_trust *t, CMS_ContentInfo *cms, const char *name,
+                          struct err *err)
+{
+    BIO *out = BIO_new(BIO_s_mem());
+    STACK_OF(X509) *list = sk_X509_new_null(), *signers = NULL;
+    X509_STORE *store = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    char ct[80] = "";
+    const unsigned char *data = NULL;
+    struct tlv top, ver, set, c;
+    struct tlv_iter it;
+    long n;
+    int rc = -1, r;
+
+    if (out == NULL || list == NULL) {
+        err_set(err, "%s: out of memory", name);
+        goto out;
+    }
+    if (OBJ_obj2txt(ct, sizeof ct, CMS_get0_eContentType(cms), 1) <= 0 ||
+        strcmp(ct, OID_MASTERLIST) != 0) {
+        err_set(err, "%s: CMS content type %s is not a CSCA master list (%s)", name, ct,
+                OID_MASTERLIST);
+        goto out;
+    }
+    if (CMS_verify(cms, NULL, NULL, NULL, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+        pki_ossl_err(err, "%s: master list signature does not verify", name);
+        goto out;
+    }
+    n = BIO_get_mem_data(out, (char **)&data);
+    if (n <= 0 || tlv_decode_whole(data, (size_t)n, &top, err) != 0 || top.tag != 0x30) {
+        err_set(err, "%s: master list content is not a DER SEQUENCE", name);
+        goto out;
+    }
+    tlv_iter_init(&it, top.value, top.len);
+    if (tlv_iter_next(&it, &ver, err) != 1 || ver.tag != 0x02 ||
+        tlv_iter_next(&it, &set, err) != 1 || set.tag != 0x31 || it.left != 0) {
+        err_set(err, "%s: master list content is not { version, SET OF Certificate }", name);
+        goto out;
+    }
+    tlv_iter_init(&it, set.value, set.len);
+    while ((r = tlv_iter_next(&it, &c, err)) == 1) {
+        const unsigned char *q = c.raw;
+        X509 *x = d2i_X509(NULL, &q, (long)c.raw_len);
+        if (x == NULL || sk_X509_push(list, x) <= 0) {
+            X509_free(x);
+            pki_ossl_err(err, "%s: a certificate in the master list is unreadable", name);
+            goto out;
+        }
+    }
+    if (r < 0 || sk_X509_num(list) == 0) {
+        err_prefix(err, "%s: master list holds no readable certificates", name);
+        goto out;
+    }
+    signers = CMS_get0_signers(cms);
+    if (signers == NULL || sk_X509_num(signers) != 1) {
+        err_set(err, "%s: master list must have one signer", name);
+        goto out;
+    }
+    if (!has_eku(sk_X509_value(signers, 0), OID_MLS_EKU)) {
+        err_set(err, "%s: master list signer lacks the extended key usage %s", name, OID_MLS_EKU);
+        goto out;
+    }
+    store = X509_STORE_new();
+    ctx = X509_STORE_CTX_new();
+    if (store == NULL || ctx == NULL ||
+        X509_STORE_CTX_init(ctx, store, sk_X509_value(signers, 0), NULL) != 1) {
+        err_set(err, "%s: out of memory", name);
+        goto out;
+    }
+    X509_STORE_CTX_set0_trusted_stack(ctx, list);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
+    if (X509_verify_cert(ctx) != 1) {
+        err_set(err, "%s: master list signer is not issued by a CSCA in the list (%s)", name,
+                X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        goto out;
+    }
+    while (sk_X509_num(list) > 0) {
+        X509 *x = sk_X509_shift(list);
+        if (sk_X509_push(t->anchors, x) <= 0) {
+            X509_free(x);
+            err_set(err, "%s: out of memory", name);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_free(signers);
+    sk_X509_pop_free(list, X509_free);
+    BIO_free(out);
+    return rc;
+}
+
+static int add_der_object(struct pa_trust *t, const unsigned char *p, size_t len,
+                          const char *name, struct err *err)
+{
+    const unsigned char *q = p;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+    CMS_ContentInfo *cms;
+    int rc;
+
+    if (x != NULL && q == p + len) {
+        if (sk_X509_push(t->anchors, x) <= 0) {
+            X509_free(x);
+            return err_set(err, "%s: out of memory", name);
+        }
+        return 0;
+    }
+    X509_free(x);
+    q = p;
+    cms = d2i_CMS_ContentInfo(NULL, &q, (long)len);
+    if (cms == NULL || q != p + len) {
+        CMS_ContentInfo_free(cms);
+        ERR_clear_error();
+        return err_set(err, "%s: neither a certificate nor a CSCA master list", name);
+    }
+    rc = add_masterlist(t, cms, name, err);
+    CMS_ContentInfo_free(cms);
+    return rc;
+}
+
+int pa_trust_add_csca(struct pa_trust *t, const unsigned char *p, size_t len, const char *name,
+                      struct err *err)
+{
+    BIO *b;
+    int count = 0, rc = 0;
+
+    if (len > 0 && len < 64 * 1024 * 1024 && is_pem(p, len)) {
+        b = BIO_new_mem_buf(p, (int)len);
+        if (b == NULL)
+            return err_set(err, "%s: out of memory", name);
+        for (;;) {
+            char *pname = NULL, *header = NULL;
+            unsigned char *data = NULL;
+            long dlen = 0;
+            if (PEM_read_bio(b, &pname, &header, &data, &dlen) != 1)
+                break;
+            if (strcmp(pname, "CERTIFICATE") == 0 || strcmp(pname, "CMS") == 0 ||
+                strcmp(pname, "PKCS7") == 0)
+                rc = add_der_object(t, data, (size_t)dlen, name, err);
+            else
+                rc = err_set(err, "%s: PEM block '%s' is not a certificate or master list", name,
+                             pname);
+            OPENSSL_free(pname);
+            OPENSSL_free(header);
+            OPENSSL_free(data);
+            if (rc != 0)
+                break;
+            count++;
+        }
+        BIO_free(b);
+        ERR_clear_error();
+        if (rc == 0 && count == 0)
+            rc = err_set(err, "%s: no PEM certificate found", name);
+        return rc;
+    }
+    return add_der_object(t, p, len, name, err);
+}
+
+int pa_trust_add_crl(struct pa_trust *t, const unsigned char *p, size_t len, const char *name,
+                     struct err *err)
+{
+    BIO *b = NULL;
+    X509_CRL *c;
+    int count = 0;
+
+    if (len > 0 && len < 64 * 1024 * 1024 && is_pem(p, len)) {
+        b = BIO_new_mem_buf(p, (int)len);
+        while (b && (c = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
+            if (sk_X509_CRL_push(t->crls, c) <= 0) {
+                X509_CRL_free(c);
+                break;
+            }
+            count++;
+        }
+        BIO_free(b);
+    } else {
+        const unsigned char *q = p;
+        c = d2i_X509_CRL(NULL, &q, (long)len);
+        if (c && q == p + len && sk_X509_CRL_push(t->crls, c) > 0)
+            count++;
+        else
+            X509_CRL_free(c);
+    }
+    ERR_clear_error();
+    if (count == 0)
+        return err_set(err, "%s: no CRL found (PEM or DER expected)", name);
+    return 0;
+}
+
+/* ---- the report */
+
+struct report {
+    json_t *checks;
+    bool valid;
+    bool oom;
+};
+
+static void check(struct report *r, const char *name, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void check(struct report *r, const char *name, bool ok, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    json_t *o;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!ok)
+        r->valid = false;
+    o = json_pack("{s:s, s:b, s:s}", "check", name, "valid", ok, "message", msg);
+    if (o == NULL || json_array_append_new(r->checks, o) != 0)
+        r->oom = true;
+}
+
+static void name_str(const X509_NAME *n, char *out, size_t size)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *mem = NULL;
+    long len;
+
+    snprintf(out, size, "?");
+    if (b && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        len = BIO_get_mem_data(b, &mem);
+        if (len > 0)
+            snprintf(out, size, "%.*s", (int)len, mem);
+    }
+    BIO_free(b);
+}
+
+static void time_str(time_t t, char out[TIME_ISO8601_LEN + 1])
+{
+    if (time_iso8601(t, out) != 0)
+        snprintf(out, TIME_ISO8601_LEN + 1, "(out of range)");
+}
+
+static void last_ossl(char *out, size_t size)
+{
+    unsigned long e = ERR_peek_last_error();
+    if (e)
+        ERR_error_string_n(e, out, size);
+    else
+        snprintf(out, size, "no detail");
+    ERR_clear_error();
+}
+
+/* The signer's signed attribute NID as an ASN1_TYPE, or NULL. */
+static const ASN1_TYPE *signed_attr(CMS_SignerInfo *si, int nid, int *count)
+{
+    int idx = CMS_signed_get_attr_by_NID(si, nid, -1);
+    X509_ATTRIBUTE *a = idx >= 0 ? CMS_signed_get_attr(si, idx) : NULL;
+
+    *count = a ? X509_ATTRIBUTE_count(a) : 0;
+    return a && *count == 1 ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+}
+
+static void check_signature(struct report *r, struct sod *s, CMS_SignerInfo *si, X509 *ds,
+                            const char *sigalg)
+{
+    char why[256];
+    int n;
+    const ASN1_TYPE *ct = signed_attr(si, NID_pkcs9_contentType, &n);
+
+    if (ds == NULL) {
+        check(r, "sod_signature", false,
+              "the Document Signer certificate named by the SignerInfo is not in EF.SOD");
+        return;
+    }
+    if (CMS_signed_get_attr_count(si) <= 0) {
+        check(r, "sod_signature", false, "EF.SOD has no signed attributes (Doc 9303-10 requires "
+                                         "contentType and messageDigest)");
+        return;
+    }
+    if (ct == NULL || ct->type != V_ASN1_OBJECT ||
+        OBJ_cmp(ct->value.object, CMS_get0_eContentType(s->cms)) != 0) {
+        check(r, "sod_signature", false,
+              "the signed contentType attribute is missing or differs from the eContentType");
+        return;
+    }
+    if (CMS_verify(s->cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+        last_ossl(why, sizeof why);
+        check(r, "sod_signature", false,
+              "the EF.SOD signature (%s) does not verify with the Document Signer's key: %s",
+              sigalg, why);
+        return;
+    }
+    check(r, "sod_signature", true, "%s signature over the LDS security object verifies with the "
+                                    "Document Signer's key; messageDigest matches",
+          sigalg);
+}
+
+int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const char *mrz,
+                 time_t now, json_t **report, bool *valid, struct err *err)
+{
+    struct report r = { json_array(), true, false };
+    struct sod *s = NULL;
+    struct err e = ERR_INIT;
+    json_t *info = json_object(), *out = NULL;
+    CMS_SignerInfo *si = NULL;
+    X509 *ds = NULL, *csca = NULL;
+    STACK_OF(X509) *sodcerts = NULL, *chain = NULL;
+    X509_STORE *store = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    char sigalg[80] = "?", buf1[512], buf2[512], ts[TIME_ISO8601_LEN + 1];
+    time_t at = now;
+    bool have_time = false;
+    int n, rc = -1;
+
+    *report = NULL;
+    *valid = false;
+    if (r.checks == NULL || info == NULL) {
+        err_set(err, "passive auth: out of memory");
+        goto out;
+    }
+    /* 1. EF.SOD readable and well formed */
+    if (chip->sod == NULL) {
+        check(&r, "sod_structure", false, "EF.SOD (011D) was not read");
+        goto finish;
+    }
+    if (sod_parse(chip->sod, chip->sod_len, &s, &e) != 0) {
+        check(&r, "sod_structure", false, "%s", err_msg(&e));
+        goto finish;
+    }
+    si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(s->cms), 0);
+    {
+        X509_ALGOR *dig = NULL, *sig = NULL;
+        const ASN1_OBJECT *obj = NULL;
+        CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+        if (sig) {
+            X509_ALGOR_get0(&obj, NULL, NULL, sig);
+            if (obj && OBJ_obj2txt(sigalg, sizeof sigalg, obj, 0) <= 0)
+                snprintf(sigalg, sizeof sigalg, "?");
+        }
+        if (dig) {
+            char dn[64] = "?";
+            X509_ALGOR_get0(&obj, NULL, NULL, dig);
+            if (obj)
+                OBJ_obj2txt(dn, sizeof dn, obj, 0);
+            json_object_set_new(info, "signer_digest_algorithm", json_string(dn));
+        }
+    }
+    check(&r, "sod_structure", true,
+          "EF.SOD: CMS SignedData, eContentType %s, LDSSecurityObject v%d, %s, %zu data group "
+          "hashes",
+          s->econtent_type, s->lso_version, s->md_name, s->ndg);
+    json_object_set_new(info, "econtent_type", json_string(s->econtent_type));
+    json_object_set_new(info, "lso_version", json_integer(s->lso_version));
+    json_object_set_new(info, "digest_algorithm", json_string(s->md_name));
+    json_object_set_new(info, "signature_algorithm", json_string(sigalg));
+    if (s->lso_version == 1) {
+        json_object_set_new(info, "lds_version", json_string(s->lds_version));
+        json_object_set_new(info, "unicode_version", json_string(s->unicode_version));
+    }
+
+    /* the DS certificate inside EF.SOD */
+    sodcerts = CMS_get1_certs(s->cms);
+    for (int i = 0; sodcerts && i < sk_X509_num(sodcerts); i++)
+        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(sodcerts, i)) == 0)
+            ds = sk_X509_value(sodcerts, i);
+    if (ds) {
+        char serial[PKI_SERIAL_MAX] = "?";
+        struct err se = ERR_INIT;
+        if (pki_cert_serial(ds, serial, &se) != 0)
+            snprintf(serial, sizeof serial, "?");
+        name_str(X509_get_subject_name(ds), buf1, sizeof buf1);
+        name_str(X509_get_issuer_name(ds), buf2, sizeof buf2);
+        json_object_set_new(info, "ds_serial", json_string(serial));
+        json_object_set_new(info, "ds_subject", json_string(buf1));
+        json_object_set_new(info, "ds_issuer", json_string(buf2));
+    }
+    {
+        const ASN1_TYPE *t = signed_attr(si, NID_pkcs9_signingTime, &n);
+        if (t && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME) &&
+            pki_asn1_time((const ASN1_TIME *)t->value.asn1_string, &at) == 0) {
+            have_time = true;
+            time_str(at, ts);
+            json_object_set_new(info, "signing_time", json_string(ts));
+        } else {
+            at = now;
+        }
+    }
+    time_str(at, ts);
+
+    /* 2. the signature */
+    check_signature(&r, s, si, ds, sigalg);
+    if (ds == NULL)
+        goto hashes;
+
+    /* 3. DS -> CSCA path to a trusted CSCA (time is checked separately below) */
+    store = X509_STORE_new();
+    ctx = X509_STORE_CTX_new();
+    if (store == NULL || ctx == NULL || X509_STORE_CTX_init(ctx, store, ds, sodcerts) != 1) {
+        err_set(err, "passive auth: out of memory");
+        goto out;
+    }
+    X509_STORE_CTX_set0_trusted_stack(ctx, trust->anchors);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
+    name_str(X509_get_issuer_name(ds), buf2, sizeof buf2);
+    if (sk_X509_num(trust->anchors) == 0) {
+        check(&r, "ds_chain", false, "no CSCA certificate given to check the Document Signer");
+    } else if (X509_verify_cert(ctx) == 1 && (chain = X509_STORE_CTX_get1_chain(ctx)) != NULL &&
+               sk_X509_num(chain) >= 2) {
+        csca = sk_X509_value(chain, sk_X509_num(chain) - 1);
+        name_str(X509_get_subject_name(csca), buf1, sizeof buf1);
+        json_object_set_new(info, "csca_subject", json_string(buf1));
+        check(&r, "ds_chain", true, "Document Signer is issued and signed by the trusted CSCA %s",
+              buf1);
+    } else {
+        int code = X509_STORE_CTX_get_error(ctx);
+        check(&r, "ds_chain", false,
+              "Document Signer (issuer %s) does not chain to any given CSCA: %s", buf2,
+              code == X509_V_OK ? "the DS itself is a trust anchor"
+                                : X509_verify_cert_error_string(code));
+    }
+    ERR_clear_error();
+
+    /* the DS may sign documents: keyUsage digitalSignature (Doc 9303-12
+     * §7.1.1, table 6), when the certificate restricts its key at all */
+    {
+        uint32_t ku = X509_get_key_usage(ds);
+        if (ku != UINT32_MAX && !(ku & KU_DIGITAL_SIGNATURE))
+            check(&r, "ds_key_usage", false,
+                  "the Document Signer's keyUsage does not allow digitalSignature");
+        else
+            check(&r, "ds_key_usage", true, "keyUsage allows digitalSignature");
+    }
+
+    /* Doc 9303-12 §7.1.1: the issuer's and subject's countryName of a DS
+     * are the same (pymrtd and JMRTD check it too) */
+    {
+        char ci[8] = "", cs[8] = "";
+        X509_NAME *ni = X509_get_issuer_name(ds), *ns = X509_get_subject_name(ds);
+        int ii = X509_NAME_get_index_by_NID(ni, NID_countryName, -1);
+        int is = X509_NAME_get_index_by_NID(ns, NID_countryName, -1);
+        ASN1_STRING *ai = ii >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ni, ii)) : NULL;
+        ASN1_STRING *as = is >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ns, is)) : NULL;
+        if (ai && ASN1_STRING_length(ai) < 8)
+            snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai),
+                     (const char *)ASN1_STRING_get0_data(ai));
+        if (as && ASN1_STRING_length(as) < 8)
+            snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as),
+                     (const char *)ASN1_STRING_get0_data(as));
+        if (ci[0] == '\0' || strcmp(ci, cs) != 0)
+            check(&r, "ds_country", false,
+                  "the Document Signer's issuer country '%s' and subject country '%s' differ or "
+                  "are missing", ci, cs);
+        else
+            check(&r, "ds_country", true, "issuer and subject countryName are both %s", ci);
+    }
+
+    /* 4. validity of the DS and CSCA certificates at signing time */
+    {
+        time_t nb = 0, na = 0;
+        bool ok = pki_asn1_time(X509_get0_notBefore(ds), &nb) == 0 &&
+                  pki_asn1_time(X509_get0_notAfter(ds), &na) == 0 && at >= nb && at <= na;
+        char a[TIME_ISO8601_LEN + 1], b[TIME_ISO8601_LEN + 1];
+        time_str(nb, a);
+        time_str(na, b);
+        if (!ok) {
+            check(&r, "validity_at_signing", false,
+                  "Document Signer certificate is valid %s to %s, but EF.SOD was signed %s%s", a,
+                  b, ts, have_time ? "" : " (no signingTime: inspection time used)");
+        } else if (csca &&
+                   (pki_asn1_time(X509_get0_notBefore(csca), &nb) != 0 ||
+                    pki_asn1_time(X509_get0_notAfter(csca), &na) != 0 || at < nb || at > na)) {
+            time_str(nb, a);
+            time_str(na, b);
+            check(&r, "validity_at_signing", false,
+                  "CSCA certificate is valid %s to %s, but EF.SOD was signed %s", a, b, ts);
+        } else {
+            check(&r, "validity_at_signing", true,
+                  "signing time %s%s lies within the validity of the Document Signer%s", ts,
+                  have_time ? "" : " (no signingTime: inspection time)",
+                  csca ? " and CSCA certificates" : " certificate");
+        }
+    }
+
+    /* 5. the DS private key usage period (Doc 9303-12 §5.2) */
+    {
+        time_t nb, na;
+        char a[TIME_ISO8601_LEN + 1], b[TIME_ISO8601_LEN + 1];
+        if (pki_cert_pkup(ds, &nb, &na) != 0) {
+            check(&r, "ds_private_key_usage_period", true,
+                  "the Document Signer has no privateKeyUsagePeriod; nothing to check");
+        } else {
+            time_str(nb, a);
+            time_str(na, b);
+            if ((nb && at < nb) || (na && at > na))
+                check(&r, "ds_private_key_usage_period", false,
+                      "EF.SOD was signed %s, outside the Document Signer's private key usage "
+                      "period %s to %s",
+                      ts, nb ? a : "-", na ? b : "-");
+            else
+                check(&r, "ds_private_key_usage_period", true,
+                      "signed %s, within the private key usage period %s to %s", ts,
+                      nb ? a : "-", na ? b : "-");
+        }
+    }
+
+    /* 6. revocation: a CRL from the DS's issuer, signed by that CSCA */
+    if (sk_X509_CRL_num(trust->crls) == 0) {
+        check(&r, "ds_revocation", true, "not checked: no CRL given");
+    } else {
+        X509_CRL *use = NULL;
+        for (int i = 0; i < sk_X509_CRL_num(trust->crls); i++) {
+            X509_CRL *c = sk_X509_CRL_value(trust->crls, i);
+            if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(ds)) != 0)
+                continue;
+            /* the CRL must be signed by the CSCA the chain ended at, or by
+             * a trusted CSCA with that name when the chain failed */
+            for (int k = 0; k < sk_X509_num(trust->anchors) && use == NULL; k++) {
+                X509 *a = sk_X509_value(trust->anchors, k);
+                if ((csca == NULL || X509_cmp(a, csca) == 0) &&
+                    X509_NAME_cmp(X509_get_subject_name(a), X509_CRL_get_issuer(c)) == 0 &&
+                    X509_CRL_verify(c, X509_get0_pubkey(a)) == 1)
+                    use = c;
+            }
+            if (use) {
+                /* the newest: take a later one when several match */
+                for (int j = i + 1; j < sk_X509_CRL_num(trust->crls); j++) {
+                    X509_CRL *d = sk_X509_CRL_value(trust->crls, j);
+                    if (X509_NAME_cmp(X509_CRL_get_issuer(d), X509_CRL_get_issuer(use)) == 0 &&
+                        ASN1_TIME_compare(X509_CRL_get0_lastUpdate(d),
+                                          X509_CRL_get0_lastUpdate(use)) > 0 &&
+                        csca && X509_CRL_verify(d, X509_get0_pubkey(csca)) == 1)
+                        use = d;
+                }
+                break;
+            }
+        }
+        ERR_clear_error();
+        if (use == NULL) {
+            check(&r, "ds_revocation", false,
+                  "none of the given CRLs is issued and signed by the Document Signer's CSCA (%s)",
+                  buf2);
+        } else {
+            X509_REVOKED *rev = NULL;
+            time_t nu = 0;
+            char a[TIME_ISO8601_LEN + 1];
+            if (X509_CRL_get0_by_cert(use, &rev, ds) == 1) {
+                time_t when = 0;
+                int crit = 0;
+                ASN1_ENUMERATED *reason =
+                    X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
+                static const char *const names[] = { "unspecified", "keyCompromise",
+                                                     "cACompromise", "affiliationChanged",
+                                                     "superseded", "cessationOfOperation",
+                                                     "certificateHold" };
+                long rc_ = reason ? ASN1_ENUMERATED_get(reason) : 0;
+                ASN1_ENUMERATED_free(reason);
+                pki_asn1_time(X509_REVOKED_get0_revocationDate(rev), &when);
+                time_str(when, a);
+                check(&r, "ds_revocation", false,
+                      "the Document Signer is revoked (since %s, reason %s) on the CRL of %s", a,
+                      rc_ >= 0 && rc_ < 7 ? names[rc_] : "other", buf2);
+            } else if (X509_CRL_get0_nextUpdate(use) &&
+                       pki_asn1_time(X509_CRL_get0_nextUpdate(use), &nu) == 0 && nu < now) {
+                time_str(nu, a);
+                check(&r, "ds_revocation", false,
+                      "the CRL of %s expired (nextUpdate %s): fetch a current one", buf2, a);
+            } else {
+                check(&r, "ds_revocation", true, "not revoked on the current CRL of %s", buf2);
+            }
+        }
+    }
+
+hashes:
+    /* 7. each data group's hash */
+    for (int dg = 1; dg <= 16; dg++) {
+        const struct sod_hash *h = NULL;
+        char name[32];
+        snprintf(name, sizeof name, "dg%d_hash", dg);
+        for (size_t k = 0; k < s->ndg; k++)
+            if (s->dg[k].number == dg)
+                h = &s->dg[k];
+        if (chip->dg[dg] == NULL) {
+            if (h)
+                check(&r, name, true, "DG%d is listed in EF.SOD but was not read; not checked",
+                      dg);
+            continue;
+        }
+        if (h == NULL) {
+            check(&r, name, false, "DG%d was read but EF.SOD holds no hash for it", dg);
+            continue;
+        }
+        {
+            unsigned char v[EVP_MAX_MD_SIZE];
+            unsigned int vl = 0;
+            if (EVP_Digest(chip->dg[dg], chip->dg_len[dg], v, &vl, s->md, NULL) != 1) {
+                check(&r, name, false, "DG%d could not be hashed", dg);
+            } else if (vl != h->len || CRYPTO_memcmp(v, h->value, vl) != 0) {
+                check(&r, name, false,
+                      "DG%d (%zu bytes) does not match its %s hash in EF.SOD: the data group was "
+                      "altered",
+                      dg, chip->dg_len[dg], s->md_name);
+            } else {
+                check(&r, name, true, "DG%d matches its %s hash in EF.SOD", dg, s->md_name);
+            }
+        }
+    }
+    ERR_clear_error();
+
+    /* 8. EF.COM (not signed): its tag list should name the data groups read */
+    if (chip->com) {
+        struct tlv t, list;
+        struct err ce = ERR_INIT;
+        if (tlv_decode_whole(chip->com, chip->com_len, &t, &ce) != 0 || t.tag != 0x60 ||
+            tlv_find(&t, 0x5C, &list, &ce) != 0) {
+            check(&r, "ef_com", false, "EF.COM is malformed (%s)",
+                  ce.msg[0] ? err_msg(&ce) : "no 60 / 5C tag list");
+        } else {
+            bool ok = true;
+            for (int dg = 1; dg <= 16; dg++) {
+                const struct lds_dg_desc *d = lds_dg_by_number(dg);
+                bool listed = memchr(list.value, (int)d->tag, list.len) != NULL;
+                if (chip->dg[dg] && !listed)
+                    ok = false;
+            }
+            check(&r, "ef_com", ok,
+                  ok ? "EF.COM lists every data group read"
+                     : "EF.COM does not list every data group read (EF.COM is not signed)");
+        }
+    }
+
+    /* 9. DG1 against the printed MRZ */
+    if (mrz) {
+        char printed[LDS_MRZ_MAX + 1], chipm[LDS_MRZ_MAX + 1];
+        size_t pl = 0, cl = 0;
+        struct err me = ERR_INIT;
+        if (lds_mrz_normalize(mrz, strlen(mrz), printed, &pl, &me) != 0)
+            check(&r, "dg1_mrz", false, "the printed MRZ given is malformed: %s", err_msg(&me));
+        else if (chip->dg[1] == NULL)
+            check(&r, "dg1_mrz", false, "DG1 was not read, so the printed MRZ cannot be compared");
+        else if (lds_dg1_mrz(chip->dg[1], chip->dg_len[1], chipm, &cl, &me) != 0)
+            check(&r, "dg1_mrz", false, "%s", err_msg(&me));
+        else if (pl != cl || memcmp(printed, chipm, pl) != 0)
+            check(&r, "dg1_mrz", false, "the MRZ in DG1 differs from the printed MRZ");
+        else
+            check(&r, "dg1_mrz", true, "the MRZ in DG1 equals the printed MRZ");
+    }
+
+finish:
+    if (r.oom) {
+        err_set(err, "passive auth: out of memory building the report");
+        goto out;
+    }
+    out = json_pack("{s:b, s:O, s:O}", "valid", r.valid, "checks", r.checks, "sod", info);
+    if (out == NULL) {
+        err_set(err, "passive auth: out of memory building the report");
+        goto out;
+    }
+    *report = out;
+    *valid = r.valid;
+    rc = 0;
+out:
+    ERR_clear_error();
+    json_decref(r.checks);
+    json_decref(info);
+    sk_X509_pop_free(chain, X509_free);
+    sk_X509_pop_free(sodcerts, X509_free);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sod_free(s);
+    return rc;
+}

@@ -1,0 +1,488 @@
+/* PKI tables (db/migrations/0003_pki.sql): certificates, sealed keys, CRLs. */
+#include <openssl/x509.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "pki_int.h"
+
+#define KEY_AD_MAX 96
+
+static int sql_fail(struct pki *p, struct err *err, const char *what)
+{
+    return err_set(err, "pki: %s: %s", what, sqlite3_errmsg(db_handle(p->db)));
+}
+
+static void key_ad(const char *serial, char ad[KEY_AD_MAX])
+{
+    snprintf(ad, KEY_AD_MAX, "civreg-pki-key:%s", serial);
+}
+
+static int kind_parse(const char *s, enum pki_kind *k)
+{
+    static const enum pki_kind all[] = { PKI_KIND_CSCA, PKI_KIND_LINK, PKI_KIND_DS,
+                                         PKI_KIND_BARCODE, PKI_KIND_MLS };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, pki_kind_name(all[i])) == 0) {
+            *k = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+static int iso(time_t t, char out[TIME_ISO8601_LEN + 1])
+{
+    return time_iso8601(t, out);
+}
+
+void pki_row_release(struct pki_row *r)
+{
+    if (r == NULL)
+        return;
+    X509_free(r->cert);
+    free(r->key_sealed);
+    memset(r, 0, sizeof *r);
+}
+
+int pki_store_insert(struct pki *p, enum pki_kind kind, const char *issuer_serial, X509 *cert,
+                     const char *alg, EVP_PKEY *key, time_t now, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char serial[PKI_SERIAL_MAX], nb[TIME_ISO8601_LEN + 1], na[TIME_ISO8601_LEN + 1],
+        pnb[TIME_ISO8601_LEN + 1], pna[TIME_ISO8601_LEN + 1], created[TIME_ISO8601_LEN + 1],
+        ad[KEY_AD_MAX];
+    char *subject = NULL;
+    unsigned char *der = NULL, *p8der = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    struct buf sealed = BUF_INIT(64 * 1024);
+    time_t t_nb, t_na, k_nb = 0, k_na = 0;
+    int derlen, p8len = 0, rc = -1, has_pkup;
+    BIO *b = BIO_new(BIO_s_mem());
+
+    if (pki_cert_serial(cert, serial, err) != 0)
+        goto out;
+    if (pki_asn1_time(X509_get0_notBefore(cert), &t_nb) != 0 ||
+        pki_asn1_time(X509_get0_notAfter(cert), &t_na) != 0 || iso(t_nb, nb) != 0 ||
+        iso(t_na, na) != 0 || iso(now, created) != 0) {
+        err_set(err, "pki: certificate validity unreadable");
+        goto out;
+    }
+    has_pkup = pki_cert_pkup(cert, &k_nb, &k_na) == 0;
+    if (has_pkup && (iso(k_nb, pnb) != 0 || iso(k_na, pna) != 0)) {
+        err_set(err, "pki: private key usage period unreadable");
+        goto out;
+    }
+    if (b == NULL ||
+        X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0 ||
+        BIO_write(b, "", 1) != 1) {
+        pki_ossl_err(err, "pki: printing the subject failed");
+        goto out;
+    }
+    BIO_get_mem_data(b, &subject);
+    derlen = i2d_X509(cert, &der);
+    if (derlen <= 0) {
+        pki_ossl_err(err, "pki: encoding the certificate failed");
+        goto out;
+    }
+    if (key) {
+        if ((p8 = EVP_PKEY2PKCS8(key)) == NULL ||
+            (p8len = i2d_PKCS8_PRIV_KEY_INFO(p8, &p8der)) <= 0) {
+            pki_ossl_err(err, "pki: encoding the private key failed");
+            goto out;
+        }
+        key_ad(serial, ad);
+        if (seal_encrypt(p->key, p8der, (size_t)p8len, ad, &sealed, err) != 0)
+            goto out;
+    }
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "INSERT INTO pki_certs(serial, kind, issuer_serial, subject, algorithm, "
+                           "not_before, not_after, pkup_not_before, pkup_not_after, cert_der, "
+                           "key_sealed, status, created_at) "
+                           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,'active',?12)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sql_fail(p, err, "storing a certificate");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, pki_kind_name(kind), -1, SQLITE_STATIC);
+    if (issuer_serial)
+        sqlite3_bind_text(st, 3, issuer_serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, alg, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, nb, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, na, -1, SQLITE_STATIC);
+    if (has_pkup) {
+        sqlite3_bind_text(st, 8, pnb, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, pna, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_blob(st, 10, der, derlen, SQLITE_STATIC);
+    if (key)
+        sqlite3_bind_blob(st, 11, sealed.data, (int)sealed.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, created, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sql_fail(p, err, "storing a certificate");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    OPENSSL_free(der);
+    if (p8der)
+        OPENSSL_clear_free(p8der, (size_t)p8len);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    buf_release(&sealed);
+    BIO_free(b);
+    return rc;
+}
+
+static int read_row(sqlite3_stmt *st, struct pki_row *r, struct err *err)
+{
+    const unsigned char *der = sqlite3_column_blob(st, 4);
+    int derlen = sqlite3_column_bytes(st, 4);
+    const char *s;
+
+    memset(r, 0, sizeof *r);
+    s = (const char *)sqlite3_column_text(st, 0);
+    if (s == NULL || strlen(s) >= PKI_SERIAL_MAX)
+        return err_set(err, "pki: corrupt serial in pki_certs");
+    memcpy(r->serial, s, strlen(s) + 1);
+    s = (const char *)sqlite3_column_text(st, 1);
+    if (s == NULL || kind_parse(s, &r->kind) != 0)
+        return err_set(err, "pki: certificate %s has an unknown kind", r->serial);
+    s = (const char *)sqlite3_column_text(st, 2);
+    if (s && strlen(s) < PKI_SERIAL_MAX)
+        memcpy(r->issuer_serial, s, strlen(s) + 1);
+    s = (const char *)sqlite3_column_text(st, 3);
+    snprintf(r->status, sizeof r->status, "%s", s ? s : "");
+    if (der == NULL || (r->cert = d2i_X509(NULL, &der, derlen)) == NULL)
+        return pki_ossl_err(err, "pki: certificate %s in the database is unreadable", r->serial);
+    if (sqlite3_column_type(st, 5) == SQLITE_BLOB) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 5);
+        r->key_sealed = malloc(n ? n : 1);
+        if (r->key_sealed == NULL) {
+            pki_row_release(r);
+            return err_set(err, "pki: out of memory");
+        }
+        memcpy(r->key_sealed, sqlite3_column_blob(st, 5), n);
+        r->key_sealed_len = n;
+    }
+    return 0;
+}
+
+#define ROW_COLUMNS "serial, kind, issuer_serial, status, cert_der, key_sealed"
+
+int pki_store_current(struct pki *p, enum pki_kind kind, time_t at, struct pki_row *out,
+                      struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char when[TIME_ISO8601_LEN + 1] = "";
+    int rc = -1, s;
+
+    memset(out, 0, sizeof *out);
+    if (at && iso(at, when) != 0)
+        return err_set(err, "pki: time out of range");
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT " ROW_COLUMNS " FROM pki_certs WHERE kind = ?1 AND "
+                           "status = 'active' AND (?2 = '' OR (pkup_not_before <= ?2 AND "
+                           "pkup_not_after >= ?2)) ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "reading certificates");
+    sqlite3_bind_text(st, 1, pki_kind_name(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        rc = read_row(st, out, err);
+    else if (s == SQLITE_DONE)
+        rc = 1;
+    else
+        sql_fail(p, err, "reading certificates");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int pki_store_get(struct pki *p, const char *serial, struct pki_row *out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, s;
+
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT " ROW_COLUMNS " FROM pki_certs WHERE serial = upper(?1)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "reading a certificate");
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        rc = read_row(st, out, err);
+    else if (s == SQLITE_DONE)
+        rc = 1;
+    else
+        sql_fail(p, err, "reading a certificate");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int pki_store_set_status(struct pki *p, const char *serial, const char *status,
+                         const char *reason, time_t now, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char when[TIME_ISO8601_LEN + 1];
+    int rc = -1;
+
+    if (iso(now, when) != 0)
+        return err_set(err, "pki: time out of range");
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "UPDATE pki_certs SET status = ?2, "
+                           "revoked_at = CASE WHEN ?2 = 'revoked' THEN ?3 ELSE revoked_at END, "
+                           "revocation_reason = CASE WHEN ?2 = 'revoked' THEN ?4 ELSE "
+                           "revocation_reason END WHERE serial = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "updating a certificate");
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+    if (reason)
+        sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        sql_fail(p, err, "updating a certificate");
+    else if (sqlite3_changes(db_handle(p->db)) != 1)
+        err_set(err, "pki: no certificate with serial %s", serial);
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int pki_store_revoked(struct pki *p, const char *issuer,
+                      int (*fn)(void *ctx, const char *serial, const char *revoked_at,
+                                const char *reason, struct err *err),
+                      void *ctx, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0, s;
+
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT serial, revoked_at, revocation_reason FROM pki_certs "
+                           "WHERE issuer_serial = ?1 AND status = 'revoked' ORDER BY serial",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "reading revocations");
+    sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fn(ctx, (const char *)sqlite3_column_text(st, 0),
+               (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+               err) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = sql_fail(p, err, "reading revocations");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int pki_store_crl_last(struct pki *p, const char *csca, long *number, unsigned char **der,
+                       size_t *len, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, s;
+
+    *number = 0;
+    if (der)
+        *der = NULL;
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT number, crl_der FROM pki_crls WHERE csca_serial = ?1 "
+                           "ORDER BY number DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "reading CRLs");
+    sqlite3_bind_text(st, 1, csca, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        *number = (long)sqlite3_column_int64(st, 0);
+        rc = 0;
+        if (der) {
+            size_t n = (size_t)sqlite3_column_bytes(st, 1);
+            *der = malloc(n ? n : 1);
+            if (*der == NULL)
+                rc = err_set(err, "pki: out of memory");
+            else {
+                memcpy(*der, sqlite3_column_blob(st, 1), n);
+                *len = n;
+            }
+        }
+    } else if (s == SQLITE_DONE) {
+        rc = 1;
+    } else {
+        sql_fail(p, err, "reading CRLs");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int pki_store_crl_insert(struct pki *p, const char *csca, long number, X509_CRL *crl,
+                         struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned char *der = NULL;
+    char tu[TIME_ISO8601_LEN + 1], nu[TIME_ISO8601_LEN + 1];
+    time_t a, b;
+    int n, rc = -1;
+
+    if (pki_asn1_time(X509_CRL_get0_lastUpdate(crl), &a) != 0 ||
+        pki_asn1_time(X509_CRL_get0_nextUpdate(crl), &b) != 0 || iso(a, tu) != 0 ||
+        iso(b, nu) != 0)
+        return err_set(err, "pki: CRL times unreadable");
+    n = i2d_X509_CRL(crl, &der);
+    if (n <= 0)
+        return pki_ossl_err(err, "pki: encoding the CRL failed");
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "INSERT INTO pki_crls(csca_serial, number, this_update, next_update, "
+                           "crl_der) VALUES (?1,?2,?3,?4,?5)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sql_fail(p, err, "storing the CRL");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, csca, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, number);
+    sqlite3_bind_text(st, 3, tu, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, nu, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, der, n, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        sql_fail(p, err, "storing the CRL");
+    else
+        rc = 0;
+out:
+    sqlite3_finalize(st);
+    OPENSSL_free(der);
+    return rc;
+}
+
+int pki_store_certs(struct pki *p, unsigned kinds, STACK_OF(X509) *out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0, s;
+
+    /* the current CSCA first, then older ones and link certificates */
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT kind, cert_der FROM pki_certs ORDER BY "
+                           "(kind = 'csca' AND status = 'active') DESC, created_at DESC, "
+                           "rowid DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "reading certificates");
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        enum pki_kind k;
+        const unsigned char *der = sqlite3_column_blob(st, 1);
+        X509 *x;
+        if (kind_parse((const char *)sqlite3_column_text(st, 0), &k) != 0 || !(kinds & (1u << k)))
+            continue;
+        x = der ? d2i_X509(NULL, &der, sqlite3_column_bytes(st, 1)) : NULL;
+        if (x == NULL || sk_X509_push(out, x) <= 0) {
+            X509_free(x);
+            rc = pki_ossl_err(err, "pki: a stored certificate is unreadable");
+            break;
+        }
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = sql_fail(p, err, "reading certificates");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int pki_store_list(struct pki *p, json_t *arr, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0, s;
+
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT serial, kind, issuer_serial, subject, algorithm, not_before, "
+                           "not_after, pkup_not_before, pkup_not_after, status, revoked_at, "
+                           "revocation_reason FROM pki_certs ORDER BY created_at, rowid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "listing certificates");
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        static const char *const names[] = { "serial", "kind", "issuer_serial", "subject",
+                                             "algorithm", "not_before", "not_after",
+                                             "pkup_not_before", "pkup_not_after", "status",
+                                             "revoked_at", "revocation_reason" };
+        json_t *o = json_object();
+        if (o == NULL || json_array_append_new(arr, o) != 0) {
+            rc = err_set(err, "pki: out of memory");
+            break;
+        }
+        for (int i = 0; i < 12; i++) {
+            const char *v = (const char *)sqlite3_column_text(st, i);
+            if (v && json_object_set_new(o, names[i], json_string(v)) != 0) {
+                rc = err_set(err, "pki: out of memory");
+                break;
+            }
+        }
+        if (rc)
+            break;
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = sql_fail(p, err, "listing certificates");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int pki_row_key(struct pki *p, const struct pki_row *row, EVP_PKEY **key, struct err *err)
+{
+    unsigned char *plain = NULL;
+    size_t plen = 0;
+    char ad[KEY_AD_MAX];
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    const unsigned char *q;
+
+    *key = NULL;
+    if (row->key_sealed == NULL)
+        return err_set(err, "pki: certificate %s has no private key here", row->serial);
+    key_ad(row->serial, ad);
+    if (seal_decrypt(p->key, row->key_sealed, row->key_sealed_len, ad, &plain, &plen, err) != 0)
+        return err_prefix(err, "pki: private key of %s", row->serial);
+    q = plain;
+    p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q, (long)plen);
+    if (p8)
+        *key = EVP_PKCS82PKEY(p8);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    seal_free(plain, plen);
+    if (*key == NULL)
+        return pki_ossl_err(err, "pki: private key of %s is unreadable", row->serial);
+    /* the key must match the certificate it was stored with */
+    if (EVP_PKEY_eq(*key, X509_get0_pubkey(row->cert)) != 1) {
+        EVP_PKEY_free(*key);
+        *key = NULL;
+        return err_set(err, "pki: private key of %s does not match its certificate", row->serial);
+    }
+    return 0;
+}
+
+int pki_store_csca_serials(struct pki *p, time_t now, char (*out)[PKI_SERIAL_MAX], size_t max,
+                           size_t *n, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char when[TIME_ISO8601_LEN + 1];
+    int rc = 0, s;
+
+    *n = 0;
+    if (iso(now, when) != 0)
+        return err_set(err, "pki: time out of range");
+    if (sqlite3_prepare_v2(db_handle(p->db),
+                           "SELECT serial FROM pki_certs WHERE kind = 'csca' AND not_after >= ?1 "
+                           "ORDER BY status = 'active' DESC, created_at DESC, rowid DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(p, err, "reading CSCAs");
+    sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        if (v == NULL || strlen(v) >= PKI_SERIAL_MAX)
+            continue;
+        memcpy(out[*n], v, strlen(v) + 1);
+        (*n)++;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = sql_fail(p, err, "reading CSCAs");
+    sqlite3_finalize(st);
+    return rc;
+}
