@@ -259,6 +259,11 @@ static void test_workflow(void **state)
                                                "C000100", "--last", "C000109", "--reference",
                                                "delivery note 2026-18", NULL }));
 
+    /* The issuing state's PKI: a CSCA and a document signer, so that
+     * personalization signs the chip too. */
+    free(ok_as("admin", NULL, (const char *[]){ "pki", "init", "--country", "UT", NULL }));
+    free(ok_as("admin", NULL, (const char *[]){ "pki", "issue-ds", NULL }));
+
     /* A second approver: number and booklet allocated. */
     add_approver("appr2");
     app = json_of(ok_as("appr2", NULL, (const char *[]){ "application", "approve", id, NULL }));
@@ -273,6 +278,7 @@ static void test_workflow(void **state)
     p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize", id, "--out",
                                                       pdf, NULL }));
     snprintf(mrz, sizeof mrz, "%s", jstr(p, "mrz"));
+    assert_non_null(json_string_value(json_object_get(p, "chip")));
     assert_int_equal(strlen(mrz), 89);
     assert_true(strncmp(mrz, "P<UTOOTIENO<<AMELIE<WANJIRU<", 28) == 0);
     assert_true(strncmp(mrz + 45, "HQ0000001", 9) == 0);
@@ -285,6 +291,23 @@ static void test_workflow(void **state)
         assert_int_equal(proc_run(argv, NULL, 0, 30, &r), 0);
         assert_int_equal(r.status, 0);
         assert_non_null(strstr(r.out, l1));
+        proc_result_free(&r);
+    }
+
+    /* The chip package from the same data: passive authentication against
+     * the CSCA, and DG1 equal to the printed MRZ. */
+    {
+        char dir[4096], csca[4096], *pem;
+        snprintf(dir, sizeof dir, "%s/chip", root);
+        snprintf(csca, sizeof csca, "%s/csca.pem", root);
+        free(ok_as("oper", NULL, (const char *[]){ "application", "chip", id, "--out", dir, NULL }));
+        pem = ok_as("admin", NULL, (const char *[]){ "pki", "export", "csca", NULL });
+        assert_int_equal(file_write(csca, pem, strlen(pem)), 0);
+        free(pem);
+        r = run(NULL, (const char *[]){ "chip", "verify", dir, "--csca", csca, "--mrz", mrz, NULL });
+        if (r.status != 0)
+            fail_msg("chip verify: %s %s", r.out, r.err);
+        assert_non_null(strstr(r.out, "\"valid\": true"));
         proc_result_free(&r);
     }
 
