@@ -242,6 +242,77 @@ out:
     return rc;
 }
 
+/* The "no other valid document" check: one valid (or pending) document of
+ * a type per person, unless this application renews or replaces it.
+ * CHECKS (may be NULL) gets the result. Run before anything is stored and
+ * again inside the enrolment's transaction. */
+static int check_documents(struct office_env *env, const struct office_enrolment *e,
+                           const char *doc_type, const char *kind, json_t *checks,
+                           struct err *err)
+{
+    json_t *open = NULL;
+    int rc = -1;
+
+    /* One valid document of a type per person: a second is refused unless
+     * this renews or replaces it. */
+    if (open_documents(env->db, e->uin, doc_type, &open, err) != 0)
+        goto out;
+    {
+        size_t i;
+        json_t *o;
+        json_array_foreach(open, i, o) {
+            const char *num = json_string_value(json_object_get(o, "number"));
+            if (num && e->replaces && strcmp(num, e->replaces) == 0)
+                continue;
+            err_set(err, "enrolment refused: %s already has %s %s (%s): a second valid %s is "
+                         "not allowed; apply for a renewal or replacement of it",
+                    e->uin, num ? "document" : "an open application",
+                    num ? num : json_string_value(json_object_get(o, "application")),
+                    json_string_value(json_object_get(o, "status")),
+                    strcmp(doc_type, "TD3") == 0 ? "passport" : "identity card");
+            goto out;
+        }
+    }
+    if (e->replaces && *e->replaces) {
+        json_t *doc = NULL;
+        struct err e2 = ERR_INIT;
+        const char *ds;
+        if (office_document_show(env, e->replaces, &doc, &e2) != 0) {
+            err_set(err, "enrolment refused: document %s to %s: %s", e->replaces,
+                    strcmp(kind, "renewal") == 0 ? "renew" : "replace", err_msg(&e2));
+            goto out;
+        }
+        ds = json_string_value(json_object_get(doc, "status"));
+        if (strcmp(json_string_value(json_object_get(doc, "uin")), e->uin) != 0 ||
+            strcmp(json_string_value(json_object_get(doc, "doc_type")), doc_type) != 0) {
+            err_set(err, "enrolment refused: document %s is not a %s of %s", e->replaces,
+                    doc_type, e->uin);
+            json_decref(doc);
+            goto out;
+        }
+        if (strcmp(kind, "renewal") == 0 && strcmp(ds, "valid") != 0 &&
+            strcmp(ds, "expired") != 0) {
+            err_set(err, "enrolment refused: document %s is %s: only a valid or expired "
+                         "document is renewed (a lost or stolen one is replaced)",
+                    e->replaces, ds);
+            json_decref(doc);
+            goto out;
+        }
+        json_decref(doc);
+        if (checks)
+            add_check(checks, "no_other_valid_document", true,
+                      strcmp(kind, "renewal") == 0
+                          ? "renews the document named; it is cancelled at issuance"
+                          : "replaces the document named; it is cancelled at issuance");
+    } else if (checks) {
+        add_check(checks, "no_other_valid_document", true, "no valid or pending document");
+    }
+    rc = 0;
+out:
+    json_decref(open);
+    return rc;
+}
+
 static char sex_code(const char *s)
 {
     if (s && strcmp(s, "female") == 0)
@@ -286,7 +357,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
 {
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
-    json_t *person = NULL, *checks = NULL, *holder = NULL, *open = NULL, *contact = NULL;
+    json_t *person = NULL, *checks = NULL, *holder = NULL, *contact = NULL;
     const json_t *rec, *rec_json, *child;
     const char *doc_type = e->doc_type && *e->doc_type ? e->doc_type : "TD3";
     const char *kind = e->kind && *e->kind ? e->kind : "new";
@@ -376,6 +447,10 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     if (holder_from_record(db, rec_json, primary, secondary, &holder, err) != 0)
         goto out;
 
+    /* A second valid document is refused before anything is stored. */
+    if (check_documents(env, e, doc_type, kind, NULL, err) != 0)
+        goto out;
+
     /* Store the images (evidence, content-addressed) before the write
      * transaction: the blob store logs its own events. */
     if (registry_blob_put(db, env->blobs_dir, env->reg, e->photo, e->photo_len, "image/jpeg",
@@ -392,60 +467,8 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     if (db_tx_begin(db, err) != 0)
         goto out;
     tx = true;
-    /* One valid document of a type per person: a second is refused unless
-     * this renews or replaces it. */
-    if (open_documents(db, e->uin, doc_type, &open, err) != 0)
+    if (check_documents(env, e, doc_type, kind, checks, err) != 0)
         goto out;
-    {
-        size_t i;
-        json_t *o;
-        json_array_foreach(open, i, o) {
-            const char *num = json_string_value(json_object_get(o, "number"));
-            if (num && e->replaces && strcmp(num, e->replaces) == 0)
-                continue;
-            err_set(err, "enrolment refused: %s already has %s %s (%s): a second valid %s is "
-                         "not allowed; apply for a renewal or replacement of it",
-                    e->uin, num ? "document" : "an open application",
-                    num ? num : json_string_value(json_object_get(o, "application")),
-                    json_string_value(json_object_get(o, "status")),
-                    strcmp(doc_type, "TD3") == 0 ? "passport" : "identity card");
-            goto out;
-        }
-    }
-    if (e->replaces && *e->replaces) {
-        json_t *doc = NULL;
-        struct err e2 = ERR_INIT;
-        const char *ds;
-        if (office_document_show(env, e->replaces, &doc, &e2) != 0) {
-            err_set(err, "enrolment refused: document %s to %s: %s", e->replaces,
-                    strcmp(kind, "renewal") == 0 ? "renew" : "replace", err_msg(&e2));
-            goto out;
-        }
-        ds = json_string_value(json_object_get(doc, "status"));
-        if (strcmp(json_string_value(json_object_get(doc, "uin")), e->uin) != 0 ||
-            strcmp(json_string_value(json_object_get(doc, "doc_type")), doc_type) != 0) {
-            err_set(err, "enrolment refused: document %s is not a %s of %s", e->replaces,
-                    doc_type, e->uin);
-            json_decref(doc);
-            goto out;
-        }
-        if (strcmp(kind, "renewal") == 0 && strcmp(ds, "valid") != 0 &&
-            strcmp(ds, "expired") != 0) {
-            err_set(err, "enrolment refused: document %s is %s: only a valid or expired "
-                         "document is renewed (a lost or stolen one is replaced)",
-                    e->replaces, ds);
-            json_decref(doc);
-            goto out;
-        }
-        json_decref(doc);
-        add_check(checks, "no_other_valid_document", true,
-                  strcmp(kind, "renewal") == 0 ? "renews the document named; it is cancelled "
-                                                 "at issuance"
-                                               : "replaces the document named; it is cancelled "
-                                                 "at issuance");
-    } else {
-        add_check(checks, "no_other_valid_document", true, "no valid or pending document");
-    }
 
     office_new_id("APP", a->office, id);
     office_now(now);
@@ -502,7 +525,6 @@ out:
     json_decref(person);
     json_decref(checks);
     json_decref(holder);
-    json_decref(open);
     json_decref(contact);
     buf_release(&contact_s);
     buf_release(&holder_s);
