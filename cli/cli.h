@@ -52,6 +52,7 @@ int cli_parse_int(const char *s, long lo, long hi, long *out) __attribute__((war
 int cmd_init(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 int cmd_mrz(int argc, char **argv);
 int cmd_document(int argc, char **argv);
 int cmd_application(int argc, char **argv);

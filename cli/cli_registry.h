@@ -33,6 +33,10 @@ void cli_session_close(struct cli_session *s);
 int cli_password(const char *prompt, const char *file, char **out, struct err *err);
 void cli_password_free(char *p);
 
+/* A new password: like cli_password without a file, but on a terminal it is
+ * asked twice and must match. */
+int cli_new_password(const char *prompt, char **out, struct err *err);
+
 /* The rest of stdin after any lines taken as passwords (at most 16 MiB),
  * NUL-terminated; owned by the helper, valid until exit. */
 int cli_stdin_rest(const char **p, size_t *len, struct err *err);

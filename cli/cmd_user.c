@@ -118,7 +118,7 @@ static int user_add(int argc, char **argv)
         return rc;
     u.username = o.username;
     u.office = o.office ? o.office : conf_get(s.dd->conf, "office", DATADIR_DEFAULT_OFFICE);
-    if (cli_password("new user's password: ", NULL, &pw, &err) != 0) {
+    if (cli_new_password("new user's password: ", &pw, &err) != 0) {
         rc = cli_fail("user add", &err);
         goto out;
     }
@@ -149,7 +149,7 @@ static int user_passwd(int argc, char **argv)
     if ((rc = cli_session_open("user passwd", o.data, o.user, o.password_file, false, &s)) != 0)
         return rc;
     if (s.actor) {
-        if (cli_password("new password: ", NULL, &new, &err) != 0 ||
+        if (cli_new_password("new password: ", &new, &err) != 0 ||
             registry_user_reset(s.db, s.actor, o.username, new, &err) != 0) {
             rc = cli_fail("user passwd", &err);
         } else {
@@ -161,7 +161,7 @@ static int user_passwd(int argc, char **argv)
         return rc;
     }
     if (cli_password("current password: ", NULL, &old, &err) != 0 ||
-        cli_password("new password: ", NULL, &new, &err) != 0 ||
+        cli_new_password("new password: ", &new, &err) != 0 ||
         registry_user_passwd(s.db, s.dd->keys_dir, o.username, old, new, &err) != 0) {
         rc = cli_fail("user passwd", &err);
     } else {

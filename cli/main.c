@@ -32,6 +32,18 @@ const struct cli_command cli_commands[] = {
       "127.0.0.1:8080; port 0 picks a free one). GET /healthz answers\n"
       "{\"status\":\"ok\",\"version\":...,\"schema_version\":...}. Stops cleanly on\n"
       "SIGINT or SIGTERM.\n" },
+    { "scan", cmd_scan, "scanned pages: barcodes, quality, separators, import",
+      "usage: civreg scan decode|check|separator|import|volumes|pages|page [OPTIONS]\n"
+      "\n"
+      "  decode      print the barcodes of image files (TYPE:payload, like zbarimg)\n"
+      "  check       report page quality (resolution, blank, dark, faded, blur, skew)\n"
+      "  separator   write a volume separator sheet (PDF with a Code 128 barcode)\n"
+      "  import      store scanned pages as evidence, volume by volume (clerk)\n"
+      "  volumes     list imported register volumes\n"
+      "  pages       list the pages of a volume\n"
+      "  page        one page as JSON, with its register reference for keying\n"
+      "\n"
+      "See `civreg help scan COMMAND`.\n" },
     { "user", cmd_user, "users, roles and signing keys (add, passwd, disable, list)",
       "usage: civreg user add|passwd|disable|list [OPTIONS]\n"
       "\n"

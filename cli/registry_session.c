@@ -106,9 +106,9 @@ static int password_from_tty(const char *prompt, char **out, struct err *err)
     }
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
-    (void)tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+    (void)tcsetattr(fileno(tty), TCSANOW, &quiet);
     ok = fgets(line, sizeof line, tty) != NULL;
-    (void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+    (void)tcsetattr(fileno(tty), TCSANOW, &old);
     fprintf(tty, "\n");
     fclose(tty);
     if (!ok) {
@@ -159,6 +159,31 @@ int cli_password(const char *prompt, const char *file, char **out, struct err *e
         free(*out);
         *out = NULL;
         return err_set(err, "password: empty");
+    }
+    return 0;
+}
+
+int cli_new_password(const char *prompt, char **out, struct err *err)
+{
+    char *again = NULL;
+    bool same;
+
+    *out = NULL;
+    if (in.loaded || !isatty(STDIN_FILENO))
+        return cli_password(prompt, NULL, out, err);
+    if (password_from_tty(prompt, out, err) != 0)
+        return -1;
+    if (password_from_tty("again: ", &again, err) != 0) {
+        cli_password_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    same = secret_equal_str(*out, again);
+    cli_password_free(again);
+    if (!same) {
+        cli_password_free(*out);
+        *out = NULL;
+        return err_set(err, "password: the two entries differ");
     }
     return 0;
 }

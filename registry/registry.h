@@ -161,6 +161,11 @@ int registry_blob_put(struct db *db, const char *blobs_dir, const struct registr
 int registry_blob_get(struct db *db, const char *blobs_dir, const char *hash, unsigned char **p,
                       size_t *len, struct err *err) __attribute__((warn_unused_result));
 
+/* Metadata of a blob: {hash, size, media_type, added_by, added_at, event}
+ * (for serving evidence with its media type). */
+int registry_blob_info(struct db *db, const char *hash, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Whether HASH is a known blob (0 yes, -1 with a message naming it). */
 int registry_blob_exists(struct db *db, const char *hash, struct err *err)
     __attribute__((warn_unused_result));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +215,34 @@ static void test_forged_events(void **state)
     assert_int_equal(datadir_db_open(dd, 0, &db, &err), 0);
     assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-a", "clerk-a-password",
                                            &clerk, &err), 0);
+    /* the evidence store through the API: put, dedup, get (re-hashed), info */
+    {
+        char h1[65], h2[65], fpath[4200];
+        unsigned char *p = NULL;
+        size_t len = 0;
+        json_t *info = NULL;
+        assert_int_equal(registry_blob_put(db, dd->blobs_dir, clerk, "page 7", 6, "image/png", h1,
+                                           &err), 0);
+        assert_int_equal(registry_blob_put(db, dd->blobs_dir, clerk, "page 7", 6, "image/png", h2,
+                                           &err), 0);
+        assert_string_equal(h1, h2);
+        assert_int_equal(registry_blob_get(db, dd->blobs_dir, h1, &p, &len, &err), 0);
+        assert_int_equal(len, 6);
+        assert_memory_equal(p, "page 7", 6);
+        free(p);
+        assert_int_equal(registry_blob_info(db, h1, &info, &err), 0);
+        assert_string_equal(json_string_value(json_object_get(info, "media_type")), "image/png");
+        json_decref(info);
+        assert_int_not_equal(registry_blob_put(db, dd->blobs_dir, clerk, "x", 1, "Image PNG", h2,
+                                               &err), 0);
+        snprintf(fpath, sizeof fpath, "%s/%.2s/%.2s/%s", dd->blobs_dir, h1, h1 + 2, h1);
+        assert_int_equal(chmod(fpath, 0600), 0);
+        assert_int_equal(file_write(fpath, "page 8", 6), 0);
+        assert_int_not_equal(registry_blob_get(db, dd->blobs_dir, h1, &p, &len, &err), 0);
+        assert_non_null(strstr(err_msg(&err), "content changed"));
+        assert_int_equal(chmod(fpath, 0600), 0);
+        assert_int_equal(file_write(fpath, "page 7", 6), 0);
+    }
     objects = json_pack("[o]", registry_object_ref("user", "mallory", NULL, NULL));
     data = json_pack("{s:s, s:s, s:[s], s:s}", "username", "mallory", "office", "HQ", "roles",
                      "registrar", "public_key",

@@ -1,0 +1,157 @@
+/* bench/scan: pages per second of civreg's scanner and of zbarimg on the
+ * same files, side by side in one run.
+ *
+ *   build/tests/scan_corpus /tmp/corpus >/dev/null   # the 200-page test corpus
+ *   build/bench/scan /tmp/corpus
+ *
+ * Figures: in-process decode + barcodes + quality on one thread; the
+ * `civreg scan decode` command on one thread and on every CPU; `zbarimg -q`
+ * (one process over all files, as civreg). Wall-clock times; the three
+ * commands run in interleaved rounds (default 3) and the best of each is
+ * kept. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scanner/analyze.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Run ARGV (head + files) with output to /dev/null; seconds, or -1. */
+static double run(const char *const *head, size_t nhead, char **files, size_t n)
+{
+    char **argv = calloc(nhead + n + 1, sizeof *argv);
+    double t0 = now();
+    pid_t pid;
+    int status;
+
+    if (argv == NULL)
+        return -1;
+    for (size_t i = 0; i < nhead; i++)
+        argv[i] = (char *)head[i];
+    memcpy(argv + nhead, files, n * sizeof *files);
+    pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    free(argv);
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 4))
+        return -1;
+    return now() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    char **files = NULL;
+    size_t n = 0, pages = 0, symbols = 0;
+    struct scan_reader *rd = NULL;
+    struct err err = ERR_INIT;
+    struct dirent *de;
+    double t0, inproc, c1, cn, z;
+    int rounds = 3;
+    DIR *d;
+
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: scan DIR [ROUNDS]   (build/tests/scan_corpus DIR first)\n");
+        return 2;
+    }
+    if (argc == 3) {
+        char *end;
+        long v = strtol(argv[2], &end, 10);
+        if (*end || v < 1 || v > 20) {
+            fprintf(stderr, "scan: ROUNDS must be 1 to 20\n");
+            return 2;
+        }
+        rounds = (int)v;
+    }
+    d = opendir(argv[1]);
+    if (d == NULL) {
+        fprintf(stderr, "scan: cannot open %s\n", argv[1]);
+        return 1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char path[4096];
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", argv[1], de->d_name);
+        files = realloc(files, (n + 1) * sizeof *files);
+        files[n++] = strdup(path);
+    }
+    closedir(d);
+    qsort(files, n, sizeof *files, cmp_str);
+    if (n == 0 || scan_reader_new(&rd, &err) != 0) {
+        fprintf(stderr, "scan: no files in %s\n", argv[1]);
+        return 1;
+    }
+
+    t0 = now();
+    for (size_t i = 0; i < n; i++) {
+        struct scan_pages pg = SCAN_PAGES_INIT;
+        if (scan_decode_file(files[i], NULL, &pg, &err) != 0) {
+            fprintf(stderr, "scan: %s\n", err_msg(&err));
+            continue;
+        }
+        for (size_t p = 0; p < pg.count; p++) {
+            struct scan_page_report r = SCAN_PAGE_REPORT_INIT;
+            if (scan_analyze_page(rd, &pg.page[p], SCAN_ANALYZE_ALL, &r, &err) == 0) {
+                pages++;
+                symbols += r.symbols.count;
+            }
+            scan_page_report_release(&r);
+        }
+        scan_pages_release(&pg);
+    }
+    inproc = now() - t0;
+    scan_reader_free(rd);
+
+    /* Interleaved rounds, best of each: the machine is shared, and the
+     * three commands then see the same background load. */
+    c1 = cn = z = -1;
+    for (int round = 0; round < rounds; round++) {
+        static const char *const one[] = { CIVREG_BIN, "scan", "decode", "--jobs", "1" };
+        static const char *const all[] = { CIVREG_BIN, "scan", "decode" };
+        static const char *const zb[] = { "/usr/bin/zbarimg", "-q" };
+        double t;
+        if ((t = run(one, 5, files, n)) > 0 && (c1 < 0 || t < c1))
+            c1 = t;
+        if ((t = run(all, 3, files, n)) > 0 && (cn < 0 || t < cn))
+            cn = t;
+        if ((t = run(zb, 2, files, n)) > 0 && (z < 0 || t < z))
+            z = t;
+    }
+    printf("files %zu, pages %zu, barcodes read %zu, %ld CPUs, best of %d rounds\n", n, pages,
+           symbols, sysconf(_SC_NPROCESSORS_ONLN), rounds);
+    printf("in-process decode+barcodes+quality, 1 thread: %8.1f pages/s\n", pages / inproc);
+    if (c1 > 0)
+        printf("civreg scan decode --jobs 1:               %8.1f pages/s\n", pages / c1);
+    if (cn > 0)
+        printf("civreg scan decode (all CPUs):             %8.1f pages/s\n", pages / cn);
+    if (z > 0)
+        printf("zbarimg -q:                                %8.1f pages/s\n", pages / z);
+    if (z > 0 && c1 > 0 && cn > 0)
+        printf("ratio civreg/zbarimg: %.2f (1 thread), %.2f (all CPUs)\n", z / c1, z / cn);
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return 0;
+}

@@ -1,0 +1,581 @@
+/* civreg scan: barcodes, page quality and separator sheets of scanned
+ * register pages. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "core/json.h"
+#include "cli_registry.h"
+#include "db/datadir.h"
+#include "registry/registry.h"
+#include "scanner/batch.h"
+#include "scanner/import.h"
+#include "scanner/volumes.h"
+
+static int scan_decode_cmd(int argc, char **argv);
+static int scan_check_cmd(int argc, char **argv);
+static int scan_separator_cmd(int argc, char **argv);
+static int scan_import_cmd(int argc, char **argv);
+static int scan_volumes_cmd(int argc, char **argv);
+static int scan_pages_cmd(int argc, char **argv);
+static int scan_page_cmd(int argc, char **argv);
+
+static const struct cli_command scan_commands[] = {
+    { "decode", scan_decode_cmd, "print the barcodes of image files",
+      "usage: civreg scan decode [--raw | --json] [--jobs N] [--no-retry] FILE...\n"
+      "\n"
+      "Reads every page of each FILE (PNG, JPEG, TIFF including multi-page, PNM)\n"
+      "and prints each barcode found as TYPE:payload, one per line, like zbarimg\n"
+      "(types as ZBar names them: QR-Code, CODE-128, CODE-39, EAN-13, I2/5 ...).\n"
+      "When a page yields nothing it is tried again binarized, reduced and\n"
+      "enlarged. --raw prints only the payloads; --json prints one JSON object\n"
+      "per page with positions, orientation and the pass that found each code.\n"
+      "--no-retry skips the cleaned-up retries; --jobs N decodes on N threads\n"
+      "(default: one per CPU, at most 8); output keeps the order of the files.\n"
+      "A file that cannot be read is reported on stderr and the others go on;\n"
+      "exit 1 when any file failed, 0 otherwise (even with no barcodes).\n" },
+    { "check", scan_check_cmd, "report page quality of image files",
+      "usage: civreg scan check [--json] [--jobs N] FILE...\n"
+      "\n"
+      "Decodes every page of each FILE and reports its size, resolution (from\n"
+      "the file, else estimated for an A4 page), and quality flags: blank,\n"
+      "too-dark, too-light (faded), blurry (variance of the Laplacian),\n"
+      "skewed (projection-profile estimate) and low-resolution (< 200 dpi).\n"
+      "Flagged pages are reported, never dropped. Exit 1 when a file cannot be\n"
+      "read, 0 otherwise.\n" },
+    { "separator", scan_separator_cmd, "print a volume separator sheet (PDF)",
+      "usage: civreg scan separator --office CODE --year YYYY --volume V --out FILE.pdf\n"
+      "\n"
+      "Writes an A4 PDF separator sheet to place before the first page of a\n"
+      "register volume. Its Code 128 barcode carries CRVS1|CODE|YYYY|V, which\n"
+      "the import reads to start a new volume. CODE: 2 to 8 of A-Z 0-9; YYYY:\n"
+      "1800-2999; V: 1 to 12 of A-Z 0-9 -.\n" },
+    { "import", scan_import_cmd, "store scanned pages as evidence, volume by volume",
+      "usage: civreg scan import [--data DIR] --user U [--password-file F] [--jobs N]\n"
+      "                          [--json] PATH...\n"
+      "\n"
+      "Imports every image under PATH (files, and folders walked recursively) in\n"
+      "natural sort order (page-2 before page-10). Each file's bytes and a\n"
+      "downscaled PNG preview of each page go to the evidence store; each page\n"
+      "gets its metadata (hash, size, format, dimensions, DPI, barcodes, quality\n"
+      "flags) and its place: a separator sheet (CRVS1|office|year|volume, see\n"
+      "`civreg scan separator`) starts a volume and the pages after it are\n"
+      "numbered from 1. Each file is one transaction and one signed scan.import\n"
+      "event. Files already imported add nothing, so a killed import resumes by\n"
+      "running it again. A file that cannot be read is reported and the import\n"
+      "goes on. Shows a progress bar on a terminal; ends with a summary (--json:\n"
+      "a JSON summary on stdout). Exit 1 when any file failed. Needs the clerk\n"
+      "role.\n" },
+    { "volumes", scan_volumes_cmd, "list imported register volumes",
+      "usage: civreg scan volumes [--data DIR] [--json]\n"
+      "\n"
+      "One line per volume started by a separator sheet: its id\n"
+      "(office|year|volume), pages and pages with quality flags.\n" },
+    { "pages", scan_pages_cmd, "list the pages of a volume",
+      "usage: civreg scan pages --volume ID [--data DIR] [--json]\n"
+      "\n"
+      "The pages of volume ID (office|year|volume, see `civreg scan volumes`) in\n"
+      "page order: page number, page id, file, quality flags.\n" },
+    { "page", scan_page_cmd, "show one imported page (JSON)",
+      "usage: civreg scan page ID [--data DIR]\n"
+      "\n"
+      "Prints the page's record as JSON: file and preview hashes, its signed\n"
+      "description (barcodes, quality, DPI ...), and, ready for a birth record\n"
+      "keyed from it, \"register\" {office, year, volume, page} and \"evidence\".\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_scan(int argc, char **argv)
+{
+    return cli_dispatch("scan", scan_commands, argc, argv);
+}
+
+static int print_json(json_t *j)
+{
+    struct buf b = BUF_INIT(64u << 20);
+    struct err err = ERR_INIT;
+    int rc = -1;
+
+    if (j != NULL && json_dump_compact(j, &b, &err) == 0) {
+        printf("%s\n", buf_str(&b));
+        rc = 0;
+    }
+    buf_release(&b);
+    json_decref(j);
+    return rc;
+}
+
+enum { MODE_TEXT, MODE_RAW, MODE_JSON };
+
+struct emit_ctx {
+    const char *cmd;
+    int mode;
+    int failed;
+    size_t pages, symbols;
+};
+
+static json_t *page_json(const struct scan_file_result *r, size_t p)
+{
+    json_t *j = scan_page_report_json(&r->reports[p]);
+    if (j == NULL)
+        return NULL;
+    if (json_object_set_new(j, "file", json_string(r->path)) != 0 ||
+        json_object_set_new(j, "page", json_integer((json_int_t)p + 1)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static int emit_decode(void *arg, const struct scan_file_result *r)
+{
+    struct emit_ctx *c = arg;
+
+    if (r->failed) {
+        fprintf(stderr, "civreg %s: %s\n", c->cmd, err_msg(&r->err));
+        c->failed = 1;
+        return 0;
+    }
+    for (size_t p = 0; p < r->nreports; p++) {
+        const struct scan_page_report *rep = &r->reports[p];
+        c->pages++;
+        c->symbols += rep->symbols.count;
+        if (c->mode == MODE_JSON) {
+            if (print_json(page_json(r, p)) != 0)
+                fprintf(stderr, "civreg %s: out of memory\n", c->cmd);
+            continue;
+        }
+        for (size_t i = 0; i < rep->symbols.count; i++) {
+            const struct scan_symbol *s = &rep->symbols.sym[i];
+            if (c->mode == MODE_TEXT)
+                printf("%s:", s->type);
+            fwrite(s->data, 1, s->len, stdout);
+            putchar('\n');
+        }
+    }
+    fflush(stdout);
+    return 0;
+}
+
+static int emit_check(void *arg, const struct scan_file_result *r)
+{
+    struct emit_ctx *c = arg;
+    char flags[128];
+
+    if (r->failed) {
+        fprintf(stderr, "civreg %s: %s\n", c->cmd, err_msg(&r->err));
+        c->failed = 1;
+        return 0;
+    }
+    for (size_t p = 0; p < r->nreports; p++) {
+        const struct scan_page_report *rep = &r->reports[p];
+        const struct scan_quality *q = &rep->quality;
+        c->pages++;
+        if (c->mode == MODE_JSON) {
+            if (print_json(page_json(r, p)) != 0)
+                fprintf(stderr, "civreg %s: out of memory\n", c->cmd);
+            continue;
+        }
+        printf("%s page %zu: %ux%u %.0f dpi (%s) paper %d ink %d sharpness %.3f skew %.2f: %s\n",
+               r->path, p + 1, rep->width, rep->height, q->dpi,
+               q->dpi_source == SCAN_DPI_METADATA ? "metadata" : "estimated", q->paper, q->ink,
+               q->sharpness, q->skew_degrees, scan_quality_flags_str(q->flags, flags, sizeof flags));
+    }
+    fflush(stdout);
+    return 0;
+}
+
+/* Options shared by decode and check. */
+static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode,
+                            struct scan_batch_opts *o, int is_decode)
+{
+    static const struct option longopts[] = {
+        { "raw", no_argument, NULL, 'r' },
+        { "json", no_argument, NULL, 'j' },
+        { "jobs", required_argument, NULL, 'J' },
+        { "no-retry", no_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char *end;
+    long v;
+    int c;
+
+    *mode = MODE_TEXT;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+        case 'n':
+            if (!is_decode)
+                return cli_usage_error(cmd, "--raw and --no-retry are only for scan decode"), -2;
+            if (c == 'r')
+                *mode = MODE_RAW;
+            else
+                o->no_retry = true;
+            break;
+        case 'j': *mode = MODE_JSON; break;
+        case 'J':
+            v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 8)
+                return cli_usage_error(cmd, "--jobs must be 1 to 8"), -2;
+            o->jobs = (unsigned)v;
+            break;
+        case 'h': return -1;
+        default: return cli_usage_error(cmd, "invalid option"), -2;
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(cmd, "no FILE given"), -2;
+    return 0;
+}
+
+static int run_files(const char *cmd, const char *name, int argc, char **argv, unsigned what,
+                     scan_batch_fn fn)
+{
+    struct scan_batch_opts o = { .what = what };
+    struct emit_ctx c = { .cmd = cmd };
+    struct err err = ERR_INIT;
+    int rc;
+
+    if ((rc = parse_files_opts(cmd, argc, argv, &c.mode, &o, what & SCAN_ANALYZE_BARCODES)) != 0)
+        return rc == -1 ? cli_help(cli_find(scan_commands, name)) : EXIT_USAGE;
+    if (scan_batch_run((const char *const *)argv + optind, (size_t)(argc - optind), &o, fn, &c,
+                       &err) != 0)
+        return cli_fail(cmd, &err);
+    return c.failed ? EXIT_FAIL : EXIT_OK;
+}
+
+static int scan_decode_cmd(int argc, char **argv)
+{
+    return run_files("scan decode", "decode", argc, argv, SCAN_ANALYZE_BARCODES, emit_decode);
+}
+
+static int scan_check_cmd(int argc, char **argv)
+{
+    return run_files("scan check", "check", argc, argv, SCAN_ANALYZE_QUALITY, emit_check);
+}
+
+static int scan_separator_cmd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "office", required_argument, NULL, 'o' },
+        { "year", required_argument, NULL, 'y' },
+        { "volume", required_argument, NULL, 'v' },
+        { "out", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *office = NULL, *year = NULL, *volume = NULL, *out = NULL;
+    struct scan_separator sep;
+    struct err err = ERR_INIT;
+    char payload[64], *end;
+    long y;
+    int c;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': office = optarg; break;
+        case 'y': year = optarg; break;
+        case 'v': volume = optarg; break;
+        case 'f': out = optarg; break;
+        case 'h': return cli_help(cli_find(scan_commands, "separator"));
+        default: return cli_usage_error("scan separator", "invalid option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("scan separator", "unexpected argument '%s'", argv[optind]);
+    if (!office || !year || !volume || !out)
+        return cli_usage_error("scan separator", "--office, --year, --volume and --out are required");
+    memset(&sep, 0, sizeof sep);
+    if (strlen(office) >= sizeof sep.office)
+        return cli_usage_error("scan separator", "office code '%s' is longer than 8 characters", office);
+    if (strlen(volume) >= sizeof sep.volume)
+        return cli_usage_error("scan separator", "volume '%s' is longer than 12 characters", volume);
+    y = strtol(year, &end, 10);
+    if (end == year || *end != '\0' || strlen(year) != 4)
+        return cli_usage_error("scan separator", "year '%s' is not four digits", year);
+    memcpy(sep.office, office, strlen(office) + 1);
+    memcpy(sep.volume, volume, strlen(volume) + 1);
+    sep.year = (int)y;
+    if (scan_separator_format(&sep, payload, sizeof payload, &err) != 0)
+        return cli_usage_error("scan separator", "%s", err_msg(&err));
+    if (scan_separator_pdf(&sep, out, &err) != 0)
+        return cli_fail("scan separator", &err);
+    printf("%s: separator %s\n", out, payload);
+    return EXIT_OK;
+}
+
+/* ---- import: the scanner's sink wired to the registry ---- */
+
+struct import_ctx {
+    struct cli_session *s;
+    bool bar;
+};
+
+static int sink_put(void *ctx, const void *p, size_t len, const char *media_type, char hash[65],
+                    struct err *err)
+{
+    struct import_ctx *c = ctx;
+    return registry_blob_put(c->s->db, c->s->dd->blobs_dir, c->s->actor, p, len, media_type,
+                             hash, err);
+}
+
+static int sink_event(void *ctx, const char *type, const json_t *objects, const json_t *data,
+                      uint64_t *seq, struct err *err)
+{
+    struct import_ctx *c = ctx;
+    return registry_event_append(c->s->db, c->s->actor, type, objects, data, seq, err);
+}
+
+static void draw_progress(void *ctx, const struct scan_import_progress *p)
+{
+    struct import_ctx *c = ctx;
+    size_t width = 30, fill;
+    double rate = p->seconds > 0 ? p->pages_done / p->seconds : 0;
+    double left = rate > 0 ? (double)(p->pages_total - p->pages_done) / rate : 0;
+    char bar[64];
+
+    if (!c->bar)
+        return;
+    fill = p->pages_total ? width * p->pages_done / p->pages_total : width;
+    for (size_t i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r[%s] %zu/%zu pages, %.1f pages/s, %d:%02d left (%zu/%zu files) ", bar,
+            p->pages_done, p->pages_total, rate, (int)left / 60, (int)left % 60, p->files_done,
+            p->files_total);
+    fflush(stderr);
+}
+
+static int scan_import_cmd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "user", required_argument, NULL, 'U' },
+        { "password-file", required_argument, NULL, 'p' },
+        { "jobs", required_argument, NULL, 'J' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *data = NULL, *user = NULL, *pwfile = NULL, *office;
+    struct scan_import_summary sum;
+    struct scan_import_opts o;
+    struct scan_import_sink sink;
+    struct import_ctx ictx;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    char **files = NULL;
+    size_t nfiles = 0;
+    bool json = false;
+    unsigned jobs = 0;
+    char *end;
+    long v;
+    int c, rc;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'U': user = optarg; break;
+        case 'p': pwfile = optarg; break;
+        case 'j': json = true; break;
+        case 'J':
+            v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 8)
+                return cli_usage_error("scan import", "--jobs must be 1 to 8");
+            jobs = (unsigned)v;
+            break;
+        case 'h': return cli_help(cli_find(scan_commands, "import"));
+        default: return cli_usage_error("scan import", "invalid option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("scan import", "no PATH given");
+    if (user == NULL)
+        return cli_usage_error("scan import", "--user is required (imports are signed)");
+    if (scan_collect_files(argv + optind, (size_t)(argc - optind), &files, &nfiles, &err) != 0)
+        return cli_fail("scan import", &err);
+    if ((rc = cli_session_open("scan import", data, user, pwfile, true, &s)) != 0) {
+        scan_free_files(files, nfiles);
+        return rc;
+    }
+    if (registry_require_role(s.actor, ROLE_CLERK, "import scans", &err) != 0) {
+        rc = cli_fail("scan import", &err);
+        goto out;
+    }
+    office = registry_actor_office(s.actor);
+    ictx.s = &s;
+    ictx.bar = !json && isatty(STDERR_FILENO);
+    sink.ctx = &ictx;
+    sink.max_blob = REGISTRY_BLOB_MAX;
+    sink.put_blob = sink_put;
+    sink.append_event = sink_event;
+    memset(&o, 0, sizeof o);
+    o.office = office;
+    o.actor = registry_actor_username(s.actor);
+    o.jobs = jobs;
+    o.progress = draw_progress;
+    o.progress_ctx = &ictx;
+    rc = scan_import(s.db, &sink, &o, files, nfiles, &sum, &err);
+    if (ictx.bar)
+        fputc('\n', stderr);
+    if (rc != 0) {
+        rc = cli_fail("scan import", &err);
+    } else {
+        size_t i;
+        json_t *e;
+        json_array_foreach(sum.errors, i, e)
+            fprintf(stderr, "civreg scan import: %s\n",
+                    json_string_value(json_object_get(e, "error")));
+        if (json) {
+            json_t *j = scan_import_summary_json(&sum);
+            if (j == NULL || print_json(j) != 0)
+                fprintf(stderr, "civreg scan import: out of memory\n");
+        } else {
+            printf("import %s: %zu files: %zu imported (%zu pages, %zu separators, %zu flagged "
+                   "pages, %zu volumes), %zu already imported (%zu pages), %zu failed, in %.1f s\n",
+                   sum.import_id, sum.files_total, sum.files_imported, sum.pages_added,
+                   sum.separators, sum.flagged_pages, sum.volumes, sum.files_skipped,
+                   sum.pages_skipped, sum.files_failed, sum.seconds);
+        }
+        rc = sum.files_failed ? EXIT_FAIL : EXIT_OK;
+    }
+    scan_import_summary_release(&sum);
+out:
+    cli_session_close(&s);
+    scan_free_files(files, nfiles);
+    return rc;
+}
+
+/* ---- volumes, pages, page: read back what was imported ---- */
+
+static int parse_read_opts(const char *cmd, const char *name, int argc, char **argv,
+                           const char **data, const char **volume, bool *json, int nargs)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "volume", required_argument, NULL, 'v' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': *data = optarg; break;
+        case 'v':
+            if (volume == NULL)
+                return cli_usage_error(cmd, "--volume is only for scan pages"), -2;
+            *volume = optarg;
+            break;
+        case 'j': *json = true; break;
+        case 'h': return cli_help(cli_find(scan_commands, name)), -1;
+        default: return cli_usage_error(cmd, "invalid option"), -2;
+        }
+    }
+    if (argc - optind != nargs)
+        return cli_usage_error(cmd, nargs ? "exactly one page ID is required"
+                                          : "unexpected argument '%s'", argv[optind]), -2;
+    return 0;
+}
+
+static int scan_volumes_cmd(int argc, char **argv)
+{
+    const char *data = NULL;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *list = NULL, *v;
+    bool json = false;
+    size_t i;
+    int rc;
+
+    if ((rc = parse_read_opts("scan volumes", "volumes", argc, argv, &data, NULL, &json, 0)) != 0)
+        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = cli_session_open("scan volumes", data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (scan_volume_list(s.db, &list, &err) != 0) {
+        rc = cli_fail("scan volumes", &err);
+    } else if (json) {
+        rc = cli_print_json(list) == 0 ? EXIT_OK : EXIT_FAIL;
+    } else {
+        json_array_foreach(list, i, v)
+            printf("%s\t%lld pages\t%lld flagged\n", json_string_value(json_object_get(v, "id")),
+                   (long long)json_integer_value(json_object_get(v, "pages")),
+                   (long long)json_integer_value(json_object_get(v, "flagged_pages")));
+        rc = EXIT_OK;
+    }
+    json_decref(list);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int scan_pages_cmd(int argc, char **argv)
+{
+    const char *data = NULL, *volume = NULL;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *list = NULL, *p;
+    bool json = false;
+    size_t i;
+    int rc;
+
+    if ((rc = parse_read_opts("scan pages", "pages", argc, argv, &data, &volume, &json, 0)) != 0)
+        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if (volume == NULL)
+        return cli_usage_error("scan pages", "--volume is required");
+    if ((rc = cli_session_open("scan pages", data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (scan_volume_pages(s.db, volume, &list, &err) != 0) {
+        rc = cli_fail("scan pages", &err);
+    } else if (json) {
+        rc = cli_print_json(list) == 0 ? EXIT_OK : EXIT_FAIL;
+    } else {
+        json_array_foreach(list, i, p) {
+            json_t *flags = json_object_get(p, "quality_flags"), *f;
+            size_t k;
+            if (json_is_true(json_object_get(p, "separator")))
+                printf("separator");
+            else
+                printf("page %lld", (long long)json_integer_value(json_object_get(p, "page_number")));
+            printf("\t%s\t%s", json_string_value(json_object_get(p, "id")),
+                   json_string_value(json_object_get(p, "file_name")));
+            json_array_foreach(flags, k, f)
+                printf("%s%s", k ? "," : "\t", json_string_value(f));
+            putchar('\n');
+        }
+        rc = EXIT_OK;
+    }
+    json_decref(list);
+    cli_session_close(&s);
+    return rc;
+}
+
+static int scan_page_cmd(int argc, char **argv)
+{
+    const char *data = NULL;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *page = NULL;
+    bool json = true;
+    int rc;
+
+    if ((rc = parse_read_opts("scan page", "page", argc, argv, &data, NULL, &json, 1)) != 0)
+        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = cli_session_open("scan page", data, NULL, NULL, false, &s)) != 0)
+        return rc;
+    if (scan_page_show(s.db, argv[optind], &page, &err) != 0)
+        rc = cli_fail("scan page", &err);
+    else
+        rc = cli_print_json(page) == 0 ? EXIT_OK : EXIT_FAIL;
+    json_decref(page);
+    cli_session_close(&s);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* civreg scanner: barcode reading with ZBar.
+ *
+ * Reads QR, Code 128, Code 39, Code 93, EAN-13/EAN-8/UPC-A/UPC-E, ISBN,
+ * Interleaved 2 of 5 and Codabar: ZBar's defaults, as zbarimg, except
+ * DataBar, which register pages do not carry and whose ZBar 0.23 decoder
+ * prints assertion warnings on text-heavy pages. When a page yields nothing, the reader tries again on
+ * cleaned-up copies (Otsu-binarized, reduced, enlarged) before giving up.
+ *
+ *   struct scan_reader *rd = NULL;
+ *   struct scan_symbols syms = SCAN_SYMBOLS_INIT;
+ *   scan_reader_new(&rd, &err);
+ *   scan_read_barcodes(rd, &page, &syms, &err);
+ *   ... syms.sym[i].type, .data, .len ...
+ *   scan_symbols_release(&syms);
+ *   scan_reader_free(rd);
+ */
+#ifndef CIVREG_SCANNER_BARCODE_H
+#define CIVREG_SCANNER_BARCODE_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+#include "image.h"
+
+/* Which image a symbol was found in. */
+enum scan_pass {
+    SCAN_PASS_ORIGINAL = 0,
+    SCAN_PASS_BINARIZED = 1, /* Otsu threshold */
+    SCAN_PASS_REDUCED = 2,   /* box-filtered to half size, then binarized */
+    SCAN_PASS_ENLARGED = 3,  /* doubled (small symbols at low resolution) */
+};
+
+struct scan_symbol {
+    char type[24];       /* ZBar's name, as zbarimg prints it: "QR-Code", "CODE-128",
+                            "CODE-39", "EAN-13", "I2/5", ... */
+    unsigned char *data; /* payload bytes (owned, NUL-terminated for convenience) */
+    size_t len;
+    /* Bounding box of the symbol's outline points, in page pixels. */
+    int x, y, width, height;
+    int orientation;     /* degrees the symbol is turned: 0, 90, 180, 270; -1 unknown */
+    int quality;         /* ZBar's quality score (higher is better) */
+    enum scan_pass pass;
+};
+
+struct scan_symbols {
+    struct scan_symbol *sym;
+    size_t count;
+};
+
+#define SCAN_SYMBOLS_INIT { NULL, 0 }
+
+struct scan_reader;
+
+/* A reader with ZBar's default symbologies enabled. Free with
+ * scan_reader_free (NULL is a no-op). Not for concurrent use: one per thread. */
+int scan_reader_new(struct scan_reader **out, struct err *err) __attribute__((warn_unused_result));
+void scan_reader_free(struct scan_reader *rd);
+
+/* Turn the retries on cleaned-up images on (the default) or off. */
+void scan_reader_set_retry(struct scan_reader *rd, int on);
+
+/* Read every barcode on PAGE into OUT (emptied first). Finding nothing is
+ * success with OUT->count == 0. Fails only on memory. */
+int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
+                       struct scan_symbols *out, struct err *err)
+    __attribute__((warn_unused_result));
+
+void scan_symbols_release(struct scan_symbols *syms);
+
+/* The pass's name ("original", "binarized", "reduced", "enlarged"). */
+const char *scan_pass_name(enum scan_pass pass);
+
+#endif

@@ -1,0 +1,185 @@
+/* civreg scanner: Netpbm PBM/PGM/PPM (P1-P6) to grayscale, our own strict
+ * parser after the Netpbm format pages (pbm(5), pgm(5), ppm(5)).
+ *
+ * Header: magic, whitespace, width, height, [maxval], one whitespace byte
+ * (raw formats); '#' comments run to end of line between header tokens.
+ * maxval is 1..65535; samples above maxval are errors, as are short data
+ * and bad tokens. Several images concatenated in one stream are pages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scanner_int.h"
+
+struct pnm_rd {
+    const unsigned char *p;
+    size_t len, pos;
+};
+
+static int is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Skip whitespace and comments. */
+static void skip_ws(struct pnm_rd *r)
+{
+    while (r->pos < r->len) {
+        if (is_ws(r->p[r->pos])) {
+            r->pos++;
+        } else if (r->p[r->pos] == '#') {
+            while (r->pos < r->len && r->p[r->pos] != '\n' && r->p[r->pos] != '\r')
+                r->pos++;
+        } else {
+            break;
+        }
+    }
+}
+
+/* An unsigned decimal header token up to MAX. Returns 0, -1 (missing or
+ * not a number), -2 (over MAX). */
+static int read_uint(struct pnm_rd *r, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    size_t start;
+
+    skip_ws(r);
+    start = r->pos;
+    while (r->pos < r->len && r->p[r->pos] >= '0' && r->p[r->pos] <= '9') {
+        v = v * 10 + (uint64_t)(r->p[r->pos] - '0');
+        if (v > max)
+            return -2;
+        r->pos++;
+    }
+    if (r->pos == start)
+        return -1;
+    if (r->pos < r->len && !is_ws(r->p[r->pos]) && r->p[r->pos] != '#')
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* One plain-format sample: decimal (P2/P3) or a single 0/1 digit (P1, whose
+ * digits need no separating whitespace). */
+static int read_plain(struct pnm_rd *r, int bit, uint32_t maxval, uint32_t *out)
+{
+    skip_ws(r);
+    if (r->pos >= r->len)
+        return -1;
+    if (bit) {
+        unsigned char c = r->p[r->pos];
+        if (c != '0' && c != '1')
+            return -1;
+        r->pos++;
+        *out = (uint32_t)(c - '0');
+        return 0;
+    }
+    return read_uint(r, maxval, out) == 0 ? 0 : -1;
+}
+
+static unsigned char scale(uint32_t v, uint32_t maxval)
+{
+    return maxval == 255 ? (unsigned char)v : (unsigned char)(((uint64_t)v * 255 + maxval / 2) / maxval);
+}
+
+static int decode_one(struct pnm_rd *r, const char *name, const struct scan_limits *limits,
+                      uint64_t *total, struct scan_pages *out, struct err *err)
+{
+    const char *nm = SCAN_NAME(name);
+    size_t pageno = out->count + 1;
+    struct scan_image *img;
+    uint32_t w, h, maxval = 1;
+    int kind, plain, ch, rc;
+
+    if (r->len - r->pos < 2 || r->p[r->pos] != 'P' || r->p[r->pos + 1] < '1' ||
+        r->p[r->pos + 1] > '6')
+        return err_set(err, "pnm: %s image %zu: bad magic number (P1 to P6 expected)", nm, pageno);
+    kind = r->p[r->pos + 1] - '0';
+    r->pos += 2;
+    if (r->pos >= r->len || (!is_ws(r->p[r->pos]) && r->p[r->pos] != '#'))
+        return err_set(err, "pnm: %s image %zu: no whitespace after the magic number", nm, pageno);
+    plain = kind <= 3;
+    ch = kind == 3 || kind == 6 ? 3 : 1;
+    if ((rc = read_uint(r, UINT32_MAX, &w)) != 0 || (rc = read_uint(r, UINT32_MAX, &h)) != 0)
+        return err_set(err, "pnm: %s image %zu: %s", nm, pageno,
+                       rc == -2 ? "width or height out of range" : "bad or missing width/height");
+    if (kind != 1 && kind != 4) {
+        if ((rc = read_uint(r, 65535, &maxval)) != 0 || maxval == 0)
+            return err_set(err, "pnm: %s image %zu: maxval must be 1 to 65535", nm, pageno);
+    }
+    if (scan_check_dims(w, h, limits, total, "pnm", name, err) != 0)
+        return -1;
+    /* Exactly one whitespace byte ends the header of raw formats. */
+    if (!plain) {
+        if (r->pos >= r->len || !is_ws(r->p[r->pos]))
+            return err_set(err, "pnm: %s image %zu: header not followed by whitespace", nm, pageno);
+        r->pos++;
+    }
+    if (!plain) {
+        uint64_t need;
+        if (kind == 4)
+            need = (uint64_t)((w + 7) / 8) * h;
+        else
+            need = (uint64_t)w * h * (uint64_t)ch * (maxval > 255 ? 2u : 1u);
+        if (need > r->len - r->pos)
+            return err_set(err, "pnm: %s image %zu: truncated (%llu bytes of pixel data expected, "
+                                "%zu present)", nm, pageno, (unsigned long long)need,
+                           r->len - r->pos);
+    }
+    if (scan_pages_push(out, limits, "pnm", name, &img, err) != 0 ||
+        scan_image_alloc(img, w, h, limits, "pnm", name, err) != 0)
+        return -1;
+    for (uint32_t y = 0; y < h; y++) {
+        unsigned char *dst = img->pix + (size_t)y * w;
+        if (kind == 4) {
+            const unsigned char *row = r->p + r->pos;
+            for (uint32_t x = 0; x < w; x++)
+                dst[x] = (row[x >> 3] >> (7 - (x & 7))) & 1 ? 0 : 255;
+            r->pos += (w + 7) / 8;
+            continue;
+        }
+        for (uint32_t x = 0; x < w; x++) {
+            uint32_t s[3];
+            for (int c = 0; c < ch; c++) {
+                if (plain) {
+                    if (read_plain(r, kind == 1, maxval, &s[c]) != 0)
+                        return err_set(err, "pnm: %s image %zu: bad or missing sample at row %u, "
+                                            "column %u", nm, pageno, y, x);
+                } else if (maxval > 255) {
+                    s[c] = (uint32_t)r->p[r->pos] << 8 | r->p[r->pos + 1];
+                    r->pos += 2;
+                } else {
+                    s[c] = r->p[r->pos++];
+                }
+                if (s[c] > maxval)
+                    return err_set(err, "pnm: %s image %zu: sample %u over maxval %u at row %u",
+                                   nm, pageno, s[c], maxval, y);
+            }
+            if (kind == 1)
+                dst[x] = s[0] ? 0 : 255;
+            else if (ch == 1)
+                dst[x] = scale(s[0], maxval);
+            else
+                dst[x] = scan_luma(scale(s[0], maxval), scale(s[1], maxval), scale(s[2], maxval));
+        }
+    }
+    return 0;
+}
+
+int scan_decode_pnm(const unsigned char *p, size_t len, const char *name,
+                    const struct scan_limits *limits, struct scan_pages *out, struct err *err)
+{
+    struct pnm_rd r = { p, len, 0 };
+    uint64_t total = 0;
+
+    out->format = SCAN_FMT_PNM;
+    out->page = NULL;
+    out->count = 0;
+    do {
+        if (decode_one(&r, name, limits, &total, out, err) != 0) {
+            scan_pages_release(out);
+            return -1;
+        }
+        skip_ws(&r);
+    } while (r.pos < r.len);
+    return 0;
+}

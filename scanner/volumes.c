@@ -1,0 +1,239 @@
+/* civreg scanner: imported volumes and pages, read back (see volumes.h). */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "db/db.h"
+#include "import.h"
+#include "volumes.h"
+
+static int fail_sql(sqlite3 *h, const char *what, struct err *err)
+{
+    return err_set(err, "scan: %s: %s", what, sqlite3_errmsg(h));
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL
+               ? json_null() : json_string((const char *)sqlite3_column_text(st, col));
+}
+
+/* "blank,skewed" -> ["blank","skewed"] */
+static json_t *flags_array(const char *s)
+{
+    json_t *a = json_array();
+    while (a && s && *s) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        json_array_append_new(a, json_stringn(s, n));
+        s = c ? c + 1 : NULL;
+    }
+    return a;
+}
+
+static int cmp_volumes(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    return scan_natural_compare(json_string_value(json_object_get(x, "id")),
+                                json_string_value(json_object_get(y, "id")));
+}
+
+int scan_volume_list(struct db *db, json_t **out, struct err *err)
+{
+    static const char sql[] =
+        "SELECT v.id, v.office, v.year, v.volume, v.created_at, "
+        "(SELECT COUNT(*) FROM scan_pages p WHERE p.volume_id = v.id AND p.is_separator = 0), "
+        "(SELECT COUNT(*) FROM scan_pages p WHERE p.volume_id = v.id AND p.is_separator = 0 "
+        " AND p.quality_flags <> '') FROM scan_volumes v";
+    sqlite3 *h = db_handle(db);
+    sqlite3_stmt *st = NULL;
+    json_t *list = json_array(), **items = NULL;
+    size_t n = 0;
+    int step, rc = -1;
+
+    *out = NULL;
+    if (list == NULL)
+        return err_set(err, "scan: out of memory");
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        fail_sql(h, "volumes", err);
+        goto out;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *v = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:I}",
+                              "id", (const char *)sqlite3_column_text(st, 0),
+                              "office", (const char *)sqlite3_column_text(st, 1),
+                              "year", (json_int_t)sqlite3_column_int64(st, 2),
+                              "volume", (const char *)sqlite3_column_text(st, 3),
+                              "created_at", (const char *)sqlite3_column_text(st, 4),
+                              "pages", (json_int_t)sqlite3_column_int64(st, 5),
+                              "flagged_pages", (json_int_t)sqlite3_column_int64(st, 6));
+        if (v == NULL || json_array_append_new(list, v) != 0) {
+            err_set(err, "scan: out of memory");
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        fail_sql(h, "volumes", err);
+        goto out;
+    }
+    /* Natural order of "office|year|volume": volume 2 before volume 10. */
+    n = json_array_size(list);
+    items = calloc(n ? n : 1, sizeof *items);
+    if (items == NULL) {
+        err_set(err, "scan: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(list, i));
+    qsort(items, n, sizeof *items, cmp_volumes);
+    json_array_clear(list);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(list, items[i]);
+        items[i] = NULL;
+    }
+    *out = list;
+    list = NULL;
+    rc = 0;
+out:
+    for (size_t i = 0; items && i < n; i++)
+        json_decref(items[i]);
+    free(items);
+    sqlite3_finalize(st);
+    json_decref(list);
+    return rc;
+}
+
+int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *err)
+{
+    static const char q_exists[] = "SELECT 1 FROM scan_volumes WHERE id = ?";
+    static const char sql[] =
+        "SELECT id, page_number, is_separator, file_name, file_hash, page_index, preview_hash, "
+        "quality_flags FROM scan_pages WHERE volume_id = ? "
+        "ORDER BY is_separator DESC, page_number, created_at";
+    sqlite3 *h = db_handle(db);
+    sqlite3_stmt *st = NULL;
+    json_t *list = NULL;
+    int step, rc = -1;
+
+    *out = NULL;
+    if (sqlite3_prepare_v2(h, q_exists, -1, &st, NULL) != SQLITE_OK) {
+        fail_sql(h, "volume", err);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        err_set(err, "scan: no volume '%s' (see `civreg scan volumes`)", id);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        fail_sql(h, "volume", err);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    list = json_array();
+    if (list == NULL || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        list ? fail_sql(h, "pages", err) : err_set(err, "scan: out of memory");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *p = json_pack("{s:s, s:o, s:b, s:s, s:s, s:I, s:s, s:o}",
+                              "id", (const char *)sqlite3_column_text(st, 0),
+                              "page_number", sqlite3_column_type(st, 1) == SQLITE_NULL
+                                                 ? json_null()
+                                                 : json_integer(sqlite3_column_int64(st, 1)),
+                              "separator", sqlite3_column_int(st, 2),
+                              "file_name", (const char *)sqlite3_column_text(st, 3),
+                              "file_hash", (const char *)sqlite3_column_text(st, 4),
+                              "page_index", (json_int_t)sqlite3_column_int64(st, 5),
+                              "preview_hash", (const char *)sqlite3_column_text(st, 6),
+                              "quality_flags", flags_array((const char *)sqlite3_column_text(st, 7)));
+        if (p == NULL || json_array_append_new(list, p) != 0) {
+            err_set(err, "scan: out of memory");
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        fail_sql(h, "pages", err);
+        goto out;
+    }
+    *out = list;
+    list = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(list);
+    return rc;
+}
+
+int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
+{
+    static const char sql[] =
+        "SELECT p.id, p.file_hash, p.page_index, p.file_name, p.preview_hash, p.volume_id, "
+        "p.page_number, p.is_separator, p.import_id, p.event_seq, p.created_at, p.meta, "
+        "p.quality_flags, v.office, v.year, v.volume "
+        "FROM scan_pages p LEFT JOIN scan_volumes v ON v.id = p.volume_id WHERE p.id = ?";
+    sqlite3 *h = db_handle(db);
+    sqlite3_stmt *st = NULL;
+    json_t *j = NULL, *meta = NULL, *reg;
+    const char *mt;
+    int step, rc = -1;
+
+    *out = NULL;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        fail_sql(h, "page", err);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        err_set(err, "scan: no page '%s'", id);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        fail_sql(h, "page", err);
+        goto out;
+    }
+    mt = (const char *)sqlite3_column_text(st, 11);
+    if (json_parse(mt, strlen(mt), &meta, err) != 0) {
+        err_prefix(err, "scan: page %s metadata", id);
+        goto out;
+    }
+    if (sqlite3_column_type(st, 13) != SQLITE_NULL && sqlite3_column_type(st, 6) != SQLITE_NULL)
+        reg = json_pack("{s:s, s:I, s:s, s:I}", "office", (const char *)sqlite3_column_text(st, 13),
+                        "year", (json_int_t)sqlite3_column_int64(st, 14),
+                        "volume", (const char *)sqlite3_column_text(st, 15),
+                        "page", (json_int_t)sqlite3_column_int64(st, 6));
+    else
+        reg = json_null();
+    j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:b, s:s, s:I, s:s, s:O, s:o, s:o, s:[s]}",
+                  "id", (const char *)sqlite3_column_text(st, 0),
+                  "file_hash", (const char *)sqlite3_column_text(st, 1),
+                  "page_index", (json_int_t)sqlite3_column_int64(st, 2),
+                  "file_name", (const char *)sqlite3_column_text(st, 3),
+                  "preview_hash", (const char *)sqlite3_column_text(st, 4),
+                  "volume_id", text_or_null(st, 5),
+                  "page_number", sqlite3_column_type(st, 6) == SQLITE_NULL
+                                     ? json_null() : json_integer(sqlite3_column_int64(st, 6)),
+                  "separator", sqlite3_column_int(st, 7),
+                  "import_id", (const char *)sqlite3_column_text(st, 8),
+                  "event_seq", (json_int_t)sqlite3_column_int64(st, 9),
+                  "created_at", (const char *)sqlite3_column_text(st, 10),
+                  "meta", meta,
+                  "quality_flags", flags_array((const char *)sqlite3_column_text(st, 12)),
+                  "register", reg,
+                  "evidence", (const char *)sqlite3_column_text(st, 1));
+    if (j == NULL) {
+        err_set(err, "scan: out of memory");
+        goto out;
+    }
+    *out = j;
+    rc = 0;
+out:
+    json_decref(meta);
+    sqlite3_finalize(st);
+    return rc;
+}
