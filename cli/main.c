@@ -26,12 +26,22 @@ const struct cli_command cli_commands[] = {
       "  migrate   apply pending schema migrations\n" },
     { "serve", cmd_serve, "run the web server",
       "usage: civreg serve [--data DIR] [--listen ADDR:PORT] [--threads N]\n"
+      "                    [--tls-cert FILE --tls-key FILE] [--demo]\n"
       "\n"
       "Serves the web UI and JSON API of the data directory DIR (default\n"
       "./civreg-data) on ADDR:PORT (default: civreg.conf's listen, else\n"
       "127.0.0.1:8080; port 0 picks a free one). GET /healthz answers\n"
       "{\"status\":\"ok\",\"version\":...,\"schema_version\":...}. Stops cleanly on\n"
-      "SIGINT or SIGTERM.\n" },
+      "SIGINT or SIGTERM.\n"
+      "\n"
+      "--tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate\n"
+      "    (chain) and private key; session cookies are then marked Secure.\n"
+      "--demo  when DIR does not exist, create a demo office there: users\n"
+      "    admin, clerk, clerk2, registrar, enrol, approver, operator, auditor,\n"
+      "    all with the password \"demo\" (printed at start-up; demo mode only),\n"
+      "    and 300 synthetic signed birth records in every state.\n"
+      "civreg.conf: session_idle_minutes (default 30), session_max_hours\n"
+      "    (default 12) end signed-in sessions and wipe their unlocked keys.\n" },
     { "scan", cmd_scan, "scanned pages: barcodes, quality, separators, import",
       "usage: civreg scan decode|check|separator|import|volumes|pages|page [OPTIONS]\n"
       "\n"
