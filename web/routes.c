@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "web_int.h"
+#include "passport_routes.h"
 
 #define SIGNED_IN WEB_ROLES_ALL
 #define READ_RECORDS                                                                             \
@@ -90,6 +91,8 @@ const struct web_route web_routes[] = {
     { "GET", "/audit/{id}", AUDIT, WEB_PAGE, web_handle_page, "Trace timeline", "trace" },
     { "GET", "/admin/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_PAGE, web_handle_page,
       "User administration", "users" },
+    /* The passport office (issuance/, web/api_passport.c). */
+    CIVREG_PASSPORT_ROUTES
 #endif
     { NULL, NULL, 0, 0, NULL, NULL, NULL },
 };

@@ -17,6 +17,12 @@ const screens = {
   audit: () => import('./pages/audit.js'),
   trace: () => import('./pages/trace.js'),
   users: () => import('./pages/users.js'),
+  passport: () => import('./pages/passport.js'),
+  enrol: () => import('./pages/enrol.js'),
+  application: () => import('./pages/application.js'),
+  stock: () => import('./pages/stock.js'),
+  document: () => import('./pages/document.js'),
+  doctrace: () => import('./pages/doctrace.js'),
 };
 
 // Navigation: only the screens the user's roles may open.
@@ -24,6 +30,7 @@ const NAV = [
   ['/records', 'nav.records', ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor']],
   ['/audit', 'nav.audit', ['auditor', 'registrar', 'admin']],
   ['/admin/users', 'nav.users', ['admin', 'auditor']],
+  ['/passport', 'nav.passport', ['enrolment_officer', 'approver', 'issuance_operator', 'auditor']],
 ];
 
 function chrome(session) {

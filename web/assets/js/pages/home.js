@@ -6,9 +6,11 @@ import { t } from '../i18n.js';
 const LINKS = {
   clerk: [['/records/new', 'home.newRecord'], ['/records?status=draft', 'home.drafts']],
   registrar: [['/records?status=verified', 'home.toRegister'], ['/records?status=registered', 'home.registered']],
-  enrolment_officer: [['/records?status=registered', 'home.registered']],
-  approver: [['/records?status=registered', 'home.registered']],
-  issuance_operator: [],
+  enrolment_officer: [['/passport/enrol', 'home.enrol'], ['/passport', 'home.applications'],
+    ['/records?status=registered', 'home.registered']],
+  approver: [['/passport?status=submitted', 'home.approvals'], ['/records?status=registered', 'home.registered']],
+  issuance_operator: [['/passport?status=approved', 'home.personalize'], ['/passport/stock', 'home.stock'],
+    ['/passport/documents', 'home.documents']],
   auditor: [['/audit', 'home.trace'], ['/records', 'home.allRecords'], ['/admin/users', 'home.users']],
   admin: [['/admin/users', 'home.users'], ['/audit', 'home.trace']],
 };
