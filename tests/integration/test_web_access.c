@@ -141,11 +141,15 @@ static void concrete_path(const char *pat, char *out, size_t size)
     for (const char *p = pat; *p && o + 80 < size; p++) {
         if (*p == '{') {
             const char *close = strchr(p, '}');
+            /* The passport office's ids (applications, document numbers,
+             * booklet serials) name nothing in the demo office. */
+            bool office = strstr(pat, "/applications/") != NULL ||
+                          strstr(pat, "/documents/") != NULL || strstr(pat, "/booklets/") != NULL;
             const char *v = strncmp(p, "{uin}", 5) == 0 ? uin
                             : strncmp(p, "{hash}", 6) == 0
                                 ? "0000000000000000000000000000000000000000000000000000000000000000"
-                            : strncmp(p, "{username}", 10) == 0 ? "nobody-here"
-                                                                : rec_id;
+                            : strncmp(p, "{username}", 10) == 0 || office ? "nobody-here"
+                                                                          : rec_id;
             o += (size_t)snprintf(out + o, size - o, "%s", v);
             p = close;
         } else if (*p == '*') {
