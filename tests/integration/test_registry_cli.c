@@ -211,8 +211,8 @@ static void resolve_all(const char *id)
         char *st = strstr(p, "\"status\": \"open\"");
         assert_non_null(end);
         assert_non_null(o);
-        snprintf(a, sizeof a, "%.*s", (int)strcspn(p + 13, "\""), p + 13);
-        snprintf(b, sizeof b, "%.*s", (int)strcspn(o + 12, "\""), o + 12);
+        snprintf(a, sizeof a, "%.*s", (int)strcspn(p + 14, "\""), p + 14);
+        snprintf(b, sizeof b, "%.*s", (int)strcspn(o + 13, "\""), o + 13);
         if (st && st < end)
             free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", a, b, "--distinct",
                                                 "--reason", "different entries of the test",

@@ -1,4 +1,4 @@
--- civreg schema 5: finding people. The search index (derived from the
+-- civreg schema 7: finding people. The search index (derived from the
 -- current version of each birth record, rewritten in the same transaction
 -- as every draft, verification, registration and correction), its FTS5
 -- tables, and duplicate candidates with their signed resolutions.
