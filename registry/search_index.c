@@ -405,3 +405,19 @@ int registry_search_reindex(struct db *db, long long *count, struct err *err)
         *count = n;
     return 0;
 }
+
+int reg_search_index_status(struct db *db, const char *id, const char *status,
+                            struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    if (reg_prepare(db, &st, "UPDATE search_index SET status=?2 WHERE record_id=?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = reg_sql_fail(db, "updating the search index", err);
+    sqlite3_finalize(st);
+    return rc;
+}

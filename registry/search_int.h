@@ -49,4 +49,8 @@ struct search_keys {
 void reg_search_keys_release(struct search_keys *k);
 int reg_search_keys(const json_t *record, struct search_keys *k, struct err *err);
 
+/* Set the status of record ID in the index (its content unchanged). */
+int reg_search_index_status(struct db *db, const char *id, const char *status,
+                            struct err *err);
+
 #endif

@@ -18,6 +18,7 @@
 #include "core/encode.h"
 #include "registry/merkle.h"
 #include "registry/registry.h"
+#include "registry/search.h"
 
 static struct registry_actor *actor_of(struct web_request *rq)
 {
@@ -601,3 +602,76 @@ int web_api_user_disable(struct web_request *rq)
 }
 
 #endif
+
+/* ---- search and duplicates (registry/search.h) ---- */
+
+int web_api_search(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char q[REGISTRY_QUERY_MAX + 1], num[16];
+    json_t *out = NULL;
+    long limit = 20;
+    char *end;
+
+    NEED_DB();
+    if (query(rq, "q", q, sizeof q) != 0 || q[0] == '\0')
+        return web_send_error(rq->conn, 400, "bad_request",
+                              "q (the query, at most 1024 bytes) is required");
+    if (query(rq, "limit", num, sizeof num) == 0 && num[0] != '\0') {
+        limit = strtol(num, &end, 10);
+        if (*end != '\0' || limit < 1 || limit > 200)
+            return web_send_error(rq->conn, 400, "bad_request", "limit must be 1 to 200");
+    }
+    if (registry_search(rq->w->db, actor_of(rq), q, (int)limit, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_record_duplicates(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char id[ID_MAX];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if (registry_dup_list(rq->w->db, actor_of(rq), id, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, json_pack("{s:o}", "candidates", out));
+}
+
+int web_api_record_duplicate_resolve(struct web_request *rq)
+{
+    static const char *const keys[] = { "decision", "reason", NULL };
+    struct err err = ERR_INIT;
+    char id[ID_MAX], other[ID_MAX];
+    const char *decision = NULL, *reason = NULL;
+    json_t *in = NULL;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0 || param(rq, 1, other, sizeof other) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    if (json_check_keys(in, keys, &err) != 0 ||
+        json_get_string(in, "decision", true, &decision, &err) != 0 ||
+        json_get_string(in, "reason", true, &reason, &err) != 0 ||
+        (strcmp(decision, "duplicate") != 0 && strcmp(decision, "distinct") != 0) ||
+        reason[0] == '\0') {
+        json_decref(in);
+        return web_send_error(rq->conn, 400, "bad_request",
+                              err_msg(&err)[0] ? err_msg(&err)
+                                               : "decision (duplicate or distinct) and reason "
+                                                 "(text) are required");
+    }
+    if (registry_dup_resolve(rq->w->db, actor_of(rq), id, other,
+                             strcmp(decision, "duplicate") == 0, reason, &err) != 0)
+        rc = registry_failure(rq, &err);
+    else
+        rc = send_owned(rq, 200, json_pack("{s:s, s:s, s:s}", "record_id", id, "other_id", other,
+                                           "decision", decision));
+    json_decref(in);
+    return rc;
+}

@@ -221,6 +221,9 @@ int web_handle_page(struct web_request *rq);
 #ifdef CIVREG_HAVE_REGISTRY
 /* api_registry.c: the JSON API over the registry. */
 int web_api_records_list(struct web_request *rq);
+int web_api_search(struct web_request *rq);
+int web_api_record_duplicates(struct web_request *rq);
+int web_api_record_duplicate_resolve(struct web_request *rq);
 int web_api_record_example(struct web_request *rq);
 int web_api_record_draft(struct web_request *rq);
 int web_api_record_show(struct web_request *rq);
