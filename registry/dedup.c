@@ -17,7 +17,10 @@
 #include "core/json.h"
 #include "search_int.h"
 
-#define DUP_CANDIDATES 60
+#define DUP_CANDIDATES 30
+/* A record keyed many times (a register imported twice) would otherwise
+ * pair with every copy: the best few pairs are enough to hold it back. */
+#define DUP_STORE_MAX 10
 
 struct dup_keys {
     const char *given, *family, *dob, *sex, *place, *mother;
@@ -290,6 +293,8 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
                     err) != 0)
         goto out;
     json_array_foreach(found, i, c) {
+        if (i >= DUP_STORE_MAX)
+            break;
         buf_reset(&why);
         if (json_canonical(json_object_get(c, "why"), &why, err) != 0)
             goto out;

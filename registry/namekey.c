@@ -122,7 +122,10 @@ static bool is_vowel(char c)
 
 static bool at(const char *w, size_t len, size_t i, const char *s)
 {
-    size_t n = strlen(s);
+    size_t n;
+    if (w[i] != s[0])
+        return false;
+    n = strlen(s);
     return i + n <= len && memcmp(w + i, s, n) == 0;
 }
 

@@ -106,6 +106,8 @@ static double word_sim(const char *q, size_t qn, const char *r, size_t rn)
     if (qn == 1 || rn == 1)
         return q[0] == r[0] ? 0.8 : 0.0;
     s = registry_jaro_winkler(q, qn, r, rn);
+    if (s >= 0.93)
+        return s;
     registry_name_phonetic(q, qn, qp);
     registry_name_phonetic(r, rn, rp);
     if (qp[0] && strcmp(qp, rp) == 0 && s < 0.93)

@@ -127,6 +127,30 @@ static void register_person(const char *given, int entry, char out[16])
         snprintf(tail, sizeof tail, "%s", p + strlen("\"entry\": 7"));
         snprintf(p, sizeof rec - (size_t)(p - rec), "\"entry\": %d%s", entry, tail);
     }
+    {
+        /* every person after the first (the example itself, entry 7) is
+         * a different person to duplicate detection: family name and birth
+         * date from the entry number */
+        static const char *const family[] = { "Achterberg", "Castellanos", "Dimitriou",
+                                               "Fujimoto", "Gallagher", "Jankowski",
+                                               "Lindqvist", "Nakamura" };
+        const char *subst[][2] = { { "\"family_name\": \"Otieno\"", NULL },
+                                   { "1987-03-12", NULL },
+                                   { "\"registration_date\": \"1987-03-20\"", NULL } };
+        char fam[64], date[16];
+        snprintf(fam, sizeof fam, "\"family_name\": \"%s\"", family[entry % 8]);
+        snprintf(date, sizeof date, "%04d-%02d-15", 1940 + entry % 70, 1 + entry % 12);
+        subst[0][1] = fam;
+        subst[1][1] = date;
+        subst[2][1] = "\"registration_date\": \"2020-01-01\"";
+        for (size_t i = 0; i < 3 && entry != 7; i++) {
+            char tail[8192];
+            p = strstr(rec, subst[i][0]);
+            assert_non_null(p);
+            snprintf(tail, sizeof tail, "%s", p + strlen(subst[i][0]));
+            snprintf(p, sizeof rec - (size_t)(p - rec), "%s%s", subst[i][1], tail);
+        }
+    }
     id = ok_as("clerk1", rec, (const char *[]){ "record", "draft", NULL });
     id[strcspn(id, "\n")] = '\0';
     free(ok_as("clerk2", rec, (const char *[]){ "record", "verify", id, NULL }));
