@@ -95,7 +95,7 @@ static void test_query_parser(void **state)
     const char *bad[] = {
         "born:1985-13",        "born:31.02.1985",  "uin:12345",       "sex:q",
         "colour:blue",         "mother:\"Anna",     "status:deleted",  "",
-        "   ",                 "reg:12",           "born:",           "1985..x",
+        "   ",                 "reg:12",           "born:",           "born:1985..x",
     };
     (void)state;
 
