@@ -29,7 +29,7 @@ packages=(
     libqrencode-dev
     libpng-dev libjpeg-dev libtiff-dev
     libunistring-dev
-    fonts-ocr-b fontforge-nox
+    fonts-ocr-b fontforge-nox fonts-dejavu-core
     # tests, fuzzing, benchmarks
     libcmocka-dev clang libclang-rt-14-dev
     curl python3 wrk poppler-utils imagemagick xxd
