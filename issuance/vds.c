@@ -100,7 +100,7 @@ out:
 
 int vds_payload(const json_t *seal, struct buf *out, struct err *err)
 {
-    return json_dump_compact(seal, out, err);
+    return json_dump_ascii(seal, out, err);
 }
 
 /* Decode sig.cer / sig.sigvl. */

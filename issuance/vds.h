@@ -38,7 +38,11 @@ typedef int (*vds_sign_fn)(void *ctx, const void *msg, size_t len,
 int vds_seal(const json_t *data, vds_sign_fn sign, void *ctx, json_t **seal, struct err *err)
     __attribute__((warn_unused_result));
 
-/* The compact JSON of a seal (what the QR carries), appended to OUT. */
+/* The compact JSON of a seal (what the QR carries), appended to OUT. It is
+ * pure ASCII: non-ASCII text is written as \uXXXX escapes, because QR
+ * readers guess the character set of 8-bit data (ZBar reads UTF-8 "é" as
+ * Shift-JIS); the signature covers the canonical form of the parsed data,
+ * which the escapes do not change. */
 int vds_payload(const json_t *seal, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 

@@ -214,7 +214,8 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "extract: the sealer changed the sealed data");
         goto out;
     }
-    if (json_dump_compact(seal, &payload, err) != 0)
+    /* ASCII only, like issuance's vds_payload: see there why */
+    if (json_dump_ascii(seal, &payload, err) != 0)
         goto out;
     reg_sha256_hex(payload.data, payload.len, seal_hash);
     cer_b64 = json_string_value(json_object_get(json_object_get(seal, "sig"), "cer"));
