@@ -149,4 +149,13 @@ pdftoppm -r 200 -png d.pdf dpage 2>/dev/null
 pdftotext d.pdf - 2>/dev/null | grep -q DECEASED || fail "DECEASED not printed"
 # every event (death.register, extract.issue) is signed and in the log
 "$B" audit verify --data "$D" >/dev/null || fail "audit verify"
+# and the audit notices an edited death or a deleted extract
+cp -r "$D" edited
+sqlite3 edited/civreg.db "UPDATE deaths SET data = replace(data, 'Kisumu', 'Kisumo')"
+expect_fail "" "$B" audit verify --data edited
+grep -q "deaths HQ-D-.*does not match its stored hash" out.txt err.txt || fail "edited death not reported"
+rm -rf edited; cp -r "$D" edited
+sqlite3 edited/civreg.db "DELETE FROM extracts"
+expect_fail "" "$B" audit verify --data edited
+grep -q "extracts: extract 'HQ-X-.*has no row" out.txt err.txt || fail "deleted extract not reported"
 echo "ok: seal round trip, tampering, foreign signer, malformed seals, deaths"
