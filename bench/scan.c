@@ -5,7 +5,8 @@
  *   build/bench/scan /tmp/corpus
  *
  * Figures: in-process decode + barcodes + quality on one thread; the
- * `civreg scan decode` command on one thread and on every CPU; `zbarimg -q`
+ * `civreg scan decode` command on one thread without and with the retries,
+ * and on every CPU; `zbarimg -q`
  * (one process over all files, as civreg). Wall-clock times; the three
  * commands run in interleaved rounds (default 3) and the best of each is
  * kept. */
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
     struct scan_reader *rd = NULL;
     struct err err = ERR_INIT;
     struct dirent *de;
-    double t0, inproc, c1, cn, z;
+    double t0, inproc, c0, c1, cn, z;
     int rounds = 3;
     DIR *d;
 
@@ -126,12 +127,15 @@ int main(int argc, char **argv)
 
     /* Interleaved rounds, best of each: the machine is shared, and the
      * three commands then see the same background load. */
-    c1 = cn = z = -1;
+    c1 = cn = z = c0 = -1;
     for (int round = 0; round < rounds; round++) {
         static const char *const one[] = { CIVREG_BIN, "scan", "decode", "--jobs", "1" };
         static const char *const all[] = { CIVREG_BIN, "scan", "decode" };
         static const char *const zb[] = { "/usr/bin/zbarimg", "-q" };
+        static const char *const nr[] = { CIVREG_BIN, "scan", "decode", "--jobs", "1", "--no-retry" };
         double t;
+        if ((t = run(nr, 6, files, n)) > 0 && (c0 < 0 || t < c0))
+            c0 = t;
         if ((t = run(one, 5, files, n)) > 0 && (c1 < 0 || t < c1))
             c1 = t;
         if ((t = run(all, 3, files, n)) > 0 && (cn < 0 || t < cn))
@@ -142,14 +146,17 @@ int main(int argc, char **argv)
     printf("files %zu, pages %zu, barcodes read %zu, %ld CPUs, best of %d rounds\n", n, pages,
            symbols, sysconf(_SC_NPROCESSORS_ONLN), rounds);
     printf("in-process decode+barcodes+quality, 1 thread: %8.1f pages/s\n", pages / inproc);
+    if (c0 > 0)
+        printf("civreg scan decode --jobs 1 --no-retry:    %8.1f pages/s\n", pages / c0);
     if (c1 > 0)
         printf("civreg scan decode --jobs 1:               %8.1f pages/s\n", pages / c1);
     if (cn > 0)
         printf("civreg scan decode (all CPUs):             %8.1f pages/s\n", pages / cn);
     if (z > 0)
         printf("zbarimg -q:                                %8.1f pages/s\n", pages / z);
-    if (z > 0 && c1 > 0 && cn > 0)
-        printf("ratio civreg/zbarimg: %.2f (1 thread), %.2f (all CPUs)\n", z / c1, z / cn);
+    if (z > 0 && c0 > 0 && c1 > 0 && cn > 0)
+        printf("ratio civreg/zbarimg: %.2f (1 thread, no retries), %.2f (1 thread), "
+               "%.2f (all CPUs)\n", z / c0, z / c1, z / cn);
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "issuance/office_app.h"
 #include "registry/registry.h"
 
 static int audit_verify(int argc, char **argv);
@@ -31,13 +32,14 @@ static const struct cli_command audit_commands[] = {
       "problem naming the row, event or file. Exit 0 when everything holds, 1\n"
       "otherwise. --office-key pins the office public key (64 hex digits) to\n"
       "trust instead of the one in the database.\n" },
-    { "trace", audit_trace, "provenance of a person or record, as JSON",
+    { "trace", audit_trace, "provenance of a person, record or document number, as JSON",
       "usage: civreg audit trace ID [--data DIR] [--user U [--password-file F]]\n"
       "\n"
       "ID is a UIN, registration number or record id. Prints the person, every\n"
       "record version, the evidence, and every event with signer, time,\n"
       "signature validity and inclusion proof against the latest signed tree\n"
-      "head.\n" },
+      "head. ID may also be a travel document number: then the document, its\n"
+      "application and their events come first (as `civreg document trace`).\n" },
     { "proof", audit_proof, "inclusion or consistency proof, as JSON",
       "usage: civreg audit proof --inclusion SEQ [--size N] [--data DIR]\n"
       "       civreg audit proof --consistency SIZE1 [--size SIZE2] [--data DIR]\n"
@@ -210,7 +212,16 @@ static int audit_trace(int argc, char **argv)
     PARSE("trace", 1);
     if ((rc = cli_session_open("audit trace", o.data, o.user, o.password_file, false, &s)) != 0)
         return rc;
-    if (registry_audit_trace(s.db, s.actor, o.arg, &out, &err) != 0)
+    /* A document number traces through its application to the person. */
+    struct office_env env = { s.db, s.dd->blobs_dir, s.dd->keys_dir, s.actor, NULL, { 0 } };
+    json_t *doc = NULL;
+    if (office_document_show(&env, o.arg, &doc, &err) == 0) {
+        json_decref(doc);
+        if (office_document_trace(&env, o.arg, &out, &err) != 0)
+            rc = cli_fail("audit trace", &err);
+        else
+            rc = cli_print_json(out);
+    } else if (err_clear(&err), registry_audit_trace(s.db, s.actor, o.arg, &out, &err) != 0)
         rc = cli_fail("audit trace", &err);
     else
         rc = cli_print_json(out);

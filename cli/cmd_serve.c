@@ -12,6 +12,9 @@ int cmd_serve(int argc, char **argv)
         { "data", required_argument, NULL, 'd' },
         { "listen", required_argument, NULL, 'l' },
         { "threads", required_argument, NULL, 't' },
+        { "tls-cert", required_argument, NULL, 'C' },
+        { "tls-key", required_argument, NULL, 'K' },
+        { "demo", no_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -33,12 +36,17 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--threads must be a number from 1 to 256");
             o.threads = (int)n;
             break;
+        case 'C': o.tls_cert = optarg; break;
+        case 'K': o.tls_key = optarg; break;
+        case 'D': o.demo = true; break;
         case 'h': return cli_help(cli_find(cli_commands, "serve"));
         default: return cli_usage_error("serve", "invalid option");
         }
     }
     if (optind != argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    if ((o.tls_cert == NULL) != (o.tls_key == NULL))
+        return cli_usage_error("serve", "--tls-cert and --tls-key go together");
     o.data_dir = cli_data_dir(o.data_dir);
     if (web_serve(&o, &err) != 0)
         return cli_fail("serve", &err);

@@ -26,12 +26,22 @@ const struct cli_command cli_commands[] = {
       "  migrate   apply pending schema migrations\n" },
     { "serve", cmd_serve, "run the web server",
       "usage: civreg serve [--data DIR] [--listen ADDR:PORT] [--threads N]\n"
+      "                    [--tls-cert FILE --tls-key FILE] [--demo]\n"
       "\n"
       "Serves the web UI and JSON API of the data directory DIR (default\n"
       "./civreg-data) on ADDR:PORT (default: civreg.conf's listen, else\n"
       "127.0.0.1:8080; port 0 picks a free one). GET /healthz answers\n"
       "{\"status\":\"ok\",\"version\":...,\"schema_version\":...}. Stops cleanly on\n"
-      "SIGINT or SIGTERM.\n" },
+      "SIGINT or SIGTERM.\n"
+      "\n"
+      "--tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate\n"
+      "    (chain) and private key; session cookies are then marked Secure.\n"
+      "--demo  when DIR does not exist, create a demo office there: users\n"
+      "    admin, clerk, clerk2, registrar, enrol, approver, operator, auditor,\n"
+      "    all with the password \"demo\" (printed at start-up; demo mode only),\n"
+      "    and 300 synthetic signed birth records in every state.\n"
+      "civreg.conf: session_idle_minutes (default 30), session_max_hours\n"
+      "    (default 12) end signed-in sessions and wipe their unlocked keys.\n" },
     { "scan", cmd_scan, "scanned pages: barcodes, quality, separators, import",
       "usage: civreg scan decode|check|separator|import|volumes|pages|page [OPTIONS]\n"
       "\n"
@@ -91,6 +101,31 @@ const struct cli_command cli_commands[] = {
       "  parse          MRZ lines on stdin -> JSON with fields, checks and located\n"
       "                 errors; exit 0 valid, 1 invalid, 2 not an MRZ\n"
       "  transliterate  UTF-8 name on stdin -> its MRZ form (ICAO Doc 9303 Part 3)\n" },
+    { "application", cmd_application, "passport office applications (enrol ... collect)",
+      "usage: civreg application enrol|approve|reject|personalize|qc|issue|collect|show|list|\n"
+      "                          datapage [OPTIONS]\n"
+      "\n"
+      "  enrol        open an application with photo and evidence checks\n"
+      "  approve      four-eyes approval: document number and booklet\n"
+      "  reject       reject with a reason\n"
+      "  personalize  data page PDF and chip package from the same data\n"
+      "  qc           quality control (--pass, or --fail --reason)\n"
+      "  issue        the document becomes valid\n"
+      "  collect      the holder collected it\n"
+      "  show, list   applications\n"
+      "  datapage     write the personalized data page PDF\n" },
+    { "document", cmd_document, "travel documents: data page, status, alerts, trace, numbers",
+      "usage: civreg document datapage|status|show|expire|alerts|trace|series [OPTIONS]\n"
+      "\n"
+      "  datapage   JSON record on stdin -> data page PDF (TD3 125 x 88 mm, TD1 card)\n"
+      "  status     lost, stolen, revoked, cancelled, expired with reason and evidence\n"
+      "  show       a document by number\n"
+      "  expire     mark documents past their expiry date\n"
+      "  alerts     lost/stolen/revoked numbers, SLTD-style CSV or JSON\n"
+      "  trace      provenance from a document number to the birth record and scans\n"
+      "  series     document number patterns\n" },
+    { "booklet", cmd_booklet, "blank booklet stock (receive, spoil, report, show)",
+      "usage: civreg booklet receive|spoil|report|show [OPTIONS]\n" },
     { "pki", cmd_pki, "ICAO PKI: CSCA, document signers, CRLs, master list",
       "usage: civreg pki init|rollover|issue-ds|issue-barcode-signer|revoke|crl|list|export\n"
       "                  [OPTIONS]\n"

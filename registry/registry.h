@@ -79,6 +79,9 @@ struct registry_user_new {
     const char *password; /* at least 8 bytes */
     unsigned roles;
     const char *office; /* an office in table offices */
+    /* Demo mode only (`civreg serve --demo`): waive the 8-byte minimum so the
+     * demo users can have the password "demo". Never set for real users. */
+    bool demo_password;
 };
 
 /* Create a user with a fresh Ed25519 key sealed under their password; logs

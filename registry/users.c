@@ -140,11 +140,11 @@ static int check_username(const char *u, struct err *err)
     return 0;
 }
 
-static int check_password(const char *p, struct err *err)
+static int check_password(const char *p, bool demo, struct err *err)
 {
     size_t n = p ? strlen(p) : 0;
 
-    if (n < PASSWORD_MIN)
+    if (n == 0 || (n < PASSWORD_MIN && !demo))
         return err_set(err, "password: must be at least %d characters", PASSWORD_MIN);
     if (n > PASSWORD_MAX)
         return err_set(err, "password: longer than %d bytes", PASSWORD_MAX);
@@ -483,7 +483,7 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
     struct user_add ua;
     int rc = -1;
 
-    if (check_username(u->username, err) != 0 || check_password(u->password, err) != 0)
+    if (check_username(u->username, err) != 0 || check_password(u->password, u->demo_password, err) != 0)
         return -1;
     if (u->roles == 0 || (u->roles & ~REGISTRY_ROLES_ALL))
         return err_set(err, "roles: at least one known role is needed");
@@ -628,7 +628,7 @@ int registry_user_passwd(struct db *db, const char *keys_dir, const char *userna
     char *ad = NULL;
     int rc = -1;
 
-    if (check_password(new_password, err) != 0)
+    if (check_password(new_password, false, err) != 0)
         return -1;
     if (registry_authenticate(db, keys_dir, username, old_password, &a, err) != 0)
         return -1;
@@ -739,7 +739,7 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
 
     if (registry_require_role(actor, ROLE_ADMIN, "user reset", err) != 0)
         return -1;
-    if (check_username(username, err) != 0 || check_password(new_password, err) != 0)
+    if (check_username(username, err) != 0 || check_password(new_password, false, err) != 0)
         return -1;
     if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,

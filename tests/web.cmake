@@ -1,2 +1,27 @@
 # web/ integration tests: the real server over loopback
 civreg_test(test_serve SOURCES integration/test_serve.c LIBS civreg_core)
+civreg_test(test_web SOURCES unit/test_web.c LIBS civreg_web)
+civreg_test(test_web_http SOURCES integration/test_web_http.c LIBS civreg_web)
+# With real users and records: only when the registry module is built.
+if(TARGET civreg_registry)
+    civreg_test(test_web_access SOURCES integration/test_web_access.c LIBS civreg_web)
+    set_tests_properties(test_web_access PROPERTIES TIMEOUT 180)
+endif()
+
+# Browser tests: node + playwright-core driving Debian's /usr/bin/chromium
+# against the real server. Exit code 77 = skipped (no browser installed).
+find_program(CIVREG_NODE node)
+if(CIVREG_NODE)
+    set(CIVREG_BROWSER_TESTS signin)
+    # Tests that need users and records: only with the registry module.
+    if(TARGET civreg_registry)
+        list(APPEND CIVREG_BROWSER_TESTS flow)
+    endif()
+    foreach(t IN LISTS CIVREG_BROWSER_TESTS)
+        add_test(NAME browser_${t}
+                 COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
+        set_tests_properties(browser_${t} PROPERTIES
+            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
+            SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+    endforeach()
+endif()

@@ -1,55 +1,224 @@
-/* civreg web: response helpers. */
+/* civreg web: response helpers, request bodies, cookies and HTML escaping. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/json.h"
 #include "web_int.h"
 
-/* Every response: no sniffing, no framing, no referrer leaks, no caching of
- * personal data by shared proxies. */
-static void add_security_headers(struct mg_connection *conn)
+/* Pages may load scripts, styles, images and JSON from this origin only;
+ * no inline script or style, no plugins, no framing, forms post home. */
+#define CSP_PAGE                                                                                 \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+#define CSP_DATA "default-src 'none'; frame-ancestors 'none'"
+
+/* Every response: no sniffing, no framing, no referrer leaks; HTTPS is
+ * sticky once used. CACHE is the Cache-Control value. */
+static void add_security_headers(struct mg_connection *conn, const char *csp, const char *cache)
 {
     mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
     mg_response_header_add(conn, "X-Frame-Options", "DENY", -1);
-    mg_response_header_add(conn, "Content-Security-Policy",
-                           "default-src 'none'; frame-ancestors 'none'", -1);
+    mg_response_header_add(conn, "Content-Security-Policy", csp, -1);
     mg_response_header_add(conn, "Referrer-Policy", "no-referrer", -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_add(conn, "Cross-Origin-Opener-Policy", "same-origin", -1);
+    mg_response_header_add(conn, "Cache-Control", cache, -1);
+    if (mg_get_request_info(conn)->is_ssl)
+        mg_response_header_add(conn, "Strict-Transport-Security", "max-age=31536000", -1);
 }
 
-int web_send_json(struct mg_connection *conn, int status, json_t *body)
+static bool is_head(struct mg_connection *conn)
+{
+    return strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+}
+
+static void send_body(struct mg_connection *conn, int status, const char *type, const char *csp,
+                      const char *cache, const char *const *hdrs, const void *p, size_t len)
+{
+    char lenstr[32];
+
+    (void)snprintf(lenstr, sizeof lenstr, "%zu", len);
+    mg_response_header_start(conn, status);
+    mg_response_header_add(conn, "Content-Type", type, -1);
+    mg_response_header_add(conn, "Content-Length", lenstr, -1);
+    add_security_headers(conn, csp, cache);
+    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL && hdrs[i + 1] != NULL; i += 2)
+        mg_response_header_add(conn, hdrs[i], hdrs[i + 1], -1);
+    mg_response_header_send(conn);
+    if (!is_head(conn) && len > 0)
+        mg_write(conn, p, len);
+}
+
+int web_send_json_hdrs(struct mg_connection *conn, int status, json_t *body,
+                       const char *const *hdrs)
 {
     struct buf out = BUF_INIT(64 * 1024 * 1024);
-    char len[32];
 
-    if (json_dump_compact(body, &out, NULL) != 0 || buf_append_byte(&out, '\n') != 0) {
+    if (body == NULL || json_dump_compact(body, &out, NULL) != 0 ||
+        buf_append_byte(&out, '\n') != 0) {
         buf_release(&out);
         status = 500;
-        if (buf_append_str(&out, "{\"error\":{\"code\":\"internal\",\"message\":\"response too "
-                                 "large\"}}\n") != 0)
+        hdrs = NULL;
+        if (buf_append_str(&out, "{\"error\":{\"code\":\"internal\",\"message\":\"response could "
+                                 "not be built\"}}\n") != 0)
             return 500;
     }
-    (void)snprintf(len, sizeof len, "%zu", out.len);
-    mg_response_header_start(conn, status);
-    mg_response_header_add(conn, "Content-Type", "application/json; charset=utf-8", -1);
-    mg_response_header_add(conn, "Content-Length", len, -1);
-    add_security_headers(conn);
-    mg_response_header_send(conn);
-    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0)
-        mg_write(conn, out.data, out.len);
+    send_body(conn, status, "application/json; charset=utf-8", CSP_DATA, "no-store", hdrs,
+              out.data, out.len);
     buf_release(&out);
     return status;
 }
 
-int web_send_error(struct mg_connection *conn, int status, const char *code, const char *message)
+int web_send_json(struct mg_connection *conn, int status, json_t *body)
+{
+    return web_send_json_hdrs(conn, status, body, NULL);
+}
+
+int web_send_error_hdr(struct mg_connection *conn, int status, const char *code,
+                       const char *message, const char *hname, const char *hvalue)
 {
     json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
-    int rc;
+    const char *hdrs[] = { hname, hvalue, NULL };
+    int rc = web_send_json_hdrs(conn, status, body, hname ? hdrs : NULL);
 
-    if (body == NULL)
-        return web_send_json(conn, 500, json_null());
-    rc = web_send_json(conn, status, body);
     json_decref(body);
     return rc;
+}
+
+int web_send_error(struct mg_connection *conn, int status, const char *code, const char *message)
+{
+    return web_send_error_hdr(conn, status, code, message, NULL, NULL);
+}
+
+int web_send_html(struct mg_connection *conn, int status, const char *html, size_t len,
+                  const char *extra_headers)
+{
+    (void)extra_headers;
+    send_body(conn, status, "text/html; charset=utf-8", CSP_PAGE, "no-store", NULL, html, len);
+    return status;
+}
+
+int web_send_redirect(struct mg_connection *conn, const char *location)
+{
+    const char *hdrs[] = { "Location", location, NULL };
+    send_body(conn, 303, "text/plain; charset=utf-8", CSP_DATA, "no-store", hdrs, "", 0);
+    return 303;
+}
+
+int web_send_asset(struct mg_connection *conn, const struct embedded_file *f, const char *type,
+                   const char *etag, bool immutable)
+{
+    const char *inm = mg_get_header(conn, "If-None-Match");
+    const char *hdrs[] = { "ETag", etag, NULL };
+    const char *cache = immutable ? "public, max-age=31536000, immutable" : "no-cache";
+
+    if (inm != NULL && strcmp(inm, etag) == 0) {
+        mg_response_header_start(conn, 304);
+        mg_response_header_add(conn, "ETag", etag, -1);
+        mg_response_header_add(conn, "Cache-Control", cache, -1);
+        mg_response_header_send(conn);
+        return 304;
+    }
+    send_body(conn, 200, type, CSP_PAGE, cache, hdrs, f->data, f->len);
+    return 200;
+}
+
+int web_read_body(struct mg_connection *conn, size_t max, struct buf *out)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    char chunk[16384];
+    int n;
+
+    /* Refuse before reading when the client announces too much. */
+    if (ri->content_length > 0 && (unsigned long long)ri->content_length > max)
+        return 413;
+    out->max = max;
+    while ((n = mg_read(conn, chunk, sizeof chunk)) > 0)
+        if (buf_append(out, chunk, (size_t)n) != 0)
+            return 413; /* chunked and over the cap */
+    if (n < 0)
+        return 400;
+    if (ri->content_length > 0 && out->len != (size_t)ri->content_length)
+        return 400;
+    return 0;
+}
+
+int web_read_json(struct mg_connection *conn, json_t **out)
+{
+    const char *ct = mg_get_header(conn, "Content-Type");
+    struct buf body = BUF_INIT(WEB_MAX_JSON_BODY);
+    struct err err = ERR_INIT;
+    char msg[160];
+    int st;
+
+    *out = NULL;
+    /* JSON only: a cross-site HTML form cannot send this content type. */
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';'))
+        return web_send_error(conn, 415, "unsupported_media_type",
+                              "the body must be application/json");
+    st = web_read_body(conn, WEB_MAX_JSON_BODY, &body);
+    if (st == 413) {
+        buf_release(&body);
+        (void)snprintf(msg, sizeof msg, "the body is larger than %u bytes", WEB_MAX_JSON_BODY);
+        return web_send_error(conn, 413, "too_large", msg);
+    }
+    if (st != 0) {
+        buf_release(&body);
+        return web_send_error(conn, 400, "bad_request", "the body could not be read");
+    }
+    if (json_parse((const char *)body.data, body.len, out, &err) != 0) {
+        buf_release(&body);
+        (void)snprintf(msg, sizeof msg, "invalid JSON: %s", err_msg(&err));
+        return web_send_error(conn, 400, "bad_json", msg);
+    }
+    buf_release_secret(&body); /* may hold a password */
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return web_send_error(conn, 400, "bad_json", "the body must be a JSON object");
+    }
+    return 0;
+}
+
+int web_cookie(const struct mg_connection *conn, const char *name, char *out, size_t size)
+{
+    const char *h = mg_get_header(conn, "Cookie");
+    if (h == NULL || size == 0)
+        return -1;
+    return mg_get_cookie(h, name, out, size) >= 0 ? 0 : -1;
+}
+
+int web_form_field(const char *body, size_t len, const char *name, char *out, size_t size)
+{
+    if (body == NULL || size == 0)
+        return -1;
+    return mg_get_var(body, len, name, out, size) >= 0 ? 0 : -1;
+}
+
+int web_html_escape(struct buf *out, const char *s, size_t len)
+{
+    size_t run = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        const char *rep;
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: continue;
+        }
+        if (buf_append(out, s + run, i - run) != 0 || buf_append_str(out, rep) != 0)
+            return -1;
+        run = i + 1;
+    }
+    return buf_append(out, s + run, len - run);
+}
+
+const char *web_client_addr(const struct mg_connection *conn)
+{
+    return mg_get_request_info(conn)->remote_addr;
 }

@@ -1,39 +1,329 @@
-/* civreg web: the route table and the handlers that belong to no feature. */
+/* civreg web: the route table and the handlers that belong to no feature
+ * (health, assets, OpenAPI, sessions, page shells). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "civreg_version.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/secret.h"
 #include "web_int.h"
+#include "passport_routes.h"
 
+#define SIGNED_IN WEB_ROLES_ALL
+#define READ_RECORDS                                                                             \
+    (WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER |      \
+     WEB_ROLE_AUDITOR)
+#define READ_PERSONS                                                                             \
+    (WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER | WEB_ROLE_AUDITOR)
+#define AUDIT (WEB_ROLE_AUDITOR | WEB_ROLE_REGISTRAR | WEB_ROLE_ADMIN)
+
+/* Deny by default: a request that matches no row is 404, a row's roles are
+ * the only ones let in. Order matters only for patterns that overlap. */
 const struct web_route web_routes[] = {
-    { "/healthz$", web_handle_healthz },
-    /* Everything else: a JSON 404 rather than CivetWeb's HTML page. */
-    { "/", web_handle_not_found },
-    { NULL, NULL },
+    /* Public: health, assets, sign-in. */
+    { "GET", "/healthz", WEB_PUBLIC, WEB_API, web_handle_healthz, "Liveness and schema version" },
+    { "GET", "/static/*", WEB_PUBLIC, WEB_ASSET, web_handle_asset, "Embedded static assets" },
+    { "GET", "/signin", WEB_PUBLIC, WEB_PAGE, web_handle_page, "Sign-in page", "signin" },
+    { "POST", "/api/v1/session", WEB_PUBLIC, WEB_API | WEB_NO_CSRF, web_handle_session_create,
+      "Sign in with {username, password}; sets the session cookie, returns {csrf_token}" },
+    /* Any signed-in user. */
+    { "GET", "/", SIGNED_IN, WEB_PAGE, web_handle_page, "Home page for the user's roles", "home" },
+    { "GET", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_show,
+      "The signed-in user, roles, language and CSRF token" },
+    { "PATCH", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_update,
+      "Change the session's language ({lang: en|fr})" },
+    { "DELETE", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_delete,
+      "Sign out: ends the session and wipes its unlocked key" },
+    { "GET", "/api/v1/openapi.json", SIGNED_IN, WEB_API, web_handle_openapi,
+      "This API described as OpenAPI 3" },
+#ifdef CIVREG_HAVE_REGISTRY
+    /* Birth records. Reading personal data is for the roles whose work
+     * needs it; administrators manage accounts, not records. */
+    { "GET", "/api/v1/records", READ_RECORDS, WEB_API, web_api_records_list,
+      "Records, newest first; filters status, office, from/to (date of birth), limit, offset" },
+    { "POST", "/api/v1/records", WEB_ROLE_CLERK, WEB_API, web_api_record_draft,
+      "Key a new record as a draft ({record})" },
+    { "GET", "/api/v1/records/example", READ_RECORDS, WEB_API, web_api_record_example,
+      "A complete valid record: the shape of the record JSON" },
+    { "GET", "/api/v1/records/{id}", READ_RECORDS, WEB_API, web_api_record_show,
+      "A record (?version=N), its evidence and state; the view is logged" },
+    { "GET", "/api/v1/records/{id}/history", READ_RECORDS, WEB_API, web_api_record_history,
+      "Every version and every event of a record" },
+    { "POST", "/api/v1/records/{id}/verify", WEB_ROLE_CLERK, WEB_API, web_api_record_verify,
+      "Blind second keying ({record}); 409 with mismatches when fields differ" },
+    { "POST", "/api/v1/records/{id}/register", WEB_ROLE_REGISTRAR, WEB_API,
+      web_api_record_register, "Register a verified record: registration number, person, UIN" },
+    { "POST", "/api/v1/records/{id}/corrections", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,
+      web_api_record_correct, "Correct a record ({record, reason, evidence[]}): a new version" },
+    { "GET", "/api/v1/persons/{uin}", READ_PERSONS, WEB_API, web_api_person_show,
+      "A person by UIN with the signed links to their birth record" },
+    { "POST", "/api/v1/evidence", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API | WEB_RAW_BODY,
+      web_api_evidence_add,
+      "Upload a scan (raw body: image/png, image/jpeg, image/tiff or application/pdf, 16 MB)" },
+    { "GET", "/api/v1/evidence/{hash}", READ_RECORDS, WEB_API, web_api_evidence,
+      "Evidence bytes by SHA-256, re-hashed on the way out" },
+    /* Audit. */
+    { "GET", "/api/v1/audit/trace/{id}", AUDIT, WEB_API, web_api_audit_trace,
+      "Provenance of a record, registration number or UIN with signature and proof checks" },
+    { "GET", "/api/v1/audit/bundle/{id}", AUDIT, WEB_API, web_api_audit_bundle,
+      "A self-contained bundle that verifies offline (download)" },
+    { "GET", "/api/v1/audit/head", WEB_ROLE_AUDITOR | WEB_ROLE_ADMIN, WEB_API,
+      web_api_audit_head, "The latest signed tree head of the provenance log" },
+    /* Users. */
+    { "GET", "/api/v1/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_API, web_api_users_list,
+      "All users with roles, office, public key, state" },
+    { "POST", "/api/v1/users", WEB_ROLE_ADMIN, WEB_API, web_api_user_add,
+      "Create a user ({username, password, roles[], office})" },
+    { "POST", "/api/v1/users/{username}/disable", WEB_ROLE_ADMIN, WEB_API,
+      web_api_user_disable, "Disable a user" },
+    /* Screens. */
+    { "GET", "/records", READ_RECORDS, WEB_PAGE, web_handle_page, "Record list", "records" },
+    { "GET", "/records/new", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page, "Draft form", "draft" },
+    { "GET", "/records/{id}", READ_RECORDS, WEB_PAGE, web_handle_page, "Record view", "record" },
+    { "GET", "/records/{id}/verify", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page,
+      "Blind verification", "verify" },
+    { "GET", "/records/{id}/correct", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_PAGE,
+      web_handle_page, "Correction", "correct" },
+    { "GET", "/persons/{uin}", READ_PERSONS, WEB_PAGE, web_handle_page, "Person view", "person" },
+    { "GET", "/audit", AUDIT, WEB_PAGE, web_handle_page, "Audit search", "audit" },
+    { "GET", "/audit/{id}", AUDIT, WEB_PAGE, web_handle_page, "Trace timeline", "trace" },
+    { "GET", "/admin/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_PAGE, web_handle_page,
+      "User administration", "users" },
+    /* The passport office (issuance/, web/api_passport.c). */
+    CIVREG_PASSPORT_ROUTES
+#endif
+    { NULL, NULL, 0, 0, NULL, NULL, NULL },
 };
 
-int web_handle_healthz(struct mg_connection *conn, void *cbdata)
+const char *const web_role_names[7] = {
+    "clerk", "registrar", "enrolment_officer", "approver", "issuance_operator", "auditor", "admin",
+};
+
+int web_handle_healthz(struct web_request *rq)
 {
-    struct web_server *srv = cbdata;
-    struct web_worker *w = web_worker_of(conn);
-    const struct mg_request_info *ri = mg_get_request_info(conn);
     json_t *body;
     int version = 0, rc;
 
-    if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0)
-        return web_send_error(conn, 405, "method_not_allowed", "use GET");
     /* Healthy means this worker can read the database right now. */
-    if (w == NULL || w->db == NULL || db_schema_version(w->db, &version, NULL) != 0)
-        return web_send_error(conn, 503, "database_unavailable", "the database cannot be read");
+    if (rq->w == NULL || rq->w->db == NULL || db_schema_version(rq->w->db, &version, NULL) != 0)
+        return web_send_error(rq->conn, 503, "database_unavailable",
+                              "the database cannot be read");
     body = json_pack("{s:s,s:s,s:i}", "status", "ok", "version", CIVREG_VERSION, "schema_version",
                      version);
-    (void)srv;
-    rc = web_send_json(conn, 200, body);
+    rc = web_send_json(rq->conn, 200, body);
     json_decref(body);
     return rc;
 }
 
-int web_handle_not_found(struct mg_connection *conn, void *cbdata)
+int web_handle_openapi(struct web_request *rq)
 {
-    (void)cbdata;
-    return web_send_error(conn, 404, "not_found", "no such resource");
+    json_t *doc = web_openapi(web_routes);
+    int rc = web_send_json(rq->conn, doc ? 200 : 500, doc);
+    json_decref(doc);
+    return rc;
+}
+
+int web_handle_page(struct web_request *rq)
+{
+    return web_render_shell(rq, rq->route->screen ? rq->route->screen : "home");
+}
+
+static json_t *roles_json(unsigned roles)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; a != NULL && i < 7; i++)
+        if (roles & (1u << i))
+            json_array_append_new(a, json_string(web_role_names[i]));
+    return a;
+}
+
+static json_t *session_json(struct web_request *rq, const struct web_session *ses)
+{
+    char lang[8];
+    web_session_lang(rq->srv->sessions, ses, lang);
+    return json_pack("{s:s,s:s,s:s,s:o,s:s}", "csrf_token", ses->csrf, "username", ses->username,
+                     "office", ses->office, "roles", roles_json(ses->roles), "lang", lang);
+}
+
+static bool lang_supported(const char *lang)
+{
+    return strcmp(lang, "en") == 0 || strcmp(lang, "fr") == 0;
+}
+
+/* The user's language lives with the installation's settings (key
+ * "ui.lang:USER"), so it follows the user to any browser. */
+static void lang_key(const char *user, char *out, size_t size)
+{
+    (void)snprintf(out, size, "ui.lang:%s", user);
+}
+
+static void user_lang(struct web_request *rq, const char *user, char out[8])
+{
+    char key[96], *v = NULL;
+
+    memcpy(out, "en", 3);
+    lang_key(user, key, sizeof key);
+    if (rq->w != NULL && rq->w->db != NULL && db_setting_get(rq->w->db, key, &v, NULL) == 0 &&
+        lang_supported(v))
+        (void)snprintf(out, 8, "%s", v);
+    free(v);
+}
+
+static void user_lang_set(struct web_request *rq, const char *user, const char *lang)
+{
+    struct err err = ERR_INIT;
+    char key[96];
+
+    lang_key(user, key, sizeof key);
+    if (rq->w == NULL || rq->w->db == NULL || db_setting_set(rq->w->db, key, lang, &err) != 0)
+        log_warn("web: cannot remember the language of %s: %s", user, err_msg(&err));
+}
+
+/* The session cookie: never readable by scripts, never sent cross-site,
+ * only over TLS when the server speaks it. */
+static void cookie_value(struct web_request *rq, const char *token, char *out, size_t size)
+{
+    (void)snprintf(out, size, "civreg_session=%s; Path=/; HttpOnly; SameSite=Strict%s%s", token,
+                   token[0] ? "" : "; Max-Age=0", rq->ri->is_ssl ? "; Secure" : "");
+}
+
+int web_handle_session_create(struct web_request *rq)
+{
+    static const char *const keys[] = { "username", "password", "lang", NULL };
+    struct err err = ERR_INIT;
+    struct web_identity id;
+    json_t *in = NULL, *out = NULL;
+    const char *user = NULL, *pass = NULL, *lang = NULL, *addr = web_client_addr(rq->conn);
+    char token[WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1], cookie[160], retry[24], chosen[8];
+    void *actor = NULL;
+    time_t wait, now = time(NULL);
+    int rc, a;
+
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    if (json_check_keys(in, keys, &err) != 0 ||
+        json_get_string(in, "username", true, &user, &err) != 0 ||
+        json_get_string(in, "password", true, &pass, &err) != 0 ||
+        json_get_string(in, "lang", false, &lang, &err) != 0) {
+        rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+        goto out;
+    }
+    if (user[0] == '\0' || strlen(user) > 64 || strlen(pass) > 1024) {
+        rc = web_send_error(rq->conn, 400, "bad_request",
+                            "username must be 1 to 64 bytes and password at most 1024");
+        goto out;
+    }
+    if (lang != NULL && !lang_supported(lang)) {
+        rc = web_send_error(rq->conn, 400, "bad_request", "lang must be en or fr");
+        goto out;
+    }
+    wait = web_throttle_check(rq->srv->throttle, user, addr, now);
+    if (wait > 0) {
+        (void)snprintf(retry, sizeof retry, "%lld", (long long)wait);
+        rc = web_send_error_hdr(rq->conn, 429, "too_many_attempts",
+                                "too many failed sign-ins; try again later", "Retry-After", retry);
+        goto out;
+    }
+    memset(&id, 0, sizeof id);
+    a = web_authenticate(rq, user, pass, &actor, &id, &err);
+    if (a != 0) {
+        if (a < 0) {
+            log_error("web: sign-in unavailable: %s", err_msg(&err));
+            rc = web_send_error(rq->conn, 503, "unavailable", err_msg(&err));
+            goto out;
+        }
+        web_throttle_failure(rq->srv->throttle, user, addr, now);
+        log_warn("web: failed sign-in for '%s' from %s", user, addr);
+        /* Same answer whether the user exists or not. */
+        rc = web_send_error(rq->conn, 401, "bad_credentials", "wrong user name or password");
+        goto out;
+    }
+    web_throttle_success(rq->srv->throttle, user, now);
+    /* Signing in again replaces the browser's old session: end it now
+     * rather than leave its unlocked key until it expires. */
+    if (rq->session != NULL)
+        web_session_end(rq->srv->sessions, rq->session);
+    /* An explicit choice on the sign-in screen is remembered; otherwise the
+     * user's remembered language applies. */
+    if (lang != NULL)
+        user_lang_set(rq, id.username, lang);
+    else
+        user_lang(rq, id.username, chosen);
+    if (lang != NULL)
+        (void)snprintf(chosen, sizeof chosen, "%s", lang);
+    if (web_session_create(rq->srv->sessions, actor, web_actor_free, id.username, id.office,
+                           id.roles, chosen, now, token, csrf, &err) != 0) {
+        rc = web_send_error(rq->conn, 500, "internal", err_msg(&err));
+        goto out;
+    }
+    log_info("web: %s signed in from %s", id.username, addr);
+    cookie_value(rq, token, cookie, sizeof cookie);
+    out = json_pack("{s:s,s:s,s:s,s:o,s:s}", "csrf_token", csrf, "username", id.username,
+                    "office", id.office, "roles", roles_json(id.roles), "lang",
+                    chosen);
+    rc = web_send_json_hdrs(rq->conn, 200, out, (const char *[]){ "Set-Cookie", cookie, NULL });
+    secret_wipe(token, sizeof token);
+    secret_wipe(cookie, sizeof cookie);
+    secret_wipe(csrf, sizeof csrf);
+out:
+    /* The password lives in the parsed body: wipe it before freeing. */
+    if (pass != NULL)
+        secret_wipe((char *)pass, strlen(pass));
+    json_decref(in);
+    json_decref(out);
+    return rc;
+}
+
+int web_handle_session_show(struct web_request *rq)
+{
+    json_t *out = session_json(rq, rq->session);
+    int rc = web_send_json(rq->conn, 200, out);
+    json_decref(out);
+    return rc;
+}
+
+int web_handle_session_update(struct web_request *rq)
+{
+    static const char *const keys[] = { "lang", NULL };
+    struct err err = ERR_INIT;
+    const char *lang = NULL;
+    json_t *in = NULL, *out = NULL;
+    int rc;
+
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    if (json_check_keys(in, keys, &err) != 0 || json_get_string(in, "lang", true, &lang, &err) != 0) {
+        rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+        goto out;
+    }
+    if (!lang_supported(lang)) {
+        rc = web_send_error(rq->conn, 400, "bad_request", "lang must be en or fr");
+        goto out;
+    }
+    web_session_set_lang(rq->srv->sessions, rq->session, lang);
+    user_lang_set(rq, rq->session->username, lang);
+    out = session_json(rq, rq->session);
+    rc = web_send_json(rq->conn, 200, out);
+out:
+    json_decref(in);
+    json_decref(out);
+    return rc;
+}
+
+int web_handle_session_delete(struct web_request *rq)
+{
+    char cookie[160];
+    json_t *out = json_pack("{s:b}", "signed_out", 1);
+    int rc;
+
+    log_info("web: %s signed out", rq->session->username);
+    /* Ended now; the actor (and its unlocked key) is wiped when the
+     * dispatcher releases the session at the end of this request. */
+    web_session_end(rq->srv->sessions, rq->session);
+    cookie_value(rq, "", cookie, sizeof cookie);
+    rc = web_send_json_hdrs(rq->conn, 200, out, (const char *[]){ "Set-Cookie", cookie, NULL });
+    json_decref(out);
+    return rc;
 }

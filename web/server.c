@@ -1,7 +1,9 @@
 /* civreg web: server start-up, worker threads and shutdown. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +11,11 @@
 #include "core/buf.h"
 #include "civreg_version.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "web.h"
 #include "web_int.h"
+
+#include <openssl/ssl.h>
 
 #define WEB_DEFAULT_THREADS 8
 
@@ -46,6 +51,88 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p)
         return;
     db_close(w->db);
     free(w);
+}
+
+/* CivetWeb up to 1.15 loads OpenSSL with dlopen("libssl.so") and calls
+ * SSL_get_peer_certificate on every TLS connection; OpenSSL 3 exports that
+ * name no more (it became a macro for SSL_get1_peer_certificate), so such a
+ * CivetWeb jumps to a NULL pointer on the first HTTPS request (Debian 12:
+ * CivetWeb 1.15 with OpenSSL 3.0). There, load the compatibility object from
+ * web/tls_compat/ first (web_tls_compat_load); if the name still cannot be
+ * resolved, refuse TLS clearly rather than start a server that dies on its
+ * first client. */
+static int check_tls_usable(struct err *err)
+{
+    const char *v = mg_version();
+    char *end = NULL;
+    long major = strtol(v, &end, 10), minor = 0;
+    void *h;
+    bool missing;
+
+    if (end != NULL && *end == '.')
+        minor = strtol(end + 1, NULL, 10);
+    if (mg_check_feature(MG_FEATURES_TLS) == 0)
+        return err_set(err, "serve: this CivetWeb (%s) was built without TLS", v);
+    if (major > 1 || (major == 1 && minor > 15))
+        return 0;
+    if (web_tls_compat_load(err) != 0)
+        return err_prefix(err, "serve: TLS is not usable with this system's CivetWeb %s", v);
+    /* What CivetWeb's own dlopen("libssl.so") will get, and whether the
+     * name it needs resolves there. */
+    h = dlopen("libssl.so", RTLD_NOW | RTLD_NOLOAD);
+    missing = h == NULL || dlsym(h, "SSL_get_peer_certificate") == NULL ||
+              dlsym(h, "SSL_CTX_new") == NULL;
+    if (h != NULL)
+        dlclose(h);
+    if (missing)
+        return err_set(err,
+                       "serve: TLS is not usable with this system's CivetWeb %s and OpenSSL 3 "
+                       "(CivetWeb calls SSL_get_peer_certificate, which OpenSSL 3 removed, and "
+                       "would crash on the first HTTPS request); serve plain HTTP on 127.0.0.1 "
+                       "behind a TLS reverse proxy instead",
+                       v);
+    return 0;
+}
+
+/* TLS: CivetWeb hands us its OpenSSL context; the certificate chain and
+ * the key come from separate files (CivetWeb alone wants them in one). */
+static int init_ssl(void *ssl_ctx, void *user_data)
+{
+    struct web_server *srv = user_data;
+    SSL_CTX *ctx = ssl_ctx;
+
+    if (SSL_CTX_use_certificate_chain_file(ctx, srv->tls_cert) != 1) {
+        log_error("serve: cannot load the TLS certificate %s", srv->tls_cert);
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, srv->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        log_error("serve: cannot load the TLS key %s, or it does not match the certificate",
+                  srv->tls_key);
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    return 1; /* configured here */
+}
+
+/* Session lifetimes from civreg.conf (minutes / hours), with defaults. */
+static int conf_seconds(const struct conf *c, const char *key, long deflt, long unit, long max,
+                        time_t *out, struct err *err)
+{
+    const char *v = conf_get(c, key, NULL);
+    char *end = NULL;
+    long n;
+
+    if (v == NULL) {
+        *out = (time_t)(deflt * unit);
+        return 0;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < 1 || n > max)
+        return err_set(err, "civreg.conf: %s must be a number from 1 to %ld", key, max);
+    *out = (time_t)(n * unit);
+    return 0;
 }
 
 static int log_message(const struct mg_connection *conn, const char *message)
@@ -90,6 +177,10 @@ int web_serve(const struct web_options *opts, struct err *err)
     unsigned errcode = 0;
     const char *listen;
     sigset_t set, old;
+    struct web_session_limits slim = { 0, 0, 10000 };
+    const struct web_throttle_limits tlim = { 5, 20, 15 * 60, 30, 15 * 60, 4096 };
+    struct timespec tick = { 30, 0 };
+    char ports_opt[160];
     int sig = 0, n, rc = -1;
     const char *options[] = {
         "listening_ports", NULL,
@@ -97,11 +188,38 @@ int web_serve(const struct web_options *opts, struct err *err)
         "request_timeout_ms", "30000",
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "5000",
+        /* Headers and body go out in separate writes: without this, Nagle
+         * and the client's delayed ACK add 40 ms to every keep-alive answer. */
+        "tcp_nodelay", "1",
         NULL,
     };
 
+    if ((opts->tls_cert == NULL) != (opts->tls_key == NULL))
+        return err_set(err, "serve: --tls-cert and --tls-key go together");
+    if (secret_init(err) != 0)
+        return -1;
+    if (opts->tls_cert != NULL && check_tls_usable(err) != 0)
+        return -1;
+    if (opts->demo) {
+        bool created = false;
+        if (web_demo_prepare(opts->data_dir, WEB_DEMO_RECORDS, &created, err) != 0)
+            return -1;
+        if (created)
+            log_info("demo: created %s", opts->data_dir);
+    }
     if (datadir_open(opts->data_dir, &srv.dd, err) != 0)
         return -1;
+    srv.tls = opts->tls_cert != NULL;
+    srv.tls_cert = opts->tls_cert;
+    srv.tls_key = opts->tls_key;
+    web_assets_fingerprint(srv.asset_fp);
+    if (conf_seconds(srv.dd->conf, "session_idle_minutes", 30, 60, 24 * 60, &slim.idle, err) !=
+            0 ||
+        conf_seconds(srv.dd->conf, "session_max_hours", 12, 3600, 24 * 7, &slim.absolute, err) !=
+            0 ||
+        web_sessions_new(&slim, &srv.sessions, err) != 0 ||
+        web_throttle_new(&tlim, &srv.throttle, err) != 0)
+        goto out;
     /* Apply pending migrations once, before any worker opens a connection. */
     if (datadir_db_open(srv.dd, DB_OPEN_MIGRATE, &db, err) != 0 ||
         db_schema_version(db, &srv.schema_version, err) != 0)
@@ -112,7 +230,13 @@ int web_serve(const struct web_options *opts, struct err *err)
     listen = opts->listen ? opts->listen : conf_get(srv.dd->conf, "listen", DATADIR_DEFAULT_LISTEN);
     if (check_listen(listen, err) != 0)
         goto out;
-    options[1] = listen;
+    /* CivetWeb marks a TLS port with a trailing 's'. */
+    if (snprintf(ports_opt, sizeof ports_opt, "%s%s", listen, srv.tls ? "s" : "") >=
+        (int)sizeof ports_opt) {
+        err_set(err, "listen: '%s' is too long", listen);
+        goto out;
+    }
+    options[1] = ports_opt;
     (void)snprintf(threads, sizeof threads, "%d",
                    opts->threads > 0 ? opts->threads : WEB_DEFAULT_THREADS);
 
@@ -130,13 +254,15 @@ int web_serve(const struct web_options *opts, struct err *err)
     cb.init_thread = init_thread;
     cb.exit_thread = exit_thread;
     cb.log_message = log_message;
+    if (srv.tls)
+        cb.init_ssl = init_ssl;
     init.callbacks = &cb;
     init.user_data = &srv;
     init.configuration_options = options;
     errdata.code = &errcode;
     errdata.text = errtext;
     errdata.text_buffer_size = sizeof errtext;
-    mg_init_library(0);
+    mg_init_library(srv.tls ? MG_FEATURES_TLS : 0);
     ctx = mg_start2(&init, &errdata);
     if (ctx == NULL) {
         err_set(err, "serve: cannot listen on %s: %s (is another server using it?)", listen,
@@ -145,8 +271,9 @@ int web_serve(const struct web_options *opts, struct err *err)
         mg_exit_library();
         goto out;
     }
-    for (size_t i = 0; web_routes[i].pattern != NULL; i++)
-        mg_set_request_handler(ctx, web_routes[i].pattern, web_routes[i].handler, &srv);
+    /* One handler for everything: the dispatcher applies the route table
+     * (method, session, role, CSRF) before any feature code runs. */
+    mg_set_request_handler(ctx, "/", web_dispatch, &srv);
 
     n = mg_get_server_ports(ctx, (int)(sizeof ports / sizeof ports[0]), ports);
     if (n > 0) {
@@ -159,14 +286,27 @@ int web_serve(const struct web_options *opts, struct err *err)
         host[hl] = '\0';
         if (strcmp(host, "0.0.0.0") == 0)
             (void)snprintf(host, sizeof host, "127.0.0.1");
-        printf("civreg %s: listening on http://%s:%d/ (data %s, schema %d)\n", CIVREG_VERSION,
-               host, ports[0].port, opts->data_dir, srv.schema_version);
+        printf("civreg %s: listening on %s://%s:%d/ (data %s, schema %d)\n", CIVREG_VERSION,
+               srv.tls ? "https" : "http", host, ports[0].port, opts->data_dir, srv.schema_version);
+        if (opts->demo && web_demo_users[0].username != NULL) {
+            printf("demo sign-ins (password \"%s\", demo mode only):", WEB_DEMO_PASSWORD);
+            for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
+                printf(" %s", u->username);
+            printf("\nopen http%s://%s:%d/signin in a browser\n", srv.tls ? "s" : "", host,
+                   ports[0].port);
+        }
         fflush(stdout);
     }
     log_info("serve: started on %s with %s worker threads", listen, threads);
 
-    while (sigwait(&set, &sig) != 0)
-        ;
+    /* Wake up now and then to end expired sessions, so an unlocked key
+     * does not outlive its session on a quiet server. */
+    for (;;) {
+        sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+        (void)web_sessions_expire(srv.sessions, time(NULL));
+    }
     log_info("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     mg_stop(ctx); /* waits for in-flight requests; exit_thread closes connections */
     mg_exit_library();
@@ -174,6 +314,8 @@ int web_serve(const struct web_options *opts, struct err *err)
     log_info("serve: stopped cleanly");
     rc = 0;
 out:
+    web_sessions_free(srv.sessions); /* wipes every unlocked key */
+    web_throttle_free(srv.throttle);
     db_close(db);
     datadir_free(srv.dd);
     return rc;

@@ -1,17 +1,64 @@
-/* civreg web: internals shared by the server and its route handlers. */
+/* civreg web: internals shared by the server, the dispatcher and the route
+ * handlers. Nothing here is API outside web/. */
 #ifndef CIVREG_WEB_INT_H
 #define CIVREG_WEB_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 
 #include <civetweb.h>
 #include <jansson.h>
 
+#include "core/buf.h"
+#include "core/embed.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "session.h"
+#include "throttle.h"
 
-/* One per server: read-only after start-up, shared by all workers. */
+/* Roles: the same bits as the registry's enum registry_role (auth.c checks
+ * that they agree when the registry is built in). */
+enum {
+    WEB_ROLE_CLERK = 1u << 0,
+    WEB_ROLE_REGISTRAR = 1u << 1,
+    WEB_ROLE_ENROLMENT_OFFICER = 1u << 2,
+    WEB_ROLE_APPROVER = 1u << 3,
+    WEB_ROLE_ISSUANCE_OPERATOR = 1u << 4,
+    WEB_ROLE_AUDITOR = 1u << 5,
+    WEB_ROLE_ADMIN = 1u << 6,
+};
+#define WEB_ROLES_ALL 0x7fu
+/* Route "roles" value meaning: no session needed. */
+#define WEB_PUBLIC 0x80000000u
+
+/* Role names as the API and the UI spell them, in bit order. */
+extern const char *const web_role_names[7];
+
+/* Route flags. */
+enum {
+    WEB_API = 1u << 0,     /* JSON: signed out answers 401 */
+    WEB_PAGE = 1u << 1,    /* HTML: signed out answers 303 to /signin */
+    WEB_ASSET = 1u << 2,   /* static files */
+    WEB_NO_CSRF = 1u << 3, /* state-changing but exempt (sign-in: no session yet) */
+    WEB_RAW_BODY = 1u << 4, /* the body is a file (upload), not JSON */
+};
+
+/* Body caps. */
+#define WEB_MAX_JSON_BODY (2u * 1024 * 1024)
+#define WEB_MAX_FORM_BODY (64u * 1024)
+#define WEB_MAX_UPLOAD (16u * 1024 * 1024) /* one scanned page */
+
+/* One per server: read-only after start-up except the session store and the
+ * throttle, which carry their own locks. */
 struct web_server {
     struct datadir *dd;
     int schema_version;
+    bool tls;
+    const char *tls_cert, *tls_key; /* borrowed from web_options */
+    struct web_sessions *sessions;
+    struct web_throttle *throttle;
+    char asset_fp[17]; /* fingerprint of the embedded assets (hex) */
 };
 
 /* One per worker thread (CivetWeb init_thread): its own SQLite connection. */
@@ -19,24 +66,181 @@ struct web_worker {
     struct db *db; /* NULL when the database could not be opened */
 };
 
-/* A route: the URI pattern registered with CivetWeb and its handler. */
-struct web_route {
-    const char *pattern;
-    mg_request_handler handler;
+#define WEB_MAX_PARAMS 4
+
+/* One request, built by the dispatcher and handed to the handler. */
+struct web_request {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    struct web_server *srv;
+    struct web_worker *w;
+    const struct web_route *route;
+    struct web_session *session; /* acquired by the dispatcher; NULL when signed out */
+    const char *path;            /* the local URI, without the query string */
+    struct {
+        const char *p;
+        size_t len;
+    } params[WEB_MAX_PARAMS];    /* the {name} segments of the route, in order */
+    size_t nparams;
 };
 
-/* Routes, defined in routes.c; the table ends with a NULL pattern. */
+typedef int (*web_handler)(struct web_request *rq);
+
+/* A route: method, path ({name} matches one segment, a final "*" the rest),
+ * who may use it (WEB_PUBLIC or a set of role bits: any one suffices), flags,
+ * the handler and a one-line summary (the OpenAPI document uses it). */
+struct web_route {
+    const char *method;
+    const char *path;
+    unsigned roles;
+    unsigned flags;
+    web_handler handler;
+    const char *summary;
+    const char *screen; /* pages: the JS screen the shell loads */
+};
+
+/* The route table, defined in routes.c; ends with a NULL method. */
 extern const struct web_route web_routes[];
+
+/* --- dispatch.c ------------------------------------------------------- */
+
+/* Find the route for METHOD and PATH. Returns it and fills the {name}
+ * parameters of RQ; NULL with *STATUS = 404 (no such path) or 405 (the path
+ * exists, not with that method; ALLOW gets the methods it has). */
+const struct web_route *web_route_match(const struct web_route *table, const char *method,
+                                        const char *path, struct web_request *rq, int *status,
+                                        char *allow, size_t allow_size);
+
+/* True for methods that change state (everything but GET, HEAD, OPTIONS). */
+bool web_method_changes_state(const char *method);
+
+/* The access decision for ROUTE: 0 = allowed, else the status to answer:
+ * 401 (API, signed out), 303 (page, signed out), 403 (role missing, or CSRF
+ * token missing or wrong). SIGNED_IN and ROLES describe the session;
+ * SESSION_CSRF is its token and GIVEN_CSRF what the request carried (may be
+ * NULL). *WHY gets a short code for the error body. */
+int web_access_check(const struct web_route *route, const char *method, bool signed_in,
+                     unsigned roles, const char *session_csrf, const char *given_csrf,
+                     const char **why) __attribute__((warn_unused_result));
+
+/* CivetWeb's single entry point: routes every request through the table. */
+int web_dispatch(struct mg_connection *conn, void *cbdata);
 
 struct web_worker *web_worker_of(const struct mg_connection *conn);
 
-/* Responses. Each sends the security headers every civreg answer carries.
- * They return the status code, which handlers return to CivetWeb. */
+/* --- http.c: responses ------------------------------------------------ */
+
+/* Each sends the security headers every civreg answer carries and returns
+ * the status code, which handlers return. */
 int web_send_json(struct mg_connection *conn, int status, json_t *body);
 int web_send_error(struct mg_connection *conn, int status, const char *code, const char *message);
 
-/* Handlers. */
-int web_handle_healthz(struct mg_connection *conn, void *cbdata);
-int web_handle_not_found(struct mg_connection *conn, void *cbdata);
+/* Load the OpenSSL 3 compatibility object for CivetWeb <= 1.15 (see
+ * web/tls_compat/tls_compat.c) once per process. Returns 0 or -1. */
+int web_tls_compat_load(struct err *err) __attribute__((warn_unused_result));
+/* The same with one more header (Allow for 405, Retry-After for 429). */
+int web_send_error_hdr(struct mg_connection *conn, int status, const char *code,
+                       const char *message, const char *hname, const char *hvalue);
+/* JSON with extra headers: HDRS is name, value, ..., NULL (may be NULL). */
+int web_send_json_hdrs(struct mg_connection *conn, int status, json_t *body,
+                       const char *const *hdrs);
+int web_send_html(struct mg_connection *conn, int status, const char *html, size_t len,
+                  const char *extra_headers);
+int web_send_redirect(struct mg_connection *conn, const char *location);
+/* A static asset: TYPE, an ETag, IMMUTABLE for fingerprinted URLs. */
+int web_send_asset(struct mg_connection *conn, const struct embedded_file *f, const char *type,
+                   const char *etag, bool immutable);
+
+/* Read the request body into OUT, at most MAX bytes (mg_read loop).
+ * Returns 0, or the status to answer: 413 too large, 400 truncated. */
+int web_read_body(struct mg_connection *conn, size_t max, struct buf *out);
+
+/* Parse the JSON body of an API request (Content-Type application/json,
+ * capped at WEB_MAX_JSON_BODY). Returns 0 with *OUT (caller decrefs), or a
+ * status already answered with an error body. */
+int web_read_json(struct mg_connection *conn, json_t **out);
+
+/* The value of cookie NAME from the Cookie header into OUT; -1 if absent or
+ * longer than SIZE-1. */
+int web_cookie(const struct mg_connection *conn, const char *name, char *out, size_t size);
+
+/* A form field of an application/x-www-form-urlencoded BODY, URL-decoded
+ * into OUT; -1 if absent or too long. */
+int web_form_field(const char *body, size_t len, const char *name, char *out, size_t size);
+
+/* Append S (LEN bytes) to OUT with & < > " ' escaped for HTML text and
+ * attribute values. Returns 0 or -1 (cap). */
+int web_html_escape(struct buf *out, const char *s, size_t len) __attribute__((warn_unused_result));
+
+/* The client's address as text (for throttling). */
+const char *web_client_addr(const struct mg_connection *conn);
+
+/* --- assets.c ----------------------------------------------------------- */
+
+/* The fingerprint of the embedded assets: 16 hex digits over every file. */
+void web_assets_fingerprint(char out[17]);
+/* The embedded asset NAME (e.g. "js/app.js"), or NULL. */
+const struct embedded_file *web_asset_find(const char *name);
+/* The Content-Type for NAME by its extension. */
+const char *web_asset_type(const char *name);
+
+/* --- openapi.c ---------------------------------------------------------- */
+
+/* The OpenAPI 3 document describing every /api/v1 route of TABLE (new
+ * reference), or NULL when out of memory. */
+json_t *web_openapi(const struct web_route *table);
+
+/* --- auth.c: the bridge to the registry -------------------------------- */
+
+/* Who signed in: copied into the session. */
+struct web_identity {
+    char username[64];
+    char office[64];
+    unsigned roles;
+};
+
+/* Check USERNAME and PASSWORD against the registry; on success *ACTOR is
+ * the registry's actor (signing key unlocked), freed with web_actor_free.
+ * Returns 0; 1 for wrong credentials (message in ERR); -1 when sign-in
+ * cannot be done at all (no registry, database error). */
+int web_authenticate(struct web_request *rq, const char *username, const char *password,
+                     void **actor, struct web_identity *id, struct err *err)
+    __attribute__((warn_unused_result));
+void web_actor_free(void *actor);
+
+/* --- handlers (routes.c) ------------------------------------------------ */
+int web_handle_healthz(struct web_request *rq);
+int web_handle_asset(struct web_request *rq);
+int web_handle_openapi(struct web_request *rq);
+int web_handle_session_create(struct web_request *rq);
+int web_handle_session_delete(struct web_request *rq);
+int web_handle_session_show(struct web_request *rq);
+int web_handle_session_update(struct web_request *rq);
+int web_handle_page(struct web_request *rq);
+
+#ifdef CIVREG_HAVE_REGISTRY
+/* api_registry.c: the JSON API over the registry. */
+int web_api_records_list(struct web_request *rq);
+int web_api_record_example(struct web_request *rq);
+int web_api_record_draft(struct web_request *rq);
+int web_api_record_show(struct web_request *rq);
+int web_api_record_history(struct web_request *rq);
+int web_api_record_verify(struct web_request *rq);
+int web_api_record_register(struct web_request *rq);
+int web_api_record_correct(struct web_request *rq);
+int web_api_person_show(struct web_request *rq);
+int web_api_evidence(struct web_request *rq);
+int web_api_evidence_add(struct web_request *rq);
+int web_api_audit_trace(struct web_request *rq);
+int web_api_audit_bundle(struct web_request *rq);
+int web_api_audit_head(struct web_request *rq);
+int web_api_users_list(struct web_request *rq);
+int web_api_user_add(struct web_request *rq);
+int web_api_user_disable(struct web_request *rq);
+#endif
+
+/* pages.c: the HTML shell of a page (PAGE names the JS screen), every value
+ * escaped. Returns the status. */
+int web_render_shell(struct web_request *rq, const char *page);
 
 #endif

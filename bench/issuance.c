@@ -1,0 +1,264 @@
+/* Benchmark: documents personalized per second. Three figures:
+ *   - data page PDFs rendered (TD3 and TD1), libharu alone;
+ *   - whole personalizations through the passport office (MRZ, data page,
+ *     blobs stored and fsynced, booklet and document rows, signed events),
+ *     on a fresh data directory under /tmp (removed afterwards).
+ * The workflow is measured twice: data page only, then with the chip
+ * package signed by a document signer (ECDSA P-256) from the same MRZ.
+ * Run it by hand on an otherwise idle machine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
+#include "issuance/datapage.h"
+#include "issuance/office_app.h"
+#include "issuance/pki.h"
+#include "registry/registry.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *p;
+    long n;
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+        fprintf(stderr, "bench issuance: cannot read %s\n", path);
+        exit(1);
+    }
+    p = malloc((size_t)n);
+    if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
+        exit(1);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static int die(const char *what, const struct err *err)
+{
+    fprintf(stderr, "bench issuance: %s: %s\n", what, err_msg(err));
+    exit(1);
+}
+
+static void bench_render(enum mrz_format f, const unsigned char *photo, size_t photo_len,
+                         const unsigned char *sig, size_t sig_len, int n)
+{
+    struct datapage_input in;
+    struct mrz_input mi;
+    struct buf mrz = BUF_INIT(256), pdf = BUF_INIT(32 << 20);
+    struct err err = ERR_INIT;
+    size_t bytes = 0;
+
+    memset(&in, 0, sizeof in);
+    memset(&mi, 0, sizeof mi);
+    mi.format = in.format = f;
+    mi.document_code = in.document_code = f == MRZ_TD3 ? "P" : "I";
+    mi.issuing_state = in.issuing_state = "UTO";
+    mi.primary_identifier = in.primary_identifier = "Eriksson";
+    mi.secondary_identifier = in.secondary_identifier = "Anna María";
+    mi.document_number = in.document_number = "L898902C3";
+    mi.nationality = in.nationality = "UTO";
+    mi.date_of_birth = in.date_of_birth = (struct mrz_date){ 1974, 8, 12 };
+    mi.sex = in.sex = 'F';
+    mi.date_of_expiry = in.date_of_expiry = (struct mrz_date){ 2032, 4, 15 };
+    in.date_of_issue = (struct mrz_date){ 2022, 4, 16 };
+    in.document_name = f == MRZ_TD3 ? "PASSPORT" : "IDENTITY CARD";
+    in.authority = "Passport Office";
+    in.place_of_birth = "Zenith";
+    in.photo = photo;
+    in.photo_len = photo_len;
+    in.signature = sig;
+    in.signature_len = sig_len;
+    if (mrz_generate(&mi, NULL, &mrz, NULL, &err) != 0)
+        die("mrz", &err);
+    in.mrz = buf_str(&mrz);
+    double t0 = now();
+    for (int i = 0; i < n; i++) {
+        buf_reset(&pdf);
+        if (datapage_render(&in, &pdf, &err) != 0)
+            die("render", &err);
+        bytes += pdf.len;
+    }
+    double dt = now() - t0;
+    printf("data page PDF %s (libharu, fonts embedded)      %8.1f pages/s  (%zu bytes each)\n",
+           mrz_format_name(f), n / dt, bytes / (size_t)n);
+    buf_release(&mrz);
+    buf_release(&pdf);
+}
+
+static struct registry_actor *login(struct db *db, const char *keys, const char *user)
+{
+    struct registry_actor *a = NULL;
+    struct err err = ERR_INIT;
+    char pw[64];
+    snprintf(pw, sizeof pw, "%s-password", user);
+    if (registry_authenticate(db, keys, user, pw, &a, &err) != 0)
+        die(user, &err);
+    return a;
+}
+
+static void add_user(struct db *db, const char *keys, struct registry_actor *admin,
+                     const char *name, unsigned roles)
+{
+    struct registry_user_new u = { name, NULL, roles, "HQ" };
+    struct err err = ERR_INIT;
+    char pw[64];
+    snprintf(pw, sizeof pw, "%s-password", name);
+    u.password = pw;
+    if (registry_user_add(db, keys, admin, &u, &err) != 0)
+        die("user add", &err);
+}
+
+static int pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,
+                     const json_t *data, struct err *err)
+{
+    return registry_event_append(db, ctx, type, objects, data, NULL, err);
+}
+
+static void bench_workflow(const unsigned char *photo, size_t photo_len, const unsigned char *sig,
+                           size_t sig_len, int n, bool chip)
+{
+    char dir[] = "/tmp/civreg-bench-issuance-XXXXXX", data[128];
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct err err = ERR_INIT;
+    struct registry_actor *admin, *clerk1, *clerk2, *reg, *enrol, *appr, *oper;
+    char **ids = calloc((size_t)n, sizeof *ids);
+
+    if (mkdtemp(dir) == NULL || ids == NULL)
+        exit(1);
+    snprintf(data, sizeof data, "%s/data", dir);
+    if (datadir_init(data, NULL, &err) != 0 || datadir_open(data, &dd, &err) != 0 ||
+        datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err) != 0)
+        die("data directory", &err);
+    {
+        struct registry_user_new u = { "admin", "admin-password", ROLE_ADMIN, "HQ" };
+        if (registry_user_add(db, dd->keys_dir, NULL, &u, &err) != 0)
+            die("admin", &err);
+    }
+    admin = login(db, dd->keys_dir, "admin");
+    add_user(db, dd->keys_dir, admin, "clerk1", ROLE_CLERK);
+    add_user(db, dd->keys_dir, admin, "clerk2", ROLE_CLERK);
+    add_user(db, dd->keys_dir, admin, "reg", ROLE_REGISTRAR);
+    add_user(db, dd->keys_dir, admin, "enrol", ROLE_ENROLMENT_OFFICER);
+    add_user(db, dd->keys_dir, admin, "appr", ROLE_APPROVER);
+    add_user(db, dd->keys_dir, admin, "oper", ROLE_ISSUANCE_OPERATOR);
+    clerk1 = login(db, dd->keys_dir, "clerk1");
+    clerk2 = login(db, dd->keys_dir, "clerk2");
+    reg = login(db, dd->keys_dir, "reg");
+    enrol = login(db, dd->keys_dir, "enrol");
+    appr = login(db, dd->keys_dir, "appr");
+    oper = login(db, dd->keys_dir, "oper");
+
+    struct office_env eo = { db, dd->blobs_dir, dd->keys_dir, enrol, NULL, { 0 } };
+    struct office_env ea = { db, dd->blobs_dir, dd->keys_dir, appr, NULL, { 0 } };
+    struct office_env ep = { db, dd->blobs_dir, dd->keys_dir, oper, NULL, { 0 } };
+    office_env_init(&eo);
+    office_env_init(&ea);
+    office_env_init(&ep);
+    if (office_booklets_receive(db, &ep.actor, "TD3", "B000001", "B099999", "bench", NULL,
+                                &err) != 0)
+        die("booklets", &err);
+    /* N registered persons, each with an approved application. */
+    for (int i = 0; i < n; i++) {
+        json_t *rec = registry_record_example(), *res = NULL, *app = NULL;
+        char *rid = NULL, given[32];
+        struct office_enrolment e;
+        snprintf(given, sizeof given, "Person %d", i);
+        json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given));
+        json_object_set_new(json_object_get(rec, "register"), "entry", json_integer(1000 + i));
+        if (registry_record_draft(db, clerk1, rec, &rid, &err) != 0 ||
+            registry_record_verify(db, clerk2, rid, rec, NULL, &err) != 0 ||
+            registry_record_register(db, reg, rid, &res, &err) != 0)
+            die("record", &err);
+        memset(&e, 0, sizeof e);
+        e.uin = json_string_value(json_object_get(res, "uin"));
+        e.photo = photo;
+        e.photo_len = photo_len;
+        e.signature = sig;
+        e.signature_len = sig_len;
+        if (office_app_enrol(&eo, &e, &app, &err) != 0)
+            die("enrol", &err);
+        ids[i] = strdup(json_string_value(json_object_get(app, "id")));
+        if (office_app_approve(&ea, ids[i], NULL, &err) != 0)
+            die("approve", &err);
+        json_decref(rec);
+        json_decref(res);
+        json_decref(app);
+        free(rid);
+    }
+    struct pki *pki = NULL;
+    if (chip) {
+        struct pki_init_opts po = { "UT", NULL, NULL, PKI_ALG_ECDSA_P256, 0, time(NULL) };
+        struct pki_issue_opts io = { PKI_KIND_DS, PKI_ALG_ECDSA_P256, 0, 0, NULL, time(NULL) };
+        char serial[PKI_SERIAL_MAX];
+        if (pki_open(data, true, &pki, &err) != 0)
+            die("pki", &err);
+        pki_set_event_sink(pki, pki_event, admin);
+        if (pki_init(pki, &po, serial, &err) != 0 || pki_issue(pki, &io, serial, &err) != 0)
+            die("pki", &err);
+        pki_set_event_sink(pki, pki_event, oper);
+        ep.pki = pki;
+    }
+    double t0 = now();
+    for (int i = 0; i < n; i++)
+        if (office_app_personalize(&ep, ids[i], NULL, &err) != 0)
+            die("personalize", &err);
+    double dt = now() - t0;
+    printf("personalization through the office (TD3: MRZ, PDF%s, blobs, events) %8.1f "
+           "documents/s\n",
+           chip ? ", chip signed" : "", n / dt);
+    pki_close(pki);
+    for (int i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    registry_actor_free(admin);
+    registry_actor_free(clerk1);
+    registry_actor_free(clerk2);
+    registry_actor_free(reg);
+    registry_actor_free(enrol);
+    registry_actor_free(appr);
+    registry_actor_free(oper);
+    db_close(db);
+    datadir_free(dd);
+    {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench issuance: could not remove %s\n", dir);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *src = argc > 1 ? argv[1] : CIVREG_SOURCE_DIR;
+    char path[1024];
+    size_t photo_len, sig_len;
+    unsigned char *photo, *sig;
+
+    struct err err = ERR_INIT;
+    if (secret_init(&err) != 0)
+        die("libsodium", &err);
+    snprintf(path, sizeof path, "%s/tests/data/issuance/portrait.jpg", src);
+    photo = slurp(path, &photo_len);
+    snprintf(path, sizeof path, "%s/tests/data/issuance/signature.png", src);
+    sig = slurp(path, &sig_len);
+    bench_render(MRZ_TD3, photo, photo_len, sig, sig_len, 200);
+    bench_render(MRZ_TD1, photo, photo_len, sig, sig_len, 200);
+    bench_workflow(photo, photo_len, sig, sig_len, 40, false);
+    bench_workflow(photo, photo_len, sig, sig_len, 40, true);
+    free(photo);
+    free(sig);
+    return 0;
+}

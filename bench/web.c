@@ -1,0 +1,235 @@
+/* Benchmark: the web server under wrk (Debian's wrk) on a signed-in record
+ * view and record list, over a data directory of N synthetic records
+ * (default 100 000) made through the registry API like `serve --demo`.
+ *
+ *   build/bench/web [--data DIR] [--records N] [--seconds S] [--connections C]
+ *
+ * DIR is kept between runs (creating 100 000 signed records takes minutes);
+ * without --data a temporary folder is used and removed. Prints requests
+ * per second and p99 latency per endpoint. Run it by hand on an otherwise
+ * idle machine. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "web/web.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One HTTP/1.1 exchange on loopback; the whole response into OUT. */
+static int http(int port, const char *method, const char *path, const char *headers,
+                const char *body, struct buf *out)
+{
+    struct sockaddr_in sa;
+    struct buf req = BUF_INIT(1 << 20);
+    char chunk[65536];
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+                         "Content-Length: %zu\r\n\r\n%s",
+                   method, path, headers ? headers : "", body ? strlen(body) : 0,
+                   body ? body : "") != 0 ||
+        write(fd, req.data, req.len) != (ssize_t)req.len)
+        goto out;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0)
+        if (buf_append(out, chunk, (size_t)n) != 0)
+            goto out;
+    rc = 0;
+out:
+    buf_release(&req);
+    close(fd);
+    return rc;
+}
+
+/* The value after KEY":" in a JSON text (first occurrence), into OUT. */
+static int json_field(const char *text, const char *key, char *out, size_t size)
+{
+    char pat[64];
+    const char *p, *e;
+
+    (void)snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    p = strstr(text, pat);
+    if (p == NULL)
+        return -1;
+    p += strlen(pat);
+    e = strchr(p, '"');
+    if (e == NULL || (size_t)(e - p) >= size)
+        return -1;
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+    return 0;
+}
+
+/* Run wrk against PATH with COOKIE; print requests/s and p99. */
+static int run_wrk(const char *label, int port, const char *path, const char *cookie, int seconds,
+                   int connections)
+{
+    char cmd[1024], line[512], rps[64] = "?", p99[64] = "?", p50[64] = "?";
+    FILE *f;
+
+    (void)snprintf(cmd, sizeof cmd,
+                   "wrk -t2 -c%d -d%ds --latency -H 'Cookie: %s' 'http://127.0.0.1:%d%s' 2>&1",
+                   connections, seconds, cookie, port, path);
+    f = popen(cmd, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *p = line + strspn(line, " \t");
+        if (strncmp(p, "Requests/sec:", 13) == 0)
+            (void)snprintf(rps, sizeof rps, "%s", p + 13 + strspn(p + 13, " \t"));
+        else if (strncmp(p, "99%", 3) == 0)
+            (void)snprintf(p99, sizeof p99, "%s", p + 3 + strspn(p + 3, " \t"));
+        else if (strncmp(p, "50%", 3) == 0)
+            (void)snprintf(p50, sizeof p50, "%s", p + 3 + strspn(p + 3, " \t"));
+        else if (strstr(p, "Non-2xx") != NULL)
+            fprintf(stderr, "bench web: %s: %s", label, p);
+    }
+    if (pclose(f) != 0) {
+        fprintf(stderr, "bench web: wrk failed (is the Debian package wrk installed?)\n");
+        return -1;
+    }
+    rps[strcspn(rps, "\n")] = '\0';
+    p99[strcspn(p99, "\n")] = '\0';
+    p50[strcspn(p50, "\n")] = '\0';
+    printf("%-40s %10s req/s   p50 %8s   p99 %8s\n", label, rps, p50, p99);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *data = NULL;
+    char tmpl[] = "/tmp/civreg-bench-web-XXXXXX", path[4200], line[512], cookie[128],
+         id[128], portstr[16];
+    int records = 100000, seconds = 10, connections = 16, port = 0, pfd[2], rc = 1;
+    struct err err = ERR_INIT;
+    struct buf r = BUF_INIT(1 << 20);
+    struct stat st;
+    bool created = false, tmp = false;
+    pid_t pid = -1;
+    FILE *out;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--data") == 0)
+            data = argv[i + 1];
+        else if (strcmp(argv[i], "--records") == 0)
+            records = (int)strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--seconds") == 0)
+            seconds = (int)strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--connections") == 0)
+            connections = (int)strtol(argv[i + 1], NULL, 10);
+    }
+    if (records < 1 || seconds < 1 || connections < 1) {
+        fprintf(stderr, "usage: web [--data DIR] [--records N] [--seconds S] [--connections C]\n");
+        return 2;
+    }
+    if (data == NULL) {
+        if (mkdtemp(tmpl) == NULL)
+            return 1;
+        (void)snprintf(path, sizeof path, "%s/data", tmpl);
+        data = path;
+        tmp = true;
+    }
+    if (stat(data, &st) != 0) {
+        double t0 = now();
+        printf("creating %d signed records in %s ...\n", records, data);
+        fflush(stdout);
+        if (web_demo_prepare(data, records, &created, &err) != 0) {
+            fprintf(stderr, "bench web: %s\n", err_msg(&err));
+            goto out;
+        }
+        printf("created in %.0f s (%.0f records/s through the registry API)\n", now() - t0,
+               records / (now() - t0));
+    }
+
+    /* The real server, 8 worker threads (the default). */
+    if (pipe(pfd) != 0)
+        goto out;
+    pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        execl(CIVREG_BIN, CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0",
+              "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    out = fdopen(pfd[0], "r");
+    if (out == NULL || fgets(line, sizeof line, out) == NULL || strstr(line, "127.0.0.1:") == NULL) {
+        fprintf(stderr, "bench web: the server did not start\n");
+        goto out;
+    }
+    port = (int)strtol(strstr(line, "127.0.0.1:") + 10, NULL, 10);
+    (void)snprintf(portstr, sizeof portstr, "%d", port);
+
+    /* Sign in as the registrar (any record-reading role would do). */
+    if (http(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n",
+             "{\"username\":\"registrar\",\"password\":\"" WEB_DEMO_PASSWORD "\"}", &r) != 0 ||
+        strstr(buf_str(&r), "civreg_session=") == NULL) {
+        fprintf(stderr, "bench web: sign-in failed: %s\n", buf_str(&r));
+        goto out;
+    }
+    {
+        const char *c = strstr(buf_str(&r), "civreg_session=");
+        size_t n = strcspn(c, ";\r\n");
+        if (n >= sizeof cookie)
+            goto out;
+        memcpy(cookie, c, n);
+        cookie[n] = '\0';
+    }
+    buf_reset(&r);
+    (void)snprintf(line, sizeof line, "Cookie: %s\r\n", cookie);
+    if (http(port, "GET", "/api/v1/records?status=registered&limit=1", line, NULL, &r) != 0 ||
+        json_field(buf_str(&r), "id", id, sizeof id) != 0) {
+        fprintf(stderr, "bench web: no record to view: %s\n", buf_str(&r));
+        goto out;
+    }
+    printf("civreg web: %d records, wrk -t2 -c%d -d%ds, server with 8 worker threads\n", records,
+           connections, seconds);
+    (void)snprintf(path, sizeof path, "/api/v1/records/%s", id);
+    if (run_wrk("GET /api/v1/records/{id} (view, logged)", port, path, cookie, seconds,
+                connections) != 0 ||
+        run_wrk("GET /api/v1/records?limit=50", port, "/api/v1/records?limit=50", cookie, seconds,
+                connections) != 0 ||
+        run_wrk("GET /api/v1/records?status=draft&limit=50", port,
+                "/api/v1/records?status=draft&limit=50", cookie, seconds, connections) != 0 ||
+        run_wrk("GET /healthz (no session, baseline)", port, "/healthz", cookie, seconds,
+                connections) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    buf_release(&r);
+    if (tmp) {
+        (void)snprintf(line, sizeof line, "rm -rf '%s'", tmpl);
+        if (system(line) != 0)
+            fprintf(stderr, "bench web: could not remove %s\n", tmpl);
+    }
+    (void)portstr;
+    return rc;
+}

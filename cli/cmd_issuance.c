@@ -1,0 +1,789 @@
+/* civreg application | document | booklet: the passport office's commands
+ * over issuance/ (enrolment to collection, data pages, document numbers and
+ * status, booklet stock). Each subcommand parses its options and calls one
+ * issuance function as the signed-in user. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_registry.h"
+#include "core/json.h"
+#include "db/datadir.h"
+#include "issuance/datapage.h"
+#include "issuance/office_app.h"
+#include "issuance/photo.h"
+#include "registry/registry.h"
+
+#define STDIN_MAX (1 << 20)
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int read_stream(FILE *f, const char *name, struct buf *out, struct err *err)
+{
+    unsigned char chunk[8192];
+    size_t n;
+
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(out, chunk, n) != 0)
+            return err_set(err, "%s: more than %zu bytes", name, out->max);
+    if (ferror(f))
+        return err_set(err, "%s: read error", name);
+    return 0;
+}
+
+static int read_file(const char *path, size_t max, struct buf *out, struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    int rc;
+
+    *out = (struct buf)BUF_INIT(max);
+    if (f == NULL)
+        return err_set(err, "%s: %s", path, strerror(errno));
+    rc = read_stream(f, path, out, err);
+    fclose(f);
+    return rc;
+}
+
+/* Write LEN bytes to PATH ("-" = stdout). */
+static int write_file(const char *path, const void *p, size_t len, struct err *err)
+{
+    FILE *f;
+
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(p, 1, len, stdout) != len || fflush(stdout) != 0)
+            return err_set(err, "stdout: write error");
+        return 0;
+    }
+    f = fopen(path, "wb");
+    if (f == NULL)
+        return err_set(err, "%s: %s", path, strerror(errno));
+    if (fwrite(p, 1, len, f) != len) {
+        fclose(f);
+        return err_set(err, "%s: write error", path);
+    }
+    if (fclose(f) != 0)
+        return err_set(err, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* ---- civreg document --------------------------------------------------- */
+
+static int document_datapage_cmd(int argc, char **argv);
+static int document_status_cmd(int argc, char **argv);
+static int document_show_cmd(int argc, char **argv);
+static int document_expire_cmd(int argc, char **argv);
+static int document_alerts_cmd(int argc, char **argv);
+static int document_trace_cmd(int argc, char **argv);
+static int document_series_cmd(int argc, char **argv);
+
+static const struct cli_command document_commands[] = {
+    { "datapage", document_datapage_cmd, "render a data page PDF from a JSON record on stdin",
+      "usage: civreg document datapage --photo FILE.jpg [--signature FILE] --out FILE.pdf\n"
+      "                                < record.json\n"
+      "\n"
+      "Renders a TD3 passport data page (125 x 88 mm) or a TD1 card (85.6 x 54 mm,\n"
+      "front and back) with libharu from one JSON record: the members of `civreg\n"
+      "mrz generate` plus document_name, issuing_state_name, nationality_name,\n"
+      "place_of_birth, date_of_issue, authority, personal_number and\n"
+      "specimen_text. The MRZ is generated from the same record, printed in\n"
+      "OCR-B at Doc 9303's pitch and position, and also written to stdout. The\n"
+      "photo must be a JPEG; the signature a JPEG or PNG. --out - writes the PDF\n"
+      "to stdout instead (the MRZ then goes to stderr).\n" },
+    { "status", document_status_cmd, "mark a document lost, stolen, revoked, cancelled, expired",
+      "usage: civreg document status NUMBER --status S --reason TEXT [--evidence H1,H2]\n"
+      "       [--data DIR] --user U [--password-file F]\n"
+      "\n"
+      "Lost and stolen: a valid document, reported at the counter (enrolment officer\n"
+      "or approver). Revoked: a valid, lost or stolen one; cancelled: one not yet\n"
+      "issued or valid; expired: a valid one past its expiry (approver or admin).\n"
+      "Evidence: hashes of files stored with `civreg evidence add`.\n" },
+    { "show", document_show_cmd, "show a document by number",
+      "usage: civreg document show NUMBER [--data DIR] --user U [--password-file F]\n" },
+    { "expire", document_expire_cmd, "mark valid documents past their expiry date as expired",
+      "usage: civreg document expire [--data DIR] --user U [--password-file F]\n" },
+    { "alerts", document_alerts_cmd, "export lost, stolen and revoked numbers (SLTD fields)",
+      "usage: civreg document alerts [--format csv|json] [--out FILE] [--data DIR] --user U\n"
+      "       [--password-file F]\n"
+      "\n"
+      "One row per lost, stolen or revoked document: document_number, document_type,\n"
+      "issuing_country, status, reported_at, date_of_issue, date_of_expiry,\n"
+      "blank_or_personalized, reason (the fields of INTERPOL's SLTD database).\n"
+      "CSV (RFC 4180, header row) by default.\n" },
+    { "trace", document_trace_cmd, "provenance of a document number back to the birth record",
+      "usage: civreg document trace NUMBER [--data DIR] --user U [--password-file F]\n"
+      "\n"
+      "The document, its application, their signed events, and the registry's trace\n"
+      "of the person: record versions, link statements, scans, inclusion proofs.\n"
+      "Auditor, registrar or admin.\n" },
+    { "series", document_series_cmd, "show or set the document number patterns",
+      "usage: civreg document series [--type TD3|TD1 --pattern P] [--data DIR] --user U\n"
+      "       [--password-file F]\n"
+      "\n"
+      "A pattern is literal A-Z 0-9 with {seq:N} once (N digits, 3-9), and\n"
+      "optionally {office} and {yy}; numbers must fit the MRZ (TD3: 9 characters).\n"
+      "Default: {office}{seq:N} filling 9 characters. The sequence never restarts.\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_document(int argc, char **argv)
+{
+    return cli_dispatch("document", document_commands, argc, argv);
+}
+
+static int document_datapage_cmd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "photo", required_argument, NULL, 'p' },
+        { "signature", required_argument, NULL, 's' },
+        { "out", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct buf in = BUF_INIT(STDIN_MAX), photo = BUF_INIT(0), sig = BUF_INIT(0);
+    struct buf pdf = BUF_INIT(64 << 20), mrz = BUF_INIT(256);
+    struct err err = ERR_INIT;
+    const char *photo_path = NULL, *sig_path = NULL, *out_path = NULL;
+    json_t *rec = NULL;
+    int c, rc = EXIT_FAIL;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p': photo_path = optarg; break;
+        case 's': sig_path = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'h': return cli_help(cli_find(document_commands, "datapage"));
+        default: return cli_usage_error("document datapage", "invalid option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("document datapage", "unexpected argument '%s'", argv[optind]);
+    if (photo_path == NULL || out_path == NULL)
+        return cli_usage_error("document datapage", "--photo and --out are required");
+
+    if (read_stream(stdin, "stdin", &in, &err) != 0 ||
+        json_parse(buf_str(&in), in.len, &rec, &err) != 0) {
+        err_prefix(&err, "input");
+        goto fail;
+    }
+    if (read_file(photo_path, PHOTO_MAX_BYTES, &photo, &err) != 0)
+        goto fail;
+    if (sig_path && read_file(sig_path, SIGNATURE_MAX_BYTES, &sig, &err) != 0)
+        goto fail;
+    if (datapage_render_json(rec, photo.data, photo.len, sig.data, sig.len, &pdf, &mrz,
+                             &err) != 0)
+        goto fail;
+    if (write_file(out_path, pdf.data, pdf.len, &err) != 0)
+        goto fail;
+    fprintf(strcmp(out_path, "-") == 0 ? stderr : stdout, "%s\n", buf_str(&mrz));
+    rc = EXIT_OK;
+    goto out;
+fail:
+    cli_fail("document datapage", &err);
+out:
+    json_decref(rec);
+    buf_release(&in);
+    buf_release(&photo);
+    buf_release(&sig);
+    buf_release(&pdf);
+    buf_release(&mrz);
+    return rc;
+}
+
+/* ---- the office commands: one option table, each command its own set --- */
+
+struct opts {
+    const char *data, *user, *pwfile;
+    const char *uin, *type, *kind, *replaces, *photo, *signature, *contact, *surname, *given;
+    const char *reason, *evidence, *status, *format, *out, *first, *last, *reference, *pattern;
+    int pass, fail, limit;
+    int given_set;
+};
+
+enum {
+    O_DATA = 1000, O_USER, O_PWFILE, O_UIN, O_TYPE, O_KIND, O_REPLACES, O_PHOTO, O_SIGNATURE,
+    O_CONTACT, O_SURNAME, O_GIVEN, O_REASON, O_EVIDENCE, O_STATUS, O_FORMAT, O_OUT, O_FIRST,
+    O_LAST, O_REFERENCE, O_PATTERN, O_PASS, O_FAIL, O_LIMIT,
+};
+
+static const struct option office_longopts[] = {
+    { "data", required_argument, NULL, O_DATA },
+    { "user", required_argument, NULL, O_USER },
+    { "password-file", required_argument, NULL, O_PWFILE },
+    { "uin", required_argument, NULL, O_UIN },
+    { "type", required_argument, NULL, O_TYPE },
+    { "kind", required_argument, NULL, O_KIND },
+    { "replaces", required_argument, NULL, O_REPLACES },
+    { "photo", required_argument, NULL, O_PHOTO },
+    { "signature", required_argument, NULL, O_SIGNATURE },
+    { "contact", required_argument, NULL, O_CONTACT },
+    { "surname", required_argument, NULL, O_SURNAME },
+    { "given-names", required_argument, NULL, O_GIVEN },
+    { "reason", required_argument, NULL, O_REASON },
+    { "evidence", required_argument, NULL, O_EVIDENCE },
+    { "status", required_argument, NULL, O_STATUS },
+    { "format", required_argument, NULL, O_FORMAT },
+    { "out", required_argument, NULL, O_OUT },
+    { "first", required_argument, NULL, O_FIRST },
+    { "last", required_argument, NULL, O_LAST },
+    { "reference", required_argument, NULL, O_REFERENCE },
+    { "pattern", required_argument, NULL, O_PATTERN },
+    { "pass", no_argument, NULL, O_PASS },
+    { "fail", no_argument, NULL, O_FAIL },
+    { "limit", required_argument, NULL, O_LIMIT },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Parse ARGV into O; ALLOWED lists the option names this command takes
+ * (besides --data, --user, --password-file, --help). NPOS positional
+ * arguments are required and left in POS. Returns -1 to go on, else an
+ * exit code. */
+static int office_parse(const char *cmd, const struct cli_command *table, const char *name,
+                        const char *allowed, int npos, int argc, char **argv, struct opts *o,
+                        const char **pos)
+{
+    int c, idx;
+
+    memset(o, 0, sizeof *o);
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", office_longopts, &idx)) != -1) {
+        const char *optname;
+        if (c == 'h')
+            return cli_help(cli_find(table, name));
+        if (c == '?' || c < O_DATA)
+            return cli_usage_error(cmd, "invalid option");
+        optname = office_longopts[c - O_DATA].name;
+        if (c > O_PWFILE) {
+            char key[40];
+            snprintf(key, sizeof key, " %s ", optname);
+            if (strstr(allowed, key) == NULL)
+                return cli_usage_error(cmd, "option --%s does not apply here", optname);
+        }
+        switch (c) {
+        case O_DATA: o->data = optarg; break;
+        case O_USER: o->user = optarg; break;
+        case O_PWFILE: o->pwfile = optarg; break;
+        case O_UIN: o->uin = optarg; break;
+        case O_TYPE: o->type = optarg; break;
+        case O_KIND: o->kind = optarg; break;
+        case O_REPLACES: o->replaces = optarg; break;
+        case O_PHOTO: o->photo = optarg; break;
+        case O_SIGNATURE: o->signature = optarg; break;
+        case O_CONTACT: o->contact = optarg; break;
+        case O_SURNAME: o->surname = optarg; break;
+        case O_GIVEN: o->given = optarg; o->given_set = 1; break;
+        case O_REASON: o->reason = optarg; break;
+        case O_EVIDENCE: o->evidence = optarg; break;
+        case O_STATUS: o->status = optarg; break;
+        case O_FORMAT: o->format = optarg; break;
+        case O_OUT: o->out = optarg; break;
+        case O_FIRST: o->first = optarg; break;
+        case O_LAST: o->last = optarg; break;
+        case O_REFERENCE: o->reference = optarg; break;
+        case O_PATTERN: o->pattern = optarg; break;
+        case O_PASS: o->pass = 1; break;
+        case O_FAIL: o->fail = 1; break;
+        case O_LIMIT: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 10000)
+                return cli_usage_error(cmd, "--limit: 1 to 10000");
+            o->limit = (int)v;
+            break;
+        }
+        default: return cli_usage_error(cmd, "invalid option");
+        }
+    }
+    if (argc - optind != npos)
+        return cli_usage_error(cmd, npos == 0 ? "unexpected argument" : npos == 1
+                                                   ? "exactly one argument is required"
+                                                   : "wrong number of arguments");
+    for (int i = 0; i < npos; i++)
+        pos[i] = argv[optind + i];
+    return -1;
+}
+
+#if __has_include("issuance/pki.h")
+#include "issuance/pki.h"
+#define CLI_HAVE_PKI 1
+#else
+#define CLI_HAVE_PKI 0
+#endif
+
+#if CLI_HAVE_PKI
+/* The PKI's events (chip.personalize) go to the registry's log, signed by
+ * the signed-in user, inside the PKI's transaction. */
+static int pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,
+                     const json_t *data, struct err *err)
+{
+    return registry_event_append(db, ctx, type, objects, data, NULL, err);
+}
+#endif
+
+struct office_session {
+    struct cli_session s;
+    struct office_env env;
+};
+
+static int office_open(const char *cmd, const struct opts *o, bool with_pki,
+                       struct office_session *os)
+{
+    int rc;
+
+    memset(os, 0, sizeof *os);
+    if ((rc = cli_session_open(cmd, o->data, o->user, o->pwfile, true, &os->s)) != 0)
+        return rc;
+    os->env.db = os->s.db;
+    os->env.blobs_dir = os->s.dd->blobs_dir;
+    os->env.keys_dir = os->s.dd->keys_dir;
+    os->env.reg = os->s.actor;
+    office_env_init(&os->env);
+#if CLI_HAVE_PKI
+    if (with_pki) {
+        /* Chips are signed when the data directory's PKI has a document
+         * signer; each chip signed is a signed event of this user. */
+        struct err err = ERR_INIT;
+        json_t *certs = NULL;
+        bool have_ds = false;
+        if (pki_open(os->s.dd->dir, false, &os->env.pki, &err) == 0 &&
+            pki_list(os->env.pki, &certs, &err) == 0) {
+            size_t i;
+            json_t *c;
+            json_array_foreach(certs, i, c) {
+                const char *kind = json_string_value(json_object_get(c, "kind"));
+                const char *status = json_string_value(json_object_get(c, "status"));
+                if (kind && strcmp(kind, pki_kind_name(PKI_KIND_DS)) == 0 &&
+                    (status == NULL || strcmp(status, "revoked") != 0))
+                    have_ds = true;
+            }
+        }
+        json_decref(certs);
+        if (!have_ds) {
+            pki_close(os->env.pki);
+            os->env.pki = NULL; /* no document signer: no chip package */
+        } else {
+            pki_require_events(os->env.pki, true);
+            pki_set_event_sink(os->env.pki, pki_event, (void *)os->s.actor);
+        }
+    }
+#else
+    (void)with_pki;
+#endif
+    return EXIT_OK;
+}
+
+static void office_close(struct office_session *os)
+{
+#if CLI_HAVE_PKI
+    pki_close(os->env.pki);
+#endif
+    cli_session_close(&os->s);
+}
+
+/* Print a JSON result or fail. */
+static int office_result(const char *cmd, int rc, json_t *out, const struct err *err)
+{
+    int x = rc == 0 ? (out ? cli_print_json(out) : EXIT_OK) : cli_fail(cmd, err);
+    json_decref(out);
+    return x;
+}
+
+/* ---- civreg application ------------------------------------------------ */
+
+static int app_enrol(int argc, char **argv);
+static int app_approve(int argc, char **argv);
+static int app_reject(int argc, char **argv);
+static int app_personalize(int argc, char **argv);
+static int app_qc(int argc, char **argv);
+static int app_issue(int argc, char **argv);
+static int app_collect(int argc, char **argv);
+static int app_show(int argc, char **argv);
+static int app_list(int argc, char **argv);
+static int app_datapage(int argc, char **argv);
+static int app_chip(int argc, char **argv);
+
+#define SIGNIN "[--data DIR] --user U [--password-file F]"
+
+static const struct cli_command app_commands[] = {
+    { "enrol", app_enrol, "open an application for a person (enrolment officer)",
+      "usage: civreg application enrol --uin UIN --photo FILE.jpg [--signature FILE]\n"
+      "       [--type TD3|TD1] [--kind new|renewal|replacement --replaces NUMBER]\n"
+      "       [--surname S --given-names G] [--contact JSON] " SIGNIN "\n"
+      "\n"
+      "Checks and stores the evidence: the person's birth record is registered, the\n"
+      "person is not deceased, they hold no other valid (or pending) document of\n"
+      "the type unless this renews or replaces it (the old one is cancelled at\n"
+      "issuance), and the names given (default: the record's) agree with the\n"
+      "record. The photo must be a JPEG close to 35:45. Prints the application.\n" },
+    { "approve", app_approve, "approve an application: document number and booklet (approver)",
+      "usage: civreg application approve ID " SIGNIN "\n"
+      "\n"
+      "Four eyes: refused for the officer who enrolled it. Allocates the next\n"
+      "document number and reserves the next blank booklet.\n" },
+    { "reject", app_reject, "reject an application with a reason (approver)",
+      "usage: civreg application reject ID --reason TEXT " SIGNIN "\n" },
+    { "personalize", app_personalize, "produce the data page and chip package (operator)",
+      "usage: civreg application personalize ID [--out FILE.pdf] " SIGNIN "\n"
+      "\n"
+      "Refused unless the application is approved (or failed quality control).\n"
+      "Generates the MRZ, the data page PDF and, when the data directory has a\n"
+      "document signer, the chip package, all stored as evidence; --out also\n"
+      "writes the PDF to FILE.\n" },
+    { "qc", app_qc, "record quality control of a personalized document (operator)",
+      "usage: civreg application qc ID --pass | --fail --reason TEXT " SIGNIN "\n"
+      "\n"
+      "A failed check spoils the booklet with the reason; personalize again.\n" },
+    { "issue", app_issue, "issue the document: it becomes valid (operator)",
+      "usage: civreg application issue ID " SIGNIN "\n" },
+    { "collect", app_collect, "record that the holder collected the document",
+      "usage: civreg application collect ID " SIGNIN "\n" },
+    { "show", app_show, "show an application with its checks and document",
+      "usage: civreg application show ID " SIGNIN "\n" },
+    { "list", app_list, "list applications, newest first",
+      "usage: civreg application list [--status S] [--limit N] " SIGNIN "\n" },
+    { "datapage", app_datapage, "write an application's data page PDF",
+      "usage: civreg application datapage ID --out FILE.pdf " SIGNIN "\n" },
+    { "chip", app_chip, "write an application's chip package (EF files by FID)",
+      "usage: civreg application chip ID --out DIR " SIGNIN "\n"
+      "\n"
+      "Writes EF.COM, DG1, DG2 and EF.SOD as files named by FID, and\n"
+      "manifest.json, into DIR (new or empty); `civreg chip verify DIR --csca F`\n"
+      "checks them.\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_application(int argc, char **argv)
+{
+    return cli_dispatch("application", app_commands, argc, argv);
+}
+
+static int app_enrol(int argc, char **argv)
+{
+    const char *cmd = "application enrol";
+    struct opts o;
+    struct office_session os;
+    struct office_enrolment e;
+    struct buf photo = BUF_INIT(0), sig = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    json_t *contact = NULL, *out = NULL;
+    int rc = office_parse(cmd, app_commands, "enrol",
+                          " uin type kind replaces photo signature contact surname given-names ",
+                          0, argc, argv, &o, NULL);
+    if (rc >= 0)
+        return rc;
+    if (o.uin == NULL || o.photo == NULL)
+        return cli_usage_error(cmd, "--uin and --photo are required");
+    if (read_file(o.photo, PHOTO_MAX_BYTES + 1, &photo, &err) != 0 ||
+        (o.signature && read_file(o.signature, SIGNATURE_MAX_BYTES + 1, &sig, &err) != 0) ||
+        (o.contact && json_parse(o.contact, strlen(o.contact), &contact, &err) != 0)) {
+        rc = cli_fail(cmd, &err);
+        goto out;
+    }
+    if ((rc = office_open(cmd, &o, false, &os)) != 0)
+        goto out;
+    memset(&e, 0, sizeof e);
+    e.uin = o.uin;
+    e.doc_type = o.type;
+    e.kind = o.kind;
+    e.replaces = o.replaces;
+    e.primary_identifier = o.surname;
+    e.secondary_identifier = o.given;
+    e.photo = photo.data;
+    e.photo_len = photo.len;
+    e.signature = sig.data;
+    e.signature_len = sig.len;
+    e.contact = contact;
+    rc = office_app_enrol(&os.env, &e, &out, &err);
+    rc = office_result(cmd, rc, out, &err);
+    office_close(&os);
+out:
+    json_decref(contact);
+    buf_release(&photo);
+    buf_release(&sig);
+    return rc;
+}
+
+/* Commands taking one application id and nothing else. */
+static int app_simple(const char *cmd, const char *name, const char *allowed, int argc,
+                      char **argv, int what)
+{
+    struct opts o;
+    struct office_session os;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    const char *id;
+    int rc = office_parse(cmd, app_commands, name, allowed, 1, argc, argv, &o, &id);
+
+    if (rc >= 0)
+        return rc;
+    if (what == 1 && o.reason == NULL)
+        return cli_usage_error(cmd, "--reason is required");
+    if (what == 3 && o.pass == o.fail)
+        return cli_usage_error(cmd, "give --pass or --fail");
+    if (what == 3 && o.fail && o.reason == NULL)
+        return cli_usage_error(cmd, "--fail needs --reason");
+    if ((rc = office_open(cmd, &o, what == 2, &os)) != 0)
+        return rc;
+    switch (what) {
+    case 0: rc = office_app_approve(&os.env, id, &out, &err); break;
+    case 1: rc = office_app_reject(&os.env, id, o.reason, &err); break;
+    case 2:
+        rc = office_app_personalize(&os.env, id, &out, &err);
+        if (rc == 0 && o.out) {
+            unsigned char *pdf = NULL;
+            size_t len = 0;
+            rc = office_app_datapage(&os.env, id, &pdf, &len, &err);
+            if (rc == 0)
+                rc = write_file(o.out, pdf, len, &err);
+            free(pdf);
+        }
+        break;
+    case 3: rc = office_app_qc(&os.env, id, o.pass, o.reason, &err); break;
+    case 4: rc = office_app_issue(&os.env, id, &err); break;
+    case 5: rc = office_app_collect(&os.env, id, &err); break;
+    case 6: rc = office_app_show(&os.env, id, &out, &err); break;
+    case 8:
+        if (o.out == NULL) {
+            office_close(&os);
+            return cli_usage_error(cmd, "--out is required");
+        }
+        rc = office_app_chip_package(&os.env, id, o.out, &err);
+        break;
+    default: {
+        unsigned char *pdf = NULL;
+        size_t len = 0;
+        if (o.out == NULL) {
+            office_close(&os);
+            return cli_usage_error(cmd, "--out is required");
+        }
+        rc = office_app_datapage(&os.env, id, &pdf, &len, &err);
+        if (rc == 0)
+            rc = write_file(o.out, pdf, len, &err);
+        free(pdf);
+    }
+    }
+    rc = office_result(cmd, rc, out, &err);
+    office_close(&os);
+    return rc;
+}
+
+static int app_approve(int argc, char **argv)
+{
+    return app_simple("application approve", "approve", " ", argc, argv, 0);
+}
+
+static int app_reject(int argc, char **argv)
+{
+    return app_simple("application reject", "reject", " reason ", argc, argv, 1);
+}
+
+static int app_personalize(int argc, char **argv)
+{
+    return app_simple("application personalize", "personalize", " out ", argc, argv, 2);
+}
+
+static int app_qc(int argc, char **argv)
+{
+    return app_simple("application qc", "qc", " pass fail reason ", argc, argv, 3);
+}
+
+static int app_issue(int argc, char **argv)
+{
+    return app_simple("application issue", "issue", " ", argc, argv, 4);
+}
+
+static int app_collect(int argc, char **argv)
+{
+    return app_simple("application collect", "collect", " ", argc, argv, 5);
+}
+
+static int app_show(int argc, char **argv)
+{
+    return app_simple("application show", "show", " ", argc, argv, 6);
+}
+
+static int app_datapage(int argc, char **argv)
+{
+    return app_simple("application datapage", "datapage", " out ", argc, argv, 7);
+}
+
+static int app_chip(int argc, char **argv)
+{
+    return app_simple("application chip", "chip", " out ", argc, argv, 8);
+}
+
+static int app_list(int argc, char **argv)
+{
+    const char *cmd = "application list";
+    struct opts o;
+    struct office_session os;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int rc = office_parse(cmd, app_commands, "list", " status limit ", 0, argc, argv, &o, NULL);
+
+    if (rc >= 0)
+        return rc;
+    if ((rc = office_open(cmd, &o, false, &os)) != 0)
+        return rc;
+    rc = office_app_list(&os.env, o.status, o.limit, &out, &err);
+    rc = office_result(cmd, rc, out, &err);
+    office_close(&os);
+    return rc;
+}
+
+/* ---- civreg document (besides datapage) -------------------------------- */
+
+static int doc_office(int argc, char **argv, int what)
+{
+    static const char *const names[] = { "status", "show", "expire", "alerts", "trace",
+                                         "series" };
+    static const char *const allowed[] = { " status reason evidence ", " ", " ", " format out ",
+                                           " ", " type pattern " };
+    static const int npos[] = { 1, 1, 0, 0, 1, 0 };
+    char cmd[64];
+    struct opts o;
+    struct office_session os;
+    struct err err = ERR_INIT;
+    json_t *out = NULL, *ev = NULL;
+    const char *num = NULL;
+    int rc;
+
+    snprintf(cmd, sizeof cmd, "document %s", names[what]);
+    rc = office_parse(cmd, document_commands, names[what], allowed[what], npos[what], argc, argv,
+                      &o, &num);
+    if (rc >= 0)
+        return rc;
+    if (what == 0 && (o.status == NULL || o.reason == NULL))
+        return cli_usage_error(cmd, "--status and --reason are required");
+    if (what == 0 && o.evidence) {
+        /* comma-separated blob hashes (see `civreg evidence add`) */
+        char *copy = strdup(o.evidence), *p = copy;
+        ev = json_array();
+        while (p && *p) {
+            char *comma = strchr(p, ',');
+            if (comma)
+                *comma = '\0';
+            json_array_append_new(ev, json_string(p));
+            p = comma ? comma + 1 : NULL;
+        }
+        free(copy);
+    }
+    if ((rc = office_open(cmd, &o, false, &os)) != 0) {
+        json_decref(ev);
+        return rc;
+    }
+    switch (what) {
+    case 0: rc = office_document_set_status(&os.env, num, o.status, o.reason, ev, &err); break;
+    case 1: rc = office_document_show(&os.env, num, &out, &err); break;
+    case 2: {
+        int n = 0;
+        rc = office_documents_expire(&os.env, &n, &err);
+        if (rc == 0)
+            out = json_pack("{s:i}", "expired", n);
+        break;
+    }
+    case 3: {
+        struct buf b = BUF_INIT(256 << 20);
+        rc = office_documents_alerts(&os.env, o.format ? o.format : "csv", &b, &err);
+        if (rc == 0)
+            rc = write_file(o.out ? o.out : "-", b.data ? b.data : (unsigned char *)"", b.len,
+                            &err);
+        buf_release(&b);
+        break;
+    }
+    case 4: rc = office_document_trace(&os.env, num, &out, &err); break;
+    default:
+        if (o.type || o.pattern) {
+            if (o.type == NULL || o.pattern == NULL) {
+                office_close(&os);
+                json_decref(ev);
+                return cli_usage_error(cmd, "--type and --pattern go together");
+            }
+            rc = office_number_series_set(os.env.db, &os.env.actor, o.type, o.pattern, &err);
+        }
+        if (rc == 0)
+            rc = office_number_series_list(os.env.db, os.env.actor.office, &out, &err);
+    }
+    rc = office_result(cmd, rc, out, &err);
+    office_close(&os);
+    json_decref(ev);
+    return rc;
+}
+
+static int document_status_cmd(int argc, char **argv) { return doc_office(argc, argv, 0); }
+static int document_show_cmd(int argc, char **argv) { return doc_office(argc, argv, 1); }
+static int document_expire_cmd(int argc, char **argv) { return doc_office(argc, argv, 2); }
+static int document_alerts_cmd(int argc, char **argv) { return doc_office(argc, argv, 3); }
+static int document_trace_cmd(int argc, char **argv) { return doc_office(argc, argv, 4); }
+static int document_series_cmd(int argc, char **argv) { return doc_office(argc, argv, 5); }
+
+/* ---- civreg booklet ---------------------------------------------------- */
+
+static int booklet_cmd(int argc, char **argv, int what);
+static int booklet_receive(int argc, char **argv) { return booklet_cmd(argc, argv, 0); }
+static int booklet_spoil(int argc, char **argv) { return booklet_cmd(argc, argv, 1); }
+static int booklet_report(int argc, char **argv) { return booklet_cmd(argc, argv, 2); }
+static int booklet_show(int argc, char **argv) { return booklet_cmd(argc, argv, 3); }
+
+static const struct cli_command booklet_commands[] = {
+    { "receive", booklet_receive, "receive a delivery of blank booklets (operator)",
+      "usage: civreg booklet receive --type TD3|TD1 --first SERIAL --last SERIAL\n"
+      "       --reference TEXT " SIGNIN "\n"
+      "\n"
+      "Serials are up to 8 letters then digits; both ends share the letters and\n"
+      "the digit count (B000100..B000199). Refused whole when any is in stock.\n" },
+    { "spoil", booklet_spoil, "record a spoiled booklet with a reason (operator)",
+      "usage: civreg booklet spoil SERIAL --reason TEXT " SIGNIN "\n" },
+    { "report", booklet_report, "stock report: counts per status, deliveries, spoiled",
+      "usage: civreg booklet report " SIGNIN "\n" },
+    { "show", booklet_show, "one booklet and its movements",
+      "usage: civreg booklet show SERIAL " SIGNIN "\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_booklet(int argc, char **argv)
+{
+    return cli_dispatch("booklet", booklet_commands, argc, argv);
+}
+
+static int booklet_cmd(int argc, char **argv, int what)
+{
+    static const char *const names[] = { "receive", "spoil", "report", "show" };
+    static const char *const allowed[] = { " type first last reference ", " reason ", " ", " " };
+    static const int npos[] = { 0, 1, 0, 1 };
+    char cmd[64];
+    struct opts o;
+    struct office_session os;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    const char *serial = NULL;
+    int rc;
+
+    snprintf(cmd, sizeof cmd, "booklet %s", names[what]);
+    rc = office_parse(cmd, booklet_commands, names[what], allowed[what], npos[what], argc, argv,
+                      &o, &serial);
+    if (rc >= 0)
+        return rc;
+    if (what == 0 && (!o.type || !o.first || !o.last || !o.reference))
+        return cli_usage_error(cmd, "--type, --first, --last and --reference are required");
+    if (what == 1 && o.reason == NULL)
+        return cli_usage_error(cmd, "--reason is required");
+    if ((rc = office_open(cmd, &o, false, &os)) != 0)
+        return rc;
+    switch (what) {
+    case 0:
+        rc = office_booklets_receive(os.env.db, &os.env.actor, o.type, o.first, o.last,
+                                     o.reference, &out, &err);
+        break;
+    case 1: rc = office_booklet_spoil(os.env.db, &os.env.actor, serial, o.reason, &err); break;
+    case 2: rc = office_booklet_report(os.env.db, &out, &err); break;
+    default: rc = office_booklet_show(os.env.db, serial, &out, &err);
+    }
+    rc = office_result(cmd, rc, out, &err);
+    office_close(&os);
+    return rc;
+}

@@ -1,0 +1,870 @@
+/* Passport office applications: enrolment with evidence checks, four-eyes
+ * approval, quality control, issuance and collection (personalization is in
+ * personalize.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/utf8.h"
+#include "db/db.h"
+#include "office_app_int.h"
+#include "photo.h"
+#include "registry/registry.h"
+
+/* ---- the registry side: actor, log, person ----------------------------- */
+
+static int registry_log(void *ctx, struct db *db, const char *type, const json_t *objects,
+                        const json_t *data, struct err *err)
+{
+    const struct registry_actor *a = ctx;
+    return registry_event_append(db, a, type, objects, data, NULL, err);
+}
+
+void office_env_init(struct office_env *env)
+{
+    env->actor.username = registry_actor_username(env->reg);
+    env->actor.office = registry_actor_office(env->reg);
+    env->actor.roles = registry_actor_roles(env->reg);
+    env->actor.log = registry_log;
+    env->actor.log_ctx = (void *)env->reg;
+}
+
+/* Deaths are recorded by the registry; a person is deceased when the
+ * registry's view of them says so in any of the forms it may take: a
+ * "deceased" flag, a "status" of "deceased", or a death record/date. This
+ * check reads the registry's person state only, never its tables. */
+bool office_person_deceased(const json_t *person)
+{
+    const json_t *v;
+
+    if (json_is_true(json_object_get(person, "deceased")))
+        return true;
+    v = json_object_get(person, "status");
+    if (json_is_string(v) && strcmp(json_string_value(v), "deceased") == 0)
+        return true;
+    v = json_object_get(person, "death");
+    if (v && !json_is_null(v))
+        return true;
+    v = json_object_get(person, "date_of_death");
+    return v && !json_is_null(v);
+}
+
+/* Compare names ignoring case and Unicode form (NFKC then case fold by
+ * the MRZ transliteration): "Amélie" and "AMÉLIE" agree. */
+static int names_agree(const char *a, const char *b, bool *same, struct err *err)
+{
+    struct buf ta = BUF_INIT(512), tb = BUF_INIT(512);
+    int rc = -1;
+
+    if (mrz_transliterate(a, strlen(a), &ta, NULL, err) != 0 ||
+        mrz_transliterate(b, strlen(b), &tb, NULL, err) != 0)
+        goto out;
+    *same = strcmp(buf_str(&ta), buf_str(&tb)) == 0;
+    rc = 0;
+out:
+    buf_release(&ta);
+    buf_release(&tb);
+    return rc;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+int office_setting(struct db *db, const char *key, const char *deflt, char *out, size_t size,
+                   struct err *err)
+{
+    char *v = NULL;
+    int rc = db_setting_get(db, key, &v, err);
+
+    if (rc < 0)
+        return -1;
+    snprintf(out, size, "%s", rc == 0 && v ? v : deflt);
+    free(v);
+    return 0;
+}
+
+int office_app_load(struct db *db, const char *id, struct office_app *app, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, s;
+
+    memset(app, 0, sizeof *app);
+    if (id == NULL || *id == '\0')
+        return err_set(err, "application: no id given");
+    if (office_prepare(db,
+                       "SELECT id, office, uin, record_id, doc_type, kind, replaces, status, "
+                       "holder, photo_hash, signature_hash, enrolled_by, decided_by, "
+                       "document_number, booklet_serial, mrz, datapage_hash, chip_hash "
+                       "FROM applications WHERE id = ?1",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, id);
+    s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+        err_set(err, "application %s: not found", id);
+        goto out;
+    }
+    if (s != SQLITE_ROW) {
+        office_sql_fail(db, "applications", err);
+        goto out;
+    }
+    char **cols[] = { &app->id, &app->office, &app->uin, &app->record_id, &app->doc_type,
+                      &app->kind, &app->replaces, &app->status, NULL, &app->photo_hash,
+                      &app->signature_hash, &app->enrolled_by, &app->decided_by,
+                      &app->document_number, &app->booklet_serial, &app->mrz,
+                      &app->datapage_hash, &app->chip_hash };
+    for (int i = 0; i < (int)(sizeof cols / sizeof cols[0]); i++)
+        if (cols[i])
+            *cols[i] = office_column_dup(st, i);
+    if (json_parse((const char *)sqlite3_column_text(st, 8), (size_t)sqlite3_column_bytes(st, 8),
+                   &app->holder, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    if (rc != 0)
+        office_app_release(app);
+    return rc;
+}
+
+void office_app_release(struct office_app *app)
+{
+    char *ptrs[] = { app->id, app->office, app->uin, app->record_id, app->doc_type, app->kind,
+                     app->replaces, app->status, app->photo_hash, app->signature_hash,
+                     app->enrolled_by, app->decided_by, app->document_number,
+                     app->booklet_serial, app->mrz, app->datapage_hash, app->chip_hash };
+    for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
+        free(ptrs[i]);
+    json_decref(app->holder);
+    memset(app, 0, sizeof *app);
+}
+
+int office_app_set_status(struct db *db, const char *id, const char *from, const char *to,
+                          struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[TIME_ISO8601_LEN + 1];
+    int rc = -1;
+
+    office_now(now);
+    if (office_prepare(db,
+                       "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
+                       "status = ?2",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, id);
+    office_bind_text(st, 2, from);
+    office_bind_text(st, 3, to);
+    office_bind_text(st, 4, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        office_sql_fail(db, "applications", err);
+    else if (sqlite3_changes(db_handle(db)) != 1)
+        err_set(err, "application %s: changed meanwhile (no longer %s)", id, from);
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int office_doc_set(struct db *db, const struct office_actor *a, const char *number,
+                   const char *status, const char *reason, const char *evidence,
+                   struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[TIME_ISO8601_LEN + 1];
+    int rc = -1;
+
+    office_now(now);
+    if (office_prepare(db,
+                       "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
+                       "?4, status_at = ?5, status_by = ?6 WHERE number = ?1",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, number);
+    office_bind_text(st, 2, status);
+    office_bind_text(st, 3, reason);
+    office_bind_text(st, 4, evidence);
+    office_bind_text(st, 5, now);
+    office_bind_text(st, 6, a->username);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        office_sql_fail(db, "documents", err);
+    else if (sqlite3_changes(db_handle(db)) != 1)
+        err_set(err, "document %s: not found", number);
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- enrolment ---------------------------------------------------------- */
+
+static int add_check(json_t *checks, const char *name, bool passed, const char *detail)
+{
+    json_t *c = json_pack("{s:s, s:b, s:s}", "check", name, "passed", passed, "detail", detail);
+    return c && json_array_append_new(checks, c) == 0 ? 0 : -1;
+}
+
+/* Documents of UIN and DOC_TYPE that still count: valid ones and any in
+ * the making (allocated, personalized), plus open applications. */
+static int open_documents(struct db *db, const char *uin, const char *doc_type, json_t **out,
+                          struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    int rc = -1, s;
+
+    if (arr == NULL)
+        return err_set(err, "out of memory");
+    if (office_prepare(db,
+                       "SELECT number, status, application_id FROM documents WHERE uin = ?1 AND "
+                       "doc_type = ?2 AND status IN ('allocated', 'personalized', 'valid') "
+                       "UNION ALL SELECT NULL, status, id FROM applications WHERE uin = ?1 AND "
+                       "doc_type = ?2 AND status = 'submitted'",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, uin);
+    office_bind_text(st, 2, doc_type);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
+                              office_column_json(st, 1), "application", office_column_json(st, 2));
+        json_array_append_new(arr, o);
+    }
+    if (s != SQLITE_DONE) {
+        office_sql_fail(db, "documents", err);
+        goto out;
+    }
+    *out = arr;
+    arr = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(arr);
+    return rc;
+}
+
+/* The "no other valid document" check: one valid (or pending) document of
+ * a type per person, unless this application renews or replaces it.
+ * CHECKS (may be NULL) gets the result. Run before anything is stored and
+ * again inside the enrolment's transaction. */
+static int check_documents(struct office_env *env, const struct office_enrolment *e,
+                           const char *doc_type, const char *kind, json_t *checks,
+                           struct err *err)
+{
+    json_t *open = NULL;
+    int rc = -1;
+
+    /* One valid document of a type per person: a second is refused unless
+     * this renews or replaces it. */
+    if (open_documents(env->db, e->uin, doc_type, &open, err) != 0)
+        goto out;
+    {
+        size_t i;
+        json_t *o;
+        json_array_foreach(open, i, o) {
+            const char *num = json_string_value(json_object_get(o, "number"));
+            if (num && e->replaces && strcmp(num, e->replaces) == 0)
+                continue;
+            err_set(err, "enrolment refused: %s already has %s %s (%s): a second valid %s is "
+                         "not allowed; apply for a renewal or replacement of it",
+                    e->uin, num ? "document" : "an open application",
+                    num ? num : json_string_value(json_object_get(o, "application")),
+                    json_string_value(json_object_get(o, "status")),
+                    strcmp(doc_type, "TD3") == 0 ? "passport" : "identity card");
+            goto out;
+        }
+    }
+    if (e->replaces && *e->replaces) {
+        json_t *doc = NULL;
+        struct err e2 = ERR_INIT;
+        const char *ds;
+        if (office_document_show(env, e->replaces, &doc, &e2) != 0) {
+            err_set(err, "enrolment refused: document %s to %s: %s", e->replaces,
+                    strcmp(kind, "renewal") == 0 ? "renew" : "replace", err_msg(&e2));
+            goto out;
+        }
+        ds = json_string_value(json_object_get(doc, "status"));
+        if (strcmp(json_string_value(json_object_get(doc, "uin")), e->uin) != 0 ||
+            strcmp(json_string_value(json_object_get(doc, "doc_type")), doc_type) != 0) {
+            err_set(err, "enrolment refused: document %s is not a %s of %s", e->replaces,
+                    doc_type, e->uin);
+            json_decref(doc);
+            goto out;
+        }
+        if (strcmp(kind, "renewal") == 0 && strcmp(ds, "valid") != 0 &&
+            strcmp(ds, "expired") != 0) {
+            err_set(err, "enrolment refused: document %s is %s: only a valid or expired "
+                         "document is renewed (a lost or stolen one is replaced)",
+                    e->replaces, ds);
+            json_decref(doc);
+            goto out;
+        }
+        json_decref(doc);
+        if (checks)
+            add_check(checks, "no_other_valid_document", true,
+                      strcmp(kind, "renewal") == 0
+                          ? "renews the document named; it is cancelled at issuance"
+                          : "replaces the document named; it is cancelled at issuance");
+    } else if (checks) {
+        add_check(checks, "no_other_valid_document", true, "no valid or pending document");
+    }
+    rc = 0;
+out:
+    json_decref(open);
+    return rc;
+}
+
+static char sex_code(const char *s)
+{
+    if (s && strcmp(s, "female") == 0)
+        return 'F';
+    if (s && strcmp(s, "male") == 0)
+        return 'M';
+    return 'X';
+}
+
+/* The holder data from the birth record: what the page prints and the chip
+ * carries. Refuses records whose birth date is incomplete. */
+static int holder_from_record(struct db *db, const json_t *record, const char *primary,
+                              const char *secondary, json_t **out, struct err *err)
+{
+    const json_t *child = json_object_get(record, "child");
+    const json_t *birth = json_object_get(record, "birth");
+    const char *dob = json_string_value(json_object_get(birth, "date"));
+    const char *locality = json_string_value(json_object_get(birth, "locality"));
+    const char *district = json_string_value(json_object_get(birth, "district"));
+    char country[8], place[256];
+    int y, m, d;
+
+    if (dob == NULL || date_parse(dob, &y, &m, &d, NULL) != 0)
+        return err_set(err, "birth record: the date of birth '%s' is incomplete: a travel "
+                            "document needs a full date (correct the record first)",
+                       dob ? dob : "");
+    if (office_setting(db, "country", "UTO", country, sizeof country, err) != 0)
+        return -1;
+    if (locality && district && strcmp(locality, district) != 0)
+        snprintf(place, sizeof place, "%s, %s", locality, district);
+    else
+        snprintf(place, sizeof place, "%s", locality ? locality : district ? district : "");
+    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "primary_identifier", primary,
+                     "secondary_identifier", secondary ? secondary : "", "date_of_birth", dob,
+                     "sex", (char[]){ sex_code(json_string_value(json_object_get(child, "sex"))), 0 },
+                     "place_of_birth", place, "nationality", country, "issuing_state", country);
+    return *out ? 0 : err_set(err, "out of memory");
+}
+
+int office_app_enrol(struct office_env *env, const struct office_enrolment *e, json_t **out,
+                     struct err *err)
+{
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+    json_t *person = NULL, *checks = NULL, *holder = NULL, *contact = NULL;
+    const json_t *rec, *rec_json, *child;
+    const char *doc_type = e->doc_type && *e->doc_type ? e->doc_type : "TD3";
+    const char *kind = e->kind && *e->kind ? e->kind : "new";
+    const char *rec_status, *rec_id, *family, *given, *primary, *secondary;
+    char id[64], photo_hash[65], sig_hash[65] = "", now[TIME_ISO8601_LEN + 1];
+    struct buf contact_s = BUF_INIT(8192), holder_s = BUF_INIT(8192), checks_s = BUF_INIT(16384);
+    sqlite3_stmt *st = NULL;
+    bool same, tx = false;
+    int rc = -1;
+
+    if (out)
+        *out = NULL;
+    if (office_require(a, OFFICE_ROLE_ENROLMENT_OFFICER, "enrol applicants", err) != 0 ||
+        office_doc_type_check(doc_type, err) != 0)
+        return -1;
+    if (strcmp(kind, "new") != 0 && strcmp(kind, "renewal") != 0 &&
+        strcmp(kind, "replacement") != 0)
+        return err_set(err, "application kind '%s': new, renewal or replacement", kind);
+    if (strcmp(kind, "new") != 0 && (e->replaces == NULL || *e->replaces == '\0'))
+        return err_set(err, "a %s names the document it replaces (--replaces NUMBER)", kind);
+    if (strcmp(kind, "new") == 0 && e->replaces && *e->replaces)
+        return err_set(err, "a new application replaces nothing: use kind renewal or "
+                            "replacement");
+    if (photo_check_portrait(e->photo, e->photo_len, NULL, err) != 0)
+        return -1;
+    if (e->signature_len > 0 && photo_check_signature(e->signature, e->signature_len, NULL,
+                                                      err) != 0)
+        return -1;
+    if (e->contact && !json_is_object(e->contact))
+        return err_set(err, "contact: must be a JSON object");
+    if (e->contact) {
+        static const char *const ck[] = { "phone", "email", "address", NULL };
+        if (json_check_keys(e->contact, ck, err) != 0)
+            return err_prefix(err, "contact");
+    }
+
+    /* Evidence of identity: the person's registered birth record. */
+    if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0)
+        return err_prefix(err, "enrolment");
+    checks = json_array();
+    rec = json_object_get(person, "record");
+    rec_json = json_object_get(rec, "record");
+    rec_status = json_string_value(json_object_get(rec, "status"));
+    rec_id = json_string_value(json_object_get(person, "record_id"));
+    if (checks == NULL || rec_id == NULL) {
+        err_set(err, "enrolment: person %s has no birth record", e->uin);
+        goto out;
+    }
+    if (rec_status == NULL || strcmp(rec_status, "registered") != 0) {
+        err_set(err, "enrolment refused: the birth record %s of %s is %s, not registered", rec_id,
+                e->uin, rec_status ? rec_status : "in an unknown state");
+        goto out;
+    }
+    add_check(checks, "record_registered", true, json_string_value(json_object_get(
+                                                      person, "registration_number")));
+    if (office_person_deceased(person)) {
+        err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
+        goto out;
+    }
+    add_check(checks, "not_deceased", true, "no death recorded for the person");
+
+    /* Names: as presented at the counter, they must agree with the record. */
+    child = json_object_get(rec_json, "child");
+    family = json_string_value(json_object_get(child, "family_name"));
+    given = json_string_value(json_object_get(child, "given_names"));
+    if (family == NULL) {
+        err_set(err, "enrolment: the birth record has no family name");
+        goto out;
+    }
+    primary = e->primary_identifier && *e->primary_identifier ? e->primary_identifier : family;
+    secondary = e->secondary_identifier ? e->secondary_identifier : given;
+    if (names_agree(primary, family, &same, err) != 0)
+        goto out;
+    if (!same) {
+        err_set(err, "enrolment refused: surname '%s' does not match the birth record's '%s'",
+                primary, family);
+        goto out;
+    }
+    if (names_agree(secondary ? secondary : "", given ? given : "", &same, err) != 0)
+        goto out;
+    if (!same) {
+        err_set(err, "enrolment refused: given names '%s' do not match the birth record's '%s'",
+                secondary ? secondary : "", given ? given : "");
+        goto out;
+    }
+    add_check(checks, "names_consistent", true, "names agree with the birth record");
+    if (holder_from_record(db, rec_json, primary, secondary, &holder, err) != 0)
+        goto out;
+
+    /* A second valid document is refused before anything is stored. */
+    if (check_documents(env, e, doc_type, kind, NULL, err) != 0)
+        goto out;
+
+    /* Store the images (evidence, content-addressed) before the write
+     * transaction: the blob store logs its own events. */
+    if (registry_blob_put(db, env->blobs_dir, env->reg, e->photo, e->photo_len, "image/jpeg",
+                          photo_hash, err) != 0)
+        goto out;
+    if (e->signature_len > 0) {
+        struct photo_info si;
+        if (photo_inspect(e->signature, e->signature_len, &si, err) != 0 ||
+            registry_blob_put(db, env->blobs_dir, env->reg, e->signature, e->signature_len,
+                              photo_media_type(si.type), sig_hash, err) != 0)
+            goto out;
+    }
+
+    if (db_tx_begin(db, err) != 0)
+        goto out;
+    tx = true;
+    if (check_documents(env, e, doc_type, kind, checks, err) != 0)
+        goto out;
+
+    office_new_id("APP", a->office, id);
+    office_now(now);
+    contact = e->contact ? json_deep_copy(e->contact) : json_object();
+    if (json_canonical(contact, &contact_s, err) != 0 ||
+        json_canonical(holder, &holder_s, err) != 0 ||
+        json_canonical(checks, &checks_s, err) != 0)
+        goto out;
+    if (office_prepare(db,
+                       "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
+                       "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
+                       "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                       "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, id);
+    office_bind_text(st, 2, a->office);
+    office_bind_text(st, 3, e->uin);
+    office_bind_text(st, 4, rec_id);
+    office_bind_text(st, 5, doc_type);
+    office_bind_text(st, 6, kind);
+    office_bind_text(st, 7, e->replaces && *e->replaces ? e->replaces : NULL);
+    office_bind_text(st, 8, buf_str(&holder_s));
+    office_bind_text(st, 9, buf_str(&contact_s));
+    office_bind_text(st, 10, buf_str(&checks_s));
+    office_bind_text(st, 11, photo_hash);
+    office_bind_text(st, 12, sig_hash[0] ? sig_hash : NULL);
+    office_bind_text(st, 13, a->username);
+    office_bind_text(st, 14, now);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        office_sql_fail(db, "applications", err);
+        goto out;
+    }
+    if (office_log(db, a, "application.enrol",
+                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?}", "doc_type", doc_type,
+                             "kind", kind, "replaces", e->replaces, "holder", holder, "checks",
+                             checks, "photo", photo_hash, "signature",
+                             sig_hash[0] ? sig_hash : NULL),
+                   err, "application", id, "person", e->uin, "record", rec_id, "blob",
+                   photo_hash, "blob", sig_hash[0] ? sig_hash : NULL, NULL) != 0)
+        goto out;
+    if (db_tx_commit(db, err) != 0) {
+        tx = false;
+        goto out;
+    }
+    tx = false;
+    rc = 0;
+    if (out && office_app_show(env, id, out, err) != 0)
+        rc = -1;
+out:
+    sqlite3_finalize(st);
+    if (tx)
+        db_tx_rollback(db);
+    json_decref(person);
+    json_decref(checks);
+    json_decref(holder);
+    json_decref(contact);
+    buf_release(&contact_s);
+    buf_release(&holder_s);
+    buf_release(&checks_s);
+    return rc;
+}
+
+/* ---- four-eyes decision ------------------------------------------------- */
+
+static int decide(struct office_env *env, const char *id, bool approve, const char *reason,
+                  json_t **out, struct err *err)
+{
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+    struct office_app app;
+    sqlite3_stmt *st = NULL;
+    char number[32] = "", serial[32] = "", now[TIME_ISO8601_LEN + 1];
+    int rc = -1;
+
+    if (out)
+        *out = NULL;
+    if (office_require(a, OFFICE_ROLE_APPROVER,
+                       approve ? "approve applications" : "reject applications", err) != 0)
+        return -1;
+    if (!approve && (reason == NULL || *reason == '\0' || strlen(reason) > 1000))
+        return err_set(err, "a rejection needs a reason (1 to 1000 bytes)");
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (office_app_load(db, id, &app, err) != 0)
+        goto out;
+    if (strcmp(app.status, "submitted") != 0) {
+        err_set(err, "application %s is %s: only a submitted application is %s", id, app.status,
+                approve ? "approved" : "rejected");
+        goto out;
+    }
+    /* Doc 9303-2 recommends, and civreg enforces, four eyes: the officer
+     * who enrolled an applicant never decides on the application. */
+    if (strcmp(app.enrolled_by, a->username) == 0) {
+        err_set(err, "four-eyes rule: %s enrolled application %s and may not %s it; another "
+                     "approver must decide",
+                a->username, id, approve ? "approve" : "reject");
+        goto out;
+    }
+    office_now(now);
+    if (approve) {
+        const char *state = json_string_value(json_object_get(app.holder, "issuing_state"));
+        if (office_number_allocate(db, a, app.doc_type, number, err) != 0 ||
+            office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
+            goto out;
+        if (office_prepare(db,
+                           "INSERT INTO documents (number, doc_type, application_id, uin, "
+                           "issuing_state, status, booklet_serial, status_at, status_by, "
+                           "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
+                           "?7)",
+                           &st, err) != 0)
+            goto out;
+        office_bind_text(st, 1, number);
+        office_bind_text(st, 2, app.doc_type);
+        office_bind_text(st, 3, id);
+        office_bind_text(st, 4, app.uin);
+        office_bind_text(st, 5, state ? state : "UTO");
+        office_bind_text(st, 6, serial);
+        office_bind_text(st, 7, now);
+        office_bind_text(st, 8, a->username);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            office_sql_fail(db, "documents", err);
+            goto out;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (office_prepare(db,
+                       "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
+                       "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
+                       "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, id);
+    office_bind_text(st, 2, approve ? "approved" : "rejected");
+    office_bind_text(st, 3, a->username);
+    office_bind_text(st, 4, now);
+    office_bind_text(st, 5, reason);
+    office_bind_text(st, 6, approve ? number : NULL);
+    office_bind_text(st, 7, approve ? serial : NULL);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
+        office_sql_fail(db, "applications", err);
+        goto out;
+    }
+    if (approve) {
+        if (office_log(db, a, "application.approve",
+                       json_pack("{s:s, s:s, s:s}", "document_number", number, "booklet", serial,
+                                 "enrolled_by", app.enrolled_by),
+                       err, "application", id, "document", number, "booklet", serial, "person",
+                       app.uin, NULL) != 0)
+            goto out;
+    } else if (office_log(db, a, "application.reject",
+                          json_pack("{s:s, s:s}", "reason", reason, "enrolled_by",
+                                    app.enrolled_by),
+                          err, "application", id, "person", app.uin, NULL) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    office_app_release(&app);
+    if (rc == 0) {
+        if (db_tx_commit(db, err) != 0)
+            return -1;
+        if (out)
+            return office_app_show(env, id, out, err);
+        return 0;
+    }
+    db_tx_rollback(db);
+    return rc;
+}
+
+int office_app_approve(struct office_env *env, const char *id, json_t **out, struct err *err)
+{
+    return decide(env, id, true, NULL, out, err);
+}
+
+int office_app_reject(struct office_env *env, const char *id, const char *reason,
+                      struct err *err)
+{
+    return decide(env, id, false, reason, NULL, err);
+}
+
+/* ---- quality control, issuance, collection ------------------------------ */
+
+int office_app_qc(struct office_env *env, const char *id, bool pass, const char *reason,
+                  struct err *err)
+{
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+    struct office_app app;
+    int rc = -1;
+
+    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "check personalized documents", err) !=
+        0)
+        return -1;
+    if (!pass && (reason == NULL || *reason == '\0' || strlen(reason) > 500))
+        return err_set(err, "a failed quality check needs a reason (1 to 500 bytes)");
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (office_app_load(db, id, &app, err) != 0)
+        goto out;
+    if (strcmp(app.status, "personalized") != 0) {
+        err_set(err, "application %s is %s: quality control follows personalization", id,
+                app.status);
+        goto out;
+    }
+    if (office_app_set_status(db, id, "personalized", pass ? "qc_passed" : "qc_failed", err) !=
+        0)
+        goto out;
+    if (!pass) {
+        /* The misprinted booklet is spoiled; the number stays with the
+         * application and goes on a fresh booklet. */
+        if (office_booklet_spoil_personalized(db, a, app.booklet_serial, id, reason, err) != 0 ||
+            office_doc_set(db, a, app.document_number, "allocated", NULL, NULL, err) != 0)
+            goto out;
+    }
+    if (office_log(db, a, pass ? "application.qc.pass" : "application.qc.fail",
+                   json_pack("{s:s?}", "reason", pass ? NULL : reason), err, "application", id,
+                   "document", app.document_number, "person", app.uin, "booklet",
+                   app.booklet_serial, NULL) != 0)
+        goto out;
+    rc = 0;
+out:
+    office_app_release(&app);
+    if (rc == 0)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return rc;
+}
+
+int office_app_issue(struct office_env *env, const char *id, struct err *err)
+{
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+    struct office_app app;
+    int rc = -1;
+
+    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "issue documents", err) != 0)
+        return -1;
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (office_app_load(db, id, &app, err) != 0)
+        goto out;
+    if (strcmp(app.status, "qc_passed") != 0) {
+        err_set(err, "application %s is %s: a document is issued after it passes quality "
+                     "control",
+                id, app.status);
+        goto out;
+    }
+    if (office_app_set_status(db, id, "qc_passed", "issued", err) != 0 ||
+        office_doc_set(db, a, app.document_number, "valid", NULL, NULL, err) != 0)
+        goto out;
+    if (app.replaces) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "%s by %s", strcmp(app.kind, "renewal") == 0
+                                                        ? "renewed"
+                                                        : "replaced",
+                 app.document_number);
+        /* A lost or stolen document keeps that status for alert lists;
+         * anything else still counting is cancelled. */
+        if (office_doc_cancel_replaced(db, a, app.replaces, reason, err) != 0)
+            goto out;
+    }
+    if (office_log(db, a, "document.issue",
+                   json_pack("{s:s, s:s?}", "status", "valid", "cancels", app.replaces), err,
+                   "document", app.document_number, "application", id, "person", app.uin,
+                   "document", app.replaces, NULL) != 0)
+        goto out;
+    rc = 0;
+out:
+    office_app_release(&app);
+    if (rc == 0)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return rc;
+}
+
+int office_app_collect(struct office_env *env, const char *id, struct err *err)
+{
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+    struct office_app app;
+    int rc = -1;
+
+    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ENROLMENT_OFFICER,
+                       "hand documents over", err) != 0)
+        return -1;
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (office_app_load(db, id, &app, err) != 0)
+        goto out;
+    if (strcmp(app.status, "issued") != 0) {
+        err_set(err, "application %s is %s: only an issued document is collected", id,
+                app.status);
+        goto out;
+    }
+    if (office_app_set_status(db, id, "issued", "collected", err) != 0 ||
+        office_log(db, a, "document.collect", NULL, err, "document", app.document_number,
+                   "application", id, "person", app.uin, NULL) != 0)
+        goto out;
+    rc = 0;
+out:
+    office_app_release(&app);
+    if (rc == 0)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static const char *const app_cols[] = {
+    "id", "office", "uin", "record_id", "doc_type", "kind", "replaces", "status", "holder",
+    "contact", "checks", "photo_hash", "signature_hash", "enrolled_by", "enrolled_at",
+    "decided_by", "decided_at", "decision_reason", "document_number", "booklet_serial", "mrz",
+    "datapage_hash", "chip_hash", "updated_at",
+};
+
+static json_t *app_row(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < (int)(sizeof app_cols / sizeof app_cols[0]); i++) {
+        json_t *v = NULL;
+        if (i >= 8 && i <= 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
+            json_parse((const char *)sqlite3_column_text(st, i),
+                       (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0)
+            json_object_set_new(o, app_cols[i], v);
+        else
+            json_object_set_new(o, app_cols[i], office_column_json(st, i));
+    }
+    return o;
+}
+
+#define APP_SELECT                                                                              \
+    "SELECT id, office, uin, record_id, doc_type, kind, replaces, status, holder, contact, "    \
+    "checks, photo_hash, signature_hash, enrolled_by, enrolled_at, decided_by, decided_at, "   \
+    "decision_reason, document_number, booklet_serial, mrz, datapage_hash, chip_hash, "        \
+    "updated_at FROM applications "
+
+int office_app_show(struct office_env *env, const char *id, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int s, rc = -1;
+
+    *out = NULL;
+    if (office_prepare(env->db, APP_SELECT "WHERE id = ?1", &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, id);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        *out = app_row(st);
+        rc = *out ? 0 : err_set(err, "out of memory");
+    } else if (s == SQLITE_DONE) {
+        err_set(err, "application %s: not found", id);
+    } else {
+        office_sql_fail(env->db, "applications", err);
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && json_is_string(json_object_get(*out, "document_number"))) {
+        json_t *doc = NULL;
+        if (office_document_show(env, json_string_value(json_object_get(*out, "document_number")),
+                                 &doc, err) == 0)
+            json_object_set_new(*out, "document", doc);
+    }
+    return rc;
+}
+
+int office_app_list(struct office_env *env, const char *status, int limit, json_t **out,
+                    struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    int s, rc = -1;
+
+    *out = NULL;
+    if (arr == NULL)
+        return err_set(err, "out of memory");
+    if (office_prepare(env->db,
+                       APP_SELECT "WHERE ?1 IS NULL OR status = ?1 ORDER BY enrolled_at DESC, id "
+                                  "LIMIT ?2",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, status);
+    sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, app_row(st));
+    if (s != SQLITE_DONE) {
+        office_sql_fail(env->db, "applications", err);
+        goto out;
+    }
+    *out = arr;
+    arr = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(arr);
+    return rc;
+}

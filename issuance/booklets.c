@@ -1,0 +1,522 @@
+/* Blank booklet stock: ranges received, one blank reserved per approved
+ * application, personalized or spoiled. Each movement is a row in
+ * booklet_movements and a signed event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "office_app_int.h"
+
+#define SERIAL_MAX 24
+#define BATCH_MAX 100000
+#define REASON_MAX 500
+
+/* A serial: 0-8 letters A-Z then 1-16 digits. */
+static int serial_split(const char *s, size_t *prefix_len, unsigned long long *num,
+                        size_t *digits, struct err *err)
+{
+    size_t i = 0, n = s ? strlen(s) : 0;
+    char *end;
+
+    if (n == 0 || n > SERIAL_MAX)
+        return err_set(err, "booklet serial '%s': 1 to %d characters", s ? s : "", SERIAL_MAX);
+    while (i < n && s[i] >= 'A' && s[i] <= 'Z')
+        i++;
+    if (i > 8 || i == n)
+        return err_set(err, "booklet serial '%s': up to 8 letters A-Z then digits", s);
+    for (size_t k = i; k < n; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return err_set(err, "booklet serial '%s': up to 8 letters A-Z then digits", s);
+    if (n - i > 16)
+        return err_set(err, "booklet serial '%s': at most 16 digits", s);
+    *prefix_len = i;
+    *digits = n - i;
+    *num = strtoull(s + i, &end, 10);
+    return 0;
+}
+
+static int movement(struct db *db, const struct office_actor *a, const char *serial,
+                    const char *batch, const char *what, const char *application_id,
+                    const char *reason, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[TIME_ISO8601_LEN + 1];
+    int rc = -1;
+
+    office_now(now);
+    if (office_prepare(db,
+                       "INSERT INTO booklet_movements (serial, batch_id, movement, "
+                       "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, serial);
+    office_bind_text(st, 2, batch);
+    office_bind_text(st, 3, what);
+    office_bind_text(st, 4, application_id);
+    office_bind_text(st, 5, reason);
+    office_bind_text(st, 6, now);
+    office_bind_text(st, 7, a->username);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        office_sql_fail(db, "booklet movement", err);
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int office_booklets_receive(struct db *db, const struct office_actor *actor,
+                            const char *doc_type, const char *first, const char *last,
+                            const char *reference, json_t **batch, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char id[64], now[TIME_ISO8601_LEN + 1], serial[SERIAL_MAX + 1];
+    size_t p1, p2, d1, d2;
+    unsigned long long a, b, count;
+    int rc = -1;
+
+    if (batch)
+        *batch = NULL;
+    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
+                       "receive booklet stock", err) != 0 ||
+        office_doc_type_check(doc_type, err) != 0 ||
+        serial_split(first, &p1, &a, &d1, err) != 0 || serial_split(last, &p2, &b, &d2, err) != 0)
+        return -1;
+    if (p1 != p2 || d1 != d2 || strncmp(first, last, p1) != 0)
+        return err_set(err, "booklet range %s..%s: both ends need the same letters and the same "
+                            "number of digits", first, last);
+    if (b < a)
+        return err_set(err, "booklet range %s..%s: the last serial is before the first", first,
+                       last);
+    count = b - a + 1;
+    if (count > BATCH_MAX)
+        return err_set(err, "booklet range %s..%s: %llu serials, at most %d per delivery", first,
+                       last, count, BATCH_MAX);
+    if (reference == NULL || *reference == '\0' || strlen(reference) > REASON_MAX)
+        return err_set(err, "booklet delivery: a reference (delivery note) of 1 to %d bytes is "
+                            "required", REASON_MAX);
+    office_new_id("BAT", actor->office, id);
+    office_now(now);
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (office_prepare(db,
+                       "INSERT INTO booklet_batches (id, doc_type, first, last, count, reference, "
+                       "received_at, received_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, id);
+    office_bind_text(st, 2, doc_type);
+    office_bind_text(st, 3, first);
+    office_bind_text(st, 4, last);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)count);
+    office_bind_text(st, 6, reference);
+    office_bind_text(st, 7, now);
+    office_bind_text(st, 8, actor->username);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        office_sql_fail(db, "booklet batch", err);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (office_prepare(db,
+                       "INSERT INTO booklets (serial, doc_type, batch_id, status, updated_at, "
+                       "updated_by) VALUES (?1, ?2, ?3, 'blank', ?4, ?5)",
+                       &st, err) != 0)
+        goto out;
+    for (unsigned long long k = a; k <= b; k++) {
+        snprintf(serial, sizeof serial, "%.*s%0*llu", (int)p1, first, (int)d1, k);
+        sqlite3_reset(st);
+        office_bind_text(st, 1, serial);
+        office_bind_text(st, 2, doc_type);
+        office_bind_text(st, 3, id);
+        office_bind_text(st, 4, now);
+        office_bind_text(st, 5, actor->username);
+        int s = sqlite3_step(st);
+        if ((s & 0xff) == SQLITE_CONSTRAINT) {
+            err_set(err, "booklet %s is already in stock: nothing received", serial);
+            goto out;
+        }
+        if (s != SQLITE_DONE) {
+            office_sql_fail(db, "booklets", err);
+            goto out;
+        }
+    }
+    if (movement(db, actor, NULL, id, "receive", NULL, reference, err) != 0)
+        goto out;
+    if (office_log(db, actor, "booklet.receive",
+                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "doc_type", doc_type, "first", first,
+                             "last", last, "count", (json_int_t)count, "reference", reference),
+                   err, "booklet_batch", id, NULL) != 0)
+        goto out;
+    if (batch)
+        *batch = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "doc_type", doc_type, "first",
+                           first, "last", last, "count", (json_int_t)count);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    if (rc == 0 && db_tx_commit(db, err) == 0)
+        return 0;
+    if (rc != 0)
+        db_tx_rollback(db);
+    if (batch) {
+        json_decref(*batch);
+        *batch = NULL;
+    }
+    return -1;
+}
+
+int office_booklet_reserve(struct db *db, const struct office_actor *actor,
+                           const char *doc_type, const char *application_id, char out[32],
+                           struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[TIME_ISO8601_LEN + 1];
+    int rc = -1, s;
+
+    office_now(now);
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    /* The lowest free serial: stock goes out in the order it came in. The
+     * write lock of this transaction serializes concurrent reservations. */
+    if (office_prepare(db,
+                       "UPDATE booklets SET status = 'reserved', application_id = ?2, "
+                       "updated_at = ?3, updated_by = ?4 WHERE serial = (SELECT serial FROM "
+                       "booklets WHERE doc_type = ?1 AND status = 'blank' ORDER BY serial "
+                       "LIMIT 1) RETURNING serial",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, doc_type);
+    office_bind_text(st, 2, application_id);
+    office_bind_text(st, 3, now);
+    office_bind_text(st, 4, actor->username);
+    s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+        err_set(err, "no blank %s booklets in stock: receive a delivery first", doc_type);
+        goto out;
+    }
+    if (s != SQLITE_ROW) {
+        office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (movement(db, actor, out, NULL, "reserve", application_id, NULL, err) != 0 ||
+        office_log(db, actor, "booklet.reserve", json_pack("{s:s}", "doc_type", doc_type), err,
+                   "booklet", out, "application", application_id, NULL) != 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    if (rc == 0)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return rc;
+}
+
+/* Move SERIAL from one of the statuses in FROM (SQL list) to TO. */
+static int booklet_move(struct db *db, const struct office_actor *actor, const char *serial,
+                        const char *application_id, const char *to, const char *reason,
+                        struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[TIME_ISO8601_LEN + 1];
+    const char *status;
+    int rc = -1;
+
+    office_now(now);
+    if (office_prepare(db, "SELECT status, application_id FROM booklets WHERE serial = ?1", &st,
+                       err) != 0)
+        return -1;
+    office_bind_text(st, 1, serial);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+        err_set(err, "booklet %s: not in stock", serial);
+        goto out;
+    }
+    if (s != SQLITE_ROW) {
+        office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    status = (const char *)sqlite3_column_text(st, 0);
+    if (strcmp(to, "personalized") == 0) {
+        const char *app = (const char *)sqlite3_column_text(st, 1);
+        if (strcmp(status, "reserved") != 0 || app == NULL || strcmp(app, application_id) != 0) {
+            err_set(err, "booklet %s: %s, not reserved for application %s", serial, status,
+                    application_id);
+            goto out;
+        }
+    } else if (strcmp(status, "personalized") == 0 && application_id != NULL) {
+        /* quality control failed: the printed booklet of this application */
+        const char *app = (const char *)sqlite3_column_text(st, 1);
+        if (app == NULL || strcmp(app, application_id) != 0) {
+            err_set(err, "booklet %s: personalized for another application", serial);
+            goto out;
+        }
+    } else if (strcmp(status, "blank") != 0 && strcmp(status, "reserved") != 0) {
+        err_set(err, "booklet %s: already %s", serial, status);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (office_prepare(db,
+                       "UPDATE booklets SET status = ?2, reason = coalesce(?3, reason), "
+                       "updated_at = ?4, updated_by = ?5 WHERE serial = ?1",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, serial);
+    office_bind_text(st, 2, to);
+    office_bind_text(st, 3, reason);
+    office_bind_text(st, 4, now);
+    office_bind_text(st, 5, actor->username);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int office_booklet_personalize(struct db *db, const struct office_actor *actor,
+                               const char *serial, const char *application_id, struct err *err)
+{
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (booklet_move(db, actor, serial, application_id, "personalized", NULL, err) != 0 ||
+        movement(db, actor, serial, NULL, "personalize", application_id, NULL, err) != 0 ||
+        office_log(db, actor, "booklet.personalize", NULL, err, "booklet", serial,
+                   "application", application_id, NULL) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    return db_tx_commit(db, err);
+}
+
+int office_booklet_spoil(struct db *db, const struct office_actor *actor, const char *serial,
+                         const char *reason, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *app = NULL;
+    int rc = -1;
+
+    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
+                       "record spoiled booklets", err) != 0)
+        return -1;
+    if (reason == NULL || *reason == '\0' || strlen(reason) > REASON_MAX)
+        return err_set(err, "booklet %s: a reason of 1 to %d bytes is required to spoil it",
+                       serial ? serial : "", REASON_MAX);
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (office_prepare(db, "SELECT application_id FROM booklets WHERE serial = ?1", &st, err) !=
+        0)
+        goto out;
+    office_bind_text(st, 1, serial);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        app = office_column_dup(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (booklet_move(db, actor, serial, NULL, "spoiled", reason, err) != 0 ||
+        movement(db, actor, serial, NULL, "spoil", app, reason, err) != 0)
+        goto out;
+    /* A spoiled booklet reserved for an application leaves it: the next
+     * personalization reserves a fresh blank. */
+    if (app) {
+        if (office_prepare(db,
+                           "UPDATE applications SET booklet_serial = NULL WHERE id = ?1 AND "
+                           "booklet_serial = ?2",
+                           &st, err) != 0)
+            goto out;
+        office_bind_text(st, 1, app);
+        office_bind_text(st, 2, serial);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            office_sql_fail(db, "applications", err);
+            goto out;
+        }
+    }
+    if (office_log(db, actor, "booklet.spoil", json_pack("{s:s}", "reason", reason), err,
+                   "booklet", serial, "application", app, NULL) != 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    free(app);
+    if (rc == 0)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return rc;
+}
+
+int office_booklet_report(struct db *db, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *rep = NULL, *types, *batches, *spoiled;
+    int rc = -1, s;
+
+    *out = NULL;
+    rep = json_pack("{s:{s:{s:i,s:i,s:i,s:i,s:i}, s:{s:i,s:i,s:i,s:i,s:i}}, s:[], s:[]}",
+                    "types", "TD3", "blank", 0, "reserved", 0, "personalized", 0, "spoiled", 0,
+                    "total", 0, "TD1", "blank", 0, "reserved", 0, "personalized", 0, "spoiled",
+                    0, "total", 0, "batches", "spoiled");
+    if (rep == NULL)
+        return err_set(err, "out of memory");
+    types = json_object_get(rep, "types");
+    batches = json_object_get(rep, "batches");
+    spoiled = json_object_get(rep, "spoiled");
+    if (office_prepare(db, "SELECT doc_type, status, count(*) FROM booklets GROUP BY 1, 2", &st,
+                       err) != 0)
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *t = json_object_get(types, (const char *)sqlite3_column_text(st, 0));
+        json_int_t n = sqlite3_column_int64(st, 2);
+        json_t *total = json_object_get(t, "total");
+        json_object_set_new(t, (const char *)sqlite3_column_text(st, 1), json_integer(n));
+        json_integer_set(total, json_integer_value(total) + n);
+    }
+    if (s != SQLITE_DONE) {
+        office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (office_prepare(db,
+                       "SELECT b.id, b.doc_type, b.first, b.last, b.count, b.reference, "
+                       "b.received_at, b.received_by, (SELECT count(*) FROM booklets k WHERE "
+                       "k.batch_id = b.id AND k.status = 'blank') FROM booklet_batches b ORDER "
+                       "BY b.received_at, b.id",
+                       &st, err) != 0)
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        static const char *const cols[] = { "id", "doc_type", "first", "last", "count",
+                                            "reference", "received_at", "received_by",
+                                            "blank" };
+        for (int i = 0; i < 9; i++)
+            json_object_set_new(o, cols[i], office_column_json(st, i));
+        json_array_append_new(batches, o);
+    }
+    if (s != SQLITE_DONE) {
+        office_sql_fail(db, "booklet batches", err);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (office_prepare(db,
+                       "SELECT serial, doc_type, reason, updated_at, updated_by FROM booklets "
+                       "WHERE status = 'spoiled' ORDER BY updated_at, serial",
+                       &st, err) != 0)
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        static const char *const cols[] = { "serial", "doc_type", "reason", "at", "by" };
+        for (int i = 0; i < 5; i++)
+            json_object_set_new(o, cols[i], office_column_json(st, i));
+        json_array_append_new(spoiled, o);
+    }
+    if (s != SQLITE_DONE) {
+        office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    *out = rep;
+    rep = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(rep);
+    return rc;
+}
+
+int office_booklet_show(struct db *db, const char *serial, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *o = NULL, *moves;
+    int rc = -1, s;
+
+    *out = NULL;
+    if (office_prepare(db,
+                       "SELECT serial, doc_type, batch_id, status, application_id, reason, "
+                       "updated_at, updated_by FROM booklets WHERE serial = ?1",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, serial);
+    s = sqlite3_step(st);
+    if (s != SQLITE_ROW) {
+        if (s == SQLITE_DONE)
+            err_set(err, "booklet %s: not in stock", serial);
+        else
+            office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    o = json_object();
+    static const char *const cols[] = { "serial", "doc_type", "batch_id", "status",
+                                        "application_id", "reason", "updated_at", "updated_by" };
+    for (int i = 0; i < 8; i++)
+        json_object_set_new(o, cols[i], office_column_json(st, i));
+    sqlite3_finalize(st);
+    st = NULL;
+    moves = json_array();
+    json_object_set_new(o, "movements", moves);
+    if (office_prepare(db,
+                       "SELECT movement, application_id, reason, at, by FROM booklet_movements "
+                       "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
+                       "serial = ?1) ORDER BY id",
+                       &st, err) != 0)
+        goto out;
+    office_bind_text(st, 1, serial);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *m = json_object();
+        static const char *const mc[] = { "movement", "application_id", "reason", "at", "by" };
+        for (int i = 0; i < 5; i++)
+            json_object_set_new(m, mc[i], office_column_json(st, i));
+        json_array_append_new(moves, m);
+    }
+    if (s != SQLITE_DONE) {
+        office_sql_fail(db, "booklet movements", err);
+        goto out;
+    }
+    *out = o;
+    o = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(o);
+    return rc;
+}
+
+int office_booklet_spoil_personalized(struct db *db, const struct office_actor *a,
+                                      const char *serial, const char *application_id,
+                                      const char *reason, struct err *err)
+{
+    if (serial == NULL)
+        return err_set(err, "application %s has no booklet to spoil", application_id);
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (booklet_move(db, a, serial, application_id, "spoiled", reason, err) != 0 ||
+        movement(db, a, serial, NULL, "spoil", application_id, reason, err) != 0 ||
+        office_log(db, a, "booklet.spoil", json_pack("{s:s}", "reason", reason), err, "booklet",
+                   serial, "application", application_id, NULL) != 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    {
+        sqlite3_stmt *st = NULL;
+        int rc = office_prepare(db, "UPDATE applications SET booklet_serial = NULL WHERE id = ?1",
+                                &st, err);
+        if (rc == 0) {
+            office_bind_text(st, 1, application_id);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = office_sql_fail(db, "applications", err);
+        }
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            db_tx_rollback(db);
+            return -1;
+        }
+    }
+    return db_tx_commit(db, err);
+}

@@ -1,0 +1,842 @@
+/* The data page PDF (libharu): true-size pages, the zones of Doc 9303-4
+ * section 4 (TD3) and Doc 9303-5 section 4 (TD1), the MRZ in OCR-B.
+ *
+ * Coordinates are millimetres from the page's bottom-left corner (PDF's own
+ * origin), turned into points (1/72 inch) only when talking to libharu.
+ */
+#define _GNU_SOURCE /* memfd_create */
+#include "datapage.h"
+
+#include <errno.h>
+#include <hpdf.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/embed.h"
+#include "core/utf8.h"
+#include "photo.h"
+
+/* Fonts embedded at build time (issuance/CMakeLists.txt): OCR-B converted
+ * from Debian's CFF OpenType to TrueType (libharu reads TrueType only), and
+ * DejaVu Sans Condensed for the visual zone's national characters. */
+extern const struct embedded_file issuance_font_files[];
+extern const size_t issuance_font_files_count;
+
+#define FONT_OCRB "OCRB.ttf"
+#define FONT_VIZ "DejaVuSansCondensed.ttf"
+
+#define MM(x) ((HPDF_REAL)((x) * 72.0 / 25.4))
+
+/* ---- MRZ geometry ------------------------------------------------------ */
+
+/* Doc 9303-3 section 4.4 (and ISO 1073-2): the MRZ is OCR-B size I, constant
+ * stroke width, at a horizontal printing density of 10 characters per
+ * 25.4 mm, i.e. a character pitch of 2.54 mm. */
+#define MRZ_PITCH_MM 2.54
+
+int datapage_mrz_geometry(enum mrz_format format, struct datapage_mrz_geometry *g,
+                          struct err *err)
+{
+    memset(g, 0, sizeof *g);
+    g->pitch = MRZ_PITCH_MM;
+    if (format == MRZ_TD3) {
+        /* Doc 9303-4 section 4.2.1.3 and figure 3 (MRZ of the TD3 data
+         * page): two lines whose reference centre lines lie 15.75 mm and
+         * 9.40 mm above the bottom edge (6.35 mm apart); each line's
+         * printing zone is 4.3 mm tall (13.6-17.9 mm and 7.25-11.55 mm);
+         * the left edge of the first character lies 6.0 +/- 1.0 mm from the
+         * left edge of the page; the MRZ is 23.2 mm tall, and the visual
+         * zone stays above it. */
+        g->lines = 2;
+        g->chars = 44;
+        g->first_left = 6.0;
+        g->centre[0] = 15.75;
+        g->centre[1] = 9.40;
+        g->zone_low[0] = 13.6;
+        g->zone_high[0] = 17.9;
+        g->zone_low[1] = 7.25;
+        g->zone_high[1] = 11.55;
+        g->mrz_top = 23.2;
+        g->page = 1;
+        return 0;
+    }
+    if (format == MRZ_TD1) {
+        /* Doc 9303-5 section 4.2.1.3 and figure 6 (MRZ on the back of a TD1
+         * card): three lines 4.23 mm apart (6 lines per 25.4 mm), reference
+         * centre lines 14.63, 10.40 and 6.17 mm above the bottom edge, each
+         * line's printing zone 2.95 mm tall around its centre line; first
+         * character 5.0 +/- 1.0 mm from the left edge. */
+        static const double centre[3] = { 14.63, 10.40, 6.17 };
+        g->lines = 3;
+        g->chars = 30;
+        g->first_left = 5.0;
+        for (int i = 0; i < 3; i++) {
+            g->centre[i] = centre[i];
+            g->zone_low[i] = centre[i] - 2.95 / 2;
+            g->zone_high[i] = centre[i] + 2.95 / 2;
+        }
+        g->mrz_top = 17.9;
+        g->page = 2;
+        return 0;
+    }
+    return err_set(err, "data page: format %s has no data page layout (TD3 or TD1)",
+                   mrz_format_name(format));
+}
+
+/* ---- fonts through anonymous memory files ------------------------------ */
+
+/* libharu 2.3 loads TrueType fonts only from a file name. The embedded
+ * fonts are copied once per process into memfd files and handed over as
+ * /proc/self/fd/N, so no font file is ever written to disk; every open of
+ * that path starts a new file description at offset 0, so concurrent
+ * documents do not disturb each other. */
+static pthread_once_t fonts_once = PTHREAD_ONCE_INIT;
+static int font_fds[2] = { -1, -1 };
+static char fonts_error[160];
+
+static int font_memfd(const char *name)
+{
+    const struct embedded_file *f =
+        embedded_find(issuance_font_files, issuance_font_files_count, name);
+    size_t off = 0;
+    int fd;
+
+    if (f == NULL) {
+        snprintf(fonts_error, sizeof fonts_error, "font %s missing from the binary", name);
+        return -1;
+    }
+    fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) {
+        snprintf(fonts_error, sizeof fonts_error, "memfd_create for font %s: %s", name,
+                 strerror(errno));
+        return -1;
+    }
+    while (off < f->len) {
+        ssize_t n = write(fd, f->data + off, f->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(fonts_error, sizeof fonts_error, "writing font %s to memory: %s", name,
+                     n < 0 ? strerror(errno) : "short write");
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    return fd;
+}
+
+static void fonts_init(void)
+{
+    font_fds[0] = font_memfd(FONT_OCRB);
+    if (font_fds[0] >= 0)
+        font_fds[1] = font_memfd(FONT_VIZ);
+}
+
+/* ---- libharu errors ---------------------------------------------------- */
+
+struct doc {
+    HPDF_Doc pdf;
+    HPDF_STATUS error, detail; /* first libharu error */
+    HPDF_Font ocrb, viz;
+    struct err *err;
+    char *strings[32]; /* NFC copies of the inputs, freed with the doc */
+    size_t nstrings;
+};
+
+static void on_hpdf_error(HPDF_STATUS error, HPDF_STATUS detail, void *user)
+{
+    struct doc *d = user;
+    if (d->error == 0) {
+        d->error = error;
+        d->detail = detail;
+    }
+}
+
+static int hpdf_failed(struct doc *d, const char *what)
+{
+    if (d->error == 0)
+        return 0;
+    err_set(d->err, "data page: %s: libharu error 0x%04X (detail %u)", what,
+            (unsigned)d->error, (unsigned)d->detail);
+    return 1;
+}
+
+/* ---- input checks ------------------------------------------------------ */
+
+#define VIZ_TEXT_MAX 200
+
+/* Validate a UTF-8 field (no control characters, bounded) and keep its NFC
+ * form for printing; *OUT is "" for an absent optional field. */
+static int viz_text(struct doc *d, const char *field, const char *in, int required,
+                    const char **out)
+{
+    size_t len = in ? strlen(in) : 0;
+    char *nfc = NULL;
+
+    *out = "";
+    if (len == 0) {
+        if (required)
+            return err_set(d->err, "data page: %s: required", field);
+        return 0;
+    }
+    if (len > VIZ_TEXT_MAX)
+        return err_set(d->err, "data page: %s: %zu bytes, at most %d", field, len,
+                       VIZ_TEXT_MAX);
+    if (!utf8_valid(in, len))
+        return err_set(d->err, "data page: %s: invalid UTF-8", field);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)in[i] < 0x20 || in[i] == 0x7f)
+            return err_set(d->err, "data page: %s: control character at byte %zu", field, i);
+    if (d->nstrings == sizeof d->strings / sizeof d->strings[0])
+        return err_set(d->err, "data page: too many fields");
+    if (utf8_normalize(in, len, UTF8_NFC, &nfc, NULL, d->err) != 0)
+        return err_prefix(d->err, "data page: %s", field);
+    d->strings[d->nstrings++] = nfc;
+    *out = nfc;
+    return 0;
+}
+
+static int check_date(struct doc *d, const char *field, const struct mrz_date *dt)
+{
+    if (dt->year < 1 || dt->year > 9999 || dt->month < 1 || dt->month > 12 || dt->day < 1 ||
+        dt->day > 31)
+        return err_set(d->err, "data page: %s: not a date", field);
+    return 0;
+}
+
+/* "12 AUG 1974": dates in the visual zone as day, three-letter month and
+ * year (Doc 9303-3, representation of dates in the VIZ). */
+static void viz_date(const struct mrz_date *dt, char out[16])
+{
+    static const char *const months[12] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                            "JUL", "AUG", "SEP", "OCT", "NOV", "DEC" };
+    snprintf(out, 16, "%02d %s %04d", dt->day, months[dt->month - 1], dt->year);
+}
+
+static int same_yymmdd(const struct mrz_date *a, const struct mrz_date *b)
+{
+    return a->year % 100 == b->year % 100 && a->month == b->month && a->day == b->day;
+}
+
+/* The MRZ must be valid, of the page's format, and agree with the visual
+ * zone on what both show (Doc 9303-3 section 4: the two zones carry the same
+ * data). */
+static int check_mrz(struct doc *d, const struct datapage_input *in, char lines[3][45])
+{
+    struct mrz_result *res;
+    struct err perr = ERR_INIT;
+    const char *p, *nl;
+    int n = 0, width = mrz_format_width(in->format), rc = -1;
+    char want_sex, got_sex;
+
+    if (in->mrz == NULL || in->mrz[0] == '\0')
+        return err_set(d->err, "data page: mrz: required");
+    res = calloc(1, sizeof *res);
+    if (res == NULL)
+        return err_set(d->err, "data page: out of memory");
+    if (mrz_parse(in->mrz, strlen(in->mrz), NULL, res, &perr) != 0) {
+        err_set(d->err, "data page: mrz: %s", err_msg(&perr));
+        goto out;
+    }
+    if (res->format != in->format) {
+        err_set(d->err, "data page: mrz: a %s MRZ on a %s page", mrz_format_name(res->format),
+                mrz_format_name(in->format));
+        goto out;
+    }
+    if (!res->valid) {
+        err_set(d->err, "data page: mrz: invalid (%s: %s)",
+                res->nerrors ? res->errors[0].field : "?",
+                res->nerrors ? res->errors[0].message : "?");
+        goto out;
+    }
+    if (strcmp(res->fields.document_number, in->document_number) != 0) {
+        err_set(d->err, "data page: mrz: document number %s differs from %s",
+                res->fields.document_number, in->document_number);
+        goto out;
+    }
+    if (!same_yymmdd(&res->fields.date_of_birth, &in->date_of_birth) ||
+        !same_yymmdd(&res->fields.date_of_expiry, &in->date_of_expiry)) {
+        err_set(d->err, "data page: mrz: date of birth or expiry differs from the visual zone");
+        goto out;
+    }
+    want_sex = in->sex == 'X' ? '<' : in->sex;
+    got_sex = res->fields.sex == 'X' ? '<' : res->fields.sex;
+    if (want_sex != got_sex) {
+        err_set(d->err, "data page: mrz: sex %c differs from %c", res->fields.sex, in->sex);
+        goto out;
+    }
+    /* Split into lines exactly as printed: the parser accepted the shape. */
+    p = in->mrz;
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        p++;
+    while (*p && n < 3) {
+        size_t len;
+        nl = strchr(p, '\n');
+        len = nl ? (size_t)(nl - p) : strlen(p);
+        while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
+            len--;
+        if (len == (size_t)width) {
+            memcpy(lines[n], p, len);
+            lines[n][len] = '\0';
+            n++;
+        } else if (len != 0) {
+            break;
+        }
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    if (n != mrz_format_lines(in->format)) {
+        err_set(d->err, "data page: mrz: give %d lines of %d characters separated by line breaks",
+                mrz_format_lines(in->format), width);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(res);
+    return rc;
+}
+
+/* ---- drawing helpers --------------------------------------------------- */
+
+/* Text at (x, y) mm, baseline; shrunk to fit MAXW mm when wider (a long
+ * place name must not run over the next zone). Returns the width used. */
+static double text_at(HPDF_Page page, HPDF_Font font, double size, double x, double y,
+                      double maxw, const char *s)
+{
+    HPDF_REAL w;
+
+    if (s == NULL || s[0] == '\0')
+        return 0;
+    HPDF_Page_SetFontAndSize(page, font, (HPDF_REAL)size);
+    w = HPDF_Page_TextWidth(page, s);
+    if (maxw > 0 && w > MM(maxw) && w > 0) {
+        size = size * MM(maxw) / w;
+        HPDF_Page_SetFontAndSize(page, font, (HPDF_REAL)size);
+        w = HPDF_Page_TextWidth(page, s);
+    }
+    HPDF_Page_BeginText(page);
+    HPDF_Page_TextOut(page, MM(x), MM(y), s);
+    HPDF_Page_EndText(page);
+    return w * 25.4 / 72.0;
+}
+
+static void text_right(HPDF_Page page, HPDF_Font font, double size, double xr, double y,
+                       const char *s)
+{
+    HPDF_REAL w;
+
+    HPDF_Page_SetFontAndSize(page, font, (HPDF_REAL)size);
+    w = HPDF_Page_TextWidth(page, s);
+    HPDF_Page_BeginText(page);
+    HPDF_Page_TextOut(page, MM(xr) - w, MM(y), s);
+    HPDF_Page_EndText(page);
+}
+
+struct style {
+    double caption, value, translit; /* font sizes in points */
+    double caption_gap;              /* caption baseline to value baseline, mm */
+    double translit_gap;             /* value baseline to transliteration baseline */
+};
+
+/* A caption (small, grey) above its value. */
+static void field(struct doc *d, HPDF_Page page, const struct style *st, double x, double y,
+                  double maxw, const char *caption, const char *value)
+{
+    HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
+    text_at(page, d->viz, st->caption, x, y, maxw, caption);
+    HPDF_Page_SetRGBFill(page, 0.05f, 0.05f, 0.08f);
+    text_at(page, d->viz, st->value, x, y - st->caption_gap, maxw, value);
+}
+
+/* A name in national characters, with its MRZ transliteration below it when
+ * the two differ (Doc 9303-3 section 6: the visual zone may show national
+ * characters; the MRZ carries their transliteration). */
+static int name_field(struct doc *d, HPDF_Page page, const struct style *st, double x, double y,
+                      double maxw, const char *caption, const char *name)
+{
+    struct buf mrzform = BUF_INIT(256);
+    int rc = -1;
+
+    field(d, page, st, x, y, maxw, caption, name);
+    if (name[0] == '\0')
+        return 0;
+    if (mrz_transliterate(name, strlen(name), &mrzform, NULL, d->err) != 0) {
+        err_prefix(d->err, "data page: %s", caption);
+        goto out;
+    }
+    for (size_t i = 0; i < mrzform.len; i++)
+        if (mrzform.data[i] == '<')
+            mrzform.data[i] = ' ';
+    if (mrzform.len > 0 && strcmp(buf_str(&mrzform), name) != 0) {
+        HPDF_Page_SetRGBFill(page, 0.30f, 0.30f, 0.35f);
+        text_at(page, d->viz, st->translit, x, y - st->caption_gap - st->translit_gap, maxw,
+                buf_str(&mrzform));
+        HPDF_Page_SetRGBFill(page, 0.05f, 0.05f, 0.08f);
+    }
+    rc = 0;
+out:
+    buf_release(&mrzform);
+    return rc;
+}
+
+/* Draw an image inside the box (x, y, w, h) mm, keeping its aspect ratio,
+ * centred horizontally when FIT_CENTRE, else left-aligned; bottom-aligned. */
+static int image_in_box(struct doc *d, HPDF_Page page, const char *what,
+                        const unsigned char *data, size_t len, double x, double y, double w,
+                        double h, int centre)
+{
+    struct photo_info info;
+    HPDF_Image img;
+    double sw, sh, scale;
+
+    if (photo_inspect(data, len, &info, d->err) != 0)
+        return err_prefix(d->err, "data page: %s", what);
+    if (info.type == PHOTO_PNG)
+        img = HPDF_LoadPngImageFromMem(d->pdf, data, (HPDF_UINT)len);
+    else
+        img = HPDF_LoadJpegImageFromMem(d->pdf, data, (HPDF_UINT)len);
+    if (img == NULL || d->error) {
+        hpdf_failed(d, what);
+        return err_prefix(d->err, "%s image not readable by the PDF writer", what);
+    }
+    sw = (double)info.width;
+    sh = (double)info.height;
+    scale = w / sw < h / sh ? w / sw : h / sh;
+    sw *= scale;
+    sh *= scale;
+    HPDF_Page_DrawImage(page, img, MM(centre ? x + (w - sw) / 2 : x), MM(y), MM(sw), MM(sh));
+    return 0;
+}
+
+/* The MRZ lines in OCR-B: the font size makes one advance exactly the
+ * character pitch, and each line's capitals are centred on its reference
+ * centre line. */
+static int draw_mrz(struct doc *d, HPDF_Page page, const struct datapage_mrz_geometry *g,
+                    char lines[3][45])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
+    HPDF_INT adv = HPDF_Font_GetUnicodeWidth(d->ocrb, 'A');
+    HPDF_INT cap = HPDF_Font_GetCapHeight(d->ocrb);
+    double size, capmm;
+
+    /* OCR-B is monospaced: every MRZ character must share one advance, else
+     * the pitch below would be wrong for some of them. */
+    for (const char *c = alphabet; *c; c++)
+        if (HPDF_Font_GetUnicodeWidth(d->ocrb, (HPDF_UNICODE)*c) != adv)
+            return err_set(d->err, "data page: OCR-B font: '%c' has another advance width", *c);
+    if (adv <= 0 || cap <= 0)
+        return err_set(d->err, "data page: OCR-B font: no metrics");
+    size = MRZ_PITCH_MM * 72.0 / 25.4 * 1000.0 / (double)adv;
+    capmm = (double)cap * size / 1000.0 * 25.4 / 72.0;
+    HPDF_Page_SetRGBFill(page, 0, 0, 0);
+    HPDF_Page_SetFontAndSize(page, d->ocrb, (HPDF_REAL)size);
+    for (int i = 0; i < g->lines; i++) {
+        HPDF_Page_BeginText(page);
+        HPDF_Page_TextOut(page, MM(g->first_left), MM(g->centre[i] - capmm / 2), lines[i]);
+        HPDF_Page_EndText(page);
+    }
+    return 0;
+}
+
+static void page_background(HPDF_Page page, double w, double h, double mrz_top)
+{
+    /* A pale tint for the visual zone and plain white behind the MRZ: the
+     * reading zone must keep its contrast (Doc 9303-3 section 4.5). */
+    HPDF_Page_SetRGBFill(page, 0.95f, 0.94f, 0.89f);
+    HPDF_Page_Rectangle(page, 0, MM(mrz_top), MM(w), MM(h - mrz_top));
+    HPDF_Page_Fill(page);
+    HPDF_Page_SetRGBFill(page, 1, 1, 1);
+    HPDF_Page_Rectangle(page, 0, 0, MM(w), MM(mrz_top));
+    HPDF_Page_Fill(page);
+}
+
+static void specimen(struct doc *d, HPDF_Page page, const char *text, double cx, double cy,
+                     double size)
+{
+    HPDF_REAL w;
+    const double c = 0.955336, s = 0.295520; /* cos and sin of 0.3 rad (17 degrees) */
+
+    if (text == NULL || text[0] == '\0')
+        return;
+    HPDF_Page_SetRGBFill(page, 0.93f, 0.78f, 0.78f);
+    HPDF_Page_SetFontAndSize(page, d->viz, (HPDF_REAL)size);
+    w = HPDF_Page_TextWidth(page, text);
+    HPDF_Page_BeginText(page);
+    HPDF_Page_SetTextMatrix(page, (HPDF_REAL)c, (HPDF_REAL)s, (HPDF_REAL)-s, (HPDF_REAL)c,
+                            (HPDF_REAL)(MM(cx) - c * w / 2), (HPDF_REAL)(MM(cy) - s * w / 2));
+    HPDF_Page_ShowText(page, text);
+    HPDF_Page_EndText(page);
+}
+
+static HPDF_Page new_page(struct doc *d, double w, double h)
+{
+    HPDF_Page page = HPDF_AddPage(d->pdf);
+    if (page == NULL)
+        return NULL;
+    HPDF_Page_SetWidth(page, MM(w));
+    HPDF_Page_SetHeight(page, MM(h));
+    return page;
+}
+
+/* ---- the two layouts --------------------------------------------------- */
+
+struct viz {
+    const char *document_name, *document_code, *issuing_state, *issuing_state_name;
+    const char *document_number, *primary, *secondary, *nationality, *nationality_name;
+    const char *place_of_birth, *personal_number, *authority, *specimen;
+    char dob[16], doi[16], doe[16], sex[2], nat[64];
+};
+
+/* TD3 data page, Doc 9303-4 section 4 (zones I-VII): I header with the
+ * issuing state and the document name; V the portrait (35 x 45 mm, within
+ * the 26-35 x 32-45 mm the part allows) on the left; II and III the personal
+ * and document data on the right, each with a caption; IV the holder's
+ * signature; VII the MRZ along the bottom edge. */
+static int layout_td3(struct doc *d, const struct datapage_input *in, const struct viz *v,
+                      char lines[3][45])
+{
+    static const struct style st = { 5.0, 8.0, 6.5, 3.0, 2.9 };
+    struct datapage_mrz_geometry g;
+    const double W = DATAPAGE_TD3_WIDTH_MM, H = DATAPAGE_TD3_HEIGHT_MM;
+    const double x1 = 45.0, right = W - 4.0, pitch = 6.3;
+    double y = 73.0;
+    HPDF_Page page;
+
+    if (datapage_mrz_geometry(MRZ_TD3, &g, d->err) != 0)
+        return -1;
+    page = new_page(d, W, H);
+    if (page == NULL || hpdf_failed(d, "page"))
+        return -1;
+    page_background(page, W, H, g.mrz_top);
+    specimen(d, page, v->specimen, 80.0, 52.0, 28.0);
+
+    /* zone I */
+    HPDF_Page_SetRGBFill(page, 0.10f, 0.20f, 0.40f);
+    text_at(page, d->viz, 9.0, 6.0, 80.5, 60.0,
+            v->issuing_state_name[0] ? v->issuing_state_name : v->issuing_state);
+    text_right(page, d->viz, 9.0, right, 80.5, v->document_name);
+    HPDF_Page_SetRGBStroke(page, 0.10f, 0.20f, 0.40f);
+    HPDF_Page_SetLineWidth(page, 0.6f);
+    HPDF_Page_MoveTo(page, MM(6.0), MM(77.5));
+    HPDF_Page_LineTo(page, MM(right), MM(77.5));
+    HPDF_Page_Stroke(page);
+
+    /* zone V: the portrait */
+    if (image_in_box(d, page, "photo", in->photo, in->photo_len, 6.0, 28.0, 35.0, 45.0, 1) != 0)
+        return -1;
+
+    /* zones II and III */
+    field(d, page, &st, x1, y, 11.0, "Type", v->document_code);
+    field(d, page, &st, x1 + 13.0, y, 24.0, "Code of issuing state", v->issuing_state);
+    field(d, page, &st, x1 + 43.0, y, right - x1 - 43.0, "Passport No.", v->document_number);
+    y -= pitch;
+    if (name_field(d, page, &st, x1, y, right - x1, "1. Surname", v->primary) != 0)
+        return -1;
+    y -= pitch + st.translit_gap;
+    if (name_field(d, page, &st, x1, y, right - x1, "2. Given names", v->secondary) != 0)
+        return -1;
+    y -= pitch + st.translit_gap;
+    field(d, page, &st, x1, y, 41.0, "3. Nationality", v->nat);
+    field(d, page, &st, x1 + 43.0, y, right - x1 - 43.0, "5. Personal No.", v->personal_number);
+    y -= pitch;
+    field(d, page, &st, x1, y, 25.0, "4. Date of birth", v->dob);
+    field(d, page, &st, x1 + 27.0, y, 8.0, "6. Sex", v->sex);
+    field(d, page, &st, x1 + 37.0, y, right - x1 - 37.0, "7. Place of birth", v->place_of_birth);
+    y -= pitch;
+    field(d, page, &st, x1, y, 25.0, "8. Date of issue", v->doi);
+    field(d, page, &st, x1 + 27.0, y, right - x1 - 27.0, "9. Authority", v->authority);
+    y -= pitch;
+    field(d, page, &st, x1, y, 25.0, "10. Date of expiry", v->doe);
+
+    /* zone IV: the holder's signature */
+    HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
+    text_at(page, d->viz, st.caption, x1 + 27.0, y, 0, "11. Holder's signature");
+    if (in->signature_len > 0 &&
+        image_in_box(d, page, "signature", in->signature, in->signature_len, x1 + 27.0, 24.0,
+                     right - x1 - 27.0, y - 24.0 - 1.0, 0) != 0)
+        return -1;
+
+    /* zone VII */
+    if (draw_mrz(d, page, &g, lines) != 0)
+        return -1;
+    return hpdf_failed(d, "page") ? -1 : 0;
+}
+
+/* TD1 card, Doc 9303-5 section 4: the front carries zones I, II, IV and V
+ * (header, personal data, signature, portrait); the back carries zone III
+ * (document data) and the three-line MRZ (zone VII). */
+static int layout_td1(struct doc *d, const struct datapage_input *in, const struct viz *v,
+                      char lines[3][45])
+{
+    static const struct style st = { 4.0, 6.2, 5.0, 2.3, 2.2 };
+    struct datapage_mrz_geometry g;
+    const double W = DATAPAGE_TD1_WIDTH_MM, H = DATAPAGE_TD1_HEIGHT_MM;
+    const double x1 = 29.5, right = W - 3.5, pitch = 5.1;
+    double y = 45.0;
+    HPDF_Page page;
+
+    if (datapage_mrz_geometry(MRZ_TD1, &g, d->err) != 0)
+        return -1;
+
+    /* front */
+    page = new_page(d, W, H);
+    if (page == NULL || hpdf_failed(d, "page"))
+        return -1;
+    page_background(page, W, H, 0);
+    specimen(d, page, v->specimen, 50.0, 27.0, 18.0);
+    HPDF_Page_SetRGBFill(page, 0.10f, 0.20f, 0.40f);
+    text_at(page, d->viz, 7.0, 4.0, 49.5, 40.0,
+            v->issuing_state_name[0] ? v->issuing_state_name : v->issuing_state);
+    text_right(page, d->viz, 7.0, right, 49.5, v->document_name);
+    HPDF_Page_SetRGBStroke(page, 0.10f, 0.20f, 0.40f);
+    HPDF_Page_SetLineWidth(page, 0.5f);
+    HPDF_Page_MoveTo(page, MM(4.0), MM(47.8));
+    HPDF_Page_LineTo(page, MM(right), MM(47.8));
+    HPDF_Page_Stroke(page);
+    if (image_in_box(d, page, "photo", in->photo, in->photo_len, 4.0, 15.5, 22.0, 28.3, 1) != 0)
+        return -1;
+    field(d, page, &st, x1, y, 8.0, "Type", v->document_code);
+    field(d, page, &st, x1 + 9.0, y, 14.0, "Code", v->issuing_state);
+    field(d, page, &st, x1 + 24.0, y, right - x1 - 24.0, "Document No.", v->document_number);
+    y -= pitch;
+    if (name_field(d, page, &st, x1, y, right - x1, "Surname", v->primary) != 0)
+        return -1;
+    y -= pitch + st.translit_gap;
+    if (name_field(d, page, &st, x1, y, right - x1, "Given names", v->secondary) != 0)
+        return -1;
+    y -= pitch + st.translit_gap;
+    field(d, page, &st, x1, y, 7.0, "Sex", v->sex);
+    field(d, page, &st, x1 + 8.0, y, 20.0, "Nationality", v->nationality);
+    field(d, page, &st, x1 + 29.0, y, right - x1 - 29.0, "Date of birth", v->dob);
+    y -= pitch;
+    field(d, page, &st, x1, y, 27.0, "Date of expiry", v->doe);
+    HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
+    text_at(page, d->viz, st.caption, 4.0, 12.8, 0, "Holder's signature");
+    if (in->signature_len > 0 &&
+        image_in_box(d, page, "signature", in->signature, in->signature_len, 4.0, 4.0, 40.0,
+                     7.8, 0) != 0)
+        return -1;
+
+    /* back */
+    page = new_page(d, W, H);
+    if (page == NULL || hpdf_failed(d, "page"))
+        return -1;
+    page_background(page, W, H, g.mrz_top);
+    specimen(d, page, v->specimen, 45.0, 36.0, 16.0);
+    y = 50.0;
+    field(d, page, &st, 4.0, y, right - 4.0, "Place of birth", v->place_of_birth);
+    y -= pitch + 1.0;
+    field(d, page, &st, 4.0, y, 24.0, "Date of issue", v->doi);
+    field(d, page, &st, 30.0, y, right - 30.0, "Authority", v->authority);
+    y -= pitch + 1.0;
+    field(d, page, &st, 4.0, y, 38.0, "Personal No.", v->personal_number);
+    field(d, page, &st, 44.0, y, right - 44.0, "Document No.", v->document_number);
+    y -= pitch + 1.0;
+    field(d, page, &st, 4.0, y, right - 4.0, "Nationality", v->nat);
+    if (draw_mrz(d, page, &g, lines) != 0)
+        return -1;
+    return hpdf_failed(d, "page") ? -1 : 0;
+}
+
+/* ---- entry point ------------------------------------------------------- */
+
+static int load_fonts(struct doc *d)
+{
+    char path[64];
+    const char *name;
+
+    pthread_once(&fonts_once, fonts_init);
+    if (font_fds[0] < 0 || font_fds[1] < 0)
+        return err_set(d->err, "data page: fonts: %s", fonts_error);
+    /* libharu embeds (and subsets) the TrueType fonts with EMBEDDING true:
+     * a reader needs no font of its own to show OCR-B. */
+    snprintf(path, sizeof path, "/proc/self/fd/%d", font_fds[0]);
+    name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
+    if (name == NULL || hpdf_failed(d, "loading OCR-B"))
+        return -1;
+    d->ocrb = HPDF_GetFont(d->pdf, name, NULL);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", font_fds[1]);
+    name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
+    if (name == NULL || hpdf_failed(d, "loading the visual zone font"))
+        return -1;
+    d->viz = HPDF_GetFont(d->pdf, name, "UTF-8");
+    if (d->ocrb == NULL || d->viz == NULL || hpdf_failed(d, "fonts"))
+        return -1;
+    return 0;
+}
+
+static int check_code(struct doc *d, const char *field, const char *s, size_t maxlen)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0)
+        return err_set(d->err, "data page: %s: required", field);
+    if (n > maxlen)
+        return err_set(d->err, "data page: %s: at most %zu characters", field, maxlen);
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+            return err_set(d->err, "data page: %s: only A-Z and 0-9 allowed", field);
+    return 0;
+}
+
+static int render(const struct datapage_input *in, struct buf *pdf, struct err *err)
+{
+    struct doc d = { 0 };
+    struct viz v;
+    struct photo_info info;
+    char lines[3][45];
+    unsigned char chunk[8192];
+    size_t start = pdf->len;
+    HPDF_UINT32 total;
+    int rc = -1;
+
+    d.err = err;
+    memset(&v, 0, sizeof v);
+    if (in->format != MRZ_TD3 && in->format != MRZ_TD1)
+        return err_set(err, "data page: format %s has no data page layout (TD3 or TD1)",
+                       mrz_format_name(in->format));
+    if (check_code(&d, "document_code", in->document_code, 2) != 0 ||
+        check_code(&d, "issuing_state", in->issuing_state, 3) != 0 ||
+        check_code(&d, "nationality", in->nationality, 3) != 0 ||
+        check_code(&d, "document_number", in->document_number, 22) != 0)
+        goto out;
+    if (check_date(&d, "date_of_birth", &in->date_of_birth) != 0 ||
+        check_date(&d, "date_of_issue", &in->date_of_issue) != 0 ||
+        check_date(&d, "date_of_expiry", &in->date_of_expiry) != 0)
+        goto out;
+    if (in->sex != 'F' && in->sex != 'M' && in->sex != 'X' && in->sex != '<') {
+        err_set(err, "data page: sex: F, M, X or <");
+        goto out;
+    }
+    if (viz_text(&d, "document_name", in->document_name, 1, &v.document_name) != 0 ||
+        viz_text(&d, "issuing_state_name", in->issuing_state_name, 0,
+                 &v.issuing_state_name) != 0 ||
+        viz_text(&d, "primary_identifier", in->primary_identifier, 1, &v.primary) != 0 ||
+        viz_text(&d, "secondary_identifier", in->secondary_identifier, 0, &v.secondary) != 0 ||
+        viz_text(&d, "nationality_name", in->nationality_name, 0, &v.nationality_name) != 0 ||
+        viz_text(&d, "place_of_birth", in->place_of_birth, 0, &v.place_of_birth) != 0 ||
+        viz_text(&d, "personal_number", in->personal_number, 0, &v.personal_number) != 0 ||
+        viz_text(&d, "authority", in->authority, 1, &v.authority) != 0 ||
+        viz_text(&d, "specimen_text", in->specimen_text, 0, &v.specimen) != 0)
+        goto out;
+    v.document_code = in->document_code;
+    v.issuing_state = in->issuing_state;
+    v.document_number = in->document_number;
+    v.nationality = in->nationality;
+    viz_date(&in->date_of_birth, v.dob);
+    viz_date(&in->date_of_issue, v.doi);
+    viz_date(&in->date_of_expiry, v.doe);
+    v.sex[0] = in->sex == '<' ? 'X' : in->sex;
+    if (v.nationality_name[0])
+        snprintf(v.nat, sizeof v.nat, "%s (%s)", v.nationality_name, in->nationality);
+    else
+        snprintf(v.nat, sizeof v.nat, "%s", in->nationality);
+    if (photo_inspect(in->photo, in->photo_len, &info, err) != 0) {
+        err_prefix(err, "data page: photo");
+        goto out;
+    }
+    if (info.type != PHOTO_JPEG) {
+        err_set(err, "data page: photo: must be JPEG");
+        goto out;
+    }
+    if (in->signature_len > 0 && photo_inspect(in->signature, in->signature_len, &info, err) != 0) {
+        err_prefix(err, "data page: signature");
+        goto out;
+    }
+    if (check_mrz(&d, in, lines) != 0)
+        goto out;
+
+    d.pdf = HPDF_New(on_hpdf_error, &d);
+    if (d.pdf == NULL) {
+        err_set(err, "data page: libharu could not start (out of memory)");
+        goto out;
+    }
+    HPDF_SetCompressionMode(d.pdf, HPDF_COMP_ALL);
+    HPDF_UseUTFEncodings(d.pdf);
+    HPDF_SetInfoAttr(d.pdf, HPDF_INFO_CREATOR, "civreg");
+    HPDF_SetInfoAttr(d.pdf, HPDF_INFO_TITLE, in->format == MRZ_TD3 ? "TD3 data page"
+                                                                  : "TD1 card");
+    if (hpdf_failed(&d, "document") || load_fonts(&d) != 0)
+        goto out;
+    if ((in->format == MRZ_TD3 ? layout_td3 : layout_td1)(&d, in, &v, lines) != 0)
+        goto out;
+
+    if (HPDF_SaveToStream(d.pdf) != HPDF_OK || hpdf_failed(&d, "saving")) {
+        if (!d.error)
+            err_set(err, "data page: saving the PDF failed");
+        goto out;
+    }
+    total = HPDF_GetStreamSize(d.pdf);
+    if (total == 0) {
+        err_set(err, "data page: libharu produced an empty PDF");
+        goto out;
+    }
+    HPDF_ResetStream(d.pdf);
+    for (HPDF_UINT32 got = 0; got < total;) {
+        HPDF_UINT32 n = sizeof chunk;
+        if (n > total - got)
+            n = total - got;
+        if (HPDF_ReadFromStream(d.pdf, chunk, &n) != HPDF_OK || n == 0) {
+            err_set(err, "data page: reading the PDF back from libharu failed");
+            goto out;
+        }
+        if (buf_append(pdf, chunk, n) != 0) {
+            err_set(err, "data page: PDF larger than the output buffer allows");
+            goto out;
+        }
+        got += n;
+    }
+    rc = 0;
+out:
+    if (d.pdf)
+        HPDF_Free(d.pdf);
+    for (size_t i = 0; i < d.nstrings; i++)
+        free(d.strings[i]);
+    if (rc != 0 && pdf->data != NULL && pdf->len > start)
+        pdf->len = start; /* nothing appended on failure */
+    return rc;
+}
+
+/* libharu keeps large tables on the stack (the CID font of the visual zone
+ * builds a 64K-entry glyph map there), more than the worker threads of the
+ * web server have. Rendering runs on a thread of its own with a stack that
+ * fits, whatever thread calls. */
+#define RENDER_STACK (8u << 20)
+
+struct render_job {
+    const struct datapage_input *in;
+    struct buf *pdf;
+    struct err *err;
+    int rc;
+};
+
+static void *render_thread(void *arg)
+{
+    struct render_job *j = arg;
+    j->rc = render(j->in, j->pdf, j->err);
+    return NULL;
+}
+
+int datapage_render(const struct datapage_input *in, struct buf *pdf, struct err *err)
+{
+    struct render_job job = { in, pdf, err, -1 };
+    pthread_attr_t attr;
+    pthread_t t;
+    int e;
+
+    if (pthread_attr_init(&attr) != 0)
+        return err_set(err, "data page: cannot prepare the rendering thread");
+    e = pthread_attr_setstacksize(&attr, RENDER_STACK);
+    if (e == 0)
+        e = pthread_create(&t, &attr, render_thread, &job);
+    pthread_attr_destroy(&attr);
+    if (e != 0)
+        return err_set(err, "data page: cannot start the rendering thread: %s", strerror(e));
+    pthread_join(t, NULL);
+    return job.rc;
+}

@@ -1,0 +1,360 @@
+/* Documents after issuance: status changes with reason and evidence, the
+ * alert-list export of lost, stolen and revoked numbers, expiry, and the
+ * provenance trace from a document number. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "db/db.h"
+#include "office_app_int.h"
+#include "registry/registry.h"
+
+static const char *const doc_cols[] = {
+    "number", "doc_type", "application_id", "uin", "issuing_state", "status", "booklet_serial",
+    "date_of_issue", "date_of_expiry", "status_reason", "status_evidence", "status_at",
+    "status_by", "allocated_at",
+};
+
+int office_document_show(struct office_env *env, const char *number, json_t **out,
+                         struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int s, rc = -1;
+
+    *out = NULL;
+    if (office_prepare(env->db,
+                       "SELECT number, doc_type, application_id, uin, issuing_state, status, "
+                       "booklet_serial, date_of_issue, date_of_expiry, status_reason, "
+                       "status_evidence, status_at, status_by, allocated_at FROM documents "
+                       "WHERE number = ?1",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, number);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int i = 0; o && i < 14; i++) {
+            json_t *v = NULL;
+            if (i == 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
+                json_parse((const char *)sqlite3_column_text(st, i),
+                           (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0)
+                json_object_set_new(o, doc_cols[i], v);
+            else
+                json_object_set_new(o, doc_cols[i], office_column_json(st, i));
+        }
+        *out = o;
+        rc = o ? 0 : err_set(err, "out of memory");
+    } else if (s == SQLITE_DONE) {
+        err_set(err, "document %s: no such document number", number);
+    } else {
+        office_sql_fail(env->db, "documents", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Which status may follow which (the ones a status change may set):
+ *   lost, stolen    a valid document (the holder reports it)
+ *   revoked         a valid, lost or stolen document (the state withdraws it)
+ *   cancelled       an allocated, personalized or valid document
+ *   expired         a valid document past its expiry date
+ * Lost, stolen and revoked numbers go to alert lists; none returns to valid. */
+static int transition_ok(const char *from, const char *to)
+{
+    if (strcmp(to, "lost") == 0 || strcmp(to, "stolen") == 0)
+        return strcmp(from, "valid") == 0;
+    if (strcmp(to, "revoked") == 0)
+        return strcmp(from, "valid") == 0 || strcmp(from, "lost") == 0 ||
+               strcmp(from, "stolen") == 0;
+    if (strcmp(to, "cancelled") == 0)
+        return strcmp(from, "allocated") == 0 || strcmp(from, "personalized") == 0 ||
+               strcmp(from, "valid") == 0;
+    if (strcmp(to, "expired") == 0)
+        return strcmp(from, "valid") == 0;
+    return 0;
+}
+
+int office_document_set_status(struct office_env *env, const char *number, const char *status,
+                               const char *reason, const json_t *evidence, struct err *err)
+{
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+    struct buf ev = BUF_INIT(64 * 1024);
+    json_t *doc = NULL;
+    const char *from;
+    unsigned need;
+    int rc = -1;
+
+    if (status == NULL || (strcmp(status, "lost") != 0 && strcmp(status, "stolen") != 0 &&
+                           strcmp(status, "revoked") != 0 && strcmp(status, "cancelled") != 0 &&
+                           strcmp(status, "expired") != 0))
+        return err_set(err, "document status '%s': lost, stolen, revoked, cancelled or expired",
+                       status ? status : "");
+    /* Reports of loss and theft are taken at the counter; revoking and
+     * cancelling are decisions. */
+    need = strcmp(status, "lost") == 0 || strcmp(status, "stolen") == 0
+               ? OFFICE_ROLE_ENROLMENT_OFFICER | OFFICE_ROLE_APPROVER
+               : OFFICE_ROLE_APPROVER | OFFICE_ROLE_ADMIN;
+    if (office_require(a, need, "change document status", err) != 0)
+        return -1;
+    if (reason == NULL || *reason == '\0' || strlen(reason) > 1000)
+        return err_set(err, "document %s: marking it %s needs a reason (1 to 1000 bytes)",
+                       number, status);
+    if (evidence) {
+        size_t i;
+        json_t *h;
+        if (!json_is_array(evidence))
+            return err_set(err, "evidence: an array of blob hashes");
+        json_array_foreach(evidence, i, h) {
+            if (!json_is_string(h) ||
+                registry_blob_exists(db, json_string_value(h), err) != 0)
+                return err_prefix(err, "evidence %zu", i);
+        }
+    }
+    if (db_tx_begin(db, err) != 0)
+        return -1;
+    if (office_document_show(env, number, &doc, err) != 0)
+        goto out;
+    from = json_string_value(json_object_get(doc, "status"));
+    if (!transition_ok(from, status)) {
+        err_set(err, "document %s is %s: it cannot become %s", number, from, status);
+        goto out;
+    }
+    if (strcmp(status, "expired") == 0) {
+        const char *exp = json_string_value(json_object_get(doc, "date_of_expiry"));
+        int y, m, d;
+        char today[11];
+        date_today(&y, &m, &d);
+        snprintf(today, sizeof today, "%04d-%02d-%02d", y, m, d);
+        if (exp == NULL || strcmp(exp, today) >= 0) {
+            err_set(err, "document %s expires on %s: not expired yet", number, exp ? exp : "?");
+            goto out;
+        }
+    }
+    {
+        json_t *none = evidence ? NULL : json_array();
+        int r = json_canonical(evidence ? evidence : none, &ev, err);
+        json_decref(none);
+        if (r != 0)
+            goto out;
+    }
+    if (office_doc_set(db, a, number, status, reason, buf_str(&ev), err) != 0)
+        goto out;
+    {
+        json_t *objs = json_pack("{s:s, s:s, s:s, s:O?}", "from", from, "status", status,
+                                 "reason", reason, "evidence", (json_t *)evidence);
+        const char *e0 = NULL, *e1 = NULL;
+        if (evidence) {
+            e0 = json_string_value(json_array_get(evidence, 0));
+            e1 = json_string_value(json_array_get(evidence, 1));
+        }
+        if (office_log(db, a, "document.status", objs, err, "document", number, "person",
+                       json_string_value(json_object_get(doc, "uin")), "blob", e0, "blob", e1,
+                       NULL) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    buf_release(&ev);
+    if (rc == 0)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return rc;
+}
+
+int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, const char *number,
+                               const char *reason, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[TIME_ISO8601_LEN + 1];
+    int rc = -1;
+
+    office_now(now);
+    if (office_prepare(db,
+                       "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
+                       "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
+                       "('allocated', 'personalized', 'valid')",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, number);
+    office_bind_text(st, 2, reason);
+    office_bind_text(st, 3, now);
+    office_bind_text(st, 4, a->username);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        office_sql_fail(db, "documents", err);
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int office_documents_expire(struct office_env *env, int *count, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *numbers = json_array();
+    int rc = -1, s;
+    size_t i;
+    json_t *n;
+
+    *count = 0;
+    if (numbers == NULL)
+        return err_set(err, "out of memory");
+    if (office_prepare(env->db,
+                       "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
+                       "date('now') ORDER BY number",
+                       &st, err) != 0)
+        goto out;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(numbers, office_column_json(st, 0));
+    if (s != SQLITE_DONE) {
+        office_sql_fail(env->db, "documents", err);
+        goto out;
+    }
+    json_array_foreach(numbers, i, n) {
+        if (office_document_set_status(env, json_string_value(n), "expired",
+                                       "past its date of expiry", NULL, err) != 0)
+            goto out;
+        (*count)++;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(numbers);
+    return rc;
+}
+
+/* RFC 4180: quote a field when it holds a comma, quote or line break. */
+static int csv_field(struct buf *b, const char *s, bool last)
+{
+    bool quote = s && strpbrk(s, ",\"\r\n") != NULL;
+    if (quote && buf_append_byte(b, '"') != 0)
+        return -1;
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (*p == '"' && buf_append_byte(b, '"') != 0)
+            return -1;
+        if (buf_append_byte(b, (unsigned char)*p) != 0)
+            return -1;
+    }
+    if (quote && buf_append_byte(b, '"') != 0)
+        return -1;
+    return buf_append_str(b, last ? "\r\n" : ",");
+}
+
+int office_documents_alerts(struct office_env *env, const char *format, struct buf *out,
+                            struct err *err)
+{
+    static const char *const fields[] = {
+        "document_number", "document_type", "issuing_country", "status", "reported_at",
+        "date_of_issue", "date_of_expiry", "blank_or_personalized", "reason",
+    };
+    sqlite3_stmt *st = NULL;
+    json_t *arr = NULL;
+    bool csv;
+    int rc = -1, s;
+
+    if (format == NULL || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0))
+        return err_set(err, "alert export format '%s': csv or json", format ? format : "");
+    csv = strcmp(format, "csv") == 0;
+    if (office_prepare(env->db,
+                       "SELECT number, CASE doc_type WHEN 'TD3' THEN 'passport' ELSE "
+                       "'identity card' END, issuing_state, upper(status), status_at, "
+                       "date_of_issue, date_of_expiry, CASE WHEN date_of_issue IS NULL THEN "
+                       "'blank' ELSE 'personalized' END, status_reason FROM documents WHERE "
+                       "status IN ('lost', 'stolen', 'revoked') ORDER BY status_at, number",
+                       &st, err) != 0)
+        return -1;
+    if (csv) {
+        for (size_t i = 0; i < 9; i++)
+            if (csv_field(out, fields[i], i == 8) != 0)
+                goto full;
+    } else if ((arr = json_array()) == NULL) {
+        goto full;
+    }
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (csv) {
+            for (int i = 0; i < 9; i++)
+                if (csv_field(out, (const char *)sqlite3_column_text(st, i), i == 8) != 0)
+                    goto full;
+        } else {
+            json_t *o = json_object();
+            for (int i = 0; o && i < 9; i++)
+                json_object_set_new(o, fields[i], office_column_json(st, i));
+            if (o == NULL || json_array_append_new(arr, o) != 0)
+                goto full;
+        }
+    }
+    if (s != SQLITE_DONE) {
+        office_sql_fail(env->db, "documents", err);
+        goto out;
+    }
+    if (!csv) {
+        json_t *doc = json_pack("{s:s, s:O}", "format", "civreg-sltd-1", "documents", arr);
+        int r = doc ? json_dump_compact(doc, out, err) : -1;
+        json_decref(doc);
+        if (r != 0)
+            goto full;
+        if (buf_append_byte(out, '\n') != 0)
+            goto full;
+    }
+    rc = 0;
+    goto out;
+full:
+    err_set(err, "alert export: out of memory or over the output limit");
+out:
+    sqlite3_finalize(st);
+    json_decref(arr);
+    return rc;
+}
+
+int office_document_trace(struct office_env *env, const char *number, json_t **out,
+                          struct err *err)
+{
+    json_t *doc = NULL, *app = NULL, *person = NULL, *t = NULL, *events = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (office_document_show(env, number, &doc, err) != 0)
+        return -1;
+    if (office_app_show(env, json_string_value(json_object_get(doc, "application_id")), &app,
+                        err) != 0)
+        goto out;
+    /* The registry's trace of the person: every event naming the person
+     * (the passport office's events name the UIN too), the record
+     * versions, link statements and scans, each event's signature and
+     * inclusion proof. */
+    if (registry_audit_trace(env->db, env->reg, json_string_value(json_object_get(doc, "uin")),
+                             &person, err) != 0)
+        goto out;
+    /* The events of this document and its application, picked out. */
+    events = json_array();
+    {
+        const char *app_id = json_string_value(json_object_get(doc, "application_id"));
+        size_t i, k;
+        json_t *ev, *o;
+        json_array_foreach(json_object_get(person, "events"), i, ev) {
+            json_array_foreach(json_object_get(ev, "objects"), k, o) {
+                const char *oid = json_string_value(json_object_get(o, "id"));
+                if (oid && (strcmp(oid, number) == 0 || strcmp(oid, app_id) == 0)) {
+                    json_array_append(events, ev);
+                    break;
+                }
+            }
+        }
+    }
+    t = json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
+                  "document_events", events, "trace", person);
+    if (t == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    *out = t;
+    rc = 0;
+out:
+    json_decref(doc);
+    json_decref(app);
+    json_decref(person);
+    json_decref(events);
+    return rc;
+}

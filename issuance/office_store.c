@@ -1,0 +1,132 @@
+/* Shared store helpers of the passport office (SQLite through db_handle). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/encode.h"
+#include "core/secret.h"
+#include "db/db.h"
+#include "office_int.h"
+
+int office_prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *err)
+{
+    sqlite3 *h = db_handle(db);
+
+    *st = NULL;
+    if (sqlite3_prepare_v2(h, sql, -1, st, NULL) != SQLITE_OK)
+        return err_set(err, "db: %s", sqlite3_errmsg(h));
+    return 0;
+}
+
+int office_sql_fail(struct db *db, const char *what, struct err *err)
+{
+    return err_set(err, "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
+}
+
+int office_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+char *office_column_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+json_t *office_column_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, i));
+    default: return json_null();
+    }
+}
+
+void office_now(char out[TIME_ISO8601_LEN + 1])
+{
+    if (time_iso8601(time(NULL), out) != 0)
+        snprintf(out, TIME_ISO8601_LEN + 1, "1970-01-01T00:00:00Z");
+}
+
+static const char *role_name(unsigned r)
+{
+    switch (r) {
+    case OFFICE_ROLE_ENROLMENT_OFFICER: return "enrolment_officer";
+    case OFFICE_ROLE_APPROVER: return "approver";
+    case OFFICE_ROLE_ISSUANCE_OPERATOR: return "issuance_operator";
+    case OFFICE_ROLE_AUDITOR: return "auditor";
+    case OFFICE_ROLE_ADMIN: return "admin";
+    default: return "?";
+    }
+}
+
+int office_require(const struct office_actor *a, unsigned need, const char *what,
+                   struct err *err)
+{
+    char names[160] = "";
+    size_t n = 0;
+
+    if (a == NULL || a->username == NULL)
+        return err_set(err, "%s: no authenticated user", what);
+    if (a->roles & need)
+        return 0;
+    for (unsigned r = 1; r <= OFFICE_ROLE_ADMIN; r <<= 1)
+        if (need & r) {
+            int k = snprintf(names + n, sizeof names - n, "%s%s", n ? " or " : "", role_name(r));
+            if (k < 0 || (size_t)k >= sizeof names - n)
+                break;
+            n += (size_t)k;
+        }
+    return err_set(err, "%s may not %s: needs role %s", a->username, what, names);
+}
+
+int office_log(struct db *db, const struct office_actor *a, const char *type, json_t *data,
+               struct err *err, ...)
+{
+    json_t *objects = json_array();
+    va_list ap;
+    int rc = -1;
+
+    va_start(ap, err);
+    for (;;) {
+        const char *kind = va_arg(ap, const char *), *id;
+        json_t *o;
+        if (kind == NULL)
+            break;
+        id = va_arg(ap, const char *);
+        if (id == NULL)
+            continue;
+        o = json_pack("{s:s, s:s}", "kind", kind, "id", id);
+        if (objects == NULL || o == NULL || json_array_append_new(objects, o) != 0) {
+            json_decref(o);
+            va_end(ap);
+            err_set(err, "event %s: out of memory", type);
+            goto out;
+        }
+    }
+    va_end(ap);
+    if (a->log == NULL) {
+        err_set(err, "event %s: no provenance log for %s", type, a->username);
+        goto out;
+    }
+    rc = a->log(a->log_ctx, db, type, objects, data, err);
+out:
+    json_decref(objects);
+    json_decref(data);
+    return rc;
+}
+
+void office_new_id(const char *prefix, const char *office, char out[64])
+{
+    unsigned char r[8];
+    char hex[17];
+
+    secret_random(r, sizeof r);
+    hex_encode(r, sizeof r, hex);
+    snprintf(out, 64, "%s-%s-%s", prefix, office ? office : "XX", hex);
+}

@@ -1,0 +1,146 @@
+// civreg browser tests: start the real `civreg serve` on a free loopback
+// port and drive Debian's Chromium through playwright-core.
+//
+// Environment (set by CTest): CIVREG_BIN (the binary under test),
+// CIVREG_ARTIFACTS (folder for screenshots). Exit code 77 = skipped
+// (no Chromium or playwright-core on this machine).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const artifacts = process.env.CIVREG_ARTIFACTS || join(process.cwd(), 'artifacts');
+const bin = process.env.CIVREG_BIN;
+
+export function skip(why) {
+  console.log(`SKIP: ${why}`);
+  process.exit(77);
+}
+
+export async function loadPlaywright() {
+  if (!existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing (install/deps.sh installs chromium)`);
+  const require = createRequire(import.meta.url);
+  try {
+    return require('playwright-core');
+  } catch {
+    skip('playwright-core is missing (install/deps.sh runs npm install in tests/)');
+  }
+}
+
+// A fresh data directory; `civreg serve` on 127.0.0.1:0. Returns
+// { url, stop(), dir, log }.
+// With { demo: true } the data directory is made by `serve --demo`.
+export async function startServer(extraArgs = [], { demo = false } = {}) {
+  if (!bin) throw new Error('CIVREG_BIN is not set');
+  const dir = mkdtempSync(join(tmpdir(), 'civreg-browser-'));
+  const data = join(dir, 'data');
+  if (demo) {
+    extraArgs = ['--demo', ...extraArgs];
+  } else {
+    const init = spawnSync(bin, ['init', '--data', data], { encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`civreg init failed: ${init.stderr}`);
+  }
+  const proc = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = [];
+  proc.stderr.on('data', (d) => log.push(String(d)));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start in 60 s')), 60000);
+    const lines = createInterface({ input: proc.stdout });
+    lines.on('line', (line) => {
+      const m = line.match(/listening on (https?:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${log.join('')}`)));
+  });
+  return {
+    url,
+    dir,
+    data,
+    log,
+    async stop() {
+      if (proc.exitCode === null) {
+        const done = new Promise((r) => proc.on('exit', r));
+        proc.kill('SIGTERM');
+        await done;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Headless Chromium with a fresh profile (its own --user-data-dir, so its
+// own cookie jar: one per signed-in user). Every console error, page error
+// and dialog is collected so tests can insist there are none.
+export async function openBrowser(playwright) {
+  const profile = mkdtempSync(join(tmpdir(), 'civreg-chromium-'));
+  const context = await playwright.chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1366, height: 768 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`dialog opened: ${d.message()}`);
+    d.dismiss();
+  });
+  return {
+    context,
+    page,
+    problems,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot: ${path}`);
+}
+
+// Sign in through the sign-in screen and wait for the home page.
+export async function signIn(page, url, username, password) {
+  await page.goto(new URL('/signin', url).href);
+  await page.waitForSelector('#signin-form');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#signin-submit');
+  await page.waitForURL(new URL('/', url).href);
+  await page.waitForSelector('#roles');
+}
+
+// Fill the generated record form from a record object.
+export async function fillRecord(page, record) {
+  for (const [key, v] of Object.entries(record)) {
+    if (key === 'evidence') continue;
+    if (v && typeof v === 'object') {
+      for (const [k2, v2] of Object.entries(v)) await fillField(page, `${key}-${k2}`, v2);
+    } else await fillField(page, key, v);
+  }
+}
+
+async function fillField(page, id, v) {
+  const sel = `#f-${id}`;
+  if (typeof v === 'boolean') await page.setChecked(sel, v);
+  else await page.fill(sel, String(v));
+}

@@ -1,0 +1,195 @@
+// Browser test of the passport office on a demo office: a birth record with
+// its scanned page is registered; the enrolment officer opens an
+// application with a photo upload; the same officer's approval is refused,
+// a second officer approves; the issuance operator receives stock,
+// personalizes, downloads the data page PDF (its MRZ checked with
+// pdftotext) and the chip package, passes quality control and issues; the
+// auditor traces the document number to the scan with every signature
+// verified. Each user is a separate browser profile.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dataDir = join(here, '..', 'data', 'issuance');
+const playwright = await loadPlaywright();
+const server = await startServer([], { demo: true });
+const bin = process.env.CIVREG_BIN;
+const open = [];
+let failed = false;
+
+async function user(nameOf, password = 'demo') {
+  const b = await openBrowser(playwright);
+  open.push(b);
+  await signIn(b.page, server.url, nameOf, password);
+  return b;
+}
+
+// Wait until #app-status reads STATUS; on a timeout, say what the screen
+// reported instead.
+async function waitStatus(page, status) {
+  try {
+    await page.waitForFunction((s) => document.querySelector('#app-status')?.textContent === s,
+      status, { timeout: 20000 });
+  } catch (e) {
+    const err = await page.textContent('#action-error').catch(() => '');
+    throw new Error(`status never became ${status}: ${err}`);
+  }
+}
+
+// An API call from inside a signed-in page (session cookie + CSRF token).
+async function call(page, method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const csrf = (await (await fetch('/api/v1/session')).json()).csrf_token;
+    const r = await fetch('/api/v1' + p, { method: m, headers: { 'Content-Type': 'application/json',
+      'X-CSRF-Token': csrf }, body: b === undefined ? undefined : JSON.stringify(b) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, path, body]);
+}
+
+function cli(args, input) {
+  const r = spawnSync(bin, [...args, '--data', server.data], { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`civreg ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+try {
+  // The scanned register page, then a record keyed from it, verified blind
+  // and registered (clerk, clerk2, registrar).
+  const scan = cli(['evidence', 'add', join(dataDir, 'signature.png'), '--media-type', 'image/png',
+                    '--user', 'clerk'], 'demo\n');
+  const clerk = await user('clerk');
+  const example = (await call(clerk.page, 'GET', '/records/example')).body;
+  example.child.given_names = 'Zoé Wanjiru';
+  example.child.family_name = 'Müller-Otieno';
+  example.register.entry = 4242;
+  example.evidence = [scan];
+  const drafted = await call(clerk.page, 'POST', '/records', { record: example });
+  assert.equal(drafted.status, 201, JSON.stringify(drafted.body));
+  const rid = drafted.body.id;
+  const clerk2 = await user('clerk2');
+  assert.equal((await call(clerk2.page, 'POST', `/records/${encodeURIComponent(rid)}/verify`, { record: example })).status, 200);
+  const registrar = await user('registrar');
+  const reg = await call(registrar.page, 'POST', `/records/${encodeURIComponent(rid)}/register`);
+  assert.equal(reg.status, 200, JSON.stringify(reg.body));
+  const uin = reg.body.uin;
+
+  // An officer who both enrols and approves (so four eyes has something to
+  // refuse), made by the administrator.
+  const admin = await user('admin');
+  const made = await call(admin.page, 'POST', '/users', { username: 'officer2', password: 'officer2-password',
+    roles: ['enrolment_officer', 'approver'], office: 'DEMO' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+
+  // Enrolment on the screen, with the photo uploaded and previewed.
+  const enrol = await user('officer2', 'officer2-password');
+  await enrol.page.goto(new URL('/passport/enrol', server.url).href);
+  await enrol.page.waitForSelector('#enrol-form');
+  await enrol.page.fill('#uin', uin);
+  await enrol.page.click('#lookup');
+  await enrol.page.waitForSelector('#person bdi');
+  assert.match(await enrol.page.textContent('#person'), /Müller-Otieno/);
+  await enrol.page.setInputFiles('#photo', join(dataDir, 'portrait.jpg'));
+  await enrol.page.waitForFunction(() => /35:45/.test(document.querySelector('#photo-aspect').textContent));
+  await enrol.page.setInputFiles('#signature', join(dataDir, 'signature.png'));
+  await enrol.page.fill('#phone', '+254 700 000 000');
+  await screenshot(enrol.page, 'passport-1-enrolment');
+  await enrol.page.click('#enrol-submit');
+  await enrol.page.waitForURL((u) => u.pathname.startsWith('/passport/applications/'));
+  await enrol.page.waitForSelector('#app-status');
+  assert.equal(await enrol.page.textContent('#app-status'), 'submitted');
+  const app = decodeURIComponent(new URL(enrol.page.url()).pathname.split('/')[3]);
+  assert.equal(await enrol.page.locator('#checks li').count(), 4);
+  // A second valid passport is refused with a clear message.
+  const second = await call(enrol.page, 'POST', '/applications', { uin,
+    photo: readFileSync(join(dataDir, 'portrait.jpg')).toString('base64') });
+  assert.equal(second.status, 409);
+  assert.match(second.body.error.message, /a second valid passport is not allowed/);
+
+  // The enrolling officer's own approval is refused on the screen (four
+  // eyes); personalization before approval is refused too.
+  await enrol.page.click('#approve');
+  await enrol.page.waitForFunction(() => /four-eyes rule/.test(document.querySelector('#action-error').textContent));
+  assert.equal(await enrol.page.textContent('#app-status'), 'submitted');
+  await screenshot(enrol.page, 'passport-1b-four-eyes');
+  const operator = await user('operator');
+  const noApproval = await call(operator.page, 'POST', `/applications/${encodeURIComponent(app)}/personalize`);
+  assert.equal(noApproval.status, 409);
+  assert.match(noApproval.body.error.message, /only an approved application is personalized/);
+  // Those refusals were meant: their failed requests are not page errors.
+  for (const b of [enrol, operator]) b.problems.splice(0);
+  const stock = await call(operator.page, 'POST', '/booklets', { doc_type: 'TD3', first: 'P000001',
+    last: 'P000050', reference: 'delivery note 7' });
+  assert.equal(stock.status, 201, JSON.stringify(stock.body));
+  const approver = await user('approver');
+  await approver.page.goto(new URL('/passport?status=submitted', server.url).href);
+  await approver.page.waitForSelector(`tr[data-id="${app}"]`);
+  await screenshot(approver.page, 'passport-2-approval-queue');
+  await approver.page.click(`tr[data-id="${app}"] a`);
+  await approver.page.waitForSelector('#approve');
+  await approver.page.click('#approve');
+  await waitStatus(approver.page, 'approved');
+  const number = await approver.page.textContent('#document-number');
+  assert.match(number, /^[A-Z0-9]{9}$/);
+
+  // Personalization, downloads, quality control, issuance.
+  await operator.page.goto(new URL('/passport/applications/' + encodeURIComponent(app), server.url).href);
+  await operator.page.click('#personalize');
+  await waitStatus(operator.page, 'personalized');
+  const mrz = (await operator.page.textContent('#mrz')).trim();
+  await screenshot(operator.page, 'passport-3-personalized');
+  const [pdfDownload] = await Promise.all([operator.page.waitForEvent('download'), operator.page.click('#download-pdf')]);
+  const pdfPath = join(server.dir, 'datapage.pdf');
+  await pdfDownload.saveAs(pdfPath);
+  const text = spawnSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
+  assert.equal(text.status, 0);
+  assert.ok(text.stdout.includes(mrz + '\n'), `PDF text lacks the MRZ:\n${mrz}\n${text.stdout}`);
+  const info = spawnSync('pdfinfo', [pdfPath], { encoding: 'utf8' }).stdout;
+  assert.match(info, /Page size:\s+354\.33\d? x 249\.44\d? pts/);
+  if (await operator.page.locator('#download-chip').count()) {
+    const [chip] = await Promise.all([operator.page.waitForEvent('download'), operator.page.click('#download-chip')]);
+    const chipPath = join(server.dir, 'chip.json');
+    await chip.saveAs(chipPath);
+    const pkg = JSON.parse(readFileSync(chipPath, 'utf8'));
+    for (const fid of ['011E', '0101', '0102', '011D']) assert.ok(pkg[fid], `chip package lacks ${fid}`);
+    // DG1 carries the same MRZ as the page.
+    const dg1 = Buffer.from(pkg['0101'], 'base64').toString('latin1');
+    assert.ok(dg1.includes(mrz.replace('\n', '')), 'DG1 is not the page MRZ');
+  } else {
+    console.log('note: no document signer in the demo office: data page only');
+  }
+  await operator.page.click('#qc-pass');
+  await waitStatus(operator.page, 'qc_passed');
+  await operator.page.click('#issue');
+  await waitStatus(operator.page, 'issued');
+  await screenshot(operator.page, 'passport-4-issued');
+  const doc = await call(operator.page, 'GET', `/documents/${number}`);
+  assert.equal(doc.body.status, 'valid');
+
+  // The auditor traces the document number to the scanned page.
+  const auditor = await user('auditor');
+  await auditor.page.goto(new URL(`/passport/documents/${number}/trace`, server.url).href);
+  await auditor.page.waitForSelector('#trace-verdict');
+  assert.equal(await auditor.page.textContent('#trace-verdict'), 'all verified');
+  const docEvents = await auditor.page.$$eval('#document-events li', (l) => l.map((e) => e.dataset.type));
+  for (const t of ['application.enrol', 'application.approve', 'document.personalize', 'application.qc.pass', 'document.issue'])
+    assert.ok(docEvents.includes(t), `trace lacks ${t}: ${docEvents}`);
+  const personEvents = await auditor.page.$$eval('#person-events li', (l) => l.map((e) => e.dataset.type));
+  assert.ok(personEvents.includes('record.register'));
+  assert.equal(await auditor.page.locator(`#scans li[data-hash="${scan}"]`).count(), 1);
+  await screenshot(auditor.page, 'passport-5-trace');
+
+  for (const b of open) assert.deepEqual(b.problems, [], 'browser errors');
+  writeFileSync(join(server.dir, 'ok'), 'ok');
+} catch (e) {
+  failed = true;
+  console.error(e);
+  console.error(server.log.join(''));
+} finally {
+  for (const b of open) await b.close().catch(() => {});
+  await server.stop();
+}
+process.exit(failed ? 1 : 0);

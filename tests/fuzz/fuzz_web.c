@@ -1,0 +1,62 @@
+/* Fuzz: the web dispatcher's pure parts on hostile request data: route
+ * matching of METHOD and PATH against the real table, the access decision,
+ * form-field and cookie extraction, and HTML escaping (whose output must
+ * contain no raw markup characters). Input: "METHOD\nPATH\nREST". */
+#include <string.h>
+
+#include "fuzz.h"
+#include "web/web_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char buf[4096], allow[64], field[256];
+    const char *method, *path, *rest, *why;
+    struct web_request rq;
+    const struct web_route *r;
+    struct buf esc = BUF_INIT(64 * 1024);
+    char *nl;
+    int st = 0;
+
+    if (size >= sizeof buf)
+        size = sizeof buf - 1;
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    method = buf;
+    nl = strchr(buf, '\n');
+    if (nl == NULL)
+        return 0;
+    *nl = '\0';
+    path = nl + 1;
+    nl = strchr(nl + 1, '\n');
+    rest = "";
+    if (nl != NULL) {
+        *nl = '\0';
+        rest = nl + 1;
+    }
+    memset(&rq, 0, sizeof rq);
+    r = web_route_match(web_routes, method, path, &rq, &st, allow, sizeof allow);
+    if (r != NULL) {
+        for (size_t i = 0; i < rq.nparams; i++)
+            if (rq.params[i].p < path || rq.params[i].p + rq.params[i].len > path + strlen(path))
+                __builtin_trap();
+        for (unsigned roles = 0; roles <= WEB_ROLES_ALL; roles += 17) {
+            int a = web_access_check(r, method, roles != 0, roles, "token", rest, &why);
+            /* Signed out, only public routes may pass. */
+            if (roles == 0 && r->roles != WEB_PUBLIC && a == 0)
+                __builtin_trap();
+            /* A forged token never passes a state-changing route. */
+            if (a == 0 && roles != 0 && web_method_changes_state(method) &&
+                r->roles != WEB_PUBLIC && !(r->flags & WEB_NO_CSRF) && strcmp(rest, "token") != 0)
+                __builtin_trap();
+        }
+    } else if (st != 404 && st != 405) {
+        __builtin_trap();
+    }
+    (void)web_form_field(rest, strlen(rest), "csrf_token", field, sizeof field);
+    if (web_html_escape(&esc, rest, strlen(rest)) == 0 &&
+        (memchr(esc.data ? (const char *)esc.data : "", '<', esc.len) != NULL ||
+         memchr(esc.data ? (const char *)esc.data : "", '"', esc.len) != NULL))
+        __builtin_trap();
+    buf_release(&esc);
+    return 0;
+}

@@ -1,0 +1,414 @@
+/* Integration: the passport office through the real civreg binary. A birth
+ * record (with its scanned page) is registered, then: enrolment, refusals
+ * (approval by the enrolling officer, personalization before approval, a
+ * second valid passport, names that do not match, a photo of the wrong
+ * shape), approval, personalization checked with pdftotext, quality
+ * control with a spoiled booklet, issuance, collection, theft, the alert
+ * export, the auditor's trace from the
+ * document number to the scan, and `audit verify`. Renewal, replacement
+ * and eight concurrent approvals are in test_passport_concurrency.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/json.h"
+#include "support/support.h"
+
+static char *root;
+static char data[4096], scan_hash[80], uin[16], rec_example[8192];
+static char photo[4096], landscape[4096], signature[4096];
+
+static const char *const users[][2] = {
+    { "clerk1", "clerk" },      { "clerk2", "clerk" },
+    { "reg", "registrar" },     { "enrol", "enrolment_officer" },
+    { "appr", "approver,enrolment_officer" }, { "oper", "issuance_operator" },
+    { "audit", "auditor" },
+};
+
+static char *pwfile(const char *user)
+{
+    static char path[8][4096];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, 4096, "%s/%s.pw", root, user);
+    return p;
+}
+
+static struct proc_result run(const char *in, const char *const args[])
+{
+    struct proc_result r;
+    assert_int_equal(civreg_run(in, &r, args), 0);
+    return r;
+}
+
+/* Run as USER: ARGS then --data, --user, --password-file appended. */
+static struct proc_result run_as(const char *user, const char *in, const char *const args[])
+{
+    const char *full[40];
+    size_t n = 0;
+    while (args[n] && n < 32) {
+        full[n] = args[n];
+        n++;
+    }
+    full[n++] = "--data";
+    full[n++] = data;
+    full[n++] = "--user";
+    full[n++] = user;
+    full[n++] = "--password-file";
+    full[n++] = pwfile(user);
+    full[n] = NULL;
+    return run(in, full);
+}
+
+static char *ok_as(const char *user, const char *in, const char *const args[])
+{
+    struct proc_result r = run_as(user, in, args);
+    char *out;
+    if (r.status != 0)
+        fail_msg("civreg %s %s as %s: exit %d: %s", args[0], args[1] ? args[1] : "", user,
+                 r.status, r.err);
+    out = r.out;
+    r.out = NULL;
+    proc_result_free(&r);
+    return out;
+}
+
+static void refused_as(const char *user, const char *const args[], const char *want)
+{
+    struct proc_result r = run_as(user, NULL, args);
+    if (r.status != 1 || strstr(r.err, want) == NULL)
+        fail_msg("civreg %s %s as %s: exit %d, expected 1 with '%s', got: %s", args[0],
+                 args[1] ? args[1] : "", user, r.status, want, r.err);
+    proc_result_free(&r);
+}
+
+static json_t *json_of(char *s)
+{
+    json_t *j = NULL;
+    struct err err = ERR_INIT;
+    if (json_parse(s, strlen(s), &j, &err) != 0)
+        fail_msg("not JSON (%s): %s", err_msg(&err), s);
+    free(s);
+    return j;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    if (s == NULL)
+        fail_msg("no string member '%s'", key);
+    return s;
+}
+
+/* Register a person from the example record with another given name and
+ * register entry; returns the UIN in OUT. */
+static void register_person(const char *given, int entry, char out[16])
+{
+    char rec[8192], *p, *id, *res;
+    json_t *j;
+    snprintf(rec, sizeof rec, "%s", rec_example);
+    p = strstr(rec, "Amélie Wanjiru");
+    assert_non_null(p);
+    {
+        char tail[8192];
+        snprintf(tail, sizeof tail, "%s", p + strlen("Amélie Wanjiru"));
+        snprintf(p, sizeof rec - (size_t)(p - rec), "%s%s", given, tail);
+    }
+    p = strstr(rec, "\"entry\": 7");
+    assert_non_null(p);
+    {
+        char tail[8192];
+        snprintf(tail, sizeof tail, "%s", p + strlen("\"entry\": 7"));
+        snprintf(p, sizeof rec - (size_t)(p - rec), "\"entry\": %d%s", entry, tail);
+    }
+    id = ok_as("clerk1", rec, (const char *[]){ "record", "draft", NULL });
+    id[strcspn(id, "\n")] = '\0';
+    free(ok_as("clerk2", rec, (const char *[]){ "record", "verify", id, NULL }));
+    res = ok_as("reg", NULL, (const char *[]){ "record", "register", id, NULL });
+    j = json_of(res);
+    snprintf(out, 16, "%s", jstr(j, "uin"));
+    json_decref(j);
+    free(id);
+}
+
+static int setup(void **state)
+{
+    char path[4096];
+    struct proc_result r;
+    (void)state;
+
+    root = tmp_dir("passport-cli");
+    if (root == NULL)
+        return -1;
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(photo, sizeof photo, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
+    snprintf(landscape, sizeof landscape, "%s/issuance/landscape.jpg", CIVREG_TEST_DATA);
+    snprintf(signature, sizeof signature, "%s/issuance/signature.png", CIVREG_TEST_DATA);
+    r = run(NULL, (const char *[]){ "init", "--data", data, NULL });
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    snprintf(path, sizeof path, "%s/admin.pw", root);
+    assert_int_equal(file_write(path, "admin-password\n", 15), 0);
+    r = run("admin-password\n", (const char *[]){ "user", "add", "--data", data, "--username",
+                                                  "admin", "--role", "admin", NULL });
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+        char pw[64];
+        snprintf(pw, sizeof pw, "%s-password\n", users[i][0]);
+        assert_int_equal(file_write(pwfile(users[i][0]), pw, strlen(pw)), 0);
+        free(ok_as("admin", pw, (const char *[]){ "user", "add", "--username", users[i][0],
+                                                  "--role", users[i][1], NULL }));
+    }
+    /* The scanned register page the record rests on. */
+    {
+        char *h = ok_as("clerk1", NULL, (const char *[]){ "evidence", "add", signature,
+                                                           "--media-type", "image/png", NULL });
+        h[strcspn(h, "\n")] = '\0';
+        snprintf(scan_hash, sizeof scan_hash, "%s", h);
+        free(h);
+    }
+    r = run(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+    assert_int_equal(r.status, 0);
+    {
+        char *p = strstr(r.out, "\"evidence\": []");
+        assert_non_null(p);
+        snprintf(rec_example, sizeof rec_example, "%.*s\"evidence\": [\"%s\"]%s",
+                 (int)(p - r.out), r.out, scan_hash, p + strlen("\"evidence\": []"));
+    }
+    proc_result_free(&r);
+    register_person("Amélie Wanjiru", 7, uin);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tmp_remove(root);
+    free(root);
+    return 0;
+}
+
+static void add_approver(const char *name)
+{
+    char pw[64];
+    snprintf(pw, sizeof pw, "%s-password\n", name);
+    assert_int_equal(file_write(pwfile(name), pw, strlen(pw)), 0);
+    free(ok_as("admin", pw, (const char *[]){ "user", "add", "--username", name, "--role",
+                                              "approver", NULL }));
+}
+
+static json_t *enrol(const char *user, const char *person, const char *const extra[])
+{
+    const char *args[24] = { "application", "enrol", "--uin", person, "--photo", photo,
+                             "--signature", signature };
+    size_t n = 8;
+    for (size_t i = 0; extra && extra[i]; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return json_of(ok_as(user, NULL, args));
+}
+
+static void test_workflow(void **state)
+{
+    json_t *app, *p, *doc, *trace;
+    char id[80], number[32], pdf[4096], mrz[128];
+    struct proc_result r;
+    (void)state;
+
+    /* Refusals before anything exists. */
+    refused_as("enrol", (const char *[]){ "application", "enrol", "--uin", uin, "--photo",
+                                          landscape, NULL },
+               "photo: aspect ratio 600x450");
+    refused_as("enrol", (const char *[]){ "application", "enrol", "--uin", uin, "--photo", photo,
+                                          "--surname", "Smith", NULL },
+               "surname 'Smith' does not match the birth record's 'Otieno'");
+    refused_as("enrol", (const char *[]){ "application", "enrol", "--uin", "2000000000",
+                                          "--photo", photo, NULL },
+               "enrolment");
+
+    /* appr enrols (it also holds the enrolment officer role) ... */
+    app = enrol("appr", uin, (const char *[]){ "--contact", "{\"phone\":\"+254 700 000000\"}",
+                                               "--surname", "OTIENO", NULL });
+    snprintf(id, sizeof id, "%s", jstr(app, "id"));
+    assert_string_equal(jstr(app, "status"), "submitted");
+    assert_int_equal(json_array_size(json_object_get(app, "checks")), 4);
+    json_decref(app);
+
+    /* ... so appr may not approve it (four eyes); nothing else jumps ahead. */
+    refused_as("appr", (const char *[]){ "application", "approve", id, NULL },
+               "four-eyes rule: appr enrolled application");
+    refused_as("oper", (const char *[]){ "application", "personalize", id, NULL },
+               "personalization refused: application");
+    refused_as("enrol", (const char *[]){ "application", "enrol", "--uin", uin, "--photo", photo,
+                                          NULL },
+               "a second valid passport is not allowed");
+    refused_as("enrol", (const char *[]){ "booklet", "receive", "--type", "TD3", "--first",
+                                          "A001", "--last", "A002", "--reference", "x", NULL },
+               "enrol may not receive booklet stock");
+    free(ok_as("oper", NULL, (const char *[]){ "booklet", "receive", "--type", "TD3", "--first",
+                                               "P000100", "--last", "P000149", "--reference",
+                                               "delivery note 2026-17", NULL }));
+    free(ok_as("oper", NULL, (const char *[]){ "booklet", "receive", "--type", "TD1", "--first",
+                                               "C000100", "--last", "C000109", "--reference",
+                                               "delivery note 2026-18", NULL }));
+
+    /* The issuing state's PKI: a CSCA and a document signer, so that
+     * personalization signs the chip too. */
+    free(ok_as("admin", NULL, (const char *[]){ "pki", "init", "--country", "UT", NULL }));
+    free(ok_as("admin", NULL, (const char *[]){ "pki", "issue-ds", NULL }));
+
+    /* A second approver: number and booklet allocated. */
+    add_approver("appr2");
+    app = json_of(ok_as("appr2", NULL, (const char *[]){ "application", "approve", id, NULL }));
+    assert_string_equal(jstr(app, "status"), "approved");
+    snprintf(number, sizeof number, "%s", jstr(app, "document_number"));
+    assert_string_equal(number, "HQ0000001");
+    assert_string_equal(jstr(app, "booklet_serial"), "P000100");
+    json_decref(app);
+
+    /* Personalization: the PDF's MRZ is the application's. */
+    snprintf(pdf, sizeof pdf, "%s/page.pdf", root);
+    p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize", id, "--out",
+                                                      pdf, NULL }));
+    snprintf(mrz, sizeof mrz, "%s", jstr(p, "mrz"));
+    assert_non_null(json_string_value(json_object_get(p, "chip")));
+    assert_int_equal(strlen(mrz), 89);
+    assert_true(strncmp(mrz, "P<UTOOTIENO<<AMELIE<WANJIRU<", 28) == 0);
+    assert_true(strncmp(mrz + 45, "HQ0000001", 9) == 0);
+    json_decref(p);
+    {
+        char *argv[] = { (char *)PDFTOTEXT, pdf, (char *)"-", NULL };
+        char l1[64], *nl = strchr(mrz, '\n');
+        assert_non_null(nl);
+        snprintf(l1, sizeof l1, "%.*s\n%s\n", (int)(nl - mrz), mrz, nl + 1);
+        assert_int_equal(proc_run(argv, NULL, 0, 30, &r), 0);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, l1));
+        proc_result_free(&r);
+    }
+
+    /* The chip package from the same data: passive authentication against
+     * the CSCA, and DG1 equal to the printed MRZ. */
+    {
+        char dir[4096], csca[4096], *pem;
+        snprintf(dir, sizeof dir, "%s/chip", root);
+        snprintf(csca, sizeof csca, "%s/csca.pem", root);
+        free(ok_as("oper", NULL, (const char *[]){ "application", "chip", id, "--out", dir, NULL }));
+        pem = ok_as("admin", NULL, (const char *[]){ "pki", "export", "csca", NULL });
+        assert_int_equal(file_write(csca, pem, strlen(pem)), 0);
+        free(pem);
+        r = run(NULL, (const char *[]){ "chip", "verify", dir, "--csca", csca, "--mrz", mrz, NULL });
+        if (r.status != 0)
+            fail_msg("chip verify: %s %s", r.out, r.err);
+        assert_non_null(strstr(r.out, "\"valid\": true"));
+        proc_result_free(&r);
+    }
+
+    /* Quality control fails: the booklet is spoiled, a fresh one printed. */
+    refused_as("oper", (const char *[]){ "application", "issue", id, NULL },
+               "issued after it passes quality control");
+    free(ok_as("oper", NULL, (const char *[]){ "application", "qc", id, "--fail", "--reason",
+                                               "smudged MRZ", NULL }));
+    p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize", id, NULL }));
+    assert_string_equal(jstr(p, "booklet"), "P000101");
+    json_decref(p);
+    free(ok_as("oper", NULL, (const char *[]){ "application", "qc", id, "--pass", NULL }));
+    free(ok_as("oper", NULL, (const char *[]){ "application", "issue", id, NULL }));
+    free(ok_as("oper", NULL, (const char *[]){ "application", "collect", id, NULL }));
+    doc = json_of(ok_as("oper", NULL, (const char *[]){ "document", "show", number, NULL }));
+    assert_string_equal(jstr(doc, "status"), "valid");
+    assert_string_equal(jstr(doc, "booklet_serial"), "P000101");
+    json_decref(doc);
+    p = json_of(ok_as("audit", NULL, (const char *[]){ "booklet", "report", NULL }));
+    {
+        json_t *td3 = json_object_get(json_object_get(p, "types"), "TD3");
+        assert_int_equal(json_integer_value(json_object_get(td3, "spoiled")), 1);
+        assert_int_equal(json_integer_value(json_object_get(td3, "personalized")), 1);
+        assert_int_equal(json_integer_value(json_object_get(td3, "blank")), 48);
+    }
+    json_decref(p);
+
+    /* Stolen: on the alert list, in CSV and JSON. */
+    refused_as("enrol", (const char *[]){ "document", "status", number, "--status", "found",
+                                          "--reason", "x", NULL },
+               "document status 'found': lost, stolen, revoked, cancelled or expired");
+    refused_as("enrol", (const char *[]){ "document", "status", number, "--status", "revoked",
+                                          "--reason", "x", NULL },
+               "enrol may not change document status: needs role approver or admin");
+    free(ok_as("enrol", NULL, (const char *[]){ "document", "status", number, "--status",
+                                                "stolen", "--reason", "reported by the holder, "
+                                                "police report 77", "--evidence", scan_hash,
+                                                NULL }));
+    {
+        char *csv = ok_as("audit", NULL, (const char *[]){ "document", "alerts", NULL });
+        assert_non_null(strstr(csv, "document_number,document_type,issuing_country,status,"));
+        assert_non_null(strstr(csv, "HQ0000001,passport,UTO,STOLEN,"));
+        assert_non_null(strstr(csv, ",personalized,\"reported by the holder, police report 77\""));
+        free(csv);
+        p = json_of(ok_as("audit", NULL, (const char *[]){ "document", "alerts", "--format",
+                                                           "json", NULL }));
+        assert_string_equal(jstr(json_array_get(json_object_get(p, "documents"), 0),
+                                 "document_number"), number);
+        json_decref(p);
+    }
+
+    /* The auditor traces the first document number back to the scan. */
+    refused_as("oper", (const char *[]){ "document", "trace", number, NULL }, "audit trace");
+    trace = json_of(ok_as("audit", NULL, (const char *[]){ "document", "trace", number, NULL }));
+    {
+        json_t *evs = json_object_get(trace, "document_events"), *t = json_object_get(trace,
+                                                                                       "trace");
+        const char *want[] = { "application.enrol", "application.approve", "document.personalize",
+                               "application.qc.fail", "application.qc.pass", "document.issue",
+                               "document.collect", "document.status" };
+        char types[2048] = "";
+        size_t i;
+        json_t *e;
+        json_array_foreach(evs, i, e) {
+            size_t n = strlen(types);
+            snprintf(types + n, sizeof types - n, "%s;", jstr(e, "type"));
+            assert_true(json_is_true(json_object_get(e, "signature_valid")));
+        }
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+            if (strstr(types, want[k]) == NULL)
+                fail_msg("trace lacks %s: %s", want[k], types);
+        /* ... through the registration of the birth record ... */
+        types[0] = '\0';
+        json_array_foreach(json_object_get(t, "events"), i, e) {
+            size_t n = strlen(types);
+            snprintf(types + n, sizeof types - n, "%s;", jstr(e, "type"));
+        }
+        assert_non_null(strstr(types, "record.draft;"));
+        assert_non_null(strstr(types, "record.register;"));
+        /* ... to the scanned page. */
+        char *dump = json_dumps(json_object_get(t, "evidence"), 0);
+        assert_non_null(strstr(dump, scan_hash));
+        free(dump);
+    }
+    json_decref(trace);
+    /* `civreg audit trace` takes the document number too. */
+    trace = json_of(ok_as("audit", NULL, (const char *[]){ "audit", "trace", number, NULL }));
+    assert_string_equal(jstr(json_object_get(trace, "document"), "number"), number);
+    assert_true(json_array_size(json_object_get(trace, "document_events")) >= 8);
+    json_decref(trace);
+    {
+        char *v = ok_as("audit", NULL, (const char *[]){ "audit", "verify", NULL });
+        assert_non_null(strstr(v, "ok:"));
+        free(v);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_workflow),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,717 @@
+/* Integration tests with real users (a `serve --demo` office): every route
+ * × every role and signed out → the expected status; CSRF refusals that
+ * change nothing; sign-in throttling; hostile input stored faithfully or
+ * refused with a clear 4xx. Built only with the registry module. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "registry/registry.h"
+#include "support/support.h"
+#include "web/web.h"
+#include "web/web_int.h"
+
+static char *dir;
+static char data[4096];
+static pid_t pid;
+static int outfd, port;
+
+struct login {
+    const char *user;
+    unsigned roles;
+    char cookie[128]; /* "Cookie: civreg_session=...\r\n" */
+    char csrf[64];
+};
+static struct login logins[16];
+static size_t nlogins;
+
+/* Ids from the demo data for the {params} of routes. */
+static char rec_id[128], uin[32];
+
+static void json_body(const struct http_response *r, json_t **out)
+{
+    json_error_t je;
+    *out = json_loadb(r->body, r->body_len, 0, &je);
+}
+
+static const char *code_of(const struct http_response *r, char *buf, size_t size)
+{
+    json_t *j;
+    json_body(r, &j);
+    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    snprintf(buf, size, "%s", c ? c : "");
+    json_decref(j);
+    return buf;
+}
+
+static int sign_in(const char *user, const char *password, struct login *l)
+{
+    struct http_response r;
+    char body[256], sc[256];
+    json_t *j;
+
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
+    if (http_request(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n", body,
+                     strlen(body), &r) != 0)
+        return -1;
+    if (r.status != 200 || http_header(&r, "Set-Cookie", sc, sizeof sc) != 0) {
+        int st = r.status;
+        http_response_free(&r);
+        return st;
+    }
+    /* civreg_session=TOKEN; Path=/; HttpOnly; SameSite=Strict */
+    assert_non_null(strstr(sc, "HttpOnly"));
+    assert_non_null(strstr(sc, "SameSite=Strict"));
+    assert_non_null(strstr(sc, "Path=/"));
+    *strchr(sc, ';') = '\0';
+    assert_int_equal(strlen(sc), strlen("civreg_session=") + WEB_TOKEN_LEN);
+    snprintf(l->cookie, sizeof l->cookie, "Cookie: %s\r\n", sc);
+    json_body(&r, &j);
+    snprintf(l->csrf, sizeof l->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
+    json_decref(j);
+    http_response_free(&r);
+    l->user = user;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    char line[512];
+    struct http_response r;
+    json_t *j;
+    (void)state;
+
+    dir = tmp_dir("webaccess");
+    snprintf(data, sizeof data, "%s/data", dir);
+    const char *argv[] = { CIVREG_BIN, "serve", "--demo", "--data", data, "--listen", "127.0.0.1:0",
+                           NULL };
+    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
+        proc_read_line(outfd, line, sizeof line, 120) != 0 || strstr(line, "://127.0.0.1:") == NULL)
+        return -1;
+    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
+    /* The demo sign-ins are printed at start-up. */
+    if (proc_read_line(outfd, line, sizeof line, 30) != 0 || strstr(line, "demo sign-ins") == NULL ||
+        strstr(line, "\"demo\"") == NULL)
+        return -1;
+    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
+        if (strstr(line, u->username) == NULL)
+            return -1;
+    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
+        if (sign_in(u->username, WEB_DEMO_PASSWORD, &logins[nlogins]) != 0)
+            return -1;
+        logins[nlogins++].roles = u->roles;
+    }
+    /* A registered record of the demo data for {id} and {uin}. */
+    if (http_request(port, "GET", "/api/v1/records?status=registered&limit=1", logins[1].cookie,
+                     NULL, 0, &r) != 0 || r.status != 200)
+        return -1;
+    json_body(&r, &j);
+    json_t *row = json_array_get(json_object_get(j, "records"), 0);
+    snprintf(rec_id, sizeof rec_id, "%s", json_string_value(json_object_get(row, "id")));
+    snprintf(uin, sizeof uin, "%s", json_string_value(json_object_get(row, "uin")));
+    json_decref(j);
+    http_response_free(&r);
+    return rec_id[0] && uin[0] ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kill(pid, SIGTERM);
+    proc_wait(pid, 30);
+    close(outfd);
+    tmp_remove(dir);
+    free(dir);
+    return 0;
+}
+
+static void concrete_path(const char *pat, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = pat; *p && o + 80 < size; p++) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *v = strncmp(p, "{uin}", 5) == 0 ? uin
+                            : strncmp(p, "{hash}", 6) == 0
+                                ? "0000000000000000000000000000000000000000000000000000000000000000"
+                            : strncmp(p, "{username}", 10) == 0 ? "nobody-here"
+                                                                : rec_id;
+            o += (size_t)snprintf(out + o, size - o, "%s", v);
+            p = close;
+        } else if (*p == '*') {
+            o += (size_t)snprintf(out + o, size - o, "js/app.js");
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Every route × signed out and every demo user. Allowed requests must get
+ * past the access check (their handler answers, whatever its verdict on
+ * the deliberately empty body); refused ones get exactly 401/303/403. State-
+ * changing requests carry the right CSRF token and an empty JSON object, so
+ * nothing is actually changed. */
+static void test_access_matrix(void **state)
+{
+    struct http_response r;
+    char path[512], hdr[512], code[64];
+    size_t checked = 0;
+    (void)state;
+
+    for (const struct web_route *rt = web_routes; rt->method != NULL; rt++) {
+        bool changes = web_method_changes_state(rt->method);
+        /* Sign-out would end the session the rest of the matrix uses. */
+        if (strcmp(rt->method, "DELETE") == 0 && strcmp(rt->path, "/api/v1/session") == 0)
+            continue;
+        concrete_path(rt->path, path, sizeof path);
+        /* Signed out. */
+        assert_int_equal(http_request(port, rt->method, path,
+                                      changes ? "Content-Type: application/json\r\n" : NULL,
+                                      changes ? "{}" : NULL, changes ? 2 : 0, &r), 0);
+        if (rt->roles == WEB_PUBLIC)
+            assert_true(r.status != 401 && r.status != 403 && r.status != 303);
+        else
+            assert_int_equal(r.status, (rt->flags & WEB_PAGE) ? 303 : 401);
+        http_response_free(&r);
+        for (size_t i = 0; i < nlogins; i++) {
+            bool allowed = rt->roles == WEB_PUBLIC || (rt->roles & logins[i].roles) != 0;
+            snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+                     logins[i].cookie, logins[i].csrf);
+            assert_int_equal(http_request(port, rt->method, path, hdr, changes ? "{}" : NULL,
+                                          changes ? 2 : 0, &r), 0);
+            code_of(&r, code, sizeof code);
+            if (!allowed) {
+                if (r.status != 403 || strcmp(code, "forbidden") != 0)
+                    fail_msg("%s %s as %s: want 403 forbidden, got %d %s", rt->method, path,
+                             logins[i].user, r.status, r.body);
+            } else {
+                if (r.status == 401 || r.status == 303 ||
+                    (r.status == 403 && strcmp(code, "forbidden") == 0) ||
+                    strcmp(code, "csrf") == 0)
+                    fail_msg("%s %s as %s: want access, got %d %s", rt->method, path,
+                             logins[i].user, r.status, r.body);
+                /* Reads of existing things succeed outright. */
+                if (!changes && strstr(path, "nobody-here") == NULL &&
+                    strstr(path, "000000000000") == NULL && strstr(path, "/audit") == NULL)
+                    if (r.status != 200)
+                        fail_msg("%s %s as %s: want 200, got %d %s", rt->method, path,
+                                 logins[i].user, r.status, r.body);
+            }
+            http_response_free(&r);
+            checked++;
+        }
+    }
+    assert_true(checked > 100);
+
+    /* The served OpenAPI document is the one generated from this table. */
+    assert_int_equal(http_request(port, "GET", "/api/v1/openapi.json", logins[0].cookie, NULL, 0,
+                                  &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *served, *built = web_openapi(web_routes);
+    json_body(&r, &served);
+    assert_non_null(served);
+    assert_true(json_equal(served, built));
+    json_decref(served);
+    json_decref(built);
+    http_response_free(&r);
+}
+
+static size_t count_records(const struct login *l)
+{
+    struct http_response r;
+    json_t *j;
+    size_t n;
+    assert_int_equal(http_request(port, "GET", "/api/v1/records?limit=500", l->cookie, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    n = json_array_size(json_object_get(j, "records"));
+    json_decref(j);
+    http_response_free(&r);
+    return n;
+}
+
+static struct login *login_of(const char *user)
+{
+    for (size_t i = 0; i < nlogins; i++)
+        if (strcmp(logins[i].user, user) == 0)
+            return &logins[i];
+    fail_msg("no login %s", user);
+    return NULL;
+}
+
+/* A state-changing request without the CSRF token, with another session's
+ * token, or with a forged one is refused and changes nothing. */
+static void test_csrf(void **state)
+{
+    struct login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
+    struct http_response r;
+    char hdr[512], code[64], *body;
+    json_t *ex;
+    size_t before = count_records(clerk);
+    (void)state;
+
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", clerk->cookie, NULL, 0,
+                                  &r), 0);
+    json_body(&r, &ex);
+    http_response_free(&r);
+    json_t *req = json_pack("{s:O}", "record", ex);
+    body = json_dumps(req, JSON_COMPACT);
+
+    const char *tokens[] = { NULL, clerk2->csrf, "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+        if (tokens[i])
+            snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+                     clerk->cookie, tokens[i]);
+        else
+            snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", clerk->cookie);
+        assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r),
+                         0);
+        assert_int_equal(r.status, 403);
+        assert_string_equal(code_of(&r, code, sizeof code), "csrf");
+        http_response_free(&r);
+    }
+    /* A form post carrying another session's token in the body: refused. */
+    char form[256];
+    snprintf(form, sizeof form, "csrf_token=%s", clerk2->csrf);
+    snprintf(hdr, sizeof hdr, "%sContent-Type: application/x-www-form-urlencoded\r\n", clerk->cookie);
+    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, form, strlen(form), &r), 0);
+    assert_int_equal(r.status, 403);
+    http_response_free(&r);
+    assert_int_equal(count_records(clerk), before);
+
+    /* Sign-out with another session's token: refused, the session lives. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", clerk->cookie, clerk2->csrf);
+    assert_int_equal(http_request(port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 403);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+
+    /* With its own token the same draft goes through: one more record. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             clerk->cookie, clerk->csrf);
+    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 201);
+    http_response_free(&r);
+    assert_int_equal(count_records(clerk), before + 1);
+    free(body);
+    json_decref(req);
+    json_decref(ex);
+}
+
+/* Draft a record whose child's given name is NAME; returns the status and
+ * the id (when created) in ID. */
+static int draft_named(const struct login *l, const char *name_json, char *id, size_t idsize,
+                       char *err_code)
+{
+    struct http_response r;
+    char hdr[512];
+    json_t *ex, *j;
+    int st;
+
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", l->cookie, NULL, 0, &r),
+                     0);
+    json_body(&r, &ex);
+    http_response_free(&r);
+    /* Splice the raw JSON text of the name in, so invalid UTF-8 reaches the
+     * server as bytes. */
+    json_object_set_new(json_object_get(ex, "child"), "given_names", json_string("@@NAME@@"));
+    json_t *req = json_pack("{s:o}", "record", ex);
+    char *tpl = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    char *at = strstr(tpl, "\"@@NAME@@\"");
+    size_t nl = strlen(name_json), tl = strlen(tpl);
+    char *body = malloc(tl + nl + 1);
+    memcpy(body, tpl, (size_t)(at - tpl));
+    memcpy(body + (at - tpl), name_json, nl);
+    const char *rest = at + strlen("\"@@NAME@@\"");
+    memcpy(body + (at - tpl) + nl, rest, strlen(rest) + 1);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
+    st = r.status;
+    code_of(&r, err_code, 64);
+    if (st == 201) {
+        json_body(&r, &j);
+        snprintf(id, idsize, "%s", json_string_value(json_object_get(j, "id")));
+        json_decref(j);
+    }
+    http_response_free(&r);
+    free(body);
+    free(tpl);
+    return st;
+}
+
+/* Hostile input is stored faithfully or refused with a clear 4xx. */
+static void test_hostile_input(void **state)
+{
+    struct login *clerk = login_of("clerk");
+    struct http_response r;
+    char id[128], path[256], code[64];
+    (void)state;
+
+    const char *faithful[] = {
+        "Robert'); DROP TABLE birth_records;--",
+        "\" OR 1=1 --",
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "عبد الله بن محمد",
+        "Zoë Ñúñez-Ødegård",
+    };
+    for (size_t i = 0; i < sizeof faithful / sizeof faithful[0]; i++) {
+        json_t *s = json_string(faithful[i]);
+        char *js = json_dumps(s, JSON_ENCODE_ANY);
+        int st = draft_named(clerk, js, id, sizeof id, code);
+        printf("hostile name %s -> %d %s\n", faithful[i], st, code);
+        if (st == 201) {
+            snprintf(path, sizeof path, "/api/v1/records/%s", id);
+            assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+            assert_int_equal(r.status, 200);
+            json_t *j;
+            json_body(&r, &j);
+            const char *back = json_string_value(json_object_get(
+                json_object_get(json_object_get(j, "record"), "child"), "given_names"));
+            assert_non_null(back);
+            assert_string_equal(back, faithful[i]);
+            /* JSON answers are never sniffed as HTML. */
+            char h[128];
+            assert_int_equal(http_header(&r, "Content-Type", h, sizeof h), 0);
+            assert_string_equal(h, "application/json; charset=utf-8");
+            json_decref(j);
+            http_response_free(&r);
+        } else {
+            if (st < 400 || st >= 500 || code[0] == '\0')
+                fail_msg("name %s: status %d code '%s'", faithful[i], st, code);
+        }
+        free(js);
+        json_decref(s);
+    }
+    /* Invalid UTF-8: refused by the JSON parser, 400 bad_json. */
+    assert_int_equal(draft_named(clerk, "\"abc\xff\xfe\"", id, sizeof id, code), 400);
+    assert_string_equal(code, "bad_json");
+    assert_int_equal(draft_named(clerk, "\"\xc0\xaf\"", id, sizeof id, code), 400);
+    /* A 1 MB name: refused with a clear 4xx naming the problem. */
+    size_t big = 1024 * 1024;
+    char *name = malloc(big + 3);
+    name[0] = '"';
+    memset(name + 1, 'A', big);
+    name[big + 1] = '"';
+    name[big + 2] = '\0';
+    int st = draft_named(clerk, name, id, sizeof id, code);
+    printf("1 MB name -> %d %s\n", st, code);
+    assert_true(st >= 400 && st < 500);
+    assert_true(code[0] != '\0');
+    free(name);
+    /* The server is still fine. */
+    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+}
+
+/* Failed sign-ins are throttled per user: 429 with Retry-After, even for
+ * the right password, while locked. */
+static void test_throttle(void **state)
+{
+    struct http_response r;
+    struct login l;
+    char h[32];
+    (void)state;
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sign_in("operator", "wrong-password", &l), 401);
+    assert_int_equal(sign_in("operator", WEB_DEMO_PASSWORD, &l), 429);
+    const char *body = "{\"username\":\"operator\",\"password\":\"demo\"}";
+    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+                                  "Content-Type: application/json\r\n", body, strlen(body), &r),
+                     0);
+    assert_int_equal(r.status, 429);
+    assert_int_equal(http_header(&r, "Retry-After", h, sizeof h), 0);
+    long secs = strtol(h, NULL, 10);
+    assert_true(secs > 0 && secs <= 30);
+    http_response_free(&r);
+    /* Unknown users get the same answer as wrong passwords. */
+    assert_int_equal(sign_in("no-such-user", "whatever-it-is", &l), 401);
+    /* Other users are not locked out. */
+    assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
+}
+
+/* Sign-out ends the session server-side: the old cookie is refused. */
+static void test_sign_out(void **state)
+{
+    struct login l;
+    struct http_response r;
+    char hdr[512];
+    (void)state;
+
+    assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &l), 0);
+    /* Signing in again from the same browser ends the old session. */
+    struct login again;
+    const char *body = "{\"username\":\"enrol\",\"password\":\"demo\"}";
+    snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", l.cookie);
+    assert_int_equal(http_request(port, "POST", "/api/v1/session", hdr, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_response_free(&r);
+    assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &again), 0);
+    l = again;
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", l.cookie, l.csrf);
+    assert_int_equal(http_request(port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 303);
+    http_response_free(&r);
+}
+
+static int post_json(const struct login *l, const char *path, const char *body,
+                     struct http_response *r)
+{
+    char hdr[512];
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    return http_request(port, "POST", path, hdr, body, body ? strlen(body) : 0, r);
+}
+
+/* The language chosen at sign-in or changed later is remembered for the
+ * user, whatever browser they sign in from next. */
+static void test_language_per_user(void **state)
+{
+    struct http_response r;
+    struct login l;
+    char hdr[512];
+    const char *fr = "{\"username\":\"approver\",\"password\":\"demo\",\"lang\":\"fr\"}";
+    (void)state;
+
+    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+                                  "Content-Type: application/json\r\n", fr, strlen(fr), &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"lang\":\"fr\""));
+    http_response_free(&r);
+    /* A new session without a choice: French, and the page says so. */
+    assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
+    assert_int_equal(http_request(port, "GET", "/", l.cookie, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "<html lang=\"fr\""));
+    http_response_free(&r);
+    /* Changed back to English in the session: remembered too. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l.cookie, l.csrf);
+    assert_int_equal(http_request(port, "PATCH", "/api/v1/session", hdr, "{\"lang\":\"en\"}", 13,
+                                  &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "\"lang\":\"en\""));
+    http_response_free(&r);
+}
+
+/* Corrections need a reason and make a new version; users added by the
+ * administrator can sign in, disabled ones cannot. */
+static void test_correction_and_users(void **state)
+{
+    struct login *reg = login_of("registrar"), *admin = login_of("admin"), l;
+    struct http_response r;
+    char path[256], code[64];
+    json_t *cur, *body;
+    char *text;
+    (void)state;
+
+    snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
+    assert_int_equal(http_request(port, "GET", path, reg->cookie, NULL, 0, &r), 0);
+    json_body(&r, &cur);
+    http_response_free(&r);
+    json_int_t version = json_integer_value(json_object_get(cur, "version"));
+    json_t *rec = json_deep_copy(json_object_get(cur, "record"));
+    json_object_set_new(json_object_get(rec, "birth"), "time", json_string("23:59"));
+
+    snprintf(path, sizeof path, "/api/v1/records/%s/corrections", rec_id);
+    body = json_pack("{s:O}", "record", rec); /* no reason */
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(post_json(reg, path, text, &r), 0);
+    assert_int_equal(r.status, 400);
+    http_response_free(&r);
+    free(text);
+    json_decref(body);
+
+    body = json_pack("{s:O,s:s}", "record", rec, "reason", "hour misread: 23:59 in the register");
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(post_json(reg, path, text, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *res;
+    json_body(&r, &res);
+    assert_int_equal(json_integer_value(json_object_get(res, "version")), version + 1);
+    json_decref(res);
+    http_response_free(&r);
+    free(text);
+    json_decref(body);
+    json_decref(rec);
+    json_decref(cur);
+
+    /* A user made by the administrator signs in with their own roles. */
+    assert_int_equal(post_json(admin, "/api/v1/users",
+                               "{\"username\":\"amina.o\",\"password\":\"a long password\","
+                               "\"roles\":[\"clerk\",\"auditor\"]}",
+                               &r), 0);
+    assert_int_equal(r.status, 201);
+    http_response_free(&r);
+    assert_int_equal(post_json(admin, "/api/v1/users",
+                               "{\"username\":\"x\",\"password\":\"a long password\","
+                               "\"roles\":[\"emperor\"]}",
+                               &r), 0);
+    assert_int_equal(r.status, 400);
+    http_response_free(&r);
+    assert_int_equal(sign_in("amina.o", "a long password", &l), 0);
+    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "\"roles\":[\"clerk\",\"auditor\"]"));
+    http_response_free(&r);
+    /* Disabled: no more sign-in. */
+    assert_int_equal(post_json(admin, "/api/v1/users/amina.o/disable", NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    assert_int_equal(sign_in("amina.o", "a long password", &l), 401);
+    /* Unknown ids: 404, not a generic refusal. */
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/DEMO-R-nonexistent", reg->cookie,
+                                  NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_response_free(&r);
+    /* A well-formed UIN that nobody has: 404; a malformed one: 422. */
+    char unknown_uin[16] = "729384615";
+    unknown_uin[9] = (char)('0' + registry_verhoeff_digit(unknown_uin, 9));
+    unknown_uin[10] = '\0';
+    assert_int_equal(registry_uin_check(unknown_uin, NULL), 0);
+    snprintf(path, sizeof path, "/api/v1/persons/%s", unknown_uin);
+    assert_int_equal(http_request(port, "GET", path, reg->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/persons/1234", reg->cookie, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 422);
+    http_response_free(&r);
+    /* An unknown record field: 422 naming it. */
+    assert_int_equal(post_json(login_of("clerk"), "/api/v1/records",
+                               "{\"record\":{\"colour\":\"blue\"}}", &r), 0);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "colour"));
+    http_response_free(&r);
+    /* Evidence: a scan uploaded as the raw body comes back byte for byte,
+     * as an image; other types are refused. */
+    size_t plen = 0;
+    char *png = file_read(CIVREG_SOURCE_DIR "/web/demo/register-page.png", &plen);
+    struct login *ck = login_of("clerk");
+    char h2[512], ct[64];
+    assert_non_null(png);
+    snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: text/html\r\n", ck->cookie,
+             ck->csrf);
+    assert_int_equal(http_request(port, "POST", "/api/v1/evidence", h2, "<script>", 8, &r), 0);
+    assert_int_equal(r.status, 415);
+    http_response_free(&r);
+    snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", ck->cookie,
+             ck->csrf);
+    assert_int_equal(http_request(port, "POST", "/api/v1/evidence", h2, png, plen, &r), 0);
+    assert_int_equal(r.status, 201);
+    json_t *up;
+    json_body(&r, &up);
+    snprintf(path, sizeof path, "/api/v1/evidence/%s",
+             json_string_value(json_object_get(up, "hash")));
+    json_decref(up);
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", path, ck->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, plen);
+    assert_memory_equal(r.body, png, plen);
+    assert_int_equal(http_header(&r, "Content-Type", ct, sizeof ct), 0);
+    assert_string_equal(ct, "image/png");
+    http_response_free(&r);
+    free(png);
+
+    /* Not an administrator: refused by the route table. */
+    assert_int_equal(post_json(reg, "/api/v1/users/clerk/disable", NULL, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r, code, sizeof code), "forbidden");
+    http_response_free(&r);
+}
+
+/* The trace marks what the server checked: an event whose signature was
+ * altered in the database shows "failed" for its signature, one whose leaf
+ * hash was altered shows "failed" for its inclusion proof; the others stay
+ * verified. Runs last: it corrupts the log on purpose. */
+static void test_tampered_trace(void **state)
+{
+    struct login *au = login_of("auditor");
+    struct http_response r;
+    char path[256], dbpath[4200];
+    json_t *j, *ev;
+    json_int_t sig_seq = -1, leaf_seq = -1;
+    sqlite3 *db;
+    size_t i;
+    (void)state;
+
+    snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
+    assert_int_equal(http_request(port, "GET", path, au->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    http_response_free(&r);
+    json_array_foreach(json_object_get(j, "events"), i, ev) {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        assert_true(json_is_true(json_object_get(ev, "signature_valid")));
+        assert_true(json_is_true(json_object_get(ev, "inclusion_valid")));
+        if (strcmp(type, "record.register") == 0)
+            sig_seq = json_integer_value(json_object_get(ev, "seq"));
+        if (strcmp(type, "record.draft") == 0)
+            leaf_seq = json_integer_value(json_object_get(ev, "seq"));
+    }
+    json_decref(j);
+    assert_true(sig_seq >= 0 && leaf_seq >= 0);
+
+    snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE events SET signature = zeroblob(64) WHERE seq = %lld;"
+             "UPDATE events SET leaf_hash = zeroblob(32) WHERE seq = %lld;",
+             (long long)sig_seq, (long long)leaf_seq);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(http_request(port, "GET", path, au->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    http_response_free(&r);
+    json_array_foreach(json_object_get(j, "events"), i, ev) {
+        json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+        assert_int_equal(json_is_true(json_object_get(ev, "signature_valid")), seq != sig_seq);
+        assert_int_equal(json_is_true(json_object_get(ev, "inclusion_valid")), seq != leaf_seq);
+    }
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_access_matrix), cmocka_unit_test(test_csrf),
+        cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_language_per_user),
+        cmocka_unit_test(test_correction_and_users),
+        cmocka_unit_test(test_tampered_trace),
+    };
+    return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
+}

@@ -1,0 +1,688 @@
+/* Data page PDF (issuance/datapage.c) checked with independent tools from
+ * poppler-utils: pdftotext extracts exactly the MRZ; pdffonts shows OCR-B
+ * embedded; pdfinfo gives the true page size; pdftoppm renders at 300 dpi
+ * and the test measures, on the pixels, that the MRZ characters stand in
+ * their printing zones at the pitch Doc 9303 prescribes. Also: image header
+ * checks (issuance/photo.c) and refusals with clear messages. */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "issuance/datapage.h"
+#include "issuance/mrz.h"
+#include "issuance/photo.h"
+#include "support/support.h"
+
+static char *tmp;
+
+static unsigned char *data_file(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/issuance/%s", CIVREG_TEST_DATA, name);
+    unsigned char *p = (unsigned char *)file_read(path, len);
+    if (p == NULL)
+        fail_msg("cannot read %s", path);
+    return p;
+}
+
+static char *text_file(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", CIVREG_TEST_DATA, dir, name);
+    char *p = file_read(path, NULL);
+    if (p == NULL)
+        fail_msg("cannot read %s", path);
+    return p;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    tmp = tmp_dir("datapage");
+    return tmp ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tmp_remove(tmp);
+    free(tmp);
+    return 0;
+}
+
+/* ---- the page of the Doc 9303-4 specimen (tests/data/mrz/td3.*) ------- */
+
+struct page {
+    struct datapage_input in;
+    unsigned char *photo, *signature;
+    size_t photo_len, signature_len;
+    struct buf mrz;
+};
+
+static void page_init(struct page *p, enum mrz_format f)
+{
+    struct mrz_input mi = { 0 };
+    struct err err = ERR_INIT;
+
+    memset(p, 0, sizeof *p);
+    p->mrz = (struct buf)BUF_INIT(256);
+    p->photo = data_file("portrait.jpg", &p->photo_len);
+    p->signature = data_file("signature.png", &p->signature_len);
+    p->in.format = f;
+    p->in.document_name = f == MRZ_TD3 ? "PASSPORT" : "IDENTITY CARD";
+    p->in.document_code = f == MRZ_TD3 ? "P" : "I";
+    p->in.issuing_state = "UTO";
+    p->in.issuing_state_name = "Utopia";
+    p->in.document_number = f == MRZ_TD3 ? "L898902C3" : "D23145890";
+    p->in.primary_identifier = "Eriksson";
+    p->in.secondary_identifier = "Anna María";
+    p->in.nationality = "UTO";
+    p->in.date_of_birth = (struct mrz_date){ 1974, 8, 12 };
+    p->in.place_of_birth = "Zenith";
+    p->in.sex = 'F';
+    p->in.personal_number = f == MRZ_TD3 ? "ZE184226B" : NULL;
+    p->in.date_of_issue = (struct mrz_date){ 2002, 4, 16 };
+    p->in.date_of_expiry = (struct mrz_date){ 2012, 4, 15 };
+    p->in.authority = "Passport Office";
+    p->in.photo = p->photo;
+    p->in.photo_len = p->photo_len;
+    p->in.signature = p->signature;
+    p->in.signature_len = p->signature_len;
+
+    mi.format = f;
+    mi.document_code = p->in.document_code;
+    mi.issuing_state = "UTO";
+    mi.primary_identifier = p->in.primary_identifier;
+    mi.secondary_identifier = p->in.secondary_identifier;
+    mi.document_number = p->in.document_number;
+    mi.nationality = "UTO";
+    mi.date_of_birth = p->in.date_of_birth;
+    mi.sex = 'F';
+    mi.date_of_expiry = p->in.date_of_expiry;
+    mi.optional_data = p->in.personal_number;
+    static const struct mrz_date today = { 2010, 1, 1 };
+    if (mrz_generate(&mi, &today, &p->mrz, NULL, &err) != 0)
+        fail_msg("mrz_generate: %s", err_msg(&err));
+    p->in.mrz = buf_str(&p->mrz);
+}
+
+static void page_free(struct page *p)
+{
+    free(p->photo);
+    free(p->signature);
+    buf_release(&p->mrz);
+}
+
+static char *render_to_file(const struct datapage_input *in, const char *name)
+{
+    struct buf pdf = BUF_INIT(16 << 20);
+    struct err err = ERR_INIT;
+    char *path = malloc(1024);
+
+    assert_non_null(path);
+    if (datapage_render(in, &pdf, &err) != 0)
+        fail_msg("datapage_render: %s", err_msg(&err));
+    assert_true(pdf.len > 1000);
+    assert_memory_equal(pdf.data, "%PDF-", 5);
+    snprintf(path, 1024, "%s/%s", tmp, name);
+    assert_int_equal(file_write(path, pdf.data, pdf.len), 0);
+    buf_release(&pdf);
+    return path;
+}
+
+static void run_tool(const char *tool, const char *const *args, struct proc_result *r)
+{
+    char *argv[16];
+    size_t n = 0;
+
+    if (tool[0] == '\0')
+        fail_msg("poppler-utils tool not found at configure time: run install/deps.sh");
+    argv[n++] = (char *)tool;
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    assert_int_equal(proc_run(argv, NULL, 0, 60, r), 0);
+    if (r->status != 0)
+        fail_msg("%s failed (%d): %s", tool, r->status, r->err);
+}
+
+/* ---- pdftotext / pdffonts / pdfinfo ----------------------------------- */
+
+/* The MRZ lines appear in the extracted text, each as a whole line, in
+ * order and adjacent. */
+static void check_text_has_mrz(const char *text, const char *mrz)
+{
+    char *copy = strdup(mrz);
+    const char *prev_end = NULL;
+    assert_non_null(copy);
+    for (char *line = copy;;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        const char *at = strstr(prev_end ? prev_end : text, line);
+        if (at == NULL)
+            fail_msg("MRZ line '%s' not in pdftotext output:\n%s", line, text);
+        assert_true(at == text || at[-1] == '\n');
+        assert_true(at[strlen(line)] == '\n');
+        if (prev_end)
+            assert_ptr_equal(at, prev_end); /* the next line follows directly */
+        prev_end = at + strlen(line) + 1;
+        if (nl == NULL)
+            break;
+        line = nl + 1;
+    }
+    free(copy);
+}
+
+static void check_fonts(const char *pdf)
+{
+    struct proc_result r;
+    int ocrb = 0;
+
+    run_tool(PDFFONTS, (const char *[]){ pdf, NULL }, &r);
+    for (char *line = r.out; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strstr(line, "OCRB") != NULL) {
+            /* name type... encoding emb sub uni object-id generation: the
+             * embedded column is the fifth field from the end. */
+            char *tok[16];
+            size_t n = 0;
+            char *save = NULL;
+            for (char *t = strtok_r(line, " ", &save); t && n < 16; t = strtok_r(NULL, " ", &save))
+                tok[n++] = t;
+            assert_true(n >= 6);
+            assert_string_equal(tok[n - 5], "yes");
+            ocrb = 1;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (!ocrb)
+        fail_msg("no OCR-B font in pdffonts output");
+    proc_result_free(&r);
+}
+
+static void check_page_size(const char *pdf, double wmm, double hmm, int pages)
+{
+    struct proc_result r;
+    const char *at;
+    char *end;
+    double w, h;
+
+    run_tool(PDFINFO, (const char *[]){ pdf, NULL }, &r);
+    at = strstr(r.out, "Page size:");
+    assert_non_null(at);
+    w = strtod(at + 10, &end);
+    assert_true(strncmp(end, " x ", 3) == 0);
+    h = strtod(end + 3, &end);
+    assert_true(fabs(w - wmm * 72.0 / 25.4) < 0.01);
+    assert_true(fabs(h - hmm * 72.0 / 25.4) < 0.01);
+    at = strstr(r.out, "Pages:");
+    assert_non_null(at);
+    assert_int_equal(strtol(at + 6, NULL, 10), pages);
+    proc_result_free(&r);
+}
+
+/* ---- measuring the rendered MRZ ---------------------------------------- */
+
+#define DPI 300
+#define PX_PER_MM (DPI / 25.4)
+
+struct pgm {
+    int w, h;
+    unsigned char *px;
+    char *file;
+};
+
+static void read_pgm(const char *path, struct pgm *img)
+{
+    size_t len;
+    char *p = file_read(path, &len), *end;
+    long v[3];
+    size_t i = 2;
+
+    assert_non_null(p);
+    assert_true(len > 16 && p[0] == 'P' && p[1] == '5');
+    for (int k = 0; k < 3; k++) {
+        while (i < len && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+            i++;
+        v[k] = strtol(p + i, &end, 10);
+        i = (size_t)(end - p);
+    }
+    i++; /* the single white space after maxval */
+    assert_int_equal(v[2], 255);
+    img->w = (int)v[0];
+    img->h = (int)v[1];
+    assert_true((size_t)img->w * (size_t)img->h == len - i);
+    img->px = (unsigned char *)p + i;
+    img->file = p;
+}
+
+static int ink(const struct pgm *img, int x, int y)
+{
+    return img->px[(size_t)y * (size_t)img->w + (size_t)x] < 128;
+}
+
+/* mm from the bottom edge of a pixel row's centre, and from the left edge */
+static double row_mm(const struct pgm *img, int y)
+{
+    return (img->h - y - 0.5) / PX_PER_MM;
+}
+
+static double col_mm(int x)
+{
+    return (x + 0.5) / PX_PER_MM;
+}
+
+static void measure_mrz(const char *pdf, enum mrz_format f, const char *mrz)
+{
+    struct datapage_mrz_geometry g;
+    struct err err = ERR_INIT;
+    char page[8], prefix[1024], pgm[1100];
+    struct proc_result r;
+    struct pgm img;
+    int top_px, rows[3][2], nrows = 0, in_run = 0;
+
+    assert_int_equal(datapage_mrz_geometry(f, &g, &err), 0);
+    snprintf(page, sizeof page, "%d", g.page);
+    snprintf(prefix, sizeof prefix, "%s/render-%s", tmp, mrz_format_name(f));
+    run_tool(PDFTOPPM, (const char *[]){ "-r", "300", "-gray", "-f", page, "-l", page,
+                                         "-singlefile", pdf, prefix, NULL }, &r);
+    proc_result_free(&r);
+    snprintf(pgm, sizeof pgm, "%s.pgm", prefix);
+    read_pgm(pgm, &img);
+
+    /* The page at 300 dpi. */
+    double wmm = f == MRZ_TD3 ? DATAPAGE_TD3_WIDTH_MM : DATAPAGE_TD1_WIDTH_MM;
+    assert_true(fabs(img.w - wmm * PX_PER_MM) <= 1.0);
+
+    /* Rows with ink between the bottom edge and the top of the MRZ: exactly
+     * one band per MRZ line, nothing else (the visual zone stays out). */
+    top_px = img.h - (int)(g.mrz_top * PX_PER_MM);
+    for (int y = top_px; y < img.h; y++) {
+        int any = 0;
+        for (int x = 0; x < img.w && !any; x++)
+            any = ink(&img, x, y);
+        if (any && !in_run) {
+            if (nrows == 3)
+                fail_msg("more ink bands than MRZ lines in the MRZ zone");
+            rows[nrows][0] = y;
+            in_run = 1;
+        } else if (!any && in_run) {
+            rows[nrows++][1] = y - 1;
+            in_run = 0;
+        }
+    }
+    if (in_run)
+        fail_msg("ink reaches the bottom edge");
+    assert_int_equal(nrows, g.lines);
+
+    const char *line = mrz;
+    for (int l = 0; l < g.lines; l++) {
+        double top = row_mm(&img, rows[l][0]), bottom = row_mm(&img, rows[l][1]);
+        double mid = (top + bottom) / 2;
+        /* Each line lies inside its printing zone (up to one pixel of
+         * rounding at 300 dpi), centred on its reference centre line within
+         * 0.3 mm (OCR-B digits stand taller than the capitals the line is
+         * centred by). */
+        const double px = 1.0 / PX_PER_MM;
+        if (top > g.zone_high[l] + px || bottom < g.zone_low[l] - px)
+            fail_msg("line %d spans %.2f-%.2f mm, zone %.2f-%.2f mm", l + 1, bottom, top,
+                     g.zone_low[l], g.zone_high[l]);
+        if (fabs(mid - g.centre[l]) > 0.3)
+            fail_msg("line %d centred at %.2f mm, reference centre line %.2f mm", l + 1, mid,
+                     g.centre[l]);
+
+        /* Characters: runs of ink columns within the band. */
+        double centre[64];
+        int n = 0, run = 0, x0 = 0;
+        for (int x = 0; x <= img.w; x++) {
+            int any = 0;
+            for (int y = rows[l][0]; x < img.w && y <= rows[l][1] && !any; y++)
+                any = ink(&img, x, y);
+            if (any && !run) {
+                x0 = x;
+                run = 1;
+            } else if (!any && run) {
+                if (n == 64)
+                    fail_msg("too many glyphs on line %d", l + 1);
+                centre[n++] = (col_mm(x0) + col_mm(x - 1)) / 2;
+                run = 0;
+            }
+        }
+        /* One glyph per character of the line. */
+        assert_int_equal(n, g.chars);
+
+        /* A least-squares line through the glyph centres: its slope is the
+         * pitch (2.54 mm, within 0.01 mm), and every glyph stands in its own
+         * character cell (within a fifth of the pitch of its position). */
+        double sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (int i = 0; i < n; i++) {
+            sx += i;
+            sy += centre[i];
+            sxx += (double)i * i;
+            sxy += i * centre[i];
+        }
+        double pitch = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+        double a = (sy - pitch * sx) / n;
+        if (fabs(pitch - g.pitch) > 0.01)
+            fail_msg("line %d: measured pitch %.4f mm, prescribed %.2f mm", l + 1, pitch, g.pitch);
+        for (int i = 0; i < n; i++)
+            if (fabs(centre[i] - (a + pitch * i)) > g.pitch / 5)
+                fail_msg("line %d: character %d off its cell by %.2f mm", l + 1, i + 1,
+                         centre[i] - (a + pitch * i));
+        /* The first character cell starts at its prescribed distance from
+         * the left edge (+/- 1.0 mm). */
+        double first = a - pitch / 2;
+        if (fabs(first - g.first_left) > 1.0)
+            fail_msg("line %d starts %.2f mm from the left edge, prescribed %.1f mm", l + 1,
+                     first, g.first_left);
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    free(img.file);
+}
+
+static void check_pdf(const char *pdf, enum mrz_format f, const char *mrz, double wmm, double hmm,
+                      int pages)
+{
+    struct proc_result r;
+
+    run_tool(PDFTOTEXT, (const char *[]){ pdf, "-", NULL }, &r);
+    check_text_has_mrz(r.out, mrz);
+    proc_result_free(&r);
+    check_fonts(pdf);
+    check_page_size(pdf, wmm, hmm, pages);
+    measure_mrz(pdf, f, mrz);
+}
+
+static void test_td3_specimen(void **state)
+{
+    struct page p;
+    char *want;
+    (void)state;
+
+    page_init(&p, MRZ_TD3);
+    /* The MRZ is the Doc 9303-4 specimen's, byte for byte. */
+    want = text_file("mrz", "td3.mrz");
+    if (want[strlen(want) - 1] == '\n')
+        want[strlen(want) - 1] = '\0';
+    assert_string_equal(p.in.mrz, want);
+    char *pdf = render_to_file(&p.in, "td3.pdf");
+    check_pdf(pdf, MRZ_TD3, p.in.mrz, 125.0, 88.0, 1);
+    free(pdf);
+    free(want);
+    page_free(&p);
+}
+
+static void test_td1_card(void **state)
+{
+    struct page p;
+    (void)state;
+
+    page_init(&p, MRZ_TD1);
+    char *pdf = render_to_file(&p.in, "td1.pdf");
+    check_pdf(pdf, MRZ_TD1, p.in.mrz, 85.6, 54.0, 2);
+    free(pdf);
+    page_free(&p);
+}
+
+/* National characters in the visual zone, their transliteration beside
+ * them, and a long place name shrunk rather than cut. */
+static void test_national_characters(void **state)
+{
+    struct page p;
+    struct proc_result r;
+    (void)state;
+
+    page_init(&p, MRZ_TD3);
+    p.in.primary_identifier = "Ivanova-Müller";
+    p.in.secondary_identifier = "Анна";
+    p.in.place_of_birth = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch, Gwynedd";
+    p.in.specimen_text = "SPECIMEN";
+    struct mrz_input mi = { .format = MRZ_TD3, .document_code = "P", .issuing_state = "UTO",
+                            .primary_identifier = p.in.primary_identifier,
+                            .secondary_identifier = p.in.secondary_identifier,
+                            .document_number = "L898902C3", .nationality = "UTO",
+                            .date_of_birth = p.in.date_of_birth, .sex = 'F',
+                            .date_of_expiry = p.in.date_of_expiry,
+                            .optional_data = "ZE184226B" };
+    struct err err = ERR_INIT;
+    static const struct mrz_date today = { 2010, 1, 1 };
+    buf_reset(&p.mrz);
+    assert_int_equal(mrz_generate(&mi, &today, &p.mrz, NULL, &err), 0);
+    p.in.mrz = buf_str(&p.mrz);
+    char *pdf = render_to_file(&p.in, "national.pdf");
+    run_tool(PDFTOTEXT, (const char *[]){ "-q", pdf, "-", NULL }, &r);
+    assert_non_null(strstr(r.out, "Ivanova-Müller"));
+    assert_non_null(strstr(r.out, "IVANOVA MUELLER"));
+    assert_non_null(strstr(r.out, "Анна"));
+    assert_non_null(strstr(r.out, "ANNA"));
+    assert_non_null(strstr(r.out, "Llanfairpwll"));
+    assert_non_null(strstr(r.out, "12 AUG 1974"));
+    check_text_has_mrz(r.out, p.in.mrz);
+    proc_result_free(&r);
+    measure_mrz(pdf, MRZ_TD3, p.in.mrz);
+    free(pdf);
+    page_free(&p);
+}
+
+static void expect_refusal(const struct datapage_input *in, const char *want)
+{
+    struct buf pdf = BUF_INIT(16 << 20);
+    struct err err = ERR_INIT;
+
+    assert_int_equal(datapage_render(in, &pdf, &err), -1);
+    if (strstr(err_msg(&err), want) == NULL)
+        fail_msg("expected '%s' in '%s'", want, err_msg(&err));
+    assert_int_equal(pdf.len, 0);
+    buf_release(&pdf);
+}
+
+static void test_refusals(void **state)
+{
+    struct page p;
+    struct datapage_input in;
+    char bad[200];
+    (void)state;
+
+    page_init(&p, MRZ_TD3);
+
+    in = p.in;
+    in.format = MRZ_TD2;
+    expect_refusal(&in, "no data page layout");
+    in = p.in;
+    in.format = MRZ_TD1;
+    expect_refusal(&in, "a TD3 MRZ on a TD1 page");
+    in = p.in;
+    in.document_number = "L898902C4";
+    expect_refusal(&in, "document number L898902C3 differs from L898902C4");
+    in = p.in;
+    in.date_of_birth.day = 13;
+    expect_refusal(&in, "date of birth or expiry differs");
+    in = p.in;
+    in.sex = 'M';
+    expect_refusal(&in, "sex F differs from M");
+    in = p.in;
+    snprintf(bad, sizeof bad, "%s", p.in.mrz);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '4' ? '5' : '4'; /* composite check digit */
+    in.mrz = bad;
+    expect_refusal(&in, "mrz: invalid");
+    in = p.in;
+    in.mrz = "";
+    expect_refusal(&in, "mrz: required");
+    in = p.in;
+    in.primary_identifier = "Erik\xC3sson";
+    expect_refusal(&in, "primary_identifier: invalid UTF-8");
+    in = p.in;
+    in.place_of_birth = "Zenith\nUtopia";
+    expect_refusal(&in, "place_of_birth: control character");
+    in = p.in;
+    in.authority = NULL;
+    expect_refusal(&in, "authority: required");
+    in = p.in;
+    in.issuing_state = "ut";
+    expect_refusal(&in, "issuing_state: only A-Z");
+    in = p.in;
+    in.date_of_expiry.month = 13;
+    expect_refusal(&in, "date_of_expiry: not a date");
+    in = p.in;
+    in.sex = 'Q';
+    expect_refusal(&in, "sex: F, M, X or <");
+    in = p.in;
+    in.photo = p.signature; /* a PNG */
+    in.photo_len = p.signature_len;
+    expect_refusal(&in, "photo: must be JPEG");
+    in = p.in;
+    in.photo_len = 100; /* headers only, cut before the frame header */
+    expect_refusal(&in, "photo: jpeg");
+    in = p.in;
+    in.signature_len = 20;
+    expect_refusal(&in, "signature: png: truncated header");
+    page_free(&p);
+}
+
+/* The web server's worker threads have small stacks (about 100 KB with
+ * CivetWeb's defaults); libharu needs more. Rendering from such a thread
+ * must work. */
+struct small_job {
+    const struct datapage_input *in;
+    int rc;
+    char msg[ERR_MSG_MAX];
+};
+
+static void *small_stack_render(void *arg)
+{
+    struct small_job *j = arg;
+    struct buf pdf = BUF_INIT(16 << 20);
+    struct err err = ERR_INIT;
+    j->rc = datapage_render(j->in, &pdf, &err);
+    snprintf(j->msg, sizeof j->msg, "%s", err_msg(&err));
+    buf_release(&pdf);
+    return NULL;
+}
+
+static void test_small_stack_caller(void **state)
+{
+    struct page p;
+    struct small_job job = { 0 };
+    pthread_attr_t attr;
+    pthread_t t;
+    (void)state;
+
+    page_init(&p, MRZ_TD3);
+    job.in = &p.in;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 128 * 1024), 0);
+    assert_int_equal(pthread_create(&t, &attr, small_stack_render, &job), 0);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    if (job.rc != 0)
+        fail_msg("render from a small stack: %s", job.msg);
+    page_free(&p);
+}
+
+/* ---- photo.c ----------------------------------------------------------- */
+
+static void test_photo_inspect(void **state)
+{
+    struct photo_info info;
+    struct err err = ERR_INIT;
+    size_t len;
+    unsigned char *p;
+    (void)state;
+
+    p = data_file("portrait.jpg", &len);
+    assert_int_equal(photo_inspect(p, len, &info, &err), 0);
+    assert_int_equal(info.type, PHOTO_JPEG);
+    assert_int_equal(info.width, 420);
+    assert_int_equal(info.height, 540);
+    assert_int_equal(info.components, 3);
+    assert_int_equal(info.progressive, 0);
+    assert_int_equal(photo_check_portrait(p, len, NULL, &err), 0);
+    /* Every truncation fails cleanly before the frame header is complete. */
+    for (size_t cut = 0; cut < 200; cut++) {
+        struct photo_info i2;
+        int rc = photo_inspect(p, cut, &i2, &err);
+        if (rc == 0)
+            assert_int_equal(i2.width, 420);
+    }
+    free(p);
+
+    p = data_file("portrait-progressive.jpg", &len);
+    assert_int_equal(photo_inspect(p, len, &info, &err), 0);
+    assert_int_equal(info.progressive, 1);
+    assert_int_equal(photo_check_portrait(p, len, NULL, &err), 0);
+    free(p);
+
+    p = data_file("landscape.jpg", &len);
+    assert_int_equal(photo_check_portrait(p, len, NULL, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "photo: aspect ratio 600x450"));
+    free(p);
+
+    p = data_file("small.jpg", &len);
+    assert_int_equal(photo_check_portrait(p, len, NULL, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "photo: 200x257 pixels, at least 240x300 needed"));
+    free(p);
+
+    p = data_file("signature.png", &len);
+    assert_int_equal(photo_inspect(p, len, &info, &err), 0);
+    assert_int_equal(info.type, PHOTO_PNG);
+    assert_int_equal(info.width, 600);
+    assert_int_equal(info.height, 150);
+    assert_int_equal(photo_check_signature(p, len, NULL, &err), 0);
+    assert_int_equal(photo_check_portrait(p, len, NULL, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "photo: must be a JPEG image"));
+    free(p);
+
+    static const unsigned char gif[] = "GIF89a\x01\x00\x01\x00";
+    assert_int_equal(photo_inspect(gif, sizeof gif - 1, &info, &err), -1);
+    assert_string_equal(err_msg(&err), "image: neither JPEG nor PNG");
+    /* SOI then straight into a scan */
+    static const unsigned char noframe[] = { 0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02 };
+    assert_int_equal(photo_inspect(noframe, sizeof noframe, &info, &err), -1);
+    assert_string_equal(err_msg(&err), "jpeg: no frame header before the scan");
+    /* a segment whose length runs past the end */
+    static const unsigned char longseg[] = { 0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 0x00 };
+    assert_int_equal(photo_inspect(longseg, sizeof longseg, &info, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "runs past the end"));
+    /* arithmetic-coded frame (SOF9) */
+    static const unsigned char sof9[] = { 0xFF, 0xD8, 0xFF, 0xC9, 0x00, 0x0B, 8, 0x01, 0x00,
+                                          0x01, 0x00, 1, 1, 0x11, 0 };
+    assert_int_equal(photo_inspect(sof9, sizeof sof9, &info, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "unsupported coding process (SOF9)"));
+    /* a zero-height frame (DNL) */
+    static const unsigned char dnl[] = { 0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 8, 0x00, 0x00,
+                                         0x01, 0x00, 1, 1, 0x11, 0 };
+    assert_int_equal(photo_inspect(dnl, sizeof dnl, &info, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "DNL"));
+    /* PNG whose first chunk is not IHDR */
+    unsigned char png[33] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13,
+                              'I', 'D', 'A', 'T' };
+    assert_int_equal(photo_inspect(png, sizeof png, &info, &err), -1);
+    assert_string_equal(err_msg(&err), "png: first chunk is not a 13-byte IHDR");
+    assert_int_equal(photo_inspect(NULL, 0, &info, &err), -1);
+    assert_string_equal(err_msg(&err), "image: empty");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_photo_inspect),
+        cmocka_unit_test(test_td3_specimen),
+        cmocka_unit_test(test_td1_card),
+        cmocka_unit_test(test_national_characters),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_small_stack_caller),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

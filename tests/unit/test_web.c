@@ -1,0 +1,407 @@
+/* Unit tests of web/: session store, sign-in throttle, route matching, the
+ * access decision over the whole route table, HTML escaping, the OpenAPI
+ * document against the table, embedded assets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/secret.h"
+#include "web/web_int.h"
+
+/* A stand-in for the registry actor: records that it was freed, and checks
+ * the store never frees it twice. */
+struct fake_actor {
+    int *freed;
+};
+
+static void fake_free(void *p)
+{
+    struct fake_actor *a = p;
+    (*a->freed)++;
+    free(a);
+}
+
+static struct fake_actor *fake_new(int *freed)
+{
+    struct fake_actor *a = malloc(sizeof *a);
+    assert_non_null(a);
+    a->freed = freed;
+    return a;
+}
+
+static struct web_sessions *store(time_t idle, time_t absolute, size_t max)
+{
+    struct web_session_limits lim = { idle, absolute, max };
+    struct web_sessions *s = NULL;
+    struct err err = ERR_INIT;
+    assert_int_equal(web_sessions_new(&lim, &s, &err), 0);
+    return s;
+}
+
+static void test_session_lifecycle(void **state)
+{
+    struct web_sessions *s = store(60, 3600, 100);
+    char tok[WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1], tok2[WEB_TOKEN_LEN + 1],
+        csrf2[WEB_TOKEN_LEN + 1];
+    struct err err = ERR_INIT;
+    struct web_session *ses;
+    int freed = 0;
+    (void)state;
+
+    assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, "amina", "OFF-1",
+                                        WEB_ROLE_CLERK, "fr", 1000, tok, csrf, &err), 0);
+    assert_int_equal(strlen(tok), WEB_TOKEN_LEN);
+    assert_int_equal(strlen(csrf), WEB_TOKEN_LEN);
+    assert_string_not_equal(tok, csrf);
+    assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, "bob", "OFF-1",
+                                        WEB_ROLE_AUDITOR, NULL, 1000, tok2, csrf2, &err), 0);
+    assert_string_not_equal(tok, tok2);
+    assert_string_not_equal(csrf, csrf2);
+    assert_int_equal(web_sessions_count(s), 2);
+
+    ses = web_session_acquire(s, tok, 1010);
+    assert_non_null(ses);
+    assert_string_equal(ses->username, "amina");
+    assert_string_equal(ses->csrf, csrf);
+    assert_int_equal(ses->roles, WEB_ROLE_CLERK);
+    char lang[8];
+    web_session_lang(s, ses, lang);
+    assert_string_equal(lang, "fr");
+    web_session_release(s, ses);
+
+    /* Unknown, malformed, one character changed: nothing. */
+    assert_null(web_session_acquire(s, "", 1010));
+    assert_null(web_session_acquire(s, "not a token", 1010));
+    char bad[WEB_TOKEN_LEN + 1];
+    memcpy(bad, tok, sizeof bad);
+    bad[5] = bad[5] == 'A' ? 'B' : 'A';
+    assert_null(web_session_acquire(s, bad, 1010));
+
+    /* Sign-out while another request holds the session: the actor lives
+     * until that request releases it, and the token no longer works. */
+    ses = web_session_acquire(s, tok, 1020);
+    struct web_session *held = web_session_acquire(s, tok, 1020);
+    assert_ptr_equal(ses, held);
+    web_session_end(s, ses);
+    assert_null(web_session_acquire(s, tok, 1021));
+    web_session_release(s, ses);
+    assert_int_equal(freed, 0);
+    web_session_release(s, held);
+    assert_int_equal(freed, 1);
+    assert_int_equal(web_sessions_count(s), 1);
+
+    /* The store frees what is left. */
+    web_sessions_free(s);
+    assert_int_equal(freed, 2);
+}
+
+static void test_session_timeouts(void **state)
+{
+    struct web_sessions *s = store(60, 300, 100);
+    char tok[WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1];
+    struct err err = ERR_INIT;
+    struct web_session *ses;
+    int freed = 0;
+    (void)state;
+
+    assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, "u", "", WEB_ROLE_ADMIN,
+                                        "en", 1000, tok, csrf, &err), 0);
+    /* Active every 50 s: the idle timeout (60 s) never strikes... */
+    for (time_t t = 1050; t < 1300; t += 50) {
+        ses = web_session_acquire(s, tok, t);
+        assert_non_null(ses);
+        web_session_release(s, ses);
+    }
+    /* ...but the absolute one (300 s after sign-in) does. */
+    assert_null(web_session_acquire(s, tok, 1300));
+    assert_int_equal(freed, 1);
+
+    /* Idle: 60 s without a request ends it, at the sweep. */
+    assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, "u", "", WEB_ROLE_ADMIN,
+                                        "en", 2000, tok, csrf, &err), 0);
+    assert_int_equal(web_sessions_expire(s, 2059), 0);
+    assert_int_equal(web_sessions_expire(s, 2060), 1);
+    assert_int_equal(freed, 2);
+    assert_null(web_session_acquire(s, tok, 2061));
+
+    /* A clock that goes back does not revive or keep a session. */
+    assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, "u", "", WEB_ROLE_ADMIN,
+                                        "en", 3000, tok, csrf, &err), 0);
+    assert_null(web_session_acquire(s, tok, 2000));
+    assert_int_equal(freed, 3);
+    web_sessions_free(s);
+}
+
+static void test_session_cap(void **state)
+{
+    struct web_sessions *s = store(600, 3600, 3);
+    char tok[4][WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1];
+    struct err err = ERR_INIT;
+    struct web_session *ses;
+    int freed = 0;
+    (void)state;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, "u", "",
+                                            WEB_ROLE_CLERK, "en", 1000 + i, tok[i], csrf, &err),
+                         0);
+    /* Touch the first: the second is now idle the longest. */
+    ses = web_session_acquire(s, tok[0], 1010);
+    web_session_release(s, ses);
+    assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, "u", "", WEB_ROLE_CLERK,
+                                        "en", 1011, tok[3], csrf, &err), 0);
+    assert_int_equal(web_sessions_count(s), 3);
+    assert_int_equal(freed, 1);
+    assert_null(web_session_acquire(s, tok[1], 1012));
+    ses = web_session_acquire(s, tok[0], 1012);
+    assert_non_null(ses);
+    web_session_release(s, ses);
+    web_sessions_free(s);
+    assert_int_equal(freed, 4);
+}
+
+static void test_throttle(void **state)
+{
+    const struct web_throttle_limits lim = { 3, 5, 600, 30, 240, 8 };
+    struct web_throttle *t = NULL;
+    struct err err = ERR_INIT;
+    (void)state;
+
+    assert_int_equal(web_throttle_new(&lim, &t, &err), 0);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 100), 0);
+    web_throttle_failure(t, "amina", "10.0.0.1", 100);
+    web_throttle_failure(t, "amina", "10.0.0.1", 101);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 102), 0);
+    web_throttle_failure(t, "amina", "10.0.0.1", 102);
+    /* Third failure: locked 30 s, from any address. */
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.9", 102), 30);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 120), 12);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 132), 0);
+    /* Each further failure doubles the lock, up to the maximum. */
+    web_throttle_failure(t, "amina", "10.0.0.2", 132);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.2", 132), 60);
+    web_throttle_failure(t, "amina", "10.0.0.2", 200);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.2", 200), 120);
+    for (int i = 0; i < 5; i++)
+        web_throttle_failure(t, "amina", "10.0.0.3", 400);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.3", 400), 240);
+    /* Other users are not affected by amina's lock... */
+    assert_int_equal(web_throttle_check(t, "bob", "10.0.0.4", 400), 0);
+    /* ...but one address guessing across many names is (limit 5). */
+    for (int i = 0; i < 5; i++) {
+        char u[16];
+        snprintf(u, sizeof u, "user%d", i);
+        web_throttle_failure(t, u, "10.6.6.6", 500);
+    }
+    assert_true(web_throttle_check(t, "carol", "10.6.6.6", 500) > 0);
+    assert_int_equal(web_throttle_check(t, "carol", "10.0.0.7", 500), 0);
+    /* A success clears the user's count. */
+    web_throttle_failure(t, "dave", "10.0.0.8", 500);
+    web_throttle_failure(t, "dave", "10.0.0.8", 500);
+    web_throttle_success(t, "dave", 501);
+    web_throttle_failure(t, "dave", "10.0.0.8", 502);
+    assert_int_equal(web_throttle_check(t, "dave", "10.0.0.8", 502), 0);
+    /* Bounded memory: many keys, still answers, the newest remembered. */
+    for (int i = 0; i < 100; i++) {
+        char u[16];
+        snprintf(u, sizeof u, "x%d", i);
+        for (int k = 0; k < 3; k++)
+            web_throttle_failure(t, u, "10.1.1.1", 600);
+    }
+    assert_true(web_throttle_check(t, "x99", "10.2.2.2", 600) > 0);
+    web_throttle_free(t);
+}
+
+static void test_route_match(void **state)
+{
+    static const struct web_route table[] = {
+        { "GET", "/api/v1/records", 1, WEB_API, NULL, "" },
+        { "GET", "/api/v1/records/{id}", 1, WEB_API, NULL, "" },
+        { "POST", "/api/v1/records/{id}/verify", 1, WEB_API, NULL, "" },
+        { "GET", "/static/*", WEB_PUBLIC, WEB_ASSET, NULL, "" },
+        { NULL, NULL, 0, 0, NULL, NULL },
+    };
+    struct web_request rq;
+    char allow[64];
+    int st = 0;
+    (void)state;
+
+    memset(&rq, 0, sizeof rq);
+    assert_ptr_equal(web_route_match(table, "GET", "/api/v1/records", &rq, &st, allow, 64),
+                     &table[0]);
+    assert_ptr_equal(web_route_match(table, "HEAD", "/api/v1/records", &rq, &st, allow, 64),
+                     &table[0]);
+    assert_ptr_equal(web_route_match(table, "GET", "/api/v1/records/B-7", &rq, &st, allow, 64),
+                     &table[1]);
+    assert_int_equal(rq.nparams, 1);
+    assert_int_equal(rq.params[0].len, 3);
+    assert_memory_equal(rq.params[0].p, "B-7", 3);
+    assert_ptr_equal(web_route_match(table, "POST", "/api/v1/records/B-7/verify", &rq, &st, allow,
+                                     64),
+                     &table[2]);
+    assert_null(web_route_match(table, "GET", "/api/v1/records/B-7/verify", &rq, &st, allow, 64));
+    assert_int_equal(st, 405);
+    assert_string_equal(allow, "POST");
+    assert_null(web_route_match(table, "GET", "/api/v1/records/", &rq, &st, allow, 64));
+    assert_int_equal(st, 404);
+    assert_null(web_route_match(table, "GET", "/api/v1/recordsX", &rq, &st, allow, 64));
+    assert_int_equal(st, 404);
+    assert_null(web_route_match(table, "GET", "/api/v1/records/a/b", &rq, &st, allow, 64));
+    assert_int_equal(st, 404);
+    assert_ptr_equal(web_route_match(table, "GET", "/static/js/app.js", &rq, &st, allow, 64),
+                     &table[3]);
+}
+
+/* Every route of the real table × signed out and each single role, for a
+ * request with and without the right CSRF token. */
+static void test_access_matrix(void **state)
+{
+    const char *why;
+    (void)state;
+
+    for (const struct web_route *r = web_routes; r->method != NULL; r++) {
+        bool changes = web_method_changes_state(r->method);
+        int st = web_access_check(r, r->method, false, 0, NULL, NULL, &why);
+        if (r->roles == WEB_PUBLIC)
+            assert_int_equal(st, 0);
+        else
+            assert_int_equal(st, (r->flags & WEB_PAGE) ? 303 : 401);
+        /* Deny by default: every route is public or names roles. */
+        assert_true(r->roles == WEB_PUBLIC || (r->roles & WEB_ROLES_ALL) != 0);
+        for (unsigned bit = 0; bit < 7; bit++) {
+            unsigned role = 1u << bit;
+            int want = r->roles == WEB_PUBLIC || (r->roles & role) ? 0 : 403;
+            st = web_access_check(r, r->method, true, role, "T0KEN", "T0KEN", &why);
+            assert_int_equal(st, want);
+            if (want == 0 && changes && !(r->flags & WEB_NO_CSRF) && r->roles != WEB_PUBLIC) {
+                assert_int_equal(web_access_check(r, r->method, true, role, "T0KEN", NULL, &why),
+                                 403);
+                assert_string_equal(why, "csrf");
+                assert_int_equal(web_access_check(r, r->method, true, role, "T0KEN", "", &why),
+                                 403);
+                assert_int_equal(
+                    web_access_check(r, r->method, true, role, "T0KEN", "T0KEM", &why), 403);
+                assert_int_equal(
+                    web_access_check(r, r->method, true, role, "T0KEN", "T0KEN2", &why), 403);
+            }
+        }
+    }
+    /* Only the sign-in itself is exempt from CSRF. */
+    for (const struct web_route *r = web_routes; r->method != NULL; r++)
+        if (r->flags & WEB_NO_CSRF)
+            assert_true(r->handler == web_handle_session_create);
+}
+
+static void test_html_escape(void **state)
+{
+    struct buf b = BUF_INIT(1024);
+    const char *in = "<script>alert('x')</script> & \"Zoë\" ذكرى";
+    (void)state;
+
+    assert_int_equal(web_html_escape(&b, in, strlen(in)), 0);
+    assert_string_equal(buf_str(&b), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; "
+                                     "&quot;Zoë&quot; ذكرى");
+    buf_release(&b);
+    struct buf small = BUF_INIT(8);
+    assert_int_equal(web_html_escape(&small, "<<<<", 4), -1);
+    buf_release(&small);
+}
+
+/* The OpenAPI document lists exactly the /api/v1 routes, each with its
+ * roles, and nothing else. */
+static void test_openapi_matches_routes(void **state)
+{
+    json_t *doc = web_openapi(web_routes), *paths;
+    size_t n_api = 0, n_doc = 0;
+    const char *path;
+    json_t *item;
+    (void)state;
+
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.0.3");
+    paths = json_object_get(doc, "paths");
+    for (const struct web_route *r = web_routes; r->method != NULL; r++) {
+        char m[8];
+        size_t i;
+        if (strncmp(r->path, "/api/v1/", 8) != 0)
+            continue;
+        n_api++;
+        for (i = 0; r->method[i]; i++)
+            m[i] = (char)(r->method[i] - 'A' + 'a');
+        m[i] = '\0';
+        json_t *op = json_object_get(json_object_get(paths, r->path + 7), m);
+        assert_non_null(op);
+        json_t *roles = json_object_get(op, "x-civreg-roles");
+        if (r->roles == WEB_PUBLIC) {
+            assert_string_equal(json_string_value(json_array_get(roles, 0)), "public");
+        } else {
+            for (unsigned b = 0; b < 7; b++) {
+                bool listed = false;
+                for (size_t k = 0; k < json_array_size(roles); k++)
+                    listed |= strcmp(json_string_value(json_array_get(roles, k)),
+                                     web_role_names[b]) == 0;
+                assert_int_equal(listed, (r->roles & (1u << b)) != 0);
+            }
+            assert_non_null(json_object_get(json_object_get(op, "responses"), "401"));
+        }
+        assert_non_null(json_object_get(json_object_get(op, "responses"), "200"));
+    }
+    json_object_foreach(paths, path, item) n_doc += json_object_size(item);
+    assert_int_equal(n_doc, n_api);
+    json_decref(doc);
+}
+
+static void test_assets(void **state)
+{
+    char fp[17], fp2[17];
+    (void)state;
+    web_assets_fingerprint(fp);
+    web_assets_fingerprint(fp2);
+    assert_int_equal(strlen(fp), 16);
+    assert_string_equal(fp, fp2);
+    assert_non_null(web_asset_find("js/app.js"));
+    assert_non_null(web_asset_find("css/app.css"));
+    assert_non_null(web_asset_find("i18n/en.json"));
+    assert_non_null(web_asset_find("i18n/fr.json"));
+    assert_null(web_asset_find("../web.h"));
+    assert_string_equal(web_asset_type("js/app.js"), "text/javascript; charset=utf-8");
+    assert_string_equal(web_asset_type("css/app.css"), "text/css; charset=utf-8");
+    assert_string_equal(web_asset_type("x.bin"), "application/octet-stream");
+
+    /* The English and French tables have the same keys, and every string
+     * a screen asks for exists in both. */
+    const struct embedded_file *en = web_asset_find("i18n/en.json");
+    const struct embedded_file *fr = web_asset_find("i18n/fr.json");
+    json_error_t je;
+    json_t *je_en = json_loadb((const char *)en->data, en->len, 0, &je);
+    json_t *je_fr = json_loadb((const char *)fr->data, fr->len, 0, &je);
+    assert_non_null(je_en);
+    assert_non_null(je_fr);
+    const char *key;
+    json_t *v;
+    json_object_foreach(je_en, key, v) assert_non_null(json_object_get(je_fr, key));
+    assert_int_equal(json_object_size(je_en), json_object_size(je_fr));
+    json_decref(je_en);
+    json_decref(je_fr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_lifecycle), cmocka_unit_test(test_session_timeouts),
+        cmocka_unit_test(test_session_cap),       cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_route_match),       cmocka_unit_test(test_access_matrix),
+        cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_openapi_matches_routes),
+        cmocka_unit_test(test_assets),
+    };
+    struct err err = ERR_INIT;
+    if (secret_init(&err) != 0)
+        return 1;
+    return cmocka_run_group_tests_name("web", tests, NULL, NULL);
+}

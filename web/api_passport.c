@@ -1,0 +1,547 @@
+/* civreg web: the JSON API of the passport office (applications, documents,
+ * booklet stock, downloads). Each handler validates the request, calls one
+ * issuance function with the session's actor -- the same function the CLI
+ * calls, so the same checks run and the same signed events are written --
+ * and renders its JSON. Built with the web framework and the registry. */
+#if __has_include("session.h")
+#include "web_int.h"
+#include "passport_routes.h"
+
+#if defined(CIVREG_HAVE_REGISTRY) && defined(CIVREG_HAVE_PASSPORT)
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "issuance/office_app.h"
+#include "issuance/photo.h"
+#include "registry/registry.h"
+
+#if __has_include("issuance/pki.h")
+#include "issuance/pki.h"
+#define WEB_HAVE_PKI 1
+#else
+#define WEB_HAVE_PKI 0
+#endif
+
+#define ID_MAX 128
+
+static int param(const struct web_request *rq, size_t i, char *out, size_t size)
+{
+    if (i >= rq->nparams || rq->params[i].len >= size)
+        return -1;
+    memcpy(out, rq->params[i].p, rq->params[i].len);
+    out[rq->params[i].len] = '\0';
+    return 0;
+}
+
+static int query(const struct web_request *rq, const char *name, char *out, size_t size)
+{
+    const char *q = rq->ri->query_string;
+    int n;
+
+    out[0] = '\0';
+    if (q == NULL)
+        return 1;
+    n = mg_get_var(q, strlen(q), name, out, size);
+    if (n == -1)
+        return 1;
+    return n < 0 ? -1 : 0;
+}
+
+static struct office_env env_of(struct web_request *rq)
+{
+    struct office_env env = { rq->w->db, rq->srv->dd->blobs_dir, rq->srv->dd->keys_dir,
+                              rq->session->actor, NULL, { 0 } };
+    office_env_init(&env);
+    return env;
+}
+
+/* The office answers -1 with a message naming what failed: unknown ids are
+ * 404, role refusals 403, storage failures 500 without detail, state
+ * conflicts (four eyes, wrong status, second passport) 409, the rest is
+ * input refused: 422 with the message. */
+static int office_failure(struct web_request *rq, const struct err *err)
+{
+    static const char *const missing[] = { "not found", "no such", "no person", "no record",
+                                            "not in stock", NULL };
+    static const char *const conflict[] = { "four-eyes", "refused", " is submitted",
+                                             " is approved", " is personalized", " is issued",
+                                             " is rejected", " is collected", " is qc_",
+                                             "cannot become", "no blank", "already", NULL };
+    const char *m = err_msg(err);
+
+    for (size_t i = 0; missing[i]; i++)
+        if (strstr(m, missing[i]))
+            return web_send_error(rq->conn, 404, "not_found", m);
+    if (strstr(m, " may not ") != NULL)
+        return web_send_error(rq->conn, 403, "forbidden", m);
+    if (strstr(m, "out of memory") != NULL || strstr(m, "db: ") == m) {
+        log_error("web: %s %s: %s", rq->ri->request_method, rq->path, m);
+        return web_send_error(rq->conn, 500, "internal", "the passport office could not do this");
+    }
+    for (size_t i = 0; conflict[i]; i++)
+        if (strstr(m, conflict[i]))
+            return web_send_error(rq->conn, 409, "conflict", m);
+    return web_send_error(rq->conn, 422, "rejected", m);
+}
+
+static int send_owned(struct web_request *rq, int status, json_t *body)
+{
+    int rc = web_send_json(rq->conn, status, body);
+    json_decref(body);
+    return rc;
+}
+
+#define NEED_DB()                                                                                \
+    do {                                                                                         \
+        if (rq->w == NULL || rq->w->db == NULL)                                                 \
+            return web_send_error(rq->conn, 503, "database_unavailable",                        \
+                                  "the database cannot be read");                               \
+    } while (0)
+
+static const char *opt_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* A base64 image member (data: URLs accepted) into *OUT. */
+static int image_member(const json_t *body, const char *key, size_t max, unsigned char **out,
+                        size_t *len, struct err *err)
+{
+    const char *s = opt_str(body, key), *comma;
+
+    *out = NULL;
+    *len = 0;
+    if (s == NULL || *s == '\0')
+        return 0;
+    if (strncmp(s, "data:", 5) == 0 && (comma = strchr(s, ',')) != NULL)
+        s = comma + 1;
+    if (b64_decode(s, strlen(s), max, out, len, err) != 0)
+        return err_prefix(err, "%s: not base64", key);
+    return 0;
+}
+
+/* ---- applications --------------------------------------------------------- */
+
+int web_api_application_enrol(struct web_request *rq)
+{
+    static const char *const keys[] = { "uin", "doc_type", "kind", "replaces", "surname",
+                                        "given_names", "photo", "signature", "contact", NULL };
+    struct office_env env;
+    struct office_enrolment e;
+    struct err err = ERR_INIT;
+    json_t *body = NULL, *out = NULL;
+    unsigned char *photo = NULL, *sig = NULL;
+    size_t photo_len, sig_len;
+    int rc;
+
+    NEED_DB();
+    if ((rc = web_read_json(rq->conn, &body)) != 0)
+        return rc;
+    if (json_check_keys(body, keys, &err) != 0 ||
+        image_member(body, "photo", PHOTO_MAX_BYTES, &photo, &photo_len, &err) != 0 ||
+        image_member(body, "signature", SIGNATURE_MAX_BYTES, &sig, &sig_len, &err) != 0) {
+        rc = web_send_error(rq->conn, 422, "rejected", err_msg(&err));
+        goto out;
+    }
+    memset(&e, 0, sizeof e);
+    e.uin = opt_str(body, "uin");
+    e.doc_type = opt_str(body, "doc_type");
+    e.kind = opt_str(body, "kind");
+    e.replaces = opt_str(body, "replaces");
+    e.primary_identifier = opt_str(body, "surname");
+    e.secondary_identifier = opt_str(body, "given_names");
+    e.photo = photo;
+    e.photo_len = photo_len;
+    e.signature = sig;
+    e.signature_len = sig_len;
+    e.contact = json_object_get(body, "contact");
+    if (e.contact && json_is_null(e.contact))
+        e.contact = NULL;
+    env = env_of(rq);
+    if (office_app_enrol(&env, &e, &out, &err) != 0)
+        rc = office_failure(rq, &err);
+    else
+        rc = send_owned(rq, 201, out);
+out:
+    json_decref(body);
+    free(photo);
+    free(sig);
+    return rc;
+}
+
+int web_api_applications_list(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char status[32], limit[16];
+    json_t *out = NULL;
+    long n = 100;
+
+    NEED_DB();
+    if (query(rq, "status", status, sizeof status) < 0 || query(rq, "limit", limit, sizeof limit) < 0)
+        return web_send_error(rq->conn, 400, "bad_query", "status or limit too long");
+    if (limit[0]) {
+        char *end;
+        n = strtol(limit, &end, 10);
+        if (*end || n < 1 || n > 1000)
+            return web_send_error(rq->conn, 400, "bad_query", "limit: 1 to 1000");
+    }
+    env = env_of(rq);
+    if (office_app_list(&env, status[0] ? status : NULL, (int)n, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, json_pack("{s:o}", "applications", out));
+}
+
+int web_api_application_show(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char id[ID_MAX];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 404, "not_found", "no such application");
+    env = env_of(rq);
+    if (office_app_show(&env, id, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+#if WEB_HAVE_PKI
+static int pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,
+                     const json_t *data, struct err *err)
+{
+    return registry_event_append(db, ctx, type, objects, data, NULL, err);
+}
+
+/* The data directory's PKI when it has a document signer, else NULL. */
+static struct pki *pki_with_ds(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    struct pki *p = NULL;
+    json_t *certs = NULL, *c;
+    bool ds = false;
+    size_t i;
+
+    if (pki_open(rq->srv->dd->dir, false, &p, &err) != 0)
+        return NULL;
+    if (pki_list(p, &certs, &err) == 0)
+        json_array_foreach(certs, i, c) {
+            const char *kind = opt_str(c, "kind"), *status = opt_str(c, "status");
+            if (kind && strcmp(kind, pki_kind_name(PKI_KIND_DS)) == 0 &&
+                (status == NULL || strcmp(status, "revoked") != 0))
+                ds = true;
+        }
+    json_decref(certs);
+    if (!ds) {
+        pki_close(p);
+        return NULL;
+    }
+    pki_require_events(p, true);
+    pki_set_event_sink(p, pki_event, rq->session->actor);
+    return p;
+}
+#endif
+
+/* POST /applications/{id}/{action}: approve, reject, personalize, qc,
+ * issue, collect. */
+int web_api_application_action(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char id[ID_MAX], action[32];
+    json_t *body = NULL, *out = NULL;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0 || param(rq, 1, action, sizeof action) != 0)
+        return web_send_error(rq->conn, 404, "not_found", "no such application");
+    if (rq->ri->content_length > 0 && (rc = web_read_json(rq->conn, &body)) != 0)
+        return rc;
+    env = env_of(rq);
+    if (strcmp(action, "approve") == 0) {
+        rc = office_app_approve(&env, id, &out, &err);
+    } else if (strcmp(action, "reject") == 0) {
+        rc = office_app_reject(&env, id, opt_str(body, "reason"), &err);
+    } else if (strcmp(action, "personalize") == 0) {
+#if WEB_HAVE_PKI
+        env.pki = pki_with_ds(rq);
+#endif
+        rc = office_app_personalize(&env, id, &out, &err);
+#if WEB_HAVE_PKI
+        pki_close(env.pki);
+#endif
+    } else if (strcmp(action, "qc") == 0) {
+        rc = office_app_qc(&env, id, json_is_true(json_object_get(body, "pass")),
+                           opt_str(body, "reason"), &err);
+    } else if (strcmp(action, "issue") == 0) {
+        rc = office_app_issue(&env, id, &err);
+    } else if (strcmp(action, "collect") == 0) {
+        rc = office_app_collect(&env, id, &err);
+    } else {
+        json_decref(body);
+        return web_send_error(rq->conn, 404, "not_found", "no such action");
+    }
+    json_decref(body);
+    if (rc != 0)
+        return office_failure(rq, &err);
+    if (out == NULL && office_app_show(&env, id, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+static int send_bytes(struct web_request *rq, const unsigned char *p, size_t len,
+                      const char *type, const char *filename)
+{
+    char hdr[256], safe[128];
+    size_t n = 0;
+
+    /* Only A-Z a-z 0-9 - . _ reach the header, whatever the name. */
+    for (const char *c = filename; *c && n + 1 < sizeof safe; c++)
+        safe[n++] = ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_')
+                        ? *c
+                        : '_';
+    safe[n] = '\0';
+    snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s\"\r\n", safe);
+    mg_printf(rq->conn,
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+              "Content-Security-Policy: default-src 'none'\r\n\r\n",
+              type, len, hdr);
+    mg_write(rq->conn, p, len);
+    return 200;
+}
+
+/* GET /applications/{id}/datapage.pdf | photo | chip */
+int web_api_application_file(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char id[ID_MAX], what[32], name[200];
+    unsigned char *p = NULL;
+    size_t len = 0;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0 || param(rq, 1, what, sizeof what) != 0)
+        return web_send_error(rq->conn, 404, "not_found", "no such application");
+    env = env_of(rq);
+    if (strcmp(what, "datapage.pdf") == 0) {
+        if (office_app_datapage(&env, id, &p, &len, &err) != 0)
+            return office_failure(rq, &err);
+        snprintf(name, sizeof name, "%s-datapage.pdf", id);
+        rc = send_bytes(rq, p, len, "application/pdf", name);
+    } else if (strcmp(what, "photo") == 0) {
+        json_t *app = NULL;
+        if (office_app_show(&env, id, &app, &err) != 0)
+            return office_failure(rq, &err);
+        rc = registry_blob_get(env.db, env.blobs_dir, opt_str(app, "photo_hash"), &p, &len, &err);
+        json_decref(app);
+        if (rc != 0)
+            return office_failure(rq, &err);
+        snprintf(name, sizeof name, "%s-photo.jpg", id);
+        rc = send_bytes(rq, p, len, "image/jpeg", name);
+    } else if (strcmp(what, "chip.json") == 0) {
+        /* The chip package as one JSON file: each EF by FID, base64. */
+        json_t *app = NULL, *man = NULL, *pkg, *v;
+        const char *key;
+        if (office_app_show(&env, id, &app, &err) != 0)
+            return office_failure(rq, &err);
+        if (!json_is_string(json_object_get(app, "chip_hash"))) {
+            json_decref(app);
+            return web_send_error(rq->conn, 404, "not_found",
+                                  "this application has no chip package");
+        }
+        rc = registry_blob_get(env.db, env.blobs_dir, opt_str(app, "chip_hash"), &p, &len, &err);
+        json_decref(app);
+        if (rc != 0 || json_parse((const char *)p, len, &man, &err) != 0) {
+            free(p);
+            return office_failure(rq, &err);
+        }
+        free(p);
+        p = NULL;
+        pkg = json_object();
+        json_object_foreach(man, key, v) {
+            unsigned char *ef = NULL;
+            size_t eflen = 0;
+            if (strcmp(key, "manifest") == 0) {
+                json_object_set(pkg, key, v);
+                continue;
+            }
+            if (registry_blob_get(env.db, env.blobs_dir, json_string_value(v), &ef, &eflen,
+                                  &err) != 0) {
+                json_decref(pkg);
+                json_decref(man);
+                return office_failure(rq, &err);
+            }
+            char *b64 = b64_encode(ef, eflen);
+            json_object_set_new(pkg, key, json_string(b64 ? b64 : ""));
+            free(b64);
+            free(ef);
+        }
+        json_decref(man);
+        {
+            char *s = json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS);
+            snprintf(name, sizeof name, "%s-chip.json", id);
+            rc = s ? send_bytes(rq, (unsigned char *)s, strlen(s), "application/json", name)
+                   : web_send_error(rq->conn, 500, "internal", "out of memory");
+            free(s);
+        }
+        json_decref(pkg);
+    } else {
+        return web_send_error(rq->conn, 404, "not_found", "no such file");
+    }
+    free(p);
+    return rc;
+}
+
+/* ---- documents and stock ------------------------------------------------------ */
+
+int web_api_document_show(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char num[64];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, num, sizeof num) != 0)
+        return web_send_error(rq->conn, 404, "not_found", "no such document number");
+    env = env_of(rq);
+    if (office_document_show(&env, num, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_document_status(struct web_request *rq)
+{
+    static const char *const keys[] = { "status", "reason", "evidence", NULL };
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char num[64];
+    json_t *body = NULL, *out = NULL;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, num, sizeof num) != 0)
+        return web_send_error(rq->conn, 404, "not_found", "no such document number");
+    if ((rc = web_read_json(rq->conn, &body)) != 0)
+        return rc;
+    if (json_check_keys(body, keys, &err) != 0) {
+        json_decref(body);
+        return web_send_error(rq->conn, 422, "rejected", err_msg(&err));
+    }
+    env = env_of(rq);
+    rc = office_document_set_status(&env, num, opt_str(body, "status"), opt_str(body, "reason"),
+                                    json_object_get(body, "evidence"), &err);
+    json_decref(body);
+    if (rc != 0)
+        return office_failure(rq, &err);
+    if (office_document_show(&env, num, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_document_trace(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char num[64];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, num, sizeof num) != 0)
+        return web_send_error(rq->conn, 404, "not_found", "no such document number");
+    env = env_of(rq);
+    if (office_document_trace(&env, num, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_document_alerts(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT(64 << 20);
+    char format[16];
+    int rc;
+
+    NEED_DB();
+    if (query(rq, "format", format, sizeof format) < 0)
+        return web_send_error(rq->conn, 400, "bad_query", "format: csv or json");
+    env = env_of(rq);
+    if (office_documents_alerts(&env, format[0] ? format : "json", &b, &err) != 0)
+        return office_failure(rq, &err);
+    rc = send_bytes(rq, b.data ? b.data : (const unsigned char *)"", b.len,
+                    strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8" : "application/json",
+                    strcmp(format, "csv") == 0 ? "alerts.csv" : "alerts.json");
+    buf_release(&b);
+    return rc;
+}
+
+int web_api_booklets_report(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (office_booklet_report(rq->w->db, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_booklets_receive(struct web_request *rq)
+{
+    static const char *const keys[] = { "doc_type", "first", "last", "reference", NULL };
+    struct office_env env;
+    struct err err = ERR_INIT;
+    json_t *body = NULL, *out = NULL;
+    int rc;
+
+    NEED_DB();
+    if ((rc = web_read_json(rq->conn, &body)) != 0)
+        return rc;
+    if (json_check_keys(body, keys, &err) != 0) {
+        json_decref(body);
+        return web_send_error(rq->conn, 422, "rejected", err_msg(&err));
+    }
+    env = env_of(rq);
+    rc = office_booklets_receive(env.db, &env.actor, opt_str(body, "doc_type"),
+                                 opt_str(body, "first"), opt_str(body, "last"),
+                                 opt_str(body, "reference"), &out, &err);
+    json_decref(body);
+    if (rc != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 201, out);
+}
+
+int web_api_booklet_spoil(struct web_request *rq)
+{
+    struct office_env env;
+    struct err err = ERR_INIT;
+    char serial[64];
+    json_t *body = NULL, *out = NULL;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, serial, sizeof serial) != 0)
+        return web_send_error(rq->conn, 404, "not_found", "booklet not in stock");
+    if ((rc = web_read_json(rq->conn, &body)) != 0)
+        return rc;
+    env = env_of(rq);
+    rc = office_booklet_spoil(env.db, &env.actor, serial, opt_str(body, "reason"), &err);
+    json_decref(body);
+    if (rc != 0 || office_booklet_show(env.db, serial, &out, &err) != 0)
+        return office_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+#endif
+#endif

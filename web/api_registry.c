@@ -1,0 +1,603 @@
+/* civreg web: the JSON API over the registry (records, persons, evidence,
+ * audit, users). Each handler parses and validates the request, calls one
+ * registry function with the session's actor — the same function the CLI
+ * calls, so the same checks run and the same signed events are written —
+ * and renders its JSON. Built only with the registry module. */
+#include "web_int.h"
+
+#ifdef CIVREG_HAVE_REGISTRY
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "core/timeutil.h"
+#include "core/encode.h"
+#include "registry/merkle.h"
+#include "registry/registry.h"
+
+static struct registry_actor *actor_of(struct web_request *rq)
+{
+    return rq->session->actor;
+}
+
+/* Path parameter I as a NUL-terminated copy in OUT; -1 if too long. */
+static int param(const struct web_request *rq, size_t i, char *out, size_t size)
+{
+    if (i >= rq->nparams || rq->params[i].len >= size)
+        return -1;
+    memcpy(out, rq->params[i].p, rq->params[i].len);
+    out[rq->params[i].len] = '\0';
+    /* CivetWeb has already URL-decoded local_uri. */
+    return 0;
+}
+
+/* A query-string variable (URL-decoded) into OUT; 0 found, 1 absent, -1 too long. */
+static int query(const struct web_request *rq, const char *name, char *out, size_t size)
+{
+    const char *q = rq->ri->query_string;
+    int n;
+
+    out[0] = '\0';
+    if (q == NULL)
+        return 1;
+    n = mg_get_var(q, strlen(q), name, out, size);
+    if (n == -1)
+        return 1;
+    return n < 0 ? -1 : 0;
+}
+
+/* The registry answers -1 with a message naming what failed; map it to a
+ * status: its unknown-id messages ("no record 'X'", "no person with UIN",
+ * "no user", "no blob") are 404, its role refusals ("U (roles) may not ...")
+ * 403, storage failures 500 without detail; the rest is input the registry
+ * refused, 422 with its message naming the field. */
+static int registry_failure(struct web_request *rq, const struct err *err)
+{
+    static const char *const missing[] = { "no record", "no person", "no user", "no blob",
+                                            "no such", "not found", NULL };
+    const char *m = err_msg(err);
+
+    for (size_t i = 0; missing[i] != NULL; i++)
+        if (strstr(m, missing[i]) != NULL)
+            return web_send_error(rq->conn, 404, "not_found", m);
+    if (strstr(m, " may not ") != NULL)
+        return web_send_error(rq->conn, 403, "forbidden", m);
+    if (strstr(m, "out of memory") != NULL || strstr(m, "database") != NULL ||
+        strstr(m, "sqlite") != NULL || strstr(m, "SQL") != NULL) {
+        log_error("web: %s %s: %s", rq->ri->request_method, rq->path, m);
+        return web_send_error(rq->conn, 500, "internal", "the registry could not complete this");
+    }
+    return web_send_error(rq->conn, 422, "rejected", m);
+}
+
+static int send_owned(struct web_request *rq, int status, json_t *body)
+{
+    int rc = web_send_json(rq->conn, status, body);
+    json_decref(body);
+    return rc;
+}
+
+static bool db_ready(struct web_request *rq)
+{
+    return rq->w != NULL && rq->w->db != NULL;
+}
+
+#define NEED_DB()                                                                                \
+    do {                                                                                         \
+        if (!db_ready(rq))                                                                       \
+            return web_send_error(rq->conn, 503, "database_unavailable",                        \
+                                  "the database cannot be read");                               \
+    } while (0)
+
+#define ID_MAX 128
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Date filters apply to the date of birth, as YYYY-MM-DD text. */
+static int date_arg(struct web_request *rq, const char *name, char *out, size_t size, bool *bad)
+{
+    struct err err = ERR_INIT;
+    int y, m, d, q = query(rq, name, out, size);
+
+    if (q == 1)
+        return 1;
+    if (q < 0 || date_parse(out, &y, &m, &d, &err) != 0) {
+        *bad = true;
+        return -1;
+    }
+    return 0;
+}
+
+static const char *record_dob(const json_t *row)
+{
+    const char *keys[] = { "date_of_birth", "dob", "birth_date", NULL };
+    for (size_t i = 0; keys[i]; i++) {
+        const char *s = json_string_value(json_object_get(row, keys[i]));
+        if (s != NULL)
+            return s;
+    }
+    return NULL;
+}
+
+int web_api_records_list(struct web_request *rq)
+{
+    struct registry_record_filter f = { 0 };
+    struct err err = ERR_INIT;
+    char status[16], office[16], from[16], to[16], num[16];
+    json_t *rows = NULL, *kept;
+    bool bad = false;
+    int has_from, has_to;
+    long n;
+    char *end;
+
+    NEED_DB();
+    if (query(rq, "status", status, sizeof status) == 0 && status[0] != '\0') {
+        if (strcmp(status, "draft") != 0 && strcmp(status, "verified") != 0 &&
+            strcmp(status, "registered") != 0)
+            return web_send_error(rq->conn, 400, "bad_request",
+                                  "status must be draft, verified or registered");
+        f.status = status;
+    }
+    if (query(rq, "office", office, sizeof office) == 0 && office[0] != '\0') {
+        if (datadir_check_office_code(office, &err) != 0)
+            return web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+        f.office = office;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "offset" : "limit";
+        if (query(rq, name, num, sizeof num) != 0 || num[0] == '\0')
+            continue;
+        n = strtol(num, &end, 10);
+        if (*end != '\0' || n < 0 || n > (i ? 100000000L : 500))
+            return web_send_error(rq->conn, 400, "bad_request",
+                                  i ? "offset must be a number from 0"
+                                    : "limit must be a number from 0 to 500");
+        if (i)
+            f.offset = (int)n;
+        else
+            f.limit = (int)n;
+    }
+    has_from = date_arg(rq, "from", from, sizeof from, &bad);
+    has_to = date_arg(rq, "to", to, sizeof to, &bad);
+    if (bad)
+        return web_send_error(rq->conn, 400, "bad_request", "from and to must be YYYY-MM-DD dates");
+    if (registry_record_list(rq->w->db, actor_of(rq), &f, &rows, &err) != 0)
+        return registry_failure(rq, &err);
+    if (has_from != 0 && has_to != 0)
+        return send_owned(rq, 200, json_pack("{s:o}", "records", rows));
+    /* Dates of birth between FROM and TO (ISO dates compare as text). */
+    kept = json_array();
+    for (size_t i = 0; kept != NULL && i < json_array_size(rows); i++) {
+        json_t *row = json_array_get(rows, i);
+        const char *dob = record_dob(row);
+        if (dob == NULL || (has_from == 0 && strcmp(dob, from) < 0) ||
+            (has_to == 0 && strncmp(dob, to, strlen(to)) > 0))
+            continue;
+        json_array_append(kept, row);
+    }
+    json_decref(rows);
+    return send_owned(rq, 200, json_pack("{s:o}", "records", kept));
+}
+
+int web_api_record_example(struct web_request *rq)
+{
+    return send_owned(rq, 200, registry_record_example());
+}
+
+int web_api_record_draft(struct web_request *rq)
+{
+    static const char *const keys[] = { "record", NULL };
+    struct err err = ERR_INIT;
+    json_t *in = NULL, *rec;
+    char *id = NULL;
+    int rc;
+
+    NEED_DB();
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    rec = json_object_get(in, "record");
+    if (json_check_keys(in, keys, &err) != 0 || !json_is_object(rec)) {
+        json_decref(in);
+        return web_send_error(rq->conn, 400, "bad_request",
+                              err_msg(&err)[0] ? err_msg(&err) : "record must be an object");
+    }
+    if (registry_record_draft(rq->w->db, actor_of(rq), rec, &id, &err) != 0) {
+        rc = registry_failure(rq, &err);
+    } else {
+        rc = send_owned(rq, 201, json_pack("{s:s,s:s}", "id", id, "status", "draft"));
+    }
+    free(id);
+    json_decref(in);
+    return rc;
+}
+
+int web_api_record_show(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char id[ID_MAX], num[16];
+    json_t *rec = NULL, *objects;
+    const char *hash, *rid;
+    long version = 0;
+    char *end;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if (query(rq, "version", num, sizeof num) == 0 && num[0] != '\0') {
+        version = strtol(num, &end, 10);
+        if (*end != '\0' || version < 1 || version > 1000000)
+            return web_send_error(rq->conn, 400, "bad_request", "version must be a number from 1");
+    }
+    if (registry_record_show(rq->w->db, actor_of(rq), id, (int)version, &rec, &err) != 0)
+        return registry_failure(rq, &err);
+    /* Who saw which record: a signed event in the provenance log. */
+    rid = json_string_value(json_object_get(rec, "id"));
+    hash = json_string_value(json_object_get(rec, "hash"));
+    objects = json_pack("[o]", registry_object_ref("record", rid ? rid : id, hash ? hash : "",
+                                                    NULL));
+    if (objects == NULL ||
+        registry_event_append(rq->w->db, actor_of(rq), "record.view", objects, NULL, NULL,
+                              &err) != 0) {
+        json_decref(objects);
+        json_decref(rec);
+        log_error("web: cannot log the view of %s by %s: %s", id, rq->session->username,
+                  err_msg(&err));
+        /* No log entry, no view. */
+        return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+    }
+    json_decref(objects);
+    return send_owned(rq, 200, rec);
+}
+
+int web_api_record_history(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char id[ID_MAX];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if (registry_record_history(rq->w->db, actor_of(rq), id, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_record_verify(struct web_request *rq)
+{
+    static const char *const keys[] = { "record", NULL };
+    struct err err = ERR_INIT;
+    char id[ID_MAX];
+    json_t *in = NULL, *rec, *mism = NULL;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    rec = json_object_get(in, "record");
+    if (json_check_keys(in, keys, &err) != 0 || !json_is_object(rec)) {
+        json_decref(in);
+        return web_send_error(rq->conn, 400, "bad_request",
+                              err_msg(&err)[0] ? err_msg(&err) : "record must be an object");
+    }
+    if (registry_record_verify(rq->w->db, actor_of(rq), id, rec, &mism, &err) == 0) {
+        rc = send_owned(rq, 200, json_pack("{s:s,s:s}", "id", id, "status", "verified"));
+    } else if (mism != NULL && json_array_size(mism) > 0) {
+        /* The second keying disagrees: the record stays a draft; the clerk
+         * sees each field that differs. */
+        rc = send_owned(rq, 409, json_pack("{s:{s:s,s:s},s:O}", "error", "code", "mismatch",
+                                           "message", err_msg(&err), "mismatches", mism));
+    } else {
+        rc = registry_failure(rq, &err);
+    }
+    json_decref(mism);
+    json_decref(in);
+    return rc;
+}
+
+int web_api_record_register(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char id[ID_MAX];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if (registry_record_register(rq->w->db, actor_of(rq), id, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_record_correct(struct web_request *rq)
+{
+    static const char *const keys[] = { "record", "reason", "evidence", NULL };
+    struct err err = ERR_INIT;
+    char id[ID_MAX];
+    json_t *in = NULL, *rec, *ev;
+    const char *reason = NULL;
+    int rc, version = 0;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    rec = json_object_get(in, "record");
+    ev = json_object_get(in, "evidence");
+    if (json_check_keys(in, keys, &err) != 0 ||
+        json_get_string(in, "reason", true, &reason, &err) != 0 || !json_is_object(rec) ||
+        (ev != NULL && !json_is_array(ev) && !json_is_null(ev)) || reason[0] == '\0') {
+        json_decref(in);
+        return web_send_error(rq->conn, 400, "bad_request",
+                              err_msg(&err)[0] ? err_msg(&err)
+                                               : "record (object) and reason (text) are required");
+    }
+    if (registry_record_correct(rq->w->db, actor_of(rq), id, rec, reason,
+                                json_is_array(ev) ? ev : NULL, &version, &err) != 0)
+        rc = registry_failure(rq, &err);
+    else
+        rc = send_owned(rq, 200, json_pack("{s:s,s:i}", "id", id, "version", version));
+    json_decref(in);
+    return rc;
+}
+
+/* ---- persons and evidence ----------------------------------------------- */
+
+int web_api_person_show(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char uin[ID_MAX];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, uin, sizeof uin) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "uin too long");
+    if (registry_person_show(rq->w->db, actor_of(rq), uin, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+/* Evidence bytes, re-hashed by the registry on the way out. Images are
+ * shown beside the record; anything else downloads. */
+int web_api_evidence(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char hash[ID_MAX], disp[128];
+    unsigned char *p = NULL;
+    size_t len = 0;
+    const char *type = "application/octet-stream";
+    struct embedded_file f;
+
+    NEED_DB();
+    if (param(rq, 0, hash, sizeof hash) != 0 || strlen(hash) != 64 ||
+        strspn(hash, "0123456789abcdef") != 64)
+        return web_send_error(rq->conn, 400, "bad_request", "evidence is named by its SHA-256 (hex)");
+    if (registry_blob_get(rq->w->db, rq->srv->dd->blobs_dir, hash, &p, &len, &err) != 0)
+        return registry_failure(rq, &err);
+    if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+        type = "image/png";
+    else if (len >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0)
+        type = "image/jpeg";
+    f.name = hash;
+    f.data = p;
+    f.len = len;
+    (void)snprintf(disp, sizeof disp, "\"%s\"", hash);
+    /* Content-addressed: the bytes under this name never change. */
+    web_send_asset(rq->conn, &f, type, disp, true);
+    free(p);
+    return 200;
+}
+
+/* A scan uploaded as the raw request body (PNG, JPEG, TIFF or PDF), capped
+ * at WEB_MAX_UPLOAD; the registry stores it content-addressed and logs
+ * evidence.add. Answers {hash}, which records list in their evidence. */
+int web_api_evidence_add(struct web_request *rq)
+{
+    static const char *const types[] = { "image/png", "image/jpeg", "image/tiff",
+                                         "application/pdf", NULL };
+    const char *ct = mg_get_header(rq->conn, "Content-Type");
+    struct err err = ERR_INIT;
+    struct buf body = BUF_INIT(WEB_MAX_UPLOAD);
+    const char *type = NULL;
+    char hash[65], msg[96];
+    int st;
+
+    NEED_DB();
+    for (size_t i = 0; ct != NULL && types[i] != NULL; i++)
+        if (strcmp(ct, types[i]) == 0)
+            type = types[i];
+    if (type == NULL)
+        return web_send_error(rq->conn, 415, "unsupported_media_type",
+                              "evidence must be image/png, image/jpeg, image/tiff or "
+                              "application/pdf");
+    st = web_read_body(rq->conn, WEB_MAX_UPLOAD, &body);
+    if (st != 0 || body.len == 0) {
+        buf_release(&body);
+        (void)snprintf(msg, sizeof msg, "the scan must be 1 byte to %u MB",
+                       WEB_MAX_UPLOAD / (1024 * 1024));
+        return web_send_error(rq->conn, st == 413 ? 413 : 400, st == 413 ? "too_large" : "bad_request",
+                              msg);
+    }
+    if (registry_blob_put(rq->w->db, rq->srv->dd->blobs_dir, actor_of(rq), body.data, body.len,
+                          type, hash, &err) != 0) {
+        buf_release(&body);
+        return registry_failure(rq, &err);
+    }
+    buf_release(&body);
+    return send_owned(rq, 201, json_pack("{s:s,s:s}", "hash", hash, "media_type", type));
+}
+
+/* ---- audit ---------------------------------------------------------------- */
+
+/* 32 bytes from 64 hex digits. */
+static bool hash_of(const json_t *v, merkle_hash out)
+{
+    const char *s = json_string_value(v);
+    size_t n = 0;
+
+    return s != NULL && strlen(s) == 64 &&
+           hex_decode(s, 64, out, MERKLE_HASH_BYTES, &n, NULL) == 0 && n == MERKLE_HASH_BYTES;
+}
+
+/* Check each event's inclusion proof against the signed tree head's root
+ * (RFC 6962 §2.1.1, with the registry's verifier) and record the verdict
+ * as inclusion_valid, so the timeline shows a mark per proof that the
+ * server computed, not one it was told. */
+static void check_inclusion(json_t *trace)
+{
+    const json_t *head = json_object_get(trace, "tree_head");
+    json_t *events = json_object_get(trace, "events"), *ev;
+    merkle_hash root, leaf, path[MERKLE_MAX_PROOF];
+    json_int_t size = json_integer_value(json_object_get(head, "tree_size"));
+    bool have_root = hash_of(json_object_get(head, "root_hash"), root);
+    size_t i;
+
+    json_array_foreach(events, i, ev) {
+        const json_t *proof = json_object_get(ev, "inclusion_proof");
+        json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+        size_t n = json_array_size(proof), k;
+        bool ok = have_root && size > 0 && seq >= 0 && seq < size && json_is_array(proof) &&
+                  n <= MERKLE_MAX_PROOF && hash_of(json_object_get(ev, "leaf_hash"), leaf);
+
+        for (k = 0; ok && k < n; k++)
+            ok = hash_of(json_array_get(proof, k), path[k]);
+        if (ok)
+            ok = merkle_verify_inclusion((uint64_t)seq, (uint64_t)size, leaf, path, n, root,
+                                         NULL) == 0;
+        (void)json_object_set_new(ev, "inclusion_valid", json_boolean(ok));
+    }
+}
+
+int web_api_audit_trace(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char id[ID_MAX];
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "id too long");
+    if (registry_audit_trace(rq->w->db, actor_of(rq), id, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    check_inclusion(out);
+    return send_owned(rq, 200, out);
+}
+
+int web_api_audit_bundle(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char id[ID_MAX], disp[ID_MAX + 64], safe[ID_MAX];
+    json_t *out = NULL;
+    size_t i;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "id too long");
+    if (registry_audit_export(rq->w->db, actor_of(rq), id, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    /* A file name of safe characters only. */
+    for (i = 0; id[i] != '\0'; i++)
+        safe[i] = ((id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= 'a' && id[i] <= 'z') ||
+                   (id[i] >= '0' && id[i] <= '9') || id[i] == '-') ? id[i] : '_';
+    safe[i] = '\0';
+    (void)snprintf(disp, sizeof disp, "attachment; filename=\"civreg-bundle-%s.json\"", safe);
+    rc = web_send_json_hdrs(rq->conn, 200, out,
+                            (const char *[]){ "Content-Disposition", disp, NULL });
+    json_decref(out);
+    return rc;
+}
+
+int web_api_audit_head(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (registry_log_head(rq->w->db, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, out);
+}
+
+/* ---- users ---------------------------------------------------------------- */
+
+int web_api_users_list(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (registry_user_list(rq->w->db, actor_of(rq), &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, json_pack("{s:o}", "users", out));
+}
+
+int web_api_user_add(struct web_request *rq)
+{
+    static const char *const keys[] = { "username", "password", "roles", "office", NULL };
+    struct err err = ERR_INIT;
+    struct registry_user_new u = { 0 };
+    json_t *in = NULL, *roles;
+    size_t i;
+    int rc;
+
+    NEED_DB();
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    roles = json_object_get(in, "roles");
+    if (json_check_keys(in, keys, &err) != 0 ||
+        json_get_string(in, "username", true, &u.username, &err) != 0 ||
+        json_get_string(in, "password", true, &u.password, &err) != 0 ||
+        json_get_string(in, "office", false, &u.office, &err) != 0) {
+        rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+        goto out;
+    }
+    if (!json_is_array(roles) || json_array_size(roles) == 0) {
+        rc = web_send_error(rq->conn, 400, "bad_request", "roles must be a non-empty array");
+        goto out;
+    }
+    for (i = 0; i < json_array_size(roles); i++) {
+        const char *name = json_string_value(json_array_get(roles, i));
+        unsigned bit = 0;
+        if (name == NULL || registry_roles_parse(name, &bit, &err) != 0) {
+            rc = web_send_error(rq->conn, 400, "bad_request",
+                                name ? err_msg(&err) : "roles must be role names");
+            goto out;
+        }
+        u.roles |= bit;
+    }
+    if (u.office == NULL)
+        u.office = rq->session->office;
+    if (registry_user_add(rq->w->db, rq->srv->dd->keys_dir, actor_of(rq), &u, &err) != 0)
+        rc = registry_failure(rq, &err);
+    else
+        rc = send_owned(rq, 201, json_pack("{s:s,s:s,s:o}", "username", u.username, "office",
+                                           u.office, "roles", registry_roles_json(u.roles)));
+out:
+    if (u.password != NULL)
+        secret_wipe((char *)u.password, strlen(u.password));
+    json_decref(in);
+    return rc;
+}
+
+int web_api_user_disable(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    char user[ID_MAX];
+
+    NEED_DB();
+    if (param(rq, 0, user, sizeof user) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "user name too long");
+    if (registry_user_disable(rq->w->db, actor_of(rq), user, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "disabled", 1));
+}
+
+#endif

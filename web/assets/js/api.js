@@ -1,0 +1,44 @@
+// civreg UI: calls to the JSON API. State-changing requests carry the
+// session's CSRF token in X-CSRF-Token; the session cookie is HttpOnly and
+// never seen here.
+
+let csrf = document.querySelector('meta[name="civreg-csrf"]')?.content || '';
+
+export function setCsrf(token) {
+  csrf = token || '';
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter, body) {
+    super(message);
+    this.body = body;
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+// BODY: an object (sent as JSON) or a Blob/File (sent as is, with its type).
+export async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin', cache: 'no-store' };
+  if (body instanceof Blob) {
+    opts.headers['Content-Type'] = body.type || 'application/octet-stream';
+    opts.body = body;
+  } else if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && method !== 'HEAD') opts.headers['X-CSRF-Token'] = csrf;
+  const r = await fetch('/api/v1' + path, opts);
+  let data = null;
+  try {
+    data = await r.json();
+  } catch {
+    data = null;
+  }
+  if (!r.ok) {
+    throw new ApiError(r.status, data?.error?.code || 'http_' + r.status,
+                       data?.error?.message || r.statusText, r.headers.get('Retry-After'), data);
+  }
+  return data;
+}

@@ -1,0 +1,91 @@
+// civreg UI: entry point. The server names the screen in <body data-page>;
+// this module loads the strings for the user's language, draws the header
+// and hands the main area to the screen's module.
+import { api, setCsrf } from './api.js';
+import { h, name, clear } from './dom.js';
+import { loadStrings, t, currentLang, languages } from './i18n.js';
+
+const screens = {
+  signin: () => import('./pages/signin.js'),
+  home: () => import('./pages/home.js'),
+  records: () => import('./pages/records.js'),
+  draft: () => import('./pages/draft.js'),
+  record: () => import('./pages/record.js'),
+  verify: () => import('./pages/verify.js'),
+  correct: () => import('./pages/correct.js'),
+  person: () => import('./pages/person.js'),
+  audit: () => import('./pages/audit.js'),
+  trace: () => import('./pages/trace.js'),
+  users: () => import('./pages/users.js'),
+  passport: () => import('./pages/passport.js'),
+  enrol: () => import('./pages/enrol.js'),
+  application: () => import('./pages/application.js'),
+  stock: () => import('./pages/stock.js'),
+  document: () => import('./pages/document.js'),
+  doctrace: () => import('./pages/doctrace.js'),
+};
+
+// Navigation: only the screens the user's roles may open.
+const NAV = [
+  ['/records', 'nav.records', ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor']],
+  ['/audit', 'nav.audit', ['auditor', 'registrar', 'admin']],
+  ['/admin/users', 'nav.users', ['admin', 'auditor']],
+  ['/passport', 'nav.passport', ['enrolment_officer', 'approver', 'issuance_operator', 'auditor']],
+];
+
+function chrome(session) {
+  const nav = clear(document.getElementById('nav'));
+  const who = clear(document.getElementById('who'));
+  document.getElementById('foot').textContent = t('app.footer');
+  if (!session) return;
+  nav.append(h('a', { href: '/' }, t('nav.home')));
+  for (const [href, key, roles] of NAV)
+    if (session.roles.some((r) => roles.includes(r))) nav.append(h('a', { href }, t(key)));
+  const select = h('select', { 'aria-label': t('nav.language'), id: 'lang' },
+    languages.map((l) => h('option', { value: l.code, selected: l.code === currentLang() }, l.label)));
+  select.addEventListener('change', async () => {
+    await api('PATCH', '/session', { lang: select.value });
+    localStorage.setItem('civreg.lang', select.value);
+    location.reload();
+  });
+  const out = h('button', { type: 'button', id: 'signout', class: 'link' }, t('nav.signout'));
+  out.addEventListener('click', async () => {
+    try {
+      await api('DELETE', '/session');
+    } finally {
+      location.assign('/signin');
+    }
+  });
+  who.append(name(session.username), ' · ', session.office ? name(session.office) : '', ' ', select, ' ', out);
+}
+
+async function main() {
+  const page = document.body.dataset.page;
+  let session = null;
+  if (page !== 'signin') {
+    try {
+      session = await api('GET', '/session');
+      setCsrf(session.csrf_token);
+    } catch (e) {
+      if (e.status === 401) {
+        location.assign('/signin');
+        return;
+      }
+      throw e;
+    }
+  }
+  const lang = session?.lang || localStorage.getItem('civreg.lang') || navigator.language?.slice(0, 2);
+  await loadStrings(lang);
+  document.title = t('app.title');
+  chrome(session);
+  const load = screens[page] || screens.home;
+  const mod = await load();
+  const app = clear(document.getElementById('app'));
+  await mod.render(app, { session });
+  app.focus();
+}
+
+main().catch((e) => {
+  const app = clear(document.getElementById('app'));
+  app.append(h('p', { class: 'error', role: 'alert' }, String(e.message || e)));
+});

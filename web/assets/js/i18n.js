@@ -1,0 +1,31 @@
+// civreg UI: English and French strings. The tables are JSON files beside
+// this module (i18n/en.json, i18n/fr.json); a missing key shows the key.
+
+const assets = document.querySelector('meta[name="civreg-assets"]')?.content || '/static';
+const supported = ['en', 'fr'];
+let table = {};
+let lang = 'en';
+
+export async function loadStrings(wanted) {
+  lang = supported.includes(wanted) ? wanted : 'en';
+  const r = await fetch(`${assets}/i18n/${lang}.json`);
+  table = r.ok ? await r.json() : {};
+  document.documentElement.lang = lang;
+  return lang;
+}
+
+// t('signin.welcome', {name: 'Amira'}): {name} placeholders filled as text.
+export function t(key, vars = {}) {
+  let s = Object.hasOwn(table, key) ? table[key] : key;
+  for (const [k, v] of Object.entries(vars)) s = s.split('{' + k + '}').join(String(v));
+  return s;
+}
+
+export function currentLang() {
+  return lang;
+}
+
+export const languages = [
+  { code: 'en', label: 'English' },
+  { code: 'fr', label: 'Français' },
+];

@@ -1,0 +1,38 @@
+// civreg UI: correct a record, with a reason (a new signed version).
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import { evidencePanel } from '../evidence.js';
+import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
+
+export async function render(app) {
+  const id = decodeURIComponent(location.pathname.split('/')[2]);
+  const [shape, current] = await Promise.all([recordShape(), api('GET', '/records/' + encodeURIComponent(id))]);
+  const fields = recordForm(shape, current.record);
+  const scans = evidencePanel(current.record?.evidence || []);
+  const reason = h('textarea', { id: 'reason', name: 'reason', required: true, maxlength: 2000, dir: 'auto', rows: 3 });
+  const err = errorBox();
+  const submit = h('button', { type: 'submit', id: 'save-correction' }, t('correct.save'));
+  const form = h('form', { id: 'correct-form', class: 'card' }, fields,
+    h('label', { for: 'reason' }, t('correct.reason')), reason, submit, err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    if (!reason.value.trim()) {
+      err.textContent = t('correct.needreason');
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await api('POST', `/records/${encodeURIComponent(id)}/corrections`,
+        { record: readRecord(fields, scans.hashes()), reason: reason.value });
+      location.assign('/records/' + encodeURIComponent(id));
+    } catch (e) {
+      err.textContent = e.message;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  app.append(h('h1', {}, t('correct.title'), ' ', h('code', {}, id)),
+    h('div', { class: 'split' }, h('div', { class: 'main-col' }, form), h('aside', { class: 'side-col' }, scans.el)));
+}

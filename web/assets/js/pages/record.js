@@ -1,0 +1,69 @@
+// civreg UI: one record with its versions and evidence beside it, and the
+// actions the user's roles allow in its state.
+import { api } from '../api.js';
+import { h, name } from '../dom.js';
+import { t } from '../i18n.js';
+import { scanView } from '../evidence.js';
+import { recordView } from '../record-form.js';
+
+export async function render(app, { session }) {
+  const id = decodeURIComponent(location.pathname.split('/')[2]);
+  const version = new URLSearchParams(location.search).get('version');
+  const path = '/records/' + encodeURIComponent(id);
+  const [rec, hist] = await Promise.all([
+    api('GET', path + (version ? '?version=' + encodeURIComponent(version) : '')),
+    api('GET', path + '/history'),
+  ]);
+  const roles = session.roles;
+  const c = rec.record?.child || {};
+  const title = h('h1', {}, name(`${c.given_names || ''} ${c.family_name || ''}`.trim() || rec.id));
+  const facts = h('p', { class: 'facts' },
+    h('span', { class: 'badge ' + rec.status, id: 'record-status' }, t('status.' + rec.status)), ' ',
+    h('code', {}, rec.id), ' · ', t('record.version', { n: rec.version, of: rec.versions }),
+    rec.registration_number ? [' · ', t('record.regno'), ' ', h('strong', { id: 'regno' }, rec.registration_number)] : [],
+    rec.uin ? [' · UIN ', roles.some((r) => ['registrar', 'enrolment_officer', 'approver', 'auditor'].includes(r))
+      ? h('a', { href: '/persons/' + encodeURIComponent(rec.uin), id: 'uin' }, rec.uin) : h('span', { id: 'uin' }, rec.uin)] : []);
+
+  const actions = h('div', { class: 'actions', id: 'actions' });
+  const msg = h('p', { class: 'error', role: 'alert', id: 'action-error' });
+  if (roles.includes('clerk') && rec.status === 'draft')
+    actions.append(h('a', { class: 'button', href: path + '/verify', id: 'go-verify' }, t('record.verify')));
+  if (roles.includes('registrar') && rec.status === 'verified') {
+    const b = h('button', { type: 'button', id: 'register' }, t('record.register'));
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      msg.textContent = '';
+      try {
+        await api('POST', path + '/register');
+        location.reload();
+      } catch (e) {
+        msg.textContent = e.message;
+        b.disabled = false;
+      }
+    });
+    actions.append(b);
+  }
+  if ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered'))
+    actions.append(h('a', { class: 'button secondary', href: path + '/correct', id: 'go-correct' }, t('record.correct')));
+  if (roles.some((r) => ['auditor', 'registrar', 'admin'].includes(r)))
+    actions.append(h('a', { class: 'button secondary', href: '/audit/' + encodeURIComponent(rec.id), id: 'go-trace' }, t('record.trace')));
+
+  const versions = h('ol', { id: 'versions' }, (hist.versions_list || []).map((v) => h('li', {},
+    h('a', { href: path + '?version=' + v.version }, t('record.version', { n: v.version, of: hist.versions })),
+    ' · ', name(v.keyed_by || ''), ' · ', v.keyed_at || '',
+    v.reason ? h('div', { class: 'reason' }, t('record.reason'), ' ', name(v.reason)) : null)));
+  const evidence = h('div', { id: 'evidence' });
+  const hashes = rec.record?.evidence || [];
+  if (hashes.length === 0) evidence.append(h('p', { class: 'muted' }, t('record.noevidence')));
+  for (const hash of hashes) evidence.append(scanView(hash));
+  const events = h('ol', { id: 'events', class: 'events' }, (hist.events || []).map((e) =>
+    h('li', {}, h('strong', {}, e.type), ' · ', name(e.actor || ''), ' · ', e.time || '')));
+
+  app.append(title, facts, actions, msg,
+    h('div', { class: 'split' },
+      h('div', { class: 'main-col' }, recordView(rec.record)),
+      h('aside', { class: 'side-col' },
+        h('section', { class: 'card' }, h('h2', {}, t('record.evidence')), evidence),
+        h('section', { class: 'card' }, h('h2', {}, t('record.versions')), versions),
+        h('section', { class: 'card' }, h('h2', {}, t('record.events')), events))));
+}

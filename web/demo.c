@@ -1,0 +1,290 @@
+/* civreg web: `civreg serve --demo`. When the data directory does not exist
+ * yet, create it with one office, one user per role (two clerks), all with
+ * the password "demo", and a few hundred synthetic birth records in every
+ * state — made through the registry API, so every one is keyed, verified,
+ * registered and corrected by the right user and properly signed. Names come
+ * from several cultures and scripts (accents, Cyrillic, Arabic, Vietnamese).
+ * Demo mode only: a real installation has no default passwords. */
+#include "web.h"
+#include "web_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/secret.h"
+
+#ifdef CIVREG_HAVE_REGISTRY
+
+#include "registry/registry.h"
+
+extern const struct embedded_file web_demo_files[];
+extern const size_t web_demo_files_count;
+
+const struct web_demo_user web_demo_users[] = {
+    { "admin", ROLE_ADMIN },
+    { "clerk", ROLE_CLERK },
+    { "clerk2", ROLE_CLERK },
+    { "registrar", ROLE_REGISTRAR },
+    { "enrol", ROLE_ENROLMENT_OFFICER },
+    { "approver", ROLE_APPROVER },
+    { "operator", ROLE_ISSUANCE_OPERATOR },
+    { "auditor", ROLE_AUDITOR },
+    { NULL, 0 },
+};
+
+struct culture {
+    const char *given_f[5], *given_m[5], *family[5], *locality[3];
+};
+
+static const struct culture cultures[] = {
+    { { "Amélie", "Léa", "Hélène", "Anaïs", "Chloé" },
+      { "François", "Jérôme", "Noël", "Loïc", "Benoît" },
+      { "Lefèvre", "Bélanger", "Côté", "Després", "Gagné" },
+      { "Saint-Étienne", "Besançon", "Nîmes" } },
+    { { "Wanjiru", "Achieng", "Njeri", "Akinyi", "Chebet" },
+      { "Omondi", "Kiprop", "Mwangi", "Otieno", "Kamau" },
+      { "Otieno", "Kamau", "Mwangi", "Wekesa", "Njoroge" },
+      { "Kisumu", "Eldoret", "Nakuru" } },
+    { { "Анастасия", "Ольга", "Наталья", "Ирина", "Светлана" },
+      { "Дмитрий", "Сергей", "Алексей", "Иван", "Михаил" },
+      { "Иванова", "Петрова", "Смирнова", "Кузнецова", "Попова" },
+      { "Новосибирск", "Казань", "Омск" } },
+    { { "فاطمة", "عائشة", "مريم", "زينب", "خديجة" },
+      { "محمد", "يوسف", "علي", "عمر", "حسن" },
+      { "الحسن", "المنصور", "بن علي", "العمري", "الزهراني" },
+      { "الرباط", "فاس", "مكناس" } },
+    { { "Thị Ánh", "Ngọc Hương", "Thu Trang", "Mỹ Linh", "Bảo Châu" },
+      { "Văn Đức", "Minh Khôi", "Quốc Bảo", "Hữu Phước", "Đình Trọng" },
+      { "Nguyễn", "Trần", "Phạm", "Lê", "Đặng" },
+      { "Huế", "Đà Nẵng", "Hội An" } },
+    { { "Gülşen", "Ayşe", "Żaneta", "Małgorzata", "Øydis" },
+      { "Şükrü", "Łukasz", "Çağrı", "Søren", "Ömer" },
+      { "Yılmaz", "Wójcik", "Øvergaard", "Doğan", "Kowalczyk" },
+      { "İzmir", "Łódź", "Tromsø" } },
+};
+
+/* Reproducible pseudo-random numbers (xorshift64*): the demo is the same on
+ * every machine. Not for anything secret. */
+static unsigned pick(uint64_t *s, unsigned n)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return (unsigned)(((*s * 2685821657736338717ULL) >> 33) % n);
+}
+
+static int set_str(json_t *obj, const char *key, const char *value)
+{
+    return json_object_set_new(obj, key, json_string(value));
+}
+
+/* One synthetic record, shaped like the registry's example, keyed from the
+ * scan SCAN (a blob hash). */
+static json_t *make_record(uint64_t *s, const char *office, int i, const char *scan)
+{
+    const struct culture *c = &cultures[pick(s, sizeof cultures / sizeof cultures[0])];
+    json_t *r = registry_record_example();
+    json_t *child, *birth, *mother, *father, *informant, *reg;
+    bool girl = pick(s, 2) == 0;
+    const char *family = c->family[pick(s, 5)];
+    char mgiven[128], fullname[256], date[16], regdate[16], remarks[128];
+    int year = 1950 + (int)pick(s, 70), month = 1 + (int)pick(s, 12), day = 1 + (int)pick(s, 28);
+
+    if (r == NULL)
+        return NULL;
+    child = json_object_get(r, "child");
+    birth = json_object_get(r, "birth");
+    mother = json_object_get(r, "mother");
+    father = json_object_get(r, "father");
+    informant = json_object_get(r, "informant");
+    reg = json_object_get(r, "register");
+    (void)snprintf(date, sizeof date, "%04d-%02d-%02d", year, month, day);
+    (void)snprintf(regdate, sizeof regdate, "%04d-%02d-%02d", year, month, day < 20 ? day + 7 : 28);
+    (void)snprintf(mgiven, sizeof mgiven, "%s", c->given_f[pick(s, 5)]);
+    (void)snprintf(fullname, sizeof fullname, "%s %s", mgiven, family);
+    (void)snprintf(remarks, sizeof remarks, "Synthetic demo record %d.", i + 1);
+    if (set_str(child, "given_names", girl ? c->given_f[pick(s, 5)] : c->given_m[pick(s, 5)]) ||
+        set_str(child, "family_name", family) ||
+        set_str(child, "sex", girl ? "female" : "male") || set_str(birth, "date", date) ||
+        set_str(birth, "locality", c->locality[pick(s, 3)]) ||
+        set_str(mother, "given_names", mgiven) || set_str(mother, "family_name", family) ||
+        set_str(father, "given_names", c->given_m[pick(s, 5)]) ||
+        set_str(father, "family_name", family) || set_str(informant, "name", fullname) ||
+        set_str(r, "registration_date", regdate) || set_str(reg, "office", office) ||
+        json_object_set_new(reg, "year", json_integer(year)) ||
+        json_object_set_new(reg, "page", json_integer(1 + i / 10)) ||
+        json_object_set_new(reg, "entry", json_integer(1 + i % 10)) ||
+        set_str(r, "remarks", remarks) ||
+        json_object_set_new(r, "evidence", json_pack("[s]", scan)) != 0) {
+        json_decref(r);
+        return NULL;
+    }
+    /* The example's parents were born decades before this child. */
+    (void)snprintf(date, sizeof date, "%04d", year - 25 - (int)pick(s, 10));
+    (void)set_str(mother, "date_of_birth", date);
+    (void)snprintf(date, sizeof date, "%04d", year - 28 - (int)pick(s, 12));
+    (void)set_str(father, "date_of_birth", date);
+    return r;
+}
+
+static int sign_in(struct db *db, const char *keys_dir, const char *user,
+                   struct registry_actor **a, struct err *err)
+{
+    if (registry_authenticate(db, keys_dir, user, WEB_DEMO_PASSWORD, a, err) != 0)
+        return err_prefix(err, "demo: sign-in of %s", user);
+    return 0;
+}
+
+static int make_records(struct db *db, const char *keys_dir, const char *blobs_dir,
+                        const char *office, int count, struct err *err)
+{
+    struct registry_actor *clerk = NULL, *clerk2 = NULL, *registrar = NULL;
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    const struct embedded_file *page =
+        embedded_find(web_demo_files, web_demo_files_count, "register-page.png");
+    char scan[65];
+    int rc = -1;
+
+    if (page == NULL) {
+        err_set(err, "demo: the register page image is not built in");
+        goto out;
+    }
+    if (sign_in(db, keys_dir, "clerk", &clerk, err) != 0 ||
+        sign_in(db, keys_dir, "clerk2", &clerk2, err) != 0 ||
+        sign_in(db, keys_dir, "registrar", &registrar, err) != 0)
+        goto out;
+    /* The scan every demo record is keyed from (stored once: blobs are
+     * content-addressed). */
+    if (registry_blob_put(db, blobs_dir, clerk, page->data, page->len, "image/png", scan, err) !=
+        0)
+        goto out;
+    if (db_tx_begin(db, err) != 0)
+        goto out;
+    for (int i = 0; i < count; i++) {
+        json_t *rec = make_record(&seed, office, i, scan), *mism = NULL;
+        char *id = NULL;
+        int stage = i % 10; /* 0-2 draft, 3-5 verified, 6-9 registered */
+        int ok = rec != NULL && registry_record_draft(db, clerk, rec, &id, err) == 0;
+
+        if (ok && stage >= 3)
+            ok = registry_record_verify(db, clerk2, id, rec, &mism, err) == 0;
+        if (ok && stage >= 6)
+            ok = registry_record_register(db, registrar, id, NULL, err) == 0;
+        if (ok && stage == 9) {
+            /* A registered record corrected by the registrar: two versions. */
+            json_t *fix = json_deep_copy(rec);
+            ok = fix != NULL &&
+                 set_str(json_object_get(fix, "birth"), "time", "06:15") == 0 &&
+                 registry_record_correct(db, registrar, id, fix,
+                                         "time of birth misread from the register page", NULL,
+                                         NULL, err) == 0;
+            json_decref(fix);
+        }
+        json_decref(mism);
+        json_decref(rec);
+        free(id);
+        if (!ok) {
+            if (rec == NULL)
+                err_set(err, "out of memory");
+            db_tx_rollback(db);
+            err_prefix(err, "demo: record %d", i + 1);
+            goto out;
+        }
+    }
+    if (db_tx_commit(db, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    registry_actor_free(clerk);
+    registry_actor_free(clerk2);
+    registry_actor_free(registrar);
+    return rc;
+}
+
+int web_demo_prepare(const char *dir, int records, bool *created, struct err *err)
+{
+    const struct datadir_init_opts init = { "UTO", "DEMO", "Demo district office" };
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *admin = NULL;
+    struct stat st;
+    struct buf tmp = BUF_INIT(4096);
+    int rc = -1;
+
+    *created = false;
+    if (secret_init(err) != 0)
+        return -1;
+    if (stat(dir, &st) == 0)
+        return 0; /* an existing data directory is used as it is */
+    if (errno != ENOENT)
+        return err_set(err, "demo: %s: %s", dir, strerror(errno));
+    /* Built beside it and renamed when complete, so a failure midway never
+     * leaves a half-made demo that a later start would take as it is. */
+    if (buf_printf(&tmp, "%s.partial", dir) != 0)
+        return err_set(err, "demo: path too long");
+    if (stat(buf_str(&tmp), &st) == 0) {
+        err_set(err, "demo: %s is left from an interrupted start: remove it", buf_str(&tmp));
+        goto out;
+    }
+    log_info("demo: creating %s with users and %d records (this takes a moment)", dir, records);
+    if (datadir_init(buf_str(&tmp), &init, err) != 0 || datadir_open(buf_str(&tmp), &dd, err) != 0 ||
+        datadir_db_open(dd, DB_OPEN_MIGRATE, &db, err) != 0)
+        goto out;
+    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
+        const struct registry_user_new nu = { u->username, WEB_DEMO_PASSWORD, u->roles,
+                                              init.office, true };
+        if (registry_user_add(db, dd->keys_dir, admin, &nu, err) != 0) {
+            err_prefix(err, "demo: user %s", u->username);
+            goto out;
+        }
+        /* The first user (admin) adds the others. */
+        if (admin == NULL && sign_in(db, dd->keys_dir, u->username, &admin, err) != 0)
+            goto out;
+    }
+    if (make_records(db, dd->keys_dir, dd->blobs_dir, init.office, records, err) != 0)
+        goto out;
+    db_close(db);
+    db = NULL;
+    if (rename(buf_str(&tmp), dir) != 0) {
+        err_set(err, "demo: cannot rename %s to %s: %s", buf_str(&tmp), dir, strerror(errno));
+        goto out;
+    }
+    *created = true;
+    rc = 0;
+out:
+    if (rc != 0 && dd != NULL)
+        log_error("demo: %s is incomplete; remove it before trying again", buf_str(&tmp));
+    registry_actor_free(admin);
+    db_close(db);
+    datadir_free(dd);
+    buf_release(&tmp);
+    return rc;
+}
+
+#else
+
+const struct web_demo_user web_demo_users[] = { { NULL, 0 } };
+
+/* Without the registry there are no users or records to make: the demo is
+ * an empty data directory, and the server says so. */
+int web_demo_prepare(const char *dir, int records, bool *created, struct err *err)
+{
+    const struct datadir_init_opts init = { "UTO", "DEMO", "Demo district office" };
+    struct stat st;
+
+    (void)records;
+    *created = false;
+    if (stat(dir, &st) == 0)
+        return 0;
+    log_warn("demo: this build has no registry module: %s gets no users or records", dir);
+    if (datadir_init(dir, &init, err) != 0)
+        return -1;
+    *created = true;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,136 @@
+/* civreg web: the OpenAPI 3 document, generated from the route table so it
+ * cannot drift from what the server does. Each operation names the roles
+ * that may call it (x-civreg-roles) and the answers the dispatcher gives. */
+#include <ctype.h>
+#include <string.h>
+
+#include "civreg_version.h"
+#include "web_int.h"
+
+static json_t *error_response(const char *description)
+{
+    return json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", description, "content",
+                     "application/json", "schema", "$ref", "#/components/schemas/Error");
+}
+
+static json_t *operation(const struct web_route *r)
+{
+    json_t *op, *params, *roles, *resp;
+    const char *p;
+
+    op = json_pack("{s:s}", "summary", r->summary ? r->summary : "");
+    params = json_array();
+    roles = json_array();
+    resp = json_object();
+    if (op == NULL || params == NULL || roles == NULL || resp == NULL)
+        goto fail;
+    /* Path parameters: every {name} segment. */
+    for (p = strchr(r->path, '{'); p != NULL; p = strchr(p + 1, '{')) {
+        const char *close = strchr(p, '}');
+        if (close == NULL)
+            break;
+        json_array_append_new(params, json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1,
+                                                (size_t)(close - p - 1), "in", "path",
+                                                "required", 1, "schema", "type", "string"));
+    }
+    if (r->roles == WEB_PUBLIC) {
+        json_array_append_new(roles, json_string("public"));
+        json_object_set_new(op, "security", json_array());
+    } else {
+        json_object_set_new(op, "security",
+                            web_method_changes_state(r->method)
+                                ? json_pack("[{s:[],s:[]}]", "session", "csrf")
+                                : json_pack("[{s:[]}]", "session"));
+        for (unsigned i = 0; i < 7; i++)
+            if (r->roles & (1u << i))
+                json_array_append_new(roles, json_string(web_role_names[i]));
+        json_object_set_new(resp, "401", error_response("not signed in"));
+        json_object_set_new(resp, "403", error_response("role missing, or CSRF token missing "
+                                                        "or wrong"));
+    }
+    json_object_set_new(resp, "200", json_pack("{s:s,s:{s:{s:{}}}}", "description", "success",
+                                               "content", "application/json", "schema"));
+    if (r->flags & WEB_RAW_BODY) {
+        json_t *content = json_object();
+        const char *types[] = { "image/png", "image/jpeg", "image/tiff", "application/pdf" };
+        for (size_t i = 0; content != NULL && i < 4; i++)
+            json_object_set_new(content, types[i],
+                                json_pack("{s:{s:s,s:s}}", "schema", "type", "string", "format",
+                                          "binary"));
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b,s:o}", "required", 1, "content", content));
+        json_object_set_new(resp, "413", error_response("body too large"));
+        json_object_set_new(resp, "415", error_response("unsupported media type"));
+    } else if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+               strcmp(r->method, "PATCH") == 0) {
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                      "application/json", "schema", "type", "object"));
+        json_object_set_new(resp, "400", error_response("invalid body"));
+        json_object_set_new(resp, "413", error_response("body too large"));
+        json_object_set_new(resp, "415", error_response("body is not application/json"));
+    }
+    if (r->handler == web_handle_session_create)
+        json_object_set_new(resp, "429", error_response("too many failed sign-ins (Retry-After)"));
+    json_object_set_new(op, "parameters", params);
+    json_object_set_new(op, "x-civreg-roles", roles);
+    json_object_set_new(op, "responses", resp);
+    return op;
+fail:
+    json_decref(op);
+    json_decref(params);
+    json_decref(roles);
+    json_decref(resp);
+    return NULL;
+}
+
+json_t *web_openapi(const struct web_route *table)
+{
+    json_t *doc, *paths;
+
+    json_t *schemes = json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s}}", "session", "type",
+                                "apiKey", "in", "cookie", "name", "civreg_session", "csrf",
+                                "type", "apiKey", "in", "header", "name", "X-CSRF-Token");
+    json_t *errschema = json_pack(
+        "{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s}}}}}", "type", "object", "properties", "error",
+        "type", "object", "properties", "code", "type", "string", "message", "type", "string");
+
+    doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:{},s:{s:o,s:{s:o}},s:[{s:[],s:[]}]}", "openapi",
+                    "3.0.3", "info", "title", "civreg API", "version", CIVREG_VERSION,
+                    "description",
+                    "JSON API of a civreg district office. Errors are "
+                    "{\"error\":{\"code\",\"message\"}}. State-changing requests carry "
+                    "X-CSRF-Token.",
+                    "paths", "components", "securitySchemes", schemes, "schemas", "Error",
+                    errschema, "security", "session", "csrf");
+    if (doc == NULL)
+        return NULL;
+    paths = json_object_get(doc, "paths");
+    for (const struct web_route *r = table; r->method != NULL; r++) {
+        json_t *item, *op;
+        char m[8];
+        size_t i;
+
+        if (strncmp(r->path, "/api/v1/", 8) != 0)
+            continue;
+        /* OpenAPI paths are relative to the server, which is /api/v1. */
+        item = json_object_get(paths, r->path + 7);
+        if (item == NULL) {
+            item = json_object();
+            if (item == NULL || json_object_set_new(paths, r->path + 7, item) != 0)
+                goto fail;
+        }
+        for (i = 0; r->method[i] != '\0' && i < sizeof m - 1; i++)
+            m[i] = (char)tolower((unsigned char)r->method[i]);
+        m[i] = '\0';
+        op = operation(r);
+        if (op == NULL || json_object_set_new(item, m, op) != 0)
+            goto fail;
+    }
+    if (json_object_set_new(doc, "servers", json_pack("[{s:s}]", "url", "/api/v1")) != 0)
+        goto fail;
+    return doc;
+fail:
+    json_decref(doc);
+    return NULL;
+}
