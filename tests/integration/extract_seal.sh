@@ -8,10 +8,13 @@
 #    each with its reason;
 #  - a registered death shows on person show, record show and audit trace,
 #    the extract of a deceased person carries the date of death, and the
-#    log still verifies.
+#    log still verifies;
+#  - passport enrolment refuses a deceased person, and approval refuses an
+#    application whose applicant died after enrolment.
 # Usage: extract_seal.sh CIVREG SOURCE_DIR
 set -euo pipefail
 B=$1
+SRC=$2
 T=$(mktemp -d /tmp/civreg-extract.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 D=$T/data
@@ -141,6 +144,26 @@ expect_fail "already registered" "$B" death register "$UIN" --data "$D" --user r
 json '[e["type"] for e in d["events"]]' <trace.json | grep -q death.register || fail "trace: no death event"
 [ "$("$B" death show "$DN" --data "$D" --user clerk1 --password-file c1.pw | json 'd["uin"]')" = "$UIN" ] ||
     fail "death show"
+# the passport office refuses a deceased person (application enrol), and a
+# death registered after enrolment stops the approval
+printf 'enrol-password\n' >e.pw
+printf 'appr-password\n' >p.pw
+"$B" user add --data "$D" --username enrol --role enrolment_officer --user admin --password-file a.pw <e.pw >/dev/null
+"$B" user add --data "$D" --username appr --role approver --user admin --password-file a.pw <p.pw >/dev/null
+PHOTO=$SRC/tests/data/issuance/portrait.jpg
+SIG=$SRC/tests/data/issuance/signature.png
+expect_fail "recorded as deceased" "$B" application enrol --data "$D" --user enrol --password-file e.pw \
+    --uin "$UIN" --photo "$PHOTO" --signature "$SIG"
+ID2=$("$B" record draft --data "$D" --user clerk1 --password-file c1.pw <rec.json)
+"$B" record verify "$ID2" --data "$D" --user clerk2 --password-file c2.pw <rec.json >/dev/null
+UIN2=$("$B" record register "$ID2" --data "$D" --user reg1 --password-file r.pw | json 'd["uin"]')
+APP=$("$B" application enrol --data "$D" --user enrol --password-file e.pw --uin "$UIN2" \
+    --photo "$PHOTO" --signature "$SIG" | json 'd["id"]')
+"$B" death register "$UIN2" --data "$D" --user reg1 --password-file r.pw --date 2026-02-03 \
+    --locality Kisumu --district "Kisumu Central" --informant "Grace Achieng Otieno" >/dev/null
+expect_fail "approval refused: $UIN2 is recorded as deceased" "$B" application approve "$APP" \
+    --data "$D" --user appr --password-file p.pw
+
 # the extract of a deceased person says so, in the seal and on the page
 "$B" extract issue "$UIN" --data "$D" --user clerk1 --password-file c1.pw --out d.pdf >/dev/null
 pdftoppm -r 200 -png d.pdf dpage 2>/dev/null
