@@ -10,8 +10,6 @@
 #include "cli_registry.h"
 #include "issuance/pki.h"
 #include "issuance/vds.h"
-#include "scanner/barcode.h"
-#include "scanner/image.h"
 
 static int seal_verify(int argc, char **argv);
 
@@ -38,45 +36,6 @@ int cmd_seal(int argc, char **argv)
     return cli_dispatch("seal", seal_commands, argc, argv);
 }
 
-/* The QR codes of every page of PATH, in order. */
-static int qr_payloads(const char *path, struct scan_symbols *syms, size_t *nqr,
-                       struct err *err)
-{
-    struct scan_pages pages = SCAN_PAGES_INIT;
-    struct scan_reader *rd = NULL;
-    struct scan_symbols one = SCAN_SYMBOLS_INIT;
-    int rc = -1;
-
-    *nqr = 0;
-    if (scan_decode_file(path, NULL, &pages, err) != 0)
-        return -1;
-    if (scan_reader_new(&rd, err) != 0)
-        goto out;
-    for (size_t i = 0; i < pages.count; i++) {
-        if (scan_read_barcodes(rd, &pages.page[i], &one, err) != 0)
-            goto out;
-        for (size_t k = 0; k < one.count; k++) {
-            if (strcmp(one.sym[k].type, "QR-Code") != 0)
-                continue;
-            if (*nqr < syms->count) {
-                /* keep the first QR codes only: SYMS has room for COUNT */
-                syms->sym[*nqr] = one.sym[k];
-                one.sym[k].data = NULL;
-                (*nqr)++;
-            }
-        }
-        scan_symbols_release(&one);
-    }
-    rc = 0;
-out:
-    scan_symbols_release(&one);
-    scan_reader_free(rd);
-    scan_pages_release(&pages);
-    return rc;
-}
-
-#define MAX_QR 8
-
 static int seal_verify(int argc, char **argv)
 {
     enum { O_CSCA = 256, O_PAYLOAD, O_STDIN };
@@ -91,15 +50,12 @@ static int seal_verify(int argc, char **argv)
     const char *data = NULL, *csca_path = NULL, *payload = NULL;
     bool from_stdin = false;
     struct buf csca = BUF_INIT((size_t)4 << 20);
-    struct scan_symbol slots[MAX_QR];
-    struct scan_symbols syms = { slots, MAX_QR };
-    size_t nqr = 0, plen = 0;
-    struct err err = ERR_INIT, first = ERR_INIT;
+    size_t plen = 0;
+    struct err err = ERR_INIT;
     struct pki *p = NULL;
     json_t *result = NULL;
-    int c, rc = EXIT_FAIL;
+    int c, r, rc = EXIT_FAIL;
 
-    memset(slots, 0, sizeof slots);
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -137,33 +93,19 @@ static int seal_verify(int argc, char **argv)
             goto fail;
     } else {
         const char *path = argv[optind];
-        if (qr_payloads(path, &syms, &nqr, &err) != 0)
+        struct buf img = BUF_INIT((size_t)512 << 20);
+        if (cli_read_file(path, (size_t)512 << 20, &img, &err) != 0)
             goto fail;
-        if (nqr == 0) {
-            err_set(&err, "seal: no QR code found in %s (scan at 200 dpi or more, the whole "
-                          "code in view)", path);
+        r = vds_verify_image(img.data, img.len, path, csca.data, csca.len, 0, &result, &err);
+        buf_release(&img);
+        if (r != 0)
             goto fail;
-        }
-        /* The first QR code whose seal holds wins; otherwise report the
-         * first one's failure. */
-        for (size_t i = 0; i < nqr && result == NULL; i++) {
-            struct err e = ERR_INIT;
-            if (vds_verify((const char *)slots[i].data, slots[i].len, csca.data, csca.len, 0,
-                           &result, &e) != 0 && i == 0)
-                first = e;
-        }
-        if (result == NULL) {
-            err = first;
-            goto fail;
-        }
     }
     rc = cli_print_json(result);
     goto out;
 fail:
     rc = cli_fail("seal verify", &err);
 out:
-    for (size_t i = 0; i < nqr; i++)
-        free(slots[i].data);
     json_decref(result);
     buf_release(&csca);
     pki_close(p);

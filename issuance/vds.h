@@ -63,4 +63,12 @@ int vds_parse(const char *payload, size_t len, json_t **seal, struct err *err)
 int vds_verify(const char *payload, size_t len, const unsigned char *csca, size_t csca_len,
                time_t now, json_t **result, struct err *err) __attribute__((warn_unused_result));
 
+/* Find the QR codes in a picture (PNG, JPEG, TIFF or PNM, LEN bytes; NAME
+ * only for messages) with the scanner module and verify the seal of the
+ * first that holds, as vds_verify does. Fails with "no QR code found in
+ * NAME" when there is none, else with the first QR code's failure. */
+int vds_verify_image(const unsigned char *img, size_t len, const char *name,
+                     const unsigned char *csca, size_t csca_len, time_t now, json_t **result,
+                     struct err *err) __attribute__((warn_unused_result));
+
 #endif

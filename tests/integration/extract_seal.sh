@@ -9,6 +9,8 @@
 #  - a registered death shows on person show, record show and audit trace,
 #    the extract of a deceased person carries the date of death, and the
 #    log still verifies;
+#  - the public page /seal and POST /api/v1/seal/verify (image, text,
+#    refusals, throttling);
 #  - passport enrolment refuses a deceased person, and approval refuses an
 #    application whose applicant died after enrolment.
 # Usage: extract_seal.sh CIVREG SOURCE_DIR
@@ -181,4 +183,38 @@ rm -rf edited; cp -r "$D" edited
 sqlite3 edited/civreg.db "DELETE FROM extracts"
 expect_fail "" "$B" audit verify --data edited
 grep -q "extracts: extract 'HQ-X-.*has no row" out.txt err.txt || fail "deleted extract not reported"
+# ---- the public verification page and API (no sign-in, throttled)
+"$B" serve --data "$D" --listen 127.0.0.1:0 >serve.out 2>serve.err &
+SERVE=$!
+trap 'kill $SERVE 2>/dev/null || true; rm -rf "$T"' EXIT
+PORT=
+for _ in $(seq 1 100); do
+    PORT=$(cat serve.out serve.err 2>/dev/null | grep -o 'http://127.0.0.1:[0-9]*' | head -1 | sed 's/.*://' || true)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || fail "the server did not start: $(cat serve.err)"
+U=http://127.0.0.1:$PORT
+curl -s -D page.h -o page.html "$U/seal"
+grep -q "^HTTP/1.1 200" page.h || fail "GET /seal: $(head -1 page.h)"
+grep -qi "content-security-policy" page.h || fail "GET /seal: no security headers"
+grep -q 'data-page="seal"' page.html || fail "GET /seal: not the seal screen"
+curl -s -H 'Content-Type: image/png' --data-binary @page-1.png "$U/api/v1/seal/verify" >web1.json
+[ "$(json 'd["valid"]' <web1.json)" = True ] || fail "web: scan did not verify: $(cat web1.json)"
+[ "$(json 'd["data"]["msg"]["uin"]' <web1.json)" = "$UIN" ] || fail "web: wrong data"
+curl -s -H 'Content-Type: text/plain' --data-binary @t.txt "$U/api/v1/seal/verify" >web2.json
+[ "$(json 'd["valid"]' <web2.json)" = False ] || fail "web: tampered seal accepted"
+json 'd["error"]' <web2.json | grep -q "signature does not verify" || fail "web: reason $(cat web2.json)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/pdf' --data-binary @x.pdf "$U/api/v1/seal/verify")" = 415 ] ||
+    fail "web: a PDF upload was not refused with 415"
+# 30 checks a minute per address (3 made above), then 429 with Retry-After
+for i in $(seq 1 27); do
+    curl -s -o /dev/null -H 'Content-Type: text/plain' --data-binary @x.txt "$U/api/v1/seal/verify"
+done
+curl -s -D thr.h -o /dev/null -H 'Content-Type: text/plain' --data-binary @x.txt "$U/api/v1/seal/verify"
+grep -q "^HTTP/1.1 429" thr.h || fail "web: no throttling: $(head -1 thr.h)"
+grep -qi "^Retry-After: [0-9]" thr.h || fail "web: 429 without Retry-After"
+kill $SERVE
+wait $SERVE 2>/dev/null || true
+
 echo "ok: seal round trip, tampering, foreign signer, malformed seals, deaths"
