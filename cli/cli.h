@@ -45,6 +45,11 @@ int cli_dispatch(const char *family, const struct cli_command *table, int argc, 
 int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 
+/* Write LEN bytes to PATH through PATH.tmp and a rename (a reader never
+ * sees half a file). */
+int cli_write_file(const char *path, const void *p, size_t len, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Parse a decimal integer in [LO, HI]. Returns 0 or -1. */
 int cli_parse_int(const char *s, long lo, long hi, long *out) __attribute__((warn_unused_result));
 
@@ -66,6 +71,9 @@ int cmd_record(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_death(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
 

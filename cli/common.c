@@ -98,3 +98,32 @@ int cli_parse_int(const char *s, long lo, long hi, long *out)
     *out = v;
     return 0;
 }
+
+int cli_write_file(const char *path, const void *p, size_t len, struct err *err)
+{
+    struct buf tmp = BUF_INIT(4096);
+    FILE *f;
+    int rc = -1;
+
+    if (buf_printf(&tmp, "%s.tmp", path) != 0)
+        return err_set(err, "%s: path too long", path);
+    if ((f = fopen(buf_str(&tmp), "wb")) == NULL) {
+        err_set(err, "%s: cannot create: %s", buf_str(&tmp), strerror(errno));
+        goto out;
+    }
+    if (fwrite(p, 1, len, f) != len || fflush(f) != 0) {
+        err_set(err, "%s: write error: %s", path, strerror(errno));
+        fclose(f);
+        remove(buf_str(&tmp));
+        goto out;
+    }
+    if (fclose(f) != 0 || rename(buf_str(&tmp), path) != 0) {
+        err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        remove(buf_str(&tmp));
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_release(&tmp);
+    return rc;
+}

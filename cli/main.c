@@ -94,6 +94,15 @@ const struct cli_command cli_commands[] = {
       "            (registrar; a signed event). Registration waits for every open pair.\n" },
     { "person", cmd_person, "persons by identification number (show)",
       "usage: civreg person show UIN [OPTIONS]\n" },
+    { "death", cmd_death, "deaths (register, show)",
+      "usage: civreg death register|show [OPTIONS]\n"
+      "\n"
+      "  register  register the death of a person (registrar)\n"
+      "  show      a registered death by UIN or death registration number\n" },
+    { "extract", cmd_extract, "certified birth extracts with a visible digital seal",
+      "usage: civreg extract issue REF --out FILE.pdf [OPTIONS]\n" },
+    { "seal", cmd_seal, "verify a visible digital seal (scan, photo or payload)",
+      "usage: civreg seal verify FILE|--payload TEXT|--stdin [--csca F] [OPTIONS]\n" },
     { "evidence", cmd_evidence, "the evidence store (add)",
       "usage: civreg evidence add FILE [OPTIONS]\n" },
     { "audit", cmd_audit, "verify the signed log; trace, prove, export",

@@ -258,3 +258,10 @@ int json_dump_compact(const json_t *v, struct buf *out, struct err *err)
         return err_set(err, "json: output too large");
     return 0;
 }
+
+int json_dump_ascii(const json_t *v, struct buf *out, struct err *err)
+{
+    if (json_dump_callback(v, dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII) != 0)
+        return err_set(err, "json: output too large");
+    return 0;
+}

@@ -49,4 +49,10 @@ int json_canonical(const json_t *v, struct buf *out, struct err *err)
 int json_dump_compact(const json_t *v, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 
+/* Like json_dump_compact, but every character outside ASCII is written as a
+ * \uXXXX escape (surrogate pairs beyond the BMP): for channels such as QR
+ * codes whose readers guess the character set of 8-bit data. */
+int json_dump_ascii(const json_t *v, struct buf *out, struct err *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -413,9 +413,16 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     }
     add_check(checks, "record_registered", true, json_string_value(json_object_get(
                                                       person, "registration_number")));
-    if (office_person_deceased(person)) {
-        err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
-        goto out;
+    {
+        /* the registry's own answer (registry_person_is_deceased), and the
+         * person view it annotates, must both say alive */
+        bool dead = false;
+        if (registry_person_is_deceased(db, e->uin, &dead, NULL, err) != 0)
+            goto out;
+        if (dead || office_person_deceased(person)) {
+            err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
+            goto out;
+        }
     }
     add_check(checks, "not_deceased", true, "no death recorded for the person");
 
@@ -567,6 +574,18 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
                      "approver must decide",
                 a->username, id, approve ? "approve" : "reject");
         goto out;
+    }
+    /* a death registered after enrolment stops the application here */
+    if (approve) {
+        bool dead = false;
+        if (registry_person_is_deceased(db, app.uin, &dead, NULL, err) != 0)
+            goto out;
+        if (dead) {
+            err_set(err, "approval refused: %s is recorded as deceased (death registered after "
+                         "enrolment); reject the application",
+                    app.uin);
+            goto out;
+        }
     }
     office_now(now);
     if (approve) {

@@ -1352,3 +1352,60 @@ out:
     pki_row_release(&row);
     return rc;
 }
+
+int pki_barcode_sign(struct pki *p, const void *msg, size_t len, time_t now,
+                     unsigned char sig[64], struct buf *cert_der, struct err *err)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    EVP_MD_CTX *md = NULL;
+    ECDSA_SIG *es = NULL;
+    unsigned char der[80], *cder = NULL;
+    const unsigned char *q;
+    const BIGNUM *r, *s;
+    char group[64] = "";
+    size_t der_len = sizeof der, glen = 0;
+    int clen, rc = -1;
+
+    if (pki_signer_load(p, PKI_KIND_BARCODE, NULL, now, &cert, &key, err) != 0)
+        return -1;
+    if (!EVP_PKEY_is_a(key, "EC") ||
+        EVP_PKEY_get_group_name(key, group, sizeof group, &glen) != 1 ||
+        strcmp(group, "prime256v1") != 0) {
+        err_set(err, "pki: the barcode signer's key is not ECDSA P-256; VDS-NC seals need "
+                     "ES256 (run `civreg pki issue-barcode-signer --algorithm ecdsa-p256`)");
+        goto out;
+    }
+    if ((md = EVP_MD_CTX_new()) == NULL ||
+        EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
+        EVP_DigestSign(md, der, &der_len, msg, len) != 1) {
+        pki_ossl_err(err, "pki: signing the seal failed");
+        goto out;
+    }
+    q = der;
+    if ((es = d2i_ECDSA_SIG(NULL, &q, (long)der_len)) == NULL) {
+        pki_ossl_err(err, "pki: decoding the seal signature failed");
+        goto out;
+    }
+    ECDSA_SIG_get0(es, &r, &s);
+    if (BN_bn2binpad(r, sig, 32) != 32 || BN_bn2binpad(s, sig + 32, 32) != 32) {
+        err_set(err, "pki: seal signature out of range");
+        goto out;
+    }
+    if ((clen = i2d_X509(cert, &cder)) <= 0) {
+        pki_ossl_err(err, "pki: encoding the barcode signer certificate failed");
+        goto out;
+    }
+    if (buf_append(cert_der, cder, (size_t)clen) != 0) {
+        err_set(err, "pki: certificate too large");
+        goto out;
+    }
+    rc = 0;
+out:
+    OPENSSL_free(cder);
+    ECDSA_SIG_free(es);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return rc;
+}

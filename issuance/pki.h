@@ -105,6 +105,17 @@ int pki_crl_issue(struct pki *p, int days, time_t now, struct buf *der, struct e
  * issuer_serial, algorithm, validity, pkup, status). *OUT is a new reference. */
 int pki_list(struct pki *p, json_t **out, struct err *err) __attribute__((warn_unused_result));
 
+/* Sign MSG (LEN bytes) for a visible digital seal with the current barcode
+ * signer (Doc 9303-13 / VDS-NC ES256): ECDSA P-256 over SHA-256, SIG receives
+ * the raw r||s (64 bytes) and CERT_DER (appended to) the signer's
+ * certificate. Refused when no barcode signer is active at NOW, when it is
+ * revoked or outside its private key usage period, or when its key is not
+ * P-256. Signing is not a PKI change: nothing is logged here (the caller
+ * logs what it sealed). */
+int pki_barcode_sign(struct pki *p, const void *msg, size_t len, time_t now,
+                     unsigned char sig[64], struct buf *cert_der, struct err *err)
+    __attribute__((warn_unused_result));
+
 enum pki_export_what {
     PKI_EXPORT_CSCA,       /* every CSCA certificate and link certificate */
     PKI_EXPORT_DS,         /* the current document signer */

@@ -33,6 +33,9 @@ struct audit {
     json_t *records;  /* id -> {status, version, regno, uin} */
     json_t *persons;  /* uin -> {record_id, hash, seq} */
     json_t *links;    /* "uin:id:v" -> {hash, seq, signer} */
+    json_t *deaths;   /* death id -> {hash, uin, seq} */
+    json_t *deceased; /* uin -> death id */
+    json_t *extracts; /* extract id -> {hash, seq} */
     uint64_t objects; /* objects named by events */
     /* witness */
     json_t *witness;
@@ -247,6 +250,38 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
                       json_pack("{s:s, s:s, s:I}", "record_id", jstr(o, "id"), "hash",
                                 jstr(po, "hash"), "seq", (json_int_t)seq));
         replay_link(a, seq, objects, json_object_get(data, "link"));
+    } else if (strcmp(type, "death.register") == 0) {
+        const json_t *po = find_object(objects, "person");
+        o = find_object(objects, "death");
+        if (o == NULL || po == NULL || json_object_get(a->persons, jstr(po, "id")) == NULL) {
+            problem(a, "event %llu: registers the death of a person the log never created",
+                    (unsigned long long)seq);
+            return;
+        }
+        if (!held_role(a, actor, "registrar"))
+            problem(a, "event %llu: death registered by '%s', who is not a registrar",
+                    (unsigned long long)seq, actor);
+        if (json_object_get(a->deceased, jstr(po, "id")))
+            problem(a, "event %llu: a second death registered for %s", (unsigned long long)seq,
+                    jstr(po, "id"));
+        (void)set_new(a->deceased, jstr(po, "id"), json_string(jstr(o, "id")));
+        (void)set_new(a->deaths, jstr(o, "id"),
+                      json_pack("{s:s, s:s, s:I}", "hash", jstr(o, "hash"), "uin",
+                                jstr(po, "id"), "seq", (json_int_t)seq));
+    } else if (strcmp(type, "extract.issue") == 0) {
+        const json_t *ro = find_object(objects, "record");
+        const json_t *rec = ro ? json_object_get(a->records, jstr(ro, "id")) : NULL;
+        o = find_object(objects, "extract");
+        if (o == NULL || rec == NULL || strcmp(jstr(rec, "status"), "registered") != 0) {
+            problem(a, "event %llu: an extract of a record that is not registered",
+                    (unsigned long long)seq);
+            return;
+        }
+        if (!held_role(a, actor, "clerk") && !held_role(a, actor, "registrar"))
+            problem(a, "event %llu: extract issued by '%s', who is neither clerk nor registrar",
+                    (unsigned long long)seq, actor);
+        (void)set_new(a->extracts, jstr(o, "id"),
+                      json_pack("{s:s, s:I}", "hash", jstr(o, "hash"), "seq", (json_int_t)seq));
     }
 }
 
@@ -759,6 +794,52 @@ static int check_persons(struct audit *a, struct err *err)
     return 0;
 }
 
+/* Rows whose content hash an event signed: SQL selects (id, content, hash,
+ * event_seq); the content must hash to the stored hash, and both must be
+ * what event SEQ logged for ID. */
+static int check_hashed_rows(struct audit *a, const char *sql, json_t *map, const char *table,
+                             const char *what, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step;
+
+    if (reg_prepare(a->db, &st, sql, err) != 0)
+        return -1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *hash = (const char *)sqlite3_column_text(st, 2);
+        json_t *s = json_object_get(map, id);
+        char h[65];
+        if (s == NULL) {
+            problem(a, "%s %s: no event in the log created this %s", table, id, what);
+            continue;
+        }
+        mark_seen(s);
+        reg_sha256_hex(sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1), h);
+        if (hash == NULL || strcmp(h, hash) != 0)
+            problem(a, "%s %s: content does not match its stored hash (edited?)", table, id);
+        else if (strcmp(hash, jstr(s, "hash")) != 0 ||
+                 sqlite3_column_int64(st, 3) != json_integer_value(json_object_get(s, "seq")))
+            problem(a, "%s %s: differs from what event %lld signed", table, id,
+                    (long long)json_integer_value(json_object_get(s, "seq")));
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE)
+        return reg_sql_fail(a->db, table, err);
+    report_unseen(a, map, table, what);
+    return 0;
+}
+
+static int check_deaths_extracts(struct audit *a, struct err *err)
+{
+    if (check_hashed_rows(a, "SELECT id, data, hash, event_seq FROM deaths", a->deaths, "deaths",
+                          "death", err) != 0 ||
+        check_hashed_rows(a, "SELECT id, seal, seal_hash, event_seq FROM extracts", a->extracts,
+                          "extracts", "extract", err) != 0)
+        return -1;
+    return 0;
+}
+
 static int check_event_index(struct audit *a, struct err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -819,7 +900,11 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     a.records = json_object();
     a.persons = json_object();
     a.links = json_object();
-    if (!a.keys || !a.users || !a.blobs || !a.versions || !a.records || !a.persons || !a.links) {
+    a.deaths = json_object();
+    a.deceased = json_object();
+    a.extracts = json_object();
+    if (!a.keys || !a.users || !a.blobs || !a.versions || !a.records || !a.persons || !a.links ||
+        !a.deaths || !a.deceased || !a.extracts) {
         err_set(err, "out of memory");
         goto out;
     }
@@ -850,7 +935,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     if (check_events(&a, stats, err) != 0 || check_users(&a, err) != 0 ||
         check_blobs(&a, blobs_dir, stats, err) != 0 || check_versions(&a, stats, err) != 0 ||
         check_records(&a, err) != 0 || check_persons(&a, err) != 0 ||
-        check_event_index(&a, err) != 0)
+        check_deaths_extracts(&a, err) != 0 || check_event_index(&a, err) != 0)
         goto out;
     rc = a.problems;
 out:
@@ -862,6 +947,9 @@ out:
     json_decref(a.records);
     json_decref(a.persons);
     json_decref(a.links);
+    json_decref(a.deaths);
+    json_decref(a.deceased);
+    json_decref(a.extracts);
     json_decref(a.witness);
     return rc;
 }

@@ -234,6 +234,8 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
         reg_sql_fail(db, "reading links", err);
         goto out;
     }
+    if (reg_death_annotate(db, uin, p, err) != 0)
+        goto out;
     if (json_object_set(p, "record", record) != 0 || json_object_set(p, "links", links) != 0) {
         err_set(err, "out of memory");
         goto out;

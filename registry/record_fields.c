@@ -90,7 +90,7 @@ static const struct section sections[] = {
     { NULL, false, NULL },
 };
 
-static int norm_text(const char *path, const json_t *v, int max, json_t **out, struct err *err)
+int reg_norm_text(const char *path, const json_t *v, int max, json_t **out, struct err *err)
 {
     const char *s;
     size_t len, nlen = 0;
@@ -169,7 +169,7 @@ static int norm_field(const char *path, const struct field *f, const json_t *v, 
 {
     *out = NULL;
     switch (f->type) {
-    case F_TEXT: return norm_text(path, v, f->max, out, err);
+    case F_TEXT: return reg_norm_text(path, v, f->max, out, err);
     case F_DATE_PARTIAL:
     case F_DATE:
         if (!json_is_string(v))

@@ -854,6 +854,13 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
                          "uin", sqlite3_column_text(st, 8), "created_at",
                          sqlite3_column_text(st, 9), "updated_at", sqlite3_column_text(st, 10));
         rc = *out ? 0 : err_set(err, "out of memory");
+        /* a registered person's death shows wherever the record does */
+        if (rc == 0 && reg_death_annotate(db, json_string_value(json_object_get(*out, "uin")),
+                                          *out, err) != 0) {
+            json_decref(*out);
+            *out = NULL;
+            rc = -1;
+        }
     } else {
         err_set(err, "no record '%s'", id);
     }

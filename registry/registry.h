@@ -260,6 +260,64 @@ int registry_verhoeff_digit(const char *digits, size_t len);
 int registry_person_show(struct db *db, const struct registry_actor *actor, const char *uin,
                          json_t **out, struct err *err) __attribute__((warn_unused_result));
 
+/* ---- deaths (deaths.c) ---- */
+
+/* Validate and normalize the death fields (NFC text, dates): {date_of_death
+ * YYYY-MM-DD, time_of_death? HH:MM, place{type facility|home|other,
+ * facility?, locality, district}, cause_certificate?{reference, certifier?},
+ * informant{name, relationship?, address?}, registration_date? (default
+ * today), remarks?}. *OUT new reference. Messages name the field. */
+int registry_death_normalize(const json_t *in, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Register the death of the person UIN (registrar). Refused when the person
+ * is unknown, already deceased, or the date precedes the birth. Allocates
+ * OFFICE/D/YEAR/NNNNNN and logs a death.register event touching the death
+ * and the person. *RESULT (may be NULL): {id, registration_number, uin,
+ * date_of_death, hash, event}. */
+int registry_death_register(struct db *db, const struct registry_actor *actor, const char *uin,
+                            const json_t *death, json_t **result, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* A registered death by UIN, death registration number or id (any role):
+ * {id, uin, registration_number, date_of_death, death{...}, registered_by,
+ * registered_at, event, hash}. */
+int registry_death_show(struct db *db, const struct registry_actor *actor, const char *ref,
+                        json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* Whether the person UIN has a registered death: *DECEASED true or false
+ * (an unknown UIN is simply not deceased; check the person separately).
+ * DEATH (may be NULL) receives the death as registry_death_show gives it
+ * when deceased (new reference), else NULL. Needs no actor: issuance
+ * (passport enrolment, certified extracts) calls it to refuse or annotate a
+ * deceased person. Returns -1 only when the database fails. */
+int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, json_t **death,
+                                struct err *err) __attribute__((warn_unused_result));
+
+/* ---- certified extracts (extracts.c) ---- */
+
+/* The document type of a birth certificate extract seal (data.hdr.t). */
+#define REGISTRY_EXTRACT_TYPE "civreg.birth-extract"
+
+/* Seal DATA ({"hdr":{t,v,is},"msg":{...}}): *SEAL receives the whole
+ * visible digital seal {"data": DATA, "sig": {...}} (new reference). The
+ * registry does not hold the barcode signer's key: the caller passes this
+ * (the CLI wires it to issuance's vds_seal + pki_barcode_sign). */
+typedef int (*registry_seal_fn)(void *ctx, const json_t *data, json_t **seal, struct err *err);
+
+/* Issue a certified extract of the registered birth record REF (record id,
+ * registration number or UIN); clerk or registrar. Builds the sealed data
+ * from the current version (msg keys in docs/extracts.md; a registered death
+ * adds "dod"), has SEAL sign it, stores the extract and logs an
+ * extract.issue event (objects: the extract with the SHA-256 of the payload,
+ * the record version). *OUT (new reference): {id, record_id,
+ * registration_number, uin, office, office_name, country, issued_at,
+ * issued_by, seal, payload (the exact QR text), seal_sha256, event, record,
+ * deceased, death?}. */
+int registry_extract_issue(struct db *db, const struct registry_actor *actor, const char *ref,
+                           registry_seal_fn seal, void *seal_ctx, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* ---- audit (audit.c, bundle.c) ---- */
 
 struct registry_audit_stats {

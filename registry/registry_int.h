@@ -136,6 +136,14 @@ int reg_record_compare(const json_t *draft, const json_t *verify, json_t **misma
 int reg_object_events(struct db *db, const char *kind, const char *id, json_t *out,
                       struct err *err);
 
+/* A text field: a JSON string, NFC-normalized, no control characters, no
+ * blanks at either end, at most MAX bytes; messages name PATH. New reference. */
+int reg_norm_text(const char *path, const json_t *v, int max, json_t **out, struct err *err);
+
+/* Set "deceased" (and "death" when deceased) on OBJ for person UIN (NULL:
+ * nothing to add). */
+int reg_death_annotate(struct db *db, const char *uin, json_t *obj, struct err *err);
+
 /* Hex helpers that fail with a message naming WHAT. */
 int reg_hex32(const char *hex, unsigned char out[32], const char *what, struct err *err);
 

@@ -474,6 +474,8 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
                                      "registration_number",
                                      json_object_get(history, "registration_number"))) == NULL)
         goto oom;
+    if (person && reg_death_annotate(db, g.uin, person, err) != 0)
+        goto out;
     if (evidence_json(db, events, &evidence, err) != 0)
         goto out;
     if (bundle) {

@@ -26,6 +26,13 @@ const struct web_route web_routes[] = {
     { "GET", "/healthz", WEB_PUBLIC, WEB_API, web_handle_healthz, "Liveness and schema version" },
     { "GET", "/static/*", WEB_PUBLIC, WEB_ASSET, web_handle_asset, "Embedded static assets" },
     { "GET", "/signin", WEB_PUBLIC, WEB_PAGE, web_handle_page, "Sign-in page", "signin" },
+#ifdef CIVREG_HAVE_PASSPORT
+    /* Certified extracts: anyone may check a seal (throttled per address). */
+    { "GET", "/seal", WEB_PUBLIC, WEB_PAGE, web_handle_page, "Public seal verification",
+      "seal" },
+    { "POST", "/api/v1/seal/verify", WEB_PUBLIC, WEB_API | WEB_NO_CSRF | WEB_RAW_BODY,
+      web_api_seal_verify, "Verify a visible digital seal (image or text), no sign-in" },
+#endif
     { "POST", "/api/v1/session", WEB_PUBLIC, WEB_API | WEB_NO_CSRF, web_handle_session_create,
       "Sign in with {username, password}; sets the session cookie, returns {csrf_token}" },
     /* Any signed-in user. */

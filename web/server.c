@@ -179,6 +179,8 @@ int web_serve(const struct web_options *opts, struct err *err)
     sigset_t set, old;
     struct web_session_limits slim = { 0, 0, 10000 };
     const struct web_throttle_limits tlim = { 5, 20, 15 * 60, 30, 15 * 60, 4096 };
+    /* public seal checks: 30 a minute per address, then 30 s doubling to 5 min */
+    const struct web_throttle_limits seal_lim = { 30, 30, 60, 30, 5 * 60, 4096 };
     struct timespec tick = { 30, 0 };
     char ports_opt[160];
     int sig = 0, n, rc = -1;
@@ -218,7 +220,8 @@ int web_serve(const struct web_options *opts, struct err *err)
         conf_seconds(srv.dd->conf, "session_max_hours", 12, 3600, 24 * 7, &slim.absolute, err) !=
             0 ||
         web_sessions_new(&slim, &srv.sessions, err) != 0 ||
-        web_throttle_new(&tlim, &srv.throttle, err) != 0)
+        web_throttle_new(&tlim, &srv.throttle, err) != 0 ||
+        web_throttle_new(&seal_lim, &srv.seal_throttle, err) != 0)
         goto out;
     /* Apply pending migrations once, before any worker opens a connection. */
     if (datadir_db_open(srv.dd, DB_OPEN_MIGRATE, &db, err) != 0 ||
@@ -316,6 +319,7 @@ int web_serve(const struct web_options *opts, struct err *err)
 out:
     web_sessions_free(srv.sessions); /* wipes every unlocked key */
     web_throttle_free(srv.throttle);
+    web_throttle_free(srv.seal_throttle);
     db_close(db);
     datadir_free(srv.dd);
     return rc;

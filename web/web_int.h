@@ -58,6 +58,7 @@ struct web_server {
     const char *tls_cert, *tls_key; /* borrowed from web_options */
     struct web_sessions *sessions;
     struct web_throttle *throttle;
+    struct web_throttle *seal_throttle; /* public seal checks, per address */
     char asset_fp[17]; /* fingerprint of the embedded assets (hex) */
 };
 
@@ -174,6 +175,12 @@ int web_html_escape(struct buf *out, const char *s, size_t len) __attribute__((w
 
 /* The client's address as text (for throttling). */
 const char *web_client_addr(const struct mg_connection *conn);
+
+/* --- api_seal.c: public seal verification ---------------------------- */
+
+/* POST /api/v1/seal/verify: an image (scan or photo of an extract) or the
+ * seal text; answers {valid:true, data, signer} or {valid:false, error}. */
+int web_api_seal_verify(struct web_request *rq);
 
 /* --- assets.c ----------------------------------------------------------- */
 

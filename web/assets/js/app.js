@@ -7,6 +7,7 @@ import { loadStrings, t, currentLang, languages } from './i18n.js';
 
 const screens = {
   signin: () => import('./pages/signin.js'),
+  seal: () => import('./pages/seal.js'),
   home: () => import('./pages/home.js'),
   records: () => import('./pages/records.js'),
   draft: () => import('./pages/draft.js'),
@@ -67,11 +68,15 @@ async function main() {
       session = await api('GET', '/session');
       setCsrf(session.csrf_token);
     } catch (e) {
-      if (e.status === 401) {
+      // the seal check is public: signed out is fine there
+      if (e.status === 401 && page === 'seal') {
+        session = null;
+      } else if (e.status === 401) {
         location.assign('/signin');
         return;
+      } else {
+        throw e;
       }
-      throw e;
     }
   }
   const lang = session?.lang || localStorage.getItem('civreg.lang') || navigator.language?.slice(0, 2);

@@ -1,0 +1,306 @@
+/* civreg registry: certified extracts of birth records.
+ *
+ * The registry decides what an extract certifies (the "data" of a visible
+ * digital seal: header and message built from the registered record) and
+ * records that it was issued (table extracts, signed extract.issue event).
+ * The seal's signature comes from the caller's callback, since the barcode
+ * signer's key belongs to the PKI (issuance/), which the registry does not
+ * depend on; the CLI joins them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "registry_int.h"
+
+#define PAYLOAD_MAX 8192
+
+struct extract_src {
+    char *record_id;
+    char *office;
+    char *office_name;
+    char *country;
+    char *regno;
+    char *uin;
+    char *status;
+    char hash[65];
+    json_t *data;
+};
+
+static void src_release(struct extract_src *s)
+{
+    free(s->record_id);
+    free(s->office);
+    free(s->office_name);
+    free(s->country);
+    free(s->regno);
+    free(s->uin);
+    free(s->status);
+    json_decref(s->data);
+    memset(s, 0, sizeof *s);
+}
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static int src_load(struct db *db, const char *ref, struct extract_src *s, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *id = NULL;
+    int r, rc = -1;
+
+    memset(s, 0, sizeof *s);
+    r = reg_record_resolve(db, ref, &id, err);
+    if (r != 0)
+        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+    if (reg_prepare(db, &st,
+                    "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
+                    " v.hash, v.data FROM birth_records b"
+                    " JOIN offices o ON o.code = b.office"
+                    " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                    " WHERE b.id = ?1",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        err_set(err, "record %s: its office or current version is missing", id);
+        goto out;
+    }
+    s->record_id = id;
+    id = NULL;
+    s->office = dup_col(st, 0);
+    s->office_name = dup_col(st, 1);
+    s->country = dup_col(st, 2);
+    s->regno = dup_col(st, 3);
+    s->uin = dup_col(st, 4);
+    s->status = dup_col(st, 5);
+    (void)snprintf(s->hash, sizeof s->hash, "%s", (const char *)sqlite3_column_text(st, 6));
+    if (s->office == NULL || s->office_name == NULL || s->country == NULL || s->status == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (json_parse((const char *)sqlite3_column_text(st, 7), (size_t)sqlite3_column_bytes(st, 7),
+                   &s->data, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    free(id);
+    return rc;
+}
+
+static const char *str_at(const json_t *rec, const char *sec, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(rec, sec), key));
+}
+
+/* "Given Family" of a parent section, or NULL when absent. */
+static json_t *full_name(const json_t *rec, const char *sec)
+{
+    const char *g = str_at(rec, sec, "given_names"), *f = str_at(rec, sec, "family_name");
+    struct buf b = BUF_INIT(1024);
+    json_t *v;
+
+    if (g == NULL && f == NULL)
+        return NULL;
+    if (buf_printf(&b, "%s%s%s", g ? g : "", g && f ? " " : "", f ? f : "") != 0)
+        return NULL;
+    v = json_string(buf_str(&b));
+    buf_release(&b);
+    return v;
+}
+
+/* The sealed message. Short keys keep the QR code small enough to scan from
+ * a phone photo; docs/extracts.md lists them. */
+static int build_data(const struct extract_src *s, const char *xid, const char *doi,
+                      const json_t *death, json_t **out, struct err *err)
+{
+    const json_t *rec = s->data;
+    const char *sex = str_at(rec, "child", "sex");
+    const char *loc = str_at(rec, "birth", "locality"), *dist = str_at(rec, "birth", "district");
+    struct buf pob = BUF_INIT(1024);
+    json_t *msg = NULL, *v;
+    int rc = -1;
+
+    *out = NULL;
+    if ((msg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "xid", xid, "rn", s->regno,
+                         "uin", s->uin, "gn", str_at(rec, "child", "given_names"), "fn",
+                         str_at(rec, "child", "family_name"), "dob", str_at(rec, "birth", "date"),
+                         "of", s->office, "doi", doi)) == NULL)
+        goto oom;
+    /* Doc 9303-4 sex codes */
+    if (json_object_set_new(msg, "sx", json_string(sex && strcmp(sex, "female") == 0 ? "F"
+                                                   : sex && strcmp(sex, "male") == 0 ? "M"
+                                                                                      : "X")) != 0)
+        goto oom;
+    if (buf_printf(&pob, "%s, %s", loc ? loc : "", dist ? dist : "") != 0 ||
+        json_object_set_new(msg, "pob", json_string(buf_str(&pob))) != 0)
+        goto oom;
+    if ((v = full_name(rec, "mother")) != NULL && json_object_set_new(msg, "mo", v) != 0)
+        goto oom;
+    if ((v = full_name(rec, "father")) != NULL && json_object_set_new(msg, "fa", v) != 0)
+        goto oom;
+    if (json_object_get(rec, "registration_date") &&
+        json_object_set(msg, "rd", json_object_get(rec, "registration_date")) != 0)
+        goto oom;
+    if (death && json_object_set(msg, "dod", json_object_get(death, "date_of_death")) != 0)
+        goto oom;
+    *out = json_pack("{s:{s:s, s:i, s:s}, s:O}", "hdr", "t", REGISTRY_EXTRACT_TYPE, "v", 1, "is",
+                     s->country, "msg", msg);
+    if (*out == NULL)
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    buf_release(&pob);
+    json_decref(msg);
+    return rc;
+}
+
+struct extract_ctx {
+    const struct registry_actor *actor;
+    const char *ref;
+    registry_seal_fn seal;
+    void *seal_ctx;
+    json_t *result;
+};
+
+static int extract_tx(struct db *db, void *arg, struct err *err)
+{
+    struct extract_ctx *c = arg;
+    struct extract_src s;
+    struct buf payload = BUF_INIT(PAYLOAD_MAX);
+    json_t *death = NULL, *data = NULL, *seal = NULL, *objects = NULL, *edata = NULL;
+    char now[TIME_ISO8601_LEN + 1], doi[11], seal_hash[65], signer_hash[65] = "";
+    char *xid = NULL;
+    unsigned char *cer = NULL;
+    size_t cer_len = 0;
+    const char *cer_b64;
+    bool deceased = false;
+    sqlite3_stmt *st = NULL;
+    uint64_t seq;
+    int rc = -1;
+
+    if (src_load(db, c->ref, &s, err) != 0)
+        return -1;
+    if (strcmp(s.status, "registered") != 0 || s.regno == NULL || s.uin == NULL) {
+        err_set(err, "extract refused: record %s is %s; only registered births are certified",
+                s.record_id, s.status);
+        goto out;
+    }
+    if (registry_person_is_deceased(db, s.uin, &deceased, &death, err) != 0)
+        goto out;
+    if (reg_now(now, err) != 0)
+        goto out;
+    memcpy(doi, now, 10);
+    doi[10] = '\0';
+    if ((xid = reg_new_id(c->actor->node_office, 'X')) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (build_data(&s, xid, doi, death, &data, err) != 0)
+        goto out;
+    if (c->seal(c->seal_ctx, data, &seal, err) != 0) {
+        err_prefix(err, "extract: sealing failed");
+        goto out;
+    }
+    if (!json_equal(json_object_get(seal, "data"), data)) {
+        err_set(err, "extract: the sealer changed the sealed data");
+        goto out;
+    }
+    /* ASCII only, like issuance's vds_payload: see there why */
+    if (json_dump_ascii(seal, &payload, err) != 0)
+        goto out;
+    reg_sha256_hex(payload.data, payload.len, seal_hash);
+    cer_b64 = json_string_value(json_object_get(json_object_get(seal, "sig"), "cer"));
+    if (cer_b64 == NULL || b64url_decode(cer_b64, strlen(cer_b64), 8192, &cer, &cer_len, err) != 0) {
+        err_set(err, "extract: the seal carries no signer certificate");
+        goto out;
+    }
+    reg_sha256_hex(cer, cer_len, signer_hash);
+    objects = json_pack("[o, o]", registry_object_ref("extract", xid, seal_hash, NULL),
+                        registry_object_ref("record", s.record_id, s.hash, NULL));
+    edata = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", REGISTRY_EXTRACT_TYPE,
+                      "registration_number", s.regno, "uin", s.uin, "date_of_issue", doi,
+                      "signer_cert_sha256", signer_hash, "deceased", deceased);
+    if (objects == NULL || edata == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, c->actor, "extract.issue", objects, edata, &seq, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st,
+                    "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
+                    " issued_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, xid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, s.record_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, s.uin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, buf_str(&payload), (int)payload.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, seal_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, signer_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, c->actor->username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "storing the extract", err);
+        goto out;
+    }
+    json_decref(c->result);
+    c->result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I,"
+                          " s:O, s:b}",
+                          "id", xid, "record_id", s.record_id, "registration_number", s.regno,
+                          "uin", s.uin, "office", s.office, "office_name", s.office_name,
+                          "country", s.country, "issued_at", now, "issued_by",
+                          c->actor->username, "seal", seal, "payload", buf_str(&payload),
+                          "seal_sha256", seal_hash, "event", (json_int_t)seq, "record", s.data,
+                          "deceased", deceased);
+    if (c->result == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (death && json_object_set(c->result, "death", death) != 0) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    buf_release(&payload);
+    json_decref(death);
+    json_decref(data);
+    json_decref(seal);
+    json_decref(objects);
+    json_decref(edata);
+    free(xid);
+    free(cer);
+    src_release(&s);
+    return rc;
+}
+
+int registry_extract_issue(struct db *db, const struct registry_actor *actor, const char *ref,
+                           registry_seal_fn seal, void *seal_ctx, json_t **out, struct err *err)
+{
+    struct extract_ctx c = { actor, ref, seal, seal_ctx, NULL };
+    int rc;
+
+    *out = NULL;
+    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR, "extract issue", err) != 0)
+        return -1;
+    if (seal == NULL)
+        return err_set(err, "extract issue: no seal signer (the barcode signer of the PKI)");
+    rc = db_tx_run(db, extract_tx, &c, err);
+    if (rc == 0) {
+        reg_after_commit(db, actor);
+        *out = json_incref(c.result);
+    }
+    json_decref(c.result);
+    return rc;
+}
