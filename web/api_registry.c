@@ -614,9 +614,19 @@ int web_api_search(struct web_request *rq)
     char *end;
 
     NEED_DB();
-    if (query(rq, "q", q, sizeof q) != 0 || q[0] == '\0')
-        return web_send_error(rq->conn, 400, "bad_request",
-                              "q (the query, at most 1024 bytes) is required");
+    switch (query(rq, "q", q, sizeof q)) {
+    case 0:
+        break;
+    case 1:
+        q[0] = '\0';
+        break;
+    default:
+        return web_send_error(rq->conn, 400, "bad_request", "q: the query is at most 1024 bytes");
+    }
+    /* an empty search box finds nothing, and is no error */
+    if (q[0] == '\0')
+        return send_owned(rq, 200, json_pack("{s:s, s:i, s:[]}", "query", "", "count", 0,
+                                             "results"));
     if (query(rq, "limit", num, sizeof num) == 0 && num[0] != '\0') {
         limit = strtol(num, &end, 10);
         if (*end != '\0' || limit < 1 || limit > 200)
