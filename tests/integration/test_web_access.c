@@ -37,6 +37,8 @@ static size_t nlogins;
 
 /* Ids from the demo data for the {params} of routes. */
 static char rec_id[128], uin[32];
+/* A volume and a page imported through the web in setup. */
+static char vol_id[64], vol_path[96], page_id[128];
 
 static void json_body(const struct http_response *r, json_t **out)
 {
@@ -84,6 +86,103 @@ static int sign_in(const char *user, const char *password, struct login *l)
     return 0;
 }
 
+/* Upload FILES (paths, NULL-terminated) as one batch with L's session and
+ * import it; returns the import's status, its JSON in *OUT (may be NULL). */
+static int scan_batch(const struct login *l, const char *const *files, json_t **out)
+{
+    struct http_response r;
+    char hdr[512], path[160], id[64];
+    json_t *j;
+    int st;
+
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    if (http_request(port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r) != 0 ||
+        r.status != 201)
+        return -1;
+    json_body(&r, &j);
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    http_response_free(&r);
+    for (const char *const *f = files; *f != NULL; f++) {
+        size_t len;
+        char *bytes = file_read(*f, &len);
+        const char *base = strrchr(*f, '/');
+        if (bytes == NULL)
+            return -1;
+        snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n"
+                 "X-File-Name: %.100s\r\n", l->cookie, l->csrf, base ? base + 1 : *f);
+        snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
+        st = http_request(port, "POST", path, hdr, bytes, len, &r);
+        free(bytes);
+        if (st != 0 || r.status != 201)
+            return -1;
+        http_response_free(&r);
+    }
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    snprintf(path, sizeof path, "/api/v1/scan-batches/%s/import", id);
+    if (http_request(port, "POST", path, hdr, "{}", 2, &r) != 0)
+        return -1;
+    st = r.status;
+    if (out != NULL)
+        json_body(&r, out);
+    http_response_free(&r);
+    return st;
+}
+
+/* A separator sheet for DEMO/1987/3 (printed by civreg, rasterized by
+ * poppler's pdftoppm as a scanner would) and the demo register page,
+ * uploaded and imported by the clerk: a volume with one page. */
+static int scan_setup(void)
+{
+    char pdf[4200], png[4200], stem[4200], page[4200];
+    struct proc_result pr;
+    struct http_response r;
+    json_t *j, *p;
+    size_t i;
+    int st;
+
+    snprintf(pdf, sizeof pdf, "%s/sep.pdf", dir);
+    snprintf(stem, sizeof stem, "%s/sep", dir);
+    snprintf(png, sizeof png, "%s/sep.png", dir);
+    snprintf(page, sizeof page, "%s/web/demo/register-page.png", CIVREG_SOURCE_DIR);
+    const char *sep_args[] = { "scan", "separator", "--office", "DEMO", "--year", "1987",
+                               "--volume", "3", "--out", pdf, NULL };
+    if (civreg_run(NULL, &pr, sep_args) != 0 || pr.status != 0)
+        return -1;
+    proc_result_free(&pr);
+    char *const ppm[] = { "/usr/bin/pdftoppm", "-r", "150", "-png", "-singlefile", pdf, stem,
+                          NULL };
+    if (proc_run(ppm, NULL, 0, 60, &pr) != 0 || pr.status != 0)
+        return -1;
+    proc_result_free(&pr);
+    const char *files[] = { png, page, NULL };
+    const struct login *clerk = NULL;
+    for (i = 0; i < nlogins; i++)
+        if (strcmp(logins[i].user, "clerk") == 0)
+            clerk = &logins[i];
+    if (clerk == NULL)
+        return -1;
+    st = scan_batch(clerk, files, &j);
+    if (st != 200 || json_integer_value(json_object_get(j, "pages_added")) != 2 ||
+        json_integer_value(json_object_get(j, "separators")) != 1)
+        return -1;
+    json_decref(j);
+    snprintf(vol_id, sizeof vol_id, "DEMO|1987|3");
+    snprintf(vol_path, sizeof vol_path, "DEMO%%7C1987%%7C3");
+    if (http_request(port, "GET", "/api/v1/volumes/DEMO%7C1987%7C3/pages", clerk->cookie,
+                     NULL, 0, &r) != 0 || r.status != 200)
+        return -1;
+    json_body(&r, &j);
+    http_response_free(&r);
+    json_array_foreach(json_object_get(j, "pages"), i, p)
+        if (!json_is_true(json_object_get(p, "separator")))
+            snprintf(page_id, sizeof page_id, "%s", json_string_value(json_object_get(p, "id")));
+    json_decref(j);
+    return page_id[0] ? 0 : -1;
+}
+
 static int setup(void **state)
 {
     char line[512];
@@ -121,7 +220,7 @@ static int setup(void **state)
     snprintf(uin, sizeof uin, "%s", json_string_value(json_object_get(row, "uin")));
     json_decref(j);
     http_response_free(&r);
-    return rec_id[0] && uin[0] ? 0 : -1;
+    return rec_id[0] && uin[0] && scan_setup() == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -146,6 +245,10 @@ static void concrete_path(const char *pat, char *out, size_t size)
             bool office = strstr(pat, "/applications/") != NULL ||
                           strstr(pat, "/documents/") != NULL || strstr(pat, "/booklets/") != NULL;
             const char *v = strncmp(p, "{uin}", 5) == 0 ? uin
+                            : strncmp(p, "{kind}", 6) == 0 ? "preview"
+                            : strncmp(pat, "/api/v1/scan-batches/", 21) == 0 ? "nobody-here"
+                            : strstr(pat, "volumes/{id}") != NULL ? vol_path
+                            : strstr(pat, "pages/{id}") != NULL ? page_id
                             : strncmp(p, "{hash}", 6) == 0
                                 ? "0000000000000000000000000000000000000000000000000000000000000000"
                             : strncmp(p, "{username}", 10) == 0 || office ? "nobody-here"
