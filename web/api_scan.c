@@ -118,8 +118,9 @@ static void batch_remove(const char *dir)
         while ((e = readdir(d)) != NULL) {
             if (e->d_name[0] == '.')
                 continue;
-            if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
-                (void)unlink(path);
+            if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path &&
+                unlink(path) != 0)
+                batch_remove(path); /* a numbered folder holding one file */
         }
         closedir(d);
     }
@@ -205,7 +206,7 @@ static long batch_count(const char *dir)
  * the import order. */
 int web_api_scan_batch_file(struct web_request *rq)
 {
-    char id[BATCH_ID_LEN + 1], dir[1024], part[1024], final[1024], name[96];
+    char id[BATCH_ID_LEN + 1], dir[1024], part[1024], slot[1024], final[1024], name[96];
     unsigned char *chunk;
     long long clen = rq->ri->content_length;
     size_t total = 0;
@@ -224,8 +225,14 @@ int web_api_scan_batch_file(struct web_request *rq)
         return web_send_error(rq->conn, 413, "too_many_files", "a batch holds at most 1000 files");
     safe_name(mg_get_header(rq->conn, "X-File-Name"), name, sizeof name);
     if (snprintf(part, sizeof part, "%s/.part-%s", dir, name) >= (int)sizeof part ||
-        snprintf(final, sizeof final, "%s/%06ld-%s", dir, count + 1, name) >= (int)sizeof final)
+        snprintf(slot, sizeof slot, "%s/%06ld", dir, count + 1) >= (int)sizeof slot ||
+        snprintf(final, sizeof final, "%s/%s", slot, name) >= (int)sizeof final)
         return web_send_error(rq->conn, 400, "bad_request", "file name too long");
+    /* Each file in its own numbered folder: the import walks them in
+     * upload order and records the browser's file name. */
+    if (mkdir(slot, 0700) != 0)
+        return web_send_error(rq->conn, 409, "conflict",
+                              "send a batch's files one at a time, in order");
     /* Worker threads have small stacks: the buffer is on the heap. */
     if ((chunk = malloc(CHUNK)) == NULL)
         return web_send_error(rq->conn, 500, "internal", "out of memory");
@@ -263,6 +270,7 @@ int web_api_scan_batch_file(struct web_request *rq)
         status = 500, code = "internal", msg = "cannot store the upload";
     if (status != 0) {
         (void)unlink(part);
+        (void)rmdir(slot);
         return web_send_error(rq->conn, status, code, msg);
     }
     return send_owned(rq, 201, json_pack("{s:s,s:I,s:I}", "name", name, "bytes",
@@ -360,9 +368,9 @@ int web_api_scan_batch_import(struct web_request *rq)
             const char *b = f ? strrchr(f, '/') : NULL;
             const char *m = json_string_value(json_object_get(e, "error"));
             const char *at = m ? strstr(m, dir) : NULL;
-            if (b != NULL && strlen(b + 1) > 7)
-                json_object_set_new(e, "file", json_string(b + 8));
-            /* Messages name the staging path: show the browser's name. */
+            if (b != NULL)
+                json_object_set_new(e, "file", json_string(b + 1));
+            /* Messages name the staging path DIR/NNNNNN/NAME: keep NAME. */
             if (at != NULL && strlen(at) > strlen(dir) + 8) {
                 char *msg = malloc(strlen(m) + 1);
                 if (msg != NULL) {

@@ -951,6 +951,8 @@ static void test_scan_upload(void **state)
     assert_int_equal(json_integer_value(json_object_get(reg, "year")), 1987);
     assert_string_equal(json_string_value(json_object_get(reg, "volume")), "3");
     assert_int_equal(json_integer_value(json_object_get(reg, "page")), 1);
+    /* The browser's file name is recorded, not the staging name. */
+    assert_string_equal(json_string_value(json_object_get(j, "file_name")), "register-page.png");
     json_decref(j);
     http_response_free(&r);
 }
