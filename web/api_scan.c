@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/encode.h"
@@ -127,6 +128,28 @@ static void batch_remove(const char *dir)
     (void)rmdir(dir);
 }
 
+/* Batches started and never imported (a closed browser) are removed a day
+ * after their last file. */
+static void batch_sweep(const char *uploads)
+{
+    char path[1024];
+    DIR *d = opendir(uploads);
+    struct dirent *e;
+    struct stat st;
+    time_t now = time(NULL);
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) != BATCH_ID_LEN ||
+            snprintf(path, sizeof path, "%s/%s", uploads, e->d_name) >= (int)sizeof path)
+            continue;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && now - st.st_mtime > 24 * 3600)
+            batch_remove(path);
+    }
+    closedir(d);
+}
+
 int web_api_scan_batch_create(struct web_request *rq)
 {
     unsigned char rnd[BATCH_ID_LEN / 2];
@@ -136,6 +159,7 @@ int web_api_scan_batch_create(struct web_request *rq)
     if (snprintf(path, sizeof path, "%s/uploads", rq->srv->dd->dir) >= (int)sizeof path ||
         (mkdir(path, 0700) != 0 && errno != EEXIST))
         return web_send_error(rq->conn, 500, "internal", "cannot create the upload folder");
+    batch_sweep(path);
     secret_random(rnd, sizeof rnd);
     hex_encode(rnd, sizeof rnd, id);
     if (batch_dir(rq, id, dir, sizeof dir) != 0 || mkdir(dir, 0700) != 0 ||
