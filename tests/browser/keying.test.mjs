@@ -46,13 +46,15 @@ try {
   await a.page.waitForSelector('#import-result');
   // One progress bar per file: complete for the scans, an error for the text.
   const rows = await a.page.locator('#upload-list li').evaluateAll((els) => els.map((e) => ({
-    file: e.dataset.file, value: e.querySelector('progress').value,
+    file: e.dataset.file, value: e.querySelector('progress')?.value,
     error: e.querySelector('.upload-state').classList.contains('error') })));
   assert.equal(rows.length, 3);
   assert.deepEqual(rows.map((r) => r.error), [false, false, true]);
   assert.equal(rows[0].value, 1);
   assert.equal(rows[1].value, 1);
-  assert.match(await a.page.textContent('#import-result'), /^2 pages added \(1 separator sheets, \d+ flagged\) in 1 volumes/);
+  assert.match(await a.page.textContent('#import-result'),
+    /^2 pages added \(1 separator sheets, \d+ flagged\) in 1 volumes; 0 pages already imported; 1 files failed\.$/);
+  assert.equal(await a.page.textContent('#upload-summary'), (await a.page.textContent('#import-result')) + (await a.page.textContent('#to-volumes')));
   await screenshot(a.page, 'keying-1-upload');
 
   // The volume list, the volume's pages.

@@ -55,6 +55,7 @@ export async function render(app) {
     try {
       const batch = await api('POST', '/scan-batches', {});
       let sent = 0;
+      let refused = 0;
       for (const f of files) {
         const bar = h('progress', { max: 1, value: 0 });
         const state = h('span', { class: 'upload-state' }, t('upload.sending'));
@@ -65,8 +66,10 @@ export async function render(app) {
           state.textContent = t('upload.sent');
           sent++;
         } catch (e) {
+          bar.remove();
           state.textContent = e.message;
           state.classList.add('error');
+          refused++;
         }
       }
       if (sent === 0) throw new Error(t('upload.nothing'));
@@ -78,13 +81,13 @@ export async function render(app) {
         r = e.body;
         if (!r || r.files_total === undefined) throw e;
       }
-      summary.replaceChildren(
+      summary.replaceChildren(...[
         h('p', { id: 'import-result' }, t('upload.summary', {
           pages: r.pages_added, separators: r.separators, flagged: r.flagged_pages,
-          volumes: r.volumes, skipped: r.pages_skipped, failed: r.files_failed })),
+          volumes: r.volumes, skipped: r.pages_skipped, failed: r.files_failed + refused })),
         (r.errors || []).length ? h('ul', { class: 'error', id: 'import-errors' },
           r.errors.map((e) => h('li', {}, h('bdi', { dir: 'auto' }, e.file), ': ', e.error))) : null,
-        h('a', { href: '/volumes', id: 'to-volumes' }, t('upload.toVolumes')));
+        h('a', { href: '/volumes', id: 'to-volumes' }, t('upload.toVolumes'))].filter(Boolean));
     } catch (e) {
       err.textContent = e.message;
     } finally {
