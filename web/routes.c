@@ -10,6 +10,7 @@
 #include "core/secret.h"
 #include "web_int.h"
 #include "passport_routes.h"
+#include "scan_routes.h"
 
 #define SIGNED_IN WEB_ROLES_ALL
 #define READ_RECORDS                                                                             \
@@ -108,6 +109,8 @@ const struct web_route web_routes[] = {
       "User administration", "users" },
     /* The passport office (issuance/, web/api_passport.c). */
     CIVREG_PASSPORT_ROUTES
+    /* Digitization: upload batches, volumes, pages, keying (web/api_scan.c). */
+    CIVREG_SCAN_ROUTES
 #endif
     { NULL, NULL, 0, 0, NULL, NULL, NULL },
 };

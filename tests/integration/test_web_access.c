@@ -37,6 +37,8 @@ static size_t nlogins;
 
 /* Ids from the demo data for the {params} of routes. */
 static char rec_id[128], uin[32];
+/* A volume and a page imported through the web in setup. */
+static char vol_id[64], vol_path[96], page_id[128];
 
 static void json_body(const struct http_response *r, json_t **out)
 {
@@ -84,6 +86,103 @@ static int sign_in(const char *user, const char *password, struct login *l)
     return 0;
 }
 
+/* Upload FILES (paths, NULL-terminated) as one batch with L's session and
+ * import it; returns the import's status, its JSON in *OUT (may be NULL). */
+static int scan_batch(const struct login *l, const char *const *files, json_t **out)
+{
+    struct http_response r;
+    char hdr[512], path[160], id[64];
+    json_t *j;
+    int st;
+
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    if (http_request(port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r) != 0 ||
+        r.status != 201)
+        return -1;
+    json_body(&r, &j);
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    http_response_free(&r);
+    for (const char *const *f = files; *f != NULL; f++) {
+        size_t len;
+        char *bytes = file_read(*f, &len);
+        const char *base = strrchr(*f, '/');
+        if (bytes == NULL)
+            return -1;
+        snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n"
+                 "X-File-Name: %.100s\r\n", l->cookie, l->csrf, base ? base + 1 : *f);
+        snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
+        st = http_request(port, "POST", path, hdr, bytes, len, &r);
+        free(bytes);
+        if (st != 0 || r.status != 201)
+            return -1;
+        http_response_free(&r);
+    }
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             l->cookie, l->csrf);
+    snprintf(path, sizeof path, "/api/v1/scan-batches/%s/import", id);
+    if (http_request(port, "POST", path, hdr, "{}", 2, &r) != 0)
+        return -1;
+    st = r.status;
+    if (out != NULL)
+        json_body(&r, out);
+    http_response_free(&r);
+    return st;
+}
+
+/* A separator sheet for DEMO/1987/3 (printed by civreg, rasterized by
+ * poppler's pdftoppm as a scanner would) and the demo register page,
+ * uploaded and imported by the clerk: a volume with one page. */
+static int scan_setup(void)
+{
+    char pdf[4200], png[4200], stem[4200], page[4200];
+    struct proc_result pr;
+    struct http_response r;
+    json_t *j, *p;
+    size_t i;
+    int st;
+
+    snprintf(pdf, sizeof pdf, "%s/sep.pdf", dir);
+    snprintf(stem, sizeof stem, "%s/sep", dir);
+    snprintf(png, sizeof png, "%s/sep.png", dir);
+    snprintf(page, sizeof page, "%s/web/demo/register-page.png", CIVREG_SOURCE_DIR);
+    const char *sep_args[] = { "scan", "separator", "--office", "DEMO", "--year", "1987",
+                               "--volume", "3", "--out", pdf, NULL };
+    if (civreg_run(NULL, &pr, sep_args) != 0 || pr.status != 0)
+        return -1;
+    proc_result_free(&pr);
+    char *const ppm[] = { "/usr/bin/pdftoppm", "-r", "150", "-png", "-singlefile", pdf, stem,
+                          NULL };
+    if (proc_run(ppm, NULL, 0, 60, &pr) != 0 || pr.status != 0)
+        return -1;
+    proc_result_free(&pr);
+    const char *files[] = { png, page, NULL };
+    const struct login *clerk = NULL;
+    for (i = 0; i < nlogins; i++)
+        if (strcmp(logins[i].user, "clerk") == 0)
+            clerk = &logins[i];
+    if (clerk == NULL)
+        return -1;
+    st = scan_batch(clerk, files, &j);
+    if (st != 200 || json_integer_value(json_object_get(j, "pages_added")) != 2 ||
+        json_integer_value(json_object_get(j, "separators")) != 1)
+        return -1;
+    json_decref(j);
+    snprintf(vol_id, sizeof vol_id, "DEMO|1987|3");
+    snprintf(vol_path, sizeof vol_path, "DEMO%%7C1987%%7C3");
+    if (http_request(port, "GET", "/api/v1/volumes/DEMO%7C1987%7C3/pages", clerk->cookie,
+                     NULL, 0, &r) != 0 || r.status != 200)
+        return -1;
+    json_body(&r, &j);
+    http_response_free(&r);
+    json_array_foreach(json_object_get(j, "pages"), i, p)
+        if (!json_is_true(json_object_get(p, "separator")))
+            snprintf(page_id, sizeof page_id, "%s", json_string_value(json_object_get(p, "id")));
+    json_decref(j);
+    return page_id[0] ? 0 : -1;
+}
+
 static int setup(void **state)
 {
     char line[512];
@@ -121,7 +220,7 @@ static int setup(void **state)
     snprintf(uin, sizeof uin, "%s", json_string_value(json_object_get(row, "uin")));
     json_decref(j);
     http_response_free(&r);
-    return rec_id[0] && uin[0] ? 0 : -1;
+    return rec_id[0] && uin[0] && scan_setup() == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -146,6 +245,10 @@ static void concrete_path(const char *pat, char *out, size_t size)
             bool office = strstr(pat, "/applications/") != NULL ||
                           strstr(pat, "/documents/") != NULL || strstr(pat, "/booklets/") != NULL;
             const char *v = strncmp(p, "{uin}", 5) == 0 ? uin
+                            : strncmp(p, "{kind}", 6) == 0 ? "preview"
+                            : strncmp(pat, "/api/v1/scan-batches/", 21) == 0 ? "nobody-here"
+                            : strstr(pat, "volumes/{id}") != NULL ? vol_path
+                            : strstr(pat, "pages/{id}") != NULL ? page_id
                             : strncmp(p, "{hash}", 6) == 0
                                 ? "0000000000000000000000000000000000000000000000000000000000000000"
                             : strncmp(p, "{username}", 10) == 0 || office ? "nobody-here"
@@ -708,6 +811,152 @@ static void test_tampered_trace(void **state)
     json_decref(j);
 }
 
+/* Rows of the scan tables and scan.import events in the data directory. */
+static long long scan_count(const char *what)
+{
+    char dbpath[4200], sql[160];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long n = -1;
+
+    snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
+    snprintf(sql, sizeof sql, "%s",
+             strcmp(what, "events") == 0
+                 ? "SELECT count(*) FROM events WHERE type = 'scan.import' AND actor = 'clerk'"
+                 : "SELECT count(*) FROM scan_pages");
+    assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Upload refusals: without the CSRF token or with another session's, an
+ * oversize file, a text file named .png, a truncated PNG; each is a clear
+ * 4xx and stores nothing. The setup's import was one signed scan.import
+ * event per file by the clerk; pages and images are served to readers only. */
+static void test_scan_upload(void **state)
+{
+    struct login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
+    struct http_response r;
+    char hdr[512], path[160], id[64], code[64], trunc[4200], page[4200];
+    long long pages = scan_count("pages"), events = scan_count("events");
+    json_t *j;
+    (void)state;
+
+    assert_true(pages >= 2);
+    assert_int_equal(events, 2); /* one per imported file */
+    /* A batch of the clerk's. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
+             clerk->cookie, clerk->csrf);
+    assert_int_equal(http_request(port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r), 0);
+    assert_int_equal(r.status, 201);
+    json_body(&r, &j);
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    http_response_free(&r);
+    snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
+    snprintf(page, sizeof page, "%s/web/demo/register-page.png", CIVREG_SOURCE_DIR);
+    size_t plen;
+    char *png = file_read(page, &plen);
+    assert_non_null(png);
+
+    /* CSRF: no token, then clerk2's token with the clerk's cookie. */
+    snprintf(hdr, sizeof hdr, "%sContent-Type: image/png\r\n", clerk->cookie);
+    assert_int_equal(http_request(port, "POST", path, hdr, png, plen, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r, code, sizeof code), "csrf");
+    http_response_free(&r);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->cookie,
+             clerk2->csrf);
+    assert_int_equal(http_request(port, "POST", path, hdr, png, plen, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(code_of(&r, code, sizeof code), "csrf");
+    http_response_free(&r);
+    /* Another clerk cannot add to or import this clerk's batch. */
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk2->cookie,
+             clerk2->csrf);
+    assert_int_equal(http_request(port, "POST", path, hdr, png, plen, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_response_free(&r);
+
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->cookie,
+             clerk->csrf);
+    /* Oversize: 64 MB + 1 byte of a PNG. */
+    size_t big = ((size_t)64 << 20) + 1;
+    char *huge = calloc(1, big);
+    assert_non_null(huge);
+    memcpy(huge, png, plen);
+    assert_int_equal(http_request(port, "POST", path, hdr, huge, big, &r), 0);
+    assert_int_equal(r.status, 413);
+    assert_string_equal(code_of(&r, code, sizeof code), "too_large");
+    http_response_free(&r);
+    free(huge);
+    /* Text named .png. */
+    assert_int_equal(http_request(port, "POST", path, hdr, "hello, not a scan\n", 18, &r), 0);
+    assert_int_equal(r.status, 415);
+    http_response_free(&r);
+    /* Empty. */
+    assert_int_equal(http_request(port, "POST", path, hdr, "", 0, &r), 0);
+    assert_int_equal(r.status, 400);
+    http_response_free(&r);
+    /* A truncated PNG is accepted into the batch, and the import refuses it
+     * with the decoder's message: 422, nothing stored, no event. */
+    snprintf(trunc, sizeof trunc, "%s/trunc.png", dir);
+    assert_int_equal(file_write(trunc, png, plen / 2), 0);
+    free(png);
+    const char *files[] = { trunc, NULL };
+    assert_int_equal(scan_batch(clerk, files, &j), 422);
+    assert_int_equal(json_integer_value(json_object_get(j, "files_failed")), 1);
+    const char *msg = json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "error"));
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "trunc"));
+    assert_null(strstr(msg, "/uploads/"));
+    json_decref(j);
+    assert_int_equal(scan_count("pages"), pages);
+    assert_int_equal(scan_count("events"), events);
+    /* The same page again adds nothing (re-import). */
+    const char *again[] = { page, NULL };
+    assert_int_equal(scan_batch(clerk, again, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "pages_added")), 0);
+    json_decref(j);
+    assert_int_equal(scan_count("pages"), pages);
+
+    /* Page images: the preview is a PNG, the full image the uploaded file. */
+    snprintf(path, sizeof path, "/api/v1/pages/%s/preview", page_id);
+    assert_int_equal(http_request(port, "GET", path, login_of("auditor")->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(r.body_len > 8 && memcmp(r.body, "\x89PNG", 4) == 0);
+    assert_int_equal(http_header(&r, "Content-Type", code, sizeof code), 0);
+    assert_string_equal(code, "image/png");
+    http_response_free(&r);
+    snprintf(path, sizeof path, "/api/v1/pages/%s/thumbnail", page_id);
+    assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_response_free(&r);
+    snprintf(path, sizeof path, "/api/v1/pages/%s/image", page_id);
+    assert_int_equal(http_request(port, "GET", path, login_of("enrol")->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 403);
+    http_response_free(&r);
+    /* The page's register reference, as `civreg scan page` gives it. */
+    snprintf(path, sizeof path, "/api/v1/pages/%s", page_id);
+    assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    json_t *reg = json_object_get(j, "register");
+    assert_string_equal(json_string_value(json_object_get(reg, "office")), "DEMO");
+    assert_int_equal(json_integer_value(json_object_get(reg, "year")), 1987);
+    assert_string_equal(json_string_value(json_object_get(reg, "volume")), "3");
+    assert_int_equal(json_integer_value(json_object_get(reg, "page")), 1);
+    /* The browser's file name is recorded, not the staging name. */
+    assert_string_equal(json_string_value(json_object_get(j, "file_name")), "register-page.png");
+    json_decref(j);
+    http_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,7 +964,7 @@ int main(void)
         cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_language_per_user),
         cmocka_unit_test(test_correction_and_users),
-        cmocka_unit_test(test_tampered_trace),
+        cmocka_unit_test(test_tampered_trace), cmocka_unit_test(test_scan_upload),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
 }

@@ -8,6 +8,11 @@ export function setCsrf(token) {
   csrf = token || '';
 }
 
+// For requests made without fetch (upload progress needs XMLHttpRequest).
+export function csrfToken() {
+  return csrf;
+}
+
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter, body) {
     super(message);

@@ -24,11 +24,16 @@ const screens = {
   stock: () => import('./pages/stock.js'),
   document: () => import('./pages/document.js'),
   doctrace: () => import('./pages/doctrace.js'),
+  'scan-upload': () => import('./pages/scan-upload.js'),
+  volumes: () => import('./pages/volumes.js'),
+  volume: () => import('./pages/volume.js'),
+  keying: () => import('./pages/keying.js'),
 };
 
 // Navigation: only the screens the user's roles may open.
 const NAV = [
   ['/records', 'nav.records', ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor']],
+  ['/volumes', 'nav.volumes', ['clerk', 'registrar', 'auditor']],
   ['/audit', 'nav.audit', ['auditor', 'registrar', 'admin']],
   ['/admin/users', 'nav.users', ['admin', 'auditor']],
   ['/passport', 'nav.passport', ['enrolment_officer', 'approver', 'issuance_operator', 'auditor']],

@@ -4,7 +4,8 @@ import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 
 const LINKS = {
-  clerk: [['/records/new', 'home.newRecord'], ['/records?status=draft', 'home.drafts']],
+  clerk: [['/records/new', 'home.newRecord'], ['/records?status=draft', 'home.drafts'],
+    ['/scans/upload', 'home.upload'], ['/volumes', 'home.volumes']],
   registrar: [['/records?status=verified', 'home.toRegister'], ['/records?status=registered', 'home.registered']],
   enrolment_officer: [['/passport/enrol', 'home.enrol'], ['/passport', 'home.applications'],
     ['/records?status=registered', 'home.registered']],

@@ -1,0 +1,47 @@
+// civreg UI: keying from a page (clerk). The page image (zoom, pan,
+// rotate) beside the birth-record draft form; the register reference
+// (office, year, volume, page) comes from the page and the page's file
+// hash is the draft's evidence, so the draft is linked to its page; the
+// clerk keys the entry number and the record.
+import { api } from '../api.js';
+import { h, name } from '../dom.js';
+import { t } from '../i18n.js';
+import { pageViewer } from '../page-viewer.js';
+import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
+
+export async function render(app) {
+  const id = decodeURIComponent(location.pathname.split('/')[2]);
+  const pid = encodeURIComponent(id);
+  const [shape, page] = await Promise.all([recordShape(), api('GET', '/pages/' + pid)]);
+  const reg = page.register || {};
+  const fields = recordForm(shape, { register: reg });
+  for (const k of ['office', 'year', 'volume', 'page']) {
+    const el = fields.querySelector(`[name="register.${k}"]`);
+    if (el && reg[k] !== undefined && reg[k] !== null) el.readOnly = true;
+  }
+  const evidence = page.evidence || [page.file_hash];
+  const err = errorBox();
+  const submit = h('button', { type: 'submit', id: 'save-draft' }, t('draft.save'));
+  const form = h('form', { id: 'draft-form', class: 'card' },
+    h('p', { id: 'page-link' }, t('keying.linked'), ' ', h('code', {}, page.file_hash.slice(0, 16) + '…')),
+    fields, submit, err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    submit.disabled = true;
+    try {
+      const r = await api('POST', '/records', { record: readRecord(fields, evidence) });
+      location.assign('/records/' + encodeURIComponent(r.id));
+    } catch (e) {
+      err.textContent = e.message;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  const back = page.volume_id ? h('a', { href: '/volumes/' + encodeURIComponent(page.volume_id) }, t('keying.back')) : null;
+  app.append(h('h1', {}, t('keying.title'), ' ', name(page.volume_id || ''), ' · ',
+    t('volume.page', { n: page.page_number ?? '?' })), h('p', {}, t('keying.help'), ' ', back),
+    h('div', { class: 'split keying' },
+      h('div', { class: 'main-col' }, pageViewer(`/api/v1/pages/${pid}/preview`, `/api/v1/pages/${pid}/image`)),
+      h('aside', { class: 'side-col' }, form)));
+}
