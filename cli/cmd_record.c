@@ -62,7 +62,10 @@ static const struct cli_command record_commands[] = {
       "usage: civreg record history ID " USER_OPTS "\n" },
     { "list", record_list, "list records",
       "usage: civreg record list [--status draft|verified|registered] [--limit N]\n"
-      "                          [--offset N] " USER_OPTS "\n" },
+      "                          [--offset N] [--born-from DATE] [--born-to DATE]\n"
+      "                          " USER_OPTS "\n"
+      "\n"
+      "DATEs are YYYY-MM-DD and bound the child's date of birth (inclusive).\n" },
     { "import", record_import, "draft many records from a JSON Lines file (clerk)",
       "usage: civreg record import --jsonl FILE [--batch N] " USER_OPTS "\n"
       "\n"
@@ -81,6 +84,7 @@ int cmd_record(int argc, char **argv)
 
 struct record_opts {
     const char *data, *user, *password_file, *reason, *status, *jsonl;
+    const char *born_from, *born_to;
     const char *evidence[MAX_EVIDENCE];
     size_t n_evidence;
     long version, limit, offset, batch;
@@ -116,6 +120,8 @@ static int parse(const char *name, bool want_arg, int argc, char **argv, struct 
         { "offset", required_argument, NULL, 'o' },
         { "jsonl", required_argument, NULL, 'j' },
         { "batch", required_argument, NULL, 'b' },
+        { "born-from", required_argument, NULL, 'F' },
+        { "born-to", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -133,6 +139,8 @@ static int parse(const char *name, bool want_arg, int argc, char **argv, struct 
         case 'x': o->example = true; break;
         case 'r': o->reason = optarg; break;
         case 's': o->status = optarg; break;
+        case 'F': o->born_from = optarg; break;
+        case 'T': o->born_to = optarg; break;
         case 'j': o->jsonl = optarg; break;
         case 'e':
             if (o->n_evidence >= MAX_EVIDENCE)
@@ -345,6 +353,8 @@ static int record_list(int argc, char **argv)
     if ((rc = cli_session_open("record list", o.data, o.user, o.password_file, true, &s)) != 0)
         return rc;
     f.status = o.status;
+    f.born_from = o.born_from;
+    f.born_to = o.born_to;
     f.limit = (int)o.limit;
     f.offset = (int)o.offset;
     if (registry_record_list(s.db, s.actor, &f, &out, &err) != 0)

@@ -13,6 +13,7 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "core/timeutil.h"
 #include "core/utf8.h"
 #include "registry_int.h"
 #include "search.h"
@@ -1019,11 +1020,19 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
         return err_set(err, "status: must be draft, verified or registered");
     if (limit > 10000)
         limit = 10000;
+    for (int i = 0; f && i < 2; i++) {
+        const char *d = i ? f->born_to : f->born_from;
+        int y, m, dd;
+        if (d != NULL && date_parse(d, &y, &m, &dd, err) != 0)
+            return err_prefix(err, "%s", i ? "born_to" : "born_from");
+    }
     if (reg_prepare(db, &st,
                     "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
                     " v.data FROM birth_records b JOIN record_versions v"
                     " ON v.record_id = b.id AND v.version = b.version"
                     " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
+                    " AND (?5 IS NULL OR json_extract(v.data, '$.birth.date') >= ?5)"
+                    " AND (?6 IS NULL OR json_extract(v.data, '$.birth.date') <= ?6)"
                     " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
                     err) != 0)
         return -1;
@@ -1031,6 +1040,8 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
     sqlite3_bind_text(st, 2, f ? f->office : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, limit);
     sqlite3_bind_int(st, 4, offset);
+    sqlite3_bind_text(st, 5, f ? f->born_from : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, f ? f->born_to : NULL, -1, SQLITE_STATIC);
     if ((list = json_array()) == NULL)
         goto oom;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {

@@ -233,6 +233,9 @@ int registry_record_history(struct db *db, const struct registry_actor *actor, c
 struct registry_record_filter {
     const char *status; /* "draft", "verified", "registered" or NULL */
     const char *office; /* NULL = all */
+    const char *born_from; /* date of birth on or after this YYYY-MM-DD; NULL = any */
+    const char *born_to;   /* date of birth on or before this YYYY-MM-DD (a partly known
+                              date such as 1987-03 counts as its first day); NULL = any */
     int limit;          /* 0 = 100 */
     int offset;
 };

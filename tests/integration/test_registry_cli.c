@@ -333,6 +333,22 @@ static void test_lifecycle(void **state)
     assert_non_null(strstr(out, registered_id));
     assert_null(strstr(out, draft_id));
     free(out);
+    /* dates of birth: the example child was born on 1987-03-12 */
+    out = run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-12",
+                                         "--born-to", "1987-03-12", "--data", data, "--user",
+                                         "clerk1", "--password-file", pw_c1, NULL });
+    assert_non_null(strstr(out, registered_id));
+    assert_non_null(strstr(out, draft_id));
+    free(out);
+    out = run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-13", "--data",
+                                         data, "--user", "clerk1", "--password-file", pw_c1, NULL });
+    assert_null(strstr(out, registered_id));
+    assert_null(strstr(out, draft_id));
+    free(out);
+    expect_fail(NULL,
+                (const char *[]){ "record", "list", "--born-to", "1987-02-30", "--data", data,
+                                  "--user", "clerk1", "--password-file", pw_c1, NULL },
+                "born_to");
 }
 
 static void test_audit_clean_trace_bundle(void **state)
