@@ -15,7 +15,7 @@ if(CIVREG_NODE)
     set(CIVREG_BROWSER_TESTS signin)
     # Tests that need users and records: only with the registry module.
     if(TARGET civreg_registry)
-        list(APPEND CIVREG_BROWSER_TESTS flow keying)
+        list(APPEND CIVREG_BROWSER_TESTS flow keying search)
     endif()
     foreach(t IN LISTS CIVREG_BROWSER_TESTS)
         add_test(NAME browser_${t}

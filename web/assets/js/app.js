@@ -28,6 +28,8 @@ const screens = {
   volumes: () => import('./pages/volumes.js'),
   volume: () => import('./pages/volume.js'),
   keying: () => import('./pages/keying.js'),
+  search: () => import('./pages/search.js'),
+  compare: () => import('./pages/compare.js'),
 };
 
 // Navigation: only the screens the user's roles may open.
@@ -39,6 +41,8 @@ const NAV = [
   ['/passport', 'nav.passport', ['enrolment_officer', 'approver', 'issuance_operator', 'auditor']],
 ];
 
+const SEARCH_ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor'];
+
 function chrome(session) {
   const nav = clear(document.getElementById('nav'));
   const who = clear(document.getElementById('who'));
@@ -47,6 +51,14 @@ function chrome(session) {
   nav.append(h('a', { href: '/' }, t('nav.home')));
   for (const [href, key, roles] of NAV)
     if (session.roles.some((r) => roles.includes(r))) nav.append(h('a', { href }, t(key)));
+  // The search box: on every screen of a user who may read records.
+  if (session.roles.some((r) => SEARCH_ROLES.includes(r))) {
+    const q = h('input', { type: 'search', name: 'q', id: 'search-q', 'aria-label': t('search.label'),
+                           placeholder: t('search.placeholder'), dir: 'auto', maxlength: '1024',
+                           value: document.body.dataset.page === 'search' ? new URLSearchParams(location.search).get('q') || '' : '' });
+    nav.append(h('form', { role: 'search', action: '/search', method: 'get', class: 'search-box', id: 'search-box' },
+      q, h('button', { type: 'submit', id: 'search-go' }, t('search.go'))));
+  }
   const select = h('select', { 'aria-label': t('nav.language'), id: 'lang' },
     languages.map((l) => h('option', { value: l.code, selected: l.code === currentLang() }, l.label)));
   select.addEventListener('change', async () => {

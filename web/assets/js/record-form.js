@@ -13,7 +13,7 @@ export async function recordShape() {
   return shape;
 }
 
-function label(path) {
+export function label(path) {
   const key = 'field.' + path;
   const s = t(key);
   return s === key ? path.split('.').pop().replaceAll('_', ' ') : s;

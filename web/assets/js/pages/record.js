@@ -59,7 +59,24 @@ export async function render(app, { session }) {
   const events = h('ol', { id: 'events', class: 'events' }, (hist.events || []).map((e) =>
     h('li', {}, h('strong', {}, e.type), ' · ', name(e.actor || ''), ' · ', e.time || '')));
 
-  app.append(title, facts, actions, msg,
+  // Possible duplicates of this record, each opening the side-by-side screen.
+  let dupCard = null;
+  if (roles.some((r) => ['clerk', 'registrar', 'auditor'].includes(r))) {
+    const d = await api('GET', path + '/duplicates').catch(() => ({ candidates: [] }));
+    const cands = d.candidates || [];
+    if (cands.length) {
+      dupCard = h('section', { class: 'card', id: 'duplicates' }, h('h2', {}, t('dup.title')),
+        h('ul', {}, cands.map((c) => {
+          const o = c.record_id === rec.id ? c.other_id : c.record_id;
+          return h('li', { 'data-other': o, 'data-status': c.status },
+            h('code', {}, o), ' · ', t('dup.score', { n: c.score }), ' · ',
+            h('span', { class: 'badge ' + c.status }, t('dup.status.' + c.status)), ' ',
+            h('a', { class: 'button secondary compare-link', href: path + '/duplicates/' + encodeURIComponent(o) }, t('dup.compare')));
+        })));
+    }
+  }
+
+  app.append(title, facts, actions, msg, dupCard || '',
     h('div', { class: 'split' },
       h('div', { class: 'main-col' }, recordView(rec.record)),
       h('aside', { class: 'side-col' },

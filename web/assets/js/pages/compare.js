@@ -1,0 +1,100 @@
+// civreg UI: two possibly duplicate records side by side, each with its
+// scans, fields that differ highlighted. A registrar resolves the pair as the
+// same birth or as two births, with a reason (POST, CSRF token as always).
+import { api } from '../api.js';
+import { h, name } from '../dom.js';
+import { t } from '../i18n.js';
+import { scanView } from '../evidence.js';
+import { label } from '../record-form.js';
+
+function flatten(rec) {
+  const out = new Map();
+  for (const [k, v] of Object.entries(rec || {})) {
+    if (k === 'evidence') continue;
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      for (const [k2, v2] of Object.entries(v)) out.set(`${k}.${k2}`, v2);
+    else out.set(k, v);
+  }
+  return out;
+}
+
+function show(v) {
+  if (v === undefined || v === null) return '';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function scans(rec) {
+  const hashes = rec.record?.evidence || [];
+  return h('div', { class: 'evidence' }, hashes.length ? hashes.map(scanView)
+    : h('p', { class: 'muted' }, t('record.noevidence')));
+}
+
+export async function render(app, { session }) {
+  const parts = location.pathname.split('/');
+  const id = decodeURIComponent(parts[2]);
+  const other = decodeURIComponent(parts[4]);
+  const enc = encodeURIComponent;
+  const [a, b, dups] = await Promise.all([
+    api('GET', '/records/' + enc(id)),
+    api('GET', '/records/' + enc(other)),
+    api('GET', '/records/' + enc(id) + '/duplicates'),
+  ]);
+  const pair = (dups.candidates || []).find((c) =>
+    (c.record_id === id && c.other_id === other) || (c.record_id === other && c.other_id === id));
+  app.append(h('h1', {}, t('dup.compare.title')));
+  if (!pair) {
+    app.append(h('p', { class: 'error', role: 'alert', id: 'compare-error' }, t('dup.notpair')));
+    return;
+  }
+  app.append(h('p', { class: 'facts' },
+    h('span', { class: 'badge ' + pair.status, id: 'pair-status', 'data-status': pair.status }, t('dup.status.' + pair.status)),
+    ' · ', t('dup.score', { n: pair.score }), ' · ', t('dup.differs')));
+
+  const fa = flatten(a.record), fb = flatten(b.record);
+  const keys = [...new Set([...fa.keys(), ...fb.keys()])];
+  const head = (rec) => h('th', {}, h('a', { href: '/records/' + enc(rec.id) }, h('code', {}, rec.id)), ' ',
+    h('span', { class: 'badge ' + rec.status }, t('status.' + rec.status)));
+  const table = h('table', { id: 'compare', class: 'compare' },
+    h('thead', {}, h('tr', {}, h('th', {}, t('dup.field')), head(a), head(b))),
+    h('tbody', {}, keys.map((k) => {
+      const va = show(fa.get(k)), vb = show(fb.get(k));
+      const differs = va !== vb;
+      return h('tr', { 'data-field': k, class: differs ? 'differs' : null, 'data-differs': String(differs) },
+        h('th', { scope: 'row' }, k.includes('.') ? `${label(k.split('.')[0])} · ${label(k)}` : label(k)), h('td', {}, name(va)), h('td', {}, name(vb)));
+    })),
+    h('tfoot', {}, h('tr', {}, h('th', {}, t('record.evidence')),
+      h('td', { id: 'scans-a' }, scans(a)), h('td', { id: 'scans-b' }, scans(b)))));
+  app.append(table);
+
+  if (pair.status !== 'open') {
+    app.append(h('p', { id: 'pair-resolved' }, t('dup.resolved', {
+      d: t('dup.status.' + pair.status), by: pair.resolved_by || '', reason: pair.reason || '' })));
+    return;
+  }
+  if (!session.roles.includes('registrar')) return;
+  const reason = h('textarea', { id: 'dup-reason', required: true, rows: '2', dir: 'auto' });
+  const msg = h('p', { class: 'error', role: 'alert', id: 'dup-error' });
+  const resolve = async (decision, button) => {
+    msg.textContent = '';
+    if (reason.value.trim() === '') {
+      msg.textContent = t('dup.reason.missing');
+      reason.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api('POST', '/records/' + enc(id) + '/duplicates/' + enc(other),
+                { decision, reason: reason.value.trim() });
+      location.reload();
+    } catch (e) {
+      msg.textContent = e.message;
+      button.disabled = false;
+    }
+  };
+  const same = h('button', { type: 'button', id: 'dup-same' }, t('dup.same'));
+  const distinct = h('button', { type: 'button', id: 'dup-distinct', class: 'secondary' }, t('dup.distinct'));
+  same.addEventListener('click', () => resolve('duplicate', same));
+  distinct.addEventListener('click', () => resolve('distinct', distinct));
+  app.append(h('section', { class: 'card', id: 'dup-resolve' },
+    h('label', { for: 'dup-reason' }, t('dup.reason')), reason, h('div', { class: 'actions' }, same, ' ', distinct), msg));
+}
