@@ -4,6 +4,7 @@
 // second record, sees the first as a possible duplicate, compares the two
 // side by side and resolves the pair as two births with a reason.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
 
 const playwright = await loadPlaywright();
@@ -33,9 +34,22 @@ try {
   const record = structuredClone(example);
   record.child.given_names = 'Séraphine';
   record.child.family_name = 'Quennell-Abadie <b>x</b>';
-  const first = await call(c.page, 'POST', '/records', { record });
+  // The first record is keyed with the register page's scan as evidence;
+  // the second differs in the time of birth only.
+  const png = readFileSync(new URL('../../web/demo/register-page.png', import.meta.url)).toString('base64');
+  const scanHash = await c.page.evaluate(async (b64) => {
+    const csrf = (await (await fetch('/api/v1/session')).json()).csrf_token;
+    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const r = await fetch('/api/v1/evidence', { method: 'POST', headers: { 'Content-Type': 'image/png',
+      'X-CSRF-Token': csrf }, body: new Blob([bytes], { type: 'image/png' }) });
+    return (await r.json()).hash;
+  }, png);
+  assert.match(scanHash, /^[0-9a-f]{64}$/);
+  const first = await call(c.page, 'POST', '/records', { record: { ...record, evidence: [scanHash] } });
   assert.equal(first.status, 201, JSON.stringify(first.body));
-  const second = await call(c.page, 'POST', '/records', { record });
+  const other = structuredClone(record);
+  other.birth.time = '15:45';
+  const second = await call(c.page, 'POST', '/records', { record: other });
   assert.equal(second.status, 201, JSON.stringify(second.body));
   const [id1, id2] = [first.body.id, second.body.id];
 
@@ -78,8 +92,13 @@ try {
   const row = r.page.locator('#compare tr[data-field="child.family_name"]');
   assert.equal(await row.getAttribute('data-differs'), 'false');
   assert.equal(await row.locator('td').first().textContent(), 'Quennell-Abadie <b>x</b>');
-  assert.equal(await r.page.locator('#scans-a').count(), 1);
-  assert.equal(await r.page.locator('#scans-b').count(), 1);
+  assert.equal(await r.page.getAttribute('#compare tr[data-field="birth.time"]', 'data-differs'), 'true');
+  assert.equal(await r.page.locator('#compare tr.differs').count(), 1);
+  // The second record (this page's) is on the left; the first one's scan
+  // loads on the right.
+  await r.page.waitForFunction((hash) =>
+    document.querySelector(`#scans-b figure[data-hash="${hash}"] img`)?.naturalWidth > 0, scanHash);
+  assert.equal(await r.page.locator('#scans-a figure').count(), 0);
   // A reason is required before anything is posted.
   await r.page.click('#dup-distinct');
   assert.notEqual(await r.page.textContent('#dup-error'), '');
