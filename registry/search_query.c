@@ -156,9 +156,13 @@ static int set_copy(char **slot, const char *v, size_t n, const char *what, stru
 {
     if (*slot)
         return err_set(err, "search: more than one %s", what);
-    *slot = strndup(v, n);
+    /* V need not be NUL-terminated (it points into the query): copy exactly
+     * N bytes rather than let strndup look for a terminator past them. */
+    *slot = malloc(n + 1);
     if (*slot == NULL)
         return err_set(err, "search: out of memory");
+    memcpy(*slot, v, n);
+    (*slot)[n] = '\0';
     return 0;
 }
 
