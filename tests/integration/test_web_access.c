@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "registry/registry.h"
+#include "core/encode.h"
 #include "support/support.h"
 #include "web/web.h"
 #include "web/web_int.h"
@@ -957,6 +958,70 @@ static void test_scan_upload(void **state)
     http_response_free(&r);
 }
 
+/* Issue 8: a deceased person cannot be enrolled for a document, through
+ * the JSON API. The registrar registers the death of a registered person
+ * with the real civreg binary against the running server's data; the
+ * enrolment officer's POST /api/v1/applications is then refused with a
+ * clear 4xx and no application is stored. */
+static void test_deceased_enrolment(void **state)
+{
+    struct login *enrol = login_of("enrol");
+    struct http_response r;
+    struct proc_result pr;
+    char pwfile[4200], photo_path[4200], *photo, *photo64, *body;
+    size_t photo_len = 0;
+    json_t *j;
+    size_t before;
+    (void)state;
+
+    assert_non_null(enrol);
+    assert_true(uin[0] != '\0');
+    snprintf(pwfile, sizeof pwfile, "%s/registrar.pw", dir);
+    assert_int_equal(file_write(pwfile, "demo\n", 5), 0);
+    assert_int_equal(civreg_run(NULL, &pr,
+                                (const char *[]){ "death", "register", uin, "--data", data,
+                                                  "--date", "2025-06-01", "--locality", "Kisumu",
+                                                  "--district", "Kisumu Central", "--informant",
+                                                  "A. Informant", "--user", "registrar",
+                                                  "--password-file", pwfile, NULL }),
+                     0);
+    if (pr.status != 0)
+        fail_msg("death register: %s", pr.err);
+    proc_result_free(&pr);
+
+    assert_int_equal(http_request(port, "GET", "/api/v1/applications", enrol->cookie, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    before = json_array_size(json_object_get(j, "applications"));
+    json_decref(j);
+    http_response_free(&r);
+
+    snprintf(photo_path, sizeof photo_path, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
+    photo = file_read(photo_path, &photo_len);
+    assert_non_null(photo);
+    photo64 = b64_encode(photo, photo_len);
+    assert_non_null(photo64);
+    j = json_pack("{s:s,s:s,s:s}", "uin", uin, "doc_type", "TD3", "photo", photo64);
+    body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    assert_int_equal(post_json(enrol, "/api/v1/applications", body, &r), 0);
+    printf("enrol a deceased person -> %d %s\n", r.status, r.body);
+    assert_true(r.status >= 400 && r.status < 500);
+    assert_non_null(strstr(r.body, "deceased"));
+    http_response_free(&r);
+    free(body);
+    free(photo64);
+    free(photo);
+
+    assert_int_equal(http_request(port, "GET", "/api/v1/applications", enrol->cookie, NULL, 0, &r),
+                     0);
+    json_body(&r, &j);
+    assert_int_equal(json_array_size(json_object_get(j, "applications")), before);
+    json_decref(j);
+    http_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_language_per_user),
         cmocka_unit_test(test_correction_and_users),
         cmocka_unit_test(test_tampered_trace), cmocka_unit_test(test_scan_upload),
+        cmocka_unit_test(test_deceased_enrolment),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
 }
