@@ -47,4 +47,14 @@ int cli_stdin_json(json_t **out, struct err *err);
 /* Print V as indented JSON followed by a newline on stdout. */
 int cli_print_json(const json_t *v);
 
+/* A command that shows one object as a signed-in user: options --data,
+ * --user (mandatory), --password-file and --help (printing HELP's usage),
+ * exactly one argument (WHAT names it in the usage error), then SHOW's JSON
+ * on stdout. Returns the exit code. */
+struct cli_command;
+typedef int (*cli_show_fn)(struct db *db, const struct registry_actor *actor, const char *arg,
+                           json_t **out, struct err *err);
+int cli_show_one(const char *command, const struct cli_command *help, const char *what,
+                 cli_show_fn show, int argc, char **argv);
+
 #endif

@@ -24,38 +24,6 @@ int cmd_person(int argc, char **argv)
 
 static int person_show(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    int c, rc;
-
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case 'h': return cli_help(&person_commands[0]);
-        default: return cli_usage_error("person show", "invalid option");
-        }
-    }
-    if (optind + 1 != argc)
-        return cli_usage_error("person show", "exactly one UIN is required");
-    if ((rc = cli_session_open("person show", data, user, pwfile, true, &s)) != 0)
-        return rc;
-    if (registry_person_show(s.db, s.actor, argv[optind], &out, &err) != 0)
-        rc = cli_fail("person show", &err);
-    else
-        rc = cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_show_one("person show", &person_commands[0], "UIN", registry_person_show, argc,
+                        argv);
 }

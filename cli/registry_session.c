@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,4 +239,43 @@ int cli_print_json(const json_t *v)
     fputc('\n', stdout);
     free(s);
     return EXIT_OK;
+}
+
+int cli_show_one(const char *command, const struct cli_command *help, const char *what,
+                 cli_show_fn show, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "user", required_argument, NULL, 'U' },
+        { "password-file", required_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *data = NULL, *user = NULL, *pwfile = NULL;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int c, rc;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'U': user = optarg; break;
+        case 'p': pwfile = optarg; break;
+        case 'h': return cli_help(help);
+        default: return cli_usage_error(command, "invalid option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error(command, "exactly one %s is required", what);
+    if ((rc = cli_session_open(command, data, user, pwfile, true, &s)) != 0)
+        return rc;
+    if (show(s.db, s.actor, argv[optind], &out, &err) != 0)
+        rc = cli_fail(command, &err);
+    else
+        rc = cli_print_json(out);
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
 }
