@@ -234,17 +234,34 @@ int web_api_record_show(struct web_request *rq)
     return send_owned(rq, 200, rec);
 }
 
-int web_api_record_history(struct web_request *rq)
+/* The handlers that act on one object named by the route's first parameter:
+ * read it (WHAT names it in the 400 answer), call FN as the signed-in user.
+ * Returns 0 with *OUT set, or the status of the error answer already sent. */
+typedef int (*by_id_fn)(struct db *db, const struct registry_actor *actor, const char *id,
+                        json_t **out, struct err *err);
+
+static int call_by_id(struct web_request *rq, const char *what, by_id_fn fn, char *id,
+                      size_t idsize, json_t **out)
 {
     struct err err = ERR_INIT;
+
+    *out = NULL;
+    NEED_DB();
+    if (param(rq, 0, id, idsize) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", what);
+    if (fn(rq->w->db, actor_of(rq), id, out, &err) != 0)
+        return registry_failure(rq, &err);
+    return 0;
+}
+
+int web_api_record_history(struct web_request *rq)
+{
     char id[ID_MAX];
     json_t *out = NULL;
+    int rc = call_by_id(rq, "record id too long", registry_record_history, id, sizeof id, &out);
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if (registry_record_history(rq->w->db, actor_of(rq), id, &out, &err) != 0)
-        return registry_failure(rq, &err);
+    if (rc != 0)
+        return rc;
     return send_owned(rq, 200, out);
 }
 
@@ -284,15 +301,12 @@ int web_api_record_verify(struct web_request *rq)
 
 int web_api_record_register(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
     char id[ID_MAX];
     json_t *out = NULL;
+    int rc = call_by_id(rq, "record id too long", registry_record_register, id, sizeof id, &out);
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if (registry_record_register(rq->w->db, actor_of(rq), id, &out, &err) != 0)
-        return registry_failure(rq, &err);
+    if (rc != 0)
+        return rc;
     return send_owned(rq, 200, out);
 }
 
@@ -333,15 +347,12 @@ int web_api_record_correct(struct web_request *rq)
 
 int web_api_person_show(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
     char uin[ID_MAX];
     json_t *out = NULL;
+    int rc = call_by_id(rq, "uin too long", registry_person_show, uin, sizeof uin, &out);
 
-    NEED_DB();
-    if (param(rq, 0, uin, sizeof uin) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "uin too long");
-    if (registry_person_show(rq->w->db, actor_of(rq), uin, &out, &err) != 0)
-        return registry_failure(rq, &err);
+    if (rc != 0)
+        return rc;
     return send_owned(rq, 200, out);
 }
 
@@ -458,15 +469,12 @@ static void check_inclusion(json_t *trace)
 
 int web_api_audit_trace(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
     char id[ID_MAX];
     json_t *out = NULL;
+    int rc = call_by_id(rq, "id too long", registry_audit_trace, id, sizeof id, &out);
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "id too long");
-    if (registry_audit_trace(rq->w->db, actor_of(rq), id, &out, &err) != 0)
-        return registry_failure(rq, &err);
+    if (rc != 0)
+        return rc;
     check_inclusion(out);
     return send_owned(rq, 200, out);
 }
@@ -619,15 +627,12 @@ int web_api_search(struct web_request *rq)
 
 int web_api_record_duplicates(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
     char id[ID_MAX];
     json_t *out = NULL;
+    int rc = call_by_id(rq, "record id too long", registry_dup_list, id, sizeof id, &out);
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if (registry_dup_list(rq->w->db, actor_of(rq), id, &out, &err) != 0)
-        return registry_failure(rq, &err);
+    if (rc != 0)
+        return rc;
     return send_owned(rq, 200, json_pack("{s:o}", "candidates", out));
 }
 
