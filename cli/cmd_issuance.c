@@ -515,7 +515,7 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
     struct office_session os;
     struct err err = ERR_INIT;
     json_t *out = NULL;
-    const char *id;
+    const char *id = NULL;
     int rc = office_parse(cmd, app_commands, name, allowed, 1, argc, argv, &o, &id);
 
     if (rc >= 0)

@@ -86,6 +86,9 @@ static void mem_unmap(thandle_t h, void *base, toff_t size)
     (void)size;
 }
 
+/* FMT is libtiff's printf format: the attribute lets compilers check the
+ * vsnprintf below instead of refusing a non-literal format. */
+__attribute__((format(printf, 4, 0)))
 static int tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
 {
     struct tiff_mem *m = user;
@@ -101,6 +104,9 @@ static int tiff_error(TIFF *tif, void *user, const char *module, const char *fmt
     return 1;
 }
 
+/* FMT is libtiff's printf format: the attribute lets compilers check the
+ * vsnprintf below instead of refusing a non-literal format. */
+__attribute__((format(printf, 4, 0)))
 static int tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
 {
     (void)tif;
