@@ -49,6 +49,42 @@ int buf_append(struct buf *b, const void *p, size_t len)
     return 0;
 }
 
+int buf_append_secret(struct buf *b, const void *p, size_t len)
+{
+    size_t need, ncap;
+    unsigned char *n;
+
+    if (len > SIZE_MAX - b->len - 1 || b->len + len > b->max) {
+        buf_release_secret(b);
+        return -1;
+    }
+    need = b->len + len + 1; /* + NUL */
+    if (need > b->cap) {
+        ncap = b->cap ? b->cap : 64;
+        while (ncap < need)
+            ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+        if (ncap > b->max + 1)
+            ncap = b->max + 1;
+        n = malloc(ncap);
+        if (n == NULL) {
+            buf_release_secret(b);
+            return -1;
+        }
+        size_t used = b->len;
+        if (b->data != NULL)
+            memcpy(n, b->data, used);
+        buf_release_secret(b); /* keeps max */
+        b->data = n;
+        b->len = used;
+        b->cap = ncap;
+    }
+    if (len > 0)
+        memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
 int buf_append_str(struct buf *b, const char *s)
 {
     return buf_append(b, s, strlen(s));

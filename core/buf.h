@@ -46,6 +46,13 @@ void buf_release(struct buf *b);
 /* Wipe the contents (for secrets) and free. */
 void buf_release_secret(struct buf *b);
 
+/* buf_append for buffers that may hold secrets (request bodies with
+ * passwords): growing copies into a new allocation and wipes the old one
+ * (realloc would free it unwiped), and a failure wipes before releasing.
+ * Release such a buffer with buf_release_secret. */
+int buf_append_secret(struct buf *b, const void *p, size_t len)
+    __attribute__((warn_unused_result));
+
 /* Hand the contents to the caller, who frees them with free(). *LEN gets the
  * length (may be NULL). Returns a NUL-terminated allocation even when empty,
  * or NULL when out of memory. The buffer is left empty. */

@@ -1,19 +1,97 @@
 #include "json.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
 
+int json_check_depth(const char *s, size_t len, size_t max_depth, struct err *err)
+{
+    size_t depth = 0, line = 1, col = 0;
+    bool in_string = false, escaped = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        col++;
+        if (c == '\n') {
+            line++;
+            col = 0;
+        }
+        if (in_string) {
+            /* RFC 8259 §7: inside a string only '"' and '\\' are special. */
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        switch (c) {
+        case '"': in_string = true; break;
+        case '[':
+        case '{':
+            if (++depth > max_depth)
+                return err_set(err, "json: nested deeper than %zu levels at line %zu column %zu",
+                               max_depth, line, col);
+            break;
+        case ']':
+        case '}':
+            /* Unbalanced closers are the parser's to report. */
+            if (depth > 0)
+                depth--;
+            break;
+        default: break;
+        }
+    }
+    return 0;
+}
+
 int json_parse(const char *s, size_t len, json_t **out, struct err *err)
 {
     json_error_t je;
 
+    *out = NULL;
+    if (json_check_depth(s, len, JSON_MAX_DEPTH, err) != 0)
+        return -1;
     *out = json_loadb(s, len, JSON_REJECT_DUPLICATES, &je);
     if (*out == NULL)
         return err_set(err, "json: %s at line %d column %d", je.text, je.line, je.column);
     return 0;
+}
+
+int json_parse_file(const char *path, size_t max, json_t **out, struct err *err)
+{
+    struct buf b = BUF_INIT(max);
+    unsigned char chunk[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int rc = -1;
+
+    *out = NULL;
+    if (f == NULL)
+        return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(&b, chunk, n) != 0) {
+            err_set(err, "%s: larger than %zu bytes", path, max);
+            goto out;
+        }
+    if (ferror(f)) {
+        err_set(err, "%s: read error", path);
+        goto out;
+    }
+    if (json_parse(buf_str(&b), b.len, out, err) != 0) {
+        err_prefix(err, "%s", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    fclose(f);
+    buf_release(&b);
+    return rc;
 }
 
 int json_get_string(const json_t *obj, const char *key, bool required, const char **out,

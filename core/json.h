@@ -13,9 +13,30 @@
 #include "buf.h"
 #include "err.h"
 
-/* Parse LEN bytes as one JSON value, rejecting duplicate keys and invalid
- * UTF-8. *OUT is a new reference. The message names line and column. */
+/* The deepest nesting of arrays and objects json_parse accepts. jansson's
+ * parser recurses once per level (several stack frames each): about 950
+ * levels overflow a CivetWeb worker thread's stack, so a 2 KB request of
+ * brackets would kill the server. No document civreg reads or writes nests
+ * deeper than about 8 levels. */
+#define JSON_MAX_DEPTH 64
+
+/* Parse LEN bytes as one JSON value, rejecting duplicate keys, invalid
+ * UTF-8 and nesting deeper than JSON_MAX_DEPTH (refused by json_check_depth
+ * before the recursive parser runs). *OUT is a new reference. The message
+ * names line and column. */
 int json_parse(const char *s, size_t len, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* A streaming pre-scan of LEN bytes: fails when arrays and objects nest
+ * deeper than MAX_DEPTH. Brackets inside strings (with their backslash
+ * escapes) do not count; nothing else is validated (the parser does that).
+ * Uses constant stack whatever the input. */
+int json_check_depth(const char *s, size_t len, size_t max_depth, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Read the file PATH (at most MAX bytes) and json_parse it. Messages start
+ * with PATH. */
+int json_parse_file(const char *path, size_t max, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
 
 /* Read a string member. When absent or null: -1 if REQUIRED, else 0 with

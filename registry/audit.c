@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/encode.h"
 #include "core/json.h"
@@ -854,23 +855,24 @@ static int check_event_index(struct audit *a, struct err *err)
     return rc;
 }
 
+/* A signed tree head is a few hundred bytes. */
+#define WITNESS_MAX (64u << 10)
+
 static void load_witness(struct audit *a, const char *keys_dir)
 {
     char path[PATH_MAX];
-    FILE *f;
-    json_error_t je;
+    struct err err = ERR_INIT;
 
     if (keys_dir == NULL || snprintf(path, sizeof path, "%s/tree-head.json", keys_dir) >=
                                 (int)sizeof path)
         return;
-    f = fopen(path, "r");
-    if (f == NULL)
+    if (access(path, F_OK) != 0)
         return;
-    a->witness = json_loadf(f, 0, &je);
-    fclose(f);
-    if (a->witness == NULL || !json_is_integer(json_object_get(a->witness, "tree_size"))) {
+    /* Through json_parse (depth bounded before the recursive parser). */
+    if (json_parse_file(path, WITNESS_MAX, &a->witness, &err) != 0 ||
+        !json_is_integer(json_object_get(a->witness, "tree_size"))) {
         problem(a, "keys/tree-head.json: not a signed tree head (%s)",
-                a->witness ? "no tree_size" : je.text);
+                a->witness ? "no tree_size" : err_msg(&err));
         json_decref(a->witness);
         a->witness = NULL;
     }

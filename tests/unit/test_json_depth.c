@@ -1,0 +1,223 @@
+/* Unit tests for the JSON nesting bound (core/json.c json_check_depth and
+ * json_parse): depth exactly at the limit is accepted, one more is refused
+ * before jansson's recursive parser runs, brackets inside strings (with
+ * escaped quotes and backslashes) do not count; and the wiping buffer growth
+ * request bodies use (core/buf.c buf_append_secret). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "support/support.h"
+
+/* "[[[...1...]]]" nested DEPTH deep (malloc'd, NUL-terminated). */
+static char *nested(const char *open, const char *close, size_t depth, const char *inner)
+{
+    struct buf b = BUF_INIT(1 << 24);
+    char *s;
+
+    for (size_t i = 0; i < depth; i++)
+        assert_int_equal(buf_append_str(&b, open), 0);
+    assert_int_equal(buf_append_str(&b, inner), 0);
+    for (size_t i = 0; i < depth; i++)
+        assert_int_equal(buf_append_str(&b, close), 0);
+    s = (char *)buf_detach(&b, NULL);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_depth_at_limit_accepted(void **state)
+{
+    struct err e = ERR_INIT;
+    json_t *v = NULL;
+    char *s = nested("[", "]", JSON_MAX_DEPTH, "1");
+    (void)state;
+
+    assert_int_equal(json_check_depth(s, strlen(s), JSON_MAX_DEPTH, &e), 0);
+    assert_int_equal(json_parse(s, strlen(s), &v, &e), 0);
+    assert_non_null(v);
+    json_decref(v);
+    free(s);
+
+    /* Objects count the same: 64 levels of {"a":...}. */
+    s = nested("{\"a\":", "}", JSON_MAX_DEPTH, "1");
+    assert_int_equal(json_parse(s, strlen(s), &v, &e), 0);
+    json_decref(v);
+    free(s);
+}
+
+static void test_depth_over_limit_refused(void **state)
+{
+    struct err e = ERR_INIT;
+    json_t *v = (json_t *)1;
+    char *s = nested("[", "]", JSON_MAX_DEPTH + 1, "1");
+    (void)state;
+
+    assert_int_equal(json_check_depth(s, strlen(s), JSON_MAX_DEPTH, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "nested deeper than 64 levels"));
+    assert_int_equal(json_parse(s, strlen(s), &v, &e), -1);
+    assert_null(v);
+    assert_non_null(strstr(err_msg(&e), "nested deeper than 64 levels at line 1 column 65"));
+    free(s);
+
+    /* Mixed arrays and objects, one level over. */
+    s = nested("{\"k\":[", "]}", JSON_MAX_DEPTH / 2, "{}");
+    assert_int_equal(json_parse(s, strlen(s), &v, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "nested deeper"));
+    free(s);
+
+    /* The attack: a million levels (well past what overflows any stack) is
+     * refused with constant stack, as is an unclosed run. */
+    s = nested("[", "]", 1000000, "");
+    assert_int_equal(json_parse(s, strlen(s), &v, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "nested deeper"));
+    s[1000000] = '\0';
+    assert_int_equal(json_parse(s, strlen(s), &v, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "nested deeper"));
+    free(s);
+}
+
+static void test_depth_counts_siblings_once(void **state)
+{
+    struct err e = ERR_INIT;
+    struct buf b = BUF_INIT(1 << 20);
+    json_t *v = NULL;
+    char *inner = nested("[", "]", JSON_MAX_DEPTH - 1, "0");
+    (void)state;
+
+    /* Many siblings at depth 64: depth is nesting, not the bracket count. */
+    assert_int_equal(buf_append_str(&b, "["), 0);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf_printf(&b, "%s%s", i ? "," : "", inner), 0);
+    assert_int_equal(buf_append_str(&b, "]"), 0);
+    assert_int_equal(json_parse(buf_str(&b), b.len, &v, &e), 0);
+    assert_int_equal(json_array_size(v), 100);
+    json_decref(v);
+    buf_release(&b);
+    free(inner);
+}
+
+static void test_depth_ignores_strings(void **state)
+{
+    struct err e = ERR_INIT;
+    struct buf b = BUF_INIT(1 << 20);
+    json_t *v = NULL;
+    char *brackets = nested("[", "]", 1000, "");
+    (void)state;
+
+    /* A thousand brackets inside a string are data. */
+    assert_int_equal(buf_printf(&b, "{\"username\":\"%s{{{\"}", brackets), 0);
+    assert_int_equal(json_check_depth(buf_str(&b), b.len, 1, &e), 0);
+    assert_int_equal(json_parse(buf_str(&b), b.len, &v, &e), 0);
+    assert_int_equal(strlen(json_string_value(json_object_get(v, "username"))), 2003);
+    json_decref(v);
+    buf_release(&b);
+
+    /* Escaped quotes do not end the string: the brackets after \" are still
+     * inside it. */
+    assert_int_equal(buf_printf(&b, "[\"a\\\"%s\\\"b\"]", brackets), 0);
+    assert_int_equal(json_check_depth(buf_str(&b), b.len, 1, &e), 0);
+    assert_int_equal(json_parse(buf_str(&b), b.len, &v, &e), 0);
+    json_decref(v);
+    buf_release(&b);
+
+    /* An escaped backslash before the closing quote ends the string: the
+     * brackets after it are structure again and are counted. */
+    assert_int_equal(buf_printf(&b, "[\"a\\\\\",%s]", brackets), 0);
+    assert_int_equal(json_check_depth(buf_str(&b), b.len, 1, &e), -1);
+    assert_int_equal(json_parse(buf_str(&b), b.len, &v, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "nested deeper"));
+    buf_release(&b);
+
+    /* \u escapes and other escapes are skipped one character at a time. */
+    const char *ok = "[\"\\u005b\\n\\\\[\\\"]\", {\"k\\\"[\":[1]}]";
+    assert_int_equal(json_check_depth(ok, strlen(ok), 3, &e), 0);
+    assert_int_equal(json_check_depth(ok, strlen(ok), 2, &e), -1);
+    assert_int_equal(json_parse(ok, strlen(ok), &v, &e), 0);
+    json_decref(v);
+
+    /* Line and column of the first bracket over the limit. */
+    const char *lines = "{\n \"a\": [\n  [1]]}";
+    assert_int_equal(json_check_depth(lines, strlen(lines), 2, &e), -1);
+    assert_string_equal(err_msg(&e), "json: nested deeper than 2 levels at line 3 column 3");
+
+    /* Unbalanced closers neither crash nor lower the count below zero. */
+    const char *closers = "]]]]}}}}[[";
+    assert_int_equal(json_check_depth(closers, strlen(closers), 2, &e), 0);
+    assert_int_equal(json_check_depth(closers, strlen(closers), 1, &e), -1);
+    assert_int_equal(json_check_depth("", 0, 0, &e), 0);
+    free(brackets);
+}
+
+static void test_parse_file_bounded(void **state)
+{
+    struct err e = ERR_INIT;
+    json_t *v = NULL;
+    char *dir = tmp_dir("jsondepth"), path[4200];
+    char *deep = nested("[", "]", 5000, "");
+    (void)state;
+
+    snprintf(path, sizeof path, "%s/deep.json", dir);
+    assert_int_equal(file_write(path, deep, strlen(deep)), 0);
+    assert_int_equal(json_parse_file(path, 1 << 20, &v, &e), -1);
+    assert_null(v);
+    assert_non_null(strstr(err_msg(&e), "deep.json: json: nested deeper than 64 levels"));
+    /* The size cap. */
+    assert_int_equal(json_parse_file(path, 100, &v, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "larger than 100 bytes"));
+    snprintf(path, sizeof path, "%s/ok.json", dir);
+    assert_int_equal(file_write(path, "{\"tree_size\":3}", 15), 0);
+    assert_int_equal(json_parse_file(path, 100, &v, &e), 0);
+    assert_int_equal(json_integer_value(json_object_get(v, "tree_size")), 3);
+    json_decref(v);
+    snprintf(path, sizeof path, "%s/missing.json", dir);
+    assert_int_equal(json_parse_file(path, 100, &v, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "cannot open"));
+    free(deep);
+    tmp_remove(dir);
+    free(dir);
+}
+
+static void test_buf_append_secret(void **state)
+{
+    struct buf b = BUF_INIT(1000);
+    char chunk[100];
+    (void)state;
+
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(buf_append_secret(&b, chunk, sizeof chunk), 0);
+    assert_int_equal(b.len, 1000);
+    assert_int_equal(b.data[1000], '\0');
+    assert_int_equal(b.data[999], 'x');
+    /* Over the cap: fails and releases (the cap is kept). */
+    assert_int_equal(buf_append_secret(&b, chunk, 1), -1);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.max, 1000);
+    assert_int_equal(buf_append_secret(&b, "ab", 2), 0);
+    assert_string_equal(buf_str(&b), "ab");
+    buf_release_secret(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_depth_at_limit_accepted),
+        cmocka_unit_test(test_depth_over_limit_refused),
+        cmocka_unit_test(test_depth_counts_siblings_once),
+        cmocka_unit_test(test_depth_ignores_strings),
+        cmocka_unit_test(test_parse_file_bounded),
+        cmocka_unit_test(test_buf_append_secret),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
