@@ -124,7 +124,7 @@ static const char *given_csrf(struct mg_connection *conn, char *out, size_t size
         struct buf body = BUF_INIT(WEB_MAX_FORM_BODY);
         int got = web_read_body(conn, WEB_MAX_FORM_BODY, &body) == 0 &&
                   web_form_field((const char *)body.data, body.len, "csrf_token", out, size) == 0;
-        buf_release(&body);
+        buf_release_secret(&body); /* form fields may hold a password */
         return got ? out : NULL;
     }
     return NULL;

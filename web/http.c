@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "core/buf.h"
 #include "core/json.h"
 #include "web_int.h"
@@ -124,23 +126,54 @@ int web_send_asset(struct mg_connection *conn, const struct embedded_file *f, co
     return 200;
 }
 
-int web_read_body(struct mg_connection *conn, size_t max, struct buf *out)
+int web_body_collect(int (*read)(void *ctx, void *p, size_t n), void *ctx,
+                     long long content_length, size_t max, struct buf *out)
 {
-    const struct mg_request_info *ri = mg_get_request_info(conn);
     char chunk[16384];
-    int n;
+    int n, st = 0;
 
     /* Refuse before reading when the client announces too much. */
-    if (ri->content_length > 0 && (unsigned long long)ri->content_length > max)
+    if (content_length > 0 && (unsigned long long)content_length > max)
         return 413;
     out->max = max;
-    while ((n = mg_read(conn, chunk, sizeof chunk)) > 0)
-        if (buf_append(out, chunk, (size_t)n) != 0)
-            return 413; /* chunked and over the cap */
-    if (n < 0)
-        return 400;
-    if (ri->content_length > 0 && out->len != (size_t)ri->content_length)
-        return 400;
+    while ((n = read(ctx, chunk, sizeof chunk)) > 0)
+        if (buf_append_secret(out, chunk, (size_t)n) != 0) {
+            st = 413; /* chunked and over the cap; OUT already wiped */
+            break;
+        }
+    if (st == 0 && n < 0)
+        st = 400;
+    if (st == 0 && content_length > 0 && out->len != (size_t)content_length)
+        st = 400;
+    if (st != 0)
+        buf_release_secret(out);
+    sodium_memzero(chunk, sizeof chunk);
+    return st;
+}
+
+static int conn_read(void *ctx, void *p, size_t n)
+{
+    return mg_read(ctx, p, n);
+}
+
+int web_read_body(struct mg_connection *conn, size_t max, struct buf *out)
+{
+    return web_body_collect(conn_read, conn, mg_get_request_info(conn)->content_length, max,
+                            out);
+}
+
+int web_body_json(struct buf *body, json_t **out, struct err *err)
+{
+    int rc = json_parse((const char *)body->data, body->len, out, err);
+
+    buf_release_secret(body); /* may hold a password, parsed or not */
+    if (rc != 0)
+        return err_prefix(err, "invalid JSON");
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return err_set(err, "the body must be a JSON object");
+    }
     return 0;
 }
 
@@ -160,25 +193,13 @@ int web_read_json(struct mg_connection *conn, json_t **out)
                               "the body must be application/json");
     st = web_read_body(conn, WEB_MAX_JSON_BODY, &body);
     if (st == 413) {
-        buf_release(&body);
         (void)snprintf(msg, sizeof msg, "the body is larger than %u bytes", WEB_MAX_JSON_BODY);
         return web_send_error(conn, 413, "too_large", msg);
     }
-    if (st != 0) {
-        buf_release(&body);
+    if (st != 0)
         return web_send_error(conn, 400, "bad_request", "the body could not be read");
-    }
-    if (json_parse((const char *)body.data, body.len, out, &err) != 0) {
-        buf_release(&body);
-        (void)snprintf(msg, sizeof msg, "invalid JSON: %s", err_msg(&err));
-        return web_send_error(conn, 400, "bad_json", msg);
-    }
-    buf_release_secret(&body); /* may hold a password */
-    if (!json_is_object(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        return web_send_error(conn, 400, "bad_json", "the body must be a JSON object");
-    }
+    if (web_body_json(&body, out, &err) != 0)
+        return web_send_error(conn, 400, "bad_json", err_msg(&err));
     return 0;
 }
 

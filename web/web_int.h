@@ -153,8 +153,21 @@ int web_send_asset(struct mg_connection *conn, const struct embedded_file *f, co
                    const char *etag, bool immutable);
 
 /* Read the request body into OUT, at most MAX bytes (mg_read loop).
- * Returns 0, or the status to answer: 413 too large, 400 truncated. */
+ * Returns 0, or the status to answer: 413 too large, 400 truncated. The
+ * body may hold a password: growing OUT leaves no copy behind and a failure
+ * wipes it; release OUT with buf_release_secret when it may hold one. */
 int web_read_body(struct mg_connection *conn, size_t max, struct buf *out);
+
+/* The loop behind web_read_body over any source: READ fills up to N bytes
+ * and returns the count, 0 at the end, negative on error (mg_read's
+ * contract). CONTENT_LENGTH is the announced length, negative when none. */
+int web_body_collect(int (*read)(void *ctx, void *p, size_t n), void *ctx,
+                     long long content_length, size_t max, struct buf *out);
+
+/* Parse BODY as the JSON object of an API request. Wipes and releases BODY
+ * whatever happens (it may hold a password). Returns 0 with *OUT (caller
+ * decrefs), or -1 with the message in ERR. */
+int web_body_json(struct buf *body, json_t **out, struct err *err);
 
 /* Parse the JSON body of an API request (Content-Type application/json,
  * capped at WEB_MAX_JSON_BODY). Returns 0 with *OUT (caller decrefs), or a
