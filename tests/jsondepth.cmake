@@ -6,3 +6,7 @@ civreg_test(test_json_depth SOURCES unit/test_json_depth.c LIBS civreg_core)
 # an unwiped password (see the comment at the top of test_web_body.c).
 civreg_test(test_web_body SOURCES unit/test_web_body.c LIBS civreg_web)
 target_link_options(test_web_body PRIVATE "LINKER:--wrap=free,--wrap=realloc")
+if(TARGET civreg_registry)
+    civreg_test(test_web_json_depth SOURCES integration/test_web_json_depth.c LIBS civreg_web)
+    set_tests_properties(test_web_json_depth PROPERTIES TIMEOUT 300)
+endif()

@@ -1,0 +1,288 @@
+/* The JSON nesting attack against the real server (a `serve --demo`
+ * office): a 2 KB body of 1,000 nested brackets used to overflow a worker's
+ * stack inside jansson and kill the process. Every state-changing route of
+ * the table (iterated, so a new route is covered without editing this test)
+ * gets the deep body from a user allowed to call it, with a valid CSRF
+ * token: every route that reads a JSON body (found by sending it "{") must
+ * refuse it with 400 bad_json naming the nesting, the seal check must find
+ * the seal invalid for that reason, no route may answer a 5xx, and /healthz
+ * must still answer after every request. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "support/support.h"
+#include "web/web.h"
+#include "web/web_int.h"
+
+static char *dir;
+static char data[4096];
+static pid_t pid;
+static int outfd, port;
+
+struct login {
+    const char *user;
+    unsigned roles;
+    char cookie[128];
+    char csrf[64];
+};
+static struct login logins[16];
+static size_t nlogins;
+
+/* '{"username":' + DEPTH '[' + DEPTH ']' + '}' (malloc'd). */
+static char *deep_body(size_t depth, size_t *len)
+{
+    struct buf b = BUF_INIT(1 << 24);
+    char *s;
+
+    assert_int_equal(buf_append_str(&b, "{\"username\":"), 0);
+    for (size_t i = 0; i < depth; i++)
+        assert_int_equal(buf_append_byte(&b, '['), 0);
+    for (size_t i = 0; i < depth; i++)
+        assert_int_equal(buf_append_byte(&b, ']'), 0);
+    assert_int_equal(buf_append_byte(&b, '}'), 0);
+    s = (char *)buf_detach(&b, len);
+    assert_non_null(s);
+    return s;
+}
+
+static json_t *body_json(const struct http_response *r)
+{
+    json_error_t je;
+    return json_loadb(r->body, r->body_len, 0, &je);
+}
+
+static int sign_in(const char *user, struct login *l)
+{
+    struct http_response r;
+    char body[256], sc[100];
+    json_t *j;
+
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user,
+             WEB_DEMO_PASSWORD);
+    if (http_request(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n", body,
+                     strlen(body), &r) != 0)
+        return -1;
+    if (r.status != 200 || http_header(&r, "Set-Cookie", sc, sizeof sc) != 0 ||
+        strchr(sc, ';') == NULL) {
+        http_response_free(&r);
+        return -1;
+    }
+    *strchr(sc, ';') = '\0';
+    snprintf(l->cookie, sizeof l->cookie, "Cookie: %s\r\n", sc);
+    j = body_json(&r);
+    snprintf(l->csrf, sizeof l->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
+    json_decref(j);
+    http_response_free(&r);
+    l->user = user;
+    return 0;
+}
+
+static void assert_alive(const char *after)
+{
+    struct http_response r;
+
+    if (http_request(port, "GET", "/healthz", NULL, NULL, 0, &r) != 0)
+        fail_msg("the server stopped answering after %s", after);
+    if (r.status != 200)
+        fail_msg("/healthz answered %d after %s", r.status, after);
+    http_response_free(&r);
+}
+
+static int setup(void **state)
+{
+    char line[512];
+    (void)state;
+
+    dir = tmp_dir("jsondepth");
+    snprintf(data, sizeof data, "%s/data", dir);
+    const char *argv[] = { CIVREG_BIN, "serve", "--demo", "--data", data, "--listen", "127.0.0.1:0",
+                           NULL };
+    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
+        proc_read_line(outfd, line, sizeof line, 120) != 0 || strstr(line, "://127.0.0.1:") == NULL)
+        return -1;
+    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
+    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
+        if (sign_in(u->username, &logins[nlogins]) != 0)
+            return -1;
+        logins[nlogins++].roles = u->roles;
+    }
+    /* A CSCA, so the public seal check gets as far as parsing the seal. */
+    char pw[4200];
+    struct proc_result pr;
+    snprintf(pw, sizeof pw, "%s/pw", dir);
+    if (file_write(pw, WEB_DEMO_PASSWORD "\n", strlen(WEB_DEMO_PASSWORD) + 1) != 0 ||
+        civreg_run(NULL, &pr, (const char *[]){ "pki", "init", "--data", data, "--country", "UT",
+                                                "--user", "admin", "--password-file", pw,
+                                                NULL }) != 0)
+        return -1;
+    if (pr.status != 0) {
+        fprintf(stderr, "pki init: %s\n", pr.err);
+        return -1;
+    }
+    proc_result_free(&pr);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kill(pid, SIGTERM);
+    proc_wait(pid, 30);
+    close(outfd);
+    tmp_remove(dir);
+    free(dir);
+    return 0;
+}
+
+/* The pen test's request, signed out, and deeper variants. */
+static void test_session_depth_attack(void **state)
+{
+    static const size_t depths[] = { 1000, 100000, 65, 2000000 };
+    struct http_response r;
+    char what[64];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        size_t len;
+        char *body = deep_body(depths[i], &len);
+        assert_int_equal(http_request(port, "POST", "/api/v1/session",
+                                      "Content-Type: application/json\r\n", body, len, &r), 0);
+        free(body);
+        snprintf(what, sizeof what, "%zu nested brackets", depths[i]);
+        if (len > WEB_MAX_JSON_BODY) {
+            assert_int_equal(r.status, 413);
+        } else {
+            json_t *j = body_json(&r);
+            const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+            const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+            if (r.status != 400 || code == NULL || strcmp(code, "bad_json") != 0 || msg == NULL ||
+                strstr(msg, "nested deeper than 64 levels") == NULL)
+                fail_msg("%s: want 400 bad_json naming the nesting, got %d %s", what, r.status,
+                         r.body);
+            json_decref(j);
+        }
+        http_response_free(&r);
+        assert_alive(what);
+    }
+    /* 64 levels is within the limit: the parser runs and the sign-in is
+     * refused for what it is (a username that is not a string). */
+    size_t len;
+    char *body = deep_body(63, &len);
+    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+                                  "Content-Type: application/json\r\n", body, len, &r), 0);
+    free(body);
+    assert_true(r.status >= 400 && r.status < 500);
+    assert_null(strstr(r.body, "nested deeper"));
+    http_response_free(&r);
+    assert_alive("63 nested brackets");
+}
+
+/* Every state-changing route × the deep body. */
+static void test_every_route(void **state)
+{
+    struct http_response r;
+    char path[512], hdr[512], what[600];
+    size_t len, json_routes = 0, routes = 0;
+    char *body = deep_body(1000, &len);
+    (void)state;
+
+    for (const struct web_route *rt = web_routes; rt->method != NULL; rt++) {
+        const struct login *l = NULL;
+        size_t o = 0;
+        bool reads_json, seal;
+
+        if (!web_method_changes_state(rt->method))
+            continue;
+        /* Sign-out reads no body and would end the session used below. */
+        if (strcmp(rt->method, "DELETE") == 0 && strcmp(rt->path, "/api/v1/session") == 0)
+            continue;
+        /* The public seal check takes the seal's JSON text as a raw body;
+         * its answer to a seal that does not parse is 200 {valid: false}. */
+        seal = strcmp(rt->path, "/api/v1/seal/verify") == 0;
+        for (size_t i = 0; i < nlogins && rt->roles != WEB_PUBLIC; i++)
+            if ((rt->roles & logins[i].roles) != 0) {
+                l = &logins[i];
+                break;
+            }
+        if (rt->roles != WEB_PUBLIC && l == NULL)
+            fail_msg("%s %s: no demo user may call it", rt->method, rt->path);
+        /* {params} name nothing: no route may act on anything here. */
+        for (const char *p = rt->path; *p && o + 40 < sizeof path; p++) {
+            if (*p == '{') {
+                o += (size_t)snprintf(path + o, sizeof path - o, "nobody-here");
+                p = strchr(p, '}');
+            } else {
+                path[o++] = *p;
+            }
+        }
+        path[o] = '\0';
+        snprintf(hdr, sizeof hdr, "%s%s%s%sContent-Type: application/json\r\n",
+                 l ? l->cookie : "", l ? "X-CSRF-Token: " : "", l ? l->csrf : "", l ? "\r\n" : "");
+        /* Which routes read a JSON body is found out, not listed: those
+         * that refuse a malformed one ("{") as bad_json. */
+        assert_int_equal(http_request(port, rt->method, path, hdr, "{", 1, &r), 0);
+        {
+            json_t *j = body_json(&r);
+            const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+            reads_json = code != NULL && strcmp(code, "bad_json") == 0;
+            json_decref(j);
+        }
+        http_response_free(&r);
+        assert_int_equal(http_request(port, rt->method, path, hdr, body, len, &r), 0);
+        snprintf(what, sizeof what, "%s %s as %s", rt->method, path, l ? l->user : "nobody");
+        if (seal) {
+            json_t *j = body_json(&r);
+            const char *err = json_string_value(json_object_get(j, "error"));
+            if (r.status != 200 || !json_is_false(json_object_get(j, "valid")) || err == NULL ||
+                strstr(err, "nested deeper than 64 levels") == NULL)
+                fail_msg("%s: want 200 {valid:false} naming the nesting, got %d %s", what,
+                         r.status, r.body);
+            json_decref(j);
+            json_routes++;
+        } else if (r.status >= 500 || (reads_json && r.status != 400)) {
+            /* Routes that read no JSON body (uploads of bytes, actions on
+             * an object named in the path, opening an upload batch) answer
+             * as they would to any body; never a server error. */
+            fail_msg("%s: got %d %s", what, r.status, r.body);
+        }
+        if (reads_json) {
+            json_t *j = body_json(&r);
+            const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+            const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+            if (r.status != 400 || code == NULL || strcmp(code, "bad_json") != 0 || msg == NULL ||
+                strstr(msg, "nested deeper than 64 levels") == NULL)
+                fail_msg("%s: want 400 bad_json naming the nesting, got %d %s", what, r.status,
+                         r.body);
+            json_decref(j);
+            json_routes++;
+        }
+        print_message("%-60s %d%s\n", what, r.status, reads_json || seal ? " (reads JSON)" : "");
+        http_response_free(&r);
+        assert_alive(what);
+        routes++;
+    }
+    free(body);
+    print_message("deep body sent to %zu state-changing routes, %zu of them JSON\n", routes,
+                  json_routes);
+    assert_true(json_routes >= 13); /* the JSON routes when this test was written */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_depth_attack),
+        cmocka_unit_test(test_every_route),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
