@@ -367,8 +367,8 @@ static int record_list(int argc, char **argv)
 }
 
 /* One batch: parse, draft in one transaction, report. */
-static int import_batch(struct cli_session *s, json_t **recs, long *lines, size_t n,
-                        int *refused, struct err *err)
+static int import_batch(struct cli_session *s, json_t **recs, long *lines,
+                        const struct err *parse_errs, size_t n, int *refused, struct err *err)
 {
     char **ids = calloc(n, sizeof *ids);
     struct err *errs = calloc(n, sizeof *errs);
@@ -390,7 +390,8 @@ static int import_batch(struct cli_session *s, json_t **recs, long *lines, size_
             printf("committed %ld %s\n", lines[i], ids[i]);
             free(ids[i]);
         } else {
-            printf("refused %ld: %s\n", lines[i], recs[i] ? err_msg(&errs[i]) : "not JSON");
+            printf("refused %ld: %s\n", lines[i],
+                   recs[i] ? err_msg(&errs[i]) : err_msg(&parse_errs[i]));
             (*refused)++;
         }
     }
@@ -406,6 +407,7 @@ static int record_import(int argc, char **argv)
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t **recs = NULL;
+    struct err *parse_errs = NULL; /* why a line is not JSON */
     long *lines = NULL, line = 0;
     size_t n = 0, batch;
     char *buf = NULL;
@@ -421,13 +423,14 @@ static int record_import(int argc, char **argv)
     f = fopen(o.jsonl, "r");
     recs = calloc(batch, sizeof *recs);
     lines = calloc(batch, sizeof *lines);
+    parse_errs = calloc(batch, sizeof *parse_errs);
     buf = malloc(IMPORT_LINE_MAX);
     if (f == NULL) {
         err_set(&err, "%s: %s", o.jsonl, strerror(errno));
         rc = cli_fail("record import", &err);
         goto out;
     }
-    if (recs == NULL || lines == NULL || buf == NULL) {
+    if (recs == NULL || lines == NULL || parse_errs == NULL || buf == NULL) {
         err_set(&err, "out of memory");
         rc = cli_fail("record import", &err);
         goto out;
@@ -445,11 +448,13 @@ static int record_import(int argc, char **argv)
             continue;
         recs[n] = NULL;
         lines[n] = line;
-        if (json_parse(buf, len, &recs[n], &err) != 0)
+        if (json_parse(buf, len, &recs[n], &parse_errs[n]) != 0) {
             recs[n] = NULL;
+            err_prefix(&parse_errs[n], "not JSON");
+        }
         n++;
         if (n == batch) {
-            if (import_batch(&s, recs, lines, n, &refused, &err) != 0) {
+            if (import_batch(&s, recs, lines, parse_errs, n, &refused, &err) != 0) {
                 rc = cli_fail("record import", &err);
                 goto out;
             }
@@ -458,7 +463,7 @@ static int record_import(int argc, char **argv)
             n = 0;
         }
     }
-    if (n > 0 && import_batch(&s, recs, lines, n, &refused, &err) != 0) {
+    if (n > 0 && import_batch(&s, recs, lines, parse_errs, n, &refused, &err) != 0) {
         rc = cli_fail("record import", &err);
         goto out;
     }
@@ -472,6 +477,7 @@ out:
         json_decref(recs[i]);
     free(recs);
     free(lines);
+    free(parse_errs);
     free(buf);
     if (f)
         fclose(f);
