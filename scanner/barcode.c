@@ -12,6 +12,97 @@ struct scan_reader {
     int retry;
 };
 
+/* Variable-length symbologies without a mandatory check character: a
+ * damaged symbol can decode as a shorter valid one (ZBar's own minimum for
+ * I2/5 is 6 digits, and a degraded "85274774" reads as a phantom "274774"
+ * too). Code 128, Code 93 and QR carry check characters; EAN/UPC have fixed
+ * lengths. */
+static const struct {
+    zbar_symbol_type_t type;
+    int min_len;
+} min_lengths[] = {
+    { ZBAR_I25, 8 },
+    { ZBAR_CODABAR, 6 },
+    { ZBAR_CODE39, 4 },
+};
+
+size_t scan_min_length(const char *type)
+{
+    for (size_t i = 0; i < sizeof min_lengths / sizeof min_lengths[0]; i++)
+        if (strcmp(type, zbar_get_symbol_name(min_lengths[i].type)) == 0)
+            return (size_t)min_lengths[i].min_len;
+    return 0;
+}
+
+/* A's box touches B's box grown by half B's larger side plus 8 pixels: ZBar
+ * places a read's outline points where scan lines decoded it, and a
+ * partial or overlong read of a damaged symbol is often a single point at
+ * one end of it (a 1 x 1 box). */
+static int same_place(const struct scan_symbol *a, const struct scan_symbol *b)
+{
+    long m = 8 + (b->width > b->height ? b->width : b->height) / 2;
+
+    return (long)a->x <= (long)b->x + b->width + m && (long)a->x + a->width >= (long)b->x - m &&
+           (long)a->y <= (long)b->y + b->height + m && (long)a->y + a->height >= (long)b->y - m;
+}
+
+static int has_substring(const unsigned char *h, size_t hlen, const unsigned char *n,
+                         size_t nlen)
+{
+    for (size_t i = 0; nlen <= hlen && i <= hlen - nlen; i++)
+        if (memcmp(h + i, n, nlen) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reads I and J disagree about one symbol: same symbology, same place, one
+ * payload inside the other (a partial decode, or one run on into the
+ * neighbouring print). */
+static int conflict(const struct scan_symbols *syms, size_t i, size_t j)
+{
+    const struct scan_symbol *a = &syms->sym[i], *b = &syms->sym[j];
+    const struct scan_symbol *shorter = a->len < b->len ? a : b;
+    const struct scan_symbol *longer = a->len < b->len ? b : a;
+
+    if (i == j || a->len == b->len || strcmp(a->type, b->type) != 0)
+        return 0;
+    return has_substring(longer->data, longer->len, shorter->data, shorter->len) &&
+           (same_place(shorter, longer) || same_place(longer, shorter));
+}
+
+/* Read I loses a conflict: another read of the same symbol is seen by more
+ * scan lines (ZBar's quality), or by as many (then neither can be trusted). */
+static int loses_conflict(const struct scan_symbols *syms, size_t i)
+{
+    for (size_t j = 0; j < syms->count; j++)
+        if (conflict(syms, i, j) && syms->sym[j].quality >= syms->sym[i].quality)
+            return 1;
+    return 0;
+}
+
+size_t scan_symbols_drop_doubtful(struct scan_symbols *syms)
+{
+    size_t kept = 0, n = syms->count;
+    unsigned char *drop = calloc(n ? n : 1, 1);
+
+    if (drop == NULL)
+        return 0; /* out of memory: leave the list as it is */
+    /* Decide on the whole list first: dropping one read must not change
+     * what another is compared with. */
+    for (size_t i = 0; i < n; i++)
+        drop[i] = syms->sym[i].len < scan_min_length(syms->sym[i].type) ||
+                  loses_conflict(syms, i);
+    for (size_t i = 0; i < n; i++) {
+        if (drop[i])
+            free(syms->sym[i].data);
+        else
+            syms->sym[kept++] = syms->sym[i];
+    }
+    free(drop);
+    syms->count = kept;
+    return n - kept;
+}
+
 int scan_reader_new(struct scan_reader **out, struct err *err)
 {
     struct scan_reader *rd = calloc(1, sizeof *rd);
@@ -29,6 +120,9 @@ int scan_reader_new(struct scan_reader **out, struct err *err)
     zbar_image_scanner_set_config(rd->scanner, ZBAR_NONE, ZBAR_CFG_POSITION, 1);
     zbar_image_scanner_set_config(rd->scanner, ZBAR_DATABAR, ZBAR_CFG_ENABLE, 0);
     zbar_image_scanner_set_config(rd->scanner, ZBAR_DATABAR_EXP, ZBAR_CFG_ENABLE, 0);
+    for (size_t i = 0; i < sizeof min_lengths / sizeof min_lengths[0]; i++)
+        zbar_image_scanner_set_config(rd->scanner, min_lengths[i].type, ZBAR_CFG_MIN_LEN,
+                                      min_lengths[i].min_len);
     rd->retry = 1;
     *out = rd;
     return 0;
@@ -141,6 +235,7 @@ static int scan_one(struct scan_reader *rd, const struct scan_image *img, enum s
         sym->quality = zbar_symbol_get_quality(s);
         sym->pass = pass;
     }
+    (void)scan_symbols_drop_doubtful(out);
     rc = 0;
 out:
     zbar_image_destroy(zi);

@@ -5,6 +5,8 @@
  * DataBar, which register pages do not carry and whose ZBar 0.23 decoder
  * prints assertion warnings on text-heavy pages. When a page yields nothing, the reader tries again on
  * cleaned-up copies (Otsu-binarized, reduced, enlarged) before giving up.
+ * Reads too short for their symbology, or contained in a longer read of the
+ * same symbology at the same place, are dropped (scan_symbols_drop_doubtful).
  *
  *   struct scan_reader *rd = NULL;
  *   struct scan_symbols syms = SCAN_SYMBOLS_INIT;
@@ -66,6 +68,25 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
     __attribute__((warn_unused_result));
 
 void scan_symbols_release(struct scan_symbols *syms);
+
+/* The fewest characters a read of TYPE (ZBar's name) may carry: 8 for
+ * Interleaved 2 of 5 ("I2/5"), 6 for Codabar, 4 for Code 39, 0 (no bound
+ * beyond ZBar's) for the rest. These symbologies have no mandatory check
+ * character, so a damaged symbol can decode as a shorter valid one; ZBar is
+ * configured with the same bounds, and scan_read_barcodes drops anything
+ * shorter. */
+size_t scan_min_length(const char *type);
+
+/* Drop doubtful reads from SYMS, keeping the order of the rest: a read
+ * shorter than scan_min_length, and conflicting reads of one symbol: two
+ * reads of the same symbology at the same place (boxes touching, within
+ * half the symbol's size), one payload inside the other. That is ZBar
+ * decoding a damaged symbol partly (I2/5 "274774" beside "85274774") or
+ * running on into neighbouring print ("5385274774"). The read more scan
+ * lines agree on (ZBar's quality) is kept; at equal quality neither is:
+ * reporting nothing is better than reporting something false. Returns the
+ * number dropped. */
+size_t scan_symbols_drop_doubtful(struct scan_symbols *syms);
 
 /* The pass's name ("original", "binarized", "reduced", "enlarged"). */
 const char *scan_pass_name(enum scan_pass pass);
