@@ -65,10 +65,12 @@ static void personalize(const char *datadir, const char *out, const char *extra)
 {
     struct proc_result r;
     char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "'%s' chip personalize --data '%s' --mrz-lines '%s/mrz.txt' --photo "
-             "'%s/icao/face-120x160.jpg' --dg11 '%s/dg11.json' --dg12 '%s/dg12.json' --out '%s' %s %s",
-             CIVREG_BIN, datadir, dir, CIVREG_TEST_DATA, dir, dir, out, as_op, extra ? extra : "");
+    if (snprintf(cmd, sizeof cmd,
+                 "'%s' chip personalize --data '%s' --mrz-lines '%s/mrz.txt' --photo "
+                 "'%s/icao/face-120x160.jpg' --dg11 '%s/dg11.json' --dg12 '%s/dg12.json' --out '%s' %s %s",
+                 CIVREG_BIN, datadir, dir, CIVREG_TEST_DATA, dir, dir, out, as_op,
+                 extra ? extra : "") >= (int)sizeof cmd)
+        fail_msg("personalize: command longer than %zu bytes", sizeof cmd);
     sh(&r, "%s", cmd);
     if (r.status != 0)
         fail_msg("personalize failed: %s", r.err);
