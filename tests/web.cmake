@@ -25,3 +25,6 @@ if(CIVREG_NODE)
             SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
     endforeach()
 endif()
+# Idle and slowloris connections from one address (about 10 s on loopback).
+civreg_test(test_web_conn SOURCES integration/test_web_conn.c LIBS civreg_core)
+set_tests_properties(test_web_conn PROPERTIES TIMEOUT 60)
