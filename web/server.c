@@ -203,7 +203,7 @@ static int signin_limits(const struct conf *c, struct web_throttle_limits *lim, 
         return err_set(err, "civreg.conf: signin_backoff_max_seconds must be at least "
                             "signin_backoff_seconds");
     lim->pair = (struct web_throttle_rule){ (unsigned)free_, base, max };
-    lim->addr = (struct web_throttle_rule){ (unsigned)addr, base * 2, max };
+    lim->addr = (struct web_throttle_rule){ (unsigned)addr, base * 2 < max ? base * 2 : max, max };
     lim->global = (struct web_throttle_rule){ (unsigned)global, 5, 60 };
     lim->window = 15 * 60;
     lim->max_entries = 4096;

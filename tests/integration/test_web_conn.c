@@ -297,11 +297,51 @@ static void test_within_cap(void **state)
         close(fds[i]);
 }
 
+/* A wrong setting stops the start with a message naming it. */
+static void test_bad_settings(void **state)
+{
+    static const char *const bad[][2] = {
+        { "trusted_proxies = 127.0.0.1, proxy.local\n", "proxy.local" },
+        { "header_timeout_seconds = 0\n", "header_timeout_seconds" },
+        { "max_connections_per_address = many\n", "max_connections_per_address" },
+        { "web_threads = 100000\n", "web_threads" },
+        { "signin_backoff_seconds = 60\nsignin_backoff_max_seconds = 10\n",
+          "signin_backoff_max_seconds" },
+    };
+    char *d = tmp_dir("webconnbad");
+    char dd[4200], conf[4300];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct proc_result r;
+        FILE *f;
+        snprintf(dd, sizeof dd, "%s/d%zu", d, i);
+        assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "init", "--data", dd, NULL }), 0);
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        snprintf(conf, sizeof conf, "%s/civreg.conf", dd);
+        assert_non_null(f = fopen(conf, "a"));
+        fputs(bad[i][0], f);
+        fclose(f);
+        assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "serve", "--data", dd, "--listen",
+                                                                "127.0.0.1:0", NULL }),
+                         0);
+        if (r.status != 1 || strstr(r.err, bad[i][1]) == NULL)
+            printf("%s-> %d %s\n", bad[i][0], r.status, r.err);
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.err, bad[i][1]));
+        proc_result_free(&r);
+    }
+    tmp_remove(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_clients),
         cmocka_unit_test(test_within_cap),
+        cmocka_unit_test(test_bad_settings),
     };
     return cmocka_run_group_tests_name("web_conn", tests, setup, teardown);
 }
