@@ -164,7 +164,9 @@ int main(int argc, char **argv)
                records / (now() - t0));
     }
 
-    /* The real server, 8 worker threads (the default). */
+    /* The real server, its default 64 worker threads. wrk connects from one
+     * address: --connections above max_connections_per_address (16 unless
+     * civreg.conf says otherwise) are refused. */
     if (pipe(pfd) != 0)
         goto out;
     pid = fork();
@@ -206,7 +208,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench web: no record to view: %s\n", buf_str(&r));
         goto out;
     }
-    printf("civreg web: %d records, wrk -t2 -c%d -d%ds, server with 8 worker threads\n", records,
+    printf("civreg web: %d records, wrk -t2 -c%d -d%ds, server with 64 worker threads\n", records,
            connections, seconds);
     (void)snprintf(path, sizeof path, "/api/v1/records/%s", id);
     if (run_wrk("GET /api/v1/records/{id} (view, logged)", port, path, cookie, seconds,

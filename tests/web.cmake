@@ -25,3 +25,11 @@ if(CIVREG_NODE)
             SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
     endforeach()
 endif()
+# Idle and slowloris connections from one address (about 10 s on loopback).
+civreg_test(test_web_conn SOURCES integration/test_web_conn.c LIBS civreg_core)
+set_tests_properties(test_web_conn PROPERTIES TIMEOUT 60)
+# Sign-in throttling with short delays, trusted and spoofed X-Forwarded-For.
+if(TARGET civreg_registry)
+    civreg_test(test_web_signin SOURCES integration/test_web_signin.c LIBS civreg_core)
+    set_tests_properties(test_web_signin PROPERTIES TIMEOUT 120)
+endif()

@@ -296,27 +296,12 @@ int web_api_application_action(struct web_request *rq)
     return send_owned(rq, 200, out);
 }
 
+/* Downloads go through the one response helper (web/http.c): the security
+ * headers, and no body for HEAD. */
 static int send_bytes(struct web_request *rq, const unsigned char *p, size_t len,
                       const char *type, const char *filename)
 {
-    char hdr[256], safe[128];
-    size_t n = 0;
-
-    /* Only A-Z a-z 0-9 - . _ reach the header, whatever the name. */
-    for (const char *c = filename; *c && n + 1 < sizeof safe; c++)
-        safe[n++] = ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_')
-                        ? *c
-                        : '_';
-    safe[n] = '\0';
-    snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s\"\r\n", safe);
-    mg_printf(rq->conn,
-              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
-              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-              "Content-Security-Policy: default-src 'none'\r\n\r\n",
-              type, len, hdr);
-    mg_write(rq->conn, p, len);
-    return 200;
+    return web_send_download(rq->conn, type, filename, p, len);
 }
 
 /* GET /applications/{id}/datapage.pdf | photo | chip */

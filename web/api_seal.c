@@ -17,7 +17,7 @@ int web_api_seal_verify(struct web_request *rq)
 {
     static const char *const images[] = { "image/png", "image/jpeg", "image/tiff", NULL };
     const char *ct = mg_get_header(rq->conn, "Content-Type");
-    const char *addr = web_client_addr(rq->conn);
+    const char *addr = web_client_addr(rq);
     struct buf body = BUF_INIT(WEB_MAX_UPLOAD), csca = BUF_INIT((size_t)4 << 20);
     struct err err = ERR_INIT;
     struct pki *p = NULL;

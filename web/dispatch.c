@@ -130,6 +130,23 @@ static const char *given_csrf(struct mg_connection *conn, char *out, size_t size
     return NULL;
 }
 
+/* The value of the last header NAME: a proxy appends its own header line
+ * after any the client sent, so the last one is the proxy's. */
+static const char *last_header(const struct mg_request_info *ri, const char *name)
+{
+    const char *v = NULL;
+
+    for (int i = 0; i < ri->num_headers; i++)
+        if (strcasecmp(ri->http_headers[i].name, name) == 0)
+            v = ri->http_headers[i].value;
+    return v;
+}
+
+const char *web_client_addr(const struct web_request *rq)
+{
+    return rq->client_addr;
+}
+
 int web_dispatch(struct mg_connection *conn, void *cbdata)
 {
     struct web_request rq;
@@ -143,6 +160,8 @@ int web_dispatch(struct mg_connection *conn, void *cbdata)
     rq.srv = cbdata;
     rq.w = web_worker_of(conn);
     rq.path = rq.ri->local_uri != NULL ? rq.ri->local_uri : "/";
+    web_client_addr_resolve(&rq.srv->trusted, rq.ri->remote_addr,
+                            last_header(rq.ri, "X-Forwarded-For"), rq.client_addr);
 
     rq.route = web_route_match(web_routes, rq.ri->request_method, rq.path, &rq, &status, allow,
                                sizeof allow);

@@ -35,6 +35,11 @@ static bool is_head(struct mg_connection *conn)
     return strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
 }
 
+/* The one way an answer leaves civreg: status, type, length, the security
+ * headers, HDRS, then the body -- except for HEAD, which gets the same
+ * headers (Content-Length included, RFC 9110 §9.3.2) and no body: bytes
+ * after the headers would be read by the client as the start of the next
+ * answer on a keep-alive connection. */
 static void send_body(struct mg_connection *conn, int status, const char *type, const char *csp,
                       const char *cache, const char *const *hdrs, const void *p, size_t len)
 {
@@ -116,13 +121,33 @@ int web_send_asset(struct mg_connection *conn, const struct embedded_file *f, co
     const char *cache = immutable ? "public, max-age=31536000, immutable" : "no-cache";
 
     if (inm != NULL && strcmp(inm, etag) == 0) {
+        /* RFC 9110 §15.4.5: no body, no Content-Length to describe one */
         mg_response_header_start(conn, 304);
         mg_response_header_add(conn, "ETag", etag, -1);
-        mg_response_header_add(conn, "Cache-Control", cache, -1);
+        add_security_headers(conn, CSP_PAGE, cache);
         mg_response_header_send(conn);
         return 304;
     }
     send_body(conn, 200, type, CSP_PAGE, cache, hdrs, f->data, f->len);
+    return 200;
+}
+
+int web_send_download(struct mg_connection *conn, const char *type, const char *filename,
+                      const void *p, size_t len)
+{
+    char disp[200], safe[128];
+    const char *hdrs[] = { "Content-Disposition", disp, NULL };
+    size_t n = 0;
+
+    /* Only A-Z a-z 0-9 - . _ reach the header, whatever the name. */
+    for (const char *c = filename; *c && n + 1 < sizeof safe; c++)
+        safe[n++] = ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_')
+                        ? *c
+                        : '_';
+    safe[n] = '\0';
+    (void)snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", safe);
+    send_body(conn, 200, type, CSP_DATA, "no-store", hdrs, p, len);
     return 200;
 }
 
@@ -237,9 +262,4 @@ int web_html_escape(struct buf *out, const char *s, size_t len)
         run = i + 1;
     }
     return buf_append(out, s + run, len - run);
-}
-
-const char *web_client_addr(const struct mg_connection *conn)
-{
-    return mg_get_request_info(conn)->remote_addr;
 }

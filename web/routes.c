@@ -217,7 +217,7 @@ int web_handle_session_create(struct web_request *rq)
     struct err err = ERR_INIT;
     struct web_identity id;
     json_t *in = NULL, *out = NULL;
-    const char *user = NULL, *pass = NULL, *lang = NULL, *addr = web_client_addr(rq->conn);
+    const char *user = NULL, *pass = NULL, *lang = NULL, *addr = web_client_addr(rq);
     char token[WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1], cookie[160], retry[24], chosen[8];
     void *actor = NULL;
     time_t wait, now = time(NULL);
@@ -262,7 +262,7 @@ int web_handle_session_create(struct web_request *rq)
         rc = web_send_error(rq->conn, 401, "bad_credentials", "wrong user name or password");
         goto out;
     }
-    web_throttle_success(rq->srv->throttle, user, now);
+    web_throttle_success(rq->srv->throttle, user, addr, now);
     /* Signing in again replaces the browser's old session: end it now
      * rather than leave its unlocked key until it expires. */
     if (rq->session != NULL)

@@ -17,7 +17,17 @@
 
 #include <openssl/ssl.h>
 
-#define WEB_DEFAULT_THREADS 8
+/* Every open connection holds a worker (see conngate.h): enough for an
+ * office's browsers, each keeping a few connections alive. */
+#define WEB_DEFAULT_THREADS 64
+#define WEB_MAX_THREADS 1024
+/* Connections one address may hold at once: a quarter of the workers. */
+#define WEB_DEFAULT_PER_ADDRESS 16
+/* Seconds a client has to send its request headers (slowloris). */
+#define WEB_DEFAULT_HEADER_TIMEOUT 10
+/* Milliseconds an idle keep-alive connection is kept (at most the header
+ * timeout: it holds a worker meanwhile). */
+#define WEB_KEEP_ALIVE_MS 5000L
 
 struct web_worker *web_worker_of(const struct mg_connection *conn)
 {
@@ -51,6 +61,26 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p)
         return;
     db_close(w->db);
     free(w);
+}
+
+/* Every connection goes through the connection gate (conngate.h): counted
+ * per client address, closed at once over the cap. */
+static int init_connection(const struct mg_connection *conn, void **conn_data)
+{
+    struct web_server *srv = mg_get_user_data(mg_get_context(conn));
+
+    *conn_data = NULL;
+    if (srv != NULL && srv->gate != NULL)
+        web_conngate_open(srv->gate, conn);
+    return 0;
+}
+
+static void connection_close(const struct mg_connection *conn)
+{
+    struct web_server *srv = mg_get_user_data(mg_get_context(conn));
+
+    if (srv != NULL && srv->gate != NULL)
+        web_conngate_close(srv->gate, conn);
 }
 
 /* CivetWeb up to 1.15 loads OpenSSL with dlopen("libssl.so") and calls
@@ -135,6 +165,51 @@ static int conf_seconds(const struct conf *c, const char *key, long deflt, long 
     return 0;
 }
 
+/* A whole number from civreg.conf within [MIN, MAX], or DEFLT. */
+static int conf_number(const struct conf *c, const char *key, long deflt, long min, long max,
+                       long *out, struct err *err)
+{
+    const char *v = conf_get(c, key, NULL);
+    char *end = NULL;
+    long n;
+
+    if (v == NULL) {
+        *out = deflt;
+        return 0;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+        return err_set(err, "civreg.conf: %s must be a number from %ld to %ld", key, min, max);
+    *out = n;
+    return 0;
+}
+
+/* The sign-in throttle from civreg.conf (see throttle.h and docs/web.md):
+ * per (address, name) 5 failures, then 15 s doubling to 15 minutes; per
+ * address 100; all together 1000, then 5 s doubling to a minute; runs of
+ * failures counted over 15 minutes. */
+static int signin_limits(const struct conf *c, struct web_throttle_limits *lim, struct err *err)
+{
+    long free_, base, max, addr, global;
+
+    if (conf_number(c, "signin_free_attempts", 5, 1, 1000, &free_, err) != 0 ||
+        conf_number(c, "signin_backoff_seconds", 15, 1, 3600, &base, err) != 0 ||
+        conf_number(c, "signin_backoff_max_seconds", 15 * 60, 1, 24 * 3600, &max, err) != 0 ||
+        conf_number(c, "signin_address_limit", 100, 1, 1000000, &addr, err) != 0 ||
+        conf_number(c, "signin_global_limit", 1000, 1, 10000000, &global, err) != 0)
+        return -1;
+    if (max < base)
+        return err_set(err, "civreg.conf: signin_backoff_max_seconds must be at least "
+                            "signin_backoff_seconds");
+    lim->pair = (struct web_throttle_rule){ (unsigned)free_, base, max };
+    lim->addr = (struct web_throttle_rule){ (unsigned)addr, base * 2 < max ? base * 2 : max, max };
+    lim->global = (struct web_throttle_rule){ (unsigned)global, 5, 60 };
+    lim->window = 15 * 60;
+    lim->max_entries = 4096;
+    return 0;
+}
+
 static int log_message(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
@@ -178,18 +253,25 @@ int web_serve(const struct web_options *opts, struct err *err)
     const char *listen;
     sigset_t set, old;
     struct web_session_limits slim = { 0, 0, 10000 };
-    const struct web_throttle_limits tlim = { 5, 20, 15 * 60, 30, 15 * 60, 4096 };
+    struct web_throttle_limits tlim;
     /* public seal checks: 30 a minute per address, then 30 s doubling to 5 min */
-    const struct web_throttle_limits seal_lim = { 30, 30, 60, 30, 5 * 60, 4096 };
+    const struct web_throttle_limits seal_lim = { { 0, 0, 0 }, { 30, 30, 5 * 60 }, { 0, 0, 0 },
+                                                  60, 4096 };
+    long nthreads, per_addr, header_s;
+    char timeout_ms[24], keepalive_ms[24];
     struct timespec tick = { 30, 0 };
     char ports_opt[160];
     int sig = 0, n, rc = -1;
     const char *options[] = {
         "listening_ports", NULL,
         "num_threads", threads,
-        "request_timeout_ms", "30000",
+        /* CivetWeb bounds the whole wait for a request's headers by this
+         * (not each read), so a slow sender is cut off in time; the same
+         * value bounds each wait for body bytes and for the client to take
+         * the answer. */
+        "request_timeout_ms", timeout_ms,
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "5000",
+        "keep_alive_timeout_ms", keepalive_ms,
         /* Headers and body go out in separate writes: without this, Nagle
          * and the client's delayed ACK add 40 ms to every keep-alive answer. */
         "tcp_nodelay", "1",
@@ -220,6 +302,15 @@ int web_serve(const struct web_options *opts, struct err *err)
         conf_seconds(srv.dd->conf, "session_max_hours", 12, 3600, 24 * 7, &slim.absolute, err) !=
             0 ||
         web_sessions_new(&slim, &srv.sessions, err) != 0 ||
+        conf_number(srv.dd->conf, "web_threads", WEB_DEFAULT_THREADS, 1, WEB_MAX_THREADS,
+                    &nthreads, err) != 0 ||
+        conf_number(srv.dd->conf, "max_connections_per_address", WEB_DEFAULT_PER_ADDRESS, 1,
+                    WEB_MAX_THREADS, &per_addr, err) != 0 ||
+        conf_number(srv.dd->conf, "header_timeout_seconds", WEB_DEFAULT_HEADER_TIMEOUT, 1, 300,
+                    &header_s, err) != 0 ||
+        web_addrset_parse(conf_get(srv.dd->conf, "trusted_proxies", NULL), &srv.trusted, err) !=
+            0 ||
+        signin_limits(srv.dd->conf, &tlim, err) != 0 ||
         web_throttle_new(&tlim, &srv.throttle, err) != 0 ||
         web_throttle_new(&seal_lim, &srv.seal_throttle, err) != 0)
         goto out;
@@ -240,8 +331,21 @@ int web_serve(const struct web_options *opts, struct err *err)
         goto out;
     }
     options[1] = ports_opt;
-    (void)snprintf(threads, sizeof threads, "%d",
-                   opts->threads > 0 ? opts->threads : WEB_DEFAULT_THREADS);
+    if (opts->threads > 0)
+        nthreads = opts->threads;
+    (void)snprintf(threads, sizeof threads, "%ld", nthreads);
+    (void)snprintf(timeout_ms, sizeof timeout_ms, "%ld", header_s * 1000);
+    (void)snprintf(keepalive_ms, sizeof keepalive_ms, "%ld",
+                   header_s * 1000 < WEB_KEEP_ALIVE_MS ? header_s * 1000 : WEB_KEEP_ALIVE_MS);
+    if (per_addr >= nthreads)
+        log_warn("serve: max_connections_per_address (%ld) is not below the %ld worker "
+                 "threads: one address can hold every worker",
+                 per_addr, nthreads);
+    /* Every counted connection holds a worker, so one slot per worker is
+     * enough; a few more for those being let go. */
+    if (web_conngate_new((unsigned)per_addr, (size_t)nthreads + 16, &srv.trusted, &srv.gate,
+                         err) != 0)
+        goto out;
 
     /* Block the stop signals before CivetWeb starts its threads (they
      * inherit the mask), so only sigwait() below receives them. */
@@ -256,6 +360,8 @@ int web_serve(const struct web_options *opts, struct err *err)
     memset(&cb, 0, sizeof cb);
     cb.init_thread = init_thread;
     cb.exit_thread = exit_thread;
+    cb.init_connection = init_connection;
+    cb.connection_close = connection_close;
     cb.log_message = log_message;
     if (srv.tls)
         cb.init_ssl = init_ssl;
@@ -270,6 +376,12 @@ int web_serve(const struct web_options *opts, struct err *err)
     if (ctx == NULL) {
         err_set(err, "serve: cannot listen on %s: %s (is another server using it?)", listen,
                 errtext[0] ? errtext : "unknown error");
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        mg_exit_library();
+        goto out;
+    }
+    if (web_conngate_start(srv.gate, err) != 0) {
+        mg_stop(ctx);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         mg_exit_library();
         goto out;
@@ -300,7 +412,10 @@ int web_serve(const struct web_options *opts, struct err *err)
         }
         fflush(stdout);
     }
-    log_info("serve: started on %s with %s worker threads", listen, threads);
+    log_info("serve: started on %s with %s worker threads, %ld connections per address, "
+             "%ld s for request headers%s",
+             listen, threads, per_addr, header_s,
+             srv.trusted.n ? ", behind trusted proxies" : "");
 
     /* Wake up now and then to end expired sessions, so an unlocked key
      * does not outlive its session on a quiet server. */
@@ -309,8 +424,15 @@ int web_serve(const struct web_options *opts, struct err *err)
         if (sig == SIGINT || sig == SIGTERM)
             break;
         (void)web_sessions_expire(srv.sessions, time(NULL));
+        {
+            unsigned long refused = web_conngate_refused(srv.gate);
+            if (refused > 0)
+                log_warn("serve: refused %lu connections over the per-address cap (%ld)",
+                         refused, per_addr);
+        }
     }
     log_info("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    web_conngate_stop(srv.gate);
     mg_stop(ctx); /* waits for in-flight requests; exit_thread closes connections */
     mg_exit_library();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -320,6 +442,7 @@ out:
     web_sessions_free(srv.sessions); /* wipes every unlocked key */
     web_throttle_free(srv.throttle);
     web_throttle_free(srv.seal_throttle);
+    web_conngate_free(srv.gate);
     db_close(db);
     datadir_free(srv.dd);
     return rc;

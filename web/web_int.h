@@ -14,6 +14,8 @@
 #include "core/embed.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "client_addr.h"
+#include "conngate.h"
 #include "session.h"
 #include "throttle.h"
 
@@ -59,6 +61,8 @@ struct web_server {
     struct web_sessions *sessions;
     struct web_throttle *throttle;
     struct web_throttle *seal_throttle; /* public seal checks, per address */
+    struct web_conngate *gate;          /* connections per address */
+    struct web_addrset trusted;         /* trusted_proxies from civreg.conf */
     char asset_fp[17]; /* fingerprint of the embedded assets (hex) */
 };
 
@@ -83,6 +87,7 @@ struct web_request {
         size_t len;
     } params[WEB_MAX_PARAMS];    /* the {name} segments of the route, in order */
     size_t nparams;
+    char client_addr[WEB_ADDR_MAX]; /* see web_client_addr */
 };
 
 typedef int (*web_handler)(struct web_request *rq);
@@ -148,6 +153,11 @@ int web_send_json_hdrs(struct mg_connection *conn, int status, json_t *body,
 int web_send_html(struct mg_connection *conn, int status, const char *html, size_t len,
                   const char *extra_headers);
 int web_send_redirect(struct mg_connection *conn, const char *location);
+/* A file to save (data page, chip package, alert list): LEN bytes at P as
+ * TYPE, "Content-Disposition: attachment" with FILENAME reduced to
+ * [A-Za-z0-9._-], never cached. Returns 200. */
+int web_send_download(struct mg_connection *conn, const char *type, const char *filename,
+                      const void *p, size_t len);
 /* A static asset: TYPE, an ETag, IMMUTABLE for fingerprinted URLs. */
 int web_send_asset(struct mg_connection *conn, const struct embedded_file *f, const char *type,
                    const char *etag, bool immutable);
@@ -186,8 +196,9 @@ int web_form_field(const char *body, size_t len, const char *name, char *out, si
  * attribute values. Returns 0 or -1 (cap). */
 int web_html_escape(struct buf *out, const char *s, size_t len) __attribute__((warn_unused_result));
 
-/* The client's address as text (for throttling). */
-const char *web_client_addr(const struct mg_connection *conn);
+/* The client's address as text (for throttling): the TCP peer, or behind a
+ * trusted proxy the address it forwarded (client_addr.h). */
+const char *web_client_addr(const struct web_request *rq);
 
 /* --- api_seal.c: public seal verification ---------------------------- */
 

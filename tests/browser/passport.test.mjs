@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
@@ -54,6 +55,34 @@ function cli(args, input) {
   const r = spawnSync(bin, [...args, '--data', server.data], { input, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`civreg ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+// HEAD PATH with COOKIE on a raw keep-alive connection, then GET /healthz
+// on the same connection: { head, extra, next } -- the HEAD answer's
+// headers, any bytes that followed them within 200 ms, the next answer.
+function headThenHealthz(url, path, cookie) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(port), hostname);
+    let buf = Buffer.alloc(0), head = null, extra = null;
+    sock.setTimeout(10000, () => { sock.destroy(); reject(new Error(`HEAD ${path}: timeout`)); });
+    sock.on('error', reject);
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (head === null && end >= 0) {
+        head = buf.subarray(0, end + 4).toString('latin1');
+        buf = buf.subarray(end + 4);
+        setTimeout(() => {
+          extra = buf.length;
+          buf = Buffer.alloc(0);
+          sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        }, 200);
+      }
+    });
+    sock.on('end', () => resolve({ head, extra, next: buf.toString('latin1') }));
+    sock.write(`HEAD ${path} HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\n\r\n`);
+  });
 }
 
 try {
@@ -160,6 +189,29 @@ try {
     assert.ok(dg1.includes(mrz.replace('\n', '')), 'DG1 is not the page MRZ');
   } else {
     console.log('note: no document signer in the demo office: data page only');
+  }
+  // HEAD on each download of the application: headers only, the GET's
+  // length, the security headers, and the connection stays in step.
+  const cookie = (await operator.context.cookies()).filter((c) => c.name === 'civreg_session')
+    .map((c) => `${c.name}=${c.value}`).join('; ');
+  const files = ['datapage.pdf', 'photo'];
+  if (await operator.page.locator('#download-chip').count()) files.push('chip.json');
+  for (const f of files) {
+    const path = `/api/v1/applications/${encodeURIComponent(app)}/${f}`;
+    const got = await operator.page.evaluate(async (p) => {
+      const r = await fetch(p);
+      return { status: r.status, len: (await r.arrayBuffer()).byteLength };
+    }, path);
+    assert.equal(got.status, 200, `GET ${path}`);
+    const h = await headThenHealthz(server.url, path, cookie);
+    assert.match(h.head, /^HTTP\/1\.1 200 /, `HEAD ${path}`);
+    assert.match(h.head, new RegExp(`\r\nContent-Length: ${got.len}\r\n`), `HEAD ${path} length`);
+    for (const need of [/\r\nX-Content-Type-Options: nosniff\r\n/, /\r\nX-Frame-Options: DENY\r\n/,
+      /\r\nReferrer-Policy: no-referrer\r\n/, /\r\nContent-Security-Policy: [^\r]*frame-ancestors 'none'/,
+      /\r\nContent-Disposition: attachment; filename="[A-Za-z0-9._-]+"\r\n/])
+      assert.match(h.head, need, `HEAD ${path}: ${need}`);
+    assert.equal(h.extra, 0, `HEAD ${path} sent a body`);
+    assert.match(h.next, /^HTTP\/1\.1 200 [^]*"status":"ok"/, `after HEAD ${path}`);
   }
   await operator.page.click('#qc-pass');
   await waitStatus(operator.page, 'qc_passed');

@@ -1,7 +1,10 @@
 /* Fuzz: the web dispatcher's pure parts on hostile request data: route
  * matching of METHOD and PATH against the real table, the access decision,
  * form-field and cookie extraction, and HTML escaping (whose output must
- * contain no raw markup characters). Input: "METHOD\nPATH\nREST". */
+ * contain no raw markup characters), the client address from REST as an
+ * X-Forwarded-For header (always an address, never text a client chose)
+ * and REST as a trusted_proxies list. Input: "METHOD\nPATH\nREST". */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -58,5 +61,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          memchr(esc.data ? (const char *)esc.data : "", '"', esc.len) != NULL))
         __builtin_trap();
     buf_release(&esc);
+    {
+        struct web_addrset trusted, any;
+        struct err err = ERR_INIT;
+        char client[WEB_ADDR_MAX];
+        unsigned char bin[16];
+        if (web_addrset_parse("127.0.0.1, 10.0.0.0/8, ::1", &trusted, &err) != 0)
+            __builtin_trap();
+        web_client_addr_resolve(&trusted, "127.0.0.1", rest, client);
+        if (memchr(client, '\0', sizeof client) == NULL ||
+            (inet_pton(AF_INET, client, bin) != 1 && inet_pton(AF_INET6, client, bin) != 1))
+            __builtin_trap();
+        web_client_addr_resolve(&trusted, "192.0.2.1", rest, client);
+        if (strcmp(client, "192.0.2.1") != 0) /* untrusted peer: header ignored */
+            __builtin_trap();
+        if (web_addrset_parse(rest, &any, &err) == 0 && any.n > WEB_ADDRSET_MAX)
+            __builtin_trap();
+    }
     return 0;
 }

@@ -2,6 +2,8 @@
  * × every role and signed out → the expected status; CSRF refusals that
  * change nothing; sign-in throttling; hostile input stored faithfully or
  * refused with a clear 4xx. Built only with the registry module. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1022,6 +1026,170 @@ static void test_deceased_enrolment(void **state)
     http_response_free(&r);
 }
 
+/* Every answer carries the security headers (web/http.c). */
+static void assert_security_headers(const char *headers, const char *what)
+{
+    static const char *const need[] = { "\r\nX-Content-Type-Options: nosniff",
+                                         "\r\nX-Frame-Options: DENY",
+                                         "\r\nReferrer-Policy: no-referrer",
+                                         "\r\nCross-Origin-Opener-Policy: same-origin",
+                                         "frame-ancestors 'none'", "\r\nCache-Control: ", NULL };
+    for (size_t i = 0; need[i] != NULL; i++)
+        if (strstr(headers, need[i]) == NULL) {
+            printf("%s: missing %s in\n%s\n", what, need[i], headers);
+            fail();
+        }
+    assert_non_null(strstr(headers, "\r\nContent-Security-Policy: "));
+}
+
+/* Read from FD until HAVE holds "\r\n\r\n"; returns the header length. */
+static size_t read_head(int fd, char *have, size_t size, size_t *len)
+{
+    char *end;
+    while ((end = strstr(have, "\r\n\r\n")) == NULL) {
+        ssize_t n = read(fd, have + *len, size - 1 - *len);
+        assert_true(n > 0);
+        *len += (size_t)n;
+        have[*len] = '\0';
+    }
+    return (size_t)(end + 4 - have);
+}
+
+/* HEAD PATH (with L's session, or none) on a keep-alive connection must
+ * answer the GET's status and headers, Content-Length the GET's body
+ * length, and no body: the next request on the same connection is then
+ * answered from its first byte. */
+static void check_head(const struct login *l, const char *path)
+{
+    struct http_response g;
+    struct sockaddr_in sa;
+    struct timeval tv = { 10, 0 };
+    char req[1024], buf[16384], cl[32];
+    size_t len = 0, head;
+    int fd, n;
+
+    assert_int_equal(http_request(port, "GET", path, l ? l->cookie : NULL, NULL, 0, &g), 0);
+    if (g.status != 200)
+        printf("GET %s -> %d\n", path, g.status);
+    assert_int_equal(g.status, 200);
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    n = snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path,
+                 l ? l->cookie : "");
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    buf[0] = '\0';
+    head = read_head(fd, buf, sizeof buf, &len);
+    assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
+    assert_int_equal(http_header(&g, "Content-Length", cl, sizeof cl), 0);
+    {
+        char want[64];
+        snprintf(want, sizeof want, "\r\nContent-Length: %zu\r\n", g.body_len);
+        buf[head - 2] = '\r';
+        if (strstr(buf, want) == NULL)
+            printf("HEAD %s: no \"%s\" in\n%s\n", path, want + 2, buf);
+        assert_non_null(strstr(buf, want));
+    }
+    /* Nothing after the headers, even a moment later. */
+    usleep(200 * 1000);
+    {
+        struct timeval quick = { 0, 100 * 1000 };
+        ssize_t extra;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
+        extra = read(fd, buf + len, sizeof buf - 1 - len);
+        if (extra > 0)
+            len += (size_t)extra;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    if (len != head)
+        printf("HEAD %s: %zu bytes of body after the headers\n", path, len - head);
+    assert_int_equal(len, head);
+    buf[head - 2] = '\0';
+    {
+        char *headers = strdup(buf);
+        assert_non_null(headers);
+        assert_security_headers(headers, path);
+        free(headers);
+    }
+    /* The same connection answers the next request correctly. */
+    n = snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    len = 0;
+    buf[0] = '\0';
+    for (;;) {
+        ssize_t got = read(fd, buf + len, sizeof buf - 1 - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        buf[len] = '\0';
+    }
+    close(fd);
+    if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0)
+        printf("after HEAD %s the next answer began: %.80s\n", path, buf);
+    assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(buf, "\"status\":\"ok\""));
+    assert_security_headers(g.headers, path);
+    http_response_free(&g);
+}
+
+/* HEAD on every download (alert lists, evidence, page images, the audit
+ * bundle), on the public pages and on assets: headers only, the right
+ * Content-Length, the security headers, and the connection stays usable. */
+static void test_head_downloads(void **state)
+{
+    struct http_response r;
+    char path[512], hash[80];
+    json_t *j;
+    (void)state;
+
+    check_head(login_of("enrol"), "/api/v1/documents/alerts");
+    check_head(login_of("enrol"), "/api/v1/documents/alerts?format=csv");
+    check_head(login_of("operator"), "/api/v1/documents/alerts?format=json");
+    snprintf(path, sizeof path, "/api/v1/pages/%s", page_id);
+    assert_int_equal(http_request(port, "GET", path, login_of("clerk")->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &j);
+    snprintf(hash, sizeof hash, "%s", json_string_value(json_object_get(j, "file_hash")));
+    json_decref(j);
+    http_response_free(&r);
+    assert_int_equal(strlen(hash), 64);
+    snprintf(path, sizeof path, "/api/v1/evidence/%s", hash);
+    check_head(login_of("clerk"), path);
+    snprintf(path, sizeof path, "/api/v1/pages/%s/image", page_id);
+    check_head(login_of("clerk"), path);
+    snprintf(path, sizeof path, "/api/v1/pages/%s/preview", page_id);
+    check_head(login_of("registrar"), path);
+    snprintf(path, sizeof path, "/api/v1/audit/bundle/%s", rec_id);
+    check_head(login_of("auditor"), path);
+    check_head(NULL, "/seal");
+    check_head(NULL, "/signin");
+    check_head(NULL, "/healthz");
+    check_head(NULL, "/static/js/app.js");
+    check_head(login_of("clerk"), "/records");
+    check_head(login_of("clerk"), "/api/v1/records?limit=2");
+
+    /* A revalidated asset (304) carries the security headers too. */
+    assert_int_equal(http_request(port, "GET", "/static/js/app.js", NULL, NULL, 0, &r), 0);
+    {
+        char etag[80], hdr[128];
+        struct http_response nm;
+        assert_int_equal(http_header(&r, "ETag", etag, sizeof etag), 0);
+        snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
+        assert_int_equal(http_request(port, "GET", "/static/js/app.js", hdr, NULL, 0, &nm), 0);
+        assert_int_equal(nm.status, 304);
+        assert_int_equal(nm.body_len, 0);
+        assert_security_headers(nm.headers, "304");
+        http_response_free(&nm);
+    }
+    http_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1199,7 @@ int main(void)
         cmocka_unit_test(test_correction_and_users),
         cmocka_unit_test(test_tampered_trace), cmocka_unit_test(test_scan_upload),
         cmocka_unit_test(test_deceased_enrolment),
+        cmocka_unit_test(test_head_downloads),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
 }

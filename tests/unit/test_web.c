@@ -168,7 +168,8 @@ static void test_session_cap(void **state)
 
 static void test_throttle(void **state)
 {
-    const struct web_throttle_limits lim = { 3, 5, 600, 30, 240, 8 };
+    /* pair: 3 free, then 30 s doubling to 240; address: 5; global: 40 */
+    const struct web_throttle_limits lim = { { 3, 30, 240 }, { 5, 60, 240 }, { 40, 5, 60 }, 600, 8 };
     struct web_throttle *t = NULL;
     struct err err = ERR_INIT;
     (void)state;
@@ -179,21 +180,26 @@ static void test_throttle(void **state)
     web_throttle_failure(t, "amina", "10.0.0.1", 101);
     assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 102), 0);
     web_throttle_failure(t, "amina", "10.0.0.1", 102);
-    /* Third failure: locked 30 s, from any address. */
-    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.9", 102), 30);
+    /* Third failure: that address waits 30 s for that name... */
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 102), 30);
     assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 120), 12);
     assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 132), 0);
-    /* Each further failure doubles the lock, up to the maximum. */
-    web_throttle_failure(t, "amina", "10.0.0.2", 132);
-    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.2", 132), 60);
-    web_throttle_failure(t, "amina", "10.0.0.2", 200);
-    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.2", 200), 120);
-    for (int i = 0; i < 5; i++)
+    /* ...but amina at her own desk, and others at the guessing one, do not. */
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.9", 102), 0);
+    assert_int_equal(web_throttle_check(t, "bob", "10.0.0.1", 102), 0);
+    /* Each further failure doubles the delay, up to the maximum. */
+    web_throttle_failure(t, "amina", "10.0.0.1", 132);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 132), 60);
+    web_throttle_failure(t, "amina", "10.0.0.1", 200);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 200), 120);
+    for (int i = 0; i < 7; i++)
         web_throttle_failure(t, "amina", "10.0.0.3", 400);
     assert_int_equal(web_throttle_check(t, "amina", "10.0.0.3", 400), 240);
-    /* Other users are not affected by amina's lock... */
+    /* The address has its own, higher allowance (5, then 60 s doubling):
+     * 10.0.0.3 went 2 past it, for every name. */
+    assert_int_equal(web_throttle_check(t, "bob", "10.0.0.3", 400), 240);
     assert_int_equal(web_throttle_check(t, "bob", "10.0.0.4", 400), 0);
-    /* ...but one address guessing across many names is (limit 5). */
+    /* One address guessing across many names is slowed down for all names. */
     for (int i = 0; i < 5; i++) {
         char u[16];
         snprintf(u, sizeof u, "user%d", i);
@@ -201,21 +207,145 @@ static void test_throttle(void **state)
     }
     assert_true(web_throttle_check(t, "carol", "10.6.6.6", 500) > 0);
     assert_int_equal(web_throttle_check(t, "carol", "10.0.0.7", 500), 0);
-    /* A success clears the user's count. */
+    /* A success clears its own pair only. */
     web_throttle_failure(t, "dave", "10.0.0.8", 500);
     web_throttle_failure(t, "dave", "10.0.0.8", 500);
-    web_throttle_success(t, "dave", 501);
+    web_throttle_success(t, "dave", "10.0.0.9", 501);
     web_throttle_failure(t, "dave", "10.0.0.8", 502);
-    assert_int_equal(web_throttle_check(t, "dave", "10.0.0.8", 502), 0);
-    /* Bounded memory: many keys, still answers, the newest remembered. */
-    for (int i = 0; i < 100; i++) {
-        char u[16];
-        snprintf(u, sizeof u, "x%d", i);
-        for (int k = 0; k < 3; k++)
-            web_throttle_failure(t, u, "10.1.1.1", 600);
-    }
-    assert_true(web_throttle_check(t, "x99", "10.2.2.2", 600) > 0);
+    assert_int_equal(web_throttle_check(t, "dave", "10.0.0.8", 502), 30);
+    web_throttle_failure(t, "erin", "10.0.0.10", 503);
+    web_throttle_failure(t, "erin", "10.0.0.10", 503);
+    web_throttle_success(t, "erin", "10.0.0.10", 504);
+    web_throttle_failure(t, "erin", "10.0.0.10", 505);
+    assert_int_equal(web_throttle_check(t, "erin", "10.0.0.10", 505), 0);
+    /* A run of failures is forgotten a window after it began. */
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 100 + 600), 0);
+    web_throttle_failure(t, "amina", "10.0.0.1", 100 + 600);
+    assert_int_equal(web_throttle_check(t, "amina", "10.0.0.1", 100 + 600), 0);
     web_throttle_free(t);
+
+    /* The global ceiling: many addresses, each under its own allowances,
+     * together slow every sign-in down (5 s doubling to 60). */
+    assert_int_equal(web_throttle_new(&lim, &t, &err), 0);
+    for (int i = 0; i < 39; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "10.9.0.%d", i);
+        web_throttle_failure(t, "x", a, 1000);
+    }
+    assert_int_equal(web_throttle_check(t, "someone", "10.0.0.1", 1000), 0);
+    web_throttle_failure(t, "x", "10.9.1.1", 1000);
+    assert_int_equal(web_throttle_check(t, "someone", "10.0.0.1", 1000), 5);
+    assert_int_equal(web_throttle_check(t, "someone", "10.0.0.1", 1005), 0);
+    web_throttle_free(t);
+
+    /* Bounded memory: many keys, still answers, the newest remembered. */
+    assert_int_equal(web_throttle_new(&lim, &t, &err), 0);
+    for (int i = 0; i < 100; i++) {
+        char u[16], a[32];
+        snprintf(u, sizeof u, "x%d", i);
+        snprintf(a, sizeof a, "10.1.%d.1", i);
+        for (int k = 0; k < 3; k++)
+            web_throttle_failure(t, u, a, 600 + i);
+    }
+    assert_true(web_throttle_check(t, "x99", "10.1.99.1", 699) > 0);
+    web_throttle_free(t);
+
+    /* A rule with no allowance is off; bad limits are refused. */
+    const struct web_throttle_limits bad = { { 3, 30, 10 }, { 0, 0, 0 }, { 0, 0, 0 }, 600, 8 };
+    assert_int_equal(web_throttle_new(&bad, &t, &err), -1);
+    assert_null(t);
+}
+
+/* X-Forwarded-For counts only from a trusted proxy, and only its rightmost
+ * entry that is not itself a trusted proxy. */
+static void test_client_addr(void **state)
+{
+    struct web_addrset set;
+    struct err err = ERR_INIT;
+    char out[WEB_ADDR_MAX];
+    (void)state;
+
+    assert_int_equal(web_addrset_parse("127.0.0.1, 10.1.0.0/16 ::1", &set, &err), 0);
+    assert_int_equal(set.n, 3);
+    assert_true(web_addrset_contains(&set, "127.0.0.1"));
+    assert_true(web_addrset_contains(&set, "::ffff:127.0.0.1"));
+    assert_true(web_addrset_contains(&set, "10.1.200.3"));
+    assert_false(web_addrset_contains(&set, "10.2.0.1"));
+    assert_true(web_addrset_contains(&set, "::1"));
+    assert_false(web_addrset_contains(&set, "not an address"));
+    assert_int_equal(web_addrset_parse("", &set, &err), 0);
+    assert_int_equal(set.n, 0);
+    assert_int_equal(web_addrset_parse(NULL, &set, &err), 0);
+    assert_int_equal(web_addrset_parse("127.0.0.1, proxy.local", &set, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "proxy.local"));
+    assert_int_equal(web_addrset_parse("10.0.0.0/33", &set, &err), -1);
+
+    assert_int_equal(web_addrset_parse("127.0.0.1,10.1.0.0/16", &set, &err), 0);
+    /* An untrusted peer: its X-Forwarded-For is ignored. */
+    web_client_addr_resolve(&set, "192.0.2.7", "198.51.100.1", out);
+    assert_string_equal(out, "192.0.2.7");
+    /* A trusted peer: the address it appended. */
+    web_client_addr_resolve(&set, "127.0.0.1", "198.51.100.1", out);
+    assert_string_equal(out, "198.51.100.1");
+    /* The client's own "X-Forwarded-For: 1.2.3.4" is to the left: ignored. */
+    web_client_addr_resolve(&set, "127.0.0.1", "1.2.3.4, 198.51.100.1", out);
+    assert_string_equal(out, "198.51.100.1");
+    /* Two trusted proxies in a row: the first untrusted from the right. */
+    web_client_addr_resolve(&set, "127.0.0.1", "1.2.3.4,198.51.100.1, 10.1.0.9", out);
+    assert_string_equal(out, "198.51.100.1");
+    /* No header, or garbage where the proxy writes: the peer. */
+    web_client_addr_resolve(&set, "127.0.0.1", NULL, out);
+    assert_string_equal(out, "127.0.0.1");
+    web_client_addr_resolve(&set, "127.0.0.1", "1.2.3.4, <script>", out);
+    assert_string_equal(out, "127.0.0.1");
+    /* Written with a port or in brackets; IPv6 made canonical. */
+    web_client_addr_resolve(&set, "127.0.0.1", "198.51.100.1:4711", out);
+    assert_string_equal(out, "198.51.100.1");
+    web_client_addr_resolve(&set, "::ffff:127.0.0.1", "[2001:DB8:0::1]:443", out);
+    assert_string_equal(out, "2001:db8::1");
+}
+
+/* The connection gate counts per address and lets an address in again as
+ * its connections close. */
+static void test_conngate(void **state)
+{
+    struct web_conngate *g = NULL;
+    struct err err = ERR_INIT;
+    void *a[3], *b, *c;
+    (void)state;
+
+    assert_int_equal(web_conngate_new(2, 2, NULL, &g, &err), 0);
+    a[0] = web_conngate_enter(g, "10.0.0.1");
+    a[1] = web_conngate_enter(g, "10.0.0.1");
+    assert_non_null(a[0]);
+    assert_non_null(a[1]);
+    a[2] = web_conngate_enter(g, "10.0.0.1");
+    assert_null(a[2]);
+    b = web_conngate_enter(g, "10.0.0.2");
+    assert_non_null(b);
+    /* Table full: a third address is let in uncounted. */
+    c = web_conngate_enter(g, "10.0.0.3");
+    assert_non_null(c);
+    web_conngate_leave(g, c);
+    assert_int_equal(web_conngate_refused(g), 1);
+    assert_int_equal(web_conngate_refused(g), 0);
+    web_conngate_leave(g, a[0]);
+    a[2] = web_conngate_enter(g, "10.0.0.1");
+    assert_non_null(a[2]);
+    web_conngate_leave(g, a[1]);
+    web_conngate_leave(g, a[2]);
+    web_conngate_leave(g, b);
+    /* All closed: the slots are free for others. */
+    assert_non_null(b = web_conngate_enter(g, "10.0.0.4"));
+    assert_non_null(c = web_conngate_enter(g, "10.0.0.5"));
+    assert_non_null(a[0] = web_conngate_enter(g, "10.0.0.5"));
+    assert_null(web_conngate_enter(g, "10.0.0.5"));
+    web_conngate_leave(g, b);
+    web_conngate_leave(g, c);
+    web_conngate_leave(g, a[0]);
+    web_conngate_leave(g, NULL);
+    web_conngate_free(g);
+    web_conngate_free(NULL);
 }
 
 static void test_route_match(void **state)
@@ -398,6 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_lifecycle), cmocka_unit_test(test_session_timeouts),
         cmocka_unit_test(test_session_cap),       cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_client_addr),       cmocka_unit_test(test_conngate),
         cmocka_unit_test(test_route_match),       cmocka_unit_test(test_access_matrix),
         cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_openapi_matches_routes),
         cmocka_unit_test(test_assets),
