@@ -158,7 +158,7 @@ static unsigned index_at(const unsigned char *line, uint32_t i, unsigned bps)
 }
 
 static int read_lines(TIFF *tif, struct tiff_mem *m, struct scan_image *img, unsigned bps,
-                      unsigned spp, unsigned photo)
+                      unsigned spp, unsigned photo, const struct scan_limits *limits)
 {
     uint16_t *cr = NULL, *cg = NULL, *cb = NULL;
     uint16_t nextra = 0, *extra = NULL;
@@ -178,6 +178,12 @@ static int read_lines(TIFF *tif, struct tiff_mem *m, struct scan_image *img, uns
         return fail(m, "out of memory");
     for (uint32_t y = 0; y < img->height; y++) {
         unsigned char *dst = img->pix + (size_t)y * img->width;
+        int dl = (y & 255) == 0 ? scan_check_deadline(limits, "tiff", m->name, m->err) : 0;
+        if (dl != 0) {
+            m->err_set = 1;
+            rc = dl;
+            goto out;
+        }
         if (TIFFReadScanline(tif, line, y, 0) < 0) {
             fail(m, "cannot read line %u (truncated or corrupt)", y);
             goto out;
@@ -245,6 +251,16 @@ out:
     return rc;
 }
 
+/* libtiff's largest single allocation (strip buffers, directories): what a
+ * page within the limits needs, within TIFF_MAX_ALLOC. */
+static tmsize_t tiff_alloc_cap(const struct scan_limits *limits)
+{
+    uint64_t px = limits ? limits->max_pixels : 150000000ull;
+    uint64_t cap = px * 2 < (16u << 20) ? (16u << 20) : px * 2;
+
+    return cap > (uint64_t)TIFF_MAX_ALLOC ? TIFF_MAX_ALLOC : (tmsize_t)cap;
+}
+
 int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
                      const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
@@ -252,7 +268,7 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
     TIFFOpenOptions *opts = NULL;
     TIFF *tif = NULL;
     uint64_t total = 0;
-    int rc = -1;
+    int rc = -1, st;
 
     out->format = SCAN_FMT_TIFF;
     out->page = NULL;
@@ -260,7 +276,7 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
     opts = TIFFOpenOptionsAlloc();
     if (opts == NULL)
         return err_set(err, "tiff: out of memory");
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, TIFF_MAX_ALLOC);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tiff_alloc_cap(limits));
     TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
     /* "m": no memory mapping (the data already is in memory). */
@@ -282,8 +298,12 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
             fail(&m, "page %zu has no dimensions", out->count + 1);
             goto out;
         }
-        if (scan_check_dims(w, h, limits, &total, "tiff", name, err) != 0)
+        if ((st = scan_check_dims(w, h, limits, &total, "tiff", name, err)) != 0 ||
+            (st = scan_check_deadline(limits, "tiff", name, err)) != 0) {
+            m.err_set = 1;
+            rc = st;
             goto out;
+        }
         TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
         TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
         TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
@@ -293,9 +313,12 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
             /* Baseline readers assume min-is-white for bilevel (TIFF 6.0 §3). */
             photo = bps == 1 ? PHOTOMETRIC_MINISWHITE : PHOTOMETRIC_MINISBLACK;
         }
-        if (scan_pages_push(out, limits, "tiff", name, &img, err) != 0 ||
-            scan_image_alloc(img, w, h, limits, "tiff", name, err) != 0)
+        if ((st = scan_pages_push(out, limits, "tiff", name, &img, err)) != 0 ||
+            (st = scan_image_alloc(img, w, h, limits, "tiff", name, err)) != 0) {
+            m.err_set = 1;
+            rc = st;
             goto out;
+        }
         if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) &&
             TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) && xres > 0 && yres > 0 &&
             xres < 100000 && yres < 100000 && (unit == RESUNIT_INCH || unit == RESUNIT_CENTIMETER)) {
@@ -310,8 +333,10 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
                  (bps == 1 || bps == 2 || bps == 4 || bps == 8)) ||
                 (photo == PHOTOMETRIC_RGB && (bps == 8 || bps == 16) && spp >= 3 && spp <= 4));
         if (fast) {
-            if (read_lines(tif, &m, img, bps, spp, photo) != 0)
+            if ((st = read_lines(tif, &m, img, bps, spp, photo, limits)) != 0) {
+                rc = st;
                 goto out;
+            }
             if (scan_image_orient(img, orient, err) != 0)
                 goto out;
         } else if (read_rgba(tif, &m, img) != 0) {
@@ -357,4 +382,58 @@ size_t scan_tiff_count_pages(const unsigned char *p, size_t len)
     }
     TIFFOpenOptionsFree(opts);
     return n;
+}
+
+int scan_tiff_probe(const unsigned char *p, size_t len, const char *name,
+                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                    struct err *err)
+{
+    const struct scan_limits deflt = SCAN_LIMITS_DEFAULT;
+    const struct scan_limits *l = limits ? limits : &deflt;
+    struct tiff_mem m = { p, len, 0, name, err, 0 };
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    TIFF *tif = NULL;
+    uint64_t total = 0;
+    size_t pages = 0;
+    int rc = -1;
+
+    if (opts == NULL)
+        return err_set(err, "tiff: out of memory");
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tiff_alloc_cap(limits));
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
+    tif = TIFFClientOpenExt(SCAN_NAME(name), "rm", (thandle_t)&m, mem_read, mem_write,
+                            mem_seek, mem_close, mem_size, mem_map, mem_unmap, opts);
+    if (tif == NULL) {
+        fail(&m, "not a readable TIFF (bad header)");
+        goto out;
+    }
+    do {
+        uint32_t w = 0, h = 0;
+        if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
+            !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h)) {
+            fail(&m, "page %zu has no dimensions", pages + 1);
+            goto out;
+        }
+        if (++pages > l->max_pages) {
+            err_set(err, "tiff: %s has more than %zu pages (refused)", SCAN_NAME(name),
+                    l->max_pages);
+            rc = SCAN_E_LIMIT;
+            goto out;
+        }
+        if ((rc = scan_check_dims(w, h, limits, &total, "tiff", name, err)) != 0)
+            goto out;
+        rc = -1;
+        if ((uint64_t)w * h > *largest)
+            *largest = (uint64_t)w * h;
+    } while (TIFFReadDirectory(tif));
+    *pixels = total;
+    rc = 0;
+out:
+    if (tif != NULL)
+        TIFFClose(tif);
+    TIFFOpenOptionsFree(opts);
+    if (rc != 0 && err != NULL && err->msg[0] == '\0')
+        err_set(err, "tiff: cannot read %s", SCAN_NAME(name));
+    return rc;
 }
