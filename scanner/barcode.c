@@ -10,6 +10,7 @@
 struct scan_reader {
     zbar_image_scanner_t *scanner;
     int retry;
+    int64_t deadline_ms; /* 0: none */
 };
 
 int scan_reader_new(struct scan_reader **out, struct err *err)
@@ -45,6 +46,20 @@ void scan_reader_free(struct scan_reader *rd)
 void scan_reader_set_retry(struct scan_reader *rd, int on)
 {
     rd->retry = on != 0;
+}
+
+void scan_reader_set_deadline(struct scan_reader *rd, int64_t deadline_ms)
+{
+    rd->deadline_ms = deadline_ms;
+}
+
+/* Between passes: a retry that would start after the deadline is not run. */
+static int past_deadline(const struct scan_reader *rd, struct err *err)
+{
+    if (rd->deadline_ms == 0 || scan_clock_ms() < rd->deadline_ms)
+        return 0;
+    err_set(err, "barcode: reading the page took longer than allowed (stopped)");
+    return SCAN_E_DEADLINE;
 }
 
 void scan_symbols_release(struct scan_symbols *syms)
@@ -164,6 +179,9 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
         goto out;
     if (out->count > 0 || !rd->retry)
         goto done;
+    if ((rc = past_deadline(rd, err)) != 0)
+        goto out;
+    rc = -1;
     /* Uneven lighting, yellowed paper and faint ink: a global Otsu threshold
      * gives ZBar clean edges. */
     if (scan_image_binarize(page, scan_otsu_threshold(page), &work, err) != 0)
@@ -178,6 +196,9 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
     rc = -1;
     if (out->count > 0)
         goto done;
+    if ((rc = past_deadline(rd, err)) != 0)
+        goto out;
+    rc = -1;
     /* Noise and scanner grain: averaging 2x2 blocks before thresholding. */
     if (page->width >= 64 && page->height >= 64) {
         if (scan_image_reduce(page, 2, &small, err) != 0 ||
@@ -187,6 +208,9 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
         if (out->count > 0)
             goto done;
     }
+    if ((rc = past_deadline(rd, err)) != 0)
+        goto out;
+    rc = -1;
     /* Low-resolution scans of small symbols: modules of one pixel or less. */
     if ((uint64_t)page->width * page->height <= 16000000ull) {
         /* Every other line of the doubled image: the same rows as the
