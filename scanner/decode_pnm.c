@@ -193,8 +193,8 @@ int scan_decode_pnm(const unsigned char *p, size_t len, const char *name,
 }
 
 /* Headers only: raw images are skipped by their computed size; a plain
- * image is the last one counted (its samples would have to be parsed to
- * find its end) and the decoder's own total check covers what follows. */
+ * image ends the walk (its samples would have to be parsed to find its
+ * end) and what follows is bounded by the bytes left. */
 int scan_pnm_probe(const unsigned char *p, size_t len, const char *name,
                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
                    struct err *err)
@@ -226,8 +226,15 @@ int scan_pnm_probe(const unsigned char *p, size_t len, const char *name,
             return rc;
         if ((uint64_t)w * h > *largest)
             *largest = (uint64_t)w * h;
-        if (kind <= 3)
+        if (kind <= 3) {
+            /* Each further plain sample takes a byte or more: images after
+             * this one hold at most what is left of the file. */
+            uint64_t rest = r.len - r.pos;
+            total = total + rest > l->max_total_pixels ? l->max_total_pixels : total + rest;
+            if ((rest > l->max_pixels ? l->max_pixels : rest) > *largest)
+                *largest = rest > l->max_pixels ? l->max_pixels : rest;
             break;
+        }
         need = kind == 4 ? (uint64_t)((w + 7) / 8) * h
                          : (uint64_t)w * h * (kind == 6 ? 3u : 1u) * (maxval > 255 ? 2u : 1u);
         if (need + 1 > r.len - r.pos)

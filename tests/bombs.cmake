@@ -8,3 +8,7 @@ target_link_libraries(civreg_bombgen PUBLIC PkgConfig::JPEG z)
 civreg_test(test_scan_bombs SOURCES unit/test_scan_bombs.c LIBS civreg_bombgen civreg_scanner)
 set_tests_properties(test_scan_bombs PROPERTIES TIMEOUT 120 ENVIRONMENT
     "CMOCKA_MESSAGE_OUTPUT=STDOUT;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan-zbar.supp:print_suppressions=0")
+civreg_test(test_image_bombs SOURCES integration/test_image_bombs.c
+            LIBS civreg_bombgen civreg_pagegen civreg_scanner)
+set_tests_properties(test_image_bombs PROPERTIES TIMEOUT 300 ENVIRONMENT
+    "CMOCKA_MESSAGE_OUTPUT=STDOUT;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan-zbar.supp:print_suppressions=0")

@@ -109,8 +109,12 @@ int web_api_seal_verify(struct web_request *rq)
                               st == 413 ? "too_large" : "bad_request", msg);
     }
     /* Shared by every address: beyond the running and queued checks, a
-     * check is turned away at once rather than piling up. */
-    if (web_gate_enter(sl->gate, (unsigned)sl->queue_wait_ms) != 0) {
+     * check is turned away at once rather than piling up. Time spent in the
+     * queue counts against the check's time budget. */
+    lim.deadline_ms = scan_clock_ms() + (int64_t)sl->seconds * 1000;
+    if (web_gate_enter(sl->gate, (unsigned)(sl->queue_wait_ms < sl->seconds * 1000
+                                                ? sl->queue_wait_ms
+                                                : sl->seconds * 1000)) != 0) {
         buf_release(&body);
         (void)snprintf(retry, sizeof retry, "%lu", sl->seconds);
         return web_send_error_hdr(rq->conn, 503, "busy",
@@ -127,7 +131,6 @@ int web_api_seal_verify(struct web_request *rq)
     if (image) {
         lim.max_pages = 1;
         lim.max_pixels = lim.max_total_pixels = (uint64_t)sl->megapixels * 1000000u;
-        lim.deadline_ms = scan_clock_ms() + (int64_t)sl->seconds * 1000;
         st = vds_verify_image(body.data, body.len, "the upload", &lim, csca.data, csca.len, now,
                               &result, &err);
         if (st != 0 && st != -1) {
