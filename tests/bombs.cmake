@@ -12,3 +12,6 @@ civreg_test(test_image_bombs SOURCES integration/test_image_bombs.c
             LIBS civreg_bombgen civreg_pagegen civreg_scanner)
 set_tests_properties(test_image_bombs PROPERTIES TIMEOUT 300 ENVIRONMENT
     "CMOCKA_MESSAGE_OUTPUT=STDOUT;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan-zbar.supp:print_suppressions=0")
+if(TARGET civreg_issuance)
+    civreg_test(test_photo_decode SOURCES unit/test_photo_decode.c LIBS civreg_issuance)
+endif()
