@@ -89,9 +89,9 @@ static int png_walk(const unsigned char *p, size_t len, const char *name, uint32
             return err_set(err, "png: bad chunk name at byte %zu in %s", pos + 4,
                            SCAN_NAME(name));
         if (clen > 0x7fffffffu || clen > len - pos - 12)
-            return err_set(err, "png: chunk %.4s at byte %zu claims %lu bytes but %s ends at "
-                                "byte %zu (truncated or forged)", (const char *)p + pos + 4, pos,
-                           (unsigned long)clen, SCAN_NAME(name), len);
+            return err_set(err, "png: truncated file %s (chunk %.4s at byte %zu claims %lu bytes, "
+                                "the file ends at byte %zu)", SCAN_NAME(name),
+                           (const char *)p + pos + 4, pos, (unsigned long)clen, len);
         if (n == 0) {
             if (memcmp(p + pos + 4, "IHDR", 4) != 0 || clen != 13)
                 return err_set(err, "png: %s does not start with a 13-byte IHDR chunk",
