@@ -251,6 +251,54 @@ out:
     return rc;
 }
 
+/* How much a compressed byte can expand, or 0 when no bound is known
+ * (CCITT codes a blank row in one bit; JPEG and others left to libtiff). */
+static uint64_t expansion_ceiling(uint16_t compression)
+{
+    switch (compression) {
+    case COMPRESSION_NONE: return 1;
+    case COMPRESSION_PACKBITS: return 64; /* two bytes repeat one 128 times */
+    /* RFC 1951: a 258-byte match in two bits at best, 1032:1; plus slack. */
+    case COMPRESSION_ADOBE_DEFLATE:
+    case COMPRESSION_DEFLATE: return 1100;
+    case COMPRESSION_LZW: return 4096; /* 12-bit codes, strings of at most 4096 bytes */
+    default: return 0;
+    }
+}
+
+/* Every strip (or tile) must lie inside the file, and together they must
+ * hold enough compressed data for the page they claim: a small file claiming
+ * a huge page is refused before the page is allocated. */
+static int check_strips(TIFF *tif, struct tiff_mem *m, uint32_t h, uint16_t spp,
+                        uint16_t planar)
+{
+    int tiled = TIFFIsTiled(tif);
+    uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    uint64_t sum = 0, raw, ceiling;
+    uint16_t comp = COMPRESSION_NONE;
+
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
+    for (uint32_t i = 0; i < n; i++) {
+        int bad = 0;
+        uint64_t off = TIFFGetStrileOffsetWithErr(tif, i, &bad);
+        uint64_t cnt = TIFFGetStrileByteCountWithErr(tif, i, &bad);
+        if (bad || off > m->len || cnt > m->len - off)
+            return fail(m, "%s %u lies outside the file (truncated or corrupt)",
+                        tiled ? "tile" : "strip", i);
+        sum += cnt;
+    }
+    ceiling = expansion_ceiling(comp);
+    raw = tiled ? TIFFTileSize64(tif) * n
+                : TIFFScanlineSize64(tif) * h * (planar == PLANARCONFIG_SEPARATE ? spp : 1u);
+    if (ceiling != 0 && sum < raw / ceiling) {
+        fail(m, "page of %llu bytes claimed from %llu bytes of compressed data, more than they "
+                "can hold (refused before decoding)", (unsigned long long)raw,
+             (unsigned long long)sum);
+        return SCAN_E_LIMIT;
+    }
+    return 0;
+}
+
 /* libtiff's largest single allocation (strip buffers, directories): what a
  * page within the limits needs, within TIFF_MAX_ALLOC. */
 static tmsize_t tiff_alloc_cap(const struct scan_limits *limits)
@@ -312,6 +360,10 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
         if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo)) {
             /* Baseline readers assume min-is-white for bilevel (TIFF 6.0 §3). */
             photo = bps == 1 ? PHOTOMETRIC_MINISWHITE : PHOTOMETRIC_MINISBLACK;
+        }
+        if ((st = check_strips(tif, &m, h, spp, planar)) != 0) {
+            rc = st;
+            goto out;
         }
         if ((st = scan_pages_push(out, limits, "tiff", name, &img, err)) != 0 ||
             (st = scan_image_alloc(img, w, h, limits, "tiff", name, err)) != 0) {
@@ -410,6 +462,7 @@ int scan_tiff_probe(const unsigned char *p, size_t len, const char *name,
     }
     do {
         uint32_t w = 0, h = 0;
+        uint16_t spp = 1, planar = PLANARCONFIG_CONTIG;
         if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
             !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h)) {
             fail(&m, "page %zu has no dimensions", pages + 1);
@@ -422,6 +475,10 @@ int scan_tiff_probe(const unsigned char *p, size_t len, const char *name,
             goto out;
         }
         if ((rc = scan_check_dims(w, h, limits, &total, "tiff", name, err)) != 0)
+            goto out;
+        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+        TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+        if ((rc = check_strips(tif, &m, h, spp, planar)) != 0)
             goto out;
         rc = -1;
         if ((uint64_t)w * h > *largest)

@@ -158,6 +158,54 @@ static void test_bombs_size_bound(void **state)
     free(p);
 }
 
+/* Set the value of the first IFD's tag TAG (a LONG) in a little-endian
+ * TIFF from bomb_tiff. */
+static void tiff_patch(unsigned char *p, size_t len, uint16_t tag, uint32_t value)
+{
+    uint32_t ifd = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+                   (uint32_t)p[7] << 24;
+    unsigned n;
+    assert_true(ifd + 2 <= len);
+    n = (unsigned)(p[ifd] | p[ifd + 1] << 8);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned char *e = p + ifd + 2 + 12 * i;
+        if ((unsigned)(e[0] | e[1] << 8) == tag) {
+            e[8] = (unsigned char)value;
+            e[9] = (unsigned char)(value >> 8);
+            e[10] = (unsigned char)(value >> 16);
+            e[11] = (unsigned char)(value >> 24);
+            return;
+        }
+    }
+    fail_msg("tag %u not found", tag);
+}
+
+/* A deflate TIFF page of 20000 x 7500 whose strip holds 100 bytes (or lies
+ * past the end): refused from its strip sizes before the 150 MB page is
+ * allocated, under a clerk's limits. */
+static void test_tiff_strip_sizes(void **state)
+{
+    unsigned char *p = NULL;
+    size_t len = 0;
+    uint64_t px, big;
+    struct err err = ERR_INIT;
+    (void)state;
+
+    assert_int_equal(bomb_tiff(20000, 7500, 1, &p, &len), 0);
+    tiff_patch(p, len, 279, 100); /* StripByteCounts */
+    {
+        struct job j = { p, len, NULL, "more than they can hold", SCAN_E_LIMIT };
+        refused_small(&j, 60 * MB);
+    }
+    assert_int_equal(scan_probe(p, len, "bomb", NULL, &px, &big, &err), SCAN_E_LIMIT);
+    tiff_patch(p, len, 279, (uint32_t)len); /* runs past the end */
+    {
+        struct job j = { p, len, NULL, "outside the file", -1 };
+        refused_small(&j, 60 * MB);
+    }
+    free(p);
+}
+
 static void test_deadline(void **state)
 {
     struct scan_limits lim = SCAN_LIMITS_DEFAULT;
@@ -204,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_png_text_chunk),
         cmocka_unit_test(test_bombs_public_limits),
         cmocka_unit_test(test_bombs_size_bound),
+        cmocka_unit_test(test_tiff_strip_sizes),
         cmocka_unit_test(test_deadline),
     };
     if (sodium_init() < 0)
