@@ -27,6 +27,8 @@ struct jpeg_ctx {
     const char *name;
     struct err *err;
     int err_set;
+    const struct scan_limits *limits; /* for the deadline */
+    int kind;                         /* SCAN_E_DEADLINE when that stopped it */
 };
 
 static void jpeg_fail(j_common_ptr cinfo)
@@ -60,9 +62,19 @@ static void jpeg_message(j_common_ptr cinfo, int level)
     jpeg_fail(cinfo);
 }
 
+/* Called by libjpeg between MCU rows, also while jpeg_start_decompress
+ * absorbs every scan of a progressive file before the first row comes out:
+ * the deadline is checked here too. */
 static void jpeg_progress(j_common_ptr cinfo)
 {
     struct jpeg_ctx *c = (struct jpeg_ctx *)cinfo->err;
+
+    if (c->limits != NULL && c->limits->deadline_ms != 0 &&
+        scan_check_deadline(c->limits, "jpeg", c->name, c->err_set ? NULL : c->err) != 0) {
+        c->err_set = 1;
+        c->kind = SCAN_E_DEADLINE;
+        longjmp(c->jmp, 1);
+    }
 
     if (cinfo->is_decompressor &&
         ((j_decompress_ptr)cinfo)->input_scan_number > JPEG_MAX_SCANS) {
@@ -193,12 +205,14 @@ int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
     memset(&cinfo, 0, sizeof cinfo);
     ctx.name = name;
     ctx.err = err;
+    ctx.limits = limits;
     cinfo.err = jpeg_std_error(&ctx.pub);
     ctx.pub.error_exit = jpeg_fail;
     ctx.pub.emit_message = jpeg_message;
     if (setjmp(ctx.jmp)) {
         if (!ctx.err_set)
             err_set(err, "jpeg: cannot decode %s", SCAN_NAME(name));
+        rc = ctx.kind ? ctx.kind : -1;
         goto out;
     }
     jpeg_create_decompress(&cinfo);

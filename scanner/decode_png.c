@@ -225,13 +225,15 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
         for (png_uint_32 y = 0; y < h; y++)
             ctx.rowp[y] = ctx.rows + rowbytes * y;
         for (int pass = 0; pass < passes; pass++) {
-            int dl = scan_check_deadline(limits, "png", name, err);
-            if (dl != 0) {
-                ctx.err_set = 1;
-                rc = dl;
-                goto out;
+            for (png_uint_32 y = 0; y < h; y++) {
+                int dl = (y & 255) == 0 ? scan_check_deadline(limits, "png", name, err) : 0;
+                if (dl != 0) {
+                    ctx.err_set = 1;
+                    rc = dl;
+                    goto out;
+                }
+                png_read_row(png, ctx.rowp[y], NULL);
             }
-            png_read_rows(png, ctx.rowp, NULL, h);
         }
         for (png_uint_32 y = 0; y < h; y++)
             row_to_gray(ctx.rows + rowbytes * y, ch, w, img->pix + (size_t)y * w);

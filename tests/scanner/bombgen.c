@@ -169,36 +169,40 @@ out:
     return rc;
 }
 
-int bomb_jpeg(uint32_t w, uint32_t h, unsigned char **out, size_t *len)
+/* A gray W x H JPEG of zeros in libjpeg's malloc'd MEM (N bytes). */
+static int jpeg_zeros(uint32_t w, uint32_t h, int progressive, unsigned char **mem,
+                      unsigned long *n)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr e;
-    unsigned char row[16] = { 0 }, *mem = NULL;
-    unsigned long n = 0;
+    unsigned char *row = calloc(w, 1);
     JSAMPROW rows[1] = { row };
 
+    if (row == NULL)
+        return -1;
+    *mem = NULL;
+    *n = 0;
     c.err = jpeg_std_error(&e);
     jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &mem, &n);
-    c.image_width = 16;
-    c.image_height = 16;
+    jpeg_mem_dest(&c, mem, n);
+    c.image_width = w;
+    c.image_height = h;
     c.input_components = 1;
     c.in_color_space = JCS_GRAYSCALE;
     jpeg_set_defaults(&c);
+    if (progressive)
+        jpeg_simple_progression(&c);
     jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < 16)
+    while (c.next_scanline < h)
         jpeg_write_scanlines(&c, rows, 1);
     jpeg_finish_compress(&c);
     jpeg_destroy_compress(&c);
-    for (unsigned long i = 0; i + 9 < n; i++) {
-        if (mem[i] == 0xff && mem[i + 1] == 0xc0) { /* SOF0: length, precision, Y, X */
-            mem[i + 5] = (unsigned char)(h >> 8);
-            mem[i + 6] = (unsigned char)h;
-            mem[i + 7] = (unsigned char)(w >> 8);
-            mem[i + 8] = (unsigned char)w;
-            break;
-        }
-    }
+    free(row);
+    return 0;
+}
+
+static int copy_out(unsigned char *mem, unsigned long n, unsigned char **out, size_t *len)
+{
     *out = malloc(n);
     if (*out == NULL) {
         free(mem);
@@ -208,6 +212,35 @@ int bomb_jpeg(uint32_t w, uint32_t h, unsigned char **out, size_t *len)
     *len = n;
     free(mem);
     return 0;
+}
+
+int bomb_jpeg_progressive(uint32_t w, uint32_t h, unsigned char **out, size_t *len)
+{
+    unsigned char *mem;
+    unsigned long n;
+
+    if (jpeg_zeros(w, h, 1, &mem, &n) != 0)
+        return -1;
+    return copy_out(mem, n, out, len);
+}
+
+int bomb_jpeg(uint32_t w, uint32_t h, unsigned char **out, size_t *len)
+{
+    unsigned char *mem;
+    unsigned long n;
+
+    if (jpeg_zeros(16, 16, 0, &mem, &n) != 0)
+        return -1;
+    for (unsigned long i = 0; i + 9 < n; i++) {
+        if (mem[i] == 0xff && mem[i + 1] == 0xc0) { /* SOF0: length, precision, Y, X */
+            mem[i + 5] = (unsigned char)(h >> 8);
+            mem[i + 6] = (unsigned char)h;
+            mem[i + 7] = (unsigned char)(w >> 8);
+            mem[i + 8] = (unsigned char)w;
+            break;
+        }
+    }
+    return copy_out(mem, n, out, len);
 }
 
 int bomb_pgm_plain(uint32_t w, uint32_t h, unsigned char **out, size_t *len)

@@ -17,6 +17,8 @@ int bomb_png(uint32_t w, uint32_t h, unsigned char **out, size_t *len);
 int bomb_tiff(uint32_t w, uint32_t h, unsigned pages, unsigned char **out, size_t *len);
 /* A 16 x 16 baseline JPEG with its frame header patched to W x H. */
 int bomb_jpeg(uint32_t w, uint32_t h, unsigned char **out, size_t *len);
+/* A real progressive gray JPEG of W x H zeros (not a bomb: for deadlines). */
+int bomb_jpeg_progressive(uint32_t w, uint32_t h, unsigned char **out, size_t *len);
 /* "P2 W H 255" and a few samples. */
 int bomb_pgm_plain(uint32_t w, uint32_t h, unsigned char **out, size_t *len);
 

@@ -227,6 +227,18 @@ static void test_deadline(void **state)
     assert_int_equal(bomb_tiff(600, 600, 1, &p, &len), 0);
     assert_int_equal(scan_decode(p, len, "late.tif", &lim, &pages, &err), SCAN_E_DEADLINE);
     free(p);
+    /* Progressive JPEG: stopped while its scans are absorbed, before any row. */
+    assert_int_equal(bomb_jpeg_progressive(600, 600, &p, &len), 0);
+    assert_int_equal(scan_decode(p, len, "late.jpg", &lim, &pages, &err), SCAN_E_DEADLINE);
+    assert_int_equal(pages.count, 0);
+    lim.deadline_ms = 0;
+    assert_int_equal(scan_decode(p, len, "late.jpg", &lim, &pages, &err), 0);
+    scan_pages_release(&pages);
+    lim.deadline_ms = scan_clock_ms() - 1;
+    free(p);
+    assert_int_equal(bomb_pgm_plain(2, 2, &p, &len), 0);
+    assert_int_equal(scan_decode(p, len, "late.pgm", &lim, &pages, &err), SCAN_E_DEADLINE);
+    free(p);
 
     /* Barcode retries: a blank page gets no retry once the deadline is past. */
     lim.deadline_ms = 0;
