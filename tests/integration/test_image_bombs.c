@@ -129,6 +129,7 @@ static int setup(void **state)
     char conf[4300], line[512];
     (void)state;
 
+    bomb_small_quarantine();
     dir = tmp_dir("imagebombs");
     if (dir == NULL)
         return -1;

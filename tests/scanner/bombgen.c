@@ -255,6 +255,32 @@ int bomb_pgm_plain(uint32_t w, uint32_t h, unsigned char **out, size_t *len)
     return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define BOMB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BOMB_ASAN 1
+#endif
+#endif
+
+#ifdef BOMB_ASAN
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=8";
+}
+#endif
+
+void bomb_small_quarantine(void)
+{
+#ifdef BOMB_ASAN
+    const char *old = getenv("ASAN_OPTIONS");
+    char opts[1024];
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=8", old ? old : "", old && *old ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+#endif
+}
+
 long long bomb_peak_rss(int (*fn)(void *), void *arg, int *status)
 {
     struct rusage ru;

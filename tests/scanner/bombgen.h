@@ -26,6 +26,12 @@ int bomb_pgm_plain(uint32_t w, uint32_t h, unsigned char **out, size_t *len);
  * allocate and clear them before finding the file ends). */
 extern const unsigned char bomb_png_text[90];
 
+/* Under AddressSanitizer, freed memory is held in a quarantine (256 MB by
+ * default) that would count as resident: tests measuring memory keep it
+ * small, for themselves (bombgen.c's __asan_default_options) and for the
+ * civreg processes they start (this adds it to ASAN_OPTIONS). */
+void bomb_small_quarantine(void);
+
 /* Peak resident memory in bytes of a child running FN(ARG), measured with
  * wait4's ru_maxrss; *STATUS gets FN's return (exit code). -1 on fork
  * failure. */
