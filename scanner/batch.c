@@ -50,9 +50,12 @@ static void admit(struct batch *b, size_t i, size_t cost)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* What decoding and analysing the file will hold, from its headers; LIM
- * gets the limits that keep the decoder to that. 0 with LIM capped at one
- * pixel when the headers cannot be read (the decoder then says why). */
+/* What decoding and analysing the file will hold, from its headers: its
+ * bytes, its pages, and the barcode and quality passes' working copies of
+ * its largest page (pages up to 16 Mpx are also read doubled in each
+ * direction, 4 times their pixels). LIM gets the limits that keep the
+ * decoder to that. When the headers cannot be read, the file's size, with
+ * LIM capped at one pixel (the decoder then says what is wrong). */
 static size_t cost_of(const struct scan_file_result *r, struct scan_limits *lim)
 {
     uint64_t px = 0, largest = 0, cost;
@@ -63,7 +66,7 @@ static size_t cost_of(const struct scan_file_result *r, struct scan_limits *lim)
         return r->len;
     }
     lim->max_total_pixels = px;
-    cost = (uint64_t)r->len + px + 2 * largest;
+    cost = (uint64_t)r->len + px + (largest <= 16000000u ? 5 : 2) * largest;
     return cost > SIZE_MAX ? SIZE_MAX : (size_t)cost;
 }
 

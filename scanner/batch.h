@@ -8,7 +8,7 @@
  * held in memory at once (JOBS + 1 when their decoded pages are kept), and
  * together they stay within a memory budget: before a file is decoded, its
  * headers tell what its pages will cost (scan_probe: file bytes + pixels +
- * two working copies of its largest page for barcode and quality passes);
+ * the working copies of its largest page for barcode and quality passes);
  * files are admitted in order while the sum of what is held fits, and a
  * file that alone exceeds the budget fails without being decoded. */
 #ifndef CIVREG_SCANNER_BATCH_H
