@@ -136,7 +136,7 @@ int photo_inspect(const unsigned char *data, size_t len, struct photo_info *out,
 /* The whole image must decode without a warning: libjpeg pads a truncated
  * or corrupt stream with grey and only warns, so a photo cut short would be
  * printed on the data page and signed into DG2 half blank. */
-static int decode_whole(const unsigned char *data, size_t len, const char *what,
+int photo_check_decodes(const unsigned char *data, size_t len, const char *what,
                         struct err *err)
 {
     struct scan_limits lim = SCAN_LIMITS_DEFAULT;
@@ -180,7 +180,7 @@ int photo_check_portrait(const unsigned char *data, size_t len, struct photo_inf
         return err_set(err, "photo: aspect ratio %ux%u = %.3f, expected 35:45 = %.3f (within "
                             "%.0f%%)", info.width, info.height, aspect, want,
                        PHOTO_ASPECT_TOLERANCE * 100.0);
-    return decode_whole(data, len, "photo", err);
+    return photo_check_decodes(data, len, "photo", err);
 }
 
 int photo_check_signature(const unsigned char *data, size_t len, struct photo_info *out,
@@ -206,7 +206,7 @@ int photo_check_signature(const unsigned char *data, size_t len, struct photo_in
     if (info.width <= info.height)
         return err_set(err, "signature: %ux%u pixels, expected wider than tall", info.width,
                        info.height);
-    return decode_whole(data, len, "signature", err);
+    return photo_check_decodes(data, len, "signature", err);
 }
 
 const char *photo_media_type(enum photo_type t)

@@ -53,6 +53,13 @@ int photo_check_portrait(const unsigned char *data, size_t len, struct photo_inf
 int photo_check_signature(const unsigned char *data, size_t len, struct photo_info *out,
                           struct err *err) __attribute__((warn_unused_result));
 
+/* Decode the whole image once with the scanner's strict decoders (at most
+ * PHOTO_MAX_SIDE a side): 0, or -1 with "WHAT: the image does not decode
+ * cleanly (truncated or corrupt): ..." Used by the checks above and before
+ * the PDF writer's own PNG reader sees a stored image. */
+int photo_check_decodes(const unsigned char *data, size_t len, const char *what,
+                        struct err *err) __attribute__((warn_unused_result));
+
 /* "image/jpeg" or "image/png". */
 const char *photo_media_type(enum photo_type t);
 
