@@ -15,3 +15,4 @@ set_tests_properties(test_image_bombs PROPERTIES TIMEOUT 300 ENVIRONMENT
 if(TARGET civreg_issuance)
     civreg_test(test_photo_decode SOURCES unit/test_photo_decode.c LIBS civreg_issuance)
 endif()
+civreg_test(test_web_gate SOURCES unit/test_web_gate.c LIBS civreg_web)
