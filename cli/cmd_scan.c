@@ -420,6 +420,10 @@ static int scan_import_cmd(int argc, char **argv)
     o.office = office;
     o.actor = registry_actor_username(s.actor);
     o.jobs = jobs;
+    if (scan_memory_budget(s.dd->conf, &o.memory_budget, &err) != 0) {
+        rc = cli_fail("scan import", &err);
+        goto out;
+    }
     o.progress = draw_progress;
     o.progress_ctx = &ictx;
     rc = scan_import(s.db, &sink, &o, files, nfiles, &sum, &err);

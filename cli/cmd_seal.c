@@ -96,7 +96,8 @@ static int seal_verify(int argc, char **argv)
         struct buf img = BUF_INIT((size_t)512 << 20);
         if (cli_read_file(path, (size_t)512 << 20, &img, &err) != 0)
             goto fail;
-        r = vds_verify_image(img.data, img.len, path, csca.data, csca.len, 0, &result, &err);
+        r = vds_verify_image(img.data, img.len, path, NULL, csca.data, csca.len, 0, &result,
+                             &err);
         buf_release(&img);
         if (r != 0)
             goto fail;

@@ -155,3 +155,22 @@ const char *conf_get(const struct conf *c, const char *key, const char *deflt)
             return c->e[i].value;
     return deflt;
 }
+
+int conf_get_uint(const struct conf *c, const char *key, unsigned long deflt, unsigned long min,
+                  unsigned long max, unsigned long *out, struct err *err)
+{
+    const char *v = conf_get(c, key, NULL);
+    char *end = NULL;
+    unsigned long n;
+
+    if (v == NULL) {
+        *out = deflt;
+        return 0;
+    }
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || n < min || n > max)
+        return err_set(err, "civreg.conf: %s must be a number from %lu to %lu", key, min, max);
+    *out = n;
+    return 0;
+}

@@ -27,4 +27,11 @@ void conf_free(struct conf *c);
 /* The value of KEY, or DEFLT when absent. Borrowed from C. */
 const char *conf_get(const struct conf *c, const char *key, const char *deflt);
 
+/* The value of KEY as a decimal number from MIN to MAX into *OUT, or DEFLT
+ * when absent. Fails with "civreg.conf: KEY must be a number from MIN to
+ * MAX" on anything else. */
+int conf_get_uint(const struct conf *c, const char *key, unsigned long deflt, unsigned long min,
+                  unsigned long max, unsigned long *out, struct err *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -397,6 +397,10 @@ static int image_in_box(struct doc *d, HPDF_Page page, const char *what,
 
     if (photo_inspect(data, len, &info, d->err) != 0)
         return err_prefix(d->err, "data page: %s", what);
+    /* libharu reads PNGs with libpng and no limits of ours: only an image
+     * that decodes cleanly within them is handed over. */
+    if (photo_check_decodes(data, len, what, d->err) != 0)
+        return err_prefix(d->err, "data page");
     if (info.type == PHOTO_PNG)
         img = HPDF_LoadPngImageFromMem(d->pdf, data, (HPDF_UINT)len);
     else

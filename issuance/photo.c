@@ -1,11 +1,14 @@
 /* Image headers of enrolment uploads: JPEG (ITU-T T.81 annex B marker
- * syntax) and PNG (ISO/IEC 15948 IHDR). Only the headers are read; decoding
- * stays with the consumers (libharu for the data page, DG2 carries the JPEG
- * as is). */
+ * syntax) and PNG (ISO/IEC 15948 IHDR). photo_inspect reads only the
+ * headers; the portrait and signature checks then decode the whole image
+ * once with the scanner's strict decoders, since libharu and DG2 take the
+ * bytes as they are. */
 #include "photo.h"
 
 #include <stdint.h>
 #include <string.h>
+
+#include "scanner/image.h"
 
 static unsigned be16(const unsigned char *p)
 {
@@ -130,6 +133,25 @@ int photo_inspect(const unsigned char *data, size_t len, struct photo_info *out,
     return err_set(err, "image: neither JPEG nor PNG");
 }
 
+/* The whole image must decode without a warning: libjpeg pads a truncated
+ * or corrupt stream with grey and only warns, so a photo cut short would be
+ * printed on the data page and signed into DG2 half blank. */
+int photo_check_decodes(const unsigned char *data, size_t len, const char *what,
+                        struct err *err)
+{
+    struct scan_limits lim = SCAN_LIMITS_DEFAULT;
+    struct scan_pages pages = SCAN_PAGES_INIT;
+
+    lim.max_width = lim.max_height = PHOTO_MAX_SIDE;
+    lim.max_pixels = lim.max_total_pixels = (uint64_t)PHOTO_MAX_SIDE * PHOTO_MAX_SIDE;
+    lim.max_pages = 1;
+    if (scan_decode(data, len, what, &lim, &pages, err) != 0)
+        return err_prefix(err, "%s: the image does not decode cleanly (truncated or corrupt)",
+                          what);
+    scan_pages_release(&pages);
+    return 0;
+}
+
 int photo_check_portrait(const unsigned char *data, size_t len, struct photo_info *out,
                          struct err *err)
 {
@@ -158,7 +180,7 @@ int photo_check_portrait(const unsigned char *data, size_t len, struct photo_inf
         return err_set(err, "photo: aspect ratio %ux%u = %.3f, expected 35:45 = %.3f (within "
                             "%.0f%%)", info.width, info.height, aspect, want,
                        PHOTO_ASPECT_TOLERANCE * 100.0);
-    return 0;
+    return photo_check_decodes(data, len, "photo", err);
 }
 
 int photo_check_signature(const unsigned char *data, size_t len, struct photo_info *out,
@@ -184,7 +206,7 @@ int photo_check_signature(const unsigned char *data, size_t len, struct photo_in
     if (info.width <= info.height)
         return err_set(err, "signature: %ux%u pixels, expected wider than tall", info.width,
                        info.height);
-    return 0;
+    return photo_check_decodes(data, len, "signature", err);
 }
 
 const char *photo_media_type(enum photo_type t)

@@ -63,12 +63,24 @@ int vds_parse(const char *payload, size_t len, json_t **seal, struct err *err)
 int vds_verify(const char *payload, size_t len, const unsigned char *csca, size_t csca_len,
                time_t now, json_t **result, struct err *err) __attribute__((warn_unused_result));
 
+struct scan_limits;
+
+/* What vds_verify_image returns when the picture itself is refused (the
+ * seal was not looked at): VDS_E_PICTURE it cannot be decoded (corrupt,
+ * truncated, not an image); SCAN_E_LIMIT (scanner/image.h) it claims more
+ * pixels or pages than LIMITS allow; SCAN_E_DEADLINE reading it went past
+ * LIMITS->deadline_ms. */
+#define VDS_E_PICTURE (-4)
+
 /* Find the QR codes in a picture (PNG, JPEG, TIFF or PNM, LEN bytes; NAME
  * only for messages) with the scanner module and verify the seal of the
- * first that holds, as vds_verify does. Fails with "no QR code found in
- * NAME" when there is none, else with the first QR code's failure. */
+ * first that holds, as vds_verify does. LIMITS (NULL: the scanner's
+ * defaults) bound the decoding and, through deadline_ms, the barcode
+ * retries. Fails with -1 and "no QR code found in NAME" when there is none,
+ * else with the first QR code's failure; or with one of the codes above. */
 int vds_verify_image(const unsigned char *img, size_t len, const char *name,
-                     const unsigned char *csca, size_t csca_len, time_t now, json_t **result,
-                     struct err *err) __attribute__((warn_unused_result));
+                     const struct scan_limits *limits, const unsigned char *csca,
+                     size_t csca_len, time_t now, json_t **result, struct err *err)
+    __attribute__((warn_unused_result));
 
 #endif

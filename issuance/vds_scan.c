@@ -12,8 +12,8 @@
 #define MAX_QR 8 /* QR codes tried per picture */
 
 int vds_verify_image(const unsigned char *img, size_t len, const char *name,
-                     const unsigned char *csca, size_t csca_len, time_t now, json_t **result,
-                     struct err *err)
+                     const struct scan_limits *limits, const unsigned char *csca,
+                     size_t csca_len, time_t now, json_t **result, struct err *err)
 {
     struct scan_pages pages = SCAN_PAGES_INIT;
     struct scan_reader *rd = NULL;
@@ -23,15 +23,22 @@ int vds_verify_image(const unsigned char *img, size_t len, const char *name,
     int rc = -1;
 
     *result = NULL;
-    if (scan_decode(img, len, name, NULL, &pages, err) != 0)
-        return -1;
+    rc = scan_decode(img, len, name, limits, &pages, err);
+    if (rc != 0)
+        return rc == -1 ? VDS_E_PICTURE : rc;
+    rc = -1;
     if (scan_reader_new(&rd, err) != 0)
         goto out;
+    if (limits != NULL)
+        scan_reader_set_deadline(rd, limits->deadline_ms);
     /* The first QR code whose seal holds wins; otherwise the first one's
      * failure is reported. */
     for (size_t i = 0; i < pages.count && *result == NULL && nqr < MAX_QR; i++) {
-        if (scan_read_barcodes(rd, &pages.page[i], &syms, err) != 0)
+        int st = scan_read_barcodes(rd, &pages.page[i], &syms, err);
+        if (st != 0) {
+            rc = st;
             goto out;
+        }
         for (size_t k = 0; k < syms.count && *result == NULL && nqr < MAX_QR; k++) {
             struct err e = ERR_INIT;
             if (strcmp(syms.sym[k].type, "QR-Code") != 0)

@@ -10,6 +10,7 @@
 struct scan_reader {
     zbar_image_scanner_t *scanner;
     int retry;
+    int64_t deadline_ms; /* 0: none */
 };
 
 /* Variable-length symbologies without a mandatory check character: a
@@ -141,6 +142,22 @@ void scan_reader_set_retry(struct scan_reader *rd, int on)
     rd->retry = on != 0;
 }
 
+void scan_reader_set_deadline(struct scan_reader *rd, int64_t deadline_ms)
+{
+    rd->deadline_ms = deadline_ms;
+}
+
+/* Between passes: a pass is not started unless NEED_MS (what the first
+ * pass took) is left before the deadline, so the deadline is overrun by
+ * little more than the checks' spacing. */
+static int past_deadline(const struct scan_reader *rd, int64_t need_ms, struct err *err)
+{
+    if (rd->deadline_ms == 0 || scan_clock_ms() + need_ms < rd->deadline_ms)
+        return 0;
+    err_set(err, "barcode: reading the page took longer than allowed (stopped)");
+    return SCAN_E_DEADLINE;
+}
+
 void scan_symbols_release(struct scan_symbols *syms)
 {
     if (syms == NULL)
@@ -252,13 +269,21 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
                        struct scan_symbols *out, struct err *err)
 {
     struct scan_image work = SCAN_IMAGE_INIT, small = SCAN_IMAGE_INIT;
+    int64_t pass_ms = scan_clock_ms();
     int rc = -1;
 
     scan_symbols_release(out);
+    if ((rc = past_deadline(rd, 0, err)) != 0)
+        goto out;
+    rc = -1;
     if (scan_one(rd, page, SCAN_PASS_ORIGINAL, 1, 1, out, err) != 0)
         goto out;
+    pass_ms = scan_clock_ms() - pass_ms;
     if (out->count > 0 || !rd->retry)
         goto done;
+    if ((rc = past_deadline(rd, pass_ms, err)) != 0)
+        goto out;
+    rc = -1;
     /* Uneven lighting, yellowed paper and faint ink: a global Otsu threshold
      * gives ZBar clean edges. */
     if (scan_image_binarize(page, scan_otsu_threshold(page), &work, err) != 0)
@@ -273,6 +298,9 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
     rc = -1;
     if (out->count > 0)
         goto done;
+    if ((rc = past_deadline(rd, pass_ms, err)) != 0)
+        goto out;
+    rc = -1;
     /* Noise and scanner grain: averaging 2x2 blocks before thresholding. */
     if (page->width >= 64 && page->height >= 64) {
         if (scan_image_reduce(page, 2, &small, err) != 0 ||
@@ -282,6 +310,9 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
         if (out->count > 0)
             goto done;
     }
+    if ((rc = past_deadline(rd, pass_ms, err)) != 0)
+        goto out;
+    rc = -1;
     /* Low-resolution scans of small symbols: modules of one pixel or less. */
     if ((uint64_t)page->width * page->height <= 16000000ull) {
         /* Every other line of the doubled image: the same rows as the

@@ -61,8 +61,13 @@ void scan_reader_free(struct scan_reader *rd);
 /* Turn the retries on cleaned-up images on (the default) or off. */
 void scan_reader_set_retry(struct scan_reader *rd, int on);
 
+/* Stop between passes once scan_clock_ms() reaches DEADLINE_MS (0: never):
+ * scan_read_barcodes then fails with SCAN_E_DEADLINE. */
+void scan_reader_set_deadline(struct scan_reader *rd, int64_t deadline_ms);
+
 /* Read every barcode on PAGE into OUT (emptied first). Finding nothing is
- * success with OUT->count == 0. Fails only on memory. */
+ * success with OUT->count == 0. Fails on memory (-1) or past the deadline
+ * (SCAN_E_DEADLINE). */
 int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
                        struct scan_symbols *out, struct err *err)
     __attribute__((warn_unused_result));

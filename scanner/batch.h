@@ -5,7 +5,12 @@
  * CPU-bound and independent per file, so they run on JOBS worker threads
  * (each with its own ZBar reader) while the caller consumes results one
  * file at a time, in order (printing, storing). At most 2 x JOBS files are
- * held in memory at once (JOBS + 1 when their decoded pages are kept). */
+ * held in memory at once (JOBS + 1 when their decoded pages are kept), and
+ * together they stay within a memory budget: before a file is decoded, its
+ * headers tell what its pages will cost (scan_probe: file bytes + pixels +
+ * the working copies of its largest page for barcode and quality passes);
+ * files are admitted in order while the sum of what is held fits, and a
+ * file that alone exceeds the budget fails without being decoded. */
 #ifndef CIVREG_SCANNER_BATCH_H
 #define CIVREG_SCANNER_BATCH_H
 
@@ -35,7 +40,10 @@ struct scan_batch_opts {
     const struct scan_limits *limits; /* NULL: defaults */
     const bool *read_only; /* per file (may be NULL): only read its bytes, do not
                               decode (the result has no pages) */
+    size_t memory_budget;  /* bytes held at once; 0: SCAN_BATCH_MEMORY_DEFAULT */
 };
+
+#define SCAN_BATCH_MEMORY_DEFAULT ((size_t)1024 << 20)
 
 /* Called on the calling thread for each file, in input order. Return 0 to
  * go on, non-zero to stop the batch (scan_batch_run then returns that). */

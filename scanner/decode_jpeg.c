@@ -27,6 +27,8 @@ struct jpeg_ctx {
     const char *name;
     struct err *err;
     int err_set;
+    const struct scan_limits *limits; /* for the deadline */
+    int kind;                         /* SCAN_E_DEADLINE when that stopped it */
 };
 
 static void jpeg_fail(j_common_ptr cinfo)
@@ -60,9 +62,19 @@ static void jpeg_message(j_common_ptr cinfo, int level)
     jpeg_fail(cinfo);
 }
 
+/* Called by libjpeg between MCU rows, also while jpeg_start_decompress
+ * absorbs every scan of a progressive file before the first row comes out:
+ * the deadline is checked here too. */
 static void jpeg_progress(j_common_ptr cinfo)
 {
     struct jpeg_ctx *c = (struct jpeg_ctx *)cinfo->err;
+
+    if (c->limits != NULL && c->limits->deadline_ms != 0 &&
+        scan_check_deadline(c->limits, "jpeg", c->name, c->err_set ? NULL : c->err) != 0) {
+        c->err_set = 1;
+        c->kind = SCAN_E_DEADLINE;
+        longjmp(c->jmp, 1);
+    }
 
     if (cinfo->is_decompressor &&
         ((j_decompress_ptr)cinfo)->input_scan_number > JPEG_MAX_SCANS) {
@@ -145,6 +157,34 @@ static void exif_parse(const unsigned char *p, size_t len, struct exif_info *ex)
     }
 }
 
+static long jpeg_memory_cap(const struct scan_limits *limits)
+{
+    uint64_t px = limits ? limits->max_pixels : 150000000ull;
+    uint64_t cap = px * 8 < (16u << 20) ? (16u << 20) : px * 8;
+
+    return cap > (uint64_t)JPEG_MAX_MEMORY ? JPEG_MAX_MEMORY : (long)cap;
+}
+
+/* A JPEG's pixels are bounded by its size (see max_jpeg_pixels_per_byte):
+ * a header claiming a page its data cannot hold is refused before the page
+ * is allocated. Arithmetic coding can go below one bit a block, so its
+ * ceiling is eight times higher. */
+static int check_ratio(const struct jpeg_decompress_struct *cinfo, size_t len,
+                       const struct scan_limits *limits, const char *name, struct err *err)
+{
+    const struct scan_limits deflt = SCAN_LIMITS_DEFAULT;
+    const struct scan_limits *l = limits ? limits : &deflt;
+    uint64_t px = (uint64_t)cinfo->image_width * cinfo->image_height;
+    uint64_t ceiling = (uint64_t)l->max_jpeg_pixels_per_byte * (cinfo->arith_code ? 8u : 1u);
+
+    if (ceiling == 0 || px / ceiling <= len)
+        return 0;
+    err_set(err, "jpeg: %s claims %u x %u pixels in %zu bytes, more than its data can hold "
+                 "(refused before decoding)", SCAN_NAME(name), (unsigned)cinfo->image_width,
+            (unsigned)cinfo->image_height, len);
+    return SCAN_E_LIMIT;
+}
+
 int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
                      const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
@@ -165,17 +205,21 @@ int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
     memset(&cinfo, 0, sizeof cinfo);
     ctx.name = name;
     ctx.err = err;
+    ctx.limits = limits;
     cinfo.err = jpeg_std_error(&ctx.pub);
     ctx.pub.error_exit = jpeg_fail;
     ctx.pub.emit_message = jpeg_message;
     if (setjmp(ctx.jmp)) {
         if (!ctx.err_set)
             err_set(err, "jpeg: cannot decode %s", SCAN_NAME(name));
+        rc = ctx.kind ? ctx.kind : -1;
         goto out;
     }
     jpeg_create_decompress(&cinfo);
     created = 1;
-    cinfo.mem->max_memory_to_use = JPEG_MAX_MEMORY;
+    /* Progressive and multi-scan files keep every coefficient (2 bytes a
+     * sample, 3 components): what the page limit allows, within the cap. */
+    cinfo.mem->max_memory_to_use = jpeg_memory_cap(limits);
     ctx.progress.progress_monitor = jpeg_progress;
     cinfo.progress = &ctx.progress;
     jpeg_mem_src(&cinfo, p, (unsigned long)len);
@@ -184,9 +228,11 @@ int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
         err_set(err, "jpeg: %s holds no image", SCAN_NAME(name));
         goto out;
     }
-    if (scan_check_dims(cinfo.image_width, cinfo.image_height, limits, NULL, "jpeg", name,
-                        err) != 0)
+    if ((rc = scan_check_dims(cinfo.image_width, cinfo.image_height, limits, NULL, "jpeg", name,
+                              err)) != 0 ||
+        (rc = check_ratio(&cinfo, len, limits, name, err)) != 0)
         goto out;
+    rc = -1;
     for (jpeg_saved_marker_ptr m = cinfo.marker_list; m != NULL; m = m->next)
         if (m->marker == JPEG_APP0 + 1)
             exif_parse(m->data, m->data_length, &ex);
@@ -222,8 +268,14 @@ int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
         }
     }
     while (cinfo.output_scanline < cinfo.output_height) {
+        int dl = (cinfo.output_scanline & 255) == 0 ? scan_check_deadline(limits, "jpeg", name, err)
+                                                    : 0;
         unsigned char *dst = img->pix + (size_t)cinfo.output_scanline * img->width;
         JSAMPROW rows[1] = { cmyk ? row : dst };
+        if (dl != 0) {
+            rc = dl;
+            goto out;
+        }
         if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) {
             err_set(err, "jpeg: truncated file %s", SCAN_NAME(name));
             goto out;
@@ -249,5 +301,46 @@ out:
     free(row);
     if (rc != 0)
         scan_pages_release(out);
+    return rc;
+}
+
+int scan_jpeg_probe(const unsigned char *p, size_t len, const char *name,
+                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                    struct err *err)
+{
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_ctx ctx;
+    volatile int created = 0, rc = -1;
+
+    if (len > ULONG_MAX)
+        return err_set(err, "jpeg: %s is too large", SCAN_NAME(name));
+    memset(&ctx, 0, sizeof ctx);
+    memset(&cinfo, 0, sizeof cinfo);
+    ctx.name = name;
+    ctx.err = err;
+    cinfo.err = jpeg_std_error(&ctx.pub);
+    ctx.pub.error_exit = jpeg_fail;
+    ctx.pub.emit_message = jpeg_message;
+    if (setjmp(ctx.jmp)) {
+        if (!ctx.err_set)
+            err_set(err, "jpeg: cannot decode %s", SCAN_NAME(name));
+        goto out;
+    }
+    jpeg_create_decompress(&cinfo);
+    created = 1;
+    cinfo.mem->max_memory_to_use = jpeg_memory_cap(limits);
+    jpeg_mem_src(&cinfo, p, (unsigned long)len);
+    if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
+        err_set(err, "jpeg: %s holds no image", SCAN_NAME(name));
+        goto out;
+    }
+    if ((rc = scan_check_dims(cinfo.image_width, cinfo.image_height, limits, NULL, "jpeg", name,
+                              err)) != 0 ||
+        (rc = check_ratio(&cinfo, len, limits, name, err)) != 0)
+        goto out;
+    *pixels = *largest = (uint64_t)cinfo.image_width * cinfo.image_height;
+out:
+    if (created)
+        jpeg_destroy_decompress(&cinfo);
     return rc;
 }

@@ -1,10 +1,14 @@
 /* civreg scanner: PNG to grayscale with libpng (every bit depth and colour
  * type; transparency composited over white paper; Adam7 interlacing).
  *
- * The header's dimensions are checked against the limits before libpng
- * allocates rows, and libpng's own user limits are set as a second guard.
- * libpng reports errors by longjmp: everything allocated is reachable from
- * the context struct so the one cleanup path frees it. */
+ * The chunk layout is walked first: every chunk's length must fit in the
+ * file (libpng allocates, and clears, what an ancillary chunk claims before
+ * reading it, so a 90-byte file whose tEXt claims 2 GB would cost 2 GB). The
+ * header's dimensions are checked against the limits before libpng
+ * allocates rows, and libpng's own limits are set as a second guard;
+ * ancillary chunks other than tRNS and pHYs are skipped unread. libpng
+ * reports errors by longjmp: everything allocated is reachable from the
+ * context struct so the one cleanup path frees it. */
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -55,6 +59,60 @@ static void png_read_cb(png_structp png, png_bytep out, size_t n)
     c->pos += n;
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int is_chunk_name(const unsigned char *t)
+{
+    for (int i = 0; i < 4; i++)
+        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z')))
+            return 0;
+    return 1;
+}
+
+/* ISO/IEC 15948 §5.3: length, type, data, CRC; IHDR first, IEND last. Each
+ * length must fit in what is left of the file; *W and *H get IHDR's size. */
+static int png_walk(const unsigned char *p, size_t len, const char *name, uint32_t *w,
+                    uint32_t *h, struct err *err)
+{
+    size_t pos = 8;
+
+    for (size_t n = 0; pos < len; n++) {
+        uint32_t clen;
+        if (len - pos < 12)
+            return err_set(err, "png: truncated file %s (chunk header at byte %zu cut short)",
+                           SCAN_NAME(name), pos);
+        clen = be32(p + pos);
+        if (!is_chunk_name(p + pos + 4))
+            return err_set(err, "png: bad chunk name at byte %zu in %s", pos + 4,
+                           SCAN_NAME(name));
+        if (clen > 0x7fffffffu || clen > len - pos - 12)
+            return err_set(err, "png: truncated file %s (chunk %.4s at byte %zu claims %lu bytes, "
+                                "the file ends at byte %zu)", SCAN_NAME(name),
+                           (const char *)p + pos + 4, pos, (unsigned long)clen, len);
+        if (n == 0) {
+            if (memcmp(p + pos + 4, "IHDR", 4) != 0 || clen != 13)
+                return err_set(err, "png: %s does not start with a 13-byte IHDR chunk",
+                               SCAN_NAME(name));
+            *w = be32(p + pos + 8);
+            *h = be32(p + pos + 12);
+        }
+        if (memcmp(p + pos + 4, "IEND", 4) == 0)
+            break;
+        pos += 12 + (size_t)clen;
+    }
+    if (pos == 8)
+        return err_set(err, "png: truncated file %s (no IHDR chunk)", SCAN_NAME(name));
+    return 0;
+}
+
+/* Ancillary chunks civreg has no use for: skipped without being stored. */
+static const png_byte skipped_chunks[] = "bKGD" "cHRM" "eXIf" "gAMA" "hIST" "iCCP" "iTXt"
+                                         "oFFs" "pCAL" "sCAL" "sBIT" "sPLT" "sRGB" "tEXt"
+                                         "tIME" "zTXt";
+
 /* Grayscale of one decoded row holding CH channels of 8 bits. */
 static void row_to_gray(const unsigned char *src, unsigned ch, uint32_t w, unsigned char *dst)
 {
@@ -76,6 +134,9 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
     png_infop info = NULL;
     struct scan_image *volatile img = NULL;
     volatile int rc = -1;
+    const struct scan_limits deflt = SCAN_LIMITS_DEFAULT;
+    const struct scan_limits *l = limits ? limits : &deflt;
+    uint32_t cw = 0, chh = 0;
     png_uint_32 w, h;
     int depth, ctype, interlace, passes;
     unsigned ch;
@@ -86,6 +147,11 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
     out->count = 0;
     if (len < 8 || png_sig_cmp(p, 0, 8) != 0)
         return err_set(err, "png: %s is not a PNG file (bad signature)", SCAN_NAME(name));
+    if (png_walk(p, len, name, &cw, &chh, err) != 0)
+        return -1;
+    if ((rc = scan_check_dims(cw, chh, limits, NULL, "png", name, err)) != 0)
+        return rc;
+    rc = -1;
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_error_cb, png_warning_cb);
     if (png == NULL)
         return err_set(err, "png: out of memory");
@@ -100,21 +166,27 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
         goto out;
     }
     png_set_read_fn(png, &ctx, png_read_cb);
-    /* Our own limits are checked right after the header (with a clearer
-     * message); libpng's are only lifted to the format's maximum. Ancillary
-     * chunks (text, ICC profiles) are capped at 8 MiB. */
-    png_set_user_limits(png, 0x7fffffffu, 0x7fffffffu);
-    png_set_chunk_malloc_max(png, 8u << 20);
+    /* Our own limits were checked on the walked IHDR (with a clearer
+     * message); libpng's are the same, as a second guard. A chunk libpng
+     * allocates is at most 1 MiB and at most 32 ancillary chunks are kept. */
+    png_set_user_limits(png, l->max_width, l->max_height);
+    png_set_chunk_malloc_max(png, 1u << 20);
+    png_set_chunk_cache_max(png, 32);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped_chunks,
+                                (int)(sizeof skipped_chunks - 1) / 4);
     png_read_info(png, info);
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
-    if (scan_check_dims(w, h, limits, NULL, "png", name, err) != 0) {
+    if (w != cw || h != chh) {
+        err_set(err, "png: unexpected header in %s", SCAN_NAME(name));
         ctx.err_set = 1;
         goto out;
     }
-    if (scan_pages_push(out, limits, "png", name, (struct scan_image **)&img, err) != 0)
+    if (scan_pages_push(out, limits, "png", name, (struct scan_image **)&img, err) != 0 ||
+        scan_image_alloc(img, w, h, limits, "png", name, err) != 0) {
+        ctx.err_set = 1;
         goto out;
-    if (scan_image_alloc(img, w, h, limits, "png", name, err) != 0)
-        goto out;
+    }
     {
         png_uint_32 xres, yres;
         int unit;
@@ -152,7 +224,17 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
         }
         for (png_uint_32 y = 0; y < h; y++)
             ctx.rowp[y] = ctx.rows + rowbytes * y;
-        png_read_image(png, ctx.rowp);
+        for (int pass = 0; pass < passes; pass++) {
+            for (png_uint_32 y = 0; y < h; y++) {
+                int dl = (y & 255) == 0 ? scan_check_deadline(limits, "png", name, err) : 0;
+                if (dl != 0) {
+                    ctx.err_set = 1;
+                    rc = dl;
+                    goto out;
+                }
+                png_read_row(png, ctx.rowp[y], NULL);
+            }
+        }
         for (png_uint_32 y = 0; y < h; y++)
             row_to_gray(ctx.rows + rowbytes * y, ch, w, img->pix + (size_t)y * w);
     } else {
@@ -163,6 +245,12 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
             goto out;
         }
         for (png_uint_32 y = 0; y < h; y++) {
+            int dl = (y & 255) == 0 ? scan_check_deadline(limits, "png", name, err) : 0;
+            if (dl != 0) {
+                ctx.err_set = 1;
+                rc = dl;
+                goto out;
+            }
             png_read_row(png, ctx.rows, NULL);
             row_to_gray(ctx.rows, ch, w, img->pix + (size_t)y * w);
         }
@@ -177,4 +265,21 @@ out:
     if (rc != 0)
         scan_pages_release(out);
     return rc;
+}
+
+int scan_png_probe(const unsigned char *p, size_t len, const char *name,
+                   const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                   struct err *err)
+{
+    uint32_t w = 0, h = 0;
+    int rc;
+
+    if (len < 8 || png_sig_cmp(p, 0, 8) != 0)
+        return err_set(err, "png: %s is not a PNG file (bad signature)", SCAN_NAME(name));
+    if (png_walk(p, len, name, &w, &h, err) != 0)
+        return -1;
+    if ((rc = scan_check_dims(w, h, limits, NULL, "png", name, err)) != 0)
+        return rc;
+    *pixels = *largest = (uint64_t)w * h;
+    return 0;
 }

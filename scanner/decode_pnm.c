@@ -106,30 +106,37 @@ static int decode_one(struct pnm_rd *r, const char *name, const struct scan_limi
         if ((rc = read_uint(r, 65535, &maxval)) != 0 || maxval == 0)
             return err_set(err, "pnm: %s image %zu: maxval must be 1 to 65535", nm, pageno);
     }
-    if (scan_check_dims(w, h, limits, total, "pnm", name, err) != 0)
-        return -1;
+    if ((rc = scan_check_dims(w, h, limits, total, "pnm", name, err)) != 0)
+        return rc;
     /* Exactly one whitespace byte ends the header of raw formats. */
     if (!plain) {
         if (r->pos >= r->len || !is_ws(r->p[r->pos]))
             return err_set(err, "pnm: %s image %zu: header not followed by whitespace", nm, pageno);
         r->pos++;
     }
-    if (!plain) {
-        uint64_t need;
+    {
+        /* Plain samples take at least one byte each (P1 digits need no
+         * separator; P2/P3 samples are separated by whitespace), so a short
+         * file is refused before its page is allocated, as raw ones are. */
+        uint64_t need, n = (uint64_t)w * h * (uint64_t)ch;
         if (kind == 4)
             need = (uint64_t)((w + 7) / 8) * h;
+        else if (!plain)
+            need = n * (maxval > 255 ? 2u : 1u);
         else
-            need = (uint64_t)w * h * (uint64_t)ch * (maxval > 255 ? 2u : 1u);
+            need = kind == 1 ? n : 2 * n - 1;
         if (need > r->len - r->pos)
             return err_set(err, "pnm: %s image %zu: truncated (%llu bytes of pixel data expected, "
                                 "%zu present)", nm, pageno, (unsigned long long)need,
                            r->len - r->pos);
     }
-    if (scan_pages_push(out, limits, "pnm", name, &img, err) != 0 ||
-        scan_image_alloc(img, w, h, limits, "pnm", name, err) != 0)
-        return -1;
+    if ((rc = scan_pages_push(out, limits, "pnm", name, &img, err)) != 0 ||
+        (rc = scan_image_alloc(img, w, h, limits, "pnm", name, err)) != 0)
+        return rc;
     for (uint32_t y = 0; y < h; y++) {
         unsigned char *dst = img->pix + (size_t)y * w;
+        if ((y & 255) == 0 && (rc = scan_check_deadline(limits, "pnm", name, err)) != 0)
+            return rc;
         if (kind == 4) {
             const unsigned char *row = r->p + r->pos;
             for (uint32_t x = 0; x < w; x++)
@@ -175,11 +182,66 @@ int scan_decode_pnm(const unsigned char *p, size_t len, const char *name,
     out->page = NULL;
     out->count = 0;
     do {
-        if (decode_one(&r, name, limits, &total, out, err) != 0) {
+        int rc = decode_one(&r, name, limits, &total, out, err);
+        if (rc != 0) {
             scan_pages_release(out);
-            return -1;
+            return rc;
         }
         skip_ws(&r);
     } while (r.pos < r.len);
+    return 0;
+}
+
+/* Headers only: raw images are skipped by their computed size; a plain
+ * image ends the walk (its samples would have to be parsed to find its
+ * end) and what follows is bounded by the bytes left. */
+int scan_pnm_probe(const unsigned char *p, size_t len, const char *name,
+                   const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                   struct err *err)
+{
+    struct pnm_rd r = { p, len, 0 };
+    uint64_t total = 0;
+    size_t pages = 0;
+    const struct scan_limits deflt = SCAN_LIMITS_DEFAULT;
+    const struct scan_limits *l = limits ? limits : &deflt;
+
+    do {
+        uint32_t w, h, maxval = 1;
+        int kind, rc;
+        uint64_t need;
+        if (r.len - r.pos < 3 || r.p[r.pos] != 'P' || r.p[r.pos + 1] < '1' || r.p[r.pos + 1] > '6')
+            return err_set(err, "pnm: %s image %zu: bad magic number (P1 to P6 expected)",
+                           SCAN_NAME(name), pages + 1);
+        kind = r.p[r.pos + 1] - '0';
+        r.pos += 2;
+        if (read_uint(&r, UINT32_MAX, &w) != 0 || read_uint(&r, UINT32_MAX, &h) != 0 ||
+            (kind != 1 && kind != 4 && (read_uint(&r, 65535, &maxval) != 0 || maxval == 0)))
+            return err_set(err, "pnm: %s image %zu: bad header", SCAN_NAME(name), pages + 1);
+        if (++pages > l->max_pages) {
+            err_set(err, "pnm: %s has more than %zu pages (refused)", SCAN_NAME(name),
+                    l->max_pages);
+            return SCAN_E_LIMIT;
+        }
+        if ((rc = scan_check_dims(w, h, limits, &total, "pnm", name, err)) != 0)
+            return rc;
+        if ((uint64_t)w * h > *largest)
+            *largest = (uint64_t)w * h;
+        if (kind <= 3) {
+            /* Each further plain sample takes a byte or more: images after
+             * this one hold at most what is left of the file. */
+            uint64_t rest = r.len - r.pos;
+            total = total + rest > l->max_total_pixels ? l->max_total_pixels : total + rest;
+            if ((rest > l->max_pixels ? l->max_pixels : rest) > *largest)
+                *largest = rest > l->max_pixels ? l->max_pixels : rest;
+            break;
+        }
+        need = kind == 4 ? (uint64_t)((w + 7) / 8) * h
+                         : (uint64_t)w * h * (kind == 6 ? 3u : 1u) * (maxval > 255 ? 2u : 1u);
+        if (need + 1 > r.len - r.pos)
+            break; /* the decoder says how it is truncated */
+        r.pos += 1 + (size_t)need;
+        skip_ws(&r);
+    } while (r.pos < r.len);
+    *pixels = total;
     return 0;
 }

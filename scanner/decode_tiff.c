@@ -164,7 +164,7 @@ static unsigned index_at(const unsigned char *line, uint32_t i, unsigned bps)
 }
 
 static int read_lines(TIFF *tif, struct tiff_mem *m, struct scan_image *img, unsigned bps,
-                      unsigned spp, unsigned photo)
+                      unsigned spp, unsigned photo, const struct scan_limits *limits)
 {
     uint16_t *cr = NULL, *cg = NULL, *cb = NULL;
     uint16_t nextra = 0, *extra = NULL;
@@ -184,6 +184,12 @@ static int read_lines(TIFF *tif, struct tiff_mem *m, struct scan_image *img, uns
         return fail(m, "out of memory");
     for (uint32_t y = 0; y < img->height; y++) {
         unsigned char *dst = img->pix + (size_t)y * img->width;
+        int dl = (y & 255) == 0 ? scan_check_deadline(limits, "tiff", m->name, m->err) : 0;
+        if (dl != 0) {
+            m->err_set = 1;
+            rc = dl;
+            goto out;
+        }
         if (TIFFReadScanline(tif, line, y, 0) < 0) {
             fail(m, "cannot read line %u (truncated or corrupt)", y);
             goto out;
@@ -251,6 +257,64 @@ out:
     return rc;
 }
 
+/* How much a compressed byte can expand, or 0 when no bound is known
+ * (CCITT codes a blank row in one bit; JPEG and others left to libtiff). */
+static uint64_t expansion_ceiling(uint16_t compression)
+{
+    switch (compression) {
+    case COMPRESSION_NONE: return 1;
+    case COMPRESSION_PACKBITS: return 64; /* two bytes repeat one 128 times */
+    /* RFC 1951: a 258-byte match in two bits at best, 1032:1; plus slack. */
+    case COMPRESSION_ADOBE_DEFLATE:
+    case COMPRESSION_DEFLATE: return 1100;
+    case COMPRESSION_LZW: return 4096; /* 12-bit codes, strings of at most 4096 bytes */
+    default: return 0;
+    }
+}
+
+/* Every strip (or tile) must lie inside the file, and together they must
+ * hold enough compressed data for the page they claim: a small file claiming
+ * a huge page is refused before the page is allocated. */
+static int check_strips(TIFF *tif, struct tiff_mem *m, uint32_t h, uint16_t spp,
+                        uint16_t planar)
+{
+    int tiled = TIFFIsTiled(tif);
+    uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    uint64_t sum = 0, raw, ceiling;
+    uint16_t comp = COMPRESSION_NONE;
+
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
+    for (uint32_t i = 0; i < n; i++) {
+        int bad = 0;
+        uint64_t off = TIFFGetStrileOffsetWithErr(tif, i, &bad);
+        uint64_t cnt = TIFFGetStrileByteCountWithErr(tif, i, &bad);
+        if (bad || off > m->len || cnt > m->len - off)
+            return fail(m, "%s %u lies outside the file (truncated or corrupt)",
+                        tiled ? "tile" : "strip", i);
+        sum += cnt;
+    }
+    ceiling = expansion_ceiling(comp);
+    raw = tiled ? TIFFTileSize64(tif) * n
+                : TIFFScanlineSize64(tif) * h * (planar == PLANARCONFIG_SEPARATE ? spp : 1u);
+    if (ceiling != 0 && sum < raw / ceiling) {
+        fail(m, "page of %llu bytes claimed from %llu bytes of compressed data, more than they "
+                "can hold (refused before decoding)", (unsigned long long)raw,
+             (unsigned long long)sum);
+        return SCAN_E_LIMIT;
+    }
+    return 0;
+}
+
+/* libtiff's largest single allocation (strip buffers, directories): what a
+ * page within the limits needs, within TIFF_MAX_ALLOC. */
+static tmsize_t tiff_alloc_cap(const struct scan_limits *limits)
+{
+    uint64_t px = limits ? limits->max_pixels : 150000000ull;
+    uint64_t cap = px * 2 < (16u << 20) ? (16u << 20) : px * 2;
+
+    return cap > (uint64_t)TIFF_MAX_ALLOC ? TIFF_MAX_ALLOC : (tmsize_t)cap;
+}
+
 int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
                      const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
@@ -258,7 +322,7 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
     TIFFOpenOptions *opts = NULL;
     TIFF *tif = NULL;
     uint64_t total = 0;
-    int rc = -1;
+    int rc = -1, st;
 
     out->format = SCAN_FMT_TIFF;
     out->page = NULL;
@@ -266,7 +330,7 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
     opts = TIFFOpenOptionsAlloc();
     if (opts == NULL)
         return err_set(err, "tiff: out of memory");
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, TIFF_MAX_ALLOC);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tiff_alloc_cap(limits));
     TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
     /* "m": no memory mapping (the data already is in memory). */
@@ -288,8 +352,12 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
             fail(&m, "page %zu has no dimensions", out->count + 1);
             goto out;
         }
-        if (scan_check_dims(w, h, limits, &total, "tiff", name, err) != 0)
+        if ((st = scan_check_dims(w, h, limits, &total, "tiff", name, err)) != 0 ||
+            (st = scan_check_deadline(limits, "tiff", name, err)) != 0) {
+            m.err_set = 1;
+            rc = st;
             goto out;
+        }
         TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
         TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
         TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
@@ -299,9 +367,16 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
             /* Baseline readers assume min-is-white for bilevel (TIFF 6.0 §3). */
             photo = bps == 1 ? PHOTOMETRIC_MINISWHITE : PHOTOMETRIC_MINISBLACK;
         }
-        if (scan_pages_push(out, limits, "tiff", name, &img, err) != 0 ||
-            scan_image_alloc(img, w, h, limits, "tiff", name, err) != 0)
+        if ((st = check_strips(tif, &m, h, spp, planar)) != 0) {
+            rc = st;
             goto out;
+        }
+        if ((st = scan_pages_push(out, limits, "tiff", name, &img, err)) != 0 ||
+            (st = scan_image_alloc(img, w, h, limits, "tiff", name, err)) != 0) {
+            m.err_set = 1;
+            rc = st;
+            goto out;
+        }
         if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) &&
             TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) && xres > 0 && yres > 0 &&
             xres < 100000 && yres < 100000 && (unit == RESUNIT_INCH || unit == RESUNIT_CENTIMETER)) {
@@ -316,8 +391,10 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
                  (bps == 1 || bps == 2 || bps == 4 || bps == 8)) ||
                 (photo == PHOTOMETRIC_RGB && (bps == 8 || bps == 16) && spp >= 3 && spp <= 4));
         if (fast) {
-            if (read_lines(tif, &m, img, bps, spp, photo) != 0)
+            if ((st = read_lines(tif, &m, img, bps, spp, photo, limits)) != 0) {
+                rc = st;
                 goto out;
+            }
             if (scan_image_orient(img, orient, err) != 0)
                 goto out;
         } else if (read_rgba(tif, &m, img) != 0) {
@@ -363,4 +440,63 @@ size_t scan_tiff_count_pages(const unsigned char *p, size_t len)
     }
     TIFFOpenOptionsFree(opts);
     return n;
+}
+
+int scan_tiff_probe(const unsigned char *p, size_t len, const char *name,
+                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                    struct err *err)
+{
+    const struct scan_limits deflt = SCAN_LIMITS_DEFAULT;
+    const struct scan_limits *l = limits ? limits : &deflt;
+    struct tiff_mem m = { p, len, 0, name, err, 0 };
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    TIFF *tif = NULL;
+    uint64_t total = 0;
+    size_t pages = 0;
+    int rc = -1;
+
+    if (opts == NULL)
+        return err_set(err, "tiff: out of memory");
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tiff_alloc_cap(limits));
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
+    tif = TIFFClientOpenExt(SCAN_NAME(name), "rm", (thandle_t)&m, mem_read, mem_write,
+                            mem_seek, mem_close, mem_size, mem_map, mem_unmap, opts);
+    if (tif == NULL) {
+        fail(&m, "not a readable TIFF (bad header)");
+        goto out;
+    }
+    do {
+        uint32_t w = 0, h = 0;
+        uint16_t spp = 1, planar = PLANARCONFIG_CONTIG;
+        if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
+            !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h)) {
+            fail(&m, "page %zu has no dimensions", pages + 1);
+            goto out;
+        }
+        if (++pages > l->max_pages) {
+            err_set(err, "tiff: %s has more than %zu pages (refused)", SCAN_NAME(name),
+                    l->max_pages);
+            rc = SCAN_E_LIMIT;
+            goto out;
+        }
+        if ((rc = scan_check_dims(w, h, limits, &total, "tiff", name, err)) != 0)
+            goto out;
+        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+        TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+        if ((rc = check_strips(tif, &m, h, spp, planar)) != 0)
+            goto out;
+        rc = -1;
+        if ((uint64_t)w * h > *largest)
+            *largest = (uint64_t)w * h;
+    } while (TIFFReadDirectory(tif));
+    *pixels = total;
+    rc = 0;
+out:
+    if (tif != NULL)
+        TIFFClose(tif);
+    TIFFOpenOptionsFree(opts);
+    if (rc != 0 && err != NULL && err->msg[0] == '\0')
+        err_set(err, "tiff: cannot read %s", SCAN_NAME(name));
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "scanner_int.h"
@@ -50,6 +51,22 @@ int scan_decode(const unsigned char *p, size_t len, const char *name,
     case SCAN_FMT_JPEG: return scan_decode_jpeg(p, len, name, limits, out, err);
     case SCAN_FMT_TIFF: return scan_decode_tiff(p, len, name, limits, out, err);
     case SCAN_FMT_PNM: return scan_decode_pnm(p, len, name, limits, out, err);
+    default:
+        return err_set(err, "%s: not an image civreg reads (PNG, JPEG, TIFF or PNM expected, "
+                            "first bytes do not match any)", SCAN_NAME(name));
+    }
+}
+
+int scan_probe(const unsigned char *p, size_t len, const char *name,
+               const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+               struct err *err)
+{
+    *pixels = *largest = 0;
+    switch (scan_format_sniff(p, len)) {
+    case SCAN_FMT_PNG: return scan_png_probe(p, len, name, limits, pixels, largest, err);
+    case SCAN_FMT_JPEG: return scan_jpeg_probe(p, len, name, limits, pixels, largest, err);
+    case SCAN_FMT_TIFF: return scan_tiff_probe(p, len, name, limits, pixels, largest, err);
+    case SCAN_FMT_PNM: return scan_pnm_probe(p, len, name, limits, pixels, largest, err);
     default:
         return err_set(err, "%s: not an image civreg reads (PNG, JPEG, TIFF or PNM expected, "
                             "first bytes do not match any)", SCAN_NAME(name));
@@ -163,35 +180,59 @@ int scan_check_dims(uint64_t width, uint64_t height, const struct scan_limits *l
     if (width == 0 || height == 0)
         return err_set(err, "%s: %s claims an empty picture (%llu x %llu)", fmt,
                        SCAN_NAME(name), (unsigned long long)width, (unsigned long long)height);
-    if (width > l->max_width || height > l->max_height)
-        return err_set(err, "%s: %s claims %llu x %llu pixels, over the limit of %u x %u "
-                            "(refused before decoding)", fmt, SCAN_NAME(name),
-                       (unsigned long long)width, (unsigned long long)height,
-                       l->max_width, l->max_height);
-    if (width * height > l->max_pixels)
-        return err_set(err, "%s: %s claims %llu x %llu = %llu pixels, over the limit of %llu "
-                            "(refused before decoding)", fmt, SCAN_NAME(name),
-                       (unsigned long long)width, (unsigned long long)height,
-                       (unsigned long long)(width * height), (unsigned long long)l->max_pixels);
+    if (width > l->max_width || height > l->max_height) {
+        err_set(err, "%s: %s claims %llu x %llu pixels, over the limit of %u x %u "
+                     "(refused before decoding)", fmt, SCAN_NAME(name),
+                (unsigned long long)width, (unsigned long long)height, l->max_width,
+                l->max_height);
+        return SCAN_E_LIMIT;
+    }
+    if (width * height > l->max_pixels) {
+        err_set(err, "%s: %s claims %llu x %llu = %llu pixels, over the limit of %llu "
+                     "(refused before decoding)", fmt, SCAN_NAME(name),
+                (unsigned long long)width, (unsigned long long)height,
+                (unsigned long long)(width * height), (unsigned long long)l->max_pixels);
+        return SCAN_E_LIMIT;
+    }
     if (total != NULL) {
-        if (*total + width * height > l->max_total_pixels)
-            return err_set(err, "%s: %s holds more than %llu pixels over all its pages "
-                                "(refused)", fmt, SCAN_NAME(name),
-                           (unsigned long long)l->max_total_pixels);
+        if (*total + width * height > l->max_total_pixels) {
+            err_set(err, "%s: %s holds more than %llu pixels over all its pages (refused)", fmt,
+                    SCAN_NAME(name), (unsigned long long)l->max_total_pixels);
+            return SCAN_E_LIMIT;
+        }
         *total += width * height;
     }
     return 0;
+}
+
+int64_t scan_clock_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int scan_check_deadline(const struct scan_limits *limits, const char *what, const char *name,
+                        struct err *err)
+{
+    if (limits == NULL || limits->deadline_ms == 0 || scan_clock_ms() < limits->deadline_ms)
+        return 0;
+    err_set(err, "%s: reading %s took longer than allowed (stopped)", what, SCAN_NAME(name));
+    return SCAN_E_DEADLINE;
 }
 
 int scan_image_alloc(struct scan_image *img, uint32_t width, uint32_t height,
                      const struct scan_limits *limits, const char *fmt, const char *name,
                      struct err *err)
 {
+    int rc;
+
     img->pix = NULL;
     img->width = img->height = 0;
     img->dpi_x = img->dpi_y = 0;
-    if (scan_check_dims(width, height, limits, NULL, fmt, name, err) != 0)
-        return -1;
+    if ((rc = scan_check_dims(width, height, limits, NULL, fmt, name, err)) != 0)
+        return rc;
     img->pix = malloc((size_t)width * height);
     if (img->pix == NULL)
         return err_set(err, "%s: out of memory for %u x %u pixels in %s", fmt, width, height,
@@ -209,9 +250,11 @@ int scan_pages_push(struct scan_pages *pages, const struct scan_limits *limits,
     const struct scan_limits *l = limits ? limits : &default_limits;
     struct scan_image *grown;
 
-    if (pages->count >= l->max_pages)
-        return err_set(err, "%s: %s has more than %zu pages (refused)", fmt, SCAN_NAME(name),
-                       l->max_pages);
+    if (pages->count >= l->max_pages) {
+        err_set(err, "%s: %s has more than %zu pages (refused)", fmt, SCAN_NAME(name),
+                l->max_pages);
+        return SCAN_E_LIMIT;
+    }
     grown = realloc(pages->page, (pages->count + 1) * sizeof *grown);
     if (grown == NULL)
         return err_set(err, "%s: out of memory", fmt);

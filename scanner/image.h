@@ -44,10 +44,35 @@ struct scan_limits {
     uint64_t max_pixels; /* width * height of one page */
     size_t max_pages;    /* pages in one file (multi-page TIFF, PNM streams) */
     uint64_t max_total_pixels; /* summed over the pages of one file */
+    /* Pixels a JPEG may claim per byte of its file. Huffman coding spends at
+     * least one bit on each 8x8 block's DC value, so a real JPEG stays under
+     * 512 (one component); a header claiming more has no data behind it and
+     * is refused before its page is allocated. 0 = no ceiling. */
+    uint32_t max_jpeg_pixels_per_byte;
+    /* CLOCK_MONOTONIC time (scan_clock_ms) after which decoding and barcode
+     * reading give up with SCAN_E_DEADLINE; 0 = no deadline. */
+    int64_t deadline_ms;
 };
 
 /* 20000 px a side covers A3 at 1200 dpi; 150 Mpx is 150 MB of grayscale. */
-#define SCAN_LIMITS_DEFAULT { 20000, 20000, 150000000ull, 2000, 600000000ull }
+#define SCAN_LIMITS_DEFAULT { 20000, 20000, 150000000ull, 2000, 600000000ull, 1024, 0 }
+
+/* What a refused decode returns (ERR says why), so callers can answer
+ * "too large" or "too slow" without reading the message:
+ * SCAN_E_LIMIT    the file claims more pixels or pages than LIMITS allow,
+ *                 or more than its own size can hold (a decompression bomb);
+ * SCAN_E_DEADLINE the work went past LIMITS->deadline_ms.
+ * Any other failure (corrupt, truncated, not an image) is -1. */
+#define SCAN_E_LIMIT (-2)
+#define SCAN_E_DEADLINE (-3)
+
+/* Milliseconds of CLOCK_MONOTONIC, for deadline_ms. */
+int64_t scan_clock_ms(void);
+
+/* SCAN_E_DEADLINE with a message naming WHAT when LIMITS (may be NULL) has a
+ * deadline that has passed; 0 otherwise. */
+int scan_check_deadline(const struct scan_limits *limits, const char *what, const char *name,
+                        struct err *err) __attribute__((warn_unused_result));
 
 /* A decoded file: its format and its pages in order. */
 struct scan_pages {
@@ -67,7 +92,8 @@ const char *scan_format_name(enum scan_format f);
 /* Decode a whole file held in memory (format by its magic bytes, not its
  * name). NAME is only used in messages ("png: truncated image data in
  * NAME"). LIMITS NULL means SCAN_LIMITS_DEFAULT. On success OUT holds at
- * least one page; on failure OUT is empty and ERR says what is wrong. */
+ * least one page; on failure OUT is empty, ERR says what is wrong and the
+ * result is -1, SCAN_E_LIMIT or SCAN_E_DEADLINE (see above). */
 int scan_decode(const unsigned char *p, size_t len, const char *name,
                 const struct scan_limits *limits, struct scan_pages *out, struct err *err)
     __attribute__((warn_unused_result));
@@ -96,6 +122,14 @@ int scan_decode_pnm(const unsigned char *p, size_t len, const char *name,
     __attribute__((warn_unused_result));
 
 void scan_pages_release(struct scan_pages *pages);
+
+/* What decoding a file will cost, from its headers only (no pixel data is
+ * decoded): *PIXELS the pixels of all its pages, *LARGEST those of its
+ * largest page. Checks the claims against LIMITS (NULL: defaults) as the
+ * decoders do; returns 0, -1 (not an image, bad header) or SCAN_E_LIMIT. */
+int scan_probe(const unsigned char *p, size_t len, const char *name,
+               const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+               struct err *err) __attribute__((warn_unused_result));
 
 /* How many pages a file holds, without decoding them (TIFF: its directory
  * count; other formats: 1). For progress displays; 1 when unsure. */

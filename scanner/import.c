@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "core/conf.h"
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/secret.h"
@@ -645,6 +646,7 @@ int scan_import(struct db *db, const struct scan_import_sink *sink,
     bo.read_only = known;
     bo.what = SCAN_ANALYZE_ALL;
     bo.jobs = opts->jobs;
+    bo.memory_budget = opts->memory_budget;
     bo.keep_pages = true;
     bo.keep_data = true;
     if (scan_batch_run((const char *const *)files, nfiles, &bo, on_file, &im, err) != 0) {
@@ -662,6 +664,17 @@ out:
     free(im.file_pages);
     free(known);
     return rc;
+}
+
+int scan_memory_budget(const struct conf *conf, size_t *bytes, struct err *err)
+{
+    unsigned long mb;
+
+    if (conf_get_uint(conf, "scan_memory_mb", SCAN_BATCH_MEMORY_DEFAULT >> 20, 64, 65536, &mb,
+                      err) != 0)
+        return -1;
+    *bytes = (size_t)mb << 20;
+    return 0;
 }
 
 void scan_import_summary_release(struct scan_import_summary *s)

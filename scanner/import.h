@@ -52,6 +52,8 @@ struct scan_import_opts {
     const char *actor;  /* the signed-in user's name, recorded with the import */
     unsigned jobs;      /* decoding threads (0: one per CPU) */
     uint32_t preview_side; /* longest side of previews in pixels (0: 1200) */
+    size_t memory_budget;  /* decoded pages held at once, bytes (0: the batch
+                              default; civreg.conf scan_memory_mb) */
     /* Called after each file on the calling thread (may be NULL). */
     void (*progress)(void *ctx, const struct scan_import_progress *p);
     void *progress_ctx;
@@ -87,6 +89,12 @@ int scan_import(struct db *db, const struct scan_import_sink *sink,
     __attribute__((warn_unused_result));
 
 void scan_import_summary_release(struct scan_import_summary *s);
+
+struct conf;
+/* The batch memory budget in bytes from civreg.conf's scan_memory_mb
+ * (64 to 65536 MB; absent: SCAN_BATCH_MEMORY_DEFAULT). */
+int scan_memory_budget(const struct conf *conf, size_t *bytes, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* The summary as JSON (new reference). */
 json_t *scan_import_summary_json(const struct scan_import_summary *s);

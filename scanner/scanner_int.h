@@ -16,6 +16,20 @@ int scan_check_dims(uint64_t width, uint64_t height, const struct scan_limits *l
                     uint64_t *total, const char *fmt, const char *name, struct err *err)
     __attribute__((warn_unused_result));
 
+/* scan_probe for one format: *PIXELS and *LARGEST from the headers. */
+int scan_png_probe(const unsigned char *p, size_t len, const char *name,
+                   const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                   struct err *err) __attribute__((warn_unused_result));
+int scan_jpeg_probe(const unsigned char *p, size_t len, const char *name,
+                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                    struct err *err) __attribute__((warn_unused_result));
+int scan_tiff_probe(const unsigned char *p, size_t len, const char *name,
+                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                    struct err *err) __attribute__((warn_unused_result));
+int scan_pnm_probe(const unsigned char *p, size_t len, const char *name,
+                   const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                   struct err *err) __attribute__((warn_unused_result));
+
 /* ITU-R BT.601 luma of an sRGB triple, in integers (what zbarimg's
  * ImageMagick loader uses for intensity, to within rounding). */
 static inline unsigned char scan_luma(unsigned r, unsigned g, unsigned b)

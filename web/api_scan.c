@@ -374,6 +374,12 @@ int web_api_scan_batch_import(struct web_request *rq)
     o.office = registry_actor_office(actor_of(rq));
     o.actor = registry_actor_username(actor_of(rq));
     o.jobs = 1; /* the server's workers already share the machine */
+    if (scan_memory_budget(rq->srv->dd->conf, &o.memory_budget, &err) != 0) {
+        scan_free_files(files, nfiles);
+        batch_remove(dir);
+        log_error("web: scan import: %s", err_msg(&err));
+        return web_send_error(rq->conn, 500, "internal", "civreg.conf: bad scan_memory_mb");
+    }
     rc = scan_import(rq->w->db, &sink, &o, files, nfiles, &sum, &err);
     scan_free_files(files, nfiles);
     batch_remove(dir);

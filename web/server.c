@@ -312,7 +312,8 @@ int web_serve(const struct web_options *opts, struct err *err)
             0 ||
         signin_limits(srv.dd->conf, &tlim, err) != 0 ||
         web_throttle_new(&tlim, &srv.throttle, err) != 0 ||
-        web_throttle_new(&seal_lim, &srv.seal_throttle, err) != 0)
+        web_throttle_new(&seal_lim, &srv.seal_throttle, err) != 0 ||
+        web_seal_limits_new(srv.dd->conf, &srv.seal, err) != 0)
         goto out;
     /* Apply pending migrations once, before any worker opens a connection. */
     if (datadir_db_open(srv.dd, DB_OPEN_MIGRATE, &db, err) != 0 ||
@@ -443,6 +444,7 @@ out:
     web_throttle_free(srv.throttle);
     web_throttle_free(srv.seal_throttle);
     web_conngate_free(srv.gate);
+    web_seal_limits_free(srv.seal);
     db_close(db);
     datadir_free(srv.dd);
     return rc;

@@ -63,8 +63,38 @@ struct web_server {
     struct web_throttle *seal_throttle; /* public seal checks, per address */
     struct web_conngate *gate;          /* connections per address */
     struct web_addrset trusted;         /* trusted_proxies from civreg.conf */
+    struct web_seal_limits *seal;       /* public seal checks, all addresses together */
     char asset_fp[17]; /* fingerprint of the embedded assets (hex) */
 };
+
+/* An admission gate (web/gate.c): at most RUNNING holders at once and
+ * WAITING more queued for a slot. web_gate_enter returns 0 when admitted
+ * (web_gate_leave afterwards), -1 when the queue is full or no slot freed
+ * within WAIT_MS. */
+struct web_gate;
+int web_gate_new(unsigned running, unsigned waiting, struct web_gate **out, struct err *err)
+    __attribute__((warn_unused_result));
+void web_gate_free(struct web_gate *g);
+int web_gate_enter(struct web_gate *g, unsigned wait_ms) __attribute__((warn_unused_result));
+void web_gate_leave(struct web_gate *g);
+
+/* The public seal check's own limits (civreg.conf, see docs/extracts.md),
+ * far below a clerk's: one page of at most MEGAPIXELS, SECONDS of work, and
+ * one gate shared by every public request. */
+struct web_seal_limits {
+    unsigned long megapixels;    /* seal_verify_megapixels */
+    unsigned long seconds;       /* seal_verify_seconds */
+    unsigned long concurrent;    /* seal_verify_concurrent */
+    unsigned long queue;         /* seal_verify_queue */
+    unsigned long queue_wait_ms; /* seal_verify_queue_wait_ms */
+    struct web_gate *gate;
+};
+struct conf;
+/* Read the limits from civreg.conf (defaults where absent); *OUT is freed
+ * with web_seal_limits_free (NULL is a no-op). */
+int web_seal_limits_new(const struct conf *conf, struct web_seal_limits **out, struct err *err)
+    __attribute__((warn_unused_result));
+void web_seal_limits_free(struct web_seal_limits *l);
 
 /* One per worker thread (CivetWeb init_thread): its own SQLite connection. */
 struct web_worker {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "issuance/datapage.h"
 #include "issuance/mrz.h"
@@ -548,6 +549,24 @@ static void test_refusals(void **state)
     in = p.in;
     in.signature_len = 20;
     expect_refusal(&in, "signature: png: truncated header");
+    /* Stored images that only decoding finds wrong, refused before the PDF
+     * writer reads them: a photo cut in half, and a signature PNG whose
+     * tEXt chunk claims 2 GB (libharu's own libpng would allocate it). */
+    in = p.in;
+    in.photo_len = p.photo_len / 2;
+    expect_refusal(&in, "photo: the image does not decode cleanly");
+    {
+        static const char b64[] = "iVBORw0KGgoAAAANSUhEUgAAACgAAAAeAQAAAAB2pmFwAAAABGdBTUEAALGPC/"
+                                  "xhpAAAAAd0SU1FB+oLGg8zB1IsowB2pmEldEVYdGRkAAAAAElFTkSuQmCC";
+        unsigned char png[128];
+        size_t n = 0;
+        assert_int_equal(sodium_base642bin(png, sizeof png, b64, strlen(b64), NULL, &n, NULL,
+                                           sodium_base64_VARIANT_ORIGINAL), 0);
+        in = p.in;
+        in.signature = png;
+        in.signature_len = n;
+        expect_refusal(&in, "signature: the image does not decode cleanly");
+    }
     page_free(&p);
 }
 

@@ -11,6 +11,9 @@ const FIELDS = [
   ['dod', 'seal.dod'], ['of', 'seal.of'], ['doi', 'seal.doi'], ['xid', 'seal.xid'],
 ];
 
+// Pictures refused before their seal is looked at (web/api_seal.c).
+const PICTURE_ERRORS = ['picture_too_large', 'picture_too_costly', 'picture_unreadable'];
+
 function showResult(out, r) {
   out.replaceChildren();
   if (!r.valid) {
@@ -49,7 +52,9 @@ export async function render(app) {
     try {
       showResult(out, await api('POST', '/seal/verify', body));
     } catch (e) {
-      const m = e.status === 429 ? t('seal.throttled', { seconds: e.retryAfter || '?' }) : e.message;
+      const m = e.status === 429 ? t('seal.throttled', { seconds: e.retryAfter || '?' })
+        : e.code === 'busy' ? t('seal.busy', { seconds: e.retryAfter || '?' })
+        : PICTURE_ERRORS.includes(e.code) ? t('seal.' + e.code) : e.message;
       out.append(h('p', { class: 'error', role: 'alert' }, m));
     } finally {
       submit.disabled = false;

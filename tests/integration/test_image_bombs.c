@@ -1,0 +1,405 @@
+/* Decompression bombs and costly pictures against the real civreg binary:
+ *  - `civreg scan decode` on the 90-byte PNG whose tEXt chunk claims 2 GB:
+ *    a clear error and a small peak (wait4's ru_maxrss of the child);
+ *  - the public POST /api/v1/seal/verify of a real server on loopback:
+ *    multi-page deflate TIFF of huge zero pages, a 12000 x 12000 PNG, a
+ *    JPEG and a plain PGM whose headers claim huge pages, one at a time and
+ *    four at once, then four costly pictures within the limits at once:
+ *    each answered within 5 s with a 4xx (503 when the queue is full), the
+ *    server's VmHWM under 300 MB, and the server still answering /healthz
+ *    and reading a QR code afterwards;
+ *  - `civreg scan import` with scan_memory_mb = 64: a bomb over the budget
+ *    fails without being decoded, pages within it are imported one at a
+ *    time, and the peak stays bounded. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "scanner/bombgen.h"
+#include "scanner/pagegen.h"
+#include "support/support.h"
+
+#define MB (1024LL * 1024)
+
+static char *dir;
+static char data[4200];
+static pid_t server = -1;
+static int server_out = -1;
+static int port;
+
+static const char *path_of(const char *name)
+{
+    static char p[8][4200];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Run civreg ARGS with stdout and stderr in files; *STATUS its exit code.
+ * Returns its peak resident memory in bytes (wait4), -1 on failure. */
+static long long run_measured(const char *const args[], int *status)
+{
+    const char *argv[32];
+    struct rusage ru;
+    size_t n = 0;
+    int st = 0;
+    pid_t pid;
+
+    argv[n++] = CIVREG_BIN;
+    while (args[n - 1] != NULL && n < 31) {
+        argv[n] = args[n - 1];
+        n++;
+    }
+    argv[n] = NULL;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int out = open(path_of("run.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(path_of("run.err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(127);
+        alarm(240); /* a runaway child is killed, and the test fails */
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (wait4(pid, &st, 0, &ru) != pid)
+        return -1;
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return (long long)ru.ru_maxrss * 1024;
+}
+
+static char *slurp(const char *name)
+{
+    size_t len;
+    char *s = file_read(path_of(name), &len);
+    assert_non_null(s);
+    return s;
+}
+
+static void run_ok(const char *in, const char *const args[])
+{
+    struct proc_result r;
+    assert_int_equal(civreg_run(in, &r, args), 0);
+    if (r.status != 0)
+        fail_msg("civreg %s %s: %s", args[0], args[1], r.err);
+    proc_result_free(&r);
+}
+
+static void write_file(const char *name, const void *p, size_t len)
+{
+    assert_int_equal(file_write(path_of(name), p, len), 0);
+}
+
+/* A page with a QR code holding TEXT (not a seal), as PNG bytes. */
+static void qr_page(const char *name, const char *text)
+{
+    struct scan_image img = SCAN_IMAGE_INIT;
+    assert_int_equal(pg_page(&img, 800, 600, 255), 0);
+    assert_true(pg_barcode(&img, PG_QR, 100, 100, 6, 0, text) > 0);
+    assert_int_equal(pg_write_png(path_of(name), &img), 0);
+    scan_image_release(&img);
+}
+
+static int setup(void **state)
+{
+    char conf[4300], line[512];
+    (void)state;
+
+    bomb_small_quarantine();
+    dir = tmp_dir("imagebombs");
+    if (dir == NULL)
+        return -1;
+    snprintf(data, sizeof data, "%s/data", dir);
+    write_file("a.pw", "admin-password\n", 15);
+    write_file("c.pw", "clerk1-password\n", 16);
+    const char *init[] = { "init", "--data", data, NULL };
+    const char *admin[] = { "user", "add", "--data", data, "--username", "admin", "--role",
+                            "admin,auditor", NULL };
+    const char *clerk[] = { "user", "add", "--data", data, "--username", "clerk1", "--role", "clerk",
+                            "--user", "admin", "--password-file", path_of("a.pw"), NULL };
+    const char *pki[] = { "pki", "init", "--data", data, "--country", "UT", "--user", "admin",
+                          "--password-file", path_of("a.pw"), NULL };
+    run_ok(NULL, init);
+    run_ok("admin-password\n", admin);
+    run_ok("clerk1-password\n", clerk);
+    run_ok(NULL, pki);
+    /* The clerk's import runs under a small memory budget. */
+    snprintf(conf, sizeof conf, "%s/civreg.conf", data);
+    {
+        FILE *f = fopen(conf, "a");
+        if (f == NULL)
+            return -1;
+        fputs("\nscan_memory_mb = 64\n", f);
+        fclose(f);
+    }
+    const char *argv[] = { CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", NULL };
+    if (proc_spawn((char *const *)argv, &server, &server_out) != 0 ||
+        proc_read_line(server_out, line, sizeof line, 60) != 0 ||
+        strstr(line, "://127.0.0.1:") == NULL)
+        return -1;
+    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (server > 0) {
+        kill(server, SIGTERM);
+        proc_wait(server, 30);
+    }
+    if (server_out >= 0)
+        close(server_out);
+    tmp_remove(dir);
+    free(dir);
+    return 0;
+}
+
+/* ---- civreg scan decode ---- */
+
+static void test_cli_png_text_chunk(void **state)
+{
+    int status = -1;
+    long long rss;
+    char *err;
+    (void)state;
+
+    write_file("text-chunk.png", bomb_png_text, sizeof bomb_png_text);
+    const char *args[] = { "scan", "decode", path_of("text-chunk.png"), NULL };
+    rss = run_measured(args, &status);
+    err = slurp("run.err");
+    assert_true(rss > 0);
+    if (rss > 100 * MB)
+        fail_msg("civreg scan decode peaked at %lld MB on a 90-byte file", rss / MB);
+    assert_int_equal(status, 1);
+    if (strstr(err, "claims 1990615333 bytes") == NULL || strstr(err, "text-chunk.png") == NULL)
+        fail_msg("unclear message: %s", err);
+    free(err);
+}
+
+/* ---- the public seal check ---- */
+
+struct post {
+    const unsigned char *body;
+    size_t len;
+    const char *type;
+    int status;
+    double seconds;
+    char retry_after[16];
+    char *answer;
+};
+
+static void *post_one(void *arg)
+{
+    struct post *p = arg;
+    struct http_response r;
+    char hdr[128];
+    double t0 = now_s();
+
+    snprintf(hdr, sizeof hdr, "Content-Type: %s\r\n", p->type);
+    p->status = -1;
+    if (http_request(port, "POST", "/api/v1/seal/verify", hdr, (const char *)p->body, p->len,
+                     &r) == 0) {
+        p->status = r.status;
+        if (http_header(&r, "Retry-After", p->retry_after, sizeof p->retry_after) != 0)
+            p->retry_after[0] = '\0';
+        p->answer = r.body ? strdup(r.body) : NULL;
+        http_response_free(&r);
+    }
+    p->seconds = now_s() - t0;
+    return NULL;
+}
+
+/* POST N bodies at once; each must be answered within 5 s with one of the
+ * statuses in OK (0-terminated). */
+static void post_all(struct post *p, size_t n, const int *ok)
+{
+    pthread_t t[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, post_one, &p[i]), 0);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    for (size_t i = 0; i < n; i++) {
+        int good = 0;
+        for (const int *s = ok; *s; s++)
+            good |= p[i].status == *s;
+        print_message("upload %zu (%s, %zu bytes): %d in %.2f s\n", i, p[i].type, p[i].len,
+                      p[i].status, p[i].seconds);
+        if (!good || p[i].seconds > 5.0)
+            fail_msg("upload %zu (%s, %zu bytes): status %d after %.1f s: %s", i, p[i].type,
+                     p[i].len, p[i].status, p[i].seconds, p[i].answer ? p[i].answer : "");
+        if (p[i].status == 503 && p[i].retry_after[0] == '\0')
+            fail_msg("503 without Retry-After");
+        free(p[i].answer);
+        p[i].answer = NULL;
+    }
+}
+
+static long long server_hwm(void)
+{
+    char path[64], *s, *v;
+    size_t len;
+    long long kb;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)server);
+    s = file_read(path, &len);
+    assert_non_null(s);
+    v = strstr(s, "VmHWM:");
+    assert_non_null(v);
+    kb = strtoll(v + 6, NULL, 10);
+    free(s);
+    return kb * 1024;
+}
+
+static void test_seal_bombs(void **state)
+{
+    unsigned char *tif, *png, *jpg, *pgm, *big;
+    size_t tif_len, png_len, jpg_len, pgm_len, big_len;
+    const int refused[] = { 413, 422, 0 };
+    const int refused_or_busy[] = { 413, 422, 503, 0 };
+    const int done_or_busy[] = { 200, 422, 503, 0 };
+    struct http_response r;
+    long long hwm;
+    size_t len;
+    char *qr;
+    (void)state;
+
+    assert_int_equal(bomb_tiff(20000, 7500, 4, &tif, &tif_len), 0);
+    assert_int_equal(bomb_png(12000, 12000, &png, &png_len), 0);
+    assert_int_equal(bomb_jpeg(20000, 7500, &jpg, &jpg_len), 0);
+    assert_int_equal(bomb_pgm_plain(20000, 7500, &pgm, &pgm_len), 0);
+    /* Within the public limits (12 Mpx) but costly: all black. */
+    assert_int_equal(bomb_png(3464, 3464, &big, &big_len), 0);
+
+    /* One at a time. */
+    {
+        struct post p[5] = {
+            { tif, tif_len, "image/tiff", 0, 0, "", NULL },
+            { png, png_len, "image/png", 0, 0, "", NULL },
+            { jpg, jpg_len, "image/jpeg", 0, 0, "", NULL },
+            { pgm, pgm_len, "image/png", 0, 0, "", NULL },
+            { bomb_png_text, sizeof bomb_png_text, "image/png", 0, 0, "", NULL },
+        };
+        for (size_t i = 0; i < 5; i++)
+            post_all(&p[i], 1, refused);
+    }
+    /* Four at once, twice: bombs, then costly pictures within the limits. */
+    {
+        struct post p[4] = {
+            { tif, tif_len, "image/tiff", 0, 0, "", NULL },
+            { tif, tif_len, "image/tiff", 0, 0, "", NULL },
+            { png, png_len, "image/png", 0, 0, "", NULL },
+            { tif, tif_len, "image/tiff", 0, 0, "", NULL },
+        };
+        post_all(p, 4, refused_or_busy);
+    }
+    {
+        struct post p[4];
+        for (size_t i = 0; i < 4; i++)
+            p[i] = (struct post){ big, big_len, "image/png", 0, 0, "", NULL };
+        post_all(p, 4, done_or_busy);
+    }
+    hwm = server_hwm();
+    if (hwm > 300 * MB)
+        fail_msg("the server peaked at %lld MB", hwm / MB);
+
+    /* Still serving: liveness, and an ordinary picture is read. */
+    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    qr_page("qr.png", "not a seal");
+    qr = file_read(path_of("qr.png"), &len);
+    assert_non_null(qr);
+    assert_int_equal(http_request(port, "POST", "/api/v1/seal/verify",
+                                  "Content-Type: image/png\r\n", qr, len, &r), 0);
+    if (r.status != 200 || strstr(r.body, "not JSON") == NULL)
+        fail_msg("ordinary picture: %d %s", r.status, r.body);
+    http_response_free(&r);
+    free(qr);
+    free(tif);
+    free(png);
+    free(jpg);
+    free(pgm);
+    free(big);
+}
+
+/* ---- the clerk's batch import ---- */
+
+static void test_import_budget(void **state)
+{
+    unsigned char *p;
+    size_t len;
+    int status = -1;
+    long long rss;
+    char *out, *err;
+    (void)state;
+
+    {
+        char d[4300];
+        snprintf(d, sizeof d, "%s/stack", dir);
+        assert_int_equal(mkdir(d, 0700), 0);
+    }
+    /* Two pages of 20000 x 7500 (300 Mpx): far over 64 MB. */
+    assert_int_equal(bomb_tiff(20000, 7500, 2, &p, &len), 0);
+    write_file("stack/a-bomb.tif", p, len);
+    free(p);
+    /* 16.4 Mpx each: about 50 MB to decode and analyse, one at a time. */
+    assert_int_equal(bomb_png(4100, 4000, &p, &len), 0);
+    write_file("stack/b-page.png", p, len);
+    free(p);
+    assert_int_equal(bomb_png(4000, 4100, &p, &len), 0);
+    write_file("stack/c-page.png", p, len);
+    free(p);
+    qr_page("stack/d-qr.png", "page 4");
+    const char *args[] = { "scan", "import", "--data", data, "--user", "clerk1",
+                           "--password-file", path_of("c.pw"), "--jobs", "2", "--json",
+                           path_of("stack"), NULL };
+    rss = run_measured(args, &status);
+    out = slurp("run.out");
+    err = slurp("run.err");
+    assert_int_equal(status, 1); /* one file failed */
+    if (strstr(err, "a-bomb.tif: needs about") == NULL ||
+        strstr(err, "over the memory budget of 64 MB") == NULL)
+        fail_msg("bomb not refused by the budget: %s", err);
+    if (strstr(out, "\"files_imported\": 3") == NULL && strstr(out, "\"files_imported\":3") == NULL)
+        fail_msg("pages within the budget not imported: %s %s", out, err);
+    free(out);
+    free(err);
+    if (rss > 250 * MB)
+        fail_msg("civreg scan import peaked at %lld MB with a 64 MB budget", rss / MB);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_png_text_chunk),
+        cmocka_unit_test(test_seal_bombs),
+        cmocka_unit_test(test_import_budget),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
