@@ -361,7 +361,7 @@ int web_api_person_show(struct web_request *rq)
 int web_api_evidence(struct web_request *rq)
 {
     struct err err = ERR_INIT;
-    char hash[ID_MAX], disp[128];
+    char hash[ID_MAX], disp[ID_MAX + 2]; /* the ETag: the hash in quotes */
     unsigned char *p = NULL;
     size_t len = 0;
     const char *type = "application/octet-stream";

@@ -92,7 +92,7 @@ static json_t *make_record(uint64_t *s, const char *office, int i, const char *s
     json_t *child, *birth, *mother, *father, *informant, *reg;
     bool girl = pick(s, 2) == 0;
     const char *family = c->family[pick(s, 5)];
-    char mgiven[128], fullname[256], date[16], regdate[16], remarks[128];
+    char mgiven[128], fullname[256], date[40], regdate[40], remarks[128]; /* dates: room for any int */
     int year = 1950 + (int)pick(s, 70), month = 1 + (int)pick(s, 12), day = 1 + (int)pick(s, 28);
 
     if (r == NULL)

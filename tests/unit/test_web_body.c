@@ -196,8 +196,8 @@ static void test_detector_sees_unwiped(void **state)
     (void)state;
 
     leaks = 0;
-    for (size_t i = 0; ok[i]; i += 100)
-        assert_int_equal(buf_append(&b, ok + i, strlen(ok + i) < 100 ? strlen(ok + i) : 100), 0);
+    for (size_t i = 0, len = strlen(ok); i < len; i += 100)
+        assert_int_equal(buf_append(&b, ok + i, len - i < 100 ? len - i : 100), 0);
     buf_release(&b);
     assert_true(leaks > 0);
     free(ok); /* the test's own copy */
