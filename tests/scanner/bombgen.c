@@ -28,6 +28,8 @@ struct out {
 
 static int put(struct out *o, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (o->len + n > o->cap) {
         size_t cap = (o->cap ? o->cap * 2 : 4096) + n;
         unsigned char *q = realloc(o->p, cap);
