@@ -25,3 +25,8 @@ if(CIVREG_NODE)
             SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
     endforeach()
 endif()
+# Account changes (disable, roles, password) end open sessions; account rules; log escaping.
+if(TARGET civreg_registry)
+    civreg_test(test_web_sessions SOURCES integration/test_web_sessions.c LIBS civreg_core)
+    set_tests_properties(test_web_sessions PROPERTIES TIMEOUT 300)
+endif()
