@@ -235,6 +235,77 @@ static void test_merkle_consistency(void **state)
         }
 }
 
+/* The password policy: length bounds, common passwords and their usual
+ * disguises, the user name; good passphrases pass. */
+static void test_password_policy(void **state)
+{
+    static const struct {
+        const char *user, *pw;
+        int want;
+    } cases[] = {
+        { "clerk1", "password", REGISTRY_PASSWORD_TOO_SHORT },
+        { "clerk1", "Tr0ub4dor&3", REGISTRY_PASSWORD_TOO_SHORT },
+        { "clerk1", "passwordpassword", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "Password2024!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "P@ssw0rd123456", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "123456789012", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "!!!!!!!!!!!!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "aaaaaaaaaaaaaaaa", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "abcabcabcabc", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "qwertyuiop123", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "azertyuiop2024", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "Motdepasse2025", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "1Civreg2024!!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "welcomeadmin1", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "ILoveYou2000!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "Clerk1-harbor-lamp", REGISTRY_PASSWORD_HAS_USERNAME },
+        { "amira", "harbor-AMIRA-lamp", REGISTRY_PASSWORD_HAS_USERNAME },
+        { "amira", "harbor-4m1ra-lamp-7", REGISTRY_PASSWORD_HAS_USERNAME },
+        { "clerk1", "correct horse battery", REGISTRY_PASSWORD_OK },
+        { "clerk1", "Quiet-harbor-lamp-93", REGISTRY_PASSWORD_OK },
+        { "clerk1", "bench-password", REGISTRY_PASSWORD_OK },
+        { "jo", "jo-likes-tea-at-noon", REGISTRY_PASSWORD_OK }, /* two letters: not checked */
+        { NULL, "Éléphant-rose-vole", REGISTRY_PASSWORD_OK },
+        { NULL, "éééééééééééé", REGISTRY_PASSWORD_COMMON },
+        { NULL, "ééééé", REGISTRY_PASSWORD_TOO_SHORT }, /* 10 bytes, 5 characters */
+    };
+    struct err err = ERR_INIT;
+    char *long_pw = malloc(REGISTRY_PASSWORD_MAX + 2);
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = registry_password_check(cases[i].user, cases[i].pw, &err);
+        if (got != cases[i].want)
+            fail_msg("%s / %s: want %s, got %s (%s)", cases[i].user ? cases[i].user : "-",
+                     cases[i].pw, registry_password_problem_code(cases[i].want),
+                     registry_password_problem_code(got), err_msg(&err));
+    }
+    assert_non_null(long_pw);
+    memset(long_pw, 'k', REGISTRY_PASSWORD_MAX + 1);
+    long_pw[REGISTRY_PASSWORD_MAX + 1] = '\0';
+    assert_int_equal(registry_password_check("clerk1", long_pw, &err),
+                     REGISTRY_PASSWORD_TOO_LONG);
+    assert_string_equal(registry_password_problem_code(REGISTRY_PASSWORD_COMMON),
+                        "password_common");
+    free(long_pw);
+}
+
+/* Separation of duties: admin alone, every data role refused beside it. */
+static void test_roles_separation(void **state)
+{
+    struct err err = ERR_INIT;
+    (void)state;
+
+    assert_int_equal(registry_roles_check(ROLE_ADMIN, &err), 0);
+    assert_int_equal(registry_roles_check(ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR, &err), 0);
+    for (unsigned bit = 1; bit < ROLE_ADMIN; bit <<= 1) {
+        assert_int_equal(registry_roles_check(ROLE_ADMIN | bit, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "separation of duties"));
+    }
+    assert_int_equal(registry_roles_check(0, &err), -1);
+    assert_int_equal(registry_roles_check(0x80, &err), -1);
+}
+
 static void test_uin(void **state)
 {
     struct err err = ERR_INIT;
@@ -335,6 +406,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merkle_roots_and_nodes),
+        cmocka_unit_test(test_password_policy),
+        cmocka_unit_test(test_roles_separation),
         cmocka_unit_test(test_merkle_inclusion),
         cmocka_unit_test(test_merkle_consistency),
         cmocka_unit_test(test_uin),
