@@ -5,6 +5,14 @@ import { t } from '../i18n.js';
 
 const ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'issuance_operator', 'auditor', 'admin'];
 
+// The registry's account rules answer with a code (password_common,
+// roles_conflict, ...): shown in the user's language; other errors as sent.
+function explain(e) {
+  const key = 'users.error.' + e.code;
+  const text = t(key);
+  return text === key ? e.message : text;
+}
+
 export async function render(app, { session }) {
   const admin = session.roles.includes('admin');
   const { users } = await api('GET', '/users');
@@ -19,7 +27,7 @@ export async function render(app, { session }) {
           await api('POST', `/users/${encodeURIComponent(u.username)}/disable`);
           location.reload();
         } catch (e) {
-          msg.textContent = e.message;
+          msg.textContent = explain(e);
         }
       });
       cells.push(h('td', {}, b));
@@ -31,12 +39,13 @@ export async function render(app, { session }) {
       h('tbody', {}, rows)));
   if (!admin) return;
   const uname = h('input', { id: 'new-username', required: true, maxlength: 32, pattern: '[a-z0-9._-]{2,32}' });
-  const pass = h('input', { id: 'new-password', type: 'password', required: true, autocomplete: 'new-password' });
+  const pass = h('input', { id: 'new-password', type: 'password', required: true, minlength: 12, maxlength: 1024, autocomplete: 'new-password' });
   const boxes = ROLES.map((r) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: r, name: 'roles' }), ' ', t('role.' + r)));
   const form = h('form', { id: 'add-user', class: 'card' }, h('h2', {}, t('users.add')),
     h('label', { for: 'new-username' }, t('users.name')), uname,
     h('label', { for: 'new-password' }, t('signin.password')), pass,
     h('fieldset', {}, h('legend', {}, t('users.roles')), boxes),
+    h('p', { class: 'hint' }, t('users.rules')),
     h('button', { type: 'submit' }, t('users.create')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -46,7 +55,7 @@ export async function render(app, { session }) {
       await api('POST', '/users', { username: uname.value, password: pass.value, roles });
       location.reload();
     } catch (e) {
-      msg.textContent = e.message;
+      msg.textContent = explain(e);
     }
   });
   app.append(form);
