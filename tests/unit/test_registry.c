@@ -14,6 +14,8 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
 #include "registry/merkle.h"
 #include "registry/registry.h"
 #include "support/support.h"
@@ -306,6 +308,99 @@ static void test_roles_separation(void **state)
     assert_int_equal(registry_roles_check(0x80, &err), -1);
 }
 
+static void report_problem(void *ctx, const char *problem)
+{
+    (void)ctx;
+    print_error("audit: %s\n", problem);
+}
+
+/* An actor signed in before its account changed signs nothing more, even
+ * in a process that never re-checks (a long CLI run, a web request already
+ * past its check): the log refuses the append in its own transaction. */
+static void test_changed_account_signs_nothing(void **state)
+{
+    static const char pw_admin[] = "Lantern-orbit-4417", pw[] = "Quiet-harbor-lamp-93";
+    struct err err = ERR_INIT;
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *admin = NULL, *clerk = NULL, *multi = NULL;
+    json_t *rec = registry_record_example(), *log = NULL;
+    char *dir = tmp_dir("changed-account"), data[4096], *id = NULL;
+    uint64_t before = 0;
+    (void)state;
+
+    assert_non_null(dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    if (secret_init(&err) != 0 || datadir_init(data, NULL, &err) != 0 ||
+        datadir_open(data, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+    {
+        struct registry_user_new a = { "admin", pw_admin, ROLE_ADMIN, "HQ", false };
+        struct registry_user_new c = { "clerk", pw, ROLE_CLERK, "HQ", false };
+        struct registry_user_new m = { "multi", pw, ROLE_CLERK | ROLE_REGISTRAR, "HQ", false };
+        struct registry_user_new bad = { "boss", pw, ROLE_ADMIN | ROLE_AUDITOR, "HQ", false };
+        struct registry_user_new weak = { "weak", "password1234", ROLE_CLERK, "HQ", false };
+        struct registry_user_new forged = { "x\nINFO forged", pw, ROLE_CLERK, "HQ", false };
+        assert_int_equal(registry_user_add(db, dd->keys_dir, NULL, &a, &err), 0);
+        assert_int_equal(registry_authenticate(db, dd->keys_dir, "admin", pw_admin, &admin, &err),
+                         0);
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &c, &err), 0);
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &m, &err), 0);
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &bad, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "separation of duties"));
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &weak, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "too common"));
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &forged, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "username"));
+    }
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk", pw, &clerk, &err), 0);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "multi", pw, &multi, &err), 0);
+    assert_int_equal(registry_actor_current(db, clerk, &err), 0);
+
+    /* disabled: no more events */
+    assert_int_equal(registry_user_disable(db, admin, "clerk", &err), 0);
+    assert_int_equal(registry_actor_current(db, clerk, &err), 1);
+    assert_int_equal(registry_log_head(db, &log, &err), 0);
+    before = (uint64_t)json_integer_value(json_object_get(log, "tree_size"));
+    json_decref(log);
+    assert_int_equal(registry_record_draft(db, clerk, rec, &id, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "account disabled"));
+    assert_null(id);
+    assert_int_equal(registry_log_head(db, &log, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(log, "tree_size")), (json_int_t)before);
+    json_decref(log);
+
+    /* roles changed: the old actor signs nothing, a new sign-in does */
+    assert_int_equal(registry_user_roles(db, admin, "multi", ROLE_REGISTRAR, &err), 0);
+    assert_int_equal(registry_actor_current(db, multi, &err), 1);
+    assert_int_equal(registry_record_draft(db, multi, rec, &id, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "changed since sign-in"));
+    assert_int_equal(registry_user_roles(db, admin, "multi", ROLE_ADMIN | ROLE_CLERK, &err), -1);
+    assert_int_equal(registry_user_roles(db, admin, "admin", ROLE_AUDITOR, &err), -1);
+    registry_actor_free(multi);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "multi", pw, &multi, &err), 0);
+    assert_int_equal(registry_actor_roles(multi), ROLE_REGISTRAR);
+    assert_int_equal(registry_actor_current(db, multi, &err), 0);
+
+    /* the log as the audit replays it: no event signed after a disable, the
+     * roles as the user.roles event set them */
+    {
+        struct registry_audit_stats st;
+        memset(&st, 0, sizeof st);
+        assert_int_equal(registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL,
+                                               report_problem, NULL, &st, &err),
+                         0);
+    }
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    registry_actor_free(multi);
+    db_close(db);
+    datadir_free(dd);
+    tmp_remove(dir);
+    free(dir);
+}
+
 static void test_uin(void **state)
 {
     struct err err = ERR_INIT;
@@ -408,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_merkle_roots_and_nodes),
         cmocka_unit_test(test_password_policy),
         cmocka_unit_test(test_roles_separation),
+        cmocka_unit_test(test_changed_account_signs_nothing),
         cmocka_unit_test(test_merkle_inclusion),
         cmocka_unit_test(test_merkle_consistency),
         cmocka_unit_test(test_uin),
