@@ -134,7 +134,9 @@ static int check_username(const char *u, struct err *err)
         char c = u[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
               c == '-'))
-            return err_set(err, "username: '%s' must be 2 to 32 characters a-z 0-9 . _ -", u);
+            /* The value is not repeated: it may hold control characters. */
+            return err_set(err, "username: must be 2 to 32 characters a-z 0-9 . _ - (no "
+                                "capitals, spaces or control characters)");
     }
     return 0;
 }

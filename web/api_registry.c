@@ -552,6 +552,17 @@ static int password_refused(struct web_request *rq, const char *username, const 
     return 0;
 }
 
+/* After an account change made here: end the user's sessions now, so their
+ * unlocked keys are wiped at once rather than at their next request (which
+ * the dispatcher would refuse anyway; changes made by the CLI are caught
+ * there). */
+static void end_sessions_of(struct web_request *rq, const char *user)
+{
+    size_t n = web_sessions_end_user(rq->srv->sessions, user);
+    log_info("web: %s changed the account of %s; %zu session(s) ended", rq->session->username,
+             user, n);
+}
+
 /* The "roles" array of a request body into a bitmask; 0 or the status answered. */
 static int roles_of(struct web_request *rq, const json_t *roles, unsigned *out)
 {
@@ -617,6 +628,7 @@ int web_api_user_disable(struct web_request *rq)
         return web_send_error(rq->conn, 400, "bad_request", "user name too long");
     if (registry_user_disable(rq->w->db, actor_of(rq), user, &err) != 0)
         return registry_failure(rq, &err);
+    end_sessions_of(rq, user);
     return send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "disabled", 1));
 }
 
@@ -641,10 +653,12 @@ int web_api_user_roles(struct web_request *rq)
     if ((rc = roles_of(rq, json_object_get(in, "roles"), &roles)) != 0 ||
         (rc = roles_refused(rq, roles)) != 0)
         goto out;
-    if (registry_user_roles(rq->w->db, actor_of(rq), user, roles, &err) != 0)
+    if (registry_user_roles(rq->w->db, actor_of(rq), user, roles, &err) != 0) {
         rc = registry_failure(rq, &err);
-    else
-        rc = send_owned(rq, 200, json_pack("{s:s,s:o}", "username", user, "roles",
+        goto out;
+    }
+    end_sessions_of(rq, user);
+    rc = send_owned(rq, 200, json_pack("{s:s,s:o}", "username", user, "roles",
                                            registry_roles_json(roles)));
 out:
     json_decref(in);
@@ -672,10 +686,12 @@ int web_api_user_reset(struct web_request *rq)
     }
     if ((rc = password_refused(rq, user, pass)) != 0)
         goto out;
-    if (registry_user_reset(rq->w->db, actor_of(rq), user, pass, &err) != 0)
+    if (registry_user_reset(rq->w->db, actor_of(rq), user, pass, &err) != 0) {
         rc = registry_failure(rq, &err);
-    else
-        rc = send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "reset", 1));
+        goto out;
+    }
+    end_sessions_of(rq, user);
+    rc = send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "reset", 1));
 out:
     /* The password lives in the parsed body: wipe it before freeing. */
     if (pass != NULL)
