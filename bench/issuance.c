@@ -102,7 +102,7 @@ static struct registry_actor *login(struct db *db, const char *keys, const char 
     struct registry_actor *a = NULL;
     struct err err = ERR_INIT;
     char pw[64];
-    snprintf(pw, sizeof pw, "%s-password", user);
+    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", user);
     if (registry_authenticate(db, keys, user, pw, &a, &err) != 0)
         die(user, &err);
     return a;
@@ -114,7 +114,7 @@ static void add_user(struct db *db, const char *keys, struct registry_actor *adm
     struct registry_user_new u = { name, NULL, roles, "HQ" };
     struct err err = ERR_INIT;
     char pw[64];
-    snprintf(pw, sizeof pw, "%s-password", name);
+    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", name);
     u.password = pw;
     if (registry_user_add(db, keys, admin, &u, &err) != 0)
         die("user add", &err);
@@ -143,7 +143,7 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
         datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err) != 0)
         die("data directory", &err);
     {
-        struct registry_user_new u = { "admin", "admin-password", ROLE_ADMIN, "HQ" };
+        struct registry_user_new u = { "admin", "ad-tundra-ferns-61", ROLE_ADMIN, "HQ" };
         if (registry_user_add(db, dd->keys_dir, NULL, &u, &err) != 0)
             die("admin", &err);
     }

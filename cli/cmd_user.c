@@ -11,6 +11,7 @@
 static int user_add(int argc, char **argv);
 static int user_passwd(int argc, char **argv);
 static int user_disable(int argc, char **argv);
+static int user_roles(int argc, char **argv);
 static int user_list(int argc, char **argv);
 
 static const struct cli_command user_commands[] = {
@@ -20,8 +21,11 @@ static const struct cli_command user_commands[] = {
       "\n"
       "Creates user U with a new Ed25519 signing key sealed under U's password\n"
       "(Argon2id), and logs the public key. ROLEs: clerk, registrar,\n"
-      "enrolment_officer, approver, issuance_operator, auditor, admin. CODE\n"
-      "defaults to this data directory's office.\n"
+      "enrolment_officer, approver, issuance_operator, auditor, admin; admin is\n"
+      "never combined with another role (separation of duties). CODE defaults to\n"
+      "this data directory's office. U is 2 to 32 characters a-z 0-9 . _ -.\n"
+      "Passwords: at least 12 characters, not a common password or one built on\n"
+      "a common word, not containing the user name.\n"
       "\n"
       "The first user of a data directory must be an admin and needs no --user;\n"
       "later users are added by an admin (--user). Passwords are never taken\n"
@@ -41,7 +45,15 @@ static const struct cli_command user_commands[] = {
     { "disable", user_disable, "disable a user (admin)",
       "usage: civreg user disable [--data DIR] --username U --user ADMIN [--password-file F]\n"
       "\n"
-      "U can no longer sign in; everything U signed stays verifiable.\n" },
+      "U can no longer sign in, and U's open web sessions end at their next\n"
+      "request; everything U signed stays verifiable.\n" },
+    { "roles", user_roles, "set a user's roles (admin)",
+      "usage: civreg user roles [--data DIR] --username U --role ROLE[,ROLE...] --user ADMIN\n"
+      "                         [--password-file F]\n"
+      "\n"
+      "Replaces U's roles (logged as user.roles, signed by the admin). U's open\n"
+      "web sessions end at their next request. An admin cannot change their own\n"
+      "roles, and admin is never combined with another role.\n" },
     { "list", user_list, "list users (admin or auditor)",
       "usage: civreg user list [--data DIR] --user U [--password-file F]\n"
       "\n"
@@ -190,6 +202,31 @@ static int user_disable(int argc, char **argv)
         rc = cli_fail("user disable", &err);
     } else {
         printf("disabled user %s\n", o.username);
+        rc = EXIT_OK;
+    }
+    cli_session_close(&s);
+    return rc;
+}
+
+static int user_roles(int argc, char **argv)
+{
+    struct user_opts o;
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    unsigned roles = 0;
+    int rc;
+
+    PARSE("roles");
+    if (o.username == NULL || o.role == NULL)
+        return cli_usage_error("user roles", "--username and --role are required");
+    if (registry_roles_parse(o.role, &roles, &err) != 0)
+        return cli_usage_error("user roles", "%s", err_msg(&err));
+    if ((rc = cli_session_open("user roles", o.data, o.user, o.password_file, true, &s)) != 0)
+        return rc;
+    if (registry_user_roles(s.db, s.actor, o.username, roles, &err) != 0) {
+        rc = cli_fail("user roles", &err);
+    } else {
+        printf("roles of %s set to %s\n", o.username, o.role);
         rc = EXIT_OK;
     }
     cli_session_close(&s);

@@ -34,9 +34,54 @@ int log_parse_level(const char *name, enum log_level *out)
     return -1;
 }
 
+/* Copy MSG into OUT (SIZE bytes, at least 5) with every control character
+ * escaped: C0 controls and DEL as \n \r \t or \xNN, the C1 controls (UTF-8
+ * C2 80..9F) as \u00NN, and the backslash itself doubled, so one message is
+ * always one line and an escape in the log cannot be mistaken for input.
+ * Logged strings come from requests (user names tried at sign-in, paths):
+ * without this a "name\nINFO forged" would write a line of its own.
+ * Returns the length written; a message that does not fit is cut between
+ * escapes. */
+static size_t escape_controls(const char *msg, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    for (const unsigned char *p = (const unsigned char *)msg; *p != '\0'; p++) {
+        char e[8];
+        size_t n = 0;
+        if (*p == '\\') {
+            e[n++] = '\\';
+            e[n++] = '\\';
+        } else if (*p == '\n' || *p == '\r' || *p == '\t') {
+            e[n++] = '\\';
+            e[n++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            e[n++] = '\\';
+            e[n++] = 'x';
+            e[n++] = hex[*p >> 4];
+            e[n++] = hex[*p & 15];
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            memcpy(e, "\\u00", 4);
+            e[4] = hex[p[1] >> 4];
+            e[5] = hex[p[1] & 15];
+            n = 6;
+            p++;
+        } else {
+            e[n++] = (char)*p;
+        }
+        if (o + n >= size)
+            break;
+        memcpy(out + o, e, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return o;
+}
+
 void log_write(enum log_level level, const char *fmt, ...)
 {
-    char line[2048];
+    char line[2048], msg[2048];
     char ts[TIME_ISO8601_LEN + 1];
     va_list ap;
     int n, m;
@@ -49,13 +94,12 @@ void log_write(enum log_level level, const char *fmt, ...)
     if (n < 0 || (size_t)n >= sizeof line)
         return;
     va_start(ap, fmt);
-    m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    m = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (m < 0)
         return;
-    n += m;
-    if ((size_t)n >= sizeof line - 1)
-        n = (int)sizeof line - 2; /* truncated message: keep the newline */
+    /* Room for the newline is kept: a cut message still ends its line. */
+    n += (int)escape_controls(msg, line + n, sizeof line - (size_t)n - 1);
     line[n++] = '\n';
     /* One write per line keeps lines from different threads whole. */
     (void)!write(STDERR_FILENO, line, (size_t)n);

@@ -1,6 +1,8 @@
 /* civreg core: logging to stderr with UTC timestamps.
  * Lines look like "2026-11-26T15:00:00Z civreg[123] warn: message".
- * Thread-safe: each line is written with a single write(2). */
+ * Thread-safe: each line is written with a single write(2). Control
+ * characters in the message are escaped (\n, \xNN, \u0085; a backslash is
+ * doubled), so every message is exactly one line whatever it quotes. */
 #ifndef CIVREG_CORE_LOG_H
 #define CIVREG_CORE_LOG_H
 

@@ -169,6 +169,22 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
         (void)json_object_set_new(a->keys, u, json_string(jstr(data, "public_key")));
         (void)json_object_set_new(us, "public_key", json_string(jstr(data, "public_key")));
         (void)json_object_set_new(us, "key_seq", json_integer((json_int_t)seq));
+    } else if (strcmp(type, "user.roles") == 0) {
+        const char *u = jstr(data, "username");
+        json_t *us = json_object_get(a->users, u);
+        char h[65];
+        o = find_object(objects, "user");
+        if (registry_json_hash(data, h, NULL) != 0 || o == NULL || strcmp(h, jstr(o, "hash")) != 0)
+            problem(a, "event %llu: user.roles data does not match its object hash",
+                    (unsigned long long)seq);
+        if (us == NULL || !held_role(a, actor, "admin") || strcmp(actor, u) == 0) {
+            problem(a, "event %llu: roles of '%s' changed by '%s' (needs another user who is "
+                       "an admin, and a known user)",
+                    (unsigned long long)seq, u, actor);
+            return;
+        }
+        /* later events by U are checked against the new roles */
+        (void)json_object_set(us, "roles", json_object_get(data, "roles"));
     } else if (strcmp(type, "user.disable") == 0) {
         json_t *u = json_object_get(a->users, jstr(data, "username"));
         if (u)

@@ -194,6 +194,11 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     json_t *o;
     int rc = -1;
 
+    /* Checked in the same transaction as the append: an account disabled or
+     * changed by another process after this actor signed in signs nothing
+     * more, so the audit never meets an event signed after a disable. */
+    if (reg_actor_check_current(db, actor, err) != 0)
+        goto out;
     if (reg_log_size(db, &seq, err) != 0 || reg_now(now, err) != 0)
         goto out;
     ev = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "v", 1, "seq", (json_int_t)seq,

@@ -35,6 +35,11 @@ enum registry_role {
     ROLE_ADMIN = 1 << 6,
 };
 #define REGISTRY_ROLES_ALL 0x7fu
+/* The roles that read or write personal data. Separation of duties: the
+ * admin role (accounts) is never combined with any of them. */
+#define REGISTRY_ROLES_DATA                                                                      \
+    (ROLE_CLERK | ROLE_REGISTRAR | ROLE_ENROLMENT_OFFICER | ROLE_APPROVER |                      \
+     ROLE_ISSUANCE_OPERATOR | ROLE_AUDITOR)
 
 /* An authenticated user: username, office, roles, and the user's Ed25519
  * signing key unsealed into guarded memory, plus the office's log-signing
@@ -69,6 +74,44 @@ int registry_roles_parse(const char *list, unsigned *roles, struct err *err)
 /* JSON array of the role names in ROLES (new reference, NULL when out of memory). */
 json_t *registry_roles_json(unsigned roles);
 
+/* Whether ROLES may be given to one user: at least one known role, and
+ * admin alone (never with a data role). Returns 0, or -1 with "roles: ..." in
+ * ERR. registry_user_add and registry_user_roles call it. */
+int registry_roles_check(unsigned roles, struct err *err) __attribute__((warn_unused_result));
+
+/* Is A's account still as it was when A authenticated: enabled, with the
+ * same roles, epoch and password? Reads the users table now, so a change
+ * made by another process (the CLI) counts. Returns 0 when it is, 1 when it
+ * is not (disabled, roles changed, password changed or reset, user gone;
+ * the reason in ERR), -1 on a database error. */
+int registry_actor_current(struct db *db, const struct registry_actor *a, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* ---- the password policy (password.c) ---- */
+
+#define REGISTRY_PASSWORD_MIN 12   /* characters (UTF-8 code points) */
+#define REGISTRY_PASSWORD_MAX 1024 /* bytes, before hashing */
+
+enum registry_password_problem {
+    REGISTRY_PASSWORD_OK = 0,
+    REGISTRY_PASSWORD_TOO_SHORT,
+    REGISTRY_PASSWORD_TOO_LONG,
+    REGISTRY_PASSWORD_COMMON,       /* a common password, or one with a common word at its core */
+    REGISTRY_PASSWORD_HAS_USERNAME, /* contains the user name */
+};
+
+/* Check PASSWORD, meant for USERNAME (may be NULL), against the policy:
+ * REGISTRY_PASSWORD_MIN..MAX, not built on a common password (the embedded
+ * list registry/passwords/common.txt, after lowercasing, removing digits and
+ * punctuation at both ends and undoing letter substitutions), not containing
+ * the user name. Returns REGISTRY_PASSWORD_OK (0) or the first problem found
+ * with a message in ERR. Every operation that sets a password calls it. */
+int registry_password_check(const char *username, const char *password, struct err *err)
+    __attribute__((warn_unused_result));
+/* A stable code for a problem ("password_too_short", ...) that user
+ * interfaces translate; "password_ok" for REGISTRY_PASSWORD_OK. */
+const char *registry_password_problem_code(int problem);
+
 /* Fail with "USER (roles ...) may not WHAT: needs role X" unless A holds one
  * of the roles in NEED. */
 int registry_require_role(const struct registry_actor *a, unsigned need, const char *what,
@@ -76,11 +119,11 @@ int registry_require_role(const struct registry_actor *a, unsigned need, const c
 
 struct registry_user_new {
     const char *username; /* [a-z0-9._-]{2,32} */
-    const char *password; /* at least 8 bytes */
+    const char *password; /* meets registry_password_check */
     unsigned roles;
     const char *office; /* an office in table offices */
-    /* Demo mode only (`civreg serve --demo`): waive the 8-byte minimum so the
-     * demo users can have the password "demo". Never set for real users. */
+    /* Demo mode only (`civreg serve --demo`): waive the password policy so
+     * the demo users can have the password "demo". Never set for real users. */
     bool demo_password;
 };
 
@@ -108,7 +151,15 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
                         const char *new_password, struct err *err)
     __attribute__((warn_unused_result));
 
-/* Disable USERNAME (admin only; an admin cannot disable themselves). */
+/* Set USERNAME's roles to ROLES (admin only; an admin cannot change their
+ * own roles; ROLES must pass registry_roles_check). Logs user.roles with the
+ * user's new content (as user.add); the user's sessions end. */
+int registry_user_roles(struct db *db, const struct registry_actor *actor, const char *username,
+                        unsigned roles, struct err *err) __attribute__((warn_unused_result));
+
+/* Disable USERNAME (admin only; an admin cannot disable themselves). Every
+ * change to a user (disable, roles, passwd, reset) adds one to the user's
+ * epoch, which ends the sessions opened before it. */
 int registry_user_disable(struct db *db, const struct registry_actor *actor, const char *username,
                           struct err *err) __attribute__((warn_unused_result));
 

@@ -28,6 +28,7 @@ struct registry_actor {
     unsigned char office_pk[REG_PK_BYTES];
     unsigned char *office_sk; /* sodium_malloc'd, REG_SK_BYTES */
     char *keys_dir;           /* where the tree-head witness is written */
+    int64_t epoch;            /* users.epoch when authenticated (0: not from users) */
 };
 
 /* Current UTC time, ISO 8601. */
@@ -70,6 +71,12 @@ void reg_merkle_db_release(struct reg_merkle_db *m);
 /* After a registry operation committed (no transaction left open on DB),
  * refresh the tree-head witness in the actor's keys folder. */
 void reg_after_commit(struct db *db, const struct registry_actor *actor);
+
+/* Inside a transaction: fail unless ACTOR's account is as it was when ACTOR
+ * authenticated (not disabled, same epoch and roles). Actors that are not
+ * rows of users (the office key, a first admin signing their own creation)
+ * pass. The log calls this before every append. */
+int reg_actor_check_current(struct db *db, const struct registry_actor *actor, struct err *err);
 
 /* The number of events in the log. */
 int reg_log_size(struct db *db, uint64_t *size, struct err *err);

@@ -15,8 +15,7 @@
 #include "core/secret.h"
 #include "registry_int.h"
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 1024
+#define PASSWORD_MAX REGISTRY_PASSWORD_MAX
 
 static const char *const role_names[] = { "clerk",    "registrar", "enrolment_officer",
                                           "approver", "issuance_operator", "auditor",
@@ -135,20 +134,124 @@ static int check_username(const char *u, struct err *err)
         char c = u[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
               c == '-'))
-            return err_set(err, "username: '%s' must be 2 to 32 characters a-z 0-9 . _ -", u);
+            /* The value is not repeated: it may hold control characters. */
+            return err_set(err, "username: must be 2 to 32 characters a-z 0-9 . _ - (no "
+                                "capitals, spaces or control characters)");
     }
     return 0;
 }
 
-static int check_password(const char *p, bool demo, struct err *err)
+/* Every password set goes through the policy (password.c); demo mode
+ * (`serve --demo`) only needs a non-empty one. */
+static int check_password(const char *username, const char *p, bool demo, struct err *err)
 {
     size_t n = p ? strlen(p) : 0;
 
-    if (n == 0 || (n < PASSWORD_MIN && !demo))
-        return err_set(err, "password: must be at least %d characters", PASSWORD_MIN);
-    if (n > PASSWORD_MAX)
-        return err_set(err, "password: longer than %d bytes", PASSWORD_MAX);
+    if (demo)
+        return n == 0 || n > PASSWORD_MAX ? err_set(err, "password: empty or too long") : 0;
+    return registry_password_check(username, p, err) == REGISTRY_PASSWORD_OK ? 0 : -1;
+}
+
+int registry_roles_check(unsigned roles, struct err *err)
+{
+    if (roles == 0 || (roles & ~REGISTRY_ROLES_ALL))
+        return err_set(err, "roles: at least one known role is needed");
+    /* Separation of duties: whoever manages accounts must not also read or
+     * sign personal data, or one person could create a clerk, key a record
+     * and approve it under two names. */
+    if ((roles & ROLE_ADMIN) && (roles & REGISTRY_ROLES_DATA))
+        return err_set(err, "roles: admin cannot be combined with clerk, registrar, "
+                            "enrolment_officer, approver, issuance_operator or auditor "
+                            "(separation of duties: give these roles to another account)");
     return 0;
+}
+
+/* The row of USERNAME as the session check needs it. Returns 0, 1 when
+ * there is no such user, -1 on a database error. */
+static int account_state(struct db *db, const char *username, unsigned *roles, int *disabled,
+                         int64_t *epoch, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+
+    if (reg_prepare(db, &st, "SELECT roles, disabled, epoch FROM users WHERE username=?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *roles = (unsigned)sqlite3_column_int(st, 0);
+        *disabled = sqlite3_column_int(st, 1);
+        *epoch = sqlite3_column_int64(st, 2);
+        rc = 0;
+    } else {
+        rc = step == SQLITE_DONE ? 1 : reg_sql_fail(db, "reading users", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* 0 when the row matches A, 1 (reason in ERR) when it does not. */
+static int compare_account(const struct registry_actor *a, unsigned roles, int disabled,
+                           int64_t epoch, struct err *err)
+{
+    if (disabled)
+        return err_set(err, "account disabled: %s may no longer act", a->username), 1;
+    if (epoch != a->epoch || roles != a->roles)
+        return err_set(err, "account of %s changed since sign-in (roles or password): sign in "
+                            "again",
+                       a->username),
+               1;
+    return 0;
+}
+
+int registry_actor_current(struct db *db, const struct registry_actor *a, struct err *err)
+{
+    unsigned roles = 0;
+    int64_t epoch = 0;
+    int disabled = 0, rc;
+
+    if (a == NULL)
+        return err_set(err, "sign in first"), 1;
+    rc = account_state(db, a->username, &roles, &disabled, &epoch, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return err_set(err, "no user '%s' any more", a->username), 1;
+    return compare_account(a, roles, disabled, epoch, err);
+}
+
+int reg_actor_check_current(struct db *db, const struct registry_actor *actor, struct err *err)
+{
+    unsigned roles = 0;
+    int64_t epoch = 0;
+    int disabled = 0, rc;
+
+    rc = account_state(db, actor->username, &roles, &disabled, &epoch, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return 0; /* the office key, or a first admin not stored yet */
+    if (compare_account(actor, roles, disabled, epoch, err) != 0) {
+        err_prefix(err, "event refused");
+        return -1;
+    }
+    return 0;
+}
+
+/* Inside the write transaction of a change to USERNAME: end every session
+ * the user has open (see registry_actor_current). */
+static int bump_epoch(struct db *db, const char *username, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    if (reg_prepare(db, &st, "UPDATE users SET epoch=epoch+1 WHERE username=?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = reg_sql_fail(db, "updating the user's epoch", err);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static char *user_key_ad(const char *username)
@@ -286,8 +389,8 @@ int registry_authenticate(struct db *db, const char *keys_dir, const char *usern
         strlen(password) > PASSWORD_MAX)
         return err_set(err, "%s", generic);
     if (reg_prepare(db, &st,
-                    "SELECT office, roles, pw_hash, key_salt, sealed_key, public_key, disabled"
-                    " FROM users WHERE username=?1",
+                    "SELECT office, roles, pw_hash, key_salt, sealed_key, public_key, disabled,"
+                    " epoch FROM users WHERE username=?1",
                     err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
@@ -323,6 +426,7 @@ int registry_authenticate(struct db *db, const char *keys_dir, const char *usern
     memcpy(a->username, username, strlen(username) + 1);
     memcpy(a->office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
     a->roles = (unsigned)sqlite3_column_int(st, 1);
+    a->epoch = sqlite3_column_int64(st, 7);
     memcpy(a->pk, sqlite3_column_blob(st, 5), REG_PK_BYTES);
     if (seal_key_from_password(password, sqlite3_column_blob(st, 3), false, key, err) != 0)
         goto out;
@@ -483,10 +587,10 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
     struct user_add ua;
     int rc = -1;
 
-    if (check_username(u->username, err) != 0 || check_password(u->password, u->demo_password, err) != 0)
+    if (check_username(u->username, err) != 0 ||
+        check_password(u->username, u->password, u->demo_password, err) != 0 ||
+        registry_roles_check(u->roles, err) != 0)
         return -1;
-    if (u->roles == 0 || (u->roles & ~REGISTRY_ROLES_ALL))
-        return err_set(err, "roles: at least one known role is needed");
     if (u->office == NULL || office_exists(db, u->office, err) != 0)
         return -1;
     if (user_count(db, &count, err) != 0)
@@ -610,6 +714,8 @@ static int passwd_tx(struct db *db, void *arg, struct err *err)
         reg_sql_fail(db, "updating the password", err);
         goto out;
     }
+    if (bump_epoch(db, c->actor->username, err) != 0)
+        goto out;
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -628,7 +734,7 @@ int registry_user_passwd(struct db *db, const char *keys_dir, const char *userna
     char *ad = NULL;
     int rc = -1;
 
-    if (check_password(new_password, false, err) != 0)
+    if (check_password(username, new_password, false, err) != 0)
         return -1;
     if (registry_authenticate(db, keys_dir, username, old_password, &a, err) != 0)
         return -1;
@@ -719,6 +825,8 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
         reg_sql_fail(db, "storing the new key", err);
         goto out;
     }
+    if (bump_epoch(db, c->username, err) != 0)
+        goto out;
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -739,7 +847,7 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
 
     if (registry_require_role(actor, ROLE_ADMIN, "user reset", err) != 0)
         return -1;
-    if (check_username(username, err) != 0 || check_password(new_password, false, err) != 0)
+    if (check_username(username, err) != 0 || check_password(username, new_password, false, err) != 0)
         return -1;
     if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -807,6 +915,8 @@ static int disable_tx(struct db *db, void *arg, struct err *err)
         reg_sql_fail(db, "disabling the user", err);
         goto out;
     }
+    if (bump_epoch(db, c->username, err) != 0)
+        goto out;
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -825,6 +935,87 @@ int registry_user_disable(struct db *db, const struct registry_actor *actor, con
     if (username == NULL || strcmp(username, actor->username) == 0)
         return err_set(err, "user disable: an admin cannot disable their own account");
     if (db_tx_run(db, disable_tx, &c, err) != 0)
+        return -1;
+    reg_after_commit(db, actor);
+    return 0;
+}
+
+struct roles_ctx {
+    const struct registry_actor *actor;
+    const char *username;
+    unsigned roles;
+};
+
+static int roles_tx(struct db *db, void *arg, struct err *err)
+{
+    struct roles_ctx *c = arg;
+    sqlite3_stmt *st = NULL;
+    json_t *objects = NULL, *content = NULL;
+    unsigned char pk[REG_PK_BYTES];
+    char hash[65], office[REG_OFFICE_MAX + 1];
+    unsigned old = 0;
+    int rc, disabled = 0;
+
+    rc = reg_user_lookup(db, c->username, pk, &old, &disabled, err);
+    if (rc != 0)
+        return rc > 0 ? err_set(err, "user roles: no user '%s'", c->username) : -1;
+    rc = -1;
+    if (disabled)
+        return err_set(err, "user roles: '%s' is disabled", c->username);
+    if (old == c->roles)
+        return err_set(err, "user roles: '%s' already holds exactly these roles", c->username);
+    if (reg_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW ||
+        strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
+        sqlite3_finalize(st);
+        return reg_sql_fail(db, "reading the user", err);
+    }
+    memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
+    sqlite3_finalize(st);
+    st = NULL;
+    /* The event carries the user's whole new content, as user.add does, so
+     * the audit checks the row against the last of them. */
+    if (reg_user_hash(c->username, office, c->roles, pk, hash, &content, err) != 0)
+        goto out;
+    objects = json_pack("[o]", registry_object_ref("user", c->username, hash, NULL));
+    if (objects == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, c->actor, "user.roles", objects, content, NULL, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st, "UPDATE users SET roles=?1 WHERE username=?2", err) != 0)
+        goto out;
+    sqlite3_bind_int(st, 1, (int)c->roles);
+    sqlite3_bind_text(st, 2, c->username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        reg_sql_fail(db, "changing the roles", err);
+        goto out;
+    }
+    if (bump_epoch(db, c->username, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(objects);
+    json_decref(content);
+    return rc;
+}
+
+int registry_user_roles(struct db *db, const struct registry_actor *actor, const char *username,
+                        unsigned roles, struct err *err)
+{
+    struct roles_ctx c = { actor, username, roles };
+
+    if (registry_require_role(actor, ROLE_ADMIN, "user roles", err) != 0)
+        return -1;
+    if (check_username(username, err) != 0 || registry_roles_check(roles, err) != 0)
+        return -1;
+    if (strcmp(username, actor->username) == 0)
+        return err_set(err, "user roles: an admin cannot change their own roles");
+    if (db_tx_run(db, roles_tx, &c, err) != 0)
         return -1;
     reg_after_commit(db, actor);
     return 0;

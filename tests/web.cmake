@@ -33,3 +33,15 @@ if(TARGET civreg_registry)
     civreg_test(test_web_signin SOURCES integration/test_web_signin.c LIBS civreg_core)
     set_tests_properties(test_web_signin PROPERTIES TIMEOUT 120)
 endif()
+# Account changes (disable, roles, password) end open sessions; account rules; log escaping.
+if(TARGET civreg_registry)
+    civreg_test(test_web_sessions SOURCES integration/test_web_sessions.c LIBS civreg_core)
+    set_tests_properties(test_web_sessions PROPERTIES TIMEOUT 300)
+endif()
+# The users screen: roles, password reset, the account rules in en and fr.
+if(CIVREG_NODE AND TARGET civreg_registry)
+    add_test(NAME browser_users COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/users.test.mjs)
+    set_tests_properties(browser_users PROPERTIES
+        ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
+        SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+endif()

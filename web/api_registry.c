@@ -528,13 +528,66 @@ int web_api_users_list(struct web_request *rq)
     return send_owned(rq, 200, json_pack("{s:o}", "users", out));
 }
 
+/* The account rules of the registry (separation of duties, password
+ * policy) checked before the registry call so that the refusal carries a
+ * code the UI translates (en, fr); the registry checks them again. Returns
+ * 0, or the status already answered. */
+static int roles_refused(struct web_request *rq, unsigned roles)
+{
+    struct err err = ERR_INIT;
+
+    if (registry_roles_check(roles, &err) != 0)
+        return web_send_error(rq->conn, 422, "roles_conflict", err_msg(&err));
+    return 0;
+}
+
+static int password_refused(struct web_request *rq, const char *username, const char *password)
+{
+    struct err err = ERR_INIT;
+    int problem = registry_password_check(username, password, &err);
+
+    if (problem != REGISTRY_PASSWORD_OK)
+        return web_send_error(rq->conn, 422, registry_password_problem_code(problem),
+                              err_msg(&err));
+    return 0;
+}
+
+/* After an account change made here: end the user's sessions now, so their
+ * unlocked keys are wiped at once rather than at their next request (which
+ * the dispatcher would refuse anyway; changes made by the CLI are caught
+ * there). */
+static void end_sessions_of(struct web_request *rq, const char *user)
+{
+    size_t n = web_sessions_end_user(rq->srv->sessions, user);
+    log_info("web: %s changed the account of %s; %zu session(s) ended", rq->session->username,
+             user, n);
+}
+
+/* The "roles" array of a request body into a bitmask; 0 or the status answered. */
+static int roles_of(struct web_request *rq, const json_t *roles, unsigned *out)
+{
+    struct err err = ERR_INIT;
+
+    *out = 0;
+    if (!json_is_array(roles) || json_array_size(roles) == 0)
+        return web_send_error(rq->conn, 400, "bad_request", "roles must be a non-empty array");
+    for (size_t i = 0; i < json_array_size(roles); i++) {
+        const char *name = json_string_value(json_array_get(roles, i));
+        unsigned bit = 0;
+        if (name == NULL || registry_roles_parse(name, &bit, &err) != 0)
+            return web_send_error(rq->conn, 400, "bad_request",
+                                  name ? err_msg(&err) : "roles must be role names");
+        *out |= bit;
+    }
+    return 0;
+}
+
 int web_api_user_add(struct web_request *rq)
 {
     static const char *const keys[] = { "username", "password", "roles", "office", NULL };
     struct err err = ERR_INIT;
     struct registry_user_new u = { 0 };
     json_t *in = NULL, *roles;
-    size_t i;
     int rc;
 
     NEED_DB();
@@ -548,20 +601,9 @@ int web_api_user_add(struct web_request *rq)
         rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
         goto out;
     }
-    if (!json_is_array(roles) || json_array_size(roles) == 0) {
-        rc = web_send_error(rq->conn, 400, "bad_request", "roles must be a non-empty array");
+    if ((rc = roles_of(rq, roles, &u.roles)) != 0 || (rc = roles_refused(rq, u.roles)) != 0 ||
+        (rc = password_refused(rq, u.username, u.password)) != 0)
         goto out;
-    }
-    for (i = 0; i < json_array_size(roles); i++) {
-        const char *name = json_string_value(json_array_get(roles, i));
-        unsigned bit = 0;
-        if (name == NULL || registry_roles_parse(name, &bit, &err) != 0) {
-            rc = web_send_error(rq->conn, 400, "bad_request",
-                                name ? err_msg(&err) : "roles must be role names");
-            goto out;
-        }
-        u.roles |= bit;
-    }
     if (u.office == NULL)
         u.office = rq->session->office;
     if (registry_user_add(rq->w->db, rq->srv->dd->keys_dir, actor_of(rq), &u, &err) != 0)
@@ -586,7 +628,76 @@ int web_api_user_disable(struct web_request *rq)
         return web_send_error(rq->conn, 400, "bad_request", "user name too long");
     if (registry_user_disable(rq->w->db, actor_of(rq), user, &err) != 0)
         return registry_failure(rq, &err);
+    end_sessions_of(rq, user);
     return send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "disabled", 1));
+}
+
+int web_api_user_roles(struct web_request *rq)
+{
+    static const char *const keys[] = { "roles", NULL };
+    struct err err = ERR_INIT;
+    char user[ID_MAX];
+    json_t *in = NULL;
+    unsigned roles = 0;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, user, sizeof user) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "user name too long");
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    if (json_check_keys(in, keys, &err) != 0) {
+        rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+        goto out;
+    }
+    if ((rc = roles_of(rq, json_object_get(in, "roles"), &roles)) != 0 ||
+        (rc = roles_refused(rq, roles)) != 0)
+        goto out;
+    if (registry_user_roles(rq->w->db, actor_of(rq), user, roles, &err) != 0) {
+        rc = registry_failure(rq, &err);
+        goto out;
+    }
+    end_sessions_of(rq, user);
+    rc = send_owned(rq, 200, json_pack("{s:s,s:o}", "username", user, "roles",
+                                           registry_roles_json(roles)));
+out:
+    json_decref(in);
+    return rc;
+}
+
+int web_api_user_reset(struct web_request *rq)
+{
+    static const char *const keys[] = { "password", NULL };
+    struct err err = ERR_INIT;
+    const char *pass = NULL;
+    char user[ID_MAX];
+    json_t *in = NULL;
+    int rc;
+
+    NEED_DB();
+    if (param(rq, 0, user, sizeof user) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "user name too long");
+    if ((rc = web_read_json(rq->conn, &in)) != 0)
+        return rc;
+    if (json_check_keys(in, keys, &err) != 0 ||
+        json_get_string(in, "password", true, &pass, &err) != 0) {
+        rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+        goto out;
+    }
+    if ((rc = password_refused(rq, user, pass)) != 0)
+        goto out;
+    if (registry_user_reset(rq->w->db, actor_of(rq), user, pass, &err) != 0) {
+        rc = registry_failure(rq, &err);
+        goto out;
+    }
+    end_sessions_of(rq, user);
+    rc = send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "reset", 1));
+out:
+    /* The password lives in the parsed body: wipe it before freeing. */
+    if (pass != NULL)
+        secret_wipe((char *)pass, strlen(pass));
+    json_decref(in);
+    return rc;
 }
 
 #endif

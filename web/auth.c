@@ -39,6 +39,13 @@ int web_authenticate(struct web_request *rq, const char *username, const char *p
     return 0;
 }
 
+int web_account_current(struct web_request *rq, void *actor, struct err *err)
+{
+    if (rq->w == NULL || rq->w->db == NULL)
+        return err_set(err, "the database is not available");
+    return registry_actor_current(rq->w->db, actor, err);
+}
+
 void web_actor_free(void *actor)
 {
     registry_actor_free(actor);
@@ -56,6 +63,14 @@ int web_authenticate(struct web_request *rq, const char *username, const char *p
     (void)id;
     *actor = NULL;
     return err_set(err, "sign-in: this build has no registry module, so no users");
+}
+
+int web_account_current(struct web_request *rq, void *actor, struct err *err)
+{
+    (void)rq;
+    (void)actor;
+    (void)err;
+    return 0;
 }
 
 void web_actor_free(void *actor)

@@ -147,6 +147,29 @@ const char *web_client_addr(const struct web_request *rq)
     return rq->client_addr;
 }
 
+/* Every request re-reads the signed-in user's account: a user disabled, or
+ * whose roles or password changed — here or by the CLI in another process —
+ * since sign-in has no session any more, and the request goes on signed out
+ * (401, or the sign-in page). Returns -1 only when the database cannot tell. */
+static int check_account(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    int rc = web_account_current(rq, rq->session->actor, &err);
+
+    if (rc < 0) {
+        log_error("web: %s %s: cannot check the account of %s: %s", rq->ri->request_method,
+                  rq->path, rq->session->username, err_msg(&err));
+        return -1;
+    }
+    if (rc > 0) {
+        log_info("web: session of %s ended: %s", rq->session->username, err_msg(&err));
+        web_session_end(rq->srv->sessions, rq->session);
+        web_session_release(rq->srv->sessions, rq->session);
+        rq->session = NULL;
+    }
+    return 0;
+}
+
 int web_dispatch(struct mg_connection *conn, void *cbdata)
 {
     struct web_request rq;
@@ -175,6 +198,10 @@ int web_dispatch(struct mg_connection *conn, void *cbdata)
         if (web_cookie(conn, "civreg_session", token, sizeof token) == 0)
             rq.session = web_session_acquire(rq.srv->sessions, token, time(NULL));
         secret_wipe(token, sizeof token);
+    }
+    if (rq.session != NULL && check_account(&rq) != 0) {
+        web_session_release(rq.srv->sessions, rq.session);
+        return web_send_error(conn, 503, "database_unavailable", "the database cannot be read");
     }
     if (rq.session != NULL && web_method_changes_state(rq.ri->request_method))
         given = given_csrf(conn, csrfbuf, sizeof csrfbuf);

@@ -25,7 +25,8 @@ int web_api_booklet_spoil(struct web_request *rq);
 #define PASSPORT_STAFF                                                                            \
     (WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER | WEB_ROLE_ISSUANCE_OPERATOR |               \
      WEB_ROLE_AUDITOR)
-#define PASSPORT_TRACE (WEB_ROLE_AUDITOR | WEB_ROLE_REGISTRAR | WEB_ROLE_ADMIN)
+/* A document's trace shows its holder's personal data: not for administrators. */
+#define PASSPORT_TRACE (WEB_ROLE_AUDITOR | WEB_ROLE_REGISTRAR)
 
 #define CIVREG_PASSPORT_ROUTES                                                                   \
     { "GET", "/api/v1/applications", PASSPORT_STAFF, WEB_API, web_api_applications_list,        \

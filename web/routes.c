@@ -18,7 +18,8 @@
      WEB_ROLE_AUDITOR)
 #define READ_PERSONS                                                                             \
     (WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER | WEB_ROLE_AUDITOR)
-#define AUDIT (WEB_ROLE_AUDITOR | WEB_ROLE_REGISTRAR | WEB_ROLE_ADMIN)
+/* Traces and bundles show personal data: not for administrators. */
+#define AUDIT (WEB_ROLE_AUDITOR | WEB_ROLE_REGISTRAR)
 
 /* Deny by default: a request that matches no row is 404, a row's roles are
  * the only ones let in. Order matters only for patterns that overlap. */
@@ -94,6 +95,10 @@ const struct web_route web_routes[] = {
       "Create a user ({username, password, roles[], office})" },
     { "POST", "/api/v1/users/{username}/disable", WEB_ROLE_ADMIN, WEB_API,
       web_api_user_disable, "Disable a user" },
+    { "POST", "/api/v1/users/{username}/roles", WEB_ROLE_ADMIN, WEB_API, web_api_user_roles,
+      "Set a user's roles ({roles[]}); the user's sessions end" },
+    { "POST", "/api/v1/users/{username}/password", WEB_ROLE_ADMIN, WEB_API, web_api_user_reset,
+      "Reset a forgotten password ({password}): a new signing key; the user's sessions end" },
     /* Screens. */
     { "GET", "/records", READ_RECORDS, WEB_PAGE, web_handle_page, "Record list", "records" },
     { "GET", "/records/new", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page, "Draft form", "draft" },

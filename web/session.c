@@ -246,6 +246,27 @@ void web_session_end(struct web_sessions *s, struct web_session *ses)
     pthread_mutex_unlock(&s->mu);
 }
 
+size_t web_sessions_end_user(struct web_sessions *s, const char *username)
+{
+    struct web_session *dead = NULL, *ses, *next;
+    size_t n = 0;
+
+    pthread_mutex_lock(&s->mu);
+    for (ses = s->head; ses != NULL; ses = next) {
+        next = ses->next;
+        if (strcmp(ses->username, username) != 0)
+            continue;
+        n++;
+        if (unlink_locked(s, ses)) {
+            ses->next = dead;
+            dead = ses;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    destroy_list(dead);
+    return n;
+}
+
 void web_session_lang(struct web_sessions *s, const struct web_session *ses, char out[8])
 {
     pthread_mutex_lock(&s->mu);

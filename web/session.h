@@ -71,6 +71,11 @@ void web_session_release(struct web_sessions *s, struct web_session *ses);
 /* Sign-out: end SES now. */
 void web_session_end(struct web_sessions *s, struct web_session *ses);
 
+/* End every session of USERNAME now (an admin disabled the account or
+ * changed its roles or password); sessions in use are destroyed when
+ * released. Returns how many ended. */
+size_t web_sessions_end_user(struct web_sessions *s, const char *username);
+
 /* The session's language into OUT (under the lock), and setting it. */
 void web_session_lang(struct web_sessions *s, const struct web_session *ses, char out[8]);
 void web_session_set_lang(struct web_sessions *s, struct web_session *ses, const char *lang);

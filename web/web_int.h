@@ -268,6 +268,10 @@ int web_authenticate(struct web_request *rq, const char *username, const char *p
                      void **actor, struct web_identity *id, struct err *err)
     __attribute__((warn_unused_result));
 void web_actor_free(void *actor);
+/* Is the account of the session's ACTOR unchanged since sign-in (enabled,
+ * same roles, epoch)? 0 yes, 1 no (reason in ERR), -1 cannot tell. */
+int web_account_current(struct web_request *rq, void *actor, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* --- handlers (routes.c) ------------------------------------------------ */
 int web_handle_healthz(struct web_request *rq);
@@ -301,6 +305,8 @@ int web_api_audit_head(struct web_request *rq);
 int web_api_users_list(struct web_request *rq);
 int web_api_user_add(struct web_request *rq);
 int web_api_user_disable(struct web_request *rq);
+int web_api_user_roles(struct web_request *rq);
+int web_api_user_reset(struct web_request *rq);
 #endif
 
 /* pages.c: the HTML shell of a page (PAGE names the JS screen), every value

@@ -109,12 +109,12 @@ try {
   // An officer who both enrols and approves (so four eyes has something to
   // refuse), made by the administrator.
   const admin = await user('admin');
-  const made = await call(admin.page, 'POST', '/users', { username: 'officer2', password: 'officer2-password',
+  const made = await call(admin.page, 'POST', '/users', { username: 'officer2', password: '2reciffo-tundra-ferns-61',
     roles: ['enrolment_officer', 'approver'], office: 'DEMO' });
   assert.equal(made.status, 201, JSON.stringify(made.body));
 
   // Enrolment on the screen, with the photo uploaded and previewed.
-  const enrol = await user('officer2', 'officer2-password');
+  const enrol = await user('officer2', '2reciffo-tundra-ferns-61');
   await enrol.page.goto(new URL('/passport/enrol', server.url).href);
   await enrol.page.waitForSelector('#enrol-form');
   await enrol.page.fill('#uin', uin);

@@ -35,12 +35,12 @@ expect_fail() {
 }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-printf 'admin-password\n' >a.pw
-printf 'clerk1-password\n' >c1.pw
-printf 'clerk2-password\n' >c2.pw
-printf 'registrar-pw\n' >r.pw
+printf 'nimda-tundra-ferns-61\n' >a.pw
+printf '1krelc-tundra-ferns-61\n' >c1.pw
+printf '2krelc-tundra-ferns-61\n' >c2.pw
+printf 'rartsiger-tundra-ferns-61\n' >r.pw
 "$B" init --data "$D" >/dev/null 2>&1
-"$B" user add --data "$D" --username admin --role admin,auditor <a.pw >/dev/null
+"$B" user add --data "$D" --username admin --role admin <a.pw >/dev/null
 "$B" user add --data "$D" --username clerk1 --role clerk --user admin --password-file a.pw <c1.pw >/dev/null
 "$B" user add --data "$D" --username clerk2 --role clerk --user admin --password-file a.pw <c2.pw >/dev/null
 "$B" user add --data "$D" --username reg1 --role registrar --user admin --password-file a.pw <r.pw >/dev/null
@@ -148,8 +148,8 @@ json '[e["type"] for e in d["events"]]' <trace.json | grep -q death.register || 
     fail "death show"
 # the passport office refuses a deceased person (application enrol), and a
 # death registered after enrolment stops the approval
-printf 'enrol-password\n' >e.pw
-printf 'appr-password\n' >p.pw
+printf 'lorne-tundra-ferns-61\n' >e.pw
+printf 'rppa-tundra-ferns-61\n' >p.pw
 "$B" user add --data "$D" --username enrol --role enrolment_officer --user admin --password-file a.pw <e.pw >/dev/null
 "$B" user add --data "$D" --username appr --role approver --user admin --password-file a.pw <p.pw >/dev/null
 PHOTO=$SRC/tests/data/issuance/portrait.jpg

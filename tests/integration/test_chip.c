@@ -89,20 +89,20 @@ static int setup(void **state)
     snprintf(csca, sizeof csca, "%s/csca.pem", dir);
     snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", dir);
     snprintf(pw_op, sizeof pw_op, "%s/officer.pw", dir);
-    file_write(pw_admin, "admin-password\n", 15);
-    file_write(pw_op, "officer-password\n", 17);
+    file_write(pw_admin, "nimda-tundra-ferns-61\n", 22);
+    file_write(pw_op, "reciffo-tundra-ferns-61\n", 24);
     snprintf(as_admin, sizeof as_admin, "--user admin --password-file '%s'", pw_admin);
     snprintf(as_op, sizeof as_op, "--user officer --password-file '%s'", pw_op);
     civreg_ok(&r, (const char *[]){ "init", "--data", data, NULL });
     proc_result_free(&r);
     /* the PKI is an admin's; chips are personalized by an issuance operator */
-    assert_int_equal(civreg_run("admin-password\n", &r,
+    assert_int_equal(civreg_run("nimda-tundra-ferns-61\n", &r,
                                 (const char *[]){ "user", "add", "--data", data, "--username",
-                                                  "admin", "--role", "admin,auditor", NULL }),
+                                                  "admin", "--role", "admin", NULL }),
                      0);
     assert_int_equal(r.status, 0);
     proc_result_free(&r);
-    assert_int_equal(civreg_run("officer-password\n", &r,
+    assert_int_equal(civreg_run("reciffo-tundra-ferns-61\n", &r,
                                 (const char *[]){ "user", "add", "--data", data, "--username",
                                                   "officer", "--role", "issuance_operator",
                                                   "--user", "admin", "--password-file", pw_admin,
@@ -383,7 +383,7 @@ static void test_foreign_csca_refused(void **state)
     snprintf(other_csca, sizeof other_csca, "%s/other-csca.pem", dir);
     civreg_ok(&r, (const char *[]){ "init", "--data", other, NULL });
     proc_result_free(&r);
-    assert_int_equal(civreg_run("admin-password\n", &r,
+    assert_int_equal(civreg_run("nimda-tundra-ferns-61\n", &r,
                                 (const char *[]){ "user", "add", "--data", other, "--username",
                                                   "admin", "--role", "admin", NULL }),
                      0);

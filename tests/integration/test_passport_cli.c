@@ -178,14 +178,14 @@ static int setup(void **state)
     assert_int_equal(r.status, 0);
     proc_result_free(&r);
     snprintf(path, sizeof path, "%s/admin.pw", root);
-    assert_int_equal(file_write(path, "admin-password\n", 15), 0);
-    r = run("admin-password\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    assert_int_equal(file_write(path, "ad-tundra-ferns-61\n", 19), 0);
+    r = run("ad-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                   "admin", "--role", "admin", NULL });
     assert_int_equal(r.status, 0);
     proc_result_free(&r);
     for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
         char pw[64];
-        snprintf(pw, sizeof pw, "%s-password\n", users[i][0]);
+        snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61\n", users[i][0]);
         assert_int_equal(file_write(pwfile(users[i][0]), pw, strlen(pw)), 0);
         free(ok_as("admin", pw, (const char *[]){ "user", "add", "--username", users[i][0],
                                                   "--role", users[i][1], NULL }));
@@ -222,7 +222,7 @@ static int teardown(void **state)
 static void add_approver(const char *name)
 {
     char pw[64];
-    snprintf(pw, sizeof pw, "%s-password\n", name);
+    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61\n", name);
     assert_int_equal(file_write(pwfile(name), pw, strlen(pw)), 0);
     free(ok_as("admin", pw, (const char *[]){ "user", "add", "--username", name, "--role",
                                               "approver", NULL }));

@@ -44,7 +44,7 @@ static struct registry_actor *login(const char *user)
     struct registry_actor *a = NULL;
     struct err err = ERR_INIT;
     char pw[64];
-    snprintf(pw, sizeof pw, "%s-password", user);
+    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", user);
     check(registry_authenticate(db, dd->keys_dir, user, pw, &a, &err), &err, user);
     return a;
 }
@@ -53,7 +53,7 @@ static void add_user(struct registry_actor *admin, const char *name, unsigned ro
 {
     struct err err = ERR_INIT;
     char pw[64];
-    snprintf(pw, sizeof pw, "%s-password", name);
+    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", name);
     struct registry_user_new u = { name, pw, roles, "HQ" };
     check(registry_user_add(db, dd->keys_dir, admin, &u, &err), &err, "user add");
 }
@@ -72,7 +72,7 @@ static int setup(void **state)
     check(datadir_open(data, &dd, &err), &err, "open");
     check(datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err), &err, "db");
     {
-        struct registry_user_new u = { "admin", "admin-password", ROLE_ADMIN, "HQ" };
+        struct registry_user_new u = { "admin", "ad-tundra-ferns-61", ROLE_ADMIN, "HQ" };
         check(registry_user_add(db, dd->keys_dir, NULL, &u, &err), &err, "admin");
     }
     admin = login("admin");

@@ -74,20 +74,20 @@ static int setup(void **state)
         return -1;
     snprintf(data, sizeof data, "%s/data", root);
     free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    write_pw(pw_admin, "admin", "admin-password\n");
-    write_pw(pw_c1, "clerk1", "clerk1-password\n");
-    write_pw(pw_c2, "clerk2", "clerk2-password\n");
-    write_pw(pw_reg, "reg", "registrar-password\n");
+    write_pw(pw_admin, "admin", "nimda-tundra-ferns-61\n");
+    write_pw(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
+    write_pw(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
+    write_pw(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
     /* first user: an admin, password on stdin */
-    free(run_ok("admin-password\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "admin", "--role", "admin", NULL }));
-    free(run_ok("clerk1-password\n",
+    free(run_ok("1krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(run_ok("clerk2-password\n",
+    free(run_ok("2krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(run_ok("registrar-password\n",
+    free(run_ok("rartsiger-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
                                   "registrar,auditor", "--user", "admin", "--password-file",
                                   pw_admin, NULL }));
@@ -135,7 +135,7 @@ static void test_passwords(void **state)
 {
     char bad[4096], rec_json_line_for_reset[8192];
     (void)state;
-    snprintf(rec_json_line_for_reset, sizeof rec_json_line_for_reset, "clerk3-reset-pw\n%s",
+    snprintf(rec_json_line_for_reset, sizeof rec_json_line_for_reset, "3krelc-reset-lagoon-88\n%s",
              rec_json);
     write_pw(bad, "bad", "wrong-password\n");
     expect_fail(rec_json, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
@@ -145,43 +145,43 @@ static void test_passwords(void **state)
                                             "--password-file", bad, NULL },
                 "invalid username or password");
     /* a second bootstrap is refused */
-    expect_fail("x-password\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    expect_fail("x-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                   "eve", "--role", "admin", NULL },
                 "sign in as an admin");
     /* only admins add users */
-    expect_fail("x-password\n",
+    expect_fail("x-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "eve", "--role",
                                   "clerk", "--user", "clerk1", "--password-file", pw_c1, NULL },
                 "does not hold the admin role");
     /* a disabled account */
-    free(run_ok("temp-password\n",
+    free(run_ok("pmet-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "temp", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
     free(run_ok(NULL, (const char *[]){ "user", "disable", "--data", data, "--username", "temp",
                                         "--user", "admin", "--password-file", pw_admin, NULL }));
-    expect_fail("temp-password\n" "{}",
+    expect_fail("pmet-tundra-ferns-61\n" "{}",
                 (const char *[]){ "record", "draft", "--data", data, "--user", "temp", NULL },
                 "account disabled");
     /* passwd: old then new on stdin; the key still signs */
-    free(run_ok("clerk2-password\nclerk2-newpass\n",
+    free(run_ok("2krelc-tundra-ferns-61\n2krelc-new-lagoon-88\n",
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk2", NULL }));
-    free(run_ok("clerk2-newpass\nclerk2-password\n",
+    free(run_ok("2krelc-new-lagoon-88\n2krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk2", NULL }));
     /* an admin resets a forgotten password: a new key, logged; the old
      * password no longer works, the new one signs */
-    free(run_ok("clerk3-password\n",
+    free(run_ok("3krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk3", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
     {
-        char *id = run_ok("clerk3-password\n{}", (const char *[]){ "record", "list", "--data",
+        char *id = run_ok("3krelc-tundra-ferns-61\n{}", (const char *[]){ "record", "list", "--data",
                                                                     data, "--user", "clerk3",
                                                                     NULL });
         free(id);
     }
-    free(run_ok("clerk3-reset-pw\n",
+    free(run_ok("3krelc-reset-lagoon-88\n",
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk3", "--user",
                                   "admin", "--password-file", pw_admin, NULL }));
-    expect_fail("clerk3-password\n", (const char *[]){ "record", "list", "--data", data, "--user",
+    expect_fail("3krelc-tundra-ferns-61\n", (const char *[]){ "record", "list", "--data", data, "--user",
                                                       "clerk3", NULL },
                 "invalid username or password");
     {

@@ -52,12 +52,12 @@ static int setup(void **state)
     if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
         datadir_db_open(dd, 0, &db, &err) != 0)
         fail_msg("%s", err_msg(&err));
-    add_user(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, "admin-password");
-    if (registry_authenticate(db, dd->keys_dir, "admin", "admin-password", &admin, &err) != 0)
+    add_user(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
+    if (registry_authenticate(db, dd->keys_dir, "admin", "nimda-tundra-ferns-61", &admin, &err) != 0)
         fail_msg("%s", err_msg(&err));
-    add_user(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, "clerk-a-password");
-    add_user(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, "clerk-b-password");
-    add_user(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, "registrar-password");
+    add_user(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
+    add_user(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
+    add_user(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, "rartsiger-tundra-ferns-61");
     registry_actor_free(admin);
     db_close(db);
     datadir_free(dd);
@@ -100,9 +100,9 @@ static int worker(int id, int fd)
 
     snprintf(path, sizeof path, "%s/data", dir);
     if (datadir_open(path, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0 ||
-        registry_authenticate(db, dd->keys_dir, "clerk-a", "clerk-a-password", &a, &err) != 0 ||
-        registry_authenticate(db, dd->keys_dir, "clerk-b", "clerk-b-password", &b, &err) != 0 ||
-        registry_authenticate(db, dd->keys_dir, "registrar", "registrar-password", &r, &err) != 0) {
+        registry_authenticate(db, dd->keys_dir, "clerk-a", "a-krelc-tundra-ferns-61", &a, &err) != 0 ||
+        registry_authenticate(db, dd->keys_dir, "clerk-b", "b-krelc-tundra-ferns-61", &b, &err) != 0 ||
+        registry_authenticate(db, dd->keys_dir, "registrar", "rartsiger-tundra-ferns-61", &r, &err) != 0) {
         dprintf(fd, "worker %d: %s\n", id, err_msg(&err));
         return 1;
     }
@@ -240,7 +240,7 @@ static void test_forged_events(void **state)
     snprintf(path, sizeof path, "%s/data", dir);
     assert_int_equal(datadir_open(path, &dd, &err), 0);
     assert_int_equal(datadir_db_open(dd, 0, &db, &err), 0);
-    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-a", "clerk-a-password",
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-a", "a-krelc-tundra-ferns-61",
                                            &clerk, &err), 0);
     /* the evidence store through the API: put, dedup, get (re-hashed), info */
     {

@@ -56,13 +56,13 @@ static int setup(void **state)
     snprintf(data, sizeof data, "%s/data", root);
     snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", root);
     snprintf(pw_clerk, sizeof pw_clerk, "%s/clerk.pw", root);
-    file_write(pw_admin, "admin-password\n", 15);
-    file_write(pw_clerk, "clerk-password\n", 15);
+    file_write(pw_admin, "nimda-tundra-ferns-61\n", 22);
+    file_write(pw_clerk, "krelc-tundra-ferns-61\n", 22);
     free(run_ok(NULL, (const char *[]){ "init", "--data", data, "--office", "HQ", "--office-name",
                                         "Head office", NULL }));
-    free(run_ok("admin-password\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "admin", "--role", "admin", NULL }));
-    free(run_ok("clerk-password\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(run_ok("krelc-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "clerk1", "--role", "clerk", "--user", "admin",
                                                       "--password-file", pw_admin, NULL }));
     return 0;
@@ -328,10 +328,10 @@ static void test_import_volumes_and_bad_files(void **state)
     audit_clean();
 
     /* A user without the clerk role may not import. */
-    free(run_ok("auditor-password\n",
+    free(run_ok("rotidua-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "aud", "--role",
                                   "auditor", "--user", "admin", "--password-file", pw_admin, NULL }));
-    assert_int_equal(civreg_run("auditor-password\n", &r, (const char *[]){ "scan", "import",
+    assert_int_equal(civreg_run("rotidua-tundra-ferns-61\n", &r, (const char *[]){ "scan", "import",
                                 "--data", data, "--user", "aud", at("batch1"), NULL }), 0);
     assert_int_equal(r.status, 1);
     if (strstr(r.err, "clerk") == NULL)

@@ -59,23 +59,23 @@ static int setup(void **state)
     if (root == NULL)
         return -1;
     (void)snprintf(data, sizeof data, "%s/data", root);
-    pwfile(pw_admin, "admin", "admin-password\n");
-    pwfile(pw_c1, "clerk1", "clerk1-password\n");
-    pwfile(pw_c2, "clerk2", "clerk2-password\n");
-    pwfile(pw_reg, "reg", "registrar-password\n");
+    pwfile(pw_admin, "admin", "nimda-tundra-ferns-61\n");
+    pwfile(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
+    pwfile(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
+    pwfile(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
     free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    free(run_ok("admin-password\n", (const char *[]){ "user", "add", "--data", data,
+    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data,
                                                        "--username", "admin", "--role", "admin",
                                                        NULL }));
-    free(run_ok("clerk1-password\n",
+    free(run_ok("1krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));
-    free(run_ok("clerk2-password\n",
+    free(run_ok("2krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));
-    free(run_ok("registrar-password\n",
+    free(run_ok("rartsiger-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
                                   "registrar", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));

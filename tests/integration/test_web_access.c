@@ -1190,6 +1190,52 @@ static void test_head_downloads(void **state)
     http_response_free(&r);
 }
 
+/* Administrators manage accounts and never read personal data: the record
+ * history, traces, bundles and document traces are refused to the demo
+ * admin (403) while the auditor reads them; and every demo user's roles
+ * meet the separation-of-duties rule. */
+static void test_admin_reads_no_personal_data(void **state)
+{
+    struct login *admin = login_of("admin"), *auditor = login_of("auditor");
+    struct http_response r;
+    char path[512], code[64];
+    struct err err = ERR_INIT;
+    const char *const pats[] = { "/api/v1/records/{id}/history", "/api/v1/audit/trace/{id}",
+                                 "/api/v1/audit/bundle/{id}", "/api/v1/audit/trace/{uin}",
+                                 "/api/v1/documents/{number}/trace", "/audit/{id}", "/audit",
+                                 "/passport/documents/{number}/trace", NULL };
+    size_t checked = 0;
+    (void)state;
+
+    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
+        if (registry_roles_check(u->roles, &err) != 0)
+            fail_msg("demo user %s: %s", u->username, err_msg(&err));
+    for (size_t i = 0; pats[i] != NULL; i++) {
+        const char *pat = strcmp(pats[i], "/api/v1/audit/trace/{uin}") == 0
+                              ? "/api/v1/audit/trace/{id}" : pats[i];
+        bool known = false;
+        for (const struct web_route *rt = web_routes; rt->method != NULL; rt++)
+            if (strcmp(rt->method, "GET") == 0 && strcmp(rt->path, pat) == 0) {
+                known = true;
+                assert_int_equal(rt->roles & WEB_ROLE_ADMIN, 0);
+            }
+        if (!known)
+            continue; /* built without that module */
+        concrete_path(pats[i], path, sizeof path);
+        assert_int_equal(http_request(port, "GET", path, admin->cookie, NULL, 0, &r), 0);
+        if (r.status != 403 || strcmp(code_of(&r, code, sizeof code), "forbidden") != 0)
+            fail_msg("GET %s as admin: want 403 forbidden, got %d %s", path, r.status, r.body);
+        http_response_free(&r);
+        checked++;
+    }
+    assert_true(checked >= 4);
+    /* The auditor still reads the trace of the same record. */
+    snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
+    assert_int_equal(http_request(port, "GET", path, auditor->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1200,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_tampered_trace), cmocka_unit_test(test_scan_upload),
         cmocka_unit_test(test_deceased_enrolment),
         cmocka_unit_test(test_head_downloads),
+        cmocka_unit_test(test_admin_reads_no_personal_data),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
 }

@@ -273,6 +273,39 @@ static void test_secret(void **state)
         assert_true(secret_random_below(7) < 7);
 }
 
+/* Log forging: whatever a message quotes (a user name typed at sign-in, a
+ * path), it is one line; control characters are escaped, a backslash is
+ * doubled so an escape cannot be forged either. stderr goes to a file for
+ * the test. */
+static void test_log_escapes_controls(void **state)
+{
+    char path[] = "/tmp/civreg-log-XXXXXX", buf[4096];
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    ssize_t n;
+    char *nl;
+    (void)state;
+
+    assert_true(fd >= 0 && saved >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    log_warn("web: failed sign-in for '%s' from %s", "x\nINFO forged", "127.0.0.1");
+    log_warn("quoted: %s", "a\\n\r\t\x1b[31m\x7f\xc2\x85 caf\xc3\xa9");
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    /* exactly two lines */
+    nl = strchr(buf, '\n');
+    assert_non_null(nl);
+    assert_non_null(strstr(buf, "warn: web: failed sign-in for 'x\\nINFO forged' from 127.0.0.1\n"));
+    assert_ptr_equal(strchr(nl + 1, '\n'), buf + n - 1);
+    assert_null(strstr(buf, "\nINFO forged"));
+    assert_non_null(strstr(nl + 1, "quoted: a\\\\n\\r\\t\\x1b[31m\\x7f\\u0085 caf\xc3\xa9\n"));
+}
+
 static void test_log_levels(void **state)
 {
     enum log_level l;
@@ -333,6 +366,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err),
+        cmocka_unit_test(test_log_escapes_controls),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_base64_rfc4648),
         cmocka_unit_test(test_hex),

@@ -99,15 +99,15 @@ static int setup(void **state)
     if (datadir_init(data, NULL, &err) != 0 || datadir_open(data, &dd, &err) != 0 ||
         datadir_db_open(dd, 0, &db, &err) != 0)
         fail_msg("%s", err_msg(&err));
-    add_user(NULL, "admin", ROLE_ADMIN | ROLE_AUDITOR, "admin-password");
-    admin = login("admin", "admin-password");
-    add_user(admin, "clerk-a", ROLE_CLERK, "clerk-a-password");
-    add_user(admin, "clerk-b", ROLE_CLERK, "clerk-b-password");
-    add_user(admin, "registrar", ROLE_REGISTRAR, "registrar-password");
+    add_user(NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
+    admin = login("admin", "nimda-tundra-ferns-61");
+    add_user(admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
+    add_user(admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
+    add_user(admin, "registrar", ROLE_REGISTRAR, "rartsiger-tundra-ferns-61");
     registry_actor_free(admin);
-    clerk_a = login("clerk-a", "clerk-a-password");
-    clerk_b = login("clerk-b", "clerk-b-password");
-    registrar = login("registrar", "registrar-password");
+    clerk_a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    clerk_b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    registrar = login("registrar", "rartsiger-tundra-ferns-61");
     /* the PKI without an event sink: these tests are about seals */
     if (pki_open(data, true, &pki, &err) != 0 || pki_init(pki, &io, serial, &err) != 0 ||
         pki_issue(pki, &is, serial, &err) != 0 ||

@@ -14,6 +14,8 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
 #include "registry/merkle.h"
 #include "registry/registry.h"
 #include "support/support.h"
@@ -235,6 +237,170 @@ static void test_merkle_consistency(void **state)
         }
 }
 
+/* The password policy: length bounds, common passwords and their usual
+ * disguises, the user name; good passphrases pass. */
+static void test_password_policy(void **state)
+{
+    static const struct {
+        const char *user, *pw;
+        int want;
+    } cases[] = {
+        { "clerk1", "password", REGISTRY_PASSWORD_TOO_SHORT },
+        { "clerk1", "Tr0ub4dor&3", REGISTRY_PASSWORD_TOO_SHORT },
+        { "clerk1", "passwordpassword", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "Password2024!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "P@ssw0rd123456", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "123456789012", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "!!!!!!!!!!!!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "aaaaaaaaaaaaaaaa", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "abcabcabcabc", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "qwertyuiop123", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "azertyuiop2024", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "Motdepasse2025", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "1Civreg2024!!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "welcomeadmin1", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "ILoveYou2000!", REGISTRY_PASSWORD_COMMON },
+        { "clerk1", "Clerk1-harbor-lamp", REGISTRY_PASSWORD_HAS_USERNAME },
+        { "amira", "harbor-AMIRA-lamp", REGISTRY_PASSWORD_HAS_USERNAME },
+        { "amira", "harbor-4m1ra-lamp-7", REGISTRY_PASSWORD_HAS_USERNAME },
+        { "clerk1", "correct horse battery", REGISTRY_PASSWORD_OK },
+        { "clerk1", "Quiet-harbor-lamp-93", REGISTRY_PASSWORD_OK },
+        { "clerk1", "bench-password", REGISTRY_PASSWORD_OK },
+        { "jo", "jo-likes-tea-at-noon", REGISTRY_PASSWORD_OK }, /* two letters: not checked */
+        { NULL, "Éléphant-rose-vole", REGISTRY_PASSWORD_OK },
+        { NULL, "éééééééééééé", REGISTRY_PASSWORD_COMMON },
+        { NULL, "ééééé", REGISTRY_PASSWORD_TOO_SHORT }, /* 10 bytes, 5 characters */
+    };
+    struct err err = ERR_INIT;
+    char *long_pw = malloc(REGISTRY_PASSWORD_MAX + 2);
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = registry_password_check(cases[i].user, cases[i].pw, &err);
+        if (got != cases[i].want)
+            fail_msg("%s / %s: want %s, got %s (%s)", cases[i].user ? cases[i].user : "-",
+                     cases[i].pw, registry_password_problem_code(cases[i].want),
+                     registry_password_problem_code(got), err_msg(&err));
+    }
+    assert_non_null(long_pw);
+    memset(long_pw, 'k', REGISTRY_PASSWORD_MAX + 1);
+    long_pw[REGISTRY_PASSWORD_MAX + 1] = '\0';
+    assert_int_equal(registry_password_check("clerk1", long_pw, &err),
+                     REGISTRY_PASSWORD_TOO_LONG);
+    assert_string_equal(registry_password_problem_code(REGISTRY_PASSWORD_COMMON),
+                        "password_common");
+    free(long_pw);
+}
+
+/* Separation of duties: admin alone, every data role refused beside it. */
+static void test_roles_separation(void **state)
+{
+    struct err err = ERR_INIT;
+    (void)state;
+
+    assert_int_equal(registry_roles_check(ROLE_ADMIN, &err), 0);
+    assert_int_equal(registry_roles_check(ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR, &err), 0);
+    for (unsigned bit = 1; bit < ROLE_ADMIN; bit <<= 1) {
+        assert_int_equal(registry_roles_check(ROLE_ADMIN | bit, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "separation of duties"));
+    }
+    assert_int_equal(registry_roles_check(0, &err), -1);
+    assert_int_equal(registry_roles_check(0x80, &err), -1);
+}
+
+static void report_problem(void *ctx, const char *problem)
+{
+    (void)ctx;
+    print_error("audit: %s\n", problem);
+}
+
+/* An actor signed in before its account changed signs nothing more, even
+ * in a process that never re-checks (a long CLI run, a web request already
+ * past its check): the log refuses the append in its own transaction. */
+static void test_changed_account_signs_nothing(void **state)
+{
+    static const char pw_admin[] = "Lantern-orbit-4417", pw[] = "Quiet-harbor-lamp-93";
+    struct err err = ERR_INIT;
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *admin = NULL, *clerk = NULL, *multi = NULL;
+    json_t *rec = registry_record_example(), *log = NULL;
+    char *dir = tmp_dir("changed-account"), data[4096], *id = NULL;
+    uint64_t before = 0;
+    (void)state;
+
+    assert_non_null(dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    if (secret_init(&err) != 0 || datadir_init(data, NULL, &err) != 0 ||
+        datadir_open(data, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+    {
+        struct registry_user_new a = { "admin", pw_admin, ROLE_ADMIN, "HQ", false };
+        struct registry_user_new c = { "clerk", pw, ROLE_CLERK, "HQ", false };
+        struct registry_user_new m = { "multi", pw, ROLE_CLERK | ROLE_REGISTRAR, "HQ", false };
+        struct registry_user_new bad = { "boss", pw, ROLE_ADMIN | ROLE_AUDITOR, "HQ", false };
+        struct registry_user_new weak = { "weak", "password1234", ROLE_CLERK, "HQ", false };
+        struct registry_user_new forged = { "x\nINFO forged", pw, ROLE_CLERK, "HQ", false };
+        assert_int_equal(registry_user_add(db, dd->keys_dir, NULL, &a, &err), 0);
+        assert_int_equal(registry_authenticate(db, dd->keys_dir, "admin", pw_admin, &admin, &err),
+                         0);
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &c, &err), 0);
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &m, &err), 0);
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &bad, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "separation of duties"));
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &weak, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "too common"));
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &forged, &err), -1);
+        assert_non_null(strstr(err_msg(&err), "username"));
+    }
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk", pw, &clerk, &err), 0);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "multi", pw, &multi, &err), 0);
+    assert_int_equal(registry_actor_current(db, clerk, &err), 0);
+
+    /* disabled: no more events */
+    assert_int_equal(registry_user_disable(db, admin, "clerk", &err), 0);
+    assert_int_equal(registry_actor_current(db, clerk, &err), 1);
+    assert_int_equal(registry_log_head(db, &log, &err), 0);
+    before = (uint64_t)json_integer_value(json_object_get(log, "tree_size"));
+    json_decref(log);
+    assert_int_equal(registry_record_draft(db, clerk, rec, &id, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "account disabled"));
+    assert_null(id);
+    assert_int_equal(registry_log_head(db, &log, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(log, "tree_size")), (json_int_t)before);
+    json_decref(log);
+
+    /* roles changed: the old actor signs nothing, a new sign-in does */
+    assert_int_equal(registry_user_roles(db, admin, "multi", ROLE_REGISTRAR, &err), 0);
+    assert_int_equal(registry_actor_current(db, multi, &err), 1);
+    assert_int_equal(registry_record_draft(db, multi, rec, &id, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "changed since sign-in"));
+    assert_int_equal(registry_user_roles(db, admin, "multi", ROLE_ADMIN | ROLE_CLERK, &err), -1);
+    assert_int_equal(registry_user_roles(db, admin, "admin", ROLE_AUDITOR, &err), -1);
+    registry_actor_free(multi);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "multi", pw, &multi, &err), 0);
+    assert_int_equal(registry_actor_roles(multi), ROLE_REGISTRAR);
+    assert_int_equal(registry_actor_current(db, multi, &err), 0);
+
+    /* the log as the audit replays it: no event signed after a disable, the
+     * roles as the user.roles event set them */
+    {
+        struct registry_audit_stats st;
+        memset(&st, 0, sizeof st);
+        assert_int_equal(registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL,
+                                               report_problem, NULL, &st, &err),
+                         0);
+    }
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    registry_actor_free(multi);
+    db_close(db);
+    datadir_free(dd);
+    tmp_remove(dir);
+    free(dir);
+}
+
 static void test_uin(void **state)
 {
     struct err err = ERR_INIT;
@@ -335,6 +501,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merkle_roots_and_nodes),
+        cmocka_unit_test(test_password_policy),
+        cmocka_unit_test(test_roles_separation),
+        cmocka_unit_test(test_changed_account_signs_nothing),
         cmocka_unit_test(test_merkle_inclusion),
         cmocka_unit_test(test_merkle_consistency),
         cmocka_unit_test(test_uin),

@@ -101,6 +101,40 @@ static void test_session_lifecycle(void **state)
     assert_int_equal(freed, 2);
 }
 
+/* An admin's change to an account ends every session of that user at once
+ * (keys wiped), one held by a request when it is released; other users'
+ * sessions stay. */
+static void test_sessions_end_user(void **state)
+{
+    struct web_sessions *s = store(60, 3600, 100);
+    char tok[3][WEB_TOKEN_LEN + 1], csrf[WEB_TOKEN_LEN + 1];
+    const char *const users[3] = { "amina", "amina", "amina2" };
+    struct err err = ERR_INIT;
+    struct web_session *held;
+    int freed = 0;
+    (void)state;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(web_session_create(s, fake_new(&freed), fake_free, users[i], "OFF-1",
+                                            WEB_ROLE_CLERK, "en", 1000, tok[i], csrf, &err),
+                         0);
+    held = web_session_acquire(s, tok[0], 1001);
+    assert_non_null(held);
+    assert_int_equal(web_sessions_end_user(s, "amina"), 2);
+    assert_int_equal(freed, 1); /* the one nobody holds */
+    assert_null(web_session_acquire(s, tok[0], 1002));
+    assert_null(web_session_acquire(s, tok[1], 1002));
+    web_session_release(s, held);
+    assert_int_equal(freed, 2);
+    held = web_session_acquire(s, tok[2], 1002);
+    assert_non_null(held);
+    web_session_release(s, held);
+    assert_int_equal(web_sessions_count(s), 1);
+    assert_int_equal(web_sessions_end_user(s, "nobody"), 0);
+    web_sessions_free(s);
+    assert_int_equal(freed, 3);
+}
+
 static void test_session_timeouts(void **state)
 {
     struct web_sessions *s = store(60, 300, 100);
@@ -527,7 +561,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_lifecycle), cmocka_unit_test(test_session_timeouts),
-        cmocka_unit_test(test_session_cap),       cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_session_cap),       cmocka_unit_test(test_sessions_end_user),
+        cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_client_addr),       cmocka_unit_test(test_conngate),
         cmocka_unit_test(test_route_match),       cmocka_unit_test(test_access_matrix),
         cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_openapi_matches_routes),

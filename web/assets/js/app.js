@@ -36,7 +36,7 @@ const screens = {
 const NAV = [
   ['/records', 'nav.records', ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor']],
   ['/volumes', 'nav.volumes', ['clerk', 'registrar', 'auditor']],
-  ['/audit', 'nav.audit', ['auditor', 'registrar', 'admin']],
+  ['/audit', 'nav.audit', ['auditor', 'registrar']],
   ['/admin/users', 'nav.users', ['admin', 'auditor']],
   ['/passport', 'nav.passport', ['enrolment_officer', 'approver', 'issuance_operator', 'auditor']],
 ];

@@ -5,10 +5,46 @@ import { t } from '../i18n.js';
 
 const ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'issuance_operator', 'auditor', 'admin'];
 
+// The registry's account rules answer with a code (password_common,
+// roles_conflict, ...): shown in the user's language; other errors as sent.
+function explain(e) {
+  const key = 'users.error.' + e.code;
+  const text = t(key);
+  return text === key ? e.message : text;
+}
+
 export async function render(app, { session }) {
   const admin = session.roles.includes('admin');
   const { users } = await api('GET', '/users');
   const msg = h('p', { class: 'error', role: 'alert', id: 'users-error' });
+  // One card, filled for the user whose roles or password the admin
+  // changes; either ends that user's sessions at once.
+  const changeCard = h('form', { id: 'change-user', class: 'card', hidden: true });
+  function showChange(u) {
+    const boxes = ROLES.map((r) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', value: r, name: 'change-roles', checked: (u.roles || []).includes(r) }), ' ', t('role.' + r)));
+    const setRoles = h('button', { type: 'button', id: 'set-roles' }, t('users.set_roles'));
+    const pw = h('input', { id: 'reset-password', type: 'password', minlength: 12, maxlength: 1024, autocomplete: 'new-password' });
+    const reset = h('button', { type: 'button', id: 'reset-password-button' }, t('users.reset'));
+    const path = `/users/${encodeURIComponent(u.username)}`;
+    const run = async (fn) => {
+      msg.textContent = '';
+      try {
+        await fn();
+        location.reload();
+      } catch (e) {
+        msg.textContent = explain(e);
+      }
+    };
+    setRoles.addEventListener('click', () => run(() => api('POST', path + '/roles',
+      { roles: [...changeCard.querySelectorAll('input[name=change-roles]:checked')].map((x) => x.value) })));
+    reset.addEventListener('click', () => run(() => api('POST', path + '/password', { password: pw.value })));
+    changeCard.replaceChildren(h('h2', {}, t('users.change_title', { name: u.username })),
+      h('p', { class: 'hint' }, t('users.change_hint')),
+      h('fieldset', {}, h('legend', {}, t('users.roles')), boxes), setRoles,
+      h('label', { for: 'reset-password' }, t('users.new_password')), pw, reset);
+    changeCard.hidden = false;
+  }
   const rows = users.map((u) => {
     const cells = [h('td', {}, name(u.username)), h('td', {}, u.office), h('td', {}, (u.roles || []).map((r) => t('role.' + r)).join(', ')),
       h('td', {}, u.disabled ? t('users.disabled') : t('users.active')), h('td', {}, u.created_at || '')];
@@ -19,10 +55,12 @@ export async function render(app, { session }) {
           await api('POST', `/users/${encodeURIComponent(u.username)}/disable`);
           location.reload();
         } catch (e) {
-          msg.textContent = e.message;
+          msg.textContent = explain(e);
         }
       });
-      cells.push(h('td', {}, b));
+      const change = h('button', { type: 'button', class: 'secondary', 'data-change': u.username }, t('users.change'));
+      change.addEventListener('click', () => showChange(u));
+      cells.push(h('td', {}, b, ' ', change));
     } else cells.push(h('td', {}));
     return h('tr', {}, cells);
   });
@@ -30,13 +68,15 @@ export async function render(app, { session }) {
     h('table', { id: 'users' }, h('thead', {}, h('tr', {}, ['users.name', 'users.office', 'users.roles', 'users.state', 'users.created', 'users.action'].map((k) => h('th', {}, t(k))))),
       h('tbody', {}, rows)));
   if (!admin) return;
+  app.append(changeCard);
   const uname = h('input', { id: 'new-username', required: true, maxlength: 32, pattern: '[a-z0-9._-]{2,32}' });
-  const pass = h('input', { id: 'new-password', type: 'password', required: true, autocomplete: 'new-password' });
+  const pass = h('input', { id: 'new-password', type: 'password', required: true, minlength: 12, maxlength: 1024, autocomplete: 'new-password' });
   const boxes = ROLES.map((r) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: r, name: 'roles' }), ' ', t('role.' + r)));
   const form = h('form', { id: 'add-user', class: 'card' }, h('h2', {}, t('users.add')),
     h('label', { for: 'new-username' }, t('users.name')), uname,
     h('label', { for: 'new-password' }, t('signin.password')), pass,
     h('fieldset', {}, h('legend', {}, t('users.roles')), boxes),
+    h('p', { class: 'hint' }, t('users.rules')),
     h('button', { type: 'submit' }, t('users.create')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -46,7 +86,7 @@ export async function render(app, { session }) {
       await api('POST', '/users', { username: uname.value, password: pass.value, roles });
       location.reload();
     } catch (e) {
-      msg.textContent = e.message;
+      msg.textContent = explain(e);
     }
   });
   app.append(form);
