@@ -460,12 +460,48 @@ static void test_other_office(void **state)
     http_response_free(&r);
 }
 
+/* ---- import errors name the browser's file, never a server path --------- */
+
+static void test_import_errors_without_paths(void **state)
+{
+    struct login clerk = as("clerk", "demo");
+    struct http_response r;
+    char path[256], hdr[512], id[64];
+    json_t *j;
+    (void)state;
+
+    assert_int_equal(post(&clerk, "/api/v1/scan-batches", "application/json", "{}", 2, &r), 0);
+    assert_int_equal(r.status, 201);
+    j = body_json(&r);
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    http_response_free(&r);
+    /* A TIFF cut after its signature: libtiff names the file in its own
+     * message, and civreg names it again. */
+    snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/tiff\r\n"
+             "X-File-Name: register-1987-p12.tif\r\n", clerk.cookie, clerk.csrf);
+    assert_int_equal(http_request(port, "POST", path, hdr, "II*\0", 4, &r), 0);
+    assert_int_equal(r.status, 201);
+    http_response_free(&r);
+    snprintf(path, sizeof path, "/api/v1/scan-batches/%s/import", id);
+    assert_int_equal(post(&clerk, path, "application/json", "{}", 2, &r), 0);
+    printf("import of a cut TIFF -> %d %s\n", r.status, r.body);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "register-1987-p12.tif"));
+    if (strstr(r.body, dir) != NULL || strstr(r.body, "/uploads") != NULL ||
+        strstr(r.body, "/tmp") != NULL)
+        fail_msg("a server path in the answer: %s", r.body);
+    http_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_evidence_through_objects),
         cmocka_unit_test(test_views_logged),
         cmocka_unit_test(test_other_office),
+        cmocka_unit_test(test_import_errors_without_paths),
     };
     return cmocka_run_group_tests_name("web_confine", tests, setup, teardown);
 }
