@@ -495,6 +495,49 @@ static void test_import_errors_without_paths(void **state)
     http_response_free(&r);
 }
 
+/* ---- names hold no invisible or reordering characters ------------------- */
+
+static void test_bidi_names_refused(void **state)
+{
+    struct login clerk = as("clerk", "demo");
+    static const char *const hidden[] = { "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+                                          "\u200e", "\u200f", "\u061c", "\u202a", "\u202d",
+                                          "\u200b", "\ufeff" };
+    struct http_response r;
+    json_t *ex;
+    (void)state;
+
+    assert_int_equal(get(&clerk, "/api/v1/records/example", &r), 0);
+    ex = body_json(&r);
+    http_response_free(&r);
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+        for (int field = 0; field < 3; field++) {
+            json_t *rec = json_deep_copy(ex), *req;
+            char name[64], *body;
+            json_error_t je;
+            json_t *tmp;
+            /* "Ann<mark>eL" in the JSON text, so the server decodes the mark */
+            snprintf(name, sizeof name, "\"Ann%seL\"", hidden[i]);
+            tmp = json_loads(name, JSON_DECODE_ANY, &je);
+            assert_non_null(tmp);
+            json_object_set_new(json_object_get(rec, field == 2 ? "mother" : "child"),
+                                field == 0 ? "given_names" : "family_name", tmp);
+            req = json_pack("{s:o}", "record", rec);
+            body = json_dumps(req, JSON_COMPACT);
+            json_decref(req);
+            assert_int_equal(post(&clerk, "/api/v1/records", "application/json", body,
+                                  strlen(body), &r), 0);
+            if (r.status != 422 || strstr(r.body, "not allowed") == NULL ||
+                strstr(r.body, field == 0 ? "given_names" : "family_name") == NULL)
+                fail_msg("%s in field %d: want 422 naming the field, got %d %s", name, field,
+                         r.status, r.body);
+            http_response_free(&r);
+            free(body);
+        }
+    }
+    json_decref(ex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_views_logged),
         cmocka_unit_test(test_other_office),
         cmocka_unit_test(test_import_errors_without_paths),
+        cmocka_unit_test(test_bidi_names_refused),
     };
     return cmocka_run_group_tests_name("web_confine", tests, setup, teardown);
 }
