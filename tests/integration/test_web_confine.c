@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -126,6 +127,8 @@ static int setup(void **state)
     json_t *j, *row;
     (void)state;
 
+    /* the usual umask: files the server makes would be 0644 under it */
+    umask(022);
     dir = tmp_dir("webconfine");
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
@@ -538,6 +541,61 @@ static void test_bidi_names_refused(void **state)
     json_decref(ex);
 }
 
+/* ---- the database and the evidence are the owner's only ------------------ */
+
+static void expect_mode(const char *path, unsigned want)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("%s: missing", path);
+    if ((st.st_mode & 0777) != want)
+        fail_msg("%s: mode %03o, want %03o", path, (unsigned)(st.st_mode & 0777), want);
+}
+
+static void test_private_files(void **state)
+{
+    struct login clerk = as("clerk", "demo");
+    struct http_response r;
+    struct proc_result pr;
+    char p[4400], fresh[4200];
+    (void)state;
+
+    /* after init */
+    snprintf(fresh, sizeof fresh, "%s/fresh", dir);
+    assert_int_equal(civreg_run(NULL, &pr, (const char *[]){ "init", "--data", fresh, NULL }), 0);
+    assert_int_equal(pr.status, 0);
+    proc_result_free(&pr);
+    snprintf(p, sizeof p, "%s/civreg.db", fresh);
+    expect_mode(p, 0600);
+    snprintf(p, sizeof p, "%s/blobs", fresh);
+    expect_mode(p, 0700);
+    snprintf(p, sizeof p, "%s/keys", fresh);
+    expect_mode(p, 0700);
+
+    /* after the server wrote (a new scan, so new blob folders too) */
+    static const char scan[] = "\x89PNG\r\n\x1a\n a scan stored by the server";
+    assert_int_equal(post(&clerk, "/api/v1/evidence", "image/png", scan, sizeof scan - 1, &r), 0);
+    assert_int_equal(r.status, 201);
+    json_t *j = body_json(&r);
+    const char *h = json_string_value(json_object_get(j, "hash"));
+    assert_non_null(h);
+    snprintf(p, sizeof p, "%s/blobs/%.2s", data, h);
+    expect_mode(p, 0700);
+    snprintf(p, sizeof p, "%s/blobs/%.2s/%.2s", data, h, h + 2);
+    expect_mode(p, 0700);
+    snprintf(p, sizeof p, "%s/blobs/%.2s/%.2s/%s", data, h, h + 2, h);
+    expect_mode(p, 0400);
+    json_decref(j);
+    http_response_free(&r);
+    const char *files[] = { "civreg.db", "civreg.db-wal", "civreg.db-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", data, files[i]);
+        expect_mode(p, 0600);
+    }
+    snprintf(p, sizeof p, "%s/blobs", data);
+    expect_mode(p, 0700);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_other_office),
         cmocka_unit_test(test_import_errors_without_paths),
         cmocka_unit_test(test_bidi_names_refused),
+        cmocka_unit_test(test_private_files),
     };
     return cmocka_run_group_tests_name("web_confine", tests, setup, teardown);
 }
