@@ -28,5 +28,5 @@ endif()
 # Stored files through their objects, logged views, one office's records (registry).
 if(TARGET civreg_registry)
     civreg_test(test_web_confine SOURCES integration/test_web_confine.c LIBS civreg_web)
-    set_tests_properties(test_web_confine PROPERTIES TIMEOUT 180)
+    set_tests_properties(test_web_confine PROPERTIES TIMEOUT 300)
 endif()
