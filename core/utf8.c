@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unictype.h>
+#include <uniname.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -67,4 +69,33 @@ int utf8_encode(uint32_t cp, char out[4])
 size_t utf8_length(const char *s, size_t len)
 {
     return u8_mbsnlen((const uint8_t *)s, len);
+}
+
+int utf8_check_printable(const char *s, size_t len, struct err *err)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + len;
+    char name[UNINAME_MAX];
+    ucs4_t cp;
+    int n;
+
+    if (!utf8_valid(s, len))
+        return err_set(err, "utf-8: invalid byte sequence");
+    while (p < end) {
+        n = u8_mbtouc(&cp, p, (size_t)(end - p));
+        if (n <= 0)
+            return err_set(err, "utf-8: invalid byte sequence");
+        p += n;
+        if (cp == 0x200c || cp == 0x200d)
+            continue;
+        if (uc_is_general_category(cp, UC_CONTROL)) /* C0, DEL, C1 */
+            return err_set(err, "U+%04X: a control character, not allowed in text",
+                           (unsigned)cp);
+        if (uc_is_general_category(cp, UC_FORMAT) ||
+            uc_is_general_category(cp, UC_LINE_SEPARATOR) ||
+            uc_is_general_category(cp, UC_PARAGRAPH_SEPARATOR))
+            return err_set(err, "U+%04X %s: an invisible formatting character, not allowed in "
+                                "text",
+                           (unsigned)cp, unicode_character_name(cp, name) ? name : "");
+    }
+    return 0;
 }

@@ -21,6 +21,19 @@ bool utf8_valid(const char *s, size_t len);
 int utf8_normalize(const char *s, size_t len, enum utf8_form form, char **out, size_t *outlen,
                    struct err *err) __attribute__((warn_unused_result));
 
+/* Whether the LEN bytes of valid UTF-8 are text a person's name, a place
+ * or an address may hold when printed on a certificate or a data page:
+ * no control characters (C0, DEL, C1), no line or paragraph separators,
+ * and no invisible format characters (general category Cf), among them the
+ * bidirectional controls U+061C, U+200E-U+200F, U+202A-U+202E and
+ * U+2066-U+2069 that reorder what is displayed (Unicode TR #36 §2.1; the
+ * "Trojan Source" trick), zero-width spaces and tags. ZERO WIDTH NON-JOINER
+ * and ZERO WIDTH JOINER (U+200C, U+200D) stay: Persian and Indic spellings
+ * need them. Fails naming the character: "U+202E RIGHT-TO-LEFT OVERRIDE: an
+ * invisible formatting character, not allowed in text". */
+int utf8_check_printable(const char *s, size_t len, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Decode one code point at S (LEN bytes left). Returns the number of bytes
  * consumed (1-4), or -1 on malformed input. */
 int utf8_decode(const char *s, size_t len, uint32_t *cp);

@@ -184,7 +184,7 @@ static int populate(const char *dir, const char *country, const char *office,
     char *p = NULL, now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    if ((p = path_join(dir, "blobs")) == NULL || mkdir(p, 0750) != 0) {
+    if ((p = path_join(dir, "blobs")) == NULL || mkdir(p, 0700) != 0 || chmod(p, 0700) != 0) {
         err_set(err, "%s/blobs: %s", dir, p ? strerror(errno) : "path too long");
         goto out;
     }

@@ -1,7 +1,9 @@
 #include "db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +255,36 @@ static int set_pragmas(struct db *db, unsigned flags, struct err *err)
     return db_exec(db, "PRAGMA synchronous=FULL", err);
 }
 
+/* The database holds every record: owner only (0600). SQLite gives the
+ * -wal and -shm files it creates the database file's permissions, so a
+ * private database keeps them private; a file made by an older civreg
+ * (0644 under the usual umask) is tightened here, with its -wal and -shm. */
+static int db_files_private(const char *path, bool create, struct err *err)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    char p[4096];
+    struct stat st;
+    int fd;
+
+    if (create) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0)
+            (void)close(fd);
+        else if (errno != EEXIST)
+            return err_set(err, "db: %s: %s", path, strerror(errno));
+    }
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        if (snprintf(p, sizeof p, "%s%s", path, suffix[i]) >= (int)sizeof p)
+            return err_set(err, "db: %s: path too long", path);
+        if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0)
+            continue;
+        if (chmod(p, st.st_mode & 0700) != 0)
+            return err_set(err, "db: %s: cannot make it private (mode %03o): %s", p,
+                           (unsigned)(st.st_mode & 0777), strerror(errno));
+    }
+    return 0;
+}
+
 int db_open(const char *path, unsigned flags, struct db **out, struct err *err)
 {
     struct db *db = NULL;
@@ -273,6 +305,9 @@ int db_open(const char *path, unsigned flags, struct db **out, struct err *err)
         free(db);
         return err_set(err, "db: out of memory");
     }
+    if (strcmp(path, ":memory:") != 0 && path[0] != '\0' &&
+        db_files_private(path, (flags & DB_OPEN_CREATE) != 0, err) != 0)
+        goto fail;
     if (sqlite3_open_v2(path, &db->h, oflags, NULL) != SQLITE_OK) {
         err_set(err, "db: %s: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto fail;

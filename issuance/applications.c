@@ -393,6 +393,19 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
         if (json_check_keys(e->contact, ck, err) != 0)
             return err_prefix(err, "contact");
     }
+    /* Names as presented and the contact are printed or kept as personal
+     * data: no invisible or reordering characters (core/utf8.h). */
+    {
+        const char *label[] = { "surname", "given names", "contact phone", "contact email",
+                                "contact address" };
+        const char *text[] = { e->primary_identifier, e->secondary_identifier,
+                               json_string_value(json_object_get(e->contact, "phone")),
+                               json_string_value(json_object_get(e->contact, "email")),
+                               json_string_value(json_object_get(e->contact, "address")) };
+        for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+            if (text[i] != NULL && utf8_check_printable(text[i], strlen(text[i]), err) != 0)
+                return err_prefix(err, "%s", label[i]);
+    }
 
     /* Evidence of identity: the person's registered birth record. */
     if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0)

@@ -225,11 +225,18 @@ out:
     return rc;
 }
 
-/* RFC 4180: quote a field when it holds a comma, quote or line break. */
+/* RFC 4180: quote a field when it holds a comma, quote or line break. A
+ * field a spreadsheet would read as a formula (it starts with = + - @, a
+ * tab or a carriage return: a reason typed as =HYPERLINK(...) would run on
+ * the border agency's desk) is neutralised as OWASP's "CSV injection"
+ * guidance says: a single quote in front, the whole field quoted. */
 static int csv_field(struct buf *b, const char *s, bool last)
 {
-    bool quote = s && strpbrk(s, ",\"\r\n") != NULL;
+    bool formula = s && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+    bool quote = formula || (s && strpbrk(s, ",\"\r\n") != NULL);
     if (quote && buf_append_byte(b, '"') != 0)
+        return -1;
+    if (formula && buf_append_byte(b, '\'') != 0)
         return -1;
     for (const char *p = s ? s : ""; *p; p++) {
         if (*p == '"' && buf_append_byte(b, '"') != 0)

@@ -5,6 +5,7 @@
  * the registry's tables with the state the signed events describe, and
  * re-hashes every evidence file. Each problem is reported as one line naming
  * the row, event or file. */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -894,6 +895,31 @@ static void load_witness(struct audit *a, const char *keys_dir)
     }
 }
 
+/* The witness exists to notice a log cut short: once the office has signed
+ * a tree head, deleting keys/tree-head.json must not pass unnoticed (a new
+ * data directory with no signed head has none yet, rightly). */
+static int witness_missing_check(struct audit *a, const char *keys_dir, struct err *err)
+{
+    char path[PATH_MAX];
+    sqlite3_stmt *st = NULL;
+    int step;
+
+    if (a->witness != NULL || keys_dir == NULL ||
+        snprintf(path, sizeof path, "%s/tree-head.json", keys_dir) >= (int)sizeof path)
+        return 0;
+    if (access(path, F_OK) == 0 || errno != ENOENT) /* present: load_witness judged it */
+        return 0;
+    if (reg_prepare(a->db, &st, "SELECT max(tree_size) FROM tree_heads", err) != 0)
+        return -1;
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        problem(a, "keys/tree-head.json: missing, but the office signed a tree head of %lld "
+                   "events; the witness of the log's size was deleted",
+                (long long)sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW ? 0 : reg_sql_fail(a->db, "reading tree heads", err);
+}
+
 int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs_dir,
                           const unsigned char *office_key,
                           void (*report)(void *ctx, const char *problem), void *ctx,
@@ -950,6 +976,8 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
         a.have_office_pk = true;
     }
     load_witness(&a, keys_dir);
+    if (witness_missing_check(&a, keys_dir, err) != 0)
+        goto out;
     if (check_events(&a, stats, err) != 0 || check_users(&a, err) != 0 ||
         check_blobs(&a, blobs_dir, stats, err) != 0 || check_versions(&a, stats, err) != 0 ||
         check_records(&a, err) != 0 || check_persons(&a, err) != 0 ||

@@ -123,7 +123,8 @@ int reg_blob_check_file(const char *blobs_dir, const char *hash, int64_t size, s
 
 static int mkdir_one(const char *path, struct err *err)
 {
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
+    /* evidence is personal data: owner only */
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return err_set(err, "%s: %s", path, strerror(errno));
     return 0;
 }
@@ -171,7 +172,7 @@ static int blob_write(const char *blobs_dir, const char *hash, const void *p, si
         }
         off += (size_t)w;
     }
-    if (fchmod(fd, 0440) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0400) != 0 || fsync(fd) != 0) {
         err_set(err, "%s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);

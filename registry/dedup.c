@@ -405,7 +405,7 @@ int registry_dup_list(struct db *db, const struct registry_actor *actor, const c
                               "list duplicate candidates", err) != 0)
         return -1;
     if (ref) {
-        s = reg_record_resolve(db, ref, &id, err);
+        s = reg_record_resolve_as(db, actor, ref, &id, err);
         if (s != 0)
             return s < 0 ? -1 : err_set(err, "duplicates: no record %s", ref);
     }
@@ -541,12 +541,12 @@ int registry_dup_resolve(struct db *db, const struct registry_actor *actor, cons
     if (strlen(reason) > 2000 || (rj = json_string(reason)) == NULL)
         return err_set(err, "duplicates: the reason must be UTF-8 text of at most 2000 bytes");
     json_decref(rj);
-    if ((s = reg_record_resolve(db, id, &a, err)) != 0) {
+    if ((s = reg_record_resolve_as(db, actor, id, &a, err)) != 0) {
         if (s > 0)
             err_set(err, "duplicates: no record %s", id);
         goto out;
     }
-    if ((s = reg_record_resolve(db, other, &b, err)) != 0) {
+    if ((s = reg_record_resolve_as(db, actor, other, &b, err)) != 0) {
         if (s > 0)
             err_set(err, "duplicates: no record %s", other);
         goto out;

@@ -47,14 +47,15 @@ static char *dup_col(sqlite3_stmt *st, int i)
     return t ? strdup((const char *)t) : NULL;
 }
 
-static int src_load(struct db *db, const char *ref, struct extract_src *s, struct err *err)
+static int src_load(struct db *db, const struct registry_actor *actor, const char *ref,
+                    struct extract_src *s, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
     int r, rc = -1;
 
     memset(s, 0, sizeof *s);
-    r = reg_record_resolve(db, ref, &id, err);
+    r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
     if (reg_prepare(db, &st,
@@ -187,7 +188,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int rc = -1;
 
-    if (src_load(db, c->ref, &s, err) != 0)
+    if (src_load(db, c->actor, c->ref, &s, err) != 0)
         return -1;
     if (strcmp(s.status, "registered") != 0 || s.regno == NULL || s.uin == NULL) {
         err_set(err, "extract refused: record %s is %s; only registered births are certified",

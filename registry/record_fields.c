@@ -111,6 +111,11 @@ int reg_norm_text(const char *path, const json_t *v, int max, json_t **out, stru
             return err_set(err, "%s: control characters are not allowed", path);
         }
     }
+    /* what is stored is what is printed: no invisible or reordering marks */
+    if (utf8_check_printable(n, nlen, err) != 0) {
+        free(n);
+        return err_prefix(err, "%s", path);
+    }
     /* Leading or trailing blanks would make two faithful keyings differ. */
     if (n[0] == ' ' || n[nlen - 1] == ' ') {
         free(n);

@@ -73,15 +73,57 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
     return rc;
 }
 
-/* Load the head and current version of the record REF. */
-static int rec_load(struct db *db, const char *ref, struct rec_head *h, struct err *err)
+/* One office's staff act on that office's records only: a node may know
+ * several offices (their codes prefix every identifier), and a user of one
+ * must not read, verify, register or correct another's records. */
+int reg_record_office_check(const struct registry_actor *actor, const char *id,
+                            const char *office, struct err *err)
+{
+    if (actor == NULL) /* the local operator at the command line */
+        return 0;
+    if (office != NULL && strcmp(office, actor->office) == 0)
+        return 0;
+    return err_set(err,
+                   "%s (office %s) may not act on record %s of office %s: users act only on "
+                   "their own office's records",
+                   actor->username, actor->office, id, office ? office : "?");
+}
+
+int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, const char *ref,
+                          char **id, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_ERROR;
+
+    rc = reg_record_resolve(db, ref, id, err);
+    if (rc != 0 || actor == NULL)
+        return rc;
+    if (reg_prepare(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
+        rc = -1;
+    else if (sqlite3_bind_text(st, 1, *id, -1, SQLITE_STATIC) != SQLITE_OK ||
+             (step = sqlite3_step(st)) != SQLITE_ROW)
+        rc = step == SQLITE_DONE ? 1 : reg_sql_fail(db, "finding the record's office", err);
+    else
+        rc = reg_record_office_check(actor, *id, (const char *)sqlite3_column_text(st, 0), err);
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        free(*id);
+        *id = NULL;
+    }
+    return rc;
+}
+
+/* Load the head and current version of the record REF, which must be of
+ * ACTOR's office. */
+static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
+                    struct rec_head *h, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
     int rc = -1, r;
 
     memset(h, 0, sizeof *h);
-    r = reg_record_resolve(db, ref, &id, err);
+    r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
     if (reg_prepare(db, &st,
@@ -374,7 +416,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     bool mine = false;
     int rc = -1;
 
-    if (rec_load(db, c->ref, &h, err) != 0)
+    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "draft") != 0) {
         err_set(err, "verification refused: record %s is already %s", h.id, h.status);
@@ -516,7 +558,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int rc = -1;
 
-    if (rec_load(db, c->ref, &h, err) != 0)
+    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "registered") == 0) {
         err_set(err, "registration refused: record %s is already registered as %s", h.id,
@@ -599,7 +641,7 @@ static int rescan_tx(struct db *db, void *arg, struct err *err)
     char *id = NULL;
     int rc, s;
 
-    s = reg_record_resolve(db, c->ref, &id, err);
+    s = reg_record_resolve_as(db, c->actor, c->ref, &id, err);
     if (s != 0) /* not found: register_tx names it */
         return s < 0 ? -1 : 0;
     rc = registry_dup_scan(db, id, err);
@@ -656,7 +698,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int rc = -1;
 
-    if (rec_load(db, c->ref, &h, err) != 0)
+    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
         return -1;
     registered = strcmp(h.status, "registered") == 0;
     if (registered && !(c->actor->roles & ROLE_REGISTRAR)) {
@@ -880,7 +922,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     *out = NULL;
     if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record show", err) != 0)
         return -1;
-    r = reg_record_resolve(db, ref, &id, err);
+    r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
     if (head_json(db, id, &head, err) != 0)
@@ -953,17 +995,27 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
 int registry_record_history(struct db *db, const struct registry_actor *actor, const char *ref,
                             json_t **out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *head = NULL, *versions = NULL, *events = NULL;
     char *id = NULL;
-    int rc = -1, r, step;
+    int rc, r;
 
     *out = NULL;
     if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record history", err) != 0)
         return -1;
-    r = reg_record_resolve(db, ref, &id, err);
+    r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+    rc = reg_record_history(db, id, out, err);
+    free(id);
+    return rc;
+}
+
+int reg_record_history(struct db *db, const char *id, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *head = NULL, *versions = NULL, *events = NULL;
+    int rc = -1, step;
+
+    *out = NULL;
     if (head_json(db, id, &head, err) != 0)
         goto out;
     if ((versions = json_array()) == NULL || (events = json_array()) == NULL) {
@@ -1000,7 +1052,6 @@ out:
     json_decref(head);
     json_decref(versions);
     json_decref(events);
-    free(id);
     return rc;
 }
 
@@ -1020,6 +1071,11 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
         return err_set(err, "status: must be draft, verified or registered");
     if (limit > 10000)
         limit = 10000;
+    /* Only the user's own office's records are listed. */
+    if (f && f->office && strcmp(f->office, actor->office) != 0)
+        return err_set(err, "%s (office %s) may not list records of office %s: users act only "
+                            "on their own office's records",
+                       actor->username, actor->office, f->office);
     for (int i = 0; f && i < 2; i++) {
         const char *d = i ? f->born_to : f->born_from;
         int y, m, dd;
@@ -1037,7 +1093,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
                     err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, f ? f->status : NULL, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, f ? f->office : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, actor->office, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, limit);
     sqlite3_bind_int(st, 4, offset);
     sqlite3_bind_text(st, 5, f ? f->born_from : NULL, -1, SQLITE_STATIC);
@@ -1076,5 +1132,79 @@ oom:
 out:
     json_decref(list);
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- views and attachments ---- */
+
+int registry_record_view(struct db *db, const struct registry_actor *actor, const char *ref,
+                         const char *via, struct err *err)
+{
+    struct rec_head h;
+    json_t *objects = NULL, *data = NULL;
+    int rc = -1;
+
+    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record view", err) != 0)
+        return -1;
+    if (rec_load(db, actor, ref, &h, err) != 0)
+        return -1;
+    objects = json_pack("[o]", registry_object_ref("record", h.id, h.hash, NULL));
+    data = via ? json_pack("{s:s}", "via", via) : NULL;
+    if (objects == NULL || (via && data == NULL)) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (registry_event_append(db, actor, "record.view", objects, data, NULL, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    json_decref(objects);
+    json_decref(data);
+    rec_head_release(&h);
+    return rc;
+}
+
+int registry_record_evidence_get(struct db *db, const char *blobs_dir,
+                                 const struct registry_actor *actor, const char *ref,
+                                 const char *hash, unsigned char **p, size_t *len,
+                                 struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *id = NULL;
+    int rc = -1, r, step;
+
+    *p = NULL;
+    *len = 0;
+    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record evidence", err) != 0)
+        return -1;
+    if (!reg_is_hash(hash))
+        return err_set(err, "evidence: must be named by its SHA-256 (64 lowercase hex digits)");
+    r = reg_record_resolve_as(db, actor, ref, &id, err);
+    if (r != 0)
+        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+    /* Evidence of any version, or of a correction's reason: the record
+     * lists it; anything else in the store is not this record's to serve. */
+    if (reg_prepare(db, &st,
+                    "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
+                    " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
+                    " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
+                    " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        err_set(err, "no such evidence %.16s… in record %s", hash, id);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        reg_sql_fail(db, "finding the record's evidence", err);
+        goto out;
+    }
+    rc = registry_blob_get(db, blobs_dir, hash, p, len, err);
+out:
+    sqlite3_finalize(st);
+    free(id);
     return rc;
 }

@@ -281,9 +281,25 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
 int registry_record_history(struct db *db, const struct registry_actor *actor, const char *id,
                             json_t **out, struct err *err) __attribute__((warn_unused_result));
 
+/* Log that ACTOR was shown the record REF (id, registration number or UIN)
+ * in full: a signed record.view event naming the record and its current
+ * hash, with {via} (the route or command that showed it; may be NULL).
+ * Call before the data leaves; when it fails, the data must not be shown. */
+int registry_record_view(struct db *db, const struct registry_actor *actor, const char *ref,
+                         const char *via, struct err *err) __attribute__((warn_unused_result));
+
+/* The evidence HASH of record REF (listed by one of its versions or
+ * corrections), re-hashed on the way out; the record must be of ACTOR's
+ * office. Anything the store holds that the record does not list fails as
+ * "no such evidence". *P is malloc'd (caller frees). */
+int registry_record_evidence_get(struct db *db, const char *blobs_dir,
+                                 const struct registry_actor *actor, const char *ref,
+                                 const char *hash, unsigned char **p, size_t *len,
+                                 struct err *err) __attribute__((warn_unused_result));
+
 struct registry_record_filter {
     const char *status; /* "draft", "verified", "registered" or NULL */
-    const char *office; /* NULL = all */
+    const char *office; /* NULL = the actor's; another office is refused */
     const char *born_from; /* date of birth on or after this YYYY-MM-DD; NULL = any */
     const char *born_to;   /* date of birth on or before this YYYY-MM-DD (a partly known
                               date such as 1987-03 counts as its first day); NULL = any */

@@ -99,6 +99,19 @@ bool reg_sig_ok(const unsigned char pk[REG_PK_BYTES], const void *msg, size_t le
  * record id (malloc'd). Returns 1 when not found. */
 int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *err);
 
+/* Refuse (-1, "USER (office A) may not act on record ID of office B") unless
+ * OFFICE is ACTOR's office; a NULL actor (the local operator) may act on all. */
+int reg_record_office_check(const struct registry_actor *actor, const char *id,
+                            const char *office, struct err *err);
+/* reg_record_resolve, then reg_record_office_check: 0 found and allowed, 1
+ * not found, -1 refused or failed (message in ERR). */
+int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, const char *ref,
+                          char **id, struct err *err);
+
+/* registry_record_history of the record ID (an id, not a reference) with
+ * no role or office check: for callers that made them already. */
+int reg_record_history(struct db *db, const char *id, json_t **out, struct err *err);
+
 /* A UIN no person holds yet (call inside the write transaction). */
 int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err);
 /* Store a person created by event SEQ. */

@@ -684,11 +684,16 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
     results = json_array();
     if (results == NULL)
         goto oom;
-    for (size_t i = 0; i < kept && (int)i < limit; i++) {
+    for (size_t i = 0; i < kept && json_array_size(results) < (size_t)limit; i++) {
         struct search_row r;
         json_t *o;
         if (reg_search_row_load(db, st, sc[i].rowid, &r, err) != 0)
             goto out;
+        /* a user finds only their own office's records */
+        if (actor && (r.office == NULL || strcmp(r.office, registry_actor_office(actor)) != 0)) {
+            reg_search_row_release(&r);
+            continue;
+        }
         o = row_json(&r, sc[i].score, sc[i].why);
         reg_search_row_release(&r);
         if (o == NULL || json_array_append_new(results, o) != 0)

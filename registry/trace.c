@@ -224,7 +224,8 @@ static int cmp_seq(const void *x, const void *y)
 
 /* Resolve ID and collect the events: the record's, the person's, the
  * evidence's, and the user.add / office.key events of every signer. */
-static int gather(struct db *db, const char *ref, struct gather *g, long long **seqs, size_t *n,
+static int gather(struct db *db, const struct registry_actor *actor, const char *ref,
+                  struct gather *g, long long **seqs, size_t *n,
                   struct err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -236,7 +237,7 @@ static int gather(struct db *db, const char *ref, struct gather *g, long long **
     memset(g, 0, sizeof *g);
     *seqs = NULL;
     *n = 0;
-    r = reg_record_resolve(db, ref, &g->record_id, err);
+    r = reg_record_resolve_as(db, actor, ref, &g->record_id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record, registration number or UIN '%.64s'",
                                ref ? ref : "")
@@ -447,7 +448,7 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
     if (actor && registry_require_role(actor, ROLE_AUDITOR | ROLE_REGISTRAR | ROLE_ADMIN,
                                        bundle ? "audit export" : "audit trace", err) != 0)
         return -1;
-    if (gather(db, ref, &g, &seqs, &n, err) != 0)
+    if (gather(db, actor, ref, &g, &seqs, &n, err) != 0)
         goto out;
     if (latest_head(db, &size, root, &head, err) != 0)
         goto out;
@@ -463,13 +464,9 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
             goto out;
     }
     /* The whole history as the registry holds it (versions with data). */
-    {
-        struct registry_actor local;
-        memset(&local, 0, sizeof local);
-        local.roles = REGISTRY_ROLES_ALL;
-        if (registry_record_history(db, actor ? actor : &local, g.record_id, &history, err) != 0)
-            goto out;
-    }
+    /* (gather checked the actor's office) */
+    if (reg_record_history(db, g.record_id, &history, err) != 0)
+        goto out;
     if (g.uin && (person = json_pack("{s:s, s:s, s:O}", "uin", g.uin, "record_id", g.record_id,
                                      "registration_number",
                                      json_object_get(history, "registration_number"))) == NULL)

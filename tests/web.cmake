@@ -45,3 +45,8 @@ if(CIVREG_NODE AND TARGET civreg_registry)
         ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
         SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
 endif()
+# Stored files through their objects, logged views, one office's records (registry).
+if(TARGET civreg_registry)
+    civreg_test(test_web_confine SOURCES integration/test_web_confine.c LIBS civreg_web)
+    set_tests_properties(test_web_confine PROPERTIES TIMEOUT 300)
+endif()

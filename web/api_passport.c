@@ -304,7 +304,7 @@ static int send_bytes(struct web_request *rq, const unsigned char *p, size_t len
     return web_send_download(rq->conn, type, filename, p, len);
 }
 
-/* GET /applications/{id}/datapage.pdf | photo | chip */
+/* GET /applications/{id}/datapage.pdf | photo | signature | chip.json */
 int web_api_application_file(struct web_request *rq)
 {
     struct office_env env;
@@ -323,16 +323,30 @@ int web_api_application_file(struct web_request *rq)
             return office_failure(rq, &err);
         snprintf(name, sizeof name, "%s-datapage.pdf", id);
         rc = send_bytes(rq, p, len, "application/pdf", name);
-    } else if (strcmp(what, "photo") == 0) {
+    } else if (strcmp(what, "photo") == 0 || strcmp(what, "signature") == 0) {
+        /* The application's own images, under the application's access
+         * rule: the store has no route of its own. */
+        bool photo = strcmp(what, "photo") == 0;
+        const char *hash;
         json_t *app = NULL;
         if (office_app_show(&env, id, &app, &err) != 0)
             return office_failure(rq, &err);
-        rc = registry_blob_get(env.db, env.blobs_dir, opt_str(app, "photo_hash"), &p, &len, &err);
+        hash = opt_str(app, photo ? "photo_hash" : "signature_hash");
+        if (hash == NULL) {
+            json_decref(app);
+            return web_send_error(rq->conn, 404, "not_found",
+                                  "this application has no signature image");
+        }
+        rc = registry_blob_get(env.db, env.blobs_dir, hash, &p, &len, &err);
         json_decref(app);
         if (rc != 0)
             return office_failure(rq, &err);
-        snprintf(name, sizeof name, "%s-photo.jpg", id);
-        rc = send_bytes(rq, p, len, "image/jpeg", name);
+        snprintf(name, sizeof name, "%s-%s.%s", id, what,
+                 len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 ? "png" : "jpg");
+        rc = send_bytes(rq, p, len,
+                        len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 ? "image/png"
+                                                                            : "image/jpeg",
+                        name);
     } else if (strcmp(what, "chip.json") == 0) {
         /* The chip package as one JSON file: each EF by FID, base64. */
         json_t *app = NULL, *man = NULL, *pkg, *v;
@@ -440,6 +454,7 @@ int web_api_document_trace(struct web_request *rq)
     struct err err = ERR_INIT;
     char num[64];
     json_t *out = NULL;
+    int rc;
 
     NEED_DB();
     if (param(rq, 0, num, sizeof num) != 0)
@@ -447,6 +462,13 @@ int web_api_document_trace(struct web_request *rq)
     env = env_of(rq);
     if (office_document_trace(&env, num, &out, &err) != 0)
         return office_failure(rq, &err);
+    /* the person's trace carries every version of the birth record */
+    if ((rc = web_record_viewed(
+             rq, json_string_value(json_object_get(json_object_get(out, "trace"), "record_id")))) !=
+        0) {
+        json_decref(out);
+        return rc;
+    }
     return send_owned(rq, 200, out);
 }
 

@@ -254,6 +254,18 @@ static int call_by_id(struct web_request *rq, const char *what, by_id_fn fn, cha
     return 0;
 }
 
+int web_record_viewed(struct web_request *rq, const char *ref)
+{
+    struct err err = ERR_INIT;
+
+    if (ref != NULL &&
+        registry_record_view(rq->w->db, actor_of(rq), ref, rq->route->path, &err) == 0)
+        return 0;
+    log_error("web: cannot log the view of %s by %s through %s: %s", ref ? ref : "?",
+              rq->session->username, rq->route->path, ref ? err_msg(&err) : "no record named");
+    return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+}
+
 int web_api_record_history(struct web_request *rq)
 {
     char id[ID_MAX];
@@ -262,6 +274,11 @@ int web_api_record_history(struct web_request *rq)
 
     if (rc != 0)
         return rc;
+    /* every version in full: a view like GET /records/{id} */
+    if ((rc = web_record_viewed(rq, json_string_value(json_object_get(out, "id")))) != 0) {
+        json_decref(out);
+        return rc;
+    }
     return send_owned(rq, 200, out);
 }
 
@@ -353,25 +370,36 @@ int web_api_person_show(struct web_request *rq)
 
     if (rc != 0)
         return rc;
+    /* the person comes with their birth record */
+    if ((rc = web_record_viewed(rq, json_string_value(json_object_get(out, "record_id")))) != 0) {
+        json_decref(out);
+        return rc;
+    }
     return send_owned(rq, 200, out);
 }
 
-/* Evidence bytes, re-hashed by the registry on the way out. Images are
- * shown beside the record; anything else downloads. */
-int web_api_evidence(struct web_request *rq)
+/* A record's evidence (a scan it lists), re-hashed by the registry on the
+ * way out, under the record's own access rule: the roles that read
+ * records, of the record's office. The store has no route of its own: a
+ * hash alone opens nothing. Images are shown beside the record; anything
+ * else downloads. */
+int web_api_record_evidence(struct web_request *rq)
 {
     struct err err = ERR_INIT;
-    char hash[ID_MAX], disp[ID_MAX + 2]; /* the ETag: the hash in quotes */
+    char id[ID_MAX], hash[ID_MAX], disp[ID_MAX + 2]; /* the ETag: the hash in quotes */
     unsigned char *p = NULL;
     size_t len = 0;
     const char *type = "application/octet-stream";
     struct embedded_file f;
 
     NEED_DB();
-    if (param(rq, 0, hash, sizeof hash) != 0 || strlen(hash) != 64 ||
+    if (param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if (param(rq, 1, hash, sizeof hash) != 0 || strlen(hash) != 64 ||
         strspn(hash, "0123456789abcdef") != 64)
         return web_send_error(rq->conn, 400, "bad_request", "evidence is named by its SHA-256 (hex)");
-    if (registry_blob_get(rq->w->db, rq->srv->dd->blobs_dir, hash, &p, &len, &err) != 0)
+    if (registry_record_evidence_get(rq->w->db, rq->srv->dd->blobs_dir, actor_of(rq), id, hash,
+                                     &p, &len, &err) != 0)
         return registry_failure(rq, &err);
     if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
         type = "image/png";
@@ -475,6 +503,11 @@ int web_api_audit_trace(struct web_request *rq)
 
     if (rc != 0)
         return rc;
+    /* the trace carries every version of the record */
+    if ((rc = web_record_viewed(rq, json_string_value(json_object_get(out, "record_id")))) != 0) {
+        json_decref(out);
+        return rc;
+    }
     check_inclusion(out);
     return send_owned(rq, 200, out);
 }
@@ -492,6 +525,11 @@ int web_api_audit_bundle(struct web_request *rq)
         return web_send_error(rq->conn, 400, "bad_request", "id too long");
     if (registry_audit_export(rq->w->db, actor_of(rq), id, &out, &err) != 0)
         return registry_failure(rq, &err);
+    /* the bundle carries every version of the record */
+    if ((rc = web_record_viewed(rq, id)) != 0) {
+        json_decref(out);
+        return rc;
+    }
     /* A file name of safe characters only. */
     for (i = 0; id[i] != '\0'; i++)
         safe[i] = ((id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= 'a' && id[i] <= 'z') ||

@@ -321,6 +321,37 @@ static int sink_event(void *ctx, const char *type, const json_t *objects, const 
     return registry_event_append(c->rq->w->db, actor_of(c->rq), type, objects, data, seq, err);
 }
 
+/* MSG with every server path taken out, for the browser: the staging path
+ * of a file (DIR/NNNNNN/NAME, where decoders name it, often more than once)
+ * becomes NAME, the name the browser sent; any other mention of the batch
+ * or of the data directory becomes "(upload)". New string, or NULL when out
+ * of memory. */
+static char *client_message(const char *msg, const char *dir, const char *datadir)
+{
+    struct buf b = BUF_INIT(ERR_MSG_MAX * 4);
+    size_t dl = strlen(dir), ddl = strlen(datadir);
+    const char *m = msg;
+
+    while (*m != '\0') {
+        bool staged = strncmp(m, dir, dl) == 0 && m[dl] == '/' &&
+                      strspn(m + dl + 1, "0123456789") == 6 && m[dl + 7] == '/';
+        if (staged) {
+            m += dl + 8;
+            continue;
+        }
+        if (strncmp(m, dir, dl) == 0 || (ddl > 0 && strncmp(m, datadir, ddl) == 0)) {
+            if (buf_append(&b, "(upload)", 8) != 0)
+                return NULL;
+            m += strncmp(m, dir, dl) == 0 ? dl : ddl;
+            continue;
+        }
+        if (buf_append(&b, m, 1) != 0)
+            return NULL;
+        m++;
+    }
+    return (char *)buf_detach(&b, NULL);
+}
+
 /* Import the batch: 200 with the summary when anything was imported or
  * already present; 422 with the per-file errors when every file failed
  * (nothing is stored then). The batch is removed in every case. */
@@ -397,20 +428,13 @@ int web_api_scan_batch_import(struct web_request *rq)
             const char *f = json_string_value(json_object_get(e, "file"));
             const char *b = f ? strrchr(f, '/') : NULL;
             const char *m = json_string_value(json_object_get(e, "error"));
-            const char *at = m ? strstr(m, dir) : NULL;
+            char *msg = m ? client_message(m, dir, rq->srv->dd->dir) : NULL;
             if (b != NULL)
                 json_object_set_new(e, "file", json_string(b + 1));
             /* Messages name the staging path DIR/NNNNNN/NAME: keep NAME. */
-            if (at != NULL && strlen(at) > strlen(dir) + 8) {
-                char *msg = malloc(strlen(m) + 1);
-                if (msg != NULL) {
-                    size_t pre = (size_t)(at - m);
-                    memcpy(msg, m, pre);
-                    memcpy(msg + pre, at + strlen(dir) + 8, strlen(at + strlen(dir) + 8) + 1);
-                    json_object_set_new(e, "error", json_string(msg));
-                    free(msg);
-                }
-            }
+            json_object_set_new(e, "error",
+                                json_string(msg ? msg : "the file could not be imported"));
+            free(msg);
         }
     }
     rc = sum.files_failed == sum.files_total ? 422 : 200;

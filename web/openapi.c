@@ -48,8 +48,22 @@ static json_t *operation(const struct web_route *r)
         json_object_set_new(resp, "403", error_response("role missing, or CSRF token missing "
                                                         "or wrong"));
     }
-    json_object_set_new(resp, "200", json_pack("{s:s,s:{s:{s:{}}}}", "description", "success",
-                                               "content", "application/json", "schema"));
+    if (strstr(r->path, "/evidence/{hash}") != NULL) {
+        /* Stored files leave only through the object that lists them. */
+        json_object_set_new(resp, "200",
+                            json_pack("{s:s,s:{s:{s:{s:s,s:s}},s:{s:{s:s,s:s}},s:{s:{s:s,s:s}}}}",
+                                      "description", "the file's bytes", "content", "image/png",
+                                      "schema", "type", "string", "format", "binary",
+                                      "image/jpeg", "schema", "type", "string", "format",
+                                      "binary", "application/octet-stream", "schema", "type",
+                                      "string", "format", "binary"));
+        json_object_set_new(resp, "404", error_response("no such record, or the record does "
+                                                        "not list this file"));
+    } else {
+        json_object_set_new(resp, "200", json_pack("{s:s,s:{s:{s:{}}}}", "description",
+                                                   "success", "content", "application/json",
+                                                   "schema"));
+    }
     if (r->flags & WEB_RAW_BODY) {
         json_t *content = json_object();
         const char *types[] = { "image/png", "image/jpeg", "image/tiff", "application/pdf" };
@@ -100,7 +114,9 @@ json_t *web_openapi(const struct web_route *table)
                     "description",
                     "JSON API of a civreg district office. Errors are "
                     "{\"error\":{\"code\",\"message\"}}. State-changing requests carry "
-                    "X-CSRF-Token.",
+                    "X-CSRF-Token. Stored files (scans, photos) are served only through the "
+                    "object that lists them, under that object's access rule; answers that "
+                    "carry a birth record in full log a signed record.view event first.",
                     "paths", "components", "securitySchemes", schemes, "schemas", "Error",
                     errschema, "security", "session", "csrf");
     if (doc == NULL)

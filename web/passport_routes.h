@@ -38,7 +38,8 @@ int web_api_booklet_spoil(struct web_request *rq);
     { "GET", "/api/v1/applications/{id}", PASSPORT_STAFF, WEB_API, web_api_application_show,    \
       "An application with its checks and document" },                                          \
     { "GET", "/api/v1/applications/{id}/{file}", PASSPORT_STAFF, WEB_API,                       \
-      web_api_application_file, "datapage.pdf, photo or chip.json of an application" },         \
+      web_api_application_file,                                                                 \
+      "datapage.pdf, photo, signature or chip.json of an application" },                        \
     { "POST", "/api/v1/applications/{id}/{action}",                                             \
       WEB_ROLE_APPROVER | WEB_ROLE_ISSUANCE_OPERATOR, WEB_API, web_api_application_action,      \
       "approve, reject {reason}, personalize, qc {pass, reason}, issue, collect" },             \

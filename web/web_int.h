@@ -297,7 +297,7 @@ int web_api_record_verify(struct web_request *rq);
 int web_api_record_register(struct web_request *rq);
 int web_api_record_correct(struct web_request *rq);
 int web_api_person_show(struct web_request *rq);
-int web_api_evidence(struct web_request *rq);
+int web_api_record_evidence(struct web_request *rq);
 int web_api_evidence_add(struct web_request *rq);
 int web_api_audit_trace(struct web_request *rq);
 int web_api_audit_bundle(struct web_request *rq);
@@ -307,6 +307,10 @@ int web_api_user_add(struct web_request *rq);
 int web_api_user_disable(struct web_request *rq);
 int web_api_user_roles(struct web_request *rq);
 int web_api_user_reset(struct web_request *rq);
+/* Who saw which record: a signed record.view event for record REF (VIA
+ * names the route) before any of its personal data is sent. Returns 0, or
+ * the status of the 500 answer already sent: no event, no data. */
+int web_record_viewed(struct web_request *rq, const char *ref);
 #endif
 
 /* pages.c: the HTML shell of a page (PAGE names the JS screen), every value

@@ -382,6 +382,19 @@ static void test_workflow(void **state)
                                  "document_number"), number);
         json_decref(p);
     }
+    /* A reason written as a spreadsheet formula is exported as text. */
+    free(ok_as("appr", NULL, (const char *[]){ "document", "status", number, "--status",
+                                               "revoked", "--reason",
+                                               "=HYPERLINK(\"http://x.example/?d\",\"open\")",
+                                               NULL }));
+    {
+        char *csv = ok_as("audit", NULL, (const char *[]){ "document", "alerts", NULL });
+        if (strstr(csv, ",\"'=HYPERLINK(\"\"http://x.example/?d\"\",\"\"open\"\")\"\r\n") == NULL)
+            fail_msg("formula not neutralised: %s", csv);
+        assert_null(strstr(csv, ",=HYPERLINK"));
+        assert_null(strstr(csv, ",\"=HYPERLINK"));
+        free(csv);
+    }
 
     /* The auditor traces the first document number back to the scan. */
     refused_as("oper", (const char *[]){ "document", "trace", number, NULL }, "audit trace");

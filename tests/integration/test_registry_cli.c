@@ -499,6 +499,16 @@ static void test_tamper(void **state)
                  (const char *[]){ "keys/tree-head.json: the office signed a log of",
                                    "(log truncated)", NULL });
 
+    /* the witness of the last signed tree head deleted */
+    copy_data(t);
+    {
+        char path[4096];
+        assert_true(snprintf(path, sizeof path, "%s/keys/tree-head.json", t) < (int)sizeof path);
+        assert_int_equal(unlink(path), 0);
+    }
+    expect_named(t, "deleted witness",
+                 (const char *[]){ "keys/tree-head.json: missing, but the office signed", NULL });
+
     /* and the clean copy still verifies */
     copy_data(t);
     free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", t, NULL }));

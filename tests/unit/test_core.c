@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -234,6 +235,46 @@ static void test_utf8(void **state)
     assert_int_equal(utf8_length("\xd0\x96z", 3), 2);
 }
 
+/* Text printed on certificates and data pages holds no invisible or
+ * reordering characters; the scripts of real names pass. */
+static void test_utf8_printable(void **state)
+{
+    static const uint32_t refused[] = { 0x202e, 0x202a, 0x202b, 0x202c, 0x202d, 0x2066,
+                                        0x2067, 0x2068, 0x2069, 0x200e, 0x200f, 0x061c,
+                                        0x200b, 0x2060, 0xfeff, 0x00ad, 0xe0041, 0x2028,
+                                        0x2029, 0x0085, 0x0009, 0x001b, 0x007f };
+    static const char *const passed[] = {
+        "Øvergaard", "Ayşe", "Иванова", "محمد عبد الله", "Nguyễn Thị", "שָׁלוֹם",
+        /* Persian "mi-khwaham": a ZERO WIDTH NON-JOINER is part of the spelling */
+        "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85",
+        "O'Brien-Smith", "",
+    };
+    struct err e = ERR_INIT;
+    char text[32], enc[4];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        int n = utf8_encode(refused[i], enc);
+        assert_true(n > 0);
+        /* "Ann<char>Lee": the character hidden inside a name */
+        memcpy(text, "Ann", 3);
+        memcpy(text + 3, enc, (size_t)n);
+        memcpy(text + 3 + n, "Lee", 4);
+        err_clear(&e);
+        if (utf8_check_printable(text, strlen(text), &e) == 0)
+            fail_msg("U+%04X accepted", (unsigned)refused[i]);
+        char want[16];
+        snprintf(want, sizeof want, "U+%04X", (unsigned)refused[i]);
+        assert_non_null(strstr(err_msg(&e), want));
+    }
+    assert_int_equal(utf8_check_printable("a\xe2\x80\xae" "b", 5, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "RIGHT-TO-LEFT OVERRIDE"));
+    for (size_t i = 0; i < sizeof passed / sizeof passed[0]; i++)
+        if (utf8_check_printable(passed[i], strlen(passed[i]), &e) != 0)
+            fail_msg("'%s' refused: %s", passed[i], err_msg(&e));
+    assert_int_equal(utf8_check_printable("\xff", 1, &e), -1);
+}
+
 static void test_conf(void **state)
 {
     struct conf *c = NULL;
@@ -375,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_json_parse_errors),
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_utf8_printable),
         cmocka_unit_test(test_conf),
         cmocka_unit_test(test_secret),
         cmocka_unit_test(test_log_levels),

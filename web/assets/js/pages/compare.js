@@ -25,7 +25,7 @@ function show(v) {
 
 function scans(rec) {
   const hashes = rec.record?.evidence || [];
-  return h('div', { class: 'evidence' }, hashes.length ? hashes.map(scanView)
+  return h('div', { class: 'evidence' }, hashes.length ? hashes.map((x) => scanView(rec.id, x))
     : h('p', { class: 'muted' }, t('record.noevidence')));
 }
 

@@ -9,7 +9,7 @@ export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
   const [shape, current] = await Promise.all([recordShape(), api('GET', '/records/' + encodeURIComponent(id))]);
   const fields = recordForm(shape, current.record);
-  const scans = evidencePanel(current.record?.evidence || []);
+  const scans = evidencePanel(current.record?.evidence || [], current.id || id);
   const reason = h('textarea', { id: 'reason', name: 'reason', required: true, maxlength: 2000, dir: 'auto', rows: 3 });
   const err = errorBox();
   const submit = h('button', { type: 'submit', id: 'save-correction' }, t('correct.save'));

@@ -3,6 +3,7 @@
 // record and the scanned register page, every signature checked.
 import { api } from '../api.js';
 import { h } from '../dom.js';
+import { evidenceUrl } from '../evidence.js';
 
 function events(list, id) {
   return h('ol', { id }, (list || []).map((e) => h('li', { 'data-type': e.type },
@@ -20,6 +21,6 @@ export async function render(app) {
     h('h2', {}, 'Document and application'), events(t.document_events, 'document-events'),
     h('h2', {}, 'Person and birth record'), events(t.trace?.events, 'person-events'),
     h('h2', {}, 'Scanned pages'), h('ul', { id: 'scans' }, (t.trace?.evidence || []).map((s) =>
-      h('li', { 'data-hash': s.hash }, h('a', { href: '/api/v1/evidence/' + encodeURIComponent(s.hash) }, s.hash),
+      h('li', { 'data-hash': s.hash }, h('a', { href: evidenceUrl(t.trace?.record_id, s.hash) }, s.hash),
         ` ${s.media_type || ''} ${s.size ?? ''} bytes`))));
 }

@@ -55,7 +55,7 @@ export async function render(app, { session }) {
   const evidence = h('div', { id: 'evidence' });
   const hashes = rec.record?.evidence || [];
   if (hashes.length === 0) evidence.append(h('p', { class: 'muted' }, t('record.noevidence')));
-  for (const hash of hashes) evidence.append(scanView(hash));
+  for (const hash of hashes) evidence.append(scanView(rec.id, hash));
   const events = h('ol', { id: 'events', class: 'events' }, (hist.events || []).map((e) =>
     h('li', {}, h('strong', {}, e.type), ' · ', name(e.actor || ''), ' · ', e.time || '')));
 

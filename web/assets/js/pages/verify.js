@@ -19,7 +19,7 @@ export async function render(app) {
   // never from the first keying's values.
   const evidence = rec.record?.evidence || [];
   const scans = h('section', { class: 'card', id: 'evidence-panel' }, h('h2', {}, t('record.evidence')),
-    evidence.length ? evidence.map(scanView) : h('p', { class: 'muted' }, t('record.noevidence')));
+    evidence.length ? evidence.map((x) => scanView(rec.id || id, x)) : h('p', { class: 'muted' }, t('record.noevidence')));
   const err = errorBox();
   const result = h('div', { id: 'verify-result' });
   const submit = h('button', { type: 'submit', id: 'submit-verify' }, t('verify.submit'));
