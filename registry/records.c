@@ -350,6 +350,7 @@ struct verify_ctx {
 static int keyed_by(struct db *db, const char *id, const char *user, bool *out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
+    int step, rc;
 
     if (reg_prepare(db, &st,
                     "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
@@ -357,9 +358,17 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-    *out = sqlite3_step(st) == SQLITE_ROW;
+    /* Only a clean answer counts: a busy or failing read must not pass for
+     * "not keyed by this clerk", or a database error would waive four eyes. */
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW || step == SQLITE_DONE) {
+        *out = step == SQLITE_ROW;
+        rc = 0;
+    } else {
+        rc = reg_sql_fail(db, "checking who keyed the record", err);
+    }
     sqlite3_finalize(st);
-    return 0;
+    return rc;
 }
 
 static int verify_tx(struct db *db, void *arg, struct err *err)
