@@ -212,33 +212,55 @@ static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *
     return pki_emit(p, type, objs, data, err);
 }
 
-int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err)
+static unsigned long key_loads; /* guarded by the GCC atomic built-ins */
+
+unsigned long pki_key_loads(void)
 {
-    struct datadir *dd = NULL;
-    struct pki *p = NULL;
+    return __atomic_load_n(&key_loads, __ATOMIC_RELAXED);
+}
+
+static int key_load(struct pki *p, bool create, struct err *err)
+{
+    __atomic_add_fetch(&key_loads, 1, __ATOMIC_RELAXED);
+    if (seal_keyfile_load(p->key_path, create, p->key, err) != 0)
+        return -1;
+    p->key_loaded = true;
+    return 0;
+}
+
+int pki_key_ready(struct pki *p, struct err *err)
+{
+    if (p->key_loaded)
+        return 0;
+    if (key_load(p, false, err) != 0)
+        return err_prefix(err, "pki: no PKI sealing key (run `civreg pki init`)");
+    return 0;
+}
+
+/* A handle on DB (borrowed, or opened from DD when DB is NULL). */
+static int pki_new(struct datadir *dd, struct db *db, struct pki **out, struct err *err)
+{
+    struct pki *p = calloc(1, sizeof *p);
     struct buf kb = BUF_INIT(PATH_MAX);
     int rc = -1;
 
     *out = NULL;
-    if (datadir_open(dir, &dd, err) != 0)
-        goto out;
-    p = calloc(1, sizeof *p);
-    if (p == NULL) {
-        err_set(err, "pki: out of memory");
-        goto out;
+    if (p == NULL)
+        return err_set(err, "pki: out of memory");
+    if (db) {
+        p->db = db;
+    } else {
+        if (datadir_db_open(dd, DB_OPEN_MIGRATE, &p->db, err) != 0)
+            goto out;
+        p->own_db = true;
     }
-    if (datadir_db_open(dd, DB_OPEN_MIGRATE, &p->db, err) != 0)
-        goto out;
     if (buf_printf(&kb, "%s/pki.key", dd->keys_dir) != 0) {
         err_set(err, "pki: key file path too long");
         goto out;
     }
-    if (seal_keyfile_load(buf_str(&kb), create_key, p->key, err) != 0) {
-        err_prefix(err, "pki: no PKI in %s (run `civreg pki init`)", dir);
-        goto out;
-    }
+    p->key_path = strdup(buf_str(&kb));
     p->org = strdup(conf_get(dd->conf, "office_name", DATADIR_DEFAULT_OFFICE_NAME));
-    if (p->org == NULL) {
+    if (p->key_path == NULL || p->org == NULL) {
         err_set(err, "pki: out of memory");
         goto out;
     }
@@ -248,6 +270,42 @@ int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err
 out:
     pki_close(p);
     buf_release(&kb);
+    return rc;
+}
+
+int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err)
+{
+    struct datadir *dd = NULL;
+    struct pki *p = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (datadir_open(dir, &dd, err) != 0)
+        goto out;
+    if (pki_new(dd, NULL, &p, err) != 0)
+        goto out;
+    if (key_load(p, create_key, err) != 0) {
+        err_prefix(err, "pki: no PKI in %s (run `civreg pki init`)", dir);
+        goto out;
+    }
+    *out = p;
+    p = NULL;
+    rc = 0;
+out:
+    pki_close(p);
+    datadir_free(dd);
+    return rc;
+}
+
+int pki_open_db(struct db *db, const char *dir, struct pki **out, struct err *err)
+{
+    struct datadir *dd = NULL;
+    int rc;
+
+    *out = NULL;
+    if (datadir_open(dir, &dd, err) != 0)
+        return -1;
+    rc = pki_new(dd, db, out, err);
     datadir_free(dd);
     return rc;
 }
@@ -258,7 +316,9 @@ void pki_close(struct pki *p)
         return;
     secret_wipe(p->key, sizeof p->key);
     EVP_PKEY_free(p->cached_key);
-    db_close(p->db);
+    if (p->own_db)
+        db_close(p->db);
+    free(p->key_path);
     free(p->org);
     free(p);
 }
