@@ -212,16 +212,8 @@ static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *
     return pki_emit(p, type, objs, data, err);
 }
 
-static unsigned long key_loads; /* guarded by the GCC atomic built-ins */
-
-unsigned long pki_key_loads(void)
-{
-    return __atomic_load_n(&key_loads, __ATOMIC_RELAXED);
-}
-
 static int key_load(struct pki *p, bool create, struct err *err)
 {
-    __atomic_add_fetch(&key_loads, 1, __ATOMIC_RELAXED);
     if (seal_keyfile_load(p->key_path, create, p->key, err) != 0)
         return -1;
     p->key_loaded = true;

@@ -45,10 +45,6 @@ void pki_close(struct pki *p);
 int pki_open_db(struct db *db, const char *dir, struct pki **out, struct err *err)
     __attribute__((warn_unused_result));
 
-/* How many times this process has read a PKI sealing key file (a counter
- * for tests and diagnostics). */
-unsigned long pki_key_loads(void);
-
 /* A short text that changes whenever the CSCA and link certificates in DB
  * change (a certificate added or removed, another CSCA made current), so a
  * cache of trust anchors knows when to reload. 0 or -1. */

@@ -22,7 +22,6 @@ struct web_trust {
     struct buf pem;                  /* every CSCA and link certificate, PEM */
     char gen[PKI_TRUST_GEN_MAX];     /* pki_trust_generation when PEM was read */
     bool loaded;
-    unsigned long loads;             /* how many times PEM was read */
 };
 
 int web_trust_new(struct web_trust **out, struct err *err)
@@ -48,15 +47,6 @@ void web_trust_free(struct web_trust *t)
     pthread_mutex_destroy(&t->lock);
     buf_release(&t->pem);
     free(t);
-}
-
-unsigned long web_trust_loads(struct web_trust *t)
-{
-    unsigned long n;
-    pthread_mutex_lock(&t->lock);
-    n = t->loads;
-    pthread_mutex_unlock(&t->lock);
-    return n;
 }
 
 struct pki *web_worker_pki(struct web_request *rq, struct err *err)
@@ -101,7 +91,6 @@ int web_trust_anchors(struct web_request *rq, time_t now, struct buf *out, struc
             goto out;
         memcpy(t->gen, gen, sizeof gen);
         t->loaded = true;
-        t->loads++;
     }
     if (buf_append(out, t->pem.data, t->pem.len) != 0) {
         err_set(err, "out of memory");

@@ -86,8 +86,6 @@ struct pki *web_worker_pki(struct web_request *rq, struct err *err);
 /* Append every CSCA and link certificate (PEM) to OUT: from the server's
  * cache, exported again only when the certificates changed. */
 int web_trust_anchors(struct web_request *rq, time_t now, struct buf *out, struct err *err);
-/* How many times the trust anchors were exported (diagnostics). */
-unsigned long web_trust_loads(struct web_trust *t);
 #endif
 
 #define WEB_MAX_PARAMS 4
