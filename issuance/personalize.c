@@ -142,7 +142,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
         goto out;
     if (office_setting(db, "office_name", "Passport office", name, sizeof name, err) != 0)
         goto out;
-    snprintf(authority, sizeof authority, "%s", name);
+    (void)snprintf(authority, sizeof authority, "%s", name); /* name[128] fits in 160 */
     memset(&dp, 0, sizeof dp);
     dp.format = mi.format;
     dp.document_name = mi.format == MRZ_TD3 ? "PASSPORT" : "IDENTITY CARD";
@@ -187,6 +187,11 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
             goto out;
         }
         chip_manifest = json_object();
+        if (chip_manifest == NULL) {
+            chip_package_release(&pkg);
+            err_set(err, "out of memory");
+            goto out;
+        }
         for (size_t i = 0; i < pkg.n; i++) {
             char h[65];
             if (registry_blob_put(db, env->blobs_dir, env->reg, pkg.ef[i].data, pkg.ef[i].len,
@@ -194,10 +199,17 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                 chip_package_release(&pkg);
                 goto out;
             }
-            json_object_set_new(chip_manifest, pkg.ef[i].fid, json_string(h));
+            if (json_object_set_new(chip_manifest, pkg.ef[i].fid, json_string(h)) != 0) {
+                chip_package_release(&pkg);
+                err_set(err, "out of memory");
+                goto out;
+            }
         }
-        if (pkg.manifest)
-            json_object_set(chip_manifest, "manifest", pkg.manifest);
+        if (pkg.manifest && json_object_set(chip_manifest, "manifest", pkg.manifest) != 0) {
+            chip_package_release(&pkg);
+            err_set(err, "out of memory");
+            goto out;
+        }
         chip_package_release(&pkg);
     } else {
         chip_note = "no document signer: run `civreg pki init` to add chip packages";
@@ -220,13 +232,18 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
         if (office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
             goto out;
     } else {
-        snprintf(serial, sizeof serial, "%s", app.booklet_serial);
+        if (snprintf(serial, sizeof serial, "%s", app.booklet_serial) >= (int)sizeof serial) {
+            err_set(err, "personalization: booklet serial '%s' is too long", app.booklet_serial);
+            goto out;
+        }
     }
     if (office_booklet_personalize(db, a, serial, id, err) != 0)
         goto out;
-    snprintf(issue_s, sizeof issue_s, "%04d-%02d-%02d", issue.year, issue.month, issue.day);
-    snprintf(expiry_s, sizeof expiry_s, "%04d-%02d-%02d", expiry.year, expiry.month,
-             expiry.day);
+    /* three ints and two dashes: at most 35 characters, the buffers hold 40 */
+    (void)snprintf(issue_s, sizeof issue_s, "%04d-%02d-%02d", issue.year, issue.month,
+                   issue.day);
+    (void)snprintf(expiry_s, sizeof expiry_s, "%04d-%02d-%02d", expiry.year, expiry.month,
+                   expiry.day);
     if (office_prepare(db,
                        "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
                        "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = "

@@ -35,14 +35,16 @@ int pki_ossl_err(struct err *err, const char *fmt, ...)
     size_t n;
     va_list ap;
 
+    /* a message cut at ERR_MSG_MAX is still the message: truncation is
+     * accepted here */
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    (void)vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     n = strlen(msg);
     /* the first (deepest) error says most */
     if ((e = ERR_get_error()) != 0) {
         ERR_error_string_n(e, ebuf, sizeof ebuf);
-        snprintf(msg + n, sizeof msg - n, " (%s)", ebuf);
+        (void)snprintf(msg + n, sizeof msg - n, " (%s)", ebuf);
     }
     ERR_clear_error();
     return err_set(err, "%s", msg);
@@ -172,7 +174,7 @@ static void der_hash_hex(const unsigned char *der, size_t len, char hex[65])
     if (EVP_Digest(der, len, h, &hl, EVP_sha256(), NULL) != 1 || hl != 32)
         memset(h, 0, sizeof h);
     for (size_t i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+        (void)snprintf(hex + 2 * i, 3, "%02x", h[i]); /* two digits and the NUL: fits */
 }
 
 json_t *pki_cert_object(const char *kind, X509 *x)
@@ -190,6 +192,21 @@ json_t *pki_cert_object(const char *kind, X509 *x)
     return o;
 }
 
+/* Append V (stolen) to the event's object list *OBJS. When that fails the
+ * list is dropped, and pki_emit then reports "out of memory" instead of
+ * signing an event that lacks an object. */
+static void objs_add(json_t **objs, json_t *v)
+{
+    if (*objs == NULL) {
+        json_decref(v);
+        return;
+    }
+    if (json_array_append_new(*objs, v) != 0) {
+        json_decref(*objs);
+        *objs = NULL;
+    }
+}
+
 /* The event for a certificate just issued. */
 static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *x,
                      const char *alg, X509 *issuer, struct err *err)
@@ -198,11 +215,9 @@ static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *
     char nb[TIME_ISO8601_LEN + 1] = "", na[TIME_ISO8601_LEN + 1] = "";
     time_t t;
 
-    if (objs) {
-        json_array_append_new(objs, pki_cert_object("certificate", x));
-        if (issuer)
-            json_array_append_new(objs, pki_cert_object("certificate", issuer));
-    }
+    objs_add(&objs, pki_cert_object("certificate", x));
+    if (issuer)
+        objs_add(&objs, pki_cert_object("certificate", issuer));
     if (pki_asn1_time(X509_get0_notBefore(x), &t) == 0)
         time_iso8601(t, nb);
     if (pki_asn1_time(X509_get0_notAfter(x), &t) == 0)
@@ -624,8 +639,10 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
      * the year says which generation a reader looks at. */
     {
         struct tm tm;
-        gmtime_r(&now, &tm);
-        snprintf(tag, sizeof tag, "%04d", tm.tm_year + 1900);
+        /* a year has at most 11 characters: tag[16] always holds it */
+        if (gmtime_r(&now, &tm) == NULL)
+            memset(&tm, 0, sizeof tm);
+        (void)snprintf(tag, sizeof tag, "%04d", tm.tm_year + 1900);
     }
     unsigned char r[2];
     secret_random(r, 2);
@@ -887,7 +904,8 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
         goto out;
     {
         char type[32];
-        snprintf(type, sizeof type, "pki.%s.issue", pki_kind_name(o->kind));
+        /* the longest kind name is "barcode": 18 characters at most */
+        (void)snprintf(type, sizeof type, "pki.%s.issue", pki_kind_name(o->kind));
         if (emit_cert(p, type, o->kind, x, pki_alg_name(o->alg), ca.cert, err) != 0)
             goto out;
     }
@@ -940,8 +958,7 @@ int pki_revoke(struct pki *p, const char *serial, const char *reason, time_t now
         goto out;
     {
         json_t *objs = json_array();
-        if (objs)
-            json_array_append_new(objs, pki_cert_object("certificate", row.cert));
+        objs_add(&objs, pki_cert_object("certificate", row.cert));
         rc = pki_emit(p, "pki.revoke", objs,
                       json_pack("{s:s, s:s}", "reason", reason ? reason : "unspecified",
                                 "certificate_kind", pki_kind_name(row.kind)),
@@ -1066,12 +1083,13 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
         }
         der_hash_hex(cd, (size_t)cn, hex);
         OPENSSL_free(cd);
-        snprintf(id, sizeof id, "%s/%ld", ca.serial, last + 1);
-        if (objs) {
-            json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind", "crl", "id", id,
-                                                  "hash", hex));
-            json_array_append_new(objs, pki_cert_object("certificate", ca.cert));
+        if (snprintf(id, sizeof id, "%s/%ld", ca.serial, last + 1) >= (int)sizeof id) {
+            json_decref(objs);
+            err_set(err, "pki: CRL id too long");
+            goto out;
         }
+        objs_add(&objs, json_pack("{s:s, s:s, s:s}", "kind", "crl", "id", id, "hash", hex));
+        objs_add(&objs, pki_cert_object("certificate", ca.cert));
         if (pki_emit(p, "pki.crl.issue", objs,
                      json_pack("{s:I, s:i}", "crl_number", (json_int_t)(last + 1), "days", days),
                      err) != 0)
