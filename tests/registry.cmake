@@ -12,4 +12,4 @@ civreg_test(test_registry_faults SOURCES unit/test_registry_faults.c
             LIBS civreg_registry civreg_db civreg_core)
 civreg_test(test_record_import_resume SOURCES integration/test_record_import_resume.c
             LIBS civreg_core)
-set_tests_properties(test_record_import_resume PROPERTIES TIMEOUT 180)
+set_tests_properties(test_record_import_resume PROPERTIES TIMEOUT 400)
