@@ -306,9 +306,9 @@ static int receive_booklets(struct datadir *dd, struct db *db, struct err *err)
     env.keys_dir = dd->keys_dir;
     env.reg = op;
     office_env_init(&env);
-    if (office_booklets_receive(db, &env.actor, "TD3", "P100001", "P100500",
+    if (office_booklets_receive(db, &env.actor, "TD3", "P100001", "P100100",
                                 "demo delivery note 1", NULL, err) != 0 ||
-        office_booklets_receive(db, &env.actor, "TD1", "C100001", "C100200",
+        office_booklets_receive(db, &env.actor, "TD1", "C100001", "C100050",
                                 "demo delivery note 2", NULL, err) != 0)
         err_prefix(err, "demo: booklet stock");
     else
