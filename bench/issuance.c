@@ -208,6 +208,10 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
         pki_set_event_sink(pki, pki_event, admin);
         if (pki_init(pki, &po, serial, &err) != 0 || pki_issue(pki, &io, serial, &err) != 0)
             die("pki", &err);
+        /* personalization signs chips on the office's own connection */
+        pki_close(pki);
+        if (pki_open_db(db, data, &pki, &err) != 0)
+            die("pki", &err);
         pki_set_event_sink(pki, pki_event, oper);
         ep.pki = pki;
     }

@@ -349,7 +349,9 @@ static int office_open(const char *cmd, const struct opts *o, bool with_pki,
         struct err err = ERR_INIT;
         json_t *certs = NULL;
         bool have_ds = false;
-        if (pki_open(os->s.dd->dir, false, &os->env.pki, &err) == 0 &&
+        /* on the office's own connection: the chip's event joins the
+         * personalization's transaction */
+        if (pki_open_db(os->s.db, os->s.dd->dir, &os->env.pki, &err) == 0 &&
             pki_list(os->env.pki, &certs, &err) == 0) {
             size_t i;
             json_t *c;

@@ -67,13 +67,20 @@ static const struct cli_command record_commands[] = {
       "\n"
       "DATEs are YYYY-MM-DD and bound the child's date of birth (inclusive).\n" },
     { "import", record_import, "draft many records from a JSON Lines file (clerk)",
-      "usage: civreg record import --jsonl FILE [--batch N] " USER_OPTS "\n"
+      "usage: civreg record import --jsonl FILE [--batch N] [--dry-run] " USER_OPTS "\n"
       "\n"
       "Drafts one record per line of FILE, N records per transaction (default\n"
       "100). After each commit prints \"committed LINE ID\" for every record of\n"
       "the batch, so a record reported is durably stored. A line that is not a\n"
       "valid record is reported (\"refused LINE: why\") and skipped; exit 1 when\n"
-      "any line was refused.\n" },
+      "any line was refused.\n"
+      "\n"
+      "Each record remembers its source: the SHA-256 of FILE and the line number,\n"
+      "signed in its record.draft event. A line already imported adds nothing and\n"
+      "is reported as \"already LINE ID\", so an interrupted import is finished by\n"
+      "running the same command again. --dry-run stores nothing and prints what\n"
+      "an import would do: \"would add LINE\", \"already LINE ID\", \"refused\n"
+      "LINE: why\".\n" },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -88,7 +95,7 @@ struct record_opts {
     const char *evidence[MAX_EVIDENCE];
     size_t n_evidence;
     long version, limit, offset, batch;
-    bool example;
+    bool example, dry_run;
     const char *arg; /* the positional ID */
 };
 
@@ -122,6 +129,7 @@ static int parse(const char *name, bool want_arg, int argc, char **argv, struct 
         { "batch", required_argument, NULL, 'b' },
         { "born-from", required_argument, NULL, 'F' },
         { "born-to", required_argument, NULL, 'T' },
+        { "dry-run", no_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -137,6 +145,7 @@ static int parse(const char *name, bool want_arg, int argc, char **argv, struct 
         case 'U': o->user = optarg; break;
         case 'p': o->password_file = optarg; break;
         case 'x': o->example = true; break;
+        case 'n': o->dry_run = true; break;
         case 'r': o->reason = optarg; break;
         case 's': o->status = optarg; break;
         case 'F': o->born_from = optarg; break;
@@ -366,39 +375,98 @@ static int record_list(int argc, char **argv)
     return rc;
 }
 
-/* One batch: parse, draft in one transaction, report. */
-static int import_batch(struct cli_session *s, json_t **recs, long *lines,
-                        const struct err *parse_errs, size_t n, int *refused, struct err *err)
+/* Where the lines come from and what became of them. */
+struct import_run {
+    struct cli_session *s;
+    struct registry_import_source src;
+    bool dry_run;
+    const struct err *parse_errs; /* why a line is not JSON */
+    int added, already, refused;
+};
+
+/* One batch: draft in one transaction, then report every line. */
+static int import_batch(struct import_run *r, json_t **recs, long *lines, size_t n,
+                        struct err *err)
 {
     char **ids = calloc(n, sizeof *ids);
+    bool *already = calloc(n, sizeof *already);
     struct err *errs = calloc(n, sizeof *errs);
-    int done;
+    int done, rc = -1;
 
-    if (ids == NULL || errs == NULL) {
-        free(ids);
-        free(errs);
-        return err_set(err, "out of memory");
+    if (ids == NULL || already == NULL || errs == NULL) {
+        err_set(err, "out of memory");
+        goto out;
     }
-    done = registry_record_draft_batch(s->db, s->actor, recs, n, ids, errs, err);
-    if (done < 0) {
-        free(ids);
-        free(errs);
-        return -1;
-    }
+    r->src.lines = lines;
+    done = registry_record_import_batch(r->s->db, r->s->actor, &r->src, recs, n, ids, already,
+                                        errs, err);
+    if (done < 0)
+        goto out;
     for (size_t i = 0; i < n; i++) {
-        if (ids[i]) {
+        if (ids[i] && already[i]) {
+            printf("already %ld %s\n", lines[i], ids[i]);
+            r->already++;
+        } else if (ids[i]) {
             printf("committed %ld %s\n", lines[i], ids[i]);
-            free(ids[i]);
+            r->added++;
         } else {
             printf("refused %ld: %s\n", lines[i],
-                   recs[i] ? err_msg(&errs[i]) : err_msg(&parse_errs[i]));
-            (*refused)++;
+                   recs[i] ? err_msg(&errs[i]) : err_msg(&r->parse_errs[i]));
+            r->refused++;
         }
     }
     fflush(stdout);
+    rc = 0;
+out:
+    for (size_t i = 0; ids && i < n; i++)
+        free(ids[i]);
     free(ids);
+    free(already);
     free(errs);
+    return rc;
+}
+
+/* --dry-run: the same decisions, nothing stored. */
+static int import_preview(struct import_run *r, json_t **recs, long *lines, size_t n,
+                          struct err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct err why = ERR_INIT;
+        json_t *norm = NULL;
+        char *id = NULL;
+        int found = registry_record_import_lookup(r->s->db, r->src.file_hash, lines[i], &id, err);
+        if (found < 0)
+            return -1;
+        if (found == 0) {
+            printf("already %ld %s\n", lines[i], id);
+            r->already++;
+        } else if (recs[i] == NULL) {
+            printf("refused %ld: %s\n", lines[i], err_msg(&r->parse_errs[i]));
+            r->refused++;
+        } else if (registry_record_normalize(recs[i], &norm, &why) != 0) {
+            printf("refused %ld: %s\n", lines[i], err_msg(&why));
+            r->refused++;
+        } else {
+            printf("would add %ld\n", lines[i]);
+            r->added++;
+        }
+        json_decref(norm);
+        free(id);
+    }
+    fflush(stdout);
     return 0;
+}
+
+static int import_flush(struct import_run *r, json_t **recs, long *lines, size_t n,
+                        struct err *err)
+{
+    int rc = r->dry_run ? import_preview(r, recs, lines, n, err)
+                        : import_batch(r, recs, lines, n, err);
+    for (size_t i = 0; i < n; i++) {
+        json_decref(recs[i]);
+        recs[i] = NULL;
+    }
+    return rc;
 }
 
 static int record_import(int argc, char **argv)
@@ -406,13 +474,14 @@ static int record_import(int argc, char **argv)
     struct record_opts o;
     struct cli_session s;
     struct err err = ERR_INIT;
+    struct import_run run;
     json_t **recs = NULL;
     struct err *parse_errs = NULL; /* why a line is not JSON */
     long *lines = NULL, line = 0;
     size_t n = 0, batch;
-    char *buf = NULL;
+    char *buf = NULL, file_hash[65];
     FILE *f = NULL;
-    int rc, refused = 0;
+    int rc;
 
     PARSE("import", false);
     if (o.jsonl == NULL)
@@ -420,10 +489,15 @@ static int record_import(int argc, char **argv)
     batch = o.batch > 0 ? (size_t)o.batch : 100;
     if ((rc = cli_session_open("record import", o.data, o.user, o.password_file, true, &s)) != 0)
         return rc;
+    memset(&run, 0, sizeof run);
+    run.s = &s;
+    run.dry_run = o.dry_run;
+    run.src.file_hash = file_hash;
     f = fopen(o.jsonl, "r");
     recs = calloc(batch, sizeof *recs);
     lines = calloc(batch, sizeof *lines);
     parse_errs = calloc(batch, sizeof *parse_errs);
+    run.parse_errs = parse_errs;
     buf = malloc(IMPORT_LINE_MAX);
     if (f == NULL) {
         err_set(&err, "%s: %s", o.jsonl, strerror(errno));
@@ -432,6 +506,12 @@ static int record_import(int argc, char **argv)
     }
     if (recs == NULL || lines == NULL || parse_errs == NULL || buf == NULL) {
         err_set(&err, "out of memory");
+        rc = cli_fail("record import", &err);
+        goto out;
+    }
+    /* The file's identity keys every line: hashed first, then read again. */
+    if (registry_file_sha256(f, file_hash, &err) != 0 || fseek(f, 0, SEEK_SET) != 0) {
+        err_prefix(&err, "%s", o.jsonl);
         rc = cli_fail("record import", &err);
         goto out;
     }
@@ -448,30 +528,39 @@ static int record_import(int argc, char **argv)
             continue;
         recs[n] = NULL;
         lines[n] = line;
+        err_clear(&parse_errs[n]);
         if (json_parse(buf, len, &recs[n], &parse_errs[n]) != 0) {
             recs[n] = NULL;
             err_prefix(&parse_errs[n], "not JSON");
         }
         n++;
         if (n == batch) {
-            if (import_batch(&s, recs, lines, parse_errs, n, &refused, &err) != 0) {
+            if (import_flush(&run, recs, lines, n, &err) != 0) {
+                n = 0;
                 rc = cli_fail("record import", &err);
                 goto out;
             }
-            for (size_t i = 0; i < n; i++)
-                json_decref(recs[i]);
             n = 0;
         }
     }
-    if (n > 0 && import_batch(&s, recs, lines, parse_errs, n, &refused, &err) != 0) {
+    if (ferror(f)) {
+        err_set(&err, "%s: read error", o.jsonl);
         rc = cli_fail("record import", &err);
         goto out;
     }
-    if (refused) {
-        fprintf(stderr, "civreg record import: %d line%s refused\n", refused,
-                refused == 1 ? "" : "s");
-        rc = EXIT_FAIL;
+    if (n > 0) {
+        int r = import_flush(&run, recs, lines, n, &err);
+        n = 0;
+        if (r != 0) {
+            rc = cli_fail("record import", &err);
+            goto out;
+        }
     }
+    fprintf(stderr, "civreg record import: %s%d added, %d already imported, %d refused (%s)\n",
+            run.dry_run ? "dry run, would be " : "", run.added, run.already, run.refused,
+            file_hash);
+    if (run.refused)
+        rc = EXIT_FAIL;
 out:
     for (size_t i = 0; recs && i < n; i++)
         json_decref(recs[i]);

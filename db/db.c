@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -140,7 +141,11 @@ int db_schema_version(struct db *db, int *out, struct err *err)
         sqlite3_finalize(st);
         return -1;
     }
-    *out = sqlite3_column_int(st, 0);
+    {
+        /* clamp a hand-edited number rather than let it wrap into range */
+        sqlite3_int64 v = sqlite3_column_int64(st, 0);
+        *out = v > INT_MAX ? INT_MAX : v < 0 ? 0 : (int)v;
+    }
     sqlite3_finalize(st);
     return 0;
 }
@@ -547,39 +552,52 @@ static int check_migrations(struct db *db, void (*report)(void *, const char *),
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "reading migrations");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int v = sqlite3_column_int(st, 0);
+        /* The recorded number is data, possibly edited by hand: read it as
+         * the 64-bit integer it is stored as and check its range before it
+         * names an embedded migration. */
+        sqlite3_int64 v = sqlite3_column_int64(st, 0);
         const char *name = (const char *)sqlite3_column_text(st, 1);
         const char *hash = (const char *)sqlite3_column_text(st, 2);
-        applied++;
-        if (v != applied) {
-            (void)snprintf(msg, sizeof msg, "migrations: version %d recorded where %d was expected",
-                           v, applied);
-            report(ctx, msg);
-            (*problems)++;
-            applied = v;
-        }
-        if (v > db_schema_latest()) {
+        const struct embedded_file *f;
+        char want[65];
+
+        if (v < 1) {
             (void)snprintf(msg, sizeof msg,
-                           "migrations: schema version %d (%s) is newer than this civreg knows "
-                           "(%d): upgrade civreg",
-                           v, name ? name : "?", db_schema_latest());
+                           "migrations: version %lld (%s) is recorded, but migration numbers "
+                           "start at 1: schema_migrations was altered",
+                           (long long)v, name ? name : "?");
             report(ctx, msg);
             (*problems)++;
             continue;
         }
-        {
-            const struct embedded_file *f = &db_migration_files[v - 1];
-            char want[65];
-            sha256_hex(f->data, f->len, want);
-            if (name == NULL || hash == NULL || strcmp(name, f->name) != 0 ||
-                strcmp(hash, want) != 0) {
-                (void)snprintf(msg, sizeof msg,
-                               "migrations: version %d was applied as %s with other content than "
-                               "this civreg's %s",
-                               v, name ? name : "?", f->name);
-                report(ctx, msg);
-                (*problems)++;
-            }
+        applied++;
+        if (v != applied) {
+            (void)snprintf(msg, sizeof msg,
+                           "migrations: version %lld recorded where %d was expected",
+                           (long long)v, applied);
+            report(ctx, msg);
+            (*problems)++;
+            applied = v > INT_MAX ? INT_MAX : (int)v;
+        }
+        if (v > db_schema_latest()) {
+            (void)snprintf(msg, sizeof msg,
+                           "migrations: schema version %lld (%s) is newer than this civreg knows "
+                           "(%d): upgrade civreg",
+                           (long long)v, name ? name : "?", db_schema_latest());
+            report(ctx, msg);
+            (*problems)++;
+            continue;
+        }
+        f = &db_migration_files[v - 1];
+        sha256_hex(f->data, f->len, want);
+        if (name == NULL || hash == NULL || strcmp(name, f->name) != 0 ||
+            strcmp(hash, want) != 0) {
+            (void)snprintf(msg, sizeof msg,
+                           "migrations: version %lld was applied as %s with other content than "
+                           "this civreg's %s",
+                           (long long)v, name ? name : "?", f->name);
+            report(ctx, msg);
+            (*problems)++;
         }
     }
     if (rc != SQLITE_DONE) {

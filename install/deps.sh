@@ -33,6 +33,7 @@ packages=(
     # tests, fuzzing, benchmarks
     libcmocka-dev clang libclang-rt-14-dev
     curl python3 wrk poppler-utils imagemagick xxd
+    qrencode
 )
 # Node.js runs the independent checkers (npm mrz) and the browser tests. A
 # machine may already carry its own Node.js build, which conflicts with

@@ -53,6 +53,17 @@ static int holder_date(const json_t *holder, const char *key, struct mrz_date *d
     return 0;
 }
 
+/* The stored holder data is the application's, written at enrolment; a row
+ * altered since (or from an older civreg) may lack the field. */
+static int holder_sex(const json_t *holder, char *out, struct err *err)
+{
+    const char *s = json_string_value(json_object_get(holder, "sex"));
+    if (s == NULL || s[0] == '\0' || s[1] != '\0')
+        return err_set(err, "application holder data: sex missing or invalid");
+    *out = s[0];
+    return 0;
+}
+
 int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                            struct err *err)
 {
@@ -87,6 +98,14 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                 id, app.status);
         goto out;
     }
+#if OFFICE_HAVE_CHIP
+    if (env->pki && pki_db(env->pki) != db) {
+        /* a second connection would wait on this one's write lock */
+        err_set(err, "personalization: the PKI must be opened on the office's connection "
+                     "(pki_open_db)");
+        goto out;
+    }
+#endif
     if (app.document_number == NULL) {
         err_set(err, "personalization refused: application %s has no document number", id);
         goto out;
@@ -109,7 +128,8 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     mi.document_number = app.document_number;
     mi.nationality = json_string_value(json_object_get(app.holder, "nationality"));
     mi.date_of_birth = dob;
-    mi.sex = json_string_value(json_object_get(app.holder, "sex"))[0];
+    if (holder_sex(app.holder, &mi.sex, err) != 0)
+        goto out;
     mi.date_of_expiry = expiry;
     mi.optional_data = app.uin; /* personal number (TD3) or optional data (TD1) */
     if (mrz_generate(&mi, NULL, &mrz, NULL, err) != 0) {
@@ -122,7 +142,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
         goto out;
     if (office_setting(db, "office_name", "Passport office", name, sizeof name, err) != 0)
         goto out;
-    snprintf(authority, sizeof authority, "%s", name);
+    (void)snprintf(authority, sizeof authority, "%s", name); /* name[128] fits in 160 */
     memset(&dp, 0, sizeof dp);
     dp.format = mi.format;
     dp.document_name = mi.format == MRZ_TD3 ? "PASSPORT" : "IDENTITY CARD";
@@ -147,6 +167,12 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     if (datapage_render(&dp, &pdf, err) != 0)
         goto out;
 
+    /* One transaction from here: the chip's signature (its chip.personalize
+     * event, written by the PKI on this same connection), the evidence and
+     * the document either all commit or none does. */
+    if (db_tx_begin(db, err) != 0)
+        goto out;
+    tx = true;
 #if OFFICE_HAVE_CHIP
     if (env->pki) {
         struct chip_package pkg = CHIP_PACKAGE_INIT;
@@ -161,6 +187,11 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
             goto out;
         }
         chip_manifest = json_object();
+        if (chip_manifest == NULL) {
+            chip_package_release(&pkg);
+            err_set(err, "out of memory");
+            goto out;
+        }
         for (size_t i = 0; i < pkg.n; i++) {
             char h[65];
             if (registry_blob_put(db, env->blobs_dir, env->reg, pkg.ef[i].data, pkg.ef[i].len,
@@ -168,10 +199,17 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                 chip_package_release(&pkg);
                 goto out;
             }
-            json_object_set_new(chip_manifest, pkg.ef[i].fid, json_string(h));
+            if (json_object_set_new(chip_manifest, pkg.ef[i].fid, json_string(h)) != 0) {
+                chip_package_release(&pkg);
+                err_set(err, "out of memory");
+                goto out;
+            }
         }
-        if (pkg.manifest)
-            json_object_set(chip_manifest, "manifest", pkg.manifest);
+        if (pkg.manifest && json_object_set(chip_manifest, "manifest", pkg.manifest) != 0) {
+            chip_package_release(&pkg);
+            err_set(err, "out of memory");
+            goto out;
+        }
         chip_package_release(&pkg);
     } else {
         chip_note = "no document signer: run `civreg pki init` to add chip packages";
@@ -189,21 +227,23 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                           pdf_hash, err) != 0)
         goto out;
 
-    if (db_tx_begin(db, err) != 0)
-        goto out;
-    tx = true;
     /* A fresh booklet when the reserved one was spoiled at quality control. */
     if (app.booklet_serial == NULL) {
         if (office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
             goto out;
     } else {
-        snprintf(serial, sizeof serial, "%s", app.booklet_serial);
+        if (snprintf(serial, sizeof serial, "%s", app.booklet_serial) >= (int)sizeof serial) {
+            err_set(err, "personalization: booklet serial '%s' is too long", app.booklet_serial);
+            goto out;
+        }
     }
     if (office_booklet_personalize(db, a, serial, id, err) != 0)
         goto out;
-    snprintf(issue_s, sizeof issue_s, "%04d-%02d-%02d", issue.year, issue.month, issue.day);
-    snprintf(expiry_s, sizeof expiry_s, "%04d-%02d-%02d", expiry.year, expiry.month,
-             expiry.day);
+    /* three ints and two dashes: at most 35 characters, the buffers hold 40 */
+    (void)snprintf(issue_s, sizeof issue_s, "%04d-%02d-%02d", issue.year, issue.month,
+                   issue.day);
+    (void)snprintf(expiry_s, sizeof expiry_s, "%04d-%02d-%02d", expiry.year, expiry.month,
+                   expiry.day);
     if (office_prepare(db,
                        "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
                        "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = "

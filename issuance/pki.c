@@ -35,14 +35,16 @@ int pki_ossl_err(struct err *err, const char *fmt, ...)
     size_t n;
     va_list ap;
 
+    /* a message cut at ERR_MSG_MAX is still the message: truncation is
+     * accepted here */
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    (void)vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     n = strlen(msg);
     /* the first (deepest) error says most */
     if ((e = ERR_get_error()) != 0) {
         ERR_error_string_n(e, ebuf, sizeof ebuf);
-        snprintf(msg + n, sizeof msg - n, " (%s)", ebuf);
+        (void)snprintf(msg + n, sizeof msg - n, " (%s)", ebuf);
     }
     ERR_clear_error();
     return err_set(err, "%s", msg);
@@ -172,7 +174,7 @@ static void der_hash_hex(const unsigned char *der, size_t len, char hex[65])
     if (EVP_Digest(der, len, h, &hl, EVP_sha256(), NULL) != 1 || hl != 32)
         memset(h, 0, sizeof h);
     for (size_t i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+        (void)snprintf(hex + 2 * i, 3, "%02x", h[i]); /* two digits and the NUL: fits */
 }
 
 json_t *pki_cert_object(const char *kind, X509 *x)
@@ -190,6 +192,21 @@ json_t *pki_cert_object(const char *kind, X509 *x)
     return o;
 }
 
+/* Append V (stolen) to the event's object list *OBJS. When that fails the
+ * list is dropped, and pki_emit then reports "out of memory" instead of
+ * signing an event that lacks an object. */
+static void objs_add(json_t **objs, json_t *v)
+{
+    if (*objs == NULL) {
+        json_decref(v);
+        return;
+    }
+    if (json_array_append_new(*objs, v) != 0) {
+        json_decref(*objs);
+        *objs = NULL;
+    }
+}
+
 /* The event for a certificate just issued. */
 static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *x,
                      const char *alg, X509 *issuer, struct err *err)
@@ -198,11 +215,9 @@ static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *
     char nb[TIME_ISO8601_LEN + 1] = "", na[TIME_ISO8601_LEN + 1] = "";
     time_t t;
 
-    if (objs) {
-        json_array_append_new(objs, pki_cert_object("certificate", x));
-        if (issuer)
-            json_array_append_new(objs, pki_cert_object("certificate", issuer));
-    }
+    objs_add(&objs, pki_cert_object("certificate", x));
+    if (issuer)
+        objs_add(&objs, pki_cert_object("certificate", issuer));
     if (pki_asn1_time(X509_get0_notBefore(x), &t) == 0)
         time_iso8601(t, nb);
     if (pki_asn1_time(X509_get0_notAfter(x), &t) == 0)
@@ -212,33 +227,47 @@ static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *
     return pki_emit(p, type, objs, data, err);
 }
 
-int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err)
+static int key_load(struct pki *p, bool create, struct err *err)
 {
-    struct datadir *dd = NULL;
-    struct pki *p = NULL;
+    if (seal_keyfile_load(p->key_path, create, p->key, err) != 0)
+        return -1;
+    p->key_loaded = true;
+    return 0;
+}
+
+int pki_key_ready(struct pki *p, struct err *err)
+{
+    if (p->key_loaded)
+        return 0;
+    if (key_load(p, false, err) != 0)
+        return err_prefix(err, "pki: no PKI sealing key (run `civreg pki init`)");
+    return 0;
+}
+
+/* A handle on DB (borrowed, or opened from DD when DB is NULL). */
+static int pki_new(struct datadir *dd, struct db *db, struct pki **out, struct err *err)
+{
+    struct pki *p = calloc(1, sizeof *p);
     struct buf kb = BUF_INIT(PATH_MAX);
     int rc = -1;
 
     *out = NULL;
-    if (datadir_open(dir, &dd, err) != 0)
-        goto out;
-    p = calloc(1, sizeof *p);
-    if (p == NULL) {
-        err_set(err, "pki: out of memory");
-        goto out;
+    if (p == NULL)
+        return err_set(err, "pki: out of memory");
+    if (db) {
+        p->db = db;
+    } else {
+        if (datadir_db_open(dd, DB_OPEN_MIGRATE, &p->db, err) != 0)
+            goto out;
+        p->own_db = true;
     }
-    if (datadir_db_open(dd, DB_OPEN_MIGRATE, &p->db, err) != 0)
-        goto out;
     if (buf_printf(&kb, "%s/pki.key", dd->keys_dir) != 0) {
         err_set(err, "pki: key file path too long");
         goto out;
     }
-    if (seal_keyfile_load(buf_str(&kb), create_key, p->key, err) != 0) {
-        err_prefix(err, "pki: no PKI in %s (run `civreg pki init`)", dir);
-        goto out;
-    }
+    p->key_path = strdup(buf_str(&kb));
     p->org = strdup(conf_get(dd->conf, "office_name", DATADIR_DEFAULT_OFFICE_NAME));
-    if (p->org == NULL) {
+    if (p->key_path == NULL || p->org == NULL) {
         err_set(err, "pki: out of memory");
         goto out;
     }
@@ -248,6 +277,42 @@ int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err
 out:
     pki_close(p);
     buf_release(&kb);
+    return rc;
+}
+
+int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err)
+{
+    struct datadir *dd = NULL;
+    struct pki *p = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (datadir_open(dir, &dd, err) != 0)
+        goto out;
+    if (pki_new(dd, NULL, &p, err) != 0)
+        goto out;
+    if (key_load(p, create_key, err) != 0) {
+        err_prefix(err, "pki: no PKI in %s (run `civreg pki init`)", dir);
+        goto out;
+    }
+    *out = p;
+    p = NULL;
+    rc = 0;
+out:
+    pki_close(p);
+    datadir_free(dd);
+    return rc;
+}
+
+int pki_open_db(struct db *db, const char *dir, struct pki **out, struct err *err)
+{
+    struct datadir *dd = NULL;
+    int rc;
+
+    *out = NULL;
+    if (datadir_open(dir, &dd, err) != 0)
+        return -1;
+    rc = pki_new(dd, db, out, err);
     datadir_free(dd);
     return rc;
 }
@@ -258,7 +323,9 @@ void pki_close(struct pki *p)
         return;
     secret_wipe(p->key, sizeof p->key);
     EVP_PKEY_free(p->cached_key);
-    db_close(p->db);
+    if (p->own_db)
+        db_close(p->db);
+    free(p->key_path);
     free(p->org);
     free(p);
 }
@@ -572,8 +639,10 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
      * the year says which generation a reader looks at. */
     {
         struct tm tm;
-        gmtime_r(&now, &tm);
-        snprintf(tag, sizeof tag, "%04d", tm.tm_year + 1900);
+        /* a year has at most 11 characters: tag[16] always holds it */
+        if (gmtime_r(&now, &tm) == NULL)
+            memset(&tm, 0, sizeof tm);
+        (void)snprintf(tag, sizeof tag, "%04d", tm.tm_year + 1900);
     }
     unsigned char r[2];
     secret_random(r, 2);
@@ -835,7 +904,8 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
         goto out;
     {
         char type[32];
-        snprintf(type, sizeof type, "pki.%s.issue", pki_kind_name(o->kind));
+        /* the longest kind name is "barcode": 18 characters at most */
+        (void)snprintf(type, sizeof type, "pki.%s.issue", pki_kind_name(o->kind));
         if (emit_cert(p, type, o->kind, x, pki_alg_name(o->alg), ca.cert, err) != 0)
             goto out;
     }
@@ -888,8 +958,7 @@ int pki_revoke(struct pki *p, const char *serial, const char *reason, time_t now
         goto out;
     {
         json_t *objs = json_array();
-        if (objs)
-            json_array_append_new(objs, pki_cert_object("certificate", row.cert));
+        objs_add(&objs, pki_cert_object("certificate", row.cert));
         rc = pki_emit(p, "pki.revoke", objs,
                       json_pack("{s:s, s:s}", "reason", reason ? reason : "unspecified",
                                 "certificate_kind", pki_kind_name(row.kind)),
@@ -1014,12 +1083,13 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
         }
         der_hash_hex(cd, (size_t)cn, hex);
         OPENSSL_free(cd);
-        snprintf(id, sizeof id, "%s/%ld", ca.serial, last + 1);
-        if (objs) {
-            json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind", "crl", "id", id,
-                                                  "hash", hex));
-            json_array_append_new(objs, pki_cert_object("certificate", ca.cert));
+        if (snprintf(id, sizeof id, "%s/%ld", ca.serial, last + 1) >= (int)sizeof id) {
+            json_decref(objs);
+            err_set(err, "pki: CRL id too long");
+            goto out;
         }
+        objs_add(&objs, json_pack("{s:s, s:s, s:s}", "kind", "crl", "id", id, "hash", hex));
+        objs_add(&objs, pki_cert_object("certificate", ca.cert));
         if (pki_emit(p, "pki.crl.issue", objs,
                      json_pack("{s:I, s:i}", "crl_number", (json_int_t)(last + 1), "days", days),
                      err) != 0)

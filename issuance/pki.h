@@ -29,12 +29,28 @@ const char *pki_alg_name(enum pki_alg a);
 const char *pki_kind_name(enum pki_kind k);
 
 struct pki;
+struct db;
 
 /* Open the PKI of the data directory DIR (database and sealing key file;
  * the key file is created when CREATE_KEY). Free with pki_close (NULL ok). */
 int pki_open(const char *dir, bool create_key, struct pki **out, struct err *err)
     __attribute__((warn_unused_result));
 void pki_close(struct pki *p);
+
+/* The PKI of the data directory DIR on the caller's connection DB (borrowed:
+ * it must outlive the handle, and the PKI's changes and events join the
+ * caller's transactions). The sealing key file is read only when a private
+ * key is first sealed or opened, so exports and verifications never touch
+ * it. Free with pki_close, which leaves DB open. */
+int pki_open_db(struct db *db, const char *dir, struct pki **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* A short text that changes whenever the CSCA and link certificates in DB
+ * change (a certificate added or removed, another CSCA made current), so a
+ * cache of trust anchors knows when to reload. 0 or -1. */
+#define PKI_TRUST_GEN_MAX 80
+int pki_trust_generation(struct db *db, char out[PKI_TRUST_GEN_MAX], struct err *err)
+    __attribute__((warn_unused_result));
 
 /* Provenance: every PKI action (and every chip signed) is handed to SINK
  * inside the same database transaction as the change itself, so the two

@@ -12,6 +12,9 @@
 
 struct pki {
     struct db *db;
+    bool own_db;                       /* pki_open's own connection, closed with it */
+    char *key_path;                    /* DIR/keys/pki.key */
+    bool key_loaded;                   /* the sealing key is read only when first needed */
     unsigned char key[SEAL_KEY_BYTES]; /* seals private keys; wiped on close */
     char *org;                         /* office name from civreg.conf */
     pki_event_sink sink;
@@ -65,6 +68,10 @@ int pki_store_csca_serials(struct pki *p, time_t now, char (*out)[PKI_SERIAL_MAX
 /* Every certificate DER of the given kinds (bit mask 1 << kind). */
 int pki_store_certs(struct pki *p, unsigned kinds, STACK_OF(X509) *out, struct err *err);
 int pki_store_list(struct pki *p, json_t *arr, struct err *err);
+
+/* Read the sealing key file (once per handle) before sealing or opening a
+ * private key. */
+int pki_key_ready(struct pki *p, struct err *err);
 
 /* Open the sealed private key of ROW (caller EVP_PKEY_free()s it). */
 int pki_row_key(struct pki *p, const struct pki_row *row, EVP_PKEY **key, struct err *err);

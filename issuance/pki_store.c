@@ -17,7 +17,8 @@ static int sql_fail(struct pki *p, struct err *err, const char *what)
 
 static void key_ad(const char *serial, char ad[KEY_AD_MAX])
 {
-    snprintf(ad, KEY_AD_MAX, "civreg-pki-key:%s", serial);
+    /* 15 + at most PKI_SERIAL_MAX - 1 (47) characters: fits in KEY_AD_MAX */
+    (void)snprintf(ad, KEY_AD_MAX, "civreg-pki-key:%s", serial);
 }
 
 static int kind_parse(const char *s, enum pki_kind *k)
@@ -93,7 +94,8 @@ int pki_store_insert(struct pki *p, enum pki_kind kind, const char *issuer_seria
             goto out;
         }
         key_ad(serial, ad);
-        if (seal_encrypt(p->key, p8der, (size_t)p8len, ad, &sealed, err) != 0)
+        if (pki_key_ready(p, err) != 0 ||
+            seal_encrypt(p->key, p8der, (size_t)p8len, ad, &sealed, err) != 0)
             goto out;
     }
     if (sqlite3_prepare_v2(db_handle(p->db),
@@ -155,7 +157,8 @@ static int read_row(sqlite3_stmt *st, struct pki_row *r, struct err *err)
     if (s && strlen(s) < PKI_SERIAL_MAX)
         memcpy(r->issuer_serial, s, strlen(s) + 1);
     s = (const char *)sqlite3_column_text(st, 3);
-    snprintf(r->status, sizeof r->status, "%s", s ? s : "");
+    /* the column's CHECK allows active, retired, revoked only: fits */
+    (void)snprintf(r->status, sizeof r->status, "%s", s ? s : "");
     if (der == NULL || (r->cert = d2i_X509(NULL, &der, derlen)) == NULL)
         return pki_ossl_err(err, "pki: certificate %s in the database is unreadable", r->serial);
     if (sqlite3_column_type(st, 5) == SQLITE_BLOB) {
@@ -359,6 +362,35 @@ out:
     return rc;
 }
 
+int pki_trust_generation(struct db *db, char out[PKI_TRUST_GEN_MAX], struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    /* rows are only ever added (status changes mark rollover and revocation):
+     * their number, the newest rowid and the current CSCA's rowid say when
+     * the trust anchors changed */
+    if (sqlite3_prepare_v2(db_handle(db),
+                           "SELECT count(*), coalesce(max(rowid), 0),"
+                           " coalesce(max(CASE WHEN kind = 'csca' AND status = 'active'"
+                           " THEN rowid END), 0)"
+                           " FROM pki_certs WHERE kind IN ('csca', 'link')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return err_set(err, "pki: reading certificates: %s", sqlite3_errmsg(db_handle(db)));
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int n = snprintf(out, PKI_TRUST_GEN_MAX, "%lld:%lld:%lld",
+                         (long long)sqlite3_column_int64(st, 0),
+                         (long long)sqlite3_column_int64(st, 1),
+                         (long long)sqlite3_column_int64(st, 2));
+        /* three 64-bit numbers fit in 80 bytes */
+        rc = n > 0 && n < PKI_TRUST_GEN_MAX ? 0 : err_set(err, "pki: generation too long");
+    } else {
+        err_set(err, "pki: reading certificates: %s", sqlite3_errmsg(db_handle(db)));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int pki_store_certs(struct pki *p, unsigned kinds, STACK_OF(X509) *out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -439,6 +471,8 @@ int pki_row_key(struct pki *p, const struct pki_row *row, EVP_PKEY **key, struct
     if (row->key_sealed == NULL)
         return err_set(err, "pki: certificate %s has no private key here", row->serial);
     key_ad(row->serial, ad);
+    if (pki_key_ready(p, err) != 0)
+        return -1;
     if (seal_decrypt(p->key, row->key_sealed, row->key_sealed_len, ad, &plain, &plen, err) != 0)
         return err_prefix(err, "pki: private key of %s", row->serial);
     q = plain;

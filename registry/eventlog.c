@@ -383,7 +383,14 @@ void reg_witness_write(const char *keys_dir, const json_t *head)
                  strerror(errno));
         goto out;
     }
-    if (write(fd, b.data, b.len) != (ssize_t)b.len || close(fd) != 0) {
+    errno = 0;
+    if (write(fd, b.data, b.len) != (ssize_t)b.len) {
+        log_warn("registry: cannot write the tree-head witness %s: %s", tmp,
+                 errno ? strerror(errno) : "short write");
+        goto out; /* closes and removes the temporary file */
+    }
+    /* close() releases the descriptor even when it reports an error */
+    if (close(fd) != 0) {
         fd = -1;
         (void)unlink(tmp);
         goto out;

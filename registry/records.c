@@ -217,7 +217,32 @@ struct draft_ctx {
     const struct registry_actor *actor;
     const json_t *norm;
     char *id;
+    const char *file_hash; /* import source, or NULL */
+    long line;
 };
+
+/* The row that makes an imported line a record once (derived from the
+ * record.draft event's data.source). */
+static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t seq,
+                             struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    if (reg_prepare(db, &st,
+                    "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
+                    " VALUES (?1, ?2, ?3, ?4)",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, c->file_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, c->line);
+    sqlite3_bind_text(st, 3, c->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = reg_sql_fail(db, "recording the imported line", err);
+    sqlite3_finalize(st);
+    return rc;
+}
 
 static int draft_tx(struct db *db, void *arg, struct err *err)
 {
@@ -241,6 +266,13 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     objects = json_pack("[o]", registry_object_ref("record", c->id, hash, NULL));
     edata = json_pack("{s:i, s:s, s:O}", "version", 1, "status", "draft", "evidence",
                       json_object_get(c->norm, "evidence"));
+    if (edata && c->file_hash &&
+        json_object_set_new(edata, "source",
+                            json_pack("{s:s, s:I}", "file_sha256", c->file_hash, "line",
+                                      (json_int_t)c->line)) != 0) {
+        json_decref(edata);
+        edata = NULL;
+    }
     if (objects == NULL || edata == NULL) {
         err_set(err, "out of memory");
         goto out;
@@ -263,6 +295,8 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     if (insert_version(db, c->id, 1, &data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
                        err) != 0)
         goto out;
+    if (c->file_hash && store_import_line(db, c, seq, err) != 0)
+        goto out;
     /* the search index and duplicate candidates change with the record */
     if (registry_search_index_record(db, c->id, err) != 0 || registry_dup_scan(db, c->id, err) != 0)
         goto out;
@@ -278,7 +312,7 @@ out:
 int registry_record_draft(struct db *db, const struct registry_actor *actor, const json_t *record,
                           char **id, struct err *err)
 {
-    struct draft_ctx c = { actor, NULL, NULL };
+    struct draft_ctx c = { actor, NULL, NULL, NULL, 0 };
     json_t *norm = NULL;
     int rc = -1;
 
@@ -301,12 +335,40 @@ int registry_record_draft(struct db *db, const struct registry_actor *actor, con
 
 struct batch_ctx {
     const struct registry_actor *actor;
+    const struct registry_import_source *source; /* or NULL */
     json_t *const *norms;
     size_t n;
     char **ids;
+    bool *already; /* with SOURCE */
     struct err *errs;
     size_t done;
 };
+
+int registry_record_import_lookup(struct db *db, const char *file_hash, long line, char **id,
+                                  struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
+
+    *id = NULL;
+    if (reg_prepare(db, &st,
+                    "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, line);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *id = strdup((const char *)sqlite3_column_text(st, 0));
+        rc = *id ? 0 : err_set(err, "out of memory");
+    } else if (step == SQLITE_DONE) {
+        rc = 1;
+    } else {
+        reg_sql_fail(db, "reading imported lines", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
 
 static int batch_tx(struct db *db, void *arg, struct err *err)
 {
@@ -314,9 +376,22 @@ static int batch_tx(struct db *db, void *arg, struct err *err)
 
     b->done = 0;
     for (size_t i = 0; i < b->n; i++) {
-        struct draft_ctx c = { b->actor, b->norms[i], NULL };
+        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0 };
         free(b->ids[i]);
         b->ids[i] = NULL;
+        if (b->source) {
+            /* read inside the write transaction: two imports of one file
+             * queue on the write lock and the second sees the first's lines */
+            int r = registry_record_import_lookup(db, b->source->file_hash, b->source->lines[i],
+                                                  &b->ids[i], err);
+            b->already[i] = r == 0;
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                continue;
+            c.file_hash = b->source->file_hash;
+            c.line = b->source->lines[i];
+        }
         if (b->norms[i] == NULL)
             continue;
         /* Each record is a savepoint: a refused one leaves the others. */
@@ -339,16 +414,26 @@ static int batch_tx(struct db *db, void *arg, struct err *err)
     return 0;
 }
 
-int registry_record_draft_batch(struct db *db, const struct registry_actor *actor,
-                                json_t *const *records, size_t n, char **ids, struct err *errs,
-                                struct err *err)
+static int draft_batch(struct db *db, const struct registry_actor *actor,
+                       const struct registry_import_source *source, json_t *const *records,
+                       size_t n, char **ids, bool *already, struct err *errs, struct err *err)
 {
     json_t **norms = NULL;
     struct batch_ctx b;
     int rc = -1;
 
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         ids[i] = NULL;
+        if (already)
+            already[i] = false;
+    }
+    if (source) {
+        if (source->file_hash == NULL || strlen(source->file_hash) != 64)
+            return err_set(err, "record import: the source file hash must be 64 hex digits");
+        for (size_t i = 0; i < n; i++)
+            if (source->lines[i] < 1)
+                return err_set(err, "record import: line numbers start at 1");
+    }
     if (registry_require_role(actor, ROLE_CLERK, "record import", err) != 0)
         return -1;
     norms = calloc(n ? n : 1, sizeof *norms);
@@ -360,9 +445,11 @@ int registry_record_draft_batch(struct db *db, const struct registry_actor *acto
             norms[i] = NULL;
     }
     b.actor = actor;
+    b.source = source;
     b.norms = norms;
     b.n = n;
     b.ids = ids;
+    b.already = already;
     b.errs = errs;
     b.done = 0;
     if (db_tx_run(db, batch_tx, &b, err) == 0) {
@@ -372,12 +459,31 @@ int registry_record_draft_batch(struct db *db, const struct registry_actor *acto
         for (size_t i = 0; i < n; i++) {
             free(ids[i]);
             ids[i] = NULL;
+            if (already)
+                already[i] = false;
         }
     }
     for (size_t i = 0; i < n; i++)
         json_decref(norms[i]);
     free(norms);
     return rc;
+}
+
+int registry_record_draft_batch(struct db *db, const struct registry_actor *actor,
+                                json_t *const *records, size_t n, char **ids, struct err *errs,
+                                struct err *err)
+{
+    return draft_batch(db, actor, NULL, records, n, ids, NULL, errs, err);
+}
+
+int registry_record_import_batch(struct db *db, const struct registry_actor *actor,
+                                 const struct registry_import_source *source,
+                                 json_t *const *records, size_t n, char **ids, bool *already,
+                                 struct err *errs, struct err *err)
+{
+    if (source == NULL || already == NULL)
+        return err_set(err, "record import: no source given");
+    return draft_batch(db, actor, source, records, n, ids, already, errs, err);
 }
 
 /* ---- verify ---- */
@@ -392,6 +498,7 @@ struct verify_ctx {
 static int keyed_by(struct db *db, const char *id, const char *user, bool *out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
+    int step, rc;
 
     if (reg_prepare(db, &st,
                     "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
@@ -399,9 +506,17 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-    *out = sqlite3_step(st) == SQLITE_ROW;
+    /* Only a clean answer counts: a busy or failing read must not pass for
+     * "not keyed by this clerk", or a database error would waive four eyes. */
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW || step == SQLITE_DONE) {
+        *out = step == SQLITE_ROW;
+        rc = 0;
+    } else {
+        rc = reg_sql_fail(db, "checking who keyed the record", err);
+    }
     sqlite3_finalize(st);
-    return 0;
+    return rc;
 }
 
 static int verify_tx(struct db *db, void *arg, struct err *err)

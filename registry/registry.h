@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -246,6 +247,35 @@ int registry_record_draft(struct db *db, const struct registry_actor *actor, con
 int registry_record_draft_batch(struct db *db, const struct registry_actor *actor,
                                 json_t *const *records, size_t n, char **ids, struct err *errs,
                                 struct err *err) __attribute__((warn_unused_result));
+
+/* An import that remembers where each record came from: record i is line
+ * LINES[i] (>= 1) of the JSON Lines file whose SHA-256 is FILE_HASH (64
+ * lowercase hex). The pair is stored with the record (table
+ * record_import_lines) and signed in its record.draft event (data.source),
+ * so a line already drafted is never drafted again. */
+struct registry_import_source {
+    const char *file_hash;
+    const long *lines;
+};
+
+/* Like registry_record_draft_batch, with a SOURCE: a line already imported
+ * adds nothing; IDS[i] then receives the id of the record drafted from it
+ * earlier and ALREADY[i] is set. Returns the number newly drafted, or -1
+ * (nothing of the batch stored). */
+int registry_record_import_batch(struct db *db, const struct registry_actor *actor,
+                                 const struct registry_import_source *source,
+                                 json_t *const *records, size_t n, char **ids, bool *already,
+                                 struct err *errs, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* SHA-256 (lowercase hex) of what F holds from its position to its end. */
+int registry_file_sha256(FILE *f, char out[65], struct err *err)
+    __attribute__((warn_unused_result));
+
+/* The record drafted from line LINE of the file FILE_HASH: 0 with *ID
+ * (malloc'd), 1 when that line was never imported, -1 on error. */
+int registry_record_import_lookup(struct db *db, const char *file_hash, long line, char **id,
+                                  struct err *err) __attribute__((warn_unused_result));
 
 /* Blind second keying (clerk, not anyone who keyed a version of it).
  * Compares REKEYED field by field with the current version: when all agree

@@ -23,6 +23,22 @@ void reg_sha256_hex(const void *p, size_t len, char out[65])
     hex_encode(h, sizeof h, out);
 }
 
+int registry_file_sha256(FILE *f, char out[65], struct err *err)
+{
+    crypto_hash_sha256_state st;
+    unsigned char block[65536], h[crypto_hash_sha256_BYTES];
+    size_t n;
+
+    crypto_hash_sha256_init(&st);
+    while ((n = fread(block, 1, sizeof block, f)) > 0)
+        crypto_hash_sha256_update(&st, block, n);
+    if (ferror(f))
+        return err_set(err, "reading the file to hash it failed");
+    crypto_hash_sha256_final(&st, h);
+    hex_encode(h, sizeof h, out);
+    return 0;
+}
+
 char *reg_new_id(const char *office, char kind)
 {
     unsigned char rnd[10];

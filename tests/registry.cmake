@@ -8,3 +8,8 @@ civreg_test(test_registry_cli SOURCES integration/test_registry_cli.c LIBS civre
 civreg_test(test_registry_concurrency SOURCES integration/test_registry_concurrency.c
             LIBS civreg_registry civreg_db civreg_core)
 set_tests_properties(test_registry_cli test_registry_concurrency PROPERTIES TIMEOUT 240)
+civreg_test(test_registry_faults SOURCES unit/test_registry_faults.c
+            LIBS civreg_registry civreg_db civreg_core)
+civreg_test(test_record_import_resume SOURCES integration/test_record_import_resume.c
+            LIBS civreg_core)
+set_tests_properties(test_record_import_resume PROPERTIES TIMEOUT 400)

@@ -220,16 +220,18 @@ static int pki_event(void *ctx, struct db *db, const char *type, const json_t *o
     return registry_event_append(db, ctx, type, objects, data, NULL, err);
 }
 
-/* The data directory's PKI when it has a document signer, else NULL. */
+/* The worker's PKI (on the worker's own connection, so the chip's event
+ * joins the office transaction) when it has a document signer, else NULL.
+ * Release with pki_release. */
 static struct pki *pki_with_ds(struct web_request *rq)
 {
     struct err err = ERR_INIT;
-    struct pki *p = NULL;
+    struct pki *p = web_worker_pki(rq, &err);
     json_t *certs = NULL, *c;
     bool ds = false;
     size_t i;
 
-    if (pki_open(rq->srv->dd->dir, false, &p, &err) != 0)
+    if (p == NULL)
         return NULL;
     if (pki_list(p, &certs, &err) == 0)
         json_array_foreach(certs, i, c) {
@@ -239,13 +241,20 @@ static struct pki *pki_with_ds(struct web_request *rq)
                 ds = true;
         }
     json_decref(certs);
-    if (!ds) {
-        pki_close(p);
+    if (!ds)
         return NULL;
-    }
     pki_require_events(p, true);
     pki_set_event_sink(p, pki_event, rq->session->actor);
     return p;
+}
+
+/* The handle outlives the request: forget this request's actor. */
+static void pki_release(struct pki *p)
+{
+    if (p == NULL)
+        return;
+    pki_set_event_sink(p, NULL, NULL);
+    pki_require_events(p, false);
 }
 #endif
 
@@ -275,7 +284,7 @@ int web_api_application_action(struct web_request *rq)
 #endif
         rc = office_app_personalize(&env, id, &out, &err);
 #if WEB_HAVE_PKI
-        pki_close(env.pki);
+        pki_release(env.pki);
 #endif
     } else if (strcmp(action, "qc") == 0) {
         rc = office_app_qc(&env, id, json_is_true(json_object_get(body, "pass")),

@@ -2,7 +2,11 @@
  * yet, create it with one office, one user per role (two clerks), all with
  * the password "demo", and a few hundred synthetic birth records in every
  * state — made through the registry API, so every one is keyed, verified,
- * registered and corrected by the right user and properly signed. Names come
+ * registered and corrected by the right user and properly signed — and,
+ * with the passport office, the office PKI (CSCA, document signer, barcode
+ * signer) and a delivery of blank booklets, so an application goes from
+ * enrolment to a personalized chip and an extract is sealed without the
+ * command line. Names come
  * from several cultures and scripts (accents, Cyrillic, Arabic, Vietnamese).
  * Demo mode only: a real installation has no default passwords. */
 #include "web.h"
@@ -233,6 +237,87 @@ out:
     return rc;
 }
 
+#ifdef CIVREG_HAVE_PASSPORT
+#include <time.h>
+
+#include "issuance/office.h"
+#include "issuance/office_app.h"
+#include "issuance/pki.h"
+
+static int demo_pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,
+                          const json_t *data, struct err *err)
+{
+    return registry_event_append(db, ctx, type, objects, data, NULL, err);
+}
+
+/* The office PKI as `civreg pki init --country UT`, `pki issue-ds
+ * --doc-types P,ID` and `pki issue-barcode-signer` make it, each action a
+ * signed event of the admin: chips are signed at personalization and
+ * certified extracts carry a seal. */
+static int make_pki(const char *dir, const struct registry_actor *admin, struct err *err)
+{
+    struct pki_init_opts io = { 0 };
+    struct pki_issue_opts ds = { 0 }, bc = { 0 };
+    char serial[PKI_SERIAL_MAX];
+    struct pki *p = NULL;
+    int rc = -1;
+
+    if (pki_open(dir, true, &p, err) != 0)
+        goto out;
+    pki_require_events(p, true);
+    pki_set_event_sink(p, demo_pki_event, (void *)admin);
+    io.country = "UT"; /* ICAO's specimen state Utopia (UTO) */
+    io.alg = PKI_ALG_ECDSA_P256;
+    io.now = time(NULL);
+    if (pki_init(p, &io, serial, err) != 0)
+        goto out;
+    ds.kind = PKI_KIND_DS;
+    ds.alg = PKI_ALG_ECDSA_P256;
+    ds.doc_types = "P,ID";
+    ds.now = io.now;
+    if (pki_issue(p, &ds, serial, err) != 0)
+        goto out;
+    bc.kind = PKI_KIND_BARCODE;
+    bc.alg = PKI_ALG_ECDSA_P256;
+    bc.now = io.now;
+    if (pki_issue(p, &bc, serial, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        err_prefix(err, "demo: PKI");
+    pki_close(p);
+    return rc;
+}
+
+/* A delivery of blank booklets received by the issuance operator, so that
+ * approval can reserve one. */
+static int receive_booklets(struct datadir *dd, struct db *db, struct err *err)
+{
+    struct registry_actor *op = NULL;
+    struct office_env env;
+    int rc = -1;
+
+    if (sign_in(db, dd->keys_dir, "operator", &op, err) != 0)
+        return -1;
+    memset(&env, 0, sizeof env);
+    env.db = db;
+    env.blobs_dir = dd->blobs_dir;
+    env.keys_dir = dd->keys_dir;
+    env.reg = op;
+    office_env_init(&env);
+    if (office_booklets_receive(db, &env.actor, "TD3", "P100001", "P100100",
+                                "demo delivery note 1", NULL, err) != 0 ||
+        office_booklets_receive(db, &env.actor, "TD1", "C100001", "C100050",
+                                "demo delivery note 2", NULL, err) != 0)
+        err_prefix(err, "demo: booklet stock");
+    else
+        rc = 0;
+    registry_actor_free(op);
+    return rc;
+}
+#endif
+
 int web_demo_prepare(const char *dir, int records, bool *created, struct err *err)
 {
     const struct datadir_init_opts init = { "UTO", "DEMO", "Demo district office" };
@@ -275,6 +360,10 @@ int web_demo_prepare(const char *dir, int records, bool *created, struct err *er
     }
     if (make_records(db, dd->keys_dir, dd->blobs_dir, init.office, records, err) != 0)
         goto out;
+#ifdef CIVREG_HAVE_PASSPORT
+    if (make_pki(buf_str(&tmp), admin, err) != 0 || receive_booklets(dd, db, err) != 0)
+        goto out;
+#endif
     db_close(db);
     db = NULL;
     if (rename(buf_str(&tmp), dir) != 0) {

@@ -59,6 +59,7 @@ static void exit_thread(const struct mg_context *ctx, int thread_type, void *p)
     (void)thread_type;
     if (w == NULL)
         return;
+    web_worker_pki_close(w);
     db_close(w->db);
     free(w);
 }
@@ -313,7 +314,8 @@ int web_serve(const struct web_options *opts, struct err *err)
         signin_limits(srv.dd->conf, &tlim, err) != 0 ||
         web_throttle_new(&tlim, &srv.throttle, err) != 0 ||
         web_throttle_new(&seal_lim, &srv.seal_throttle, err) != 0 ||
-        web_seal_limits_new(srv.dd->conf, &srv.seal, err) != 0)
+        web_seal_limits_new(srv.dd->conf, &srv.seal, err) != 0 ||
+        web_trust_new(&srv.trust, err) != 0)
         goto out;
     /* Apply pending migrations once, before any worker opens a connection. */
     if (datadir_db_open(srv.dd, DB_OPEN_MIGRATE, &db, err) != 0 ||
@@ -445,6 +447,7 @@ out:
     web_throttle_free(srv.seal_throttle);
     web_conngate_free(srv.gate);
     web_seal_limits_free(srv.seal);
+    web_trust_free(srv.trust);
     db_close(db);
     datadir_free(srv.dd);
     return rc;

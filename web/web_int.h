@@ -65,6 +65,7 @@ struct web_server {
     struct web_addrset trusted;         /* trusted_proxies from civreg.conf */
     struct web_seal_limits *seal;       /* public seal checks, all addresses together */
     char asset_fp[17]; /* fingerprint of the embedded assets (hex) */
+    struct web_trust *trust; /* CSCA certificates for seal checks (pki_worker.c) */
 };
 
 /* An admission gate (web/gate.c): at most RUNNING holders at once and
@@ -99,7 +100,27 @@ void web_seal_limits_free(struct web_seal_limits *l);
 /* One per worker thread (CivetWeb init_thread): its own SQLite connection. */
 struct web_worker {
     struct db *db; /* NULL when the database could not be opened */
+    struct pki *pki; /* the office PKI on DB, opened on first use (pki_worker.c) */
 };
+
+/* --- pki_worker.c ----------------------------------------------------- */
+
+struct pki;
+struct web_trust;
+struct web_request;
+
+/* The server's cache of trust anchors (NULL without the issuance module). */
+int web_trust_new(struct web_trust **out, struct err *err);
+void web_trust_free(struct web_trust *t);
+/* Close the worker's PKI handle (before its connection closes). */
+void web_worker_pki_close(struct web_worker *w);
+#ifdef CIVREG_HAVE_PASSPORT
+/* The worker's PKI on its own connection (borrowed; NULL with ERR set). */
+struct pki *web_worker_pki(struct web_request *rq, struct err *err);
+/* Append every CSCA and link certificate (PEM) to OUT: from the server's
+ * cache, exported again only when the certificates changed. */
+int web_trust_anchors(struct web_request *rq, time_t now, struct buf *out, struct err *err);
+#endif
 
 #define WEB_MAX_PARAMS 4
 

@@ -49,7 +49,8 @@ export async function startServer(extraArgs = [], { demo = false } = {}) {
   const log = [];
   proc.stderr.on('data', (d) => log.push(String(d)));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start in 60 s')), 60000);
+    // a demo office is made first (records, PKI, booklets): slow under ASan on a busy machine
+    const timer = setTimeout(() => reject(new Error('server did not start in 150 s')), 150000);
     const lines = createInterface({ input: proc.stdout });
     lines.on('line', (line) => {
       const m = line.match(/listening on (https?:\/\/127\.0\.0\.1:\d+\/)/);

@@ -219,4 +219,34 @@ grep -qi "^Retry-After: [0-9]" thr.h || fail "web: 429 without Retry-After"
 kill $SERVE
 wait $SERVE 2>/dev/null || true
 
+# ---- the public check reads no private key, and follows a CSCA rollover
+# The sealing key file is moved away while a server runs: checking a seal
+# needs the certificates only. Then the office rolls its CSCA over and seals
+# with a new barcode signer: the server's cached trust anchors must follow.
+mv "$D/keys/pki.key" pki.key.away
+"$B" serve --data "$D" --listen 127.0.0.1:0 >serve2.out 2>serve2.err &
+SERVE=$!
+PORT=
+for _ in $(seq 1 100); do
+    PORT=$(cat serve2.out serve2.err 2>/dev/null | grep -o 'http://127.0.0.1:[0-9]*' | head -1 | sed 's/.*://' || true)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || fail "the server did not start: $(cat serve2.err)"
+U=http://127.0.0.1:$PORT
+curl -s -H 'Content-Type: text/plain' --data-binary @x.txt "$U/api/v1/seal/verify" >web3.json
+[ "$(json 'd["valid"]' <web3.json)" = True ] || fail "web: the seal check needed pki.key: $(cat web3.json)"
+mv pki.key.away "$D/keys/pki.key"
+"$B" pki rollover --data "$D" --user admin --password-file a.pw >/dev/null
+"$B" pki issue-barcode-signer --data "$D" --user admin --password-file a.pw >/dev/null
+"$B" extract issue "$UIN" --data "$D" --user clerk1 --password-file c1.pw --out y.pdf \
+    --payload-out y.txt >/dev/null
+curl -s -H 'Content-Type: text/plain' --data-binary @y.txt "$U/api/v1/seal/verify" >web4.json
+[ "$(json 'd["valid"]' <web4.json)" = True ] ||
+    fail "web: a seal under the new CSCA did not verify (stale trust anchors): $(cat web4.json)"
+curl -s -H 'Content-Type: text/plain' --data-binary @x.txt "$U/api/v1/seal/verify" >web5.json
+[ "$(json 'd["valid"]' <web5.json)" = True ] || fail "web: a seal under the old CSCA: $(cat web5.json)"
+kill $SERVE
+wait $SERVE 2>/dev/null || true
+
 echo "ok: seal round trip, tampering, foreign signer, malformed seals, deaths"

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/json.h"
 #include "support/support.h"
@@ -442,10 +443,114 @@ static void test_workflow(void **state)
     }
 }
 
+/* Run constant SQL on the data directory's database (test set-up only). */
+static void db_sql(const char *sql)
+{
+    char path[4200];
+    sqlite3 *h = NULL;
+    char *msg = NULL;
+    snprintf(path, sizeof path, "%s/civreg.db", data);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 10000);
+    if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(h);
+}
+
+static long db_count(const char *sql)
+{
+    char path[4200];
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    long n;
+    snprintf(path, sizeof path, "%s/civreg.db", data);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+/* An approved application of a newly registered person (entry ENTRY). */
+static void approved_application(int entry, char id[80])
+{
+    char person[16];
+    json_t *app;
+    register_person("Baraka Juma", entry, person);
+    app = enrol("enrol", person, NULL);
+    snprintf(id, 80, "%s", jstr(app, "id"));
+    json_decref(app);
+    json_decref(json_of(ok_as("appr", NULL, (const char *[]){ "application", "approve", id,
+                                                              NULL })));
+}
+
+/* Holder data altered in the database so that it lacks the sex: a clear
+ * refusal, not a crash, and nothing personalized. */
+static void test_holder_without_sex(void **state)
+{
+    char id[80], sql[512];
+    (void)state;
+
+    approved_application(31, id);
+    snprintf(sql, sizeof sql,
+             "UPDATE applications SET holder = json_remove(holder, '$.sex') WHERE id = '%s'", id);
+    db_sql(sql);
+    refused_as("oper", (const char *[]){ "application", "personalize", id, NULL },
+               "application holder data: sex missing or invalid");
+    snprintf(sql, sizeof sql,
+             "UPDATE applications SET holder = json_set(holder, '$.sex', '') WHERE id = '%s'", id);
+    db_sql(sql);
+    refused_as("oper", (const char *[]){ "application", "personalize", id, NULL },
+               "application holder data: sex missing or invalid");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM applications WHERE id = '%s' AND status = "
+                              "'approved'", id);
+    assert_int_equal(db_count(sql), 1);
+}
+
+/* A failure after the chip was signed (injected: a trigger refuses the
+ * document's update) leaves neither the document nor the chip's signed
+ * chip.personalize event: both are in one transaction. */
+static void test_chip_event_in_document_transaction(void **state)
+{
+    char id[80];
+    long chips = db_count("SELECT count(*) FROM events WHERE type = 'chip.personalize'");
+    long docs = db_count("SELECT count(*) FROM events WHERE type = 'document.personalize'");
+    (void)state;
+
+    approved_application(32, id);
+    db_sql("CREATE TRIGGER test_refuse_document BEFORE UPDATE OF date_of_issue ON documents "
+           "BEGIN SELECT RAISE(ABORT, 'injected failure after the chip was signed'); END");
+    refused_as("oper", (const char *[]){ "application", "personalize", id, NULL },
+               "injected failure after the chip was signed");
+    db_sql("DROP TRIGGER test_refuse_document");
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE type = 'chip.personalize'"),
+                     chips);
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE type = 'document.personalize'"),
+                     docs);
+    /* and without the fault: one chip event, committed with the document */
+    {
+        json_t *p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize",
+                                                                  id, NULL }));
+        assert_non_null(json_string_value(json_object_get(p, "chip")));
+        json_decref(p);
+    }
+    assert_int_equal(db_count("SELECT count(*) FROM events WHERE type = 'chip.personalize'"),
+                     chips + 1);
+    {
+        char *v = ok_as("audit", NULL, (const char *[]){ "audit", "verify", NULL });
+        assert_non_null(strstr(v, "ok:"));
+        free(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_workflow),
+        cmocka_unit_test(test_holder_without_sex),
+        cmocka_unit_test(test_chip_event_in_document_transaction),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,214 @@
+/* registry/ under injected faults: a read that fails inside the four-eyes
+ * check must fail the verification (not waive the rule), and a witness file
+ * that cannot be written must not leak its descriptor in a long-running
+ * server. Faults are injected from outside the code under test: a SQLite
+ * progress handler interrupts one chosen statement, and RLIMIT_FSIZE makes
+ * write(2) come up short. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
+#include "registry/registry.h"
+#include "registry/registry_int.h"
+#include "support/support.h"
+
+static char *dir;
+static struct datadir *dd;
+static struct db *db;
+
+static void add_user(struct registry_actor *admin, const char *name, unsigned roles,
+                     const char *pw)
+{
+    struct err err = ERR_INIT;
+    struct registry_user_new u = { name, pw, roles, "HQ", false };
+    if (registry_user_add(db, dd->keys_dir, admin, &u, &err) != 0)
+        fail_msg("user add %s: %s", name, err_msg(&err));
+}
+
+static int setup(void **state)
+{
+    struct registry_actor *admin = NULL;
+    struct err err = ERR_INIT;
+    char path[4096];
+    (void)state;
+
+    dir = tmp_dir("registry-faults");
+    if (dir == NULL)
+        return -1;
+    snprintf(path, sizeof path, "%s/data", dir);
+    if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
+        datadir_db_open(dd, 0, &db, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+    add_user(NULL, "admin", ROLE_ADMIN, "admin-password");
+    if (registry_authenticate(db, dd->keys_dir, "admin", "admin-password", &admin, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+    add_user(admin, "clerk-a", ROLE_CLERK, "clerk-a-password");
+    add_user(admin, "clerk-b", ROLE_CLERK, "clerk-b-password");
+    registry_actor_free(admin);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    db_close(db);
+    datadir_free(dd);
+    tmp_remove(dir);
+    free(dir);
+    return 0;
+}
+
+static struct registry_actor *login(const char *user, const char *pw)
+{
+    struct registry_actor *a = NULL;
+    struct err err = ERR_INIT;
+    if (registry_authenticate(db, dd->keys_dir, user, pw, &a, &err) != 0)
+        fail_msg("%s: %s", user, err_msg(&err));
+    return a;
+}
+
+/* Progress handler: interrupt any statement whose SQL contains the string
+ * in CTX while it runs (sqlite3_step then returns SQLITE_INTERRUPT, as it
+ * would return SQLITE_BUSY or SQLITE_IOERR on a real fault). */
+static int interrupted;
+static int interrupt_matching(void *ctx)
+{
+    sqlite3 *h = db_handle(db);
+    for (sqlite3_stmt *s = sqlite3_next_stmt(h, NULL); s; s = sqlite3_next_stmt(h, s)) {
+        const char *sql = sqlite3_sql(s);
+        if (sqlite3_stmt_busy(s) && sql && strstr(sql, ctx)) {
+            interrupted++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *record_status(const char *id)
+{
+    static char status[32];
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "SELECT status FROM birth_records WHERE id = ?1", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return status;
+}
+
+static void test_four_eyes_read_failure_refuses(void **state)
+{
+    struct registry_actor *a = login("clerk-a", "clerk-a-password");
+    struct registry_actor *b = login("clerk-b", "clerk-b-password");
+    struct err err = ERR_INIT;
+    json_t *rec = registry_record_example();
+    char *id = NULL;
+    (void)state;
+
+    assert_int_equal(registry_record_draft(db, a, rec, &id, &err), 0);
+
+    /* clerk-a keyed it; the read that would say so fails */
+    interrupted = 0;
+    sqlite3_progress_handler(db_handle(db), 1, interrupt_matching, (void *)"keyed_by=?2");
+    int rc = registry_record_verify(db, a, id, rec, NULL, &err);
+    sqlite3_progress_handler(db_handle(db), 0, NULL, NULL);
+    assert_true(interrupted > 0);
+    if (rc == 0)
+        fail_msg("a failed four-eyes read let clerk-a verify the record clerk-a keyed");
+    assert_non_null(strstr(err_msg(&err), "checking who keyed the record"));
+    assert_string_equal(record_status(id), "draft");
+
+    /* without the fault: the rule itself, then the second clerk */
+    err_clear(&err);
+    assert_int_not_equal(registry_record_verify(db, a, id, rec, NULL, &err), 0);
+    assert_non_null(strstr(err_msg(&err), "may not verify it"));
+    assert_int_equal(registry_record_verify(db, b, id, rec, NULL, &err), 0);
+    assert_string_equal(record_status(id), "verified");
+
+    free(id);
+    json_decref(rec);
+    registry_actor_free(a);
+    registry_actor_free(b);
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int count_temporaries(const char *keys)
+{
+    DIR *d = opendir(keys);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, ".tree-head.", 11) == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_witness_write_failure_closes(void **state)
+{
+    struct rlimit old, small = { 8, 8 };
+    json_t *head = json_pack("{s:i, s:s, s:s}", "tree_size", 12, "root_hash",
+                             "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                             "office", "HQ");
+    int before, after;
+    (void)state;
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    /* a write past the limit comes up short (EFBIG) instead of killing us */
+    signal(SIGXFSZ, SIG_IGN);
+    before = count_fds();
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    for (int i = 0; i < 20; i++)
+        reg_witness_write(dd->keys_dir, head);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    after = count_fds();
+    if (after != before)
+        fail_msg("20 failed witness writes left %d descriptors open", after - before);
+    assert_int_equal(count_temporaries(dd->keys_dir), 0);
+    /* and a write that can succeed still does */
+    reg_witness_write(dd->keys_dir, head);
+    assert_int_equal(count_fds(), before);
+    json_decref(head);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_four_eyes_read_failure_refuses),
+        cmocka_unit_test(test_witness_write_failure_closes),
+    };
+    if (secret_init(NULL) != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
