@@ -24,6 +24,7 @@ struct audit {
     int problems;
     unsigned char office_pk[REG_PK_BYTES];
     bool have_office_pk;
+    bool office_key_pinned; /* given by the caller (--office-key) */
     char node_office[REG_OFFICE_MAX + 1];
     /* what the rules need from the replayed log (the rows themselves are
      * rebuilt in the projection, projection.c) */
@@ -578,7 +579,7 @@ static void page_from_meta(struct proj *p, const char *id, const char *created_a
         if (key && (cur = proj_get(p, "scan_volumes", key)) == NULL)
             proj_put_new(p, "scan_volumes",
                          json_pack("{s:s, s:s, s:I, s:s, s:s?}", "id", buf_str(&vid), "office",
-                                   jstr(sep, "office"),
+                                   jstr(sep, "office"), "year",
                                    (json_int_t)json_integer_value(json_object_get(sep, "year")),
                                    "volume", jstr(sep, "volume"), "created_at", created_at));
         json_decref(key);
@@ -816,9 +817,13 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
     }
     if (ok && (body == NULL || json_parse(body, strlen(body), &b, NULL) != 0 ||
                json_integer_value(json_object_get(b, "tree_size")) != (json_int_t)h->size ||
-               strcmp(jstr(b, "root_hash"), root_hex) != 0)) {
+               strcmp(jstr(b, "root_hash"), root_hex) != 0 ||
+               sqlite3_column_type(st, 2) != SQLITE_TEXT || sqlite3_column_type(st, 3) != SQLITE_TEXT ||
+               strcmp(jstr(b, "office"), (const char *)sqlite3_column_text(st, 2)) != 0 ||
+               strcmp(jstr(b, "time"), (const char *)sqlite3_column_text(st, 3)) != 0)) {
         if (h->bad++ < TREE_HEAD_REPORT_MAX)
-            problem(a, "tree head %llu: its signed body does not name this size and root",
+            problem(a, "tree head %llu: its signed body does not name this size, root, office "
+                       "and time",
                     (unsigned long long)h->size);
         ok = false;
     }
@@ -854,6 +859,25 @@ static void witness_check(struct audit *a, uint64_t size, const merkle_hash root
         problem(a, "keys/tree-head.json: office signature invalid");
     }
     buf_release(&body);
+}
+
+/* The office key trusted (the stored one, no --office-key given) does not
+ * verify an office.key event: when the key that event publishes does, the
+ * stored key was replaced. */
+static void office_key_replaced(struct audit *a, const json_t *b, const char *body,
+                                size_t body_len, const unsigned char *sig, size_t sig_len)
+{
+    unsigned char pk[REG_PK_BYTES];
+    char stored[65];
+
+    if (a->office_key_pinned || strcmp(jstr(b, "type"), "office.key") != 0 ||
+        reg_hex32(jstr(json_object_get(b, "data"), "public_key"), pk, "key", NULL) != 0 ||
+        !reg_sig_ok(pk, body, body_len, sig, sig_len))
+        return;
+    hex_encode(a->office_pk, REG_PK_BYTES, stored);
+    problem(a, "office_keys %s public_key: stored x'%.32s...', log x'%.32s...' (the stored key "
+               "does not verify the log; replaced?)",
+            a->node_office, stored, jstr(json_object_get(b, "data"), "public_key"));
 }
 
 static int check_events(struct audit *a, struct registry_audit_stats *stats, struct err *err)
@@ -932,6 +956,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                 } else if (!reg_sig_ok(a->office_pk, body, body_len, sig, sig_len)) {
                     problem(a, "event %llu (%s by %s): signature invalid",
                             (unsigned long long)seq, jstr(b, "type"), actor);
+                    office_key_replaced(a, b, body, body_len, sig, sig_len);
                 } else {
                     signed_ok = true;
                 }
@@ -1136,6 +1161,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     if (office_key) {
         memcpy(a.office_pk, office_key, REG_PK_BYTES);
         a.have_office_pk = true;
+        a.office_key_pinned = true;
     }
     load_witness(&a, keys_dir);
     if (proj_open(db, &registry_projection, proj_report, &a, &a, &a.proj, err) != 0 ||

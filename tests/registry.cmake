@@ -8,3 +8,8 @@ civreg_test(test_registry_cli SOURCES integration/test_registry_cli.c LIBS civre
 civreg_test(test_registry_concurrency SOURCES integration/test_registry_concurrency.c
             LIBS civreg_registry civreg_db civreg_core)
 set_tests_properties(test_registry_cli test_registry_concurrency PROPERTIES TIMEOUT 240)
+# audit verify: every column of every table the log defines edited on a copy
+# of a populated data directory (the list read from the schema), every table
+# losing a row, two event bodies swapped: each named by the audit.
+civreg_test(test_audit_projection SOURCES integration/test_audit_projection.c LIBS civreg_core)
+set_tests_properties(test_audit_projection PROPERTIES TIMEOUT 600)
