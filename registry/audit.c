@@ -1168,6 +1168,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
         seed_duplicates(&a, err) != 0)
         goto out;
     if (check_events(&a, stats, err) != 0 || proj_compare(a.proj, err) != 0 ||
+        reg_audit_search(db, proj_report, &a, err) != 0 ||
         check_blob_files(&a, blobs_dir, stats, err) != 0 || count_versions(&a, stats, err) != 0)
         goto out;
     rc = a.problems;

@@ -21,4 +21,9 @@ void *proj_owner(struct proj *p);
 bool proj_handles(struct proj *p, const char *type);
 bool proj_covers(struct proj *p, const char *table);
 
+/* Recompute the search index into TEMP tables and report each difference
+ * with the stored one through PROBLEM (audit_search.c). */
+int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void *ctx,
+                     struct err *err);
+
 #endif
