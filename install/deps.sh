@@ -27,6 +27,7 @@ packages=(
     libcivetweb-dev
     libjansson-dev
     libqrencode-dev
+    qrencode
     libpng-dev libjpeg-dev libtiff-dev
     libunistring-dev
     fonts-ocr-b fontforge-nox fonts-dejavu-core

@@ -213,7 +213,7 @@ static int blob_put_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     if (reg_now(now, err) != 0 ||
-        registry_event_append(db, b->actor, "evidence.add", objects, data, &seq, err) != 0)
+        registry_event_append_at(db, b->actor, "evidence.add", objects, data, now, &seq, err) != 0)
         goto out;
     if (reg_prepare(db, &st,
                     "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"

@@ -314,7 +314,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, c->actor, "death.register", objects, edata, &seq, err) != 0)
+    if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
         goto out;
     if (reg_prepare(db, &st,
                     "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"

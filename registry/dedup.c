@@ -495,7 +495,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, c->actor, "record.duplicate", objects, data, &seq, err) != 0)
+    if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)
         goto out;
     /* the row is kept oriented "record_id is the duplicate of other_id" */
     if (reg_prepare(db, &st,

@@ -234,7 +234,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, c->actor, "extract.issue", objects, edata, &seq, err) != 0)
+    if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
         goto out;
     if (reg_prepare(db, &st,
                     "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"

@@ -277,7 +277,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, c->actor, "record.draft", objects, edata, &seq, err) != 0)
+    if (registry_event_append_at(db, c->actor, "record.draft", objects, edata, now, &seq, err) != 0)
         goto out;
     if (reg_prepare(db, &st,
                     "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
@@ -576,7 +576,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, c->actor, "record.verify", objects, edata, &seq, err) != 0)
+    if (registry_event_append_at(db, c->actor, "record.verify", objects, edata, now, &seq, err) != 0)
         goto out;
     if (reg_prepare(db, &st,
                     "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
@@ -711,7 +711,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, c->actor, "record.register", objects, edata, &seq, err) != 0)
+    if (registry_event_append_at(db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
         goto out;
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
@@ -856,7 +856,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
             goto out;
         }
     }
-    if (registry_event_append(db, c->actor, "record.correct", objects, edata, &seq, err) != 0)
+    if (registry_event_append_at(db, c->actor, "record.correct", objects, edata, now, &seq, err) != 0)
         goto out;
     if (insert_version(db, h.id, c->version, &data, hash, h.hash, c->reason, buf_str(&ev),
                        c->actor->username, now, seq, err) != 0)

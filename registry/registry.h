@@ -185,6 +185,13 @@ int registry_event_append(struct db *db, const struct registry_actor *actor, con
                           const json_t *objects, const json_t *data, uint64_t *seq,
                           struct err *err) __attribute__((warn_unused_result));
 
+/* The same, with TIME ("YYYY-MM-DDTHH:MM:SSZ", NULL: now) as the event's
+ * time: an event of version 2, whose rows the caller writes with exactly
+ * TIME, so `audit verify` rebuilds their time columns from the log. */
+int registry_event_append_at(struct db *db, const struct registry_actor *actor, const char *type,
+                             const json_t *objects, const json_t *data, const char *time,
+                             uint64_t *seq, struct err *err) __attribute__((warn_unused_result));
+
 /* Helper for OBJECTS: {"kind": KIND, "id": ID, "hash": HASH[, "prev": PREV]}
  * (PREV may be NULL). New reference. */
 json_t *registry_object_ref(const char *kind, const char *id, const char *hash, const char *prev);

@@ -363,7 +363,7 @@ int registry_search_index_record(struct db *db, const char *id, struct err *err)
     return rc;
 }
 
-static int reindex_tx(struct db *db, void *arg, struct err *err)
+int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
 {
     long long *count = arg;
     struct index_writer w;
@@ -399,7 +399,7 @@ out:
 int registry_search_reindex(struct db *db, long long *count, struct err *err)
 {
     long long n = 0;
-    if (db_tx_run(db, reindex_tx, &n, err) != 0)
+    if (db_tx_run(db, reg_search_reindex_tx, &n, err) != 0)
         return -1;
     if (count)
         *count = n;

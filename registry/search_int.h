@@ -17,6 +17,11 @@ struct search_row {
 };
 void reg_search_row_release(struct search_row *r);
 
+/* Rebuild the search index of every record (ARG: long long count out), in
+ * the caller's transaction. Unqualified table names: `audit verify` runs it
+ * into TEMP tables of the same names to recompute the index. */
+int reg_search_reindex_tx(struct db *db, void *arg, struct err *err);
+
 /* Load row ROWID of search_index with the prepared statement ST (from
  * reg_search_row_stmt). Returns 1 when absent. */
 int reg_search_row_stmt(struct db *db, sqlite3_stmt **st, struct err *err);

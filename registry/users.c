@@ -498,6 +498,37 @@ struct user_add {
     bool bootstrap;
 };
 
+/* The data of the office.key event: the office's public log key, and (since
+ * event version 2) the office row and the key's creation time, so that
+ * `audit verify` rebuilds tables offices and office_keys from the log. */
+static json_t *office_key_data(struct db *db, const char *office, const char *pk_hex,
+                               struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *data = NULL;
+
+    if (reg_prepare(db, &st,
+                    "SELECT o.name, o.country, o.created_at, k.created_at FROM offices o"
+                    " JOIN office_keys k ON k.office = o.code WHERE o.code = ?1",
+                    err) != 0)
+        return NULL;
+    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        reg_sql_fail(db, "reading the office", err);
+        goto out;
+    }
+    data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "office", office, "public_key", pk_hex,
+                     "name", (const char *)sqlite3_column_text(st, 0), "country",
+                     (const char *)sqlite3_column_text(st, 1), "created_at",
+                     (const char *)sqlite3_column_text(st, 2), "key_created_at",
+                     (const char *)sqlite3_column_text(st, 3));
+    if (data == NULL)
+        err_set(err, "out of memory");
+out:
+    sqlite3_finalize(st);
+    return data;
+}
+
 static int user_add_tx(struct db *db, void *arg, struct err *err)
 {
     struct user_add *ua = arg;
@@ -521,8 +552,9 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
         char pk_hex[65];
         json_t *data, *objs;
         hex_encode(ua->office_actor->office_pk, 32, pk_hex);
-        data = json_pack("{s:s, s:s}", "office", ua->office_actor->node_office, "public_key",
-                         pk_hex);
+        data = office_key_data(db, ua->office_actor->node_office, pk_hex, err);
+        if (data == NULL)
+            goto out;
         objs = json_pack("[o]", registry_object_ref("office_key", ua->office_actor->node_office,
                                                     NULL, NULL));
         rc = (data && objs) ? registry_event_append(db, ua->office_actor, "office.key", objs,
@@ -542,7 +574,8 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, ua->actor, "user.add", objects, content, &seq, err) != 0)
+    if (registry_event_append_at(db, ua->actor, "user.add", objects, content, now, &seq,
+                                 err) != 0)
         goto out;
     if (reg_prepare(db, &st,
                     "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"

@@ -38,6 +38,9 @@ struct importer {
     struct timespec t0;
     int fatal;
     struct err fatal_err;
+    /* the time of the file being imported: its volume and page rows and its
+     * scan.import event ("at") carry it, so the audit rebuilds them */
+    char at[TIME_ISO8601_LEN + 1];
 };
 
 static double elapsed(const struct timespec *t0)
@@ -222,11 +225,9 @@ static int ensure_volume(struct importer *im, struct err *err)
     static const char sql[] =
         "INSERT OR IGNORE INTO scan_volumes (id, office, year, volume, created_at) "
         "VALUES (?, ?, ?, ?, ?)";
-    char now[TIME_ISO8601_LEN + 1];
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    now_iso(now);
     if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
         sql_fail(im, "volume", err);
         goto out;
@@ -235,7 +236,7 @@ static int ensure_volume(struct importer *im, struct err *err)
     sqlite3_bind_text(st, 2, im->vol.office, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, im->vol.year);
     sqlite3_bind_text(st, 4, im->vol.volume, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, im->at, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         sql_fail(im, "volume", err);
         goto out;
@@ -266,11 +267,9 @@ static int insert_page(struct importer *im, const char *file_hash, size_t index,
         "INSERT INTO scan_pages (id, file_hash, page_index, file_name, volume_id, page_number, "
         "is_separator, quality_flags, preview_hash, meta, meta_hash, import_id, event_seq, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    char now[TIME_ISO8601_LEN + 1];
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    now_iso(now);
     if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
         sql_fail(im, "page", err);
         goto out;
@@ -294,7 +293,7 @@ static int insert_page(struct importer *im, const char *file_hash, size_t index,
     sqlite3_bind_text(st, 11, p->meta_hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 12, im->sum->import_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 13, (sqlite3_int64)seq);
-    sqlite3_bind_text(st, 14, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, im->at, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         sql_fail(im, "page", err);
         goto out;
@@ -368,6 +367,7 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
     if (db_tx_begin(im->db, err) != 0)
         goto out;
     in_tx = 1;
+    now_iso(im->at);
     if (im->sink->put_blob(im->sink->ctx, r->data, r->len, media_type(r->pages.format), blob_hash,
                            err) != 0)
         goto out;
@@ -423,9 +423,9 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
             goto out;
         }
     }
-    data = json_pack("{s:s, s:s, s:s, s:I, s:I}", "import", im->sum->import_id, "file_name",
+    data = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "import", im->sum->import_id, "file_name",
                      base_name(r->path), "format", scan_format_name(r->pages.format), "pages",
-                     (json_int_t)r->pages.count, "size", (json_int_t)r->len);
+                     (json_int_t)r->pages.count, "size", (json_int_t)r->len, "at", im->at);
     if (data == NULL) {
         err_set(err, "import: out of memory");
         goto out;

@@ -13,3 +13,8 @@ civreg_test(test_registry_faults SOURCES unit/test_registry_faults.c
 civreg_test(test_record_import_resume SOURCES integration/test_record_import_resume.c
             LIBS civreg_core)
 set_tests_properties(test_record_import_resume PROPERTIES TIMEOUT 400)
+# audit verify: every column of every table the log defines edited on a copy
+# of a populated data directory (the list read from the schema), every table
+# losing a row, two event bodies swapped: each named by the audit.
+civreg_test(test_audit_projection SOURCES integration/test_audit_projection.c LIBS civreg_core)
+set_tests_properties(test_audit_projection PROPERTIES TIMEOUT 600)

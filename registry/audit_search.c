@@ -1,0 +1,148 @@
+/* civreg registry: `audit verify` recomputes the search index. The index
+ * (search_index and its FTS5 tables search_fts, search_tri) is a cache
+ * derived from the current version of each record, not a fact of the log:
+ * the audit rebuilds it with the indexing code itself into TEMP tables of the
+ * same names (unqualified names resolve to temp first), compares every
+ * column by record id, and drops them. Nothing in the stored database is
+ * written. */
+#include <stdio.h>
+#include <string.h>
+
+#include "projection_int.h"
+#include "search_int.h"
+
+static const char *const index_cols[] = {
+    "office", "status", "given", "family", "sex", "dob", "place", "mother", "father",
+    "given_key", "family_key", "place_key", "mother_key", "father_key", "regno", "uin",
+};
+static const char *const fts_cols[] = {
+    "names", "names_ph", "parents", "parents_ph", "place", "dates", "ids",
+};
+
+#define REPORT_MAX 10
+
+static void text_of(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int n = sqlite3_column_bytes(st, i);
+
+    if (t == NULL)
+        (void)snprintf(out, size, "NULL");
+    else
+        (void)snprintf(out, size, "'%.*s'%s", n > 60 ? 60 : n, t, n > 60 ? "..." : "");
+}
+
+/* Run SQL (selects record_id, stored, recomputed) and report each row. */
+static int report_rows(struct db *db, const char *sql, const char *table, const char *col,
+                       void (*problem)(void *, const char *), void *ctx, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step, n = 0;
+    char line[512], a[96], b[96];
+
+    if (reg_prepare(db, &st, sql, err) != 0)
+        return -1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n++ >= REPORT_MAX)
+            continue;
+        if (col) {
+            text_of(st, 1, a, sizeof a);
+            text_of(st, 2, b, sizeof b);
+            (void)snprintf(line, sizeof line, "%s %s %s: stored %s, recomputed %s", table,
+                           sqlite3_column_text(st, 0), col, a, b);
+        } else {
+            (void)snprintf(line, sizeof line, "%s %s: %s", table, sqlite3_column_text(st, 0),
+                           (const char *)sqlite3_column_text(st, 1));
+        }
+        problem(ctx, line);
+    }
+    sqlite3_finalize(st);
+    if (n > REPORT_MAX) {
+        (void)snprintf(line, sizeof line, "%s%s%s: %d more rows differ from the recomputed index",
+                       table, col ? " " : "", col ? col : "", n - REPORT_MAX);
+        problem(ctx, line);
+    }
+    return step == SQLITE_DONE ? 0 : reg_sql_fail(db, table, err);
+}
+
+static int compare(struct db *db, void (*problem)(void *, const char *), void *ctx,
+                   struct err *err)
+{
+    char sql[2048];
+
+    if (report_rows(db,
+                    "SELECT m.record_id, 'indexes no record (row not derived from the records)'"
+                    " FROM main.search_index m WHERE NOT EXISTS (SELECT 1 FROM temp.search_index t"
+                    " WHERE t.record_id = m.record_id) UNION ALL SELECT t.record_id, 'row missing"
+                    " (civreg search --reindex)' FROM temp.search_index t WHERE NOT EXISTS"
+                    " (SELECT 1 FROM main.search_index m WHERE m.record_id = t.record_id)"
+                    " ORDER BY 1",
+                    "search_index", NULL, problem, ctx, err) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof index_cols / sizeof index_cols[0]; i++) {
+        (void)snprintf(sql, sizeof sql,
+                       "SELECT m.record_id, m.\"%s\", t.\"%s\" FROM main.search_index m JOIN"
+                       " temp.search_index t ON t.record_id = m.record_id WHERE m.\"%s\" IS NOT"
+                       " t.\"%s\" ORDER BY 1",
+                       index_cols[i], index_cols[i], index_cols[i], index_cols[i]);
+        if (report_rows(db, sql, "search_index", index_cols[i], problem, ctx, err) != 0)
+            return -1;
+    }
+    for (int tri = 0; tri < 2; tri++) {
+        const char *fts = tri ? "search_tri" : "search_fts";
+        size_t n = tri ? 1 : sizeof fts_cols / sizeof fts_cols[0];
+        (void)snprintf(sql, sizeof sql,
+                       "SELECT m.record_id, 'has no %s row' FROM main.search_index m WHERE NOT"
+                       " EXISTS (SELECT 1 FROM main.%s f WHERE f.rowid = m.rowid) UNION ALL"
+                       " SELECT f.rowid, 'row indexes no search_index row' FROM main.%s f"
+                       " WHERE NOT EXISTS (SELECT 1 FROM main.search_index m WHERE m.rowid ="
+                       " f.rowid) ORDER BY 1",
+                       fts, fts, fts);
+        if (report_rows(db, sql, fts, NULL, problem, ctx, err) != 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            (void)snprintf(sql, sizeof sql,
+                           "SELECT m.record_id, mf.\"%s\", tf.\"%s\" FROM main.search_index m"
+                           " JOIN main.%s mf ON mf.rowid = m.rowid JOIN temp.search_index t ON"
+                           " t.record_id = m.record_id JOIN temp.%s tf ON tf.rowid = t.rowid"
+                           " WHERE mf.\"%s\" IS NOT tf.\"%s\" ORDER BY 1",
+                           fts_cols[i], fts_cols[i], fts, fts, fts_cols[i], fts_cols[i]);
+            if (report_rows(db, sql, fts, fts_cols[i], problem, ctx, err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void *ctx,
+                     struct err *err)
+{
+    long long count = 0;
+    int rc = -1;
+
+    /* the same definitions as migration 0007, in temp */
+    if (db_exec(db,
+                "CREATE TEMP TABLE search_index (rowid INTEGER PRIMARY KEY, record_id TEXT NOT"
+                " NULL UNIQUE, office TEXT NOT NULL, status TEXT NOT NULL, given TEXT NOT NULL,"
+                " family TEXT NOT NULL, sex TEXT NOT NULL, dob TEXT NOT NULL, place TEXT NOT"
+                " NULL, mother TEXT NOT NULL, father TEXT NOT NULL, given_key TEXT NOT NULL,"
+                " family_key TEXT NOT NULL, place_key TEXT NOT NULL, mother_key TEXT NOT NULL,"
+                " father_key TEXT NOT NULL, regno TEXT, uin TEXT);"
+                "CREATE VIRTUAL TABLE temp.search_fts USING fts5(names, names_ph, parents,"
+                " parents_ph, place, dates, ids, tokenize = 'unicode61 remove_diacritics 2');"
+                "CREATE VIRTUAL TABLE temp.search_tri USING fts5(names, tokenize = 'trigram');",
+                err) != 0)
+        goto out;
+    if (reg_search_reindex_tx(db, &count, err) != 0) {
+        err_prefix(err, "audit: recomputing the search index");
+        goto out;
+    }
+    rc = compare(db, problem, ctx, err);
+out:
+    if (db_exec(db,
+                "DROP TABLE IF EXISTS temp.search_index; DROP TABLE IF EXISTS temp.search_fts;"
+                " DROP TABLE IF EXISTS temp.search_tri;",
+                rc == 0 ? err : NULL) != 0)
+        rc = -1;
+    return rc;
+}

@@ -1,0 +1,739 @@
+/* civreg registry: the tables as a projection of the signed log (see
+ * projection.h). The expected rows live in an attached in-memory database
+ * ("civreg_expect") in tables named as the stored ones, with the columns the
+ * handlers produce and the same primary key, untyped so a value keeps the
+ * type the handler gave it. The comparison reads the schema: for each
+ * table, rows missing or extra by primary key, then every produced column
+ * with IS NOT (type and value), then the content column through its hash.
+ *
+ * The SQL here is built from table and column names that come from the
+ * constant table descriptions and from the schema itself (PRAGMA
+ * table_info), each double-quoted; every value is a bound parameter. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "projection_int.h"
+
+#define PROJ_MODULES_MAX 8
+#define PROJ_TABLES_MAX 64
+#define PROJ_COLS_MAX 40
+#define PROJ_REPORT_MAX 10 /* lines per table and column before a summary */
+#define PROJ_STMT_CACHE 64
+
+/* The value "the log does not say": a blob no STRICT column of ours holds. */
+static const unsigned char unknown_blob[] = "\0civreg:unknown";
+#define UNKNOWN_LEN (sizeof unknown_blob - 1)
+
+static const struct proj_module *registered[PROJ_MODULES_MAX];
+static size_t n_registered;
+
+void registry_audit_register(const struct proj_module *m)
+{
+    for (size_t i = 0; i < n_registered; i++)
+        if (registered[i] == m)
+            return;
+    if (m && n_registered < PROJ_MODULES_MAX)
+        registered[n_registered++] = m;
+}
+
+struct proj_tab {
+    const struct proj_table *spec;
+    const char *module;
+    bool exists;                 /* in the stored schema */
+    char *cols[PROJ_COLS_MAX];   /* produced */
+    size_t n_cols;
+    char *pk[8];
+    size_t n_pk;
+};
+
+struct proj {
+    struct db *db;
+    sqlite3 *h;
+    void (*report)(void *ctx, const char *line);
+    void *ctx;
+    void *owner;
+    const struct proj_module *modules[PROJ_MODULES_MAX + 1];
+    size_t n_modules;
+    struct proj_tab tabs[PROJ_TABLES_MAX];
+    size_t n_tabs;
+    bool attached;
+    json_t *cache; /* SQL text -> index into stmts */
+    sqlite3_stmt *stmts[PROJ_STMT_CACHE];
+    size_t n_stmts;
+};
+
+void proj_problem(struct proj *p, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    p->report(p->ctx, line);
+}
+
+void *proj_owner(struct proj *p)
+{
+    return p->owner;
+}
+
+json_t *proj_unknown(void)
+{
+    return json_pack("{s:b}", "$unknown", 1);
+}
+
+json_t *proj_time(const struct proj_event *ev)
+{
+    return ev->v >= 2 && ev->time ? json_string(ev->time) : proj_unknown();
+}
+
+static bool is_unknown(const json_t *v)
+{
+    return json_is_object(v) && json_is_true(json_object_get(v, "$unknown"));
+}
+
+static struct proj_tab *tab_find(struct proj *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_tabs; i++)
+        if (strcmp(p->tabs[i].spec->name, name) == 0)
+            return &p->tabs[i];
+    return NULL;
+}
+
+static bool tab_has(const struct proj_tab *t, const char *col)
+{
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (strcmp(t->cols[i], col) == 0)
+            return true;
+    return false;
+}
+
+/* Whether COL is named in the list "a: why; b: why" or "a,b". */
+static bool listed(const char *list, const char *col)
+{
+    size_t n = strlen(col);
+    const char *s = list;
+
+    while (s && *s) {
+        while (*s == ' ' || *s == ';' || *s == ',')
+            s++;
+        if (strncmp(s, col, n) == 0 && (s[n] == ':' || s[n] == ',' || s[n] == '\0'))
+            return true;
+        s = strpbrk(s, ";,");
+    }
+    return false;
+}
+
+static int exec(struct proj *p, const char *sql, struct err *err)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(p->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        err_set(err, "audit: %s", msg ? msg : "out of memory");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int prep(struct proj *p, sqlite3_stmt **st, const char *sql, struct err *err)
+{
+    if (sqlite3_prepare_v2(p->h, sql, -1, st, NULL) != SQLITE_OK)
+        return err_set(err, "audit: %s: %s", sqlite3_errmsg(p->h), sql);
+    return 0;
+}
+
+/* Read the stored schema of T, check each column is produced or excluded,
+ * and create the expected table. */
+static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
+{
+    struct buf sql = BUF_INIT(16384);
+    sqlite3_stmt *st = NULL;
+    const char *s = t->spec->columns;
+    int pks[8] = { 0 }, rc = -1, step, bad = 0;
+    char *names[8] = { 0 };
+
+    while (s && *s && t->n_cols < PROJ_COLS_MAX) {
+        size_t n = strcspn(s, ",");
+        while (*s == ' ')
+            s++, n--;
+        if ((t->cols[t->n_cols] = strndup(s, n)) == NULL)
+            return err_set(err, "out of memory");
+        t->n_cols++;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    if (prep(p, &st, "SELECT name, pk FROM pragma_table_info(?1, 'main')", err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, t->spec->name, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        int pk = sqlite3_column_int(st, 1);
+        t->exists = true;
+        if (pk > 0 && pk <= 8) {
+            pks[pk - 1] = 1;
+            names[pk - 1] = strdup(c);
+        }
+        if (!tab_has(t, c) && !listed(t->spec->excluded, c) &&
+            !(t->spec->content && strcmp(t->spec->content, c) == 0))
+            proj_problem(p, "%s %s: column neither rebuilt from the log nor listed as excluded "
+                            "(the audit does not know it)",
+                         t->spec->name, c);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    for (int i = 0; i < 8 && pks[i]; i++) {
+        if (names[i] == NULL) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+        t->pk[t->n_pk++] = names[i];
+        names[i] = NULL;
+        if (!tab_has(t, t->pk[t->n_pk - 1]))
+            proj_problem(p, "%s: primary key column %s is not rebuilt from the log",
+                         t->spec->name, t->pk[t->n_pk - 1]);
+    }
+    if (!t->exists) {
+        rc = 0;
+        goto out;
+    }
+    buf_reset(&sql);
+    bad |= buf_printf(&sql, "CREATE TABLE civreg_expect.\"%s\"(", t->spec->name) != 0;
+    for (size_t i = 0; i < t->n_cols; i++)
+        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]) != 0;
+    if (t->n_pk) {
+        bad |= buf_append_str(&sql, ", PRIMARY KEY(") != 0;
+        for (size_t i = 0; i < t->n_pk; i++)
+            bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->pk[i]) != 0;
+        bad |= buf_append_str(&sql, ")") != 0;
+    }
+    bad |= buf_append_str(&sql, ")") != 0;
+    if (bad) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    rc = exec(p, buf_str(&sql), err);
+out:
+    for (int i = 0; i < 8; i++)
+        free(names[i]);
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return rc;
+}
+
+static int add_module(struct proj *p, const struct proj_module *m, struct err *err)
+{
+    for (size_t i = 0; i < m->n_tables; i++) {
+        struct proj_tab *t;
+        if (tab_find(p, m->tables[i].name))
+            continue;
+        if (p->n_tabs >= PROJ_TABLES_MAX)
+            return err_set(err, "audit: too many tables");
+        t = &p->tabs[p->n_tabs++];
+        memset(t, 0, sizeof *t);
+        t->spec = &m->tables[i];
+        t->module = m->name;
+        if (tab_setup(p, t, err) != 0)
+            return -1;
+    }
+    p->modules[p->n_modules++] = m;
+    return 0;
+}
+
+int proj_open(struct db *db, const struct proj_module *own, void (*report)(void *, const char *),
+              void *ctx, void *owner, struct proj **out, struct err *err)
+{
+    struct proj *p = calloc(1, sizeof *p);
+
+    *out = NULL;
+    if (p == NULL || (p->cache = json_object()) == NULL) {
+        free(p);
+        return err_set(err, "out of memory");
+    }
+    p->db = db;
+    p->h = db_handle(db);
+    p->report = report;
+    p->ctx = ctx;
+    p->owner = owner;
+    if (exec(p, "ATTACH DATABASE ':memory:' AS civreg_expect", err) != 0)
+        goto fail;
+    p->attached = true;
+    if (add_module(p, own, err) != 0)
+        goto fail;
+    for (size_t i = 0; i < n_registered; i++)
+        if (add_module(p, registered[i], err) != 0)
+            goto fail;
+    *out = p;
+    return 0;
+fail:
+    proj_close(p);
+    return -1;
+}
+
+void proj_close(struct proj *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->n_stmts; i++)
+        sqlite3_finalize(p->stmts[i]);
+    if (p->attached)
+        (void)sqlite3_exec(p->h, "DETACH DATABASE civreg_expect", NULL, NULL, NULL);
+    for (size_t i = 0; i < p->n_tabs; i++) {
+        for (size_t c = 0; c < p->tabs[i].n_cols; c++)
+            free(p->tabs[i].cols[c]);
+        for (size_t c = 0; c < p->tabs[i].n_pk; c++)
+            free(p->tabs[i].pk[c]);
+    }
+    json_decref(p->cache);
+    free(p);
+}
+
+bool proj_handles(struct proj *p, const char *type)
+{
+    for (size_t m = 0; m < p->n_modules; m++)
+        for (size_t i = 0; i < p->modules[m]->n_handlers; i++)
+            if (strcmp(p->modules[m]->handlers[i].type, type) == 0)
+                return true;
+    return false;
+}
+
+void proj_replay(struct proj *p, const struct proj_event *ev)
+{
+    for (size_t m = 0; m < p->n_modules; m++)
+        for (size_t i = 0; i < p->modules[m]->n_handlers; i++)
+            if (strcmp(p->modules[m]->handlers[i].type, ev->type) == 0)
+                p->modules[m]->handlers[i].fn(p, ev);
+}
+
+/* ---- values ---- */
+
+static int bind_value(sqlite3_stmt *st, int i, const json_t *v)
+{
+    if (json_is_string(v))
+        return sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v),
+                                 SQLITE_TRANSIENT);
+    if (json_is_integer(v))
+        return sqlite3_bind_int64(st, i, (sqlite3_int64)json_integer_value(v));
+    if (json_is_real(v))
+        return sqlite3_bind_double(st, i, json_real_value(v));
+    if (json_is_boolean(v))
+        return sqlite3_bind_int(st, i, json_is_true(v));
+    if (v == NULL || json_is_null(v))
+        return sqlite3_bind_null(st, i);
+    if (is_unknown(v))
+        return sqlite3_bind_blob(st, i, unknown_blob, (int)UNKNOWN_LEN, SQLITE_STATIC);
+    if (json_is_string(json_object_get(v, "$blob"))) {
+        const char *hex = json_string_value(json_object_get(v, "$blob"));
+        size_t n = strlen(hex) / 2, got = 0;
+        unsigned char *b = malloc(n ? n : 1);
+        int rc;
+        if (b == NULL || hex_decode(hex, strlen(hex), b, n, &got, NULL) != 0) {
+            free(b);
+            return sqlite3_bind_blob(st, i, unknown_blob, (int)UNKNOWN_LEN, SQLITE_STATIC);
+        }
+        rc = sqlite3_bind_blob(st, i, b, (int)got, SQLITE_TRANSIENT);
+        free(b);
+        return rc;
+    }
+    /* an array or object where a column was expected: a value no stored row
+     * can equal, so the difference is reported */
+    return sqlite3_bind_blob(st, i, "\0civreg:bad", 11, SQLITE_STATIC);
+}
+
+static json_t *column_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        return json_integer((json_int_t)sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, i));
+    case SQLITE_TEXT:
+        return json_stringn((const char *)sqlite3_column_text(st, i),
+                            (size_t)sqlite3_column_bytes(st, i));
+    case SQLITE_BLOB: {
+        size_t n = (size_t)sqlite3_column_bytes(st, i);
+        const void *b = sqlite3_column_blob(st, i);
+        char *hex;
+        json_t *v;
+        if (n == UNKNOWN_LEN && memcmp(b, unknown_blob, n) == 0)
+            return proj_unknown();
+        hex = hex_encode_alloc(b, n);
+        v = hex ? json_pack("{s:s}", "$blob", hex) : NULL;
+        free(hex);
+        return v;
+    }
+    default:
+        return json_null();
+    }
+}
+
+static sqlite3_stmt *cached(struct proj *p, const char *sql, bool *owned)
+{
+    json_t *ix = json_object_get(p->cache, sql);
+    sqlite3_stmt *st = NULL;
+
+    *owned = false;
+    if (ix) {
+        st = p->stmts[json_integer_value(ix)];
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v2(p->h, sql, -1, &st, NULL) != SQLITE_OK) {
+        proj_problem(p, "audit: cannot rebuild: %s", sqlite3_errmsg(p->h));
+        return NULL;
+    }
+    if (p->n_stmts < PROJ_STMT_CACHE &&
+        json_object_set_new(p->cache, sql, json_integer((json_int_t)p->n_stmts)) == 0)
+        p->stmts[p->n_stmts++] = st;
+    else
+        *owned = true;
+    return st;
+}
+
+void proj_put(struct proj *p, const char *table, const json_t *row)
+{
+    struct proj_tab *t = tab_find(p, table);
+    struct buf sql = BUF_INIT(16384);
+    const char *k;
+    json_t *v;
+    sqlite3_stmt *st;
+    bool owned = false, bad = false, first = true;
+    int i = 0;
+
+    if (t == NULL || !t->exists || !json_is_object(row)) {
+        proj_problem(p, "audit: no table %s to rebuild", table);
+        return;
+    }
+    json_object_foreach((json_t *)row, k, v) if (!tab_has(t, k)) {
+        proj_problem(p, "audit: %s.%s is not a column the log rebuilds", table, k);
+        return;
+    }
+    bad |= buf_printf(&sql, "INSERT INTO civreg_expect.\"%s\"(", table) != 0;
+    json_object_foreach((json_t *)row, k, v) bad |= buf_printf(&sql, "%s\"%s\"", i++ ? ", " : "",
+                                                               k) != 0;
+    bad |= buf_append_str(&sql, ") VALUES (") != 0;
+    for (int j = 0; j < i; j++)
+        bad |= buf_printf(&sql, "%s?%d", j ? ", " : "", j + 1) != 0;
+    bad |= buf_append_str(&sql, ")") != 0;
+    if (t->n_pk) {
+        bad |= buf_append_str(&sql, " ON CONFLICT(") != 0;
+        for (size_t j = 0; j < t->n_pk; j++)
+            bad |= buf_printf(&sql, "%s\"%s\"", j ? ", " : "", t->pk[j]) != 0;
+        bad |= buf_append_str(&sql, ") DO ") != 0;
+        json_object_foreach((json_t *)row, k, v) {
+            bool is_pk = false;
+            for (size_t j = 0; j < t->n_pk; j++)
+                is_pk |= strcmp(t->pk[j], k) == 0;
+            if (is_pk)
+                continue;
+            bad |= buf_printf(&sql, "%s\"%s\" = excluded.\"%s\"", first ? "UPDATE SET " : ", ",
+                              k, k) != 0;
+            first = false;
+        }
+        if (first)
+            bad |= buf_append_str(&sql, "NOTHING") != 0;
+    }
+    if (bad) {
+        proj_problem(p, "audit: out of memory");
+        buf_release(&sql);
+        return;
+    }
+    st = cached(p, buf_str(&sql), &owned);
+    buf_release(&sql);
+    if (st == NULL)
+        return;
+    i = 0;
+    json_object_foreach((json_t *)row, k, v) bind_value(st, ++i, v);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        proj_problem(p, "audit: rebuilding %s: %s", table, sqlite3_errmsg(p->h));
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
+}
+
+void proj_put_new(struct proj *p, const char *table, json_t *row)
+{
+    if (row == NULL)
+        proj_problem(p, "audit: out of memory rebuilding %s", table);
+    else
+        proj_put(p, table, row);
+    json_decref(row);
+}
+
+/* SELECT <what> FROM <schema>.T WHERE pk = KEY; one row as JSON. */
+static json_t *select_one(struct proj *p, const char *schema, const char *table, const json_t *key,
+                          const char *column)
+{
+    struct proj_tab *t = tab_find(p, table);
+    struct buf sql = BUF_INIT(4096);
+    sqlite3_stmt *st = NULL;
+    json_t *row = NULL;
+    bool bad = false;
+
+    if (t == NULL || !t->exists || t->n_pk == 0)
+        return NULL;
+    if (column)
+        bad |= buf_printf(&sql, "SELECT \"%s\"", column) != 0;
+    else
+        for (size_t i = 0; i < t->n_cols; i++)
+            bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "SELECT ", t->cols[i]) != 0;
+    bad |= buf_printf(&sql, " FROM %s.\"%s\" WHERE ", schema, table) != 0;
+    for (size_t i = 0; i < t->n_pk; i++)
+        bad |= buf_printf(&sql, "%s\"%s\" IS ?%zu", i ? " AND " : "", t->pk[i], i + 1) != 0;
+    if (bad || sqlite3_prepare_v2(p->h, buf_str(&sql), -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    for (size_t i = 0; i < t->n_pk; i++)
+        bind_value(st, (int)i + 1, json_object_get(key, t->pk[i]));
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (column) {
+            row = column_json(st, 0);
+        } else {
+            row = json_object();
+            for (size_t i = 0; row && i < t->n_cols; i++)
+                (void)json_object_set_new(row, t->cols[i], column_json(st, (int)i));
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return row;
+}
+
+json_t *proj_get(struct proj *p, const char *table, const json_t *key)
+{
+    return select_one(p, "civreg_expect", table, key, NULL);
+}
+
+json_t *proj_stored(struct proj *p, const char *table, const json_t *key, const char *column)
+{
+    return select_one(p, "main", table, key, column);
+}
+
+/* ---- the comparison ---- */
+
+static void fmt_value(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+        (void)snprintf(out, size, "NULL");
+        break;
+    case SQLITE_INTEGER:
+        (void)snprintf(out, size, "%lld", (long long)sqlite3_column_int64(st, i));
+        break;
+    case SQLITE_FLOAT:
+        (void)snprintf(out, size, "%g", sqlite3_column_double(st, i));
+        break;
+    case SQLITE_TEXT: {
+        int n = sqlite3_column_bytes(st, i);
+        (void)snprintf(out, size, "'%.*s'%s", n > 60 ? 60 : n, sqlite3_column_text(st, i),
+                       n > 60 ? "..." : "");
+        break;
+    }
+    default: {
+        char hex[33];
+        int n = sqlite3_column_bytes(st, i);
+        hex_encode(sqlite3_column_blob(st, i), (size_t)(n > 16 ? 16 : n), hex);
+        (void)snprintf(out, size, "x'%s'%s", hex, n > 16 ? "..." : "");
+    }
+    }
+}
+
+/* The row id: primary key values from column 0 on, joined by '/'. */
+static void fmt_id(sqlite3_stmt *st, size_t n_pk, char *out, size_t size)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n_pk && used < size; i++) {
+        const unsigned char *v = sqlite3_column_text(st, (int)i);
+        int k = snprintf(out + used, size - used, "%s%s", i ? "/" : "", v ? (const char *)v : "NULL");
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+}
+
+static int build_join(const struct proj_tab *t, struct buf *sql)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < t->n_pk; i++)
+        bad |= buf_printf(sql, "%se.\"%s\" IS m.\"%s\"", i ? " AND " : "", t->pk[i], t->pk[i]);
+    return bad;
+}
+
+static int build_pk(const struct proj_tab *t, const char *alias, struct buf *sql)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < t->n_pk; i++)
+        bad |= buf_printf(sql, "%s%s.\"%s\"", i ? ", " : "", alias, t->pk[i]);
+    return bad;
+}
+
+/* Rows on one side only: in MAIN (extra) or in the log (missing). */
+static int compare_rows(struct proj *p, const struct proj_tab *t, bool extra, struct err *err)
+{
+    struct buf sql = BUF_INIT(8192);
+    sqlite3_stmt *st = NULL;
+    const char *a = extra ? "m" : "e";
+    int bad = 0, rc = -1, step, n = 0;
+    char id[256];
+
+    bad |= buf_append_str(&sql, "SELECT ");
+    bad |= build_pk(t, a, &sql);
+    bad |= buf_printf(&sql, " FROM %s.\"%s\" %s WHERE NOT EXISTS (SELECT 1 FROM %s.\"%s\" %s"
+                            " WHERE ",
+                      extra ? "main" : "civreg_expect", t->spec->name, a,
+                      extra ? "civreg_expect" : "main", t->spec->name, extra ? "e" : "m");
+    bad |= build_join(t, &sql);
+    bad |= buf_printf(&sql, ") ORDER BY 1");
+    if (bad) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (prep(p, &st, buf_str(&sql), err) != 0)
+        goto out;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n++ >= PROJ_REPORT_MAX)
+            continue;
+        fmt_id(st, t->n_pk, id, sizeof id);
+        if (extra)
+            proj_problem(p, "%s %s: row not in the log (no signed event made it)",
+                         t->spec->name, id);
+        else
+            proj_problem(p, "%s %s: row missing, the log made it (deleted?)", t->spec->name, id);
+    }
+    if (n > PROJ_REPORT_MAX)
+        proj_problem(p, "%s: %d more rows %s", t->spec->name, n - PROJ_REPORT_MAX,
+                     extra ? "not in the log" : "missing");
+    rc = step == SQLITE_DONE ? 0 : err_set(err, "audit: %s: %s", t->spec->name,
+                                           sqlite3_errmsg(p->h));
+out:
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return rc;
+}
+
+static int compare_column(struct proj *p, const struct proj_tab *t, const char *c,
+                          struct err *err)
+{
+    struct buf sql = BUF_INIT(8192);
+    sqlite3_stmt *st = NULL;
+    int bad = 0, rc = -1, step, n = 0;
+    int k = (int)t->n_pk;
+
+    bad |= buf_append_str(&sql, "SELECT ");
+    bad |= build_pk(t, "m", &sql);
+    bad |= buf_printf(&sql, ", m.\"%s\", e.\"%s\" FROM main.\"%s\" m JOIN civreg_expect.\"%s\" e"
+                            " ON ",
+                      c, c, t->spec->name, t->spec->name);
+    bad |= build_join(t, &sql);
+    bad |= buf_printf(&sql, " WHERE m.\"%s\" IS NOT e.\"%s\" AND e.\"%s\" IS NOT ?1 ORDER BY 1",
+                      c, c, c);
+    if (bad) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (prep(p, &st, buf_str(&sql), err) != 0)
+        goto out;
+    sqlite3_bind_blob(st, 1, unknown_blob, (int)UNKNOWN_LEN, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        char id[256], stored[160], logged[160];
+        if (n++ >= PROJ_REPORT_MAX)
+            continue;
+        fmt_id(st, t->n_pk, id, sizeof id);
+        fmt_value(st, k, stored, sizeof stored);
+        fmt_value(st, k + 1, logged, sizeof logged);
+        proj_problem(p, "%s %s %s: stored %s, log %s", t->spec->name, id, c, stored, logged);
+    }
+    if (n > PROJ_REPORT_MAX)
+        proj_problem(p, "%s %s: %d more rows differ from the log", t->spec->name, c,
+                     n - PROJ_REPORT_MAX);
+    rc = step == SQLITE_DONE ? 0 : err_set(err, "audit: %s: %s", t->spec->name,
+                                           sqlite3_errmsg(p->h));
+out:
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return rc;
+}
+
+/* The content column against the hash the log signed. */
+static int compare_content(struct proj *p, const struct proj_tab *t, struct err *err)
+{
+    struct buf sql = BUF_INIT(8192);
+    sqlite3_stmt *st = NULL;
+    int bad = 0, rc = -1, step, n = 0;
+    int k = (int)t->n_pk;
+
+    bad |= buf_append_str(&sql, "SELECT ");
+    bad |= build_pk(t, "m", &sql);
+    bad |= buf_printf(&sql, ", m.\"%s\", e.\"%s\" FROM main.\"%s\" m JOIN civreg_expect.\"%s\" e"
+                            " ON ",
+                      t->spec->content, t->spec->content_hash, t->spec->name, t->spec->name);
+    bad |= build_join(t, &sql);
+    bad |= buf_append_str(&sql, " ORDER BY 1");
+    if (bad) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (prep(p, &st, buf_str(&sql), err) != 0)
+        goto out;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        char id[256], got[65];
+        const char *want = (const char *)sqlite3_column_text(st, k + 1);
+        if (sqlite3_column_type(st, k + 1) != SQLITE_TEXT)
+            continue; /* the log does not say */
+        reg_sha256_hex(sqlite3_column_blob(st, k), (size_t)sqlite3_column_bytes(st, k), got);
+        if (strcmp(got, want) == 0 || n++ >= PROJ_REPORT_MAX)
+            continue;
+        fmt_id(st, t->n_pk, id, sizeof id);
+        proj_problem(p, "%s %s %s: stored content hashes to %s, log %s (edited?)", t->spec->name,
+                     id, t->spec->content, got, want);
+    }
+    if (n > PROJ_REPORT_MAX)
+        proj_problem(p, "%s %s: %d more rows differ from the log", t->spec->name,
+                     t->spec->content, n - PROJ_REPORT_MAX);
+    rc = step == SQLITE_DONE ? 0 : err_set(err, "audit: %s: %s", t->spec->name,
+                                           sqlite3_errmsg(p->h));
+out:
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return rc;
+}
+
+int proj_compare(struct proj *p, struct err *err)
+{
+    for (size_t m = 0; m < p->n_modules; m++)
+        if (p->modules[m]->after_replay)
+            p->modules[m]->after_replay(p);
+    for (size_t i = 0; i < p->n_tabs; i++) {
+        const struct proj_tab *t = &p->tabs[i];
+        if (!t->exists || t->n_pk == 0)
+            continue;
+        if (compare_rows(p, t, true, err) != 0 || compare_rows(p, t, false, err) != 0)
+            return -1;
+        for (size_t c = 0; c < t->n_cols; c++) {
+            bool is_pk = false;
+            for (size_t j = 0; j < t->n_pk; j++)
+                is_pk |= strcmp(t->pk[j], t->cols[c]) == 0;
+            if (!is_pk && compare_column(p, t, t->cols[c], err) != 0)
+                return -1;
+        }
+        if (t->spec->content && compare_content(p, t, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+bool proj_covers(struct proj *p, const char *table)
+{
+    return tab_find(p, table) != NULL;
+}

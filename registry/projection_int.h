@@ -1,0 +1,29 @@
+/* civreg registry: the projection's driver, used by audit.c (not API). */
+#ifndef CIVREG_REGISTRY_PROJECTION_INT_H
+#define CIVREG_REGISTRY_PROJECTION_INT_H
+
+#include "projection.h"
+#include "registry_int.h"
+
+/* Attach the expected tables for OWN and every registered module; REPORT
+ * receives each problem line; OWNER is what proj_owner returns. */
+int proj_open(struct db *db, const struct proj_module *own, void (*report)(void *, const char *),
+              void *ctx, void *owner, struct proj **out, struct err *err);
+/* Detach and free (NULL: no-op). */
+void proj_close(struct proj *p);
+/* Run every handler of EV's type. */
+void proj_replay(struct proj *p, const struct proj_event *ev);
+/* Run the after-replay passes, then compare every table. -1 when the
+ * comparison itself could not run. */
+int proj_compare(struct proj *p, struct err *err);
+void *proj_owner(struct proj *p);
+/* Whether some module handles TYPE / rebuilds TABLE. */
+bool proj_handles(struct proj *p, const char *type);
+bool proj_covers(struct proj *p, const char *table);
+
+/* Recompute the search index into TEMP tables and report each difference
+ * with the stored one through PROBLEM (audit_search.c). */
+int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void *ctx,
+                     struct err *err);
+
+#endif
