@@ -89,8 +89,8 @@ static int setup(void **state)
     snprintf(csca, sizeof csca, "%s/csca.pem", dir);
     snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", dir);
     snprintf(pw_op, sizeof pw_op, "%s/officer.pw", dir);
-    file_write(pw_admin, "nimda-tundra-ferns-61\n", 22);
-    file_write(pw_op, "reciffo-tundra-ferns-61\n", 24);
+    file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n"));
+    file_write(pw_op, "reciffo-tundra-ferns-61\n", strlen("reciffo-tundra-ferns-61\n"));
     snprintf(as_admin, sizeof as_admin, "--user admin --password-file '%s'", pw_admin);
     snprintf(as_op, sizeof as_op, "--user officer --password-file '%s'", pw_op);
     civreg_ok(&r, (const char *[]){ "init", "--data", data, NULL });

@@ -59,7 +59,7 @@ static int setup(void **state)
     snprintf(csca, sizeof csca, "%s/csca.pem", root);
     snprintf(chipout, sizeof chipout, "%s/chip-out", root);
     snprintf(witness, sizeof witness, "%s/keys/tree-head.json", data);
-    if (file_write(pw, "admin-password\n", 15) != 0 ||
+    if (file_write(pw, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n")) != 0 ||
         file_write(deep_path, deep, strlen(deep)) != 0 ||
         file_write(photo, "\xff\xd8\xff\xe0 not really a photo", 24) != 0 ||
         file_write(csca, "-----BEGIN CERTIFICATE-----\n", 28) != 0)
@@ -72,12 +72,22 @@ static int setup(void **state)
         r.status != 0)
         return -1;
     proc_result_free(&r);
-    if (civreg_run("admin-password\n", &r,
+    if (civreg_run("nimda-tundra-ferns-61\n", &r,
                    (const char *[]){ "user", "add", "--data", data, "--username", "admin",
+                                     "--role", "admin", NULL }) != 0 ||
+        r.status != 0) {
+        fprintf(stderr, "user add: %s\n", r.err);
+        return -1;
+    }
+    proc_result_free(&r);
+    /* The data roles belong to another account (separation of duties); it
+     * signs with the same password file. */
+    if (civreg_run("nimda-tundra-ferns-61\n", &r,
+                   (const char *[]){ "user", "add", "--data", data, "--username", "worker",
                                      "--role",
-                                     "admin,clerk,registrar,enrolment_officer,issuance_operator,"
+                                     "clerk,registrar,enrolment_officer,issuance_operator,"
                                      "auditor",
-                                     NULL }) != 0 ||
+                                     "--user", "admin", "--password-file", pw, NULL }) != 0 ||
         r.status != 0) {
         fprintf(stderr, "user add: %s\n", r.err);
         return -1;
@@ -119,7 +129,7 @@ static void refused(const char *in, const char *const args[])
     proc_result_free(&r);
 }
 
-#define AS_ADMIN "--data", data, "--user", "admin", "--password-file", pw
+#define AS_ADMIN "--data", data, "--user", "worker", "--password-file", pw
 
 static void test_stdin_documents(void **state)
 {

@@ -134,18 +134,18 @@ static int setup(void **state)
     if (dir == NULL)
         return -1;
     snprintf(data, sizeof data, "%s/data", dir);
-    write_file("a.pw", "admin-password\n", 15);
-    write_file("c.pw", "clerk1-password\n", 16);
+    write_file("a.pw", "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n"));
+    write_file("c.pw", "1krelc-tundra-ferns-61\n", strlen("1krelc-tundra-ferns-61\n"));
     const char *init[] = { "init", "--data", data, NULL };
     const char *admin[] = { "user", "add", "--data", data, "--username", "admin", "--role",
-                            "admin,auditor", NULL };
+                            "admin", NULL };
     const char *clerk[] = { "user", "add", "--data", data, "--username", "clerk1", "--role", "clerk",
                             "--user", "admin", "--password-file", path_of("a.pw"), NULL };
     const char *pki[] = { "pki", "init", "--data", data, "--country", "UT", "--user", "admin",
                           "--password-file", path_of("a.pw"), NULL };
     run_ok(NULL, init);
-    run_ok("admin-password\n", admin);
-    run_ok("clerk1-password\n", clerk);
+    run_ok("nimda-tundra-ferns-61\n", admin);
+    run_ok("1krelc-tundra-ferns-61\n", clerk);
     run_ok(NULL, pki);
     /* The clerk's import runs under a small memory budget. */
     snprintf(conf, sizeof conf, "%s/civreg.conf", data);

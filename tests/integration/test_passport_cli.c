@@ -179,7 +179,7 @@ static int setup(void **state)
     assert_int_equal(r.status, 0);
     proc_result_free(&r);
     snprintf(path, sizeof path, "%s/admin.pw", root);
-    assert_int_equal(file_write(path, "ad-tundra-ferns-61\n", 19), 0);
+    assert_int_equal(file_write(path, "ad-tundra-ferns-61\n", strlen("ad-tundra-ferns-61\n")), 0);
     r = run("ad-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                   "admin", "--role", "admin", NULL });
     assert_int_equal(r.status, 0);

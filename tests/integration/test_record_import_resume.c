@@ -69,12 +69,12 @@ static int setup(void **state)
     snprintf(jsonl, sizeof jsonl, "%s/register.jsonl", root);
     snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", root);
     snprintf(pw_clerk, sizeof pw_clerk, "%s/clerk.pw", root);
-    assert_int_equal(file_write(pw_admin, "admin-password\n", 15), 0);
-    assert_int_equal(file_write(pw_clerk, "clerk1-password\n", 16), 0);
+    assert_int_equal(file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n")), 0);
+    assert_int_equal(file_write(pw_clerk, "1krelc-tundra-ferns-61\n", strlen("1krelc-tundra-ferns-61\n")), 0);
     free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    free(run_ok("admin-password\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "admin", "--role", "admin", NULL }));
-    free(run_ok("clerk1-password\n",
+    free(run_ok("1krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
                                   "clerk,auditor", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));

@@ -56,8 +56,8 @@ static int setup(void **state)
     snprintf(data, sizeof data, "%s/data", root);
     snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", root);
     snprintf(pw_clerk, sizeof pw_clerk, "%s/clerk.pw", root);
-    file_write(pw_admin, "nimda-tundra-ferns-61\n", 22);
-    file_write(pw_clerk, "krelc-tundra-ferns-61\n", 22);
+    file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n"));
+    file_write(pw_clerk, "krelc-tundra-ferns-61\n", strlen("krelc-tundra-ferns-61\n"));
     free(run_ok(NULL, (const char *[]){ "init", "--data", data, "--office", "HQ", "--office-name",
                                         "Head office", NULL }));
     free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
