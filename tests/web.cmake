@@ -31,7 +31,7 @@ set_tests_properties(test_web_conn PROPERTIES TIMEOUT 60)
 # Sign-in throttling with short delays, trusted and spoofed X-Forwarded-For.
 if(TARGET civreg_registry)
     civreg_test(test_web_signin SOURCES integration/test_web_signin.c LIBS civreg_core)
-    set_tests_properties(test_web_signin PROPERTIES TIMEOUT 120)
+    set_tests_properties(test_web_signin PROPERTIES TIMEOUT 300)
 endif()
 # Account changes (disable, roles, password) end open sessions; account rules; log escaping.
 if(TARGET civreg_registry)
