@@ -192,7 +192,7 @@ static int conf_number(const struct conf *c, const char *key, long deflt, long m
  * failures counted over 15 minutes. */
 static int signin_limits(const struct conf *c, struct web_throttle_limits *lim, struct err *err)
 {
-    long free_, base, max, addr, global;
+    long free_ = 0, base = 0, max = 0, addr = 0, global = 0;
 
     if (conf_number(c, "signin_free_attempts", 5, 1, 1000, &free_, err) != 0 ||
         conf_number(c, "signin_backoff_seconds", 15, 1, 3600, &base, err) != 0 ||
@@ -258,7 +258,7 @@ int web_serve(const struct web_options *opts, struct err *err)
     /* public seal checks: 30 a minute per address, then 30 s doubling to 5 min */
     const struct web_throttle_limits seal_lim = { { 0, 0, 0 }, { 30, 30, 5 * 60 }, { 0, 0, 0 },
                                                   60, 4096 };
-    long nthreads, per_addr, header_s;
+    long nthreads = 0, per_addr = 0, header_s = 0;
     char timeout_ms[24], keepalive_ms[24];
     struct timespec tick = { 30, 0 };
     char ports_opt[160];

@@ -328,9 +328,9 @@ static void copy_data(void)
 
 static sqlite3 *open_db(const char *dir)
 {
-    char path[4096];
+    char path[4200];
     sqlite3 *h = NULL;
-    snprintf(path, sizeof path, "%s/civreg.db", dir);
+    assert_true(snprintf(path, sizeof path, "%s/civreg.db", dir) < (int)sizeof path);
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
     sqlite3_busy_timeout(h, 10000);
     return h;
