@@ -33,13 +33,14 @@ fi
 # Inputs larger than a real one only slow the search: JSON documents are
 # capped at 64 KiB here (a seal at 8 KiB), images at 1 MiB.
 max_len() {
-    case $1 in
-        png|jpeg|tiff|pnm|photo) echo 1048576 ;;
-        sod|tlv) echo 262144 ;;
-        vds) echo 8192 ;;
-        web|mrz|utf8|codec|conf|docnumber|search_query) echo 16384 ;;
-        *) echo 65536 ;;
-    esac
+    local images=" png jpeg tiff pnm photo " chips=" sod tlv "
+    local small=" web mrz utf8 codec conf docnumber search_query "
+    if [[ $images == *" $1 "* ]]; then echo 1048576
+    elif [[ $chips == *" $1 "* ]]; then echo 262144
+    elif [[ $1 == vds ]]; then echo 8192
+    elif [[ $small == *" $1 "* ]]; then echo 16384
+    else echo 65536
+    fi
 }
 
 echo "== building the libFuzzer build in $build"

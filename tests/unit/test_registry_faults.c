@@ -53,11 +53,11 @@ static int setup(void **state)
     if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
         datadir_db_open(dd, 0, &db, &err) != 0)
         fail_msg("%s", err_msg(&err));
-    add_user(NULL, "admin", ROLE_ADMIN, "admin-password");
-    if (registry_authenticate(db, dd->keys_dir, "admin", "admin-password", &admin, &err) != 0)
+    add_user(NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
+    if (registry_authenticate(db, dd->keys_dir, "admin", "nimda-tundra-ferns-61", &admin, &err) != 0)
         fail_msg("%s", err_msg(&err));
-    add_user(admin, "clerk-a", ROLE_CLERK, "clerk-a-password");
-    add_user(admin, "clerk-b", ROLE_CLERK, "clerk-b-password");
+    add_user(admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
+    add_user(admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
     registry_actor_free(admin);
     return 0;
 }
@@ -115,8 +115,8 @@ static const char *record_status(const char *id)
 
 static void test_four_eyes_read_failure_refuses(void **state)
 {
-    struct registry_actor *a = login("clerk-a", "clerk-a-password");
-    struct registry_actor *b = login("clerk-b", "clerk-b-password");
+    struct registry_actor *a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    struct registry_actor *b = login("clerk-b", "b-krelc-tundra-ferns-61");
     struct err err = ERR_INIT;
     json_t *rec = registry_record_example();
     char *id = NULL;
