@@ -15,7 +15,7 @@
 
 #include "core/timeutil.h"
 #include "lds.h"
-#include "pki_int.h"
+#include "cert.h"
 #include "sod.h"
 #include "tlv.h"
 
@@ -448,7 +448,7 @@ int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const
         if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(sodcerts, i)) == 0)
             ds = sk_X509_value(sodcerts, i);
     if (ds) {
-        char serial[PKI_SERIAL_MAX] = "?";
+        char serial[ICAO_SERIAL_MAX] = "?";
         struct err se = ERR_INIT;
         if (pki_cert_serial(ds, serial, &se) != 0)
             snprintf(serial, sizeof serial, "?");

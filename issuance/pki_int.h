@@ -6,9 +6,12 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "cert.h"
 #include "core/seal.h"
 #include "db/db.h"
 #include "pki.h"
+
+_Static_assert(PKI_SERIAL_MAX == ICAO_SERIAL_MAX, "one serial number size");
 
 struct pki {
     struct db *db;
@@ -82,23 +85,11 @@ int pki_row_key(struct pki *p, const struct pki_row *row, EVP_PKEY **key, struct
 int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_t at,
                     X509 **cert, EVP_PKEY **key, struct err *err);
 
-/* Upper-case hex of a certificate's serial number into OUT. */
-int pki_cert_serial(const X509 *x, char out[PKI_SERIAL_MAX], struct err *err);
-
 /* Hand an event to the sink (no-op without one). Steals OBJECTS and DATA
  * (either may be NULL only when out of memory, which fails). */
 int pki_emit(struct pki *p, const char *type, json_t *objects, json_t *data, struct err *err);
 /* {"kind": KIND, "id": SERIAL, "hash": sha256(DER)} for a certificate. New
  * reference or NULL. */
 json_t *pki_cert_object(const char *kind, X509 *x);
-
-/* Append OpenSSL's error queue to ERR's message (and clear the queue). */
-int pki_ossl_err(struct err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* The private key usage period of X: 0 when present (times set), 1 absent. */
-int pki_cert_pkup(const X509 *x, time_t *not_before, time_t *not_after);
-
-/* ASN1_TIME to time_t; -1 on failure. */
-int pki_asn1_time(const ASN1_TIME *t, time_t *out);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pki_int.h"
+#include "cert.h"
 #include "tlv.h"
 
 #define SOD_CAP ((size_t)1 << 20)

@@ -18,7 +18,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/timeutil.h"
-#include "pki_int.h"
+#include "cert.h"
 
 #define CERT_MAX 4096 /* a P-256 signer certificate is about 600 bytes */
 
@@ -265,7 +265,7 @@ static int name_text(const X509_NAME *n, char *out, size_t size)
 
 static json_t *signer_json(X509 *x)
 {
-    char subject[512], issuer[512], serial[PKI_SERIAL_MAX] = "", nb[TIME_ISO8601_LEN + 1] = "",
+    char subject[512], issuer[512], serial[ICAO_SERIAL_MAX] = "", nb[TIME_ISO8601_LEN + 1] = "",
                                                               na[TIME_ISO8601_LEN + 1] = "";
     struct err e = ERR_INIT;
     time_t t;
