@@ -12,9 +12,9 @@
 #include "core/json.h"
 #include "core/secret.h"
 #include "db/datadir.h"
-#include "issuance/chip.h"
-#include "issuance/passive_auth.h"
-#include "issuance/pki.h"
+#include "issuance/pki/chip.h"
+#include "issuance/icao/passive_auth.h"
+#include "issuance/pki/pki.h"
 
 static double now_s(void)
 {

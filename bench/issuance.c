@@ -16,9 +16,9 @@
 #include "core/secret.h"
 #include "db/datadir.h"
 #include "db/db.h"
-#include "issuance/datapage.h"
-#include "issuance/office_app.h"
-#include "issuance/pki.h"
+#include "issuance/print/datapage.h"
+#include "issuance/passport/office_app.h"
+#include "issuance/pki/pki.h"
 #include "registry/registry.h"
 
 static double now(void)

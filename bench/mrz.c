@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 
 static double now(void)
 {

@@ -14,7 +14,7 @@
 #include "core/buf.h"
 #include "core/secret.h"
 #include "db/db.h"
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 #include "registry/search.h"
 
 #define QUERIES 2000

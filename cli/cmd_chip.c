@@ -9,10 +9,10 @@
 #include "cli.h"
 #include "cli_pki.h"
 #include "core/json.h"
-#include "issuance/chip.h"
-#include "issuance/mrz.h"
-#include "issuance/passive_auth.h"
-#include "issuance/pki.h"
+#include "issuance/pki/chip.h"
+#include "issuance/icao/mrz.h"
+#include "issuance/icao/passive_auth.h"
+#include "issuance/pki/pki.h"
 #include "registry/registry.h"
 
 static int chip_personalize_cmd(int argc, char **argv);

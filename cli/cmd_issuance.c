@@ -12,9 +12,9 @@
 #include "cli_registry.h"
 #include "core/json.h"
 #include "db/datadir.h"
-#include "issuance/datapage.h"
-#include "issuance/office_app.h"
-#include "issuance/photo.h"
+#include "issuance/print/datapage.h"
+#include "issuance/passport/office_app.h"
+#include "issuance/icao/photo.h"
 #include "registry/registry.h"
 
 #define STDIN_MAX (1 << 20)
@@ -308,7 +308,7 @@ static int office_parse(const char *cmd, const struct cli_command *table, const 
 }
 
 #if __has_include("issuance/pki.h")
-#include "issuance/pki.h"
+#include "issuance/pki/pki.h"
 #define CLI_HAVE_PKI 1
 #else
 #define CLI_HAVE_PKI 0

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "core/json.h"
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 
 #define MRZ_STDIN_MAX (64 * 1024)
 

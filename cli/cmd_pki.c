@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "cli_pki.h"
 #include "core/json.h"
-#include "issuance/pki.h"
+#include "issuance/pki/pki.h"
 #include "registry/registry.h"
 
 static int pki_init_cmd(int argc, char **argv);

@@ -8,8 +8,8 @@
 
 #include "cli.h"
 #include "cli_registry.h"
-#include "issuance/pki.h"
-#include "issuance/vds.h"
+#include "issuance/pki/pki.h"
+#include "issuance/icao/vds.h"
 
 static int seal_verify(int argc, char **argv);
 

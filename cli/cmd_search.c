@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "cli_registry.h"
 #include "core/buf.h"
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 #include "registry/registry.h"
 #include "registry/search.h"
 

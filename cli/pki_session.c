@@ -2,7 +2,7 @@
 
 #include "cli.h"
 #include "cli_pki.h"
-#include "issuance/pki.h"
+#include "issuance/pki/pki.h"
 #include "registry/registry.h"
 
 /* The event sink: the registry signs the event with the actor's key and

@@ -16,12 +16,12 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "issuance/office_app.h"
-#include "issuance/photo.h"
+#include "issuance/passport/office_app.h"
+#include "issuance/icao/photo.h"
 #include "registry/registry.h"
 
 #if __has_include("issuance/pki.h")
-#include "issuance/pki.h"
+#include "issuance/pki/pki.h"
 #define WEB_HAVE_PKI 1
 #else
 #define WEB_HAVE_PKI 0

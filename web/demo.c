@@ -240,9 +240,9 @@ out:
 #ifdef CIVREG_HAVE_PASSPORT
 #include <time.h>
 
-#include "issuance/office.h"
-#include "issuance/office_app.h"
-#include "issuance/pki.h"
+#include "issuance/passport/office.h"
+#include "issuance/passport/office_app.h"
+#include "issuance/pki/pki.h"
 
 static int demo_pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,
                           const json_t *data, struct err *err)

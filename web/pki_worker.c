@@ -13,7 +13,7 @@
 #ifdef CIVREG_HAVE_PASSPORT
 #include <pthread.h>
 
-#include "issuance/pki.h"
+#include "issuance/pki/pki.h"
 
 #define TRUST_PEM_MAX ((size_t)4 << 20)
 

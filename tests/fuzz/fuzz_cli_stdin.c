@@ -7,7 +7,7 @@
 
 #include "core/json.h"
 #include "fuzz.h"
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 #include "registry/registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "issuance/office.h"
+#include "issuance/passport/office.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

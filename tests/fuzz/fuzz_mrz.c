@@ -7,7 +7,7 @@
 
 #include "core/buf.h"
 #include "fuzz.h"
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

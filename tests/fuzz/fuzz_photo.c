@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "fuzz.h"
-#include "issuance/photo.h"
+#include "issuance/icao/photo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

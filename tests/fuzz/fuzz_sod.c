@@ -2,8 +2,8 @@
  * LDSSecurityObject) through the whole passive authentication, with the same
  * bytes also offered as DG1 and EF.COM. */
 #include "fuzz.h"
-#include "issuance/passive_auth.h"
-#include "issuance/sod.h"
+#include "issuance/icao/passive_auth.h"
+#include "issuance/icao/sod.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,8 +1,8 @@
 /* Fuzz: the strict BER-TLV decoder (issuance/tlv.c), walking every
  * constructed object it accepts, and the LDS readers built on it. */
 #include "fuzz.h"
-#include "issuance/lds.h"
-#include "issuance/tlv.h"
+#include "issuance/icao/lds.h"
+#include "issuance/icao/tlv.h"
 
 static void walk(const unsigned char *p, size_t len, int depth)
 {

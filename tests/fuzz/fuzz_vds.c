@@ -7,7 +7,7 @@
 
 #include "core/json.h"
 #include "fuzz.h"
-#include "issuance/vds.h"
+#include "issuance/icao/vds.h"
 
 /* The CSCA of the data directory that signed corpus/vds/extract.json
  * (civreg pki init --country UT; public certificate only). */

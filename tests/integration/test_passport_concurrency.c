@@ -19,7 +19,7 @@
 #include "core/secret.h"
 #include "db/datadir.h"
 #include "db/db.h"
-#include "issuance/office_app.h"
+#include "issuance/passport/office_app.h"
 #include "registry/registry.h"
 #include "support/support.h"
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
-#include "issuance/countries.h"
+#include "issuance/icao/countries.h"
 #include "mrz_random.h"
 
 static uint64_t next(uint64_t *s)

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 
 struct mrz_random {
     struct mrz_input in;

@@ -17,9 +17,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "issuance/datapage.h"
-#include "issuance/mrz.h"
-#include "issuance/photo.h"
+#include "issuance/print/datapage.h"
+#include "issuance/icao/mrz.h"
+#include "issuance/icao/photo.h"
 #include "support/support.h"
 
 static char *tmp;

@@ -14,9 +14,9 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
-#include "issuance/countries.h"
-#include "issuance/mrz.h"
-#include "issuance/mrz_int.h"
+#include "issuance/icao/countries.h"
+#include "issuance/icao/mrz.h"
+#include "issuance/icao/mrz_int.h"
 #include "mrz_random.h"
 #include "support/support.h"
 

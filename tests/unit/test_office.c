@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "db/db.h"
-#include "issuance/office.h"
-#include "issuance/office_app_int.h"
+#include "issuance/passport/office.h"
+#include "issuance/passport/office_app_int.h"
 #include "support/support.h"
 
 static char *tmp;

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "issuance/photo.h"
+#include "issuance/icao/photo.h"
 #include "support/support.h"
 
 static unsigned char *data_file(const char *name, size_t *len)

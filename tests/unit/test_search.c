@@ -15,7 +15,7 @@
 #include "../../bench/search_population.h"
 #include "core/buf.h"
 #include "db/db.h"
-#include "issuance/mrz.h"
+#include "issuance/icao/mrz.h"
 #include "registry/search.h"
 #include "support/support.h"
 

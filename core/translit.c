@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "core/utf8.h"
-#include "mrz.h"
-#include "mrz_int.h"
+#include "issuance/icao/mrz.h"
+#include "issuance/icao/mrz_int.h"
 
 struct translit {
     uint32_t cp;

@@ -18,9 +18,9 @@
 #include "core/json.h"
 #include "core/secret.h"
 #include "core/timeutil.h"
-#include "lds.h"
+#include "issuance/icao/lds.h"
 #include "pki_int.h"
-#include "sod.h"
+#include "issuance/icao/sod.h"
 
 void chip_package_release(struct chip_package *pkg)
 {

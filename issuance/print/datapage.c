@@ -18,7 +18,7 @@
 
 #include "core/embed.h"
 #include "core/utf8.h"
-#include "photo.h"
+#include "issuance/icao/photo.h"
 
 /* Fonts embedded at build time (issuance/CMakeLists.txt): OCR-B converted
  * from Debian's CFF OpenType to TrueType (libharu reads TrueType only), and

@@ -6,7 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "cert.h"
+#include "issuance/icao/cert.h"
 #include "core/seal.h"
 #include "db/db.h"
 #include "pki.h"

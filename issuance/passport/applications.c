@@ -9,7 +9,7 @@
 #include "core/utf8.h"
 #include "db/db.h"
 #include "office_app_int.h"
-#include "photo.h"
+#include "issuance/icao/photo.h"
 #include "registry/registry.h"
 
 /* ---- the registry side: actor, log, person ----------------------------- */
