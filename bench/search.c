@@ -14,15 +14,9 @@
 #include "core/buf.h"
 #include "core/secret.h"
 #include "db/db.h"
-#include "issuance/icao/mrz.h"
 #include "registry/search.h"
 
 #define QUERIES 2000
-
-static int translit(const char *s, size_t n, struct buf *out, struct err *err)
-{
-    return mrz_transliterate(s, n, out, NULL, err);
-}
 
 static double now_ms(void)
 {
@@ -64,7 +58,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "search: cannot set up: %s\n", err_msg(&err));
         return 1;
     }
-    registry_search_set_transliterator(translit);
     (void)snprintf(dbpath, sizeof dbpath, "%s/s.db", path);
     if (db_open(dbpath, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0) {
         fprintf(stderr, "search: %s\n", err_msg(&err));

@@ -77,8 +77,4 @@ int cmd_seal(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
 
-/* Wire issuance's transliteration into the registry's name keys (once, at
- * start-up, before any thread). */
-void cli_search_init(void);
-
 #endif

@@ -11,7 +11,7 @@
 #include "core/json.h"
 #include "db/datadir.h"
 #include "db/db.h"
-#include "issuance/passport/office_app.h"
+#include "issuance/passport/passport.h"
 #include "registry/registry.h"
 
 static int audit_verify(int argc, char **argv);

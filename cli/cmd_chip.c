@@ -9,9 +9,8 @@
 #include "cli.h"
 #include "cli_pki.h"
 #include "core/json.h"
-#include "issuance/pki/chip.h"
-#include "issuance/icao/mrz.h"
-#include "issuance/icao/passive_auth.h"
+#include "issuance/pki/pki.h"
+#include "issuance/icao/icao.h"
 #include "issuance/pki/pki.h"
 #include "registry/registry.h"
 

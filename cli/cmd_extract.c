@@ -9,9 +9,9 @@
 
 #include "cli.h"
 #include "cli_registry.h"
-#include "issuance/print/extract_pdf.h"
+#include "issuance/print/print.h"
 #include "issuance/pki/pki.h"
-#include "issuance/icao/vds.h"
+#include "issuance/icao/icao.h"
 #include "registry/registry.h"
 
 static int extract_issue(int argc, char **argv);

@@ -12,9 +12,9 @@
 #include "cli_registry.h"
 #include "core/json.h"
 #include "db/datadir.h"
-#include "issuance/print/datapage.h"
-#include "issuance/passport/office_app.h"
-#include "issuance/icao/photo.h"
+#include "issuance/print/print.h"
+#include "issuance/passport/passport.h"
+#include "issuance/icao/icao.h"
 #include "registry/registry.h"
 
 #define STDIN_MAX (1 << 20)

@@ -6,7 +6,8 @@
 
 #include "cli.h"
 #include "core/json.h"
-#include "issuance/icao/mrz.h"
+#include "core/translit.h"
+#include "issuance/icao/icao.h"
 
 #define MRZ_STDIN_MAX (64 * 1024)
 
@@ -176,7 +177,7 @@ static int mrz_transliterate_cmd(int argc, char **argv)
     /* One name: a final line break is not part of it. */
     while (in.len > 0 && (in.data[in.len - 1] == '\n' || in.data[in.len - 1] == '\r'))
         in.len--;
-    if (mrz_transliterate(buf_str(&in), in.len, &out, &warnings, &err) != 0) {
+    if (translit_mrz(buf_str(&in), in.len, &out, &warnings, &err) != 0) {
         cli_fail("mrz transliterate", &err);
         goto out;
     }

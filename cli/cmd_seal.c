@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "cli_registry.h"
 #include "issuance/pki/pki.h"
-#include "issuance/icao/vds.h"
+#include "issuance/icao/icao.h"
 
 static int seal_verify(int argc, char **argv);
 

@@ -7,21 +7,8 @@
 #include "cli.h"
 #include "cli_registry.h"
 #include "core/buf.h"
-#include "issuance/icao/mrz.h"
 #include "registry/registry.h"
 #include "registry/search.h"
-
-/* issuance's Doc 9303 transliteration, as the registry's name folding (the
- * registry may not depend on issuance, so the program wires it in). */
-static int translit_mrz(const char *utf8, size_t len, struct buf *out, struct err *err)
-{
-    return mrz_transliterate(utf8, len, out, NULL, err);
-}
-
-void cli_search_init(void)
-{
-    registry_search_set_transliterator(translit_mrz);
-}
 
 static void print_table(const json_t *res)
 {
@@ -100,7 +87,7 @@ int cmd_search(int argc, char **argv)
             registry_search_reindex(s.db, &n, &err) != 0) {
             rc = cli_fail("search", &err);
         } else {
-            printf("reindexed %lld records (name keys: %s)\n", n, registry_search_key_scheme());
+            printf("reindexed %lld records\n", n);
             rc = EXIT_OK;
         }
     } else if (registry_search(s.db, s.actor, buf_str(&q), (int)limit, &out, &err) != 0) {

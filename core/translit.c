@@ -1,4 +1,4 @@
-/* civreg issuance: names in the MRZ (ICAO Doc 9303-3 section 6,
+/* civreg core: names in Latin A-Z for the MRZ (ICAO Doc 9303-3 section 6,
  * "Transliterations recommended for use by States").
  *
  * The MRZ carries only A-Z and '<'. A name is brought there in steps:
@@ -24,9 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/translit.h"
 #include "core/utf8.h"
-#include "issuance/icao/mrz.h"
-#include "issuance/icao/mrz_int.h"
 
 struct translit {
     uint32_t cp;
@@ -210,7 +209,7 @@ static const char *table_find(uint32_t cp)
     return t ? t->mrz : NULL;
 }
 
-int mrz_translit_table_sorted(void)
+int translit_table_sorted(void)
 {
     for (size_t i = 1; i < sizeof table / sizeof table[0]; i++)
         if (table[i - 1].cp >= table[i].cp)
@@ -281,7 +280,7 @@ out:
 
 #define SEEN_MAX 32
 
-int mrz_translit_field(const char *utf8, size_t len, const char *prefix, struct buf *out,
+int translit_mrz_field(const char *utf8, size_t len, const char *prefix, struct buf *out,
                        struct buf *warnings, struct err *err)
 {
     char *nfc = NULL;
@@ -372,8 +371,8 @@ out:
     return rc;
 }
 
-int mrz_transliterate(const char *utf8, size_t len, struct buf *out, struct buf *warnings,
+int translit_mrz(const char *utf8, size_t len, struct buf *out, struct buf *warnings,
                       struct err *err)
 {
-    return mrz_translit_field(utf8, len, NULL, out, warnings, err);
+    return translit_mrz_field(utf8, len, NULL, out, warnings, err);
 }

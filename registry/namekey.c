@@ -2,29 +2,17 @@
  *
  * Paper registers spell one name many ways: with or without accents, in
  * Cyrillic or Latin, "Müller" or "Mueller". Every name is folded into a key
- * of uppercase A-Z words (through the transliterator the program wires in,
- * issuance's Doc 9303 transliteration, else NFKD with marks dropped), and
+ * of uppercase A-Z words (through the Doc 9303 transliteration of
+ * core/translit.h, the one the MRZ uses), and
  * each word gets a phonetic key that forgets vowels, doubled letters and
  * the spelling of one sound (SCH/SH/Ш, PH/F, C/K, Z/S, W/V). Jaro-Winkler
  * compares folded words for typos. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/translit.h"
 #include "core/utf8.h"
 #include "search.h"
-
-/* Set once at start-up (before threads), read-only afterwards. */
-static registry_translit_fn translit_fn;
-
-void registry_search_set_transliterator(registry_translit_fn fn)
-{
-    translit_fn = fn;
-}
-
-const char *registry_search_key_scheme(void)
-{
-    return translit_fn ? "mrz" : "nfkd";
-}
 
 /* Append the A-Z/0-9 words of S (LEN bytes; anything else separates words),
  * uppercased, single spaces between words. */
@@ -53,42 +41,6 @@ static int words_out(const char *s, size_t len, struct buf *out)
     return 0;
 }
 
-/* Without a transliterator: NFKD, drop combining marks, keep ASCII. */
-static int fold_nfkd(const char *s, size_t len, struct buf *out, struct err *err)
-{
-    char *d = NULL;
-    size_t dlen = 0;
-    struct buf tmp = BUF_INIT(len * 4 + 16);
-    int rc = -1;
-
-    if (utf8_normalize(s, len, UTF8_NFKD, &d, &dlen, err) != 0)
-        return -1;
-    for (size_t i = 0; i < dlen;) {
-        uint32_t cp;
-        int n = utf8_decode(d + i, dlen - i, &cp);
-        if (n < 0) {
-            err_set(err, "name: invalid UTF-8");
-            goto out;
-        }
-        i += (size_t)n;
-        if (cp >= 0x300 && cp <= 0x36f)
-            continue;
-        if (buf_append_byte(&tmp, cp < 0x80 ? (unsigned char)cp : ' ') != 0) {
-            err_set(err, "name: too long");
-            goto out;
-        }
-    }
-    if (words_out((const char *)tmp.data, tmp.len, out) != 0) {
-        err_set(err, "name: too long");
-        goto out;
-    }
-    rc = 0;
-out:
-    free(d);
-    buf_release(&tmp);
-    return rc;
-}
-
 int registry_name_fold(const char *utf8, size_t len, struct buf *out, struct err *err)
 {
     struct buf t = BUF_INIT(len * 4 + 64);
@@ -96,11 +48,7 @@ int registry_name_fold(const char *utf8, size_t len, struct buf *out, struct err
 
     if (!utf8_valid(utf8, len))
         return err_set(err, "name: invalid UTF-8");
-    if (translit_fn == NULL)
-        return fold_nfkd(utf8, len, out, err);
-    /* Transliterate word by word so a character the transliterator cannot
-     * map only loses its own word. */
-    if (translit_fn(utf8, len, &t, err) != 0)
+    if (translit_mrz(utf8, len, &t, NULL, err) != 0)
         goto out;
     for (size_t i = 0; i < t.len; i++)
         if (t.data[i] == '<')

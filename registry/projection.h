@@ -64,8 +64,8 @@ struct proj_module {
 };
 
 /* Register a higher module's projection (issuance's passport office and
- * PKI) with `audit verify`. Called once at start-up, before threads start,
- * like the transliterator callback (registry/search.h); at most 8. */
+ * PKI) with `audit verify`. Called once at start-up, before threads start;
+ * at most 8. */
 void registry_audit_register(const struct proj_module *m);
 
 /* Set the columns of ROW (which holds the table's primary key) in the

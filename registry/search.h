@@ -20,22 +20,11 @@ struct registry_actor;
 
 /* ---- name keys (namekey.c) ---- */
 
-/* A transliterator: append to OUT the Latin A-Z form of the UTF-8 name
- * (name components separated by '<' or ' '). The registry does not depend on
- * issuance/, so the program wires issuance's mrz_transliterate in at start-up
- * (cli/main.c); without one, names fold through Unicode NFKD with the marks
- * dropped (Latin scripts only). Set once, before any thread starts; the same
- * transliterator must be used by every process writing one data directory
- * (`civreg search reindex` rebuilds the keys after a change). */
-typedef int (*registry_translit_fn)(const char *utf8, size_t len, struct buf *out,
-                                    struct err *err);
-void registry_search_set_transliterator(registry_translit_fn fn);
-/* The name of the key scheme in use ("mrz" with a transliterator, "nfkd"). */
-const char *registry_search_key_scheme(void);
-
 /* Fold a name in any script into its key: uppercase A-Z/0-9 words separated
  * by single spaces ("Müller-Lüdenscheidt" -> "MUELLER LUEDENSCHEIDT").
- * Appends to OUT (nothing when the name has no letters). */
+ * Names go through the Doc 9303 transliteration (core/translit.h), so every
+ * process writes the same keys. Appends to OUT (nothing when the name has no
+ * letters). */
 int registry_name_fold(const char *utf8, size_t len, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 

@@ -9,7 +9,7 @@ foreach(tool pdftotext pdffonts pdfinfo pdftoppm)
         set(CIVREG_${var} "")
     endif()
 endforeach()
-civreg_test(test_datapage SOURCES unit/test_datapage.c LIBS civreg_issuance civreg_core)
+civreg_test(test_datapage SOURCES unit/test_datapage.c LIBS civreg_issuance_print civreg_core)
 target_compile_definitions(test_datapage PRIVATE
     PDFTOTEXT="${CIVREG_PDFTOTEXT}" PDFFONTS="${CIVREG_PDFFONTS}"
     PDFINFO="${CIVREG_PDFINFO}" PDFTOPPM="${CIVREG_PDFTOPPM}")

@@ -16,8 +16,8 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "issuance/passport/office_app.h"
-#include "issuance/icao/photo.h"
+#include "issuance/passport/passport.h"
+#include "issuance/icao/icao.h"
 #include "registry/registry.h"
 
 #if __has_include("issuance/pki.h")

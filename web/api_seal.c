@@ -46,7 +46,7 @@ void web_seal_limits_free(struct web_seal_limits *l)
 }
 
 #ifdef CIVREG_HAVE_PASSPORT
-#include "issuance/icao/vds.h"
+#include "issuance/icao/icao.h"
 
 /* A picture refused before its seal was looked at: a client error, with a
  * code the page translates. */

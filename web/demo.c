@@ -240,8 +240,7 @@ out:
 #ifdef CIVREG_HAVE_PASSPORT
 #include <time.h>
 
-#include "issuance/passport/office.h"
-#include "issuance/passport/office_app.h"
+#include "issuance/passport/passport.h"
 #include "issuance/pki/pki.h"
 
 static int demo_pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,

@@ -12,6 +12,7 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "core/translit.h"
 #include "countries.h"
 #include "mrz.h"
 #include "mrz_int.h"
@@ -308,7 +309,7 @@ int mrz_generate(const struct mrz_input *in, const struct mrz_date *today_in, st
     /* Names. */
     if (in->primary_identifier == NULL || in->primary_identifier[0] == '\0')
         return err_set(err, "primary_identifier: missing");
-    if (mrz_translit_field(in->primary_identifier, strlen(in->primary_identifier),
+    if (translit_mrz_field(in->primary_identifier, strlen(in->primary_identifier),
                            "primary_identifier", &pbuf, warnings, err) != 0) {
         err_prefix(err, "primary_identifier");
         goto out;
@@ -318,7 +319,7 @@ int mrz_generate(const struct mrz_input *in, const struct mrz_date *today_in, st
         goto out;
     }
     if (in->secondary_identifier != NULL &&
-        mrz_translit_field(in->secondary_identifier, strlen(in->secondary_identifier),
+        translit_mrz_field(in->secondary_identifier, strlen(in->secondary_identifier),
                            "secondary_identifier", &sbuf, warnings, err) != 0) {
         err_prefix(err, "secondary_identifier");
         goto out;

@@ -77,16 +77,6 @@ int mrz_generate(const struct mrz_input *in, const struct mrz_date *today, struc
 int mrz_generate_json(const json_t *input, struct buf *lines, struct buf *warnings,
                       struct err *err) __attribute__((warn_unused_result));
 
-/* The MRZ form of one name (primary or secondary identifier): A-Z with '<'
- * between name components, per Doc 9303-3 section 6 (Latin multi-letter
- * forms, other accented letters to their base letter through Unicode
- * decomposition, Cyrillic and Arabic tables; apostrophes dropped; spaces and
- * hyphens to '<'). Appends to OUT (possibly nothing, when the name has no
- * letters); WARNINGS (may be NULL) gets one line per transliterated or
- * replaced character. Fails on invalid UTF-8. No truncation here. */
-int mrz_transliterate(const char *utf8, size_t len, struct buf *out, struct buf *warnings,
-                      struct err *err) __attribute__((warn_unused_result));
-
 /* Fields read from an MRZ: fixed-size values, fillers removed (names with
  * spaces between components). A check digit is '\0' when the format has no
  * such digit. */

@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/translit.h"
 #include "core/utf8.h"
 #include "db/db.h"
 #include "office_app_int.h"
-#include "issuance/icao/photo.h"
+#include "issuance/icao/icao.h"
 #include "registry/registry.h"
 
 /* ---- the registry side: actor, log, person ----------------------------- */
@@ -57,8 +58,8 @@ static int names_agree(const char *a, const char *b, bool *same, struct err *err
     struct buf ta = BUF_INIT(512), tb = BUF_INIT(512);
     int rc = -1;
 
-    if (mrz_transliterate(a, strlen(a), &ta, NULL, err) != 0 ||
-        mrz_transliterate(b, strlen(b), &tb, NULL, err) != 0)
+    if (translit_mrz(a, strlen(a), &ta, NULL, err) != 0 ||
+        translit_mrz(b, strlen(b), &tb, NULL, err) != 0)
         goto out;
     *same = strcmp(buf_str(&ta), buf_str(&tb)) == 0;
     rc = 0;

@@ -3,7 +3,7 @@
 #ifndef CIVREG_ISSUANCE_OFFICE_APP_INT_H
 #define CIVREG_ISSUANCE_OFFICE_APP_INT_H
 
-#include "issuance/icao/mrz.h"
+#include "issuance/icao/icao.h"
 #include "office_app.h"
 #include "office_int.h"
 

@@ -7,13 +7,13 @@
 #include <time.h>
 
 #include "core/json.h"
-#include "issuance/print/datapage.h"
+#include "issuance/print/print.h"
 #include "db/db.h"
 #include "office_app_int.h"
 #include "registry/registry.h"
 
 #if __has_include("chip.h")
-#include "issuance/pki/chip.h"
+#include "issuance/pki/pki.h"
 #define OFFICE_HAVE_CHIP 1
 #else
 #define OFFICE_HAVE_CHIP 0

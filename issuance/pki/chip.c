@@ -18,7 +18,7 @@
 #include "core/json.h"
 #include "core/secret.h"
 #include "core/timeutil.h"
-#include "issuance/icao/lds.h"
+#include "issuance/icao/icao.h"
 #include "pki_int.h"
 #include "issuance/icao/sod.h"
 

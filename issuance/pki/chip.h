@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "core/err.h"
-#include "issuance/icao/passive_auth.h"
+#include "issuance/icao/icao.h"
 #include "pki.h"
 
 #define CHIP_MAX_EF 20

@@ -17,7 +17,7 @@
 #include "core/timeutil.h"
 #include "db/datadir.h"
 #include "pki_int.h"
-#include "issuance/icao/tlv.h"
+#include "issuance/icao/icao.h"
 
 #define DAY (24L * 3600)
 #define LDS_CAP ((size_t)16 << 20) /* exports: certificates, CRLs, master lists */

@@ -6,7 +6,8 @@
  * the new one. Certificates live in the database (pki_certs, pki_crls); private
  * keys are sealed with core/seal.h under DIR/keys/pki.key.
  *
- * Every function returns 0 or -1 with a message in ERR.
+ * Every function returns 0 or -1 with a message in ERR. This is the one
+ * header other modules include for issuance/pki/.
  */
 #ifndef CIVREG_ISSUANCE_PKI_H
 #define CIVREG_ISSUANCE_PKI_H
@@ -143,5 +144,9 @@ enum pki_export_what {
  * PEM wraps it as "CMS"). A master list signer is issued when none is valid. */
 int pki_export(struct pki *p, enum pki_export_what what, bool der, time_t now, struct buf *out,
                struct err *err) __attribute__((warn_unused_result));
+
+/* Chip personalization packages signed by the document signer are part of
+ * this API (issuance/pki/chip.h). */
+#include "issuance/pki/chip.h"
 
 #endif

@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "core/embed.h"
+#include "core/translit.h"
 #include "core/utf8.h"
-#include "issuance/icao/photo.h"
+#include "issuance/icao/icao.h"
 
 /* Fonts embedded at build time (issuance/CMakeLists.txt): OCR-B converted
  * from Debian's CFF OpenType to TrueType (libharu reads TrueType only), and
@@ -366,7 +367,7 @@ static int name_field(struct doc *d, HPDF_Page page, const struct style *st, dou
     field(d, page, st, x, y, maxw, caption, name);
     if (name[0] == '\0')
         return 0;
-    if (mrz_transliterate(name, strlen(name), &mrzform, NULL, d->err) != 0) {
+    if (translit_mrz(name, strlen(name), &mrzform, NULL, d->err) != 0) {
         err_prefix(d->err, "data page: %s", caption);
         goto out;
     }

@@ -27,7 +27,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "issuance/icao/mrz.h"
+#include "issuance/icao/icao.h"
 
 /* True page sizes in millimetres (Doc 9303-4 section 2.1, Doc 9303-5
  * section 2.1 (ISO/IEC 7810 ID-1)). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/translit.h"
 #include "fuzz.h"
 #include "issuance/icao/mrz.h"
 
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     if (data[0] & 1) {
         struct buf out = BUF_INIT(1 << 20), w = BUF_INIT(1 << 20);
-        if (mrz_transliterate(s, size, &out, &w, &err) == 0) {
+        if (translit_mrz(s, size, &out, &w, &err) == 0) {
             const char *o = buf_str(&out);
             for (size_t i = 0; i < out.len; i++) {
                 if (!((o[i] >= 'A' && o[i] <= 'Z') || o[i] == '<'))

@@ -14,6 +14,7 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "core/translit.h"
 #include "issuance/icao/countries.h"
 #include "issuance/icao/mrz.h"
 #include "issuance/icao/mrz_int.h"
@@ -58,14 +59,14 @@ static void test_tables(void **state)
     assert_null(mrz_country_find("ABC"));
     assert_null(mrz_country_find("GB"));
     assert_null(mrz_country_find(""));
-    assert_true(mrz_translit_table_sorted());
+    assert_true(translit_table_sorted());
 }
 
 static void translit_is(const char *in, const char *want, const char *warning)
 {
     struct buf out = BUF_INIT(1024), w = BUF_INIT(4096);
     struct err err = ERR_INIT;
-    assert_int_equal(mrz_transliterate(in, strlen(in), &out, &w, &err), 0);
+    assert_int_equal(translit_mrz(in, strlen(in), &out, &w, &err), 0);
     if (strcmp(buf_str(&out), want) != 0)
         fail_msg("'%s' -> '%s', want '%s'", in, buf_str(&out), want);
     if (warning == NULL)
@@ -130,7 +131,7 @@ static void test_transliterate(void **state)
 
     struct buf out = BUF_INIT(64);
     struct err err = ERR_INIT;
-    assert_int_equal(mrz_transliterate("\xC3\x28", 2, &out, NULL, &err), -1);
+    assert_int_equal(translit_mrz("\xC3\x28", 2, &out, NULL, &err), -1);
     assert_non_null(strstr(err_msg(&err), "UTF-8"));
     buf_release(&out);
 }
@@ -164,10 +165,10 @@ static void fields_match(const struct mrz_fields *f, const json_t *in)
     SAME("optional_data_2", f->optional_data_2);
 #undef SAME
     v = json_string_value(json_object_get(in, "primary_identifier"));
-    assert_int_equal(mrz_transliterate(v, strlen(v), &p, NULL, NULL), 0);
+    assert_int_equal(translit_mrz(v, strlen(v), &p, NULL, NULL), 0);
     v = json_string_value(json_object_get(in, "secondary_identifier"));
     if (v)
-        assert_int_equal(mrz_transliterate(v, strlen(v), &s, NULL, NULL), 0);
+        assert_int_equal(translit_mrz(v, strlen(v), &s, NULL, NULL), 0);
     for (size_t i = 0; i < p.len; i++)
         if (p.data[i] == '<')
             p.data[i] = ' ';
@@ -521,8 +522,8 @@ static void parsed_equals_input(const struct mrz_random *r, const struct mrz_res
     assert_int_equal(f->sex, r->sex);
     assert_memory_equal(&f->date_of_birth, &r->in.date_of_birth, sizeof f->date_of_birth);
     assert_memory_equal(&f->date_of_expiry, &r->in.date_of_expiry, sizeof f->date_of_expiry);
-    assert_int_equal(mrz_transliterate(r->primary, strlen(r->primary), &p, NULL, NULL), 0);
-    assert_int_equal(mrz_transliterate(r->secondary, strlen(r->secondary), &s, NULL, NULL), 0);
+    assert_int_equal(translit_mrz(r->primary, strlen(r->primary), &p, NULL, NULL), 0);
+    assert_int_equal(translit_mrz(r->secondary, strlen(r->secondary), &s, NULL, NULL), 0);
     for (size_t i = 0; i < p.len; i++)
         p.data[i] = p.data[i] == '<' ? ' ' : p.data[i];
     for (size_t i = 0; i < s.len; i++)

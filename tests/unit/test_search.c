@@ -15,7 +15,6 @@
 #include "../../bench/search_population.h"
 #include "core/buf.h"
 #include "db/db.h"
-#include "issuance/icao/mrz.h"
 #include "registry/search.h"
 #include "support/support.h"
 
@@ -24,11 +23,6 @@
 #define DUP_TRUE 400
 #define DUP_NEW 400
 #define DUP_SIBLINGS 200
-
-static int translit(const char *s, size_t n, struct buf *out, struct err *err)
-{
-    return mrz_transliterate(s, n, out, NULL, err);
-}
 
 static char *fold(const char *s)
 {
@@ -142,7 +136,6 @@ static int setup(void **state)
     struct err err = ERR_INIT;
     char path[4096];
     (void)state;
-    registry_search_set_transliterator(translit);
     dir = tmp_dir("search");
     if (dir == NULL)
         return -1;
@@ -422,7 +415,6 @@ int main(void)
         cmocka_unit_test(test_search_quality),
         cmocka_unit_test(test_dup_quality),
     };
-    registry_search_set_transliterator(translit);
     return cmocka_run_group_tests(unit, NULL, NULL) |
            cmocka_run_group_tests(quality, setup, teardown);
 }
