@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "cli_registry.h"
 #include "db/datadir.h"
+#include "issuance/print/print.h"
 #include "registry/registry.h"
 #include "scanner/batch.h"
 #include "scanner/import.h"
@@ -304,7 +305,7 @@ static int scan_separator_cmd(int argc, char **argv)
     sep.year = (int)y;
     if (scan_separator_format(&sep, payload, sizeof payload, &err) != 0)
         return cli_usage_error("scan separator", "%s", err_msg(&err));
-    if (scan_separator_pdf(&sep, out, &err) != 0)
+    if (print_separator_pdf(&sep, out, &err) != 0)
         return cli_fail("scan separator", &err);
     printf("%s: separator %s\n", out, payload);
     return EXIT_OK;

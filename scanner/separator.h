@@ -33,11 +33,6 @@ int scan_separator_format(const struct scan_separator *sep, char *out, size_t si
 int scan_separator_parse(const unsigned char *data, size_t len, struct scan_separator *sep,
                          struct err *err) __attribute__((warn_unused_result));
 
-/* Write the printable separator sheet (A4 PDF: title, fields in words, the
- * Code 128 barcode and its text) to PATH, replacing it atomically. */
-int scan_separator_pdf(const struct scan_separator *sep, const char *path, struct err *err)
-    __attribute__((warn_unused_result));
-
 /* Code 128 (ISO/IEC 15417) in code set B, with code set C for runs of
  * digits. TEXT must be printable ASCII (32..126). Writes the bar and space
  * widths in modules (bar first; start, data, check and stop characters, no

@@ -4,33 +4,20 @@
  * Coordinates are millimetres from the page's bottom-left corner (PDF's own
  * origin), turned into points (1/72 inch) only when talking to libharu.
  */
-#define _GNU_SOURCE /* memfd_create */
 #include "datapage.h"
 
-#include <errno.h>
 #include <hpdf.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "core/embed.h"
 #include "core/translit.h"
 #include "core/utf8.h"
 #include "issuance/icao/icao.h"
+#include "print_int.h"
 
-/* Fonts embedded at build time (issuance/CMakeLists.txt): OCR-B converted
- * from Debian's CFF OpenType to TrueType (libharu reads TrueType only), and
- * DejaVu Sans Condensed for the visual zone's national characters. */
-extern const struct embedded_file issuance_font_files[];
-extern const size_t issuance_font_files_count;
-
-#define FONT_OCRB "OCRB.ttf"
-#define FONT_VIZ "DejaVuSansCondensed.ttf"
-
-#define MM(x) ((HPDF_REAL)((x) * 72.0 / 25.4))
+#define MM(x) PRINT_MM(x)
 
 /* ---- MRZ geometry ------------------------------------------------------ */
 
@@ -88,83 +75,23 @@ int datapage_mrz_geometry(enum mrz_format format, struct datapage_mrz_geometry *
                    mrz_format_name(format));
 }
 
-/* ---- fonts through anonymous memory files ------------------------------ */
-
-/* libharu 2.3 loads TrueType fonts only from a file name. The embedded
- * fonts are copied once per process into memfd files and handed over as
- * /proc/self/fd/N, so no font file is ever written to disk; every open of
- * that path starts a new file description at offset 0, so concurrent
- * documents do not disturb each other. */
-static pthread_once_t fonts_once = PTHREAD_ONCE_INIT;
-static int font_fds[2] = { -1, -1 };
-static char fonts_error[160];
-
-static int font_memfd(const char *name)
-{
-    const struct embedded_file *f =
-        embedded_find(issuance_font_files, issuance_font_files_count, name);
-    size_t off = 0;
-    int fd;
-
-    if (f == NULL) {
-        snprintf(fonts_error, sizeof fonts_error, "font %s missing from the binary", name);
-        return -1;
-    }
-    fd = memfd_create(name, MFD_CLOEXEC);
-    if (fd < 0) {
-        snprintf(fonts_error, sizeof fonts_error, "memfd_create for font %s: %s", name,
-                 strerror(errno));
-        return -1;
-    }
-    while (off < f->len) {
-        ssize_t n = write(fd, f->data + off, f->len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(fonts_error, sizeof fonts_error, "writing font %s to memory: %s", name,
-                     n < 0 ? strerror(errno) : "short write");
-            close(fd);
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    return fd;
-}
-
-static void fonts_init(void)
-{
-    font_fds[0] = font_memfd(FONT_OCRB);
-    if (font_fds[0] >= 0)
-        font_fds[1] = font_memfd(FONT_VIZ);
-}
-
 /* ---- libharu errors ---------------------------------------------------- */
 
 struct doc {
     HPDF_Doc pdf;
-    HPDF_STATUS error, detail; /* first libharu error */
+    struct print_status st; /* first libharu error */
     HPDF_Font ocrb, viz;
     struct err *err;
     char *strings[32]; /* NFC copies of the inputs, freed with the doc */
     size_t nstrings;
 };
 
-static void on_hpdf_error(HPDF_STATUS error, HPDF_STATUS detail, void *user)
-{
-    struct doc *d = user;
-    if (d->error == 0) {
-        d->error = error;
-        d->detail = detail;
-    }
-}
-
 static int hpdf_failed(struct doc *d, const char *what)
 {
-    if (d->error == 0)
-        return 0;
-    err_set(d->err, "data page: %s: libharu error 0x%04X (detail %u)", what,
-            (unsigned)d->error, (unsigned)d->detail);
-    return 1;
+    char step[96];
+
+    (void)snprintf(step, sizeof step, "data page: %s", what);
+    return print_failed(&d->st, step, d->err);
 }
 
 /* ---- input checks ------------------------------------------------------ */
@@ -406,7 +333,7 @@ static int image_in_box(struct doc *d, HPDF_Page page, const char *what,
         img = HPDF_LoadPngImageFromMem(d->pdf, data, (HPDF_UINT)len);
     else
         img = HPDF_LoadJpegImageFromMem(d->pdf, data, (HPDF_UINT)len);
-    if (img == NULL || d->error) {
+    if (img == NULL || d->st.error) {
         hpdf_failed(d, what);
         return err_prefix(d->err, "%s image not readable by the PDF writer", what);
     }
@@ -653,26 +580,11 @@ static int layout_td1(struct doc *d, const struct datapage_input *in, const stru
 
 static int load_fonts(struct doc *d)
 {
-    char path[64];
-    const char *name;
-
-    pthread_once(&fonts_once, fonts_init);
-    if (font_fds[0] < 0 || font_fds[1] < 0)
-        return err_set(d->err, "data page: fonts: %s", fonts_error);
-    /* libharu embeds (and subsets) the TrueType fonts with EMBEDDING true:
-     * a reader needs no font of its own to show OCR-B. */
-    snprintf(path, sizeof path, "/proc/self/fd/%d", font_fds[0]);
-    name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
-    if (name == NULL || hpdf_failed(d, "loading OCR-B"))
+    if (print_font_embedded(d->pdf, &d->st, PRINT_FONT_OCRB, NULL, &d->ocrb, d->err) != 0 ||
+        print_font_embedded(d->pdf, &d->st, PRINT_FONT_VIZ, "UTF-8", &d->viz, d->err) != 0) {
+        err_prefix(d->err, "data page");
         return -1;
-    d->ocrb = HPDF_GetFont(d->pdf, name, NULL);
-    snprintf(path, sizeof path, "/proc/self/fd/%d", font_fds[1]);
-    name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
-    if (name == NULL || hpdf_failed(d, "loading the visual zone font"))
-        return -1;
-    d->viz = HPDF_GetFont(d->pdf, name, "UTF-8");
-    if (d->ocrb == NULL || d->viz == NULL || hpdf_failed(d, "fonts"))
-        return -1;
+    }
     return 0;
 }
 
@@ -695,9 +607,7 @@ static int render(const struct datapage_input *in, struct buf *pdf, struct err *
     struct viz v;
     struct photo_info info;
     char lines[3][45];
-    unsigned char chunk[8192];
     size_t start = pdf->len;
-    HPDF_UINT32 total;
     int rc = -1;
 
     d.err = err;
@@ -756,46 +666,18 @@ static int render(const struct datapage_input *in, struct buf *pdf, struct err *
     if (check_mrz(&d, in, lines) != 0)
         goto out;
 
-    d.pdf = HPDF_New(on_hpdf_error, &d);
+    d.pdf = print_doc_new(&d.st, in->format == MRZ_TD3 ? "TD3 data page" : "TD1 card");
     if (d.pdf == NULL) {
         err_set(err, "data page: libharu could not start (out of memory)");
         goto out;
     }
-    HPDF_SetCompressionMode(d.pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(d.pdf);
-    HPDF_SetInfoAttr(d.pdf, HPDF_INFO_CREATOR, "civreg");
-    HPDF_SetInfoAttr(d.pdf, HPDF_INFO_TITLE, in->format == MRZ_TD3 ? "TD3 data page"
-                                                                  : "TD1 card");
     if (hpdf_failed(&d, "document") || load_fonts(&d) != 0)
         goto out;
     if ((in->format == MRZ_TD3 ? layout_td3 : layout_td1)(&d, in, &v, lines) != 0)
         goto out;
 
-    if (HPDF_SaveToStream(d.pdf) != HPDF_OK || hpdf_failed(&d, "saving")) {
-        if (!d.error)
-            err_set(err, "data page: saving the PDF failed");
+    if (print_save(d.pdf, &d.st, "data page", pdf, err) != 0)
         goto out;
-    }
-    total = HPDF_GetStreamSize(d.pdf);
-    if (total == 0) {
-        err_set(err, "data page: libharu produced an empty PDF");
-        goto out;
-    }
-    HPDF_ResetStream(d.pdf);
-    for (HPDF_UINT32 got = 0; got < total;) {
-        HPDF_UINT32 n = sizeof chunk;
-        if (n > total - got)
-            n = total - got;
-        if (HPDF_ReadFromStream(d.pdf, chunk, &n) != HPDF_OK || n == 0) {
-            err_set(err, "data page: reading the PDF back from libharu failed");
-            goto out;
-        }
-        if (buf_append(pdf, chunk, n) != 0) {
-            err_set(err, "data page: PDF larger than the output buffer allows");
-            goto out;
-        }
-        got += n;
-    }
     rc = 0;
 out:
     if (d.pdf)

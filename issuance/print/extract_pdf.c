@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MM (72.0 / 25.4)
+#include "print_int.h"
+
 /* At version 25-30 (what a seal with its certificate needs) a 75 mm symbol
  * has modules of about 0.55 mm: over 4 pixels at 200 dpi. */
 #define QR_SIDE_MM 75.0
@@ -39,31 +40,6 @@ int extract_qr_modules(const char *payload, unsigned char **modules, int *size, 
     return 0;
 }
 
-struct hpdf_status {
-    HPDF_STATUS error, detail;
-};
-
-static void hpdf_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user)
-{
-    struct hpdf_status *st = user;
-
-    if (st->error == 0) {
-        st->error = error_no;
-        st->detail = detail_no;
-    }
-}
-
-static void text_at(HPDF_Page page, HPDF_Font font, double size, double x, double y,
-                    const char *s, int centered)
-{
-    HPDF_Page_BeginText(page);
-    HPDF_Page_SetFontAndSize(page, font, (HPDF_REAL)size);
-    if (centered)
-        x -= HPDF_Page_TextWidth(page, s) / 2;
-    HPDF_Page_TextOut(page, (HPDF_REAL)x, (HPDF_REAL)y, s);
-    HPDF_Page_EndText(page);
-}
-
 static const char *msg_str(const json_t *msg, const char *key)
 {
     return json_string_value(json_object_get(msg, key));
@@ -80,7 +56,7 @@ static const char *sex_text(const char *sx)
 
 int extract_pdf_render(const json_t *extract, const char *font, struct buf *out, struct err *err)
 {
-    struct hpdf_status st = { 0, 0 };
+    struct print_status st = { 0, 0 };
     const json_t *data = json_object_get(json_object_get(extract, "seal"), "data");
     const json_t *msg = json_object_get(data, "msg");
     const char *payload = json_string_value(json_object_get(extract, "payload"));
@@ -88,7 +64,7 @@ int extract_pdf_render(const json_t *extract, const char *font, struct buf *out,
     const char *issued_by = json_string_value(json_object_get(extract, "issued_by"));
     const char *state = json_string_value(json_object_get(json_object_get(data, "hdr"), "is"));
     const char *fname;
-    unsigned char *mods = NULL, chunk[4096];
+    unsigned char *mods = NULL;
     HPDF_Doc pdf = NULL;
     HPDF_Page page;
     HPDF_Font reg, bold;
@@ -116,15 +92,11 @@ int extract_pdf_render(const json_t *extract, const char *font, struct buf *out,
         return err_set(err, "extract: incomplete extract (seal data, payload or office missing)");
     if (extract_qr_modules(payload, &mods, &qsize, err) != 0)
         return -1;
-    if ((pdf = HPDF_New(hpdf_error, &st)) == NULL) {
+    if ((pdf = print_doc_new(&st, "Certified extract of a birth registration")) == NULL) {
         free(mods);
         return err_set(err, "extract: cannot start a PDF (out of memory)");
     }
-    HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(pdf);
     HPDF_SetCurrentEncoder(pdf, "UTF-8");
-    HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "civreg");
-    HPDF_SetInfoAttr(pdf, HPDF_INFO_TITLE, "Certified extract of a birth registration");
     fname = HPDF_LoadTTFontFromFile(pdf, font ? font : EXTRACT_FONT_DEFAULT, HPDF_TRUE);
     if (fname == NULL || st.error) {
         err_set(err, "extract: cannot load the font %s (Debian package fonts-dejavu-core)",
@@ -141,10 +113,10 @@ int extract_pdf_render(const json_t *extract, const char *font, struct buf *out,
         goto fail;
 
     (void)snprintf(line, sizeof line, "%s — %s", state, office_name);
-    text_at(page, reg, 12, pw / 2, ph - 60, line, 1);
-    text_at(page, bold, 19, pw / 2, ph - 92, "CERTIFIED EXTRACT OF A BIRTH REGISTRATION", 1);
-    text_at(page, reg, 10, pw / 2, ph - 112,
-            "Issued from the civil register; the QR code below is a visible digital seal", 1);
+    print_text(page, reg, 12, pw / 2, ph - 60, line, 1);
+    print_text(page, bold, 19, pw / 2, ph - 92, "CERTIFIED EXTRACT OF A BIRTH REGISTRATION", 1);
+    print_text(page, reg, 10, pw / 2, ph - 112,
+               "Issued from the civil register; the QR code below is a visible digital seal", 1);
     HPDF_Page_SetLineWidth(page, 0.8);
     HPDF_Page_MoveTo(page, 50, (HPDF_REAL)(ph - 124));
     HPDF_Page_LineTo(page, (HPDF_REAL)(pw - 50), (HPDF_REAL)(ph - 124));
@@ -157,24 +129,24 @@ int extract_pdf_render(const json_t *extract, const char *font, struct buf *out,
             continue;
         if (strcmp(rows[i].key, "sx") == 0)
             v = sex_text(v);
-        text_at(page, reg, 10, 60, y, rows[i].label, 0);
-        text_at(page, bold, 12, 230, y, v, 0);
+        print_text(page, reg, 10, 60, y, rows[i].label, 0);
+        print_text(page, bold, 12, 230, y, v, 0);
         y -= 22;
     }
     if (msg_str(msg, "dod") != NULL)
-        text_at(page, bold, 12, 60, y - 4, "DECEASED: a death is registered for this person.", 0);
+        print_text(page, bold, 12, 60, y - 4, "DECEASED: a death is registered for this person.", 0);
     y -= 30;
     (void)snprintf(line, sizeof line, "Registry office: %s (%s)", office_name,
                    msg_str(msg, "of") ? msg_str(msg, "of") : "");
-    text_at(page, reg, 10, 60, y, line, 0);
+    print_text(page, reg, 10, 60, y, line, 0);
     (void)snprintf(line, sizeof line, "Date of issue: %s    Extract number: %s",
                    msg_str(msg, "doi"), msg_str(msg, "xid"));
-    text_at(page, reg, 10, 60, y - 16, line, 0);
+    print_text(page, reg, 10, 60, y - 16, line, 0);
     (void)snprintf(line, sizeof line, "Issued by: %s", issued_by ? issued_by : "");
-    text_at(page, reg, 10, 60, y - 32, line, 0);
+    print_text(page, reg, 10, 60, y - 32, line, 0);
 
     /* The seal, with a quiet zone of 4 modules (ISO/IEC 18004 §6.3.8). */
-    side = QR_SIDE_MM * MM;
+    side = PRINT_MM(QR_SIDE_MM);
     m = side / qsize;
     qx = (pw - side) / 2;
     qy = 95;
@@ -186,32 +158,19 @@ int extract_pdf_render(const json_t *extract, const char *font, struct buf *out,
                                     (HPDF_REAL)(qy + (qsize - 1 - r) * m), (HPDF_REAL)m,
                                     (HPDF_REAL)m);
     HPDF_Page_Fill(page);
-    text_at(page, reg, 8, pw / 2, qy - 18,
-            "ICAO VDS-NC seal (ES256). Verify offline: civreg seal verify SCAN --csca CSCA.pem", 1);
-    text_at(page, reg, 8, pw / 2, qy - 30,
-            "Any change to the data above or in the code makes the seal fail.", 1);
+    print_text(page, reg, 8, pw / 2, qy - 18,
+               "ICAO VDS-NC seal (ES256). Verify offline: civreg seal verify SCAN --csca CSCA.pem", 1);
+    print_text(page, reg, 8, pw / 2, qy - 30,
+               "Any change to the data above or in the code makes the seal fail.", 1);
     if (st.error)
         goto fail;
-    if (HPDF_SaveToStream(pdf) != HPDF_OK || st.error)
-        goto fail;
-    HPDF_ResetStream(pdf);
-    for (;;) {
-        HPDF_UINT32 n = sizeof chunk;
-        HPDF_STATUS s = HPDF_ReadFromStream(pdf, chunk, &n);
-        if (n > 0 && buf_append(out, chunk, n) != 0) {
-            err_set(err, "extract: PDF larger than the cap");
-            goto out;
-        }
-        if (s == HPDF_STREAM_EOF)
-            break;
-        if (s != HPDF_OK)
-            goto fail;
-    }
+    if (print_save(pdf, &st, "extract", out, err) != 0)
+        goto out;
     rc = 0;
     goto out;
 fail:
-    err_set(err, "extract: libharu error 0x%04lx (detail %lu)", (unsigned long)st.error,
-            (unsigned long)st.detail);
+    if (!print_failed(&st, "extract", err))
+        err_set(err, "extract: the PDF writer failed");
 out:
     free(mods);
     HPDF_Free(pdf);

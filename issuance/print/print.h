@@ -1,5 +1,6 @@
 /* civreg issuance/print: every page civreg prints (libharu): the passport
- * data page and the certified extract with its seal.
+ * data page, the certified extract with its seal, and the volume separator
+ * sheet of the scanner.
  *
  * The one header other modules include for it. hpdf.h and qrencode.h stay
  * inside this folder.
@@ -9,5 +10,6 @@
 
 #include "issuance/print/datapage.h"
 #include "issuance/print/extract_pdf.h"
+#include "issuance/print/separator.h"
 
 #endif

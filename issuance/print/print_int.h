@@ -1,0 +1,56 @@
+/* civreg issuance/print: the libharu set-up every page shares (pdf.c):
+ * sizes in millimetres, the first-error capture, the embedded fonts, text
+ * and saving. Not API outside issuance/print/. */
+#ifndef CIVREG_ISSUANCE_PRINT_INT_H
+#define CIVREG_ISSUANCE_PRINT_INT_H
+
+#include <hpdf.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/* Layouts are written in millimetres; libharu speaks points (1/72 inch). */
+#define PRINT_PT_PER_MM (72.0 / 25.4)
+#define PRINT_MM(x) ((HPDF_REAL)((x) * PRINT_PT_PER_MM))
+
+/* libharu reports errors through a callback and carries on; a page keeps
+ * the first one and fails when it sees it. */
+struct print_status {
+    HPDF_STATUS error, detail;
+};
+
+/* The error callback for HPDF_New (USER is a struct print_status). */
+void print_on_error(HPDF_STATUS error, HPDF_STATUS detail, void *user);
+
+/* A new document reporting into ST: compressed, UTF-8 encodings enabled,
+ * creator "civreg", TITLE. NULL when libharu cannot start (out of memory). */
+HPDF_Doc print_doc_new(struct print_status *st, const char *title);
+
+/* 1, with "WHAT: libharu error 0x.. (detail ..)" in ERR, when libharu has
+ * reported an error on the document; 0 otherwise. */
+int print_failed(const struct print_status *st, const char *what, struct err *err);
+
+/* Append the finished document to OUT (nothing appended on failure). WHAT
+ * starts the messages ("data page", "extract"). */
+int print_save(HPDF_Doc pdf, const struct print_status *st, const char *what, struct buf *out,
+               struct err *err) __attribute__((warn_unused_result));
+
+/* Write the finished document to PATH, replacing it atomically. */
+int print_save_file(HPDF_Doc pdf, const struct print_status *st, const char *what,
+                    const char *path, struct err *err) __attribute__((warn_unused_result));
+
+/* Fonts carried inside the binary (print/CMakeLists.txt). */
+#define PRINT_FONT_OCRB "OCRB.ttf"             /* OCR-B, for the MRZ */
+#define PRINT_FONT_VIZ "DejaVuSansCondensed.ttf" /* names in national characters */
+
+/* Load the embedded TrueType font NAME into PDF (embedded and subset in
+ * the document) with ENCODING (NULL: the font's own). */
+int print_font_embedded(HPDF_Doc pdf, const struct print_status *st, const char *name,
+                        const char *encoding, HPDF_Font *out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* TEXT at (X, Y) points in FONT at SIZE, centred on X when CENTRED. */
+void print_text(HPDF_Page page, HPDF_Font font, double size, double x, double y,
+                const char *text, int centred);
+
+#endif

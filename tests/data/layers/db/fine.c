@@ -1,0 +1,3 @@
+/* allowed: db on core */
+#include "core/err.h"
+#include <sqlite3.h>

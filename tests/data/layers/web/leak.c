@@ -1,0 +1,6 @@
+/* planted: the web reaching past public headers, and owning zbar */
+#include "issuance/icao/mrz.h"
+#include "registry/registry_int.h"
+#include "registry/registry.h"
+#include <zbar.h>
+#include <civetweb.h>
