@@ -307,7 +307,7 @@ static int office_parse(const char *cmd, const struct cli_command *table, const 
     return -1;
 }
 
-#if __has_include("issuance/pki.h")
+#if __has_include("issuance/pki/pki.h")
 #include "issuance/pki/pki.h"
 #define CLI_HAVE_PKI 1
 #else

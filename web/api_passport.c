@@ -20,7 +20,7 @@
 #include "issuance/icao/icao.h"
 #include "registry/registry.h"
 
-#if __has_include("issuance/pki.h")
+#if __has_include("issuance/pki/pki.h")
 #include "issuance/pki/pki.h"
 #define WEB_HAVE_PKI 1
 #else

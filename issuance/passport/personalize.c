@@ -12,7 +12,7 @@
 #include "office_app_int.h"
 #include "registry/registry.h"
 
-#if __has_include("chip.h")
+#if __has_include("issuance/pki/pki.h")
 #include "issuance/pki/pki.h"
 #define OFFICE_HAVE_CHIP 1
 #else
@@ -244,35 +244,33 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                    issue.day);
     (void)snprintf(expiry_s, sizeof expiry_s, "%04d-%02d-%02d", expiry.year, expiry.month,
                    expiry.day);
-    if (office_prepare(db,
-                       "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
-                       "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = "
-                       "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1 AND status = ?6",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
+                   "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = "
+                   "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1 AND status = ?6", err) != 0)
         goto out;
-    office_bind_text(st, 1, id);
-    office_bind_text(st, 2, serial);
-    office_bind_text(st, 3, buf_str(&mrz));
-    office_bind_text(st, 4, pdf_hash);
-    office_bind_text(st, 5, chip_hash[0] ? chip_hash : NULL);
-    office_bind_text(st, 6, app.status);
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, serial);
+    db_bind_text(st, 3, buf_str(&mrz));
+    db_bind_text(st, 4, pdf_hash);
+    db_bind_text(st, 5, chip_hash[0] ? chip_hash : NULL);
+    db_bind_text(st, 6, app.status);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
-        office_sql_fail(db, "applications", err);
+        db_sql_fail(db, "applications", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (office_prepare(db,
-                       "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
-                       "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
+                   "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1", err) != 0)
         goto out;
-    office_bind_text(st, 1, app.document_number);
-    office_bind_text(st, 2, serial);
-    office_bind_text(st, 3, issue_s);
-    office_bind_text(st, 4, expiry_s);
+    db_bind_text(st, 1, app.document_number);
+    db_bind_text(st, 2, serial);
+    db_bind_text(st, 3, issue_s);
+    db_bind_text(st, 4, expiry_s);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        office_sql_fail(db, "documents", err);
+        db_sql_fail(db, "documents", err);
         goto out;
     }
     if (office_log(db, a, "document.personalize",
