@@ -10,6 +10,8 @@ part is used through its one public header (issuance/icao/icao.h, ...),
 except the few headers the table lets a part above see. Tests, benchmarks
 and fuzz targets are not modules and are not checked.
 
+A __has_include("x/y.h") of our own tree must name a header that exists.
+
 Usage: check_layers.py [--expect FILE] ROOT
   exit 0: no violation (or, with --expect, exactly the violations listed in
   FILE, one "path: header" a line); 1: violations; 2: usage or I/O error.
@@ -64,6 +66,7 @@ OWNERS = {
 
 TOP = ['core', 'db', 'scanner', 'registry', 'issuance', 'web', 'cli']
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+HAS_INCLUDE = re.compile(r'__has_include\s*\(\s*"([^"]+)"\s*\)')
 
 
 def module_of(rel):
@@ -95,6 +98,11 @@ def check_file(root, rel, mod, out):
         out.append((rel, '(module %s has no row in the layer table)' % mod))
         return
     for n, line in enumerate(lines, 1):
+        # A feature test of a header that moved is silently false: the
+        # feature disappears from the build. Every one must name a file.
+        for h in HAS_INCLUDE.findall(line):
+            if header_module(h) is not None and not os.path.isfile(os.path.join(root, h)):
+                out.append((rel, h, n, '__has_include of a header that does not exist'))
         m = INCLUDE.match(line)
         if not m:
             continue

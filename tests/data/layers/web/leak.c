@@ -4,3 +4,6 @@
 #include "registry/registry.h"
 #include <zbar.h>
 #include <civetweb.h>
+#if __has_include("issuance/pki.h")
+#define HAVE_PKI 1
+#endif
