@@ -379,377 +379,462 @@ static void check_signature(struct report *r, struct sod *s, CMS_SignerInfo *si,
           sigalg);
 }
 
-int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const char *mrz,
-                 time_t now, json_t **report, bool *valid, struct err *err)
-{
-    struct report r = { json_array(), true, false };
-    struct sod *s = NULL;
-    struct err e = ERR_INIT;
-    json_t *info = json_object(), *out = NULL;
-    CMS_SignerInfo *si = NULL;
-    X509 *ds = NULL, *csca = NULL;
-    STACK_OF(X509) *sodcerts = NULL, *chain = NULL;
-    X509_STORE *store = NULL;
-    X509_STORE_CTX *ctx = NULL;
-    char sigalg[80] = "?", buf1[512], buf2[512], ts[TIME_ISO8601_LEN + 1];
-    time_t at = now;
-    bool have_time = false;
-    int n, rc = -1;
+/* One inspection: the chip as read, the trust material, and what the
+ * checks learn from EF.SOD for the ones after them. */
+struct inspection {
+    struct report r;
+    const struct pa_chip *chip;
+    const struct pa_trust *trust;
+    time_t now;
+    time_t at;      /* signingTime, else the inspection time */
+    bool have_time; /* EF.SOD carries a signingTime */
+    struct sod *s;
+    CMS_SignerInfo *si;
+    X509 *ds;                 /* the Document Signer, inside EF.SOD (borrowed from sodcerts) */
+    X509 *csca;               /* the trusted CSCA the DS chains to (borrowed from chain) */
+    STACK_OF(X509) *sodcerts; /* owned */
+    STACK_OF(X509) *chain;    /* owned */
+    json_t *info;             /* the "sod" member of the report */
+    char sigalg[80];
+    char ts[TIME_ISO8601_LEN + 1]; /* AT, for messages */
+    char ds_issuer[512];
+};
 
-    *report = NULL;
-    *valid = false;
-    if (r.checks == NULL || info == NULL) {
-        err_set(err, "passive auth: out of memory");
-        goto out;
-    }
-    /* 1. EF.SOD readable and well formed */
+/* Doc 9303-10 §4.6.2: EF.SOD readable and well formed. 0 when it is (the
+ * other checks follow), 1 when not (the report ends here). */
+static int check_sod_structure(struct inspection *p)
+{
+    const struct pa_chip *chip = p->chip;
+    struct err e = ERR_INIT;
+    X509_ALGOR *dig = NULL, *sig = NULL;
+    const ASN1_OBJECT *obj = NULL;
+
     if (chip->sod == NULL) {
-        check(&r, "sod_structure", false, "EF.SOD (011D) was not read");
-        goto finish;
+        check(&p->r, "sod_structure", false, "EF.SOD (011D) was not read");
+        return 1;
     }
-    if (sod_parse(chip->sod, chip->sod_len, &s, &e) != 0) {
-        check(&r, "sod_structure", false, "%s", err_msg(&e));
-        goto finish;
+    if (sod_parse(chip->sod, chip->sod_len, &p->s, &e) != 0) {
+        check(&p->r, "sod_structure", false, "%s", err_msg(&e));
+        return 1;
     }
-    si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(s->cms), 0);
-    {
-        X509_ALGOR *dig = NULL, *sig = NULL;
-        const ASN1_OBJECT *obj = NULL;
-        CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
-        if (sig) {
-            X509_ALGOR_get0(&obj, NULL, NULL, sig);
-            if (obj && OBJ_obj2txt(sigalg, sizeof sigalg, obj, 0) <= 0)
-                snprintf(sigalg, sizeof sigalg, "?");
-        }
-        if (dig) {
-            char dn[64] = "?";
-            X509_ALGOR_get0(&obj, NULL, NULL, dig);
-            if (obj)
-                OBJ_obj2txt(dn, sizeof dn, obj, 0);
-            json_object_set_new(info, "signer_digest_algorithm", json_string(dn));
-        }
+    p->si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(p->s->cms), 0);
+    CMS_SignerInfo_get0_algs(p->si, NULL, NULL, &dig, &sig);
+    if (sig) {
+        X509_ALGOR_get0(&obj, NULL, NULL, sig);
+        if (obj && OBJ_obj2txt(p->sigalg, sizeof p->sigalg, obj, 0) <= 0)
+            snprintf(p->sigalg, sizeof p->sigalg, "?");
     }
-    check(&r, "sod_structure", true,
+    if (dig) {
+        char dn[64] = "?";
+        X509_ALGOR_get0(&obj, NULL, NULL, dig);
+        if (obj)
+            OBJ_obj2txt(dn, sizeof dn, obj, 0);
+        json_object_set_new(p->info, "signer_digest_algorithm", json_string(dn));
+    }
+    check(&p->r, "sod_structure", true,
           "EF.SOD: CMS SignedData, eContentType %s, LDSSecurityObject v%d, %s, %zu data group "
           "hashes",
-          s->econtent_type, s->lso_version, s->md_name, s->ndg);
-    json_object_set_new(info, "econtent_type", json_string(s->econtent_type));
-    json_object_set_new(info, "lso_version", json_integer(s->lso_version));
-    json_object_set_new(info, "digest_algorithm", json_string(s->md_name));
-    json_object_set_new(info, "signature_algorithm", json_string(sigalg));
-    if (s->lso_version == 1) {
-        json_object_set_new(info, "lds_version", json_string(s->lds_version));
-        json_object_set_new(info, "unicode_version", json_string(s->unicode_version));
+          p->s->econtent_type, p->s->lso_version, p->s->md_name, p->s->ndg);
+    json_object_set_new(p->info, "econtent_type", json_string(p->s->econtent_type));
+    json_object_set_new(p->info, "lso_version", json_integer(p->s->lso_version));
+    json_object_set_new(p->info, "digest_algorithm", json_string(p->s->md_name));
+    json_object_set_new(p->info, "signature_algorithm", json_string(p->sigalg));
+    if (p->s->lso_version == 1) {
+        json_object_set_new(p->info, "lds_version", json_string(p->s->lds_version));
+        json_object_set_new(p->info, "unicode_version", json_string(p->s->unicode_version));
     }
+    return 0;
+}
 
-    /* the DS certificate inside EF.SOD */
-    sodcerts = CMS_get1_certs(s->cms);
-    for (int i = 0; sodcerts && i < sk_X509_num(sodcerts); i++)
-        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(sodcerts, i)) == 0)
-            ds = sk_X509_value(sodcerts, i);
-    if (ds) {
-        char serial[ICAO_SERIAL_MAX] = "?";
+/* The DS certificate inside EF.SOD, and the signing time the checks of
+ * validity use (the inspection time when EF.SOD has none). */
+static void find_signer(struct inspection *p)
+{
+    const ASN1_TYPE *t;
+    int n;
+
+    p->sodcerts = CMS_get1_certs(p->s->cms);
+    for (int i = 0; p->sodcerts && i < sk_X509_num(p->sodcerts); i++)
+        if (CMS_SignerInfo_cert_cmp(p->si, sk_X509_value(p->sodcerts, i)) == 0)
+            p->ds = sk_X509_value(p->sodcerts, i);
+    if (p->ds) {
+        char serial[ICAO_SERIAL_MAX] = "?", subject[512];
         struct err se = ERR_INIT;
-        if (pki_cert_serial(ds, serial, &se) != 0)
+        if (pki_cert_serial(p->ds, serial, &se) != 0)
             snprintf(serial, sizeof serial, "?");
-        name_str(X509_get_subject_name(ds), buf1, sizeof buf1);
-        name_str(X509_get_issuer_name(ds), buf2, sizeof buf2);
-        json_object_set_new(info, "ds_serial", json_string(serial));
-        json_object_set_new(info, "ds_subject", json_string(buf1));
-        json_object_set_new(info, "ds_issuer", json_string(buf2));
+        name_str(X509_get_subject_name(p->ds), subject, sizeof subject);
+        name_str(X509_get_issuer_name(p->ds), p->ds_issuer, sizeof p->ds_issuer);
+        json_object_set_new(p->info, "ds_serial", json_string(serial));
+        json_object_set_new(p->info, "ds_subject", json_string(subject));
+        json_object_set_new(p->info, "ds_issuer", json_string(p->ds_issuer));
     }
-    {
-        const ASN1_TYPE *t = signed_attr(si, NID_pkcs9_signingTime, &n);
-        if (t && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME) &&
-            pki_asn1_time((const ASN1_TIME *)t->value.asn1_string, &at) == 0) {
-            have_time = true;
-            time_str(at, ts);
-            json_object_set_new(info, "signing_time", json_string(ts));
-        } else {
-            at = now;
-        }
+    t = signed_attr(p->si, NID_pkcs9_signingTime, &n);
+    if (t && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME) &&
+        pki_asn1_time((const ASN1_TIME *)t->value.asn1_string, &p->at) == 0) {
+        p->have_time = true;
+        time_str(p->at, p->ts);
+        json_object_set_new(p->info, "signing_time", json_string(p->ts));
+    } else {
+        p->at = p->now;
     }
-    time_str(at, ts);
+    time_str(p->at, p->ts);
+}
 
-    /* 2. the signature */
-    check_signature(&r, s, si, ds, sigalg);
-    if (ds == NULL)
-        goto hashes;
+/* DS -> CSCA path to a trusted CSCA (time is checked separately). -1 only
+ * when out of memory. */
+static int check_ds_chain(struct inspection *p, struct err *err)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    char csca_name[512];
+    int rc = -1;
 
-    /* 3. DS -> CSCA path to a trusted CSCA (time is checked separately below) */
-    store = X509_STORE_new();
-    ctx = X509_STORE_CTX_new();
-    if (store == NULL || ctx == NULL || X509_STORE_CTX_init(ctx, store, ds, sodcerts) != 1) {
+    if (store == NULL || ctx == NULL || X509_STORE_CTX_init(ctx, store, p->ds, p->sodcerts) != 1) {
         err_set(err, "passive auth: out of memory");
         goto out;
     }
-    X509_STORE_CTX_set0_trusted_stack(ctx, trust->anchors);
+    X509_STORE_CTX_set0_trusted_stack(ctx, p->trust->anchors);
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
-    name_str(X509_get_issuer_name(ds), buf2, sizeof buf2);
-    if (sk_X509_num(trust->anchors) == 0) {
-        check(&r, "ds_chain", false, "no CSCA certificate given to check the Document Signer");
-    } else if (X509_verify_cert(ctx) == 1 && (chain = X509_STORE_CTX_get1_chain(ctx)) != NULL &&
-               sk_X509_num(chain) >= 2) {
-        csca = sk_X509_value(chain, sk_X509_num(chain) - 1);
-        name_str(X509_get_subject_name(csca), buf1, sizeof buf1);
-        json_object_set_new(info, "csca_subject", json_string(buf1));
-        check(&r, "ds_chain", true, "Document Signer is issued and signed by the trusted CSCA %s",
-              buf1);
+    name_str(X509_get_issuer_name(p->ds), p->ds_issuer, sizeof p->ds_issuer);
+    if (sk_X509_num(p->trust->anchors) == 0) {
+        check(&p->r, "ds_chain", false, "no CSCA certificate given to check the Document Signer");
+    } else if (X509_verify_cert(ctx) == 1 &&
+               (p->chain = X509_STORE_CTX_get1_chain(ctx)) != NULL &&
+               sk_X509_num(p->chain) >= 2) {
+        p->csca = sk_X509_value(p->chain, sk_X509_num(p->chain) - 1);
+        name_str(X509_get_subject_name(p->csca), csca_name, sizeof csca_name);
+        json_object_set_new(p->info, "csca_subject", json_string(csca_name));
+        check(&p->r, "ds_chain", true,
+              "Document Signer is issued and signed by the trusted CSCA %s", csca_name);
     } else {
         int code = X509_STORE_CTX_get_error(ctx);
-        check(&r, "ds_chain", false,
-              "Document Signer (issuer %s) does not chain to any given CSCA: %s", buf2,
+        check(&p->r, "ds_chain", false,
+              "Document Signer (issuer %s) does not chain to any given CSCA: %s", p->ds_issuer,
               code == X509_V_OK ? "the DS itself is a trust anchor"
                                 : X509_verify_cert_error_string(code));
     }
+    rc = 0;
+out:
     ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    return rc;
+}
 
-    /* the DS may sign documents: keyUsage digitalSignature (Doc 9303-12
-     * §7.1.1, table 6), when the certificate restricts its key at all */
-    {
-        uint32_t ku = X509_get_key_usage(ds);
-        if (ku != UINT32_MAX && !(ku & KU_DIGITAL_SIGNATURE))
-            check(&r, "ds_key_usage", false,
-                  "the Document Signer's keyUsage does not allow digitalSignature");
-        else
-            check(&r, "ds_key_usage", true, "keyUsage allows digitalSignature");
-    }
+/* The DS may sign documents: keyUsage digitalSignature (Doc 9303-12
+ * §7.1.1, table 6), when the certificate restricts its key at all. */
+static void check_ds_key_usage(struct inspection *p)
+{
+    uint32_t ku = X509_get_key_usage(p->ds);
 
-    /* Doc 9303-12 §7.1.1: the issuer's and subject's countryName of a DS
-     * are the same (pymrtd and JMRTD check it too) */
-    {
-        char ci[8] = "", cs[8] = "";
-        X509_NAME *ni = X509_get_issuer_name(ds), *ns = X509_get_subject_name(ds);
-        int ii = X509_NAME_get_index_by_NID(ni, NID_countryName, -1);
-        int is = X509_NAME_get_index_by_NID(ns, NID_countryName, -1);
-        ASN1_STRING *ai = ii >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ni, ii)) : NULL;
-        ASN1_STRING *as = is >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ns, is)) : NULL;
-        if (ai && ASN1_STRING_length(ai) < 8)
-            snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai),
-                     (const char *)ASN1_STRING_get0_data(ai));
-        if (as && ASN1_STRING_length(as) < 8)
-            snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as),
-                     (const char *)ASN1_STRING_get0_data(as));
-        if (ci[0] == '\0' || strcmp(ci, cs) != 0)
-            check(&r, "ds_country", false,
-                  "the Document Signer's issuer country '%s' and subject country '%s' differ or "
-                  "are missing", ci, cs);
-        else
-            check(&r, "ds_country", true, "issuer and subject countryName are both %s", ci);
-    }
+    if (ku != UINT32_MAX && !(ku & KU_DIGITAL_SIGNATURE))
+        check(&p->r, "ds_key_usage", false,
+              "the Document Signer's keyUsage does not allow digitalSignature");
+    else
+        check(&p->r, "ds_key_usage", true, "keyUsage allows digitalSignature");
+}
 
-    /* 4. validity of the DS and CSCA certificates at signing time */
-    {
-        time_t nb = 0, na = 0;
-        bool ok = pki_asn1_time(X509_get0_notBefore(ds), &nb) == 0 &&
-                  pki_asn1_time(X509_get0_notAfter(ds), &na) == 0 && at >= nb && at <= na;
-        char a[TIME_ISO8601_LEN + 1], b[TIME_ISO8601_LEN + 1];
+/* Doc 9303-12 §7.1.1: the issuer's and subject's countryName of a DS are
+ * the same (pymrtd and JMRTD check it too). */
+static void check_ds_country(struct inspection *p)
+{
+    char ci[8] = "", cs[8] = "";
+    X509_NAME *ni = X509_get_issuer_name(p->ds), *ns = X509_get_subject_name(p->ds);
+    int ii = X509_NAME_get_index_by_NID(ni, NID_countryName, -1);
+    int is = X509_NAME_get_index_by_NID(ns, NID_countryName, -1);
+    ASN1_STRING *ai = ii >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ni, ii)) : NULL;
+    ASN1_STRING *as = is >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ns, is)) : NULL;
+
+    if (ai && ASN1_STRING_length(ai) < 8)
+        snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai),
+                 (const char *)ASN1_STRING_get0_data(ai));
+    if (as && ASN1_STRING_length(as) < 8)
+        snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as),
+                 (const char *)ASN1_STRING_get0_data(as));
+    if (ci[0] == '\0' || strcmp(ci, cs) != 0)
+        check(&p->r, "ds_country", false,
+              "the Document Signer's issuer country '%s' and subject country '%s' differ or "
+              "are missing", ci, cs);
+    else
+        check(&p->r, "ds_country", true, "issuer and subject countryName are both %s", ci);
+}
+
+/* Validity of the DS and CSCA certificates at signing time. */
+static void check_validity_at_signing(struct inspection *p)
+{
+    time_t nb = 0, na = 0, at = p->at;
+    bool ok = pki_asn1_time(X509_get0_notBefore(p->ds), &nb) == 0 &&
+              pki_asn1_time(X509_get0_notAfter(p->ds), &na) == 0 && at >= nb && at <= na;
+    char a[TIME_ISO8601_LEN + 1], b[TIME_ISO8601_LEN + 1];
+
+    time_str(nb, a);
+    time_str(na, b);
+    if (!ok) {
+        check(&p->r, "validity_at_signing", false,
+              "Document Signer certificate is valid %s to %s, but EF.SOD was signed %s%s", a, b,
+              p->ts, p->have_time ? "" : " (no signingTime: inspection time used)");
+    } else if (p->csca &&
+               (pki_asn1_time(X509_get0_notBefore(p->csca), &nb) != 0 ||
+                pki_asn1_time(X509_get0_notAfter(p->csca), &na) != 0 || at < nb || at > na)) {
         time_str(nb, a);
         time_str(na, b);
-        if (!ok) {
-            check(&r, "validity_at_signing", false,
-                  "Document Signer certificate is valid %s to %s, but EF.SOD was signed %s%s", a,
-                  b, ts, have_time ? "" : " (no signingTime: inspection time used)");
-        } else if (csca &&
-                   (pki_asn1_time(X509_get0_notBefore(csca), &nb) != 0 ||
-                    pki_asn1_time(X509_get0_notAfter(csca), &na) != 0 || at < nb || at > na)) {
-            time_str(nb, a);
-            time_str(na, b);
-            check(&r, "validity_at_signing", false,
-                  "CSCA certificate is valid %s to %s, but EF.SOD was signed %s", a, b, ts);
-        } else {
-            check(&r, "validity_at_signing", true,
-                  "signing time %s%s lies within the validity of the Document Signer%s", ts,
-                  have_time ? "" : " (no signingTime: inspection time)",
-                  csca ? " and CSCA certificates" : " certificate");
-        }
-    }
-
-    /* 5. the DS private key usage period (Doc 9303-12 §5.2) */
-    {
-        time_t nb, na;
-        char a[TIME_ISO8601_LEN + 1], b[TIME_ISO8601_LEN + 1];
-        if (pki_cert_pkup(ds, &nb, &na) != 0) {
-            check(&r, "ds_private_key_usage_period", true,
-                  "the Document Signer has no privateKeyUsagePeriod; nothing to check");
-        } else {
-            time_str(nb, a);
-            time_str(na, b);
-            if ((nb && at < nb) || (na && at > na))
-                check(&r, "ds_private_key_usage_period", false,
-                      "EF.SOD was signed %s, outside the Document Signer's private key usage "
-                      "period %s to %s",
-                      ts, nb ? a : "-", na ? b : "-");
-            else
-                check(&r, "ds_private_key_usage_period", true,
-                      "signed %s, within the private key usage period %s to %s", ts,
-                      nb ? a : "-", na ? b : "-");
-        }
-    }
-
-    /* 6. revocation: a CRL from the DS's issuer, signed by that CSCA */
-    if (sk_X509_CRL_num(trust->crls) == 0) {
-        check(&r, "ds_revocation", true, "not checked: no CRL given");
+        check(&p->r, "validity_at_signing", false,
+              "CSCA certificate is valid %s to %s, but EF.SOD was signed %s", a, b, p->ts);
     } else {
-        X509_CRL *use = NULL;
-        for (int i = 0; i < sk_X509_CRL_num(trust->crls); i++) {
-            X509_CRL *c = sk_X509_CRL_value(trust->crls, i);
-            if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(ds)) != 0)
-                continue;
-            /* the CRL must be signed by the CSCA the chain ended at, or by
-             * a trusted CSCA with that name when the chain failed */
-            for (int k = 0; k < sk_X509_num(trust->anchors) && use == NULL; k++) {
-                X509 *a = sk_X509_value(trust->anchors, k);
-                if ((csca == NULL || X509_cmp(a, csca) == 0) &&
-                    X509_NAME_cmp(X509_get_subject_name(a), X509_CRL_get_issuer(c)) == 0 &&
-                    X509_CRL_verify(c, X509_get0_pubkey(a)) == 1)
-                    use = c;
-            }
-            if (use) {
-                /* the newest: take a later one when several match */
-                for (int j = i + 1; j < sk_X509_CRL_num(trust->crls); j++) {
-                    X509_CRL *d = sk_X509_CRL_value(trust->crls, j);
-                    if (X509_NAME_cmp(X509_CRL_get_issuer(d), X509_CRL_get_issuer(use)) == 0 &&
-                        ASN1_TIME_compare(X509_CRL_get0_lastUpdate(d),
-                                          X509_CRL_get0_lastUpdate(use)) > 0 &&
-                        csca && X509_CRL_verify(d, X509_get0_pubkey(csca)) == 1)
-                        use = d;
-                }
-                break;
-            }
+        check(&p->r, "validity_at_signing", true,
+              "signing time %s%s lies within the validity of the Document Signer%s", p->ts,
+              p->have_time ? "" : " (no signingTime: inspection time)",
+              p->csca ? " and CSCA certificates" : " certificate");
+    }
+}
+
+/* The DS private key usage period (Doc 9303-12 §5.2). */
+static void check_ds_pkup(struct inspection *p)
+{
+    time_t nb, na;
+    char a[TIME_ISO8601_LEN + 1], b[TIME_ISO8601_LEN + 1];
+
+    if (pki_cert_pkup(p->ds, &nb, &na) != 0) {
+        check(&p->r, "ds_private_key_usage_period", true,
+              "the Document Signer has no privateKeyUsagePeriod; nothing to check");
+        return;
+    }
+    time_str(nb, a);
+    time_str(na, b);
+    if ((nb && p->at < nb) || (na && p->at > na))
+        check(&p->r, "ds_private_key_usage_period", false,
+              "EF.SOD was signed %s, outside the Document Signer's private key usage "
+              "period %s to %s",
+              p->ts, nb ? a : "-", na ? b : "-");
+    else
+        check(&p->r, "ds_private_key_usage_period", true,
+              "signed %s, within the private key usage period %s to %s", p->ts, nb ? a : "-",
+              na ? b : "-");
+}
+
+/* The newest CRL issued and signed by the DS's CSCA: the CSCA the chain
+ * ended at, or a trusted CSCA with that name when the chain failed. */
+static X509_CRL *revocation_list(const struct inspection *p)
+{
+    const struct pa_trust *trust = p->trust;
+    X509_CRL *use = NULL;
+
+    for (int i = 0; i < sk_X509_CRL_num(trust->crls); i++) {
+        X509_CRL *c = sk_X509_CRL_value(trust->crls, i);
+        if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(p->ds)) != 0)
+            continue;
+        for (int k = 0; k < sk_X509_num(trust->anchors) && use == NULL; k++) {
+            X509 *a = sk_X509_value(trust->anchors, k);
+            if ((p->csca == NULL || X509_cmp(a, p->csca) == 0) &&
+                X509_NAME_cmp(X509_get_subject_name(a), X509_CRL_get_issuer(c)) == 0 &&
+                X509_CRL_verify(c, X509_get0_pubkey(a)) == 1)
+                use = c;
         }
-        ERR_clear_error();
-        if (use == NULL) {
-            check(&r, "ds_revocation", false,
-                  "none of the given CRLs is issued and signed by the Document Signer's CSCA (%s)",
-                  buf2);
-        } else {
-            X509_REVOKED *rev = NULL;
-            time_t nu = 0;
-            char a[TIME_ISO8601_LEN + 1];
-            if (X509_CRL_get0_by_cert(use, &rev, ds) == 1) {
-                time_t when = 0;
-                int crit = 0;
-                ASN1_ENUMERATED *reason =
-                    X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
-                static const char *const names[] = { "unspecified", "keyCompromise",
-                                                     "cACompromise", "affiliationChanged",
-                                                     "superseded", "cessationOfOperation",
-                                                     "certificateHold" };
-                long rc_ = reason ? ASN1_ENUMERATED_get(reason) : 0;
-                ASN1_ENUMERATED_free(reason);
-                pki_asn1_time(X509_REVOKED_get0_revocationDate(rev), &when);
-                time_str(when, a);
-                check(&r, "ds_revocation", false,
-                      "the Document Signer is revoked (since %s, reason %s) on the CRL of %s", a,
-                      rc_ >= 0 && rc_ < 7 ? names[rc_] : "other", buf2);
-            } else if (X509_CRL_get0_nextUpdate(use) &&
-                       pki_asn1_time(X509_CRL_get0_nextUpdate(use), &nu) == 0 && nu < now) {
-                time_str(nu, a);
-                check(&r, "ds_revocation", false,
-                      "the CRL of %s expired (nextUpdate %s): fetch a current one", buf2, a);
-            } else {
-                check(&r, "ds_revocation", true, "not revoked on the current CRL of %s", buf2);
+        if (use) {
+            /* the newest: take a later one when several match */
+            for (int j = i + 1; j < sk_X509_CRL_num(trust->crls); j++) {
+                X509_CRL *d = sk_X509_CRL_value(trust->crls, j);
+                if (X509_NAME_cmp(X509_CRL_get_issuer(d), X509_CRL_get_issuer(use)) == 0 &&
+                    ASN1_TIME_compare(X509_CRL_get0_lastUpdate(d),
+                                      X509_CRL_get0_lastUpdate(use)) > 0 &&
+                    p->csca && X509_CRL_verify(d, X509_get0_pubkey(p->csca)) == 1)
+                    use = d;
             }
+            break;
         }
     }
+    ERR_clear_error();
+    return use;
+}
 
-hashes:
-    /* 7. each data group's hash */
+/* Revocation: a CRL from the DS's issuer, signed by that CSCA. */
+static void check_ds_revocation(struct inspection *p)
+{
+    static const char *const names[] = { "unspecified",       "keyCompromise",
+                                         "cACompromise",      "affiliationChanged",
+                                         "superseded",        "cessationOfOperation",
+                                         "certificateHold" };
+    X509_REVOKED *rev = NULL;
+    X509_CRL *use;
+    time_t nu = 0;
+    char a[TIME_ISO8601_LEN + 1];
+
+    if (sk_X509_CRL_num(p->trust->crls) == 0) {
+        check(&p->r, "ds_revocation", true, "not checked: no CRL given");
+        return;
+    }
+    if ((use = revocation_list(p)) == NULL) {
+        check(&p->r, "ds_revocation", false,
+              "none of the given CRLs is issued and signed by the Document Signer's CSCA (%s)",
+              p->ds_issuer);
+        return;
+    }
+    if (X509_CRL_get0_by_cert(use, &rev, p->ds) == 1) {
+        time_t when = 0;
+        int crit = 0;
+        ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
+        long code = reason ? ASN1_ENUMERATED_get(reason) : 0;
+        ASN1_ENUMERATED_free(reason);
+        pki_asn1_time(X509_REVOKED_get0_revocationDate(rev), &when);
+        time_str(when, a);
+        check(&p->r, "ds_revocation", false,
+              "the Document Signer is revoked (since %s, reason %s) on the CRL of %s", a,
+              code >= 0 && code < 7 ? names[code] : "other", p->ds_issuer);
+    } else if (X509_CRL_get0_nextUpdate(use) &&
+               pki_asn1_time(X509_CRL_get0_nextUpdate(use), &nu) == 0 && nu < p->now) {
+        time_str(nu, a);
+        check(&p->r, "ds_revocation", false,
+              "the CRL of %s expired (nextUpdate %s): fetch a current one", p->ds_issuer, a);
+    } else {
+        check(&p->r, "ds_revocation", true, "not revoked on the current CRL of %s",
+              p->ds_issuer);
+    }
+}
+
+/* Each data group read against its hash in EF.SOD (Doc 9303-11 §5.1). */
+static void check_dg_hashes(struct inspection *p)
+{
+    const struct pa_chip *chip = p->chip;
+    const struct sod *s = p->s;
+
     for (int dg = 1; dg <= 16; dg++) {
         const struct sod_hash *h = NULL;
+        unsigned char v[EVP_MAX_MD_SIZE];
+        unsigned int vl = 0;
         char name[32];
+
         snprintf(name, sizeof name, "dg%d_hash", dg);
         for (size_t k = 0; k < s->ndg; k++)
             if (s->dg[k].number == dg)
                 h = &s->dg[k];
         if (chip->dg[dg] == NULL) {
             if (h)
-                check(&r, name, true, "DG%d is listed in EF.SOD but was not read; not checked",
-                      dg);
+                check(&p->r, name, true,
+                      "DG%d is listed in EF.SOD but was not read; not checked", dg);
             continue;
         }
         if (h == NULL) {
-            check(&r, name, false, "DG%d was read but EF.SOD holds no hash for it", dg);
+            check(&p->r, name, false, "DG%d was read but EF.SOD holds no hash for it", dg);
             continue;
         }
-        {
-            unsigned char v[EVP_MAX_MD_SIZE];
-            unsigned int vl = 0;
-            if (EVP_Digest(chip->dg[dg], chip->dg_len[dg], v, &vl, s->md, NULL) != 1) {
-                check(&r, name, false, "DG%d could not be hashed", dg);
-            } else if (vl != h->len || CRYPTO_memcmp(v, h->value, vl) != 0) {
-                check(&r, name, false,
-                      "DG%d (%zu bytes) does not match its %s hash in EF.SOD: the data group was "
-                      "altered",
-                      dg, chip->dg_len[dg], s->md_name);
-            } else {
-                check(&r, name, true, "DG%d matches its %s hash in EF.SOD", dg, s->md_name);
-            }
+        if (EVP_Digest(chip->dg[dg], chip->dg_len[dg], v, &vl, s->md, NULL) != 1) {
+            check(&p->r, name, false, "DG%d could not be hashed", dg);
+        } else if (vl != h->len || CRYPTO_memcmp(v, h->value, vl) != 0) {
+            check(&p->r, name, false,
+                  "DG%d (%zu bytes) does not match its %s hash in EF.SOD: the data group was "
+                  "altered",
+                  dg, chip->dg_len[dg], s->md_name);
+        } else {
+            check(&p->r, name, true, "DG%d matches its %s hash in EF.SOD", dg, s->md_name);
         }
     }
     ERR_clear_error();
+}
 
-    /* 8. EF.COM (not signed): its tag list should name the data groups read */
-    if (chip->com) {
-        struct tlv t, list;
-        struct err ce = ERR_INIT;
-        if (tlv_decode_whole(chip->com, chip->com_len, &t, &ce) != 0 || t.tag != 0x60 ||
-            tlv_find(&t, 0x5C, &list, &ce) != 0) {
-            check(&r, "ef_com", false, "EF.COM is malformed (%s)",
-                  ce.msg[0] ? err_msg(&ce) : "no 60 / 5C tag list");
-        } else {
-            bool ok = true;
-            for (int dg = 1; dg <= 16; dg++) {
-                const struct lds_dg_desc *d = lds_dg_by_number(dg);
-                bool listed = memchr(list.value, (int)d->tag, list.len) != NULL;
-                if (chip->dg[dg] && !listed)
-                    ok = false;
-            }
-            check(&r, "ef_com", ok,
-                  ok ? "EF.COM lists every data group read"
-                     : "EF.COM does not list every data group read (EF.COM is not signed)");
-        }
+/* EF.COM (not signed): its tag list should name the data groups read. */
+static void check_ef_com(struct inspection *p)
+{
+    const struct pa_chip *chip = p->chip;
+    struct tlv t, list;
+    struct err ce = ERR_INIT;
+    bool ok = true;
+
+    if (chip->com == NULL)
+        return;
+    if (tlv_decode_whole(chip->com, chip->com_len, &t, &ce) != 0 || t.tag != 0x60 ||
+        tlv_find(&t, 0x5C, &list, &ce) != 0) {
+        check(&p->r, "ef_com", false, "EF.COM is malformed (%s)",
+              ce.msg[0] ? err_msg(&ce) : "no 60 / 5C tag list");
+        return;
     }
-
-    /* 9. DG1 against the printed MRZ */
-    if (mrz) {
-        char printed[LDS_MRZ_MAX + 1], chipm[LDS_MRZ_MAX + 1];
-        size_t pl = 0, cl = 0;
-        struct err me = ERR_INIT;
-        if (lds_mrz_normalize(mrz, strlen(mrz), printed, &pl, &me) != 0)
-            check(&r, "dg1_mrz", false, "the printed MRZ given is malformed: %s", err_msg(&me));
-        else if (chip->dg[1] == NULL)
-            check(&r, "dg1_mrz", false, "DG1 was not read, so the printed MRZ cannot be compared");
-        else if (lds_dg1_mrz(chip->dg[1], chip->dg_len[1], chipm, &cl, &me) != 0)
-            check(&r, "dg1_mrz", false, "%s", err_msg(&me));
-        else if (pl != cl || memcmp(printed, chipm, pl) != 0)
-            check(&r, "dg1_mrz", false, "the MRZ in DG1 differs from the printed MRZ");
-        else
-            check(&r, "dg1_mrz", true, "the MRZ in DG1 equals the printed MRZ");
+    for (int dg = 1; dg <= 16; dg++) {
+        const struct lds_dg_desc *d = lds_dg_by_number(dg);
+        bool listed = memchr(list.value, (int)d->tag, list.len) != NULL;
+        if (chip->dg[dg] && !listed)
+            ok = false;
     }
+    check(&p->r, "ef_com", ok,
+          ok ? "EF.COM lists every data group read"
+             : "EF.COM does not list every data group read (EF.COM is not signed)");
+}
 
-finish:
-    if (r.oom) {
+/* DG1 against the printed MRZ (MRZ may be NULL: not compared). */
+static void check_dg1_mrz(struct inspection *p, const char *mrz)
+{
+    const struct pa_chip *chip = p->chip;
+    char printed[LDS_MRZ_MAX + 1], chipm[LDS_MRZ_MAX + 1];
+    size_t pl = 0, cl = 0;
+    struct err me = ERR_INIT;
+
+    if (mrz == NULL)
+        return;
+    if (lds_mrz_normalize(mrz, strlen(mrz), printed, &pl, &me) != 0)
+        check(&p->r, "dg1_mrz", false, "the printed MRZ given is malformed: %s", err_msg(&me));
+    else if (chip->dg[1] == NULL)
+        check(&p->r, "dg1_mrz", false, "DG1 was not read, so the printed MRZ cannot be compared");
+    else if (lds_dg1_mrz(chip->dg[1], chip->dg_len[1], chipm, &cl, &me) != 0)
+        check(&p->r, "dg1_mrz", false, "%s", err_msg(&me));
+    else if (pl != cl || memcmp(printed, chipm, pl) != 0)
+        check(&p->r, "dg1_mrz", false, "the MRZ in DG1 differs from the printed MRZ");
+    else
+        check(&p->r, "dg1_mrz", true, "the MRZ in DG1 equals the printed MRZ");
+}
+
+/* The checks on the Document Signer's certificate, once it is found. -1
+ * only when out of memory. */
+static int check_signer(struct inspection *p, struct err *err)
+{
+    if (check_ds_chain(p, err) != 0)
+        return -1;
+    check_ds_key_usage(p);
+    check_ds_country(p);
+    check_validity_at_signing(p);
+    check_ds_pkup(p);
+    check_ds_revocation(p);
+    return 0;
+}
+
+int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const char *mrz,
+                 time_t now, json_t **report, bool *valid, struct err *err)
+{
+    struct inspection p = { .r = { json_array(), true, false }, .chip = chip, .trust = trust,
+                            .now = now, .at = now, .info = json_object(), .sigalg = "?" };
+    json_t *out = NULL;
+    int rc = -1;
+
+    *report = NULL;
+    *valid = false;
+    if (p.r.checks == NULL || p.info == NULL) {
+        err_set(err, "passive auth: out of memory");
+        goto out;
+    }
+    if (check_sod_structure(&p) == 0) {
+        find_signer(&p);
+        check_signature(&p.r, p.s, p.si, p.ds, p.sigalg);
+        if (p.ds != NULL && check_signer(&p, err) != 0)
+            goto out;
+        check_dg_hashes(&p);
+        check_ef_com(&p);
+        check_dg1_mrz(&p, mrz);
+    }
+    if (p.r.oom) {
         err_set(err, "passive auth: out of memory building the report");
         goto out;
     }
-    out = json_pack("{s:b, s:O, s:O}", "valid", r.valid, "checks", r.checks, "sod", info);
+    out = json_pack("{s:b, s:O, s:O}", "valid", p.r.valid, "checks", p.r.checks, "sod", p.info);
     if (out == NULL) {
         err_set(err, "passive auth: out of memory building the report");
         goto out;
     }
     *report = out;
-    *valid = r.valid;
+    *valid = p.r.valid;
     rc = 0;
 out:
     ERR_clear_error();
-    json_decref(r.checks);
-    json_decref(info);
-    sk_X509_pop_free(chain, X509_free);
-    sk_X509_pop_free(sodcerts, X509_free);
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
-    sod_free(s);
+    json_decref(p.r.checks);
+    json_decref(p.info);
+    sk_X509_pop_free(p.chain, X509_free);
+    sk_X509_pop_free(p.sodcerts, X509_free);
+    sod_free(p.s);
     return rc;
 }
