@@ -461,11 +461,11 @@ static void on_record_duplicate(struct proj *p, const struct proj_event *ev)
     if (!held_role(a, ev->actor, "registrar"))
         problem(a, "event %llu: duplicate pair resolved by '%s', who is not a registrar",
                 SEQ(ev), ev->actor);
-    if (reg_prepare(a->db, &st,
-                    "DELETE FROM civreg_expect.dup_candidates WHERE (record_id = ?1 AND"
-                    " other_id = ?2) OR (record_id = ?2 AND other_id = ?1) RETURNING why,"
-                    " found_at",
-                    NULL) != 0) {
+    if (db_prepare(a->db, &st,
+                   "DELETE FROM civreg_expect.dup_candidates WHERE (record_id = ?1 AND"
+                   " other_id = ?2) OR (record_id = ?2 AND other_id = ?1) RETURNING why,"
+                   " found_at",
+                   NULL) != 0) {
         problem(a, "audit: cannot rebuild dup_candidates");
         return;
     }
@@ -629,10 +629,10 @@ static void after_scan_pages(struct proj *p)
     struct audit *a = AUDIT(p);
     sqlite3_stmt *st = NULL;
 
-    if (reg_prepare(a->db, &st,
-                    "SELECT e.id, e.meta_hash, e.created_at, m.meta FROM civreg_expect.scan_pages e"
-                    " JOIN main.scan_pages m ON m.id = e.id ORDER BY e.event_seq, m.page_index",
-                    NULL) != 0) {
+    if (db_prepare(a->db, &st,
+                   "SELECT e.id, e.meta_hash, e.created_at, m.meta FROM civreg_expect.scan_pages e"
+                   " JOIN main.scan_pages m ON m.id = e.id ORDER BY e.event_seq, m.page_index",
+                   NULL) != 0) {
         problem(a, "audit: cannot read scan_pages");
         return;
     }
@@ -930,16 +930,16 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
 
     if (a->witness)
         witness_size = (uint64_t)json_integer_value(json_object_get(a->witness, "tree_size"));
-    if (reg_prepare(a->db, &st,
-                    "SELECT seq, type, actor, office, created_at, body, signature, leaf_hash"
-                    " FROM events ORDER BY seq",
-                    err) != 0 ||
-        reg_prepare(a->db, &h.st,
-                    "SELECT tree_size, root_hash, office, signed_at, body, signature"
-                    " FROM tree_heads ORDER BY tree_size",
-                    err) != 0 ||
-        reg_prepare(a->db, &nc.st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
-                    err) != 0)
+    if (db_prepare(a->db, &st,
+                   "SELECT seq, type, actor, office, created_at, body, signature, leaf_hash"
+                   " FROM events ORDER BY seq",
+                   err) != 0 ||
+        db_prepare(a->db, &h.st,
+                   "SELECT tree_size, root_hash, office, signed_at, body, signature"
+                   " FROM tree_heads ORDER BY tree_size",
+                   err) != 0 ||
+        db_prepare(a->db, &nc.st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
+                   err) != 0)
         goto out;
     heads_next(a, &h);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1052,7 +1052,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
             witness_check(a, witness_size, root);
     }
     if (step != SQLITE_DONE) {
-        reg_sql_fail(a->db, "reading events", err);
+        db_sql_fail(a->db, "reading events", err);
         goto out;
     }
     if (h.bad > TREE_HEAD_REPORT_MAX)
@@ -1068,8 +1068,8 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                 (unsigned long long)f.size);
     } else {
         sqlite3_stmt *last = NULL;
-        if (reg_prepare(a->db, &last, "SELECT coalesce(max(tree_size), 0) FROM tree_heads",
-                        err) != 0)
+        if (db_prepare(a->db, &last, "SELECT coalesce(max(tree_size), 0) FROM tree_heads",
+                       err) != 0)
             goto out;
         if (sqlite3_step(last) == SQLITE_ROW &&
             (uint64_t)sqlite3_column_int64(last, 0) < f.size)
@@ -1101,7 +1101,7 @@ static int check_blob_files(struct audit *a, const char *blobs_dir,
     sqlite3_stmt *st = NULL;
     int step;
 
-    if (reg_prepare(a->db, &st, "SELECT hash, size FROM blobs ORDER BY hash", err) != 0)
+    if (db_prepare(a->db, &st, "SELECT hash, size FROM blobs ORDER BY hash", err) != 0)
         return -1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct err e = ERR_INIT;
@@ -1112,7 +1112,7 @@ static int check_blob_files(struct audit *a, const char *blobs_dir,
     }
     sqlite3_finalize(st);
     if (step != SQLITE_DONE)
-        return reg_sql_fail(a->db, "reading blobs", err);
+        return db_sql_fail(a->db, "reading blobs", err);
     return 0;
 }
 
@@ -1120,7 +1120,7 @@ static int count_versions(struct audit *a, struct registry_audit_stats *stats, s
 {
     sqlite3_stmt *st = NULL;
 
-    if (reg_prepare(a->db, &st, "SELECT count(*) FROM record_versions", err) != 0)
+    if (db_prepare(a->db, &st, "SELECT count(*) FROM record_versions", err) != 0)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW)
         stats->records = (uint64_t)sqlite3_column_int64(st, 0);
@@ -1165,7 +1165,7 @@ static int witness_missing_check(struct audit *a, const char *keys_dir, struct e
         return 0;
     if (access(path, F_OK) == 0 || errno != ENOENT) /* present: load_witness judged it */
         return 0;
-    if (reg_prepare(a->db, &st, "SELECT max(tree_size) FROM tree_heads", err) != 0)
+    if (db_prepare(a->db, &st, "SELECT max(tree_size) FROM tree_heads", err) != 0)
         return -1;
     step = sqlite3_step(st);
     if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
@@ -1173,7 +1173,7 @@ static int witness_missing_check(struct audit *a, const char *keys_dir, struct e
                    "events; the witness of the log's size was deleted",
                 (long long)sqlite3_column_int64(st, 0));
     sqlite3_finalize(st);
-    return step == SQLITE_ROW ? 0 : reg_sql_fail(a->db, "reading tree heads", err);
+    return step == SQLITE_ROW ? 0 : db_sql_fail(a->db, "reading tree heads", err);
 }
 
 int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs_dir,

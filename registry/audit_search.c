@@ -40,7 +40,7 @@ static int report_rows(struct db *db, const char *sql, const char *table, const 
     int step, n = 0;
     char line[512], a[96], b[96];
 
-    if (reg_prepare(db, &st, sql, err) != 0)
+    if (db_prepare(db, &st, sql, err) != 0)
         return -1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n++ >= REPORT_MAX)
@@ -62,7 +62,7 @@ static int report_rows(struct db *db, const char *sql, const char *table, const 
                        table, col ? " " : "", col ? col : "", n - REPORT_MAX);
         problem(ctx, line);
     }
-    return step == SQLITE_DONE ? 0 : reg_sql_fail(db, table, err);
+    return step == SQLITE_DONE ? 0 : db_sql_fail(db, table, err);
 }
 
 static int compare(struct db *db, void (*problem)(void *, const char *), void *ctx,

@@ -215,10 +215,10 @@ static int blob_put_tx(struct db *db, void *arg, struct err *err)
     if (reg_now(now, err) != 0 ||
         registry_event_append_at(db, b->actor, "evidence.add", objects, data, now, &seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, b->hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)b->len);
@@ -227,7 +227,7 @@ static int blob_put_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "storing evidence metadata", err);
+        db_sql_fail(db, "storing evidence metadata", err);
         goto out;
     }
     rc = 0;
@@ -279,7 +279,7 @@ int registry_blob_exists(struct db *db, const char *hash, struct err *err)
     if (!reg_is_hash(hash))
         return err_set(err, "evidence: '%.70s' is not a SHA-256 hash (64 lowercase hex digits)",
                        hash ? hash : "");
-    if (reg_prepare(db, &st, "SELECT 1 FROM blobs WHERE hash=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT 1 FROM blobs WHERE hash=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_ROW
@@ -319,10 +319,10 @@ int registry_blob_info(struct db *db, const char *hash, json_t **out, struct err
     if (!reg_is_hash(hash))
         return err_set(err, "evidence: '%.70s' is not a SHA-256 hash (64 lowercase hex digits)",
                        hash ? hash : "");
-    if (reg_prepare(db, &st,
-                    "SELECT hash, size, media_type, added_by, added_at, event_seq FROM blobs"
-                    " WHERE hash=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT hash, size, media_type, added_by, added_at, event_seq FROM blobs"
+                   " WHERE hash=?1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {

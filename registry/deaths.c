@@ -201,19 +201,19 @@ static int person_record(struct db *db, const char *uin, char **record_id, json_
 
     *record_id = NULL;
     *record = NULL;
-    if (reg_prepare(db, &st,
-                    "SELECT p.record_id, v.data FROM persons p"
-                    " JOIN birth_records b ON b.id = p.record_id"
-                    " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
-                    " WHERE p.uin = ?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT p.record_id, v.data FROM persons p"
+                   " JOIN birth_records b ON b.id = p.record_id"
+                   " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                   " WHERE p.uin = ?1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
         rc = 1;
     } else if (step != SQLITE_ROW) {
-        reg_sql_fail(db, "reading the person", err);
+        db_sql_fail(db, "reading the person", err);
     } else if ((*record_id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
         err_set(err, "out of memory");
     } else if (json_parse((const char *)sqlite3_column_text(st, 1),
@@ -223,29 +223,6 @@ static int person_record(struct db *db, const char *uin, char **record_id, json_
     if (rc != 0) {
         free(*record_id);
         *record_id = NULL;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int next_death_number(struct db *db, const char *office, int year, long long *n,
-                             struct err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-
-    if (reg_prepare(db, &st,
-                    "INSERT INTO death_counters(office, year, last) VALUES (?1, ?2, 1)"
-                    " ON CONFLICT(office, year) DO UPDATE SET last = last + 1 RETURNING last",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, year);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *n = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        reg_sql_fail(db, "allocating a death registration number", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -297,7 +274,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
         goto out;
     reg_sha256_hex(body.data, body.len, hash);
     date_today(&y, &m, &d);
-    if (next_death_number(db, c->actor->node_office, y, &n, err) != 0)
+    if (db_series_next(db, DB_SERIES_DEATH, c->actor->node_office, y, &n, err) != 0)
         goto out;
     (void)snprintf(regno, sizeof regno, "%s/D/%d/%06lld", c->actor->node_office, y, n);
     if ((id = reg_new_id(c->actor->node_office, 'D')) == NULL) {
@@ -316,11 +293,11 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
-                    " hash, registered_by, registered_at, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
+                   " hash, registered_by, registered_at, event_seq)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->uin, -1, SQLITE_STATIC);
@@ -333,7 +310,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "storing the death", err);
+        db_sql_fail(db, "storing the death", err);
         goto out;
     }
     json_decref(c->result);
@@ -392,17 +369,17 @@ int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, 
     *deceased = false;
     if (death)
         *death = NULL;
-    if (reg_prepare(db, &st,
-                    "SELECT id, registration_number, date_of_death, data, registered_by,"
-                    " registered_at, event_seq, hash FROM deaths WHERE uin = ?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT id, registration_number, date_of_death, data, registered_by,"
+                   " registered_at, event_seq, hash FROM deaths WHERE uin = ?1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, uin ? uin : "", -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
         rc = 0;
     } else if (step != SQLITE_ROW) {
-        reg_sql_fail(db, "reading deaths", err);
+        db_sql_fail(db, "reading deaths", err);
     } else {
         *deceased = true;
         rc = 0;
@@ -441,9 +418,9 @@ int registry_death_show(struct db *db, const struct registry_actor *actor, const
         return -1;
     if (ref == NULL || *ref == '\0')
         return err_set(err, "death show: a UIN or death registration number is required");
-    if (reg_prepare(db, &st, "SELECT uin FROM deaths WHERE uin = ?1 OR registration_number = ?1"
+    if (db_prepare(db, &st, "SELECT uin FROM deaths WHERE uin = ?1 OR registration_number = ?1"
                              " OR id = ?1",
-                    err) != 0)
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {

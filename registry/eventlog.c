@@ -23,8 +23,8 @@ static int db_node(void *ctx, unsigned level, uint64_t index, merkle_hash out, s
     int rc;
 
     if (m->st == NULL &&
-        reg_prepare(m->db, &m->st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
-                    err) != 0)
+        db_prepare(m->db, &m->st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
+                   err) != 0)
         return -1;
     sqlite3_reset(m->st);
     sqlite3_bind_int(m->st, 1, (int)level);
@@ -39,7 +39,7 @@ static int db_node(void *ctx, unsigned level, uint64_t index, merkle_hash out, s
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         return err_set(err, "merkle_nodes: subtree level %u index %llu is missing or damaged",
                        level, (unsigned long long)index);
-    return reg_sql_fail(m->db, "reading merkle_nodes", err);
+    return db_sql_fail(m->db, "reading merkle_nodes", err);
 }
 
 void reg_merkle_db_source(struct reg_merkle_db *m, struct db *db, struct merkle_source *out)
@@ -61,13 +61,13 @@ int reg_log_size(struct db *db, uint64_t *size, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (reg_prepare(db, &st, "SELECT coalesce(max(seq) + 1, 0) FROM events", err) != 0)
+    if (db_prepare(db, &st, "SELECT coalesce(max(seq) + 1, 0) FROM events", err) != 0)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         *size = (uint64_t)sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        reg_sql_fail(db, "reading the log size", err);
+        db_sql_fail(db, "reading the log size", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -112,10 +112,10 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
         reg_tree_head_body(actor->node_office, size, root_hex, now, &body, err) != 0)
         goto out;
     reg_sign(actor->office_sk, body.data, body.len, sig);
-    if (reg_prepare(db, &st,
-                    "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                   err) != 0)
         goto out;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
     sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
@@ -124,7 +124,7 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
     sqlite3_bind_text(st, 5, buf_str(&body), (int)body.len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, sig, sizeof sig, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "storing the tree head", err);
+        db_sql_fail(db, "storing the tree head", err);
         goto out;
     }
     if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
@@ -225,10 +225,10 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     crypto_hash_sha256_update(&hs, sig, sizeof sig);
     crypto_hash_sha256_final(&hs, leaf);
 
-    if (reg_prepare(db, &st,
-                    "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
-                    " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
+                   " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   err) != 0)
         goto out;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     sqlite3_bind_text(st, 2, a->type, -1, SQLITE_STATIC);
@@ -239,15 +239,15 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_blob(st, 7, sig, sizeof sig, SQLITE_STATIC);
     sqlite3_bind_blob(st, 8, leaf, sizeof leaf, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "appending the event", err);
+        db_sql_fail(db, "appending the event", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
 
-    if (reg_prepare(db, &st,
-                    "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
+                   err) != 0)
         goto out;
     json_array_foreach(a->objects, i, o) {
         const char *kind = json_string_value(json_object_get(o, "kind"));
@@ -257,7 +257,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
         sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            reg_sql_fail(db, "indexing the event's objects", err);
+            db_sql_fail(db, "indexing the event's objects", err);
             goto out;
         }
     }
@@ -266,8 +266,8 @@ static int append_tx(struct db *db, void *arg, struct err *err)
 
     if (load_frontier(db, seq, &f, err) != 0)
         goto out;
-    if (reg_prepare(db, &st, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
-                    err) != 0)
+    if (db_prepare(db, &st, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+                   err) != 0)
         goto out;
     if (merkle_frontier_append(&f, leaf, store_node, st, err) != 0)
         goto out;
@@ -349,10 +349,10 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
     int rc = -1, step;
 
     *out = NULL;
-    if (reg_prepare(db, &st,
-                    "SELECT tree_size, root_hash, office, signed_at, signature FROM tree_heads"
-                    " ORDER BY tree_size DESC LIMIT 1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT tree_size, root_hash, office, signed_at, signature FROM tree_heads"
+                   " ORDER BY tree_size DESC LIMIT 1",
+                   err) != 0)
         return -1;
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
@@ -371,7 +371,7 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
     } else if (step == SQLITE_DONE) {
         err_set(err, "the log is empty (no signed tree head yet)");
     } else {
-        reg_sql_fail(db, "reading tree heads", err);
+        db_sql_fail(db, "reading tree heads", err);
     }
 out:
     sqlite3_finalize(st);

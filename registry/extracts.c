@@ -58,13 +58,13 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
-    if (reg_prepare(db, &st,
-                    "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
-                    " v.hash, v.data FROM birth_records b"
-                    " JOIN offices o ON o.code = b.office"
-                    " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
-                    " WHERE b.id = ?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
+                   " v.hash, v.data FROM birth_records b"
+                   " JOIN offices o ON o.code = b.office"
+                   " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                   " WHERE b.id = ?1",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -236,10 +236,10 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
-                    " issued_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
+                   " issued_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, xid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, s.record_id, -1, SQLITE_STATIC);
@@ -251,7 +251,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "storing the extract", err);
+        db_sql_fail(db, "storing the extract", err);
         goto out;
     }
     json_decref(c->result);

@@ -34,8 +34,8 @@ int reg_office_key_load(struct db *db, const char *keys_dir, const char *office,
     (void)snprintf(ad, sizeof ad, "office-log-key:%s", office);
     if (keyfile_path(keys_dir, office, path, sizeof path, err) != 0)
         return -1;
-    if (reg_prepare(db, &st, "SELECT public_key, sealed_key FROM office_keys WHERE office=?1",
-                    err) != 0)
+    if (db_prepare(db, &st, "SELECT public_key, sealed_key FROM office_keys WHERE office=?1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -65,7 +65,7 @@ int reg_office_key_load(struct db *db, const char *keys_dir, const char *office,
         goto out;
     }
     if (step != SQLITE_DONE) {
-        reg_sql_fail(db, "reading office_keys", err);
+        db_sql_fail(db, "reading office_keys", err);
         goto out;
     }
     if (!create) {
@@ -90,17 +90,17 @@ int reg_office_key_load(struct db *db, const char *keys_dir, const char *office,
         char now[TIME_ISO8601_LEN + 1];
         if (reg_now(now, err) != 0)
             goto out;
-        if (reg_prepare(db, &st,
-                        "INSERT INTO office_keys(office, public_key, sealed_key, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4)",
-                        err) != 0)
+        if (db_prepare(db, &st,
+                       "INSERT INTO office_keys(office, public_key, sealed_key, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4)",
+                       err) != 0)
             goto out;
         sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, pk, REG_PK_BYTES, SQLITE_STATIC);
         sqlite3_bind_blob(st, 3, sealed.data, (int)sealed.len, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            reg_sql_fail(db, "storing the office log key", err);
+            db_sql_fail(db, "storing the office log key", err);
             goto out;
         }
     }
@@ -121,7 +121,7 @@ int registry_office_public_key(struct db *db, const char *office, unsigned char 
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (reg_prepare(db, &st, "SELECT public_key FROM office_keys WHERE office=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT public_key FROM office_keys WHERE office=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {

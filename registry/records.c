@@ -56,10 +56,10 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
     *id = NULL;
     if (ref == NULL || *ref == '\0' || strlen(ref) > 64)
         return 1;
-    if (reg_prepare(db, &st,
-                    "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
-                    " OR uin=?1 LIMIT 1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
+                   " OR uin=?1 LIMIT 1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -68,7 +68,7 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
     else if (step == SQLITE_DONE)
         rc = 1;
     else
-        rc = reg_sql_fail(db, "finding the record", err);
+        rc = db_sql_fail(db, "finding the record", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -98,11 +98,11 @@ int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, con
     rc = reg_record_resolve(db, ref, id, err);
     if (rc != 0 || actor == NULL)
         return rc;
-    if (reg_prepare(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
         rc = -1;
     else if (sqlite3_bind_text(st, 1, *id, -1, SQLITE_STATIC) != SQLITE_OK ||
              (step = sqlite3_step(st)) != SQLITE_ROW)
-        rc = step == SQLITE_DONE ? 1 : reg_sql_fail(db, "finding the record's office", err);
+        rc = step == SQLITE_DONE ? 1 : db_sql_fail(db, "finding the record's office", err);
     else
         rc = reg_record_office_check(actor, *id, (const char *)sqlite3_column_text(st, 0), err);
     sqlite3_finalize(st);
@@ -126,12 +126,12 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
-    if (reg_prepare(db, &st,
-                    "SELECT b.office, b.status, b.version, v.hash, v.data,"
-                    " b.registration_number, b.uin FROM birth_records b"
-                    " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
-                    " WHERE b.id=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT b.office, b.status, b.version, v.hash, v.data,"
+                   " b.registration_number, b.uin FROM birth_records b"
+                   " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                   " WHERE b.id=?1",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -189,11 +189,11 @@ static int insert_version(struct db *db, const char *id, int version, const stru
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (reg_prepare(db, &st,
-                    "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
-                    " reason_evidence, keyed_by, keyed_at, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
+                   " reason_evidence, keyed_by, keyed_at, event_seq)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, version);
@@ -206,7 +206,7 @@ static int insert_version(struct db *db, const char *id, int version, const stru
     sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = reg_sql_fail(db, "storing the record version", err);
+        rc = db_sql_fail(db, "storing the record version", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -229,17 +229,17 @@ static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t 
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (reg_prepare(db, &st,
-                    "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
+                   " VALUES (?1, ?2, ?3, ?4)",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, c->file_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, c->line);
     sqlite3_bind_text(st, 3, c->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = reg_sql_fail(db, "recording the imported line", err);
+        rc = db_sql_fail(db, "recording the imported line", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -279,17 +279,17 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "record.draft", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
-                    " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
+                   " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->actor->office, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "storing the record", err);
+        db_sql_fail(db, "storing the record", err);
         goto out;
     }
     if (insert_version(db, c->id, 1, &data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
@@ -351,9 +351,9 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     int rc = -1, step;
 
     *id = NULL;
-    if (reg_prepare(db, &st,
-                    "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, line);
@@ -364,7 +364,7 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     } else if (step == SQLITE_DONE) {
         rc = 1;
     } else {
-        reg_sql_fail(db, "reading imported lines", err);
+        db_sql_fail(db, "reading imported lines", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -500,9 +500,9 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
     sqlite3_stmt *st = NULL;
     int step, rc;
 
-    if (reg_prepare(db, &st,
-                    "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
@@ -513,7 +513,7 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
         *out = step == SQLITE_ROW;
         rc = 0;
     } else {
-        rc = reg_sql_fail(db, "checking who keyed the record", err);
+        rc = db_sql_fail(db, "checking who keyed the record", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -578,17 +578,17 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "record.verify", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
-                    " event_seq=?4 WHERE id=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
+                   " event_seq=?4 WHERE id=?1",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->actor->username, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "marking the record verified", err);
+        db_sql_fail(db, "marking the record verified", err);
         goto out;
     }
     /* verification changes no field: only the status in the index; the
@@ -637,29 +637,6 @@ struct register_ctx {
     json_t *result;
 };
 
-static int next_registration(struct db *db, const char *office, int year, long long *n,
-                             struct err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-
-    if (reg_prepare(db, &st,
-                    "INSERT INTO registration_counters(office, year, last) VALUES (?1, ?2, 1)"
-                    " ON CONFLICT(office, year) DO UPDATE SET last = last + 1 RETURNING last",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, year);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *n = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        reg_sql_fail(db, "allocating a registration number", err);
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int register_tx(struct db *db, void *arg, struct err *err)
 {
     struct register_ctx *c = arg;
@@ -690,7 +667,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (registry_dup_gate(db, h.id, err) != 0 || reg_now(now, err) != 0)
         goto out;
     date_today(&y, &m, &d);
-    if (next_registration(db, h.office, y, &n, err) != 0)
+    if (db_series_next(db, DB_SERIES_REGISTRATION, h.office, y, &n, err) != 0)
         goto out;
     (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h.office, y, n);
     if (reg_uin_allocate(db, uin, err) != 0 || reg_person_hash(uin, h.id, person_hash, err) != 0)
@@ -716,11 +693,11 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "UPDATE birth_records SET status='registered', registration_number=?2,"
-                    " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
-                    " WHERE id=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE birth_records SET status='registered', registration_number=?2,"
+                   " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
+                   " WHERE id=?1",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, regno, -1, SQLITE_STATIC);
@@ -729,7 +706,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_text(st, 5, uin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "marking the record registered", err);
+        db_sql_fail(db, "marking the record registered", err);
         goto out;
     }
     if (registry_search_index_record(db, h.id, err) != 0)
@@ -861,11 +838,11 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     if (insert_version(db, h.id, c->version, &data, hash, h.hash, c->reason, buf_str(&ev),
                        c->actor->username, now, seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
-                    "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
-                    " WHERE id=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
+                   "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
+                   " WHERE id=?1",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, c->version);
@@ -873,7 +850,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "updating the record", err);
+        db_sql_fail(db, "updating the record", err);
         goto out;
     }
     if (registered && reg_link_store(db, statement, seq, err) != 0)
@@ -995,11 +972,11 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
     int rc = -1;
 
     *out = NULL;
-    if (reg_prepare(db, &st,
-                    "SELECT id, office, status, version, verified_by, registration_number,"
-                    " registered_by, registered_at, uin, created_at, updated_at"
-                    " FROM birth_records WHERE id=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT id, office, status, version, verified_by, registration_number,"
+                   " registered_by, registered_at, uin, created_at, updated_at"
+                   " FROM birth_records WHERE id=?1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -1044,9 +1021,9 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
         goto out;
     if (version <= 0)
         version = (int)json_integer_value(json_object_get(head, "versions"));
-    if (reg_prepare(db, &st,
-                    "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1 AND version=?2",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1 AND version=?2",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, version);
@@ -1077,11 +1054,11 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
     sqlite3_stmt *st = NULL;
     int rc = 0, step;
 
-    if (reg_prepare(db, &st,
-                    "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
-                    " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
-                    " ORDER BY e.seq",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
+                   " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
+                   " ORDER BY e.seq",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -1102,7 +1079,7 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
         }
     }
     if (rc == 0 && step != SQLITE_DONE)
-        rc = reg_sql_fail(db, "reading events", err);
+        rc = db_sql_fail(db, "reading events", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -1137,10 +1114,10 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
         err_set(err, "out of memory");
         goto out;
     }
-    if (reg_prepare(db, &st,
-                    "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
-                    " ORDER BY version",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
+                   " ORDER BY version",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1149,7 +1126,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
             goto out;
     }
     if (step != SQLITE_DONE) {
-        reg_sql_fail(db, "reading versions", err);
+        db_sql_fail(db, "reading versions", err);
         goto out;
     }
     if (reg_object_events(db, "record", id, events, err) != 0)
@@ -1197,15 +1174,15 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
         if (d != NULL && date_parse(d, &y, &m, &dd, err) != 0)
             return err_prefix(err, "%s", i ? "born_to" : "born_from");
     }
-    if (reg_prepare(db, &st,
-                    "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
-                    " v.data FROM birth_records b JOIN record_versions v"
-                    " ON v.record_id = b.id AND v.version = b.version"
-                    " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
-                    " AND (?5 IS NULL OR json_extract(v.data, '$.birth.date') >= ?5)"
-                    " AND (?6 IS NULL OR json_extract(v.data, '$.birth.date') <= ?6)"
-                    " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
+                   " v.data FROM birth_records b JOIN record_versions v"
+                   " ON v.record_id = b.id AND v.version = b.version"
+                   " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
+                   " AND (?5 IS NULL OR json_extract(v.data, '$.birth.date') >= ?5)"
+                   " AND (?6 IS NULL OR json_extract(v.data, '$.birth.date') <= ?6)"
+                   " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, f ? f->status : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, actor->office, -1, SQLITE_STATIC);
@@ -1235,7 +1212,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
             goto oom;
     }
     if (step != SQLITE_DONE) {
-        reg_sql_fail(db, "listing records", err);
+        db_sql_fail(db, "listing records", err);
         goto out;
     }
     *out = list;
@@ -1299,12 +1276,12 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
     /* Evidence of any version, or of a correction's reason: the record
      * lists it; anything else in the store is not this record's to serve. */
-    if (reg_prepare(db, &st,
-                    "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
-                    " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
-                    " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
-                    " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
+                   " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
+                   " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
+                   " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
@@ -1314,7 +1291,7 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
         goto out;
     }
     if (step != SQLITE_ROW) {
-        reg_sql_fail(db, "finding the record's evidence", err);
+        db_sql_fail(db, "finding the record's evidence", err);
         goto out;
     }
     rc = registry_blob_get(db, blobs_dir, hash, p, len, err);

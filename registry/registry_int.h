@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "db/db.h"
+#include "db/sql.h"
 #include "merkle.h"
 #include "registry.h"
 
@@ -37,12 +38,9 @@ int reg_now(char out[TIME_ISO8601_LEN + 1], struct err *err);
 /* SHA-256 as lowercase hex. */
 void reg_sha256_hex(const void *p, size_t len, char out[65]);
 
-/* A new globally unique id "OFFICE-K-<20 hex>" (K a kind letter), malloc'd. */
+/* A new globally unique id (db_id_new, db/sql.h), malloc'd. */
 char *reg_new_id(const char *office, char kind);
 
-/* SQLite helpers: prepare (message on failure) and a failure naming WHAT. */
-int reg_prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err);
-int reg_sql_fail(struct db *db, const char *what, struct err *err);
 
 /* Office log key: load (or with CREATE make) the Ed25519 key of OFFICE,
  * sealed in table office_keys under keys/office-<OFFICE>.key. *SK is

@@ -36,11 +36,11 @@ void reg_search_row_release(struct search_row *r)
 
 int reg_search_row_stmt(struct db *db, sqlite3_stmt **st, struct err *err)
 {
-    return reg_prepare(db, st,
-                       "SELECT record_id, office, status, given, family, sex, dob, place, mother,"
-                       " father, given_key, family_key, place_key, mother_key, father_key, regno,"
-                       " uin FROM search_index WHERE rowid=?1",
-                       err);
+    return db_prepare(db, st,
+                      "SELECT record_id, office, status, given, family, sex, dob, place, mother,"
+                      " father, given_key, family_key, place_key, mother_key, father_key, regno,"
+                      " uin FROM search_index WHERE rowid=?1",
+                      err);
 }
 
 int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct search_row *r,
@@ -61,7 +61,7 @@ int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct s
         goto out;
     }
     if (s != SQLITE_ROW) {
-        reg_sql_fail(db, "reading the search index", err);
+        db_sql_fail(db, "reading the search index", err);
         goto out;
     }
     for (int i = 0; i < (int)(sizeof all / sizeof all[0]); i++) {
@@ -346,7 +346,7 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
         (void)snprintf(sql, sizeof sql,
                        "SELECT rowid FROM search_tri WHERE search_tri MATCH ?1 ORDER BY rank"
                        " LIMIT ?2");
-    if (reg_prepare(db, &st, sql, err) != 0)
+    if (db_prepare(db, &st, sql, err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
@@ -360,7 +360,7 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
     }
     sqlite3_finalize(st);
     if (s != SQLITE_DONE)
-        return reg_sql_fail(db, "searching the index", err);
+        return db_sql_fail(db, "searching the index", err);
     return 0;
 }
 

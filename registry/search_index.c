@@ -117,27 +117,27 @@ static void writer_close(struct index_writer *w)
 static int writer_open(struct db *db, struct index_writer *w, struct err *err)
 {
     memset(w, 0, sizeof *w);
-    if (reg_prepare(db, &w->find, "SELECT rowid FROM search_index WHERE record_id=?1", err) ||
-        reg_prepare(db, &w->ins,
-                    "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
-                    " place, mother, father, given_key, family_key, place_key, mother_key,"
-                    " father_key, regno, uin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                    "?13,?14,?15,?16,?17)",
-                    err) ||
-        reg_prepare(db, &w->upd,
-                    "UPDATE search_index SET office=?2, status=?3, given=?4, family=?5, sex=?6,"
-                    " dob=?7, place=?8, mother=?9, father=?10, given_key=?11, family_key=?12,"
-                    " place_key=?13, mother_key=?14, father_key=?15, regno=?16, uin=?17"
-                    " WHERE record_id=?1",
-                    err) ||
-        reg_prepare(db, &w->del_fts, "DELETE FROM search_fts WHERE rowid=?1", err) ||
-        reg_prepare(db, &w->del_tri, "DELETE FROM search_tri WHERE rowid=?1", err) ||
-        reg_prepare(db, &w->ins_fts,
-                    "INSERT INTO search_fts(rowid, names, names_ph, parents, parents_ph, place,"
-                    " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                    err) ||
-        reg_prepare(db, &w->ins_tri, "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
-                    err)) {
+    if (db_prepare(db, &w->find, "SELECT rowid FROM search_index WHERE record_id=?1", err) ||
+        db_prepare(db, &w->ins,
+                   "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
+                   " place, mother, father, given_key, family_key, place_key, mother_key,"
+                   " father_key, regno, uin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                   "?13,?14,?15,?16,?17)",
+                   err) ||
+        db_prepare(db, &w->upd,
+                   "UPDATE search_index SET office=?2, status=?3, given=?4, family=?5, sex=?6,"
+                   " dob=?7, place=?8, mother=?9, father=?10, given_key=?11, family_key=?12,"
+                   " place_key=?13, mother_key=?14, father_key=?15, regno=?16, uin=?17"
+                   " WHERE record_id=?1",
+                   err) ||
+        db_prepare(db, &w->del_fts, "DELETE FROM search_fts WHERE rowid=?1", err) ||
+        db_prepare(db, &w->del_tri, "DELETE FROM search_tri WHERE rowid=?1", err) ||
+        db_prepare(db, &w->ins_fts,
+                   "INSERT INTO search_fts(rowid, names, names_ph, parents, parents_ph, place,"
+                   " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                   err) ||
+        db_prepare(db, &w->ins_tri, "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
+                   err)) {
         writer_close(w);
         return -1;
     }
@@ -150,7 +150,7 @@ static int step_done(struct db *db, sqlite3_stmt *st, const char *what, struct e
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return reg_sql_fail(db, what, err);
+        return db_sql_fail(db, what, err);
     return 0;
 }
 
@@ -327,7 +327,7 @@ static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt 
         if (s == SQLITE_DONE)
             err_set(err, "search index: no record %s", id);
         else
-            reg_sql_fail(db, "reading a record to index", err);
+            db_sql_fail(db, "reading a record to index", err);
         goto out;
     }
     if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
@@ -356,7 +356,7 @@ int registry_search_index_record(struct db *db, const char *id, struct err *err)
 
     if (writer_open(db, &w, err) != 0)
         return -1;
-    if (reg_prepare(db, &st, STORE_SQL, err) == 0)
+    if (db_prepare(db, &st, STORE_SQL, err) == 0)
         rc = index_from_store(db, &w, st, id, err);
     sqlite3_finalize(st);
     writer_close(&w);
@@ -376,8 +376,8 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
         return -1;
     if (writer_open(db, &w, err) != 0)
         return -1;
-    if (reg_prepare(db, &list, "SELECT id FROM birth_records ORDER BY created_at, id", err) != 0 ||
-        reg_prepare(db, &st, STORE_SQL, err) != 0)
+    if (db_prepare(db, &list, "SELECT id FROM birth_records ORDER BY created_at, id", err) != 0 ||
+        db_prepare(db, &st, STORE_SQL, err) != 0)
         goto out;
     while ((s = sqlite3_step(list)) == SQLITE_ROW) {
         if (index_from_store(db, &w, st, (const char *)sqlite3_column_text(list, 0), err) != 0)
@@ -385,7 +385,7 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
         (*count)++;
     }
     if (s != SQLITE_DONE) {
-        reg_sql_fail(db, "listing records to index", err);
+        db_sql_fail(db, "listing records to index", err);
         goto out;
     }
     rc = 0;
@@ -412,12 +412,12 @@ int reg_search_index_status(struct db *db, const char *id, const char *status,
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (reg_prepare(db, &st, "UPDATE search_index SET status=?2 WHERE record_id=?1", err) != 0)
+    if (db_prepare(db, &st, "UPDATE search_index SET status=?2 WHERE record_id=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = reg_sql_fail(db, "updating the search index", err);
+        rc = db_sql_fail(db, "updating the search index", err);
     sqlite3_finalize(st);
     return rc;
 }

@@ -29,10 +29,10 @@ static int latest_head(struct db *db, uint64_t *size, merkle_hash root, json_t *
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (reg_prepare(db, &st,
-                    "SELECT tree_size, root_hash, office, signed_at, body, signature"
-                    " FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT tree_size, root_hash, office, signed_at, body, signature"
+                   " FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
+                   err) != 0)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 1) == 32 &&
         sqlite3_column_bytes(st, 5) == REG_SIG_BYTES) {
@@ -61,7 +61,7 @@ static int head_root_at(struct db *db, uint64_t size, merkle_hash root, bool *si
     int rc = 0;
 
     *signed_head = false;
-    if (reg_prepare(db, &st, "SELECT root_hash FROM tree_heads WHERE tree_size=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT root_hash FROM tree_heads WHERE tree_size=?1", err) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
@@ -83,7 +83,7 @@ static int leaf_of(struct db *db, uint64_t seq, merkle_hash leaf, struct err *er
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (reg_prepare(db, &st, "SELECT leaf_hash FROM events WHERE seq=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT leaf_hash FROM events WHERE seq=?1", err) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
@@ -199,10 +199,10 @@ static int add_object_events(struct db *db, struct gather *g, const char *kind, 
     sqlite3_stmt *st = NULL;
     int step;
 
-    if (reg_prepare(db, &st,
-                    "SELECT o.seq FROM event_objects o JOIN events e ON e.seq = o.seq"
-                    " WHERE o.kind=?1 AND o.object_id=?2 AND (?3 IS NULL OR e.type=?3)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT o.seq FROM event_objects o JOIN events e ON e.seq = o.seq"
+                   " WHERE o.kind=?1 AND o.object_id=?2 AND (?3 IS NULL OR e.type=?3)",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -213,7 +213,7 @@ static int add_object_events(struct db *db, struct gather *g, const char *kind, 
             return err_set(err, "out of memory");
         }
     sqlite3_finalize(st);
-    return step == SQLITE_DONE ? 0 : reg_sql_fail(db, "reading event objects", err);
+    return step == SQLITE_DONE ? 0 : db_sql_fail(db, "reading event objects", err);
 }
 
 static int cmp_seq(const void *x, const void *y)
@@ -246,7 +246,7 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
         goto oom;
     if (add_object_events(db, g, "record", g->record_id, NULL, err) != 0)
         goto out;
-    if (reg_prepare(db, &st, "SELECT uin FROM birth_records WHERE id=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT uin FROM birth_records WHERE id=?1", err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, g->record_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
@@ -256,11 +256,11 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
     if (g->uin && add_object_events(db, g, "person", g->uin, NULL, err) != 0)
         goto out;
     /* evidence of every version and correction */
-    if (reg_prepare(db, &st,
-                    "SELECT DISTINCT j.value FROM record_versions v, json_each(v.data, '$.evidence') j"
-                    " WHERE v.record_id=?1 UNION SELECT DISTINCT j.value FROM record_versions v,"
-                    " json_each(coalesce(v.reason_evidence, '[]')) j WHERE v.record_id=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT DISTINCT j.value FROM record_versions v, json_each(v.data, '$.evidence') j"
+                   " WHERE v.record_id=?1 UNION SELECT DISTINCT j.value FROM record_versions v,"
+                   " json_each(coalesce(v.reason_evidence, '[]')) j WHERE v.record_id=?1",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, g->record_id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
@@ -272,7 +272,7 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
     st = NULL;
     /* The signers' keys as the log published them, and the keys of whoever
      * added those signers, up to the first admin. */
-    if (reg_prepare(db, &st, "SELECT actor FROM events WHERE seq=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT actor FROM events WHERE seq=?1", err) != 0)
         goto out;
     for (size_t before = 0; json_object_size(g->seqs) != before;) {
         json_t *snapshot = json_deep_copy(g->seqs);
@@ -299,7 +299,7 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (reg_prepare(db, &st, "SELECT seq FROM events WHERE type='office.key'", err) != 0)
+    if (db_prepare(db, &st, "SELECT seq FROM events WHERE type='office.key'", err) != 0)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW)
         if (add_seq(g, sqlite3_column_int64(st, 0)) != 0)
@@ -339,9 +339,9 @@ static json_t *event_json(struct db *db, sqlite3_int64 seq, uint64_t tree_size, 
     const char *actor, *type;
     bool valid = false;
 
-    if (reg_prepare(db, &st,
-                    "SELECT body, signature, leaf_hash, type, actor FROM events WHERE seq=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT body, signature, leaf_hash, type, actor FROM events WHERE seq=?1",
+                   err) != 0)
         return NULL;
     sqlite3_bind_int64(st, 1, seq);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -402,9 +402,9 @@ static int evidence_json(struct db *db, const json_t *events, json_t **out, stru
     *out = json_array();
     if (*out == NULL)
         return err_set(err, "out of memory");
-    if (reg_prepare(db, &st,
-                    "SELECT hash, size, media_type, added_by, added_at FROM blobs WHERE hash=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT hash, size, media_type, added_by, added_at FROM blobs WHERE hash=?1",
+                   err) != 0)
         return -1;
     json_array_foreach(events, i, e) {
         if (strcmp(json_string_value(json_object_get(e, "type")), "evidence.add") != 0)
@@ -481,10 +481,10 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
         json_t *versions = json_array(), *links = json_array();
         int step;
         if (versions == NULL || links == NULL ||
-            reg_prepare(db, &st,
-                        "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
-                        " ORDER BY version",
-                        err) != 0) {
+            db_prepare(db, &st,
+                       "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
+                       " ORDER BY version",
+                       err) != 0) {
             json_decref(versions);
             json_decref(links);
             goto out;
@@ -497,10 +497,10 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
                                     "hash", sqlite3_column_text(st, 2)));
         sqlite3_finalize(st);
         st = NULL;
-        if (reg_prepare(db, &st,
-                        "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
-                        " ORDER BY record_version",
-                        err) != 0) {
+        if (db_prepare(db, &st,
+                       "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
+                       " ORDER BY record_version",
+                       err) != 0) {
             json_decref(versions);
             json_decref(links);
             goto out;

@@ -174,7 +174,7 @@ static int account_state(struct db *db, const char *username, unsigned *roles, i
     sqlite3_stmt *st = NULL;
     int rc, step;
 
-    if (reg_prepare(db, &st, "SELECT roles, disabled, epoch FROM users WHERE username=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT roles, disabled, epoch FROM users WHERE username=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -184,7 +184,7 @@ static int account_state(struct db *db, const char *username, unsigned *roles, i
         *epoch = sqlite3_column_int64(st, 2);
         rc = 0;
     } else {
-        rc = step == SQLITE_DONE ? 1 : reg_sql_fail(db, "reading users", err);
+        rc = step == SQLITE_DONE ? 1 : db_sql_fail(db, "reading users", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -245,11 +245,11 @@ static int bump_epoch(struct db *db, const char *username, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (reg_prepare(db, &st, "UPDATE users SET epoch=epoch+1 WHERE username=?1", err) != 0)
+    if (db_prepare(db, &st, "UPDATE users SET epoch=epoch+1 WHERE username=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = reg_sql_fail(db, "updating the user's epoch", err);
+        rc = db_sql_fail(db, "updating the user's epoch", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -290,8 +290,8 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
     sqlite3_stmt *st = NULL;
     int rc, step;
 
-    if (reg_prepare(db, &st, "SELECT public_key, roles, disabled FROM users WHERE username=?1",
-                    err) != 0)
+    if (db_prepare(db, &st, "SELECT public_key, roles, disabled FROM users WHERE username=?1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -310,7 +310,7 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
     } else if (step == SQLITE_DONE) {
         rc = 1;
     } else {
-        rc = reg_sql_fail(db, "reading users", err);
+        rc = db_sql_fail(db, "reading users", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -388,10 +388,10 @@ int registry_authenticate(struct db *db, const char *keys_dir, const char *usern
     if (username == NULL || password == NULL || strlen(username) > REG_USERNAME_MAX ||
         strlen(password) > PASSWORD_MAX)
         return err_set(err, "%s", generic);
-    if (reg_prepare(db, &st,
-                    "SELECT office, roles, pw_hash, key_salt, sealed_key, public_key, disabled,"
-                    " epoch FROM users WHERE username=?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT office, roles, pw_hash, key_salt, sealed_key, public_key, disabled,"
+                   " epoch FROM users WHERE username=?1",
+                   err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -401,7 +401,7 @@ int registry_authenticate(struct db *db, const char *keys_dir, const char *usern
         goto out;
     }
     if (step != SQLITE_ROW) {
-        reg_sql_fail(db, "reading users", err);
+        db_sql_fail(db, "reading users", err);
         goto out;
     }
     if (crypto_pwhash_str_verify((const char *)sqlite3_column_text(st, 2), password,
@@ -462,7 +462,7 @@ static int office_exists(struct db *db, const char *office, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if (reg_prepare(db, &st, "SELECT 1 FROM offices WHERE code=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT 1 FROM offices WHERE code=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_ROW ? 0 : err_set(err, "office: '%s' is not a known office", office);
@@ -475,13 +475,13 @@ static int user_count(struct db *db, int64_t *n, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (reg_prepare(db, &st, "SELECT count(*) FROM users", err) != 0)
+    if (db_prepare(db, &st, "SELECT count(*) FROM users", err) != 0)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         *n = sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        reg_sql_fail(db, "counting users", err);
+        db_sql_fail(db, "counting users", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -507,14 +507,14 @@ static json_t *office_key_data(struct db *db, const char *office, const char *pk
     sqlite3_stmt *st = NULL;
     json_t *data = NULL;
 
-    if (reg_prepare(db, &st,
-                    "SELECT o.name, o.country, o.created_at, k.created_at FROM offices o"
-                    " JOIN office_keys k ON k.office = o.code WHERE o.code = ?1",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT o.name, o.country, o.created_at, k.created_at FROM offices o"
+                   " JOIN office_keys k ON k.office = o.code WHERE o.code = ?1",
+                   err) != 0)
         return NULL;
     sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        reg_sql_fail(db, "reading the office", err);
+        db_sql_fail(db, "reading the office", err);
         goto out;
     }
     data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "office", office, "public_key", pk_hex,
@@ -577,11 +577,11 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
     if (registry_event_append_at(db, ua->actor, "user.add", objects, content, now, &seq,
                                  err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"
-                    " public_key, disabled, created_at, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"
+                   " public_key, disabled, created_at, event_seq)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, u->username, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, u->office, -1, SQLITE_STATIC);
@@ -596,7 +596,7 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
         if ((sqlite3_extended_errcode(db_handle(db)) & 0xff) == SQLITE_CONSTRAINT)
             err_set(err, "user add: user '%s' already exists", u->username);
         else
-            reg_sql_fail(db, "storing the user", err);
+            db_sql_fail(db, "storing the user", err);
         goto out;
     }
     rc = 0;
@@ -735,16 +735,16 @@ static int passwd_tx(struct db *db, void *arg, struct err *err)
         return err_set(err, "out of memory");
     if (registry_event_append(db, c->actor, "user.passwd", objects, NULL, NULL, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3 WHERE username=?4",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3 WHERE username=?4",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, c->pw_hash, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, c->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, c->sealed->data, (int)c->sealed->len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, c->actor->username, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "updating the password", err);
+        db_sql_fail(db, "updating the password", err);
         goto out;
     }
     if (bump_epoch(db, c->actor->username, err) != 0)
@@ -824,13 +824,13 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
     if (rc != 0)
         return rc > 0 ? err_set(err, "user reset: no user '%s'", c->username) : -1;
     rc = -1;
-    if (reg_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW ||
         strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
         sqlite3_finalize(st);
-        return reg_sql_fail(db, "reading the user", err);
+        return db_sql_fail(db, "reading the user", err);
     }
     memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
     sqlite3_finalize(st);
@@ -844,10 +844,10 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append(db, c->actor, "user.key", objects, content, NULL, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
-                    "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3, public_key=?4"
-                    " WHERE username=?5",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3, public_key=?4"
+                   " WHERE username=?5",
+                   err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, c->pw_hash, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, c->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
@@ -855,7 +855,7 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_blob(st, 4, c->pk, REG_PK_BYTES, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, c->username, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "storing the new key", err);
+        db_sql_fail(db, "storing the new key", err);
         goto out;
     }
     if (bump_epoch(db, c->username, err) != 0)
@@ -941,11 +941,11 @@ static int disable_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append(db, c->actor, "user.disable", objects, data, NULL, err) != 0)
         goto out;
-    if (reg_prepare(db, &st, "UPDATE users SET disabled=1 WHERE username=?1", err) != 0)
+    if (db_prepare(db, &st, "UPDATE users SET disabled=1 WHERE username=?1", err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "disabling the user", err);
+        db_sql_fail(db, "disabling the user", err);
         goto out;
     }
     if (bump_epoch(db, c->username, err) != 0)
@@ -997,13 +997,13 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
         return err_set(err, "user roles: '%s' is disabled", c->username);
     if (old == c->roles)
         return err_set(err, "user roles: '%s' already holds exactly these roles", c->username);
-    if (reg_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
+    if (db_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW ||
         strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
         sqlite3_finalize(st);
-        return reg_sql_fail(db, "reading the user", err);
+        return db_sql_fail(db, "reading the user", err);
     }
     memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
     sqlite3_finalize(st);
@@ -1019,12 +1019,12 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append(db, c->actor, "user.roles", objects, content, NULL, err) != 0)
         goto out;
-    if (reg_prepare(db, &st, "UPDATE users SET roles=?1 WHERE username=?2", err) != 0)
+    if (db_prepare(db, &st, "UPDATE users SET roles=?1 WHERE username=?2", err) != 0)
         goto out;
     sqlite3_bind_int(st, 1, (int)c->roles);
     sqlite3_bind_text(st, 2, c->username, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        reg_sql_fail(db, "changing the roles", err);
+        db_sql_fail(db, "changing the roles", err);
         goto out;
     }
     if (bump_epoch(db, c->username, err) != 0)
@@ -1064,10 +1064,10 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
     *out = NULL;
     if (registry_require_role(actor, ROLE_ADMIN | ROLE_AUDITOR, "user list", err) != 0)
         return -1;
-    if (reg_prepare(db, &st,
-                    "SELECT username, office, roles, public_key, disabled, created_at FROM users"
-                    " ORDER BY username",
-                    err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT username, office, roles, public_key, disabled, created_at FROM users"
+                   " ORDER BY username",
+                   err) != 0)
         return -1;
     if ((list = json_array()) == NULL)
         goto oom;
@@ -1085,7 +1085,7 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
             goto oom;
     }
     if (step != SQLITE_DONE) {
-        reg_sql_fail(db, "listing users", err);
+        db_sql_fail(db, "listing users", err);
         goto out;
     }
     *out = list;

@@ -41,30 +41,10 @@ int registry_file_sha256(FILE *f, char out[65], struct err *err)
 
 char *reg_new_id(const char *office, char kind)
 {
-    unsigned char rnd[10];
-    char hex[21];
-    size_t n = strlen(office) + 3 + 20 + 1;
-    char *id = malloc(n);
+    char id[DB_ID_MAX];
 
-    if (id == NULL)
-        return NULL;
-    randombytes_buf(rnd, sizeof rnd);
-    hex_encode(rnd, sizeof rnd, hex);
-    (void)snprintf(id, n, "%s-%c-%s", office, kind, hex);
-    return id;
-}
-
-int reg_sql_fail(struct db *db, const char *what, struct err *err)
-{
-    return err_set(err, "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
-}
-
-int reg_prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err)
-{
-    *st = NULL;
-    if (sqlite3_prepare_v2(db_handle(db), sql, -1, st, NULL) != SQLITE_OK)
-        return reg_sql_fail(db, "preparing a statement", err);
-    return 0;
+    db_id_new(office, kind, id);
+    return strdup(id);
 }
 
 void reg_sign(const unsigned char *sk, const void *msg, size_t len,

@@ -13,6 +13,7 @@
 #include "core/secret.h"
 #include "core/timeutil.h"
 #include "db/db.h"
+#include "db/sql.h"
 #include "import.h"
 
 #define PREVIEW_SIDE 1200
@@ -101,10 +102,8 @@ static int update_counts(struct importer *im, struct err *err)
     const struct scan_import_summary *s = im->sum;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "counts", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(s->files_imported + s->files_skipped));
     sqlite3_bind_int64(st, 2, (sqlite3_int64)s->files_failed);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)s->pages_added);
@@ -127,10 +126,8 @@ static int volume_last_page(struct importer *im, const char *id, int64_t *out, s
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "volume pages", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sql_fail(im, "volume pages", err);
@@ -163,10 +160,8 @@ static int replay_existing(struct importer *im, const char *file_hash, struct er
     sqlite3_stmt *st = NULL;
     int n = 0, step;
 
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "existing pages", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         return -1;
-    }
     sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         n++;
@@ -203,10 +198,8 @@ static int file_known(struct importer *im, const char *file_hash, struct err *er
     sqlite3_stmt *st = NULL;
     int rc = -1, step;
 
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "known files", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW)
@@ -228,10 +221,8 @@ static int ensure_volume(struct importer *im, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "volume", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, im->vol.id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, im->vol.office, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, im->vol.year);
@@ -270,10 +261,8 @@ static int insert_page(struct importer *im, const char *file_hash, size_t index,
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "page", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, file_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)index);
@@ -545,10 +534,8 @@ static int start_import(struct importer *im, struct err *err)
     hex_encode(rnd, sizeof rnd, hex);
     snprintf(im->sum->import_id, sizeof im->sum->import_id, "%s-IMP-%s", im->opts->office, hex);
     now_iso(now);
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "start", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, im->sum->import_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, im->opts->office, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, im->opts->actor, -1, SQLITE_STATIC);
@@ -572,10 +559,8 @@ static int finish_import(struct importer *im, struct err *err)
     int rc = -1;
 
     now_iso(now);
-    if (sqlite3_prepare_v2(im->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(im, "finish", err);
+    if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, im->sum->import_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {

@@ -5,6 +5,7 @@
 
 #include "core/json.h"
 #include "db/db.h"
+#include "db/sql.h"
 #include "import.h"
 #include "volumes.h"
 
@@ -55,10 +56,8 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
     *out = NULL;
     if (list == NULL)
         return err_set(err, "scan: out of memory");
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        fail_sql(h, "volumes", err);
+    if (db_prepare(db, &st, sql, err) != 0)
         goto out;
-    }
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *v = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:I}",
                               "id", (const char *)sqlite3_column_text(st, 0),
@@ -117,10 +116,8 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
     int step, rc = -1;
 
     *out = NULL;
-    if (sqlite3_prepare_v2(h, q_exists, -1, &st, NULL) != SQLITE_OK) {
-        fail_sql(h, "volume", err);
+    if (db_prepare(db, &st, q_exists, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
@@ -134,10 +131,12 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
     sqlite3_finalize(st);
     st = NULL;
     list = json_array();
-    if (list == NULL || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        list ? fail_sql(h, "pages", err) : err_set(err, "scan: out of memory");
+    if (list == NULL) {
+        err_set(err, "scan: out of memory");
         goto out;
     }
+    if (db_prepare(db, &st, sql, err) != 0)
+        goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *p = json_pack("{s:s, s:o, s:b, s:s, s:s, s:I, s:s, s:o}",
@@ -183,10 +182,8 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
     int step, rc = -1;
 
     *out = NULL;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        fail_sql(h, "page", err);
+    if (db_prepare(db, &st, sql, err) != 0)
         goto out;
-    }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {

@@ -92,21 +92,20 @@ int office_app_load(struct db *db, const char *id, struct office_app *app, struc
     memset(app, 0, sizeof *app);
     if (id == NULL || *id == '\0')
         return err_set(err, "application: no id given");
-    if (office_prepare(db,
-                       "SELECT id, office, uin, record_id, doc_type, kind, replaces, status, "
-                       "holder, photo_hash, signature_hash, enrolled_by, decided_by, "
-                       "document_number, booklet_serial, mrz, datapage_hash, chip_hash "
-                       "FROM applications WHERE id = ?1",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT id, office, uin, record_id, doc_type, kind, replaces, status, "
+                   "holder, photo_hash, signature_hash, enrolled_by, decided_by, "
+                   "document_number, booklet_serial, mrz, datapage_hash, chip_hash "
+                   "FROM applications WHERE id = ?1", err) != 0)
         return -1;
-    office_bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
         err_set(err, "application %s: not found", id);
         goto out;
     }
     if (s != SQLITE_ROW) {
-        office_sql_fail(db, "applications", err);
+        db_sql_fail(db, "applications", err);
         goto out;
     }
     char **cols[] = { &app->id, &app->office, &app->uin, &app->record_id, &app->doc_type,
@@ -116,7 +115,7 @@ int office_app_load(struct db *db, const char *id, struct office_app *app, struc
                       &app->datapage_hash, &app->chip_hash };
     for (int i = 0; i < (int)(sizeof cols / sizeof cols[0]); i++)
         if (cols[i])
-            *cols[i] = office_column_dup(st, i);
+            *cols[i] = db_column_dup(st, i);
     if (json_parse((const char *)sqlite3_column_text(st, 8), (size_t)sqlite3_column_bytes(st, 8),
                    &app->holder, err) != 0)
         goto out;
@@ -148,17 +147,16 @@ int office_app_set_status(struct db *db, const char *id, const char *from, const
     int rc = -1;
 
     office_now(now);
-    if (office_prepare(db,
-                       "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
-                       "status = ?2",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
+                   "status = ?2", err) != 0)
         return -1;
-    office_bind_text(st, 1, id);
-    office_bind_text(st, 2, from);
-    office_bind_text(st, 3, to);
-    office_bind_text(st, 4, now);
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, from);
+    db_bind_text(st, 3, to);
+    db_bind_text(st, 4, now);
     if (sqlite3_step(st) != SQLITE_DONE)
-        office_sql_fail(db, "applications", err);
+        db_sql_fail(db, "applications", err);
     else if (sqlite3_changes(db_handle(db)) != 1)
         err_set(err, "application %s: changed meanwhile (no longer %s)", id, from);
     else
@@ -176,19 +174,18 @@ int office_doc_set(struct db *db, const struct office_actor *a, const char *numb
     int rc = -1;
 
     office_now(now);
-    if (office_prepare(db,
-                       "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
-                       "?4, status_at = ?5, status_by = ?6 WHERE number = ?1",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
+                   "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", err) != 0)
         return -1;
-    office_bind_text(st, 1, number);
-    office_bind_text(st, 2, status);
-    office_bind_text(st, 3, reason);
-    office_bind_text(st, 4, evidence);
-    office_bind_text(st, 5, now);
-    office_bind_text(st, 6, a->username);
+    db_bind_text(st, 1, number);
+    db_bind_text(st, 2, status);
+    db_bind_text(st, 3, reason);
+    db_bind_text(st, 4, evidence);
+    db_bind_text(st, 5, now);
+    db_bind_text(st, 6, a->username);
     if (sqlite3_step(st) != SQLITE_DONE)
-        office_sql_fail(db, "documents", err);
+        db_sql_fail(db, "documents", err);
     else if (sqlite3_changes(db_handle(db)) != 1)
         err_set(err, "document %s: not found", number);
     else
@@ -216,22 +213,21 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
 
     if (arr == NULL)
         return err_set(err, "out of memory");
-    if (office_prepare(db,
-                       "SELECT number, status, application_id FROM documents WHERE uin = ?1 AND "
-                       "doc_type = ?2 AND status IN ('allocated', 'personalized', 'valid') "
-                       "UNION ALL SELECT NULL, status, id FROM applications WHERE uin = ?1 AND "
-                       "doc_type = ?2 AND status = 'submitted'",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT number, status, application_id FROM documents WHERE uin = ?1 AND "
+                   "doc_type = ?2 AND status IN ('allocated', 'personalized', 'valid') "
+                   "UNION ALL SELECT NULL, status, id FROM applications WHERE uin = ?1 AND "
+                   "doc_type = ?2 AND status = 'submitted'", err) != 0)
         goto out;
-    office_bind_text(st, 1, uin);
-    office_bind_text(st, 2, doc_type);
+    db_bind_text(st, 1, uin);
+    db_bind_text(st, 2, doc_type);
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
                               office_column_json(st, 1), "application", office_column_json(st, 2));
         json_array_append_new(arr, o);
     }
     if (s != SQLITE_DONE) {
-        office_sql_fail(db, "documents", err);
+        db_sql_fail(db, "documents", err);
         goto out;
     }
     *out = arr;
@@ -353,27 +349,10 @@ static int holder_from_record(struct db *db, const json_t *record, const char *p
     return *out ? 0 : err_set(err, "out of memory");
 }
 
-int office_app_enrol(struct office_env *env, const struct office_enrolment *e, json_t **out,
-                     struct err *err)
+/* What an enrolment may hold before anything is looked up: the kind and
+ * what it replaces, the images, the contact, printable names. */
+static int enrol_check_input(const struct office_enrolment *e, const char *kind, struct err *err)
 {
-    struct db *db = env->db;
-    const struct office_actor *a = &env->actor;
-    json_t *person = NULL, *checks = NULL, *holder = NULL, *contact = NULL;
-    const json_t *rec, *rec_json, *child;
-    const char *doc_type = e->doc_type && *e->doc_type ? e->doc_type : "TD3";
-    const char *kind = e->kind && *e->kind ? e->kind : "new";
-    const char *rec_status, *rec_id, *family, *given, *primary, *secondary;
-    char id[64], photo_hash[65], sig_hash[65] = "", now[TIME_ISO8601_LEN + 1];
-    struct buf contact_s = BUF_INIT(8192), holder_s = BUF_INIT(8192), checks_s = BUF_INIT(16384);
-    sqlite3_stmt *st = NULL;
-    bool same, tx = false;
-    int rc = -1;
-
-    if (out)
-        *out = NULL;
-    if (office_require(a, OFFICE_ROLE_ENROLMENT_OFFICER, "enrol applicants", err) != 0 ||
-        office_doc_type_check(doc_type, err) != 0)
-        return -1;
     if (strcmp(kind, "new") != 0 && strcmp(kind, "renewal") != 0 &&
         strcmp(kind, "replacement") != 0)
         return err_set(err, "application kind '%s': new, renewal or replacement", kind);
@@ -407,145 +386,154 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
             if (text[i] != NULL && utf8_check_printable(text[i], strlen(text[i]), err) != 0)
                 return err_prefix(err, "%s", label[i]);
     }
+    return 0;
+}
 
-    /* Evidence of identity: the person's registered birth record. */
-    if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0)
-        return err_prefix(err, "enrolment");
-    checks = json_array();
-    rec = json_object_get(person, "record");
-    rec_json = json_object_get(rec, "record");
-    rec_status = json_string_value(json_object_get(rec, "status"));
-    rec_id = json_string_value(json_object_get(person, "record_id"));
-    if (checks == NULL || rec_id == NULL) {
-        err_set(err, "enrolment: person %s has no birth record", e->uin);
-        goto out;
-    }
-    if (rec_status == NULL || strcmp(rec_status, "registered") != 0) {
-        err_set(err, "enrolment refused: the birth record %s of %s is %s, not registered", rec_id,
-                e->uin, rec_status ? rec_status : "in an unknown state");
-        goto out;
-    }
+/* Evidence of identity: the person's registered birth record, and no death
+ * recorded. Adds the checks passed to CHECKS. */
+static int enrol_check_person(struct db *db, const struct office_enrolment *e,
+                              const json_t *person, json_t *checks, struct err *err)
+{
+    const json_t *rec = json_object_get(person, "record");
+    const char *rec_status = json_string_value(json_object_get(rec, "status"));
+    const char *rec_id = json_string_value(json_object_get(person, "record_id"));
+    bool dead = false;
+
+    if (rec_id == NULL)
+        return err_set(err, "enrolment: person %s has no birth record", e->uin);
+    if (rec_status == NULL || strcmp(rec_status, "registered") != 0)
+        return err_set(err, "enrolment refused: the birth record %s of %s is %s, not registered",
+                       rec_id, e->uin, rec_status ? rec_status : "in an unknown state");
     add_check(checks, "record_registered", true, json_string_value(json_object_get(
                                                       person, "registration_number")));
-    {
-        /* the registry's own answer (registry_person_is_deceased), and the
-         * person view it annotates, must both say alive */
-        bool dead = false;
-        if (registry_person_is_deceased(db, e->uin, &dead, NULL, err) != 0)
-            goto out;
-        if (dead || office_person_deceased(person)) {
-            err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
-            goto out;
-        }
-    }
+    /* the registry's own answer (registry_person_is_deceased), and the
+     * person view it annotates, must both say alive */
+    if (registry_person_is_deceased(db, e->uin, &dead, NULL, err) != 0)
+        return -1;
+    if (dead || office_person_deceased(person))
+        return err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
     add_check(checks, "not_deceased", true, "no death recorded for the person");
+    return 0;
+}
 
-    /* Names: as presented at the counter, they must agree with the record. */
-    child = json_object_get(rec_json, "child");
-    family = json_string_value(json_object_get(child, "family_name"));
-    given = json_string_value(json_object_get(child, "given_names"));
-    if (family == NULL) {
-        err_set(err, "enrolment: the birth record has no family name");
-        goto out;
-    }
+/* Names: as presented at the counter, they must agree with the record.
+ * *HOLDER (new reference) gets the holder's data for the document. */
+static int enrol_check_names(struct db *db, const struct office_enrolment *e,
+                             const json_t *rec_json, json_t *checks, json_t **holder,
+                             struct err *err)
+{
+    const json_t *child = json_object_get(rec_json, "child");
+    const char *family = json_string_value(json_object_get(child, "family_name"));
+    const char *given = json_string_value(json_object_get(child, "given_names"));
+    const char *primary, *secondary;
+    bool same;
+
+    if (family == NULL)
+        return err_set(err, "enrolment: the birth record has no family name");
     primary = e->primary_identifier && *e->primary_identifier ? e->primary_identifier : family;
     secondary = e->secondary_identifier ? e->secondary_identifier : given;
     if (names_agree(primary, family, &same, err) != 0)
-        goto out;
-    if (!same) {
-        err_set(err, "enrolment refused: surname '%s' does not match the birth record's '%s'",
-                primary, family);
-        goto out;
-    }
+        return -1;
+    if (!same)
+        return err_set(err, "enrolment refused: surname '%s' does not match the birth record's "
+                            "'%s'", primary, family);
     if (names_agree(secondary ? secondary : "", given ? given : "", &same, err) != 0)
-        goto out;
-    if (!same) {
-        err_set(err, "enrolment refused: given names '%s' do not match the birth record's '%s'",
-                secondary ? secondary : "", given ? given : "");
-        goto out;
-    }
+        return -1;
+    if (!same)
+        return err_set(err, "enrolment refused: given names '%s' do not match the birth "
+                            "record's '%s'", secondary ? secondary : "", given ? given : "");
     add_check(checks, "names_consistent", true, "names agree with the birth record");
-    if (holder_from_record(db, rec_json, primary, secondary, &holder, err) != 0)
-        goto out;
+    return holder_from_record(db, rec_json, primary, secondary, holder, err);
+}
 
-    /* A second valid document is refused before anything is stored. */
-    if (check_documents(env, e, doc_type, kind, NULL, err) != 0)
-        goto out;
+/* Store the images (evidence, content-addressed) before the write
+ * transaction: the blob store logs its own events. */
+static int enrol_store_images(struct office_env *env, const struct office_enrolment *e,
+                              char photo_hash[65], char sig_hash[65], struct err *err)
+{
+    struct photo_info si;
 
-    /* Store the images (evidence, content-addressed) before the write
-     * transaction: the blob store logs its own events. */
-    if (registry_blob_put(db, env->blobs_dir, env->reg, e->photo, e->photo_len, "image/jpeg",
-                          photo_hash, err) != 0)
-        goto out;
-    if (e->signature_len > 0) {
-        struct photo_info si;
-        if (photo_inspect(e->signature, e->signature_len, &si, err) != 0 ||
-            registry_blob_put(db, env->blobs_dir, env->reg, e->signature, e->signature_len,
-                              photo_media_type(si.type), sig_hash, err) != 0)
-            goto out;
-    }
+    if (registry_blob_put(env->db, env->blobs_dir, env->reg, e->photo, e->photo_len,
+                          "image/jpeg", photo_hash, err) != 0)
+        return -1;
+    if (e->signature_len == 0)
+        return 0;
+    if (photo_inspect(e->signature, e->signature_len, &si, err) != 0 ||
+        registry_blob_put(env->db, env->blobs_dir, env->reg, e->signature, e->signature_len,
+                          photo_media_type(si.type), sig_hash, err) != 0)
+        return -1;
+    return 0;
+}
 
-    if (db_tx_begin(db, err) != 0)
-        goto out;
-    tx = true;
-    if (check_documents(env, e, doc_type, kind, checks, err) != 0)
-        goto out;
+struct enrol_ctx {
+    struct office_env *env;
+    const struct office_enrolment *e;
+    const char *doc_type, *kind, *rec_id, *photo_hash, *sig_hash;
+    json_t *holder, *checks;
+    size_t nchecks; /* the checks made before the transaction */
+    char id[64];
+};
 
-    office_new_id("APP", a->office, id);
+/* The application row and its event, after the documents check again
+ * inside the write transaction. */
+static int enrol_tx(struct db *db, void *arg, struct err *err)
+{
+    struct enrol_ctx *c = arg;
+    const struct office_enrolment *e = c->e;
+    const struct office_actor *a = &c->env->actor;
+    struct buf contact_s = BUF_INIT(8192), holder_s = BUF_INIT(8192), checks_s = BUF_INIT(16384);
+    char now[TIME_ISO8601_LEN + 1];
+    const char *sig = c->sig_hash[0] ? c->sig_hash : NULL;
+    json_t *contact = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    /* a retried transaction starts from the checks made before it */
+    while (json_array_size(c->checks) > c->nchecks)
+        json_array_remove(c->checks, c->nchecks);
+    if (check_documents(c->env, e, c->doc_type, c->kind, c->checks, err) != 0)
+        goto out;
+    db_id_new(a->office, 'A', c->id);
     office_now(now);
     contact = e->contact ? json_deep_copy(e->contact) : json_object();
     if (json_canonical(contact, &contact_s, err) != 0 ||
-        json_canonical(holder, &holder_s, err) != 0 ||
-        json_canonical(checks, &checks_s, err) != 0)
+        json_canonical(c->holder, &holder_s, err) != 0 ||
+        json_canonical(c->checks, &checks_s, err) != 0)
         goto out;
-    if (office_prepare(db,
-                       "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
-                       "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
-                       "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                       "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
+                   "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
+                   "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                   "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)", err) != 0)
         goto out;
-    office_bind_text(st, 1, id);
-    office_bind_text(st, 2, a->office);
-    office_bind_text(st, 3, e->uin);
-    office_bind_text(st, 4, rec_id);
-    office_bind_text(st, 5, doc_type);
-    office_bind_text(st, 6, kind);
-    office_bind_text(st, 7, e->replaces && *e->replaces ? e->replaces : NULL);
-    office_bind_text(st, 8, buf_str(&holder_s));
-    office_bind_text(st, 9, buf_str(&contact_s));
-    office_bind_text(st, 10, buf_str(&checks_s));
-    office_bind_text(st, 11, photo_hash);
-    office_bind_text(st, 12, sig_hash[0] ? sig_hash : NULL);
-    office_bind_text(st, 13, a->username);
-    office_bind_text(st, 14, now);
+    db_bind_text(st, 1, c->id);
+    db_bind_text(st, 2, a->office);
+    db_bind_text(st, 3, e->uin);
+    db_bind_text(st, 4, c->rec_id);
+    db_bind_text(st, 5, c->doc_type);
+    db_bind_text(st, 6, c->kind);
+    db_bind_text(st, 7, e->replaces && *e->replaces ? e->replaces : NULL);
+    db_bind_text(st, 8, buf_str(&holder_s));
+    db_bind_text(st, 9, buf_str(&contact_s));
+    db_bind_text(st, 10, buf_str(&checks_s));
+    db_bind_text(st, 11, c->photo_hash);
+    db_bind_text(st, 12, sig);
+    db_bind_text(st, 13, a->username);
+    db_bind_text(st, 14, now);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        office_sql_fail(db, "applications", err);
+        db_sql_fail(db, "applications", err);
         goto out;
     }
     if (office_log(db, a, "application.enrol",
-                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?}", "doc_type", doc_type,
-                             "kind", kind, "replaces", e->replaces, "holder", holder, "checks",
-                             checks, "photo", photo_hash, "signature",
-                             sig_hash[0] ? sig_hash : NULL),
-                   err, "application", id, "person", e->uin, "record", rec_id, "blob",
-                   photo_hash, "blob", sig_hash[0] ? sig_hash : NULL, NULL) != 0)
+                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?}", "doc_type", c->doc_type,
+                             "kind", c->kind, "replaces", e->replaces, "holder", c->holder,
+                             "checks", c->checks, "photo", c->photo_hash, "signature", sig),
+                   err, "application", c->id, "person", e->uin, "record", c->rec_id, "blob",
+                   c->photo_hash, "blob", sig, NULL) != 0)
         goto out;
-    if (db_tx_commit(db, err) != 0) {
-        tx = false;
-        goto out;
-    }
-    tx = false;
     rc = 0;
-    if (out && office_app_show(env, id, out, err) != 0)
-        rc = -1;
 out:
     sqlite3_finalize(st);
-    if (tx)
-        db_tx_rollback(db);
-    json_decref(person);
-    json_decref(checks);
-    json_decref(holder);
     json_decref(contact);
     buf_release(&contact_s);
     buf_release(&holder_s);
@@ -553,27 +541,77 @@ out:
     return rc;
 }
 
-/* ---- four-eyes decision ------------------------------------------------- */
-
-static int decide(struct office_env *env, const char *id, bool approve, const char *reason,
-                  json_t **out, struct err *err)
+int office_app_enrol(struct office_env *env, const struct office_enrolment *e, json_t **out,
+                     struct err *err)
 {
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
+    struct enrol_ctx c = { .env = env, .e = e };
+    json_t *person = NULL;
+    const json_t *rec_json;
+    char photo_hash[65], sig_hash[65] = "";
+    int rc = -1;
+
+    c.doc_type = e->doc_type && *e->doc_type ? e->doc_type : "TD3";
+    c.kind = e->kind && *e->kind ? e->kind : "new";
+    if (out)
+        *out = NULL;
+    if (office_require(a, OFFICE_ROLE_ENROLMENT_OFFICER, "enrol applicants", err) != 0 ||
+        office_doc_type_check(c.doc_type, err) != 0 || enrol_check_input(e, c.kind, err) != 0)
+        return -1;
+    if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0)
+        return err_prefix(err, "enrolment");
+    if ((c.checks = json_array()) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    rec_json = json_object_get(json_object_get(person, "record"), "record");
+    c.rec_id = json_string_value(json_object_get(person, "record_id"));
+    if (enrol_check_person(db, e, person, c.checks, err) != 0 ||
+        enrol_check_names(db, e, rec_json, c.checks, &c.holder, err) != 0)
+        goto out;
+    /* A second valid document is refused before anything is stored. */
+    if (check_documents(env, e, c.doc_type, c.kind, NULL, err) != 0 ||
+        enrol_store_images(env, e, photo_hash, sig_hash, err) != 0)
+        goto out;
+    c.photo_hash = photo_hash;
+    c.sig_hash = sig_hash;
+    c.nchecks = json_array_size(c.checks);
+    if (db_tx_run(db, enrol_tx, &c, err) != 0)
+        goto out;
+    rc = 0;
+    if (out && office_app_show(env, c.id, out, err) != 0)
+        rc = -1;
+out:
+    json_decref(person);
+    json_decref(c.checks);
+    json_decref(c.holder);
+    return rc;
+}
+
+/* ---- four-eyes decision ------------------------------------------------- */
+
+/* The application a call names, for the transactions below. */
+struct app_ctx {
+    struct office_env *env;
+    const char *id;
+    bool flag; /* approve, or quality check passed */
+    const char *reason;
+};
+
+static int decide_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct app_ctx *c = arg;
+    struct office_env *env = c->env;
+    const struct office_actor *a = &env->actor;
+    const char *id = c->id;
+    const bool approve = c->flag;
+    const char *reason = c->reason;
     struct office_app app;
     sqlite3_stmt *st = NULL;
     char number[32] = "", serial[32] = "", now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    if (out)
-        *out = NULL;
-    if (office_require(a, OFFICE_ROLE_APPROVER,
-                       approve ? "approve applications" : "reject applications", err) != 0)
-        return -1;
-    if (!approve && (reason == NULL || *reason == '\0' || strlen(reason) > 1000))
-        return err_set(err, "a rejection needs a reason (1 to 1000 bytes)");
-    if (db_tx_begin(db, err) != 0)
-        return -1;
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "submitted") != 0) {
@@ -607,43 +645,41 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
         if (office_number_allocate(db, a, app.doc_type, number, err) != 0 ||
             office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
             goto out;
-        if (office_prepare(db,
-                           "INSERT INTO documents (number, doc_type, application_id, uin, "
-                           "issuing_state, status, booklet_serial, status_at, status_by, "
-                           "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
-                           "?7)",
-                           &st, err) != 0)
+        if (db_prepare(db, &st,
+                       "INSERT INTO documents (number, doc_type, application_id, uin, "
+                       "issuing_state, status, booklet_serial, status_at, status_by, "
+                       "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
+                       "?7)", err) != 0)
             goto out;
-        office_bind_text(st, 1, number);
-        office_bind_text(st, 2, app.doc_type);
-        office_bind_text(st, 3, id);
-        office_bind_text(st, 4, app.uin);
-        office_bind_text(st, 5, state ? state : "UTO");
-        office_bind_text(st, 6, serial);
-        office_bind_text(st, 7, now);
-        office_bind_text(st, 8, a->username);
+        db_bind_text(st, 1, number);
+        db_bind_text(st, 2, app.doc_type);
+        db_bind_text(st, 3, id);
+        db_bind_text(st, 4, app.uin);
+        db_bind_text(st, 5, state ? state : "UTO");
+        db_bind_text(st, 6, serial);
+        db_bind_text(st, 7, now);
+        db_bind_text(st, 8, a->username);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            office_sql_fail(db, "documents", err);
+            db_sql_fail(db, "documents", err);
             goto out;
         }
         sqlite3_finalize(st);
         st = NULL;
     }
-    if (office_prepare(db,
-                       "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
-                       "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
-                       "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
+                   "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
+                   "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'", err) != 0)
         goto out;
-    office_bind_text(st, 1, id);
-    office_bind_text(st, 2, approve ? "approved" : "rejected");
-    office_bind_text(st, 3, a->username);
-    office_bind_text(st, 4, now);
-    office_bind_text(st, 5, reason);
-    office_bind_text(st, 6, approve ? number : NULL);
-    office_bind_text(st, 7, approve ? serial : NULL);
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, approve ? "approved" : "rejected");
+    db_bind_text(st, 3, a->username);
+    db_bind_text(st, 4, now);
+    db_bind_text(st, 5, reason);
+    db_bind_text(st, 6, approve ? number : NULL);
+    db_bind_text(st, 7, approve ? serial : NULL);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
-        office_sql_fail(db, "applications", err);
+        db_sql_fail(db, "applications", err);
         goto out;
     }
     if (approve) {
@@ -663,15 +699,28 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
 out:
     sqlite3_finalize(st);
     office_app_release(&app);
-    if (rc == 0) {
-        if (db_tx_commit(db, err) != 0)
-            return -1;
-        if (out)
-            return office_app_show(env, id, out, err);
-        return 0;
-    }
-    db_tx_rollback(db);
     return rc;
+}
+
+static int decide(struct office_env *env, const char *id, bool approve, const char *reason,
+                  json_t **out, struct err *err)
+{
+    struct app_ctx c = { env, id, approve, reason };
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+
+    if (out)
+        *out = NULL;
+    if (office_require(a, OFFICE_ROLE_APPROVER,
+                       approve ? "approve applications" : "reject applications", err) != 0)
+        return -1;
+    if (!approve && (reason == NULL || *reason == '\0' || strlen(reason) > 1000))
+        return err_set(err, "a rejection needs a reason (1 to 1000 bytes)");
+    if (db_tx_run(db, decide_tx, &c, err) != 0)
+        return -1;
+    if (out)
+        return office_app_show(env, id, out, err);
+    return 0;
 }
 
 int office_app_approve(struct office_env *env, const char *id, json_t **out, struct err *err)
@@ -687,21 +736,17 @@ int office_app_reject(struct office_env *env, const char *id, const char *reason
 
 /* ---- quality control, issuance, collection ------------------------------ */
 
-int office_app_qc(struct office_env *env, const char *id, bool pass, const char *reason,
-                  struct err *err)
+static int qc_tx(struct db *db, void *arg, struct err *err)
 {
-    struct db *db = env->db;
+    const struct app_ctx *c = arg;
+    struct office_env *env = c->env;
     const struct office_actor *a = &env->actor;
+    const char *id = c->id;
+    const bool pass = c->flag;
+    const char *reason = c->reason;
     struct office_app app;
     int rc = -1;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "check personalized documents", err) !=
-        0)
-        return -1;
-    if (!pass && (reason == NULL || *reason == '\0' || strlen(reason) > 500))
-        return err_set(err, "a failed quality check needs a reason (1 to 500 bytes)");
-    if (db_tx_begin(db, err) != 0)
-        return -1;
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "personalized") != 0) {
@@ -727,23 +772,33 @@ int office_app_qc(struct office_env *env, const char *id, bool pass, const char 
     rc = 0;
 out:
     office_app_release(&app);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
 }
 
-int office_app_issue(struct office_env *env, const char *id, struct err *err)
+int office_app_qc(struct office_env *env, const char *id, bool pass, const char *reason,
+                  struct err *err)
 {
+    struct app_ctx c = { env, id, pass, reason };
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
+
+    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "check personalized documents", err) !=
+        0)
+        return -1;
+    if (!pass && (reason == NULL || *reason == '\0' || strlen(reason) > 500))
+        return err_set(err, "a failed quality check needs a reason (1 to 500 bytes)");
+    return db_tx_run(db, qc_tx, &c, err);
+}
+
+static int issue_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct app_ctx *c = arg;
+    struct office_env *env = c->env;
+    const struct office_actor *a = &env->actor;
+    const char *id = c->id;
     struct office_app app;
     int rc = -1;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "issue documents", err) != 0)
-        return -1;
-    if (db_tx_begin(db, err) != 0)
-        return -1;
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "qc_passed") != 0) {
@@ -774,24 +829,29 @@ int office_app_issue(struct office_env *env, const char *id, struct err *err)
     rc = 0;
 out:
     office_app_release(&app);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
 }
 
-int office_app_collect(struct office_env *env, const char *id, struct err *err)
+int office_app_issue(struct office_env *env, const char *id, struct err *err)
 {
+    struct app_ctx c = { env, id, false, NULL };
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
+
+    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "issue documents", err) != 0)
+        return -1;
+    return db_tx_run(db, issue_tx, &c, err);
+}
+
+static int collect_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct app_ctx *c = arg;
+    struct office_env *env = c->env;
+    const struct office_actor *a = &env->actor;
+    const char *id = c->id;
     struct office_app app;
     int rc = -1;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ENROLMENT_OFFICER,
-                       "hand documents over", err) != 0)
-        return -1;
-    if (db_tx_begin(db, err) != 0)
-        return -1;
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "issued") != 0) {
@@ -806,10 +866,19 @@ int office_app_collect(struct office_env *env, const char *id, struct err *err)
     rc = 0;
 out:
     office_app_release(&app);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
+}
+
+int office_app_collect(struct office_env *env, const char *id, struct err *err)
+{
+    struct app_ctx c = { env, id, false, NULL };
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+
+    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ENROLMENT_OFFICER,
+                       "hand documents over", err) != 0)
+        return -1;
+    return db_tx_run(db, collect_tx, &c, err);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -848,9 +917,9 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     int s, rc = -1;
 
     *out = NULL;
-    if (office_prepare(env->db, APP_SELECT "WHERE id = ?1", &st, err) != 0)
+    if (db_prepare(env->db, &st, APP_SELECT "WHERE id = ?1", err) != 0)
         return -1;
-    office_bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
         *out = app_row(st);
@@ -858,7 +927,7 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     } else if (s == SQLITE_DONE) {
         err_set(err, "application %s: not found", id);
     } else {
-        office_sql_fail(env->db, "applications", err);
+        db_sql_fail(env->db, "applications", err);
     }
     sqlite3_finalize(st);
     if (rc == 0 && json_is_string(json_object_get(*out, "document_number"))) {
@@ -880,17 +949,16 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
     *out = NULL;
     if (arr == NULL)
         return err_set(err, "out of memory");
-    if (office_prepare(env->db,
-                       APP_SELECT "WHERE ?1 IS NULL OR status = ?1 ORDER BY enrolled_at DESC, id "
-                                  "LIMIT ?2",
-                       &st, err) != 0)
+    if (db_prepare(env->db, &st,
+                   APP_SELECT "WHERE ?1 IS NULL OR status = ?1 ORDER BY enrolled_at DESC, id "
+                              "LIMIT ?2", err) != 0)
         goto out;
-    office_bind_text(st, 1, status);
+    db_bind_text(st, 1, status);
     sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(arr, app_row(st));
     if (s != SQLITE_DONE) {
-        office_sql_fail(env->db, "applications", err);
+        db_sql_fail(env->db, "applications", err);
         goto out;
     }
     *out = arr;

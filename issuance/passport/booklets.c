@@ -45,22 +45,102 @@ static int movement(struct db *db, const struct office_actor *a, const char *ser
     int rc = -1;
 
     office_now(now);
-    if (office_prepare(db,
-                       "INSERT INTO booklet_movements (serial, batch_id, movement, "
-                       "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO booklet_movements (serial, batch_id, movement, "
+                   "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err) != 0)
         return -1;
-    office_bind_text(st, 1, serial);
-    office_bind_text(st, 2, batch);
-    office_bind_text(st, 3, what);
-    office_bind_text(st, 4, application_id);
-    office_bind_text(st, 5, reason);
-    office_bind_text(st, 6, now);
-    office_bind_text(st, 7, a->username);
+    db_bind_text(st, 1, serial);
+    db_bind_text(st, 2, batch);
+    db_bind_text(st, 3, what);
+    db_bind_text(st, 4, application_id);
+    db_bind_text(st, 5, reason);
+    db_bind_text(st, 6, now);
+    db_bind_text(st, 7, a->username);
     if (sqlite3_step(st) != SQLITE_DONE)
-        office_sql_fail(db, "booklet movement", err);
+        db_sql_fail(db, "booklet movement", err);
     else
         rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+struct receive_ctx {
+    const struct office_actor *actor;
+    const char *doc_type, *first, *last, *reference, *id, *now;
+    size_t p1, d1;
+    unsigned long long a, b, count;
+    json_t **batch;
+};
+
+static int receive_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct receive_ctx *c = arg;
+    const struct office_actor *actor = c->actor;
+    const char *doc_type = c->doc_type, *first = c->first, *last = c->last;
+    const char *reference = c->reference, *id = c->id, *now = c->now;
+    const size_t p1 = c->p1, d1 = c->d1;
+    const unsigned long long a = c->a, b = c->b, count = c->count;
+    json_t **batch = c->batch;
+    sqlite3_stmt *st = NULL;
+    char serial[SERIAL_MAX + 1];
+    int rc = -1;
+
+    if (batch && *batch) { /* a retried transaction */
+        json_decref(*batch);
+        *batch = NULL;
+    }
+    if (db_prepare(db, &st,
+                   "INSERT INTO booklet_batches (id, doc_type, first, last, count, reference, "
+                   "received_at, received_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err) != 0)
+        goto out;
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, doc_type);
+    db_bind_text(st, 3, first);
+    db_bind_text(st, 4, last);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)count);
+    db_bind_text(st, 6, reference);
+    db_bind_text(st, 7, now);
+    db_bind_text(st, 8, actor->username);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        db_sql_fail(db, "booklet batch", err);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (db_prepare(db, &st,
+                   "INSERT INTO booklets (serial, doc_type, batch_id, status, updated_at, "
+                   "updated_by) VALUES (?1, ?2, ?3, 'blank', ?4, ?5)", err) != 0)
+        goto out;
+    for (unsigned long long k = a; k <= b; k++) {
+        snprintf(serial, sizeof serial, "%.*s%0*llu", (int)p1, first, (int)d1, k);
+        sqlite3_reset(st);
+        db_bind_text(st, 1, serial);
+        db_bind_text(st, 2, doc_type);
+        db_bind_text(st, 3, id);
+        db_bind_text(st, 4, now);
+        db_bind_text(st, 5, actor->username);
+        int s = sqlite3_step(st);
+        if ((s & 0xff) == SQLITE_CONSTRAINT) {
+            err_set(err, "booklet %s is already in stock: nothing received", serial);
+            goto out;
+        }
+        if (s != SQLITE_DONE) {
+            db_sql_fail(db, "booklets", err);
+            goto out;
+        }
+    }
+    if (movement(db, actor, NULL, id, "receive", NULL, reference, err) != 0)
+        goto out;
+    if (office_log(db, actor, "booklet.receive",
+                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "doc_type", doc_type, "first", first,
+                             "last", last, "count", (json_int_t)count, "reference", reference),
+                   err, "booklet_batch", id, NULL) != 0)
+        goto out;
+    if (batch)
+        *batch = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "doc_type", doc_type, "first",
+                           first, "last", last, "count", (json_int_t)count);
+    rc = 0;
+out:
     sqlite3_finalize(st);
     return rc;
 }
@@ -69,11 +149,11 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
                             const char *doc_type, const char *first, const char *last,
                             const char *reference, json_t **batch, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    char id[64], now[TIME_ISO8601_LEN + 1], serial[SERIAL_MAX + 1];
+    struct receive_ctx c = { .actor = actor, .doc_type = doc_type, .first = first,
+                             .last = last, .reference = reference, .batch = batch };
+    char id[64], now[TIME_ISO8601_LEN + 1];
     size_t p1, p2, d1, d2;
     unsigned long long a, b, count;
-    int rc = -1;
 
     if (batch)
         *batch = NULL;
@@ -95,69 +175,17 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
     if (reference == NULL || *reference == '\0' || strlen(reference) > REASON_MAX)
         return err_set(err, "booklet delivery: a reference (delivery note) of 1 to %d bytes is "
                             "required", REASON_MAX);
-    office_new_id("BAT", actor->office, id);
+    db_id_new(actor->office, 'B', id);
     office_now(now);
-    if (db_tx_begin(db, err) != 0)
-        return -1;
-    if (office_prepare(db,
-                       "INSERT INTO booklet_batches (id, doc_type, first, last, count, reference, "
-                       "received_at, received_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                       &st, err) != 0)
-        goto out;
-    office_bind_text(st, 1, id);
-    office_bind_text(st, 2, doc_type);
-    office_bind_text(st, 3, first);
-    office_bind_text(st, 4, last);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)count);
-    office_bind_text(st, 6, reference);
-    office_bind_text(st, 7, now);
-    office_bind_text(st, 8, actor->username);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        office_sql_fail(db, "booklet batch", err);
-        goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (office_prepare(db,
-                       "INSERT INTO booklets (serial, doc_type, batch_id, status, updated_at, "
-                       "updated_by) VALUES (?1, ?2, ?3, 'blank', ?4, ?5)",
-                       &st, err) != 0)
-        goto out;
-    for (unsigned long long k = a; k <= b; k++) {
-        snprintf(serial, sizeof serial, "%.*s%0*llu", (int)p1, first, (int)d1, k);
-        sqlite3_reset(st);
-        office_bind_text(st, 1, serial);
-        office_bind_text(st, 2, doc_type);
-        office_bind_text(st, 3, id);
-        office_bind_text(st, 4, now);
-        office_bind_text(st, 5, actor->username);
-        int s = sqlite3_step(st);
-        if ((s & 0xff) == SQLITE_CONSTRAINT) {
-            err_set(err, "booklet %s is already in stock: nothing received", serial);
-            goto out;
-        }
-        if (s != SQLITE_DONE) {
-            office_sql_fail(db, "booklets", err);
-            goto out;
-        }
-    }
-    if (movement(db, actor, NULL, id, "receive", NULL, reference, err) != 0)
-        goto out;
-    if (office_log(db, actor, "booklet.receive",
-                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "doc_type", doc_type, "first", first,
-                             "last", last, "count", (json_int_t)count, "reference", reference),
-                   err, "booklet_batch", id, NULL) != 0)
-        goto out;
-    if (batch)
-        *batch = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "doc_type", doc_type, "first",
-                           first, "last", last, "count", (json_int_t)count);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    if (rc == 0 && db_tx_commit(db, err) == 0)
+    c.id = id;
+    c.now = now;
+    c.p1 = p1;
+    c.d1 = d1;
+    c.a = a;
+    c.b = b;
+    c.count = count;
+    if (db_tx_run(db, receive_tx, &c, err) == 0)
         return 0;
-    if (rc != 0)
-        db_tx_rollback(db);
     if (batch) {
         json_decref(*batch);
         *batch = NULL;
@@ -165,42 +193,47 @@ out:
     return -1;
 }
 
-int office_booklet_reserve(struct db *db, const struct office_actor *actor,
-                           const char *doc_type, const char *application_id, char out[32],
-                           struct err *err)
+struct reserve_ctx {
+    const struct office_actor *actor;
+    const char *doc_type, *application_id;
+    char *out;
+};
+
+static int reserve_tx(struct db *db, void *arg, struct err *err)
 {
+    const struct reserve_ctx *c = arg;
+    const struct office_actor *actor = c->actor;
+    const char *doc_type = c->doc_type, *application_id = c->application_id;
+    char *out = c->out;
     sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1, s;
 
     office_now(now);
-    if (db_tx_begin(db, err) != 0)
-        return -1;
     /* The lowest free serial: stock goes out in the order it came in. The
      * write lock of this transaction serializes concurrent reservations. */
-    if (office_prepare(db,
-                       "UPDATE booklets SET status = 'reserved', application_id = ?2, "
-                       "updated_at = ?3, updated_by = ?4 WHERE serial = (SELECT serial FROM "
-                       "booklets WHERE doc_type = ?1 AND status = 'blank' ORDER BY serial "
-                       "LIMIT 1) RETURNING serial",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE booklets SET status = 'reserved', application_id = ?2, "
+                   "updated_at = ?3, updated_by = ?4 WHERE serial = (SELECT serial FROM "
+                   "booklets WHERE doc_type = ?1 AND status = 'blank' ORDER BY serial "
+                   "LIMIT 1) RETURNING serial", err) != 0)
         goto out;
-    office_bind_text(st, 1, doc_type);
-    office_bind_text(st, 2, application_id);
-    office_bind_text(st, 3, now);
-    office_bind_text(st, 4, actor->username);
+    db_bind_text(st, 1, doc_type);
+    db_bind_text(st, 2, application_id);
+    db_bind_text(st, 3, now);
+    db_bind_text(st, 4, actor->username);
     s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
         err_set(err, "no blank %s booklets in stock: receive a delivery first", doc_type);
         goto out;
     }
     if (s != SQLITE_ROW) {
-        office_sql_fail(db, "booklets", err);
+        db_sql_fail(db, "booklets", err);
         goto out;
     }
     snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
     if (sqlite3_step(st) != SQLITE_DONE) {
-        office_sql_fail(db, "booklets", err);
+        db_sql_fail(db, "booklets", err);
         goto out;
     }
     sqlite3_finalize(st);
@@ -212,10 +245,16 @@ int office_booklet_reserve(struct db *db, const struct office_actor *actor,
     rc = 0;
 out:
     sqlite3_finalize(st);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
+}
+
+int office_booklet_reserve(struct db *db, const struct office_actor *actor,
+                           const char *doc_type, const char *application_id, char out[32],
+                           struct err *err)
+{
+    struct reserve_ctx c = { actor, doc_type, application_id, out };
+
+    return db_tx_run(db, reserve_tx, &c, err);
 }
 
 /* Move SERIAL from one of the statuses in FROM (SQL list) to TO. */
@@ -229,17 +268,17 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     int rc = -1;
 
     office_now(now);
-    if (office_prepare(db, "SELECT status, application_id FROM booklets WHERE serial = ?1", &st,
-                       err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT status, application_id FROM booklets WHERE serial = ?1", err) != 0)
         return -1;
-    office_bind_text(st, 1, serial);
+    db_bind_text(st, 1, serial);
     int s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
         err_set(err, "booklet %s: not in stock", serial);
         goto out;
     }
     if (s != SQLITE_ROW) {
-        office_sql_fail(db, "booklets", err);
+        db_sql_fail(db, "booklets", err);
         goto out;
     }
     status = (const char *)sqlite3_column_text(st, 0);
@@ -263,18 +302,17 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (office_prepare(db,
-                       "UPDATE booklets SET status = ?2, reason = coalesce(?3, reason), "
-                       "updated_at = ?4, updated_by = ?5 WHERE serial = ?1",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE booklets SET status = ?2, reason = coalesce(?3, reason), "
+                   "updated_at = ?4, updated_by = ?5 WHERE serial = ?1", err) != 0)
         goto out;
-    office_bind_text(st, 1, serial);
-    office_bind_text(st, 2, to);
-    office_bind_text(st, 3, reason);
-    office_bind_text(st, 4, now);
-    office_bind_text(st, 5, actor->username);
+    db_bind_text(st, 1, serial);
+    db_bind_text(st, 2, to);
+    db_bind_text(st, 3, reason);
+    db_bind_text(st, 4, now);
+    db_bind_text(st, 5, actor->username);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        office_sql_fail(db, "booklets", err);
+        db_sql_fail(db, "booklets", err);
         goto out;
     }
     rc = 0;
@@ -283,42 +321,47 @@ out:
     return rc;
 }
 
+/* The booklet a call names, for the transactions below. */
+struct booklet_ctx {
+    const struct office_actor *actor;
+    const char *serial, *application_id, *reason;
+};
+
+static int personalize_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct booklet_ctx *c = arg;
+
+    if (booklet_move(db, c->actor, c->serial, c->application_id, "personalized", NULL, err) != 0 ||
+        movement(db, c->actor, c->serial, NULL, "personalize", c->application_id, NULL, err) != 0 ||
+        office_log(db, c->actor, "booklet.personalize", NULL, err, "booklet", c->serial,
+                   "application", c->application_id, NULL) != 0)
+        return -1;
+    return 0;
+}
+
 int office_booklet_personalize(struct db *db, const struct office_actor *actor,
                                const char *serial, const char *application_id, struct err *err)
 {
-    if (db_tx_begin(db, err) != 0)
-        return -1;
-    if (booklet_move(db, actor, serial, application_id, "personalized", NULL, err) != 0 ||
-        movement(db, actor, serial, NULL, "personalize", application_id, NULL, err) != 0 ||
-        office_log(db, actor, "booklet.personalize", NULL, err, "booklet", serial,
-                   "application", application_id, NULL) != 0) {
-        db_tx_rollback(db);
-        return -1;
-    }
-    return db_tx_commit(db, err);
+    struct booklet_ctx c = { actor, serial, application_id, NULL };
+
+    return db_tx_run(db, personalize_tx, &c, err);
 }
 
-int office_booklet_spoil(struct db *db, const struct office_actor *actor, const char *serial,
-                         const char *reason, struct err *err)
+static int spoil_tx(struct db *db, void *arg, struct err *err)
 {
+    const struct booklet_ctx *c = arg;
+    const struct office_actor *actor = c->actor;
+    const char *serial = c->serial, *reason = c->reason;
     sqlite3_stmt *st = NULL;
     char *app = NULL;
     int rc = -1;
 
-    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
-                       "record spoiled booklets", err) != 0)
-        return -1;
-    if (reason == NULL || *reason == '\0' || strlen(reason) > REASON_MAX)
-        return err_set(err, "booklet %s: a reason of 1 to %d bytes is required to spoil it",
-                       serial ? serial : "", REASON_MAX);
-    if (db_tx_begin(db, err) != 0)
-        return -1;
-    if (office_prepare(db, "SELECT application_id FROM booklets WHERE serial = ?1", &st, err) !=
+    if (db_prepare(db, &st, "SELECT application_id FROM booklets WHERE serial = ?1", err) !=
         0)
         goto out;
-    office_bind_text(st, 1, serial);
+    db_bind_text(st, 1, serial);
     if (sqlite3_step(st) == SQLITE_ROW)
-        app = office_column_dup(st, 0);
+        app = db_column_dup(st, 0);
     sqlite3_finalize(st);
     st = NULL;
     if (booklet_move(db, actor, serial, NULL, "spoiled", reason, err) != 0 ||
@@ -327,15 +370,14 @@ int office_booklet_spoil(struct db *db, const struct office_actor *actor, const 
     /* A spoiled booklet reserved for an application leaves it: the next
      * personalization reserves a fresh blank. */
     if (app) {
-        if (office_prepare(db,
-                           "UPDATE applications SET booklet_serial = NULL WHERE id = ?1 AND "
-                           "booklet_serial = ?2",
-                           &st, err) != 0)
+        if (db_prepare(db, &st,
+                       "UPDATE applications SET booklet_serial = NULL WHERE id = ?1 AND "
+                       "booklet_serial = ?2", err) != 0)
             goto out;
-        office_bind_text(st, 1, app);
-        office_bind_text(st, 2, serial);
+        db_bind_text(st, 1, app);
+        db_bind_text(st, 2, serial);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            office_sql_fail(db, "applications", err);
+            db_sql_fail(db, "applications", err);
             goto out;
         }
     }
@@ -346,10 +388,21 @@ int office_booklet_spoil(struct db *db, const struct office_actor *actor, const 
 out:
     sqlite3_finalize(st);
     free(app);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
+}
+
+int office_booklet_spoil(struct db *db, const struct office_actor *actor, const char *serial,
+                         const char *reason, struct err *err)
+{
+    struct booklet_ctx c = { actor, serial, NULL, reason };
+
+    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
+                       "record spoiled booklets", err) != 0)
+        return -1;
+    if (reason == NULL || *reason == '\0' || strlen(reason) > REASON_MAX)
+        return err_set(err, "booklet %s: a reason of 1 to %d bytes is required to spoil it",
+                       serial ? serial : "", REASON_MAX);
+    return db_tx_run(db, spoil_tx, &c, err);
 }
 
 int office_booklet_report(struct db *db, json_t **out, struct err *err)
@@ -368,8 +421,8 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
     types = json_object_get(rep, "types");
     batches = json_object_get(rep, "batches");
     spoiled = json_object_get(rep, "spoiled");
-    if (office_prepare(db, "SELECT doc_type, status, count(*) FROM booklets GROUP BY 1, 2", &st,
-                       err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT doc_type, status, count(*) FROM booklets GROUP BY 1, 2", err) != 0)
         goto out;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *t = json_object_get(types, (const char *)sqlite3_column_text(st, 0));
@@ -379,17 +432,16 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
         json_integer_set(total, json_integer_value(total) + n);
     }
     if (s != SQLITE_DONE) {
-        office_sql_fail(db, "booklets", err);
+        db_sql_fail(db, "booklets", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (office_prepare(db,
-                       "SELECT b.id, b.doc_type, b.first, b.last, b.count, b.reference, "
-                       "b.received_at, b.received_by, (SELECT count(*) FROM booklets k WHERE "
-                       "k.batch_id = b.id AND k.status = 'blank') FROM booklet_batches b ORDER "
-                       "BY b.received_at, b.id",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT b.id, b.doc_type, b.first, b.last, b.count, b.reference, "
+                   "b.received_at, b.received_by, (SELECT count(*) FROM booklets k WHERE "
+                   "k.batch_id = b.id AND k.status = 'blank') FROM booklet_batches b ORDER "
+                   "BY b.received_at, b.id", err) != 0)
         goto out;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_object();
@@ -401,15 +453,14 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
         json_array_append_new(batches, o);
     }
     if (s != SQLITE_DONE) {
-        office_sql_fail(db, "booklet batches", err);
+        db_sql_fail(db, "booklet batches", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (office_prepare(db,
-                       "SELECT serial, doc_type, reason, updated_at, updated_by FROM booklets "
-                       "WHERE status = 'spoiled' ORDER BY updated_at, serial",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT serial, doc_type, reason, updated_at, updated_by FROM booklets "
+                   "WHERE status = 'spoiled' ORDER BY updated_at, serial", err) != 0)
         goto out;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_object();
@@ -419,7 +470,7 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
         json_array_append_new(spoiled, o);
     }
     if (s != SQLITE_DONE) {
-        office_sql_fail(db, "booklets", err);
+        db_sql_fail(db, "booklets", err);
         goto out;
     }
     *out = rep;
@@ -438,18 +489,17 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     int rc = -1, s;
 
     *out = NULL;
-    if (office_prepare(db,
-                       "SELECT serial, doc_type, batch_id, status, application_id, reason, "
-                       "updated_at, updated_by FROM booklets WHERE serial = ?1",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT serial, doc_type, batch_id, status, application_id, reason, "
+                   "updated_at, updated_by FROM booklets WHERE serial = ?1", err) != 0)
         return -1;
-    office_bind_text(st, 1, serial);
+    db_bind_text(st, 1, serial);
     s = sqlite3_step(st);
     if (s != SQLITE_ROW) {
         if (s == SQLITE_DONE)
             err_set(err, "booklet %s: not in stock", serial);
         else
-            office_sql_fail(db, "booklets", err);
+            db_sql_fail(db, "booklets", err);
         goto out;
     }
     o = json_object();
@@ -461,13 +511,12 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     st = NULL;
     moves = json_array();
     json_object_set_new(o, "movements", moves);
-    if (office_prepare(db,
-                       "SELECT movement, application_id, reason, at, by FROM booklet_movements "
-                       "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
-                       "serial = ?1) ORDER BY id",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT movement, application_id, reason, at, by FROM booklet_movements "
+                   "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
+                   "serial = ?1) ORDER BY id", err) != 0)
         goto out;
-    office_bind_text(st, 1, serial);
+    db_bind_text(st, 1, serial);
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *m = json_object();
         static const char *const mc[] = { "movement", "application_id", "reason", "at", "by" };
@@ -476,7 +525,7 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
         json_array_append_new(moves, m);
     }
     if (s != SQLITE_DONE) {
-        office_sql_fail(db, "booklet movements", err);
+        db_sql_fail(db, "booklet movements", err);
         goto out;
     }
     *out = o;
@@ -488,35 +537,34 @@ out:
     return rc;
 }
 
+static int spoil_personalized_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct booklet_ctx *c = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (booklet_move(db, c->actor, c->serial, c->application_id, "spoiled", c->reason, err) != 0 ||
+        movement(db, c->actor, c->serial, NULL, "spoil", c->application_id, c->reason, err) != 0 ||
+        office_log(db, c->actor, "booklet.spoil", json_pack("{s:s}", "reason", c->reason), err,
+                   "booklet", c->serial, "application", c->application_id, NULL) != 0)
+        return -1;
+    rc = db_prepare(db, &st, "UPDATE applications SET booklet_serial = NULL WHERE id = ?1", err);
+    if (rc == 0) {
+        db_bind_text(st, 1, c->application_id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_sql_fail(db, "applications", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int office_booklet_spoil_personalized(struct db *db, const struct office_actor *a,
                                       const char *serial, const char *application_id,
                                       const char *reason, struct err *err)
 {
+    struct booklet_ctx c = { a, serial, application_id, reason };
+
     if (serial == NULL)
         return err_set(err, "application %s has no booklet to spoil", application_id);
-    if (db_tx_begin(db, err) != 0)
-        return -1;
-    if (booklet_move(db, a, serial, application_id, "spoiled", reason, err) != 0 ||
-        movement(db, a, serial, NULL, "spoil", application_id, reason, err) != 0 ||
-        office_log(db, a, "booklet.spoil", json_pack("{s:s}", "reason", reason), err, "booklet",
-                   serial, "application", application_id, NULL) != 0) {
-        db_tx_rollback(db);
-        return -1;
-    }
-    {
-        sqlite3_stmt *st = NULL;
-        int rc = office_prepare(db, "UPDATE applications SET booklet_serial = NULL WHERE id = ?1",
-                                &st, err);
-        if (rc == 0) {
-            office_bind_text(st, 1, application_id);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                rc = office_sql_fail(db, "applications", err);
-        }
-        sqlite3_finalize(st);
-        if (rc != 0) {
-            db_tx_rollback(db);
-            return -1;
-        }
-    }
-    return db_tx_commit(db, err);
+    return db_tx_run(db, spoil_personalized_tx, &c, err);
 }

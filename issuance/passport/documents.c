@@ -23,14 +23,13 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
     int s, rc = -1;
 
     *out = NULL;
-    if (office_prepare(env->db,
-                       "SELECT number, doc_type, application_id, uin, issuing_state, status, "
-                       "booklet_serial, date_of_issue, date_of_expiry, status_reason, "
-                       "status_evidence, status_at, status_by, allocated_at FROM documents "
-                       "WHERE number = ?1",
-                       &st, err) != 0)
+    if (db_prepare(env->db, &st,
+                   "SELECT number, doc_type, application_id, uin, issuing_state, status, "
+                   "booklet_serial, date_of_issue, date_of_expiry, status_reason, "
+                   "status_evidence, status_at, status_by, allocated_at FROM documents "
+                   "WHERE number = ?1", err) != 0)
         return -1;
-    office_bind_text(st, 1, number);
+    db_bind_text(st, 1, number);
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
         json_t *o = json_object();
@@ -48,7 +47,7 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
     } else if (s == SQLITE_DONE) {
         err_set(err, "document %s: no such document number", number);
     } else {
-        office_sql_fail(env->db, "documents", err);
+        db_sql_fail(env->db, "documents", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -75,45 +74,25 @@ static int transition_ok(const char *from, const char *to)
     return 0;
 }
 
-int office_document_set_status(struct office_env *env, const char *number, const char *status,
-                               const char *reason, const json_t *evidence, struct err *err)
+struct set_status_ctx {
+    struct office_env *env;
+    const char *number, *status, *reason;
+    const json_t *evidence;
+};
+
+static int set_status_tx(struct db *db, void *arg, struct err *err)
 {
-    struct db *db = env->db;
+    const struct set_status_ctx *c = arg;
+    struct office_env *env = c->env;
     const struct office_actor *a = &env->actor;
+    const char *number = c->number, *status = c->status, *reason = c->reason;
+    const json_t *evidence = c->evidence;
     struct buf ev = BUF_INIT(64 * 1024);
     json_t *doc = NULL;
     const char *from;
-    unsigned need;
     int rc = -1;
 
-    if (status == NULL || (strcmp(status, "lost") != 0 && strcmp(status, "stolen") != 0 &&
-                           strcmp(status, "revoked") != 0 && strcmp(status, "cancelled") != 0 &&
-                           strcmp(status, "expired") != 0))
-        return err_set(err, "document status '%s': lost, stolen, revoked, cancelled or expired",
-                       status ? status : "");
-    /* Reports of loss and theft are taken at the counter; revoking and
-     * cancelling are decisions. */
-    need = strcmp(status, "lost") == 0 || strcmp(status, "stolen") == 0
-               ? OFFICE_ROLE_ENROLMENT_OFFICER | OFFICE_ROLE_APPROVER
-               : OFFICE_ROLE_APPROVER | OFFICE_ROLE_ADMIN;
-    if (office_require(a, need, "change document status", err) != 0)
-        return -1;
-    if (reason == NULL || *reason == '\0' || strlen(reason) > 1000)
-        return err_set(err, "document %s: marking it %s needs a reason (1 to 1000 bytes)",
-                       number, status);
-    if (evidence) {
-        size_t i;
-        json_t *h;
-        if (!json_is_array(evidence))
-            return err_set(err, "evidence: an array of blob hashes");
-        json_array_foreach(evidence, i, h) {
-            if (!json_is_string(h) ||
-                registry_blob_exists(db, json_string_value(h), err) != 0)
-                return err_prefix(err, "evidence %zu", i);
-        }
-    }
-    if (db_tx_begin(db, err) != 0)
-        return -1;
+
     if (office_document_show(env, number, &doc, err) != 0)
         goto out;
     from = json_string_value(json_object_get(doc, "status"));
@@ -158,10 +137,44 @@ int office_document_set_status(struct office_env *env, const char *number, const
 out:
     json_decref(doc);
     buf_release(&ev);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
+}
+
+int office_document_set_status(struct office_env *env, const char *number, const char *status,
+                               const char *reason, const json_t *evidence, struct err *err)
+{
+    struct db *db = env->db;
+    const struct office_actor *a = &env->actor;
+    struct set_status_ctx c = { env, number, status, reason, evidence };
+    unsigned need;
+
+    if (status == NULL || (strcmp(status, "lost") != 0 && strcmp(status, "stolen") != 0 &&
+                           strcmp(status, "revoked") != 0 && strcmp(status, "cancelled") != 0 &&
+                           strcmp(status, "expired") != 0))
+        return err_set(err, "document status '%s': lost, stolen, revoked, cancelled or expired",
+                       status ? status : "");
+    /* Reports of loss and theft are taken at the counter; revoking and
+     * cancelling are decisions. */
+    need = strcmp(status, "lost") == 0 || strcmp(status, "stolen") == 0
+               ? OFFICE_ROLE_ENROLMENT_OFFICER | OFFICE_ROLE_APPROVER
+               : OFFICE_ROLE_APPROVER | OFFICE_ROLE_ADMIN;
+    if (office_require(a, need, "change document status", err) != 0)
+        return -1;
+    if (reason == NULL || *reason == '\0' || strlen(reason) > 1000)
+        return err_set(err, "document %s: marking it %s needs a reason (1 to 1000 bytes)",
+                       number, status);
+    if (evidence) {
+        size_t i;
+        json_t *h;
+        if (!json_is_array(evidence))
+            return err_set(err, "evidence: an array of blob hashes");
+        json_array_foreach(evidence, i, h) {
+            if (!json_is_string(h) ||
+                registry_blob_exists(db, json_string_value(h), err) != 0)
+                return err_prefix(err, "evidence %zu", i);
+        }
+    }
+    return db_tx_run(db, set_status_tx, &c, err);
 }
 
 int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, const char *number,
@@ -172,18 +185,17 @@ int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, cons
     int rc = -1;
 
     office_now(now);
-    if (office_prepare(db,
-                       "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
-                       "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
-                       "('allocated', 'personalized', 'valid')",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
+                   "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
+                   "('allocated', 'personalized', 'valid')", err) != 0)
         return -1;
-    office_bind_text(st, 1, number);
-    office_bind_text(st, 2, reason);
-    office_bind_text(st, 3, now);
-    office_bind_text(st, 4, a->username);
+    db_bind_text(st, 1, number);
+    db_bind_text(st, 2, reason);
+    db_bind_text(st, 3, now);
+    db_bind_text(st, 4, a->username);
     if (sqlite3_step(st) != SQLITE_DONE)
-        office_sql_fail(db, "documents", err);
+        db_sql_fail(db, "documents", err);
     else
         rc = 0;
     sqlite3_finalize(st);
@@ -201,15 +213,14 @@ int office_documents_expire(struct office_env *env, int *count, struct err *err)
     *count = 0;
     if (numbers == NULL)
         return err_set(err, "out of memory");
-    if (office_prepare(env->db,
-                       "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
-                       "date('now') ORDER BY number",
-                       &st, err) != 0)
+    if (db_prepare(env->db, &st,
+                   "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
+                   "date('now') ORDER BY number", err) != 0)
         goto out;
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(numbers, office_column_json(st, 0));
     if (s != SQLITE_DONE) {
-        office_sql_fail(env->db, "documents", err);
+        db_sql_fail(env->db, "documents", err);
         goto out;
     }
     json_array_foreach(numbers, i, n) {
@@ -264,13 +275,12 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
     if (format == NULL || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0))
         return err_set(err, "alert export format '%s': csv or json", format ? format : "");
     csv = strcmp(format, "csv") == 0;
-    if (office_prepare(env->db,
-                       "SELECT number, CASE doc_type WHEN 'TD3' THEN 'passport' ELSE "
-                       "'identity card' END, issuing_state, upper(status), status_at, "
-                       "date_of_issue, date_of_expiry, CASE WHEN date_of_issue IS NULL THEN "
-                       "'blank' ELSE 'personalized' END, status_reason FROM documents WHERE "
-                       "status IN ('lost', 'stolen', 'revoked') ORDER BY status_at, number",
-                       &st, err) != 0)
+    if (db_prepare(env->db, &st,
+                   "SELECT number, CASE doc_type WHEN 'TD3' THEN 'passport' ELSE "
+                   "'identity card' END, issuing_state, upper(status), status_at, "
+                   "date_of_issue, date_of_expiry, CASE WHEN date_of_issue IS NULL THEN "
+                   "'blank' ELSE 'personalized' END, status_reason FROM documents WHERE "
+                   "status IN ('lost', 'stolen', 'revoked') ORDER BY status_at, number", err) != 0)
         return -1;
     if (csv) {
         for (size_t i = 0; i < 9; i++)
@@ -293,7 +303,7 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
         }
     }
     if (s != SQLITE_DONE) {
-        office_sql_fail(env->db, "documents", err);
+        db_sql_fail(env->db, "documents", err);
         goto out;
     }
     if (!csv) {

@@ -162,31 +162,33 @@ static int default_pattern(const char *doc_type, const char *office, char out[48
     return 0;
 }
 
-int office_number_series_set(struct db *db, const struct office_actor *actor,
-                             const char *doc_type, const char *pattern, struct err *err)
+struct series_ctx {
+    const struct office_actor *actor;
+    const char *doc_type, *pattern;
+    char *number; /* office_number_allocate: the number allocated (32 bytes) */
+};
+
+static int series_set_tx(struct db *db, void *arg, struct err *err)
 {
+    const struct series_ctx *c = arg;
+    const struct office_actor *actor = c->actor;
+    const char *doc_type = c->doc_type, *pattern = c->pattern;
     sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    if (office_require(actor, OFFICE_ROLE_ADMIN, "set document number patterns", err) != 0 ||
-        office_number_pattern_check(pattern, doc_type, actor->office, err) != 0)
-        return -1;
     office_now(now);
-    if (db_tx_begin(db, err) != 0)
-        return -1;
-    if (office_prepare(db,
-                       "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
-                       "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
-                       "SET pattern = ?2, updated_at = ?3, updated_by = ?4",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
+                   "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
+                   "SET pattern = ?2, updated_at = ?3, updated_by = ?4", err) != 0)
         goto out;
-    office_bind_text(st, 1, doc_type);
-    office_bind_text(st, 2, pattern);
-    office_bind_text(st, 3, now);
-    office_bind_text(st, 4, actor->username);
+    db_bind_text(st, 1, doc_type);
+    db_bind_text(st, 2, pattern);
+    db_bind_text(st, 3, now);
+    db_bind_text(st, 4, actor->username);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        office_sql_fail(db, "number series", err);
+        db_sql_fail(db, "number series", err);
         goto out;
     }
     if (office_log(db, actor, "document.series.set",
@@ -196,10 +198,18 @@ int office_number_series_set(struct db *db, const struct office_actor *actor,
     rc = 0;
 out:
     sqlite3_finalize(st);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
+}
+
+int office_number_series_set(struct db *db, const struct office_actor *actor,
+                             const char *doc_type, const char *pattern, struct err *err)
+{
+    struct series_ctx c = { actor, doc_type, pattern, NULL };
+
+    if (office_require(actor, OFFICE_ROLE_ADMIN, "set document number patterns", err) != 0 ||
+        office_number_pattern_check(pattern, doc_type, actor->office, err) != 0)
+        return -1;
+    return db_tx_run(db, series_set_tx, &c, err);
 }
 
 int office_number_series_list(struct db *db, const char *office, json_t **out, struct err *err)
@@ -212,15 +222,15 @@ int office_number_series_list(struct db *db, const char *office, json_t **out, s
     *out = NULL;
     if (arr == NULL)
         return err_set(err, "out of memory");
-    if (office_prepare(db, "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1",
-                       &st, err) != 0)
+    if (db_prepare(db, &st,
+                   "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1", err) != 0)
         goto out;
     for (size_t i = 0; i < 2; i++) {
         char def[48];
         struct err e2 = ERR_INIT;
         json_t *o;
         sqlite3_reset(st);
-        office_bind_text(st, 1, types[i]);
+        db_bind_text(st, 1, types[i]);
         int s = sqlite3_step(st);
         if (s == SQLITE_ROW) {
             o = json_pack("{s:s, s:s, s:I, s:b}", "doc_type", types[i], "pattern",
@@ -235,7 +245,7 @@ int office_number_series_list(struct db *db, const char *office, json_t **out, s
                               "next_seq", (json_int_t)1, "configured", 0, "problem",
                               err_msg(&e2));
         } else {
-            office_sql_fail(db, "number series", err);
+            db_sql_fail(db, "number series", err);
             goto out;
         }
         if (o == NULL || json_array_append_new(arr, o) != 0) {
@@ -257,87 +267,98 @@ static int number_taken(struct db *db, const char *number, int *taken, struct er
     sqlite3_stmt *st = NULL;
     int s;
 
-    if (office_prepare(db, "SELECT 1 FROM documents WHERE number = ?1", &st, err) != 0)
+    if (db_prepare(db, &st, "SELECT 1 FROM documents WHERE number = ?1", err) != 0)
         return -1;
-    office_bind_text(st, 1, number);
+    db_bind_text(st, 1, number);
     s = sqlite3_step(st);
     sqlite3_finalize(st);
     if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return office_sql_fail(db, "documents", err);
+        return db_sql_fail(db, "documents", err);
     *taken = s == SQLITE_ROW;
     return 0;
 }
 
-int office_number_allocate(struct db *db, const struct office_actor *actor,
-                           const char *doc_type, char out[32], struct err *err)
+/* The row of the series: created with the office's default pattern the
+ * first time a number is allocated. */
+static int series_ensure(struct db *db, const struct office_actor *actor, const char *doc_type,
+                         char pattern[64], struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    char pattern[64], now[TIME_ISO8601_LEN + 1];
-    sqlite3_int64 seq = 1;
-    int year, month, day, rc = -1, s;
+    char now[TIME_ISO8601_LEN + 1], def[48];
+    int s, rc = -1;
 
-    if (office_doc_type_check(doc_type, err) != 0)
+    if (db_prepare(db, &st, "SELECT pattern FROM doc_number_series WHERE doc_type = ?1", err) != 0)
         return -1;
-    date_today(&year, &month, &day);
-    office_now(now);
-    if (db_tx_begin(db, err) != 0)
-        return -1;
-    if (office_prepare(db, "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1",
-                       &st, err) != 0)
-        goto out;
-    office_bind_text(st, 1, doc_type);
+    db_bind_text(st, 1, doc_type);
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
-        snprintf(pattern, sizeof pattern, "%s", (const char *)sqlite3_column_text(st, 0));
-        seq = sqlite3_column_int64(st, 1);
-    } else if (s == SQLITE_DONE) {
-        char def[48];
-        if (default_pattern(doc_type, actor->office, def, err) != 0)
-            goto out;
-        snprintf(pattern, sizeof pattern, "%s", def);
-    } else {
-        office_sql_fail(db, "number series", err);
+        snprintf(pattern, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = 0;
+        goto out;
+    }
+    if (s != SQLITE_DONE) {
+        db_sql_fail(db, "number series", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    /* Skip any number already allocated (a pattern changed back, numbers
-     * imported): a number is never given twice. */
-    for (int tries = 0;; tries++) {
-        int taken = 0;
-        if (office_number_format(pattern, actor->office, year, (uint64_t)seq, out, err) != 0)
-            goto out;
-        if (number_taken(db, out, &taken, err) != 0)
-            goto out;
-        seq++;
-        if (!taken)
-            break;
-        if (tries > 100000) {
-            err_set(err, "document numbers: no free number near sequence %lld",
-                    (long long)seq);
-            goto out;
-        }
-    }
-    if (office_prepare(db,
-                       "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
-                       "updated_by) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(doc_type) DO UPDATE "
-                       "SET next_seq = ?3",
-                       &st, err) != 0)
+    if (default_pattern(doc_type, actor->office, def, err) != 0)
         goto out;
-    office_bind_text(st, 1, doc_type);
-    office_bind_text(st, 2, pattern);
-    sqlite3_bind_int64(st, 3, seq);
-    office_bind_text(st, 4, now);
-    office_bind_text(st, 5, actor->username);
+    snprintf(pattern, 64, "%s", def);
+    office_now(now);
+    if (db_prepare(db, &st,
+                   "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
+                   "updated_by) VALUES (?1, ?2, 1, ?3, ?4)", err) != 0)
+        goto out;
+    db_bind_text(st, 1, doc_type);
+    db_bind_text(st, 2, pattern);
+    db_bind_text(st, 3, now);
+    db_bind_text(st, 4, actor->username);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        office_sql_fail(db, "number series", err);
+        db_sql_fail(db, "number series", err);
         goto out;
     }
     rc = 0;
 out:
     sqlite3_finalize(st);
-    if (rc == 0)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
     return rc;
+}
+
+static int allocate_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct series_ctx *c = arg;
+    char pattern[64];
+    int year, month, day;
+
+    date_today(&year, &month, &day);
+    if (series_ensure(db, c->actor, c->doc_type, pattern, err) != 0)
+        return -1;
+    /* Skip any number already allocated (a pattern changed back, numbers
+     * imported): a number is never given twice. */
+    for (int tries = 0;; tries++) {
+        long long seq;
+        int taken = 0;
+        if (db_series_next(db, DB_SERIES_DOCUMENT, c->doc_type, 0, &seq, err) != 0)
+            return -1;
+        if (office_number_format(pattern, c->actor->office, year, (uint64_t)seq, c->number,
+                                 err) != 0)
+            return -1;
+        if (number_taken(db, c->number, &taken, err) != 0)
+            return -1;
+        if (!taken)
+            return 0;
+        if (tries > 100000)
+            return err_set(err, "document numbers: no free number near sequence %lld",
+                           seq + 1);
+    }
+}
+
+int office_number_allocate(struct db *db, const struct office_actor *actor,
+                           const char *doc_type, char out[32], struct err *err)
+{
+    struct series_ctx c = { actor, doc_type, NULL, out };
+
+    if (office_doc_type_check(doc_type, err) != 0)
+        return -1;
+    return db_tx_run(db, allocate_tx, &c, err);
 }

@@ -10,34 +10,6 @@
 #include "db/db.h"
 #include "office_int.h"
 
-int office_prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *err)
-{
-    sqlite3 *h = db_handle(db);
-
-    *st = NULL;
-    if (sqlite3_prepare_v2(h, sql, -1, st, NULL) != SQLITE_OK)
-        return err_set(err, "db: %s", sqlite3_errmsg(h));
-    return 0;
-}
-
-int office_sql_fail(struct db *db, const char *what, struct err *err)
-{
-    return err_set(err, "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
-}
-
-int office_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        return sqlite3_bind_null(st, i);
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-char *office_column_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? strdup((const char *)t) : NULL;
-}
-
 json_t *office_column_json(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {
@@ -119,14 +91,4 @@ out:
     json_decref(objects);
     json_decref(data);
     return rc;
-}
-
-void office_new_id(const char *prefix, const char *office, char out[64])
-{
-    unsigned char r[8];
-    char hex[17];
-
-    secret_random(r, sizeof r);
-    hex_encode(r, sizeof r, hex);
-    snprintf(out, 64, "%s-%s-%s", prefix, office ? office : "XX", hex);
 }

@@ -64,197 +64,219 @@ static int holder_sex(const json_t *holder, char *out, struct err *err)
     return 0;
 }
 
-int office_app_personalize(struct office_env *env, const char *id, json_t **out,
-                           struct err *err)
-{
-    struct db *db = env->db;
-    const struct office_actor *a = &env->actor;
+/* One personalization: the application, the MRZ and the data page made
+ * from it before the transaction, and what the transaction records. */
+struct personalization {
+    struct office_env *env;
+    const char *id;
     struct office_app app;
     struct mrz_input mi;
-    struct datapage_input dp;
     struct mrz_date dob, issue, expiry;
-    struct buf mrz = BUF_INIT(256), pdf = BUF_INIT(32 << 20), manifest = BUF_INIT(1 << 20);
-    unsigned char *photo = NULL, *sig = NULL;
-    size_t photo_len = 0, sig_len = 0;
-    char pdf_hash[65], chip_hash[65] = "", serial[32], name[128], authority[160];
+    struct buf mrz, pdf;
+    unsigned char *photo, *sig;
+    size_t photo_len, sig_len;
+    /* set by the transaction */
+    json_t *chip_manifest;
+    const char *chip_note;
+    char pdf_hash[65], chip_hash[65], serial[32];
     char issue_s[40], expiry_s[40];
-    const char *chip_note = NULL;
-    sqlite3_stmt *st = NULL;
-    json_t *chip_manifest = NULL;
-    bool tx = false;
-    int rc = -1, y, m, d;
-    const char *doc_code;
+};
 
-    if (out)
-        *out = NULL;
-    memset(&app, 0, sizeof app);
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "personalize documents", err) != 0)
-        return -1;
-    if (office_app_load(db, id, &app, err) != 0)
-        return -1;
-    if (strcmp(app.status, "approved") != 0 && strcmp(app.status, "qc_failed") != 0) {
-        err_set(err, "personalization refused: application %s is %s; only an approved "
-                     "application is personalized",
-                id, app.status);
-        goto out;
-    }
+/* Only an approved application (or one that failed quality control) with
+ * a document number is personalized, with the PKI on the same connection. */
+static int personalize_check(struct personalization *p, struct err *err)
+{
+    const struct office_app *app = &p->app;
+
+    if (strcmp(app->status, "approved") != 0 && strcmp(app->status, "qc_failed") != 0)
+        return err_set(err, "personalization refused: application %s is %s; only an approved "
+                            "application is personalized",
+                       p->id, app->status);
 #if OFFICE_HAVE_CHIP
-    if (env->pki && pki_db(env->pki) != db) {
+    if (p->env->pki && pki_db(p->env->pki) != p->env->db)
         /* a second connection would wait on this one's write lock */
-        err_set(err, "personalization: the PKI must be opened on the office's connection "
-                     "(pki_open_db)");
-        goto out;
-    }
+        return err_set(err, "personalization: the PKI must be opened on the office's "
+                            "connection (pki_open_db)");
 #endif
-    if (app.document_number == NULL) {
-        err_set(err, "personalization refused: application %s has no document number", id);
-        goto out;
-    }
+    if (app->document_number == NULL)
+        return err_set(err, "personalization refused: application %s has no document number",
+                       p->id);
+    return 0;
+}
 
-    /* The holder data, one MRZ for page and chip. */
-    if (holder_date(app.holder, "date_of_birth", &dob, err) != 0)
-        goto out;
+/* The holder data, one MRZ for page and chip; issued today. */
+static int personalize_mrz(struct personalization *p, struct err *err)
+{
+    const struct office_app *app = &p->app;
+    struct mrz_input *mi = &p->mi;
+    int y, m, d;
+
+    if (holder_date(app->holder, "date_of_birth", &p->dob, err) != 0)
+        return -1;
     date_today(&y, &m, &d);
-    issue = (struct mrz_date){ y, m, d };
-    expiry_for(&issue, &dob, &expiry);
-    doc_code = strcmp(app.doc_type, "TD3") == 0 ? "P" : "ID";
-    memset(&mi, 0, sizeof mi);
-    mi.format = strcmp(app.doc_type, "TD3") == 0 ? MRZ_TD3 : MRZ_TD1;
-    mi.document_code = doc_code;
-    mi.issuing_state = json_string_value(json_object_get(app.holder, "issuing_state"));
-    mi.primary_identifier = json_string_value(json_object_get(app.holder, "primary_identifier"));
-    mi.secondary_identifier =
-        json_string_value(json_object_get(app.holder, "secondary_identifier"));
-    mi.document_number = app.document_number;
-    mi.nationality = json_string_value(json_object_get(app.holder, "nationality"));
-    mi.date_of_birth = dob;
-    if (holder_sex(app.holder, &mi.sex, err) != 0)
-        goto out;
-    mi.date_of_expiry = expiry;
-    mi.optional_data = app.uin; /* personal number (TD3) or optional data (TD1) */
-    if (mrz_generate(&mi, NULL, &mrz, NULL, err) != 0) {
-        err_prefix(err, "personalization: MRZ");
-        goto out;
-    }
-    if (registry_blob_get(db, env->blobs_dir, app.photo_hash, &photo, &photo_len, err) != 0 ||
-        (app.signature_hash &&
-         registry_blob_get(db, env->blobs_dir, app.signature_hash, &sig, &sig_len, err) != 0))
-        goto out;
-    if (office_setting(db, "office_name", "Passport office", name, sizeof name, err) != 0)
-        goto out;
+    p->issue = (struct mrz_date){ y, m, d };
+    expiry_for(&p->issue, &p->dob, &p->expiry);
+    memset(mi, 0, sizeof *mi);
+    mi->format = strcmp(app->doc_type, "TD3") == 0 ? MRZ_TD3 : MRZ_TD1;
+    mi->document_code = mi->format == MRZ_TD3 ? "P" : "ID";
+    mi->issuing_state = json_string_value(json_object_get(app->holder, "issuing_state"));
+    mi->primary_identifier =
+        json_string_value(json_object_get(app->holder, "primary_identifier"));
+    mi->secondary_identifier =
+        json_string_value(json_object_get(app->holder, "secondary_identifier"));
+    mi->document_number = app->document_number;
+    mi->nationality = json_string_value(json_object_get(app->holder, "nationality"));
+    mi->date_of_birth = p->dob;
+    if (holder_sex(app->holder, &mi->sex, err) != 0)
+        return -1;
+    mi->date_of_expiry = p->expiry;
+    mi->optional_data = app->uin; /* personal number (TD3) or optional data (TD1) */
+    if (mrz_generate(mi, NULL, &p->mrz, NULL, err) != 0)
+        return err_prefix(err, "personalization: MRZ");
+    /* three ints and two dashes: at most 35 characters, the buffers hold 40 */
+    (void)snprintf(p->issue_s, sizeof p->issue_s, "%04d-%02d-%02d", p->issue.year,
+                   p->issue.month, p->issue.day);
+    (void)snprintf(p->expiry_s, sizeof p->expiry_s, "%04d-%02d-%02d", p->expiry.year,
+                   p->expiry.month, p->expiry.day);
+    return 0;
+}
+
+/* The data page PDF, with the portrait and signature from the evidence. */
+static int personalize_datapage(struct personalization *p, struct err *err)
+{
+    struct office_env *env = p->env;
+    const struct office_app *app = &p->app;
+    struct datapage_input dp;
+    char name[128], authority[160];
+
+    if (registry_blob_get(env->db, env->blobs_dir, app->photo_hash, &p->photo, &p->photo_len,
+                          err) != 0 ||
+        (app->signature_hash && registry_blob_get(env->db, env->blobs_dir, app->signature_hash,
+                                                  &p->sig, &p->sig_len, err) != 0))
+        return -1;
+    if (office_setting(env->db, "office_name", "Passport office", name, sizeof name, err) != 0)
+        return -1;
     (void)snprintf(authority, sizeof authority, "%s", name); /* name[128] fits in 160 */
     memset(&dp, 0, sizeof dp);
-    dp.format = mi.format;
-    dp.document_name = mi.format == MRZ_TD3 ? "PASSPORT" : "IDENTITY CARD";
-    dp.document_code = doc_code;
-    dp.issuing_state = mi.issuing_state;
-    dp.document_number = app.document_number;
-    dp.primary_identifier = mi.primary_identifier;
-    dp.secondary_identifier = mi.secondary_identifier;
-    dp.nationality = mi.nationality;
-    dp.date_of_birth = dob;
-    dp.place_of_birth = json_string_value(json_object_get(app.holder, "place_of_birth"));
-    dp.sex = mi.sex;
-    dp.personal_number = app.uin;
-    dp.date_of_issue = issue;
-    dp.date_of_expiry = expiry;
+    dp.format = p->mi.format;
+    dp.document_name = p->mi.format == MRZ_TD3 ? "PASSPORT" : "IDENTITY CARD";
+    dp.document_code = p->mi.document_code;
+    dp.issuing_state = p->mi.issuing_state;
+    dp.document_number = app->document_number;
+    dp.primary_identifier = p->mi.primary_identifier;
+    dp.secondary_identifier = p->mi.secondary_identifier;
+    dp.nationality = p->mi.nationality;
+    dp.date_of_birth = p->dob;
+    dp.place_of_birth = json_string_value(json_object_get(app->holder, "place_of_birth"));
+    dp.sex = p->mi.sex;
+    dp.personal_number = app->uin;
+    dp.date_of_issue = p->issue;
+    dp.date_of_expiry = p->expiry;
     dp.authority = authority;
-    dp.photo = photo;
-    dp.photo_len = photo_len;
-    dp.signature = sig;
-    dp.signature_len = sig_len;
-    dp.mrz = buf_str(&mrz);
-    if (datapage_render(&dp, &pdf, err) != 0)
-        goto out;
+    dp.photo = p->photo;
+    dp.photo_len = p->photo_len;
+    dp.signature = p->sig;
+    dp.signature_len = p->sig_len;
+    dp.mrz = buf_str(&p->mrz);
+    return datapage_render(&dp, &p->pdf, err);
+}
 
-    /* One transaction from here: the chip's signature (its chip.personalize
-     * event, written by the PKI on this same connection), the evidence and
-     * the document either all commit or none does. */
-    if (db_tx_begin(db, err) != 0)
-        goto out;
-    tx = true;
+/* The chip package, signed by the document signer (its chip.personalize
+ * event is written by the PKI on this connection), each file stored as
+ * evidence: P->CHIP_MANIFEST maps file identifiers to blob hashes. */
+static int personalize_chip(struct db *db, struct personalization *p, struct err *err)
+{
 #if OFFICE_HAVE_CHIP
-    if (env->pki) {
-        struct chip_package pkg = CHIP_PACKAGE_INIT;
-        struct chip_input ci;
-        memset(&ci, 0, sizeof ci);
-        ci.mrz = buf_str(&mrz);
-        ci.photo = photo;
-        ci.photo_len = photo_len;
-        ci.now = time(NULL);
-        if (chip_personalize(env->pki, &ci, &pkg, err) != 0) {
-            err_prefix(err, "personalization: chip");
-            goto out;
-        }
-        chip_manifest = json_object();
-        if (chip_manifest == NULL) {
-            chip_package_release(&pkg);
-            err_set(err, "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < pkg.n; i++) {
-            char h[65];
-            if (registry_blob_put(db, env->blobs_dir, env->reg, pkg.ef[i].data, pkg.ef[i].len,
-                                  "application/octet-stream", h, err) != 0) {
-                chip_package_release(&pkg);
-                goto out;
-            }
-            if (json_object_set_new(chip_manifest, pkg.ef[i].fid, json_string(h)) != 0) {
-                chip_package_release(&pkg);
-                err_set(err, "out of memory");
-                goto out;
-            }
-        }
-        if (pkg.manifest && json_object_set(chip_manifest, "manifest", pkg.manifest) != 0) {
-            chip_package_release(&pkg);
-            err_set(err, "out of memory");
-            goto out;
-        }
-        chip_package_release(&pkg);
-    } else {
-        chip_note = "no document signer: run `civreg pki init` to add chip packages";
-    }
-#else
-    chip_note = "this build has no chip module";
-#endif
-    if (chip_manifest) {
-        if (json_canonical(chip_manifest, &manifest, err) != 0 ||
-            registry_blob_put(db, env->blobs_dir, env->reg, manifest.data, manifest.len,
-                              "application/json", chip_hash, err) != 0)
-            goto out;
-    }
-    if (registry_blob_put(db, env->blobs_dir, env->reg, pdf.data, pdf.len, "application/pdf",
-                          pdf_hash, err) != 0)
-        goto out;
+    struct office_env *env = p->env;
+    struct chip_package pkg = CHIP_PACKAGE_INIT;
+    struct chip_input ci;
+    int rc = -1;
 
-    /* A fresh booklet when the reserved one was spoiled at quality control. */
-    if (app.booklet_serial == NULL) {
-        if (office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
+    if (env->pki == NULL) {
+        p->chip_note = "no document signer: run `civreg pki init` to add chip packages";
+        return 0;
+    }
+    memset(&ci, 0, sizeof ci);
+    ci.mrz = buf_str(&p->mrz);
+    ci.photo = p->photo;
+    ci.photo_len = p->photo_len;
+    ci.now = time(NULL);
+    if (chip_personalize(env->pki, &ci, &pkg, err) != 0)
+        return err_prefix(err, "personalization: chip");
+    if ((p->chip_manifest = json_object()) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < pkg.n; i++) {
+        char h[65];
+        if (registry_blob_put(db, env->blobs_dir, env->reg, pkg.ef[i].data, pkg.ef[i].len,
+                              "application/octet-stream", h, err) != 0)
             goto out;
-    } else {
-        if (snprintf(serial, sizeof serial, "%s", app.booklet_serial) >= (int)sizeof serial) {
-            err_set(err, "personalization: booklet serial '%s' is too long", app.booklet_serial);
+        if (json_object_set_new(p->chip_manifest, pkg.ef[i].fid, json_string(h)) != 0) {
+            err_set(err, "out of memory");
             goto out;
         }
     }
-    if (office_booklet_personalize(db, a, serial, id, err) != 0)
+    if (pkg.manifest && json_object_set(p->chip_manifest, "manifest", pkg.manifest) != 0) {
+        err_set(err, "out of memory");
         goto out;
-    /* three ints and two dashes: at most 35 characters, the buffers hold 40 */
-    (void)snprintf(issue_s, sizeof issue_s, "%04d-%02d-%02d", issue.year, issue.month,
-                   issue.day);
-    (void)snprintf(expiry_s, sizeof expiry_s, "%04d-%02d-%02d", expiry.year, expiry.month,
-                   expiry.day);
+    }
+    rc = 0;
+out:
+    chip_package_release(&pkg);
+    return rc;
+#else
+    (void)db;
+    (void)err;
+    p->chip_note = "this build has no chip module";
+    return 0;
+#endif
+}
+
+/* The evidence (chip manifest, data page), the booklet (a fresh one when
+ * the reserved one was spoiled at quality control), the application and
+ * the document. */
+static int personalize_record(struct db *db, struct personalization *p, struct err *err)
+{
+    struct office_env *env = p->env;
+    const struct office_actor *a = &env->actor;
+    const struct office_app *app = &p->app;
+    const char *chip = p->chip_hash[0] ? p->chip_hash : NULL;
+    struct buf manifest = BUF_INIT(1 << 20);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (p->chip_manifest) {
+        if (json_canonical(p->chip_manifest, &manifest, err) != 0 ||
+            registry_blob_put(db, env->blobs_dir, env->reg, manifest.data, manifest.len,
+                              "application/json", p->chip_hash, err) != 0)
+            goto out;
+        chip = p->chip_hash;
+    }
+    if (registry_blob_put(db, env->blobs_dir, env->reg, p->pdf.data, p->pdf.len,
+                          "application/pdf", p->pdf_hash, err) != 0)
+        goto out;
+    if (app->booklet_serial == NULL) {
+        if (office_booklet_reserve(db, a, app->doc_type, p->id, p->serial, err) != 0)
+            goto out;
+    } else if (snprintf(p->serial, sizeof p->serial, "%s", app->booklet_serial) >=
+               (int)sizeof p->serial) {
+        err_set(err, "personalization: booklet serial '%s' is too long", app->booklet_serial);
+        goto out;
+    }
+    if (office_booklet_personalize(db, a, p->serial, p->id, err) != 0)
+        goto out;
     if (db_prepare(db, &st,
                    "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
                    "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = "
                    "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1 AND status = ?6", err) != 0)
         goto out;
-    db_bind_text(st, 1, id);
-    db_bind_text(st, 2, serial);
-    db_bind_text(st, 3, buf_str(&mrz));
-    db_bind_text(st, 4, pdf_hash);
-    db_bind_text(st, 5, chip_hash[0] ? chip_hash : NULL);
-    db_bind_text(st, 6, app.status);
+    db_bind_text(st, 1, p->id);
+    db_bind_text(st, 2, p->serial);
+    db_bind_text(st, 3, buf_str(&p->mrz));
+    db_bind_text(st, 4, p->pdf_hash);
+    db_bind_text(st, 5, chip);
+    db_bind_text(st, 6, app->status);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
         db_sql_fail(db, "applications", err);
         goto out;
@@ -265,45 +287,76 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                    "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
                    "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1", err) != 0)
         goto out;
-    db_bind_text(st, 1, app.document_number);
-    db_bind_text(st, 2, serial);
-    db_bind_text(st, 3, issue_s);
-    db_bind_text(st, 4, expiry_s);
+    db_bind_text(st, 1, app->document_number);
+    db_bind_text(st, 2, p->serial);
+    db_bind_text(st, 3, p->issue_s);
+    db_bind_text(st, 4, p->expiry_s);
     if (sqlite3_step(st) != SQLITE_DONE) {
         db_sql_fail(db, "documents", err);
         goto out;
     }
     if (office_log(db, a, "document.personalize",
-                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "mrz", buf_str(&mrz),
-                             "date_of_issue", issue_s, "date_of_expiry", expiry_s, "booklet",
-                             serial, "datapage", pdf_hash, "chip",
-                             chip_hash[0] ? chip_hash : NULL),
-                   err, "document", app.document_number, "application", id, "person", app.uin,
-                   "booklet", serial, "blob", pdf_hash, "blob", chip_hash[0] ? chip_hash : NULL,
+                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "mrz", buf_str(&p->mrz),
+                             "date_of_issue", p->issue_s, "date_of_expiry", p->expiry_s,
+                             "booklet", p->serial, "datapage", p->pdf_hash, "chip", chip),
+                   err, "document", app->document_number, "application", p->id, "person",
+                   app->uin, "booklet", p->serial, "blob", p->pdf_hash, "blob", chip,
                    NULL) != 0)
         goto out;
-    if (db_tx_commit(db, err) != 0) {
-        tx = false;
-        goto out;
-    }
-    tx = false;
-    if (out)
-        *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "application", id,
-                         "document_number", app.document_number, "booklet", serial, "mrz",
-                         buf_str(&mrz), "datapage", pdf_hash, "chip",
-                         chip_hash[0] ? chip_hash : NULL, "chip_note", chip_note);
     rc = 0;
 out:
     sqlite3_finalize(st);
-    if (tx)
-        db_tx_rollback(db);
-    office_app_release(&app);
-    json_decref(chip_manifest);
-    free(photo);
-    free(sig);
-    buf_release(&mrz);
-    buf_release(&pdf);
     buf_release(&manifest);
+    return rc;
+}
+
+/* One transaction: the chip's signature, the evidence and the document
+ * either all commit or none does. */
+static int personalize_tx(struct db *db, void *arg, struct err *err)
+{
+    struct personalization *p = arg;
+
+    /* a retried transaction starts again */
+    json_decref(p->chip_manifest);
+    p->chip_manifest = NULL;
+    p->chip_note = NULL;
+    p->chip_hash[0] = '\0';
+    if (personalize_chip(db, p, err) != 0)
+        return -1;
+    return personalize_record(db, p, err);
+}
+
+int office_app_personalize(struct office_env *env, const char *id, json_t **out,
+                           struct err *err)
+{
+    struct personalization p = { .env = env, .id = id, .mrz = BUF_INIT(256),
+                                 .pdf = BUF_INIT(32 << 20) };
+    int rc = -1;
+
+    if (out)
+        *out = NULL;
+    memset(&p.app, 0, sizeof p.app);
+    if (office_require(&env->actor, OFFICE_ROLE_ISSUANCE_OPERATOR, "personalize documents",
+                       err) != 0)
+        return -1;
+    if (office_app_load(env->db, id, &p.app, err) != 0)
+        return -1;
+    if (personalize_check(&p, err) != 0 || personalize_mrz(&p, err) != 0 ||
+        personalize_datapage(&p, err) != 0 || db_tx_run(env->db, personalize_tx, &p, err) != 0)
+        goto out;
+    if (out)
+        *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "application", id,
+                         "document_number", p.app.document_number, "booklet", p.serial, "mrz",
+                         buf_str(&p.mrz), "datapage", p.pdf_hash, "chip",
+                         p.chip_hash[0] ? p.chip_hash : NULL, "chip_note", p.chip_note);
+    rc = 0;
+out:
+    office_app_release(&p.app);
+    json_decref(p.chip_manifest);
+    free(p.photo);
+    free(p.sig);
+    buf_release(&p.mrz);
+    buf_release(&p.pdf);
     return rc;
 }
 

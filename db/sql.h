@@ -1,0 +1,54 @@
+/* civreg db: the statement helpers every store file uses (registry/,
+ * scanner/, issuance/pki/, issuance/passport/): one way to prepare, to
+ * report a failed statement, to bind and read text, to make an identifier
+ * and to take the next number of a series.
+ *
+ * Store files include sqlite3.h themselves; this header names SQLite's types
+ * only as incomplete structs.
+ */
+#ifndef CIVREG_DB_SQL_H
+#define CIVREG_DB_SQL_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+
+struct db;
+struct sqlite3_stmt;
+
+/* Prepare the constant SQL on DB's connection into *ST (NULL on failure,
+ * with "db: <SQLite's message>" in ERR). The caller finalizes *ST. */
+int db_prepare(struct db *db, struct sqlite3_stmt **st, const char *sql, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* A failed step or exec: "db: WHAT: <SQLite's message>". Returns -1. */
+int db_sql_fail(struct db *db, const char *what, struct err *err);
+
+/* Bind text (copied) or, for NULL, SQL NULL. Returns SQLite's code. */
+int db_bind_text(struct sqlite3_stmt *st, int i, const char *s);
+
+/* Column text as a malloc'd copy (NULL for SQL NULL or out of memory). */
+char *db_column_dup(struct sqlite3_stmt *st, int i);
+
+/* Identifiers meant to travel to a national tier are globally unique
+ * without coordination: "<OFFICE>-<KIND>-<20 hex>" (80 random bits), KIND a
+ * letter naming what is identified (R record, D death, X extract, A passport
+ * application, B booklet batch). OFFICE NULL writes "XX". */
+#define DB_ID_MAX 32
+void db_id_new(const char *office, char kind, char out[DB_ID_MAX]);
+
+/* Numbered series: registration numbers and death registration numbers per
+ * office and year, the sequence of each document number series. */
+enum db_series {
+    DB_SERIES_REGISTRATION, /* registration_counters (office, year) */
+    DB_SERIES_DEATH,        /* death_counters (office, year) */
+    DB_SERIES_DOCUMENT,     /* doc_number_series (doc_type); YEAR unused */
+};
+
+/* Take the next number of the series KEY (and YEAR) inside the caller's
+ * transaction: 1 for a new (office, year) counter; a document series must
+ * exist. 0 with *N set, -1 on failure. */
+int db_series_next(struct db *db, enum db_series series, const char *key, int year,
+                   long long *n, struct err *err) __attribute__((warn_unused_result));
+
+#endif
