@@ -81,4 +81,10 @@ int cmd_duplicates(int argc, char **argv);
  * start-up, before any thread). */
 void cli_search_init(void);
 
+/* civreg chip read | emulate (cmd_chip_reader.c) */
+int chip_read_cmd(int argc, char **argv);
+int chip_emulate_cmd(int argc, char **argv);
+extern const char chip_read_usage[];
+extern const char chip_emulate_usage[];
+
 #endif

@@ -57,6 +57,10 @@ static const struct cli_command chip_commands[] = {
       "master list (PEM or DER). Prints a JSON report {\"valid\", \"checks\":\n"
       "[{\"check\", \"valid\", \"message\"}], \"sod\"}; exit 0 when every check\n"
       "holds, 1 otherwise.\n" },
+    { "read", chip_read_cmd, "read a chip through PC/SC (BAC, passive and active authentication)",
+      chip_read_usage },
+    { "emulate", chip_emulate_cmd, "answer as the chip of a package behind the virtual reader",
+      chip_emulate_usage },
     { NULL, NULL, NULL, NULL },
 };
 
