@@ -246,11 +246,11 @@ static unsigned handle(struct vchip *c, const struct apdu *a, bool protected, st
             off = a->p2;
         } else
             off = ((size_t)(a->p1 & 0x7F) << 8) | a->p2;
+        if (!protected && c->cur != -2)
+            return SW_SECURITY_STATUS; /* only EF.CardAccess before access control */
         f = current(c, &len);
         if (f == NULL)
             return 0x6986; /* no current EF */
-        if (!protected && c->cur != -2)
-            return SW_SECURITY_STATUS;
         if (!a->le_present || a->lc > 0)
             return SW_WRONG_LENGTH;
         if (off > len)
