@@ -46,7 +46,13 @@ static int read_full(int fd, unsigned char *p, size_t n, volatile sig_atomic_t *
 {
     size_t got = 0;
     while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
+        ssize_t r;
+        int one = 1;
+        /* vpcd writes the length and the APDU separately: acknowledge at
+         * once, or Nagle's algorithm on its side waits for our delayed ACK
+         * (40 ms per APDU) */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+        r = read(fd, p + got, n - got);
         if (r < 0 && errno == EINTR) {
             if (stop && *stop)
                 return -1;
