@@ -141,4 +141,45 @@ int bac_icc_answer(const unsigned char kenc[16], const unsigned char kmac[16],
 #define SW_CONDITIONS 0x6985u
 #define SW_END_OF_FILE 0x6282u
 
+
+
+/* ---- PACE, generic mapping over ECDH (Doc 9303-11 §4.4, worked example
+ * in Appendix G.1). Both sides use the same steps. */
+#define PACE_OID_ECDH_GM_AES128_LEN 10
+extern const unsigned char pace_oid_ecdh_gm_aes128[PACE_OID_ECDH_GM_AES128_LEN];
+#define PACE_PT_MAX 133 /* uncompressed point on a curve up to 521 bits */
+
+struct pace_ec; /* curve, generator (mapped once), own key pairs */
+
+/* K_pi (AES-128) from the password: MRZ = MRZ information (SHA-1 first),
+ * CAN = the digits. */
+int pace_kpi(const char *password, bool mrz, unsigned char kpi[16], struct err *err)
+    __attribute__((warn_unused_result));
+/* PARAM_ID: 12 = NIST P-256, 13 = brainpoolP256r1 (Doc 9303-11 §9.5.1). */
+int pace_ec_new(int param_id, struct pace_ec **out, struct err *err)
+    __attribute__((warn_unused_result));
+void pace_ec_free(struct pace_ec *p);
+/* New key pair on the current generator (SK fixed when SK_HEX is non-NULL,
+ * for the worked example); PUB gets the uncompressed point. */
+int pace_ec_keypair(struct pace_ec *p, const char *sk_hex, unsigned char *pub, size_t *pub_len,
+                    struct err *err) __attribute__((warn_unused_result));
+/* Generic mapping: G' = s*G + SK*PK_other (SK the current key pair). */
+int pace_ec_map(struct pace_ec *p, const unsigned char *s, size_t slen,
+                const unsigned char *pk_other, size_t pk_len, struct err *err)
+    __attribute__((warn_unused_result));
+/* Shared secret: the x-coordinate of SK*PK_other (OUT gets the field size,
+ * *OUT_LEN). */
+int pace_ec_shared(struct pace_ec *p, const unsigned char *pk_other, size_t pk_len,
+                   unsigned char *out, size_t *out_len, struct err *err)
+    __attribute__((warn_unused_result));
+/* Authentication token: CMAC(K_MAC, 7F49 { 06 OID, 86 PK_other })[0..7]. */
+int pace_token(const unsigned char kmac[16], const unsigned char *pk_other, size_t pk_len,
+               unsigned char token[8], struct err *err) __attribute__((warn_unused_result));
+/* EF.CardAccess offering PACE ECDH-GM-AES-128 on PARAM_ID. */
+int pace_card_access(int param_id, struct buf *out, struct err *err)
+    __attribute__((warn_unused_result));
+/* The parameter id of a PACEInfo with ECDH-GM-AES-128 in EF.CardAccess;
+ * 1 when none (the chip offers no PACE this reader speaks). */
+int pace_card_access_parse(const unsigned char *p, size_t len, int *param_id, struct err *err)
+    __attribute__((warn_unused_result));
 #endif

@@ -276,6 +276,93 @@ static void test_apdu_codec(void **state)
     }
 }
 
+/* Doc 9303-11 Appendix G.1: PACE, ECDH generic mapping on brainpoolP256r1
+ * with the MRZ password of the worked example, both sides */
+static void test_pace_worked_example(void **state)
+{
+    unsigned char kpi[16], z[16], s[16], pub[PACE_PT_MAX], pcd_map[PACE_PT_MAX],
+        picc_map[PACE_PT_MAX], pcd_eph[PACE_PT_MAX], picc_eph[PACE_PT_MAX], k[66], k2[66];
+    unsigned char kenc[16], kmac[16], t_pcd[8], t_picc[8];
+    size_t pl, l_pcd_map, l_picc_map, l_pcd_eph, l_picc_eph, kl, kl2;
+    struct pace_ec *pcd = NULL, *picc = NULL;
+    struct sm_ctx c;
+    struct err e = ERR_INIT;
+    (void)state;
+    assert_int_equal(pace_kpi("T22000129364081251010318", true, kpi, &e), 0);
+    assert_hex(kpi, 16, "89DED1B26624EC1E634C1989302849DD");
+    /* the chip encrypts its nonce s with K_pi (AES-128-CBC, IV 0) */
+    hx("3F00C4D39D153F2B2A214A078D899B22", s, 16);
+    sm_init(&c, SM_AES128, kpi, kpi, NULL, 0);
+    assert_int_equal(sm_cbc(&c, true, true, s, 16, z, &e), 0);
+    assert_hex(z, 16, "95A3A016522EE98D01E76CB6B98B42C3");
+    assert_int_equal(sm_cbc(&c, false, true, z, 16, s, &e), 0);
+    assert_hex(s, 16, "3F00C4D39D153F2B2A214A078D899B22");
+
+    assert_int_equal(pace_ec_new(13, &pcd, &e), 0);
+    assert_int_equal(pace_ec_new(13, &picc, &e), 0);
+    /* mapping key pairs */
+    assert_int_equal(pace_ec_keypair(pcd, "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99",
+                                     pcd_map, &l_pcd_map, &e), 0);
+    assert_hex(pcd_map, l_pcd_map,
+               "04" "7ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E"
+               "544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D");
+    assert_int_equal(pace_ec_keypair(picc, "498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560",
+                                     picc_map, &l_picc_map, &e), 0);
+    assert_hex(picc_map, l_picc_map,
+               "04" "824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57"
+               "30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54");
+    /* G' on both sides */
+    assert_int_equal(pace_ec_map(pcd, s, 16, picc_map, l_picc_map, &e), 0);
+    assert_int_equal(pace_ec_map(picc, s, 16, pcd_map, l_pcd_map, &e), 0);
+    /* ephemeral key pairs on G' */
+    assert_int_equal(pace_ec_keypair(pcd, "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595",
+                                     pcd_eph, &l_pcd_eph, &e), 0);
+    assert_hex(pcd_eph, l_pcd_eph,
+               "04" "2DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C"
+               "3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462");
+    assert_int_equal(pace_ec_keypair(picc, "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A",
+                                     picc_eph, &l_picc_eph, &e), 0);
+    assert_hex(picc_eph, l_picc_eph,
+               "04" "9E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
+               "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094");
+    /* the shared secret, equal on both sides, and the session keys */
+    assert_int_equal(pace_ec_shared(pcd, picc_eph, l_picc_eph, k, &kl, &e), 0);
+    assert_int_equal(pace_ec_shared(picc, pcd_eph, l_pcd_eph, k2, &kl2, &e), 0);
+    assert_hex(k, kl, "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925");
+    assert_memory_equal(k, k2, kl);
+    assert_int_equal(sm_kdf(SM_AES128, k, kl, 1, kenc, &e), 0);
+    assert_int_equal(sm_kdf(SM_AES128, k, kl, 2, kmac, &e), 0);
+    assert_hex(kenc, 16, "F5F0E35C0D7161EE6724EE513A0D9A7F");
+    assert_hex(kmac, 16, "FE251C7858B356B24514B3BD5F4297D1");
+    /* authentication tokens over the other side's ephemeral public key */
+    assert_int_equal(pace_token(kmac, picc_eph, l_picc_eph, t_pcd, &e), 0);
+    assert_hex(t_pcd, 8, "C2B0BD78D94BA866");
+    assert_int_equal(pace_token(kmac, pcd_eph, l_pcd_eph, t_picc, &e), 0);
+    assert_hex(t_picc, 8, "3ABB9674BCE93C08");
+    /* a point off the curve is refused */
+    memcpy(pub, picc_eph, l_picc_eph);
+    pl = l_picc_eph;
+    pub[pl - 1] ^= 1;
+    assert_int_equal(pace_ec_shared(pcd, pub, pl, k, &kl, &e), -1);
+    pace_ec_free(pcd);
+    pace_ec_free(picc);
+}
+
+static void test_pace_card_access(void **state)
+{
+    struct buf b = BUF_INIT(256);
+    struct err e = ERR_INIT;
+    int id = 0;
+    (void)state;
+    assert_int_equal(pace_card_access(13, &b, &e), 0);
+    assert_hex(b.data, b.len, "3114301206" "0A04007F0007020204020202010202010D");
+    assert_int_equal(pace_card_access_parse(b.data, b.len, &id, &e), 0);
+    assert_int_equal(id, 13);
+    b.data[b.len - 1] = 0x0A; /* an unsupported parameter id: no PACE we speak */
+    assert_int_equal(pace_card_access_parse(b.data, b.len, &id, &e), 1);
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +373,8 @@ int main(void)
         cmocka_unit_test(test_sm_roundtrip_3des),
         cmocka_unit_test(test_sm_roundtrip_aes),
         cmocka_unit_test(test_apdu_codec),
+        cmocka_unit_test(test_pace_worked_example),
+        cmocka_unit_test(test_pace_card_access),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
