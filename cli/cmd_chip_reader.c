@@ -15,13 +15,15 @@
 #define TRUST_FILE_MAX (64 << 20)
 
 const char chip_read_usage[] =
-    "usage: civreg chip read (--mrz LINES | --mrz-file F) --csca F [--csca F ...]\n"
+    "usage: civreg chip read (--mrz LINES | --mrz-file F | --can N) --csca F [--csca F ...]\n"
     "                        [--crl F ...] [--reader NAME] [--out DIR] [--wait S]\n"
-    "                        [--chunk N] [--extended]\n"
+    "                        [--chunk N] [--extended] [--bac]\n"
     "\n"
     "Reads an eMRTD chip through PC/SC as a border inspection system does:\n"
-    "SELECT of the eMRTD application, Basic Access Control with the keys of the\n"
-    "MRZ (document number, date of birth, date of expiry), then EF.COM, every\n"
+    "EF.CardAccess, then PACE (ECDH generic mapping, AES) with the MRZ or the CAN\n"
+    "when the chip offers it, otherwise Basic Access Control with the keys of the\n"
+    "MRZ (document number, date of birth, date of expiry); SELECT of the eMRTD\n"
+    "application, then EF.COM, every\n"
     "data group it lists and EF.SOD under secure messaging (READ BINARY in\n"
     "chunks of N bytes, 223 by default; --extended uses extended-length APDUs),\n"
     "passive authentication (as `civreg chip verify`) and Active Authentication\n"
@@ -31,10 +33,11 @@ const char chip_read_usage[] =
     "                 first reader holding a card)\n"
     "  --out DIR      write the files read, named by FID, into DIR (new or empty)\n"
     "  --wait S       seconds to wait for a card (default 10)\n"
-    "  --can N        PACE with the card access number: not supported yet\n";
+    "  --can N        PACE with the card access number printed on the data page\n"
+    "  --bac          BAC even when the chip offers PACE\n";
 
 const char chip_emulate_usage[] =
-    "usage: civreg chip emulate DIR [--host H] [--port P] [--wait S] [--verbose]\n"
+    "usage: civreg chip emulate DIR [--host H] [--port P] [--wait S] [--can N] [--verbose]\n"
     "\n"
     "Acts as the eMRTD chip holding the package DIR (from `chip personalize`)\n"
     "behind the vsmartcard virtual reader: connects to pcscd's vpcd driver at\n"
@@ -42,7 +45,8 @@ const char chip_emulate_usage[] =
     "and answers APDUs with the access rules of a real chip: nothing but the\n"
     "application and EF.CardAccess before BAC, secure messaging afterwards,\n"
     "the session ended by a plain command or a wrong MAC; Active Authentication\n"
-    "with aa-private-key.p8. Runs until pcscd closes the connection or the\n"
+    "with aa-private-key.p8; PACE (MRZ, or --can N) when DIR has EF.CardAccess\n"
+    "(`chip personalize --pace`). Runs until pcscd closes the connection or the\n"
     "process gets SIGINT/SIGTERM.\n";
 
 static volatile sig_atomic_t stop_flag;
@@ -58,8 +62,10 @@ int chip_emulate_cmd(int argc, char **argv)
     static const struct option longopts[] = {
         { "host", required_argument, NULL, 'H' }, { "port", required_argument, NULL, 'p' },
         { "wait", required_argument, NULL, 'w' }, { "verbose", no_argument, NULL, 'v' },
+        { "can", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
     };
+    const char *can = NULL;
     const struct cli_command self = { "emulate", chip_emulate_cmd, "", chip_emulate_usage };
     const char *host = "localhost";
     long port = 35963, wait_s = 30;
@@ -82,6 +88,7 @@ int chip_emulate_cmd(int argc, char **argv)
                 return cli_usage_error("chip emulate", "--wait must be 0-3600 seconds");
             break;
         case 'v': verbose = true; break;
+        case 'C': can = optarg; break;
         case 'h': return cli_help(&self);
         default: return cli_usage_error("chip emulate", "invalid option");
         }
@@ -90,6 +97,10 @@ int chip_emulate_cmd(int argc, char **argv)
         return cli_usage_error("chip emulate", "give exactly one package folder DIR");
     if (vchip_open(argv[optind], &c, &err) != 0)
         return cli_fail("chip emulate", &err);
+    if (can && vchip_set_can(c, can, &err) != 0) {
+        vchip_free(c);
+        return cli_fail("chip emulate", &err);
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal; /* no SA_RESTART: a blocked read returns */
     sigemptyset(&sa.sa_mask);
@@ -110,6 +121,7 @@ int chip_read_cmd(int argc, char **argv)
         { "crl", required_argument, NULL, 'r' },    { "reader", required_argument, NULL, 'R' },
         { "out", required_argument, NULL, 'o' },    { "wait", required_argument, NULL, 'w' },
         { "chunk", required_argument, NULL, 'k' },  { "extended", no_argument, NULL, 'x' },
+        { "bac", no_argument, NULL, 'B' },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     const struct cli_command self = { "read", chip_read_cmd, "", chip_read_usage };
@@ -124,7 +136,7 @@ int chip_read_cmd(int argc, char **argv)
     json_t *report = NULL;
     struct err err = ERR_INIT;
     long wait_s = 10, chunk = 0;
-    bool valid = false, can = false;
+    bool valid = false;
     int ch, rc = EXIT_FAIL, ncsca = 0;
 
     if (pa_trust_new(&trust, &err) != 0)
@@ -139,7 +151,8 @@ int chip_read_cmd(int argc, char **argv)
             r = cli_read_file(optarg, 4096, &mrzb, &err) != 0;
             o.mrz = buf_str(&mrzb);
             break;
-        case 'C': can = true; break;
+        case 'C': o.can = optarg; break;
+        case 'B': o.bac_only = true; break;
         case 'c':
             r = cli_read_file(optarg, TRUST_FILE_MAX, &f, &err) != 0 ||
                 pa_trust_add_csca(trust, f.data, f.len, optarg, &err) != 0;
@@ -177,13 +190,17 @@ int chip_read_cmd(int argc, char **argv)
         rc = cli_usage_error("chip read", "unexpected argument '%s'", argv[optind]);
         goto out;
     }
-    if (can) {
-        rc = cli_usage_error("chip read", "PACE with a CAN is not supported yet: give the MRZ "
-                                          "with --mrz (BAC)");
+    if ((o.mrz == NULL && o.can == NULL) || ncsca == 0) {
+        rc = cli_usage_error("chip read", "--mrz (or --mrz-file) or --can, and --csca are required");
         goto out;
     }
-    if (o.mrz == NULL || ncsca == 0) {
-        rc = cli_usage_error("chip read", "--mrz (or --mrz-file) and --csca are required");
+    if (o.can && (strlen(o.can) < 6 || strlen(o.can) > 15 ||
+                  strspn(o.can, "0123456789") != strlen(o.can))) {
+        rc = cli_usage_error("chip read", "--can is the 6-digit card access number");
+        goto out;
+    }
+    if (o.can && o.bac_only) {
+        rc = cli_usage_error("chip read", "--bac needs the MRZ, not a CAN");
         goto out;
     }
     if (chunk > 256 && !o.extended) {

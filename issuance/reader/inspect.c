@@ -4,6 +4,7 @@
  * authentication (issuance/passive_auth.c) and Active Authentication.
  * Every response is hostile input: status words, lengths and TLVs are
  * checked before use, and a secure-messaging fault ends the inspection. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,136 @@ out:
     secret_wipe(kmac, sizeof kmac);
     secret_wipe(k_ifd, sizeof k_ifd);
     buf_release_secret(&d);
+    return rc;
+}
+
+/* One GENERAL AUTHENTICATE step: send 7C{TAG_OUT VAL}, expect 7C{TAG_IN ...}
+ * whose value goes to OUT. */
+static int ga(struct sess *s, bool last, unsigned tag_out, const unsigned char *val, size_t vl,
+              unsigned tag_in, struct buf *out, unsigned *sw, struct err *err)
+{
+    struct buf cmd = BUF_INIT(512), d = BUF_INIT(1024);
+    struct tlv dyn, obj;
+    struct apdu a = { .cla = last ? 0x00 : 0x10, .ins = 0x86, .le_present = true, .le = 256 };
+    int rc = -1;
+
+    if ((vl ? tlv_put(&cmd, tag_out, val, vl, err) : 0) != 0 || tlv_wrap(&cmd, 0, 0x7C, err) != 0)
+        goto out;
+    a.data = cmd.data;
+    a.lc = cmd.len;
+    if (xfer(s, &a, &d, sw, err) != 0)
+        goto out;
+    if (*sw != SW_OK) {
+        rc = 1;
+        goto out;
+    }
+    if (tlv_decode_whole(d.data, d.len, &dyn, err) != 0 || dyn.tag != 0x7C ||
+        tlv_decode_whole(dyn.value, dyn.len, &obj, err) != 0 || obj.tag != tag_in) {
+        err_set(err, "access control: malformed GENERAL AUTHENTICATE response");
+        goto out;
+    }
+    buf_reset(out);
+    if (buf_append(out, obj.value, obj.len) != 0) {
+        err_set(err, "access control: response too long");
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_release(&cmd);
+    buf_release(&d);
+    return rc;
+}
+
+/* PACE, generic mapping over ECDH, AES-128 (Doc 9303-11 §4.4). */
+static int pace(struct sess *s, int param_id, const char *mrz, const char *can, struct err *err)
+{
+    char info[BAC_MRZ_INFO_MAX + 1];
+    unsigned char kpi[16], nonce[16], mine[PACE_PT_MAX], k[66], kenc[16], kmac[16], tok[8];
+    unsigned char peer[PACE_PT_MAX];
+    size_t ml, kl, pl;
+    struct pace_ec *pe = NULL;
+    struct buf cmd = BUF_INIT(64), d = BUF_INIT(1024);
+    struct sm_ctx z;
+    unsigned sw = 0;
+    int r, rc = -1;
+
+    if (can == NULL && bac_mrz_info(mrz, info, err) != 0)
+        return -1;
+    if (pace_kpi(can ? can : info, can == NULL, kpi, err) != 0 ||
+        pace_ec_new(param_id, &pe, err) != 0)
+        goto out;
+    { /* MSE:Set AT: the protocol and the password */
+        unsigned char pw = can ? 2 : 1;
+        struct apdu mse = { .ins = 0x22, .p1 = 0xC1, .p2 = 0xA4 };
+        if (tlv_put(&cmd, 0x80, pace_oid_ecdh_gm_aes128, sizeof pace_oid_ecdh_gm_aes128, err) != 0 ||
+            tlv_put(&cmd, 0x83, &pw, 1, err) != 0)
+            goto out;
+        mse.data = cmd.data;
+        mse.lc = cmd.len;
+        if (xfer(s, &mse, &d, &sw, err) != 0)
+            goto out;
+        if (sw != SW_OK) {
+            err_set(err, "access control: the chip refused PACE with this %s (MSE:Set AT "
+                         "answered %04X)", can ? "CAN" : "MRZ", sw);
+            goto out;
+        }
+    }
+    r = ga(s, false, 0, NULL, 0, 0x80, &d, &sw, err);
+    if (r != 0 || d.len != 16)
+        goto refused;
+    sm_init(&z, SM_AES128, kpi, kpi, NULL, 0);
+    r = sm_cbc(&z, false, true, d.data, 16, nonce, err);
+    sm_wipe(&z);
+    if (r != 0 || pace_ec_keypair(pe, NULL, mine, &ml, err) != 0)
+        goto out;
+    r = ga(s, false, 0x81, mine, ml, 0x82, &d, &sw, err);
+    if (r != 0)
+        goto refused;
+    if (pace_ec_map(pe, nonce, 16, d.data, d.len, err) != 0 ||
+        pace_ec_keypair(pe, NULL, mine, &ml, err) != 0)
+        goto out;
+    r = ga(s, false, 0x83, mine, ml, 0x84, &d, &sw, err);
+    if (r != 0)
+        goto refused;
+    if (d.len > sizeof peer || (d.len == ml && memcmp(d.data, mine, ml) == 0)) {
+        err_set(err, "access control: the chip's ephemeral key is ours or too long");
+        goto out;
+    }
+    memcpy(peer, d.data, d.len);
+    pl = d.len;
+    if (pace_ec_shared(pe, peer, pl, k, &kl, err) != 0 ||
+        sm_kdf(SM_AES128, k, kl, 1, kenc, err) != 0 || sm_kdf(SM_AES128, k, kl, 2, kmac, err) != 0 ||
+        pace_token(kmac, peer, pl, tok, err) != 0)
+        goto out;
+    r = ga(s, true, 0x85, tok, 8, 0x86, &d, &sw, err);
+    if (r != 0)
+        goto refused;
+    if (pace_token(kmac, mine, ml, tok, err) != 0)
+        goto out;
+    if (d.len != 8 || CRYPTO_memcmp(d.data, tok, 8) != 0) {
+        err_set(err, "access control failed: the chip's PACE token does not verify");
+        goto out;
+    }
+    sm_init(&s->ctx, SM_AES128, kenc, kmac, NULL, 0);
+    s->sm = true;
+    rc = 0;
+    goto out;
+refused:
+    if (r > 0)
+        err_set(err, "access control failed: the chip refused PACE (status %04X): the %s given "
+                     "%s not match this chip", sw,
+                can ? "card access number" : "document number, date of birth or date of expiry",
+                can ? "does" : "do");
+out:
+    pace_ec_free(pe);
+    secret_wipe(info, sizeof info);
+    secret_wipe(kpi, sizeof kpi);
+    secret_wipe(nonce, sizeof nonce);
+    secret_wipe(k, sizeof k);
+    secret_wipe(kenc, sizeof kenc);
+    secret_wipe(kmac, sizeof kmac);
+    buf_release(&cmd);
+    buf_release(&d);
     return rc;
 }
 
@@ -309,6 +440,7 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
            *flist = json_array(), *access = json_object();
     bool dgs[17] = { false }, pa_valid = false, aa_ok = false;
     unsigned sw = 0;
+    int pace_param = 0;
     double t_select, t_access, t_read, t_pa, t_aa;
     int rc = -1;
 
@@ -320,6 +452,26 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
         goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    { /* EF.CardAccess, readable without access control, offers PACE */
+        int r = o->bac_only ? 1 : read_ef(&s, 0x011C, o, &d, &sw, err);
+        if (r < 0) {
+            err_prefix(err, "EF.CardAccess");
+            goto out;
+        }
+        if (r == 0 && pace_card_access_parse(d.data, d.len, &pace_param, err) < 0)
+            goto out;
+    }
+    if (o->can && pace_param == 0) {
+        err_set(err, "access control: the chip offers no PACE (no EF.CardAccess with ECDH "
+                     "generic mapping): a CAN cannot be used, give the MRZ for BAC");
+        goto out;
+    }
+    t_select = ms_since(&t0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (pace_param) {
+        if (pace(&s, pace_param, o->mrz, o->can, err) != 0)
+            goto out;
+    }
     {
         struct apdu sel = { .ins = 0xA4, .p1 = 0x04, .p2 = 0x0C, .data = emrtd_aid, .lc = 7 };
         if (xfer(&s, &sel, &d, &sw, err) != 0)
@@ -330,17 +482,29 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
             goto out;
         }
     }
-    t_select = ms_since(&t0);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (bac(&s, o->mrz, err) != 0)
+    if (!pace_param && bac(&s, o->mrz, err) != 0)
         goto out;
     t_access = ms_since(&t1);
-    json_object_set_new(access, "protocol", json_string("BAC"));
-    json_object_set_new(access, "secure_messaging", json_string("3DES, retail MAC"));
+    if (pace_param) {
+        json_object_set_new(access, "protocol", json_string("PACE"));
+        json_object_set_new(access, "mapping", json_string("generic, ECDH"));
+        json_object_set_new(access, "curve", json_string(pace_param == 12 ? "NIST P-256"
+                                                                          : "brainpoolP256r1"));
+        json_object_set_new(access, "password", json_string(o->can ? "CAN" : "MRZ"));
+        json_object_set_new(access, "secure_messaging", json_string("AES-128, CMAC"));
+        json_object_set_new(access, "message",
+                            json_string("PACE with the password succeeded: the chip and the "
+                                        "reader proved knowledge of it without exposing it to "
+                                        "offline guessing; every later APDU is under secure "
+                                        "messaging"));
+    } else {
+        json_object_set_new(access, "protocol", json_string("BAC"));
+        json_object_set_new(access, "secure_messaging", json_string("3DES, retail MAC"));
+        json_object_set_new(access, "message",
+                            json_string("mutual authentication with the keys of the MRZ "
+                                        "succeeded; every later APDU is under secure messaging"));
+    }
     json_object_set_new(access, "valid", json_true());
-    json_object_set_new(access, "message",
-                        json_string("mutual authentication with the keys of the MRZ succeeded; "
-                                    "every later APDU is under secure messaging"));
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     {

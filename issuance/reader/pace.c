@@ -12,6 +12,7 @@
 
 #include "core/secret.h"
 #include "issuance/tlv.h"
+#include "reader.h"
 #include "reader_int.h"
 
 /* id-PACE-ECDH-GM-AES-CBC-CMAC-128: 0.4.0.127.0.7.2.2.4.2.2 */
@@ -245,4 +246,12 @@ int pace_card_access_parse(const unsigned char *p, size_t len, int *param_id, st
         }
     }
     return r < 0 ? -1 : 1;
+}
+
+int rd_card_access_pace(int param_id, struct buf *out, struct err *err)
+{
+    if (param_id != 12 && param_id != 13)
+        return err_set(err, "pace: parameter id %d is not supported (12 P-256, 13 "
+                            "brainpoolP256r1)", param_id);
+    return pace_card_access(param_id, out, err);
 }

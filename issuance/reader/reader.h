@@ -34,6 +34,9 @@ struct vchip;
 int vchip_open(const char *dir, struct vchip **out, struct err *err)
     __attribute__((warn_unused_result));
 void vchip_free(struct vchip *c);
+/* The card access number, a second PACE password (6-15 digits). */
+int vchip_set_can(struct vchip *c, const char *can, struct err *err)
+    __attribute__((warn_unused_result));
 /* Power cycle: the session, challenge and selection are forgotten. */
 void vchip_reset(struct vchip *c);
 /* The chip's answer-to-reset. */
@@ -74,7 +77,9 @@ void rd_transport_pcsc(struct rd_transport *t, struct rd_pcsc *p);
 
 /* ---- the inspection */
 struct rd_options {
-    const char *mrz;              /* MRZ lines (BAC/PACE password), required */
+    const char *mrz;              /* MRZ lines (BAC/PACE password) */
+    const char *can;              /* card access number (PACE only); MRZ or CAN */
+    bool bac_only;                /* BAC even when EF.CardAccess offers PACE */
     const struct pa_trust *trust; /* CSCA certificates and CRLs */
     time_t now;                   /* inspection time */
     size_t chunk;                 /* READ BINARY chunk; 0 = 0xDF (short APDUs) */
@@ -90,6 +95,12 @@ struct rd_options {
  * secure messaging broke); the report is then NULL. */
 int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
                struct chip_package *files, json_t **report, bool *valid, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* EF.CardAccess (file 011C of a package) offering PACE ECDH generic mapping
+ * with AES-128 on PARAM_ID (12 NIST P-256, 13 brainpoolP256r1), appended
+ * to OUT. */
+int rd_card_access_pace(int param_id, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 
 /* ---- Active Authentication (Doc 9303-11 §6.1) */

@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "core/secret.h"
+#include "issuance/tlv.h"
 #include "issuance/lds.h"
 #include "reader.h"
 #include "reader_int.h"
@@ -30,6 +33,14 @@ struct vchip {
     unsigned char *aa_key;      /* PKCS#8 DER (secret), or NULL */
     size_t aa_key_len;
     unsigned char kenc[16], kmac[16]; /* BAC keys from DG1 */
+    char mrz_info[BAC_MRZ_INFO_MAX + 1]; /* the PACE password from DG1 */
+    char can[16];               /* the card access number, "" = none */
+    int pace_param;             /* from EF.CardAccess, 0 = no PACE offered */
+    int pace_step;              /* 0 none, 1 MSE:Set AT done, 2 nonce, 3 mapped, 4 agreed */
+    struct pace_ec *pace;
+    unsigned char pace_kpi[16], pace_s[16], pace_kenc[16], pace_kmac[16];
+    unsigned char pace_pub[PACE_PT_MAX], pace_peer[PACE_PT_MAX];
+    size_t pace_pub_len, pace_peer_len;
     bool app_selected;
     int cur;                    /* index of the selected EF, -1 none, -2 EF.CardAccess */
     unsigned char rnd_icc[8];
@@ -38,6 +49,8 @@ struct vchip {
     struct sm_ctx sm;
     unsigned aborted;
 };
+
+static void pace_reset(struct vchip *c);
 
 /* Read a small file (1 when absent). */
 static int slurp(const char *dir, const char *name, size_t max, unsigned char **out, size_t *len,
@@ -118,6 +131,14 @@ int vchip_open(const char *dir, struct vchip **out, struct err *err)
     lines[k] = '\0';
     if (bac_mrz_info(lines, info, err) != 0 || bac_keys(info, seed, c->kenc, c->kmac, err) != 0)
         goto fail;
+    memcpy(c->mrz_info, info, sizeof info);
+    if (c->card_access) {
+        int r2 = pace_card_access_parse(c->card_access, c->card_access_len, &c->pace_param, err);
+        if (r2 < 0)
+            goto fail;
+        if (r2 > 0)
+            c->pace_param = 0;
+    }
     secret_wipe(seed, sizeof seed);
     secret_wipe(info, sizeof info);
     *out = c;
@@ -132,6 +153,7 @@ void vchip_free(struct vchip *c)
 {
     if (c == NULL)
         return;
+    pace_reset(c);
     chip_package_release(&c->pkg);
     free(c->card_access);
     if (c->aa_key) {
@@ -142,8 +164,29 @@ void vchip_free(struct vchip *c)
     free(c);
 }
 
+static void pace_reset(struct vchip *c)
+{
+    pace_ec_free(c->pace);
+    c->pace = NULL;
+    c->pace_step = 0;
+    secret_wipe(c->pace_kpi, sizeof c->pace_kpi);
+    secret_wipe(c->pace_s, sizeof c->pace_s);
+    secret_wipe(c->pace_kenc, sizeof c->pace_kenc);
+    secret_wipe(c->pace_kmac, sizeof c->pace_kmac);
+}
+
+int vchip_set_can(struct vchip *c, const char *can, struct err *err)
+{
+    size_t n = strlen(can);
+    if (n < 6 || n >= sizeof c->can || strspn(can, "0123456789") != n)
+        return err_set(err, "vchip: a CAN is 6 to 15 digits");
+    memcpy(c->can, can, n + 1);
+    return 0;
+}
+
 void vchip_reset(struct vchip *c)
 {
+    pace_reset(c);
     c->app_selected = false;
     c->cur = -1;
     c->challenge = false;
@@ -207,10 +250,77 @@ static unsigned select_ef(struct vchip *c, unsigned fid, bool protected)
     return SW_FILE_NOT_FOUND;
 }
 
+/* One GENERAL AUTHENTICATE step of PACE (Doc 9303-11 §4.4.4). */
+static unsigned pace_step(struct vchip *c, const struct apdu *a, struct buf *data)
+{
+    struct tlv dyn, obj;
+    unsigned char mine[PACE_PT_MAX], k[66], tok[8];
+    size_t ml = 0, kl = 0;
+    struct err e = ERR_INIT;
+    struct sm_ctx z;
+    size_t from = data->len;
+
+    if (c->pace_step == 0 || tlv_decode_whole(a->data, a->lc, &dyn, &e) != 0 || dyn.tag != 0x7C)
+        goto fail;
+    if (c->pace_step == 1) { /* encrypted nonce */
+        if (dyn.len != 0)
+            goto fail;
+        secret_random(c->pace_s, 16);
+        sm_init(&z, SM_AES128, c->pace_kpi, c->pace_kpi, NULL, 0);
+        if (sm_cbc(&z, true, true, c->pace_s, 16, k, &e) != 0 ||
+            tlv_put(data, 0x80, k, 16, &e) != 0)
+            goto fail;
+        sm_wipe(&z);
+        c->pace_step = 2;
+    } else if (c->pace_step == 2) { /* mapping */
+        if (tlv_decode_whole(dyn.value, dyn.len, &obj, &e) != 0 || obj.tag != 0x81 ||
+            pace_ec_keypair(c->pace, NULL, mine, &ml, &e) != 0 ||
+            pace_ec_map(c->pace, c->pace_s, 16, obj.value, obj.len, &e) != 0 ||
+            tlv_put(data, 0x82, mine, ml, &e) != 0)
+            goto fail;
+        c->pace_step = 3;
+    } else if (c->pace_step == 3) { /* key agreement */
+        if (tlv_decode_whole(dyn.value, dyn.len, &obj, &e) != 0 || obj.tag != 0x83 ||
+            obj.len > PACE_PT_MAX || pace_ec_keypair(c->pace, NULL, mine, &ml, &e) != 0 ||
+            (obj.len == ml && memcmp(obj.value, mine, ml) == 0) ||
+            pace_ec_shared(c->pace, obj.value, obj.len, k, &kl, &e) != 0 ||
+            sm_kdf(SM_AES128, k, kl, 1, c->pace_kenc, &e) != 0 ||
+            sm_kdf(SM_AES128, k, kl, 2, c->pace_kmac, &e) != 0 ||
+            tlv_put(data, 0x84, mine, ml, &e) != 0)
+            goto fail;
+        memcpy(c->pace_peer, obj.value, obj.len);
+        c->pace_peer_len = obj.len;
+        memcpy(c->pace_pub, mine, ml);
+        c->pace_pub_len = ml;
+        c->pace_step = 4;
+    } else { /* mutual authentication */
+        if (tlv_decode_whole(dyn.value, dyn.len, &obj, &e) != 0 || obj.tag != 0x85 ||
+            obj.len != 8 || pace_token(c->pace_kmac, c->pace_pub, c->pace_pub_len, tok, &e) != 0 ||
+            CRYPTO_memcmp(tok, obj.value, 8) != 0 ||
+            pace_token(c->pace_kmac, c->pace_peer, c->pace_peer_len, tok, &e) != 0 ||
+            tlv_put(data, 0x86, tok, 8, &e) != 0)
+            goto fail;
+        sm_init(&c->sm, SM_AES128, c->pace_kenc, c->pace_kmac, NULL, 0);
+        c->sm_active = true;
+        pace_reset(c);
+    }
+    if (tlv_wrap(data, from, 0x7C, &e) != 0)
+        goto fail;
+    secret_wipe(k, sizeof k);
+    return SW_OK;
+fail:
+    secret_wipe(k, sizeof k);
+    data->len = from;
+    pace_reset(c);
+    return SW_AUTH_FAILED;
+}
+
 /* Handle a plain (or already unwrapped) command; DATA gets the response
  * data, the return value is the status word (0 = out of memory). */
 static unsigned handle(struct vchip *c, const struct apdu *a, bool protected, struct buf *data)
 {
+    if (a->cla == 0x10 && a->ins == 0x86 && !protected) /* command chaining in PACE */
+        return pace_step(c, a, data);
     if (a->cla != 0x00)
         return SW_CLA_UNKNOWN;
     switch (a->ins) {
@@ -290,6 +400,39 @@ static unsigned handle(struct vchip *c, const struct apdu *a, bool protected, st
         c->sm_active = true;
         return SW_OK;
     }
+    case 0x22: { /* MSE:Set AT for PACE */
+        struct tlv t;
+        struct tlv_iter it;
+        struct err e = ERR_INIT;
+        int pw = 0, r;
+        bool oid_ok = false;
+        if (protected || a->p1 != 0xC1 || a->p2 != 0xA4)
+            return protected ? SW_CONDITIONS : SW_WRONG_P1P2;
+        if (c->pace_param == 0)
+            return SW_WRONG_DATA; /* no PACE offered: no EF.CardAccess */
+        pace_reset(c);
+        tlv_iter_init(&it, a->data, a->lc);
+        while ((r = tlv_iter_next(&it, &t, &e)) == 1) {
+            if (t.tag == 0x80)
+                oid_ok = t.len == PACE_OID_ECDH_GM_AES128_LEN &&
+                         memcmp(t.value, pace_oid_ecdh_gm_aes128, t.len) == 0;
+            else if (t.tag == 0x83 && t.len == 1)
+                pw = t.value[0];
+        }
+        if (r < 0 || !oid_ok || (pw != 1 && pw != 2))
+            return SW_WRONG_DATA;
+        if (pw == 2 && c->can[0] == '\0')
+            return 0x6A88; /* no CAN known to this chip */
+        if (pace_kpi(pw == 1 ? c->mrz_info : c->can, pw == 1, c->pace_kpi, &e) != 0 ||
+            pace_ec_new(c->pace_param, &c->pace, &e) != 0)
+            return SW_WRONG_DATA;
+        c->pace_step = 1;
+        return SW_OK;
+    }
+    case 0x86: /* GENERAL AUTHENTICATE, last step of PACE */
+        if (protected)
+            return SW_CONDITIONS;
+        return pace_step(c, a, data);
     case 0x88: { /* INTERNAL AUTHENTICATE (Active Authentication) */
         struct err e = ERR_INIT;
         if (!protected)
