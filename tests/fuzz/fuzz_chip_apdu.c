@@ -71,6 +71,8 @@ static int fake_transmit(void *ctx, const unsigned char *cmd, size_t len, struct
     if (apdu_parse(cmd, len, &a, err) != 0)
         abort(); /* the reader only sends well-formed APDUs */
     if (!k->sm_on) {
+        if (a.ins == 0xA4 && a.lc == 2 && a.data[0] == 0x01 && a.data[1] == 0x1C)
+            return buf_append(resp, "\x6A\x82", 2) == 0 ? 0 : err_set(err, "oom"); /* BAC chip */
         if (a.ins == 0x84)
             rc = buf_append(resp, k->rnd, 8);
         else if (a.ins == 0x82) {

@@ -9,6 +9,9 @@
 #   - a wrong MRZ fails access control with a clear message
 #   - a chip whose DG2 was altered fails passive authentication (dg2_hash)
 #   - a clone (the same files, another Active Authentication key) fails AA
+#   - a chip offering PACE (EF.CardAccess) is read with PACE from the MRZ and
+#     from the CAN (AES secure messaging); a wrong CAN or MRZ is refused;
+#     --bac forces BAC; a CAN on a BAC-only chip is refused clearly
 # pcscd keeps its socket in /run/pcscd, so the test needs root (CI runs as
 # root) and no other pcscd running; it starts its own in the foreground with
 # a reader.conf.d of its own (vpcd on a free port) and stops it at the end.
@@ -71,10 +74,13 @@ for alg in ecdsa-p256 rsa-2048; do
         --photo "$SRC/tests/data/icao/face-120x160.jpg" --aa "$alg" --out "pkg-$alg" \
         --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize $alg"
 done
+"$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt --pace \
+    --photo "$SRC/tests/data/icao/face-120x160.jpg" --aa ecdsa-p256 --out pkg-pace \
+    --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize --pace"
 
 emulate() { # start the virtual chip of package $1
     if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
-    "$CIVREG" chip emulate "$1" --port "$PORT" --wait 20 --verbose 2> emu.log &
+    "$CIVREG" chip emulate "$1" --port "$PORT" --wait 20 --can 271828 --verbose 2> emu.log &
     EMU_PID=$!
     # connected to vpcd, then one presence poll of pcscd (400 ms) to see the
     # card swapped
@@ -152,4 +158,28 @@ grep -q "active_authentication" clone.err || fail "clone message: $(cat clone.er
 # ... while its passive authentication alone holds: only AA tells a clone
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if all(c["valid"] for c in r["checks"] if c["check"]!="active_authentication") else 1)' clone.json ||
     fail "clone: passive authentication should hold"
+# 6. PACE: with the MRZ, with the CAN, a wrong CAN refused, BAC on request
+emulate pkg-pace
+read_chip pace --mrz "$(cat mrz.txt)"
+[ "$(cat pace.rc)" = 0 ] || fail "PACE chip not read: $(cat pace.err)"
+[ "$(json pace.json 'r["access"]["protocol"]')" = PACE ] || fail "PACE not used"
+[ "$(json pace.json 'r["access"]["secure_messaging"]')" = "AES-128, CMAC" ] || fail "PACE SM"
+[ "$(json pace.json 'r["aa"]["status"]')" = valid ] || fail "PACE chip: AA"
+read_chip pace-can --can 271828
+[ "$(cat pace-can.rc)" = 0 ] || fail "PACE with the CAN failed: $(cat pace-can.err)"
+[ "$(json pace-can.json 'r["access"]["password"]')" = CAN ] || fail "PACE password not the CAN"
+read_chip pace-badcan --can 271829
+[ "$(cat pace-badcan.rc)" = 1 ] || fail "wrong CAN accepted"
+grep -q "access control failed: the chip refused PACE" pace-badcan.err ||
+    fail "wrong CAN message: $(cat pace-badcan.err)"
+read_chip pace-wrongmrz --mrz "$(cat wrong.txt)"
+[ "$(cat pace-wrongmrz.rc)" = 1 ] || fail "PACE with a wrong MRZ accepted"
+grep -q "access control failed" pace-wrongmrz.err || fail "PACE wrong MRZ message"
+read_chip pace-bac --mrz "$(cat mrz.txt)" --bac
+[ "$(json pace-bac.json 'r["access"]["protocol"]')" = BAC ] || fail "--bac did not use BAC"
+# a chip without EF.CardAccess cannot be opened with a CAN
+emulate pkg-ecdsa-p256
+read_chip nopace-can --can 271828
+[ "$(cat nopace-can.rc)" = 1 ] || fail "CAN on a BAC-only chip accepted"
+grep -q "offers no PACE" nopace-can.err || fail "CAN on a BAC chip: $(cat nopace-can.err)"
 echo "chip_reader: all cases passed"

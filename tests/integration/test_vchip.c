@@ -202,13 +202,18 @@ static void test_access_rules(void **state)
     buf_release(&d);
 }
 
+static const char *inspect_pkg;
+static const char *inspect_can;
+static const char *want_protocol = "BAC";
+
 static void inspect(const char *m, size_t chunk, bool extended, int want_rc, bool want_valid,
                     const char *want_msg)
 {
     struct vchip *c = NULL;
     struct pa_trust *trust = NULL;
     struct rd_transport t;
-    struct rd_options o = { .mrz = m, .now = time(NULL), .chunk = chunk, .extended = extended };
+    struct rd_options o = { .mrz = m, .can = inspect_can, .now = time(NULL), .chunk = chunk,
+                            .extended = extended };
     struct chip_package files;
     json_t *rep = NULL;
     bool valid = false;
@@ -221,13 +226,17 @@ static void inspect(const char *m, size_t chunk, bool extended, int want_rc, boo
     assert_int_equal(pa_trust_new(&trust, &e), 0);
     assert_int_equal(pa_trust_add_csca(trust, (unsigned char *)pem, len, "csca", &e), 0);
     o.trust = trust;
-    assert_int_equal(vchip_open(pkg, &c, &e), 0);
+    assert_int_equal(vchip_open(inspect_pkg ? inspect_pkg : pkg, &c, &e), 0);
+    assert_int_equal(vchip_set_can(c, "314159", &e), 0);
     rd_transport_vchip(&t, c);
     rc = rd_inspect(&t, &o, &files, &rep, &valid, &e);
     if (rc != want_rc)
         fail_msg("rd_inspect returned %d: %s", rc, err_msg(&e));
     if (rc == 0) {
         assert_int_equal(valid, want_valid);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "access"),
+                                                              "protocol")),
+                            want_protocol);
         assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "aa"),
                                                               "status")),
                             "valid");
@@ -250,6 +259,38 @@ static void test_inspect_in_process(void **state)
     inspect("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
             "L898902C<3UTO6908061F9406236ZE184226B<<<<<14\n",
             0, false, -1, false, "access control failed");
+}
+
+/* PACE: EF.CardAccess offers it; MRZ and CAN; a wrong CAN */
+static void test_pace_in_process(void **state)
+{
+    char p2[1200], ca[1300];
+    struct buf b = BUF_INIT(256);
+    struct err e = ERR_INIT;
+    (void)state;
+    snprintf(p2, sizeof p2, "%s/pkg-pace", dir);
+    sh_ok("cp -r '%s' '%s'", pkg, p2);
+    assert_int_equal(rd_card_access_pace(12, &b, &e), 0); /* NIST P-256 this time */
+    snprintf(ca, sizeof ca, "%s/011C", p2);
+    assert_int_equal(file_write(ca, b.data, b.len), 0);
+    buf_release(&b);
+    inspect_pkg = p2;
+    want_protocol = "PACE";
+    inspect(mrz, 0, false, 0, true, NULL);
+    inspect(mrz, 1000, true, 0, true, NULL);
+    inspect_can = "314159";
+    inspect(NULL, 0, false, 0, true, NULL);
+    inspect_can = "314158";
+    inspect(NULL, 0, false, -1, false, "access control failed: the chip refused PACE");
+    inspect_can = NULL;
+    inspect("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+            "L898902C<3UTO6908061F9406236ZE184226B<<<<<14\n",
+            0, false, -1, false, "access control failed");
+    inspect_pkg = NULL;
+    want_protocol = "BAC";
+    inspect_can = "314159"; /* the BAC-only chip: no PACE, no CAN */
+    inspect(NULL, 0, false, -1, false, "offers no PACE");
+    inspect_can = NULL;
 }
 
 /* A chip that lies: after BAC, every response passes through a filter. */
@@ -306,6 +347,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_access_rules),
         cmocka_unit_test(test_inspect_in_process),
+        cmocka_unit_test(test_pace_in_process),
         cmocka_unit_test(test_hostile_chip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
