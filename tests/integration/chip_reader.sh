@@ -12,6 +12,9 @@
 #   - a chip offering PACE (EF.CardAccess) is read with PACE from the MRZ and
 #     from the CAN (AES secure messaging); a wrong CAN or MRZ is refused;
 #     --bac forces BAC; a CAN on a BAC-only chip is refused clearly
+#   - an independent chip, vsmartcard's ePass (python3-virtualsmartcard, run
+#     by tests/integration/epass_chip.py), is read with BAC and secure
+#     messaging, and refuses a wrong MRZ
 # pcscd keeps its socket in /run/pcscd, so the test needs root (CI runs as
 # root) and no other pcscd running; it starts its own in the foreground with
 # a reader.conf.d of its own (vpcd on a free port) and stops it at the end.
@@ -182,4 +185,27 @@ emulate pkg-ecdsa-p256
 read_chip nopace-can --can 271828
 [ "$(cat nopace-can.rc)" = 1 ] || fail "CAN on a BAC-only chip accepted"
 grep -q "offers no PACE" nopace-can.err || fail "CAN on a BAC chip: $(cat nopace-can.err)"
+# 7. an independent chip: vsmartcard's ePass emulation (its own BAC, key
+# derivation, SSC and secure messaging) holding a civreg package without DG15
+"$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt \
+    --photo "$SRC/tests/data/icao/face-120x160.jpg" --out pkg-epass \
+    --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize for ePass"
+if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
+/usr/bin/python3 "$SRC/tests/integration/epass_chip.py" pkg-epass "$PORT" 2> epass.log &
+EMU_PID=$!
+for _ in $(seq 100); do
+    grep -q "connected to vpcd" epass.log && break
+    sleep 0.1
+done
+grep -q "connected to vpcd" epass.log || fail "the ePass chip did not start: $(cat epass.log)"
+sleep 1
+read_chip epass --mrz "$(cat mrz.txt)" --out read-epass
+[ "$(cat epass.rc)" = 0 ] || fail "the ePass chip was not read: $(cat epass.err) $(tail -5 epass.log)"
+[ "$(json epass.json 'r["access"]["protocol"]')" = BAC ] || fail "ePass: not BAC"
+for f in 011E 0101 0102 011D; do
+    cmp -s "pkg-epass/$f" "read-epass/$f" || fail "ePass: $f read differs from the package"
+done
+read_chip epass-wrong --mrz "$(cat wrong.txt)"
+[ "$(cat epass-wrong.rc)" = 1 ] || fail "ePass: a wrong MRZ was accepted"
+grep -q "access control failed" epass-wrong.err || fail "ePass wrong MRZ: $(cat epass-wrong.err)"
 echo "chip_reader: all cases passed"
