@@ -1,7 +1,10 @@
 /* civreg chip read | emulate: the inspection system over PC/SC and the
  * virtual chip behind the vsmartcard virtual reader (issuance/reader). */
+#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +12,9 @@
 
 #include "cli.h"
 #include "issuance/chip.h"
+#include "issuance/office_app.h"
 #include "issuance/passive_auth.h"
+#include "issuance/pki.h"
 #include "issuance/reader/reader.h"
 
 #define TRUST_FILE_MAX (64 << 20)
@@ -252,5 +257,84 @@ out:
     rd_pcsc_close(pc);
     pa_trust_free(trust);
     buf_release(&mrzb);
+    return rc;
+}
+
+/* ---- quality control: the chip read back as a border would read it */
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[4096];
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, de->d_name) < sizeof p) {
+            struct stat st;
+            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                remove_tree(p);
+            else
+                (void)unlink(p);
+        }
+    }
+    closedir(d);
+    (void)rmdir(dir);
+}
+
+int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bool *valid,
+                     struct err *err)
+{
+    char tmp[] = "/tmp/civreg-qc-XXXXXX", pkgdir[64];
+    struct buf csca = BUF_INIT(1 << 20);
+    struct pa_trust *trust = NULL;
+    struct vchip *c = NULL;
+    struct rd_transport t;
+    struct chip_package files = CHIP_PACKAGE_INIT;
+    json_t *app = NULL;
+    const char *mrz;
+    int rc = -1;
+
+    *report = NULL;
+    *valid = false;
+    if (env->pki == NULL)
+        return err_set(err, "chip read-back: no document signer, so no chip to read");
+    if (mkdtemp(tmp) == NULL)
+        return err_set(err, "chip read-back: cannot create a temporary folder");
+    snprintf(pkgdir, sizeof pkgdir, "%s/pkg", tmp);
+    if (office_app_show(env, id, &app, err) != 0 ||
+        office_app_chip_package(env, id, pkgdir, err) != 0)
+        goto out;
+    mrz = json_string_value(json_object_get(app, "mrz"));
+    if (mrz == NULL)
+        mrz = json_string_value(json_object_get(json_object_get(app, "application"), "mrz"));
+    if (mrz == NULL) {
+        err_set(err, "chip read-back: application %s has no MRZ", id);
+        goto out;
+    }
+    if (pki_export(env->pki, PKI_EXPORT_CSCA, false, time(NULL), &csca, err) != 0 ||
+        pa_trust_new(&trust, err) != 0 ||
+        pa_trust_add_csca(trust, csca.data, csca.len, "the office's CSCA", err) != 0 ||
+        vchip_open(pkgdir, &c, err) != 0)
+        goto out;
+    rd_transport_vchip(&t, c);
+    {
+        struct rd_options o = { .mrz = mrz, .trust = trust, .now = time(NULL) };
+        if (rd_inspect(&t, &o, &files, report, valid, err) != 0)
+            goto out;
+    }
+    json_object_set_new(*report, "reader", json_string("civreg virtual chip (in-process)"));
+    rc = 0;
+out:
+    if (rc != 0)
+        err_prefix(err, "chip read-back");
+    chip_package_release(&files);
+    vchip_free(c);
+    pa_trust_free(trust);
+    json_decref(app);
+    buf_release(&csca);
+    remove_tree(tmp);
     return rc;
 }
