@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 #include "core/err.h"
 
@@ -76,5 +78,17 @@ int cmd_extract(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
+
+/* civreg chip read | emulate (cmd_chip_reader.c) */
+int chip_read_cmd(int argc, char **argv);
+int chip_emulate_cmd(int argc, char **argv);
+extern const char chip_read_usage[];
+extern const char chip_emulate_usage[];
+/* Quality control reads the chip package of application ID back through
+ * the reader path against the virtual chip (BAC, passive and active
+ * authentication with the office's CSCA). *REPORT: the JSON report. */
+struct office_env;
+int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bool *valid,
+                     struct err *err);
 
 #endif

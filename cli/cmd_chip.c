@@ -12,6 +12,7 @@
 #include "issuance/pki/pki.h"
 #include "issuance/icao/icao.h"
 #include "issuance/pki/pki.h"
+#include "issuance/reader/reader.h"
 #include "registry/registry.h"
 
 static int chip_personalize_cmd(int argc, char **argv);
@@ -43,7 +44,9 @@ static const struct cli_command chip_commands[] = {
       "  --aa ALG       add DG15 with a new Active Authentication key (ecdsa-p256 or\n"
       "                 rsa-2048); its private half goes to aa-private-key.p8\n"
       "                 (mode 0600) for loading into the chip only\n"
-      "  --lso-v1       LDSSecurityObject version 1 (LDS 1.8 version info)\n" },
+      "  --lso-v1       LDSSecurityObject version 1 (LDS 1.8 version info)\n"
+      "  --pace         add EF.CardAccess (011C) offering PACE, ECDH generic mapping\n"
+      "                 on brainpoolP256r1 with AES-128 (`chip emulate` speaks it)\n" },
     { "verify", chip_verify_cmd, "passive authentication of chip contents",
       "usage: civreg chip verify DIR --csca F [--csca F ...] [--crl F ...]\n"
       "                          [--mrz LINES | --mrz-file F]\n"
@@ -56,6 +59,10 @@ static const struct cli_command chip_commands[] = {
       "master list (PEM or DER). Prints a JSON report {\"valid\", \"checks\":\n"
       "[{\"check\", \"valid\", \"message\"}], \"sod\"}; exit 0 when every check\n"
       "holds, 1 otherwise.\n" },
+    { "read", chip_read_cmd, "read a chip through PC/SC (BAC, passive and active authentication)",
+      chip_read_usage },
+    { "emulate", chip_emulate_cmd, "answer as the chip of a package behind the virtual reader",
+      chip_emulate_usage },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -93,6 +100,21 @@ static int mrz_from_json(const json_t *in, struct buf *lines, struct err *err)
     return rc;
 }
 
+/* EF.CardAccess (011C) offering PACE, ECDH generic mapping on brainpoolP256r1 */
+static int write_card_access(const char *dir, struct err *err)
+{
+    struct buf ca = BUF_INIT(256);
+    char path[4096];
+    int rc;
+    if ((size_t)snprintf(path, sizeof path, "%s/011C", dir) >= sizeof path)
+        return err_set(err, "chip: path too long");
+    rc = rd_card_access_pace(13, &ca, err) == 0 && cli_write_file(path, ca.data, ca.len, err) == 0
+             ? 0
+             : -1;
+    buf_release(&ca);
+    return rc;
+}
+
 static int chip_personalize_cmd(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -103,8 +125,10 @@ static int chip_personalize_cmd(int argc, char **argv)
         { "digest", required_argument, NULL, 'g' },   { "lso-v1", no_argument, NULL, 'v' },
         { "ds", required_argument, NULL, 's' },       { "help", no_argument, NULL, 'h' },
         { "user", required_argument, NULL, 'U' },     { "password-file", required_argument, NULL, 'P' },
+        { "pace", no_argument, NULL, 'C' },
         { NULL, 0, NULL, 0 },
     };
+    bool pace = false;
     const char *data = NULL, *outdir = NULL, *photo = NULL, *mrz_json = NULL, *mrz_lines = NULL,
                *dg11 = NULL, *dg12 = NULL, *user = NULL, *password_file = NULL;
     struct cli_session sess = { 0 };
@@ -132,6 +156,7 @@ static int chip_personalize_cmd(int argc, char **argv)
         case 's': in.ds_serial = optarg; break;
         case 'U': user = optarg; break;
         case 'P': password_file = optarg; break;
+        case 'C': pace = true; break;
         case 'h': return cli_help(cli_find(chip_commands, "personalize"));
         default: return cli_usage_error("chip personalize", "invalid option");
         }
@@ -175,6 +200,8 @@ static int chip_personalize_cmd(int argc, char **argv)
         }
     }
     if (chip_personalize(p, &in, &pkg, &err) != 0 || chip_package_write(&pkg, outdir, &err) != 0)
+        goto out;
+    if (pace && write_card_access(outdir, &err) != 0)
         goto out;
     {
         char *s = json_dumps(pkg.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

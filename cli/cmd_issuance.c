@@ -528,7 +528,7 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
         return cli_usage_error(cmd, "give --pass or --fail");
     if (what == 3 && o.fail && o.reason == NULL)
         return cli_usage_error(cmd, "--fail needs --reason");
-    if ((rc = office_open(cmd, &o, what == 2, &os)) != 0)
+    if ((rc = office_open(cmd, &o, what == 2 || (what == 3 && o.pass), &os)) != 0)
         return rc;
     switch (what) {
     case 0: rc = office_app_approve(&os.env, id, &out, &err); break;
@@ -544,7 +544,40 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
             free(pdf);
         }
         break;
-    case 3: rc = office_app_qc(&os.env, id, o.pass, o.reason, &err); break;
+    case 3:
+#if CLI_HAVE_PKI
+        if (o.pass && os.env.pki) { /* a chip that fails any check fails QC */
+            json_t *rep = NULL;
+            bool ok = false;
+            char why[ERR_MSG_MAX + 64];
+            if (chip_qc_readback(&os.env, id, &rep, &ok, &err) == 0 && ok) {
+                out = json_pack("{s:s, s:o}", "qc", "pass", "chip_readback", rep);
+            } else {
+                size_t i;
+                json_t *ch;
+                if (rep) {
+                    snprintf(why, sizeof why, "chip read-back failed");
+                    json_array_foreach(json_object_get(rep, "checks"), i, ch) {
+                        if (!json_is_true(json_object_get(ch, "valid"))) {
+                            snprintf(why, sizeof why, "chip read-back failed: %s: %.400s",
+                                     json_string_value(json_object_get(ch, "check")),
+                                     json_string_value(json_object_get(ch, "message")));
+                            break;
+                        }
+                    }
+                    cli_print_json(rep);
+                } else
+                    snprintf(why, sizeof why, "%.500s", err_msg(&err));
+                json_decref(rep);
+                if (office_app_qc(&os.env, id, false, why, &err) == 0)
+                    err_set(&err, "quality control failed and was recorded: %s", why);
+                rc = -1;
+                break;
+            }
+        }
+#endif
+        rc = office_app_qc(&os.env, id, o.pass, o.reason, &err);
+        break;
     case 4: rc = office_app_issue(&os.env, id, &err); break;
     case 5: rc = office_app_collect(&os.env, id, &err); break;
     case 6: rc = office_app_show(&os.env, id, &out, &err); break;

@@ -35,6 +35,9 @@ packages=(
     libcmocka-dev clang libclang-rt-14-dev
     curl python3 wrk poppler-utils imagemagick xxd
     qrencode
+    # chip reader and virtual chip, issuance/reader: PC/SC, the vsmartcard
+    # virtual reader, OpenPACE, and the independent ePass emulation
+    pcscd libpcsclite-dev vsmartcard-vpcd libeac-dev python3-virtualsmartcard python3-pycryptodome
 )
 # Node.js runs the independent checkers (npm mrz) and the browser tests. A
 # machine may already carry its own Node.js build, which conflicts with

@@ -61,7 +61,7 @@ OWNERS = {
     'png.h': ['scanner'],
     'jpeglib.h': ['scanner'],
     'tiffio.h': ['scanner'],
-    'openssl/': ['issuance/icao', 'issuance/pki', 'web'],
+    'openssl/': ['issuance/icao', 'issuance/pki', 'issuance/reader', 'web'],
 }
 
 TOP = ['core', 'db', 'scanner', 'registry', 'issuance', 'web', 'cli']

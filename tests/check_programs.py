@@ -45,6 +45,7 @@ PROGRAMS = {
     "cmake", "ctest", "pkg-config", "sqlite3", "openssl", "zbarimg", "fontforge", "clang",
     "gcc", "cc", "make", "curl", "python3", "wrk", "pdftoppm", "pdftotext", "pdffonts",
     "pdfinfo", "convert", "identify", "xxd", "qrencode", "node", "npm", "chromium",
+    "pcscd", "flock",
 }
 
 # Names that look like commands but are not programs from a package.

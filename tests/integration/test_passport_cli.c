@@ -344,7 +344,15 @@ static void test_workflow(void **state)
     p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize", id, NULL }));
     assert_string_equal(jstr(p, "booklet"), "P000101");
     json_decref(p);
-    free(ok_as("oper", NULL, (const char *[]){ "application", "qc", id, "--pass", NULL }));
+    /* QC reads the chip back through the reader path (BAC, passive and
+     * active authentication against the office's CSCA) */
+    p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "qc", id, "--pass", NULL }));
+    assert_true(json_is_true(json_object_get(json_object_get(p, "chip_readback"), "valid")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(p, "chip_readback"), "access"),
+                            "protocol")),
+                        "BAC");
+    json_decref(p);
     free(ok_as("oper", NULL, (const char *[]){ "application", "issue", id, NULL }));
     free(ok_as("oper", NULL, (const char *[]){ "application", "collect", id, NULL }));
     doc = json_of(ok_as("oper", NULL, (const char *[]){ "document", "show", number, NULL }));

@@ -1,0 +1,510 @@
+/* civreg issuance/reader: secure messaging (ICAO Doc 9303-11 §9.8) with
+ * 3DES (BAC) and AES (PACE, Chip Authentication) and the KDF of §9.7.1. */
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "core/secret.h"
+#include "issuance/icao/icao.h"
+#include "reader_int.h"
+
+size_t sm_key_len(enum sm_cipher cipher)
+{
+    switch (cipher) {
+    case SM_3DES:
+    case SM_AES128: return 16;
+    case SM_AES192: return 24;
+    case SM_AES256: return 32;
+    default: return 0;
+    }
+}
+
+void sm_des_parity(unsigned char *k, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = k[i] & 0xFE;
+        unsigned ones = 0;
+        for (int j = 1; j < 8; j++)
+            ones += (b >> j) & 1u;
+        k[i] = (unsigned char)(b | ((ones & 1u) ? 0 : 1));
+    }
+}
+
+int sm_kdf(enum sm_cipher cipher, const unsigned char *secret, size_t len, uint32_t counter,
+           unsigned char *out, struct err *err)
+{
+    unsigned char c[4] = { (unsigned char)(counter >> 24), (unsigned char)(counter >> 16),
+                           (unsigned char)(counter >> 8), (unsigned char)counter };
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned hl = 0;
+    size_t kl = sm_key_len(cipher);
+    const EVP_MD *md = (cipher == SM_AES192 || cipher == SM_AES256) ? EVP_sha256() : EVP_sha1();
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    int ok = m && kl && EVP_DigestInit_ex(m, md, NULL) && EVP_DigestUpdate(m, secret, len) &&
+             EVP_DigestUpdate(m, c, 4) && EVP_DigestFinal_ex(m, h, &hl) && hl >= kl;
+
+    EVP_MD_CTX_free(m);
+    if (!ok) {
+        secret_wipe(h, sizeof h);
+        return err_set(err, "sm: key derivation failed");
+    }
+    memcpy(out, h, kl);
+    secret_wipe(h, sizeof h);
+    if (cipher == SM_3DES)
+        sm_des_parity(out, kl);
+    return 0;
+}
+
+void sm_init(struct sm_ctx *c, enum sm_cipher cipher, const unsigned char *kenc,
+             const unsigned char *kmac, const unsigned char *ssc, size_t ssc_len)
+{
+    memset(c, 0, sizeof *c);
+    c->cipher = cipher;
+    c->klen = sm_key_len(cipher);
+    c->bs = cipher == SM_3DES ? 8 : 16;
+    memcpy(c->enc, kenc, c->klen);
+    memcpy(c->mac, kmac, c->klen);
+    if (ssc && ssc_len <= c->bs)
+        memcpy(c->ssc + (c->bs - ssc_len), ssc, ssc_len);
+}
+
+void sm_wipe(struct sm_ctx *c)
+{
+    secret_wipe(c, sizeof *c);
+}
+
+int sm_pad(struct buf *b, size_t bs)
+{
+    if (buf_append_byte(b, 0x80) != 0)
+        return -1;
+    while (b->len % bs)
+        if (buf_append_byte(b, 0) != 0)
+            return -1;
+    return 0;
+}
+
+int sm_unpad(const unsigned char *p, size_t *len)
+{
+    size_t n = *len;
+    while (n > 0 && p[n - 1] == 0)
+        n--;
+    if (n == 0 || p[n - 1] != 0x80)
+        return -1;
+    *len = n - 1;
+    return 0;
+}
+
+static void ssc_increment(struct sm_ctx *c)
+{
+    for (size_t i = c->bs; i-- > 0;)
+        if (++c->ssc[i] != 0)
+            break;
+}
+
+/* One EVP cipher pass without padding over whole blocks. */
+static int cipher_run(const char *name, const unsigned char *key, const unsigned char *iv,
+                      bool encrypt, const unsigned char *in, size_t len, unsigned char *out)
+{
+    EVP_CIPHER *ci = EVP_CIPHER_fetch(NULL, name, NULL);
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    int n1 = 0, n2 = 0, ok;
+
+    ok = ci && x && len <= (size_t)0x7FFFFFFF &&
+         EVP_CipherInit_ex2(x, ci, key, iv, encrypt ? 1 : 0, NULL) &&
+         EVP_CIPHER_CTX_set_padding(x, 0) && EVP_CipherUpdate(x, out, &n1, in, (int)len) &&
+         EVP_CipherFinal_ex(x, out + n1, &n2) && (size_t)(n1 + n2) == len;
+    EVP_CIPHER_CTX_free(x);
+    EVP_CIPHER_free(ci);
+    return ok ? 0 : -1;
+}
+
+static const char *cbc_name(enum sm_cipher c)
+{
+    switch (c) {
+    case SM_3DES: return "DES-EDE-CBC";
+    case SM_AES128: return "AES-128-CBC";
+    case SM_AES192: return "AES-192-CBC";
+    case SM_AES256: return "AES-256-CBC";
+    default: return NULL;
+    }
+}
+
+static const char *ecb_name(enum sm_cipher c)
+{
+    switch (c) {
+    case SM_AES128: return "AES-128-ECB";
+    case SM_AES192: return "AES-192-ECB";
+    case SM_AES256: return "AES-256-ECB";
+    default: return NULL;
+    }
+}
+
+int sm_cbc(const struct sm_ctx *c, bool encrypt, bool zero_iv, const unsigned char *in,
+           size_t len, unsigned char *out, struct err *err)
+{
+    unsigned char iv[16] = { 0 };
+
+    if (c->bs == 0 || len % c->bs)
+        return err_set(err, "sm: %zu bytes are not whole cipher blocks", len);
+    if (c->cipher != SM_3DES && !zero_iv &&
+        cipher_run(ecb_name(c->cipher), c->enc, NULL, true, c->ssc, 16, iv) != 0)
+        return err_set(err, "sm: computing the AES IV failed");
+    if (len == 0)
+        return 0;
+    if (cipher_run(cbc_name(c->cipher), c->enc, iv, encrypt, in, len, out) != 0)
+        return err_set(err, "sm: %s failed", encrypt ? "encryption" : "decryption");
+    return 0;
+}
+
+/* ISO/IEC 9797-1 MAC algorithm 3 with DES: CBC-MAC with Ka over all blocks,
+ * then the last chaining value decrypted with Kb and encrypted with Ka. A
+ * single DES with Ka is 3DES with (Ka, Ka), which keeps the default provider. */
+static int retail_mac(const unsigned char k[16], const unsigned char *p, size_t len,
+                      unsigned char mac[8])
+{
+    unsigned char kk[16], h[8] = { 0 }, x[8];
+    int rc = 0;
+
+    if (len == 0 || len % 8)
+        return -1;
+    memcpy(kk, k, 8);
+    memcpy(kk + 8, k, 8);
+    for (size_t off = 0; off < len && rc == 0; off += 8) {
+        for (int i = 0; i < 8; i++)
+            x[i] = h[i] ^ p[off + i];
+        if (off + 8 < len)
+            rc = cipher_run("DES-EDE-ECB", kk, NULL, true, x, 8, h);
+        else
+            rc = cipher_run("DES-EDE-ECB", k, NULL, true, x, 8, h);
+    }
+    memcpy(mac, h, 8);
+    secret_wipe(kk, sizeof kk);
+    secret_wipe(h, sizeof h);
+    secret_wipe(x, sizeof x);
+    return rc;
+}
+
+static int aes_cmac(const struct sm_ctx *c, const unsigned char *p, size_t len,
+                    unsigned char mac[8])
+{
+    EVP_MAC *m = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    EVP_MAC_CTX *x = m ? EVP_MAC_CTX_new(m) : NULL;
+    char cname[16];
+    OSSL_PARAM params[2];
+    unsigned char full[16];
+    size_t outl = 0;
+    int ok;
+
+    snprintf(cname, sizeof cname, "%s", cbc_name(c->cipher));
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cname, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    ok = x && EVP_MAC_init(x, c->mac, c->klen, params) && EVP_MAC_update(x, p, len) &&
+         EVP_MAC_final(x, full, &outl, sizeof full) && outl == 16;
+    EVP_MAC_CTX_free(x);
+    EVP_MAC_free(m);
+    if (ok)
+        memcpy(mac, full, 8);
+    secret_wipe(full, sizeof full);
+    return ok ? 0 : -1;
+}
+
+int sm_mac(const struct sm_ctx *c, const unsigned char *p, size_t len, unsigned char mac[8],
+           struct err *err)
+{
+    int r = c->cipher == SM_3DES ? retail_mac(c->mac, p, len, mac) : aes_cmac(c, p, len, mac);
+    return r == 0 ? 0 : err_set(err, "sm: computing the MAC failed");
+}
+
+/* Append a BER length (short or long form) for N. */
+static int put_len(struct buf *b, size_t n)
+{
+    unsigned char h[4];
+    size_t k = 0;
+    if (n < 0x80)
+        h[k++] = (unsigned char)n;
+    else if (n <= 0xFF) {
+        h[k++] = 0x81;
+        h[k++] = (unsigned char)n;
+    } else if (n <= 0xFFFF) {
+        h[k++] = 0x82;
+        h[k++] = (unsigned char)(n >> 8);
+        h[k++] = (unsigned char)n;
+    } else
+        return -1;
+    return buf_append(b, h, k);
+}
+
+/* DO87 (01 || encrypted padded DATA) appended to OUT. */
+static int put_do87(struct sm_ctx *c, const unsigned char *data, size_t len, struct buf *out,
+                    struct err *err)
+{
+    struct buf p = BUF_INIT(APDU_MAX);
+    int rc = -1;
+
+    if (buf_append(&p, data, len) != 0 || sm_pad(&p, c->bs) != 0) {
+        err_set(err, "sm: data too long");
+        goto out;
+    }
+    if (sm_cbc(c, true, false, p.data, p.len, p.data, err) != 0)
+        goto out;
+    if (buf_append_byte(out, 0x87) != 0 || put_len(out, p.len + 1) != 0 ||
+        buf_append_byte(out, 0x01) != 0 || buf_append(out, p.data, p.len) != 0) {
+        err_set(err, "sm: data too long");
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_release_secret(&p);
+    return rc;
+}
+
+int sm_wrap_command(struct sm_ctx *c, const struct apdu *a, struct buf *out, struct err *err)
+{
+    struct buf dos = BUF_INIT(APDU_MAX), n = BUF_INIT(APDU_MAX);
+    unsigned char mac[8];
+    struct apdu w;
+    int rc = -1;
+
+    if ((a->cla & 0x0C) != 0 || (a->ins & 1))
+        return err_set(err, "sm: cannot protect CLA %02X INS %02X", a->cla, a->ins);
+    ssc_increment(c);
+    if (a->lc > 0 && put_do87(c, a->data, a->lc, &dos, err) != 0)
+        goto out;
+    if (a->le_present) {
+        unsigned char le[4] = { 0x97, 0x01, 0, 0 };
+        size_t k = 3;
+        if (a->le > 256 || a->extended) {
+            le[1] = 2;
+            le[2] = (unsigned char)((a->le >= 65536 ? 0 : a->le) >> 8);
+            le[3] = (unsigned char)(a->le >= 65536 ? 0 : a->le);
+            k = 4;
+        } else
+            le[2] = (unsigned char)(a->le == 256 ? 0 : a->le);
+        if (buf_append(&dos, le, k) != 0)
+            goto oom;
+    }
+    {
+        unsigned char hdr[4] = { (unsigned char)(a->cla | 0x0C), a->ins, a->p1, a->p2 };
+        if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, hdr, 4) != 0 ||
+            sm_pad(&n, c->bs) != 0 || buf_append(&n, dos.data, dos.len) != 0 ||
+            (dos.len > 0 && sm_pad(&n, c->bs) != 0))
+            goto oom;
+    }
+    if (sm_mac(c, n.data, n.len, mac, err) != 0)
+        goto out;
+    if (buf_append(&dos, "\x8E\x08", 2) != 0 || buf_append(&dos, mac, 8) != 0)
+        goto oom;
+    w = (struct apdu){ .cla = (unsigned char)(a->cla | 0x0C), .ins = a->ins, .p1 = a->p1,
+                       .p2 = a->p2, .data = dos.data, .lc = dos.len, .le_present = true,
+                       .le = (a->le > 231 || a->extended || dos.len > 255) ? 65536 : 256 };
+    w.extended = w.le == 65536;
+    rc = apdu_encode(&w, out, err);
+    goto out;
+oom:
+    err_set(err, "sm: command too long");
+out:
+    buf_release_secret(&dos);
+    buf_release_secret(&n);
+    return rc;
+}
+
+int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
+                       struct buf *data, unsigned *sw, struct err *err)
+{
+    struct buf n = BUF_INIT(RESP_MAX);
+    struct tlv do87 = { 0 }, do99 = { 0 }, do8e = { 0 }, t;
+    bool h87 = false, h99 = false, h8e = false;
+    unsigned char mac[8];
+    size_t off = 0, mac_end = 0;
+    int rc = -1;
+
+    if (len < 2)
+        return err_set(err, "sm: response of %zu bytes has no status word", len);
+    ssc_increment(c);
+    len -= 2;
+    if (len == 0) {
+        unsigned plain = ((unsigned)resp[0] << 8) | resp[1];
+        return err_set(err, "sm: the chip answered %04X without secure messaging: the session "
+                            "is over", plain);
+    }
+    while (off < len) {
+        size_t used;
+        if (tlv_decode(resp + off, len - off, &t, &used, err) != 0)
+            goto out;
+        if (t.tag == 0x87 && !h87 && !h99 && !h8e) {
+            do87 = t;
+            h87 = true;
+            mac_end = off + used;
+        } else if (t.tag == 0x99 && !h99 && !h8e) {
+            do99 = t;
+            h99 = true;
+            mac_end = off + used;
+        } else if (t.tag == 0x8E && !h8e) {
+            do8e = t;
+            h8e = true;
+        } else {
+            err_set(err, "sm: unexpected or repeated data object %X in the response", t.tag);
+            goto out;
+        }
+        off += used;
+    }
+    if (!h8e || do8e.len != 8 || !h99 || do99.len != 2) {
+        err_set(err, "sm: the response lacks its MAC (8E) or status (99) data object");
+        goto out;
+    }
+    if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, resp, mac_end) != 0 ||
+        sm_pad(&n, c->bs) != 0 || sm_mac(c, n.data, n.len, mac, err) != 0) {
+        err_set(err, "sm: response too long");
+        goto out;
+    }
+    if (CRYPTO_memcmp(mac, do8e.value, 8) != 0) {
+        err_set(err, "sm: the response MAC is wrong: the session is over");
+        goto out;
+    }
+    *sw = ((unsigned)do99.value[0] << 8) | do99.value[1];
+    buf_reset(data);
+    if (h87) {
+        size_t cl;
+        if (do87.len < 1 + c->bs || do87.value[0] != 0x01 || (do87.len - 1) % c->bs) {
+            err_set(err, "sm: malformed encrypted data object 87");
+            goto out;
+        }
+        cl = do87.len - 1;
+        if (buf_append(data, do87.value + 1, cl) != 0) {
+            err_set(err, "sm: response too long");
+            goto out;
+        }
+        if (sm_cbc(c, false, false, data->data, cl, data->data, err) != 0)
+            goto out;
+        if (sm_unpad(data->data, &cl) != 0) {
+            err_set(err, "sm: bad padding in the decrypted response");
+            goto out;
+        }
+        data->len = cl;
+    }
+    rc = 0;
+out:
+    buf_release(&n);
+    return rc;
+}
+
+int sm_unwrap_command(struct sm_ctx *c, const struct apdu *in, struct buf *plain,
+                      struct apdu *out, struct err *err)
+{
+    struct buf n = BUF_INIT(APDU_MAX);
+    struct tlv do87 = { 0 }, do97 = { 0 }, do8e = { 0 }, t;
+    bool h87 = false, h97 = false, h8e = false;
+    unsigned char mac[8];
+    size_t off = 0, mac_end = 0;
+    int rc = -1;
+
+    ssc_increment(c);
+    if ((in->cla & 0x0C) != 0x0C)
+        return err_set(err, "sm: plain command in a secure messaging session");
+    while (off < in->lc) {
+        size_t used;
+        if (tlv_decode(in->data + off, in->lc - off, &t, &used, err) != 0)
+            goto out;
+        if (t.tag == 0x87 && !h87 && !h97 && !h8e) {
+            do87 = t;
+            h87 = true;
+            mac_end = off + used;
+        } else if (t.tag == 0x97 && !h97 && !h8e) {
+            do97 = t;
+            h97 = true;
+            mac_end = off + used;
+        } else if (t.tag == 0x8E && !h8e && off + used == in->lc) {
+            do8e = t;
+            h8e = true;
+        } else {
+            err_set(err, "sm: unexpected data object %X in the command", t.tag);
+            goto out;
+        }
+        off += used;
+    }
+    if (!h8e || do8e.len != 8) {
+        err_set(err, "sm: the command has no MAC");
+        goto out;
+    }
+    {
+        unsigned char hdr[4] = { in->cla, in->ins, in->p1, in->p2 };
+        if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, hdr, 4) != 0 ||
+            sm_pad(&n, c->bs) != 0 || buf_append(&n, in->data, mac_end) != 0 ||
+            (mac_end > 0 && sm_pad(&n, c->bs) != 0) || sm_mac(c, n.data, n.len, mac, err) != 0) {
+            err_set(err, "sm: command too long");
+            goto out;
+        }
+    }
+    if (CRYPTO_memcmp(mac, do8e.value, 8) != 0) {
+        err_set(err, "sm: wrong MAC");
+        goto out;
+    }
+    *out = (struct apdu){ .cla = (unsigned char)(in->cla & ~0x0Cu), .ins = in->ins, .p1 = in->p1,
+                          .p2 = in->p2 };
+    buf_reset(plain);
+    if (h87) {
+        size_t cl;
+        if (do87.len < 1 + c->bs || do87.value[0] != 0x01 || (do87.len - 1) % c->bs) {
+            err_set(err, "sm: malformed encrypted data object 87");
+            goto out;
+        }
+        cl = do87.len - 1;
+        if (buf_append(plain, do87.value + 1, cl) != 0 ||
+            sm_cbc(c, false, false, plain->data, cl, plain->data, err) != 0 ||
+            sm_unpad(plain->data, &cl) != 0) {
+            err_set(err, "sm: bad padding in the decrypted command");
+            goto out;
+        }
+        plain->len = cl;
+        out->data = plain->data;
+        out->lc = cl;
+    }
+    if (h97) {
+        if (do97.len == 1)
+            out->le = do97.value[0] ? do97.value[0] : 256;
+        else if (do97.len == 2) {
+            out->le = ((size_t)do97.value[0] << 8) | do97.value[1];
+            if (out->le == 0)
+                out->le = 65536;
+            out->extended = true;
+        } else {
+            err_set(err, "sm: malformed Le data object 97");
+            goto out;
+        }
+        out->le_present = true;
+    }
+    rc = 0;
+out:
+    buf_release(&n);
+    return rc;
+}
+
+int sm_wrap_response(struct sm_ctx *c, const unsigned char *data, size_t len, unsigned sw,
+                     struct buf *out, struct err *err)
+{
+    struct buf n = BUF_INIT(RESP_MAX);
+    unsigned char mac[8], s[4] = { 0x99, 0x02, (unsigned char)(sw >> 8), (unsigned char)sw };
+    size_t start = out->len;
+    int rc = -1;
+
+    ssc_increment(c);
+    if (len > 0 && put_do87(c, data, len, out, err) != 0)
+        goto out;
+    if (buf_append(out, s, 4) != 0 || buf_append(&n, c->ssc, c->bs) != 0 ||
+        buf_append(&n, out->data + start, out->len - start) != 0 || sm_pad(&n, c->bs) != 0) {
+        err_set(err, "sm: response too long");
+        goto out;
+    }
+    if (sm_mac(c, n.data, n.len, mac, err) != 0)
+        goto out;
+    if (buf_append(out, "\x8E\x08", 2) != 0 || buf_append(out, mac, 8) != 0 ||
+        buf_append(out, s + 2, 2) != 0) {
+        err_set(err, "sm: response too long");
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_release(&n);
+    return rc;
+}
