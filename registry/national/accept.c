@@ -518,52 +518,106 @@ static const json_t *record_obj(const json_t *body)
     return NULL;
 }
 
-static int project_version(struct push *ps, const struct checked_event *c, const char *status,
-                           bool insert, struct err *err)
+/* The birth_records and record_versions fields of a record.draft or
+ * record.correct event. KEY is malloc'd. */
+struct version_row {
+    const char *record_id, *hash, *text, *birth_date;
+    char seq[24], ver[16];
+    char *key;
+    json_t *rec;
+};
+
+static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
+                       struct err *err)
 {
     const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
-    const char *text = nat_str(ps->versions, nat_str(o, "hash"));
-    json_t *rec = NULL;
-    char seq[24], ver[16], *key = NULL;
-    const char *p[10];
+
+    memset(v, 0, sizeof *v);
+    v->record_id = nat_str(o, "id");
+    v->hash = nat_str(o, "hash");
+    v->text = nat_str(ps->versions, v->hash);
+    if (json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
+        return -1;
+    v->key = nat_name_key(nat_str(json_object_get(v->rec, "child"), "given_names"),
+                          nat_str(json_object_get(v->rec, "child"), "family_name"));
+    if (v->key == NULL) {
+        json_decref(v->rec);
+        return err_set(err, "out of memory");
+    }
+    v->birth_date = nat_str(json_object_get(v->rec, "birth"), "date");
+    (void)snprintf(v->seq, sizeof v->seq, "%llu", (unsigned long long)c->seq);
+    (void)snprintf(v->ver, sizeof v->ver, "%lld",
+                   (long long)json_integer_value(json_object_get(data, "version")));
+    return 0;
+}
+
+static void version_row_release(struct version_row *v)
+{
+    free(v->key);
+    json_decref(v->rec);
+}
+
+/* Every record version of the push and the rows of the records it drafts go
+ * in by COPY (a catch-up push is mostly drafts); corrections, verifications
+ * and registrations are applied after, in log order, row by row. */
+static int project_bulk(struct push *ps, struct err *err)
+{
+    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30);
     int rc = -1;
 
-    if (json_parse(text, strlen(text), &rec, err) != 0)
-        return -1;
-    key = nat_name_key(nat_str(json_object_get(rec, "child"), "given_names"),
-                       nat_str(json_object_get(rec, "child"), "family_name"));
-    (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
-    (void)snprintf(ver, sizeof ver, "%lld",
-                   (long long)json_integer_value(json_object_get(data, "version")));
-    p[0] = ps->office, p[1] = nat_str(o, "id"), p[2] = ver, p[3] = nat_str(o, "hash");
-    p[4] = status, p[5] = text, p[6] = key ? key : "";
-    p[7] = nat_str(json_object_get(rec, "birth"), "date"), p[8] = seq;
-    if (insert) {
-        if (pg_exec(ps->pg,
-                    "INSERT INTO birth_records(office, record_id, version, hash, status, data,"
-                    " name_key, birth_date, event_seq)"
-                    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)",
-                    9, p, NULL, err) != 0)
+    for (size_t i = 0; i < ps->n; i++) {
+        const char *type = nat_str(ps->ev[i].body, "type");
+        bool draft = strcmp(type, "record.draft") == 0;
+        struct version_row v;
+        if (!draft && strcmp(type, "record.correct") != 0)
+            continue;
+        if (version_row(ps, &ps->ev[i], &v, err) != 0)
             goto out;
-    } else if (pg_exec(ps->pg,
-                       "UPDATE birth_records SET version = $3, hash = $4, status = $5,"
-                       " data = $6::jsonb, name_key = $7, birth_date = $8, event_seq = $9"
-                       " WHERE office = $1 AND record_id = $2",
-                       9, p, NULL, err) != 0) {
+        {
+            const char *f[6] = { ps->office, v.record_id, v.ver, v.hash, v.text, v.seq };
+            const char *g[9] = { ps->office, v.record_id, v.ver, v.hash, "draft", v.text, v.key,
+                                 v.birth_date, v.seq };
+            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 9) != 0)) {
+                version_row_release(&v);
+                err_set(err, "push: out of memory building the COPY data");
+                goto out;
+            }
+        }
+        version_row_release(&v);
+    }
+    if ((rb.len && pg_copy(ps->pg,
+                           "COPY birth_records(office, record_id, version, hash, status, data,"
+                           " name_key, birth_date, event_seq) FROM STDIN",
+                           (const char *)rb.data, rb.len, err) != 0) ||
+        (vb.len && pg_copy(ps->pg,
+                           "COPY record_versions(office, record_id, version, hash, data,"
+                           " event_seq) FROM STDIN",
+                           (const char *)vb.data, vb.len, err) != 0))
         goto out;
-    }
-    {
-        const char *q[6] = { ps->office, nat_str(o, "id"), ver, nat_str(o, "hash"), text, seq };
-        if (pg_exec(ps->pg,
-                    "INSERT INTO record_versions(office, record_id, version, hash, data,"
-                    " event_seq) VALUES ($1, $2, $3, $4, $5, $6)",
-                    6, q, NULL, err) != 0)
-            goto out;
-    }
     rc = 0;
 out:
-    free(key);
-    json_decref(rec);
+    buf_release(&rb);
+    buf_release(&vb);
+    return rc;
+}
+
+static int project_correct(struct push *ps, const struct checked_event *c, struct err *err)
+{
+    struct version_row v;
+    const char *p[9];
+    int rc;
+
+    if (version_row(ps, c, &v, err) != 0)
+        return -1;
+    p[0] = ps->office, p[1] = v.record_id, p[2] = v.ver, p[3] = v.hash;
+    p[4] = nat_str(json_object_get(c->body, "data"), "status"), p[5] = v.text, p[6] = v.key;
+    p[7] = v.birth_date, p[8] = v.seq;
+    rc = pg_exec(ps->pg,
+                 "UPDATE birth_records SET version = $3, hash = $4, status = $5,"
+                 " data = $6::jsonb, name_key = $7, birth_date = $8, event_seq = $9"
+                 " WHERE office = $1 AND record_id = $2",
+                 9, p, NULL, err);
+    version_row_release(&v);
     return rc;
 }
 
@@ -642,15 +696,15 @@ out:
 
 static int project(struct push *ps, struct err *err)
 {
+    if (project_bulk(ps, err) != 0)
+        return -1;
     for (size_t i = 0; i < ps->n; i++) {
         const struct checked_event *c = &ps->ev[i];
         const char *type = nat_str(c->body, "type");
         const json_t *data = json_object_get(c->body, "data");
         int rc = 0;
-        if (strcmp(type, "record.draft") == 0) {
-            rc = project_version(ps, c, "draft", true, err);
-        } else if (strcmp(type, "record.correct") == 0) {
-            rc = project_version(ps, c, nat_str(data, "status"), false, err);
+        if (strcmp(type, "record.correct") == 0) {
+            rc = project_correct(ps, c, err);
         } else if (strcmp(type, "record.verify") == 0) {
             const char *p[2] = { ps->office, nat_str(record_obj(c->body), "id") };
             rc = pg_exec(ps->pg,
