@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "national_int.h"
 
-#define NATIONAL_BODY_MAX ((size_t)256 << 20)
+#define NATIONAL_BODY_MAX ((size_t)64 << 20) /* a 10,000-event push is ~15 MiB */
 
 struct nserve {
     const char *pg_url;
