@@ -239,7 +239,12 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
         return NATIONAL_INTERNAL;
     (void)snprintf(block, sizeof block, "%lld", (long long)time(NULL));
     /* each candidate is reserved by its own INSERT: the primary key on uin
-     * makes a UIN national, whoever asks at the same time */
+     * makes a UIN national, whoever asks at the same time; one transaction
+     * (one durable commit) for the block */
+    if (pg_begin(pg, err) != 0) {
+        json_decref(a);
+        return NATIONAL_INTERNAL;
+    }
     while (got < count && tries++ < count * 4) {
         char uin[REGISTRY_UIN_LEN + 1];
         struct pg_res *r = NULL;
@@ -249,6 +254,7 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
                     "INSERT INTO uins(uin, office, state, block_id) VALUES ($1, $2, 'reserved',"
                     " $3) ON CONFLICT DO NOTHING",
                     3, p, &r, err) != 0) {
+            pg_rollback(pg);
             json_decref(a);
             return NATIONAL_INTERNAL;
         }
@@ -257,6 +263,11 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
             got++;
         }
         pg_res_free(r);
+    }
+    if (pg_commit(pg, err) != 0) {
+        pg_rollback(pg);
+        json_decref(a);
+        return NATIONAL_INTERNAL;
     }
     *out = json_pack("{s:s, s:o}", "office", office, "uins", a);
     return *out ? NATIONAL_OK : NATIONAL_INTERNAL;

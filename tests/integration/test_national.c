@@ -391,6 +391,27 @@ static void test_three_districts(void **state)
     out = run_ok(NULL,
                  (const char *[]){ "audit", "verify-bundle", path, "--office-key", kc, NULL });
     free(out);
+    /* a block of national UINs for A: valid, distinct, reserved for DA */
+    {
+        json_t *blk, *u;
+        size_t i;
+        out = run_ok(NULL, (const char *[]){ "sync", "uin-block", "--count", "50", "--data",
+                                             data_a, "--national", serve_url, NULL });
+        blk = json_loads(out, 0, NULL);
+        assert_non_null(blk);
+        assert_int_equal(json_array_size(json_object_get(blk, "uins")), 50);
+        json_array_foreach(json_object_get(blk, "uins"), i, u) {
+            assert_int_equal(strlen(json_string_value(u)), 10);
+            assert_true(strcmp(json_string_value(u), uin_b) != 0);
+        }
+        json_decref(blk);
+        free(out);
+        assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM uins WHERE office = 'DA' AND"
+                                           " state = 'reserved'"),
+                         50);
+        assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM uins WHERE state = 'assigned'"),
+                         3);
+    }
     free(ka), free(kb), free(kc);
 }
 
