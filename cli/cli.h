@@ -78,6 +78,8 @@ int cmd_extract(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
+int cmd_national(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 
 /* civreg chip read | emulate (cmd_chip_reader.c) */
 int chip_read_cmd(int argc, char **argv);

@@ -158,6 +158,12 @@ const struct cli_command cli_commands[] = {
       "Builds ICAO Doc 9303-10 chip contents signed by the Document Signer, and\n"
       "checks chip contents by passive authentication: see `civreg chip help\n"
       "COMMAND` and docs/chip.md.\n" },
+    { "national", cmd_national, "the national tier on PostgreSQL (init, serve, status, trace)",
+      "usage: civreg national init|office-add|serve|status|search|duplicates|trace [OPTIONS]\n"
+      "\n"
+      "See `civreg national help COMMAND` and docs/national.md.\n" },
+    { "sync", cmd_sync, "a district and the national tier (push, person, uin-block)",
+      "usage: civreg sync push|person|uin-block|search --national URL [OPTIONS]\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },

@@ -1,0 +1,275 @@
+/* civreg national ...: the national tier's commands (init, office-add,
+ * serve, status, search, duplicates, trace). Each parses its options and
+ * calls one function of registry/national/. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/json.h"
+
+#ifdef CIVREG_HAVE_NATIONAL
+#include "db/pg.h"
+#include "registry/national/national.h"
+
+struct nat_opts {
+    const char *pg, *office, *key, *listen, *out;
+    long threads, limit;
+    const char *arg;
+};
+
+static int parse(const char *name, int argc, char **argv, bool want_arg, struct nat_opts *o)
+{
+    static const struct option longopts[] = {
+        { "pg", required_argument, NULL, 'g' },
+        { "office", required_argument, NULL, 'o' },
+        { "key", required_argument, NULL, 'k' },
+        { "listen", required_argument, NULL, 'l' },
+        { "threads", required_argument, NULL, 't' },
+        { "limit", required_argument, NULL, 'n' },
+        { "out", required_argument, NULL, 'O' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char cmd[48];
+    int c;
+
+    (void)snprintf(cmd, sizeof cmd, "national %s", name);
+    memset(o, 0, sizeof *o);
+    o->listen = "127.0.0.1:8090";
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'g': o->pg = optarg; break;
+        case 'o': o->office = optarg; break;
+        case 'k': o->key = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'O': o->out = optarg; break;
+        case 't':
+            if (cli_parse_int(optarg, 1, 256, &o->threads) != 0)
+                return cli_usage_error(cmd, "--threads: 1 to 256");
+            break;
+        case 'n':
+            if (cli_parse_int(optarg, 1, 1000, &o->limit) != 0)
+                return cli_usage_error(cmd, "--limit: 1 to 1000");
+            break;
+        case 'h': return -1;
+        default: return cli_usage_error(cmd, "unknown option");
+        }
+    }
+    if (o->pg == NULL)
+        o->pg = getenv("CIVREG_NATIONAL_PG");
+    if (o->pg == NULL)
+        return cli_usage_error(cmd, "--pg URL is required (or CIVREG_NATIONAL_PG)");
+    if (want_arg) {
+        if (optind + 1 != argc)
+            return cli_usage_error(cmd, "one argument expected");
+        o->arg = argv[optind];
+    } else if (optind != argc) {
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    }
+    return 0;
+}
+
+static int print_json(const json_t *v)
+{
+    struct buf b = BUF_INIT((size_t)1 << 30);
+    struct err err = ERR_INIT;
+
+    if (json_dump_compact(v, &b, &err) != 0)
+        return -1;
+    fwrite(b.data, 1, b.len, stdout);
+    putchar('\n');
+    buf_release(&b);
+    return 0;
+}
+
+#define PARSE(name, want)                                                                      \
+    struct nat_opts o;                                                                         \
+    int prc = parse(name, argc, argv, want, &o);                                               \
+    if (prc != 0)                                                                              \
+        return prc < 0 ? EXIT_USAGE : prc;
+
+static int n_init(int argc, char **argv)
+{
+    struct err err = ERR_INIT;
+    int v = 0;
+    PARSE("init", false);
+    if (national_init(o.pg, &v, &err) != 0)
+        return cli_fail("national init", &err);
+    printf("national schema version %d\n", v);
+    return EXIT_OK;
+}
+
+static int with_pg(const char *cmd, const char *url, struct pg **pg)
+{
+    struct err err = ERR_INIT;
+    if (pg_open(url, pg, &err) != 0)
+        return cli_fail(cmd, &err);
+    return 0;
+}
+
+static int n_office_add(int argc, char **argv)
+{
+    struct err err = ERR_INIT;
+    struct pg *pg = NULL;
+    int rc;
+    PARSE("office-add", false);
+    if (o.office == NULL || o.key == NULL)
+        return cli_usage_error("national office-add", "--office CODE and --key HEX are required");
+    if ((rc = with_pg("national office-add", o.pg, &pg)) != 0)
+        return rc;
+    rc = national_office_add(pg, o.office, o.key, &err) == 0 ? EXIT_OK
+                                                            : cli_fail("national office-add", &err);
+    if (rc == EXIT_OK)
+        printf("office %s registered\n", o.office);
+    pg_close(pg);
+    return rc;
+}
+
+static void ready(void *ctx, int port)
+{
+    (void)ctx;
+    printf("civreg national: listening on http://127.0.0.1:%d/\n", port);
+    fflush(stdout);
+}
+
+static int n_serve(int argc, char **argv)
+{
+    struct err err = ERR_INIT;
+    struct national_serve_opts so = { 0 };
+    PARSE("serve", false);
+    so.pg_url = o.pg;
+    so.listen = o.listen;
+    so.threads = (int)o.threads;
+    so.ready = ready;
+    if (national_serve(&so, &err) != 0)
+        return cli_fail("national serve", &err);
+    return EXIT_OK;
+}
+
+typedef int (*pg_query_fn)(struct pg *pg, const struct nat_opts *o, json_t **out,
+                           struct err *err);
+
+static int run_query(const char *cmd, const struct nat_opts *o, pg_query_fn fn)
+{
+    struct err err = ERR_INIT;
+    struct pg *pg = NULL;
+    json_t *out = NULL;
+    int rc;
+
+    if ((rc = with_pg(cmd, o->pg, &pg)) != 0)
+        return rc;
+    if (fn(pg, o, &out, &err) != 0) {
+        rc = cli_fail(cmd, &err);
+    } else if (o->out) {
+        struct buf b = BUF_INIT((size_t)1 << 30);
+        rc = (json_dump_compact(out, &b, &err) == 0 && cli_write_file(o->out, b.data, b.len, &err) == 0)
+                 ? EXIT_OK
+                 : cli_fail(cmd, &err);
+        buf_release(&b);
+    } else {
+        rc = print_json(out) == 0 ? EXIT_OK : EXIT_FAIL;
+    }
+    json_decref(out);
+    pg_close(pg);
+    return rc;
+}
+
+static int q_status(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
+{
+    (void)o;
+    return national_status(pg, out, err);
+}
+
+static int q_search(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
+{
+    return national_search(pg, o->arg, (int)o->limit, out, err);
+}
+
+static int q_dups(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
+{
+    (void)o;
+    return national_duplicates(pg, out, err);
+}
+
+static int q_trace(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
+{
+    return national_person(pg, o->arg, out, err) == NATIONAL_OK ? 0 : -1;
+}
+
+static int n_status(int argc, char **argv)
+{
+    PARSE("status", false);
+    return run_query("national status", &o, q_status);
+}
+
+static int n_search(int argc, char **argv)
+{
+    PARSE("search", true);
+    return run_query("national search", &o, q_search);
+}
+
+static int n_duplicates(int argc, char **argv)
+{
+    PARSE("duplicates", false);
+    return run_query("national duplicates", &o, q_dups);
+}
+
+static int n_trace(int argc, char **argv)
+{
+    PARSE("trace", true);
+    return run_query("national trace", &o, q_trace);
+}
+
+static const struct cli_command national_commands[] = {
+    { "init", n_init, "create or upgrade the national schema",
+      "usage: civreg national init --pg URL\n"
+      "\n"
+      "Applies the numbered migrations of db/national/ to the PostgreSQL 15\n"
+      "database URL (libpq URI); each in its own transaction.\n" },
+    { "office-add", n_office_add, "register a district office and its log key",
+      "usage: civreg national office-add --pg URL --office CODE --key HEX\n"
+      "\n"
+      "HEX is the office public key `civreg audit head` prints at the district.\n"
+      "A registered office's key is never replaced.\n" },
+    { "serve", n_serve, "the HTTP service districts push to",
+      "usage: civreg national serve --pg URL [--listen ADDR:PORT] [--threads N]\n"
+      "\n"
+      "Plain HTTP on ADDR:PORT (default 127.0.0.1:8090, port 0 picks one);\n"
+      "every request is signed by a registered office's key. Put TLS in front\n"
+      "(docs/national.md). Stops on SIGINT/SIGTERM.\n" },
+    { "status", n_status, "each office's last head, lag and fork alarms (JSON)",
+      "usage: civreg national status --pg URL\n" },
+    { "search", n_search, "search birth records of every office by name (JSON)",
+      "usage: civreg national search --pg URL [--limit N] NAME\n" },
+    { "duplicates", n_duplicates, "cross-district duplicate cases (JSON)",
+      "usage: civreg national duplicates --pg URL\n" },
+    { "trace", n_trace, "a UIN's district events with inclusion proofs (bundle)",
+      "usage: civreg national trace UIN --pg URL [--out FILE]\n"
+      "\n"
+      "Writes a civreg.bundle.v1 (the office's signed tree head, the events of\n"
+      "the person and record with RFC 6962 inclusion proofs, the record\n"
+      "versions and the link): `civreg audit verify-bundle FILE --office-key\n"
+      "HEX` checks it offline.\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+int cmd_national(int argc, char **argv)
+{
+    return cli_dispatch("national", national_commands, argc, argv);
+}
+
+#else
+
+int cmd_national(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "civreg national: this civreg was built without the national tier "
+                    "(configure with -DCIVREG_NATIONAL=ON and libpq-dev)\n");
+    return EXIT_FAIL;
+}
+
+#endif

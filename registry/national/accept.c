@@ -1,0 +1,903 @@
+/* civreg national tier: accepting a district's push.
+ *
+ * Nothing is stored before everything is checked: the tree head's office
+ * signature, the RFC 6962 consistency proof from the head accepted last,
+ * every event (canonical body, position, signature under the key the
+ * district's own log published for its signer), the Merkle root the events
+ * rebuild, and every record version against the hash an event signed. Then
+ * one transaction stores the events (COPY), the head, the cited evidence,
+ * the projection rows and the office's new head; the office row is locked
+ * and the push must start exactly at the accepted size, so a push repeated
+ * after a crash on either side stores nothing twice.
+ *
+ * A signed head that does not extend the accepted one is a fork: the push is
+ * refused, both heads are kept in table forks and the office is flagged
+ * until an operator clears it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "national_int.h"
+
+#define PUSH_MAX_EVENTS 10000
+
+struct office_state {
+    unsigned char pk[REG_PK_BYTES];
+    uint64_t size;
+    merkle_hash root;
+    char root_hex[65];
+    struct merkle_frontier frontier;
+    json_t *keys; /* username -> public key hex */
+    bool fork_alarm;
+    char *head_body, *head_sig;
+};
+
+struct checked_event {
+    json_t *body; /* parsed */
+    const char *text, *sig_hex;
+    char leaf_hex[65];
+    uint64_t seq;
+};
+
+struct push {
+    struct pg *pg;
+    const char *office;
+    const json_t *req;
+    struct office_state st;
+    struct checked_event *ev;
+    size_t n;
+    json_t *versions; /* "record_id/version" -> data text */
+    uint64_t new_size;
+    char new_root_hex[65];
+    const char *head_time, *head_sig_hex;
+    struct buf head_body;
+    char collided_uin[16], collided_holder[64], collided_record[128];
+};
+
+static void state_release(struct office_state *s)
+{
+    json_decref(s->keys);
+    free(s->head_body);
+    free(s->head_sig);
+}
+
+static int frontier_parse(const char *text, uint64_t size, struct merkle_frontier *f,
+                          struct err *err)
+{
+    json_t *a = NULL;
+    int rc = -1;
+
+    *f = (struct merkle_frontier)MERKLE_FRONTIER_INIT;
+    f->size = size;
+    if (json_parse(text, strlen(text), &a, err) != 0 || !json_is_array(a) ||
+        json_array_size(a) > 64) {
+        err_set(err, "national: stored frontier malformed");
+        goto out;
+    }
+    for (unsigned l = 0; l < 64; l++) {
+        if (!(size >> l & 1))
+            continue;
+        if (reg_hex32(json_string_value(json_array_get(a, l)), f->nodes[l], "frontier", err) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(a);
+    return rc;
+}
+
+static char *frontier_text(const struct merkle_frontier *f)
+{
+    json_t *a = json_array();
+    struct buf b = BUF_INIT(8192);
+    char *s = NULL;
+
+    if (a == NULL)
+        return NULL;
+    for (unsigned l = 0; l < 64 && (f->size >> l) != 0; l++) {
+        char h[65];
+        if (f->size >> l & 1) {
+            hex_encode(f->nodes[l], 32, h);
+            (void)json_array_append_new(a, json_string(h));
+        } else {
+            (void)json_array_append_new(a, json_null());
+        }
+    }
+    if (json_dump_compact(a, &b, NULL) == 0)
+        s = strdup(buf_str(&b));
+    buf_release(&b);
+    json_decref(a);
+    return s;
+}
+
+/* Lock and read the office row. */
+static enum national_refusal load_office(struct pg *pg, const char *office,
+                                         struct office_state *s, struct err *err)
+{
+    struct pg_res *r = NULL;
+    const char *p[1] = { office };
+    enum national_refusal rc = NATIONAL_INTERNAL;
+
+    if (pg_exec(pg,
+                "SELECT public_key, tree_size, root_hash, frontier::text, actor_keys::text,"
+                " fork_alarm, head_body, head_signature FROM offices WHERE office = $1 FOR UPDATE",
+                1, p, &r, err) != 0)
+        return NATIONAL_INTERNAL;
+    if (pg_res_rows(r) != 1) {
+        err_set(err, "push: office %s is not registered", office);
+        rc = NATIONAL_UNAUTHORIZED;
+        goto out;
+    }
+    s->size = strtoull(pg_res_value(r, 0, 1), NULL, 10);
+    (void)snprintf(s->root_hex, sizeof s->root_hex, "%s", pg_res_value(r, 0, 2));
+    if (reg_hex32(pg_res_value(r, 0, 0), s->pk, "office key", err) != 0 ||
+        reg_hex32(s->root_hex, s->root, "root", err) != 0 ||
+        frontier_parse(pg_res_value(r, 0, 3), s->size, &s->frontier, err) != 0 ||
+        json_parse(pg_res_value(r, 0, 4), strlen(pg_res_value(r, 0, 4)), &s->keys, err) != 0)
+        goto out;
+    s->fork_alarm = strcmp(pg_res_value(r, 0, 5), "t") == 0;
+    if (!pg_res_null(r, 0, 6)) {
+        s->head_body = strdup(pg_res_value(r, 0, 6));
+        s->head_sig = strdup(pg_res_value(r, 0, 7));
+    }
+    rc = NATIONAL_OK;
+out:
+    pg_res_free(r);
+    return rc;
+}
+
+static bool sig_of(const char *hex, unsigned char sig[REG_SIG_BYTES])
+{
+    size_t n = 0;
+
+    return hex && strlen(hex) == 2 * REG_SIG_BYTES &&
+           hex_decode(hex, strlen(hex), sig, REG_SIG_BYTES, &n, NULL) == 0 && n == REG_SIG_BYTES;
+}
+
+/* Check a signed tree head {tree_size, root_hash, time, signature} of OFFICE. */
+static int head_check(const char *office, const unsigned char pk[REG_PK_BYTES], const json_t *h,
+                      uint64_t *size, merkle_hash root, struct buf *body, struct err *err)
+{
+    unsigned char sig[REG_SIG_BYTES];
+    json_t *sz = json_object_get(h, "tree_size");
+
+    if (!json_is_integer(sz) || json_integer_value(sz) < 0 ||
+        reg_hex32(nat_str(h, "root_hash"), root, "tree head root", err) != 0 ||
+        !sig_of(nat_str(h, "signature"), sig))
+        return err_set(err, "tree head: malformed");
+    *size = (uint64_t)json_integer_value(sz);
+    if (reg_tree_head_body(office, *size, nat_str(h, "root_hash"), nat_str(h, "time"), body,
+                           err) != 0)
+        return -1;
+    if (!reg_sig_ok(pk, body->data, body->len, sig, sizeof sig))
+        return err_set(err, "tree head of size %llu: not signed by office %s's key",
+                       (unsigned long long)*size, office);
+    return 0;
+}
+
+/* ---- forks ---- */
+
+static enum national_refusal record_fork(struct push *ps, int64_t position, uint64_t dsize,
+                                         const char *droot, const char *dbody,
+                                         const char *dsig, const char *detail, struct err *err)
+{
+    char pos[24], as[24], ds[24];
+    const char *p[10];
+
+    (void)snprintf(pos, sizeof pos, "%lld", (long long)position);
+    (void)snprintf(as, sizeof as, "%llu", (unsigned long long)ps->st.size);
+    (void)snprintf(ds, sizeof ds, "%llu", (unsigned long long)dsize);
+    p[0] = ps->office, p[1] = position >= 0 ? pos : NULL, p[2] = as, p[3] = ps->st.root_hex;
+    p[4] = ps->st.head_body, p[5] = ps->st.head_sig, p[6] = ds, p[7] = droot, p[8] = dbody;
+    p[9] = dsig;
+    {
+        const char *q[11];
+        memcpy(q, p, sizeof p);
+        q[10] = detail;
+        if (pg_exec(ps->pg,
+                    "INSERT INTO forks(office, position, accepted_size, accepted_root,"
+                    " accepted_body, accepted_signature, district_size, district_root,"
+                    " district_body, district_signature, detail)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    11, q, NULL, err) != 0 ||
+            pg_exec(ps->pg, "UPDATE offices SET fork_alarm = true WHERE office = $1", 1, q, NULL,
+                    err) != 0 ||
+            pg_commit(ps->pg, err) != 0)
+            return NATIONAL_INTERNAL;
+    }
+    err_set(err, "push refused: office %s's log forked: %s", ps->office, detail);
+    return NATIONAL_FORK;
+}
+
+/* A fork report: the district's signed head at the accepted size (or its
+ * latest, when shorter) and its leaf hashes up to it. The national tier
+ * checks the head's signature, that the leaves rebuild its root, and names
+ * the first position where they differ from what it accepted. */
+static enum national_refusal fork_report(struct push *ps, const json_t *fork, struct err *err)
+{
+    const json_t *h = json_object_get(fork, "head"), *leaves = json_object_get(fork, "leaves");
+    struct buf body = BUF_INIT(4096);
+    merkle_hash droot, *lv = NULL, *mine = NULL, r;
+    struct merkle_mem mem;
+    struct merkle_source src;
+    uint64_t dsize = 0, cmp;
+    int64_t position = -1;
+    char detail[300];
+    enum national_refusal rc = NATIONAL_REFUSED;
+    size_t i;
+    json_t *x;
+
+    if (head_check(ps->office, ps->st.pk, h, &dsize, droot, &body, err) != 0) {
+        err_prefix(err, "fork report");
+        goto out;
+    }
+    if (!json_is_array(leaves) || json_array_size(leaves) != dsize || dsize > ps->st.size) {
+        err_set(err, "fork report: needs the leaf hashes of a head no larger than the accepted "
+                     "size %llu", (unsigned long long)ps->st.size);
+        rc = NATIONAL_BAD_REQUEST;
+        goto out;
+    }
+    if ((lv = malloc((dsize ? dsize : 1) * sizeof *lv)) == NULL) {
+        rc = NATIONAL_INTERNAL;
+        goto out;
+    }
+    json_array_foreach(leaves, i, x) if (reg_hex32(json_string_value(x), lv[i], "leaf", err) != 0)
+    {
+        rc = NATIONAL_BAD_REQUEST;
+        goto out;
+    }
+    mem.leaves = (const merkle_hash *)lv;
+    mem.count = dsize;
+    merkle_mem_source(&mem, &src);
+    if (merkle_root(&src, dsize, r, err) != 0 || memcmp(r, droot, 32) != 0) {
+        err_set(err, "fork report: the leaves do not rebuild the signed head's root");
+        goto out;
+    }
+    if (nat_load_leaves(ps->pg, ps->office, ps->st.size, &mine, err) != 0) {
+        rc = NATIONAL_INTERNAL;
+        goto out;
+    }
+    cmp = dsize;
+    for (uint64_t k = 0; k < cmp; k++)
+        if (memcmp(mine[k], lv[k], 32) != 0) {
+            position = (int64_t)k;
+            break;
+        }
+    if (position < 0 && dsize == ps->st.size) {
+        err_set(err, "fork report: the district's head equals the accepted one: no fork");
+        goto out;
+    }
+    if (position >= 0)
+        (void)snprintf(detail, sizeof detail,
+                       "event %lld differs: the district signed a tree of %llu events whose "
+                       "history is not the one accepted (accepted size %llu)",
+                       (long long)position, (unsigned long long)dsize,
+                       (unsigned long long)ps->st.size);
+    else
+        (void)snprintf(detail, sizeof detail,
+                       "the district's log is shorter (%llu events) than the accepted %llu "
+                       "(truncated)", (unsigned long long)dsize, (unsigned long long)ps->st.size);
+    {
+        char rh[65];
+        hex_encode(droot, 32, rh);
+        rc = record_fork(ps, position, dsize, rh, buf_str(&body), nat_str(h, "signature"), detail,
+                         err);
+    }
+out:
+    free(lv);
+    free(mine);
+    buf_release(&body);
+    return rc;
+}
+
+/* ---- events ---- */
+
+static int event_check(struct push *ps, size_t i, const json_t *e, struct err *err)
+{
+    struct checked_event *c = &ps->ev[i];
+    struct buf canon = BUF_INIT(8 << 20);
+    unsigned char sig[REG_SIG_BYTES], pk[REG_PK_BYTES];
+    crypto_hash_sha256_state hs;
+    merkle_hash leaf;
+    const char *actor, *type;
+    const json_t *data;
+    int rc = -1;
+
+    c->seq = ps->st.size + i;
+    c->text = nat_str(e, "body");
+    c->sig_hex = nat_str(e, "signature");
+    if (json_parse(c->text, strlen(c->text), &c->body, NULL) != 0 ||
+        !json_is_object(c->body) || json_canonical(c->body, &canon, NULL) != 0 ||
+        canon.len != strlen(c->text) || memcmp(canon.data, c->text, canon.len) != 0) {
+        err_set(err, "event %llu: body malformed or not canonical", (unsigned long long)c->seq);
+        goto out;
+    }
+    if (!json_is_integer(json_object_get(c->body, "seq")) ||
+        (uint64_t)json_integer_value(json_object_get(c->body, "seq")) != c->seq) {
+        err_set(err, "event %llu: its signed seq is not its position", (unsigned long long)c->seq);
+        goto out;
+    }
+    if (!sig_of(c->sig_hex, sig)) {
+        err_set(err, "event %llu: signature malformed", (unsigned long long)c->seq);
+        goto out;
+    }
+    actor = nat_str(c->body, "actor");
+    type = nat_str(c->body, "type");
+    data = json_object_get(c->body, "data");
+    if (strncmp(actor, "office:", 7) == 0) {
+        memcpy(pk, ps->st.pk, sizeof pk);
+    } else if (json_object_get(ps->st.keys, actor) != NULL) {
+        if (reg_hex32(nat_str(ps->st.keys, actor), pk, "key", err) != 0)
+            goto out;
+    } else if (strcmp(type, "user.add") == 0 && json_object_size(ps->st.keys) == 0 &&
+               strcmp(nat_str(data, "username"), actor) == 0) {
+        /* the first admin signs their own creation (docs/registry.md) */
+        if (reg_hex32(nat_str(data, "public_key"), pk, "key", err) != 0)
+            goto out;
+    } else {
+        err_set(err, "event %llu: signer '%s' has no key in office %s's log",
+                (unsigned long long)c->seq, actor, ps->office);
+        goto out;
+    }
+    if (!reg_sig_ok(pk, c->text, strlen(c->text), sig, sizeof sig)) {
+        err_set(err, "event %llu (%s by %s): signature invalid", (unsigned long long)c->seq, type,
+                actor);
+        goto out;
+    }
+    if (strcmp(type, "user.add") == 0 || strcmp(type, "user.key") == 0) {
+        unsigned char k[REG_PK_BYTES];
+        if (reg_hex32(nat_str(data, "public_key"), k, "key", err) != 0 ||
+            json_object_set_new(ps->st.keys, nat_str(data, "username"),
+                                json_string(nat_str(data, "public_key"))) != 0) {
+            err_prefix(err, "event %llu", (unsigned long long)c->seq);
+            goto out;
+        }
+    }
+    crypto_hash_sha256_init(&hs);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)c->text, strlen(c->text));
+    crypto_hash_sha256_update(&hs, sig, sizeof sig);
+    crypto_hash_sha256_final(&hs, leaf);
+    hex_encode(leaf, 32, c->leaf_hex);
+    if (merkle_frontier_append(&ps->st.frontier, leaf, NULL, NULL, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    buf_release(&canon);
+    return rc;
+}
+
+/* The record versions the push carries: each must hash to a record object of
+ * a record.draft / record.correct event of this push, and every such event
+ * must come with its version. */
+static int versions_check(struct push *ps, struct err *err)
+{
+    const json_t *vs = json_object_get(ps->req, "versions");
+    size_t i, j;
+    json_t *v, *o;
+
+    if ((ps->versions = json_object()) == NULL)
+        return err_set(err, "out of memory");
+    json_array_foreach(vs, i, v) {
+        const char *data = nat_str(v, "data");
+        char h[65], key[200];
+        reg_sha256_hex(data, strlen(data), h);
+        (void)snprintf(key, sizeof key, "%s", h);
+        if (json_object_set_new(ps->versions, key, json_string(data)) != 0)
+            return err_set(err, "out of memory");
+    }
+    for (i = 0; i < ps->n; i++) {
+        const char *type = nat_str(ps->ev[i].body, "type");
+        if (strcmp(type, "record.draft") != 0 && strcmp(type, "record.correct") != 0)
+            continue;
+        json_array_foreach(json_object_get(ps->ev[i].body, "objects"), j, o) {
+            if (strcmp(nat_str(o, "kind"), "record") != 0)
+                continue;
+            if (json_object_get(ps->versions, nat_str(o, "hash")) == NULL)
+                return err_set(err, "event %llu: the record version it signs (%s) is not in "
+                                    "the push",
+                               (unsigned long long)ps->ev[i].seq, nat_str(o, "hash"));
+        }
+    }
+    return 0;
+}
+
+/* ---- storing ---- */
+
+static int copy_row(struct buf *b, const char *const *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i && buf_append_byte(b, '\t') != 0)
+            return -1;
+        if (f[i] == NULL) {
+            if (buf_append(b, "\\N", 2) != 0)
+                return -1;
+        } else if (pg_copy_field(b, f[i], strlen(f[i])) != 0) {
+            return -1;
+        }
+    }
+    return buf_append_byte(b, '\n');
+}
+
+static int store_events(struct push *ps, struct err *err)
+{
+    struct buf evb = BUF_INIT((size_t)1 << 30), ob = BUF_INIT((size_t)1 << 30),
+               eb = BUF_INIT((size_t)1 << 28);
+    json_t *seen = json_object();
+    int rc = -1;
+    size_t j;
+    json_t *o;
+
+    if (seen == NULL)
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < ps->n; i++) {
+        struct checked_event *c = &ps->ev[i];
+        char seq[24];
+        const char *f[8];
+        const json_t *data = json_object_get(c->body, "data");
+        const char *lists[2] = { "evidence", "reason_evidence" };
+        (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
+        f[0] = ps->office, f[1] = seq, f[2] = nat_str(c->body, "type");
+        f[3] = nat_str(c->body, "actor"), f[4] = nat_str(c->body, "time"), f[5] = c->text;
+        f[6] = c->sig_hex, f[7] = c->leaf_hex;
+        if (copy_row(&evb, f, 8) != 0)
+            goto oom;
+        json_array_foreach(json_object_get(c->body, "objects"), j, o) {
+            const char *g[5] = { ps->office, seq, nat_str(o, "kind"), nat_str(o, "id"),
+                                 json_is_string(json_object_get(o, "hash")) ? nat_str(o, "hash")
+                                                                            : NULL };
+            if (copy_row(&ob, g, 5) != 0)
+                goto oom;
+            if (strcmp(g[2], "blob") == 0 && reg_is_hash(g[3]) && !json_object_get(seen, g[3])) {
+                const char *h[3] = { ps->office, g[3], seq };
+                (void)json_object_set_new(seen, g[3], json_true());
+                if (copy_row(&eb, h, 3) != 0)
+                    goto oom;
+            }
+        }
+        for (int l = 0; l < 2; l++) {
+            json_t *x;
+            size_t k;
+            json_array_foreach(json_object_get(data, lists[l]), k, x) {
+                const char *hh = json_string_value(x);
+                if (hh && reg_is_hash(hh) && !json_object_get(seen, hh)) {
+                    const char *h[3] = { ps->office, hh, seq };
+                    (void)json_object_set_new(seen, hh, json_true());
+                    if (copy_row(&eb, h, 3) != 0)
+                        goto oom;
+                }
+            }
+        }
+    }
+    if (pg_copy(ps->pg,
+                "COPY events(office, seq, type, actor, time, body, signature, leaf_hash)"
+                " FROM STDIN",
+                (const char *)evb.data, evb.len, err) != 0 ||
+        (ob.len && pg_copy(ps->pg, "COPY event_objects(office, seq, kind, id, hash) FROM STDIN",
+                           (const char *)ob.data, ob.len, err) != 0))
+        goto out;
+    /* evidence cited again by a later push is already there: a temporary
+     * table takes the COPY, then only new hashes are inserted */
+    if (eb.len) {
+        if (pg_exec(ps->pg,
+                    "CREATE TEMP TABLE IF NOT EXISTS evidence_in (office text, hash text,"
+                    " first_seq bigint) ON COMMIT DELETE ROWS",
+                    0, NULL, NULL, err) != 0 ||
+            pg_copy(ps->pg, "COPY evidence_in(office, hash, first_seq) FROM STDIN",
+                    (const char *)eb.data, eb.len, err) != 0 ||
+            pg_exec(ps->pg,
+                    "INSERT INTO evidence(office, hash, first_seq) SELECT office, hash, first_seq"
+                    " FROM evidence_in ON CONFLICT DO NOTHING",
+                    0, NULL, NULL, err) != 0)
+            goto out;
+    }
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "push: out of memory building the COPY data");
+out:
+    json_decref(seen);
+    buf_release(&evb);
+    buf_release(&ob);
+    buf_release(&eb);
+    return rc;
+}
+
+/* ---- the projection (rebuilt from the events, as the district audit does) */
+
+static const json_t *record_obj(const json_t *body)
+{
+    size_t i;
+    json_t *o;
+
+    json_array_foreach(json_object_get(body, "objects"), i, o) if (strcmp(nat_str(o, "kind"),
+                                                                          "record") == 0) return o;
+    return NULL;
+}
+
+/* The birth_records and record_versions fields of a record.draft or
+ * record.correct event. KEY is malloc'd. */
+struct version_row {
+    const char *record_id, *hash, *text, *birth_date;
+    char seq[24], ver[16];
+    char *key;
+    json_t *rec;
+};
+
+static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
+                       struct err *err)
+{
+    const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
+
+    memset(v, 0, sizeof *v);
+    v->record_id = nat_str(o, "id");
+    v->hash = nat_str(o, "hash");
+    v->text = nat_str(ps->versions, v->hash);
+    if (json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
+        return -1;
+    v->key = nat_name_key(nat_str(json_object_get(v->rec, "child"), "given_names"),
+                          nat_str(json_object_get(v->rec, "child"), "family_name"));
+    if (v->key == NULL) {
+        json_decref(v->rec);
+        return err_set(err, "out of memory");
+    }
+    v->birth_date = nat_str(json_object_get(v->rec, "birth"), "date");
+    (void)snprintf(v->seq, sizeof v->seq, "%llu", (unsigned long long)c->seq);
+    (void)snprintf(v->ver, sizeof v->ver, "%lld",
+                   (long long)json_integer_value(json_object_get(data, "version")));
+    return 0;
+}
+
+static void version_row_release(struct version_row *v)
+{
+    free(v->key);
+    json_decref(v->rec);
+}
+
+/* Every record version of the push and the rows of the records it drafts go
+ * in by COPY (a catch-up push is mostly drafts); corrections, verifications
+ * and registrations are applied after, in log order, row by row. */
+static int project_bulk(struct push *ps, struct err *err)
+{
+    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30);
+    int rc = -1;
+
+    for (size_t i = 0; i < ps->n; i++) {
+        const char *type = nat_str(ps->ev[i].body, "type");
+        bool draft = strcmp(type, "record.draft") == 0;
+        struct version_row v;
+        if (!draft && strcmp(type, "record.correct") != 0)
+            continue;
+        if (version_row(ps, &ps->ev[i], &v, err) != 0)
+            goto out;
+        {
+            const char *f[6] = { ps->office, v.record_id, v.ver, v.hash, v.text, v.seq };
+            const char *g[9] = { ps->office, v.record_id, v.ver, v.hash, "draft", v.text, v.key,
+                                 v.birth_date, v.seq };
+            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 9) != 0)) {
+                version_row_release(&v);
+                err_set(err, "push: out of memory building the COPY data");
+                goto out;
+            }
+        }
+        version_row_release(&v);
+    }
+    if ((rb.len && pg_copy(ps->pg,
+                           "COPY birth_records(office, record_id, version, hash, status, data,"
+                           " name_key, birth_date, event_seq) FROM STDIN",
+                           (const char *)rb.data, rb.len, err) != 0) ||
+        (vb.len && pg_copy(ps->pg,
+                           "COPY record_versions(office, record_id, version, hash, data,"
+                           " event_seq) FROM STDIN",
+                           (const char *)vb.data, vb.len, err) != 0))
+        goto out;
+    rc = 0;
+out:
+    buf_release(&rb);
+    buf_release(&vb);
+    return rc;
+}
+
+static int project_correct(struct push *ps, const struct checked_event *c, struct err *err)
+{
+    struct version_row v;
+    const char *p[9];
+    int rc;
+
+    if (version_row(ps, c, &v, err) != 0)
+        return -1;
+    p[0] = ps->office, p[1] = v.record_id, p[2] = v.ver, p[3] = v.hash;
+    p[4] = nat_str(json_object_get(c->body, "data"), "status"), p[5] = v.text, p[6] = v.key;
+    p[7] = v.birth_date, p[8] = v.seq;
+    rc = pg_exec(ps->pg,
+                 "UPDATE birth_records SET version = $3, hash = $4, status = $5,"
+                 " data = $6::jsonb, name_key = $7, birth_date = $8, event_seq = $9"
+                 " WHERE office = $1 AND record_id = $2",
+                 9, p, NULL, err);
+    version_row_release(&v);
+    return rc;
+}
+
+static int project_register(struct push *ps, const struct checked_event *c, struct err *err)
+{
+    const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
+    const json_t *link = json_object_get(data, "link");
+    struct buf st = BUF_INIT(1 << 20);
+    struct pg_res *r = NULL;
+    char seq[24];
+    const char *rid = nat_str(o, "id"), *uin = nat_str(data, "uin");
+    const char *p[8];
+    int rc = -1;
+
+    (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
+    p[0] = ps->office, p[1] = rid, p[2] = nat_str(data, "registration_number"), p[3] = uin;
+    p[4] = seq;
+    if (pg_exec(ps->pg,
+                "UPDATE birth_records SET status = 'registered', registration_number = $3,"
+                " uin = $4, event_seq = $5 WHERE office = $1 AND record_id = $2",
+                5, p, NULL, err) != 0)
+        goto out;
+    if (json_canonical(json_object_get(link, "statement"), &st, err) != 0)
+        goto out;
+    p[0] = ps->office, p[1] = uin, p[2] = rid, p[3] = nat_str(data, "registration_number");
+    p[4] = buf_str(&st), p[5] = nat_str(link, "signature"), p[6] = nat_str(link, "signer");
+    p[7] = seq;
+    if (pg_exec(ps->pg,
+                "INSERT INTO persons(office, uin, record_id, registration_number, link_statement,"
+                " link_signature, link_signer, event_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                8, p, NULL, err) != 0)
+        goto out;
+    /* One UIN in the nation: a UIN this office reserved becomes assigned; a
+     * UIN held by anyone else is a collision and refuses the push. */
+    p[0] = uin, p[1] = ps->office, p[2] = rid;
+    if (pg_exec(ps->pg,
+                "INSERT INTO uins(uin, office, record_id, state) VALUES ($1, $2, $3, 'assigned')"
+                " ON CONFLICT (uin) DO UPDATE SET state = 'assigned', record_id = $3, at = now()"
+                " WHERE uins.office = $2 AND uins.state = 'reserved'",
+                3, p, &r, err) != 0)
+        goto out;
+    if (pg_res_affected(r) != 1) {
+        struct pg_res *h = NULL;
+        (void)snprintf(ps->collided_uin, sizeof ps->collided_uin, "%s", uin);
+        (void)snprintf(ps->collided_record, sizeof ps->collided_record, "%s", rid);
+        if (pg_exec(ps->pg, "SELECT office || ' ' || coalesce(record_id, '(reserved)') FROM uins"
+                            " WHERE uin = $1", 1, p, &h, NULL) == 0 && pg_res_rows(h) == 1)
+            (void)snprintf(ps->collided_holder, sizeof ps->collided_holder, "%s",
+                           pg_res_value(h, 0, 0));
+        pg_res_free(h);
+        err_set(err, "event %llu: UIN %s of record %s is already held nationally by %s",
+                (unsigned long long)c->seq, uin, rid, ps->collided_holder);
+        goto out;
+    }
+    pg_res_free(r);
+    r = NULL;
+    /* the same birth registered in another office: a case for both */
+    p[0] = ps->office, p[1] = rid;
+    if (pg_exec(ps->pg,
+                "INSERT INTO dup_cases(office_a, record_a, office_b, record_b, why)"
+                " SELECT b.office, b.record_id, a.office, a.record_id,"
+                " 'same name key and date of birth'"
+                " FROM birth_records a JOIN birth_records b ON b.name_key = a.name_key"
+                " AND b.birth_date = a.birth_date AND b.office <> a.office"
+                " AND b.status = 'registered'"
+                " WHERE a.office = $1 AND a.record_id = $2 AND a.name_key <> ''"
+                " ON CONFLICT DO NOTHING",
+                2, p, NULL, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    pg_res_free(r);
+    buf_release(&st);
+    return rc;
+}
+
+static int project(struct push *ps, struct err *err)
+{
+    if (project_bulk(ps, err) != 0)
+        return -1;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct checked_event *c = &ps->ev[i];
+        const char *type = nat_str(c->body, "type");
+        const json_t *data = json_object_get(c->body, "data");
+        int rc = 0;
+        if (strcmp(type, "record.correct") == 0) {
+            rc = project_correct(ps, c, err);
+        } else if (strcmp(type, "record.verify") == 0) {
+            const char *p[2] = { ps->office, nat_str(record_obj(c->body), "id") };
+            rc = pg_exec(ps->pg,
+                         "UPDATE birth_records SET status = 'verified' WHERE office = $1"
+                         " AND record_id = $2", 2, p, NULL, err);
+        } else if (strcmp(type, "record.register") == 0) {
+            rc = project_register(ps, c, err);
+        } else if (strcmp(type, "death.register") == 0) {
+            size_t j;
+            json_t *o;
+            const char *id = "";
+            char seq[24];
+            json_array_foreach(json_object_get(c->body, "objects"), j, o)
+                if (strcmp(nat_str(o, "kind"), "death") == 0) id = nat_str(o, "id");
+            (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
+            const char *p[6] = { ps->office, id, nat_str(data, "uin"),
+                                 nat_str(data, "registration_number"),
+                                 nat_str(data, "date_of_death"), seq };
+            rc = pg_exec(ps->pg,
+                         "INSERT INTO deaths(office, id, uin, registration_number, date_of_death,"
+                         " event_seq) VALUES ($1, $2, $3, $4, $5, $6)",
+                         6, p, NULL, err);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int commit_office(struct push *ps, struct err *err)
+{
+    char size[24], *ftext = frontier_text(&ps->st.frontier), *keys = NULL;
+    struct buf kb = BUF_INIT(1 << 24);
+    const char *p[7];
+    int rc = -1;
+
+    if (ftext == NULL || json_dump_compact(ps->st.keys, &kb, err) != 0)
+        goto out;
+    (void)snprintf(size, sizeof size, "%llu", (unsigned long long)ps->new_size);
+    p[0] = ps->office, p[1] = size, p[2] = ps->new_root_hex, p[3] = buf_str(&ps->head_body);
+    p[4] = ps->head_sig_hex;
+    if (pg_exec(ps->pg,
+                "INSERT INTO heads(office, tree_size, root_hash, body, signature)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                5, p, NULL, err) != 0)
+        goto out;
+    p[5] = ftext, p[6] = buf_str(&kb);
+    if (pg_exec(ps->pg,
+                "UPDATE offices SET tree_size = $2, root_hash = $3, head_body = $4,"
+                " head_signature = $5, frontier = $6::jsonb, actor_keys = $7::jsonb,"
+                " last_push_at = now() WHERE office = $1",
+                7, p, NULL, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(ftext);
+    free(keys);
+    buf_release(&kb);
+    return rc;
+}
+
+enum national_refusal national_push(struct pg *pg, const char *office, const json_t *req,
+                                    json_t **out, struct err *err)
+{
+    struct push ps = { 0 };
+    const json_t *events = json_object_get(req, "events"), *proof;
+    merkle_hash new_root, path[MERKLE_MAX_PROOF], built;
+    json_t *from = json_object_get(req, "from");
+    enum national_refusal rc = NATIONAL_REFUSED, lr;
+    size_t np = 0, i;
+    json_t *x;
+
+    *out = NULL;
+    ps.pg = pg;
+    ps.office = office;
+    ps.req = req;
+    ps.head_body = (struct buf)BUF_INIT(4096);
+    if (!json_is_object(req) || !json_is_integer(from)) {
+        err_set(err, "push: malformed request (needs from, events, versions, head, consistency)");
+        return NATIONAL_BAD_REQUEST;
+    }
+    if (pg_begin(pg, err) != 0)
+        return NATIONAL_INTERNAL;
+    if ((lr = load_office(pg, office, &ps.st, err)) != NATIONAL_OK) {
+        rc = lr;
+        goto out;
+    }
+    if (json_object_get(req, "fork")) {
+        rc = fork_report(&ps, json_object_get(req, "fork"), err);
+        goto out;
+    }
+    if (ps.st.fork_alarm) {
+        err_set(err, "push refused: office %s is under a fork alarm (see `civreg national "
+                     "status`)", office);
+        rc = NATIONAL_FORK;
+        goto out;
+    }
+    if ((uint64_t)json_integer_value(from) != ps.st.size) {
+        err_set(err, "push: starts at %lld, the national tier holds %llu events of office %s",
+                (long long)json_integer_value(from), (unsigned long long)ps.st.size, office);
+        *out = json_pack("{s:I}", "tree_size", (json_int_t)ps.st.size);
+        rc = NATIONAL_STALE;
+        goto out;
+    }
+    ps.n = json_array_size(events);
+    if (!json_is_array(events) || ps.n == 0 || ps.n > PUSH_MAX_EVENTS) {
+        err_set(err, "push: 1 to %d events per push", PUSH_MAX_EVENTS);
+        rc = NATIONAL_BAD_REQUEST;
+        goto out;
+    }
+    /* the signed head */
+    if (head_check(office, ps.st.pk, json_object_get(req, "head"), &ps.new_size, new_root,
+                   &ps.head_body, err) != 0)
+        goto out;
+    ps.head_sig_hex = nat_str(json_object_get(req, "head"), "signature");
+    hex_encode(new_root, 32, ps.new_root_hex);
+    if (ps.new_size != ps.st.size + ps.n) {
+        err_set(err, "push: head of size %llu does not match %llu + %zu events",
+                (unsigned long long)ps.new_size, (unsigned long long)ps.st.size, ps.n);
+        rc = NATIONAL_BAD_REQUEST;
+        goto out;
+    }
+    /* the consistency proof from the accepted head: a validly signed head
+     * that does not extend it is a fork */
+    proof = json_object_get(req, "consistency");
+    if (!json_is_array(proof) || json_array_size(proof) > MERKLE_MAX_PROOF) {
+        err_set(err, "push: malformed consistency proof");
+        rc = NATIONAL_BAD_REQUEST;
+        goto out;
+    }
+    json_array_foreach(proof, i, x) if (reg_hex32(json_string_value(x), path[i], "proof", err) != 0)
+    {
+        rc = NATIONAL_BAD_REQUEST;
+        goto out;
+    }
+    np = json_array_size(proof);
+    if (merkle_verify_consistency(ps.st.size, ps.new_size, ps.st.root, new_root, path, np,
+                                  err) != 0) {
+        char detail[400];
+        (void)snprintf(detail, sizeof detail,
+                       "the signed head of %llu events is not consistent with the accepted head "
+                       "of %llu events (%s)",
+                       (unsigned long long)ps.new_size, (unsigned long long)ps.st.size,
+                       err_msg(err));
+        rc = record_fork(&ps, -1, ps.new_size, ps.new_root_hex, buf_str(&ps.head_body),
+                         ps.head_sig_hex, detail, err);
+        goto out;
+    }
+    /* every event */
+    if ((ps.ev = calloc(ps.n, sizeof *ps.ev)) == NULL) {
+        rc = NATIONAL_INTERNAL;
+        goto out;
+    }
+    json_array_foreach(events, i, x) if (event_check(&ps, i, x, err) != 0) goto out;
+    merkle_frontier_root(&ps.st.frontier, built);
+    if (memcmp(built, new_root, 32) != 0) {
+        err_set(err, "push: the events do not rebuild the signed root of size %llu",
+                (unsigned long long)ps.new_size);
+        goto out;
+    }
+    if (versions_check(&ps, err) != 0)
+        goto out;
+    /* everything holds: store */
+    rc = NATIONAL_INTERNAL;
+    if (store_events(&ps, err) != 0)
+        goto out;
+    if (project(&ps, err) != 0) {
+        if (ps.collided_uin[0]) {
+            const char *p[4] = { ps.collided_uin, office, ps.collided_record,
+                                 ps.collided_holder };
+            pg_rollback(pg);
+            if (pg_exec(pg,
+                        "INSERT INTO uin_collisions(uin, office, record_id, held_by)"
+                        " VALUES ($1, $2, $3, $4)", 4, p, NULL, NULL) != 0)
+                log_warn("national: recording the UIN collision of %s failed", p[0]);
+            err_prefix(err, "push refused: UIN collision");
+            rc = NATIONAL_REFUSED;
+        }
+        goto out;
+    }
+    if (commit_office(&ps, err) != 0 || pg_commit(pg, err) != 0)
+        goto out;
+    *out = json_pack("{s:I, s:s}", "tree_size", (json_int_t)ps.new_size, "root_hash",
+                     ps.new_root_hex);
+    rc = *out ? NATIONAL_OK : NATIONAL_INTERNAL;
+out:
+    if (rc != NATIONAL_OK)
+        pg_rollback(pg);
+    for (i = 0; ps.ev && i < ps.n; i++)
+        json_decref(ps.ev[i].body);
+    free(ps.ev);
+    json_decref(ps.versions);
+    buf_release(&ps.head_body);
+    state_release(&ps.st);
+    return rc;
+}

@@ -1,0 +1,151 @@
+/* civreg national tier: district logs synced into PostgreSQL.
+ *
+ * Each district keeps its own signed, append-only log (registry/); it pushes
+ * new events to the national tier with their signatures, the record versions
+ * they sign, the latest signed tree head and an RFC 6962 consistency proof
+ * from the last head the national tier accepted. The national tier checks
+ * every signature and the proof before storing anything, keeps the accepted
+ * head per office, refuses and flags a district whose log forked, and
+ * projects the events into national tables (persons, birth records, deaths)
+ * searched across offices. See docs/national.md.
+ *
+ * Conventions as registry.h: 0 success, -1 with a message in ERR; json_t
+ * results are new references.
+ */
+#ifndef CIVREG_REGISTRY_NATIONAL_H
+#define CIVREG_REGISTRY_NATIONAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct db;
+struct pg;
+
+/* Why a push or request was refused: the transport maps it to a status. */
+enum national_refusal {
+    NATIONAL_OK = 0,
+    NATIONAL_BAD_REQUEST = 1, /* malformed, 400 */
+    NATIONAL_UNAUTHORIZED,    /* unknown office, bad signature, replay: 401 */
+    NATIONAL_STALE,           /* push not from the accepted size: 409, retry */
+    NATIONAL_FORK,            /* the district's log forked: 409, alarm raised */
+    NATIONAL_REFUSED,         /* a check failed (signature, proof, UIN): 422 */
+    NATIONAL_NOT_FOUND,       /* 404 */
+    NATIONAL_INTERNAL,        /* database failure: 500 */
+};
+
+/* ---- the national store (store.c) ---- */
+
+/* Create or upgrade the national schema (db/national migrations). */
+int national_init(const char *pg_url, int *version, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Register office OFFICE with its log public key (64 hex). Refuses a
+ * different key for an office already registered. */
+int national_office_add(struct pg *pg, const char *office, const char *key_hex, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Every office: {office, tree_size, root_hash, last_push_at, lag_seconds,
+ * fork_alarm, forks[{position, accepted_size, district_size, detail}]}, and
+ * totals. */
+int national_status(struct pg *pg, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* ---- requests (accept.c, query.c), each a JSON body from office OFFICE
+ * already authenticated by national_auth_check ---- */
+
+/* {tree_size, root_hash, fork_alarm} of OFFICE. */
+int national_head(struct pg *pg, const char *office, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Verify and store one push (see docs/national.md for the message).
+ * Returns NATIONAL_OK with *OUT {tree_size, root_hash}, or a refusal with
+ * ERR naming what failed and *OUT (may be NULL) details. */
+enum national_refusal national_push(struct pg *pg, const char *office, const json_t *req,
+                                    json_t **out, struct err *err);
+
+/* The person UIN from any office as an offline-verifiable bundle
+ * (civreg.bundle.v1: signed tree head, events with inclusion proofs,
+ * record versions, link statements) plus {office, office_key, uin,
+ * deceased, death?}. */
+enum national_refusal national_person(struct pg *pg, const char *uin, json_t **out,
+                                      struct err *err);
+
+/* National search on the district name keys (pg_trgm): QUERY folded as
+ * the district folds names. [{office, record_id, uin, registration_number,
+ * name, birth_date, score, deceased}] best first. */
+int national_search(struct pg *pg, const char *query, int limit, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Open cross-district duplicate cases. */
+int national_duplicates(struct pg *pg, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Reserve COUNT fresh random Verhoeff-valid UINs for OFFICE nationally. */
+enum national_refusal national_uin_block(struct pg *pg, const char *office, int count,
+                                         json_t **out, struct err *err);
+
+/* ---- request authentication (auth.c) ---- */
+
+#define NATIONAL_CLOCK_SKEW 300 /* seconds a request's time may differ */
+
+/* The string an office signs for a request: method, path, office, time,
+ * nonce and the SHA-256 of the body. OUT is at least 512 bytes. */
+int national_auth_string(const char *method, const char *path, const char *office,
+                         const char *time, const char *nonce, const void *body, size_t len,
+                         char *out, size_t size, struct err *err);
+
+/* Check a request: OFFICE is registered, TIME within the skew, SIG_HEX
+ * the office key's Ed25519 signature of the auth string, NONCE never seen
+ * (recorded, committed, before the request runs). */
+enum national_refusal national_auth_check(struct pg *pg, const char *method, const char *path,
+                                          const char *office, const char *time,
+                                          const char *nonce, const char *sig_hex,
+                                          const void *body, size_t len, struct err *err);
+
+/* ---- the district side (push.c) ---- */
+
+/* Sign requests as the office of the data directory (its log key). */
+struct national_client;
+int national_client_open(const char *url, struct db *db, const char *keys_dir,
+                         struct national_client **out, struct err *err)
+    __attribute__((warn_unused_result));
+void national_client_free(struct national_client *c);
+
+/* One signed POST of BODY to PATH: *STATUS and *RESPONSE (parsed JSON). */
+int national_client_post(struct national_client *c, const char *path, const json_t *body,
+                         int *status, json_t **response, struct err *err)
+    __attribute__((warn_unused_result));
+
+struct national_push_stats {
+    uint64_t from, to;  /* national size before and after */
+    uint64_t batches;
+};
+
+/* Push every event the national tier does not hold, BATCH events per
+ * request (0: 2000). Idempotent: asks the national head first and resumes
+ * from it. A fork is reported with the district's signed head and its leaf
+ * hashes up to the accepted size, so the national tier names the first
+ * rewritten position. */
+int national_sync_push(struct national_client *c, struct db *db, unsigned batch,
+                       struct national_push_stats *stats, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* ---- the service (serve.c) ---- */
+
+struct national_serve_opts {
+    const char *pg_url;
+    const char *listen; /* ADDR:PORT, port 0 picks one */
+    const char *tls_cert, *tls_key;
+    int threads;
+    /* called once listening, with the port */
+    void (*ready)(void *ctx, int port);
+    void *ctx;
+};
+/* Run until SIGINT/SIGTERM. */
+int national_serve(const struct national_serve_opts *o, struct err *err)
+    __attribute__((warn_unused_result));
+
+#endif

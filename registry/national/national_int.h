@@ -1,0 +1,33 @@
+/* civreg national tier: internals shared by registry/national/ (not API). */
+#ifndef CIVREG_REGISTRY_NATIONAL_INT_H
+#define CIVREG_REGISTRY_NATIONAL_INT_H
+
+#include "db/pg.h"
+#include "registry/national/national.h"
+#include "registry/registry_int.h"
+
+/* A district's client of the national service (client.c). */
+struct national_client {
+    char host[256];
+    int port;
+    char prefix[256];
+    char office[REG_OFFICE_MAX + 1];
+    unsigned char *sk; /* sodium_malloc'd office key */
+};
+
+/* Whether S is an office code [A-Z0-9]{2,8}. */
+bool nat_office_ok(const char *s);
+
+/* The string value of K in O, "" when absent. */
+const char *nat_str(const json_t *o, const char *k);
+
+/* Fold a name the way the district's search keys do (registry_name_fold),
+ * malloc'd ("" on failure). */
+char *nat_name_key(const char *given, const char *family);
+
+/* Inclusion proofs over the leaves of OFFICE's accepted events up to SIZE:
+ * loads the leaf hashes (malloc'd *LEAVES, *N). */
+int nat_load_leaves(struct pg *pg, const char *office, uint64_t size, merkle_hash **leaves,
+                    struct err *err);
+
+#endif

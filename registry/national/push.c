@@ -1,0 +1,256 @@
+/* civreg national tier: `civreg sync push`, the district side.
+ *
+ * The district keeps no sync state of its own: it asks the national tier
+ * which head it accepted last and sends what follows, BATCH events at a
+ * time, each batch with the district's signed tree head at its end and the
+ * RFC 6962 consistency proof from the accepted size. A push killed at any
+ * point leaves the national tier at some accepted head (each batch commits
+ * whole or not at all), and the next push resumes from there: nothing is
+ * lost (the district's log is never trimmed) and nothing is doubled (the
+ * national tier takes a batch only at exactly its accepted size). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "national_int.h"
+
+#define PUSH_DEFAULT_BATCH 2000
+
+/* The district's signed head at SIZE as {tree_size, root_hash, time,
+ * signature}. */
+static int head_at(struct db *db, uint64_t size, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (reg_prepare(db, &st,
+                    "SELECT root_hash, signed_at, signature FROM tree_heads WHERE tree_size = ?1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
+        sqlite3_column_bytes(st, 2) == REG_SIG_BYTES) {
+        char root[65], sig[2 * REG_SIG_BYTES + 1];
+        hex_encode(sqlite3_column_blob(st, 0), 32, root);
+        hex_encode(sqlite3_column_blob(st, 2), REG_SIG_BYTES, sig);
+        *out = json_pack("{s:I, s:s, s:s, s:s}", "tree_size", (json_int_t)size, "root_hash", root,
+                         "time", (const char *)sqlite3_column_text(st, 1), "signature", sig);
+        rc = *out ? 0 : err_set(err, "out of memory");
+    } else {
+        err_set(err, "sync: no signed tree head of size %llu in the district log",
+                (unsigned long long)size);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int events_json(struct db *db, uint64_t from, uint64_t to, json_t **events,
+                       json_t **versions, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, s;
+
+    *events = json_array();
+    *versions = json_array();
+    if (*events == NULL || *versions == NULL)
+        goto oom;
+    if (reg_prepare(db, &st,
+                    "SELECT seq, body, signature FROM events WHERE seq >= ?1 AND seq < ?2"
+                    " ORDER BY seq",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        char sig[2 * REG_SIG_BYTES + 1];
+        if (sqlite3_column_bytes(st, 2) != REG_SIG_BYTES) {
+            err_set(err, "sync: event %lld has a malformed signature",
+                    (long long)sqlite3_column_int64(st, 0));
+            goto out;
+        }
+        hex_encode(sqlite3_column_blob(st, 2), REG_SIG_BYTES, sig);
+        if (json_array_append_new(*events,
+                                  json_pack("{s:I, s:s, s:s}", "seq",
+                                            (json_int_t)sqlite3_column_int64(st, 0), "body",
+                                            (const char *)sqlite3_column_text(st, 1), "signature",
+                                            sig)) != 0)
+            goto oom;
+    }
+    if (s != SQLITE_DONE || json_array_size(*events) != to - from) {
+        err_set(err, "sync: the district log has a gap between %llu and %llu",
+                (unsigned long long)from, (unsigned long long)to);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (reg_prepare(db, &st,
+                    "SELECT record_id, version, data FROM record_versions"
+                    " WHERE event_seq >= ?1 AND event_seq < ?2",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (json_array_append_new(*versions,
+                                  json_pack("{s:s, s:I, s:s}", "record_id",
+                                            (const char *)sqlite3_column_text(st, 0), "version",
+                                            (json_int_t)sqlite3_column_int64(st, 1), "data",
+                                            (const char *)sqlite3_column_text(st, 2))) != 0)
+            goto oom;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        json_decref(*events);
+        json_decref(*versions);
+        *events = *versions = NULL;
+    }
+    return rc;
+}
+
+static int consistency_json(struct db *db, uint64_t s1, uint64_t s2, json_t **out,
+                            struct err *err)
+{
+    merkle_hash path[MERKLE_MAX_PROOF];
+    struct reg_merkle_db m;
+    struct merkle_source src;
+    size_t n = 0;
+    char h[65];
+    int rc = 0;
+
+    *out = json_array();
+    if (*out == NULL)
+        return err_set(err, "out of memory");
+    if (s1 == 0)
+        return 0;
+    reg_merkle_db_source(&m, db, &src);
+    rc = merkle_consistency_proof(&src, s1, s2, path, &n, err);
+    reg_merkle_db_release(&m);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        hex_encode(path[i], 32, h);
+        (void)json_array_append_new(*out, json_string(h));
+    }
+    return rc;
+}
+
+/* Report a fork: our signed head at SIZE and our leaves up to it. */
+static int send_fork(struct national_client *c, struct db *db, uint64_t accepted, uint64_t size,
+                     struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *head = NULL, *leaves = json_array(), *req = NULL, *resp = NULL;
+    int status = 0, rc = -1;
+
+    if (leaves == NULL || head_at(db, size, &head, err) != 0)
+        goto out;
+    if (reg_prepare(db, &st, "SELECT leaf_hash FROM events WHERE seq < ?1 ORDER BY seq", err) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char h[65];
+        hex_encode(sqlite3_column_blob(st, 0), 32, h);
+        (void)json_array_append_new(leaves, json_string(h));
+    }
+    req = json_pack("{s:I, s:{s:O, s:O}}", "from", (json_int_t)accepted, "fork", "head", head,
+                    "leaves", leaves);
+    if (req == NULL || national_client_post(c, "/national/v1/push", req, &status, &resp, err) != 0)
+        goto out;
+    err_set(err, "sync refused: %s", nat_str(resp, "message"));
+out:
+    sqlite3_finalize(st);
+    json_decref(head);
+    json_decref(leaves);
+    json_decref(req);
+    json_decref(resp);
+    return rc;
+}
+
+int national_sync_push(struct national_client *c, struct db *db, unsigned batch,
+                       struct national_push_stats *stats, struct err *err)
+{
+    json_t *req = NULL, *resp = NULL, *head = NULL, *events = NULL, *versions = NULL,
+           *proof = NULL;
+    uint64_t local = 0, accepted;
+    int status = 0, rc = -1, stale = 0;
+
+    memset(stats, 0, sizeof *stats);
+    if (batch == 0)
+        batch = PUSH_DEFAULT_BATCH;
+    if ((req = json_object()) == NULL ||
+        national_client_post(c, "/national/v1/head", req, &status, &resp, err) != 0)
+        goto out;
+    if (status != 200) {
+        err_set(err, "sync: national head: %s", nat_str(resp, "message"));
+        goto out;
+    }
+    if (json_is_true(json_object_get(resp, "fork_alarm"))) {
+        err_set(err, "sync refused: the national tier holds a fork alarm for office %s "
+                     "(`civreg national status`)", c->office);
+        goto out;
+    }
+    accepted = (uint64_t)json_integer_value(json_object_get(resp, "tree_size"));
+    stats->from = stats->to = accepted;
+    if (reg_log_size(db, &local, err) != 0)
+        goto out;
+    /* what the national tier accepted must be our own history */
+    if (accepted > 0) {
+        json_t *mine = NULL;
+        uint64_t at = accepted <= local ? accepted : local;
+        if (at == 0 || head_at(db, at, &mine, err) != 0 || accepted > local ||
+            strcmp(nat_str(mine, "root_hash"), nat_str(resp, "root_hash")) != 0) {
+            json_decref(mine);
+            rc = at ? send_fork(c, db, accepted, at, err) : err_set(err, "sync: the district "
+                                                                        "log is empty but the "
+                                                                        "national tier holds "
+                                                                        "events");
+            goto out;
+        }
+        json_decref(mine);
+    }
+    while (accepted < local) {
+        uint64_t end = accepted + batch < local ? accepted + batch : local;
+        json_decref(req);
+        json_decref(resp);
+        req = resp = NULL;
+        if (events_json(db, accepted, end, &events, &versions, err) != 0 ||
+            head_at(db, end, &head, err) != 0 || consistency_json(db, accepted, end, &proof, err) != 0)
+            goto out;
+        req = json_pack("{s:I, s:o, s:o, s:o, s:o}", "from", (json_int_t)accepted, "events",
+                        events, "versions", versions, "head", head, "consistency", proof);
+        events = versions = head = proof = NULL;
+        if (req == NULL) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+        if (national_client_post(c, "/national/v1/push", req, &status, &resp, err) != 0)
+            goto out;
+        if (status == 200) {
+            accepted = (uint64_t)json_integer_value(json_object_get(resp, "tree_size"));
+            stats->to = accepted;
+            stats->batches++;
+            continue;
+        }
+        if (status == 409 && strcmp(nat_str(resp, "error"), "stale") == 0 && stale++ < 3) {
+            /* another push got there first: resume from what it accepted */
+            accepted = (uint64_t)json_integer_value(json_object_get(resp, "tree_size"));
+            continue;
+        }
+        err_set(err, "sync refused (%d %s): %s", status, nat_str(resp, "error"),
+                nat_str(resp, "message"));
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(req);
+    json_decref(resp);
+    json_decref(head);
+    json_decref(events);
+    json_decref(versions);
+    json_decref(proof);
+    return rc;
+}

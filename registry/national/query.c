@@ -1,0 +1,274 @@
+/* civreg national tier: what offices ask — a person from any office as an
+ * offline-verifiable bundle, national search, cross-district duplicate
+ * cases, blocks of national UINs. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "national_int.h"
+
+static json_t *proof_json(const merkle_hash *p, size_t n)
+{
+    json_t *a = json_array();
+    char h[65];
+
+    for (size_t i = 0; a && i < n; i++) {
+        hex_encode(p[i], 32, h);
+        (void)json_array_append_new(a, json_string(h));
+    }
+    return a;
+}
+
+enum national_refusal national_person(struct pg *pg, const char *uin, json_t **out,
+                                      struct err *err)
+{
+    struct pg_res *pr = NULL, *or = NULL, *er = NULL, *vr = NULL, *dr = NULL;
+    merkle_hash *leaves = NULL;
+    json_t *b = NULL, *events = NULL, *versions = NULL, *links = NULL, *death = NULL;
+    enum national_refusal rc = NATIONAL_INTERNAL;
+    const char *p[3];
+    uint64_t size;
+    const char *office, *record_id;
+    char like[40];
+
+    *out = NULL;
+    if (registry_uin_check(uin, NULL) != 0) {
+        err_set(err, "person: '%s' is not a valid UIN", uin);
+        return NATIONAL_BAD_REQUEST;
+    }
+    p[0] = uin;
+    if (pg_exec(pg,
+                "SELECT office, record_id, registration_number, link_statement, link_signature,"
+                " link_signer FROM persons WHERE uin = $1",
+                1, p, &pr, err) != 0)
+        goto out;
+    if (pg_res_rows(pr) != 1) {
+        err_set(err, "person %s: not known to the national tier", uin);
+        rc = NATIONAL_NOT_FOUND;
+        goto out;
+    }
+    office = pg_res_value(pr, 0, 0);
+    record_id = pg_res_value(pr, 0, 1);
+    p[0] = office;
+    if (pg_exec(pg,
+                "SELECT tree_size, head_body, head_signature, public_key, root_hash FROM offices"
+                " WHERE office = $1",
+                1, p, &or, err) != 0 || pg_res_rows(or) != 1)
+        goto out;
+    size = strtoull(pg_res_value(or, 0, 0), NULL, 10);
+    (void)snprintf(like, sizeof like, "%s:%%", uin);
+    p[0] = office, p[1] = record_id, p[2] = uin;
+    if (pg_exec(pg,
+                "SELECT e.seq, e.body, e.signature FROM events e WHERE e.office = $1 AND"
+                " (e.type IN ('user.add', 'user.key') OR e.seq IN (SELECT o.seq FROM"
+                " event_objects o WHERE o.office = $1 AND ((o.kind = 'record' AND o.id = $2)"
+                " OR (o.kind = 'person' AND o.id = $3))))"
+                " ORDER BY e.seq",
+                3, p, &er, err) != 0)
+        goto out;
+    if (nat_load_leaves(pg, office, size, &leaves, err) != 0)
+        goto out;
+    if ((events = json_array()) == NULL || (versions = json_array()) == NULL ||
+        (links = json_array()) == NULL)
+        goto oom;
+    for (int i = 0; i < pg_res_rows(er); i++) {
+        merkle_hash path[MERKLE_MAX_PROOF];
+        struct merkle_mem mem = { (const merkle_hash *)leaves, size };
+        struct merkle_source src;
+        uint64_t seq = strtoull(pg_res_value(er, i, 0), NULL, 10);
+        size_t n = 0;
+        merkle_mem_source(&mem, &src);
+        if (merkle_inclusion_proof(&src, seq, size, path, &n, err) != 0)
+            goto out;
+        if (json_array_append_new(events,
+                                  json_pack("{s:I, s:s, s:s, s:o}", "seq", (json_int_t)seq,
+                                            "body", pg_res_value(er, i, 1), "signature",
+                                            pg_res_value(er, i, 2), "inclusion_proof",
+                                            proof_json(path, n))) != 0)
+            goto oom;
+    }
+    p[0] = office, p[1] = record_id;
+    if (pg_exec(pg,
+                "SELECT version, hash, data FROM record_versions WHERE office = $1 AND"
+                " record_id = $2 ORDER BY version",
+                2, p, &vr, err) != 0)
+        goto out;
+    for (int i = 0; i < pg_res_rows(vr); i++)
+        if (json_array_append_new(versions,
+                                  json_pack("{s:s, s:I, s:s, s:s}", "record_id", record_id,
+                                            "version",
+                                            (json_int_t)strtoll(pg_res_value(vr, i, 0), NULL, 10),
+                                            "hash", pg_res_value(vr, i, 1), "data",
+                                            pg_res_value(vr, i, 2))) != 0)
+            goto oom;
+    if (json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "statement",
+                                               pg_res_value(pr, 0, 3), "signature",
+                                               pg_res_value(pr, 0, 4), "signer",
+                                               pg_res_value(pr, 0, 5))) != 0)
+        goto oom;
+    p[0] = uin;
+    if (pg_exec(pg,
+                "SELECT office, id, registration_number, date_of_death FROM deaths WHERE uin = $1",
+                1, p, &dr, err) != 0)
+        goto out;
+    if (pg_res_rows(dr) > 0)
+        death = json_pack("{s:s, s:s, s:s, s:s}", "office", pg_res_value(dr, 0, 0), "id",
+                          pg_res_value(dr, 0, 1), "registration_number", pg_res_value(dr, 0, 2),
+                          "date_of_death", pg_res_value(dr, 0, 3));
+    b = json_pack("{s:s, s:{s:s, s:s, s:I, s:s}, s:O, s:O, s:O,"
+                  " s:{s:s, s:s, s:s, s:s, s:s, s:b, s:O?}}",
+                  "format", "civreg.bundle.v1", "tree_head", "body", pg_res_value(or, 0, 1),
+                  "signature", pg_res_value(or, 0, 2), "tree_size", (json_int_t)size, "root_hash", pg_res_value(or, 0, 4), "events", events, "record_versions",
+                  versions, "links", links, "national", "office", office, "office_key",
+                  pg_res_value(or, 0, 3), "uin", uin, "record_id", record_id,
+                  "registration_number", pg_res_value(pr, 0, 2), "deceased", death != NULL,
+                  "death", death);
+    if (b == NULL)
+        goto oom;
+    *out = b;
+    rc = NATIONAL_OK;
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    free(leaves);
+    json_decref(events);
+    json_decref(versions);
+    json_decref(links);
+    json_decref(death);
+    pg_res_free(pr);
+    pg_res_free(or);
+    pg_res_free(er);
+    pg_res_free(vr);
+    pg_res_free(dr);
+    return rc;
+}
+
+int national_search(struct pg *pg, const char *query, int limit, json_t **out, struct err *err)
+{
+    struct pg_res *r = NULL;
+    char *key = nat_name_key(query, ""), lim[16];
+    const char *p[2];
+    json_t *a = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (key == NULL)
+        return err_set(err, "out of memory");
+    /* the key of "GIVEN FAMILY" with an empty family ends with a blank */
+    for (size_t n = strlen(key); n > 0 && key[n - 1] == ' '; n--)
+        key[n - 1] = '\0';
+    if (*key == '\0') {
+        free(key);
+        return err_set(err, "search: the query has no letters to search by");
+    }
+    (void)snprintf(lim, sizeof lim, "%d", limit > 0 && limit <= 1000 ? limit : 20);
+    p[0] = key, p[1] = lim;
+    if (pg_exec(pg,
+                "SELECT b.office, b.record_id, coalesce(b.uin, ''),"
+                " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"
+                " similarity(b.name_key, $1) AS s,"
+                " EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
+                " FROM birth_records b WHERE b.name_key % $1"
+                " ORDER BY s DESC, b.office, b.record_id LIMIT $2::int",
+                2, p, &r, err) != 0)
+        goto out;
+    if ((a = json_array()) == NULL)
+        goto out;
+    for (int i = 0; i < pg_res_rows(r); i++)
+        (void)json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b}", "office",
+                         pg_res_value(r, i, 0), "record_id", pg_res_value(r, i, 1), "uin",
+                         pg_res_value(r, i, 2), "registration_number", pg_res_value(r, i, 3),
+                         "name", pg_res_value(r, i, 4), "birth_date", pg_res_value(r, i, 5),
+                         "score", strtod(pg_res_value(r, i, 6), NULL), "deceased",
+                         strcmp(pg_res_value(r, i, 7), "t") == 0));
+    *out = a;
+    a = NULL;
+    rc = 0;
+out:
+    json_decref(a);
+    free(key);
+    pg_res_free(r);
+    return rc;
+}
+
+int national_duplicates(struct pg *pg, json_t **out, struct err *err)
+{
+    struct pg_res *r = NULL;
+    json_t *a = json_array();
+
+    *out = NULL;
+    if (a == NULL)
+        return err_set(err, "out of memory");
+    if (pg_exec(pg,
+                "SELECT id, office_a, record_a, office_b, record_b, why, status, opened_at::text"
+                " FROM dup_cases ORDER BY id",
+                0, NULL, &r, err) != 0) {
+        json_decref(a);
+        return -1;
+    }
+    for (int i = 0; i < pg_res_rows(r); i++)
+        (void)json_array_append_new(
+            a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+                         (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
+                         pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
+                         pg_res_value(r, i, 3), "record_b", pg_res_value(r, i, 4), "why",
+                         pg_res_value(r, i, 5), "status", pg_res_value(r, i, 6), "opened_at",
+                         pg_res_value(r, i, 7)));
+    pg_res_free(r);
+    *out = a;
+    return 0;
+}
+
+enum national_refusal national_uin_block(struct pg *pg, const char *office, int count,
+                                         json_t **out, struct err *err)
+{
+    json_t *a = NULL;
+    char block[24];
+    int got = 0, tries = 0;
+
+    *out = NULL;
+    if (count < 1 || count > 10000) {
+        err_set(err, "uin block: 1 to 10000 UINs per block");
+        return NATIONAL_BAD_REQUEST;
+    }
+    if ((a = json_array()) == NULL)
+        return NATIONAL_INTERNAL;
+    (void)snprintf(block, sizeof block, "%lld", (long long)time(NULL));
+    /* each candidate is reserved by its own INSERT: the primary key on uin
+     * makes a UIN national, whoever asks at the same time; one transaction
+     * (one durable commit) for the block */
+    if (pg_begin(pg, err) != 0) {
+        json_decref(a);
+        return NATIONAL_INTERNAL;
+    }
+    while (got < count && tries++ < count * 4) {
+        char uin[REGISTRY_UIN_LEN + 1];
+        struct pg_res *r = NULL;
+        const char *p[3] = { uin, office, block };
+        registry_uin_generate(uin);
+        if (pg_exec(pg,
+                    "INSERT INTO uins(uin, office, state, block_id) VALUES ($1, $2, 'reserved',"
+                    " $3) ON CONFLICT DO NOTHING",
+                    3, p, &r, err) != 0) {
+            pg_rollback(pg);
+            json_decref(a);
+            return NATIONAL_INTERNAL;
+        }
+        if (pg_res_affected(r) == 1) {
+            (void)json_array_append_new(a, json_string(uin));
+            got++;
+        }
+        pg_res_free(r);
+    }
+    if (pg_commit(pg, err) != 0) {
+        pg_rollback(pg);
+        json_decref(a);
+        return NATIONAL_INTERNAL;
+    }
+    *out = json_pack("{s:s, s:o}", "office", office, "uins", a);
+    return *out ? NATIONAL_OK : NATIONAL_INTERNAL;
+}

@@ -1,0 +1,16 @@
+# The national tier against a real PostgreSQL 15 server each test starts in a
+# temporary folder (tests/support/pg_cluster.sh; as the postgres user under
+# root): three districts syncing, fork alarms, forged/replayed requests
+# (test_national); kill -9 of either side during a 20,000-event push
+# (test_national_kill); primary killed, standby promoted (test_national_failover).
+# Exit 77 = skipped, only when the PostgreSQL server binaries are missing.
+if(CIVREG_NATIONAL)
+    civreg_test(test_national SOURCES integration/test_national.c LIBS civreg_core)
+    add_test(NAME test_national_kill COMMAND test_national kill)
+    add_test(NAME test_national_failover COMMAND test_national failover)
+    set_tests_properties(test_national test_national_kill test_national_failover PROPERTIES
+                         SKIP_RETURN_CODE 77 ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
+    set_tests_properties(test_national PROPERTIES TIMEOUT 600)
+    set_tests_properties(test_national_kill PROPERTIES TIMEOUT 1200)
+    set_tests_properties(test_national_failover PROPERTIES TIMEOUT 900)
+endif()
