@@ -81,4 +81,8 @@ int cmd_duplicates(int argc, char **argv);
  * start-up, before any thread). */
 void cli_search_init(void);
 
+/* Register the passport office's and the PKI's tables with `audit verify`
+ * (registry may not depend on issuance, so the program wires them in). */
+void cli_audit_init(void);
+
 #endif

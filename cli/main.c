@@ -263,5 +263,6 @@ int main(int argc, char **argv)
         return EXIT_FAIL;
     }
     cli_search_init();
+    cli_audit_init();
     return c->run(argc - 1, argv + 1);
 }

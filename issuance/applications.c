@@ -15,10 +15,10 @@
 /* ---- the registry side: actor, log, person ----------------------------- */
 
 static int registry_log(void *ctx, struct db *db, const char *type, const json_t *objects,
-                        const json_t *data, struct err *err)
+                        const json_t *data, const char *time, struct err *err)
 {
     const struct registry_actor *a = ctx;
-    return registry_event_append(db, a, type, objects, data, NULL, err);
+    return registry_event_append_at(db, a, type, objects, data, time, NULL, err);
 }
 
 void office_env_init(struct office_env *env)
@@ -146,7 +146,7 @@ int office_app_set_status(struct db *db, const char *id, const char *from, const
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (office_prepare(db,
                        "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
                        "status = ?2",
@@ -174,7 +174,7 @@ int office_doc_set(struct db *db, const struct office_actor *a, const char *numb
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (office_prepare(db,
                        "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
                        "?4, status_at = ?5, status_by = ?6 WHERE number = ?1",
@@ -491,7 +491,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
         goto out;
 
     office_new_id("APP", a->office, id);
-    office_now(now);
+    office_now(db, now);
     contact = e->contact ? json_deep_copy(e->contact) : json_object();
     if (json_canonical(contact, &contact_s, err) != 0 ||
         json_canonical(holder, &holder_s, err) != 0 ||
@@ -523,10 +523,10 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
         goto out;
     }
     if (office_log(db, a, "application.enrol",
-                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?}", "doc_type", doc_type,
+                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?, s:O}", "doc_type", doc_type,
                              "kind", kind, "replaces", e->replaces, "holder", holder, "checks",
                              checks, "photo", photo_hash, "signature",
-                             sig_hash[0] ? sig_hash : NULL),
+                             sig_hash[0] ? sig_hash : NULL, "contact", contact),
                    err, "application", id, "person", e->uin, "record", rec_id, "blob",
                    photo_hash, "blob", sig_hash[0] ? sig_hash : NULL, NULL) != 0)
         goto out;
@@ -553,6 +553,28 @@ out:
 }
 
 /* ---- four-eyes decision ------------------------------------------------- */
+
+/* DOC_TYPE's number series row as {pattern, next_seq} (new reference). */
+static int series_state(struct db *db, const char *doc_type, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (office_prepare(db, "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1",
+                       &st, err) != 0)
+        return -1;
+    office_bind_text(st, 1, doc_type);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        office_sql_fail(db, "number series", err);
+    else if ((*out = json_pack("{s:s, s:I}", "pattern", (const char *)sqlite3_column_text(st, 0),
+                               "next_seq", (json_int_t)sqlite3_column_int64(st, 1))) == NULL)
+        err_set(err, "out of memory");
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
 
 static int decide(struct office_env *env, const char *id, bool approve, const char *reason,
                   json_t **out, struct err *err)
@@ -600,7 +622,7 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
             goto out;
         }
     }
-    office_now(now);
+    office_now(db, now);
     if (approve) {
         const char *state = json_string_value(json_object_get(app.holder, "issuing_state"));
         if (office_number_allocate(db, a, app.doc_type, number, err) != 0 ||
@@ -646,9 +668,13 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
         goto out;
     }
     if (approve) {
+        json_t *series = NULL;
+        /* the number series as the allocation left it, for the audit */
+        if (series_state(db, app.doc_type, &series, err) != 0)
+            goto out;
         if (office_log(db, a, "application.approve",
-                       json_pack("{s:s, s:s, s:s}", "document_number", number, "booklet", serial,
-                                 "enrolled_by", app.enrolled_by),
+                       json_pack("{s:s, s:s, s:s, s:o}", "document_number", number, "booklet",
+                                 serial, "enrolled_by", app.enrolled_by, "series", series),
                        err, "application", id, "document", number, "booklet", serial, "person",
                        app.uin, NULL) != 0)
             goto out;

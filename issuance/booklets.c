@@ -44,7 +44,7 @@ static int movement(struct db *db, const struct office_actor *a, const char *ser
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (office_prepare(db,
                        "INSERT INTO booklet_movements (serial, batch_id, movement, "
                        "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -96,9 +96,9 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
         return err_set(err, "booklet delivery: a reference (delivery note) of 1 to %d bytes is "
                             "required", REASON_MAX);
     office_new_id("BAT", actor->office, id);
-    office_now(now);
     if (db_tx_begin(db, err) != 0)
         return -1;
+    office_now(db, now);
     if (office_prepare(db,
                        "INSERT INTO booklet_batches (id, doc_type, first, last, count, reference, "
                        "received_at, received_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -173,9 +173,9 @@ int office_booklet_reserve(struct db *db, const struct office_actor *actor,
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1, s;
 
-    office_now(now);
     if (db_tx_begin(db, err) != 0)
         return -1;
+    office_now(db, now);
     /* The lowest free serial: stock goes out in the order it came in. The
      * write lock of this transaction serializes concurrent reservations. */
     if (office_prepare(db,
@@ -228,7 +228,7 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     const char *status;
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (office_prepare(db, "SELECT status, application_id FROM booklets WHERE serial = ?1", &st,
                        err) != 0)
         return -1;

@@ -171,7 +171,7 @@ int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, cons
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (office_prepare(db,
                        "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
                        "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "

@@ -172,9 +172,9 @@ int office_number_series_set(struct db *db, const struct office_actor *actor,
     if (office_require(actor, OFFICE_ROLE_ADMIN, "set document number patterns", err) != 0 ||
         office_number_pattern_check(pattern, doc_type, actor->office, err) != 0)
         return -1;
-    office_now(now);
     if (db_tx_begin(db, err) != 0)
         return -1;
+    office_now(db, now);
     if (office_prepare(db,
                        "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
                        "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
@@ -279,9 +279,9 @@ int office_number_allocate(struct db *db, const struct office_actor *actor,
     if (office_doc_type_check(doc_type, err) != 0)
         return -1;
     date_today(&year, &month, &day);
-    office_now(now);
     if (db_tx_begin(db, err) != 0)
         return -1;
+    office_now(db, now);
     if (office_prepare(db, "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1",
                        &st, err) != 0)
         goto out;

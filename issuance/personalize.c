@@ -77,6 +77,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     unsigned char *photo = NULL, *sig = NULL;
     size_t photo_len = 0, sig_len = 0;
     char pdf_hash[65], chip_hash[65] = "", serial[32], name[128], authority[160];
+    char now[TIME_ISO8601_LEN + 1];
     char issue_s[40], expiry_s[40];
     const char *chip_note = NULL;
     sqlite3_stmt *st = NULL;
@@ -246,8 +247,8 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
                    expiry.day);
     if (office_prepare(db,
                        "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
-                       "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = "
-                       "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1 AND status = ?6",
+                       "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
+                       "WHERE id = ?1 AND status = ?6",
                        &st, err) != 0)
         goto out;
     office_bind_text(st, 1, id);
@@ -256,6 +257,8 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     office_bind_text(st, 4, pdf_hash);
     office_bind_text(st, 5, chip_hash[0] ? chip_hash : NULL);
     office_bind_text(st, 6, app.status);
+    office_now(db, now);
+    office_bind_text(st, 7, now);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
         office_sql_fail(db, "applications", err);
         goto out;
