@@ -20,6 +20,8 @@
 #include "db/datadir.h"
 #include "db/db.h"
 #include "issuance/office_app.h"
+#include "issuance/pki.h"
+#include "registry/projection.h"
 #include "registry/registry.h"
 #include "support/support.h"
 
@@ -361,5 +363,8 @@ int main(void)
         cmocka_unit_test(test_eight_concurrent_approvals),
         cmocka_unit_test(test_renewal_and_replacement),
     };
+    /* audit verify compares the office's tables too, as the program does */
+    registry_audit_register(office_projection());
+    registry_audit_register(pki_projection());
     return cmocka_run_group_tests(tests, setup, teardown);
 }
