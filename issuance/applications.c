@@ -227,7 +227,11 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
                               office_column_json(st, 1), "application", office_column_json(st, 2));
-        json_array_append_new(arr, o);
+        /* a document left out would let a second one through */
+        if (json_array_append_new(arr, o) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
     }
     if (s != SQLITE_DONE) {
         office_sql_fail(db, "documents", err);
@@ -851,12 +855,14 @@ static json_t *app_row(sqlite3_stmt *st)
     json_t *o = json_object();
     for (int i = 0; o && i < (int)(sizeof app_cols / sizeof app_cols[0]); i++) {
         json_t *v = NULL;
-        if (i >= 8 && i <= 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
-            json_parse((const char *)sqlite3_column_text(st, i),
-                       (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0)
-            json_object_set_new(o, app_cols[i], v);
-        else
-            json_object_set_new(o, app_cols[i], office_column_json(st, i));
+        if (!(i >= 8 && i <= 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
+              json_parse((const char *)sqlite3_column_text(st, i),
+                         (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0))
+            v = office_column_json(st, i);
+        if (json_object_set_new(o, app_cols[i], v) != 0) {
+            json_decref(o);
+            o = NULL; /* the callers report out of memory */
+        }
     }
     return o;
 }
@@ -889,8 +895,12 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     if (rc == 0 && json_is_string(json_object_get(*out, "document_number"))) {
         json_t *doc = NULL;
         if (office_document_show(env, json_string_value(json_object_get(*out, "document_number")),
-                                 &doc, err) == 0)
-            json_object_set_new(*out, "document", doc);
+                                 &doc, err) == 0 &&
+            json_object_set_new(*out, "document", doc) != 0) {
+            json_decref(*out);
+            *out = NULL;
+            rc = err_set(err, "out of memory");
+        }
     }
     return rc;
 }
@@ -913,7 +923,10 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
     office_bind_text(st, 1, status);
     sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, app_row(st));
+        if (json_array_append_new(arr, app_row(st)) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
     if (s != SQLITE_DONE) {
         office_sql_fail(env->db, "applications", err);
         goto out;

@@ -357,6 +357,7 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
     sqlite3_stmt *st = NULL;
     json_t *rep = NULL, *types, *batches, *spoiled;
     int rc = -1, s;
+    bool bad = false; /* a member or row that could not be added */
 
     *out = NULL;
     rep = json_pack("{s:{s:{s:i,s:i,s:i,s:i,s:i}, s:{s:i,s:i,s:i,s:i,s:i}}, s:[], s:[]}",
@@ -375,7 +376,8 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
         json_t *t = json_object_get(types, (const char *)sqlite3_column_text(st, 0));
         json_int_t n = sqlite3_column_int64(st, 2);
         json_t *total = json_object_get(t, "total");
-        json_object_set_new(t, (const char *)sqlite3_column_text(st, 1), json_integer(n));
+        bad |= json_object_set_new(t, (const char *)sqlite3_column_text(st, 1),
+                                   json_integer(n)) != 0;
         json_integer_set(total, json_integer_value(total) + n);
     }
     if (s != SQLITE_DONE) {
@@ -397,8 +399,8 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
                                             "reference", "received_at", "received_by",
                                             "blank" };
         for (int i = 0; i < 9; i++)
-            json_object_set_new(o, cols[i], office_column_json(st, i));
-        json_array_append_new(batches, o);
+            bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
+        bad |= json_array_append_new(batches, o) != 0;
     }
     if (s != SQLITE_DONE) {
         office_sql_fail(db, "booklet batches", err);
@@ -415,11 +417,15 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
         json_t *o = json_object();
         static const char *const cols[] = { "serial", "doc_type", "reason", "at", "by" };
         for (int i = 0; i < 5; i++)
-            json_object_set_new(o, cols[i], office_column_json(st, i));
-        json_array_append_new(spoiled, o);
+            bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
+        bad |= json_array_append_new(spoiled, o) != 0;
     }
     if (s != SQLITE_DONE) {
         office_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    if (bad) {
+        err_set(err, "booklet report: out of memory");
         goto out;
     }
     *out = rep;
@@ -436,6 +442,7 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     sqlite3_stmt *st = NULL;
     json_t *o = NULL, *moves;
     int rc = -1, s;
+    bool bad = false; /* a member or movement that could not be added */
 
     *out = NULL;
     if (office_prepare(db,
@@ -456,11 +463,15 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     static const char *const cols[] = { "serial", "doc_type", "batch_id", "status",
                                         "application_id", "reason", "updated_at", "updated_by" };
     for (int i = 0; i < 8; i++)
-        json_object_set_new(o, cols[i], office_column_json(st, i));
+        bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
     sqlite3_finalize(st);
     st = NULL;
     moves = json_array();
-    json_object_set_new(o, "movements", moves);
+    /* on failure MOVES is gone with it: stop here */
+    if (json_object_set_new(o, "movements", moves) != 0) {
+        err_set(err, "out of memory");
+        goto out;
+    }
     if (office_prepare(db,
                        "SELECT movement, application_id, reason, at, by FROM booklet_movements "
                        "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
@@ -472,11 +483,15 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
         json_t *m = json_object();
         static const char *const mc[] = { "movement", "application_id", "reason", "at", "by" };
         for (int i = 0; i < 5; i++)
-            json_object_set_new(m, mc[i], office_column_json(st, i));
-        json_array_append_new(moves, m);
+            bad |= json_object_set_new(m, mc[i], office_column_json(st, i)) != 0;
+        bad |= json_array_append_new(moves, m) != 0;
     }
     if (s != SQLITE_DONE) {
         office_sql_fail(db, "booklet movements", err);
+        goto out;
+    }
+    if (bad) {
+        err_set(err, "booklet %s: out of memory", serial);
         goto out;
     }
     *out = o;

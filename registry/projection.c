@@ -511,7 +511,11 @@ static json_t *select_one(struct proj *p, const char *schema, const char *table,
         } else {
             row = json_object();
             for (size_t i = 0; row && i < t->n_cols; i++)
-                (void)json_object_set_new(row, t->cols[i], column_json(st, (int)i));
+                if (json_object_set_new(row, t->cols[i], column_json(st, (int)i)) != 0) {
+                    json_decref(row);
+                    row = NULL;
+                    proj_problem(p, "audit: out of memory reading %s", table);
+                }
         }
     }
 out:
