@@ -93,4 +93,8 @@ struct office_env;
 int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bool *valid,
                      struct err *err);
 
+/* Register the passport office's and the PKI's tables with `audit verify`
+ * (registry may not depend on issuance, so the program wires them in). */
+void cli_audit_init(void);
+
 #endif

@@ -12,6 +12,8 @@
 #include "db/datadir.h"
 #include "db/db.h"
 #include "issuance/passport/passport.h"
+#include "issuance/pki/pki.h"
+#include "registry/projection.h"
 #include "registry/registry.h"
 
 static int audit_verify(int argc, char **argv);
@@ -20,6 +22,12 @@ static int audit_proof(int argc, char **argv);
 static int audit_export(int argc, char **argv);
 static int audit_verify_bundle(int argc, char **argv);
 static int audit_head(int argc, char **argv);
+
+void cli_audit_init(void)
+{
+    registry_audit_register(office_projection());
+    registry_audit_register(pki_projection());
+}
 
 static const struct cli_command audit_commands[] = {
     { "verify", audit_verify, "re-verify every hash, signature and tree head",

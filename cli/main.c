@@ -268,5 +268,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "civreg: %s\n", err_msg(&err));
         return EXIT_FAIL;
     }
+    cli_audit_init();
     return c->run(argc - 1, argv + 1);
 }

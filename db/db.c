@@ -32,6 +32,7 @@ struct db {
     int tx_depth;
     bool tx_failed; /* a nested savepoint was rolled back */
     int last_rc;
+    time_t tx_started; /* when the outermost transaction began */
 };
 
 static int db_fail(struct db *db, struct err *err, const char *what)
@@ -369,6 +370,7 @@ int db_tx_begin(struct db *db, struct err *err)
         if (db_exec(db, "BEGIN IMMEDIATE", err) != 0)
             return -1;
         db->tx_failed = false;
+        db->tx_started = time(NULL);
     } else {
         (void)snprintf(sql, sizeof sql, "SAVEPOINT sp%d", db->tx_depth);
         if (db_exec(db, sql, err) != 0)
@@ -376,6 +378,11 @@ int db_tx_begin(struct db *db, struct err *err)
     }
     db->tx_depth++;
     return 0;
+}
+
+time_t db_tx_time(struct db *db)
+{
+    return db->tx_depth > 0 ? db->tx_started : time(NULL);
 }
 
 int db_tx_commit(struct db *db, struct err *err)

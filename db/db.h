@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "core/err.h"
 
@@ -53,6 +54,9 @@ int db_migrate(struct db *db, struct err *err) __attribute__((warn_unused_result
 int db_tx_begin(struct db *db, struct err *err) __attribute__((warn_unused_result));
 int db_tx_commit(struct db *db, struct err *err) __attribute__((warn_unused_result));
 void db_tx_rollback(struct db *db);
+/* The time the outermost transaction began (now outside one): the one
+ * time every row a transaction writes and the event logging it can carry. */
+time_t db_tx_time(struct db *db);
 
 /* Run FN inside a transaction: commit when it returns 0, roll back when it
  * fails. A whole transaction that hit SQLITE_BUSY is retried a few times so

@@ -61,6 +61,7 @@ struct proj {
     size_t n_tabs;
     bool attached;
     json_t *cache; /* SQL text -> index into stmts */
+    json_t *state; /* module name -> its handlers' shared object */
     sqlite3_stmt *stmts[PROJ_STMT_CACHE];
     size_t n_stmts;
 };
@@ -251,7 +252,10 @@ int proj_open(struct db *db, const struct proj_module *own, void (*report)(void 
     struct proj *p = calloc(1, sizeof *p);
 
     *out = NULL;
-    if (p == NULL || (p->cache = json_object()) == NULL) {
+    if (p == NULL || (p->cache = json_object()) == NULL ||
+        (p->state = json_object()) == NULL) {
+        if (p)
+            json_decref(p->cache);
         free(p);
         return err_set(err, "out of memory");
     }
@@ -290,7 +294,17 @@ void proj_close(struct proj *p)
             free(p->tabs[i].pk[c]);
     }
     json_decref(p->cache);
+    json_decref(p->state);
     free(p);
+}
+
+json_t *proj_state(struct proj *p, const char *module)
+{
+    json_t *s = json_object_get(p->state, module);
+
+    if (s == NULL && json_object_set_new(p->state, module, json_object()) == 0)
+        s = json_object_get(p->state, module);
+    return s;
 }
 
 bool proj_handles(struct proj *p, const char *type)
@@ -497,7 +511,11 @@ static json_t *select_one(struct proj *p, const char *schema, const char *table,
         } else {
             row = json_object();
             for (size_t i = 0; row && i < t->n_cols; i++)
-                (void)json_object_set_new(row, t->cols[i], column_json(st, (int)i));
+                if (json_object_set_new(row, t->cols[i], column_json(st, (int)i)) != 0) {
+                    json_decref(row);
+                    row = NULL;
+                    proj_problem(p, "audit: out of memory reading %s", table);
+                }
         }
     }
 out:

@@ -94,4 +94,9 @@ json_t *proj_stored(struct proj *p, const char *table, const json_t *key, const 
  * (new reference). */
 json_t *proj_time(const struct proj_event *ev);
 
+/* A JSON object MODULE's handlers share for the length of one audit (e.g.
+ * a counter, or hashes for its after-replay pass); borrowed, freed with the
+ * audit. NULL only when out of memory. */
+json_t *proj_state(struct proj *p, const char *module);
+
 #endif

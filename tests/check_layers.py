@@ -28,7 +28,7 @@ LAYERS = {
     'registry': ['db', 'core'],
     'registry/national': ['registry', 'db', 'core'],
     'issuance/icao': ['scanner', 'core'],
-    'issuance/pki': ['issuance/icao', 'db', 'core'],
+    'issuance/pki': ['issuance/icao', 'registry', 'db', 'core'],  # registry: the audit's PKI projection
     'issuance/print': ['issuance/icao', 'scanner', 'core'],
     'issuance/passport': ['issuance/pki', 'issuance/print', 'issuance/icao', 'registry', 'db',
                           'core'],

@@ -16,10 +16,10 @@
 /* ---- the registry side: actor, log, person ----------------------------- */
 
 static int registry_log(void *ctx, struct db *db, const char *type, const json_t *objects,
-                        const json_t *data, struct err *err)
+                        const json_t *data, const char *time, struct err *err)
 {
     const struct registry_actor *a = ctx;
-    return registry_event_append(db, a, type, objects, data, NULL, err);
+    return registry_event_append_at(db, a, type, objects, data, time, NULL, err);
 }
 
 void office_env_init(struct office_env *env)
@@ -146,7 +146,7 @@ int office_app_set_status(struct db *db, const char *id, const char *from, const
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (db_prepare(db, &st,
                    "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
                    "status = ?2", err) != 0)
@@ -173,7 +173,7 @@ int office_doc_set(struct db *db, const struct office_actor *a, const char *numb
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (db_prepare(db, &st,
                    "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
                    "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", err) != 0)
@@ -224,7 +224,11 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
                               office_column_json(st, 1), "application", office_column_json(st, 2));
-        json_array_append_new(arr, o);
+        /* a document left out would let a second one through */
+        if (json_array_append_new(arr, o) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
     }
     if (s != SQLITE_DONE) {
         db_sql_fail(db, "documents", err);
@@ -494,7 +498,7 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
     if (check_documents(c->env, e, c->doc_type, c->kind, c->checks, err) != 0)
         goto out;
     db_id_new(a->office, 'A', c->id);
-    office_now(now);
+    office_now(db, now);
     contact = e->contact ? json_deep_copy(e->contact) : json_object();
     if (json_canonical(contact, &contact_s, err) != 0 ||
         json_canonical(c->holder, &holder_s, err) != 0 ||
@@ -525,9 +529,10 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     if (office_log(db, a, "application.enrol",
-                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?}", "doc_type", c->doc_type,
+                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?, s:O}", "doc_type", c->doc_type,
                              "kind", c->kind, "replaces", e->replaces, "holder", c->holder,
-                             "checks", c->checks, "photo", c->photo_hash, "signature", sig),
+                             "checks", c->checks, "photo", c->photo_hash, "signature", sig,
+                             "contact", contact),
                    err, "application", c->id, "person", e->uin, "record", c->rec_id, "blob",
                    c->photo_hash, "blob", sig, NULL) != 0)
         goto out;
@@ -591,6 +596,28 @@ out:
 
 /* ---- four-eyes decision ------------------------------------------------- */
 
+/* DOC_TYPE's number series row as {pattern, next_seq} (new reference). */
+static int series_state(struct db *db, const char *doc_type, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (db_prepare(db, &st, "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1",
+                   err) != 0)
+        return -1;
+    db_bind_text(st, 1, doc_type);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        db_sql_fail(db, "number series", err);
+    else if ((*out = json_pack("{s:s, s:I}", "pattern", (const char *)sqlite3_column_text(st, 0),
+                               "next_seq", (json_int_t)sqlite3_column_int64(st, 1))) == NULL)
+        err_set(err, "out of memory");
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* The application a call names, for the transactions below. */
 struct app_ctx {
     struct office_env *env;
@@ -639,7 +666,7 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
             goto out;
         }
     }
-    office_now(now);
+    office_now(db, now);
     if (approve) {
         const char *state = json_string_value(json_object_get(app.holder, "issuing_state"));
         if (office_number_allocate(db, a, app.doc_type, number, err) != 0 ||
@@ -683,9 +710,13 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     if (approve) {
+        json_t *series = NULL;
+        /* the number series as the allocation left it, for the audit */
+        if (series_state(db, app.doc_type, &series, err) != 0)
+            goto out;
         if (office_log(db, a, "application.approve",
-                       json_pack("{s:s, s:s, s:s}", "document_number", number, "booklet", serial,
-                                 "enrolled_by", app.enrolled_by),
+                       json_pack("{s:s, s:s, s:s, s:o}", "document_number", number, "booklet",
+                                 serial, "enrolled_by", app.enrolled_by, "series", series),
                        err, "application", id, "document", number, "booklet", serial, "person",
                        app.uin, NULL) != 0)
             goto out;
@@ -895,12 +926,14 @@ static json_t *app_row(sqlite3_stmt *st)
     json_t *o = json_object();
     for (int i = 0; o && i < (int)(sizeof app_cols / sizeof app_cols[0]); i++) {
         json_t *v = NULL;
-        if (i >= 8 && i <= 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
-            json_parse((const char *)sqlite3_column_text(st, i),
-                       (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0)
-            json_object_set_new(o, app_cols[i], v);
-        else
-            json_object_set_new(o, app_cols[i], office_column_json(st, i));
+        if (!(i >= 8 && i <= 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
+              json_parse((const char *)sqlite3_column_text(st, i),
+                         (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0))
+            v = office_column_json(st, i);
+        if (json_object_set_new(o, app_cols[i], v) != 0) {
+            json_decref(o);
+            o = NULL; /* the callers report out of memory */
+        }
     }
     return o;
 }
@@ -933,8 +966,12 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     if (rc == 0 && json_is_string(json_object_get(*out, "document_number"))) {
         json_t *doc = NULL;
         if (office_document_show(env, json_string_value(json_object_get(*out, "document_number")),
-                                 &doc, err) == 0)
-            json_object_set_new(*out, "document", doc);
+                                 &doc, err) == 0 &&
+            json_object_set_new(*out, "document", doc) != 0) {
+            json_decref(*out);
+            *out = NULL;
+            rc = err_set(err, "out of memory");
+        }
     }
     return rc;
 }
@@ -956,7 +993,10 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
     db_bind_text(st, 1, status);
     sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, app_row(st));
+        if (json_array_append_new(arr, app_row(st)) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
     if (s != SQLITE_DONE) {
         db_sql_fail(env->db, "applications", err);
         goto out;

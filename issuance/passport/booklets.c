@@ -44,7 +44,7 @@ static int movement(struct db *db, const struct office_actor *a, const char *ser
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (db_prepare(db, &st,
                    "INSERT INTO booklet_movements (serial, batch_id, movement, "
                    "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err) != 0)
@@ -66,7 +66,7 @@ static int movement(struct db *db, const struct office_actor *a, const char *ser
 
 struct receive_ctx {
     const struct office_actor *actor;
-    const char *doc_type, *first, *last, *reference, *id, *now;
+    const char *doc_type, *first, *last, *reference, *id;
     size_t p1, d1;
     unsigned long long a, b, count;
     json_t **batch;
@@ -77,7 +77,8 @@ static int receive_tx(struct db *db, void *arg, struct err *err)
     const struct receive_ctx *c = arg;
     const struct office_actor *actor = c->actor;
     const char *doc_type = c->doc_type, *first = c->first, *last = c->last;
-    const char *reference = c->reference, *id = c->id, *now = c->now;
+    const char *reference = c->reference, *id = c->id;
+    char now[TIME_ISO8601_LEN + 1];
     const size_t p1 = c->p1, d1 = c->d1;
     const unsigned long long a = c->a, b = c->b, count = c->count;
     json_t **batch = c->batch;
@@ -89,6 +90,7 @@ static int receive_tx(struct db *db, void *arg, struct err *err)
         json_decref(*batch);
         *batch = NULL;
     }
+    office_now(db, now); /* the transaction's time, which its event carries */
     if (db_prepare(db, &st,
                    "INSERT INTO booklet_batches (id, doc_type, first, last, count, reference, "
                    "received_at, received_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err) != 0)
@@ -151,7 +153,7 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
 {
     struct receive_ctx c = { .actor = actor, .doc_type = doc_type, .first = first,
                              .last = last, .reference = reference, .batch = batch };
-    char id[64], now[TIME_ISO8601_LEN + 1];
+    char id[64];
     size_t p1, p2, d1, d2;
     unsigned long long a, b, count;
 
@@ -176,9 +178,7 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
         return err_set(err, "booklet delivery: a reference (delivery note) of 1 to %d bytes is "
                             "required", REASON_MAX);
     db_id_new(actor->office, 'B', id);
-    office_now(now);
     c.id = id;
-    c.now = now;
     c.p1 = p1;
     c.d1 = d1;
     c.a = a;
@@ -209,7 +209,7 @@ static int reserve_tx(struct db *db, void *arg, struct err *err)
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1, s;
 
-    office_now(now);
+    office_now(db, now);
     /* The lowest free serial: stock goes out in the order it came in. The
      * write lock of this transaction serializes concurrent reservations. */
     if (db_prepare(db, &st,
@@ -267,7 +267,7 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     const char *status;
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (db_prepare(db, &st,
                    "SELECT status, application_id FROM booklets WHERE serial = ?1", err) != 0)
         return -1;
@@ -410,6 +410,7 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
     sqlite3_stmt *st = NULL;
     json_t *rep = NULL, *types, *batches, *spoiled;
     int rc = -1, s;
+    bool bad = false; /* a member or row that could not be added */
 
     *out = NULL;
     rep = json_pack("{s:{s:{s:i,s:i,s:i,s:i,s:i}, s:{s:i,s:i,s:i,s:i,s:i}}, s:[], s:[]}",
@@ -428,7 +429,8 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
         json_t *t = json_object_get(types, (const char *)sqlite3_column_text(st, 0));
         json_int_t n = sqlite3_column_int64(st, 2);
         json_t *total = json_object_get(t, "total");
-        json_object_set_new(t, (const char *)sqlite3_column_text(st, 1), json_integer(n));
+        bad |= json_object_set_new(t, (const char *)sqlite3_column_text(st, 1),
+                                   json_integer(n)) != 0;
         json_integer_set(total, json_integer_value(total) + n);
     }
     if (s != SQLITE_DONE) {
@@ -449,8 +451,8 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
                                             "reference", "received_at", "received_by",
                                             "blank" };
         for (int i = 0; i < 9; i++)
-            json_object_set_new(o, cols[i], office_column_json(st, i));
-        json_array_append_new(batches, o);
+            bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
+        bad |= json_array_append_new(batches, o) != 0;
     }
     if (s != SQLITE_DONE) {
         db_sql_fail(db, "booklet batches", err);
@@ -466,11 +468,15 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
         json_t *o = json_object();
         static const char *const cols[] = { "serial", "doc_type", "reason", "at", "by" };
         for (int i = 0; i < 5; i++)
-            json_object_set_new(o, cols[i], office_column_json(st, i));
-        json_array_append_new(spoiled, o);
+            bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
+        bad |= json_array_append_new(spoiled, o) != 0;
     }
     if (s != SQLITE_DONE) {
         db_sql_fail(db, "booklets", err);
+        goto out;
+    }
+    if (bad) {
+        err_set(err, "booklet report: out of memory");
         goto out;
     }
     *out = rep;
@@ -487,6 +493,7 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     sqlite3_stmt *st = NULL;
     json_t *o = NULL, *moves;
     int rc = -1, s;
+    bool bad = false; /* a member or movement that could not be added */
 
     *out = NULL;
     if (db_prepare(db, &st,
@@ -506,11 +513,15 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     static const char *const cols[] = { "serial", "doc_type", "batch_id", "status",
                                         "application_id", "reason", "updated_at", "updated_by" };
     for (int i = 0; i < 8; i++)
-        json_object_set_new(o, cols[i], office_column_json(st, i));
+        bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
     sqlite3_finalize(st);
     st = NULL;
     moves = json_array();
-    json_object_set_new(o, "movements", moves);
+    /* on failure MOVES is gone with it: stop here */
+    if (json_object_set_new(o, "movements", moves) != 0) {
+        err_set(err, "out of memory");
+        goto out;
+    }
     if (db_prepare(db, &st,
                    "SELECT movement, application_id, reason, at, by FROM booklet_movements "
                    "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
@@ -521,11 +532,15 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
         json_t *m = json_object();
         static const char *const mc[] = { "movement", "application_id", "reason", "at", "by" };
         for (int i = 0; i < 5; i++)
-            json_object_set_new(m, mc[i], office_column_json(st, i));
-        json_array_append_new(moves, m);
+            bad |= json_object_set_new(m, mc[i], office_column_json(st, i)) != 0;
+        bad |= json_array_append_new(moves, m) != 0;
     }
     if (s != SQLITE_DONE) {
         db_sql_fail(db, "booklet movements", err);
+        goto out;
+    }
+    if (bad) {
+        err_set(err, "booklet %s: out of memory", serial);
         goto out;
     }
     *out = o;

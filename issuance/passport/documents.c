@@ -35,12 +35,15 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
         json_t *o = json_object();
         for (int i = 0; o && i < 14; i++) {
             json_t *v = NULL;
-            if (i == 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
-                json_parse((const char *)sqlite3_column_text(st, i),
-                           (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0)
-                json_object_set_new(o, doc_cols[i], v);
-            else
-                json_object_set_new(o, doc_cols[i], office_column_json(st, i));
+            if (!(i == 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
+                  json_parse((const char *)sqlite3_column_text(st, i),
+                             (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0))
+                v = office_column_json(st, i);
+            /* a document without its status must not reach a transition */
+            if (json_object_set_new(o, doc_cols[i], v) != 0) {
+                json_decref(o);
+                o = NULL;
+            }
         }
         *out = o;
         rc = o ? 0 : err_set(err, "out of memory");
@@ -184,7 +187,7 @@ int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, cons
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (db_prepare(db, &st,
                    "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
                    "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
@@ -218,7 +221,10 @@ int office_documents_expire(struct office_env *env, int *count, struct err *err)
                    "date('now') ORDER BY number", err) != 0)
         goto out;
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(numbers, office_column_json(st, 0));
+        if (json_array_append_new(numbers, office_column_json(st, 0)) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
     if (s != SQLITE_DONE) {
         db_sql_fail(env->db, "documents", err);
         goto out;
@@ -297,7 +303,10 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
         } else {
             json_t *o = json_object();
             for (int i = 0; o && i < 9; i++)
-                json_object_set_new(o, fields[i], office_column_json(st, i));
+                if (json_object_set_new(o, fields[i], office_column_json(st, i)) != 0) {
+                    json_decref(o);
+                    goto full;
+                }
             if (o == NULL || json_array_append_new(arr, o) != 0)
                 goto full;
         }

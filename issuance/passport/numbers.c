@@ -177,7 +177,7 @@ static int series_set_tx(struct db *db, void *arg, struct err *err)
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    office_now(now);
+    office_now(db, now);
     if (db_prepare(db, &st,
                    "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
                    "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
@@ -305,7 +305,7 @@ static int series_ensure(struct db *db, const struct office_actor *actor, const 
     if (default_pattern(doc_type, actor->office, def, err) != 0)
         goto out;
     snprintf(pattern, 64, "%s", def);
-    office_now(now);
+    office_now(db, now);
     if (db_prepare(db, &st,
                    "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
                    "updated_by) VALUES (?1, ?2, 1, ?3, ?4)", err) != 0)

@@ -32,14 +32,15 @@ enum {
 
 /* Who acts, and how their events are signed and logged: LOG appends one
  * event (TYPE, OBJECTS array of {kind,id,hash}, DATA object) to the
- * provenance log inside the current transaction, signed by this actor
- * (office_actor_from_registry wires it to registry_event_append). */
+ * provenance log inside the current transaction, signed by this actor, with
+ * TIME (the transaction's, which its rows carry) as the event's time
+ * (office_env_init wires it to registry_event_append_at: version 2). */
 struct office_actor {
     const char *username;
     const char *office;
     unsigned roles;
     int (*log)(void *ctx, struct db *db, const char *type, const json_t *objects,
-               const json_t *data, struct err *err);
+               const json_t *data, const char *time, struct err *err);
     void *log_ctx;
 };
 
@@ -119,5 +120,12 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
  * movements: [...]}. */
 int office_booklet_show(struct db *db, const char *serial, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
+
+/* ---- audit (office_projection.c) ---- */
+
+/* The office's tables as `audit verify` rebuilds them from the log: give
+ * it to registry_audit_register (registry/projection.h) at start-up. */
+struct proj_module;
+const struct proj_module *office_projection(void);
 
 #endif

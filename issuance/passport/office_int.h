@@ -12,8 +12,10 @@
 /* Column value as JSON: text, integer or null (new reference). */
 json_t *office_column_json(sqlite3_stmt *st, int i);
 
-/* UTC now as "YYYY-MM-DDTHH:MM:SSZ". */
-void office_now(char out[TIME_ISO8601_LEN + 1]);
+/* The time of DB's transaction (now outside one) as "YYYY-MM-DDTHH:MM:SSZ":
+ * every row an operation writes and the event it logs carry this one time,
+ * so `audit verify` rebuilds the time columns from the log. */
+void office_now(struct db *db, char out[TIME_ISO8601_LEN + 1]);
 
 /* Require one of the roles in NEED: "USER may not WHAT: needs role ...". */
 int office_require(const struct office_actor *a, unsigned need, const char *what,

@@ -19,9 +19,9 @@ json_t *office_column_json(sqlite3_stmt *st, int i)
     }
 }
 
-void office_now(char out[TIME_ISO8601_LEN + 1])
+void office_now(struct db *db, char out[TIME_ISO8601_LEN + 1])
 {
-    if (time_iso8601(time(NULL), out) != 0)
+    if (time_iso8601(db_tx_time(db), out) != 0)
         snprintf(out, TIME_ISO8601_LEN + 1, "1970-01-01T00:00:00Z");
 }
 
@@ -61,6 +61,7 @@ int office_log(struct db *db, const struct office_actor *a, const char *type, js
                struct err *err, ...)
 {
     json_t *objects = json_array();
+    char now[TIME_ISO8601_LEN + 1];
     va_list ap;
     int rc = -1;
 
@@ -86,7 +87,8 @@ int office_log(struct db *db, const struct office_actor *a, const char *type, js
         err_set(err, "event %s: no provenance log for %s", type, a->username);
         goto out;
     }
-    rc = a->log(a->log_ctx, db, type, objects, data, err);
+    office_now(db, now);
+    rc = a->log(a->log_ctx, db, type, objects, data, now, err);
 out:
     json_decref(objects);
     json_decref(data);

@@ -243,6 +243,7 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
     const struct office_app *app = &p->app;
     const char *chip = p->chip_hash[0] ? p->chip_hash : NULL;
     struct buf manifest = BUF_INIT(1 << 20);
+    char now[TIME_ISO8601_LEN + 1];
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
@@ -268,8 +269,8 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
         goto out;
     if (db_prepare(db, &st,
                    "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
-                   "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = "
-                   "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1 AND status = ?6", err) != 0)
+                   "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
+                   "WHERE id = ?1 AND status = ?6", err) != 0)
         goto out;
     db_bind_text(st, 1, p->id);
     db_bind_text(st, 2, p->serial);
@@ -277,6 +278,8 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
     db_bind_text(st, 4, p->pdf_hash);
     db_bind_text(st, 5, chip);
     db_bind_text(st, 6, app->status);
+    office_now(db, now);
+    db_bind_text(st, 7, now);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
         db_sql_fail(db, "applications", err);
         goto out;

@@ -139,12 +139,14 @@ static void objs_add(json_t **objs, json_t *v)
     }
 }
 
-/* The event for a certificate just issued. */
+/* The event for a certificate just issued. Since version 2 it carries the
+ * row's created_at (NOW), so `audit verify` rebuilds it. */
 static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *x,
-                     const char *alg, X509 *issuer, struct err *err)
+                     const char *alg, X509 *issuer, time_t now, struct err *err)
 {
     json_t *objs = json_array(), *data;
     char nb[TIME_ISO8601_LEN + 1] = "", na[TIME_ISO8601_LEN + 1] = "";
+    char created[TIME_ISO8601_LEN + 1] = "";
     time_t t;
 
     objs_add(&objs, pki_cert_object("certificate", x));
@@ -154,8 +156,9 @@ static int emit_cert(struct pki *p, const char *type, enum pki_kind kind, X509 *
         time_iso8601(t, nb);
     if (pki_asn1_time(X509_get0_notAfter(x), &t) == 0)
         time_iso8601(t, na);
-    data = json_pack("{s:s, s:s, s:s, s:s}", "certificate_kind", pki_kind_name(kind), "algorithm",
-                     alg, "not_before", nb, "not_after", na);
+    (void)time_iso8601(now, created); /* pki_store_insert refused a time out of range */
+    data = json_pack("{s:s, s:s, s:s, s:s, s:s}", "certificate_kind", pki_kind_name(kind),
+                     "algorithm", alg, "not_before", nb, "not_after", na, "created_at", created);
     return pki_emit(p, type, objs, data, err);
 }
 
@@ -596,7 +599,7 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
     if (build_cert(&s, &x, err) != 0 || pki_cert_serial(x, serial, err) != 0)
         goto out;
     if (pki_store_insert(p, PKI_KIND_CSCA, NULL, x, pki_alg_name(alg), k, now, err) != 0 ||
-        emit_cert(p, "pki.csca.create", PKI_KIND_CSCA, x, pki_alg_name(alg), NULL, err) != 0)
+        emit_cert(p, "pki.csca.create", PKI_KIND_CSCA, x, pki_alg_name(alg), NULL, now, err) != 0)
         goto out;
     if (old) {
         char old_serial[PKI_SERIAL_MAX];
@@ -615,7 +618,8 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
             pki_store_insert(p, PKI_KIND_LINK, old_serial, link, pki_alg_name(alg), NULL, now,
                              err) != 0 ||
             pki_store_set_status(p, old_serial, "retired", NULL, now, err) != 0 ||
-            emit_cert(p, "pki.link.create", PKI_KIND_LINK, link, pki_alg_name(alg), old, err) != 0)
+            emit_cert(p, "pki.link.create", PKI_KIND_LINK, link, pki_alg_name(alg), old, now,
+                      err) != 0)
             goto out;
     }
     rc = 0;
@@ -838,7 +842,7 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
         char type[32];
         /* the longest kind name is "barcode": 18 characters at most */
         (void)snprintf(type, sizeof type, "pki.%s.issue", pki_kind_name(o->kind));
-        if (emit_cert(p, type, o->kind, x, pki_alg_name(o->alg), ca.cert, err) != 0)
+        if (emit_cert(p, type, o->kind, x, pki_alg_name(o->alg), ca.cert, o->now, err) != 0)
             goto out;
     }
     rc = 0;
@@ -891,9 +895,12 @@ int pki_revoke(struct pki *p, const char *serial, const char *reason, time_t now
     {
         json_t *objs = json_array();
         objs_add(&objs, pki_cert_object("certificate", row.cert));
+        char at[TIME_ISO8601_LEN + 1] = "";
+        /* version 2: the row's revoked_at (pki_store_set_status took NOW) */
+        (void)time_iso8601(now, at);
         rc = pki_emit(p, "pki.revoke", objs,
-                      json_pack("{s:s, s:s}", "reason", reason ? reason : "unspecified",
-                                "certificate_kind", pki_kind_name(row.kind)),
+                      json_pack("{s:s, s:s, s:s}", "reason", reason ? reason : "unspecified",
+                                "certificate_kind", pki_kind_name(row.kind), "revoked_at", at),
                       err);
     }
 out:
@@ -1007,7 +1014,14 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
         unsigned char *cd = NULL;
         int cn = i2d_X509_CRL(c.crl, &cd);
         char hex[65], id[PKI_SERIAL_MAX + 24];
+        char tu_s[TIME_ISO8601_LEN + 1] = "", nu_s[TIME_ISO8601_LEN + 1] = "";
         json_t *objs = json_array();
+        time_t t;
+        /* version 2: the row's times, as pki_store_crl_insert read them */
+        if (pki_asn1_time(X509_CRL_get0_lastUpdate(c.crl), &t) == 0)
+            (void)time_iso8601(t, tu_s);
+        if (pki_asn1_time(X509_CRL_get0_nextUpdate(c.crl), &t) == 0)
+            (void)time_iso8601(t, nu_s);
         if (cn <= 0) {
             pki_ossl_err(err, "pki: encoding the CRL failed");
             json_decref(objs);
@@ -1023,7 +1037,8 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
         objs_add(&objs, json_pack("{s:s, s:s, s:s}", "kind", "crl", "id", id, "hash", hex));
         objs_add(&objs, pki_cert_object("certificate", ca.cert));
         if (pki_emit(p, "pki.crl.issue", objs,
-                     json_pack("{s:I, s:i}", "crl_number", (json_int_t)(last + 1), "days", days),
+                     json_pack("{s:I, s:i, s:s, s:s}", "crl_number", (json_int_t)(last + 1),
+                               "days", days, "this_update", tu_s, "next_update", nu_s),
                      err) != 0)
             goto out;
     }

@@ -29,6 +29,11 @@ int pki_alg_parse(const char *name, enum pki_alg *out, struct err *err);
 const char *pki_alg_name(enum pki_alg a);
 const char *pki_kind_name(enum pki_kind k);
 
+/* pki_certs and pki_crls as `audit verify` rebuilds them from the log
+ * (pki_projection.c): give it to registry_audit_register at start-up. */
+struct proj_module;
+const struct proj_module *pki_projection(void);
+
 struct pki;
 struct db;
 

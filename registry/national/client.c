@@ -52,7 +52,7 @@ static int node_office(struct db *db, char out[REG_OFFICE_MAX + 1], struct err *
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (reg_prepare(db, &st, "SELECT office FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
+    if (db_prepare(db, &st, "SELECT office FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
                     err) != 0)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {

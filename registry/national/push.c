@@ -25,7 +25,7 @@ static int head_at(struct db *db, uint64_t size, json_t **out, struct err *err)
     int rc = -1;
 
     *out = NULL;
-    if (reg_prepare(db, &st,
+    if (db_prepare(db, &st,
                     "SELECT root_hash, signed_at, signature FROM tree_heads WHERE tree_size = ?1",
                     err) != 0)
         return -1;
@@ -56,7 +56,7 @@ static int events_json(struct db *db, uint64_t from, uint64_t to, json_t **event
     *versions = json_array();
     if (*events == NULL || *versions == NULL)
         goto oom;
-    if (reg_prepare(db, &st,
+    if (db_prepare(db, &st,
                     "SELECT seq, body, signature FROM events WHERE seq >= ?1 AND seq < ?2"
                     " ORDER BY seq",
                     err) != 0)
@@ -85,7 +85,7 @@ static int events_json(struct db *db, uint64_t from, uint64_t to, json_t **event
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (reg_prepare(db, &st,
+    if (db_prepare(db, &st,
                     "SELECT record_id, version, data FROM record_versions"
                     " WHERE event_seq >= ?1 AND event_seq < ?2",
                     err) != 0)
@@ -148,7 +148,7 @@ static int send_fork(struct national_client *c, struct db *db, uint64_t accepted
 
     if (leaves == NULL || head_at(db, size, &head, err) != 0)
         goto out;
-    if (reg_prepare(db, &st, "SELECT leaf_hash FROM events WHERE seq < ?1 ORDER BY seq", err) != 0)
+    if (db_prepare(db, &st, "SELECT leaf_hash FROM events WHERE seq < ?1 ORDER BY seq", err) != 0)
         goto out;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
     while (sqlite3_step(st) == SQLITE_ROW) {

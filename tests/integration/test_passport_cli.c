@@ -72,8 +72,8 @@ static char *ok_as(const char *user, const char *in, const char *const args[])
     struct proc_result r = run_as(user, in, args);
     char *out;
     if (r.status != 0)
-        fail_msg("civreg %s %s as %s: exit %d: %s", args[0], args[1] ? args[1] : "", user,
-                 r.status, r.err);
+        fail_msg("civreg %s %s as %s: exit %d: %s%s", args[0], args[1] ? args[1] : "", user,
+                 r.status, r.err, r.out ? r.out : "");
     out = r.out;
     r.out = NULL;
     proc_result_free(&r);
@@ -502,6 +502,11 @@ static void test_holder_without_sex(void **state)
     (void)state;
 
     approved_application(31, id);
+    /* kept, to put back: `audit verify` (run by a later test) names an
+     * application whose holder differs from the one its enrolment logged */
+    snprintf(sql, sizeof sql, "CREATE TABLE test_holder AS SELECT holder FROM applications WHERE "
+                              "id = '%s'", id);
+    db_sql(sql);
     snprintf(sql, sizeof sql,
              "UPDATE applications SET holder = json_remove(holder, '$.sex') WHERE id = '%s'", id);
     db_sql(sql);
@@ -515,6 +520,10 @@ static void test_holder_without_sex(void **state)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM applications WHERE id = '%s' AND status = "
                               "'approved'", id);
     assert_int_equal(db_count(sql), 1);
+    snprintf(sql, sizeof sql, "UPDATE applications SET holder = (SELECT holder FROM test_holder) "
+                              "WHERE id = '%s'", id);
+    db_sql(sql);
+    db_sql("DROP TABLE test_holder");
 }
 
 /* A failure after the chip was signed (injected: a trigger refuses the

@@ -29,13 +29,16 @@ struct log {
 static struct log events = { PTHREAD_MUTEX_INITIALIZER, "", 0 };
 
 static int record_event(void *ctx, struct db *db, const char *type, const json_t *objects,
-                        const json_t *data, struct err *err)
+                        const json_t *data, const char *time, struct err *err)
 {
     struct log *l = ctx;
     (void)db;
     (void)data;
     (void)err;
     assert_true(json_is_array(objects));
+    /* the transaction's time, which the rows logged carry */
+    assert_non_null(time);
+    assert_int_equal(strlen(time), 20);
     pthread_mutex_lock(&l->mu);
     size_t used = strlen(l->types);
     snprintf(l->types + used, sizeof l->types - used, "%s;", type);

@@ -2,8 +2,10 @@
  * check must fail the verification (not waive the rule), and a witness file
  * that cannot be written must not leak its descriptor in a long-running
  * server. Faults are injected from outside the code under test: a SQLite
- * progress handler interrupts one chosen statement, and RLIMIT_FSIZE makes
- * write(2) come up short. */
+ * progress handler interrupts one chosen statement, a VFS shim under the
+ * database answers SQLITE_BUSY to the page reads of one chosen statement
+ * (what the operating system's lock or another process's recovery gives a
+ * reader), and RLIMIT_FSIZE makes write(2) come up short. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -30,6 +32,122 @@ static char *dir;
 static struct datadir *dd;
 static struct db *db;
 
+/* ---- a VFS shim: SQLITE_BUSY for the reads of one statement ---- */
+
+static sqlite3_vfs *real_vfs;
+static const char *busy_sql; /* reads made while a statement with this SQL runs get BUSY */
+static int busy_given;
+
+struct shim_file {
+    sqlite3_file base;
+    sqlite3_file *real; /* follows this struct in the same allocation */
+};
+#define REAL(f) (((struct shim_file *)(f))->real)
+
+/* Whether a running statement of the database's connection matches busy_sql. */
+static bool busy_now(void)
+{
+    sqlite3 *h = db ? db_handle(db) : NULL;
+    if (busy_sql == NULL || h == NULL)
+        return false;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(h, NULL); s; s = sqlite3_next_stmt(h, s)) {
+        const char *sql = sqlite3_sql(s);
+        if (sqlite3_stmt_busy(s) && sql && strstr(sql, busy_sql))
+            return true;
+    }
+    return false;
+}
+
+static int shim_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
+static int shim_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
+{
+    if (busy_now()) {
+        busy_given++;
+        return SQLITE_BUSY;
+    }
+    return REAL(f)->pMethods->xRead(REAL(f), p, n, off);
+}
+static int shim_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
+{
+    return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
+}
+static int shim_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+    return REAL(f)->pMethods->xTruncate(REAL(f), n);
+}
+static int shim_sync(sqlite3_file *f, int fl) { return REAL(f)->pMethods->xSync(REAL(f), fl); }
+static int shim_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+    return REAL(f)->pMethods->xFileSize(REAL(f), n);
+}
+static int shim_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
+static int shim_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
+static int shim_reserved(sqlite3_file *f, int *r)
+{
+    return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r);
+}
+static int shim_fcntl(sqlite3_file *f, int op, void *a)
+{
+    return REAL(f)->pMethods->xFileControl(REAL(f), op, a);
+}
+static int shim_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int shim_dev(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
+static int shim_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp)
+{
+    return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
+}
+static int shim_shm_lock(sqlite3_file *f, int off, int n, int fl)
+{
+    return REAL(f)->pMethods->xShmLock(REAL(f), off, n, fl);
+}
+static void shim_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static int shim_shm_unmap(sqlite3_file *f, int del)
+{
+    return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+/* No memory map: every page read goes through xRead. */
+static int shim_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
+{
+    (void)f, (void)off, (void)n;
+    *pp = NULL;
+    return SQLITE_OK;
+}
+static int shim_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+    (void)f, (void)off, (void)p;
+    return SQLITE_OK;
+}
+
+static const sqlite3_io_methods shim_io = {
+    3, shim_close, shim_read, shim_write, shim_truncate, shim_sync, shim_size, shim_lock,
+    shim_unlock, shim_reserved, shim_fcntl, shim_sector, shim_dev, shim_shm_map, shim_shm_lock,
+    shim_shm_barrier, shim_shm_unmap, shim_fetch, shim_unfetch,
+};
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+    struct shim_file *s = (struct shim_file *)f;
+    int rc;
+    (void)vfs;
+    s->real = (sqlite3_file *)(s + 1);
+    rc = real_vfs->xOpen(real_vfs, name, s->real, flags, out);
+    s->base.pMethods = rc == SQLITE_OK && s->real->pMethods ? &shim_io : NULL;
+    return rc;
+}
+
+static sqlite3_vfs shim_vfs;
+
+static void shim_install(void)
+{
+    real_vfs = sqlite3_vfs_find(NULL);
+    assert_non_null(real_vfs);
+    shim_vfs = *real_vfs;
+    shim_vfs.zName = "civreg-test-busy";
+    shim_vfs.szOsFile = (int)sizeof(struct shim_file) + real_vfs->szOsFile;
+    shim_vfs.xOpen = shim_open;
+    assert_int_equal(sqlite3_vfs_register(&shim_vfs, 1), SQLITE_OK);
+}
+
 static void add_user(struct registry_actor *admin, const char *name, unsigned roles,
                      const char *pw)
 {
@@ -49,6 +167,7 @@ static int setup(void **state)
     dir = tmp_dir("registry-faults");
     if (dir == NULL)
         return -1;
+    shim_install(); /* the default VFS from here: the database opens through it */
     snprintf(path, sizeof path, "%s/data", dir);
     if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
         datadir_db_open(dd, 0, &db, &err) != 0)
@@ -148,6 +267,62 @@ static void test_four_eyes_read_failure_refuses(void **state)
     registry_actor_free(b);
 }
 
+/* A reader that meets a lock gets SQLITE_BUSY; inside the four-eyes check
+ * that must refuse, not read as "not keyed by this clerk". The pages the
+ * check reads are dropped from the connection's cache when it starts, so
+ * it has to read them, and the shim answers each read with SQLITE_BUSY. */
+static int flushed;
+static int flush_on_start(void *ctx)
+{
+    (void)ctx;
+    if (!flushed && busy_now()) {
+        flushed = 1;
+        sqlite3_db_release_memory(db_handle(db));
+    }
+    return 0;
+}
+
+static void test_four_eyes_busy_refuses(void **state)
+{
+    struct registry_actor *a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    struct registry_actor *b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    struct err err = ERR_INIT;
+    json_t *rec = registry_record_example();
+    char *id = NULL;
+    int rc;
+    (void)state;
+
+    assert_int_equal(registry_record_draft(db, a, rec, &id, &err), 0);
+
+    busy_given = 0;
+    flushed = 0;
+    busy_sql = "keyed_by=?2";
+    sqlite3_progress_handler(db_handle(db), 1, flush_on_start, NULL);
+    rc = registry_record_verify(db, a, id, rec, NULL, &err);
+    sqlite3_progress_handler(db_handle(db), 0, NULL, NULL);
+    busy_sql = NULL;
+    if (busy_given == 0)
+        fail_msg("the four-eyes read never met the injected SQLITE_BUSY (rc %d: %s)", rc,
+                 err_msg(&err));
+    if (rc == 0)
+        fail_msg("SQLITE_BUSY in the four-eyes read let clerk-a verify the record clerk-a keyed");
+    assert_non_null(strstr(err_msg(&err), "checking who keyed the record"));
+    assert_non_null(strstr(err_msg(&err), "database is locked"));
+    assert_string_equal(record_status(id), "draft");
+
+    /* the lock gone: the rule itself, then the second clerk */
+    err_clear(&err);
+    assert_int_not_equal(registry_record_verify(db, a, id, rec, NULL, &err), 0);
+    assert_non_null(strstr(err_msg(&err), "may not verify it"));
+    assert_int_equal(registry_record_verify(db, b, id, rec, NULL, &err), 0);
+    assert_string_equal(record_status(id), "verified");
+
+    free(id);
+    json_decref(rec);
+    registry_actor_free(a);
+    registry_actor_free(b);
+}
+
 static int count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -206,6 +381,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_four_eyes_read_failure_refuses),
+        cmocka_unit_test(test_four_eyes_busy_refuses),
         cmocka_unit_test(test_witness_write_failure_closes),
     };
     if (secret_init(NULL) != 0)
