@@ -62,6 +62,11 @@ const struct web_route web_routes[] = {
       "Every version and every event of a record; the view is logged" },
     { "POST", "/api/v1/records/{id}/verify", WEB_ROLE_CLERK, WEB_API, web_api_record_verify,
       "Blind second keying ({record}); 409 with mismatches when fields differ" },
+    { "GET", "/api/v1/records/{id}/blind", WEB_ROLE_CLERK, WEB_API, web_api_record_blind,
+      "What a blind second keyer may know of a draft: evidence and the fields that differed, "
+      "never the first keying's values" },
+    { "GET", "/api/v1/queues", READ_RECORDS, WEB_API, web_api_work_queues,
+      "The user's work queues with counts (to verify, sent back, own drafts) and the office's" },
     { "POST", "/api/v1/records/{id}/register", WEB_ROLE_REGISTRAR, WEB_API,
       web_api_record_register, "Register a verified record: registration number, person, UIN" },
     { "POST", "/api/v1/records/{id}/corrections", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,

@@ -21,6 +21,14 @@ export function t(key, vars = {}) {
   return s;
 }
 
+// tn('search.results', 2, {q}): the plural form of the user's language
+// (Intl.PluralRules: "1 result", "0 résultat"), key + '.one' or '.other',
+// with {n} filled.
+export function tn(key, n, vars = {}) {
+  const form = new Intl.PluralRules(lang).select(n) === 'one' ? 'one' : 'other';
+  return t(`${key}.${form}`, { ...vars, n });
+}
+
 export function currentLang() {
   return lang;
 }

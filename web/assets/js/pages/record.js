@@ -16,6 +16,7 @@ export async function render(app, { session }) {
   ]);
   const roles = session.roles;
   const c = rec.record?.child || {};
+  document.title = `${t('title.record')} ${rec.id} · civreg`;
   const title = h('h1', {}, name(`${c.given_names || ''} ${c.family_name || ''}`.trim() || rec.id));
   const facts = h('p', { class: 'facts' },
     h('span', { class: 'badge ' + rec.status, id: 'record-status' }, t('status.' + rec.status)), ' ',
@@ -26,9 +27,25 @@ export async function render(app, { session }) {
 
   const actions = h('div', { class: 'actions', id: 'actions' });
   const msg = h('p', { class: 'error', role: 'alert', id: 'action-error' });
-  if (roles.includes('clerk') && rec.status === 'draft')
+  // Blind double entry: the clerk who keyed a version never verifies it;
+  // any other clerk sees the draft's scans only (the server withholds its
+  // values) and is offered the blind second keying.
+  const keyedByMe = (hist.versions_list || []).some((v) => v.keyed_by === session.username);
+  const closed = rec.closed || null;
+  const notices = [];
+  if (closed) {
+    facts.append(' · ', h('span', { class: 'badge closed', id: 'record-closed' }, t('record.closed.' + closed.state)));
+    notices.push(h('p', { class: 'notice', id: 'closed-note' }, t('record.closed.note', {
+      into: closed.into || '', by: closed.by || '', at: closed.at || '', reason: closed.reason || '' }), ' ',
+      h('a', { href: '/records/' + encodeURIComponent(closed.into || '') }, t('record.closed.open'))));
+  }
+  if (rec.status === 'draft' && keyedByMe && roles.includes('clerk'))
+    notices.push(h('p', { class: 'notice', id: 'own-draft' }, t('record.ownDraft')));
+  if (rec.blind)
+    notices.push(h('p', { class: 'notice', id: 'blind-note' }, t('record.blind')));
+  if (roles.includes('clerk') && rec.status === 'draft' && !keyedByMe && !closed)
     actions.append(h('a', { class: 'button', href: path + '/verify', id: 'go-verify' }, t('record.verify')));
-  if (roles.includes('registrar') && rec.status === 'verified') {
+  if (roles.includes('registrar') && rec.status === 'verified' && !closed) {
     const b = h('button', { type: 'button', id: 'register' }, t('record.register'));
     b.addEventListener('click', async () => {
       b.disabled = true;
@@ -43,7 +60,7 @@ export async function render(app, { session }) {
     });
     actions.append(b);
   }
-  if ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered'))
+  if (!closed && !rec.blind && ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered')))
     actions.append(h('a', { class: 'button secondary', href: path + '/correct', id: 'go-correct' }, t('record.correct')));
   if (roles.some((r) => ['auditor', 'registrar', 'admin'].includes(r)))
     actions.append(h('a', { class: 'button secondary', href: '/audit/' + encodeURIComponent(rec.id), id: 'go-trace' }, t('record.trace')));
@@ -76,9 +93,9 @@ export async function render(app, { session }) {
     }
   }
 
-  app.append(title, facts, actions, msg, dupCard || '',
+  app.append(title, facts, ...notices, actions, msg, dupCard || '',
     h('div', { class: 'split' },
-      h('div', { class: 'main-col' }, recordView(rec.record)),
+      h('div', { class: 'main-col' }, rec.blind ? '' : recordView(rec.record)),
       h('aside', { class: 'side-col' },
         h('section', { class: 'card' }, h('h2', {}, t('record.evidence')), evidence),
         h('section', { class: 'card' }, h('h2', {}, t('record.versions')), versions),
