@@ -6,6 +6,11 @@ import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
 import { recordView } from '../record-form.js';
 
+// A candidate pair's score (0-1000) as words.
+function likeness(score) {
+  return score >= 950 ? 'high' : score >= 850 ? 'medium' : 'low';
+}
+
 export async function render(app, { session }) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
   const version = new URLSearchParams(location.search).get('version');
@@ -34,7 +39,11 @@ export async function render(app, { session }) {
   const closed = rec.closed || null;
   const notices = [];
   if (closed) {
-    facts.append(' · ', h('span', { class: 'badge closed', id: 'record-closed' }, t('record.closed.' + closed.state)));
+    // closed: the state the record is in, not the status it was left at
+    const badge = facts.querySelector('#record-status');
+    badge.className = 'badge closed';
+    badge.dataset.closed = closed.state;
+    badge.textContent = t('record.closed.' + closed.state);
     notices.push(h('p', { class: 'notice', id: 'closed-note' }, t('record.closed.note', {
       into: closed.into || '', by: closed.by || '', at: closed.at || '', reason: closed.reason || '' }), ' ',
       h('a', { href: '/records/' + encodeURIComponent(closed.into || '') }, t('record.closed.open'))));
@@ -86,7 +95,7 @@ export async function render(app, { session }) {
         h('ul', {}, cands.map((c) => {
           const o = c.record_id === rec.id ? c.other_id : c.record_id;
           return h('li', { 'data-other': o, 'data-status': c.status },
-            h('code', {}, o), ' · ', t('dup.score', { n: c.score }), ' · ',
+            h('code', {}, o), ' · ', t('dup.likeness.' + likeness(c.score)), ' · ',
             h('span', { class: 'badge ' + c.status }, t('dup.status.' + c.status)), ' ',
             h('a', { class: 'button secondary compare-link', href: path + '/duplicates/' + encodeURIComponent(o) }, t('dup.compare')));
         })));
