@@ -448,6 +448,19 @@ int registry_extract_issue(struct db *db, const struct registry_actor *actor, co
                            registry_seal_fn seal, void *seal_ctx, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
 
+/* The same, printed from the browser: REASON (may be NULL; at most 500
+ * bytes) is signed in the extract.issue event; with REPRINT_RULE a record
+ * that already has an extract is refused without a reason. */
+int registry_extract_print(struct db *db, const struct registry_actor *actor, const char *ref,
+                           const char *reason, bool reprint_rule, registry_seal_fn seal,
+                           void *seal_ctx, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* The extracts issued of record REF: {record_id, extracts[{id, issued_by,
+ * issued_at, reason?}]}, oldest first. Clerk, registrar, auditor. */
+int registry_extract_list(struct db *db, const struct registry_actor *actor, const char *ref,
+                          json_t **out, struct err *err) __attribute__((warn_unused_result));
+
 /* ---- audit (audit.c, bundle.c) ---- */
 
 struct registry_audit_stats {

@@ -123,6 +123,16 @@ const struct web_route web_routes[] = {
     { "GET", "/audit/{id}", AUDIT, WEB_PAGE, web_handle_page, "Trace timeline", "trace" },
     { "GET", "/admin/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_PAGE, web_handle_page,
       "User administration", "users" },
+#if defined(CIVREG_HAVE_PASSPORT) && __has_include("issuance/pki.h")
+    /* Certified extracts printed from the browser (web/api_extract.c). */
+    { "GET", "/api/v1/records/{id}/extracts", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_AUDITOR,
+      WEB_API, web_api_extract_list, "The certified extracts issued of a record, with reprint reasons" },
+    { "POST", "/api/v1/records/{id}/extracts", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,
+      web_api_extract_print,
+      "Issue a certified extract ({reason} for a reprint): the sealed PDF (download)" },
+    { "GET", "/records/{id}/extract", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_PAGE,
+      web_handle_page, "Certified extract: preview, print, reprint with a reason", "extract" },
+#endif
     /* The passport office (issuance/, web/api_passport.c). */
     CIVREG_PASSPORT_ROUTES
     /* Digitization: upload batches, volumes, pages, keying (web/api_scan.c). */

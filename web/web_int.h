@@ -318,6 +318,8 @@ int web_api_record_history(struct web_request *rq);
 int web_api_record_verify(struct web_request *rq);
 int web_api_record_blind(struct web_request *rq);
 int web_api_work_queues(struct web_request *rq);
+int web_api_extract_list(struct web_request *rq);
+int web_api_extract_print(struct web_request *rq);
 int web_api_record_register(struct web_request *rq);
 int web_api_record_correct(struct web_request *rq);
 int web_api_person_show(struct web_request *rq);

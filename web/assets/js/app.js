@@ -3,7 +3,7 @@
 // and hands the main area to the screen's module.
 import { api, setCsrf } from './api.js';
 import { h, name, clear } from './dom.js';
-import { loadStrings, t, currentLang, languages } from './i18n.js';
+import { has, loadStrings, t, currentLang, languages } from './i18n.js';
 
 const screens = {
   signin: () => import('./pages/signin.js'),
@@ -30,6 +30,7 @@ const screens = {
   keying: () => import('./pages/keying.js'),
   search: () => import('./pages/search.js'),
   forbidden: () => import('./pages/forbidden.js'),
+  extract: () => import('./pages/extract.js'),
   compare: () => import('./pages/compare.js'),
 };
 
@@ -105,7 +106,7 @@ async function main() {
   await loadStrings(lang);
   // Each screen has its own title (the screen's name, then civreg).
   const titleKey = 'title.' + page;
-  document.title = t(titleKey) === titleKey ? t('app.title') : `${t(titleKey)} · civreg`;
+  document.title = has(titleKey) ? `${t(titleKey)} · civreg` : t('app.title');
   chrome(session);
   const load = screens[page] || screens.home;
   const mod = await load();

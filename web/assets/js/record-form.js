@@ -4,7 +4,7 @@
 // (field.<section>.<name>), falling back to the field's name.
 import { api } from './api.js';
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { has, t } from './i18n.js';
 
 let shape = null;
 
@@ -15,8 +15,7 @@ export async function recordShape() {
 
 export function label(path) {
   const key = 'field.' + path;
-  const s = t(key);
-  return s === key ? path.split('.').pop().replaceAll('_', ' ') : s;
+  return has(key) ? t(key) : path.split('.').pop().replaceAll('_', ' ');
 }
 
 function input(path, example, value) {

@@ -71,6 +71,8 @@ export async function render(app, { session }) {
   }
   if (!closed && !rec.blind && ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered')))
     actions.append(h('a', { class: 'button secondary', href: path + '/correct', id: 'go-correct' }, t('record.correct')));
+  if (rec.status === 'registered' && !closed && roles.some((r) => ['clerk', 'registrar'].includes(r)))
+    actions.append(h('a', { class: 'button secondary', href: path + '/extract', id: 'go-extract' }, t('record.extract')));
   if (roles.some((r) => ['auditor', 'registrar', 'admin'].includes(r)))
     actions.append(h('a', { class: 'button secondary', href: '/audit/' + encodeURIComponent(rec.id), id: 'go-trace' }, t('record.trace')));
 

@@ -1,7 +1,7 @@
 // civreg UI: user administration (administrators; auditors read only).
 import { api } from '../api.js';
 import { h, name } from '../dom.js';
-import { t } from '../i18n.js';
+import { has, t } from '../i18n.js';
 
 const ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'issuance_operator', 'auditor', 'admin'];
 
@@ -9,8 +9,7 @@ const ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'issuance_
 // roles_conflict, ...): shown in the user's language; other errors as sent.
 function explain(e) {
   const key = 'users.error.' + e.code;
-  const text = t(key);
-  return text === key ? e.message : text;
+  return has(key) ? t(key) : e.message;
 }
 
 export async function render(app, { session }) {
