@@ -33,9 +33,10 @@ export async function render(app) {
       [h('dt', {}, t('extract.child')), h('dd', {}, name(person(c)))],
       row('extract.sex', c.sex ? t('extract.sex.' + c.sex) : ''),
       row('extract.born', [b.date, b.time].filter(Boolean).join(' ')),
-      row('extract.place', [b.facility, b.locality, b.district].filter(Boolean).join(', ')),
+      row('extract.place', [b.locality, b.district].filter(Boolean).join(', ')),
       [h('dt', {}, t('extract.mother')), h('dd', {}, name(person(m)))],
-      person(f) ? [h('dt', {}, t('extract.father')), h('dd', {}, name(person(f)))] : []),
+      person(f) ? [h('dt', {}, t('extract.father')), h('dd', {}, name(person(f)))] : [],
+      row('extract.registered', r.registration_date)),
     h('p', { class: 'hint' }, t('extract.sealNote')));
   const history = h('section', { class: 'card', id: 'extract-history', 'aria-labelledby': 'extract-history-h' },
     h('h2', { id: 'extract-history-h' }, tn('extract.previous', previous.length)),
