@@ -12,6 +12,7 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "core/utf8.h"
 #include "registry_int.h"
 
 #define PAYLOAD_MAX 8192
@@ -170,7 +171,28 @@ struct extract_ctx {
     registry_seal_fn seal;
     void *seal_ctx;
     json_t *result;
+    bool reprint_rule; /* a second extract of a record needs REASON */
+    const char *reason;
 };
+
+/* The extracts of record ID so far: *N. */
+static int extracts_of(struct db *db, const char *id, long long *n, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (db_prepare(db, &st, "SELECT count(*) FROM extracts WHERE record_id = ?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        db_sql_fail(db, "counting the record's extracts", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
 
 static int extract_tx(struct db *db, void *arg, struct err *err)
 {
@@ -194,6 +216,18 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
         err_set(err, "extract refused: record %s is %s; only registered births are certified",
                 s.record_id, s.status);
         goto out;
+    }
+    if (c->reprint_rule) {
+        long long before = 0;
+        if (extracts_of(db, s.record_id, &before, err) != 0)
+            goto out;
+        if (before > 0 && (c->reason == NULL || c->reason[0] == '\0')) {
+            err_set(err,
+                    "extract refused: record %s already has %lld extract%s; a reprint needs a "
+                    "reason",
+                    s.record_id, before, before == 1 ? "" : "s");
+            goto out;
+        }
     }
     if (registry_person_is_deceased(db, s.uin, &deceased, &death, err) != 0)
         goto out;
@@ -230,7 +264,9 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", REGISTRY_EXTRACT_TYPE,
                       "registration_number", s.regno, "uin", s.uin, "date_of_issue", doi,
                       "signer_cert_sha256", signer_hash, "deceased", deceased);
-    if (objects == NULL || edata == NULL) {
+    if (objects == NULL || edata == NULL ||
+        (c->reason != NULL && c->reason[0] != '\0' &&
+         json_object_set_new(edata, "reason", json_string(c->reason)) != 0)) {
         err_set(err, "out of memory");
         goto out;
     }
@@ -289,12 +325,21 @@ out:
 int registry_extract_issue(struct db *db, const struct registry_actor *actor, const char *ref,
                            registry_seal_fn seal, void *seal_ctx, json_t **out, struct err *err)
 {
-    struct extract_ctx c = { actor, ref, seal, seal_ctx, NULL };
+    return registry_extract_print(db, actor, ref, NULL, false, seal, seal_ctx, out, err);
+}
+
+int registry_extract_print(struct db *db, const struct registry_actor *actor, const char *ref,
+                           const char *reason, bool reprint_rule, registry_seal_fn seal,
+                           void *seal_ctx, json_t **out, struct err *err)
+{
+    struct extract_ctx c = { actor, ref, seal, seal_ctx, NULL, reprint_rule, reason };
     int rc;
 
     *out = NULL;
     if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR, "extract issue", err) != 0)
         return -1;
+    if (reason != NULL && (strlen(reason) > 500 || !utf8_valid(reason, strlen(reason))))
+        return err_set(err, "reason: at most 500 bytes of UTF-8 text");
     if (seal == NULL)
         return err_set(err, "extract issue: no seal signer (the barcode signer of the PKI)");
     rc = db_tx_run(db, extract_tx, &c, err);
@@ -303,5 +348,50 @@ int registry_extract_issue(struct db *db, const struct registry_actor *actor, co
         *out = json_incref(c.result);
     }
     json_decref(c.result);
+    return rc;
+}
+
+int registry_extract_list(struct db *db, const struct registry_actor *actor, const char *ref,
+                          json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *id = NULL;
+    json_t *list = NULL;
+    int r, step, rc = -1;
+
+    *out = NULL;
+    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR, "extract list",
+                              err) != 0)
+        return -1;
+    r = reg_record_resolve_as(db, actor, ref, &id, err);
+    if (r != 0)
+        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+    if ((list = json_array()) == NULL ||
+        db_prepare(db, &st,
+                    "SELECT x.id, x.issued_by, x.issued_at, json_extract(e.body, '$.data.reason')"
+                    " FROM extracts x JOIN events e ON e.seq = x.event_seq"
+                    " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
+                    err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s?}", "id", sqlite3_column_text(st, 0),
+                              "issued_by", sqlite3_column_text(st, 1), "issued_at",
+                              sqlite3_column_text(st, 2), "reason", sqlite3_column_text(st, 3));
+        if (e == NULL || json_array_append_new(list, e) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        db_sql_fail(db, "listing the record's extracts", err);
+        goto out;
+    }
+    *out = json_pack("{s:s, s:O}", "record_id", id, "extracts", list);
+    rc = *out ? 0 : err_set(err, "out of memory");
+out:
+    sqlite3_finalize(st);
+    json_decref(list);
+    free(id);
     return rc;
 }

@@ -493,7 +493,38 @@ struct verify_ctx {
     const char *ref;
     const json_t *norm;
     json_t *mismatches;
+    int rounds; /* disagreements on this version, this one included */
 };
+
+/* A disagreement is logged, naming the fields and never their values: the
+ * second disagreement on a version sends the record back to its keyer. */
+static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_head *h,
+                        struct err *err)
+{
+    json_t *objects = NULL, *edata = NULL, *names = json_array(), *m;
+    size_t i;
+    int rc = -1;
+
+    json_array_foreach(c->mismatches, i, m) {
+        json_object_del(m, "draft"); /* blind: the verifier never sees the first keying */
+        if (names == NULL || json_array_append(names, json_object_get(m, "field")) != 0)
+            goto oom;
+    }
+    objects = json_pack("[o]", registry_object_ref("record", h->id, h->hash, NULL));
+    edata = json_pack("{s:i, s:i, s:O, s:b}", "version", h->version, "round", c->rounds,
+                      "fields", names, "sent_back", c->rounds >= 2);
+    if (objects == NULL || edata == NULL)
+        goto oom;
+    rc = registry_event_append(db, c->actor, "record.mismatch", objects, edata, NULL, err);
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    json_decref(names);
+    json_decref(objects);
+    json_decref(edata);
+    return rc;
+}
 
 static int keyed_by(struct db *db, const char *id, const char *user, bool *out, struct err *err)
 {
@@ -546,25 +577,23 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
                 c->actor->username, h.id);
         goto out;
     }
+    if (reg_mismatch_state(db, h.id, h.version, &c->rounds, NULL, err) != 0)
+        goto out;
+    if (c->rounds >= 2) {
+        err_set(err,
+                "verification refused: record %s was sent back to the clerk who keyed it after "
+                "two disagreements; it is verified again once corrected",
+                h.id);
+        goto out;
+    }
     json_decref(c->mismatches);
     c->mismatches = NULL;
     if (reg_record_compare(h.data, c->norm, &c->mismatches, err) != 0)
         goto out;
     if (json_array_size(c->mismatches) > 0) {
-        struct buf names = BUF_INIT(1024);
-        size_t i;
-        json_t *m;
-        json_array_foreach(c->mismatches, i, m) {
-            if (buf_printf(&names, "%s%s", i ? ", " : "",
-                           json_string_value(json_object_get(m, "field"))) != 0)
-                break;
-        }
-        err_set(err,
-                "verification: %zu field%s differ%s from the draft of record %s: %s (resolve "
-                "them with `record correct` or re-key)",
-                json_array_size(c->mismatches), json_array_size(c->mismatches) == 1 ? "" : "s",
-                json_array_size(c->mismatches) == 1 ? "s" : "", h.id, buf_str(&names));
-        buf_release(&names);
+        c->rounds++;
+        /* committed: the disagreement stays in the log */
+        rc = log_mismatch(db, c, &h, err);
         goto out;
     }
     if (rec_canonical(c->norm, &rekeyed, rehash, err) != 0 || reg_now(now, err) != 0)
@@ -608,8 +637,10 @@ out:
 int registry_record_verify(struct db *db, const struct registry_actor *actor, const char *id,
                            const json_t *rekeyed, json_t **mismatches, struct err *err)
 {
-    struct verify_ctx c = { actor, id, NULL, NULL };
-    json_t *norm = NULL;
+    struct verify_ctx c = { actor, id, NULL, NULL, 0 };
+    json_t *norm = NULL, *m;
+    struct buf names = BUF_INIT(1024);
+    size_t i;
     int rc;
 
     if (mismatches)
@@ -622,10 +653,65 @@ int registry_record_verify(struct db *db, const struct registry_actor *actor, co
     rc = db_tx_run(db, verify_tx, &c, err);
     if (rc == 0)
         reg_after_commit(db, actor);
+    if (rc == 0 && json_array_size(c.mismatches) > 0) {
+        json_array_foreach(c.mismatches, i, m) {
+            if (buf_printf(&names, "%s%s", i ? ", " : "",
+                           json_string_value(json_object_get(m, "field"))) != 0)
+                break;
+        }
+        if (c.rounds >= 2)
+            err_set(err,
+                    "verification: %zu field%s differ%s again from the draft of record %s: %s; "
+                    "the record goes back to the clerk who keyed it",
+                    json_array_size(c.mismatches), json_array_size(c.mismatches) == 1 ? "" : "s",
+                    json_array_size(c.mismatches) == 1 ? "s" : "", id, buf_str(&names));
+        else
+            err_set(err,
+                    "verification: %zu field%s differ%s from the draft of record %s: %s (re-key "
+                    "them from the page; a second disagreement sends the record back to its "
+                    "keyer)",
+                    json_array_size(c.mismatches), json_array_size(c.mismatches) == 1 ? "" : "s",
+                    json_array_size(c.mismatches) == 1 ? "s" : "", id, buf_str(&names));
+        rc = -1;
+    }
     if (mismatches && c.mismatches && json_array_size(c.mismatches) > 0)
         *mismatches = json_incref(c.mismatches);
+    buf_release(&names);
     json_decref(c.mismatches);
     json_decref(norm);
+    return rc;
+}
+
+int registry_record_blind(struct db *db, const struct registry_actor *actor, const char *ref,
+                          json_t **out, struct err *err)
+{
+    struct rec_head h;
+    json_t *fields = NULL, *ev;
+    bool mine = false;
+    int rounds = 0, rc = -1;
+
+    *out = NULL;
+    if (registry_require_role(actor, ROLE_CLERK, "blind verification", err) != 0)
+        return -1;
+    if (rec_load(db, actor, ref, &h, err) != 0)
+        return -1;
+    if (keyed_by(db, h.id, actor->username, &mine, err) != 0 ||
+        reg_mismatch_state(db, h.id, h.version, &rounds, &fields, err) != 0)
+        goto out;
+    ev = json_object_get(h.data, "evidence");
+    *out = json_pack("{s:s, s:s, s:i, s:o, s:b, s:i, s:o, s:b}", "id", h.id, "status", h.status,
+                     "version", h.version, "evidence", ev ? json_incref(ev) : json_array(), "keyed_by_me",
+                     mine, "rounds", rounds, "fields", fields ? fields : json_array(),
+                     "sent_back", rounds >= 2);
+    fields = NULL;
+    if (*out == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(fields);
+    rec_head_release(&h);
     return rc;
 }
 

@@ -287,9 +287,32 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
 /* Blind second keying (clerk, not anyone who keyed a version of it).
  * Compares REKEYED field by field with the current version: when all agree
  * the record becomes verified and 0 is returned; otherwise -1 and
- * *MISMATCHES (may be NULL) receives [{field, draft, verify}]. */
+ * *MISMATCHES (may be NULL) receives [{field, verify}] (never the first
+ * keying's value), and the disagreement is logged (record.mismatch with the
+ * field names). After two disagreements on one version the record goes back
+ * to its keyer: verification is refused until a correction. */
 int registry_record_verify(struct db *db, const struct registry_actor *actor, const char *id,
                            const json_t *rekeyed, json_t **mismatches, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* What a clerk doing the blind second keying of draft REF may know,
+ * never the first keying's values: {id, status, version, evidence[],
+ * keyed_by_me, rounds (disagreements so far on this version), fields (the
+ * names the last one found different), sent_back (two disagreements: the
+ * record went back to its keyer)}. Clerk; the record of the actor's office. */
+int registry_record_blind(struct db *db, const struct registry_actor *actor, const char *ref,
+                          json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* The actor's work queues (queues.c): {to_verify, sent_back, my_drafts}
+ * each {count, records[{id, version, updated_at, keyed_by[, fields]}]}
+ * (at most LIMIT records each; clerks only, empty for other roles) and
+ * office{drafts, verified, registered, sent_back, duplicates}. */
+int registry_work_queues(struct db *db, const struct registry_actor *actor, int limit,
+                         json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* Whether record ID is closed: resolved as the same birth as an earlier
+ * record. *CLOSED {state: "merged", into, reason, by, at} or NULL. */
+int registry_record_closed(struct db *db, const char *id, json_t **closed, struct err *err)
     __attribute__((warn_unused_result));
 
 /* Register a verified record (registrar): allocates the registration number
@@ -424,6 +447,19 @@ typedef int (*registry_seal_fn)(void *ctx, const json_t *data, json_t **seal, st
 int registry_extract_issue(struct db *db, const struct registry_actor *actor, const char *ref,
                            registry_seal_fn seal, void *seal_ctx, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
+
+/* The same, printed from the browser: REASON (may be NULL; at most 500
+ * bytes) is signed in the extract.issue event; with REPRINT_RULE a record
+ * that already has an extract is refused without a reason. */
+int registry_extract_print(struct db *db, const struct registry_actor *actor, const char *ref,
+                           const char *reason, bool reprint_rule, registry_seal_fn seal,
+                           void *seal_ctx, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* The extracts issued of record REF: {record_id, extracts[{id, issued_by,
+ * issued_at, reason?}]}, oldest first. Clerk, registrar, auditor. */
+int registry_extract_list(struct db *db, const struct registry_actor *actor, const char *ref,
+                          json_t **out, struct err *err) __attribute__((warn_unused_result));
 
 /* ---- audit (audit.c, bundle.c) ---- */
 

@@ -149,6 +149,12 @@ bool reg_is_hash(const char *s);
 int reg_record_compare(const json_t *draft, const json_t *verify, json_t **mismatches,
                        struct err *err);
 
+/* The blind verifications of record ID's VERSION that disagreed: *ROUNDS
+ * their number, *FIELDS (may be NULL; new reference or NULL) the names of
+ * the fields the last one found different. */
+int reg_mismatch_state(struct db *db, const char *id, int version, int *rounds, json_t **fields,
+                       struct err *err);
+
 /* Append to OUT the events touching object KIND/ID: [{seq, type, actor,
  * time, data}], oldest first. */
 int reg_object_events(struct db *db, const char *kind, const char *id, json_t *out,

@@ -14,6 +14,7 @@ target_compile_definitions(test_datapage PRIVATE
     PDFTOTEXT="${CIVREG_PDFTOTEXT}" PDFFONTS="${CIVREG_PDFFONTS}"
     PDFINFO="${CIVREG_PDFINFO}" PDFTOPPM="${CIVREG_PDFTOPPM}")
 target_link_libraries(test_datapage PRIVATE m Threads::Threads)
+target_link_libraries(test_datapage PRIVATE PkgConfig::PNG)
 civreg_test(test_office SOURCES unit/test_office.c LIBS civreg_issuance civreg_registry civreg_db civreg_core)
 civreg_test(test_passport_cli SOURCES integration/test_passport_cli.c LIBS civreg_core)
 target_compile_definitions(test_passport_cli PRIVATE PDFTOTEXT="${CIVREG_PDFTOTEXT}")

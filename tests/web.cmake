@@ -50,3 +50,12 @@ if(TARGET civreg_registry)
     civreg_test(test_web_confine SOURCES integration/test_web_confine.c LIBS civreg_web)
     set_tests_properties(test_web_confine PROPERTIES TIMEOUT 300)
 endif()
+# Blind double entry and work queues; the screens of issue "a clerk's day" (browser).
+if(CIVREG_NODE AND TARGET civreg_registry)
+    foreach(t IN ITEMS blind screens extract)
+        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
+        set_tests_properties(browser_${t} PROPERTIES
+            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts;CIVREG_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots"
+            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+    endforeach()
+endif()

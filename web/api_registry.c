@@ -196,6 +196,50 @@ int web_api_record_draft(struct web_request *rq)
     return rc;
 }
 
+/* Blind double entry: a clerk who keyed no version of a draft (and holds
+ * no role that reads records for other work) is its possible second keyer,
+ * so the draft's values are withheld from them everywhere: the record
+ * view and the history answer with the evidence only and "blind": true.
+ * Returns 1 when withheld, 0 when not, -1 on a database failure. */
+static int blind_withhold(struct web_request *rq, json_t *out)
+{
+    const unsigned others = WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER |
+                            WEB_ROLE_AUDITOR;
+    struct err err = ERR_INIT;
+    json_t *b = NULL, *versions, *v, *rec, *ev;
+    const char *status = json_string_value(json_object_get(out, "status"));
+    size_t i;
+
+    if (!(rq->session->roles & WEB_ROLE_CLERK) || (rq->session->roles & others) ||
+        status == NULL || strcmp(status, "draft") != 0)
+        return 0;
+    if (registry_record_blind(rq->w->db, actor_of(rq), json_string_value(json_object_get(out, "id")),
+                              &b, &err) != 0) {
+        log_error("web: blind check of a draft for %s: %s", rq->session->username, err_msg(&err));
+        return -1;
+    }
+    if (json_is_true(json_object_get(b, "keyed_by_me"))) {
+        json_decref(b);
+        return 0;
+    }
+    ev = json_object_get(b, "evidence");
+    rec = json_pack("{s:O}", "evidence", ev);
+    if (rec == NULL || json_object_set_new(out, "record", rec) != 0 ||
+        json_object_set_new(out, "blind", json_true()) != 0) {
+        json_decref(b);
+        return -1;
+    }
+    versions = json_object_get(out, "versions_list");
+    json_array_foreach(versions, i, v) {
+        json_object_set_new(v, "record", json_pack("{s:O}", "evidence", ev));
+        json_object_del(v, "hash");
+        json_object_del(v, "prev_hash");
+    }
+    json_object_del(out, "hash");
+    json_decref(b);
+    return 1;
+}
+
 int web_api_record_show(struct web_request *rq)
 {
     struct err err = ERR_INIT;
@@ -215,6 +259,25 @@ int web_api_record_show(struct web_request *rq)
     }
     if (registry_record_show(rq->w->db, actor_of(rq), id, (int)version, &rec, &err) != 0)
         return registry_failure(rq, &err);
+    {
+        json_t *closed = NULL;
+        const char *cid = json_string_value(json_object_get(rec, "id"));
+        if (cid == NULL || registry_record_closed(rq->w->db, cid, &closed, &err) != 0) {
+            json_decref(rec);
+            return web_send_error(rq->conn, 500, "internal", "the record could not be read");
+        }
+        if (closed != NULL)
+            json_object_set_new(rec, "closed", closed);
+    }
+    switch (blind_withhold(rq, rec)) {
+    case 1: /* nothing of the first keying leaves: no view to log */
+        return send_owned(rq, 200, rec);
+    case 0:
+        break;
+    default:
+        json_decref(rec);
+        return web_send_error(rq->conn, 500, "internal", "the record could not be read");
+    }
     /* Who saw which record: a signed event in the provenance log. */
     rid = json_string_value(json_object_get(rec, "id"));
     hash = json_string_value(json_object_get(rec, "hash"));
@@ -274,6 +337,15 @@ int web_api_record_history(struct web_request *rq)
 
     if (rc != 0)
         return rc;
+    switch (blind_withhold(rq, out)) {
+    case 1:
+        return send_owned(rq, 200, out);
+    case 0:
+        break;
+    default:
+        json_decref(out);
+        return web_send_error(rq->conn, 500, "internal", "the record could not be read");
+    }
     /* every version in full: a view like GET /records/{id} */
     if ((rc = web_record_viewed(rq, json_string_value(json_object_get(out, "id")))) != 0) {
         json_decref(out);
@@ -306,14 +378,42 @@ int web_api_record_verify(struct web_request *rq)
     } else if (mism != NULL && json_array_size(mism) > 0) {
         /* The second keying disagrees: the record stays a draft; the clerk
          * sees each field that differs. */
-        rc = send_owned(rq, 409, json_pack("{s:{s:s,s:s},s:O}", "error", "code", "mismatch",
-                                           "message", err_msg(&err), "mismatches", mism));
+        json_t *state = NULL;
+        struct err e2 = ERR_INIT;
+        int back = registry_record_blind(rq->w->db, actor_of(rq), id, &state, &e2) == 0 &&
+                   json_is_true(json_object_get(state, "sent_back"));
+        json_decref(state);
+        rc = send_owned(rq, 409, json_pack("{s:{s:s,s:s},s:O,s:b}", "error", "code", "mismatch",
+                                           "message", err_msg(&err), "mismatches", mism,
+                                           "sent_back", back));
     } else {
         rc = registry_failure(rq, &err);
     }
     json_decref(mism);
     json_decref(in);
     return rc;
+}
+
+int web_api_record_blind(struct web_request *rq)
+{
+    char id[ID_MAX];
+    json_t *out = NULL;
+    int rc = call_by_id(rq, "record id too long", registry_record_blind, id, sizeof id, &out);
+
+    if (rc != 0)
+        return rc;
+    return send_owned(rq, 200, out);
+}
+
+int web_api_work_queues(struct web_request *rq)
+{
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+
+    NEED_DB();
+    if (registry_work_queues(rq->w->db, actor_of(rq), 50, &out, &err) != 0)
+        return registry_failure(rq, &err);
+    return send_owned(rq, 200, out);
 }
 
 int web_api_record_register(struct web_request *rq)
@@ -771,6 +871,22 @@ int web_api_search(struct web_request *rq)
     }
     if (registry_search(rq->w->db, actor_of(rq), q, (int)limit, &out, &err) != 0)
         return registry_failure(rq, &err);
+    /* A relevance floor (search_min_score): weak matches of the loosest
+     * passes are not results; "nothing matches" is the honest answer. */
+    {
+        json_t *results = json_object_get(out, "results"), *r;
+        size_t i = 0;
+        while (i < json_array_size(results)) {
+            r = json_array_get(results, i);
+            if (json_integer_value(json_object_get(r, "score")) <
+                (json_int_t)rq->srv->search_min_score)
+                json_array_remove(results, i);
+            else
+                i++;
+        }
+        json_object_set_new(out, "count", json_integer((json_int_t)json_array_size(results)));
+        json_object_set_new(out, "min_score", json_integer((json_int_t)rq->srv->search_min_score));
+    }
     return send_owned(rq, 200, out);
 }
 

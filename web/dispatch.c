@@ -170,6 +170,56 @@ static int check_account(struct web_request *rq)
     return 0;
 }
 
+/* Whether a browser navigates here (Accept names text/html): it then gets
+ * pages, not JSON, for the sign-in redirect and a refusal. */
+static bool wants_html(struct mg_connection *conn)
+{
+    const char *a = mg_get_header(conn, "Accept");
+    return a != NULL && strstr(a, "text/html") != NULL;
+}
+
+/* "/signin?next=<the path and query asked for>", percent-encoded, so the
+ * user lands where they were going after signing in (signin.js accepts only
+ * a path of this site). Plain "/signin" when it would not fit. */
+static void signin_location(const struct web_request *rq, char *out, size_t size)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    const char *parts[2] = { rq->path, rq->ri->query_string };
+    size_t n;
+
+    (void)snprintf(out, size, "/signin");
+    if (strcmp(rq->path, "/") == 0 || size < 64)
+        return;
+    n = (size_t)snprintf(out, size, "/signin?next=");
+    for (int p = 0; p < 2; p++) {
+        const unsigned char *s = (const unsigned char *)parts[p];
+        if (s == NULL || (p == 1 && s[0] == '\0'))
+            continue;
+        if (p == 1) {
+            if (n + 3 >= size)
+                goto too_long;
+            memcpy(out + n, "%3F", 3);
+            n += 3;
+        }
+        for (; *s; s++) {
+            if (n + 3 >= size)
+                goto too_long;
+            if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                *s == '-' || *s == '_' || *s == '.' || *s == '~' || *s == '/') {
+                out[n++] = (char)*s;
+            } else {
+                out[n++] = '%';
+                out[n++] = hexd[*s >> 4];
+                out[n++] = hexd[*s & 15];
+            }
+        }
+    }
+    out[n] = '\0';
+    return;
+too_long:
+    (void)snprintf(out, size, "/signin");
+}
+
 int web_dispatch(struct mg_connection *conn, void *cbdata)
 {
     struct web_request rq;
@@ -213,7 +263,13 @@ int web_dispatch(struct mg_connection *conn, void *cbdata)
         rc = rq.route->handler(&rq);
         break;
     case 303:
-        rc = web_send_redirect(conn, "/signin");
+        if (wants_html(conn)) {
+            char where[1024];
+            signin_location(&rq, where, sizeof where);
+            rc = web_send_redirect(conn, where);
+        } else {
+            rc = web_send_redirect(conn, "/signin");
+        }
         break;
     case 401:
         rc = web_send_error(conn, 401, "unauthenticated", "sign in first");
@@ -223,6 +279,9 @@ int web_dispatch(struct mg_connection *conn, void *cbdata)
             log_warn("web: %s %s refused: missing or wrong CSRF token (user %s)",
                      rq.ri->request_method, rq.path, rq.session->username);
             rc = web_send_error(conn, 403, "csrf", "missing or wrong X-CSRF-Token");
+        } else if ((rq.route->flags & WEB_PAGE) && wants_html(conn)) {
+            /* a screen the user's roles do not open: a page saying so */
+            rc = web_render_shell_status(&rq, "forbidden", 403);
         } else {
             rc = web_send_error(conn, 403, "forbidden", "your roles do not allow this");
         }

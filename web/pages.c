@@ -42,6 +42,11 @@ static int fill(const char *tpl, size_t len, const struct slot *slots, size_t ns
 
 int web_render_shell(struct web_request *rq, const char *page)
 {
+    return web_render_shell_status(rq, page, 200);
+}
+
+int web_render_shell_status(struct web_request *rq, const char *page, int status)
+{
     const struct embedded_file *tpl =
         embedded_find(web_template_files, web_template_files_count, "shell.html");
     struct buf out = BUF_INIT(256 * 1024);
@@ -63,7 +68,7 @@ int web_render_shell(struct web_request *rq, const char *page)
         buf_release(&out);
         return web_send_error(rq->conn, 500, "internal", "the page could not be built");
     }
-    rc = web_send_html(rq->conn, 200, (const char *)out.data, out.len, NULL);
+    rc = web_send_html(rq->conn, status, (const char *)out.data, out.len, NULL);
     buf_release(&out);
     return rc;
 }

@@ -62,6 +62,11 @@ const struct web_route web_routes[] = {
       "Every version and every event of a record; the view is logged" },
     { "POST", "/api/v1/records/{id}/verify", WEB_ROLE_CLERK, WEB_API, web_api_record_verify,
       "Blind second keying ({record}); 409 with mismatches when fields differ" },
+    { "GET", "/api/v1/records/{id}/blind", WEB_ROLE_CLERK, WEB_API, web_api_record_blind,
+      "What a blind second keyer may know of a draft: evidence and the fields that differed, "
+      "never the first keying's values" },
+    { "GET", "/api/v1/queues", READ_RECORDS, WEB_API, web_api_work_queues,
+      "The user's work queues with counts (to verify, sent back, own drafts) and the office's" },
     { "POST", "/api/v1/records/{id}/register", WEB_ROLE_REGISTRAR, WEB_API,
       web_api_record_register, "Register a verified record: registration number, person, UIN" },
     { "POST", "/api/v1/records/{id}/corrections", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,
@@ -118,6 +123,16 @@ const struct web_route web_routes[] = {
     { "GET", "/audit/{id}", AUDIT, WEB_PAGE, web_handle_page, "Trace timeline", "trace" },
     { "GET", "/admin/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_PAGE, web_handle_page,
       "User administration", "users" },
+#if defined(CIVREG_HAVE_PASSPORT) && __has_include("issuance/pki/pki.h")
+    /* Certified extracts printed from the browser (web/api_extract.c). */
+    { "GET", "/api/v1/records/{id}/extracts", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_AUDITOR,
+      WEB_API, web_api_extract_list, "The certified extracts issued of a record, with reprint reasons" },
+    { "POST", "/api/v1/records/{id}/extracts", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,
+      web_api_extract_print,
+      "Issue a certified extract ({reason} for a reprint): the sealed PDF (download)" },
+    { "GET", "/records/{id}/extract", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_PAGE,
+      web_handle_page, "Certified extract: preview, print, reprint with a reason", "extract" },
+#endif
     /* The passport office (issuance/, web/api_passport.c). */
     CIVREG_PASSPORT_ROUTES
     /* Digitization: upload batches, volumes, pages, keying (web/api_scan.c). */

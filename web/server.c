@@ -315,6 +315,8 @@ int web_serve(const struct web_options *opts, struct err *err)
         web_throttle_new(&tlim, &srv.throttle, err) != 0 ||
         web_throttle_new(&seal_lim, &srv.seal_throttle, err) != 0 ||
         web_seal_limits_new(srv.dd->conf, &srv.seal, err) != 0 ||
+        conf_get_uint(srv.dd->conf, "search_min_score", 750, 0, 1000, &srv.search_min_score,
+                      err) != 0 ||
         web_trust_new(&srv.trust, err) != 0)
         goto out;
     /* Apply pending migrations once, before any worker opens a connection. */

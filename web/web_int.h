@@ -66,6 +66,7 @@ struct web_server {
     struct web_seal_limits *seal;       /* public seal checks, all addresses together */
     char asset_fp[17]; /* fingerprint of the embedded assets (hex) */
     struct web_trust *trust; /* CSCA certificates for seal checks (pki_worker.c) */
+    unsigned long search_min_score; /* search results below this score are not shown */
 };
 
 /* An admission gate (web/gate.c): at most RUNNING holders at once and
@@ -315,6 +316,10 @@ int web_api_record_draft(struct web_request *rq);
 int web_api_record_show(struct web_request *rq);
 int web_api_record_history(struct web_request *rq);
 int web_api_record_verify(struct web_request *rq);
+int web_api_record_blind(struct web_request *rq);
+int web_api_work_queues(struct web_request *rq);
+int web_api_extract_list(struct web_request *rq);
+int web_api_extract_print(struct web_request *rq);
 int web_api_record_register(struct web_request *rq);
 int web_api_record_correct(struct web_request *rq);
 int web_api_person_show(struct web_request *rq);
@@ -337,5 +342,7 @@ int web_record_viewed(struct web_request *rq, const char *ref);
 /* pages.c: the HTML shell of a page (PAGE names the JS screen), every value
  * escaped. Returns the status. */
 int web_render_shell(struct web_request *rq, const char *page);
+/* The same page answered with STATUS (a refused screen: 403). */
+int web_render_shell_status(struct web_request *rq, const char *page, int status);
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/utf8.h"
 #include "issuance/icao/icao.h"
 #include "print_int.h"
+#include "scanner/image.h"
 
 #define MM(x) PRINT_MM(x)
 
@@ -313,6 +314,33 @@ out:
     return rc;
 }
 
+/* A PNG as 8-bit grey for the PDF. libharu's own PNG reader copies 16-bit
+ * samples as if they were 8-bit (the picture drawn twice, squashed, in false
+ * colour) and mishandles some palette and alpha files; civreg's decoder
+ * takes every depth and colour type (palette expanded, 16 bits scaled,
+ * alpha composited over white) to grey, which is how a signature is
+ * printed. NULL with the decoder's message in D->err. */
+static HPDF_Image png_as_grey(struct doc *d, const unsigned char *data, size_t len,
+                              const char *what)
+{
+    struct scan_limits lim = SCAN_LIMITS_DEFAULT;
+    struct scan_pages pages = SCAN_PAGES_INIT;
+    HPDF_Image img = NULL;
+
+    lim.max_width = lim.max_height = PHOTO_MAX_SIDE;
+    lim.max_pixels = lim.max_total_pixels = (uint64_t)PHOTO_MAX_SIDE * PHOTO_MAX_SIDE;
+    lim.max_pages = 1;
+    if (scan_decode(data, len, what, &lim, &pages, d->err) != 0)
+        return NULL;
+    if (pages.count == 1 && pages.page[0].pix != NULL)
+        img = HPDF_LoadRawImageFromMem(d->pdf, pages.page[0].pix, pages.page[0].width,
+                                       pages.page[0].height, HPDF_CS_DEVICE_GRAY, 8);
+    else
+        err_set(d->err, "%s: not one picture", what);
+    scan_pages_release(&pages);
+    return img;
+}
+
 /* Draw an image inside the box (x, y, w, h) mm, keeping its aspect ratio,
  * centred horizontally when FIT_CENTRE, else left-aligned; bottom-aligned. */
 static int image_in_box(struct doc *d, HPDF_Page page, const char *what,
@@ -330,7 +358,7 @@ static int image_in_box(struct doc *d, HPDF_Page page, const char *what,
     if (photo_check_decodes(data, len, what, d->err) != 0)
         return err_prefix(d->err, "data page");
     if (info.type == PHOTO_PNG)
-        img = HPDF_LoadPngImageFromMem(d->pdf, data, (HPDF_UINT)len);
+        img = png_as_grey(d, data, len, what);
     else
         img = HPDF_LoadJpegImageFromMem(d->pdf, data, (HPDF_UINT)len);
     if (img == NULL || d->st.error) {

@@ -6,6 +6,7 @@
 #include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "print_int.h"
@@ -54,7 +55,8 @@ static const char *sex_text(const char *sx)
     return "not stated";
 }
 
-int extract_pdf_render(const json_t *extract, const char *font, struct buf *out, struct err *err)
+static int render_extract(const json_t *extract, const char *font, struct buf *out,
+                          struct err *err)
 {
     struct print_status st = { 0, 0 };
     const json_t *data = json_object_get(json_object_get(extract, "seal"), "data");
@@ -175,4 +177,44 @@ out:
     free(mods);
     HPDF_Free(pdf);
     return rc;
+}
+
+/* libharu builds the TrueType CID font's tables on the stack, more than a
+ * web server worker thread has (HPDF_Type0Font_New overflowed it): like the
+ * data page, the extract is rendered on a thread of its own with a stack
+ * that fits, whatever thread calls. */
+#define EXTRACT_RENDER_STACK (8u << 20)
+
+struct extract_job {
+    const json_t *extract;
+    const char *font;
+    struct buf *out;
+    struct err *err;
+    int rc;
+};
+
+static void *extract_thread(void *arg)
+{
+    struct extract_job *j = arg;
+    j->rc = render_extract(j->extract, j->font, j->out, j->err);
+    return NULL;
+}
+
+int extract_pdf_render(const json_t *extract, const char *font, struct buf *out, struct err *err)
+{
+    struct extract_job job = { extract, font, out, err, -1 };
+    pthread_attr_t attr;
+    pthread_t t;
+    int e;
+
+    if (pthread_attr_init(&attr) != 0)
+        return err_set(err, "extract: cannot prepare the rendering thread");
+    e = pthread_attr_setstacksize(&attr, EXTRACT_RENDER_STACK);
+    if (e == 0)
+        e = pthread_create(&t, &attr, extract_thread, &job);
+    pthread_attr_destroy(&attr);
+    if (e != 0)
+        return err_set(err, "extract: cannot start the rendering thread: %s", strerror(e));
+    pthread_join(t, NULL);
+    return job.rc;
 }

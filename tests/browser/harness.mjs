@@ -119,6 +119,17 @@ export async function screenshot(page, name) {
   console.log(`screenshot: ${path}`);
 }
 
+// The screenshots docs/web.md links (build/screenshots/NAME.png): the
+// screens as each role sees them.
+export const screenshots = process.env.CIVREG_SCREENSHOTS || join(artifacts, '..', '..', 'screenshots');
+
+export async function shot(page, name) {
+  mkdirSync(screenshots, { recursive: true });
+  const path = join(screenshots, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot: ${path}`);
+}
+
 // Sign in through the sign-in screen and wait for the home page.
 export async function signIn(page, url, username, password) {
   await page.goto(new URL('/signin', url).href);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fillRecord, loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
+import { fillRecord, loadPlaywright, openBrowser, screenshot, shot, signIn, startServer } from './harness.mjs';
 
 const playwright = await loadPlaywright();
 if (spawnSync('pdftoppm', ['-v']).error) {
@@ -75,6 +75,10 @@ try {
   assert.equal(await a.page.inputValue('#f-register-volume'), '3');
   assert.equal(await a.page.inputValue('#f-register-page'), '1');
   assert.equal(await a.page.evaluate(() => document.querySelector('#f-register-office').readOnly), true);
+  // The page number is the register's: the scan's position is a suggestion
+  // the clerk corrects (this sheet is printed "Page 42").
+  assert.equal(await a.page.evaluate(() => document.querySelector('#f-register-page').readOnly), false);
+  assert.match(await a.page.textContent('#register-page-hint'), /1/);
   // Zoom, rotate, pan.
   await a.page.click('#zoom-in');
   await a.page.click('#rotate-right');
@@ -97,11 +101,12 @@ try {
   const record = structuredClone(example);
   record.child.given_names = 'Awa';
   record.child.family_name = 'Ndiaye';
-  record.register = { office: 'DEMO', year: 1987, volume: '3', page: 1, entry: 4 };
+  record.register = { office: 'DEMO', year: 1987, volume: '3', page: 42, entry: 4 };
   const keyed = structuredClone(record);
-  keyed.register = { entry: 4 }; // the rest is filled from the page
+  keyed.register = { page: 42, entry: 4 }; // the rest is filled from the page
   await fillRecord(a.page, keyed);
   await screenshot(a.page, 'keying-4-keying');
+  await shot(a.page, 'keying-screen');
   await a.page.click('#save-draft');
   await a.page.waitForURL((u) => /\/records\/[^/]+$/.test(u.pathname));
   const id = decodeURIComponent(new URL(a.page.url()).pathname.split('/')[2]);

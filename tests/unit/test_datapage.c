@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <png.h>
 #include <sodium.h>
 
 #include "issuance/print/datapage.h"
@@ -590,6 +591,183 @@ static void *small_stack_render(void *arg)
     return NULL;
 }
 
+/* ---- signature images of every PNG depth and colour type ------------- */
+
+struct pngbuf {
+    unsigned char *p;
+    size_t len, cap;
+};
+
+static void png_mem_write(png_structp png, png_bytep data, png_size_t n)
+{
+    struct pngbuf *b = png_get_io_ptr(png);
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void png_mem_flush(png_structp png)
+{
+    (void)png;
+}
+
+#define SIG_W 400
+#define SIG_H 100
+
+/* Ink of the test signature: a long bar and a small square above its left
+ * end, so a picture drawn twice, squashed or shifted shows. */
+static int sig_ink(int x, int y)
+{
+    return (x >= 40 && x < 360 && y >= 55 && y < 80) || (x >= 60 && x < 100 && y >= 10 && y < 35);
+}
+
+/* The signature as a PNG of colour type CTYPE and bit DEPTH. Where there
+ * is no ink, images with alpha are transparent over BLACK, so a writer
+ * ignoring alpha prints a black box. Malloc'd; *LEN its size. */
+static unsigned char *sig_png(int ctype, int depth, size_t *len)
+{
+    struct pngbuf b = { NULL, 0, 0 };
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    int ch = ctype == PNG_COLOR_TYPE_RGB ? 3 : ctype == PNG_COLOR_TYPE_RGBA ? 4
+             : ctype == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1;
+    size_t bps = depth == 16 ? 2 : 1, rowbytes = (size_t)SIG_W * (size_t)ch * bps;
+    unsigned char *row = calloc(1, rowbytes + 8);
+
+    assert_non_null(png);
+    assert_non_null(info);
+    assert_non_null(row);
+    if (setjmp(png_jmpbuf(png)))
+        fail_msg("libpng could not write the test signature");
+    png_set_write_fn(png, &b, png_mem_write, png_mem_flush);
+    png_set_IHDR(png, info, SIG_W, SIG_H, depth, ctype, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (ctype == PNG_COLOR_TYPE_PALETTE) {
+        png_color pal[2] = { { 255, 255, 255 }, { 20, 20, 20 } };
+        png_set_PLTE(png, info, pal, 2);
+    }
+    png_write_info(png, info);
+    for (int y = 0; y < SIG_H; y++) {
+        memset(row, 0, rowbytes + 8);
+        for (int x = 0; x < SIG_W; x++) {
+            int inked = sig_ink(x, y);
+            unsigned v = inked ? 20 : 255, a = inked ? 255 : 0;
+            unsigned s[4];
+            int n = 0;
+            if (ctype == PNG_COLOR_TYPE_PALETTE) {
+                /* 1-bit indices, most significant bit first */
+                if (depth == 1) {
+                    if (inked)
+                        row[x / 8] |= (unsigned char)(0x80 >> (x % 8));
+                } else {
+                    row[x] = (unsigned char)inked;
+                }
+                continue;
+            }
+            if (ctype == PNG_COLOR_TYPE_GRAY_ALPHA || ctype == PNG_COLOR_TYPE_RGBA)
+                v = inked ? 20 : 0; /* transparent black where there is no ink */
+            for (int c = 0; c < (ctype == PNG_COLOR_TYPE_RGB || ctype == PNG_COLOR_TYPE_RGBA ? 3 : 1); c++)
+                s[n++] = v;
+            if (ctype == PNG_COLOR_TYPE_GRAY_ALPHA || ctype == PNG_COLOR_TYPE_RGBA)
+                s[n++] = a;
+            for (int c = 0; c < n; c++) {
+                size_t at = ((size_t)x * (size_t)ch + (size_t)c) * bps;
+                if (depth == 16) {
+                    unsigned w = s[c] * 257u;
+                    row[at] = (unsigned char)(w >> 8);
+                    row[at + 1] = (unsigned char)(w & 0xff);
+                } else {
+                    row[at] = (unsigned char)s[c];
+                }
+            }
+        }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    *len = b.len;
+    return b.p;
+}
+
+/* The data page rendered with SIG as the signature, at 150 dpi in grey. */
+static void render_with_signature(const unsigned char *sig, size_t len, const char *name,
+                                  struct pgm *img)
+{
+    struct page p;
+    struct proc_result r;
+    char prefix[1024], pgm[1100];
+
+    page_init(&p, MRZ_TD3);
+    p.in.signature = sig;
+    p.in.signature_len = len;
+    char *pdf = render_to_file(&p.in, name);
+    snprintf(prefix, sizeof prefix, "%s/%s", tmp, name);
+    run_tool(PDFTOPPM, (const char *[]){ "-r", "150", "-gray", "-singlefile", pdf, prefix, NULL },
+             &r);
+    proc_result_free(&r);
+    snprintf(pgm, sizeof pgm, "%s.pgm", prefix);
+    read_pgm(pgm, img);
+    /* CIVREG_DATAPAGE_KEEP=DIR keeps each rendering for a person to look at */
+    if (getenv("CIVREG_DATAPAGE_KEEP") != NULL) {
+        char keep[1200];
+        snprintf(keep, sizeof keep, "%s/%s.pgm", getenv("CIVREG_DATAPAGE_KEEP"), name);
+        size_t header = (size_t)(img->px - (unsigned char *)img->file);
+        assert_int_equal(file_write(keep, img->file, header + (size_t)img->w * (size_t)img->h), 0);
+    }
+    free(pdf);
+    page_free(&p);
+}
+
+/* A signature PNG of any depth and colour type prints as the same picture:
+ * the page rendered with each matches the page rendered with the 8-bit grey
+ * one (libharu alone printed a 16-bit one twice, squashed, in false colour). */
+static void test_signature_depths(void **state)
+{
+    static const struct {
+        int ctype, depth;
+        const char *name;
+    } kinds[] = {
+        { PNG_COLOR_TYPE_RGB, 16, "rgb16" },    { PNG_COLOR_TYPE_GRAY, 16, "grey16" },
+        { PNG_COLOR_TYPE_RGBA, 16, "rgba16" },  { PNG_COLOR_TYPE_RGBA, 8, "rgba8" },
+        { PNG_COLOR_TYPE_GRAY_ALPHA, 8, "greyalpha8" },
+        { PNG_COLOR_TYPE_PALETTE, 1, "palette1" }, { PNG_COLOR_TYPE_PALETTE, 8, "palette8" },
+        { PNG_COLOR_TYPE_RGB, 8, "rgb8" },
+    };
+    struct pgm ref, img;
+    size_t len, inked = 0;
+    unsigned char *png;
+    (void)state;
+
+    png = sig_png(PNG_COLOR_TYPE_GRAY, 8, &len);
+    render_with_signature(png, len, "sig-grey8", &ref);
+    free(png);
+    for (size_t i = 0; i < (size_t)ref.w * (size_t)ref.h; i++)
+        inked += ref.px[i] < 128;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        char name[64];
+        size_t differ = 0;
+        snprintf(name, sizeof name, "sig-%s", kinds[k].name);
+        png = sig_png(kinds[k].ctype, kinds[k].depth, &len);
+        render_with_signature(png, len, name, &img);
+        free(png);
+        assert_int_equal(img.w, ref.w);
+        assert_int_equal(img.h, ref.h);
+        for (size_t i = 0; i < (size_t)ref.w * (size_t)ref.h; i++)
+            differ += abs((int)img.px[i] - (int)ref.px[i]) > 60;
+        if (differ > 20)
+            fail_msg("signature %s: %zu pixels of the page differ from the 8-bit grey one's", kinds[k].name,
+                     differ);
+        free(img.file);
+    }
+    assert_true(inked > 1000); /* the reference page has ink at all */
+    free(ref.file);
+}
+
 static void test_small_stack_caller(void **state)
 {
     struct page p;
@@ -702,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_national_characters),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_small_stack_caller),
+        cmocka_unit_test(test_signature_depths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,7 +3,7 @@
 // and hands the main area to the screen's module.
 import { api, setCsrf } from './api.js';
 import { h, name, clear } from './dom.js';
-import { loadStrings, t, currentLang, languages } from './i18n.js';
+import { has, loadStrings, t, currentLang, languages } from './i18n.js';
 
 const screens = {
   signin: () => import('./pages/signin.js'),
@@ -29,6 +29,8 @@ const screens = {
   volume: () => import('./pages/volume.js'),
   keying: () => import('./pages/keying.js'),
   search: () => import('./pages/search.js'),
+  forbidden: () => import('./pages/forbidden.js'),
+  extract: () => import('./pages/extract.js'),
   compare: () => import('./pages/compare.js'),
 };
 
@@ -77,19 +79,23 @@ function chrome(session) {
   who.append(name(session.username), ' · ', session.office ? name(session.office) : '', ' ', select, ' ', out);
 }
 
+// Where a signed-out visitor was going: kept through the sign-in screen.
+export function signinUrl() {
+  const here = location.pathname + location.search;
+  return here === '/' || here.startsWith('/signin') ? '/signin' : '/signin?next=' + encodeURIComponent(here);
+}
+
 async function main() {
   const page = document.body.dataset.page;
   let session = null;
-  if (page !== 'signin') {
+  // The public screens (sign-in, the seal check) never ask for a session.
+  if (page !== 'signin' && page !== 'seal') {
     try {
       session = await api('GET', '/session');
       setCsrf(session.csrf_token);
     } catch (e) {
-      // the seal check is public: signed out is fine there
-      if (e.status === 401 && page === 'seal') {
-        session = null;
-      } else if (e.status === 401) {
-        location.assign('/signin');
+      if (e.status === 401) {
+        location.assign(signinUrl());
         return;
       } else {
         throw e;
@@ -98,7 +104,9 @@ async function main() {
   }
   const lang = session?.lang || localStorage.getItem('civreg.lang') || navigator.language?.slice(0, 2);
   await loadStrings(lang);
-  document.title = t('app.title');
+  // Each screen has its own title (the screen's name, then civreg).
+  const titleKey = 'title.' + page;
+  document.title = has(titleKey) ? `${t(titleKey)} · civreg` : t('app.title');
   chrome(session);
   const load = screens[page] || screens.home;
   const mod = await load();

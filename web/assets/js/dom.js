@@ -11,7 +11,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (k.startsWith('on')) throw new Error('event handlers must be functions');
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }

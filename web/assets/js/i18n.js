@@ -14,11 +14,28 @@ export async function loadStrings(wanted) {
   return lang;
 }
 
+// Whether the catalogue has KEY (for screens that fall back to another text).
+export function has(key) {
+  return Object.hasOwn(table, key);
+}
+
 // t('signin.welcome', {name: 'Amira'}): {name} placeholders filled as text.
+// A key missing from the catalogue is shown as the key and reported as a
+// console error, which every browser test fails on: no screen shows a
+// string that is in neither language's catalogue.
 export function t(key, vars = {}) {
+  if (!Object.hasOwn(table, key)) console.error(`i18n: no string "${key}" in the ${lang} catalogue`);
   let s = Object.hasOwn(table, key) ? table[key] : key;
   for (const [k, v] of Object.entries(vars)) s = s.split('{' + k + '}').join(String(v));
   return s;
+}
+
+// tn('search.results', 2, {q}): the plural form of the user's language
+// (Intl.PluralRules: "1 result", "0 résultat"), key + '.one' or '.other',
+// with {n} filled.
+export function tn(key, n, vars = {}) {
+  const form = new Intl.PluralRules(lang).select(n) === 'one' ? 'one' : 'other';
+  return t(`${key}.${form}`, { ...vars, n });
 }
 
 export function currentLang() {

@@ -4,7 +4,7 @@
 // (field.<section>.<name>), falling back to the field's name.
 import { api } from './api.js';
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { has, t } from './i18n.js';
 
 let shape = null;
 
@@ -15,8 +15,7 @@ export async function recordShape() {
 
 export function label(path) {
   const key = 'field.' + path;
-  const s = t(key);
-  return s === key ? path.split('.').pop().replaceAll('_', ' ') : s;
+  return has(key) ? t(key) : path.split('.').pop().replaceAll('_', ' ');
 }
 
 function input(path, example, value) {
@@ -76,6 +75,17 @@ export function readRecord(form, evidence = []) {
   return rec;
 }
 
+// A value as text: yes/no for booleans, lists joined, deeper objects as
+// "name: value" pairs (never "[object Object]").
+function show(v) {
+  if (v === true) return t('value.yes');
+  if (v === false) return t('value.no');
+  if (v === null || v === undefined) return '—';
+  if (Array.isArray(v)) return v.map(show).join(', ');
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k.replaceAll('_', ' ')}: ${show(x)}`).join(' · ');
+  return String(v);
+}
+
 // A read-only view of a record: one definition list per section.
 export function recordView(rec) {
   const box = h('div', { class: 'record-view' });
@@ -84,11 +94,11 @@ export function recordView(rec) {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       const dl = h('dl', {});
       for (const [k2, v2] of Object.entries(v)) {
-        dl.append(h('dt', {}, label(`${key}.${k2}`)), h('dd', { dir: 'auto', 'data-field': `${key}.${k2}` }, String(v2)));
+        dl.append(h('dt', {}, label(`${key}.${k2}`)), h('dd', { dir: 'auto', 'data-field': `${key}.${k2}` }, show(v2)));
       }
       box.append(h('section', { class: 'card' }, h('h3', {}, label(key)), dl));
     } else {
-      box.append(h('p', {}, h('strong', {}, label(key) + ': '), h('span', { dir: 'auto', 'data-field': key }, String(v))));
+      box.append(h('p', {}, h('strong', {}, label(key) + ': '), h('span', { dir: 'auto', 'data-field': key }, show(v))));
     }
   }
   return box;

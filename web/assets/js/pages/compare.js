@@ -48,7 +48,7 @@ export async function render(app, { session }) {
   }
   app.append(h('p', { class: 'facts' },
     h('span', { class: 'badge ' + pair.status, id: 'pair-status', 'data-status': pair.status }, t('dup.status.' + pair.status)),
-    ' · ', t('dup.score', { n: pair.score }), ' · ', t('dup.differs')));
+    ' · ', t('dup.likeness.' + (pair.score >= 950 ? 'high' : pair.score >= 850 ? 'medium' : 'low')), ' · ', t('dup.differs')));
 
   const fa = flatten(a.record), fb = flatten(b.record);
   const keys = [...new Set([...fa.keys(), ...fb.keys()])];

@@ -15,9 +15,19 @@ export async function render(app) {
   const [shape, page] = await Promise.all([recordShape(), api('GET', '/pages/' + pid)]);
   const reg = page.register || {};
   const fields = recordForm(shape, { register: reg });
-  for (const k of ['office', 'year', 'volume', 'page']) {
+  // Office, year and volume are the volume's. The page number is the
+  // register's own (the number printed on the sheet): the scan's position
+  // in the volume is only a suggestion the clerk checks and corrects.
+  for (const k of ['office', 'year', 'volume']) {
     const el = fields.querySelector(`[name="register.${k}"]`);
     if (el && reg[k] !== undefined && reg[k] !== null) el.readOnly = true;
+  }
+  const pageField = fields.querySelector('[name="register.page"]');
+  if (pageField) {
+    pageField.readOnly = false;
+    pageField.setAttribute('aria-describedby', 'register-page-hint');
+    pageField.closest('.field')?.append(h('p', { class: 'hint', id: 'register-page-hint' },
+      t('keying.pageHint', { n: reg.page ?? page.page_number ?? '?' })));
   }
   const evidence = page.evidence || [page.file_hash];
   const err = errorBox();

@@ -6,6 +6,11 @@ import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
 import { recordView } from '../record-form.js';
 
+// A candidate pair's score (0-1000) as words.
+function likeness(score) {
+  return score >= 950 ? 'high' : score >= 850 ? 'medium' : 'low';
+}
+
 export async function render(app, { session }) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
   const version = new URLSearchParams(location.search).get('version');
@@ -16,6 +21,7 @@ export async function render(app, { session }) {
   ]);
   const roles = session.roles;
   const c = rec.record?.child || {};
+  document.title = `${t('title.record')} ${rec.id} · civreg`;
   const title = h('h1', {}, name(`${c.given_names || ''} ${c.family_name || ''}`.trim() || rec.id));
   const facts = h('p', { class: 'facts' },
     h('span', { class: 'badge ' + rec.status, id: 'record-status' }, t('status.' + rec.status)), ' ',
@@ -26,9 +32,29 @@ export async function render(app, { session }) {
 
   const actions = h('div', { class: 'actions', id: 'actions' });
   const msg = h('p', { class: 'error', role: 'alert', id: 'action-error' });
-  if (roles.includes('clerk') && rec.status === 'draft')
+  // Blind double entry: the clerk who keyed a version never verifies it;
+  // any other clerk sees the draft's scans only (the server withholds its
+  // values) and is offered the blind second keying.
+  const keyedByMe = (hist.versions_list || []).some((v) => v.keyed_by === session.username);
+  const closed = rec.closed || null;
+  const notices = [];
+  if (closed) {
+    // closed: the state the record is in, not the status it was left at
+    const badge = facts.querySelector('#record-status');
+    badge.className = 'badge closed';
+    badge.dataset.closed = closed.state;
+    badge.textContent = t('record.closed.' + closed.state);
+    notices.push(h('p', { class: 'notice', id: 'closed-note' }, t('record.closed.note', {
+      into: closed.into || '', by: closed.by || '', at: closed.at || '', reason: closed.reason || '' }), ' ',
+      h('a', { href: '/records/' + encodeURIComponent(closed.into || '') }, t('record.closed.open'))));
+  }
+  if (rec.status === 'draft' && keyedByMe && roles.includes('clerk'))
+    notices.push(h('p', { class: 'notice', id: 'own-draft' }, t('record.ownDraft')));
+  if (rec.blind)
+    notices.push(h('p', { class: 'notice', id: 'blind-note' }, t('record.blind')));
+  if (roles.includes('clerk') && rec.status === 'draft' && !keyedByMe && !closed)
     actions.append(h('a', { class: 'button', href: path + '/verify', id: 'go-verify' }, t('record.verify')));
-  if (roles.includes('registrar') && rec.status === 'verified') {
+  if (roles.includes('registrar') && rec.status === 'verified' && !closed) {
     const b = h('button', { type: 'button', id: 'register' }, t('record.register'));
     b.addEventListener('click', async () => {
       b.disabled = true;
@@ -43,8 +69,10 @@ export async function render(app, { session }) {
     });
     actions.append(b);
   }
-  if ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered'))
+  if (!closed && !rec.blind && ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered')))
     actions.append(h('a', { class: 'button secondary', href: path + '/correct', id: 'go-correct' }, t('record.correct')));
+  if (rec.status === 'registered' && !closed && roles.some((r) => ['clerk', 'registrar'].includes(r)))
+    actions.append(h('a', { class: 'button secondary', href: path + '/extract', id: 'go-extract' }, t('record.extract')));
   if (roles.some((r) => ['auditor', 'registrar', 'admin'].includes(r)))
     actions.append(h('a', { class: 'button secondary', href: '/audit/' + encodeURIComponent(rec.id), id: 'go-trace' }, t('record.trace')));
 
@@ -69,16 +97,16 @@ export async function render(app, { session }) {
         h('ul', {}, cands.map((c) => {
           const o = c.record_id === rec.id ? c.other_id : c.record_id;
           return h('li', { 'data-other': o, 'data-status': c.status },
-            h('code', {}, o), ' · ', t('dup.score', { n: c.score }), ' · ',
+            h('code', {}, o), ' · ', t('dup.likeness.' + likeness(c.score)), ' · ',
             h('span', { class: 'badge ' + c.status }, t('dup.status.' + c.status)), ' ',
             h('a', { class: 'button secondary compare-link', href: path + '/duplicates/' + encodeURIComponent(o) }, t('dup.compare')));
         })));
     }
   }
 
-  app.append(title, facts, actions, msg, dupCard || '',
+  app.append(title, facts, ...notices, actions, msg, dupCard || '',
     h('div', { class: 'split' },
-      h('div', { class: 'main-col' }, recordView(rec.record)),
+      h('div', { class: 'main-col' }, rec.blind ? '' : recordView(rec.record)),
       h('aside', { class: 'side-col' },
         h('section', { class: 'card' }, h('h2', {}, t('record.evidence')), evidence),
         h('section', { class: 'card' }, h('h2', {}, t('record.versions')), versions),

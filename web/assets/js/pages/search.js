@@ -3,7 +3,14 @@
 // this screen lists them, best first, each linking to its record view.
 import { api } from '../api.js';
 import { h, name } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, tn } from '../i18n.js';
+
+// The score (0-1000) as words: the number means nothing to a clerk.
+function relevance(score) {
+  if (score >= 900) return 'strong';
+  if (score >= 700) return 'good';
+  return 'weak';
+}
 
 export async function render(app) {
   const q = (new URLSearchParams(location.search).get('q') || '').trim();
@@ -15,7 +22,7 @@ export async function render(app) {
   }
   const r = await api('GET', '/search?q=' + encodeURIComponent(q) + '&limit=50');
   const results = r.results || [];
-  app.append(h('p', { id: 'search-count' }, t('search.results', { n: results.length, q })));
+  app.append(h('p', { id: 'search-count' }, tn('search.results', results.length, { q })));
   if (results.length === 0) {
     app.append(h('p', { class: 'muted', id: 'search-none' }, t('search.none')));
     return;
@@ -24,7 +31,8 @@ export async function render(app) {
   for (const x of results) {
     const full = `${x.given_names || ''} ${x.family_name || ''}`.trim() || x.record_id;
     const href = '/records/' + encodeURIComponent(x.record_id);
-    list.append(h('li', { 'data-id': x.record_id, 'data-score': x.score },
+    const rel = relevance(x.score);
+    list.append(h('li', { 'data-id': x.record_id, 'data-relevance': rel },
       h('a', { href }, name(full)), ' ',
       h('span', { class: 'badge ' + x.status }, t('status.' + x.status)), ' ',
       h('code', {}, x.record_id),
@@ -33,7 +41,7 @@ export async function render(app) {
         x.place ? [' · ', name(x.place)] : [],
         x.mother ? [' · ', t('field.mother'), ' ', name(x.mother)] : [],
         x.registration_number ? [' · ', t('record.regno'), ' ', x.registration_number] : [],
-        ' · ', t('search.score'), ' ', String(x.score))));
+        ' · ', h('span', { class: 'relevance ' + rel }, t('search.relevance.' + rel)))));
   }
   app.append(list);
 }

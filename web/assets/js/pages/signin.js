@@ -7,6 +7,13 @@ import { t, currentLang, languages, loadStrings } from '../i18n.js';
 // sign-in and remembered for them; otherwise their remembered one applies.
 let explicitLang;
 
+// The page the user asked for before signing in (?next=/records/...): only
+// a path of this site, never another origin ("//host", "/\\host").
+export function nextPath() {
+  const next = new URLSearchParams(location.search).get('next') || '/';
+  return /^\/(?![/\\])/.test(next) ? next : '/';
+}
+
 export async function render(app) {
   const msg = h('p', { class: 'error', role: 'alert', id: 'signin-error' });
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, maxlength: 64, dir: 'auto' });
@@ -39,7 +46,7 @@ export async function render(app) {
       const s = await api('POST', '/session', { username: user.value, password: pass.value, lang: explicitLang });
       setCsrf(s.csrf_token);
       localStorage.setItem('civreg.lang', s.lang);
-      location.assign('/');
+      location.assign(nextPath());
     } catch (e) {
       pass.value = '';
       if (e.status === 429) msg.textContent = t('signin.throttled', { seconds: e.retryAfter || '?' });

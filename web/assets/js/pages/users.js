@@ -1,7 +1,7 @@
 // civreg UI: user administration (administrators; auditors read only).
 import { api } from '../api.js';
 import { h, name } from '../dom.js';
-import { t } from '../i18n.js';
+import { has, t } from '../i18n.js';
 
 const ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'issuance_operator', 'auditor', 'admin'];
 
@@ -9,8 +9,7 @@ const ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'issuance_
 // roles_conflict, ...): shown in the user's language; other errors as sent.
 function explain(e) {
   const key = 'users.error.' + e.code;
-  const text = t(key);
-  return text === key ? e.message : text;
+  return has(key) ? t(key) : e.message;
 }
 
 export async function render(app, { session }) {
@@ -42,7 +41,7 @@ export async function render(app, { session }) {
     changeCard.replaceChildren(h('h2', {}, t('users.change_title', { name: u.username })),
       h('p', { class: 'hint' }, t('users.change_hint')),
       h('fieldset', {}, h('legend', {}, t('users.roles')), boxes), setRoles,
-      h('label', { for: 'reset-password' }, t('users.new_password')), pw, reset);
+      h('label', { for: 'reset-password' }, t('users.new_password')), pw, reset, msg);
     changeCard.hidden = false;
   }
   const rows = users.map((u) => {
@@ -64,29 +63,57 @@ export async function render(app, { session }) {
     } else cells.push(h('td', {}));
     return h('tr', {}, cells);
   });
-  app.append(h('h1', {}, t('users.title')), msg,
+  // Refusals show beside what was tried: in the change card when it is
+  // open (moved there), else just under the table's buttons.
+  app.append(h('h1', {}, t('users.title')),
     h('table', { id: 'users' }, h('thead', {}, h('tr', {}, ['users.name', 'users.office', 'users.roles', 'users.state', 'users.created', 'users.action'].map((k) => h('th', {}, t(k))))),
-      h('tbody', {}, rows)));
+      h('tbody', {}, rows)), msg);
   if (!admin) return;
   app.append(changeCard);
-  const uname = h('input', { id: 'new-username', required: true, maxlength: 32, pattern: '[a-z0-9._-]{2,32}' });
-  const pass = h('input', { id: 'new-password', type: 'password', required: true, minlength: 12, maxlength: 1024, autocomplete: 'new-password' });
+  // The pattern attribute is compiled with the v flag: '-' is escaped in
+  // the class, or the browser drops the pattern and never checks it.
+  const uname = h('input', { id: 'new-username', required: true, maxlength: 32, pattern: '[a-z0-9._\\-]{2,32}',
+    'aria-describedby': 'new-username-error', autocomplete: 'off' });
+  const pass = h('input', { id: 'new-password', type: 'password', required: true, minlength: 12, maxlength: 1024,
+    autocomplete: 'new-password', 'aria-describedby': 'new-password-error' });
   const boxes = ROLES.map((r) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: r, name: 'roles' }), ' ', t('role.' + r)));
-  const form = h('form', { id: 'add-user', class: 'card' }, h('h2', {}, t('users.add')),
-    h('label', { for: 'new-username' }, t('users.name')), uname,
-    h('label', { for: 'new-password' }, t('signin.password')), pass,
-    h('fieldset', {}, h('legend', {}, t('users.roles')), boxes),
+  // Each error beside its field, in the user's language.
+  const errs = {
+    username: h('p', { class: 'field-error', id: 'new-username-error', 'aria-live': 'polite' }),
+    password: h('p', { class: 'field-error', id: 'new-password-error', 'aria-live': 'polite' }),
+    roles: h('p', { class: 'field-error', id: 'new-roles-error', 'aria-live': 'polite' }),
+    form: h('p', { class: 'error', id: 'add-user-error', role: 'alert' }),
+  };
+  const form = h('form', { id: 'add-user', class: 'card', novalidate: true }, h('h2', {}, t('users.add')),
+    h('p', { class: 'hint' }, t('form.requiredHint')),
+    h('label', { for: 'new-username' }, t('users.name'), h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')), uname, errs.username,
+    h('label', { for: 'new-password' }, t('signin.password'), h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')), pass, errs.password,
+    h('fieldset', { 'aria-describedby': 'new-roles-error' }, h('legend', {}, t('users.roles')), boxes), errs.roles,
     h('p', { class: 'hint' }, t('users.rules')),
-    h('button', { type: 'submit' }, t('users.create')));
+    h('button', { type: 'submit', id: 'create-user' }, t('users.create')), errs.form);
+  const fieldOf = (code) => (code.startsWith('password') ? 'password' : code.startsWith('roles') ? 'roles'
+    : code.startsWith('username') || code === 'exists' ? 'username' : 'form');
+  const show = (where, text) => {
+    errs[where].textContent = text;
+    const input = where === 'username' ? uname : where === 'password' ? pass : null;
+    if (input) {
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+    }
+  };
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    msg.textContent = '';
+    for (const e of Object.values(errs)) e.textContent = '';
+    uname.removeAttribute('aria-invalid');
+    pass.removeAttribute('aria-invalid');
+    if (!uname.checkValidity()) return show('username', t('users.error.username'));
+    if (!pass.checkValidity()) return show('password', t('users.error.password_too_short'));
     const roles = [...form.querySelectorAll('input[name=roles]:checked')].map((b) => b.value);
     try {
       await api('POST', '/users', { username: uname.value, password: pass.value, roles });
       location.reload();
     } catch (e) {
-      msg.textContent = explain(e);
+      show(fieldOf(e.code || ''), explain(e));
     }
   });
   app.append(form);

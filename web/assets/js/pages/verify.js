@@ -1,46 +1,90 @@
 // civreg UI: blind verification. The second clerk keys the record again
-// from the register page without seeing the first keying; on mismatch the
-// fields that differ are shown side by side and the record stays a draft.
+// from the register page alone: this screen asks the server only for what a
+// blind keyer may know (GET /records/{id}/blind: the scans, and after a
+// disagreement the names of the fields that differ), never for the first
+// keying. On a disagreement those fields are emptied and marked, and the
+// clerk re-keys them from the page; a second disagreement sends the record
+// back to the clerk who keyed it, with the fields named.
 import { api } from '../api.js';
-import { h, name } from '../dom.js';
+import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
-import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
+import { errorBox, label, readRecord, recordForm, recordShape } from '../record-form.js';
 
-function show(v) {
-  return v === null || v === undefined ? '—' : String(v);
+function fieldLabel(path) {
+  return path.includes('.') ? `${label(path.split('.')[0])} · ${label(path)}` : label(path);
+}
+
+function fieldList(fields) {
+  return h('ul', { class: 'field-list' }, fields.map((f) => h('li', { 'data-field': f }, fieldLabel(f))));
 }
 
 export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
-  const [shape, rec] = await Promise.all([recordShape(), api('GET', '/records/' + encodeURIComponent(id))]);
+  const path = '/records/' + encodeURIComponent(id);
+  const [shape, blind] = await Promise.all([recordShape(), api('GET', path + '/blind')]);
+  app.append(h('h1', {}, t('verify.title'), ' ', h('code', {}, id)));
+  if (blind.status !== 'draft') {
+    app.append(h('p', { class: 'notice', id: 'verify-closed' }, t('verify.notdraft', { status: t('status.' + blind.status) })),
+      h('a', { href: path }, t('verify.open')));
+    return;
+  }
+  if (blind.keyed_by_me) {
+    app.append(h('p', { class: 'notice', id: 'verify-own' }, t('verify.own')),
+      h('a', { href: '/' }, t('nav.home')));
+    return;
+  }
+  if (blind.sent_back) {
+    app.append(h('p', { class: 'notice', id: 'verify-sent-back' }, t('verify.sentback')), fieldList(blind.fields || []));
+    return;
+  }
   const fields = recordForm(shape);
-  // Only the scans are shown: the second keying is made from the page,
-  // never from the first keying's values.
-  const evidence = rec.record?.evidence || [];
+  const evidence = blind.evidence || [];
   const scans = h('section', { class: 'card', id: 'evidence-panel' }, h('h2', {}, t('record.evidence')),
-    evidence.length ? evidence.map((x) => scanView(rec.id || id, x)) : h('p', { class: 'muted' }, t('record.noevidence')));
+    evidence.length ? evidence.map((x) => scanView(blind.id || id, x)) : h('p', { class: 'muted' }, t('record.noevidence')));
   const err = errorBox();
-  const result = h('div', { id: 'verify-result' });
+  const result = h('div', { id: 'verify-result', 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', id: 'submit-verify' }, t('verify.submit'));
   const form = h('form', { id: 'verify-form', class: 'card' }, fields, submit, err);
+  // Mark the fields to key again from the page: emptied, never the other value.
+  const mark = (names) => {
+    for (const el of fields.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    let first = null;
+    for (const f of names) {
+      const el = fields.querySelector(`[name="${CSS.escape(f)}"]`);
+      if (!el) continue;
+      el.setAttribute('aria-invalid', 'true');
+      if (el.type === 'checkbox') el.checked = false;
+      else el.value = '';
+      first = first || el;
+    }
+    first?.focus();
+  };
+  const differs = (names) => h('div', { id: 'mismatch-box', class: 'card warn' },
+    h('h2', {}, t('verify.mismatch')), h('p', {}, t('verify.rekey')),
+    h('table', { id: 'mismatches' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('verify.field')))),
+      h('tbody', {}, names.map((f) => h('tr', { 'data-field': f }, h('td', {}, fieldLabel(f)))))));
+  if ((blind.fields || []).length) result.append(differs(blind.fields));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
-    result.replaceChildren();
     submit.disabled = true;
     try {
-      await api('POST', `/records/${encodeURIComponent(id)}/verify`, { record: readRecord(fields, evidence) });
-      result.append(h('p', { class: 'ok', id: 'verified' }, t('verify.ok')),
-        h('a', { href: '/records/' + encodeURIComponent(id) }, t('verify.open')));
+      await api('POST', `${path}/verify`, { record: readRecord(fields, evidence) });
+      result.replaceChildren(h('p', { class: 'ok', id: 'verified' }, t('verify.ok')),
+        h('a', { href: path }, t('verify.open')));
       form.remove();
     } catch (e) {
       if (e.status === 409 && e.body?.mismatches) {
-        result.append(h('h2', {}, t('verify.mismatch')),
-          h('table', { id: 'mismatches' },
-            h('thead', {}, h('tr', {}, h('th', {}, t('verify.field')), h('th', {}, t('verify.first')), h('th', {}, t('verify.yours')))),
-            h('tbody', {}, e.body.mismatches.map((m) => h('tr', { 'data-field': m.field },
-              h('td', {}, m.field), h('td', {}, name(show(m.draft))), h('td', {}, name(show(m.verify))))))));
+        const names = e.body.mismatches.map((m) => m.field);
+        if (e.body.sent_back) {
+          result.replaceChildren(h('p', { class: 'notice', id: 'verify-sent-back' }, t('verify.sentback')), fieldList(names));
+          form.remove();
+        } else {
+          result.replaceChildren(differs(names));
+          mark(names);
+        }
       } else {
         err.textContent = e.message;
       }
@@ -48,6 +92,6 @@ export async function render(app) {
       submit.disabled = false;
     }
   });
-  app.append(h('h1', {}, t('verify.title'), ' ', h('code', {}, id)), h('p', {}, t('verify.help')), result,
+  app.append(h('p', {}, t('verify.help')), result,
     h('div', { class: 'split' }, h('div', { class: 'main-col' }, form), h('aside', { class: 'side-col' }, scans)));
 }

@@ -1,0 +1,261 @@
+/* civreg registry: work queues and the state of a blind verification.
+ *
+ * A blind second keying that disagrees is logged (record.mismatch: the
+ * version, the round, the names of the fields that differ, never their
+ * values). Two disagreements on one version send the record back to the
+ * clerk who keyed it: nobody verifies it until a correction makes a new
+ * version. The queues are read from the tables and those events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "registry_int.h"
+
+int reg_mismatch_state(struct db *db, const char *id, int version, int *rounds, json_t **fields,
+                       struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step, rc = -1;
+
+    *rounds = 0;
+    if (fields)
+        *fields = NULL;
+    if (db_prepare(db, &st,
+                    "SELECT json_extract(e.body, '$.data.fields') FROM event_objects o"
+                    " JOIN events e ON e.seq = o.seq"
+                    " WHERE o.kind = 'record' AND o.object_id = ?1 AND e.type = 'record.mismatch'"
+                    " AND json_extract(e.body, '$.data.version') = ?2 ORDER BY e.seq",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, version);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        (*rounds)++;
+        if (fields && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+            json_t *f = NULL;
+            if (json_parse((const char *)sqlite3_column_text(st, 0),
+                           (size_t)sqlite3_column_bytes(st, 0), &f, NULL) == 0 &&
+                json_is_array(f)) {
+                json_decref(*fields);
+                *fields = f;
+            } else {
+                json_decref(f);
+            }
+        }
+    }
+    if (step != SQLITE_DONE) {
+        db_sql_fail(db, "reading the record's verification rounds", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0 && fields) {
+        json_decref(*fields);
+        *fields = NULL;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Rows of SQL (bound to office ?1 and user ?2) as [{id, version, updated_at,
+ * keyed_by[, fields]}]; WITH_FIELDS adds the fields of the last
+ * disagreement. */
+static int queue_rows(struct db *db, const char *sql, const struct registry_actor *actor,
+                      int limit, bool with_fields, json_t *out, long long *count,
+                      struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step, rc = -1;
+
+    *count = 0;
+    if (db_prepare(db, &st, sql, err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, actor->username, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *e, *fields = NULL;
+        int rounds = 0;
+        (*count)++;
+        if (*count > limit)
+            continue;
+        if (with_fields &&
+            reg_mismatch_state(db, (const char *)sqlite3_column_text(st, 0),
+                               sqlite3_column_int(st, 1), &rounds, &fields, err) != 0)
+            goto out;
+        e = json_pack("{s:s, s:i, s:s?, s:s?}", "id", sqlite3_column_text(st, 0), "version",
+                      sqlite3_column_int(st, 1), "updated_at", sqlite3_column_text(st, 2),
+                      "keyed_by", sqlite3_column_text(st, 3));
+        if (e != NULL && fields != NULL)
+            json_object_set_new(e, "fields", fields);
+        else
+            json_decref(fields);
+        if (e == NULL || json_array_append_new(out, e) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        db_sql_fail(db, "reading the work queues", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Drafts of the current version with N disagreements (as a SQL expression). */
+#define ROUNDS_SQL                                                                               \
+    "(SELECT count(*) FROM event_objects o JOIN events e ON e.seq = o.seq"                       \
+    " WHERE o.kind = 'record' AND o.object_id = b.id AND e.type = 'record.mismatch'"             \
+    " AND json_extract(e.body, '$.data.version') = b.version)"
+#define KEYED_BY_ME                                                                              \
+    "EXISTS (SELECT 1 FROM record_versions k WHERE k.record_id = b.id AND k.keyed_by = ?2)"
+#define QUEUE_COLS                                                                               \
+    "SELECT b.id, b.version, b.updated_at, v.keyed_by FROM birth_records b"                      \
+    " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+
+static long long count_of(struct db *db, const char *sql, const struct registry_actor *actor,
+                          int *bad, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    long long n = 0;
+
+    if (*bad || db_prepare(db, &st, sql, err) != 0) {
+        *bad = 1;
+        return 0;
+    }
+    sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, actor->username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    else {
+        db_sql_fail(db, "counting the work queues", err);
+        *bad = 1;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+int registry_work_queues(struct db *db, const struct registry_actor *actor, int limit,
+                         json_t **out, struct err *err)
+{
+    json_t *q = NULL, *verify = NULL, *back = NULL, *mine = NULL;
+    long long n_verify = 0, n_back = 0, n_mine = 0;
+    int bad = 0, rc = -1;
+
+    *out = NULL;
+    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "work queues", err) != 0)
+        return -1;
+    if (limit <= 0 || limit > 1000)
+        limit = 50;
+    verify = json_array();
+    back = json_array();
+    mine = json_array();
+    if (verify == NULL || back == NULL || mine == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (actor->roles & ROLE_CLERK) {
+        /* others' drafts, not sent back: the blind second keying */
+        if (queue_rows(db,
+                       QUEUE_COLS " WHERE b.office = ?1 AND b.status = 'draft' AND NOT " KEYED_BY_ME
+                                  " AND " ROUNDS_SQL " < 2 ORDER BY b.updated_at DESC, b.id",
+                       actor, limit, false, verify, &n_verify, err) != 0 ||
+            /* my drafts sent back after two disagreements, with the fields */
+            queue_rows(db,
+                       QUEUE_COLS " WHERE b.office = ?1 AND b.status = 'draft' AND " KEYED_BY_ME
+                                  " AND " ROUNDS_SQL " >= 2 ORDER BY b.updated_at DESC, b.id",
+                       actor, limit, true, back, &n_back, err) != 0 ||
+            /* my drafts waiting for another clerk */
+            queue_rows(db,
+                       QUEUE_COLS " WHERE b.office = ?1 AND b.status = 'draft' AND " KEYED_BY_ME
+                                  " AND " ROUNDS_SQL " < 2 ORDER BY b.updated_at DESC, b.id",
+                       actor, limit, false, mine, &n_mine, err) != 0)
+            goto out;
+    }
+    q = json_pack("{s:{s:I, s:O}, s:{s:I, s:O}, s:{s:I, s:O}}", "to_verify", "count",
+                  (json_int_t)n_verify, "records", verify, "sent_back", "count",
+                  (json_int_t)n_back, "records", back, "my_drafts", "count", (json_int_t)n_mine,
+                  "records", mine);
+    if (q == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    /* the office's counts */
+    json_object_set_new(
+        q, "office",
+        json_pack("{s:I, s:I, s:I, s:I, s:I}", "drafts",
+                  (json_int_t)count_of(db,
+                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                       " AND b.status = 'draft' AND ?2 IS NOT NULL",
+                                       actor, &bad, err),
+                  "verified",
+                  (json_int_t)count_of(db,
+                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                       " AND b.status = 'verified' AND ?2 IS NOT NULL"
+                                       " AND NOT EXISTS (SELECT 1 FROM dup_candidates d WHERE"
+                                       " d.status = 'duplicate' AND d.record_id = b.id)",
+                                       actor, &bad, err),
+                  "registered",
+                  (json_int_t)count_of(db,
+                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                       " AND b.status = 'registered' AND ?2 IS NOT NULL",
+                                       actor, &bad, err),
+                  "sent_back",
+                  (json_int_t)count_of(db,
+                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                       " AND b.status = 'draft' AND ?2 IS NOT NULL AND " ROUNDS_SQL
+                                       " >= 2",
+                                       actor, &bad, err),
+                  "duplicates",
+                  (json_int_t)count_of(db,
+                                       "SELECT count(*) FROM dup_candidates d JOIN birth_records b"
+                                       " ON b.id = d.record_id WHERE b.office = ?1"
+                                       " AND d.status = 'open' AND ?2 IS NOT NULL",
+                                       actor, &bad, err)));
+    if (bad)
+        goto out;
+    *out = q;
+    q = NULL;
+    rc = 0;
+out:
+    json_decref(q);
+    json_decref(verify);
+    json_decref(back);
+    json_decref(mine);
+    return rc;
+}
+
+int registry_record_closed(struct db *db, const char *id, json_t **closed, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step, rc = -1;
+
+    *closed = NULL;
+    /* the later record of a pair resolved as one birth is closed: merged
+     * into the other (registry_dup_gate refuses registering it) */
+    if (db_prepare(db, &st,
+                    "SELECT other_id, reason, resolved_by, resolved_at FROM dup_candidates"
+                    " WHERE record_id = ?1 AND status = 'duplicate' ORDER BY other_id LIMIT 1",
+                    err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *closed = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "state", "merged", "into",
+                            sqlite3_column_text(st, 0), "reason", sqlite3_column_text(st, 1),
+                            "by", sqlite3_column_text(st, 2), "at", sqlite3_column_text(st, 3));
+        if (*closed == NULL) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+    } else if (step != SQLITE_DONE) {
+        db_sql_fail(db, "reading the record's resolutions", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
