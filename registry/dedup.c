@@ -234,7 +234,7 @@ out:
     }
     free(f);
     free(ids);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&names);
     reg_search_keys_release(&k);
     return rc;
@@ -248,7 +248,7 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
     int rc = -1;
 
     *rec = NULL;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT v.data, v.hash FROM birth_records r JOIN record_versions v ON"
                     " v.record_id = r.id AND v.version = r.version WHERE r.id = ?1",
                     err) != 0)
@@ -265,7 +265,7 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
         (void)snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -285,7 +285,7 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
         rc = 0;
         goto out;
     }
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "INSERT INTO dup_candidates(record_id, other_id, score, why, found_at)"
                     " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM birth_records WHERE"
                     " id = ?2) AND NOT EXISTS (SELECT 1 FROM dup_candidates WHERE record_id = ?2"
@@ -313,7 +313,7 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&why);
     json_decref(rec);
     json_decref(found);
@@ -326,7 +326,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
     struct buf list = BUF_INIT(4096);
     int n = 0, s, rc = -1;
 
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT CASE WHEN record_id = ?1 THEN other_id ELSE record_id END, score"
                     " FROM dup_candidates WHERE (record_id = ?1 OR other_id = ?1) AND status ="
                     " 'open' ORDER BY score DESC",
@@ -340,7 +340,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
             break;
         n++;
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     st = NULL;
     if (s != SQLITE_ROW && s != SQLITE_DONE) {
         reg_sql_fail(db, "reading duplicate candidates", err);
@@ -354,7 +354,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
                 id, n, n == 1 ? "" : "s", buf_str(&list), n > 5 ? ", ..." : "", id);
         goto out;
     }
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT other_id, reason FROM dup_candidates WHERE record_id = ?1 AND"
                     " status = 'duplicate' LIMIT 1",
                     err) != 0)
@@ -370,7 +370,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&list);
     return rc;
 }
@@ -409,7 +409,7 @@ int registry_dup_list(struct db *db, const struct registry_actor *actor, const c
         if (s != 0)
             return s < 0 ? -1 : err_set(err, "duplicates: no record %s", ref);
     }
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT record_id, other_id, score, why, status, found_at, resolved_by,"
                     " resolved_at, reason FROM dup_candidates WHERE (?1 IS NULL AND status ="
                     " 'open') OR record_id = ?1 OR other_id = ?1 ORDER BY status = 'open' DESC,"
@@ -435,7 +435,7 @@ fail:
     json_decref(*out);
     *out = NULL;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(id);
     return rc;
 }
@@ -458,7 +458,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int score = 0, rc = -1;
 
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT record_id, status, score FROM dup_candidates WHERE (record_id = ?1"
                     " AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
                     err) != 0)
@@ -472,7 +472,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     stored_a = strdup((const char *)sqlite3_column_text(st, 0));
     status = strcmp((const char *)sqlite3_column_text(st, 1), "open") == 0 ? NULL : "resolved";
     score = sqlite3_column_int(st, 2);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     st = NULL;
     if (stored_a == NULL) {
         err_set(err, "out of memory");
@@ -498,7 +498,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)
         goto out;
     /* the row is kept oriented "record_id is the duplicate of other_id" */
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "UPDATE dup_candidates SET record_id = ?1, other_id = ?2, status = ?3,"
                     " resolved_by = ?4, resolved_at = ?5, reason = ?6, event_seq = ?7 WHERE"
                     " (record_id = ?1 AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
@@ -517,7 +517,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(stored_a);
     json_decref(ra);
     json_decref(rb);

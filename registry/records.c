@@ -56,7 +56,7 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
     *id = NULL;
     if (ref == NULL || *ref == '\0' || strlen(ref) > 64)
         return 1;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
                     " OR uin=?1 LIMIT 1",
                     err) != 0)
@@ -69,7 +69,7 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
         rc = 1;
     else
         rc = reg_sql_fail(db, "finding the record", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -98,14 +98,14 @@ int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, con
     rc = reg_record_resolve(db, ref, id, err);
     if (rc != 0 || actor == NULL)
         return rc;
-    if (reg_prepare(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
+    if (reg_prepare_cached(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
         rc = -1;
     else if (sqlite3_bind_text(st, 1, *id, -1, SQLITE_STATIC) != SQLITE_OK ||
              (step = sqlite3_step(st)) != SQLITE_ROW)
         rc = step == SQLITE_DONE ? 1 : reg_sql_fail(db, "finding the record's office", err);
     else
         rc = reg_record_office_check(actor, *id, (const char *)sqlite3_column_text(st, 0), err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     if (rc != 0) {
         free(*id);
         *id = NULL;
@@ -126,7 +126,7 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT b.office, b.status, b.version, v.hash, v.data,"
                     " b.registration_number, b.uin FROM birth_records b"
                     " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
@@ -156,7 +156,7 @@ out:
     if (rc != 0)
         rec_head_release(h);
     free(id);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -189,7 +189,7 @@ static int insert_version(struct db *db, const char *id, int version, const stru
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
                     " reason_evidence, keyed_by, keyed_at, event_seq)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -207,7 +207,7 @@ static int insert_version(struct db *db, const char *id, int version, const stru
     sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = reg_sql_fail(db, "storing the record version", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -229,7 +229,7 @@ static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t 
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
                     " VALUES (?1, ?2, ?3, ?4)",
                     err) != 0)
@@ -240,7 +240,7 @@ static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t 
     sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = reg_sql_fail(db, "recording the imported line", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -279,7 +279,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "record.draft", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
                     " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
                     err) != 0)
@@ -302,7 +302,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     buf_release(&data);
@@ -351,7 +351,7 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     int rc = -1, step;
 
     *id = NULL;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
                     err) != 0)
         return -1;
@@ -366,7 +366,7 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     } else {
         reg_sql_fail(db, "reading imported lines", err);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -500,7 +500,7 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
     sqlite3_stmt *st = NULL;
     int step, rc;
 
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
                     err) != 0)
         return -1;
@@ -515,7 +515,7 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
     } else {
         rc = reg_sql_fail(db, "checking who keyed the record", err);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -578,7 +578,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "record.verify", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
                     " event_seq=?4 WHERE id=?1",
                     err) != 0)
@@ -597,7 +597,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     buf_release(&rekeyed);
@@ -643,7 +643,7 @@ static int next_registration(struct db *db, const char *office, int year, long l
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "INSERT INTO registration_counters(office, year, last) VALUES (?1, ?2, 1)"
                     " ON CONFLICT(office, year) DO UPDATE SET last = last + 1 RETURNING last",
                     err) != 0)
@@ -656,7 +656,7 @@ static int next_registration(struct db *db, const char *office, int year, long l
     } else {
         reg_sql_fail(db, "allocating a registration number", err);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -716,7 +716,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "UPDATE birth_records SET status='registered', registration_number=?2,"
                     " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
                     " WHERE id=?1",
@@ -742,7 +742,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
@@ -861,7 +861,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     if (insert_version(db, h.id, c->version, &data, hash, h.hash, c->reason, buf_str(&ev),
                        c->actor->username, now, seq, err) != 0)
         goto out;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
                     "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
                     " WHERE id=?1",
@@ -882,7 +882,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
@@ -995,7 +995,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
     int rc = -1;
 
     *out = NULL;
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT id, office, status, version, verified_by, registration_number,"
                     " registered_by, registered_at, uin, created_at, updated_at"
                     " FROM birth_records WHERE id=?1",
@@ -1022,7 +1022,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
     } else {
         err_set(err, "no record '%s'", id);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -1044,7 +1044,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
         goto out;
     if (version <= 0)
         version = (int)json_integer_value(json_object_get(head, "versions"));
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1 AND version=?2",
                     err) != 0)
         goto out;
@@ -1066,7 +1066,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
 out:
     json_decref(head);
     json_decref(v);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(id);
     return rc;
 }
@@ -1077,7 +1077,7 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
     sqlite3_stmt *st = NULL;
     int rc = 0, step;
 
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
                     " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
                     " ORDER BY e.seq",
@@ -1103,7 +1103,7 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = reg_sql_fail(db, "reading events", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -1137,7 +1137,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
         err_set(err, "out of memory");
         goto out;
     }
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
                     " ORDER BY version",
                     err) != 0)
@@ -1163,7 +1163,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
     head = NULL;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(head);
     json_decref(versions);
     json_decref(events);
@@ -1197,7 +1197,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
         if (d != NULL && date_parse(d, &y, &m, &dd, err) != 0)
             return err_prefix(err, "%s", i ? "born_to" : "born_from");
     }
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
                     " v.data FROM birth_records b JOIN record_versions v"
                     " ON v.record_id = b.id AND v.version = b.version"
@@ -1246,7 +1246,7 @@ oom:
     err_set(err, "out of memory");
 out:
     json_decref(list);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -1299,7 +1299,7 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
     /* Evidence of any version, or of a correction's reason: the record
      * lists it; anything else in the store is not this record's to serve. */
-    if (reg_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
                     " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
                     " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
@@ -1319,7 +1319,7 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
     }
     rc = registry_blob_get(db, blobs_dir, hash, p, len, err);
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(id);
     return rc;
 }

@@ -42,6 +42,11 @@ char *reg_new_id(const char *office, char kind);
 
 /* SQLite helpers: prepare (message on failure) and a failure naming WHAT. */
 int reg_prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err);
+/* The same from the connection's statement cache (db_stmt_cached): constant
+ * SQL on hot paths; give the statement back with reg_release, never
+ * sqlite3_finalize. reg_release also finalizes a statement from reg_prepare. */
+int reg_prepare_cached(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err);
+void reg_release(struct db *db, sqlite3_stmt *st);
 int reg_sql_fail(struct db *db, const char *what, struct err *err);
 
 /* Office log key: load (or with CREATE make) the Ed25519 key of OFFICE,
