@@ -36,6 +36,15 @@ static inline double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds used by this process (every thread): on a shared machine
+ * the rate per CPU second moves far less than the rate per wall second. */
+static inline double bench_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Record one figure of this run (printed by the caller). */
 static inline void bench_figure(const char *name, double value, const char *unit)
 {
