@@ -3,6 +3,7 @@
  * second (passive authentication: signature, DS -> CSCA path, validity,
  * every DG hash), for each Document Signer algorithm. The face is a 16 KiB
  * JPEG-shaped block (SOF header + filler), the size of a typical DG2 photo. */
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,11 @@ static int run(const char *alg_name, double seconds)
     }
     printf("%-22s personalize: %8.1f chips/s  (%ld in %.2f s; DG1 DG2 DG11 DG12 EF.COM EF.SOD)\n",
            alg_name, (double)n / t, n, t);
+    {
+        char name[96];
+        (void)snprintf(name, sizeof name, "chip.personalize %s", alg_name);
+        bench_figure(name, (double)n / t, "chips/s");
+    }
     t0 = now_s();
     for (n = 0; (t = now_s() - t0) < seconds; n++) {
         struct pa_chip view;
@@ -107,6 +113,11 @@ static int run(const char *alg_name, double seconds)
     }
     printf("%-22s verify:      %8.1f chips/s  (%ld in %.2f s; passive authentication)\n",
            alg_name, (double)n / t, n, t);
+    {
+        char name[96];
+        (void)snprintf(name, sizeof name, "chip.verify %s", alg_name);
+        bench_figure(name, (double)n / t, "chips/s");
+    }
     rc = 0;
 out:
     if (rc != 0)
@@ -130,9 +141,28 @@ out:
 int main(int argc, char **argv)
 {
     static const char *const algs[] = { "ecdsa-p256", "ecdsa-brainpoolP256r1", "rsa-3072" };
-    double seconds = argc > 1 ? strtod(argv[1], NULL) : 2.0;
+    static const char usage[] =
+        "usage: chip [SECONDS] [--json FILE]\n"
+        "  chips personalized and verified per second for each Document Signer algorithm,\n"
+        "  SECONDS per figure (default 2), beside the raw ECDSA P-256 sign rate\n";
+    double seconds = 2.0;
     struct err err = ERR_INIT;
-    int rc = 0;
+    int rc = 0, o = bench_options(&argc, argv, usage);
+
+    if (o != 0)
+        return o > 0 ? 0 : 2;
+    if (argc > 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (argc == 2) {
+        char *end;
+        seconds = strtod(argv[1], &end);
+        if (*end || !(seconds > 0 && seconds <= 60)) {
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
 
     if (seconds <= 0 || seconds > 60)
         seconds = 2.0;
@@ -141,7 +171,12 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("civreg bench/chip: %.1f s per figure, one thread\n", seconds);
+    {
+        double e = bench_anchor_ecdsa_p256_sign(seconds < 1 ? seconds : 1);
+        printf("anchor: ECDSA P-256 sign (OpenSSL, SHA-256) %.0f/s, one core\n", e);
+        bench_figure("anchor.ecdsa_p256_sign", e, "ops/s");
+    }
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
         rc |= run(algs[i], seconds) != 0;
-    return rc;
+    return rc | (bench_write_json("chip") != 0);
 }

@@ -6,6 +6,7 @@
  * The workflow is measured twice: data page only, then with the chip
  * package signed by a document signer (ECDSA P-256) from the same MRZ.
  * Run it by hand on an otherwise idle machine. */
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,8 @@ static void bench_render(enum mrz_format f, const unsigned char *photo, size_t p
     double dt = now() - t0;
     printf("data page PDF %s (libharu, fonts embedded)      %8.1f pages/s  (%zu bytes each)\n",
            mrz_format_name(f), n / dt, bytes / (size_t)n);
+    bench_figure(f == MRZ_TD3 ? "datapage.td3_pages_per_s" : "datapage.td1_cards_per_s", n / dt,
+                 "pages/s");
     buf_release(&mrz);
     buf_release(&pdf);
 }
@@ -223,6 +226,8 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
     printf("personalization through the office (TD3: MRZ, PDF%s, blobs, events) %8.1f "
            "documents/s\n",
            chip ? ", chip signed" : "", n / dt);
+    bench_figure(chip ? "office.personalize_chip_per_s" : "office.personalize_per_s", n / dt,
+                 "documents/s");
     pki_close(pki);
     for (int i = 0; i < n; i++)
         free(ids[i]);
@@ -246,23 +251,55 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
 
 int main(int argc, char **argv)
 {
-    const char *src = argc > 1 ? argv[1] : CIVREG_SOURCE_DIR;
+    static const char usage[] =
+        "usage: issuance [SOURCE_DIR] [--pages N] [--documents N] [--json FILE]\n"
+        "  data page PDFs rendered (TD3 and TD1, N each, default 200) and documents\n"
+        "  personalized through the office (N, default 40, without and with a chip);\n"
+        "  SOURCE_DIR holds tests/data/issuance (default: the source tree)\n";
+    const char *src = CIVREG_SOURCE_DIR;
+    long pages = 200, docs = 40;
     char path[1024];
     size_t photo_len, sig_len;
     unsigned char *photo, *sig;
 
     struct err err = ERR_INIT;
+    int o = bench_options(&argc, argv, usage);
+    if (o != 0)
+        return o > 0 ? 0 : 2;
+    for (int i = 1; i < argc; i++) {
+        bool named = (strcmp(argv[i], "--pages") == 0 || strcmp(argv[i], "--documents") == 0);
+        if (named && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[i + 1], &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                fputs(usage, stderr);
+                return 2;
+            }
+            *(argv[i][2] == 'p' ? &pages : &docs) = v;
+            i++;
+        } else if (!named && argv[i][0] != '-') {
+            src = argv[i];
+        } else {
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
     if (secret_init(&err) != 0)
         die("libsodium", &err);
+    {
+        double e = bench_anchor_ecdsa_p256_sign(0.5);
+        printf("anchor: ECDSA P-256 sign (OpenSSL) %.0f/s, one core\n", e);
+        bench_figure("anchor.ecdsa_p256_sign", e, "ops/s");
+    }
     snprintf(path, sizeof path, "%s/tests/data/issuance/portrait.jpg", src);
     photo = slurp(path, &photo_len);
     snprintf(path, sizeof path, "%s/tests/data/issuance/signature.png", src);
     sig = slurp(path, &sig_len);
-    bench_render(MRZ_TD3, photo, photo_len, sig, sig_len, 200);
-    bench_render(MRZ_TD1, photo, photo_len, sig, sig_len, 200);
-    bench_workflow(photo, photo_len, sig, sig_len, 40, false);
-    bench_workflow(photo, photo_len, sig, sig_len, 40, true);
+    bench_render(MRZ_TD3, photo, photo_len, sig, sig_len, (int)pages);
+    bench_render(MRZ_TD1, photo, photo_len, sig, sig_len, (int)pages);
+    bench_workflow(photo, photo_len, sig, sig_len, (int)docs, false);
+    bench_workflow(photo, photo_len, sig, sig_len, (int)docs, true);
     free(photo);
     free(sig);
-    return 0;
+    return bench_write_json("issuance") != 0;
 }

@@ -1,35 +1,43 @@
-/* bench/registry: throughput of the registry.
+/* bench/registry: throughput of the registry's write path and its audit.
  *
- *   registry [RECORDS] [BATCH]     (defaults 100000 and 500)
+ *   registry [RECORDS] [BATCH] [--single N] [--import N] [--json FILE]
  *
- * Builds its own data directory in $TMPDIR, then takes RECORDS birth records
- * from draft to registered (clerk A drafts, clerk B re-keys blind, a
- * registrar registers: three signed events, three signed tree heads and a
- * signed link per record). The first 1,000 run one transaction per step, as
- * the command line and the web server do (each commit is fsync'ed:
- * synchronous=FULL); the rest run BATCH steps per transaction, as a bulk
- * import would. Then `audit verify` re-checks the whole log. Prints
- * records/s for both modes and events verified/s. */
+ * Builds its own data directory in $TMPDIR and measures, beside the anchors
+ * of the same run (raw Ed25519 sign/verify, SHA-256, a bare SQLite insert
+ * with synchronous=FULL):
+ *  - import: N drafts (default RECORDS) through the bulk import path
+ *    (registry_record_import_batch, what `civreg record import` calls), in
+ *    batches of BATCH, each draft checked for duplicates against what is
+ *    stored, signed and logged;
+ *  - RECORDS distinct generated people taken from draft to registered
+ *    (clerk A drafts, clerk B re-keys blind, a registrar registers: three
+ *    signed events and a signed link per record). The first N (--single,
+ *    default 1,000) run one transaction per step, as the command line and
+ *    the web server do (each commit fsync'ed: synchronous=FULL); the rest
+ *    BATCH steps per transaction, as a bulk path would;
+ *  - `audit verify` over the whole log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_people.h"
+#include "bench_util.h"
 #include "core/err.h"
 #include "core/secret.h"
 #include "db/datadir.h"
 #include "db/db.h"
 #include "registry/registry.h"
 
-#define SINGLE 1000
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static const char usage[] =
+    "usage: registry [RECORDS] [BATCH] [--single N] [--import N] [--json FILE]\n"
+    "  RECORDS   records taken from draft to registered (default 100000)\n"
+    "  BATCH     steps per transaction on the bulk path, drafts per import batch (default 500)\n"
+    "  --single N  how many of RECORDS go one transaction per step (default 1000)\n"
+    "  --import N  drafts through the bulk import path first (default RECORDS, 0: none)\n"
+    "  --json FILE write the figures as JSON\n"
+    "Prints the anchors measured in the same run (Ed25519, SHA-256, bare SQLite inserts).\n";
 
 static void die(const char *what, const struct err *err)
 {
@@ -40,17 +48,18 @@ static void die(const char *what, const struct err *err)
 static int one_record(struct db *db, struct registry_actor *a, struct registry_actor *b,
                       struct registry_actor *r, json_t *rec, long i, struct err *err)
 {
-    char name[64], *id = NULL;
+    char *id = NULL;
     json_t *res = NULL;
     int rc;
 
-    snprintf(name, sizeof name, "Child %ld", i);
-    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(name));
+    bench_person(rec, i);
     rc = registry_record_draft(db, a, rec, &id, err) != 0 ||
                  registry_record_verify(db, b, id, rec, NULL, err) != 0 ||
                  registry_record_register(db, r, id, &res, err) != 0
              ? -1
              : 0;
+    if (rc != 0 && id)
+        err_prefix(err, "person %ld (%s)", i, id);
     free(id);
     json_decref(res);
     return rc;
@@ -71,10 +80,64 @@ static void count(void *ctx, const char *line)
     fprintf(stderr, "audit: %s\n", line);
 }
 
+/* N drafts (people FIRST...) through the import path, BATCH per call. */
+static double import_drafts(struct db *db, struct registry_actor *a, long first, long n,
+                            long batch, double *cpu)
+{
+    json_t **recs = calloc((size_t)batch, sizeof *recs);
+    char **ids = calloc((size_t)batch, sizeof *ids);
+    bool *already = calloc((size_t)batch, sizeof *already);
+    long *lines = calloc((size_t)batch, sizeof *lines);
+    struct err *errs = calloc((size_t)batch, sizeof *errs);
+    struct registry_import_source src = {
+        "0000000000000000000000000000000000000000000000000000000000be4c11", lines
+    };
+    struct err err = ERR_INIT;
+    double t0;
+
+    if (!recs || !ids || !already || !lines || !errs) {
+        err_set(&err, "out of memory");
+        die("import", &err);
+    }
+    t0 = bench_now();
+    *cpu = bench_cpu();
+    for (long done = 0; done < n;) {
+        size_t k = (size_t)(n - done < batch ? n - done : batch);
+        int added;
+        for (size_t i = 0; i < k; i++) {
+            recs[i] = registry_record_example();
+            if (recs[i] == NULL) {
+                err_set(&err, "out of memory");
+                die("import", &err);
+            }
+            bench_person(recs[i], first + done + (long)i);
+            lines[i] = done + (long)i + 1;
+            errs[i] = (struct err)ERR_INIT;
+        }
+        added = registry_record_import_batch(db, a, &src, recs, k, ids, already, errs, &err);
+        if (added < 0)
+            die("import", &err);
+        for (size_t i = 0; i < k; i++) {
+            if (ids[i] == NULL)
+                die("import: a draft was refused", &errs[i]);
+            free(ids[i]);
+            json_decref(recs[i]);
+        }
+        done += (long)k;
+    }
+    t0 = bench_now() - t0;
+    *cpu = bench_cpu() - *cpu;
+    free(recs);
+    free(ids);
+    free(already);
+    free(lines);
+    free(errs);
+    return t0;
+}
+
 int main(int argc, char **argv)
 {
-    long total = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
-    long batch = argc > 2 ? strtol(argv[2], NULL, 10) : 500;
+    long total = 100000, batch = 500, single = 1000, import = -1, i;
     const char *tmp = getenv("TMPDIR");
     char base[4096], path[4200], cmd[4300];
     struct datadir *dd = NULL;
@@ -83,14 +146,43 @@ int main(int argc, char **argv)
     struct registry_audit_stats stats;
     struct err err = ERR_INIT;
     json_t *rec = registry_record_example();
-    double t0, t_single, t_batch, t_audit;
-    long single = total < SINGLE ? total : SINGLE, i;
-    int problems;
+    double t0, t_single, t_batch, t_audit, t_import = 0, c0, c_import = 0, c_single, c_batch,
+                                                  c_audit;
+    int problems, pos = 0, o = bench_options(&argc, argv, usage);
 
+    if (o != 0)
+        return o > 0 ? 0 : 2;
+    for (int k = 1; k < argc; k++) {
+        char *end = NULL;
+        long v;
+        const char *arg = argv[k];
+        bool named = strcmp(arg, "--single") == 0 || strcmp(arg, "--import") == 0;
+        if (named && k + 1 < argc)
+            arg = argv[++k];
+        v = strtol(arg, &end, 10);
+        if (end == arg || *end != '\0' || v < 0 || (named && k + 1 > argc)) {
+            fputs(usage, stderr);
+            return 2;
+        }
+        if (named)
+            *(strcmp(argv[k - 1], "--single") == 0 ? &single : &import) = v;
+        else if (pos == 0 && ++pos)
+            total = v;
+        else if (pos == 1 && ++pos)
+            batch = v;
+        else {
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
     if (total < 1 || batch < 1 || rec == NULL) {
-        fprintf(stderr, "usage: registry [RECORDS] [BATCH]\n");
+        fputs(usage, stderr);
         return 2;
     }
+    if (single > total)
+        single = total;
+    if (import < 0)
+        import = total;
     if (secret_init(&err) != 0)
         die("libsodium", &err);
     snprintf(base, sizeof base, "%s/civreg-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -98,6 +190,7 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
+    bench_anchors_registry(base, 0.5);
     snprintf(path, sizeof path, "%s/data", base);
     if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
         datadir_db_open(dd, 0, &db, &err) != 0)
@@ -113,13 +206,27 @@ int main(int argc, char **argv)
         registry_authenticate(db, dd->keys_dir, "registrar", "bench-password", &r, &err) != 0)
         die("sign in", &err);
 
-    t0 = now();
+    /* imported drafts are other people (numbered after the registered ones),
+     * so the registered ones are checked against them too */
+    if (import > 0) {
+        t_import = import_drafts(db, a, 1000000000L, import, batch, &c_import);
+        printf("record import (bulk path, %ld drafts per transaction, duplicate detection against"
+               " what is stored): %ld drafts in %.2f s = %.0f drafts/s (%.0f per CPU second)\n",
+               batch, import, t_import, (double)import / t_import, (double)import / c_import);
+        bench_figure("import.drafts_per_s", (double)import / t_import, "drafts/s");
+        bench_figure("import.drafts_per_cpu_s", (double)import / c_import, "drafts/cpu-s");
+    }
+
+    t0 = bench_now();
+    c0 = bench_cpu();
     for (i = 0; i < single; i++)
         if (one_record(db, a, b, r, rec, i, &err) != 0)
             die("record", &err);
-    t_single = now() - t0;
+    t_single = bench_now() - t0;
+    c_single = bench_cpu() - c0;
 
-    t0 = now();
+    t0 = bench_now();
+    c0 = bench_cpu();
     while (i < total) {
         if (db_tx_begin(db, &err) != 0)
             die("begin", &err);
@@ -129,26 +236,42 @@ int main(int argc, char **argv)
         if (db_tx_commit(db, &err) != 0)
             die("commit", &err);
     }
-    t_batch = now() - t0;
+    t_batch = bench_now() - t0;
+    c_batch = bench_cpu() - c0;
 
-    t0 = now();
+    t0 = bench_now();
+    c0 = bench_cpu();
     problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, count, NULL, &stats,
                                      &err);
-    t_audit = now() - t0;
+    t_audit = bench_now() - t0;
+    c_audit = bench_cpu() - c0;
     if (problems != 0)
         die("audit verify", &err);
 
-    printf("records draft -> verified -> registered, one transaction per step: %ld in %.2f s = "
-           "%.0f records/s\n",
-           single, t_single, (double)single / t_single);
-    if (total > single)
+    if (single > 0) {
+        printf("records draft -> verified -> registered, one transaction per step: %ld in %.2f s"
+               " = %.0f records/s (%.0f per CPU second)\n",
+               single, t_single, (double)single / t_single, (double)single / c_single);
+        bench_figure("register.single_records_per_cpu_s", (double)single / c_single,
+                     "records/cpu-s");
+        bench_figure("register.single_records_per_s", (double)single / t_single, "records/s");
+    }
+    if (total > single) {
         printf("records draft -> verified -> registered, %ld steps per transaction: %ld in %.2f s "
-               "= %.0f records/s\n",
-               batch, total - single, t_batch, (double)(total - single) / t_batch);
+               "= %.0f records/s (%.0f per CPU second)\n",
+               batch, total - single, t_batch, (double)(total - single) / t_batch,
+               (double)(total - single) / c_batch);
+        bench_figure("register.bulk_records_per_cpu_s", (double)(total - single) / c_batch,
+                     "records/cpu-s");
+        bench_figure("register.bulk_records_per_s", (double)(total - single) / t_batch,
+                     "records/s");
+    }
     printf("audit verify over %ld records: %llu events (and %llu signed tree heads) in %.2f s = "
-           "%.0f events verified/s\n",
-           total, (unsigned long long)stats.events, (unsigned long long)stats.tree_heads, t_audit,
-           (double)stats.events / t_audit);
+           "%.0f events verified/s (%.2f CPU s, all threads)\n",
+           total + import, (unsigned long long)stats.events, (unsigned long long)stats.tree_heads,
+           t_audit, (double)stats.events / t_audit, c_audit);
+    bench_figure("audit.cpu_s", c_audit, "cpu-s");
+    bench_figure("audit.events_per_s", (double)stats.events / t_audit, "events/s");
 
     registry_actor_free(admin);
     registry_actor_free(a);
@@ -160,5 +283,5 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0)
         fprintf(stderr, "bench registry: could not remove %s\n", base);
-    return 0;
+    return bench_write_json("registry") != 0;
 }

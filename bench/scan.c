@@ -12,6 +12,7 @@
  * kept. */
 #include <dirent.h>
 #include <fcntl.h>
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +73,15 @@ int main(int argc, char **argv)
     int rounds = 3;
     DIR *d;
 
+    static const char usage[] =
+        "usage: scan DIR [ROUNDS] [--json FILE]   (build/tests/scan_corpus DIR first)\n"
+        "  decodes every file of DIR in-process, with `civreg scan decode` and with zbarimg\n"
+        "  (the anchor), ROUNDS interleaved rounds (default 3), and prints pages/s\n";
+    int o = bench_options(&argc, argv, usage);
+    if (o != 0)
+        return o > 0 ? 0 : 2;
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: scan DIR [ROUNDS]   (build/tests/scan_corpus DIR first)\n");
+        fputs(usage, stderr);
         return 2;
     }
     if (argc == 3) {
@@ -146,6 +154,15 @@ int main(int argc, char **argv)
     printf("files %zu, pages %zu, barcodes read %zu, %ld CPUs, best of %d rounds\n", n, pages,
            symbols, sysconf(_SC_NPROCESSORS_ONLN), rounds);
     printf("in-process decode+barcodes+quality, 1 thread: %8.1f pages/s\n", pages / inproc);
+    bench_figure("scan.inprocess_pages_per_s", pages / inproc, "pages/s");
+    if (c0 > 0)
+        bench_figure("scan.civreg_1_noretry_pages_per_s", pages / c0, "pages/s");
+    if (c1 > 0)
+        bench_figure("scan.civreg_1_pages_per_s", pages / c1, "pages/s");
+    if (cn > 0)
+        bench_figure("scan.civreg_all_pages_per_s", pages / cn, "pages/s");
+    if (z > 0)
+        bench_figure("anchor.zbarimg_pages_per_s", pages / z, "pages/s");
     if (c0 > 0)
         printf("civreg scan decode --jobs 1 --no-retry:    %8.1f pages/s\n", pages / c0);
     if (c1 > 0)
@@ -160,5 +177,5 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
-    return 0;
+    return bench_write_json("scan") != 0;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "search_population.h"
 #include "core/buf.h"
 #include "core/secret.h"
@@ -46,17 +47,34 @@ int main(int argc, char **argv)
     double t0, *lat;
     int hits = 0;
 
+    static const char usage[] =
+        "usage: search [N] [--json FILE]\n"
+        "  indexes N generated people (1000 to 20000000, default 1000000) through the bulk\n"
+        "  path, then times 2,000 realistic queries (median, p99, recall@10)\n";
+    int o = bench_options(&argc, argv, usage);
+    if (o != 0)
+        return o > 0 ? 0 : 2;
+    if (argc > 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
     if (argc > 1) {
         char *end;
         n = strtol(argv[1], &end, 10);
         if (*end || n < 1000 || n > 20000000) {
-            fprintf(stderr, "usage: search [N] (1000 to 20000000 records)\n");
+            fputs(usage, stderr);
             return 2;
         }
     }
     if (secret_init(&err) != 0 || mkdtemp(path) == NULL) {
         fprintf(stderr, "search: cannot set up: %s\n", err_msg(&err));
         return 1;
+    }
+    {
+        double ib = bench_anchor_sqlite_insert(path, 1000, 0.5);
+        printf("anchor: bare SQLite insert (600 B rows, WAL, synchronous=FULL, 1,000 per commit)"
+               " %.0f rows/s\n", ib);
+        bench_figure("anchor.sqlite_insert_1000_per_commit", ib, "rows/s");
     }
     (void)snprintf(dbpath, sizeof dbpath, "%s/s.db", path);
     if (db_open(dbpath, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0) {
@@ -86,7 +104,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < k; i++)
             json_decref((json_t *)e[i].record);
     }
-    printf("indexed %ld records in %.1f s\n", n, (now_ms() - t0) / 1e3);
+    printf("indexed %ld records in %.1f s = %.0f records/s\n", n, (now_ms() - t0) / 1e3,
+           (double)n * 1e3 / (now_ms() - t0));
+    bench_figure("search.index_records_per_s", (double)n * 1e3 / (now_ms() - t0), "records/s");
     for (int i = 0; i < QUERIES; i++) {
         unsigned who = pop_below(&qr, (unsigned)n);
         char q[512], id[24];
@@ -114,6 +134,9 @@ int main(int argc, char **argv)
            "recall@10 %.3f\n",
            QUERIES, n, lat[QUERIES / 2], lat[QUERIES * 99 / 100], lat[QUERIES - 1],
            (double)hits / QUERIES);
+    bench_figure("search.p50_ms", lat[QUERIES / 2], "ms");
+    bench_figure("search.p99_ms", lat[QUERIES * 99 / 100], "ms");
+    bench_figure("search.recall_at_10", (double)hits / QUERIES, "ratio");
     db_close(db);
     (void)unlink(dbpath);
     {
@@ -128,5 +151,5 @@ int main(int argc, char **argv)
     free(e);
     free(ids);
     free(lat);
-    return 0;
+    return bench_write_json("search") != 0;
 }

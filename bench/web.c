@@ -21,14 +21,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "core/buf.h"
+#include "issuance/icao/mrz.h"
+#include "registry/search.h"
 #include "web/web.h"
 
 static double now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_now();
+}
+
+/* A wrk latency ("6.91ms", "847.00us", "1.20s") in milliseconds. */
+static double wrk_ms(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s)
+        return -1;
+    if (strncmp(end, "us", 2) == 0)
+        return v / 1e3;
+    if (strncmp(end, "ms", 2) == 0)
+        return v;
+    if (*end == 's')
+        return v * 1e3;
+    if (strncmp(end, "m", 1) == 0)
+        return v * 60e3;
+    return -1;
 }
 
 /* One HTTP/1.1 exchange on loopback; the whole response into OUT. */
@@ -83,8 +102,9 @@ static int json_field(const char *text, const char *key, char *out, size_t size)
     return 0;
 }
 
-/* Run wrk against PATH with COOKIE; print requests/s and p99. */
-static int run_wrk(const char *label, int port, const char *path, const char *cookie, int seconds,
+/* Run wrk against PATH with COOKIE; print requests/s and p99 (figures
+ * recorded under KEY). */
+static int run_wrk(const char *key, const char *label, int port, const char *path, const char *cookie, int seconds,
                    int connections)
 {
     char cmd[1024], line[512], rps[64] = "?", p99[64] = "?", p50[64] = "?";
@@ -115,6 +135,15 @@ static int run_wrk(const char *label, int port, const char *path, const char *co
     p99[strcspn(p99, "\n")] = '\0';
     p50[strcspn(p50, "\n")] = '\0';
     printf("%-40s %10s req/s   p50 %8s   p99 %8s\n", label, rps, p50, p99);
+    {
+        char name[96];
+        (void)snprintf(name, sizeof name, "%s.req_per_s", key);
+        bench_figure(name, strtod(rps, NULL), "req/s");
+        (void)snprintf(name, sizeof name, "%s.p50_ms", key);
+        bench_figure(name, wrk_ms(p50), "ms");
+        (void)snprintf(name, sizeof name, "%s.p99_ms", key);
+        bench_figure(name, wrk_ms(p99), "ms");
+    }
     return 0;
 }
 
@@ -131,6 +160,19 @@ int main(int argc, char **argv)
     pid_t pid = -1;
     FILE *out;
 
+    static const char usage[] =
+        "usage: web [--data DIR] [--records N] [--seconds S] [--connections C] [--json FILE]\n"
+        "  runs wrk (-t2, C connections, default 16, S seconds each, default 10) against the\n"
+        "  real `civreg serve` over N synthetic records (default 100000; DIR keeps them\n"
+        "  between runs): a logged record view, record lists, and as anchors /healthz and a\n"
+        "  static file from the same server\n";
+    int o = bench_options(&argc, argv, usage);
+    if (o != 0)
+        return o > 0 ? 0 : 2;
+    if (argc % 2 != 1) {
+        fputs(usage, stderr);
+        return 2;
+    }
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--data") == 0)
             data = argv[i + 1];
@@ -140,9 +182,11 @@ int main(int argc, char **argv)
             seconds = (int)strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--connections") == 0)
             connections = (int)strtol(argv[i + 1], NULL, 10);
+        else
+            records = -1;
     }
     if (records < 1 || seconds < 1 || connections < 1) {
-        fprintf(stderr, "usage: web [--data DIR] [--records N] [--seconds S] [--connections C]\n");
+        fputs(usage, stderr);
         return 2;
     }
     if (data == NULL) {
@@ -211,14 +255,16 @@ int main(int argc, char **argv)
     printf("civreg web: %d records, wrk -t2 -c%d -d%ds, server with 64 worker threads\n", records,
            connections, seconds);
     (void)snprintf(path, sizeof path, "/api/v1/records/%s", id);
-    if (run_wrk("GET /api/v1/records/{id} (view, logged)", port, path, cookie, seconds,
-                connections) != 0 ||
-        run_wrk("GET /api/v1/records?limit=50", port, "/api/v1/records?limit=50", cookie, seconds,
-                connections) != 0 ||
-        run_wrk("GET /api/v1/records?status=draft&limit=50", port,
+    if (run_wrk("web.view", "GET /api/v1/records/{id} (view, logged)", port, path, cookie,
+                seconds, connections) != 0 ||
+        run_wrk("web.list", "GET /api/v1/records?limit=50", port, "/api/v1/records?limit=50",
+                cookie, seconds, connections) != 0 ||
+        run_wrk("web.list_draft", "GET /api/v1/records?status=draft&limit=50", port,
                 "/api/v1/records?status=draft&limit=50", cookie, seconds, connections) != 0 ||
-        run_wrk("GET /healthz (no session, baseline)", port, "/healthz", cookie, seconds,
-                connections) != 0)
+        run_wrk("anchor.healthz", "GET /healthz (no session, baseline)", port, "/healthz", cookie,
+                seconds, connections) != 0 ||
+        run_wrk("anchor.static", "GET /static/css/app.css (static file, anchor)", port,
+                "/static/css/app.css", cookie, seconds, connections) != 0)
         goto out;
     rc = 0;
 out:
@@ -233,5 +279,7 @@ out:
             fprintf(stderr, "bench web: could not remove %s\n", tmpl);
     }
     (void)portstr;
+    if (rc == 0 && bench_write_json("web") != 0)
+        rc = 1;
     return rc;
 }

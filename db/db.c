@@ -1,4 +1,5 @@
 #include "db.h"
+#include "db_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +34,13 @@ struct db {
     bool tx_failed; /* a nested savepoint was rolled back */
     int last_rc;
     time_t tx_started; /* when the outermost transaction began */
+    struct db_stmt_cache *stmts; /* stmt_cache.c */
 };
+
+struct db_stmt_cache **db_stmt_cache_slot(struct db *db)
+{
+    return &db->stmts;
+}
 
 static int db_fail(struct db *db, struct err *err, const char *what)
 {
@@ -357,6 +364,7 @@ void db_close(struct db *db)
         return;
     if (db->tx_depth > 0 && db->h)
         (void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    db_stmt_cache_free(db->stmts);
     sqlite3_close_v2(db->h);
     free(db->path);
     free(db);

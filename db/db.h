@@ -15,6 +15,7 @@
 
 struct db;
 struct sqlite3;
+struct sqlite3_stmt;
 
 enum {
     DB_OPEN_CREATE = 1 << 0,  /* create the file when missing */
@@ -80,6 +81,22 @@ int db_setting_set(struct db *db, const char *key, const char *value, struct err
  * the check itself could not run. */
 int db_check(struct db *db, void (*report)(void *ctx, const char *problem), void *ctx,
              struct err *err);
+
+/* Statements for constant SQL kept by the connection (db/stmt_cache.c):
+ * db_stmt_cached gives a prepared statement for SQL, reset and without
+ * bindings, prepared only the first time this connection asks for that text.
+ * Give it back with db_stmt_release (which resets it and clears its
+ * bindings; never finalize it). A statement still checked out is not
+ * shared: asking for the same SQL again gives a fresh statement that
+ * db_stmt_release finalizes, so nested use is safe. Returns 0, or -1 with
+ * ERR set when SQL does not prepare. db_stmt_release(db, NULL) is a no-op.
+ * db_stmt_cache_clear finalizes the cached statements not checked out
+ * (call it after creating or dropping a TEMP table that shadows a table the
+ * cached statements name). */
+int db_stmt_cached(struct db *db, const char *sql, struct sqlite3_stmt **out, struct err *err)
+    __attribute__((warn_unused_result));
+void db_stmt_release(struct db *db, struct sqlite3_stmt *st);
+void db_stmt_cache_clear(struct db *db);
 
 /* Whether the last failure on this connection was SQLITE_BUSY/LOCKED. */
 bool db_last_was_busy(struct db *db);

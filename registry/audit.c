@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_par.h"
 #include "core/encode.h"
 #include "core/json.h"
 #include "projection_int.h"
@@ -39,6 +40,7 @@ struct audit {
     /* witness */
     json_t *witness;
     bool witness_checked;
+    struct audit_par *par; /* signature checks in worker threads (audit_par.c) */
 };
 
 static void problem(struct audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -866,8 +868,9 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
         ok = false;
     }
     if (ok && (!a->have_office_pk ||
-               !reg_sig_ok(a->office_pk, body, strlen(body), sqlite3_column_blob(st, 5),
-                           (size_t)sqlite3_column_bytes(st, 5)))) {
+               !audit_par_sig_ok(a->par, AUDIT_PAR_HEAD, h->size, a->office_pk, body,
+                                 strlen(body), sqlite3_column_blob(st, 5),
+                                 (size_t)sqlite3_column_bytes(st, 5)))) {
         if (h->bad++ < TREE_HEAD_REPORT_MAX)
             problem(a, "tree head %llu: office signature invalid", (unsigned long long)h->size);
     }
@@ -941,6 +944,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         db_prepare(a->db, &nc.st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
                    err) != 0)
         goto out;
+    a->par = audit_par_start(a->db, a->have_office_pk ? a->office_pk : NULL);
     heads_next(a, &h);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -991,7 +995,8 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                 if (!a->have_office_pk || strcmp(actor + 7, a->node_office) != 0) {
                     problem(a, "event %llu: signed by unknown office '%s'",
                             (unsigned long long)seq, actor);
-                } else if (!reg_sig_ok(a->office_pk, body, body_len, sig, sig_len)) {
+                } else if (!audit_par_sig_ok(a->par, AUDIT_PAR_EVENT, seq, a->office_pk, body,
+                                             body_len, sig, sig_len)) {
                     problem(a, "event %llu (%s by %s): signature invalid",
                             (unsigned long long)seq, jstr(b, "type"), actor);
                     office_key_replaced(a, b, body, body_len, sig, sig_len);
@@ -1004,7 +1009,8 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                 /* the first admin signs their own creation with the key it publishes */
                 if (reg_hex32(jstr(json_object_get(b, "data"), "public_key"), pk, "key", NULL) !=
                         0 ||
-                    !reg_sig_ok(pk, body, body_len, sig, sig_len))
+                    !audit_par_sig_ok(a->par, AUDIT_PAR_EVENT, seq, pk, body, body_len, sig,
+                                      sig_len))
                     problem(a, "event %llu (%s by %s): signature invalid",
                             (unsigned long long)seq, jstr(b, "type"), actor);
                 else
@@ -1012,7 +1018,8 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
             } else if (reg_hex32(jstr(a->keys, actor), pk, "key", NULL) != 0) {
                 problem(a, "event %llu: signed by '%s', who no earlier event added",
                         (unsigned long long)seq, actor);
-            } else if (!reg_sig_ok(pk, body, body_len, sig, sig_len)) {
+            } else if (!audit_par_sig_ok(a->par, AUDIT_PAR_EVENT, seq, pk, body, body_len, sig,
+                                         sig_len)) {
                 problem(a, "event %llu (%s by %s): signature invalid", (unsigned long long)seq,
                         jstr(b, "type"), actor);
             } else {
@@ -1085,6 +1092,8 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
     stats->tree_heads = h.checked;
     rc = 0;
 out:
+    audit_par_stop(a->par);
+    a->par = NULL;
     buf_release(&canon);
     sqlite3_finalize(st);
     sqlite3_finalize(h.st);

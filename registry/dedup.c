@@ -234,7 +234,7 @@ out:
     }
     free(f);
     free(ids);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&names);
     reg_search_keys_release(&k);
     return rc;
@@ -248,10 +248,10 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
     int rc = -1;
 
     *rec = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT v.data, v.hash FROM birth_records r JOIN record_versions v ON"
-                   " v.record_id = r.id AND v.version = r.version WHERE r.id = ?1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT v.data, v.hash FROM birth_records r JOIN record_versions v ON"
+                    " v.record_id = r.id AND v.version = r.version WHERE r.id = ?1",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -265,7 +265,7 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
         (void)snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -285,12 +285,12 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
         rc = 0;
         goto out;
     }
-    if (db_prepare(db, &st,
-                   "INSERT INTO dup_candidates(record_id, other_id, score, why, found_at)"
-                   " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM birth_records WHERE"
-                   " id = ?2) AND NOT EXISTS (SELECT 1 FROM dup_candidates WHERE record_id = ?2"
-                   " AND other_id = ?1) ON CONFLICT DO NOTHING",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO dup_candidates(record_id, other_id, score, why, found_at)"
+                    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM birth_records WHERE"
+                    " id = ?2) AND NOT EXISTS (SELECT 1 FROM dup_candidates WHERE record_id = ?2"
+                    " AND other_id = ?1) ON CONFLICT DO NOTHING",
+                    err) != 0)
         goto out;
     json_array_foreach(found, i, c) {
         if (i >= DUP_STORE_MAX)
@@ -313,7 +313,7 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&why);
     json_decref(rec);
     json_decref(found);
@@ -326,11 +326,11 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
     struct buf list = BUF_INIT(4096);
     int n = 0, s, rc = -1;
 
-    if (db_prepare(db, &st,
-                   "SELECT CASE WHEN record_id = ?1 THEN other_id ELSE record_id END, score"
-                   " FROM dup_candidates WHERE (record_id = ?1 OR other_id = ?1) AND status ="
-                   " 'open' ORDER BY score DESC",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT CASE WHEN record_id = ?1 THEN other_id ELSE record_id END, score"
+                    " FROM dup_candidates WHERE (record_id = ?1 OR other_id = ?1) AND status ="
+                    " 'open' ORDER BY score DESC",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -340,7 +340,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
             break;
         n++;
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     st = NULL;
     if (s != SQLITE_ROW && s != SQLITE_DONE) {
         db_sql_fail(db, "reading duplicate candidates", err);
@@ -354,10 +354,10 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
                 id, n, n == 1 ? "" : "s", buf_str(&list), n > 5 ? ", ..." : "", id);
         goto out;
     }
-    if (db_prepare(db, &st,
-                   "SELECT other_id, reason FROM dup_candidates WHERE record_id = ?1 AND"
-                   " status = 'duplicate' LIMIT 1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT other_id, reason FROM dup_candidates WHERE record_id = ?1 AND"
+                    " status = 'duplicate' LIMIT 1",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -370,7 +370,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&list);
     return rc;
 }
@@ -409,12 +409,12 @@ int registry_dup_list(struct db *db, const struct registry_actor *actor, const c
         if (s != 0)
             return s < 0 ? -1 : err_set(err, "duplicates: no record %s", ref);
     }
-    if (db_prepare(db, &st,
-                   "SELECT record_id, other_id, score, why, status, found_at, resolved_by,"
-                   " resolved_at, reason FROM dup_candidates WHERE (?1 IS NULL AND status ="
-                   " 'open') OR record_id = ?1 OR other_id = ?1 ORDER BY status = 'open' DESC,"
-                   " score DESC, record_id, other_id LIMIT 1000",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT record_id, other_id, score, why, status, found_at, resolved_by,"
+                    " resolved_at, reason FROM dup_candidates WHERE (?1 IS NULL AND status ="
+                    " 'open') OR record_id = ?1 OR other_id = ?1 ORDER BY status = 'open' DESC,"
+                    " score DESC, record_id, other_id LIMIT 1000",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     *out = json_array();
@@ -435,7 +435,7 @@ fail:
     json_decref(*out);
     *out = NULL;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(id);
     return rc;
 }
@@ -458,10 +458,10 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int score = 0, rc = -1;
 
-    if (db_prepare(db, &st,
-                   "SELECT record_id, status, score FROM dup_candidates WHERE (record_id = ?1"
-                   " AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT record_id, status, score FROM dup_candidates WHERE (record_id = ?1"
+                    " AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, c->a, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->b, -1, SQLITE_STATIC);
@@ -472,7 +472,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     stored_a = strdup((const char *)sqlite3_column_text(st, 0));
     status = strcmp((const char *)sqlite3_column_text(st, 1), "open") == 0 ? NULL : "resolved";
     score = sqlite3_column_int(st, 2);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     st = NULL;
     if (stored_a == NULL) {
         err_set(err, "out of memory");
@@ -498,11 +498,11 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)
         goto out;
     /* the row is kept oriented "record_id is the duplicate of other_id" */
-    if (db_prepare(db, &st,
-                   "UPDATE dup_candidates SET record_id = ?1, other_id = ?2, status = ?3,"
-                   " resolved_by = ?4, resolved_at = ?5, reason = ?6, event_seq = ?7 WHERE"
-                   " (record_id = ?1 AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "UPDATE dup_candidates SET record_id = ?1, other_id = ?2, status = ?3,"
+                    " resolved_by = ?4, resolved_at = ?5, reason = ?6, event_seq = ?7 WHERE"
+                    " (record_id = ?1 AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, c->a, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->b, -1, SQLITE_STATIC);
@@ -517,7 +517,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(stored_a);
     json_decref(ra);
     json_decref(rb);

@@ -23,8 +23,8 @@ static int db_node(void *ctx, unsigned level, uint64_t index, merkle_hash out, s
     int rc;
 
     if (m->st == NULL &&
-        db_prepare(m->db, &m->st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
-                   err) != 0)
+        reg_prepare_cached(m->db, &m->st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
+                    err) != 0)
         return -1;
     sqlite3_reset(m->st);
     sqlite3_bind_int(m->st, 1, (int)level);
@@ -52,7 +52,7 @@ void reg_merkle_db_source(struct reg_merkle_db *m, struct db *db, struct merkle_
 
 void reg_merkle_db_release(struct reg_merkle_db *m)
 {
-    sqlite3_finalize(m->st);
+    reg_release(m->db, m->st);
     m->st = NULL;
 }
 
@@ -61,7 +61,7 @@ int reg_log_size(struct db *db, uint64_t *size, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (db_prepare(db, &st, "SELECT coalesce(max(seq) + 1, 0) FROM events", err) != 0)
+    if (reg_prepare_cached(db, &st, "SELECT coalesce(max(seq) + 1, 0) FROM events", err) != 0)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         *size = (uint64_t)sqlite3_column_int64(st, 0);
@@ -69,7 +69,7 @@ int reg_log_size(struct db *db, uint64_t *size, struct err *err)
     } else {
         db_sql_fail(db, "reading the log size", err);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -112,10 +112,10 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
         reg_tree_head_body(actor->node_office, size, root_hex, now, &body, err) != 0)
         goto out;
     reg_sign(actor->office_sk, body.data, body.len, sig);
-    if (db_prepare(db, &st,
-                   "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    err) != 0)
         goto out;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
     sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
@@ -133,7 +133,7 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&body);
     return rc;
 }
@@ -225,10 +225,10 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     crypto_hash_sha256_update(&hs, sig, sizeof sig);
     crypto_hash_sha256_final(&hs, leaf);
 
-    if (db_prepare(db, &st,
-                   "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
-                   " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
+                    " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    err) != 0)
         goto out;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     sqlite3_bind_text(st, 2, a->type, -1, SQLITE_STATIC);
@@ -242,12 +242,12 @@ static int append_tx(struct db *db, void *arg, struct err *err)
         db_sql_fail(db, "appending the event", err);
         goto out;
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     st = NULL;
 
-    if (db_prepare(db, &st,
-                   "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
+                    err) != 0)
         goto out;
     json_array_foreach(a->objects, i, o) {
         const char *kind = json_string_value(json_object_get(o, "kind"));
@@ -261,13 +261,13 @@ static int append_tx(struct db *db, void *arg, struct err *err)
             goto out;
         }
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     st = NULL;
 
     if (load_frontier(db, seq, &f, err) != 0)
         goto out;
-    if (db_prepare(db, &st, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+                    err) != 0)
         goto out;
     if (merkle_frontier_append(&f, leaf, store_node, st, err) != 0)
         goto out;
@@ -277,7 +277,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     a->seq = seq;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(ev);
     buf_release(&body);
     return rc;

@@ -14,7 +14,7 @@ int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (db_prepare(db, &st, "SELECT 1 FROM persons WHERE uin=?1", err) != 0)
+    if (reg_prepare_cached(db, &st, "SELECT 1 FROM persons WHERE uin=?1", err) != 0)
         return -1;
     /* 9 random digits give ~10^8 valid numbers after the pattern rules; a
      * collision is rare and simply draws again. */
@@ -35,7 +35,7 @@ int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *
     }
     if (rc != 0 && err && err->msg[0] == '\0')
         err_set(err, "could not find an unused identity number");
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -45,10 +45,10 @@ int reg_person_store(struct db *db, const char *uin, const char *record_id, cons
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (db_prepare(db, &st,
-                   "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, record_id, -1, SQLITE_STATIC);
@@ -57,7 +57,7 @@ int reg_person_store(struct db *db, const char *uin, const char *record_id, cons
     sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_sql_fail(db, "storing the person", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -141,10 +141,10 @@ int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *
             err_set(err, "link: damaged");
         goto out;
     }
-    if (db_prepare(db, &st,
-                   "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
-                   " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
+                    " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, json_string_value(json_object_get(s, "uin")), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, json_string_value(json_object_get(s, "record_id")), -1,
@@ -161,7 +161,7 @@ int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     buf_release(&body);
     return rc;
 }
@@ -178,10 +178,10 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
         return -1;
     if (registry_uin_check(uin, err) != 0)
         return -1;
-    if (db_prepare(db, &st,
-                   "SELECT p.uin, p.record_id, b.registration_number, p.created_by, p.created_at"
-                   " FROM persons p JOIN birth_records b ON b.id = p.record_id WHERE p.uin=?1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT p.uin, p.record_id, b.registration_number, p.created_by, p.created_at"
+                    " FROM persons p JOIN birth_records b ON b.id = p.record_id WHERE p.uin=?1",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -199,14 +199,14 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
     if (registry_record_show(db, actor, json_string_value(json_object_get(p, "record_id")), 0,
                              &record, err) != 0)
         goto out;
-    sqlite3_finalize(st);
+    reg_release(db, st);
     st = NULL;
     if ((links = json_array()) == NULL ||
-        db_prepare(db, &st,
-                   "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
-                   " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
-                   " WHERE l.uin=?1 ORDER BY l.record_version",
-                   err) != 0)
+        reg_prepare_cached(db, &st,
+                    "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
+                    " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
+                    " WHERE l.uin=?1 ORDER BY l.record_version",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -244,7 +244,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
     p = NULL;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(p);
     json_decref(links);
     json_decref(record);

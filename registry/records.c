@@ -56,10 +56,10 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
     *id = NULL;
     if (ref == NULL || *ref == '\0' || strlen(ref) > 64)
         return 1;
-    if (db_prepare(db, &st,
-                   "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
-                   " OR uin=?1 LIMIT 1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
+                    " OR uin=?1 LIMIT 1",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -69,7 +69,7 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
         rc = 1;
     else
         rc = db_sql_fail(db, "finding the record", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -98,14 +98,14 @@ int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, con
     rc = reg_record_resolve(db, ref, id, err);
     if (rc != 0 || actor == NULL)
         return rc;
-    if (db_prepare(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
+    if (reg_prepare_cached(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
         rc = -1;
     else if (sqlite3_bind_text(st, 1, *id, -1, SQLITE_STATIC) != SQLITE_OK ||
              (step = sqlite3_step(st)) != SQLITE_ROW)
         rc = step == SQLITE_DONE ? 1 : db_sql_fail(db, "finding the record's office", err);
     else
         rc = reg_record_office_check(actor, *id, (const char *)sqlite3_column_text(st, 0), err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     if (rc != 0) {
         free(*id);
         *id = NULL;
@@ -126,12 +126,12 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
-    if (db_prepare(db, &st,
-                   "SELECT b.office, b.status, b.version, v.hash, v.data,"
-                   " b.registration_number, b.uin FROM birth_records b"
-                   " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
-                   " WHERE b.id=?1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT b.office, b.status, b.version, v.hash, v.data,"
+                    " b.registration_number, b.uin FROM birth_records b"
+                    " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                    " WHERE b.id=?1",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -156,7 +156,7 @@ out:
     if (rc != 0)
         rec_head_release(h);
     free(id);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -189,11 +189,11 @@ static int insert_version(struct db *db, const char *id, int version, const stru
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (db_prepare(db, &st,
-                   "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
-                   " reason_evidence, keyed_by, keyed_at, event_seq)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
+                    " reason_evidence, keyed_by, keyed_at, event_seq)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, version);
@@ -207,7 +207,7 @@ static int insert_version(struct db *db, const char *id, int version, const stru
     sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_sql_fail(db, "storing the record version", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -229,10 +229,10 @@ static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t 
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (db_prepare(db, &st,
-                   "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
-                   " VALUES (?1, ?2, ?3, ?4)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
+                    " VALUES (?1, ?2, ?3, ?4)",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, c->file_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, c->line);
@@ -240,7 +240,7 @@ static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t 
     sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_sql_fail(db, "recording the imported line", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -279,10 +279,10 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "record.draft", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
-                   " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
+                    " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->actor->office, -1, SQLITE_STATIC);
@@ -302,7 +302,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     buf_release(&data);
@@ -351,9 +351,9 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     int rc = -1, step;
 
     *id = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, line);
@@ -366,7 +366,7 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     } else {
         db_sql_fail(db, "reading imported lines", err);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -531,9 +531,9 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
     sqlite3_stmt *st = NULL;
     int step, rc;
 
-    if (db_prepare(db, &st,
-                   "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
@@ -546,7 +546,7 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
     } else {
         rc = db_sql_fail(db, "checking who keyed the record", err);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -607,10 +607,10 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "record.verify", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
-                   " event_seq=?4 WHERE id=?1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
+                    " event_seq=?4 WHERE id=?1",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->actor->username, -1, SQLITE_STATIC);
@@ -626,7 +626,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     buf_release(&rekeyed);
@@ -779,11 +779,11 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "UPDATE birth_records SET status='registered', registration_number=?2,"
-                   " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
-                   " WHERE id=?1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "UPDATE birth_records SET status='registered', registration_number=?2,"
+                    " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
+                    " WHERE id=?1",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, regno, -1, SQLITE_STATIC);
@@ -805,7 +805,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
@@ -924,11 +924,11 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     if (insert_version(db, h.id, c->version, &data, hash, h.hash, c->reason, buf_str(&ev),
                        c->actor->username, now, seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
-                   "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
-                   " WHERE id=?1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
+                    "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
+                    " WHERE id=?1",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, c->version);
@@ -945,7 +945,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
@@ -1058,11 +1058,11 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
     int rc = -1;
 
     *out = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT id, office, status, version, verified_by, registration_number,"
-                   " registered_by, registered_at, uin, created_at, updated_at"
-                   " FROM birth_records WHERE id=?1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT id, office, status, version, verified_by, registration_number,"
+                    " registered_by, registered_at, uin, created_at, updated_at"
+                    " FROM birth_records WHERE id=?1",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -1085,7 +1085,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
     } else {
         err_set(err, "no record '%s'", id);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -1107,9 +1107,9 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
         goto out;
     if (version <= 0)
         version = (int)json_integer_value(json_object_get(head, "versions"));
-    if (db_prepare(db, &st,
-                   "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1 AND version=?2",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1 AND version=?2",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, version);
@@ -1129,7 +1129,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
 out:
     json_decref(head);
     json_decref(v);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(id);
     return rc;
 }
@@ -1140,11 +1140,11 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
     sqlite3_stmt *st = NULL;
     int rc = 0, step;
 
-    if (db_prepare(db, &st,
-                   "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
-                   " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
-                   " ORDER BY e.seq",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
+                    " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
+                    " ORDER BY e.seq",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -1166,7 +1166,7 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = db_sql_fail(db, "reading events", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -1200,10 +1200,10 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
         err_set(err, "out of memory");
         goto out;
     }
-    if (db_prepare(db, &st,
-                   "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
-                   " ORDER BY version",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
+                    " ORDER BY version",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1226,7 +1226,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
     head = NULL;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     json_decref(head);
     json_decref(versions);
     json_decref(events);
@@ -1260,15 +1260,15 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
         if (d != NULL && date_parse(d, &y, &m, &dd, err) != 0)
             return err_prefix(err, "%s", i ? "born_to" : "born_from");
     }
-    if (db_prepare(db, &st,
-                   "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
-                   " v.data FROM birth_records b JOIN record_versions v"
-                   " ON v.record_id = b.id AND v.version = b.version"
-                   " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
-                   " AND (?5 IS NULL OR json_extract(v.data, '$.birth.date') >= ?5)"
-                   " AND (?6 IS NULL OR json_extract(v.data, '$.birth.date') <= ?6)"
-                   " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
+                    " v.data FROM birth_records b JOIN record_versions v"
+                    " ON v.record_id = b.id AND v.version = b.version"
+                    " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
+                    " AND (?5 IS NULL OR json_extract(v.data, '$.birth.date') >= ?5)"
+                    " AND (?6 IS NULL OR json_extract(v.data, '$.birth.date') <= ?6)"
+                    " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
+                    err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, f ? f->status : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, actor->office, -1, SQLITE_STATIC);
@@ -1309,7 +1309,7 @@ oom:
     err_set(err, "out of memory");
 out:
     json_decref(list);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
@@ -1362,12 +1362,12 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
     /* Evidence of any version, or of a correction's reason: the record
      * lists it; anything else in the store is not this record's to serve. */
-    if (db_prepare(db, &st,
-                   "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
-                   " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
-                   " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
-                   " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
-                   err) != 0)
+    if (reg_prepare_cached(db, &st,
+                    "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
+                    " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
+                    " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
+                    " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
+                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
@@ -1382,7 +1382,7 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
     }
     rc = registry_blob_get(db, blobs_dir, hash, p, len, err);
 out:
-    sqlite3_finalize(st);
+    reg_release(db, st);
     free(id);
     return rc;
 }

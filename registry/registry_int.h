@@ -41,6 +41,11 @@ void reg_sha256_hex(const void *p, size_t len, char out[65]);
 /* A new globally unique id (db_id_new, db/sql.h), malloc'd. */
 char *reg_new_id(const char *office, char kind);
 
+/* A statement from the connection's statement cache (db_stmt_cached): constant
+ * SQL on hot paths; give the statement back with reg_release, never
+ * sqlite3_finalize. reg_release also finalizes a statement from db_prepare. */
+int reg_prepare_cached(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err);
+void reg_release(struct db *db, sqlite3_stmt *st);
 
 /* Office log key: load (or with CREATE make) the Ed25519 key of OFFICE,
  * sealed in table office_keys under keys/office-<OFFICE>.key. *SK is

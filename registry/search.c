@@ -36,11 +36,11 @@ void reg_search_row_release(struct search_row *r)
 
 int reg_search_row_stmt(struct db *db, sqlite3_stmt **st, struct err *err)
 {
-    return db_prepare(db, st,
-                      "SELECT record_id, office, status, given, family, sex, dob, place, mother,"
-                      " father, given_key, family_key, place_key, mother_key, father_key, regno,"
-                      " uin FROM search_index WHERE rowid=?1",
-                      err);
+    return reg_prepare_cached(db, st,
+                       "SELECT record_id, office, status, given, family, sex, dob, place, mother,"
+                       " father, given_key, family_key, place_key, mother_key, father_key, regno,"
+                       " uin FROM search_index WHERE rowid=?1",
+                       err);
 }
 
 int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct search_row *r,
@@ -346,7 +346,7 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
         (void)snprintf(sql, sizeof sql,
                        "SELECT rowid FROM search_tri WHERE search_tri MATCH ?1 ORDER BY rank"
                        " LIMIT ?2");
-    if (db_prepare(db, &st, sql, err) != 0)
+    if (reg_prepare_cached(db, &st, sql, err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
@@ -358,7 +358,7 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
         if (!seen && *n < max)
             ids[(*n)++] = id;
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     if (s != SQLITE_DONE)
         return db_sql_fail(db, "searching the index", err);
     return 0;
@@ -714,7 +714,7 @@ out:
     free(sc);
     free(ids);
     json_decref(results);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     registry_search_query_release(&q);
     return rc;
 }

@@ -99,45 +99,49 @@ static int date_tokens(const char *dob, struct buf *out)
 
 /* Prepared statements for writing the index, reused across a batch. */
 struct index_writer {
+    struct db *db; /* the statements are the connection's cached ones */
     sqlite3_stmt *find, *ins, *upd, *del_fts, *del_tri, *ins_fts, *ins_tri;
 };
 
 static void writer_close(struct index_writer *w)
 {
-    sqlite3_finalize(w->find);
-    sqlite3_finalize(w->ins);
-    sqlite3_finalize(w->upd);
-    sqlite3_finalize(w->del_fts);
-    sqlite3_finalize(w->del_tri);
-    sqlite3_finalize(w->ins_fts);
-    sqlite3_finalize(w->ins_tri);
+    if (w->db == NULL)
+        return;
+    reg_release(w->db, w->find);
+    reg_release(w->db, w->ins);
+    reg_release(w->db, w->upd);
+    reg_release(w->db, w->del_fts);
+    reg_release(w->db, w->del_tri);
+    reg_release(w->db, w->ins_fts);
+    reg_release(w->db, w->ins_tri);
     memset(w, 0, sizeof *w);
 }
 
 static int writer_open(struct db *db, struct index_writer *w, struct err *err)
 {
     memset(w, 0, sizeof *w);
-    if (db_prepare(db, &w->find, "SELECT rowid FROM search_index WHERE record_id=?1", err) ||
-        db_prepare(db, &w->ins,
-                   "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
-                   " place, mother, father, given_key, family_key, place_key, mother_key,"
-                   " father_key, regno, uin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                   "?13,?14,?15,?16,?17)",
-                   err) ||
-        db_prepare(db, &w->upd,
-                   "UPDATE search_index SET office=?2, status=?3, given=?4, family=?5, sex=?6,"
-                   " dob=?7, place=?8, mother=?9, father=?10, given_key=?11, family_key=?12,"
-                   " place_key=?13, mother_key=?14, father_key=?15, regno=?16, uin=?17"
-                   " WHERE record_id=?1",
-                   err) ||
-        db_prepare(db, &w->del_fts, "DELETE FROM search_fts WHERE rowid=?1", err) ||
-        db_prepare(db, &w->del_tri, "DELETE FROM search_tri WHERE rowid=?1", err) ||
-        db_prepare(db, &w->ins_fts,
-                   "INSERT INTO search_fts(rowid, names, names_ph, parents, parents_ph, place,"
-                   " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                   err) ||
-        db_prepare(db, &w->ins_tri, "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
-                   err)) {
+    w->db = db;
+    if (reg_prepare_cached(db, &w->find, "SELECT rowid FROM search_index WHERE record_id=?1", err) ||
+        reg_prepare_cached(db, &w->ins,
+                    "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
+                    " place, mother, father, given_key, family_key, place_key, mother_key,"
+                    " father_key, regno, uin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                    "?13,?14,?15,?16,?17)",
+                    err) ||
+        reg_prepare_cached(db, &w->upd,
+                    "UPDATE search_index SET office=?2, status=?3, given=?4, family=?5, sex=?6,"
+                    " dob=?7, place=?8, mother=?9, father=?10, given_key=?11, family_key=?12,"
+                    " place_key=?13, mother_key=?14, father_key=?15, regno=?16, uin=?17"
+                    " WHERE record_id=?1",
+                    err) ||
+        reg_prepare_cached(db, &w->del_fts, "DELETE FROM search_fts WHERE rowid=?1", err) ||
+        reg_prepare_cached(db, &w->del_tri, "DELETE FROM search_tri WHERE rowid=?1", err) ||
+        reg_prepare_cached(db, &w->ins_fts,
+                    "INSERT INTO search_fts(rowid, names, names_ph, parents, parents_ph, place,"
+                    " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                    err) ||
+        reg_prepare_cached(db, &w->ins_tri, "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
+                    err)) {
         writer_close(w);
         return -1;
     }
@@ -356,9 +360,9 @@ int registry_search_index_record(struct db *db, const char *id, struct err *err)
 
     if (writer_open(db, &w, err) != 0)
         return -1;
-    if (db_prepare(db, &st, STORE_SQL, err) == 0)
+    if (reg_prepare_cached(db, &st, STORE_SQL, err) == 0)
         rc = index_from_store(db, &w, st, id, err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     writer_close(&w);
     return rc;
 }
@@ -376,8 +380,8 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
         return -1;
     if (writer_open(db, &w, err) != 0)
         return -1;
-    if (db_prepare(db, &list, "SELECT id FROM birth_records ORDER BY created_at, id", err) != 0 ||
-        db_prepare(db, &st, STORE_SQL, err) != 0)
+    if (reg_prepare_cached(db, &list, "SELECT id FROM birth_records ORDER BY created_at, id", err) != 0 ||
+        reg_prepare_cached(db, &st, STORE_SQL, err) != 0)
         goto out;
     while ((s = sqlite3_step(list)) == SQLITE_ROW) {
         if (index_from_store(db, &w, st, (const char *)sqlite3_column_text(list, 0), err) != 0)
@@ -390,8 +394,8 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(list);
-    sqlite3_finalize(st);
+    reg_release(db, list);
+    reg_release(db, st);
     writer_close(&w);
     return rc;
 }
@@ -412,12 +416,12 @@ int reg_search_index_status(struct db *db, const char *id, const char *status,
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (db_prepare(db, &st, "UPDATE search_index SET status=?2 WHERE record_id=?1", err) != 0)
+    if (reg_prepare_cached(db, &st, "UPDATE search_index SET status=?2 WHERE record_id=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_sql_fail(db, "updating the search index", err);
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }

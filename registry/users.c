@@ -174,7 +174,7 @@ static int account_state(struct db *db, const char *username, unsigned *roles, i
     sqlite3_stmt *st = NULL;
     int rc, step;
 
-    if (db_prepare(db, &st, "SELECT roles, disabled, epoch FROM users WHERE username=?1", err) != 0)
+    if (reg_prepare_cached(db, &st, "SELECT roles, disabled, epoch FROM users WHERE username=?1", err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -186,7 +186,7 @@ static int account_state(struct db *db, const char *username, unsigned *roles, i
     } else {
         rc = step == SQLITE_DONE ? 1 : db_sql_fail(db, "reading users", err);
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 

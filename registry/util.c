@@ -98,3 +98,13 @@ int registry_json_hash(const json_t *v, char out[65], struct err *err)
     buf_release(&b);
     return 0;
 }
+
+int reg_prepare_cached(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err)
+{
+    return db_stmt_cached(db, sql, st, err);
+}
+
+void reg_release(struct db *db, sqlite3_stmt *st)
+{
+    db_stmt_release(db, st);
+}

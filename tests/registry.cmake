@@ -18,3 +18,7 @@ set_tests_properties(test_record_import_resume PROPERTIES TIMEOUT 400)
 # losing a row, two event bodies swapped: each named by the audit.
 civreg_test(test_audit_projection SOURCES integration/test_audit_projection.c LIBS civreg_core)
 set_tests_properties(test_audit_projection PROPERTIES TIMEOUT 600)
+# audit verify with its signature checks in worker threads reports exactly
+# what the serial audit reports, forged keys included
+civreg_test(test_audit_par SOURCES unit/test_audit_par.c
+            LIBS civreg_registry civreg_db civreg_core)

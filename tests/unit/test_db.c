@@ -201,6 +201,92 @@ static void test_transactions(void **state)
     db_close(db);
 }
 
+/* The connection's statement cache: one preparation per SQL text, reset and
+ * unbound when given back, never shared while checked out, bounded. */
+static void test_stmt_cache(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    struct err e = ERR_INIT;
+    sqlite3_stmt *a = NULL, *b = NULL, *c = NULL;
+    int rows;
+
+    assert_int_equal(db_open(f->path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &e), 0);
+    assert_int_equal(db_exec(db,
+                             "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('x'), ('y'), ('z');",
+                             &e),
+                     0);
+    /* prepared once: the same statement comes back */
+    assert_int_equal(db_stmt_cached(db, "SELECT v FROM t ORDER BY v", &a, &e), 0);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    db_stmt_release(db, a);
+    assert_int_equal(db_stmt_cached(db, "SELECT v FROM t ORDER BY v", &b, &e), 0);
+    assert_ptr_equal(a, b);
+    /* the same statement object, not a new one at the same address: its run
+     * counter (kept across resets) has counted the first use */
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_int_equal(sqlite3_stmt_status(b, SQLITE_STMTSTATUS_RUN, 0), 2);
+    sqlite3_reset(b);
+    /* released mid-iteration: it starts again from the first row */
+    for (rows = 0; sqlite3_step(b) == SQLITE_ROW; rows++)
+        ;
+    assert_int_equal(rows, 3);
+    /* checked out: asking again gives another statement, both iterate on
+     * their own (a caller nested inside another's loop) */
+    sqlite3_reset(b);
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_int_equal(db_stmt_cached(db, "SELECT v FROM t ORDER BY v", &c, &e), 0);
+    assert_ptr_not_equal(b, c);
+    for (rows = 0; sqlite3_step(c) == SQLITE_ROW; rows++)
+        ;
+    assert_int_equal(rows, 3);
+    assert_string_equal((const char *)sqlite3_column_text(b, 0), "x");
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(b, 0), "y");
+    db_stmt_release(db, c); /* the extra one is finalized (LSan would see it) */
+    db_stmt_release(db, b);
+    /* bindings are cleared on release */
+    assert_int_equal(db_stmt_cached(db, "SELECT ?1", &a, &e), 0);
+    assert_int_equal(sqlite3_bind_text(a, 1, "bound", -1, SQLITE_STATIC), SQLITE_OK);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(a, 0), "bound");
+    db_stmt_release(db, a);
+    assert_int_equal(db_stmt_cached(db, "SELECT ?1", &b, &e), 0);
+    assert_ptr_equal(a, b);
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);
+    db_stmt_release(db, b);
+    /* SQL that does not prepare: an error, nothing cached */
+    a = (sqlite3_stmt *)&e;
+    assert_int_equal(db_stmt_cached(db, "SELEC nothing", &a, &e), -1);
+    assert_null(a);
+    assert_non_null(strstr(err_msg(&e), "preparing a statement"));
+    /* a TEMP table shadowing a cached statement's table, after a clear */
+    assert_int_equal(db_stmt_cached(db, "SELECT count(*) FROM t", &a, &e), 0);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 3);
+    db_stmt_release(db, a);
+    assert_int_equal(db_exec(db, "CREATE TEMP TABLE t(v TEXT)", &e), 0);
+    db_stmt_cache_clear(db);
+    assert_int_equal(db_stmt_cached(db, "SELECT count(*) FROM t", &a, &e), 0);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 0);
+    db_stmt_release(db, a);
+    assert_int_equal(db_exec(db, "DROP TABLE temp.t", &e), 0);
+    db_stmt_cache_clear(db);
+    /* more texts than the cache holds: every one still works */
+    for (int i = 0; i < 300; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT %d + count(*) FROM t", i);
+        assert_int_equal(db_stmt_cached(db, sql, &a, &e), 0);
+        assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(a, 0), i + 3);
+        db_stmt_release(db, a);
+    }
+    db_stmt_release(db, NULL);
+    db_close(db); /* finalizes what is cached (LSan would see a leak) */
+}
+
 static void test_datadir(void **state)
 {
     struct fixture *f = *state;
@@ -245,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_bytes_not_a_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_datadir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
     };
     if (secret_init(NULL) != 0)
         return 1;

@@ -1,0 +1,294 @@
+/* civreg registry: signature checks of `audit verify` in worker threads
+ * (see audit_par.h for the contract). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit_par.h"
+#include "core/json.h"
+#include "registry_int.h"
+
+#define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
+#define AUDIT_PAR_PER_KIND_MAX 4
+
+struct par_slot {
+    uint64_t seq;
+    unsigned char digest[crypto_generichash_BYTES];
+    bool ok, set;
+};
+
+struct par_key {
+    uint64_t seq;
+    char *username;
+    unsigned char pk[REG_PK_BYTES];
+};
+
+struct par_worker {
+    struct audit_par *p;
+    pthread_t th;
+    enum audit_par_kind kind;
+    unsigned index;
+    bool started;
+};
+
+struct audit_par {
+    char *path;
+    unsigned n; /* workers per kind */
+    struct par_worker w[2 * AUDIT_PAR_PER_KIND_MAX];
+    unsigned char office_pk[REG_PK_BYTES];
+    bool have_office_pk;
+    struct par_key *keys;
+    size_t nkeys;
+    pthread_mutex_t mu;
+    pthread_cond_t progress, advance;
+    uint64_t main_pos[2];
+    uint64_t done[2][AUDIT_PAR_PER_KIND_MAX]; /* every seq of the class below is handled */
+    bool finished[2][AUDIT_PAR_PER_KIND_MAX];
+    bool stop;
+    struct par_slot *ring[2];
+};
+
+static void digest_of(const unsigned char *pk, const void *msg, size_t len,
+                      const unsigned char *sig, unsigned char out[crypto_generichash_BYTES])
+{
+    crypto_generichash_state st;
+
+    crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
+    crypto_generichash_update(&st, pk, REG_PK_BYTES);
+    crypto_generichash_update(&st, sig, REG_SIG_BYTES);
+    crypto_generichash_update(&st, msg, len);
+    crypto_generichash_final(&st, out, crypto_generichash_BYTES);
+}
+
+/* The key the log published for ACTOR before event SEQ (a first admin's own
+ * user.add carries the key that signs it), or NULL. */
+static const unsigned char *guess_key(const struct audit_par *p, const char *actor, uint64_t seq)
+{
+    if (strncmp(actor, "office:", 7) == 0)
+        return p->have_office_pk ? p->office_pk : NULL;
+    for (size_t i = p->nkeys; i-- > 0;)
+        if (p->keys[i].seq < seq && strcmp(p->keys[i].username, actor) == 0)
+            return p->keys[i].pk;
+    for (size_t i = 0; i < p->nkeys; i++)
+        if (p->keys[i].seq == seq && strcmp(p->keys[i].username, actor) == 0)
+            return p->keys[i].pk;
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    struct par_worker *w = arg;
+    struct audit_par *p = w->p;
+    struct db *db = NULL;
+    struct err err = ERR_INIT;
+    sqlite3_stmt *st = NULL;
+    const int k = (int)w->kind;
+    const unsigned idx = w->index;
+
+    if (db_open(p->path, DB_OPEN_CHECK, &db, &err) != 0 ||
+        sqlite3_prepare_v2(db_handle(db),
+                           w->kind == AUDIT_PAR_EVENT
+                               ? "SELECT seq, actor, body, signature FROM events ORDER BY seq"
+                               : "SELECT tree_size, office, body, signature FROM tree_heads"
+                                 " ORDER BY tree_size",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const char *actor = (const char *)sqlite3_column_text(st, 1);
+        const void *body = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        const unsigned char *sig = sqlite3_column_blob(st, 3);
+        const unsigned char *pk;
+        struct par_slot s = { seq, { 0 }, false, true };
+        bool stop;
+
+        if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+            break;
+        if (seq % p->n != idx)
+            continue;
+        pthread_mutex_lock(&p->mu);
+        if (seq > p->done[k][idx])
+            p->done[k][idx] = seq; /* rows come in order: everything below is handled */
+        pthread_cond_broadcast(&p->progress);
+        while (!p->stop && seq >= p->main_pos[k] + AUDIT_PAR_WINDOW)
+            pthread_cond_wait(&p->advance, &p->mu);
+        stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        pk = w->kind == AUDIT_PAR_HEAD ? (p->have_office_pk ? p->office_pk : NULL)
+                                       : (actor ? guess_key(p, actor, seq) : NULL);
+        if (pk == NULL || sig == NULL || sqlite3_column_bytes(st, 3) != REG_SIG_BYTES ||
+            body == NULL)
+            s.set = false;
+        else {
+            s.ok = crypto_sign_verify_detached(sig, body, len, pk) == 0;
+            digest_of(pk, body, len, sig, s.digest);
+        }
+        pthread_mutex_lock(&p->mu);
+        if (s.set)
+            p->ring[k][seq % AUDIT_PAR_WINDOW] = s;
+        p->done[k][idx] = seq + 1;
+        pthread_cond_broadcast(&p->progress);
+        pthread_mutex_unlock(&p->mu);
+    }
+out:
+    sqlite3_finalize(st);
+    db_close(db);
+    pthread_mutex_lock(&p->mu);
+    p->finished[k][idx] = true;
+    pthread_cond_broadcast(&p->progress);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static int load_keys(struct audit_par *p, struct db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0, s;
+
+    if (sqlite3_prepare_v2(db_handle(db),
+                           "SELECT seq, body FROM events WHERE type IN ('user.add', 'user.key')"
+                           " ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *b = NULL, *d;
+        const char *user, *hex;
+        struct par_key key;
+        if (json_parse((const char *)sqlite3_column_text(st, 1),
+                       (size_t)sqlite3_column_bytes(st, 1), &b, NULL) != 0)
+            continue; /* the audit reports it */
+        d = json_object_get(b, "data");
+        user = json_string_value(json_object_get(d, "username"));
+        hex = json_string_value(json_object_get(d, "public_key"));
+        key.seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if (user && hex && reg_hex32(hex, key.pk, "key", NULL) == 0 &&
+            (key.username = strdup(user)) != NULL) {
+            struct par_key *grown = realloc(p->keys, (p->nkeys + 1) * sizeof *grown);
+            if (grown == NULL) {
+                free(key.username);
+                rc = -1;
+            } else {
+                p->keys = grown;
+                p->keys[p->nkeys++] = key;
+            }
+        }
+        json_decref(b);
+        if (rc != 0)
+            break;
+    }
+    if (s != SQLITE_DONE && s != SQLITE_ROW)
+        rc = -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static unsigned threads_wanted(void)
+{
+    const char *env = getenv("CIVREG_AUDIT_THREADS");
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= 64)
+            n = v;
+    }
+    return n < 1 ? 1u : (unsigned)n;
+}
+
+struct audit_par *audit_par_start(struct db *db, const unsigned char *office_pk)
+{
+    unsigned cpus = threads_wanted();
+    struct audit_par *p;
+
+    if (cpus < 2 || strcmp(db_path(db), ":memory:") == 0 || db_path(db)[0] == '\0')
+        return NULL;
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->n = cpus / 2 < 1 ? 1 : cpus / 2;
+    if (p->n > AUDIT_PAR_PER_KIND_MAX)
+        p->n = AUDIT_PAR_PER_KIND_MAX;
+    if (office_pk) {
+        memcpy(p->office_pk, office_pk, REG_PK_BYTES);
+        p->have_office_pk = true;
+    }
+    p->path = strdup(db_path(db));
+    p->ring[0] = calloc(AUDIT_PAR_WINDOW, sizeof *p->ring[0]);
+    p->ring[1] = calloc(AUDIT_PAR_WINDOW, sizeof *p->ring[1]);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->progress, NULL);
+    pthread_cond_init(&p->advance, NULL);
+    if (p->path == NULL || p->ring[0] == NULL || p->ring[1] == NULL || load_keys(p, db) != 0) {
+        audit_par_stop(p);
+        return NULL;
+    }
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned i = 0; i < p->n; i++) {
+            struct par_worker *w = &p->w[k * p->n + i];
+            w->p = p;
+            w->kind = (enum audit_par_kind)k;
+            w->index = i;
+            w->started = pthread_create(&w->th, NULL, worker_main, w) == 0;
+            if (!w->started)
+                p->finished[k][i] = true;
+        }
+    return p;
+}
+
+bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t seq,
+                      const unsigned char *pk, const void *msg, size_t len,
+                      const unsigned char *sig, size_t sig_len)
+{
+    struct par_slot s = { 0, { 0 }, false, false };
+    unsigned char d[crypto_generichash_BYTES];
+    const int k = (int)kind;
+    unsigned idx;
+
+    if (p == NULL || sig == NULL || sig_len != REG_SIG_BYTES)
+        return reg_sig_ok(pk, msg, len, sig, sig_len);
+    idx = (unsigned)(seq % p->n);
+    pthread_mutex_lock(&p->mu);
+    if (seq > p->main_pos[k]) {
+        p->main_pos[k] = seq;
+        pthread_cond_broadcast(&p->advance);
+    }
+    while (!p->finished[k][idx] && p->done[k][idx] <= seq)
+        pthread_cond_wait(&p->progress, &p->mu);
+    if (p->ring[k][seq % AUDIT_PAR_WINDOW].set && p->ring[k][seq % AUDIT_PAR_WINDOW].seq == seq)
+        s = p->ring[k][seq % AUDIT_PAR_WINDOW];
+    pthread_mutex_unlock(&p->mu);
+    if (s.set) {
+        digest_of(pk, msg, len, sig, d);
+        if (sodium_memcmp(d, s.digest, sizeof d) == 0)
+            return s.ok;
+    }
+    return reg_sig_ok(pk, msg, len, sig, sig_len);
+}
+
+void audit_par_stop(struct audit_par *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    __atomic_store_n(&p->stop, true, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&p->advance);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < sizeof p->w / sizeof p->w[0]; i++)
+        if (p->w[i].started)
+            pthread_join(p->w[i].th, NULL);
+    for (size_t i = 0; i < p->nkeys; i++)
+        free(p->keys[i].username);
+    free(p->keys);
+    free(p->ring[0]);
+    free(p->ring[1]);
+    free(p->path);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->progress);
+    pthread_cond_destroy(&p->advance);
+    free(p);
+}

@@ -1,0 +1,42 @@
+/* civreg registry: signature checks of `audit verify` on every core (not API).
+ *
+ * Worker threads, each on its own read-only connection, walk the events and
+ * the signed tree heads ahead of the audit and verify their Ed25519
+ * signatures: a tree head under the office key, an event under the key the
+ * log published for its actor before it (read from the user.add / user.key
+ * events up front). The audit itself still decides, in log order, which key
+ * must verify each signature; audit_par_sig_ok hands it a worker's result
+ * only when the worker checked exactly those bytes under exactly that key
+ * (a BLAKE2b digest of key, message and signature), and verifies the
+ * signature itself otherwise. So the report is the same with or without
+ * workers; only the time differs. Memory is bounded: the workers stay at
+ * most AUDIT_PAR_WINDOW entries ahead of the audit. */
+#ifndef CIVREG_REGISTRY_AUDIT_PAR_H
+#define CIVREG_REGISTRY_AUDIT_PAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+
+struct audit_par;
+
+enum audit_par_kind { AUDIT_PAR_EVENT, AUDIT_PAR_HEAD };
+
+/* Start the workers for the log in DB (OFFICE_PK: the office key the audit
+ * trusts, or NULL). Returns NULL (check serially) on one CPU, when
+ * CIVREG_AUDIT_THREADS=1, or when a worker cannot start. */
+struct audit_par *audit_par_start(struct db *db, const unsigned char *office_pk);
+
+/* Whether SIG is PK's Ed25519 signature of MSG: event SEQ or the tree head
+ * of size SEQ. Calls for one kind come in increasing SEQ order. P may be
+ * NULL (then it verifies inline). */
+bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t seq,
+                      const unsigned char *pk, const void *msg, size_t len,
+                      const unsigned char *sig, size_t sig_len);
+
+/* Stop and join the workers; NULL is a no-op. */
+void audit_par_stop(struct audit_par *p);
+
+#endif

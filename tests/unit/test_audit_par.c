@@ -1,0 +1,146 @@
+/* `audit verify` with its signature checks in worker threads
+ * (registry/audit_par.c) reports exactly what the serial audit reports,
+ * forgeries included. The case that matters: the workers guess each event's
+ * key from the raw log, the audit decides it from the events whose
+ * signatures hold. A forged user.key event announces a key the audit must
+ * not accept; events signed with that key must still be reported as
+ * invalid, though a worker found them valid under the announced key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/secret.h"
+#include "db/datadir.h"
+#include "db/db.h"
+#include "registry/registry.h"
+#include "support/support.h"
+
+static void collect(void *ctx, const char *problem)
+{
+    json_t *lines = ctx;
+    json_array_append_new(lines, json_string(problem));
+}
+
+/* The audit's report lines under CIVREG_AUDIT_THREADS=THREADS. */
+static json_t *audit_with(struct db *db, const struct datadir *dd, const char *threads,
+                          int *problems)
+{
+    struct registry_audit_stats st;
+    struct err err = ERR_INIT;
+    json_t *lines = json_array();
+
+    assert_int_equal(setenv("CIVREG_AUDIT_THREADS", threads, 1), 0);
+    *problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, collect, lines, &st,
+                                      &err);
+    assert_true(*problems >= 0);
+    assert_int_equal(unsetenv("CIVREG_AUDIT_THREADS"), 0);
+    return lines;
+}
+
+static size_t count_containing(const json_t *lines, const char *what)
+{
+    size_t i, n = 0;
+    json_t *l;
+    json_array_foreach(lines, i, l)
+        n += strstr(json_string_value(l), what) != NULL;
+    return n;
+}
+
+static void test_parallel_audit_same_report(void **state)
+{
+    static const char pw_admin[] = "Lantern-orbit-4417", pw[] = "Quiet-harbor-lamp-93",
+                      pw2[] = "Copper-meadow-tide-58";
+    struct err err = ERR_INIT;
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    json_t *rec = registry_record_example(), *serial, *par2, *par4;
+    char *dir = tmp_dir("audit-par"), data[4096];
+    int p1, p2, p4;
+    (void)state;
+
+    assert_non_null(dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    if (secret_init(&err) != 0 || datadir_init(data, NULL, &err) != 0 ||
+        datadir_open(data, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+    {
+        struct registry_user_new a = { "admin", pw_admin, ROLE_ADMIN, "HQ", false };
+        struct registry_user_new c = { "clerk", pw, ROLE_CLERK, "HQ", false };
+        assert_int_equal(registry_user_add(db, dd->keys_dir, NULL, &a, &err), 0);
+        assert_int_equal(registry_authenticate(db, dd->keys_dir, "admin", pw_admin, &admin, &err),
+                         0);
+        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &c, &err), 0);
+    }
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk", pw, &clerk, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        char *id = NULL;
+        assert_int_equal(registry_record_draft(db, clerk, rec, &id, &err), 0);
+        free(id);
+    }
+    /* a new key for the clerk (user.key, signed by the admin), then drafts
+     * signed with it */
+    assert_int_equal(registry_user_reset(db, admin, "clerk", pw2, &err), 0);
+    registry_actor_free(clerk);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk", pw2, &clerk, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        char *id = NULL;
+        assert_int_equal(registry_record_draft(db, clerk, rec, &id, &err), 0);
+        free(id);
+    }
+
+    /* untouched: clean whichever way it runs */
+    serial = audit_with(db, dd, "1", &p1);
+    par2 = audit_with(db, dd, "2", &p2);
+    assert_int_equal(p1, 0);
+    assert_int_equal(p2, 0);
+    json_decref(serial);
+    json_decref(par2);
+
+    /* forged: the user.key event's signature, one event's, one tree head's */
+    assert_int_equal(db_exec(db,
+                             "UPDATE events SET signature = zeroblob(64) WHERE type = 'user.key';"
+                             "UPDATE events SET signature = zeroblob(64) WHERE seq = 4;"
+                             "UPDATE tree_heads SET signature = zeroblob(64) WHERE tree_size = 2;",
+                             &err),
+                     0);
+    serial = audit_with(db, dd, "1", &p1);
+    par2 = audit_with(db, dd, "2", &p2);
+    par4 = audit_with(db, dd, "4", &p4);
+    /* the four drafts signed with the key the forged event announced are
+     * invalid under the key the log really gave the clerk */
+    assert_true(count_containing(serial, "record.draft by clerk): signature invalid") >= 4);
+    assert_true(count_containing(serial, "(user.key by admin): signature invalid") == 1);
+    assert_true(count_containing(serial, "tree head 2: office signature invalid") == 1);
+    assert_true(p1 > 0);
+    assert_int_equal(p2, p1);
+    assert_int_equal(p4, p1);
+    assert_true(json_equal(serial, par2));
+    assert_true(json_equal(serial, par4));
+
+    json_decref(serial);
+    json_decref(par2);
+    json_decref(par4);
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    db_close(db);
+    datadir_free(dd);
+    tmp_remove(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parallel_audit_same_report),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
