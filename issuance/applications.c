@@ -101,7 +101,7 @@ int office_app_load(struct db *db, const char *id, struct office_app *app, struc
     office_bind_text(st, 1, id);
     s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
-        err_set(err, "application %s: not found", id);
+        err_setk(err, ERR_NOT_FOUND, "application %s: not found", id);
         goto out;
     }
     if (s != SQLITE_ROW) {
@@ -189,7 +189,7 @@ int office_doc_set(struct db *db, const struct office_actor *a, const char *numb
     if (sqlite3_step(st) != SQLITE_DONE)
         office_sql_fail(db, "documents", err);
     else if (sqlite3_changes(db_handle(db)) != 1)
-        err_set(err, "document %s: not found", number);
+        err_setk(err, ERR_NOT_FOUND, "document %s: not found", number);
     else
         rc = 0;
     sqlite3_finalize(st);
@@ -214,7 +214,7 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
     int rc = -1, s;
 
     if (arr == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (office_prepare(db,
                        "SELECT number, status, application_id FROM documents WHERE uin = ?1 AND "
                        "doc_type = ?2 AND status IN ('allocated', 'personalized', 'valid') "
@@ -264,7 +264,7 @@ static int check_documents(struct office_env *env, const struct office_enrolment
             const char *num = json_string_value(json_object_get(o, "number"));
             if (num && e->replaces && strcmp(num, e->replaces) == 0)
                 continue;
-            err_set(err, "enrolment refused: %s already has %s %s (%s): a second valid %s is "
+            err_setk(err, ERR_CONFLICT, "enrolment refused: %s already has %s %s (%s): a second valid %s is "
                          "not allowed; apply for a renewal or replacement of it",
                     e->uin, num ? "document" : "an open application",
                     num ? num : json_string_value(json_object_get(o, "application")),
@@ -278,21 +278,21 @@ static int check_documents(struct office_env *env, const struct office_enrolment
         struct err e2 = ERR_INIT;
         const char *ds;
         if (office_document_show(env, e->replaces, &doc, &e2) != 0) {
-            err_set(err, "enrolment refused: document %s to %s: %s", e->replaces,
+            err_setk(err, ERR_CONFLICT, "enrolment refused: document %s to %s: %s", e->replaces,
                     strcmp(kind, "renewal") == 0 ? "renew" : "replace", err_msg(&e2));
             goto out;
         }
         ds = json_string_value(json_object_get(doc, "status"));
         if (strcmp(json_string_value(json_object_get(doc, "uin")), e->uin) != 0 ||
             strcmp(json_string_value(json_object_get(doc, "doc_type")), doc_type) != 0) {
-            err_set(err, "enrolment refused: document %s is not a %s of %s", e->replaces,
+            err_setk(err, ERR_CONFLICT, "enrolment refused: document %s is not a %s of %s", e->replaces,
                     doc_type, e->uin);
             json_decref(doc);
             goto out;
         }
         if (strcmp(kind, "renewal") == 0 && strcmp(ds, "valid") != 0 &&
             strcmp(ds, "expired") != 0) {
-            err_set(err, "enrolment refused: document %s is %s: only a valid or expired "
+            err_setk(err, ERR_CONFLICT, "enrolment refused: document %s is %s: only a valid or expired "
                          "document is renewed (a lost or stolen one is replaced)",
                     e->replaces, ds);
             json_decref(doc);
@@ -349,7 +349,7 @@ static int holder_from_record(struct db *db, const json_t *record, const char *p
                      "secondary_identifier", secondary ? secondary : "", "date_of_birth", dob,
                      "sex", (char[]){ sex_code(json_string_value(json_object_get(child, "sex"))), 0 },
                      "place_of_birth", place, "nationality", country, "issuing_state", country);
-    return *out ? 0 : err_set(err, "out of memory");
+    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
 }
 
 int office_app_enrol(struct office_env *env, const struct office_enrolment *e, json_t **out,
@@ -420,7 +420,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
         goto out;
     }
     if (rec_status == NULL || strcmp(rec_status, "registered") != 0) {
-        err_set(err, "enrolment refused: the birth record %s of %s is %s, not registered", rec_id,
+        err_setk(err, ERR_CONFLICT, "enrolment refused: the birth record %s of %s is %s, not registered", rec_id,
                 e->uin, rec_status ? rec_status : "in an unknown state");
         goto out;
     }
@@ -433,7 +433,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
         if (registry_person_is_deceased(db, e->uin, &dead, NULL, err) != 0)
             goto out;
         if (dead || office_person_deceased(person)) {
-            err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
+            err_setk(err, ERR_CONFLICT, "enrolment refused: %s is recorded as deceased", e->uin);
             goto out;
         }
     }
@@ -452,14 +452,14 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     if (names_agree(primary, family, &same, err) != 0)
         goto out;
     if (!same) {
-        err_set(err, "enrolment refused: surname '%s' does not match the birth record's '%s'",
+        err_setk(err, ERR_CONFLICT, "enrolment refused: surname '%s' does not match the birth record's '%s'",
                 primary, family);
         goto out;
     }
     if (names_agree(secondary ? secondary : "", given ? given : "", &same, err) != 0)
         goto out;
     if (!same) {
-        err_set(err, "enrolment refused: given names '%s' do not match the birth record's '%s'",
+        err_setk(err, ERR_CONFLICT, "enrolment refused: given names '%s' do not match the birth record's '%s'",
                 secondary ? secondary : "", given ? given : "");
         goto out;
     }
@@ -576,14 +576,14 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "submitted") != 0) {
-        err_set(err, "application %s is %s: only a submitted application is %s", id, app.status,
+        err_setk(err, ERR_CONFLICT, "application %s is %s: only a submitted application is %s", id, app.status,
                 approve ? "approved" : "rejected");
         goto out;
     }
     /* Doc 9303-2 recommends, and civreg enforces, four eyes: the officer
      * who enrolled an applicant never decides on the application. */
     if (strcmp(app.enrolled_by, a->username) == 0) {
-        err_set(err, "four-eyes rule: %s enrolled application %s and may not %s it; another "
+        err_setk(err, ERR_FORBIDDEN, "four-eyes rule: %s enrolled application %s and may not %s it; another "
                      "approver must decide",
                 a->username, id, approve ? "approve" : "reject");
         goto out;
@@ -594,7 +594,7 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
         if (registry_person_is_deceased(db, app.uin, &dead, NULL, err) != 0)
             goto out;
         if (dead) {
-            err_set(err, "approval refused: %s is recorded as deceased (death registered after "
+            err_setk(err, ERR_CONFLICT, "approval refused: %s is recorded as deceased (death registered after "
                          "enrolment); reject the application",
                     app.uin);
             goto out;
@@ -704,7 +704,7 @@ int office_app_qc(struct office_env *env, const char *id, bool pass, const char 
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "personalized") != 0) {
-        err_set(err, "application %s is %s: quality control follows personalization", id,
+        err_setk(err, ERR_CONFLICT, "application %s is %s: quality control follows personalization", id,
                 app.status);
         goto out;
     }
@@ -746,7 +746,7 @@ int office_app_issue(struct office_env *env, const char *id, struct err *err)
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "qc_passed") != 0) {
-        err_set(err, "application %s is %s: a document is issued after it passes quality "
+        err_setk(err, ERR_CONFLICT, "application %s is %s: a document is issued after it passes quality "
                      "control",
                 id, app.status);
         goto out;
@@ -794,7 +794,7 @@ int office_app_collect(struct office_env *env, const char *id, struct err *err)
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "issued") != 0) {
-        err_set(err, "application %s is %s: only an issued document is collected", id,
+        err_setk(err, ERR_CONFLICT, "application %s is %s: only an issued document is collected", id,
                 app.status);
         goto out;
     }
@@ -853,9 +853,9 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
         *out = app_row(st);
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (s == SQLITE_DONE) {
-        err_set(err, "application %s: not found", id);
+        err_setk(err, ERR_NOT_FOUND, "application %s: not found", id);
     } else {
         office_sql_fail(env->db, "applications", err);
     }
@@ -878,7 +878,7 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
 
     *out = NULL;
     if (arr == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (office_prepare(env->db,
                        APP_SELECT "WHERE ?1 IS NULL OR status = ?1 ORDER BY enrolled_at DESC, id "
                                   "LIMIT ?2",

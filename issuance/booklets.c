@@ -133,7 +133,7 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
         office_bind_text(st, 5, actor->username);
         int s = sqlite3_step(st);
         if ((s & 0xff) == SQLITE_CONSTRAINT) {
-            err_set(err, "booklet %s is already in stock: nothing received", serial);
+            err_setk(err, ERR_CONFLICT, "booklet %s is already in stock: nothing received", serial);
             goto out;
         }
         if (s != SQLITE_DONE) {
@@ -191,7 +191,7 @@ int office_booklet_reserve(struct db *db, const struct office_actor *actor,
     office_bind_text(st, 4, actor->username);
     s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
-        err_set(err, "no blank %s booklets in stock: receive a delivery first", doc_type);
+        err_setk(err, ERR_CONFLICT, "no blank %s booklets in stock: receive a delivery first", doc_type);
         goto out;
     }
     if (s != SQLITE_ROW) {
@@ -235,7 +235,7 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     office_bind_text(st, 1, serial);
     int s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
-        err_set(err, "booklet %s: not in stock", serial);
+        err_setk(err, ERR_NOT_FOUND, "booklet %s: not in stock", serial);
         goto out;
     }
     if (s != SQLITE_ROW) {
@@ -258,7 +258,7 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
             goto out;
         }
     } else if (strcmp(status, "blank") != 0 && strcmp(status, "reserved") != 0) {
-        err_set(err, "booklet %s: already %s", serial, status);
+        err_setk(err, ERR_CONFLICT, "booklet %s: already %s", serial, status);
         goto out;
     }
     sqlite3_finalize(st);
@@ -364,7 +364,7 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
                     "total", 0, "TD1", "blank", 0, "reserved", 0, "personalized", 0, "spoiled",
                     0, "total", 0, "batches", "spoiled");
     if (rep == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     types = json_object_get(rep, "types");
     batches = json_object_get(rep, "batches");
     spoiled = json_object_get(rep, "spoiled");
@@ -447,7 +447,7 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     s = sqlite3_step(st);
     if (s != SQLITE_ROW) {
         if (s == SQLITE_DONE)
-            err_set(err, "booklet %s: not in stock", serial);
+            err_setk(err, ERR_NOT_FOUND, "booklet %s: not in stock", serial);
         else
             office_sql_fail(db, "booklets", err);
         goto out;

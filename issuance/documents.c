@@ -44,9 +44,9 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
                 json_object_set_new(o, doc_cols[i], office_column_json(st, i));
         }
         *out = o;
-        rc = o ? 0 : err_set(err, "out of memory");
+        rc = o ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (s == SQLITE_DONE) {
-        err_set(err, "document %s: no such document number", number);
+        err_setk(err, ERR_NOT_FOUND, "document %s: no such document number", number);
     } else {
         office_sql_fail(env->db, "documents", err);
     }
@@ -118,7 +118,7 @@ int office_document_set_status(struct office_env *env, const char *number, const
         goto out;
     from = json_string_value(json_object_get(doc, "status"));
     if (!transition_ok(from, status)) {
-        err_set(err, "document %s is %s: it cannot become %s", number, from, status);
+        err_setk(err, ERR_CONFLICT, "document %s is %s: it cannot become %s", number, from, status);
         goto out;
     }
     if (strcmp(status, "expired") == 0) {
@@ -200,7 +200,7 @@ int office_documents_expire(struct office_env *env, int *count, struct err *err)
 
     *count = 0;
     if (numbers == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (office_prepare(env->db,
                        "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
                        "date('now') ORDER BY number",
@@ -308,7 +308,7 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
     rc = 0;
     goto out;
 full:
-    err_set(err, "alert export: out of memory or over the output limit");
+    err_setk(err, ERR_INTERNAL, "alert export: out of memory or over the output limit");
 out:
     sqlite3_finalize(st);
     json_decref(arr);
@@ -353,7 +353,7 @@ int office_document_trace(struct office_env *env, const char *number, json_t **o
     t = json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
                   "document_events", events, "trace", person);
     if (t == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     *out = t;

@@ -16,13 +16,13 @@ int office_prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err
 
     *st = NULL;
     if (sqlite3_prepare_v2(h, sql, -1, st, NULL) != SQLITE_OK)
-        return err_set(err, "db: %s", sqlite3_errmsg(h));
+        return err_setk(err, ERR_INTERNAL, "db: %s", sqlite3_errmsg(h));
     return 0;
 }
 
 int office_sql_fail(struct db *db, const char *what, struct err *err)
 {
-    return err_set(err, "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
+    return err_setk(err, db_error_kind(db), "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
 }
 
 int office_bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -82,7 +82,7 @@ int office_require(const struct office_actor *a, unsigned need, const char *what
                 break;
             n += (size_t)k;
         }
-    return err_set(err, "%s may not %s: needs role %s", a->username, what, names);
+    return err_setk(err, ERR_FORBIDDEN, "%s may not %s: needs role %s", a->username, what, names);
 }
 
 int office_log(struct db *db, const struct office_actor *a, const char *type, json_t *data,
@@ -105,7 +105,7 @@ int office_log(struct db *db, const struct office_actor *a, const char *type, js
         if (objects == NULL || o == NULL || json_array_append_new(objects, o) != 0) {
             json_decref(o);
             va_end(ap);
-            err_set(err, "event %s: out of memory", type);
+            err_setk(err, ERR_INTERNAL, "event %s: out of memory", type);
             goto out;
         }
     }

@@ -93,7 +93,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     if (office_app_load(db, id, &app, err) != 0)
         return -1;
     if (strcmp(app.status, "approved") != 0 && strcmp(app.status, "qc_failed") != 0) {
-        err_set(err, "personalization refused: application %s is %s; only an approved "
+        err_setk(err, ERR_CONFLICT, "personalization refused: application %s is %s; only an approved "
                      "application is personalized",
                 id, app.status);
         goto out;
@@ -107,7 +107,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     }
 #endif
     if (app.document_number == NULL) {
-        err_set(err, "personalization refused: application %s has no document number", id);
+        err_setk(err, ERR_CONFLICT, "personalization refused: application %s has no document number", id);
         goto out;
     }
 
@@ -189,7 +189,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
         chip_manifest = json_object();
         if (chip_manifest == NULL) {
             chip_package_release(&pkg);
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
         for (size_t i = 0; i < pkg.n; i++) {
@@ -201,13 +201,13 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
             }
             if (json_object_set_new(chip_manifest, pkg.ef[i].fid, json_string(h)) != 0) {
                 chip_package_release(&pkg);
-                err_set(err, "out of memory");
+                err_setk(err, ERR_INTERNAL, "out of memory");
                 goto out;
             }
         }
         if (pkg.manifest && json_object_set(chip_manifest, "manifest", pkg.manifest) != 0) {
             chip_package_release(&pkg);
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
         chip_package_release(&pkg);
@@ -319,7 +319,7 @@ int office_app_datapage(struct office_env *env, const char *id, unsigned char **
     if (office_app_load(env->db, id, &app, err) != 0)
         return -1;
     if (app.datapage_hash == NULL)
-        err_set(err, "application %s is %s: no data page yet", id, app.status);
+        err_setk(err, ERR_CONFLICT, "application %s is %s: no data page yet", id, app.status);
     else
         rc = registry_blob_get(env->db, env->blobs_dir, app.datapage_hash, pdf, len, err);
     office_app_release(&app);

@@ -56,7 +56,7 @@ char *reg_new_id(const char *office, char kind)
 
 int reg_sql_fail(struct db *db, const char *what, struct err *err)
 {
-    return err_set(err, "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
+    return err_setk(err, db_error_kind(db), "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
 }
 
 int reg_prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err)

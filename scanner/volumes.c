@@ -10,7 +10,7 @@
 
 static int fail_sql(sqlite3 *h, const char *what, struct err *err)
 {
-    return err_set(err, "scan: %s: %s", what, sqlite3_errmsg(h));
+    return err_setk(err, ERR_INTERNAL, "scan: %s: %s", what, sqlite3_errmsg(h));
 }
 
 static json_t *text_or_null(sqlite3_stmt *st, int col)
@@ -54,7 +54,7 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
 
     *out = NULL;
     if (list == NULL)
-        return err_set(err, "scan: out of memory");
+        return err_setk(err, ERR_INTERNAL, "scan: out of memory");
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
         fail_sql(h, "volumes", err);
         goto out;
@@ -69,7 +69,7 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
                               "pages", (json_int_t)sqlite3_column_int64(st, 5),
                               "flagged_pages", (json_int_t)sqlite3_column_int64(st, 6));
         if (v == NULL || json_array_append_new(list, v) != 0) {
-            err_set(err, "scan: out of memory");
+            err_setk(err, ERR_INTERNAL, "scan: out of memory");
             goto out;
         }
     }
@@ -81,7 +81,7 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
     n = json_array_size(list);
     items = calloc(n ? n : 1, sizeof *items);
     if (items == NULL) {
-        err_set(err, "scan: out of memory");
+        err_setk(err, ERR_INTERNAL, "scan: out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++)
@@ -124,7 +124,7 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
-        err_set(err, "scan: no volume '%s' (see `civreg scan volumes`)", id);
+        err_setk(err, ERR_NOT_FOUND, "scan: no volume '%s' (see `civreg scan volumes`)", id);
         goto out;
     }
     if (step != SQLITE_ROW) {
@@ -135,7 +135,7 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
     st = NULL;
     list = json_array();
     if (list == NULL || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        list ? fail_sql(h, "pages", err) : err_set(err, "scan: out of memory");
+        list ? fail_sql(h, "pages", err) : err_setk(err, ERR_INTERNAL, "scan: out of memory");
         goto out;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -152,7 +152,7 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
                               "preview_hash", (const char *)sqlite3_column_text(st, 6),
                               "quality_flags", flags_array((const char *)sqlite3_column_text(st, 7)));
         if (p == NULL || json_array_append_new(list, p) != 0) {
-            err_set(err, "scan: out of memory");
+            err_setk(err, ERR_INTERNAL, "scan: out of memory");
             goto out;
         }
     }
@@ -190,7 +190,7 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
-        err_set(err, "scan: no page '%s'", id);
+        err_setk(err, ERR_NOT_FOUND, "scan: no page '%s'", id);
         goto out;
     }
     if (step != SQLITE_ROW) {
@@ -227,7 +227,7 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
                   "register", reg,
                   "evidence", (const char *)sqlite3_column_text(st, 1));
     if (j == NULL) {
-        err_set(err, "scan: out of memory");
+        err_setk(err, ERR_INTERNAL, "scan: out of memory");
         goto out;
     }
     *out = j;

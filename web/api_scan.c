@@ -65,18 +65,11 @@ static int param(const struct web_request *rq, size_t i, char *out, size_t size)
     return 0;
 }
 
-/* Scanner refusals: an unknown volume or page is 404, storage failures
- * 500 without detail. */
+/* Scanner failures: the kind decides (an unknown volume or page is 404,
+ * storage failures 500 without detail). */
 static int scan_failure(struct web_request *rq, const struct err *err)
 {
-    const char *m = err_msg(err);
-
-    if (strstr(m, "no volume") != NULL || strstr(m, "no page") != NULL ||
-        strstr(m, "unknown") != NULL || strstr(m, "not found") != NULL ||
-        strstr(m, "no blob") != NULL)
-        return web_send_error(rq->conn, 404, "not_found", m);
-    log_error("web: %s %s: %s", rq->ri->request_method, rq->path, m);
-    return web_send_error(rq->conn, 500, "internal", "the scans could not be read");
+    return web_send_failure(rq->conn, err);
 }
 
 /* ---- batches -------------------------------------------------------------- */

@@ -260,7 +260,7 @@ int web_handle_session_create(struct web_request *rq)
     if (a != 0) {
         if (a < 0) {
             log_error("web: sign-in unavailable: %s", err_msg(&err));
-            rc = web_send_error(rq->conn, 503, "unavailable", err_msg(&err));
+            rc = web_send_error(rq->conn, 503, "unavailable", "sign-in is unavailable");
             goto out;
         }
         web_throttle_failure(rq->srv->throttle, user, addr, now);
@@ -284,7 +284,7 @@ int web_handle_session_create(struct web_request *rq)
         (void)snprintf(chosen, sizeof chosen, "%s", lang);
     if (web_session_create(rq->srv->sessions, actor, web_actor_free, id.username, id.office,
                            id.roles, chosen, now, token, csrf, &err) != 0) {
-        rc = web_send_error(rq->conn, 500, "internal", err_msg(&err));
+        rc = web_send_failure(rq->conn, &err);
         goto out;
     }
     log_info("web: %s signed in from %s", id.username, addr);
