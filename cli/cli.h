@@ -76,6 +76,7 @@ int cmd_extract(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
+int cmd_access(int argc, char **argv);
 
 /* Wire issuance's transliteration into the registry's name keys (once, at
  * start-up, before any thread). */

@@ -370,7 +370,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
 
     if (out)
         *out = NULL;
-    if (office_require(a, OFFICE_ROLE_ENROLMENT_OFFICER, "enrol applicants", err) != 0 ||
+    if (office_require(a, registry_action_roles("application.enrol"), "enrol applicants", err) != 0 ||
         office_doc_type_check(doc_type, err) != 0)
         return -1;
     if (strcmp(kind, "new") != 0 && strcmp(kind, "renewal") != 0 &&
@@ -566,7 +566,7 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
 
     if (out)
         *out = NULL;
-    if (office_require(a, OFFICE_ROLE_APPROVER,
+    if (office_require(a, registry_action_roles("application.approve"),
                        approve ? "approve applications" : "reject applications", err) != 0)
         return -1;
     if (!approve && (reason == NULL || *reason == '\0' || strlen(reason) > 1000))
@@ -694,8 +694,8 @@ int office_app_qc(struct office_env *env, const char *id, bool pass, const char 
     struct office_app app;
     int rc = -1;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "check personalized documents", err) !=
-        0)
+    if (office_require(a, registry_action_roles("application.produce"),
+                       "check personalized documents", err) != 0)
         return -1;
     if (!pass && (reason == NULL || *reason == '\0' || strlen(reason) > 500))
         return err_set(err, "a failed quality check needs a reason (1 to 500 bytes)");
@@ -739,7 +739,7 @@ int office_app_issue(struct office_env *env, const char *id, struct err *err)
     struct office_app app;
     int rc = -1;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "issue documents", err) != 0)
+    if (office_require(a, registry_action_roles("application.produce"), "issue documents", err) != 0)
         return -1;
     if (db_tx_begin(db, err) != 0)
         return -1;
@@ -786,7 +786,7 @@ int office_app_collect(struct office_env *env, const char *id, struct err *err)
     struct office_app app;
     int rc = -1;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ENROLMENT_OFFICER,
+    if (office_require(a, registry_action_roles("application.collect"),
                        "hand documents over", err) != 0)
         return -1;
     if (db_tx_begin(db, err) != 0)

@@ -77,7 +77,7 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
 
     if (batch)
         *batch = NULL;
-    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
+    if (office_require(actor, registry_action_roles("booklet.manage"),
                        "receive booklet stock", err) != 0 ||
         office_doc_type_check(doc_type, err) != 0 ||
         serial_split(first, &p1, &a, &d1, err) != 0 || serial_split(last, &p2, &b, &d2, err) != 0)
@@ -305,7 +305,7 @@ int office_booklet_spoil(struct db *db, const struct office_actor *actor, const 
     char *app = NULL;
     int rc = -1;
 
-    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
+    if (office_require(actor, registry_action_roles("booklet.manage"),
                        "record spoiled booklets", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0' || strlen(reason) > REASON_MAX)

@@ -93,9 +93,9 @@ int office_document_set_status(struct office_env *env, const char *number, const
                        status ? status : "");
     /* Reports of loss and theft are taken at the counter; revoking and
      * cancelling are decisions. */
-    need = strcmp(status, "lost") == 0 || strcmp(status, "stolen") == 0
-               ? OFFICE_ROLE_ENROLMENT_OFFICER | OFFICE_ROLE_APPROVER
-               : OFFICE_ROLE_APPROVER | OFFICE_ROLE_ADMIN;
+    need = registry_action_roles(strcmp(status, "lost") == 0 || strcmp(status, "stolen") == 0
+                                     ? "document.report_loss"
+                                     : "document.revoke");
     if (office_require(a, need, "change document status", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0' || strlen(reason) > 1000)

@@ -169,7 +169,7 @@ int office_number_series_set(struct db *db, const struct office_actor *actor,
     char now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    if (office_require(actor, OFFICE_ROLE_ADMIN, "set document number patterns", err) != 0 ||
+    if (office_require(actor, registry_action_roles("numbers.manage"), "set document number patterns", err) != 0 ||
         office_number_pattern_check(pattern, doc_type, actor->office, err) != 0)
         return -1;
     office_now(now);

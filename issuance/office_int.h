@@ -7,6 +7,7 @@
 
 #include "core/timeutil.h"
 #include "office.h"
+#include "registry/registry.h"
 
 /* Prepare SQL on DB's connection; on failure a message naming WHAT. */
 int office_prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *err);

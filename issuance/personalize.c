@@ -88,7 +88,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     if (out)
         *out = NULL;
     memset(&app, 0, sizeof app);
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "personalize documents", err) != 0)
+    if (office_require(a, registry_action_roles("application.produce"), "personalize documents", err) != 0)
         return -1;
     if (office_app_load(db, id, &app, err) != 0)
         return -1;

@@ -244,10 +244,7 @@ int registry_blob_put(struct db *db, const char *blobs_dir, const struct registr
 {
     struct blob_put b;
 
-    if (registry_require_role(actor,
-                              ROLE_CLERK | ROLE_REGISTRAR | ROLE_ENROLMENT_OFFICER |
-                                  ROLE_APPROVER | ROLE_ISSUANCE_OPERATOR | ROLE_ADMIN,
-                              "evidence add", err) != 0)
+    if (registry_require_action(actor, "evidence.add", err) != 0)
         return -1;
     if (len > REGISTRY_BLOB_MAX)
         return err_set(err, "evidence: %zu bytes is over the limit of %zu bytes", len,

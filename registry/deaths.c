@@ -365,7 +365,7 @@ int registry_death_register(struct db *db, const struct registry_actor *actor, c
 
     if (result)
         *result = NULL;
-    if (registry_require_role(actor, ROLE_REGISTRAR, "death register", err) != 0)
+    if (registry_require_action(actor, "death.register", err) != 0)
         return -1;
     if (registry_uin_check(uin, err) != 0)
         return -1;
@@ -437,7 +437,7 @@ int registry_death_show(struct db *db, const struct registry_actor *actor, const
     int rc = -1;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "death show", err) != 0)
+    if (registry_require_action(actor, "death.read", err) != 0)
         return -1;
     if (ref == NULL || *ref == '\0')
         return err_set(err, "death show: a UIN or death registration number is required");

@@ -401,8 +401,7 @@ int registry_dup_list(struct db *db, const struct registry_actor *actor, const c
     int s, rc = -1;
 
     *out = NULL;
-    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR | ROLE_ADMIN,
-                              "list duplicate candidates", err) != 0)
+    if (registry_require_action(actor, "record.duplicates", err) != 0)
         return -1;
     if (ref) {
         s = reg_record_resolve_as(db, actor, ref, &id, err);
@@ -534,7 +533,7 @@ int registry_dup_resolve(struct db *db, const struct registry_actor *actor, cons
     json_t *rj = NULL;
     int s, rc = -1;
 
-    if (registry_require_role(actor, ROLE_REGISTRAR, "resolve duplicate candidates", err) != 0)
+    if (registry_require_action(actor, "duplicate.resolve", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0')
         return err_set(err, "duplicates: a reason is required");

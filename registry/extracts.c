@@ -293,7 +293,7 @@ int registry_extract_issue(struct db *db, const struct registry_actor *actor, co
     int rc;
 
     *out = NULL;
-    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR, "extract issue", err) != 0)
+    if (registry_require_action(actor, "extract.issue", err) != 0)
         return -1;
     if (seal == NULL)
         return err_set(err, "extract issue: no seal signer (the barcode signer of the PKI)");

@@ -174,7 +174,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
     int rc = -1, step;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "person show", err) != 0)
+    if (registry_require_action(actor, "person.read", err) != 0)
         return -1;
     if (registry_uin_check(uin, err) != 0)
         return -1;

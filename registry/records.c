@@ -317,7 +317,7 @@ int registry_record_draft(struct db *db, const struct registry_actor *actor, con
     int rc = -1;
 
     *id = NULL;
-    if (registry_require_role(actor, ROLE_CLERK, "record draft", err) != 0)
+    if (registry_require_action(actor, "record.draft", err) != 0)
         return -1;
     if (registry_record_normalize(record, &norm, err) != 0)
         return -1;
@@ -434,7 +434,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
             if (source->lines[i] < 1)
                 return err_set(err, "record import: line numbers start at 1");
     }
-    if (registry_require_role(actor, ROLE_CLERK, "record import", err) != 0)
+    if (registry_require_action(actor, "record.import", err) != 0)
         return -1;
     norms = calloc(n ? n : 1, sizeof *norms);
     if (norms == NULL)
@@ -614,7 +614,7 @@ int registry_record_verify(struct db *db, const struct registry_actor *actor, co
 
     if (mismatches)
         *mismatches = NULL;
-    if (registry_require_role(actor, ROLE_CLERK, "record verify", err) != 0)
+    if (registry_require_action(actor, "record.verify", err) != 0)
         return -1;
     if (registry_record_normalize(rekeyed, &norm, err) != 0)
         return -1;
@@ -772,7 +772,7 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
 
     if (result)
         *result = NULL;
-    if (registry_require_role(actor, ROLE_REGISTRAR, "record register", err) != 0)
+    if (registry_require_action(actor, "record.register", err) != 0)
         return -1;
     /* Look again for duplicates first, in a transaction of its own: a
      * record registered since this one was verified may resemble it, and
@@ -900,7 +900,7 @@ int registry_record_correct(struct db *db, const struct registry_actor *actor, c
     json_t *norm = NULL, *ev = NULL, *reason_j = NULL, *reason_n = NULL;
     int rc = -1;
 
-    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR, "record correct", err) != 0)
+    if (registry_require_action(actor, "record.correct", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0')
         return err_set(err, "correction: a reason is required");
@@ -1035,7 +1035,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     int rc = -1, r;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record show", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
@@ -1114,7 +1114,7 @@ int registry_record_history(struct db *db, const struct registry_actor *actor, c
     int rc, r;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record history", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
@@ -1179,7 +1179,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
     int limit = f && f->limit > 0 ? f->limit : 100, offset = f && f->offset > 0 ? f->offset : 0;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record list", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (f && f->status && strcmp(f->status, "draft") != 0 && strcmp(f->status, "verified") != 0 &&
         strcmp(f->status, "registered") != 0)
@@ -1259,7 +1259,7 @@ int registry_record_view(struct db *db, const struct registry_actor *actor, cons
     json_t *objects = NULL, *data = NULL;
     int rc = -1;
 
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record view", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (rec_load(db, actor, ref, &h, err) != 0)
         return -1;
@@ -1290,7 +1290,7 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
 
     *p = NULL;
     *len = 0;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record evidence", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (!reg_is_hash(hash))
         return err_set(err, "evidence: must be named by its SHA-256 (64 lowercase hex digits)");

@@ -644,7 +644,7 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
     int rc = -1;
 
     *out = NULL;
-    if (actor && registry_require_role(actor, REGISTRY_ROLES_ALL, "search", err) != 0)
+    if (actor && registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (limit <= 0)
         limit = 20;

@@ -445,8 +445,7 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
     int rc = -1;
 
     *out = NULL;
-    if (actor && registry_require_role(actor, ROLE_AUDITOR | ROLE_REGISTRAR | ROLE_ADMIN,
-                                       bundle ? "audit export" : "audit trace", err) != 0)
+    if (actor && registry_require_action(actor, "audit.trace", err) != 0)
         return -1;
     if (gather(db, actor, ref, &g, &seqs, &n, err) != 0)
         goto out;

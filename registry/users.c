@@ -633,7 +633,7 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
             return err_set(err, "user add: users already exist: sign in as an admin (--user)");
         if (!(u->roles & ROLE_ADMIN))
             return err_set(err, "user add: the first user must hold the admin role");
-    } else if (registry_require_role(actor, ROLE_ADMIN, "user add", err) != 0) {
+    } else if (registry_require_action(actor, "user.manage", err) != 0) {
         return -1;
     }
     if (crypto_pwhash_str(pw_hash, u->password, strlen(u->password),
@@ -878,7 +878,7 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
     char *ad = NULL;
     int rc = -1;
 
-    if (registry_require_role(actor, ROLE_ADMIN, "user reset", err) != 0)
+    if (registry_require_action(actor, "user.manage", err) != 0)
         return -1;
     if (check_username(username, err) != 0 || check_password(username, new_password, false, err) != 0)
         return -1;
@@ -963,7 +963,7 @@ int registry_user_disable(struct db *db, const struct registry_actor *actor, con
 {
     struct disable_ctx c = { actor, username };
 
-    if (registry_require_role(actor, ROLE_ADMIN, "user disable", err) != 0)
+    if (registry_require_action(actor, "user.manage", err) != 0)
         return -1;
     if (username == NULL || strcmp(username, actor->username) == 0)
         return err_set(err, "user disable: an admin cannot disable their own account");
@@ -1042,7 +1042,7 @@ int registry_user_roles(struct db *db, const struct registry_actor *actor, const
 {
     struct roles_ctx c = { actor, username, roles };
 
-    if (registry_require_role(actor, ROLE_ADMIN, "user roles", err) != 0)
+    if (registry_require_action(actor, "user.manage", err) != 0)
         return -1;
     if (check_username(username, err) != 0 || registry_roles_check(roles, err) != 0)
         return -1;
@@ -1062,7 +1062,7 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
     int rc = -1, step;
 
     *out = NULL;
-    if (registry_require_role(actor, ROLE_ADMIN | ROLE_AUDITOR, "user list", err) != 0)
+    if (registry_require_action(actor, "user.list", err) != 0)
         return -1;
     if (reg_prepare(db, &st,
                     "SELECT username, office, roles, public_key, disabled, created_at FROM users"

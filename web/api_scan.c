@@ -366,7 +366,7 @@ int web_api_scan_batch_import(struct web_request *rq)
     if (param(rq, 0, id, sizeof id) != 0 || batch_dir(rq, id, dir, sizeof dir) != 0 ||
         batch_owned(rq, dir) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such upload batch");
-    if (registry_require_role(actor_of(rq), ROLE_CLERK, "import scans", &err) != 0) {
+    if (registry_require_action(actor_of(rq), "scan.import", &err) != 0) {
         batch_remove(dir);
         return web_send_error(rq->conn, 403, "forbidden", err_msg(&err));
     }

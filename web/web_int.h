@@ -149,7 +149,7 @@ typedef int (*web_handler)(struct web_request *rq);
 struct web_route {
     const char *method;
     const char *path;
-    unsigned roles;
+    const char *action; /* of the access policy; NULL: public */
     unsigned flags;
     web_handler handler;
     const char *summary;
@@ -158,6 +158,13 @@ struct web_route {
 
 /* The route table, defined in routes.c; ends with a NULL method. */
 extern const struct web_route web_routes[];
+
+/* The roles a route lets in, from the access policy's table for its action:
+ * WEB_PUBLIC for a public route (no action). */
+unsigned web_route_roles(const struct web_route *r);
+/* The actions ROLES may take, as a JSON array for the browser (new
+ * reference). */
+json_t *web_actions_json(unsigned roles);
 
 /* --- dispatch.c ------------------------------------------------------- */
 

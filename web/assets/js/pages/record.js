@@ -1,6 +1,6 @@
 // civreg UI: one record with its versions and evidence beside it, and the
 // actions the user's roles allow in its state.
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
@@ -14,21 +14,20 @@ export async function render(app, { session }) {
     api('GET', path + (version ? '?version=' + encodeURIComponent(version) : '')),
     api('GET', path + '/history'),
   ]);
-  const roles = session.roles;
   const c = rec.record?.child || {};
   const title = h('h1', {}, name(`${c.given_names || ''} ${c.family_name || ''}`.trim() || rec.id));
   const facts = h('p', { class: 'facts' },
     h('span', { class: 'badge ' + rec.status, id: 'record-status' }, t('status.' + rec.status)), ' ',
     h('code', {}, rec.id), ' · ', t('record.version', { n: rec.version, of: rec.versions }),
     rec.registration_number ? [' · ', t('record.regno'), ' ', h('strong', { id: 'regno' }, rec.registration_number)] : [],
-    rec.uin ? [' · UIN ', roles.some((r) => ['registrar', 'enrolment_officer', 'approver', 'auditor'].includes(r))
+    rec.uin ? [' · UIN ', may('person.read')
       ? h('a', { href: '/persons/' + encodeURIComponent(rec.uin), id: 'uin' }, rec.uin) : h('span', { id: 'uin' }, rec.uin)] : []);
 
   const actions = h('div', { class: 'actions', id: 'actions' });
   const msg = h('p', { class: 'error', role: 'alert', id: 'action-error' });
-  if (roles.includes('clerk') && rec.status === 'draft')
+  if (may('record.verify') && rec.status === 'draft')
     actions.append(h('a', { class: 'button', href: path + '/verify', id: 'go-verify' }, t('record.verify')));
-  if (roles.includes('registrar') && rec.status === 'verified') {
+  if (may('record.register') && rec.status === 'verified') {
     const b = h('button', { type: 'button', id: 'register' }, t('record.register'));
     b.addEventListener('click', async () => {
       b.disabled = true;
@@ -43,9 +42,9 @@ export async function render(app, { session }) {
     });
     actions.append(b);
   }
-  if ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered'))
+  if (may('record.correct') && (rec.status !== 'registered' || may('record.register')))
     actions.append(h('a', { class: 'button secondary', href: path + '/correct', id: 'go-correct' }, t('record.correct')));
-  if (roles.some((r) => ['auditor', 'registrar', 'admin'].includes(r)))
+  if (may('audit.trace'))
     actions.append(h('a', { class: 'button secondary', href: '/audit/' + encodeURIComponent(rec.id), id: 'go-trace' }, t('record.trace')));
 
   const versions = h('ol', { id: 'versions' }, (hist.versions_list || []).map((v) => h('li', {},
@@ -61,7 +60,7 @@ export async function render(app, { session }) {
 
   // Possible duplicates of this record, each opening the side-by-side screen.
   let dupCard = null;
-  if (roles.some((r) => ['clerk', 'registrar', 'auditor'].includes(r))) {
+  if (may('record.duplicates')) {
     const d = await api('GET', path + '/duplicates').catch(() => ({ candidates: [] }));
     const cands = d.candidates || [];
     if (cands.length) {
