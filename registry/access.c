@@ -32,7 +32,7 @@ const struct registry_action registry_actions[] = {
     { "record.correct", C | R, "correct a record (a registered one: registrar only)" },
     { "record.duplicates", C | R | AU, "read possible duplicates" },
     { "duplicate.resolve", R, "resolve a possible duplicate pair" },
-    { "person.read", R | E | A | AU, "read a person by UIN" },
+    { "person.read", C | R | E | A | AU, "read a person by UIN" },
     { "evidence.add", C | R | E | A | O, "store a scan or document as evidence" },
     { "death.register", R, "register a death" },
     { "death.read", C | R | E | A | AU, "read a registered death" },
@@ -83,10 +83,16 @@ int registry_require_action(const struct registry_actor *a, const char *action,
                             struct err *err)
 {
     unsigned need = registry_action_roles(action);
+    char what[64];
+    size_t i = 0;
 
     if (need == 0)
         return err_setk(err, ERR_INTERNAL, "%s: no such action in the access policy", action);
-    return registry_require_role(a, need, action, err);
+    /* The message names the action in words: "audit trace: refused: ..." */
+    for (; action[i] != '\0' && i + 1 < sizeof what; i++)
+        what[i] = action[i] == '.' ? ' ' : action[i];
+    what[i] = '\0';
+    return registry_require_role(a, need, what, err);
 }
 
 json_t *registry_actions_json(unsigned roles)

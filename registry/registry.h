@@ -136,7 +136,8 @@ unsigned registry_action_roles(const char *action);
 /* Whether one of ROLES may take ACTION. */
 bool registry_roles_may(unsigned roles, const char *action);
 /* 0 when A may take ACTION, else -1 with an ERR_FORBIDDEN "ACTION: refused:
- * user 'U' does not hold the R role" (ERR_INTERNAL for an unknown action). */
+ * user 'U' does not hold the R role", the action in words ("audit trace")
+ * (ERR_INTERNAL for an unknown action). */
 int registry_require_action(const struct registry_actor *a, const char *action,
                             struct err *err) __attribute__((warn_unused_result));
 /* JSON array of the actions ROLES may take (new reference; NULL when out of
