@@ -52,8 +52,51 @@ int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err
 int cli_write_file(const char *path, const void *p, size_t len, struct err *err)
     __attribute__((warn_unused_result));
 
-/* Parse a decimal integer in [LO, HI]. Returns 0 or -1. */
+/* Parse a decimal integer in [LO, HI] (digits with an optional leading
+ * minus, nothing else). The one integer parser of the command line.
+ * Returns 0 or -1. */
 int cli_parse_int(const char *s, long lo, long hi, long *out) __attribute__((warn_unused_result));
+
+/* ---- options declared once (options.c) ---- */
+
+/* The session options every command on a data directory takes; the option
+ * struct of such a command begins with this. */
+struct cli_common_opts {
+    const char *data, *user, *password_file;
+};
+
+#define CLI_LIST_MAX 64
+/* A repeatable option (--evidence H --evidence H2). */
+struct cli_list {
+    const char *v[CLI_LIST_MAX];
+    size_t n;
+};
+
+enum cli_opt_kind { CLI_FLAG, CLI_STRING, CLI_INT, CLI_LIST };
+
+/* One option of a command: --NAME, its kind, where its value goes in the
+ * command's option struct (bool, const char *, long or struct cli_list),
+ * bounds for CLI_INT, and the space-separated subcommands that take it
+ * (NULL: every one). A table ends with a NULL name. */
+struct cli_opt {
+    const char *name;
+    enum cli_opt_kind kind;
+    size_t offset;
+    long lo, hi;
+    const char *subcommands;
+};
+
+enum { CLI_OPTS_OK = 0, CLI_OPTS_HELP = 1, CLI_OPTS_USAGE = 2 };
+
+/* Parse ARGV (argv[0] is SUB) for `civreg FAMILY SUB` into OPTS, which the
+ * caller zeroed: TABLE's options, plus the session options into the struct
+ * cli_common_opts at the start of OPTS when SESSION. An option of TABLE
+ * that SUB does not take, an unknown option, a missing value or an integer
+ * out of bounds is reported (cli_usage_error) and gives CLI_OPTS_USAGE;
+ * --help gives CLI_OPTS_HELP. *FIRST_ARG is the index of the first
+ * positional argument. */
+int cli_options_parse(const char *family, const char *sub, const struct cli_opt *table,
+                      bool session, void *opts, int argc, char **argv, int *first_arg);
 
 /* Commands. */
 int cmd_init(int argc, char **argv);
@@ -80,6 +123,7 @@ int cmd_search(int argc, char **argv);
 int cmd_duplicates(int argc, char **argv);
 int cmd_national(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_access(int argc, char **argv);
 
 /* civreg chip read | emulate (cmd_chip_reader.c) */
 int chip_read_cmd(int argc, char **argv);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,12 +86,9 @@ struct audit_opts {
 
 static int parse_u64(const char *s, long long *out)
 {
-    char *end;
-    long long v;
+    long v;
 
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0)
+    if (cli_parse_int(s, 0, LONG_MAX, &v) != 0)
         return -1;
     *out = v;
     return 0;

@@ -190,7 +190,7 @@ static int chip_personalize_cmd(int argc, char **argv)
         goto out;
     {
         int src = cli_pki_sign_in("chip personalize", data, user, password_file, true,
-                                  ROLE_ISSUANCE_OPERATOR | ROLE_ADMIN, "personalize chips", p,
+                                  registry_action_roles("chip.personalize"), "personalize chips", p,
                                   &sess);
         if (src != EXIT_OK) {
             pki_close(p);

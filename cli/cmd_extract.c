@@ -91,7 +91,9 @@ static int extract_issue(int argc, char **argv)
         return cli_usage_error("extract issue", "--out FILE.pdf is required");
     if ((rc = cli_session_open("extract issue", data, user, pwfile, true, &s)) != 0)
         return rc;
-    if (pki_open(data, false, &p, &err) != 0) {
+    /* Refuse a user the policy leaves out before opening the signing key. */
+    if (registry_require_action(s.actor, "extract.issue", &err) != 0 ||
+        pki_open(data, false, &p, &err) != 0) {
         rc = cli_fail("extract issue", &err);
         goto out;
     }

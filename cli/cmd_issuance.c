@@ -288,9 +288,8 @@ static int office_parse(const char *cmd, const struct cli_command *table, const 
         case O_PASS: o->pass = 1; break;
         case O_FAIL: o->fail = 1; break;
         case O_LIMIT: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 10000)
+            long v;
+            if (cli_parse_int(optarg, 1, 10000, &v) != 0)
                 return cli_usage_error(cmd, "--limit: 1 to 10000");
             o->limit = (int)v;
             break;

@@ -194,8 +194,8 @@ static int open_as(const char *command, const struct pki_args *a, bool create_ke
 
     if (pki_open(a->data, create_key, p, &err) != 0)
         return cli_fail(command, &err);
-    rc = cli_pki_sign_in(command, a->data, a->user, a->password_file, need_user, ROLE_ADMIN,
-                         "manage the PKI", *p, s);
+    rc = cli_pki_sign_in(command, a->data, a->user, a->password_file, need_user,
+                         registry_action_roles("pki.manage"), "manage the PKI", *p, s);
     if (rc != EXIT_OK) {
         pki_close(*p);
         *p = NULL;

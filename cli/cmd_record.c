@@ -1,5 +1,5 @@
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,6 @@
 #include "registry/registry.h"
 
 #define USER_OPTS "[--data DIR] --user U [--password-file F]"
-#define MAX_EVIDENCE 64
 #define IMPORT_LINE_MAX (256 * 1024)
 
 static int record_draft(int argc, char **argv);
@@ -90,99 +89,53 @@ int cmd_record(int argc, char **argv)
 }
 
 struct record_opts {
-    const char *data, *user, *password_file, *reason, *status, *jsonl;
+    struct cli_common_opts common; /* --data, --user, --password-file */
+    const char *reason, *status, *jsonl;
     const char *born_from, *born_to;
-    const char *evidence[MAX_EVIDENCE];
-    size_t n_evidence;
+    struct cli_list evidence;
     long version, limit, offset, batch;
     bool example, dry_run;
     const char *arg; /* the positional ID */
 };
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
+#define OFF(field) offsetof(struct record_opts, field)
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+/* Each option once, with the subcommands that take it. */
+static const struct cli_opt record_options[] = {
+    { "example", CLI_FLAG, OFF(example), 0, 0, "draft" },
+    { "version", CLI_INT, OFF(version), 1, 1000000, "show" },
+    { "reason", CLI_STRING, OFF(reason), 0, 0, "correct" },
+    { "evidence", CLI_LIST, OFF(evidence), 0, 0, "correct" },
+    { "status", CLI_STRING, OFF(status), 0, 0, "list" },
+    { "limit", CLI_INT, OFF(limit), 1, 10000, "list" },
+    { "offset", CLI_INT, OFF(offset), 0, 1000000000, "list" },
+    { "born-from", CLI_STRING, OFF(born_from), 0, 0, "list" },
+    { "born-to", CLI_STRING, OFF(born_to), 0, 0, "list" },
+    { "jsonl", CLI_STRING, OFF(jsonl), 0, 0, "import" },
+    { "batch", CLI_INT, OFF(batch), 1, 10000, "import" },
+    { "dry-run", CLI_FLAG, OFF(dry_run), 0, 0, "import" },
+    { NULL, 0, 0, 0, 0, NULL },
+};
 
 static int parse(const char *name, bool want_arg, int argc, char **argv, struct record_opts *o)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "example", no_argument, NULL, 'x' },
-        { "version", required_argument, NULL, 'v' },
-        { "reason", required_argument, NULL, 'r' },
-        { "evidence", required_argument, NULL, 'e' },
-        { "status", required_argument, NULL, 's' },
-        { "limit", required_argument, NULL, 'l' },
-        { "offset", required_argument, NULL, 'o' },
-        { "jsonl", required_argument, NULL, 'j' },
-        { "batch", required_argument, NULL, 'b' },
-        { "born-from", required_argument, NULL, 'F' },
-        { "born-to", required_argument, NULL, 'T' },
-        { "dry-run", no_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     char cmd[32];
-    int c;
+    int first, rc;
 
     (void)snprintf(cmd, sizeof cmd, "record %s", name);
     memset(o, 0, sizeof *o);
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'U': o->user = optarg; break;
-        case 'p': o->password_file = optarg; break;
-        case 'x': o->example = true; break;
-        case 'n': o->dry_run = true; break;
-        case 'r': o->reason = optarg; break;
-        case 's': o->status = optarg; break;
-        case 'F': o->born_from = optarg; break;
-        case 'T': o->born_to = optarg; break;
-        case 'j': o->jsonl = optarg; break;
-        case 'e':
-            if (o->n_evidence >= MAX_EVIDENCE)
-                return cli_usage_error(cmd, "at most %d --evidence", MAX_EVIDENCE), -2;
-            o->evidence[o->n_evidence++] = optarg;
-            break;
-        case 'v':
-            if (parse_long(optarg, 1, 1000000, &o->version) != 0)
-                return cli_usage_error(cmd, "--version must be a positive number"), -2;
-            break;
-        case 'l':
-            if (parse_long(optarg, 1, 10000, &o->limit) != 0)
-                return cli_usage_error(cmd, "--limit must be 1 to 10000"), -2;
-            break;
-        case 'o':
-            if (parse_long(optarg, 0, 1000000000, &o->offset) != 0)
-                return cli_usage_error(cmd, "--offset must be a number"), -2;
-            break;
-        case 'b':
-            if (parse_long(optarg, 1, 10000, &o->batch) != 0)
-                return cli_usage_error(cmd, "--batch must be 1 to 10000"), -2;
-            break;
-        case 'h': cli_help(cli_find(record_commands, name)); return -1;
-        default: cli_usage_error(cmd, "invalid option"); return -2;
-        }
-    }
+    rc = cli_options_parse("record", name, record_options, true, o, argc, argv, &first);
+    if (rc == CLI_OPTS_HELP)
+        return cli_help(cli_find(record_commands, name)), -1;
+    if (rc != CLI_OPTS_OK)
+        return -2;
     if (want_arg) {
-        if (optind >= argc)
+        if (first >= argc)
             return cli_usage_error(cmd, "the record ID is required"), -2;
-        o->arg = argv[optind++];
+        o->arg = argv[first++];
     }
-    if (optind != argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -2;
+    if (first != argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[first]), -2;
     return 0;
 }
 
@@ -209,7 +162,7 @@ static int record_draft(int argc, char **argv)
         json_decref(ex);
         return rc;
     }
-    if ((rc = cli_session_open("record draft", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record draft", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     if (cli_stdin_json(&rec, &err) != 0 || registry_record_draft(s.db, s.actor, rec, &id, &err) != 0) {
         rc = cli_fail("record draft", &err);
@@ -232,7 +185,7 @@ static int record_verify(int argc, char **argv)
     int rc;
 
     PARSE("verify", true);
-    if ((rc = cli_session_open("record verify", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record verify", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     if (cli_stdin_json(&rec, &err) != 0 ||
         registry_record_verify(s.db, s.actor, o.arg, rec, &mism, &err) != 0) {
@@ -262,7 +215,7 @@ static int record_register(int argc, char **argv)
     int rc;
 
     PARSE("register", true);
-    if ((rc = cli_session_open("record register", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record register", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     if (registry_record_register(s.db, s.actor, o.arg, &res, &err) != 0)
         rc = cli_fail("record register", &err);
@@ -284,11 +237,11 @@ static int record_correct(int argc, char **argv)
     PARSE("correct", true);
     if (o.reason == NULL)
         return cli_usage_error("record correct", "--reason is required");
-    if ((rc = cli_session_open("record correct", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record correct", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     ev = json_array();
-    for (size_t i = 0; ev && i < o.n_evidence; i++)
-        if (json_array_append_new(ev, json_string(o.evidence[i])) != 0) {
+    for (size_t i = 0; ev && i < o.evidence.n; i++)
+        if (json_array_append_new(ev, json_string(o.evidence.v[i])) != 0) {
             json_decref(ev);
             ev = NULL;
         }
@@ -318,7 +271,7 @@ static int record_show(int argc, char **argv)
     int rc;
 
     PARSE("show", true);
-    if ((rc = cli_session_open("record show", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record show", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     if (registry_record_show(s.db, s.actor, o.arg, (int)o.version, &out, &err) != 0)
         rc = cli_fail("record show", &err);
@@ -338,7 +291,7 @@ static int record_history(int argc, char **argv)
     int rc;
 
     PARSE("history", true);
-    if ((rc = cli_session_open("record history", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record history", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     if (registry_record_history(s.db, s.actor, o.arg, &out, &err) != 0)
         rc = cli_fail("record history", &err);
@@ -359,7 +312,7 @@ static int record_list(int argc, char **argv)
     int rc;
 
     PARSE("list", false);
-    if ((rc = cli_session_open("record list", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record list", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     f.status = o.status;
     f.born_from = o.born_from;
@@ -487,7 +440,7 @@ static int record_import(int argc, char **argv)
     if (o.jsonl == NULL)
         return cli_usage_error("record import", "--jsonl FILE is required");
     batch = o.batch > 0 ? (size_t)o.batch : 100;
-    if ((rc = cli_session_open("record import", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_session_open("record import", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
         return rc;
     memset(&run, 0, sizeof run);
     run.s = &s;

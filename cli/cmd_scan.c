@@ -201,7 +201,6 @@ static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    char *end;
     long v;
     int c;
 
@@ -220,8 +219,7 @@ static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode,
             break;
         case 'j': *mode = MODE_JSON; break;
         case 'J':
-            v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < 1 || v > 8)
+            if (cli_parse_int(optarg, 1, 8, &v) != 0)
                 return cli_usage_error(cmd, "--jobs must be 1 to 8"), -2;
             o->jobs = (unsigned)v;
             break;
@@ -273,7 +271,7 @@ static int scan_separator_cmd(int argc, char **argv)
     const char *office = NULL, *year = NULL, *volume = NULL, *out = NULL;
     struct scan_separator sep;
     struct err err = ERR_INIT;
-    char payload[64], *end;
+    char payload[64];
     long y;
     int c;
 
@@ -297,8 +295,7 @@ static int scan_separator_cmd(int argc, char **argv)
         return cli_usage_error("scan separator", "office code '%s' is longer than 8 characters", office);
     if (strlen(volume) >= sizeof sep.volume)
         return cli_usage_error("scan separator", "volume '%s' is longer than 12 characters", volume);
-    y = strtol(year, &end, 10);
-    if (end == year || *end != '\0' || strlen(year) != 4)
+    if (strlen(year) != 4 || cli_parse_int(year, 0, 9999, &y) != 0)
         return cli_usage_error("scan separator", "year '%s' is not four digits", year);
     memcpy(sep.office, office, strlen(office) + 1);
     memcpy(sep.volume, volume, strlen(volume) + 1);
@@ -375,7 +372,6 @@ static int scan_import_cmd(int argc, char **argv)
     size_t nfiles = 0;
     bool json = false;
     unsigned jobs = 0;
-    char *end;
     long v;
     int c, rc;
 
@@ -387,8 +383,7 @@ static int scan_import_cmd(int argc, char **argv)
         case 'p': pwfile = optarg; break;
         case 'j': json = true; break;
         case 'J':
-            v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < 1 || v > 8)
+            if (cli_parse_int(optarg, 1, 8, &v) != 0)
                 return cli_usage_error("scan import", "--jobs must be 1 to 8");
             jobs = (unsigned)v;
             break;
@@ -406,7 +401,7 @@ static int scan_import_cmd(int argc, char **argv)
         scan_free_files(files, nfiles);
         return rc;
     }
-    if (registry_require_role(s.actor, ROLE_CLERK, "import scans", &err) != 0) {
+    if (registry_require_action(s.actor, "scan.import", &err) != 0) {
         rc = cli_fail("scan import", &err);
         goto out;
     }

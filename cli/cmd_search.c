@@ -82,8 +82,7 @@ int cmd_search(int argc, char **argv)
     }
     if (reindex) {
         long long n = 0;
-        if (registry_require_role(s.actor, ROLE_ADMIN | ROLE_REGISTRAR, "search --reindex",
-                                  &err) != 0 ||
+        if (registry_require_action(s.actor, "search.reindex", &err) != 0 ||
             registry_search_reindex(s.db, &n, &err) != 0) {
             rc = cli_fail("search", &err);
         } else {

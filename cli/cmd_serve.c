@@ -20,7 +20,6 @@ int cmd_serve(int argc, char **argv)
     };
     struct web_options o = { 0 };
     struct err err = ERR_INIT;
-    char *end;
     long n;
     int c;
 
@@ -30,9 +29,7 @@ int cmd_serve(int argc, char **argv)
         case 'd': o.data_dir = optarg; break;
         case 'l': o.listen = optarg; break;
         case 't':
-            errno = 0;
-            n = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || n < 1 || n > 256)
+            if (cli_parse_int(optarg, 1, 256, &n) != 0)
                 return cli_usage_error("serve", "--threads must be a number from 1 to 256");
             o.threads = (int)n;
             break;

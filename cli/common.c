@@ -91,6 +91,10 @@ int cli_parse_int(const char *s, long lo, long hi, long *out)
     char *end;
     long v;
 
+    /* Decimal digits only, with an optional minus: strtol alone would also
+     * take leading blanks and a plus sign. */
+    if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9')))
+        return -1;
     errno = 0;
     v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi)

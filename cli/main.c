@@ -2,12 +2,14 @@
  * one subcommand; each subcommand calls one module function. */
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "civreg_version.h"
 #include "cli.h"
 #include "core/log.h"
 #include "core/secret.h"
+#include "registry/registry.h"
 
 const struct cli_command cli_commands[] = {
     { "init", cmd_init, "create a data directory",
@@ -164,6 +166,12 @@ const struct cli_command cli_commands[] = {
       "See `civreg national help COMMAND` and docs/national.md.\n" },
     { "sync", cmd_sync, "a district and the national tier (push, person, uin-block)",
       "usage: civreg sync push|person|uin-block|search --national URL [OPTIONS]\n" },
+    { "access", cmd_access, "the access policy: which roles may take each action",
+      "usage: civreg access\n"
+      "\n"
+      "Prints the access policy (registry/access.c) as a Markdown table: each\n"
+      "action the registry, the passport office, this command and the web\n"
+      "server check, and the roles that may take it. docs/access.md holds it.\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },
@@ -183,6 +191,23 @@ int cmd_version(int argc, char **argv)
     (void)argc;
     (void)argv;
     printf("civreg %s\n", CIVREG_VERSION);
+    return EXIT_OK;
+}
+
+int cmd_access(int argc, char **argv)
+{
+    char *table;
+
+    if (argc > 1)
+        return strcmp(argv[1], "--help") == 0 ? cli_help(cli_find(cli_commands, "access"))
+                                               : cli_usage_error("access", "no arguments taken");
+    table = registry_access_markdown();
+    if (table == NULL) {
+        fprintf(stderr, "civreg access: out of memory\n");
+        return EXIT_FAIL;
+    }
+    fputs(table, stdout);
+    free(table);
     return EXIT_OK;
 }
 

@@ -4,6 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
+static void set_msg(struct err *e, enum err_kind kind, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void set_msg(struct err *e, enum err_kind kind, const char *fmt, va_list ap)
+{
+    e->kind = kind;
+    /* Truncation is acceptable for a human message; the result is always
+     * NUL-terminated. */
+    (void)vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
 int err_set(struct err *e, const char *fmt, ...)
 {
     va_list ap;
@@ -11,11 +22,42 @@ int err_set(struct err *e, const char *fmt, ...)
     if (e == NULL)
         return -1;
     va_start(ap, fmt);
-    /* Truncation is acceptable for a human message; the result is always
-     * NUL-terminated. */
-    (void)vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    set_msg(e, ERR_INVALID, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (e == NULL)
+        return -1;
+    va_start(ap, fmt);
+    set_msg(e, kind, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int err_kind_set(struct err *e, enum err_kind kind)
+{
+    if (e != NULL)
+        e->kind = kind;
+    return -1;
+}
+
+enum err_kind err_kind(const struct err *e)
+{
+    return e == NULL ? ERR_INTERNAL : e->kind;
+}
+
+const char *err_kind_name(enum err_kind kind)
+{
+    static const char *const names[] = { "invalid", "not_found", "forbidden",
+                                         "conflict", "busy",     "internal" };
+    if ((unsigned)kind >= sizeof names / sizeof names[0])
+        return "internal";
+    return names[kind];
 }
 
 int err_prefix(struct err *e, const char *fmt, ...)
@@ -44,8 +86,10 @@ int err_prefix(struct err *e, const char *fmt, ...)
 
 void err_clear(struct err *e)
 {
-    if (e != NULL)
+    if (e != NULL) {
+        e->kind = ERR_INVALID;
         e->msg[0] = '\0';
+    }
 }
 
 const char *err_msg(const struct err *e)

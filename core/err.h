@@ -12,21 +12,50 @@
 
 #define ERR_MSG_MAX 512
 
+/* What kind of failure an error is, set where it is raised. Callers that
+ * answer a person (web/ as an HTTP status, cli/ as an exit code) decide on
+ * the kind, never on the message text. */
+enum err_kind {
+    ERR_INVALID = 0, /* the input was refused (the default of err_set) */
+    ERR_NOT_FOUND,   /* an id, number or name that does not exist */
+    ERR_FORBIDDEN,   /* the actor's roles do not allow the action */
+    ERR_CONFLICT,    /* the request fits, but not the current state */
+    ERR_BUSY,        /* the database stayed locked: try again later */
+    ERR_INTERNAL,    /* storage, I/O or memory: not the caller's fault */
+};
+
 struct err {
+    enum err_kind kind;
     char msg[ERR_MSG_MAX];
 };
 
-#define ERR_INIT {{0}}
+#define ERR_INIT {ERR_INVALID, {0}}
 
-/* Set the message (printf-style). Always returns -1 so callers can write
- * `return err_set(err, "...")`. A message that does not fit is truncated. */
+/* Set the message (printf-style) with kind ERR_INVALID. Always returns -1 so
+ * callers can write `return err_set(err, "...")`. A message that does not fit
+ * is truncated. */
 int err_set(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Prepend "PREFIX: " to the current message (for context added by callers).
- * Returns -1. */
+/* err_set with the kind of the failure. Returns -1. */
+int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Change the kind of the error already in E (e.g. a lookup that found
+ * nothing becomes ERR_NOT_FOUND where the caller knows). Returns -1. */
+int err_kind_set(struct err *e, enum err_kind kind);
+
+/* The kind of E (ERR_INTERNAL for NULL). */
+enum err_kind err_kind(const struct err *e);
+
+/* The kind's name: "invalid", "not_found", "forbidden", "conflict", "busy",
+ * "internal". */
+const char *err_kind_name(enum err_kind kind);
+
+/* Prepend "PREFIX: " to the current message (for context added by callers);
+ * the kind stays. Returns -1. */
 int err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Clear the message. */
+/* Clear the message (the kind becomes ERR_INVALID). */
 void err_clear(struct err *e);
 
 /* The message, or "unknown error" when none was set; never NULL. */

@@ -343,7 +343,7 @@ int datadir_open(const char *dir, struct datadir **out, struct err *err)
         return err_set(err, "%s: not a directory", dir);
     d = calloc(1, sizeof *d);
     if (d == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     d->dir = strdup(dir);
     d->db_path = path_join(dir, "civreg.db");
     d->blobs_dir = path_join(dir, "blobs");

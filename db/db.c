@@ -42,10 +42,21 @@ struct db_stmt_cache **db_stmt_cache_slot(struct db *db)
     return &db->stmts;
 }
 
+static enum err_kind kind_of(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? ERR_BUSY : ERR_INTERNAL;
+}
+
+enum err_kind db_error_kind(struct db *db)
+{
+    return kind_of(sqlite3_extended_errcode(db->h));
+}
+
 static int db_fail(struct db *db, struct err *err, const char *what)
 {
     db->last_rc = sqlite3_extended_errcode(db->h);
-    return err_set(err, "db: %s: %s", what, sqlite3_errmsg(db->h));
+    return err_setk(err, kind_of(db->last_rc), "db: %s: %s", what, sqlite3_errmsg(db->h));
 }
 
 bool db_last_was_busy(struct db *db)
@@ -90,7 +101,7 @@ int db_exec(struct db *db, const char *sql, struct err *err)
 
     if (rc != SQLITE_OK) {
         db->last_rc = sqlite3_extended_errcode(db->h);
-        err_set(err, "db: %s", msg ? msg : sqlite3_errstr(rc));
+        err_setk(err, kind_of(db->last_rc), "db: %s", msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         return -1;
     }
@@ -312,17 +323,18 @@ int db_open(const char *path, unsigned flags, struct db **out, struct err *err)
                        strerror(errno));
     db = calloc(1, sizeof *db);
     if (db == NULL)
-        return err_set(err, "db: out of memory");
+        return err_setk(err, ERR_INTERNAL, "db: out of memory");
     db->path = strdup(path);
     if (db->path == NULL) {
         free(db);
-        return err_set(err, "db: out of memory");
+        return err_setk(err, ERR_INTERNAL, "db: out of memory");
     }
     if (strcmp(path, ":memory:") != 0 && path[0] != '\0' &&
         db_files_private(path, (flags & DB_OPEN_CREATE) != 0, err) != 0)
         goto fail;
     if (sqlite3_open_v2(path, &db->h, oflags, NULL) != SQLITE_OK) {
-        err_set(err, "db: %s: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+        err_setk(err, ERR_INTERNAL, "db: %s: %s", path,
+                 db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto fail;
     }
     sqlite3_extended_result_codes(db->h, 1);
@@ -476,7 +488,7 @@ int db_setting_get(struct db *db, const char *key, char **out, struct err *err)
     if (rc == SQLITE_ROW) {
         *out = strdup((const char *)sqlite3_column_text(st, 0));
         sqlite3_finalize(st);
-        return *out ? 0 : err_set(err, "db: out of memory");
+        return *out ? 0 : err_setk(err, ERR_INTERNAL, "db: out of memory");
     }
     if (rc != SQLITE_DONE) {
         db_fail(db, err, "reading settings");

@@ -101,4 +101,8 @@ void db_stmt_cache_clear(struct db *db);
 /* Whether the last failure on this connection was SQLITE_BUSY/LOCKED. */
 bool db_last_was_busy(struct db *db);
 
+/* The kind of the connection's last SQLite failure: ERR_BUSY when the
+ * database stayed locked, ERR_INTERNAL otherwise (storage, I/O, SQL). */
+enum err_kind db_error_kind(struct db *db);
+
 #endif

@@ -22,7 +22,7 @@ int db_prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct err *er
 
 int db_sql_fail(struct db *db, const char *what, struct err *err)
 {
-    return err_set(err, "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
+    return err_setk(err, db_error_kind(db), "db: %s: %s", what, sqlite3_errmsg(db_handle(db)));
 }
 
 int db_bind_text(sqlite3_stmt *st, int i, const char *s)

@@ -82,7 +82,7 @@ static int read_file(const char *path, size_t max, unsigned char **out, size_t *
     p = malloc((size_t)st.st_size + 1);
     if (p == NULL) {
         close(fd);
-        return err_set(err, "%s: out of memory", path);
+        return err_setk(err, ERR_INTERNAL, "%s: out of memory", path);
     }
     while (off < (size_t)st.st_size) {
         ssize_t r = read(fd, p + off, (size_t)st.st_size - off);
@@ -209,7 +209,7 @@ static int blob_put_tx(struct db *db, void *arg, struct err *err)
     objects = json_pack("[o]", registry_object_ref("blob", b->hash, b->hash, NULL));
     data = json_pack("{s:I, s:s}", "size", (json_int_t)b->len, "media_type", b->media_type);
     if (objects == NULL || data == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (reg_now(now, err) != 0 ||
@@ -244,10 +244,7 @@ int registry_blob_put(struct db *db, const char *blobs_dir, const struct registr
 {
     struct blob_put b;
 
-    if (registry_require_role(actor,
-                              ROLE_CLERK | ROLE_REGISTRAR | ROLE_ENROLMENT_OFFICER |
-                                  ROLE_APPROVER | ROLE_ISSUANCE_OPERATOR | ROLE_ADMIN,
-                              "evidence add", err) != 0)
+    if (registry_require_action(actor, "evidence.add", err) != 0)
         return -1;
     if (len > REGISTRY_BLOB_MAX)
         return err_set(err, "evidence: %zu bytes is over the limit of %zu bytes", len,
@@ -284,7 +281,7 @@ int registry_blob_exists(struct db *db, const char *hash, struct err *err)
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_ROW
              ? 0
-             : err_set(err, "evidence: no blob %s in the evidence store (add it first)", hash);
+             : err_setk(err, ERR_NOT_FOUND, "evidence: no blob %s in the evidence store (add it first)", hash);
     sqlite3_finalize(st);
     return rc;
 }
@@ -331,9 +328,9 @@ int registry_blob_info(struct db *db, const char *hash, json_t **out, struct err
                          sqlite3_column_text(st, 2), "added_by", sqlite3_column_text(st, 3),
                          "added_at", sqlite3_column_text(st, 4), "event",
                          (json_int_t)sqlite3_column_int64(st, 5));
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else {
-        err_set(err, "evidence: no blob %s in the evidence store", hash);
+        err_setk(err, ERR_NOT_FOUND, "evidence: no blob %s in the evidence store", hash);
     }
     sqlite3_finalize(st);
     return rc;

@@ -46,7 +46,7 @@ static int opt_text(const json_t *in, const char *key, const char *path, int max
     }
     if (reg_norm_text(path, v, max, &n, err) != 0)
         return -1;
-    return json_object_set_new(out, key, n) == 0 ? 0 : err_set(err, "out of memory");
+    return json_object_set_new(out, key, n) == 0 ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
 }
 
 static int section(const json_t *in, const char *key, bool required, json_t **sec,
@@ -181,7 +181,7 @@ int registry_death_normalize(const json_t *in, json_t **out, struct err *err)
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     json_decref(o);
     json_decref(place);
@@ -215,7 +215,7 @@ static int person_record(struct db *db, const char *uin, char **record_id, json_
     } else if (step != SQLITE_ROW) {
         db_sql_fail(db, "reading the person", err);
     } else if ((*record_id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (json_parse((const char *)sqlite3_column_text(st, 1),
                           (size_t)sqlite3_column_bytes(st, 1), record, err) == 0) {
         rc = 0;
@@ -253,13 +253,13 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     r = person_record(db, c->uin, &record_id, &record, err);
     if (r != 0) {
         if (r > 0)
-            err_set(err, "death registration refused: no person with UIN %s", c->uin);
+            err_setk(err, ERR_NOT_FOUND, "death registration refused: no person with UIN %s", c->uin);
         goto out;
     }
     if (registry_person_is_deceased(db, c->uin, &deceased, NULL, err) != 0)
         goto out;
     if (deceased) {
-        err_set(err, "death registration refused: the death of %s is already registered "
+        err_setk(err, ERR_CONFLICT, "death registration refused: the death of %s is already registered "
                      "(`civreg death show %s`)", c->uin, c->uin);
         goto out;
     }
@@ -278,7 +278,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
         goto out;
     (void)snprintf(regno, sizeof regno, "%s/D/%d/%06lld", c->actor->node_office, y, n);
     if ((id = reg_new_id(c->actor->node_office, 'D')) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (reg_person_hash(c->uin, record_id, person_hash, err) != 0)
@@ -288,7 +288,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:s, s:s, s:s, s:s}", "registration_number", regno, "uin", c->uin,
                       "date_of_death", dod, "record_id", record_id);
     if (objects == NULL || edata == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
@@ -318,7 +318,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
                           regno, "uin", c->uin, "date_of_death", dod, "hash", hash, "event",
                           (json_int_t)seq);
     if (c->result == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = 0;
@@ -342,7 +342,7 @@ int registry_death_register(struct db *db, const struct registry_actor *actor, c
 
     if (result)
         *result = NULL;
-    if (registry_require_role(actor, ROLE_REGISTRAR, "death register", err) != 0)
+    if (registry_require_action(actor, "death.register", err) != 0)
         return -1;
     if (registry_uin_check(uin, err) != 0)
         return -1;
@@ -397,7 +397,7 @@ int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, 
                             sqlite3_column_text(st, 5), "event",
                             (json_int_t)sqlite3_column_int64(st, 6), "hash",
                             sqlite3_column_text(st, 7))) == NULL) {
-                rc = err_set(err, "out of memory");
+                rc = err_setk(err, ERR_INTERNAL, "out of memory");
             }
         }
     }
@@ -414,7 +414,7 @@ int registry_death_show(struct db *db, const struct registry_actor *actor, const
     int rc = -1;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "death show", err) != 0)
+    if (registry_require_action(actor, "death.read", err) != 0)
         return -1;
     if (ref == NULL || *ref == '\0')
         return err_set(err, "death show: a UIN or death registration number is required");
@@ -428,7 +428,7 @@ int registry_death_show(struct db *db, const struct registry_actor *actor, const
         goto out;
     }
     if ((uin = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_person_is_deceased(db, uin, &deceased, out, err) != 0)
@@ -451,6 +451,6 @@ int reg_death_annotate(struct db *db, const char *uin, json_t *obj, struct err *
         return -1;
     if (json_object_set_new(obj, "deceased", json_boolean(deceased)) != 0 ||
         (deceased && json_object_set_new(obj, "death", death) != 0))
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     return 0;
 }

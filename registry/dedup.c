@@ -164,7 +164,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     }
     ids = calloc(DUP_CANDIDATES, sizeof *ids);
     if (ids == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     /* every pass but the trigram one, which only runs when nothing else
@@ -181,7 +181,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
         goto out;
     f = calloc(n ? n : 1, sizeof *f);
     if (f == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -224,7 +224,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
     json_decref(*out);
     *out = NULL;
 out:
@@ -255,7 +255,7 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        err_set(err, "duplicates: no record %s", id);
+        err_setk(err, ERR_NOT_FOUND, "duplicates: no record %s", id);
         goto out;
     }
     if (json_parse((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
@@ -347,7 +347,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
         goto out;
     }
     if (n > 0) {
-        err_set(err,
+        err_setk(err, ERR_CONFLICT,
                 "registration refused: record %s has %d unresolved possible duplicate%s: %s%s; "
                 "a registrar resolves each with `civreg duplicates resolve %s OTHER "
                 "--same|--distinct --reason TEXT`",
@@ -361,7 +361,7 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
-        err_set(err,
+        err_setk(err, ERR_CONFLICT,
                 "registration refused: record %s was resolved as the same birth as record %s "
                 "(%s); it is not registered a second time",
                 id, (const char *)sqlite3_column_text(st, 0),
@@ -389,7 +389,7 @@ static json_t *candidate_json(sqlite3_stmt *st, struct err *err)
                   txt[4], "found_at", txt[5], "resolved_by", txt[6], "resolved_at", txt[7],
                   "reason", (const char *)sqlite3_column_text(st, 8));
     if (o == NULL)
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
     return o;
 }
 
@@ -401,13 +401,12 @@ int registry_dup_list(struct db *db, const struct registry_actor *actor, const c
     int s, rc = -1;
 
     *out = NULL;
-    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR | ROLE_ADMIN,
-                              "list duplicate candidates", err) != 0)
+    if (registry_require_action(actor, "record.duplicates", err) != 0)
         return -1;
     if (ref) {
         s = reg_record_resolve_as(db, actor, ref, &id, err);
         if (s != 0)
-            return s < 0 ? -1 : err_set(err, "duplicates: no record %s", ref);
+            return s < 0 ? -1 : err_setk(err, ERR_NOT_FOUND, "duplicates: no record %s", ref);
     }
     if (reg_prepare_cached(db, &st,
                     "SELECT record_id, other_id, score, why, status, found_at, resolved_by,"
@@ -475,7 +474,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     reg_release(db, st);
     st = NULL;
     if (stored_a == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (status) {
@@ -492,7 +491,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
                      c->duplicate ? "duplicate_of" : "other", c->b, "reason", c->reason, "score",
                      score);
     if (objects == NULL || data == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)
@@ -534,7 +533,7 @@ int registry_dup_resolve(struct db *db, const struct registry_actor *actor, cons
     json_t *rj = NULL;
     int s, rc = -1;
 
-    if (registry_require_role(actor, ROLE_REGISTRAR, "resolve duplicate candidates", err) != 0)
+    if (registry_require_action(actor, "duplicate.resolve", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0')
         return err_set(err, "duplicates: a reason is required");
@@ -543,12 +542,12 @@ int registry_dup_resolve(struct db *db, const struct registry_actor *actor, cons
     json_decref(rj);
     if ((s = reg_record_resolve_as(db, actor, id, &a, err)) != 0) {
         if (s > 0)
-            err_set(err, "duplicates: no record %s", id);
+            err_setk(err, ERR_NOT_FOUND, "duplicates: no record %s", id);
         goto out;
     }
     if ((s = reg_record_resolve_as(db, actor, other, &b, err)) != 0) {
         if (s > 0)
-            err_set(err, "duplicates: no record %s", other);
+            err_setk(err, ERR_NOT_FOUND, "duplicates: no record %s", other);
         goto out;
     }
     c.a = a;

@@ -82,7 +82,7 @@ int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, 
     int rc;
 
     if (o == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     rc = json_canonical(o, out, err);
     json_decref(o);
     return rc;
@@ -128,7 +128,7 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
         goto out;
     }
     if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = 0;
@@ -148,7 +148,8 @@ static int store_node(void *ctx, unsigned level, uint64_t index, const merkle_ha
     sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
     sqlite3_bind_blob(st, 3, hash, MERKLE_HASH_BYTES, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        return err_set(err, "db: storing merkle node: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+        return err_setk(err, ERR_INTERNAL, "db: storing merkle node: %s",
+                        sqlite3_errmsg(sqlite3_db_handle(st)));
     return 0;
 }
 
@@ -211,7 +212,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
                    "type", a->type, "actor", actor->username, "office", actor->office, "time",
                    now, "objects", a->objects, "data", a->data);
     if (ev == NULL) {
-        err_set(err, "event: out of memory");
+        err_setk(err, ERR_INTERNAL, "event: out of memory");
         goto out;
     }
     if (json_canonical(ev, &body, err) != 0) {
@@ -328,7 +329,7 @@ int registry_event_append_at(struct db *db, const struct registry_actor *actor, 
     if (a.objects == NULL || a.data == NULL) {
         json_decref(empty_objects);
         json_decref(empty_data);
-        return err_set(err, "event: out of memory");
+        return err_setk(err, ERR_INTERNAL, "event: out of memory");
     }
     rc = check_objects(a.objects, err);
     if (rc == 0)
@@ -367,7 +368,7 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
         *out = head_json((const char *)sqlite3_column_text(st, 2),
                          (uint64_t)sqlite3_column_int64(st, 0), root_hex,
                          (const char *)sqlite3_column_text(st, 3), sig);
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (step == SQLITE_DONE) {
         err_set(err, "the log is empty (no signed tree head yet)");
     } else {

@@ -58,7 +58,7 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
     memset(s, 0, sizeof *s);
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
-        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
     if (db_prepare(db, &st,
                    "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
                    " v.hash, v.data FROM birth_records b"
@@ -82,7 +82,7 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
     s->status = dup_col(st, 5);
     (void)snprintf(s->hash, sizeof s->hash, "%s", (const char *)sqlite3_column_text(st, 6));
     if (s->office == NULL || s->office_name == NULL || s->country == NULL || s->status == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (json_parse((const char *)sqlite3_column_text(st, 7), (size_t)sqlite3_column_bytes(st, 7),
@@ -158,7 +158,7 @@ static int build_data(const struct extract_src *s, const char *xid, const char *
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     buf_release(&pob);
     json_decref(msg);
@@ -213,7 +213,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     if (src_load(db, c->actor, c->ref, &s, err) != 0)
         return -1;
     if (strcmp(s.status, "registered") != 0 || s.regno == NULL || s.uin == NULL) {
-        err_set(err, "extract refused: record %s is %s; only registered births are certified",
+        err_setk(err, ERR_CONFLICT, "extract refused: record %s is %s; only registered births are certified",
                 s.record_id, s.status);
         goto out;
     }
@@ -236,7 +236,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     memcpy(doi, now, 10);
     doi[10] = '\0';
     if ((xid = reg_new_id(c->actor->node_office, 'X')) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (build_data(&s, xid, doi, death, &data, err) != 0)
@@ -267,7 +267,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     if (objects == NULL || edata == NULL ||
         (c->reason != NULL && c->reason[0] != '\0' &&
          json_object_set_new(edata, "reason", json_string(c->reason)) != 0)) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
@@ -300,11 +300,11 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
                           "seal_sha256", seal_hash, "event", (json_int_t)seq, "record", s.data,
                           "deceased", deceased);
     if (c->result == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (death && json_object_set(c->result, "death", death) != 0) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = 0;
@@ -336,7 +336,7 @@ int registry_extract_print(struct db *db, const struct registry_actor *actor, co
     int rc;
 
     *out = NULL;
-    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR, "extract issue", err) != 0)
+    if (registry_require_action(actor, "extract.issue", err) != 0)
         return -1;
     if (reason != NULL && (strlen(reason) > 500 || !utf8_valid(reason, strlen(reason))))
         return err_set(err, "reason: at most 500 bytes of UTF-8 text");

@@ -143,7 +143,7 @@ int registry_password_check(const char *username, const char *password, struct e
     }
     if ((low = malloc(len + 1)) == NULL || (base = malloc(len + 1)) == NULL) {
         free(low);
-        err_set(err, "password: out of memory");
+        err_setk(err, ERR_INTERNAL, "password: out of memory");
         return REGISTRY_PASSWORD_COMMON; /* refuse rather than accept unchecked */
     }
     for (size_t i = 0; i < len; i++)

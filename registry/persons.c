@@ -67,7 +67,7 @@ int reg_person_hash(const char *uin, const char *record_id, char out[65], struct
     int rc;
 
     if (p == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     rc = registry_json_hash(p, out, err);
     json_decref(p);
     return rc;
@@ -92,7 +92,7 @@ int reg_link_sign(const struct registry_actor *actor, const char *uin, const cha
                           version, "record_hash", record_hash, "person_hash", person_hash,
                           "evidence", ev, "registrar", actor->username, "time", now);
     if (statement == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (json_canonical(statement, &body, err) != 0)
@@ -102,7 +102,7 @@ int reg_link_sign(const struct registry_actor *actor, const char *uin, const cha
     hex_encode(sig, sizeof sig, sig_hex);
     *link = json_pack("{s:O, s:s, s:s}", "statement", statement, "signature", sig_hex, "signer",
                       actor->username);
-    rc = *link ? 0 : err_set(err, "out of memory");
+    rc = *link ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     json_decref(statement);
     buf_release(&body);
@@ -174,7 +174,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
     int rc = -1, step;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "person show", err) != 0)
+    if (registry_require_action(actor, "person.read", err) != 0)
         return -1;
     if (registry_uin_check(uin, err) != 0)
         return -1;
@@ -185,7 +185,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
         return -1;
     sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        err_set(err, "no person with UIN %s", uin);
+        err_setk(err, ERR_NOT_FOUND, "no person with UIN %s", uin);
         goto out;
     }
     p = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "uin", sqlite3_column_text(st, 0), "record_id",
@@ -193,7 +193,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
                   "created_by", sqlite3_column_text(st, 3), "created_at",
                   sqlite3_column_text(st, 4));
     if (p == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_record_show(db, actor, json_string_value(json_object_get(p, "record_id")), 0,
@@ -226,7 +226,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
                       "signer", sqlite3_column_text(st, 2), "signature_valid", ok, "event",
                       (json_int_t)sqlite3_column_int64(st, 4));
         if (l == NULL || json_array_append_new(links, l) != 0) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     }
@@ -237,7 +237,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
     if (reg_death_annotate(db, uin, p, err) != 0)
         goto out;
     if (json_object_set(p, "record", record) != 0 || json_object_set(p, "links", links) != 0) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     *out = p;

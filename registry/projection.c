@@ -163,7 +163,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
         while (*s == ' ')
             s++, n--;
         if ((t->cols[t->n_cols] = strndup(s, n)) == NULL)
-            return err_set(err, "out of memory");
+            return err_setk(err, ERR_INTERNAL, "out of memory");
         t->n_cols++;
         s += n;
         if (*s == ',')
@@ -190,7 +190,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
     st = NULL;
     for (int i = 0; i < 8 && pks[i]; i++) {
         if (names[i] == NULL) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
         t->pk[t->n_pk++] = names[i];
@@ -215,7 +215,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
     }
     bad |= buf_append_str(&sql, ")") != 0;
     if (bad) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = exec(p, buf_str(&sql), err);
@@ -257,7 +257,7 @@ int proj_open(struct db *db, const struct proj_module *own, void (*report)(void 
         if (p)
             json_decref(p->cache);
         free(p);
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     }
     p->db = db;
     p->h = db_handle(db);
@@ -614,7 +614,7 @@ static int compare_rows(struct proj *p, const struct proj_tab *t, bool extra, st
     bad |= build_join(t, &sql);
     bad |= buf_printf(&sql, ") ORDER BY 1");
     if (bad) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (prep(p, &st, buf_str(&sql), err) != 0)
@@ -657,7 +657,7 @@ static int compare_column(struct proj *p, const struct proj_tab *t, const char *
     bad |= buf_printf(&sql, " WHERE m.\"%s\" IS NOT e.\"%s\" AND e.\"%s\" IS NOT ?1 ORDER BY 1",
                       c, c, c);
     if (bad) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (prep(p, &st, buf_str(&sql), err) != 0)
@@ -699,7 +699,7 @@ static int compare_content(struct proj *p, const struct proj_tab *t, struct err 
     bad |= build_join(t, &sql);
     bad |= buf_append_str(&sql, " ORDER BY 1");
     if (bad) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (prep(p, &st, buf_str(&sql), err) != 0)

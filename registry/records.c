@@ -64,7 +64,7 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW)
-        rc = (*id = col_dup(st, 0)) ? 0 : err_set(err, "out of memory");
+        rc = (*id = col_dup(st, 0)) ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     else if (step == SQLITE_DONE)
         rc = 1;
     else
@@ -83,7 +83,7 @@ int reg_record_office_check(const struct registry_actor *actor, const char *id,
         return 0;
     if (office != NULL && strcmp(office, actor->office) == 0)
         return 0;
-    return err_set(err,
+    return err_setk(err, ERR_FORBIDDEN,
                    "%s (office %s) may not act on record %s of office %s: users act only on "
                    "their own office's records",
                    actor->username, actor->office, id, office ? office : "?");
@@ -125,7 +125,7 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     memset(h, 0, sizeof *h);
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
-        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
     if (reg_prepare_cached(db, &st,
                     "SELECT b.office, b.status, b.version, v.hash, v.data,"
                     " b.registration_number, b.uin FROM birth_records b"
@@ -257,7 +257,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     free(c->id);
     c->id = reg_new_id(c->actor->office, 'R');
     if (c->id == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
@@ -274,7 +274,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         edata = NULL;
     }
     if (objects == NULL || edata == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "record.draft", objects, edata, now, &seq, err) != 0)
@@ -317,7 +317,7 @@ int registry_record_draft(struct db *db, const struct registry_actor *actor, con
     int rc = -1;
 
     *id = NULL;
-    if (registry_require_role(actor, ROLE_CLERK, "record draft", err) != 0)
+    if (registry_require_action(actor, "record.draft", err) != 0)
         return -1;
     if (registry_record_normalize(record, &norm, err) != 0)
         return -1;
@@ -360,7 +360,7 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         *id = strdup((const char *)sqlite3_column_text(st, 0));
-        rc = *id ? 0 : err_set(err, "out of memory");
+        rc = *id ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (step == SQLITE_DONE) {
         rc = 1;
     } else {
@@ -434,11 +434,11 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
             if (source->lines[i] < 1)
                 return err_set(err, "record import: line numbers start at 1");
     }
-    if (registry_require_role(actor, ROLE_CLERK, "record import", err) != 0)
+    if (registry_require_action(actor, "record.import", err) != 0)
         return -1;
     norms = calloc(n ? n : 1, sizeof *norms);
     if (norms == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++) {
         err_clear(&errs[i]);
         if (registry_record_normalize(records[i], &norms[i], &errs[i]) != 0)
@@ -565,7 +565,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     if (rec_load(db, c->actor, c->ref, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "draft") != 0) {
-        err_set(err, "verification refused: record %s is already %s", h.id, h.status);
+        err_setk(err, ERR_CONFLICT, "verification refused: record %s is already %s", h.id, h.status);
         goto out;
     }
     if (keyed_by(db, h.id, c->actor->username, &mine, err) != 0)
@@ -602,7 +602,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:i, s:s, s:s}", "version", h.version, "status", "verified",
                       "rekeyed_hash", rehash);
     if (objects == NULL || edata == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "record.verify", objects, edata, now, &seq, err) != 0)
@@ -645,7 +645,7 @@ int registry_record_verify(struct db *db, const struct registry_actor *actor, co
 
     if (mismatches)
         *mismatches = NULL;
-    if (registry_require_role(actor, ROLE_CLERK, "record verify", err) != 0)
+    if (registry_require_action(actor, "record.verify", err) != 0)
         return -1;
     if (registry_record_normalize(rekeyed, &norm, err) != 0)
         return -1;
@@ -739,12 +739,12 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (rec_load(db, c->actor, c->ref, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "registered") == 0) {
-        err_set(err, "registration refused: record %s is already registered as %s", h.id,
+        err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h.id,
                 h.regno ? h.regno : "?");
         goto out;
     }
     if (strcmp(h.status, "verified") != 0) {
-        err_set(err,
+        err_setk(err, ERR_CONFLICT,
                 "registration refused: record %s is an unverified draft; a second clerk must "
                 "verify it first (`civreg record verify`)",
                 h.id);
@@ -771,7 +771,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h.version, "status", "registered",
                       "registration_number", regno, "uin", uin, "link", statement);
     if (objects == NULL || edata == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
@@ -800,7 +800,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin);
     if (c->result == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = 0;
@@ -835,7 +835,7 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
 
     if (result)
         *result = NULL;
-    if (registry_require_role(actor, ROLE_REGISTRAR, "record register", err) != 0)
+    if (registry_require_action(actor, "record.register", err) != 0)
         return -1;
     /* Look again for duplicates first, in a transaction of its own: a
      * record registered since this one was verified may resemble it, and
@@ -880,7 +880,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
         return -1;
     registered = strcmp(h.status, "registered") == 0;
     if (registered && !(c->actor->roles & ROLE_REGISTRAR)) {
-        err_set(err, "correction refused: record %s is registered; only a registrar may correct it",
+        err_setk(err, ERR_FORBIDDEN, "correction refused: record %s is registered; only a registrar may correct it",
                 h.id);
         goto out;
     }
@@ -902,7 +902,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
                       "reason", c->reason, "reason_evidence", c->evidence, "evidence",
                       json_object_get(c->norm, "evidence"));
     if (objects == NULL || edata == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registered) {
@@ -915,7 +915,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
         if (json_array_append_new(objects, registry_object_ref("link", link_id, link_hash,
                                                                NULL)) != 0 ||
             json_object_set(edata, "link", statement) != 0) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     }
@@ -963,7 +963,7 @@ int registry_record_correct(struct db *db, const struct registry_actor *actor, c
     json_t *norm = NULL, *ev = NULL, *reason_j = NULL, *reason_n = NULL;
     int rc = -1;
 
-    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR, "record correct", err) != 0)
+    if (registry_require_action(actor, "record.correct", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0')
         return err_set(err, "correction: a reason is required");
@@ -1000,7 +1000,7 @@ int registry_record_correct(struct db *db, const struct registry_actor *actor, c
         ev = json_deep_copy(evidence);
     }
     if (ev == NULL || reason_n == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_record_normalize(record, &norm, err) != 0)
@@ -1045,7 +1045,7 @@ static json_t *version_json(sqlite3_stmt *st, struct err *err)
                   "reason_evidence", rev, "keyed_by", sqlite3_column_text(st, 6), "keyed_at",
                   sqlite3_column_text(st, 7), "event", (json_int_t)sqlite3_column_int64(st, 8));
     if (v == NULL)
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
     return v;
 }
 
@@ -1074,7 +1074,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
                          sqlite3_column_text(st, 6), "registered_at", sqlite3_column_text(st, 7),
                          "uin", sqlite3_column_text(st, 8), "created_at",
                          sqlite3_column_text(st, 9), "updated_at", sqlite3_column_text(st, 10));
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
         /* a registered person's death shows wherever the record does */
         if (rc == 0 && reg_death_annotate(db, json_string_value(json_object_get(*out, "uin")),
                                           *out, err) != 0) {
@@ -1083,7 +1083,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
             rc = -1;
         }
     } else {
-        err_set(err, "no record '%s'", id);
+        err_setk(err, ERR_NOT_FOUND, "no record '%s'", id);
     }
     reg_release(db, st);
     return rc;
@@ -1098,11 +1098,11 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     int rc = -1, r;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record show", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
-        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
     if (head_json(db, id, &head, err) != 0)
         goto out;
     if (version <= 0)
@@ -1120,7 +1120,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     if ((v = version_json(st, err)) == NULL)
         goto out;
     if (json_object_update(head, v) != 0) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     *out = head;
@@ -1160,7 +1160,7 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
                       "time", sqlite3_column_text(st, 3), "data", json_object_get(body, "data"));
         json_decref(body);
         if (e == NULL || json_array_append_new(out, e) != 0) {
-            rc = err_set(err, "out of memory");
+            rc = err_setk(err, ERR_INTERNAL, "out of memory");
             break;
         }
     }
@@ -1177,11 +1177,11 @@ int registry_record_history(struct db *db, const struct registry_actor *actor, c
     int rc, r;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record history", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
-        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
     rc = reg_record_history(db, id, out, err);
     free(id);
     return rc;
@@ -1197,7 +1197,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
     if (head_json(db, id, &head, err) != 0)
         goto out;
     if ((versions = json_array()) == NULL || (events = json_array()) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (reg_prepare_cached(db, &st,
@@ -1219,7 +1219,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
         goto out;
     if (json_object_set(head, "versions_list", versions) != 0 ||
         json_object_set(head, "events", events) != 0) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     *out = head;
@@ -1242,7 +1242,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
     int limit = f && f->limit > 0 ? f->limit : 100, offset = f && f->offset > 0 ? f->offset : 0;
 
     *out = NULL;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record list", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (f && f->status && strcmp(f->status, "draft") != 0 && strcmp(f->status, "verified") != 0 &&
         strcmp(f->status, "registered") != 0)
@@ -1251,7 +1251,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
         limit = 10000;
     /* Only the user's own office's records are listed. */
     if (f && f->office && strcmp(f->office, actor->office) != 0)
-        return err_set(err, "%s (office %s) may not list records of office %s: users act only "
+        return err_setk(err, ERR_FORBIDDEN, "%s (office %s) may not list records of office %s: users act only "
                             "on their own office's records",
                        actor->username, actor->office, f->office);
     for (int i = 0; f && i < 2; i++) {
@@ -1306,7 +1306,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     json_decref(list);
     reg_release(db, st);
@@ -1322,14 +1322,14 @@ int registry_record_view(struct db *db, const struct registry_actor *actor, cons
     json_t *objects = NULL, *data = NULL;
     int rc = -1;
 
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record view", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (rec_load(db, actor, ref, &h, err) != 0)
         return -1;
     objects = json_pack("[o]", registry_object_ref("record", h.id, h.hash, NULL));
     data = via ? json_pack("{s:s}", "via", via) : NULL;
     if (objects == NULL || (via && data == NULL)) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append(db, actor, "record.view", objects, data, NULL, err) != 0)
@@ -1353,13 +1353,13 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
 
     *p = NULL;
     *len = 0;
-    if (registry_require_role(actor, REGISTRY_ROLES_ALL, "record evidence", err) != 0)
+    if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (!reg_is_hash(hash))
         return err_set(err, "evidence: must be named by its SHA-256 (64 lowercase hex digits)");
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
-        return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
+        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
     /* Evidence of any version, or of a correction's reason: the record
      * lists it; anything else in the store is not this record's to serve. */
     if (reg_prepare_cached(db, &st,
@@ -1373,7 +1373,7 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
-        err_set(err, "no such evidence %.16s… in record %s", hash, id);
+        err_setk(err, ERR_NOT_FOUND, "no such evidence %.16s… in record %s", hash, id);
         goto out;
     }
     if (step != SQLITE_ROW) {

@@ -118,6 +118,35 @@ const char *registry_password_problem_code(int problem);
 int registry_require_role(const struct registry_actor *a, unsigned need, const char *what,
                           struct err *err) __attribute__((warn_unused_result));
 
+/* ---- the access policy (access.c): one table from action to roles ---- */
+
+/* An action ("record.read", "application.approve", ...), the roles that may
+ * take it and what it is, for docs/access.md. Every role check of civreg
+ * (registry, passport office, command line, web routes, browser) names one. */
+struct registry_action {
+    const char *name;
+    unsigned roles;
+    const char *what;
+};
+/* The table, ending with a NULL name. */
+extern const struct registry_action registry_actions[];
+
+/* The roles that may take ACTION; 0 for an action not in the table. */
+unsigned registry_action_roles(const char *action);
+/* Whether one of ROLES may take ACTION. */
+bool registry_roles_may(unsigned roles, const char *action);
+/* 0 when A may take ACTION, else -1 with an ERR_FORBIDDEN "ACTION: refused:
+ * user 'U' does not hold the R role", the action in words ("audit trace")
+ * (ERR_INTERNAL for an unknown action). */
+int registry_require_action(const struct registry_actor *a, const char *action,
+                            struct err *err) __attribute__((warn_unused_result));
+/* JSON array of the actions ROLES may take (new reference; NULL when out of
+ * memory). Sent to the browser at sign-in. */
+json_t *registry_actions_json(unsigned roles);
+/* The table as a Markdown table (docs/access.md); caller frees; NULL when out
+ * of memory. */
+char *registry_access_markdown(void);
+
 struct registry_user_new {
     const char *username; /* [a-z0-9._-]{2,32} */
     const char *password; /* meets registry_password_check */

@@ -70,7 +70,7 @@ int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct s
             t = (const unsigned char *)"";
         if (t && (*all[i] = strdup((const char *)t)) == NULL) {
             reg_search_row_release(r);
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     }
@@ -606,7 +606,7 @@ static int score_candidate(struct db *db, sqlite3_stmt *st, const struct registr
     out->why = json_array();
     if (out->why == NULL) {
         reg_search_row_release(&r);
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     }
     out->score = score_row(q, &r, out->why);
 out:
@@ -644,7 +644,7 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
     int rc = -1;
 
     *out = NULL;
-    if (actor && registry_require_role(actor, REGISTRY_ROLES_ALL, "search", err) != 0)
+    if (actor && registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (limit <= 0)
         limit = 20;
@@ -659,7 +659,7 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
     ids = calloc(CANDIDATES, sizeof *ids);
     sc = calloc(CANDIDATES, sizeof *sc);
     if (ids == NULL || sc == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     for (int pass = 1; pass <= 3; pass++) {
@@ -707,7 +707,7 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     for (size_t i = 0; i < kept; i++)
         json_decref(sc[i].why);

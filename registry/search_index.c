@@ -36,7 +36,7 @@ static int fold_into(struct buf *b, const char *s, struct err *err)
         return -1;
     /* an empty key is stored as "" */
     if (b->data == NULL && buf_append(b, "", 0) != 0)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     return 0;
 }
 
@@ -264,7 +264,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     rc = 0;
     goto out;
 oom:
-    err_set(err, "search index: out of memory");
+    err_setk(err, ERR_INTERNAL, "search index: out of memory");
 out:
     reg_search_keys_release(&k);
     buf_release(&names);
@@ -329,7 +329,7 @@ static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt 
     s = sqlite3_step(st);
     if (s != SQLITE_ROW) {
         if (s == SQLITE_DONE)
-            err_set(err, "search index: no record %s", id);
+            err_setk(err, ERR_NOT_FOUND, "search index: no record %s", id);
         else
             db_sql_fail(db, "reading a record to index", err);
         goto out;

@@ -146,7 +146,7 @@ static int add_words(char **slot, const char *v, size_t n, struct err *err)
     rc = 0;
     goto out;
 oom:
-    err_set(err, "search: out of memory");
+    err_setk(err, ERR_INTERNAL, "search: out of memory");
 out:
     buf_release(&b);
     return rc;
@@ -160,7 +160,7 @@ static int set_copy(char **slot, const char *v, size_t n, const char *what, stru
      * N bytes rather than let strndup look for a terminator past them. */
     *slot = malloc(n + 1);
     if (*slot == NULL)
-        return err_set(err, "search: out of memory");
+        return err_setk(err, ERR_INTERNAL, "search: out of memory");
     memcpy(*slot, v, n);
     (*slot)[n] = '\0';
     return 0;

@@ -46,7 +46,7 @@ static int latest_head(struct db *db, uint64_t *size, merkle_hash root, json_t *
                               "root_hash", root_hex, "office", sqlite3_column_text(st, 2),
                               "signed_at", sqlite3_column_text(st, 3), "body",
                               sqlite3_column_text(st, 4), "signature", sig_hex);
-        rc = (head == NULL || *head) ? 0 : err_set(err, "out of memory");
+        rc = (head == NULL || *head) ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else {
         err_set(err, "the log has no signed tree head yet");
     }
@@ -110,7 +110,7 @@ static int inclusion(struct db *db, uint64_t seq, uint64_t size, json_t **out, s
     if (rc != 0)
         return -1;
     *out = hashes_json(path, n);
-    return *out ? 0 : err_set(err, "out of memory");
+    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
 }
 
 int registry_audit_inclusion(struct db *db, uint64_t seq, uint64_t size, json_t **out,
@@ -135,7 +135,7 @@ int registry_audit_inclusion(struct db *db, uint64_t seq, uint64_t size, json_t 
     *out = json_pack("{s:I, s:I, s:s, s:s, s:b, s:o}", "seq", (json_int_t)seq, "tree_size",
                      (json_int_t)size, "leaf_hash", leaf_hex, "root_hash", root_hex,
                      "signed_tree_head", signed_head, "proof", proof);
-    return *out ? 0 : err_set(err, "out of memory");
+    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
 }
 
 int registry_audit_consistency(struct db *db, uint64_t size1, uint64_t size2, json_t **out,
@@ -174,7 +174,7 @@ int registry_audit_consistency(struct db *db, uint64_t size1, uint64_t size2, js
     hex_encode(r2, 32, h2);
     *out = json_pack("{s:I, s:I, s:s, s:s, s:o}", "size1", (json_int_t)size1, "size2",
                      (json_int_t)size2, "root1", h1, "root2", h2, "proof", hashes_json(path, n));
-    return *out ? 0 : err_set(err, "out of memory");
+    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
 }
 
 /* ---- gathering the provenance of one identity ---- */
@@ -210,7 +210,7 @@ static int add_object_events(struct db *db, struct gather *g, const char *kind, 
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
         if (add_seq(g, sqlite3_column_int64(st, 0)) != 0) {
             sqlite3_finalize(st);
-            return err_set(err, "out of memory");
+            return err_setk(err, ERR_INTERNAL, "out of memory");
         }
     sqlite3_finalize(st);
     return step == SQLITE_DONE ? 0 : db_sql_fail(db, "reading event objects", err);
@@ -239,7 +239,7 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
     *n = 0;
     r = reg_record_resolve_as(db, actor, ref, &g->record_id, err);
     if (r != 0)
-        return r > 0 ? err_set(err, "no record, registration number or UIN '%.64s'",
+        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record, registration number or UIN '%.64s'",
                                ref ? ref : "")
                      : -1;
     if ((g->seqs = json_object()) == NULL || (actors = json_object()) == NULL)
@@ -313,7 +313,7 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     sqlite3_finalize(st);
     json_decref(actors);
@@ -384,7 +384,7 @@ static json_t *event_json(struct db *db, sqlite3_int64 seq, uint64_t tree_size, 
         ev = NULL;
     }
     if (ev == NULL)
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     json_decref(body);
     json_decref(proof);
@@ -401,10 +401,10 @@ static int evidence_json(struct db *db, const json_t *events, json_t **out, stru
 
     *out = json_array();
     if (*out == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(db, &st,
-                   "SELECT hash, size, media_type, added_by, added_at FROM blobs WHERE hash=?1",
-                   err) != 0)
+                    "SELECT hash, size, media_type, added_by, added_at FROM blobs WHERE hash=?1",
+                    err) != 0)
         return -1;
     json_array_foreach(events, i, e) {
         if (strcmp(json_string_value(json_object_get(e, "type")), "evidence.add") != 0)
@@ -421,7 +421,7 @@ static int evidence_json(struct db *db, const json_t *events, json_t **out, stru
                                                   "media_type", sqlite3_column_text(st, 2),
                                                   "added_by", sqlite3_column_text(st, 3),
                                                   "added_at", sqlite3_column_text(st, 4))) != 0) {
-            rc = err_set(err, "out of memory");
+            rc = err_setk(err, ERR_INTERNAL, "out of memory");
             break;
         }
     }
@@ -445,8 +445,7 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
     int rc = -1;
 
     *out = NULL;
-    if (actor && registry_require_role(actor, ROLE_AUDITOR | ROLE_REGISTRAR | ROLE_ADMIN,
-                                       bundle ? "audit export" : "audit trace", err) != 0)
+    if (actor && registry_require_action(actor, "audit.trace", err) != 0)
         return -1;
     if (gather(db, actor, ref, &g, &seqs, &n, err) != 0)
         goto out;
@@ -533,7 +532,7 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     free(seqs);
     free(office);

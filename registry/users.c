@@ -85,7 +85,7 @@ int registry_require_role(const struct registry_actor *a, unsigned need, const c
         if (need & (1u << i))
             if (buf_printf(&names, "%s%s", names.len ? " or " : "", role_names[i]) != 0)
                 break;
-    rc = err_set(err, "%s: refused: user '%s' does not hold the %s role", what, a->username,
+    rc = err_setk(err, ERR_FORBIDDEN, "%s: refused: user '%s' does not hold the %s role", what, a->username,
                  buf_str(&names));
     buf_release(&names);
     return rc;
@@ -276,7 +276,7 @@ int reg_user_hash(const char *username, const char *office, unsigned roles,
     o = json_pack("{s:s, s:s, s:o, s:s}", "username", username, "office", office, "roles",
                   registry_roles_json(roles), "public_key", pk_hex);
     if (o == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     rc = registry_json_hash(o, out, err);
     if (rc == 0 && content)
         *content = json_incref(o);
@@ -420,7 +420,7 @@ int registry_authenticate(struct db *db, const char *keys_dir, const char *usern
         goto out;
     }
     if ((a = actor_new(keys_dir)) == NULL || (ad = user_key_ad(username)) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     memcpy(a->username, username, strlen(username) + 1);
@@ -523,7 +523,7 @@ static json_t *office_key_data(struct db *db, const char *office, const char *pk
                      (const char *)sqlite3_column_text(st, 2), "key_created_at",
                      (const char *)sqlite3_column_text(st, 3));
     if (data == NULL)
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     sqlite3_finalize(st);
     return data;
@@ -559,7 +559,7 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
                                                     NULL, NULL));
         rc = (data && objs) ? registry_event_append(db, ua->office_actor, "office.key", objs,
                                                     data, NULL, err)
-                            : err_set(err, "out of memory");
+                            : err_setk(err, ERR_INTERNAL, "out of memory");
         json_decref(data);
         json_decref(objs);
         if (rc != 0)
@@ -571,7 +571,7 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
         goto out;
     objects = json_pack("[o]", registry_object_ref("user", u->username, hash, NULL));
     if (objects == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append_at(db, ua->actor, "user.add", objects, content, now, &seq,
@@ -633,16 +633,16 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
             return err_set(err, "user add: users already exist: sign in as an admin (--user)");
         if (!(u->roles & ROLE_ADMIN))
             return err_set(err, "user add: the first user must hold the admin role");
-    } else if (registry_require_role(actor, ROLE_ADMIN, "user add", err) != 0) {
+    } else if (registry_require_action(actor, "user.manage", err) != 0) {
         return -1;
     }
     if (crypto_pwhash_str(pw_hash, u->password, strlen(u->password),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-        return err_set(err, "password hashing ran out of memory");
+        return err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
     randombytes_buf(salt, sizeof salt);
     if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL || (ad = user_key_ad(u->username)) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     crypto_sign_keypair(pk, sk);
@@ -662,7 +662,7 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
          * their own creation, the office key signs its own publication. */
         ua.bootstrap = true;
         if ((self = actor_new(keys_dir)) == NULL || (office = actor_new(keys_dir)) == NULL) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
         if (node_office(db, self->node_office, err) != 0)
@@ -732,7 +732,7 @@ static int passwd_tx(struct db *db, void *arg, struct err *err)
         return -1;
     objects = json_pack("[o]", registry_object_ref("user", c->actor->username, hash, NULL));
     if (objects == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (registry_event_append(db, c->actor, "user.passwd", objects, NULL, NULL, err) != 0)
         goto out;
     if (db_prepare(db, &st,
@@ -774,12 +774,12 @@ int registry_user_passwd(struct db *db, const char *keys_dir, const char *userna
     if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        err_set(err, "password hashing ran out of memory");
+        err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
         goto out;
     }
     randombytes_buf(salt, sizeof salt);
     if ((ad = user_key_ad(username)) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (seal_key_from_password(new_password, salt, false, key, err) != 0 ||
@@ -822,7 +822,7 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
 
     rc = reg_user_lookup(db, c->username, NULL, &roles, &disabled, err);
     if (rc != 0)
-        return rc > 0 ? err_set(err, "user reset: no user '%s'", c->username) : -1;
+        return rc > 0 ? err_setk(err, ERR_NOT_FOUND, "user reset: no user '%s'", c->username) : -1;
     rc = -1;
     if (db_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
         return -1;
@@ -839,7 +839,7 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
         goto out;
     objects = json_pack("[o]", registry_object_ref("user", c->username, hash, NULL));
     if (objects == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append(db, c->actor, "user.key", objects, content, NULL, err) != 0)
@@ -878,17 +878,17 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
     char *ad = NULL;
     int rc = -1;
 
-    if (registry_require_role(actor, ROLE_ADMIN, "user reset", err) != 0)
+    if (registry_require_action(actor, "user.manage", err) != 0)
         return -1;
     if (check_username(username, err) != 0 || check_password(username, new_password, false, err) != 0)
         return -1;
     if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-        return err_set(err, "password hashing ran out of memory");
+        return err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
     randombytes_buf(salt, sizeof salt);
     if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL || (ad = user_key_ad(username)) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     crypto_sign_keypair(pk, sk);
@@ -929,14 +929,14 @@ static int disable_tx(struct db *db, void *arg, struct err *err)
 
     rc = reg_user_lookup(db, c->username, NULL, NULL, &disabled, err);
     if (rc != 0)
-        return rc > 0 ? err_set(err, "user disable: no user '%s'", c->username) : -1;
+        return rc > 0 ? err_setk(err, ERR_NOT_FOUND, "user disable: no user '%s'", c->username) : -1;
     rc = -1;
     if (disabled)
         return err_set(err, "user disable: '%s' is already disabled", c->username);
     objects = json_pack("[o]", registry_object_ref("user", c->username, NULL, NULL));
     data = json_pack("{s:s}", "username", c->username);
     if (objects == NULL || data == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append(db, c->actor, "user.disable", objects, data, NULL, err) != 0)
@@ -963,7 +963,7 @@ int registry_user_disable(struct db *db, const struct registry_actor *actor, con
 {
     struct disable_ctx c = { actor, username };
 
-    if (registry_require_role(actor, ROLE_ADMIN, "user disable", err) != 0)
+    if (registry_require_action(actor, "user.manage", err) != 0)
         return -1;
     if (username == NULL || strcmp(username, actor->username) == 0)
         return err_set(err, "user disable: an admin cannot disable their own account");
@@ -991,7 +991,7 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
 
     rc = reg_user_lookup(db, c->username, pk, &old, &disabled, err);
     if (rc != 0)
-        return rc > 0 ? err_set(err, "user roles: no user '%s'", c->username) : -1;
+        return rc > 0 ? err_setk(err, ERR_NOT_FOUND, "user roles: no user '%s'", c->username) : -1;
     rc = -1;
     if (disabled)
         return err_set(err, "user roles: '%s' is disabled", c->username);
@@ -1014,7 +1014,7 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
         goto out;
     objects = json_pack("[o]", registry_object_ref("user", c->username, hash, NULL));
     if (objects == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (registry_event_append(db, c->actor, "user.roles", objects, content, NULL, err) != 0)
@@ -1042,7 +1042,7 @@ int registry_user_roles(struct db *db, const struct registry_actor *actor, const
 {
     struct roles_ctx c = { actor, username, roles };
 
-    if (registry_require_role(actor, ROLE_ADMIN, "user roles", err) != 0)
+    if (registry_require_action(actor, "user.manage", err) != 0)
         return -1;
     if (check_username(username, err) != 0 || registry_roles_check(roles, err) != 0)
         return -1;
@@ -1062,7 +1062,7 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
     int rc = -1, step;
 
     *out = NULL;
-    if (registry_require_role(actor, ROLE_ADMIN | ROLE_AUDITOR, "user list", err) != 0)
+    if (registry_require_action(actor, "user.list", err) != 0)
         return -1;
     if (db_prepare(db, &st,
                    "SELECT username, office, roles, public_key, disabled, created_at FROM users"
@@ -1093,7 +1093,7 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
     rc = 0;
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_setk(err, ERR_INTERNAL, "out of memory");
 out:
     json_decref(list);
     sqlite3_finalize(st);

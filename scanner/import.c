@@ -53,7 +53,7 @@ static double elapsed(const struct timespec *t0)
 
 static int sql_fail(struct importer *im, const char *what, struct err *err)
 {
-    return err_set(err, "import: %s: %s", what, sqlite3_errmsg(im->h));
+    return err_setk(err, ERR_INTERNAL, "import: %s: %s", what, sqlite3_errmsg(im->h));
 }
 
 static void now_iso(char out[TIME_ISO8601_LEN + 1])
@@ -304,7 +304,7 @@ static int page_meta(const struct scan_file_result *r, size_t p, const char *fil
     int bad;
 
     if (j == NULL)
-        return err_set(err, "import: out of memory");
+        return err_setk(err, ERR_INTERNAL, "import: out of memory");
     bad = json_object_set_new(j, "file_hash", json_string(file_hash)) != 0;
     bad |= json_object_set_new(j, "file_size", json_integer((json_int_t)r->len)) != 0;
     bad |= json_object_set_new(j, "file_name", json_string(base_name(r->path))) != 0;
@@ -322,12 +322,12 @@ static int page_meta(const struct scan_file_result *r, size_t p, const char *fil
     if (bad || json_canonical(j, &b, err) != 0) {
         json_decref(j);
         buf_release(&b);
-        return bad ? err_set(err, "import: out of memory") : -1;
+        return bad ? err_setk(err, ERR_INTERNAL, "import: out of memory") : -1;
     }
     json_decref(j);
     sha256_hex(b.data, b.len, hash);
     *out = (char *)buf_detach(&b, NULL);
-    return *out ? 0 : err_set(err, "import: out of memory");
+    return *out ? 0 : err_setk(err, ERR_INTERNAL, "import: out of memory");
 }
 
 /* One new file: everything in one transaction. */
@@ -350,7 +350,7 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
     rows = calloc(r->pages.count, sizeof *rows);
     objects = json_array();
     if (rows == NULL || objects == NULL) {
-        err_set(err, "import: out of memory");
+        err_setk(err, ERR_INTERNAL, "import: out of memory");
         goto out;
     }
     if (db_tx_begin(im->db, err) != 0)
@@ -366,7 +366,7 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
     }
     if (json_array_append_new(objects, json_pack("{s:s, s:s, s:s}", "kind", "evidence", "id",
                                                  file_hash, "hash", file_hash)) != 0) {
-        err_set(err, "import: out of memory");
+        err_setk(err, ERR_INTERNAL, "import: out of memory");
         goto out;
     }
     for (size_t p = 0; p < r->pages.count; p++) {
@@ -408,7 +408,7 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
             goto out;
         if (json_array_append_new(objects, json_pack("{s:s, s:s, s:s}", "kind", "scan_page", "id",
                                                      row->id, "hash", row->meta_hash)) != 0) {
-            err_set(err, "import: out of memory");
+            err_setk(err, ERR_INTERNAL, "import: out of memory");
             goto out;
         }
     }
@@ -416,7 +416,7 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
                      base_name(r->path), "format", scan_format_name(r->pages.format), "pages",
                      (json_int_t)r->pages.count, "size", (json_int_t)r->len, "at", im->at);
     if (data == NULL) {
-        err_set(err, "import: out of memory");
+        err_setk(err, ERR_INTERNAL, "import: out of memory");
         goto out;
     }
     if (im->sink->append_event(im->sink->ctx, "scan.import", objects, data, &seq, err) != 0)
@@ -588,7 +588,7 @@ int scan_import(struct db *db, const struct scan_import_sink *sink,
     summary->errors = json_array();
     im.volumes = json_object();
     if (summary->errors == NULL || im.volumes == NULL) {
-        err_set(err, "import: out of memory");
+        err_setk(err, ERR_INTERNAL, "import: out of memory");
         goto out;
     }
     im.db = db;
@@ -604,7 +604,7 @@ int scan_import(struct db *db, const struct scan_import_sink *sink,
     known = calloc(nfiles ? nfiles : 1, sizeof *known);
     im.file_pages = calloc(nfiles ? nfiles : 1, sizeof *im.file_pages);
     if (known == NULL || im.file_pages == NULL) {
-        err_set(err, "import: out of memory");
+        err_setk(err, ERR_INTERNAL, "import: out of memory");
         goto out;
     }
     for (size_t i = 0; i < nfiles; i++) {

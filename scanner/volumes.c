@@ -11,7 +11,7 @@
 
 static int fail_sql(sqlite3 *h, const char *what, struct err *err)
 {
-    return err_set(err, "scan: %s: %s", what, sqlite3_errmsg(h));
+    return err_setk(err, ERR_INTERNAL, "scan: %s: %s", what, sqlite3_errmsg(h));
 }
 
 static json_t *text_or_null(sqlite3_stmt *st, int col)
@@ -55,7 +55,7 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
 
     *out = NULL;
     if (list == NULL)
-        return err_set(err, "scan: out of memory");
+        return err_setk(err, ERR_INTERNAL, "scan: out of memory");
     if (db_prepare(db, &st, sql, err) != 0)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -68,7 +68,7 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
                               "pages", (json_int_t)sqlite3_column_int64(st, 5),
                               "flagged_pages", (json_int_t)sqlite3_column_int64(st, 6));
         if (v == NULL || json_array_append_new(list, v) != 0) {
-            err_set(err, "scan: out of memory");
+            err_setk(err, ERR_INTERNAL, "scan: out of memory");
             goto out;
         }
     }
@@ -80,7 +80,7 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
     n = json_array_size(list);
     items = calloc(n ? n : 1, sizeof *items);
     if (items == NULL) {
-        err_set(err, "scan: out of memory");
+        err_setk(err, ERR_INTERNAL, "scan: out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++)
@@ -121,7 +121,7 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
-        err_set(err, "scan: no volume '%s' (see `civreg scan volumes`)", id);
+        err_setk(err, ERR_NOT_FOUND, "scan: no volume '%s' (see `civreg scan volumes`)", id);
         goto out;
     }
     if (step != SQLITE_ROW) {
@@ -132,7 +132,7 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
     st = NULL;
     list = json_array();
     if (list == NULL) {
-        err_set(err, "scan: out of memory");
+        err_setk(err, ERR_INTERNAL, "scan: out of memory");
         goto out;
     }
     if (db_prepare(db, &st, sql, err) != 0)
@@ -151,7 +151,7 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
                               "preview_hash", (const char *)sqlite3_column_text(st, 6),
                               "quality_flags", flags_array((const char *)sqlite3_column_text(st, 7)));
         if (p == NULL || json_array_append_new(list, p) != 0) {
-            err_set(err, "scan: out of memory");
+            err_setk(err, ERR_INTERNAL, "scan: out of memory");
             goto out;
         }
     }
@@ -187,7 +187,7 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
-        err_set(err, "scan: no page '%s'", id);
+        err_setk(err, ERR_NOT_FOUND, "scan: no page '%s'", id);
         goto out;
     }
     if (step != SQLITE_ROW) {
@@ -224,7 +224,7 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
                   "register", reg,
                   "evidence", (const char *)sqlite3_column_text(st, 1));
     if (j == NULL) {
-        err_set(err, "scan: out of memory");
+        err_setk(err, ERR_INTERNAL, "scan: out of memory");
         goto out;
     }
     *out = j;

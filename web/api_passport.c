@@ -60,33 +60,12 @@ static struct office_env env_of(struct web_request *rq)
     return env;
 }
 
-/* The office answers -1 with a message naming what failed: unknown ids are
- * 404, role refusals 403, storage failures 500 without detail, state
- * conflicts (four eyes, wrong status, second passport) 409, the rest is
- * input refused: 422 with the message. */
+/* The office answers -1 with a message naming what failed and a kind
+ * (unknown ids, role refusals, state conflicts, storage failures);
+ * web_send_failure turns the kind into the status. */
 static int office_failure(struct web_request *rq, const struct err *err)
 {
-    static const char *const missing[] = { "not found", "no such", "no person", "no record",
-                                            "not in stock", NULL };
-    static const char *const conflict[] = { "four-eyes", "refused", " is submitted",
-                                             " is approved", " is personalized", " is issued",
-                                             " is rejected", " is collected", " is qc_",
-                                             "cannot become", "no blank", "already", NULL };
-    const char *m = err_msg(err);
-
-    for (size_t i = 0; missing[i]; i++)
-        if (strstr(m, missing[i]))
-            return web_send_error(rq->conn, 404, "not_found", m);
-    if (strstr(m, " may not ") != NULL)
-        return web_send_error(rq->conn, 403, "forbidden", m);
-    if (strstr(m, "out of memory") != NULL || strstr(m, "db: ") == m) {
-        log_error("web: %s %s: %s", rq->ri->request_method, rq->path, m);
-        return web_send_error(rq->conn, 500, "internal", "the passport office could not do this");
-    }
-    for (size_t i = 0; conflict[i]; i++)
-        if (strstr(m, conflict[i]))
-            return web_send_error(rq->conn, 409, "conflict", m);
-    return web_send_error(rq->conn, 422, "rejected", m);
+    return web_send_failure(rq->conn, err);
 }
 
 static int send_owned(struct web_request *rq, int status, json_t *body)

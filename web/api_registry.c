@@ -51,28 +51,11 @@ static int query(const struct web_request *rq, const char *name, char *out, size
     return n < 0 ? -1 : 0;
 }
 
-/* The registry answers -1 with a message naming what failed; map it to a
- * status: its unknown-id messages ("no record 'X'", "no person with UIN",
- * "no user", "no blob") are 404, its role refusals ("U (roles) may not ...")
- * 403, storage failures 500 without detail; the rest is input the registry
- * refused, 422 with its message naming the field. */
+/* The registry answers -1 with a message naming what failed and a kind;
+ * web_send_failure turns the kind into the status. */
 static int registry_failure(struct web_request *rq, const struct err *err)
 {
-    static const char *const missing[] = { "no record", "no person", "no user", "no blob",
-                                            "no such", "not found", NULL };
-    const char *m = err_msg(err);
-
-    for (size_t i = 0; missing[i] != NULL; i++)
-        if (strstr(m, missing[i]) != NULL)
-            return web_send_error(rq->conn, 404, "not_found", m);
-    if (strstr(m, " may not ") != NULL)
-        return web_send_error(rq->conn, 403, "forbidden", m);
-    if (strstr(m, "out of memory") != NULL || strstr(m, "database") != NULL ||
-        strstr(m, "sqlite") != NULL || strstr(m, "SQL") != NULL) {
-        log_error("web: %s %s: %s", rq->ri->request_method, rq->path, m);
-        return web_send_error(rq->conn, 500, "internal", "the registry could not complete this");
-    }
-    return web_send_error(rq->conn, 422, "rejected", m);
+    return web_send_failure(rq->conn, err);
 }
 
 static int send_owned(struct web_request *rq, int status, json_t *body)

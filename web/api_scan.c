@@ -65,18 +65,11 @@ static int param(const struct web_request *rq, size_t i, char *out, size_t size)
     return 0;
 }
 
-/* Scanner refusals: an unknown volume or page is 404, storage failures
- * 500 without detail. */
+/* Scanner failures: the kind decides (an unknown volume or page is 404,
+ * storage failures 500 without detail). */
 static int scan_failure(struct web_request *rq, const struct err *err)
 {
-    const char *m = err_msg(err);
-
-    if (strstr(m, "no volume") != NULL || strstr(m, "no page") != NULL ||
-        strstr(m, "unknown") != NULL || strstr(m, "not found") != NULL ||
-        strstr(m, "no blob") != NULL)
-        return web_send_error(rq->conn, 404, "not_found", m);
-    log_error("web: %s %s: %s", rq->ri->request_method, rq->path, m);
-    return web_send_error(rq->conn, 500, "internal", "the scans could not be read");
+    return web_send_failure(rq->conn, err);
 }
 
 /* ---- batches -------------------------------------------------------------- */
@@ -373,7 +366,7 @@ int web_api_scan_batch_import(struct web_request *rq)
     if (param(rq, 0, id, sizeof id) != 0 || batch_dir(rq, id, dir, sizeof dir) != 0 ||
         batch_owned(rq, dir) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such upload batch");
-    if (registry_require_role(actor_of(rq), ROLE_CLERK, "import scans", &err) != 0) {
+    if (registry_require_action(actor_of(rq), "scan.import", &err) != 0) {
         batch_remove(dir);
         return web_send_error(rq->conn, 403, "forbidden", err_msg(&err));
     }

@@ -21,7 +21,7 @@ int web_seal_limits_new(const struct conf *conf, struct web_seal_limits **out, s
 
     *out = NULL;
     if (l == NULL)
-        return err_set(err, "seal: out of memory");
+        return err_setk(err, ERR_INTERNAL, "seal: out of memory");
     /* 12 Mpx: an A4 extract at 300 dpi (8.7 Mpx) or a phone photo. */
     if (conf_get_uint(conf, "seal_verify_megapixels", 12, 1, 150, &l->megapixels, err) != 0 ||
         conf_get_uint(conf, "seal_verify_seconds", 3, 1, 60, &l->seconds, err) != 0 ||

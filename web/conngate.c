@@ -62,13 +62,13 @@ int web_conngate_new(unsigned per_addr, size_t slots, const struct web_addrset *
         return err_set(err, "connection gate: limits must be positive");
     g = calloc(1, sizeof *g);
     if (g == NULL)
-        return err_set(err, "connection gate: out of memory");
+        return err_setk(err, ERR_INTERNAL, "connection gate: out of memory");
     g->slots = calloc(slots, sizeof *g->slots);
     g->conns = calloc(slots, sizeof *g->conns);
     g->refusals = calloc(slots, sizeof *g->refusals);
     if (g->slots == NULL || g->conns == NULL || g->refusals == NULL) {
         web_conngate_free(g);
-        return err_set(err, "connection gate: out of memory");
+        return err_setk(err, ERR_INTERNAL, "connection gate: out of memory");
     }
     if (pthread_mutex_init(&g->mu, NULL) != 0) {
         free(g->slots);

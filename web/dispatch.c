@@ -8,6 +8,9 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "web_int.h"
+#ifdef CIVREG_HAVE_REGISTRY
+#include "registry/registry.h"
+#endif
 
 bool web_method_changes_state(const char *method)
 {
@@ -85,18 +88,40 @@ const struct web_route *web_route_match(const struct web_route *table, const cha
     return NULL;
 }
 
+unsigned web_route_roles(const struct web_route *r)
+{
+    if (r->action == NULL)
+        return WEB_PUBLIC;
+#ifdef CIVREG_HAVE_REGISTRY
+    return registry_action_roles(r->action) & WEB_ROLES_ALL;
+#else
+    /* Without the registry there are no users: only public routes serve. */
+    return 0;
+#endif
+}
+
+json_t *web_actions_json(unsigned roles)
+{
+#ifdef CIVREG_HAVE_REGISTRY
+    return registry_actions_json(roles);
+#else
+    (void)roles;
+    return json_array();
+#endif
+}
+
 int web_access_check(const struct web_route *route, const char *method, bool signed_in,
                      unsigned roles, const char *session_csrf, const char *given_csrf,
                      const char **why)
 {
     *why = "ok";
-    if (route->roles == WEB_PUBLIC)
+    if (route->action == NULL)
         return 0;
     if (!signed_in) {
         *why = "signed_out";
         return (route->flags & WEB_PAGE) ? 303 : 401;
     }
-    if ((route->roles & roles & WEB_ROLES_ALL) == 0) {
+    if ((web_route_roles(route) & roles & WEB_ROLES_ALL) == 0) {
         *why = "forbidden";
         return 403;
     }
@@ -244,7 +269,7 @@ int web_dispatch(struct mg_connection *conn, void *cbdata)
                                       "Allow", allow);
         return web_send_error(conn, 404, "not_found", "no such resource");
     }
-    if (rq.route->roles != WEB_PUBLIC || (rq.route->flags & WEB_NO_CSRF)) {
+    if (rq.route->action != NULL || (rq.route->flags & WEB_NO_CSRF)) {
         if (web_cookie(conn, "civreg_session", token, sizeof token) == 0)
             rq.session = web_session_acquire(rq.srv->sessions, token, time(NULL));
         secret_wipe(token, sizeof token);

@@ -29,7 +29,7 @@ int web_gate_new(unsigned running, unsigned waiting, struct web_gate **out, stru
         return err_set(err, "gate: at least one request must be allowed to run");
     g = calloc(1, sizeof *g);
     if (g == NULL)
-        return err_set(err, "gate: out of memory");
+        return err_setk(err, ERR_INTERNAL, "gate: out of memory");
     g->max_running = running;
     g->max_waiting = waiting;
     pthread_mutex_init(&g->lock, NULL);

@@ -6,7 +6,9 @@
 #include <sodium.h>
 
 #include "core/buf.h"
+#include "core/encode.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "web_int.h"
 
 /* Pages may load scripts, styles, images and JSON from this origin only;
@@ -96,6 +98,54 @@ int web_send_error_hdr(struct mg_connection *conn, int status, const char *code,
 int web_send_error(struct mg_connection *conn, int status, const char *code, const char *message)
 {
     return web_send_error_hdr(conn, status, code, message, NULL, NULL);
+}
+
+int web_status_of(enum err_kind kind)
+{
+    switch (kind) {
+    case ERR_INVALID: return 422;
+    case ERR_NOT_FOUND: return 404;
+    case ERR_FORBIDDEN: return 403;
+    case ERR_CONFLICT: return 409;
+    case ERR_BUSY: return 503;
+    case ERR_INTERNAL: break;
+    }
+    return 500;
+}
+
+int web_send_failure(struct mg_connection *conn, const struct err *err)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    enum err_kind kind = err_kind(err);
+    int status = web_status_of(kind);
+    unsigned char rnd[6];
+    char ref[2 * sizeof rnd + 1], msg[96];
+    json_t *body;
+    int rc;
+
+    if (status < 500)
+        return web_send_error(conn, status, kind == ERR_INVALID ? "rejected" : err_kind_name(kind),
+                              err_msg(err));
+    /* Storage and I/O details (paths, SQL, library messages) stay in the
+     * log; the client gets a reference an operator finds there. */
+    randombytes_buf(rnd, sizeof rnd);
+    hex_encode(rnd, sizeof rnd, ref);
+    log_error("web: ref %s: %s %s: %s", ref, ri ? ri->request_method : "?",
+              ri && ri->local_uri ? ri->local_uri : "?", err_msg(err));
+    if (kind == ERR_BUSY) {
+        (void)snprintf(msg, sizeof msg, "the database is busy: try again (reference %s)", ref);
+        body = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "busy", "message", msg,
+                         "reference", ref);
+        const char *hdrs[] = { "Retry-After", "1", NULL };
+        rc = web_send_json_hdrs(conn, status, body, hdrs);
+    } else {
+        (void)snprintf(msg, sizeof msg, "internal error (reference %s)", ref);
+        body = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "internal", "message", msg,
+                         "reference", ref);
+        rc = web_send_json(conn, status, body);
+    }
+    json_decref(body);
+    return rc;
 }
 
 int web_send_html(struct mg_connection *conn, int status, const char *html, size_t len,

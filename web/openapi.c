@@ -33,7 +33,7 @@ static json_t *operation(const struct web_route *r)
                                                 (size_t)(close - p - 1), "in", "path",
                                                 "required", 1, "schema", "type", "string"));
     }
-    if (r->roles == WEB_PUBLIC) {
+    if (r->action == NULL) {
         json_array_append_new(roles, json_string("public"));
         json_object_set_new(op, "security", json_array());
     } else {
@@ -42,7 +42,7 @@ static json_t *operation(const struct web_route *r)
                                 ? json_pack("[{s:[],s:[]}]", "session", "csrf")
                                 : json_pack("[{s:[]}]", "session"));
         for (unsigned i = 0; i < 7; i++)
-            if (r->roles & (1u << i))
+            if (web_route_roles(r) & (1u << i))
                 json_array_append_new(roles, json_string(web_role_names[i]));
         json_object_set_new(resp, "401", error_response("not signed in"));
         json_object_set_new(resp, "403", error_response("role missing, or CSRF token missing "
@@ -88,6 +88,8 @@ static json_t *operation(const struct web_route *r)
         json_object_set_new(resp, "429", error_response("too many failed sign-ins (Retry-After)"));
     json_object_set_new(op, "parameters", params);
     json_object_set_new(op, "x-civreg-roles", roles);
+    if (r->action != NULL)
+        json_object_set_new(op, "x-civreg-action", json_string(r->action));
     json_object_set_new(op, "responses", resp);
     return op;
 fail:

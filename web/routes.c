@@ -12,125 +12,118 @@
 #include "passport_routes.h"
 #include "scan_routes.h"
 
-#define SIGNED_IN WEB_ROLES_ALL
-#define READ_RECORDS                                                                             \
-    (WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER |      \
-     WEB_ROLE_AUDITOR)
-#define READ_PERSONS                                                                             \
-    (WEB_ROLE_REGISTRAR | WEB_ROLE_ENROLMENT_OFFICER | WEB_ROLE_APPROVER | WEB_ROLE_AUDITOR)
-/* Traces and bundles show personal data: not for administrators. */
-#define AUDIT (WEB_ROLE_AUDITOR | WEB_ROLE_REGISTRAR)
-
-/* Deny by default: a request that matches no row is 404, a row's roles are
- * the only ones let in. Order matters only for patterns that overlap. */
+/* Deny by default: a request that matches no row is 404; a row names the
+ * action of the access policy (registry/access.c) whose roles are the only
+ * ones let in (NULL: public; "session": any signed-in user). Traces, bundles
+ * and records show personal data: not for administrators (the policy's
+ * rule). Order matters only for patterns that overlap. */
 const struct web_route web_routes[] = {
     /* Public: health, assets, sign-in. */
-    { "GET", "/healthz", WEB_PUBLIC, WEB_API, web_handle_healthz, "Liveness and schema version" },
-    { "GET", "/static/*", WEB_PUBLIC, WEB_ASSET, web_handle_asset, "Embedded static assets" },
-    { "GET", "/signin", WEB_PUBLIC, WEB_PAGE, web_handle_page, "Sign-in page", "signin" },
+    { "GET", "/healthz", NULL, WEB_API, web_handle_healthz, "Liveness and schema version" },
+    { "GET", "/static/*", NULL, WEB_ASSET, web_handle_asset, "Embedded static assets" },
+    { "GET", "/signin", NULL, WEB_PAGE, web_handle_page, "Sign-in page", "signin" },
 #ifdef CIVREG_HAVE_PASSPORT
     /* Certified extracts: anyone may check a seal (throttled per address). */
-    { "GET", "/seal", WEB_PUBLIC, WEB_PAGE, web_handle_page, "Public seal verification",
+    { "GET", "/seal", NULL, WEB_PAGE, web_handle_page, "Public seal verification",
       "seal" },
-    { "POST", "/api/v1/seal/verify", WEB_PUBLIC, WEB_API | WEB_NO_CSRF | WEB_RAW_BODY,
+    { "POST", "/api/v1/seal/verify", NULL, WEB_API | WEB_NO_CSRF | WEB_RAW_BODY,
       web_api_seal_verify, "Verify a visible digital seal (image or text), no sign-in" },
 #endif
-    { "POST", "/api/v1/session", WEB_PUBLIC, WEB_API | WEB_NO_CSRF, web_handle_session_create,
+    { "POST", "/api/v1/session", NULL, WEB_API | WEB_NO_CSRF, web_handle_session_create,
       "Sign in with {username, password}; sets the session cookie, returns {csrf_token}" },
     /* Any signed-in user. */
-    { "GET", "/", SIGNED_IN, WEB_PAGE, web_handle_page, "Home page for the user's roles", "home" },
-    { "GET", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_show,
+    { "GET", "/", "session", WEB_PAGE, web_handle_page, "Home page for the user's roles", "home" },
+    { "GET", "/api/v1/session", "session", WEB_API, web_handle_session_show,
       "The signed-in user, roles, language and CSRF token" },
-    { "PATCH", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_update,
+    { "PATCH", "/api/v1/session", "session", WEB_API, web_handle_session_update,
       "Change the session's language ({lang: en|fr})" },
-    { "DELETE", "/api/v1/session", SIGNED_IN, WEB_API, web_handle_session_delete,
+    { "DELETE", "/api/v1/session", "session", WEB_API, web_handle_session_delete,
       "Sign out: ends the session and wipes its unlocked key" },
-    { "GET", "/api/v1/openapi.json", SIGNED_IN, WEB_API, web_handle_openapi,
+    { "GET", "/api/v1/openapi.json", "session", WEB_API, web_handle_openapi,
       "This API described as OpenAPI 3" },
 #ifdef CIVREG_HAVE_REGISTRY
     /* Birth records. Reading personal data is for the roles whose work
      * needs it; administrators manage accounts, not records. */
-    { "GET", "/api/v1/records", READ_RECORDS, WEB_API, web_api_records_list,
+    { "GET", "/api/v1/records", "record.read", WEB_API, web_api_records_list,
       "Records, newest first; filters status, office, from/to (date of birth), limit, offset" },
-    { "POST", "/api/v1/records", WEB_ROLE_CLERK, WEB_API, web_api_record_draft,
+    { "POST", "/api/v1/records", "record.draft", WEB_API, web_api_record_draft,
       "Key a new record as a draft ({record})" },
-    { "GET", "/api/v1/records/example", READ_RECORDS, WEB_API, web_api_record_example,
+    { "GET", "/api/v1/records/example", "record.read", WEB_API, web_api_record_example,
       "A complete valid record: the shape of the record JSON" },
-    { "GET", "/api/v1/records/{id}", READ_RECORDS, WEB_API, web_api_record_show,
+    { "GET", "/api/v1/records/{id}", "record.read", WEB_API, web_api_record_show,
       "A record (?version=N), its evidence and state; the view is logged" },
-    { "GET", "/api/v1/records/{id}/history", READ_RECORDS, WEB_API, web_api_record_history,
+    { "GET", "/api/v1/records/{id}/history", "record.read", WEB_API, web_api_record_history,
       "Every version and every event of a record; the view is logged" },
-    { "POST", "/api/v1/records/{id}/verify", WEB_ROLE_CLERK, WEB_API, web_api_record_verify,
+    { "POST", "/api/v1/records/{id}/verify", "record.verify", WEB_API, web_api_record_verify,
       "Blind second keying ({record}); 409 with mismatches when fields differ" },
-    { "GET", "/api/v1/records/{id}/blind", WEB_ROLE_CLERK, WEB_API, web_api_record_blind,
+    { "GET", "/api/v1/records/{id}/blind", "record.verify", WEB_API, web_api_record_blind,
       "What a blind second keyer may know of a draft: evidence and the fields that differed, "
       "never the first keying's values" },
-    { "GET", "/api/v1/queues", READ_RECORDS, WEB_API, web_api_work_queues,
+    { "GET", "/api/v1/queues", "queue.read", WEB_API, web_api_work_queues,
       "The user's work queues with counts (to verify, sent back, own drafts) and the office's" },
-    { "POST", "/api/v1/records/{id}/register", WEB_ROLE_REGISTRAR, WEB_API,
+    { "POST", "/api/v1/records/{id}/register", "record.register", WEB_API,
       web_api_record_register, "Register a verified record: registration number, person, UIN" },
-    { "POST", "/api/v1/records/{id}/corrections", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,
+    { "POST", "/api/v1/records/{id}/corrections", "record.correct", WEB_API,
       web_api_record_correct, "Correct a record ({record, reason, evidence[]}): a new version" },
-    { "GET", "/api/v1/search", READ_RECORDS, WEB_API, web_api_search,
+    { "GET", "/api/v1/search", "record.read", WEB_API, web_api_search,
       "Ranked search (?q=QUERY&limit=N): names in any script, dates, parents, place, numbers" },
     { "GET", "/api/v1/records/{id}/duplicates",
-      WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_AUDITOR, WEB_API, web_api_record_duplicates,
+      "record.duplicates", WEB_API, web_api_record_duplicates,
       "Possible duplicates of a record with scores, reasons and resolutions" },
-    { "POST", "/api/v1/records/{id}/duplicates/{other}", WEB_ROLE_REGISTRAR, WEB_API,
+    { "POST", "/api/v1/records/{id}/duplicates/{other}", "duplicate.resolve", WEB_API,
       web_api_record_duplicate_resolve,
       "Resolve a candidate pair ({decision: duplicate|distinct, reason}): a signed event" },
-    { "GET", "/api/v1/persons/{uin}", READ_PERSONS, WEB_API, web_api_person_show,
+    { "GET", "/api/v1/persons/{uin}", "person.read", WEB_API, web_api_person_show,
       "A person by UIN with the signed links to their birth record; the view is logged" },
-    { "POST", "/api/v1/evidence", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API | WEB_RAW_BODY,
+    { "POST", "/api/v1/evidence", "evidence.add", WEB_API | WEB_RAW_BODY,
       web_api_evidence_add,
       "Upload a scan (raw body: image/png, image/jpeg, image/tiff or application/pdf, 16 MB)" },
-    { "GET", "/api/v1/records/{id}/evidence/{hash}", READ_RECORDS, WEB_API,
+    { "GET", "/api/v1/records/{id}/evidence/{hash}", "record.read", WEB_API,
       web_api_record_evidence,
       "A scan the record lists as evidence (by SHA-256), re-hashed on the way out" },
     /* Audit. */
-    { "GET", "/api/v1/audit/trace/{id}", AUDIT, WEB_API, web_api_audit_trace,
+    { "GET", "/api/v1/audit/trace/{id}", "audit.trace", WEB_API, web_api_audit_trace,
       "Provenance of a record, registration number or UIN with signature and proof checks; "
       "the view is logged" },
-    { "GET", "/api/v1/audit/bundle/{id}", AUDIT, WEB_API, web_api_audit_bundle,
+    { "GET", "/api/v1/audit/bundle/{id}", "audit.trace", WEB_API, web_api_audit_bundle,
       "A self-contained bundle that verifies offline (download); the view is logged" },
-    { "GET", "/api/v1/audit/head", WEB_ROLE_AUDITOR | WEB_ROLE_ADMIN, WEB_API,
+    { "GET", "/api/v1/audit/head", "audit.head", WEB_API,
       web_api_audit_head, "The latest signed tree head of the provenance log" },
     /* Users. */
-    { "GET", "/api/v1/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_API, web_api_users_list,
+    { "GET", "/api/v1/users", "user.list", WEB_API, web_api_users_list,
       "All users with roles, office, public key, state" },
-    { "POST", "/api/v1/users", WEB_ROLE_ADMIN, WEB_API, web_api_user_add,
+    { "POST", "/api/v1/users", "user.manage", WEB_API, web_api_user_add,
       "Create a user ({username, password, roles[], office})" },
-    { "POST", "/api/v1/users/{username}/disable", WEB_ROLE_ADMIN, WEB_API,
+    { "POST", "/api/v1/users/{username}/disable", "user.manage", WEB_API,
       web_api_user_disable, "Disable a user" },
-    { "POST", "/api/v1/users/{username}/roles", WEB_ROLE_ADMIN, WEB_API, web_api_user_roles,
+    { "POST", "/api/v1/users/{username}/roles", "user.manage", WEB_API, web_api_user_roles,
       "Set a user's roles ({roles[]}); the user's sessions end" },
-    { "POST", "/api/v1/users/{username}/password", WEB_ROLE_ADMIN, WEB_API, web_api_user_reset,
+    { "POST", "/api/v1/users/{username}/password", "user.manage", WEB_API, web_api_user_reset,
       "Reset a forgotten password ({password}): a new signing key; the user's sessions end" },
     /* Screens. */
-    { "GET", "/records", READ_RECORDS, WEB_PAGE, web_handle_page, "Record list", "records" },
-    { "GET", "/records/new", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page, "Draft form", "draft" },
-    { "GET", "/records/{id}", READ_RECORDS, WEB_PAGE, web_handle_page, "Record view", "record" },
-    { "GET", "/records/{id}/verify", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page,
+    { "GET", "/records", "record.read", WEB_PAGE, web_handle_page, "Record list", "records" },
+    { "GET", "/records/new", "record.draft", WEB_PAGE, web_handle_page, "Draft form", "draft" },
+    { "GET", "/records/{id}", "record.read", WEB_PAGE, web_handle_page, "Record view", "record" },
+    { "GET", "/records/{id}/verify", "record.verify", WEB_PAGE, web_handle_page,
       "Blind verification", "verify" },
-    { "GET", "/records/{id}/correct", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_PAGE,
+    { "GET", "/records/{id}/correct", "record.correct", WEB_PAGE,
       web_handle_page, "Correction", "correct" },
-    { "GET", "/search", READ_RECORDS, WEB_PAGE, web_handle_page, "Search results", "search" },
+    { "GET", "/search", "record.read", WEB_PAGE, web_handle_page, "Search results", "search" },
     { "GET", "/records/{id}/duplicates/{other}",
-      WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_AUDITOR, WEB_PAGE, web_handle_page,
+      "record.duplicates", WEB_PAGE, web_handle_page,
       "Side-by-side duplicate comparison", "compare" },
-    { "GET", "/persons/{uin}", READ_PERSONS, WEB_PAGE, web_handle_page, "Person view", "person" },
-    { "GET", "/audit", AUDIT, WEB_PAGE, web_handle_page, "Audit search", "audit" },
-    { "GET", "/audit/{id}", AUDIT, WEB_PAGE, web_handle_page, "Trace timeline", "trace" },
-    { "GET", "/admin/users", WEB_ROLE_ADMIN | WEB_ROLE_AUDITOR, WEB_PAGE, web_handle_page,
+    { "GET", "/persons/{uin}", "person.read", WEB_PAGE, web_handle_page, "Person view", "person" },
+    { "GET", "/audit", "audit.trace", WEB_PAGE, web_handle_page, "Audit search", "audit" },
+    { "GET", "/audit/{id}", "audit.trace", WEB_PAGE, web_handle_page, "Trace timeline", "trace" },
+    { "GET", "/admin/users", "user.list", WEB_PAGE, web_handle_page,
       "User administration", "users" },
 #if defined(CIVREG_HAVE_PASSPORT) && __has_include("issuance/pki/pki.h")
     /* Certified extracts printed from the browser (web/api_extract.c). */
-    { "GET", "/api/v1/records/{id}/extracts", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_AUDITOR,
-      WEB_API, web_api_extract_list, "The certified extracts issued of a record, with reprint reasons" },
-    { "POST", "/api/v1/records/{id}/extracts", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_API,
+    { "GET", "/api/v1/records/{id}/extracts", "extract.read", WEB_API, web_api_extract_list, "The certified extracts issued of a record, with reprint reasons" },
+    { "POST", "/api/v1/records/{id}/extracts", "extract.issue", WEB_API,
       web_api_extract_print,
       "Issue a certified extract ({reason} for a reprint): the sealed PDF (download)" },
-    { "GET", "/records/{id}/extract", WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR, WEB_PAGE,
+    { "GET", "/records/{id}/extract", "extract.issue", WEB_PAGE,
       web_handle_page, "Certified extract: preview, print, reprint with a reason", "extract" },
 #endif
     /* The passport office (issuance/, web/api_passport.c). */
@@ -187,8 +180,9 @@ static json_t *session_json(struct web_request *rq, const struct web_session *se
 {
     char lang[8];
     web_session_lang(rq->srv->sessions, ses, lang);
-    return json_pack("{s:s,s:s,s:s,s:o,s:s}", "csrf_token", ses->csrf, "username", ses->username,
-                     "office", ses->office, "roles", roles_json(ses->roles), "lang", lang);
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "csrf_token", ses->csrf, "username",
+                     ses->username, "office", ses->office, "roles", roles_json(ses->roles),
+                     "actions", web_actions_json(ses->roles), "lang", lang);
 }
 
 static bool lang_supported(const char *lang)
@@ -275,7 +269,7 @@ int web_handle_session_create(struct web_request *rq)
     if (a != 0) {
         if (a < 0) {
             log_error("web: sign-in unavailable: %s", err_msg(&err));
-            rc = web_send_error(rq->conn, 503, "unavailable", err_msg(&err));
+            rc = web_send_error(rq->conn, 503, "unavailable", "sign-in is unavailable");
             goto out;
         }
         web_throttle_failure(rq->srv->throttle, user, addr, now);
@@ -299,7 +293,7 @@ int web_handle_session_create(struct web_request *rq)
         (void)snprintf(chosen, sizeof chosen, "%s", lang);
     if (web_session_create(rq->srv->sessions, actor, web_actor_free, id.username, id.office,
                            id.roles, chosen, now, token, csrf, &err) != 0) {
-        rc = web_send_error(rq->conn, 500, "internal", err_msg(&err));
+        rc = web_send_failure(rq->conn, &err);
         goto out;
     }
     log_info("web: %s signed in from %s", id.username, addr);

@@ -15,32 +15,30 @@ int web_api_scan_volume_pages(struct web_request *rq);
 int web_api_scan_page(struct web_request *rq);
 int web_api_scan_page_image(struct web_request *rq);
 
-#define SCAN_READERS (WEB_ROLE_CLERK | WEB_ROLE_REGISTRAR | WEB_ROLE_AUDITOR)
-
 #define CIVREG_SCAN_ROUTES                                                                       \
-    { "POST", "/api/v1/scan-batches", WEB_ROLE_CLERK, WEB_API, web_api_scan_batch_create,       \
+    { "POST", "/api/v1/scan-batches", "scan.import", WEB_API, web_api_scan_batch_create,       \
       "Start an upload batch: {id}; files are then added one per request, in order" },          \
-    { "POST", "/api/v1/scan-batches/{id}/files", WEB_ROLE_CLERK, WEB_API | WEB_RAW_BODY,        \
+    { "POST", "/api/v1/scan-batches/{id}/files", "scan.import", WEB_API | WEB_RAW_BODY,        \
       web_api_scan_batch_file,                                                                  \
       "Add one scan to a batch (raw body PNG, JPEG, TIFF or PNM, 64 MB; X-File-Name)" },         \
-    { "POST", "/api/v1/scan-batches/{id}/import", WEB_ROLE_CLERK, WEB_API,                      \
+    { "POST", "/api/v1/scan-batches/{id}/import", "scan.import", WEB_API,                      \
       web_api_scan_batch_import,                                                                \
       "Import a batch's files in order (separator sheets start volumes): a signed scan.import " \
       "event; the import summary" },                                                            \
-    { "GET", "/api/v1/volumes", SCAN_READERS, WEB_API, web_api_scan_volumes,                    \
+    { "GET", "/api/v1/volumes", "scan.read", WEB_API, web_api_scan_volumes,                    \
       "Imported register volumes with page and flagged-page counts" },                          \
-    { "GET", "/api/v1/volumes/{id}/pages", SCAN_READERS, WEB_API, web_api_scan_volume_pages,    \
+    { "GET", "/api/v1/volumes/{id}/pages", "scan.read", WEB_API, web_api_scan_volume_pages,    \
       "The pages of a volume (id office|year|volume) with quality flags" },                     \
-    { "GET", "/api/v1/pages/{id}", SCAN_READERS, WEB_API, web_api_scan_page,                    \
+    { "GET", "/api/v1/pages/{id}", "scan.read", WEB_API, web_api_scan_page,                    \
       "A page: metadata, register reference and evidence hash" },                               \
-    { "GET", "/api/v1/pages/{id}/{kind}", SCAN_READERS, WEB_API, web_api_scan_page_image,       \
+    { "GET", "/api/v1/pages/{id}/{kind}", "scan.read", WEB_API, web_api_scan_page_image,       \
       "A page's preview (PNG) or full image (the scanned file) from the evidence store" },      \
-    { "GET", "/scans/upload", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page, "Batch upload",        \
+    { "GET", "/scans/upload", "scan.import", WEB_PAGE, web_handle_page, "Batch upload",        \
       "scan-upload" },                                                                          \
-    { "GET", "/volumes", SCAN_READERS, WEB_PAGE, web_handle_page, "Volumes", "volumes" },       \
-    { "GET", "/volumes/{id}", SCAN_READERS, WEB_PAGE, web_handle_page, "A volume's pages",      \
+    { "GET", "/volumes", "scan.read", WEB_PAGE, web_handle_page, "Volumes", "volumes" },       \
+    { "GET", "/volumes/{id}", "scan.read", WEB_PAGE, web_handle_page, "A volume's pages",      \
       "volume" },                                                                               \
-    { "GET", "/pages/{id}/key", WEB_ROLE_CLERK, WEB_PAGE, web_handle_page,                      \
+    { "GET", "/pages/{id}/key", "record.draft", WEB_PAGE, web_handle_page,                      \
       "Keying: the page beside the draft form", "keying" },
 
 #else

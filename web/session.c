@@ -24,7 +24,7 @@ int web_sessions_new(const struct web_session_limits *lim, struct web_sessions *
         return err_set(err, "sessions: timeouts and the maximum must be positive");
     s = calloc(1, sizeof *s);
     if (s == NULL)
-        return err_set(err, "sessions: out of memory");
+        return err_setk(err, ERR_INTERNAL, "sessions: out of memory");
     if (pthread_mutex_init(&s->mu, NULL) != 0) {
         free(s);
         return err_set(err, "sessions: cannot create the lock");
@@ -150,7 +150,7 @@ int web_session_create(struct web_sessions *s, void *actor, void (*actor_free)(v
     if (ses == NULL) {
         if (actor_free && actor)
             actor_free(actor);
-        return err_set(err, "sessions: out of memory");
+        return err_setk(err, ERR_INTERNAL, "sessions: out of memory");
     }
     ses->actor = actor;
     ses->actor_free = actor_free;
@@ -159,7 +159,7 @@ int web_session_create(struct web_sessions *s, void *actor, void (*actor_free)(v
     if (encode_token(ses->token, token) != 0 || encode_token(raw, ses->csrf) != 0) {
         secret_wipe(raw, sizeof raw);
         session_destroy(ses);
-        return err_set(err, "sessions: out of memory");
+        return err_setk(err, ERR_INTERNAL, "sessions: out of memory");
     }
     secret_wipe(raw, sizeof raw);
     memcpy(csrf, ses->csrf, sizeof ses->csrf);

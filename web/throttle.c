@@ -47,14 +47,14 @@ int web_throttle_new(const struct web_throttle_limits *lim, struct web_throttle 
                             "delay at least the first");
     t = calloc(1, sizeof *t);
     if (t == NULL)
-        return err_set(err, "throttle: out of memory");
+        return err_setk(err, ERR_INTERNAL, "throttle: out of memory");
     t->pairs.e = calloc(lim->max_entries, sizeof *t->pairs.e);
     t->addrs.e = calloc(lim->max_entries, sizeof *t->addrs.e);
     if (t->pairs.e == NULL || t->addrs.e == NULL) {
         free(t->pairs.e);
         free(t->addrs.e);
         free(t);
-        return err_set(err, "throttle: out of memory");
+        return err_setk(err, ERR_INTERNAL, "throttle: out of memory");
     }
     if (pthread_mutex_init(&t->mu, NULL) != 0) {
         free(t->pairs.e);

@@ -150,7 +150,7 @@ typedef int (*web_handler)(struct web_request *rq);
 struct web_route {
     const char *method;
     const char *path;
-    unsigned roles;
+    const char *action; /* of the access policy; NULL: public */
     unsigned flags;
     web_handler handler;
     const char *summary;
@@ -159,6 +159,13 @@ struct web_route {
 
 /* The route table, defined in routes.c; ends with a NULL method. */
 extern const struct web_route web_routes[];
+
+/* The roles a route lets in, from the access policy's table for its action:
+ * WEB_PUBLIC for a public route (no action). */
+unsigned web_route_roles(const struct web_route *r);
+/* The actions ROLES may take, as a JSON array for the browser (new
+ * reference). */
+json_t *web_actions_json(unsigned roles);
 
 /* --- dispatch.c ------------------------------------------------------- */
 
@@ -199,6 +206,13 @@ int web_tls_compat_load(struct err *err) __attribute__((warn_unused_result));
 /* The same with one more header (Allow for 405, Retry-After for 429). */
 int web_send_error_hdr(struct mg_connection *conn, int status, const char *code,
                        const char *message, const char *hname, const char *hvalue);
+/* The status for an error kind: invalid 422, not_found 404, forbidden 403,
+ * conflict 409, busy 503, internal 500. The one place that decides it. */
+int web_status_of(enum err_kind kind);
+/* Answer a module's failure with the status of its kind and its message;
+ * busy and internal failures answer only a reference id, and the message
+ * goes to the log under that id. */
+int web_send_failure(struct mg_connection *conn, const struct err *err);
 /* JSON with extra headers: HDRS is name, value, ..., NULL (may be NULL). */
 int web_send_json_hdrs(struct mg_connection *conn, int status, json_t *body,
                        const char *const *hdrs);

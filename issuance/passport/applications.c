@@ -101,7 +101,7 @@ int office_app_load(struct db *db, const char *id, struct office_app *app, struc
     db_bind_text(st, 1, id);
     s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
-        err_set(err, "application %s: not found", id);
+        err_setk(err, ERR_NOT_FOUND, "application %s: not found", id);
         goto out;
     }
     if (s != SQLITE_ROW) {
@@ -187,7 +187,7 @@ int office_doc_set(struct db *db, const struct office_actor *a, const char *numb
     if (sqlite3_step(st) != SQLITE_DONE)
         db_sql_fail(db, "documents", err);
     else if (sqlite3_changes(db_handle(db)) != 1)
-        err_set(err, "document %s: not found", number);
+        err_setk(err, ERR_NOT_FOUND, "document %s: not found", number);
     else
         rc = 0;
     sqlite3_finalize(st);
@@ -212,7 +212,7 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
     int rc = -1, s;
 
     if (arr == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(db, &st,
                    "SELECT number, status, application_id FROM documents WHERE uin = ?1 AND "
                    "doc_type = ?2 AND status IN ('allocated', 'personalized', 'valid') "
@@ -226,7 +226,7 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
                               office_column_json(st, 1), "application", office_column_json(st, 2));
         /* a document left out would let a second one through */
         if (json_array_append_new(arr, o) != 0) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     }
@@ -265,7 +265,7 @@ static int check_documents(struct office_env *env, const struct office_enrolment
             const char *num = json_string_value(json_object_get(o, "number"));
             if (num && e->replaces && strcmp(num, e->replaces) == 0)
                 continue;
-            err_set(err, "enrolment refused: %s already has %s %s (%s): a second valid %s is "
+            err_setk(err, ERR_CONFLICT, "enrolment refused: %s already has %s %s (%s): a second valid %s is "
                          "not allowed; apply for a renewal or replacement of it",
                     e->uin, num ? "document" : "an open application",
                     num ? num : json_string_value(json_object_get(o, "application")),
@@ -279,21 +279,21 @@ static int check_documents(struct office_env *env, const struct office_enrolment
         struct err e2 = ERR_INIT;
         const char *ds;
         if (office_document_show(env, e->replaces, &doc, &e2) != 0) {
-            err_set(err, "enrolment refused: document %s to %s: %s", e->replaces,
+            err_setk(err, ERR_CONFLICT, "enrolment refused: document %s to %s: %s", e->replaces,
                     strcmp(kind, "renewal") == 0 ? "renew" : "replace", err_msg(&e2));
             goto out;
         }
         ds = json_string_value(json_object_get(doc, "status"));
         if (strcmp(json_string_value(json_object_get(doc, "uin")), e->uin) != 0 ||
             strcmp(json_string_value(json_object_get(doc, "doc_type")), doc_type) != 0) {
-            err_set(err, "enrolment refused: document %s is not a %s of %s", e->replaces,
+            err_setk(err, ERR_CONFLICT, "enrolment refused: document %s is not a %s of %s", e->replaces,
                     doc_type, e->uin);
             json_decref(doc);
             goto out;
         }
         if (strcmp(kind, "renewal") == 0 && strcmp(ds, "valid") != 0 &&
             strcmp(ds, "expired") != 0) {
-            err_set(err, "enrolment refused: document %s is %s: only a valid or expired "
+            err_setk(err, ERR_CONFLICT, "enrolment refused: document %s is %s: only a valid or expired "
                          "document is renewed (a lost or stolen one is replaced)",
                     e->replaces, ds);
             json_decref(doc);
@@ -350,7 +350,7 @@ static int holder_from_record(struct db *db, const json_t *record, const char *p
                      "secondary_identifier", secondary ? secondary : "", "date_of_birth", dob,
                      "sex", (char[]){ sex_code(json_string_value(json_object_get(child, "sex"))), 0 },
                      "place_of_birth", place, "nationality", country, "issuing_state", country);
-    return *out ? 0 : err_set(err, "out of memory");
+    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
 }
 
 /* What an enrolment may hold before anything is looked up: the kind and
@@ -406,7 +406,7 @@ static int enrol_check_person(struct db *db, const struct office_enrolment *e,
     if (rec_id == NULL)
         return err_set(err, "enrolment: person %s has no birth record", e->uin);
     if (rec_status == NULL || strcmp(rec_status, "registered") != 0)
-        return err_set(err, "enrolment refused: the birth record %s of %s is %s, not registered",
+        return err_setk(err, ERR_CONFLICT, "enrolment refused: the birth record %s of %s is %s, not registered",
                        rec_id, e->uin, rec_status ? rec_status : "in an unknown state");
     add_check(checks, "record_registered", true, json_string_value(json_object_get(
                                                       person, "registration_number")));
@@ -415,7 +415,7 @@ static int enrol_check_person(struct db *db, const struct office_enrolment *e,
     if (registry_person_is_deceased(db, e->uin, &dead, NULL, err) != 0)
         return -1;
     if (dead || office_person_deceased(person))
-        return err_set(err, "enrolment refused: %s is recorded as deceased", e->uin);
+        return err_setk(err, ERR_CONFLICT, "enrolment refused: %s is recorded as deceased", e->uin);
     add_check(checks, "not_deceased", true, "no death recorded for the person");
     return 0;
 }
@@ -439,12 +439,12 @@ static int enrol_check_names(struct db *db, const struct office_enrolment *e,
     if (names_agree(primary, family, &same, err) != 0)
         return -1;
     if (!same)
-        return err_set(err, "enrolment refused: surname '%s' does not match the birth record's "
+        return err_setk(err, ERR_CONFLICT, "enrolment refused: surname '%s' does not match the birth record's "
                             "'%s'", primary, family);
     if (names_agree(secondary ? secondary : "", given ? given : "", &same, err) != 0)
         return -1;
     if (!same)
-        return err_set(err, "enrolment refused: given names '%s' do not match the birth "
+        return err_setk(err, ERR_CONFLICT, "enrolment refused: given names '%s' do not match the birth "
                             "record's '%s'", secondary ? secondary : "", given ? given : "");
     add_check(checks, "names_consistent", true, "names agree with the birth record");
     return holder_from_record(db, rec_json, primary, secondary, holder, err);
@@ -561,13 +561,13 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     c.kind = e->kind && *e->kind ? e->kind : "new";
     if (out)
         *out = NULL;
-    if (office_require(a, OFFICE_ROLE_ENROLMENT_OFFICER, "enrol applicants", err) != 0 ||
+    if (office_require(a, registry_action_roles("application.enrol"), "enrol applicants", err) != 0 ||
         office_doc_type_check(c.doc_type, err) != 0 || enrol_check_input(e, c.kind, err) != 0)
         return -1;
     if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0)
         return err_prefix(err, "enrolment");
     if ((c.checks = json_array()) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rec_json = json_object_get(json_object_get(person, "record"), "record");
@@ -611,7 +611,7 @@ static int series_state(struct db *db, const char *doc_type, json_t **out, struc
         db_sql_fail(db, "number series", err);
     else if ((*out = json_pack("{s:s, s:I}", "pattern", (const char *)sqlite3_column_text(st, 0),
                                "next_seq", (json_int_t)sqlite3_column_int64(st, 1))) == NULL)
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
     else
         rc = 0;
     sqlite3_finalize(st);
@@ -642,14 +642,14 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "submitted") != 0) {
-        err_set(err, "application %s is %s: only a submitted application is %s", id, app.status,
+        err_setk(err, ERR_CONFLICT, "application %s is %s: only a submitted application is %s", id, app.status,
                 approve ? "approved" : "rejected");
         goto out;
     }
     /* Doc 9303-2 recommends, and civreg enforces, four eyes: the officer
      * who enrolled an applicant never decides on the application. */
     if (strcmp(app.enrolled_by, a->username) == 0) {
-        err_set(err, "four-eyes rule: %s enrolled application %s and may not %s it; another "
+        err_setk(err, ERR_FORBIDDEN, "four-eyes rule: %s enrolled application %s and may not %s it; another "
                      "approver must decide",
                 a->username, id, approve ? "approve" : "reject");
         goto out;
@@ -660,7 +660,7 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
         if (registry_person_is_deceased(db, app.uin, &dead, NULL, err) != 0)
             goto out;
         if (dead) {
-            err_set(err, "approval refused: %s is recorded as deceased (death registered after "
+            err_setk(err, ERR_CONFLICT, "approval refused: %s is recorded as deceased (death registered after "
                          "enrolment); reject the application",
                     app.uin);
             goto out;
@@ -742,7 +742,7 @@ static int decide(struct office_env *env, const char *id, bool approve, const ch
 
     if (out)
         *out = NULL;
-    if (office_require(a, OFFICE_ROLE_APPROVER,
+    if (office_require(a, registry_action_roles("application.approve"),
                        approve ? "approve applications" : "reject applications", err) != 0)
         return -1;
     if (!approve && (reason == NULL || *reason == '\0' || strlen(reason) > 1000))
@@ -781,7 +781,7 @@ static int qc_tx(struct db *db, void *arg, struct err *err)
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "personalized") != 0) {
-        err_set(err, "application %s is %s: quality control follows personalization", id,
+        err_setk(err, ERR_CONFLICT, "application %s is %s: quality control follows personalization", id,
                 app.status);
         goto out;
     }
@@ -813,7 +813,7 @@ int office_app_qc(struct office_env *env, const char *id, bool pass, const char 
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "check personalized documents", err) !=
+    if (office_require(a, registry_action_roles("application.produce"), "check personalized documents", err) !=
         0)
         return -1;
     if (!pass && (reason == NULL || *reason == '\0' || strlen(reason) > 500))
@@ -833,7 +833,7 @@ static int issue_tx(struct db *db, void *arg, struct err *err)
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "qc_passed") != 0) {
-        err_set(err, "application %s is %s: a document is issued after it passes quality "
+        err_setk(err, ERR_CONFLICT, "application %s is %s: a document is issued after it passes quality "
                      "control",
                 id, app.status);
         goto out;
@@ -869,7 +869,7 @@ int office_app_issue(struct office_env *env, const char *id, struct err *err)
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR, "issue documents", err) != 0)
+    if (office_require(a, registry_action_roles("application.produce"), "issue documents", err) != 0)
         return -1;
     return db_tx_run(db, issue_tx, &c, err);
 }
@@ -886,7 +886,7 @@ static int collect_tx(struct db *db, void *arg, struct err *err)
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
     if (strcmp(app.status, "issued") != 0) {
-        err_set(err, "application %s is %s: only an issued document is collected", id,
+        err_setk(err, ERR_CONFLICT, "application %s is %s: only an issued document is collected", id,
                 app.status);
         goto out;
     }
@@ -906,7 +906,7 @@ int office_app_collect(struct office_env *env, const char *id, struct err *err)
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
 
-    if (office_require(a, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ENROLMENT_OFFICER,
+    if (office_require(a, registry_action_roles("application.collect"),
                        "hand documents over", err) != 0)
         return -1;
     return db_tx_run(db, collect_tx, &c, err);
@@ -956,9 +956,9 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
         *out = app_row(st);
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (s == SQLITE_DONE) {
-        err_set(err, "application %s: not found", id);
+        err_setk(err, ERR_NOT_FOUND, "application %s: not found", id);
     } else {
         db_sql_fail(env->db, "applications", err);
     }
@@ -970,7 +970,7 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
             json_object_set_new(*out, "document", doc) != 0) {
             json_decref(*out);
             *out = NULL;
-            rc = err_set(err, "out of memory");
+            rc = err_setk(err, ERR_INTERNAL, "out of memory");
         }
     }
     return rc;
@@ -985,7 +985,7 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
 
     *out = NULL;
     if (arr == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(env->db, &st,
                    APP_SELECT "WHERE ?1 IS NULL OR status = ?1 ORDER BY enrolled_at DESC, id "
                               "LIMIT ?2", err) != 0)
@@ -994,7 +994,7 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
     sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
         if (json_array_append_new(arr, app_row(st)) != 0) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     if (s != SQLITE_DONE) {

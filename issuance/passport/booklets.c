@@ -123,7 +123,7 @@ static int receive_tx(struct db *db, void *arg, struct err *err)
         db_bind_text(st, 5, actor->username);
         int s = sqlite3_step(st);
         if ((s & 0xff) == SQLITE_CONSTRAINT) {
-            err_set(err, "booklet %s is already in stock: nothing received", serial);
+            err_setk(err, ERR_CONFLICT, "booklet %s is already in stock: nothing received", serial);
             goto out;
         }
         if (s != SQLITE_DONE) {
@@ -159,7 +159,7 @@ int office_booklets_receive(struct db *db, const struct office_actor *actor,
 
     if (batch)
         *batch = NULL;
-    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
+    if (office_require(actor, registry_action_roles("booklet.manage"),
                        "receive booklet stock", err) != 0 ||
         office_doc_type_check(doc_type, err) != 0 ||
         serial_split(first, &p1, &a, &d1, err) != 0 || serial_split(last, &p2, &b, &d2, err) != 0)
@@ -224,7 +224,7 @@ static int reserve_tx(struct db *db, void *arg, struct err *err)
     db_bind_text(st, 4, actor->username);
     s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
-        err_set(err, "no blank %s booklets in stock: receive a delivery first", doc_type);
+        err_setk(err, ERR_CONFLICT, "no blank %s booklets in stock: receive a delivery first", doc_type);
         goto out;
     }
     if (s != SQLITE_ROW) {
@@ -274,7 +274,7 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     db_bind_text(st, 1, serial);
     int s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
-        err_set(err, "booklet %s: not in stock", serial);
+        err_setk(err, ERR_NOT_FOUND, "booklet %s: not in stock", serial);
         goto out;
     }
     if (s != SQLITE_ROW) {
@@ -297,7 +297,7 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
             goto out;
         }
     } else if (strcmp(status, "blank") != 0 && strcmp(status, "reserved") != 0) {
-        err_set(err, "booklet %s: already %s", serial, status);
+        err_setk(err, ERR_CONFLICT, "booklet %s: already %s", serial, status);
         goto out;
     }
     sqlite3_finalize(st);
@@ -396,7 +396,7 @@ int office_booklet_spoil(struct db *db, const struct office_actor *actor, const 
 {
     struct booklet_ctx c = { actor, serial, NULL, reason };
 
-    if (office_require(actor, OFFICE_ROLE_ISSUANCE_OPERATOR | OFFICE_ROLE_ADMIN,
+    if (office_require(actor, registry_action_roles("booklet.manage"),
                        "record spoiled booklets", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0' || strlen(reason) > REASON_MAX)
@@ -418,7 +418,7 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
                     "total", 0, "TD1", "blank", 0, "reserved", 0, "personalized", 0, "spoiled",
                     0, "total", 0, "batches", "spoiled");
     if (rep == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     types = json_object_get(rep, "types");
     batches = json_object_get(rep, "batches");
     spoiled = json_object_get(rep, "spoiled");
@@ -504,7 +504,7 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     s = sqlite3_step(st);
     if (s != SQLITE_ROW) {
         if (s == SQLITE_DONE)
-            err_set(err, "booklet %s: not in stock", serial);
+            err_setk(err, ERR_NOT_FOUND, "booklet %s: not in stock", serial);
         else
             db_sql_fail(db, "booklets", err);
         goto out;
@@ -519,7 +519,7 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
     moves = json_array();
     /* on failure MOVES is gone with it: stop here */
     if (json_object_set_new(o, "movements", moves) != 0) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (db_prepare(db, &st,

@@ -46,9 +46,9 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
             }
         }
         *out = o;
-        rc = o ? 0 : err_set(err, "out of memory");
+        rc = o ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (s == SQLITE_DONE) {
-        err_set(err, "document %s: no such document number", number);
+        err_setk(err, ERR_NOT_FOUND, "document %s: no such document number", number);
     } else {
         db_sql_fail(env->db, "documents", err);
     }
@@ -100,7 +100,7 @@ static int set_status_tx(struct db *db, void *arg, struct err *err)
         goto out;
     from = json_string_value(json_object_get(doc, "status"));
     if (!transition_ok(from, status)) {
-        err_set(err, "document %s is %s: it cannot become %s", number, from, status);
+        err_setk(err, ERR_CONFLICT, "document %s is %s: it cannot become %s", number, from, status);
         goto out;
     }
     if (strcmp(status, "expired") == 0) {
@@ -158,9 +158,9 @@ int office_document_set_status(struct office_env *env, const char *number, const
                        status ? status : "");
     /* Reports of loss and theft are taken at the counter; revoking and
      * cancelling are decisions. */
-    need = strcmp(status, "lost") == 0 || strcmp(status, "stolen") == 0
-               ? OFFICE_ROLE_ENROLMENT_OFFICER | OFFICE_ROLE_APPROVER
-               : OFFICE_ROLE_APPROVER | OFFICE_ROLE_ADMIN;
+    need = registry_action_roles(strcmp(status, "lost") == 0 || strcmp(status, "stolen") == 0
+                                     ? "document.report_loss"
+                                     : "document.revoke");
     if (office_require(a, need, "change document status", err) != 0)
         return -1;
     if (reason == NULL || *reason == '\0' || strlen(reason) > 1000)
@@ -215,14 +215,14 @@ int office_documents_expire(struct office_env *env, int *count, struct err *err)
 
     *count = 0;
     if (numbers == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(env->db, &st,
                    "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
                    "date('now') ORDER BY number", err) != 0)
         goto out;
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
         if (json_array_append_new(numbers, office_column_json(st, 0)) != 0) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     if (s != SQLITE_DONE) {
@@ -327,7 +327,7 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
     rc = 0;
     goto out;
 full:
-    err_set(err, "alert export: out of memory or over the output limit");
+    err_setk(err, ERR_INTERNAL, "alert export: out of memory or over the output limit");
 out:
     sqlite3_finalize(st);
     json_decref(arr);
@@ -372,7 +372,7 @@ int office_document_trace(struct office_env *env, const char *number, json_t **o
     t = json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
                   "document_events", events, "trace", person);
     if (t == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     *out = t;

@@ -206,7 +206,7 @@ int office_number_series_set(struct db *db, const struct office_actor *actor,
 {
     struct series_ctx c = { actor, doc_type, pattern, NULL };
 
-    if (office_require(actor, OFFICE_ROLE_ADMIN, "set document number patterns", err) != 0 ||
+    if (office_require(actor, registry_action_roles("numbers.manage"), "set document number patterns", err) != 0 ||
         office_number_pattern_check(pattern, doc_type, actor->office, err) != 0)
         return -1;
     return db_tx_run(db, series_set_tx, &c, err);
@@ -221,7 +221,7 @@ int office_number_series_list(struct db *db, const char *office, json_t **out, s
 
     *out = NULL;
     if (arr == NULL)
-        return err_set(err, "out of memory");
+        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(db, &st,
                    "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1", err) != 0)
         goto out;
@@ -249,7 +249,7 @@ int office_number_series_list(struct db *db, const char *office, json_t **out, s
             goto out;
         }
         if (o == NULL || json_array_append_new(arr, o) != 0) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     }

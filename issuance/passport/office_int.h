@@ -8,6 +8,7 @@
 #include "core/timeutil.h"
 #include "db/sql.h"
 #include "office.h"
+#include "registry/registry.h"
 
 /* Column value as JSON: text, integer or null (new reference). */
 json_t *office_column_json(sqlite3_stmt *st, int i);

@@ -54,7 +54,7 @@ int office_require(const struct office_actor *a, unsigned need, const char *what
                 break;
             n += (size_t)k;
         }
-    return err_set(err, "%s may not %s: needs role %s", a->username, what, names);
+    return err_setk(err, ERR_FORBIDDEN, "%s may not %s: needs role %s", a->username, what, names);
 }
 
 int office_log(struct db *db, const struct office_actor *a, const char *type, json_t *data,
@@ -78,7 +78,7 @@ int office_log(struct db *db, const struct office_actor *a, const char *type, js
         if (objects == NULL || o == NULL || json_array_append_new(objects, o) != 0) {
             json_decref(o);
             va_end(ap);
-            err_set(err, "event %s: out of memory", type);
+            err_setk(err, ERR_INTERNAL, "event %s: out of memory", type);
             goto out;
         }
     }

@@ -89,7 +89,7 @@ static int personalize_check(struct personalization *p, struct err *err)
     const struct office_app *app = &p->app;
 
     if (strcmp(app->status, "approved") != 0 && strcmp(app->status, "qc_failed") != 0)
-        return err_set(err, "personalization refused: application %s is %s; only an approved "
+        return err_setk(err, ERR_CONFLICT, "personalization refused: application %s is %s; only an approved "
                             "application is personalized",
                        p->id, app->status);
 #if OFFICE_HAVE_CHIP
@@ -99,7 +99,7 @@ static int personalize_check(struct personalization *p, struct err *err)
                             "connection (pki_open_db)");
 #endif
     if (app->document_number == NULL)
-        return err_set(err, "personalization refused: application %s has no document number",
+        return err_setk(err, ERR_CONFLICT, "personalization refused: application %s has no document number",
                        p->id);
     return 0;
 }
@@ -204,7 +204,7 @@ static int personalize_chip(struct db *db, struct personalization *p, struct err
     if (chip_personalize(env->pki, &ci, &pkg, err) != 0)
         return err_prefix(err, "personalization: chip");
     if ((p->chip_manifest = json_object()) == NULL) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < pkg.n; i++) {
@@ -213,12 +213,12 @@ static int personalize_chip(struct db *db, struct personalization *p, struct err
                               "application/octet-stream", h, err) != 0)
             goto out;
         if (json_object_set_new(p->chip_manifest, pkg.ef[i].fid, json_string(h)) != 0) {
-            err_set(err, "out of memory");
+            err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
     }
     if (pkg.manifest && json_object_set(p->chip_manifest, "manifest", pkg.manifest) != 0) {
-        err_set(err, "out of memory");
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = 0;
@@ -339,7 +339,7 @@ int office_app_personalize(struct office_env *env, const char *id, json_t **out,
     if (out)
         *out = NULL;
     memset(&p.app, 0, sizeof p.app);
-    if (office_require(&env->actor, OFFICE_ROLE_ISSUANCE_OPERATOR, "personalize documents",
+    if (office_require(&env->actor, registry_action_roles("application.produce"), "personalize documents",
                        err) != 0)
         return -1;
     if (office_app_load(env->db, id, &p.app, err) != 0)
@@ -373,7 +373,7 @@ int office_app_datapage(struct office_env *env, const char *id, unsigned char **
     if (office_app_load(env->db, id, &app, err) != 0)
         return -1;
     if (app.datapage_hash == NULL)
-        err_set(err, "application %s is %s: no data page yet", id, app.status);
+        err_setk(err, ERR_CONFLICT, "application %s is %s: no data page yet", id, app.status);
     else
         rc = registry_blob_get(env->db, env->blobs_dir, app.datapage_hash, pdf, len, err);
     office_app_release(&app);

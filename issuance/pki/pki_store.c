@@ -12,7 +12,8 @@
 
 static int sql_fail(struct pki *p, struct err *err, const char *what)
 {
-    return err_set(err, "pki: %s: %s", what, sqlite3_errmsg(db_handle(p->db)));
+    return err_setk(err, db_error_kind(p->db), "pki: %s: %s", what,
+                    sqlite3_errmsg(db_handle(p->db)));
 }
 
 static void key_ad(const char *serial, char ad[KEY_AD_MAX])

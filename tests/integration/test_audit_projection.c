@@ -76,26 +76,6 @@ static bool column_excluded(const char *t, const char *c)
 
 /* ---- driving civreg ---- */
 
-static char *run_ok(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    char *out;
-    assert_int_equal(civreg_run(in, &r, args), 0);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    return out;
-}
-
-static void chomp(char *s)
-{
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-}
-
 static void write_pw(char *path, const char *name, const char *pw)
 {
     snprintf(path, 4096, "%s/%s.pw", root, name);
@@ -117,7 +97,7 @@ static char *as(const char *user, const char *in, const char *const args[])
     argv[n++] = "--password-file";
     argv[n++] = pw;
     argv[n] = NULL;
-    return run_ok(in, argv);
+    return civreg_run_ok(in, argv);
 }
 
 static char example[8192];
@@ -154,7 +134,7 @@ static void draft(const char *tag, const char *evidence, char *id, size_t size)
 {
     char *out = as("clerk1", record_json(tag, evidence), (const char *[]){ "record", "draft",
                                                                            NULL });
-    chomp(out);
+    text_chomp(out);
     snprintf(id, size, "%s", out);
     free(out);
 }
@@ -189,7 +169,7 @@ static void scan_fixture(void)
         snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
         assert_int_equal(system(cmd), 0);
     }
-    free(run_ok(NULL, (const char *[]){ "scan", "separator", "--office", "HQ", "--year", "1987",
+    free(civreg_run_ok(NULL, (const char *[]){ "scan", "separator", "--office", "HQ", "--year", "1987",
                                         "--volume", "12", "--out", sep, NULL }));
     {
         char *argv[] = { "/usr/bin/pdftoppm", "-r", "150", "-gray", "-png", "-singlefile", sep,
@@ -205,7 +185,7 @@ static void scan_fixture(void)
         memset(pgm + h, 0xff, 240 * 320);
         assert_int_equal(file_write(page, pgm, (size_t)h + 240 * 320), 0);
     }
-    free(run_ok(NULL, (const char *[]){ "scan", "import", "--data", data, "--user", "clerk1",
+    free(civreg_run_ok(NULL, (const char *[]){ "scan", "import", "--data", data, "--user", "clerk1",
                                         "--password-file", pw_c1, dir, NULL }));
 }
 
@@ -308,12 +288,12 @@ static int setup(void **state)
         return -1;
     snprintf(data, sizeof data, "%s/data", root);
     snprintf(copy, sizeof copy, "%s/copy", root);
-    free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
     write_pw(pw_admin, "admin", "nimda-tundra-ferns-61\n");
     write_pw(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
     write_pw(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
     write_pw(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
-    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "admin", "--role", "admin", NULL }));
     free(as("admin", "1krelc-tundra-ferns-61\n",
             (const char *[]){ "user", "add", "--username", "clerk1", "--role", "clerk", NULL }));
@@ -337,10 +317,10 @@ static int setup(void **state)
     assert_int_equal(file_write(path, "\x89PNG\r\n\x1a\n page 112", 18), 0);
     out = as("clerk1", NULL, (const char *[]){ "evidence", "add", path, "--media-type",
                                                "image/png", NULL });
-    chomp(out);
+    text_chomp(out);
     snprintf(evidence, sizeof evidence, "%s", out);
     free(out);
-    out = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
     snprintf(example, sizeof example, "%s", out);
     free(out);
 

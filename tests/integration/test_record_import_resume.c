@@ -30,19 +30,6 @@
 static char *root;
 static char data[4096], jsonl[4096], pw_admin[4096], pw_clerk[4096];
 
-static char *run_ok(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    char *out;
-    assert_int_equal(civreg_run(in, &r, args), 0);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    return out;
-}
-
 /* A made-up name for number K, so that the records are different children. */
 static void name_of(unsigned k, char *out, size_t size)
 {
@@ -71,17 +58,17 @@ static int setup(void **state)
     snprintf(pw_clerk, sizeof pw_clerk, "%s/clerk.pw", root);
     assert_int_equal(file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n")), 0);
     assert_int_equal(file_write(pw_clerk, "1krelc-tundra-ferns-61\n", strlen("1krelc-tundra-ferns-61\n")), 0);
-    free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
+    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "admin", "--role", "admin", NULL }));
-    free(run_ok("1krelc-tundra-ferns-61\n",
+    free(civreg_run_ok("1krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
                                   "clerk,auditor", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));
 
     /* The example record on one line, with a different given name per line,
      * and among them lines that are no record at all and blank lines. */
-    ex = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+    ex = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
     for (char *q = p = ex; *q; q++)
         if (*q != '\n')
             *p++ = *q;
@@ -200,9 +187,9 @@ static void test_killed_import_resumes(void **state)
     assert_int_equal(count("SELECT count(*) FROM record_import_lines"), LINES);
     assert_int_equal(count("SELECT count(DISTINCT line) FROM record_import_lines"), LINES);
     assert_int_equal(count("SELECT count(*) FROM events WHERE type = 'record.draft'"), LINES);
-    free(run_ok(NULL, (const char *[]){ "db", "check", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "db", "check", "--data", data, NULL }));
     {
-        char *v = run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL });
+        char *v = civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL });
         assert_non_null(strstr(v, "ok:"));
         free(v);
     }

@@ -31,26 +31,6 @@ static void must_run(const char *in, struct proc_result *r, const char *const ar
     assert_int_equal(civreg_run(in, r, args), 0);
 }
 
-static char *run_ok(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    char *out;
-    must_run(in, &r, args);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    return out;
-}
-
-static void chomp(char *s)
-{
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-}
-
 static void write_pw(char *path, const char *name, const char *pw)
 {
     snprintf(path, 4096, "%s/%s.pw", root, name);
@@ -59,9 +39,9 @@ static void write_pw(char *path, const char *name, const char *pw)
 
 static char *draft(const char *json)
 {
-    char *id = run_ok(json, (const char *[]){ "record", "draft", "--data", data, "--user",
+    char *id = civreg_run_ok(json, (const char *[]){ "record", "draft", "--data", data, "--user",
                                               "clerk1", "--password-file", pw_c1, NULL });
-    chomp(id);
+    text_chomp(id);
     return id;
 }
 
@@ -73,35 +53,35 @@ static int setup(void **state)
     if (root == NULL)
         return -1;
     snprintf(data, sizeof data, "%s/data", root);
-    free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
     write_pw(pw_admin, "admin", "nimda-tundra-ferns-61\n");
     write_pw(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
     write_pw(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
     write_pw(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
     /* first user: an admin, password on stdin */
-    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "admin", "--role", "admin", NULL }));
-    free(run_ok("1krelc-tundra-ferns-61\n",
+    free(civreg_run_ok("1krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(run_ok("2krelc-tundra-ferns-61\n",
+    free(civreg_run_ok("2krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(run_ok("rartsiger-tundra-ferns-61\n",
+    free(civreg_run_ok("rartsiger-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
                                   "registrar,auditor", "--user", "admin", "--password-file",
                                   pw_admin, NULL }));
     /* evidence: a scanned page */
     snprintf(path, sizeof path, "%s/page-112.png", root);
     assert_int_equal(file_write(path, "\x89PNG\r\n\x1a\n page 112", 18), 0);
-    out = run_ok(NULL, (const char *[]){ "evidence", "add", path, "--media-type", "image/png",
+    out = civreg_run_ok(NULL, (const char *[]){ "evidence", "add", path, "--media-type", "image/png",
                                          "--data", data, "--user", "clerk1", "--password-file",
                                          pw_c1, NULL });
-    chomp(out);
+    text_chomp(out);
     assert_int_equal(strlen(out), 64);
     snprintf(evidence_hash, sizeof evidence_hash, "%s", out);
     free(out);
-    out = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
     {
         /* the example, with the evidence filled in */
         char *p = strstr(out, "\"evidence\": []");
@@ -154,44 +134,44 @@ static void test_passwords(void **state)
                                   "clerk", "--user", "clerk1", "--password-file", pw_c1, NULL },
                 "does not hold the admin role");
     /* a disabled account */
-    free(run_ok("pmet-tundra-ferns-61\n",
+    free(civreg_run_ok("pmet-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "temp", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(run_ok(NULL, (const char *[]){ "user", "disable", "--data", data, "--username", "temp",
+    free(civreg_run_ok(NULL, (const char *[]){ "user", "disable", "--data", data, "--username", "temp",
                                         "--user", "admin", "--password-file", pw_admin, NULL }));
     expect_fail("pmet-tundra-ferns-61\n" "{}",
                 (const char *[]){ "record", "draft", "--data", data, "--user", "temp", NULL },
                 "account disabled");
     /* passwd: old then new on stdin; the key still signs */
-    free(run_ok("2krelc-tundra-ferns-61\n2krelc-new-lagoon-88\n",
+    free(civreg_run_ok("2krelc-tundra-ferns-61\n2krelc-new-lagoon-88\n",
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk2", NULL }));
-    free(run_ok("2krelc-new-lagoon-88\n2krelc-tundra-ferns-61\n",
+    free(civreg_run_ok("2krelc-new-lagoon-88\n2krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk2", NULL }));
     /* an admin resets a forgotten password: a new key, logged; the old
      * password no longer works, the new one signs */
-    free(run_ok("3krelc-tundra-ferns-61\n",
+    free(civreg_run_ok("3krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk3", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
     {
-        char *id = run_ok("3krelc-tundra-ferns-61\n{}", (const char *[]){ "record", "list", "--data",
+        char *id = civreg_run_ok("3krelc-tundra-ferns-61\n{}", (const char *[]){ "record", "list", "--data",
                                                                     data, "--user", "clerk3",
                                                                     NULL });
         free(id);
     }
-    free(run_ok("3krelc-reset-lagoon-88\n",
+    free(civreg_run_ok("3krelc-reset-lagoon-88\n",
                 (const char *[]){ "user", "passwd", "--data", data, "--username", "clerk3", "--user",
                                   "admin", "--password-file", pw_admin, NULL }));
     expect_fail("3krelc-tundra-ferns-61\n", (const char *[]){ "record", "list", "--data", data, "--user",
                                                       "clerk3", NULL },
                 "invalid username or password");
     {
-        char *id = run_ok(rec_json_line_for_reset, (const char *[]){ "record", "draft", "--data",
+        char *id = civreg_run_ok(rec_json_line_for_reset, (const char *[]){ "record", "draft", "--data",
                                                                    data, "--user", "clerk3",
                                                                    NULL });
         free(id);
     }
     {
-        char *out = run_ok(NULL, (const char *[]){ "user", "list", "--data", data, "--user", "reg",
+        char *out = civreg_run_ok(NULL, (const char *[]){ "user", "list", "--data", data, "--user", "reg",
                                                    "--password-file", pw_reg, NULL });
         assert_non_null(strstr(out, "\"temp\""));
         assert_non_null(strstr(out, "\"disabled\": true"));
@@ -203,7 +183,7 @@ static void test_passwords(void **state)
  * the same example entry several times). */
 static void resolve_all(const char *id)
 {
-    char *out = run_ok(NULL, (const char *[]){ "duplicates", "list", id, "--data", data,
+    char *out = civreg_run_ok(NULL, (const char *[]){ "duplicates", "list", id, "--data", data,
                                                "--user", "reg", "--password-file", pw_reg, NULL });
     char *p = out;
     while ((p = strstr(p, "\"record_id\": \"")) != NULL) {
@@ -214,7 +194,7 @@ static void resolve_all(const char *id)
         snprintf(a, sizeof a, "%.*s", (int)strcspn(p + 14, "\""), p + 14);
         snprintf(b, sizeof b, "%.*s", (int)strcspn(o + 13, "\""), o + 13);
         if (st && st < end)
-            free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", a, b, "--distinct",
+            free(civreg_run_ok(NULL, (const char *[]){ "duplicates", "resolve", a, b, "--distinct",
                                                 "--reason", "different entries of the test",
                                                 "--data", data, "--user", "reg",
                                                 "--password-file", pw_reg, NULL }));
@@ -255,7 +235,7 @@ static void test_lifecycle(void **state)
         assert_non_null(strstr(r.err, "1 field differs"));
         proc_result_free(&r);
     }
-    free(run_ok(rec_json, (const char *[]){ "record", "verify", id, "--data", data, "--user",
+    free(civreg_run_ok(rec_json, (const char *[]){ "record", "verify", id, "--data", data, "--user",
                                             "clerk2", "--password-file", pw_c2, NULL }));
     /* only a registrar registers */
     expect_fail(NULL,
@@ -263,7 +243,7 @@ static void test_lifecycle(void **state)
                                   "--password-file", pw_c2, NULL },
                 "does not hold the registrar role");
     resolve_all(id);
-    out = run_ok(NULL, (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
                                          "--password-file", pw_reg, NULL });
     assert_non_null(strstr(out, "\"registration_number\": \"HQ/"));
     {
@@ -284,23 +264,23 @@ static void test_lifecycle(void **state)
                                   "--data", data, "--user", "clerk1", "--password-file", pw_c1,
                                   NULL },
                 "only a registrar");
-    out = run_ok(mismatched, (const char *[]){ "record", "correct", id, "--reason",
+    out = civreg_run_ok(mismatched, (const char *[]){ "record", "correct", id, "--reason",
                                                "district misread", "--evidence", evidence_hash,
                                                "--data", data, "--user", "reg",
                                                "--password-file", pw_reg, NULL });
     assert_string_equal(out, "2\n");
     free(out);
-    out = run_ok(NULL, (const char *[]){ "record", "show", id, "--version", "1", "--data", data,
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "show", id, "--version", "1", "--data", data,
                                          "--user", "clerk1", "--password-file", pw_c1, NULL });
     assert_non_null(strstr(out, "\"Kisumu Central\""));
     free(out);
-    out = run_ok(NULL, (const char *[]){ "person", "show", registered_uin, "--data", data,
+    out = civreg_run_ok(NULL, (const char *[]){ "person", "show", registered_uin, "--data", data,
                                          "--user", "clerk1", "--password-file", pw_c1, NULL });
     assert_non_null(strstr(out, "\"Kisumu East\""));
     assert_non_null(strstr(out, "\"signature_valid\": true"));
     assert_null(strstr(out, "\"signature_valid\": false"));
     free(out);
-    out = run_ok(NULL, (const char *[]){ "record", "history", id, "--data", data, "--user",
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "history", id, "--data", data, "--user",
                                          "clerk2", "--password-file", pw_c2, NULL });
     assert_non_null(strstr(out, "\"record.correct\""));
     assert_non_null(strstr(out, "district misread"));
@@ -311,36 +291,36 @@ static void test_lifecycle(void **state)
      * again resembles the registered record: registration waits until a
      * registrar has resolved the pair */
     id = draft(rec_json);
-    free(run_ok(rec_json, (const char *[]){ "record", "verify", id, "--data", data, "--user",
+    free(civreg_run_ok(rec_json, (const char *[]){ "record", "verify", id, "--data", data, "--user",
                                             "clerk2", "--password-file", pw_c2, NULL }));
     expect_fail(NULL,
                 (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
                                   "--password-file", pw_reg, NULL },
                 "unresolved possible duplicate");
-    free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", id, registered_id, "--distinct",
+    free(civreg_run_ok(NULL, (const char *[]){ "duplicates", "resolve", id, registered_id, "--distinct",
                                         "--reason", "a second child of the same name",
                                         "--data", data, "--user", "reg", "--password-file",
                                         pw_reg, NULL }));
     resolve_all(id);
-    free(run_ok(NULL, (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
+    free(civreg_run_ok(NULL, (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
                                         "--password-file", pw_reg, NULL }));
     free(id);
     id = draft(rec_json);
     snprintf(draft_id, sizeof draft_id, "%s", id);
     free(id);
-    out = run_ok(NULL, (const char *[]){ "record", "list", "--status", "registered", "--data",
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "list", "--status", "registered", "--data",
                                          data, "--user", "clerk1", "--password-file", pw_c1, NULL });
     assert_non_null(strstr(out, registered_id));
     assert_null(strstr(out, draft_id));
     free(out);
     /* dates of birth: the example child was born on 1987-03-12 */
-    out = run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-12",
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-12",
                                          "--born-to", "1987-03-12", "--data", data, "--user",
                                          "clerk1", "--password-file", pw_c1, NULL });
     assert_non_null(strstr(out, registered_id));
     assert_non_null(strstr(out, draft_id));
     free(out);
-    out = run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-13", "--data",
+    out = civreg_run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-13", "--data",
                                          data, "--user", "clerk1", "--password-file", pw_c1, NULL });
     assert_null(strstr(out, registered_id));
     assert_null(strstr(out, draft_id));
@@ -355,28 +335,28 @@ static void test_audit_clean_trace_bundle(void **state)
 {
     char *out, key[80], bundle[4096];
     (void)state;
-    out = run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL });
     assert_non_null(strstr(out, "ok: "));
     free(out);
-    out = run_ok(NULL, (const char *[]){ "audit", "trace", registered_uin, "--data", data, NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "audit", "trace", registered_uin, "--data", data, NULL });
     assert_non_null(strstr(out, "\"inclusion_proof\""));
     assert_non_null(strstr(out, evidence_hash));
     assert_null(strstr(out, "\"signature_valid\": false"));
     free(out);
-    out = run_ok(NULL, (const char *[]){ "audit", "head", "--data", data, NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "audit", "head", "--data", data, NULL });
     {
         char *k = strstr(out, "\"office_public_key\": \"");
         assert_non_null(k);
         snprintf(key, sizeof key, "%.64s", k + 22);
     }
     free(out);
-    free(run_ok(NULL, (const char *[]){ "audit", "proof", "--consistency", "3", "--data", data,
+    free(civreg_run_ok(NULL, (const char *[]){ "audit", "proof", "--consistency", "3", "--data", data,
                                         NULL }));
     snprintf(bundle, sizeof bundle, "%s/bundle.json", root);
-    free(run_ok(NULL, (const char *[]){ "audit", "export", registered_uin, "--out", bundle,
+    free(civreg_run_ok(NULL, (const char *[]){ "audit", "export", registered_uin, "--out", bundle,
                                         "--data", data, NULL }));
     /* offline: no --data at all */
-    out = run_ok(NULL, (const char *[]){ "audit", "verify-bundle", bundle, "--office-key", key,
+    out = civreg_run_ok(NULL, (const char *[]){ "audit", "verify-bundle", bundle, "--office-key", key,
                                          NULL });
     assert_non_null(strstr(out, "ok: "));
     free(out);
@@ -511,7 +491,7 @@ static void test_tamper(void **state)
 
     /* and the clean copy still verifies */
     copy_data(t);
-    free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", t, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", t, NULL }));
 }
 
 /* ---- kill -9 in the middle of a 10,000-record import ---- */
@@ -557,7 +537,7 @@ static void test_kill_during_import(void **state)
     while (n_ids < 3000 && proc_read_line(fd, line, sizeof line, 60) == 0) {
         char *sp = strrchr(line, ' ');
         assert_non_null(strstr(line, "committed "));
-        chomp(sp + 1);
+        text_chomp(sp + 1);
         ids[n_ids++] = strdup(sp + 1);
     }
     assert_int_equal(n_ids, 3000);
@@ -569,14 +549,14 @@ static void test_kill_during_import(void **state)
         char *sp = strrchr(line, ' ');
         if (sp == NULL || strncmp(line, "committed ", 10) != 0)
             break;
-        chomp(sp + 1);
+        text_chomp(sp + 1);
         ids[n_ids++] = strdup(sp + 1);
     }
     close(fd);
     free(one);
 
-    free(run_ok(NULL, (const char *[]){ "db", "check", "--data", data, NULL }));
-    free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "db", "check", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL }));
     {
         char path[4096];
         sqlite3 *h = NULL;

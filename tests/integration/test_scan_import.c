@@ -34,19 +34,6 @@ static const char *at(const char *name)
     return p[k];
 }
 
-static char *run_ok(const char *in, const char *const *args)
-{
-    struct proc_result r;
-    char *out;
-    assert_int_equal(civreg_run(in, &r, args), 0);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    return out;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -58,11 +45,11 @@ static int setup(void **state)
     snprintf(pw_clerk, sizeof pw_clerk, "%s/clerk.pw", root);
     file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n"));
     file_write(pw_clerk, "krelc-tundra-ferns-61\n", strlen("krelc-tundra-ferns-61\n"));
-    free(run_ok(NULL, (const char *[]){ "init", "--data", data, "--office", "HQ", "--office-name",
+    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, "--office", "HQ", "--office-name",
                                         "Head office", NULL }));
-    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "admin", "--role", "admin", NULL }));
-    free(run_ok("krelc-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
+    free(civreg_run_ok("krelc-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
                                                       "clerk1", "--role", "clerk", "--user", "admin",
                                                       "--password-file", pw_admin, NULL }));
     return 0;
@@ -127,8 +114,8 @@ static void check_volume_numbering(void)
 
 static void audit_clean(void)
 {
-    free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL }));
-    free(run_ok(NULL, (const char *[]){ "db", "check", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "db", "check", "--data", data, NULL }));
 }
 
 /* A small page: a barcode and some text. */
@@ -173,7 +160,7 @@ static void test_import_volumes_and_bad_files(void **state)
     (void)state;
     mkdir(at("batch1"), 0700);
     /* The real separator sheet, printed by civreg and scanned at 150 dpi. */
-    free(run_ok(NULL, (const char *[]){ "scan", "separator", "--office", "HQ", "--year", "1987",
+    free(civreg_run_ok(NULL, (const char *[]){ "scan", "separator", "--office", "HQ", "--year", "1987",
                                         "--volume", "12", "--out", at("sep.pdf"), NULL }));
     {
         char prefix[4200];
@@ -276,7 +263,7 @@ static void test_import_volumes_and_bad_files(void **state)
      * refers to it: register reference + entry number, file as evidence. */
     {
         json_error_t je;
-        char *out = run_ok(NULL, (const char *[]){ "scan", "volumes", "--data", data, "--json", NULL });
+        char *out = civreg_run_ok(NULL, (const char *[]){ "scan", "volumes", "--data", data, "--json", NULL });
         json_t *vols = json_loads(out, 0, &je), *pages, *page, *rec, *reg;
         char *rec_text, *id, *shown;
         free(out);
@@ -285,7 +272,7 @@ static void test_import_volumes_and_bad_files(void **state)
         assert_string_equal(json_string_value(json_object_get(json_array_get(vols, 0), "id")), "HQ|1987|12");
         assert_int_equal(jint(json_array_get(vols, 0), "pages"), 3);
         json_decref(vols);
-        out = run_ok(NULL, (const char *[]){ "scan", "pages", "--data", data, "--volume", "HQ|1987|12",
+        out = civreg_run_ok(NULL, (const char *[]){ "scan", "pages", "--data", data, "--volume", "HQ|1987|12",
                                              "--json", NULL });
         pages = json_loads(out, 0, &je);
         free(out);
@@ -294,7 +281,7 @@ static void test_import_volumes_and_bad_files(void **state)
         assert_string_equal(json_string_value(json_object_get(json_array_get(pages, 1), "file_name")), "page-2.png");
         assert_string_equal(json_string_value(json_object_get(json_array_get(pages, 2), "file_name")), "page-3.png");
         assert_string_equal(json_string_value(json_object_get(json_array_get(pages, 3), "file_name")), "page-10.png");
-        out = run_ok(NULL, (const char *[]){ "scan", "page", "--data", data,
+        out = civreg_run_ok(NULL, (const char *[]){ "scan", "page", "--data", data,
                                              json_string_value(json_object_get(json_array_get(pages, 2), "id")),
                                              NULL });
         page = json_loads(out, 0, &je);
@@ -303,7 +290,7 @@ static void test_import_volumes_and_bad_files(void **state)
         reg = json_object_get(page, "register");
         assert_string_equal(json_string_value(json_object_get(reg, "volume")), "12");
         assert_int_equal(jint(reg, "page"), 2);
-        out = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+        out = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
         rec = json_loads(out, 0, &je);
         free(out);
         assert_non_null(rec);
@@ -312,10 +299,10 @@ static void test_import_volumes_and_bad_files(void **state)
         json_object_set_new(rec, "register", reg);
         json_object_set(rec, "evidence", json_object_get(page, "evidence"));
         rec_text = json_dumps(rec, JSON_COMPACT);
-        id = run_ok(rec_text, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
+        id = civreg_run_ok(rec_text, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
                                                 "--password-file", pw_clerk, NULL });
         id[strcspn(id, "\n")] = 0;
-        shown = run_ok(NULL, (const char *[]){ "record", "show", id, "--data", data, "--user",
+        shown = civreg_run_ok(NULL, (const char *[]){ "record", "show", id, "--data", data, "--user",
                                                "clerk1", "--password-file", pw_clerk, NULL });
         assert_non_null(strstr(shown, json_string_value(json_object_get(page, "file_hash"))));
         free(shown);
@@ -328,7 +315,7 @@ static void test_import_volumes_and_bad_files(void **state)
     audit_clean();
 
     /* A user without the clerk role may not import. */
-    free(run_ok("rotidua-tundra-ferns-61\n",
+    free(civreg_run_ok("rotidua-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "aud", "--role",
                                   "auditor", "--user", "admin", "--password-file", pw_admin, NULL }));
     assert_int_equal(civreg_run("rotidua-tundra-ferns-61\n", &r, (const char *[]){ "scan", "import",

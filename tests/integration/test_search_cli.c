@@ -26,26 +26,6 @@ static void must_run(const char *in, struct proc_result *r, const char *const ar
     assert_int_equal(civreg_run(in, r, args), 0);
 }
 
-static char *run_ok(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    char *out;
-    must_run(in, &r, args);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    return out;
-}
-
-static void chomp(char *s)
-{
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-}
-
 static void pwfile(char *path, const char *name, const char *pw)
 {
     (void)snprintf(path, 4096, "%s/%s.pw", root, name);
@@ -63,19 +43,19 @@ static int setup(void **state)
     pwfile(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
     pwfile(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
     pwfile(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
-    free(run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data,
+    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
+    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data,
                                                        "--username", "admin", "--role", "admin",
                                                        NULL }));
-    free(run_ok("1krelc-tundra-ferns-61\n",
+    free(civreg_run_ok("1krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));
-    free(run_ok("2krelc-tundra-ferns-61\n",
+    free(civreg_run_ok("2krelc-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
                                   "clerk", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));
-    free(run_ok("rartsiger-tundra-ferns-61\n",
+    free(civreg_run_ok("rartsiger-tundra-ferns-61\n",
                 (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
                                   "registrar", "--user", "admin", "--password-file", pw_admin,
                                   NULL }));
@@ -93,7 +73,7 @@ static int teardown(void **state)
 /* The example record with the child's names, birth date and entry. */
 static char *record(const char *given, const char *family, const char *date, int entry)
 {
-    char *ex = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+    char *ex = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
     json_t *v = json_loads(ex, 0, NULL), *child, *birth;
     char *out;
     assert_non_null(v);
@@ -115,9 +95,9 @@ static char *draft(const char *rec, char *id, size_t size)
     char *in = malloc(n + 64);
     char *out;
     (void)snprintf(in, n + 64, "%s", rec);
-    out = run_ok(in, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
+    out = civreg_run_ok(in, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
                                        "--password-file", pw_c1, NULL });
-    chomp(out);
+    text_chomp(out);
     (void)snprintf(id, size, "%s", out);
     free(out);
     free(in);
@@ -126,7 +106,7 @@ static char *draft(const char *rec, char *id, size_t size)
 
 static void verify(const char *id, const char *rec)
 {
-    free(run_ok(rec, (const char *[]){ "record", "verify", id, "--data", data, "--user",
+    free(civreg_run_ok(rec, (const char *[]){ "record", "verify", id, "--data", data, "--user",
                                        "clerk2", "--password-file", pw_c2, NULL }));
 }
 
@@ -148,7 +128,7 @@ static json_t *search(const char *const words[])
     for (size_t i = 0; words[i] && k < 23; i++)
         args[k++] = words[i];
     args[k] = NULL;
-    out = run_ok(NULL, args);
+    out = civreg_run_ok(NULL, args);
     v = json_loads(out, 0, NULL);
     free(out);
     assert_non_null(v);
@@ -201,7 +181,7 @@ static void test_search_and_duplicates(void **state)
     assert_non_null(strstr(r.err, a));
     proc_result_free(&r);
 
-    out = run_ok(NULL, (const char *[]){ "duplicates", "list", b, "--data", data, "--user",
+    out = civreg_run_ok(NULL, (const char *[]){ "duplicates", "list", b, "--data", data, "--user",
                                          "clerk1", "--password-file", pw_c1, NULL });
     assert_non_null(strstr(out, a));
     assert_non_null(strstr(out, "\"open\""));
@@ -219,7 +199,7 @@ static void test_search_and_duplicates(void **state)
     assert_int_equal(r.status, 2);
     proc_result_free(&r);
 
-    free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", b, a, "--same", "--reason",
+    free(civreg_run_ok(NULL, (const char *[]){ "duplicates", "resolve", b, a, "--same", "--reason",
                                         "the same entry, copied into the 1990 register",
                                         "--data", data, "--user", "reg", "--password-file",
                                         pw_reg, NULL }));
@@ -240,16 +220,16 @@ static void test_search_and_duplicates(void **state)
     r = reg(c);
     assert_int_equal(r.status, 1);
     proc_result_free(&r);
-    free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", c, a, "--distinct", "--reason",
+    free(civreg_run_ok(NULL, (const char *[]){ "duplicates", "resolve", c, a, "--distinct", "--reason",
                                         "twin sister, birth order 2 on the same page", "--data",
                                         data, "--user", "reg", "--password-file", pw_reg,
                                         NULL }));
     {
         /* C also resembles B (both resemble A) */
-        out = run_ok(NULL, (const char *[]){ "duplicates", "list", c, "--data", data, "--user",
+        out = civreg_run_ok(NULL, (const char *[]){ "duplicates", "list", c, "--data", data, "--user",
                                              "reg", "--password-file", pw_reg, NULL });
         if (strstr(out, "\"open\""))
-            free(run_ok(NULL, (const char *[]){ "duplicates", "resolve", c, b, "--distinct",
+            free(civreg_run_ok(NULL, (const char *[]){ "duplicates", "resolve", c, b, "--distinct",
                                                 "--reason", "twin sister", "--data", data,
                                                 "--user", "reg", "--password-file", pw_reg,
                                                 NULL }));
@@ -260,10 +240,10 @@ static void test_search_and_duplicates(void **state)
     proc_result_free(&r);
 
     /* the resolutions are signed events the audit accepts */
-    out = run_ok(NULL, (const char *[]){ "audit", "trace", b, "--data", data, NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "audit", "trace", b, "--data", data, NULL });
     assert_non_null(strstr(out, "record.duplicate"));
     free(out);
-    free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL }));
 
     /* searching by registration number, UIN, status, parents */
     res = search((const char *[]){ "status:registered", "mother:grace", "place:kisumu", NULL });
@@ -297,7 +277,7 @@ static void test_search_errors(void **state)
                                          "--password-file", pw_c1, "--reindex", NULL });
     assert_int_equal(r.status, 1); /* a clerk may not rebuild the index */
     proc_result_free(&r);
-    free(run_ok(NULL, (const char *[]){ "search", "--data", data, "--user", "reg",
+    free(civreg_run_ok(NULL, (const char *[]){ "search", "--data", data, "--user", "reg",
                                         "--password-file", pw_reg, "--reindex", NULL }));
 }
 

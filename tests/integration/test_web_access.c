@@ -292,13 +292,13 @@ static void test_access_matrix(void **state)
         assert_int_equal(http_request(port, rt->method, path,
                                       changes ? "Content-Type: application/json\r\n" : NULL,
                                       changes ? "{}" : NULL, changes ? 2 : 0, &r), 0);
-        if (rt->roles == WEB_PUBLIC)
+        if (rt->action == NULL)
             assert_true(r.status != 401 && r.status != 403 && r.status != 303);
         else
             assert_int_equal(r.status, (rt->flags & WEB_PAGE) ? 303 : 401);
         http_response_free(&r);
         for (size_t i = 0; i < nlogins; i++) {
-            bool allowed = rt->roles == WEB_PUBLIC || (rt->roles & logins[i].roles) != 0;
+            bool allowed = rt->action == NULL || (web_route_roles(rt) & logins[i].roles) != 0;
             snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
                      logins[i].cookie, logins[i].csrf);
             assert_int_equal(http_request(port, rt->method, path, hdr, changes ? "{}" : NULL,
@@ -1246,7 +1246,7 @@ static void test_admin_reads_no_personal_data(void **state)
         for (const struct web_route *rt = web_routes; rt->method != NULL; rt++)
             if (strcmp(rt->method, "GET") == 0 && strcmp(rt->path, pat) == 0) {
                 known = true;
-                assert_int_equal(rt->roles & WEB_ROLE_ADMIN, 0);
+                assert_int_equal(web_route_roles(rt) & WEB_ROLE_ADMIN, 0);
             }
         if (!known)
             continue; /* built without that module */
@@ -1265,6 +1265,85 @@ static void test_admin_reads_no_personal_data(void **state)
     http_response_free(&r);
 }
 
+/* Each failure answers the status of its kind, decided where it is raised:
+ * a registry refusal by role is 403 (not 422), an unknown id 404, a
+ * database failure 500 with a reference and none of its detail. */
+static void test_error_kinds(void **state)
+{
+    struct login *clerk = login_of("clerk");
+    struct http_response r;
+    char path[256], code[64], dbpath[4200];
+    json_t *cur, *body, *j;
+    char *text;
+    sqlite3 *db;
+    (void)state;
+
+    /* A clerk may correct drafts, not a registered record: the registry
+     * refuses by role. */
+    snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
+    assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_body(&r, &cur);
+    http_response_free(&r);
+    json_t *rec = json_deep_copy(json_object_get(cur, "record"));
+    json_object_set_new(json_object_get(rec, "birth"), "time", json_string("00:01"));
+    snprintf(path, sizeof path, "/api/v1/records/%s/corrections", rec_id);
+    body = json_pack("{s:o,s:s}", "record", rec, "reason", "clerk tries a registered record");
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(post_json(clerk, path, text, &r), 0);
+    if (r.status != 403 || strcmp(code_of(&r, code, sizeof code), "forbidden") != 0)
+        fail_msg("clerk correcting a registered record: want 403 forbidden, got %d %s", r.status,
+                 r.body);
+    http_response_free(&r);
+    free(text);
+    json_decref(body);
+    json_decref(cur);
+
+    /* Unknown ids: 404 not_found. */
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/DEMO-R-nobody-here/history",
+                                  clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(code_of(&r, code, sizeof code), "not_found");
+    http_response_free(&r);
+    assert_int_equal(http_request(port, "GET", "/api/v1/volumes/nobody-here/pages",
+                                  clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_response_free(&r);
+
+    /* A storage failure whose SQLite message says "no such" and names a
+     * path: 500 with a reference, and nothing of the message in the body. */
+    snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER probe_fail BEFORE INSERT ON birth_records BEGIN "
+                                  "SELECT RAISE(ABORT, 'no such disk /var/secret/probe-detail'); END",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", clerk->cookie, NULL, 0,
+                                  &r), 0);
+    json_body(&r, &j);
+    http_response_free(&r);
+    body = json_pack("{s:o}", "record", j);
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(post_json(clerk, "/api/v1/records", text, &r), 0);
+    free(text);
+    json_decref(body);
+    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER probe_fail", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    if (r.status != 500 || strcmp(code_of(&r, code, sizeof code), "internal") != 0)
+        fail_msg("a storage failure: want 500 internal, got %d %s", r.status, r.body);
+    json_body(&r, &j);
+    const char *ref = json_string_value(json_object_get(json_object_get(j, "error"), "reference"));
+    assert_non_null(ref);
+    assert_int_equal(strlen(ref), 12);
+    json_decref(j);
+    assert_null(strstr(r.body, "probe-detail"));
+    assert_null(strstr(r.body, "/var/secret"));
+    assert_null(strstr(r.body, "db:"));
+    assert_null(strstr(r.body, "birth_records"));
+    http_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1276,6 +1355,7 @@ int main(void)
         cmocka_unit_test(test_deceased_enrolment),
         cmocka_unit_test(test_head_downloads),
         cmocka_unit_test(test_admin_reads_no_personal_data),
+        cmocka_unit_test(test_error_kinds),
     };
     return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
 }

@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,6 +10,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "support.h"
 
@@ -202,4 +207,26 @@ int civreg_run(const char *in, struct proc_result *r, const char *const args[])
     }
     argv[n] = NULL;
     return proc_run((char *const *)argv, in, in ? strlen(in) : 0, 300, r);
+}
+
+char *civreg_run_ok(const char *in, const char *const args[])
+{
+    struct proc_result r;
+    char *out;
+
+    assert_int_equal(civreg_run(in, &r, args), 0);
+    if (r.status != 0)
+        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
+    out = r.out;
+    r.out = NULL;
+    proc_result_free(&r);
+    return out;
+}
+
+void text_chomp(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
 }

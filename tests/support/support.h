@@ -34,6 +34,13 @@ int proc_wait(pid_t pid, int timeout_s);
  * array of strings, without argv[0]). */
 int civreg_run(const char *in, struct proc_result *r, const char *const args[]);
 
+/* Run civreg with ARGS and IN on stdin; the test fails (cmocka) unless it
+ * exits 0. Returns its stdout (caller frees). */
+char *civreg_run_ok(const char *in, const char *const args[]);
+
+/* Cut trailing newlines (\n, \r) off S in place. */
+void text_chomp(char *s);
+
 /* One HTTP/1.1 request to 127.0.0.1:PORT; BODY may be NULL. The response is
  * split into status, headers and body (all malloc'd). EXTRA_HEADERS is
  * "Name: value\r\n" lines or NULL. */

@@ -8,6 +8,18 @@ export function setCsrf(token) {
   csrf = token || '';
 }
 
+// The actions of the access policy (docs/access.md) the signed-in user may
+// take, sent with the session: screens show only what may(action) allows.
+let actions = new Set();
+
+export function setActions(list) {
+  actions = new Set(list || []);
+}
+
+export function may(action) {
+  return actions.has(action);
+}
+
 // For requests made without fetch (upload progress needs XMLHttpRequest).
 export function csrfToken() {
   return csrf;

@@ -1,7 +1,7 @@
 // civreg UI: entry point. The server names the screen in <body data-page>;
 // this module loads the strings for the user's language, draws the header
 // and hands the main area to the screen's module.
-import { api, setCsrf } from './api.js';
+import { api, setCsrf, setActions, may } from './api.js';
 import { h, name, clear } from './dom.js';
 import { has, loadStrings, t, currentLang, languages } from './i18n.js';
 
@@ -34,16 +34,14 @@ const screens = {
   compare: () => import('./pages/compare.js'),
 };
 
-// Navigation: only the screens the user's roles may open.
+// Navigation: only the screens the user may open (the action each needs).
 const NAV = [
-  ['/records', 'nav.records', ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor']],
-  ['/volumes', 'nav.volumes', ['clerk', 'registrar', 'auditor']],
-  ['/audit', 'nav.audit', ['auditor', 'registrar']],
-  ['/admin/users', 'nav.users', ['admin', 'auditor']],
-  ['/passport', 'nav.passport', ['enrolment_officer', 'approver', 'issuance_operator', 'auditor']],
+  ['/records', 'nav.records', 'record.read'],
+  ['/volumes', 'nav.volumes', 'scan.read'],
+  ['/audit', 'nav.audit', 'audit.trace'],
+  ['/admin/users', 'nav.users', 'user.list'],
+  ['/passport', 'nav.passport', 'application.read'],
 ];
-
-const SEARCH_ROLES = ['clerk', 'registrar', 'enrolment_officer', 'approver', 'auditor'];
 
 function chrome(session) {
   const nav = clear(document.getElementById('nav'));
@@ -51,10 +49,10 @@ function chrome(session) {
   document.getElementById('foot').textContent = t('app.footer');
   if (!session) return;
   nav.append(h('a', { href: '/' }, t('nav.home')));
-  for (const [href, key, roles] of NAV)
-    if (session.roles.some((r) => roles.includes(r))) nav.append(h('a', { href }, t(key)));
+  for (const [href, key, action] of NAV)
+    if (may(action)) nav.append(h('a', { href }, t(key)));
   // The search box: on every screen of a user who may read records.
-  if (session.roles.some((r) => SEARCH_ROLES.includes(r))) {
+  if (may('record.read')) {
     const q = h('input', { type: 'search', name: 'q', id: 'search-q', 'aria-label': t('search.label'),
                            placeholder: t('search.placeholder'), dir: 'auto', maxlength: '1024',
                            value: document.body.dataset.page === 'search' ? new URLSearchParams(location.search).get('q') || '' : '' });
@@ -93,6 +91,7 @@ async function main() {
     try {
       session = await api('GET', '/session');
       setCsrf(session.csrf_token);
+      setActions(session.actions);
     } catch (e) {
       if (e.status === 401) {
         location.assign(signinUrl());

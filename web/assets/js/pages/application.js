@@ -2,13 +2,12 @@
 // roles: approve or reject (approver; never the enrolling officer),
 // personalize and download the data page and chip package, quality
 // control, issue and hand over (issuance operator).
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 
 export async function render(app, { session }) {
   const id = decodeURIComponent(location.pathname.split('/')[3]);
   const a = await api('GET', '/applications/' + encodeURIComponent(id));
-  const roles = new Set(session.roles);
   const msg = h('p', { id: 'action-error', class: 'error', role: 'alert' });
   const reason = h('input', { id: 'reason', placeholder: 'reason' });
   const act = (action, body) => async () => {
@@ -40,11 +39,11 @@ export async function render(app, { session }) {
       ' · booklet ', h('span', { id: 'booklet' }, a.booklet_serial || '')) : '',
     a.mrz ? h('pre', { id: 'mrz', class: 'mrz' }, a.mrz) : '');
   const actions = h('div', { id: 'actions' });
-  if (roles.has('approver') && a.status === 'submitted') {
+  if (may('application.approve') && a.status === 'submitted') {
     actions.append(h('button', { id: 'approve', onclick: act('approve') }, 'Approve'), ' ', reason, ' ',
       h('button', { id: 'reject', onclick: act('reject', () => ({ reason: reason.value })) }, 'Reject'));
   }
-  if (roles.has('issuance_operator')) {
+  if (may('application.produce')) {
     if (a.status === 'approved' || a.status === 'qc_failed')
       actions.append(h('button', { id: 'personalize', onclick: act('personalize') }, 'Personalize'));
     if (a.status === 'personalized')

@@ -1,7 +1,7 @@
 // civreg UI: two possibly duplicate records side by side, each with its
 // scans, fields that differ highlighted. A registrar resolves the pair as the
 // same birth or as two births, with a reason (POST, CSRF token as always).
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
@@ -71,7 +71,7 @@ export async function render(app, { session }) {
       d: t('dup.status.' + pair.status), by: pair.resolved_by || '', reason: pair.reason || '' })));
     return;
   }
-  if (!session.roles.includes('registrar')) return;
+  if (!may('duplicate.resolve')) return;
   const reason = h('textarea', { id: 'dup-reason', required: true, rows: '2', dir: 'auto' });
   const msg = h('p', { class: 'error', role: 'alert', id: 'dup-error' });
   const resolve = async (decision, button) => {

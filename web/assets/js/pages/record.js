@@ -1,6 +1,6 @@
 // civreg UI: one record with its versions and evidence beside it, and the
 // actions the user's roles allow in its state.
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
@@ -19,7 +19,6 @@ export async function render(app, { session }) {
     api('GET', path + (version ? '?version=' + encodeURIComponent(version) : '')),
     api('GET', path + '/history'),
   ]);
-  const roles = session.roles;
   const c = rec.record?.child || {};
   document.title = `${t('title.record')} ${rec.id} · civreg`;
   const title = h('h1', {}, name(`${c.given_names || ''} ${c.family_name || ''}`.trim() || rec.id));
@@ -27,7 +26,7 @@ export async function render(app, { session }) {
     h('span', { class: 'badge ' + rec.status, id: 'record-status' }, t('status.' + rec.status)), ' ',
     h('code', {}, rec.id), ' · ', t('record.version', { n: rec.version, of: rec.versions }),
     rec.registration_number ? [' · ', t('record.regno'), ' ', h('strong', { id: 'regno' }, rec.registration_number)] : [],
-    rec.uin ? [' · UIN ', roles.some((r) => ['registrar', 'enrolment_officer', 'approver', 'auditor'].includes(r))
+    rec.uin ? [' · UIN ', may('person.read')
       ? h('a', { href: '/persons/' + encodeURIComponent(rec.uin), id: 'uin' }, rec.uin) : h('span', { id: 'uin' }, rec.uin)] : []);
 
   const actions = h('div', { class: 'actions', id: 'actions' });
@@ -48,13 +47,13 @@ export async function render(app, { session }) {
       into: closed.into || '', by: closed.by || '', at: closed.at || '', reason: closed.reason || '' }), ' ',
       h('a', { href: '/records/' + encodeURIComponent(closed.into || '') }, t('record.closed.open'))));
   }
-  if (rec.status === 'draft' && keyedByMe && roles.includes('clerk'))
+  if (rec.status === 'draft' && keyedByMe && may('record.verify'))
     notices.push(h('p', { class: 'notice', id: 'own-draft' }, t('record.ownDraft')));
   if (rec.blind)
     notices.push(h('p', { class: 'notice', id: 'blind-note' }, t('record.blind')));
-  if (roles.includes('clerk') && rec.status === 'draft' && !keyedByMe && !closed)
+  if (may('record.verify') && rec.status === 'draft' && !keyedByMe && !closed)
     actions.append(h('a', { class: 'button', href: path + '/verify', id: 'go-verify' }, t('record.verify')));
-  if (roles.includes('registrar') && rec.status === 'verified' && !closed) {
+  if (may('record.register') && rec.status === 'verified' && !closed) {
     const b = h('button', { type: 'button', id: 'register' }, t('record.register'));
     b.addEventListener('click', async () => {
       b.disabled = true;
@@ -69,11 +68,11 @@ export async function render(app, { session }) {
     });
     actions.append(b);
   }
-  if (!closed && !rec.blind && ((roles.includes('registrar')) || (roles.includes('clerk') && rec.status !== 'registered')))
+  if (!closed && !rec.blind && may('record.correct') && (rec.status !== 'registered' || may('record.register')))
     actions.append(h('a', { class: 'button secondary', href: path + '/correct', id: 'go-correct' }, t('record.correct')));
-  if (rec.status === 'registered' && !closed && roles.some((r) => ['clerk', 'registrar'].includes(r)))
+  if (rec.status === 'registered' && !closed && may('extract.issue'))
     actions.append(h('a', { class: 'button secondary', href: path + '/extract', id: 'go-extract' }, t('record.extract')));
-  if (roles.some((r) => ['auditor', 'registrar', 'admin'].includes(r)))
+  if (may('audit.trace'))
     actions.append(h('a', { class: 'button secondary', href: '/audit/' + encodeURIComponent(rec.id), id: 'go-trace' }, t('record.trace')));
 
   const versions = h('ol', { id: 'versions' }, (hist.versions_list || []).map((v) => h('li', {},
@@ -89,7 +88,7 @@ export async function render(app, { session }) {
 
   // Possible duplicates of this record, each opening the side-by-side screen.
   let dupCard = null;
-  if (roles.some((r) => ['clerk', 'registrar', 'auditor'].includes(r))) {
+  if (may('record.duplicates')) {
     const d = await api('GET', path + '/duplicates').catch(() => ({ candidates: [] }));
     const cands = d.candidates || [];
     if (cands.length) {

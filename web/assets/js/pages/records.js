@@ -1,5 +1,5 @@
 // civreg UI: the record list with filters (state, office, dates of birth).
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -21,7 +21,7 @@ export async function render(app, { session }) {
     h('label', { for: 'filter-to' }, t('records.to')), to,
     h('button', { type: 'submit' }, t('records.filter')));
   const header = h('div', { class: 'row' }, h('h1', {}, t('records.title')));
-  if (session.roles.includes('clerk')) header.append(h('a', { class: 'button', href: '/records/new', id: 'new-record' }, t('records.new')));
+  if (may('record.draft')) header.append(h('a', { class: 'button', href: '/records/new', id: 'new-record' }, t('records.new')));
   app.append(header, form);
 
   const q = new URLSearchParams();

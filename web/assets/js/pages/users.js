@@ -1,5 +1,5 @@
 // civreg UI: user administration (administrators; auditors read only).
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { has, t } from '../i18n.js';
 
@@ -13,7 +13,7 @@ function explain(e) {
 }
 
 export async function render(app, { session }) {
-  const admin = session.roles.includes('admin');
+  const admin = may('user.manage');
   const { users } = await api('GET', '/users');
   const msg = h('p', { class: 'error', role: 'alert', id: 'users-error' });
   // One card, filled for the user whose roles or password the admin

@@ -1,13 +1,13 @@
 // civreg UI: the pages of a volume, with their quality flags; clerks open
 // a page to key records from it.
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 
 export async function render(app, { session }) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
   const r = await api('GET', '/volumes/' + encodeURIComponent(id) + '/pages');
-  const clerk = session.roles.includes('clerk');
+  const clerk = may('record.draft');
   const grid = h('div', { class: 'pages-grid', id: 'pages' });
   for (const p of r.pages) {
     const pid = encodeURIComponent(p.id);

@@ -1,5 +1,5 @@
 // civreg UI: imported register volumes.
-import { api } from '../api.js';
+import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -10,7 +10,7 @@ export async function render(app, { session }) {
     h('td', {}, String(v.year)), h('td', {}, name(v.volume)), h('td', {}, String(v.pages)),
     h('td', {}, String(v.flagged_pages)), h('td', {}, v.created_at || '')));
   app.append(h('h1', {}, t('volumes.title')),
-    session.roles.includes('clerk') ? h('p', {}, h('a', { href: '/scans/upload', id: 'to-upload' }, t('upload.title'))) : null,
+    may('scan.import') ? h('p', {}, h('a', { href: '/scans/upload', id: 'to-upload' }, t('upload.title'))) : null,
     rows.length ? h('table', { id: 'volumes' },
       h('thead', {}, h('tr', {}, ['volumes.office', 'volumes.year', 'volumes.volume', 'volumes.pages',
         'volumes.flagged', 'volumes.created'].map((k) => h('th', {}, t(k))))),
