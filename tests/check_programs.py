@@ -46,6 +46,9 @@ PROGRAMS = {
     "gcc", "cc", "make", "curl", "python3", "wrk", "pdftoppm", "pdftotext", "pdffonts",
     "pdfinfo", "convert", "identify", "xxd", "qrencode", "node", "npm", "chromium",
     "pcscd", "flock",
+    # the national tier's tests: the PostgreSQL server and client (postgresql), run as its
+    # own user (runuser, util-linux; chown, coreutils)
+    "psql", "runuser", "chown",
 }
 
 # Names that look like commands but are not programs from a package.
@@ -63,6 +66,8 @@ NOT_PROGRAMS = {
     "civreg",
     # deps.sh runs it only when it is present and deps.sh is not run as root
     "sudo",
+    # words of a shell parameter message (${4:?standby needs the primary folder})
+    "needs",
 }
 
 
@@ -308,9 +313,11 @@ def scan(src):
 def deps_packages(src):
     text = open(os.path.join(src, "install", "deps.sh"), encoding="utf-8").read()
     pkgs, conditional = set(), {}
-    for m in re.finditer(r"packages\+?=\(([^)]*)\)", text):
+    # comments are stripped first: a ")" in one must not end the list
+    code = "\n".join(strip_comment(line) for line in text.split("\n"))
+    for m in re.finditer(r"packages\+?=\(([^)]*)\)", code):
         for line in m.group(1).split("\n"):
-            pkgs.update(w for w in strip_comment(line).split() if WORD.match(w) or "-" in w)
+            pkgs.update(w for w in line.split() if WORD.match(w) or "-" in w)
     for m in re.finditer(r"command -v (\S+)[^\n|]*\|\|\s*packages\+=\((\S+)\)", text):
         conditional[m.group(1)] = m.group(2)
     return pkgs, conditional
