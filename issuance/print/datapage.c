@@ -144,7 +144,8 @@ static void viz_date(const struct mrz_date *dt, char out[16])
 {
     static const char *const months[12] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                             "JUL", "AUG", "SEP", "OCT", "NOV", "DEC" };
-    snprintf(out, 16, "%02d %s %04d", dt->day, months[dt->month - 1], dt->year);
+    /* cannot truncate: a validated date, 3-letter month: 11 characters */
+    (void)snprintf(out, 16, "%02d %s %04d", dt->day, months[dt->month - 1], dt->year);
 }
 
 static int same_yymmdd(const struct mrz_date *a, const struct mrz_date *b)
