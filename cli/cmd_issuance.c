@@ -696,15 +696,22 @@ static int doc_office(int argc, char **argv, int what)
     if (what == 0 && o.evidence) {
         /* comma-separated blob hashes (see `civreg evidence add`) */
         char *copy = strdup(o.evidence), *p = copy;
+        bool bad = copy == NULL; /* an evidence hash that could not be added */
         ev = json_array();
+        bad |= ev == NULL;
         while (p && *p) {
             char *comma = strchr(p, ',');
             if (comma)
                 *comma = '\0';
-            json_array_append_new(ev, json_string(p));
+            bad |= json_array_append_new(ev, json_string(p)) != 0;
             p = comma ? comma + 1 : NULL;
         }
         free(copy);
+        if (bad) {
+            json_decref(ev);
+            fprintf(stderr, "civreg %s: out of memory\n", cmd);
+            return EXIT_FAIL;
+        }
     }
     if ((rc = office_open(cmd, &o, false, &os)) != 0) {
         json_decref(ev);

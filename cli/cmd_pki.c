@@ -216,9 +216,11 @@ static int print_serials(const char *k1, const char *s1, const char *k2, const c
     struct buf b = BUF_INIT(4096);
     int rc = EXIT_OK;
 
+    bool bad = false; /* the second serial could not be added */
+
     if (o && k2)
-        json_object_set_new(o, k2, json_string(s2));
-    if (o == NULL || json_dump_compact(o, &b, &err) != 0)
+        bad |= json_object_set_new(o, k2, json_string(s2)) != 0;
+    if (o == NULL || bad || json_dump_compact(o, &b, &err) != 0)
         rc = EXIT_FAIL;
     else
         printf("%s\n", buf_str(&b));

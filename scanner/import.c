@@ -59,7 +59,8 @@ static int sql_fail(struct importer *im, const char *what, struct err *err)
 static void now_iso(char out[TIME_ISO8601_LEN + 1])
 {
     if (time_iso8601(time(NULL), out) != 0)
-        snprintf(out, TIME_ISO8601_LEN + 1, "1970-01-01T00:00:00Z");
+        /* cannot truncate: a constant of TIME_ISO8601_LEN characters */
+        (void)snprintf(out, TIME_ISO8601_LEN + 1, "1970-01-01T00:00:00Z");
 }
 
 static const char *media_type(enum scan_format f)
@@ -425,7 +426,10 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
         if (insert_page(im, file_hash, p + 1, base_name(r->path), &rows[p], seq, err) != 0)
             goto out;
         if (rows[p].has_volume && !rows[p].separator)
-            json_object_set_new(im->volumes, rows[p].volume_id, json_true());
+            if (json_object_set_new(im->volumes, rows[p].volume_id, json_true()) != 0) {
+                err_setk(err, ERR_INTERNAL, "import: out of memory");
+                goto out;
+            }
     }
     im->sum->files_imported++;
     im->sum->pages_added += r->pages.count;

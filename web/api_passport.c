@@ -355,11 +355,12 @@ int web_api_application_file(struct web_request *rq)
         free(p);
         p = NULL;
         pkg = json_object();
+        bool bad = pkg == NULL; /* a file that could not be added */
         json_object_foreach(man, key, v) {
             unsigned char *ef = NULL;
             size_t eflen = 0;
             if (strcmp(key, "manifest") == 0) {
-                json_object_set(pkg, key, v);
+                bad |= json_object_set(pkg, key, v) != 0;
                 continue;
             }
             if (registry_blob_get(env.db, env.blobs_dir, json_string_value(v), &ef, &eflen,
@@ -369,13 +370,13 @@ int web_api_application_file(struct web_request *rq)
                 return office_failure(rq, &err);
             }
             char *b64 = b64_encode(ef, eflen);
-            json_object_set_new(pkg, key, json_string(b64 ? b64 : ""));
+            bad |= json_object_set_new(pkg, key, json_string(b64 ? b64 : "")) != 0;
             free(b64);
             free(ef);
         }
         json_decref(man);
         {
-            char *s = json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS);
+            char *s = bad ? NULL : json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS);
             snprintf(name, sizeof name, "%s-chip.json", id);
             rc = s ? send_bytes(rq, (unsigned char *)s, strlen(s), "application/json", name)
                    : web_send_error(rq->conn, 500, "internal", "out of memory");
