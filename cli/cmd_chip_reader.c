@@ -306,7 +306,8 @@ int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bo
         return err_set(err, "chip read-back: no document signer, so no chip to read");
     if (mkdtemp(tmp) == NULL)
         return err_set(err, "chip read-back: cannot create a temporary folder");
-    snprintf(pkgdir, sizeof pkgdir, "%s/pkg", tmp);
+    /* cannot truncate: TMP is a fixed 21-character template */
+    (void)snprintf(pkgdir, sizeof pkgdir, "%s/pkg", tmp);
     if (office_app_show(env, id, &app, err) != 0 ||
         office_app_chip_package(env, id, pkgdir, err) != 0)
         goto out;

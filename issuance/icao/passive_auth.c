@@ -314,7 +314,8 @@ static void name_str(const X509_NAME *n, char *out, size_t size)
     if (b && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
         len = BIO_get_mem_data(b, &mem);
         if (len > 0)
-            snprintf(out, size, "%.*s", (int)len, mem);
+            if (snprintf(out, size, "%.*s", (int)len, mem) >= (int)size && size > 4)
+                memcpy(out + size - 4, "...", 4); /* shown shortened, never silently */
     }
     BIO_free(b);
 }
@@ -554,10 +555,10 @@ static void check_ds_country(struct inspection *p)
     ASN1_STRING *as = is >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ns, is)) : NULL;
 
     if (ai && ASN1_STRING_length(ai) < 8)
-        snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai),
+        (void)snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai), /* < 8: fits */
                  (const char *)ASN1_STRING_get0_data(ai));
     if (as && ASN1_STRING_length(as) < 8)
-        snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as),
+        (void)snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as), /* < 8: fits */
                  (const char *)ASN1_STRING_get0_data(as));
     if (ci[0] == '\0' || strcmp(ci, cs) != 0)
         check(&p->r, "ds_country", false,
