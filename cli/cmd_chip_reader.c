@@ -227,7 +227,11 @@ int chip_read_cmd(int argc, char **argv)
         rc = cli_fail("chip read", &err);
         goto out;
     }
-    json_object_set_new(report, "reader", json_string(name));
+    if (json_object_set_new(report, "reader", json_string(name)) != 0) {
+        err_setk(&err, ERR_INTERNAL, "out of memory");
+        rc = cli_fail("chip read", &err);
+        goto out;
+    }
     if (outdir && chip_package_write(&files, outdir, &err) != 0) {
         rc = cli_fail("chip read", &err);
         goto out;
@@ -302,7 +306,8 @@ int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bo
         return err_set(err, "chip read-back: no document signer, so no chip to read");
     if (mkdtemp(tmp) == NULL)
         return err_set(err, "chip read-back: cannot create a temporary folder");
-    snprintf(pkgdir, sizeof pkgdir, "%s/pkg", tmp);
+    /* cannot truncate: TMP is a fixed 21-character template */
+    (void)snprintf(pkgdir, sizeof pkgdir, "%s/pkg", tmp);
     if (office_app_show(env, id, &app, err) != 0 ||
         office_app_chip_package(env, id, pkgdir, err) != 0)
         goto out;
@@ -324,7 +329,11 @@ int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bo
         if (rd_inspect(&t, &o, &files, report, valid, err) != 0)
             goto out;
     }
-    json_object_set_new(*report, "reader", json_string("civreg virtual chip (in-process)"));
+    if (json_object_set_new(*report, "reader", json_string("civreg virtual chip (in-process)"))
+        != 0) {
+        err_setk(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
     rc = 0;
 out:
     if (rc != 0)

@@ -259,8 +259,8 @@ static int office_parse(const char *cmd, const struct cli_command *table, const 
         optname = office_longopts[c - O_DATA].name;
         if (c > O_PWFILE) {
             char key[40];
-            snprintf(key, sizeof key, " %s ", optname);
-            if (strstr(allowed, key) == NULL)
+            if (snprintf(key, sizeof key, " %s ", optname) >= (int)sizeof key ||
+                strstr(allowed, key) == NULL)
                 return cli_usage_error(cmd, "option --%s does not apply here", optname);
         }
         switch (c) {
@@ -555,10 +555,13 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
                 size_t i;
                 json_t *ch;
                 if (rep) {
-                    snprintf(why, sizeof why, "chip read-back failed");
+                    /* cannot truncate: a constant */
+                    (void)snprintf(why, sizeof why, "chip read-back failed");
                     json_array_foreach(json_object_get(rep, "checks"), i, ch) {
                         if (!json_is_true(json_object_get(ch, "valid"))) {
-                            snprintf(why, sizeof why, "chip read-back failed: %s: %.400s",
+                            /* cannot truncate: a check name and at most 400 bytes of
+                             * message in ERR_MSG_MAX + 64 */
+                            (void)snprintf(why, sizeof why, "chip read-back failed: %s: %.400s",
                                      json_string_value(json_object_get(ch, "check")),
                                      json_string_value(json_object_get(ch, "message")));
                             break;
@@ -686,7 +689,8 @@ static int doc_office(int argc, char **argv, int what)
     const char *num = NULL;
     int rc;
 
-    snprintf(cmd, sizeof cmd, "document %s", names[what]);
+    /* cannot truncate: NAMES are short constants */
+    (void)snprintf(cmd, sizeof cmd, "document %s", names[what]);
     rc = office_parse(cmd, document_commands, names[what], allowed[what], npos[what], argc, argv,
                       &o, &num);
     if (rc >= 0)
@@ -696,15 +700,22 @@ static int doc_office(int argc, char **argv, int what)
     if (what == 0 && o.evidence) {
         /* comma-separated blob hashes (see `civreg evidence add`) */
         char *copy = strdup(o.evidence), *p = copy;
+        bool bad = copy == NULL; /* an evidence hash that could not be added */
         ev = json_array();
+        bad |= ev == NULL;
         while (p && *p) {
             char *comma = strchr(p, ',');
             if (comma)
                 *comma = '\0';
-            json_array_append_new(ev, json_string(p));
+            bad |= json_array_append_new(ev, json_string(p)) != 0;
             p = comma ? comma + 1 : NULL;
         }
         free(copy);
+        if (bad) {
+            json_decref(ev);
+            fprintf(stderr, "civreg %s: out of memory\n", cmd);
+            return EXIT_FAIL;
+        }
     }
     if ((rc = office_open(cmd, &o, false, &os)) != 0) {
         json_decref(ev);
@@ -797,7 +808,8 @@ static int booklet_cmd(int argc, char **argv, int what)
     const char *serial = NULL;
     int rc;
 
-    snprintf(cmd, sizeof cmd, "booklet %s", names[what]);
+    /* cannot truncate: NAMES are short constants */
+    (void)snprintf(cmd, sizeof cmd, "booklet %s", names[what]);
     rc = office_parse(cmd, booklet_commands, names[what], allowed[what], npos[what], argc, argv,
                       &o, &serial);
     if (rc >= 0)

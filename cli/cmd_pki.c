@@ -123,7 +123,8 @@ static int parse(const char *name, const char *allowed, bool want_positional, in
     char full[64];
     int c;
 
-    snprintf(full, sizeof full, "pki %s", name);
+    /* cannot truncate: NAME is one of the short pki subcommand names */
+    (void)snprintf(full, sizeof full, "pki %s", name);
     memset(a, 0, sizeof *a);
     a->days = 30;
     optind = 0;
@@ -216,9 +217,11 @@ static int print_serials(const char *k1, const char *s1, const char *k2, const c
     struct buf b = BUF_INIT(4096);
     int rc = EXIT_OK;
 
+    bool bad = false; /* the second serial could not be added */
+
     if (o && k2)
-        json_object_set_new(o, k2, json_string(s2));
-    if (o == NULL || json_dump_compact(o, &b, &err) != 0)
+        bad |= json_object_set_new(o, k2, json_string(s2)) != 0;
+    if (o == NULL || bad || json_dump_compact(o, &b, &err) != 0)
         rc = EXIT_FAIL;
     else
         printf("%s\n", buf_str(&b));
@@ -282,7 +285,8 @@ static int issue(const char *name, enum pki_kind kind, const struct pki_args *a)
     char serial[PKI_SERIAL_MAX], full[64];
     int rc;
 
-    snprintf(full, sizeof full, "pki %s", name);
+    /* cannot truncate: NAME is one of the short pki subcommand names */
+    (void)snprintf(full, sizeof full, "pki %s", name);
     if (pki_alg_parse(a->algorithm, &o.alg, &err) != 0)
         return cli_usage_error(full, "%s", err_msg(&err));
     o.kind = kind;

@@ -75,6 +75,7 @@ static int queue_rows(struct db *db, const char *sql, const struct registry_acto
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *e, *fields = NULL;
         int rounds = 0;
+        bool bad = false; /* the fields could not be added */
         (*count)++;
         if (*count > limit)
             continue;
@@ -86,10 +87,12 @@ static int queue_rows(struct db *db, const char *sql, const struct registry_acto
                       sqlite3_column_int(st, 1), "updated_at", sqlite3_column_text(st, 2),
                       "keyed_by", sqlite3_column_text(st, 3));
         if (e != NULL && fields != NULL)
-            json_object_set_new(e, "fields", fields);
+            bad |= json_object_set_new(e, "fields", fields) != 0;
         else
             json_decref(fields);
-        if (e == NULL || json_array_append_new(out, e) != 0) {
+        if (e == NULL || bad || json_array_append_new(out, e) != 0) {
+            if (bad)
+                json_decref(e);
             err_set(err, "out of memory");
             goto out;
         }
@@ -183,39 +186,43 @@ int registry_work_queues(struct db *db, const struct registry_actor *actor, int 
         goto out;
     }
     /* the office's counts */
-    json_object_set_new(
-        q, "office",
-        json_pack("{s:I, s:I, s:I, s:I, s:I}", "drafts",
-                  (json_int_t)count_of(db,
-                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                       " AND b.status = 'draft' AND ?2 IS NOT NULL",
-                                       actor, &bad, err),
-                  "verified",
-                  (json_int_t)count_of(db,
-                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                       " AND b.status = 'verified' AND ?2 IS NOT NULL"
-                                       " AND NOT EXISTS (SELECT 1 FROM dup_candidates d WHERE"
-                                       " d.status = 'duplicate' AND d.record_id = b.id)",
-                                       actor, &bad, err),
-                  "registered",
-                  (json_int_t)count_of(db,
-                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                       " AND b.status = 'registered' AND ?2 IS NOT NULL",
-                                       actor, &bad, err),
-                  "sent_back",
-                  (json_int_t)count_of(db,
-                                       "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                       " AND b.status = 'draft' AND ?2 IS NOT NULL AND " ROUNDS_SQL
-                                       " >= 2",
-                                       actor, &bad, err),
-                  "duplicates",
-                  (json_int_t)count_of(db,
-                                       "SELECT count(*) FROM dup_candidates d JOIN birth_records b"
-                                       " ON b.id = d.record_id WHERE b.office = ?1"
-                                       " AND d.status = 'open' AND ?2 IS NOT NULL",
-                                       actor, &bad, err)));
+    int oom = json_object_set_new(
+               q, "office",
+               json_pack("{s:I, s:I, s:I, s:I, s:I}", "drafts",
+                         (json_int_t)count_of(db,
+                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                              " AND b.status = 'draft' AND ?2 IS NOT NULL",
+                                              actor, &bad, err),
+                         "verified",
+                         (json_int_t)count_of(db,
+                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                              " AND b.status = 'verified' AND ?2 IS NOT NULL"
+                                              " AND NOT EXISTS (SELECT 1 FROM dup_candidates d WHERE"
+                                              " d.status = 'duplicate' AND d.record_id = b.id)",
+                                              actor, &bad, err),
+                         "registered",
+                         (json_int_t)count_of(db,
+                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                              " AND b.status = 'registered' AND ?2 IS NOT NULL",
+                                              actor, &bad, err),
+                         "sent_back",
+                         (json_int_t)count_of(db,
+                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                                              " AND b.status = 'draft' AND ?2 IS NOT NULL AND " ROUNDS_SQL
+                                              " >= 2",
+                                              actor, &bad, err),
+                         "duplicates",
+                         (json_int_t)count_of(db,
+                                              "SELECT count(*) FROM dup_candidates d JOIN birth_records b"
+                                              " ON b.id = d.record_id WHERE b.office = ?1"
+                                              " AND d.status = 'open' AND ?2 IS NOT NULL",
+                                              actor, &bad, err))) != 0;
     if (bad)
         goto out;
+    if (oom) {
+        err_set(err, "out of memory");
+        goto out;
+    }
     *out = q;
     q = NULL;
     rc = 0;

@@ -236,7 +236,9 @@ static int scan_one(struct scan_reader *rd, const struct scan_image *img, enum s
         sym->data[dlen] = 0;
         sym->len = dlen;
         out->count++;
-        snprintf(sym->type, sizeof sym->type, "%s", zbar_get_symbol_name(zbar_symbol_get_type(s)));
+        /* cannot truncate: ZBar's symbology names ("CODE-128") are under 24 */
+        (void)snprintf(sym->type, sizeof sym->type, "%s",
+                       zbar_get_symbol_name(zbar_symbol_get_type(s)));
         for (unsigned i = 0; i < pts; i++) {
             int px = zbar_symbol_get_loc_x(s, i), py = zbar_symbol_get_loc_y(s, i);
             if (i == 0 || px < x0) x0 = px;

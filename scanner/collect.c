@@ -104,7 +104,8 @@ static int walk(struct list *l, const char *path, int depth, struct err *err)
             rc = err_set(err, "import: out of memory");
             break;
         }
-        snprintf(child, n, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", de->d_name);
+        /* cannot truncate: N counts both names, the slash and the NUL */
+        (void)snprintf(child, n, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", de->d_name);
         rc = walk(l, child, depth + 1, err);
         free(child);
     }

@@ -59,7 +59,8 @@ static int sql_fail(struct importer *im, const char *what, struct err *err)
 static void now_iso(char out[TIME_ISO8601_LEN + 1])
 {
     if (time_iso8601(time(NULL), out) != 0)
-        snprintf(out, TIME_ISO8601_LEN + 1, "1970-01-01T00:00:00Z");
+        /* cannot truncate: a constant of TIME_ISO8601_LEN characters */
+        (void)snprintf(out, TIME_ISO8601_LEN + 1, "1970-01-01T00:00:00Z");
 }
 
 static const char *media_type(enum scan_format f)
@@ -142,10 +143,12 @@ out:
 
 static void volume_set(struct volume_state *v, const struct scan_separator *sep)
 {
-    snprintf(v->office, sizeof v->office, "%s", sep->office);
-    snprintf(v->volume, sizeof v->volume, "%s", sep->volume);
+    /* cannot truncate: office[9] and volume[13] are copied into arrays of the same
+     * sizes, and both with an int year take at most 33 of id[64] */
+    (void)snprintf(v->office, sizeof v->office, "%s", sep->office);
+    (void)snprintf(v->volume, sizeof v->volume, "%s", sep->volume);
     v->year = sep->year;
-    snprintf(v->id, sizeof v->id, "%s|%04d|%s", sep->office, sep->year, sep->volume);
+    (void)snprintf(v->id, sizeof v->id, "%s|%04d|%s", sep->office, sep->year, sep->volume);
 }
 
 /* Pages of FILE_HASH already stored: replay their volume assignments so
@@ -170,9 +173,15 @@ static int replay_existing(struct importer *im, const char *file_hash, struct er
         if (sqlite3_column_int(st, 0)) {
             struct scan_separator sep;
             memset(&sep, 0, sizeof sep);
-            snprintf(sep.office, sizeof sep.office, "%s", (const char *)sqlite3_column_text(st, 3));
+            if (snprintf(sep.office, sizeof sep.office, "%s",
+                         (const char *)sqlite3_column_text(st, 3)) >= (int)sizeof sep.office ||
+                snprintf(sep.volume, sizeof sep.volume, "%s",
+                         (const char *)sqlite3_column_text(st, 5)) >= (int)sizeof sep.volume) {
+                err_set(err, "import: a stored separator names an office or volume too long");
+                n = -1;
+                break;
+            }
             sep.year = sqlite3_column_int(st, 4);
-            snprintf(sep.volume, sizeof sep.volume, "%s", (const char *)sqlite3_column_text(st, 5));
             volume_set(&im->vol, &sep);
             if (volume_last_page(im, im->vol.id, &im->vol.page_no, err) != 0) {
                 n = -1;
@@ -377,7 +386,11 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
         size_t png_len = 0;
         int prc;
 
-        snprintf(row->id, sizeof row->id, "%s-PG-%.24s-%zu", im->opts->office, file_hash, p + 1);
+        if (snprintf(row->id, sizeof row->id, "%s-PG-%.24s-%zu", im->opts->office, file_hash,
+                     p + 1) >= (int)sizeof row->id) {
+            err_set(err, "import: office code '%.20s...' too long for a page id", im->opts->office);
+            goto out;
+        }
         row->separator = rep->is_separator;
         if (rep->is_separator) {
             volume_set(&im->vol, &rep->separator);
@@ -389,7 +402,7 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
             row->page_number = ++im->vol.page_no;
         }
         row->has_volume = im->vol.id[0] != 0;
-        snprintf(row->volume_id, sizeof row->volume_id, "%s", im->vol.id);
+        (void)snprintf(row->volume_id, sizeof row->volume_id, "%s", im->vol.id); /* 64 in 64 */
         scan_quality_flags_str(rep->has_quality ? rep->quality.flags : 0, row->flags, sizeof row->flags);
         if (!rep->is_separator && rep->has_quality && rep->quality.flags)
             flagged++;
@@ -425,7 +438,10 @@ static int import_file(struct importer *im, const struct scan_file_result *r, co
         if (insert_page(im, file_hash, p + 1, base_name(r->path), &rows[p], seq, err) != 0)
             goto out;
         if (rows[p].has_volume && !rows[p].separator)
-            json_object_set_new(im->volumes, rows[p].volume_id, json_true());
+            if (json_object_set_new(im->volumes, rows[p].volume_id, json_true()) != 0) {
+                err_setk(err, ERR_INTERNAL, "import: out of memory");
+                goto out;
+            }
     }
     im->sum->files_imported++;
     im->sum->pages_added += r->pages.count;
@@ -532,7 +548,10 @@ static int start_import(struct importer *im, struct err *err)
 
     secret_random(rnd, sizeof rnd);
     hex_encode(rnd, sizeof rnd, hex);
-    snprintf(im->sum->import_id, sizeof im->sum->import_id, "%s-IMP-%s", im->opts->office, hex);
+    if (snprintf(im->sum->import_id, sizeof im->sum->import_id, "%s-IMP-%s", im->opts->office,
+                 hex) >= (int)sizeof im->sum->import_id)
+        return err_set(err, "import: office code '%.20s...' too long for an import id",
+                       im->opts->office);
     now_iso(now);
     if (db_prepare(im->db, &st, sql, err) != 0)
         goto out;

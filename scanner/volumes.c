@@ -27,7 +27,10 @@ static json_t *flags_array(const char *s)
     while (a && s && *s) {
         const char *c = strchr(s, ',');
         size_t n = c ? (size_t)(c - s) : strlen(s);
-        json_array_append_new(a, json_stringn(s, n));
+        if (json_array_append_new(a, json_stringn(s, n)) != 0) {
+            json_decref(a); /* the caller's json_pack fails on NULL: no shorter list */
+            return NULL;
+        }
         s = c ? c + 1 : NULL;
     }
     return a;
@@ -88,8 +91,12 @@ int scan_volume_list(struct db *db, json_t **out, struct err *err)
     qsort(items, n, sizeof *items, cmp_volumes);
     json_array_clear(list);
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(list, items[i]);
+        int bad = json_array_append_new(list, items[i]);
         items[i] = NULL;
+        if (bad != 0) {
+            err_setk(err, ERR_INTERNAL, "scan: out of memory");
+            goto out;
+        }
     }
     *out = list;
     list = NULL;

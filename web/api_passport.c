@@ -309,7 +309,8 @@ int web_api_application_file(struct web_request *rq)
     if (strcmp(what, "datapage.pdf") == 0) {
         if (office_app_datapage(&env, id, &p, &len, &err) != 0)
             return office_failure(rq, &err);
-        snprintf(name, sizeof name, "%s-datapage.pdf", id);
+        /* cannot truncate: id[ID_MAX 128] and what[32] with suffixes fit in name[200] */
+        (void)snprintf(name, sizeof name, "%s-datapage.pdf", id);
         rc = send_bytes(rq, p, len, "application/pdf", name);
     } else if (strcmp(what, "photo") == 0 || strcmp(what, "signature") == 0) {
         /* The application's own images, under the application's access
@@ -329,7 +330,7 @@ int web_api_application_file(struct web_request *rq)
         json_decref(app);
         if (rc != 0)
             return office_failure(rq, &err);
-        snprintf(name, sizeof name, "%s-%s.%s", id, what,
+        (void)snprintf(name, sizeof name, "%s-%s.%s", id, what,
                  len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 ? "png" : "jpg");
         rc = send_bytes(rq, p, len,
                         len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 ? "image/png"
@@ -355,11 +356,12 @@ int web_api_application_file(struct web_request *rq)
         free(p);
         p = NULL;
         pkg = json_object();
+        bool bad = pkg == NULL; /* a file that could not be added */
         json_object_foreach(man, key, v) {
             unsigned char *ef = NULL;
             size_t eflen = 0;
             if (strcmp(key, "manifest") == 0) {
-                json_object_set(pkg, key, v);
+                bad |= json_object_set(pkg, key, v) != 0;
                 continue;
             }
             if (registry_blob_get(env.db, env.blobs_dir, json_string_value(v), &ef, &eflen,
@@ -369,14 +371,14 @@ int web_api_application_file(struct web_request *rq)
                 return office_failure(rq, &err);
             }
             char *b64 = b64_encode(ef, eflen);
-            json_object_set_new(pkg, key, json_string(b64 ? b64 : ""));
+            bad |= json_object_set_new(pkg, key, json_string(b64 ? b64 : "")) != 0;
             free(b64);
             free(ef);
         }
         json_decref(man);
         {
-            char *s = json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS);
-            snprintf(name, sizeof name, "%s-chip.json", id);
+            char *s = bad ? NULL : json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS);
+            (void)snprintf(name, sizeof name, "%s-chip.json", id);
             rc = s ? send_bytes(rq, (unsigned char *)s, strlen(s), "application/json", name)
                    : web_send_error(rq->conn, 500, "internal", "out of memory");
             free(s);

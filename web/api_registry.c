@@ -213,14 +213,15 @@ static int blind_withhold(struct web_request *rq, json_t *out)
         return -1;
     }
     versions = json_object_get(out, "versions_list");
+    bool bad = false; /* a version whose record could not be replaced */
     json_array_foreach(versions, i, v) {
-        json_object_set_new(v, "record", json_pack("{s:O}", "evidence", ev));
+        bad |= json_object_set_new(v, "record", json_pack("{s:O}", "evidence", ev)) != 0;
         json_object_del(v, "hash");
         json_object_del(v, "prev_hash");
     }
     json_object_del(out, "hash");
     json_decref(b);
-    return 1;
+    return bad ? -1 : 1;
 }
 
 int web_api_record_show(struct web_request *rq)
@@ -244,13 +245,18 @@ int web_api_record_show(struct web_request *rq)
         return registry_failure(rq, &err);
     {
         json_t *closed = NULL;
+        bool bad = false; /* the closure could not be added */
         const char *cid = json_string_value(json_object_get(rec, "id"));
         if (cid == NULL || registry_record_closed(rq->w->db, cid, &closed, &err) != 0) {
             json_decref(rec);
             return web_send_error(rq->conn, 500, "internal", "the record could not be read");
         }
         if (closed != NULL)
-            json_object_set_new(rec, "closed", closed);
+            bad |= json_object_set_new(rec, "closed", closed) != 0;
+        if (bad) {
+            json_decref(rec);
+            return web_send_error(rq->conn, 500, "internal", "out of memory");
+        }
     }
     switch (blind_withhold(rq, rec)) {
     case 1: /* nothing of the first keying leaves: no view to log */
@@ -859,6 +865,7 @@ int web_api_search(struct web_request *rq)
     {
         json_t *results = json_object_get(out, "results"), *r;
         size_t i = 0;
+        bool bad = false; /* a count that could not be added */
         while (i < json_array_size(results)) {
             r = json_array_get(results, i);
             if (json_integer_value(json_object_get(r, "score")) <
@@ -867,8 +874,14 @@ int web_api_search(struct web_request *rq)
             else
                 i++;
         }
-        json_object_set_new(out, "count", json_integer((json_int_t)json_array_size(results)));
-        json_object_set_new(out, "min_score", json_integer((json_int_t)rq->srv->search_min_score));
+        bad |= json_object_set_new(out, "count",
+                                   json_integer((json_int_t)json_array_size(results))) != 0;
+        bad |= json_object_set_new(out, "min_score",
+                                   json_integer((json_int_t)rq->srv->search_min_score)) != 0;
+        if (bad) {
+            json_decref(out);
+            return web_send_error(rq->conn, 500, "internal", "out of memory");
+        }
     }
     return send_owned(rq, 200, out);
 }

@@ -413,6 +413,7 @@ int web_api_scan_batch_import(struct web_request *rq)
         return web_send_error(rq->conn, 500, "internal", "the import could not complete");
     }
     out = scan_import_summary_json(&sum);
+    bool bad = false; /* a member that could not be replaced or added */
     /* The stored names are the staging names; report the browser's. */
     {
         size_t i;
@@ -423,10 +424,10 @@ int web_api_scan_batch_import(struct web_request *rq)
             const char *m = json_string_value(json_object_get(e, "error"));
             char *msg = m ? client_message(m, dir, rq->srv->dd->dir) : NULL;
             if (b != NULL)
-                json_object_set_new(e, "file", json_string(b + 1));
+                bad |= json_object_set_new(e, "file", json_string(b + 1)) != 0;
             /* Messages name the staging path DIR/NNNNNN/NAME: keep NAME. */
-            json_object_set_new(e, "error",
-                                json_string(msg ? msg : "the file could not be imported"));
+            bad |= json_object_set_new(e, "error",
+                                       json_string(msg ? msg : "the file could not be imported")) != 0;
             free(msg);
         }
     }
@@ -436,9 +437,13 @@ int web_api_scan_batch_import(struct web_request *rq)
              sum.files_failed);
     scan_import_summary_release(&sum);
     if (rc == 422 && out != NULL)
-        json_object_set_new(out, "error",
-                            json_pack("{s:s,s:s}", "code", "rejected", "message",
-                                      "no file of the batch could be imported"));
+        bad |= json_object_set_new(out, "error",
+                                   json_pack("{s:s,s:s}", "code", "rejected", "message",
+                                             "no file of the batch could be imported")) != 0;
+    if (bad) {
+        json_decref(out);
+        return web_send_error(rq->conn, 500, "internal", "out of memory");
+    }
     return send_owned(rq, rc, out);
 }
 

@@ -17,6 +17,7 @@ static json_t *operation(const struct web_route *r)
 {
     json_t *op, *params, *roles, *resp;
     const char *p;
+    bool bad = false; /* a member that could not be added: no partial operation */
 
     op = json_pack("{s:s}", "summary", r->summary ? r->summary : "");
     params = json_array();
@@ -29,68 +30,73 @@ static json_t *operation(const struct web_route *r)
         const char *close = strchr(p, '}');
         if (close == NULL)
             break;
-        json_array_append_new(params, json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1,
-                                                (size_t)(close - p - 1), "in", "path",
-                                                "required", 1, "schema", "type", "string"));
+        bad |= json_array_append_new(params, json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1,
+                                                       (size_t)(close - p - 1), "in", "path",
+                                                       "required", 1, "schema", "type", "string")) != 0;
     }
     if (r->action == NULL) {
-        json_array_append_new(roles, json_string("public"));
-        json_object_set_new(op, "security", json_array());
+        bad |= json_array_append_new(roles, json_string("public")) != 0;
+        bad |= json_object_set_new(op, "security", json_array()) != 0;
     } else {
-        json_object_set_new(op, "security",
-                            web_method_changes_state(r->method)
-                                ? json_pack("[{s:[],s:[]}]", "session", "csrf")
-                                : json_pack("[{s:[]}]", "session"));
+        bad |= json_object_set_new(op, "security",
+                                   web_method_changes_state(r->method)
+                                       ? json_pack("[{s:[],s:[]}]", "session", "csrf")
+                                       : json_pack("[{s:[]}]", "session")) != 0;
         for (unsigned i = 0; i < 7; i++)
             if (web_route_roles(r) & (1u << i))
-                json_array_append_new(roles, json_string(web_role_names[i]));
-        json_object_set_new(resp, "401", error_response("not signed in"));
-        json_object_set_new(resp, "403", error_response("role missing, or CSRF token missing "
-                                                        "or wrong"));
+                bad |= json_array_append_new(roles, json_string(web_role_names[i])) != 0;
+        bad |= json_object_set_new(resp, "401", error_response("not signed in")) != 0;
+        bad |= json_object_set_new(resp, "403", error_response("role missing, or CSRF token missing "
+                                                               "or wrong")) != 0;
     }
     if (strstr(r->path, "/evidence/{hash}") != NULL) {
         /* Stored files leave only through the object that lists them. */
-        json_object_set_new(resp, "200",
-                            json_pack("{s:s,s:{s:{s:{s:s,s:s}},s:{s:{s:s,s:s}},s:{s:{s:s,s:s}}}}",
-                                      "description", "the file's bytes", "content", "image/png",
-                                      "schema", "type", "string", "format", "binary",
-                                      "image/jpeg", "schema", "type", "string", "format",
-                                      "binary", "application/octet-stream", "schema", "type",
-                                      "string", "format", "binary"));
-        json_object_set_new(resp, "404", error_response("no such record, or the record does "
-                                                        "not list this file"));
+        bad |= json_object_set_new(resp, "200",
+                                   json_pack("{s:s,s:{s:{s:{s:s,s:s}},s:{s:{s:s,s:s}},s:{s:{s:s,s:s}}}}",
+                                             "description", "the file's bytes", "content", "image/png",
+                                             "schema", "type", "string", "format", "binary",
+                                             "image/jpeg", "schema", "type", "string", "format",
+                                             "binary", "application/octet-stream", "schema", "type",
+                                             "string", "format", "binary")) != 0;
+        bad |= json_object_set_new(resp, "404", error_response("no such record, or the record does "
+                                                               "not list this file")) != 0;
     } else {
-        json_object_set_new(resp, "200", json_pack("{s:s,s:{s:{s:{}}}}", "description",
-                                                   "success", "content", "application/json",
-                                                   "schema"));
+        bad |= json_object_set_new(resp, "200", json_pack("{s:s,s:{s:{s:{}}}}", "description",
+                                                          "success", "content", "application/json",
+                                                          "schema")) != 0;
     }
     if (r->flags & WEB_RAW_BODY) {
         json_t *content = json_object();
         const char *types[] = { "image/png", "image/jpeg", "image/tiff", "application/pdf" };
         for (size_t i = 0; content != NULL && i < 4; i++)
-            json_object_set_new(content, types[i],
-                                json_pack("{s:{s:s,s:s}}", "schema", "type", "string", "format",
-                                          "binary"));
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:b,s:o}", "required", 1, "content", content));
-        json_object_set_new(resp, "413", error_response("body too large"));
-        json_object_set_new(resp, "415", error_response("unsupported media type"));
+            bad |= json_object_set_new(content, types[i],
+                                       json_pack("{s:{s:s,s:s}}", "schema", "type", "string", "format",
+                                                 "binary")) != 0;
+        bad |= json_object_set_new(op, "requestBody",
+                                   json_pack("{s:b,s:o}", "required", 1, "content", content)) != 0;
+        bad |= json_object_set_new(resp, "413", error_response("body too large")) != 0;
+        bad |= json_object_set_new(resp, "415", error_response("unsupported media type")) != 0;
     } else if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
                strcmp(r->method, "PATCH") == 0) {
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", 1, "content",
-                                      "application/json", "schema", "type", "object"));
-        json_object_set_new(resp, "400", error_response("invalid body"));
-        json_object_set_new(resp, "413", error_response("body too large"));
-        json_object_set_new(resp, "415", error_response("body is not application/json"));
+        bad |= json_object_set_new(op, "requestBody",
+                                   json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                             "application/json", "schema", "type", "object")) != 0;
+        bad |= json_object_set_new(resp, "400", error_response("invalid body")) != 0;
+        bad |= json_object_set_new(resp, "413", error_response("body too large")) != 0;
+        bad |= json_object_set_new(resp, "415", error_response("body is not application/json")) != 0;
     }
     if (r->handler == web_handle_session_create)
-        json_object_set_new(resp, "429", error_response("too many failed sign-ins (Retry-After)"));
-    json_object_set_new(op, "parameters", params);
-    json_object_set_new(op, "x-civreg-roles", roles);
+        bad |= json_object_set_new(resp, "429",
+                                   error_response("too many failed sign-ins (Retry-After)")) != 0;
+    bad |= json_object_set_new(op, "parameters", params) != 0;
+    bad |= json_object_set_new(op, "x-civreg-roles", roles) != 0;
     if (r->action != NULL)
-        json_object_set_new(op, "x-civreg-action", json_string(r->action));
-    json_object_set_new(op, "responses", resp);
+        bad |= json_object_set_new(op, "x-civreg-action", json_string(r->action)) != 0;
+    bad |= json_object_set_new(op, "responses", resp) != 0;
+    if (bad) {
+        json_decref(op); /* params, roles and resp were handed to op (or freed) above */
+        return NULL;
+    }
     return op;
 fail:
     json_decref(op);

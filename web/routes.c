@@ -172,7 +172,10 @@ static json_t *roles_json(unsigned roles)
     json_t *a = json_array();
     for (unsigned i = 0; a != NULL && i < 7; i++)
         if (roles & (1u << i))
-            json_array_append_new(a, json_string(web_role_names[i]));
+            if (json_array_append_new(a, json_string(web_role_names[i])) != 0) {
+                json_decref(a); /* json_pack of the session then fails: no role dropped */
+                return NULL;
+            }
     return a;
 }
 

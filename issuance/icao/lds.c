@@ -347,7 +347,8 @@ static int put_date(const json_t *obj, const char *key, unsigned tag, struct buf
         return 0;
     if (date_parse(s, &y, &m, &d, err) != 0)
         return err_prefix(err, "%s: %s", ctx, key);
-    snprintf(ymd, sizeof ymd, "%04d%02d%02d", y, m, d);
+    /* cannot truncate: a range-checked date: 8 digits */
+    (void)snprintf(ymd, sizeof ymd, "%04d%02d%02d", y, m, d);
     if (tlv_put(out, tag, ymd, 8, err) != 0)
         return err_prefix(err, "%s", ctx);
     tags[(*ntags)++] = tag;
@@ -468,7 +469,8 @@ int lds_dg12_encode(const json_t *obj, struct buf *out, struct err *err)
         if (time_parse_iso8601(pt, &t, err) != 0)
             return err_prefix(err, "dg12: personalization_time");
         gmtime_r(&t, &tm);
-        snprintf(s, sizeof s, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+        /* cannot truncate: a gmtime_r date: 14 digits */
+        (void)snprintf(s, sizeof s, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         if (tlv_put(out, 0x5F55, s, 14, err) != 0)
             return err_prefix(err, "dg12");

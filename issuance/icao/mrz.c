@@ -165,7 +165,8 @@ static void put_char(struct grid *g, int line, int col, char ch)
 static void put_date(struct grid *g, struct span s, const struct mrz_date *d)
 {
     char t[16];
-    snprintf(t, sizeof t, "%02d%02d%02d", (d->year % 100 + 100) % 100, d->month % 100, d->day % 100);
+    /* cannot truncate: each field reduced mod 100: 6 digits */
+    (void)snprintf(t, sizeof t, "%02d%02d%02d", (d->year % 100 + 100) % 100, d->month % 100, d->day % 100);
     put(g, s, t, 6);
 }
 
@@ -918,7 +919,8 @@ static int set_date(json_t *o, const char *k, const struct mrz_date *d)
     char s[16];
     if (d->year == 0)
         return json_object_set_new(o, k, json_null());
-    snprintf(s, sizeof s, "%04d-%02d-%02d", d->year, d->month, d->day);
+    /* cannot truncate: a validated date: 10 characters */
+    (void)snprintf(s, sizeof s, "%04d-%02d-%02d", d->year, d->month, d->day);
     return set_str(o, k, s);
 }
 

@@ -309,11 +309,13 @@ static void name_str(const X509_NAME *n, char *out, size_t size)
     char *mem = NULL;
     long len;
 
-    snprintf(out, size, "?");
+    /* cannot truncate: a constant shorter than any caller's buffer */
+    (void)snprintf(out, size, "?");
     if (b && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
         len = BIO_get_mem_data(b, &mem);
         if (len > 0)
-            snprintf(out, size, "%.*s", (int)len, mem);
+            if (snprintf(out, size, "%.*s", (int)len, mem) >= (int)size && size > 4)
+                memcpy(out + size - 4, "...", 4); /* shown shortened, never silently */
     }
     BIO_free(b);
 }
@@ -321,7 +323,8 @@ static void name_str(const X509_NAME *n, char *out, size_t size)
 static void time_str(time_t t, char out[TIME_ISO8601_LEN + 1])
 {
     if (time_iso8601(t, out) != 0)
-        snprintf(out, TIME_ISO8601_LEN + 1, "(out of range)");
+        /* cannot truncate: a constant shorter than the buffer */
+        (void)snprintf(out, TIME_ISO8601_LEN + 1, "(out of range)");
 }
 
 static void last_ossl(char *out, size_t size)
@@ -330,7 +333,8 @@ static void last_ossl(char *out, size_t size)
     if (e)
         ERR_error_string_n(e, out, size);
     else
-        snprintf(out, size, "no detail");
+        /* cannot truncate: a constant shorter than any caller's buffer */
+        (void)snprintf(out, size, "no detail");
     ERR_clear_error();
 }
 
@@ -422,26 +426,30 @@ static int check_sod_structure(struct inspection *p)
     if (sig) {
         X509_ALGOR_get0(&obj, NULL, NULL, sig);
         if (obj && OBJ_obj2txt(p->sigalg, sizeof p->sigalg, obj, 0) <= 0)
-            snprintf(p->sigalg, sizeof p->sigalg, "?");
+            /* cannot truncate: a constant: fits */
+            (void)snprintf(p->sigalg, sizeof p->sigalg, "?");
     }
     if (dig) {
         char dn[64] = "?";
         X509_ALGOR_get0(&obj, NULL, NULL, dig);
         if (obj)
             OBJ_obj2txt(dn, sizeof dn, obj, 0);
-        json_object_set_new(p->info, "signer_digest_algorithm", json_string(dn));
+        p->r.oom |= json_object_set_new(p->info, "signer_digest_algorithm", json_string(dn)) != 0;
     }
     check(&p->r, "sod_structure", true,
           "EF.SOD: CMS SignedData, eContentType %s, LDSSecurityObject v%d, %s, %zu data group "
           "hashes",
           p->s->econtent_type, p->s->lso_version, p->s->md_name, p->s->ndg);
-    json_object_set_new(p->info, "econtent_type", json_string(p->s->econtent_type));
-    json_object_set_new(p->info, "lso_version", json_integer(p->s->lso_version));
-    json_object_set_new(p->info, "digest_algorithm", json_string(p->s->md_name));
-    json_object_set_new(p->info, "signature_algorithm", json_string(p->sigalg));
+    p->r.oom |=
+        json_object_set_new(p->info, "econtent_type", json_string(p->s->econtent_type)) != 0;
+    p->r.oom |= json_object_set_new(p->info, "lso_version", json_integer(p->s->lso_version)) != 0;
+    p->r.oom |= json_object_set_new(p->info, "digest_algorithm", json_string(p->s->md_name)) != 0;
+    p->r.oom |= json_object_set_new(p->info, "signature_algorithm", json_string(p->sigalg)) != 0;
     if (p->s->lso_version == 1) {
-        json_object_set_new(p->info, "lds_version", json_string(p->s->lds_version));
-        json_object_set_new(p->info, "unicode_version", json_string(p->s->unicode_version));
+        p->r.oom |=
+            json_object_set_new(p->info, "lds_version", json_string(p->s->lds_version)) != 0;
+        p->r.oom |=
+            json_object_set_new(p->info, "unicode_version", json_string(p->s->unicode_version)) != 0;
     }
     return 0;
 }
@@ -461,19 +469,20 @@ static void find_signer(struct inspection *p)
         char serial[ICAO_SERIAL_MAX] = "?", subject[512];
         struct err se = ERR_INIT;
         if (pki_cert_serial(p->ds, serial, &se) != 0)
-            snprintf(serial, sizeof serial, "?");
+            /* cannot truncate: a constant: fits */
+            (void)snprintf(serial, sizeof serial, "?");
         name_str(X509_get_subject_name(p->ds), subject, sizeof subject);
         name_str(X509_get_issuer_name(p->ds), p->ds_issuer, sizeof p->ds_issuer);
-        json_object_set_new(p->info, "ds_serial", json_string(serial));
-        json_object_set_new(p->info, "ds_subject", json_string(subject));
-        json_object_set_new(p->info, "ds_issuer", json_string(p->ds_issuer));
+        p->r.oom |= json_object_set_new(p->info, "ds_serial", json_string(serial)) != 0;
+        p->r.oom |= json_object_set_new(p->info, "ds_subject", json_string(subject)) != 0;
+        p->r.oom |= json_object_set_new(p->info, "ds_issuer", json_string(p->ds_issuer)) != 0;
     }
     t = signed_attr(p->si, NID_pkcs9_signingTime, &n);
     if (t && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME) &&
         pki_asn1_time((const ASN1_TIME *)t->value.asn1_string, &p->at) == 0) {
         p->have_time = true;
         time_str(p->at, p->ts);
-        json_object_set_new(p->info, "signing_time", json_string(p->ts));
+        p->r.oom |= json_object_set_new(p->info, "signing_time", json_string(p->ts)) != 0;
     } else {
         p->at = p->now;
     }
@@ -503,7 +512,7 @@ static int check_ds_chain(struct inspection *p, struct err *err)
                sk_X509_num(p->chain) >= 2) {
         p->csca = sk_X509_value(p->chain, sk_X509_num(p->chain) - 1);
         name_str(X509_get_subject_name(p->csca), csca_name, sizeof csca_name);
-        json_object_set_new(p->info, "csca_subject", json_string(csca_name));
+        p->r.oom |= json_object_set_new(p->info, "csca_subject", json_string(csca_name)) != 0;
         check(&p->r, "ds_chain", true,
               "Document Signer is issued and signed by the trusted CSCA %s", csca_name);
     } else {
@@ -546,10 +555,10 @@ static void check_ds_country(struct inspection *p)
     ASN1_STRING *as = is >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(ns, is)) : NULL;
 
     if (ai && ASN1_STRING_length(ai) < 8)
-        snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai),
+        (void)snprintf(ci, sizeof ci, "%.*s", ASN1_STRING_length(ai), /* < 8: fits */
                  (const char *)ASN1_STRING_get0_data(ai));
     if (as && ASN1_STRING_length(as) < 8)
-        snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as),
+        (void)snprintf(cs, sizeof cs, "%.*s", ASN1_STRING_length(as), /* < 8: fits */
                  (const char *)ASN1_STRING_get0_data(as));
     if (ci[0] == '\0' || strcmp(ci, cs) != 0)
         check(&p->r, "ds_country", false,
@@ -703,7 +712,8 @@ static void check_dg_hashes(struct inspection *p)
         unsigned int vl = 0;
         char name[32];
 
-        snprintf(name, sizeof name, "dg%d_hash", dg);
+        /* cannot truncate: dg is 1..16: fits */
+        (void)snprintf(name, sizeof name, "dg%d_hash", dg);
         for (size_t k = 0; k < s->ndg; k++)
             if (s->dg[k].number == dg)
                 h = &s->dg[k];

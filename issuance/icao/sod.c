@@ -207,7 +207,8 @@ static int lso_parse(struct sod *s, const unsigned char *p, size_t len, struct e
         const EVP_MD *m = sod_digest_by_name(md_names[i]);
         if (EVP_MD_get_type(m) == nid) {
             s->md = m;
-            snprintf(s->md_name, sizeof s->md_name, "%s", md_names[i]);
+            /* cannot truncate: MD_NAMES are short constants ("sha256") */
+            (void)snprintf(s->md_name, sizeof s->md_name, "%s", md_names[i]);
         }
     }
     if (s->md == NULL)

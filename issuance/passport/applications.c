@@ -79,7 +79,10 @@ int office_setting(struct db *db, const char *key, const char *deflt, char *out,
 
     if (rc < 0)
         return -1;
-    snprintf(out, size, "%s", rc == 0 && v ? v : deflt);
+    if (snprintf(out, size, "%s", rc == 0 && v ? v : deflt) >= (int)size) {
+        free(v);
+        return err_set(err, "office setting %s: longer than %zu characters", key, size - 1);
+    }
     free(v);
     return 0;
 }
@@ -342,10 +345,11 @@ static int holder_from_record(struct db *db, const json_t *record, const char *p
                        dob ? dob : "");
     if (office_setting(db, "country", "UTO", country, sizeof country, err) != 0)
         return -1;
-    if (locality && district && strcmp(locality, district) != 0)
-        snprintf(place, sizeof place, "%s, %s", locality, district);
-    else
-        snprintf(place, sizeof place, "%s", locality ? locality : district ? district : "");
+    if ((locality && district && strcmp(locality, district) != 0
+             ? snprintf(place, sizeof place, "%s, %s", locality, district)
+             : snprintf(place, sizeof place, "%s",
+                        locality ? locality : district ? district : "")) >= (int)sizeof place)
+        return err_set(err, "place of birth: longer than %zu characters", sizeof place - 1);
     *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "primary_identifier", primary,
                      "secondary_identifier", secondary ? secondary : "", "date_of_birth", dob,
                      "sex", (char[]){ sex_code(json_string_value(json_object_get(child, "sex"))), 0 },
@@ -843,10 +847,13 @@ static int issue_tx(struct db *db, void *arg, struct err *err)
         goto out;
     if (app.replaces) {
         char reason[128];
-        snprintf(reason, sizeof reason, "%s by %s", strcmp(app.kind, "renewal") == 0
-                                                        ? "renewed"
-                                                        : "replaced",
-                 app.document_number);
+        if (snprintf(reason, sizeof reason, "%s by %s", strcmp(app.kind, "renewal") == 0
+                                                            ? "renewed"
+                                                            : "replaced",
+                     app.document_number) >= (int)sizeof reason) {
+            err_set(err, "document number %.40s...: too long", app.document_number);
+            goto out;
+        }
         /* A lost or stolen document keeps that status for alert lists;
          * anything else still counting is cancelled. */
         if (office_doc_cancel_replaced(db, a, app.replaces, reason, err) != 0)

@@ -114,7 +114,8 @@ static int receive_tx(struct db *db, void *arg, struct err *err)
                    "updated_by) VALUES (?1, ?2, ?3, 'blank', ?4, ?5)", err) != 0)
         goto out;
     for (unsigned long long k = a; k <= b; k++) {
-        snprintf(serial, sizeof serial, "%.*s%0*llu", (int)p1, first, (int)d1, k);
+        /* cannot truncate: serial_split bounds P1 + D1 by SERIAL_MAX */
+        (void)snprintf(serial, sizeof serial, "%.*s%0*llu", (int)p1, first, (int)d1, k);
         sqlite3_reset(st);
         db_bind_text(st, 1, serial);
         db_bind_text(st, 2, doc_type);
@@ -231,7 +232,8 @@ static int reserve_tx(struct db *db, void *arg, struct err *err)
         db_sql_fail(db, "booklets", err);
         goto out;
     }
-    snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
+    /* cannot truncate: stored serials are checked to SERIAL_MAX (24) characters */
+    (void)snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
     if (sqlite3_step(st) != SQLITE_DONE) {
         db_sql_fail(db, "booklets", err);
         goto out;

@@ -108,7 +108,8 @@ static int set_status_tx(struct db *db, void *arg, struct err *err)
         int y, m, d;
         char today[11];
         date_today(&y, &m, &d);
-        snprintf(today, sizeof today, "%04d-%02d-%02d", y, m, d);
+        /* cannot truncate: a gmtime_r date: 10 characters */
+        (void)snprintf(today, sizeof today, "%04d-%02d-%02d", y, m, d);
         if (exp == NULL || strcmp(exp, today) >= 0) {
             err_set(err, "document %s expires on %s: not expired yet", number, exp ? exp : "?");
             goto out;
@@ -355,6 +356,7 @@ int office_document_trace(struct office_env *env, const char *number, json_t **o
         goto out;
     /* The events of this document and its application, picked out. */
     events = json_array();
+    bool bad = events == NULL; /* an event that could not be added */
     {
         const char *app_id = json_string_value(json_object_get(doc, "application_id"));
         size_t i, k;
@@ -363,14 +365,15 @@ int office_document_trace(struct office_env *env, const char *number, json_t **o
             json_array_foreach(json_object_get(ev, "objects"), k, o) {
                 const char *oid = json_string_value(json_object_get(o, "id"));
                 if (oid && (strcmp(oid, number) == 0 || strcmp(oid, app_id) == 0)) {
-                    json_array_append(events, ev);
+                    bad |= json_array_append(events, ev) != 0;
                     break;
                 }
             }
         }
     }
-    t = json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
-                  "document_events", events, "trace", person);
+    t = bad ? NULL
+            : json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
+                        "document_events", events, "trace", person);
     if (t == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;

@@ -158,7 +158,8 @@ static int default_pattern(const char *doc_type, const char *office, char out[48
         return err_set(err, "no %s number pattern configured and office code '%s' is too long "
                             "for the default: set one with `civreg document series`",
                        doc_type, office ? office : "");
-    snprintf(out, 48, "{office}{seq:%zu}", total - olen);
+    /* cannot truncate: fixed text and one size_t: well under 48 */
+    (void)snprintf(out, 48, "{office}{seq:%zu}", total - olen);
     return 0;
 }
 
@@ -292,7 +293,11 @@ static int series_ensure(struct db *db, const struct office_actor *actor, const 
     db_bind_text(st, 1, doc_type);
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
-        snprintf(pattern, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+        if (snprintf(pattern, 64, "%s", (const char *)sqlite3_column_text(st, 0)) >= 64) {
+            err_set(err, "number series of %s: the stored pattern is longer than 63 characters",
+                    doc_type);
+            goto out;
+        }
         rc = 0;
         goto out;
     }
@@ -304,7 +309,7 @@ static int series_ensure(struct db *db, const struct office_actor *actor, const 
     st = NULL;
     if (default_pattern(doc_type, actor->office, def, err) != 0)
         goto out;
-    snprintf(pattern, 64, "%s", def);
+    (void)snprintf(pattern, 64, "%s", def); /* DEF[48] fits in 64 */
     office_now(db, now);
     if (db_prepare(db, &st,
                    "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "

@@ -225,6 +225,7 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         unsigned int hl = 0;
         char hex[65];
         json_t *objs = json_array(), *dgl = json_array();
+        bool bad = false; /* an object or digest that could not be added */
         if (EVP_Digest(sod->data, sod->len, h, &hl, EVP_sha256(), NULL) != 1) {
             json_decref(objs);
             json_decref(dgl);
@@ -233,17 +234,23 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         }
         hex_encode(h, hl, hex);
         if (objs) {
-            json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind", "ef.sod", "id", hex,
-                                                  "hash", hex));
-            json_array_append_new(objs, pki_cert_object("certificate", ds));
+            bad |= json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind", "ef.sod", "id", hex,
+                                                         "hash", hex)) != 0;
+            bad |= json_array_append_new(objs, pki_cert_object("certificate", ds)) != 0;
         }
         for (size_t i = 0; dgl && i < out->n; i++)
             if (out->ef[i].dg >= 1) {
                 EVP_Digest(out->ef[i].data, out->ef[i].len, h, &hl, EVP_sha256(), NULL);
                 hex_encode(h, hl, hex);
-                json_array_append_new(dgl, json_pack("{s:i, s:s}", "dg", out->ef[i].dg,
-                                                     "sha256", hex));
+                bad |= json_array_append_new(dgl, json_pack("{s:i, s:s}", "dg", out->ef[i].dg,
+                                                            "sha256", hex)) != 0;
             }
+        if (bad) {
+            json_decref(objs);
+            json_decref(dgl);
+            err_setk(err, ERR_INTERNAL, "chip: out of memory");
+            goto out;
+        }
         if (pki_emit(pki, "chip.personalize", objs,
                      json_pack("{s:o, s:s, s:i}", "data_groups", dgl ? dgl : json_null(),
                                "digest_algorithm", parsed->md_name, "lso_version",

@@ -144,7 +144,8 @@ static void viz_date(const struct mrz_date *dt, char out[16])
 {
     static const char *const months[12] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                             "JUL", "AUG", "SEP", "OCT", "NOV", "DEC" };
-    snprintf(out, 16, "%02d %s %04d", dt->day, months[dt->month - 1], dt->year);
+    /* cannot truncate: a validated date, 3-letter month: 11 characters */
+    (void)snprintf(out, 16, "%02d %s %04d", dt->day, months[dt->month - 1], dt->year);
 }
 
 static int same_yymmdd(const struct mrz_date *a, const struct mrz_date *b)
@@ -675,10 +676,12 @@ static int render(const struct datapage_input *in, struct buf *pdf, struct err *
     viz_date(&in->date_of_issue, v.doi);
     viz_date(&in->date_of_expiry, v.doe);
     v.sex[0] = in->sex == '<' ? 'X' : in->sex;
-    if (v.nationality_name[0])
-        snprintf(v.nat, sizeof v.nat, "%s (%s)", v.nationality_name, in->nationality);
-    else
-        snprintf(v.nat, sizeof v.nat, "%s", in->nationality);
+    if ((v.nationality_name[0]
+             ? snprintf(v.nat, sizeof v.nat, "%s (%s)", v.nationality_name, in->nationality)
+             : snprintf(v.nat, sizeof v.nat, "%s", in->nationality)) >= (int)sizeof v.nat) {
+        err_set(err, "data page: nationality: longer than %zu characters", sizeof v.nat - 1);
+        goto out;
+    }
     if (photo_inspect(in->photo, in->photo_len, &info, err) != 0) {
         err_prefix(err, "data page: photo");
         goto out;

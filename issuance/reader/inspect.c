@@ -382,6 +382,7 @@ static int active_auth(struct sess *s, const struct chip_package *files, json_t 
     unsigned sw = 0;
     const char *alg = "unknown";
     int r, rc = -1;
+    bool bad = false; /* a member of the report that could not be added */
 
     for (size_t i = 0; i < files->n; i++)
         if (files->ef[i].dg == 15) {
@@ -390,10 +391,10 @@ static int active_auth(struct sess *s, const struct chip_package *files, json_t 
         }
     *aa_ok = true;
     if (dg15 == NULL) {
-        json_object_set_new(aa, "status", json_string("not supported"));
-        json_object_set_new(aa, "message", json_string("no DG15: the chip has no Active "
-                                                        "Authentication key"));
-        return 0;
+        bad |= json_object_set_new(aa, "status", json_string("not supported")) != 0;
+        bad |= json_object_set_new(aa, "message", json_string("no DG15: the chip has no Active "
+                                                               "Authentication key")) != 0;
+        return bad ? err_setk(err, ERR_INTERNAL, "chip: out of memory") : 0;
     }
     *aa_ok = false;
     secret_random(ch, sizeof ch);
@@ -401,29 +402,32 @@ static int active_auth(struct sess *s, const struct chip_package *files, json_t 
         goto out;
     if (sw != SW_OK) {
         char m[128];
-        snprintf(m, sizeof m, "INTERNAL AUTHENTICATE answered %04X", sw);
-        json_object_set_new(aa, "status", json_string("invalid"));
-        json_object_set_new(aa, "message", json_string(m));
+        /* cannot truncate: fixed text and 4 hex digits: fits in 128 */
+        (void)snprintf(m, sizeof m, "INTERNAL AUTHENTICATE answered %04X", sw);
+        bad |= json_object_set_new(aa, "status", json_string("invalid")) != 0;
+        bad |= json_object_set_new(aa, "message", json_string(m)) != 0;
         rc = 0;
         goto out;
     }
     r = aa_verify(dg15, dg15_len, ch, sizeof ch, d.data, d.len, &alg, err);
-    json_object_set_new(aa, "algorithm", json_string(alg));
+    bad |= json_object_set_new(aa, "algorithm", json_string(alg)) != 0;
     if (r < 0) {
-        json_object_set_new(aa, "status", json_string("invalid"));
-        json_object_set_new(aa, "message", json_string(err_msg(err)));
+        bad |= json_object_set_new(aa, "status", json_string("invalid")) != 0;
+        bad |= json_object_set_new(aa, "message", json_string(err_msg(err))) != 0;
     } else {
         *aa_ok = r == 0;
-        json_object_set_new(aa, "status", json_string(r == 0 ? "valid" : "invalid"));
-        json_object_set_new(aa, "message",
-                            json_string(r == 0 ? "the chip signed our challenge with the key of "
-                                                 "DG15: it holds the private key, not a copy"
-                                               : "the signature over our challenge does not "
-                                                 "verify with DG15's key: the chip is a clone "
-                                                 "or was personalized with another key"));
+        bad |= json_object_set_new(aa, "status", json_string(r == 0 ? "valid" : "invalid")) != 0;
+        bad |= json_object_set_new(aa, "message",
+                                   json_string(r == 0 ? "the chip signed our challenge with the key of "
+                                                        "DG15: it holds the private key, not a copy"
+                                                      : "the signature over our challenge does not "
+                                                        "verify with DG15's key: the chip is a clone "
+                                                        "or was personalized with another key")) != 0;
     }
     rc = 0;
 out:
+    if (rc == 0 && bad)
+        rc = err_setk(err, ERR_INTERNAL, "chip: out of memory");
     buf_release(&d);
     return rc;
 }
@@ -440,6 +444,7 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
     bool dgs[17] = { false }, pa_valid = false, aa_ok = false;
     unsigned sw = 0;
     int pace_param = 0;
+    bool bad = false; /* a member of the report that could not be added */
     double t_select, t_access, t_read, t_pa, t_aa;
     int rc = -1;
 
@@ -485,25 +490,25 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
         goto out;
     t_access = ms_since(&t1);
     if (pace_param) {
-        json_object_set_new(access, "protocol", json_string("PACE"));
-        json_object_set_new(access, "mapping", json_string("generic, ECDH"));
-        json_object_set_new(access, "curve", json_string(pace_param == 12 ? "NIST P-256"
-                                                                          : "brainpoolP256r1"));
-        json_object_set_new(access, "password", json_string(o->can ? "CAN" : "MRZ"));
-        json_object_set_new(access, "secure_messaging", json_string("AES-128, CMAC"));
-        json_object_set_new(access, "message",
-                            json_string("PACE with the password succeeded: the chip and the "
-                                        "reader proved knowledge of it without exposing it to "
-                                        "offline guessing; every later APDU is under secure "
-                                        "messaging"));
+        bad |= json_object_set_new(access, "protocol", json_string("PACE")) != 0;
+        bad |= json_object_set_new(access, "mapping", json_string("generic, ECDH")) != 0;
+        bad |= json_object_set_new(access, "curve", json_string(pace_param == 12 ? "NIST P-256"
+                                                                                 : "brainpoolP256r1")) != 0;
+        bad |= json_object_set_new(access, "password", json_string(o->can ? "CAN" : "MRZ")) != 0;
+        bad |= json_object_set_new(access, "secure_messaging", json_string("AES-128, CMAC")) != 0;
+        bad |= json_object_set_new(access, "message",
+                                   json_string("PACE with the password succeeded: the chip and the "
+                                               "reader proved knowledge of it without exposing it to "
+                                               "offline guessing; every later APDU is under secure "
+                                               "messaging")) != 0;
     } else {
-        json_object_set_new(access, "protocol", json_string("BAC"));
-        json_object_set_new(access, "secure_messaging", json_string("3DES, retail MAC"));
-        json_object_set_new(access, "message",
-                            json_string("mutual authentication with the keys of the MRZ "
-                                        "succeeded; every later APDU is under secure messaging"));
+        bad |= json_object_set_new(access, "protocol", json_string("BAC")) != 0;
+        bad |= json_object_set_new(access, "secure_messaging", json_string("3DES, retail MAC")) != 0;
+        bad |= json_object_set_new(access, "message",
+                                   json_string("mutual authentication with the keys of the MRZ "
+                                               "succeeded; every later APDU is under secure messaging")) != 0;
     }
-    json_object_set_new(access, "valid", json_true());
+    bad |= json_object_set_new(access, "valid", json_true()) != 0;
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     {
@@ -526,13 +531,14 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
                 goto out;
             if (r > 0) { /* e.g. DG3/DG4 behind Extended Access Control */
                 char m[128];
-                snprintf(m, sizeof m, "not read: the chip answered %04X", sw);
-                json_array_append_new(flist, json_pack("{s:s, s:s, s:s}", "fid", dd->fid,
-                                                       "name", dd->name, "status", m));
+                /* cannot truncate: fixed text and 4 hex digits: fits in 128 */
+                (void)snprintf(m, sizeof m, "not read: the chip answered %04X", sw);
+                bad |= json_array_append_new(flist, json_pack("{s:s, s:s, s:s}", "fid", dd->fid,
+                                                              "name", dd->name, "status", m)) != 0;
                 continue;
             }
-            json_array_append_new(flist, json_pack("{s:s, s:s, s:I}", "fid", dd->fid, "name",
-                                                   dd->name, "bytes", (json_int_t)d.len));
+            bad |= json_array_append_new(flist, json_pack("{s:s, s:s, s:I}", "fid", dd->fid, "name",
+                                                          dd->name, "bytes", (json_int_t)d.len)) != 0;
             if (add_file(files, dd, &d, err) != 0)
                 goto out;
         }
@@ -543,8 +549,8 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
             err_set(err, "chip: EF.SOD cannot be selected (status %04X)", sw);
             goto out;
         }
-        json_array_append_new(flist, json_pack("{s:s, s:s, s:I}", "fid", "011D", "name",
-                                               "EF.SOD", "bytes", (json_int_t)d.len));
+        bad |= json_array_append_new(flist, json_pack("{s:s, s:s, s:I}", "fid", "011D", "name",
+                                                      "EF.SOD", "bytes", (json_int_t)d.len)) != 0;
         if (add_file(files, sod, &d, err) != 0)
             goto out;
     }
@@ -566,26 +572,30 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
                               json_pack("{s:s, s:b, s:O}", "check", "active_authentication",
                                         "valid", aa_ok, "message",
                                         json_object_get(aa, "message")));
-    json_object_set_new(ca, "status", json_string("not performed"));
-    json_object_set_new(ca, "message",
-                        json_string(dgs[14] ? "DG14 present; Chip Authentication is not "
-                                              "implemented by this reader"
-                                            : "no DG14: the chip offers no Chip Authentication"));
-    json_object_set_new(tim, "select_ms", json_real(t_select));
-    json_object_set_new(tim, "access_ms", json_real(t_access));
-    json_object_set_new(tim, "read_ms", json_real(t_read));
-    json_object_set_new(tim, "passive_auth_ms", json_real(t_pa));
-    json_object_set_new(tim, "active_auth_ms", json_real(t_aa));
-    json_object_set_new(tim, "total_ms", json_real(ms_since(&t0)));
-    json_object_set_new(tim, "apdus", json_integer(s.apdus));
+    bad |= json_object_set_new(ca, "status", json_string("not performed")) != 0;
+    bad |= json_object_set_new(ca, "message",
+                               json_string(dgs[14] ? "DG14 present; Chip Authentication is not "
+                                                     "implemented by this reader"
+                                                   : "no DG14: the chip offers no Chip Authentication")) != 0;
+    bad |= json_object_set_new(tim, "select_ms", json_real(t_select)) != 0;
+    bad |= json_object_set_new(tim, "access_ms", json_real(t_access)) != 0;
+    bad |= json_object_set_new(tim, "read_ms", json_real(t_read)) != 0;
+    bad |= json_object_set_new(tim, "passive_auth_ms", json_real(t_pa)) != 0;
+    bad |= json_object_set_new(tim, "active_auth_ms", json_real(t_aa)) != 0;
+    bad |= json_object_set_new(tim, "total_ms", json_real(ms_since(&t0))) != 0;
+    bad |= json_object_set_new(tim, "apdus", json_integer(s.apdus)) != 0;
     *valid = pa_valid && aa_ok;
-    json_object_set_new(rep, "valid", json_boolean(*valid));
-    json_object_set_new(rep, "access", access);
-    json_object_set_new(rep, "aa", aa);
-    json_object_set_new(rep, "ca", ca);
-    json_object_set_new(rep, "files", flist);
-    json_object_set_new(rep, "timings", tim);
+    bad |= json_object_set_new(rep, "valid", json_boolean(*valid)) != 0;
+    bad |= json_object_set_new(rep, "access", access) != 0;
+    bad |= json_object_set_new(rep, "aa", aa) != 0;
+    bad |= json_object_set_new(rep, "ca", ca) != 0;
+    bad |= json_object_set_new(rep, "files", flist) != 0;
+    bad |= json_object_set_new(rep, "timings", tim) != 0;
     access = aa = ca = flist = tim = NULL;
+    if (bad) {
+        err_setk(err, ERR_INTERNAL, "chip: out of memory");
+        goto out;
+    }
     *report = rep;
     rep = NULL;
     rc = 0;

@@ -52,7 +52,8 @@ int rd_pcsc_open(const char *reader, int wait_s, struct rd_pcsc **out, char *nam
                 r = SCardConnect(p->ctx, rn, SCARD_SHARE_SHARED,
                                  SCARD_PROTOCOL_T1 | SCARD_PROTOCOL_T0, &p->card, &p->proto);
                 if (r == SCARD_S_SUCCESS) {
-                    snprintf(name, name_size, "%s", rn);
+                    /* the name is only shown; a very long one is shortened */
+                    (void)snprintf(name, name_size, "%s", rn);
                     free(list);
                     *out = p;
                     return 0;

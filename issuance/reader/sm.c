@@ -196,7 +196,8 @@ static int aes_cmac(const struct sm_ctx *c, const unsigned char *p, size_t len,
     size_t outl = 0;
     int ok;
 
-    snprintf(cname, sizeof cname, "%s", cbc_name(c->cipher));
+    /* cannot truncate: "AES-128-CBC" or "DES-EDE-CBC" */
+    (void)snprintf(cname, sizeof cname, "%s", cbc_name(c->cipher));
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cname, 0);
     params[1] = OSSL_PARAM_construct_end();
     ok = x && EVP_MAC_init(x, c->mac, c->klen, params) && EVP_MAC_update(x, p, len) &&

@@ -23,7 +23,8 @@ static int connect_once(const char *host, int port)
     char ports[16];
     int fd = -1;
 
-    snprintf(ports, sizeof ports, "%d", port);
+    /* cannot truncate: one int: fits */
+    (void)snprintf(ports, sizeof ports, "%d", port);
     if (getaddrinfo(host, ports, &hints, &res) != 0)
         return -1;
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
