@@ -145,13 +145,14 @@ int main(int argc, char **argv)
     struct registry_actor *admin = NULL, *a = NULL, *b = NULL, *r = NULL;
     struct registry_audit_stats stats;
     struct err err = ERR_INIT;
-    json_t *rec = registry_record_example();
+    json_t *rec = NULL;
     double t0, t_single, t_batch, t_audit, t_import = 0, c0, c_import = 0, c_single, c_batch,
                                                   c_audit;
     int problems, pos = 0, o = bench_options(&argc, argv, usage);
 
     if (o != 0)
         return o > 0 ? 0 : 2;
+    rec = registry_record_example(); /* after the options: --help builds nothing */
     for (int k = 1; k < argc; k++) {
         char *end = NULL;
         long v;
@@ -162,6 +163,7 @@ int main(int argc, char **argv)
         v = strtol(arg, &end, 10);
         if (end == arg || *end != '\0' || v < 0 || (named && k + 1 > argc)) {
             fputs(usage, stderr);
+            json_decref(rec);
             return 2;
         }
         if (named)
@@ -172,11 +174,13 @@ int main(int argc, char **argv)
             batch = v;
         else {
             fputs(usage, stderr);
+            json_decref(rec);
             return 2;
         }
     }
     if (total < 1 || batch < 1 || rec == NULL) {
         fputs(usage, stderr);
+        json_decref(rec);
         return 2;
     }
     if (single > total)
