@@ -31,7 +31,7 @@ packages=(
     libpng-dev libjpeg-dev libtiff-dev
     libunistring-dev
     # the national tier: PostgreSQL 15 server (tests start their own), libpq, pg_trgm
-    postgresql postgresql-contrib libpq-dev
+    postgresql postgresql-15 postgresql-client-common postgresql-contrib libpq-dev
     fonts-ocr-b fontforge-nox fonts-dejavu-core
     # tests, fuzzing, benchmarks
     libcmocka-dev clang libclang-rt-14-dev
