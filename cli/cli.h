@@ -36,6 +36,10 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
 
 /* Report a failure on stderr ("civreg COMMAND: message") and return EXIT_FAIL. */
 int cli_fail(const char *command, const struct err *err);
+/* Print a chip report (passive authentication, a chip read) as JSON on
+ * stdout and each failed check on stderr as "civreg COMMAND: CHECK: MESSAGE";
+ * EXIT_OK when VALID, else EXIT_FAIL. */
+int cli_chip_report(const char *command, const json_t *report, bool valid);
 
 /* The --data value, or the default ./civreg-data. */
 const char *cli_data_dir(const char *opt);

@@ -298,28 +298,33 @@ static int chip_verify_cmd(int argc, char **argv)
         rc = cli_fail("chip verify", &err);
         goto out;
     }
-    {
-        char *s = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (s == NULL)
-            goto out;
-        printf("%s\n", s);
-        free(s);
-    }
-    if (!valid) {
-        size_t i;
-        json_t *ch;
-        json_array_foreach(json_object_get(report, "checks"), i, ch) {
-            if (!json_is_true(json_object_get(ch, "valid")))
-                fprintf(stderr, "civreg chip verify: %s: %s\n",
-                        json_string_value(json_object_get(ch, "check")),
-                        json_string_value(json_object_get(ch, "message")));
-        }
-    }
-    rc = valid ? EXIT_OK : EXIT_FAIL;
+    rc = cli_chip_report("chip verify", report, valid);
 out:
     json_decref(report);
     chip_package_release(&pkg);
     pa_trust_free(trust);
     buf_release(&mrzb);
     return rc;
+}
+
+int cli_chip_report(const char *command, const json_t *report, bool valid)
+{
+    size_t i;
+    json_t *c;
+    char *s = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    if (s == NULL) {
+        fprintf(stderr, "civreg %s: out of memory\n", command);
+        return EXIT_FAIL;
+    }
+    printf("%s\n", s);
+    free(s);
+    if (!valid)
+        json_array_foreach(json_object_get(report, "checks"), i, c) {
+            if (!json_is_true(json_object_get(c, "valid")))
+                fprintf(stderr, "civreg %s: %s: %s\n", command,
+                        json_string_value(json_object_get(c, "check")),
+                        json_string_value(json_object_get(c, "message")));
+        }
+    return valid ? EXIT_OK : EXIT_FAIL;
 }

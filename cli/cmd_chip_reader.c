@@ -236,24 +236,7 @@ int chip_read_cmd(int argc, char **argv)
         rc = cli_fail("chip read", &err);
         goto out;
     }
-    {
-        char *s = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (s == NULL)
-            goto out;
-        printf("%s\n", s);
-        free(s);
-    }
-    if (!valid) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(json_object_get(report, "checks"), i, c) {
-            if (!json_is_true(json_object_get(c, "valid")))
-                fprintf(stderr, "civreg chip read: %s: %s\n",
-                        json_string_value(json_object_get(c, "check")),
-                        json_string_value(json_object_get(c, "message")));
-        }
-    }
-    rc = valid ? EXIT_OK : EXIT_FAIL;
+    rc = cli_chip_report("chip read", report, valid);
 out:
     json_decref(report);
     chip_package_release(&files);
