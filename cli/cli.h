@@ -141,6 +141,13 @@ struct office_env;
 int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bool *valid,
                      struct err *err);
 
+/* The passport office's question to the national tier (an
+ * office_national_fetch, cmd_sync.c): CTX the national URL. Fails with a
+ * clear message in a build without the national tier. */
+struct db;
+int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
+                       json_t **answer, struct err *err);
+
 /* Register the passport office's and the PKI's tables with `audit verify`
  * (registry may not depend on issuance, so the program wires them in). */
 void cli_audit_init(void);

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_registry.h"
+#include "core/conf.h"
 #include "core/json.h"
 #include "db/datadir.h"
 #include "issuance/print/print.h"
@@ -199,6 +200,7 @@ struct opts {
     const char *data, *user, *pwfile;
     const char *uin, *type, *kind, *replaces, *photo, *signature, *contact, *surname, *given;
     const char *reason, *evidence, *status, *format, *out, *first, *last, *reference, *pattern;
+    const char *national;
     int pass, fail, limit;
     int given_set;
 };
@@ -206,7 +208,7 @@ struct opts {
 enum {
     O_DATA = 1000, O_USER, O_PWFILE, O_UIN, O_TYPE, O_KIND, O_REPLACES, O_PHOTO, O_SIGNATURE,
     O_CONTACT, O_SURNAME, O_GIVEN, O_REASON, O_EVIDENCE, O_STATUS, O_FORMAT, O_OUT, O_FIRST,
-    O_LAST, O_REFERENCE, O_PATTERN, O_PASS, O_FAIL, O_LIMIT,
+    O_LAST, O_REFERENCE, O_PATTERN, O_PASS, O_FAIL, O_LIMIT, O_NATIONAL,
 };
 
 static const struct option office_longopts[] = {
@@ -234,6 +236,7 @@ static const struct option office_longopts[] = {
     { "pass", no_argument, NULL, O_PASS },
     { "fail", no_argument, NULL, O_FAIL },
     { "limit", required_argument, NULL, O_LIMIT },
+    { "national", required_argument, NULL, O_NATIONAL },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -287,6 +290,7 @@ static int office_parse(const char *cmd, const struct cli_command *table, const 
         case O_PATTERN: o->pattern = optarg; break;
         case O_PASS: o->pass = 1; break;
         case O_FAIL: o->fail = 1; break;
+        case O_NATIONAL: o->national = optarg; break;
         case O_LIMIT: {
             long v;
             if (cli_parse_int(optarg, 1, 10000, &v) != 0)
@@ -413,13 +417,18 @@ static const struct cli_command app_commands[] = {
     { "enrol", app_enrol, "open an application for a person (enrolment officer)",
       "usage: civreg application enrol --uin UIN --photo FILE.jpg [--signature FILE]\n"
       "       [--type TD3|TD1] [--kind new|renewal|replacement --replaces NUMBER]\n"
-      "       [--surname S --given-names G] [--contact JSON] " SIGNIN "\n"
+      "       [--surname S --given-names G] [--contact JSON] [--national URL]\n"
+      "       " SIGNIN "\n"
       "\n"
       "Checks and stores the evidence: the person's birth record is registered, the\n"
       "person is not deceased, they hold no other valid (or pending) document of\n"
       "the type unless this renews or replaces it (the old one is cancelled at\n"
       "issuance), and the names given (default: the record's) agree with the\n"
-      "record. The photo must be a JPEG close to 35:45. Prints the application.\n" },
+      "record. The photo must be a JPEG close to 35:45. Prints the application.\n"
+      "A person this office does not hold is asked of the national tier (--national,\n"
+      "default national_url in civreg.conf): its answer (record, signed link,\n"
+      "inclusion proofs against the holding district's signed tree head) is\n"
+      "verified and kept as evidence of the application.\n" },
     { "approve", app_approve, "approve an application: document number and booklet (approver)",
       "usage: civreg application approve ID " SIGNIN "\n"
       "\n"
@@ -472,7 +481,8 @@ static int app_enrol(int argc, char **argv)
     struct err err = ERR_INIT;
     json_t *contact = NULL, *out = NULL;
     int rc = office_parse(cmd, app_commands, "enrol",
-                          " uin type kind replaces photo signature contact surname given-names ",
+                          " uin type kind replaces photo signature contact surname given-names"
+                          " national ",
                           0, argc, argv, &o, NULL);
     if (rc >= 0)
         return rc;
@@ -498,6 +508,10 @@ static int app_enrol(int argc, char **argv)
     e.signature = sig.data;
     e.signature_len = sig.len;
     e.contact = contact;
+    os.env.national_ctx = (void *)(o.national ? o.national
+                                              : conf_get(os.s.dd->conf, "national_url", NULL));
+    if (os.env.national_ctx)
+        os.env.national = cli_national_fetch;
     rc = office_app_enrol(&os.env, &e, &out, &err);
     rc = office_result(cmd, rc, out, &err);
     office_close(&os);

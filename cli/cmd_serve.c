@@ -45,6 +45,7 @@ int cmd_serve(int argc, char **argv)
     if ((o.tls_cert == NULL) != (o.tls_key == NULL))
         return cli_usage_error("serve", "--tls-cert and --tls-key go together");
     o.data_dir = cli_data_dir(o.data_dir);
+    o.national_fetch = cli_national_fetch;
     if (web_serve(&o, &err) != 0)
         return cli_fail("serve", &err);
     return EXIT_OK;

@@ -9,14 +9,18 @@
 #include "core/json.h"
 
 #ifdef CIVREG_HAVE_NATIONAL
+#include "cli_registry.h"
 #include "db/datadir.h"
 #include "db/db.h"
 #include "registry/national/national.h"
+#include "registry/registry.h"
 
 struct sync_opts {
     const char *data, *national, *out;
     long batch, count;
     const char *arg;
+    const char *user, *pwfile, *reason;
+    int same, distinct;
 };
 
 static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o)
@@ -27,6 +31,11 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
         { "batch", required_argument, NULL, 'b' },
         { "count", required_argument, NULL, 'c' },
         { "out", required_argument, NULL, 'o' },
+        { "user", required_argument, NULL, 'u' },
+        { "password-file", required_argument, NULL, 'p' },
+        { "reason", required_argument, NULL, 'r' },
+        { "same", no_argument, NULL, 'S' },
+        { "distinct", no_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -42,6 +51,11 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
         case 'd': o->data = optarg; break;
         case 'N': o->national = optarg; break;
         case 'o': o->out = optarg; break;
+        case 'u': o->user = optarg; break;
+        case 'p': o->pwfile = optarg; break;
+        case 'r': o->reason = optarg; break;
+        case 'S': o->same = 1; break;
+        case 'D': o->distinct = 1; break;
         case 'b':
             if (cli_parse_int(optarg, 1, 10000, &o->batch) != 0)
                 return cli_usage_error(cmd, "--batch: 1 to 10000 events");
@@ -197,6 +211,128 @@ static int s_search(int argc, char **argv)
     return rc;
 }
 
+static int s_deaths(int argc, char **argv)
+{
+    struct sync_opts o;
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct national_client *c = NULL;
+    struct err err = ERR_INIT;
+    long n = 0;
+    int rc = parse("deaths", argc, argv, false, &o);
+
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : rc;
+    if ((rc = open_client("sync deaths", &o, &dd, &db, &c)) == 0) {
+        if (national_sync_deaths(c, db, &n, &err) != 0) {
+            rc = cli_fail("sync deaths", &err);
+        } else {
+            printf("%ld death%s received from the national tier\n", n, n == 1 ? "" : "s");
+            rc = EXIT_OK;
+        }
+    }
+    close_client(dd, db, c);
+    return rc;
+}
+
+static int s_duplicates(int argc, char **argv)
+{
+    struct sync_opts o;
+    json_t *body;
+    int rc = parse("duplicates", argc, argv, false, &o);
+
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : rc;
+    body = json_object();
+    rc = request("sync duplicates", &o, "/national/v1/duplicates", body);
+    json_decref(body);
+    return rc;
+}
+
+/* Resolve a cross-district duplicate case: the case as the nation lists it
+ * for this office, a signed national.duplicate event of the registrar in
+ * this office's log, then a push so the nation records it. */
+static int s_resolve(int argc, char **argv)
+{
+    const char *cmd = "sync resolve";
+    struct sync_opts o;
+    struct cli_session s;
+    struct national_client *c = NULL;
+    struct national_push_stats st;
+    struct err err = ERR_INIT;
+    json_t *body = NULL, *resp = NULL, *x, *dcase = NULL;
+    long long seq = -1;
+    long id;
+    size_t i;
+    int status = 0, rc = parse("resolve", argc, argv, true, &o);
+
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : rc;
+    if (cli_parse_int(o.arg, 1, 2000000000L, &id) != 0)
+        return cli_usage_error(cmd, "CASE: the case number `sync duplicates` lists");
+    if (o.same == o.distinct)
+        return cli_usage_error(cmd, "one of --same or --distinct");
+    if (o.reason == NULL)
+        return cli_usage_error(cmd, "--reason TEXT is required");
+    if ((rc = cli_session_open(cmd, o.data, o.user, o.pwfile, true, &s)) != EXIT_OK)
+        return rc;
+    if (national_client_open(o.national, s.db, s.dd->keys_dir, &c, &err) != 0 ||
+        (body = json_object()) == NULL ||
+        national_client_post(c, "/national/v1/duplicates", body, &status, &resp, &err) != 0) {
+        rc = cli_fail(cmd, &err);
+        goto out;
+    }
+    if (status != 200) {
+        err_set(&err, "national tier (%d): %s", status,
+                json_string_value(json_object_get(resp, "message"))
+                    ? json_string_value(json_object_get(resp, "message"))
+                    : "refused");
+        rc = cli_fail(cmd, &err);
+        goto out;
+    }
+    json_array_foreach(json_object_get(resp, "cases"), i, x)
+        if (json_integer_value(json_object_get(x, "id")) == id)
+            dcase = x;
+    if (dcase == NULL) {
+        err_setk(&err, ERR_NOT_FOUND, "no duplicate case %ld of this office at the national tier",
+                 id);
+        rc = cli_fail(cmd, &err);
+        goto out;
+    }
+    if (registry_national_dup_resolve(s.db, s.actor, dcase, o.same, o.reason, &seq, &err) != 0 ||
+        national_sync_push(c, s.db, 0, &st, &err) != 0) {
+        rc = cli_fail(cmd, &err);
+        goto out;
+    }
+    printf("case %ld resolved as %s by event %lld; the national tier holds %llu events of this "
+           "office\n",
+           id, o.same ? "same person" : "distinct persons", seq, (unsigned long long)st.to);
+    rc = EXIT_OK;
+out:
+    json_decref(body);
+    json_decref(resp);
+    national_client_free(c);
+    cli_session_close(&s);
+    return rc;
+}
+
+int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
+                       json_t **answer, struct err *err)
+{
+    struct national_client *c = NULL;
+    int rc;
+
+    *answer = NULL;
+    if (ctx == NULL || *(const char *)ctx == '\0')
+        return err_set(err, "no national tier configured (--national URL or national_url in "
+                            "civreg.conf)");
+    if (national_client_open(ctx, db, keys_dir, &c, err) != 0)
+        return -1;
+    rc = national_fetch_person(c, uin, answer, err);
+    national_client_free(c);
+    return rc;
+}
+
 static const struct cli_command sync_commands[] = {
     { "push", s_push, "push the district log to the national tier",
       "usage: civreg sync push --national URL [--data DIR] [--batch N]\n"
@@ -212,6 +348,25 @@ static const struct cli_command sync_commands[] = {
       "Writes the person's civreg.bundle.v1 (record, link, events with inclusion\n"
       "proofs against the holding office's signed head) and whether a death is\n"
       "registered in any office: `civreg audit verify-bundle` checks it offline.\n" },
+    { "duplicates", s_duplicates, "the cross-district duplicate cases of this office",
+      "usage: civreg sync duplicates --national URL [--data DIR]\n"
+      "\n"
+      "The same birth registered here and in another office (same name key and\n"
+      "date of birth) is a case for both registrars: id, both records, status\n"
+      "(open, same, distinct) and the signed events that resolved it.\n" },
+    { "resolve", s_resolve, "resolve a cross-district duplicate case (registrar)",
+      "usage: civreg sync resolve CASE --same|--distinct --reason TEXT --national URL\n"
+      "       [--data DIR] --user U [--password-file F]\n"
+      "\n"
+      "Appends a signed national.duplicate event (the case, this office's record,\n"
+      "the decision and reason) to this office's log and pushes it: the national\n"
+      "tier verifies it like every event and marks the case.\n" },
+    { "deaths", s_deaths, "receive the deaths registered in every other office",
+      "usage: civreg sync deaths --national URL [--data DIR]\n"
+      "\n"
+      "Keeps the deaths the national tier holds from every office in this data\n"
+      "directory: from then on enrolment, approval and personalization of those\n"
+      "persons are refused here, offline too. Resumes where the last run ended.\n" },
     { "uin-block", s_uin_block, "reserve a block of national UINs",
       "usage: civreg sync uin-block --national URL [--data DIR] [--count N]\n" },
     { "search", s_search, "search every office's births by name",
@@ -225,6 +380,14 @@ int cmd_sync(int argc, char **argv)
 }
 
 #else
+
+int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
+                       json_t **answer, struct err *err)
+{
+    (void)ctx, (void)db, (void)keys_dir, (void)uin;
+    *answer = NULL;
+    return err_set(err, "this civreg was built without the national tier");
+}
 
 int cmd_sync(int argc, char **argv)
 {

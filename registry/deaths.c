@@ -377,7 +377,16 @@ int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, 
     sqlite3_bind_text(st, 1, uin ? uin : "", -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
-        rc = 0;
+        /* not registered here: a death another district registered and the
+         * national tier passed on counts as well (national_evidence.c) */
+        json_t *nd = NULL;
+        if (registry_national_death_of(db, uin, &nd, err) == 0) {
+            rc = 0;
+            *deceased = nd != NULL;
+            if (nd && death && json_object_set_new(nd, "national", json_true()) == 0)
+                *death = json_incref(nd);
+            json_decref(nd);
+        }
     } else if (step != SQLITE_ROW) {
         db_sql_fail(db, "reading deaths", err);
     } else {

@@ -449,7 +449,9 @@ int registry_death_show(struct db *db, const struct registry_actor *actor, const
  * DEATH (may be NULL) receives the death as registry_death_show gives it
  * when deceased (new reference), else NULL. Needs no actor: issuance
  * (passport enrolment, certified extracts) calls it to refuse or annotate a
- * deceased person. Returns -1 only when the database fails. */
+ * deceased person. A death registered in another district and kept from
+ * the national tier (national_deaths) counts: DEATH then has "national":
+ * true. Returns -1 only when the database fails. */
 int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, json_t **death,
                                 struct err *err) __attribute__((warn_unused_result));
 
@@ -489,6 +491,48 @@ int registry_extract_print(struct db *db, const struct registry_actor *actor, co
  * issued_at, reason?}]}, oldest first. Clerk, registrar, auditor. */
 int registry_extract_list(struct db *db, const struct registry_actor *actor, const char *ref,
                           json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* ---- the national tier's word about other districts (national_evidence.c) ---- */
+
+/* Verify the national tier's answer ANSWER (a civreg.bundle.v1 with its
+ * "national" part) for UIN: the holding office's key is pinned on first use
+ * (setting national.office_key.OFFICE; a different key later is refused),
+ * the tree head is that office's and signed by it, every event is included
+ * (RFC 6962) and signed, the link and record version hash to what signed
+ * events name. *PERSON (new reference): {uin, record_id,
+ * registration_number, record{id, status, version, record}, deceased,
+ * national{office, office_key, tree_size, root_hash}}. A death the answer
+ * reports is kept in national_deaths. ERR_INVALID on a failed check. */
+int registry_national_person(struct db *db, const json_t *answer, const char *uin,
+                             json_t **person, struct err *err) __attribute__((warn_unused_result));
+
+/* Keep a death the national tier holds (registered in OFFICE, event EVENT_SEQ
+ * of its log, -1 unknown). A UIN already kept is left as it is. */
+int registry_national_death_add(struct db *db, const char *uin, const char *office,
+                                const char *registration_number, const char *date_of_death,
+                                long long event_seq, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* {OFFICE: highest event_seq kept} of the national deaths (new reference). */
+int registry_national_death_cursors(struct db *db, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* The national death of UIN ({uin, office, registration_number,
+ * date_of_death, received_at}), *DEATH NULL when none is kept. */
+int registry_national_death_of(struct db *db, const char *uin, json_t **death, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Resolve the cross-district duplicate case DCASE ({id, office_a,
+ * record_a, office_b, record_b} as the national tier lists it) that the
+ * actor's office is party to: SAME (one person registered twice) or not,
+ * with REASON. Appends a signed national.duplicate event naming the case
+ * (object dup_case "OFFICE_A/RECORD_A|OFFICE_B/RECORD_B") and this
+ * office's record; the next push records it nationally. Registrars only.
+ * *SEQ the event. */
+int registry_national_dup_resolve(struct db *db, const struct registry_actor *actor,
+                                  const json_t *dcase, bool same, const char *reason,
+                                  long long *seq, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* ---- audit (audit.c, bundle.c) ---- */
 

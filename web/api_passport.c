@@ -106,6 +106,30 @@ static int image_member(const json_t *body, const char *key, size_t max, unsigne
 
 /* ---- applications --------------------------------------------------------- */
 
+/* A refusal because the holder is recorded as deceased (in this office, or
+ * in another district through the national tier) gets its own code, so the
+ * screens say it in the user's language; UIN or, else, application ID names
+ * the holder. Every other failure as office_failure. */
+static int holder_refusal(struct web_request *rq, struct office_env *env, const char *uin,
+                          const char *id, const struct err *err)
+{
+    struct err e2 = ERR_INIT;
+    json_t *app = NULL;
+    bool dead = false;
+    int rc;
+
+    if (err_kind(err) != ERR_CONFLICT)
+        return office_failure(rq, err);
+    if (uin == NULL && id && office_app_show(env, id, &app, &e2) == 0)
+        uin = opt_str(app, "uin");
+    if (uin && registry_person_is_deceased(env->db, uin, &dead, NULL, &e2) == 0 && dead)
+        rc = web_send_error(rq->conn, 409, "deceased", err_msg(err));
+    else
+        rc = office_failure(rq, err);
+    json_decref(app);
+    return rc;
+}
+
 int web_api_application_enrol(struct web_request *rq)
 {
     static const char *const keys[] = { "uin", "doc_type", "kind", "replaces", "surname",
@@ -142,8 +166,12 @@ int web_api_application_enrol(struct web_request *rq)
     if (e.contact && json_is_null(e.contact))
         e.contact = NULL;
     env = env_of(rq);
+    if (rq->srv->national_fetch && rq->srv->national_url && *rq->srv->national_url) {
+        env.national = rq->srv->national_fetch;
+        env.national_ctx = (void *)rq->srv->national_url;
+    }
     if (office_app_enrol(&env, &e, &out, &err) != 0)
-        rc = office_failure(rq, &err);
+        rc = holder_refusal(rq, &env, e.uin, NULL, &err);
     else
         rc = send_owned(rq, 201, out);
 out:
@@ -278,7 +306,7 @@ int web_api_application_action(struct web_request *rq)
     }
     json_decref(body);
     if (rc != 0)
-        return office_failure(rq, &err);
+        return holder_refusal(rq, &env, NULL, id, &err);
     if (out == NULL && office_app_show(&env, id, &out, &err) != 0)
         return office_failure(rq, &err);
     return send_owned(rq, 200, out);

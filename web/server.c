@@ -319,6 +319,8 @@ int web_serve(const struct web_options *opts, struct err *err)
                       err) != 0 ||
         web_trust_new(&srv.trust, err) != 0)
         goto out;
+    srv.national_fetch = opts->national_fetch;
+    srv.national_url = conf_get(srv.dd->conf, "national_url", NULL);
     /* Apply pending migrations once, before any worker opens a connection. */
     if (datadir_db_open(srv.dd, DB_OPEN_MIGRATE, &db, err) != 0 ||
         db_schema_version(db, &srv.schema_version, err) != 0)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "core/err.h"
+#include "issuance/passport/office_app.h"
 
 /* Demo mode: every demo user has this password (never in a real install). */
 #define WEB_DEMO_PASSWORD "demo"
@@ -32,6 +33,9 @@ struct web_options {
     const char *tls_cert; /* PEM certificate (chain) file: serve HTTPS; NULL = HTTP */
     const char *tls_key;  /* PEM private key file; required with tls_cert */
     bool demo;            /* create a demo data directory when data_dir does not exist */
+    /* how enrolment asks the national tier (national_url in civreg.conf) for
+     * a person this office does not hold; NULL: never asked */
+    office_national_fetch national_fetch;
 };
 
 /* Serve until SIGINT or SIGTERM, then stop cleanly (in-flight requests

@@ -67,6 +67,8 @@ struct web_server {
     char asset_fp[17]; /* fingerprint of the embedded assets (hex) */
     struct web_trust *trust; /* CSCA certificates for seal checks (pki_worker.c) */
     unsigned long search_min_score; /* search results below this score are not shown */
+    office_national_fetch national_fetch; /* web_options; used with national_url */
+    const char *national_url;             /* civreg.conf national_url, NULL = none */
 };
 
 /* An admission gate (web/gate.c): at most RUNNING holders at once and

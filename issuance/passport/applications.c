@@ -473,10 +473,53 @@ static int enrol_store_images(struct office_env *env, const struct office_enrolm
     return 0;
 }
 
+/* A person this office does not hold: ask the national tier, verify its
+ * answer (registry_national_person: pinned office key, signed head,
+ * inclusion proofs, signed link and record) and keep the answer as an
+ * evidence blob. *PERSON the person view, NAT_HASH the blob. */
+static int enrol_from_nation(struct office_env *env, const char *uin, json_t **person,
+                             char nat_hash[65], json_t *checks, struct err *err)
+{
+    struct buf b = BUF_INIT((size_t)64 << 20);
+    json_t *answer = NULL;
+    char detail[300];
+    int rc = -1;
+
+    err_clear(err);
+    if (env->national(env->national_ctx, env->db, env->keys_dir, uin, &answer, err) != 0) {
+        err_prefix(err, "enrolment: %s is not held by this office and the national tier "
+                        "could not be asked", uin);
+        goto out;
+    }
+    if (registry_national_person(env->db, answer, uin, person, err) != 0)
+        goto out;
+    if (json_canonical(answer, &b, err) != 0 ||
+        registry_blob_put(env->db, env->blobs_dir, env->reg, b.data, b.len, "application/json",
+                          nat_hash, err) != 0)
+        goto out;
+    {
+        const json_t *n = json_object_get(*person, "national");
+        (void)snprintf(detail, sizeof detail,
+                       "held by office %s: record, signed link and inclusion proofs against its "
+                       "signed tree head of %lld events verified (evidence %s)",
+                       json_string_value(json_object_get(n, "office")),
+                       (long long)json_integer_value(json_object_get(n, "tree_size")), nat_hash);
+    }
+    if (add_check(checks, "national_evidence", true, detail) != 0) {
+        err_setk(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(answer);
+    buf_release(&b);
+    return rc;
+}
+
 struct enrol_ctx {
     struct office_env *env;
     const struct office_enrolment *e;
-    const char *doc_type, *kind, *rec_id, *photo_hash, *sig_hash;
+    const char *doc_type, *kind, *rec_id, *photo_hash, *sig_hash, *nat_hash;
     json_t *holder, *checks;
     size_t nchecks; /* the checks made before the transaction */
     char id[64];
@@ -533,12 +576,12 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     if (office_log(db, a, "application.enrol",
-                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?, s:O}", "doc_type", c->doc_type,
-                             "kind", c->kind, "replaces", e->replaces, "holder", c->holder,
-                             "checks", c->checks, "photo", c->photo_hash, "signature", sig,
-                             "contact", contact),
+                   json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?, s:O, s:s?}", "doc_type",
+                             c->doc_type, "kind", c->kind, "replaces", e->replaces, "holder",
+                             c->holder, "checks", c->checks, "photo", c->photo_hash, "signature",
+                             sig, "contact", contact, "national_evidence", c->nat_hash),
                    err, "application", c->id, "person", e->uin, "record", c->rec_id, "blob",
-                   c->photo_hash, "blob", sig, NULL) != 0)
+                   c->photo_hash, "blob", c->nat_hash, "blob", sig, NULL) != 0)
         goto out;
     rc = 0;
 out:
@@ -558,7 +601,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     struct enrol_ctx c = { .env = env, .e = e };
     json_t *person = NULL;
     const json_t *rec_json;
-    char photo_hash[65], sig_hash[65] = "";
+    char photo_hash[65], sig_hash[65] = "", nat_hash[65] = "";
     int rc = -1;
 
     c.doc_type = e->doc_type && *e->doc_type ? e->doc_type : "TD3";
@@ -568,11 +611,16 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
     if (office_require(a, registry_action_roles("application.enrol"), "enrol applicants", err) != 0 ||
         office_doc_type_check(c.doc_type, err) != 0 || enrol_check_input(e, c.kind, err) != 0)
         return -1;
-    if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0)
-        return err_prefix(err, "enrolment");
-    if ((c.checks = json_array()) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
+    if ((c.checks = json_array()) == NULL)
+        return err_setk(err, ERR_INTERNAL, "out of memory");
+    if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0) {
+        if (err_kind(err) != ERR_NOT_FOUND || env->national == NULL) {
+            err_prefix(err, "enrolment");
+            goto out;
+        }
+        if (enrol_from_nation(env, e->uin, &person, nat_hash, c.checks, err) != 0)
+            goto out;
+        c.nat_hash = nat_hash;
     }
     rec_json = json_object_get(json_object_get(person, "record"), "record");
     c.rec_id = json_string_value(json_object_get(person, "record_id"));

@@ -33,6 +33,14 @@
 struct registry_actor;
 struct pki;
 
+/* Asks the national tier (CTX: its URL) for the person UIN this office does
+ * not hold, signing as the office of DB with the key in KEYS_DIR: *ANSWER
+ * (new reference) is its answer, unverified (office_app_enrol verifies it);
+ * -1 with ERR when the nation cannot be asked or says no. */
+struct db;
+typedef int (*office_national_fetch)(void *ctx, struct db *db, const char *keys_dir,
+                                     const char *uin, json_t **answer, struct err *err);
+
 /* The office context of a command or web request. */
 struct office_env {
     struct db *db;
@@ -41,6 +49,8 @@ struct office_env {
     const struct registry_actor *reg;    /* the signed-in user */
     struct pki *pki;                     /* document signer for chips; NULL = none */
     struct office_actor actor;           /* filled by office_env_init */
+    office_national_fetch national;      /* NULL: no national tier configured */
+    void *national_ctx;
 };
 
 /* Fill ENV->actor from ENV->reg: username, office, roles, and a log that
@@ -64,7 +74,11 @@ struct office_enrolment {
 /* Enrol: checks and stores each evidence check (record registered, person
  * not deceased, no other valid or pending document of the type unless a
  * renewal/replacement of it, names consistent with the record). Refuses
- * with the failed check's message. *OUT (may be NULL): the application. */
+ * with the failed check's message. *OUT (may be NULL): the application.
+ * A person this office does not hold is asked of ENV->national; the answer
+ * is verified (registry_national_person) and stored as an evidence blob the
+ * application.enrol event cites ("national_evidence"), so the provenance
+ * verifies offline with `civreg audit verify-bundle`. */
 int office_app_enrol(struct office_env *env, const struct office_enrolment *e, json_t **out,
                      struct err *err) __attribute__((warn_unused_result));
 

@@ -101,6 +101,17 @@ static int personalize_check(struct personalization *p, struct err *err)
     if (app->document_number == NULL)
         return err_setk(err, ERR_CONFLICT, "personalization refused: application %s has no document number",
                        p->id);
+    /* a death registered (here, or in any district the national tier
+     * passed on) after approval stops the document before it is made */
+    {
+        bool dead = false;
+        if (registry_person_is_deceased(p->env->db, app->uin, &dead, NULL, err) != 0)
+            return -1;
+        if (dead)
+            return err_setk(err, ERR_CONFLICT, "personalization refused: %s is recorded as "
+                                               "deceased; reject the application",
+                            app->uin);
+    }
     return 0;
 }
 

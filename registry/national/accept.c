@@ -694,6 +694,24 @@ out:
     return rc;
 }
 
+/* A registrar of this office resolved a cross-district duplicate case it
+ * is party to (registry_national_dup_resolve): the signed event is stored
+ * with the push; the case takes its decision. A case of other offices, or a
+ * decision that is not one, changes nothing. */
+static int project_dup_resolve(struct push *ps, const json_t *data, struct err *err)
+{
+    const char *decision = nat_str(data, "decision");
+    const char *p[6] = { ps->office, nat_str(data, "office_a"), nat_str(data, "record_a"),
+                         nat_str(data, "office_b"), nat_str(data, "record_b"), decision };
+
+    if (strcmp(decision, "same") != 0 && strcmp(decision, "distinct") != 0)
+        return 0;
+    return pg_exec(ps->pg,
+                   "UPDATE dup_cases SET status = $6 WHERE office_a = $2 AND record_a = $3"
+                   " AND office_b = $4 AND record_b = $5 AND $1 IN (office_a, office_b)",
+                   6, p, NULL, err);
+}
+
 static int project(struct push *ps, struct err *err)
 {
     if (project_bulk(ps, err) != 0)
@@ -712,6 +730,8 @@ static int project(struct push *ps, struct err *err)
                          " AND record_id = $2", 2, p, NULL, err);
         } else if (strcmp(type, "record.register") == 0) {
             rc = project_register(ps, c, err);
+        } else if (strcmp(type, "national.duplicate") == 0) {
+            rc = project_dup_resolve(ps, data, err);
         } else if (strcmp(type, "death.register") == 0) {
             size_t j;
             json_t *o;

@@ -155,3 +155,81 @@ out:
     buf_release(&resp);
     return rc;
 }
+
+int national_fetch_person(struct national_client *c, const char *uin, json_t **answer,
+                          struct err *err)
+{
+    json_t *body = json_pack("{s:s}", "uin", uin ? uin : ""), *resp = NULL;
+    int status = 0, rc = -1;
+
+    *answer = NULL;
+    if (body == NULL)
+        return err_set(err, "out of memory");
+    if (national_client_post(c, "/national/v1/person", body, &status, &resp, err) != 0)
+        goto out;
+    if (status != 200) {
+        const char *m = json_string_value(json_object_get(resp, "message"));
+        err_setk(err, status == 404 ? ERR_NOT_FOUND : ERR_INVALID, "national tier (%d): %s",
+                 status, m ? m : "refused");
+        goto out;
+    }
+    *answer = resp;
+    resp = NULL;
+    rc = 0;
+out:
+    json_decref(body);
+    json_decref(resp);
+    return rc;
+}
+
+int national_sync_deaths(struct national_client *c, struct db *db, long *count,
+                         struct err *err)
+{
+    json_t *cursors = NULL, *body = NULL, *resp = NULL, *prev = NULL;
+    int status = 0, rc = -1;
+
+    *count = 0;
+    for (;;) {
+        const json_t *deaths;
+        size_t i, n;
+        json_t *d;
+        if (registry_national_death_cursors(db, &cursors, err) != 0 ||
+            (body = json_pack("{s:O, s:i}", "cursors", cursors, "limit", 5000)) == NULL ||
+            national_client_post(c, "/national/v1/deaths", body, &status, &resp, err) != 0)
+            goto out;
+        if (status != 200) {
+            const char *m = json_string_value(json_object_get(resp, "message"));
+            err_set(err, "national tier (%d): %s", status, m ? m : "refused");
+            goto out;
+        }
+        deaths = json_object_get(resp, "deaths");
+        n = json_array_size(deaths);
+        json_array_foreach(deaths, i, d) {
+            if (registry_national_death_add(
+                    db, nat_str(d, "uin"), nat_str(d, "office"), nat_str(d, "registration_number"),
+                    nat_str(d, "date_of_death"),
+                    (long long)json_integer_value(json_object_get(d, "event_seq")), err) != 0)
+                goto out;
+            (*count)++;
+        }
+        json_decref(prev);
+        prev = cursors, cursors = NULL;
+        json_decref(body), body = NULL;
+        json_decref(resp), resp = NULL;
+        if (n < 5000)
+            break;
+        /* a full page that moved no cursor would come back the same */
+        if (registry_national_death_cursors(db, &cursors, err) != 0)
+            goto out;
+        if (json_equal(cursors, prev))
+            break;
+        json_decref(cursors), cursors = NULL;
+    }
+    rc = 0;
+out:
+    json_decref(prev);
+    json_decref(cursors);
+    json_decref(body);
+    json_decref(resp);
+    return rc;
+}

@@ -79,9 +79,24 @@ enum national_refusal national_person(struct pg *pg, const char *uin, json_t **o
 int national_search(struct pg *pg, const char *query, int limit, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
 
-/* Open cross-district duplicate cases. */
+/* Cross-district duplicate cases. */
 int national_duplicates(struct pg *pg, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
+
+/* The cases OFFICE is party to (NULL: all): [{id, office_a, record_a,
+ * office_b, record_b, why, status open|same|distinct, opened_at, name,
+ * birth_date, uin_a, uin_b, resolutions[{office, seq}]}]; a resolution is a
+ * signed national.duplicate event of that office's log naming the case
+ * "OFFICE_A/RECORD_A|OFFICE_B/RECORD_B". */
+int national_duplicates_of(struct pg *pg, const char *office, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Deaths of every office after CURSORS ({office: last event seq the
+ * asking district holds}, NULL = none), ordered by office and event, at
+ * most LIMIT (0: 5000): {deaths[{office, uin, registration_number,
+ * date_of_death, event_seq}]}. */
+int national_deaths_since(struct pg *pg, const json_t *cursors, int limit, json_t **out,
+                          struct err *err) __attribute__((warn_unused_result));
 
 /* Reserve COUNT fresh random Verhoeff-valid UINs for OFFICE nationally. */
 enum national_refusal national_uin_block(struct pg *pg, const char *office, int count,
@@ -118,6 +133,19 @@ void national_client_free(struct national_client *c);
 int national_client_post(struct national_client *c, const char *path, const json_t *body,
                          int *status, json_t **response, struct err *err)
     __attribute__((warn_unused_result));
+
+/* The national answer for person UIN (civreg.bundle.v1 with "national"),
+ * unverified: registry_national_person checks it. -1 with ERR (the
+ * service's message) unless the service answered 200. */
+int national_fetch_person(struct national_client *c, const char *uin, json_t **answer,
+                          struct err *err) __attribute__((warn_unused_result));
+
+/* Pull the deaths every other office registered that this district does
+ * not hold yet into its national_deaths (registry_national_death_add);
+ * *COUNT how many arrived. Idempotent: resumes from the highest event of
+ * each office it holds. */
+int national_sync_deaths(struct national_client *c, struct db *db, long *count,
+                         struct err *err) __attribute__((warn_unused_result));
 
 struct national_push_stats {
     uint64_t from, to;  /* national size before and after */

@@ -197,27 +197,50 @@ out:
 
 int national_duplicates(struct pg *pg, json_t **out, struct err *err)
 {
+    return national_duplicates_of(pg, NULL, out, err);
+}
+
+int national_duplicates_of(struct pg *pg, const char *office, json_t **out, struct err *err)
+{
     struct pg_res *r = NULL;
     json_t *a = json_array();
+    const char *p[1] = { office ? office : "" };
 
     *out = NULL;
     if (a == NULL)
         return err_set(err, "out of memory");
+    /* each case with the records' names and births, and the signed
+     * national.duplicate events that resolved it (office, seq) */
     if (pg_exec(pg,
-                "SELECT id, office_a, record_a, office_b, record_b, why, status, opened_at::text"
-                " FROM dup_cases ORDER BY id",
-                0, NULL, &r, err) != 0) {
+                "SELECT c.id, c.office_a, c.record_a, c.office_b, c.record_b, c.why, c.status,"
+                " c.opened_at::text, coalesce(ra.name_key, ''), coalesce(ra.birth_date, ''),"
+                " coalesce(rb.uin, ''), coalesce(ra.uin, ''),"
+                " coalesce((SELECT jsonb_agg(jsonb_build_object('office', o.office, 'seq', o.seq)"
+                "   ORDER BY o.office, o.seq)::text FROM event_objects o WHERE o.kind = 'dup_case'"
+                "   AND o.id = c.office_a || '/' || c.record_a || '|' || c.office_b || '/' ||"
+                "   c.record_b), '[]')"
+                " FROM dup_cases c"
+                " LEFT JOIN birth_records ra ON ra.office = c.office_a AND ra.record_id = c.record_a"
+                " LEFT JOIN birth_records rb ON rb.office = c.office_b AND rb.record_id = c.record_b"
+                " WHERE $1 = '' OR $1 IN (c.office_a, c.office_b) ORDER BY c.id",
+                1, p, &r, err) != 0) {
         json_decref(a);
         return -1;
     }
-    for (int i = 0; i < pg_res_rows(r); i++)
+    for (int i = 0; i < pg_res_rows(r); i++) {
+        json_t *res = NULL;
+        if (json_parse(pg_res_value(r, i, 12), strlen(pg_res_value(r, i, 12)), &res, NULL) != 0)
+            res = json_array();
         (void)json_array_append_new(
-            a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-                         (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
+            a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
+                         "id", (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
                          pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
                          pg_res_value(r, i, 3), "record_b", pg_res_value(r, i, 4), "why",
                          pg_res_value(r, i, 5), "status", pg_res_value(r, i, 6), "opened_at",
-                         pg_res_value(r, i, 7)));
+                         pg_res_value(r, i, 7), "name", pg_res_value(r, i, 8), "birth_date",
+                         pg_res_value(r, i, 9), "uin_a", pg_res_value(r, i, 11), "uin_b",
+                         pg_res_value(r, i, 10), "resolutions", res));
+    }
     pg_res_free(r);
     *out = a;
     return 0;
@@ -271,4 +294,53 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
     }
     *out = json_pack("{s:s, s:o}", "office", office, "uins", a);
     return *out ? NATIONAL_OK : NATIONAL_INTERNAL;
+}
+
+int national_deaths_since(struct pg *pg, const json_t *cursors, int limit, json_t **out,
+                          struct err *err)
+{
+    struct buf cb = BUF_INIT(1 << 20);
+    struct pg_res *r = NULL;
+    json_t *a = NULL, *empty = NULL;
+    char lim[16];
+    const char *p[2];
+    int rc = -1;
+
+    *out = NULL;
+    if (cursors != NULL && !json_is_object(cursors))
+        return err_set(err, "deaths: cursors must be an object {office: last event seq}");
+    if (cursors == NULL && (cursors = empty = json_object()) == NULL)
+        return err_set(err, "out of memory");
+    if (json_dump_compact(cursors, &cb, err) != 0)
+        goto out;
+    (void)snprintf(lim, sizeof lim, "%d", limit > 0 && limit <= 10000 ? limit : 5000);
+    p[0] = buf_str(&cb), p[1] = lim;
+    /* per office, the deaths after the last event the district holds */
+    if (pg_exec(pg,
+                "SELECT office, uin, registration_number, date_of_death, event_seq FROM deaths"
+                " WHERE event_seq > coalesce(($1::jsonb ->> office)::bigint, -1)"
+                " ORDER BY office, event_seq LIMIT $2::int",
+                2, p, &r, err) != 0)
+        goto out;
+    if ((a = json_array()) == NULL)
+        goto out;
+    for (int i = 0; i < pg_res_rows(r); i++)
+        if (json_array_append_new(
+                a, json_pack("{s:s, s:s, s:s, s:s, s:I}", "office", pg_res_value(r, i, 0), "uin",
+                             pg_res_value(r, i, 1), "registration_number",
+                             pg_res_value(r, i, 2), "date_of_death", pg_res_value(r, i, 3),
+                             "event_seq",
+                             (json_int_t)strtoll(pg_res_value(r, i, 4), NULL, 10))) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+    *out = json_pack("{s:o}", "deaths", a);
+    a = NULL;
+    rc = *out ? 0 : err_set(err, "out of memory");
+out:
+    json_decref(a);
+    json_decref(empty);
+    pg_res_free(r);
+    buf_release(&cb);
+    return rc;
 }

@@ -55,6 +55,28 @@ static enum national_refusal r_search(struct pg *pg, const char *office, const j
     return NATIONAL_OK;
 }
 
+static enum national_refusal r_deaths(struct pg *pg, const char *office, const json_t *req,
+                                      json_t **out, struct err *err)
+{
+    (void)office;
+    if (national_deaths_since(pg, json_object_get(req, "cursors"),
+                              (int)json_integer_value(json_object_get(req, "limit")), out,
+                              err) != 0)
+        return NATIONAL_BAD_REQUEST;
+    return NATIONAL_OK;
+}
+
+static enum national_refusal r_duplicates(struct pg *pg, const char *office, const json_t *req,
+                                          json_t **out, struct err *err)
+{
+    json_t *res = NULL;
+    (void)req;
+    if (national_duplicates_of(pg, office, &res, err) != 0)
+        return NATIONAL_INTERNAL;
+    *out = json_pack("{s:o}", "cases", res);
+    return NATIONAL_OK;
+}
+
 static enum national_refusal r_uin_block(struct pg *pg, const char *office, const json_t *req,
                                          json_t **out, struct err *err)
 {
@@ -71,6 +93,8 @@ static const struct {
     { "/national/v1/person", r_person },
     { "/national/v1/search", r_search },
     { "/national/v1/uin-block", r_uin_block },
+    { "/national/v1/deaths", r_deaths },
+    { "/national/v1/duplicates", r_duplicates },
 };
 
 static int status_of(enum national_refusal r)

@@ -39,6 +39,8 @@ static const char *const excluded_tables[][2] = {
     { "scan_imports", "progress counters of one import run; its pages and evidence are logged" },
     { "search_fts_", "FTS5's own storage behind the search_fts virtual table (compared there)" },
     { "search_tri_", "FTS5's own storage behind the search_tri virtual table (compared there)" },
+    { "national_deaths", "deaths of other districts as the national tier passed them on (a cache "
+                         "of the nation's word, not this office's log)" },
 };
 
 /* Columns deliberately not in the log, and why. */

@@ -9,7 +9,12 @@
  *             becomes a duplicate case; a district that rewrote history is
  *             refused with a fork alarm naming the position; a forged
  *             request signature, a replayed request, a wrong office key and
- *             a forged event signature are refused.
+ *             a forged event signature are refused. A passport office in A
+ *             enrols a person of B from the national answer (verified, kept
+ *             as evidence); a forged record signature or inclusion proof in
+ *             that answer is refused; a death synced from C refuses A's
+ *             enrolment and approval; a duplicate case is resolved by a
+ *             signed event of B's registrar, recorded nationally.
  *   kill      kill -9 of the district's push and of the national service at
  *             random points of a 20,000-event push: afterwards every event is
  *             there exactly once and the national root equals the district's.
@@ -415,6 +420,187 @@ static void test_three_districts(void **state)
     free(ka), free(kb), free(kc);
 }
 
+
+/* ---- the passport office against the nation ---- */
+
+static char pw_enrol[4200], pw_appr[4200];
+
+/* The first check named NAME of an application (JSON), or NULL. */
+static const json_t *check_of(const json_t *app, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(app, "checks"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "check")), name) == 0)
+            return c;
+    return NULL;
+}
+
+static char *enrol_args_run(bool expect_ok, const char *uin)
+{
+    char photo[4200];
+    const char *args[] = { "application", "enrol", "--uin", uin, "--photo", photo, "--national",
+                           serve_url, "--data", data_a, "--user", "enrolA", "--password-file",
+                           pw_enrol, NULL };
+    snprintf(photo, sizeof photo, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
+    return expect_ok ? run_ok(NULL, args) : run_fail(NULL, args);
+}
+
+/* psql UPDATE (no result). */
+static void psql_do(const char *sql)
+{
+    free(psql(pg_url, sql));
+}
+
+static void test_enrol_from_nation(void **state)
+{
+    char uin_b2[16], uin_c2[16], sql[1024], *out, *e, *kb, path[4400], blob[4600];
+    json_t *app, *bundle;
+    const json_t *chk;
+    const char *detail, *h;
+    (void)state;
+
+    write_pw("enrolA", "lorne-tundra-ferns-64\n", pw_enrol, sizeof pw_enrol);
+    write_pw("apprA", "rppa-tundra-ferns-65\n", pw_appr, sizeof pw_appr);
+    free(run_ok("lorne-tundra-ferns-64\n",
+                (const char *[]){ "user", "add", "--data", data_a, "--username", "enrolA", "--role",
+                                  "enrolment_officer", "--user", "admin", "--password-file",
+                                  pw_admin, NULL }));
+    free(run_ok("rppa-tundra-ferns-65\n",
+                (const char *[]){ "user", "add", "--data", data_a, "--username", "apprA", "--role",
+                                  "approver", "--user", "admin", "--password-file", pw_admin,
+                                  NULL }));
+    kb = office_key(data_b);
+
+    /* without the national tier, A does not know B's person */
+    {
+        char photo[4200];
+        snprintf(photo, sizeof photo, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
+        e = run_fail(NULL, (const char *[]){ "application", "enrol", "--uin", uin_b, "--photo",
+                                             photo, "--data", data_a, "--user", "enrolA",
+                                             "--password-file", pw_enrol, NULL });
+        assert_non_null(strstr(e, uin_b));
+        free(e);
+    }
+
+    /* a person of B enrolled in A: the national answer verified and kept */
+    out = enrol_args_run(true, uin_b);
+    app = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(app);
+    assert_string_equal(json_string_value(json_object_get(app, "status")), "submitted");
+    chk = check_of(app, "national_evidence");
+    assert_non_null(chk);
+    detail = json_string_value(json_object_get(chk, "detail"));
+    assert_non_null(strstr(detail, "office DB"));
+    h = strstr(detail, "(evidence ");
+    assert_non_null(h);
+    h += strlen("(evidence ");
+    snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%.64s", data_a, h, h + 2, h);
+    /* the evidence kept is the district's bundle: verified offline with B's
+     * key, refused once one proof node is changed */
+    out = run_ok(NULL, (const char *[]){ "audit", "verify-bundle", blob, "--office-key", kb, NULL });
+    free(out);
+    bundle = json_load_file(blob, 0, NULL);
+    assert_non_null(bundle);
+    {
+        json_t *ev, *proof = NULL;
+        size_t i;
+        json_array_foreach(json_object_get(bundle, "events"), i, ev)
+            if (json_array_size(json_object_get(ev, "inclusion_proof")) > 0)
+                proof = json_object_get(ev, "inclusion_proof");
+        assert_non_null(proof);
+        json_array_set_new(proof, 0,
+                           json_string("00000000000000000000000000000000000000000000000000000000"
+                                       "00000000"));
+        snprintf(path, sizeof path, "%s/tampered-evidence.json", root);
+        assert_int_equal(json_dump_file(bundle, path, JSON_COMPACT), 0);
+        e = run_fail(NULL,
+                     (const char *[]){ "audit", "verify-bundle", path, "--office-key", kb, NULL });
+        assert_non_null(strstr(e, "not included"));
+        free(e);
+    }
+    json_decref(bundle);
+    /* the whole of A's log, the application with it, still verifies */
+    free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data_a, NULL }));
+    json_decref(app);
+
+    /* a forged national answer is refused before anything is created */
+    register_birth(data_b, "Bahati", "1996-07-08", uin_b2);
+    push_ok(data_b);
+    /* 1. a record signature changed in the national store */
+    snprintf(sql, sizeof sql,
+             "UPDATE events SET signature = translate(signature, '0123456789abcdef',"
+             " '123456789abcdef0') WHERE office = 'DB' AND type = 'record.register' AND"
+             " body LIKE '%%%s%%'",
+             uin_b2);
+    psql_do(sql);
+    e = enrol_args_run(false, uin_b2);
+    assert_non_null(strstr(e, "national evidence refused"));
+    free(e);
+    snprintf(sql, sizeof sql,
+             "UPDATE events SET signature = translate(signature, '123456789abcdef0',"
+             " '0123456789abcdef') WHERE office = 'DB' AND type = 'record.register' AND"
+             " body LIKE '%%%s%%'",
+             uin_b2);
+    psql_do(sql);
+    /* 2. a forged inclusion proof: the national tier's copy of leaf 0 changed */
+    psql_do("UPDATE events SET leaf_hash = translate(leaf_hash, '0123456789abcdef',"
+            " '123456789abcdef0') WHERE office = 'DB' AND seq = 0");
+    e = enrol_args_run(false, uin_b2);
+    assert_non_null(strstr(e, "national evidence refused"));
+    assert_non_null(strstr(e, "not included"));
+    free(e);
+    psql_do("UPDATE events SET leaf_hash = translate(leaf_hash, '123456789abcdef0',"
+            " '0123456789abcdef') WHERE office = 'DB' AND seq = 0");
+    {
+        /* nothing was created for the refused answers */
+        char *list = run_ok(NULL, (const char *[]){ "application", "list", "--data", data_a,
+                                                    "--user", "enrolA", "--password-file",
+                                                    pw_enrol, NULL });
+        assert_null(strstr(list, uin_b2));
+        free(list);
+    }
+    /* restored, the same person enrols */
+    free(enrol_args_run(true, uin_b2));
+
+    /* a death registered in C refuses enrolment in A */
+    e = enrol_args_run(false, uin_c);
+    assert_non_null(strstr(e, "deceased"));
+    free(e);
+
+    /* a person of C enrolled in A, then a death registered in C and synced:
+     * A's approval is refused */
+    register_birth(data_c, "Chausiku", "1997-08-09", uin_c2);
+    push_ok(data_c);
+    out = enrol_args_run(true, uin_c2);
+    app = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(app);
+    free(run_ok(NULL, (const char *[]){ "death", "register", uin_c2, "--date", "2025-01-02",
+                                        "--locality", "Kisumu", "--district", "Kisumu Central",
+                                        "--informant", "Grace Otieno", "--data", data_c, "--user",
+                                        "reg", "--password-file", pw_reg, NULL }));
+    push_ok(data_c);
+    out = run_ok(NULL, (const char *[]){ "sync", "deaths", "--data", data_a, "--national",
+                                         serve_url, NULL });
+    assert_non_null(strstr(out, "received"));
+    free(out);
+    e = run_fail(NULL, (const char *[]){ "application", "approve",
+                                         json_string_value(json_object_get(app, "id")), "--data",
+                                         data_a, "--user", "apprA", "--password-file", pw_appr,
+                                         NULL });
+    assert_non_null(strstr(e, "deceased"));
+    free(e);
+    /* a second pull adds nothing */
+    out = run_ok(NULL, (const char *[]){ "sync", "deaths", "--data", data_a, "--national",
+                                         serve_url, NULL });
+    assert_non_null(strstr(out, "0 deaths"));
+    free(out);
+    json_decref(app);
+    free(kb);
+}
+
 static void test_cross_district_duplicate(void **state)
 {
     char u1[16], u2[16], *out;
@@ -427,6 +613,64 @@ static void test_cross_district_duplicate(void **state)
     assert_non_null(strstr(out, "\"office_a\":\"DA\""));
     assert_non_null(strstr(out, "\"office_b\":\"DB\""));
     free(out);
+    /* both registrars see the case; B's resolves it with a signed event
+     * that the national tier records; an office not party to it cannot */
+    {
+        json_t *cases, *c = NULL, *x;
+        size_t i;
+        char id[24], *e;
+        long seq;
+        out = run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_a,
+                                             "--national", serve_url, NULL });
+        assert_non_null(strstr(out, u1));
+        free(out);
+        out = run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_b,
+                                             "--national", serve_url, NULL });
+        cases = json_loads(out, 0, NULL);
+        free(out);
+        assert_non_null(cases);
+        json_array_foreach(json_object_get(cases, "cases"), i, x)
+            if (strcmp(json_string_value(json_object_get(x, "uin_b")), u2) == 0 ||
+                strcmp(json_string_value(json_object_get(x, "uin_a")), u2) == 0)
+                c = x;
+        assert_non_null(c);
+        assert_string_equal(json_string_value(json_object_get(c, "status")), "open");
+        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+        e = run_fail(NULL, (const char *[]){ "sync", "resolve", id, "--same", "--reason",
+                                             "not ours", "--data", data_c, "--national",
+                                             serve_url, "--user", "reg", "--password-file",
+                                             pw_reg, NULL });
+        assert_non_null(strstr(e, "no duplicate case"));
+        free(e);
+        out = run_ok(NULL, (const char *[]){ "sync", "resolve", id, "--same", "--reason",
+                                             "one birth registered in both districts: same "
+                                             "parents, same hospital",
+                                             "--data", data_b, "--national", serve_url, "--user",
+                                             "reg", "--password-file", pw_reg, NULL });
+        free(out);
+        json_decref(cases);
+        {
+            char sql[256], *st;
+            snprintf(sql, sizeof sql, "SELECT status FROM dup_cases WHERE id = %s", id);
+            st = psql(pg_url, sql);
+            assert_string_equal(st, "same");
+            free(st);
+            snprintf(sql, sizeof sql,
+                     "SELECT o.seq FROM event_objects o JOIN events e ON e.office = o.office"
+                     " AND e.seq = o.seq WHERE o.office = 'DB' AND o.kind = 'dup_case'"
+                     " AND e.type = 'national.duplicate'");
+            seq = psql_long(pg_url, sql);
+            assert_true(seq > 0);
+        }
+        /* A's registrar sees the resolution, with the signed event */
+        out = run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_a,
+                                             "--national", serve_url, NULL });
+        assert_non_null(strstr(out, "\"status\":\"same\""));
+        assert_non_null(strstr(out, "\"office\":\"DB\""));
+        free(out);
+        /* and B's log still verifies with the new event in it */
+        free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data_b, NULL }));
+    }
 }
 
 static void test_fork_refused(void **state)
@@ -895,6 +1139,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest basic[] = {
         cmocka_unit_test(test_three_districts),
+        cmocka_unit_test(test_enrol_from_nation),
         cmocka_unit_test(test_cross_district_duplicate),
         cmocka_unit_test(test_fork_refused),
         cmocka_unit_test(test_request_forgery),

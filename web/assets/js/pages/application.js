@@ -3,6 +3,7 @@
 // personalize and download the data page and chip package, quality
 // control, issue and hand over (issuance operator).
 import { api, may } from '../api.js';
+import { t } from '../i18n.js';
 import { h, name } from '../dom.js';
 
 export async function render(app, { session }) {
@@ -16,7 +17,7 @@ export async function render(app, { session }) {
       await api('POST', `/applications/${encodeURIComponent(id)}/${action}`, body ? body() : undefined);
       location.reload();
     } catch (e) {
-      msg.textContent = e.message;
+      msg.textContent = e.code === 'deceased' ? t('passport.error.deceased') : e.message;
     }
   };
   const H = a.holder || {};

@@ -3,6 +3,7 @@
 // the server), a signature image and contact details, and opens the
 // application; the server runs and stores the evidence checks.
 import { api } from '../api.js';
+import { t } from '../i18n.js';
 import { h, name, clear } from '../dom.js';
 
 function readFile(input) {
@@ -66,7 +67,7 @@ export async function render(app) {
       const a = await api('POST', '/applications', body);
       location.assign('/passport/applications/' + encodeURIComponent(a.id));
     } catch (e) {
-      msg.textContent = e.message;
+      msg.textContent = e.code === 'deceased' ? t('passport.error.deceased') : e.message;
     }
   } },
   h('label', {}, 'UIN ', uin), ' ', lookup, out,
