@@ -487,8 +487,8 @@ static int enrol_from_nation(struct office_env *env, const char *uin, json_t **p
 
     err_clear(err);
     if (env->national(env->national_ctx, env->db, env->keys_dir, uin, &answer, err) != 0) {
-        err_prefix(err, "enrolment: %s is not held by this office and the national tier "
-                        "could not be asked", uin);
+        err_prefix(err, "enrolment: %s is not held by this office; asking the national tier",
+                   uin);
         goto out;
     }
     if (registry_national_person(env->db, answer, uin, person, err) != 0)
