@@ -505,7 +505,9 @@ static int enrol_from_nation(struct office_env *env, const char *uin, json_t **p
                        json_string_value(json_object_get(n, "office")),
                        (long long)json_integer_value(json_object_get(n, "tree_size")), nat_hash);
     }
-    if (add_check(checks, "national_evidence", true, detail) != 0) {
+    if (add_check(checks, "national_evidence", true, detail) != 0 ||
+        json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "evidence",
+                            json_string(nat_hash)) != 0) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }

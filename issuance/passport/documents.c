@@ -335,6 +335,34 @@ out:
     return rc;
 }
 
+/* The trace of a holder enrolled from the national tier: {national_evidence
+ * HASH, bundle} from the evidence blob the application.enrol event cites.
+ * Fails (keeping ERR) when the application has none. */
+static int national_trace(struct office_env *env, const json_t *app, json_t **out,
+                          struct err *err)
+{
+    const char *hash = NULL;
+    unsigned char *p = NULL;
+    json_t *b = NULL, *c;
+    size_t len = 0, i;
+
+    json_array_foreach(json_object_get(app, "checks"), i, c)
+        if (json_string_value(json_object_get(c, "check")) &&
+            strcmp(json_string_value(json_object_get(c, "check")), "national_evidence") == 0)
+            hash = json_string_value(json_object_get(c, "evidence"));
+    if (hash == NULL)
+        return -1;
+    if (registry_blob_get(env->db, env->blobs_dir, hash, &p, &len, err) != 0)
+        return -1;
+    if (json_parse((const char *)p, len, &b, err) != 0) {
+        free(p);
+        return -1;
+    }
+    free(p);
+    *out = json_pack("{s:s, s:o}", "national_evidence", hash, "bundle", b);
+    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+}
+
 int office_document_trace(struct office_env *env, const char *number, json_t **out,
                           struct err *err)
 {
@@ -352,8 +380,12 @@ int office_document_trace(struct office_env *env, const char *number, json_t **o
      * versions, link statements and scans, each event's signature and
      * inclusion proof. */
     if (registry_audit_trace(env->db, env->reg, json_string_value(json_object_get(doc, "uin")),
-                             &person, err) != 0)
-        goto out;
+                             &person, err) != 0) {
+        /* a person of another district: the national evidence the
+         * enrolment verified and kept (its bundle verifies offline) */
+        if (err_kind(err) != ERR_NOT_FOUND || national_trace(env, app, &person, err) != 0)
+            goto out;
+    }
     /* The events of this document and its application, picked out. */
     events = json_array();
     bool bad = events == NULL; /* an event that could not be added */

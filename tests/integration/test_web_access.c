@@ -1021,6 +1021,13 @@ static void test_deceased_enrolment(void **state)
     printf("enrol a deceased person -> %d %s\n", r.status, r.body);
     assert_true(r.status >= 400 && r.status < 500);
     assert_non_null(strstr(r.body, "deceased"));
+    /* its own code, which the screens say in English and French
+     * (passport.error.deceased) */
+    assert_int_equal(r.status, 409);
+    json_body(&r, &j);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                        "deceased");
+    json_decref(j);
     http_response_free(&r);
     free(body);
     free(photo64);
