@@ -59,3 +59,12 @@ if(CIVREG_NODE AND TARGET civreg_registry)
             SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
     endforeach()
 endif()
+# Separator sheets and keying progress; the auditor's chain; a clerk's day in French (browser).
+if(CIVREG_NODE AND TARGET civreg_registry)
+    foreach(t IN ITEMS volumes)
+        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
+        set_tests_properties(browser_${t} PROPERTIES
+            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts;CIVREG_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots"
+            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+    endforeach()
+endif()
