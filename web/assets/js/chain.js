@@ -25,7 +25,8 @@ const ROLE_OF = {
 export function when(iso) {
   const d = new Date(iso);
   if (!iso || Number.isNaN(d.getTime())) return { date: iso || '?', time: '' };
-  const lang = currentLang();
+  // the register's convention, day before month: "5 Dec 2026", "5 déc. 2026"
+  const lang = currentLang() === 'en' ? 'en-GB' : currentLang();
   return {
     date: new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(d),
     time: new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' }).format(d),
@@ -141,8 +142,9 @@ export function chain(tr, doc = null) {
     personEvents.length ? events(personEvents, count, () => true) : null));
     const rec = tr.record || {};
     const versions = rec.versions_list || rec.versions || [];
+    const isKey = (e) => /^(office|user)\./.test(e.type);
     const recordEvents = all.filter((e) => !e.type.startsWith('person.') && e.type !== 'evidence.add' && e.type !== 'scan.import' &&
-      !isDocEvent(e) && !e.type.startsWith('application.'));
+      !isDocEvent(e) && !e.type.startsWith('application.') && !isKey(e));
     links.push(link('record', t('chain.record', { id: tr.record_id || '' }),
       h('p', {}, t('chain.recordIs', { status: has('status.' + rec.status) ? t('status.' + rec.status) : rec.status || '',
         n: versions.length })),
@@ -154,7 +156,7 @@ export function chain(tr, doc = null) {
             i === 0 ? t('chain.versionFirst', { who: v.keyed_by, date, time })
               : t('chain.versionNext', { who: v.keyed_by, date, time }),
             v.reason ? [' — ', t('chain.reason'), ' ', name(v.reason)] : null),
-          i > 0 ? changes(versions[i - 1].record, v.record) : null,
+          i > 0 ? [h('p', { class: 'changed' }, t('chain.changed')), changes(versions[i - 1].record, v.record)] : null,
           h('details', { class: 'record-fold' }, h('summary', {}, t('chain.showRecord', { n: v.version })), recordView(v.record)));
       }))));
     const evidence = tr.evidence || [];
@@ -169,6 +171,12 @@ export function chain(tr, doc = null) {
             h('a', { href: src, target: '_blank', rel: 'noopener' }, h('code', {}, s.hash.slice(0, 16) + '…'))));
       })) : h('p', { class: 'muted' }, t('chain.noPage')),
       events(scanEvents, count, () => true)));
+    // The keys that signed the events above: who was given which key, and
+    // the office's own key, folded away.
+    const keyEvents = all.filter(isKey);
+    if (keyEvents.length)
+      links.push(link('keys', t('chain.keys'), h('details', { class: 'keys-fold' },
+        h('summary', {}, t('chain.keysShow', { n: keyEvents.length })), events(keyEvents, count, () => true))));
   }
   const verdict = h('p', { id: 'trace-summary', class: count.failed ? 'error' : 'ok' },
     count.failed ? t('trace.someFailed', { n: count.failed }) : t('trace.allVerified', { n: count.events }));
