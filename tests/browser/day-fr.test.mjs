@@ -50,8 +50,12 @@ async function call(page, method, path, body) {
 // Wait until GET PATH answers KEY = VALUE (the screens reload after acting).
 async function until(page, path, key, value) {
   for (let i = 0; i < 100; i++) {
-    const r = await call(page, 'GET', path);
-    if (r.body && r.body[key] === value) return r.body;
+    // the screen may be reloading: asked again after the navigation
+    const r = await call(page, 'GET', path).catch(() => null);
+    if (r && r.body && r.body[key] === value) {
+      await page.waitForLoadState('load');
+      return r.body;
+    }
     await page.waitForTimeout(200);
   }
   throw new Error(`${path}: ${key} never became ${value}`);
