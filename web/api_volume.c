@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/json.h"
 #include "registry/registry.h"
@@ -221,7 +222,8 @@ static int query(const struct web_request *rq, const char *name, char *out, size
 /* GET /api/v1/separators?office=&year=&volume=&count=: the sheets as they
  * will print: {sheets: [{office, year, volume, payload, bars}]}, BARS the
  * Code 128 module widths (bar, space, bar, ...). OFFICE defaults to the
- * user's office. */
+ * user's office. Without any parameter: the form's defaults, {sheets: [],
+ * office (the user's), year (this year, UTC)}. */
 int web_api_separator_preview(struct web_request *rq)
 {
     struct err err = ERR_INIT;
@@ -236,6 +238,16 @@ int web_api_separator_preview(struct web_request *rq)
         return web_send_error(rq->conn, 400, "bad_request", "a parameter is too long");
     if (office[0] == '\0')
         (void)snprintf(office, sizeof office, "%s", registry_actor_office(rq->session->actor));
+    if (year[0] == '\0' && volume[0] == '\0' && count[0] == '\0') {
+        time_t now = time(NULL);
+        struct tm tm;
+        if (gmtime_r(&now, &tm) == NULL)
+            return web_send_error(rq->conn, 500, "internal", "no clock");
+        if ((out = json_pack("{s:[], s:s, s:i}", "sheets", "office", office, "year",
+                             tm.tm_year + 1900)) == NULL)
+            return web_send_error(rq->conn, 500, "internal", "out of memory");
+        return send_owned(rq, 200, out);
+    }
     n = parse_long(count, 1);
     if (separator_sheets(office, parse_long(year, -1), volume, n, seps, &err) != 0)
         return web_send_error(rq->conn, 422, "bad_separator", err_msg(&err));

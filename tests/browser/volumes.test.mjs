@@ -50,6 +50,9 @@ try {
   await clerk.page.click('#roles a[href="/separators"]');
   await clerk.page.waitForSelector('#sep-form');
   assert.equal(await clerk.page.inputValue('#sep-office'), 'DEMO');
+  assert.equal(await clerk.page.inputValue('#sep-year'), String(new Date().getUTCFullYear()));
+  assert.deepEqual((await call(clerk.page, 'GET', '/separators')).body,
+    { sheets: [], office: 'DEMO', year: new Date().getUTCFullYear() });
   // Several sheets need a numbered volume: refused with the catalogue's text.
   await clerk.page.fill('#sep-year', '1987');
   await clerk.page.fill('#sep-volume', 'B');

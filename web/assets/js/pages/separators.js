@@ -45,10 +45,12 @@ function message(e) {
 }
 
 export async function render(app, { session }) {
+  // the form's defaults: the user's office, this year
+  const d = await api('GET', '/separators').catch(() => ({}));
   const field = (id, label, attrs) => h('div', { class: 'field' }, h('label', { for: id }, t(label)), h('input', { id, ...attrs }));
   const form = h('form', { class: 'card', id: 'sep-form', novalidate: true },
-    field('sep-office', 'volumes.office', { maxlength: '8', value: session.office || '', required: true }),
-    field('sep-year', 'volumes.year', { type: 'number', min: '1000', max: '9999', required: true, value: String(new Date().getFullYear()) }),
+    field('sep-office', 'volumes.office', { maxlength: '8', value: d.office || session.office || '', required: true }),
+    field('sep-year', 'volumes.year', { type: 'number', min: '1000', max: '9999', required: true, value: String(d.year || new Date().getUTCFullYear()) }),
     field('sep-volume', 'sep.volume', { maxlength: '12', required: true }),
     field('sep-count', 'sep.count', { type: 'number', min: '1', max: '50', value: '1', required: true }),
     h('p', { class: 'hint' }, t('sep.countHint')),
