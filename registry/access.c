@@ -49,6 +49,7 @@ const struct registry_action registry_actions[] = {
     /* Digitization. */
     { "scan.import", C, "upload and import scanned volumes" },
     { "scan.read", C | R | AU, "read volumes and pages" },
+    { "scan.separator", C | R, "print volume separator sheets" },
     /* The passport office. */
     { "application.read", E | A | O | AU, "read applications and their files" },
     { "application.enrol", E, "enrol an applicant" },

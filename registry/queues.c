@@ -266,3 +266,58 @@ out:
     sqlite3_finalize(st);
     return rc;
 }
+
+int registry_volume_progress(struct db *db, const struct registry_actor *actor, const char *office,
+                             int year, const char *volume, json_t **out, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *pages = NULL;
+    int step, rc = -1;
+
+    *out = NULL;
+    if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR,
+                              "keying progress", err) != 0)
+        return -1;
+    /* the register reference of each record's current version; the
+     * actor's office only */
+    if (db_prepare(db, &st,
+                   "SELECT json_extract(v.data, '$.register.page') AS page, count(*),"
+                   " sum(b.status IN ('verified', 'registered')), sum(b.status = 'registered')"
+                   " FROM birth_records b JOIN record_versions v"
+                   " ON v.record_id = b.id AND v.version = b.version"
+                   " WHERE b.office = ?1 AND json_extract(v.data, '$.register.office') = ?2"
+                   " AND json_extract(v.data, '$.register.year') = ?3"
+                   " AND json_extract(v.data, '$.register.volume') = ?4"
+                   " GROUP BY page ORDER BY page",
+                   err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, year);
+    sqlite3_bind_text(st, 4, volume, -1, SQLITE_STATIC);
+    if ((pages = json_array()) == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *p = json_pack("{s:I, s:I, s:I, s:I}", "page", (json_int_t)sqlite3_column_int64(st, 0),
+                              "keyed", (json_int_t)sqlite3_column_int64(st, 1), "verified",
+                              (json_int_t)sqlite3_column_int64(st, 2), "registered",
+                              (json_int_t)sqlite3_column_int64(st, 3));
+        if (p == NULL || json_array_append_new(pages, p) != 0) {
+            err_set(err, "out of memory");
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        db_sql_fail(db, "reading the keying progress", err);
+        goto out;
+    }
+    *out = pages;
+    pages = NULL;
+    rc = 0;
+out:
+    json_decref(pages);
+    sqlite3_finalize(st);
+    return rc;
+}

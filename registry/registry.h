@@ -339,6 +339,14 @@ int registry_record_blind(struct db *db, const struct registry_actor *actor, con
 int registry_work_queues(struct db *db, const struct registry_actor *actor, int limit,
                          json_t **out, struct err *err) __attribute__((warn_unused_result));
 
+/* Keying progress of the register volume OFFICE/YEAR/VOLUME (queues.c):
+ * the records of the actor's office whose register reference names it,
+ * counted per register page: [{page, keyed, verified, registered}] by page
+ * (verified counts registered records too). Clerk, registrar, auditor. */
+int registry_volume_progress(struct db *db, const struct registry_actor *actor, const char *office,
+                             int year, const char *volume, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Whether record ID is closed: resolved as the same birth as an earlier
  * record. *CLOSED {state: "merged", into, reason, by, at} or NULL. */
 int registry_record_closed(struct db *db, const char *id, json_t **closed, struct err *err)

@@ -59,3 +59,17 @@ if(CIVREG_NODE AND TARGET civreg_registry)
             SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
     endforeach()
 endif()
+# Separator sheets and keying progress; the auditor's chain; a clerk's day in French (browser).
+if(CIVREG_NODE AND TARGET civreg_registry)
+    set(CIVREG_BROWSER_N15 chain)
+    # printing separator sheets and the passport office need issuance
+    if(TARGET civreg_issuance)
+        list(APPEND CIVREG_BROWSER_N15 volumes day-fr)
+    endif()
+    foreach(t IN LISTS CIVREG_BROWSER_N15)
+        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
+        set_tests_properties(browser_${t} PROPERTIES
+            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts;CIVREG_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots"
+            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+    endforeach()
+endif()

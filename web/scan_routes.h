@@ -14,6 +14,18 @@ int web_api_scan_volumes(struct web_request *rq);
 int web_api_scan_volume_pages(struct web_request *rq);
 int web_api_scan_page(struct web_request *rq);
 int web_api_scan_page_image(struct web_request *rq);
+int web_api_volume_progress(struct web_request *rq);
+int web_api_separator_preview(struct web_request *rq);
+int web_api_separator_print(struct web_request *rq);
+
+/* Separator sheets as a PDF need issuance's print module (api_volume.c). */
+#if defined(CIVREG_HAVE_PASSPORT)
+#define CIVREG_SEPARATOR_PRINT_ROUTE                                                             \
+    { "POST", "/api/v1/separators", "scan.separator", WEB_API, web_api_separator_print,        \
+      "Separator sheets {office?, year, volume, count?} as one PDF to print (download)" },
+#else
+#define CIVREG_SEPARATOR_PRINT_ROUTE
+#endif
 
 #define CIVREG_SCAN_ROUTES                                                                       \
     { "POST", "/api/v1/scan-batches", "scan.import", WEB_API, web_api_scan_batch_create,       \
@@ -39,7 +51,16 @@ int web_api_scan_page_image(struct web_request *rq);
     { "GET", "/volumes/{id}", "scan.read", WEB_PAGE, web_handle_page, "A volume's pages",      \
       "volume" },                                                                               \
     { "GET", "/pages/{id}/key", "record.draft", WEB_PAGE, web_handle_page,                      \
-      "Keying: the page beside the draft form", "keying" },
+      "Keying: the page beside the draft form", "keying" },                                   \
+    { "GET", "/api/v1/volumes/{id}/progress", "scan.read", WEB_API, web_api_volume_progress,   \
+      "Keying progress of a volume: records keyed, verified, registered per page" },            \
+    { "GET", "/volumes/{id}/progress", "scan.read", WEB_PAGE, web_handle_page,                 \
+      "A volume's keying progress", "progress" },                                               \
+    { "GET", "/api/v1/separators", "scan.separator", WEB_API, web_api_separator_preview,       \
+      "Preview separator sheets (?office&year&volume&count): fields, payload, bars" },          \
+    { "GET", "/separators", "scan.separator", WEB_PAGE, web_handle_page,                       \
+      "Separator sheets: choose, preview, print", "separators" },                               \
+    CIVREG_SEPARATOR_PRINT_ROUTE
 
 #else
 #define CIVREG_SCAN_ROUTES

@@ -4,6 +4,9 @@
 #ifndef CIVREG_ISSUANCE_PRINT_SEPARATOR_H
 #define CIVREG_ISSUANCE_PRINT_SEPARATOR_H
 
+#include <stddef.h>
+
+#include "core/buf.h"
 #include "core/err.h"
 #include "scanner/separator.h"
 
@@ -11,5 +14,10 @@
  * Code 128 barcode and its text) to PATH, replacing it atomically. */
 int print_separator_pdf(const struct scan_separator *sep, const char *path, struct err *err)
     __attribute__((warn_unused_result));
+
+/* The sheets SEPS[0..N) (one A4 page each) as one PDF appended to OUT:
+ * what the browser previews and prints. */
+int print_separator_pdf_buf(const struct scan_separator *seps, size_t n, struct buf *out,
+                            struct err *err) __attribute__((warn_unused_result));
 
 #endif

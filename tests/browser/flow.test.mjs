@@ -106,12 +106,12 @@ try {
   // The auditor traces it: every signature and inclusion proof verified.
   const au = await user('auditor');
   await au.page.goto(new URL(`/audit/${encodeURIComponent(id)}`, server.url).href);
-  await au.page.waitForFunction(() => document.querySelector('#timeline') || document.querySelector('#app > .error'));
+  await au.page.waitForFunction(() => document.querySelector('#chain') || document.querySelector('#app > .error'));
   assert.equal(await au.page.evaluate(() => document.querySelector('#app > .error')?.textContent || ''), '');
-  const types = await au.page.locator('#timeline .event').evaluateAll((els) => els.map((e) => e.dataset.type));
+  const types = await au.page.locator('#chain .event').evaluateAll((els) => els.map((e) => e.dataset.type));
   for (const step of ['record.draft', 'record.verify', 'record.register'])
     assert.ok(types.includes(step), `trace lacks ${step}: ${types}`);
-  const checks = await au.page.locator('#timeline [data-check]').evaluateAll((els) => els.map((e) => e.dataset.ok));
+  const checks = await au.page.locator('#chain [data-check]').evaluateAll((els) => els.map((e) => e.dataset.ok));
   assert.ok(checks.length >= 2 * types.length);
   assert.ok(checks.every((ok) => ok === 'true'), `some checks failed: ${checks}`);
   assert.match(await au.page.textContent('#trace-summary'), /verified/);

@@ -126,6 +126,9 @@ export const screenshots = process.env.CIVREG_SCREENSHOTS || join(artifacts, '..
 export async function shot(page, name) {
   mkdirSync(screenshots, { recursive: true });
   const path = join(screenshots, `${name}.png`);
+  // from the top: sticky panels (the keying screen's page image) are drawn
+  // where the window is scrolled to
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   console.log(`screenshot: ${path}`);
 }

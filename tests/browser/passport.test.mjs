@@ -226,14 +226,19 @@ try {
   // The auditor traces the document number to the scanned page.
   const auditor = await user('auditor');
   await auditor.page.goto(new URL(`/passport/documents/${number}/trace`, server.url).href);
-  await auditor.page.waitForSelector('#trace-verdict');
-  assert.equal(await auditor.page.textContent('#trace-verdict'), 'all verified');
-  const docEvents = await auditor.page.$$eval('#document-events li', (l) => l.map((e) => e.dataset.type));
+  await auditor.page.waitForSelector('#chain');
+  assert.match(await auditor.page.textContent('#trace-summary'), /^All \d+ events verified/);
+  // The chain: document, application, approval, person, birth record, page.
+  assert.deepEqual((await auditor.page.$$eval('#chain > li', (l) => l.map((e) => e.id))).slice(0, 6),
+    ['chain-document', 'chain-application', 'chain-approval', 'chain-person', 'chain-record', 'chain-page']);
+  const docEvents = await auditor.page.$$eval('#chain-document li.event, #chain-application li.event, #chain-approval li.event', (l) => l.map((e) => e.dataset.type));
   for (const t of ['application.enrol', 'application.approve', 'document.personalize', 'application.qc.pass', 'document.issue'])
     assert.ok(docEvents.includes(t), `trace lacks ${t}: ${docEvents}`);
-  const personEvents = await auditor.page.$$eval('#person-events li', (l) => l.map((e) => e.dataset.type));
+  const personEvents = await auditor.page.$$eval('#chain-record li.event', (l) => l.map((e) => e.dataset.type));
   assert.ok(personEvents.includes('record.register'));
-  assert.equal(await auditor.page.locator(`#scans li[data-hash="${scan}"]`).count(), 1);
+  assert.equal(await auditor.page.locator(`#chain-page figure[data-hash="${scan}"]`).count(), 1);
+  assert.match(await auditor.page.textContent('#chain-approval li.event[data-type="application.approve"] .sentence'),
+    /^Approved by approver approver on \d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}$/);
   await screenshot(auditor.page, 'passport-5-trace');
 
   // The demo office seals certified extracts: one issued for the person

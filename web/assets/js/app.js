@@ -32,6 +32,8 @@ const screens = {
   forbidden: () => import('./pages/forbidden.js'),
   extract: () => import('./pages/extract.js'),
   compare: () => import('./pages/compare.js'),
+  separators: () => import('./pages/separators.js'),
+  progress: () => import('./pages/progress.js'),
 };
 
 // Navigation: only the screens the user may open (the action each needs).

@@ -6,8 +6,10 @@ import { h, name } from '../dom.js';
 import { t, tn } from '../i18n.js';
 
 const LINKS = {
-  clerk: [['/records/new', 'home.newRecord'], ['/scans/upload', 'home.upload'], ['/volumes', 'home.volumes']],
-  registrar: [['/records?status=verified', 'home.toRegister'], ['/records?status=registered', 'home.registered']],
+  clerk: [['/records/new', 'home.newRecord'], ['/scans/upload', 'home.upload'], ['/volumes', 'home.volumes'],
+    ['/separators', 'home.separators']],
+  registrar: [['/records?status=verified', 'home.toRegister'], ['/records?status=registered', 'home.registered'],
+    ['/separators', 'home.separators']],
   enrolment_officer: [['/passport/enrol', 'home.enrol'], ['/passport', 'home.applications'],
     ['/records?status=registered', 'home.registered']],
   approver: [['/passport?status=submitted', 'home.approvals'], ['/records?status=registered', 'home.registered']],
@@ -97,14 +99,22 @@ export async function render(app, { session }) {
       h('p', {}, [tn('home.count.drafts', q.office.drafts), tn('home.count.verified', q.office.verified),
         tn('home.count.registered', q.office.registered), tn('home.count.duplicates', q.office.duplicates)].join(' · '))));
   }
-  // To key: pages of imported volumes (clerks), filled in when the list answers.
+  // To key: pages of imported volumes with nothing keyed yet (clerks), each
+  // volume's line linking to its keying progress.
   const toKey = document.getElementById('queue-to-key');
   if (toKey) {
     const v = await api('GET', '/volumes').catch(() => null);
-    const vols = v?.volumes || v || [];
-    const pages = Array.isArray(vols) ? vols.reduce((n, x) => n + (x.pages || 0), 0) : 0;
+    const vols = Array.isArray(v?.volumes) ? v.volumes : [];
+    const progress = await Promise.all(vols.slice(0, 20).map((x) =>
+      api('GET', '/volumes/' + encodeURIComponent(x.id) + '/progress').catch(() => null)));
+    const pages = progress.reduce((n, p) => n + (p?.totals?.pages_to_key || 0), 0);
     toKey.dataset.count = String(pages);
     toKey.querySelector('.count').textContent = String(pages);
     toKey.querySelector('.count').classList.toggle('zero', pages === 0);
+    toKey.querySelector('a').lastChild.textContent = ' ' + t('home.q.toKeyPages');
+    const items = progress.filter(Boolean).map((p) => h('li', { 'data-volume': p.volume },
+      h('a', { href: '/volumes/' + encodeURIComponent(p.volume) + '/progress' },
+        t('home.q.volumeLine', { volume: `${p.office} ${p.year} ${p.name}`, toKey: p.totals.pages_to_key, pages: p.totals.pages }))));
+    if (items.length) toKey.append(h('ul', { class: 'queue-items' }, items));
   }
 }

@@ -49,7 +49,7 @@ export async function render(app) {
     }
   });
   const back = page.volume_id ? h('a', { href: '/volumes/' + encodeURIComponent(page.volume_id) }, t('keying.back')) : null;
-  app.append(h('h1', {}, t('keying.title'), ' ', name(page.volume_id || ''), ' · ',
+  app.append(h('h1', {}, t('keying.title'), ' ', name((page.volume_id || '').split('|').join(' · ')), ' · ',
     t('volume.page', { n: page.page_number ?? '?' })), h('p', {}, t('keying.help'), ' ', back),
     h('div', { class: 'split keying' },
       h('div', { class: 'main-col' }, pageViewer(`/api/v1/pages/${pid}/preview`, `/api/v1/pages/${pid}/image`)),

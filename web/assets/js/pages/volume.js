@@ -21,5 +21,6 @@ export async function render(app, { session }) {
         clerk && !p.separator ? h('a', { href: `/pages/${pid}/key`, class: 'key-link' }, t('volume.key')) : null)));
   }
   app.append(h('h1', {}, t('volume.title'), ' ', name(id)),
-    h('p', {}, h('a', { href: '/volumes' }, t('volumes.title'))), grid);
+    h('p', {}, h('a', { href: '/volumes' }, t('volumes.title')), ' · ',
+      h('a', { href: '/volumes/' + encodeURIComponent(id) + '/progress', id: 'to-progress' }, t('volumes.progress'))), grid);
 }
