@@ -24,7 +24,8 @@ static const struct cli_command chip_commands[] = {
       "                               (--mrz-json F | --mrz-lines F) [--data DATA]\n"
       "                               [--dg11 F.json] [--dg12 F.json] [--aa ALG]\n"
       "                               [--digest sha256|sha384|sha512|sha224|sha1]\n"
-      "                               [--lso-v1] [--ds SERIAL]\n"
+      "                               [--lso-v1] [--ds SERIAL] [--pace]\n"
+      "                               [--ca [--ca-curve P-256|brainpoolP256r1]]\n"
       "\n"
       "Writes one file per elementary file, named by its file identifier (011E\n"
       "EF.COM, 0101 DG1, 0102 DG2, 010B DG11, 010C DG12, 010F DG15, 011D EF.SOD),\n"
@@ -46,7 +47,10 @@ static const struct cli_command chip_commands[] = {
       "                 (mode 0600) for loading into the chip only\n"
       "  --lso-v1       LDSSecurityObject version 1 (LDS 1.8 version info)\n"
       "  --pace         add EF.CardAccess (011C) offering PACE, ECDH generic mapping\n"
-      "                 on brainpoolP256r1 with AES-128 (`chip emulate` speaks it)\n" },
+      "                 on brainpoolP256r1 with AES-128 (`chip emulate` speaks it)\n"
+      "  --ca           add DG14 with a new Chip Authentication key (ECDH, AES-128,\n"
+      "                 brainpoolP256r1 unless --ca-curve P-256); its private half\n"
+      "                 goes to ca-private-key.p8 (mode 0600) for the chip only\n" },
     { "verify", chip_verify_cmd, "passive authentication of chip contents",
       "usage: civreg chip verify DIR --csca F [--csca F ...] [--crl F ...]\n"
       "                          [--mrz LINES | --mrz-file F]\n"
@@ -126,6 +130,7 @@ static int chip_personalize_cmd(int argc, char **argv)
         { "ds", required_argument, NULL, 's' },       { "help", no_argument, NULL, 'h' },
         { "user", required_argument, NULL, 'U' },     { "password-file", required_argument, NULL, 'P' },
         { "pace", no_argument, NULL, 'C' },
+        { "ca", no_argument, NULL, 'K' },             { "ca-curve", required_argument, NULL, 'k' },
         { NULL, 0, NULL, 0 },
     };
     bool pace = false;
@@ -157,6 +162,19 @@ static int chip_personalize_cmd(int argc, char **argv)
         case 'U': user = optarg; break;
         case 'P': password_file = optarg; break;
         case 'C': pace = true; break;
+        case 'K':
+            if (in.ca_param == 0)
+                in.ca_param = 13;
+            break;
+        case 'k':
+            if (strcmp(optarg, "P-256") == 0 || strcmp(optarg, "p256") == 0)
+                in.ca_param = 12;
+            else if (strcmp(optarg, "brainpoolP256r1") == 0)
+                in.ca_param = 13;
+            else
+                return cli_usage_error("chip personalize",
+                                       "--ca-curve is P-256 or brainpoolP256r1");
+            break;
         case 'h': return cli_help(cli_find(chip_commands, "personalize"));
         default: return cli_usage_error("chip personalize", "invalid option");
         }

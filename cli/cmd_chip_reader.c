@@ -292,7 +292,8 @@ int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bo
     /* cannot truncate: TMP is a fixed 21-character template */
     (void)snprintf(pkgdir, sizeof pkgdir, "%s/pkg", tmp);
     if (office_app_show(env, id, &app, err) != 0 ||
-        office_app_chip_package(env, id, pkgdir, err) != 0)
+        office_app_chip_package(env, id, pkgdir, err) != 0 ||
+        office_app_chip_keys(env, id, pkgdir, err) != 0)
         goto out;
     mrz = json_string_value(json_object_get(app, "mrz"));
     if (mrz == NULL)

@@ -562,9 +562,15 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
         if (o.pass && os.env.pki) { /* a chip that fails any check fails QC */
             json_t *rep = NULL;
             bool ok = false;
-            char why[ERR_MSG_MAX + 64];
+            char why[ERR_MSG_MAX + 64], hash[65] = "";
             if (chip_qc_readback(&os.env, id, &rep, &ok, &err) == 0 && ok) {
-                out = json_pack("{s:s, s:o}", "qc", "pass", "chip_readback", rep);
+                /* the report is stored as evidence, cited by the QC event */
+                rc = office_app_qc_report(&os.env, id, true, NULL, rep, hash, &err);
+                if (rc == 0)
+                    out = json_pack("{s:s, s:O, s:s}", "qc", "pass", "chip_readback", rep,
+                                    "chip_readback_evidence", hash);
+                json_decref(rep);
+                break;
             } else {
                 size_t i;
                 json_t *ch;
@@ -584,9 +590,9 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
                     cli_print_json(rep);
                 } else
                     snprintf(why, sizeof why, "%.500s", err_msg(&err));
-                json_decref(rep);
-                if (office_app_qc(&os.env, id, false, why, &err) == 0)
+                if (office_app_qc_report(&os.env, id, false, why, rep, NULL, &err) == 0)
                     err_set(&err, "quality control failed and was recorded: %s", why);
+                json_decref(rep);
                 rc = -1;
                 break;
             }

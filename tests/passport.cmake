@@ -38,3 +38,5 @@ if(CIVREG_NODE_PASSPORT AND EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/harness.m
             SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
     endif()
 endif()
+# quality control reads every chip back (PACE/AA/CA): a longer run on a shared machine
+set_tests_properties(test_passport_cli PROPERTIES TIMEOUT 600)

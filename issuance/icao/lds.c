@@ -489,3 +489,132 @@ int lds_dg15_encode(const unsigned char *spki, size_t len, struct buf *out, stru
         return err_prefix(err, "dg15");
     return 0;
 }
+
+/* ---- DG14 (Doc 9303-11 §6.2, §9.2.5) */
+const unsigned char lds_oid_ca_ecdh_aes128[LDS_OID_CA_ECDH_AES128_LEN] = {
+    0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x02, 0x02
+};
+const unsigned char lds_oid_pk_ecdh[LDS_OID_PK_ECDH_LEN] = {
+    0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x01, 0x02
+};
+static const unsigned char oid_ca_prefix[8] = { 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03 };
+static const unsigned char oid_ec_public_key[7] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01 };
+static const unsigned char oid_p256[8] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+static const unsigned char oid_bp256r1[9] = { 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07 };
+
+static bool oid_is(const struct tlv *t, const unsigned char *oid, size_t len)
+{
+    return t->tag == 0x06 && t->len == len && memcmp(t->value, oid, len) == 0;
+}
+
+int lds_dg14_encode(int param_id, const unsigned char *point, size_t point_len,
+                    struct buf *out, struct err *err)
+{
+    size_t from = out->len, info, spki, alg;
+    const unsigned char *curve = param_id == 12 ? oid_p256 : oid_bp256r1;
+    size_t curve_len = param_id == 12 ? sizeof oid_p256 : sizeof oid_bp256r1;
+
+    if (param_id != 12 && param_id != 13)
+        return err_set(err, "dg14: curve %d is not supported (12 P-256, 13 brainpoolP256r1)",
+                       param_id);
+    if (point_len != 65 || point[0] != 0x04)
+        return err_set(err, "dg14: the public key is not an uncompressed 256-bit point");
+    info = out->len;
+    if (tlv_put(out, 0x06, lds_oid_ca_ecdh_aes128, sizeof lds_oid_ca_ecdh_aes128, err) != 0 ||
+        tlv_put_uint(out, 1, err) != 0 || tlv_wrap(out, info, 0x30, err) != 0)
+        goto fail;
+    info = out->len;
+    if (tlv_put(out, 0x06, lds_oid_pk_ecdh, sizeof lds_oid_pk_ecdh, err) != 0)
+        goto fail;
+    spki = out->len;
+    alg = out->len;
+    if (tlv_put(out, 0x06, lds_oid_pk_ecdh, sizeof lds_oid_pk_ecdh, err) != 0 ||
+        tlv_put(out, 0x06, curve, curve_len, err) != 0 || tlv_wrap(out, alg, 0x30, err) != 0)
+        goto fail;
+    {
+        unsigned char bits[66];
+        bits[0] = 0; /* no unused bits */
+        memcpy(bits + 1, point, 65);
+        if (tlv_put(out, 0x03, bits, sizeof bits, err) != 0)
+            goto fail;
+    }
+    if (tlv_wrap(out, spki, 0x30, err) != 0 || tlv_wrap(out, info, 0x30, err) != 0 ||
+        tlv_wrap(out, from, 0x31, err) != 0 || tlv_wrap(out, from, 0x6E, err) != 0)
+        goto fail;
+    return 0;
+fail:
+    out->len = from;
+    return err_prefix(err, "dg14");
+}
+
+/* SubjectPublicKeyInfo of id-PK-ECDH (or id-ecPublicKey) on a named curve. */
+static int dg14_spki(const struct tlv *spki, struct lds_dg14 *out, struct err *err)
+{
+    struct tlv_iter it, ai;
+    struct tlv alg, bits, aoid, params;
+
+    tlv_iter_init(&it, spki->value, spki->len);
+    if (spki->tag != 0x30 || tlv_iter_next(&it, &alg, err) != 1 || alg.tag != 0x30 ||
+        tlv_iter_next(&it, &bits, err) != 1 || bits.tag != 0x03)
+        return err_set(err, "dg14: the Chip Authentication key is not a SubjectPublicKeyInfo");
+    tlv_iter_init(&ai, alg.value, alg.len);
+    if (tlv_iter_next(&ai, &aoid, err) != 1 ||
+        !(oid_is(&aoid, lds_oid_pk_ecdh, sizeof lds_oid_pk_ecdh) ||
+          oid_is(&aoid, oid_ec_public_key, sizeof oid_ec_public_key)))
+        return err_set(err, "dg14: the Chip Authentication key is not an ECDH key (only ECDH "
+                            "is supported)");
+    if (tlv_iter_next(&ai, &params, err) != 1)
+        return err_set(err, "dg14: the ECDH key has no domain parameters");
+    if (oid_is(&params, oid_p256, sizeof oid_p256))
+        out->param_id = 12;
+    else if (oid_is(&params, oid_bp256r1, sizeof oid_bp256r1))
+        out->param_id = 13;
+    else
+        return err_set(err, "dg14: the ECDH key's domain parameters are not a supported named "
+                            "curve (NIST P-256, brainpoolP256r1)");
+    if (bits.len != 66 || bits.value[0] != 0 || bits.value[1] != 0x04)
+        return err_set(err, "dg14: the ECDH public key is not an uncompressed 256-bit point");
+    out->point = bits.value + 1;
+    out->point_len = 65;
+    return 0;
+}
+
+int lds_dg14_parse(const unsigned char *dg14, size_t len, struct lds_dg14 *out, struct err *err)
+{
+    struct tlv top, set, info;
+    struct tlv_iter it;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (tlv_decode_whole(dg14, len, &top, err) != 0 || top.tag != 0x6E ||
+        tlv_decode_whole(top.value, top.len, &set, err) != 0 || set.tag != 0x31)
+        return err_set(err, "dg14: not a 6E template holding a SET of SecurityInfos");
+    tlv_iter_init(&it, set.value, set.len);
+    while ((r = tlv_iter_next(&it, &info, err)) == 1) {
+        struct tlv_iter f;
+        struct tlv oid, second;
+        if (info.tag != 0x30)
+            return err_set(err, "dg14: a SecurityInfo is not a SEQUENCE");
+        tlv_iter_init(&f, info.value, info.len);
+        if (tlv_iter_next(&f, &oid, err) != 1 || oid.tag != 0x06 ||
+            tlv_iter_next(&f, &second, err) != 1)
+            return err_set(err, "dg14: a SecurityInfo has no protocol and data");
+        if (oid_is(&oid, lds_oid_ca_ecdh_aes128, sizeof lds_oid_ca_ecdh_aes128)) {
+            unsigned long v;
+            if (second.tag != 0x02 || tlv_get_uint(&second, &v, err) != 0 || v != 1)
+                return err_set(err, "dg14: ChipAuthenticationInfo version is not 1");
+            out->ca_aes128 = true;
+        } else if (oid.len > sizeof oid_ca_prefix &&
+                   memcmp(oid.value, oid_ca_prefix, sizeof oid_ca_prefix) == 0) {
+            out->ca_other = true;
+        } else if (oid_is(&oid, lds_oid_pk_ecdh, sizeof lds_oid_pk_ecdh) && out->point == NULL) {
+            if (dg14_spki(&second, out, err) != 0)
+                return -1;
+        }
+    }
+    if (r < 0)
+        return err_prefix(err, "dg14");
+    if (out->point == NULL)
+        return err_set(err, "dg14: no ChipAuthenticationPublicKeyInfo with an ECDH key");
+    return 0;
+}

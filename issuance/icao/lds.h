@@ -81,4 +81,35 @@ int lds_dg12_encode(const json_t *obj, struct buf *out, struct err *err)
 int lds_dg15_encode(const unsigned char *spki, size_t len, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 
+
+/* ---- DG14: Chip Authentication (Doc 9303-11 §6.2, §9.2.5) */
+/* id-CA-ECDH-AES-CBC-CMAC-128 (0.4.0.127.0.7.2.2.3.2.2) and id-PK-ECDH
+ * (0.4.0.127.0.7.2.2.1.2), DER contents (no tag/length). */
+#define LDS_OID_CA_ECDH_AES128_LEN 10
+extern const unsigned char lds_oid_ca_ecdh_aes128[LDS_OID_CA_ECDH_AES128_LEN];
+#define LDS_OID_PK_ECDH_LEN 9
+extern const unsigned char lds_oid_pk_ecdh[LDS_OID_PK_ECDH_LEN];
+
+/* DG14: 6E L SET { ChipAuthenticationInfo (id-CA-ECDH-AES-CBC-CMAC-128,
+ * version 1), ChipAuthenticationPublicKeyInfo (id-PK-ECDH, SubjectPublicKey
+ * Info with algorithm id-PK-ECDH and the named curve PARAM_ID: 12 NIST
+ * P-256, 13 brainpoolP256r1, uncompressed POINT) } */
+int lds_dg14_encode(int param_id, const unsigned char *point, size_t point_len,
+                    struct buf *out, struct err *err) __attribute__((warn_unused_result));
+
+/* What a reader takes from DG14: the Chip Authentication protocol offered
+ * (ECDH with AES-128 only) and the chip's static ECDH key. POINT borrows
+ * from the DG14 bytes. */
+struct lds_dg14 {
+    bool ca_aes128;            /* ChipAuthenticationInfo id-CA-ECDH-AES-CBC-CMAC-128 v1 */
+    bool ca_other;             /* another CA protocol (3DES, DH) was offered */
+    int param_id;              /* the key's curve: 12 P-256, 13 brainpoolP256r1 */
+    const unsigned char *point;
+    size_t point_len;
+};
+/* Parse DG14 strictly. -1 (ERR says why) when it is not a SET of
+ * SecurityInfos or has no usable ECDH public key on a supported curve. */
+int lds_dg14_parse(const unsigned char *dg14, size_t len, struct lds_dg14 *out, struct err *err)
+    __attribute__((warn_unused_result));
+
 #endif

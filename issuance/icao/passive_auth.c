@@ -769,6 +769,25 @@ static void check_ef_com(struct inspection *p)
 }
 
 /* DG1 against the printed MRZ (MRZ may be NULL: not compared). */
+/* DG14, when read, must parse: a reader takes the Chip Authentication key
+ * from it (its hash is checked with the others). */
+static void check_dg14(struct inspection *p)
+{
+    const struct pa_chip *chip = p->chip;
+    struct lds_dg14 d;
+    struct err e = ERR_INIT;
+
+    if (chip->dg[14] == NULL)
+        return;
+    if (lds_dg14_parse(chip->dg[14], chip->dg_len[14], &d, &e) != 0)
+        check(&p->r, "dg14_structure", false, "%s", err_msg(&e));
+    else
+        check(&p->r, "dg14_structure", true,
+              "DG14 offers Chip Authentication (%s) with an ECDH key on %s",
+              d.ca_aes128 ? "ECDH, AES-128" : "a protocol this reader does not run",
+              d.param_id == 12 ? "NIST P-256" : "brainpoolP256r1");
+}
+
 static void check_dg1_mrz(struct inspection *p, const char *mrz)
 {
     const struct pa_chip *chip = p->chip;
@@ -825,6 +844,7 @@ int passive_auth(const struct pa_chip *chip, const struct pa_trust *trust, const
             goto out;
         check_dg_hashes(&p);
         check_ef_com(&p);
+        check_dg14(&p);
         check_dg1_mrz(&p, mrz);
     }
     if (p.r.oom) {

@@ -678,6 +678,8 @@ struct app_ctx {
     const char *id;
     bool flag; /* approve, or quality check passed */
     const char *reason;
+    const json_t *report; /* quality control: the chip read-back report, or NULL */
+    char *report_hash;    /* gets its blob hash (65 bytes), or NULL */
 };
 
 static int decide_tx(struct db *db, void *arg, struct err *err)
@@ -790,7 +792,7 @@ out:
 static int decide(struct office_env *env, const char *id, bool approve, const char *reason,
                   json_t **out, struct err *err)
 {
-    struct app_ctx c = { env, id, approve, reason };
+    struct app_ctx c = { env, id, approve, reason, NULL, NULL };
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
 
@@ -830,10 +832,34 @@ static int qc_tx(struct db *db, void *arg, struct err *err)
     const bool pass = c->flag;
     const char *reason = c->reason;
     struct office_app app;
+    struct buf rep = BUF_INIT(1 << 22);
+    char rep_hash[65] = "";
     int rc = -1;
 
     if (office_app_load(db, id, &app, err) != 0)
         goto out;
+    if (c->report) { /* the chip read-back report is evidence of this check */
+        /* canonical JSON has no floating point: the timings (not evidence)
+         * are left out, the APDU count kept */
+        json_t *ev = json_deep_copy(c->report), *tim;
+        int r;
+        if (ev == NULL) {
+            err_setk(err, ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+        tim = json_object_get(ev, "timings");
+        if (json_is_object(tim))
+            (void)json_object_set(ev, "apdus", json_object_get(tim, "apdus"));
+        (void)json_object_del(ev, "timings");
+        r = json_canonical(ev, &rep, err);
+        json_decref(ev);
+        if (r != 0 ||
+            registry_blob_put(db, env->blobs_dir, env->reg, rep.data, rep.len, "application/json",
+                              rep_hash, err) != 0)
+            goto out;
+        if (c->report_hash)
+            memcpy(c->report_hash, rep_hash, sizeof rep_hash);
+    }
     if (strcmp(app.status, "personalized") != 0) {
         err_setk(err, ERR_CONFLICT, "application %s is %s: quality control follows personalization", id,
                 app.status);
@@ -850,12 +876,15 @@ static int qc_tx(struct db *db, void *arg, struct err *err)
             goto out;
     }
     if (office_log(db, a, pass ? "application.qc.pass" : "application.qc.fail",
-                   json_pack("{s:s?}", "reason", pass ? NULL : reason), err, "application", id,
-                   "document", app.document_number, "person", app.uin, "booklet",
-                   app.booklet_serial, NULL) != 0)
+                   json_pack("{s:s?, s:s?}", "reason", pass ? NULL : reason, "chip_readback",
+                             rep_hash[0] ? rep_hash : NULL),
+                   err, "application", id, "document", app.document_number, "person", app.uin,
+                   "booklet", app.booklet_serial, "blob", rep_hash[0] ? rep_hash : NULL,
+                   NULL) != 0)
         goto out;
     rc = 0;
 out:
+    buf_release(&rep);
     office_app_release(&app);
     return rc;
 }
@@ -863,7 +892,13 @@ out:
 int office_app_qc(struct office_env *env, const char *id, bool pass, const char *reason,
                   struct err *err)
 {
-    struct app_ctx c = { env, id, pass, reason };
+    return office_app_qc_report(env, id, pass, reason, NULL, NULL, err);
+}
+
+int office_app_qc_report(struct office_env *env, const char *id, bool pass, const char *reason,
+                         const json_t *report, char *report_hash, struct err *err)
+{
+    struct app_ctx c = { env, id, pass, reason, report, report_hash };
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
 
@@ -922,7 +957,7 @@ out:
 
 int office_app_issue(struct office_env *env, const char *id, struct err *err)
 {
-    struct app_ctx c = { env, id, false, NULL };
+    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
 
@@ -959,7 +994,7 @@ out:
 
 int office_app_collect(struct office_env *env, const char *id, struct err *err)
 {
-    struct app_ctx c = { env, id, false, NULL };
+    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
     struct db *db = env->db;
     const struct office_actor *a = &env->actor;
 

@@ -119,6 +119,18 @@ int office_app_datapage(struct office_env *env, const char *id, unsigned char **
 /* Write the application's chip package (one file per elementary file,
  * named by FID, and manifest.json) into DIR, which must not exist or be
  * empty. Fails when the application has none. */
+/* Quality control with the chip read-back REPORT (may be NULL): the report
+ * is stored as an evidence blob and cited (hash) by the signed
+ * application.qc.pass / application.qc.fail event; REPORT_HASH (65 bytes,
+ * may be NULL) gets its hash. */
+int office_app_qc_report(struct office_env *env, const char *id, bool pass, const char *reason,
+                         const json_t *report, char *report_hash, struct err *err) __attribute__((warn_unused_result));
+
+/* Chip-loading only: unseal the chip's private keys of application ID (AA
+ * and CA, sealed under keys/chip.key at personalization) into DIR as
+ * aa-private-key.p8 / ca-private-key.p8, mode 0600. 0 when it has none. */
+int office_app_chip_keys(struct office_env *env, const char *id, const char *dir,
+                         struct err *err) __attribute__((warn_unused_result));
 int office_app_chip_package(struct office_env *env, const char *id, const char *dir,
                             struct err *err) __attribute__((warn_unused_result));
 

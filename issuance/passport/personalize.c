@@ -1,12 +1,15 @@
 /* Personalization: one MRZ from the holder data, printed on the data page
  * and (when the data directory has a document signer) written to the chip
  * package, both stored as evidence blobs. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/json.h"
+#include "core/seal.h"
+#include "core/secret.h"
 #include "issuance/print/print.h"
 #include "db/db.h"
 #include "office_app_int.h"
@@ -192,6 +195,42 @@ static int personalize_datapage(struct personalization *p, struct err *err)
     return datapage_render(&dp, &p->pdf, err);
 }
 
+#if OFFICE_HAVE_CHIP
+/* The chip's private keys (Active Authentication, Chip Authentication) are
+ * sealed under keys/chip.key and stored as blobs: only the office, loading
+ * the chip or its virtual twin for quality control, can open them. */
+#define CHIP_KEYFILE "chip.key"
+
+static int chip_seal_key(struct db *db, struct office_env *env, const char *which,
+                         const unsigned char *p8, size_t len, json_t *sealed, struct err *err)
+{
+    unsigned char key[SEAL_KEY_BYTES];
+    char path[4096], ad[64], h[65];
+    struct buf b = BUF_INIT(16384);
+    int rc = -1;
+
+    if (env->keys_dir == NULL)
+        return err_set(err, "personalization: no keys folder to seal the chip keys under");
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", env->keys_dir, CHIP_KEYFILE) >= sizeof path)
+        return err_set(err, "personalization: keys folder path too long");
+    (void)snprintf(ad, sizeof ad, "chip-key:%s", which); /* WHICH is "aa" or "ca" */
+    if (seal_keyfile_load(path, true, key, err) != 0 ||
+        seal_encrypt(key, p8, len, ad, &b, err) != 0 ||
+        registry_blob_put(db, env->blobs_dir, env->reg, b.data, b.len,
+                          "application/octet-stream", h, err) != 0)
+        goto out;
+    if (json_object_set_new(sealed, which, json_string(h)) != 0) {
+        err_setk(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    secret_wipe(key, sizeof key);
+    buf_release(&b);
+    return rc;
+}
+#endif
+
 /* The chip package, signed by the document signer (its chip.personalize
  * event is written by the PKI on this connection), each file stored as
  * evidence: P->CHIP_MANIFEST maps file identifiers to blob hashes. */
@@ -212,6 +251,12 @@ static int personalize_chip(struct db *db, struct personalization *p, struct err
     ci.photo = p->photo;
     ci.photo_len = p->photo_len;
     ci.now = time(NULL);
+    /* a chip that proves it is not a copy: Active Authentication (DG15)
+     * and Chip Authentication (DG14), their private keys sealed */
+    if (env->keys_dir) {
+        ci.aa_algorithm = "ecdsa-p256";
+        ci.ca_param = 13;
+    }
     if (chip_personalize(env->pki, &ci, &pkg, err) != 0)
         return err_prefix(err, "personalization: chip");
     if ((p->chip_manifest = json_object()) == NULL) {
@@ -227,6 +272,18 @@ static int personalize_chip(struct db *db, struct personalization *p, struct err
             err_setk(err, ERR_INTERNAL, "out of memory");
             goto out;
         }
+    }
+    if (pkg.aa_private || pkg.ca_private) {
+        json_t *sealed = json_object();
+        if (sealed == NULL || json_object_set_new(p->chip_manifest, "sealed_keys", sealed) != 0) {
+            err_setk(err, ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+        if ((pkg.aa_private && chip_seal_key(db, env, "aa", pkg.aa_private, pkg.aa_private_len,
+                                             sealed, err) != 0) ||
+            (pkg.ca_private && chip_seal_key(db, env, "ca", pkg.ca_private, pkg.ca_private_len,
+                                             sealed, err) != 0))
+            goto out;
     }
     if (pkg.manifest && json_object_set(p->chip_manifest, "manifest", pkg.manifest) != 0) {
         err_setk(err, ERR_INTERNAL, "out of memory");
@@ -416,8 +473,8 @@ int office_app_chip_package(struct office_env *env, const char *id, const char *
     /* Every elementary file back from the evidence store (re-hashed on the
      * way), named by its FID; the signer's manifest beside them. */
     json_object_foreach(manifest, key, v) {
-        if (strcmp(key, "manifest") == 0)
-            continue;
+        if (strcmp(key, "manifest") == 0 || strcmp(key, "sealed_keys") == 0)
+            continue; /* the private keys never leave in a package */
         if (pkg.n == CHIP_MAX_EF || strlen(key) != 4 || !json_is_string(v)) {
             err_set(err, "application %s: chip manifest entry '%s' is not an EF", id, key);
             goto out;
@@ -432,6 +489,86 @@ int office_app_chip_package(struct office_env *env, const char *id, const char *
     rc = chip_package_write(&pkg, dir, err);
 out:
     chip_package_release(&pkg);
+    json_decref(manifest);
+    free(m);
+    office_app_release(&app);
+    return rc;
+#else
+    (void)env;
+    (void)id;
+    (void)dir;
+    return err_set(err, "this build of civreg has no chip module");
+#endif
+}
+
+int office_app_chip_keys(struct office_env *env, const char *id, const char *dir,
+                         struct err *err)
+{
+#if OFFICE_HAVE_CHIP
+    static const char *const which[2] = { "aa", "ca" };
+    static const char *const file[2] = { "aa-private-key.p8", "ca-private-key.p8" };
+    struct office_app app;
+    unsigned char *m = NULL, key[SEAL_KEY_BYTES];
+    size_t mlen = 0;
+    json_t *manifest = NULL, *sealed;
+    char path[4096];
+    int rc = -1;
+
+    if (office_app_load(env->db, id, &app, err) != 0)
+        return -1;
+    if (app.chip_hash == NULL) {
+        err_set(err, "application %s has no chip package", id);
+        goto out;
+    }
+    if (registry_blob_get(env->db, env->blobs_dir, app.chip_hash, &m, &mlen, err) != 0 ||
+        json_parse((const char *)m, mlen, &manifest, err) != 0)
+        goto out;
+    sealed = json_object_get(manifest, "sealed_keys");
+    if (sealed == NULL) {
+        rc = 0; /* a chip personalized without AA/CA keys */
+        goto out;
+    }
+    if (env->keys_dir == NULL ||
+        (size_t)snprintf(path, sizeof path, "%s/%s", env->keys_dir, CHIP_KEYFILE) >= sizeof path ||
+        seal_keyfile_load(path, false, key, err) != 0) {
+        err_prefix(err, "the chip keys cannot be opened");
+        goto out;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *h = json_string_value(json_object_get(sealed, which[i]));
+        unsigned char *blob = NULL, *p8 = NULL;
+        size_t bl = 0, pl = 0;
+        char ad[64];
+        FILE *f;
+        int fd, ok;
+        if (h == NULL)
+            continue;
+        (void)snprintf(ad, sizeof ad, "chip-key:%s", which[i]); /* fits: a constant */
+        if (registry_blob_get(env->db, env->blobs_dir, h, &blob, &bl, err) != 0)
+            goto wipe;
+        ok = seal_decrypt(key, blob, bl, ad, &p8, &pl, err) == 0;
+        free(blob);
+        if (!ok)
+            goto wipe;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file[i]) >= sizeof path ||
+            (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+            (f = fdopen(fd, "wb")) == NULL) {
+            seal_free(p8, pl);
+            err_set(err, "cannot write %s", path);
+            goto wipe;
+        }
+        ok = fwrite(p8, 1, pl, f) == pl;
+        ok &= fclose(f) == 0;
+        seal_free(p8, pl);
+        if (!ok) {
+            err_set(err, "cannot write %s", path);
+            goto wipe;
+        }
+    }
+    rc = 0;
+wipe:
+    secret_wipe(key, sizeof key);
+out:
     json_decref(manifest);
     free(m);
     office_app_release(&app);

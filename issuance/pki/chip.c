@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -32,6 +33,10 @@ void chip_package_release(struct chip_package *pkg)
     if (pkg->aa_private) {
         secret_wipe(pkg->aa_private, pkg->aa_private_len);
         free(pkg->aa_private);
+    }
+    if (pkg->ca_private) {
+        secret_wipe(pkg->ca_private, pkg->ca_private_len);
+        free(pkg->ca_private);
     }
     memset(pkg, 0, sizeof *pkg);
 }
@@ -99,6 +104,47 @@ out:
     return rc;
 }
 
+/* Doc 9303-11 §6.2: a static ECDH key for Chip Authentication; the public
+ * point goes to DG14, the private half (PKCS#8) to the chip only. */
+static int ca_key(int param_id, struct buf *dg14, unsigned char **priv, size_t *priv_len,
+                  struct err *err)
+{
+    EVP_PKEY *k = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    unsigned char *pd = NULL, pt[65];
+    size_t ptl = 0;
+    int pn = 0, rc = -1;
+
+    if (param_id != 12 && param_id != 13)
+        return err_set(err, "chip: Chip Authentication curve %d is not supported (12 P-256, "
+                            "13 brainpoolP256r1)", param_id);
+    k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", param_id == 12 ? "P-256" : "brainpoolP256r1");
+    if (k == NULL) {
+        pki_ossl_err(err, "chip: generating the Chip Authentication key failed");
+        goto out;
+    }
+    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &ptl) != 1 ||
+        (p8 = EVP_PKEY2PKCS8(k)) == NULL || (pn = i2d_PKCS8_PRIV_KEY_INFO(p8, &pd)) <= 0) {
+        pki_ossl_err(err, "chip: encoding the Chip Authentication key failed");
+        goto out;
+    }
+    if (lds_dg14_encode(param_id, pt, ptl, dg14, err) != 0)
+        goto out;
+    if ((*priv = malloc((size_t)pn)) == NULL) {
+        err_set(err, "chip: out of memory");
+        goto out;
+    }
+    memcpy(*priv, pd, (size_t)pn);
+    *priv_len = (size_t)pn;
+    rc = 0;
+out:
+    if (pd)
+        OPENSSL_clear_free(pd, (size_t)pn);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
 static int manifest_build(struct chip_package *pkg, X509 *ds, const struct chip_input *in,
                           const struct sod *s, struct err *err)
 {
@@ -149,6 +195,14 @@ static int manifest_build(struct chip_package *pkg, X509 *ds, const struct chip_
         json_decref(m);
         return err_set(err, "chip: out of memory");
     }
+    if (pkg->ca_private &&
+        json_object_set_new(m, "chip_authentication_private_key",
+                            json_pack("{s:s, s:s}", "file", "ca-private-key.p8", "note",
+                                      "PKCS#8 DER for loading into the chip only; delete after "
+                                      "personalization")) != 0) {
+        json_decref(m);
+        return err_set(err, "chip: out of memory");
+    }
     pkg->manifest = m;
     return 0;
 }
@@ -184,6 +238,10 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
     if (in->dg11 && (lds_dg11_encode(in->dg11, &b, err) != 0 || add_ef(out, 11, &b, err) != 0))
         goto out;
     if (in->dg12 && (lds_dg12_encode(in->dg12, &b, err) != 0 || add_ef(out, 12, &b, err) != 0))
+        goto out;
+    if (in->ca_param &&
+        (ca_key(in->ca_param, &b, &out->ca_private, &out->ca_private_len, err) != 0 ||
+         add_ef(out, 14, &b, err) != 0))
         goto out;
     if (in->aa_algorithm) {
         if (aa_key(in->aa_algorithm, &spki, &out->aa_private, &out->aa_private_len, err) != 0 ||
@@ -338,6 +396,9 @@ int chip_package_write(const struct chip_package *pkg, const char *dir, struct e
             goto out;
     if (pkg->aa_private && write_file(dir, "aa-private-key.p8", pkg->aa_private,
                                       pkg->aa_private_len, 0600, err) != 0)
+        goto out;
+    if (pkg->ca_private && write_file(dir, "ca-private-key.p8", pkg->ca_private,
+                                      pkg->ca_private_len, 0600, err) != 0)
         goto out;
     if (pkg->manifest) {
         char *s = json_dumps(pkg->manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

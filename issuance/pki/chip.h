@@ -33,6 +33,8 @@ struct chip_package {
     json_t *manifest;          /* owned; NULL for a package read back */
     unsigned char *aa_private; /* PKCS#8 DER of the DG15 key (secret), or NULL */
     size_t aa_private_len;
+    unsigned char *ca_private; /* PKCS#8 DER of the DG14 key (secret), or NULL */
+    size_t ca_private_len;
 };
 
 #define CHIP_PACKAGE_INIT { .n = 0 }
@@ -44,6 +46,8 @@ struct chip_input {
     const json_t *dg11;            /* NULL = no DG11 */
     const json_t *dg12;            /* NULL = no DG12 */
     const char *aa_algorithm;      /* NULL = no DG15; "ecdsa-p256" or "rsa-2048" */
+    int ca_param;                  /* 0 = no DG14; 12 P-256 or 13 brainpoolP256r1: DG14
+                                    * with a new Chip Authentication key (ECDH) */
     const char *digest;            /* NULL = sha256 */
     int lso_version;               /* 0 or 1 */
     const char *ds_serial;         /* NULL = the current document signer */

@@ -432,6 +432,145 @@ out:
     return rc;
 }
 
+static int ca_report(json_t *ca, const char *status, const char *msg)
+{
+    return json_object_set_new(ca, "status", json_string(status)) != 0 ||
+                   json_object_set_new(ca, "message", json_string(msg)) != 0
+               ? -1
+               : 0;
+}
+
+/* Chip Authentication (Doc 9303-11 §6.2) with DG14's key: MSE:Set AT and
+ * GENERAL AUTHENTICATE with our ephemeral key under the current session,
+ * then secure messaging re-keyed from the ECDH secret; EF.COM read again
+ * under the new keys must equal what was read before. *CA_OK false only
+ * when the chip failed it. -1 only when out of memory. */
+static int chip_auth(struct sess *s, const struct rd_options *o, const struct chip_package *files,
+                     json_t *ca, bool *ca_ok, struct err *err)
+{
+    const unsigned char *dg14 = NULL, *com = NULL;
+    size_t dg14_len = 0, com_len = 0, ml = 0;
+    struct lds_dg14 info;
+    unsigned char mine[PACE_PT_MAX];
+    struct sm_ctx next;
+    struct buf cmd = BUF_INIT(256), d = BUF_INIT(LDS_MAX_EF_BYTES);
+    struct err e = ERR_INIT;
+    unsigned sw = 0;
+    int rc = -1;
+    char m[ERR_MSG_MAX + 160];
+
+    memset(&next, 0, sizeof next);
+    for (size_t i = 0; i < files->n; i++) {
+        if (files->ef[i].dg == 14) {
+            dg14 = files->ef[i].data;
+            dg14_len = files->ef[i].len;
+        } else if (files->ef[i].dg == 0) {
+            com = files->ef[i].data;
+            com_len = files->ef[i].len;
+        }
+    }
+    *ca_ok = true;
+    if (dg14 == NULL) {
+        rc = ca_report(ca, "not supported", "no DG14: the chip offers no Chip Authentication");
+        goto out;
+    }
+    *ca_ok = false;
+    if (lds_dg14_parse(dg14, dg14_len, &info, &e) != 0) {
+        (void)snprintf(m, sizeof m, "DG14 cannot be used: %s", err_msg(&e));
+        rc = ca_report(ca, "failed", m);
+        goto out;
+    }
+    if (!info.ca_aes128) {
+        *ca_ok = true;
+        rc = ca_report(ca, "not performed", "DG14 offers only Chip Authentication protocols this "
+                                            "reader does not run (3DES or DH)");
+        goto out;
+    }
+    if (json_object_set_new(ca, "protocol", json_string("ECDH, AES-128 (CMAC)")) != 0 ||
+        json_object_set_new(ca, "curve", json_string(info.param_id == 12 ? "NIST P-256"
+                                                                         : "brainpoolP256r1")) != 0)
+        goto oom;
+    { /* MSE:Set AT: 80 the protocol */
+        struct apdu mse = { .ins = 0x22, .p1 = 0x41, .p2 = 0xA4 };
+        if (tlv_put(&cmd, 0x80, lds_oid_ca_ecdh_aes128, sizeof lds_oid_ca_ecdh_aes128, &e) != 0)
+            goto oom;
+        mse.data = cmd.data;
+        mse.lc = cmd.len;
+        if (xfer(s, &mse, &d, &sw, &e) != 0)
+            goto broken;
+        if (sw != SW_OK) {
+            /* cannot truncate: fixed text and 4 hex digits */
+            (void)snprintf(m, sizeof m, "MSE:Set AT for Chip Authentication answered %04X", sw);
+            rc = ca_report(ca, "failed", m);
+            goto out;
+        }
+    }
+    if (ca_keys(info.param_id, NULL, info.point, info.point_len, mine, &ml, &next, &e) != 0) {
+        (void)snprintf(m, sizeof m, "%s", err_msg(&e));
+        rc = ca_report(ca, "failed", m);
+        goto out;
+    }
+    { /* GENERAL AUTHENTICATE 7C { 80 our ephemeral public key } */
+        struct apdu ga = { .ins = 0x86, .le_present = true, .le = 256 };
+        buf_reset(&cmd);
+        if (tlv_put(&cmd, 0x80, mine, ml, &e) != 0 || tlv_wrap(&cmd, 0, 0x7C, &e) != 0)
+            goto oom;
+        ga.data = cmd.data;
+        ga.lc = cmd.len;
+        if (xfer(s, &ga, &d, &sw, &e) != 0)
+            goto broken;
+        if (sw != SW_OK || d.len < 2 || d.data[0] != 0x7C) {
+            /* cannot truncate: fixed text and 4 hex digits */
+            (void)snprintf(m, sizeof m, "GENERAL AUTHENTICATE for Chip Authentication answered "
+                                        "%04X", sw);
+            rc = ca_report(ca, "failed", m);
+            goto out;
+        }
+    }
+    s->ctx = next; /* from here on, the keys only the genuine chip can derive */
+    {
+        struct buf again = BUF_INIT(LDS_MAX_EF_BYTES);
+        int r = read_ef(s, 0x011E, o, &again, &sw, &e);
+        bool same = r == 0 && com && again.len == com_len &&
+                    CRYPTO_memcmp(again.data, com, com_len) == 0;
+        buf_release(&again);
+        if (r < 0) {
+            (void)snprintf(m, sizeof m, "the chip does not answer under the keys agreed with "
+                                        "DG14's public key (%s): it does not hold the private key "
+                                        "behind DG14 (a clone, or personalized with another key)",
+                           err_msg(&e));
+            rc = ca_report(ca, "failed", m);
+            goto out;
+        }
+        if (!same) {
+            rc = ca_report(ca, "failed", "EF.COM read again after Chip Authentication differs "
+                                         "from the first read");
+            goto out;
+        }
+    }
+    *ca_ok = true;
+    rc = ca_report(ca, "passed", "the chip derived the session keys from the private key behind "
+                                 "DG14 (ECDH with our ephemeral key); secure messaging continues "
+                                 "with the new keys and a fresh counter: the chip is genuine, not "
+                                 "a copy of signed data");
+    goto out;
+broken:
+    (void)snprintf(m, sizeof m, "secure messaging broke during Chip Authentication: %s",
+                   err_msg(&e));
+    rc = ca_report(ca, "failed", m);
+    goto out;
+oom:
+    rc = -1;
+out:
+    if (rc != 0)
+        err_setk(err, ERR_INTERNAL, "chip: out of memory");
+    sm_wipe(&next);
+    secret_wipe(mine, sizeof mine);
+    buf_release(&cmd);
+    buf_release_secret(&d);
+    return rc;
+}
+
 int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
                struct chip_package *files, json_t **report, bool *valid, struct err *err)
 {
@@ -441,11 +580,11 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
     struct pa_chip view;
     json_t *rep = NULL, *aa = json_object(), *ca = json_object(), *tim = json_object(),
            *flist = json_array(), *access = json_object();
-    bool dgs[17] = { false }, pa_valid = false, aa_ok = false;
+    bool dgs[17] = { false }, pa_valid = false, aa_ok = false, ca_ok = false;
     unsigned sw = 0;
     int pace_param = 0;
     bool bad = false; /* a member of the report that could not be added */
-    double t_select, t_access, t_read, t_pa, t_aa;
+    double t_select, t_access, t_read, t_pa, t_aa, t_ca;
     int rc = -1;
 
     *report = NULL;
@@ -572,19 +711,25 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
                               json_pack("{s:s, s:b, s:O}", "check", "active_authentication",
                                         "valid", aa_ok, "message",
                                         json_object_get(aa, "message")));
-    bad |= json_object_set_new(ca, "status", json_string("not performed")) != 0;
-    bad |= json_object_set_new(ca, "message",
-                               json_string(dgs[14] ? "DG14 present; Chip Authentication is not "
-                                                     "implemented by this reader"
-                                                   : "no DG14: the chip offers no Chip Authentication")) != 0;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (chip_auth(&s, o, files, ca, &ca_ok, err) != 0)
+        goto out;
+    t_ca = ms_since(&t1);
+    if (json_is_string(json_object_get(ca, "status")) &&
+        strcmp(json_string_value(json_object_get(ca, "status")), "not supported") != 0)
+        bad |= json_array_append_new(json_object_get(rep, "checks"),
+                                     json_pack("{s:s, s:b, s:O}", "check", "chip_authentication",
+                                               "valid", ca_ok, "message",
+                                               json_object_get(ca, "message"))) != 0;
     bad |= json_object_set_new(tim, "select_ms", json_real(t_select)) != 0;
     bad |= json_object_set_new(tim, "access_ms", json_real(t_access)) != 0;
     bad |= json_object_set_new(tim, "read_ms", json_real(t_read)) != 0;
     bad |= json_object_set_new(tim, "passive_auth_ms", json_real(t_pa)) != 0;
     bad |= json_object_set_new(tim, "active_auth_ms", json_real(t_aa)) != 0;
+    bad |= json_object_set_new(tim, "chip_auth_ms", json_real(t_ca)) != 0;
     bad |= json_object_set_new(tim, "total_ms", json_real(ms_since(&t0))) != 0;
     bad |= json_object_set_new(tim, "apdus", json_integer(s.apdus)) != 0;
-    *valid = pa_valid && aa_ok;
+    *valid = pa_valid && aa_ok && ca_ok;
     bad |= json_object_set_new(rep, "valid", json_boolean(*valid)) != 0;
     bad |= json_object_set_new(rep, "access", access) != 0;
     bad |= json_object_set_new(rep, "aa", aa) != 0;

@@ -182,4 +182,17 @@ int pace_card_access(int param_id, struct buf *out, struct err *err)
  * 1 when none (the chip offers no PACE this reader speaks). */
 int pace_card_access_parse(const unsigned char *p, size_t len, int *param_id, struct err *err)
     __attribute__((warn_unused_result));
+
+/* ---- Chip Authentication, ECDH with AES-128 (Doc 9303-11 §6.2) */
+#define CA_HEX_MAX 80 /* a 256-bit private scalar in hex, with room */
+/* Either side: a key pair on PARAM_ID (SK_HEX the chip's static key, or
+ * NULL for a fresh ephemeral key), PUB its public point, K = x(SK * PEER),
+ * and SM re-keyed: AES-128, K_Enc = KDF(K,1), K_MAC = KDF(K,2), SSC zero. */
+int ca_keys(int param_id, const char *sk_hex, const unsigned char *peer, size_t peer_len,
+            unsigned char *pub, size_t *pub_len, struct sm_ctx *sm, struct err *err)
+    __attribute__((warn_unused_result));
+/* Chip side: the curve and private scalar (hex, secret: wipe it) of the
+ * PKCS#8 key behind DG14. */
+int ca_private_load(const unsigned char *p8, size_t len, int *param_id, char sk_hex[CA_HEX_MAX],
+                    struct err *err) __attribute__((warn_unused_result));
 #endif

@@ -31,6 +31,11 @@ struct vchip {
     size_t card_access_len;
     unsigned char *aa_key;      /* PKCS#8 DER (secret), or NULL */
     size_t aa_key_len;
+    int ca_param;               /* the curve of the Chip Authentication key, 0 = none */
+    char ca_sk[CA_HEX_MAX];     /* its private scalar (secret) */
+    bool ca_ready;              /* MSE:Set AT for Chip Authentication done */
+    bool ca_pending;            /* re-key after this response */
+    struct sm_ctx ca_next;      /* the keys of Chip Authentication */
     unsigned char kenc[16], kmac[16]; /* BAC keys from DG1 */
     char mrz_info[BAC_MRZ_INFO_MAX + 1]; /* the PACE password from DG1 */
     char can[16];               /* the card access number, "" = none */
@@ -106,6 +111,20 @@ int vchip_open(const char *dir, struct vchip **out, struct err *err)
     r = slurp(dir, "aa-private-key.p8", AA_KEY_MAX, &c->aa_key, &c->aa_key_len, err);
     if (r < 0)
         goto fail;
+    {
+        unsigned char *ck = NULL;
+        size_t ckl = 0;
+        r = slurp(dir, "ca-private-key.p8", AA_KEY_MAX, &ck, &ckl, err);
+        if (r < 0)
+            goto fail;
+        if (r == 0) {
+            r = ca_private_load(ck, ckl, &c->ca_param, c->ca_sk, err);
+            secret_wipe(ck, ckl);
+            free(ck);
+            if (r != 0)
+                goto fail;
+        }
+    }
     {
         const unsigned char *dg1 = NULL;
         size_t dg1_len = 0;
@@ -186,6 +205,9 @@ int vchip_set_can(struct vchip *c, const char *can, struct err *err)
 void vchip_reset(struct vchip *c)
 {
     pace_reset(c);
+    c->ca_ready = false;
+    c->ca_pending = false;
+    sm_wipe(&c->ca_next);
     c->app_selected = false;
     c->cur = -1;
     c->challenge = false;
@@ -405,6 +427,20 @@ static unsigned handle(struct vchip *c, const struct apdu *a, bool protected, st
         struct err e = ERR_INIT;
         int pw = 0, r;
         bool oid_ok = false;
+        if (protected && a->p1 == 0x41 && a->p2 == 0xA4) { /* Chip Authentication */
+            c->ca_ready = false;
+            if (c->ca_param == 0)
+                return SW_WRONG_DATA;
+            tlv_iter_init(&it, a->data, a->lc);
+            while ((r = tlv_iter_next(&it, &t, &e)) == 1)
+                if (t.tag == 0x80)
+                    oid_ok = t.len == LDS_OID_CA_ECDH_AES128_LEN &&
+                             memcmp(t.value, lds_oid_ca_ecdh_aes128, t.len) == 0;
+            if (r < 0 || !oid_ok)
+                return SW_WRONG_DATA;
+            c->ca_ready = true;
+            return SW_OK;
+        }
         if (protected || a->p1 != 0xC1 || a->p2 != 0xA4)
             return protected ? SW_CONDITIONS : SW_WRONG_P1P2;
         if (c->pace_param == 0)
@@ -428,9 +464,23 @@ static unsigned handle(struct vchip *c, const struct apdu *a, bool protected, st
         c->pace_step = 1;
         return SW_OK;
     }
-    case 0x86: /* GENERAL AUTHENTICATE, last step of PACE */
-        if (protected)
-            return SW_CONDITIONS;
+    case 0x86: /* GENERAL AUTHENTICATE: last step of PACE, or Chip Authentication */
+        if (protected) {
+            struct tlv dyn, pk;
+            unsigned char mine[PACE_PT_MAX];
+            size_t ml = 0;
+            struct err e = ERR_INIT;
+            if (!c->ca_ready)
+                return SW_CONDITIONS;
+            c->ca_ready = false;
+            if (tlv_decode_whole(a->data, a->lc, &dyn, &e) != 0 || dyn.tag != 0x7C ||
+                tlv_decode_whole(dyn.value, dyn.len, &pk, &e) != 0 || pk.tag != 0x80 ||
+                ca_keys(c->ca_param, c->ca_sk, pk.value, pk.len, mine, &ml, &c->ca_next, &e) != 0)
+                return SW_AUTH_FAILED;
+            secret_wipe(mine, sizeof mine);
+            c->ca_pending = true; /* this answer under the old keys, then the new */
+            return buf_append(data, "\x7C\x00", 2) == 0 ? SW_OK : 0;
+        }
         return pace_step(c, a, data);
     case 0x88: { /* INTERNAL AUTHENTICATE (Active Authentication) */
         struct err e = ERR_INIT;
@@ -494,6 +544,11 @@ int vchip_apdu(struct vchip *c, const unsigned char *cmd, size_t len, struct buf
     if (sw == 0)
         goto out;
     rc = sm_wrap_response(&c->sm, data.data, data.len, sw, resp, &e);
+    if (c->ca_pending) {
+        c->ca_pending = false;
+        c->sm = c->ca_next;
+        sm_wipe(&c->ca_next);
+    }
 out:
     buf_release_secret(&data);
     buf_release_secret(&plain);

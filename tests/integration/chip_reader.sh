@@ -9,6 +9,7 @@
 #   - a wrong MRZ fails access control with a clear message
 #   - a chip whose DG2 was altered fails passive authentication (dg2_hash)
 #   - a clone (the same files, another Active Authentication key) fails AA
+#   - Chip Authentication (DG14) passes; a clone with another CA key fails it
 #   - a chip offering PACE (EF.CardAccess) is read with PACE from the MRZ and
 #     from the CAN (AES secure messaging); a wrong CAN or MRZ is refused;
 #     --bac forces BAC; a CAN on a BAC-only chip is refused clearly
@@ -73,11 +74,13 @@ printf 'P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F12041
 # another passport's MRZ (valid check digits, other number and dates)
 printf 'P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C<3UTO6908061F9406236ZE184226B<<<<<14\n' > wrong.txt
 for alg in ecdsa-p256 rsa-2048; do
-    "$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt \
+    # the ECDSA chip also has DG14 (Chip Authentication, brainpoolP256r1)
+    ca=""; [ "$alg" = ecdsa-p256 ] && ca=--ca
+    "$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt $ca \
         --photo "$SRC/tests/data/icao/face-120x160.jpg" --aa "$alg" --out "pkg-$alg" \
         --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize $alg"
 done
-"$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt --pace \
+"$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt --pace --ca --ca-curve P-256 \
     --photo "$SRC/tests/data/icao/face-120x160.jpg" --aa ecdsa-p256 --out pkg-pace \
     --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize --pace"
 
@@ -121,6 +124,11 @@ for alg in ecdsa-p256 rsa-2048; do
     done
 done
 json good-rsa-2048.json 'r["aa"]["algorithm"]' | grep -q rsa-iso9796-2 || fail "RSA AA algorithm"
+# Chip Authentication: DG14 read, CA passed and secure messaging re-keyed
+[ "$(json good-ecdsa-p256.json 'r["ca"]["status"]')" = passed ] || fail "ECDSA chip: CA not passed"
+cmp -s pkg-ecdsa-p256/010E read-ecdsa-p256/010E || fail "DG14 read differs from the package"
+[ ! -e read-ecdsa-p256/ca-private-key.p8 ] || fail "the CA private key was read from the chip"
+[ "$(json good-rsa-2048.json 'r["ca"]["status"]')" = "not supported" ] || fail "no DG14: CA status"
 json good-ecdsa-p256.json 'r["aa"]["algorithm"]' | grep -q ecdsa-plain || fail "ECDSA AA algorithm"
 
 # 2. extended length, 1000-byte chunks
@@ -161,6 +169,17 @@ grep -q "active_authentication" clone.err || fail "clone message: $(cat clone.er
 # ... while its passive authentication alone holds: only AA tells a clone
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if all(c["valid"] for c in r["checks"] if c["check"]!="active_authentication") else 1)' clone.json ||
     fail "clone: passive authentication should hold"
+# 5b. a clone with another Chip Authentication key: CA fails, AA holds
+cp -r pkg-ecdsa-p256 pkg-caclone
+rm pkg-caclone/ca-private-key.p8
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:brainpoolP256r1 -outform DER \
+    -out pkg-caclone/ca-private-key.p8 2> /dev/null
+emulate pkg-caclone
+read_chip caclone --mrz "$(cat mrz.txt)"
+[ "$(cat caclone.rc)" = 1 ] || fail "CA clone accepted"
+[ "$(json caclone.json 'r["ca"]["status"]')" = failed ] || fail "CA clone: CA not failed"
+[ "$(json caclone.json 'r["aa"]["status"]')" = valid ] || fail "CA clone: AA should hold"
+grep -q "chip_authentication" caclone.err || fail "CA clone message: $(cat caclone.err)"
 # 6. PACE: with the MRZ, with the CAN, a wrong CAN refused, BAC on request
 emulate pkg-pace
 read_chip pace --mrz "$(cat mrz.txt)"
@@ -168,6 +187,7 @@ read_chip pace --mrz "$(cat mrz.txt)"
 [ "$(json pace.json 'r["access"]["protocol"]')" = PACE ] || fail "PACE not used"
 [ "$(json pace.json 'r["access"]["secure_messaging"]')" = "AES-128, CMAC" ] || fail "PACE SM"
 [ "$(json pace.json 'r["aa"]["status"]')" = valid ] || fail "PACE chip: AA"
+[ "$(json pace.json 'r["ca"]["status"]')" = passed ] || fail "PACE chip: CA (P-256)"
 read_chip pace-can --can 271828
 [ "$(cat pace-can.rc)" = 0 ] || fail "PACE with the CAN failed: $(cat pace-can.err)"
 [ "$(json pace-can.json 'r["access"]["password"]')" = CAN ] || fail "PACE password not the CAN"

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -562,12 +564,120 @@ static void test_chip_event_in_document_transaction(void **state)
     }
 }
 
+/* The path of blob HASH in the data directory's store. */
+static void blob_file(const char *hash, char *out, size_t n)
+{
+    snprintf(out, n, "%s/blobs/%.2s/%.2s/%s", data, hash, hash + 2, hash);
+}
+
+static json_t *chip_manifest(const char *chip_hash)
+{
+    char path[4600];
+    size_t len;
+    char *m;
+    json_t *j;
+    blob_file(chip_hash, path, sizeof path);
+    m = file_read(path, &len);
+    assert_non_null(m);
+    j = json_loadb(m, len, 0, NULL);
+    assert_non_null(j);
+    free(m);
+    return j;
+}
+
+/* Quality control reads every chip back as a border would (BAC, passive,
+ * active and chip authentication) and keeps the report as evidence cited
+ * by the signed QC event; the chip's private keys are sealed, never in a
+ * package; a package altered after personalization fails QC and the
+ * document cannot be issued. */
+static void test_qc_reads_chip_back(void **state)
+{
+    char id[80], id2[80], sql[512], dir[4200], path[4600], hash[80];
+    json_t *p, *m;
+    (void)state;
+
+    approved_application(33, id);
+    p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize", id, NULL }));
+    m = chip_manifest(jstr(p, "chip"));
+    json_decref(p);
+    assert_non_null(json_object_get(m, "010E")); /* DG14: Chip Authentication */
+    assert_non_null(json_object_get(m, "010F")); /* DG15: Active Authentication */
+    assert_non_null(json_object_get(json_object_get(m, "sealed_keys"), "aa"));
+    assert_non_null(json_object_get(json_object_get(m, "sealed_keys"), "ca"));
+    json_decref(m);
+    /* the exported package holds the chip's files, not its private keys */
+    snprintf(dir, sizeof dir, "%s/chip33", root);
+    free(ok_as("oper", NULL, (const char *[]){ "application", "chip", id, "--out", dir, NULL }));
+    snprintf(path, sizeof path, "%s/010E", dir);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/aa-private-key.p8", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/ca-private-key.p8", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "qc", id, "--pass", NULL }));
+    {
+        json_t *r = json_object_get(p, "chip_readback");
+        assert_true(json_is_true(json_object_get(r, "valid")));
+        assert_string_equal(jstr(json_object_get(r, "aa"), "status"), "valid");
+        assert_string_equal(jstr(json_object_get(r, "ca"), "status"), "passed");
+        snprintf(hash, sizeof hash, "%s", jstr(p, "chip_readback_evidence"));
+    }
+    json_decref(p);
+    assert_int_equal(strlen(hash), 64);
+    blob_file(hash, path, sizeof path);
+    {
+        size_t len;
+        char *rep = file_read(path, &len);
+        assert_non_null(rep);
+        assert_non_null(strstr(rep, "\"chip_authentication\""));
+        free(rep);
+    }
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE type = 'application.qc.pass' AND "
+                              "body LIKE '%%%s%%'", hash);
+    assert_int_equal(db_count(sql), 1);
+    free(ok_as("oper", NULL, (const char *[]){ "application", "issue", id, NULL }));
+
+    /* DG2 altered in the evidence store after personalization */
+    approved_application(34, id2);
+    p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize", id2, NULL }));
+    m = chip_manifest(jstr(p, "chip"));
+    json_decref(p);
+    blob_file(jstr(m, "0102"), path, sizeof path);
+    json_decref(m);
+    {
+        size_t len;
+        char *dg2 = file_read(path, &len);
+        assert_non_null(dg2);
+        assert_true(len > 300);
+        assert_int_equal(chmod(path, 0644), 0);
+        dg2[300] ^= 0x01;
+        assert_int_equal(file_write(path, dg2, len), 0);
+        refused_as("oper", (const char *[]){ "application", "qc", id2, "--pass", NULL },
+                   "quality control failed and was recorded: chip read-back: ");
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM applications WHERE id = '%s' AND status "
+                                  "= 'qc_failed'", id2);
+        assert_int_equal(db_count(sql), 1);
+        refused_as("oper", (const char *[]){ "application", "issue", id2, NULL },
+                   "issued after it passes quality control");
+        dg2[300] ^= 0x01; /* put back, for `audit verify` */
+        assert_int_equal(file_write(path, dg2, len), 0);
+        free(dg2);
+    }
+    {
+        char *v = ok_as("audit", NULL, (const char *[]){ "audit", "verify", NULL });
+        assert_non_null(strstr(v, "ok:"));
+        free(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_workflow),
         cmocka_unit_test(test_holder_without_sex),
         cmocka_unit_test(test_chip_event_in_document_transaction),
+        cmocka_unit_test(test_qc_reads_chip_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -342,6 +342,114 @@ static void test_hostile_chip(void **state)
     }
 }
 
+/* Chip Authentication (DG14): a genuine chip passes, AA and PACE as well;
+ * a clone whose private key does not match DG14 fails it while passive
+ * authentication and AA still hold; `chip verify` checks DG14. */
+static json_t *inspect_report(const char *package, bool pace_can, bool *valid)
+{
+    struct vchip *c = NULL;
+    struct pa_trust *trust = NULL;
+    struct rd_transport t;
+    struct rd_options o = { .mrz = pace_can ? NULL : mrz, .can = pace_can ? "314159" : NULL,
+                            .now = time(NULL) };
+    struct chip_package files;
+    json_t *rep = NULL;
+    struct err e = ERR_INIT;
+    size_t len;
+    char *pem = file_read(csca, &len);
+
+    assert_non_null(pem);
+    assert_int_equal(pa_trust_new(&trust, &e), 0);
+    assert_int_equal(pa_trust_add_csca(trust, (unsigned char *)pem, len, "csca", &e), 0);
+    o.trust = trust;
+    if (vchip_open(package, &c, &e) != 0)
+        fail_msg("vchip_open: %s", err_msg(&e));
+    assert_int_equal(vchip_set_can(c, "314159", &e), 0);
+    rd_transport_vchip(&t, c);
+    if (rd_inspect(&t, &o, &files, &rep, valid, &e) != 0)
+        fail_msg("rd_inspect: %s", err_msg(&e));
+    chip_package_release(&files);
+    vchip_free(c);
+    pa_trust_free(trust);
+    free(pem);
+    return rep;
+}
+
+static const char *ca_status(json_t *rep)
+{
+    return json_string_value(json_object_get(json_object_get(rep, "ca"), "status"));
+}
+
+static bool check_valid(json_t *rep, const char *name)
+{
+    size_t i;
+    json_t *ch;
+    json_array_foreach(json_object_get(rep, "checks"), i, ch)
+        if (strcmp(json_string_value(json_object_get(ch, "check")), name) == 0)
+            return json_is_true(json_object_get(ch, "valid"));
+    fail_msg("no check %s", name);
+    return false;
+}
+
+static void test_chip_auth_in_process(void **state)
+{
+    char ca[1200], clone[1200], out[1400];
+    json_t *rep;
+    bool valid = false;
+    (void)state;
+    snprintf(ca, sizeof ca, "%s/pkg-ca", dir);
+    snprintf(clone, sizeof clone, "%s/pkg-ca-clone", dir);
+    sh_ok("cd '%s' && '%s' chip personalize --data data --mrz-lines mrz.txt --photo "
+          "'%s/icao/face-120x160.jpg' --aa ecdsa-p256 --ca --pace --out pkg-ca --user officer "
+          "--password-file o.pw >/dev/null 2>&1 && test -s pkg-ca/010E && "
+          "test \"$(stat -c %%a pkg-ca/ca-private-key.p8)\" = 600",
+          dir, CIVREG_BIN, CIVREG_TEST_DATA);
+    /* a genuine chip: PACE (MRZ and CAN), AA and CA */
+    rep = inspect_report(ca, false, &valid);
+    assert_true(valid);
+    assert_string_equal(ca_status(rep), "passed");
+    assert_true(check_valid(rep, "chip_authentication"));
+    assert_true(check_valid(rep, "dg14_structure"));
+    assert_true(check_valid(rep, "dg14_hash"));
+    assert_true(check_valid(rep, "active_authentication"));
+    json_decref(rep);
+    rep = inspect_report(ca, true, &valid);
+    assert_true(valid);
+    assert_string_equal(ca_status(rep), "passed");
+    json_decref(rep);
+    /* the same with BAC: remove EF.CardAccess */
+    sh_ok("cp -r '%s' '%s-bac' && rm '%s-bac/011C'", ca, ca, ca);
+    snprintf(out, sizeof out, "%s-bac", ca);
+    rep = inspect_report(out, false, &valid);
+    assert_true(valid);
+    assert_string_equal(ca_status(rep), "passed");
+    json_decref(rep);
+    /* a clone: the same signed files, another CA private key on the curve */
+    sh_ok("cp -r '%s' '%s' && rm '%s/ca-private-key.p8' && openssl genpkey -algorithm EC "
+          "-pkeyopt ec_paramgen_curve:brainpoolP256r1 -outform DER -out "
+          "'%s/ca-private-key.p8' 2>/dev/null",
+          ca, clone, clone, clone);
+    rep = inspect_report(clone, false, &valid);
+    assert_false(valid);
+    assert_string_equal(ca_status(rep), "failed");
+    assert_false(check_valid(rep, "chip_authentication"));
+    assert_true(check_valid(rep, "active_authentication")); /* AA alone does not tell */
+    assert_true(check_valid(rep, "sod_signature"));
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(rep, "ca"),
+                                                             "message")),
+                           "does not hold the private key"));
+    json_decref(rep);
+    /* chip verify: DG14 parses and is hashed in EF.SOD; a flipped byte in
+     * DG14 fails its hash */
+    sh_ok("cd '%s' && '%s' chip verify pkg-ca --csca csca.pem | tr -d ' \\n' > v.json && "
+          "grep -q '\"dg14_structure\",\"valid\":true' v.json && "
+          "grep -q '\"dg14_hash\",\"valid\":true' v.json && cp -r pkg-ca pkg-ca-bad && "
+          "printf '\\001' | dd of=pkg-ca-bad/010E bs=1 seek=60 conv=notrunc 2>/dev/null && "
+          "! '%s' chip verify pkg-ca-bad --csca csca.pem > vb.json 2>/dev/null && "
+          "tr -d ' \\n' < vb.json | grep -q '\"dg14_hash\",\"valid\":false'",
+          dir, CIVREG_BIN, CIVREG_BIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_inspect_in_process),
         cmocka_unit_test(test_pace_in_process),
         cmocka_unit_test(test_hostile_chip),
+        cmocka_unit_test(test_chip_auth_in_process),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -363,6 +363,69 @@ static void test_pace_card_access(void **state)
     buf_release(&b);
 }
 
+/* Chip Authentication with fixed keys (brainpoolP256r1): the expected values
+ * were computed independently (Python `cryptography`: ECDH, then SHA-1 of
+ * K || counter): both sides derive the same K_Enc and K_MAC from
+ * x(SK * PK_other), and the send sequence counter starts again at zero. */
+static void test_ca_fixed_keys(void **state)
+{
+    static const char sk_chip[] = "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99";
+    static const char sk_term[] = "1BD0D76D8E4EA9FD8A1D4C28E4B5D1AB6E4CEA2D33C56B08A56B2FC2A1B6E6E8";
+    static const char pk_chip[] = "047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E"
+                                  "544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D";
+    static const char pk_term[] = "047541A7D9823F64EFFB6B55FD4A513EC04F2871E02EECA287FD97FFB65AE8C198"
+                                  "14B8B69F4631B059205FD2C7B61D131F6F63D940FD8C6C1293FCDFAE17E201C7";
+    unsigned char pc[65], pt[65], pub[PACE_PT_MAX], zero[16] = { 0 }, k16[16] = { 1 };
+    unsigned char ssc[16];
+    size_t pl = 0;
+    struct sm_ctx chip, term;
+    struct err e = ERR_INIT;
+    struct buf cmd = BUF_INIT(APDU_MAX), plain = BUF_INIT(APDU_MAX);
+    struct apdu in, out;
+    const struct apdu sel = { .ins = 0xA4, .p1 = 0x02, .p2 = 0x0C,
+                              .data = (const unsigned char *)"\x01\x1E", .lc = 2 };
+    (void)state;
+
+    assert_int_equal(hx(pk_chip, pc, sizeof pc), 65);
+    assert_int_equal(hx(pk_term, pt, sizeof pt), 65);
+    /* sessions that have run for a while: counters far from zero */
+    memset(ssc, 0x5A, sizeof ssc);
+    sm_init(&chip, SM_AES128, k16, k16, ssc, 16);
+    sm_init(&term, SM_AES128, k16, k16, ssc, 16);
+    /* the chip: its static key, the terminal's ephemeral key */
+    assert_int_equal(ca_keys(13, sk_chip, pt, sizeof pt, pub, &pl, &chip, &e), 0);
+    assert_int_equal(pl, 65);
+    assert_memory_equal(pub, pc, 65);
+    assert_hex(chip.enc, 16, "2EC95E1B05BDE8FD83341A1FAED635A3");
+    assert_hex(chip.mac, 16, "6935A272233C5F24425D76E49CDC6AA5");
+    assert_memory_equal(chip.ssc, zero, 16);
+    assert_int_equal(chip.cipher, SM_AES128);
+    /* the terminal: its ephemeral key, DG14's public key */
+    assert_int_equal(ca_keys(13, sk_term, pc, sizeof pc, pub, &pl, &term, &e), 0);
+    assert_memory_equal(pub, pt, 65);
+    assert_memory_equal(term.enc, chip.enc, 16);
+    assert_memory_equal(term.mac, chip.mac, 16);
+    assert_memory_equal(term.ssc, zero, 16);
+    /* the first protected command after re-keying carries SSC 1 */
+    assert_int_equal(sm_wrap_command(&term, &sel, &cmd, &e), 0);
+    assert_int_equal(term.ssc[15], 1);
+    assert_int_equal(apdu_parse(cmd.data, cmd.len, &in, &e), 0);
+    assert_int_equal(sm_unwrap_command(&chip, &in, &plain, &out, &e), 0);
+    assert_int_equal(out.lc, 2);
+    assert_memory_equal(out.data, "\x01\x1E", 2);
+    /* a chip that kept the old counter (not re-keyed) refuses it */
+    sm_init(&chip, SM_AES128, term.enc, term.mac, ssc, 16);
+    assert_int_equal(sm_unwrap_command(&chip, &in, &plain, &out, &e), -1);
+    /* a peer key off the curve, or our own key sent back, is refused */
+    pt[64] ^= 0x01;
+    assert_int_equal(ca_keys(13, sk_chip, pt, sizeof pt, pub, &pl, &chip, &e), -1);
+    assert_int_equal(ca_keys(13, sk_chip, pc, sizeof pc, pub, &pl, &chip, &e), -1);
+    sm_wipe(&chip);
+    sm_wipe(&term);
+    buf_release(&cmd);
+    buf_release(&plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_apdu_codec),
         cmocka_unit_test(test_pace_worked_example),
         cmocka_unit_test(test_pace_card_access),
+        cmocka_unit_test(test_ca_fixed_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
