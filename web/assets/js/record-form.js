@@ -174,6 +174,11 @@ export function errorBox() {
   return h('p', { class: 'error', role: 'alert', id: 'form-error' });
 }
 
+// A field's name in a message: its section, then its label.
+function fieldName(path) {
+  return path.includes('.') ? `${label(path.split('.')[0])} · ${label(path)}` : label(path);
+}
+
 // The field of PATH in FIELDS, with its error paragraph beside it.
 function fieldError(fields, path) {
   const el = fields.querySelector(`[name="${CSS.escape(path)}"]`);
@@ -213,7 +218,7 @@ export function checkForm(fields, errEl) {
     const empty = el.dataset.kind !== 'bool' && el.value.trim() === '';
     let text = null;
     if (empty && el.getAttribute('aria-required') === 'true') text = t('form.required');
-    else if (!empty && el.dataset.kind === 'date' && !isoDate(el.value)) text = t('error.date_format', { field: label(path) });
+    else if (!empty && el.dataset.kind === 'date' && !isoDate(el.value)) text = t('error.date_format', { field: fieldName(path) });
     if (text) first = first || mark(fields, path, text);
   }
   if (first) {
@@ -242,11 +247,11 @@ export function showError(fields, errEl, e) {
   if (e.code === 'plausibility' && Array.isArray(warnings)) {
     let first = null;
     for (const w of warnings)
-      first = first || mark(fields, w.field, t('warning.' + w.code, { field: label(w.field), years: w.years }));
+      first = first || mark(fields, w.field, t('warning.' + w.code, { field: fieldName(w.field), years: w.years }));
     const box = h('div', { id: 'warnings-box', class: 'card warn', role: 'group', 'aria-labelledby': 'warnings-title' },
       h('h2', { id: 'warnings-title' }, t('warning.title')),
       h('ul', {}, warnings.map((w) => h('li', { 'data-code': w.code, 'data-field': w.field },
-        t('warning.' + w.code, { field: label(w.field), years: w.years })))),
+        t('warning.' + w.code, { field: fieldName(w.field), years: w.years })))),
       h('input', { type: 'checkbox', id: 'confirm-warnings' }), ' ',
       h('label', { for: 'confirm-warnings', class: 'check-inline' }, t('warning.confirm')));
     fields.append(box);
