@@ -4,7 +4,7 @@
 // control, issue and hand over (issuance operator).
 import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
-import { t } from '../i18n.js';
+import { currentLang, has, t } from '../i18n.js';
 
 export async function render(app, { session }) {
   const id = decodeURIComponent(location.pathname.split('/')[3]);
@@ -34,7 +34,9 @@ export async function render(app, { session }) {
       h('section', { class: 'card' }, h('h2', {}, t('application.checks')),
         h('ul', { id: 'checks' }, (a.checks || []).map((c) => h('li', { 'data-check': c.check },
           h('span', { class: c.passed ? 'mark ok' : 'mark bad' }, c.passed ? t('application.passed') : t('application.failed')), ' ',
-          c.check, ': ', h('span', { dir: 'auto' }, c.detail || '')))))),
+          has('check.' + c.check) ? t('check.' + c.check) : c.check,
+          // the server's detail is English: shown in English, or as data when a check failed
+          c.detail && (currentLang() === 'en' || !c.passed) ? [': ', h('span', { dir: 'auto' }, c.detail)] : ''))))),
     h('p', {}, t('application.enrolledBy'), ' ', name(a.enrolled_by), a.decided_by ? [' · ', t('application.decidedBy'), ' ', name(a.decided_by)] : '',
       a.decision_reason ? [' (', name(a.decision_reason), ')'] : ''),
     a.document_number ? h('p', {}, t('passport.col.document'), ' ', h('a', { id: 'document-number', href: '/passport/documents/' + encodeURIComponent(a.document_number) }, a.document_number),
