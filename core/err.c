@@ -10,6 +10,8 @@ static void set_msg(struct err *e, enum err_kind kind, const char *fmt, va_list 
 static void set_msg(struct err *e, enum err_kind kind, const char *fmt, va_list ap)
 {
     e->kind = kind;
+    e->code = NULL;
+    e->field[0] = '\0';
     /* Truncation is acceptable for a human message; the result is always
      * NUL-terminated. */
     (void)vsnprintf(e->msg, sizeof e->msg, fmt, ap);
@@ -89,7 +91,29 @@ void err_clear(struct err *e)
     if (e != NULL) {
         e->kind = ERR_INVALID;
         e->msg[0] = '\0';
+        e->code = NULL;
+        e->field[0] = '\0';
     }
+}
+
+int err_code(struct err *e, const char *code, const char *field)
+{
+    if (e == NULL)
+        return -1;
+    e->code = code;
+    if (snprintf(e->field, sizeof e->field, "%s", field ? field : "") < 0)
+        e->field[0] = '\0';
+    return -1;
+}
+
+const char *err_code_of(const struct err *e)
+{
+    return e == NULL ? NULL : e->code;
+}
+
+const char *err_field_of(const struct err *e)
+{
+    return e == NULL ? "" : e->field;
 }
 
 const char *err_msg(const struct err *e)

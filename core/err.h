@@ -27,9 +27,15 @@ enum err_kind {
 struct err {
     enum err_kind kind;
     char msg[ERR_MSG_MAX];
+    /* A stable code naming the failure for the user interface, which shows
+     * its own text for it in the user's language (web/assets/i18n, keys
+     * "error.<code>"); NULL when none was given. FIELD names the record
+     * field at fault ("mother.date_of_birth"), empty when none. */
+    const char *code;
+    char field[64];
 };
 
-#define ERR_INIT {ERR_INVALID, {0}}
+#define ERR_INIT {ERR_INVALID, {0}, NULL, {0}}
 
 /* Set the message (printf-style) with kind ERR_INVALID. Always returns -1 so
  * callers can write `return err_set(err, "...")`. A message that does not fit
@@ -54,6 +60,17 @@ const char *err_kind_name(enum err_kind kind);
 /* Prepend "PREFIX: " to the current message (for context added by callers);
  * the kind stays. Returns -1. */
 int err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Name the failure already in E with CODE (a string literal of lowercase
+ * letters, digits and '_') and the field FIELD (may be NULL). err_set and
+ * err_setk clear both; err_prefix keeps them. Returns -1. */
+int err_code(struct err *e, const char *code, const char *field);
+
+/* The code of E, or NULL when none was given. */
+const char *err_code_of(const struct err *e);
+
+/* The field of E, or "" when none. */
+const char *err_field_of(const struct err *e);
 
 /* Clear the message (the kind becomes ERR_INVALID). */
 void err_clear(struct err *e);

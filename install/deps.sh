@@ -79,7 +79,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-# npm test tools (independent MRZ checker, browser driver), pinned in tests/package.json.
+# npm test tools (independent MRZ checker, browser driver, axe-core accessibility audit),
+# pinned in tests/package.json.
 if [ -f "$top/tests/package.json" ] && command -v npm >/dev/null 2>&1; then
     if [ ! -d "$top/tests/node_modules" ] || [ "$top/tests/package.json" -nt "$top/tests/node_modules" ]; then
         if ! (cd "$top/tests" && npm install --no-audit --no-fund --loglevel=error); then

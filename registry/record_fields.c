@@ -97,18 +97,20 @@ int reg_norm_text(const char *path, const json_t *v, int max, json_t **out, stru
     char *n = NULL;
 
     if (!json_is_string(v))
-        return err_set(err, "%s: must be a string", path);
+        return err_set(err, "%s: must be a string", path), err_code(err, "field_type", path);
     s = json_string_value(v);
     len = json_string_length(v);
     if (len == 0)
-        return err_set(err, "%s: must not be empty (leave the field out when unknown)", path);
+        return err_set(err, "%s: must not be empty (leave the field out when unknown)", path),
+               err_code(err, "field_empty", path);
     if (utf8_normalize(s, len, UTF8_NFC, &n, &nlen, err) != 0)
         return err_prefix(err, "%s", path);
     for (size_t i = 0; i < nlen; i++) {
         unsigned char c = (unsigned char)n[i];
         if (c < 0x20 || c == 0x7f) {
             free(n);
-            return err_set(err, "%s: control characters are not allowed", path);
+            return err_set(err, "%s: control characters are not allowed", path),
+                   err_code(err, "field_control", path);
         }
     }
     /* what is stored is what is printed: no invisible or reordering marks */
@@ -119,11 +121,13 @@ int reg_norm_text(const char *path, const json_t *v, int max, json_t **out, stru
     /* Leading or trailing blanks would make two faithful keyings differ. */
     if (n[0] == ' ' || n[nlen - 1] == ' ') {
         free(n);
-        return err_set(err, "%s: remove the blanks at the start or end", path);
+        return err_set(err, "%s: remove the blanks at the start or end", path),
+               err_code(err, "field_blanks", path);
     }
     if ((int)nlen > max) {
         free(n);
-        return err_set(err, "%s: longer than %d bytes", path, max);
+        return err_set(err, "%s: longer than %d bytes", path, max),
+               err_code(err, "field_too_long", path);
     }
     *out = json_stringn(n, nlen);
     free(n);
@@ -157,7 +161,8 @@ static int check_partial_date(const char *path, const char *s, bool full_only, s
     if (n == 10 || (full_only && n != 10)) {
         int d;
         if (date_parse(s, &y, &m, &d, NULL) != 0)
-            return err_set(err, "%s: '%s' is not a valid date YYYY-MM-DD", path, s);
+            return err_set(err, "%s: '%s' is not a valid date YYYY-MM-DD", path, s),
+                   err_code(err, "date_invalid", path);
         return 0;
     }
     if (n == 4 && digits(s, 4) && num(s, 4) >= 1000)
@@ -166,7 +171,8 @@ static int check_partial_date(const char *path, const char *s, bool full_only, s
         (m = num(s + 5, 2)) >= 1 && m <= 12)
         return 0;
     return err_set(err, "%s: '%s' must be YYYY-MM-DD, or YYYY-MM or YYYY when only part is known",
-                   path, s);
+                   path, s),
+           err_code(err, "date_format", path);
 }
 
 static int norm_field(const char *path, const struct field *f, const json_t *v, json_t **out,
@@ -178,7 +184,8 @@ static int norm_field(const char *path, const struct field *f, const json_t *v, 
     case F_DATE_PARTIAL:
     case F_DATE:
         if (!json_is_string(v))
-            return err_set(err, "%s: must be a string date", path);
+            return err_set(err, "%s: must be a string date", path),
+                   err_code(err, "date_format", path);
         if (check_partial_date(path, json_string_value(v), f->type == F_DATE, err) != 0)
             return -1;
         *out = json_deep_copy(v);
@@ -187,7 +194,8 @@ static int norm_field(const char *path, const struct field *f, const json_t *v, 
         const char *s = json_string_value(v);
         if (!s || strlen(s) != 5 || !digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) ||
             num(s, 2) > 23 || num(s + 3, 2) > 59)
-            return err_set(err, "%s: must be a time HH:MM (24 hours)", path);
+            return err_set(err, "%s: must be a time HH:MM (24 hours)", path),
+                   err_code(err, "time_format", path);
         *out = json_deep_copy(v);
         break;
     }
@@ -203,17 +211,19 @@ static int norm_field(const char *path, const struct field *f, const json_t *v, 
             if (buf_printf(&opts, "%s%s", i ? ", " : "", f->values[i]) != 0)
                 break;
         err_set(err, "%s: must be one of %s", path, buf_str(&opts));
+        err_code(err, "field_choice", path);
         buf_release(&opts);
         return -1;
     }
     case F_INT:
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > f->max)
-            return err_set(err, "%s: must be a whole number from 1 to %d", path, f->max);
+            return err_set(err, "%s: must be a whole number from 1 to %d", path, f->max),
+                   err_code(err, "field_number", path);
         *out = json_deep_copy(v);
         break;
     case F_BOOL:
         if (!json_is_boolean(v))
-            return err_set(err, "%s: must be true or false", path);
+            return err_set(err, "%s: must be true or false", path), err_code(err, "field_bool", path);
         *out = json_deep_copy(v);
         break;
     case F_COUNTRY: {
@@ -221,7 +231,8 @@ static int norm_field(const char *path, const struct field *f, const json_t *v, 
         if (!s || strlen(s) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
             s[2] < 'A' || s[2] > 'Z')
             return err_set(err, "%s: must be a 3-letter country code (ISO 3166-1 alpha-3 / ICAO)",
-                           path);
+                           path),
+                   err_code(err, "country_code", path);
         *out = json_deep_copy(v);
         break;
     }
@@ -271,7 +282,8 @@ static int norm_fields(const char *prefix, const struct field *fields, const jso
                        f->name);
         if (v == NULL || json_is_null(v)) {
             if (f->required)
-                return err_set(err, "%s: required field missing", path);
+                return err_set(err, "%s: required field missing", path),
+                       err_code(err, "field_required", path);
             if (f->deflt == NULL)
                 continue;
             nv = f->type == F_BOOL ? json_boolean(strcmp(f->deflt, "true") == 0)
@@ -306,6 +318,7 @@ int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
         if (sv == NULL || json_is_null(sv)) {
             if (sections[i].required) {
                 err_set(err, "%s: required section missing", sections[i].name);
+                err_code(err, "section_required", sections[i].name);
                 goto fail;
             }
             continue;
@@ -326,6 +339,7 @@ int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
     order = json_object_get(json_object_get(o, "birth"), "order");
     if (bt && strcmp(bt, "single") == 0 && order && json_integer_value(order) != 1) {
         err_set(err, "birth.order: a single birth has no birth order above 1");
+        err_code(err, "birth_order_single", "birth.order");
         goto fail;
     }
     {
@@ -333,6 +347,7 @@ int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
         const char *rd = json_string_value(json_object_get(o, "registration_date"));
         if (bd && rd && strlen(bd) == 10 && strcmp(bd, rd) > 0) {
             err_set(err, "registration_date: %s is before the birth (%s)", rd, bd);
+            err_code(err, "registration_before_birth", "registration_date");
             goto fail;
         }
     }
@@ -341,6 +356,109 @@ int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
 fail:
     json_decref(o);
     return -1;
+}
+
+/* Y, M, D of a partial date ("1962", "1958-07", "1987-03-12"); 0 where
+ * not stated. Returns -1 when S is not one. */
+static int date_parts(const char *s, int *y, int *m, int *d)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    *y = *m = *d = 0;
+    if (n != 4 && n != 7 && n != 10)
+        return -1;
+    if (!digits(s, 4))
+        return -1;
+    *y = num(s, 4);
+    if (n >= 7) {
+        if (s[4] != '-' || !digits(s + 5, 2))
+            return -1;
+        *m = num(s + 5, 2);
+    }
+    if (n == 10) {
+        if (s[7] != '-' || !digits(s + 8, 2))
+            return -1;
+        *d = num(s + 8, 2);
+    }
+    return 0;
+}
+
+/* Whether partial date A is surely after B (compared on what both state). */
+static bool date_after(const char *a, const char *b)
+{
+    size_t n = strlen(a) < strlen(b) ? strlen(a) : strlen(b);
+
+    return strncmp(a, b, n) > 0;
+}
+
+/* Whole years from partial date FROM to TO, counting a year only when
+ * both dates state month and day, else the difference of the years. */
+static int years_between(const char *from, const char *to)
+{
+    int fy, fm, fd, ty, tm, td, years;
+
+    if (date_parts(from, &fy, &fm, &fd) != 0 || date_parts(to, &ty, &tm, &td) != 0)
+        return 0;
+    years = ty - fy;
+    if (fm && tm && (tm < fm || (tm == fm && fd && td && td < fd)))
+        years--;
+    return years;
+}
+
+static const char *str_at(const json_t *rec, const char *section, const char *key)
+{
+    const json_t *o = section ? json_object_get(rec, section) : rec;
+
+    return json_string_value(json_object_get(o, key));
+}
+
+int registry_record_plausible(const json_t *rec, const char *today, json_t *warnings,
+                              struct err *err)
+{
+    static const struct {
+        const char *section, *key, *path;
+    } dates[] = {
+        { "birth", "date", "birth.date" },
+        { NULL, "registration_date", "registration_date" },
+        { "mother", "date_of_birth", "mother.date_of_birth" },
+        { "father", "date_of_birth", "father.date_of_birth" },
+    };
+    static const char *const parents[] = { "mother", "father" };
+    const char *born = str_at(rec, "birth", "date");
+    const char *reg = str_at(rec, NULL, "registration_date");
+
+    for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        const char *d = str_at(rec, dates[i].section, dates[i].key);
+        if (d && date_after(d, today)) {
+            err_set(err, "%s: %s is after today (%s)", dates[i].path, d, today);
+            return err_code(err, "date_in_future", dates[i].path);
+        }
+    }
+    if (born && reg && date_after(born, reg)) {
+        err_set(err, "registration_date: %s is before the birth (%s)", reg, born);
+        return err_code(err, "registration_before_birth", "registration_date");
+    }
+    for (size_t i = 0; born && i < 2; i++) {
+        const char *dob = str_at(rec, parents[i], "date_of_birth");
+        char path[32];
+        int age;
+        if (dob == NULL)
+            continue;
+        (void)snprintf(path, sizeof path, "%s.date_of_birth", parents[i]);
+        if (date_after(dob, born) || strcmp(dob, born) == 0) {
+            err_set(err, "%s: %s is not before the child's birth (%s)", path, dob, born);
+            return err_code(err, "parent_born_after_child", path);
+        }
+        age = years_between(dob, born);
+        if (warnings && (age < REGISTRY_PARENT_MIN_AGE || age > REGISTRY_PARENT_MAX_AGE) &&
+            json_array_append_new(warnings,
+                                  json_pack("{s:s,s:s,s:i}", "code",
+                                            age < REGISTRY_PARENT_MIN_AGE ? "parent_too_young"
+                                                                          : "parent_too_old",
+                                            "field", path, "years", age)) != 0)
+            return err_setk(err, ERR_INTERNAL, "out of memory");
+    }
+    return 0;
 }
 
 static const char record_example[] =

@@ -266,6 +266,19 @@ int registry_blob_exists(struct db *db, const char *hash, struct err *err)
 /* A complete valid record JSON (the documented example). New reference. */
 json_t *registry_record_example(void);
 
+/* Plausibility of a normalized record REC on the day TODAY ("YYYY-MM-DD"),
+ * with partial dates compared on what they state. Refused, with a code and
+ * the field: a date after today ("date_in_future"), a registration before
+ * the birth ("registration_before_birth"), a parent born on or after the
+ * child ("parent_born_after_child"). Doubts the clerk confirms against the
+ * register are appended to WARNINGS (when not NULL) as {code, field, years}:
+ * a parent younger than REGISTRY_PARENT_MIN_AGE ("parent_too_young") or
+ * older than REGISTRY_PARENT_MAX_AGE ("parent_too_old") at the birth. */
+#define REGISTRY_PARENT_MIN_AGE 10
+#define REGISTRY_PARENT_MAX_AGE 70
+int registry_record_plausible(const json_t *rec, const char *today, json_t *warnings,
+                              struct err *err);
+
 /* Validate and normalize a record JSON (NFC strings, partial dates, enums).
  * *OUT is the normalized copy (new reference). Messages name the field. */
 int registry_record_normalize(const json_t *in, json_t **out, struct err *err)

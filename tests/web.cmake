@@ -73,3 +73,23 @@ if(CIVREG_NODE AND TARGET civreg_registry)
             SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
     endforeach()
 endif()
+# Every error code the server can send has an English and a French text in
+# the browser's catalogues (web/assets/i18n, keys error.<code>); the second
+# run checks a catalogue that lacks them, so a scan that finds nothing fails.
+find_program(CIVREG_PYTHON3 python3)
+add_test(NAME web_error_codes_i18n
+         COMMAND ${CIVREG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/check_error_codes.py ${PROJECT_SOURCE_DIR})
+add_test(NAME web_error_codes_i18n_planted
+         COMMAND ${CIVREG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/check_error_codes.py ${PROJECT_SOURCE_DIR}
+                 --catalogue ${CMAKE_CURRENT_SOURCE_DIR}/data/error_codes --expect-fail)
+# Forms that help (pick-lists, register dates, errors beside the field,
+# plausibility checks, keyboard-only keying) and every screen in French with
+# the axe-core accessibility audit (browser).
+if(CIVREG_NODE AND TARGET civreg_registry)
+    foreach(t IN ITEMS forms french)
+        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
+        set_tests_properties(browser_${t} PROPERTIES
+            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
+            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+    endforeach()
+endif()

@@ -152,9 +152,42 @@ int web_api_record_example(struct web_request *rq)
     return send_owned(rq, 200, registry_record_example());
 }
 
+/* The plausibility checks of a keyed record (registry_record_plausible):
+ * refusals answer 422 with their code and field; doubts answer 422
+ * "plausibility" with the list of warnings unless the clerk confirmed them
+ * ("confirm_warnings": true after checking the page). Returns 0 when the
+ * record may go on to the registry (which validates it again), else the
+ * status sent. */
+static int plausibility_refused(struct web_request *rq, const json_t *in, const json_t *rec)
+{
+    struct err err = ERR_INIT;
+    json_t *norm = NULL, *warnings = json_array();
+    char today[16];
+    int y, m, d, rc = 0;
+
+    if (warnings == NULL)
+        return web_send_error(rq->conn, 500, "internal", "out of memory");
+    date_today(&y, &m, &d);
+    (void)snprintf(today, sizeof today, "%04d-%02d-%02d", y, m, d);
+    if (registry_record_normalize(rec, &norm, &err) != 0 ||
+        registry_record_plausible(norm, today, warnings, &err) != 0) {
+        rc = registry_failure(rq, &err);
+    } else if (json_array_size(warnings) > 0 &&
+               !json_is_true(json_object_get(in, "confirm_warnings"))) {
+        rc = send_owned(rq, 422, json_pack("{s:{s:s,s:s,s:O}}", "error", "code", "plausibility",
+                                           "message",
+                                           "check these values against the register, then confirm "
+                                           "them (confirm_warnings)",
+                                           "warnings", warnings));
+    }
+    json_decref(norm);
+    json_decref(warnings);
+    return rc;
+}
+
 int web_api_record_draft(struct web_request *rq)
 {
-    static const char *const keys[] = { "record", NULL };
+    static const char *const keys[] = { "record", "confirm_warnings", NULL };
     struct err err = ERR_INIT;
     json_t *in = NULL, *rec;
     char *id = NULL;
@@ -168,6 +201,10 @@ int web_api_record_draft(struct web_request *rq)
         json_decref(in);
         return web_send_error(rq->conn, 400, "bad_request",
                               err_msg(&err)[0] ? err_msg(&err) : "record must be an object");
+    }
+    if ((rc = plausibility_refused(rq, in, rec)) != 0) {
+        json_decref(in);
+        return rc;
     }
     if (registry_record_draft(rq->w->db, actor_of(rq), rec, &id, &err) != 0) {
         rc = registry_failure(rq, &err);
@@ -345,7 +382,7 @@ int web_api_record_history(struct web_request *rq)
 
 int web_api_record_verify(struct web_request *rq)
 {
-    static const char *const keys[] = { "record", NULL };
+    static const char *const keys[] = { "record", "confirm_warnings", NULL };
     struct err err = ERR_INIT;
     char id[ID_MAX];
     json_t *in = NULL, *rec, *mism = NULL;
@@ -361,6 +398,10 @@ int web_api_record_verify(struct web_request *rq)
         json_decref(in);
         return web_send_error(rq->conn, 400, "bad_request",
                               err_msg(&err)[0] ? err_msg(&err) : "record must be an object");
+    }
+    if ((rc = plausibility_refused(rq, in, rec)) != 0) {
+        json_decref(in);
+        return rc;
     }
     if (registry_record_verify(rq->w->db, actor_of(rq), id, rec, &mism, &err) == 0) {
         rc = send_owned(rq, 200, json_pack("{s:s,s:s}", "id", id, "status", "verified"));
@@ -418,7 +459,7 @@ int web_api_record_register(struct web_request *rq)
 
 int web_api_record_correct(struct web_request *rq)
 {
-    static const char *const keys[] = { "record", "reason", "evidence", NULL };
+    static const char *const keys[] = { "record", "reason", "evidence", "confirm_warnings", NULL };
     struct err err = ERR_INIT;
     char id[ID_MAX];
     json_t *in = NULL, *rec, *ev;
@@ -439,6 +480,10 @@ int web_api_record_correct(struct web_request *rq)
         return web_send_error(rq->conn, 400, "bad_request",
                               err_msg(&err)[0] ? err_msg(&err)
                                                : "record (object) and reason (text) are required");
+    }
+    if ((rc = plausibility_refused(rq, in, rec)) != 0) {
+        json_decref(in);
+        return rc;
     }
     if (registry_record_correct(rq->w->db, actor_of(rq), id, rec, reason,
                                 json_is_array(ev) ? ev : NULL, &version, &err) != 0)

@@ -123,9 +123,21 @@ int web_send_failure(struct mg_connection *conn, const struct err *err)
     json_t *body;
     int rc;
 
-    if (status < 500)
-        return web_send_error(conn, status, kind == ERR_INVALID ? "rejected" : err_kind_name(kind),
-                              err_msg(err));
+    if (status < 500) {
+        /* The code names the failure for the browser, which shows its own
+         * text in the user's language; the message is the English detail. */
+        const char *code = err_code_of(err);
+        const char *field = err_field_of(err);
+        if (code == NULL)
+            code = kind == ERR_INVALID ? "rejected" : err_kind_name(kind);
+        if (field[0] == '\0')
+            return web_send_error(conn, status, code, err_msg(err));
+        body = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", err_msg(err),
+                         "field", field);
+        rc = web_send_json(conn, status, body);
+        json_decref(body);
+        return rc;
+    }
     /* Storage and I/O details (paths, SQL, library messages) stay in the
      * log; the client gets a reference an operator finds there. */
     randombytes_buf(rnd, sizeof rnd);

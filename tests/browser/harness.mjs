@@ -157,5 +157,6 @@ export async function fillRecord(page, record) {
 async function fillField(page, id, v) {
   const sel = `#f-${id}`;
   if (typeof v === 'boolean') await page.setChecked(sel, v);
+  else if (await page.$eval(sel, (el) => el.tagName === 'SELECT')) await page.selectOption(sel, String(v));
   else await page.fill(sel, String(v));
 }

@@ -2,6 +2,8 @@
 // session's CSRF token in X-CSRF-Token; the session cookie is HttpOnly and
 // never seen here.
 
+import { currentLang, has, t } from './i18n.js';
+
 let csrf = document.querySelector('meta[name="civreg-csrf"]')?.content || '';
 
 export function setCsrf(token) {
@@ -25,9 +27,26 @@ export function csrfToken() {
   return csrf;
 }
 
+// The text for a server error: the catalogue's, in the user's language,
+// for the error's code (with the field it names); the server's English
+// message only when the catalogue has no text for the code, and as the
+// detail of the generic codes in English.
+const GENERIC = new Set(['rejected', 'bad_request', 'conflict', 'forbidden', 'not_found']);
+
+export function errorText(code, message, field) {
+  if (!has('error.' + code)) return message;
+  const section = field && field.includes('.') ? field.split('.')[0] : null;
+  const fname = !field ? '' : has('field.' + field)
+    ? (section && has('field.' + section) ? `${t('field.' + section)} · ${t('field.' + field)}` : t('field.' + field)) : field;
+  const text = t('error.' + code, { field: fname });
+  return GENERIC.has(code) && currentLang() === 'en' && message ? `${text} (${message})` : text;
+}
+
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter, body) {
-    super(message);
+    super(errorText(code, message, body?.error?.field));
+    this.serverMessage = message;
+    this.field = body?.error?.field;
     this.body = body;
     this.status = status;
     this.code = code;

@@ -8,8 +8,13 @@ let lang = 'en';
 
 export async function loadStrings(wanted) {
   lang = supported.includes(wanted) ? wanted : 'en';
-  const r = await fetch(`${assets}/i18n/${lang}.json`);
-  table = r.ok ? await r.json() : {};
+  // The screens' strings, then the server's error codes and the forms'
+  // messages, then the passport office's screens: one table.
+  const parts = await Promise.all(['', '.errors', '.passport'].map(async (part) => {
+    const r = await fetch(`${assets}/i18n/${lang}${part}.json`);
+    return r.ok ? r.json() : {};
+  }));
+  table = Object.assign({}, ...parts);
   document.documentElement.lang = lang;
   return lang;
 }

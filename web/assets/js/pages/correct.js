@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { evidencePanel } from '../evidence.js';
-import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
+import { checkForm, errorBox, recordBody, recordForm, recordShape, showError } from '../record-form.js';
 
 export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
@@ -22,13 +22,14 @@ export async function render(app) {
       err.textContent = t('correct.needreason');
       return;
     }
+    if (!checkForm(fields, err)) return;
     submit.disabled = true;
     try {
       await api('POST', `/records/${encodeURIComponent(id)}/corrections`,
-        { record: readRecord(fields, scans.hashes()), reason: reason.value });
+        recordBody(fields, scans.hashes(), { reason: reason.value }));
       location.assign('/records/' + encodeURIComponent(id));
     } catch (e) {
-      err.textContent = e.message;
+      showError(fields, err, e);
     } finally {
       submit.disabled = false;
     }

@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { evidencePanel } from '../evidence.js';
-import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
+import { checkForm, errorBox, recordBody, recordForm, recordShape, showError } from '../record-form.js';
 
 export async function render(app) {
   const shape = await recordShape();
@@ -15,12 +15,13 @@ export async function render(app) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
+    if (!checkForm(fields, err)) return;
     submit.disabled = true;
     try {
-      const r = await api('POST', '/records', { record: readRecord(fields, scans.hashes()) });
+      const r = await api('POST', '/records', recordBody(fields, scans.hashes()));
       location.assign('/records/' + encodeURIComponent(r.id));
     } catch (e) {
-      err.textContent = e.message;
+      showError(fields, err, e);
     } finally {
       submit.disabled = false;
     }

@@ -7,7 +7,7 @@ import { api } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 import { pageViewer } from '../page-viewer.js';
-import { errorBox, readRecord, recordForm, recordShape } from '../record-form.js';
+import { checkForm, errorBox, recordBody, recordForm, recordShape, showError } from '../record-form.js';
 
 export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
@@ -38,12 +38,13 @@ export async function render(app) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
+    if (!checkForm(fields, err)) return;
     submit.disabled = true;
     try {
-      const r = await api('POST', '/records', { record: readRecord(fields, evidence) });
+      const r = await api('POST', '/records', recordBody(fields, evidence));
       location.assign('/records/' + encodeURIComponent(r.id));
     } catch (e) {
-      err.textContent = e.message;
+      showError(fields, err, e);
     } finally {
       submit.disabled = false;
     }

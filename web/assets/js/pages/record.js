@@ -2,7 +2,7 @@
 // actions the user's roles allow in its state.
 import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
-import { t } from '../i18n.js';
+import { has, t } from '../i18n.js';
 import { scanView } from '../evidence.js';
 import { recordView } from '../record-form.js';
 
@@ -84,7 +84,7 @@ export async function render(app, { session }) {
   if (hashes.length === 0) evidence.append(h('p', { class: 'muted' }, t('record.noevidence')));
   for (const hash of hashes) evidence.append(scanView(rec.id, hash));
   const events = h('ol', { id: 'events', class: 'events' }, (hist.events || []).map((e) =>
-    h('li', {}, h('strong', {}, e.type), ' · ', name(e.actor || ''), ' · ', e.time || '')));
+    h('li', { 'data-type': e.type }, h('strong', {}, has('event.' + e.type) ? t('event.' + e.type) : e.type), ' · ', name(e.actor || ''), ' · ', e.time || '')));
 
   // Possible duplicates of this record, each opening the side-by-side screen.
   let dupCard = null;

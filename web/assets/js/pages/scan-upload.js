@@ -3,7 +3,7 @@
 // XMLHttpRequest), then the batch is imported on the server in the order the
 // files were chosen: separator sheets start new volumes. The summary lists
 // the import's pages, volumes and per-file errors.
-import { api, csrfToken } from '../api.js';
+import { api, csrfToken, errorText } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -25,7 +25,7 @@ function send(batch, file, bar) {
         body = null;
       }
       if (x.status >= 200 && x.status < 300) resolve(body);
-      else reject(new Error(body?.error?.message || x.statusText));
+      else reject(new Error(errorText(body?.error?.code, body?.error?.message || x.statusText)));
     });
     x.addEventListener('error', () => reject(new Error(t('upload.network'))));
     x.send(file);

@@ -9,7 +9,7 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
-import { errorBox, label, readRecord, recordForm, recordShape } from '../record-form.js';
+import { checkForm, errorBox, label, recordBody, recordForm, recordShape, showError } from '../record-form.js';
 
 function fieldLabel(path) {
   return path.includes('.') ? `${label(path.split('.')[0])} · ${label(path)}` : label(path);
@@ -69,9 +69,10 @@ export async function render(app) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
+    if (!checkForm(fields, err)) return;
     submit.disabled = true;
     try {
-      await api('POST', `${path}/verify`, { record: readRecord(fields, evidence) });
+      await api('POST', `${path}/verify`, recordBody(fields, evidence));
       result.replaceChildren(h('p', { class: 'ok', id: 'verified' }, t('verify.ok')),
         h('a', { href: path }, t('verify.open')));
       form.remove();
@@ -86,7 +87,7 @@ export async function render(app) {
           mark(names);
         }
       } else {
-        err.textContent = e.message;
+        showError(fields, err, e);
       }
     } finally {
       submit.disabled = false;
