@@ -12,9 +12,11 @@
 #ifdef CIVREG_HAVE_NATIONAL
 #include "db/pg.h"
 #include "registry/national/national.h"
+#include "web/web.h"
 
 struct nat_opts {
-    const char *pg, *office, *key, *listen, *out;
+    const char *pg, *office, *key, *listen, *out, *tls_cert, *tls_key;
+    bool insecure_loopback;
     long threads, limit;
     const char *arg;
 };
@@ -29,6 +31,9 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
         { "threads", required_argument, NULL, 't' },
         { "limit", required_argument, NULL, 'n' },
         { "out", required_argument, NULL, 'O' },
+        { "tls-cert", required_argument, NULL, 'C' },
+        { "tls-key", required_argument, NULL, 'K' },
+        { "insecure-loopback", no_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -46,6 +51,9 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
         case 'k': o->key = optarg; break;
         case 'l': o->listen = optarg; break;
         case 'O': o->out = optarg; break;
+        case 'C': o->tls_cert = optarg; break;
+        case 'K': o->tls_key = optarg; break;
+        case 'I': o->insecure_loopback = true; break;
         case 't':
             if (cli_parse_int(optarg, 1, 256, &o->threads) != 0)
                 return cli_usage_error(cmd, "--threads: 1 to 256");
@@ -130,8 +138,7 @@ static int n_office_add(int argc, char **argv)
 
 static void ready(void *ctx, int port)
 {
-    (void)ctx;
-    printf("civreg national: listening on http://127.0.0.1:%d/\n", port);
+    printf("civreg national: listening on %s://127.0.0.1:%d/\n", ctx ? "https" : "http", port);
     fflush(stdout);
 }
 
@@ -144,6 +151,13 @@ static int n_serve(int argc, char **argv)
     so.listen = o.listen;
     so.threads = (int)o.threads;
     so.ready = ready;
+    so.tls_cert = o.tls_cert;
+    so.tls_key = o.tls_key;
+    so.insecure_loopback = o.insecure_loopback;
+    so.tls_check = web_tls_usable;
+    so.ctx = o.tls_cert ? (void *)&so : NULL;
+    if ((o.tls_cert == NULL) != (o.tls_key == NULL))
+        return cli_usage_error("national serve", "--tls-cert and --tls-key go together");
     if (national_serve(&so, &err) != 0)
         return cli_fail("national serve", &err);
     return EXIT_OK;
@@ -235,11 +249,15 @@ static const struct cli_command national_commands[] = {
       "HEX is the office public key `civreg audit head` prints at the district.\n"
       "A registered office's key is never replaced.\n" },
     { "serve", n_serve, "the HTTP service districts push to",
-      "usage: civreg national serve --pg URL [--listen ADDR:PORT] [--threads N]\n"
+      "usage: civreg national serve --pg URL --tls-cert FILE --tls-key FILE\n"
+      "                             [--listen ADDR:PORT] [--threads N]\n"
+      "       civreg national serve --pg URL --insecure-loopback [--listen 127.0.0.1:PORT]\n"
       "\n"
-      "Plain HTTP on ADDR:PORT (default 127.0.0.1:8090, port 0 picks one);\n"
-      "every request is signed by a registered office's key. Put TLS in front\n"
-      "(docs/national.md). Stops on SIGINT/SIGTERM.\n" },
+      "HTTPS (TLS 1.2+) on ADDR:PORT (default 127.0.0.1:8090, port 0 picks one)\n"
+      "with the PEM certificate chain and key; plain HTTP only with\n"
+      "--insecure-loopback and a loopback address (tests, a proxy on the host).\n"
+      "Every request is signed by a registered office's key. Stops on\n"
+      "SIGINT/SIGTERM.\n" },
     { "status", n_status, "each office's last head, lag and fork alarms (JSON)",
       "usage: civreg national status --pg URL\n" },
     { "search", n_search, "search birth records of every office by name (JSON)",

@@ -16,8 +16,8 @@
 #include "registry/registry.h"
 
 struct sync_opts {
-    const char *data, *national, *out;
-    long batch, count;
+    const char *data, *national, *out, *ca;
+    long batch, count, uin_low, uin_block;
     const char *arg;
     const char *user, *pwfile, *reason;
     int same, distinct;
@@ -36,6 +36,9 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
         { "reason", required_argument, NULL, 'r' },
         { "same", no_argument, NULL, 'S' },
         { "distinct", no_argument, NULL, 'D' },
+        { "ca", required_argument, NULL, 'C' },
+        { "uin-low", required_argument, NULL, 'L' },
+        { "uin-block", required_argument, NULL, 'B' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -44,7 +47,9 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
 
     (void)snprintf(cmd, sizeof cmd, "sync %s", name);
     memset(o, 0, sizeof *o);
-    o->count = 1000;
+    o->count = NATIONAL_UIN_BLOCK;
+    o->uin_low = NATIONAL_UIN_LOW;
+    o->uin_block = NATIONAL_UIN_BLOCK;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -56,6 +61,15 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
         case 'r': o->reason = optarg; break;
         case 'S': o->same = 1; break;
         case 'D': o->distinct = 1; break;
+        case 'C': o->ca = optarg; break;
+        case 'L':
+            if (cli_parse_int(optarg, 0, 10000, &o->uin_low) != 0)
+                return cli_usage_error(cmd, "--uin-low: 0 to 10000");
+            break;
+        case 'B':
+            if (cli_parse_int(optarg, 1, 10000, &o->uin_block) != 0)
+                return cli_usage_error(cmd, "--uin-block: 1 to 10000");
+            break;
         case 'b':
             if (cli_parse_int(optarg, 1, 10000, &o->batch) != 0)
                 return cli_usage_error(cmd, "--batch: 1 to 10000 events");
@@ -68,8 +82,8 @@ static int parse(const char *name, int argc, char **argv, bool want_arg, struct 
         default: return cli_usage_error(cmd, "unknown option");
         }
     }
-    if (o->national == NULL)
-        return cli_usage_error(cmd, "--national URL is required (http://HOST:PORT)");
+    if (o->national == NULL && strcmp(name, "status") != 0)
+        return cli_usage_error(cmd, "--national URL is required (https://HOST:PORT)");
     if (want_arg) {
         if (optind + 1 != argc)
             return cli_usage_error(cmd, "one argument expected");
@@ -88,7 +102,8 @@ static int open_client(const char *cmd, const struct sync_opts *o, struct datadi
 
     if (datadir_open(cli_data_dir(o->data), dd, &err) != 0 ||
         datadir_db_open(*dd, DB_OPEN_MIGRATE, db, &err) != 0 ||
-        national_client_open(o->national, *db, (*dd)->keys_dir, c, &err) != 0)
+        national_client_open(o->national, *db, (*dd)->keys_dir, c, &err) != 0 ||
+        national_client_set_ca(*c, o->ca, &err) != 0)
         return cli_fail(cmd, &err);
     return 0;
 }
@@ -116,10 +131,18 @@ static int s_push(int argc, char **argv)
         if (national_sync_push(c, db, (unsigned)o.batch, &st, &err) != 0) {
             rc = cli_fail("sync push", &err);
         } else {
+            int got = 0;
             printf("pushed %llu events in %llu batches: the national tier holds %llu\n",
                    (unsigned long long)(st.to - st.from), (unsigned long long)st.batches,
                    (unsigned long long)st.to);
-            rc = EXIT_OK;
+            /* the events are in; then keep the office's national UINs topped up */
+            if (national_uin_topup(c, db, (int)o.uin_low, (int)o.uin_block, &got, &err) != 0) {
+                rc = cli_fail("sync push", &err);
+            } else {
+                if (got > 0)
+                    printf("received a block of %d national UINs\n", got);
+                rc = EXIT_OK;
+            }
         }
     }
     close_client(dd, db, c);
@@ -186,14 +209,34 @@ static int s_person(int argc, char **argv)
 static int s_uin_block(int argc, char **argv)
 {
     struct sync_opts o;
-    json_t *body;
-    int rc = parse("uin-block", argc, argv, false, &o);
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct national_client *c = NULL;
+    struct err err = ERR_INIT;
+    uint64_t unused = 0, total = 0;
+    int got = 0, rc = parse("uin-block", argc, argv, false, &o);
 
     if (rc != 0)
         return rc < 0 ? EXIT_USAGE : rc;
-    body = json_pack("{s:I}", "count", (json_int_t)o.count);
-    rc = request("sync uin-block", &o, "/national/v1/uin-block", body);
-    json_decref(body);
+    if ((rc = open_client("sync uin-block", &o, &dd, &db, &c)) == 0) {
+        if (national_uin_block_fetch(c, db, (int)o.count, &got, &err) != 0 ||
+            national_uin_pool_count(db, &unused, &total, &err) != 0) {
+            rc = cli_fail("sync uin-block", &err);
+        } else {
+            json_t *o2 = json_pack("{s:i, s:I, s:I}", "received", got, "unused",
+                                   (json_int_t)unused, "total", (json_int_t)total);
+            struct buf b = BUF_INIT(4096);
+            if (o2 == NULL || json_dump_compact(o2, &b, &err) != 0) {
+                rc = cli_fail("sync uin-block", &err);
+            } else {
+                printf("%.*s\n", (int)b.len, (const char *)b.data);
+                rc = EXIT_OK;
+            }
+            json_decref(o2);
+            buf_release(&b);
+        }
+    }
+    close_client(dd, db, c);
     return rc;
 }
 
@@ -333,15 +376,67 @@ int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const cha
     return rc;
 }
 
+/* The background sync's state, as `civreg serve` last wrote it, with the
+ * UINs the office holds now. */
+static int s_status(int argc, char **argv)
+{
+    struct sync_opts o;
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct err err = ERR_INIT;
+    struct buf b = BUF_INIT(1 << 16), outb = BUF_INIT(1 << 16);
+    json_t *st = NULL;
+    uint64_t unused = 0, total = 0;
+    char path[4200];
+    int rc = parse("status", argc, argv, false, &o);
+
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : rc;
+    if (datadir_open(cli_data_dir(o.data), &dd, &err) != 0 ||
+        datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err) != 0 ||
+        national_uin_pool_count(db, &unused, &total, &err) != 0) {
+        rc = cli_fail("sync status", &err);
+        goto out;
+    }
+    (void)snprintf(path, sizeof path, "%s/national-sync.json", dd->dir);
+    if (cli_read_file(path, 1 << 16, &b, &err) != 0 || json_parse((const char *)b.data, b.len,
+                                                                  &st, &err) != 0) {
+        err_set(&err, "no background sync has run here (set national_url in civreg.conf and "
+                      "run `civreg serve`)");
+        rc = cli_fail("sync status", &err);
+        goto out;
+    }
+    (void)json_object_set_new(st, "uins_unused", json_integer((json_int_t)unused));
+    (void)json_object_set_new(st, "uins_total", json_integer((json_int_t)total));
+    if (json_dump_compact(st, &outb, &err) != 0) {
+        rc = cli_fail("sync status", &err);
+        goto out;
+    }
+    printf("%.*s\n", (int)outb.len, (const char *)outb.data);
+    rc = EXIT_OK;
+out:
+    json_decref(st);
+    buf_release(&b);
+    buf_release(&outb);
+    db_close(db);
+    datadir_free(dd);
+    return rc;
+}
+
 static const struct cli_command sync_commands[] = {
     { "push", s_push, "push the district log to the national tier",
-      "usage: civreg sync push --national URL [--data DIR] [--batch N]\n"
+      "usage: civreg sync push --national URL [--data DIR] [--batch N] [--ca FILE]\n"
+      "                        [--uin-low N] [--uin-block N]\n"
       "\n"
       "Sends every event the national tier does not hold yet, N per request\n"
       "(default 2000), each batch with the signed tree head at its end and the\n"
       "RFC 6962 consistency proof from the head the national tier accepted.\n"
       "Requests are signed with the office log key. Safe to interrupt and run\n"
-      "again: it resumes from the national tier's accepted head.\n" },
+      "again: it resumes from the national tier's accepted head. An office that\n"
+      "holds national UINs (`sync uin-block`) then receives a new block of\n"
+      "--uin-block UINs (default 1000) when fewer than --uin-low (default 200)\n"
+      "are unused. https:// URLs are verified against --ca FILE (default: the\n"
+      "system's CAs); http:// is accepted only to a loopback address.\n" },
     { "person", s_person, "a person of any office from the national tier (bundle)",
       "usage: civreg sync person UIN --national URL [--data DIR] [--out FILE]\n"
       "\n"
@@ -368,7 +463,20 @@ static const struct cli_command sync_commands[] = {
       "directory: from then on enrolment, approval and personalization of those\n"
       "persons are refused here, offline too. Resumes where the last run ended.\n" },
     { "uin-block", s_uin_block, "reserve a block of national UINs",
-      "usage: civreg sync uin-block --national URL [--data DIR] [--count N]\n" },
+      "usage: civreg sync uin-block --national URL [--data DIR] [--count N] [--ca FILE]\n"
+      "\n"
+      "Receives a block of N (default 1000) UINs the national tier reserved for\n"
+      "this office and stores it: from then on registration draws its UINs from\n"
+      "the office's blocks, offline, and refuses when none is left (never a UIN\n"
+      "of its own, so no two offices can assign the same one).\n" },
+    { "status", s_status, "the background sync of `civreg serve` (JSON)",
+      "usage: civreg sync status [--data DIR]\n"
+      "\n"
+      "When civreg.conf names national_url (with national_ca for a private CA,\n"
+      "national_sync_seconds, default 60), `civreg serve` pushes the log in the\n"
+      "background whenever it grows, backing off (2 s doubling to 300 s) while\n"
+      "the national tier is unreachable. Prints its last state: sizes, last\n"
+      "attempt and success, next attempt, last error, national UINs held.\n" },
     { "search", s_search, "search every office's births by name",
       "usage: civreg sync search NAME --national URL [--data DIR]\n" },
     { NULL, NULL, NULL, NULL },

@@ -9,11 +9,88 @@
 #include "core/json.h"
 #include "registry_int.h"
 
+/* The next unused UIN of the office's national blocks (uin_pool), marked
+ * used in the caller's transaction. 1: the office has never received a
+ * block (it draws its own UINs); 0: *UIN set; -1: error, or every UIN of
+ * its blocks is used (refused: an office in the national scheme never draws
+ * a UIN of its own, so no collision can arise). */
+static int uin_from_pool(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err)
+{
+    sqlite3_stmt *pick = NULL, *mark = NULL, *held = NULL, *any = NULL;
+    int rc = -1, step;
+
+    if (reg_prepare_cached(db, &any, "SELECT EXISTS (SELECT 1 FROM uin_pool)", err) != 0)
+        return -1;
+    step = sqlite3_step(any);
+    if (step != SQLITE_ROW) {
+        db_sql_fail(db, "reading the national UIN blocks", err);
+        goto out;
+    }
+    if (sqlite3_column_int(any, 0) == 0) {
+        rc = 1;
+        goto out;
+    }
+    if (reg_prepare_cached(db, &pick,
+                           "SELECT uin FROM uin_pool WHERE used_at IS NULL"
+                           " ORDER BY received_at, rowid LIMIT 1",
+                           err) != 0 ||
+        reg_prepare_cached(db, &mark,
+                           "UPDATE uin_pool SET used_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+                           " WHERE uin = ?1",
+                           err) != 0 ||
+        reg_prepare_cached(db, &held, "SELECT 1 FROM persons WHERE uin = ?1", err) != 0)
+        goto out;
+    for (;;) {
+        sqlite3_reset(pick);
+        step = sqlite3_step(pick);
+        if (step == SQLITE_DONE) {
+            err_setk(err, ERR_CONFLICT,
+                     "registration refused: this office has used every national UIN of its "
+                     "blocks; connect to the national tier and run `civreg sync uin-block` "
+                     "(or `civreg sync push`, which tops the block up) to receive a new one");
+            goto out;
+        }
+        if (step != SQLITE_ROW) {
+            db_sql_fail(db, "drawing a national UIN", err);
+            goto out;
+        }
+        (void)snprintf(uin, REGISTRY_UIN_LEN + 1, "%s", (const char *)sqlite3_column_text(pick, 0));
+        sqlite3_reset(pick);
+        sqlite3_reset(mark);
+        sqlite3_bind_text(mark, 1, uin, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(mark) != SQLITE_DONE) {
+            db_sql_fail(db, "marking a national UIN used", err);
+            goto out;
+        }
+        /* an old UIN this office drew itself before it joined: skip it */
+        sqlite3_reset(held);
+        sqlite3_bind_text(held, 1, uin, -1, SQLITE_TRANSIENT);
+        step = sqlite3_step(held);
+        if (step == SQLITE_DONE && registry_uin_check(uin, NULL) == 0) {
+            rc = 0;
+            break;
+        }
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            db_sql_fail(db, "checking the identity number", err);
+            goto out;
+        }
+    }
+out:
+    reg_release(db, any);
+    reg_release(db, pick);
+    reg_release(db, mark);
+    reg_release(db, held);
+    return rc;
+}
+
 int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc = uin_from_pool(db, uin, err);
 
+    if (rc <= 0)
+        return rc;
+    rc = -1;
     if (reg_prepare_cached(db, &st, "SELECT 1 FROM persons WHERE uin=?1", err) != 0)
         return -1;
     /* 9 random digits give ~10^8 valid numbers after the pattern rules; a

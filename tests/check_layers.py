@@ -64,7 +64,7 @@ OWNERS = {
     'png.h': ['scanner'],
     'jpeglib.h': ['scanner'],
     'tiffio.h': ['scanner'],
-    'openssl/': ['issuance/icao', 'issuance/pki', 'issuance/reader', 'web'],
+    'openssl/': ['issuance/icao', 'issuance/pki', 'issuance/reader', 'web', 'registry/national'],
 }
 
 TOP = ['core', 'db', 'scanner', 'registry', 'issuance', 'web', 'cli']

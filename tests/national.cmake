@@ -14,3 +14,11 @@ if(CIVREG_NATIONAL)
     set_tests_properties(test_national_kill PROPERTIES TIMEOUT 1200)
     set_tests_properties(test_national_failover PROPERTIES TIMEOUT 900)
 endif()
+# The district side: national UIN blocks drawn offline and collisions refused
+# at sync, background sync from `civreg serve`, TLS with CA verification.
+if(CIVREG_NATIONAL)
+    civreg_test(test_national_district SOURCES integration/test_national_district.c
+                LIBS civreg_core civreg_db)
+    set_tests_properties(test_national_district PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
+                         ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
+endif()

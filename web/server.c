@@ -125,6 +125,11 @@ static int check_tls_usable(struct err *err)
     return 0;
 }
 
+int web_tls_usable(struct err *err)
+{
+    return check_tls_usable(err);
+}
+
 /* TLS: CivetWeb hands us its OpenSSL context; the certificate chain and
  * the key come from separate files (CivetWeb alone wants them in one). */
 static int init_ssl(void *ssl_ctx, void *user_data)

@@ -43,4 +43,9 @@ struct web_options {
  * once ready. Returns 0 after a clean shutdown, -1 when it cannot start. */
 int web_serve(const struct web_options *opts, struct err *err) __attribute__((warn_unused_result));
 
+/* Whether this CivetWeb can serve TLS here (loads the OpenSSL 3
+ * compatibility object when it needs it): 0, or -1 with the reason. Also
+ * used by `civreg national serve`. */
+int web_tls_usable(struct err *err) __attribute__((warn_unused_result));
+
 #endif

@@ -23,6 +23,31 @@
 #include "core/json.h"
 #include "core/secret.h"
 #include "registry/national/national_int.h"
+#include "../bench_util.h"
+
+static const char usage[] =
+    "usage: national --pg URL [--offices N] [--persons P] [--batch B] [--catchup E]\n"
+    "                [--json FILE]\n"
+    "\n"
+    "N simulated district offices (default 50) push P persons in all (default\n"
+    "20000; two signed events each) in batches of B events (default 2000)\n"
+    "into the national tier at URL (a throw-away database: it registers\n"
+    "offices there); then national search p50/p99 over 200 name queries and\n"
+    "the time for one office's offline month of E events (default 100000) to\n"
+    "catch up. Prints the figures; --json FILE writes them as JSON.\n";
+
+/* A whole number from MIN to MAX, or exit 2 with the usage. */
+static unsigned num_arg(const char *opt, const char *v, unsigned long min, unsigned long max)
+{
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || *end != '\0' || v[0] == '-' || n < min || n > max) {
+        fprintf(stderr, "national: %s must be a number from %lu to %lu\n%s", opt, min, max,
+                usage);
+        exit(2);
+    }
+    return (unsigned)n;
+}
 
 struct office_sim {
     char code[9];
@@ -250,21 +275,33 @@ int main(int argc, char **argv)
     double push_time = 0, wall;
     uint64_t pushed_events = 0;
 
-    for (int i = 1; i + 1 < argc; i += 2) {
+    switch (bench_options(&argc, argv, usage)) {
+    case 1: return 0;
+    case -1: return 2;
+    default: break;
+    }
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 >= argc) {
+            fprintf(stderr, "national: %s needs a value\n%s", argv[i], usage);
+            return 2;
+        }
         if (strcmp(argv[i], "--pg") == 0)
             url = argv[i + 1];
         else if (strcmp(argv[i], "--offices") == 0)
-            offices = (unsigned)strtoul(argv[i + 1], NULL, 10);
+            offices = num_arg("--offices", argv[i + 1], 1, 1000);
         else if (strcmp(argv[i], "--persons") == 0)
-            persons = (unsigned)strtoul(argv[i + 1], NULL, 10);
+            persons = num_arg("--persons", argv[i + 1], 1, 100000000);
         else if (strcmp(argv[i], "--batch") == 0)
-            batch = (unsigned)strtoul(argv[i + 1], NULL, 10);
+            batch = num_arg("--batch", argv[i + 1], 2, 10000);
         else if (strcmp(argv[i], "--catchup") == 0)
-            catchup = (unsigned)strtoul(argv[i + 1], NULL, 10);
+            catchup = num_arg("--catchup", argv[i + 1], 0, 100000000);
+        else {
+            fprintf(stderr, "national: unknown option %s\n%s", argv[i], usage);
+            return 2;
+        }
     }
-    if (url == NULL || offices == 0 || batch < 2) {
-        fprintf(stderr, "usage: national --pg URL [--offices N] [--persons P] [--batch B] "
-                        "[--catchup E]\n");
+    if (url == NULL) {
+        fprintf(stderr, "national: --pg URL is required\n%s", usage);
         return 2;
     }
     if (secret_init(&err) != 0 || pg_open(url, &pg, &err) != 0 || pg_migrate(pg, NULL, &err) != 0)
@@ -302,6 +339,10 @@ int main(int argc, char **argv)
            pushed_events / push_time);
     printf("sync throughput including building the signed events: %.0f events/s\n",
            pushed_events / wall);
+    bench_figure("offices", offices, "offices");
+    bench_figure("persons", persons, "persons");
+    bench_figure("sync_events_per_s", pushed_events / push_time, "events/s");
+    bench_figure("sync_events_per_s_with_signing", pushed_events / wall, "events/s");
     /* search */
     {
         double lat[200];
@@ -319,6 +360,8 @@ int main(int argc, char **argv)
         qsort(lat, 200, sizeof lat[0], cmp_d);
         printf("national search over %u records: p50 %.1f ms, p99 %.1f ms\n", persons, lat[100],
                lat[197]);
+        bench_figure("search_p50_ms", lat[100], "ms");
+        bench_figure("search_p99_ms", lat[197], "ms");
     }
     /* one office offline for a month: CATCHUP events in one sync */
     if (catchup >= 2) {
@@ -338,9 +381,11 @@ int main(int argc, char **argv)
             t += push(pg, &o[0], ev, vs);
         printf("offline month of %llu events caught up in %.1f s (%.1f s in national_push)\n",
                (unsigned long long)(o[0].size - n0), now_s() - t0, t);
+        bench_figure("catchup_events", (double)(o[0].size - n0), "events");
+        bench_figure("catchup_s", now_s() - t0, "s");
         json_decref(ev);
         json_decref(vs);
     }
     pg_close(pg);
-    return 0;
+    return bench_write_json("national") == 0 ? 0 : 1;
 }

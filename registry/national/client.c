@@ -1,30 +1,62 @@
+#define _GNU_SOURCE /* memmem */
 /* civreg national tier: the district's client. Every request is a POST of a
  * JSON body signed with the office's log key (auth.c describes the string),
- * with a fresh random nonce and the current time. Plain HTTP to the national
- * service; TLS is the proxy's (docs/national.md). */
-#include <civetweb.h>
+ * with a fresh random nonce and the current time.
+ *
+ * Transport: https:// (TLS 1.2 or later, the server's certificate verified
+ * against the configured CA file or the system's, and its name or IP
+ * address checked), or plain http:// to a loopback address only (a national
+ * service started with --insecure-loopback, for tests and a proxy on the
+ * same host). OpenSSL directly, one connection per request. */
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/encode.h"
 #include "core/json.h"
 #include "national_int.h"
 
 #define CLIENT_RESPONSE_MAX ((size_t)256 << 20)
+#define CLIENT_TIMEOUT_S 600 /* a 10,000-event batch on a loaded server */
 
-static int parse_url(struct national_client *c, const char *url, struct err *err)
+static bool host_is_loopback(const char *h)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (strcmp(h, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, h, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+int nat_parse_url(struct national_client *c, const char *url, struct err *err)
 {
     const char *p, *slash, *colon;
     char *end = NULL;
     size_t hl;
-    long port = 80;
+    long port;
 
-    if (strncmp(url, "http://", 7) != 0)
-        return err_set(err, "national URL '%s': http://HOST:PORT expected (TLS through a proxy)",
-                       url);
-    p = url + 7;
+    if (strncmp(url, "https://", 8) == 0) {
+        c->tls = true;
+        p = url + 8;
+        port = 443;
+    } else if (strncmp(url, "http://", 7) == 0) {
+        p = url + 7;
+        port = 80;
+    } else {
+        return err_set(err, "national URL '%s': https://HOST[:PORT] expected", url);
+    }
     slash = strchr(p, '/');
     colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
     hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
@@ -38,6 +70,12 @@ static int parse_url(struct national_client *c, const char *url, struct err *err
             return err_set(err, "national URL '%s': bad port", url);
     }
     c->port = (int)port;
+    if (!c->tls && !host_is_loopback(c->host))
+        return err_set(err,
+                       "national URL '%s': plain http is refused except to a loopback address "
+                       "(requests and answers would cross the network unencrypted): use "
+                       "https:// with the national service's certificate (--ca FILE)",
+                       url);
     (void)snprintf(c->prefix, sizeof c->prefix, "%s", slash && strcmp(slash, "/") ? slash : "");
     {
         size_t n = strlen(c->prefix);
@@ -74,13 +112,27 @@ int national_client_open(const char *url, struct db *db, const char *keys_dir,
     *out = NULL;
     if (c == NULL)
         return err_set(err, "out of memory");
-    if (parse_url(c, url, err) != 0 || node_office(db, c->office, err) != 0 ||
+    if (nat_parse_url(c, url, err) != 0 || node_office(db, c->office, err) != 0 ||
         reg_office_key_load(db, keys_dir, c->office, false, pk, &c->sk, err) != 0) {
         national_client_free(c);
         return -1;
     }
-    mg_init_library(0);
     *out = c;
+    return 0;
+}
+
+int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
+{
+    FILE *f;
+
+    if (file == NULL)
+        return 0;
+    if ((f = fopen(file, "r")) == NULL)
+        return err_set(err, "national: cannot read the CA file %s", file);
+    fclose(f);
+    free(c->ca_file);
+    if ((c->ca_file = strdup(file)) == NULL)
+        return err_set(err, "out of memory");
     return 0;
 }
 
@@ -90,7 +142,135 @@ void national_client_free(struct national_client *c)
         return;
     if (c->sk)
         sodium_free(c->sk);
+    free(c->ca_file);
     free(c);
+}
+
+/* The first OpenSSL error as text, for a message. */
+static const char *ssl_why(char *buf, size_t size)
+{
+    unsigned long e = ERR_get_error();
+    if (e == 0)
+        return "connection failed";
+    ERR_error_string_n(e, buf, size);
+    ERR_clear_error();
+    return buf;
+}
+
+/* A connected BIO to the server (TLS verified when https). */
+static int connect_bio(struct national_client *c, SSL_CTX **ctxp, BIO **out, struct err *err)
+{
+    char target[300], why[256];
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    BIO *b = NULL;
+    struct timeval tv = { CLIENT_TIMEOUT_S, 0 };
+    int fd;
+
+    *out = NULL;
+    *ctxp = NULL;
+    (void)snprintf(target, sizeof target, "%s:%d", c->host, c->port);
+    ERR_clear_error();
+    if (c->tls) {
+        if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+            return err_set(err, "national: TLS: %s", ssl_why(why, sizeof why));
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        if ((c->ca_file ? SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL)
+                        : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+            err_set(err, "national: cannot load the CA certificates %s: %s",
+                    c->ca_file ? c->ca_file : "(system)", ssl_why(why, sizeof why));
+            goto fail;
+        }
+        if ((b = BIO_new_ssl_connect(ctx)) == NULL || BIO_get_ssl(b, &ssl) != 1 || ssl == NULL) {
+            err_set(err, "national: TLS: %s", ssl_why(why, sizeof why));
+            goto fail;
+        }
+        {
+            struct in_addr a4;
+            struct in6_addr a6;
+            X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+            bool ip = inet_pton(AF_INET, c->host, &a4) == 1 ||
+                      inet_pton(AF_INET6, c->host, &a6) == 1;
+            if (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->host) != 1
+                   : (SSL_set_tlsext_host_name(ssl, c->host) != 1 ||
+                      SSL_set1_host(ssl, c->host) != 1)) {
+                err_set(err, "national: TLS: cannot set the expected name %s", c->host);
+                goto fail;
+            }
+        }
+        BIO_set_conn_hostname(b, target);
+    } else if ((b = BIO_new_connect(target)) == NULL) {
+        err_set(err, "national: out of memory");
+        goto fail;
+    }
+    if (BIO_do_connect(b) != 1) {
+        long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+        if (v != X509_V_OK)
+            err_set(err, "national %s: the server's certificate is not trusted: %s", target,
+                    X509_verify_cert_error_string(v));
+        else
+            err_set(err, "national %s: cannot connect: %s", target, ssl_why(why, sizeof why));
+        goto fail;
+    }
+    if (ssl && SSL_get_verify_result(ssl) != X509_V_OK) {
+        err_set(err, "national %s: the server's certificate is not trusted", target);
+        goto fail;
+    }
+    if (BIO_get_fd(b, &fd) >= 0) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    *out = b;
+    *ctxp = ctx;
+    return 0;
+fail:
+    BIO_free_all(b);
+    SSL_CTX_free(ctx);
+    return -1;
+}
+
+static int write_all(BIO *b, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    while (len > 0) {
+        size_t w = 0;
+        if (BIO_write_ex(b, p, len, &w) != 1 || w == 0)
+            return -1;
+        p += w;
+        len -= w;
+    }
+    return 0;
+}
+
+/* Parse "HTTP/1.x NNN ..." and the body after the headers (Content-Length
+ * when given, else to the end). */
+static int parse_response(const struct buf *r, int *status, const char **body, size_t *blen,
+                          struct err *err)
+{
+    const char *s = (const char *)r->data, *hend, *cl;
+    char *end = NULL;
+    long code;
+
+    if (r->len < 12 || strncmp(s, "HTTP/1.", 7) != 0)
+        return err_set(err, "national: not an HTTP response");
+    code = strtol(s + 9, &end, 10);
+    if (end != s + 12 || code < 100 || code > 599)
+        return err_set(err, "national: bad HTTP status line");
+    hend = memmem(s, r->len, "\r\n\r\n", 4);
+    if (hend == NULL)
+        return err_set(err, "national: truncated HTTP response");
+    *status = (int)code;
+    *body = hend + 4;
+    *blen = r->len - (size_t)(*body - s);
+    cl = memmem(s, (size_t)(hend - s), "\r\nContent-Length:", 17);
+    if (cl) {
+        unsigned long long n = strtoull(cl + 17, &end, 10);
+        if (end == cl + 17 || n > *blen)
+            return err_set(err, "national: truncated HTTP response body");
+        *blen = (size_t)n;
+    }
+    return 0;
 }
 
 int national_client_post(struct national_client *c, const char *path, const json_t *body,
@@ -98,11 +278,13 @@ int national_client_post(struct national_client *c, const char *path, const json
 {
     struct buf b = BUF_INIT((size_t)512 << 20), resp = BUF_INIT(CLIENT_RESPONSE_MAX);
     unsigned char nonce_raw[16], sig[REG_SIG_BYTES];
-    char nonce[33], ts[24], msg[600], sig_hex[2 * REG_SIG_BYTES + 1], full[512], ebuf[256] = "";
-    const struct mg_response_info *ri;
-    struct mg_connection *conn = NULL;
-    char chunk[65536];
-    int n, rc = -1;
+    char nonce[33], ts[24], msg[600], sig_hex[2 * REG_SIG_BYTES + 1], full[512], head[2048];
+    SSL_CTX *ctx = NULL;
+    BIO *bio = NULL;
+    char *chunk = NULL;
+    const char *rbody = NULL;
+    size_t rlen = 0;
+    int hl, rc = -1;
 
     *status = 0;
     *response = NULL;
@@ -117,40 +299,50 @@ int national_client_post(struct national_client *c, const char *path, const json
         goto out;
     reg_sign(c->sk, msg, strlen(msg), sig);
     hex_encode(sig, sizeof sig, sig_hex);
-    conn = mg_connect_client(c->host, c->port, 0, ebuf, sizeof ebuf);
-    if (conn == NULL) {
-        err_set(err, "national %s:%d: cannot connect: %s", c->host, c->port, ebuf);
-        goto out;
-    }
-    if (mg_printf(conn,
+    hl = snprintf(head, sizeof head,
                   "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
                   "Content-Length: %zu\r\nX-Civreg-Office: %s\r\nX-Civreg-Time: %s\r\n"
                   "X-Civreg-Nonce: %s\r\nX-Civreg-Signature: %s\r\nConnection: close\r\n\r\n",
-                  full, c->host, c->port, b.len, c->office, ts, nonce, sig_hex) <= 0 ||
-        mg_write(conn, b.data, b.len) != (int)b.len) {
+                  full, c->host, c->port, b.len, c->office, ts, nonce, sig_hex);
+    if (hl < 0 || (size_t)hl >= sizeof head) {
+        err_set(err, "national: request header too long");
+        goto out;
+    }
+    if (connect_bio(c, &ctx, &bio, err) != 0)
+        goto out;
+    if (write_all(bio, head, (size_t)hl) != 0 || write_all(bio, b.data, b.len) != 0 ||
+        BIO_flush(bio) != 1) {
         err_set(err, "national %s:%d: sending the request failed", c->host, c->port);
         goto out;
     }
-    if (mg_get_response(conn, ebuf, sizeof ebuf, 600 * 1000) < 0) {
-        err_set(err, "national %s:%d: no response: %s", c->host, c->port, ebuf);
+    if ((chunk = malloc(65536)) == NULL) {
+        err_set(err, "out of memory");
         goto out;
     }
-    ri = mg_get_response_info(conn);
-    *status = ri->status_code;
-    while ((n = mg_read(conn, chunk, sizeof chunk)) > 0)
-        if (buf_append(&resp, chunk, (size_t)n) != 0) {
+    for (;;) {
+        size_t n = 0;
+        if (BIO_read_ex(bio, chunk, 65536, &n) != 1 || n == 0)
+            break;
+        if (buf_append(&resp, chunk, n) != 0) {
             err_set(err, "national: response over the cap");
             goto out;
         }
-    if (json_parse(resp.len ? (const char *)resp.data : "{}", resp.len ? resp.len : 2, response,
-                   err) != 0) {
+    }
+    if (resp.len == 0) {
+        err_set(err, "national %s:%d: no response", c->host, c->port);
+        goto out;
+    }
+    if (parse_response(&resp, status, &rbody, &rlen, err) != 0)
+        goto out;
+    if (json_parse(rlen ? rbody : "{}", rlen ? rlen : 2, response, err) != 0) {
         err_prefix(err, "national: response (status %d)", *status);
         goto out;
     }
     rc = 0;
 out:
-    if (conn)
-        mg_close_connection(conn);
+    free(chunk);
+    BIO_free_all(bio);
+    SSL_CTX_free(ctx);
     buf_release(&b);
     buf_release(&resp);
     return rc;

@@ -129,6 +129,11 @@ int national_client_open(const char *url, struct db *db, const char *keys_dir,
     __attribute__((warn_unused_result));
 void national_client_free(struct national_client *c);
 
+/* Verify an https:// national server against the CA certificates in FILE
+ * (PEM) instead of the system's. NULL: keep the system's. */
+int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* One signed POST of BODY to PATH: *STATUS and *RESPONSE (parsed JSON). */
 int national_client_post(struct national_client *c, const char *path, const json_t *body,
                          int *status, json_t **response, struct err *err)
@@ -161,12 +166,64 @@ int national_sync_push(struct national_client *c, struct db *db, unsigned batch,
                        struct national_push_stats *stats, struct err *err)
     __attribute__((warn_unused_result));
 
+/* ---- the district's national UIN blocks (uin_pool.c) ---- */
+
+#define NATIONAL_UIN_LOW 200    /* ask for a new block below this many unused */
+#define NATIONAL_UIN_BLOCK 1000 /* UINs per block */
+
+/* Unused and total UINs the district holds from national blocks. */
+int national_uin_pool_count(struct db *db, uint64_t *unused, uint64_t *total, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Ask the national tier for a block of COUNT UINs reserved for this office
+ * and store it in the district (all or none); *RECEIVED new UINs. */
+int national_uin_block_fetch(struct national_client *c, struct db *db, int count, int *received,
+                             struct err *err) __attribute__((warn_unused_result));
+
+/* When the district holds national UINs and fewer than LOW are unused,
+ * fetch a block of COUNT. An office that never fetched a block is left
+ * alone (*RECEIVED 0). */
+int national_uin_topup(struct national_client *c, struct db *db, int low, int count,
+                       int *received, struct err *err) __attribute__((warn_unused_result));
+
+/* ---- background sync from `civreg serve` (bgsync.c) ---- */
+
+#define NATIONAL_SYNC_INTERVAL 60 /* seconds between pushes when nothing changed */
+
+struct datadir;
+struct national_bgsync;
+struct national_bgsync_opts {
+    struct datadir *dd;      /* the district; outlives the thread */
+    const char *keys_dir;    /* its office key */
+    const char *url, *ca;    /* national_url, national_ca (NULL: system CAs) */
+    const char *status_path; /* JSON status written after every attempt */
+    unsigned interval_s;     /* 0: NATIONAL_SYNC_INTERVAL */
+    unsigned poll_ms;        /* how often the log size is looked at; 0: 1000 */
+    int uin_low, uin_block;  /* 0: NATIONAL_UIN_LOW, NATIONAL_UIN_BLOCK */
+};
+
+/* Start the thread that pushes the district log whenever it grows (and
+ * every interval), tops the UIN block up, and backs off (2 s doubling to
+ * 300 s) while the national tier is unreachable or refuses. It has its own
+ * database connection; nothing it does waits on a web worker or makes one
+ * wait. Refuses a malformed URL. */
+int national_bgsync_start(const struct national_bgsync_opts *o, struct national_bgsync **out,
+                          struct err *err) __attribute__((warn_unused_result));
+/* Push now (after a backoff has passed). */
+void national_bgsync_kick(struct national_bgsync *s);
+/* Stop and join the thread (an attempt in flight completes). NULL: no-op. */
+void national_bgsync_stop(struct national_bgsync *s);
+
 /* ---- the service (serve.c) ---- */
 
 struct national_serve_opts {
     const char *pg_url;
     const char *listen; /* ADDR:PORT, port 0 picks one */
-    const char *tls_cert, *tls_key;
+    const char *tls_cert, *tls_key; /* PEM files: serve HTTPS */
+    /* without TLS, plain HTTP only on a loopback address and only when set */
+    bool insecure_loopback;
+    /* whether CivetWeb can do TLS here (web_tls_usable); required with TLS */
+    int (*tls_check)(struct err *err);
     int threads;
     /* called once listening, with the port */
     void (*ready)(void *ctx, int port);

@@ -11,9 +11,15 @@ struct national_client {
     char host[256];
     int port;
     char prefix[256];
+    bool tls;          /* https:// */
+    char *ca_file;     /* CA certificates to verify the server (NULL: the system's) */
     char office[REG_OFFICE_MAX + 1];
     unsigned char *sk; /* sodium_malloc'd office key */
 };
+
+/* Parse a national URL into C's host, port, prefix and tls (client.c):
+ * https://, or http:// to a loopback address only. */
+int nat_parse_url(struct national_client *c, const char *url, struct err *err);
 
 /* Whether S is an office code [A-Z0-9]{2,8}. */
 bool nat_office_ok(const char *s);

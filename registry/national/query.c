@@ -292,7 +292,7 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
         json_decref(a);
         return NATIONAL_INTERNAL;
     }
-    *out = json_pack("{s:s, s:o}", "office", office, "uins", a);
+    *out = json_pack("{s:s, s:s, s:o}", "office", office, "block", block, "uins", a);
     return *out ? NATIONAL_OK : NATIONAL_INTERNAL;
 }
 

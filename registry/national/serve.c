@@ -5,7 +5,9 @@
  *
  * civetweb.h is otherwise included only in web/: the national service is a
  * separate program surface (no sessions, no UI), kept beside its store. */
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 
 struct nserve {
     const char *pg_url;
+    const char *tls_cert, *tls_key;
 };
 
 struct nworker {
@@ -253,9 +256,55 @@ static int log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+/* CivetWeb hands us its OpenSSL context: the certificate chain and the key
+ * from their own files, TLS 1.2 or later. */
+static int init_ssl(void *ssl_ctx, void *user_data)
+{
+    struct nserve *s = user_data;
+    SSL_CTX *ctx = ssl_ctx;
+
+    if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_cert) != 1) {
+        log_error("national serve: cannot load the TLS certificate %s", s->tls_cert);
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, s->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        log_error("national serve: cannot load the TLS key %s, or it does not match the "
+                  "certificate",
+                  s->tls_key);
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    return 1;
+}
+
+/* Whether ADDR:PORT names a loopback address. */
+static bool listen_is_loopback(const char *listen)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    size_t hl = colon ? (size_t)(colon - listen) : strlen(listen);
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (hl >= sizeof host)
+        return false;
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 int national_serve(const struct national_serve_opts *o, struct err *err)
 {
-    struct nserve s = { o->pg_url };
+    struct nserve s = { o->pg_url, o->tls_cert, o->tls_key };
+    bool tls = o->tls_cert != NULL;
+    char ports_opt[160];
     struct mg_callbacks cb;
     struct mg_init_data init;
     struct mg_error_data errdata;
@@ -266,13 +315,24 @@ int national_serve(const struct national_serve_opts *o, struct err *err)
     unsigned errcode = 0;
     sigset_t set, old;
     int sig = 0;
-    const char *options[] = { "listening_ports", o->listen, "num_threads", threads,
+    const char *options[] = { "listening_ports", ports_opt, "num_threads", threads,
                               "request_timeout_ms", "120000", "enable_keep_alive", "yes",
                               "tcp_nodelay", "1", NULL };
 
-    if (o->tls_cert || o->tls_key)
-        return err_set(err, "national serve: TLS is not built into the national service yet: "
-                            "put it behind a TLS-terminating proxy (docs/national.md)");
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+        return err_set(err, "national serve: --tls-cert and --tls-key go together");
+    if (!tls && !o->insecure_loopback)
+        return err_set(err, "national serve: TLS is required (--tls-cert FILE --tls-key FILE); "
+                            "plain HTTP only with --insecure-loopback on a loopback address");
+    if (!tls && !listen_is_loopback(o->listen))
+        return err_set(err, "national serve: --insecure-loopback serves plain HTTP only on a "
+                            "loopback address, not %s",
+                       o->listen);
+    if (tls && (o->tls_check == NULL || o->tls_check(err) != 0))
+        return o->tls_check ? -1 : err_set(err, "national serve: TLS is not available");
+    if (snprintf(ports_opt, sizeof ports_opt, "%s%s", o->listen, tls ? "s" : "") >=
+        (int)sizeof ports_opt)
+        return err_set(err, "national serve: --listen '%s' is too long", o->listen);
     /* the schema must be there before a worker starts */
     if (pg_open(o->pg_url, &pg, err) != 0)
         return -1;
@@ -294,6 +354,8 @@ int national_serve(const struct national_serve_opts *o, struct err *err)
     cb.init_thread = init_thread;
     cb.exit_thread = exit_thread;
     cb.log_message = log_message;
+    if (tls)
+        cb.init_ssl = init_ssl;
     memset(&init, 0, sizeof init);
     init.callbacks = &cb;
     init.user_data = &s;
@@ -301,7 +363,7 @@ int national_serve(const struct national_serve_opts *o, struct err *err)
     errdata.code = &errcode;
     errdata.text = errtext;
     errdata.text_buffer_size = sizeof errtext;
-    mg_init_library(0);
+    mg_init_library(tls ? MG_FEATURES_TLS : 0);
     ctx = mg_start2(&init, &errdata);
     if (ctx == NULL) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);

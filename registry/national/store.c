@@ -153,7 +153,7 @@ int national_head(struct pg *pg, const char *office, json_t **out, struct err *e
 
 int national_status(struct pg *pg, json_t **out, struct err *err)
 {
-    struct pg_res *r = NULL, *f = NULL;
+    struct pg_res *r = NULL, *f = NULL, *u = NULL;
     json_t *offices = json_array();
     bool standby = false;
     int rc = -1;
@@ -170,7 +170,13 @@ int national_status(struct pg *pg, json_t **out, struct err *err)
         pg_exec(pg,
                 "SELECT office, coalesce(position, -1), accepted_size, district_size, detail,"
                 " detected_at::text FROM forks ORDER BY id",
-                0, NULL, &f, err) != 0)
+                0, NULL, &f, err) != 0 ||
+        /* each refused UIN once, first seen (a refused push is retried) */
+        pg_exec(pg,
+                "SELECT office, uin, record_id, held_by, min(detected_at)::text"
+                " FROM uin_collisions GROUP BY office, uin, record_id, held_by"
+                " ORDER BY min(detected_at)",
+                0, NULL, &u, err) != 0)
         goto out;
     for (int i = 0; i < pg_res_rows(r); i++) {
         json_t *forks = json_array();
@@ -187,15 +193,23 @@ int national_status(struct pg *pg, json_t **out, struct err *err)
                                  (json_int_t)strtoll(pg_res_value(f, k, 3), NULL, 10), "detail",
                                  pg_res_value(f, k, 4), "detected_at", pg_res_value(f, k, 5)));
         }
+        json_t *coll = json_array();
+        for (int k = 0; k < pg_res_rows(u); k++)
+            if (strcmp(pg_res_value(u, k, 0), pg_res_value(r, i, 0)) == 0)
+                (void)json_array_append_new(
+                    coll, json_pack("{s:s, s:s, s:s, s:s}", "uin", pg_res_value(u, k, 1),
+                                    "record_id", pg_res_value(u, k, 2), "held_by",
+                                    pg_res_value(u, k, 3), "detected_at", pg_res_value(u, k, 4)));
         long long lag = strtoll(pg_res_value(r, i, 4), NULL, 10);
         (void)json_array_append_new(
             offices,
-            json_pack("{s:s, s:I, s:s, s:s?, s:o, s:b, s:o}", "office", pg_res_value(r, i, 0),
+            json_pack("{s:s, s:I, s:s, s:s?, s:o, s:b, s:o, s:o}", "office", pg_res_value(r, i, 0),
                       "tree_size", (json_int_t)strtoll(pg_res_value(r, i, 1), NULL, 10),
                       "root_hash", pg_res_value(r, i, 2), "last_push_at",
                       *pg_res_value(r, i, 3) ? pg_res_value(r, i, 3) : NULL, "lag_seconds",
                       lag >= 0 ? json_integer(lag) : json_null(), "fork_alarm",
-                      strcmp(pg_res_value(r, i, 5), "t") == 0, "forks", forks));
+                      strcmp(pg_res_value(r, i, 5), "t") == 0, "forks", forks, "uin_collisions",
+                      coll));
     }
     *out = json_pack("{s:s, s:O}", "server", standby ? "standby" : "primary", "offices", offices);
     rc = *out ? 0 : err_set(err, "out of memory");
@@ -203,5 +217,6 @@ out:
     json_decref(offices);
     pg_res_free(r);
     pg_res_free(f);
+    pg_res_free(u);
     return rc;
 }

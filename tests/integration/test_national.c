@@ -136,7 +136,8 @@ static long psql_long(const char *url, const char *sql)
 static void serve_start(const char *url)
 {
     char *argv[] = { (char *)CIVREG_BIN, (char *)"national", (char *)"serve", (char *)"--pg",
-                     (char *)url, (char *)"--listen", (char *)"127.0.0.1:0", NULL };
+                     (char *)url, (char *)"--listen", (char *)"127.0.0.1:0",
+                     (char *)"--insecure-loopback", NULL };
     char line[256];
     const char *p;
     int fd;
@@ -402,13 +403,11 @@ static void test_three_districts(void **state)
         size_t i;
         out = run_ok(NULL, (const char *[]){ "sync", "uin-block", "--count", "50", "--data",
                                              data_a, "--national", serve_url, NULL });
+        /* the block is stored in the district (test_national_district) */
         blk = json_loads(out, 0, NULL);
         assert_non_null(blk);
-        assert_int_equal(json_array_size(json_object_get(blk, "uins")), 50);
-        json_array_foreach(json_object_get(blk, "uins"), i, u) {
-            assert_int_equal(strlen(json_string_value(u)), 10);
-            assert_true(strcmp(json_string_value(u), uin_b) != 0);
-        }
+        assert_int_equal(json_integer_value(json_object_get(blk, "received")), 50);
+        (void)i, (void)u;
         json_decref(blk);
         free(out);
         assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM uins WHERE office = 'DA' AND"
