@@ -1,4 +1,4 @@
--- civreg schema 11: the office's blocks of national UINs. The national tier
+-- civreg schema 12: the office's blocks of national UINs. The national tier
 -- reserves random Verhoeff-valid UINs nationally (its primary key on uin) and
 -- hands a district a block (`civreg sync uin-block`, topped up by every sync
 -- push); registration draws the next unused one offline, in the same
