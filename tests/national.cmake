@@ -19,6 +19,6 @@ endif()
 if(CIVREG_NATIONAL)
     civreg_test(test_national_district SOURCES integration/test_national_district.c
                 LIBS civreg_core civreg_db)
-    set_tests_properties(test_national_district PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
+    set_tests_properties(test_national_district PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1500
                          ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
 endif()
