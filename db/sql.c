@@ -77,7 +77,7 @@ int db_series_next(struct db *db, enum db_series series, const char *key, int ye
 
     if ((size_t)series >= sizeof series_sql / sizeof series_sql[0])
         return err_set(err, "db: unknown number series");
-    if (db_prepare(db, &st, series_sql[series].sql, err) != 0)
+    if (db_stmt_cached(db, series_sql[series].sql, &st, err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (series != DB_SERIES_DOCUMENT)
@@ -91,6 +91,6 @@ int db_series_next(struct db *db, enum db_series series, const char *key, int ye
     } else {
         db_sql_fail(db, series_sql[series].what, err);
     }
-    sqlite3_finalize(st);
+    db_stmt_release(db, st);
     return rc;
 }

@@ -66,10 +66,43 @@ static int report_rows(struct db *db, const char *sql, const char *table, const 
     return step == SQLITE_DONE ? 0 : db_sql_fail(db, table, err);
 }
 
+/* Whether SQL (a join with one condition per column, OR-ed) yields a row:
+ * one pass over the table says whether the column-by-column comparisons,
+ * one join each, have anything to report. */
+static int any_row(struct db *db, const struct buf *sql, bool *any, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step;
+
+    *any = false;
+    if (buf_str(sql)[0] == '\0')
+        return err_setk(err, ERR_INTERNAL, "out of memory");
+    if (db_prepare(db, &st, buf_str(sql), err) != 0)
+        return -1;
+    step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    *any = step == SQLITE_ROW;
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_sql_fail(db, "search index", err);
+}
+
+/* " OR "-joined "A.col IS NOT B.col" for the N columns COLS, into SQL. */
+static int differ_expr(struct buf *sql, const char *a, const char *b, const char *const *cols,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (buf_printf(sql, "%s%s.\"%s\" IS NOT %s.\"%s\"", i ? " OR " : "", a, cols[i], b,
+                       cols[i]) != 0)
+            return -1;
+    return 0;
+}
+
 static int compare(struct db *db, void (*problem)(void *, const char *), void *ctx,
                    struct err *err)
 {
+    struct buf q = BUF_INIT(8192);
     char sql[2048];
+    bool any = false;
+    int rc = -1;
 
     if (report_rows(db,
                     "SELECT m.record_id, 'indexes no record (row not derived from the records)'"
@@ -79,15 +112,23 @@ static int compare(struct db *db, void (*problem)(void *, const char *), void *c
                     " (SELECT 1 FROM main.search_index m WHERE m.record_id = t.record_id)"
                     " ORDER BY 1",
                     "search_index", NULL, problem, ctx, err) != 0)
-        return -1;
-    for (size_t i = 0; i < sizeof index_cols / sizeof index_cols[0]; i++) {
+        goto out;
+    buf_reset(&q);
+    if (buf_append_str(&q, "SELECT 1 FROM main.search_index m JOIN temp.search_index t ON"
+                           " t.record_id = m.record_id WHERE ") != 0 ||
+        differ_expr(&q, "m", "t", index_cols, sizeof index_cols / sizeof index_cols[0]) != 0 ||
+        buf_append_str(&q, " LIMIT 1") != 0)
+        buf_reset(&q);
+    if (any_row(db, &q, &any, err) != 0)
+        goto out;
+    for (size_t i = 0; any && i < sizeof index_cols / sizeof index_cols[0]; i++) {
         (void)snprintf(sql, sizeof sql,
                        "SELECT m.record_id, m.\"%s\", t.\"%s\" FROM main.search_index m JOIN"
                        " temp.search_index t ON t.record_id = m.record_id WHERE m.\"%s\" IS NOT"
                        " t.\"%s\" ORDER BY 1",
                        index_cols[i], index_cols[i], index_cols[i], index_cols[i]);
         if (report_rows(db, sql, "search_index", index_cols[i], problem, ctx, err) != 0)
-            return -1;
+            goto out;
     }
     for (int tri = 0; tri < 2; tri++) {
         const char *fts = tri ? "search_tri" : "search_fts";
@@ -100,8 +141,17 @@ static int compare(struct db *db, void (*problem)(void *, const char *), void *c
                        " f.rowid) ORDER BY 1",
                        fts, fts, fts);
         if (report_rows(db, sql, fts, NULL, problem, ctx, err) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
+            goto out;
+        buf_reset(&q);
+        if (buf_printf(&q, "SELECT 1 FROM main.search_index m JOIN main.%s mf ON mf.rowid ="
+                           " m.rowid JOIN temp.search_index t ON t.record_id = m.record_id JOIN"
+                           " temp.%s tf ON tf.rowid = t.rowid WHERE ",
+                       fts, fts) != 0 ||
+            differ_expr(&q, "mf", "tf", fts_cols, n) != 0 || buf_append_str(&q, " LIMIT 1") != 0)
+            buf_reset(&q);
+        if (any_row(db, &q, &any, err) != 0)
+            goto out;
+        for (size_t i = 0; any && i < n; i++) {
             (void)snprintf(sql, sizeof sql,
                            "SELECT m.record_id, mf.\"%s\", tf.\"%s\" FROM main.search_index m"
                            " JOIN main.%s mf ON mf.rowid = m.rowid JOIN temp.search_index t ON"
@@ -109,10 +159,13 @@ static int compare(struct db *db, void (*problem)(void *, const char *), void *c
                            " WHERE mf.\"%s\" IS NOT tf.\"%s\" ORDER BY 1",
                            fts_cols[i], fts_cols[i], fts, fts, fts_cols[i], fts_cols[i]);
             if (report_rows(db, sql, fts, fts_cols[i], problem, ctx, err) != 0)
-                return -1;
+                goto out;
         }
     }
-    return 0;
+    rc = 0;
+out:
+    buf_release(&q);
+    return rc;
 }
 
 int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void *ctx,

@@ -20,7 +20,7 @@ int reg_mismatch_state(struct db *db, const char *id, int version, int *rounds, 
     *rounds = 0;
     if (fields)
         *fields = NULL;
-    if (db_prepare(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT json_extract(e.body, '$.data.fields') FROM event_objects o"
                     " JOIN events e ON e.seq = o.seq"
                     " WHERE o.kind = 'record' AND o.object_id = ?1 AND e.type = 'record.mismatch'"
@@ -53,7 +53,7 @@ out:
         json_decref(*fields);
         *fields = NULL;
     }
-    sqlite3_finalize(st);
+    reg_release(db, st);
     return rc;
 }
 
