@@ -18,8 +18,8 @@
 #include "scan_routes.h"
 #include "scanner/separator.h"
 #include "scanner/volumes.h"
-#if defined(CIVREG_HAVE_PASSPORT) && __has_include("issuance/print/separator.h")
-#include "issuance/print/separator.h"
+#if defined(CIVREG_HAVE_PASSPORT) && __has_include("issuance/print/print.h")
+#include "issuance/print/print.h"
 #define HAVE_SEPARATOR_PDF 1
 #endif
 
