@@ -35,7 +35,7 @@ if(CIVREG_NODE_PASSPORT AND EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/harness.m
                  COMMAND ${CIVREG_NODE_PASSPORT} ${CMAKE_CURRENT_SOURCE_DIR}/browser/passport.test.mjs)
         set_tests_properties(browser_passport PROPERTIES
             ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-            SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
     endif()
 endif()
 # quality control reads every chip back (PACE/AA/CA): a longer run on a shared machine

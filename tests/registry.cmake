@@ -22,3 +22,6 @@ set_tests_properties(test_audit_projection PROPERTIES TIMEOUT 600)
 # what the serial audit reports, forged keys included
 civreg_test(test_audit_par SOURCES unit/test_audit_par.c
             LIBS civreg_registry civreg_db civreg_core)
+# Plausibility checks of keyed records and the error codes they carry.
+civreg_test(test_record_plausible SOURCES unit/test_record_plausible.c
+            LIBS civreg_registry civreg_db civreg_core)
