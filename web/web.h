@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "core/err.h"
-#include "issuance/passport/office_app.h"
+#include "issuance/passport/passport.h"
 
 /* Demo mode: every demo user has this password (never in a real install). */
 #define WEB_DEMO_PASSWORD "demo"

@@ -14,7 +14,7 @@
 #include "core/embed.h"
 #include "db/datadir.h"
 #include "db/db.h"
-#include "issuance/passport/office_app.h"
+#include "issuance/passport/passport.h"
 #include "client_addr.h"
 #include "conngate.h"
 #include "session.h"
