@@ -18,7 +18,9 @@ const ROLE_OF = {
   'application.enrol': 'enrolment_officer', 'application.approve': 'approver', 'application.reject': 'approver',
   'application.collect': 'enrolment_officer', 'document.personalize': 'issuance_operator',
   'document.issue': 'issuance_operator', 'document.collect': 'enrolment_officer',
-  'booklet.personalize': 'issuance_operator',
+  'booklet.personalize': 'issuance_operator', 'application.qc.pass': 'issuance_operator',
+  'application.qc.fail': 'issuance_operator', 'application.personalize': 'issuance_operator',
+  'application.issue': 'issuance_operator',
 };
 
 // "5 déc. 2026" and "03:42" (UTC: the log's clock, the same for every reader).
@@ -36,7 +38,6 @@ export function when(iso) {
 function roleOf(e) {
   let role = ROLE_OF[e.type];
   if (e.type === 'record.correct' && e.data && e.data.by_role) role = e.data.by_role;
-  if (e.type && e.type.startsWith('application.') && !role) role = 'approver';
   return role;
 }
 
@@ -126,7 +127,7 @@ export function chain(tr, doc = null) {
   if (doc) {
     const d = doc.document || {};
     links.push(link('document', t('chain.document', { number: d.number || '' }),
-      h('p', {}, t('chain.documentIs', { type: d.type || d.document_type || '', status: d.status || '' })),
+      h('p', {}, t('chain.documentIs', { status: d.status || '' })),
       events(docEvents, count, isDocEvent)));
     links.push(link('application', t('chain.application'), events(docEvents, count, isApplication)));
     links.push(link('approval', t('chain.approval'), events(docEvents, count, isApproval) ||
@@ -148,7 +149,10 @@ export function chain(tr, doc = null) {
     links.push(link('record', t('chain.record', { id: tr.record_id || '' }),
       h('p', {}, t('chain.recordIs', { status: has('status.' + rec.status) ? t('status.' + rec.status) : rec.status || '',
         n: versions.length })),
-      events(recordEvents, count, () => true),
+      events(recordEvents, count, (e) => e.type !== 'record.view'),
+      recordEvents.some((e) => e.type === 'record.view')
+        ? h('details', { class: 'views-fold' }, h('summary', {}, t('chain.views', { n: recordEvents.filter((e) => e.type === 'record.view').length })),
+          events(recordEvents, count, (e) => e.type === 'record.view')) : null,
       h('ol', { class: 'versions' }, versions.map((v, i) => {
         const { date, time } = when(v.keyed_at);
         return h('li', { class: 'version', 'data-version': String(v.version) },
