@@ -1,6 +1,5 @@
 /* civreg sync ...: a district and the national tier (push, person,
  * uin-block). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,57 +13,13 @@
 #include "registry/national/national.h"
 
 struct sync_opts {
-    const char *data, *national, *out;
+    struct cli_common_opts common; /* --data */
+    const char *national, *out;
     long batch, count;
     const char *arg;
 };
 
-static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o)
-{
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "national", required_argument, NULL, 'N' },
-        { "batch", required_argument, NULL, 'b' },
-        { "count", required_argument, NULL, 'c' },
-        { "out", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    char cmd[40];
-    int c;
-
-    (void)snprintf(cmd, sizeof cmd, "sync %s", name);
-    memset(o, 0, sizeof *o);
-    o->count = 1000;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'N': o->national = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'b':
-            if (cli_parse_int(optarg, 1, 10000, &o->batch) != 0)
-                return cli_usage_error(cmd, "--batch: 1 to 10000 events");
-            break;
-        case 'c':
-            if (cli_parse_int(optarg, 1, 10000, &o->count) != 0)
-                return cli_usage_error(cmd, "--count: 1 to 10000");
-            break;
-        case 'h': return -1;
-        default: return cli_usage_error(cmd, "unknown option");
-        }
-    }
-    if (o->national == NULL)
-        return cli_usage_error(cmd, "--national URL is required (http://HOST:PORT)");
-    if (want_arg) {
-        if (optind + 1 != argc)
-            return cli_usage_error(cmd, "one argument expected");
-        o->arg = argv[optind];
-    } else if (optind != argc) {
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    }
-    return 0;
-}
+static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o);
 
 /* Open the data directory and a client signing as its office. */
 static int open_client(const char *cmd, const struct sync_opts *o, struct datadir **dd,
@@ -72,7 +27,7 @@ static int open_client(const char *cmd, const struct sync_opts *o, struct datadi
 {
     struct err err = ERR_INIT;
 
-    if (datadir_open(cli_data_dir(o->data), dd, &err) != 0 ||
+    if (datadir_open(cli_data_dir(o->common.data), dd, &err) != 0 ||
         datadir_db_open(*dd, DB_OPEN_MIGRATE, db, &err) != 0 ||
         national_client_open(o->national, *db, (*dd)->keys_dir, c, &err) != 0)
         return cli_fail(cmd, &err);
@@ -97,7 +52,7 @@ static int s_push(int argc, char **argv)
     int rc = parse("push", argc, argv, false, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     if ((rc = open_client("sync push", &o, &dd, &db, &c)) == 0) {
         if (national_sync_push(c, db, (unsigned)o.batch, &st, &err) != 0) {
             rc = cli_fail("sync push", &err);
@@ -162,7 +117,7 @@ static int s_person(int argc, char **argv)
     int rc = parse("person", argc, argv, true, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     body = json_pack("{s:s}", "uin", o.arg);
     rc = request("sync person", &o, "/national/v1/person", body);
     json_decref(body);
@@ -176,7 +131,7 @@ static int s_uin_block(int argc, char **argv)
     int rc = parse("uin-block", argc, argv, false, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     body = json_pack("{s:I}", "count", (json_int_t)o.count);
     rc = request("sync uin-block", &o, "/national/v1/uin-block", body);
     json_decref(body);
@@ -190,7 +145,7 @@ static int s_search(int argc, char **argv)
     int rc = parse("search", argc, argv, true, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     body = json_pack("{s:s, s:i}", "query", o.arg, "limit", 20);
     rc = request("sync search", &o, "/national/v1/search", body);
     json_decref(body);
@@ -219,9 +174,37 @@ static const struct cli_command sync_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+static const struct cli_opt sync_options[] = {
+    CLI_OPT_STR("national", struct sync_opts, national, NULL, "URL"),
+    CLI_OPT_INT("batch", struct sync_opts, batch, 1, 10000, "push"),
+    CLI_OPT_INT("count", struct sync_opts, count, 1, 10000, "uin-block"),
+    CLI_OPT_STR("out", struct sync_opts, out, "person uin-block search", "FILE"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family sync_family = { "sync", sync_commands, sync_options, "*", NULL };
+
 int cmd_sync(int argc, char **argv)
 {
-    return cli_dispatch("sync", sync_commands, argc, argv);
+    return cli_family_dispatch(&sync_family, argc, argv);
+}
+
+/* Returns 0 to go on, else an exit code. */
+static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o)
+{
+    char cmd[40];
+    int rc;
+
+    (void)snprintf(cmd, sizeof cmd, "sync %s", name);
+    memset(o, 0, sizeof *o);
+    o->count = 1000;
+    rc = cli_parse(&sync_family, name, o, argc, argv, want_arg, want_arg, "one argument");
+    if (rc != CLI_GO)
+        return rc == EXIT_OK ? -2 : rc;
+    if (o->national == NULL)
+        return cli_usage_error(cmd, "--national URL is required (http://HOST:PORT)");
+    o->arg = want_arg ? o->common.args[0] : NULL;
+    return 0;
 }
 
 #else

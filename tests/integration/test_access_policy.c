@@ -203,8 +203,9 @@ static void test_cli_commands_by_role(void **state)
  * --commands`): every command that names an action, run as every role, is
  * refused with exit 1 and "ACTION: refused: user 'ROLE'" exactly when the
  * policy leaves the role out, and gets past that check otherwise. Ids name
- * nothing, so an allowed call fails later and changes nothing. A command
- * of the table this test has no arguments for fails the test. */
+ * nothing, so an allowed call fails later and changes nothing (but the
+ * admin's `pki init` creates the PKI the later PKI and chip commands open).
+ * A command of the table this test has no arguments for fails the test. */
 static const struct {
     const char *command;
     const char *args[14];
@@ -263,30 +264,35 @@ static const struct {
     { "booklet spoil", { "booklet", "spoil", "AB1234", "--reason", "torn" } },
     { "booklet report", { "booklet", "report" } },
     { "booklet show", { "booklet", "show", "AB1234" } },
-    { "pki init", { "pki", "init", "--country", "UTO", "--algorithm", "nonsense" } },
-    { "pki rollover", { "pki", "rollover", "--algorithm", "nonsense" } },
-    { "pki issue-ds", { "pki", "issue-ds", "--algorithm", "nonsense" } },
-    { "pki issue-barcode-signer", { "pki", "issue-barcode-signer", "--algorithm", "nonsense" } },
+    { "pki init", { "pki", "init", "--country", "UTO" } },
+    { "pki rollover", { "pki", "rollover" } },
+    { "pki issue-ds", { "pki", "issue-ds" } },
+    { "pki issue-barcode-signer", { "pki", "issue-barcode-signer" } },
     { "pki revoke", { "pki", "revoke", "nonexistent-serial" } },
     { "pki crl", { "pki", "crl", "--days", "1" } },
-    { "pki export", { "pki", "export", "nonsense" } },
+    { "pki export", { "pki", "export", "csca" } },
     { "chip personalize",
-      { "chip", "personalize", "--out", "/nonexistent/x", "--photo", "@blank" } },
+      { "chip", "personalize", "--out", "@chipout", "--photo", "@blank", "--mrz-lines",
+        "@blank" } },
 };
 
 /* Run ARGS as ROLE; 0 when the outcome matches the table, else prints why. */
 static int run_as(const char *command, const char *action, const char *const *args, size_t role)
 {
     const char *argv[24];
-    char pw[4200], blank[4200], words[64], want[160];
+    char pw[4200], blank[4200], chipout[4200], words[64], want[160];
     struct proc_result r;
     size_t n = 0, i;
     bool allowed = registry_roles_may(roles[role].role, action), refused;
     int bad = 0;
 
     snprintf(blank, sizeof blank, "%s/blank.bin", root);
+    /* a folder of its own per role: the package is written there */
+    snprintf(chipout, sizeof chipout, "%s/chip-%s", root, roles[role].name);
     for (; args[n] != NULL; n++)
-        argv[n] = strcmp(args[n], "@blank") == 0 ? blank : args[n];
+        argv[n] = strcmp(args[n], "@blank") == 0     ? blank
+                  : strcmp(args[n], "@chipout") == 0 ? chipout
+                                                     : args[n];
     pw_path(pw, sizeof pw, roles[role].name);
     argv[n++] = "--data";
     argv[n++] = data;
