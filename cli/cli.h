@@ -7,6 +7,7 @@
 #define CIVREG_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -67,6 +68,8 @@ int cli_parse_int(const char *s, long lo, long hi, long *out) __attribute__((war
  * struct of such a command begins with this. */
 struct cli_common_opts {
     const char *data, *user, *password_file;
+    char **args; /* the positional arguments (cli_parse) */
+    int nargs;
 };
 
 #define CLI_LIST_MAX 64
@@ -88,7 +91,64 @@ struct cli_opt {
     size_t offset;
     long lo, hi;
     const char *subcommands;
+    const char *arg; /* the value's name in the help ("FILE"); NULL: N or VALUE */
 };
+
+/* Shorthands for a table row: the option, where it goes in struct TYPE, and
+ * the subcommands that take it (NULL: every one). */
+#define CLI_OPT_FLAG(name, type, field, subs) { name, CLI_FLAG, offsetof(type, field), 0, 0, subs, NULL }
+#define CLI_OPT_STR(name, type, field, subs, arg) { name, CLI_STRING, offsetof(type, field), 0, 0, subs, arg }
+#define CLI_OPT_INT(name, type, field, lo, hi, subs) { name, CLI_INT, offsetof(type, field), lo, hi, subs, NULL }
+#define CLI_OPT_LIST(name, type, field, subs, arg) { name, CLI_LIST, offsetof(type, field), 0, 0, subs, arg }
+#define CLI_OPT_END { NULL, 0, 0, 0, 0, NULL, NULL }
+
+/* A command family (record, user, ...), or a single command when COMMANDS
+ * is NULL: its options once, and which subcommands take the session options
+ * ("*": every one; NULL: none). */
+struct cli_family {
+    const char *name;
+    const struct cli_command *commands;
+    const struct cli_opt *options;
+    const char *data_for; /* --data DIR */
+    const char *user_for; /* --user U and --password-file F */
+};
+
+/* CLI_GO: parsing succeeded, run the command. */
+enum { CLI_GO = -1 };
+
+/* Parse ARGV (argv[0] is SUB; NULL for a single command) of family F into
+ * OPTS (zeroed by the caller), whose struct begins with struct cli_common_opts: F's
+ * options that SUB takes, the session options F gives SUB, and between
+ * MIN_ARGS and MAX_ARGS (-1: any number) positional arguments, named WHAT
+ * in the usage error, into OPTS's args and nargs. Returns CLI_GO, or the
+ * exit code: EXIT_OK after --help (the help, with the options generated
+ * from the table), EXIT_USAGE after a usage error (an option SUB does not
+ * take is refused by name). */
+int cli_parse(const struct cli_family *f, const char *sub, void *opts, int argc, char **argv,
+              int min_args, int max_args, const char *what);
+
+/* Print the help of F's subcommand SUB (NULL: the single command): its
+ * usage text, then its options from the table. Returns EXIT_OK. */
+int cli_family_help(const struct cli_family *f, const char *sub);
+
+/* Dispatch `civreg F SUB ...` on F's subcommands (as cli_dispatch, with
+ * `help SUB` printing the generated options too). */
+int cli_family_dispatch(const struct cli_family *f, int argc, char **argv);
+
+/* ---- the access action of each command (actions.c) ---- */
+
+/* A command as typed ("record show", "search --reindex") and the access
+ * action (registry/access.c) it checks once the user has signed in; NULL
+ * for a command that takes no signed-in user. The table ends with a NULL
+ * command. */
+struct cli_action {
+    const char *command;
+    const char *action;
+};
+extern const struct cli_action cli_actions[];
+
+/* The row of COMMAND, or NULL when the table has none. */
+const struct cli_action *cli_action_find(const char *command);
 
 enum { CLI_OPTS_OK = 0, CLI_OPTS_HELP = 1, CLI_OPTS_USAGE = 2 };
 

@@ -21,4 +21,8 @@ int cli_pki_sign_in(const char *command, const char *data, const char *user,
                     const char *password_file, bool need_user, unsigned roles, const char *what,
                     struct pki *p, struct cli_session *s);
 
+/* Connect P's event sink to S's signed-in user (as cli_pki_sign_in, once S
+ * is open and its command's access action checked). */
+void cli_pki_attach(struct pki *p, struct cli_session *s);
+
 #endif

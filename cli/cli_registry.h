@@ -26,6 +26,9 @@ struct cli_session {
 int cli_session_open(const char *command, const char *data, const char *user,
                      const char *password_file, bool need_user, struct cli_session *s);
 void cli_session_close(struct cli_session *s);
+/* cli_session_open with the session options of C, --user mandatory. */
+struct cli_common_opts;
+int cli_sign_in(const char *command, const struct cli_common_opts *c, struct cli_session *s);
 
 /* A password: the first line of FILE when given, else a prompt on the
  * terminal (echo off) when stdin is one, else the next line of stdin.

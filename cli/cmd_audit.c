@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <limits.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,88 +72,38 @@ static const struct cli_command audit_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-int cmd_audit(int argc, char **argv)
-{
-    return cli_dispatch("audit", audit_commands, argc, argv);
-}
-
 struct audit_opts {
-    const char *data, *user, *password_file, *office_key, *out;
-    long long inclusion, consistency, size;
+    struct cli_common_opts common;
+    const char *office_key, *out;
+    long inclusion, consistency, size;
     const char *arg;
 };
 
-static int parse_u64(const char *s, long long *out)
-{
-    long v;
+static const struct cli_opt audit_options[] = {
+    CLI_OPT_STR("office-key", struct audit_opts, office_key, "verify verify-bundle", "HEX"),
+    CLI_OPT_STR("out", struct audit_opts, out, "export", "FILE"),
+    CLI_OPT_INT("inclusion", struct audit_opts, inclusion, 0, LONG_MAX, "proof"),
+    CLI_OPT_INT("consistency", struct audit_opts, consistency, 0, LONG_MAX, "proof"),
+    CLI_OPT_INT("size", struct audit_opts, size, 0, LONG_MAX, "proof"),
+    CLI_OPT_END,
+};
 
-    if (cli_parse_int(s, 0, LONG_MAX, &v) != 0)
-        return -1;
-    *out = v;
-    return 0;
+static const struct cli_family audit_family = { "audit", audit_commands, audit_options,
+                                                "verify trace proof export head",
+                                                "trace export" };
+
+int cmd_audit(int argc, char **argv)
+{
+    return cli_family_dispatch(&audit_family, argc, argv);
 }
 
-static int parse(const char *name, int nargs, int argc, char **argv, struct audit_opts *o)
-{
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "office-key", required_argument, NULL, 'k' },
-        { "out", required_argument, NULL, 'o' },
-        { "inclusion", required_argument, NULL, 'i' },
-        { "consistency", required_argument, NULL, 'c' },
-        { "size", required_argument, NULL, 's' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    char cmd[40];
-    int c;
-
-    (void)snprintf(cmd, sizeof cmd, "audit %s", name);
-    memset(o, 0, sizeof *o);
-    o->inclusion = o->consistency = -1;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'U': o->user = optarg; break;
-        case 'p': o->password_file = optarg; break;
-        case 'k': o->office_key = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'i':
-        case 'c':
-        case 's': {
-            long long v;
-            if (parse_u64(optarg, &v) != 0)
-                return cli_usage_error(cmd, "--%s needs a number", c == 'i' ? "inclusion" : c == 'c' ? "consistency" : "size"), -2;
-            if (c == 'i')
-                o->inclusion = v;
-            else if (c == 'c')
-                o->consistency = v;
-            else
-                o->size = v;
-            break;
-        }
-        case 'h': cli_help(cli_find(audit_commands, name)); return -1;
-        default: cli_usage_error(cmd, "invalid option"); return -2;
-        }
-    }
-    if (nargs == 1) {
-        if (optind >= argc)
-            return cli_usage_error(cmd, "an ID or FILE argument is required"), -2;
-        o->arg = argv[optind++];
-    }
-    if (optind != argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -2;
-    return 0;
-}
-
-#define PARSE(name, nargs)                                                                         \
+#define PARSE(name, nargs_)                                                                         \
     do {                                                                                           \
-        int prc_ = parse(name, nargs, argc, argv, &o);                                             \
-        if (prc_ != 0)                                                                             \
-            return prc_ == -1 ? EXIT_OK : EXIT_USAGE;                                              \
+        int prc_ = cli_parse(&audit_family, name, &o, argc, argv, nargs_, nargs_,                    \
+                             "an ID or FILE argument");                                            \
+        if (prc_ != CLI_GO)                                                                        \
+            return prc_;                                                                           \
+        o.arg = o.common.nargs ? o.common.args[0] : NULL;                                          \
     } while (0)
 
 static void print_problem(void *ctx, const char *line)
@@ -174,7 +123,7 @@ static int office_key_arg(const char *cmd, const char *hex, unsigned char out[32
 
 static int audit_verify(int argc, char **argv)
 {
-    struct audit_opts o;
+    struct audit_opts o = { .inclusion = -1, .consistency = -1 };
     struct cli_session s;
     struct registry_audit_stats st;
     struct err err = ERR_INIT;
@@ -184,7 +133,7 @@ static int audit_verify(int argc, char **argv)
     PARSE("verify", 0);
     if (o.office_key && office_key_arg("audit verify", o.office_key, key) != 0)
         return EXIT_USAGE;
-    if ((rc = cli_session_open("audit verify", o.data, NULL, NULL, false, &s)) != 0)
+    if ((rc = cli_session_open("audit verify", o.common.data, NULL, NULL, false, &s)) != 0)
         return rc;
     problems = registry_audit_verify(s.db, s.dd->keys_dir, s.dd->blobs_dir,
                                      o.office_key ? key : NULL, print_problem, NULL, &st, &err);
@@ -209,14 +158,14 @@ static int audit_verify(int argc, char **argv)
 
 static int audit_trace(int argc, char **argv)
 {
-    struct audit_opts o;
+    struct audit_opts o = { .inclusion = -1, .consistency = -1 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *out = NULL;
     int rc;
 
     PARSE("trace", 1);
-    if ((rc = cli_session_open("audit trace", o.data, o.user, o.password_file, false, &s)) != 0)
+    if ((rc = cli_session_open("audit trace", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
         return rc;
     /* A document number traces through its application to the person. */
     struct office_env env = { s.db, s.dd->blobs_dir, s.dd->keys_dir, s.actor, NULL, { 0 } };
@@ -238,7 +187,7 @@ static int audit_trace(int argc, char **argv)
 
 static int audit_proof(int argc, char **argv)
 {
-    struct audit_opts o;
+    struct audit_opts o = { .inclusion = -1, .consistency = -1 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *out = NULL;
@@ -247,7 +196,7 @@ static int audit_proof(int argc, char **argv)
     PARSE("proof", 0);
     if ((o.inclusion < 0) == (o.consistency < 0))
         return cli_usage_error("audit proof", "give one of --inclusion SEQ or --consistency SIZE1");
-    if ((rc = cli_session_open("audit proof", o.data, NULL, NULL, false, &s)) != 0)
+    if ((rc = cli_session_open("audit proof", o.common.data, NULL, NULL, false, &s)) != 0)
         return rc;
     if (o.inclusion >= 0)
         rc = registry_audit_inclusion(s.db, (uint64_t)o.inclusion, (uint64_t)o.size, &out, &err);
@@ -262,7 +211,7 @@ static int audit_proof(int argc, char **argv)
 
 static int audit_export(int argc, char **argv)
 {
-    struct audit_opts o;
+    struct audit_opts o = { .inclusion = -1, .consistency = -1 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *out = NULL;
@@ -271,7 +220,7 @@ static int audit_export(int argc, char **argv)
     PARSE("export", 1);
     if (o.out == NULL)
         return cli_usage_error("audit export", "--out FILE is required");
-    if ((rc = cli_session_open("audit export", o.data, o.user, o.password_file, false, &s)) != 0)
+    if ((rc = cli_session_open("audit export", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
         return rc;
     if (registry_audit_export(s.db, s.actor, o.arg, &out, &err) != 0) {
         rc = cli_fail("audit export", &err);
@@ -292,7 +241,7 @@ static int audit_export(int argc, char **argv)
 
 static int audit_verify_bundle(int argc, char **argv)
 {
-    struct audit_opts o;
+    struct audit_opts o = { .inclusion = -1, .consistency = -1 };
     struct err err = ERR_INIT;
     unsigned char key[32];
     json_t *b;
@@ -328,7 +277,7 @@ static int audit_verify_bundle(int argc, char **argv)
 
 static int audit_head(int argc, char **argv)
 {
-    struct audit_opts o;
+    struct audit_opts o = { .inclusion = -1, .consistency = -1 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *head = NULL;
@@ -337,7 +286,7 @@ static int audit_head(int argc, char **argv)
     int rc;
 
     PARSE("head", 0);
-    if ((rc = cli_session_open("audit head", o.data, NULL, NULL, false, &s)) != 0)
+    if ((rc = cli_session_open("audit head", o.common.data, NULL, NULL, false, &s)) != 0)
         return rc;
     if (registry_log_head(s.db, &head, &err) != 0 ||
         registry_office_public_key(s.db, conf_get(s.dd->conf, "office", DATADIR_DEFAULT_OFFICE),

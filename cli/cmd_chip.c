@@ -1,6 +1,5 @@
 /* civreg chip: personalization packages and passive authentication
  * (issuance/chip.h, issuance/passive_auth.h). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +69,44 @@ static const struct cli_command chip_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+struct chip_opts {
+    struct cli_common_opts common;
+    const char *out, *photo, *mrz_json, *mrz_lines, *dg11, *dg12, *aa, *digest, *ds;
+    bool lso_v1, pace, ca;
+    const char *ca_curve;
+    struct cli_list csca, crl;
+    const char *mrz, *mrz_file;
+};
+
+#define CHIP_STR(name, field, subs, arg) CLI_OPT_STR(name, struct chip_opts, field, subs, arg)
+static const struct cli_opt chip_options[] = {
+    CHIP_STR("out", out, "personalize", "DIR"),
+    CHIP_STR("photo", photo, "personalize", "FACE.jpg"),
+    CHIP_STR("mrz-json", mrz_json, "personalize", "FILE"),
+    CHIP_STR("mrz-lines", mrz_lines, "personalize", "FILE"),
+    CHIP_STR("dg11", dg11, "personalize", "FILE"),
+    CHIP_STR("dg12", dg12, "personalize", "FILE"),
+    CHIP_STR("aa", aa, "personalize", "ALG"),
+    CHIP_STR("digest", digest, "personalize", "ALG"),
+    CLI_OPT_FLAG("lso-v1", struct chip_opts, lso_v1, "personalize"),
+    CHIP_STR("ds", ds, "personalize", "SERIAL"),
+    CLI_OPT_FLAG("pace", struct chip_opts, pace, "personalize"),
+    CLI_OPT_FLAG("ca", struct chip_opts, ca, "personalize"),
+    CHIP_STR("ca-curve", ca_curve, "personalize", "CURVE"),
+    CLI_OPT_LIST("csca", struct chip_opts, csca, "verify", "FILE"),
+    CLI_OPT_LIST("crl", struct chip_opts, crl, "verify", "FILE"),
+    CHIP_STR("mrz", mrz, "verify", "LINES"),
+    CHIP_STR("mrz-file", mrz_file, "verify", "FILE"),
+    CLI_OPT_END,
+};
+
+/* read and emulate parse their own options (cmd_chip_reader.c). */
+static const struct cli_family chip_family = { "chip", chip_commands, chip_options,
+                                               "personalize", "personalize" };
+
 int cmd_chip(int argc, char **argv)
 {
-    return cli_dispatch("chip", chip_commands, argc, argv);
+    return cli_family_dispatch(&chip_family, argc, argv);
 }
 
 #define JSON_INPUT_MAX (1 << 20)
@@ -121,21 +155,10 @@ static int write_card_access(const char *dir, struct err *err)
 
 static int chip_personalize_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },     { "out", required_argument, NULL, 'o' },
-        { "photo", required_argument, NULL, 'p' },    { "mrz-json", required_argument, NULL, 'j' },
-        { "mrz-lines", required_argument, NULL, 'm' }, { "dg11", required_argument, NULL, '1' },
-        { "dg12", required_argument, NULL, '2' },     { "aa", required_argument, NULL, 'a' },
-        { "digest", required_argument, NULL, 'g' },   { "lso-v1", no_argument, NULL, 'v' },
-        { "ds", required_argument, NULL, 's' },       { "help", no_argument, NULL, 'h' },
-        { "user", required_argument, NULL, 'U' },     { "password-file", required_argument, NULL, 'P' },
-        { "pace", no_argument, NULL, 'C' },
-        { "ca", no_argument, NULL, 'K' },             { "ca-curve", required_argument, NULL, 'k' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool pace = false;
-    const char *data = NULL, *outdir = NULL, *photo = NULL, *mrz_json = NULL, *mrz_lines = NULL,
-               *dg11 = NULL, *dg12 = NULL, *user = NULL, *password_file = NULL;
+    struct chip_opts o = { 0 };
+    bool pace;
+    const char *data, *outdir, *photo, *mrz_json, *mrz_lines, *dg11, *dg12, *user,
+        *password_file;
     struct cli_session sess = { 0 };
     struct chip_input in = { 0 };
     struct chip_package pkg = CHIP_PACKAGE_INIT;
@@ -143,44 +166,33 @@ static int chip_personalize_cmd(int argc, char **argv)
     json_t *j11 = NULL, *j12 = NULL, *jm = NULL;
     struct pki *p = NULL;
     struct err err = ERR_INIT;
-    int c, rc = EXIT_FAIL;
+    int rc = EXIT_FAIL;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'o': outdir = optarg; break;
-        case 'p': photo = optarg; break;
-        case 'j': mrz_json = optarg; break;
-        case 'm': mrz_lines = optarg; break;
-        case '1': dg11 = optarg; break;
-        case '2': dg12 = optarg; break;
-        case 'a': in.aa_algorithm = optarg; break;
-        case 'g': in.digest = optarg; break;
-        case 'v': in.lso_version = 1; break;
-        case 's': in.ds_serial = optarg; break;
-        case 'U': user = optarg; break;
-        case 'P': password_file = optarg; break;
-        case 'C': pace = true; break;
-        case 'K':
-            if (in.ca_param == 0)
-                in.ca_param = 13;
-            break;
-        case 'k':
-            if (strcmp(optarg, "P-256") == 0 || strcmp(optarg, "p256") == 0)
-                in.ca_param = 12;
-            else if (strcmp(optarg, "brainpoolP256r1") == 0)
-                in.ca_param = 13;
-            else
-                return cli_usage_error("chip personalize",
-                                       "--ca-curve is P-256 or brainpoolP256r1");
-            break;
-        case 'h': return cli_help(cli_find(chip_commands, "personalize"));
-        default: return cli_usage_error("chip personalize", "invalid option");
-        }
+    if ((rc = cli_parse(&chip_family, "personalize", &o, argc, argv, 0, 0, NULL)) != CLI_GO)
+        return rc;
+    rc = EXIT_FAIL;
+    data = o.common.data;
+    user = o.common.user;
+    password_file = o.common.password_file;
+    outdir = o.out;
+    photo = o.photo;
+    mrz_json = o.mrz_json;
+    mrz_lines = o.mrz_lines;
+    dg11 = o.dg11;
+    dg12 = o.dg12;
+    in.aa_algorithm = o.aa;
+    in.digest = o.digest;
+    in.lso_version = o.lso_v1 ? 1 : 0;
+    in.ds_serial = o.ds;
+    pace = o.pace;
+    if (o.ca || o.ca_curve != NULL)
+        in.ca_param = 13;
+    if (o.ca_curve != NULL) {
+        if (strcmp(o.ca_curve, "P-256") == 0 || strcmp(o.ca_curve, "p256") == 0)
+            in.ca_param = 12;
+        else if (strcmp(o.ca_curve, "brainpoolP256r1") != 0)
+            return cli_usage_error("chip personalize", "--ca-curve is P-256 or brainpoolP256r1");
     }
-    if (optind != argc)
-        return cli_usage_error("chip personalize", "unexpected argument '%s'", argv[optind]);
     if (outdir == NULL || photo == NULL)
         return cli_usage_error("chip personalize", "--out and --photo are required");
     if ((mrz_json == NULL) == (mrz_lines == NULL))
@@ -247,11 +259,7 @@ done:
 
 static int chip_verify_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "csca", required_argument, NULL, 'c' },     { "crl", required_argument, NULL, 'r' },
-        { "mrz", required_argument, NULL, 'm' },      { "mrz-file", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
-    };
+    struct chip_opts o = { 0 };
     struct pa_trust *trust = NULL;
     struct chip_package pkg = CHIP_PACKAGE_INIT;
     struct pa_chip view;
@@ -260,53 +268,42 @@ static int chip_verify_cmd(int argc, char **argv)
     json_t *report = NULL;
     struct err err = ERR_INIT;
     bool valid = false;
-    int c, rc = EXIT_FAIL, ncsca = 0;
+    int rc = EXIT_FAIL, ncsca = 0;
 
+    if ((rc = cli_parse(&chip_family, "verify", &o, argc, argv, 1, 1,
+                        "the package folder DIR")) != CLI_GO)
+        return rc;
+    rc = EXIT_FAIL;
     if (pa_trust_new(&trust, &err) != 0)
         return cli_fail("chip verify", &err);
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    for (size_t i = 0; i < o.csca.n + o.crl.n; i++) {
+        bool is_csca = i < o.csca.n;
+        const char *path = is_csca ? o.csca.v[i] : o.crl.v[i - o.csca.n];
         struct buf f = BUF_INIT(TRUST_FILE_MAX);
-        int r = 0;
-        switch (c) {
-        case 'c':
-            r = cli_read_file(optarg, TRUST_FILE_MAX, &f, &err) != 0 ||
-                pa_trust_add_csca(trust, f.data, f.len, optarg, &err) != 0;
-            ncsca++;
-            break;
-        case 'r':
-            r = cli_read_file(optarg, TRUST_FILE_MAX, &f, &err) != 0 ||
-                pa_trust_add_crl(trust, f.data, f.len, optarg, &err) != 0;
-            break;
-        case 'm': mrz = optarg; break;
-        case 'f':
-            r = cli_read_file(optarg, 4096, &mrzb, &err) != 0;
-            mrz = buf_str(&mrzb);
-            break;
-        case 'h':
-            pa_trust_free(trust);
-            return cli_help(cli_find(chip_commands, "verify"));
-        default:
-            pa_trust_free(trust);
-            return cli_usage_error("chip verify", "invalid option");
-        }
+        int r = cli_read_file(path, TRUST_FILE_MAX, &f, &err) != 0 ||
+                (is_csca ? pa_trust_add_csca(trust, f.data, f.len, path, &err)
+                         : pa_trust_add_crl(trust, f.data, f.len, path, &err)) != 0;
+        ncsca += is_csca;
         buf_release(&f);
         if (r) {
             rc = cli_fail("chip verify", &err);
             goto out;
         }
     }
-    if (optind + 1 != argc) {
-        rc = cli_usage_error("chip verify", optind >= argc ? "missing the package folder DIR"
-                                                           : "unexpected argument");
-        goto out;
+    mrz = o.mrz;
+    if (o.mrz_file) {
+        if (cli_read_file(o.mrz_file, 4096, &mrzb, &err) != 0) {
+            rc = cli_fail("chip verify", &err);
+            goto out;
+        }
+        mrz = buf_str(&mrzb);
     }
     if (ncsca == 0) {
         rc = cli_usage_error("chip verify", "--csca is required (CSCA certificates or a master "
                                             "list)");
         goto out;
     }
-    dir = argv[optind];
+    dir = o.common.args[0];
     if (chip_package_read(dir, &pkg, &err) != 0) {
         rc = cli_fail("chip verify", &err);
         goto out;

@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,34 +24,21 @@ static const struct cli_command db_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+/* db subcommands take only --data. */
+static const struct cli_family db_family = { "db", db_commands, NULL, "*", NULL };
+
 int cmd_db(int argc, char **argv)
 {
-    return cli_dispatch("db", db_commands, argc, argv);
+    return cli_family_dispatch(&db_family, argc, argv);
 }
 
-/* Shared option parsing for db subcommands: only --data and --help. */
 static int parse_data_only(const char *name, int argc, char **argv, const char **data)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
+    struct cli_common_opts o = { 0 };
+    int rc = cli_parse(&db_family, name, &o, argc, argv, 0, 0, NULL);
 
-    *data = NULL;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': *data = optarg; break;
-        case 'h': return cli_help(cli_find(db_commands, name)), -1;
-        default: return cli_usage_error("db", "invalid option"), -2;
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("db", "unexpected argument '%s'", argv[optind]), -2;
-    *data = cli_data_dir(*data);
-    return 0;
+    *data = cli_data_dir(o.data);
+    return rc;
 }
 
 static void print_problem(void *ctx, const char *problem)
@@ -69,8 +55,8 @@ static int db_check_cmd(int argc, char **argv)
     const char *data;
     int problems, rc;
 
-    if ((rc = parse_data_only("check", argc, argv, &data)) != 0)
-        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = parse_data_only("check", argc, argv, &data)) != CLI_GO)
+        return rc;
     if (datadir_open(data, &dd, &err) != 0)
         return cli_fail("db check", &err);
     if (datadir_db_open(dd, DB_OPEN_CHECK, &db, &err) != 0) {
@@ -103,8 +89,8 @@ static int db_migrate_cmd(int argc, char **argv)
     const char *data;
     int rc, version = 0;
 
-    if ((rc = parse_data_only("migrate", argc, argv, &data)) != 0)
-        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = parse_data_only("migrate", argc, argv, &data)) != CLI_GO)
+        return rc;
     if (datadir_open(data, &dd, &err) != 0)
         return cli_fail("db migrate", &err);
     if (datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err) != 0 ||

@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,9 +29,39 @@ static const struct cli_command death_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+struct death_opts {
+    struct cli_common_opts common;
+    const char *date, *locality, *district, *informant, *place_type, *facility, *time,
+        *cause_ref, *certifier, *relationship, *informant_address, *registration_date,
+        *remarks;
+    bool json;
+};
+
+#define DEATH_STR(name, field, arg) CLI_OPT_STR(name, struct death_opts, field, "register", arg)
+static const struct cli_opt death_options[] = {
+    DEATH_STR("date", date, "YYYY-MM-DD"),
+    DEATH_STR("locality", locality, "L"),
+    DEATH_STR("district", district, "D"),
+    DEATH_STR("informant", informant, "NAME"),
+    DEATH_STR("place-type", place_type, "facility|home|other"),
+    DEATH_STR("facility", facility, "F"),
+    DEATH_STR("time", time, "HH:MM"),
+    DEATH_STR("cause-ref", cause_ref, "REF"),
+    DEATH_STR("certifier", certifier, "NAME"),
+    DEATH_STR("relationship", relationship, "R"),
+    DEATH_STR("informant-address", informant_address, "A"),
+    DEATH_STR("registration-date", registration_date, "YYYY-MM-DD"),
+    DEATH_STR("remarks", remarks, "TEXT"),
+    CLI_OPT_FLAG("json", struct death_opts, json, "register"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family death_family = { "death", death_commands, death_options, "*",
+                                                "*" };
+
 int cmd_death(int argc, char **argv)
 {
-    return cli_dispatch("death", death_commands, argc, argv);
+    return cli_family_dispatch(&death_family, argc, argv);
 }
 
 static int set_path(json_t *root, const char *sec, const char *key, const char *v)
@@ -53,90 +82,47 @@ static int set_path(json_t *root, const char *sec, const char *key, const char *
 
 static int death_register(int argc, char **argv)
 {
-    enum {
-        O_DATE = 256, O_LOCALITY, O_DISTRICT, O_INFORMANT, O_PTYPE, O_FACILITY, O_TIME,
-        O_CAUSE, O_CERTIFIER, O_REL, O_IADDR, O_REGDATE, O_REMARKS, O_JSON,
-    };
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "date", required_argument, NULL, O_DATE },
-        { "locality", required_argument, NULL, O_LOCALITY },
-        { "district", required_argument, NULL, O_DISTRICT },
-        { "informant", required_argument, NULL, O_INFORMANT },
-        { "place-type", required_argument, NULL, O_PTYPE },
-        { "facility", required_argument, NULL, O_FACILITY },
-        { "time", required_argument, NULL, O_TIME },
-        { "cause-ref", required_argument, NULL, O_CAUSE },
-        { "certifier", required_argument, NULL, O_CERTIFIER },
-        { "relationship", required_argument, NULL, O_REL },
-        { "informant-address", required_argument, NULL, O_IADDR },
-        { "registration-date", required_argument, NULL, O_REGDATE },
-        { "remarks", required_argument, NULL, O_REMARKS },
-        { "json", no_argument, NULL, O_JSON },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL;
-    const char *v[O_JSON - O_DATE] = { NULL };
-    bool from_json = false;
+    struct death_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *death = NULL, *out = NULL;
-    int c, rc;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case O_JSON: from_json = true; break;
-        case 'h': return cli_help(&death_commands[0]);
-        default:
-            if (c >= O_DATE && c < O_JSON) {
-                v[c - O_DATE] = optarg;
-                break;
-            }
-            return cli_usage_error("death register", "invalid option");
-        }
-    }
-    if (optind + 1 != argc)
-        return cli_usage_error("death register", "exactly one UIN is required");
-    if (!from_json && (v[O_DATE - O_DATE] == NULL || v[O_LOCALITY - O_DATE] == NULL ||
-                       v[O_DISTRICT - O_DATE] == NULL || v[O_INFORMANT - O_DATE] == NULL))
+    if ((rc = cli_parse(&death_family, "register", &o, argc, argv, 1, 1, "exactly one UIN")) !=
+        CLI_GO)
+        return rc;
+    if (!o.json && (o.date == NULL || o.locality == NULL || o.district == NULL ||
+                    o.informant == NULL))
         return cli_usage_error("death register",
                                "--date, --locality, --district and --informant are required "
                                "(or --json)");
-    if ((rc = cli_session_open("death register", data, user, pwfile, true, &s)) != 0)
+    if ((rc = cli_sign_in("death register", &o.common, &s)) != 0)
         return rc;
-    if (from_json) {
+    if (o.json) {
         if (cli_stdin_json(&death, &err) != 0) {
             rc = cli_fail("death register", &err);
             goto out;
         }
     } else if ((death = json_object()) == NULL ||
-               set_path(death, NULL, "date_of_death", v[O_DATE - O_DATE]) != 0 ||
-               set_path(death, NULL, "time_of_death", v[O_TIME - O_DATE]) != 0 ||
+               set_path(death, NULL, "date_of_death", o.date) != 0 ||
+               set_path(death, NULL, "time_of_death", o.time) != 0 ||
                set_path(death, "place", "type",
-                        v[O_PTYPE - O_DATE] ? v[O_PTYPE - O_DATE]
-                        : v[O_FACILITY - O_DATE] ? "facility" : "other") != 0 ||
-               set_path(death, "place", "facility", v[O_FACILITY - O_DATE]) != 0 ||
-               set_path(death, "place", "locality", v[O_LOCALITY - O_DATE]) != 0 ||
-               set_path(death, "place", "district", v[O_DISTRICT - O_DATE]) != 0 ||
-               set_path(death, "cause_certificate", "reference", v[O_CAUSE - O_DATE]) != 0 ||
-               set_path(death, "cause_certificate", "certifier", v[O_CERTIFIER - O_DATE]) != 0 ||
-               set_path(death, "informant", "name", v[O_INFORMANT - O_DATE]) != 0 ||
-               set_path(death, "informant", "relationship", v[O_REL - O_DATE]) != 0 ||
-               set_path(death, "informant", "address", v[O_IADDR - O_DATE]) != 0 ||
-               set_path(death, NULL, "registration_date", v[O_REGDATE - O_DATE]) != 0 ||
-               set_path(death, NULL, "remarks", v[O_REMARKS - O_DATE]) != 0) {
+                        o.place_type ? o.place_type : o.facility ? "facility" : "other") != 0 ||
+               set_path(death, "place", "facility", o.facility) != 0 ||
+               set_path(death, "place", "locality", o.locality) != 0 ||
+               set_path(death, "place", "district", o.district) != 0 ||
+               set_path(death, "cause_certificate", "reference", o.cause_ref) != 0 ||
+               set_path(death, "cause_certificate", "certifier", o.certifier) != 0 ||
+               set_path(death, "informant", "name", o.informant) != 0 ||
+               set_path(death, "informant", "relationship", o.relationship) != 0 ||
+               set_path(death, "informant", "address", o.informant_address) != 0 ||
+               set_path(death, NULL, "registration_date", o.registration_date) != 0 ||
+               set_path(death, NULL, "remarks", o.remarks) != 0) {
         err_set(&err, "out of memory");
         rc = cli_fail("death register", &err);
         goto out;
     }
-    if (registry_death_register(s.db, s.actor, argv[optind], death, &out, &err) != 0)
+    if (registry_death_register(s.db, s.actor, o.common.args[0], death, &out, &err) != 0)
         rc = cli_fail("death register", &err);
     else
         rc = cli_print_json(out);

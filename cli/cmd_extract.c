@@ -2,7 +2,6 @@
  * the extract; the seal is signed by the PKI's barcode signer (issuance/),
  * joined here through registry_seal_fn, as cli/pki_session.c joins PKI
  * actions to the registry's log. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -32,9 +31,24 @@ static const struct cli_command extract_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+struct extract_opts {
+    struct cli_common_opts common;
+    const char *out, *payload_out, *font;
+};
+
+static const struct cli_opt extract_options[] = {
+    CLI_OPT_STR("out", struct extract_opts, out, NULL, "FILE.pdf"),
+    CLI_OPT_STR("payload-out", struct extract_opts, payload_out, NULL, "FILE"),
+    CLI_OPT_STR("font", struct extract_opts, font, NULL, "FILE.ttf"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family extract_family = { "extract", extract_commands, extract_options,
+                                                  "*", "*" };
+
 int cmd_extract(int argc, char **argv)
 {
-    return cli_dispatch("extract", extract_commands, argc, argv);
+    return cli_family_dispatch(&extract_family, argc, argv);
 }
 
 /* vds_sign_fn over the PKI's current barcode signer. */
@@ -52,54 +66,33 @@ static int seal_with_pki(void *ctx, const json_t *data, json_t **seal, struct er
 
 static int extract_issue(int argc, char **argv)
 {
-    enum { O_OUT = 256, O_PAYLOAD, O_FONT };
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "out", required_argument, NULL, O_OUT },
-        { "payload-out", required_argument, NULL, O_PAYLOAD },
-        { "font", required_argument, NULL, O_FONT },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL, *out = NULL, *payload_out = NULL,
-               *font = NULL;
+    struct extract_opts o = { 0 };
     struct cli_session s = { 0 };
     struct err err = ERR_INIT;
     struct pki *p = NULL;
     struct buf pdf = BUF_INIT(EXTRACT_PDF_MAX);
     json_t *x = NULL, *summary = NULL;
-    int c, rc;
+    const char *out, *payload_out, *font;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_PAYLOAD: payload_out = optarg; break;
-        case O_FONT: font = optarg; break;
-        case 'h': return cli_help(&extract_commands[0]);
-        default: return cli_usage_error("extract issue", "invalid option");
-        }
-    }
-    if (optind + 1 != argc)
-        return cli_usage_error("extract issue", "exactly one record reference is required");
+    if ((rc = cli_parse(&extract_family, "issue", &o, argc, argv, 1, 1,
+                        "exactly one record reference")) != CLI_GO)
+        return rc;
+    out = o.out;
+    payload_out = o.payload_out;
+    font = o.font;
     if (out == NULL)
         return cli_usage_error("extract issue", "--out FILE.pdf is required");
-    if ((rc = cli_session_open("extract issue", data, user, pwfile, true, &s)) != 0)
+    /* The user is refused by the policy before the signing key is opened. */
+    if ((rc = cli_sign_in("extract issue", &o.common, &s)) != 0)
         return rc;
-    /* Refuse a user the policy leaves out before opening the signing key. */
-    if (registry_require_action(s.actor, "extract.issue", &err) != 0 ||
-        pki_open(data, false, &p, &err) != 0) {
+    if (pki_open(o.common.data, false, &p, &err) != 0) {
         rc = cli_fail("extract issue", &err);
         goto out;
     }
     /* The PDF is rendered before anything is written, so a font or layout
      * failure leaves no file; the extract is recorded once sealed. */
-    if (registry_extract_issue(s.db, s.actor, argv[optind], seal_with_pki, p, &x, &err) != 0 ||
+    if (registry_extract_issue(s.db, s.actor, o.common.args[0], seal_with_pki, p, &x, &err) != 0 ||
         extract_pdf_render(x, font, &pdf, &err) != 0 ||
         cli_write_file(out, pdf.data, pdf.len, &err) != 0) {
         rc = cli_fail("extract issue", &err);

@@ -737,7 +737,9 @@ static int doc_office(int argc, char **argv, int what)
             return EXIT_FAIL;
         }
     }
-    if ((rc = office_open(cmd, &o, false, &os)) != 0) {
+    /* Setting a number pattern is its own action (cli/actions.c). */
+    if ((rc = office_open(what == 5 && (o.type || o.pattern) ? "document series --pattern" : cmd,
+                          &o, false, &os)) != 0) {
         json_decref(ev);
         return rc;
     }

@@ -1,6 +1,5 @@
 /* civreg mrz generate | parse | transliterate: the MRZ engine of
  * issuance/mrz.h on standard input and output. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,34 +42,21 @@ static const struct cli_command mrz_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+/* mrz subcommands take no options and no data directory. */
+static const struct cli_family mrz_family = { "mrz", mrz_commands, NULL, NULL, NULL };
+
 int cmd_mrz(int argc, char **argv)
 {
-    return cli_dispatch("mrz", mrz_commands, argc, argv);
+    return cli_family_dispatch(&mrz_family, argc, argv);
 }
 
 /* Only --help; returns 1 when the caller should return *RC. */
 static int no_options(const char *name, int argc, char **argv, int *rc)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
+    struct cli_common_opts o = { 0 };
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            *rc = cli_help(cli_find(mrz_commands, name));
-            return 1;
-        }
-        *rc = cli_usage_error("mrz", "invalid option");
-        return 1;
-    }
-    if (optind != argc) {
-        *rc = cli_usage_error("mrz", "unexpected argument '%s'", argv[optind]);
-        return 1;
-    }
-    return 0;
+    *rc = cli_parse(&mrz_family, name, &o, argc, argv, 0, 0, NULL);
+    return *rc != CLI_GO;
 }
 
 static int read_stdin(struct buf *in, struct err *err)

@@ -1,5 +1,4 @@
 /* civreg pki: the issuing state's ICAO PKI (issuance/pki.h). */
-#include <getopt.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,12 +92,8 @@ static const struct cli_command pki_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-int cmd_pki(int argc, char **argv)
-{
-    return cli_dispatch("pki", pki_commands, argc, argv);
-}
-
 struct pki_args {
+    struct cli_common_opts common;
     const char *data, *country, *algorithm, *org, *crl_url, *doc_types, *reason;
     const char *user, *password_file;
     long pkup_years, pkup_days, doc_years, days;
@@ -106,82 +101,60 @@ struct pki_args {
     const char *positional;
 };
 
-/* Parse the options NAME accepts (ALLOWED: letters of the short codes). */
-static int parse(const char *name, const char *allowed, bool want_positional, int argc,
-                 char **argv, struct pki_args *a)
-{
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },       { "country", required_argument, NULL, 'c' },
-        { "algorithm", required_argument, NULL, 'a' },  { "org", required_argument, NULL, 'o' },
-        { "crl-url", required_argument, NULL, 'u' },    { "pkup-years", required_argument, NULL, 'y' },
-        { "pkup-days", required_argument, NULL, 'p' },  { "doc-years", required_argument, NULL, 'v' },
-        { "doc-types", required_argument, NULL, 't' },  { "reason", required_argument, NULL, 'r' },
-        { "days", required_argument, NULL, 'n' },       { "der", no_argument, NULL, 'D' },
-        { "user", required_argument, NULL, 'U' },       { "password-file", required_argument, NULL, 'P' },
-        { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 },
-    };
-    char full[64];
-    int c;
+#define PKI_STR(name, field, subs, arg) CLI_OPT_STR(name, struct pki_args, field, subs, arg)
+#define PKI_INT(name, field, lo, hi, subs) CLI_OPT_INT(name, struct pki_args, field, lo, hi, subs)
+static const struct cli_opt pki_options[] = {
+    PKI_STR("country", country, "init", "CC"),
+    PKI_STR("algorithm", algorithm, "init rollover issue-ds issue-barcode-signer", "ALG"),
+    PKI_STR("org", org, "init", "NAME"),
+    PKI_STR("crl-url", crl_url, "init", "URL"),
+    PKI_INT("pkup-years", pkup_years, 1, 5, "init"),
+    PKI_INT("pkup-days", pkup_days, 1, 1095, "issue-ds issue-barcode-signer"),
+    PKI_INT("doc-years", doc_years, 1, 10, "issue-ds issue-barcode-signer"),
+    PKI_STR("doc-types", doc_types, "issue-ds", "TYPES"),
+    PKI_STR("reason", reason, "revoke", "REASON"),
+    PKI_INT("days", days, 1, 365, "crl"),
+    CLI_OPT_FLAG("der", struct pki_args, der, "crl export"),
+    CLI_OPT_END,
+};
 
-    /* cannot truncate: NAME is one of the short pki subcommand names */
-    (void)snprintf(full, sizeof full, "pki %s", name);
-    memset(a, 0, sizeof *a);
-    a->days = 30;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h')
-            return cli_help(cli_find(pki_commands, name)), 1;
-        if (c == '?' || (c != 'd' && c != 'U' && c != 'P' && strchr(allowed, c) == NULL))
-            return cli_usage_error(full, "invalid option"), 2;
-        switch (c) {
-        case 'd': a->data = optarg; break;
-        case 'U': a->user = optarg; break;
-        case 'P': a->password_file = optarg; break;
-        case 'c': a->country = optarg; break;
-        case 'a': a->algorithm = optarg; break;
-        case 'o': a->org = optarg; break;
-        case 'u': a->crl_url = optarg; break;
-        case 't': a->doc_types = optarg; break;
-        case 'r': a->reason = optarg; break;
-        case 'D': a->der = true; break;
-        case 'y':
-            if (cli_parse_int(optarg, 1, 5, &a->pkup_years) != 0)
-                return cli_usage_error(full, "--pkup-years must be 1 to 5"), 2;
-            break;
-        case 'p':
-            if (cli_parse_int(optarg, 1, 1095, &a->pkup_days) != 0)
-                return cli_usage_error(full, "--pkup-days must be 1 to 1095"), 2;
-            break;
-        case 'v':
-            if (cli_parse_int(optarg, 1, 10, &a->doc_years) != 0)
-                return cli_usage_error(full, "--doc-years must be 1 to 10"), 2;
-            break;
-        case 'n':
-            if (cli_parse_int(optarg, 1, 365, &a->days) != 0)
-                return cli_usage_error(full, "--days must be 1 to 365"), 2;
-            break;
-        default: return cli_usage_error(full, "invalid option"), 2;
-        }
-    }
-    if (want_positional) {
-        if (optind >= argc)
-            return cli_usage_error(full, "missing argument"), 2;
-        a->positional = argv[optind++];
-    }
-    if (optind != argc)
-        return cli_usage_error(full, "unexpected argument '%s'", argv[optind]), 2;
-    a->data = cli_data_dir(a->data);
-    return 0;
+static const struct cli_family pki_family = {
+    "pki", pki_commands, pki_options, "*",
+    "init rollover issue-ds issue-barcode-signer revoke crl export"
+};
+
+int cmd_pki(int argc, char **argv)
+{
+    return cli_family_dispatch(&pki_family, argc, argv);
 }
 
-#define PARSE(name, allowed, pos)                                                          \
+static int parse(const char *name, bool want_positional, int argc, char **argv,
+                 struct pki_args *a)
+{
+    int rc;
+
+    memset(a, 0, sizeof *a);
+    a->days = 30;
+    rc = cli_parse(&pki_family, name, a, argc, argv, want_positional, want_positional,
+                   "the argument");
+    if (rc != CLI_GO)
+        return rc;
+    a->positional = a->common.nargs ? a->common.args[0] : NULL;
+    a->data = cli_data_dir(a->common.data);
+    a->user = a->common.user;
+    a->password_file = a->common.password_file;
+    return CLI_GO;
+}
+
+#define PARSE(name, pos)                                                                   \
     struct pki_args a;                                                                     \
     struct err err = ERR_INIT;                                                             \
     struct pki *p = NULL;                                                                  \
     struct cli_session sess = { 0 };                                                       \
-    int prc_ = parse(name, allowed, pos, argc, argv, &a);                                  \
-    if (prc_ != 0)                                                                         \
-        return prc_ == 1 ? EXIT_OK : EXIT_USAGE;
+    int prc_ = parse(name, pos, argc, argv, &a);                                           \
+    if (prc_ != CLI_GO)                                                                    \
+        return prc_;
+
 
 /* Open the PKI and sign in: PKI actions are an admin's, each a signed event
  * of the provenance log. NEED_USER false: read-only commands (an action they
@@ -193,15 +166,17 @@ static int open_as(const char *command, const struct pki_args *a, bool create_ke
     struct err err = ERR_INIT;
     int rc;
 
-    if (pki_open(a->data, create_key, p, &err) != 0)
+    /* Signed in first: a role the policy leaves out is refused before the
+     * PKI's keys are opened. */
+    rc = cli_session_open(command, a->data, a->user, a->password_file, need_user, s);
+    if (rc != EXIT_OK)
+        return rc;
+    if (pki_open(a->data, create_key, p, &err) != 0) {
+        cli_session_close(s);
         return cli_fail(command, &err);
-    rc = cli_pki_sign_in(command, a->data, a->user, a->password_file, need_user,
-                         registry_action_roles("pki.manage"), "manage the PKI", *p, s);
-    if (rc != EXIT_OK) {
-        pki_close(*p);
-        *p = NULL;
     }
-    return rc;
+    cli_pki_attach(*p, s);
+    return EXIT_OK;
 }
 
 static void close_as(struct pki *p, struct cli_session *s)
@@ -232,7 +207,7 @@ static int print_serials(const char *k1, const char *s1, const char *k2, const c
 
 static int pki_init_cmd(int argc, char **argv)
 {
-    PARSE("init", "caouy", false);
+    PARSE("init", false);
     struct pki_init_opts o = { 0 };
     char serial[PKI_SERIAL_MAX];
     int rc;
@@ -259,7 +234,7 @@ static int pki_init_cmd(int argc, char **argv)
 
 static int pki_rollover_cmd(int argc, char **argv)
 {
-    PARSE("rollover", "a", false);
+    PARSE("rollover", false);
     enum pki_alg alg;
     char serial[PKI_SERIAL_MAX], link[PKI_SERIAL_MAX];
 
@@ -306,7 +281,7 @@ static int issue(const char *name, enum pki_kind kind, const struct pki_args *a)
 
 static int pki_issue_ds_cmd(int argc, char **argv)
 {
-    PARSE("issue-ds", "apvt", false);
+    PARSE("issue-ds", false);
     (void)p;
     (void)err;
     (void)sess;
@@ -315,7 +290,7 @@ static int pki_issue_ds_cmd(int argc, char **argv)
 
 static int pki_issue_barcode_cmd(int argc, char **argv)
 {
-    PARSE("issue-barcode-signer", "apv", false);
+    PARSE("issue-barcode-signer", false);
     (void)p;
     (void)err;
     (void)sess;
@@ -324,7 +299,7 @@ static int pki_issue_barcode_cmd(int argc, char **argv)
 
 static int pki_revoke_cmd(int argc, char **argv)
 {
-    PARSE("revoke", "r", true);
+    PARSE("revoke", true);
     int rc;
     if ((rc = open_as("pki revoke", &a, false, true, &p, &sess)) != EXIT_OK)
         return rc;
@@ -345,7 +320,7 @@ static int write_out(const struct buf *b)
 
 static int pki_crl_cmd(int argc, char **argv)
 {
-    PARSE("crl", "nD", false);
+    PARSE("crl", false);
     struct buf der = BUF_INIT(16 << 20), out = BUF_INIT(32 << 20);
     int rc;
 
@@ -367,7 +342,7 @@ static int pki_crl_cmd(int argc, char **argv)
 
 static int pki_list_cmd(int argc, char **argv)
 {
-    PARSE("list", "", false);
+    PARSE("list", false);
     json_t *list = NULL;
     char *s;
 
@@ -388,7 +363,7 @@ static int pki_list_cmd(int argc, char **argv)
 
 static int pki_export_cmd(int argc, char **argv)
 {
-    PARSE("export", "D", true);
+    PARSE("export", true);
     enum pki_export_what what;
     struct buf out = BUF_INIT(32 << 20);
     int rc;

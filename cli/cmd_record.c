@@ -162,7 +162,7 @@ static int record_draft(int argc, char **argv)
         json_decref(ex);
         return rc;
     }
-    if ((rc = cli_session_open("record draft", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record draft", &o.common, &s)) != 0)
         return rc;
     if (cli_stdin_json(&rec, &err) != 0 || registry_record_draft(s.db, s.actor, rec, &id, &err) != 0) {
         rc = cli_fail("record draft", &err);
@@ -185,7 +185,7 @@ static int record_verify(int argc, char **argv)
     int rc;
 
     PARSE("verify", true);
-    if ((rc = cli_session_open("record verify", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record verify", &o.common, &s)) != 0)
         return rc;
     if (cli_stdin_json(&rec, &err) != 0 ||
         registry_record_verify(s.db, s.actor, o.arg, rec, &mism, &err) != 0) {
@@ -215,7 +215,7 @@ static int record_register(int argc, char **argv)
     int rc;
 
     PARSE("register", true);
-    if ((rc = cli_session_open("record register", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record register", &o.common, &s)) != 0)
         return rc;
     if (registry_record_register(s.db, s.actor, o.arg, &res, &err) != 0)
         rc = cli_fail("record register", &err);
@@ -237,7 +237,7 @@ static int record_correct(int argc, char **argv)
     PARSE("correct", true);
     if (o.reason == NULL)
         return cli_usage_error("record correct", "--reason is required");
-    if ((rc = cli_session_open("record correct", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record correct", &o.common, &s)) != 0)
         return rc;
     ev = json_array();
     for (size_t i = 0; ev && i < o.evidence.n; i++)
@@ -271,7 +271,7 @@ static int record_show(int argc, char **argv)
     int rc;
 
     PARSE("show", true);
-    if ((rc = cli_session_open("record show", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record show", &o.common, &s)) != 0)
         return rc;
     if (registry_record_show(s.db, s.actor, o.arg, (int)o.version, &out, &err) != 0)
         rc = cli_fail("record show", &err);
@@ -291,7 +291,7 @@ static int record_history(int argc, char **argv)
     int rc;
 
     PARSE("history", true);
-    if ((rc = cli_session_open("record history", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record history", &o.common, &s)) != 0)
         return rc;
     if (registry_record_history(s.db, s.actor, o.arg, &out, &err) != 0)
         rc = cli_fail("record history", &err);
@@ -312,7 +312,7 @@ static int record_list(int argc, char **argv)
     int rc;
 
     PARSE("list", false);
-    if ((rc = cli_session_open("record list", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record list", &o.common, &s)) != 0)
         return rc;
     f.status = o.status;
     f.born_from = o.born_from;
@@ -440,7 +440,7 @@ static int record_import(int argc, char **argv)
     if (o.jsonl == NULL)
         return cli_usage_error("record import", "--jsonl FILE is required");
     batch = o.batch > 0 ? (size_t)o.batch : 100;
-    if ((rc = cli_session_open("record import", o.common.data, o.common.user, o.common.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("record import", &o.common, &s)) != 0)
         return rc;
     memset(&run, 0, sizeof run);
     run.s = &s;

@@ -1,6 +1,5 @@
 /* civreg scan: barcodes, page quality and separator sheets of scanned
  * register pages. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +88,31 @@ static const struct cli_command scan_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+struct scan_opts {
+    struct cli_common_opts common;
+    bool raw, json, no_retry;
+    long jobs, year;
+    const char *office, *volume, *out, *year_text;
+};
+
+static const struct cli_opt scan_options[] = {
+    CLI_OPT_FLAG("raw", struct scan_opts, raw, "decode"),
+    CLI_OPT_FLAG("no-retry", struct scan_opts, no_retry, "decode"),
+    CLI_OPT_FLAG("json", struct scan_opts, json, "decode check import volumes pages page"),
+    CLI_OPT_INT("jobs", struct scan_opts, jobs, 1, 8, "decode check import"),
+    CLI_OPT_STR("office", struct scan_opts, office, "separator", "CODE"),
+    CLI_OPT_STR("year", struct scan_opts, year_text, "separator", "YYYY"),
+    CLI_OPT_STR("volume", struct scan_opts, volume, "separator pages", "V"),
+    CLI_OPT_STR("out", struct scan_opts, out, "separator", "FILE.pdf"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family scan_family = { "scan", scan_commands, scan_options,
+                                               "import volumes pages page", "import" };
+
 int cmd_scan(int argc, char **argv)
 {
-    return cli_dispatch("scan", scan_commands, argc, argv);
+    return cli_family_dispatch(&scan_family, argc, argv);
 }
 
 static int print_json(json_t *j)
@@ -189,60 +210,21 @@ static int emit_check(void *arg, const struct scan_file_result *r)
     return 0;
 }
 
-/* Options shared by decode and check. */
-static int parse_files_opts(const char *cmd, int argc, char **argv, int *mode,
-                            struct scan_batch_opts *o, int is_decode)
-{
-    static const struct option longopts[] = {
-        { "raw", no_argument, NULL, 'r' },
-        { "json", no_argument, NULL, 'j' },
-        { "jobs", required_argument, NULL, 'J' },
-        { "no-retry", no_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    long v;
-    int c;
-
-    *mode = MODE_TEXT;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-        case 'n':
-            if (!is_decode)
-                return cli_usage_error(cmd, "--raw and --no-retry are only for scan decode"), -2;
-            if (c == 'r')
-                *mode = MODE_RAW;
-            else
-                o->no_retry = true;
-            break;
-        case 'j': *mode = MODE_JSON; break;
-        case 'J':
-            if (cli_parse_int(optarg, 1, 8, &v) != 0)
-                return cli_usage_error(cmd, "--jobs must be 1 to 8"), -2;
-            o->jobs = (unsigned)v;
-            break;
-        case 'h': return -1;
-        default: return cli_usage_error(cmd, "invalid option"), -2;
-        }
-    }
-    if (optind >= argc)
-        return cli_usage_error(cmd, "no FILE given"), -2;
-    return 0;
-}
-
 static int run_files(const char *cmd, const char *name, int argc, char **argv, unsigned what,
                      scan_batch_fn fn)
 {
+    struct scan_opts so = { 0 };
     struct scan_batch_opts o = { .what = what };
     struct emit_ctx c = { .cmd = cmd };
     struct err err = ERR_INIT;
     int rc;
 
-    if ((rc = parse_files_opts(cmd, argc, argv, &c.mode, &o, what & SCAN_ANALYZE_BARCODES)) != 0)
-        return rc == -1 ? cli_help(cli_find(scan_commands, name)) : EXIT_USAGE;
-    if (scan_batch_run((const char *const *)argv + optind, (size_t)(argc - optind), &o, fn, &c,
+    if ((rc = cli_parse(&scan_family, name, &so, argc, argv, 1, -1, "a FILE")) != CLI_GO)
+        return rc;
+    c.mode = so.raw ? MODE_RAW : so.json ? MODE_JSON : MODE_TEXT;
+    o.no_retry = so.no_retry;
+    o.jobs = (unsigned)so.jobs;
+    if (scan_batch_run((const char *const *)so.common.args, (size_t)so.common.nargs, &o, fn, &c,
                        &err) != 0)
         return cli_fail(cmd, &err);
     return c.failed ? EXIT_FAIL : EXIT_OK;
@@ -260,34 +242,20 @@ static int scan_check_cmd(int argc, char **argv)
 
 static int scan_separator_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "office", required_argument, NULL, 'o' },
-        { "year", required_argument, NULL, 'y' },
-        { "volume", required_argument, NULL, 'v' },
-        { "out", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *office = NULL, *year = NULL, *volume = NULL, *out = NULL;
+    struct scan_opts so = { 0 };
+    const char *office, *year, *volume, *out;
     struct scan_separator sep;
     struct err err = ERR_INIT;
     char payload[64];
     long y;
-    int c;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': office = optarg; break;
-        case 'y': year = optarg; break;
-        case 'v': volume = optarg; break;
-        case 'f': out = optarg; break;
-        case 'h': return cli_help(cli_find(scan_commands, "separator"));
-        default: return cli_usage_error("scan separator", "invalid option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("scan separator", "unexpected argument '%s'", argv[optind]);
+    if ((rc = cli_parse(&scan_family, "separator", &so, argc, argv, 0, 0, NULL)) != CLI_GO)
+        return rc;
+    office = so.office;
+    year = so.year_text;
+    volume = so.volume;
+    out = so.out;
     if (!office || !year || !volume || !out)
         return cli_usage_error("scan separator", "--office, --year, --volume and --out are required");
     memset(&sep, 0, sizeof sep);
@@ -352,16 +320,8 @@ static void draw_progress(void *ctx, const struct scan_import_progress *p)
 
 static int scan_import_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "jobs", required_argument, NULL, 'J' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL, *office;
+    struct scan_opts so = { 0 };
+    const char *office;
     struct scan_import_summary sum;
     struct scan_import_opts o;
     struct scan_import_sink sink;
@@ -370,40 +330,21 @@ static int scan_import_cmd(int argc, char **argv)
     struct err err = ERR_INIT;
     char **files = NULL;
     size_t nfiles = 0;
-    bool json = false;
-    unsigned jobs = 0;
-    long v;
-    int c, rc;
+    bool json;
+    unsigned jobs;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case 'j': json = true; break;
-        case 'J':
-            if (cli_parse_int(optarg, 1, 8, &v) != 0)
-                return cli_usage_error("scan import", "--jobs must be 1 to 8");
-            jobs = (unsigned)v;
-            break;
-        case 'h': return cli_help(cli_find(scan_commands, "import"));
-        default: return cli_usage_error("scan import", "invalid option");
-        }
-    }
-    if (optind >= argc)
-        return cli_usage_error("scan import", "no PATH given");
-    if (user == NULL)
+    if ((rc = cli_parse(&scan_family, "import", &so, argc, argv, 1, -1, "a PATH")) != CLI_GO)
+        return rc;
+    json = so.json;
+    jobs = (unsigned)so.jobs;
+    if (so.common.user == NULL)
         return cli_usage_error("scan import", "--user is required (imports are signed)");
-    if (scan_collect_files(argv + optind, (size_t)(argc - optind), &files, &nfiles, &err) != 0)
+    if (scan_collect_files(so.common.args, (size_t)so.common.nargs, &files, &nfiles, &err) != 0)
         return cli_fail("scan import", &err);
-    if ((rc = cli_session_open("scan import", data, user, pwfile, true, &s)) != 0) {
+    if ((rc = cli_sign_in("scan import", &so.common, &s)) != 0) {
         scan_free_files(files, nfiles);
         return rc;
-    }
-    if (registry_require_action(s.actor, "scan.import", &err) != 0) {
-        rc = cli_fail("scan import", &err);
-        goto out;
     }
     office = registry_actor_office(s.actor);
     ictx.s = &s;
@@ -458,33 +399,17 @@ out:
 static int parse_read_opts(const char *cmd, const char *name, int argc, char **argv,
                            const char **data, const char **volume, bool *json, int nargs)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "volume", required_argument, NULL, 'v' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
+    struct scan_opts so = { 0 };
+    int rc = cli_parse(&scan_family, name, &so, argc, argv, nargs, nargs, "exactly one page ID");
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': *data = optarg; break;
-        case 'v':
-            if (volume == NULL)
-                return cli_usage_error(cmd, "--volume is only for scan pages"), -2;
-            *volume = optarg;
-            break;
-        case 'j': *json = true; break;
-        case 'h': return cli_help(cli_find(scan_commands, name)), -1;
-        default: return cli_usage_error(cmd, "invalid option"), -2;
-        }
-    }
-    if (argc - optind != nargs)
-        return cli_usage_error(cmd, nargs ? "exactly one page ID is required"
-                                          : "unexpected argument '%s'", argv[optind]), -2;
-    return 0;
+    (void)cmd;
+    if (rc != CLI_GO)
+        return rc;
+    *data = so.common.data;
+    if (volume)
+        *volume = so.volume;
+    *json = *json || so.json;
+    return CLI_GO;
 }
 
 static int scan_volumes_cmd(int argc, char **argv)
@@ -497,8 +422,8 @@ static int scan_volumes_cmd(int argc, char **argv)
     size_t i;
     int rc;
 
-    if ((rc = parse_read_opts("scan volumes", "volumes", argc, argv, &data, NULL, &json, 0)) != 0)
-        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = parse_read_opts("scan volumes", "volumes", argc, argv, &data, NULL, &json, 0)) != CLI_GO)
+        return rc;
     if ((rc = cli_session_open("scan volumes", data, NULL, NULL, false, &s)) != 0)
         return rc;
     if (scan_volume_list(s.db, &list, &err) != 0) {
@@ -527,8 +452,8 @@ static int scan_pages_cmd(int argc, char **argv)
     size_t i;
     int rc;
 
-    if ((rc = parse_read_opts("scan pages", "pages", argc, argv, &data, &volume, &json, 0)) != 0)
-        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = parse_read_opts("scan pages", "pages", argc, argv, &data, &volume, &json, 0)) != CLI_GO)
+        return rc;
     if (volume == NULL)
         return cli_usage_error("scan pages", "--volume is required");
     if ((rc = cli_session_open("scan pages", data, NULL, NULL, false, &s)) != 0)
@@ -567,11 +492,11 @@ static int scan_page_cmd(int argc, char **argv)
     bool json = true;
     int rc;
 
-    if ((rc = parse_read_opts("scan page", "page", argc, argv, &data, NULL, &json, 1)) != 0)
-        return rc == -1 ? EXIT_OK : EXIT_USAGE;
+    if ((rc = parse_read_opts("scan page", "page", argc, argv, &data, NULL, &json, 1)) != CLI_GO)
+        return rc;
     if ((rc = cli_session_open("scan page", data, NULL, NULL, false, &s)) != 0)
         return rc;
-    if (scan_page_show(s.db, argv[optind], &page, &err) != 0)
+    if (scan_page_show(s.db, argv[argc - 1], &page, &err) != 0)
         rc = cli_fail("scan page", &err);
     else
         rc = cli_print_json(page) == 0 ? EXIT_OK : EXIT_FAIL;

@@ -1,7 +1,6 @@
 /* civreg seal verify: check a visible digital seal from a scan or photo of
  * an extract (the scanner finds the QR code) or from its text, against CSCA
  * certificates. Needs no database when --csca is given. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,43 +30,43 @@ static const struct cli_command seal_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+struct seal_opts {
+    struct cli_common_opts common; /* --data */
+    const char *csca, *payload;
+    bool from_stdin;
+};
+
+static const struct cli_opt seal_options[] = {
+    CLI_OPT_STR("csca", struct seal_opts, csca, NULL, "FILE"),
+    CLI_OPT_STR("payload", struct seal_opts, payload, NULL, "TEXT"),
+    CLI_OPT_FLAG("stdin", struct seal_opts, from_stdin, NULL),
+    CLI_OPT_END,
+};
+
+static const struct cli_family seal_family = { "seal", seal_commands, seal_options, "*", NULL };
+
 int cmd_seal(int argc, char **argv)
 {
-    return cli_dispatch("seal", seal_commands, argc, argv);
+    return cli_family_dispatch(&seal_family, argc, argv);
 }
 
 static int seal_verify(int argc, char **argv)
 {
-    enum { O_CSCA = 256, O_PAYLOAD, O_STDIN };
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "csca", required_argument, NULL, O_CSCA },
-        { "payload", required_argument, NULL, O_PAYLOAD },
-        { "stdin", no_argument, NULL, O_STDIN },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *csca_path = NULL, *payload = NULL;
-    bool from_stdin = false;
+    struct seal_opts o = { 0 };
+    const char *data, *csca_path, *payload;
     struct buf csca = BUF_INIT((size_t)4 << 20);
     size_t plen = 0;
     struct err err = ERR_INIT;
     struct pki *p = NULL;
     json_t *result = NULL;
-    int c, r, rc = EXIT_FAIL;
+    int r, rc = EXIT_FAIL;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case O_CSCA: csca_path = optarg; break;
-        case O_PAYLOAD: payload = optarg; break;
-        case O_STDIN: from_stdin = true; break;
-        case 'h': return cli_help(&seal_commands[0]);
-        default: return cli_usage_error("seal verify", "invalid option");
-        }
-    }
-    if ((payload != NULL) + from_stdin + (optind < argc) != 1 || optind + 1 < argc)
+    if ((rc = cli_parse(&seal_family, "verify", &o, argc, argv, 0, 1, NULL)) != CLI_GO)
+        return rc;
+    data = o.common.data;
+    csca_path = o.csca;
+    payload = o.payload;
+    if ((payload != NULL) + o.from_stdin + (o.common.nargs > 0) != 1)
         return cli_usage_error("seal verify", "give one FILE, --payload TEXT or --stdin");
 
     /* The trust anchors. */
@@ -82,7 +81,7 @@ static int seal_verify(int argc, char **argv)
 
     if (payload) {
         plen = strlen(payload);
-    } else if (from_stdin) {
+    } else if (o.from_stdin) {
         if (cli_stdin_rest(&payload, &plen, &err) != 0)
             goto fail;
         while (plen > 0 && (payload[plen - 1] == '\n' || payload[plen - 1] == '\r'))
@@ -92,7 +91,7 @@ static int seal_verify(int argc, char **argv)
         if (vds_verify(payload, plen, csca.data, csca.len, 0, &result, &err) != 0)
             goto fail;
     } else {
-        const char *path = argv[optind];
+        const char *path = o.common.args[0];
         struct buf img = BUF_INIT((size_t)512 << 20);
         if (cli_read_file(path, (size_t)512 << 20, &img, &err) != 0)
             goto fail;

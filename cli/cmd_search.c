@@ -1,6 +1,5 @@
 /* civreg search, civreg duplicates: finding people and resolving possible
  * duplicate births (registry/search.h). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,67 +30,57 @@ static void print_table(const json_t *res)
     }
 }
 
+struct search_opts {
+    struct cli_common_opts common;
+    long limit;
+    bool table, reindex;
+};
+
+static const struct cli_opt search_options[] = {
+    CLI_OPT_INT("limit", struct search_opts, limit, 1, 200, NULL),
+    CLI_OPT_FLAG("table", struct search_opts, table, NULL),
+    CLI_OPT_FLAG("reindex", struct search_opts, reindex, NULL),
+    CLI_OPT_END,
+};
+
+static const struct cli_family search_family = { "search", NULL, search_options, "*", "*" };
+
 int cmd_search(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "limit", required_argument, NULL, 'n' },
-        { "table", no_argument, NULL, 't' },
-        { "reindex", no_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL;
+    struct search_opts o = { .limit = 20 };
     struct buf q = BUF_INIT(REGISTRY_QUERY_MAX + 1);
-    bool table = false, reindex = false;
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *out = NULL;
-    long limit = 20;
-    int c, rc;
+    const char *cmd;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case 'n':
-            if (cli_parse_int(optarg, 1, 200, &limit) != 0)
-                return cli_usage_error("search", "--limit must be 1 to 200");
-            break;
-        case 't': table = true; break;
-        case 'r': reindex = true; break;
-        case 'h': return cli_help(cli_find(cli_commands, "search"));
-        default: return cli_usage_error("search", "invalid option");
-        }
-    }
-    if (!reindex && optind >= argc)
+    if ((rc = cli_parse(&search_family, NULL, &o, argc, argv, 0, -1, NULL)) != CLI_GO)
+        return rc;
+    if (!o.reindex && o.common.nargs == 0)
         return cli_usage_error("search", "a query is required");
-    if (reindex && optind < argc)
+    if (o.reindex && o.common.nargs > 0)
         return cli_usage_error("search", "--reindex takes no query");
-    for (int i = optind; i < argc; i++)
-        if ((i > optind && buf_append_byte(&q, ' ') != 0) || buf_append_str(&q, argv[i]) != 0)
+    for (int i = 0; i < o.common.nargs; i++)
+        if ((i > 0 && buf_append_byte(&q, ' ') != 0) || buf_append_str(&q, o.common.args[i]) != 0)
             return cli_usage_error("search", "the query is longer than %d bytes",
                                    REGISTRY_QUERY_MAX);
-    if ((rc = cli_session_open("search", data, user, pwfile, true, &s)) != 0) {
+    cmd = o.reindex ? "search --reindex" : "search";
+    if ((rc = cli_sign_in(cmd, &o.common, &s)) != 0) {
         buf_release(&q);
         return rc;
     }
-    if (reindex) {
+    if (o.reindex) {
         long long n = 0;
-        if (registry_require_action(s.actor, "search.reindex", &err) != 0 ||
-            registry_search_reindex(s.db, &n, &err) != 0) {
-            rc = cli_fail("search", &err);
+        if (registry_search_reindex(s.db, &n, &err) != 0) {
+            rc = cli_fail(cmd, &err);
         } else {
             printf("reindexed %lld records\n", n);
             rc = EXIT_OK;
         }
-    } else if (registry_search(s.db, s.actor, buf_str(&q), (int)limit, &out, &err) != 0) {
-        rc = cli_fail("search", &err);
-    } else if (table) {
+    } else if (registry_search(s.db, s.actor, buf_str(&q), (int)o.limit, &out, &err) != 0) {
+        rc = cli_fail(cmd, &err);
+    } else if (o.table) {
         print_table(out);
         rc = EXIT_OK;
     } else {
@@ -125,41 +114,40 @@ static const struct cli_command dup_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+struct dup_opts {
+    struct cli_common_opts common;
+    bool same, distinct;
+    const char *reason;
+};
+
+static const struct cli_opt dup_options[] = {
+    CLI_OPT_FLAG("same", struct dup_opts, same, "resolve"),
+    CLI_OPT_FLAG("distinct", struct dup_opts, distinct, "resolve"),
+    CLI_OPT_STR("reason", struct dup_opts, reason, "resolve", "TEXT"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family dup_family = { "duplicates", dup_commands, dup_options, "*",
+                                              "*" };
+
 int cmd_duplicates(int argc, char **argv)
 {
-    return cli_dispatch("duplicates", dup_commands, argc, argv);
+    return cli_family_dispatch(&dup_family, argc, argv);
 }
 
 static int dup_list(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL;
+    struct dup_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *out = NULL;
-    int c, rc;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case 'h': return cli_help(&dup_commands[0]);
-        default: return cli_usage_error("duplicates list", "invalid option");
-        }
-    }
-    if (optind + 1 < argc)
-        return cli_usage_error("duplicates list", "at most one RECORD");
-    if ((rc = cli_session_open("duplicates list", data, user, pwfile, true, &s)) != 0)
+    if ((rc = cli_parse(&dup_family, "list", &o, argc, argv, 0, 1, NULL)) != CLI_GO)
         return rc;
-    if (registry_dup_list(s.db, s.actor, optind < argc ? argv[optind] : NULL, &out, &err) != 0)
+    if ((rc = cli_sign_in("duplicates list", &o.common, &s)) != 0)
+        return rc;
+    if (registry_dup_list(s.db, s.actor, o.common.nargs ? o.common.args[0] : NULL, &out, &err) != 0)
         rc = cli_fail("duplicates list", &err);
     else
         rc = cli_print_json(out);
@@ -170,49 +158,25 @@ static int dup_list(int argc, char **argv)
 
 static int dup_resolve(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "same", no_argument, NULL, 's' },
-        { "distinct", no_argument, NULL, 'x' },
-        { "reason", required_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL, *reason = NULL;
-    int same = 0, distinct = 0;
+    struct dup_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
-    int c, rc;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case 's': same = 1; break;
-        case 'x': distinct = 1; break;
-        case 'r': reason = optarg; break;
-        case 'h': return cli_help(&dup_commands[1]);
-        default: return cli_usage_error("duplicates resolve", "invalid option");
-        }
-    }
-    if (optind + 2 != argc)
-        return cli_usage_error("duplicates resolve", "RECORD and OTHER are required");
-    if (same + distinct != 1)
-        return cli_usage_error("duplicates resolve", "exactly one of --same or --distinct");
-    if (reason == NULL || *reason == '\0')
-        return cli_usage_error("duplicates resolve", "--reason TEXT is required");
-    if ((rc = cli_session_open("duplicates resolve", data, user, pwfile, true, &s)) != 0)
+    if ((rc = cli_parse(&dup_family, "resolve", &o, argc, argv, 2, 2, "RECORD and OTHER")) != CLI_GO)
         return rc;
-    if (registry_dup_resolve(s.db, s.actor, argv[optind], argv[optind + 1], same != 0, reason,
-                             &err) != 0) {
+    if (o.same + o.distinct != 1)
+        return cli_usage_error("duplicates resolve", "exactly one of --same or --distinct");
+    if (o.reason == NULL || *o.reason == '\0')
+        return cli_usage_error("duplicates resolve", "--reason TEXT is required");
+    if ((rc = cli_sign_in("duplicates resolve", &o.common, &s)) != 0)
+        return rc;
+    if (registry_dup_resolve(s.db, s.actor, o.common.args[0], o.common.args[1], o.same,
+                             o.reason, &err) != 0) {
         rc = cli_fail("duplicates resolve", &err);
     } else {
-        printf("%s and %s: %s\n", argv[optind], argv[optind + 1],
-               same ? "the same birth (linked as duplicate)" : "distinct births");
+        printf("%s and %s: %s\n", o.common.args[0], o.common.args[1],
+               o.same ? "the same birth (linked as duplicate)" : "distinct births");
         rc = EXIT_OK;
     }
     cli_session_close(&s);

@@ -1,5 +1,3 @@
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,60 +57,49 @@ fail:
 }
 #endif
 
+struct serve_opts {
+    struct cli_common_opts common; /* --data */
+    struct web_options web;
+    long threads;
+};
+
+static const struct cli_opt serve_options[] = {
+    CLI_OPT_STR("listen", struct serve_opts, web.listen, NULL, "ADDR:PORT"),
+    CLI_OPT_INT("threads", struct serve_opts, threads, 1, 256, NULL),
+    CLI_OPT_STR("tls-cert", struct serve_opts, web.tls_cert, NULL, "FILE"),
+    CLI_OPT_STR("tls-key", struct serve_opts, web.tls_key, NULL, "FILE"),
+    CLI_OPT_FLAG("demo", struct serve_opts, web.demo, NULL),
+    CLI_OPT_END,
+};
+
+static const struct cli_family serve_family = { "serve", NULL, serve_options, "*", NULL };
+
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "listen", required_argument, NULL, 'l' },
-        { "threads", required_argument, NULL, 't' },
-        { "tls-cert", required_argument, NULL, 'C' },
-        { "tls-key", required_argument, NULL, 'K' },
-        { "demo", no_argument, NULL, 'D' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct web_options o = { 0 };
+    struct serve_opts o = { 0 };
     struct err err = ERR_INIT;
-    long n;
-    int c;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o.data_dir = optarg; break;
-        case 'l': o.listen = optarg; break;
-        case 't':
-            if (cli_parse_int(optarg, 1, 256, &n) != 0)
-                return cli_usage_error("serve", "--threads must be a number from 1 to 256");
-            o.threads = (int)n;
-            break;
-        case 'C': o.tls_cert = optarg; break;
-        case 'K': o.tls_key = optarg; break;
-        case 'D': o.demo = true; break;
-        case 'h': return cli_help(cli_find(cli_commands, "serve"));
-        default: return cli_usage_error("serve", "invalid option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-    if ((o.tls_cert == NULL) != (o.tls_key == NULL))
+    if ((rc = cli_parse(&serve_family, NULL, &o, argc, argv, 0, 0, NULL)) != CLI_GO)
+        return rc;
+    if ((o.web.tls_cert == NULL) != (o.web.tls_key == NULL))
         return cli_usage_error("serve", "--tls-cert and --tls-key go together");
-    o.data_dir = cli_data_dir(o.data_dir);
-    o.national_fetch = cli_national_fetch;
+    o.web.threads = (int)o.threads;
+    o.web.data_dir = cli_data_dir(o.common.data);
+    o.web.national_fetch = cli_national_fetch;
 #ifdef CIVREG_HAVE_NATIONAL
     {
         struct datadir *dd = NULL;
         struct national_bgsync *bg = NULL;
-        int rc = bgsync_start(o.data_dir, &dd, &bg);
-        if (rc != 0)
+        if ((rc = bgsync_start(o.web.data_dir, &dd, &bg)) != 0)
             return rc;
-        rc = web_serve(&o, &err) != 0 ? cli_fail("serve", &err) : EXIT_OK;
+        rc = web_serve(&o.web, &err) != 0 ? cli_fail("serve", &err) : EXIT_OK;
         national_bgsync_stop(bg);
         datadir_free(dd);
         return rc;
     }
 #else
-    if (web_serve(&o, &err) != 0)
+    if (web_serve(&o.web, &err) != 0)
         return cli_fail("serve", &err);
     return EXIT_OK;
 #endif

@@ -1,6 +1,5 @@
 /* civreg sync ...: a district and the national tier (push, person,
  * uin-block). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,83 +15,14 @@
 #include "registry/registry.h"
 
 struct sync_opts {
-    const char *data, *national, *out, *ca;
+    struct cli_common_opts common; /* --data; --user, --password-file for resolve */
+    const char *national, *out, *ca, *reason;
     long batch, count, uin_low, uin_block;
     const char *arg;
-    const char *user, *pwfile, *reason;
-    int same, distinct;
+    bool same, distinct;
 };
 
-static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o)
-{
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "national", required_argument, NULL, 'N' },
-        { "batch", required_argument, NULL, 'b' },
-        { "count", required_argument, NULL, 'c' },
-        { "out", required_argument, NULL, 'o' },
-        { "user", required_argument, NULL, 'u' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "reason", required_argument, NULL, 'r' },
-        { "same", no_argument, NULL, 'S' },
-        { "distinct", no_argument, NULL, 'D' },
-        { "ca", required_argument, NULL, 'C' },
-        { "uin-low", required_argument, NULL, 'L' },
-        { "uin-block", required_argument, NULL, 'B' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    char cmd[40];
-    int c;
-
-    (void)snprintf(cmd, sizeof cmd, "sync %s", name);
-    memset(o, 0, sizeof *o);
-    o->count = NATIONAL_UIN_BLOCK;
-    o->uin_low = NATIONAL_UIN_LOW;
-    o->uin_block = NATIONAL_UIN_BLOCK;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'N': o->national = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'u': o->user = optarg; break;
-        case 'p': o->pwfile = optarg; break;
-        case 'r': o->reason = optarg; break;
-        case 'S': o->same = 1; break;
-        case 'D': o->distinct = 1; break;
-        case 'C': o->ca = optarg; break;
-        case 'L':
-            if (cli_parse_int(optarg, 0, 10000, &o->uin_low) != 0)
-                return cli_usage_error(cmd, "--uin-low: 0 to 10000");
-            break;
-        case 'B':
-            if (cli_parse_int(optarg, 1, 10000, &o->uin_block) != 0)
-                return cli_usage_error(cmd, "--uin-block: 1 to 10000");
-            break;
-        case 'b':
-            if (cli_parse_int(optarg, 1, 10000, &o->batch) != 0)
-                return cli_usage_error(cmd, "--batch: 1 to 10000 events");
-            break;
-        case 'c':
-            if (cli_parse_int(optarg, 1, 10000, &o->count) != 0)
-                return cli_usage_error(cmd, "--count: 1 to 10000");
-            break;
-        case 'h': return -1;
-        default: return cli_usage_error(cmd, "unknown option");
-        }
-    }
-    if (o->national == NULL && strcmp(name, "status") != 0)
-        return cli_usage_error(cmd, "--national URL is required (https://HOST:PORT)");
-    if (want_arg) {
-        if (optind + 1 != argc)
-            return cli_usage_error(cmd, "one argument expected");
-        o->arg = argv[optind];
-    } else if (optind != argc) {
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    }
-    return 0;
-}
+static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o);
 
 /* Open the data directory and a client signing as its office. */
 static int open_client(const char *cmd, const struct sync_opts *o, struct datadir **dd,
@@ -100,7 +30,7 @@ static int open_client(const char *cmd, const struct sync_opts *o, struct datadi
 {
     struct err err = ERR_INIT;
 
-    if (datadir_open(cli_data_dir(o->data), dd, &err) != 0 ||
+    if (datadir_open(cli_data_dir(o->common.data), dd, &err) != 0 ||
         datadir_db_open(*dd, DB_OPEN_MIGRATE, db, &err) != 0 ||
         national_client_open(o->national, *db, (*dd)->keys_dir, c, &err) != 0 ||
         national_client_set_ca(*c, o->ca, &err) != 0)
@@ -126,7 +56,7 @@ static int s_push(int argc, char **argv)
     int rc = parse("push", argc, argv, false, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     if ((rc = open_client("sync push", &o, &dd, &db, &c)) == 0) {
         if (national_sync_push(c, db, (unsigned)o.batch, &st, &err) != 0) {
             rc = cli_fail("sync push", &err);
@@ -199,7 +129,7 @@ static int s_person(int argc, char **argv)
     int rc = parse("person", argc, argv, true, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     body = json_pack("{s:s}", "uin", o.arg);
     rc = request("sync person", &o, "/national/v1/person", body);
     json_decref(body);
@@ -217,7 +147,7 @@ static int s_uin_block(int argc, char **argv)
     int got = 0, rc = parse("uin-block", argc, argv, false, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     if ((rc = open_client("sync uin-block", &o, &dd, &db, &c)) == 0) {
         if (national_uin_block_fetch(c, db, (int)o.count, &got, &err) != 0 ||
             national_uin_pool_count(db, &unused, &total, &err) != 0) {
@@ -247,7 +177,7 @@ static int s_search(int argc, char **argv)
     int rc = parse("search", argc, argv, true, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     body = json_pack("{s:s, s:i}", "query", o.arg, "limit", 20);
     rc = request("sync search", &o, "/national/v1/search", body);
     json_decref(body);
@@ -265,7 +195,7 @@ static int s_deaths(int argc, char **argv)
     int rc = parse("deaths", argc, argv, false, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     if ((rc = open_client("sync deaths", &o, &dd, &db, &c)) == 0) {
         if (national_sync_deaths(c, db, &n, &err) != 0) {
             rc = cli_fail("sync deaths", &err);
@@ -285,7 +215,7 @@ static int s_duplicates(int argc, char **argv)
     int rc = parse("duplicates", argc, argv, false, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     body = json_object();
     rc = request("sync duplicates", &o, "/national/v1/duplicates", body);
     json_decref(body);
@@ -310,14 +240,14 @@ static int s_resolve(int argc, char **argv)
     int status = 0, rc = parse("resolve", argc, argv, true, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
+        return rc == -2 ? EXIT_OK : rc;
     if (cli_parse_int(o.arg, 1, 2000000000L, &id) != 0)
         return cli_usage_error(cmd, "CASE: the case number `sync duplicates` lists");
     if (o.same == o.distinct)
         return cli_usage_error(cmd, "one of --same or --distinct");
     if (o.reason == NULL)
         return cli_usage_error(cmd, "--reason TEXT is required");
-    if ((rc = cli_session_open(cmd, o.data, o.user, o.pwfile, true, &s)) != EXIT_OK)
+    if ((rc = cli_session_open(cmd, o.common.data, o.common.user, o.common.password_file, true, &s)) != EXIT_OK)
         return rc;
     if (national_client_open(o.national, s.db, s.dd->keys_dir, &c, &err) != 0 ||
         (body = json_object()) == NULL ||
@@ -391,8 +321,8 @@ static int s_status(int argc, char **argv)
     int rc = parse("status", argc, argv, false, &o);
 
     if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : rc;
-    if (datadir_open(cli_data_dir(o.data), &dd, &err) != 0 ||
+        return rc == -2 ? EXIT_OK : rc;
+    if (datadir_open(cli_data_dir(o.common.data), &dd, &err) != 0 ||
         datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err) != 0 ||
         national_uin_pool_count(db, &unused, &total, &err) != 0) {
         rc = cli_fail("sync status", &err);
@@ -482,9 +412,46 @@ static const struct cli_command sync_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+static const struct cli_opt sync_options[] = {
+    CLI_OPT_STR("national", struct sync_opts, national, NULL, "URL"),
+    CLI_OPT_STR("ca", struct sync_opts, ca, "push person uin-block search deaths duplicates resolve", "FILE"),
+    CLI_OPT_INT("batch", struct sync_opts, batch, 1, 10000, "push resolve"),
+    CLI_OPT_INT("uin-low", struct sync_opts, uin_low, 0, 10000, "push"),
+    CLI_OPT_INT("uin-block", struct sync_opts, uin_block, 1, 10000, "push"),
+    CLI_OPT_INT("count", struct sync_opts, count, 1, 10000, "uin-block"),
+    CLI_OPT_STR("out", struct sync_opts, out, "person uin-block search", "FILE"),
+    CLI_OPT_STR("reason", struct sync_opts, reason, "resolve", "TEXT"),
+    CLI_OPT_FLAG("same", struct sync_opts, same, "resolve"),
+    CLI_OPT_FLAG("distinct", struct sync_opts, distinct, "resolve"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family sync_family = { "sync", sync_commands, sync_options, "*",
+                                                "resolve" };
+
 int cmd_sync(int argc, char **argv)
 {
-    return cli_dispatch("sync", sync_commands, argc, argv);
+    return cli_family_dispatch(&sync_family, argc, argv);
+}
+
+/* Returns 0 to go on, else an exit code. */
+static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o)
+{
+    char cmd[40];
+    int rc;
+
+    (void)snprintf(cmd, sizeof cmd, "sync %s", name);
+    memset(o, 0, sizeof *o);
+    o->count = NATIONAL_UIN_BLOCK;
+    o->uin_low = NATIONAL_UIN_LOW;
+    o->uin_block = NATIONAL_UIN_BLOCK;
+    rc = cli_parse(&sync_family, name, o, argc, argv, want_arg, want_arg, "one argument");
+    if (rc != CLI_GO)
+        return rc == EXIT_OK ? -2 : rc;
+    if (o->national == NULL && strcmp(name, "status") != 0)
+        return cli_usage_error(cmd, "--national URL is required (https://HOST:PORT)");
+    o->arg = want_arg ? o->common.args[0] : NULL;
+    return 0;
 }
 
 #else

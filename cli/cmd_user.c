@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,60 +60,35 @@ static const struct cli_command user_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-int cmd_user(int argc, char **argv)
-{
-    return cli_dispatch("user", user_commands, argc, argv);
-}
-
 struct user_opts {
-    const char *data, *username, *role, *office, *user, *password_file;
+    struct cli_common_opts common;
+    const char *username, *role, *office;
 };
 
-static int parse(const char *name, int argc, char **argv, struct user_opts *o)
-{
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "username", required_argument, NULL, 'u' },
-        { "role", required_argument, NULL, 'r' },
-        { "office", required_argument, NULL, 'o' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
+static const struct cli_opt user_options[] = {
+    CLI_OPT_STR("username", struct user_opts, username, "add passwd disable roles", "U"),
+    CLI_OPT_STR("role", struct user_opts, role, "add roles", "ROLE[,ROLE...]"),
+    CLI_OPT_STR("office", struct user_opts, office, "add", "CODE"),
+    CLI_OPT_END,
+};
 
-    memset(o, 0, sizeof *o);
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'u': o->username = optarg; break;
-        case 'r': o->role = optarg; break;
-        case 'o': o->office = optarg; break;
-        case 'U': o->user = optarg; break;
-        case 'p': o->password_file = optarg; break;
-        case 'h': cli_help(cli_find(user_commands, name)); return -1;
-        default: cli_usage_error("user", "invalid option"); return -2;
-        }
-    }
-    if (optind != argc) {
-        cli_usage_error("user", "unexpected argument '%s'", argv[optind]);
-        return -2;
-    }
-    return 0;
+static const struct cli_family user_family = { "user", user_commands, user_options, "*", "*" };
+
+int cmd_user(int argc, char **argv)
+{
+    return cli_family_dispatch(&user_family, argc, argv);
 }
 
 #define PARSE(name)                                                                                \
     do {                                                                                           \
-        int prc_ = parse(name, argc, argv, &o);                                                    \
-        if (prc_ != 0)                                                                             \
-            return prc_ == -1 ? EXIT_OK : EXIT_USAGE;                                              \
+        int prc_ = cli_parse(&user_family, name, &o, argc, argv, 0, 0, NULL);                      \
+        if (prc_ != CLI_GO)                                                                        \
+            return prc_;                                                                           \
     } while (0)
 
 static int user_add(int argc, char **argv)
 {
-    struct user_opts o;
+    struct user_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     struct registry_user_new u = { 0 };
@@ -126,7 +100,7 @@ static int user_add(int argc, char **argv)
         return cli_usage_error("user add", "--username and --role are required");
     if (registry_roles_parse(o.role, &u.roles, &err) != 0)
         return cli_usage_error("user add", "%s", err_msg(&err));
-    if ((rc = cli_session_open("user add", o.data, o.user, o.password_file, false, &s)) != 0)
+    if ((rc = cli_session_open("user add", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
         return rc;
     u.username = o.username;
     u.office = o.office ? o.office : conf_get(s.dd->conf, "office", DATADIR_DEFAULT_OFFICE);
@@ -149,7 +123,7 @@ out:
 
 static int user_passwd(int argc, char **argv)
 {
-    struct user_opts o;
+    struct user_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     char *old = NULL, *new = NULL;
@@ -158,7 +132,7 @@ static int user_passwd(int argc, char **argv)
     PARSE("passwd");
     if (o.username == NULL)
         return cli_usage_error("user passwd", "--username is required");
-    if ((rc = cli_session_open("user passwd", o.data, o.user, o.password_file, false, &s)) != 0)
+    if ((rc = cli_session_open("user passwd", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
         return rc;
     if (s.actor) {
         if (cli_new_password("new password: ", &new, &err) != 0 ||
@@ -188,7 +162,7 @@ static int user_passwd(int argc, char **argv)
 
 static int user_disable(int argc, char **argv)
 {
-    struct user_opts o;
+    struct user_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     int rc;
@@ -196,7 +170,7 @@ static int user_disable(int argc, char **argv)
     PARSE("disable");
     if (o.username == NULL)
         return cli_usage_error("user disable", "--username is required");
-    if ((rc = cli_session_open("user disable", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("user disable", &o.common, &s)) != 0)
         return rc;
     if (registry_user_disable(s.db, s.actor, o.username, &err) != 0) {
         rc = cli_fail("user disable", &err);
@@ -210,7 +184,7 @@ static int user_disable(int argc, char **argv)
 
 static int user_roles(int argc, char **argv)
 {
-    struct user_opts o;
+    struct user_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     unsigned roles = 0;
@@ -221,7 +195,7 @@ static int user_roles(int argc, char **argv)
         return cli_usage_error("user roles", "--username and --role are required");
     if (registry_roles_parse(o.role, &roles, &err) != 0)
         return cli_usage_error("user roles", "%s", err_msg(&err));
-    if ((rc = cli_session_open("user roles", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("user roles", &o.common, &s)) != 0)
         return rc;
     if (registry_user_roles(s.db, s.actor, o.username, roles, &err) != 0) {
         rc = cli_fail("user roles", &err);
@@ -235,14 +209,14 @@ static int user_roles(int argc, char **argv)
 
 static int user_list(int argc, char **argv)
 {
-    struct user_opts o;
+    struct user_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *list = NULL;
     int rc;
 
     PARSE("list");
-    if ((rc = cli_session_open("user list", o.data, o.user, o.password_file, true, &s)) != 0)
+    if ((rc = cli_sign_in("user list", &o.common, &s)) != 0)
         return rc;
     if (registry_user_list(s.db, s.actor, &list, &err) != 0)
         rc = cli_fail("user list", &err);

@@ -167,11 +167,12 @@ const struct cli_command cli_commands[] = {
     { "sync", cmd_sync, "a district and the national tier (push, person, uin-block)",
       "usage: civreg sync push|person|uin-block|search --national URL [OPTIONS]\n" },
     { "access", cmd_access, "the access policy: which roles may take each action",
-      "usage: civreg access\n"
+      "usage: civreg access [--commands]\n"
       "\n"
       "Prints the access policy (registry/access.c) as a Markdown table: each\n"
       "action the registry, the passport office, this command and the web\n"
-      "server check, and the roles that may take it. docs/access.md holds it.\n" },
+      "server check, and the roles that may take it. docs/access.md holds it.\n"
+      "--commands prints each command and the action it checks (cli/actions.c).\n" },
     { "version", cmd_version, "print the version", "usage: civreg version | civreg --version\n" },
     { "help", cmd_help, "show help for a command", "usage: civreg help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },
@@ -198,6 +199,12 @@ int cmd_access(int argc, char **argv)
 {
     char *table;
 
+    if (argc == 2 && strcmp(argv[1], "--commands") == 0) {
+        /* The command line's table (cli/actions.c): COMMAND TAB ACTION|- */
+        for (const struct cli_action *a = cli_actions; a->command; a++)
+            printf("%s\t%s\n", a->command, a->action ? a->action : "-");
+        return EXIT_OK;
+    }
     if (argc > 1)
         return strcmp(argv[1], "--help") == 0 ? cli_help(cli_find(cli_commands, "access"))
                                                : cli_usage_error("access", "no arguments taken");

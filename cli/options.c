@@ -18,14 +18,17 @@
 enum { COMMON_DATA, COMMON_USER, COMMON_PASSWORD_FILE, COMMON_COUNT };
 
 static const char *const common_names[COMMON_COUNT] = { "data", "user", "password-file" };
+static const char *const common_args[COMMON_COUNT] = { "DIR", "U", "F" };
 
-/* Whether SUB is one of the space-separated words of LIST (NULL: every one). */
+/* Whether SUB is one of the space-separated words of LIST (NULL: every one;
+ * "*": every one; a NULL SUB, a single command, is in every list). */
 static bool applies(const char *list, const char *sub)
 {
-    size_t n = strlen(sub);
+    size_t n;
 
-    if (list == NULL)
+    if (list == NULL || sub == NULL || strcmp(list, "*") == 0)
         return true;
+    n = strlen(sub);
     for (const char *p = list; *p;) {
         size_t w = strcspn(p, " ");
         if (w == n && memcmp(p, sub, n) == 0)
@@ -34,6 +37,13 @@ static bool applies(const char *list, const char *sub)
         p += strspn(p, " ");
     }
     return false;
+}
+
+/* Whether SUB takes the session option I under the lists DATA_FOR, USER_FOR. */
+static bool common_applies(int i, const char *data_for, const char *user_for, const char *sub)
+{
+    const char *list = i == COMMON_DATA ? data_for : user_for;
+    return list != NULL && applies(list, sub);
 }
 
 static int take(const char *cmd, const struct cli_opt *o, void *opts, const char *val)
@@ -59,25 +69,24 @@ static int take(const char *cmd, const struct cli_opt *o, void *opts, const char
     return cli_usage_error(cmd, "--%s: unknown option kind", o->name);
 }
 
-int cli_options_parse(const char *family, const char *sub, const struct cli_opt *table,
-                      bool session, void *opts, int argc, char **argv, int *first_arg)
+/* The one option loop of the command line. */
+static int parse_table(const char *cmd, const char *sub, const struct cli_opt *table,
+                       const char *data_for, const char *user_for, void *opts, int argc,
+                       char **argv, int *first_arg)
 {
     struct option longopts[OPT_MAX + COMMON_COUNT + 2];
     struct cli_common_opts *common = opts;
-    char cmd[64];
     size_t n = 0, ntable = 0;
     int c;
 
-    (void)snprintf(cmd, sizeof cmd, "%s %s", family, sub);
     while (table && table[ntable].name)
         ntable++;
     if (ntable > OPT_MAX)
         return cli_usage_error(cmd, "too many options declared"), CLI_OPTS_USAGE;
-    if (session)
-        for (int i = 0; i < COMMON_COUNT; i++)
-            longopts[n++] = (struct option){ common_names[i], required_argument, NULL, i };
-    /* Every declared option is known to getopt, so one that does not apply
-     * to SUB is refused by name below instead of as "invalid option". */
+    /* Every option is known to getopt, so one that does not apply to SUB is
+     * refused by name below instead of as "unknown option". */
+    for (int i = 0; i < COMMON_COUNT; i++)
+        longopts[n++] = (struct option){ common_names[i], required_argument, NULL, i };
     for (size_t i = 0; i < ntable; i++)
         longopts[n++] = (struct option){ table[i].name,
                                          table[i].kind == CLI_FLAG ? no_argument
@@ -91,7 +100,10 @@ int cli_options_parse(const char *family, const char *sub, const struct cli_opt 
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'h')
             return CLI_OPTS_HELP;
-        if (session && c >= 0 && c < COMMON_COUNT) {
+        if (c >= 0 && c < COMMON_COUNT) {
+            if (!common_applies(c, data_for, user_for, sub))
+                return cli_usage_error(cmd, "--%s does not apply to `%s`", common_names[c], cmd),
+                       CLI_OPTS_USAGE;
             const char **slot = c == COMMON_DATA ? &common->data
                                 : c == COMMON_USER ? &common->user
                                                    : &common->password_file;
@@ -116,4 +128,95 @@ int cli_options_parse(const char *family, const char *sub, const struct cli_opt 
     }
     *first_arg = optind;
     return CLI_OPTS_OK;
+}
+
+int cli_options_parse(const char *family, const char *sub, const struct cli_opt *table,
+                      bool session, void *opts, int argc, char **argv, int *first_arg)
+{
+    char cmd[64];
+
+    (void)snprintf(cmd, sizeof cmd, "%s %s", family, sub);
+    return parse_table(cmd, sub, table, session ? "*" : NULL, session ? "*" : NULL, opts, argc,
+                       argv, first_arg);
+}
+
+static void command_name(const struct cli_family *f, const char *sub, char *out, size_t size)
+{
+    if (sub)
+        (void)snprintf(out, size, "%s %s", f->name, sub);
+    else
+        (void)snprintf(out, size, "%s", f->name);
+}
+
+static void print_option(const char *name, const char *arg)
+{
+    char left[64];
+
+    (void)snprintf(left, sizeof left, "--%s%s%s", name, arg ? " " : "", arg ? arg : "");
+    printf("  %s\n", left);
+}
+
+int cli_family_help(const struct cli_family *f, const char *sub)
+{
+    const struct cli_command *c = NULL;
+    bool any = false;
+
+    if (f->commands && sub)
+        c = cli_find(f->commands, sub);
+    if (c == NULL && f->commands == NULL)
+        c = cli_find(cli_commands, f->name);
+    if (c)
+        fputs(c->usage, stdout);
+    for (int i = 0; i < COMMON_COUNT; i++)
+        if (common_applies(i, f->data_for, f->user_for, sub)) {
+            if (!any)
+                printf("\noptions:\n");
+            any = true;
+            print_option(common_names[i], common_args[i]);
+        }
+    for (const struct cli_opt *o = f->options; o && o->name; o++) {
+        if (!applies(o->subcommands, sub))
+            continue;
+        if (!any)
+            printf("\noptions:\n");
+        any = true;
+        print_option(o->name, o->kind == CLI_FLAG ? NULL
+                              : o->arg             ? o->arg
+                              : o->kind == CLI_INT ? "N"
+                                                   : "VALUE");
+    }
+    if (any)
+        printf("  --log-level debug|info|warn|error|off\n");
+    return EXIT_OK;
+}
+
+int cli_parse(const struct cli_family *f, const char *sub, void *opts, int argc, char **argv,
+              int min_args, int max_args, const char *what)
+{
+    struct cli_common_opts *common = opts;
+    char cmd[64];
+    int first = 0, rc, nargs;
+
+    command_name(f, sub, cmd, sizeof cmd);
+    rc = parse_table(cmd, sub, f->options, f->data_for, f->user_for, opts, argc, argv, &first);
+    if (rc == CLI_OPTS_HELP)
+        return cli_family_help(f, sub);
+    if (rc != CLI_OPTS_OK)
+        return EXIT_USAGE;
+    nargs = argc - first;
+    if (nargs < min_args)
+        return cli_usage_error(cmd, "%s %s required", what ? what : "an argument",
+                               min_args == max_args && min_args == 1 ? "is" : "are");
+    if (max_args >= 0 && nargs > max_args)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[first + max_args]);
+    common->args = argv + first;
+    common->nargs = nargs;
+    return CLI_GO;
+}
+
+int cli_family_dispatch(const struct cli_family *f, int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "help") == 0 && cli_find(f->commands, argv[2]) != NULL)
+        return cli_family_help(f, argv[2]);
+    return cli_dispatch(f->name, f->commands, argc, argv);
 }

@@ -14,6 +14,13 @@ static int append_event(void *ctx, struct db *db, const char *type, const json_t
     return registry_event_append(db, actor, type, objects, data, NULL, err);
 }
 
+void cli_pki_attach(struct pki *p, struct cli_session *s)
+{
+    pki_require_events(p, true);
+    if (s->actor)
+        pki_set_event_sink(p, append_event, s->actor);
+}
+
 int cli_pki_sign_in(const char *command, const char *data, const char *user,
                     const char *password_file, bool need_user, unsigned roles, const char *what,
                     struct pki *p, struct cli_session *s)

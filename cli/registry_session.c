@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +188,21 @@ int cli_new_password(const char *prompt, char **out, struct err *err)
     return 0;
 }
 
+/* The access check of every signed-in command: the action COMMAND names in
+ * the one table (actions.c). A command missing from the table is refused:
+ * a new command cannot act before it names its action. */
+static int require_command_action(const char *command, const struct registry_actor *actor,
+                                  struct err *err)
+{
+    const struct cli_action *a = cli_action_find(command);
+
+    if (a == NULL)
+        return err_setk(err, ERR_INTERNAL, "no access action declared for `%s`", command);
+    if (a->action == NULL)
+        return err_setk(err, ERR_INTERNAL, "`%s` takes no signed-in user", command);
+    return registry_require_action(actor, a->action, err);
+}
+
 int cli_session_open(const char *command, const char *data, const char *user,
                      const char *password_file, bool need_user, struct cli_session *s)
 {
@@ -214,11 +228,18 @@ int cli_session_open(const char *command, const char *data, const char *user,
     }
     rc = registry_authenticate(s->db, s->dd->keys_dir, user, password, &s->actor, &err);
     cli_password_free(password);
+    if (rc == 0)
+        rc = require_command_action(command, s->actor, &err);
     if (rc != 0) {
         cli_session_close(s);
         return cli_fail(command, &err);
     }
     return EXIT_OK;
+}
+
+int cli_sign_in(const char *command, const struct cli_common_opts *c, struct cli_session *s)
+{
+    return cli_session_open(command, c->data, c->user, c->password_file, true, s);
 }
 
 void cli_session_close(struct cli_session *s)
@@ -244,34 +265,22 @@ int cli_print_json(const json_t *v)
 int cli_show_one(const char *command, const struct cli_command *help, const char *what,
                  cli_show_fn show, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "user", required_argument, NULL, 'U' },
-        { "password-file", required_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *user = NULL, *pwfile = NULL;
+    /* A family of one subcommand with no options of its own. */
+    const char *sp = strchr(command, ' ');
+    char family[32];
+    struct cli_common_opts o = { 0 };
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *out = NULL;
-    int c, rc;
+    int rc;
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'U': user = optarg; break;
-        case 'p': pwfile = optarg; break;
-        case 'h': return cli_help(help);
-        default: return cli_usage_error(command, "invalid option");
-        }
-    }
-    if (optind + 1 != argc)
-        return cli_usage_error(command, "exactly one %s is required", what);
-    if ((rc = cli_session_open(command, data, user, pwfile, true, &s)) != 0)
+    (void)snprintf(family, sizeof family, "%.*s", sp ? (int)(sp - command) : 0, command);
+    const struct cli_family f = { family, help, NULL, "*", "*" };
+    if ((rc = cli_parse(&f, help->name, &o, argc, argv, 1, 1, what)) != CLI_GO)
         return rc;
-    if (show(s.db, s.actor, argv[optind], &out, &err) != 0)
+    if ((rc = cli_sign_in(command, &o, &s)) != 0)
+        return rc;
+    if (show(s.db, s.actor, o.args[0], &out, &err) != 0)
         rc = cli_fail(command, &err);
     else
         rc = cli_print_json(out);

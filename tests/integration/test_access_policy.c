@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -197,12 +199,185 @@ static void test_cli_commands_by_role(void **state)
     assert_true(checked >= 90);
 }
 
+/* The command line's one table (cli/actions.c, printed by `civreg access
+ * --commands`): every command that names an action, run as every role, is
+ * refused with exit 1 and "ACTION: refused: user 'ROLE'" exactly when the
+ * policy leaves the role out, and gets past that check otherwise. Ids name
+ * nothing, so an allowed call fails later and changes nothing (but the
+ * admin's `pki init` creates the PKI the later PKI and chip commands open).
+ * A command of the table this test has no arguments for fails the test. */
+static const struct {
+    const char *command;
+    const char *args[14];
+} every[] = {
+    { "record draft", { "record", "draft" } },
+    { "record verify", { "record", "verify", "HQ-R-nobody" } },
+    { "record register", { "record", "register", "HQ-R-nobody" } },
+    { "record correct", { "record", "correct", "HQ-R-nobody", "--reason", "r" } },
+    { "record show", { "record", "show", "HQ-R-nobody" } },
+    { "record history", { "record", "history", "HQ-R-nobody" } },
+    { "record list", { "record", "list" } },
+    { "record import", { "record", "import", "--jsonl", "/nonexistent/x.jsonl" } },
+    { "search", { "search", "anna" } },
+    { "search --reindex", { "search", "--reindex" } },
+    { "duplicates list", { "duplicates", "list" } },
+    { "duplicates resolve",
+      { "duplicates", "resolve", "HQ-R-a", "HQ-R-b", "--same", "--reason", "r" } },
+    { "person show", { "person", "show", "0000000000" } },
+    { "death register", { "death", "register", "0000000000", "--json" } },
+    { "death show", { "death", "show", "0000000000" } },
+    { "extract issue", { "extract", "issue", "HQ-R-nobody", "--out", "/nonexistent/x.pdf" } },
+    { "evidence add", { "evidence", "add", "/nonexistent/x.png" } },
+    { "user add", { "user", "add", "--username", "nobody-new", "--role", "clerk" } },
+    { "user passwd", { "user", "passwd", "--username", "nobody-here" } },
+    { "user disable", { "user", "disable", "--username", "nobody-here" } },
+    { "user roles", { "user", "roles", "--username", "nobody-here", "--role", "clerk" } },
+    { "user list", { "user", "list" } },
+    { "audit trace", { "audit", "trace", "HQ-R-nobody" } },
+    { "audit export", { "audit", "export", "HQ-R-nobody", "--out", "/nonexistent/x.json" } },
+    { "scan import", { "scan", "import", "@blank" } },
+    { "application enrol",
+      { "application", "enrol", "--uin", "0000000000", "--photo", "@blank" } },
+    { "application approve", { "application", "approve", "HQ-A-nobody" } },
+    { "application reject", { "application", "reject", "HQ-A-nobody", "--reason", "r" } },
+    { "application personalize", { "application", "personalize", "HQ-A-nobody" } },
+    { "application qc", { "application", "qc", "HQ-A-nobody", "--pass" } },
+    { "application issue", { "application", "issue", "HQ-A-nobody" } },
+    { "application collect", { "application", "collect", "HQ-A-nobody" } },
+    { "application show", { "application", "show", "HQ-A-nobody" } },
+    { "application list", { "application", "list" } },
+    { "application datapage",
+      { "application", "datapage", "HQ-A-nobody", "--out", "/nonexistent/x.pdf" } },
+    { "application chip", { "application", "chip", "HQ-A-nobody", "--out", "/nonexistent/x" } },
+    { "document status",
+      { "document", "status", "X0000000", "--status", "lost", "--reason", "r" } },
+    { "document show", { "document", "show", "X0000000" } },
+    { "document expire", { "document", "expire" } },
+    { "document alerts", { "document", "alerts", "--out", "/nonexistent/x.csv" } },
+    { "document trace", { "document", "trace", "X0000000" } },
+    { "document series", { "document", "series" } },
+    { "document series --pattern",
+      { "document", "series", "--type", "XX", "--pattern", "!" } },
+    { "booklet receive",
+      { "booklet", "receive", "--type", "XX", "--first", "B", "--last", "A", "--reference",
+        "r" } },
+    { "booklet spoil", { "booklet", "spoil", "AB1234", "--reason", "torn" } },
+    { "booklet report", { "booklet", "report" } },
+    { "booklet show", { "booklet", "show", "AB1234" } },
+    { "pki init", { "pki", "init", "--country", "UTO" } },
+    { "pki rollover", { "pki", "rollover" } },
+    { "pki issue-ds", { "pki", "issue-ds" } },
+    { "pki issue-barcode-signer", { "pki", "issue-barcode-signer" } },
+    { "pki revoke", { "pki", "revoke", "nonexistent-serial" } },
+    { "pki crl", { "pki", "crl", "--days", "1" } },
+    { "pki export", { "pki", "export", "csca" } },
+    { "chip personalize",
+      { "chip", "personalize", "--out", "@chipout", "--photo", "@blank", "--mrz-lines",
+        "@blank" } },
+};
+
+/* Run ARGS as ROLE; 0 when the outcome matches the table, else prints why. */
+static int run_as(const char *command, const char *action, const char *const *args, size_t role)
+{
+    const char *argv[24];
+    char pw[4200], blank[4200], chipout[4200], words[64], want[160];
+    struct proc_result r;
+    size_t n = 0, i;
+    bool allowed = registry_roles_may(roles[role].role, action), refused;
+    int bad = 0;
+
+    snprintf(blank, sizeof blank, "%s/blank.bin", root);
+    /* a folder of its own per role: the package is written there */
+    snprintf(chipout, sizeof chipout, "%s/chip-%s", root, roles[role].name);
+    for (; args[n] != NULL; n++)
+        argv[n] = strcmp(args[n], "@blank") == 0     ? blank
+                  : strcmp(args[n], "@chipout") == 0 ? chipout
+                                                     : args[n];
+    pw_path(pw, sizeof pw, roles[role].name);
+    argv[n++] = "--data";
+    argv[n++] = data;
+    argv[n++] = "--user";
+    argv[n++] = roles[role].name;
+    argv[n++] = "--password-file";
+    argv[n++] = pw;
+    argv[n] = NULL;
+    for (i = 0; action[i] && i + 1 < sizeof words; i++)
+        words[i] = action[i] == '.' ? ' ' : action[i];
+    words[i] = '\0';
+    snprintf(want, sizeof want, "%s: refused: user '%s' does not hold", words, roles[role].name);
+    if (civreg_run(NULL, &r, argv) != 0)
+        return fprintf(stderr, "%s as %s: cannot run\n", command, roles[role].name), 1;
+    refused = strstr(r.err, want) != NULL;
+    if (refused == allowed || (refused && r.status != 1)) {
+        fprintf(stderr, "civreg %s as %s (%s): want %s, got exit %d: %s\n", command,
+                roles[role].name, action, allowed ? "past the check" : "a refusal", r.status,
+                r.err);
+        bad = 1;
+    }
+    proc_result_free(&r);
+    return bad;
+}
+
+static void test_cli_every_command_by_role(void **state)
+{
+    struct proc_result r;
+    size_t checked = 0, commands = 0;
+    int failures = 0;
+    (void)state;
+
+    char blank[4200];
+    snprintf(blank, sizeof blank, "%s/blank.bin", root);
+    assert_int_equal(file_write(blank, "not an image\n", 13), 0);
+    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "access", "--commands", NULL }), 0);
+    assert_int_equal(r.status, 0);
+    /* Each line: COMMAND TAB ACTION|- */
+    for (char *line = r.out, *next; line && *line; line = next) {
+        char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+        size_t c;
+        assert_non_null(tab);
+        assert_non_null(nl);
+        *tab = '\0';
+        *nl = '\0';
+        next = nl + 1;
+        if (strcmp(tab + 1, "-") == 0)
+            continue;
+        if (registry_action_roles(tab + 1) == 0)
+            fail_msg("`%s` names '%s', not in the access policy", line, tab + 1);
+        for (c = 0; c < sizeof every / sizeof every[0]; c++)
+            if (strcmp(every[c].command, line) == 0)
+                break;
+        if (c == sizeof every / sizeof every[0])
+            fail_msg("`%s` (%s) has no arguments in this test", line, tab + 1);
+        commands++;
+        /* The roles run side by side: each is a sign-in (Argon2id). */
+        pid_t pids[NROLES];
+        for (size_t i = 0; i < NROLES; i++) {
+            pids[i] = fork();
+            assert_true(pids[i] >= 0);
+            if (pids[i] == 0)
+                _exit(run_as(line, tab + 1, every[c].args, i));
+        }
+        for (size_t i = 0; i < NROLES; i++) {
+            int st = 0;
+            assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                failures++;
+            checked++;
+        }
+    }
+    proc_result_free(&r);
+    assert_int_equal(commands, sizeof every / sizeof every[0]);
+    assert_int_equal(checked, commands * NROLES);
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_doc_is_generated),
         cmocka_unit_test(test_routes_name_actions),
         cmocka_unit_test(test_cli_commands_by_role),
+        cmocka_unit_test(test_cli_every_command_by_role),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
