@@ -415,11 +415,11 @@ static const struct cli_command sync_commands[] = {
 static const struct cli_opt sync_options[] = {
     CLI_OPT_STR("national", struct sync_opts, national, NULL, "URL"),
     CLI_OPT_STR("ca", struct sync_opts, ca, "push person uin-block search deaths duplicates resolve", "FILE"),
-    CLI_OPT_INT("batch", struct sync_opts, batch, 1, 10000, "push resolve"),
+    CLI_OPT_INT("batch", struct sync_opts, batch, 1, 10000, "push"),
     CLI_OPT_INT("uin-low", struct sync_opts, uin_low, 0, 10000, "push"),
     CLI_OPT_INT("uin-block", struct sync_opts, uin_block, 1, 10000, "push"),
     CLI_OPT_INT("count", struct sync_opts, count, 1, 10000, "uin-block"),
-    CLI_OPT_STR("out", struct sync_opts, out, "person uin-block search", "FILE"),
+    CLI_OPT_STR("out", struct sync_opts, out, "person search duplicates", "FILE"),
     CLI_OPT_STR("reason", struct sync_opts, reason, "resolve", "TEXT"),
     CLI_OPT_FLAG("same", struct sync_opts, same, "resolve"),
     CLI_OPT_FLAG("distinct", struct sync_opts, distinct, "resolve"),
