@@ -41,6 +41,8 @@ static const char *const excluded_tables[][2] = {
     { "search_tri_", "FTS5's own storage behind the search_tri virtual table (compared there)" },
     { "national_deaths", "deaths of other districts as the national tier passed them on (a cache "
                          "of the nation's word, not this office's log)" },
+    { "uin_pool", "the blocks of UINs the national tier reserved for this office (the nation "
+                  "holds the reservation; each UIN drawn is in the signed record.register event)" },
 };
 
 /* Columns deliberately not in the log, and why. */
