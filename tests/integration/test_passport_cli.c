@@ -215,8 +215,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tmp_remove(root);
-    free(root);
+    tmp_free(&root);
     return 0;
 }
 

@@ -67,8 +67,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
     return 0;
 }
 
