@@ -133,8 +133,7 @@ static void test_parallel_audit_same_report(void **state)
     registry_actor_free(clerk);
     db_close(db);
     datadir_free(dd);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 int main(void)

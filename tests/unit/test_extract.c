@@ -126,8 +126,7 @@ static int teardown(void **state)
     db_close(db);
     datadir_free(dd);
     buf_release(&csca);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
     return 0;
 }
 
@@ -369,8 +368,7 @@ static void test_seal_foreign_signer(void **state)
     }
     pki_close(other);
     buf_release(&ocsca);
-    tmp_remove(odir);
-    free(odir);
+    tmp_free(&odir);
     free(payload);
 }
 

@@ -74,8 +74,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tmp_remove(tmp);
-    free(tmp);
+    tmp_free(&tmp);
     return 0;
 }
 

@@ -397,8 +397,7 @@ static void test_changed_account_signs_nothing(void **state)
     registry_actor_free(multi);
     db_close(db);
     datadir_free(dd);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 static void test_uin(void **state)

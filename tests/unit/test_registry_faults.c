@@ -186,8 +186,7 @@ static int teardown(void **state)
     (void)state;
     db_close(db);
     datadir_free(dd);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
     return 0;
 }
 
