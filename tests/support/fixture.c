@@ -9,6 +9,42 @@
 
 #include "support.h"
 
+int civreg_run_as(const char *data, const char *dir, const char *user, const char *in,
+                  struct proc_result *r, const char *const args[])
+{
+    const char *argv[64];
+    char pw[4200];
+    size_t n = 0;
+
+    snprintf(pw, sizeof pw, "%s/%s.pw", dir, user);
+    for (; args[n] != NULL && n < 56; n++)
+        argv[n] = args[n];
+    argv[n++] = "--data";
+    argv[n++] = data;
+    argv[n++] = "--user";
+    argv[n++] = user;
+    argv[n++] = "--password-file";
+    argv[n++] = pw;
+    argv[n] = NULL;
+    return civreg_run(in, r, argv);
+}
+
+char *civreg_run_as_ok(const char *data, const char *dir, const char *user, const char *in,
+                       const char *const args[])
+{
+    struct proc_result r;
+    char *out;
+
+    assert_int_equal(civreg_run_as(data, dir, user, in, &r, args), 0);
+    if (r.status != 0)
+        fail_msg("civreg %s %s as %s: exit %d: %s%s", args[0], args[1] ? args[1] : "", user,
+                 r.status, r.err, r.out);
+    out = r.out;
+    r.out = NULL;
+    proc_result_free(&r);
+    return out;
+}
+
 void civreg_ok(const char *in, const char *const args[])
 {
     free(civreg_run_ok(in, args));
@@ -148,4 +184,16 @@ void civreg_staff_add(const char *data, const char *dir, const char *clerk_roles
         civreg_user_add(data, staff[i].name, staff[i].roles, staff[i].password,
                         i == 0 ? NULL : pw_admin);
     }
+}
+
+void civreg_example_record(const char *evidence_hash, char *out, size_t size)
+{
+    static const char empty[] = "\"evidence\": []";
+    char *ex = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
+    char *p = strstr(ex, empty);
+
+    if (p == NULL || snprintf(out, size, "%.*s\"evidence\": [\"%s\"]%s", (int)(p - ex), ex,
+                              evidence_hash, p + strlen(empty)) >= (int)size)
+        fail_msg("the example record has no empty evidence list or is too long");
+    free(ex);
 }

@@ -112,3 +112,12 @@ int server_teardown(struct test_server *s, char **dir)
     tmp_free(dir);
     return 0;
 }
+
+int server_start_demo(struct test_server *s, const char *tag, char **dir, char *data,
+                      size_t size)
+{
+    if ((*dir = tmp_dir(tag)) == NULL ||
+        snprintf(data, size, "%s/data", *dir) >= (int)size)
+        return -1;
+    return server_start(s, data, (const char *[]){ "--demo", NULL }, NULL);
+}

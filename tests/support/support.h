@@ -34,6 +34,16 @@ int proc_wait(pid_t pid, int timeout_s);
  * array of strings, without argv[0]). */
 int civreg_run(const char *in, struct proc_result *r, const char *const args[]);
 
+/* civreg_run of ARGS followed by `--data DATA --user USER --password-file
+ * DIR/USER.pw` (the password file pw_file writes). */
+int civreg_run_as(const char *data, const char *dir, const char *user, const char *in,
+                  struct proc_result *r, const char *const args[]);
+
+/* civreg_run_as; the test fails unless it exits 0. Returns its stdout
+ * (caller frees). */
+char *civreg_run_as_ok(const char *data, const char *dir, const char *user, const char *in,
+                       const char *const args[]);
+
 /* Run civreg with ARGS and IN on stdin; the test fails (cmocka) unless it
  * exits 0. Returns its stdout (caller frees). */
 char *civreg_run_ok(const char *in, const char *const args[]);
@@ -86,6 +96,15 @@ int conf_append(const char *data, const char *lines);
 /* tmp_remove and free *DIR; *DIR becomes NULL. */
 void tmp_free(char **dir);
 
+/* A cmocka group teardown removing the temporary folder VAR (a static char *). */
+#define TMP_DIR_TEARDOWN(var)                                                              \
+    static int teardown(void **state)                                                      \
+    {                                                                                      \
+        (void)state;                                                                       \
+        tmp_free(&(var));                                                                  \
+        return 0;                                                                          \
+    }
+
 /* DIR/NAME in one of 8 rotating static buffers (valid for 8 more calls). */
 const char *tmp_path(const char *dir, const char *name);
 
@@ -97,12 +116,7 @@ const char *tmp_path(const char *dir, const char *name);
         (void)state;                                                                       \
         return ((var) = tmp_dir(tag)) != NULL ? 0 : -1;                                    \
     }                                                                                      \
-    static int teardown(void **state)                                                      \
-    {                                                                                      \
-        (void)state;                                                                       \
-        tmp_free(&(var));                                                                  \
-        return 0;                                                                          \
-    }
+    TMP_DIR_TEARDOWN(var)
 
 /* Write PASSWORD and a newline into DIR/NAME.pw and its path into OUT.
  * Returns 0, -1 when it cannot be written. */
@@ -114,6 +128,10 @@ int pw_file(const char *dir, const char *name, const char *password, char *out, 
  * fails unless it is added. */
 void civreg_user_add(const char *data, const char *username, const char *roles,
                      const char *password, const char *admin_pw_file);
+
+/* `civreg record draft --example` with its evidence list holding HASH, into
+ * OUT (SIZE bytes); the test fails when it cannot be made. */
+void civreg_example_record(const char *evidence_hash, char *out, size_t size);
 
 /* The staff most registry tests use, added in DATA, each with a password file
  * DIR/NAME.pw whose path goes into the matching buffer (4096 bytes or more;
@@ -140,6 +158,11 @@ struct test_server {
  * wait for its "listening on http://127.0.0.1:PORT/" line. Returns 0. */
 int server_start(struct test_server *s, const char *data, const char *const extra[],
                  const char *log);
+/* A fresh temporary folder for TAG (*DIR) and `civreg serve --demo` on its
+ * data directory (path into DATA), which makes the demo office first.
+ * Returns 0. */
+int server_start_demo(struct test_server *s, const char *tag, char **dir, char *data,
+                      size_t size);
 /* Send SIG, wait (at most 30 s) and close: the exit status as proc_wait. */
 int server_end(struct test_server *s, int sig);
 /* server_end with SIGTERM. A never-started S is a no-op. */
