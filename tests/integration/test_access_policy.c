@@ -56,12 +56,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 /* docs/access.md ends with exactly what `civreg access` prints. */
 static void test_doc_is_generated(void **state)
@@ -150,22 +145,10 @@ static void test_cli_commands_by_role(void **state)
         unsigned allowed = registry_action_roles(cmds[c].action);
         assert_true(allowed != 0);
         for (size_t i = 0; i < NROLES; i++) {
-            const char *argv[20];
-            char pw[4200];
+            const char *const *argv = cmds[c].args;
             struct proc_result r;
-            size_t n = 0;
 
-            for (; cmds[c].args[n] != NULL; n++)
-                argv[n] = cmds[c].args[n];
-            pw_path(pw, sizeof pw, roles[i].name);
-            argv[n++] = "--data";
-            argv[n++] = data;
-            argv[n++] = "--user";
-            argv[n++] = roles[i].name;
-            argv[n++] = "--password-file";
-            argv[n++] = pw;
-            argv[n] = NULL;
-            assert_int_equal(civreg_run(NULL, &r, argv), 0);
+            assert_int_equal(civreg_run_as(data, root, roles[i].name, NULL, &r, argv), 0);
             bool refused = strstr(r.err, "does not hold the") != NULL ||
                            strstr(r.err, " may not ") != NULL;
             if (refused != !(allowed & roles[i].role))

@@ -84,20 +84,7 @@ static void write_pw(char *path, const char *name, const char *pw)
 
 static char *as(const char *user, const char *in, const char *const args[])
 {
-    char pw[4096];
-    const char *argv[32];
-    size_t n = 0;
-    snprintf(pw, sizeof pw, "%s/%s.pw", root, user); /* as write_pw named it */
-    for (; args[n] && n < 24; n++)
-        argv[n] = args[n];
-    argv[n++] = "--data";
-    argv[n++] = data;
-    argv[n++] = "--user";
-    argv[n++] = user;
-    argv[n++] = "--password-file";
-    argv[n++] = pw;
-    argv[n] = NULL;
-    return civreg_run_ok(in, argv);
+    return civreg_run_as_ok(data, root, user, in, args);
 }
 
 static char example[8192];

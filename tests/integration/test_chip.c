@@ -81,12 +81,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&dir);
-    return 0;
-}
+TMP_DIR_TEARDOWN(dir)
 
 /* Run chip verify; return the exit status, the report and stderr. */
 static int verify(const char *package, const char *extra, json_t **report, char **err)

@@ -116,10 +116,9 @@ static int setup(void **state)
     civreg_ok(NULL, (const char *[]){ "pki", "init", "--data", data, "--country", "UT", "--user",
                                       "admin", "--password-file", pw_admin, NULL });
     /* The clerk's import runs under a small memory budget. */
-    if (conf_append(data, "\nscan_memory_mb = 64\n") != 0 ||
-        server_start(&server, data, NULL, NULL) != 0)
+    if (conf_append(data, "\nscan_memory_mb = 64\n") != 0)
         return -1;
-    return 0;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)

@@ -77,12 +77,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 static long count(const char *sql)
 {

@@ -63,24 +63,12 @@ static int setup(void **state)
     assert_int_equal(strlen(out), 64);
     snprintf(evidence_hash, sizeof evidence_hash, "%s", out);
     free(out);
-    out = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
-    {
-        /* the example, with the evidence filled in */
-        char *p = strstr(out, "\"evidence\": []");
-        assert_non_null(p);
-        snprintf(rec_json, sizeof rec_json, "%.*s\"evidence\": [\"%s\"]%s", (int)(p - out), out,
-                 evidence_hash, p + strlen("\"evidence\": []"));
-    }
-    free(out);
+    /* the example, with the evidence filled in */
+    civreg_example_record(evidence_hash, rec_json, sizeof rec_json);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 static void expect_fail(const char *in, const char *const args[], const char *message)
 {

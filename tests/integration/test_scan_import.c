@@ -36,12 +36,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 static sqlite3 *db_open_ro(void)
 {

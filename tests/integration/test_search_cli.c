@@ -35,12 +35,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 /* The example record with the child's names, birth date and entry. */
 static char *record(const char *given, const char *family, const char *date, int entry)

@@ -25,12 +25,7 @@ static int setup(void **state)
     return (dir = tmp_data_dir("serve", data, sizeof data, NULL)) != NULL ? 0 : -1;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&dir);
-    return 0;
-}
+TMP_DIR_TEARDOWN(dir)
 
 /* Start the server on a free port; returns the port. */
 static int start(struct test_server *s)

@@ -52,12 +52,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_free(&dir);
-    return 0;
-}
+TMP_DIR_TEARDOWN(dir)
 
 /* Send a plain APDU given in hex; return the status word, DATA (may be NULL)
  * the response data. */

@@ -179,10 +179,7 @@ static int setup(void **state)
     json_t *j;
     (void)state;
 
-    if ((dir = tmp_dir("webaccess")) == NULL)
-        return -1;
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (server_start(&server, data, (const char *[]){ "--demo", NULL }, NULL) != 0)
+    if (server_start_demo(&server, "webaccess", &dir, data, sizeof data) != 0)
         return -1;
     /* The demo sign-ins are printed at start-up. */
     if (proc_read_line(server.out_fd, line, sizeof line, 30) != 0 || strstr(line, "demo sign-ins") == NULL ||

@@ -103,15 +103,12 @@ static int setup(void **state)
 
     /* the usual umask: files the server makes would be 0644 under it */
     umask(022);
-    if ((dir = tmp_dir("webconfine")) == NULL)
+    if (server_start_demo(&server, "webconfine", &dir, data, sizeof data) != 0 ||
+        proc_read_line(server.out_fd, line, sizeof line, 30) != 0)
         return -1;
-    snprintf(data, sizeof data, "%s/data", dir);
     snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
     snprintf(pwfile, sizeof pwfile, "%s/admin.pw", dir);
     if (file_write(pwfile, "demo\n", 5) != 0)
-        return -1;
-    if (server_start(&server, data, (const char *[]){ "--demo", NULL }, NULL) != 0 ||
-        proc_read_line(server.out_fd, line, sizeof line, 30) != 0)
         return -1;
     struct test_session reg;
     if (sign_in("registrar", "demo", &reg) != 0 ||

@@ -47,20 +47,17 @@ static double now_s(void)
 
 static int setup(void **state)
 {
-    char conf[4200], extra[256];
-    FILE *f;
+    char extra[256];
     (void)state;
 
     if ((dir = tmp_data_dir("webconn", data, sizeof data, NULL)) == NULL)
         return -1;
-    snprintf(conf, sizeof conf, "%s/civreg.conf", data);
     snprintf(extra, sizeof extra,
              "max_connections_per_address = %d\nheader_timeout_seconds = %d\nweb_threads = 32\n",
              CAP, HEADER_TIMEOUT);
-    if ((f = fopen(conf, "a")) == NULL || fputs(extra, f) < 0 || fclose(f) != 0 ||
-        server_start(&server, data, NULL, NULL) != 0)
+    if (conf_append(data, extra) != 0)
         return -1;
-    return 0;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)

@@ -25,10 +25,9 @@ static struct test_server server;
 static int setup(void **state)
 {
     (void)state;
-    if ((dir = tmp_data_dir("webhttp", data, sizeof data, NULL)) == NULL ||
-        server_start(&server, data, NULL, NULL) != 0)
+    if ((dir = tmp_data_dir("webhttp", data, sizeof data, NULL)) == NULL)
         return -1;
-    return 0;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)

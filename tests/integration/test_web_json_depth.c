@@ -81,10 +81,7 @@ static int setup(void **state)
 {
     (void)state;
 
-    if ((dir = tmp_dir("jsondepth")) == NULL)
-        return -1;
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (server_start(&server, data, (const char *[]){ "--demo", NULL }, NULL) != 0)
+    if (server_start_demo(&server, "jsondepth", &dir, data, sizeof data) != 0)
         return -1;
     for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
         if (sign_in(u->username, &logins[nlogins]) != 0)

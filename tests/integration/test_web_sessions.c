@@ -157,9 +157,7 @@ static int setup(void **state)
     add_user("own-pw", "clerk");
     add_user("auditor", "auditor");
     /* The server's log goes to a file the tests read. */
-    if (server_start(&server, data, NULL, logpath) != 0)
-        return -1;
-    return 0;
+    return server_start(&server, data, NULL, logpath);
 }
 
 static int teardown(void **state)

@@ -47,8 +47,6 @@ static int setup(void **state)
                                      "signin_backoff_max_seconds = 4\n"
                                      "signin_address_limit = 6\n"
                                      "trusted_proxies = 127.0.0.1\n";
-    char conf[4200];
-    FILE *f;
     (void)state;
 
     if ((dir = tmp_data_dir("websignin", data, sizeof data, NULL)) == NULL)
@@ -68,11 +66,9 @@ static int setup(void **state)
         if (add_user(*u, "clerk", in) != 0)
             return -1;
     }
-    snprintf(conf, sizeof conf, "%s/civreg.conf", data);
-    if ((f = fopen(conf, "a")) == NULL || fputs(conf_extra, f) < 0 || fclose(f) != 0 ||
-        server_start(&server, data, NULL, NULL) != 0)
+    if (conf_append(data, conf_extra) != 0)
         return -1;
-    return 0;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)
