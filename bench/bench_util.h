@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,19 @@ static inline void bench_figure(const char *name, double value, const char *unit
                                   json_pack("{s:f, s:s}", "value", value, "unit", unit));
 }
 
+/* bench_figure with the name made by printf from FMT. */
+static inline void bench_figuref(double value, const char *unit, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline void bench_figuref(double value, const char *unit, const char *fmt, ...)
+{
+    char name[160];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    bench_figure(name, value, unit);
+}
+
 /* Handle the common options: `--help`/`-h` prints USAGE and returns 1 (the
  * caller exits 0); `--json FILE` is removed from ARGV and remembered.
  * Returns 0 to go on, -1 on a malformed option (usage printed). */
@@ -80,6 +94,39 @@ static inline int bench_options(int *argc, char **argv, const char *usage)
     *argc = out;
     argv[out] = NULL;
     return 0;
+}
+
+/* bench_options, then between LO and HI positional arguments. Returns 1
+ * when the caller exits 0 (--help), -1 when it exits 2 (usage printed),
+ * 0 to go on. */
+static inline int bench_args(int *argc, char **argv, const char *usage, int lo, int hi)
+{
+    int o = bench_options(argc, argv, usage);
+    if (o == 0 && (*argc - 1 < lo || *argc - 1 > hi)) {
+        fputs(usage, stderr);
+        return -1;
+    }
+    return o;
+}
+
+/* S as a whole number from LO to HI into *OUT. Returns 0, -1 when it is
+ * none (OUT untouched). */
+static inline int bench_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Remove the benchmark's scratch folder DIR (and everything in it). */
+static inline void bench_remove_dir(const char *bench, const char *dir)
+{
+    char cmd[4300];
+    if (snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) >= (int)sizeof cmd || system(cmd) != 0)
+        fprintf(stderr, "bench %s: could not remove %s\n", bench, dir);
 }
 
 /* Write the figures to the --json file, if one was asked for. */

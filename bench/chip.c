@@ -92,11 +92,7 @@ static int run(const char *alg_name, double seconds)
     }
     printf("%-22s personalize: %8.1f chips/s  (%ld in %.2f s; DG1 DG2 DG11 DG12 EF.COM EF.SOD)\n",
            alg_name, (double)n / t, n, t);
-    {
-        char name[96];
-        (void)snprintf(name, sizeof name, "chip.personalize %s", alg_name);
-        bench_figure(name, (double)n / t, "chips/s");
-    }
+    bench_figuref((double)n / t, "chips/s", "chip.personalize %s", alg_name);
     t0 = now_s();
     for (n = 0; (t = now_s() - t0) < seconds; n++) {
         struct pa_chip view;
@@ -113,11 +109,7 @@ static int run(const char *alg_name, double seconds)
     }
     printf("%-22s verify:      %8.1f chips/s  (%ld in %.2f s; passive authentication)\n",
            alg_name, (double)n / t, n, t);
-    {
-        char name[96];
-        (void)snprintf(name, sizeof name, "chip.verify %s", alg_name);
-        bench_figure(name, (double)n / t, "chips/s");
-    }
+    bench_figuref((double)n / t, "chips/s", "chip.verify %s", alg_name);
     rc = 0;
 out:
     if (rc != 0)
@@ -129,12 +121,7 @@ out:
     json_decref(dg11);
     json_decref(dg12);
     free(jpeg);
-    {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench chip: could not remove %s\n", dir);
-    }
+    bench_remove_dir("chip", dir);
     return rc;
 }
 
@@ -147,14 +134,10 @@ int main(int argc, char **argv)
         "  SECONDS per figure (default 2), beside the raw ECDSA P-256 sign rate\n";
     double seconds = 2.0;
     struct err err = ERR_INIT;
-    int rc = 0, o = bench_options(&argc, argv, usage);
+    int rc = 0, o = bench_args(&argc, argv, usage, 0, 1);
 
     if (o != 0)
         return o > 0 ? 0 : 2;
-    if (argc > 2) {
-        fputs(usage, stderr);
-        return 2;
-    }
     if (argc == 2) {
         char *end;
         seconds = strtod(argv[1], &end);

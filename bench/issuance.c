@@ -241,12 +241,7 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
     registry_actor_free(oper);
     db_close(db);
     datadir_free(dd);
-    {
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench issuance: could not remove %s\n", dir);
-    }
+    bench_remove_dir("issuance", dir);
 }
 
 int main(int argc, char **argv)

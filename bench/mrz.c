@@ -48,11 +48,7 @@ static int bench_generate(const char *label, const struct mrz_input *in, int n, 
     }
     double dt = now() - t0;
     printf("generate %-34s %10.0f MRZs/s\n", label, n / dt);
-    {
-        char name[96];
-        (void)snprintf(name, sizeof name, "mrz.generate %s", label);
-        bench_figure(name, n / dt, "MRZs/s");
-    }
+    bench_figuref(n / dt, "MRZs/s", "mrz.generate %s", label);
     snprintf(last, lastsize, "%s", buf_str(&lines));
     buf_release(&lines);
     buf_release(&w);
@@ -71,11 +67,7 @@ static int bench_parse(const char *label, const char *text, int n)
         }
     double dt = now() - t0;
     printf("parse    %-34s %10.0f MRZs/s\n", label, n / dt);
-    {
-        char name[96];
-        (void)snprintf(name, sizeof name, "mrz.parse %s", label);
-        bench_figure(name, n / dt, "MRZs/s");
-    }
+    bench_figuref(n / dt, "MRZs/s", "mrz.parse %s", label);
     return 0;
 }
 
@@ -84,22 +76,15 @@ int main(int argc, char **argv)
     static const char usage[] = "usage: mrz [N] [--json FILE]\n"
                                 "  MRZs generated and parsed per second (N each, default 200000)\n";
     char td3[MRZ_TEXT_MAX + 1], td1[MRZ_TEXT_MAX + 1], scratch[MRZ_TEXT_MAX + 1];
-    int n = 200000, o = bench_options(&argc, argv, usage);
+    long count = 200000;
+    int o = bench_args(&argc, argv, usage, 0, 1);
     if (o != 0)
         return o > 0 ? 0 : 2;
-    if (argc > 2) {
+    if (argc == 2 && bench_long(argv[1], 4, 100000000, &count) != 0) {
         fputs(usage, stderr);
         return 2;
     }
-    if (argc == 2) {
-        char *end;
-        long v = strtol(argv[1], &end, 10);
-        if (*end || v < 4 || v > 100000000) {
-            fputs(usage, stderr);
-            return 2;
-        }
-        n = (int)v;
-    }
+    int n = (int)count;
     struct mrz_input a = input(MRZ_TD3, "Eriksson", "Anna Maria");
     struct mrz_input b = input(MRZ_TD3, "Müller-Łukasiewicz", "José Ñúñez");
     struct mrz_input c = input(MRZ_TD3, "Щербаков", "Юлия");

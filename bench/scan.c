@@ -77,22 +77,15 @@ int main(int argc, char **argv)
         "usage: scan DIR [ROUNDS] [--json FILE]   (build/tests/scan_corpus DIR first)\n"
         "  decodes every file of DIR in-process, with `civreg scan decode` and with zbarimg\n"
         "  (the anchor), ROUNDS interleaved rounds (default 3), and prints pages/s\n";
-    int o = bench_options(&argc, argv, usage);
+    long rounds_arg = 3;
+    int o = bench_args(&argc, argv, usage, 1, 2);
     if (o != 0)
         return o > 0 ? 0 : 2;
-    if (argc < 2 || argc > 3) {
-        fputs(usage, stderr);
+    if (argc == 3 && bench_long(argv[2], 1, 20, &rounds_arg) != 0) {
+        fprintf(stderr, "scan: ROUNDS must be 1 to 20\n");
         return 2;
     }
-    if (argc == 3) {
-        char *end;
-        long v = strtol(argv[2], &end, 10);
-        if (*end || v < 1 || v > 20) {
-            fprintf(stderr, "scan: ROUNDS must be 1 to 20\n");
-            return 2;
-        }
-        rounds = (int)v;
-    }
+    rounds = (int)rounds_arg;
     d = opendir(argv[1]);
     if (d == NULL) {
         fprintf(stderr, "scan: cannot open %s\n", argv[1]);

@@ -51,20 +51,12 @@ int main(int argc, char **argv)
         "usage: search [N] [--json FILE]\n"
         "  indexes N generated people (1000 to 20000000, default 1000000) through the bulk\n"
         "  path, then times 2,000 realistic queries (median, p99, recall@10)\n";
-    int o = bench_options(&argc, argv, usage);
+    int o = bench_args(&argc, argv, usage, 0, 1);
     if (o != 0)
         return o > 0 ? 0 : 2;
-    if (argc > 2) {
+    if (argc > 1 && bench_long(argv[1], 1000, 20000000, &n) != 0) {
         fputs(usage, stderr);
         return 2;
-    }
-    if (argc > 1) {
-        char *end;
-        n = strtol(argv[1], &end, 10);
-        if (*end || n < 1000 || n > 20000000) {
-            fputs(usage, stderr);
-            return 2;
-        }
     }
     if (secret_init(&err) != 0 || mkdtemp(path) == NULL) {
         fprintf(stderr, "search: cannot set up: %s\n", err_msg(&err));

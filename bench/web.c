@@ -136,13 +136,9 @@ static int run_wrk(const char *key, const char *label, int port, const char *pat
     p50[strcspn(p50, "\n")] = '\0';
     printf("%-40s %10s req/s   p50 %8s   p99 %8s\n", label, rps, p50, p99);
     {
-        char name[96];
-        (void)snprintf(name, sizeof name, "%s.req_per_s", key);
-        bench_figure(name, strtod(rps, NULL), "req/s");
-        (void)snprintf(name, sizeof name, "%s.p50_ms", key);
-        bench_figure(name, wrk_ms(p50), "ms");
-        (void)snprintf(name, sizeof name, "%s.p99_ms", key);
-        bench_figure(name, wrk_ms(p99), "ms");
+        bench_figuref(strtod(rps, NULL), "req/s", "%s.req_per_s", key);
+        bench_figuref(wrk_ms(p50), "ms", "%s.p50_ms", key);
+        bench_figuref(wrk_ms(p99), "ms", "%s.p99_ms", key);
     }
     return 0;
 }

@@ -185,6 +185,24 @@ static int check_ratio(const struct jpeg_decompress_struct *cinfo, size_t len,
     return SCAN_E_LIMIT;
 }
 
+/* Ready CTX and CINFO to decode LEN bytes named NAME, with LIMITS' deadline
+ * (NULL: none). Returns 0, -1 when LEN is more than libjpeg takes. */
+static int jpeg_start(struct jpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo, size_t len,
+                      const char *name, const struct scan_limits *limits, struct err *err)
+{
+    if (len > ULONG_MAX)
+        return err_set(err, "jpeg: %s is too large", SCAN_NAME(name));
+    memset(ctx, 0, sizeof *ctx);
+    memset(cinfo, 0, sizeof *cinfo);
+    ctx->name = name;
+    ctx->err = err;
+    ctx->limits = limits;
+    cinfo->err = jpeg_std_error(&ctx->pub);
+    ctx->pub.error_exit = jpeg_fail;
+    ctx->pub.emit_message = jpeg_message;
+    return 0;
+}
+
 int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
                      const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
@@ -199,16 +217,8 @@ int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
     out->format = SCAN_FMT_JPEG;
     out->page = NULL;
     out->count = 0;
-    if (len > ULONG_MAX)
-        return err_set(err, "jpeg: %s is too large", SCAN_NAME(name));
-    memset(&ctx, 0, sizeof ctx);
-    memset(&cinfo, 0, sizeof cinfo);
-    ctx.name = name;
-    ctx.err = err;
-    ctx.limits = limits;
-    cinfo.err = jpeg_std_error(&ctx.pub);
-    ctx.pub.error_exit = jpeg_fail;
-    ctx.pub.emit_message = jpeg_message;
+    if (jpeg_start(&ctx, &cinfo, len, name, limits, err) != 0)
+        return -1;
     if (setjmp(ctx.jmp)) {
         if (!ctx.err_set)
             err_set(err, "jpeg: cannot decode %s", SCAN_NAME(name));
@@ -312,15 +322,8 @@ int scan_jpeg_probe(const unsigned char *p, size_t len, const char *name,
     struct jpeg_ctx ctx;
     volatile int created = 0, rc = -1;
 
-    if (len > ULONG_MAX)
-        return err_set(err, "jpeg: %s is too large", SCAN_NAME(name));
-    memset(&ctx, 0, sizeof ctx);
-    memset(&cinfo, 0, sizeof cinfo);
-    ctx.name = name;
-    ctx.err = err;
-    cinfo.err = jpeg_std_error(&ctx.pub);
-    ctx.pub.error_exit = jpeg_fail;
-    ctx.pub.emit_message = jpeg_message;
+    if (jpeg_start(&ctx, &cinfo, len, name, NULL, err) != 0)
+        return -1;
     if (setjmp(ctx.jmp)) {
         if (!ctx.err_set)
             err_set(err, "jpeg: cannot decode %s", SCAN_NAME(name));

@@ -126,6 +126,19 @@ static void row_to_gray(const unsigned char *src, unsigned ch, uint32_t w, unsig
     }
 }
 
+/* The signature, the chunks (png_walk) and the size against LIMITS, before
+ * libpng reads anything: 0, or what scan_check_dims returns, or -1. */
+static int png_check(const unsigned char *p, size_t len, const char *name,
+                     const struct scan_limits *limits, uint32_t *w, uint32_t *h,
+                     struct err *err)
+{
+    if (len < 8 || png_sig_cmp(p, 0, 8) != 0)
+        return err_set(err, "png: %s is not a PNG file (bad signature)", SCAN_NAME(name));
+    if (png_walk(p, len, name, w, h, err) != 0)
+        return -1;
+    return scan_check_dims(*w, *h, limits, NULL, "png", name, err);
+}
+
 int scan_decode_png(const unsigned char *p, size_t len, const char *name,
                     const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
@@ -145,11 +158,7 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
     out->format = SCAN_FMT_PNG;
     out->page = NULL;
     out->count = 0;
-    if (len < 8 || png_sig_cmp(p, 0, 8) != 0)
-        return err_set(err, "png: %s is not a PNG file (bad signature)", SCAN_NAME(name));
-    if (png_walk(p, len, name, &cw, &chh, err) != 0)
-        return -1;
-    if ((rc = scan_check_dims(cw, chh, limits, NULL, "png", name, err)) != 0)
+    if ((rc = png_check(p, len, name, limits, &cw, &chh, err)) != 0)
         return rc;
     rc = -1;
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_error_cb, png_warning_cb);
@@ -274,11 +283,7 @@ int scan_png_probe(const unsigned char *p, size_t len, const char *name,
     uint32_t w = 0, h = 0;
     int rc;
 
-    if (len < 8 || png_sig_cmp(p, 0, 8) != 0)
-        return err_set(err, "png: %s is not a PNG file (bad signature)", SCAN_NAME(name));
-    if (png_walk(p, len, name, &w, &h, err) != 0)
-        return -1;
-    if ((rc = scan_check_dims(w, h, limits, NULL, "png", name, err)) != 0)
+    if ((rc = png_check(p, len, name, limits, &w, &h, err)) != 0)
         return rc;
     *pixels = *largest = (uint64_t)w * h;
     return 0;

@@ -315,6 +315,29 @@ static tmsize_t tiff_alloc_cap(const struct scan_limits *limits)
     return cap > (uint64_t)TIFF_MAX_ALLOC ? TIFF_MAX_ALLOC : (tmsize_t)cap;
 }
 
+/* Open the TIFF in M, each allocation capped by LIMITS; *OPTS (NULL when
+ * none were made) is the caller's to free after TIFFClose. NULL when it
+ * cannot be opened, with M's error set. */
+static TIFF *tiff_open(struct tiff_mem *m, const struct scan_limits *limits,
+                       TIFFOpenOptions **opts)
+{
+    TIFF *tif;
+
+    if ((*opts = TIFFOpenOptionsAlloc()) == NULL) {
+        err_set(m->err, "tiff: out of memory");
+        return NULL;
+    }
+    TIFFOpenOptionsSetMaxSingleMemAlloc(*opts, tiff_alloc_cap(limits));
+    TIFFOpenOptionsSetErrorHandlerExtR(*opts, tiff_error, m);
+    TIFFOpenOptionsSetWarningHandlerExtR(*opts, tiff_warning, m);
+    /* "m": no memory mapping (the data already is in memory). */
+    tif = TIFFClientOpenExt(SCAN_NAME(m->name), "rm", (thandle_t)m, mem_read, mem_write,
+                            mem_seek, mem_close, mem_size, mem_map, mem_unmap, *opts);
+    if (tif == NULL)
+        fail(m, "not a readable TIFF (bad header)");
+    return tif;
+}
+
 int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
                      const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
@@ -327,19 +350,8 @@ int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
     out->format = SCAN_FMT_TIFF;
     out->page = NULL;
     out->count = 0;
-    opts = TIFFOpenOptionsAlloc();
-    if (opts == NULL)
-        return err_set(err, "tiff: out of memory");
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tiff_alloc_cap(limits));
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
-    /* "m": no memory mapping (the data already is in memory). */
-    tif = TIFFClientOpenExt(SCAN_NAME(name), "rm", (thandle_t)&m, mem_read, mem_write,
-                            mem_seek, mem_close, mem_size, mem_map, mem_unmap, opts);
-    if (tif == NULL) {
-        fail(&m, "not a readable TIFF (bad header)");
+    if ((tif = tiff_open(&m, limits, &opts)) == NULL)
         goto out;
-    }
     do {
         uint32_t w = 0, h = 0;
         uint16_t bps = 1, spp = 1, photo = 0, planar = PLANARCONFIG_CONTIG, orient = 1, unit = 2;
@@ -449,23 +461,14 @@ int scan_tiff_probe(const unsigned char *p, size_t len, const char *name,
     const struct scan_limits deflt = SCAN_LIMITS_DEFAULT;
     const struct scan_limits *l = limits ? limits : &deflt;
     struct tiff_mem m = { p, len, 0, name, err, 0 };
-    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    TIFFOpenOptions *opts = NULL;
     TIFF *tif = NULL;
     uint64_t total = 0;
     size_t pages = 0;
     int rc = -1;
 
-    if (opts == NULL)
-        return err_set(err, "tiff: out of memory");
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tiff_alloc_cap(limits));
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_error, &m);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_warning, &m);
-    tif = TIFFClientOpenExt(SCAN_NAME(name), "rm", (thandle_t)&m, mem_read, mem_write,
-                            mem_seek, mem_close, mem_size, mem_map, mem_unmap, opts);
-    if (tif == NULL) {
-        fail(&m, "not a readable TIFF (bad header)");
+    if ((tif = tiff_open(&m, limits, &opts)) == NULL)
         goto out;
-    }
     do {
         uint32_t w = 0, h = 0;
         uint16_t spp = 1, planar = PLANARCONFIG_CONTIG;

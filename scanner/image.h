@@ -108,18 +108,13 @@ int scan_read_file(const char *path, size_t max, unsigned char **out, size_t *le
                    struct err *err) __attribute__((warn_unused_result));
 
 /* Each decoder on its own (same contract as scan_decode, for one format). */
-int scan_decode_png(const unsigned char *p, size_t len, const char *name,
-                    const struct scan_limits *limits, struct scan_pages *out, struct err *err)
-    __attribute__((warn_unused_result));
-int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
-                     const struct scan_limits *limits, struct scan_pages *out, struct err *err)
-    __attribute__((warn_unused_result));
-int scan_decode_tiff(const unsigned char *p, size_t len, const char *name,
-                     const struct scan_limits *limits, struct scan_pages *out, struct err *err)
-    __attribute__((warn_unused_result));
-int scan_decode_pnm(const unsigned char *p, size_t len, const char *name,
-                    const struct scan_limits *limits, struct scan_pages *out, struct err *err)
-    __attribute__((warn_unused_result));
+typedef int scan_decode_fn(const unsigned char *p, size_t len, const char *name,
+                           const struct scan_limits *limits, struct scan_pages *out,
+                           struct err *err);
+scan_decode_fn scan_decode_png __attribute__((warn_unused_result));
+scan_decode_fn scan_decode_jpeg __attribute__((warn_unused_result));
+scan_decode_fn scan_decode_tiff __attribute__((warn_unused_result));
+scan_decode_fn scan_decode_pnm __attribute__((warn_unused_result));
 
 void scan_pages_release(struct scan_pages *pages);
 

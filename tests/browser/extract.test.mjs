@@ -8,22 +8,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPlaywright, openBrowser, screenshots, shot, signIn, startServer } from './harness.mjs';
+import { assertNoProblems, demoOffice, loadPlaywright, screenshots, shot } from './harness.mjs';
 
 const playwright = await loadPlaywright();
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
-const url = (p) => new URL(p, server.url).href;
+const office = await demoOffice(playwright);
+const { server, url, user, open } = office;
 
-async function user(name) {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
-  return b;
-}
-
-try {
+await office.run(async () => {
   const reg = await user('registrar');
   const list = await reg.page.evaluate(async () => (await fetch('/api/v1/records?status=registered&limit=1')).json());
   const one = (list.records || list)[0];
@@ -87,14 +78,6 @@ try {
   }, one.id);
   assert.equal(st, 403);
 
-  for (const u of open) assert.deepEqual(u.problems.filter((p) => !/Failed to load resource: .* (401|403|409|422)/.test(p)), []);
+  assertNoProblems(open);
   console.log('ok: extract preview, print, reprint with reason');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-3000));
-} finally {
-  for (const b of open) await b.close();
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 3000 });

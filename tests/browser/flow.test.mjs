@@ -4,21 +4,13 @@
 // step verified. Each step is a different browser profile (own cookies);
 // screenshots are written as test artifacts.
 import assert from 'node:assert/strict';
-import { fillRecord, loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
+import { assertNoProblems, demoOffice, fillRecord, loadPlaywright, screenshot } from './harness.mjs';
 
 const playwright = await loadPlaywright();
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
+const office = await demoOffice(playwright);
+const { server, user, open } = office;
 
-async function user(name) {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
-  return b;
-}
-
-try {
+await office.run(async () => {
   // Clerk A keys a new record; names in three scripts, one with markup.
   const a = await user('clerk');
   await screenshot(a.page, 'flow-1-clerk-home');
@@ -126,14 +118,6 @@ try {
   const after = await au.page.evaluate(async () => (await fetch('/api/v1/session')).status);
   assert.equal(after, 401);
 
-  for (const u of open) assert.deepEqual(u.problems.filter((p) => !/Failed to load resource: .* (401|403|409|422)/.test(p)), []);
+  assertNoProblems(open);
   console.log('ok: draft -> verify -> register -> trace');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-4000));
-} finally {
-  for (const b of open) await b.close();
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 4000 });

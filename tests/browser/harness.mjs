@@ -4,6 +4,7 @@
 // Environment (set by CTest): CIVREG_BIN (the binary under test),
 // CIVREG_ARTIFACTS (folder for screenshots). Exit code 77 = skipped
 // (no Chromium or playwright-core on this machine).
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -159,4 +160,48 @@ async function fillField(page, id, v) {
   if (typeof v === 'boolean') await page.setChecked(sel, v);
   else if (await page.$eval(sel, (el) => el.tagName === 'SELECT')) await page.selectOption(sel, String(v));
   else await page.fill(sel, String(v));
+}
+
+// A browser test on a demo office (`serve --demo`): office.user(name,
+// password) opens a browser signed in as that user (closed at the end);
+// office.run(body) runs the test body, and on failure prints the error and
+// the tail of the server's log (LOGTAIL characters, all when 0) and calls
+// ONFAILURE(open browsers); then closes everything and exits 1 or 0.
+export async function demoOffice(playwright) {
+  const server = await startServer([], { demo: true });
+  const open = [];
+  return {
+    server,
+    open,
+    url: (p) => new URL(p, server.url).href,
+    async user(name, password = 'demo') {
+      const b = await openBrowser(playwright);
+      open.push(b);
+      await signIn(b.page, server.url, name, password);
+      return b;
+    },
+    async run(body, { logTail = 0, onFailure } = {}) {
+      let failed = false;
+      try {
+        await body();
+      } catch (e) {
+        failed = true;
+        console.error(e);
+        const log = server.log.join('');
+        console.error(logTail ? log.slice(-logTail) : log);
+        if (onFailure) await onFailure(open);
+      } finally {
+        for (const b of open) await b.close().catch(() => {});
+        await server.stop();
+      }
+      process.exit(failed ? 1 : 0);
+    },
+  };
+}
+
+// No browser in OPEN saw a console error, page error or dialog, but for the
+// failed loads whose status is one of STATUSES (the refusals a test meant).
+export function assertNoProblems(open, statuses = '401|403|409|422') {
+  const meant = new RegExp(`Failed to load resource: .* (${statuses})`);
+  for (const u of open) assert.deepEqual(u.problems.filter((p) => !meant.test(p)), []);
 }

@@ -8,25 +8,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fillRecord, loadPlaywright, openBrowser, screenshot, shot, signIn, startServer } from './harness.mjs';
+import { assertNoProblems, demoOffice, fillRecord, loadPlaywright, screenshot, shot } from './harness.mjs';
 
 const playwright = await loadPlaywright();
 if (spawnSync('pdftoppm', ['-v']).error) {
   console.log('SKIP: pdftoppm is missing (install/deps.sh installs poppler-utils)');
   process.exit(77);
 }
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
+const office = await demoOffice(playwright);
+const { server, user, open } = office;
 
-async function user(name) {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
-  return b;
-}
-
-try {
+await office.run(async () => {
   // The scans: a separator sheet for DEMO/1987/volume 3, then a page.
   const pdf = join(server.dir, 'separator.pdf');
   const sep = spawnSync(process.env.CIVREG_BIN, ['scan', 'separator', '--office', 'DEMO', '--year', '1987',
@@ -130,14 +122,6 @@ try {
   assert.equal(await b.page.evaluate(() => document.querySelector('#form-error')?.textContent || ''), '');
   await screenshot(b.page, 'keying-6-verified');
 
-  for (const u of open) assert.deepEqual(u.problems.filter((p) => !/Failed to load resource: .* (401|403|409|415|422)/.test(p)), []);
+  assertNoProblems(open, '401|403|409|415|422');
   console.log('ok: upload -> volume -> keying -> blind verification');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-4000));
-} finally {
-  for (const b of open) await b.close();
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 4000 });

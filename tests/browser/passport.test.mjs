@@ -14,22 +14,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
+import { demoOffice, loadPlaywright, screenshot } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(here, '..', 'data', 'issuance');
 const playwright = await loadPlaywright();
-const server = await startServer([], { demo: true });
+const office = await demoOffice(playwright);
+const { server, user, open } = office;
 const bin = process.env.CIVREG_BIN;
-const open = [];
-let failed = false;
-
-async function user(nameOf, password = 'demo') {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, nameOf, password);
-  return b;
-}
 
 // Wait until #app-status reads STATUS; on a timeout, say what the screen
 // reported instead.
@@ -87,7 +79,7 @@ function headThenHealthz(url, path, cookie) {
   });
 }
 
-try {
+await office.run(async () => {
   // The scanned register page, then a record keyed from it, verified blind
   // and registered (clerk, clerk2, registrar).
   const scan = cli(['evidence', 'add', join(dataDir, 'signature.png'), '--media-type', 'image/png',
@@ -254,12 +246,4 @@ try {
 
   for (const b of open) assert.deepEqual(b.problems, [], 'browser errors');
   writeFileSync(join(server.dir, 'ok'), 'ok');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join(''));
-} finally {
-  for (const b of open) await b.close().catch(() => {});
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -7,20 +7,11 @@
 // search ("1 result", no raw scores, a relevance floor), the public seal
 // page (no session call).
 import assert from 'node:assert/strict';
-import { loadPlaywright, openBrowser, screenshot, shot, signIn, startServer } from './harness.mjs';
+import { assertNoProblems, demoOffice, loadPlaywright, openBrowser, screenshot, shot } from './harness.mjs';
 
 const playwright = await loadPlaywright();
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
-const url = (p) => new URL(p, server.url).href;
-
-async function user(name) {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
-  return b;
-}
+const office = await demoOffice(playwright);
+const { server, url, user, open } = office;
 
 async function call(page, method, path, body) {
   return page.evaluate(async ([m, p, b]) => {
@@ -31,7 +22,7 @@ async function call(page, method, path, body) {
   }, [method, path, body]);
 }
 
-try {
+await office.run(async () => {
   // --- The person view (registrar).
   const reg = await user('registrar');
   const regs = await call(reg.page, 'GET', '/records?status=registered&limit=1');
@@ -172,14 +163,6 @@ try {
   assert.deepEqual(asked, []);
   await shot(pub.page, 'seal-public');
 
-  for (const u of open) assert.deepEqual(u.problems.filter((p) => !/Failed to load resource: .* (401|403|409|422)/.test(p)), []);
+  assertNoProblems(open);
   console.log('ok: screens');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-3000));
-} finally {
-  for (const b of open) await b.close();
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 3000 });

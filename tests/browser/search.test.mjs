@@ -5,19 +5,11 @@
 // side by side and resolves the pair as two births with a reason.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
+import { assertNoProblems, demoOffice, loadPlaywright, screenshot } from './harness.mjs';
 
 const playwright = await loadPlaywright();
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
-
-async function user(name) {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
-  return b;
-}
+const office = await demoOffice(playwright);
+const { server, user, open } = office;
 
 async function call(page, method, path, body) {
   return page.evaluate(async ([m, p, b]) => {
@@ -28,7 +20,7 @@ async function call(page, method, path, body) {
   }, [method, path, body]);
 }
 
-try {
+await office.run(async () => {
   const c = await user('clerk');
   const example = await c.page.evaluate(async () => (await fetch('/api/v1/records/example')).json());
   const record = structuredClone(example);
@@ -121,15 +113,8 @@ try {
   await c.page.waitForSelector('#compare');
   assert.equal(await c.page.locator('#dup-resolve').count(), 0);
 
-  for (const u of open) assert.deepEqual(u.problems.filter((p) => !/Failed to load resource: .* (401|403|409|422)/.test(p)), []);
+  assertNoProblems(open);
   console.log('ok: search box -> results; duplicate -> compare -> resolved');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-4000));
-  for (const b of open) await screenshot(b.page, 'search-failure-' + open.indexOf(b)).catch(() => {});
-} finally {
-  for (const b of open) await b.close().catch(() => {});
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 4000, onFailure: async (browsers) => {
+    for (const b of browsers) await screenshot(b.page, 'search-failure-' + browsers.indexOf(b)).catch(() => {});
+  } });

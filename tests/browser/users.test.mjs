@@ -4,23 +4,15 @@
 // the user's words, English then French; the clerk's open session ends at
 // once. Each user is a separate browser profile.
 import assert from 'node:assert/strict';
-import { loadPlaywright, openBrowser, screenshot, signIn, startServer } from './harness.mjs';
+import { demoOffice, loadPlaywright, screenshot, signIn } from './harness.mjs';
 
 const playwright = await loadPlaywright();
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
-
-async function user(nameOf, password = 'demo') {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, nameOf, password);
-  return b;
-}
+const office = await demoOffice(playwright);
+const { server, user, open } = office;
 
 const sessionStatus = (b) => b.page.evaluate(async () => (await fetch('/api/v1/session')).status);
 
-try {
+await office.run(async () => {
   const clerk = await user('clerk2');
   const admin = await user('admin');
   assert.equal(await sessionStatus(clerk), 200);
@@ -82,12 +74,4 @@ try {
   // and the ended session's 401: nothing else.
   for (const b of open)
     assert.deepEqual(b.problems.filter((m) => !/status of (422|401)/.test(m)), [], 'browser errors');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join(''));
-} finally {
-  for (const b of open) await b.close().catch(() => {});
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -41,46 +41,24 @@ static void pw_path(char *out, size_t size, const char *user)
 
 static int setup(void **state)
 {
-    struct proc_result r;
-    char pw[4200], line[128];
+    char pw[4200], admin_pw[4200], line[128];
     (void)state;
 
-    root = tmp_dir("access-policy");
-    if (root == NULL)
+    if ((root = tmp_data_dir("access-policy", data, sizeof data, NULL)) == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", root);
-    if (civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }) != 0 || r.status)
-        return -1;
-    proc_result_free(&r);
+    pw_path(admin_pw, sizeof admin_pw, "admin");
     /* The admin first (password on stdin), then one user per role. */
     for (size_t i = NROLES; i-- > 0;) {
-        snprintf(line, sizeof line, "policy-tundra-ferns-%zu-%s\n", i, "quiet");
-        pw_path(pw, sizeof pw, roles[i].name);
-        if (file_write(pw, line, strlen(line)) != 0)
+        snprintf(line, sizeof line, "policy-tundra-ferns-%zu-%s", i, "quiet");
+        if (pw_file(root, roles[i].name, line, pw, sizeof pw) != 0)
             return -1;
-        char admin_pw[4200];
-        pw_path(admin_pw, sizeof admin_pw, "admin");
-        const char *first[] = { "user", "add", "--data", data, "--username", "admin", "--role",
-                                "admin", NULL };
-        const char *more[] = { "user", "add", "--data", data, "--username", roles[i].name,
-                               "--role", roles[i].name, "--user", "admin", "--password-file",
-                               admin_pw, NULL };
-        if (civreg_run(line, &r, roles[i].role == ROLE_ADMIN ? first : more) != 0 || r.status) {
-            print_error("user add %s: %s\n", roles[i].name, r.err);
-            return -1;
-        }
-        proc_result_free(&r);
+        civreg_user_add(data, roles[i].name, roles[i].name, line,
+                        roles[i].role == ROLE_ADMIN ? NULL : admin_pw);
     }
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(root);
-    free(root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 /* docs/access.md ends with exactly what `civreg access` prints. */
 static void test_doc_is_generated(void **state)
@@ -169,22 +147,10 @@ static void test_cli_commands_by_role(void **state)
         unsigned allowed = registry_action_roles(cmds[c].action);
         assert_true(allowed != 0);
         for (size_t i = 0; i < NROLES; i++) {
-            const char *argv[20];
-            char pw[4200];
+            const char *const *argv = cmds[c].args;
             struct proc_result r;
-            size_t n = 0;
 
-            for (; cmds[c].args[n] != NULL; n++)
-                argv[n] = cmds[c].args[n];
-            pw_path(pw, sizeof pw, roles[i].name);
-            argv[n++] = "--data";
-            argv[n++] = data;
-            argv[n++] = "--user";
-            argv[n++] = roles[i].name;
-            argv[n++] = "--password-file";
-            argv[n++] = pw;
-            argv[n] = NULL;
-            assert_int_equal(civreg_run(NULL, &r, argv), 0);
+            assert_int_equal(civreg_run_as(data, root, roles[i].name, NULL, &r, argv), 0);
             bool refused = strstr(r.err, "does not hold the") != NULL ||
                            strstr(r.err, " may not ") != NULL;
             if (refused != !(allowed & roles[i].role))

@@ -88,20 +88,7 @@ static void write_pw(char *path, const char *name, const char *pw)
 
 static char *as(const char *user, const char *in, const char *const args[])
 {
-    char pw[4096];
-    const char *argv[32];
-    size_t n = 0;
-    snprintf(pw, sizeof pw, "%s/%s.pw", root, user); /* as write_pw named it */
-    for (; args[n] && n < 24; n++)
-        argv[n] = args[n];
-    argv[n++] = "--data";
-    argv[n++] = data;
-    argv[n++] = "--user";
-    argv[n++] = user;
-    argv[n++] = "--password-file";
-    argv[n++] = pw;
-    argv[n] = NULL;
-    return civreg_run_ok(in, argv);
+    return civreg_run_as_ok(data, root, user, in, args);
 }
 
 static char example[8192];
@@ -287,25 +274,10 @@ static int setup(void **state)
 {
     char path[4096], evidence[80], id[64], id2[64], uin[16], *out;
     (void)state;
-    root = tmp_dir("audit-projection");
-    if (root == NULL)
+    if ((root = tmp_data_dir("audit-projection", data, sizeof data, NULL)) == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", root);
     snprintf(copy, sizeof copy, "%s/copy", root);
-    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    write_pw(pw_admin, "admin", "nimda-tundra-ferns-61\n");
-    write_pw(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
-    write_pw(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
-    write_pw(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
-    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
-                                                      "admin", "--role", "admin", NULL }));
-    free(as("admin", "1krelc-tundra-ferns-61\n",
-            (const char *[]){ "user", "add", "--username", "clerk1", "--role", "clerk", NULL }));
-    free(as("admin", "2krelc-tundra-ferns-61\n",
-            (const char *[]){ "user", "add", "--username", "clerk2", "--role", "clerk", NULL }));
-    free(as("admin", "rartsiger-tundra-ferns-61\n",
-            (const char *[]){ "user", "add", "--username", "reg", "--role", "registrar,auditor",
-                              NULL }));
+    civreg_staff_add(data, root, "clerk", "registrar,auditor", pw_admin, pw_c1, pw_c2, pw_reg);
     /* a user disabled, and one whose key an admin replaced */
     free(as("admin", "pmet-tundra-ferns-61\n",
             (const char *[]){ "user", "add", "--username", "temp", "--role", "clerk", NULL }));
@@ -380,8 +352,7 @@ static int teardown(void **state)
     if (getenv("CIVREG_TEST_KEEP"))
         print_message("kept %s\n", root);
     else
-        tmp_remove(root);
-    free(root);
+        tmp_free(&root);
     return 0;
 }
 

@@ -25,42 +25,6 @@ static char as_admin[2400], as_op[2400]; /* "--user ... --password-file ..." */
 static const char specimen_mrz[] = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
                                    "L898902C36UTO7408122F1204159ZE184226B<<<<<10\n";
 
-/* Run a shell command line (tools other than civreg); returns the result. */
-static void sh(struct proc_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sh(struct proc_result *r, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char *const argv[] = { (char *)"/bin/sh", (char *)"-c", cmd, NULL };
-    assert_int_equal(proc_run(argv, NULL, 0, 120, r), 0);
-}
-
-static void sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh_ok(const char *fmt, ...)
-{
-    char cmd[8192];
-    struct proc_result r;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    sh(&r, "%s", cmd);
-    if (r.status != 0)
-        fail_msg("`%s` failed (%d): %s %s", cmd, r.status, r.out, r.err);
-    proc_result_free(&r);
-}
-
-static void civreg_ok(struct proc_result *r, const char *const args[])
-{
-    assert_int_equal(civreg_run(NULL, r, args), 0);
-    if (r->status != 0)
-        fail_msg("civreg %s %s failed (%d): %s", args[0], args[1] ? args[1] : "", r->status,
-                 r->err);
-}
-
 static void personalize(const char *datadir, const char *out, const char *extra)
 {
     struct proc_result r;
@@ -71,7 +35,7 @@ static void personalize(const char *datadir, const char *out, const char *extra)
                  CIVREG_BIN, datadir, dir, CIVREG_TEST_DATA, dir, dir, out, as_op,
                  extra ? extra : "") >= (int)sizeof cmd)
         fail_msg("personalize: command longer than %zu bytes", sizeof cmd);
-    sh(&r, "%s", cmd);
+    sh_run(&r, "%s", cmd);
     if (r.status != 0)
         fail_msg("personalize failed: %s", r.err);
     proc_result_free(&r);
@@ -79,7 +43,6 @@ static void personalize(const char *datadir, const char *out, const char *extra)
 
 static int setup(void **state)
 {
-    struct proc_result r;
     (void)state;
     dir = tmp_dir("chip");
     if (dir == NULL)
@@ -87,35 +50,18 @@ static int setup(void **state)
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(pkg, sizeof pkg, "%s/pkg", dir);
     snprintf(csca, sizeof csca, "%s/csca.pem", dir);
-    snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", dir);
-    snprintf(pw_op, sizeof pw_op, "%s/officer.pw", dir);
-    file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n"));
-    file_write(pw_op, "reciffo-tundra-ferns-61\n", strlen("reciffo-tundra-ferns-61\n"));
+    pw_file(dir, "admin", "nimda-tundra-ferns-61", pw_admin, sizeof pw_admin);
+    pw_file(dir, "officer", "reciffo-tundra-ferns-61", pw_op, sizeof pw_op);
     snprintf(as_admin, sizeof as_admin, "--user admin --password-file '%s'", pw_admin);
     snprintf(as_op, sizeof as_op, "--user officer --password-file '%s'", pw_op);
-    civreg_ok(&r, (const char *[]){ "init", "--data", data, NULL });
-    proc_result_free(&r);
+    civreg_ok(NULL, (const char *[]){ "init", "--data", data, NULL });
     /* the PKI is an admin's; chips are personalized by an issuance operator */
-    assert_int_equal(civreg_run("nimda-tundra-ferns-61\n", &r,
-                                (const char *[]){ "user", "add", "--data", data, "--username",
-                                                  "admin", "--role", "admin", NULL }),
-                     0);
-    assert_int_equal(r.status, 0);
-    proc_result_free(&r);
-    assert_int_equal(civreg_run("reciffo-tundra-ferns-61\n", &r,
-                                (const char *[]){ "user", "add", "--data", data, "--username",
-                                                  "officer", "--role", "issuance_operator",
-                                                  "--user", "admin", "--password-file", pw_admin,
-                                                  NULL }),
-                     0);
-    assert_int_equal(r.status, 0);
-    proc_result_free(&r);
-    civreg_ok(&r, (const char *[]){ "pki", "init", "--data", data, "--country", "UT", "--user",
-                                    "admin", "--password-file", pw_admin, NULL });
-    proc_result_free(&r);
-    civreg_ok(&r, (const char *[]){ "pki", "issue-ds", "--data", data, "--user", "admin",
-                                    "--password-file", pw_admin, NULL });
-    proc_result_free(&r);
+    civreg_user_add(data, "admin", "admin", "nimda-tundra-ferns-61", NULL);
+    civreg_user_add(data, "officer", "issuance_operator", "reciffo-tundra-ferns-61", pw_admin);
+    civreg_ok(NULL, (const char *[]){ "pki", "init", "--data", data, "--country", "UT", "--user",
+                                      "admin", "--password-file", pw_admin, NULL });
+    civreg_ok(NULL, (const char *[]){ "pki", "issue-ds", "--data", data, "--user", "admin",
+                                      "--password-file", pw_admin, NULL });
     sh_ok("'%s' pki export csca --data '%s' > '%s'", CIVREG_BIN, data, csca);
     sh_ok("'%s' pki export ds --data '%s' > '%s/ds.pem'", CIVREG_BIN, data, dir);
     {
@@ -135,20 +81,14 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
+TMP_DIR_TEARDOWN(dir)
 
 /* Run chip verify; return the exit status, the report and stderr. */
 static int verify(const char *package, const char *extra, json_t **report, char **err)
 {
     struct proc_result r;
     json_error_t je;
-    sh(&r, "'%s' chip verify '%s' %s", CIVREG_BIN, package, extra);
+    sh_run(&r, "'%s' chip verify '%s' %s", CIVREG_BIN, package, extra);
     *report = json_loads(r.out, 0, &je);
     if (*report == NULL)
         fail_msg("chip verify printed no JSON report: %s / %s", r.out, r.err);
@@ -175,7 +115,7 @@ static void test_package_layout(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh(&r, "cd '%s' && ls && stat -c %%a aa-private-key.p8", pkg);
+    sh_run(&r, "cd '%s' && ls && stat -c %%a aa-private-key.p8", pkg);
     assert_int_equal(r.status, 0);
     static const char *const want[] = { "011E", "0101", "0102", "010B", "010C", "010F", "011D",
                                         "manifest.json", "aa-private-key.p8" };
@@ -185,13 +125,13 @@ static void test_package_layout(void **state)
     assert_non_null(strstr(r.out, "600"));
     proc_result_free(&r);
     /* DG1 of the specimen MRZ is the Doc 9303-10 worked example, byte for byte */
-    sh(&r, "xxd -p -c 200 '%s/0101' | tr a-f A-F | cmp - '%s/icao/dg1-td3-specimen.hex'", pkg,
+    sh_run(&r, "xxd -p -c 200 '%s/0101' | tr a-f A-F | cmp - '%s/icao/dg1-td3-specimen.hex'", pkg,
        CIVREG_TEST_DATA);
     if (r.status != 0)
         fail_msg("DG1 differs from the worked example: %s", r.err);
     proc_result_free(&r);
     /* manifest.json names the DS and every file's hash as sha256sum sees it */
-    sh(&r, "cd '%s' && for f in 0101 0102 011D; do grep -q \"$(sha256sum $f | cut -c1-64)\" "
+    sh_run(&r, "cd '%s' && for f in 0101 0102 011D; do grep -q \"$(sha256sum $f | cut -c1-64)\" "
            "manifest.json || exit 1; done; grep -q ds_serial manifest.json",
        pkg);
     assert_int_equal(r.status, 0);
@@ -204,14 +144,14 @@ static void test_mrz_json(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-json '%s/mrz/td3.json' --photo "
+    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-json '%s/mrz/td3.json' --photo "
            "'%s/icao/face-120x160.jpg' --out '%s/pkg-json' && xxd -p -c 200 '%s/pkg-json/0101' | "
            "tr a-f A-F | cmp - '%s/icao/dg1-td3-specimen.hex'",
        CIVREG_BIN, as_op, data, CIVREG_TEST_DATA, CIVREG_TEST_DATA, dir, dir, CIVREG_TEST_DATA);
     if (r.status != 0)
         fail_msg("--mrz-json: %s", r.err);
     proc_result_free(&r);
-    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-json '%s/dg12.json' --photo "
+    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-json '%s/dg12.json' --photo "
            "'%s/icao/face-120x160.jpg' --out '%s/pkg-json-bad'",
        CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, dir);
     assert_int_equal(r.status, 1);
@@ -228,19 +168,19 @@ static void test_openssl_agrees(void **state)
     /* 77 82 LL LL: a 4-byte header for a SOD between 256 and 65535 bytes */
     sh_ok("cd '%s' && test \"$(xxd -p -l 2 '%s/011D')\" = 7782 && tail -c +5 '%s/011D' > sod.der",
           dir, pkg, pkg);
-    sh(&r, "cd '%s' && openssl cms -verify -inform DER -in sod.der -CAfile '%s' -purpose any "
+    sh_run(&r, "cd '%s' && openssl cms -verify -inform DER -in sod.der -CAfile '%s' -purpose any "
            "-out lso.der",
        dir, csca);
     if (r.status != 0)
         fail_msg("openssl cms -verify refused EF.SOD: %s", r.err);
     assert_non_null(strstr(r.err, "Verification successful"));
     proc_result_free(&r);
-    sh(&a, "cd '%s' && openssl asn1parse -inform DER -in lso.der", dir);
+    sh_run(&a, "cd '%s' && openssl asn1parse -inform DER -in lso.der", dir);
     assert_int_equal(a.status, 0);
     assert_non_null(strstr(a.out, ":sha256"));
     for (size_t i = 0; i < 5; i++) {
         char hex[65];
-        sh(&r, "sha256sum '%s/%s' | cut -c1-64 | tr a-f A-F", pkg, dgs[i]);
+        sh_run(&r, "sha256sum '%s/%s' | cut -c1-64 | tr a-f A-F", pkg, dgs[i]);
         assert_int_equal(r.status, 0);
         snprintf(hex, sizeof hex, "%.64s", r.out);
         if (strstr(a.out, hex) == NULL)
@@ -248,12 +188,12 @@ static void test_openssl_agrees(void **state)
         proc_result_free(&r);
     }
     /* EF.COM is not hashed (Doc 9303-10) */
-    sh(&r, "sha256sum '%s/011E' | cut -c1-64 | tr a-f A-F", pkg);
+    sh_run(&r, "sha256sum '%s/011E' | cut -c1-64 | tr a-f A-F", pkg);
     assert_null(strstr(a.out, r.out));
     proc_result_free(&r);
     proc_result_free(&a);
     /* SignedData v3, the LDS security object content type, signed attributes */
-    sh(&r, "cd '%s' && openssl cms -cmsout -print -inform DER -in sod.der", dir);
+    sh_run(&r, "cd '%s' && openssl cms -cmsout -print -inform DER -in sod.der", dir);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "eContentType: undefined (2.23.136.1.1.1)"));
     assert_non_null(strstr(r.out, "version: 3"));
@@ -268,7 +208,7 @@ static void test_certificate_profiles(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh(&r, "openssl x509 -in '%s' -noout -text", csca);
+    sh_run(&r, "openssl x509 -in '%s' -noout -text", csca);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "Issuer: C = UT"));
     assert_non_null(strstr(r.out, "Subject: C = UT"));
@@ -278,7 +218,7 @@ static void test_certificate_profiles(void **state)
     assert_non_null(strstr(r.out, "X509v3 Authority Key Identifier"));
     assert_non_null(strstr(r.out, "X509v3 Private Key Usage Period"));
     proc_result_free(&r);
-    sh(&r, "openssl x509 -in '%s/ds.pem' -noout -text", dir);
+    sh_run(&r, "openssl x509 -in '%s/ds.pem' -noout -text", dir);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "Issuer: C = UT"));
     assert_non_null(strstr(r.out, "Subject: C = UT"));
@@ -289,10 +229,10 @@ static void test_certificate_profiles(void **state)
     assert_null(strstr(r.out, "CA:TRUE"));
     proc_result_free(&r);
     /* the document type list is SEQUENCE { INTEGER 0, SET { PrintableString "P" } } */
-    sh(&r, "openssl x509 -in '%s/ds.pem' -outform DER | xxd -p | tr -d '\\n'", dir);
+    sh_run(&r, "openssl x509 -in '%s/ds.pem' -outform DER | xxd -p | tr -d '\\n'", dir);
     assert_non_null(strstr(r.out, "060767810801010602040a30080201003103130150"));
     proc_result_free(&r);
-    sh(&r, "openssl verify -CAfile '%s' '%s/ds.pem'", csca, dir);
+    sh_run(&r, "openssl verify -CAfile '%s' '%s/ds.pem'", csca, dir);
     if (r.status != 0)
         fail_msg("openssl verify: %s %s", r.out, r.err);
     proc_result_free(&r);
@@ -374,24 +314,17 @@ static void test_flipped_bit_in_each_dg(void **state)
 /* Must show: a DS not issued by the given CSCA is refused. */
 static void test_foreign_csca_refused(void **state)
 {
-    struct proc_result r;
     char other[4096], other_csca[4096], extra[8192];
     json_t *rep;
     char *err;
     (void)state;
     snprintf(other, sizeof other, "%s/other", dir);
     snprintf(other_csca, sizeof other_csca, "%s/other-csca.pem", dir);
-    civreg_ok(&r, (const char *[]){ "init", "--data", other, NULL });
-    proc_result_free(&r);
-    assert_int_equal(civreg_run("nimda-tundra-ferns-61\n", &r,
-                                (const char *[]){ "user", "add", "--data", other, "--username",
-                                                  "admin", "--role", "admin", NULL }),
-                     0);
-    proc_result_free(&r);
-    civreg_ok(&r, (const char *[]){ "pki", "init", "--data", other, "--country", "UT",
-                                    "--algorithm", "ecdsa-brainpoolP256r1", "--user", "admin",
-                                    "--password-file", pw_admin, NULL });
-    proc_result_free(&r);
+    civreg_ok(NULL, (const char *[]){ "init", "--data", other, NULL });
+    civreg_user_add(other, "admin", "admin", "nimda-tundra-ferns-61", NULL);
+    civreg_ok(NULL, (const char *[]){ "pki", "init", "--data", other, "--country", "UT",
+                                      "--algorithm", "ecdsa-brainpoolP256r1", "--user", "admin",
+                                      "--password-file", pw_admin, NULL });
     sh_ok("'%s' pki export csca --data '%s' > '%s'", CIVREG_BIN, other, other_csca);
     snprintf(extra, sizeof extra, "--csca '%s'", other_csca);
     assert_int_equal(verify(pkg, extra, &rep, &err), 1);
@@ -413,19 +346,20 @@ static void test_foreign_csca_refused(void **state)
 static void test_masterlist_and_rollover(void **state)
 {
     struct proc_result r;
+    char *out;
     char ml[4096], extra[8192], pkg2[4096], bundle[4096];
     json_t *rep;
     char *err;
     (void)state;
     snprintf(ml, sizeof ml, "%s/ml.der", dir);
     /* the first export issues a master list signer: an admin's action */
-    sh(&r, "'%s' pki export masterlist --der --data '%s' > '%s'", CIVREG_BIN, data, ml);
+    sh_run(&r, "'%s' pki export masterlist --der --data '%s' > '%s'", CIVREG_BIN, data, ml);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "pki.mls.issue is a recorded action: sign in with --user"));
     proc_result_free(&r);
     sh_ok("'%s' pki export masterlist --der --data '%s' %s > '%s'", CIVREG_BIN, data, as_admin, ml);
     /* openssl checks the master list: signed by a signer the CSCA issued */
-    sh(&r, "openssl cms -verify -inform DER -in '%s' -CAfile '%s' -purpose any -out '%s/ml.content'"
+    sh_run(&r, "openssl cms -verify -inform DER -in '%s' -CAfile '%s' -purpose any -out '%s/ml.content'"
            " && openssl cms -cmsout -print -inform DER -in '%s' | grep -q 'eContentType: undefined "
            "(2.23.136.1.1.2)' && openssl asn1parse -inform DER -in '%s/ml.content' | grep -q SET",
        ml, csca, dir, ml, dir);
@@ -443,13 +377,12 @@ static void test_masterlist_and_rollover(void **state)
     free(err);
 
     /* rollover: new CSCA + link certificate; old documents still verify */
-    civreg_ok(&r, (const char *[]){ "pki", "rollover", "--data", data, "--user", "admin",
-                                    "--password-file", pw_admin, NULL });
-    assert_non_null(strstr(r.out, "link_serial"));
-    proc_result_free(&r);
-    civreg_ok(&r, (const char *[]){ "pki", "issue-ds", "--data", data, "--user", "admin",
-                                    "--password-file", pw_admin, NULL });
-    proc_result_free(&r);
+    out = civreg_run_ok(NULL, (const char *[]){ "pki", "rollover", "--data", data, "--user",
+                                                "admin", "--password-file", pw_admin, NULL });
+    assert_non_null(strstr(out, "link_serial"));
+    free(out);
+    civreg_ok(NULL, (const char *[]){ "pki", "issue-ds", "--data", data, "--user", "admin",
+                                      "--password-file", pw_admin, NULL });
     snprintf(bundle, sizeof bundle, "%s/csca-all.pem", dir);
     sh_ok("'%s' pki export csca --data '%s' > '%s' && test $(grep -c 'BEGIN CERTIFICATE' '%s') = 3",
           CIVREG_BIN, data, bundle, bundle);
@@ -494,13 +427,14 @@ static void test_masterlist_and_rollover(void **state)
 static void test_revoked_ds_refused(void **state)
 {
     struct proc_result r;
+    char *out;
     char extra[8192], crl[4096], serial[64];
     json_t *rep, *list;
     json_error_t je;
     char *err;
     (void)state;
     /* the DS of pkg2 (issued after rollover) */
-    sh(&r, "'%s' chip verify '%s'", CIVREG_BIN, pkg); /* --csca missing: usage error */
+    sh_run(&r, "'%s' chip verify '%s'", CIVREG_BIN, pkg); /* --csca missing: usage error */
     assert_int_equal(r.status, 2);
     proc_result_free(&r);
     snprintf(extra, sizeof extra, "--csca '%s/csca-all.pem'", dir);
@@ -509,12 +443,12 @@ static void test_revoked_ds_refused(void **state)
              json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
     json_decref(rep);
     free(err);
-    civreg_ok(&r, (const char *[]){ "pki", "list", "--data", data, NULL });
-    list = json_loads(r.out, 0, &je);
+    out = civreg_run_ok(NULL, (const char *[]){ "pki", "list", "--data", data, NULL });
+    list = json_loads(out, 0, &je);
     assert_non_null(list);
     assert_true(json_array_size(list) >= 6);
     json_decref(list);
-    proc_result_free(&r);
+    free(out);
     /* pkg was signed by the first DS, issued by the old (retired) CSCA: its
      * CRL must come from that CSCA. Revoke the newer DS and check pkg2. */
     {
@@ -525,10 +459,9 @@ static void test_revoked_ds_refused(void **state)
                  json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
         json_decref(rep);
         free(err);
-        civreg_ok(&r, (const char *[]){ "pki", "revoke", serial, "--data", data, "--reason",
-                                        "keyCompromise", "--user", "admin", "--password-file",
-                                        pw_admin, NULL });
-        proc_result_free(&r);
+        civreg_ok(NULL, (const char *[]){ "pki", "revoke", serial, "--data", data, "--reason",
+                                          "keyCompromise", "--user", "admin", "--password-file",
+                                          pw_admin, NULL });
         snprintf(crl, sizeof crl, "%s/crl.pem", dir);
         sh_ok("'%s' pki crl --data '%s' %s > '%s' && openssl crl -in '%s' -noout -text | grep -q "
               "'%s' && openssl crl -in '%s' -noout -text | grep -q 'CRL Number'",
@@ -548,9 +481,8 @@ static void test_revoked_ds_refused(void **state)
                      json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
             json_decref(rep);
             free(err);
-            civreg_ok(&r, (const char *[]){ "pki", "revoke", first, "--data", data, "--user",
-                                            "admin", "--password-file", pw_admin, NULL });
-            proc_result_free(&r);
+            civreg_ok(NULL, (const char *[]){ "pki", "revoke", first, "--data", data, "--user",
+                                              "admin", "--password-file", pw_admin, NULL });
         }
         sh_ok("'%s' pki crl --data '%s' %s > '%s' && test $(grep -c 'BEGIN X509 CRL' '%s') = 2",
               CIVREG_BIN, data, as_admin, crl, crl);
@@ -559,7 +491,7 @@ static void test_revoked_ds_refused(void **state)
         json_decref(rep);
         free(err);
         /* a revoked DS signs no more chips */
-        sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
+        sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
                "'%s/icao/face-120x160.jpg' --out '%s/pkg3' --ds %s",
            CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, dir, serial);
         assert_int_equal(r.status, 1);
@@ -594,58 +526,58 @@ static void test_usage_and_bad_input(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh(&r, "'%s' chip personalize --data '%s' --photo x.jpg", CIVREG_BIN, data);
+    sh_run(&r, "'%s' chip personalize --data '%s' --photo x.jpg", CIVREG_BIN, data);
     assert_int_equal(r.status, 2);
     proc_result_free(&r);
-    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/dg11.json' --photo '%s/mrz.txt' "
+    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/dg11.json' --photo '%s/mrz.txt' "
            "--out '%s/bad'",
        CIVREG_BIN, as_op, data, dir, dir, dir);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "mrz"));
     proc_result_free(&r);
-    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo '%s/mrz.txt' "
+    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo '%s/mrz.txt' "
            "--out '%s/bad'",
        CIVREG_BIN, as_op, data, dir, dir, dir);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "not a JPEG"));
     proc_result_free(&r);
     /* an existing non-empty output folder is refused */
-    sh(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
+    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
            "'%s/icao/face-120x160.jpg' --out '%s'",
        CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, pkg);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "not empty"));
     proc_result_free(&r);
-    sh(&r, "'%s' chip verify '%s/nowhere' --csca '%s'", CIVREG_BIN, dir, csca);
+    sh_run(&r, "'%s' chip verify '%s/nowhere' --csca '%s'", CIVREG_BIN, dir, csca);
     assert_int_equal(r.status, 1);
     proc_result_free(&r);
-    sh(&r, "'%s' chip verify '%s' --csca '%s/mrz.txt'", CIVREG_BIN, pkg, dir);
+    sh_run(&r, "'%s' chip verify '%s' --csca '%s/mrz.txt'", CIVREG_BIN, pkg, dir);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "neither a certificate nor a CSCA master list"));
     proc_result_free(&r);
     /* PKI actions need a signed-in admin */
-    sh(&r, "'%s' pki issue-ds --data '%s' </dev/null", CIVREG_BIN, data);
+    sh_run(&r, "'%s' pki issue-ds --data '%s' </dev/null", CIVREG_BIN, data);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--user USERNAME is required"));
     proc_result_free(&r);
-    sh(&r, "'%s' pki issue-ds --data '%s' %s", CIVREG_BIN, data, as_op);
+    sh_run(&r, "'%s' pki issue-ds --data '%s' %s", CIVREG_BIN, data, as_op);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "admin"));
     proc_result_free(&r);
-    sh(&r, "'%s' pki init --data '%s' --country UT %s", CIVREG_BIN, data, as_admin);
+    sh_run(&r, "'%s' pki init --data '%s' --country UT %s", CIVREG_BIN, data, as_admin);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "already exists"));
     proc_result_free(&r);
-    sh(&r, "'%s' pki init --data '%s' --country UTO %s", CIVREG_BIN, data, as_admin);
+    sh_run(&r, "'%s' pki init --data '%s' --country UTO %s", CIVREG_BIN, data, as_admin);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "2-letter"));
     proc_result_free(&r);
-    sh(&r, "'%s' pki revoke 0123 --data '%s' %s", CIVREG_BIN, data, as_admin);
+    sh_run(&r, "'%s' pki revoke 0123 --data '%s' %s", CIVREG_BIN, data, as_admin);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "no certificate with serial 0123"));
     proc_result_free(&r);
     /* keys are sealed: the database holds no PKCS#8 key in clear */
-    sh(&r, "sqlite3 '%s/civreg.db' \"SELECT count(*) FROM pki_certs WHERE hex(key_sealed) LIKE "
+    sh_run(&r, "sqlite3 '%s/civreg.db' \"SELECT count(*) FROM pki_certs WHERE hex(key_sealed) LIKE "
            "'43525331%%'\"; sqlite3 '%s/civreg.db' \"SELECT count(*) FROM pki_certs WHERE "
            "key_sealed IS NOT NULL\"",
        data, data);
@@ -664,7 +596,7 @@ static void test_provenance(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh(&r, "sqlite3 '%s/civreg.db' \"SELECT type FROM events ORDER BY seq\" 2>/dev/null || "
+    sh_run(&r, "sqlite3 '%s/civreg.db' \"SELECT type FROM events ORDER BY seq\" 2>/dev/null || "
            "sqlite3 '%s/civreg.db' \".tables\"",
        data, data);
     assert_int_equal(r.status, 0);
@@ -676,13 +608,13 @@ static void test_provenance(void **state)
             fail_msg("no %s event in the log:\n%s", want[i], r.out);
     proc_result_free(&r);
     /* signed by who acted: the operator personalized, the admin ran the PKI */
-    sh(&r, "sqlite3 '%s/civreg.db' \"SELECT DISTINCT actor FROM events WHERE type = "
+    sh_run(&r, "sqlite3 '%s/civreg.db' \"SELECT DISTINCT actor FROM events WHERE type = "
            "'chip.personalize'\"; sqlite3 '%s/civreg.db' \"SELECT DISTINCT actor FROM events "
            "WHERE type LIKE 'pki.%%'\"",
        data, data);
     assert_string_equal(r.out, "officer\nadmin\n");
     proc_result_free(&r);
-    sh(&r, "'%s' audit verify --data '%s'", CIVREG_BIN, data);
+    sh_run(&r, "'%s' audit verify --data '%s'", CIVREG_BIN, data);
     if (r.status != 0)
         fail_msg("audit verify: %s %s", r.out, r.err);
     proc_result_free(&r);

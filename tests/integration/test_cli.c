@@ -18,20 +18,7 @@
 
 static char *dir;
 
-static int setup(void **state)
-{
-    (void)state;
-    dir = tmp_dir("cli");
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
+TMP_DIR_FIXTURE(dir, "cli")
 
 static void test_version_and_help(void **state)
 {

@@ -44,14 +44,13 @@ static char *deep_doc(int depth)
 
 static int setup(void **state)
 {
-    struct proc_result r;
     char line[DEPTH * 2 + 64];
     (void)state;
 
     deep = deep_doc(DEPTH);
     deep_seal = deep_doc(2000);
-    root = tmp_dir("cli-jsondepth");
-    snprintf(data, sizeof data, "%s/data", root);
+    if ((root = tmp_data_dir("cli-jsondepth", data, sizeof data, NULL)) == NULL)
+        return -1;
     snprintf(pw, sizeof pw, "%s/admin.pw", root);
     snprintf(deep_path, sizeof deep_path, "%s/deep.json", root);
     snprintf(photo, sizeof photo, "%s/face.jpg", root);
@@ -68,39 +67,19 @@ static int setup(void **state)
     snprintf(line, sizeof line, "{}\n%s\n", deep);
     if (file_write(jsonl, line, strlen(line)) != 0)
         return -1;
-    if (civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }) != 0 ||
-        r.status != 0)
-        return -1;
-    proc_result_free(&r);
-    if (civreg_run("nimda-tundra-ferns-61\n", &r,
-                   (const char *[]){ "user", "add", "--data", data, "--username", "admin",
-                                     "--role", "admin", NULL }) != 0 ||
-        r.status != 0) {
-        fprintf(stderr, "user add: %s\n", r.err);
-        return -1;
-    }
-    proc_result_free(&r);
+    civreg_user_add(data, "admin", "admin", "nimda-tundra-ferns-61", NULL);
     /* The data roles belong to another account (separation of duties); it
      * signs with the same password file. */
-    if (civreg_run("nimda-tundra-ferns-61\n", &r,
-                   (const char *[]){ "user", "add", "--data", data, "--username", "worker",
-                                     "--role",
-                                     "clerk,registrar,enrolment_officer,issuance_operator,"
-                                     "auditor",
-                                     "--user", "admin", "--password-file", pw, NULL }) != 0 ||
-        r.status != 0) {
-        fprintf(stderr, "user add: %s\n", r.err);
-        return -1;
-    }
-    proc_result_free(&r);
+    civreg_user_add(data, "worker",
+                    "clerk,registrar,enrolment_officer,issuance_operator,auditor",
+                    "nimda-tundra-ferns-61", pw);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    tmp_remove(root);
-    free(root);
+    tmp_free(&root);
     free(deep);
     free(deep_seal);
     return 0;

@@ -19,20 +19,7 @@
 
 static char *dir;
 
-static int setup(void **state)
-{
-    (void)state;
-    dir = tmp_dir("db-check-cli");
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
+TMP_DIR_FIXTURE(dir, "db-check-cli")
 
 /* A fresh data directory whose migration WHICH ("first" or "last") is
  * recorded as VERSION; returns the output of `civreg db check`. */

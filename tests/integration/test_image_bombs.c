@@ -37,18 +37,8 @@
 
 static char *dir;
 static char data[4200];
-static pid_t server = -1;
-static int server_out = -1;
-static int port;
-
-static const char *path_of(const char *name)
-{
-    static char p[8][4200];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
+static struct test_server server;
+static char pw_admin[4200], pw_clerk[4200];
 
 static double now_s(void)
 {
@@ -78,8 +68,8 @@ static long long run_measured(const char *const args[], int *status)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        int out = open(path_of("run.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = open(path_of("run.err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int out = open(tmp_path(dir, "run.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(tmp_path(dir, "run.err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
             _exit(127);
         alarm(240); /* a runaway child is killed, and the test fails */
@@ -95,23 +85,14 @@ static long long run_measured(const char *const args[], int *status)
 static char *slurp(const char *name)
 {
     size_t len;
-    char *s = file_read(path_of(name), &len);
+    char *s = file_read(tmp_path(dir, name), &len);
     assert_non_null(s);
     return s;
 }
 
-static void run_ok(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    assert_int_equal(civreg_run(in, &r, args), 0);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: %s", args[0], args[1], r.err);
-    proc_result_free(&r);
-}
-
 static void write_file(const char *name, const void *p, size_t len)
 {
-    assert_int_equal(file_write(path_of(name), p, len), 0);
+    assert_int_equal(file_write(tmp_path(dir, name), p, len), 0);
 }
 
 /* A page with a QR code holding TEXT (not a seal), as PNG bytes. */
@@ -120,63 +101,30 @@ static void qr_page(const char *name, const char *text)
     struct scan_image img = SCAN_IMAGE_INIT;
     assert_int_equal(pg_page(&img, 800, 600, 255), 0);
     assert_true(pg_barcode(&img, PG_QR, 100, 100, 6, 0, text) > 0);
-    assert_int_equal(pg_write_png(path_of(name), &img), 0);
+    assert_int_equal(pg_write_png(tmp_path(dir, name), &img), 0);
     scan_image_release(&img);
 }
 
 static int setup(void **state)
 {
-    char conf[4300], line[512];
     (void)state;
 
     bomb_small_quarantine();
-    dir = tmp_dir("imagebombs");
-    if (dir == NULL)
+    if ((dir = tmp_data_dir("imagebombs", data, sizeof data, NULL)) == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", dir);
-    write_file("a.pw", "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n"));
-    write_file("c.pw", "1krelc-tundra-ferns-61\n", strlen("1krelc-tundra-ferns-61\n"));
-    const char *init[] = { "init", "--data", data, NULL };
-    const char *admin[] = { "user", "add", "--data", data, "--username", "admin", "--role",
-                            "admin", NULL };
-    const char *clerk[] = { "user", "add", "--data", data, "--username", "clerk1", "--role", "clerk",
-                            "--user", "admin", "--password-file", path_of("a.pw"), NULL };
-    const char *pki[] = { "pki", "init", "--data", data, "--country", "UT", "--user", "admin",
-                          "--password-file", path_of("a.pw"), NULL };
-    run_ok(NULL, init);
-    run_ok("nimda-tundra-ferns-61\n", admin);
-    run_ok("1krelc-tundra-ferns-61\n", clerk);
-    run_ok(NULL, pki);
+    civreg_staff_add(data, dir, "clerk", NULL, pw_admin, pw_clerk, NULL, NULL);
+    civreg_ok(NULL, (const char *[]){ "pki", "init", "--data", data, "--country", "UT", "--user",
+                                      "admin", "--password-file", pw_admin, NULL });
     /* The clerk's import runs under a small memory budget. */
-    snprintf(conf, sizeof conf, "%s/civreg.conf", data);
-    {
-        FILE *f = fopen(conf, "a");
-        if (f == NULL)
-            return -1;
-        fputs("\nscan_memory_mb = 64\n", f);
-        fclose(f);
-    }
-    const char *argv[] = { CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", NULL };
-    if (proc_spawn((char *const *)argv, &server, &server_out) != 0 ||
-        proc_read_line(server_out, line, sizeof line, 60) != 0 ||
-        strstr(line, "://127.0.0.1:") == NULL)
+    if (conf_append(data, "\nscan_memory_mb = 64\n") != 0)
         return -1;
-    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
-    return 0;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (server > 0) {
-        kill(server, SIGTERM);
-        proc_wait(server, 30);
-    }
-    if (server_out >= 0)
-        close(server_out);
-    tmp_remove(dir);
-    free(dir);
-    return 0;
+    return server_teardown(&server, &dir);
 }
 
 /* ---- civreg scan decode ---- */
@@ -189,7 +137,7 @@ static void test_cli_png_text_chunk(void **state)
     (void)state;
 
     write_file("text-chunk.png", bomb_png_text, sizeof bomb_png_text);
-    const char *args[] = { "scan", "decode", path_of("text-chunk.png"), NULL };
+    const char *args[] = { "scan", "decode", tmp_path(dir, "text-chunk.png"), NULL };
     rss = run_measured(args, &status);
     err = slurp("run.err");
     assert_true(rss > 0);
@@ -222,7 +170,7 @@ static void *post_one(void *arg)
 
     snprintf(hdr, sizeof hdr, "Content-Type: %s\r\n", p->type);
     p->status = -1;
-    if (http_request(port, "POST", "/api/v1/seal/verify", hdr, (const char *)p->body, p->len,
+    if (http_request(server.port, "POST", "/api/v1/seal/verify", hdr, (const char *)p->body, p->len,
                      &r) == 0) {
         p->status = r.status;
         if (http_header(&r, "Retry-After", p->retry_after, sizeof p->retry_after) != 0)
@@ -266,7 +214,7 @@ static long long server_hwm(void)
     size_t len;
     long long kb;
 
-    snprintf(path, sizeof path, "/proc/%d/status", (int)server);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)server.pid);
     s = file_read(path, &len);
     assert_non_null(s);
     v = strstr(s, "VmHWM:");
@@ -329,13 +277,13 @@ static void test_seal_bombs(void **state)
         fail_msg("the server peaked at %lld MB", hwm / MB);
 
     /* Still serving: liveness, and an ordinary picture is read. */
-    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
     qr_page("qr.png", "not a seal");
-    qr = file_read(path_of("qr.png"), &len);
+    qr = file_read(tmp_path(dir, "qr.png"), &len);
     assert_non_null(qr);
-    assert_int_equal(http_request(port, "POST", "/api/v1/seal/verify",
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/seal/verify",
                                   "Content-Type: image/png\r\n", qr, len, &r), 0);
     if (r.status != 200 || strstr(r.body, "not JSON") == NULL)
         fail_msg("ordinary picture: %d %s", r.status, r.body);
@@ -377,8 +325,8 @@ static void test_import_budget(void **state)
     free(p);
     qr_page("stack/d-qr.png", "page 4");
     const char *args[] = { "scan", "import", "--data", data, "--user", "clerk1",
-                           "--password-file", path_of("c.pw"), "--jobs", "2", "--json",
-                           path_of("stack"), NULL };
+                           "--password-file", pw_clerk, "--jobs", "2", "--json",
+                           tmp_path(dir, "stack"), NULL };
     rss = run_measured(args, &status);
     out = slurp("run.out");
     err = slurp("run.err");

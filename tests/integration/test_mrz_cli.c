@@ -230,8 +230,7 @@ static void test_random_records_and_npm_mrz(void **state)
     proc_result_free(&r);
     json_decref(samples);
     buf_release(&out);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 int main(void)

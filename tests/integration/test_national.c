@@ -315,8 +315,7 @@ static int group_teardown(void **state)
     (void)pg_cluster("stop", pg_dir, NULL, NULL, NULL, 0);
     json_decref(example);
     if (getenv("CIVREG_KEEP_TMP") == NULL)
-        tmp_remove(root);
-    free(root);
+        tmp_free(&root);
     return 0;
 }
 

@@ -53,33 +53,14 @@ static struct proc_result run(const char *in, const char *const args[])
 /* Run as USER: ARGS then --data, --user, --password-file appended. */
 static struct proc_result run_as(const char *user, const char *in, const char *const args[])
 {
-    const char *full[40];
-    size_t n = 0;
-    while (args[n] && n < 32) {
-        full[n] = args[n];
-        n++;
-    }
-    full[n++] = "--data";
-    full[n++] = data;
-    full[n++] = "--user";
-    full[n++] = user;
-    full[n++] = "--password-file";
-    full[n++] = pwfile(user);
-    full[n] = NULL;
-    return run(in, full);
+    struct proc_result r;
+    assert_int_equal(civreg_run_as(data, root, user, in, &r, args), 0);
+    return r;
 }
 
 static char *ok_as(const char *user, const char *in, const char *const args[])
 {
-    struct proc_result r = run_as(user, in, args);
-    char *out;
-    if (r.status != 0)
-        fail_msg("civreg %s %s as %s: exit %d: %s%s", args[0], args[1] ? args[1] : "", user,
-                 r.status, r.err, r.out ? r.out : "");
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    return out;
+    return civreg_run_as_ok(data, root, user, in, args);
 }
 
 static void refused_as(const char *user, const char *const args[], const char *want)
@@ -201,26 +182,12 @@ static int setup(void **state)
         snprintf(scan_hash, sizeof scan_hash, "%s", h);
         free(h);
     }
-    r = run(NULL, (const char *[]){ "record", "draft", "--example", NULL });
-    assert_int_equal(r.status, 0);
-    {
-        char *p = strstr(r.out, "\"evidence\": []");
-        assert_non_null(p);
-        snprintf(rec_example, sizeof rec_example, "%.*s\"evidence\": [\"%s\"]%s",
-                 (int)(p - r.out), r.out, scan_hash, p + strlen("\"evidence\": []"));
-    }
-    proc_result_free(&r);
+    civreg_example_record(scan_hash, rec_example, sizeof rec_example);
     register_person("Amélie Wanjiru", 7, uin);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(root);
-    free(root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 static void add_approver(const char *name)
 {

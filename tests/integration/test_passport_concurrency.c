@@ -108,8 +108,7 @@ static int teardown(void **state)
     db_close(db);
     datadir_free(dd);
     free(photo);
-    tmp_remove(root);
-    free(root);
+    tmp_free(&root);
     return 0;
 }
 

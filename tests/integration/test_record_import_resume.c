@@ -49,22 +49,10 @@ static int setup(void **state)
     FILE *f;
     (void)state;
 
-    root = tmp_dir("record-import-resume");
-    if (root == NULL)
+    if ((root = tmp_data_dir("record-import-resume", data, sizeof data, NULL)) == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", root);
     snprintf(jsonl, sizeof jsonl, "%s/register.jsonl", root);
-    snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", root);
-    snprintf(pw_clerk, sizeof pw_clerk, "%s/clerk.pw", root);
-    assert_int_equal(file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n")), 0);
-    assert_int_equal(file_write(pw_clerk, "1krelc-tundra-ferns-61\n", strlen("1krelc-tundra-ferns-61\n")), 0);
-    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
-                                                      "admin", "--role", "admin", NULL }));
-    free(civreg_run_ok("1krelc-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
-                                  "clerk,auditor", "--user", "admin", "--password-file", pw_admin,
-                                  NULL }));
+    civreg_staff_add(data, root, "clerk,auditor", NULL, pw_admin, pw_clerk, NULL, NULL);
 
     /* The example record on one line, with a different given name per line,
      * and among them lines that are no record at all and blank lines. */
@@ -89,13 +77,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(root);
-    free(root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 static long count(const char *sql)
 {

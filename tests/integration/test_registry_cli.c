@@ -49,28 +49,10 @@ static int setup(void **state)
 {
     char *out, path[4096];
     (void)state;
-    root = tmp_dir("registry-cli");
-    if (root == NULL)
+    if ((root = tmp_data_dir("registry-cli", data, sizeof data, NULL)) == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", root);
-    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    write_pw(pw_admin, "admin", "nimda-tundra-ferns-61\n");
-    write_pw(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
-    write_pw(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
-    write_pw(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
     /* first user: an admin, password on stdin */
-    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
-                                                      "admin", "--role", "admin", NULL }));
-    free(civreg_run_ok("1krelc-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
-                                  "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(civreg_run_ok("2krelc-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
-                                  "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(civreg_run_ok("rartsiger-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
-                                  "registrar,auditor", "--user", "admin", "--password-file",
-                                  pw_admin, NULL }));
+    civreg_staff_add(data, root, "clerk", "registrar,auditor", pw_admin, pw_c1, pw_c2, pw_reg);
     /* evidence: a scanned page */
     snprintf(path, sizeof path, "%s/page-112.png", root);
     assert_int_equal(file_write(path, "\x89PNG\r\n\x1a\n page 112", 18), 0);
@@ -81,25 +63,12 @@ static int setup(void **state)
     assert_int_equal(strlen(out), 64);
     snprintf(evidence_hash, sizeof evidence_hash, "%s", out);
     free(out);
-    out = civreg_run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
-    {
-        /* the example, with the evidence filled in */
-        char *p = strstr(out, "\"evidence\": []");
-        assert_non_null(p);
-        snprintf(rec_json, sizeof rec_json, "%.*s\"evidence\": [\"%s\"]%s", (int)(p - out), out,
-                 evidence_hash, p + strlen("\"evidence\": []"));
-    }
-    free(out);
+    /* the example, with the evidence filled in */
+    civreg_example_record(evidence_hash, rec_json, sizeof rec_json);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(root);
-    free(root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 static void expect_fail(const char *in, const char *const args[], const char *message)
 {

@@ -21,20 +21,12 @@
 #include "db/datadir.h"
 #include "db/db.h"
 #include "registry/registry.h"
+#include "support/inproc.h"
 #include "support/support.h"
 
 #define PER_PROCESS 1000
 
 static char *dir;
-
-static void add_user(struct db *db, const char *keys, struct registry_actor *admin,
-                     const char *name, unsigned roles, const char *pw)
-{
-    struct err err = ERR_INIT;
-    struct registry_user_new u = { name, pw, roles, "HQ" };
-    if (registry_user_add(db, keys, admin, &u, &err) != 0)
-        fail_msg("user add %s: %s", name, err_msg(&err));
-}
 
 static int setup(void **state)
 {
@@ -48,29 +40,21 @@ static int setup(void **state)
     dir = tmp_dir("registry-conc");
     if (dir == NULL)
         return -1;
-    snprintf(path, sizeof path, "%s/data", dir);
-    if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
-        datadir_db_open(dd, 0, &db, &err) != 0)
-        fail_msg("%s", err_msg(&err));
-    add_user(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
+    inproc_datadir(dir, path, sizeof path, &dd, &db);
+    inproc_user_add(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
     if (registry_authenticate(db, dd->keys_dir, "admin", "nimda-tundra-ferns-61", &admin, &err) != 0)
         fail_msg("%s", err_msg(&err));
-    add_user(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
-    add_user(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
-    add_user(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, "rartsiger-tundra-ferns-61");
+    inproc_user_add(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
+    inproc_user_add(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
+    inproc_user_add(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR,
+                    "rartsiger-tundra-ferns-61");
     registry_actor_free(admin);
     db_close(db);
     datadir_free(dd);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
+TMP_DIR_TEARDOWN(dir)
 
 /* A made-up name for number K (base-20 syllables), so that every child of
  * the test is a different person to duplicate detection. */

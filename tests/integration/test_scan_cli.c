@@ -20,29 +20,7 @@
 
 static char *dir;
 
-static int setup(void **state)
-{
-    (void)state;
-    dir = tmp_dir("scancli");
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
-
-static const char *path_of(const char *name)
-{
-    static char p[8][4096];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
+TMP_DIR_FIXTURE(dir, "scancli")
 
 /* A symbol read from one page. */
 struct seen {
@@ -190,16 +168,16 @@ static void test_corpus_against_zbarimg(void **state)
                  "echo $? > civreg.rc; wait; }", dir, CIVREG_BIN);
         assert_int_equal(proc_run(argv, NULL, 0, 240, &r), 0);
         proc_result_free(&r);
-        text = file_read(path_of("civreg.rc"), NULL);
+        text = file_read(tmp_path(dir, "civreg.rc"), NULL);
         assert_non_null(text);
         if (strcmp(text, "0\n") != 0)
-            fail_msg("civreg scan decode failed: %s", file_read(path_of("civreg.err"), NULL));
+            fail_msg("civreg scan decode failed: %s", file_read(tmp_path(dir, "civreg.err"), NULL));
         free(text);
-        text = file_read(path_of("zbar.xml"), NULL);
+        text = file_read(tmp_path(dir, "zbar.xml"), NULL);
         assert_non_null(text);
         parse_zbar_xml(text, &z);
         free(text);
-        text = file_read(path_of("civreg.jsonl"), NULL);
+        text = file_read(tmp_path(dir, "civreg.jsonl"), NULL);
         assert_non_null(text);
         parse_civreg_json(text, &c, &retried);
         free(text);
@@ -262,8 +240,8 @@ static void test_text_output_matches_zbarimg(void **state)
     for (size_t i = 0; i < 5; i++) {
         assert_int_equal(pg_page(&page, 500, 300, 255), 0);
         assert_true(pg_barcode(&page, v[i].s, 60, 60, 2 + (v[i].s == PG_QR), 80, v[i].text) > 0);
-        assert_int_equal(pg_write_png(path_of(v[i].file), &page), 0);
-        files[i] = strdup(path_of(v[i].file));
+        assert_int_equal(pg_write_png(tmp_path(dir, v[i].file), &page), 0);
+        files[i] = strdup(tmp_path(dir, v[i].file));
         scan_image_release(&page);
     }
     run_on_files(zhead, 2, files, 5, &zr);
@@ -288,15 +266,15 @@ static void test_separator_roundtrip(void **state)
     static const char *const dpis[] = { "100", "150", "300" };
     (void)state;
     assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "separator", "--office", "HQ",
-                                "--year", "1987", "--volume", "12A", "--out", path_of("sep.pdf"), NULL }), 0);
+                                "--year", "1987", "--volume", "12A", "--out", tmp_path(dir, "sep.pdf"), NULL }), 0);
     if (r.status != 0)
         fail_msg("separator: %s", r.err);
     proc_result_free(&r);
     for (size_t i = 0; i < 3; i++) {
         char prefix[4096], png[4200];
-        snprintf(prefix, sizeof prefix, "%s-%s", path_of("sep"), dpis[i]);
+        snprintf(prefix, sizeof prefix, "%s-%s", tmp_path(dir, "sep"), dpis[i]);
         {
-            char *argv[] = { "/usr/bin/pdftoppm", "-r", (char *)dpis[i], "-gray", "-png", (char *)path_of("sep.pdf"),
+            char *argv[] = { "/usr/bin/pdftoppm", "-r", (char *)dpis[i], "-gray", "-png", (char *)tmp_path(dir, "sep.pdf"),
                              prefix, NULL };
             assert_int_equal(proc_run(argv, NULL, 0, 60, &r), 0);
             assert_int_equal(r.status, 0);
@@ -319,15 +297,15 @@ static void test_separator_roundtrip(void **state)
     }
     /* Bad fields are usage errors and write nothing. */
     assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "separator", "--office", "hq",
-                                "--year", "1987", "--volume", "1", "--out", path_of("bad.pdf"), NULL }), 0);
+                                "--year", "1987", "--volume", "1", "--out", tmp_path(dir, "bad.pdf"), NULL }), 0);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "office code"));
     proc_result_free(&r);
     assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "separator", "--office", "HQ",
-                                "--year", "87", "--volume", "1", "--out", path_of("bad.pdf"), NULL }), 0);
+                                "--year", "87", "--volume", "1", "--out", tmp_path(dir, "bad.pdf"), NULL }), 0);
     assert_int_equal(r.status, 2);
     proc_result_free(&r);
-    assert_null(file_read(path_of("bad.pdf"), NULL));
+    assert_null(file_read(tmp_path(dir, "bad.pdf"), NULL));
 }
 
 static void test_corrupt_files_reported_per_file(void **state)
@@ -348,32 +326,32 @@ static void test_corrupt_files_reported_per_file(void **state)
     (void)state;
     assert_int_equal(pg_page(&page, 400, 300, 255), 0);
     assert_true(pg_barcode(&page, PG_QR, 40, 40, 4, 0, "good page") > 0);
-    assert_int_equal(pg_write_png(path_of("good.png"), &page), 0);
-    assert_int_equal(pg_write_jpeg(path_of("good.jpg"), &page, 90, 0), 0);
-    assert_int_equal(pg_write_tiff_g4(path_of("good.tif"), &page, 1), 0);
-    png = file_read(path_of("good.png"), &len);
-    assert_int_equal(file_write(path_of("trunc.png"), png, len / 2), 0);
+    assert_int_equal(pg_write_png(tmp_path(dir, "good.png"), &page), 0);
+    assert_int_equal(pg_write_jpeg(tmp_path(dir, "good.jpg"), &page, 90, 0), 0);
+    assert_int_equal(pg_write_tiff_g4(tmp_path(dir, "good.tif"), &page, 1), 0);
+    png = file_read(tmp_path(dir, "good.png"), &len);
+    assert_int_equal(file_write(tmp_path(dir, "trunc.png"), png, len / 2), 0);
     free(png);
-    png = file_read(path_of("good.jpg"), &len);
-    assert_int_equal(file_write(path_of("trunc.jpg"), png, len / 2), 0);
+    png = file_read(tmp_path(dir, "good.jpg"), &len);
+    assert_int_equal(file_write(tmp_path(dir, "trunc.jpg"), png, len / 2), 0);
     free(png);
-    png = file_read(path_of("good.tif"), &len);
-    assert_int_equal(file_write(path_of("trunc.tif"), png, len / 2), 0);
+    png = file_read(tmp_path(dir, "good.tif"), &len);
+    assert_int_equal(file_write(tmp_path(dir, "trunc.tif"), png, len / 2), 0);
     free(png);
-    assert_int_equal(file_write(path_of("empty.png"), "", 0), 0);
-    assert_int_equal(file_write(path_of("letter.png"), "Dear registrar,\n", 16), 0);
+    assert_int_equal(file_write(tmp_path(dir, "empty.png"), "", 0), 0);
+    assert_int_equal(file_write(tmp_path(dir, "letter.png"), "Dear registrar,\n", 16), 0);
     memcpy(bombc, bomb, sizeof bomb); /* IHDR claiming 100000 x 100000, valid CRC */
     bombc[29] = (unsigned char)(crc >> 24);
     bombc[30] = (unsigned char)(crc >> 16);
     bombc[31] = (unsigned char)(crc >> 8);
     bombc[32] = (unsigned char)crc;
-    assert_int_equal(file_write(path_of("bomb.png"), bombc, sizeof bombc), 0);
+    assert_int_equal(file_write(tmp_path(dir, "bomb.png"), bombc, sizeof bombc), 0);
     scan_image_release(&page);
 
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "decode", path_of("trunc.png"),
-                                path_of("trunc.jpg"), path_of("trunc.tif"), path_of("empty.png"),
-                                path_of("letter.png"), path_of("bomb.png"), path_of("missing.png"),
-                                path_of("good.png"), NULL }), 0);
+    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "decode", tmp_path(dir, "trunc.png"),
+                                tmp_path(dir, "trunc.jpg"), tmp_path(dir, "trunc.tif"), tmp_path(dir, "empty.png"),
+                                tmp_path(dir, "letter.png"), tmp_path(dir, "bomb.png"), tmp_path(dir, "missing.png"),
+                                tmp_path(dir, "good.png"), NULL }), 0);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.out, "QR-Code:good page\n");
     {
@@ -403,13 +381,13 @@ static void test_check_reports_flags(void **state)
     (void)state;
     assert_int_equal(pg_page(&page, 1240, 1754, 240), 0);
     page.dpi_x = page.dpi_y = 150;
-    assert_int_equal(pg_write_png(path_of("blank.png"), &page), 0);
+    assert_int_equal(pg_write_png(tmp_path(dir, "blank.png"), &page), 0);
     pg_text(&page, 100, 150, 1040, 1450, 21, 5);
     assert_int_equal(pg_rotate(&page, -4.0), 0);
-    assert_int_equal(pg_write_png(path_of("skewed.png"), &page), 0);
+    assert_int_equal(pg_write_png(tmp_path(dir, "skewed.png"), &page), 0);
     scan_image_release(&page);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "check", path_of("blank.png"),
-                                path_of("skewed.png"), NULL }), 0);
+    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "check", tmp_path(dir, "blank.png"),
+                                tmp_path(dir, "skewed.png"), NULL }), 0);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "blank.png page 1: 1240x1754 150 dpi (metadata)"));
     assert_non_null(strstr(r.out, "low-resolution,blank\n"));
@@ -417,7 +395,7 @@ static void test_check_reports_flags(void **state)
     assert_non_null(strstr(r.out, "low-resolution,skewed\n"));
     proc_result_free(&r);
     assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "check", "--json",
-                                path_of("blank.png"), NULL }), 0);
+                                tmp_path(dir, "blank.png"), NULL }), 0);
     assert_non_null(strstr(r.out, "\"flags\":[\"low-resolution\",\"blank\"]"));
     proc_result_free(&r);
 }

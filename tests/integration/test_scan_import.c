@@ -25,43 +25,18 @@
 static char *root;
 static char data[4096], pw_admin[4096], pw_clerk[4096];
 
-static const char *at(const char *name)
-{
-    static char p[8][4096];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(p[k], sizeof p[k], "%s/%s", root, name);
-    return p[k];
-}
-
 static int setup(void **state)
 {
     (void)state;
-    root = tmp_dir("scan-import");
+    root = tmp_data_dir("scan-import", data, sizeof data,
+                        (const char *[]){ "--office", "HQ", "--office-name", "Head office", NULL });
     if (root == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", root);
-    snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", root);
-    snprintf(pw_clerk, sizeof pw_clerk, "%s/clerk.pw", root);
-    file_write(pw_admin, "nimda-tundra-ferns-61\n", strlen("nimda-tundra-ferns-61\n"));
-    file_write(pw_clerk, "krelc-tundra-ferns-61\n", strlen("krelc-tundra-ferns-61\n"));
-    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, "--office", "HQ", "--office-name",
-                                        "Head office", NULL }));
-    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
-                                                      "admin", "--role", "admin", NULL }));
-    free(civreg_run_ok("krelc-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data, "--username",
-                                                      "clerk1", "--role", "clerk", "--user", "admin",
-                                                      "--password-file", pw_admin, NULL }));
+    civreg_staff_add(data, root, "clerk", NULL, pw_admin, pw_clerk, NULL, NULL);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(root);
-    free(root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 static sqlite3 *db_open_ro(void)
 {
@@ -158,52 +133,52 @@ static void test_import_volumes_and_bad_files(void **state)
     struct proc_result r;
     json_t *sum;
     (void)state;
-    mkdir(at("batch1"), 0700);
+    mkdir(tmp_path(root, "batch1"), 0700);
     /* The real separator sheet, printed by civreg and scanned at 150 dpi. */
     free(civreg_run_ok(NULL, (const char *[]){ "scan", "separator", "--office", "HQ", "--year", "1987",
-                                        "--volume", "12", "--out", at("sep.pdf"), NULL }));
+                                        "--volume", "12", "--out", tmp_path(root, "sep.pdf"), NULL }));
     {
         char prefix[4200];
         char *argv[] = { "/usr/bin/pdftoppm", "-r", "150", "-gray", "-png", "-singlefile",
-                         (char *)at("sep.pdf"), prefix, NULL };
-        snprintf(prefix, sizeof prefix, "%s", at("batch1/page-01"));
+                         (char *)tmp_path(root, "sep.pdf"), prefix, NULL };
+        snprintf(prefix, sizeof prefix, "%s", tmp_path(root, "batch1/page-01"));
         assert_int_equal(proc_run(argv, NULL, 0, 60, &r), 0);
         assert_int_equal(r.status, 0);
         proc_result_free(&r);
     }
     /* Natural order: page-2 comes before page-10. */
-    small_page(at("batch1/page-2.png"), PG_QR, "entry 1-3", 1);
-    small_page(at("batch1/page-10.png"), PG_NONE, "", 2);
-    small_page(at("batch1/page-3.png"), PG_EAN13, "4006381333931", 3);
+    small_page(tmp_path(root, "batch1/page-2.png"), PG_QR, "entry 1-3", 1);
+    small_page(tmp_path(root, "batch1/page-10.png"), PG_NONE, "", 2);
+    small_page(tmp_path(root, "batch1/page-3.png"), PG_EAN13, "4006381333931", 3);
     /* Corrupt inputs among them. */
     {
         size_t len;
-        char *png = file_read(at("batch1/page-2.png"), &len);
+        char *png = file_read(tmp_path(root, "batch1/page-2.png"), &len);
         assert_non_null(png);
-        assert_int_equal(file_write(at("batch1/page-4.png"), png, len / 2), 0);
+        assert_int_equal(file_write(tmp_path(root, "batch1/page-4.png"), png, len / 2), 0);
         free(png);
-        assert_int_equal(file_write(at("batch1/page-5.png"), "", 0), 0);
-        assert_int_equal(file_write(at("batch1/page-6.png"), "not a scan\n", 11), 0);
-        assert_int_equal(file_write(at("batch1/page-7.pgm"), "P5\n100000 100000\n255\n", 21), 0);
+        assert_int_equal(file_write(tmp_path(root, "batch1/page-5.png"), "", 0), 0);
+        assert_int_equal(file_write(tmp_path(root, "batch1/page-6.png"), "not a scan\n", 11), 0);
+        assert_int_equal(file_write(tmp_path(root, "batch1/page-7.pgm"), "P5\n100000 100000\n255\n", 21), 0);
     }
     {
         struct scan_image img = SCAN_IMAGE_INIT;
         size_t len;
         char *jpg;
         assert_int_equal(pg_page(&img, 300, 200, 250), 0);
-        assert_int_equal(pg_write_jpeg(at("batch1/page-8.jpg"), &img, 80, 0), 0);
-        assert_int_equal(pg_write_tiff_g4(at("batch1/page-9.tif"), &img, 1), 0);
-        jpg = file_read(at("batch1/page-8.jpg"), &len);
-        assert_int_equal(file_write(at("batch1/page-8.jpg"), jpg, len * 2 / 3), 0);
+        assert_int_equal(pg_write_jpeg(tmp_path(root, "batch1/page-8.jpg"), &img, 80, 0), 0);
+        assert_int_equal(pg_write_tiff_g4(tmp_path(root, "batch1/page-9.tif"), &img, 1), 0);
+        jpg = file_read(tmp_path(root, "batch1/page-8.jpg"), &len);
+        assert_int_equal(file_write(tmp_path(root, "batch1/page-8.jpg"), jpg, len * 2 / 3), 0);
         free(jpg);
-        jpg = file_read(at("batch1/page-9.tif"), &len);
-        assert_int_equal(file_write(at("batch1/page-9.tif"), jpg, len / 2), 0);
+        jpg = file_read(tmp_path(root, "batch1/page-9.tif"), &len);
+        assert_int_equal(file_write(tmp_path(root, "batch1/page-9.tif"), jpg, len / 2), 0);
         free(jpg);
         scan_image_release(&img);
     }
 
     assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "import", "--data", data,
-                                "--user", "clerk1", "--password-file", pw_clerk, at("batch1"),
+                                "--user", "clerk1", "--password-file", pw_clerk, tmp_path(root, "batch1"),
                                 NULL }), 0);
     assert_int_equal(r.status, 1);
     {
@@ -248,7 +223,7 @@ static void test_import_volumes_and_bad_files(void **state)
     audit_clean();
 
     /* Again: nothing added. */
-    sum = import_json(at("batch1"), 1);
+    sum = import_json(tmp_path(root, "batch1"), 1);
     assert_int_equal(jint(sum, "pages_added"), 0);
     assert_int_equal(jint(sum, "files_skipped"), 4);
     assert_int_equal(jint(sum, "pages_skipped"), 4);
@@ -319,7 +294,7 @@ static void test_import_volumes_and_bad_files(void **state)
                 (const char *[]){ "user", "add", "--data", data, "--username", "aud", "--role",
                                   "auditor", "--user", "admin", "--password-file", pw_admin, NULL }));
     assert_int_equal(civreg_run("rotidua-tundra-ferns-61\n", &r, (const char *[]){ "scan", "import",
-                                "--data", data, "--user", "aud", at("batch1"), NULL }), 0);
+                                "--data", data, "--user", "aud", tmp_path(root, "batch1"), NULL }), 0);
     assert_int_equal(r.status, 1);
     if (strstr(r.err, "clerk") == NULL)
         fail_msg("auditor import: %s", r.err);
@@ -335,22 +310,22 @@ static void test_kill_and_resume(void **state)
     json_t *sum;
     long long before, events0 = query_int("SELECT COUNT(*) FROM events WHERE type = 'scan.import'", NULL);
     (void)state;
-    mkdir(at("batch2"), 0700);
+    mkdir(tmp_path(root, "batch2"), 0700);
     /* 500 pages, a separator (drawn Code 128) before every 100. */
     for (int i = 0; i < KILL_PAGES; i++) {
         char name[64], payload[64];
         snprintf(name, sizeof name, "batch2/img-%d.png", i + 1);
         if (i % 100 == 0) {
             snprintf(payload, sizeof payload, "CRVS1|HQ|1990|%d", i / 100 + 1);
-            small_page(at(name), PG_CODE128, payload, (uint64_t)i + 7);
+            small_page(tmp_path(root, name), PG_CODE128, payload, (uint64_t)i + 7);
         } else {
             snprintf(payload, sizeof payload, "entry-%d", i);
-            small_page(at(name), PG_QR, payload, (uint64_t)i + 7);
+            small_page(tmp_path(root, name), PG_QR, payload, (uint64_t)i + 7);
         }
     }
     {
         char *argv[] = { (char *)CIVREG_BIN, "scan", "import", "--data", data, "--user", "clerk1",
-                         "--password-file", pw_clerk, (char *)at("batch2"), NULL };
+                         "--password-file", pw_clerk, (char *)tmp_path(root, "batch2"), NULL };
         assert_int_equal(proc_spawn(argv, &pid, &fd), 0);
     }
     /* Let it commit some pages, then kill it without warning. */
@@ -371,7 +346,7 @@ static void test_kill_and_resume(void **state)
     audit_clean();
 
     /* The same import again completes it. */
-    sum = import_json(at("batch2"), 0);
+    sum = import_json(tmp_path(root, "batch2"), 0);
     assert_int_equal(jint(sum, "files_failed"), 0);
     assert_int_equal(jint(sum, "pages_skipped"), before);
     assert_int_equal(jint(sum, "pages_added"), KILL_PAGES - before);

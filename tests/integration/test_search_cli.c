@@ -26,49 +26,16 @@ static void must_run(const char *in, struct proc_result *r, const char *const ar
     assert_int_equal(civreg_run(in, r, args), 0);
 }
 
-static void pwfile(char *path, const char *name, const char *pw)
-{
-    (void)snprintf(path, 4096, "%s/%s.pw", root, name);
-    assert_int_equal(file_write(path, pw, strlen(pw)), 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    root = tmp_dir("search-cli");
-    if (root == NULL)
+    if ((root = tmp_data_dir("search-cli", data, sizeof data, NULL)) == NULL)
         return -1;
-    (void)snprintf(data, sizeof data, "%s/data", root);
-    pwfile(pw_admin, "admin", "nimda-tundra-ferns-61\n");
-    pwfile(pw_c1, "clerk1", "1krelc-tundra-ferns-61\n");
-    pwfile(pw_c2, "clerk2", "2krelc-tundra-ferns-61\n");
-    pwfile(pw_reg, "reg", "rartsiger-tundra-ferns-61\n");
-    free(civreg_run_ok(NULL, (const char *[]){ "init", "--data", data, NULL }));
-    free(civreg_run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data,
-                                                       "--username", "admin", "--role", "admin",
-                                                       NULL }));
-    free(civreg_run_ok("1krelc-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
-                                  "clerk", "--user", "admin", "--password-file", pw_admin,
-                                  NULL }));
-    free(civreg_run_ok("2krelc-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
-                                  "clerk", "--user", "admin", "--password-file", pw_admin,
-                                  NULL }));
-    free(civreg_run_ok("rartsiger-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
-                                  "registrar", "--user", "admin", "--password-file", pw_admin,
-                                  NULL }));
+    civreg_staff_add(data, root, "clerk", "registrar", pw_admin, pw_c1, pw_c2, pw_reg);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(root);
-    free(root);
-    return 0;
-}
+TMP_DIR_TEARDOWN(root)
 
 /* The example record with the child's names, birth date and entry. */
 static char *record(const char *given, const char *family, const char *date, int entry)

@@ -21,45 +21,28 @@ static char data[4096];
 
 static int setup(void **state)
 {
-    struct proc_result r;
     (void)state;
-    dir = tmp_dir("serve");
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }) != 0 || r.status != 0)
-        return -1;
-    proc_result_free(&r);
-    return 0;
+    return (dir = tmp_data_dir("serve", data, sizeof data, NULL)) != NULL ? 0 : -1;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
+TMP_DIR_TEARDOWN(dir)
 
 /* Start the server on a free port; returns the port. */
-static int start(pid_t *pid, int *fd)
+static int start(struct test_server *s)
 {
-    char line[512];
-    const char *argv[] = { CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", NULL };
-    assert_int_equal(proc_spawn((char *const *)argv, pid, fd), 0);
-    assert_int_equal(proc_read_line(*fd, line, sizeof line, 60), 0);
-    const char *p = strstr(line, "http://127.0.0.1:");
-    assert_non_null(p);
-    return (int)strtol(p + strlen("http://127.0.0.1:"), NULL, 10);
+    assert_int_equal(server_start(s, data, NULL, NULL), 0);
+    return s->port;
 }
 
 static void test_healthz_and_sigterm(void **state)
 {
     struct http_response r;
     char h[256];
-    pid_t pid;
-    int fd, port;
+    struct test_server srv;
+    int port;
     (void)state;
 
-    port = start(&pid, &fd);
+    port = start(&srv);
     assert_true(port > 0);
     assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
@@ -94,37 +77,33 @@ static void test_healthz_and_sigterm(void **state)
         http_response_free(&r);
     }
 
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(proc_wait(pid, 30), 0);
-    close(fd);
+    assert_int_equal(server_end(&srv, SIGTERM), 0);
     /* Stopped: the port no longer answers. */
     assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), -1);
 }
 
 static void test_sigint(void **state)
 {
-    pid_t pid;
-    int fd, port;
+    struct test_server srv;
+    int port;
     struct http_response r;
     (void)state;
 
-    port = start(&pid, &fd);
+    port = start(&srv);
     assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     http_response_free(&r);
-    assert_int_equal(kill(pid, SIGINT), 0);
-    assert_int_equal(proc_wait(pid, 30), 0);
-    close(fd);
+    assert_int_equal(server_end(&srv, SIGINT), 0);
 }
 
 static void test_port_in_use(void **state)
 {
-    pid_t pid;
-    int fd, port;
+    struct test_server srv;
+    int port;
     struct proc_result pr;
     char listen[64];
     (void)state;
 
-    port = start(&pid, &fd);
+    port = start(&srv);
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     assert_int_equal(civreg_run(NULL, &pr, (const char *[]){ "serve", "--data", data, "--listen", listen, NULL }), 0);
     assert_int_equal(pr.status, 1);
@@ -134,9 +113,7 @@ static void test_port_in_use(void **state)
     assert_int_equal(pr.status, 1);
     assert_non_null(strstr(pr.err, "ADDRESS:PORT"));
     proc_result_free(&pr);
-    kill(pid, SIGTERM);
-    assert_int_equal(proc_wait(pid, 30), 0);
-    close(fd);
+    assert_int_equal(server_end(&srv, SIGTERM), 0);
 }
 
 int main(void)

@@ -24,22 +24,6 @@ static char pkg[1024], csca[1024];
 static const char mrz[] = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
                           "L898902C36UTO7408122F1204159ZE184226B<<<<<10\n";
 
-static void sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh_ok(const char *fmt, ...)
-{
-    char cmd[8192];
-    struct proc_result r;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char *const argv[] = { (char *)"/bin/sh", (char *)"-c", cmd, NULL };
-    assert_int_equal(proc_run(argv, NULL, 0, 120, &r), 0);
-    if (r.status != 0)
-        fail_msg("`%s` failed (%d): %s", cmd, r.status, r.err);
-    proc_result_free(&r);
-}
-
 static int setup(void **state)
 {
     char p[2048];
@@ -68,13 +52,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
+TMP_DIR_TEARDOWN(dir)
 
 /* Send a plain APDU given in hex; return the status word, DATA (may be NULL)
  * the response data. */

@@ -29,14 +29,12 @@
 
 static char *dir;
 static char data[4096];
-static pid_t pid;
-static int outfd, port;
+static struct test_server server;
 
 struct login {
     const char *user;
     unsigned roles;
-    char cookie[128]; /* "Cookie: civreg_session=...\r\n" */
-    char csrf[64];
+    struct test_session s;
 };
 static struct login logins[16];
 static size_t nlogins;
@@ -64,30 +62,15 @@ static const char *code_of(const struct http_response *r, char *buf, size_t size
 
 static int sign_in(const char *user, const char *password, struct login *l)
 {
-    struct http_response r;
-    char body[256], sc[256];
-    json_t *j;
+    int st = web_sign_in(server.port, user, password, NULL, &l->s);
 
-    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
-    if (http_request(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n", body,
-                     strlen(body), &r) != 0)
-        return -1;
-    if (r.status != 200 || http_header(&r, "Set-Cookie", sc, sizeof sc) != 0) {
-        int st = r.status;
-        http_response_free(&r);
+    if (st != 200)
         return st;
-    }
     /* civreg_session=TOKEN; Path=/; HttpOnly; SameSite=Strict */
-    assert_non_null(strstr(sc, "HttpOnly"));
-    assert_non_null(strstr(sc, "SameSite=Strict"));
-    assert_non_null(strstr(sc, "Path=/"));
-    *strchr(sc, ';') = '\0';
-    assert_int_equal(strlen(sc), strlen("civreg_session=") + WEB_TOKEN_LEN);
-    snprintf(l->cookie, sizeof l->cookie, "Cookie: %s\r\n", sc);
-    json_body(&r, &j);
-    snprintf(l->csrf, sizeof l->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
-    json_decref(j);
-    http_response_free(&r);
+    assert_non_null(strstr(l->s.set_cookie, "HttpOnly"));
+    assert_non_null(strstr(l->s.set_cookie, "SameSite=Strict"));
+    assert_non_null(strstr(l->s.set_cookie, "Path=/"));
+    assert_int_equal(strlen(l->s.cookie), strlen("Cookie: civreg_session=\r\n") + WEB_TOKEN_LEN);
     l->user = user;
     return 0;
 }
@@ -102,8 +85,8 @@ static int scan_batch(const struct login *l, const char *const *files, json_t **
     int st;
 
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->cookie, l->csrf);
-    if (http_request(port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r) != 0 ||
+             l->s.cookie, l->s.csrf);
+    if (http_request(server.port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r) != 0 ||
         r.status != 201)
         return -1;
     json_body(&r, &j);
@@ -117,18 +100,18 @@ static int scan_batch(const struct login *l, const char *const *files, json_t **
         if (bytes == NULL)
             return -1;
         snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n"
-                 "X-File-Name: %.100s\r\n", l->cookie, l->csrf, base ? base + 1 : *f);
+                 "X-File-Name: %.100s\r\n", l->s.cookie, l->s.csrf, base ? base + 1 : *f);
         snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
-        st = http_request(port, "POST", path, hdr, bytes, len, &r);
+        st = http_request(server.port, "POST", path, hdr, bytes, len, &r);
         free(bytes);
         if (st != 0 || r.status != 201)
             return -1;
         http_response_free(&r);
     }
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->cookie, l->csrf);
+             l->s.cookie, l->s.csrf);
     snprintf(path, sizeof path, "/api/v1/scan-batches/%s/import", id);
-    if (http_request(port, "POST", path, hdr, "{}", 2, &r) != 0)
+    if (http_request(server.port, "POST", path, hdr, "{}", 2, &r) != 0)
         return -1;
     st = r.status;
     if (out != NULL)
@@ -177,7 +160,7 @@ static int scan_setup(void)
     json_decref(j);
     snprintf(vol_id, sizeof vol_id, "DEMO|1987|3");
     snprintf(vol_path, sizeof vol_path, "DEMO%%7C1987%%7C3");
-    if (http_request(port, "GET", "/api/v1/volumes/DEMO%7C1987%7C3/pages", clerk->cookie,
+    if (http_request(server.port, "GET", "/api/v1/volumes/DEMO%7C1987%7C3/pages", clerk->s.cookie,
                      NULL, 0, &r) != 0 || r.status != 200)
         return -1;
     json_body(&r, &j);
@@ -196,16 +179,10 @@ static int setup(void **state)
     json_t *j;
     (void)state;
 
-    dir = tmp_dir("webaccess");
-    snprintf(data, sizeof data, "%s/data", dir);
-    const char *argv[] = { CIVREG_BIN, "serve", "--demo", "--data", data, "--listen", "127.0.0.1:0",
-                           NULL };
-    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
-        proc_read_line(outfd, line, sizeof line, 120) != 0 || strstr(line, "://127.0.0.1:") == NULL)
+    if (server_start_demo(&server, "webaccess", &dir, data, sizeof data) != 0)
         return -1;
-    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
     /* The demo sign-ins are printed at start-up. */
-    if (proc_read_line(outfd, line, sizeof line, 30) != 0 || strstr(line, "demo sign-ins") == NULL ||
+    if (proc_read_line(server.out_fd, line, sizeof line, 30) != 0 || strstr(line, "demo sign-ins") == NULL ||
         strstr(line, "\"demo\"") == NULL)
         return -1;
     for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
@@ -217,7 +194,7 @@ static int setup(void **state)
         logins[nlogins++].roles = u->roles;
     }
     /* A registered record of the demo data for {id} and {uin}. */
-    if (http_request(port, "GET", "/api/v1/records?status=registered&limit=1", logins[1].cookie,
+    if (http_request(server.port, "GET", "/api/v1/records?status=registered&limit=1", logins[1].s.cookie,
                      NULL, 0, &r) != 0 || r.status != 200)
         return -1;
     json_body(&r, &j);
@@ -232,12 +209,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    kill(pid, SIGTERM);
-    proc_wait(pid, 30);
-    close(outfd);
-    tmp_remove(dir);
-    free(dir);
-    return 0;
+    return server_teardown(&server, &dir);
 }
 
 static void concrete_path(const char *pat, char *out, size_t size)
@@ -289,7 +261,7 @@ static void test_access_matrix(void **state)
             continue;
         concrete_path(rt->path, path, sizeof path);
         /* Signed out. */
-        assert_int_equal(http_request(port, rt->method, path,
+        assert_int_equal(http_request(server.port, rt->method, path,
                                       changes ? "Content-Type: application/json\r\n" : NULL,
                                       changes ? "{}" : NULL, changes ? 2 : 0, &r), 0);
         if (rt->action == NULL)
@@ -300,8 +272,8 @@ static void test_access_matrix(void **state)
         for (size_t i = 0; i < nlogins; i++) {
             bool allowed = rt->action == NULL || (web_route_roles(rt) & logins[i].roles) != 0;
             snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-                     logins[i].cookie, logins[i].csrf);
-            assert_int_equal(http_request(port, rt->method, path, hdr, changes ? "{}" : NULL,
+                     logins[i].s.cookie, logins[i].s.csrf);
+            assert_int_equal(http_request(server.port, rt->method, path, hdr, changes ? "{}" : NULL,
                                           changes ? 2 : 0, &r), 0);
             code_of(&r, code, sizeof code);
             if (!allowed) {
@@ -328,7 +300,7 @@ static void test_access_matrix(void **state)
     assert_true(checked > 100);
 
     /* The served OpenAPI document is the one generated from this table. */
-    assert_int_equal(http_request(port, "GET", "/api/v1/openapi.json", logins[0].cookie, NULL, 0,
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/openapi.json", logins[0].s.cookie, NULL, 0,
                                   &r), 0);
     assert_int_equal(r.status, 200);
     json_t *served, *built = web_openapi(web_routes);
@@ -345,7 +317,7 @@ static size_t count_records(const struct login *l)
     struct http_response r;
     json_t *j;
     size_t n;
-    assert_int_equal(http_request(port, "GET", "/api/v1/records?limit=500", l->cookie, NULL, 0, &r),
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/records?limit=500", l->s.cookie, NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 200);
     json_body(&r, &j);
@@ -375,21 +347,21 @@ static void test_csrf(void **state)
     size_t before = count_records(clerk);
     (void)state;
 
-    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", clerk->cookie, NULL, 0,
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/records/example", clerk->s.cookie, NULL, 0,
                                   &r), 0);
     json_body(&r, &ex);
     http_response_free(&r);
     json_t *req = json_pack("{s:O}", "record", ex);
     body = json_dumps(req, JSON_COMPACT);
 
-    const char *tokens[] = { NULL, clerk2->csrf, "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
+    const char *tokens[] = { NULL, clerk2->s.csrf, "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
     for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
         if (tokens[i])
             snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-                     clerk->cookie, tokens[i]);
+                     clerk->s.cookie, tokens[i]);
         else
-            snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", clerk->cookie);
-        assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r),
+            snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", clerk->s.cookie);
+        assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r),
                          0);
         assert_int_equal(r.status, 403);
         assert_string_equal(code_of(&r, code, sizeof code), "csrf");
@@ -397,26 +369,26 @@ static void test_csrf(void **state)
     }
     /* A form post carrying another session's token in the body: refused. */
     char form[256];
-    snprintf(form, sizeof form, "csrf_token=%s", clerk2->csrf);
-    snprintf(hdr, sizeof hdr, "%sContent-Type: application/x-www-form-urlencoded\r\n", clerk->cookie);
-    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, form, strlen(form), &r), 0);
+    snprintf(form, sizeof form, "csrf_token=%s", clerk2->s.csrf);
+    snprintf(hdr, sizeof hdr, "%sContent-Type: application/x-www-form-urlencoded\r\n", clerk->s.cookie);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, form, strlen(form), &r), 0);
     assert_int_equal(r.status, 403);
     http_response_free(&r);
     assert_int_equal(count_records(clerk), before);
 
     /* Sign-out with another session's token: refused, the session lives. */
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", clerk->cookie, clerk2->csrf);
-    assert_int_equal(http_request(port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", clerk->s.cookie, clerk2->s.csrf);
+    assert_int_equal(http_request(server.port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
     assert_int_equal(r.status, 403);
     http_response_free(&r);
-    assert_int_equal(http_request(port, "GET", "/api/v1/session", clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
 
     /* With its own token the same draft goes through: one more record. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             clerk->cookie, clerk->csrf);
-    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
+             clerk->s.cookie, clerk->s.csrf);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
     assert_int_equal(r.status, 201);
     http_response_free(&r);
     assert_int_equal(count_records(clerk), before + 1);
@@ -435,7 +407,7 @@ static int draft_named(const struct login *l, const char *name_json, char *id, s
     json_t *ex, *j;
     int st;
 
-    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", l->cookie, NULL, 0, &r),
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/records/example", l->s.cookie, NULL, 0, &r),
                      0);
     json_body(&r, &ex);
     http_response_free(&r);
@@ -453,8 +425,8 @@ static int draft_named(const struct login *l, const char *name_json, char *id, s
     const char *rest = at + strlen("\"@@NAME@@\"");
     memcpy(body + (at - tpl) + nl, rest, strlen(rest) + 1);
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->cookie, l->csrf);
-    assert_int_equal(http_request(port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
+             l->s.cookie, l->s.csrf);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
     st = r.status;
     code_of(&r, err_code, 64);
     if (st == 201) {
@@ -491,7 +463,7 @@ static void test_hostile_input(void **state)
         printf("hostile name %s -> %d %s\n", faithful[i], st, code);
         if (st == 201) {
             snprintf(path, sizeof path, "/api/v1/records/%s", id);
-            assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+            assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
             assert_int_equal(r.status, 200);
             json_t *j;
             json_body(&r, &j);
@@ -529,7 +501,7 @@ static void test_hostile_input(void **state)
     assert_true(code[0] != '\0');
     free(name);
     /* The server is still fine. */
-    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
 }
@@ -547,7 +519,7 @@ static void test_throttle(void **state)
         assert_int_equal(sign_in("operator", "wrong-password", &l), 401);
     assert_int_equal(sign_in("operator", WEB_DEMO_PASSWORD, &l), 429);
     const char *body = "{\"username\":\"operator\",\"password\":\"demo\"}";
-    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
                                   "Content-Type: application/json\r\n", body, strlen(body), &r),
                      0);
     assert_int_equal(r.status, 429);
@@ -573,23 +545,23 @@ static void test_sign_out(void **state)
     /* Signing in again from the same browser ends the old session. */
     struct login again;
     const char *body = "{\"username\":\"enrol\",\"password\":\"demo\"}";
-    snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", l.cookie);
-    assert_int_equal(http_request(port, "POST", "/api/v1/session", hdr, body, strlen(body), &r), 0);
+    snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", l.s.cookie);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/session", hdr, body, strlen(body), &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
-    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 401);
     http_response_free(&r);
     assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &again), 0);
     l = again;
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", l.cookie, l.csrf);
-    assert_int_equal(http_request(port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", l.s.cookie, l.s.csrf);
+    assert_int_equal(http_request(server.port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
-    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 401);
     http_response_free(&r);
-    assert_int_equal(http_request(port, "GET", "/", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/", l.s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 303);
     http_response_free(&r);
 }
@@ -599,8 +571,8 @@ static int post_json(const struct login *l, const char *path, const char *body,
 {
     char hdr[512];
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->cookie, l->csrf);
-    return http_request(port, "POST", path, hdr, body, body ? strlen(body) : 0, r);
+             l->s.cookie, l->s.csrf);
+    return http_request(server.port, "POST", path, hdr, body, body ? strlen(body) : 0, r);
 }
 
 /* The language chosen at sign-in or changed later is remembered for the
@@ -613,25 +585,25 @@ static void test_language_per_user(void **state)
     const char *fr = "{\"username\":\"approver\",\"password\":\"demo\",\"lang\":\"fr\"}";
     (void)state;
 
-    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
                                   "Content-Type: application/json\r\n", fr, strlen(fr), &r), 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "\"lang\":\"fr\""));
     http_response_free(&r);
     /* A new session without a choice: French, and the page says so. */
     assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
-    assert_int_equal(http_request(port, "GET", "/", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/", l.s.cookie, NULL, 0, &r), 0);
     assert_non_null(strstr(r.body, "<html lang=\"fr\""));
     http_response_free(&r);
     /* Changed back to English in the session: remembered too. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l.cookie, l.csrf);
-    assert_int_equal(http_request(port, "PATCH", "/api/v1/session", hdr, "{\"lang\":\"en\"}", 13,
+             l.s.cookie, l.s.csrf);
+    assert_int_equal(http_request(server.port, "PATCH", "/api/v1/session", hdr, "{\"lang\":\"en\"}", 13,
                                   &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
     assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
-    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
     assert_non_null(strstr(r.body, "\"lang\":\"en\""));
     http_response_free(&r);
 }
@@ -648,7 +620,7 @@ static void test_correction_and_users(void **state)
     (void)state;
 
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
-    assert_int_equal(http_request(port, "GET", path, reg->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, reg->s.cookie, NULL, 0, &r), 0);
     json_body(&r, &cur);
     http_response_free(&r);
     json_int_t version = json_integer_value(json_object_get(cur, "version"));
@@ -692,7 +664,7 @@ static void test_correction_and_users(void **state)
     assert_int_equal(r.status, 400);
     http_response_free(&r);
     assert_int_equal(sign_in("amina.o", "a long password", &l), 0);
-    assert_int_equal(http_request(port, "GET", "/api/v1/session", l.cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
     assert_non_null(strstr(r.body, "\"roles\":[\"clerk\",\"auditor\"]"));
     http_response_free(&r);
     /* Disabled: no more sign-in. */
@@ -701,7 +673,7 @@ static void test_correction_and_users(void **state)
     http_response_free(&r);
     assert_int_equal(sign_in("amina.o", "a long password", &l), 401);
     /* Unknown ids: 404, not a generic refusal. */
-    assert_int_equal(http_request(port, "GET", "/api/v1/records/DEMO-R-nonexistent", reg->cookie,
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/records/DEMO-R-nonexistent", reg->s.cookie,
                                   NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     http_response_free(&r);
@@ -711,10 +683,10 @@ static void test_correction_and_users(void **state)
     unknown_uin[10] = '\0';
     assert_int_equal(registry_uin_check(unknown_uin, NULL), 0);
     snprintf(path, sizeof path, "/api/v1/persons/%s", unknown_uin);
-    assert_int_equal(http_request(port, "GET", path, reg->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, reg->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     http_response_free(&r);
-    assert_int_equal(http_request(port, "GET", "/api/v1/persons/1234", reg->cookie, NULL, 0, &r),
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/persons/1234", reg->s.cookie, NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 422);
     http_response_free(&r);
@@ -731,14 +703,14 @@ static void test_correction_and_users(void **state)
     struct login *ck = login_of("clerk");
     char h2[512], ct[64];
     assert_non_null(png);
-    snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: text/html\r\n", ck->cookie,
-             ck->csrf);
-    assert_int_equal(http_request(port, "POST", "/api/v1/evidence", h2, "<script>", 8, &r), 0);
+    snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: text/html\r\n", ck->s.cookie,
+             ck->s.csrf);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/evidence", h2, "<script>", 8, &r), 0);
     assert_int_equal(r.status, 415);
     http_response_free(&r);
-    snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", ck->cookie,
-             ck->csrf);
-    assert_int_equal(http_request(port, "POST", "/api/v1/evidence", h2, png, plen, &r), 0);
+    snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", ck->s.cookie,
+             ck->s.csrf);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/evidence", h2, png, plen, &r), 0);
     assert_int_equal(r.status, 201);
     json_t *up;
     json_body(&r, &up);
@@ -747,13 +719,13 @@ static void test_correction_and_users(void **state)
     snprintf(path, sizeof path, "/api/v1/evidence/%s",
              json_string_value(json_object_get(up, "hash")));
     http_response_free(&r);
-    assert_int_equal(http_request(port, "GET", path, ck->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, ck->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     http_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/records/%s/evidence/%s", rec_id,
              json_string_value(json_object_get(up, "hash")));
     json_decref(up);
-    assert_int_equal(http_request(port, "GET", path, ck->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, ck->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body_len, plen);
     assert_memory_equal(r.body, png, plen);
@@ -785,7 +757,7 @@ static void test_tampered_trace(void **state)
     (void)state;
 
     snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
-    assert_int_equal(http_request(port, "GET", path, au->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, au->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     json_body(&r, &j);
     http_response_free(&r);
@@ -812,7 +784,7 @@ static void test_tampered_trace(void **state)
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
-    assert_int_equal(http_request(port, "GET", path, au->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, au->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     json_body(&r, &j);
     http_response_free(&r);
@@ -864,8 +836,8 @@ static void test_scan_upload(void **state)
     assert_int_equal(events, 2); /* one per imported file */
     /* A batch of the clerk's. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             clerk->cookie, clerk->csrf);
-    assert_int_equal(http_request(port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r), 0);
+             clerk->s.cookie, clerk->s.csrf);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r), 0);
     assert_int_equal(r.status, 201);
     json_body(&r, &j);
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
@@ -878,42 +850,42 @@ static void test_scan_upload(void **state)
     assert_non_null(png);
 
     /* CSRF: no token, then clerk2's token with the clerk's cookie. */
-    snprintf(hdr, sizeof hdr, "%sContent-Type: image/png\r\n", clerk->cookie);
-    assert_int_equal(http_request(port, "POST", path, hdr, png, plen, &r), 0);
+    snprintf(hdr, sizeof hdr, "%sContent-Type: image/png\r\n", clerk->s.cookie);
+    assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
     assert_int_equal(r.status, 403);
     assert_string_equal(code_of(&r, code, sizeof code), "csrf");
     http_response_free(&r);
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->cookie,
-             clerk2->csrf);
-    assert_int_equal(http_request(port, "POST", path, hdr, png, plen, &r), 0);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->s.cookie,
+             clerk2->s.csrf);
+    assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
     assert_int_equal(r.status, 403);
     assert_string_equal(code_of(&r, code, sizeof code), "csrf");
     http_response_free(&r);
     /* Another clerk cannot add to or import this clerk's batch. */
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk2->cookie,
-             clerk2->csrf);
-    assert_int_equal(http_request(port, "POST", path, hdr, png, plen, &r), 0);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk2->s.cookie,
+             clerk2->s.csrf);
+    assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
     assert_int_equal(r.status, 404);
     http_response_free(&r);
 
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->cookie,
-             clerk->csrf);
+    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->s.cookie,
+             clerk->s.csrf);
     /* Oversize: 64 MB + 1 byte of a PNG. */
     size_t big = ((size_t)64 << 20) + 1;
     char *huge = calloc(1, big);
     assert_non_null(huge);
     memcpy(huge, png, plen);
-    assert_int_equal(http_request(port, "POST", path, hdr, huge, big, &r), 0);
+    assert_int_equal(http_request(server.port, "POST", path, hdr, huge, big, &r), 0);
     assert_int_equal(r.status, 413);
     assert_string_equal(code_of(&r, code, sizeof code), "too_large");
     http_response_free(&r);
     free(huge);
     /* Text named .png. */
-    assert_int_equal(http_request(port, "POST", path, hdr, "hello, not a scan\n", 18, &r), 0);
+    assert_int_equal(http_request(server.port, "POST", path, hdr, "hello, not a scan\n", 18, &r), 0);
     assert_int_equal(r.status, 415);
     http_response_free(&r);
     /* Empty. */
-    assert_int_equal(http_request(port, "POST", path, hdr, "", 0, &r), 0);
+    assert_int_equal(http_request(server.port, "POST", path, hdr, "", 0, &r), 0);
     assert_int_equal(r.status, 400);
     http_response_free(&r);
     /* A truncated PNG is accepted into the batch, and the import refuses it
@@ -940,23 +912,23 @@ static void test_scan_upload(void **state)
 
     /* Page images: the preview is a PNG, the full image the uploaded file. */
     snprintf(path, sizeof path, "/api/v1/pages/%s/preview", page_id);
-    assert_int_equal(http_request(port, "GET", path, login_of("auditor")->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, login_of("auditor")->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_true(r.body_len > 8 && memcmp(r.body, "\x89PNG", 4) == 0);
     assert_int_equal(http_header(&r, "Content-Type", code, sizeof code), 0);
     assert_string_equal(code, "image/png");
     http_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/pages/%s/thumbnail", page_id);
-    assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     http_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/pages/%s/image", page_id);
-    assert_int_equal(http_request(port, "GET", path, login_of("enrol")->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, login_of("enrol")->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 403);
     http_response_free(&r);
     /* The page's register reference, as `civreg scan page` gives it. */
     snprintf(path, sizeof path, "/api/v1/pages/%s", page_id);
-    assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     json_body(&r, &j);
     json_t *reg = json_object_get(j, "register");
@@ -1001,7 +973,7 @@ static void test_deceased_enrolment(void **state)
         fail_msg("death register: %s", pr.err);
     proc_result_free(&pr);
 
-    assert_int_equal(http_request(port, "GET", "/api/v1/applications", enrol->cookie, NULL, 0, &r),
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/applications", enrol->s.cookie, NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 200);
     json_body(&r, &j);
@@ -1033,7 +1005,7 @@ static void test_deceased_enrolment(void **state)
     free(photo64);
     free(photo);
 
-    assert_int_equal(http_request(port, "GET", "/api/v1/applications", enrol->cookie, NULL, 0, &r),
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/applications", enrol->s.cookie, NULL, 0, &r),
                      0);
     json_body(&r, &j);
     assert_int_equal(json_array_size(json_object_get(j, "applications")), before);
@@ -1083,7 +1055,7 @@ static void check_head(const struct login *l, const char *path)
     size_t len = 0, head;
     int fd, n;
 
-    assert_int_equal(http_request(port, "GET", path, l ? l->cookie : NULL, NULL, 0, &g), 0);
+    assert_int_equal(http_request(server.port, "GET", path, l ? l->s.cookie : NULL, NULL, 0, &g), 0);
     if (g.status != 200)
         printf("GET %s -> %d\n", path, g.status);
     assert_int_equal(g.status, 200);
@@ -1093,11 +1065,11 @@ static void check_head(const struct login *l, const char *path)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
+    sa.sin_port = htons((unsigned short)server.port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     n = snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path,
-                 l ? l->cookie : "");
+                 l ? l->s.cookie : "");
     assert_int_equal(write(fd, req, (size_t)n), n);
     buf[0] = '\0';
     head = read_head(fd, buf, sizeof buf, &len);
@@ -1177,7 +1149,7 @@ static void test_head_downloads(void **state)
     check_head(login_of("enrol"), "/api/v1/documents/alerts?format=csv");
     check_head(login_of("operator"), "/api/v1/documents/alerts?format=json");
     snprintf(path, sizeof path, "/api/v1/pages/%s", page_id);
-    assert_int_equal(http_request(port, "GET", path, login_of("clerk")->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, login_of("clerk")->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     json_body(&r, &j);
     snprintf(hash, sizeof hash, "%s", json_string_value(json_object_get(j, "file_hash")));
@@ -1186,7 +1158,7 @@ static void test_head_downloads(void **state)
     assert_int_equal(strlen(hash), 64);
     /* A record's scan, through the record that lists it. */
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
-    assert_int_equal(http_request(port, "GET", path, login_of("clerk")->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, login_of("clerk")->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     json_body(&r, &j);
     snprintf(hash, sizeof hash, "%s",
@@ -1211,13 +1183,13 @@ static void test_head_downloads(void **state)
     check_head(login_of("clerk"), "/api/v1/records?limit=2");
 
     /* A revalidated asset (304) carries the security headers too. */
-    assert_int_equal(http_request(port, "GET", "/static/js/app.js", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/static/js/app.js", NULL, NULL, 0, &r), 0);
     {
         char etag[80], hdr[128];
         struct http_response nm;
         assert_int_equal(http_header(&r, "ETag", etag, sizeof etag), 0);
         snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
-        assert_int_equal(http_request(port, "GET", "/static/js/app.js", hdr, NULL, 0, &nm), 0);
+        assert_int_equal(http_request(server.port, "GET", "/static/js/app.js", hdr, NULL, 0, &nm), 0);
         assert_int_equal(nm.status, 304);
         assert_int_equal(nm.body_len, 0);
         assert_security_headers(nm.headers, "304");
@@ -1258,7 +1230,7 @@ static void test_admin_reads_no_personal_data(void **state)
         if (!known)
             continue; /* built without that module */
         concrete_path(pats[i], path, sizeof path);
-        assert_int_equal(http_request(port, "GET", path, admin->cookie, NULL, 0, &r), 0);
+        assert_int_equal(http_request(server.port, "GET", path, admin->s.cookie, NULL, 0, &r), 0);
         if (r.status != 403 || strcmp(code_of(&r, code, sizeof code), "forbidden") != 0)
             fail_msg("GET %s as admin: want 403 forbidden, got %d %s", path, r.status, r.body);
         http_response_free(&r);
@@ -1267,7 +1239,7 @@ static void test_admin_reads_no_personal_data(void **state)
     assert_true(checked >= 4);
     /* The auditor still reads the trace of the same record. */
     snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
-    assert_int_equal(http_request(port, "GET", path, auditor->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, auditor->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
 }
@@ -1288,7 +1260,7 @@ static void test_error_kinds(void **state)
     /* A clerk may correct drafts, not a registered record: the registry
      * refuses by role. */
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
-    assert_int_equal(http_request(port, "GET", path, clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     json_body(&r, &cur);
     http_response_free(&r);
@@ -1307,13 +1279,13 @@ static void test_error_kinds(void **state)
     json_decref(cur);
 
     /* Unknown ids: 404 not_found. */
-    assert_int_equal(http_request(port, "GET", "/api/v1/records/DEMO-R-nobody-here/history",
-                                  clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/records/DEMO-R-nobody-here/history",
+                                  clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     assert_string_equal(code_of(&r, code, sizeof code), "not_found");
     http_response_free(&r);
-    assert_int_equal(http_request(port, "GET", "/api/v1/volumes/nobody-here/pages",
-                                  clerk->cookie, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/volumes/nobody-here/pages",
+                                  clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     http_response_free(&r);
 
@@ -1326,7 +1298,7 @@ static void test_error_kinds(void **state)
                                   "CREATE TRIGGER probe_fail BEFORE INSERT ON birth_records BEGIN "
                                   "SELECT RAISE(ABORT, 'no such disk /var/secret/probe-detail'); END",
                                   NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(http_request(port, "GET", "/api/v1/records/example", clerk->cookie, NULL, 0,
+    assert_int_equal(http_request(server.port, "GET", "/api/v1/records/example", clerk->s.cookie, NULL, 0,
                                   &r), 0);
     json_body(&r, &j);
     http_response_free(&r);

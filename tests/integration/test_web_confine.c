@@ -25,14 +25,7 @@
 
 static char *dir;
 static char data[4096], dbpath[4200], pwfile[4200];
-static pid_t pid;
-static int outfd, port;
-
-struct login {
-    char user[32];
-    char cookie[128];
-    char csrf[64];
-};
+static struct test_server server;
 
 /* A registered demo record, its UIN, family name and evidence hash. */
 static char rec_id[128], uin[32], family[128], scan_hash[80];
@@ -43,34 +36,15 @@ static json_t *body_json(const struct http_response *r)
     return json_loadb(r->body, r->body_len, 0, &je);
 }
 
-static int sign_in(const char *user, const char *password, struct login *l)
+static int sign_in(const char *user, const char *password, struct test_session *l)
 {
-    struct http_response r;
-    char body[256], sc[256];
-    json_t *j;
-
-    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
-    if (http_request(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n", body,
-                     strlen(body), &r) != 0)
-        return -1;
-    if (r.status != 200 || http_header(&r, "Set-Cookie", sc, sizeof sc) != 0) {
-        int st = r.status;
-        http_response_free(&r);
-        return st;
-    }
-    *strchr(sc, ';') = '\0';
-    snprintf(l->cookie, sizeof l->cookie, "Cookie: %.100s\r\n", sc);
-    j = body_json(&r);
-    snprintf(l->csrf, sizeof l->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
-    snprintf(l->user, sizeof l->user, "%s", user);
-    json_decref(j);
-    http_response_free(&r);
-    return 0;
+    int st = web_sign_in(server.port, user, password, NULL, l);
+    return st == 200 ? 0 : st;
 }
 
-static struct login as(const char *user, const char *password)
+static struct test_session as(const char *user, const char *password)
 {
-    struct login l;
+    struct test_session l;
     memset(&l, 0, sizeof l);
     if (sign_in(user, password, &l) != 0)
         fail_msg("cannot sign in as %s", user);
@@ -85,12 +59,12 @@ static void fill(char *out, size_t size, const char *tpl, const char *id)
     snprintf(out, size, "%.*s%s%s", (int)(at - tpl), tpl, id, at + 2);
 }
 
-static int get(const struct login *l, const char *path, struct http_response *r)
+static int get(const struct test_session *l, const char *path, struct http_response *r)
 {
-    return http_request(port, "GET", path, l->cookie, NULL, 0, r);
+    return http_request(server.port, "GET", path, l->cookie, NULL, 0, r);
 }
 
-static int get_status(const struct login *l, const char *path)
+static int get_status(const struct test_session *l, const char *path)
 {
     struct http_response r;
     int st;
@@ -100,13 +74,13 @@ static int get_status(const struct login *l, const char *path)
     return st;
 }
 
-static int post(const struct login *l, const char *path, const char *type, const void *body,
+static int post(const struct test_session *l, const char *path, const char *type, const void *body,
                 size_t len, struct http_response *r)
 {
     char hdr[512];
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: %s\r\n", l->cookie, l->csrf,
              type);
-    return http_request(port, "POST", path, hdr, body, len, r);
+    return http_request(server.port, "POST", path, hdr, body, len, r);
 }
 
 static void sql_exec(const char *sql)
@@ -129,23 +103,16 @@ static int setup(void **state)
 
     /* the usual umask: files the server makes would be 0644 under it */
     umask(022);
-    dir = tmp_dir("webconfine");
-    snprintf(data, sizeof data, "%s/data", dir);
+    if (server_start_demo(&server, "webconfine", &dir, data, sizeof data) != 0 ||
+        proc_read_line(server.out_fd, line, sizeof line, 30) != 0)
+        return -1;
     snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
     snprintf(pwfile, sizeof pwfile, "%s/admin.pw", dir);
     if (file_write(pwfile, "demo\n", 5) != 0)
         return -1;
-    const char *argv[] = { CIVREG_BIN, "serve", "--demo", "--data", data, "--listen", "127.0.0.1:0",
-                           NULL };
-    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
-        proc_read_line(outfd, line, sizeof line, 120) != 0 || strstr(line, "://127.0.0.1:") == NULL)
-        return -1;
-    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
-    if (proc_read_line(outfd, line, sizeof line, 30) != 0)
-        return -1;
-    struct login reg;
+    struct test_session reg;
     if (sign_in("registrar", "demo", &reg) != 0 ||
-        http_request(port, "GET", "/api/v1/records?status=registered&limit=1", reg.cookie, NULL,
+        http_request(server.port, "GET", "/api/v1/records?status=registered&limit=1", reg.cookie, NULL,
                      0, &r) != 0 || r.status != 200)
         return -1;
     j = body_json(&r);
@@ -156,7 +123,7 @@ static int setup(void **state)
     snprintf(family, sizeof family, "%s", json_string_value(json_object_get(row, "family_name")));
     json_decref(j);
     snprintf(line, sizeof line, "/api/v1/records/%s", rec_id);
-    if (http_request(port, "GET", line, reg.cookie, NULL, 0, &r) != 0 || r.status != 200)
+    if (http_request(server.port, "GET", line, reg.cookie, NULL, 0, &r) != 0 || r.status != 200)
         return -1;
     j = body_json(&r);
     http_response_free(&r);
@@ -170,12 +137,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    kill(pid, SIGTERM);
-    proc_wait(pid, 30);
-    close(outfd);
-    tmp_remove(dir);
-    free(dir);
-    return 0;
+    return server_teardown(&server, &dir);
 }
 
 /* ---- stored files only through their object -------------------------------- */
@@ -183,7 +145,7 @@ static int teardown(void **state)
 static void test_evidence_through_objects(void **state)
 {
     const char *everyone[] = { "clerk", "registrar", "enrol", "approver", "auditor", NULL };
-    struct login clerk = as("clerk", "demo");
+    struct test_session clerk = as("clerk", "demo");
     struct http_response r;
     char path[512], ct[64], loose[80];
     json_t *j;
@@ -192,7 +154,7 @@ static void test_evidence_through_objects(void **state)
     /* The generic route is gone for every role. */
     snprintf(path, sizeof path, "/api/v1/evidence/%s", scan_hash);
     for (const char **u = everyone; *u; u++) {
-        struct login l = as(*u, "demo");
+        struct test_session l = as(*u, "demo");
         int st = get_status(&l, path);
         if (st != 404)
             fail_msg("GET %s as %s: want 404, got %d", path, *u, st);
@@ -200,7 +162,7 @@ static void test_evidence_through_objects(void **state)
     /* The record serves the scans it lists, to the roles that read it. */
     snprintf(path, sizeof path, "/api/v1/records/%s/evidence/%s", rec_id, scan_hash);
     for (const char **u = everyone; *u; u++) {
-        struct login l = as(*u, "demo");
+        struct test_session l = as(*u, "demo");
         assert_int_equal(get(&l, path, &r), 0);
         if (r.status != 200)
             fail_msg("GET %s as %s: want 200, got %d %s", path, *u, r.status, r.body);
@@ -208,7 +170,7 @@ static void test_evidence_through_objects(void **state)
         assert_string_equal(ct, "image/png");
         http_response_free(&r);
     }
-    struct login admin = as("admin", "demo");
+    struct test_session admin = as("admin", "demo");
     assert_int_equal(get_status(&admin, path), 403);
     /* A file in the store that the record does not list: not served
      * through it, whoever asks. */
@@ -231,7 +193,7 @@ static void test_evidence_through_objects(void **state)
 #ifdef CIVREG_HAVE_PASSPORT
     /* A passport applicant's photo: the application's route, for the
      * passport office's roles; a clerk has no way to it. */
-    struct login enrol = as("enrol", "demo");
+    struct test_session enrol = as("enrol", "demo");
     char photo_path[4200], *photo, *photo64, *body, app_id[128], photo_hash[80];
     size_t photo_len = 0;
     snprintf(photo_path, sizeof photo_path, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
@@ -312,7 +274,7 @@ static size_t views(char *last_via, size_t size)
 
 static void test_views_logged(void **state)
 {
-    struct login reg = as("registrar", "demo");
+    struct test_session reg = as("registrar", "demo");
     struct {
         const char *fmt, *route;
     } routes[] = {
@@ -363,7 +325,7 @@ static void test_views_logged(void **state)
  * neither reads nor registers the first office's records. */
 static void test_other_office(void **state)
 {
-    struct login reg = as("registrar", "demo");
+    struct test_session reg = as("registrar", "demo");
     struct http_response r;
     struct proc_result pr;
     char path[256], verified[128];
@@ -381,7 +343,7 @@ static void test_other_office(void **state)
     if (pr.status != 0)
         fail_msg("user add: %s", pr.err);
     proc_result_free(&pr);
-    struct login other = as("stranger", "demo-other-pw");
+    struct test_session other = as("stranger", "demo-other-pw");
 
     /* A verified record of this office, waiting for its registrar. */
     assert_int_equal(get(&reg, "/api/v1/records?status=verified&limit=1", &r), 0);
@@ -467,7 +429,7 @@ static void test_other_office(void **state)
 
 static void test_import_errors_without_paths(void **state)
 {
-    struct login clerk = as("clerk", "demo");
+    struct test_session clerk = as("clerk", "demo");
     struct http_response r;
     char path[256], hdr[512], id[64];
     json_t *j;
@@ -484,7 +446,7 @@ static void test_import_errors_without_paths(void **state)
     snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/tiff\r\n"
              "X-File-Name: register-1987-p12.tif\r\n", clerk.cookie, clerk.csrf);
-    assert_int_equal(http_request(port, "POST", path, hdr, "II*\0", 4, &r), 0);
+    assert_int_equal(http_request(server.port, "POST", path, hdr, "II*\0", 4, &r), 0);
     assert_int_equal(r.status, 201);
     http_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/scan-batches/%s/import", id);
@@ -502,7 +464,7 @@ static void test_import_errors_without_paths(void **state)
 
 static void test_bidi_names_refused(void **state)
 {
-    struct login clerk = as("clerk", "demo");
+    struct test_session clerk = as("clerk", "demo");
     static const char *const hidden[] = { "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
                                           "\u200e", "\u200f", "\u061c", "\u202a", "\u202d",
                                           "\u200b", "\ufeff" };
@@ -554,7 +516,7 @@ static void expect_mode(const char *path, unsigned want)
 
 static void test_private_files(void **state)
 {
-    struct login clerk = as("clerk", "demo");
+    struct test_session clerk = as("clerk", "demo");
     struct http_response r;
     struct proc_result pr;
     char p[4400], fresh[4200];

@@ -36,8 +36,7 @@
 
 static char *dir;
 static char data[4096];
-static pid_t pid;
-static int outfd, port;
+static struct test_server server;
 
 static double now_s(void)
 {
@@ -48,41 +47,23 @@ static double now_s(void)
 
 static int setup(void **state)
 {
-    struct proc_result r;
-    char conf[4200], line[512], extra[256];
-    const char *argv[] = { CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", NULL };
-    const char *at;
-    FILE *f;
+    char extra[256];
     (void)state;
 
-    dir = tmp_dir("webconn");
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }) != 0 || r.status != 0)
+    if ((dir = tmp_data_dir("webconn", data, sizeof data, NULL)) == NULL)
         return -1;
-    proc_result_free(&r);
-    snprintf(conf, sizeof conf, "%s/civreg.conf", data);
     snprintf(extra, sizeof extra,
              "max_connections_per_address = %d\nheader_timeout_seconds = %d\nweb_threads = 32\n",
              CAP, HEADER_TIMEOUT);
-    if ((f = fopen(conf, "a")) == NULL || fputs(extra, f) < 0 || fclose(f) != 0)
+    if (conf_append(data, extra) != 0)
         return -1;
-    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
-        proc_read_line(outfd, line, sizeof line, 60) != 0 ||
-        (at = strstr(line, "://127.0.0.1:")) == NULL)
-        return -1;
-    port = (int)strtol(at + strlen("://127.0.0.1:"), NULL, 10);
-    return port > 0 ? 0 : -1;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    kill(pid, SIGTERM);
-    proc_wait(pid, 30);
-    close(outfd);
-    tmp_remove(dir);
-    free(dir);
-    return 0;
+    return server_teardown(&server, &dir);
 }
 
 /* A TCP connection to the server from source address SRC (any 127/8
@@ -102,7 +83,7 @@ static int connect_from(const char *src)
     inet_pton(AF_INET, src, &me.sin_addr);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
+    sa.sin_port = htons((unsigned short)server.port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
         connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
@@ -332,8 +313,7 @@ static void test_bad_settings(void **state)
         assert_non_null(strstr(r.err, bad[i][1]));
         proc_result_free(&r);
     }
-    tmp_remove(d);
-    free(d);
+    tmp_free(&d);
 }
 
 int main(void)

@@ -20,49 +20,20 @@
 
 static char *dir;
 static char data[4096];
-static pid_t pid;
-static int outfd, port;
-
-/* Start the server (extra arguments in EXTRA, NULL-terminated); returns the
- * port from its "listening on http(s)://127.0.0.1:PORT/" line. */
-static int start_server(const char *const *extra, pid_t *p, int *fd)
-{
-    const char *argv[16] = { CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0" };
-    size_t n = 6;
-    char line[512];
-    const char *at;
-
-    for (size_t i = 0; extra && extra[i] && n < 15; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    if (proc_spawn((char *const *)argv, p, fd) != 0 || proc_read_line(*fd, line, sizeof line, 60) != 0)
-        return -1;
-    at = strstr(line, "://127.0.0.1:");
-    return at ? (int)strtol(at + strlen("://127.0.0.1:"), NULL, 10) : -1;
-}
+static struct test_server server;
 
 static int setup(void **state)
 {
-    struct proc_result r;
     (void)state;
-    dir = tmp_dir("webhttp");
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }) != 0 || r.status != 0)
+    if ((dir = tmp_data_dir("webhttp", data, sizeof data, NULL)) == NULL)
         return -1;
-    proc_result_free(&r);
-    port = start_server(NULL, &pid, &outfd);
-    return port > 0 ? 0 : -1;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    kill(pid, SIGTERM);
-    proc_wait(pid, 30);
-    close(outfd);
-    tmp_remove(dir);
-    free(dir);
-    return 0;
+    return server_teardown(&server, &dir);
 }
 
 /* The route's path with {params} filled and "*" made concrete. */
@@ -104,7 +75,7 @@ static void test_signed_out_matrix(void **state)
 
     for (const struct web_route *rt = web_routes; rt->method != NULL; rt++) {
         concrete_path(rt->path, path, sizeof path);
-        assert_int_equal(http_request(port, rt->method, path, NULL, NULL, 0, &r), 0);
+        assert_int_equal(http_request(server.port, rt->method, path, NULL, NULL, 0, &r), 0);
         if (rt->action == NULL) {
             if (rt->handler == web_handle_session_create || rt->handler == web_api_seal_verify)
                 assert_int_equal(r.status, 415); /* no JSON body / no image or text */
@@ -132,10 +103,10 @@ static void test_signed_out_matrix(void **state)
         "Cookie: civreg_session=\r\n",
     };
     for (size_t i = 0; i < sizeof cookies / sizeof cookies[0]; i++) {
-        assert_int_equal(http_request(port, "GET", "/api/v1/session", cookies[i], NULL, 0, &r), 0);
+        assert_int_equal(http_request(server.port, "GET", "/api/v1/session", cookies[i], NULL, 0, &r), 0);
         assert_int_equal(r.status, 401);
         http_response_free(&r);
-        assert_int_equal(http_request(port, "DELETE", "/api/v1/session", cookies[i], NULL, 0, &r),
+        assert_int_equal(http_request(server.port, "DELETE", "/api/v1/session", cookies[i], NULL, 0, &r),
                          0);
         assert_int_equal(r.status, 401);
         http_response_free(&r);
@@ -144,13 +115,13 @@ static void test_signed_out_matrix(void **state)
     const char *unknown[] = { "/admin", "/api/v1/", "/api/v2/session", "/static", "/..%2fetc/passwd",
                               "/api/v1/session/../openapi.json" };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
-        assert_int_equal(http_request(port, "GET", unknown[i], NULL, NULL, 0, &r), 0);
+        assert_int_equal(http_request(server.port, "GET", unknown[i], NULL, NULL, 0, &r), 0);
         assert_true(r.status == 404 || r.status == 401 || r.status == 400);
         assert_true(r.status != 200);
         http_response_free(&r);
     }
     /* Wrong method on a known path: 405 with Allow. */
-    assert_int_equal(http_request(port, "PUT", "/api/v1/session", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "PUT", "/api/v1/session", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 405);
     assert_int_equal(http_header(&r, "Allow", h, sizeof h), 0);
     assert_non_null(strstr(h, "POST"));
@@ -166,7 +137,7 @@ static void test_page_and_assets(void **state)
     char h[512], src[256], etag[128], hdr[256];
     (void)state;
 
-    assert_int_equal(http_request(port, "GET", "/signin", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/signin", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_int_equal(http_header(&r, "Content-Type", h, sizeof h), 0);
     assert_string_equal(h, "text/html; charset=utf-8");
@@ -204,7 +175,7 @@ static void test_page_and_assets(void **state)
     memcpy(src, p, n);
     src[n] = '\0';
     assert_int_equal(strncmp(src, "/static/", 8), 0);
-    assert_int_equal(http_request(port, "GET", src, NULL, NULL, 0, &a), 0);
+    assert_int_equal(http_request(server.port, "GET", src, NULL, NULL, 0, &a), 0);
     assert_int_equal(a.status, 200);
     assert_int_equal(http_header(&a, "Content-Type", h, sizeof h), 0);
     assert_string_equal(h, "text/javascript; charset=utf-8");
@@ -214,7 +185,7 @@ static void test_page_and_assets(void **state)
     http_response_free(&a);
     http_response_free(&r);
 
-    assert_int_equal(http_request(port, "GET", "/static/css/app.css", NULL, NULL, 0, &a), 0);
+    assert_int_equal(http_request(server.port, "GET", "/static/css/app.css", NULL, NULL, 0, &a), 0);
     assert_int_equal(a.status, 200);
     assert_int_equal(http_header(&a, "Content-Type", h, sizeof h), 0);
     assert_string_equal(h, "text/css; charset=utf-8");
@@ -223,18 +194,18 @@ static void test_page_and_assets(void **state)
     assert_int_equal(http_header(&a, "ETag", etag, sizeof etag), 0);
     http_response_free(&a);
     snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
-    assert_int_equal(http_request(port, "GET", "/static/css/app.css", hdr, NULL, 0, &a), 0);
+    assert_int_equal(http_request(server.port, "GET", "/static/css/app.css", hdr, NULL, 0, &a), 0);
     assert_int_equal(a.status, 304);
     assert_int_equal(a.body_len, 0);
     http_response_free(&a);
     /* A fingerprint that is not the current one: served, but revalidated. */
-    assert_int_equal(http_request(port, "GET", "/static/0000000000000000/css/app.css", NULL, NULL,
+    assert_int_equal(http_request(server.port, "GET", "/static/0000000000000000/css/app.css", NULL, NULL,
                                   0, &a), 0);
     assert_int_equal(a.status, 200);
     assert_int_equal(http_header(&a, "Cache-Control", h, sizeof h), 0);
     assert_string_equal(h, "no-cache");
     http_response_free(&a);
-    assert_int_equal(http_request(port, "GET", "/static/i18n/fr.json", NULL, NULL, 0, &a), 0);
+    assert_int_equal(http_request(server.port, "GET", "/static/i18n/fr.json", NULL, NULL, 0, &a), 0);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "Se connecter"));
     http_response_free(&a);
@@ -250,12 +221,12 @@ static void test_signin_bodies(void **state)
     (void)state;
 
     /* A cross-site form cannot post JSON: other content types are refused. */
-    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
                                   "Content-Type: application/x-www-form-urlencoded\r\n",
                                   "username=a&password=b", 21, &r), 0);
     assert_int_equal(r.status, 415);
     http_response_free(&r);
-    assert_int_equal(http_request(port, "POST", "/api/v1/session", "Content-Type: text/plain\r\n",
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/session", "Content-Type: text/plain\r\n",
                                   "{}", 2, &r), 0);
     assert_int_equal(r.status, 415);
     http_response_free(&r);
@@ -278,7 +249,7 @@ static void test_signin_bodies(void **state)
         { "{\"username\":\"a\\u0000b\",\"password\":\"b\"}", 400, "bad_json" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(http_request(port, "POST", "/api/v1/session", json, cases[i].body,
+        assert_int_equal(http_request(server.port, "POST", "/api/v1/session", json, cases[i].body,
                                       strlen(cases[i].body), &r), 0);
         if (r.status != cases[i].status)
             fail_msg("case %zu (%s): status %d body %s", i, cases[i].body, r.status, r.body);
@@ -292,7 +263,7 @@ static void test_signin_bodies(void **state)
     int n = snprintf(b, 64, "{\"username\":\"");
     memset(b + n, 'x', big);
     memcpy(b + n + big, "\",\"password\":\"p\"}", 18);
-    assert_int_equal(http_request(port, "POST", "/api/v1/session", json, b, strlen(b), &r), 0);
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/session", json, b, strlen(b), &r), 0);
     assert_int_equal(r.status, 400);
     assert_true(r.body_len < 512);
     http_response_free(&r);
@@ -304,14 +275,14 @@ static void test_signin_bodies(void **state)
     memset(b, ' ', big);
     b[0] = '{';
     b[big - 1] = '}';
-    if (http_request(port, "POST", "/api/v1/session", json, b, big, &r) == 0) {
+    if (http_request(server.port, "POST", "/api/v1/session", json, b, big, &r) == 0) {
         assert_int_equal(r.status, 413);
         assert_string_equal(error_code(&r, code, sizeof code), "too_large");
         http_response_free(&r);
     }
     free(b);
     /* The server is still fine. */
-    assert_int_equal(http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_request(server.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
 }
@@ -322,8 +293,8 @@ static void test_tls(void **state)
 {
     char cert[4200], key[4200], key2[4200], url[128], port_s[16];
     struct proc_result pr;
-    pid_t tp;
-    int tfd, tport;
+    struct test_server tls;
+    int tport;
     (void)state;
 
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
@@ -347,8 +318,11 @@ static void test_tls(void **state)
     /* Debian 12's CivetWeb 1.15 with OpenSSL 3 needs the compatibility
      * object of web/tls_compat/; with it, TLS must work (several requests,
      * since the old CivetWeb crashed on the first one). */
-    tport = start_server((const char *[]){ "--tls-cert", cert, "--tls-key", key, NULL }, &tp, &tfd);
-    assert_true(tport > 0);
+    assert_int_equal(server_start(&tls, data,
+                                  (const char *[]){ "--tls-cert", cert, "--tls-key", key, NULL },
+                                  NULL),
+                     0);
+    tport = tls.port;
     snprintf(url, sizeof url, "https://127.0.0.1:%d/healthz", tport);
     const char *curl[] = { "/usr/bin/curl", "-sS", "-i", "--cacert", cert, url, NULL };
     assert_int_equal(proc_run((char *const *)curl, NULL, 0, 30, &pr), 0);
@@ -363,15 +337,13 @@ static void test_tls(void **state)
         assert_non_null(strstr(pr.out, "HTTP/1.1 200"));
         proc_result_free(&pr);
     }
-    /* Plain HTTP to the TLS port gets no answer from the application. */
+    /* Plain HTTP to the TLS server.port gets no answer from the application. */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", tport);
     const char *plain[] = { "/usr/bin/curl", "-sS", "-m", "10", url, NULL };
     assert_int_equal(proc_run((char *const *)plain, NULL, 0, 30, &pr), 0);
     assert_null(strstr(pr.out, "\"status\":\"ok\""));
     proc_result_free(&pr);
-    kill(tp, SIGTERM);
-    assert_int_equal(proc_wait(tp, 30), 0);
-    close(tfd);
+    assert_int_equal(server_end(&tls, SIGTERM), 0);
 
     /* Wrong key for the certificate: a clear error, exit 1. */
     const char *req2[] = { "/usr/bin/openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",

@@ -27,14 +27,12 @@
 
 static char *dir;
 static char data[4096];
-static pid_t pid;
-static int outfd, port;
+static struct test_server server;
 
 struct login {
     const char *user;
     unsigned roles;
-    char cookie[128];
-    char csrf[64];
+    struct test_session s;
 };
 static struct login logins[16];
 static size_t nlogins;
@@ -64,35 +62,15 @@ static json_t *body_json(const struct http_response *r)
 
 static int sign_in(const char *user, struct login *l)
 {
-    struct http_response r;
-    char body[256], sc[100];
-    json_t *j;
-
-    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user,
-             WEB_DEMO_PASSWORD);
-    if (http_request(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n", body,
-                     strlen(body), &r) != 0)
-        return -1;
-    if (r.status != 200 || http_header(&r, "Set-Cookie", sc, sizeof sc) != 0 ||
-        strchr(sc, ';') == NULL) {
-        http_response_free(&r);
-        return -1;
-    }
-    *strchr(sc, ';') = '\0';
-    snprintf(l->cookie, sizeof l->cookie, "Cookie: %s\r\n", sc);
-    j = body_json(&r);
-    snprintf(l->csrf, sizeof l->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
-    json_decref(j);
-    http_response_free(&r);
     l->user = user;
-    return 0;
+    return web_sign_in(server.port, user, WEB_DEMO_PASSWORD, NULL, &l->s) == 200 ? 0 : -1;
 }
 
 static void assert_alive(const char *after)
 {
     struct http_response r;
 
-    if (http_request(port, "GET", "/healthz", NULL, NULL, 0, &r) != 0)
+    if (http_request(server.port, "GET", "/healthz", NULL, NULL, 0, &r) != 0)
         fail_msg("the server stopped answering after %s", after);
     if (r.status != 200)
         fail_msg("/healthz answered %d after %s", r.status, after);
@@ -101,17 +79,10 @@ static void assert_alive(const char *after)
 
 static int setup(void **state)
 {
-    char line[512];
     (void)state;
 
-    dir = tmp_dir("jsondepth");
-    snprintf(data, sizeof data, "%s/data", dir);
-    const char *argv[] = { CIVREG_BIN, "serve", "--demo", "--data", data, "--listen", "127.0.0.1:0",
-                           NULL };
-    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
-        proc_read_line(outfd, line, sizeof line, 120) != 0 || strstr(line, "://127.0.0.1:") == NULL)
+    if (server_start_demo(&server, "jsondepth", &dir, data, sizeof data) != 0)
         return -1;
-    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
     for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
         if (sign_in(u->username, &logins[nlogins]) != 0)
             return -1;
@@ -125,12 +96,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    kill(pid, SIGTERM);
-    proc_wait(pid, 30);
-    close(outfd);
-    tmp_remove(dir);
-    free(dir);
-    return 0;
+    return server_teardown(&server, &dir);
 }
 
 /* The pen test's request, signed out, and deeper variants. */
@@ -144,7 +110,7 @@ static void test_session_depth_attack(void **state)
     for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
         size_t len;
         char *body = deep_body(depths[i], &len);
-        assert_int_equal(http_request(port, "POST", "/api/v1/session",
+        assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
                                       "Content-Type: application/json\r\n", body, len, &r), 0);
         free(body);
         snprintf(what, sizeof what, "%zu nested brackets", depths[i]);
@@ -167,7 +133,7 @@ static void test_session_depth_attack(void **state)
      * refused for what it is (a username that is not a string). */
     size_t len;
     char *body = deep_body(63, &len);
-    assert_int_equal(http_request(port, "POST", "/api/v1/session",
+    assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
                                   "Content-Type: application/json\r\n", body, len, &r), 0);
     free(body);
     assert_true(r.status >= 400 && r.status < 500);
@@ -216,10 +182,10 @@ static void test_every_route(void **state)
         }
         path[o] = '\0';
         snprintf(hdr, sizeof hdr, "%s%s%s%sContent-Type: application/json\r\n",
-                 l ? l->cookie : "", l ? "X-CSRF-Token: " : "", l ? l->csrf : "", l ? "\r\n" : "");
+                 l ? l->s.cookie : "", l ? "X-CSRF-Token: " : "", l ? l->s.csrf : "", l ? "\r\n" : "");
         /* Which routes read a JSON body is found out, not listed: those
          * that refuse a malformed one ("{") as bad_json. */
-        assert_int_equal(http_request(port, rt->method, path, hdr, "{", 1, &r), 0);
+        assert_int_equal(http_request(server.port, rt->method, path, hdr, "{", 1, &r), 0);
         {
             json_t *j = body_json(&r);
             const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
@@ -227,7 +193,7 @@ static void test_every_route(void **state)
             json_decref(j);
         }
         http_response_free(&r);
-        assert_int_equal(http_request(port, rt->method, path, hdr, body, len, &r), 0);
+        assert_int_equal(http_request(server.port, rt->method, path, hdr, body, len, &r), 0);
         snprintf(what, sizeof what, "%s %s as %s", rt->method, path, l ? l->user : "nobody");
         if (seal) {
             json_t *j = body_json(&r);

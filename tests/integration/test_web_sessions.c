@@ -30,63 +30,21 @@
 
 static char *root;
 static char data[4096], logpath[4096], pw_admin[4096], pw_user[4096];
-static pid_t pid;
-static int outfd, port;
-
-struct login {
-    char cookie[128];
-    char csrf[64];
-};
-
-static void run_ok(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    assert_int_equal(civreg_run(in, &r, args), 0);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1], r.status, r.err);
-    proc_result_free(&r);
-}
+static struct test_server server;
 
 static void add_user(const char *name, const char *roles)
 {
-    run_ok(USER_PW "\n", (const char *[]){ "user", "add", "--data", data, "--username", name,
-                                           "--role", roles, "--user", "admin", "--password-file",
-                                           pw_admin, NULL });
+    civreg_user_add(data, name, roles, USER_PW, pw_admin);
 }
 
-static int sign_in(const char *user, const char *password, struct login *l)
+static int sign_in(const char *user, const char *password, struct test_session *l)
 {
-    struct http_response r;
-    char body[512], sc[256];
-    json_error_t je;
-    json_t *j, *req = json_pack("{s:s,s:s}", "username", user, "password", password);
-    char *s = json_dumps(req, JSON_COMPACT);
-    int st;
-
-    snprintf(body, sizeof body, "%s", s);
-    free(s);
-    json_decref(req);
-    if (http_request(port, "POST", "/api/v1/session", "Content-Type: application/json\r\n", body,
-                     strlen(body), &r) != 0)
-        return -1;
-    st = r.status;
-    if (st == 200 && l != NULL && http_header(&r, "Set-Cookie", sc, sizeof sc) == 0) {
-        /* civreg_session=TOKEN; Path=/; ... */
-        sc[strcspn(sc, ";")] = '\0';
-        assert_true(strlen(sc) < sizeof l->cookie - 16);
-        snprintf(l->cookie, sizeof l->cookie, "Cookie: %.100s\r\n", sc);
-        j = json_loadb(r.body, r.body_len, 0, &je);
-        snprintf(l->csrf, sizeof l->csrf, "%s",
-                 json_string_value(json_object_get(j, "csrf_token")));
-        json_decref(j);
-    }
-    http_response_free(&r);
-    return st;
+    return web_sign_in(server.port, user, password, NULL, l);
 }
 
 /* A request with L's session (and its CSRF token for writes); the status,
  * the error code of the body into CODE when given. */
-static int call(const struct login *l, const char *method, const char *path, const char *body,
+static int call(const struct test_session *l, const char *method, const char *path, const char *body,
                 char *code, size_t code_size)
 {
     struct http_response r;
@@ -95,7 +53,7 @@ static int call(const struct login *l, const char *method, const char *path, con
 
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
              l->cookie, l->csrf);
-    assert_int_equal(http_request(port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    assert_int_equal(http_request(server.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
     st = r.status;
     if (code != NULL) {
         json_error_t je;
@@ -143,7 +101,7 @@ static char *draft_body(void)
 
 /* L's session is gone: a read and a draft are both 401, and the draft
  * stored nothing (no event, no record). */
-static void assert_session_ended(const struct login *l)
+static void assert_session_ended(const struct test_session *l)
 {
     long long events = count("SELECT count(*) FROM events");
     long long records = count("SELECT count(*) FROM birth_records");
@@ -158,7 +116,7 @@ static void assert_session_ended(const struct login *l)
 }
 
 /* L may draft now: 201, one more record. */
-static void assert_can_draft(const struct login *l)
+static void assert_can_draft(const struct test_session *l)
 {
     long long records = count("SELECT count(*) FROM birth_records");
     char *body = draft_body(), code[64];
@@ -181,22 +139,15 @@ static void audit_clean(void)
 
 static int setup(void **state)
 {
-    char line[512], cmd[9000];
     (void)state;
 
-    root = tmp_dir("websessions");
-    if (root == NULL)
+    if ((root = tmp_data_dir("websessions", data, sizeof data, NULL)) == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", root);
     snprintf(logpath, sizeof logpath, "%s/server.log", root);
-    snprintf(pw_admin, sizeof pw_admin, "%s/admin.pw", root);
-    snprintf(pw_user, sizeof pw_user, "%s/user.pw", root);
-    if (file_write(pw_admin, ADMIN_PW "\n", strlen(ADMIN_PW) + 1) != 0 ||
-        file_write(pw_user, USER_PW "\n", strlen(USER_PW) + 1) != 0)
+    if (pw_file(root, "admin", ADMIN_PW, pw_admin, sizeof pw_admin) != 0 ||
+        pw_file(root, "user", USER_PW, pw_user, sizeof pw_user) != 0)
         return -1;
-    run_ok(NULL, (const char *[]){ "init", "--data", data, NULL });
-    run_ok(ADMIN_PW "\n", (const char *[]){ "user", "add", "--data", data, "--username", "admin",
-                                            "--role", "admin", NULL });
+    civreg_user_add(data, "admin", "admin", ADMIN_PW, NULL);
     add_user("gone-api", "clerk");
     add_user("gone-cli", "clerk");
     add_user("moved-api", "clerk,registrar");
@@ -206,33 +157,20 @@ static int setup(void **state)
     add_user("own-pw", "clerk");
     add_user("auditor", "auditor");
     /* The server's log goes to a file the tests read. */
-    snprintf(cmd, sizeof cmd, "exec '%s' serve --data '%s' --listen 127.0.0.1:0 2>'%s'",
-             CIVREG_BIN, data, logpath);
-    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
-        proc_read_line(outfd, line, sizeof line, 60) != 0 ||
-        strstr(line, "://127.0.0.1:") == NULL)
-        return -1;
-    port = (int)strtol(strstr(line, "://127.0.0.1:") + 13, NULL, 10);
-    return 0;
+    return server_start(&server, data, NULL, logpath);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    kill(pid, SIGTERM);
-    proc_wait(pid, 30);
-    close(outfd);
-    tmp_remove(root);
-    free(root);
-    return 0;
+    return server_teardown(&server, &root);
 }
 
 /* The penetration test's finding: an admin disables a clerk through the
  * web admin API while the clerk's session is open. */
 static void test_disable_api_ends_session(void **state)
 {
-    struct login clerk, admin;
+    struct test_session clerk, admin;
     char code[64];
     (void)state;
 
@@ -253,12 +191,12 @@ static void test_disable_api_ends_session(void **state)
  * database: the next web request already sees it. */
 static void test_disable_cli_ends_session(void **state)
 {
-    struct login clerk;
+    struct test_session clerk;
     (void)state;
 
     assert_int_equal(sign_in("gone-cli", USER_PW, &clerk), 200);
     assert_can_draft(&clerk);
-    run_ok(NULL, (const char *[]){ "user", "disable", "--data", data, "--username", "gone-cli",
+    civreg_ok(NULL, (const char *[]){ "user", "disable", "--data", data, "--username", "gone-cli",
                                    "--user", "admin", "--password-file", pw_admin, NULL });
     assert_session_ended(&clerk);
     audit_clean();
@@ -268,7 +206,7 @@ static void test_disable_cli_ends_session(void **state)
  * session ends); signed in again, the user has only the new role. */
 static void test_role_change_api(void **state)
 {
-    struct login u, admin;
+    struct test_session u, admin;
     char code[64];
     (void)state;
 
@@ -295,14 +233,14 @@ static void test_role_change_api(void **state)
 
 static void test_role_change_cli(void **state)
 {
-    struct login u;
+    struct test_session u;
     struct proc_result r;
     char code[64];
     (void)state;
 
     assert_int_equal(sign_in("moved-cli", USER_PW, &u), 200);
     assert_can_draft(&u);
-    run_ok(NULL, (const char *[]){ "user", "roles", "--data", data, "--username", "moved-cli",
+    civreg_ok(NULL, (const char *[]){ "user", "roles", "--data", data, "--username", "moved-cli",
                                    "--role", "registrar", "--user", "admin", "--password-file",
                                    pw_admin, NULL });
     assert_session_ended(&u);
@@ -325,7 +263,7 @@ static void test_role_change_cli(void **state)
  * ends, the old password no longer works, the new one does. */
 static void test_reset_api(void **state)
 {
-    struct login u, admin;
+    struct test_session u, admin;
     char code[64];
     (void)state;
 
@@ -349,11 +287,11 @@ static void test_reset_api(void **state)
 
 static void test_reset_cli(void **state)
 {
-    struct login u;
+    struct test_session u;
     (void)state;
 
     assert_int_equal(sign_in("reset-cli", USER_PW, &u), 200);
-    run_ok(NEW_PW "\n", (const char *[]){ "user", "passwd", "--data", data, "--username",
+    civreg_ok(NEW_PW "\n", (const char *[]){ "user", "passwd", "--data", data, "--username",
                                           "reset-cli", "--user", "admin", "--password-file",
                                           pw_admin, NULL });
     assert_session_ended(&u);
@@ -366,11 +304,11 @@ static void test_reset_cli(void **state)
  * the old one, e.g. on a browser left signed in elsewhere. */
 static void test_own_password_change(void **state)
 {
-    struct login u;
+    struct test_session u;
     (void)state;
 
     assert_int_equal(sign_in("own-pw", USER_PW, &u), 200);
-    run_ok(USER_PW "\n" NEW_PW "\n", (const char *[]){ "user", "passwd", "--data", data,
+    civreg_ok(USER_PW "\n" NEW_PW "\n", (const char *[]){ "user", "passwd", "--data", data,
                                                        "--username", "own-pw", NULL });
     assert_session_ended(&u);
     assert_int_equal(sign_in("own-pw", NEW_PW, NULL), 200);
@@ -380,7 +318,7 @@ static void test_own_password_change(void **state)
  * through the API (422 with a code) and the CLI (exit 1 with the rule). */
 static void test_account_rules(void **state)
 {
-    struct login admin;
+    struct test_session admin;
     struct proc_result r;
     char code[64];
     long long users = count("SELECT count(*) FROM users");

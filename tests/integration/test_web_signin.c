@@ -22,8 +22,7 @@
 
 static char *dir;
 static char data[4096];
-static pid_t pid;
-static int outfd, port;
+static struct test_server server;
 
 static int add_user(const char *name, const char *role, const char *pw_in)
 {
@@ -48,18 +47,10 @@ static int setup(void **state)
                                      "signin_backoff_max_seconds = 4\n"
                                      "signin_address_limit = 6\n"
                                      "trusted_proxies = 127.0.0.1\n";
-    struct proc_result r;
-    char conf[4200], line[512];
-    const char *argv[] = { CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", NULL };
-    const char *at;
-    FILE *f;
     (void)state;
 
-    dir = tmp_dir("websignin");
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }) != 0 || r.status != 0)
+    if ((dir = tmp_data_dir("websignin", data, sizeof data, NULL)) == NULL)
         return -1;
-    proc_result_free(&r);
     if (add_user("admin", "admin", "nimda-tundra-ferns-61\nnimda-tundra-ferns-61\n") != 0)
         return -1;
     for (const char *const *u = (const char *const[]){ "alice", "bob", "carol", "dave", NULL };
@@ -75,26 +66,15 @@ static int setup(void **state)
         if (add_user(*u, "clerk", in) != 0)
             return -1;
     }
-    snprintf(conf, sizeof conf, "%s/civreg.conf", data);
-    if ((f = fopen(conf, "a")) == NULL || fputs(conf_extra, f) < 0 || fclose(f) != 0)
+    if (conf_append(data, conf_extra) != 0)
         return -1;
-    if (proc_spawn((char *const *)argv, &pid, &outfd) != 0 ||
-        proc_read_line(outfd, line, sizeof line, 60) != 0 ||
-        (at = strstr(line, "://127.0.0.1:")) == NULL)
-        return -1;
-    port = (int)strtol(at + strlen("://127.0.0.1:"), NULL, 10);
-    return port > 0 ? 0 : -1;
+    return server_start(&server, data, NULL, NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    kill(pid, SIGTERM);
-    proc_wait(pid, 30);
-    close(outfd);
-    tmp_remove(dir);
-    free(dir);
-    return 0;
+    return server_teardown(&server, &dir);
 }
 
 /* POST /api/v1/session as USER with PASSWORD from source address SRC,
@@ -124,7 +104,7 @@ static int sign_in_from(const char *src, const char *xff, const char *user, cons
     inet_pton(AF_INET, src, &me.sin_addr);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
+    sa.sin_port = htons((unsigned short)server.port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);

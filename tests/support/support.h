@@ -34,6 +34,16 @@ int proc_wait(pid_t pid, int timeout_s);
  * array of strings, without argv[0]). */
 int civreg_run(const char *in, struct proc_result *r, const char *const args[]);
 
+/* civreg_run of ARGS followed by `--data DATA --user USER --password-file
+ * DIR/USER.pw` (the password file pw_file writes). */
+int civreg_run_as(const char *data, const char *dir, const char *user, const char *in,
+                  struct proc_result *r, const char *const args[]);
+
+/* civreg_run_as; the test fails unless it exits 0. Returns its stdout
+ * (caller frees). */
+char *civreg_run_as_ok(const char *data, const char *dir, const char *user, const char *in,
+                       const char *const args[]);
+
 /* Run civreg with ARGS and IN on stdin; the test fails (cmocka) unless it
  * exits 0. Returns its stdout (caller frees). */
 char *civreg_run_ok(const char *in, const char *const args[]);
@@ -64,5 +74,117 @@ void tmp_remove(const char *path);
 char *file_read(const char *path, size_t *len);
 /* Write a whole file. Returns 0. */
 int file_write(const char *path, const void *p, size_t len);
+
+/* ---- fixtures shared by the integration tests (fixture.c) ---- */
+
+/* Run civreg with ARGS and IN on stdin, discarding its output; the test fails
+ * (cmocka) unless it exits 0. */
+void civreg_ok(const char *in, const char *const args[]);
+
+/* Run the printf-formatted shell command; the test fails unless it exits 0. */
+void sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Run it and keep what it did in R (caller frees); the test fails only when
+ * it cannot be run. */
+void sh_run(struct proc_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A fresh temporary folder for TAG (malloc'd path, NULL on error) with a data
+ * directory initialised in FOLDER/data by `civreg init` and INIT_EXTRA (more
+ * arguments, NULL-terminated, or NULL); its path goes into DATA. */
+char *tmp_data_dir(const char *tag, char *data, size_t size, const char *const init_extra[]);
+/* Append LINES to DATA/civreg.conf. Returns 0. */
+int conf_append(const char *data, const char *lines);
+/* tmp_remove and free *DIR; *DIR becomes NULL. */
+void tmp_free(char **dir);
+
+/* A cmocka group teardown removing the temporary folder VAR (a static char *). */
+#define TMP_DIR_TEARDOWN(var)                                                              \
+    static int teardown(void **state)                                                      \
+    {                                                                                      \
+        (void)state;                                                                       \
+        tmp_free(&(var));                                                                  \
+        return 0;                                                                          \
+    }
+
+/* DIR/NAME in one of 8 rotating static buffers (valid for 8 more calls). */
+const char *tmp_path(const char *dir, const char *name);
+
+/* The cmocka group fixture `setup` and `teardown` of a test file whose tests
+ * share one temporary folder VAR (a static char *) tagged TAG. */
+#define TMP_DIR_FIXTURE(var, tag)                                                          \
+    static int setup(void **state)                                                         \
+    {                                                                                      \
+        (void)state;                                                                       \
+        return ((var) = tmp_dir(tag)) != NULL ? 0 : -1;                                    \
+    }                                                                                      \
+    TMP_DIR_TEARDOWN(var)
+
+/* Write PASSWORD and a newline into DIR/NAME.pw and its path into OUT.
+ * Returns 0, -1 when it cannot be written. */
+int pw_file(const char *dir, const char *name, const char *password, char *out, size_t size);
+
+/* `civreg user add` of USERNAME holding ROLES ("clerk,registrar") whose
+ * password is PASSWORD, in DATA, by the admin whose password file is
+ * ADMIN_PW_FILE (NULL for the first admin, which needs nobody). The test
+ * fails unless it is added. */
+void civreg_user_add(const char *data, const char *username, const char *roles,
+                     const char *password, const char *admin_pw_file);
+
+/* `civreg record draft --example` with its evidence list holding HASH, into
+ * OUT (SIZE bytes); the test fails when it cannot be made. */
+void civreg_example_record(const char *evidence_hash, char *out, size_t size);
+
+/* The staff most registry tests use, added in DATA, each with a password file
+ * DIR/NAME.pw whose path goes into the matching buffer (4096 bytes or more;
+ * a NULL buffer: that user is not added): "admin" (admin), "clerk1"
+ * (CLERK_ROLES), "clerk2" (clerk), "reg" (REG_ROLES). Their passwords are
+ * STAFF_PW_ADMIN, STAFF_PW_CLERK1, STAFF_PW_CLERK2 and STAFF_PW_REG. */
+#define STAFF_PW_ADMIN "nimda-tundra-ferns-61"
+#define STAFF_PW_CLERK1 "1krelc-tundra-ferns-61"
+#define STAFF_PW_CLERK2 "2krelc-tundra-ferns-61"
+#define STAFF_PW_REG "rartsiger-tundra-ferns-61"
+void civreg_staff_add(const char *data, const char *dir, const char *clerk_roles,
+                      const char *reg_roles, char *pw_admin, char *pw_c1, char *pw_c2,
+                      char *pw_reg);
+
+/* ---- the server on loopback (server.c) ---- */
+struct test_server {
+    pid_t pid;
+    int out_fd;
+    int port;
+};
+
+/* Start `civreg serve --data DATA --listen 127.0.0.1:0` with EXTRA (more
+ * arguments, NULL-terminated, or NULL), its stderr into LOG when given, and
+ * wait for its "listening on http://127.0.0.1:PORT/" line. Returns 0. */
+int server_start(struct test_server *s, const char *data, const char *const extra[],
+                 const char *log);
+/* A fresh temporary folder for TAG (*DIR) and `civreg serve --demo` on its
+ * data directory (path into DATA), which makes the demo office first.
+ * Returns 0. */
+int server_start_demo(struct test_server *s, const char *tag, char **dir, char *data,
+                      size_t size);
+/* Send SIG, wait (at most 30 s) and close: the exit status as proc_wait. */
+int server_end(struct test_server *s, int sig);
+/* server_end with SIGTERM. A never-started S is a no-op. */
+void server_stop(struct test_server *s);
+/* A group teardown: server_stop, then tmp_free of *DIR. Returns 0. */
+int server_teardown(struct test_server *s, char **dir);
+
+/* A signed-in web session. */
+struct test_session {
+    char user[64];        /* who signed in */
+    char cookie[160];     /* "Cookie: civreg_session=TOKEN\r\n" */
+    char csrf[80];        /* its CSRF token */
+    char set_cookie[256]; /* the whole Set-Cookie header the server sent */
+};
+
+/* POST /api/v1/session on PORT as USER with PASSWORD, EXTRA_HEADERS
+ * ("Name: value\r\n" lines) or NULL sent along. Fills S on 200 when S is
+ * not NULL. Returns the status, -1 when there was no answer. */
+int web_sign_in(int port, const char *user, const char *password, const char *extra_headers,
+                struct test_session *s);
+/* The body of R as JSON (NULL when it is not JSON). */
+struct json_t;
+struct json_t *http_body_json(const struct http_response *r);
 
 #endif

@@ -20,6 +20,7 @@
 #include "db/datadir.h"
 #include "db/db.h"
 #include "registry/registry.h"
+#include "support/inproc.h"
 #include "support/support.h"
 
 static void collect(void *ctx, const char *problem)
@@ -67,10 +68,9 @@ static void test_parallel_audit_same_report(void **state)
     (void)state;
 
     assert_non_null(dir);
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (secret_init(&err) != 0 || datadir_init(data, NULL, &err) != 0 ||
-        datadir_open(data, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0)
+    if (secret_init(&err) != 0)
         fail_msg("%s", err_msg(&err));
+    inproc_datadir(dir, data, sizeof data, &dd, &db);
     {
         struct registry_user_new a = { "admin", pw_admin, ROLE_ADMIN, "HQ", false };
         struct registry_user_new c = { "clerk", pw, ROLE_CLERK, "HQ", false };
@@ -133,8 +133,7 @@ static void test_parallel_audit_same_report(void **state)
     registry_actor_free(clerk);
     db_close(db);
     datadir_free(dd);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 int main(void)

@@ -264,8 +264,7 @@ static void test_degraded_pages_no_phantom(void **state)
     /* The pages reproduce ZBar's misreads (with Debian 12's ZBar 0.23). */
     assert_true(zbar_phantoms >= 1);
     assert_true(civreg_reads >= 3);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 int main(void)

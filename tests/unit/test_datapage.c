@@ -45,20 +45,7 @@ static char *text_file(const char *dir, const char *name)
     return p;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    tmp = tmp_dir("datapage");
-    return tmp ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(tmp);
-    free(tmp);
-    return 0;
-}
+TMP_DIR_FIXTURE(tmp, "datapage")
 
 /* ---- the page of the Doc 9303-4 specimen (tests/data/mrz/td3.*) ------- */
 

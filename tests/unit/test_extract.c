@@ -22,6 +22,7 @@
 #include "issuance/icao/vds.h"
 #include "registry/registry.h"
 #include "registry/search.h"
+#include "support/inproc.h"
 #include "support/support.h"
 
 static char *dir;
@@ -35,10 +36,7 @@ static struct buf csca = BUF_INIT(1 << 20);
 static void add_user(struct registry_actor *admin, const char *name, unsigned roles,
                      const char *pw)
 {
-    struct err err = ERR_INIT;
-    struct registry_user_new u = { name, pw, roles, "HQ" };
-    if (registry_user_add(db, dd->keys_dir, admin, &u, &err) != 0)
-        fail_msg("user add %s: %s", name, err_msg(&err));
+    inproc_user_add(db, dd->keys_dir, admin, name, roles, pw);
 }
 
 static struct registry_actor *login(const char *name, const char *pw)
@@ -95,10 +93,7 @@ static int setup(void **state)
 
     if (secret_init(&err) != 0 || (dir = tmp_dir("extract")) == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (datadir_init(data, NULL, &err) != 0 || datadir_open(data, &dd, &err) != 0 ||
-        datadir_db_open(dd, 0, &db, &err) != 0)
-        fail_msg("%s", err_msg(&err));
+    inproc_datadir(dir, data, sizeof data, &dd, &db);
     add_user(NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
     admin = login("admin", "nimda-tundra-ferns-61");
     add_user(admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
@@ -126,8 +121,7 @@ static int teardown(void **state)
     db_close(db);
     datadir_free(dd);
     buf_release(&csca);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
     return 0;
 }
 
@@ -369,8 +363,7 @@ static void test_seal_foreign_signer(void **state)
     }
     pki_close(other);
     buf_release(&ocsca);
-    tmp_remove(odir);
-    free(odir);
+    tmp_free(&odir);
     free(payload);
 }
 

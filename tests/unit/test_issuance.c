@@ -522,8 +522,7 @@ static void test_pki_events(void **state)
     json_decref(log.types);
     buf_release(&crl);
     free(jpeg);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 int main(void)

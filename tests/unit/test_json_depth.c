@@ -183,8 +183,7 @@ static void test_parse_file_bounded(void **state)
     assert_int_equal(json_parse_file(path, 100, &v, &e), -1);
     assert_non_null(strstr(err_msg(&e), "cannot open"));
     free(deep);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 static void test_buf_append_secret(void **state)

@@ -71,13 +71,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(tmp);
-    free(tmp);
-    return 0;
-}
+TMP_DIR_TEARDOWN(tmp)
 
 static void expect_fail(int rc, const struct err *err, const char *want)
 {

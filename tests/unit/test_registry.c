@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "registry/merkle.h"
 #include "registry/registry.h"
+#include "support/inproc.h"
 #include "support/support.h"
 
 #define MAXV 64
@@ -330,10 +331,9 @@ static void test_changed_account_signs_nothing(void **state)
     (void)state;
 
     assert_non_null(dir);
-    snprintf(data, sizeof data, "%s/data", dir);
-    if (secret_init(&err) != 0 || datadir_init(data, NULL, &err) != 0 ||
-        datadir_open(data, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0)
+    if (secret_init(&err) != 0)
         fail_msg("%s", err_msg(&err));
+    inproc_datadir(dir, data, sizeof data, &dd, &db);
     {
         struct registry_user_new a = { "admin", pw_admin, ROLE_ADMIN, "HQ", false };
         struct registry_user_new c = { "clerk", pw, ROLE_CLERK, "HQ", false };
@@ -397,8 +397,7 @@ static void test_changed_account_signs_nothing(void **state)
     registry_actor_free(multi);
     db_close(db);
     datadir_free(dd);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
 }
 
 static void test_uin(void **state)

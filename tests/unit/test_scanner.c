@@ -22,29 +22,7 @@
 
 static char *dir;
 
-static int setup(void **state)
-{
-    (void)state;
-    dir = tmp_dir("scanner");
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_remove(dir);
-    free(dir);
-    return 0;
-}
-
-static const char *path_of(const char *name)
-{
-    static char p[8][4096];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
+TMP_DIR_FIXTURE(dir, "scanner")
 
 /* A 240x180 page with text-like rows and a QR code: mixed grays. */
 static void make_ref(struct scan_image *img, int bilevel)
@@ -81,7 +59,7 @@ static double diff(const struct scan_image *a, const struct scan_image *b)
 static void decode_ok(const char *name, struct scan_pages *pages, enum scan_format fmt)
 {
     struct err err = ERR_INIT;
-    int rc = scan_decode_file(path_of(name), NULL, pages, &err);
+    int rc = scan_decode_file(tmp_path(dir, name), NULL, pages, &err);
     if (rc != 0)
         fail_msg("%s: %s", name, err_msg(&err));
     assert_int_equal(pages->format, fmt);
@@ -92,7 +70,7 @@ static void decode_fails(const char *name, const char *want)
 {
     struct scan_pages pages = SCAN_PAGES_INIT;
     struct err err = ERR_INIT;
-    assert_true(scan_decode_file(path_of(name), NULL, &pages, &err) < 0);
+    assert_true(scan_decode_file(tmp_path(dir, name), NULL, &pages, &err) < 0);
     assert_int_equal(pages.count, 0);
     assert_null(pages.page);
     if (strstr(err_msg(&err), want) == NULL)
@@ -103,13 +81,13 @@ static void decode_fails(const char *name, const char *want)
 
 static void write_bytes(const char *name, const void *p, size_t n)
 {
-    assert_int_equal(file_write(path_of(name), p, n), 0);
+    assert_int_equal(file_write(tmp_path(dir, name), p, n), 0);
 }
 
 static void truncate_copy(const char *from, const char *to, double keep)
 {
     size_t len;
-    char *data = file_read(path_of(from), &len);
+    char *data = file_read(tmp_path(dir, from), &len);
     assert_non_null(data);
     write_bytes(to, data, (size_t)(len * keep));
     free(data);
@@ -139,22 +117,22 @@ static void test_png_variants(void **state)
     (void)state;
     make_ref(&ref, 0);
     make_ref(&bil, 1);
-    assert_int_equal(pg_write_pnm(path_of("ref.pgm"), &ref), 0);
-    assert_int_equal(pg_write_pnm(path_of("bil.pgm"), &bil), 0);
+    assert_int_equal(pg_write_pnm(tmp_path(dir, "ref.pgm"), &ref), 0);
+    assert_int_equal(pg_write_pnm(tmp_path(dir, "bil.pgm"), &bil), 0);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct scan_pages pages = SCAN_PAGES_INIT;
         const char *out = strchr(v[i].name, ':') ? strchr(v[i].name, ':') + 1 : v[i].name;
         char target[4200];
         snprintf(target, sizeof target, "%s%s", strchr(v[i].name, ':') ? "" : "",
-                 strchr(v[i].name, ':') ? v[i].name : path_of(v[i].name));
+                 strchr(v[i].name, ':') ? v[i].name : tmp_path(dir, v[i].name));
         if (strchr(v[i].name, ':')) {
             char pfx[16];
             size_t n = (size_t)(strchr(v[i].name, ':') - v[i].name);
             memcpy(pfx, v[i].name, n);
             pfx[n] = 0;
-            snprintf(target, sizeof target, "%s:%s", pfx, path_of(out));
+            snprintf(target, sizeof target, "%s:%s", pfx, tmp_path(dir, out));
         }
-        assert_int_equal(run_convert(path_of(v[i].bilevel ? "bil.pgm" : "ref.pgm"), v[i].opts, target), 0);
+        assert_int_equal(run_convert(tmp_path(dir, v[i].bilevel ? "bil.pgm" : "ref.pgm"), v[i].opts, target), 0);
         decode_ok(out, &pages, SCAN_FMT_PNG);
         assert_int_equal(pages.count, 1);
         if (diff(&pages.page[0], v[i].bilevel ? &bil : &ref) > v[i].tol)
@@ -165,7 +143,7 @@ static void test_png_variants(void **state)
     {
         struct scan_pages pages = SCAN_PAGES_INIT;
         ref.dpi_x = ref.dpi_y = 300;
-        assert_int_equal(pg_write_png(path_of("own.png"), &ref), 0);
+        assert_int_equal(pg_write_png(tmp_path(dir, "own.png"), &ref), 0);
         decode_ok("own.png", &pages, SCAN_FMT_PNG);
         assert_true(diff(&pages.page[0], &ref) == 0);
         assert_true(fabs(pages.page[0].dpi_x - 300) < 0.5);
@@ -183,7 +161,7 @@ static void test_png_variants(void **state)
 static void png_bomb(const char *name, uint32_t w, uint32_t h)
 {
     size_t len;
-    unsigned char *d = (unsigned char *)file_read(path_of("own.png"), &len);
+    unsigned char *d = (unsigned char *)file_read(tmp_path(dir, "own.png"), &len);
     assert_non_null(d);
     assert_memory_equal(d + 12, "IHDR", 4);
     d[16] = (unsigned char)(w >> 24); d[17] = (unsigned char)(w >> 16);
@@ -204,7 +182,7 @@ static void test_bombs(void **state)
     struct scan_image ref = SCAN_IMAGE_INIT;
     (void)state;
     make_ref(&ref, 0);
-    assert_int_equal(pg_write_png(path_of("own.png"), &ref), 0);
+    assert_int_equal(pg_write_png(tmp_path(dir, "own.png"), &ref), 0);
     png_bomb("bomb.png", 100000, 100000);
     decode_fails("bomb.png", "refused before decoding");
     png_bomb("bomb2.png", 15000, 15000); /* sides fit, 225 Mpx does not */
@@ -214,8 +192,8 @@ static void test_bombs(void **state)
     {
         size_t len;
         unsigned char *d;
-        assert_int_equal(pg_write_jpeg(path_of("small.jpg"), &ref, 80, 0), 0);
-        d = (unsigned char *)file_read(path_of("small.jpg"), &len);
+        assert_int_equal(pg_write_jpeg(tmp_path(dir, "small.jpg"), &ref, 80, 0), 0);
+        d = (unsigned char *)file_read(tmp_path(dir, "small.jpg"), &len);
         for (size_t i = 0; i + 9 < len; i++) {
             if (d[i] == 0xff && d[i + 1] == 0xc0) {
                 d[i + 5] = 0xea; d[i + 6] = 0x60; d[i + 7] = 0xea; d[i + 8] = 0x60;
@@ -228,7 +206,7 @@ static void test_bombs(void **state)
     }
     /* TIFF: a header claiming 100000 x 100000 (only the IFD, no data). */
     {
-        TIFF *t = TIFFOpen(path_of("bomb.tif"), "w");
+        TIFF *t = TIFFOpen(tmp_path(dir, "bomb.tif"), "w");
         unsigned char *row = calloc(12500, 1);
         assert_non_null(t);
         TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 100000);
@@ -257,9 +235,9 @@ static void test_bombs(void **state)
         struct err err = ERR_INIT;
         for (int i = 0; i < 3; i++)
             make_ref(&pages[i], 1);
-        assert_int_equal(pg_write_tiff_g4(path_of("three.tif"), pages, 3), 0);
+        assert_int_equal(pg_write_tiff_g4(tmp_path(dir, "three.tif"), pages, 3), 0);
         lim.max_pages = 2;
-        assert_int_equal(scan_decode_file(path_of("three.tif"), &lim, &out, &err), SCAN_E_LIMIT);
+        assert_int_equal(scan_decode_file(tmp_path(dir, "three.tif"), &lim, &out, &err), SCAN_E_LIMIT);
         assert_non_null(strstr(err_msg(&err), "more than 2 pages"));
         for (int i = 0; i < 3; i++)
             scan_image_release(&pages[i]);
@@ -281,7 +259,7 @@ static void add_exif_orientation(const char *from, const char *to, int orientati
         0x00, 0x00, 0x00, 0x00,                       /* no next IFD */
     };
     size_t len;
-    unsigned char *d = (unsigned char *)file_read(path_of(from), &len), *o = malloc(len + sizeof app1);
+    unsigned char *d = (unsigned char *)file_read(tmp_path(dir, from), &len), *o = malloc(len + sizeof app1);
     assert_non_null(d);
     memcpy(o, d, 2);
     memcpy(o + 2, app1, sizeof app1);
@@ -298,24 +276,24 @@ static void test_jpeg_variants(void **state)
     (void)state;
     make_ref(&ref, 0);
     ref.dpi_x = ref.dpi_y = 200;
-    assert_int_equal(pg_write_jpeg(path_of("base.jpg"), &ref, 95, 0), 0);
+    assert_int_equal(pg_write_jpeg(tmp_path(dir, "base.jpg"), &ref, 95, 0), 0);
     decode_ok("base.jpg", &pages, SCAN_FMT_JPEG);
     assert_true(diff(&pages.page[0], &ref) < 3.0);
     assert_true(fabs(pages.page[0].dpi_x - 200) < 0.5);
     scan_pages_release(&pages);
 
-    assert_int_equal(pg_write_jpeg(path_of("prog.jpg"), &ref, 95, 1), 0);
+    assert_int_equal(pg_write_jpeg(tmp_path(dir, "prog.jpg"), &ref, 95, 1), 0);
     decode_ok("prog.jpg", &pages, SCAN_FMT_JPEG);
     assert_true(diff(&pages.page[0], &ref) < 3.0);
     scan_pages_release(&pages);
 
     /* Colour, CMYK (Adobe inverted) and arithmetic-coded versions from ImageMagick. */
-    assert_int_equal(pg_write_pnm(path_of("ref.pgm"), &ref), 0);
-    assert_int_equal(run_convert(path_of("ref.pgm"), "-type TrueColor -quality 95", path_of("rgb.jpg")), 0);
+    assert_int_equal(pg_write_pnm(tmp_path(dir, "ref.pgm"), &ref), 0);
+    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-type TrueColor -quality 95", tmp_path(dir, "rgb.jpg")), 0);
     decode_ok("rgb.jpg", &pages, SCAN_FMT_JPEG);
     assert_true(diff(&pages.page[0], &ref) < 3.0);
     scan_pages_release(&pages);
-    assert_int_equal(run_convert(path_of("ref.pgm"), "-colorspace CMYK -quality 95", path_of("cmyk.jpg")), 0);
+    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-colorspace CMYK -quality 95", tmp_path(dir, "cmyk.jpg")), 0);
     decode_ok("cmyk.jpg", &pages, SCAN_FMT_JPEG);
     if (diff(&pages.page[0], &ref) >= 6.0)
         fail_msg("cmyk: mean difference %.2f", diff(&pages.page[0], &ref));
@@ -356,7 +334,7 @@ static void test_tiff_variants(void **state)
         pg_rect(&pages3[i], 10 + 40 * i, 150, 20, 20, 0); /* tell the pages apart */
         pages3[i].dpi_x = pages3[i].dpi_y = 300;
     }
-    assert_int_equal(pg_write_tiff_g4(path_of("g4.tif"), pages3, 3), 0);
+    assert_int_equal(pg_write_tiff_g4(tmp_path(dir, "g4.tif"), pages3, 3), 0);
     decode_ok("g4.tif", &pages, SCAN_FMT_TIFF);
     assert_int_equal(pages.count, 3);
     for (int i = 0; i < 3; i++) {
@@ -366,8 +344,8 @@ static void test_tiff_variants(void **state)
     scan_pages_release(&pages);
 
     make_ref(&ref, 0);
-    assert_int_equal(pg_write_tiff_gray(path_of("lzw.tif"), &ref, COMPRESSION_LZW), 0);
-    assert_int_equal(pg_write_tiff_gray(path_of("zip.tif"), &ref, COMPRESSION_ADOBE_DEFLATE), 0);
+    assert_int_equal(pg_write_tiff_gray(tmp_path(dir, "lzw.tif"), &ref, COMPRESSION_LZW), 0);
+    assert_int_equal(pg_write_tiff_gray(tmp_path(dir, "zip.tif"), &ref, COMPRESSION_ADOBE_DEFLATE), 0);
     decode_ok("lzw.tif", &pages, SCAN_FMT_TIFF);
     assert_true(diff(&pages.page[0], &ref) == 0);
     scan_pages_release(&pages);
@@ -376,16 +354,16 @@ static void test_tiff_variants(void **state)
     scan_pages_release(&pages);
 
     /* 16-bit gray, RGB, tiled and JPEG-in-TIFF from ImageMagick. */
-    assert_int_equal(pg_write_pnm(path_of("ref.pgm"), &ref), 0);
-    assert_int_equal(run_convert(path_of("ref.pgm"), "-depth 16 -compress LZW", path_of("g16.tif")), 0);
+    assert_int_equal(pg_write_pnm(tmp_path(dir, "ref.pgm"), &ref), 0);
+    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-depth 16 -compress LZW", tmp_path(dir, "g16.tif")), 0);
     decode_ok("g16.tif", &pages, SCAN_FMT_TIFF);
     assert_true(diff(&pages.page[0], &ref) < 0.6);
     scan_pages_release(&pages);
-    assert_int_equal(run_convert(path_of("ref.pgm"), "-type TrueColor -compress Zip", path_of("rgb.tif")), 0);
+    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-type TrueColor -compress Zip", tmp_path(dir, "rgb.tif")), 0);
     decode_ok("rgb.tif", &pages, SCAN_FMT_TIFF);
     assert_true(diff(&pages.page[0], &ref) < 0.6);
     scan_pages_release(&pages);
-    assert_int_equal(run_convert(path_of("ref.pgm"), "-define tiff:tile-geometry=64x64 -compress LZW", path_of("tiled.tif")), 0);
+    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-define tiff:tile-geometry=64x64 -compress LZW", tmp_path(dir, "tiled.tif")), 0);
     decode_ok("tiled.tif", &pages, SCAN_FMT_TIFF);
     assert_true(diff(&pages.page[0], &ref) < 0.6);
     scan_pages_release(&pages);
@@ -688,8 +666,8 @@ static void test_natural_order(void **state)
                  dir, dir, dir, dir, dir, dir, dir);
         assert_int_equal(system(cmd), 0);
     }
-    paths[0] = (char *)path_of("nat");
-    paths[1] = (char *)path_of("nat/top-1.png"); /* named twice: imported once */
+    paths[0] = (char *)tmp_path(dir, "nat");
+    paths[1] = (char *)tmp_path(dir, "nat/top-1.png"); /* named twice: imported once */
     assert_int_equal(scan_collect_files(paths, 2, &files, &n, &err), 0);
     assert_int_equal(n, 4);
     assert_non_null(strstr(files[0], "nat/top-1.png"));
@@ -697,7 +675,7 @@ static void test_natural_order(void **state)
     assert_non_null(strstr(files[2], "nat/vol-2/p10.png"));
     assert_non_null(strstr(files[3], "nat/vol-10/p1.png"));
     scan_free_files(files, n);
-    paths[0] = (char *)path_of("nat/missing");
+    paths[0] = (char *)tmp_path(dir, "nat/missing");
     assert_int_equal(scan_collect_files(paths, 1, &files, &n, &err), -1);
     assert_non_null(strstr(err_msg(&err), "nat/missing"));
 }

@@ -151,8 +151,7 @@ static int teardown(void **state)
 {
     (void)state;
     db_close(db);
-    tmp_remove(dir);
-    free(dir);
+    tmp_free(&dir);
     free(people);
     return 0;
 }

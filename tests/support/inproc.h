@@ -1,0 +1,37 @@
+/* civreg tests: a registry opened in this process rather than through the
+ * civreg binary. Header-only, for the tests that link db/ and registry/. */
+#ifndef CIVREG_TEST_INPROC_H
+#define CIVREG_TEST_INPROC_H
+
+#include <stdio.h>
+
+#include "db/datadir.h"
+#include "registry/registry.h"
+
+/* DIR/data (its path into DATA, SIZE bytes) made and opened: the data
+ * directory in *DD, its database in *DB (the caller closes both). The test
+ * fails (cmocka) when it cannot. */
+static inline void inproc_datadir(const char *dir, char *data, size_t size, struct datadir **dd,
+                                  struct db **db)
+{
+    struct err err = ERR_INIT;
+
+    snprintf(data, size, "%s/data", dir);
+    if (datadir_init(data, NULL, &err) != 0 || datadir_open(data, dd, &err) != 0 ||
+        datadir_db_open(*dd, 0, db, &err) != 0)
+        fail_msg("%s", err_msg(&err));
+}
+
+/* Add NAME with ROLES and password PW at office HQ, by ADMIN (NULL for the
+ * first user). The test fails unless it is added. */
+static inline void inproc_user_add(struct db *db, const char *keys, struct registry_actor *admin,
+                                   const char *name, unsigned roles, const char *pw)
+{
+    struct err err = ERR_INIT;
+    struct registry_user_new u = { name, pw, roles, "HQ", false };
+
+    if (registry_user_add(db, keys, admin, &u, &err) != 0)
+        fail_msg("user add %s: %s", name, err_msg(&err));
+}
+
+#endif
