@@ -108,6 +108,11 @@ const struct cli_action cli_actions[] = {
     { "sync person", NULL },
     { "sync uin-block", NULL },
     { "sync search", NULL },
+    { "sync deaths", NULL },
+    { "sync duplicates", NULL },
+    { "sync status", NULL },
+    /* a registrar of this office decides a cross-district duplicate case */
+    { "sync resolve", "duplicate.resolve" },
     { "access", NULL },
     { "version", NULL },
     { "help", NULL },

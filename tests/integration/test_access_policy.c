@@ -237,6 +237,8 @@ static const struct {
     { "pki revoke", { "pki", "revoke", "nonexistent-serial" } },
     { "pki crl", { "pki", "crl", "--days", "1" } },
     { "pki export", { "pki", "export", "csca" } },
+    { "sync resolve",
+      { "sync", "resolve", "1", "--same", "--reason", "r", "--national", "http://127.0.0.1:9" } },
     { "chip personalize",
       { "chip", "personalize", "--out", "@chipout", "--photo", "@blank", "--mrz-lines",
         "@blank" } },
