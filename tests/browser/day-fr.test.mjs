@@ -88,6 +88,7 @@ try {
   await clerk.page.click('#sep-preview');
   await clerk.page.waitForSelector('.sep-sheet');
   assert.equal(await clerk.page.textContent('#sep-sheets h2'), '1 feuille');
+  assert.equal(await clerk.page.textContent('.sep-sheet .sep-title'), 'SÉPARATEUR DE VOLUME');
   await audit(clerk.page, '/separators (preview)');
   const [dl] = await Promise.all([clerk.page.waitForEvent('download'), clerk.page.click('#sep-print')]);
   const pdf = join(server.dir, 'sep.pdf');

@@ -139,7 +139,7 @@ export function chain(tr, doc = null) {
   if (doc) {
     const d = doc.document || {};
     links.push(link('document', t('chain.document', { number: d.number || '' }),
-      h('p', {}, t('chain.documentIs', { status: d.status || '' })),
+      h('p', {}, t('chain.documentIs', { status: d.status && has('doc.status.' + d.status) ? t('doc.status.' + d.status) : d.status || '' })),
       events(docEvents, count, isDocEvent)));
     links.push(link('application', t('chain.application'), events(docEvents, count, isApplication)));
     links.push(link('approval', t('chain.approval'), events(docEvents, count, isApproval) ||
