@@ -16,13 +16,16 @@ static int user_list(int argc, char **argv);
 static const struct cli_command user_commands[] = {
     { "add", user_add, "create a user with roles and a signing key",
       "usage: civreg user add [--data DIR] --username U --role ROLE[,ROLE...]\n"
-      "                       [--office CODE] [--user ADMIN [--password-file F]]\n"
+      "                       [--name \"FULL NAME\"] [--office CODE]\n"
+      "                       [--user ADMIN [--password-file F]]\n"
       "\n"
       "Creates user U with a new Ed25519 signing key sealed under U's password\n"
       "(Argon2id), and logs the public key. ROLEs: clerk, registrar,\n"
       "enrolment_officer, approver, issuance_operator, auditor, admin; admin is\n"
       "never combined with another role (separation of duties). CODE defaults to\n"
       "this data directory's office. U is 2 to 32 characters a-z 0-9 . _ -.\n"
+      "FULL NAME (1 to 100 characters, e.g. \"Amina Otieno\") is signed with the\n"
+      "account in the log (user.add) and shown to people beside U.\n"
       "Passwords: at least 12 characters, not a common password or one built on\n"
       "a common word, not containing the user name.\n"
       "\n"
@@ -62,13 +65,14 @@ static const struct cli_command user_commands[] = {
 
 struct user_opts {
     struct cli_common_opts common;
-    const char *username, *role, *office;
+    const char *username, *role, *office, *name;
 };
 
 static const struct cli_opt user_options[] = {
     CLI_OPT_STR("username", struct user_opts, username, "add passwd disable roles", "U"),
     CLI_OPT_STR("role", struct user_opts, role, "add roles", "ROLE[,ROLE...]"),
     CLI_OPT_STR("office", struct user_opts, office, "add", "CODE"),
+    CLI_OPT_STR("name", struct user_opts, name, "add", "FULL NAME"),
     CLI_OPT_END,
 };
 
@@ -103,6 +107,7 @@ static int user_add(int argc, char **argv)
     if ((rc = cli_session_open("user add", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
         return rc;
     u.username = o.username;
+    u.name = o.name;
     u.office = o.office ? o.office : conf_get(s.dd->conf, "office", DATADIR_DEFAULT_OFFICE);
     if (cli_new_password("new user's password: ", &pw, &err) != 0) {
         rc = cli_fail("user add", &err);

@@ -240,10 +240,13 @@ static void on_user_add(struct proj *p, const struct proj_event *ev)
                                         json_is_array(roles) ? roles : json_null(), "disabled",
                                         0));
     proj_put_new(p, "users",
-                 json_pack("{s:s, s:s, s:I, s:{s:s}, s:i, s:o, s:I}", "username", u, "office",
+                 json_pack("{s:s, s:s, s:I, s:{s:s}, s:i, s:o, s:I, s:O}", "username", u, "office",
                            jstr(ev->data, "office"), "roles", roles_mask(roles), "public_key",
                            "$blob", jstr(ev->data, "public_key"), "disabled", 0, "created_at",
-                           proj_time(ev), "event_seq", (json_int_t)ev->seq));
+                           proj_time(ev), "event_seq", (json_int_t)ev->seq, "name",
+                           json_is_string(json_object_get(ev->data, "name"))
+                               ? json_object_get(ev->data, "name")
+                               : json_null()));
 }
 
 static void on_user_key(struct proj *p, const struct proj_event *ev)
@@ -685,7 +688,7 @@ static const struct proj_table registry_tables[] = {
       "sealed_key: the office log key sealed under keys/office-<CODE>.key, a secret; its public "
       "half is logged and every tree head proves it",
       NULL, NULL },
-    { "users", "username, office, roles, public_key, disabled, created_at, event_seq",
+    { "users", "username, office, roles, public_key, disabled, created_at, event_seq, name",
       "pw_hash: the password verifier, a secret that user.passwd changes without logging it; "
       "key_salt: the salt sealing the user's key, changes with the password; sealed_key: the "
       "user's signing key sealed under the password, a secret (its public half is logged); "

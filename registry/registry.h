@@ -155,7 +155,15 @@ struct registry_user_new {
     /* Demo mode only (`civreg serve --demo`): waive the password policy so
      * the demo users can have the password "demo". Never set for real users. */
     bool demo_password;
+    /* The full name shown to people ("Amina Otieno"), or NULL: 1 to 100
+     * bytes of UTF-8 without control characters. Signed in user.add's data
+     * (and so its object hash) when given; kept in table users. */
+    const char *name;
 };
+
+/* 0 when NAME is NULL or a valid full name (see registry_user_new.name),
+ * else -1 with ERR saying why. */
+int registry_user_name_check(const char *name, struct err *err) __attribute__((warn_unused_result));
 
 /* Create a user with a fresh Ed25519 key sealed under their password; logs
  * user.add with the public key. ACTOR must be an admin; it may be NULL only
@@ -582,6 +590,14 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
  * otherwise it must be an auditor, registrar or admin. */
 int registry_audit_trace(struct db *db, const struct registry_actor *actor, const char *id,
                          json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* For each event of EVENTS (an array of trace events) whose "actor" has a
+ * full name in table users, set NAMES[actor] = name: the name the
+ * account's user.add signed, read from the table when the trace is asked
+ * for. A trace carries them as "account_names" beside its events, which
+ * name the username. */
+int registry_account_names(struct db *db, const json_t *events, json_t *names, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* Inclusion proof of event SEQ in the tree of SIZE leaves (0 = latest
  * signed head): {seq, tree_size, leaf_hash, root_hash, proof[]}. */

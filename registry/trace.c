@@ -429,6 +429,40 @@ static int evidence_json(struct db *db, const json_t *events, json_t **out, stru
     return rc;
 }
 
+int registry_account_names(struct db *db, const json_t *events, json_t *names, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t i;
+    json_t *e;
+    int rc = 0;
+
+    if (db_prepare(db, &st, "SELECT name FROM users WHERE username=?1 AND name IS NOT NULL",
+                   err) != 0)
+        return -1;
+    json_array_foreach(events, i, e)
+    {
+        const char *who = json_string_value(json_object_get(e, "actor"));
+        int step;
+        if (who == NULL || json_object_get(names, who) != NULL)
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, who, -1, SQLITE_TRANSIENT);
+        step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            if (json_object_set_new(names, who,
+                                    json_string((const char *)sqlite3_column_text(st, 0))) != 0) {
+                rc = err_setk(err, ERR_INTERNAL, "out of memory");
+                break;
+            }
+        } else if (step != SQLITE_DONE) {
+            rc = db_sql_fail(db, "reading account names", err);
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int build(struct db *db, const struct registry_actor *actor, const char *ref, bool bundle,
                  json_t **out, struct err *err)
 {
@@ -521,10 +555,16 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
                            "record_versions", versions, "links", links, "evidence", evidence,
                            "events", events);
     } else {
-        result = json_pack("{s:s, s:s, s:O?, s:O, s:O, s:O, s:s, s:O, s:O}", "query", ref,
+        json_t *names = json_object();
+        if (names == NULL || registry_account_names(db, events, names, err) != 0) {
+            json_decref(names);
+            goto out;
+        }
+        result = json_pack("{s:s, s:s, s:O?, s:O, s:O, s:O, s:s, s:O, s:O, s:o}", "query", ref,
                            "record_id", g.record_id, "person", person, "record", history,
                            "evidence", evidence, "tree_head", head, "office_public_key",
-                           office_hex, "signers", keys, "events", events);
+                           office_hex, "signers", keys, "events", events, "account_names",
+                           names);
     }
     if (result == NULL)
         goto oom;

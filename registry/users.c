@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/seal.h"
 #include "core/secret.h"
+#include "core/utf8.h"
 #include "registry_int.h"
 
 #define PASSWORD_MAX REGISTRY_PASSWORD_MAX
@@ -138,6 +139,31 @@ static int check_username(const char *u, struct err *err)
             return err_set(err, "username: must be 2 to 32 characters a-z 0-9 . _ - (no "
                                 "capitals, spaces or control characters)");
     }
+    return 0;
+}
+
+/* A display name: 1 to 100 bytes of valid UTF-8, no control characters,
+ * not only spaces. */
+int registry_user_name_check(const char *n, struct err *err)
+{
+    size_t len = n ? strlen(n) : 0;
+    bool letter = false;
+
+    if (n == NULL)
+        return 0;
+    if (len < 1 || len > 100)
+        return err_set(err, "name: must be 1 to 100 characters");
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)n[i];
+        if (c < 0x20 || c == 0x7f)
+            return err_set(err, "name: must not contain control characters");
+        if (c != ' ')
+            letter = true;
+    }
+    if (!letter)
+        return err_set(err, "name: must not be blank");
+    if (!utf8_valid(n, len))
+        return err_set(err, "name: must be valid UTF-8");
     return 0;
 }
 
@@ -569,6 +595,15 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
     if (reg_user_hash(u->username, u->office, u->roles, ua->pk, hash, &content, err) != 0 ||
         reg_now(now, err) != 0)
         goto out;
+    /* The full name, when given, is signed with the account (user.add's
+     * data and object hash); an account without one signs what it always
+     * did. */
+    if (u->name != NULL &&
+        (json_object_set_new(content, "name", json_string(u->name)) != 0 ||
+         registry_json_hash(content, hash, err) != 0)) {
+        err_setk(err, ERR_INTERNAL, "user add: the name cannot be signed");
+        goto out;
+    }
     objects = json_pack("[o]", registry_object_ref("user", u->username, hash, NULL));
     if (objects == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
@@ -579,8 +614,8 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
         goto out;
     if (db_prepare(db, &st,
                    "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"
-                   " public_key, disabled, created_at, event_seq)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                   " public_key, disabled, created_at, event_seq, name)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
                    err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, u->username, -1, SQLITE_STATIC);
@@ -592,6 +627,8 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_blob(st, 7, ua->pk, REG_PK_BYTES, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)seq);
+    if (u->name != NULL)
+        sqlite3_bind_text(st, 10, u->name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         if ((sqlite3_extended_errcode(db_handle(db)) & 0xff) == SQLITE_CONSTRAINT)
             err_set(err, "user add: user '%s' already exists", u->username);
@@ -620,7 +657,7 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
     struct user_add ua;
     int rc = -1;
 
-    if (check_username(u->username, err) != 0 ||
+    if (check_username(u->username, err) != 0 || registry_user_name_check(u->name, err) != 0 ||
         check_password(u->username, u->password, u->demo_password, err) != 0 ||
         registry_roles_check(u->roles, err) != 0)
         return -1;
@@ -1065,7 +1102,7 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
     if (registry_require_action(actor, "user.list", err) != 0)
         return -1;
     if (db_prepare(db, &st,
-                   "SELECT username, office, roles, public_key, disabled, created_at FROM users"
+                   "SELECT username, office, roles, public_key, disabled, created_at, name FROM users"
                    " ORDER BY username",
                    err) != 0)
         return -1;
@@ -1081,6 +1118,9 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
                       registry_roles_json((unsigned)sqlite3_column_int(st, 2)), "public_key",
                       pk_hex, "disabled", sqlite3_column_int(st, 4), "created_at",
                       sqlite3_column_text(st, 5));
+        if (u != NULL && sqlite3_column_type(st, 6) == SQLITE_TEXT &&
+            json_object_set_new(u, "name", json_string((const char *)sqlite3_column_text(st, 6))) != 0)
+            goto oom;
         if (u == NULL || json_array_append_new(list, u) != 0)
             goto oom;
     }

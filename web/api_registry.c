@@ -756,7 +756,7 @@ static int roles_of(struct web_request *rq, const json_t *roles, unsigned *out)
 
 int web_api_user_add(struct web_request *rq)
 {
-    static const char *const keys[] = { "username", "password", "roles", "office", NULL };
+    static const char *const keys[] = { "username", "password", "roles", "office", "name", NULL };
     struct err err = ERR_INIT;
     struct registry_user_new u = { 0 };
     json_t *in = NULL, *roles;
@@ -769,8 +769,13 @@ int web_api_user_add(struct web_request *rq)
     if (json_check_keys(in, keys, &err) != 0 ||
         json_get_string(in, "username", true, &u.username, &err) != 0 ||
         json_get_string(in, "password", true, &u.password, &err) != 0 ||
-        json_get_string(in, "office", false, &u.office, &err) != 0) {
+        json_get_string(in, "office", false, &u.office, &err) != 0 ||
+        json_get_string(in, "name", false, &u.name, &err) != 0) {
         rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+        goto out;
+    }
+    if (registry_user_name_check(u.name, &err) != 0) {
+        rc = web_send_error(rq->conn, 422, "name_invalid", err_msg(&err));
         goto out;
     }
     if ((rc = roles_of(rq, roles, &u.roles)) != 0 || (rc = roles_refused(rq, u.roles)) != 0 ||

@@ -30,15 +30,15 @@ extern const struct embedded_file web_demo_files[];
 extern const size_t web_demo_files_count;
 
 const struct web_demo_user web_demo_users[] = {
-    { "admin", ROLE_ADMIN },
-    { "clerk", ROLE_CLERK },
-    { "clerk2", ROLE_CLERK },
-    { "registrar", ROLE_REGISTRAR },
-    { "enrol", ROLE_ENROLMENT_OFFICER },
-    { "approver", ROLE_APPROVER },
-    { "operator", ROLE_ISSUANCE_OPERATOR },
-    { "auditor", ROLE_AUDITOR },
-    { NULL, 0 },
+    { "admin", ROLE_ADMIN, "Joseph Mwangi" },
+    { "clerk", ROLE_CLERK, "Grace Wanjiru" },
+    { "clerk2", ROLE_CLERK, "Hélène Dubois" },
+    { "registrar", ROLE_REGISTRAR, "Amina Otieno" },
+    { "enrol", ROLE_ENROLMENT_OFFICER, "Peter Kamau" },
+    { "approver", ROLE_APPROVER, "Fatuma Hassan" },
+    { "operator", ROLE_ISSUANCE_OPERATOR, "David Ochieng" },
+    { "auditor", ROLE_AUDITOR, "Margaret Njeri" },
+    { NULL, 0, NULL },
 };
 
 struct culture {
@@ -348,7 +348,7 @@ int web_demo_prepare(const char *dir, int records, bool *created, struct err *er
         goto out;
     for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
         const struct registry_user_new nu = { u->username, WEB_DEMO_PASSWORD, u->roles,
-                                              init.office, true };
+                                              init.office, true, u->name };
         if (registry_user_add(db, dd->keys_dir, admin, &nu, err) != 0) {
             err_prefix(err, "demo: user %s", u->username);
             goto out;
@@ -383,7 +383,7 @@ out:
 
 #else
 
-const struct web_demo_user web_demo_users[] = { { NULL, 0 } };
+const struct web_demo_user web_demo_users[] = { { NULL, 0, NULL } };
 
 /* Without the registry there are no users or records to make: the demo is
  * an empty data directory, and the server says so. */

@@ -14,6 +14,7 @@
 struct web_demo_user {
     const char *username;
     unsigned roles;
+    const char *name; /* the full name shown beside the username */
 };
 /* The demo users, one per role and two clerks; ends with a NULL username. */
 extern const struct web_demo_user web_demo_users[];

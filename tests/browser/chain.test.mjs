@@ -2,17 +2,40 @@
 // of a registered record corrected once reads as a chain — person → birth
 // record (each version, with what changed) → the scanned register page,
 // shown as an image — in plain sentences with dates in the user's language
-// ("Registered by registrar registrar on 5 Dec 2026 at 03:42"), the record
-// views folded away until opened, and a verified mark for every signature
-// and inclusion proof. The same chain in French. Screenshots: auditor-chain,
-// auditor-chain-fr.
+// ("Registered by registrar Amina Otieno on 5 Dec 2026 at 03:42": the full
+// name signed with the account, the event's signed username kept beside
+// it; the username when the account has no name), the record views folded away
+// until opened, and a verified mark for every signature and inclusion
+// proof. The same chain in French. Both pass the axe-core accessibility
+// audit, and the French one holds no English text (tests/browser/audit.mjs).
+// Screenshots: auditor-chain, auditor-chain-fr.
 import assert from 'node:assert/strict';
-import { loadPlaywright, openBrowser, shot, signIn, startServer } from './harness.mjs';
+import { axeAudit, axeAvailable, languageScan } from './audit.mjs';
+import { loadPlaywright, openBrowser, shot, signIn, skip, startServer } from './harness.mjs';
 
 const playwright = await loadPlaywright();
+if (!axeAvailable()) skip('axe-core is missing (install/deps.sh runs npm install in tests/)');
 const server = await startServer([], { demo: true });
 let b = null;
+const more = [];
 let failed = false;
+
+async function call(page, method, path, body) {
+  return page.evaluate(async ([m, p, x]) => {
+    const csrf = document.querySelector('meta[name="civreg-csrf"]').content;
+    const r = await fetch('/api/v1' + p, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: x === undefined ? undefined : JSON.stringify(x) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, path, body]);
+}
+
+// Every fold opened, so the audits read what an auditor can unfold.
+async function audit(page, where, lang) {
+  await page.evaluate(() => document.querySelectorAll('#chain details').forEach((d) => { d.open = true; }));
+  if (lang === 'fr') await languageScan(page, where);
+  await axeAudit(page, `${where} (${lang})`);
+  await page.evaluate(() => document.querySelectorAll('#chain details').forEach((d) => { d.open = false; }));
+}
 
 try {
   b = await openBrowser(playwright);
@@ -28,6 +51,20 @@ try {
     return null;
   });
   assert.ok(id, 'the demo has a corrected record');
+  // An auditor account made without a full name views the record: its
+  // view is told with the username.
+  const admin = await openBrowser(playwright);
+  more.push(admin);
+  await signIn(admin.page, server.url, 'admin', 'demo');
+  const made = await call(admin.page, 'POST', '/users', { username: 'inspector7', password: 'quartz lantern river tide', roles: ['auditor'] });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const listed = (await call(admin.page, 'GET', '/users')).body.users;
+  assert.equal(listed.find((u) => u.username === 'registrar').name, 'Amina Otieno');
+  assert.equal(listed.find((u) => u.username === 'inspector7').name, undefined);
+  const insp = await openBrowser(playwright);
+  more.push(insp);
+  await signIn(insp.page, server.url, 'inspector7', 'quartz lantern river tide');
+  assert.equal((await call(insp.page, 'GET', '/records/' + encodeURIComponent(id))).status, 200);
   const tr = await page.evaluate(async (x) => (await fetch('/api/v1/audit/trace/' + encodeURIComponent(x))).json(), id);
   const reg = tr.events.find((e) => e.type === 'record.register');
   assert.ok(reg);
@@ -40,9 +77,27 @@ try {
   const date = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(d);
   const time = d.toISOString().slice(11, 16);
   const sentence = await page.textContent('#chain-record li.event[data-type="record.register"] .sentence');
-  assert.equal(sentence, `Registered by registrar registrar on ${date} at ${time}`);
-  assert.match(await page.textContent('#chain-record li.event[data-type="record.draft"] .sentence'), /^Keyed by clerk clerk on \d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}$/);
-  assert.match(await page.textContent('#chain-record li.event[data-type="record.verify"] .sentence'), /^Verified blind by clerk clerk2 on /);
+  assert.equal(sentence, `Registered by registrar Amina Otieno on ${date} at ${time}`);
+  // The name is the one the account's user.add signed: the signed username
+  // of the event is kept beside it and the sentence says so.
+  const regEvent = '#chain-record li.event[data-type="record.register"]';
+  assert.equal(await page.getAttribute(`${regEvent} .sentence`, 'data-actor'), reg.actor);
+  assert.equal(reg.actor, 'registrar');
+  assert.equal(await page.getAttribute(`${regEvent} .sentence`, 'title'),
+    'Amina Otieno: the full name signed when this account was created; the event records the account\'s user name, shown after its type.');
+  assert.equal(await page.textContent(`${regEvent} code.account`), 'registrar');
+  assert.match(await page.textContent('#chain-names'), /signed when each account was created/);
+  assert.equal(tr.account_names.registrar, 'Amina Otieno');
+  // ... and it is the name the registrar's user.add signed.
+  const added = tr.events.find((e) => e.type === 'user.add' && e.data?.username === 'registrar');
+  if (added) assert.equal(added.data.name, 'Amina Otieno');
+  assert.match(await page.textContent('#chain-record li.event[data-type="record.draft"] .sentence'), /^Keyed by clerk Grace Wanjiru on \d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}$/);
+  assert.match(await page.textContent('#chain-record li.event[data-type="record.verify"] .sentence'), /^Verified blind by clerk Hélène Dubois on /);
+  // No full name: the username, and no claim of a name.
+  const view = page.locator('#chain-record li.event[data-type="record.view"] .sentence[data-actor="inspector7"]');
+  assert.equal(await view.count(), 1);
+  assert.match(await view.textContent(), /^Viewed by inspector7 on /);
+  assert.equal(await view.getAttribute('title'), null);
   assert.match(await page.textContent('#chain-person'), new RegExp(`UIN ${tr.person.uin}, created from birth registration ${tr.person.registration_number.replace(/\//g, '\\/')}`));
   // Each version, with what changed: version 2 set the time of birth.
   assert.equal(await page.locator('#chain-record li.version').count(), 2);
@@ -67,15 +122,17 @@ try {
   assert.ok(checks.every((x) => x === 'true'), checks.join());
   assert.match(await page.textContent('#trace-summary'), new RegExp(`^All ${events} events verified`));
   await shot(page, 'auditor-chain');
+  await audit(page, `/audit/${id}`, 'en');
 
   // In French: the same chain, the dates in French.
   await page.selectOption('#lang', 'fr');
   await page.waitForFunction(() => document.documentElement.lang === 'fr' && document.querySelector('#chain'));
   const fr = new Intl.DateTimeFormat('fr', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(d);
   assert.equal(await page.textContent('#chain-record li.event[data-type="record.register"] .sentence'),
-    `Enregistré par officier d’état civil registrar le ${fr} à ${time}`);
-  assert.match(await page.textContent('#chain-record li.version[data-version="2"]'), /faite par registrar le/);
+    `Enregistré par officier d’état civil Amina Otieno le ${fr} à ${time}`);
+  assert.match(await page.textContent('#chain-record li.version[data-version="2"]'), /faite par Amina Otieno le/);
   await shot(page, 'auditor-chain-fr');
+  await audit(page, `/audit/${id}`, 'fr');
   assert.deepEqual(b.problems, []);
   console.log('ok: the auditor reads the provenance chain');
 } catch (e) {
@@ -84,6 +141,7 @@ try {
   console.error(server.log.join('').slice(-2000));
 } finally {
   if (b) await b.close();
+  for (const x of more) await x.close();
   await server.stop();
 }
 process.exit(failed ? 1 : 0);

@@ -8,12 +8,16 @@
 // document's provenance chain back to the scanned page, in French. Every
 // user works in French (the session's language); a string missing from
 // the French catalogue is a console error, and any console error fails the
-// test. Screenshots: day-fr-*.
+// test. The screens no other test audits in French — the separator
+// sheets, a volume's progress, a document's provenance chain — pass the
+// axe-core accessibility audit and hold no English text
+// (tests/browser/audit.mjs). Screenshots: day-fr-*.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fillRecord, loadPlaywright, openBrowser, shot, signIn, startServer } from './harness.mjs';
+import { axeAudit, axeAvailable, languageScan } from './audit.mjs';
+import { fillRecord, loadPlaywright, openBrowser, shot, signIn, skip, startServer } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(here, '..', 'data', 'issuance');
@@ -22,7 +26,17 @@ if (spawnSync('pdftoppm', ['-v']).error) {
   console.log('SKIP: pdftoppm is missing (install/deps.sh installs poppler-utils)');
   process.exit(77);
 }
+if (!axeAvailable()) skip('axe-core is missing (install/deps.sh runs npm install in tests/)');
 const server = await startServer([], { demo: true });
+
+// The French text and accessibility audits of the screen PAGE shows, with
+// every <details> opened so folded text is read too.
+async function audit(page, where) {
+  await page.evaluate(() => document.querySelectorAll('main details').forEach((d) => { d.open = true; }));
+  await languageScan(page, where);
+  await axeAudit(page, `${where} (fr)`);
+  await page.evaluate(() => document.querySelectorAll('main details').forEach((d) => { d.open = false; }));
+}
 const open = [];
 let failed = false;
 const url = (p) => new URL(p, server.url).href;
@@ -67,12 +81,15 @@ try {
   await shot(clerk.page, 'day-fr-1-clerk-home');
   await clerk.page.click('#roles a[href="/separators"]');
   await clerk.page.waitForSelector('#sep-form');
+  await audit(clerk.page, '/separators');
   assert.equal(await clerk.page.textContent('h1'), 'Feuilles de séparation de volume');
   await clerk.page.fill('#sep-year', '1990');
   await clerk.page.fill('#sep-volume', '12');
   await clerk.page.click('#sep-preview');
   await clerk.page.waitForSelector('.sep-sheet');
   assert.equal(await clerk.page.textContent('#sep-sheets h2'), '1 feuille');
+  assert.equal(await clerk.page.textContent('.sep-sheet .sep-title'), 'SÉPARATEUR DE VOLUME');
+  await audit(clerk.page, '/separators (preview)');
   const [dl] = await Promise.all([clerk.page.waitForEvent('download'), clerk.page.click('#sep-print')]);
   const pdf = join(server.dir, 'sep.pdf');
   await dl.saveAs(pdf);
@@ -93,6 +110,7 @@ try {
   await clerk.page.waitForSelector('#progress tr.to-key');
   assert.match(await clerk.page.textContent('#progress-totals'), /^1 pages : 0 avec des actes saisis, 1 à saisir/);
   await shot(clerk.page, 'day-fr-2-progress');
+  await audit(clerk.page, `/volumes/${vol}/progress`);
   // Keying beside the page.
   await clerk.page.click('#progress tr[data-page="1"] a.key-link');
   await clerk.page.waitForSelector('#draft-form');
@@ -188,15 +206,16 @@ try {
     ['chain-document', 'chain-application', 'chain-approval', 'chain-person', 'chain-record', 'chain-page']);
   assert.match(await auditor.page.textContent('#trace-summary'), /^Les \d+ événements sont vérifiés/);
   assert.match(await auditor.page.textContent('#chain-approval li.event[data-type="application.approve"] .sentence'),
-    /^Approuvée par approbateur approver le \d{1,2} [a-zéû]+\.? \d{4} à \d{2}:\d{2}$/);
+    /^Approuvée par approbateur Fatuma Hassan le \d{1,2} [a-zéû]+\.? \d{4} à \d{2}:\d{2}$/);
   assert.match(await auditor.page.textContent('#chain-record li.event[data-type="record.register"] .sentence'),
-    /^Enregistré par officier d’état civil registrar le /);
+    /^Enregistré par officier d’état civil Amina Otieno le /);
   assert.match(await auditor.page.textContent('#chain-record li.event[data-type="record.verify"] .sentence'),
-    /^Vérifié en aveugle par agent de saisie clerk2 le /);
+    /^Vérifié en aveugle par agent de saisie Hélène Dubois le /);
   await auditor.page.waitForFunction(() => document.querySelector('#chain-page figure img')?.naturalWidth > 0);
   const checks = await auditor.page.$$eval('#chain [data-check]', (l) => l.map((e) => e.dataset.ok));
   assert.ok(checks.length > 10 && checks.every((x) => x === 'true'));
   await shot(auditor.page, 'day-fr-11-auditor-chain');
+  await audit(auditor.page, `/passport/documents/${number}/trace`);
 
   for (const u of open) {
     assert.equal(await u.page.evaluate(() => document.documentElement.lang), 'fr');

@@ -158,7 +158,7 @@ try {
 
   for (const u of open) assert.deepEqual(u.problems.filter((p) => !/Failed to load resource: .* (401|403|404|409|422)/.test(p)), []);
   console.log(`ok: ${screens} screens in French (and English), no English-only text, no serious accessibility violation`);
-  console.log('not walked here: the provenance screens (/audit/{id}, /passport/documents/{n}/trace)');
+  console.log('audited elsewhere: /audit/{id} (browser_chain), /separators, /volumes/{id}/progress, /passport/documents/{n}/trace (browser_day-fr)');
 } catch (e) {
   failed = true;
   console.error(e);

@@ -7,10 +7,13 @@
 // document signer, passes quality control and issues; the auditor traces
 // the document number to the scan with every signature verified; an extract
 // sealed by the demo office's barcode signer passes the public seal check.
+// The signature is uploaded as a 16-bit RGB PNG: the data page embeds it as
+// the same 8-bit grey picture, once, unsquashed (pdfimages).
 // Each user is a separate browser profile.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +25,58 @@ const playwright = await loadPlaywright();
 const office = await demoOffice(playwright);
 const { server, user, open } = office;
 const bin = process.env.CIVREG_BIN;
+
+// Decode an 8-bit grey, non-interlaced PNG: { w, h, px } (one byte a pixel).
+function greyPng(buf) {
+  let off = 8, w = 0, h = 0;
+  const idat = [];
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off), type = buf.toString('latin1', off + 4, off + 8);
+    const body = buf.subarray(off + 8, off + 8 + len);
+    if (type === 'IHDR') {
+      w = body.readUInt32BE(0);
+      h = body.readUInt32BE(4);
+      assert.deepEqual([body[8], body[9], body[12]], [8, 0, 0], 'the test signature is 8-bit grey, not interlaced');
+    } else if (type === 'IDAT') idat.push(body);
+    off += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const px = Buffer.alloc(w * h);
+  for (let y = 0; y < h; y++) {
+    const f = raw[y * (w + 1)];
+    for (let x = 0; x < w; x++) {
+      const v = raw[y * (w + 1) + 1 + x];
+      const a = x ? px[y * w + x - 1] : 0, b = y ? px[(y - 1) * w + x] : 0, c = x && y ? px[(y - 1) * w + x - 1] : 0;
+      const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
+      px[y * w + x] = (v + pred) & 255;
+    }
+  }
+  return { w, h, px };
+}
+
+// The same picture as a 16-bit RGB PNG (each sample g as g * 257).
+function rgb16Png({ w, h, px }) {
+  const chunk = (type, body) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(body.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])) >>> 0, 0);
+    return Buffer.concat([head, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 16;
+  ihdr[9] = 2;
+  const raw = Buffer.alloc(h * (1 + 6 * w));
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < 3; k++) raw.writeUInt16BE(px[y * w + x] * 257, y * (1 + 6 * w) + 1 + 6 * x + 2 * k);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 // Wait until #app-status reads STATUS; on a timeout, say what the screen
 // reported instead.
@@ -117,7 +172,10 @@ await office.run(async () => {
   assert.match(await enrol.page.textContent('#person'), /Müller-Otieno/);
   await enrol.page.setInputFiles('#photo', join(dataDir, 'portrait.jpg'));
   await enrol.page.waitForFunction(() => /35:45/.test(document.querySelector('#photo-aspect').textContent));
-  await enrol.page.setInputFiles('#signature', join(dataDir, 'signature.png'));
+  const sigGrey = greyPng(readFileSync(join(dataDir, 'signature.png')));
+  const sig16 = join(server.dir, 'signature-rgb16.png');
+  writeFileSync(sig16, rgb16Png(sigGrey));
+  await enrol.page.setInputFiles('#signature', sig16);
   await enrol.page.fill('#phone', '+254 700 000 000');
   await screenshot(enrol.page, 'passport-1-enrolment');
   await enrol.page.click('#enrol-submit');
@@ -172,6 +230,16 @@ await office.run(async () => {
   assert.ok(text.stdout.includes(mrz + '\n'), `PDF text lacks the MRZ:\n${mrz}\n${text.stdout}`);
   const info = spawnSync('pdfinfo', [pdfPath], { encoding: 'utf8' }).stdout;
   assert.match(info, /Page size:\s+354\.33\d? x 249\.44\d? pts/);
+  {
+    // The 16-bit RGB signature: one image of its size, 8-bit grey (libharu
+    // alone embedded it as 16-bit samples read as 8: twice, squashed).
+    const list = spawnSync('pdfimages', ['-list', pdfPath], { encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    const rows = list.stdout.split('\n').slice(2).filter(Boolean).map((l) => l.trim().split(/\s+/));
+    const sized = rows.filter((r) => r[3] === String(sigGrey.w) && r[4] === String(sigGrey.h));
+    assert.equal(sized.length, 1, `signature images in the PDF:\n${list.stdout}`);
+    assert.deepEqual([sized[0][5], sized[0][7]], ['gray', '8'], list.stdout);
+  }
   // The demo office has a document signer: the chip is personalized too.
   assert.equal(await operator.page.locator('#download-chip').count(), 1, 'no chip package');
   {
@@ -230,7 +298,7 @@ await office.run(async () => {
   assert.ok(personEvents.includes('record.register'));
   assert.equal(await auditor.page.locator(`#chain-page figure[data-hash="${scan}"]`).count(), 1);
   assert.match(await auditor.page.textContent('#chain-approval li.event[data-type="application.approve"] .sentence'),
-    /^Approved by approver approver on \d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}$/);
+    /^Approved by approver Fatuma Hassan on \d{1,2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2}$/);
   await screenshot(auditor.page, 'passport-5-trace');
 
   // The demo office seals certified extracts: one issued for the person

@@ -146,6 +146,29 @@ static void test_passwords(void **state)
         assert_non_null(strstr(out, "\"disabled\": true"));
         free(out);
     }
+    /* a full name: shown in the list; a blank or control-character one is
+     * refused and no account is made */
+    free(civreg_run_ok("4krelc-tundra-ferns-61\n",
+                (const char *[]){ "user", "add", "--data", data, "--username", "clerk4", "--role",
+                                  "clerk", "--name", "Amina Otieno", "--user", "admin",
+                                  "--password-file", pw_admin, NULL }));
+    expect_fail("5krelc-tundra-ferns-61\n",
+                (const char *[]){ "user", "add", "--data", data, "--username", "clerk5", "--role",
+                                  "clerk", "--name", "   ", "--user", "admin", "--password-file",
+                                  pw_admin, NULL },
+                "name: must not be blank");
+    expect_fail("5krelc-tundra-ferns-61\n",
+                (const char *[]){ "user", "add", "--data", data, "--username", "clerk5", "--role",
+                                  "clerk", "--name", "Amina\tOtieno", "--user", "admin",
+                                  "--password-file", pw_admin, NULL },
+                "name: must not contain control characters");
+    {
+        char *out = civreg_run_ok(NULL, (const char *[]){ "user", "list", "--data", data, "--user", "reg",
+                                                   "--password-file", pw_reg, NULL });
+        assert_non_null(strstr(out, "\"name\": \"Amina Otieno\""));
+        assert_null(strstr(out, "\"clerk5\""));
+        free(out);
+    }
 }
 
 /* Resolve every open duplicate candidate of ID as distinct (the test keys

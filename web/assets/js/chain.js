@@ -41,13 +41,21 @@ function roleOf(e) {
   return role;
 }
 
-// The sentence of one event: "Registered by registrar registrar on … at …".
+// The accounts' full names ({username: name}, the trace's "account_names":
+// the names each account's user.add signed): shown in place of the
+// username, which is what the event records (kept in data-actor, after the
+// event type, and in the sentence's title).
+let accountNames = {};
+const display = (user) => (user && Object.hasOwn(accountNames, user) ? accountNames[user] : user);
+
+// The sentence of one event: "Registered by registrar Amina Otieno on … at …"
+// (the username when the account has no name).
 export function sentence(e) {
   const { date, time } = when(e.time);
   const actor = e.actor || e.signer || '';
   const system = actor.startsWith('office:');
   const role = roleOf(e);
-  const who = system ? t('chain.office') : (role ? t('role.' + role).toLowerCase() + ' ' : '') + actor;
+  const who = system ? t('chain.office') : (role ? t('role.' + role).toLowerCase() + ' ' : '') + display(actor);
   const key = has('chain.ev.' + e.type) ? 'chain.ev.' + e.type : 'chain.ev.other';
   return t(key, { who, date, time, type: e.type || '' });
 }
@@ -71,11 +79,14 @@ export function eventItem(e, count) {
   if (sig !== true) count.failed++;
   if (incl !== undefined && incl !== true) count.failed++;
   count.events++;
+  const actor = e.actor || e.signer || '';
+  const named = display(actor) !== actor;
   return h('li', { class: 'event', 'data-type': e.type, 'data-seq': String(e.seq ?? '') },
-    h('p', { class: 'sentence' }, sentence(e), e.data && e.data.reason ? [' — ', t('chain.reason'), ' ', name(e.data.reason)] : null),
+    h('p', { class: 'sentence', 'data-actor': actor, title: named ? t('chain.currentName', { name: accountNames[actor] }) : null }, sentence(e), e.data && e.data.reason ? [' — ', t('chain.reason'), ' ', name(e.data.reason)] : null),
     h('div', { class: 'checks' }, mark(sig, t('trace.signature'), 'signature'),
       incl === undefined ? null : [' ', mark(incl, t('trace.inclusion'), 'inclusion')],
-      ' ', h('span', { class: 'muted' }, h('code', {}, e.type), e.seq !== undefined ? ` #${e.seq}` : '')));
+      ' ', h('span', { class: 'muted' }, h('code', {}, e.type), e.seq !== undefined ? ` #${e.seq}` : '',
+        actor && !actor.startsWith('office:') ? [' · ', h('code', { class: 'account' }, actor)] : null)));
 }
 
 // Leaf paths of an object: {"child.given_names": "Léa", ...}.
@@ -120,6 +131,7 @@ const isApplication = (e) => e.type && e.type.startsWith('application.') && !isA
 // The whole chain. TR: the record trace (/api/v1/audit/trace); DOC: the
 // document trace (/api/v1/documents/{n}/trace) when tracing a document.
 export function chain(tr, doc = null) {
+  accountNames = Object.assign({}, tr?.account_names || {}, doc?.account_names || {});
   const count = { events: 0, failed: 0 };
   const links = [];
   const docEvents = doc ? doc.document_events || [] : [];
@@ -127,7 +139,7 @@ export function chain(tr, doc = null) {
   if (doc) {
     const d = doc.document || {};
     links.push(link('document', t('chain.document', { number: d.number || '' }),
-      h('p', {}, t('chain.documentIs', { status: d.status || '' })),
+      h('p', {}, t('chain.documentIs', { status: d.status && has('doc.status.' + d.status) ? t('doc.status.' + d.status) : d.status || '' })),
       events(docEvents, count, isDocEvent)));
     links.push(link('application', t('chain.application'), events(docEvents, count, isApplication)));
     links.push(link('approval', t('chain.approval'), events(docEvents, count, isApproval) ||
@@ -157,8 +169,8 @@ export function chain(tr, doc = null) {
         const { date, time } = when(v.keyed_at);
         return h('li', { class: 'version', 'data-version': String(v.version) },
           h('p', {}, h('strong', {}, t('chain.version', { n: v.version })), ' · ',
-            i === 0 ? t('chain.versionFirst', { who: v.keyed_by, date, time })
-              : t('chain.versionNext', { who: v.keyed_by, date, time }),
+            i === 0 ? t('chain.versionFirst', { who: display(v.keyed_by), date, time })
+              : t('chain.versionNext', { who: display(v.keyed_by), date, time }),
             v.reason ? [' — ', t('chain.reason'), ' ', name(v.reason)] : null),
           i > 0 ? [h('p', { class: 'changed' }, t('chain.changed')), changes(versions[i - 1].record, v.record)] : null,
           h('details', { class: 'record-fold' }, h('summary', {}, t('chain.showRecord', { n: v.version })), recordView(v.record)));
@@ -171,7 +183,7 @@ export function chain(tr, doc = null) {
         const { date, time } = when(s.added_at);
         return h('figure', { 'data-hash': s.hash },
           /^image\/(png|jpeg)$/.test(s.media_type || '') ? h('img', { src, alt: t('chain.pageAlt'), loading: 'lazy' }) : null,
-          h('figcaption', {}, t('chain.pageAdded', { who: s.added_by || '', date, time }), ' · ',
+          h('figcaption', {}, t('chain.pageAdded', { who: display(s.added_by || ''), date, time }), ' · ',
             h('a', { href: src, target: '_blank', rel: 'noopener' }, h('code', {}, s.hash.slice(0, 16) + '…'))));
       })) : h('p', { class: 'muted' }, t('chain.noPage')),
       events(scanEvents, count, () => true)));

@@ -3,7 +3,6 @@
 // personalize and download the data page and chip package, quality
 // control, issue and hand over (issuance operator).
 import { api, may } from '../api.js';
-import { t } from '../i18n.js';
 import { h, name } from '../dom.js';
 import { currentLang, has, t } from '../i18n.js';
 

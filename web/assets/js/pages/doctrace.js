@@ -12,5 +12,5 @@ export async function render(app) {
   const d = await api('GET', '/documents/' + encodeURIComponent(num) + '/trace');
   const { verdict, list } = chain(d.trace || null, d);
   app.append(h('h1', {}, t('trace.title'), ' ', h('code', {}, d.document?.number || num)), verdict,
-    h('p', { class: 'muted' }, t('chain.utc')), list);
+    h('p', { class: 'muted' }, t('chain.utc')), h('p', { class: 'muted', id: 'chain-names' }, t('chain.names')), list);
 }

@@ -5,7 +5,6 @@
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, name, clear } from '../dom.js';
-import { t } from '../i18n.js';
 
 function readFile(input) {
   const f = input.files && input.files[0];

@@ -31,7 +31,7 @@ function bars(widths, payload) {
 
 function sheet(s) {
   return h('figure', { class: 'card sep-sheet', 'data-payload': s.payload },
-    h('p', { class: 'sep-title' }, 'VOLUME SEPARATOR'),
+    h('p', { class: 'sep-title' }, t('sep.sheetTitle')),
     h('dl', {}, h('dt', {}, t('volumes.office')), h('dd', {}, s.office),
       h('dt', {}, t('volumes.year')), h('dd', {}, String(s.year)),
       h('dt', {}, t('volumes.volume')), h('dd', {}, s.volume)),

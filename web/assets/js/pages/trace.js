@@ -13,7 +13,7 @@ export async function render(app) {
   const bundle = h('a', { class: 'button', id: 'bundle', href: '/api/v1/audit/bundle/' + encodeURIComponent(id), download: '' }, t('trace.bundle'));
   const { verdict, list } = chain(tr);
   const head = tr.tree_head || tr.head;
-  app.append(h('h1', {}, t('trace.title'), ' ', h('code', {}, id)), verdict, h('p', { class: 'muted' }, t('chain.utc')), bundle,
+  app.append(h('h1', {}, t('trace.title'), ' ', h('code', {}, id)), verdict, h('p', { class: 'muted' }, t('chain.utc')), h('p', { class: 'muted', id: 'chain-names' }, t('chain.names')), bundle,
     head ? h('p', { class: 'muted' }, t('trace.head', { size: head.tree_size ?? '?', root: String(head.root_hash || '').slice(0, 16) })) : null,
     list);
 }

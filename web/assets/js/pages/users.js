@@ -45,7 +45,7 @@ export async function render(app, { session }) {
     changeCard.hidden = false;
   }
   const rows = users.map((u) => {
-    const cells = [h('td', {}, name(u.username)), h('td', {}, u.office), h('td', {}, (u.roles || []).map((r) => t('role.' + r)).join(', ')),
+    const cells = [h('td', {}, name(u.username)), h('td', { class: 'full-name' }, u.name ? name(u.name) : ''), h('td', {}, u.office), h('td', {}, (u.roles || []).map((r) => t('role.' + r)).join(', ')),
       h('td', {}, u.disabled ? t('users.disabled') : t('users.active')), h('td', {}, u.created_at || '')];
     if (admin && !u.disabled && u.username !== session.username) {
       const b = h('button', { type: 'button', class: 'secondary', 'data-disable': u.username }, t('users.disable'));
@@ -66,7 +66,7 @@ export async function render(app, { session }) {
   // Refusals show beside what was tried: in the change card when it is
   // open (moved there), else just under the table's buttons.
   app.append(h('h1', {}, t('users.title')),
-    h('table', { id: 'users' }, h('thead', {}, h('tr', {}, ['users.name', 'users.office', 'users.roles', 'users.state', 'users.created', 'users.action'].map((k) => h('th', {}, t(k))))),
+    h('table', { id: 'users' }, h('thead', {}, h('tr', {}, ['users.name', 'users.full_name', 'users.office', 'users.roles', 'users.state', 'users.created', 'users.action'].map((k) => h('th', {}, t(k))))),
       h('tbody', {}, rows)), msg);
   if (!admin) return;
   app.append(changeCard);
@@ -74,6 +74,8 @@ export async function render(app, { session }) {
   // the class, or the browser drops the pattern and never checks it.
   const uname = h('input', { id: 'new-username', required: true, maxlength: 32, pattern: '[a-z0-9._\\-]{2,32}',
     'aria-describedby': 'new-username-error', autocomplete: 'off' });
+  const full = h('input', { id: 'new-fullname', maxlength: 100, autocomplete: 'off', dir: 'auto',
+    'aria-describedby': 'new-fullname-hint new-fullname-error' });
   const pass = h('input', { id: 'new-password', type: 'password', required: true, minlength: 12, maxlength: 1024,
     autocomplete: 'new-password', 'aria-describedby': 'new-password-error' });
   const boxes = ROLES.map((r) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: r, name: 'roles' }), ' ', t('role.' + r)));
@@ -81,21 +83,25 @@ export async function render(app, { session }) {
   const errs = {
     username: h('p', { class: 'field-error', id: 'new-username-error', 'aria-live': 'polite' }),
     password: h('p', { class: 'field-error', id: 'new-password-error', 'aria-live': 'polite' }),
+    name: h('p', { class: 'field-error', id: 'new-fullname-error', 'aria-live': 'polite' }),
     roles: h('p', { class: 'field-error', id: 'new-roles-error', 'aria-live': 'polite' }),
     form: h('p', { class: 'error', id: 'add-user-error', role: 'alert' }),
   };
   const form = h('form', { id: 'add-user', class: 'card', novalidate: true }, h('h2', {}, t('users.add')),
     h('p', { class: 'hint' }, t('form.requiredHint')),
     h('label', { for: 'new-username' }, t('users.name'), h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')), uname, errs.username,
+    h('label', { for: 'new-fullname' }, t('users.full_name')), full,
+    h('p', { class: 'hint', id: 'new-fullname-hint' }, t('users.full_name_hint')), errs.name,
     h('label', { for: 'new-password' }, t('signin.password'), h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')), pass, errs.password,
     h('fieldset', { 'aria-describedby': 'new-roles-error' }, h('legend', {}, t('users.roles')), boxes), errs.roles,
     h('p', { class: 'hint' }, t('users.rules')),
     h('button', { type: 'submit', id: 'create-user' }, t('users.create')), errs.form);
   const fieldOf = (code) => (code.startsWith('password') ? 'password' : code.startsWith('roles') ? 'roles'
+    : code === 'name_invalid' ? 'name'
     : code.startsWith('username') || code === 'exists' ? 'username' : 'form');
   const show = (where, text) => {
     errs[where].textContent = text;
-    const input = where === 'username' ? uname : where === 'password' ? pass : null;
+    const input = where === 'username' ? uname : where === 'password' ? pass : where === 'name' ? full : null;
     if (input) {
       input.setAttribute('aria-invalid', 'true');
       input.focus();
@@ -106,11 +112,15 @@ export async function render(app, { session }) {
     for (const e of Object.values(errs)) e.textContent = '';
     uname.removeAttribute('aria-invalid');
     pass.removeAttribute('aria-invalid');
+    full.removeAttribute('aria-invalid');
     if (!uname.checkValidity()) return show('username', t('users.error.username'));
     if (!pass.checkValidity()) return show('password', t('users.error.password_too_short'));
+    const fullName = full.value.trim();
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(fullName)) return show('name', t('users.error.name_invalid'));
     const roles = [...form.querySelectorAll('input[name=roles]:checked')].map((b) => b.value);
     try {
-      await api('POST', '/users', { username: uname.value, password: pass.value, roles });
+      await api('POST', '/users', { username: uname.value, password: pass.value, roles, ...(fullName ? { name: fullName } : {}) });
       location.reload();
     } catch (e) {
       show(fieldOf(e.code || ''), explain(e));
