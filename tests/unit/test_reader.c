@@ -15,6 +15,7 @@
 #include <openssl/bn.h>
 
 #include "core/encode.h"
+#include "core/secret.h"
 #include "issuance/reader/reader.h"
 #include "issuance/reader/reader_int.h"
 
@@ -430,6 +431,35 @@ static void test_pace_im_worked_example(void **state)
     pace_ec_free(picc);
 }
 
+/* f_G on random nonces: each mapped generator is a point of the curve
+ * (pace_ec_map_im checks it; the encoding's two branches, X2 and X3, are each
+ * met among 64 nonces but for a chance of 2^-64), and the mapping depends on t. */
+static void test_pace_im_random(void **state)
+{
+    unsigned char s[16], t[16], g[PACE_PT_MAX], g2[PACE_PT_MAX];
+    size_t gl, gl2;
+    struct err e = ERR_INIT;
+    int id, i;
+    (void)state;
+    for (id = 12; id <= 13; id++)
+        for (i = 0; i < 64; i++) {
+            struct pace_ec *a = NULL, *b = NULL;
+            secret_random(s, sizeof s);
+            secret_random(t, sizeof t);
+            assert_int_equal(pace_ec_new(id | RD_PACE_IM, &a, &e), 0);
+            assert_int_equal(pace_ec_new(id | RD_PACE_IM, &b, &e), 0);
+            assert_int_equal(pace_ec_map_im(a, s, t, &e), 0);
+            t[0] ^= 1;
+            assert_int_equal(pace_ec_map_im(b, s, t, &e), 0);
+            assert_int_equal(pace_ec_generator(a, g, &gl, &e), 0);
+            assert_int_equal(pace_ec_generator(b, g2, &gl2, &e), 0);
+            assert_int_equal(gl, 65);
+            assert_true(memcmp(g, g2, gl) != 0);
+            pace_ec_free(a);
+            pace_ec_free(b);
+        }
+}
+
 static void test_pace_card_access(void **state)
 {
     struct buf b = BUF_INIT(256);
@@ -520,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_apdu_codec),
         cmocka_unit_test(test_pace_worked_example),
         cmocka_unit_test(test_pace_im_worked_example),
+        cmocka_unit_test(test_pace_im_random),
         cmocka_unit_test(test_pace_card_access),
         cmocka_unit_test(test_ca_fixed_keys),
     };
