@@ -352,8 +352,9 @@ static void test_pace_worked_example(void **state)
     pace_ec_free(picc);
 }
 
-/* Doc 9303-11 worked example of PACE with the integrated mapping (ECDH,
- * brainpoolP256r1, id-PACE-ECDH-IM-AES-CBC-CMAC-128): nonces s and t, the
+/* Doc 9303-11 worked example of PACE with the integrated mapping (Appendix
+ * H.1: ECDH, brainpoolP256r1, id-PACE-ECDH-IM-AES-CBC-CMAC-128, CAN 123456):
+ * K_pi, nonces s and t, the
  * pseudo-random function R(s,t), R_p, the mapped generator f_G(R_p), the
  * ephemeral keys on it, the shared secret, K_Enc/K_MAC and both tokens. */
 static void test_pace_im_worked_example(void **state)
@@ -367,8 +368,9 @@ static void test_pace_im_worked_example(void **state)
     BIGNUM *r, *p;
     BN_CTX *bn = BN_CTX_new();
     (void)state;
-    /* K_pi decrypts the chip's encrypted nonce z to s */
-    hx("591468CDA83D65219CCCB8560233600F", kpi, 16);
+    /* K_pi from the example's CAN decrypts the chip's encrypted nonce z to s */
+    assert_int_equal(pace_kpi("123456", false, kpi, &e), 0);
+    assert_hex(kpi, 16, "591468CDA83D65219CCCB8560233600F");
     hx("143DC40C08C8E891FBED7DEDB92B64AD", z, 16);
     sm_init(&c, SM_AES128, kpi, kpi, NULL, 0);
     assert_int_equal(sm_cbc(&c, false, true, z, 16, s, &e), 0);
