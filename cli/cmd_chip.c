@@ -23,7 +23,7 @@ static const struct cli_command chip_commands[] = {
       "                               (--mrz-json F | --mrz-lines F) [--data DATA]\n"
       "                               [--dg11 F.json] [--dg12 F.json] [--aa ALG]\n"
       "                               [--digest sha256|sha384|sha512|sha224|sha1]\n"
-      "                               [--lso-v1] [--ds SERIAL] [--pace]\n"
+      "                               [--lso-v1] [--ds SERIAL] [--pace | --pace-im]\n"
       "                               [--ca [--ca-curve P-256|brainpoolP256r1]]\n"
       "\n"
       "Writes one file per elementary file, named by its file identifier (011E\n"
@@ -47,6 +47,7 @@ static const struct cli_command chip_commands[] = {
       "  --lso-v1       LDSSecurityObject version 1 (LDS 1.8 version info)\n"
       "  --pace         add EF.CardAccess (011C) offering PACE, ECDH generic mapping\n"
       "                 on brainpoolP256r1 with AES-128 (`chip emulate` speaks it)\n"
+      "  --pace-im      the same with the integrated mapping instead (ECDH-IM)\n"
       "  --ca           add DG14 with a new Chip Authentication key (ECDH, AES-128,\n"
       "                 brainpoolP256r1 unless --ca-curve P-256); its private half\n"
       "                 goes to ca-private-key.p8 (mode 0600) for the chip only\n" },
@@ -72,7 +73,7 @@ static const struct cli_command chip_commands[] = {
 struct chip_opts {
     struct cli_common_opts common;
     const char *out, *photo, *mrz_json, *mrz_lines, *dg11, *dg12, *aa, *digest, *ds;
-    bool lso_v1, pace, ca;
+    bool lso_v1, pace, ca, pace_im;
     const char *ca_curve;
     struct cli_list csca, crl;
     const char *mrz, *mrz_file;
@@ -92,6 +93,7 @@ static const struct cli_opt chip_options[] = {
     CHIP_STR("ds", ds, "personalize", "SERIAL"),
     CLI_OPT_FLAG("pace", struct chip_opts, pace, "personalize"),
     CLI_OPT_FLAG("ca", struct chip_opts, ca, "personalize"),
+    CLI_OPT_FLAG("pace-im", struct chip_opts, pace_im, "personalize"),
     CHIP_STR("ca-curve", ca_curve, "personalize", "CURVE"),
     CLI_OPT_LIST("csca", struct chip_opts, csca, "verify", "FILE"),
     CLI_OPT_LIST("crl", struct chip_opts, crl, "verify", "FILE"),
@@ -138,15 +140,16 @@ static int mrz_from_json(const json_t *in, struct buf *lines, struct err *err)
     return rc;
 }
 
-/* EF.CardAccess (011C) offering PACE, ECDH generic mapping on brainpoolP256r1 */
-static int write_card_access(const char *dir, struct err *err)
+/* EF.CardAccess (011C) offering PACE, ECDH generic (or integrated, IM)
+ * mapping on brainpoolP256r1 */
+static int write_card_access(const char *dir, bool im, struct err *err)
 {
     struct buf ca = BUF_INIT(256);
     char path[4096];
     int rc;
     if ((size_t)snprintf(path, sizeof path, "%s/011C", dir) >= sizeof path)
         return err_set(err, "chip: path too long");
-    rc = rd_card_access_pace(13, &ca, err) == 0 && cli_write_file(path, ca.data, ca.len, err) == 0
+    rc = rd_card_access_pace(im ? 13 | RD_PACE_IM : 13, &ca, err) == 0 && cli_write_file(path, ca.data, ca.len, err) == 0
              ? 0
              : -1;
     buf_release(&ca);
@@ -184,7 +187,9 @@ static int chip_personalize_cmd(int argc, char **argv)
     in.digest = o.digest;
     in.lso_version = o.lso_v1 ? 1 : 0;
     in.ds_serial = o.ds;
-    pace = o.pace;
+    if (o.pace && o.pace_im)
+        return cli_usage_error("chip personalize", "--pace and --pace-im: choose one mapping");
+    pace = o.pace || o.pace_im;
     if (o.ca || o.ca_curve != NULL)
         in.ca_param = 13;
     if (o.ca_curve != NULL) {
@@ -231,7 +236,7 @@ static int chip_personalize_cmd(int argc, char **argv)
     }
     if (chip_personalize(p, &in, &pkg, &err) != 0 || chip_package_write(&pkg, outdir, &err) != 0)
         goto out;
-    if (pace && write_card_access(outdir, &err) != 0)
+    if (pace && write_card_access(outdir, o.pace_im, &err) != 0)
         goto out;
     {
         char *s = json_dumps(pkg.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -141,6 +141,15 @@ static int ga(struct sess *s, bool last, unsigned tag_out, const unsigned char *
         rc = 1;
         goto out;
     }
+    if (tag_in == 0) { /* an empty answer: 7C 00 */
+        if (tlv_decode_whole(d.data, d.len, &dyn, err) != 0 || dyn.tag != 0x7C || dyn.len != 0) {
+            err_set(err, "access control: malformed GENERAL AUTHENTICATE response");
+            goto out;
+        }
+        buf_reset(out);
+        rc = 0;
+        goto out;
+    }
     if (tlv_decode_whole(d.data, d.len, &dyn, err) != 0 || dyn.tag != 0x7C ||
         tlv_decode_whole(dyn.value, dyn.len, &obj, err) != 0 || obj.tag != tag_in) {
         err_set(err, "access control: malformed GENERAL AUTHENTICATE response");
@@ -158,10 +167,13 @@ out:
     return rc;
 }
 
-/* PACE, generic mapping over ECDH, AES-128 (Doc 9303-11 §4.4). */
+/* PACE over ECDH, AES-128 (Doc 9303-11 §4.4): the generic mapping, or the
+ * integrated mapping when PARAM_ID has RD_PACE_IM. */
 static int pace(struct sess *s, int param_id, const char *mrz, const char *can, struct err *err)
 {
     char info[BAC_MRZ_INFO_MAX + 1];
+    bool im = (param_id & RD_PACE_IM) != 0;
+    unsigned char tnonce[16];
     unsigned char kpi[16], nonce[16], mine[PACE_PT_MAX], k[66], kenc[16], kmac[16], tok[8];
     unsigned char peer[PACE_PT_MAX];
     size_t ml, kl, pl;
@@ -179,7 +191,8 @@ static int pace(struct sess *s, int param_id, const char *mrz, const char *can, 
     { /* MSE:Set AT: the protocol and the password */
         unsigned char pw = can ? 2 : 1;
         struct apdu mse = { .ins = 0x22, .p1 = 0xC1, .p2 = 0xA4 };
-        if (tlv_put(&cmd, 0x80, pace_oid_ecdh_gm_aes128, sizeof pace_oid_ecdh_gm_aes128, err) != 0 ||
+        if (tlv_put(&cmd, 0x80, im ? pace_oid_ecdh_im_aes128 : pace_oid_ecdh_gm_aes128,
+                    sizeof pace_oid_ecdh_gm_aes128, err) != 0 ||
             tlv_put(&cmd, 0x83, &pw, 1, err) != 0)
             goto out;
         mse.data = cmd.data;
@@ -198,14 +211,26 @@ static int pace(struct sess *s, int param_id, const char *mrz, const char *can, 
     sm_init(&z, SM_AES128, kpi, kpi, NULL, 0);
     r = sm_cbc(&z, false, true, d.data, 16, nonce, err);
     sm_wipe(&z);
-    if (r != 0 || pace_ec_keypair(pe, NULL, mine, &ml, err) != 0)
-        goto out;
-    r = ga(s, false, 0x81, mine, ml, 0x82, &d, &sw, err);
     if (r != 0)
-        goto refused;
-    if (pace_ec_map(pe, nonce, 16, d.data, d.len, err) != 0 ||
-        pace_ec_keypair(pe, NULL, mine, &ml, err) != 0)
         goto out;
+    if (im) { /* the terminal's nonce t; G' = f_G(R_p(s, t)); the chip answers 7C 00 */
+        secret_random(tnonce, sizeof tnonce);
+        r = ga(s, false, 0x81, tnonce, sizeof tnonce, 0, &d, &sw, err);
+        if (r != 0)
+            goto refused;
+        if (pace_ec_map_im(pe, nonce, tnonce, err) != 0 ||
+            pace_ec_keypair(pe, NULL, mine, &ml, err) != 0)
+            goto out;
+    } else {
+        if (pace_ec_keypair(pe, NULL, mine, &ml, err) != 0)
+            goto out;
+        r = ga(s, false, 0x81, mine, ml, 0x82, &d, &sw, err);
+        if (r != 0)
+            goto refused;
+        if (pace_ec_map(pe, nonce, 16, d.data, d.len, err) != 0 ||
+            pace_ec_keypair(pe, NULL, mine, &ml, err) != 0)
+            goto out;
+    }
     r = ga(s, false, 0x83, mine, ml, 0x84, &d, &sw, err);
     if (r != 0)
         goto refused;
@@ -217,12 +242,12 @@ static int pace(struct sess *s, int param_id, const char *mrz, const char *can, 
     pl = d.len;
     if (pace_ec_shared(pe, peer, pl, k, &kl, err) != 0 ||
         sm_kdf(SM_AES128, k, kl, 1, kenc, err) != 0 || sm_kdf(SM_AES128, k, kl, 2, kmac, err) != 0 ||
-        pace_token(kmac, peer, pl, tok, err) != 0)
+        pace_token(im, kmac, peer, pl, tok, err) != 0)
         goto out;
     r = ga(s, true, 0x85, tok, 8, 0x86, &d, &sw, err);
     if (r != 0)
         goto refused;
-    if (pace_token(kmac, mine, ml, tok, err) != 0)
+    if (pace_token(im, kmac, mine, ml, tok, err) != 0)
         goto out;
     if (d.len != 8 || CRYPTO_memcmp(d.data, tok, 8) != 0) {
         err_set(err, "access control failed: the chip's PACE token does not verify");
@@ -243,6 +268,7 @@ out:
     secret_wipe(info, sizeof info);
     secret_wipe(kpi, sizeof kpi);
     secret_wipe(nonce, sizeof nonce);
+    secret_wipe(tnonce, sizeof tnonce);
     secret_wipe(k, sizeof k);
     secret_wipe(kenc, sizeof kenc);
     secret_wipe(kmac, sizeof kmac);
@@ -630,9 +656,12 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
     t_access = ms_since(&t1);
     if (pace_param) {
         bad |= json_object_set_new(access, "protocol", json_string("PACE")) != 0;
-        bad |= json_object_set_new(access, "mapping", json_string("generic, ECDH")) != 0;
-        bad |= json_object_set_new(access, "curve", json_string(pace_param == 12 ? "NIST P-256"
-                                                                                 : "brainpoolP256r1")) != 0;
+        bad |= json_object_set_new(access, "mapping",
+                                   json_string(pace_param & RD_PACE_IM ? "integrated, ECDH"
+                                                                       : "generic, ECDH")) != 0;
+        bad |= json_object_set_new(access, "curve",
+                                   json_string((pace_param & 0xFF) == 12 ? "NIST P-256"
+                                                                         : "brainpoolP256r1")) != 0;
         bad |= json_object_set_new(access, "password", json_string(o->can ? "CAN" : "MRZ")) != 0;
         bad |= json_object_set_new(access, "secure_messaging", json_string("AES-128, CMAC")) != 0;
         bad |= json_object_set_new(access, "message",

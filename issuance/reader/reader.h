@@ -99,7 +99,8 @@ int rd_inspect(const struct rd_transport *t, const struct rd_options *o,
 
 /* EF.CardAccess (file 011C of a package) offering PACE ECDH generic mapping
  * with AES-128 on PARAM_ID (12 NIST P-256, 13 brainpoolP256r1), appended
- * to OUT. */
+ * to OUT. PARAM_ID | RD_PACE_IM offers the integrated mapping instead. */
+#define RD_PACE_IM 0x100
 int rd_card_access_pace(int param_id, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 

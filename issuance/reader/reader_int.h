@@ -147,6 +147,7 @@ int bac_icc_answer(const unsigned char kenc[16], const unsigned char kmac[16],
  * in Appendix G.1). Both sides use the same steps. */
 #define PACE_OID_ECDH_GM_AES128_LEN 10
 extern const unsigned char pace_oid_ecdh_gm_aes128[PACE_OID_ECDH_GM_AES128_LEN];
+extern const unsigned char pace_oid_ecdh_im_aes128[PACE_OID_ECDH_GM_AES128_LEN];
 #define PACE_PT_MAX 133 /* uncompressed point on a curve up to 521 bits */
 
 struct pace_ec; /* curve, generator (mapped once), own key pairs */
@@ -167,19 +168,33 @@ int pace_ec_keypair(struct pace_ec *p, const char *sk_hex, unsigned char *pub, s
 int pace_ec_map(struct pace_ec *p, const unsigned char *s, size_t slen,
                 const unsigned char *pk_other, size_t pk_len, struct err *err)
     __attribute__((warn_unused_result));
+/* Integrated mapping (Doc 9303-11 §4.4.3.3.2, worked example in Appendix
+ * H): G' = f_G(R_p(s, t)) with the chip's nonce S and the terminal's nonce T
+ * (16 bytes each, AES-128); no key pair is used. */
+int pace_ec_map_im(struct pace_ec *p, const unsigned char s[16], const unsigned char t[16],
+                   struct err *err) __attribute__((warn_unused_result));
+/* The pseudo-random function R(s,t) from AES-128: N blocks of 16 bytes. */
+int pace_im_prf(const unsigned char s[16], const unsigned char t[16], size_t n,
+                unsigned char *out, struct err *err) __attribute__((warn_unused_result));
+/* The current generator, uncompressed (for the worked example). */
+int pace_ec_generator(struct pace_ec *p, unsigned char *out, size_t *out_len, struct err *err)
+    __attribute__((warn_unused_result));
 /* Shared secret: the x-coordinate of SK*PK_other (OUT gets the field size,
  * *OUT_LEN). */
 int pace_ec_shared(struct pace_ec *p, const unsigned char *pk_other, size_t pk_len,
                    unsigned char *out, size_t *out_len, struct err *err)
     __attribute__((warn_unused_result));
-/* Authentication token: CMAC(K_MAC, 7F49 { 06 OID, 86 PK_other })[0..7]. */
-int pace_token(const unsigned char kmac[16], const unsigned char *pk_other, size_t pk_len,
+/* Authentication token: CMAC(K_MAC, 7F49 { 06 OID, 86 PK_other })[0..7],
+ * OID the generic mapping's, or the integrated mapping's when IM. */
+int pace_token(bool im, const unsigned char kmac[16], const unsigned char *pk_other, size_t pk_len,
                unsigned char token[8], struct err *err) __attribute__((warn_unused_result));
-/* EF.CardAccess offering PACE ECDH-GM-AES-128 on PARAM_ID. */
+/* EF.CardAccess offering PACE ECDH-GM-AES-128 on PARAM_ID (ECDH-IM when
+ * PARAM_ID has RD_PACE_IM). */
 int pace_card_access(int param_id, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
-/* The parameter id of a PACEInfo with ECDH-GM-AES-128 in EF.CardAccess;
- * 1 when none (the chip offers no PACE this reader speaks). */
+/* The parameter id of a PACEInfo with ECDH-GM-AES-128 in EF.CardAccess, or
+ * else of one with ECDH-IM-AES-128 (then with RD_PACE_IM set); 1 when none
+ * (the chip offers no PACE this reader speaks). */
 int pace_card_access_parse(const unsigned char *p, size_t len, int *param_id, struct err *err)
     __attribute__((warn_unused_result));
 

@@ -280,6 +280,7 @@ static unsigned pace_step(struct vchip *c, const struct apdu *a, struct buf *dat
     struct err e = ERR_INIT;
     struct sm_ctx z;
     size_t from = data->len;
+    bool im = (c->pace_param & RD_PACE_IM) != 0;
 
     if (c->pace_step == 0 || tlv_decode_whole(a->data, a->lc, &dyn, &e) != 0 || dyn.tag != 0x7C)
         goto fail;
@@ -293,7 +294,12 @@ static unsigned pace_step(struct vchip *c, const struct apdu *a, struct buf *dat
             goto fail;
         sm_wipe(&z);
         c->pace_step = 2;
-    } else if (c->pace_step == 2) { /* mapping */
+    } else if (c->pace_step == 2 && im) { /* integrated mapping */
+        if (tlv_decode_whole(dyn.value, dyn.len, &obj, &e) != 0 || obj.tag != 0x81 ||
+            obj.len != 16 || pace_ec_map_im(c->pace, c->pace_s, obj.value, &e) != 0)
+            goto fail;
+        c->pace_step = 3;
+    } else if (c->pace_step == 2) { /* generic mapping */
         if (tlv_decode_whole(dyn.value, dyn.len, &obj, &e) != 0 || obj.tag != 0x81 ||
             pace_ec_keypair(c->pace, NULL, mine, &ml, &e) != 0 ||
             pace_ec_map(c->pace, c->pace_s, 16, obj.value, obj.len, &e) != 0 ||
@@ -316,9 +322,10 @@ static unsigned pace_step(struct vchip *c, const struct apdu *a, struct buf *dat
         c->pace_step = 4;
     } else { /* mutual authentication */
         if (tlv_decode_whole(dyn.value, dyn.len, &obj, &e) != 0 || obj.tag != 0x85 ||
-            obj.len != 8 || pace_token(c->pace_kmac, c->pace_pub, c->pace_pub_len, tok, &e) != 0 ||
+            obj.len != 8 ||
+            pace_token(im, c->pace_kmac, c->pace_pub, c->pace_pub_len, tok, &e) != 0 ||
             CRYPTO_memcmp(tok, obj.value, 8) != 0 ||
-            pace_token(c->pace_kmac, c->pace_peer, c->pace_peer_len, tok, &e) != 0 ||
+            pace_token(im, c->pace_kmac, c->pace_peer, c->pace_peer_len, tok, &e) != 0 ||
             tlv_put(data, 0x86, tok, 8, &e) != 0)
             goto fail;
         sm_init(&c->sm, SM_AES128, c->pace_kenc, c->pace_kmac, NULL, 0);
@@ -448,9 +455,11 @@ static unsigned handle(struct vchip *c, const struct apdu *a, bool protected, st
         pace_reset(c);
         tlv_iter_init(&it, a->data, a->lc);
         while ((r = tlv_iter_next(&it, &t, &e)) == 1) {
-            if (t.tag == 0x80)
+            if (t.tag == 0x80) /* the mapping EF.CardAccess offers */
                 oid_ok = t.len == PACE_OID_ECDH_GM_AES128_LEN &&
-                         memcmp(t.value, pace_oid_ecdh_gm_aes128, t.len) == 0;
+                         memcmp(t.value, c->pace_param & RD_PACE_IM ? pace_oid_ecdh_im_aes128
+                                                                    : pace_oid_ecdh_gm_aes128,
+                                t.len) == 0;
             else if (t.tag == 0x83 && t.len == 1)
                 pw = t.value[0];
         }

@@ -200,6 +200,23 @@ read_chip pace-wrongmrz --mrz "$(cat wrong.txt)"
 grep -q "access control failed" pace-wrongmrz.err || fail "PACE wrong MRZ message"
 read_chip pace-bac --mrz "$(cat mrz.txt)" --bac
 [ "$(json pace-bac.json 'r["access"]["protocol"]')" = BAC ] || fail "--bac did not use BAC"
+# 6b. PACE with the integrated mapping: EF.CardAccess offers only ECDH-IM
+"$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt --pace --pace-im \
+    --photo "$SRC/tests/data/icao/face-120x160.jpg" --out pkg-both \
+    --user officer --password-file officer.pw > /dev/null 2>&1 && fail "--pace with --pace-im accepted"
+"$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt --pace-im \
+    --photo "$SRC/tests/data/icao/face-120x160.jpg" --aa ecdsa-p256 --out pkg-pace-im \
+    --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize --pace-im"
+emulate pkg-pace-im
+read_chip pace-im --mrz "$(cat mrz.txt)"
+[ "$(cat pace-im.rc)" = 0 ] || fail "PACE-IM chip not read: $(cat pace-im.err)"
+[ "$(json pace-im.json 'r["access"]["protocol"]')" = PACE ] || fail "PACE-IM: PACE not used"
+[ "$(json pace-im.json 'r["access"]["mapping"]')" = "integrated, ECDH" ] || fail "PACE-IM: mapping"
+[ "$(json pace-im.json 'r["aa"]["status"]')" = valid ] || fail "PACE-IM chip: AA"
+read_chip pace-im-badcan --can 271829
+[ "$(cat pace-im-badcan.rc)" = 1 ] || fail "PACE-IM: wrong CAN accepted"
+grep -q "access control failed: the chip refused PACE" pace-im-badcan.err ||
+    fail "PACE-IM wrong CAN message: $(cat pace-im-badcan.err)"
 # a chip without EF.CardAccess cannot be opened with a CAN
 emulate pkg-ecdsa-p256
 read_chip nopace-can --can 271828

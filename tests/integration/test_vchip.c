@@ -183,6 +183,7 @@ static void test_access_rules(void **state)
 static const char *inspect_pkg;
 static const char *inspect_can;
 static const char *want_protocol = "BAC";
+static const char *want_mapping; /* the PACE mapping the report names, when set */
 
 static void inspect(const char *m, size_t chunk, bool extended, int want_rc, bool want_valid,
                     const char *want_msg)
@@ -215,6 +216,10 @@ static void inspect(const char *m, size_t chunk, bool extended, int want_rc, boo
         assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "access"),
                                                               "protocol")),
                             want_protocol);
+        if (want_mapping)
+            assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "access"),
+                                                                  "mapping")),
+                                want_mapping);
         assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "aa"),
                                                               "status")),
                             "valid");
@@ -269,6 +274,67 @@ static void test_pace_in_process(void **state)
     inspect_can = "314159"; /* the BAC-only chip: no PACE, no CAN */
     inspect(NULL, 0, false, -1, false, "offers no PACE");
     inspect_can = NULL;
+}
+
+/* PACE with the integrated mapping: EF.CardAccess offers only ECDH-IM, so
+ * the reader uses it (both curves, MRZ and CAN, a wrong CAN refused); a chip
+ * offering both mappings is read with the generic one. */
+static void write_ca(const char *p2, int param)
+{
+    char ca[1300];
+    struct buf b = BUF_INIT(256);
+    struct err e = ERR_INIT;
+    snprintf(ca, sizeof ca, "%s/011C", p2);
+    assert_int_equal(rd_card_access_pace(param, &b, &e), 0);
+    assert_int_equal(file_write(ca, b.data, b.len), 0);
+    buf_release(&b);
+}
+
+static void test_pace_im_in_process(void **state)
+{
+    char p2[1200], ca[1300];
+    struct buf gm = BUF_INIT(64), im = BUF_INIT(64), both = BUF_INIT(128);
+    struct err e = ERR_INIT;
+    (void)state;
+    snprintf(p2, sizeof p2, "%s/pkg-pace-im", dir);
+    sh_ok("cp -r '%s' '%s'", pkg, p2);
+    write_ca(p2, 13 | RD_PACE_IM);
+    inspect_pkg = p2;
+    want_protocol = "PACE";
+    want_mapping = "integrated, ECDH";
+    inspect(mrz, 0, false, 0, true, NULL);
+    inspect(mrz, 1000, true, 0, true, NULL);
+    inspect_can = "314159";
+    inspect(NULL, 0, false, 0, true, NULL);
+    inspect_can = "314158";
+    inspect(NULL, 0, false, -1, false, "access control failed: the chip refused PACE");
+    inspect_can = NULL;
+    inspect("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+            "L898902C<3UTO6908061F9406236ZE184226B<<<<<14\n",
+            0, false, -1, false, "access control failed");
+    write_ca(p2, 12 | RD_PACE_IM); /* NIST P-256 */
+    inspect(mrz, 0, false, 0, true, NULL);
+    /* both offered, in one SET: IM first, GM second; the reader takes GM */
+    assert_int_equal(rd_card_access_pace(13 | RD_PACE_IM, &im, &e), 0);
+    assert_int_equal(rd_card_access_pace(13, &gm, &e), 0);
+    assert_true(im.len < 120 && gm.len < 120 && im.data[0] == 0x31 && gm.data[0] == 0x31);
+    assert_int_equal(buf_append(&both, (const unsigned char *)"\x31", 1), 0);
+    {
+        unsigned char l = (unsigned char)(im.len - 2 + gm.len - 2);
+        assert_int_equal(buf_append(&both, &l, 1), 0);
+    }
+    assert_int_equal(buf_append(&both, im.data + 2, im.len - 2), 0);
+    assert_int_equal(buf_append(&both, gm.data + 2, gm.len - 2), 0);
+    snprintf(ca, sizeof ca, "%s/011C", p2);
+    assert_int_equal(file_write(ca, both.data, both.len), 0);
+    want_mapping = "generic, ECDH";
+    inspect(mrz, 0, false, 0, true, NULL);
+    buf_release(&gm);
+    buf_release(&im);
+    buf_release(&both);
+    inspect_pkg = NULL;
+    want_protocol = "BAC";
+    want_mapping = NULL;
 }
 
 /* A chip that lies: after BAC, every response passes through a filter. */
@@ -434,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_access_rules),
         cmocka_unit_test(test_inspect_in_process),
         cmocka_unit_test(test_pace_in_process),
+        cmocka_unit_test(test_pace_im_in_process),
         cmocka_unit_test(test_hostile_chip),
         cmocka_unit_test(test_chip_auth_in_process),
     };

@@ -12,7 +12,11 @@
 
 #include <cmocka.h>
 
+#include <openssl/bn.h>
+
 #include "core/encode.h"
+#include "core/secret.h"
+#include "issuance/reader/reader.h"
 #include "issuance/reader/reader_int.h"
 
 /* hex -> bytes; fails the test on a malformed literal */
@@ -335,9 +339,9 @@ static void test_pace_worked_example(void **state)
     assert_hex(kenc, 16, "F5F0E35C0D7161EE6724EE513A0D9A7F");
     assert_hex(kmac, 16, "FE251C7858B356B24514B3BD5F4297D1");
     /* authentication tokens over the other side's ephemeral public key */
-    assert_int_equal(pace_token(kmac, picc_eph, l_picc_eph, t_pcd, &e), 0);
+    assert_int_equal(pace_token(false, kmac, picc_eph, l_picc_eph, t_pcd, &e), 0);
     assert_hex(t_pcd, 8, "C2B0BD78D94BA866");
-    assert_int_equal(pace_token(kmac, pcd_eph, l_pcd_eph, t_picc, &e), 0);
+    assert_int_equal(pace_token(false, kmac, pcd_eph, l_pcd_eph, t_picc, &e), 0);
     assert_hex(t_picc, 8, "3ABB9674BCE93C08");
     /* a point off the curve is refused */
     memcpy(pub, picc_eph, l_picc_eph);
@@ -346,6 +350,116 @@ static void test_pace_worked_example(void **state)
     assert_int_equal(pace_ec_shared(pcd, pub, pl, k, &kl, &e), -1);
     pace_ec_free(pcd);
     pace_ec_free(picc);
+}
+
+/* Doc 9303-11 worked example of PACE with the integrated mapping (Appendix
+ * H.1: ECDH, brainpoolP256r1, id-PACE-ECDH-IM-AES-CBC-CMAC-128, CAN 123456):
+ * K_pi, nonces s and t, the
+ * pseudo-random function R(s,t), R_p, the mapped generator f_G(R_p), the
+ * ephemeral keys on it, the shared secret, K_Enc/K_MAC and both tokens. */
+static void test_pace_im_worked_example(void **state)
+{
+    unsigned char kpi[16], z[16], s[16], t[16], x[48], g[PACE_PT_MAX], pcd_eph[PACE_PT_MAX],
+        picc_eph[PACE_PT_MAX], k[66], k2[66], kenc[16], kmac[16], tok[8], rp[32];
+    size_t gl, l_pcd, l_picc, kl, kl2;
+    struct pace_ec *pcd = NULL, *picc = NULL;
+    struct sm_ctx c;
+    struct err e = ERR_INIT;
+    BIGNUM *r, *p;
+    BN_CTX *bn = BN_CTX_new();
+    (void)state;
+    /* K_pi from the example's CAN decrypts the chip's encrypted nonce z to s */
+    assert_int_equal(pace_kpi("123456", false, kpi, &e), 0);
+    assert_hex(kpi, 16, "591468CDA83D65219CCCB8560233600F");
+    hx("143DC40C08C8E891FBED7DEDB92B64AD", z, 16);
+    sm_init(&c, SM_AES128, kpi, kpi, NULL, 0);
+    assert_int_equal(sm_cbc(&c, false, true, z, 16, s, &e), 0);
+    sm_wipe(&c);
+    assert_hex(s, 16, "2923BE84E16CD6AE529049F1F1BBE9EB");
+    /* R(s,t): three AES blocks for a 256-bit prime */
+    hx("5DD4CBFC96F5453B130D890A1CDBAE32", t, 16);
+    assert_int_equal(pace_im_prf(s, t, 3, x, &e), 0);
+    assert_hex(x, 48, "E4447E2DFB3586BAC05DDB00156B57FBB2179A3949294C97254189800C517BAA"
+                      "8DA0FF397ED8C445D3E421E4FEB57322");
+    r = BN_bin2bn(x, 48, NULL);
+    p = BN_new();
+    assert_non_null(r);
+    assert_non_null(p);
+    assert_int_equal(BN_hex2bn(&p, "A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377"), 64);
+    assert_non_null(bn);
+    assert_int_equal(BN_mod(r, r, p, bn), 1);
+    assert_int_equal(BN_bn2binpad(r, rp, 32), 32);
+    assert_hex(rp, 32, "A2F8FF2DF50E52C6599F386ADCB595D229F6A167ADE2BE5F2C3296ADD5B7430E");
+    BN_free(r);
+    BN_free(p);
+    BN_CTX_free(bn);
+    /* the mapped generator G' = f_G(R_p(s,t)), the same on both sides */
+    assert_int_equal(pace_ec_new(13 | RD_PACE_IM, &pcd, &e), 0);
+    assert_int_equal(pace_ec_new(13 | RD_PACE_IM, &picc, &e), 0);
+    assert_int_equal(pace_ec_map_im(pcd, s, t, &e), 0);
+    assert_int_equal(pace_ec_map_im(picc, s, t, &e), 0);
+    assert_int_equal(pace_ec_generator(pcd, g, &gl, &e), 0);
+    assert_hex(g, gl, "04" "8E82D31559ED0FDE92A4D0498ADD3C23BABA94FB77691E31E90AEA77FB17D427"
+                      "4C1AE14BD0C3DBAC0C871B7F3608169364437CA30AC243A089D3F266C1E60FAD");
+    /* ephemeral key pairs on G' */
+    assert_int_equal(pace_ec_keypair(pcd, "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595",
+                                     pcd_eph, &l_pcd, &e), 0);
+    assert_hex(pcd_eph, l_pcd,
+               "04" "89CBA23FFE96AA18D824627C3E934E54A9FD0B87A95D1471DC1C0ABFDCD640D4"
+               "6755DE9B7B778280B6BEBD57439ADFEB0E21FD4ED6DF42578C13418A59B34C37");
+    assert_int_equal(pace_ec_keypair(picc, "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A",
+                                     picc_eph, &l_picc, &e), 0);
+    assert_hex(picc_eph, l_picc,
+               "04" "67F78E5F7F7686082B293E8D087E056916D0F74BC01A5F8957D0DE45691E51E8"
+               "932B69A962B52A0985AD2C0A271EE6A13A8ADDDCD1A3A994B9DED257F4D22753");
+    /* shared secret, session keys */
+    assert_int_equal(pace_ec_shared(pcd, picc_eph, l_picc, k, &kl, &e), 0);
+    assert_int_equal(pace_ec_shared(picc, pcd_eph, l_pcd, k2, &kl2, &e), 0);
+    assert_hex(k, kl, "4F150FDE1D4F0E38E95017B891BAE17133A0DF45B0D3E18B60BA7BEAFDC2C713");
+    assert_memory_equal(k, k2, kl);
+    assert_int_equal(sm_kdf(SM_AES128, k, kl, 1, kenc, &e), 0);
+    assert_int_equal(sm_kdf(SM_AES128, k, kl, 2, kmac, &e), 0);
+    assert_hex(kenc, 16, "0D3FEB33251A6370893D62AE8DAAF51B");
+    assert_hex(kmac, 16, "B01E89E3D9E8719E586B50B4A7506E0B");
+    /* tokens over the integrated mapping's OID */
+    assert_int_equal(pace_token(true, kmac, picc_eph, l_picc, tok, &e), 0);
+    assert_hex(tok, 8, "450F02B86F6A0909");
+    assert_int_equal(pace_token(true, kmac, pcd_eph, l_pcd, tok, &e), 0);
+    assert_hex(tok, 8, "75D4D96E8D5B0308");
+    /* the generic mapping's OID gives another token */
+    assert_int_equal(pace_token(false, kmac, pcd_eph, l_pcd, tok, &e), 0);
+    assert_true(memcmp(tok, "\x75\xD4\xD9\x6E\x8D\x5B\x03\x08", 8) != 0);
+    pace_ec_free(pcd);
+    pace_ec_free(picc);
+}
+
+/* f_G on random nonces: each mapped generator is a point of the curve
+ * (pace_ec_map_im checks it; the encoding's two branches, X2 and X3, are each
+ * met among 64 nonces but for a chance of 2^-64), and the mapping depends on t. */
+static void test_pace_im_random(void **state)
+{
+    unsigned char s[16], t[16], g[PACE_PT_MAX], g2[PACE_PT_MAX];
+    size_t gl, gl2;
+    struct err e = ERR_INIT;
+    int id, i;
+    (void)state;
+    for (id = 12; id <= 13; id++)
+        for (i = 0; i < 64; i++) {
+            struct pace_ec *a = NULL, *b = NULL;
+            secret_random(s, sizeof s);
+            secret_random(t, sizeof t);
+            assert_int_equal(pace_ec_new(id | RD_PACE_IM, &a, &e), 0);
+            assert_int_equal(pace_ec_new(id | RD_PACE_IM, &b, &e), 0);
+            assert_int_equal(pace_ec_map_im(a, s, t, &e), 0);
+            t[0] ^= 1;
+            assert_int_equal(pace_ec_map_im(b, s, t, &e), 0);
+            assert_int_equal(pace_ec_generator(a, g, &gl, &e), 0);
+            assert_int_equal(pace_ec_generator(b, g2, &gl2, &e), 0);
+            assert_int_equal(gl, 65);
+            assert_true(memcmp(g, g2, gl) != 0);
+            pace_ec_free(a);
+            pace_ec_free(b);
+        }
 }
 
 static void test_pace_card_access(void **state)
@@ -437,6 +551,8 @@ int main(void)
         cmocka_unit_test(test_sm_roundtrip_aes),
         cmocka_unit_test(test_apdu_codec),
         cmocka_unit_test(test_pace_worked_example),
+        cmocka_unit_test(test_pace_im_worked_example),
+        cmocka_unit_test(test_pace_im_random),
         cmocka_unit_test(test_pace_card_access),
         cmocka_unit_test(test_ca_fixed_keys),
     };
