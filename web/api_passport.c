@@ -392,6 +392,9 @@ int web_api_application_file(struct web_request *rq)
                 bad |= json_object_set(pkg, key, v) != 0;
                 continue;
             }
+            /* the chip's sealed AA and CA private keys never leave the office */
+            if (strcmp(key, "sealed_keys") == 0 || !json_is_string(v))
+                continue;
             if (registry_blob_get(env.db, env.blobs_dir, json_string_value(v), &ef, &eflen,
                                   &err) != 0) {
                 json_decref(pkg);

@@ -248,6 +248,8 @@ await office.run(async () => {
     await chip.saveAs(chipPath);
     const pkg = JSON.parse(readFileSync(chipPath, 'utf8'));
     for (const fid of ['011E', '0101', '0102', '011D']) assert.ok(pkg[fid], `chip package lacks ${fid}`);
+    // The chip's AA and CA private keys stay sealed in the office: only EFs and the manifest.
+    for (const k of Object.keys(pkg)) assert.ok(k === 'manifest' || /^[0-9A-F]{4}$/.test(k), `chip package carries ${k}`);
     // DG1 carries the same MRZ as the page.
     const dg1 = Buffer.from(pkg['0101'], 'base64').toString('latin1');
     assert.ok(dg1.includes(mrz.replace('\n', '')), 'DG1 is not the page MRZ');
