@@ -8,4 +8,4 @@ add_test(NAME extract_seal_cli
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/extract_seal.sh
                  $<TARGET_FILE:civreg> ${PROJECT_SOURCE_DIR})
 set_tests_properties(extract_seal_cli PROPERTIES TIMEOUT 120)
-set_tests_properties(extract_seal_cli PROPERTIES TIMEOUT 300)
+set_tests_properties(extract_seal_cli PROPERTIES TIMEOUT 900)
