@@ -9,12 +9,11 @@
 // passport enrolment form's required fields.
 import assert from 'node:assert/strict';
 import { catalogue } from './audit.mjs';
-import { loadPlaywright, openBrowser, signIn, startServer } from './harness.mjs';
+import { loadPlaywright, assertNoProblems, demoOffice } from './harness.mjs';
 
 const playwright = await loadPlaywright();
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
+const office = await demoOffice(playwright);
+const { server, open } = office;
 const url = (p) => new URL(p, server.url).href;
 const fr = catalogue('fr');
 const fill = (s, vars = {}) => Object.entries(vars).reduce((a, [k, v]) => a.split(`{${k}}`).join(String(v)), s);
@@ -29,16 +28,14 @@ async function call(page, method, path, body) {
 }
 
 async function user(name) {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
+  const b = await office.user(name);
   assert.equal((await call(b.page, 'PATCH', '/session', { lang: 'fr' })).status, 200);
   return b;
 }
 
 const nextYear = new Date().getUTCFullYear() + 1;
 
-try {
+await office.run(async () => {
   const clerk = await user('clerk');
   const example = (await call(clerk.page, 'GET', '/records/example')).body;
   const rec = (f) => { const r = structuredClone(example); r.evidence = []; f(r); return { record: r }; };
@@ -185,14 +182,6 @@ try {
   const notFound = await enrol.page.textContent('#person .error');
   assert.ok(Object.entries(fr).some(([k, v]) => k.startsWith('error.') && v === notFound), `not a French catalogue text: ${notFound}`);
 
-  for (const u of open) assert.deepEqual(u.problems.filter((x) => !/Failed to load resource: .* (400|404|409|422)/.test(x)), []);
+  assertNoProblems(open, '400|404|409|422');
   console.log('ok: forms');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-3000));
-} finally {
-  for (const b of open) await b.close();
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 3000 });

@@ -12,22 +12,19 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPlaywright, openBrowser, screenshots, shot, signIn, startServer } from './harness.mjs';
+import { loadPlaywright, screenshots, shot, assertNoProblems, demoOffice } from './harness.mjs';
 
 const playwright = await loadPlaywright();
 if (spawnSync('pdftoppm', ['-v']).error) {
   console.log('SKIP: pdftoppm is missing (install/deps.sh installs poppler-utils)');
   process.exit(77);
 }
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
+const office = await demoOffice(playwright);
+const { server, open } = office;
 const url = (p) => new URL(p, server.url).href;
 
 async function user(name) {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
+  const b = await office.user(name);
   return b;
 }
 
@@ -44,7 +41,7 @@ function call(page, method, path, body) {
   }, [method, path, body]);
 }
 
-try {
+await office.run(async () => {
   const clerk = await user('clerk');
   // The clerk's home offers separator sheets.
   await clerk.page.click('#roles a[href="/separators"]');
@@ -166,14 +163,6 @@ try {
   }
   assert.equal((await call(clerk.page, 'GET', `/volumes/${encodeURIComponent('DEMO|1987|404')}/progress`)).status, 404);
 
-  for (const u of open) assert.deepEqual(u.problems.filter((x) => !/Failed to load resource: .* (400|401|403|404|409|422)/.test(x)), []);
+  assertNoProblems(open, '400|401|403|404|409|422');
   console.log('ok: separator sheets printed from the browser; keying progress per page');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-3000));
-} finally {
-  for (const b of open) await b.close();
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 3000 });
