@@ -312,10 +312,12 @@ int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
         if (out->count > 0)
             goto done;
     }
-    if ((rc = past_deadline(rd, pass_ms, err)) != 0)
+    /* Low-resolution scans of small symbols: modules of one pixel or less.
+     * Four times the pixels at half the density, plus the enlarging: about
+     * three first passes, so that is what must be left before the deadline. */
+    if ((rc = past_deadline(rd, 3 * pass_ms, err)) != 0)
         goto out;
     rc = -1;
-    /* Low-resolution scans of small symbols: modules of one pixel or less. */
     if ((uint64_t)page->width * page->height <= 16000000ull) {
         /* Every other line of the doubled image: the same rows as the
          * page, but edges ZBar can place at sub-module precision; half the

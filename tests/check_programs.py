@@ -43,7 +43,7 @@ PROGRAMS = {
     "apt-get", "awk",
     # from install/deps.sh
     "cmake", "ctest", "pkg-config", "sqlite3", "openssl", "zbarimg", "fontforge", "clang",
-    "gcc", "cc", "make", "curl", "python3", "wrk", "pdftoppm", "pdftotext", "pdffonts",
+    "gcc", "cc", "make", "curl", "python3", "wrk", "pdftoppm", "pdftotext", "pdffonts", "pdfimages",
     "pdfinfo", "convert", "identify", "xxd", "qrencode", "node", "npm", "chromium",
     "pcscd", "flock",
     # the national tier's tests: the PostgreSQL server and client (postgresql), run as its
