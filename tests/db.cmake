@@ -2,3 +2,4 @@
 civreg_test(test_db SOURCES unit/test_db.c LIBS civreg_db civreg_core)
 civreg_test(test_cli SOURCES integration/test_cli.c LIBS civreg_core)
 civreg_test(test_db_check_cli SOURCES integration/test_db_check_cli.c LIBS civreg_core)
+civreg_test(test_db_rows SOURCES unit/test_db_rows.c LIBS civreg_db civreg_core)

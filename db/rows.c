@@ -1,0 +1,179 @@
+/* civreg db: binding parameters from a format and reading rows into JSON. */
+#include "rows.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "core/encode.h"
+#include "db.h"
+#include "sql.h"
+
+int db_bind(struct db *db, sqlite3_stmt *st, struct err *err, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = db_bindv(db, st, err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int db_bindv(struct db *db, sqlite3_stmt *st, struct err *err, const char *fmt, va_list ap)
+{
+    int i = 0, rc = SQLITE_OK;
+
+    for (const char *f = fmt; *f != '\0' && rc == SQLITE_OK; f++) {
+        i++;
+        switch (*f) {
+        case 's':
+            rc = db_bind_text(st, i, va_arg(ap, const char *));
+            break;
+        case 'i':
+            rc = sqlite3_bind_int(st, i, va_arg(ap, int));
+            break;
+        case 'I':
+            rc = sqlite3_bind_int64(st, i, (sqlite3_int64)va_arg(ap, long long));
+            break;
+        case 'p': {
+            const long long *v = va_arg(ap, const long long *);
+            rc = v == NULL ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, *v);
+            break;
+        }
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t len = va_arg(ap, size_t);
+            rc = p == NULL ? sqlite3_bind_null(st, i)
+                           : sqlite3_bind_blob64(st, i, p, (sqlite3_uint64)len, SQLITE_TRANSIENT);
+            break;
+        }
+        case 'n':
+            rc = sqlite3_bind_null(st, i);
+            break;
+        default:
+            return err_setk(err, ERR_INTERNAL, "db: binding parameter %d: unknown type '%c'", i,
+                            *f);
+        }
+    }
+    if (rc != SQLITE_OK)
+        return err_setk(err, db_error_kind(db), "db: binding parameter %d: %s", i,
+                        sqlite3_errmsg(db_handle(db)));
+    return 0;
+}
+
+int db_step_row(struct db *db, sqlite3_stmt *st, const char *what, struct err *err)
+{
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW:
+        return 1;
+    case SQLITE_DONE:
+        return 0;
+    default:
+        return db_sql_fail(db, what, err);
+    }
+}
+
+int db_query_row(struct db *db, sqlite3_stmt **st, const char *sql, const char *what,
+                 struct err *err, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (db_prepare(db, st, sql, err) != 0)
+        return -1;
+    va_start(ap, fmt);
+    rc = db_bindv(db, *st, err, fmt, ap);
+    va_end(ap);
+    return rc == 0 ? db_step_row(db, *st, what, err) : -1;
+}
+
+int db_run(struct db *db, const char *sql, const char *what, struct err *err, const char *fmt,
+           ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
+
+    if (db_stmt_cached(db, sql, &st, err) != 0)
+        return -1;
+    va_start(ap, fmt);
+    rc = db_bindv(db, st, err, fmt, ap);
+    va_end(ap);
+    if (rc == 0) {
+        do
+            rc = db_step_row(db, st, what, err);
+        while (rc == 1);
+    }
+    db_stmt_release(db, st);
+    return rc;
+}
+
+json_t *db_column_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        return json_integer((json_int_t)sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, i));
+    case SQLITE_TEXT:
+        return json_stringn((const char *)sqlite3_column_text(st, i),
+                            (size_t)sqlite3_column_bytes(st, i));
+    case SQLITE_BLOB: {
+        const void *p = sqlite3_column_blob(st, i);
+        char *hex = hex_encode_alloc(p, (size_t)sqlite3_column_bytes(st, i));
+        json_t *v = hex ? json_string(hex) : NULL;
+        free(hex);
+        return v;
+    }
+    default:
+        return json_null();
+    }
+}
+
+json_t *db_row_object(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    int n = sqlite3_column_count(st);
+
+    for (int i = 0; o != NULL && i < n; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        if (name == NULL || json_object_set_new(o, name, db_column_json(st, i)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+static json_t *row_object(sqlite3_stmt *st, void *ctx)
+{
+    (void)ctx;
+    return db_row_object(st);
+}
+
+int db_rows_json(struct db *db, sqlite3_stmt *st, const char *what, db_row_json_fn row,
+                 void *ctx, json_t **out, struct err *err)
+{
+    json_t *list = json_array();
+    int step;
+
+    *out = NULL;
+    if (row == NULL)
+        row = row_object;
+    if (list == NULL)
+        return err_setk(err, ERR_INTERNAL, "out of memory");
+    while ((step = db_step_row(db, st, what, err)) == 1) {
+        json_t *v = row(st, ctx);
+        if (v == NULL || json_array_append_new(list, v) != 0) {
+            json_decref(list);
+            return err_setk(err, ERR_INTERNAL, "out of memory");
+        }
+    }
+    if (step != 0) {
+        json_decref(list);
+        return -1;
+    }
+    *out = list;
+    return 0;
+}

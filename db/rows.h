@@ -1,0 +1,79 @@
+/* civreg db: binding parameters and reading rows into JSON, the part every
+ * store file's query repeats: bind, step, report the database's error, turn
+ * each row into a JSON value.
+ *
+ *     if (db_bind(db, st, err, "si", office, year) != 0 ||
+ *         db_rows_json(db, st, "listing volumes", volume_row, NULL, &list, err) != 0)
+ *         goto out;
+ *
+ * Works on any prepared statement (db_prepare, db_stmt_cached); the caller
+ * still finalizes or releases it. Failures of SQLite are reported as
+ * db_sql_fail does ("db: WHAT: <SQLite's message>", kind busy or internal).
+ */
+#ifndef CIVREG_DB_ROWS_H
+#define CIVREG_DB_ROWS_H
+
+#include <stdarg.h>
+
+#include "core/err.h"
+#include "core/json.h"
+
+struct db;
+struct sqlite3_stmt;
+
+/* Bind parameters 1, 2, ... of ST from FMT, one letter a parameter:
+ *   s  const char *           text (copied; NULL binds SQL NULL)
+ *   i  int                    integer
+ *   I  long long              integer
+ *   p  const long long *      integer read through the pointer; NULL binds
+ *                             SQL NULL
+ *   b  const void *, size_t   blob (copied; NULL binds SQL NULL)
+ *   n  (no argument)          SQL NULL
+ * Returns 0, or -1 with "db: binding parameter N: ..." in ERR (an unknown
+ * letter is a programming error and fails the same way). */
+int db_bind(struct db *db, struct sqlite3_stmt *st, struct err *err, const char *fmt, ...)
+    __attribute__((warn_unused_result));
+int db_bindv(struct db *db, struct sqlite3_stmt *st, struct err *err, const char *fmt,
+             va_list ap) __attribute__((warn_unused_result));
+
+/* Run the constant SQL once with FMT's parameters (as db_bind) to its end:
+ * an INSERT, UPDATE or DELETE, or a statement whose rows are not read. The
+ * statement comes from the connection's cache (db_stmt_cached). Returns 0,
+ * or -1 with ERR set ("db: WHAT: ..." when the statement failed). */
+int db_run(struct db *db, const char *sql, const char *what, struct err *err, const char *fmt,
+           ...) __attribute__((warn_unused_result));
+
+/* Step ST once: 1 when it gave a row, 0 when it is done (no row, or a write
+ * completed), -1 with "db: WHAT: ..." in ERR when the step failed. */
+int db_step_row(struct db *db, struct sqlite3_stmt *st, const char *what, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Prepare the constant SQL into *ST (db_prepare), bind FMT's parameters
+ * (db_bind) and step once (db_step_row): 1 with *ST on the row to read, 0
+ * when there is no row, -1 with ERR set. The caller finalizes *ST in every
+ * case. */
+int db_query_row(struct db *db, struct sqlite3_stmt **st, const char *sql, const char *what,
+                 struct err *err, const char *fmt, ...) __attribute__((warn_unused_result));
+
+/* Column I of the current row as JSON by its SQLite type: integer, real,
+ * string, null; a blob as lowercase hex. A new reference, or NULL when out
+ * of memory. */
+json_t *db_column_json(struct sqlite3_stmt *st, int i);
+
+/* The current row as an object keyed by the column names (the SQL's
+ * aliases), values as db_column_json. New reference, NULL when out of
+ * memory. */
+json_t *db_row_object(struct sqlite3_stmt *st);
+
+/* One row to JSON: a new reference, or NULL when out of memory. CTX is the
+ * caller's. */
+typedef json_t *(*db_row_json_fn)(struct sqlite3_stmt *st, void *ctx);
+
+/* Step ST to its end, appending ROW(st, CTX) for each row (db_row_object
+ * when ROW is NULL) to a new array *OUT the caller owns. Returns 0, or -1
+ * with *OUT NULL and ERR set: "db: WHAT: ..." when a step failed, "out of
+ * memory" (internal) when a row could not be built. */
+int db_rows_json(struct db *db, struct sqlite3_stmt *st, const char *what, db_row_json_fn row,
+                 void *ctx, json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+#endif

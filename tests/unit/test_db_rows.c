@@ -1,0 +1,292 @@
+/* Unit tests for db/rows.c: binding from a format, stepping one row, rows
+ * to JSON (by column names and through a row function), and the errors a
+ * failed bind, a failed step and a row that cannot be built report. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/secret.h"
+#include "db/db.h"
+#include "db/rows.h"
+#include "db/sql.h"
+#include "support/support.h"
+
+struct fixture {
+    char *dir;
+    struct db *db;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    struct err e = ERR_INIT;
+    char path[4096];
+
+    f->dir = tmp_dir("dbrows");
+    snprintf(path, sizeof path, "%s/civreg.db", f->dir);
+    if (db_open(path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &f->db, &e) != 0)
+        return -1;
+    if (sqlite3_exec(db_handle(f->db),
+                     "CREATE TEMP TABLE t(k TEXT PRIMARY KEY, n INTEGER, r REAL, b BLOB, z ANY)",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    db_close(f->db);
+    tmp_remove(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* A row "k, n, b" (b NULL when P is NULL). */
+static void insert(struct db *db, const char *k, long long n, const void *p, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    struct err e = ERR_INIT;
+
+    assert_int_equal(db_prepare(db, &st, "INSERT INTO t(k, n, b) VALUES (?, ?, ?)", &e), 0);
+    assert_int_equal(db_bind(db, st, &e, "sIb", k, n, p, len), 0);
+    assert_int_equal(db_step_row(db, st, "inserting", &e), 0);
+    sqlite3_finalize(st);
+}
+
+static void test_bind_and_step(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *st = NULL;
+    struct err e = ERR_INIT;
+    static const unsigned char blob[] = { 0x00, 0xab, 0xff };
+
+    insert(f->db, "a", 5000000000LL, blob, sizeof blob);
+    insert(f->db, "b", -7LL, NULL, 0);
+    assert_int_equal(db_prepare(f->db, &st, "SELECT n, b, ? FROM t WHERE k = ? AND n > ?", &e), 0);
+    assert_int_equal(db_bind(f->db, st, &e, "ssi", NULL, "a", 3), 0);
+    assert_int_equal(db_step_row(f->db, st, "reading", &e), 1);
+    assert_int_equal(sqlite3_column_int64(st, 0), 5000000000LL);
+    assert_int_equal(sqlite3_column_bytes(st, 1), 3);
+    assert_memory_equal(sqlite3_column_blob(st, 1), blob, 3);
+    assert_int_equal(sqlite3_column_type(st, 2), SQLITE_NULL); /* "s" with NULL */
+    assert_int_equal(db_step_row(f->db, st, "reading", &e), 0);
+    /* Bindings are copied: a bound buffer may change before the step. */
+    sqlite3_reset(st);
+    {
+        char key[2] = "b";
+        assert_int_equal(db_bind(f->db, st, &e, "ssi", "x", key, -100), 0);
+        key[0] = 'a';
+        assert_int_equal(db_step_row(f->db, st, "reading", &e), 1);
+        assert_int_equal(sqlite3_column_int64(st, 0), -7);
+        assert_int_equal(sqlite3_column_type(st, 1), SQLITE_NULL); /* "b" with NULL */
+        assert_string_equal((const char *)sqlite3_column_text(st, 2), "x");
+    }
+    /* More letters than parameters, and an unknown letter. */
+    sqlite3_reset(st);
+    assert_int_equal(db_bind(f->db, st, &e, "ssss", "a", "b", "c", "d"), -1);
+    assert_non_null(strstr(err_msg(&e), "db: binding parameter 4"));
+    assert_int_equal(db_bind(f->db, st, &e, "sq", "a"), -1);
+    assert_non_null(strstr(err_msg(&e), "unknown type 'q'"));
+    assert_int_equal(e.kind, ERR_INTERNAL);
+    sqlite3_finalize(st);
+    /* "n" takes no argument: the next letter binds the next argument. */
+    assert_int_equal(db_prepare(f->db, &st, "SELECT ? IS NULL, ?", &e), 0);
+    assert_int_equal(db_bind(f->db, st, &e, "ns", "after"), 0);
+    assert_int_equal(db_step_row(f->db, st, "reading", &e), 1);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "after");
+    sqlite3_finalize(st);
+    /* A failed step: a duplicate key, reported as "db: WHAT: ..." by kind. */
+    assert_int_equal(db_prepare(f->db, &st, "INSERT INTO t(k) VALUES (?)", &e), 0);
+    assert_int_equal(db_bind(f->db, st, &e, "s", "a"), 0);
+    assert_int_equal(db_step_row(f->db, st, "adding a duplicate", &e), -1);
+    assert_non_null(strstr(err_msg(&e), "db: adding a duplicate: UNIQUE constraint failed"));
+    assert_int_equal(e.kind, ERR_INTERNAL);
+    sqlite3_finalize(st);
+}
+
+static void test_rows_by_column_names(void **state)
+{
+    struct fixture *f = *state;
+    static const unsigned char blob[] = { 0x00, 0xab, 0xff };
+    sqlite3_stmt *st = NULL;
+    struct err e = ERR_INIT;
+    json_t *rows = NULL;
+    char *text;
+
+    insert(f->db, "a", 1LL, blob, sizeof blob);
+    insert(f->db, "b", 2LL, NULL, 0);
+    assert_int_equal(db_prepare(f->db, &st,
+                                "SELECT k AS key, n AS number, 0.5 AS half, b AS bytes, z "
+                                "FROM t ORDER BY k",
+                                &e),
+                     0);
+    assert_int_equal(db_rows_json(f->db, st, "listing", NULL, NULL, &rows, &e), 0);
+    text = json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(text,
+                        "[{\"key\":\"a\",\"number\":1,\"half\":0.5,\"bytes\":\"00abff\",\"z\":null},"
+                        "{\"key\":\"b\",\"number\":2,\"half\":0.5,\"bytes\":null,\"z\":null}]");
+    free(text);
+    json_decref(rows);
+    /* No rows: an empty array, not NULL. */
+    sqlite3_reset(st);
+    sqlite3_finalize(st);
+    assert_int_equal(db_prepare(f->db, &st, "SELECT k FROM t WHERE k = 'none'", &e), 0);
+    assert_int_equal(db_rows_json(f->db, st, "listing", NULL, NULL, &rows, &e), 0);
+    assert_int_equal(json_array_size(rows), 0);
+    json_decref(rows);
+    sqlite3_finalize(st);
+}
+
+struct counter {
+    int calls;
+    int fail_at;
+};
+
+static json_t *key_row(sqlite3_stmt *st, void *ctx)
+{
+    struct counter *c = ctx;
+    if (++c->calls == c->fail_at)
+        return NULL;
+    return json_pack("{s:s, s:b}", "k", (const char *)sqlite3_column_text(st, 0), "odd",
+                     sqlite3_column_int(st, 1) % 2);
+}
+
+static void test_rows_through_a_function(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *st = NULL;
+    struct err e = ERR_INIT;
+    struct counter c = { 0, 0 };
+    json_t *rows = NULL, *sentinel = json_array();
+
+    insert(f->db, "a", 1LL, NULL, 0);
+    insert(f->db, "b", 2LL, NULL, 0);
+    insert(f->db, "c", 3LL, NULL, 0);
+    assert_int_equal(db_stmt_cached(f->db, "SELECT k, n FROM t WHERE n >= ? ORDER BY k", &st, &e),
+                     0);
+    assert_int_equal(db_bind(f->db, st, &e, "i", 2), 0);
+    assert_int_equal(db_rows_json(f->db, st, "listing", key_row, &c, &rows, &e), 0);
+    assert_int_equal(c.calls, 2);
+    assert_int_equal(json_array_size(rows), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 1), "k")), "c");
+    assert_true(json_is_true(json_object_get(json_array_get(rows, 1), "odd")));
+    json_decref(rows);
+    db_stmt_release(f->db, st);
+    /* A row that cannot be built fails the whole list. */
+    c.calls = 0;
+    c.fail_at = 2;
+    rows = sentinel;
+    assert_int_equal(db_stmt_cached(f->db, "SELECT k, n FROM t ORDER BY k", &st, &e), 0);
+    assert_int_equal(db_rows_json(f->db, st, "listing", key_row, &c, &rows, &e), -1);
+    assert_null(rows);
+    json_decref(sentinel);
+    assert_string_equal(err_msg(&e), "out of memory");
+    assert_int_equal(e.kind, ERR_INTERNAL);
+    db_stmt_release(f->db, st);
+}
+
+static void test_rows_step_failure(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *st = NULL;
+    struct err e = ERR_INIT;
+    json_t *rows = NULL;
+
+    /* A step that fails after the first row: the partial list is not kept. */
+    insert(f->db, "a", 0LL, NULL, 0);
+    insert(f->db, "b", 1LL, NULL, 0);
+    assert_int_equal(db_prepare(f->db, &st,
+                                "SELECT k, abs(-9223372036854775807 - n) FROM t ORDER BY k", &e),
+                     0);
+    assert_int_equal(db_rows_json(f->db, st, "summing", NULL, NULL, &rows, &e), -1);
+    assert_null(rows);
+    assert_non_null(strstr(err_msg(&e), "db: summing: integer overflow"));
+    sqlite3_finalize(st);
+}
+
+static void test_run(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *st = NULL;
+    struct err e = ERR_INIT;
+    const long long five = 5;
+    json_t *rows = NULL;
+    char *text;
+
+    /* "p": an integer through a pointer, NULL for SQL NULL. */
+    assert_int_equal(db_run(f->db, "INSERT INTO t(k, n) VALUES (?, ?)", "adding", &e, "sp", "a",
+                            &five),
+                     0);
+    assert_int_equal(db_run(f->db, "INSERT INTO t(k, n) VALUES (?, ?)", "adding", &e, "sp", "b",
+                            (const long long *)NULL),
+                     0);
+    /* Run once: an UPDATE changes each row once, whatever rows it has. */
+    assert_int_equal(db_run(f->db, "UPDATE t SET n = coalesce(n, 0) + ?", "updating", &e, "i", 1),
+                     0);
+    assert_int_equal(sqlite3_changes(db_handle(f->db)), 2);
+    /* A statement that returns rows is stepped to its end. */
+    assert_int_equal(db_run(f->db, "SELECT k FROM t", "reading", &e, ""), 0);
+    assert_int_equal(db_prepare(f->db, &st, "SELECT k, n FROM t ORDER BY k", &e), 0);
+    assert_int_equal(db_rows_json(f->db, st, "listing", NULL, NULL, &rows, &e), 0);
+    text = json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(text, "[{\"k\":\"a\",\"n\":6},{\"k\":\"b\",\"n\":1}]");
+    free(text);
+    json_decref(rows);
+    sqlite3_finalize(st);
+    /* Failures: the step (a duplicate key), the bind, the SQL. */
+    assert_int_equal(db_run(f->db, "INSERT INTO t(k) VALUES (?)", "adding a duplicate", &e, "s",
+                            "a"),
+                     -1);
+    assert_non_null(strstr(err_msg(&e), "db: adding a duplicate: UNIQUE constraint failed"));
+    assert_int_equal(db_run(f->db, "INSERT INTO t(k) VALUES (?)", "adding", &e, "ss", "c", "d"),
+                     -1);
+    assert_non_null(strstr(err_msg(&e), "binding parameter 2"));
+    assert_int_equal(db_run(f->db, "INSERT INTO nowhere VALUES (?)", "adding", &e, "s", "c"), -1);
+    assert_non_null(strstr(err_msg(&e), "no such table"));
+    /* Nothing of the failed runs was written. */
+    assert_int_equal(db_prepare(f->db, &st, "SELECT count(*) FROM t", &e), 0);
+    assert_int_equal(db_step_row(f->db, st, "counting", &e), 1);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    /* db_query_row: a row to read, no row, a failure; the caller finalizes. */
+    assert_int_equal(db_query_row(f->db, &st, "SELECT n FROM t WHERE k = ?", "finding", &e, "s",
+                                  "a"),
+                     1);
+    assert_int_equal(sqlite3_column_int(st, 0), 6);
+    sqlite3_finalize(st);
+    assert_int_equal(db_query_row(f->db, &st, "SELECT n FROM t WHERE k = ?", "finding", &e, "s",
+                                  "zz"),
+                     0);
+    sqlite3_finalize(st);
+    assert_int_equal(db_query_row(f->db, &st, "SELECT n FROM t WHERE k = ?", "finding", &e, "ss",
+                                  "a", "b"),
+                     -1);
+    sqlite3_finalize(st);
+    assert_int_equal(db_query_row(f->db, &st, "SELECT nope FROM t", "finding", &e, ""), -1);
+    assert_null(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bind_and_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_by_column_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_through_a_function, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_step_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run, setup, teardown),
+    };
+    if (secret_init(NULL) != 0)
+        return 1;
+    return cmocka_run_group_tests_name("db_rows", tests, NULL, NULL);
+}
