@@ -13,6 +13,7 @@
 #include "core/secret.h"
 #include "core/timeutil.h"
 #include "db/db.h"
+#include "db/rows.h"
 #include "db/sql.h"
 #include "import.h"
 
@@ -28,7 +29,6 @@ struct volume_state {
 
 struct importer {
     struct db *db;
-    sqlite3 *h;
     const struct scan_import_sink *sink;
     const struct scan_import_opts *opts;
     struct scan_import_summary *sum;
@@ -49,11 +49,6 @@ static double elapsed(const struct timespec *t0)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static int sql_fail(struct importer *im, const char *what, struct err *err)
-{
-    return err_setk(err, ERR_INTERNAL, "import: %s: %s", what, sqlite3_errmsg(im->h));
 }
 
 static void now_iso(char out[TIME_ISO8601_LEN + 1])
@@ -99,25 +94,11 @@ static int update_counts(struct importer *im, struct err *err)
     static const char sql[] =
         "UPDATE scan_imports SET files_done = ?, files_failed = ?, pages_added = ?, "
         "pages_skipped = ? WHERE id = ?";
-    sqlite3_stmt *st = NULL;
     const struct scan_import_summary *s = im->sum;
-    int rc = -1;
 
-    if (db_prepare(im->db, &st, sql, err) != 0)
-        goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)(s->files_imported + s->files_skipped));
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)s->files_failed);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)s->pages_added);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)s->pages_skipped);
-    sqlite3_bind_text(st, 5, s->import_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sql_fail(im, "counts", err);
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return db_run(im->db, sql, "import counts", err, "IIIIs",
+                  (long long)(s->files_imported + s->files_skipped), (long long)s->files_failed,
+                  (long long)s->pages_added, (long long)s->pages_skipped, s->import_id);
 }
 
 /* The highest page number already used in volume ID. */
@@ -127,13 +108,9 @@ static int volume_last_page(struct importer *im, const char *id, int64_t *out, s
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (db_prepare(im->db, &st, sql, err) != 0)
+    /* An aggregate: always one row when the step succeeds. */
+    if (db_query_row(im->db, &st, sql, "import volume pages", err, "s", id) != 1)
         goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sql_fail(im, "volume pages", err);
-        goto out;
-    }
     *out = sqlite3_column_int64(st, 0);
     rc = 0;
 out:
@@ -163,10 +140,11 @@ static int replay_existing(struct importer *im, const char *file_hash, struct er
     sqlite3_stmt *st = NULL;
     int n = 0, step;
 
-    if (db_prepare(im->db, &st, sql, err) != 0)
+    if (db_prepare(im->db, &st, sql, err) != 0 || db_bind(im->db, st, err, "s", file_hash) != 0) {
+        sqlite3_finalize(st);
         return -1;
-    sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    while ((step = db_step_row(im->db, st, "import existing pages", err)) == 1) {
         n++;
         if (sqlite3_column_type(st, 1) == SQLITE_NULL)
             continue;
@@ -192,10 +170,8 @@ static int replay_existing(struct importer *im, const char *file_hash, struct er
             im->vol.page_no = sqlite3_column_int64(st, 2);
         }
     }
-    if (n >= 0 && step != SQLITE_DONE) {
-        sql_fail(im, "existing pages", err);
+    if (n >= 0 && step < 0)
         n = -1;
-    }
     sqlite3_finalize(st);
     return n;
 }
@@ -205,19 +181,8 @@ static int file_known(struct importer *im, const char *file_hash, struct err *er
 {
     static const char sql[] = "SELECT 1 FROM scan_pages WHERE file_hash = ? LIMIT 1";
     sqlite3_stmt *st = NULL;
-    int rc = -1, step;
+    int rc = db_query_row(im->db, &st, sql, "import known files", err, "s", file_hash);
 
-    if (db_prepare(im->db, &st, sql, err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        rc = 1;
-    else if (step == SQLITE_DONE)
-        rc = 0;
-    else
-        sql_fail(im, "known files", err);
-out:
     sqlite3_finalize(st);
     return rc;
 }
@@ -227,24 +192,9 @@ static int ensure_volume(struct importer *im, struct err *err)
     static const char sql[] =
         "INSERT OR IGNORE INTO scan_volumes (id, office, year, volume, created_at) "
         "VALUES (?, ?, ?, ?, ?)";
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
 
-    if (db_prepare(im->db, &st, sql, err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, im->vol.id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, im->vol.office, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, im->vol.year);
-    sqlite3_bind_text(st, 4, im->vol.volume, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, im->at, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sql_fail(im, "volume", err);
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return db_run(im->db, sql, "import volume", err, "ssiss", im->vol.id, im->vol.office,
+                  im->vol.year, im->vol.volume, im->at);
 }
 
 struct page_row {
@@ -267,39 +217,14 @@ static int insert_page(struct importer *im, const char *file_hash, size_t index,
         "INSERT INTO scan_pages (id, file_hash, page_index, file_name, volume_id, page_number, "
         "is_separator, quality_flags, preview_hash, meta, meta_hash, import_id, event_seq, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    const long long page_number = p->page_number;
 
-    if (db_prepare(im->db, &st, sql, err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, file_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)index);
-    sqlite3_bind_text(st, 4, file_name, -1, SQLITE_STATIC);
-    if (p->has_volume)
-        sqlite3_bind_text(st, 5, p->volume_id, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 5);
-    if (p->has_volume && !p->separator)
-        sqlite3_bind_int64(st, 6, p->page_number);
-    else
-        sqlite3_bind_null(st, 6);
-    sqlite3_bind_int(st, 7, p->separator);
-    sqlite3_bind_text(st, 8, strcmp(p->flags, "ok") == 0 ? "" : p->flags, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, p->preview, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, p->meta, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, p->meta_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 12, im->sum->import_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 13, (sqlite3_int64)seq);
-    sqlite3_bind_text(st, 14, im->at, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sql_fail(im, "page", err);
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    /* A separator sheet has a volume but no page number. */
+    return db_run(im->db, sql, "import page", err, "ssIsspisssssIs", p->id, file_hash,
+                  (long long)index, file_name, p->has_volume ? p->volume_id : NULL,
+                  p->has_volume && !p->separator ? &page_number : NULL, (int)p->separator,
+                  strcmp(p->flags, "ok") == 0 ? "" : p->flags, p->preview, p->meta,
+                  p->meta_hash, im->sum->import_id, (long long)seq, im->at);
 }
 
 /* The page's description: the analysis plus where it comes from and
@@ -543,8 +468,6 @@ static int start_import(struct importer *im, struct err *err)
         "INSERT INTO scan_imports (id, office, actor, started_at, files_total) VALUES (?, ?, ?, ?, ?)";
     unsigned char rnd[8];
     char hex[17], now[TIME_ISO8601_LEN + 1];
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
 
     secret_random(rnd, sizeof rnd);
     hex_encode(rnd, sizeof rnd, hex);
@@ -553,43 +476,17 @@ static int start_import(struct importer *im, struct err *err)
         return err_set(err, "import: office code '%.20s...' too long for an import id",
                        im->opts->office);
     now_iso(now);
-    if (db_prepare(im->db, &st, sql, err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, im->sum->import_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, im->opts->office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, im->opts->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)im->sum->files_total);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sql_fail(im, "start", err);
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return db_run(im->db, sql, "import start", err, "ssssI", im->sum->import_id,
+                  im->opts->office, im->opts->actor, now, (long long)im->sum->files_total);
 }
 
 static int finish_import(struct importer *im, struct err *err)
 {
     static const char sql[] = "UPDATE scan_imports SET finished_at = ? WHERE id = ?";
     char now[TIME_ISO8601_LEN + 1];
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
 
     now_iso(now);
-    if (db_prepare(im->db, &st, sql, err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, im->sum->import_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sql_fail(im, "finish", err);
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return db_run(im->db, sql, "import finish", err, "ss", now, im->sum->import_id);
 }
 
 int scan_import(struct db *db, const struct scan_import_sink *sink,
@@ -611,7 +508,6 @@ int scan_import(struct db *db, const struct scan_import_sink *sink,
         goto out;
     }
     im.db = db;
-    im.h = db_handle(db);
     im.sink = sink;
     im.opts = opts;
     im.sum = summary;

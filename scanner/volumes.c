@@ -5,20 +5,10 @@
 
 #include "core/json.h"
 #include "db/db.h"
+#include "db/rows.h"
 #include "db/sql.h"
 #include "import.h"
 #include "volumes.h"
-
-static int fail_sql(sqlite3 *h, const char *what, struct err *err)
-{
-    return err_setk(err, ERR_INTERNAL, "scan: %s: %s", what, sqlite3_errmsg(h));
-}
-
-static json_t *text_or_null(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL
-               ? json_null() : json_string((const char *)sqlite3_column_text(st, col));
-}
 
 /* "blank,skewed" -> ["blank","skewed"] */
 static json_t *flags_array(const char *s)
@@ -46,39 +36,21 @@ static int cmp_volumes(const void *a, const void *b)
 int scan_volume_list(struct db *db, json_t **out, struct err *err)
 {
     static const char sql[] =
-        "SELECT v.id, v.office, v.year, v.volume, v.created_at, "
-        "(SELECT COUNT(*) FROM scan_pages p WHERE p.volume_id = v.id AND p.is_separator = 0), "
+        "SELECT v.id AS id, v.office AS office, v.year AS year, v.volume AS volume, "
+        "v.created_at AS created_at, "
+        "(SELECT COUNT(*) FROM scan_pages p WHERE p.volume_id = v.id AND p.is_separator = 0) "
+        "AS pages, "
         "(SELECT COUNT(*) FROM scan_pages p WHERE p.volume_id = v.id AND p.is_separator = 0 "
-        " AND p.quality_flags <> '') FROM scan_volumes v";
-    sqlite3 *h = db_handle(db);
+        " AND p.quality_flags <> '') AS flagged_pages FROM scan_volumes v";
     sqlite3_stmt *st = NULL;
-    json_t *list = json_array(), **items = NULL;
+    json_t *list = NULL, **items = NULL;
     size_t n = 0;
-    int step, rc = -1;
+    int rc = -1;
 
     *out = NULL;
-    if (list == NULL)
-        return err_setk(err, ERR_INTERNAL, "scan: out of memory");
-    if (db_prepare(db, &st, sql, err) != 0)
+    if (db_prepare(db, &st, sql, err) != 0 ||
+        db_rows_json(db, st, "volumes", NULL, NULL, &list, err) != 0)
         goto out;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *v = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:I}",
-                              "id", (const char *)sqlite3_column_text(st, 0),
-                              "office", (const char *)sqlite3_column_text(st, 1),
-                              "year", (json_int_t)sqlite3_column_int64(st, 2),
-                              "volume", (const char *)sqlite3_column_text(st, 3),
-                              "created_at", (const char *)sqlite3_column_text(st, 4),
-                              "pages", (json_int_t)sqlite3_column_int64(st, 5),
-                              "flagged_pages", (json_int_t)sqlite3_column_int64(st, 6));
-        if (v == NULL || json_array_append_new(list, v) != 0) {
-            err_setk(err, ERR_INTERNAL, "scan: out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        fail_sql(h, "volumes", err);
-        goto out;
-    }
     /* Natural order of "office|year|volume": volume 2 before volume 10. */
     n = json_array_size(list);
     items = calloc(n ? n : 1, sizeof *items);
@@ -110,6 +82,21 @@ out:
     return rc;
 }
 
+/* A page of a volume's listing (scan_volume_pages). */
+static json_t *volume_page_row(sqlite3_stmt *st, void *ctx)
+{
+    (void)ctx;
+    return json_pack("{s:s, s:o, s:b, s:s, s:s, s:I, s:s, s:o}",
+                     "id", (const char *)sqlite3_column_text(st, 0),
+                     "page_number", db_column_json(st, 1),
+                     "separator", sqlite3_column_int(st, 2),
+                     "file_name", (const char *)sqlite3_column_text(st, 3),
+                     "file_hash", (const char *)sqlite3_column_text(st, 4),
+                     "page_index", (json_int_t)sqlite3_column_int64(st, 5),
+                     "preview_hash", (const char *)sqlite3_column_text(st, 6),
+                     "quality_flags", flags_array((const char *)sqlite3_column_text(st, 7)));
+}
+
 int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *err)
 {
     static const char q_exists[] = "SELECT 1 FROM scan_volumes WHERE id = ?";
@@ -117,61 +104,24 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
         "SELECT id, page_number, is_separator, file_name, file_hash, page_index, preview_hash, "
         "quality_flags FROM scan_pages WHERE volume_id = ? "
         "ORDER BY is_separator DESC, page_number, created_at";
-    sqlite3 *h = db_handle(db);
     sqlite3_stmt *st = NULL;
-    json_t *list = NULL;
-    int step, rc = -1;
+    int found, rc = -1;
 
     *out = NULL;
-    if (db_prepare(db, &st, q_exists, err) != 0)
+    if ((found = db_query_row(db, &st, q_exists, "volume", err, "s", id)) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    if (!found) {
         err_setk(err, ERR_NOT_FOUND, "scan: no volume '%s' (see `civreg scan volumes`)", id);
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        fail_sql(h, "volume", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    list = json_array();
-    if (list == NULL) {
-        err_setk(err, ERR_INTERNAL, "scan: out of memory");
+    if (db_prepare(db, &st, sql, err) != 0 || db_bind(db, st, err, "s", id) != 0 ||
+        db_rows_json(db, st, "pages", volume_page_row, NULL, out, err) != 0)
         goto out;
-    }
-    if (db_prepare(db, &st, sql, err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *p = json_pack("{s:s, s:o, s:b, s:s, s:s, s:I, s:s, s:o}",
-                              "id", (const char *)sqlite3_column_text(st, 0),
-                              "page_number", sqlite3_column_type(st, 1) == SQLITE_NULL
-                                                 ? json_null()
-                                                 : json_integer(sqlite3_column_int64(st, 1)),
-                              "separator", sqlite3_column_int(st, 2),
-                              "file_name", (const char *)sqlite3_column_text(st, 3),
-                              "file_hash", (const char *)sqlite3_column_text(st, 4),
-                              "page_index", (json_int_t)sqlite3_column_int64(st, 5),
-                              "preview_hash", (const char *)sqlite3_column_text(st, 6),
-                              "quality_flags", flags_array((const char *)sqlite3_column_text(st, 7)));
-        if (p == NULL || json_array_append_new(list, p) != 0) {
-            err_setk(err, ERR_INTERNAL, "scan: out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        fail_sql(h, "pages", err);
-        goto out;
-    }
-    *out = list;
-    list = NULL;
     rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(list);
     return rc;
 }
 
@@ -182,23 +132,16 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
         "p.page_number, p.is_separator, p.import_id, p.event_seq, p.created_at, p.meta, "
         "p.quality_flags, v.office, v.year, v.volume "
         "FROM scan_pages p LEFT JOIN scan_volumes v ON v.id = p.volume_id WHERE p.id = ?";
-    sqlite3 *h = db_handle(db);
     sqlite3_stmt *st = NULL;
     json_t *j = NULL, *meta = NULL, *reg;
     const char *mt;
-    int step, rc = -1;
+    int found, rc = -1;
 
     *out = NULL;
-    if (db_prepare(db, &st, sql, err) != 0)
+    if ((found = db_query_row(db, &st, sql, "page", err, "s", id)) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    if (!found) {
         err_setk(err, ERR_NOT_FOUND, "scan: no page '%s'", id);
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        fail_sql(h, "page", err);
         goto out;
     }
     mt = (const char *)sqlite3_column_text(st, 11);
@@ -219,9 +162,8 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
                   "page_index", (json_int_t)sqlite3_column_int64(st, 2),
                   "file_name", (const char *)sqlite3_column_text(st, 3),
                   "preview_hash", (const char *)sqlite3_column_text(st, 4),
-                  "volume_id", text_or_null(st, 5),
-                  "page_number", sqlite3_column_type(st, 6) == SQLITE_NULL
-                                     ? json_null() : json_integer(sqlite3_column_int64(st, 6)),
+                  "volume_id", db_column_json(st, 5),
+                  "page_number", db_column_json(st, 6),
                   "separator", sqlite3_column_int(st, 7),
                   "import_id", (const char *)sqlite3_column_text(st, 8),
                   "event_seq", (json_int_t)sqlite3_column_int64(st, 9),
