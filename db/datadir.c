@@ -14,6 +14,8 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
+#include "rows.h"
+#include "sql.h"
 
 #include <sqlite3.h>
 
@@ -226,19 +228,11 @@ static int populate(const char *dir, const char *country, const char *office,
         db_tx_rollback(db);
         goto out;
     }
-    if (sqlite3_prepare_v2(db_handle(db),
-                           "INSERT INTO offices(code, name, country, created_at) VALUES (?1,?2,?3,?4)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        err_set(err, "db: %s", sqlite3_errmsg(db_handle(db)));
-        db_tx_rollback(db);
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, office_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, country, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        err_set(err, "db: recording office: %s", sqlite3_errmsg(db_handle(db)));
+    if (db_prepare(db, &st,
+                   "INSERT INTO offices(code, name, country, created_at) VALUES (?1,?2,?3,?4)",
+                   err) != 0 ||
+        db_bind(db, st, err, "ssss", office, office_name, country, now) != 0 ||
+        db_step_row(db, st, "recording office", err) != 0) {
         db_tx_rollback(db);
         goto out;
     }

@@ -1,5 +1,6 @@
 #include "db.h"
 #include "db_int.h"
+#include "rows.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -202,10 +203,8 @@ static int apply_migration(struct db *db, const struct embedded_file *f, int ver
         db_fail(db, err, "recording migration");
         goto out;
     }
-    sqlite3_bind_int(st, 1, version);
-    sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    if (db_bind(db, st, err, "isss", version, f->name, hash, now) != 0)
+        goto out;
     if (sqlite3_step(st) != SQLITE_DONE) {
         db_fail(db, err, "recording migration");
         goto out;
@@ -509,9 +508,9 @@ int db_setting_set(struct db *db, const char *key, const char *value, struct err
                            " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "writing settings");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (db_bind(db, st, err, "ss", key, value) != 0)
+        rc = -1;
+    else if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_fail(db, err, "writing settings");
     sqlite3_finalize(st);
     return rc;
