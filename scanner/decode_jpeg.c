@@ -8,6 +8,7 @@
  * library's memory is capped. */
 #include <limits.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,39 @@ static int jpeg_start(struct jpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo
     return 0;
 }
 
+/* After the caller's setjmp on CTX: create the decompressor (*CREATED set:
+ * the caller destroys it), cap its memory, read the header of the LEN bytes
+ * at P and check the page's claimed size against LIMITS. DECODING: the
+ * pixels will be read too, so watch the deadline through the progress
+ * monitor and keep the EXIF markers. Returns 0, or SCAN_E_LIMIT or -1 with
+ * ERR set. */
+static int jpeg_read_checked_header(struct jpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
+                                    volatile int *created, const unsigned char *p, size_t len,
+                                    const struct scan_limits *limits, bool decoding,
+                                    struct err *err)
+{
+    int rc;
+
+    jpeg_create_decompress(cinfo);
+    *created = 1;
+    /* Progressive and multi-scan files keep every coefficient (2 bytes a
+     * sample, 3 components): what the page limit allows, within the cap. */
+    cinfo->mem->max_memory_to_use = jpeg_memory_cap(limits);
+    if (decoding) {
+        ctx->progress.progress_monitor = jpeg_progress;
+        cinfo->progress = &ctx->progress;
+    }
+    jpeg_mem_src(cinfo, p, (unsigned long)len);
+    if (decoding)
+        jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xffff);
+    if (jpeg_read_header(cinfo, TRUE) != JPEG_HEADER_OK)
+        return err_set(err, "jpeg: %s holds no image", SCAN_NAME(ctx->name));
+    if ((rc = scan_check_dims(cinfo->image_width, cinfo->image_height, limits, NULL, "jpeg",
+                              ctx->name, err)) != 0)
+        return rc;
+    return check_ratio(cinfo, len, limits, ctx->name, err);
+}
+
 int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
                      const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
@@ -225,22 +259,7 @@ int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
         rc = ctx.kind ? ctx.kind : -1;
         goto out;
     }
-    jpeg_create_decompress(&cinfo);
-    created = 1;
-    /* Progressive and multi-scan files keep every coefficient (2 bytes a
-     * sample, 3 components): what the page limit allows, within the cap. */
-    cinfo.mem->max_memory_to_use = jpeg_memory_cap(limits);
-    ctx.progress.progress_monitor = jpeg_progress;
-    cinfo.progress = &ctx.progress;
-    jpeg_mem_src(&cinfo, p, (unsigned long)len);
-    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
-    if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
-        err_set(err, "jpeg: %s holds no image", SCAN_NAME(name));
-        goto out;
-    }
-    if ((rc = scan_check_dims(cinfo.image_width, cinfo.image_height, limits, NULL, "jpeg", name,
-                              err)) != 0 ||
-        (rc = check_ratio(&cinfo, len, limits, name, err)) != 0)
+    if ((rc = jpeg_read_checked_header(&ctx, &cinfo, &created, p, len, limits, true, err)) != 0)
         goto out;
     rc = -1;
     for (jpeg_saved_marker_ptr m = cinfo.marker_list; m != NULL; m = m->next)
@@ -278,8 +297,7 @@ int scan_decode_jpeg(const unsigned char *p, size_t len, const char *name,
         }
     }
     while (cinfo.output_scanline < cinfo.output_height) {
-        int dl = (cinfo.output_scanline & 255) == 0 ? scan_check_deadline(limits, "jpeg", name, err)
-                                                    : 0;
+        int dl = scan_row_deadline(cinfo.output_scanline, limits, "jpeg", name, err);
         unsigned char *dst = img->pix + (size_t)cinfo.output_scanline * img->width;
         JSAMPROW rows[1] = { cmyk ? row : dst };
         if (dl != 0) {
@@ -329,17 +347,7 @@ int scan_jpeg_probe(const unsigned char *p, size_t len, const char *name,
             err_set(err, "jpeg: cannot decode %s", SCAN_NAME(name));
         goto out;
     }
-    jpeg_create_decompress(&cinfo);
-    created = 1;
-    cinfo.mem->max_memory_to_use = jpeg_memory_cap(limits);
-    jpeg_mem_src(&cinfo, p, (unsigned long)len);
-    if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
-        err_set(err, "jpeg: %s holds no image", SCAN_NAME(name));
-        goto out;
-    }
-    if ((rc = scan_check_dims(cinfo.image_width, cinfo.image_height, limits, NULL, "jpeg", name,
-                              err)) != 0 ||
-        (rc = check_ratio(&cinfo, len, limits, name, err)) != 0)
+    if ((rc = jpeg_read_checked_header(&ctx, &cinfo, &created, p, len, limits, false, err)) != 0)
         goto out;
     *pixels = *largest = (uint64_t)cinfo.image_width * cinfo.image_height;
 out:

@@ -23,7 +23,6 @@ struct png_ctx {
     struct err *err;
     int err_set; /* the message is already in err */
     unsigned char *rows; /* row buffer (or whole image when interlaced) */
-    png_bytep *rowp;     /* row pointers into rows (interlaced only) */
 };
 
 static void png_error_cb(png_structp png, png_const_charp msg)
@@ -142,7 +141,7 @@ static int png_check(const unsigned char *p, size_t len, const char *name,
 int scan_decode_png(const unsigned char *p, size_t len, const char *name,
                     const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
-    struct png_ctx ctx = { p, len, 0, name, err, 0, NULL, NULL };
+    struct png_ctx ctx = { p, len, 0, name, err, 0, NULL };
     png_structp png = NULL;
     png_infop info = NULL;
     struct scan_image *volatile img = NULL;
@@ -222,46 +221,26 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
         ctx.err_set = 1;
         goto out;
     }
-    if (passes > 1) {
-        /* Adam7: every pass revisits every row, so the whole image is kept. */
-        ctx.rows = malloc(rowbytes * h);
-        ctx.rowp = ctx.rows ? malloc(sizeof *ctx.rowp * h) : NULL;
-        if (ctx.rowp == NULL) {
-            err_set(err, "png: out of memory for %s", SCAN_NAME(name));
-            ctx.err_set = 1;
-            goto out;
-        }
-        for (png_uint_32 y = 0; y < h; y++)
-            ctx.rowp[y] = ctx.rows + rowbytes * y;
-        for (int pass = 0; pass < passes; pass++) {
-            for (png_uint_32 y = 0; y < h; y++) {
-                int dl = (y & 255) == 0 ? scan_check_deadline(limits, "png", name, err) : 0;
-                if (dl != 0) {
-                    ctx.err_set = 1;
-                    rc = dl;
-                    goto out;
-                }
-                png_read_row(png, ctx.rowp[y], NULL);
-            }
-        }
-        for (png_uint_32 y = 0; y < h; y++)
-            row_to_gray(ctx.rows + rowbytes * y, ch, w, img->pix + (size_t)y * w);
-    } else {
-        ctx.rows = malloc(rowbytes);
-        if (ctx.rows == NULL) {
-            err_set(err, "png: out of memory for %s", SCAN_NAME(name));
-            ctx.err_set = 1;
-            goto out;
-        }
+    /* Adam7: every pass revisits every row, so the whole image is kept;
+     * otherwise one row is read and converted at a time. */
+    ctx.rows = malloc(passes > 1 ? rowbytes * h : rowbytes);
+    if (ctx.rows == NULL) {
+        err_set(err, "png: out of memory for %s", SCAN_NAME(name));
+        ctx.err_set = 1;
+        goto out;
+    }
+    for (int pass = 0; pass < passes; pass++) {
         for (png_uint_32 y = 0; y < h; y++) {
-            int dl = (y & 255) == 0 ? scan_check_deadline(limits, "png", name, err) : 0;
+            unsigned char *row = passes > 1 ? ctx.rows + rowbytes * y : ctx.rows;
+            int dl = scan_row_deadline(y, limits, "png", name, err);
             if (dl != 0) {
                 ctx.err_set = 1;
                 rc = dl;
                 goto out;
             }
-            png_read_row(png, ctx.rows, NULL);
-            row_to_gray(ctx.rows, ch, w, img->pix + (size_t)y * w);
+            png_read_row(png, row, NULL);
+            if (pass == passes - 1)
+                row_to_gray(row, ch, w, img->pix + (size_t)y * w);
         }
     }
     /* Reading the end checks the last chunk's CRC and IEND. */
@@ -269,7 +248,6 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
     rc = 0;
 out:
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
-    free(ctx.rowp);
     free(ctx.rows);
     if (rc != 0)
         scan_pages_release(out);

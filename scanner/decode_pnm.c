@@ -135,7 +135,7 @@ static int decode_one(struct pnm_rd *r, const char *name, const struct scan_limi
         return rc;
     for (uint32_t y = 0; y < h; y++) {
         unsigned char *dst = img->pix + (size_t)y * w;
-        if ((y & 255) == 0 && (rc = scan_check_deadline(limits, "pnm", name, err)) != 0)
+        if ((rc = scan_row_deadline(y, limits, "pnm", name, err)) != 0)
             return rc;
         if (kind == 4) {
             const unsigned char *row = r->p + r->pos;

@@ -184,7 +184,7 @@ static int read_lines(TIFF *tif, struct tiff_mem *m, struct scan_image *img, uns
         return fail(m, "out of memory");
     for (uint32_t y = 0; y < img->height; y++) {
         unsigned char *dst = img->pix + (size_t)y * img->width;
-        int dl = (y & 255) == 0 ? scan_check_deadline(limits, "tiff", m->name, m->err) : 0;
+        int dl = scan_row_deadline(y, limits, "tiff", m->name, m->err);
         if (dl != 0) {
             m->err_set = 1;
             rc = dl;

@@ -27,50 +27,68 @@ enum scan_format scan_format_sniff(const unsigned char *p, size_t len)
     return SCAN_FMT_UNKNOWN;
 }
 
+/* The formats civreg reads, by enum scan_format: name, decoder, probe. */
+static const struct scan_codec {
+    const char *name;
+    scan_decode_fn *decode;
+    scan_probe_fn *probe;
+} codecs[] = {
+    [SCAN_FMT_PNG] = { "png", scan_decode_png, scan_png_probe },
+    [SCAN_FMT_JPEG] = { "jpeg", scan_decode_jpeg, scan_jpeg_probe },
+    [SCAN_FMT_TIFF] = { "tiff", scan_decode_tiff, scan_tiff_probe },
+    [SCAN_FMT_PNM] = { "pnm", scan_decode_pnm, scan_pnm_probe },
+};
+
+static const struct scan_codec *codec_of(enum scan_format f)
+{
+    if ((size_t)f >= sizeof codecs / sizeof codecs[0] || codecs[f].name == NULL)
+        return NULL;
+    return &codecs[f];
+}
+
+/* The codec of the file's first bytes; NULL with ERR set when none. */
+static const struct scan_codec *codec_sniff(const unsigned char *p, size_t len, const char *name,
+                                            struct err *err)
+{
+    const struct scan_codec *c = codec_of(scan_format_sniff(p, len));
+
+    if (c == NULL)
+        err_set(err, "%s: not an image civreg reads (PNG, JPEG, TIFF or PNM expected, "
+                     "first bytes do not match any)", SCAN_NAME(name));
+    return c;
+}
+
 const char *scan_format_name(enum scan_format f)
 {
-    switch (f) {
-    case SCAN_FMT_PNG: return "png";
-    case SCAN_FMT_JPEG: return "jpeg";
-    case SCAN_FMT_TIFF: return "tiff";
-    case SCAN_FMT_PNM: return "pnm";
-    default: return "unknown";
-    }
+    const struct scan_codec *c = codec_of(f);
+    return c ? c->name : "unknown";
 }
 
 int scan_decode(const unsigned char *p, size_t len, const char *name,
                 const struct scan_limits *limits, struct scan_pages *out, struct err *err)
 {
+    const struct scan_codec *c;
+
     out->format = SCAN_FMT_UNKNOWN;
     out->page = NULL;
     out->count = 0;
     if (len == 0)
         return err_set(err, "%s: empty file", SCAN_NAME(name));
-    switch (scan_format_sniff(p, len)) {
-    case SCAN_FMT_PNG: return scan_decode_png(p, len, name, limits, out, err);
-    case SCAN_FMT_JPEG: return scan_decode_jpeg(p, len, name, limits, out, err);
-    case SCAN_FMT_TIFF: return scan_decode_tiff(p, len, name, limits, out, err);
-    case SCAN_FMT_PNM: return scan_decode_pnm(p, len, name, limits, out, err);
-    default:
-        return err_set(err, "%s: not an image civreg reads (PNG, JPEG, TIFF or PNM expected, "
-                            "first bytes do not match any)", SCAN_NAME(name));
-    }
+    if ((c = codec_sniff(p, len, name, err)) == NULL)
+        return -1;
+    return c->decode(p, len, name, limits, out, err);
 }
 
 int scan_probe(const unsigned char *p, size_t len, const char *name,
                const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
                struct err *err)
 {
+    const struct scan_codec *c;
+
     *pixels = *largest = 0;
-    switch (scan_format_sniff(p, len)) {
-    case SCAN_FMT_PNG: return scan_png_probe(p, len, name, limits, pixels, largest, err);
-    case SCAN_FMT_JPEG: return scan_jpeg_probe(p, len, name, limits, pixels, largest, err);
-    case SCAN_FMT_TIFF: return scan_tiff_probe(p, len, name, limits, pixels, largest, err);
-    case SCAN_FMT_PNM: return scan_pnm_probe(p, len, name, limits, pixels, largest, err);
-    default:
-        return err_set(err, "%s: not an image civreg reads (PNG, JPEG, TIFF or PNM expected, "
-                            "first bytes do not match any)", SCAN_NAME(name));
-    }
+    if ((c = codec_sniff(p, len, name, err)) == NULL)
+        return -1;
+    return c->probe(p, len, name, limits, pixels, largest, err);
 }
 
 size_t scan_count_pages(const unsigned char *p, size_t len)

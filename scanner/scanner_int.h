@@ -16,19 +16,23 @@ int scan_check_dims(uint64_t width, uint64_t height, const struct scan_limits *l
                     uint64_t *total, const char *fmt, const char *name, struct err *err)
     __attribute__((warn_unused_result));
 
+/* The decoders' row loops look at the clock once every 256 rows (a clock
+ * read costs more than a row of a small page): scan_check_deadline for
+ * rows 0, 256, 512, ..., 0 for the rows between. */
+static inline int scan_row_deadline(uint64_t row, const struct scan_limits *limits,
+                                    const char *fmt, const char *name, struct err *err)
+{
+    return (row & 255) == 0 ? scan_check_deadline(limits, fmt, name, err) : 0;
+}
+
 /* scan_probe for one format: *PIXELS and *LARGEST from the headers. */
-int scan_png_probe(const unsigned char *p, size_t len, const char *name,
-                   const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
-                   struct err *err) __attribute__((warn_unused_result));
-int scan_jpeg_probe(const unsigned char *p, size_t len, const char *name,
-                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
-                    struct err *err) __attribute__((warn_unused_result));
-int scan_tiff_probe(const unsigned char *p, size_t len, const char *name,
-                    const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
-                    struct err *err) __attribute__((warn_unused_result));
-int scan_pnm_probe(const unsigned char *p, size_t len, const char *name,
-                   const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
-                   struct err *err) __attribute__((warn_unused_result));
+typedef int scan_probe_fn(const unsigned char *p, size_t len, const char *name,
+                          const struct scan_limits *limits, uint64_t *pixels, uint64_t *largest,
+                          struct err *err);
+scan_probe_fn scan_png_probe __attribute__((warn_unused_result));
+scan_probe_fn scan_jpeg_probe __attribute__((warn_unused_result));
+scan_probe_fn scan_tiff_probe __attribute__((warn_unused_result));
+scan_probe_fn scan_pnm_probe __attribute__((warn_unused_result));
 
 /* ITU-R BT.601 luma of an sRGB triple, in integers (what zbarimg's
  * ImageMagick loader uses for intensity, to within rounding). */
