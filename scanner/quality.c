@@ -34,6 +34,21 @@ static double projection_score(const int32_t *px, const int32_t *py, size_t n, d
     return score;
 }
 
+/* Try the angles FROM to TO (inclusive) by STEP degrees: *BEST becomes the
+ * one whose profile scores above *BEST_SCORE and all others tried. */
+static void sharpest_angle(const int32_t *px, const int32_t *py, size_t n, int32_t *bins,
+                           size_t nbins, int32_t offset, double from, double to, double step,
+                           double *best, double *best_score)
+{
+    for (double a = from; a <= to + 1e-9; a += step) {
+        double s = projection_score(px, py, n, a, bins, nbins, offset);
+        if (s > *best_score) {
+            *best_score = s;
+            *best = a;
+        }
+    }
+}
+
 /* Angle (degrees) at which the ink's row profile is sharpest: text lines
  * then fall into few rows. 0 when there is too little ink to tell. */
 static int estimate_skew(const struct scan_image *w, int threshold, double *skew, struct err *err)
@@ -67,20 +82,11 @@ static int estimate_skew(const struct scan_image *w, int threshold, double *skew
             n++;
         }
     }
-    for (double a = -SKEW_RANGE; a <= SKEW_RANGE + 1e-9; a += 0.5) {
-        double s = projection_score(px, py, n, a, bins, nbins, offset);
-        if (s > best_score) {
-            best_score = s;
-            best = a;
-        }
-    }
-    for (double a = best - 0.5; a <= best + 0.5 + 1e-9; a += 0.05) {
-        double s = projection_score(px, py, n, a, bins, nbins, offset);
-        if (s > best_score) {
-            best_score = s;
-            best = a;
-        }
-    }
+    /* Half degrees over the whole range, then twentieths around the best. */
+    sharpest_angle(px, py, n, bins, nbins, offset, -SKEW_RANGE, SKEW_RANGE, 0.5, &best,
+                   &best_score);
+    sharpest_angle(px, py, n, bins, nbins, offset, best - 0.5, best + 0.5, 0.05, &best,
+                   &best_score);
     /* y grows downwards: a profile aligned at angle a means lines rising
      * to the right by a degrees. */
     *skew = round(best * 100.0) / 100.0;
