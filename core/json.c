@@ -94,17 +94,30 @@ out:
     return rc;
 }
 
-int json_get_string(const json_t *obj, const char *key, bool required, const char **out,
-                    struct err *err)
+/* OBJ's field KEY, or NULL when it is absent or JSON null: then *RC is -1
+ * with "KEY: required field missing" in ERR when REQUIRED, else 0. */
+static json_t *get_field(const json_t *obj, const char *key, bool required, int *rc,
+                         struct err *err)
 {
     json_t *v = json_object_get(obj, key);
 
+    *rc = 0;
+    if (v != NULL && !json_is_null(v))
+        return v;
+    if (required)
+        *rc = err_set(err, "%s: required field missing", key);
+    return NULL;
+}
+
+int json_get_string(const json_t *obj, const char *key, bool required, const char **out,
+                    struct err *err)
+{
+    int rc;
+    json_t *v = get_field(obj, key, required, &rc, err);
+
     *out = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return err_set(err, "%s: required field missing", key);
-        return 0;
-    }
+    if (v == NULL)
+        return rc;
     if (!json_is_string(v))
         return err_set(err, "%s: must be a string", key);
     *out = json_string_value(v);
@@ -114,15 +127,13 @@ int json_get_string(const json_t *obj, const char *key, bool required, const cha
 int json_get_int(const json_t *obj, const char *key, bool required, json_int_t *out,
                  bool *present, struct err *err)
 {
-    json_t *v = json_object_get(obj, key);
+    int rc;
+    json_t *v = get_field(obj, key, required, &rc, err);
 
     if (present)
         *present = false;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return err_set(err, "%s: required field missing", key);
-        return 0;
-    }
+    if (v == NULL)
+        return rc;
     if (!json_is_integer(v))
         return err_set(err, "%s: must be an integer", key);
     *out = json_integer_value(v);
@@ -134,13 +145,13 @@ int json_get_int(const json_t *obj, const char *key, bool required, json_int_t *
 int json_get_bool(const json_t *obj, const char *key, bool required, bool deflt, bool *out,
                   struct err *err)
 {
-    json_t *v = json_object_get(obj, key);
+    int rc;
+    json_t *v = get_field(obj, key, required, &rc, err);
 
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return err_set(err, "%s: required field missing", key);
-        *out = deflt;
-        return 0;
+    if (v == NULL) {
+        if (rc == 0)
+            *out = deflt;
+        return rc;
     }
     if (!json_is_boolean(v))
         return err_set(err, "%s: must be true or false", key);
