@@ -26,6 +26,7 @@ struct pg {
     PGconn *conn;
     struct pg_stmt stmts[PG_STMT_MAX];
     int n_stmts;
+    unsigned long long round_trips; /* statements, COPYs, BEGIN/COMMIT sent */
 };
 
 struct pg_res {
@@ -131,6 +132,7 @@ int pg_exec(struct pg *pg, const char *sql, int n, const char *const *params,
         *res = NULL;
     if ((name = prepared(pg, sql, n, err)) == NULL)
         return -1;
+    pg->round_trips++;
     r = PQexecPrepared(pg->conn, name, n, params, NULL, NULL, 0);
     if (r == NULL)
         return pg_fail(pg, "running a statement", err);
@@ -150,6 +152,11 @@ int pg_exec(struct pg *pg, const char *sql, int n, const char *const *params,
         PQclear(r);
     }
     return 0;
+}
+
+unsigned long long pg_round_trips(const struct pg *pg)
+{
+    return pg->round_trips;
 }
 
 int pg_res_rows(const struct pg_res *r)
@@ -184,7 +191,7 @@ void pg_res_free(struct pg_res *r)
 /* Constant transaction-control text; PQexec has no parameters to bind. */
 static int simple(struct pg *pg, const char *sql, struct err *err)
 {
-    PGresult *r = PQexec(pg->conn, sql);
+    PGresult *r = (pg->round_trips++, PQexec(pg->conn, sql));
     int rc = 0;
 
     if (r == NULL)
@@ -213,7 +220,7 @@ void pg_rollback(struct pg *pg)
 
 int pg_copy(struct pg *pg, const char *copy_sql, const char *data, size_t len, struct err *err)
 {
-    PGresult *r = PQexec(pg->conn, copy_sql);
+    PGresult *r = (pg->round_trips++, PQexec(pg->conn, copy_sql));
     int rc = -1;
 
     if (r == NULL)

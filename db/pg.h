@@ -39,6 +39,11 @@ bool pg_res_null(const struct pg_res *r, int row, int col);
 long long pg_res_affected(const struct pg_res *r);
 void pg_res_free(struct pg_res *r);
 
+/* How many requests this connection sent the server so far (prepared
+ * statements run, COPYs, transaction control; preparing is not counted):
+ * the statement count of a piece of work is the difference. */
+unsigned long long pg_round_trips(const struct pg *pg);
+
 /* Transactions. pg_begin takes ISOLATION "" (read committed) or
  * "SERIALIZABLE". pg_rollback is harmless outside a transaction. */
 int pg_begin(struct pg *pg, struct err *err) __attribute__((warn_unused_result));

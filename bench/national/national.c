@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "core/encode.h"
@@ -27,14 +28,18 @@
 
 static const char usage[] =
     "usage: national --pg URL [--offices N] [--persons P] [--batch B] [--catchup E]\n"
-    "                [--json FILE]\n"
+    "                [--gen-threads T] [--verify-threads V] [--json FILE]\n"
     "\n"
     "N simulated district offices (default 50) push P persons in all (default\n"
     "20000; two signed events each) in batches of B events (default 2000)\n"
     "into the national tier at URL (a throw-away database: it registers\n"
     "offices there); then national search p50/p99 over 200 name queries and\n"
     "the time for one office's offline month of E events (default 100000) to\n"
-    "catch up. Prints the figures; --json FILE writes them as JSON.\n";
+    "catch up. The events are built and signed on T threads (default 2);\n"
+    "national_push verifies signatures on V threads (default 0: one per\n"
+    "processor, at most 8). Anchors measured in the same run: Ed25519\n"
+    "verify/sign and a bare COPY. Prints the figures; --json FILE writes\n"
+    "them as JSON.\n";
 
 /* A whole number from MIN to MAX, or exit 2 with the usage. */
 static unsigned num_arg(const char *opt, const char *v, unsigned long min, unsigned long max)
@@ -90,38 +95,55 @@ static void syl_name(unsigned k, unsigned part, char *out, size_t size)
     out[0] = (char)(out[0] - 32);
 }
 
-/* Append one signed event (canonical body) to EVENTS and its leaf to O. */
-static void add_event(struct office_sim *o, json_t *events, const char *actor,
-                      const unsigned char *sk, const char *type, json_t *objects, json_t *data)
+/* The signed event SEQ of office O (canonical body); its leaf into
+ * o->leaves[SEQ] (room made by the caller). Thread-safe for distinct SEQs. */
+static json_t *make_event(struct office_sim *o, uint64_t seq, const char *actor,
+                          const unsigned char *sk, const char *type, json_t *objects,
+                          json_t *data)
 {
     struct buf body = BUF_INIT(1 << 20);
     struct err err = ERR_INIT;
     unsigned char sig[64];
     char sig_hex[129], now[] = "2026-12-01T00:00:00Z";
     crypto_hash_sha256_state hs;
+    json_t *out;
     json_t *ev = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "v", 2, "seq",
-                           (json_int_t)o->size, "type", type, "actor", actor, "office", o->code,
+                           (json_int_t)seq, "type", type, "actor", actor, "office", o->code,
                            "time", now, "objects", objects, "data", data);
     if (ev == NULL || json_canonical(ev, &body, &err) != 0)
         die("event", &err);
     crypto_sign_detached(sig, NULL, body.data, body.len, sk);
     hex_encode(sig, sizeof sig, sig_hex);
-    if (o->size == o->cap) {
-        o->cap = o->cap ? o->cap * 2 : 1024;
-        o->leaves = realloc(o->leaves, o->cap * sizeof *o->leaves);
-        if (o->leaves == NULL)
-            exit(1);
-    }
     crypto_hash_sha256_init(&hs);
     crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
     crypto_hash_sha256_update(&hs, body.data, body.len);
     crypto_hash_sha256_update(&hs, sig, sizeof sig);
-    crypto_hash_sha256_final(&hs, o->leaves[o->size]);
-    json_array_append_new(events, json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)o->size,
-                                            "body", buf_str(&body), "signature", sig_hex));
-    o->size++;
+    crypto_hash_sha256_final(&hs, o->leaves[seq]);
+    out = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "body", buf_str(&body),
+                    "signature", sig_hex);
     json_decref(ev);
     buf_release(&body);
+    return out;
+}
+
+static void reserve_leaves(struct office_sim *o, uint64_t n)
+{
+    if (o->size + n <= o->cap)
+        return;
+    while (o->cap < o->size + n)
+        o->cap = o->cap ? o->cap * 2 : 1024;
+    o->leaves = realloc(o->leaves, o->cap * sizeof *o->leaves);
+    if (o->leaves == NULL)
+        exit(1);
+}
+
+/* Append one signed event to EVENTS (single-threaded callers). */
+static void add_event(struct office_sim *o, json_t *events, const char *actor,
+                      const unsigned char *sk, const char *type, json_t *objects, json_t *data)
+{
+    reserve_leaves(o, 1);
+    json_array_append_new(events, make_event(o, o->size, actor, sk, type, objects, data));
+    o->size++;
 }
 
 static const char *take_uin(struct pg *pg, struct office_sim *o)
@@ -137,16 +159,17 @@ static const char *take_uin(struct pg *pg, struct office_sim *o)
     return json_string_value(json_array_get(json_object_get(o->uins, "uins"), o->next_uin++));
 }
 
-/* One birth: record.draft then record.register; the version text into VERSIONS. */
-static void add_birth(struct pg *pg, struct office_sim *o, unsigned k, json_t *events,
-                      json_t *versions)
+/* One birth of person K with UIN as events SEQ (record.draft) and SEQ + 1
+ * (record.register with the signed link): *DRAFT, *REG and the version
+ * text *VERSION. Thread-safe for distinct SEQs. */
+static void make_birth(struct office_sim *o, unsigned k, const char *uin, uint64_t seq,
+                       json_t **draft, json_t **reg, json_t **version)
 {
     struct buf canon = BUF_INIT(1 << 20), st = BUF_INIT(1 << 20);
     struct err err = ERR_INIT;
     char given[16], family[16], date[16], id[64], hash[65], person_hash[65], link_hash[65],
         regno[40], link_id[128], sig_hex[129];
     unsigned char sig[64];
-    const char *uin = take_uin(pg, o);
     json_t *rec, *person, *statement, *link;
 
     syl_name(k, 1, given, sizeof given);
@@ -163,11 +186,12 @@ static void add_birth(struct pg *pg, struct office_sim *o, unsigned k, json_t *e
     if (json_canonical(rec, &canon, &err) != 0)
         die("record", &err);
     reg_sha256_hex(canon.data, canon.len, hash);
-    json_array_append_new(versions, json_pack("{s:s, s:i, s:s}", "record_id", id, "version", 1,
-                                              "data", buf_str(&canon)));
-    add_event(o, events, "reg", o->usk, "record.draft",
-              json_pack("[o]", registry_object_ref("record", id, hash, NULL)),
-              json_pack("{s:i, s:s, s:[]}", "version", 1, "status", "draft", "evidence"));
+    *version = json_pack("{s:s, s:i, s:s}", "record_id", id, "version", 1, "data",
+                         buf_str(&canon));
+    *draft = make_event(o, seq, "reg", o->usk, "record.draft",
+                        json_pack("[o]", registry_object_ref("record", id, hash, NULL)),
+                        json_pack("{s:i, s:s, s:[]}", "version", 1, "status", "draft",
+                                  "evidence"));
     person = json_pack("{s:s, s:s}", "uin", uin, "record_id", id);
     if (registry_json_hash(person, person_hash, &err) != 0)
         die("person", &err);
@@ -184,17 +208,84 @@ static void add_birth(struct pg *pg, struct office_sim *o, unsigned k, json_t *e
                      "reg");
     snprintf(regno, sizeof regno, "%s/1990/%06u", o->code, k);
     snprintf(link_id, sizeof link_id, "%s:%s:1", uin, id);
-    add_event(o, events, "reg", o->usk, "record.register",
-              json_pack("[o, o, o]", registry_object_ref("record", id, hash, NULL),
-                        registry_object_ref("person", uin, person_hash, NULL),
-                        registry_object_ref("link", link_id, link_hash, NULL)),
-              json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "status", "registered",
-                        "registration_number", regno, "uin", uin, "link", link));
+    *reg = make_event(o, seq + 1, "reg", o->usk, "record.register",
+                      json_pack("[o, o, o]", registry_object_ref("record", id, hash, NULL),
+                                registry_object_ref("person", uin, person_hash, NULL),
+                                registry_object_ref("link", link_id, link_hash, NULL)),
+                      json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", 1, "status",
+                                "registered", "registration_number", regno, "uin", uin, "link",
+                                link));
     json_decref(rec);
     json_decref(person);
     json_decref(statement);
     buf_release(&canon);
     buf_release(&st);
+}
+
+/* Births K0 .. K0+COUNT-1 of office O appended to EVENTS and VERSIONS,
+ * built and signed on GEN_THREADS threads (real Ed25519 signatures, the
+ * leaves in o->leaves). */
+static unsigned gen_threads = 2;
+
+struct gen_job {
+    struct office_sim *o;
+    unsigned k0;
+    uint64_t seq0;
+    const char **uins;
+    json_t **slots; /* 3 per birth: draft, register, version */
+    size_t lo, hi;
+    pthread_t th;
+    bool started;
+};
+
+static void *gen_range(void *arg)
+{
+    struct gen_job *j = arg;
+    for (size_t i = j->lo; i < j->hi; i++)
+        make_birth(j->o, j->k0 + (unsigned)i, j->uins[i], j->seq0 + 2 * i, &j->slots[3 * i],
+                   &j->slots[3 * i + 1], &j->slots[3 * i + 2]);
+    return NULL;
+}
+
+static void add_births(struct pg *pg, struct office_sim *o, unsigned k0, size_t count,
+                       json_t *events, json_t *versions)
+{
+    struct gen_job jobs[64];
+    const char **uins = calloc(count ? count : 1, sizeof *uins);
+    json_t **slots = calloc(count ? 3 * count : 1, sizeof *slots);
+    unsigned t = gen_threads > 64 ? 64 : gen_threads ? gen_threads : 1;
+
+    if (uins == NULL || slots == NULL)
+        exit(1);
+    /* a new block drops the old one: keep copies */
+    for (size_t i = 0; i < count; i++)
+        if ((uins[i] = strdup(take_uin(pg, o))) == NULL)
+            exit(1);
+    reserve_leaves(o, 2 * count);
+    if (count < 64)
+        t = 1;
+    for (unsigned w = 0; w < t; w++) {
+        jobs[w] = (struct gen_job){ o, k0, o->size, uins, slots, count * w / t,
+                                    count * (w + 1) / t, 0, false };
+        if (w > 0)
+            jobs[w].started = pthread_create(&jobs[w].th, NULL, gen_range, &jobs[w]) == 0;
+    }
+    (void)gen_range(&jobs[0]);
+    for (unsigned w = 1; w < t; w++) {
+        if (jobs[w].started)
+            (void)pthread_join(jobs[w].th, NULL);
+        else
+            (void)gen_range(&jobs[w]);
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_array_append_new(events, slots[3 * i]);
+        json_array_append_new(events, slots[3 * i + 1]);
+        json_array_append_new(versions, slots[3 * i + 2]);
+        free((void *)uins[i]);
+    }
+    o->size += 2 * count;
+    free(uins);
+    free(slots);
 }
 
 static void start_office(struct office_sim *o, unsigned i, json_t *events)
@@ -259,6 +350,54 @@ static double push(struct pg *pg, struct office_sim *o, json_t *events, json_t *
     return t0;
 }
 
+/* Anchor: rows per second of a bare COPY of N events-shaped rows (about
+ * the width of a signed birth event) into a table with the events table's
+ * primary key, in one committed transaction; the table is dropped after. */
+static double anchor_copy(struct pg *pg, unsigned n)
+{
+    struct buf b = BUF_INIT((size_t)1 << 30);
+    struct err err = ERR_INIT;
+    char body[420], seq[24];
+    double t0, t;
+
+    memset(body, 'x', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    for (unsigned i = 0; i < n; i++) {
+        (void)snprintf(seq, sizeof seq, "%u", i);
+        if (buf_printf(&b, "B999\t%s\trecord.draft\treg\t2026-12-01T00:00:00Z\t%s\t%0128d\t%064d\n",
+                       seq, body, 0, 0) != 0)
+            die("anchor copy", &err);
+    }
+    if (pg_exec(pg, "DROP TABLE IF EXISTS bench_anchor_copy", 0, NULL, NULL, &err) != 0 ||
+        pg_exec(pg,
+                "CREATE TABLE bench_anchor_copy (office text, seq bigint, type text, actor text,"
+                " time text, body text, signature text, leaf_hash text,"
+                " PRIMARY KEY (office, seq))",
+                0, NULL, NULL, &err) != 0)
+        die("anchor copy", &err);
+    t0 = now_s();
+    if (pg_begin(pg, &err) != 0 ||
+        pg_copy(pg,
+                "COPY bench_anchor_copy(office, seq, type, actor, time, body, signature,"
+                " leaf_hash) FROM STDIN",
+                (const char *)b.data, b.len, &err) != 0 ||
+        pg_commit(pg, &err) != 0)
+        die("anchor copy", &err);
+    t = now_s() - t0;
+    if (pg_exec(pg, "DROP TABLE bench_anchor_copy", 0, NULL, NULL, &err) != 0)
+        die("anchor copy", &err);
+    buf_release(&b);
+    return n / t;
+}
+
+static void print_load(const char *when)
+{
+    double l[3] = { 0, 0, 0 };
+    if (getloadavg(l, 3) == 3)
+        printf("load average %s: %.2f %.2f %.2f\n", when, l[0], l[1], l[2]);
+    bench_figuref(l[0], "load", "load_average_%s", when);
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -272,7 +411,7 @@ int main(int argc, char **argv)
     struct office_sim *o;
     struct pg *pg = NULL;
     struct err err = ERR_INIT;
-    double push_time = 0, wall;
+    double push_time = 0, gen_time = 0, wall;
     uint64_t pushed_events = 0;
 
     switch (bench_options(&argc, argv, usage)) {
@@ -295,6 +434,10 @@ int main(int argc, char **argv)
             batch = num_arg("--batch", argv[i + 1], 2, 10000);
         else if (strcmp(argv[i], "--catchup") == 0)
             catchup = num_arg("--catchup", argv[i + 1], 0, 100000000);
+        else if (strcmp(argv[i], "--gen-threads") == 0)
+            gen_threads = num_arg("--gen-threads", argv[i + 1], 1, 64);
+        else if (strcmp(argv[i], "--verify-threads") == 0)
+            national_set_verify_threads(num_arg("--verify-threads", argv[i + 1], 0, 64));
         else {
             fprintf(stderr, "national: unknown option %s\n%s", argv[i], usage);
             return 2;
@@ -307,6 +450,16 @@ int main(int argc, char **argv)
     if (secret_init(&err) != 0 || pg_open(url, &pg, &err) != 0 || pg_migrate(pg, NULL, &err) != 0)
         die("start", &err);
     o = calloc(offices, sizeof *o);
+    print_load("start");
+    {
+        double v = bench_anchor_ed25519_verify(1.0), sg = bench_anchor_ed25519_sign(1.0),
+               c = anchor_copy(pg, 50000);
+        printf("anchor: Ed25519 verify %.0f/s, sign %.0f/s (one thread); bare COPY of"
+               " 50,000 events-shaped rows into a keyed table %.0f rows/s\n", v, sg, c);
+        bench_figure("anchor_ed25519_verify_per_s", v, "1/s");
+        bench_figure("anchor_ed25519_sign_per_s", sg, "1/s");
+        bench_figure("anchor_copy_rows_per_s", c, "rows/s");
+    }
     /* register the offices and push their first two events */
     for (unsigned i = 0; i < offices; i++) {
         json_t *ev = json_array(), *vs = json_array();
@@ -324,8 +477,11 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < persons;) {
         for (unsigned i = 0; i < offices && k < persons; i++) {
             json_t *ev = json_array(), *vs = json_array();
-            for (unsigned b = 0; b + 2 <= batch && k < persons; b += 2, k++)
-                add_birth(pg, &o[i], k, ev, vs);
+            size_t m = batch / 2 < persons - k ? batch / 2 : persons - k;
+            double g0 = now_s();
+            add_births(pg, &o[i], k, m, ev, vs);
+            gen_time += now_s() - g0;
+            k += (unsigned)m;
             pushed_events += json_array_size(ev);
             push_time += push(pg, &o[i], ev, vs);
             json_decref(ev);
@@ -339,6 +495,9 @@ int main(int argc, char **argv)
            pushed_events / push_time);
     printf("sync throughput including building the signed events: %.0f events/s\n",
            pushed_events / wall);
+    printf("building and signing the simulated events: %.0f events/s on %u threads\n",
+           pushed_events / gen_time, gen_threads);
+    bench_figure("generate_events_per_s", pushed_events / gen_time, "events/s");
     bench_figure("offices", offices, "offices");
     bench_figure("persons", persons, "persons");
     bench_figure("sync_events_per_s", pushed_events / push_time, "events/s");
@@ -370,15 +529,15 @@ int main(int argc, char **argv)
         unsigned k = persons;
         uint64_t n0 = o[0].size;
         while (o[0].size - n0 + 2 <= catchup) {
-            add_birth(pg, &o[0], k++, ev, vs);
-            if (json_array_size(ev) + 2 > batch) {
-                t += push(pg, &o[0], ev, vs);
-                json_array_clear(ev);
-                json_array_clear(vs);
-            }
-        }
-        if (json_array_size(ev) > 0)
+            size_t m = (catchup - (o[0].size - n0)) / 2;
+            if (m > batch / 2)
+                m = batch / 2;
+            add_births(pg, &o[0], k, m, ev, vs);
+            k += (unsigned)m;
             t += push(pg, &o[0], ev, vs);
+            json_array_clear(ev);
+            json_array_clear(vs);
+        }
         printf("offline month of %llu events caught up in %.1f s (%.1f s in national_push)\n",
                (unsigned long long)(o[0].size - n0), now_s() - t0, t);
         bench_figure("catchup_events", (double)(o[0].size - n0), "events");
@@ -386,6 +545,7 @@ int main(int argc, char **argv)
         json_decref(ev);
         json_decref(vs);
     }
+    print_load("end");
     pg_close(pg);
     return bench_write_json("national") == 0 ? 0 : 1;
 }

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "core/encode.h"
 #include "core/json.h"
@@ -40,6 +42,7 @@ struct checked_event {
     const char *text, *sig_hex;
     char leaf_hex[65];
     uint64_t seq;
+    unsigned char pk[REG_PK_BYTES], sig[REG_SIG_BYTES]; /* signer's key, signature */
 };
 
 struct push {
@@ -295,11 +298,14 @@ out:
 
 /* ---- events ---- */
 
+/* Everything about event I but its signature, in log order (the signer's key
+ * comes from the user.add/user.key events before it); the signature is
+ * verified by events_verify. */
 static int event_check(struct push *ps, size_t i, const json_t *e, struct err *err)
 {
     struct checked_event *c = &ps->ev[i];
     struct buf canon = BUF_INIT(8 << 20);
-    unsigned char sig[REG_SIG_BYTES], pk[REG_PK_BYTES];
+    unsigned char *sig = c->sig, *pk = c->pk;
     crypto_hash_sha256_state hs;
     merkle_hash leaf;
     const char *actor, *type;
@@ -320,7 +326,7 @@ static int event_check(struct push *ps, size_t i, const json_t *e, struct err *e
         err_set(err, "event %llu: its signed seq is not its position", (unsigned long long)c->seq);
         goto out;
     }
-    if (!sig_of(c->sig_hex, sig)) {
+    if (!sig_of(c->sig_hex, c->sig)) {
         err_set(err, "event %llu: signature malformed", (unsigned long long)c->seq);
         goto out;
     }
@@ -328,7 +334,7 @@ static int event_check(struct push *ps, size_t i, const json_t *e, struct err *e
     type = nat_str(c->body, "type");
     data = json_object_get(c->body, "data");
     if (strncmp(actor, "office:", 7) == 0) {
-        memcpy(pk, ps->st.pk, sizeof pk);
+        memcpy(pk, ps->st.pk, REG_PK_BYTES);
     } else if (json_object_get(ps->st.keys, actor) != NULL) {
         if (reg_hex32(nat_str(ps->st.keys, actor), pk, "key", err) != 0)
             goto out;
@@ -340,11 +346,6 @@ static int event_check(struct push *ps, size_t i, const json_t *e, struct err *e
     } else {
         err_set(err, "event %llu: signer '%s' has no key in office %s's log",
                 (unsigned long long)c->seq, actor, ps->office);
-        goto out;
-    }
-    if (!reg_sig_ok(pk, c->text, strlen(c->text), sig, sizeof sig)) {
-        err_set(err, "event %llu (%s by %s): signature invalid", (unsigned long long)c->seq, type,
-                actor);
         goto out;
     }
     if (strcmp(type, "user.add") == 0 || strcmp(type, "user.key") == 0) {
@@ -359,7 +360,7 @@ static int event_check(struct push *ps, size_t i, const json_t *e, struct err *e
     crypto_hash_sha256_init(&hs);
     crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
     crypto_hash_sha256_update(&hs, (const unsigned char *)c->text, strlen(c->text));
-    crypto_hash_sha256_update(&hs, sig, sizeof sig);
+    crypto_hash_sha256_update(&hs, sig, REG_SIG_BYTES);
     crypto_hash_sha256_final(&hs, leaf);
     hex_encode(leaf, 32, c->leaf_hex);
     if (merkle_frontier_append(&ps->st.frontier, leaf, NULL, NULL, err) != 0)
@@ -368,6 +369,71 @@ static int event_check(struct push *ps, size_t i, const json_t *e, struct err *e
 out:
     buf_release(&canon);
     return rc;
+}
+
+/* Signature verification of events [0, n) on worker threads: each takes
+ * a contiguous share and finds its lowest failing event; the push reports
+ * the lowest of all (the first invalid signature in log order). */
+static unsigned verify_threads; /* 0: the processors online, at most 8 */
+
+void national_set_verify_threads(unsigned n)
+{
+    verify_threads = n > 64 ? 64 : n;
+}
+
+struct verify_job {
+    const struct checked_event *ev;
+    size_t lo, hi, bad; /* bad == hi: all verified */
+    pthread_t th;
+    bool started;
+};
+
+static void *verify_range(void *arg)
+{
+    struct verify_job *j = arg;
+
+    j->bad = j->hi;
+    for (size_t i = j->lo; i < j->hi; i++)
+        if (!reg_sig_ok(j->ev[i].pk, j->ev[i].text, strlen(j->ev[i].text), j->ev[i].sig,
+                        REG_SIG_BYTES)) {
+            j->bad = i;
+            break;
+        }
+    return NULL;
+}
+
+/* The index of the first event of [0, N) whose signature fails, N when all
+ * hold. */
+static size_t events_verify(const struct checked_event *ev, size_t n)
+{
+    struct verify_job jobs[64];
+    unsigned t = verify_threads;
+    size_t bad = n;
+
+    if (t == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        t = c < 1 ? 1 : c > 8 ? 8 : (unsigned)c;
+    }
+    if (n < 256 || t < 2)
+        t = 1;
+    for (unsigned k = 0; k < t; k++) {
+        jobs[k] = (struct verify_job){ ev, n * k / t, n * (k + 1) / t, 0, 0, false };
+        /* the first share runs on this thread, the others on their own;
+         * a thread that cannot start runs here too */
+        if (k > 0)
+            jobs[k].started = pthread_create(&jobs[k].th, NULL, verify_range, &jobs[k]) == 0;
+    }
+    (void)verify_range(&jobs[0]);
+    for (unsigned k = 1; k < t; k++) {
+        if (jobs[k].started)
+            (void)pthread_join(jobs[k].th, NULL);
+        else
+            (void)verify_range(&jobs[k]);
+    }
+    for (unsigned k = 0; k < t; k++)
+        if (jobs[k].bad < jobs[k].hi && jobs[k].bad < bad)
+            bad = jobs[k].bad;
+    return bad;
 }
 
 /* The record versions the push carries: each must hash to a record object of
@@ -621,76 +687,156 @@ static int project_correct(struct push *ps, const struct checked_event *c, struc
     return rc;
 }
 
-static int project_register(struct push *ps, const struct checked_event *c, struct err *err)
+/* Registrations are applied set-based: a run of record.register events (up
+ * to the next event of another projected kind) goes by COPY into a
+ * temporary table, then one statement per table (birth_records, persons,
+ * uins, dup_cases) applies the whole run. The result equals applying them
+ * one by one in log order: a run never holds the same record twice, a UIN
+ * held by anyone else (or twice in the run) refuses the push at the first
+ * such event, as the row-by-row projection did. */
+struct reg_run {
+    struct buf rows; /* COPY text of reg_in */
+    size_t n;
+    bool used; /* reg_in has rows of an earlier run of this push */
+    json_t *records; /* record ids in the run */
+};
+
+static int reg_run_add(struct push *ps, struct reg_run *run, const struct checked_event *c,
+                       struct err *err)
 {
     const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
     const json_t *link = json_object_get(data, "link");
     struct buf st = BUF_INIT(1 << 20);
-    struct pg_res *r = NULL;
-    char seq[24];
-    const char *rid = nat_str(o, "id"), *uin = nat_str(data, "uin");
-    const char *p[8];
+    char seq[24], ord[24];
+    const char *f[9];
     int rc = -1;
 
     (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
-    p[0] = ps->office, p[1] = rid, p[2] = nat_str(data, "registration_number"), p[3] = uin;
-    p[4] = seq;
-    if (pg_exec(ps->pg,
-                "UPDATE birth_records SET status = 'registered', registration_number = $3,"
-                " uin = $4, event_seq = $5 WHERE office = $1 AND record_id = $2",
-                5, p, NULL, err) != 0)
-        goto out;
+    (void)snprintf(ord, sizeof ord, "%zu", run->n);
     if (json_canonical(json_object_get(link, "statement"), &st, err) != 0)
         goto out;
-    p[0] = ps->office, p[1] = uin, p[2] = rid, p[3] = nat_str(data, "registration_number");
-    p[4] = buf_str(&st), p[5] = nat_str(link, "signature"), p[6] = nat_str(link, "signer");
-    p[7] = seq;
-    if (pg_exec(ps->pg,
-                "INSERT INTO persons(office, uin, record_id, registration_number, link_statement,"
-                " link_signature, link_signer, event_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                8, p, NULL, err) != 0)
-        goto out;
-    /* One UIN in the nation: a UIN this office reserved becomes assigned; a
-     * UIN held by anyone else is a collision and refuses the push. */
-    p[0] = uin, p[1] = ps->office, p[2] = rid;
-    if (pg_exec(ps->pg,
-                "INSERT INTO uins(uin, office, record_id, state) VALUES ($1, $2, $3, 'assigned')"
-                " ON CONFLICT (uin) DO UPDATE SET state = 'assigned', record_id = $3, at = now()"
-                " WHERE uins.office = $2 AND uins.state = 'reserved'",
-                3, p, &r, err) != 0)
-        goto out;
-    if (pg_res_affected(r) != 1) {
-        struct pg_res *h = NULL;
-        (void)snprintf(ps->collided_uin, sizeof ps->collided_uin, "%s", uin);
-        (void)snprintf(ps->collided_record, sizeof ps->collided_record, "%s", rid);
-        if (pg_exec(ps->pg, "SELECT office || ' ' || coalesce(record_id, '(reserved)') FROM uins"
-                            " WHERE uin = $1", 1, p, &h, NULL) == 0 && pg_res_rows(h) == 1)
-            (void)snprintf(ps->collided_holder, sizeof ps->collided_holder, "%s",
-                           pg_res_value(h, 0, 0));
-        pg_res_free(h);
-        err_set(err, "event %llu: UIN %s of record %s is already held nationally by %s",
-                (unsigned long long)c->seq, uin, rid, ps->collided_holder);
+    f[0] = ord, f[1] = nat_str(o, "id"), f[2] = nat_str(data, "registration_number");
+    f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = buf_str(&st);
+    f[6] = nat_str(link, "signature"), f[7] = nat_str(link, "signer"), f[8] = ps->office;
+    if (copy_row(&run->rows, f, 9) != 0 ||
+        json_object_set_new(run->records, f[1], json_true()) != 0) {
+        err_set(err, "push: out of memory building the COPY data");
         goto out;
     }
+    run->n++;
+    rc = 0;
+out:
+    buf_release(&st);
+    return rc;
+}
+
+/* The first registration of the run (in log order) whose UIN another office
+ * holds, that is already assigned, or that an earlier registration of the
+ * run took: ps->collided_* set and -1. 0 when there is none. */
+static int reg_run_collision(struct push *ps, struct err *err)
+{
+    struct pg_res *r = NULL;
+    const char *p[1] = { ps->office };
+    int rc = 0;
+
+    if (pg_exec(ps->pg,
+                "WITH r AS (SELECT ord, uin, record_id, seq,"
+                " first_value(record_id) OVER (PARTITION BY uin ORDER BY ord) AS first_record,"
+                " row_number() OVER (PARTITION BY uin ORDER BY ord) AS k FROM reg_in)"
+                " SELECT r.uin, r.record_id, r.seq,"
+                " CASE WHEN r.k > 1 THEN $1 || ' ' || r.first_record"
+                " ELSE u.office || ' ' || coalesce(u.record_id, '(reserved)') END"
+                " FROM r LEFT JOIN uins u ON u.uin = r.uin"
+                " WHERE r.k > 1 OR (u.uin IS NOT NULL AND NOT (u.office = $1"
+                " AND u.state = 'reserved'))"
+                " ORDER BY r.ord LIMIT 1",
+                1, p, &r, err) != 0)
+        return -1;
+    if (pg_res_rows(r) == 1) {
+        (void)snprintf(ps->collided_uin, sizeof ps->collided_uin, "%s", pg_res_value(r, 0, 0));
+        (void)snprintf(ps->collided_record, sizeof ps->collided_record, "%s",
+                       pg_res_value(r, 0, 1));
+        (void)snprintf(ps->collided_holder, sizeof ps->collided_holder, "%s",
+                       pg_res_value(r, 0, 3));
+        err_set(err, "event %s: UIN %s of record %s is already held nationally by %s",
+                pg_res_value(r, 0, 2), ps->collided_uin, ps->collided_record,
+                ps->collided_holder);
+        rc = -1;
+    }
     pg_res_free(r);
-    r = NULL;
+    return rc;
+}
+
+static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
+{
+    struct pg_res *r = NULL;
+    const char *p[1] = { ps->office };
+    int rc = -1;
+
+    if (run->n == 0)
+        return 0;
+    if (pg_exec(ps->pg,
+                "CREATE TEMP TABLE IF NOT EXISTS reg_in (ord bigint, record_id text,"
+                " registration_number text, uin text, seq bigint, link_statement text,"
+                " link_signature text, link_signer text, office text) ON COMMIT DELETE ROWS",
+                0, NULL, NULL, err) != 0 ||
+        (run->used && pg_exec(ps->pg, "TRUNCATE reg_in", 0, NULL, NULL, err) != 0) ||
+        pg_copy(ps->pg,
+                "COPY reg_in(ord, record_id, registration_number, uin, seq, link_statement,"
+                " link_signature, link_signer, office) FROM STDIN",
+                (const char *)run->rows.data, run->rows.len, err) != 0 ||
+        pg_exec(ps->pg, "ANALYZE reg_in", 0, NULL, NULL, err) != 0)
+        goto out;
+    run->used = true;
+    if (reg_run_collision(ps, err) != 0)
+        goto out;
+    if (pg_exec(ps->pg,
+                "UPDATE birth_records b SET status = 'registered',"
+                " registration_number = r.registration_number, uin = r.uin, event_seq = r.seq"
+                " FROM reg_in r WHERE b.office = $1 AND b.record_id = r.record_id",
+                1, p, NULL, err) != 0 ||
+        pg_exec(ps->pg,
+                "INSERT INTO persons(office, uin, record_id, registration_number, link_statement,"
+                " link_signature, link_signer, event_seq) SELECT $1, uin, record_id,"
+                " registration_number, link_statement, link_signature, link_signer, seq"
+                " FROM reg_in ORDER BY ord",
+                1, p, NULL, err) != 0)
+        goto out;
+    /* One UIN in the nation: a UIN this office reserved becomes assigned
+     * (checked above; the count catches a block taken meanwhile) */
+    if (pg_exec(ps->pg,
+                "INSERT INTO uins(uin, office, record_id, state)"
+                " SELECT uin, $1, record_id, 'assigned' FROM reg_in ORDER BY ord"
+                " ON CONFLICT (uin) DO UPDATE SET state = 'assigned',"
+                " record_id = EXCLUDED.record_id, at = now()"
+                " WHERE uins.office = $1 AND uins.state = 'reserved'",
+                1, p, &r, err) != 0)
+        goto out;
+    if (pg_res_affected(r) != (long long)run->n) {
+        if (reg_run_collision(ps, err) == 0)
+            err_set(err, "push: %zu registrations but %lld UINs assigned", run->n,
+                    pg_res_affected(r));
+        goto out;
+    }
     /* the same birth registered in another office: a case for both */
-    p[0] = ps->office, p[1] = rid;
     if (pg_exec(ps->pg,
                 "INSERT INTO dup_cases(office_a, record_a, office_b, record_b, why)"
                 " SELECT b.office, b.record_id, a.office, a.record_id,"
                 " 'same name key and date of birth'"
-                " FROM birth_records a JOIN birth_records b ON b.name_key = a.name_key"
+                " FROM reg_in r JOIN birth_records a ON a.office = $1"
+                " AND a.record_id = r.record_id"
+                " JOIN birth_records b ON b.name_key = a.name_key"
                 " AND b.birth_date = a.birth_date AND b.office <> a.office"
                 " AND b.status = 'registered'"
-                " WHERE a.office = $1 AND a.record_id = $2 AND a.name_key <> ''"
-                " ON CONFLICT DO NOTHING",
-                2, p, NULL, err) != 0)
+                " WHERE a.name_key <> '' ORDER BY r.ord ON CONFLICT DO NOTHING",
+                1, p, NULL, err) != 0)
         goto out;
     rc = 0;
 out:
     pg_res_free(r);
-    buf_release(&st);
+    buf_reset(&run->rows);
+    json_object_clear(run->records);
+    run->n = 0;
     return rc;
 }
 
@@ -714,25 +860,42 @@ static int project_dup_resolve(struct push *ps, const json_t *data, struct err *
 
 static int project(struct push *ps, struct err *err)
 {
+    struct reg_run run = { BUF_INIT((size_t)1 << 30), 0, false, json_object() };
+    int rc = -1;
+
+    if (run.records == NULL)
+        return err_set(err, "out of memory");
     if (project_bulk(ps, err) != 0)
-        return -1;
+        goto out;
     for (size_t i = 0; i < ps->n; i++) {
         const struct checked_event *c = &ps->ev[i];
         const char *type = nat_str(c->body, "type");
         const json_t *data = json_object_get(c->body, "data");
-        int rc = 0;
+        int r = 0;
+        if (strcmp(type, "record.register") == 0) {
+            if (json_object_get(run.records, nat_str(record_obj(c->body), "id")) != NULL &&
+                reg_run_flush(ps, &run, err) != 0)
+                goto out;
+            if (reg_run_add(ps, &run, c, err) != 0)
+                goto out;
+            continue;
+        }
+        if (strcmp(type, "record.correct") != 0 && strcmp(type, "record.verify") != 0 &&
+            strcmp(type, "national.duplicate") != 0 && strcmp(type, "death.register") != 0)
+            continue;
+        /* another projected kind: the registrations before it first */
+        if (reg_run_flush(ps, &run, err) != 0)
+            goto out;
         if (strcmp(type, "record.correct") == 0) {
-            rc = project_correct(ps, c, err);
+            r = project_correct(ps, c, err);
         } else if (strcmp(type, "record.verify") == 0) {
             const char *p[2] = { ps->office, nat_str(record_obj(c->body), "id") };
-            rc = pg_exec(ps->pg,
-                         "UPDATE birth_records SET status = 'verified' WHERE office = $1"
-                         " AND record_id = $2", 2, p, NULL, err);
-        } else if (strcmp(type, "record.register") == 0) {
-            rc = project_register(ps, c, err);
+            r = pg_exec(ps->pg,
+                        "UPDATE birth_records SET status = 'verified' WHERE office = $1"
+                        " AND record_id = $2", 2, p, NULL, err);
         } else if (strcmp(type, "national.duplicate") == 0) {
-            rc = project_dup_resolve(ps, data, err);
-        } else if (strcmp(type, "death.register") == 0) {
+            r = project_dup_resolve(ps, data, err);
+        } else {
             size_t j;
             json_t *o;
             const char *id = "";
@@ -743,15 +906,21 @@ static int project(struct push *ps, struct err *err)
             const char *p[6] = { ps->office, id, nat_str(data, "uin"),
                                  nat_str(data, "registration_number"),
                                  nat_str(data, "date_of_death"), seq };
-            rc = pg_exec(ps->pg,
-                         "INSERT INTO deaths(office, id, uin, registration_number, date_of_death,"
-                         " event_seq) VALUES ($1, $2, $3, $4, $5, $6)",
-                         6, p, NULL, err);
+            r = pg_exec(ps->pg,
+                        "INSERT INTO deaths(office, id, uin, registration_number, date_of_death,"
+                        " event_seq) VALUES ($1, $2, $3, $4, $5, $6)",
+                        6, p, NULL, err);
         }
-        if (rc != 0)
-            return -1;
+        if (r != 0)
+            goto out;
     }
-    return 0;
+    if (reg_run_flush(ps, &run, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    buf_release(&run.rows);
+    json_decref(run.records);
+    return rc;
 }
 
 static int commit_office(struct push *ps, struct err *err)
@@ -878,7 +1047,30 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
         rc = NATIONAL_INTERNAL;
         goto out;
     }
-    json_array_foreach(events, i, x) if (event_check(&ps, i, x, err) != 0) goto out;
+    {
+        /* structure, signer keys and leaves in log order; then the
+         * signatures before the first structural failure, in bulk: the
+         * first failure in log order is the one reported */
+        size_t bad_at = ps.n, sig_bad;
+        struct err serr = ERR_INIT;
+        json_array_foreach(events, i, x) if (event_check(&ps, i, x, &serr) != 0)
+        {
+            bad_at = i;
+            break;
+        }
+        sig_bad = events_verify(ps.ev, bad_at);
+        if (sig_bad < bad_at) {
+            const struct checked_event *c = &ps.ev[sig_bad];
+            err_set(err, "event %llu (%s by %s): signature invalid", (unsigned long long)c->seq,
+                    nat_str(c->body, "type"), nat_str(c->body, "actor"));
+            goto out;
+        }
+        if (bad_at < ps.n) {
+            if (err)
+                *err = serr;
+            goto out;
+        }
+    }
     merkle_frontier_root(&ps.st.frontier, built);
     if (memcmp(built, new_root, 32) != 0) {
         err_set(err, "push: the events do not rebuild the signed root of size %llu",

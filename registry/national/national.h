@@ -66,6 +66,11 @@ int national_head(struct pg *pg, const char *office, json_t **out, struct err *e
 enum national_refusal national_push(struct pg *pg, const char *office, const json_t *req,
                                     json_t **out, struct err *err);
 
+/* Threads national_push verifies event signatures on (0, the default: the
+ * processors online, at most 8; 1: the calling thread only). Process-wide;
+ * set before serving. */
+void national_set_verify_threads(unsigned n);
+
 /* The person UIN from any office as an offline-verifiable bundle
  * (civreg.bundle.v1: signed tree head, events with inclusion proofs,
  * record versions, link statements) plus {office, office_key, uin,

@@ -261,31 +261,44 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
     if ((a = json_array()) == NULL)
         return NATIONAL_INTERNAL;
     (void)snprintf(block, sizeof block, "%lld", (long long)time(NULL));
-    /* each candidate is reserved by its own INSERT: the primary key on uin
-     * makes a UIN national, whoever asks at the same time; one transaction
-     * (one durable commit) for the block */
+    /* the candidates go in by one INSERT per round (an array of fresh random
+     * UINs): the primary key on uin makes a UIN national, whoever asks at the
+     * same time, and ON CONFLICT DO NOTHING skips any already held (or drawn
+     * twice); another round draws for the missing ones. One transaction (one
+     * durable commit) for the block. */
     if (pg_begin(pg, err) != 0) {
         json_decref(a);
         return NATIONAL_INTERNAL;
     }
-    while (got < count && tries++ < count * 4) {
-        char uin[REGISTRY_UIN_LEN + 1];
+    while (got < count && tries++ < 8) {
+        struct buf arr = BUF_INIT((size_t)12 * 10000 + 16);
         struct pg_res *r = NULL;
-        const char *p[3] = { uin, office, block };
-        registry_uin_generate(uin);
-        if (pg_exec(pg,
-                    "INSERT INTO uins(uin, office, state, block_id) VALUES ($1, $2, 'reserved',"
-                    " $3) ON CONFLICT DO NOTHING",
+        const char *p[3] = { NULL, office, block };
+        int ok = buf_append_byte(&arr, '{') == 0;
+        for (int k = 0; ok && k < count - got; k++) {
+            char uin[REGISTRY_UIN_LEN + 1];
+            registry_uin_generate(uin);
+            ok = (k == 0 || buf_append_byte(&arr, ',') == 0) && buf_append_str(&arr, uin) == 0;
+        }
+        ok = ok && buf_append_byte(&arr, '}') == 0;
+        p[0] = buf_str(&arr);
+        if (!ok ||
+            pg_exec(pg,
+                    "INSERT INTO uins(uin, office, state, block_id)"
+                    " SELECT u, $2, 'reserved', $3 FROM unnest($1::text[]) u"
+                    " ON CONFLICT DO NOTHING RETURNING uin",
                     3, p, &r, err) != 0) {
+            if (!ok)
+                err_set(err, "uin block: out of memory");
+            buf_release(&arr);
             pg_rollback(pg);
             json_decref(a);
             return NATIONAL_INTERNAL;
         }
-        if (pg_res_affected(r) == 1) {
-            (void)json_array_append_new(a, json_string(uin));
-            got++;
-        }
+        for (int k = 0; k < pg_res_rows(r) && got < count; k++, got++)
+            (void)json_array_append_new(a, json_string(pg_res_value(r, k, 0)));
         pg_res_free(r);
+        buf_release(&arr);
     }
     if (pg_commit(pg, err) != 0) {
         pg_rollback(pg);

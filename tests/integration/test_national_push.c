@@ -1,0 +1,431 @@
+/* The national push in bulk, against a real PostgreSQL 15 server the test
+ * starts itself (tests/support/pg_cluster.sh), calling national_push in
+ * process with real signed events (as bench/national does):
+ *
+ *   - a push of 1,000 registrations is applied set-based: the number of
+ *     requests national_push sends PostgreSQL does not grow with the events
+ *     (row by row it was four per registration) and every person, UIN and
+ *     record is projected;
+ *   - two registrations of one UIN inside one push: refused at the second,
+ *     the collision recorded, nothing of the push stored;
+ *   - signatures verified on worker threads: a forged signature deep in a
+ *     push is refused naming the first forged event in log order, before a
+ *     later malformed event; a malformed event before it is named first;
+ *     nothing is stored; the honest push is accepted after. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/secret.h"
+#include "registry/national/national_int.h"
+#include "support/support.h"
+
+#define PG_CLUSTER CIVREG_SOURCE_DIR "/tests/support/pg_cluster.sh"
+
+static char *root;
+static char pg_dir[4200], pg_url[4400];
+static struct pg *pg;
+
+struct sim {
+    char code[9];
+    unsigned char opk[32], osk[64], usk[64], upk[32];
+    merkle_hash leaves[4096];
+    uint64_t size, pushed;
+    json_t *uins;
+    size_t next_uin;
+};
+
+static int pg_cluster(const char *cmd, char *url_out, size_t url_size)
+{
+    char *argv[] = { (char *)PG_CLUSTER, (char *)cmd, pg_dir, NULL };
+    struct proc_result r;
+    int st;
+    if (proc_run(argv, NULL, 0, 180, &r) != 0)
+        return -1;
+    st = r.status;
+    if (st != 0 && st != 77)
+        print_message("pg_cluster.sh %s: %s\n", cmd, r.err);
+    if (url_out && st == 0) {
+        char *nl;
+        while ((nl = strrchr(r.out, '\n')) != NULL && nl[1] == '\0')
+            *nl = '\0';
+        nl = strrchr(r.out, '\n');
+        snprintf(url_out, url_size, "%s", nl ? nl + 1 : r.out);
+    }
+    proc_result_free(&r);
+    return st;
+}
+
+/* The single value of a query without parameters (malloc'd). */
+static char *sql1(const char *sql)
+{
+    struct pg_res *r = NULL;
+    struct err err = ERR_INIT;
+    char *v;
+    if (pg_exec(pg, sql, 0, NULL, &r, &err) != 0)
+        fail_msg("%s: %s", sql, err_msg(&err));
+    assert_int_equal(pg_res_rows(r), 1);
+    v = strdup(pg_res_value(r, 0, 0));
+    pg_res_free(r);
+    return v;
+}
+
+static void expect_sql(const char *sql, const char *want)
+{
+    char *v = sql1(sql);
+    if (strcmp(v, want) != 0)
+        fail_msg("%s: %s, expected %s", sql, v, want);
+    free(v);
+}
+
+static void add_event(struct sim *o, json_t *events, const char *actor, const unsigned char *sk,
+                      const char *type, json_t *objects, json_t *data)
+{
+    struct buf body = BUF_INIT(1 << 20);
+    struct err err = ERR_INIT;
+    unsigned char sig[64];
+    char sig_hex[129];
+    crypto_hash_sha256_state hs;
+    json_t *ev = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "v", 2, "seq",
+                           (json_int_t)o->size, "type", type, "actor", actor, "office", o->code,
+                           "time", "2026-12-01T00:00:00Z", "objects", objects, "data", data);
+    assert_non_null(ev);
+    assert_int_equal(json_canonical(ev, &body, &err), 0);
+    crypto_sign_detached(sig, NULL, body.data, body.len, sk);
+    hex_encode(sig, sizeof sig, sig_hex);
+    assert_true(o->size < sizeof o->leaves / sizeof o->leaves[0]);
+    crypto_hash_sha256_init(&hs);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+    crypto_hash_sha256_update(&hs, body.data, body.len);
+    crypto_hash_sha256_update(&hs, sig, sizeof sig);
+    crypto_hash_sha256_final(&hs, o->leaves[o->size]);
+    json_array_append_new(events, json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)o->size,
+                                            "body", buf_str(&body), "signature", sig_hex));
+    o->size++;
+    json_decref(ev);
+    buf_release(&body);
+}
+
+static const char *next_uin(struct sim *o)
+{
+    struct err err = ERR_INIT;
+    if (o->uins == NULL) {
+        if (national_uin_block(pg, o->code, 2000, &o->uins, &err) != NATIONAL_OK)
+            fail_msg("uin block: %s", err_msg(&err));
+    }
+    return json_string_value(json_array_get(json_object_get(o->uins, "uins"), o->next_uin++));
+}
+
+/* Person K: a signed record.draft and record.register with its link. */
+static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events,
+                      json_t *versions)
+{
+    struct buf canon = BUF_INIT(1 << 20), st = BUF_INIT(1 << 20);
+    struct err err = ERR_INIT;
+    char id[64], hash[65], person_hash[65], link_hash[65], regno[40], link_id[128],
+        sig_hex[129], given[24], date[16];
+    unsigned char sig[64];
+    json_t *rec, *person, *statement;
+
+    snprintf(id, sizeof id, "%s-R-%06u", o->code, k);
+    snprintf(given, sizeof given, "Ama%c%c", 'a' + k % 26, 'a' + k / 26 % 26);
+    snprintf(date, sizeof date, "19%02u-%02u-%02u", 40 + k % 59, 1 + k % 12, 1 + k % 28);
+    rec = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:[]}", "child", "given_names", given,
+                    "family_name", o->code, "sex", "female", "birth", "date", date, "locality",
+                    "Town", "evidence");
+    assert_int_equal(json_canonical(rec, &canon, &err), 0);
+    reg_sha256_hex(canon.data, canon.len, hash);
+    json_array_append_new(versions, json_pack("{s:s, s:i, s:s}", "record_id", id, "version", 1,
+                                              "data", buf_str(&canon)));
+    add_event(o, events, "reg", o->usk, "record.draft",
+              json_pack("[o]", registry_object_ref("record", id, hash, NULL)),
+              json_pack("{s:i, s:s, s:[]}", "version", 1, "status", "draft", "evidence"));
+    person = json_pack("{s:s, s:s}", "uin", uin, "record_id", id);
+    assert_int_equal(registry_json_hash(person, person_hash, &err), 0);
+    statement = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:[], s:s, s:s}", "type",
+                          "civreg.link.v1", "uin", uin, "record_id", id, "record_version", 1,
+                          "record_hash", hash, "person_hash", person_hash, "evidence",
+                          "registrar", "reg", "time", "2026-12-01T00:00:00Z");
+    assert_int_equal(json_canonical(statement, &st, &err), 0);
+    reg_sha256_hex(st.data, st.len, link_hash);
+    crypto_sign_detached(sig, NULL, st.data, st.len, o->usk);
+    hex_encode(sig, sizeof sig, sig_hex);
+    snprintf(regno, sizeof regno, "%s/1990/%06u", o->code, k);
+    snprintf(link_id, sizeof link_id, "%s:%s:1", uin, id);
+    add_event(o, events, "reg", o->usk, "record.register",
+              json_pack("[o, o, o]", registry_object_ref("record", id, hash, NULL),
+                        registry_object_ref("person", uin, person_hash, NULL),
+                        registry_object_ref("link", link_id, link_hash, NULL)),
+              json_pack("{s:i, s:s, s:s, s:s, s:{s:O, s:s, s:s}}", "version", 1, "status",
+                        "registered", "registration_number", regno, "uin", uin, "link",
+                        "statement", statement, "signature", sig_hex, "signer", "reg"));
+    json_decref(rec);
+    json_decref(person);
+    json_decref(statement);
+    buf_release(&canon);
+    buf_release(&st);
+}
+
+/* Push o->pushed .. o->size with the signed head and consistency proof. */
+static enum national_refusal push(struct sim *o, json_t *events, json_t *versions,
+                                  struct err *err)
+{
+    struct merkle_mem mem = { (const merkle_hash *)o->leaves, o->size };
+    struct merkle_source src;
+    merkle_hash rt, path[MERKLE_MAX_PROOF];
+    struct buf body = BUF_INIT(4096);
+    char root_hex[65], sig_hex[129];
+    unsigned char sig[64];
+    size_t n = 0;
+    json_t *proof = json_array(), *req, *out = NULL;
+    enum national_refusal rc;
+
+    merkle_mem_source(&mem, &src);
+    assert_int_equal(merkle_root(&src, o->size, rt, err), 0);
+    if (o->pushed > 0)
+        assert_int_equal(merkle_consistency_proof(&src, o->pushed, o->size, path, &n, err), 0);
+    for (size_t i = 0; i < n; i++) {
+        char h[65];
+        hex_encode(path[i], 32, h);
+        json_array_append_new(proof, json_string(h));
+    }
+    hex_encode(rt, 32, root_hex);
+    assert_int_equal(
+        reg_tree_head_body(o->code, o->size, root_hex, "2026-12-01T00:00:00Z", &body, err), 0);
+    crypto_sign_detached(sig, NULL, body.data, body.len, o->osk);
+    hex_encode(sig, sizeof sig, sig_hex);
+    req = json_pack("{s:I, s:O, s:O, s:{s:I, s:s, s:s, s:s}, s:o}", "from",
+                    (json_int_t)o->pushed, "events", events, "versions", versions, "head",
+                    "tree_size", (json_int_t)o->size, "root_hash", root_hex, "time",
+                    "2026-12-01T00:00:00Z", "signature", sig_hex, "consistency", proof);
+    rc = national_push(pg, o->code, req, &out, err);
+    if (rc == NATIONAL_OK)
+        o->pushed = o->size;
+    json_decref(out);
+    json_decref(req);
+    buf_release(&body);
+    return rc;
+}
+
+/* A registered office with its office.key and first user pushed. */
+static void office_start(struct sim *o, const char *code)
+{
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    char opk[65], upk[65], actor[16];
+
+    memset(o, 0, sizeof *o);
+    snprintf(o->code, sizeof o->code, "%s", code);
+    crypto_sign_keypair(o->opk, o->osk);
+    crypto_sign_keypair(o->upk, o->usk);
+    hex_encode(o->opk, 32, opk);
+    hex_encode(o->upk, 32, upk);
+    if (national_office_add(pg, code, opk, &err) != 0)
+        fail_msg("office-add: %s", err_msg(&err));
+    snprintf(actor, sizeof actor, "office:%s", code);
+    add_event(o, ev, actor, o->osk, "office.key", json_array(),
+              json_pack("{s:s, s:s}", "office", code, "public_key", opk));
+    add_event(o, ev, "reg", o->usk, "user.add", json_array(),
+              json_pack("{s:s, s:s, s:[s], s:s}", "username", "reg", "office", code, "roles",
+                        "registrar", "public_key", upk));
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("first push: %s", err_msg(&err));
+    json_decref(ev);
+    json_decref(vs);
+}
+
+static void office_end(struct sim *o)
+{
+    json_decref(o->uins);
+}
+
+/* ---- tests ---- */
+
+static void test_push_set_based(void **state)
+{
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    unsigned long long before, trips;
+    (void)state;
+
+    office_start(o, "T1");
+    for (unsigned k = 0; k < 1000; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    before = pg_round_trips(pg);
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    trips = pg_round_trips(pg) - before;
+    print_message("national_push of 2,000 events: %llu requests to PostgreSQL\n", trips);
+    /* row by row this was 4 per registration (4,000 and more) */
+    assert_true(trips <= 40);
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'T1'", "2002");
+    expect_sql("SELECT count(*) FROM events WHERE office = 'T1'", "2002");
+    expect_sql("SELECT count(*) FROM persons WHERE office = 'T1'", "1000");
+    expect_sql("SELECT count(*) FROM birth_records WHERE office = 'T1' AND status = 'registered'"
+               " AND uin IS NOT NULL AND registration_number LIKE 'T1/1990/%'",
+               "1000");
+    expect_sql("SELECT count(*) FROM uins WHERE office = 'T1' AND state = 'assigned'", "1000");
+    expect_sql("SELECT count(*) FROM uins u JOIN persons p ON p.uin = u.uin"
+               " AND p.record_id = u.record_id WHERE u.office = 'T1'",
+               "1000");
+    expect_sql("SELECT count(*) FROM persons p JOIN events e ON e.office = p.office"
+               " AND e.seq = p.event_seq WHERE p.office = 'T1' AND e.type = 'record.register'",
+               "1000");
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
+static void test_uin_twice_in_one_push(void **state)
+{
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    char *dup = NULL, want[200];
+    (void)state;
+
+    office_start(o, "T2");
+    for (unsigned k = 0; k < 300; k++) {
+        const char *uin = next_uin(o);
+        if (k == 7)
+            dup = strdup(uin);
+        add_birth(o, k, k == 212 ? dup : uin, ev, vs);
+    }
+    assert_int_equal(push(o, ev, vs, &err), NATIONAL_REFUSED);
+    print_message("refused: %s\n", err_msg(&err));
+    snprintf(want, sizeof want, "UIN %s of record T2-R-000212 is already held nationally by "
+                                "T2 T2-R-000007", dup);
+    assert_non_null(strstr(err_msg(&err), want));
+    assert_non_null(strstr(err_msg(&err), "event 427:"));
+    expect_sql("SELECT count(*) FROM uin_collisions WHERE office = 'T2'"
+               " AND record_id = 'T2-R-000212' AND held_by = 'T2 T2-R-000007'",
+               "1");
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'T2'", "2");
+    expect_sql("SELECT count(*) FROM events WHERE office = 'T2'", "2");
+    expect_sql("SELECT count(*) FROM persons WHERE office = 'T2'", "0");
+    expect_sql("SELECT count(*) FROM uins WHERE office = 'T2' AND state = 'assigned'", "0");
+    free(dup);
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
+/* Flip one hex digit of event I's signature. */
+static json_t *forged(const json_t *events, size_t i)
+{
+    json_t *copy = json_deep_copy(events), *e = json_array_get(copy, i);
+    char *sig = strdup(json_string_value(json_object_get(e, "signature")));
+    sig[10] = sig[10] == '0' ? '1' : '0';
+    json_object_set_new(e, "signature", json_string(sig));
+    free(sig);
+    return copy;
+}
+
+static void test_bulk_signatures(void **state)
+{
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array(), *bad, *e;
+    struct err err = ERR_INIT;
+    (void)state;
+
+    national_set_verify_threads(4); /* threads even on a machine with fewer cores */
+    office_start(o, "T3");
+    for (unsigned k = 0; k < 400; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    /* forged at 501 and 650, malformed at 700: the first in log order */
+    bad = forged(ev, 501);
+    e = forged(bad, 650);
+    json_decref(bad);
+    bad = e;
+    json_object_set_new(json_array_get(bad, 700), "body", json_string("{\"seq\": 1}"));
+    err = (struct err)ERR_INIT;
+    assert_int_equal(push(o, bad, vs, &err), NATIONAL_REFUSED);
+    print_message("refused: %s\n", err_msg(&err));
+    assert_non_null(strstr(err_msg(&err), "event 503 (record.register by reg): signature "
+                                          "invalid"));
+    json_decref(bad);
+    /* a malformed event before the forged one is named first */
+    bad = forged(ev, 501);
+    json_object_set_new(json_array_get(bad, 100), "body", json_string("{\"seq\": 1}"));
+    err = (struct err)ERR_INIT;
+    assert_int_equal(push(o, bad, vs, &err), NATIONAL_REFUSED);
+    print_message("refused: %s\n", err_msg(&err));
+    assert_non_null(strstr(err_msg(&err), "event 102: body malformed or not canonical"));
+    json_decref(bad);
+    /* forged only in the last share of the threads */
+    bad = forged(ev, 799);
+    err = (struct err)ERR_INIT;
+    assert_int_equal(push(o, bad, vs, &err), NATIONAL_REFUSED);
+    assert_non_null(strstr(err_msg(&err), "event 801 (record.register by reg)"));
+    json_decref(bad);
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'T3'", "2");
+    expect_sql("SELECT count(*) FROM events WHERE office = 'T3'", "2");
+    /* the honest push goes in */
+    err = (struct err)ERR_INIT;
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'T3'", "802");
+    expect_sql("SELECT count(*) FROM persons WHERE office = 'T3'", "400");
+    national_set_verify_threads(0);
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
+static int group_setup(void **state)
+{
+    struct err err = ERR_INIT;
+    int st;
+    (void)state;
+    if (sodium_init() < 0 || secret_init(&err) != 0 || (root = tmp_dir("national_push")) == NULL)
+        return -1;
+    chmod(root, 0755);
+    snprintf(pg_dir, sizeof pg_dir, "%s/pg", root);
+    st = pg_cluster("start", pg_url, sizeof pg_url);
+    if (st == 77) {
+        print_message("SKIP: PostgreSQL 15 server binaries are not installed (install/deps.sh)\n");
+        tmp_remove(root);
+        exit(77);
+    }
+    if (st != 0)
+        return -1;
+    if (pg_open(pg_url, &pg, &err) != 0 || pg_migrate(pg, NULL, &err) != 0) {
+        print_message("postgresql: %s\n", err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pg_close(pg);
+    (void)pg_cluster("stop", NULL, 0);
+    tmp_remove(root);
+    free(root);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_push_set_based),
+        cmocka_unit_test(test_uin_twice_in_one_push),
+        cmocka_unit_test(test_bulk_signatures),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
