@@ -285,7 +285,9 @@ int main(int argc, char **argv)
     db_close(db);
     datadir_free(dd);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    if (system(cmd) != 0)
+    if (getenv("CIVREG_BENCH_KEEP") && *getenv("CIVREG_BENCH_KEEP")) /* to audit it again */
+        printf("data directory kept: %s/data\n", base);
+    else if (system(cmd) != 0)
         fprintf(stderr, "bench registry: could not remove %s\n", base);
     return bench_write_json("registry") != 0;
 }

@@ -147,22 +147,28 @@ static void replay_link(struct proj *p, const struct proj_event *ev, const json_
     }
     if (registry_json_hash(st, h, NULL) != 0 || strcmp(h, jstr(lo, "hash")) != 0)
         problem(a, "event %llu: link statement does not match its hash", SEQ(ev));
-    if (reg_hex32(jstr(a->keys, signer), pk, "key", NULL) != 0 ||
-        !reg_link_signature_ok(link, pk))
-        problem(a, "event %llu: link statement signature by '%s' is invalid", SEQ(ev), signer);
+    /* what reg_link_signature_ok checks (the canonical statement under the
+     * signer's key), answered by a worker when one checked exactly that */
     if (json_canonical(st, &body, NULL) != 0 || strlen(sig_hex) != 2 * REG_SIG_BYTES ||
-        hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) != 0) {
+        hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) != 0 ||
+        n != REG_SIG_BYTES) {
+        problem(a, "event %llu: link statement signature by '%s' is invalid", SEQ(ev), signer);
         problem(a, "event %llu: link statement cannot be read", SEQ(ev));
-    } else {
-        proj_put_new(p, "person_links",
-                     json_pack("{s:s, s:s, s:O, s:s, s:{s:s}, s:s, s:I}", "uin", jstr(st, "uin"),
-                               "record_id", jstr(st, "record_id"), "record_version",
-                               json_object_get(st, "record_version")
-                                   ? json_object_get(st, "record_version")
-                                   : json_null(),
-                               "statement", buf_str(&body), "signature", "$blob", sig_hex,
-                               "signer", signer, "event_seq", (json_int_t)ev->seq));
+        buf_release(&body);
+        return;
     }
+    if (reg_hex32(jstr(a->keys, signer), pk, "key", NULL) != 0 ||
+        !audit_par_sig_ok(a->par, AUDIT_PAR_LINK, ev->seq, pk, body.data, body.len, sig,
+                          sizeof sig))
+        problem(a, "event %llu: link statement signature by '%s' is invalid", SEQ(ev), signer);
+    proj_put_new(p, "person_links",
+                 json_pack("{s:s, s:s, s:O, s:s, s:{s:s}, s:s, s:I}", "uin", jstr(st, "uin"),
+                           "record_id", jstr(st, "record_id"), "record_version",
+                           json_object_get(st, "record_version")
+                               ? json_object_get(st, "record_version")
+                               : json_null(),
+                           "statement", buf_str(&body), "signature", "$blob", sig_hex, "signer",
+                           signer, "event_seq", (json_int_t)ev->seq));
     buf_release(&body);
 }
 
@@ -795,29 +801,50 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
 
 /* ---- the log ---- */
 
+/* The stored complete subtrees are read as the rebuild emits them: one
+ * cursor per level walking its rows in index order (the rebuild completes
+ * the subtrees of one level in increasing index), instead of one B-tree
+ * lookup per node. A row the cursor passes without its index being asked
+ * for is one the rebuilt tree does not have, ignored as before. */
 struct node_check {
     struct audit *a;
-    sqlite3_stmt *st;
+    sqlite3_stmt *lv[64];
+    bool have[64]; /* the cursor of the level is on a row */
     uint64_t bad;
 };
+
+static void node_cursor_next(struct node_check *c, unsigned level)
+{
+    c->have[level] = sqlite3_step(c->lv[level]) == SQLITE_ROW;
+}
 
 static int check_node(void *ctx, unsigned level, uint64_t index, const merkle_hash hash,
                       struct err *err)
 {
     struct node_check *c = ctx;
-    int step;
+    sqlite3_stmt *st;
+    bool found = false;
 
-    (void)err;
-    sqlite3_reset(c->st);
-    sqlite3_bind_int(c->st, 1, (int)level);
-    sqlite3_bind_int64(c->st, 2, (sqlite3_int64)index);
-    step = sqlite3_step(c->st);
-    if (step != SQLITE_ROW || sqlite3_column_bytes(c->st, 0) != MERKLE_HASH_BYTES ||
-        memcmp(sqlite3_column_blob(c->st, 0), hash, MERKLE_HASH_BYTES) != 0) {
+    if (level >= 64)
+        return err_setk(err, ERR_INTERNAL, "merkle: level %u", level);
+    if (c->lv[level] == NULL) {
+        if (db_prepare(c->a->db, &c->lv[level],
+                       "SELECT idx, hash FROM merkle_nodes WHERE level=?1 ORDER BY idx",
+                       err) != 0)
+            return -1;
+        sqlite3_bind_int(c->lv[level], 1, (int)level);
+        node_cursor_next(c, level);
+    }
+    st = c->lv[level];
+    while (c->have[level] && (uint64_t)sqlite3_column_int64(st, 0) < index)
+        node_cursor_next(c, level);
+    found = c->have[level] && (uint64_t)sqlite3_column_int64(st, 0) == index;
+    if (!found || sqlite3_column_bytes(st, 1) != MERKLE_HASH_BYTES ||
+        memcmp(sqlite3_column_blob(st, 1), hash, MERKLE_HASH_BYTES) != 0) {
         if (c->bad++ == 0)
             problem(c->a, "merkle_nodes: subtree level %u index %llu %s", level,
                     (unsigned long long)index,
-                    step == SQLITE_ROW ? "differs from the rebuilt tree" : "is missing");
+                    found ? "differs from the rebuilt tree" : "is missing");
     }
     return 0;
 }
@@ -928,7 +955,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
 {
     sqlite3_stmt *st = NULL;
     struct heads h = { 0 };
-    struct node_check nc = { a, NULL, 0 };
+    struct node_check nc = { .a = a };
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
     struct buf canon = BUF_INIT(8 << 20);
     uint64_t expected = 0, witness_size = 0;
@@ -943,8 +970,6 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         db_prepare(a->db, &h.st,
                    "SELECT tree_size, root_hash, office, signed_at, body, signature"
                    " FROM tree_heads ORDER BY tree_size",
-                   err) != 0 ||
-        db_prepare(a->db, &nc.st, "SELECT hash FROM merkle_nodes WHERE level=?1 AND idx=?2",
                    err) != 0)
         goto out;
     a->par = audit_par_start(a->db, a->have_office_pk ? a->office_pk : NULL);
@@ -1100,7 +1125,8 @@ out:
     buf_release(&canon);
     sqlite3_finalize(st);
     sqlite3_finalize(h.st);
-    sqlite3_finalize(nc.st);
+    for (unsigned l = 0; l < 64; l++)
+        sqlite3_finalize(nc.lv[l]);
     return rc;
 }
 

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include "audit_par.h"
+#include "core/encode.h"
 #include "core/json.h"
 #include "registry_int.h"
 
 #define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
 #define AUDIT_PAR_PER_KIND_MAX 4
+#define AUDIT_PAR_KINDS 3
 
 struct par_slot {
     uint64_t seq;
@@ -35,18 +37,19 @@ struct par_worker {
 struct audit_par {
     char *path;
     unsigned n; /* workers per kind */
-    struct par_worker w[2 * AUDIT_PAR_PER_KIND_MAX];
+    struct par_worker w[AUDIT_PAR_KINDS * AUDIT_PAR_PER_KIND_MAX];
     unsigned char office_pk[REG_PK_BYTES];
     bool have_office_pk;
     struct par_key *keys;
     size_t nkeys;
     pthread_mutex_t mu;
     pthread_cond_t progress, advance;
-    uint64_t main_pos[2];
-    uint64_t done[2][AUDIT_PAR_PER_KIND_MAX]; /* every seq of the class below is handled */
-    bool finished[2][AUDIT_PAR_PER_KIND_MAX];
+    uint64_t main_pos[AUDIT_PAR_KINDS];
+    /* every seq of the class below is handled */
+    uint64_t done[AUDIT_PAR_KINDS][AUDIT_PAR_PER_KIND_MAX];
+    bool finished[AUDIT_PAR_KINDS][AUDIT_PAR_PER_KIND_MAX];
     bool stop;
-    struct par_slot *ring[2];
+    struct par_slot *ring[AUDIT_PAR_KINDS];
 };
 
 static void digest_of(const unsigned char *pk, const void *msg, size_t len,
@@ -76,6 +79,46 @@ static const unsigned char *guess_key(const struct audit_par *p, const char *act
     return NULL;
 }
 
+/* The link statement event SEQ carries in BODY (data.link): its canonical
+ * statement, signature and the signer's key, checked into S. S->set stays
+ * false when the event has no readable link (the audit judges those). */
+static void link_check(const struct audit_par *p, uint64_t seq, const char *body, size_t len,
+                       struct par_slot *s)
+{
+    json_t *b = NULL;
+    const json_t *link;
+    const char *signer, *sig_hex;
+    const unsigned char *pk;
+    struct buf canon = BUF_INIT(64 * 1024);
+    unsigned char sig[REG_SIG_BYTES];
+    size_t n = 0;
+
+    s->set = false;
+    if (json_parse(body, len, &b, NULL) != 0)
+        return;
+    link = json_object_get(json_object_get(b, "data"), "link");
+    signer = json_string_value(json_object_get(link, "signer"));
+    sig_hex = json_string_value(json_object_get(link, "signature"));
+    pk = signer ? guess_key(p, signer, seq) : NULL;
+    if (pk && sig_hex && strlen(sig_hex) == 2 * REG_SIG_BYTES &&
+        hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) == 0 &&
+        n == REG_SIG_BYTES && json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0) {
+        s->ok = crypto_sign_verify_detached(sig, canon.data, canon.len, pk) == 0;
+        digest_of(pk, canon.data, canon.len, sig, s->digest);
+        s->set = true;
+    }
+    buf_release(&canon);
+    json_decref(b);
+}
+
+static const char *const worker_sql[AUDIT_PAR_KINDS] = {
+    "SELECT seq, actor, body, signature FROM events ORDER BY seq",
+    "SELECT tree_size, office, body, signature FROM tree_heads ORDER BY tree_size",
+    /* only events that may carry a link statement (canonical JSON names it
+     * "link":); any other the audit asks about it verifies itself */
+    "SELECT seq, actor, body, NULL FROM events WHERE instr(body, '\"link\":') > 0 ORDER BY seq",
+};
+
 static void *worker_main(void *arg)
 {
     struct par_worker *w = arg;
@@ -87,12 +130,7 @@ static void *worker_main(void *arg)
     const unsigned idx = w->index;
 
     if (db_open(p->path, DB_OPEN_CHECK, &db, &err) != 0 ||
-        sqlite3_prepare_v2(db_handle(db),
-                           w->kind == AUDIT_PAR_EVENT
-                               ? "SELECT seq, actor, body, signature FROM events ORDER BY seq"
-                               : "SELECT tree_size, office, body, signature FROM tree_heads"
-                                 " ORDER BY tree_size",
-                           -1, &st, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(db_handle(db), worker_sql[k], -1, &st, NULL) != SQLITE_OK)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -118,14 +156,21 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (stop)
             break;
-        pk = w->kind == AUDIT_PAR_HEAD ? (p->have_office_pk ? p->office_pk : NULL)
-                                       : (actor ? guess_key(p, actor, seq) : NULL);
-        if (pk == NULL || sig == NULL || sqlite3_column_bytes(st, 3) != REG_SIG_BYTES ||
-            body == NULL)
-            s.set = false;
-        else {
-            s.ok = crypto_sign_verify_detached(sig, body, len, pk) == 0;
-            digest_of(pk, body, len, sig, s.digest);
+        if (w->kind == AUDIT_PAR_LINK) {
+            if (body)
+                link_check(p, seq, body, len, &s);
+            else
+                s.set = false;
+        } else {
+            pk = w->kind == AUDIT_PAR_HEAD ? (p->have_office_pk ? p->office_pk : NULL)
+                                           : (actor ? guess_key(p, actor, seq) : NULL);
+            if (pk == NULL || sig == NULL || sqlite3_column_bytes(st, 3) != REG_SIG_BYTES ||
+                body == NULL)
+                s.set = false;
+            else {
+                s.ok = crypto_sign_verify_detached(sig, body, len, pk) == 0;
+                digest_of(pk, body, len, sig, s.digest);
+            }
         }
         pthread_mutex_lock(&p->mu);
         if (s.set)
@@ -218,16 +263,17 @@ struct audit_par *audit_par_start(struct db *db, const unsigned char *office_pk)
         p->have_office_pk = true;
     }
     p->path = strdup(db_path(db));
-    p->ring[0] = calloc(AUDIT_PAR_WINDOW, sizeof *p->ring[0]);
-    p->ring[1] = calloc(AUDIT_PAR_WINDOW, sizeof *p->ring[1]);
+    for (unsigned k = 0; k < AUDIT_PAR_KINDS; k++)
+        p->ring[k] = calloc(AUDIT_PAR_WINDOW, sizeof *p->ring[k]);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->progress, NULL);
     pthread_cond_init(&p->advance, NULL);
-    if (p->path == NULL || p->ring[0] == NULL || p->ring[1] == NULL || load_keys(p, db) != 0) {
+    if (p->path == NULL || p->ring[0] == NULL || p->ring[1] == NULL || p->ring[2] == NULL ||
+        load_keys(p, db) != 0) {
         audit_par_stop(p);
         return NULL;
     }
-    for (unsigned k = 0; k < 2; k++)
+    for (unsigned k = 0; k < AUDIT_PAR_KINDS; k++)
         for (unsigned i = 0; i < p->n; i++) {
             struct par_worker *w = &p->w[k * p->n + i];
             w->p = p;
@@ -284,8 +330,8 @@ void audit_par_stop(struct audit_par *p)
     for (size_t i = 0; i < p->nkeys; i++)
         free(p->keys[i].username);
     free(p->keys);
-    free(p->ring[0]);
-    free(p->ring[1]);
+    for (unsigned k = 0; k < AUDIT_PAR_KINDS; k++)
+        free(p->ring[k]);
     free(p->path);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->progress);

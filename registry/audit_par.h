@@ -22,16 +22,19 @@
 
 struct audit_par;
 
-enum audit_par_kind { AUDIT_PAR_EVENT, AUDIT_PAR_HEAD };
+/* What is signed: an event's body (by its actor), a tree head's body (by
+ * the office), or the canonical link statement an event carries in
+ * data.link (by data.link.signer). */
+enum audit_par_kind { AUDIT_PAR_EVENT, AUDIT_PAR_HEAD, AUDIT_PAR_LINK };
 
 /* Start the workers for the log in DB (OFFICE_PK: the office key the audit
  * trusts, or NULL). Returns NULL (check serially) on one CPU, when
  * CIVREG_AUDIT_THREADS=1, or when a worker cannot start. */
 struct audit_par *audit_par_start(struct db *db, const unsigned char *office_pk);
 
-/* Whether SIG is PK's Ed25519 signature of MSG: event SEQ or the tree head
- * of size SEQ. Calls for one kind come in increasing SEQ order. P may be
- * NULL (then it verifies inline). */
+/* Whether SIG is PK's Ed25519 signature of MSG: event SEQ, the tree head
+ * of size SEQ, or the link statement of event SEQ. Calls for one kind come
+ * in increasing SEQ order. P may be NULL (then it verifies inline). */
 bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t seq,
                       const unsigned char *pk, const void *msg, size_t len,
                       const unsigned char *sig, size_t sig_len);

@@ -386,38 +386,96 @@ static json_t *column_json(sqlite3_stmt *st, int i)
     }
 }
 
-static sqlite3_stmt *cached(struct proj *p, const char *sql, bool *owned)
+/* The cached statement stored under KEY (reset and unbound), or NULL. */
+static sqlite3_stmt *cache_find(struct proj *p, const char *key)
 {
-    json_t *ix = json_object_get(p->cache, sql);
+    json_t *ix = json_object_get(p->cache, key);
+    sqlite3_stmt *st;
+
+    if (ix == NULL)
+        return NULL;
+    st = p->stmts[json_integer_value(ix)];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+/* Prepare SQL and keep it under KEY while there is room (else *OWNED: the
+ * caller finalizes it). A statement SQLite refuses is reported unless
+ * QUIET. */
+static sqlite3_stmt *cache_add(struct proj *p, const char *key, const char *sql, bool quiet,
+                               bool *owned)
+{
     sqlite3_stmt *st = NULL;
 
     *owned = false;
-    if (ix) {
-        st = p->stmts[json_integer_value(ix)];
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return st;
-    }
     if (sqlite3_prepare_v2(p->h, sql, -1, &st, NULL) != SQLITE_OK) {
-        proj_problem(p, "audit: cannot rebuild: %s", sqlite3_errmsg(p->h));
+        if (!quiet)
+            proj_problem(p, "audit: cannot rebuild: %s", sqlite3_errmsg(p->h));
+        sqlite3_finalize(st);
         return NULL;
     }
     if (p->n_stmts < PROJ_STMT_CACHE &&
-        json_object_set_new(p->cache, sql, json_integer((json_int_t)p->n_stmts)) == 0)
+        json_object_set_new(p->cache, key, json_integer((json_int_t)p->n_stmts)) == 0)
         p->stmts[p->n_stmts++] = st;
     else
         *owned = true;
     return st;
 }
 
+/* The statement for SQL, prepared once per audit. */
+static sqlite3_stmt *cached(struct proj *p, const char *sql, bool quiet, bool *owned)
+{
+    sqlite3_stmt *st = cache_find(p, sql);
+
+    *owned = false;
+    return st ? st : cache_add(p, sql, sql, quiet, owned);
+}
+
+/* INSERT ... ON CONFLICT DO UPDATE of ROW's columns into the expected T. */
+static int build_put(const struct proj_tab *t, const json_t *row, struct buf *sql)
+{
+    const char *k;
+    json_t *v;
+    bool bad = false, first = true;
+    int i = 0;
+
+    bad |= buf_printf(sql, "INSERT INTO civreg_expect.\"%s\"(", t->spec->name) != 0;
+    json_object_foreach((json_t *)row, k, v) bad |= buf_printf(sql, "%s\"%s\"", i++ ? ", " : "",
+                                                               k) != 0;
+    bad |= buf_append_str(sql, ") VALUES (") != 0;
+    for (int j = 0; j < i; j++)
+        bad |= buf_printf(sql, "%s?%d", j ? ", " : "", j + 1) != 0;
+    bad |= buf_append_str(sql, ")") != 0;
+    if (t->n_pk) {
+        bad |= buf_append_str(sql, " ON CONFLICT(") != 0;
+        for (size_t j = 0; j < t->n_pk; j++)
+            bad |= buf_printf(sql, "%s\"%s\"", j ? ", " : "", t->pk[j]) != 0;
+        bad |= buf_append_str(sql, ") DO ") != 0;
+        json_object_foreach((json_t *)row, k, v) {
+            bool is_pk = false;
+            for (size_t j = 0; j < t->n_pk; j++)
+                is_pk |= strcmp(t->pk[j], k) == 0;
+            if (is_pk)
+                continue;
+            bad |= buf_printf(sql, "%s\"%s\" = excluded.\"%s\"", first ? "UPDATE SET " : ", ",
+                              k, k) != 0;
+            first = false;
+        }
+        if (first)
+            bad |= buf_append_str(sql, "NOTHING") != 0;
+    }
+    return bad ? -1 : 0;
+}
+
 void proj_put(struct proj *p, const char *table, const json_t *row)
 {
     struct proj_tab *t = tab_find(p, table);
-    struct buf sql = BUF_INIT(16384);
+    struct buf key = BUF_INIT(16384), sql = BUF_INIT(16384);
     const char *k;
     json_t *v;
     sqlite3_stmt *st;
-    bool owned = false, bad = false, first = true;
+    bool owned = false, bad = false;
     int i = 0;
 
     if (t == NULL || !t->exists || !json_is_object(row)) {
@@ -428,41 +486,24 @@ void proj_put(struct proj *p, const char *table, const json_t *row)
         proj_problem(p, "audit: %s.%s is not a column the log rebuilds", table, k);
         return;
     }
-    bad |= buf_printf(&sql, "INSERT INTO civreg_expect.\"%s\"(", table) != 0;
-    json_object_foreach((json_t *)row, k, v) bad |= buf_printf(&sql, "%s\"%s\"", i++ ? ", " : "",
-                                                               k) != 0;
-    bad |= buf_append_str(&sql, ") VALUES (") != 0;
-    for (int j = 0; j < i; j++)
-        bad |= buf_printf(&sql, "%s?%d", j ? ", " : "", j + 1) != 0;
-    bad |= buf_append_str(&sql, ")") != 0;
-    if (t->n_pk) {
-        bad |= buf_append_str(&sql, " ON CONFLICT(") != 0;
-        for (size_t j = 0; j < t->n_pk; j++)
-            bad |= buf_printf(&sql, "%s\"%s\"", j ? ", " : "", t->pk[j]) != 0;
-        bad |= buf_append_str(&sql, ") DO ") != 0;
-        json_object_foreach((json_t *)row, k, v) {
-            bool is_pk = false;
-            for (size_t j = 0; j < t->n_pk; j++)
-                is_pk |= strcmp(t->pk[j], k) == 0;
-            if (is_pk)
-                continue;
-            bad |= buf_printf(&sql, "%s\"%s\" = excluded.\"%s\"", first ? "UPDATE SET " : ", ",
-                              k, k) != 0;
-            first = false;
-        }
-        if (first)
-            bad |= buf_append_str(&sql, "NOTHING") != 0;
+    /* Handlers put rows of a few shapes millions of times: the statement
+     * is found by the table and column names (plain appends), and the SQL
+     * is built only the first time. Names hold no '\x1f'. */
+    bad |= buf_append_str(&key, "put\x1f") != 0 || buf_append_str(&key, table) != 0;
+    json_object_foreach((json_t *)row, k, v) bad |= buf_append_str(&key, "\x1f") != 0 ||
+                                                   buf_append_str(&key, k) != 0;
+    if (!bad && (st = cache_find(p, buf_str(&key))) == NULL) {
+        bad = build_put(t, row, &sql) != 0;
+        st = bad ? NULL : cache_add(p, buf_str(&key), buf_str(&sql), false, &owned);
     }
+    buf_release(&key);
+    buf_release(&sql);
     if (bad) {
         proj_problem(p, "audit: out of memory");
-        buf_release(&sql);
         return;
     }
-    st = cached(p, buf_str(&sql), &owned);
-    buf_release(&sql);
     if (st == NULL)
         return;
-    i = 0;
     json_object_foreach((json_t *)row, k, v) bind_value(st, ++i, v);
     if (sqlite3_step(st) != SQLITE_DONE)
         proj_problem(p, "audit: rebuilding %s: %s", table, sqlite3_errmsg(p->h));
@@ -489,7 +530,7 @@ static json_t *select_one(struct proj *p, const char *schema, const char *table,
     struct buf sql = BUF_INIT(4096);
     sqlite3_stmt *st = NULL;
     json_t *row = NULL;
-    bool bad = false;
+    bool bad = false, owned = true;
 
     if (t == NULL || !t->exists || t->n_pk == 0)
         return NULL;
@@ -501,7 +542,8 @@ static json_t *select_one(struct proj *p, const char *schema, const char *table,
     bad |= buf_printf(&sql, " FROM %s.\"%s\" WHERE ", schema, table) != 0;
     for (size_t i = 0; i < t->n_pk; i++)
         bad |= buf_printf(&sql, "%s\"%s\" IS ?%zu", i ? " AND " : "", t->pk[i], i + 1) != 0;
-    if (bad || sqlite3_prepare_v2(p->h, buf_str(&sql), -1, &st, NULL) != SQLITE_OK)
+    /* handlers look rows up once or more per event: prepared once */
+    if (bad || (st = cached(p, buf_str(&sql), true, &owned)) == NULL)
         goto out;
     for (size_t i = 0; i < t->n_pk; i++)
         bind_value(st, (int)i + 1, json_object_get(key, t->pk[i]));
@@ -519,7 +561,10 @@ static json_t *select_one(struct proj *p, const char *schema, const char *table,
         }
     }
 out:
-    sqlite3_finalize(st);
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
     buf_release(&sql);
     return row;
 }

@@ -20,6 +20,7 @@
 #include "db/datadir.h"
 #include "db/db.h"
 #include "registry/registry.h"
+#include "registry/search.h"
 #include "support/inproc.h"
 #include "support/support.h"
 
@@ -136,10 +137,97 @@ static void test_parallel_audit_same_report(void **state)
     tmp_free(&dir);
 }
 
+/* Registration events carry a link statement signed by the registrar: its
+ * check runs in a worker too (AUDIT_PAR_LINK). Same report with and without
+ * workers, clean and after a registration's signature is forged. */
+static void test_parallel_audit_links(void **state)
+{
+    static const char pw[] = "Lantern-orbit-4417";
+    struct err err = ERR_INIT;
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *admin = NULL, *ca = NULL, *cb = NULL, *reg = NULL;
+    json_t *rec = registry_record_example(), *serial, *par2, *par4;
+    char *dir = tmp_dir("audit-par-links"), data[4096];
+    int p1, p2, p4;
+    (void)state;
+
+    assert_non_null(dir);
+    if (secret_init(&err) != 0)
+        fail_msg("%s", err_msg(&err));
+    inproc_datadir(dir, data, sizeof data, &dd, &db);
+    inproc_user_add(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "admin", pw, &admin, &err), 0);
+    inproc_user_add(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, pw);
+    inproc_user_add(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, pw);
+    inproc_user_add(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, pw);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-a", pw, &ca, &err), 0);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-b", pw, &cb, &err), 0);
+    assert_int_equal(registry_authenticate(db, dd->keys_dir, "registrar", pw, &reg, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        char *id = NULL;
+        json_t *cands = NULL, *res = NULL;
+        assert_int_equal(registry_record_draft(db, ca, rec, &id, &err), 0);
+        assert_int_equal(registry_record_verify(db, cb, id, rec, NULL, &err), 0);
+        /* one example record keyed three times: distinct births */
+        assert_int_equal(registry_dup_list(db, reg, id, &cands, &err), 0);
+        for (size_t k = 0; k < json_array_size(cands); k++) {
+            json_t *c = json_array_get(cands, k);
+            if (strcmp(json_string_value(json_object_get(c, "status")), "open") == 0)
+                assert_int_equal(
+                    registry_dup_resolve(db, reg, json_string_value(json_object_get(c, "record_id")),
+                                         json_string_value(json_object_get(c, "other_id")), false,
+                                         "one example record keyed three times", &err),
+                    0);
+        }
+        json_decref(cands);
+        if (registry_record_register(db, reg, id, &res, &err) != 0)
+            fail_msg("register: %s", err_msg(&err));
+        json_decref(res);
+        free(id);
+    }
+
+    serial = audit_with(db, dd, "1", &p1);
+    par2 = audit_with(db, dd, "2", &p2);
+    assert_int_equal(p1, 0);
+    assert_int_equal(p2, 0);
+    json_decref(serial);
+    json_decref(par2);
+
+    /* a registration's signature forged: not replayed, reported alike */
+    assert_int_equal(db_exec(db,
+                             "UPDATE events SET signature = zeroblob(64) WHERE seq ="
+                             " (SELECT min(seq) FROM events WHERE type = 'record.register')",
+                             &err),
+                     0);
+    serial = audit_with(db, dd, "1", &p1);
+    par2 = audit_with(db, dd, "2", &p2);
+    par4 = audit_with(db, dd, "4", &p4);
+    assert_true(count_containing(serial, "(record.register by registrar): signature invalid") == 1);
+    assert_true(p1 > 0);
+    assert_int_equal(p2, p1);
+    assert_int_equal(p4, p1);
+    assert_true(json_equal(serial, par2));
+    assert_true(json_equal(serial, par4));
+
+    json_decref(serial);
+    json_decref(par2);
+    json_decref(par4);
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(ca);
+    registry_actor_free(cb);
+    registry_actor_free(reg);
+    db_close(db);
+    datadir_free(dd);
+    tmp_free(&dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parallel_audit_same_report),
+        cmocka_unit_test(test_parallel_audit_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
