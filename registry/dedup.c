@@ -119,6 +119,19 @@ int registry_dup_score(const json_t *a, const json_t *b, json_t **why)
     return s;
 }
 
+/* DUP_NEAR: a pair whose dates of birth score 0 (more than 366 days apart,
+ * or one not a date) scores at most 0.8 * (0.40 + 0.10 + 0.10 + 0.15) =
+ * 600 < REGISTRY_DUP_THRESHOLD, whatever else agrees: such a candidate is
+ * neither scored nor asked for (registry_search_query.near_years). */
+_Static_assert(REGISTRY_DUP_THRESHOLD > 600, "dedup: the date filter needs a threshold above 600");
+
+static bool date_near(const struct registry_pdate *mine, const char *dob)
+{
+    struct registry_pdate d;
+    const char *w = NULL;
+    return reg_pdate_parse_stored(dob, &d) == 0 && reg_date_sim(mine, mine, &d, &w) > 0.0;
+}
+
 struct found {
     char *id;
     int score;
@@ -158,10 +171,16 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     }
     q.names = (char *)buf_str(&names);
     dob = mine.dob;
-    if (reg_pdate_parse_stored(dob, &q.from) == 0) {
-        q.to = q.from;
-        q.has_date = true;
+    if (reg_pdate_parse_stored(dob, &q.from) != 0) {
+        /* without a date of birth no pair reaches the threshold (see
+         * DUP_NEAR below) */
+        *out = json_array();
+        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        goto out;
     }
+    q.to = q.from;
+    q.has_date = true;
+    q.near_years = true;
     ids = calloc(DUP_CANDIDATES, sizeof *ids);
     if (ids == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
@@ -194,6 +213,10 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
         if (l == 1)
             continue;
         if (exclude_id && strcmp(r.record_id, exclude_id) == 0) {
+            reg_search_row_release(&r);
+            continue;
+        }
+        if (!date_near(&q.from, r.dob)) {
             reg_search_row_release(&r);
             continue;
         }

@@ -9,6 +9,7 @@
  * (Jaro-Winkler and phonetic keys on folded names in any order, so swapped
  * given and family names still match; partial dates and ranges; day and
  * month swapped), and the best are returned. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,8 @@ static void ex(struct expr *e, const char *s)
 struct groups {
     char *g[REGISTRY_QUERY_TERMS * 2 + 8];
     size_t n;
+    size_t date_at; /* index of the date group, or SIZE_MAX */
+    char *near;     /* q->near_years: the birth years around the date, or NULL */
 };
 
 static void groups_release(struct groups *g)
@@ -232,6 +235,8 @@ static void groups_release(struct groups *g)
     for (size_t i = 0; i < g->n; i++)
         free(g->g[i]);
     g->n = 0;
+    free(g->near);
+    g->near = NULL;
 }
 
 static int group_add(struct groups *g, struct expr *e)
@@ -325,6 +330,25 @@ static int date_group(struct groups *g, const struct registry_search_query *q)
         }
         ex(&e, ")");
     }
+    if (q->near_years && q->to.y >= q->from.y && q->to.y - q->from.y <= 30) {
+        /* a birth more than 366 days from the date scores 0 on the date,
+         * and such a pair cannot reach the duplicate threshold (dedup.c):
+         * its year is within one of the date's */
+        struct expr n = { BUF_INIT(512), false };
+        ex(&n, "(");
+        for (int y = q->from.y - 1; y <= q->to.y + 1; y++) {
+            (void)snprintf(tok, sizeof tok, "%sdates:Y%04d", y == q->from.y - 1 ? "" : " OR ", y);
+            ex(&n, tok);
+        }
+        ex(&n, ")");
+        if (n.fail || (g->near = strdup(buf_str(&n.b))) == NULL) {
+            buf_release(&n.b);
+            buf_release(&e.b);
+            return -1;
+        }
+        buf_release(&n.b);
+    }
+    g->date_at = g->n;
     return group_add(g, &e);
 }
 
@@ -367,18 +391,30 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
 /* The groups joined by AND, leaving out group SKIP (or none: SKIP = n). */
 static int and_groups(const struct groups *g, size_t skip, struct buf *out)
 {
-    bool first = true;
+    bool first = true, named = false;
     buf_reset(out);
     for (size_t i = 0; i < g->n; i++) {
-        if (i == skip)
-            continue;
+        const char *t = g->g[i];
+        if (i == skip) {
+            /* leaving the date out keeps the years around it, if asked */
+            if (i != g->date_at || g->near == NULL)
+                continue;
+            t = g->near;
+        } else if (i != g->date_at) {
+            named = true;
+        }
         if (!first && buf_append_str(out, " AND ") != 0)
             return -1;
-        if (buf_append_str(out, g->g[i]) != 0)
+        if (buf_append_str(out, t) != 0)
             return -1;
         first = false;
     }
-    return first ? 1 : 0;
+    if (first)
+        return 1;
+    /* the years alone are no query: every birth around them */
+    if (!named && skip == g->date_at && g->near != NULL)
+        return 1;
+    return 0;
 }
 
 /* The trigram expression for the name words: every word's trigrams, any. */
@@ -409,7 +445,7 @@ static int trigram_expr(const struct registry_search_query *q, struct buf *out)
 int reg_search_candidates(struct db *db, const struct registry_search_query *q, int pass,
                           bool ranked, size_t max, int64_t *ids, size_t *np, struct err *err)
 {
-    struct groups g = { { NULL }, 0 };
+    struct groups g = { { NULL }, 0, SIZE_MAX, NULL };
     struct buf m = BUF_INIT(EXPR_MAX);
     size_t n = *np, room = max > n ? max - n : 0;
     int rc = -1, a;

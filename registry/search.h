@@ -66,6 +66,9 @@ struct registry_search_query {
     char status[12];
     bool has_date;
     struct registry_pdate from, to; /* from == to for one (partial) date */
+    /* duplicate detection (dedup.c): a candidate query that leaves the
+     * date out still asks for a birth year within one of FROM..TO's */
+    bool near_years;
 };
 
 /* Parse QUERY (LEN bytes of UTF-8, at most REGISTRY_QUERY_MAX). Fails with a

@@ -100,7 +100,7 @@ static int date_tokens(const char *dob, struct buf *out)
 /* Prepared statements for writing the index, reused across a batch. */
 struct index_writer {
     struct db *db; /* the statements are the connection's cached ones */
-    sqlite3_stmt *find, *ins, *upd, *del_fts, *del_tri, *ins_fts, *ins_tri;
+    sqlite3_stmt *find, *ins, *upd, *del_fts, *del_tri, *ins_fts, *ins_tri, *get_fts, *get_tri;
 };
 
 static void writer_close(struct index_writer *w)
@@ -114,6 +114,8 @@ static void writer_close(struct index_writer *w)
     reg_release(w->db, w->del_tri);
     reg_release(w->db, w->ins_fts);
     reg_release(w->db, w->ins_tri);
+    reg_release(w->db, w->get_fts);
+    reg_release(w->db, w->get_tri);
     memset(w, 0, sizeof *w);
 }
 
@@ -141,7 +143,12 @@ static int writer_open(struct db *db, struct index_writer *w, struct err *err)
                     " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
                     err) ||
         reg_prepare_cached(db, &w->ins_tri, "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
-                    err)) {
+                    err) ||
+        reg_prepare_cached(db, &w->get_fts,
+                    "SELECT names, names_ph, parents, parents_ph, place, dates, ids FROM"
+                    " search_fts WHERE rowid=?1",
+                    err) ||
+        reg_prepare_cached(db, &w->get_tri, "SELECT names FROM search_tri WHERE rowid=?1", err)) {
         writer_close(w);
         return -1;
     }
@@ -156,6 +163,34 @@ static int step_done(struct db *db, sqlite3_stmt *st, const char *what, struct e
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return db_sql_fail(db, what, err);
     return 0;
+}
+
+/* Whether the FTS5 row ROWID (statement GET: SELECT its N columns) holds
+ * exactly the texts COLS: a verification or a registration that changes no
+ * indexed word leaves the row as it is (each FTS5 delete and insert writes
+ * index segments that every later query probes). -1 on error. */
+static int fts_same(struct db *db, sqlite3_stmt *get, int64_t rowid, const char *const *cols,
+                    int n, struct err *err)
+{
+    int s, same = 0;
+
+    sqlite3_bind_int64(get, 1, rowid);
+    s = sqlite3_step(get);
+    if (s == SQLITE_ROW) {
+        same = 1;
+        for (int i = 0; i < n && same; i++) {
+            const unsigned char *t = sqlite3_column_text(get, i);
+            same = sqlite3_column_type(get, i) == SQLITE_TEXT && t != NULL &&
+                   strcmp((const char *)t, cols[i]) == 0;
+        }
+    } else if (s != SQLITE_DONE) {
+        sqlite3_reset(get);
+        sqlite3_clear_bindings(get);
+        return db_sql_fail(db, "reading the search index", err);
+    }
+    sqlite3_reset(get);
+    sqlite3_clear_bindings(get);
+    return same;
 }
 
 static int join2(struct buf *out, const char *a, const char *b, const char *sep)
@@ -183,7 +218,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
     sqlite3_stmt *st;
     int64_t rowid = -1;
-    int rc = -1;
+    int rc = -1, same_fts = 0, same_tri = 0;
 
     if (dob == NULL)
         dob = "";
@@ -240,11 +275,21 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     if (step_done(db, st, "writing the search index", err) != 0)
         goto out;
     if (rowid >= 0) {
+        const char *cols[7] = { buf_str(&names), buf_str(&names_ph), buf_str(&parents),
+                                buf_str(&parents_ph), buf_str(&k.place), buf_str(&dates),
+                                buf_str(&ids) };
+        if ((same_fts = fts_same(db, w->get_fts, rowid, cols, 7, err)) < 0 ||
+            (same_tri = fts_same(db, w->get_tri, rowid, cols, 1, err)) < 0)
+            goto out;
         sqlite3_bind_int64(w->del_fts, 1, rowid);
         sqlite3_bind_int64(w->del_tri, 1, rowid);
-        if (step_done(db, w->del_fts, "updating the search index", err) != 0 ||
-            step_done(db, w->del_tri, "updating the search index", err) != 0)
+        if ((!same_fts && step_done(db, w->del_fts, "updating the search index", err) != 0) ||
+            (!same_tri && step_done(db, w->del_tri, "updating the search index", err) != 0))
             goto out;
+        sqlite3_reset(w->del_fts);
+        sqlite3_clear_bindings(w->del_fts);
+        sqlite3_reset(w->del_tri);
+        sqlite3_clear_bindings(w->del_tri);
     } else {
         rowid = sqlite3_last_insert_rowid(db_handle(db));
     }
@@ -258,9 +303,13 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     sqlite3_bind_text(w->ins_fts, 8, buf_str(&ids), -1, SQLITE_STATIC);
     sqlite3_bind_int64(w->ins_tri, 1, rowid);
     sqlite3_bind_text(w->ins_tri, 2, buf_str(&names), -1, SQLITE_STATIC);
-    if (step_done(db, w->ins_fts, "writing the search index", err) != 0 ||
-        step_done(db, w->ins_tri, "writing the search index", err) != 0)
+    if ((!same_fts && step_done(db, w->ins_fts, "writing the search index", err) != 0) ||
+        (!same_tri && step_done(db, w->ins_tri, "writing the search index", err) != 0))
         goto out;
+    sqlite3_reset(w->ins_fts);
+    sqlite3_clear_bindings(w->ins_fts);
+    sqlite3_reset(w->ins_tri);
+    sqlite3_clear_bindings(w->ins_tri);
     rc = 0;
     goto out;
 oom:
