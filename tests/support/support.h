@@ -77,6 +77,9 @@ int http_header(const struct http_response *r, const char *name, char *out, size
 char *tmp_dir(const char *tag);
 void tmp_remove(const char *path);
 
+/* tests/data/DIR/NAME read whole (malloc'd, NUL-terminated; its length into
+ * *LEN when LEN is not NULL). The test fails when it cannot be read. */
+char *test_data_read(const char *dir, const char *name, size_t *len);
 /* Read a whole file (malloc'd, NUL-terminated); NULL on error. */
 char *file_read(const char *path, size_t *len);
 /* Write a whole file. Returns 0. */
