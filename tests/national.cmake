@@ -5,7 +5,7 @@
 # (test_national_kill); primary killed, standby promoted (test_national_failover).
 # Exit 77 = skipped, only when the PostgreSQL server binaries are missing.
 if(CIVREG_NATIONAL)
-    civreg_test(test_national SOURCES integration/test_national.c LIBS civreg_core)
+    civreg_test(test_national SOURCES integration/test_national.c support/national.c LIBS civreg_core)
     add_test(NAME test_national_kill COMMAND test_national kill)
     add_test(NAME test_national_failover COMMAND test_national failover)
     set_tests_properties(test_national test_national_kill test_national_failover PROPERTIES
@@ -17,7 +17,7 @@ endif()
 # The district side: national UIN blocks drawn offline and collisions refused
 # at sync, background sync from `civreg serve`, TLS with CA verification.
 if(CIVREG_NATIONAL)
-    civreg_test(test_national_district SOURCES integration/test_national_district.c
+    civreg_test(test_national_district SOURCES integration/test_national_district.c support/national.c
                 LIBS civreg_core civreg_db)
     set_tests_properties(test_national_district PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1500
                          ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")

@@ -11,7 +11,7 @@
 // Screenshots: auditor-chain, auditor-chain-fr.
 import assert from 'node:assert/strict';
 import { axeAudit, axeAvailable, languageScan } from './audit.mjs';
-import { loadPlaywright, openBrowser, shot, signIn, skip, startServer } from './harness.mjs';
+import { apiCall, loadPlaywright, openBrowser, shot, signIn, skip, startServer } from './harness.mjs';
 
 const playwright = await loadPlaywright();
 if (!axeAvailable()) skip('axe-core is missing (install/deps.sh runs npm install in tests/)');
@@ -19,15 +19,6 @@ const server = await startServer([], { demo: true });
 let b = null;
 const more = [];
 let failed = false;
-
-async function call(page, method, path, body) {
-  return page.evaluate(async ([m, p, x]) => {
-    const csrf = document.querySelector('meta[name="civreg-csrf"]').content;
-    const r = await fetch('/api/v1' + p, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: x === undefined ? undefined : JSON.stringify(x) });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, path, body]);
-}
 
 // Every fold opened, so the audits read what an auditor can unfold.
 async function audit(page, where, lang) {
@@ -56,15 +47,15 @@ try {
   const admin = await openBrowser(playwright);
   more.push(admin);
   await signIn(admin.page, server.url, 'admin', 'demo');
-  const made = await call(admin.page, 'POST', '/users', { username: 'inspector7', password: 'quartz lantern river tide', roles: ['auditor'] });
+  const made = await apiCall(admin.page, 'POST', '/users', { username: 'inspector7', password: 'quartz lantern river tide', roles: ['auditor'] });
   assert.equal(made.status, 201, JSON.stringify(made.body));
-  const listed = (await call(admin.page, 'GET', '/users')).body.users;
+  const listed = (await apiCall(admin.page, 'GET', '/users')).body.users;
   assert.equal(listed.find((u) => u.username === 'registrar').name, 'Amina Otieno');
   assert.equal(listed.find((u) => u.username === 'inspector7').name, undefined);
   const insp = await openBrowser(playwright);
   more.push(insp);
   await signIn(insp.page, server.url, 'inspector7', 'quartz lantern river tide');
-  assert.equal((await call(insp.page, 'GET', '/records/' + encodeURIComponent(id))).status, 200);
+  assert.equal((await apiCall(insp.page, 'GET', '/records/' + encodeURIComponent(id))).status, 200);
   const tr = await page.evaluate(async (x) => (await fetch('/api/v1/audit/trace/' + encodeURIComponent(x))).json(), id);
   const reg = tr.events.find((e) => e.type === 'record.register');
   assert.ok(reg);

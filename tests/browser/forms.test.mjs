@@ -9,7 +9,7 @@
 // passport enrolment form's required fields.
 import assert from 'node:assert/strict';
 import { catalogue } from './audit.mjs';
-import { loadPlaywright, assertNoProblems, demoOffice } from './harness.mjs';
+import { apiCall, assertNoProblems, demoOffice, loadPlaywright } from './harness.mjs';
 
 const playwright = await loadPlaywright();
 const office = await demoOffice(playwright);
@@ -18,18 +18,9 @@ const url = (p) => new URL(p, server.url).href;
 const fr = catalogue('fr');
 const fill = (s, vars = {}) => Object.entries(vars).reduce((a, [k, v]) => a.split(`{${k}}`).join(String(v)), s);
 
-async function call(page, method, path, body) {
-  return page.evaluate(async ([m, p, b]) => {
-    const csrf = document.querySelector('meta[name="civreg-csrf"]').content;
-    const r = await fetch('/api/v1' + p, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: b === undefined ? undefined : JSON.stringify(b) });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, path, body]);
-}
-
 async function user(name) {
   const b = await office.user(name);
-  assert.equal((await call(b.page, 'PATCH', '/session', { lang: 'fr' })).status, 200);
+  assert.equal((await apiCall(b.page, 'PATCH', '/session', { lang: 'fr' })).status, 200);
   return b;
 }
 
@@ -37,30 +28,30 @@ const nextYear = new Date().getUTCFullYear() + 1;
 
 await office.run(async () => {
   const clerk = await user('clerk');
-  const example = (await call(clerk.page, 'GET', '/records/example')).body;
+  const example = (await apiCall(clerk.page, 'GET', '/records/example')).body;
   const rec = (f) => { const r = structuredClone(example); r.evidence = []; f(r); return { record: r }; };
 
   // --- On the wire: refusals carry a code and the field; warnings wait for a confirmation.
-  let r = await call(clerk.page, 'POST', '/records', rec((x) => { x.birth.date = `${nextYear}-01-02`; x.registration_date = `${nextYear}-01-03`; }));
+  let r = await apiCall(clerk.page, 'POST', '/records', rec((x) => { x.birth.date = `${nextYear}-01-02`; x.registration_date = `${nextYear}-01-03`; }));
   assert.equal(r.status, 422);
   assert.equal(r.body.error.code, 'date_in_future');
   assert.equal(r.body.error.field, 'birth.date');
-  r = await call(clerk.page, 'POST', '/records', rec((x) => { x.registration_date = '1987-03-01'; }));
+  r = await apiCall(clerk.page, 'POST', '/records', rec((x) => { x.registration_date = '1987-03-01'; }));
   assert.equal(r.body.error.code, 'registration_before_birth', JSON.stringify(r.body));
-  r = await call(clerk.page, 'POST', '/records', rec((x) => { x.birth.date = '1987'; x.registration_date = '1986-12-30'; }));
+  r = await apiCall(clerk.page, 'POST', '/records', rec((x) => { x.birth.date = '1987'; x.registration_date = '1986-12-30'; }));
   assert.equal(r.body.error.code, 'registration_before_birth', 'partial dates are compared too');
-  r = await call(clerk.page, 'POST', '/records', rec((x) => { x.mother.date_of_birth = '1990-01-01'; }));
+  r = await apiCall(clerk.page, 'POST', '/records', rec((x) => { x.mother.date_of_birth = '1990-01-01'; }));
   assert.equal(r.body.error.code, 'parent_born_after_child');
   assert.equal(r.body.error.field, 'mother.date_of_birth');
-  r = await call(clerk.page, 'POST', '/records', rec((x) => { x.mother.date_of_birth = '1979-05'; }));
+  r = await apiCall(clerk.page, 'POST', '/records', rec((x) => { x.mother.date_of_birth = '1979-05'; }));
   assert.equal(r.status, 422);
   assert.equal(r.body.error.code, 'plausibility');
   assert.deepEqual(r.body.error.warnings, [{ code: 'parent_too_young', field: 'mother.date_of_birth', years: 7 }]);
-  r = await call(clerk.page, 'POST', '/records', rec((x) => { x.father.date_of_birth = '1910-02-01'; }));
+  r = await apiCall(clerk.page, 'POST', '/records', rec((x) => { x.father.date_of_birth = '1910-02-01'; }));
   assert.deepEqual(r.body.error.warnings.map((w) => w.code), ['parent_too_old']);
-  r = await call(clerk.page, 'POST', '/records', { ...rec((x) => { x.father.date_of_birth = '1910-02-01'; }), confirm_warnings: true });
+  r = await apiCall(clerk.page, 'POST', '/records', { ...rec((x) => { x.father.date_of_birth = '1910-02-01'; }), confirm_warnings: true });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  r = await call(clerk.page, 'POST', '/records', rec((x) => { x.child.sex = 'F'; }));
+  r = await apiCall(clerk.page, 'POST', '/records', rec((x) => { x.child.sex = 'F'; }));
   assert.equal(r.body.error.code, 'field_choice');
   assert.equal(r.body.error.field, 'child.sex');
 
@@ -125,7 +116,7 @@ await office.run(async () => {
   await p.waitForURL((u) => /\/records\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith('/new'));
   await p.waitForSelector('#record-status');
   const id = decodeURIComponent(new URL(p.url()).pathname.split('/')[2]);
-  const saved = (await call(p, 'GET', '/records/' + encodeURIComponent(id))).body;
+  const saved = (await apiCall(p, 'GET', '/records/' + encodeURIComponent(id))).body;
   assert.equal(saved.record.birth.date, '1987-03-12');
   assert.equal(saved.record.mother.date_of_birth, '1979-05');
   assert.equal(saved.record.registration_date, '1987-03-20');

@@ -13,32 +13,19 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { axeAudit, axeAvailable, languageScan } from './audit.mjs';
-import { loadPlaywright, openBrowser, signIn, skip, startServer } from './harness.mjs';
+import { apiCall, assertNoProblems, demoOffice, loadPlaywright, openBrowser, skip } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const playwright = await loadPlaywright();
 if (!axeAvailable()) skip('axe-core is missing (install/deps.sh runs npm install in tests/)');
 if (spawnSync('pdftoppm', ['-v']).error) skip('pdftoppm is missing (install/deps.sh installs poppler-utils)');
-const server = await startServer([], { demo: true });
-const open = [];
-let failed = false;
-const url = (p) => new URL(p, server.url).href;
+const office = await demoOffice(playwright);
+const { server, url, open } = office;
 let screens = 0;
 
-async function call(page, method, path, body) {
-  return page.evaluate(async ([m, p, b]) => {
-    const csrf = document.querySelector('meta[name="civreg-csrf"]').content;
-    const r = await fetch('/api/v1' + p, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: b === undefined ? undefined : JSON.stringify(b) });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, path, body]);
-}
-
 async function user(name, lang = 'fr') {
-  const b = await openBrowser(playwright);
-  open.push(b);
-  await signIn(b.page, server.url, name, 'demo');
-  const r = await call(b.page, 'PATCH', '/session', { lang });
+  const b = await office.user(name);
+  const r = await apiCall(b.page, 'PATCH', '/session', { lang });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return b;
 }
@@ -60,7 +47,7 @@ async function visit(b, path, ready, { lang = 'fr' } = {}) {
   screens++;
 }
 
-try {
+await office.run(async () => {
   // --- The data the screens show: a volume imported by the clerk.
   const pdf = join(server.dir, 'separator.pdf');
   const sep = spawnSync(process.env.CIVREG_BIN, ['scan', 'separator', '--office', 'DEMO', '--year', '1987',
@@ -81,7 +68,7 @@ try {
   await visit(clerk, '/records', '#app table, #app .empty, #app h1');
   await visit(clerk, '/records/new', '#draft-form');
   await visit(clerk, '/volumes', '#volumes');
-  const vols = (await call(clerk.page, 'GET', '/volumes')).body;
+  const vols = (await apiCall(clerk.page, 'GET', '/volumes')).body;
   const vol = (vols.volumes || vols).find((v) => String(v.volume) === '5') || (vols.volumes || vols)[0];
   assert.ok(vol, JSON.stringify(vols).slice(0, 300));
   await visit(clerk, '/volumes/' + encodeURIComponent(vol.id), '#pages figure');
@@ -89,12 +76,12 @@ try {
   await visit(clerk, keyHref, '#draft-form');
   await visit(clerk, '/search?q=' + encodeURIComponent('Otieno'), '#search-count');
   // the clerk's draft, for the blind verification by clerk2
-  const example = (await call(clerk.page, 'GET', '/records/example')).body;
+  const example = (await apiCall(clerk.page, 'GET', '/records/example')).body;
   const rec = structuredClone(example);
   rec.child.given_names = 'Apolline';
   rec.child.family_name = 'Rivière-Kamau';
   rec.evidence = [];
-  const draft = await call(clerk.page, 'POST', '/records', { record: rec });
+  const draft = await apiCall(clerk.page, 'POST', '/records', { record: rec });
   assert.equal(draft.status, 201, JSON.stringify(draft.body));
   await visit(clerk, '/records/' + encodeURIComponent(draft.body.id), '#record-status');
   // a refused screen
@@ -109,7 +96,7 @@ try {
 
   const reg = await user('registrar');
   await visit(reg, '/', '#roles');
-  const regs = await call(reg.page, 'GET', '/records?status=registered&limit=1');
+  const regs = await apiCall(reg.page, 'GET', '/records?status=registered&limit=1');
   const one = regs.body[0] || regs.body.records?.[0];
   assert.ok(one?.uin);
   await visit(reg, '/records/' + encodeURIComponent(one.id), '#record-status');
@@ -131,7 +118,7 @@ try {
   await visit(enrol, '/passport', '#applications');
   await visit(enrol, '/passport/enrol', '#enrol-form');
   const photo = 'data:image/jpeg;base64,' + readFileSync(join(here, '..', 'data', 'issuance', 'portrait.jpg')).toString('base64');
-  const made = await call(enrol.page, 'POST', '/applications', { uin: one.uin, doc_type: 'TD3', kind: 'new', photo });
+  const made = await apiCall(enrol.page, 'POST', '/applications', { uin: one.uin, doc_type: 'TD3', kind: 'new', photo });
   assert.ok(made.status < 300, JSON.stringify(made.body));
   const approver = await user('approver');
   await visit(approver, '/passport?status=submitted', '#applications');
@@ -156,15 +143,7 @@ try {
   const enrolEn = await user('enrol', 'en');
   await visit(enrolEn, '/passport/enrol', '#enrol-form', { lang: 'en' });
 
-  for (const u of open) assert.deepEqual(u.problems.filter((p) => !/Failed to load resource: .* (401|403|404|409|422)/.test(p)), []);
+  assertNoProblems(open, '401|403|404|409|422');
   console.log(`ok: ${screens} screens in French (and English), no English-only text, no serious accessibility violation`);
   console.log('audited elsewhere: /audit/{id} (browser_chain), /separators, /volumes/{id}/progress, /passport/documents/{n}/trace (browser_day-fr)');
-} catch (e) {
-  failed = true;
-  console.error(e);
-  console.error(server.log.join('').slice(-3000));
-} finally {
-  for (const b of open) await b.close();
-  await server.stop();
-}
-process.exit(failed ? 1 : 0);
+}, { logTail: 3000 });

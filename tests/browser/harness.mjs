@@ -145,6 +145,17 @@ export async function signIn(page, url, username, password) {
   await page.waitForSelector('#roles');
 }
 
+// A JSON API call from inside PAGE (signed in: its session cookie and the
+// page's CSRF token): { status, body }, body null when the answer is not JSON.
+export async function apiCall(page, method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const csrf = document.querySelector('meta[name="civreg-csrf"]').content;
+    const r = await fetch('/api/v1' + p, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: b === undefined ? undefined : JSON.stringify(b) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, path, body]);
+}
+
 // Fill the generated record form from a record object.
 export async function fillRecord(page, record) {
   for (const [key, v] of Object.entries(record)) {

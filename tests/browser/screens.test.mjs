@@ -7,25 +7,16 @@
 // search ("1 result", no raw scores, a relevance floor), the public seal
 // page (no session call).
 import assert from 'node:assert/strict';
-import { assertNoProblems, demoOffice, loadPlaywright, openBrowser, screenshot, shot } from './harness.mjs';
+import { apiCall, assertNoProblems, demoOffice, loadPlaywright, openBrowser, screenshot, shot } from './harness.mjs';
 
 const playwright = await loadPlaywright();
 const office = await demoOffice(playwright);
 const { server, url, user, open } = office;
 
-async function call(page, method, path, body) {
-  return page.evaluate(async ([m, p, b]) => {
-    const csrf = document.querySelector('meta[name="civreg-csrf"]').content;
-    const r = await fetch('/api/v1' + p, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: b === undefined ? undefined : JSON.stringify(b) });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, path, body]);
-}
-
 await office.run(async () => {
   // --- The person view (registrar).
   const reg = await user('registrar');
-  const regs = await call(reg.page, 'GET', '/records?status=registered&limit=1');
+  const regs = await apiCall(reg.page, 'GET', '/records?status=registered&limit=1');
   const one = regs.body[0] || regs.body.records?.[0];
   assert.ok(one?.uin, JSON.stringify(regs.body).slice(0, 300));
   await reg.page.goto(url('/persons/' + encodeURIComponent(one.uin)));
@@ -42,23 +33,23 @@ await office.run(async () => {
   // --- A record resolved as the same birth as another: closed, no dead buttons.
   const clerk = await user('clerk');
   const clerk2 = await user('clerk2');
-  const example = (await call(clerk.page, 'GET', '/records/example')).body;
+  const example = (await apiCall(clerk.page, 'GET', '/records/example')).body;
   const rec = structuredClone(example);
   rec.child.given_names = 'Séverine';
   rec.child.family_name = 'Abergavenny-Lind';
   rec.evidence = [];
-  const first = await call(clerk.page, 'POST', '/records', { record: rec });
+  const first = await apiCall(clerk.page, 'POST', '/records', { record: rec });
   assert.ok(first.status < 300, JSON.stringify(first.body));
-  const second = await call(clerk.page, 'POST', '/records', { record: rec });
+  const second = await apiCall(clerk.page, 'POST', '/records', { record: rec });
   assert.ok(second.status < 300, JSON.stringify(second.body));
   for (const r of [first, second]) {
-    const v = await call(clerk2.page, 'POST', `/records/${encodeURIComponent(r.body.id)}/verify`, { record: rec });
+    const v = await apiCall(clerk2.page, 'POST', `/records/${encodeURIComponent(r.body.id)}/verify`, { record: rec });
     assert.equal(v.status, 200, JSON.stringify(v.body));
   }
-  const dups = await call(reg.page, 'GET', `/records/${encodeURIComponent(second.body.id)}/duplicates`);
+  const dups = await apiCall(reg.page, 'GET', `/records/${encodeURIComponent(second.body.id)}/duplicates`);
   const pair = dups.body.candidates.find((c) => [c.record_id, c.other_id].includes(first.body.id));
   assert.ok(pair, JSON.stringify(dups.body));
-  const res = await call(reg.page, 'POST', `/records/${encodeURIComponent(pair.record_id)}/duplicates/${encodeURIComponent(pair.other_id)}`,
+  const res = await apiCall(reg.page, 'POST', `/records/${encodeURIComponent(pair.record_id)}/duplicates/${encodeURIComponent(pair.other_id)}`,
     { decision: 'duplicate', reason: 'keyed twice from the same entry' });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   await reg.page.goto(url('/records/' + encodeURIComponent(pair.record_id)));
@@ -116,7 +107,7 @@ await office.run(async () => {
   const lone = structuredClone(rec);
   lone.child.given_names = 'Ottoline';
   lone.child.family_name = 'Quarrington-Vex';
-  assert.ok((await call(clerk.page, 'POST', '/records', { record: lone })).status < 300);
+  assert.ok((await apiCall(clerk.page, 'POST', '/records', { record: lone })).status < 300);
   await clerk.page.goto(url('/search?q=' + encodeURIComponent('Ottoline Quarrington-Vex')));
   await clerk.page.waitForSelector('#search-count');
   assert.match(await clerk.page.textContent('#search-count'), /^1 result for/);

@@ -16,16 +16,6 @@
 #include "mrz_random.h"
 #include "support/support.h"
 
-static char *data(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/mrz/%s", CIVREG_TEST_DATA, name);
-    char *s = file_read(path, NULL);
-    if (s == NULL)
-        fail_msg("cannot read %s", path);
-    return s;
-}
-
 static void test_generate_and_parse_specimens(void **state)
 {
     static const char *const names[] = { "td1", "td2", "td3", "mrva", "mrvb", "td1-long-number", "td2-long-number" };
@@ -34,9 +24,9 @@ static void test_generate_and_parse_specimens(void **state)
         char f[64];
         struct proc_result r;
         snprintf(f, sizeof f, "%s.json", names[i]);
-        char *in = data(f);
+        char *in = test_data_read("mrz", f, NULL);
         snprintf(f, sizeof f, "%s.mrz", names[i]);
-        char *want = data(f);
+        char *want = test_data_read("mrz", f, NULL);
         assert_int_equal(civreg_run(in, &r, (const char *[]){ "mrz", "generate", NULL }), 0);
         assert_int_equal(r.status, 0);
         assert_string_equal(r.out, want);

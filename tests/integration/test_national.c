@@ -42,227 +42,29 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "support/national.h"
 #include "support/support.h"
 
-#define PG_CLUSTER CIVREG_SOURCE_DIR "/tests/support/pg_cluster.sh"
-
-static char *root;
-static char pg_dir[4200], pg_url[4400], pw_admin[4200], pw_c1[4200], pw_c2[4200], pw_reg[4200];
-static pid_t serve_pid = -1;
-static int serve_port;
-static char serve_url[64];
-static json_t *example;
+static struct national nat;
 
 /* ---- helpers ---- */
 
-static char *run_ok(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    char *out;
-    assert_int_equal(civreg_run(in, &r, args), 0);
-    if (r.status != 0)
-        fail_msg("civreg %s %s: exit %d: %s", args[0], args[1] ? args[1] : "", r.status, r.err);
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    return out;
-}
-
-/* Run and expect failure; returns stderr (malloc'd). */
-static char *run_fail(const char *in, const char *const args[])
-{
-    struct proc_result r;
-    char *e;
-    assert_int_equal(civreg_run(in, &r, args), 0);
-    if (r.status == 0)
-        fail_msg("civreg %s %s: expected a failure: %s", args[0], args[1], r.out);
-    e = r.err;
-    r.err = NULL;
-    proc_result_free(&r);
-    return e;
-}
-
-static int pg_cluster(const char *cmd, const char *dir, const char *mode, const char *primary,
-                      char *url_out, size_t url_size)
-{
-    char *argv[] = { (char *)PG_CLUSTER, (char *)cmd, (char *)dir, (char *)mode,
-                     (char *)primary, NULL };
-    struct proc_result r;
-    int st;
-    if (mode == NULL)
-        argv[3] = NULL;
-    if (proc_run(argv, NULL, 0, 180, &r) != 0)
-        return -1;
-    st = r.status;
-    if (st != 0 && st != 77)
-        print_message("pg_cluster.sh %s: %s\n", cmd, r.err);
-    if (url_out && st == 0) {
-        char *nl;
-        while ((nl = strrchr(r.out, '\n')) != NULL && nl[1] == '\0')
-            *nl = '\0';
-        nl = strrchr(r.out, '\n');
-        snprintf(url_out, url_size, "%s", nl ? nl + 1 : r.out);
-    }
-    proc_result_free(&r);
-    return st;
-}
-
-/* psql -Atc SQL: the single value (malloc'd). */
-static char *psql(const char *url, const char *sql)
-{
-    char *argv[] = { (char *)"/usr/bin/psql", (char *)url, (char *)"-Atq", (char *)"-c",
-                     (char *)sql, NULL };
-    struct proc_result r;
-    char *out, *nl;
-    assert_int_equal(proc_run(argv, NULL, 0, 60, &r), 0);
-    if (r.status != 0)
-        fail_msg("psql %s: %s", sql, r.err);
-    out = r.out;
-    r.out = NULL;
-    proc_result_free(&r);
-    if ((nl = strrchr(out, '\n')) != NULL && nl[1] == '\0')
-        *nl = '\0';
-    return out;
-}
-
-static long psql_long(const char *url, const char *sql)
-{
-    char *s = psql(url, sql);
-    long v = strtol(s, NULL, 10);
-    free(s);
-    return v;
-}
-
 static void serve_start(const char *url)
 {
-    char *argv[] = { (char *)CIVREG_BIN, (char *)"national", (char *)"serve", (char *)"--pg",
-                     (char *)url, (char *)"--listen", (char *)"127.0.0.1:0",
-                     (char *)"--insecure-loopback", NULL };
-    char line[256];
-    const char *p;
-    int fd;
-    assert_int_equal(proc_spawn(argv, &serve_pid, &fd), 0);
-    assert_int_equal(proc_read_line(fd, line, sizeof line, 60), 0);
-    close(fd);
-    p = strstr(line, "127.0.0.1:");
-    assert_non_null(p);
-    serve_port = (int)strtol(p + 10, NULL, 10);
-    snprintf(serve_url, sizeof serve_url, "http://127.0.0.1:%d", serve_port);
-}
-
-static void serve_stop(int sig)
-{
-    if (serve_pid > 0) {
-        kill(serve_pid, sig);
-        (void)proc_wait(serve_pid, 30);
-        serve_pid = -1;
-    }
-}
-
-static char *write_pw(const char *name, const char *pw, char *out, size_t size)
-{
-    snprintf(out, size, "%s/%s.pw", root, name);
-    assert_int_equal(file_write(out, pw, strlen(pw)), 0);
-    return out;
-}
-
-/* A district office with admin, clerk1, clerk2 and reg (registrar, auditor). */
-static void district(const char *office, char *data, size_t size)
-{
-    snprintf(data, size, "%s/district-%s", root, office);
-    free(run_ok(NULL, (const char *[]){ "init", "--data", data, "--office", office, NULL }));
-    free(run_ok("nimda-tundra-ferns-61\n", (const char *[]){ "user", "add", "--data", data,
-                                                             "--username", "admin", "--role",
-                                                             "admin", NULL }));
-    free(run_ok("1krelc-tundra-ferns-61\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "clerk1", "--role",
-                                  "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(run_ok("2krelc-tundra-ferns-62\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "clerk2", "--role",
-                                  "clerk", "--user", "admin", "--password-file", pw_admin, NULL }));
-    free(run_ok("rartsiger-tundra-63\n",
-                (const char *[]){ "user", "add", "--data", data, "--username", "reg", "--role",
-                                  "registrar,auditor", "--user", "admin", "--password-file",
-                                  pw_admin, NULL }));
-}
-
-/* The office public key of DATA (64 hex, malloc'd). */
-static char *office_key(const char *data)
-{
-    char *out = run_ok(NULL, (const char *[]){ "audit", "head", "--data", data, NULL });
-    json_t *h = json_loads(out, 0, NULL);
-    char *k;
-    assert_non_null(h);
-    k = strdup(json_string_value(json_object_get(h, "office_public_key")));
-    json_decref(h);
-    free(out);
-    return k;
-}
-
-static void office_add(const char *office, const char *key)
-{
-    free(run_ok(NULL, (const char *[]){ "national", "office-add", "--pg", pg_url, "--office",
-                                        office, "--key", key, NULL }));
-}
-
-/* A record JSON: the example with GIVEN and the birth date DATE. */
-static char *record_json(const char *given, const char *date)
-{
-    json_t *r = json_deep_copy(example);
-    char *s;
-    json_object_set_new(json_object_get(r, "child"), "given_names", json_string(given));
-    json_object_set_new(json_object_get(r, "birth"), "date", json_string(date));
-    json_object_del(r, "registration_date");
-    s = json_dumps(r, JSON_COMPACT);
-    json_decref(r);
-    return s;
-}
-
-/* Draft, verify and register a birth in DATA; the UIN into UIN. */
-static void register_birth(const char *data, const char *given, const char *date, char uin[16])
-{
-    char *rec = record_json(given, date), *id, *out, *nl;
-    json_t *res;
-    id = run_ok(rec, (const char *[]){ "record", "draft", "--data", data, "--user", "clerk1",
-                                       "--password-file", pw_c1, NULL });
-    if ((nl = strchr(id, '\n')) != NULL)
-        *nl = '\0';
-    free(run_ok(rec, (const char *[]){ "record", "verify", id, "--data", data, "--user", "clerk2",
-                                       "--password-file", pw_c2, NULL }));
-    out = run_ok(NULL, (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
-                                         "--password-file", pw_reg, NULL });
-    res = json_loads(out, 0, NULL);
-    assert_non_null(res);
-    snprintf(uin, 16, "%s", json_string_value(json_object_get(res, "uin")));
-    json_decref(res);
-    free(out);
-    free(id);
-    free(rec);
+    national_serve_start(&nat, url, (const char *[]){ "--insecure-loopback", NULL }, "http");
 }
 
 static void push_ok(const char *data)
 {
-    free(run_ok(NULL, (const char *[]){ "sync", "push", "--data", data, "--national", serve_url,
-                                        NULL }));
-}
-
-static long local_size(const char *data)
-{
-    char *out = run_ok(NULL, (const char *[]){ "audit", "head", "--data", data, NULL });
-    json_t *h = json_loads(out, 0, NULL);
-    long n = (long)json_integer_value(json_object_get(h, "tree_size"));
-    json_decref(h);
-    free(out);
-    return n;
+    free(civreg_run_ok(NULL, (const char *[]){ "sync", "push", "--data", data, "--national",
+                                               nat.serve_url, NULL }));
 }
 
 static char *local_root(const char *data)
 {
-    char *out = run_ok(NULL, (const char *[]){ "audit", "head", "--data", data, NULL });
-    json_t *h = json_loads(out, 0, NULL);
+    json_t *h = national_audit_head(data);
     char *s = strdup(json_string_value(json_object_get(h, "root_hash")));
     json_decref(h);
-    free(out);
     return s;
 }
 
@@ -279,43 +81,17 @@ static void copy_dir(const char *from, const char *to)
 
 static int group_setup(void **state)
 {
-    char *out;
-    int st;
     (void)state;
-    if (sodium_init() < 0 || (root = tmp_dir("national")) == NULL)
+    if (national_setup(&nat, "national") != 0)
         return -1;
-    chmod(root, 0755);
-    snprintf(pg_dir, sizeof pg_dir, "%s/pg", root);
-    st = pg_cluster("start", pg_dir, NULL, NULL, pg_url, sizeof pg_url);
-    if (st == 77) {
-        print_message("SKIP: PostgreSQL 15 server binaries are not installed (install/deps.sh)\n");
-        tmp_remove(root);
-        exit(77);
-    }
-    if (st != 0)
-        return -1;
-    write_pw("admin", "nimda-tundra-ferns-61\n", pw_admin, sizeof pw_admin);
-    write_pw("clerk1", "1krelc-tundra-ferns-61\n", pw_c1, sizeof pw_c1);
-    write_pw("clerk2", "2krelc-tundra-ferns-62\n", pw_c2, sizeof pw_c2);
-    write_pw("reg", "rartsiger-tundra-63\n", pw_reg, sizeof pw_reg);
-    free(run_ok(NULL, (const char *[]){ "national", "init", "--pg", pg_url, NULL }));
-    out = run_ok(NULL, (const char *[]){ "record", "draft", "--example", NULL });
-    example = json_loads(out, 0, NULL);
-    free(out);
-    if (example == NULL)
-        return -1;
-    serve_start(pg_url);
+    serve_start(nat.pg_url);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    serve_stop(SIGTERM);
-    (void)pg_cluster("stop", pg_dir, NULL, NULL, NULL, 0);
-    json_decref(example);
-    if (getenv("CIVREG_KEEP_TMP") == NULL)
-        tmp_free(&root);
+    national_teardown(&nat);
     return 0;
 }
 
@@ -331,43 +107,47 @@ static void test_three_districts(void **state)
     char uin_a[16];
     (void)state;
 
-    district("DA", data_a, sizeof data_a);
-    district("DB", data_b, sizeof data_b);
-    district("DC", data_c, sizeof data_c);
-    ka = office_key(data_a), kb = office_key(data_b), kc = office_key(data_c);
-    office_add("DA", ka);
-    office_add("DB", kb);
-    office_add("DC", kc);
+    national_district(&nat, "DA", data_a, sizeof data_a);
+    national_district(&nat, "DB", data_b, sizeof data_b);
+    national_district(&nat, "DC", data_c, sizeof data_c);
+    ka = national_office_key(data_a);
+    kb = national_office_key(data_b);
+    kc = national_office_key(data_c);
+    national_office_add(&nat, "DA", ka);
+    national_office_add(&nat, "DB", kb);
+    national_office_add(&nat, "DC", kc);
 
-    register_birth(data_a, "Achieng", "1990-01-02", uin_a);
-    register_birth(data_b, "Baraka", "1991-02-03", uin_b);
+    national_register_birth(&nat, data_a, "Achieng", "1990-01-02", uin_a);
+    national_register_birth(&nat, data_b, "Baraka", "1991-02-03", uin_b);
     push_ok(data_a);
     push_ok(data_b);
     /* C works offline: births and a death, then catches up in one push */
-    register_birth(data_c, "Chebet", "1992-03-04", uin_c);
-    free(run_ok(NULL, (const char *[]){ "death", "register", uin_c, "--date", "2020-05-06",
-                                        "--locality", "Kisumu", "--district", "Kisumu Central",
-                                        "--informant", "Grace Otieno", "--data", data_c, "--user",
-                                        "reg", "--password-file", pw_reg, NULL }));
-    assert_int_equal(psql_long(pg_url, "SELECT tree_size FROM offices WHERE office = 'DC'"), 0);
+    national_register_birth(&nat, data_c, "Chebet", "1992-03-04", uin_c);
+    free(civreg_run_ok(NULL,
+                       (const char *[]){ "death", "register", uin_c, "--date", "2020-05-06",
+                                         "--locality", "Kisumu", "--district", "Kisumu Central",
+                                         "--informant", "Grace Otieno", "--data", data_c, "--user",
+                                         "reg", "--password-file", nat.pw_reg, NULL }));
+    assert_int_equal(psql_long(nat.pg_url, "SELECT tree_size FROM offices WHERE office = 'DC'"), 0);
     push_ok(data_c);
-    assert_int_equal(psql_long(pg_url, "SELECT tree_size FROM offices WHERE office = 'DC'"),
-                     local_size(data_c));
+    assert_int_equal(psql_long(nat.pg_url, "SELECT tree_size FROM offices WHERE office = 'DC'"),
+                     national_local_size(data_c));
     /* a second push adds nothing */
     push_ok(data_c);
-    assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM events WHERE office = 'DC'"),
-                     local_size(data_c));
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM events WHERE office = 'DC'"),
+                     national_local_size(data_c));
 
     /* A finds the person of B, with a bundle verified offline against B's key */
-    snprintf(path, sizeof path, "%s/person-b.json", root);
-    free(run_ok(NULL, (const char *[]){ "sync", "person", uin_b, "--data", data_a, "--national",
-                                        serve_url, "--out", path, NULL }));
-    out = run_ok(NULL,
-                 (const char *[]){ "audit", "verify-bundle", path, "--office-key", kb, NULL });
+    snprintf(path, sizeof path, "%s/person-b.json", nat.root);
+    free(civreg_run_ok(NULL, (const char *[]){ "sync", "person", uin_b, "--data", data_a,
+                                               "--national", nat.serve_url, "--out", path, NULL }));
+    out = civreg_run_ok(
+        NULL, (const char *[]){ "audit", "verify-bundle", path, "--office-key", kb, NULL });
     assert_non_null(strstr(out, "ok:"));
     free(out);
     /* the same bundle under another office's key fails */
-    e = run_fail(NULL, (const char *[]){ "audit", "verify-bundle", path, "--office-key", ka, NULL });
+    e = civreg_run_fail(
+        NULL, (const char *[]){ "audit", "verify-bundle", path, "--office-key", ka, NULL });
     free(e);
     bundle = json_load_file(path, 0, NULL);
     assert_non_null(bundle);
@@ -378,30 +158,31 @@ static void test_three_districts(void **state)
     json_decref(bundle);
 
     /* the death registered in C shows for A */
-    snprintf(path, sizeof path, "%s/person-c.json", root);
-    free(run_ok(NULL, (const char *[]){ "sync", "person", uin_c, "--data", data_a, "--national",
-                                        serve_url, "--out", path, NULL }));
+    snprintf(path, sizeof path, "%s/person-c.json", nat.root);
+    free(civreg_run_ok(NULL, (const char *[]){ "sync", "person", uin_c, "--data", data_a,
+                                               "--national", nat.serve_url, "--out", path, NULL }));
     bundle = json_load_file(path, 0, NULL);
     assert_true(json_is_true(json_object_get(json_object_get(bundle, "national"), "deceased")));
     json_decref(bundle);
 
     /* national search across offices on the district name keys */
-    out = run_ok(NULL, (const char *[]){ "national", "search", "--pg", pg_url, "Baraka", NULL });
+    out = civreg_run_ok(
+        NULL, (const char *[]){ "national", "search", "--pg", nat.pg_url, "Baraka", NULL });
     assert_non_null(strstr(out, uin_b));
     free(out);
     /* national trace = the same bundle, from the national store */
-    snprintf(path, sizeof path, "%s/trace-c.json", root);
-    free(run_ok(NULL, (const char *[]){ "national", "trace", uin_c, "--pg", pg_url, "--out", path,
-                                        NULL }));
-    out = run_ok(NULL,
-                 (const char *[]){ "audit", "verify-bundle", path, "--office-key", kc, NULL });
+    snprintf(path, sizeof path, "%s/trace-c.json", nat.root);
+    free(civreg_run_ok(NULL, (const char *[]){ "national", "trace", uin_c, "--pg", nat.pg_url,
+                                               "--out", path, NULL }));
+    out = civreg_run_ok(
+        NULL, (const char *[]){ "audit", "verify-bundle", path, "--office-key", kc, NULL });
     free(out);
     /* a block of national UINs for A: valid, distinct, reserved for DA */
     {
         json_t *blk, *u;
         size_t i;
-        out = run_ok(NULL, (const char *[]){ "sync", "uin-block", "--count", "50", "--data",
-                                             data_a, "--national", serve_url, NULL });
+        out = civreg_run_ok(NULL, (const char *[]){ "sync", "uin-block", "--count", "50", "--data",
+                                                    data_a, "--national", nat.serve_url, NULL });
         /* the block is stored in the district (test_national_district) */
         blk = json_loads(out, 0, NULL);
         assert_non_null(blk);
@@ -409,11 +190,11 @@ static void test_three_districts(void **state)
         (void)i, (void)u;
         json_decref(blk);
         free(out);
-        assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM uins WHERE office = 'DA' AND"
-                                           " state = 'reserved'"),
+        assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM uins WHERE office = 'DA' AND"
+                                               " state = 'reserved'"),
                          50);
-        assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM uins WHERE state = 'assigned'"),
-                         3);
+        assert_int_equal(
+            psql_long(nat.pg_url, "SELECT count(*) FROM uins WHERE state = 'assigned'"), 3);
     }
     free(ka), free(kb), free(kc);
 }
@@ -437,17 +218,17 @@ static const json_t *check_of(const json_t *app, const char *name)
 static char *enrol_args_run(bool expect_ok, const char *uin)
 {
     char photo[4200];
-    const char *args[] = { "application", "enrol", "--uin", uin, "--photo", photo, "--national",
-                           serve_url, "--data", data_a, "--user", "enrola", "--password-file",
-                           pw_enrol, NULL };
+    const char *args[] = { "application", "enrol",      "--uin",           uin,      "--photo",
+                           photo,         "--national", nat.serve_url,     "--data", data_a,
+                           "--user",      "enrola",     "--password-file", pw_enrol, NULL };
     snprintf(photo, sizeof photo, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
-    return expect_ok ? run_ok(NULL, args) : run_fail(NULL, args);
+    return expect_ok ? civreg_run_ok(NULL, args) : civreg_run_fail(NULL, args);
 }
 
 /* psql UPDATE (no result). */
 static void psql_do(const char *sql)
 {
-    free(psql(pg_url, sql));
+    free(psql(nat.pg_url, sql));
 }
 
 static void test_enrol_from_nation(void **state)
@@ -458,25 +239,21 @@ static void test_enrol_from_nation(void **state)
     const char *detail, *h;
     (void)state;
 
-    write_pw("enrola", "lorne-tundra-ferns-64\n", pw_enrol, sizeof pw_enrol);
-    write_pw("appra", "rppa-tundra-ferns-65\n", pw_appr, sizeof pw_appr);
-    free(run_ok("lorne-tundra-ferns-64\n",
-                (const char *[]){ "user", "add", "--data", data_a, "--username", "enrola", "--role",
-                                  "enrolment_officer", "--user", "admin", "--password-file",
-                                  pw_admin, NULL }));
-    free(run_ok("rppa-tundra-ferns-65\n",
-                (const char *[]){ "user", "add", "--data", data_a, "--username", "appra", "--role",
-                                  "approver", "--user", "admin", "--password-file", pw_admin,
-                                  NULL }));
-    kb = office_key(data_b);
+    assert_int_equal(
+        pw_file(nat.root, "enrola", "lorne-tundra-ferns-64", pw_enrol, sizeof pw_enrol), 0);
+    assert_int_equal(pw_file(nat.root, "appra", "rppa-tundra-ferns-65", pw_appr, sizeof pw_appr),
+                     0);
+    civreg_user_add(data_a, "enrola", "enrolment_officer", "lorne-tundra-ferns-64", nat.pw_admin);
+    civreg_user_add(data_a, "appra", "approver", "rppa-tundra-ferns-65", nat.pw_admin);
+    kb = national_office_key(data_b);
 
     /* without the national tier, A does not know B's person */
     {
         char photo[4200];
         snprintf(photo, sizeof photo, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
-        e = run_fail(NULL, (const char *[]){ "application", "enrol", "--uin", uin_b, "--photo",
-                                             photo, "--data", data_a, "--user", "enrola",
-                                             "--password-file", pw_enrol, NULL });
+        e = civreg_run_fail(NULL, (const char *[]){ "application", "enrol", "--uin", uin_b,
+                                                    "--photo", photo, "--data", data_a, "--user",
+                                                    "enrola", "--password-file", pw_enrol, NULL });
         assert_non_null(strstr(e, uin_b));
         free(e);
     }
@@ -497,7 +274,8 @@ static void test_enrol_from_nation(void **state)
     snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%.64s", data_a, h, h + 2, h);
     /* the evidence kept is the district's bundle: verified offline with B's
      * key, refused once one proof node is changed */
-    out = run_ok(NULL, (const char *[]){ "audit", "verify-bundle", blob, "--office-key", kb, NULL });
+    out = civreg_run_ok(
+        NULL, (const char *[]){ "audit", "verify-bundle", blob, "--office-key", kb, NULL });
     free(out);
     bundle = json_load_file(blob, 0, NULL);
     assert_non_null(bundle);
@@ -511,20 +289,20 @@ static void test_enrol_from_nation(void **state)
         json_array_set_new(proof, 0,
                            json_string("00000000000000000000000000000000000000000000000000000000"
                                        "00000000"));
-        snprintf(path, sizeof path, "%s/tampered-evidence.json", root);
+        snprintf(path, sizeof path, "%s/tampered-evidence.json", nat.root);
         assert_int_equal(json_dump_file(bundle, path, JSON_COMPACT), 0);
-        e = run_fail(NULL,
-                     (const char *[]){ "audit", "verify-bundle", path, "--office-key", kb, NULL });
+        e = civreg_run_fail(
+            NULL, (const char *[]){ "audit", "verify-bundle", path, "--office-key", kb, NULL });
         assert_non_null(strstr(e, "problem"));
         free(e);
     }
     json_decref(bundle);
     /* the whole of A's log, the application with it, still verifies */
-    free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data_a, NULL }));
+    free(civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data_a, NULL }));
     json_decref(app);
 
     /* a forged national answer is refused before anything is created */
-    register_birth(data_b, "Bahati", "1996-07-08", uin_b2);
+    national_register_birth(&nat, data_b, "Bahati", "1996-07-08", uin_b2);
     push_ok(data_b);
     /* 1. a record signature changed in the national store */
     snprintf(sql, sizeof sql,
@@ -553,9 +331,9 @@ static void test_enrol_from_nation(void **state)
             " '0123456789abcdef') WHERE office = 'DB' AND seq = 0");
     {
         /* nothing was created for the refused answers */
-        char *list = run_ok(NULL, (const char *[]){ "application", "list", "--data", data_a,
-                                                    "--user", "enrola", "--password-file",
-                                                    pw_enrol, NULL });
+        char *list =
+            civreg_run_ok(NULL, (const char *[]){ "application", "list", "--data", data_a, "--user",
+                                                  "enrola", "--password-file", pw_enrol, NULL });
         assert_null(strstr(list, uin_b2));
         free(list);
     }
@@ -569,30 +347,31 @@ static void test_enrol_from_nation(void **state)
 
     /* a person of C enrolled in A, then a death registered in C and synced:
      * A's approval is refused */
-    register_birth(data_c, "Chausiku", "1997-08-09", uin_c2);
+    national_register_birth(&nat, data_c, "Chausiku", "1997-08-09", uin_c2);
     push_ok(data_c);
     out = enrol_args_run(true, uin_c2);
     app = json_loads(out, 0, NULL);
     free(out);
     assert_non_null(app);
-    free(run_ok(NULL, (const char *[]){ "death", "register", uin_c2, "--date", "2025-01-02",
-                                        "--locality", "Kisumu", "--district", "Kisumu Central",
-                                        "--informant", "Grace Otieno", "--data", data_c, "--user",
-                                        "reg", "--password-file", pw_reg, NULL }));
+    free(civreg_run_ok(NULL,
+                       (const char *[]){ "death", "register", uin_c2, "--date", "2025-01-02",
+                                         "--locality", "Kisumu", "--district", "Kisumu Central",
+                                         "--informant", "Grace Otieno", "--data", data_c, "--user",
+                                         "reg", "--password-file", nat.pw_reg, NULL }));
     push_ok(data_c);
-    out = run_ok(NULL, (const char *[]){ "sync", "deaths", "--data", data_a, "--national",
-                                         serve_url, NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "sync", "deaths", "--data", data_a, "--national",
+                                                nat.serve_url, NULL });
     assert_non_null(strstr(out, "received"));
     free(out);
-    e = run_fail(NULL, (const char *[]){ "application", "approve",
-                                         json_string_value(json_object_get(app, "id")), "--data",
-                                         data_a, "--user", "appra", "--password-file", pw_appr,
-                                         NULL });
+    e = civreg_run_fail(NULL, (const char *[]){ "application", "approve",
+                                                json_string_value(json_object_get(app, "id")),
+                                                "--data", data_a, "--user", "appra",
+                                                "--password-file", pw_appr, NULL });
     assert_non_null(strstr(e, "deceased"));
     free(e);
     /* a second pull adds nothing */
-    out = run_ok(NULL, (const char *[]){ "sync", "deaths", "--data", data_a, "--national",
-                                         serve_url, NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "sync", "deaths", "--data", data_a, "--national",
+                                                nat.serve_url, NULL });
     assert_non_null(strstr(out, "0 deaths"));
     free(out);
     json_decref(app);
@@ -603,11 +382,12 @@ static void test_cross_district_duplicate(void **state)
 {
     char u1[16], u2[16], *out;
     (void)state;
-    register_birth(data_a, "Wanjiku Imani", "1985-06-07", u1);
-    register_birth(data_b, "Wanjiku Imani", "1985-06-07", u2);
+    national_register_birth(&nat, data_a, "Wanjiku Imani", "1985-06-07", u1);
+    national_register_birth(&nat, data_b, "Wanjiku Imani", "1985-06-07", u2);
     push_ok(data_a);
     push_ok(data_b);
-    out = run_ok(NULL, (const char *[]){ "national", "duplicates", "--pg", pg_url, NULL });
+    out =
+        civreg_run_ok(NULL, (const char *[]){ "national", "duplicates", "--pg", nat.pg_url, NULL });
     assert_non_null(strstr(out, "\"office_a\":\"DA\""));
     assert_non_null(strstr(out, "\"office_b\":\"DB\""));
     free(out);
@@ -618,12 +398,12 @@ static void test_cross_district_duplicate(void **state)
         size_t i;
         char id[24], *e;
         long seq;
-        out = run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_a,
-                                             "--national", serve_url, NULL });
+        out = civreg_run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_a,
+                                                    "--national", nat.serve_url, NULL });
         assert_non_null(strstr(out, u1));
         free(out);
-        out = run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_b,
-                                             "--national", serve_url, NULL });
+        out = civreg_run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_b,
+                                                    "--national", nat.serve_url, NULL });
         cases = json_loads(out, 0, NULL);
         free(out);
         assert_non_null(cases);
@@ -634,40 +414,41 @@ static void test_cross_district_duplicate(void **state)
         assert_non_null(c);
         assert_string_equal(json_string_value(json_object_get(c, "status")), "open");
         snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
-        e = run_fail(NULL, (const char *[]){ "sync", "resolve", id, "--same", "--reason",
-                                             "not ours", "--data", data_c, "--national",
-                                             serve_url, "--user", "reg", "--password-file",
-                                             pw_reg, NULL });
+        e = civreg_run_fail(NULL, (const char *[]){ "sync", "resolve", id, "--same", "--reason",
+                                                    "not ours", "--data", data_c, "--national",
+                                                    nat.serve_url, "--user", "reg",
+                                                    "--password-file", nat.pw_reg, NULL });
         assert_non_null(strstr(e, "no duplicate case"));
         free(e);
-        out = run_ok(NULL, (const char *[]){ "sync", "resolve", id, "--same", "--reason",
-                                             "one birth registered in both districts: same "
-                                             "parents, same hospital",
-                                             "--data", data_b, "--national", serve_url, "--user",
-                                             "reg", "--password-file", pw_reg, NULL });
+        out = civreg_run_ok(NULL, (const char *[]){ "sync", "resolve", id, "--same", "--reason",
+                                                    "one birth registered in both districts: same "
+                                                    "parents, same hospital",
+                                                    "--data", data_b, "--national", nat.serve_url,
+                                                    "--user", "reg", "--password-file", nat.pw_reg,
+                                                    NULL });
         free(out);
         json_decref(cases);
         {
             char sql[256], *st;
             snprintf(sql, sizeof sql, "SELECT status FROM dup_cases WHERE id = %s", id);
-            st = psql(pg_url, sql);
+            st = psql(nat.pg_url, sql);
             assert_string_equal(st, "same");
             free(st);
             snprintf(sql, sizeof sql,
                      "SELECT o.seq FROM event_objects o JOIN events e ON e.office = o.office"
                      " AND e.seq = o.seq WHERE o.office = 'DB' AND o.kind = 'dup_case'"
                      " AND e.type = 'national.duplicate'");
-            seq = psql_long(pg_url, sql);
+            seq = psql_long(nat.pg_url, sql);
             assert_true(seq > 0);
         }
         /* A's registrar sees the resolution, with the signed event */
-        out = run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_a,
-                                             "--national", serve_url, NULL });
+        out = civreg_run_ok(NULL, (const char *[]){ "sync", "duplicates", "--data", data_a,
+                                                    "--national", nat.serve_url, NULL });
         assert_non_null(strstr(out, "\"status\":\"same\""));
         assert_non_null(strstr(out, "\"office\":\"DB\""));
         free(out);
         /* and B's log still verifies with the new event in it */
-        free(run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data_b, NULL }));
+        free(civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data_b, NULL }));
     }
 }
 
@@ -677,30 +458,30 @@ static void test_fork_refused(void **state)
     long pos;
     (void)state;
 
-    district("DF", data_f, sizeof data_f);
+    national_district(&nat, "DF", data_f, sizeof data_f);
     {
-        char *k = office_key(data_f);
-        office_add("DF", k);
+        char *k = national_office_key(data_f);
+        national_office_add(&nat, "DF", k);
         free(k);
     }
-    register_birth(data_f, "Faraji", "1993-04-05", (char[16]){ 0 });
+    national_register_birth(&nat, data_f, "Faraji", "1993-04-05", (char[16]){ 0 });
     snprintf(saved, sizeof saved, "%s.saved", data_f);
     copy_dir(data_f, saved);
-    pos = local_size(data_f);
-    register_birth(data_f, "Fatuma", "1994-05-06", (char[16]){ 0 });
+    pos = national_local_size(data_f);
+    national_register_birth(&nat, data_f, "Fatuma", "1994-05-06", (char[16]){ 0 });
     push_ok(data_f);
     /* the office "restores" its old copy and writes another history */
     tmp_remove(data_f);
     assert_int_equal(rename(saved, data_f), 0);
     snprintf(given, sizeof given, "Furaha");
-    register_birth(data_f, given, "1995-06-07", (char[16]){ 0 });
+    national_register_birth(&nat, data_f, given, "1995-06-07", (char[16]){ 0 });
     snprintf(given, sizeof given, "Zawadi Nyokabi");
-    register_birth(data_f, given, "1979-11-21", (char[16]){ 0 });
-    e = run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
-                                         serve_url, NULL });
+    national_register_birth(&nat, data_f, given, "1979-11-21", (char[16]){ 0 });
+    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
+                                                nat.serve_url, NULL });
     assert_non_null(strstr(e, "forked"));
     free(e);
-    out = run_ok(NULL, (const char *[]){ "national", "status", "--pg", pg_url, NULL });
+    out = civreg_run_ok(NULL, (const char *[]){ "national", "status", "--pg", nat.pg_url, NULL });
     {
         char want[64];
         snprintf(want, sizeof want, "\"position\":%ld", pos);
@@ -709,12 +490,12 @@ static void test_fork_refused(void **state)
     }
     free(out);
     /* both heads kept */
-    assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM forks WHERE office = 'DF' AND"
-                                       " accepted_body IS NOT NULL AND district_body <> ''"),
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM forks WHERE office = 'DF' AND"
+                                           " accepted_body IS NOT NULL AND district_body <> ''"),
                      1);
     /* and the office stays refused */
-    e = run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
-                                         serve_url, NULL });
+    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
+                                                nat.serve_url, NULL });
     assert_non_null(strstr(e, "fork"));
     free(e);
 }
@@ -755,7 +536,7 @@ static int post_signed(const char *path, const char *body, const unsigned char *
              ts, nonce, sig_hex);
     if (headers_out)
         snprintf(headers_out, hsize, "%s", headers);
-    return http_request(serve_port, "POST", path, headers, body, strlen(body), resp);
+    return http_request(nat.serve_port, "POST", path, headers, body, strlen(body), resp);
 }
 
 /* A one-event push of TST: event 0 signed by the office key; FORGE flips a
@@ -803,7 +584,7 @@ static void test_request_forgery(void **state)
 
     crypto_sign_keypair(tst_pk, tst_sk);
     sodium_bin2hex(pkhex, sizeof pkhex, tst_pk, sizeof tst_pk);
-    office_add("TST", pkhex);
+    national_office_add(&nat, "TST", pkhex);
 
     /* a correctly signed request passes */
     assert_int_equal(post_signed("/national/v1/head", "{}", tst_sk, NULL, NULL, 0, &r), 0);
@@ -822,7 +603,8 @@ static void test_request_forgery(void **state)
                                  sizeof headers, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_free(&r);
-    assert_int_equal(http_request(serve_port, "POST", "/national/v1/head", headers, "{}", 2, &r), 0);
+    assert_int_equal(
+        http_request(nat.serve_port, "POST", "/national/v1/head", headers, "{}", 2, &r), 0);
     assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.body, "replayed"));
     http_response_free(&r);
@@ -831,14 +613,15 @@ static void test_request_forgery(void **state)
     assert_int_equal(post_signed("/national/v1/head", "{}", tst_sk, NULL, headers,
                                  sizeof headers, &r), 0);
     http_response_free(&r);
-    assert_int_equal(http_request(serve_port, "POST", "/national/v1/head", headers, "{ }", 3, &r),
-                     0);
+    assert_int_equal(
+        http_request(nat.serve_port, "POST", "/national/v1/head", headers, "{ }", 3, &r), 0);
     assert_int_equal(r.status, 401);
     http_response_free(&r);
 
     /* no signature at all */
-    assert_int_equal(http_request(serve_port, "POST", "/national/v1/head",
-                                  "X-Civreg-Office: TST\r\n", "{}", 2, &r), 0);
+    assert_int_equal(http_request(nat.serve_port, "POST", "/national/v1/head",
+                                  "X-Civreg-Office: TST\r\n", "{}", 2, &r),
+                     0);
     assert_int_equal(r.status, 401);
     http_response_free(&r);
 
@@ -849,8 +632,9 @@ static void test_request_forgery(void **state)
     assert_non_null(strstr(r.body, "signature invalid"));
     http_response_free(&r);
     free(body);
-    assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM events WHERE office = 'TST'"), 0);
-    assert_int_equal(psql_long(pg_url, "SELECT tree_size FROM offices WHERE office = 'TST'"), 0);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM events WHERE office = 'TST'"), 0);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT tree_size FROM offices WHERE office = 'TST'"),
+                     0);
 
     /* the same push honestly signed is taken */
     body = tst_push_body(false);
@@ -863,7 +647,7 @@ static void test_request_forgery(void **state)
     assert_int_equal(r.status, 409);
     http_response_free(&r);
     free(body);
-    assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM events WHERE office = 'TST'"), 1);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM events WHERE office = 'TST'"), 1);
 }
 
 static void test_wrong_office_key(void **state)
@@ -871,21 +655,21 @@ static void test_wrong_office_key(void **state)
     char data_w[4300], *e, pkhex[65];
     unsigned char pk[32], sk[64];
     (void)state;
-    district("DW", data_w, sizeof data_w);
+    national_district(&nat, "DW", data_w, sizeof data_w);
     /* registered nationally with a key that is not the office's */
     crypto_sign_keypair(pk, sk);
     sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
-    office_add("DW", pkhex);
-    e = run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_w, "--national",
-                                         serve_url, NULL });
+    national_office_add(&nat, "DW", pkhex);
+    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_w, "--national",
+                                                nat.serve_url, NULL });
     assert_non_null(strstr(e, "signature does not verify"));
     free(e);
-    assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM events WHERE office = 'DW'"), 0);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM events WHERE office = 'DW'"), 0);
     /* and the national tier refuses to swap the key */
     {
-        char *k = office_key(data_w);
-        e = run_fail(NULL, (const char *[]){ "national", "office-add", "--pg", pg_url, "--office",
-                                             "DW", "--key", k, NULL });
+        char *k = national_office_key(data_w);
+        e = civreg_run_fail(NULL, (const char *[]){ "national", "office-add", "--pg", nat.pg_url,
+                                                    "--office", "DW", "--key", k, NULL });
         assert_non_null(strstr(e, "another key"));
         free(e);
         free(k);
@@ -924,11 +708,11 @@ static void import_lines(const char *data, unsigned n, const char *tag)
     char path[4400], given[48], family[16], mother[16], father[16], date[16];
     for (unsigned start = 0, part = 0; start < n; start += 4000, part++) {
         FILE *f;
-        snprintf(path, sizeof path, "%s/%s-%u.jsonl", root, tag, part);
+        snprintf(path, sizeof path, "%s/%s-%u.jsonl", nat.root, tag, part);
         f = fopen(path, "w");
         assert_non_null(f);
         for (unsigned i = start; i < n && i < start + 4000; i++) {
-            json_t *r = json_deep_copy(example);
+            json_t *r = json_deep_copy(nat.example);
             char *rec, g1[16], g2[16];
             name_of(i, 1, g1, sizeof g1);
             name_of(i, 2, g2, sizeof g2);
@@ -949,31 +733,22 @@ static void import_lines(const char *data, unsigned n, const char *tag)
             json_decref(r);
         }
         assert_int_equal(fclose(f), 0);
-        free(run_ok(NULL, (const char *[]){ "record", "import", "--jsonl", path, "--batch", "500",
-                                            "--data", data, "--user", "clerk1", "--password-file",
-                                            pw_c1, NULL }));
+        free(civreg_run_ok(NULL, (const char *[]){ "record", "import", "--jsonl", path, "--batch",
+                                                   "500", "--data", data, "--user", "clerk1",
+                                                   "--password-file", nat.pw_c1, NULL }));
     }
 }
 
 static pid_t start_push(const char *data, const char *batch)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-            _exit(127);
-        execl(CIVREG_BIN, CIVREG_BIN, "sync", "push", "--data", data, "--national", serve_url,
-              "--batch", batch, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return civreg_start_quiet((const char *[]){ "sync", "push", "--data", data, "--national",
+                                                nat.serve_url, "--batch", batch, NULL });
 }
 
 static void check_exactly_once(const char *url, const char *office, const char *data)
 {
     char sql[256], *root_n, *root_l;
-    long n = local_size(data);
+    long n = national_local_size(data);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE office = '%s'", office);
     assert_int_equal(psql_long(url, sql), n);
     snprintf(sql, sizeof sql, "SELECT count(DISTINCT seq) FROM events WHERE office = '%s'", office);
@@ -1012,14 +787,14 @@ static void test_kill9_during_push(void **state)
     int killed_midway = 0;
     (void)state;
 
-    district("DK", data_k, sizeof data_k);
+    national_district(&nat, "DK", data_k, sizeof data_k);
     {
-        char *k = office_key(data_k);
-        office_add("DK", k);
+        char *k = national_office_key(data_k);
+        national_office_add(&nat, "DK", k);
         free(k);
     }
     import_lines(data_k, KILL_EVENTS, "DK");
-    n = local_size(data_k);
+    n = national_local_size(data_k);
     assert_true(n >= KILL_EVENTS);
     print_message("seed %u, %ld events\n", seed, n);
     srand(seed);
@@ -1032,7 +807,7 @@ static void test_kill9_during_push(void **state)
         pid_t pid = start_push(data_k, "700");
         int st = 0;
         for (int t = 0; t < 1200; t++) {
-            if (psql_long(pg_url, "SELECT count(*) FROM events WHERE office = 'DK'") > before ||
+            if (psql_long(nat.pg_url, "SELECT count(*) FROM events WHERE office = 'DK'") > before ||
                 waitpid(pid, &st, WNOHANG) == pid)
                 break;
             nanosleep(&poll, NULL);
@@ -1041,17 +816,17 @@ static void test_kill9_during_push(void **state)
         if (k % 2 == 0) {
             kill(pid, SIGKILL); /* the district */
         } else {
-            serve_stop(SIGKILL); /* the national service */
+            national_serve_stop(&nat, SIGKILL); /* the national service */
         }
         (void)waitpid(pid, &st, 0);
         if (k % 2 == 1)
-            serve_start(pg_url);
+            serve_start(nat.pg_url);
         /* a request the service had fully received may still commit after
          * its client died: count and distinct positions in one snapshot */
         {
-            char *both = psql(pg_url, "SELECT count(*) || ' ' || count(DISTINCT seq) ||"
-                                      " ' ' || coalesce(max(seq) + 1, 0) FROM events"
-                                      " WHERE office = 'DK'");
+            char *both = psql(nat.pg_url, "SELECT count(*) || ' ' || count(DISTINCT seq) ||"
+                                          " ' ' || coalesce(max(seq) + 1, 0) FROM events"
+                                          " WHERE office = 'DK'");
             long top;
             assert_int_equal(parse_three(both, &now, &distinct, &top), 0);
             free(both);
@@ -1068,12 +843,13 @@ static void test_kill9_during_push(void **state)
     }
     assert_true(killed_midway > 0);
     push_ok(data_k);
-    check_exactly_once(pg_url, "DK", data_k);
-    assert_int_equal(psql_long(pg_url, "SELECT count(*) FROM birth_records WHERE office = 'DK'"),
-                     KILL_EVENTS);
+    check_exactly_once(nat.pg_url, "DK", data_k);
+    assert_int_equal(
+        psql_long(nat.pg_url, "SELECT count(*) FROM birth_records WHERE office = 'DK'"),
+        KILL_EVENTS);
     /* once more: nothing added */
     push_ok(data_k);
-    check_exactly_once(pg_url, "DK", data_k);
+    check_exactly_once(nat.pg_url, "DK", data_k);
 }
 
 /* ---- failover to a streaming standby ---- */
@@ -1086,27 +862,27 @@ static void test_failover(void **state)
     int st = 0;
     (void)state;
 
-    district("DS", data_s, sizeof data_s);
+    national_district(&nat, "DS", data_s, sizeof data_s);
     {
-        char *k = office_key(data_s);
-        office_add("DS", k);
+        char *k = national_office_key(data_s);
+        national_office_add(&nat, "DS", k);
         free(k);
     }
-    snprintf(standby_dir, sizeof standby_dir, "%s/standby", root);
-    assert_int_equal(pg_cluster("start", standby_dir, "standby", pg_dir, NULL, 0), 0);
+    snprintf(standby_dir, sizeof standby_dir, "%s/standby", nat.root);
+    assert_int_equal(pg_cluster("start", standby_dir, "standby", nat.pg_dir, NULL, 0), 0);
     import_lines(data_s, 4000, "DS");
-    n = local_size(data_s);
+    n = national_local_size(data_s);
     /* push in small batches and kill the primary in the middle */
     pid = start_push(data_s, "100");
     for (int t = 0; t < 600; t++) {
         struct timespec ts = { 0, 50 * 1000000L };
-        if (psql_long(pg_url, "SELECT count(*) FROM events WHERE office = 'DS'") > 0)
+        if (psql_long(nat.pg_url, "SELECT count(*) FROM events WHERE office = 'DS'") > 0)
             break;
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(pg_cluster("kill", pg_dir, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(pg_cluster("kill", nat.pg_dir, NULL, NULL, NULL, 0), 0);
     waitpid(pid, &st, 0);
-    serve_stop(SIGKILL);
+    national_serve_stop(&nat, SIGKILL);
     assert_int_equal(pg_cluster("promote", standby_dir, NULL, NULL, NULL, 0), 0);
     assert_int_equal(pg_cluster("url", standby_dir, NULL, NULL, standby_url, sizeof standby_url),
                      0);
@@ -1127,7 +903,7 @@ static void test_failover(void **state)
     serve_start(standby_url);
     push_ok(data_s);
     check_exactly_once(standby_url, "DS", data_s);
-    serve_stop(SIGTERM);
+    national_serve_stop(&nat, SIGTERM);
     (void)pg_cluster("stop", standby_dir, NULL, NULL, NULL, 0);
     /* the group's teardown stops the (dead) primary; restart a service on
      * nothing: later tests in this group do not exist */

@@ -420,36 +420,6 @@ static void test_workflow(void **state)
     }
 }
 
-/* Run constant SQL on the data directory's database (test set-up only). */
-static void db_sql(const char *sql)
-{
-    char path[4200];
-    sqlite3 *h = NULL;
-    char *msg = NULL;
-    snprintf(path, sizeof path, "%s/civreg.db", data);
-    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    sqlite3_busy_timeout(h, 10000);
-    if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(h);
-}
-
-static long db_count(const char *sql)
-{
-    char path[4200];
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    long n;
-    snprintf(path, sizeof path, "%s/civreg.db", data);
-    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return n;
-}
-
 /* An approved application of a newly registered person (entry ENTRY). */
 static void approved_application(int entry, char id[80])
 {
@@ -475,24 +445,24 @@ static void test_holder_without_sex(void **state)
      * application whose holder differs from the one its enrolment logged */
     snprintf(sql, sizeof sql, "CREATE TABLE test_holder AS SELECT holder FROM applications WHERE "
                               "id = '%s'", id);
-    db_sql(sql);
+    data_sql(data, sql);
     snprintf(sql, sizeof sql,
              "UPDATE applications SET holder = json_remove(holder, '$.sex') WHERE id = '%s'", id);
-    db_sql(sql);
+    data_sql(data, sql);
     refused_as("oper", (const char *[]){ "application", "personalize", id, NULL },
                "application holder data: sex missing or invalid");
     snprintf(sql, sizeof sql,
              "UPDATE applications SET holder = json_set(holder, '$.sex', '') WHERE id = '%s'", id);
-    db_sql(sql);
+    data_sql(data, sql);
     refused_as("oper", (const char *[]){ "application", "personalize", id, NULL },
                "application holder data: sex missing or invalid");
     snprintf(sql, sizeof sql, "SELECT count(*) FROM applications WHERE id = '%s' AND status = "
                               "'approved'", id);
-    assert_int_equal(db_count(sql), 1);
+    assert_int_equal(data_sql_long(data, sql), 1);
     snprintf(sql, sizeof sql, "UPDATE applications SET holder = (SELECT holder FROM test_holder) "
                               "WHERE id = '%s'", id);
-    db_sql(sql);
-    db_sql("DROP TABLE test_holder");
+    data_sql(data, sql);
+    data_sql(data, "DROP TABLE test_holder");
 }
 
 /* A failure after the chip was signed (injected: a trigger refuses the
@@ -501,20 +471,23 @@ static void test_holder_without_sex(void **state)
 static void test_chip_event_in_document_transaction(void **state)
 {
     char id[80];
-    long chips = db_count("SELECT count(*) FROM events WHERE type = 'chip.personalize'");
-    long docs = db_count("SELECT count(*) FROM events WHERE type = 'document.personalize'");
+    long chips = data_sql_long(data, "SELECT count(*) FROM events WHERE type = 'chip.personalize'");
+    long docs =
+        data_sql_long(data, "SELECT count(*) FROM events WHERE type = 'document.personalize'");
     (void)state;
 
     approved_application(32, id);
-    db_sql("CREATE TRIGGER test_refuse_document BEFORE UPDATE OF date_of_issue ON documents "
-           "BEGIN SELECT RAISE(ABORT, 'injected failure after the chip was signed'); END");
+    data_sql(data,
+             "CREATE TRIGGER test_refuse_document BEFORE UPDATE OF date_of_issue ON documents "
+             "BEGIN SELECT RAISE(ABORT, 'injected failure after the chip was signed'); END");
     refused_as("oper", (const char *[]){ "application", "personalize", id, NULL },
                "injected failure after the chip was signed");
-    db_sql("DROP TRIGGER test_refuse_document");
-    assert_int_equal(db_count("SELECT count(*) FROM events WHERE type = 'chip.personalize'"),
-                     chips);
-    assert_int_equal(db_count("SELECT count(*) FROM events WHERE type = 'document.personalize'"),
-                     docs);
+    data_sql(data, "DROP TRIGGER test_refuse_document");
+    assert_int_equal(
+        data_sql_long(data, "SELECT count(*) FROM events WHERE type = 'chip.personalize'"), chips);
+    assert_int_equal(
+        data_sql_long(data, "SELECT count(*) FROM events WHERE type = 'document.personalize'"),
+        docs);
     /* and without the fault: one chip event, committed with the document */
     {
         json_t *p = json_of(ok_as("oper", NULL, (const char *[]){ "application", "personalize",
@@ -522,8 +495,9 @@ static void test_chip_event_in_document_transaction(void **state)
         assert_non_null(json_string_value(json_object_get(p, "chip")));
         json_decref(p);
     }
-    assert_int_equal(db_count("SELECT count(*) FROM events WHERE type = 'chip.personalize'"),
-                     chips + 1);
+    assert_int_equal(
+        data_sql_long(data, "SELECT count(*) FROM events WHERE type = 'chip.personalize'"),
+        chips + 1);
     {
         char *v = civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL });
         assert_non_null(strstr(v, "ok:"));
@@ -602,7 +576,7 @@ static void test_qc_reads_chip_back(void **state)
     }
     snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE type = 'application.qc.pass' AND "
                               "body LIKE '%%%s%%'", hash);
-    assert_int_equal(db_count(sql), 1);
+    assert_int_equal(data_sql_long(data, sql), 1);
     free(ok_as("oper", NULL, (const char *[]){ "application", "issue", id, NULL }));
 
     /* DG2 altered in the evidence store after personalization */
@@ -624,7 +598,7 @@ static void test_qc_reads_chip_back(void **state)
                    "quality control failed and was recorded: chip read-back: ");
         snprintf(sql, sizeof sql, "SELECT count(*) FROM applications WHERE id = '%s' AND status "
                                   "= 'qc_failed'", id2);
-        assert_int_equal(db_count(sql), 1);
+        assert_int_equal(data_sql_long(data, sql), 1);
         refused_as("oper", (const char *[]){ "application", "issue", id2, NULL },
                    "issued after it passes quality control");
         dg2[300] ^= 0x01; /* put back, for `audit verify` */

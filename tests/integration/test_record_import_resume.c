@@ -79,37 +79,12 @@ static int setup(void **state)
 
 TMP_DIR_TEARDOWN(root)
 
-static long count(const char *sql)
-{
-    char path[4200];
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    long n;
-    snprintf(path, sizeof path, "%s/civreg.db", data);
-    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(h, 10000);
-    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return n;
-}
-
 /* Start the import with its output discarded. */
 static pid_t start_import(void)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-            _exit(127);
-        execl(CIVREG_BIN, CIVREG_BIN, "record", "import", "--jsonl", jsonl, "--batch", "40",
-              "--data", data, "--user", "clerk1", "--password-file", pw_clerk, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return civreg_start_quiet((const char *[]){ "record", "import", "--jsonl", jsonl, "--batch",
+                                                "40", "--data", data, "--user", "clerk1",
+                                                "--password-file", pw_clerk, NULL });
 }
 
 static void test_killed_import_resumes(void **state)
@@ -130,12 +105,13 @@ static void test_killed_import_resumes(void **state)
         pid_t pid = start_import();
         struct timespec poll = { 0, 50 * 1000000L };
         struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
-        for (int t = 0; t < 1200 && count("SELECT count(*) FROM birth_records") == before; t++)
+        for (int t = 0;
+             t < 1200 && data_sql_long(data, "SELECT count(*) FROM birth_records") == before; t++)
             nanosleep(&poll, NULL);
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         assert_int_equal(waitpid(pid, &st, 0), pid);
-        now = count("SELECT count(*) FROM birth_records");
+        now = data_sql_long(data, "SELECT count(*) FROM birth_records");
         print_message("kill %d after %ld ms: %ld records\n", k + 1, delay_ms, now);
         if (WIFSIGNALED(st) && now > before && now < LINES)
             killed_midway++;
@@ -165,10 +141,12 @@ static void test_killed_import_resumes(void **state)
         }
         proc_result_free(&r);
     }
-    assert_int_equal(count("SELECT count(*) FROM birth_records"), LINES);
-    assert_int_equal(count("SELECT count(*) FROM record_import_lines"), LINES);
-    assert_int_equal(count("SELECT count(DISTINCT line) FROM record_import_lines"), LINES);
-    assert_int_equal(count("SELECT count(*) FROM events WHERE type = 'record.draft'"), LINES);
+    assert_int_equal(data_sql_long(data, "SELECT count(*) FROM birth_records"), LINES);
+    assert_int_equal(data_sql_long(data, "SELECT count(*) FROM record_import_lines"), LINES);
+    assert_int_equal(data_sql_long(data, "SELECT count(DISTINCT line) FROM record_import_lines"),
+                     LINES);
+    assert_int_equal(data_sql_long(data, "SELECT count(*) FROM events WHERE type = 'record.draft'"),
+                     LINES);
     free(civreg_run_ok(NULL, (const char *[]){ "db", "check", "--data", data, NULL }));
     {
         char *v = civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data, NULL });
@@ -199,18 +177,19 @@ static void test_killed_import_resumes(void **state)
             fail_msg("second run: expected '%s': %s", want, r.err);
         proc_result_free(&r);
     }
-    assert_int_equal(count("SELECT count(*) FROM birth_records"), LINES);
+    assert_int_equal(data_sql_long(data, "SELECT count(*) FROM birth_records"), LINES);
 }
 
 /* The signed event names the line it came from. */
 static void test_event_carries_source(void **state)
 {
     (void)state;
-    assert_int_equal(count("SELECT count(*) FROM events e JOIN record_import_lines l"
-                           " ON l.event_seq = e.seq"
-                           " WHERE json_extract(e.body, '$.data.source.line') = l.line"
-                           " AND json_extract(e.body, '$.data.source.file_sha256') = l.file_hash"),
-                     LINES);
+    assert_int_equal(
+        data_sql_long(data, "SELECT count(*) FROM events e JOIN record_import_lines l"
+                            " ON l.event_seq = e.seq"
+                            " WHERE json_extract(e.body, '$.data.source.line') = l.line"
+                            " AND json_extract(e.body, '$.data.source.file_sha256') = l.file_hash"),
+        LINES);
 }
 
 int main(void)

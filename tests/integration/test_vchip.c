@@ -244,6 +244,23 @@ static void test_inspect_in_process(void **state)
             0, false, -1, false, "access control failed");
 }
 
+/* The chip in inspect_pkg through PACE: with the MRZ (short and extended
+ * reads) and the right CAN it reads; a wrong CAN and another passport's MRZ
+ * are refused. */
+static void pace_inspections(void)
+{
+    inspect(mrz, 0, false, 0, true, NULL);
+    inspect(mrz, 1000, true, 0, true, NULL);
+    inspect_can = "314159";
+    inspect(NULL, 0, false, 0, true, NULL);
+    inspect_can = "314158";
+    inspect(NULL, 0, false, -1, false, "access control failed: the chip refused PACE");
+    inspect_can = NULL;
+    inspect("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+            "L898902C<3UTO6908061F9406236ZE184226B<<<<<14\n",
+            0, false, -1, false, "access control failed");
+}
+
 /* PACE: EF.CardAccess offers it; MRZ and CAN; a wrong CAN */
 static void test_pace_in_process(void **state)
 {
@@ -259,16 +276,7 @@ static void test_pace_in_process(void **state)
     buf_release(&b);
     inspect_pkg = p2;
     want_protocol = "PACE";
-    inspect(mrz, 0, false, 0, true, NULL);
-    inspect(mrz, 1000, true, 0, true, NULL);
-    inspect_can = "314159";
-    inspect(NULL, 0, false, 0, true, NULL);
-    inspect_can = "314158";
-    inspect(NULL, 0, false, -1, false, "access control failed: the chip refused PACE");
-    inspect_can = NULL;
-    inspect("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
-            "L898902C<3UTO6908061F9406236ZE184226B<<<<<14\n",
-            0, false, -1, false, "access control failed");
+    pace_inspections();
     inspect_pkg = NULL;
     want_protocol = "BAC";
     inspect_can = "314159"; /* the BAC-only chip: no PACE, no CAN */
@@ -302,16 +310,7 @@ static void test_pace_im_in_process(void **state)
     inspect_pkg = p2;
     want_protocol = "PACE";
     want_mapping = "integrated, ECDH";
-    inspect(mrz, 0, false, 0, true, NULL);
-    inspect(mrz, 1000, true, 0, true, NULL);
-    inspect_can = "314159";
-    inspect(NULL, 0, false, 0, true, NULL);
-    inspect_can = "314158";
-    inspect(NULL, 0, false, -1, false, "access control failed: the chip refused PACE");
-    inspect_can = NULL;
-    inspect("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
-            "L898902C<3UTO6908061F9406236ZE184226B<<<<<14\n",
-            0, false, -1, false, "access control failed");
+    pace_inspections();
     write_ca(p2, 12 | RD_PACE_IM); /* NIST P-256 */
     inspect(mrz, 0, false, 0, true, NULL);
     /* both offered, in one SET: IM first, GM second; the reader takes GM */

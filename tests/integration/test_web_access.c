@@ -44,22 +44,6 @@ static char rec_id[128], uin[32];
 /* A volume and a page imported through the web in setup. */
 static char vol_id[64], vol_path[96], page_id[128];
 
-static void json_body(const struct http_response *r, json_t **out)
-{
-    json_error_t je;
-    *out = json_loadb(r->body, r->body_len, 0, &je);
-}
-
-static const char *code_of(const struct http_response *r, char *buf, size_t size)
-{
-    json_t *j;
-    json_body(r, &j);
-    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-    snprintf(buf, size, "%s", c ? c : "");
-    json_decref(j);
-    return buf;
-}
-
 static int sign_in(const char *user, const char *password, struct login *l)
 {
     int st = web_sign_in(server.port, user, password, NULL, &l->s);
@@ -89,7 +73,7 @@ static int scan_batch(const struct login *l, const char *const *files, json_t **
     if (http_request(server.port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r) != 0 ||
         r.status != 201)
         return -1;
-    json_body(&r, &j);
+    j = http_body_json(&r);
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
     json_decref(j);
     http_response_free(&r);
@@ -115,7 +99,7 @@ static int scan_batch(const struct login *l, const char *const *files, json_t **
         return -1;
     st = r.status;
     if (out != NULL)
-        json_body(&r, out);
+        *out = http_body_json(&r);
     http_response_free(&r);
     return st;
 }
@@ -163,7 +147,7 @@ static int scan_setup(void)
     if (http_request(server.port, "GET", "/api/v1/volumes/DEMO%7C1987%7C3/pages", clerk->s.cookie,
                      NULL, 0, &r) != 0 || r.status != 200)
         return -1;
-    json_body(&r, &j);
+    j = http_body_json(&r);
     http_response_free(&r);
     json_array_foreach(json_object_get(j, "pages"), i, p)
         if (!json_is_true(json_object_get(p, "separator")))
@@ -197,7 +181,7 @@ static int setup(void **state)
     if (http_request(server.port, "GET", "/api/v1/records?status=registered&limit=1", logins[1].s.cookie,
                      NULL, 0, &r) != 0 || r.status != 200)
         return -1;
-    json_body(&r, &j);
+    j = http_body_json(&r);
     json_t *row = json_array_get(json_object_get(j, "records"), 0);
     snprintf(rec_id, sizeof rec_id, "%s", json_string_value(json_object_get(row, "id")));
     snprintf(uin, sizeof uin, "%s", json_string_value(json_object_get(row, "uin")));
@@ -275,7 +259,7 @@ static void test_access_matrix(void **state)
                      logins[i].s.cookie, logins[i].s.csrf);
             assert_int_equal(http_request(server.port, rt->method, path, hdr, changes ? "{}" : NULL,
                                           changes ? 2 : 0, &r), 0);
-            code_of(&r, code, sizeof code);
+            http_error_code(&r, code, sizeof code);
             if (!allowed) {
                 if (r.status != 403 || strcmp(code, "forbidden") != 0)
                     fail_msg("%s %s as %s: want 403 forbidden, got %d %s", rt->method, path,
@@ -304,7 +288,7 @@ static void test_access_matrix(void **state)
                                   &r), 0);
     assert_int_equal(r.status, 200);
     json_t *served, *built = web_openapi(web_routes);
-    json_body(&r, &served);
+    served = http_body_json(&r);
     assert_non_null(served);
     assert_true(json_equal(served, built));
     json_decref(served);
@@ -320,7 +304,7 @@ static size_t count_records(const struct login *l)
     assert_int_equal(http_request(server.port, "GET", "/api/v1/records?limit=500", l->s.cookie, NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     n = json_array_size(json_object_get(j, "records"));
     json_decref(j);
     http_response_free(&r);
@@ -349,7 +333,7 @@ static void test_csrf(void **state)
 
     assert_int_equal(http_request(server.port, "GET", "/api/v1/records/example", clerk->s.cookie, NULL, 0,
                                   &r), 0);
-    json_body(&r, &ex);
+    ex = http_body_json(&r);
     http_response_free(&r);
     json_t *req = json_pack("{s:O}", "record", ex);
     body = json_dumps(req, JSON_COMPACT);
@@ -364,7 +348,7 @@ static void test_csrf(void **state)
         assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r),
                          0);
         assert_int_equal(r.status, 403);
-        assert_string_equal(code_of(&r, code, sizeof code), "csrf");
+        assert_string_equal(http_error_code(&r, code, sizeof code), "csrf");
         http_response_free(&r);
     }
     /* A form post carrying another session's token in the body: refused. */
@@ -409,7 +393,7 @@ static int draft_named(const struct login *l, const char *name_json, char *id, s
 
     assert_int_equal(http_request(server.port, "GET", "/api/v1/records/example", l->s.cookie, NULL, 0, &r),
                      0);
-    json_body(&r, &ex);
+    ex = http_body_json(&r);
     http_response_free(&r);
     /* Splice the raw JSON text of the name in, so invalid UTF-8 reaches the
      * server as bytes. */
@@ -428,9 +412,9 @@ static int draft_named(const struct login *l, const char *name_json, char *id, s
              l->s.cookie, l->s.csrf);
     assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
     st = r.status;
-    code_of(&r, err_code, 64);
+    http_error_code(&r, err_code, 64);
     if (st == 201) {
-        json_body(&r, &j);
+        j = http_body_json(&r);
         snprintf(id, idsize, "%s", json_string_value(json_object_get(j, "id")));
         json_decref(j);
     }
@@ -466,7 +450,7 @@ static void test_hostile_input(void **state)
             assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
             assert_int_equal(r.status, 200);
             json_t *j;
-            json_body(&r, &j);
+            j = http_body_json(&r);
             const char *back = json_string_value(json_object_get(
                 json_object_get(json_object_get(j, "record"), "child"), "given_names"));
             assert_non_null(back);
@@ -621,7 +605,7 @@ static void test_correction_and_users(void **state)
 
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
     assert_int_equal(http_request(server.port, "GET", path, reg->s.cookie, NULL, 0, &r), 0);
-    json_body(&r, &cur);
+    cur = http_body_json(&r);
     http_response_free(&r);
     json_int_t version = json_integer_value(json_object_get(cur, "version"));
     json_t *rec = json_deep_copy(json_object_get(cur, "record"));
@@ -641,7 +625,7 @@ static void test_correction_and_users(void **state)
     assert_int_equal(post_json(reg, path, text, &r), 0);
     assert_int_equal(r.status, 200);
     json_t *res;
-    json_body(&r, &res);
+    res = http_body_json(&r);
     assert_int_equal(json_integer_value(json_object_get(res, "version")), version + 1);
     json_decref(res);
     http_response_free(&r);
@@ -713,7 +697,7 @@ static void test_correction_and_users(void **state)
     assert_int_equal(http_request(server.port, "POST", "/api/v1/evidence", h2, png, plen, &r), 0);
     assert_int_equal(r.status, 201);
     json_t *up;
-    json_body(&r, &up);
+    up = http_body_json(&r);
     /* The store has no route of its own: a hash opens nothing. The demo
      * records are keyed from this very page, so the record serves it. */
     snprintf(path, sizeof path, "/api/v1/evidence/%s",
@@ -737,7 +721,7 @@ static void test_correction_and_users(void **state)
     /* Not an administrator: refused by the route table. */
     assert_int_equal(post_json(reg, "/api/v1/users/clerk/disable", NULL, &r), 0);
     assert_int_equal(r.status, 403);
-    assert_string_equal(code_of(&r, code, sizeof code), "forbidden");
+    assert_string_equal(http_error_code(&r, code, sizeof code), "forbidden");
     http_response_free(&r);
 }
 
@@ -759,7 +743,7 @@ static void test_tampered_trace(void **state)
     snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
     assert_int_equal(http_request(server.port, "GET", path, au->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     http_response_free(&r);
     json_array_foreach(json_object_get(j, "events"), i, ev) {
         const char *type = json_string_value(json_object_get(ev, "type"));
@@ -786,7 +770,7 @@ static void test_tampered_trace(void **state)
 
     assert_int_equal(http_request(server.port, "GET", path, au->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     http_response_free(&r);
     json_array_foreach(json_object_get(j, "events"), i, ev) {
         json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
@@ -839,7 +823,7 @@ static void test_scan_upload(void **state)
              clerk->s.cookie, clerk->s.csrf);
     assert_int_equal(http_request(server.port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r), 0);
     assert_int_equal(r.status, 201);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
     json_decref(j);
     http_response_free(&r);
@@ -853,13 +837,13 @@ static void test_scan_upload(void **state)
     snprintf(hdr, sizeof hdr, "%sContent-Type: image/png\r\n", clerk->s.cookie);
     assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
     assert_int_equal(r.status, 403);
-    assert_string_equal(code_of(&r, code, sizeof code), "csrf");
+    assert_string_equal(http_error_code(&r, code, sizeof code), "csrf");
     http_response_free(&r);
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->s.cookie,
              clerk2->s.csrf);
     assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
     assert_int_equal(r.status, 403);
-    assert_string_equal(code_of(&r, code, sizeof code), "csrf");
+    assert_string_equal(http_error_code(&r, code, sizeof code), "csrf");
     http_response_free(&r);
     /* Another clerk cannot add to or import this clerk's batch. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk2->s.cookie,
@@ -877,7 +861,7 @@ static void test_scan_upload(void **state)
     memcpy(huge, png, plen);
     assert_int_equal(http_request(server.port, "POST", path, hdr, huge, big, &r), 0);
     assert_int_equal(r.status, 413);
-    assert_string_equal(code_of(&r, code, sizeof code), "too_large");
+    assert_string_equal(http_error_code(&r, code, sizeof code), "too_large");
     http_response_free(&r);
     free(huge);
     /* Text named .png. */
@@ -930,7 +914,7 @@ static void test_scan_upload(void **state)
     snprintf(path, sizeof path, "/api/v1/pages/%s", page_id);
     assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     json_t *reg = json_object_get(j, "register");
     assert_string_equal(json_string_value(json_object_get(reg, "office")), "DEMO");
     assert_int_equal(json_integer_value(json_object_get(reg, "year")), 1987);
@@ -976,7 +960,7 @@ static void test_deceased_enrolment(void **state)
     assert_int_equal(http_request(server.port, "GET", "/api/v1/applications", enrol->s.cookie, NULL, 0, &r),
                      0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     before = json_array_size(json_object_get(j, "applications"));
     json_decref(j);
     http_response_free(&r);
@@ -996,7 +980,7 @@ static void test_deceased_enrolment(void **state)
     /* its own code, which the screens say in English and French
      * (passport.error.deceased) */
     assert_int_equal(r.status, 409);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
                         "deceased");
     json_decref(j);
@@ -1007,7 +991,7 @@ static void test_deceased_enrolment(void **state)
 
     assert_int_equal(http_request(server.port, "GET", "/api/v1/applications", enrol->s.cookie, NULL, 0, &r),
                      0);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     assert_int_equal(json_array_size(json_object_get(j, "applications")), before);
     json_decref(j);
     http_response_free(&r);
@@ -1151,7 +1135,7 @@ static void test_head_downloads(void **state)
     snprintf(path, sizeof path, "/api/v1/pages/%s", page_id);
     assert_int_equal(http_request(server.port, "GET", path, login_of("clerk")->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     snprintf(hash, sizeof hash, "%s", json_string_value(json_object_get(j, "file_hash")));
     json_decref(j);
     http_response_free(&r);
@@ -1160,7 +1144,7 @@ static void test_head_downloads(void **state)
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
     assert_int_equal(http_request(server.port, "GET", path, login_of("clerk")->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     snprintf(hash, sizeof hash, "%s",
              json_string_value(json_array_get(
                  json_object_get(json_object_get(j, "record"), "evidence"), 0)));
@@ -1231,7 +1215,7 @@ static void test_admin_reads_no_personal_data(void **state)
             continue; /* built without that module */
         concrete_path(pats[i], path, sizeof path);
         assert_int_equal(http_request(server.port, "GET", path, admin->s.cookie, NULL, 0, &r), 0);
-        if (r.status != 403 || strcmp(code_of(&r, code, sizeof code), "forbidden") != 0)
+        if (r.status != 403 || strcmp(http_error_code(&r, code, sizeof code), "forbidden") != 0)
             fail_msg("GET %s as admin: want 403 forbidden, got %d %s", path, r.status, r.body);
         http_response_free(&r);
         checked++;
@@ -1262,7 +1246,7 @@ static void test_error_kinds(void **state)
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
     assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    json_body(&r, &cur);
+    cur = http_body_json(&r);
     http_response_free(&r);
     json_t *rec = json_deep_copy(json_object_get(cur, "record"));
     json_object_set_new(json_object_get(rec, "birth"), "time", json_string("00:01"));
@@ -1270,7 +1254,7 @@ static void test_error_kinds(void **state)
     body = json_pack("{s:o,s:s}", "record", rec, "reason", "clerk tries a registered record");
     text = json_dumps(body, JSON_COMPACT);
     assert_int_equal(post_json(clerk, path, text, &r), 0);
-    if (r.status != 403 || strcmp(code_of(&r, code, sizeof code), "forbidden") != 0)
+    if (r.status != 403 || strcmp(http_error_code(&r, code, sizeof code), "forbidden") != 0)
         fail_msg("clerk correcting a registered record: want 403 forbidden, got %d %s", r.status,
                  r.body);
     http_response_free(&r);
@@ -1282,7 +1266,7 @@ static void test_error_kinds(void **state)
     assert_int_equal(http_request(server.port, "GET", "/api/v1/records/DEMO-R-nobody-here/history",
                                   clerk->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
-    assert_string_equal(code_of(&r, code, sizeof code), "not_found");
+    assert_string_equal(http_error_code(&r, code, sizeof code), "not_found");
     http_response_free(&r);
     assert_int_equal(http_request(server.port, "GET", "/api/v1/volumes/nobody-here/pages",
                                   clerk->s.cookie, NULL, 0, &r), 0);
@@ -1300,7 +1284,7 @@ static void test_error_kinds(void **state)
                                   NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(http_request(server.port, "GET", "/api/v1/records/example", clerk->s.cookie, NULL, 0,
                                   &r), 0);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     http_response_free(&r);
     body = json_pack("{s:o}", "record", j);
     text = json_dumps(body, JSON_COMPACT);
@@ -1309,9 +1293,9 @@ static void test_error_kinds(void **state)
     json_decref(body);
     assert_int_equal(sqlite3_exec(db, "DROP TRIGGER probe_fail", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    if (r.status != 500 || strcmp(code_of(&r, code, sizeof code), "internal") != 0)
+    if (r.status != 500 || strcmp(http_error_code(&r, code, sizeof code), "internal") != 0)
         fail_msg("a storage failure: want 500 internal, got %d %s", r.status, r.body);
-    json_body(&r, &j);
+    j = http_body_json(&r);
     const char *ref = json_string_value(json_object_get(json_object_get(j, "error"), "reference"));
     assert_non_null(ref);
     assert_int_equal(strlen(ref), 12);

@@ -30,12 +30,6 @@ static struct test_server server;
 /* A registered demo record, its UIN, family name and evidence hash. */
 static char rec_id[128], uin[32], family[128], scan_hash[80];
 
-static json_t *body_json(const struct http_response *r)
-{
-    json_error_t je;
-    return json_loadb(r->body, r->body_len, 0, &je);
-}
-
 static int sign_in(const char *user, const char *password, struct test_session *l)
 {
     int st = web_sign_in(server.port, user, password, NULL, l);
@@ -115,7 +109,7 @@ static int setup(void **state)
         http_request(server.port, "GET", "/api/v1/records?status=registered&limit=1", reg.cookie, NULL,
                      0, &r) != 0 || r.status != 200)
         return -1;
-    j = body_json(&r);
+    j = http_body_json(&r);
     http_response_free(&r);
     row = json_array_get(json_object_get(j, "records"), 0);
     snprintf(rec_id, sizeof rec_id, "%s", json_string_value(json_object_get(row, "id")));
@@ -125,7 +119,7 @@ static int setup(void **state)
     snprintf(line, sizeof line, "/api/v1/records/%s", rec_id);
     if (http_request(server.port, "GET", line, reg.cookie, NULL, 0, &r) != 0 || r.status != 200)
         return -1;
-    j = body_json(&r);
+    j = http_body_json(&r);
     http_response_free(&r);
     snprintf(scan_hash, sizeof scan_hash, "%s",
              json_string_value(json_array_get(
@@ -178,7 +172,7 @@ static void test_evidence_through_objects(void **state)
     assert_int_equal(post(&clerk, "/api/v1/evidence", "image/png", secret, sizeof secret - 1, &r),
                      0);
     assert_int_equal(r.status, 201);
-    j = body_json(&r);
+    j = http_body_json(&r);
     snprintf(loose, sizeof loose, "%s", json_string_value(json_object_get(j, "hash")));
     json_decref(j);
     http_response_free(&r);
@@ -207,7 +201,7 @@ static void test_evidence_through_objects(void **state)
                           &r), 0);
     if (r.status != 201 && r.status != 200)
         fail_msg("enrol: %d %s", r.status, r.body);
-    j = body_json(&r);
+    j = http_body_json(&r);
     snprintf(app_id, sizeof app_id, "%s", json_string_value(json_object_get(j, "id")));
     json_decref(j);
     http_response_free(&r);
@@ -216,7 +210,7 @@ static void test_evidence_through_objects(void **state)
     snprintf(path, sizeof path, "/api/v1/applications/%s", app_id);
     assert_int_equal(get(&enrol, path, &r), 0);
     assert_int_equal(r.status, 200);
-    j = body_json(&r);
+    j = http_body_json(&r);
     snprintf(photo_hash, sizeof photo_hash, "%s",
              json_string_value(json_object_get(j, "photo_hash")));
     json_decref(j);
@@ -347,7 +341,7 @@ static void test_other_office(void **state)
 
     /* A verified record of this office, waiting for its registrar. */
     assert_int_equal(get(&reg, "/api/v1/records?status=verified&limit=1", &r), 0);
-    j = body_json(&r);
+    j = http_body_json(&r);
     snprintf(verified, sizeof verified, "%s",
              json_string_value(json_object_get(json_array_get(json_object_get(j, "records"), 0),
                                                "id")));
@@ -377,7 +371,7 @@ static void test_other_office(void **state)
     /* lists and search show nothing of the other office */
     assert_int_equal(get(&other, "/api/v1/records?limit=500", &r), 0);
     assert_int_equal(r.status, 200);
-    j = body_json(&r);
+    j = http_body_json(&r);
     assert_int_equal(json_array_size(json_object_get(j, "records")), 0);
     json_decref(j);
     http_response_free(&r);
@@ -387,13 +381,13 @@ static void test_other_office(void **state)
     for (const unsigned char *c = (const unsigned char *)family; *c && o + 4 < sizeof q; c++)
         o += (size_t)snprintf(q + o, sizeof q - o, "%%%02X", *c);
     assert_int_equal(get(&reg, q, &r), 0);
-    j = body_json(&r);
+    j = http_body_json(&r);
     assert_true(json_array_size(json_object_get(j, "results")) > 0);
     json_decref(j);
     http_response_free(&r);
     assert_int_equal(get(&other, q, &r), 0);
     assert_int_equal(r.status, 200);
-    j = body_json(&r);
+    j = http_body_json(&r);
     assert_int_equal(json_array_size(json_object_get(j, "results")), 0);
     json_decref(j);
     http_response_free(&r);
@@ -405,7 +399,7 @@ static void test_other_office(void **state)
     http_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/records/%s", verified);
     assert_int_equal(get(&reg, path, &r), 0);
-    j = body_json(&r);
+    j = http_body_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "verified");
     json_decref(j);
     http_response_free(&r);
@@ -437,7 +431,7 @@ static void test_import_errors_without_paths(void **state)
 
     assert_int_equal(post(&clerk, "/api/v1/scan-batches", "application/json", "{}", 2, &r), 0);
     assert_int_equal(r.status, 201);
-    j = body_json(&r);
+    j = http_body_json(&r);
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
     json_decref(j);
     http_response_free(&r);
@@ -473,7 +467,7 @@ static void test_bidi_names_refused(void **state)
     (void)state;
 
     assert_int_equal(get(&clerk, "/api/v1/records/example", &r), 0);
-    ex = body_json(&r);
+    ex = http_body_json(&r);
     http_response_free(&r);
     for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
         for (int field = 0; field < 3; field++) {
@@ -538,7 +532,7 @@ static void test_private_files(void **state)
     static const char scan[] = "\x89PNG\r\n\x1a\n a scan stored by the server";
     assert_int_equal(post(&clerk, "/api/v1/evidence", "image/png", scan, sizeof scan - 1, &r), 0);
     assert_int_equal(r.status, 201);
-    json_t *j = body_json(&r);
+    json_t *j = http_body_json(&r);
     const char *h = json_string_value(json_object_get(j, "hash"));
     assert_non_null(h);
     snprintf(p, sizeof p, "%s/blobs/%.2s", data, h);

@@ -70,27 +70,7 @@ static int teardown(void **state)
  * address is this machine), or -1. */
 static int connect_from(const char *src)
 {
-    struct sockaddr_in sa, me;
-    struct timeval tv = { 2, 0 };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&me, 0, sizeof me);
-    me.sin_family = AF_INET;
-    inet_pton(AF_INET, src, &me.sin_addr);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)server.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
-        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return tcp_connect_from(src, server.port, 2);
 }
 
 /* GET /healthz on a fresh connection from SRC; the status, or -1 when no

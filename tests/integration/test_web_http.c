@@ -55,16 +55,6 @@ static void concrete_path(const char *pat, char *out, size_t size)
     out[o] = '\0';
 }
 
-static const char *error_code(const struct http_response *r, char *out, size_t size)
-{
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->body_len, 0, &je);
-    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-    snprintf(out, size, "%s", c ? c : "");
-    json_decref(j);
-    return out;
-}
-
 /* Signed out, only sign-in, the seal check, static assets and /healthz answer: every other
  * route of the table is 401 (API) or 303 to /signin (pages). */
 static void test_signed_out_matrix(void **state)
@@ -87,7 +77,7 @@ static void test_signed_out_matrix(void **state)
             assert_string_equal(h, "/signin");
         } else {
             assert_int_equal(r.status, 401);
-            assert_string_equal(error_code(&r, code, sizeof code), "unauthenticated");
+            assert_string_equal(http_error_code(&r, code, sizeof code), "unauthenticated");
         }
         /* Every answer carries the security headers. */
         assert_int_equal(http_header(&r, "X-Content-Type-Options", h, sizeof h), 0);
@@ -253,7 +243,7 @@ static void test_signin_bodies(void **state)
                                       strlen(cases[i].body), &r), 0);
         if (r.status != cases[i].status)
             fail_msg("case %zu (%s): status %d body %s", i, cases[i].body, r.status, r.body);
-        assert_string_equal(error_code(&r, code, sizeof code), cases[i].code);
+        assert_string_equal(http_error_code(&r, code, sizeof code), cases[i].code);
         http_response_free(&r);
     }
     /* A name of 100 KB: refused by length, not stored, not echoed. */
@@ -277,7 +267,7 @@ static void test_signin_bodies(void **state)
     b[big - 1] = '}';
     if (http_request(server.port, "POST", "/api/v1/session", json, b, big, &r) == 0) {
         assert_int_equal(r.status, 413);
-        assert_string_equal(error_code(&r, code, sizeof code), "too_large");
+        assert_string_equal(http_error_code(&r, code, sizeof code), "too_large");
         http_response_free(&r);
     }
     free(b);

@@ -54,12 +54,6 @@ static char *deep_body(size_t depth, size_t *len)
     return s;
 }
 
-static json_t *body_json(const struct http_response *r)
-{
-    json_error_t je;
-    return json_loadb(r->body, r->body_len, 0, &je);
-}
-
 static int sign_in(const char *user, struct login *l)
 {
     l->user = user;
@@ -75,6 +69,18 @@ static void assert_alive(const char *after)
     if (r.status != 200)
         fail_msg("/healthz answered %d after %s", r.status, after);
     http_response_free(&r);
+}
+
+/* R is the 400 bad_json answer naming the nesting limit (WHAT: the request). */
+static void assert_nesting_refused(const char *what, const struct http_response *r)
+{
+    json_t *j = http_body_json(r);
+    const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    if (r->status != 400 || code == NULL || strcmp(code, "bad_json") != 0 || msg == NULL ||
+        strstr(msg, "nested deeper than 64 levels") == NULL)
+        fail_msg("%s: want 400 bad_json naming the nesting, got %d %s", what, r->status, r->body);
+    json_decref(j);
 }
 
 static int setup(void **state)
@@ -117,14 +123,7 @@ static void test_session_depth_attack(void **state)
         if (len > WEB_MAX_JSON_BODY) {
             assert_int_equal(r.status, 413);
         } else {
-            json_t *j = body_json(&r);
-            const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-            const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-            if (r.status != 400 || code == NULL || strcmp(code, "bad_json") != 0 || msg == NULL ||
-                strstr(msg, "nested deeper than 64 levels") == NULL)
-                fail_msg("%s: want 400 bad_json naming the nesting, got %d %s", what, r.status,
-                         r.body);
-            json_decref(j);
+            assert_nesting_refused(what, &r);
         }
         http_response_free(&r);
         assert_alive(what);
@@ -187,7 +186,7 @@ static void test_every_route(void **state)
          * that refuse a malformed one ("{") as bad_json. */
         assert_int_equal(http_request(server.port, rt->method, path, hdr, "{", 1, &r), 0);
         {
-            json_t *j = body_json(&r);
+            json_t *j = http_body_json(&r);
             const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
             reads_json = code != NULL && strcmp(code, "bad_json") == 0;
             json_decref(j);
@@ -196,7 +195,7 @@ static void test_every_route(void **state)
         assert_int_equal(http_request(server.port, rt->method, path, hdr, body, len, &r), 0);
         snprintf(what, sizeof what, "%s %s as %s", rt->method, path, l ? l->user : "nobody");
         if (seal) {
-            json_t *j = body_json(&r);
+            json_t *j = http_body_json(&r);
             const char *err = json_string_value(json_object_get(j, "error"));
             if (r.status != 200 || !json_is_false(json_object_get(j, "valid")) || err == NULL ||
                 strstr(err, "nested deeper than 64 levels") == NULL)
@@ -211,14 +210,7 @@ static void test_every_route(void **state)
             fail_msg("%s: got %d %s", what, r.status, r.body);
         }
         if (reads_json) {
-            json_t *j = body_json(&r);
-            const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-            const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-            if (r.status != 400 || code == NULL || strcmp(code, "bad_json") != 0 || msg == NULL ||
-                strstr(msg, "nested deeper than 64 levels") == NULL)
-                fail_msg("%s: want 400 bad_json naming the nesting, got %d %s", what, r.status,
-                         r.body);
-            json_decref(j);
+            assert_nesting_refused(what, &r);
             json_routes++;
         }
         print_message("%-60s %d%s\n", what, r.status, reads_json || seal ? " (reads JSON)" : "");

@@ -56,11 +56,7 @@ static int call(const struct test_session *l, const char *method, const char *pa
     assert_int_equal(http_request(server.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
     st = r.status;
     if (code != NULL) {
-        json_error_t je;
-        json_t *j = json_loadb(r.body, r.body_len, 0, &je);
-        const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-        snprintf(code, code_size, "%s", c ? c : "");
-        json_decref(j);
+        http_error_code(&r, code, code_size);
     }
     http_response_free(&r);
     return st;

@@ -83,8 +83,6 @@ static int teardown(void **state)
 static int sign_in_from(const char *src, const char *xff, const char *user, const char *password,
                         long *retry)
 {
-    struct sockaddr_in sa, me;
-    struct timeval tv = { 30, 0 };
     char body[256], req[1024], resp[8192], *p;
     size_t len = 0;
     int fd, n, status = -1;
@@ -96,18 +94,8 @@ static int sign_in_from(const char *src, const char *xff, const char *user, cons
                  "Content-Type: application/json\r\n%s%s%sContent-Length: %zu\r\n\r\n%s",
                  xff ? "X-Forwarded-For: " : "", xff ? xff : "", xff ? "\r\n" : "", strlen(body),
                  body);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
+    fd = tcp_connect_from(src, server.port, 30);
     assert_true(fd >= 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    memset(&me, 0, sizeof me);
-    me.sin_family = AF_INET;
-    inet_pton(AF_INET, src, &me.sin_addr);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)server.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(write(fd, req, (size_t)n), n);
     for (;;) {
         ssize_t got = read(fd, resp + len, sizeof resp - 1 - len);

@@ -197,3 +197,14 @@ void civreg_example_record(const char *evidence_hash, char *out, size_t size)
         fail_msg("the example record has no empty evidence list or is too long");
     free(ex);
 }
+
+char *test_data_read(const char *dir, const char *name, size_t *len)
+{
+    char path[4096];
+    char *p;
+
+    snprintf(path, sizeof path, "%s/%s/%s", CIVREG_TEST_DATA, dir, name);
+    if ((p = file_read(path, len)) == NULL)
+        fail_msg("cannot read %s", path);
+    return p;
+}

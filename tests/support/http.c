@@ -74,6 +74,34 @@ int http_request(int port, const char *method, const char *path, const char *ext
     return 0;
 }
 
+int tcp_connect_from(const char *src, int port, int timeout_s)
+{
+    struct sockaddr_in sa, me;
+    struct timeval tv = { timeout_s, 0 };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    memset(&me, 0, sizeof me);
+    me.sin_family = AF_INET;
+    if (inet_pton(AF_INET, src, &me.sin_addr) != 1) {
+        close(fd);
+        return -1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 void http_response_free(struct http_response *r)
 {
     free(r->headers);

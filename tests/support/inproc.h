@@ -34,4 +34,17 @@ static inline void inproc_user_add(struct db *db, const char *keys, struct regis
         fail_msg("user add %s: %s", name, err_msg(&err));
 }
 
+/* Sign NAME in with password PW: the actor (the caller frees it). The test
+ * fails unless it signs in. */
+static inline struct registry_actor *inproc_authenticate(struct db *db, const char *keys,
+                                                         const char *name, const char *pw)
+{
+    struct err err = ERR_INIT;
+    struct registry_actor *a = NULL;
+
+    if (registry_authenticate(db, keys, name, pw, &a, &err) != 0)
+        fail_msg("sign-in %s: %s", name, err_msg(&err));
+    return a;
+}
+
 #endif

@@ -223,6 +223,44 @@ char *civreg_run_ok(const char *in, const char *const args[])
     return out;
 }
 
+pid_t civreg_start_quiet(const char *const args[])
+{
+    const char *argv[64];
+    size_t n = 0;
+    pid_t pid;
+
+    argv[n++] = CIVREG_BIN;
+    while (args[n - 1] != NULL && n < 63) {
+        argv[n] = args[n - 1];
+        n++;
+    }
+    argv[n] = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+            _exit(127);
+        execv(CIVREG_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+char *civreg_run_fail(const char *in, const char *const args[])
+{
+    struct proc_result r;
+    char *e;
+
+    assert_int_equal(civreg_run(in, &r, args), 0);
+    if (r.status == 0)
+        fail_msg("civreg %s %s: expected a failure: %s", args[0], args[1] ? args[1] : "", r.out);
+    e = r.err;
+    r.err = NULL;
+    proc_result_free(&r);
+    return e;
+}
+
 void text_chomp(char *s)
 {
     size_t n = strlen(s);

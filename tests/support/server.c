@@ -72,6 +72,15 @@ json_t *http_body_json(const struct http_response *r)
     return json_loadb(r->body, r->body_len, 0, &je);
 }
 
+const char *http_error_code(const struct http_response *r, char *out, size_t size)
+{
+    json_t *j = http_body_json(r);
+    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    snprintf(out, size, "%s", c ? c : "");
+    json_decref(j);
+    return out;
+}
+
 int web_sign_in(int port, const char *user, const char *password, const char *extra_headers,
                 struct test_session *s)
 {

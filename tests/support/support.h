@@ -47,6 +47,9 @@ char *civreg_run_as_ok(const char *data, const char *dir, const char *user, cons
 /* Run civreg with ARGS and IN on stdin; the test fails (cmocka) unless it
  * exits 0. Returns its stdout (caller frees). */
 char *civreg_run_ok(const char *in, const char *const args[]);
+/* Run civreg with ARGS and IN on stdin; the test fails (cmocka) if it exits
+ * 0. Returns its stderr (caller frees). */
+char *civreg_run_fail(const char *in, const char *const args[]);
 
 /* Cut trailing newlines (\n, \r) off S in place. */
 void text_chomp(char *s);
@@ -63,6 +66,10 @@ struct http_response {
 int http_request(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, size_t body_len, struct http_response *r);
 void http_response_free(struct http_response *r);
+/* A TCP connection to 127.0.0.1:PORT from source address SRC (any 127/8
+ * address is this machine), reads and writes timing out after TIMEOUT_S
+ * seconds. The socket, or -1. */
+int tcp_connect_from(const char *src, int port, int timeout_s);
 /* A header's value (case-insensitive name) copied into OUT, or -1. */
 int http_header(const struct http_response *r, const char *name, char *out, size_t size);
 
@@ -70,6 +77,9 @@ int http_header(const struct http_response *r, const char *name, char *out, size
 char *tmp_dir(const char *tag);
 void tmp_remove(const char *path);
 
+/* tests/data/DIR/NAME read whole (malloc'd, NUL-terminated; its length into
+ * *LEN when LEN is not NULL). The test fails when it cannot be read. */
+char *test_data_read(const char *dir, const char *name, size_t *len);
 /* Read a whole file (malloc'd, NUL-terminated); NULL on error. */
 char *file_read(const char *path, size_t *len);
 /* Write a whole file. Returns 0. */
@@ -86,6 +96,16 @@ void sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Run it and keep what it did in R (caller frees); the test fails only when
  * it cannot be run. */
 void sh_run(struct proc_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Constant SQL on DATA's database (DATA/civreg.db, datadb.c): data_sql runs
+ * it, data_sql_long returns the first column of its first row. The test
+ * fails on any error or when there is no row. */
+void data_sql(const char *data, const char *sql);
+long data_sql_long(const char *data, const char *sql);
+
+/* Start civreg with ARGS (without argv[0]) in the background, its output
+ * discarded. Returns its pid (the test fails when it cannot fork). */
+pid_t civreg_start_quiet(const char *const args[]);
 
 /* A fresh temporary folder for TAG (malloc'd path, NULL on error) with a data
  * directory initialised in FOLDER/data by `civreg init` and INIT_EXTRA (more
@@ -186,5 +206,8 @@ int web_sign_in(int port, const char *user, const char *password, const char *ex
 /* The body of R as JSON (NULL when it is not JSON). */
 struct json_t;
 struct json_t *http_body_json(const struct http_response *r);
+/* The "error"."code" of R's JSON body into OUT ("" when there is none).
+ * Returns OUT. */
+const char *http_error_code(const struct http_response *r, char *out, size_t size);
 
 #endif

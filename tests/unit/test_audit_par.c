@@ -72,14 +72,9 @@ static void test_parallel_audit_same_report(void **state)
     if (secret_init(&err) != 0)
         fail_msg("%s", err_msg(&err));
     inproc_datadir(dir, data, sizeof data, &dd, &db);
-    {
-        struct registry_user_new a = { "admin", pw_admin, ROLE_ADMIN, "HQ", false };
-        struct registry_user_new c = { "clerk", pw, ROLE_CLERK, "HQ", false };
-        assert_int_equal(registry_user_add(db, dd->keys_dir, NULL, &a, &err), 0);
-        assert_int_equal(registry_authenticate(db, dd->keys_dir, "admin", pw_admin, &admin, &err),
-                         0);
-        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &c, &err), 0);
-    }
+    inproc_user_add(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
+    admin = inproc_authenticate(db, dd->keys_dir, "admin", pw_admin);
+    inproc_user_add(db, dd->keys_dir, admin, "clerk", ROLE_CLERK, pw);
     assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk", pw, &clerk, &err), 0);
     for (int i = 0; i < 3; i++) {
         char *id = NULL;

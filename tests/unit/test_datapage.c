@@ -25,26 +25,6 @@
 
 static char *tmp;
 
-static unsigned char *data_file(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/issuance/%s", CIVREG_TEST_DATA, name);
-    unsigned char *p = (unsigned char *)file_read(path, len);
-    if (p == NULL)
-        fail_msg("cannot read %s", path);
-    return p;
-}
-
-static char *text_file(const char *dir, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s/%s", CIVREG_TEST_DATA, dir, name);
-    char *p = file_read(path, NULL);
-    if (p == NULL)
-        fail_msg("cannot read %s", path);
-    return p;
-}
-
 TMP_DIR_FIXTURE(tmp, "datapage")
 
 /* ---- the page of the Doc 9303-4 specimen (tests/data/mrz/td3.*) ------- */
@@ -63,8 +43,8 @@ static void page_init(struct page *p, enum mrz_format f)
 
     memset(p, 0, sizeof *p);
     p->mrz = (struct buf)BUF_INIT(256);
-    p->photo = data_file("portrait.jpg", &p->photo_len);
-    p->signature = data_file("signature.png", &p->signature_len);
+    p->photo = (unsigned char *)test_data_read("issuance", "portrait.jpg", &p->photo_len);
+    p->signature = (unsigned char *)test_data_read("issuance", "signature.png", &p->signature_len);
     p->in.format = f;
     p->in.document_name = f == MRZ_TD3 ? "PASSPORT" : "IDENTITY CARD";
     p->in.document_code = f == MRZ_TD3 ? "P" : "I";
@@ -402,7 +382,7 @@ static void test_td3_specimen(void **state)
 
     page_init(&p, MRZ_TD3);
     /* The MRZ is the Doc 9303-4 specimen's, byte for byte. */
-    want = text_file("mrz", "td3.mrz");
+    want = test_data_read("mrz", "td3.mrz", NULL);
     if (want[strlen(want) - 1] == '\n')
         want[strlen(want) - 1] = '\0';
     assert_string_equal(p.in.mrz, want);
@@ -785,7 +765,7 @@ static void test_photo_inspect(void **state)
     unsigned char *p;
     (void)state;
 
-    p = data_file("portrait.jpg", &len);
+    p = (unsigned char *)test_data_read("issuance", "portrait.jpg", &len);
     assert_int_equal(photo_inspect(p, len, &info, &err), 0);
     assert_int_equal(info.type, PHOTO_JPEG);
     assert_int_equal(info.width, 420);
@@ -802,23 +782,23 @@ static void test_photo_inspect(void **state)
     }
     free(p);
 
-    p = data_file("portrait-progressive.jpg", &len);
+    p = (unsigned char *)test_data_read("issuance", "portrait-progressive.jpg", &len);
     assert_int_equal(photo_inspect(p, len, &info, &err), 0);
     assert_int_equal(info.progressive, 1);
     assert_int_equal(photo_check_portrait(p, len, NULL, &err), 0);
     free(p);
 
-    p = data_file("landscape.jpg", &len);
+    p = (unsigned char *)test_data_read("issuance", "landscape.jpg", &len);
     assert_int_equal(photo_check_portrait(p, len, NULL, &err), -1);
     assert_non_null(strstr(err_msg(&err), "photo: aspect ratio 600x450"));
     free(p);
 
-    p = data_file("small.jpg", &len);
+    p = (unsigned char *)test_data_read("issuance", "small.jpg", &len);
     assert_int_equal(photo_check_portrait(p, len, NULL, &err), -1);
     assert_non_null(strstr(err_msg(&err), "photo: 200x257 pixels, at least 240x300 needed"));
     free(p);
 
-    p = data_file("signature.png", &len);
+    p = (unsigned char *)test_data_read("issuance", "signature.png", &len);
     assert_int_equal(photo_inspect(p, len, &info, &err), 0);
     assert_int_equal(info.type, PHOTO_PNG);
     assert_int_equal(info.width, 600);

@@ -136,16 +136,6 @@ static void test_transliterate(void **state)
     buf_release(&out);
 }
 
-static char *read_data(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/mrz/%s", CIVREG_TEST_DATA, name);
-    char *s = file_read(path, NULL);
-    if (s == NULL)
-        fail_msg("cannot read %s", path);
-    return s;
-}
-
 /* Compare parsed fields with a generate input (names in MRZ form). */
 static void fields_match(const struct mrz_fields *f, const json_t *in)
 {
@@ -202,9 +192,9 @@ static void test_specimens(void **state)
         json_t *in = NULL;
 
         snprintf(file, sizeof file, "%s.json", names[i]);
-        char *js = read_data(file);
+        char *js = test_data_read("mrz", file, NULL);
         snprintf(file, sizeof file, "%s.mrz", names[i]);
-        char *want = read_data(file);
+        char *want = test_data_read("mrz", file, NULL);
         assert_int_equal(json_parse(js, strlen(js), &in, &err), 0);
         if (mrz_generate_json(in, &lines, &w, &err) != 0)
             fail_msg("%s: %s", names[i], err_msg(&err));
@@ -613,7 +603,7 @@ static void test_substitutions(void **state)
         struct mrz_result res;
         struct err err = ERR_INIT;
         if (k < sizeof files / sizeof files[0]) {
-            text = read_data(files[k]);
+            text = test_data_read("mrz", files[k], NULL);
         } else { /* and random records */
             struct mrz_random r;
             struct buf lines = BUF_INIT(256);
@@ -660,7 +650,7 @@ static void test_result_json(void **state)
     struct err err = ERR_INIT;
     struct buf out = BUF_INIT(1 << 16);
     json_t *j = NULL;
-    char *td1 = read_data("td1-long-number.mrz");
+    char *td1 = test_data_read("mrz", "td1-long-number.mrz", NULL);
     (void)state;
     assert_int_equal(mrz_parse(td1, strlen(td1), &today, &res, &err), 0);
     assert_int_equal(mrz_result_json(&res, &j, &err), 0);

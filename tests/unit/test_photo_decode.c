@@ -15,16 +15,6 @@
 #include "issuance/icao/photo.h"
 #include "support/support.h"
 
-static unsigned char *data_file(const char *name, size_t *len)
-{
-    char path[4096];
-    unsigned char *p;
-    snprintf(path, sizeof path, "%s/issuance/%s", CIVREG_TEST_DATA, name);
-    p = (unsigned char *)file_read(path, len);
-    assert_non_null(p);
-    return p;
-}
-
 static void refused(const unsigned char *p, size_t len, const char *what)
 {
     struct photo_info info;
@@ -43,7 +33,7 @@ static void test_truncated_and_corrupt(void **state)
 {
     struct err err = ERR_INIT;
     size_t len;
-    unsigned char *p = data_file("portrait.jpg", &len), *bad;
+    unsigned char *p = (unsigned char *)test_data_read("issuance", "portrait.jpg", &len), *bad;
     (void)state;
 
     assert_int_equal(photo_check_portrait(p, len, NULL, &err), 0);
@@ -60,7 +50,7 @@ static void test_truncated_and_corrupt(void **state)
     free(bad);
     free(p);
 
-    p = data_file("portrait-progressive.jpg", &len);
+    p = (unsigned char *)test_data_read("issuance", "portrait-progressive.jpg", &len);
     assert_int_equal(photo_check_portrait(p, len, NULL, &err), 0);
     refused(p, len * 3 / 4, "progressive truncated");
     free(p);

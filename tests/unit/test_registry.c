@@ -335,17 +335,13 @@ static void test_changed_account_signs_nothing(void **state)
         fail_msg("%s", err_msg(&err));
     inproc_datadir(dir, data, sizeof data, &dd, &db);
     {
-        struct registry_user_new a = { "admin", pw_admin, ROLE_ADMIN, "HQ", false };
-        struct registry_user_new c = { "clerk", pw, ROLE_CLERK, "HQ", false };
-        struct registry_user_new m = { "multi", pw, ROLE_CLERK | ROLE_REGISTRAR, "HQ", false };
         struct registry_user_new bad = { "boss", pw, ROLE_ADMIN | ROLE_AUDITOR, "HQ", false };
         struct registry_user_new weak = { "weak", "password1234", ROLE_CLERK, "HQ", false };
         struct registry_user_new forged = { "x\nINFO forged", pw, ROLE_CLERK, "HQ", false };
-        assert_int_equal(registry_user_add(db, dd->keys_dir, NULL, &a, &err), 0);
-        assert_int_equal(registry_authenticate(db, dd->keys_dir, "admin", pw_admin, &admin, &err),
-                         0);
-        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &c, &err), 0);
-        assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &m, &err), 0);
+        inproc_user_add(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
+        admin = inproc_authenticate(db, dd->keys_dir, "admin", pw_admin);
+        inproc_user_add(db, dd->keys_dir, admin, "clerk", ROLE_CLERK, pw);
+        inproc_user_add(db, dd->keys_dir, admin, "multi", ROLE_CLERK | ROLE_REGISTRAR, pw);
         assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &bad, &err), -1);
         assert_non_null(strstr(err_msg(&err), "separation of duties"));
         assert_int_equal(registry_user_add(db, dd->keys_dir, admin, &weak, &err), -1);
