@@ -145,56 +145,37 @@ void office_app_release(struct office_app *app)
 int office_app_set_status(struct db *db, const char *id, const char *from, const char *to,
                           struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
+    int n;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
-                   "status = ?2", err) != 0)
+    n = OFFICE_EXEC(db, "applications",
+                    "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
+                    "status = ?2", err, id, from, to, now);
+    if (n < 0)
         return -1;
-    db_bind_text(st, 1, id);
-    db_bind_text(st, 2, from);
-    db_bind_text(st, 3, to);
-    db_bind_text(st, 4, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_sql_fail(db, "applications", err);
-    else if (sqlite3_changes(db_handle(db)) != 1)
-        err_set(err, "application %s: changed meanwhile (no longer %s)", id, from);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    if (n != 1)
+        return err_set(err, "application %s: changed meanwhile (no longer %s)", id, from);
+    return 0;
 }
 
 int office_doc_set(struct db *db, const struct office_actor *a, const char *number,
                    const char *status, const char *reason, const char *evidence,
                    struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
+    int n;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
-                   "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", err) != 0)
+    n = OFFICE_EXEC(db, "documents",
+                    "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
+                    "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", err, number, status,
+                    reason, evidence, now, a->username);
+    if (n < 0)
         return -1;
-    db_bind_text(st, 1, number);
-    db_bind_text(st, 2, status);
-    db_bind_text(st, 3, reason);
-    db_bind_text(st, 4, evidence);
-    db_bind_text(st, 5, now);
-    db_bind_text(st, 6, a->username);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_sql_fail(db, "documents", err);
-    else if (sqlite3_changes(db_handle(db)) != 1)
-        err_setk(err, ERR_NOT_FOUND, "document %s: not found", number);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    if (n != 1)
+        return err_setk(err, ERR_NOT_FOUND, "document %s: not found", number);
+    return 0;
 }
 
 /* ---- enrolment ---------------------------------------------------------- */
@@ -538,7 +519,6 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
     char now[TIME_ISO8601_LEN + 1];
     const char *sig = c->sig_hash[0] ? c->sig_hash : NULL;
     json_t *contact = NULL;
-    sqlite3_stmt *st = NULL;
     int rc = -1;
 
     /* a retried transaction starts from the checks made before it */
@@ -553,30 +533,16 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
         json_canonical(c->holder, &holder_s, err) != 0 ||
         json_canonical(c->checks, &checks_s, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
-                   "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
-                   "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                   "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)", err) != 0)
+    if (OFFICE_EXEC(db, "applications",
+                    "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
+                    "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
+                    "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                    "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+                    err, c->id, a->office, e->uin, c->rec_id, c->doc_type, c->kind,
+                    e->replaces && *e->replaces ? e->replaces : NULL, buf_str(&holder_s),
+                    buf_str(&contact_s), buf_str(&checks_s), c->photo_hash, sig, a->username,
+                    now) < 0)
         goto out;
-    db_bind_text(st, 1, c->id);
-    db_bind_text(st, 2, a->office);
-    db_bind_text(st, 3, e->uin);
-    db_bind_text(st, 4, c->rec_id);
-    db_bind_text(st, 5, c->doc_type);
-    db_bind_text(st, 6, c->kind);
-    db_bind_text(st, 7, e->replaces && *e->replaces ? e->replaces : NULL);
-    db_bind_text(st, 8, buf_str(&holder_s));
-    db_bind_text(st, 9, buf_str(&contact_s));
-    db_bind_text(st, 10, buf_str(&checks_s));
-    db_bind_text(st, 11, c->photo_hash);
-    db_bind_text(st, 12, sig);
-    db_bind_text(st, 13, a->username);
-    db_bind_text(st, 14, now);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "applications", err);
-        goto out;
-    }
     if (office_log(db, a, "application.enrol",
                    json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?, s:O, s:s?}", "doc_type",
                              c->doc_type, "kind", c->kind, "replaces", e->replaces, "holder",
@@ -587,7 +553,6 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
     json_decref(contact);
     buf_release(&contact_s);
     buf_release(&holder_s);
@@ -691,7 +656,6 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
     const bool approve = c->flag;
     const char *reason = c->reason;
     struct office_app app;
-    sqlite3_stmt *st = NULL;
     char number[32] = "", serial[32] = "", now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
@@ -728,43 +692,22 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
         if (office_number_allocate(db, a, app.doc_type, number, err) != 0 ||
             office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
             goto out;
-        if (db_prepare(db, &st,
-                       "INSERT INTO documents (number, doc_type, application_id, uin, "
-                       "issuing_state, status, booklet_serial, status_at, status_by, "
-                       "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
-                       "?7)", err) != 0)
+        if (OFFICE_EXEC(db, "documents",
+                        "INSERT INTO documents (number, doc_type, application_id, uin, "
+                        "issuing_state, status, booklet_serial, status_at, status_by, "
+                        "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
+                        "?7)",
+                        err, number, app.doc_type, id, app.uin, state ? state : "UTO", serial,
+                        now, a->username) < 0)
             goto out;
-        db_bind_text(st, 1, number);
-        db_bind_text(st, 2, app.doc_type);
-        db_bind_text(st, 3, id);
-        db_bind_text(st, 4, app.uin);
-        db_bind_text(st, 5, state ? state : "UTO");
-        db_bind_text(st, 6, serial);
-        db_bind_text(st, 7, now);
-        db_bind_text(st, 8, a->username);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            db_sql_fail(db, "documents", err);
-            goto out;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
     }
-    if (db_prepare(db, &st,
-                   "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
-                   "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
-                   "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'", err) != 0)
+    if (OFFICE_EXEC_ONE(db, "applications",
+                        "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
+                        "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
+                        "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'",
+                        err, id, approve ? "approved" : "rejected", a->username, now, reason,
+                        approve ? number : NULL, approve ? serial : NULL) < 0)
         goto out;
-    db_bind_text(st, 1, id);
-    db_bind_text(st, 2, approve ? "approved" : "rejected");
-    db_bind_text(st, 3, a->username);
-    db_bind_text(st, 4, now);
-    db_bind_text(st, 5, reason);
-    db_bind_text(st, 6, approve ? number : NULL);
-    db_bind_text(st, 7, approve ? serial : NULL);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
-        db_sql_fail(db, "applications", err);
-        goto out;
-    }
     if (approve) {
         json_t *series = NULL;
         /* the number series as the allocation left it, for the audit */
@@ -784,7 +727,6 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
     office_app_release(&app);
     return rc;
 }

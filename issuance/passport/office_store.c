@@ -19,6 +19,25 @@ json_t *office_column_json(sqlite3_stmt *st, int i)
     }
 }
 
+int office_exec(struct db *db, const char *what, const char *sql, const char *const *args,
+                size_t n, bool one, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int changes = -1;
+
+    if (db_prepare(db, &st, sql, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        db_bind_text(st, (int)i + 1, args[i]);
+    if (sqlite3_step(st) != SQLITE_DONE ||
+        (one && sqlite3_changes(db_handle(db)) != 1))
+        db_sql_fail(db, what, err);
+    else
+        changes = sqlite3_changes(db_handle(db));
+    sqlite3_finalize(st);
+    return changes;
+}
+
 void office_now(struct db *db, char out[TIME_ISO8601_LEN + 1])
 {
     if (time_iso8601(db_tx_time(db), out) != 0)
