@@ -186,6 +186,12 @@ static int add_check(json_t *checks, const char *name, bool passed, const char *
     return c && json_array_append_new(checks, c) == 0 ? 0 : -1;
 }
 
+static json_t *open_document_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
+                     office_column_json(st, 1), "application", office_column_json(st, 2));
+}
+
 /* Documents of UIN and DOC_TYPE that still count: valid ones and any in
  * the making (allocated, personalized), plus open applications. */
 static int open_documents(struct db *db, const char *uin, const char *doc_type, json_t **out,
@@ -193,7 +199,7 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
 {
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
-    int rc = -1, s;
+    int rc = -1;
 
     if (arr == NULL)
         return err_setk(err, ERR_INTERNAL, "out of memory");
@@ -205,19 +211,9 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
         goto out;
     db_bind_text(st, 1, uin);
     db_bind_text(st, 2, doc_type);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
-                              office_column_json(st, 1), "application", office_column_json(st, 2));
-        /* a document left out would let a second one through */
-        if (json_array_append_new(arr, o) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "documents", err);
+    /* a document left out would let a second one through: every row or none */
+    if (office_rows_append(db, st, open_document_row, arr, "documents", err) != 0)
         goto out;
-    }
     *out = arr;
     arr = NULL;
     rc = 0;
@@ -647,6 +643,35 @@ struct app_ctx {
     char *report_hash;    /* gets its blob hash (65 bytes), or NULL */
 };
 
+/* Load application ID for a step that takes it from STATUS: in any other
+ * status a conflict "application ID is ITS-STATUS: WHY". APP is released on
+ * failure. */
+static int app_load_in(struct db *db, const char *id, const char *status, const char *why,
+                       struct office_app *app, struct err *err)
+{
+    if (office_app_load(db, id, app, err) != 0)
+        return -1;
+    if (strcmp(app->status, status) != 0) {
+        err_setk(err, ERR_CONFLICT, "application %s is %s: %s", id, app->status, why);
+        office_app_release(app);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run the step TX on application ID in one transaction, for an actor
+ * allowed ACTION (refused: "may not WHAT"). */
+static int app_step(struct office_env *env, const char *id, const char *action,
+                    const char *what, int (*tx)(struct db *db, void *arg, struct err *err),
+                    struct err *err)
+{
+    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
+
+    if (office_require(&env->actor, registry_action_roles(action), what, err) != 0)
+        return -1;
+    return db_tx_run(env->db, tx, &c, err);
+}
+
 static int decide_tx(struct db *db, void *arg, struct err *err)
 {
     const struct app_ctx *c = arg;
@@ -659,13 +684,11 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
     char number[32] = "", serial[32] = "", now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    if (office_app_load(db, id, &app, err) != 0)
+    if (app_load_in(db, id, "submitted",
+                    approve ? "only a submitted application is approved"
+                            : "only a submitted application is rejected",
+                    &app, err) != 0)
         goto out;
-    if (strcmp(app.status, "submitted") != 0) {
-        err_setk(err, ERR_CONFLICT, "application %s is %s: only a submitted application is %s", id, app.status,
-                approve ? "approved" : "rejected");
-        goto out;
-    }
     /* Doc 9303-2 recommends, and civreg enforces, four eyes: the officer
      * who enrolled an applicant never decides on the application. */
     if (strcmp(app.enrolled_by, a->username) == 0) {
@@ -861,14 +884,9 @@ static int issue_tx(struct db *db, void *arg, struct err *err)
     struct office_app app;
     int rc = -1;
 
-    if (office_app_load(db, id, &app, err) != 0)
+    if (app_load_in(db, id, "qc_passed",
+                    "a document is issued after it passes quality control", &app, err) != 0)
         goto out;
-    if (strcmp(app.status, "qc_passed") != 0) {
-        err_setk(err, ERR_CONFLICT, "application %s is %s: a document is issued after it passes quality "
-                     "control",
-                id, app.status);
-        goto out;
-    }
     if (office_app_set_status(db, id, "qc_passed", "issued", err) != 0 ||
         office_doc_set(db, a, app.document_number, "valid", NULL, NULL, err) != 0)
         goto out;
@@ -899,13 +917,7 @@ out:
 
 int office_app_issue(struct office_env *env, const char *id, struct err *err)
 {
-    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
-    struct db *db = env->db;
-    const struct office_actor *a = &env->actor;
-
-    if (office_require(a, registry_action_roles("application.produce"), "issue documents", err) != 0)
-        return -1;
-    return db_tx_run(db, issue_tx, &c, err);
+    return app_step(env, id, "application.produce", "issue documents", issue_tx, err);
 }
 
 static int collect_tx(struct db *db, void *arg, struct err *err)
@@ -917,13 +929,8 @@ static int collect_tx(struct db *db, void *arg, struct err *err)
     struct office_app app;
     int rc = -1;
 
-    if (office_app_load(db, id, &app, err) != 0)
+    if (app_load_in(db, id, "issued", "only an issued document is collected", &app, err) != 0)
         goto out;
-    if (strcmp(app.status, "issued") != 0) {
-        err_setk(err, ERR_CONFLICT, "application %s is %s: only an issued document is collected", id,
-                app.status);
-        goto out;
-    }
     if (office_app_set_status(db, id, "issued", "collected", err) != 0 ||
         office_log(db, a, "document.collect", NULL, err, "document", app.document_number,
                    "application", id, "person", app.uin, NULL) != 0)
@@ -936,14 +943,7 @@ out:
 
 int office_app_collect(struct office_env *env, const char *id, struct err *err)
 {
-    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
-    struct db *db = env->db;
-    const struct office_actor *a = &env->actor;
-
-    if (office_require(a, registry_action_roles("application.collect"),
-                       "hand documents over", err) != 0)
-        return -1;
-    return db_tx_run(db, collect_tx, &c, err);
+    return app_step(env, id, "application.collect", "hand documents over", collect_tx, err);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -1015,7 +1015,7 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
 {
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
-    int s, rc = -1;
+    int rc = -1;
 
     *out = NULL;
     if (arr == NULL)
@@ -1026,15 +1026,8 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
         goto out;
     db_bind_text(st, 1, status);
     sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(arr, app_row(st)) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(env->db, "applications", err);
+    if (office_rows_append(env->db, st, app_row, arr, "applications", err) != 0)
         goto out;
-    }
     *out = arr;
     arr = NULL;
     rc = 0;

@@ -196,11 +196,16 @@ int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, cons
                : 0;
 }
 
+static json_t *number_row(sqlite3_stmt *st)
+{
+    return office_column_json(st, 0);
+}
+
 int office_documents_expire(struct office_env *env, int *count, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     json_t *numbers = json_array();
-    int rc = -1, s;
+    int rc = -1;
     size_t i;
     json_t *n;
 
@@ -211,15 +216,8 @@ int office_documents_expire(struct office_env *env, int *count, struct err *err)
                    "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
                    "date('now') ORDER BY number", err) != 0)
         goto out;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(numbers, office_column_json(st, 0)) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(env->db, "documents", err);
+    if (office_rows_append(env->db, st, number_row, numbers, "documents", err) != 0)
         goto out;
-    }
     json_array_foreach(numbers, i, n) {
         if (office_document_set_status(env, json_string_value(n), "expired",
                                        "past its date of expiry", NULL, err) != 0)

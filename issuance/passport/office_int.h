@@ -31,6 +31,13 @@ int office_exec(struct db *db, const char *what, const char *sql, const char *co
 #define OFFICE_EXEC_ONE(db, what, sql, err, ...)                                               \
     office_exec((db), (what), (sql), OFFICE_ARGS(__VA_ARGS__), true, (err))
 
+/* Append ROW(ST) for each remaining row of the bound statement ST to ARR.
+ * A NULL row or a failed append is "out of memory" (ERR_INTERNAL); a failed
+ * step "db: WHAT: <SQLite's message>". ST stays the caller's. */
+int office_rows_append(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
+                       json_t *arr, const char *what, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* The time of DB's transaction (now outside one) as "YYYY-MM-DDTHH:MM:SSZ":
  * every row an operation writes and the event it logs carry this one time,
  * so `audit verify` rebuilds the time columns from the log. */

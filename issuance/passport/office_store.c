@@ -38,6 +38,19 @@ int office_exec(struct db *db, const char *what, const char *sql, const char *co
     return changes;
 }
 
+int office_rows_append(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
+                       json_t *arr, const char *what, struct err *err)
+{
+    int s;
+
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_array_append_new(arr, row(st)) != 0)
+            return err_setk(err, ERR_INTERNAL, "out of memory");
+    if (s != SQLITE_DONE)
+        return db_sql_fail(db, what, err);
+    return 0;
+}
+
 void office_now(struct db *db, char out[TIME_ISO8601_LEN + 1])
 {
     if (time_iso8601(db_tx_time(db), out) != 0)
