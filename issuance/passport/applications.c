@@ -659,17 +659,42 @@ static int app_load_in(struct db *db, const char *id, const char *status, const 
     return 0;
 }
 
-/* Run the step TX on application ID in one transaction, for an actor
- * allowed ACTION (refused: "may not WHAT"). */
-static int app_step(struct office_env *env, const char *id, const char *action,
-                    const char *what, int (*tx)(struct db *db, void *arg, struct err *err),
-                    struct err *err)
-{
-    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
+/* A step that takes an application from one status (issue, collect). */
+struct app_step {
+    const char *action, *what; /* the access it needs: "may not WHAT" */
+    const char *from, *why;    /* the status it takes the application from */
+    int (*run)(struct db *db, struct office_env *env, const char *id,
+               const struct office_app *app, struct err *err);
+};
 
-    if (office_require(&env->actor, registry_action_roles(action), what, err) != 0)
+struct app_step_ctx {
+    struct office_env *env;
+    const char *id;
+    const struct app_step *step;
+};
+
+static int app_step_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct app_step_ctx *c = arg;
+    struct office_app app;
+    int rc;
+
+    if (app_load_in(db, c->id, c->step->from, c->step->why, &app, err) != 0)
         return -1;
-    return db_tx_run(env->db, tx, &c, err);
+    rc = c->step->run(db, c->env, c->id, &app, err);
+    office_app_release(&app);
+    return rc;
+}
+
+/* Run STEP on application ID in one transaction. */
+static int app_step_run(struct office_env *env, const char *id, const struct app_step *step,
+                        struct err *err)
+{
+    struct app_step_ctx c = { env, id, step };
+
+    if (office_require(&env->actor, registry_action_roles(step->action), step->what, err) != 0)
+        return -1;
+    return db_tx_run(env->db, app_step_tx, &c, err);
 }
 
 static int decide_tx(struct db *db, void *arg, struct err *err)
@@ -875,75 +900,64 @@ int office_app_qc_report(struct office_env *env, const char *id, bool pass, cons
     return db_tx_run(db, qc_tx, &c, err);
 }
 
-static int issue_tx(struct db *db, void *arg, struct err *err)
+static int issue_run(struct db *db, struct office_env *env, const char *id,
+                     const struct office_app *app, struct err *err)
 {
-    const struct app_ctx *c = arg;
-    struct office_env *env = c->env;
     const struct office_actor *a = &env->actor;
-    const char *id = c->id;
-    struct office_app app;
-    int rc = -1;
 
-    if (app_load_in(db, id, "qc_passed",
-                    "a document is issued after it passes quality control", &app, err) != 0)
-        goto out;
     if (office_app_set_status(db, id, "qc_passed", "issued", err) != 0 ||
-        office_doc_set(db, a, app.document_number, "valid", NULL, NULL, err) != 0)
-        goto out;
-    if (app.replaces) {
+        office_doc_set(db, a, app->document_number, "valid", NULL, NULL, err) != 0)
+        return -1;
+    if (app->replaces) {
         char reason[128];
-        if (snprintf(reason, sizeof reason, "%s by %s", strcmp(app.kind, "renewal") == 0
+        if (snprintf(reason, sizeof reason, "%s by %s", strcmp(app->kind, "renewal") == 0
                                                             ? "renewed"
                                                             : "replaced",
-                     app.document_number) >= (int)sizeof reason) {
-            err_set(err, "document number %.40s...: too long", app.document_number);
-            goto out;
+                     app->document_number) >= (int)sizeof reason) {
+            err_set(err, "document number %.40s...: too long", app->document_number);
+            return -1;
         }
         /* A lost or stolen document keeps that status for alert lists;
          * anything else still counting is cancelled. */
-        if (office_doc_cancel_replaced(db, a, app.replaces, reason, err) != 0)
-            goto out;
+        if (office_doc_cancel_replaced(db, a, app->replaces, reason, err) != 0)
+            return -1;
     }
     if (office_log(db, a, "document.issue",
-                   json_pack("{s:s, s:s?}", "status", "valid", "cancels", app.replaces), err,
-                   "document", app.document_number, "application", id, "person", app.uin,
-                   "document", app.replaces, NULL) != 0)
-        goto out;
-    rc = 0;
-out:
-    office_app_release(&app);
-    return rc;
+                   json_pack("{s:s, s:s?}", "status", "valid", "cancels", app->replaces), err,
+                   "document", app->document_number, "application", id, "person", app->uin,
+                   "document", app->replaces, NULL) != 0)
+        return -1;
+    return 0;
 }
+
+static int collect_run(struct db *db, struct office_env *env, const char *id,
+                       const struct office_app *app, struct err *err)
+{
+    if (office_app_set_status(db, id, "issued", "collected", err) != 0 ||
+        office_log(db, &env->actor, "document.collect", NULL, err, "document",
+                   app->document_number, "application", id, "person", app->uin, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static const struct app_step issue_step = {
+    "application.produce", "issue documents", "qc_passed",
+    "a document is issued after it passes quality control", issue_run,
+};
+
+static const struct app_step collect_step = {
+    "application.collect", "hand documents over", "issued",
+    "only an issued document is collected", collect_run,
+};
 
 int office_app_issue(struct office_env *env, const char *id, struct err *err)
 {
-    return app_step(env, id, "application.produce", "issue documents", issue_tx, err);
-}
-
-static int collect_tx(struct db *db, void *arg, struct err *err)
-{
-    const struct app_ctx *c = arg;
-    struct office_env *env = c->env;
-    const struct office_actor *a = &env->actor;
-    const char *id = c->id;
-    struct office_app app;
-    int rc = -1;
-
-    if (app_load_in(db, id, "issued", "only an issued document is collected", &app, err) != 0)
-        goto out;
-    if (office_app_set_status(db, id, "issued", "collected", err) != 0 ||
-        office_log(db, a, "document.collect", NULL, err, "document", app.document_number,
-                   "application", id, "person", app.uin, NULL) != 0)
-        goto out;
-    rc = 0;
-out:
-    office_app_release(&app);
-    return rc;
+    return app_step_run(env, id, &issue_step, err);
 }
 
 int office_app_collect(struct office_env *env, const char *id, struct err *err)
 {
-    return app_step(env, id, "application.collect", "hand documents over", collect_tx, err);
+    return app_step_run(env, id, &collect_step, err);
 }
 
 /* ---- reading ------------------------------------------------------------ */
