@@ -145,56 +145,37 @@ void office_app_release(struct office_app *app)
 int office_app_set_status(struct db *db, const char *id, const char *from, const char *to,
                           struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
+    int n;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
-                   "status = ?2", err) != 0)
+    n = OFFICE_EXEC(db, "applications",
+                    "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
+                    "status = ?2", err, id, from, to, now);
+    if (n < 0)
         return -1;
-    db_bind_text(st, 1, id);
-    db_bind_text(st, 2, from);
-    db_bind_text(st, 3, to);
-    db_bind_text(st, 4, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_sql_fail(db, "applications", err);
-    else if (sqlite3_changes(db_handle(db)) != 1)
-        err_set(err, "application %s: changed meanwhile (no longer %s)", id, from);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    if (n != 1)
+        return err_set(err, "application %s: changed meanwhile (no longer %s)", id, from);
+    return 0;
 }
 
 int office_doc_set(struct db *db, const struct office_actor *a, const char *number,
                    const char *status, const char *reason, const char *evidence,
                    struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
+    int n;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
-                   "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", err) != 0)
+    n = OFFICE_EXEC(db, "documents",
+                    "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
+                    "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", err, number, status,
+                    reason, evidence, now, a->username);
+    if (n < 0)
         return -1;
-    db_bind_text(st, 1, number);
-    db_bind_text(st, 2, status);
-    db_bind_text(st, 3, reason);
-    db_bind_text(st, 4, evidence);
-    db_bind_text(st, 5, now);
-    db_bind_text(st, 6, a->username);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_sql_fail(db, "documents", err);
-    else if (sqlite3_changes(db_handle(db)) != 1)
-        err_setk(err, ERR_NOT_FOUND, "document %s: not found", number);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    if (n != 1)
+        return err_setk(err, ERR_NOT_FOUND, "document %s: not found", number);
+    return 0;
 }
 
 /* ---- enrolment ---------------------------------------------------------- */
@@ -205,6 +186,12 @@ static int add_check(json_t *checks, const char *name, bool passed, const char *
     return c && json_array_append_new(checks, c) == 0 ? 0 : -1;
 }
 
+static json_t *open_document_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
+                     office_column_json(st, 1), "application", office_column_json(st, 2));
+}
+
 /* Documents of UIN and DOC_TYPE that still count: valid ones and any in
  * the making (allocated, personalized), plus open applications. */
 static int open_documents(struct db *db, const char *uin, const char *doc_type, json_t **out,
@@ -212,7 +199,7 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
 {
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
-    int rc = -1, s;
+    int rc = -1;
 
     if (arr == NULL)
         return err_setk(err, ERR_INTERNAL, "out of memory");
@@ -224,19 +211,9 @@ static int open_documents(struct db *db, const char *uin, const char *doc_type, 
         goto out;
     db_bind_text(st, 1, uin);
     db_bind_text(st, 2, doc_type);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
-                              office_column_json(st, 1), "application", office_column_json(st, 2));
-        /* a document left out would let a second one through */
-        if (json_array_append_new(arr, o) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "documents", err);
+    /* a document left out would let a second one through: every row or none */
+    if (office_rows_append(db, st, open_document_row, arr, "documents", err) != 0)
         goto out;
-    }
     *out = arr;
     arr = NULL;
     rc = 0;
@@ -538,7 +515,6 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
     char now[TIME_ISO8601_LEN + 1];
     const char *sig = c->sig_hash[0] ? c->sig_hash : NULL;
     json_t *contact = NULL;
-    sqlite3_stmt *st = NULL;
     int rc = -1;
 
     /* a retried transaction starts from the checks made before it */
@@ -553,30 +529,16 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
         json_canonical(c->holder, &holder_s, err) != 0 ||
         json_canonical(c->checks, &checks_s, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
-                   "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
-                   "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                   "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)", err) != 0)
+    if (OFFICE_EXEC(db, "applications",
+                    "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
+                    "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
+                    "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                    "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+                    err, c->id, a->office, e->uin, c->rec_id, c->doc_type, c->kind,
+                    e->replaces && *e->replaces ? e->replaces : NULL, buf_str(&holder_s),
+                    buf_str(&contact_s), buf_str(&checks_s), c->photo_hash, sig, a->username,
+                    now) < 0)
         goto out;
-    db_bind_text(st, 1, c->id);
-    db_bind_text(st, 2, a->office);
-    db_bind_text(st, 3, e->uin);
-    db_bind_text(st, 4, c->rec_id);
-    db_bind_text(st, 5, c->doc_type);
-    db_bind_text(st, 6, c->kind);
-    db_bind_text(st, 7, e->replaces && *e->replaces ? e->replaces : NULL);
-    db_bind_text(st, 8, buf_str(&holder_s));
-    db_bind_text(st, 9, buf_str(&contact_s));
-    db_bind_text(st, 10, buf_str(&checks_s));
-    db_bind_text(st, 11, c->photo_hash);
-    db_bind_text(st, 12, sig);
-    db_bind_text(st, 13, a->username);
-    db_bind_text(st, 14, now);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "applications", err);
-        goto out;
-    }
     if (office_log(db, a, "application.enrol",
                    json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?, s:O, s:s?}", "doc_type",
                              c->doc_type, "kind", c->kind, "replaces", e->replaces, "holder",
@@ -587,7 +549,6 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
     json_decref(contact);
     buf_release(&contact_s);
     buf_release(&holder_s);
@@ -682,6 +643,60 @@ struct app_ctx {
     char *report_hash;    /* gets its blob hash (65 bytes), or NULL */
 };
 
+/* Load application ID for a step that takes it from STATUS: in any other
+ * status a conflict "application ID is ITS-STATUS: WHY". APP is released on
+ * failure. */
+static int app_load_in(struct db *db, const char *id, const char *status, const char *why,
+                       struct office_app *app, struct err *err)
+{
+    if (office_app_load(db, id, app, err) != 0)
+        return -1;
+    if (strcmp(app->status, status) != 0) {
+        err_setk(err, ERR_CONFLICT, "application %s is %s: %s", id, app->status, why);
+        office_app_release(app);
+        return -1;
+    }
+    return 0;
+}
+
+/* A step that takes an application from one status (issue, collect). */
+struct app_step {
+    const char *action, *what; /* the access it needs: "may not WHAT" */
+    const char *from, *why;    /* the status it takes the application from */
+    int (*run)(struct db *db, struct office_env *env, const char *id,
+               const struct office_app *app, struct err *err);
+};
+
+struct app_step_ctx {
+    struct office_env *env;
+    const char *id;
+    const struct app_step *step;
+};
+
+static int app_step_tx(struct db *db, void *arg, struct err *err)
+{
+    const struct app_step_ctx *c = arg;
+    struct office_app app;
+    int rc;
+
+    if (app_load_in(db, c->id, c->step->from, c->step->why, &app, err) != 0)
+        return -1;
+    rc = c->step->run(db, c->env, c->id, &app, err);
+    office_app_release(&app);
+    return rc;
+}
+
+/* Run STEP on application ID in one transaction. */
+static int app_step_run(struct office_env *env, const char *id, const struct app_step *step,
+                        struct err *err)
+{
+    struct app_step_ctx c = { env, id, step };
+
+    if (office_require(&env->actor, registry_action_roles(step->action), step->what, err) != 0)
+        return -1;
+    return db_tx_run(env->db, app_step_tx, &c, err);
+}
+
 static int decide_tx(struct db *db, void *arg, struct err *err)
 {
     const struct app_ctx *c = arg;
@@ -691,17 +706,14 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
     const bool approve = c->flag;
     const char *reason = c->reason;
     struct office_app app;
-    sqlite3_stmt *st = NULL;
     char number[32] = "", serial[32] = "", now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    if (office_app_load(db, id, &app, err) != 0)
+    if (app_load_in(db, id, "submitted",
+                    approve ? "only a submitted application is approved"
+                            : "only a submitted application is rejected",
+                    &app, err) != 0)
         goto out;
-    if (strcmp(app.status, "submitted") != 0) {
-        err_setk(err, ERR_CONFLICT, "application %s is %s: only a submitted application is %s", id, app.status,
-                approve ? "approved" : "rejected");
-        goto out;
-    }
     /* Doc 9303-2 recommends, and civreg enforces, four eyes: the officer
      * who enrolled an applicant never decides on the application. */
     if (strcmp(app.enrolled_by, a->username) == 0) {
@@ -728,43 +740,22 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
         if (office_number_allocate(db, a, app.doc_type, number, err) != 0 ||
             office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
             goto out;
-        if (db_prepare(db, &st,
-                       "INSERT INTO documents (number, doc_type, application_id, uin, "
-                       "issuing_state, status, booklet_serial, status_at, status_by, "
-                       "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
-                       "?7)", err) != 0)
+        if (OFFICE_EXEC(db, "documents",
+                        "INSERT INTO documents (number, doc_type, application_id, uin, "
+                        "issuing_state, status, booklet_serial, status_at, status_by, "
+                        "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
+                        "?7)",
+                        err, number, app.doc_type, id, app.uin, state ? state : "UTO", serial,
+                        now, a->username) < 0)
             goto out;
-        db_bind_text(st, 1, number);
-        db_bind_text(st, 2, app.doc_type);
-        db_bind_text(st, 3, id);
-        db_bind_text(st, 4, app.uin);
-        db_bind_text(st, 5, state ? state : "UTO");
-        db_bind_text(st, 6, serial);
-        db_bind_text(st, 7, now);
-        db_bind_text(st, 8, a->username);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            db_sql_fail(db, "documents", err);
-            goto out;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
     }
-    if (db_prepare(db, &st,
-                   "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
-                   "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
-                   "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'", err) != 0)
+    if (OFFICE_EXEC_ONE(db, "applications",
+                        "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
+                        "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
+                        "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'",
+                        err, id, approve ? "approved" : "rejected", a->username, now, reason,
+                        approve ? number : NULL, approve ? serial : NULL) < 0)
         goto out;
-    db_bind_text(st, 1, id);
-    db_bind_text(st, 2, approve ? "approved" : "rejected");
-    db_bind_text(st, 3, a->username);
-    db_bind_text(st, 4, now);
-    db_bind_text(st, 5, reason);
-    db_bind_text(st, 6, approve ? number : NULL);
-    db_bind_text(st, 7, approve ? serial : NULL);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
-        db_sql_fail(db, "applications", err);
-        goto out;
-    }
     if (approve) {
         json_t *series = NULL;
         /* the number series as the allocation left it, for the audit */
@@ -784,7 +775,6 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
     office_app_release(&app);
     return rc;
 }
@@ -910,98 +900,64 @@ int office_app_qc_report(struct office_env *env, const char *id, bool pass, cons
     return db_tx_run(db, qc_tx, &c, err);
 }
 
-static int issue_tx(struct db *db, void *arg, struct err *err)
+static int issue_run(struct db *db, struct office_env *env, const char *id,
+                     const struct office_app *app, struct err *err)
 {
-    const struct app_ctx *c = arg;
-    struct office_env *env = c->env;
     const struct office_actor *a = &env->actor;
-    const char *id = c->id;
-    struct office_app app;
-    int rc = -1;
 
-    if (office_app_load(db, id, &app, err) != 0)
-        goto out;
-    if (strcmp(app.status, "qc_passed") != 0) {
-        err_setk(err, ERR_CONFLICT, "application %s is %s: a document is issued after it passes quality "
-                     "control",
-                id, app.status);
-        goto out;
-    }
     if (office_app_set_status(db, id, "qc_passed", "issued", err) != 0 ||
-        office_doc_set(db, a, app.document_number, "valid", NULL, NULL, err) != 0)
-        goto out;
-    if (app.replaces) {
+        office_doc_set(db, a, app->document_number, "valid", NULL, NULL, err) != 0)
+        return -1;
+    if (app->replaces) {
         char reason[128];
-        if (snprintf(reason, sizeof reason, "%s by %s", strcmp(app.kind, "renewal") == 0
+        if (snprintf(reason, sizeof reason, "%s by %s", strcmp(app->kind, "renewal") == 0
                                                             ? "renewed"
                                                             : "replaced",
-                     app.document_number) >= (int)sizeof reason) {
-            err_set(err, "document number %.40s...: too long", app.document_number);
-            goto out;
+                     app->document_number) >= (int)sizeof reason) {
+            err_set(err, "document number %.40s...: too long", app->document_number);
+            return -1;
         }
         /* A lost or stolen document keeps that status for alert lists;
          * anything else still counting is cancelled. */
-        if (office_doc_cancel_replaced(db, a, app.replaces, reason, err) != 0)
-            goto out;
+        if (office_doc_cancel_replaced(db, a, app->replaces, reason, err) != 0)
+            return -1;
     }
     if (office_log(db, a, "document.issue",
-                   json_pack("{s:s, s:s?}", "status", "valid", "cancels", app.replaces), err,
-                   "document", app.document_number, "application", id, "person", app.uin,
-                   "document", app.replaces, NULL) != 0)
-        goto out;
-    rc = 0;
-out:
-    office_app_release(&app);
-    return rc;
+                   json_pack("{s:s, s:s?}", "status", "valid", "cancels", app->replaces), err,
+                   "document", app->document_number, "application", id, "person", app->uin,
+                   "document", app->replaces, NULL) != 0)
+        return -1;
+    return 0;
 }
+
+static int collect_run(struct db *db, struct office_env *env, const char *id,
+                       const struct office_app *app, struct err *err)
+{
+    if (office_app_set_status(db, id, "issued", "collected", err) != 0 ||
+        office_log(db, &env->actor, "document.collect", NULL, err, "document",
+                   app->document_number, "application", id, "person", app->uin, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static const struct app_step issue_step = {
+    "application.produce", "issue documents", "qc_passed",
+    "a document is issued after it passes quality control", issue_run,
+};
+
+static const struct app_step collect_step = {
+    "application.collect", "hand documents over", "issued",
+    "only an issued document is collected", collect_run,
+};
 
 int office_app_issue(struct office_env *env, const char *id, struct err *err)
 {
-    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
-    struct db *db = env->db;
-    const struct office_actor *a = &env->actor;
-
-    if (office_require(a, registry_action_roles("application.produce"), "issue documents", err) != 0)
-        return -1;
-    return db_tx_run(db, issue_tx, &c, err);
-}
-
-static int collect_tx(struct db *db, void *arg, struct err *err)
-{
-    const struct app_ctx *c = arg;
-    struct office_env *env = c->env;
-    const struct office_actor *a = &env->actor;
-    const char *id = c->id;
-    struct office_app app;
-    int rc = -1;
-
-    if (office_app_load(db, id, &app, err) != 0)
-        goto out;
-    if (strcmp(app.status, "issued") != 0) {
-        err_setk(err, ERR_CONFLICT, "application %s is %s: only an issued document is collected", id,
-                app.status);
-        goto out;
-    }
-    if (office_app_set_status(db, id, "issued", "collected", err) != 0 ||
-        office_log(db, a, "document.collect", NULL, err, "document", app.document_number,
-                   "application", id, "person", app.uin, NULL) != 0)
-        goto out;
-    rc = 0;
-out:
-    office_app_release(&app);
-    return rc;
+    return app_step_run(env, id, &issue_step, err);
 }
 
 int office_app_collect(struct office_env *env, const char *id, struct err *err)
 {
-    struct app_ctx c = { env, id, false, NULL, NULL, NULL };
-    struct db *db = env->db;
-    const struct office_actor *a = &env->actor;
-
-    if (office_require(a, registry_action_roles("application.collect"),
-                       "hand documents over", err) != 0)
-        return -1;
-    return db_tx_run(db, collect_tx, &c, err);
+    return app_step_run(env, id, &collect_step, err);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -1073,7 +1029,7 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
 {
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
-    int s, rc = -1;
+    int rc = -1;
 
     *out = NULL;
     if (arr == NULL)
@@ -1084,15 +1040,8 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
         goto out;
     db_bind_text(st, 1, status);
     sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(arr, app_row(st)) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(env->db, "applications", err);
+    if (office_rows_append(env->db, st, app_row, arr, "applications", err) != 0)
         goto out;
-    }
     *out = arr;
     arr = NULL;
     rc = 0;

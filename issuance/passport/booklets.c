@@ -40,28 +40,15 @@ static int movement(struct db *db, const struct office_actor *a, const char *ser
                     const char *batch, const char *what, const char *application_id,
                     const char *reason, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "INSERT INTO booklet_movements (serial, batch_id, movement, "
-                   "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err) != 0)
-        return -1;
-    db_bind_text(st, 1, serial);
-    db_bind_text(st, 2, batch);
-    db_bind_text(st, 3, what);
-    db_bind_text(st, 4, application_id);
-    db_bind_text(st, 5, reason);
-    db_bind_text(st, 6, now);
-    db_bind_text(st, 7, a->username);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_sql_fail(db, "booklet movement", err);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    return OFFICE_EXEC(db, "booklet movement",
+                       "INSERT INTO booklet_movements (serial, batch_id, movement, "
+                       "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       err, serial, batch, what, application_id, reason, now, a->username) < 0
+               ? -1
+               : 0;
 }
 
 struct receive_ctx {
@@ -304,19 +291,11 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (db_prepare(db, &st,
-                   "UPDATE booklets SET status = ?2, reason = coalesce(?3, reason), "
-                   "updated_at = ?4, updated_by = ?5 WHERE serial = ?1", err) != 0)
+    if (OFFICE_EXEC(db, "booklets",
+                    "UPDATE booklets SET status = ?2, reason = coalesce(?3, reason), "
+                    "updated_at = ?4, updated_by = ?5 WHERE serial = ?1",
+                    err, serial, to, reason, now, actor->username) < 0)
         goto out;
-    db_bind_text(st, 1, serial);
-    db_bind_text(st, 2, to);
-    db_bind_text(st, 3, reason);
-    db_bind_text(st, 4, now);
-    db_bind_text(st, 5, actor->username);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "booklets", err);
-        goto out;
-    }
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -371,18 +350,11 @@ static int spoil_tx(struct db *db, void *arg, struct err *err)
         goto out;
     /* A spoiled booklet reserved for an application leaves it: the next
      * personalization reserves a fresh blank. */
-    if (app) {
-        if (db_prepare(db, &st,
-                       "UPDATE applications SET booklet_serial = NULL WHERE id = ?1 AND "
-                       "booklet_serial = ?2", err) != 0)
-            goto out;
-        db_bind_text(st, 1, app);
-        db_bind_text(st, 2, serial);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            db_sql_fail(db, "applications", err);
-            goto out;
-        }
-    }
+    if (app && OFFICE_EXEC(db, "applications",
+                           "UPDATE applications SET booklet_serial = NULL WHERE id = ?1 AND "
+                           "booklet_serial = ?2",
+                           err, app, serial) < 0)
+        goto out;
     if (office_log(db, actor, "booklet.spoil", json_pack("{s:s}", "reason", reason), err,
                    "booklet", serial, "application", app, NULL) != 0)
         goto out;
@@ -557,22 +529,16 @@ out:
 static int spoil_personalized_tx(struct db *db, void *arg, struct err *err)
 {
     const struct booklet_ctx *c = arg;
-    sqlite3_stmt *st = NULL;
-    int rc;
 
     if (booklet_move(db, c->actor, c->serial, c->application_id, "spoiled", c->reason, err) != 0 ||
         movement(db, c->actor, c->serial, NULL, "spoil", c->application_id, c->reason, err) != 0 ||
         office_log(db, c->actor, "booklet.spoil", json_pack("{s:s}", "reason", c->reason), err,
-                   "booklet", c->serial, "application", c->application_id, NULL) != 0)
+                   "booklet", c->serial, "application", c->application_id, NULL) != 0 ||
+        OFFICE_EXEC(db, "applications",
+                    "UPDATE applications SET booklet_serial = NULL WHERE id = ?1", err,
+                    c->application_id) < 0)
         return -1;
-    rc = db_prepare(db, &st, "UPDATE applications SET booklet_serial = NULL WHERE id = ?1", err);
-    if (rc == 0) {
-        db_bind_text(st, 1, c->application_id);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = db_sql_fail(db, "applications", err);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 int office_booklet_spoil_personalized(struct db *db, const struct office_actor *a,

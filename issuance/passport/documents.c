@@ -184,33 +184,28 @@ int office_document_set_status(struct office_env *env, const char *number, const
 int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, const char *number,
                                const char *reason, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
-                   "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
-                   "('allocated', 'personalized', 'valid')", err) != 0)
-        return -1;
-    db_bind_text(st, 1, number);
-    db_bind_text(st, 2, reason);
-    db_bind_text(st, 3, now);
-    db_bind_text(st, 4, a->username);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_sql_fail(db, "documents", err);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    return OFFICE_EXEC(db, "documents",
+                       "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
+                       "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
+                       "('allocated', 'personalized', 'valid')",
+                       err, number, reason, now, a->username) < 0
+               ? -1
+               : 0;
+}
+
+static json_t *number_row(sqlite3_stmt *st)
+{
+    return office_column_json(st, 0);
 }
 
 int office_documents_expire(struct office_env *env, int *count, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     json_t *numbers = json_array();
-    int rc = -1, s;
+    int rc = -1;
     size_t i;
     json_t *n;
 
@@ -221,15 +216,8 @@ int office_documents_expire(struct office_env *env, int *count, struct err *err)
                    "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
                    "date('now') ORDER BY number", err) != 0)
         goto out;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(numbers, office_column_json(st, 0)) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(env->db, "documents", err);
+    if (office_rows_append(env->db, st, number_row, numbers, "documents", err) != 0)
         goto out;
-    }
     json_array_foreach(numbers, i, n) {
         if (office_document_set_status(env, json_string_value(n), "expired",
                                        "past its date of expiry", NULL, err) != 0)

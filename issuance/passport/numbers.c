@@ -174,32 +174,18 @@ static int series_set_tx(struct db *db, void *arg, struct err *err)
     const struct series_ctx *c = arg;
     const struct office_actor *actor = c->actor;
     const char *doc_type = c->doc_type, *pattern = c->pattern;
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
-                   "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
-                   "SET pattern = ?2, updated_at = ?3, updated_by = ?4", err) != 0)
-        goto out;
-    db_bind_text(st, 1, doc_type);
-    db_bind_text(st, 2, pattern);
-    db_bind_text(st, 3, now);
-    db_bind_text(st, 4, actor->username);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "number series", err);
-        goto out;
-    }
-    if (office_log(db, actor, "document.series.set",
-                   json_pack("{s:s, s:s}", "doc_type", doc_type, "pattern", pattern), err,
-                   "number_series", doc_type, NULL) != 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    if (OFFICE_EXEC(db, "number series",
+                    "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
+                    "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
+                    "SET pattern = ?2, updated_at = ?3, updated_by = ?4",
+                    err, doc_type, pattern, now, actor->username) < 0)
+        return -1;
+    return office_log(db, actor, "document.series.set",
+                      json_pack("{s:s, s:s}", "doc_type", doc_type, "pattern", pattern), err,
+                      "number_series", doc_type, NULL);
 }
 
 int office_number_series_set(struct db *db, const struct office_actor *actor,
@@ -311,18 +297,11 @@ static int series_ensure(struct db *db, const struct office_actor *actor, const 
         goto out;
     (void)snprintf(pattern, 64, "%s", def); /* DEF[48] fits in 64 */
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
-                   "updated_by) VALUES (?1, ?2, 1, ?3, ?4)", err) != 0)
+    if (OFFICE_EXEC(db, "number series",
+                    "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
+                    "updated_by) VALUES (?1, ?2, 1, ?3, ?4)",
+                    err, doc_type, pattern, now, actor->username) < 0)
         goto out;
-    db_bind_text(st, 1, doc_type);
-    db_bind_text(st, 2, pattern);
-    db_bind_text(st, 3, now);
-    db_bind_text(st, 4, actor->username);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "number series", err);
-        goto out;
-    }
     rc = 0;
 out:
     sqlite3_finalize(st);

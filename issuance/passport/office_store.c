@@ -19,6 +19,38 @@ json_t *office_column_json(sqlite3_stmt *st, int i)
     }
 }
 
+int office_exec(struct db *db, const char *what, const char *sql, const char *const *args,
+                size_t n, bool one, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int changes = -1;
+
+    if (db_prepare(db, &st, sql, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        db_bind_text(st, (int)i + 1, args[i]);
+    if (sqlite3_step(st) != SQLITE_DONE ||
+        (one && sqlite3_changes(db_handle(db)) != 1))
+        db_sql_fail(db, what, err);
+    else
+        changes = sqlite3_changes(db_handle(db));
+    sqlite3_finalize(st);
+    return changes;
+}
+
+int office_rows_append(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
+                       json_t *arr, const char *what, struct err *err)
+{
+    int s;
+
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_array_append_new(arr, row(st)) != 0)
+            return err_setk(err, ERR_INTERNAL, "out of memory");
+    if (s != SQLITE_DONE)
+        return db_sql_fail(db, what, err);
+    return 0;
+}
+
 void office_now(struct db *db, char out[TIME_ISO8601_LEN + 1])
 {
     if (time_iso8601(db_tx_time(db), out) != 0)

@@ -312,7 +312,6 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
     const char *chip = p->chip_hash[0] ? p->chip_hash : NULL;
     struct buf manifest = BUF_INIT(1 << 20);
     char now[TIME_ISO8601_LEN + 1];
-    sqlite3_stmt *st = NULL;
     int rc = -1;
 
     if (p->chip_manifest) {
@@ -335,37 +334,18 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
     }
     if (office_booklet_personalize(db, a, p->serial, p->id, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
-                   "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
-                   "WHERE id = ?1 AND status = ?6", err) != 0)
-        goto out;
-    db_bind_text(st, 1, p->id);
-    db_bind_text(st, 2, p->serial);
-    db_bind_text(st, 3, buf_str(&p->mrz));
-    db_bind_text(st, 4, p->pdf_hash);
-    db_bind_text(st, 5, chip);
-    db_bind_text(st, 6, app->status);
     office_now(db, now);
-    db_bind_text(st, 7, now);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_handle(db)) != 1) {
-        db_sql_fail(db, "applications", err);
+    if (OFFICE_EXEC_ONE(db, "applications",
+                        "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
+                        "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
+                        "WHERE id = ?1 AND status = ?6",
+                        err, p->id, p->serial, buf_str(&p->mrz), p->pdf_hash, chip,
+                        app->status, now) < 0 ||
+        OFFICE_EXEC(db, "documents",
+                    "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
+                    "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1",
+                    err, app->document_number, p->serial, p->issue_s, p->expiry_s) < 0)
         goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (db_prepare(db, &st,
-                   "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
-                   "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1", err) != 0)
-        goto out;
-    db_bind_text(st, 1, app->document_number);
-    db_bind_text(st, 2, p->serial);
-    db_bind_text(st, 3, p->issue_s);
-    db_bind_text(st, 4, p->expiry_s);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "documents", err);
-        goto out;
-    }
     if (office_log(db, a, "document.personalize",
                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "mrz", buf_str(&p->mrz),
                              "date_of_issue", p->issue_s, "date_of_expiry", p->expiry_s,
@@ -376,7 +356,6 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
     buf_release(&manifest);
     return rc;
 }

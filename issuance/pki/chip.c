@@ -60,13 +60,40 @@ static int add_ef(struct chip_package *pkg, int dg, struct buf *b, struct err *e
     return 0;
 }
 
+/* The private half of the chip key K as PKCS#8 DER, copied into a malloc'd
+ * *PRIV for the chip only (chip_package_release wipes it). WHAT names the
+ * key in errors ("chip: encoding the WHAT key failed"). */
+static int chip_key_pkcs8(EVP_PKEY *k, const char *what, unsigned char **priv,
+                          size_t *priv_len, struct err *err)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    unsigned char *pd = NULL;
+    int pn = 0, rc = -1;
+
+    if ((p8 = EVP_PKEY2PKCS8(k)) == NULL || (pn = i2d_PKCS8_PRIV_KEY_INFO(p8, &pd)) <= 0) {
+        pki_ossl_err(err, "chip: encoding the %s key failed", what);
+        goto out;
+    }
+    if ((*priv = malloc((size_t)pn)) == NULL) {
+        err_set(err, "chip: out of memory");
+        goto out;
+    }
+    memcpy(*priv, pd, (size_t)pn);
+    *priv_len = (size_t)pn;
+    rc = 0;
+out:
+    if (pd)
+        OPENSSL_clear_free(pd, (size_t)pn);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    return rc;
+}
+
 static int aa_key(const char *alg, struct buf *spki, unsigned char **priv, size_t *priv_len,
                   struct err *err)
 {
     EVP_PKEY *k = NULL;
-    PKCS8_PRIV_KEY_INFO *p8 = NULL;
-    unsigned char *der = NULL, *pd = NULL;
-    int n, pn, rc = -1;
+    unsigned char *der = NULL;
+    int n, rc = -1;
 
     /* Doc 9303-11 §6.1: Active Authentication with RSA (ISO/IEC 9796-2) or
      * ECDSA; the public key goes to DG15 as SubjectPublicKeyInfo */
@@ -82,24 +109,13 @@ static int aa_key(const char *alg, struct buf *spki, unsigned char **priv, size_
         goto out;
     }
     n = i2d_PUBKEY(k, &der);
-    if (n <= 0 || buf_append(spki, der, (size_t)n) != 0 || (p8 = EVP_PKEY2PKCS8(k)) == NULL ||
-        (pn = i2d_PKCS8_PRIV_KEY_INFO(p8, &pd)) <= 0) {
+    if (n <= 0 || buf_append(spki, der, (size_t)n) != 0) {
         pki_ossl_err(err, "chip: encoding the Active Authentication key failed");
         goto out;
     }
-    *priv = malloc((size_t)pn);
-    if (*priv == NULL) {
-        err_set(err, "chip: out of memory");
-        goto out;
-    }
-    memcpy(*priv, pd, (size_t)pn);
-    *priv_len = (size_t)pn;
-    rc = 0;
+    rc = chip_key_pkcs8(k, "Active Authentication", priv, priv_len, err);
 out:
-    if (pd)
-        OPENSSL_clear_free(pd, (size_t)pn);
     OPENSSL_free(der);
-    PKCS8_PRIV_KEY_INFO_free(p8);
     EVP_PKEY_free(k);
     return rc;
 }
@@ -110,10 +126,9 @@ static int ca_key(int param_id, struct buf *dg14, unsigned char **priv, size_t *
                   struct err *err)
 {
     EVP_PKEY *k = NULL;
-    PKCS8_PRIV_KEY_INFO *p8 = NULL;
-    unsigned char *pd = NULL, pt[65];
+    unsigned char pt[65];
     size_t ptl = 0;
-    int pn = 0, rc = -1;
+    int rc = -1;
 
     if (param_id != 12 && param_id != 13)
         return err_set(err, "chip: Chip Authentication curve %d is not supported (12 P-256, "
@@ -123,24 +138,14 @@ static int ca_key(int param_id, struct buf *dg14, unsigned char **priv, size_t *
         pki_ossl_err(err, "chip: generating the Chip Authentication key failed");
         goto out;
     }
-    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &ptl) != 1 ||
-        (p8 = EVP_PKEY2PKCS8(k)) == NULL || (pn = i2d_PKCS8_PRIV_KEY_INFO(p8, &pd)) <= 0) {
+    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &ptl) != 1) {
         pki_ossl_err(err, "chip: encoding the Chip Authentication key failed");
         goto out;
     }
     if (lds_dg14_encode(param_id, pt, ptl, dg14, err) != 0)
         goto out;
-    if ((*priv = malloc((size_t)pn)) == NULL) {
-        err_set(err, "chip: out of memory");
-        goto out;
-    }
-    memcpy(*priv, pd, (size_t)pn);
-    *priv_len = (size_t)pn;
-    rc = 0;
+    rc = chip_key_pkcs8(k, "Chip Authentication", priv, priv_len, err);
 out:
-    if (pd)
-        OPENSSL_clear_free(pd, (size_t)pn);
-    PKCS8_PRIV_KEY_INFO_free(p8);
     EVP_PKEY_free(k);
     return rc;
 }

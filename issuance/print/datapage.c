@@ -7,7 +7,6 @@
 #include "datapage.h"
 
 #include <hpdf.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -720,12 +719,8 @@ out:
     return rc;
 }
 
-/* libharu keeps large tables on the stack (the CID font of the visual zone
- * builds a 64K-entry glyph map there), more than the worker threads of the
- * web server have. Rendering runs on a thread of its own with a stack that
- * fits, whatever thread calls. */
-#define RENDER_STACK (8u << 20)
-
+/* Rendering runs on a thread with a stack that fits libharu
+ * (print_on_render_thread). */
 struct render_job {
     const struct datapage_input *in;
     struct buf *pdf;
@@ -743,18 +738,8 @@ static void *render_thread(void *arg)
 int datapage_render(const struct datapage_input *in, struct buf *pdf, struct err *err)
 {
     struct render_job job = { in, pdf, err, -1 };
-    pthread_attr_t attr;
-    pthread_t t;
-    int e;
 
-    if (pthread_attr_init(&attr) != 0)
-        return err_set(err, "data page: cannot prepare the rendering thread");
-    e = pthread_attr_setstacksize(&attr, RENDER_STACK);
-    if (e == 0)
-        e = pthread_create(&t, &attr, render_thread, &job);
-    pthread_attr_destroy(&attr);
-    if (e != 0)
-        return err_set(err, "data page: cannot start the rendering thread: %s", strerror(e));
-    pthread_join(t, NULL);
+    if (print_on_render_thread(render_thread, &job, "data page", err) != 0)
+        return -1;
     return job.rc;
 }

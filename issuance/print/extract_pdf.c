@@ -6,7 +6,6 @@
 #include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "print_int.h"
@@ -179,12 +178,8 @@ out:
     return rc;
 }
 
-/* libharu builds the TrueType CID font's tables on the stack, more than a
- * web server worker thread has (HPDF_Type0Font_New overflowed it): like the
- * data page, the extract is rendered on a thread of its own with a stack
- * that fits, whatever thread calls. */
-#define EXTRACT_RENDER_STACK (8u << 20)
-
+/* Like the data page, the extract is rendered on a thread with a stack that
+ * fits libharu (print_on_render_thread). */
 struct extract_job {
     const json_t *extract;
     const char *font;
@@ -203,18 +198,8 @@ static void *extract_thread(void *arg)
 int extract_pdf_render(const json_t *extract, const char *font, struct buf *out, struct err *err)
 {
     struct extract_job job = { extract, font, out, err, -1 };
-    pthread_attr_t attr;
-    pthread_t t;
-    int e;
 
-    if (pthread_attr_init(&attr) != 0)
-        return err_set(err, "extract: cannot prepare the rendering thread");
-    e = pthread_attr_setstacksize(&attr, EXTRACT_RENDER_STACK);
-    if (e == 0)
-        e = pthread_create(&t, &attr, extract_thread, &job);
-    pthread_attr_destroy(&attr);
-    if (e != 0)
-        return err_set(err, "extract: cannot start the rendering thread: %s", strerror(e));
-    pthread_join(t, NULL);
+    if (print_on_render_thread(extract_thread, &job, "extract", err) != 0)
+        return -1;
     return job.rc;
 }

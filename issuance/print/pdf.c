@@ -42,6 +42,26 @@ HPDF_Doc print_doc_new(struct print_status *st, const char *title)
     return pdf;
 }
 
+#define PRINT_RENDER_STACK (8u << 20)
+
+int print_on_render_thread(void *(*fn)(void *), void *arg, const char *what, struct err *err)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    int e;
+
+    if (pthread_attr_init(&attr) != 0)
+        return err_set(err, "%s: cannot prepare the rendering thread", what);
+    e = pthread_attr_setstacksize(&attr, PRINT_RENDER_STACK);
+    if (e == 0)
+        e = pthread_create(&t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (e != 0)
+        return err_set(err, "%s: cannot start the rendering thread: %s", what, strerror(e));
+    pthread_join(t, NULL);
+    return 0;
+}
+
 int print_failed(const struct print_status *st, const char *what, struct err *err)
 {
     if (st->error == 0)

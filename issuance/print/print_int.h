@@ -39,6 +39,16 @@ int print_save(HPDF_Doc pdf, const struct print_status *st, const char *what, st
 int print_save_file(HPDF_Doc pdf, const struct print_status *st, const char *what,
                     const char *path, struct err *err) __attribute__((warn_unused_result));
 
+/* libharu keeps large tables on the stack (the TrueType CID font of the
+ * visual zone builds a 64K-entry glyph map there; HPDF_Type0Font_New
+ * overflowed a web server worker's stack), more than the worker threads of
+ * the web server have. A page is rendered by FN(ARG) on a thread of its own
+ * with a stack that fits, whatever thread calls; this returns once FN has
+ * run, or -1 with "WHAT: cannot ... the rendering thread" in ERR when the
+ * thread could not start (FN has not run). */
+int print_on_render_thread(void *(*fn)(void *), void *arg, const char *what, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Fonts carried inside the binary (print/CMakeLists.txt). */
 #define PRINT_FONT_OCRB "OCRB.ttf"             /* OCR-B, for the MRZ */
 #define PRINT_FONT_VIZ "DejaVuSansCondensed.ttf" /* names in national characters */

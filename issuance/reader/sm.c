@@ -310,14 +310,54 @@ out:
     return rc;
 }
 
+/* The data objects of a protected APDU (Doc 9303-11 §9.8): 87 (encrypted
+ * data), then MID_TAG (97 Le in a command, 99 status in a response), then
+ * 8E (the MAC), each optional, once and in that order; with MAC_LAST the MAC
+ * must end the data. The MAC covers the data up to MAC_END. WHERE and
+ * UNEXPECTED word the refusal: "sm: UNEXPECTED data object %X in the WHERE". */
+struct sm_objects {
+    struct tlv do87, mid, do8e;
+    bool h87, hmid, h8e;
+    size_t mac_end;
+};
+
+static int sm_objects_split(const unsigned char *p, size_t len, unsigned mid_tag, bool mac_last,
+                            const char *unexpected, const char *where, struct sm_objects *o,
+                            struct err *err)
+{
+    size_t off = 0;
+    struct tlv t;
+
+    memset(o, 0, sizeof *o);
+    while (off < len) {
+        size_t used;
+        if (tlv_decode(p + off, len - off, &t, &used, err) != 0)
+            return -1;
+        if (t.tag == 0x87 && !o->h87 && !o->hmid && !o->h8e) {
+            o->do87 = t;
+            o->h87 = true;
+            o->mac_end = off + used;
+        } else if (t.tag == mid_tag && !o->hmid && !o->h8e) {
+            o->mid = t;
+            o->hmid = true;
+            o->mac_end = off + used;
+        } else if (t.tag == 0x8E && !o->h8e && (!mac_last || off + used == len)) {
+            o->do8e = t;
+            o->h8e = true;
+        } else {
+            return err_set(err, "sm: %s data object %X in the %s", unexpected, t.tag, where);
+        }
+        off += used;
+    }
+    return 0;
+}
+
 int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
                        struct buf *data, unsigned *sw, struct err *err)
 {
     struct buf n = BUF_INIT(RESP_MAX);
-    struct tlv do87 = { 0 }, do99 = { 0 }, do8e = { 0 }, t;
-    bool h87 = false, h99 = false, h8e = false;
+    struct sm_objects o;
     unsigned char mac[8];
-    size_t off = 0, mac_end = 0;
     int rc = -1;
 
     if (len < 2)
@@ -329,50 +369,32 @@ int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
         return err_set(err, "sm: the chip answered %04X without secure messaging: the session "
                             "is over", plain);
     }
-    while (off < len) {
-        size_t used;
-        if (tlv_decode(resp + off, len - off, &t, &used, err) != 0)
-            goto out;
-        if (t.tag == 0x87 && !h87 && !h99 && !h8e) {
-            do87 = t;
-            h87 = true;
-            mac_end = off + used;
-        } else if (t.tag == 0x99 && !h99 && !h8e) {
-            do99 = t;
-            h99 = true;
-            mac_end = off + used;
-        } else if (t.tag == 0x8E && !h8e) {
-            do8e = t;
-            h8e = true;
-        } else {
-            err_set(err, "sm: unexpected or repeated data object %X in the response", t.tag);
-            goto out;
-        }
-        off += used;
-    }
-    if (!h8e || do8e.len != 8 || !h99 || do99.len != 2) {
+    if (sm_objects_split(resp, len, 0x99, false, "unexpected or repeated", "response", &o,
+                         err) != 0)
+        goto out;
+    if (!o.h8e || o.do8e.len != 8 || !o.hmid || o.mid.len != 2) {
         err_set(err, "sm: the response lacks its MAC (8E) or status (99) data object");
         goto out;
     }
-    if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, resp, mac_end) != 0 ||
+    if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, resp, o.mac_end) != 0 ||
         sm_pad(&n, c->bs) != 0 || sm_mac(c, n.data, n.len, mac, err) != 0) {
         err_set(err, "sm: response too long");
         goto out;
     }
-    if (CRYPTO_memcmp(mac, do8e.value, 8) != 0) {
+    if (CRYPTO_memcmp(mac, o.do8e.value, 8) != 0) {
         err_set(err, "sm: the response MAC is wrong: the session is over");
         goto out;
     }
-    *sw = ((unsigned)do99.value[0] << 8) | do99.value[1];
+    *sw = ((unsigned)o.mid.value[0] << 8) | o.mid.value[1];
     buf_reset(data);
-    if (h87) {
+    if (o.h87) {
         size_t cl;
-        if (do87.len < 1 + c->bs || do87.value[0] != 0x01 || (do87.len - 1) % c->bs) {
+        if (o.do87.len < 1 + c->bs || o.do87.value[0] != 0x01 || (o.do87.len - 1) % c->bs) {
             err_set(err, "sm: malformed encrypted data object 87");
             goto out;
         }
-        cl = do87.len - 1;
-        if (buf_append(data, do87.value + 1, cl) != 0) {
+        cl = o.do87.len - 1;
+        if (buf_append(data, o.do87.value + 1, cl) != 0) {
             err_set(err, "sm: response too long");
             goto out;
         }
@@ -394,64 +416,43 @@ int sm_unwrap_command(struct sm_ctx *c, const struct apdu *in, struct buf *plain
                       struct apdu *out, struct err *err)
 {
     struct buf n = BUF_INIT(APDU_MAX);
-    struct tlv do87 = { 0 }, do97 = { 0 }, do8e = { 0 }, t;
-    bool h87 = false, h97 = false, h8e = false;
+    struct sm_objects o;
     unsigned char mac[8];
-    size_t off = 0, mac_end = 0;
     int rc = -1;
 
     ssc_increment(c);
     if ((in->cla & 0x0C) != 0x0C)
         return err_set(err, "sm: plain command in a secure messaging session");
-    while (off < in->lc) {
-        size_t used;
-        if (tlv_decode(in->data + off, in->lc - off, &t, &used, err) != 0)
-            goto out;
-        if (t.tag == 0x87 && !h87 && !h97 && !h8e) {
-            do87 = t;
-            h87 = true;
-            mac_end = off + used;
-        } else if (t.tag == 0x97 && !h97 && !h8e) {
-            do97 = t;
-            h97 = true;
-            mac_end = off + used;
-        } else if (t.tag == 0x8E && !h8e && off + used == in->lc) {
-            do8e = t;
-            h8e = true;
-        } else {
-            err_set(err, "sm: unexpected data object %X in the command", t.tag);
-            goto out;
-        }
-        off += used;
-    }
-    if (!h8e || do8e.len != 8) {
+    if (sm_objects_split(in->data, in->lc, 0x97, true, "unexpected", "command", &o, err) != 0)
+        goto out;
+    if (!o.h8e || o.do8e.len != 8) {
         err_set(err, "sm: the command has no MAC");
         goto out;
     }
     {
         unsigned char hdr[4] = { in->cla, in->ins, in->p1, in->p2 };
         if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, hdr, 4) != 0 ||
-            sm_pad(&n, c->bs) != 0 || buf_append(&n, in->data, mac_end) != 0 ||
-            (mac_end > 0 && sm_pad(&n, c->bs) != 0) || sm_mac(c, n.data, n.len, mac, err) != 0) {
+            sm_pad(&n, c->bs) != 0 || buf_append(&n, in->data, o.mac_end) != 0 ||
+            (o.mac_end > 0 && sm_pad(&n, c->bs) != 0) || sm_mac(c, n.data, n.len, mac, err) != 0) {
             err_set(err, "sm: command too long");
             goto out;
         }
     }
-    if (CRYPTO_memcmp(mac, do8e.value, 8) != 0) {
+    if (CRYPTO_memcmp(mac, o.do8e.value, 8) != 0) {
         err_set(err, "sm: wrong MAC");
         goto out;
     }
     *out = (struct apdu){ .cla = (unsigned char)(in->cla & ~0x0Cu), .ins = in->ins, .p1 = in->p1,
                           .p2 = in->p2 };
     buf_reset(plain);
-    if (h87) {
+    if (o.h87) {
         size_t cl;
-        if (do87.len < 1 + c->bs || do87.value[0] != 0x01 || (do87.len - 1) % c->bs) {
+        if (o.do87.len < 1 + c->bs || o.do87.value[0] != 0x01 || (o.do87.len - 1) % c->bs) {
             err_set(err, "sm: malformed encrypted data object 87");
             goto out;
         }
-        cl = do87.len - 1;
-        if (buf_append(plain, do87.value + 1, cl) != 0 ||
+        cl = o.do87.len - 1;
+        if (buf_append(plain, o.do87.value + 1, cl) != 0 ||
             sm_cbc(c, false, false, plain->data, cl, plain->data, err) != 0 ||
             sm_unpad(plain->data, &cl) != 0) {
             err_set(err, "sm: bad padding in the decrypted command");
@@ -461,11 +462,11 @@ int sm_unwrap_command(struct sm_ctx *c, const struct apdu *in, struct buf *plain
         out->data = plain->data;
         out->lc = cl;
     }
-    if (h97) {
-        if (do97.len == 1)
-            out->le = do97.value[0] ? do97.value[0] : 256;
-        else if (do97.len == 2) {
-            out->le = ((size_t)do97.value[0] << 8) | do97.value[1];
+    if (o.hmid) {
+        if (o.mid.len == 1)
+            out->le = o.mid.value[0] ? o.mid.value[0] : 256;
+        else if (o.mid.len == 2) {
+            out->le = ((size_t)o.mid.value[0] << 8) | o.mid.value[1];
             if (out->le == 0)
                 out->le = 65536;
             out->extended = true;
