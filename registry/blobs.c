@@ -198,42 +198,31 @@ struct blob_put {
 static int blob_put_tx(struct db *db, void *arg, struct err *err)
 {
     struct blob_put *b = arg;
-    sqlite3_stmt *st = NULL;
-    json_t *objects = NULL, *data = NULL;
+    json_t *data = NULL;
     char now[TIME_ISO8601_LEN + 1];
     uint64_t seq;
     int rc = -1;
 
     if (registry_blob_exists(db, b->hash, NULL) == 0)
         return 0;
-    objects = json_pack("[o]", registry_object_ref("blob", b->hash, b->hash, NULL));
     data = json_pack("{s:I, s:s}", "size", (json_int_t)b->len, "media_type", b->media_type);
-    if (objects == NULL || data == NULL) {
+    if (data == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     if (reg_now(now, err) != 0 ||
-        registry_event_append_at(db, b->actor, "evidence.add", objects, data, now, &seq, err) != 0)
+        reg_event_append_one(db, b->actor, "evidence.add", "blob", b->hash, b->hash, NULL, data,
+                             now, &seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                   err) != 0)
+    if (REG_EXEC(db,
+                 "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 "storing evidence metadata", err, REG_TEXT(b->hash), REG_INT(b->len),
+                 REG_TEXT(b->media_type), REG_TEXT(b->actor->username), REG_TEXT(now),
+                 REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, b->hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)b->len);
-    sqlite3_bind_text(st, 3, b->media_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, b->actor->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "storing evidence metadata", err);
-        goto out;
-    }
     rc = 0;
 out:
-    sqlite3_finalize(st);
-    json_decref(objects);
     json_decref(data);
     return rc;
 }

@@ -244,7 +244,6 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     char now[TIME_ISO8601_LEN + 1], hash[65], person_hash[65], regno[64];
     const char *dod = json_string_value(json_object_get(c->death, "date_of_death"));
     const char *dob;
-    sqlite3_stmt *st = NULL;
     bool deceased = false;
     long long n = 0;
     int y, m, d, r, rc = -1;
@@ -293,26 +292,15 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
-                   " hash, registered_by, registered_at, event_seq)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                   err) != 0)
+    if (REG_EXEC(db,
+                 "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
+                 " hash, registered_by, registered_at, event_seq)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 "storing the death", err, REG_TEXT(id), REG_TEXT(c->uin),
+                 REG_TEXT(c->actor->node_office), REG_TEXT(regno), REG_TEXT(dod),
+                 REG_TEXTN(buf_str(&body), body.len), REG_TEXT(hash), REG_TEXT(c->actor->username),
+                 REG_TEXT(now), REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->uin, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, c->actor->node_office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, regno, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, dod, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, buf_str(&body), (int)body.len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, c->actor->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "storing the death", err);
-        goto out;
-    }
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "registration_number",
                           regno, "uin", c->uin, "date_of_death", dod, "hash", hash, "event",
@@ -323,7 +311,6 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
     buf_release(&body);
     json_decref(record);
     json_decref(objects);

@@ -104,7 +104,6 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
     struct buf body = BUF_INIT(4096);
     unsigned char sig[REG_SIG_BYTES];
     char root_hex[65], now[TIME_ISO8601_LEN + 1];
-    sqlite3_stmt *st = NULL;
     int rc = -1;
 
     hex_encode(root, 32, root_hex);
@@ -112,28 +111,19 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
         reg_tree_head_body(actor->node_office, size, root_hex, now, &body, err) != 0)
         goto out;
     reg_sign(actor->office_sk, body.data, body.len, sig);
-    if (reg_prepare_cached(db, &st,
-                    "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    err) != 0)
+    if (REG_EXEC(db,
+                 "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 "storing the tree head", err, REG_INT(size), REG_BLOB(root, 32),
+                 REG_TEXT(actor->node_office), REG_TEXT(now), REG_TEXTN(buf_str(&body), body.len),
+                 REG_BLOB(sig, sizeof sig)) != 0)
         goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
-    sqlite3_bind_blob(st, 2, root, 32, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, actor->node_office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, buf_str(&body), (int)body.len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, sig, sizeof sig, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "storing the tree head", err);
-        goto out;
-    }
     if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = 0;
 out:
-    reg_release(db, st);
     buf_release(&body);
     return rc;
 }
@@ -226,25 +216,14 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     crypto_hash_sha256_update(&hs, sig, sizeof sig);
     crypto_hash_sha256_final(&hs, leaf);
 
-    if (reg_prepare_cached(db, &st,
-                    "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
-                    " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    err) != 0)
+    if (REG_EXEC(db,
+                 "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
+                 " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 "appending the event", err, REG_INT(seq), REG_TEXT(a->type),
+                 REG_TEXT(actor->username), REG_TEXT(actor->office), REG_TEXT(now),
+                 REG_TEXTN(buf_str(&body), body.len), REG_BLOB(sig, sizeof sig),
+                 REG_BLOB(leaf, sizeof leaf)) != 0)
         goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-    sqlite3_bind_text(st, 2, a->type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, actor->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, actor->office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, buf_str(&body), (int)body.len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 7, sig, sizeof sig, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 8, leaf, sizeof leaf, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "appending the event", err);
-        goto out;
-    }
-    reg_release(db, st);
-    st = NULL;
 
     if (reg_prepare_cached(db, &st,
                     "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
@@ -435,4 +414,18 @@ void reg_after_commit(struct db *db, const struct registry_actor *actor)
     if (registry_log_head(db, &head, NULL) == 0)
         reg_witness_write(actor->keys_dir, head);
     json_decref(head);
+}
+
+int reg_event_append_one(struct db *db, const struct registry_actor *actor, const char *type,
+                         const char *kind, const char *id, const char *hash, const char *prev,
+                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+{
+    json_t *objects = json_pack("[o]", registry_object_ref(kind, id, hash, prev));
+    int rc;
+
+    if (objects == NULL)
+        return err_setk(err, ERR_INTERNAL, "out of memory");
+    rc = registry_event_append_at(db, actor, type, objects, data, time, seq, err);
+    json_decref(objects);
+    return rc;
 }

@@ -42,23 +42,16 @@ static void src_release(struct extract_src *s)
     memset(s, 0, sizeof *s);
 }
 
-static char *dup_col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? strdup((const char *)t) : NULL;
-}
-
 static int src_load(struct db *db, const struct registry_actor *actor, const char *ref,
                     struct extract_src *s, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int r, rc = -1;
+    int rc = -1;
 
     memset(s, 0, sizeof *s);
-    r = reg_record_resolve_as(db, actor, ref, &id, err);
-    if (r != 0)
-        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
+    if (reg_record_find(db, actor, ref, &id, err) != 0)
+        return -1;
     if (db_prepare(db, &st,
                    "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
                    " v.hash, v.data FROM birth_records b"
@@ -74,12 +67,12 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
     }
     s->record_id = id;
     id = NULL;
-    s->office = dup_col(st, 0);
-    s->office_name = dup_col(st, 1);
-    s->country = dup_col(st, 2);
-    s->regno = dup_col(st, 3);
-    s->uin = dup_col(st, 4);
-    s->status = dup_col(st, 5);
+    s->office = db_column_dup(st, 0);
+    s->office_name = db_column_dup(st, 1);
+    s->country = db_column_dup(st, 2);
+    s->regno = db_column_dup(st, 3);
+    s->uin = db_column_dup(st, 4);
+    s->status = db_column_dup(st, 5);
     (void)snprintf(s->hash, sizeof s->hash, "%s", (const char *)sqlite3_column_text(st, 6));
     if (s->office == NULL || s->office_name == NULL || s->country == NULL || s->status == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
@@ -206,7 +199,6 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     size_t cer_len = 0;
     const char *cer_b64;
     bool deceased = false;
-    sqlite3_stmt *st = NULL;
     uint64_t seq;
     int rc = -1;
 
@@ -272,24 +264,14 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
-                   " issued_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                   err) != 0)
+    if (REG_EXEC(db,
+                 "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
+                 " issued_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 "storing the extract", err, REG_TEXT(xid), REG_TEXT(s.record_id), REG_TEXT(s.uin),
+                 REG_TEXTN(buf_str(&payload), payload.len), REG_TEXT(seal_hash),
+                 REG_TEXT(signer_hash), REG_TEXT(c->actor->username), REG_TEXT(now),
+                 REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, xid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, s.record_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, s.uin, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, buf_str(&payload), (int)payload.len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, seal_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, signer_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, c->actor->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "storing the extract", err);
-        goto out;
-    }
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I,"
                           " s:O, s:b}",
@@ -309,7 +291,6 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
     buf_release(&payload);
     json_decref(death);
     json_decref(data);
@@ -351,13 +332,22 @@ int registry_extract_print(struct db *db, const struct registry_actor *actor, co
     return rc;
 }
 
+static int extract_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    (void)ctx;
+    (void)err;
+    *row = json_pack("{s:s, s:s, s:s, s:s?}", "id", sqlite3_column_text(st, 0), "issued_by",
+                     sqlite3_column_text(st, 1), "issued_at", sqlite3_column_text(st, 2),
+                     "reason", sqlite3_column_text(st, 3));
+    return 0;
+}
+
 int registry_extract_list(struct db *db, const struct registry_actor *actor, const char *ref,
                           json_t **out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char *id = NULL;
     json_t *list = NULL;
-    int r, step, rc = -1;
+    int r, rc = -1;
 
     *out = NULL;
     if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR, "extract list",
@@ -366,31 +356,15 @@ int registry_extract_list(struct db *db, const struct registry_actor *actor, con
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
-    if ((list = json_array()) == NULL ||
-        db_prepare(db, &st,
-                    "SELECT x.id, x.issued_by, x.issued_at, json_extract(e.body, '$.data.reason')"
-                    " FROM extracts x JOIN events e ON e.seq = x.event_seq"
-                    " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
-                    err) != 0)
+    if (reg_query_json(db,
+                       "SELECT x.id, x.issued_by, x.issued_at, json_extract(e.body, '$.data.reason')"
+                       " FROM extracts x JOIN events e ON e.seq = x.event_seq"
+                       " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
+                       id, extract_row, NULL, "listing the record's extracts", &list, err) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *e = json_pack("{s:s, s:s, s:s, s:s?}", "id", sqlite3_column_text(st, 0),
-                              "issued_by", sqlite3_column_text(st, 1), "issued_at",
-                              sqlite3_column_text(st, 2), "reason", sqlite3_column_text(st, 3));
-        if (e == NULL || json_array_append_new(list, e) != 0) {
-            err_set(err, "out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "listing the record's extracts", err);
-        goto out;
-    }
     *out = json_pack("{s:s, s:O}", "record_id", id, "extracts", list);
     rc = *out ? 0 : err_set(err, "out of memory");
 out:
-    sqlite3_finalize(st);
     json_decref(list);
     free(id);
     return rc;

@@ -90,19 +90,13 @@ int reg_office_key_load(struct db *db, const char *keys_dir, const char *office,
         char now[TIME_ISO8601_LEN + 1];
         if (reg_now(now, err) != 0)
             goto out;
-        if (db_prepare(db, &st,
-                       "INSERT INTO office_keys(office, public_key, sealed_key, created_at)"
-                       " VALUES (?1, ?2, ?3, ?4)",
-                       err) != 0)
+        if (REG_EXEC(db,
+                     "INSERT INTO office_keys(office, public_key, sealed_key, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4)",
+                     "storing the office log key", err, REG_TEXT(office),
+                     REG_BLOB(pk, REG_PK_BYTES), REG_BLOB(sealed.data, sealed.len),
+                     REG_TEXT(now)) != 0)
             goto out;
-        sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, pk, REG_PK_BYTES, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, sealed.data, (int)sealed.len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            db_sql_fail(db, "storing the office log key", err);
-            goto out;
-        }
     }
     *sk = plain;
     plain = NULL;

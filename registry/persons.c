@@ -119,23 +119,11 @@ int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *
 int reg_person_store(struct db *db, const char *uin, const char *record_id, const char *by,
                      const char *now, uint64_t seq, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-
-    if (reg_prepare_cached(db, &st,
+    return REG_EXEC(db,
                     "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
                     " VALUES (?1, ?2, ?3, ?4, ?5)",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, record_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_sql_fail(db, "storing the person", err);
-    reg_release(db, st);
-    return rc;
+                    "storing the person", err, REG_TEXT(uin), REG_TEXT(record_id), REG_TEXT(by),
+                    REG_TEXT(now), REG_INT(seq));
 }
 
 int reg_person_hash(const char *uin, const char *record_id, char out[65], struct err *err)
@@ -208,7 +196,6 @@ int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *
     struct buf body = BUF_INIT(64 * 1024);
     unsigned char sig[REG_SIG_BYTES];
     const char *sig_hex = json_string_value(json_object_get(link, "signature"));
-    sqlite3_stmt *st = NULL;
     size_t n = 0;
     int rc = -1;
 
@@ -218,29 +205,44 @@ int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *
             err_set(err, "link: damaged");
         goto out;
     }
-    if (reg_prepare_cached(db, &st,
-                    "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
-                    " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    err) != 0)
+    if (REG_EXEC(db,
+                 "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
+                 " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 "storing the link statement", err,
+                 REG_TEXT(json_string_value(json_object_get(s, "uin"))),
+                 REG_TEXT(json_string_value(json_object_get(s, "record_id"))),
+                 REG_INT(json_integer_value(json_object_get(s, "record_version"))),
+                 REG_TEXTN(buf_str(&body), body.len), REG_BLOB(sig, sizeof sig),
+                 REG_TEXT(json_string_value(json_object_get(link, "signer"))), REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, json_string_value(json_object_get(s, "uin")), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, json_string_value(json_object_get(s, "record_id")), -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, json_integer_value(json_object_get(s, "record_version")));
-    sqlite3_bind_text(st, 4, buf_str(&body), (int)body.len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 5, sig, sizeof sig, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, json_string_value(json_object_get(link, "signer")), -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "storing the link statement", err);
-        goto out;
-    }
     rc = 0;
 out:
-    reg_release(db, st);
     buf_release(&body);
     return rc;
+}
+
+/* A row of person_links (statement, signature, signer, the signer's public
+ * key, event) with its signature checked. */
+static int link_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    json_t *stmt = NULL;
+    char sig_hex[2 * REG_SIG_BYTES + 1] = "";
+    bool ok = false;
+
+    (void)ctx;
+    if (json_parse((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                   &stmt, err) != 0)
+        return -1;
+    if (sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
+        hex_encode(sqlite3_column_blob(st, 1), REG_SIG_BYTES, sig_hex);
+    if (sqlite3_column_bytes(st, 3) == REG_PK_BYTES && sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
+        ok = reg_sig_ok(sqlite3_column_blob(st, 3), sqlite3_column_text(st, 0),
+                        (size_t)sqlite3_column_bytes(st, 0), sqlite3_column_blob(st, 1),
+                        REG_SIG_BYTES);
+    *row = json_pack("{s:o, s:s, s:s, s:b, s:I}", "statement", stmt, "signature", sig_hex,
+                     "signer", sqlite3_column_text(st, 2), "signature_valid", ok, "event",
+                     (json_int_t)sqlite3_column_int64(st, 4));
+    return 0;
 }
 
 int registry_person_show(struct db *db, const struct registry_actor *actor, const char *uin,
@@ -248,7 +250,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
 {
     sqlite3_stmt *st = NULL;
     json_t *p = NULL, *links = NULL, *record = NULL;
-    int rc = -1, step;
+    int rc = -1;
 
     *out = NULL;
     if (registry_require_action(actor, "person.read", err) != 0)
@@ -278,39 +280,15 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
         goto out;
     reg_release(db, st);
     st = NULL;
-    if ((links = json_array()) == NULL ||
-        reg_prepare_cached(db, &st,
+    if (reg_prepare_cached(db, &st,
                     "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
                     " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
                     " WHERE l.uin=?1 ORDER BY l.record_version",
                     err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *stmt = NULL, *l;
-        char sig_hex[2 * REG_SIG_BYTES + 1] = "";
-        bool ok = false;
-        if (json_parse((const char *)sqlite3_column_text(st, 0),
-                       (size_t)sqlite3_column_bytes(st, 0), &stmt, err) != 0)
-            goto out;
-        if (sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
-            hex_encode(sqlite3_column_blob(st, 1), REG_SIG_BYTES, sig_hex);
-        if (sqlite3_column_bytes(st, 3) == REG_PK_BYTES && sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
-            ok = reg_sig_ok(sqlite3_column_blob(st, 3), sqlite3_column_text(st, 0),
-                            (size_t)sqlite3_column_bytes(st, 0), sqlite3_column_blob(st, 1),
-                            REG_SIG_BYTES);
-        l = json_pack("{s:o, s:s, s:s, s:b, s:I}", "statement", stmt, "signature", sig_hex,
-                      "signer", sqlite3_column_text(st, 2), "signature_valid", ok, "event",
-                      (json_int_t)sqlite3_column_int64(st, 4));
-        if (l == NULL || json_array_append_new(links, l) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "reading links", err);
+    if (reg_rows_json(db, st, link_row, NULL, "reading links", &links, err) != 0)
         goto out;
-    }
     if (reg_death_annotate(db, uin, p, err) != 0)
         goto out;
     if (json_object_set(p, "record", record) != 0 || json_object_set(p, "links", links) != 0) {

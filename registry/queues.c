@@ -57,6 +57,40 @@ out:
     return rc;
 }
 
+struct queue_ctx {
+    struct db *db;
+    int limit;
+    bool with_fields;
+    long long count;
+};
+
+/* A queue row {id, version, updated_at, keyed_by[, fields]}; rows past the
+ * limit are only counted. */
+static int queue_row(sqlite3_stmt *st, void *arg, json_t **row, struct err *err)
+{
+    struct queue_ctx *q = arg;
+    json_t *e, *fields = NULL;
+    int rounds = 0;
+
+    if (++q->count > q->limit)
+        return 1;
+    if (q->with_fields &&
+        reg_mismatch_state(q->db, (const char *)sqlite3_column_text(st, 0),
+                           sqlite3_column_int(st, 1), &rounds, &fields, err) != 0)
+        return -1;
+    e = json_pack("{s:s, s:i, s:s?, s:s?}", "id", sqlite3_column_text(st, 0), "version",
+                  sqlite3_column_int(st, 1), "updated_at", sqlite3_column_text(st, 2),
+                  "keyed_by", sqlite3_column_text(st, 3));
+    if (e != NULL && fields != NULL && json_object_set_new(e, "fields", fields) != 0) {
+        json_decref(e);
+        e = NULL;
+    } else if (e == NULL) {
+        json_decref(fields);
+    }
+    *row = e;
+    return 0;
+}
+
 /* Rows of SQL (bound to office ?1 and user ?2) as [{id, version, updated_at,
  * keyed_by[, fields]}]; WITH_FIELDS adds the fields of the last
  * disagreement. */
@@ -64,45 +98,17 @@ static int queue_rows(struct db *db, const char *sql, const struct registry_acto
                       int limit, bool with_fields, json_t *out, long long *count,
                       struct err *err)
 {
+    struct queue_ctx q = { db, limit, with_fields, 0 };
     sqlite3_stmt *st = NULL;
-    int step, rc = -1;
+    int rc;
 
     *count = 0;
     if (db_prepare(db, &st, sql, err) != 0)
         return -1;
     sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, actor->username, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *e, *fields = NULL;
-        int rounds = 0;
-        bool bad = false; /* the fields could not be added */
-        (*count)++;
-        if (*count > limit)
-            continue;
-        if (with_fields &&
-            reg_mismatch_state(db, (const char *)sqlite3_column_text(st, 0),
-                               sqlite3_column_int(st, 1), &rounds, &fields, err) != 0)
-            goto out;
-        e = json_pack("{s:s, s:i, s:s?, s:s?}", "id", sqlite3_column_text(st, 0), "version",
-                      sqlite3_column_int(st, 1), "updated_at", sqlite3_column_text(st, 2),
-                      "keyed_by", sqlite3_column_text(st, 3));
-        if (e != NULL && fields != NULL)
-            bad |= json_object_set_new(e, "fields", fields) != 0;
-        else
-            json_decref(fields);
-        if (e == NULL || bad || json_array_append_new(out, e) != 0) {
-            if (bad)
-                json_decref(e);
-            err_set(err, "out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "reading the work queues", err);
-        goto out;
-    }
-    rc = 0;
-out:
+    rc = reg_rows_append(db, st, queue_row, &q, "reading the work queues", out, err);
+    *count = q.count;
     sqlite3_finalize(st);
     return rc;
 }
@@ -267,12 +273,23 @@ out:
     return rc;
 }
 
+/* A register page's progress {page, keyed, verified, registered}. */
+static int page_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    (void)ctx;
+    (void)err;
+    *row = json_pack("{s:I, s:I, s:I, s:I}", "page", (json_int_t)sqlite3_column_int64(st, 0),
+                     "keyed", (json_int_t)sqlite3_column_int64(st, 1), "verified",
+                     (json_int_t)sqlite3_column_int64(st, 2), "registered",
+                     (json_int_t)sqlite3_column_int64(st, 3));
+    return 0;
+}
+
 int registry_volume_progress(struct db *db, const struct registry_actor *actor, const char *office,
                              int year, const char *volume, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *pages = NULL;
-    int step, rc = -1;
+    int rc;
 
     *out = NULL;
     if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR,
@@ -295,29 +312,7 @@ int registry_volume_progress(struct db *db, const struct registry_actor *actor, 
     sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, year);
     sqlite3_bind_text(st, 4, volume, -1, SQLITE_STATIC);
-    if ((pages = json_array()) == NULL) {
-        err_set(err, "out of memory");
-        goto out;
-    }
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *p = json_pack("{s:I, s:I, s:I, s:I}", "page", (json_int_t)sqlite3_column_int64(st, 0),
-                              "keyed", (json_int_t)sqlite3_column_int64(st, 1), "verified",
-                              (json_int_t)sqlite3_column_int64(st, 2), "registered",
-                              (json_int_t)sqlite3_column_int64(st, 3));
-        if (p == NULL || json_array_append_new(pages, p) != 0) {
-            err_set(err, "out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "reading the keying progress", err);
-        goto out;
-    }
-    *out = pages;
-    pages = NULL;
-    rc = 0;
-out:
-    json_decref(pages);
+    rc = reg_rows_json(db, st, page_row, NULL, "reading the keying progress", out, err);
     sqlite3_finalize(st);
     return rc;
 }

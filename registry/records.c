@@ -42,12 +42,6 @@ static void rec_head_release(struct rec_head *h)
     memset(h, 0, sizeof *h);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? strdup((const char *)t) : NULL;
-}
-
 int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -64,7 +58,7 @@ int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *er
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW)
-        rc = (*id = col_dup(st, 0)) ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = (*id = db_column_dup(st, 0)) ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
     else if (step == SQLITE_DONE)
         rc = 1;
     else
@@ -113,6 +107,16 @@ int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, con
     return rc;
 }
 
+int reg_record_find(struct db *db, const struct registry_actor *actor, const char *ref, char **id,
+                    struct err *err)
+{
+    int r = reg_record_resolve_as(db, actor, ref, id, err);
+
+    if (r > 0)
+        return err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "");
+    return r;
+}
+
 /* Load the head and current version of the record REF, which must be of
  * ACTOR's office. */
 static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
@@ -120,12 +124,11 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1, r;
+    int rc = -1;
 
     memset(h, 0, sizeof *h);
-    r = reg_record_resolve_as(db, actor, ref, &id, err);
-    if (r != 0)
-        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
+    if (reg_record_find(db, actor, ref, &id, err) != 0)
+        return -1;
     if (reg_prepare_cached(db, &st,
                     "SELECT b.office, b.status, b.version, v.hash, v.data,"
                     " b.registration_number, b.uin FROM birth_records b"
@@ -140,12 +143,12 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     }
     h->id = id;
     id = NULL;
-    h->office = col_dup(st, 0);
+    h->office = db_column_dup(st, 0);
     (void)snprintf(h->status, sizeof h->status, "%s", (const char *)sqlite3_column_text(st, 1));
     h->version = sqlite3_column_int(st, 2);
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
-    h->regno = col_dup(st, 5);
-    h->uin = col_dup(st, 6);
+    h->regno = db_column_dup(st, 5);
+    h->uin = db_column_dup(st, 6);
     if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
                    &h->data, err) != 0) {
         err_prefix(err, "record %s version %d", h->id, h->version);
@@ -186,29 +189,14 @@ static int insert_version(struct db *db, const char *id, int version, const stru
                           const char *reason_evidence, const char *by, const char *now,
                           uint64_t seq, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-
-    if (reg_prepare_cached(db, &st,
+    return REG_EXEC(db,
                     "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
                     " reason_evidence, keyed_by, keyed_at, event_seq)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, version);
-    sqlite3_bind_text(st, 3, buf_str(data), (int)data->len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, prev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, reason_evidence, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, by, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_sql_fail(db, "storing the record version", err);
-    reg_release(db, st);
-    return rc;
+                    "storing the record version", err, REG_TEXT(id), REG_INT(version),
+                    REG_TEXTN(buf_str(data), data->len), REG_TEXT(hash), REG_TEXT(prev),
+                    REG_TEXT(reason), REG_TEXT(reason_evidence), REG_TEXT(by), REG_TEXT(now),
+                    REG_INT(seq));
 }
 
 /* ---- draft ---- */
@@ -226,22 +214,11 @@ struct draft_ctx {
 static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t seq,
                              struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-
-    if (reg_prepare_cached(db, &st,
+    return REG_EXEC(db,
                     "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
                     " VALUES (?1, ?2, ?3, ?4)",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, c->file_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c->line);
-    sqlite3_bind_text(st, 3, c->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_sql_fail(db, "recording the imported line", err);
-    reg_release(db, st);
-    return rc;
+                    "recording the imported line", err, REG_TEXT(c->file_hash), REG_INT(c->line),
+                    REG_TEXT(c->id), REG_INT(seq));
 }
 
 static int draft_tx(struct db *db, void *arg, struct err *err)
@@ -249,8 +226,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     struct draft_ctx *c = arg;
     struct buf data = BUF_INIT(RECORD_MAX);
     char hash[65], now[TIME_ISO8601_LEN + 1];
-    json_t *objects = NULL, *edata = NULL;
-    sqlite3_stmt *st = NULL;
+    json_t *edata = NULL;
     uint64_t seq;
     int rc = -1;
 
@@ -263,7 +239,6 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
         rec_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0)
         goto out;
-    objects = json_pack("[o]", registry_object_ref("record", c->id, hash, NULL));
     edata = json_pack("{s:i, s:s, s:O}", "version", 1, "status", "draft", "evidence",
                       json_object_get(c->norm, "evidence"));
     if (edata && c->file_hash &&
@@ -273,25 +248,19 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         json_decref(edata);
         edata = NULL;
     }
-    if (objects == NULL || edata == NULL) {
+    if (edata == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "record.draft", objects, edata, now, &seq, err) != 0)
+    if (reg_event_append_one(db, c->actor, "record.draft", "record", c->id, hash, NULL, edata, now,
+                             &seq, err) != 0)
         goto out;
-    if (reg_prepare_cached(db, &st,
-                    "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
-                    " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
-                    err) != 0)
+    if (REG_EXEC(db,
+                 "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
+                 " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
+                 "storing the record", err, REG_TEXT(c->id), REG_TEXT(c->actor->office),
+                 REG_TEXT(now), REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->actor->office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "storing the record", err);
-        goto out;
-    }
     if (insert_version(db, c->id, 1, &data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
                        err) != 0)
         goto out;
@@ -302,8 +271,6 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         goto out;
     rc = 0;
 out:
-    reg_release(db, st);
-    json_decref(objects);
     json_decref(edata);
     buf_release(&data);
     return rc;
@@ -501,7 +468,7 @@ struct verify_ctx {
 static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_head *h,
                         struct err *err)
 {
-    json_t *objects = NULL, *edata = NULL, *names = json_array(), *m;
+    json_t *edata = NULL, *names = json_array(), *m;
     size_t i;
     int rc = -1;
 
@@ -510,18 +477,17 @@ static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_he
         if (names == NULL || json_array_append(names, json_object_get(m, "field")) != 0)
             goto oom;
     }
-    objects = json_pack("[o]", registry_object_ref("record", h->id, h->hash, NULL));
     edata = json_pack("{s:i, s:i, s:O, s:b}", "version", h->version, "round", c->rounds,
                       "fields", names, "sent_back", c->rounds >= 2);
-    if (objects == NULL || edata == NULL)
+    if (edata == NULL)
         goto oom;
-    rc = registry_event_append(db, c->actor, "record.mismatch", objects, edata, NULL, err);
+    rc = reg_event_append_one(db, c->actor, "record.mismatch", "record", h->id, h->hash, NULL,
+                              edata, NULL, NULL, err);
     goto out;
 oom:
     err_set(err, "out of memory");
 out:
     json_decref(names);
-    json_decref(objects);
     json_decref(edata);
     return rc;
 }
@@ -554,8 +520,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
 {
     struct verify_ctx *c = arg;
     struct rec_head h;
-    json_t *objects = NULL, *edata = NULL;
-    sqlite3_stmt *st = NULL;
+    json_t *edata = NULL;
     struct buf rekeyed = BUF_INIT(RECORD_MAX);
     char rehash[65], now[TIME_ISO8601_LEN + 1];
     uint64_t seq;
@@ -598,36 +563,27 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     }
     if (rec_canonical(c->norm, &rekeyed, rehash, err) != 0 || reg_now(now, err) != 0)
         goto out;
-    objects = json_pack("[o]", registry_object_ref("record", h.id, h.hash, NULL));
     edata = json_pack("{s:i, s:s, s:s}", "version", h.version, "status", "verified",
                       "rekeyed_hash", rehash);
-    if (objects == NULL || edata == NULL) {
+    if (edata == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "record.verify", objects, edata, now, &seq, err) != 0)
+    if (reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata,
+                             now, &seq, err) != 0)
         goto out;
-    if (reg_prepare_cached(db, &st,
-                    "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
-                    " event_seq=?4 WHERE id=?1",
-                    err) != 0)
+    if (REG_EXEC(db,
+                 "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
+                 " event_seq=?4 WHERE id=?1",
+                 "marking the record verified", err, REG_TEXT(h.id), REG_TEXT(c->actor->username),
+                 REG_TEXT(now), REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->actor->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "marking the record verified", err);
-        goto out;
-    }
     /* verification changes no field: only the status in the index; the
      * duplicate scan of the draft stands, and registration scans again */
     if (reg_search_index_status(db, h.id, "verified", err) != 0)
         goto out;
     rc = 0;
 out:
-    reg_release(db, st);
-    json_decref(objects);
     json_decref(edata);
     buf_release(&rekeyed);
     rec_head_release(&h);
@@ -730,7 +686,6 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     char uin[REGISTRY_UIN_LEN + 1], regno[64], now[TIME_ISO8601_LEN + 1];
     char person_hash[65], link_hash[65];
     json_t *objects = NULL, *edata = NULL, *statement = NULL;
-    sqlite3_stmt *st = NULL;
     long long n = 0;
     int y, m, d;
     uint64_t seq;
@@ -779,22 +734,13 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
         goto out;
-    if (reg_prepare_cached(db, &st,
-                    "UPDATE birth_records SET status='registered', registration_number=?2,"
-                    " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
-                    " WHERE id=?1",
-                    err) != 0)
+    if (REG_EXEC(db,
+                 "UPDATE birth_records SET status='registered', registration_number=?2,"
+                 " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
+                 " WHERE id=?1",
+                 "marking the record registered", err, REG_TEXT(h.id), REG_TEXT(regno),
+                 REG_TEXT(c->actor->username), REG_TEXT(now), REG_TEXT(uin), REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, regno, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, c->actor->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, uin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "marking the record registered", err);
-        goto out;
-    }
     if (registry_search_index_record(db, h.id, err) != 0)
         goto out;
     json_decref(c->result);
@@ -805,7 +751,6 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     }
     rc = 0;
 out:
-    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
@@ -870,7 +815,6 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     struct buf data = BUF_INIT(RECORD_MAX), ev = BUF_INIT(8192);
     char hash[65], now[TIME_ISO8601_LEN + 1], link_hash[65];
     json_t *objects = NULL, *edata = NULL, *statement = NULL;
-    sqlite3_stmt *st = NULL;
     const char *status_after;
     bool registered;
     uint64_t seq;
@@ -924,28 +868,19 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     if (insert_version(db, h.id, c->version, &data, hash, h.hash, c->reason, buf_str(&ev),
                        c->actor->username, now, seq, err) != 0)
         goto out;
-    if (reg_prepare_cached(db, &st,
-                    "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
-                    "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
-                    " WHERE id=?1",
-                    err) != 0)
+    if (REG_EXEC(db,
+                 "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
+                 "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
+                 " WHERE id=?1",
+                 "updating the record", err, REG_TEXT(h.id), REG_INT(c->version),
+                 REG_TEXT(status_after), REG_TEXT(now), REG_INT(seq)) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, h.id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, c->version);
-    sqlite3_bind_text(st, 3, status_after, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "updating the record", err);
-        goto out;
-    }
     if (registered && reg_link_store(db, statement, seq, err) != 0)
         goto out;
     if (registry_search_index_record(db, h.id, err) != 0 || registry_dup_scan(db, h.id, err) != 0)
         goto out;
     rc = 0;
 out:
-    reg_release(db, st);
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
@@ -1049,6 +984,12 @@ static json_t *version_json(sqlite3_stmt *st, struct err *err)
     return v;
 }
 
+static int version_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    (void)ctx;
+    return (*row = version_json(st, err)) != NULL ? 0 : -1;
+}
+
 #define VERSION_COLS                                                                               \
     "version, data, hash, prev_hash, reason, reason_evidence, keyed_by, keyed_at, event_seq"
 
@@ -1095,14 +1036,13 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     sqlite3_stmt *st = NULL;
     json_t *head = NULL, *v = NULL;
     char *id = NULL;
-    int rc = -1, r;
+    int rc = -1;
 
     *out = NULL;
     if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
-    r = reg_record_resolve_as(db, actor, ref, &id, err);
-    if (r != 0)
-        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
+    if (reg_record_find(db, actor, ref, &id, err) != 0)
+        return -1;
     if (head_json(db, id, &head, err) != 0)
         goto out;
     if (version <= 0)
@@ -1134,11 +1074,26 @@ out:
     return rc;
 }
 
+static int object_event_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    json_t *body = NULL;
+
+    (void)ctx;
+    if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+                   &body, err) != 0)
+        return -1;
+    *row = json_pack("{s:I, s:s, s:s, s:s, s:O}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
+                     "type", sqlite3_column_text(st, 1), "actor", sqlite3_column_text(st, 2),
+                     "time", sqlite3_column_text(st, 3), "data", json_object_get(body, "data"));
+    json_decref(body);
+    return 0;
+}
+
 int reg_object_events(struct db *db, const char *kind, const char *id, json_t *out,
                       struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = 0, step;
+    int rc;
 
     if (reg_prepare_cached(db, &st,
                     "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
@@ -1148,24 +1103,7 @@ int reg_object_events(struct db *db, const char *kind, const char *id, json_t *o
         return -1;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *body = NULL, *e;
-        if (json_parse((const char *)sqlite3_column_text(st, 4),
-                       (size_t)sqlite3_column_bytes(st, 4), &body, err) != 0) {
-            rc = -1;
-            break;
-        }
-        e = json_pack("{s:I, s:s, s:s, s:s, s:O}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
-                      "type", sqlite3_column_text(st, 1), "actor", sqlite3_column_text(st, 2),
-                      "time", sqlite3_column_text(st, 3), "data", json_object_get(body, "data"));
-        json_decref(body);
-        if (e == NULL || json_array_append_new(out, e) != 0) {
-            rc = err_setk(err, ERR_INTERNAL, "out of memory");
-            break;
-        }
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = db_sql_fail(db, "reading events", err);
+    rc = reg_rows_append(db, st, object_event_row, NULL, "reading events", out, err);
     reg_release(db, st);
     return rc;
 }
@@ -1174,14 +1112,13 @@ int registry_record_history(struct db *db, const struct registry_actor *actor, c
                             json_t **out, struct err *err)
 {
     char *id = NULL;
-    int rc, r;
+    int rc;
 
     *out = NULL;
     if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
-    r = reg_record_resolve_as(db, actor, ref, &id, err);
-    if (r != 0)
-        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
+    if (reg_record_find(db, actor, ref, &id, err) != 0)
+        return -1;
     rc = reg_record_history(db, id, out, err);
     free(id);
     return rc;
@@ -1191,7 +1128,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
 {
     sqlite3_stmt *st = NULL;
     json_t *head = NULL, *versions = NULL, *events = NULL;
-    int rc = -1, step;
+    int rc = -1;
 
     *out = NULL;
     if (head_json(db, id, &head, err) != 0)
@@ -1206,15 +1143,8 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
                     err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *v = version_json(st, err);
-        if (v == NULL || json_array_append_new(versions, v) != 0)
-            goto out;
-    }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "reading versions", err);
+    if (reg_rows_append(db, st, version_row, NULL, "reading versions", versions, err) != 0)
         goto out;
-    }
     if (reg_object_events(db, "record", id, events, err) != 0)
         goto out;
     if (json_object_set(head, "versions_list", versions) != 0 ||
@@ -1233,12 +1163,32 @@ out:
     return rc;
 }
 
+static int record_list_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    json_t *data = NULL, *child;
+
+    (void)ctx;
+    if (json_parse((const char *)sqlite3_column_text(st, 6), (size_t)sqlite3_column_bytes(st, 6),
+                   &data, err) != 0)
+        return -1;
+    child = json_object_get(data, "child");
+    *row = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}", "id",
+                     sqlite3_column_text(st, 0), "status", sqlite3_column_text(st, 1), "version",
+                     sqlite3_column_int(st, 2), "registration_number", sqlite3_column_text(st, 3),
+                     "uin", sqlite3_column_text(st, 4), "given_names",
+                     json_string_value(json_object_get(child, "given_names")), "family_name",
+                     json_string_value(json_object_get(child, "family_name")), "date_of_birth",
+                     json_string_value(json_object_get(json_object_get(data, "birth"), "date")),
+                     "updated_at", sqlite3_column_text(st, 5));
+    json_decref(data);
+    return 0;
+}
+
 int registry_record_list(struct db *db, const struct registry_actor *actor,
                          const struct registry_record_filter *f, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *list = NULL;
-    int rc = -1, step;
+    int rc;
     int limit = f && f->limit > 0 ? f->limit : 100, offset = f && f->offset > 0 ? f->offset : 0;
 
     *out = NULL;
@@ -1276,39 +1226,7 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
     sqlite3_bind_int(st, 4, offset);
     sqlite3_bind_text(st, 5, f ? f->born_from : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, f ? f->born_to : NULL, -1, SQLITE_STATIC);
-    if ((list = json_array()) == NULL)
-        goto oom;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *data = NULL, *child, *e;
-        if (json_parse((const char *)sqlite3_column_text(st, 6),
-                       (size_t)sqlite3_column_bytes(st, 6), &data, err) != 0)
-            goto out;
-        child = json_object_get(data, "child");
-        e = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}", "id",
-                      sqlite3_column_text(st, 0), "status", sqlite3_column_text(st, 1), "version",
-                      sqlite3_column_int(st, 2), "registration_number",
-                      sqlite3_column_text(st, 3), "uin", sqlite3_column_text(st, 4),
-                      "given_names", json_string_value(json_object_get(child, "given_names")),
-                      "family_name", json_string_value(json_object_get(child, "family_name")),
-                      "date_of_birth",
-                      json_string_value(json_object_get(json_object_get(data, "birth"), "date")),
-                      "updated_at", sqlite3_column_text(st, 5));
-        json_decref(data);
-        if (e == NULL || json_array_append_new(list, e) != 0)
-            goto oom;
-    }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "listing records", err);
-        goto out;
-    }
-    *out = list;
-    list = NULL;
-    rc = 0;
-    goto out;
-oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
-out:
-    json_decref(list);
+    rc = reg_rows_json(db, st, record_list_row, NULL, "listing records", out, err);
     reg_release(db, st);
     return rc;
 }
@@ -1319,24 +1237,23 @@ int registry_record_view(struct db *db, const struct registry_actor *actor, cons
                          const char *via, struct err *err)
 {
     struct rec_head h;
-    json_t *objects = NULL, *data = NULL;
+    json_t *data = NULL;
     int rc = -1;
 
     if (registry_require_action(actor, "record.read", err) != 0)
         return -1;
     if (rec_load(db, actor, ref, &h, err) != 0)
         return -1;
-    objects = json_pack("[o]", registry_object_ref("record", h.id, h.hash, NULL));
     data = via ? json_pack("{s:s}", "via", via) : NULL;
-    if (objects == NULL || (via && data == NULL)) {
+    if (via && data == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, actor, "record.view", objects, data, NULL, err) != 0)
+    if (reg_event_append_one(db, actor, "record.view", "record", h.id, h.hash, NULL, data, NULL,
+                             NULL, err) != 0)
         goto out;
     rc = 0;
 out:
-    json_decref(objects);
     json_decref(data);
     rec_head_release(&h);
     return rc;
@@ -1349,7 +1266,7 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1, r, step;
+    int rc = -1, step;
 
     *p = NULL;
     *len = 0;
@@ -1357,9 +1274,8 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
         return -1;
     if (!reg_is_hash(hash))
         return err_set(err, "evidence: must be named by its SHA-256 (64 lowercase hex digits)");
-    r = reg_record_resolve_as(db, actor, ref, &id, err);
-    if (r != 0)
-        return r > 0 ? err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref ? ref : "") : -1;
+    if (reg_record_find(db, actor, ref, &id, err) != 0)
+        return -1;
     /* Evidence of any version, or of a correction's reason: the record
      * lists it; anything else in the store is not this record's to serve. */
     if (reg_prepare_cached(db, &st,

@@ -81,6 +81,47 @@ void reg_after_commit(struct db *db, const struct registry_actor *actor);
  * pass. The log calls this before every append. */
 int reg_actor_check_current(struct db *db, const struct registry_actor *actor, struct err *err);
 
+/* registry_event_append_at for an event touching one object, KIND/ID
+ * (HASH and PREV may be NULL, see registry_object_ref). DATA is borrowed. */
+int reg_event_append_one(struct db *db, const struct registry_actor *actor, const char *type,
+                         const char *kind, const char *id, const char *hash, const char *prev,
+                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* A parameter of reg_exec: REG_TEXT (NULL binds SQL NULL), REG_TEXTN (the
+ * first LEN bytes), REG_INT, REG_BLOB. The values are borrowed. */
+struct reg_arg {
+    enum { REG_ARG_TEXT, REG_ARG_INT, REG_ARG_BLOB } type;
+    const void *p;
+    int64_t n;
+};
+#define REG_TEXT(s) ((struct reg_arg){ REG_ARG_TEXT, (s), -1 })
+#define REG_TEXTN(s, len) ((struct reg_arg){ REG_ARG_TEXT, (s), (int64_t)(len) })
+#define REG_INT(v) ((struct reg_arg){ REG_ARG_INT, NULL, (int64_t)(v) })
+#define REG_BLOB(p, len) ((struct reg_arg){ REG_ARG_BLOB, (p), (int64_t)(len) })
+/* Run SQL (constant text, a write: no rows) from the statement cache with
+ * ARGS[0..N) bound to ?1..?N; a failure is reported as "db: WHAT: ...". */
+int reg_exec(struct db *db, const char *sql, const struct reg_arg *args, size_t n,
+             const char *what, struct err *err) __attribute__((warn_unused_result));
+#define REG_EXEC(db, sql, what, err, ...)                                                        \
+    reg_exec((db), (sql), (const struct reg_arg[]){ __VA_ARGS__ },                               \
+             sizeof((const struct reg_arg[]){ __VA_ARGS__ }) / sizeof(struct reg_arg), (what),    \
+             (err))
+
+/* One row of a statement as JSON: 0 with *ROW a new reference (NULL: out
+ * of memory), 1 to skip the row, -1 failed (message in ERR). */
+typedef int (*reg_row_fn)(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err);
+/* Step ST to its end and append ROW's value for each row to LIST; a step
+ * that fails is reported as "db: WHAT: ...". The caller resets ST. */
+int reg_rows_append(struct db *db, sqlite3_stmt *st, reg_row_fn row, void *ctx, const char *what,
+                    json_t *list, struct err *err);
+/* The same into a new array *OUT (NULL on failure). */
+int reg_rows_json(struct db *db, sqlite3_stmt *st, reg_row_fn row, void *ctx, const char *what,
+                  json_t **out, struct err *err);
+/* Prepare SQL, bind ARG (NULL: no parameter) to ?1, and reg_rows_json. */
+int reg_query_json(struct db *db, const char *sql, const char *arg, reg_row_fn row, void *ctx,
+                   const char *what, json_t **out, struct err *err);
+
 /* The number of events in the log. */
 int reg_log_size(struct db *db, uint64_t *size, struct err *err);
 
@@ -110,6 +151,11 @@ int reg_record_office_check(const struct registry_actor *actor, const char *id,
  * not found, -1 refused or failed (message in ERR). */
 int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, const char *ref,
                           char **id, struct err *err);
+
+/* reg_record_resolve_as, with "no record 'REF'" (ERR_NOT_FOUND) when it
+ * finds nothing: 0 found and allowed, -1 otherwise (message in ERR). */
+int reg_record_find(struct db *db, const struct registry_actor *actor, const char *ref,
+                    char **id, struct err *err);
 
 /* registry_record_history of the record ID (an id, not a reference) with
  * no role or office check: for callers that made them already. */

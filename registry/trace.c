@@ -222,6 +222,30 @@ static int cmp_seq(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* A bundle's record version {record_id (CTX), version, data, hash}. */
+static int bundle_version_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    (void)err;
+    *row = json_pack("{s:s, s:i, s:s, s:s}", "record_id", (const char *)ctx, "version",
+                     sqlite3_column_int(st, 0), "data", sqlite3_column_text(st, 1), "hash",
+                     sqlite3_column_text(st, 2));
+    return 0;
+}
+
+/* A bundle's link {statement, signature (hex), signer}. */
+static int bundle_link_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    char sig_hex[2 * REG_SIG_BYTES + 1] = "";
+
+    (void)ctx;
+    (void)err;
+    if (sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
+        hex_encode(sqlite3_column_blob(st, 1), REG_SIG_BYTES, sig_hex);
+    *row = json_pack("{s:s, s:s, s:s}", "statement", sqlite3_column_text(st, 0), "signature",
+                     sig_hex, "signer", sqlite3_column_text(st, 2));
+    return 0;
+}
+
 /* Resolve ID and collect the events: the record's, the person's, the
  * evidence's, and the user.add / office.key events of every signer. */
 static int gather(struct db *db, const struct registry_actor *actor, const char *ref,
@@ -510,45 +534,19 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
         goto out;
     if (bundle) {
         /* Raw version bytes, so the bundle re-hashes exactly what was hashed. */
-        sqlite3_stmt *st = NULL;
-        json_t *versions = json_array(), *links = json_array();
-        int step;
-        if (versions == NULL || links == NULL ||
-            db_prepare(db, &st,
-                       "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
-                       " ORDER BY version",
-                       err) != 0) {
+        json_t *versions = NULL, *links = NULL;
+        if (reg_query_json(db,
+                           "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
+                           " ORDER BY version",
+                           g.record_id, bundle_version_row, g.record_id, "reading versions",
+                           &versions, err) != 0 ||
+            reg_query_json(db,
+                           "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
+                           " ORDER BY record_version",
+                           g.record_id, bundle_link_row, NULL, "reading links", &links, err) != 0) {
             json_decref(versions);
-            json_decref(links);
             goto out;
         }
-        sqlite3_bind_text(st, 1, g.record_id, -1, SQLITE_STATIC);
-        while ((step = sqlite3_step(st)) == SQLITE_ROW)
-            (void)json_array_append_new(
-                versions, json_pack("{s:s, s:i, s:s, s:s}", "record_id", g.record_id, "version",
-                                    sqlite3_column_int(st, 0), "data", sqlite3_column_text(st, 1),
-                                    "hash", sqlite3_column_text(st, 2)));
-        sqlite3_finalize(st);
-        st = NULL;
-        if (db_prepare(db, &st,
-                       "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
-                       " ORDER BY record_version",
-                       err) != 0) {
-            json_decref(versions);
-            json_decref(links);
-            goto out;
-        }
-        sqlite3_bind_text(st, 1, g.record_id, -1, SQLITE_STATIC);
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            char sig_hex[2 * REG_SIG_BYTES + 1] = "";
-            if (sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
-                hex_encode(sqlite3_column_blob(st, 1), REG_SIG_BYTES, sig_hex);
-            (void)json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "statement",
-                                                         sqlite3_column_text(st, 0), "signature",
-                                                         sig_hex, "signer",
-                                                         sqlite3_column_text(st, 2)));
-        }
-        sqlite3_finalize(st);
         result = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:O, s:o, s:o, s:O, s:O}", "format",
                            "civreg.bundle.v1", "query", ref, "office", office,
                            "office_public_key", office_hex, "uin", g.uin, "tree_head", head,

@@ -268,16 +268,8 @@ int reg_actor_check_current(struct db *db, const struct registry_actor *actor, s
  * the user has open (see registry_actor_current). */
 static int bump_epoch(struct db *db, const char *username, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-
-    if (db_prepare(db, &st, "UPDATE users SET epoch=epoch+1 WHERE username=?1", err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_sql_fail(db, "updating the user's epoch", err);
-    sqlite3_finalize(st);
-    return rc;
+    return REG_EXEC(db, "UPDATE users SET epoch=epoch+1 WHERE username=?1",
+                    "updating the user's epoch", err, REG_TEXT(username));
 }
 
 static char *user_key_ad(const char *username)
@@ -288,6 +280,83 @@ static char *user_key_ad(const char *username)
     if (ad)
         (void)snprintf(ad, n, "user-key:%s", username);
     return ad;
+}
+
+/* What a password protects in table users: its hash, and the user's signing
+ * key sealed under a key derived from it with a fresh salt. */
+struct user_keys {
+    char pw_hash[crypto_pwhash_STRBYTES];
+    unsigned char salt[SEAL_SALT_BYTES];
+    struct buf sealed;
+};
+#define USER_KEYS_INIT { "", { 0 }, BUF_INIT(4096) }
+
+static int user_keys_seal(const char *username, const char *password, const unsigned char *sk,
+                          struct user_keys *k, struct err *err)
+{
+    unsigned char key[SEAL_KEY_BYTES];
+    char *ad = NULL;
+    int rc = -1;
+
+    if (crypto_pwhash_str(k->pw_hash, password, strlen(password),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
+    randombytes_buf(k->salt, sizeof k->salt);
+    if ((ad = user_key_ad(username)) == NULL) {
+        err_setk(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    if (seal_key_from_password(password, k->salt, false, key, err) != 0 ||
+        seal_encrypt(key, sk, REG_SK_BYTES, ad, &k->sealed, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    secret_wipe(key, sizeof key);
+    free(ad);
+    return rc;
+}
+
+static void user_keys_release(struct user_keys *k)
+{
+    secret_wipe(k->pw_hash, sizeof k->pw_hash);
+    buf_release(&k->sealed);
+}
+
+/* Inside the write transaction: store USERNAME's new key material (and new
+ * public key PK; NULL keeps it) and end the user's sessions. */
+static int user_keys_store(struct db *db, const char *username, const struct user_keys *k,
+                           const unsigned char *pk, const char *what, struct err *err)
+{
+    if (REG_EXEC(db,
+                 "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3,"
+                 " public_key=coalesce(?4, public_key) WHERE username=?5",
+                 what, err, REG_TEXT(k->pw_hash), REG_BLOB(k->salt, SEAL_SALT_BYTES),
+                 REG_BLOB(k->sealed.data, k->sealed.len), REG_BLOB(pk, pk ? REG_PK_BYTES : 0),
+                 REG_TEXT(username)) != 0)
+        return -1;
+    return bump_epoch(db, username, err);
+}
+
+/* Inside the write transaction: USERNAME's office into OFFICE. */
+static int user_office(struct db *db, const char *username, char office[REG_OFFICE_MAX + 1],
+                       struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (db_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW ||
+        strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
+        db_sql_fail(db, "reading the user", err);
+    } else {
+        memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int reg_user_hash(const char *username, const char *office, unsigned roles,
@@ -517,9 +586,7 @@ struct user_add {
     const struct registry_actor *actor; /* signs user.add */
     struct registry_actor *office_actor; /* bootstrap: signs office.key */
     const struct registry_user_new *u;
-    const char *pw_hash;
-    const unsigned char *salt;
-    const struct buf *sealed;
+    const struct user_keys *keys;
     const unsigned char *pk;
     bool bootstrap;
 };
@@ -560,7 +627,7 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
     struct user_add *ua = arg;
     const struct registry_user_new *u = ua->u;
     char hash[65], now[TIME_ISO8601_LEN + 1];
-    json_t *content = NULL, *objects = NULL;
+    json_t *content = NULL;
     sqlite3_stmt *st = NULL;
     uint64_t seq = 0;
     int64_t count = 0;
@@ -576,18 +643,15 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
     }
     if (ua->bootstrap) {
         char pk_hex[65];
-        json_t *data, *objs;
+        json_t *data;
         hex_encode(ua->office_actor->office_pk, 32, pk_hex);
         data = office_key_data(db, ua->office_actor->node_office, pk_hex, err);
         if (data == NULL)
             goto out;
-        objs = json_pack("[o]", registry_object_ref("office_key", ua->office_actor->node_office,
-                                                    NULL, NULL));
-        rc = (data && objs) ? registry_event_append(db, ua->office_actor, "office.key", objs,
-                                                    data, NULL, err)
-                            : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = reg_event_append_one(db, ua->office_actor, "office.key", "office_key",
+                                  ua->office_actor->node_office, NULL, NULL, data, NULL, NULL,
+                                  err);
         json_decref(data);
-        json_decref(objs);
         if (rc != 0)
             goto out;
         rc = -1;
@@ -604,13 +668,8 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
         err_setk(err, ERR_INTERNAL, "user add: the name cannot be signed");
         goto out;
     }
-    objects = json_pack("[o]", registry_object_ref("user", u->username, hash, NULL));
-    if (objects == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (registry_event_append_at(db, ua->actor, "user.add", objects, content, now, &seq,
-                                 err) != 0)
+    if (reg_event_append_one(db, ua->actor, "user.add", "user", u->username, hash, NULL, content,
+                             now, &seq, err) != 0)
         goto out;
     if (db_prepare(db, &st,
                    "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"
@@ -621,9 +680,9 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
     sqlite3_bind_text(st, 1, u->username, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, u->office, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, (int)u->roles);
-    sqlite3_bind_text(st, 4, ua->pw_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 5, ua->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, ua->sealed->data, (int)ua->sealed->len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ua->keys->pw_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, ua->keys->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, ua->keys->sealed.data, (int)ua->keys->sealed.len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 7, ua->pk, REG_PK_BYTES, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)seq);
@@ -640,19 +699,15 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
 out:
     sqlite3_finalize(st);
     json_decref(content);
-    json_decref(objects);
     return rc;
 }
 
 int registry_user_add(struct db *db, const char *keys_dir, const struct registry_actor *actor,
                       const struct registry_user_new *u, struct err *err)
 {
-    char pw_hash[crypto_pwhash_STRBYTES];
-    unsigned char salt[SEAL_SALT_BYTES], key[SEAL_KEY_BYTES];
+    struct user_keys keys = USER_KEYS_INIT;
     unsigned char pk[REG_PK_BYTES], *sk = NULL;
-    struct buf sealed = BUF_INIT(4096);
     struct registry_actor *self = NULL, *office = NULL;
-    char *ad = NULL;
     int64_t count = 0;
     struct user_add ua;
     int rc = -1;
@@ -673,25 +728,17 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
     } else if (registry_require_action(actor, "user.manage", err) != 0) {
         return -1;
     }
-    if (crypto_pwhash_str(pw_hash, u->password, strlen(u->password),
-                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-        return err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
-    randombytes_buf(salt, sizeof salt);
-    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL || (ad = user_key_ad(u->username)) == NULL) {
+    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     crypto_sign_keypair(pk, sk);
-    if (seal_key_from_password(u->password, salt, false, key, err) != 0 ||
-        seal_encrypt(key, sk, REG_SK_BYTES, ad, &sealed, err) != 0)
+    if (user_keys_seal(u->username, u->password, sk, &keys, err) != 0)
         goto out;
 
     memset(&ua, 0, sizeof ua);
     ua.u = u;
-    ua.pw_hash = pw_hash;
-    ua.salt = salt;
-    ua.sealed = &sealed;
+    ua.keys = &keys;
     ua.pk = pk;
     ua.actor = actor;
     if (actor == NULL) {
@@ -738,103 +785,54 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
     reg_after_commit(db, ua.actor);
     rc = 0;
 out:
-    secret_wipe(key, sizeof key);
-    secret_wipe(pw_hash, sizeof pw_hash);
+    user_keys_release(&keys);
     if (sk)
         sodium_free(sk);
     registry_actor_free(self);
     registry_actor_free(office);
-    buf_release(&sealed);
-    free(ad);
     return rc;
 }
 
 struct passwd_ctx {
     const struct registry_actor *actor;
-    const char *pw_hash;
-    const unsigned char *salt;
-    const struct buf *sealed;
+    const struct user_keys *keys;
 };
 
 static int passwd_tx(struct db *db, void *arg, struct err *err)
 {
     struct passwd_ctx *c = arg;
-    sqlite3_stmt *st = NULL;
-    json_t *objects = NULL;
     char hash[65];
-    int rc = -1;
 
     if (reg_user_hash(c->actor->username, c->actor->office, c->actor->roles, c->actor->pk, hash,
-                      NULL, err) != 0)
+                      NULL, err) != 0 ||
+        reg_event_append_one(db, c->actor, "user.passwd", "user", c->actor->username, hash, NULL,
+                             NULL, NULL, NULL, err) != 0)
         return -1;
-    objects = json_pack("[o]", registry_object_ref("user", c->actor->username, hash, NULL));
-    if (objects == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
-    if (registry_event_append(db, c->actor, "user.passwd", objects, NULL, NULL, err) != 0)
-        goto out;
-    if (db_prepare(db, &st,
-                   "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3 WHERE username=?4",
-                   err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, c->pw_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, c->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, c->sealed->data, (int)c->sealed->len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, c->actor->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "updating the password", err);
-        goto out;
-    }
-    if (bump_epoch(db, c->actor->username, err) != 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    json_decref(objects);
-    return rc;
+    return user_keys_store(db, c->actor->username, c->keys, NULL, "updating the password", err);
 }
 
 int registry_user_passwd(struct db *db, const char *keys_dir, const char *username,
                          const char *old_password, const char *new_password, struct err *err)
 {
     struct registry_actor *a = NULL;
-    char pw_hash[crypto_pwhash_STRBYTES];
-    unsigned char salt[SEAL_SALT_BYTES], key[SEAL_KEY_BYTES];
-    struct buf sealed = BUF_INIT(4096);
+    struct user_keys keys = USER_KEYS_INIT;
     struct passwd_ctx c;
-    char *ad = NULL;
     int rc = -1;
 
     if (check_password(username, new_password, false, err) != 0)
         return -1;
     if (registry_authenticate(db, keys_dir, username, old_password, &a, err) != 0)
         return -1;
-    if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
-                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
-        goto out;
-    }
-    randombytes_buf(salt, sizeof salt);
-    if ((ad = user_key_ad(username)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (seal_key_from_password(new_password, salt, false, key, err) != 0 ||
-        seal_encrypt(key, a->sk, REG_SK_BYTES, ad, &sealed, err) != 0)
+    if (user_keys_seal(username, new_password, a->sk, &keys, err) != 0)
         goto out;
     c.actor = a;
-    c.pw_hash = pw_hash;
-    c.salt = salt;
-    c.sealed = &sealed;
+    c.keys = &keys;
     if (db_tx_run(db, passwd_tx, &c, err) != 0)
         goto out;
     reg_after_commit(db, a);
     rc = 0;
 out:
-    secret_wipe(key, sizeof key);
-    secret_wipe(pw_hash, sizeof pw_hash);
-    buf_release(&sealed);
-    free(ad);
+    user_keys_release(&keys);
     registry_actor_free(a);
     return rc;
 }
@@ -842,17 +840,14 @@ out:
 struct reset_ctx {
     const struct registry_actor *actor;
     const char *username;
-    const char *pw_hash;
-    const unsigned char *salt;
-    const struct buf *sealed;
+    const struct user_keys *keys;
     const unsigned char *pk;
 };
 
 static int reset_tx(struct db *db, void *arg, struct err *err)
 {
     struct reset_ctx *c = arg;
-    sqlite3_stmt *st = NULL;
-    json_t *objects = NULL, *content = NULL;
+    json_t *content = NULL;
     char hash[65], office[REG_OFFICE_MAX + 1];
     unsigned roles = 0;
     int rc = -1, disabled = 0;
@@ -860,95 +855,48 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
     rc = reg_user_lookup(db, c->username, NULL, &roles, &disabled, err);
     if (rc != 0)
         return rc > 0 ? err_setk(err, ERR_NOT_FOUND, "user reset: no user '%s'", c->username) : -1;
-    rc = -1;
-    if (db_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
+    if (user_office(db, c->username, office, err) != 0 ||
+        reg_user_hash(c->username, office, roles, c->pk, hash, &content, err) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW ||
-        strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
-        sqlite3_finalize(st);
-        return db_sql_fail(db, "reading the user", err);
-    }
-    memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (reg_user_hash(c->username, office, roles, c->pk, hash, &content, err) != 0)
-        goto out;
-    objects = json_pack("[o]", registry_object_ref("user", c->username, hash, NULL));
-    if (objects == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (registry_event_append(db, c->actor, "user.key", objects, content, NULL, err) != 0)
-        goto out;
-    if (db_prepare(db, &st,
-                   "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3, public_key=?4"
-                   " WHERE username=?5",
-                   err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, c->pw_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, c->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, c->sealed->data, (int)c->sealed->len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, c->pk, REG_PK_BYTES, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, c->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "storing the new key", err);
-        goto out;
-    }
-    if (bump_epoch(db, c->username, err) != 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    json_decref(objects);
+    rc = reg_event_append_one(db, c->actor, "user.key", "user", c->username, hash, NULL, content,
+                              NULL, NULL, err);
     json_decref(content);
-    return rc;
+    if (rc != 0)
+        return -1;
+    return user_keys_store(db, c->username, c->keys, c->pk, "storing the new key", err);
 }
 
 int registry_user_reset(struct db *db, const struct registry_actor *actor, const char *username,
                         const char *new_password, struct err *err)
 {
-    char pw_hash[crypto_pwhash_STRBYTES];
-    unsigned char salt[SEAL_SALT_BYTES], key[SEAL_KEY_BYTES], pk[REG_PK_BYTES], *sk = NULL;
-    struct buf sealed = BUF_INIT(4096);
+    struct user_keys keys = USER_KEYS_INIT;
+    unsigned char pk[REG_PK_BYTES], *sk = NULL;
     struct reset_ctx c;
-    char *ad = NULL;
     int rc = -1;
 
     if (registry_require_action(actor, "user.manage", err) != 0)
         return -1;
     if (check_username(username, err) != 0 || check_password(username, new_password, false, err) != 0)
         return -1;
-    if (crypto_pwhash_str(pw_hash, new_password, strlen(new_password),
-                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-        return err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
-    randombytes_buf(salt, sizeof salt);
-    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL || (ad = user_key_ad(username)) == NULL) {
+    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     crypto_sign_keypair(pk, sk);
-    if (seal_key_from_password(new_password, salt, false, key, err) != 0 ||
-        seal_encrypt(key, sk, REG_SK_BYTES, ad, &sealed, err) != 0)
+    if (user_keys_seal(username, new_password, sk, &keys, err) != 0)
         goto out;
     c.actor = actor;
     c.username = username;
-    c.pw_hash = pw_hash;
-    c.salt = salt;
-    c.sealed = &sealed;
+    c.keys = &keys;
     c.pk = pk;
     if (db_tx_run(db, reset_tx, &c, err) != 0)
         goto out;
     reg_after_commit(db, actor);
     rc = 0;
 out:
-    secret_wipe(key, sizeof key);
-    secret_wipe(pw_hash, sizeof pw_hash);
+    user_keys_release(&keys);
     if (sk)
         sodium_free(sk);
-    buf_release(&sealed);
-    free(ad);
     return rc;
 }
 
@@ -960,8 +908,7 @@ struct disable_ctx {
 static int disable_tx(struct db *db, void *arg, struct err *err)
 {
     struct disable_ctx *c = arg;
-    sqlite3_stmt *st = NULL;
-    json_t *objects = NULL, *data = NULL;
+    json_t *data = NULL;
     int rc = -1, disabled = 0;
 
     rc = reg_user_lookup(db, c->username, NULL, NULL, &disabled, err);
@@ -970,27 +917,19 @@ static int disable_tx(struct db *db, void *arg, struct err *err)
     rc = -1;
     if (disabled)
         return err_set(err, "user disable: '%s' is already disabled", c->username);
-    objects = json_pack("[o]", registry_object_ref("user", c->username, NULL, NULL));
-    data = json_pack("{s:s}", "username", c->username);
-    if (objects == NULL || data == NULL) {
+    if ((data = json_pack("{s:s}", "username", c->username)) == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if (registry_event_append(db, c->actor, "user.disable", objects, data, NULL, err) != 0)
+    if (reg_event_append_one(db, c->actor, "user.disable", "user", c->username, NULL, NULL, data,
+                             NULL, NULL, err) != 0)
         goto out;
-    if (db_prepare(db, &st, "UPDATE users SET disabled=1 WHERE username=?1", err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "disabling the user", err);
-        goto out;
-    }
-    if (bump_epoch(db, c->username, err) != 0)
+    if (REG_EXEC(db, "UPDATE users SET disabled=1 WHERE username=?1", "disabling the user", err,
+                 REG_TEXT(c->username)) != 0 ||
+        bump_epoch(db, c->username, err) != 0)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
-    json_decref(objects);
     json_decref(data);
     return rc;
 }
@@ -1019,8 +958,7 @@ struct roles_ctx {
 static int roles_tx(struct db *db, void *arg, struct err *err)
 {
     struct roles_ctx *c = arg;
-    sqlite3_stmt *st = NULL;
-    json_t *objects = NULL, *content = NULL;
+    json_t *content = NULL;
     unsigned char pk[REG_PK_BYTES];
     char hash[65], office[REG_OFFICE_MAX + 1];
     unsigned old = 0;
@@ -1034,42 +972,21 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
         return err_set(err, "user roles: '%s' is disabled", c->username);
     if (old == c->roles)
         return err_set(err, "user roles: '%s' already holds exactly these roles", c->username);
-    if (db_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
+    if (user_office(db, c->username, office, err) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, c->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW ||
-        strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
-        sqlite3_finalize(st);
-        return db_sql_fail(db, "reading the user", err);
-    }
-    memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
-    sqlite3_finalize(st);
-    st = NULL;
     /* The event carries the user's whole new content, as user.add does, so
      * the audit checks the row against the last of them. */
     if (reg_user_hash(c->username, office, c->roles, pk, hash, &content, err) != 0)
         goto out;
-    objects = json_pack("[o]", registry_object_ref("user", c->username, hash, NULL));
-    if (objects == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+    if (reg_event_append_one(db, c->actor, "user.roles", "user", c->username, hash, NULL, content,
+                             NULL, NULL, err) != 0)
         goto out;
-    }
-    if (registry_event_append(db, c->actor, "user.roles", objects, content, NULL, err) != 0)
-        goto out;
-    if (db_prepare(db, &st, "UPDATE users SET roles=?1 WHERE username=?2", err) != 0)
-        goto out;
-    sqlite3_bind_int(st, 1, (int)c->roles);
-    sqlite3_bind_text(st, 2, c->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "changing the roles", err);
-        goto out;
-    }
-    if (bump_epoch(db, c->username, err) != 0)
+    if (REG_EXEC(db, "UPDATE users SET roles=?1 WHERE username=?2", "changing the roles", err,
+                 REG_INT(c->roles), REG_TEXT(c->username)) != 0 ||
+        bump_epoch(db, c->username, err) != 0)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
-    json_decref(objects);
     json_decref(content);
     return rc;
 }
@@ -1091,51 +1008,36 @@ int registry_user_roles(struct db *db, const struct registry_actor *actor, const
     return 0;
 }
 
+static int user_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    char pk_hex[65] = "";
+    json_t *u;
+
+    (void)ctx;
+    (void)err;
+    if (sqlite3_column_bytes(st, 3) == 32)
+        hex_encode(sqlite3_column_blob(st, 3), 32, pk_hex);
+    u = json_pack("{s:s, s:s, s:o, s:s, s:b, s:s}", "username", sqlite3_column_text(st, 0),
+                  "office", sqlite3_column_text(st, 1), "roles",
+                  registry_roles_json((unsigned)sqlite3_column_int(st, 2)), "public_key", pk_hex,
+                  "disabled", sqlite3_column_int(st, 4), "created_at", sqlite3_column_text(st, 5));
+    if (u != NULL && sqlite3_column_type(st, 6) == SQLITE_TEXT &&
+        json_object_set_new(u, "name", json_string((const char *)sqlite3_column_text(st, 6))) != 0) {
+        json_decref(u);
+        u = NULL;
+    }
+    *row = u;
+    return 0;
+}
+
 int registry_user_list(struct db *db, const struct registry_actor *actor, json_t **out,
                        struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *list = NULL;
-    int rc = -1, step;
-
     *out = NULL;
     if (registry_require_action(actor, "user.list", err) != 0)
         return -1;
-    if (db_prepare(db, &st,
-                   "SELECT username, office, roles, public_key, disabled, created_at, name FROM users"
-                   " ORDER BY username",
-                   err) != 0)
-        return -1;
-    if ((list = json_array()) == NULL)
-        goto oom;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char pk_hex[65] = "";
-        json_t *u;
-        if (sqlite3_column_bytes(st, 3) == 32)
-            hex_encode(sqlite3_column_blob(st, 3), 32, pk_hex);
-        u = json_pack("{s:s, s:s, s:o, s:s, s:b, s:s}", "username", sqlite3_column_text(st, 0),
-                      "office", sqlite3_column_text(st, 1), "roles",
-                      registry_roles_json((unsigned)sqlite3_column_int(st, 2)), "public_key",
-                      pk_hex, "disabled", sqlite3_column_int(st, 4), "created_at",
-                      sqlite3_column_text(st, 5));
-        if (u != NULL && sqlite3_column_type(st, 6) == SQLITE_TEXT &&
-            json_object_set_new(u, "name", json_string((const char *)sqlite3_column_text(st, 6))) != 0)
-            goto oom;
-        if (u == NULL || json_array_append_new(list, u) != 0)
-            goto oom;
-    }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "listing users", err);
-        goto out;
-    }
-    *out = list;
-    list = NULL;
-    rc = 0;
-    goto out;
-oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
-out:
-    json_decref(list);
-    sqlite3_finalize(st);
-    return rc;
+    return reg_query_json(db,
+                          "SELECT username, office, roles, public_key, disabled, created_at, name"
+                          " FROM users ORDER BY username",
+                          NULL, user_row, NULL, "listing users", out, err);
 }
