@@ -50,6 +50,17 @@ int cli_stdin_json(json_t **out, struct err *err);
 /* Print V as indented JSON followed by a newline on stdout. */
 int cli_print_json(const json_t *v);
 
+/* The body of a command run as a signed-in user: FN acts through S with
+ * the command's parsed OPTS and sets *OUT to the JSON to print (or leaves
+ * it NULL after printing its own line). Returns 0, or -1 with ERR set. */
+typedef int (*cli_signed_fn)(struct cli_session *s, const void *opts, json_t **out,
+                             struct err *err);
+/* Sign in with C's session options (--user mandatory), run FN, print its
+ * JSON or its failure ("civreg COMMAND: ..."), close the session. Returns
+ * the exit code. */
+int cli_run_signed(const char *command, const struct cli_common_opts *c, cli_signed_fn fn,
+                   const void *opts);
+
 /* A command that shows one object as a signed-in user: options --data,
  * --user (mandatory), --password-file and --help (printing HELP's usage),
  * exactly one argument (WHAT names it in the usage error), then SHOW's JSON

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_chip.h"
 #include "cli_pki.h"
 #include "core/json.h"
 #include "issuance/pki/pki.h"
@@ -70,18 +71,10 @@ static const struct cli_command chip_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-struct chip_opts {
-    struct cli_common_opts common;
-    const char *out, *photo, *mrz_json, *mrz_lines, *dg11, *dg12, *aa, *digest, *ds;
-    bool lso_v1, pace, ca, pace_im;
-    const char *ca_curve;
-    struct cli_list csca, crl;
-    const char *mrz, *mrz_file;
-};
 
 #define CHIP_STR(name, field, subs, arg) CLI_OPT_STR(name, struct chip_opts, field, subs, arg)
 static const struct cli_opt chip_options[] = {
-    CHIP_STR("out", out, "personalize", "DIR"),
+    CHIP_STR("out", out, "personalize read", "DIR"),
     CHIP_STR("photo", photo, "personalize", "FACE.jpg"),
     CHIP_STR("mrz-json", mrz_json, "personalize", "FILE"),
     CHIP_STR("mrz-lines", mrz_lines, "personalize", "FILE"),
@@ -95,15 +88,23 @@ static const struct cli_opt chip_options[] = {
     CLI_OPT_FLAG("ca", struct chip_opts, ca, "personalize"),
     CLI_OPT_FLAG("pace-im", struct chip_opts, pace_im, "personalize"),
     CHIP_STR("ca-curve", ca_curve, "personalize", "CURVE"),
-    CLI_OPT_LIST("csca", struct chip_opts, csca, "verify", "FILE"),
-    CLI_OPT_LIST("crl", struct chip_opts, crl, "verify", "FILE"),
-    CHIP_STR("mrz", mrz, "verify", "LINES"),
-    CHIP_STR("mrz-file", mrz_file, "verify", "FILE"),
+    CLI_OPT_LIST("csca", struct chip_opts, csca, "verify read", "FILE"),
+    CLI_OPT_LIST("crl", struct chip_opts, crl, "verify read", "FILE"),
+    CHIP_STR("mrz", mrz, "verify read", "LINES"),
+    CHIP_STR("mrz-file", mrz_file, "verify read", "FILE"),
+    CHIP_STR("can", can, "read emulate", "N"),
+    CHIP_STR("reader", reader, "read", "NAME"),
+    CLI_OPT_INT("wait", struct chip_opts, wait, 0, 3600, "read emulate"),
+    CLI_OPT_INT("chunk", struct chip_opts, chunk, 8, 65536, "read"),
+    CLI_OPT_FLAG("extended", struct chip_opts, extended, "read"),
+    CLI_OPT_FLAG("bac", struct chip_opts, bac, "read"),
+    CHIP_STR("host", host, "emulate", "H"),
+    CLI_OPT_INT("port", struct chip_opts, port, 1, 65535, "emulate"),
+    CLI_OPT_FLAG("verbose", struct chip_opts, verbose, "emulate"),
     CLI_OPT_END,
 };
 
-/* read and emulate parse their own options (cmd_chip_reader.c). */
-static const struct cli_family chip_family = { "chip", chip_commands, chip_options,
+const struct cli_family chip_family = { "chip", chip_commands, chip_options,
                                                "personalize", "personalize" };
 
 int cmd_chip(int argc, char **argv)
@@ -260,7 +261,32 @@ done:
     return rc;
 }
 
-#define TRUST_FILE_MAX (64 << 20)
+int chip_trust_load(const struct chip_opts *o, struct pa_trust **trust, int *ncsca,
+                    struct buf *mrzb, const char **mrz, struct err *err)
+{
+    *ncsca = 0;
+    *mrz = o->mrz;
+    if (pa_trust_new(trust, err) != 0)
+        return -1;
+    for (size_t i = 0; i < o->csca.n + o->crl.n; i++) {
+        bool is_csca = i < o->csca.n;
+        const char *path = is_csca ? o->csca.v[i] : o->crl.v[i - o->csca.n];
+        struct buf f = BUF_INIT(TRUST_FILE_MAX);
+        int r = cli_read_file(path, TRUST_FILE_MAX, &f, err) != 0 ||
+                (is_csca ? pa_trust_add_csca(*trust, f.data, f.len, path, err)
+                         : pa_trust_add_crl(*trust, f.data, f.len, path, err)) != 0;
+        *ncsca += is_csca;
+        buf_release(&f);
+        if (r)
+            return -1;
+    }
+    if (o->mrz_file) {
+        if (cli_read_file(o->mrz_file, 4096, mrzb, err) != 0)
+            return -1;
+        *mrz = buf_str(mrzb);
+    }
+    return 0;
+}
 
 static int chip_verify_cmd(int argc, char **argv)
 {
@@ -279,29 +305,9 @@ static int chip_verify_cmd(int argc, char **argv)
                         "the package folder DIR")) != CLI_GO)
         return rc;
     rc = EXIT_FAIL;
-    if (pa_trust_new(&trust, &err) != 0)
-        return cli_fail("chip verify", &err);
-    for (size_t i = 0; i < o.csca.n + o.crl.n; i++) {
-        bool is_csca = i < o.csca.n;
-        const char *path = is_csca ? o.csca.v[i] : o.crl.v[i - o.csca.n];
-        struct buf f = BUF_INIT(TRUST_FILE_MAX);
-        int r = cli_read_file(path, TRUST_FILE_MAX, &f, &err) != 0 ||
-                (is_csca ? pa_trust_add_csca(trust, f.data, f.len, path, &err)
-                         : pa_trust_add_crl(trust, f.data, f.len, path, &err)) != 0;
-        ncsca += is_csca;
-        buf_release(&f);
-        if (r) {
-            rc = cli_fail("chip verify", &err);
-            goto out;
-        }
-    }
-    mrz = o.mrz;
-    if (o.mrz_file) {
-        if (cli_read_file(o.mrz_file, 4096, &mrzb, &err) != 0) {
-            rc = cli_fail("chip verify", &err);
-            goto out;
-        }
-        mrz = buf_str(&mrzb);
+    if (chip_trust_load(&o, &trust, &ncsca, &mrzb, &mrz, &err) != 0) {
+        rc = cli_fail("chip verify", &err);
+        goto out;
     }
     if (ncsca == 0) {
         rc = cli_usage_error("chip verify", "--csca is required (CSCA certificates or a master "

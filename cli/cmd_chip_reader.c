@@ -1,7 +1,6 @@
 /* civreg chip read | emulate: the inspection system over PC/SC and the
  * virtual chip behind the vsmartcard virtual reader (issuance/reader). */
 #include <dirent.h>
-#include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,12 +10,11 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_chip.h"
 #include "issuance/pki/pki.h"
 #include "issuance/passport/passport.h"
 #include "issuance/icao/icao.h"
 #include "issuance/reader/reader.h"
-
-#define TRUST_FILE_MAX (64 << 20)
 
 const char chip_read_usage[] =
     "usage: civreg chip read (--mrz LINES | --mrz-file F | --can N) --csca F [--csca F ...]\n"
@@ -63,45 +61,18 @@ static void on_signal(int sig)
 
 int chip_emulate_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "host", required_argument, NULL, 'H' }, { "port", required_argument, NULL, 'p' },
-        { "wait", required_argument, NULL, 'w' }, { "verbose", no_argument, NULL, 'v' },
-        { "can", required_argument, NULL, 'C' },
-        { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
-    };
-    const char *can = NULL;
-    const struct cli_command self = { "emulate", chip_emulate_cmd, "", chip_emulate_usage };
-    const char *host = "localhost";
-    long port = 35963, wait_s = 30;
-    bool verbose = false;
+    struct chip_opts o = { .host = "localhost", .port = 35963, .wait = 30 };
     struct vchip *c = NULL;
     struct err err = ERR_INIT;
     struct sigaction sa;
-    int ch, rc;
+    int rc;
 
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'H': host = optarg; break;
-        case 'p':
-            if (cli_parse_int(optarg, 1, 65535, &port) != 0)
-                return cli_usage_error("chip emulate", "--port must be 1-65535");
-            break;
-        case 'w':
-            if (cli_parse_int(optarg, 0, 3600, &wait_s) != 0)
-                return cli_usage_error("chip emulate", "--wait must be 0-3600 seconds");
-            break;
-        case 'v': verbose = true; break;
-        case 'C': can = optarg; break;
-        case 'h': return cli_help(&self);
-        default: return cli_usage_error("chip emulate", "invalid option");
-        }
-    }
-    if (optind + 1 != argc)
-        return cli_usage_error("chip emulate", "give exactly one package folder DIR");
-    if (vchip_open(argv[optind], &c, &err) != 0)
+    if ((rc = cli_parse(&chip_family, "emulate", &o, argc, argv, 1, 1,
+                        "the package folder DIR")) != CLI_GO)
+        return rc;
+    if (vchip_open(o.common.args[0], &c, &err) != 0)
         return cli_fail("chip emulate", &err);
-    if (can && vchip_set_can(c, can, &err) != 0) {
+    if (o.can && vchip_set_can(c, o.can, &err) != 0) {
         vchip_free(c);
         return cli_fail("chip emulate", &err);
     }
@@ -111,89 +82,37 @@ int chip_emulate_cmd(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    rc = vchip_serve_vpcd(c, host, (int)port, (int)wait_s, &stop_flag, verbose ? stderr : NULL,
-                          &err);
+    rc = vchip_serve_vpcd(c, o.host, (int)o.port, (int)o.wait, &stop_flag,
+                          o.verbose ? stderr : NULL, &err);
     vchip_free(c);
     return rc == 0 ? EXIT_OK : cli_fail("chip emulate", &err);
 }
 
 int chip_read_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "mrz", required_argument, NULL, 'm' },    { "mrz-file", required_argument, NULL, 'f' },
-        { "can", required_argument, NULL, 'C' },    { "csca", required_argument, NULL, 'c' },
-        { "crl", required_argument, NULL, 'r' },    { "reader", required_argument, NULL, 'R' },
-        { "out", required_argument, NULL, 'o' },    { "wait", required_argument, NULL, 'w' },
-        { "chunk", required_argument, NULL, 'k' },  { "extended", no_argument, NULL, 'x' },
-        { "bac", no_argument, NULL, 'B' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
-    };
-    const struct cli_command self = { "read", chip_read_cmd, "", chip_read_usage };
+    struct chip_opts co = { .wait = 10 };
     struct pa_trust *trust = NULL;
     struct buf mrzb = BUF_INIT(4096);
     struct rd_options o = { .now = 0 };
     struct rd_pcsc *pc = NULL;
     struct rd_transport t;
     struct chip_package files = CHIP_PACKAGE_INIT;
-    const char *reader = NULL, *outdir = NULL;
     char name[512];
     json_t *report = NULL;
     struct err err = ERR_INIT;
-    long wait_s = 10, chunk = 0;
     bool valid = false;
-    int ch, rc = EXIT_FAIL, ncsca = 0;
+    int rc, ncsca = 0;
 
-    if (pa_trust_new(&trust, &err) != 0)
-        return cli_fail("chip read", &err);
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        struct buf f = BUF_INIT(TRUST_FILE_MAX);
-        int r = 0;
-        switch (ch) {
-        case 'm': o.mrz = optarg; break;
-        case 'f':
-            r = cli_read_file(optarg, 4096, &mrzb, &err) != 0;
-            o.mrz = buf_str(&mrzb);
-            break;
-        case 'C': o.can = optarg; break;
-        case 'B': o.bac_only = true; break;
-        case 'c':
-            r = cli_read_file(optarg, TRUST_FILE_MAX, &f, &err) != 0 ||
-                pa_trust_add_csca(trust, f.data, f.len, optarg, &err) != 0;
-            ncsca++;
-            break;
-        case 'r':
-            r = cli_read_file(optarg, TRUST_FILE_MAX, &f, &err) != 0 ||
-                pa_trust_add_crl(trust, f.data, f.len, optarg, &err) != 0;
-            break;
-        case 'R': reader = optarg; break;
-        case 'o': outdir = optarg; break;
-        case 'w':
-            if (cli_parse_int(optarg, 0, 3600, &wait_s) != 0)
-                r = err_set(&err, "--wait must be 0-3600 seconds") != 0;
-            break;
-        case 'k':
-            if (cli_parse_int(optarg, 8, 65536, &chunk) != 0)
-                r = err_set(&err, "--chunk must be 8-65536 bytes") != 0;
-            break;
-        case 'x': o.extended = true; break;
-        case 'h':
-            rc = cli_help(&self);
-            goto out;
-        default:
-            rc = cli_usage_error("chip read", "invalid option");
-            goto out;
-        }
-        buf_release(&f);
-        if (r) {
-            rc = cli_fail("chip read", &err);
-            goto out;
-        }
-    }
-    if (optind != argc) {
-        rc = cli_usage_error("chip read", "unexpected argument '%s'", argv[optind]);
+    if ((rc = cli_parse(&chip_family, "read", &co, argc, argv, 0, 0, NULL)) != CLI_GO)
+        return rc;
+    rc = EXIT_FAIL;
+    if (chip_trust_load(&co, &trust, &ncsca, &mrzb, &o.mrz, &err) != 0) {
+        rc = cli_fail("chip read", &err);
         goto out;
     }
+    o.can = co.can;
+    o.bac_only = co.bac;
+    o.extended = co.extended;
     if ((o.mrz == NULL && o.can == NULL) || ncsca == 0) {
         rc = cli_usage_error("chip read", "--mrz (or --mrz-file) or --can, and --csca are required");
         goto out;
@@ -207,18 +126,18 @@ int chip_read_cmd(int argc, char **argv)
         rc = cli_usage_error("chip read", "--bac needs the MRZ, not a CAN");
         goto out;
     }
-    if (chunk > 256 && !o.extended) {
+    if (co.chunk > 256 && !o.extended) {
         rc = cli_usage_error("chip read", "--chunk above 256 needs --extended");
         goto out;
     }
-    if (outdir && chip_package_check_dir(outdir, &err) != 0) {
+    if (co.out && chip_package_check_dir(co.out, &err) != 0) {
         rc = cli_fail("chip read", &err);
         goto out;
     }
     o.trust = trust;
     o.now = time(NULL);
-    o.chunk = (size_t)chunk;
-    if (rd_pcsc_open(reader, (int)wait_s, &pc, name, sizeof name, &err) != 0) {
+    o.chunk = (size_t)co.chunk;
+    if (rd_pcsc_open(co.reader, (int)co.wait, &pc, name, sizeof name, &err) != 0) {
         rc = cli_fail("chip read", &err);
         goto out;
     }
@@ -232,7 +151,7 @@ int chip_read_cmd(int argc, char **argv)
         rc = cli_fail("chip read", &err);
         goto out;
     }
-    if (outdir && chip_package_write(&files, outdir, &err) != 0) {
+    if (co.out && chip_package_write(&files, co.out, &err) != 0) {
         rc = cli_fail("chip read", &err);
         goto out;
     }

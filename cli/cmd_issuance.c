@@ -3,7 +3,6 @@
  * status, booklet stock). Each subcommand parses its options and calls one
  * issuance function as the signed-in user. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +69,32 @@ static int write_file(const char *path, const void *p, size_t len, struct err *e
     return 0;
 }
 
+/* ---- options: one table per family ------------------------------------ */
+
+struct opts {
+    struct cli_common_opts common;
+    const char *uin, *type, *kind, *replaces, *photo, *signature, *contact, *surname, *given;
+    const char *reason, *evidence, *status, *format, *out, *first, *last, *reference, *pattern;
+    const char *national;
+    bool pass, fail;
+    long limit;
+};
+
+/* Parse the options of F's subcommand SUB into O, and exactly NPOS
+ * positional arguments (named WHAT in the usage error) into POS. Returns
+ * CLI_GO to go on, else the exit code. */
+static int office_parse(const struct cli_family *f, const char *sub, int npos, const char *what,
+                        int argc, char **argv, struct opts *o, const char **pos)
+{
+    int rc;
+
+    memset(o, 0, sizeof *o);
+    rc = cli_parse(f, sub, o, argc, argv, npos, npos, what);
+    for (int i = 0; rc == CLI_GO && i < npos; i++)
+        pos[i] = o->common.args[i];
+    return rc;
+}
+
 /* ---- civreg document --------------------------------------------------- */
 
 static int document_datapage_cmd(int argc, char **argv);
@@ -129,40 +154,43 @@ static const struct cli_command document_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+static const struct cli_opt document_options[] = {
+    CLI_OPT_STR("photo", struct opts, photo, "datapage", "FILE.jpg"),
+    CLI_OPT_STR("signature", struct opts, signature, "datapage", "FILE"),
+    CLI_OPT_STR("out", struct opts, out, "datapage alerts", "FILE"),
+    CLI_OPT_STR("status", struct opts, status, "status", "S"),
+    CLI_OPT_STR("reason", struct opts, reason, "status", "TEXT"),
+    CLI_OPT_STR("evidence", struct opts, evidence, "status", "H1,H2"),
+    CLI_OPT_STR("format", struct opts, format, "alerts", "csv|json"),
+    CLI_OPT_STR("type", struct opts, type, "series", "TD3|TD1"),
+    CLI_OPT_STR("pattern", struct opts, pattern, "series", "P"),
+    CLI_OPT_END,
+};
+
+/* `document datapage` renders from stdin and opens no data directory. */
+#define DOCUMENT_SESSION "status show expire alerts trace series"
+static const struct cli_family document_family = { "document", document_commands,
+                                                    document_options, DOCUMENT_SESSION,
+                                                    DOCUMENT_SESSION };
+
 int cmd_document(int argc, char **argv)
 {
-    return cli_dispatch("document", document_commands, argc, argv);
+    return cli_family_dispatch(&document_family, argc, argv);
 }
 
 static int document_datapage_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "photo", required_argument, NULL, 'p' },
-        { "signature", required_argument, NULL, 's' },
-        { "out", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     struct buf in = BUF_INIT(STDIN_MAX), photo = BUF_INIT(0), sig = BUF_INIT(0);
     struct buf pdf = BUF_INIT(64 << 20), mrz = BUF_INIT(256);
     struct err err = ERR_INIT;
-    const char *photo_path = NULL, *sig_path = NULL, *out_path = NULL;
+    struct opts o;
     json_t *rec = NULL;
-    int c, rc = EXIT_FAIL;
+    int rc = office_parse(&document_family, "datapage", 0, NULL, argc, argv, &o, NULL);
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p': photo_path = optarg; break;
-        case 's': sig_path = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'h': return cli_help(cli_find(document_commands, "datapage"));
-        default: return cli_usage_error("document datapage", "invalid option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("document datapage", "unexpected argument '%s'", argv[optind]);
-    if (photo_path == NULL || out_path == NULL)
+    if (rc != CLI_GO)
+        return rc;
+    rc = EXIT_FAIL;
+    if (o.photo == NULL || o.out == NULL)
         return cli_usage_error("document datapage", "--photo and --out are required");
 
     if (read_stream(stdin, "stdin", &in, &err) != 0 ||
@@ -170,16 +198,16 @@ static int document_datapage_cmd(int argc, char **argv)
         err_prefix(&err, "input");
         goto fail;
     }
-    if (read_file(photo_path, PHOTO_MAX_BYTES, &photo, &err) != 0)
+    if (read_file(o.photo, PHOTO_MAX_BYTES, &photo, &err) != 0)
         goto fail;
-    if (sig_path && read_file(sig_path, SIGNATURE_MAX_BYTES, &sig, &err) != 0)
+    if (o.signature && read_file(o.signature, SIGNATURE_MAX_BYTES, &sig, &err) != 0)
         goto fail;
     if (datapage_render_json(rec, photo.data, photo.len, sig.data, sig.len, &pdf, &mrz,
                              &err) != 0)
         goto fail;
-    if (write_file(out_path, pdf.data, pdf.len, &err) != 0)
+    if (write_file(o.out, pdf.data, pdf.len, &err) != 0)
         goto fail;
-    fprintf(strcmp(out_path, "-") == 0 ? stderr : stdout, "%s\n", buf_str(&mrz));
+    fprintf(strcmp(o.out, "-") == 0 ? stderr : stdout, "%s\n", buf_str(&mrz));
     rc = EXIT_OK;
     goto out;
 fail:
@@ -192,122 +220,6 @@ out:
     buf_release(&pdf);
     buf_release(&mrz);
     return rc;
-}
-
-/* ---- the office commands: one option table, each command its own set --- */
-
-struct opts {
-    const char *data, *user, *pwfile;
-    const char *uin, *type, *kind, *replaces, *photo, *signature, *contact, *surname, *given;
-    const char *reason, *evidence, *status, *format, *out, *first, *last, *reference, *pattern;
-    const char *national;
-    int pass, fail, limit;
-    int given_set;
-};
-
-enum {
-    O_DATA = 1000, O_USER, O_PWFILE, O_UIN, O_TYPE, O_KIND, O_REPLACES, O_PHOTO, O_SIGNATURE,
-    O_CONTACT, O_SURNAME, O_GIVEN, O_REASON, O_EVIDENCE, O_STATUS, O_FORMAT, O_OUT, O_FIRST,
-    O_LAST, O_REFERENCE, O_PATTERN, O_PASS, O_FAIL, O_LIMIT, O_NATIONAL,
-};
-
-static const struct option office_longopts[] = {
-    { "data", required_argument, NULL, O_DATA },
-    { "user", required_argument, NULL, O_USER },
-    { "password-file", required_argument, NULL, O_PWFILE },
-    { "uin", required_argument, NULL, O_UIN },
-    { "type", required_argument, NULL, O_TYPE },
-    { "kind", required_argument, NULL, O_KIND },
-    { "replaces", required_argument, NULL, O_REPLACES },
-    { "photo", required_argument, NULL, O_PHOTO },
-    { "signature", required_argument, NULL, O_SIGNATURE },
-    { "contact", required_argument, NULL, O_CONTACT },
-    { "surname", required_argument, NULL, O_SURNAME },
-    { "given-names", required_argument, NULL, O_GIVEN },
-    { "reason", required_argument, NULL, O_REASON },
-    { "evidence", required_argument, NULL, O_EVIDENCE },
-    { "status", required_argument, NULL, O_STATUS },
-    { "format", required_argument, NULL, O_FORMAT },
-    { "out", required_argument, NULL, O_OUT },
-    { "first", required_argument, NULL, O_FIRST },
-    { "last", required_argument, NULL, O_LAST },
-    { "reference", required_argument, NULL, O_REFERENCE },
-    { "pattern", required_argument, NULL, O_PATTERN },
-    { "pass", no_argument, NULL, O_PASS },
-    { "fail", no_argument, NULL, O_FAIL },
-    { "limit", required_argument, NULL, O_LIMIT },
-    { "national", required_argument, NULL, O_NATIONAL },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-};
-
-/* Parse ARGV into O; ALLOWED lists the option names this command takes
- * (besides --data, --user, --password-file, --help). NPOS positional
- * arguments are required and left in POS. Returns -1 to go on, else an
- * exit code. */
-static int office_parse(const char *cmd, const struct cli_command *table, const char *name,
-                        const char *allowed, int npos, int argc, char **argv, struct opts *o,
-                        const char **pos)
-{
-    int c, idx;
-
-    memset(o, 0, sizeof *o);
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", office_longopts, &idx)) != -1) {
-        const char *optname;
-        if (c == 'h')
-            return cli_help(cli_find(table, name));
-        if (c == '?' || c < O_DATA)
-            return cli_usage_error(cmd, "invalid option");
-        optname = office_longopts[c - O_DATA].name;
-        if (c > O_PWFILE) {
-            char key[40];
-            if (snprintf(key, sizeof key, " %s ", optname) >= (int)sizeof key ||
-                strstr(allowed, key) == NULL)
-                return cli_usage_error(cmd, "option --%s does not apply here", optname);
-        }
-        switch (c) {
-        case O_DATA: o->data = optarg; break;
-        case O_USER: o->user = optarg; break;
-        case O_PWFILE: o->pwfile = optarg; break;
-        case O_UIN: o->uin = optarg; break;
-        case O_TYPE: o->type = optarg; break;
-        case O_KIND: o->kind = optarg; break;
-        case O_REPLACES: o->replaces = optarg; break;
-        case O_PHOTO: o->photo = optarg; break;
-        case O_SIGNATURE: o->signature = optarg; break;
-        case O_CONTACT: o->contact = optarg; break;
-        case O_SURNAME: o->surname = optarg; break;
-        case O_GIVEN: o->given = optarg; o->given_set = 1; break;
-        case O_REASON: o->reason = optarg; break;
-        case O_EVIDENCE: o->evidence = optarg; break;
-        case O_STATUS: o->status = optarg; break;
-        case O_FORMAT: o->format = optarg; break;
-        case O_OUT: o->out = optarg; break;
-        case O_FIRST: o->first = optarg; break;
-        case O_LAST: o->last = optarg; break;
-        case O_REFERENCE: o->reference = optarg; break;
-        case O_PATTERN: o->pattern = optarg; break;
-        case O_PASS: o->pass = 1; break;
-        case O_FAIL: o->fail = 1; break;
-        case O_NATIONAL: o->national = optarg; break;
-        case O_LIMIT: {
-            long v;
-            if (cli_parse_int(optarg, 1, 10000, &v) != 0)
-                return cli_usage_error(cmd, "--limit: 1 to 10000");
-            o->limit = (int)v;
-            break;
-        }
-        default: return cli_usage_error(cmd, "invalid option");
-        }
-    }
-    if (argc - optind != npos)
-        return cli_usage_error(cmd, npos == 0 ? "unexpected argument" : npos == 1
-                                                   ? "exactly one argument is required"
-                                                   : "wrong number of arguments");
-    for (int i = 0; i < npos; i++)
-        pos[i] = argv[optind + i];
-    return -1;
 }
 
 #if __has_include("issuance/pki/pki.h")
@@ -338,7 +250,7 @@ static int office_open(const char *cmd, const struct opts *o, bool with_pki,
     int rc;
 
     memset(os, 0, sizeof *os);
-    if ((rc = cli_session_open(cmd, o->data, o->user, o->pwfile, true, &os->s)) != 0)
+    if ((rc = cli_sign_in(cmd, &o->common, &os->s)) != 0)
         return rc;
     os->env.db = os->s.db;
     os->env.blobs_dir = os->s.dd->blobs_dir;
@@ -466,9 +378,32 @@ static const struct cli_command app_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+static const struct cli_opt app_options[] = {
+    CLI_OPT_STR("uin", struct opts, uin, "enrol", "UIN"),
+    CLI_OPT_STR("photo", struct opts, photo, "enrol", "FILE.jpg"),
+    CLI_OPT_STR("signature", struct opts, signature, "enrol", "FILE"),
+    CLI_OPT_STR("type", struct opts, type, "enrol", "TD3|TD1"),
+    CLI_OPT_STR("kind", struct opts, kind, "enrol", "new|renewal|replacement"),
+    CLI_OPT_STR("replaces", struct opts, replaces, "enrol", "NUMBER"),
+    CLI_OPT_STR("surname", struct opts, surname, "enrol", "S"),
+    CLI_OPT_STR("given-names", struct opts, given, "enrol", "G"),
+    CLI_OPT_STR("contact", struct opts, contact, "enrol", "JSON"),
+    CLI_OPT_STR("national", struct opts, national, "enrol", "URL"),
+    CLI_OPT_STR("reason", struct opts, reason, "reject qc", "TEXT"),
+    CLI_OPT_FLAG("pass", struct opts, pass, "qc"),
+    CLI_OPT_FLAG("fail", struct opts, fail, "qc"),
+    CLI_OPT_STR("out", struct opts, out, "personalize datapage chip", "FILE"),
+    CLI_OPT_STR("status", struct opts, status, "list", "S"),
+    CLI_OPT_INT("limit", struct opts, limit, 1, 10000, "list"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family app_family = { "application", app_commands, app_options, "*",
+                                              "*" };
+
 int cmd_application(int argc, char **argv)
 {
-    return cli_dispatch("application", app_commands, argc, argv);
+    return cli_family_dispatch(&app_family, argc, argv);
 }
 
 static int app_enrol(int argc, char **argv)
@@ -480,11 +415,8 @@ static int app_enrol(int argc, char **argv)
     struct buf photo = BUF_INIT(0), sig = BUF_INIT(0);
     struct err err = ERR_INIT;
     json_t *contact = NULL, *out = NULL;
-    int rc = office_parse(cmd, app_commands, "enrol",
-                          " uin type kind replaces photo signature contact surname given-names"
-                          " national ",
-                          0, argc, argv, &o, NULL);
-    if (rc >= 0)
+    int rc = office_parse(&app_family, "enrol", 0, NULL, argc, argv, &o, NULL);
+    if (rc != CLI_GO)
         return rc;
     if (o.uin == NULL || o.photo == NULL)
         return cli_usage_error(cmd, "--uin and --photo are required");
@@ -523,17 +455,20 @@ out:
 }
 
 /* Commands taking one application id and nothing else. */
-static int app_simple(const char *cmd, const char *name, const char *allowed, int argc,
-                      char **argv, int what)
+static int app_simple(const char *name, int argc, char **argv, int what)
 {
+    char cmd[64];
     struct opts o;
     struct office_session os;
     struct err err = ERR_INIT;
     json_t *out = NULL;
     const char *id = NULL;
-    int rc = office_parse(cmd, app_commands, name, allowed, 1, argc, argv, &o, &id);
+    int rc;
 
-    if (rc >= 0)
+    /* cannot truncate: NAME is a short constant */
+    (void)snprintf(cmd, sizeof cmd, "application %s", name);
+    rc = office_parse(&app_family, name, 1, "an application id", argc, argv, &o, &id);
+    if (rc != CLI_GO)
         return rc;
     if (what == 1 && o.reason == NULL)
         return cli_usage_error(cmd, "--reason is required");
@@ -630,47 +565,47 @@ static int app_simple(const char *cmd, const char *name, const char *allowed, in
 
 static int app_approve(int argc, char **argv)
 {
-    return app_simple("application approve", "approve", " ", argc, argv, 0);
+    return app_simple("approve", argc, argv, 0);
 }
 
 static int app_reject(int argc, char **argv)
 {
-    return app_simple("application reject", "reject", " reason ", argc, argv, 1);
+    return app_simple("reject", argc, argv, 1);
 }
 
 static int app_personalize(int argc, char **argv)
 {
-    return app_simple("application personalize", "personalize", " out ", argc, argv, 2);
+    return app_simple("personalize", argc, argv, 2);
 }
 
 static int app_qc(int argc, char **argv)
 {
-    return app_simple("application qc", "qc", " pass fail reason ", argc, argv, 3);
+    return app_simple("qc", argc, argv, 3);
 }
 
 static int app_issue(int argc, char **argv)
 {
-    return app_simple("application issue", "issue", " ", argc, argv, 4);
+    return app_simple("issue", argc, argv, 4);
 }
 
 static int app_collect(int argc, char **argv)
 {
-    return app_simple("application collect", "collect", " ", argc, argv, 5);
+    return app_simple("collect", argc, argv, 5);
 }
 
 static int app_show(int argc, char **argv)
 {
-    return app_simple("application show", "show", " ", argc, argv, 6);
+    return app_simple("show", argc, argv, 6);
 }
 
 static int app_datapage(int argc, char **argv)
 {
-    return app_simple("application datapage", "datapage", " out ", argc, argv, 7);
+    return app_simple("datapage", argc, argv, 7);
 }
 
 static int app_chip(int argc, char **argv)
 {
-    return app_simple("application chip", "chip", " out ", argc, argv, 8);
+    return app_simple("chip", argc, argv, 8);
 }
 
 static int app_list(int argc, char **argv)
@@ -680,13 +615,13 @@ static int app_list(int argc, char **argv)
     struct office_session os;
     struct err err = ERR_INIT;
     json_t *out = NULL;
-    int rc = office_parse(cmd, app_commands, "list", " status limit ", 0, argc, argv, &o, NULL);
+    int rc = office_parse(&app_family, "list", 0, NULL, argc, argv, &o, NULL);
 
-    if (rc >= 0)
+    if (rc != CLI_GO)
         return rc;
     if ((rc = office_open(cmd, &o, false, &os)) != 0)
         return rc;
-    rc = office_app_list(&os.env, o.status, o.limit, &out, &err);
+    rc = office_app_list(&os.env, o.status, (int)o.limit, &out, &err);
     rc = office_result(cmd, rc, out, &err);
     office_close(&os);
     return rc;
@@ -698,8 +633,6 @@ static int doc_office(int argc, char **argv, int what)
 {
     static const char *const names[] = { "status", "show", "expire", "alerts", "trace",
                                          "series" };
-    static const char *const allowed[] = { " status reason evidence ", " ", " ", " format out ",
-                                           " ", " type pattern " };
     static const int npos[] = { 1, 1, 0, 0, 1, 0 };
     char cmd[64];
     struct opts o;
@@ -711,9 +644,9 @@ static int doc_office(int argc, char **argv, int what)
 
     /* cannot truncate: NAMES are short constants */
     (void)snprintf(cmd, sizeof cmd, "document %s", names[what]);
-    rc = office_parse(cmd, document_commands, names[what], allowed[what], npos[what], argc, argv,
+    rc = office_parse(&document_family, names[what], npos[what], "a document number", argc, argv,
                       &o, &num);
-    if (rc >= 0)
+    if (rc != CLI_GO)
         return rc;
     if (what == 0 && (o.status == NULL || o.reason == NULL))
         return cli_usage_error(cmd, "--status and --reason are required");
@@ -812,15 +745,26 @@ static const struct cli_command booklet_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+static const struct cli_opt booklet_options[] = {
+    CLI_OPT_STR("type", struct opts, type, "receive", "TD3|TD1"),
+    CLI_OPT_STR("first", struct opts, first, "receive", "SERIAL"),
+    CLI_OPT_STR("last", struct opts, last, "receive", "SERIAL"),
+    CLI_OPT_STR("reference", struct opts, reference, "receive", "TEXT"),
+    CLI_OPT_STR("reason", struct opts, reason, "spoil", "TEXT"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family booklet_family = { "booklet", booklet_commands, booklet_options,
+                                                  "*", "*" };
+
 int cmd_booklet(int argc, char **argv)
 {
-    return cli_dispatch("booklet", booklet_commands, argc, argv);
+    return cli_family_dispatch(&booklet_family, argc, argv);
 }
 
 static int booklet_cmd(int argc, char **argv, int what)
 {
     static const char *const names[] = { "receive", "spoil", "report", "show" };
-    static const char *const allowed[] = { " type first last reference ", " reason ", " ", " " };
     static const int npos[] = { 0, 1, 0, 1 };
     char cmd[64];
     struct opts o;
@@ -832,9 +776,9 @@ static int booklet_cmd(int argc, char **argv, int what)
 
     /* cannot truncate: NAMES are short constants */
     (void)snprintf(cmd, sizeof cmd, "booklet %s", names[what]);
-    rc = office_parse(cmd, booklet_commands, names[what], allowed[what], npos[what], argc, argv,
+    rc = office_parse(&booklet_family, names[what], npos[what], "a booklet serial", argc, argv,
                       &o, &serial);
-    if (rc >= 0)
+    if (rc != CLI_GO)
         return rc;
     if (what == 0 && (!o.type || !o.first || !o.last || !o.reference))
         return cli_usage_error(cmd, "--type, --first, --last and --reference are required");

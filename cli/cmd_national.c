@@ -1,7 +1,6 @@
 /* civreg national ...: the national tier's commands (init, office-add,
  * serve, status, search, duplicates, trace). Each parses its options and
  * calls one function of registry/national/. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,69 +14,51 @@
 #include "web/web.h"
 
 struct nat_opts {
+    struct cli_common_opts common;
     const char *pg, *office, *key, *listen, *out, *tls_cert, *tls_key;
     bool insecure_loopback;
     long threads, limit;
     const char *arg;
 };
 
+#define NAT_STR(name, field, subs, arg) CLI_OPT_STR(name, struct nat_opts, field, subs, arg)
+static const struct cli_opt national_options[] = {
+    NAT_STR("pg", pg, NULL, "URL"),
+    NAT_STR("office", office, "office-add", "CODE"),
+    NAT_STR("key", key, "office-add", "HEX"),
+    NAT_STR("listen", listen, "serve", "ADDR:PORT"),
+    CLI_OPT_INT("threads", struct nat_opts, threads, 1, 256, "serve"),
+    NAT_STR("tls-cert", tls_cert, "serve", "FILE"),
+    NAT_STR("tls-key", tls_key, "serve", "FILE"),
+    CLI_OPT_FLAG("insecure-loopback", struct nat_opts, insecure_loopback, "serve"),
+    CLI_OPT_INT("limit", struct nat_opts, limit, 1, 1000, "search"),
+    NAT_STR("out", out, "status search duplicates trace", "FILE"),
+    CLI_OPT_END,
+};
+
+static const struct cli_family national_family; /* below its commands */
+
+/* Parse `national NAME` into O: --pg (or CIVREG_NATIONAL_PG) is required,
+ * and WANT_ARG one positional argument. Returns CLI_GO, or the exit code. */
 static int parse(const char *name, int argc, char **argv, bool want_arg, struct nat_opts *o)
 {
-    static const struct option longopts[] = {
-        { "pg", required_argument, NULL, 'g' },
-        { "office", required_argument, NULL, 'o' },
-        { "key", required_argument, NULL, 'k' },
-        { "listen", required_argument, NULL, 'l' },
-        { "threads", required_argument, NULL, 't' },
-        { "limit", required_argument, NULL, 'n' },
-        { "out", required_argument, NULL, 'O' },
-        { "tls-cert", required_argument, NULL, 'C' },
-        { "tls-key", required_argument, NULL, 'K' },
-        { "insecure-loopback", no_argument, NULL, 'I' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     char cmd[48];
-    int c;
+    int rc;
 
-    (void)snprintf(cmd, sizeof cmd, "national %s", name);
     memset(o, 0, sizeof *o);
     o->listen = "127.0.0.1:8090";
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'g': o->pg = optarg; break;
-        case 'o': o->office = optarg; break;
-        case 'k': o->key = optarg; break;
-        case 'l': o->listen = optarg; break;
-        case 'O': o->out = optarg; break;
-        case 'C': o->tls_cert = optarg; break;
-        case 'K': o->tls_key = optarg; break;
-        case 'I': o->insecure_loopback = true; break;
-        case 't':
-            if (cli_parse_int(optarg, 1, 256, &o->threads) != 0)
-                return cli_usage_error(cmd, "--threads: 1 to 256");
-            break;
-        case 'n':
-            if (cli_parse_int(optarg, 1, 1000, &o->limit) != 0)
-                return cli_usage_error(cmd, "--limit: 1 to 1000");
-            break;
-        case 'h': return -1;
-        default: return cli_usage_error(cmd, "unknown option");
-        }
-    }
+    rc = cli_parse(&national_family, name, o, argc, argv, want_arg ? 1 : 0, want_arg ? 1 : 0,
+                   "one argument");
+    if (rc != CLI_GO)
+        return rc;
+    /* cannot truncate: NAME is a short constant */
+    (void)snprintf(cmd, sizeof cmd, "national %s", name);
     if (o->pg == NULL)
         o->pg = getenv("CIVREG_NATIONAL_PG");
     if (o->pg == NULL)
         return cli_usage_error(cmd, "--pg URL is required (or CIVREG_NATIONAL_PG)");
-    if (want_arg) {
-        if (optind + 1 != argc)
-            return cli_usage_error(cmd, "one argument expected");
-        o->arg = argv[optind];
-    } else if (optind != argc) {
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    }
-    return 0;
+    o->arg = want_arg ? o->common.args[0] : NULL;
+    return CLI_GO;
 }
 
 static int print_json(const json_t *v)
@@ -96,8 +77,8 @@ static int print_json(const json_t *v)
 #define PARSE(name, want)                                                                      \
     struct nat_opts o;                                                                         \
     int prc = parse(name, argc, argv, want, &o);                                               \
-    if (prc != 0)                                                                              \
-        return prc < 0 ? EXIT_USAGE : prc;
+    if (prc != CLI_GO)                                                                         \
+        return prc;
 
 static int n_init(int argc, char **argv)
 {
@@ -274,9 +255,13 @@ static const struct cli_command national_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
+/* The national tier signs in with its own credentials: no session options. */
+static const struct cli_family national_family = { "national", national_commands,
+                                                   national_options, NULL, NULL };
+
 int cmd_national(int argc, char **argv)
 {
-    return cli_dispatch("national", national_commands, argc, argv);
+    return cli_family_dispatch(&national_family, argc, argv);
 }
 
 #else

@@ -83,11 +83,6 @@ static const struct cli_command record_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-int cmd_record(int argc, char **argv)
-{
-    return cli_dispatch("record", record_commands, argc, argv);
-}
-
 struct record_opts {
     struct cli_common_opts common; /* --data, --user, --password-file */
     const char *reason, *status, *jsonl;
@@ -117,33 +112,32 @@ static const struct cli_opt record_options[] = {
     { NULL, 0, 0, 0, 0, NULL },
 };
 
+static const struct cli_family record_family = { "record", record_commands, record_options, "*",
+                                                "*" };
+
+int cmd_record(int argc, char **argv)
+{
+    return cli_family_dispatch(&record_family, argc, argv);
+}
+
+/* Parse `record NAME` into O, with the record ID when WANT_ARG. Returns
+ * CLI_GO, or the exit code. */
 static int parse(const char *name, bool want_arg, int argc, char **argv, struct record_opts *o)
 {
-    char cmd[32];
-    int first, rc;
+    int rc;
 
-    (void)snprintf(cmd, sizeof cmd, "record %s", name);
     memset(o, 0, sizeof *o);
-    rc = cli_options_parse("record", name, record_options, true, o, argc, argv, &first);
-    if (rc == CLI_OPTS_HELP)
-        return cli_help(cli_find(record_commands, name)), -1;
-    if (rc != CLI_OPTS_OK)
-        return -2;
-    if (want_arg) {
-        if (first >= argc)
-            return cli_usage_error(cmd, "the record ID is required"), -2;
-        o->arg = argv[first++];
-    }
-    if (first != argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[first]), -2;
-    return 0;
+    rc = cli_parse(&record_family, name, o, argc, argv, want_arg, want_arg, "the record ID");
+    if (rc == CLI_GO && want_arg)
+        o->arg = o->common.args[0];
+    return rc;
 }
 
 #define PARSE(name, want_arg)                                                                      \
     do {                                                                                           \
         int prc_ = parse(name, want_arg, argc, argv, &o);                                          \
-        if (prc_ != 0)                                                                             \
-            return prc_ == -1 ? EXIT_OK : EXIT_USAGE;                                              \
+        if (prc_ != CLI_GO)                                                                        \
+            return prc_;                                                                           \
     } while (0)
 
 static int record_draft(int argc, char **argv)
@@ -206,24 +200,18 @@ static int record_verify(int argc, char **argv)
     return rc;
 }
 
+static int do_register(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct record_opts *o = opts;
+    return registry_record_register(s->db, s->actor, o->arg, out, err);
+}
+
 static int record_register(int argc, char **argv)
 {
     struct record_opts o;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *res = NULL;
-    int rc;
 
     PARSE("register", true);
-    if ((rc = cli_sign_in("record register", &o.common, &s)) != 0)
-        return rc;
-    if (registry_record_register(s.db, s.actor, o.arg, &res, &err) != 0)
-        rc = cli_fail("record register", &err);
-    else
-        rc = cli_print_json(res);
-    json_decref(res);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("record register", &o.common, do_register, &o);
 }
 
 static int record_correct(int argc, char **argv)
@@ -262,70 +250,53 @@ static int record_correct(int argc, char **argv)
     return rc;
 }
 
+static int do_show(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct record_opts *o = opts;
+    return registry_record_show(s->db, s->actor, o->arg, (int)o->version, out, err);
+}
+
 static int record_show(int argc, char **argv)
 {
     struct record_opts o;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    int rc;
 
     PARSE("show", true);
-    if ((rc = cli_sign_in("record show", &o.common, &s)) != 0)
-        return rc;
-    if (registry_record_show(s.db, s.actor, o.arg, (int)o.version, &out, &err) != 0)
-        rc = cli_fail("record show", &err);
-    else
-        rc = cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("record show", &o.common, do_show, &o);
+}
+
+static int do_history(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct record_opts *o = opts;
+    return registry_record_history(s->db, s->actor, o->arg, out, err);
 }
 
 static int record_history(int argc, char **argv)
 {
     struct record_opts o;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    int rc;
 
     PARSE("history", true);
-    if ((rc = cli_sign_in("record history", &o.common, &s)) != 0)
-        return rc;
-    if (registry_record_history(s.db, s.actor, o.arg, &out, &err) != 0)
-        rc = cli_fail("record history", &err);
-    else
-        rc = cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("record history", &o.common, do_history, &o);
+}
+
+static int do_list(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct record_opts *o = opts;
+    struct registry_record_filter f = { 0 };
+
+    f.status = o->status;
+    f.born_from = o->born_from;
+    f.born_to = o->born_to;
+    f.limit = (int)o->limit;
+    f.offset = (int)o->offset;
+    return registry_record_list(s->db, s->actor, &f, out, err);
 }
 
 static int record_list(int argc, char **argv)
 {
     struct record_opts o;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    struct registry_record_filter f = { 0 };
-    json_t *out = NULL;
-    int rc;
 
     PARSE("list", false);
-    if ((rc = cli_sign_in("record list", &o.common, &s)) != 0)
-        return rc;
-    f.status = o.status;
-    f.born_from = o.born_from;
-    f.born_to = o.born_to;
-    f.limit = (int)o.limit;
-    f.offset = (int)o.offset;
-    if (registry_record_list(s.db, s.actor, &f, &out, &err) != 0)
-        rc = cli_fail("record list", &err);
-    else
-        rc = cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("record list", &o.common, do_list, &o);
 }
 
 /* Where the lines come from and what became of them. */

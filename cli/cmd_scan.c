@@ -152,15 +152,23 @@ static json_t *page_json(const struct scan_file_result *r, size_t p)
     return j;
 }
 
+/* A file the scanner could not read: reported, and the run exits 1 at the
+ * end. Returns whether R failed. */
+static bool file_failed(struct emit_ctx *c, const struct scan_file_result *r)
+{
+    if (!r->failed)
+        return false;
+    fprintf(stderr, "civreg %s: %s\n", c->cmd, err_msg(&r->err));
+    c->failed = 1;
+    return true;
+}
+
 static int emit_decode(void *arg, const struct scan_file_result *r)
 {
     struct emit_ctx *c = arg;
 
-    if (r->failed) {
-        fprintf(stderr, "civreg %s: %s\n", c->cmd, err_msg(&r->err));
-        c->failed = 1;
+    if (file_failed(c, r))
         return 0;
-    }
     for (size_t p = 0; p < r->nreports; p++) {
         const struct scan_page_report *rep = &r->reports[p];
         c->pages++;
@@ -187,11 +195,8 @@ static int emit_check(void *arg, const struct scan_file_result *r)
     struct emit_ctx *c = arg;
     char flags[128];
 
-    if (r->failed) {
-        fprintf(stderr, "civreg %s: %s\n", c->cmd, err_msg(&r->err));
-        c->failed = 1;
+    if (file_failed(c, r))
         return 0;
-    }
     for (size_t p = 0; p < r->nreports; p++) {
         const struct scan_page_report *rep = &r->reports[p];
         const struct scan_quality *q = &rep->quality;

@@ -135,25 +135,21 @@ int cmd_duplicates(int argc, char **argv)
     return cli_family_dispatch(&dup_family, argc, argv);
 }
 
+static int do_dup_list(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct dup_opts *o = opts;
+    return registry_dup_list(s->db, s->actor, o->common.nargs ? o->common.args[0] : NULL, out,
+                             err);
+}
+
 static int dup_list(int argc, char **argv)
 {
     struct dup_opts o = { 0 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
     int rc;
 
     if ((rc = cli_parse(&dup_family, "list", &o, argc, argv, 0, 1, NULL)) != CLI_GO)
         return rc;
-    if ((rc = cli_sign_in("duplicates list", &o.common, &s)) != 0)
-        return rc;
-    if (registry_dup_list(s.db, s.actor, o.common.nargs ? o.common.args[0] : NULL, &out, &err) != 0)
-        rc = cli_fail("duplicates list", &err);
-    else
-        rc = cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("duplicates list", &o.common, do_dup_list, &o);
 }
 
 static int dup_resolve(int argc, char **argv)

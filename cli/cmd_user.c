@@ -165,69 +165,68 @@ static int user_passwd(int argc, char **argv)
     return rc;
 }
 
+static int do_disable(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct user_opts *o = opts;
+
+    (void)out;
+    if (registry_user_disable(s->db, s->actor, o->username, err) != 0)
+        return -1;
+    printf("disabled user %s\n", o->username);
+    return 0;
+}
+
 static int user_disable(int argc, char **argv)
 {
     struct user_opts o = { 0 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    int rc;
 
     PARSE("disable");
     if (o.username == NULL)
         return cli_usage_error("user disable", "--username is required");
-    if ((rc = cli_sign_in("user disable", &o.common, &s)) != 0)
-        return rc;
-    if (registry_user_disable(s.db, s.actor, o.username, &err) != 0) {
-        rc = cli_fail("user disable", &err);
-    } else {
-        printf("disabled user %s\n", o.username);
-        rc = EXIT_OK;
-    }
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("user disable", &o.common, do_disable, &o);
+}
+
+struct roles_opts {
+    struct user_opts o;
+    unsigned roles;
+};
+
+static int do_roles(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct roles_opts *r = opts;
+
+    (void)out;
+    if (registry_user_roles(s->db, s->actor, r->o.username, r->roles, err) != 0)
+        return -1;
+    printf("roles of %s set to %s\n", r->o.username, r->o.role);
+    return 0;
 }
 
 static int user_roles(int argc, char **argv)
 {
-    struct user_opts o = { 0 };
-    struct cli_session s;
+    struct roles_opts r = { 0 };
     struct err err = ERR_INIT;
-    unsigned roles = 0;
     int rc;
 
-    PARSE("roles");
-    if (o.username == NULL || o.role == NULL)
-        return cli_usage_error("user roles", "--username and --role are required");
-    if (registry_roles_parse(o.role, &roles, &err) != 0)
-        return cli_usage_error("user roles", "%s", err_msg(&err));
-    if ((rc = cli_sign_in("user roles", &o.common, &s)) != 0)
+    if ((rc = cli_parse(&user_family, "roles", &r.o, argc, argv, 0, 0, NULL)) != CLI_GO)
         return rc;
-    if (registry_user_roles(s.db, s.actor, o.username, roles, &err) != 0) {
-        rc = cli_fail("user roles", &err);
-    } else {
-        printf("roles of %s set to %s\n", o.username, o.role);
-        rc = EXIT_OK;
-    }
-    cli_session_close(&s);
-    return rc;
+    if (r.o.username == NULL || r.o.role == NULL)
+        return cli_usage_error("user roles", "--username and --role are required");
+    if (registry_roles_parse(r.o.role, &r.roles, &err) != 0)
+        return cli_usage_error("user roles", "%s", err_msg(&err));
+    return cli_run_signed("user roles", &r.o.common, do_roles, &r);
+}
+
+static int do_list(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    (void)opts;
+    return registry_user_list(s->db, s->actor, out, err);
 }
 
 static int user_list(int argc, char **argv)
 {
     struct user_opts o = { 0 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *list = NULL;
-    int rc;
 
     PARSE("list");
-    if ((rc = cli_sign_in("user list", &o.common, &s)) != 0)
-        return rc;
-    if (registry_user_list(s.db, s.actor, &list, &err) != 0)
-        rc = cli_fail("user list", &err);
-    else
-        rc = cli_print_json(list);
-    json_decref(list);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("user list", &o.common, do_list, &o);
 }

@@ -262,29 +262,48 @@ int cli_print_json(const json_t *v)
     return EXIT_OK;
 }
 
+int cli_run_signed(const char *command, const struct cli_common_opts *c, cli_signed_fn fn,
+                   const void *opts)
+{
+    struct cli_session s;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    int rc;
+
+    if ((rc = cli_sign_in(command, c, &s)) != 0)
+        return rc;
+    if (fn(&s, opts, &out, &err) != 0)
+        rc = cli_fail(command, &err);
+    else
+        rc = out ? cli_print_json(out) : EXIT_OK;
+    json_decref(out);
+    cli_session_close(&s);
+    return rc;
+}
+
+struct show_one {
+    struct cli_common_opts o;
+    cli_show_fn show;
+};
+
+static int show_one(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct show_one *so = opts;
+    return so->show(s->db, s->actor, so->o.args[0], out, err);
+}
+
 int cli_show_one(const char *command, const struct cli_command *help, const char *what,
                  cli_show_fn show, int argc, char **argv)
 {
     /* A family of one subcommand with no options of its own. */
     const char *sp = strchr(command, ' ');
     char family[32];
-    struct cli_common_opts o = { 0 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
+    struct show_one so = { .show = show };
     int rc;
 
     (void)snprintf(family, sizeof family, "%.*s", sp ? (int)(sp - command) : 0, command);
     const struct cli_family f = { family, help, NULL, "*", "*" };
-    if ((rc = cli_parse(&f, help->name, &o, argc, argv, 1, 1, what)) != CLI_GO)
+    if ((rc = cli_parse(&f, help->name, &so.o, argc, argv, 1, 1, what)) != CLI_GO)
         return rc;
-    if ((rc = cli_sign_in(command, &o, &s)) != 0)
-        return rc;
-    if (show(s.db, s.actor, o.args[0], &out, &err) != 0)
-        rc = cli_fail(command, &err);
-    else
-        rc = cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed(command, &so.o, show_one, &so);
 }

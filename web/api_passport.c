@@ -29,29 +29,6 @@
 
 #define ID_MAX 128
 
-static int param(const struct web_request *rq, size_t i, char *out, size_t size)
-{
-    if (i >= rq->nparams || rq->params[i].len >= size)
-        return -1;
-    memcpy(out, rq->params[i].p, rq->params[i].len);
-    out[rq->params[i].len] = '\0';
-    return 0;
-}
-
-static int query(const struct web_request *rq, const char *name, char *out, size_t size)
-{
-    const char *q = rq->ri->query_string;
-    int n;
-
-    out[0] = '\0';
-    if (q == NULL)
-        return 1;
-    n = mg_get_var(q, strlen(q), name, out, size);
-    if (n == -1)
-        return 1;
-    return n < 0 ? -1 : 0;
-}
-
 static struct office_env env_of(struct web_request *rq)
 {
     struct office_env env = { rq->w->db, rq->srv->dd->blobs_dir, rq->srv->dd->keys_dir,
@@ -68,23 +45,27 @@ static int office_failure(struct web_request *rq, const struct err *err)
     return web_send_failure(rq->conn, err);
 }
 
-static int send_owned(struct web_request *rq, int status, json_t *body)
-{
-    int rc = web_send_json(rq->conn, status, body);
-    json_decref(body);
-    return rc;
-}
-
-#define NEED_DB()                                                                                \
-    do {                                                                                         \
-        if (rq->w == NULL || rq->w->db == NULL)                                                 \
-            return web_send_error(rq->conn, 503, "database_unavailable",                        \
-                                  "the database cannot be read");                               \
-    } while (0)
-
 static const char *opt_str(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
+}
+
+/* The JSON body into *BODY (owned by the caller) when it has no member
+ * besides KEYS. Returns 0, or the status of the answer already sent (422
+ * naming the stray member). */
+static int office_body(struct web_request *rq, const char *const *keys, json_t **body)
+{
+    struct err err = ERR_INIT;
+    int rc;
+
+    if ((rc = web_read_json(rq->conn, body)) != 0)
+        return rc;
+    if (json_check_keys(*body, keys, &err) != 0) {
+        json_decref(*body);
+        *body = NULL;
+        return web_send_error(rq->conn, 422, "rejected", err_msg(&err));
+    }
+    return 0;
 }
 
 /* A base64 image member (data: URLs accepted) into *OUT. */
@@ -142,7 +123,7 @@ int web_api_application_enrol(struct web_request *rq)
     size_t photo_len, sig_len;
     int rc;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     if ((rc = web_read_json(rq->conn, &body)) != 0)
         return rc;
     if (json_check_keys(body, keys, &err) != 0 ||
@@ -173,7 +154,7 @@ int web_api_application_enrol(struct web_request *rq)
     if (office_app_enrol(&env, &e, &out, &err) != 0)
         rc = holder_refusal(rq, &env, e.uin, NULL, &err);
     else
-        rc = send_owned(rq, 201, out);
+        rc = web_send_owned(rq, 201, out);
 out:
     json_decref(body);
     free(photo);
@@ -189,8 +170,8 @@ int web_api_applications_list(struct web_request *rq)
     json_t *out = NULL;
     long n = 100;
 
-    NEED_DB();
-    if (query(rq, "status", status, sizeof status) < 0 || query(rq, "limit", limit, sizeof limit) < 0)
+    WEB_NEED_DB(rq);
+    if (web_query(rq, "status", status, sizeof status) < 0 || web_query(rq, "limit", limit, sizeof limit) < 0)
         return web_send_error(rq->conn, 400, "bad_query", "status or limit too long");
     if (limit[0]) {
         char *end;
@@ -201,7 +182,7 @@ int web_api_applications_list(struct web_request *rq)
     env = env_of(rq);
     if (office_app_list(&env, status[0] ? status : NULL, (int)n, &out, &err) != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 200, json_pack("{s:o}", "applications", out));
+    return web_send_owned(rq, 200, json_pack("{s:o}", "applications", out));
 }
 
 int web_api_application_show(struct web_request *rq)
@@ -211,13 +192,13 @@ int web_api_application_show(struct web_request *rq)
     char id[ID_MAX];
     json_t *out = NULL;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such application");
     env = env_of(rq);
     if (office_app_show(&env, id, &out, &err) != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 #if WEB_HAVE_PKI
@@ -275,8 +256,8 @@ int web_api_application_action(struct web_request *rq)
     json_t *body = NULL, *out = NULL;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0 || param(rq, 1, action, sizeof action) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0 || web_param(rq, 1, action, sizeof action) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such application");
     if (rq->ri->content_length > 0 && (rc = web_read_json(rq->conn, &body)) != 0)
         return rc;
@@ -309,7 +290,7 @@ int web_api_application_action(struct web_request *rq)
         return holder_refusal(rq, &env, NULL, id, &err);
     if (out == NULL && office_app_show(&env, id, &out, &err) != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 /* Downloads go through the one response helper (web/http.c): the security
@@ -330,8 +311,8 @@ int web_api_application_file(struct web_request *rq)
     size_t len = 0;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0 || param(rq, 1, what, sizeof what) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0 || web_param(rq, 1, what, sizeof what) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such application");
     env = env_of(rq);
     if (strcmp(what, "datapage.pdf") == 0) {
@@ -431,13 +412,13 @@ int web_api_document_show(struct web_request *rq)
     char num[64];
     json_t *out = NULL;
 
-    NEED_DB();
-    if (param(rq, 0, num, sizeof num) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, num, sizeof num) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such document number");
     env = env_of(rq);
     if (office_document_show(&env, num, &out, &err) != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_document_status(struct web_request *rq)
@@ -449,15 +430,11 @@ int web_api_document_status(struct web_request *rq)
     json_t *body = NULL, *out = NULL;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, num, sizeof num) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, num, sizeof num) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such document number");
-    if ((rc = web_read_json(rq->conn, &body)) != 0)
+    if ((rc = office_body(rq, keys, &body)) != 0)
         return rc;
-    if (json_check_keys(body, keys, &err) != 0) {
-        json_decref(body);
-        return web_send_error(rq->conn, 422, "rejected", err_msg(&err));
-    }
     env = env_of(rq);
     rc = office_document_set_status(&env, num, opt_str(body, "status"), opt_str(body, "reason"),
                                     json_object_get(body, "evidence"), &err);
@@ -466,7 +443,7 @@ int web_api_document_status(struct web_request *rq)
         return office_failure(rq, &err);
     if (office_document_show(&env, num, &out, &err) != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_document_trace(struct web_request *rq)
@@ -477,8 +454,8 @@ int web_api_document_trace(struct web_request *rq)
     json_t *out = NULL;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, num, sizeof num) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, num, sizeof num) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such document number");
     env = env_of(rq);
     if (office_document_trace(&env, num, &out, &err) != 0)
@@ -490,7 +467,7 @@ int web_api_document_trace(struct web_request *rq)
         json_decref(out);
         return rc;
     }
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_document_alerts(struct web_request *rq)
@@ -501,8 +478,8 @@ int web_api_document_alerts(struct web_request *rq)
     char format[16];
     int rc;
 
-    NEED_DB();
-    if (query(rq, "format", format, sizeof format) < 0)
+    WEB_NEED_DB(rq);
+    if (web_query(rq, "format", format, sizeof format) < 0)
         return web_send_error(rq->conn, 400, "bad_query", "format: csv or json");
     env = env_of(rq);
     if (office_documents_alerts(&env, format[0] ? format : "json", &b, &err) != 0)
@@ -519,10 +496,10 @@ int web_api_booklets_report(struct web_request *rq)
     struct err err = ERR_INIT;
     json_t *out = NULL;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     if (office_booklet_report(rq->w->db, &out, &err) != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_booklets_receive(struct web_request *rq)
@@ -533,13 +510,9 @@ int web_api_booklets_receive(struct web_request *rq)
     json_t *body = NULL, *out = NULL;
     int rc;
 
-    NEED_DB();
-    if ((rc = web_read_json(rq->conn, &body)) != 0)
+    WEB_NEED_DB(rq);
+    if ((rc = office_body(rq, keys, &body)) != 0)
         return rc;
-    if (json_check_keys(body, keys, &err) != 0) {
-        json_decref(body);
-        return web_send_error(rq->conn, 422, "rejected", err_msg(&err));
-    }
     env = env_of(rq);
     rc = office_booklets_receive(env.db, &env.actor, opt_str(body, "doc_type"),
                                  opt_str(body, "first"), opt_str(body, "last"),
@@ -547,7 +520,7 @@ int web_api_booklets_receive(struct web_request *rq)
     json_decref(body);
     if (rc != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 201, out);
+    return web_send_owned(rq, 201, out);
 }
 
 int web_api_booklet_spoil(struct web_request *rq)
@@ -558,8 +531,8 @@ int web_api_booklet_spoil(struct web_request *rq)
     json_t *body = NULL, *out = NULL;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, serial, sizeof serial) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, serial, sizeof serial) != 0)
         return web_send_error(rq->conn, 404, "not_found", "booklet not in stock");
     if ((rc = web_read_json(rq->conn, &body)) != 0)
         return rc;
@@ -568,7 +541,7 @@ int web_api_booklet_spoil(struct web_request *rq)
     json_decref(body);
     if (rc != 0 || office_booklet_show(env.db, serial, &out, &err) != 0)
         return office_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 #endif

@@ -25,57 +25,12 @@ static struct registry_actor *actor_of(struct web_request *rq)
     return rq->session->actor;
 }
 
-/* Path parameter I as a NUL-terminated copy in OUT; -1 if too long. */
-static int param(const struct web_request *rq, size_t i, char *out, size_t size)
-{
-    if (i >= rq->nparams || rq->params[i].len >= size)
-        return -1;
-    memcpy(out, rq->params[i].p, rq->params[i].len);
-    out[rq->params[i].len] = '\0';
-    /* CivetWeb has already URL-decoded local_uri. */
-    return 0;
-}
-
-/* A query-string variable (URL-decoded) into OUT; 0 found, 1 absent, -1 too long. */
-static int query(const struct web_request *rq, const char *name, char *out, size_t size)
-{
-    const char *q = rq->ri->query_string;
-    int n;
-
-    out[0] = '\0';
-    if (q == NULL)
-        return 1;
-    n = mg_get_var(q, strlen(q), name, out, size);
-    if (n == -1)
-        return 1;
-    return n < 0 ? -1 : 0;
-}
-
 /* The registry answers -1 with a message naming what failed and a kind;
  * web_send_failure turns the kind into the status. */
 static int registry_failure(struct web_request *rq, const struct err *err)
 {
     return web_send_failure(rq->conn, err);
 }
-
-static int send_owned(struct web_request *rq, int status, json_t *body)
-{
-    int rc = web_send_json(rq->conn, status, body);
-    json_decref(body);
-    return rc;
-}
-
-static bool db_ready(struct web_request *rq)
-{
-    return rq->w != NULL && rq->w->db != NULL;
-}
-
-#define NEED_DB()                                                                                \
-    do {                                                                                         \
-        if (!db_ready(rq))                                                                       \
-            return web_send_error(rq->conn, 503, "database_unavailable",                        \
-                                  "the database cannot be read");                               \
-    } while (0)
 
 #define ID_MAX 128
 
@@ -85,7 +40,7 @@ static bool db_ready(struct web_request *rq)
 static int date_arg(struct web_request *rq, const char *name, char *out, size_t size, bool *bad)
 {
     struct err err = ERR_INIT;
-    int y, m, d, q = query(rq, name, out, size);
+    int y, m, d, q = web_query(rq, name, out, size);
 
     if (q == 1)
         return 1;
@@ -107,22 +62,22 @@ int web_api_records_list(struct web_request *rq)
     long n;
     char *end;
 
-    NEED_DB();
-    if (query(rq, "status", status, sizeof status) == 0 && status[0] != '\0') {
+    WEB_NEED_DB(rq);
+    if (web_query(rq, "status", status, sizeof status) == 0 && status[0] != '\0') {
         if (strcmp(status, "draft") != 0 && strcmp(status, "verified") != 0 &&
             strcmp(status, "registered") != 0)
             return web_send_error(rq->conn, 400, "bad_request",
                                   "status must be draft, verified or registered");
         f.status = status;
     }
-    if (query(rq, "office", office, sizeof office) == 0 && office[0] != '\0') {
+    if (web_query(rq, "office", office, sizeof office) == 0 && office[0] != '\0') {
         if (datadir_check_office_code(office, &err) != 0)
             return web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
         f.office = office;
     }
     for (int i = 0; i < 2; i++) {
         const char *name = i ? "offset" : "limit";
-        if (query(rq, name, num, sizeof num) != 0 || num[0] == '\0')
+        if (web_query(rq, name, num, sizeof num) != 0 || num[0] == '\0')
             continue;
         n = strtol(num, &end, 10);
         if (*end != '\0' || n < 0 || n > (i ? 100000000L : 500))
@@ -144,12 +99,12 @@ int web_api_records_list(struct web_request *rq)
     f.born_to = has_to == 0 ? to : NULL;
     if (registry_record_list(rq->w->db, actor_of(rq), &f, &rows, &err) != 0)
         return registry_failure(rq, &err);
-    return send_owned(rq, 200, json_pack("{s:o}", "records", rows));
+    return web_send_owned(rq, 200, json_pack("{s:o}", "records", rows));
 }
 
 int web_api_record_example(struct web_request *rq)
 {
-    return send_owned(rq, 200, registry_record_example());
+    return web_send_owned(rq, 200, registry_record_example());
 }
 
 /* The plausibility checks of a keyed record (registry_record_plausible):
@@ -174,7 +129,7 @@ static int plausibility_refused(struct web_request *rq, const json_t *in, const 
         rc = registry_failure(rq, &err);
     } else if (json_array_size(warnings) > 0 &&
                !json_is_true(json_object_get(in, "confirm_warnings"))) {
-        rc = send_owned(rq, 422, json_pack("{s:{s:s,s:s,s:O}}", "error", "code", "plausibility",
+        rc = web_send_owned(rq, 422, json_pack("{s:{s:s,s:s,s:O}}", "error", "code", "plausibility",
                                            "message",
                                            "check these values against the register, then confirm "
                                            "them (confirm_warnings)",
@@ -185,31 +140,44 @@ static int plausibility_refused(struct web_request *rq, const json_t *in, const 
     return rc;
 }
 
-int web_api_record_draft(struct web_request *rq)
+/* The body of a keying, {record, confirm_warnings}, into *IN (owned by the
+ * caller) with *REC its record, past the plausibility checks. Returns 0,
+ * or the status of the 4xx answer already sent (nothing left to free). */
+static int keyed_record(struct web_request *rq, json_t **in, json_t **rec)
 {
     static const char *const keys[] = { "record", "confirm_warnings", NULL };
+    struct err err = ERR_INIT;
+    int rc;
+
+    if ((rc = web_read_json(rq->conn, in)) != 0)
+        return rc;
+    *rec = json_object_get(*in, "record");
+    if (json_check_keys(*in, keys, &err) != 0 || !json_is_object(*rec))
+        rc = web_send_error(rq->conn, 400, "bad_request",
+                            err_msg(&err)[0] ? err_msg(&err) : "record must be an object");
+    else
+        rc = plausibility_refused(rq, *in, *rec);
+    if (rc != 0) {
+        json_decref(*in);
+        *in = NULL;
+    }
+    return rc;
+}
+
+int web_api_record_draft(struct web_request *rq)
+{
     struct err err = ERR_INIT;
     json_t *in = NULL, *rec;
     char *id = NULL;
     int rc;
 
-    NEED_DB();
-    if ((rc = web_read_json(rq->conn, &in)) != 0)
+    WEB_NEED_DB(rq);
+    if ((rc = keyed_record(rq, &in, &rec)) != 0)
         return rc;
-    rec = json_object_get(in, "record");
-    if (json_check_keys(in, keys, &err) != 0 || !json_is_object(rec)) {
-        json_decref(in);
-        return web_send_error(rq->conn, 400, "bad_request",
-                              err_msg(&err)[0] ? err_msg(&err) : "record must be an object");
-    }
-    if ((rc = plausibility_refused(rq, in, rec)) != 0) {
-        json_decref(in);
-        return rc;
-    }
     if (registry_record_draft(rq->w->db, actor_of(rq), rec, &id, &err) != 0) {
         rc = registry_failure(rq, &err);
     } else {
-        rc = send_owned(rq, 201, json_pack("{s:s,s:s}", "id", id, "status", "draft"));
+        rc = web_send_owned(rq, 201, json_pack("{s:s,s:s}", "id", id, "status", "draft"));
     }
     free(id);
     json_decref(in);
@@ -270,10 +238,10 @@ int web_api_record_show(struct web_request *rq)
     long version = 0;
     char *end;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if (query(rq, "version", num, sizeof num) == 0 && num[0] != '\0') {
+    if (web_query(rq, "version", num, sizeof num) == 0 && num[0] != '\0') {
         version = strtol(num, &end, 10);
         if (*end != '\0' || version < 1 || version > 1000000)
             return web_send_error(rq->conn, 400, "bad_request", "version must be a number from 1");
@@ -297,7 +265,7 @@ int web_api_record_show(struct web_request *rq)
     }
     switch (blind_withhold(rq, rec)) {
     case 1: /* nothing of the first keying leaves: no view to log */
-        return send_owned(rq, 200, rec);
+        return web_send_owned(rq, 200, rec);
     case 0:
         break;
     default:
@@ -320,7 +288,7 @@ int web_api_record_show(struct web_request *rq)
         return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
     }
     json_decref(objects);
-    return send_owned(rq, 200, rec);
+    return web_send_owned(rq, 200, rec);
 }
 
 /* The handlers that act on one object named by the route's first parameter:
@@ -335,12 +303,24 @@ static int call_by_id(struct web_request *rq, const char *what, by_id_fn fn, cha
     struct err err = ERR_INIT;
 
     *out = NULL;
-    NEED_DB();
-    if (param(rq, 0, id, idsize) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, idsize) != 0)
         return web_send_error(rq->conn, 400, "bad_request", what);
     if (fn(rq->w->db, actor_of(rq), id, out, &err) != 0)
         return registry_failure(rq, &err);
     return 0;
+}
+
+/* call_by_id, then its answer with 200. */
+static int send_by_id(struct web_request *rq, const char *what, by_id_fn fn)
+{
+    char id[ID_MAX];
+    json_t *out = NULL;
+    int rc = call_by_id(rq, what, fn, id, sizeof id, &out);
+
+    if (rc != 0)
+        return rc;
+    return web_send_owned(rq, 200, out);
 }
 
 int web_record_viewed(struct web_request *rq, const char *ref)
@@ -365,7 +345,7 @@ int web_api_record_history(struct web_request *rq)
         return rc;
     switch (blind_withhold(rq, out)) {
     case 1:
-        return send_owned(rq, 200, out);
+        return web_send_owned(rq, 200, out);
     case 0:
         break;
     default:
@@ -377,34 +357,23 @@ int web_api_record_history(struct web_request *rq)
         json_decref(out);
         return rc;
     }
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_record_verify(struct web_request *rq)
 {
-    static const char *const keys[] = { "record", "confirm_warnings", NULL };
     struct err err = ERR_INIT;
     char id[ID_MAX];
     json_t *in = NULL, *rec, *mism = NULL;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if ((rc = web_read_json(rq->conn, &in)) != 0)
+    if ((rc = keyed_record(rq, &in, &rec)) != 0)
         return rc;
-    rec = json_object_get(in, "record");
-    if (json_check_keys(in, keys, &err) != 0 || !json_is_object(rec)) {
-        json_decref(in);
-        return web_send_error(rq->conn, 400, "bad_request",
-                              err_msg(&err)[0] ? err_msg(&err) : "record must be an object");
-    }
-    if ((rc = plausibility_refused(rq, in, rec)) != 0) {
-        json_decref(in);
-        return rc;
-    }
     if (registry_record_verify(rq->w->db, actor_of(rq), id, rec, &mism, &err) == 0) {
-        rc = send_owned(rq, 200, json_pack("{s:s,s:s}", "id", id, "status", "verified"));
+        rc = web_send_owned(rq, 200, json_pack("{s:s,s:s}", "id", id, "status", "verified"));
     } else if (mism != NULL && json_array_size(mism) > 0) {
         /* The second keying disagrees: the record stays a draft; the clerk
          * sees each field that differs. */
@@ -413,7 +382,7 @@ int web_api_record_verify(struct web_request *rq)
         int back = registry_record_blind(rq->w->db, actor_of(rq), id, &state, &e2) == 0 &&
                    json_is_true(json_object_get(state, "sent_back"));
         json_decref(state);
-        rc = send_owned(rq, 409, json_pack("{s:{s:s,s:s},s:O,s:b}", "error", "code", "mismatch",
+        rc = web_send_owned(rq, 409, json_pack("{s:{s:s,s:s},s:O,s:b}", "error", "code", "mismatch",
                                            "message", err_msg(&err), "mismatches", mism,
                                            "sent_back", back));
     } else {
@@ -426,13 +395,7 @@ int web_api_record_verify(struct web_request *rq)
 
 int web_api_record_blind(struct web_request *rq)
 {
-    char id[ID_MAX];
-    json_t *out = NULL;
-    int rc = call_by_id(rq, "record id too long", registry_record_blind, id, sizeof id, &out);
-
-    if (rc != 0)
-        return rc;
-    return send_owned(rq, 200, out);
+    return send_by_id(rq, "record id too long", registry_record_blind);
 }
 
 int web_api_work_queues(struct web_request *rq)
@@ -440,21 +403,15 @@ int web_api_work_queues(struct web_request *rq)
     struct err err = ERR_INIT;
     json_t *out = NULL;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     if (registry_work_queues(rq->w->db, actor_of(rq), 50, &out, &err) != 0)
         return registry_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_record_register(struct web_request *rq)
 {
-    char id[ID_MAX];
-    json_t *out = NULL;
-    int rc = call_by_id(rq, "record id too long", registry_record_register, id, sizeof id, &out);
-
-    if (rc != 0)
-        return rc;
-    return send_owned(rq, 200, out);
+    return send_by_id(rq, "record id too long", registry_record_register);
 }
 
 int web_api_record_correct(struct web_request *rq)
@@ -466,8 +423,8 @@ int web_api_record_correct(struct web_request *rq)
     const char *reason = NULL;
     int rc, version = 0;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
     if ((rc = web_read_json(rq->conn, &in)) != 0)
         return rc;
@@ -489,7 +446,7 @@ int web_api_record_correct(struct web_request *rq)
                                 json_is_array(ev) ? ev : NULL, &version, &err) != 0)
         rc = registry_failure(rq, &err);
     else
-        rc = send_owned(rq, 200, json_pack("{s:s,s:i}", "id", id, "version", version));
+        rc = web_send_owned(rq, 200, json_pack("{s:s,s:i}", "id", id, "version", version));
     json_decref(in);
     return rc;
 }
@@ -509,7 +466,7 @@ int web_api_person_show(struct web_request *rq)
         json_decref(out);
         return rc;
     }
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 /* A record's evidence (a scan it lists), re-hashed by the registry on the
@@ -526,10 +483,10 @@ int web_api_record_evidence(struct web_request *rq)
     const char *type = "application/octet-stream";
     struct embedded_file f;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if (param(rq, 1, hash, sizeof hash) != 0 || strlen(hash) != 64 ||
+    if (web_param(rq, 1, hash, sizeof hash) != 0 || strlen(hash) != 64 ||
         strspn(hash, "0123456789abcdef") != 64)
         return web_send_error(rq->conn, 400, "bad_request", "evidence is named by its SHA-256 (hex)");
     if (registry_record_evidence_get(rq->w->db, rq->srv->dd->blobs_dir, actor_of(rq), id, hash,
@@ -563,7 +520,7 @@ int web_api_evidence_add(struct web_request *rq)
     char hash[65], msg[96];
     int st;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     for (size_t i = 0; ct != NULL && types[i] != NULL; i++)
         if (strcmp(ct, types[i]) == 0)
             type = types[i];
@@ -585,7 +542,7 @@ int web_api_evidence_add(struct web_request *rq)
         return registry_failure(rq, &err);
     }
     buf_release(&body);
-    return send_owned(rq, 201, json_pack("{s:s,s:s}", "hash", hash, "media_type", type));
+    return web_send_owned(rq, 201, json_pack("{s:s,s:s}", "hash", hash, "media_type", type));
 }
 
 /* ---- audit ---------------------------------------------------------------- */
@@ -643,7 +600,7 @@ int web_api_audit_trace(struct web_request *rq)
         return rc;
     }
     check_inclusion(out);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_audit_bundle(struct web_request *rq)
@@ -654,8 +611,8 @@ int web_api_audit_bundle(struct web_request *rq)
     size_t i;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "id too long");
     if (registry_audit_export(rq->w->db, actor_of(rq), id, &out, &err) != 0)
         return registry_failure(rq, &err);
@@ -681,10 +638,10 @@ int web_api_audit_head(struct web_request *rq)
     struct err err = ERR_INIT;
     json_t *out = NULL;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     if (registry_log_head(rq->w->db, &out, &err) != 0)
         return registry_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 /* ---- users ---------------------------------------------------------------- */
@@ -694,10 +651,10 @@ int web_api_users_list(struct web_request *rq)
     struct err err = ERR_INIT;
     json_t *out = NULL;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     if (registry_user_list(rq->w->db, actor_of(rq), &out, &err) != 0)
         return registry_failure(rq, &err);
-    return send_owned(rq, 200, json_pack("{s:o}", "users", out));
+    return web_send_owned(rq, 200, json_pack("{s:o}", "users", out));
 }
 
 /* The account rules of the registry (separation of duties, password
@@ -762,7 +719,7 @@ int web_api_user_add(struct web_request *rq)
     json_t *in = NULL, *roles;
     int rc;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     if ((rc = web_read_json(rq->conn, &in)) != 0)
         return rc;
     roles = json_object_get(in, "roles");
@@ -786,7 +743,7 @@ int web_api_user_add(struct web_request *rq)
     if (registry_user_add(rq->w->db, rq->srv->dd->keys_dir, actor_of(rq), &u, &err) != 0)
         rc = registry_failure(rq, &err);
     else
-        rc = send_owned(rq, 201, json_pack("{s:s,s:s,s:o}", "username", u.username, "office",
+        rc = web_send_owned(rq, 201, json_pack("{s:s,s:s,s:o}", "username", u.username, "office",
                                            u.office, "roles", registry_roles_json(u.roles)));
 out:
     if (u.password != NULL)
@@ -800,13 +757,13 @@ int web_api_user_disable(struct web_request *rq)
     struct err err = ERR_INIT;
     char user[ID_MAX];
 
-    NEED_DB();
-    if (param(rq, 0, user, sizeof user) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, user, sizeof user) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "user name too long");
     if (registry_user_disable(rq->w->db, actor_of(rq), user, &err) != 0)
         return registry_failure(rq, &err);
     end_sessions_of(rq, user);
-    return send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "disabled", 1));
+    return web_send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "disabled", 1));
 }
 
 int web_api_user_roles(struct web_request *rq)
@@ -818,8 +775,8 @@ int web_api_user_roles(struct web_request *rq)
     unsigned roles = 0;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, user, sizeof user) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, user, sizeof user) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "user name too long");
     if ((rc = web_read_json(rq->conn, &in)) != 0)
         return rc;
@@ -835,7 +792,7 @@ int web_api_user_roles(struct web_request *rq)
         goto out;
     }
     end_sessions_of(rq, user);
-    rc = send_owned(rq, 200, json_pack("{s:s,s:o}", "username", user, "roles",
+    rc = web_send_owned(rq, 200, json_pack("{s:s,s:o}", "username", user, "roles",
                                            registry_roles_json(roles)));
 out:
     json_decref(in);
@@ -851,8 +808,8 @@ int web_api_user_reset(struct web_request *rq)
     json_t *in = NULL;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, user, sizeof user) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, user, sizeof user) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "user name too long");
     if ((rc = web_read_json(rq->conn, &in)) != 0)
         return rc;
@@ -868,7 +825,7 @@ int web_api_user_reset(struct web_request *rq)
         goto out;
     }
     end_sessions_of(rq, user);
-    rc = send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "reset", 1));
+    rc = web_send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "reset", 1));
 out:
     /* The password lives in the parsed body: wipe it before freeing. */
     if (pass != NULL)
@@ -889,8 +846,8 @@ int web_api_search(struct web_request *rq)
     long limit = 20;
     char *end;
 
-    NEED_DB();
-    switch (query(rq, "q", q, sizeof q)) {
+    WEB_NEED_DB(rq);
+    switch (web_query(rq, "q", q, sizeof q)) {
     case 0:
         break;
     case 1:
@@ -901,9 +858,9 @@ int web_api_search(struct web_request *rq)
     }
     /* an empty search box finds nothing, and is no error */
     if (q[0] == '\0')
-        return send_owned(rq, 200, json_pack("{s:s, s:i, s:[]}", "query", "", "count", 0,
+        return web_send_owned(rq, 200, json_pack("{s:s, s:i, s:[]}", "query", "", "count", 0,
                                              "results"));
-    if (query(rq, "limit", num, sizeof num) == 0 && num[0] != '\0') {
+    if (web_query(rq, "limit", num, sizeof num) == 0 && num[0] != '\0') {
         limit = strtol(num, &end, 10);
         if (*end != '\0' || limit < 1 || limit > 200)
             return web_send_error(rq->conn, 400, "bad_request", "limit must be 1 to 200");
@@ -933,7 +890,7 @@ int web_api_search(struct web_request *rq)
             return web_send_error(rq->conn, 500, "internal", "out of memory");
         }
     }
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 int web_api_record_duplicates(struct web_request *rq)
@@ -944,7 +901,7 @@ int web_api_record_duplicates(struct web_request *rq)
 
     if (rc != 0)
         return rc;
-    return send_owned(rq, 200, json_pack("{s:o}", "candidates", out));
+    return web_send_owned(rq, 200, json_pack("{s:o}", "candidates", out));
 }
 
 int web_api_record_duplicate_resolve(struct web_request *rq)
@@ -956,8 +913,8 @@ int web_api_record_duplicate_resolve(struct web_request *rq)
     json_t *in = NULL;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0 || param(rq, 1, other, sizeof other) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0 || web_param(rq, 1, other, sizeof other) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
     if ((rc = web_read_json(rq->conn, &in)) != 0)
         return rc;
@@ -976,7 +933,7 @@ int web_api_record_duplicate_resolve(struct web_request *rq)
                              strcmp(decision, "duplicate") == 0, reason, &err) != 0)
         rc = registry_failure(rq, &err);
     else
-        rc = send_owned(rq, 200, json_pack("{s:s, s:s, s:s}", "record_id", id, "other_id", other,
+        rc = web_send_owned(rq, 200, json_pack("{s:s, s:s, s:s}", "record_id", id, "other_id", other,
                                            "decision", decision));
     json_decref(in);
     return rc;

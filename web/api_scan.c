@@ -42,29 +42,6 @@ static struct registry_actor *actor_of(struct web_request *rq)
     return rq->session->actor;
 }
 
-static int send_owned(struct web_request *rq, int status, json_t *body)
-{
-    int rc = web_send_json(rq->conn, status, body);
-    json_decref(body);
-    return rc;
-}
-
-#define NEED_DB()                                                                                \
-    do {                                                                                         \
-        if (rq->w == NULL || rq->w->db == NULL)                                                  \
-            return web_send_error(rq->conn, 503, "database_unavailable",                        \
-                                  "the database cannot be read");                               \
-    } while (0)
-
-static int param(const struct web_request *rq, size_t i, char *out, size_t size)
-{
-    if (i >= rq->nparams || rq->params[i].len >= size)
-        return -1;
-    memcpy(out, rq->params[i].p, rq->params[i].len);
-    out[rq->params[i].len] = '\0';
-    return 0;
-}
-
 /* Scanner failures: the kind decides (an unknown volume or page is 404,
  * storage failures 500 without detail). */
 static int scan_failure(struct web_request *rq, const struct err *err)
@@ -164,7 +141,7 @@ int web_api_scan_batch_create(struct web_request *rq)
         batch_remove(dir);
         return web_send_error(rq->conn, 500, "internal", "cannot create the upload batch");
     }
-    return send_owned(rq, 201, json_pack("{s:s,s:I,s:I}", "id", id, "max_file_bytes",
+    return web_send_owned(rq, 201, json_pack("{s:s,s:I,s:I}", "id", id, "max_file_bytes",
                                          (json_int_t)SCAN_MAX_FILE, "max_files",
                                          (json_int_t)SCAN_MAX_FILES));
 }
@@ -231,7 +208,7 @@ int web_api_scan_batch_file(struct web_request *rq)
     int fd = -1, n, status = 0;
     const char *code = NULL, *msg = NULL;
 
-    if (param(rq, 0, id, sizeof id) != 0 || batch_dir(rq, id, dir, sizeof dir) != 0 ||
+    if (web_param(rq, 0, id, sizeof id) != 0 || batch_dir(rq, id, dir, sizeof dir) != 0 ||
         batch_owned(rq, dir) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such upload batch");
     if (clen > (long long)SCAN_MAX_FILE)
@@ -290,7 +267,7 @@ int web_api_scan_batch_file(struct web_request *rq)
         (void)rmdir(slot);
         return web_send_error(rq->conn, status, code, msg);
     }
-    return send_owned(rq, 201, json_pack("{s:s,s:I,s:I}", "name", name, "bytes",
+    return web_send_owned(rq, 201, json_pack("{s:s,s:I,s:I}", "name", name, "bytes",
                                          (json_int_t)total, "position", (json_int_t)(count + 1)));
 }
 
@@ -362,8 +339,8 @@ int web_api_scan_batch_import(struct web_request *rq)
     json_t *out;
     int rc;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0 || batch_dir(rq, id, dir, sizeof dir) != 0 ||
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0 || batch_dir(rq, id, dir, sizeof dir) != 0 ||
         batch_owned(rq, dir) != 0)
         return web_send_error(rq->conn, 404, "not_found", "no such upload batch");
     if (registry_require_action(actor_of(rq), "scan.import", &err) != 0) {
@@ -444,7 +421,7 @@ int web_api_scan_batch_import(struct web_request *rq)
         json_decref(out);
         return web_send_error(rq->conn, 500, "internal", "out of memory");
     }
-    return send_owned(rq, rc, out);
+    return web_send_owned(rq, rc, out);
 }
 
 /* ---- volumes and pages ------------------------------------------------------ */
@@ -454,10 +431,10 @@ int web_api_scan_volumes(struct web_request *rq)
     struct err err = ERR_INIT;
     json_t *out = NULL;
 
-    NEED_DB();
+    WEB_NEED_DB(rq);
     if (scan_volume_list(rq->w->db, &out, &err) != 0)
         return scan_failure(rq, &err);
-    return send_owned(rq, 200, json_pack("{s:o}", "volumes", out));
+    return web_send_owned(rq, 200, json_pack("{s:o}", "volumes", out));
 }
 
 int web_api_scan_volume_pages(struct web_request *rq)
@@ -466,12 +443,12 @@ int web_api_scan_volume_pages(struct web_request *rq)
     char id[128];
     json_t *out = NULL;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "volume id too long");
     if (scan_volume_pages(rq->w->db, id, &out, &err) != 0)
         return scan_failure(rq, &err);
-    return send_owned(rq, 200, json_pack("{s:s,s:o}", "volume", id, "pages", out));
+    return web_send_owned(rq, 200, json_pack("{s:s,s:o}", "volume", id, "pages", out));
 }
 
 int web_api_scan_page(struct web_request *rq)
@@ -480,12 +457,12 @@ int web_api_scan_page(struct web_request *rq)
     char id[128];
     json_t *out = NULL;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0)
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "page id too long");
     if (scan_page_show(rq->w->db, id, &out, &err) != 0)
         return scan_failure(rq, &err);
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 static const char *image_type(const unsigned char *p, size_t n)
@@ -514,8 +491,8 @@ int web_api_scan_page_image(struct web_request *rq)
     size_t len = 0;
     struct embedded_file f;
 
-    NEED_DB();
-    if (param(rq, 0, id, sizeof id) != 0 || param(rq, 1, kind, sizeof kind) != 0 ||
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0 || web_param(rq, 1, kind, sizeof kind) != 0 ||
         (strcmp(kind, "preview") != 0 && strcmp(kind, "image") != 0))
         return web_send_error(rq->conn, 404, "not_found", "a page has a preview and an image");
     if (scan_page_show(rq->w->db, id, &page, &err) != 0)

@@ -26,13 +26,6 @@
 #define SEPARATOR_MAX_SHEETS 50
 #define SEPARATOR_PDF_MAX ((size_t)4 << 20)
 
-static int send_owned(struct web_request *rq, int status, json_t *body)
-{
-    int rc = web_send_json(rq->conn, status, body);
-    json_decref(body);
-    return rc;
-}
-
 /* ---- keying progress ------------------------------------------------------- */
 
 static json_int_t count_at(const json_t *progress, json_int_t page, const char *key, bool take)
@@ -130,7 +123,7 @@ int web_api_volume_progress(struct web_request *rq)
                     registered, "pages", rows, "other_pages", other);
     if (out == NULL)
         goto oom;
-    rc = send_owned(rq, 200, out);
+    rc = web_send_owned(rq, 200, out);
     goto out;
 oom:
     rc = web_send_error(rq->conn, 500, "internal", "out of memory");
@@ -246,7 +239,7 @@ int web_api_separator_preview(struct web_request *rq)
         if ((out = json_pack("{s:[], s:s, s:i}", "sheets", "office", office, "year",
                              tm.tm_year + 1900)) == NULL)
             return web_send_error(rq->conn, 500, "internal", "out of memory");
-        return send_owned(rq, 200, out);
+        return web_send_owned(rq, 200, out);
     }
     n = parse_long(count, 1);
     if (separator_sheets(office, parse_long(year, -1), volume, n, seps, &err) != 0)
@@ -273,7 +266,7 @@ int web_api_separator_preview(struct web_request *rq)
     }
     if ((out = json_pack("{s:o}", "sheets", sheets)) == NULL)
         return web_send_error(rq->conn, 500, "internal", "out of memory");
-    return send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, out);
 }
 
 #ifdef HAVE_SEPARATOR_PDF

@@ -151,26 +151,6 @@ static int init_ssl(void *ssl_ctx, void *user_data)
     return 1; /* configured here */
 }
 
-/* Session lifetimes from civreg.conf (minutes / hours), with defaults. */
-static int conf_seconds(const struct conf *c, const char *key, long deflt, long unit, long max,
-                        time_t *out, struct err *err)
-{
-    const char *v = conf_get(c, key, NULL);
-    char *end = NULL;
-    long n;
-
-    if (v == NULL) {
-        *out = (time_t)(deflt * unit);
-        return 0;
-    }
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < 1 || n > max)
-        return err_set(err, "civreg.conf: %s must be a number from 1 to %ld", key, max);
-    *out = (time_t)(n * unit);
-    return 0;
-}
-
 /* A whole number from civreg.conf within [MIN, MAX], or DEFLT. */
 static int conf_number(const struct conf *c, const char *key, long deflt, long min, long max,
                        long *out, struct err *err)
@@ -188,6 +168,18 @@ static int conf_number(const struct conf *c, const char *key, long deflt, long m
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
         return err_set(err, "civreg.conf: %s must be a number from %ld to %ld", key, min, max);
     *out = n;
+    return 0;
+}
+
+/* Session lifetimes from civreg.conf (minutes / hours), with defaults. */
+static int conf_seconds(const struct conf *c, const char *key, long deflt, long unit, long max,
+                        time_t *out, struct err *err)
+{
+    long n;
+
+    if (conf_number(c, key, deflt, 1, max, &n, err) != 0)
+        return -1;
+    *out = (time_t)(n * unit);
     return 0;
 }
 

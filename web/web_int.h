@@ -362,4 +362,25 @@ int web_render_shell(struct web_request *rq, const char *page);
 /* The same page answered with STATUS (a refused screen: 403). */
 int web_render_shell_status(struct web_request *rq, const char *page, int status);
 
+/* --- request.c: what API handlers read and answer --------------------- */
+
+/* Path parameter I of RQ as a NUL-terminated copy in OUT; -1 if absent or
+ * too long for SIZE. */
+int web_param(const struct web_request *rq, size_t i, char *out, size_t size);
+/* The query-string variable NAME (URL-decoded) into OUT: 0 found, 1 absent,
+ * -1 too long. */
+int web_query(const struct web_request *rq, const char *name, char *out, size_t size);
+/* Send BODY with STATUS and release it (the handler built it to answer). */
+int web_send_owned(struct web_request *rq, int status, json_t *body);
+/* 0 when RQ's worker has a database connection, else the status of the
+ * 503 answer already sent. */
+int web_db_unavailable(struct web_request *rq);
+/* Answer 503 from the handler when the worker has no database. */
+#define WEB_NEED_DB(rq)                                                                          \
+    do {                                                                                         \
+        int need_db_rc_ = web_db_unavailable(rq);                                                \
+        if (need_db_rc_ != 0)                                                                    \
+            return need_db_rc_;                                                                  \
+    } while (0)
+
 #endif

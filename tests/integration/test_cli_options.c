@@ -103,12 +103,62 @@ static void test_options_match_help(void **state)
     assert_int_equal(checked, 96);
 }
 
+/* The office, chip and national commands from their tables too: an option
+ * of another subcommand is refused by name (the national tier's commands
+ * once accepted any of their options anywhere), and the help lists the
+ * options of the subcommand it describes. */
+static void test_table_families(void **state)
+{
+    static const struct {
+        const char *args[8];
+        const char *refusal;
+    } cases[] = {
+        { { "application", "approve", "HQ-A-x", "--reason", "r", NULL },
+          "--reason does not apply to `application approve`" },
+        { { "application", "list", "--uin", "1", NULL },
+          "--uin does not apply to `application list`" },
+        { { "document", "show", "X1", "--format", "csv", NULL },
+          "--format does not apply to `document show`" },
+        { { "document", "datapage", "--user", "u", NULL },
+          "--user does not apply to `document datapage`" },
+        { { "booklet", "report", "--first", "B1", NULL },
+          "--first does not apply to `booklet report`" },
+        { { "chip", "emulate", "pkg", "--reader", "r", NULL },
+          "--reader does not apply to `chip emulate`" },
+        { { "chip", "read", "--port", "1", NULL }, "--port does not apply to `chip read`" },
+        { { "national", "status", "--limit", "5", "--pg", "postgresql://127.0.0.1:9/x", NULL },
+          "--limit does not apply to `national status`" },
+        { { "national", "init", "--tls-key", "k", "--pg", "postgresql://127.0.0.1:9/x", NULL },
+          "--tls-key does not apply to `national init`" },
+    };
+    struct proc_result r;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (run(&r, cases[i].args) != 2 || strstr(r.err, cases[i].refusal) == NULL)
+            fail_msg("%s %s: want \"%s\", got %d %s", cases[i].args[0], cases[i].args[1],
+                     cases[i].refusal, r.status, r.err);
+        proc_result_free(&r);
+    }
+    assert_int_equal(run(&r, (const char *[]){ "help", "application", "qc", NULL }), 0);
+    assert_non_null(strstr(r.out, "--pass"));
+    assert_non_null(strstr(r.out, "--fail"));
+    assert_non_null(strstr(r.out, "--reason TEXT"));
+    assert_null(strstr(r.out, "--uin"));
+    proc_result_free(&r);
+    assert_int_equal(run(&r, (const char *[]){ "national", "search", "--help", NULL }), 0);
+    assert_non_null(strstr(r.out, "--limit N"));
+    assert_null(strstr(r.out, "--listen"));
+    proc_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_option_of_another_subcommand),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_options_match_help),
+        cmocka_unit_test(test_table_families),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

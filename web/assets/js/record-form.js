@@ -269,3 +269,24 @@ export function showError(fields, errEl, e) {
   }
   errEl.textContent = e.message;
 }
+
+// The submit of a record form: the browser's checks (CHECK first when
+// given, then checkForm), then SEND() with the button disabled meanwhile.
+// A refusal goes to ONERROR when it handles it (returns true), else beside
+// its field (showError).
+export function submitRecord(form, fields, err, submit, send, { check, onError } = {}) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    if (check && !check()) return;
+    if (!checkForm(fields, err)) return;
+    submit.disabled = true;
+    try {
+      await send();
+    } catch (e) {
+      if (!onError || !onError(e)) showError(fields, err, e);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}

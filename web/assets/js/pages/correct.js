@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { evidencePanel } from '../evidence.js';
-import { checkForm, errorBox, recordBody, recordForm, recordShape, showError } from '../record-form.js';
+import { errorBox, recordBody, recordForm, recordShape, submitRecord } from '../record-form.js';
 
 export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
@@ -15,25 +15,16 @@ export async function render(app) {
   const submit = h('button', { type: 'submit', id: 'save-correction' }, t('correct.save'));
   const form = h('form', { id: 'correct-form', class: 'card' }, fields,
     h('label', { for: 'reason' }, t('correct.reason')), reason, submit, err);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    err.textContent = '';
-    if (!reason.value.trim()) {
-      err.textContent = t('correct.needreason');
-      return;
-    }
-    if (!checkForm(fields, err)) return;
-    submit.disabled = true;
-    try {
-      await api('POST', `/records/${encodeURIComponent(id)}/corrections`,
-        recordBody(fields, scans.hashes(), { reason: reason.value }));
-      location.assign('/records/' + encodeURIComponent(id));
-    } catch (e) {
-      showError(fields, err, e);
-    } finally {
-      submit.disabled = false;
-    }
-  });
+  const check = () => {
+    if (reason.value.trim()) return true;
+    err.textContent = t('correct.needreason');
+    return false;
+  };
+  submitRecord(form, fields, err, submit, async () => {
+    await api('POST', `/records/${encodeURIComponent(id)}/corrections`,
+      recordBody(fields, scans.hashes(), { reason: reason.value }));
+    location.assign('/records/' + encodeURIComponent(id));
+  }, { check });
   app.append(h('h1', {}, t('correct.title'), ' ', h('code', {}, id)),
     h('div', { class: 'split' }, h('div', { class: 'main-col' }, form), h('aside', { class: 'side-col' }, scans.el)));
 }

@@ -7,7 +7,7 @@ import { api } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
 import { pageViewer } from '../page-viewer.js';
-import { checkForm, errorBox, recordBody, recordForm, recordShape, showError } from '../record-form.js';
+import { errorBox, recordBody, recordForm, recordShape, submitRecord } from '../record-form.js';
 
 export async function render(app) {
   const id = decodeURIComponent(location.pathname.split('/')[2]);
@@ -35,19 +35,9 @@ export async function render(app) {
   const form = h('form', { id: 'draft-form', class: 'card' },
     h('p', { id: 'page-link' }, t('keying.linked'), ' ', h('code', {}, page.file_hash.slice(0, 16) + '…')),
     fields, submit, err);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    err.textContent = '';
-    if (!checkForm(fields, err)) return;
-    submit.disabled = true;
-    try {
-      const r = await api('POST', '/records', recordBody(fields, evidence));
-      location.assign('/records/' + encodeURIComponent(r.id));
-    } catch (e) {
-      showError(fields, err, e);
-    } finally {
-      submit.disabled = false;
-    }
+  submitRecord(form, fields, err, submit, async () => {
+    const r = await api('POST', '/records', recordBody(fields, evidence));
+    location.assign('/records/' + encodeURIComponent(r.id));
   });
   const back = page.volume_id ? h('a', { href: '/volumes/' + encodeURIComponent(page.volume_id) }, t('keying.back')) : null;
   app.append(h('h1', {}, t('keying.title'), ' ', name((page.volume_id || '').split('|').join(' · ')), ' · ',

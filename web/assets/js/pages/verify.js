@@ -9,7 +9,7 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { scanView } from '../evidence.js';
-import { checkForm, errorBox, label, recordBody, recordForm, recordShape, showError } from '../record-form.js';
+import { errorBox, label, recordBody, recordForm, recordShape, submitRecord } from '../record-form.js';
 
 function fieldLabel(path) {
   return path.includes('.') ? `${label(path.split('.')[0])} · ${label(path)}` : label(path);
@@ -66,33 +66,26 @@ export async function render(app) {
       h('thead', {}, h('tr', {}, h('th', {}, t('verify.field')))),
       h('tbody', {}, names.map((f) => h('tr', { 'data-field': f }, h('td', {}, fieldLabel(f)))))));
   if ((blind.fields || []).length) result.append(differs(blind.fields));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    err.textContent = '';
-    if (!checkForm(fields, err)) return;
-    submit.disabled = true;
-    try {
-      await api('POST', `${path}/verify`, recordBody(fields, evidence));
-      result.replaceChildren(h('p', { class: 'ok', id: 'verified' }, t('verify.ok')),
-        h('a', { href: path }, t('verify.open')));
+  // A second keying that disagrees: the fields to key again, or the draft
+  // sent back to its first keyer.
+  const mismatch = (e) => {
+    if (e.status !== 409 || !e.body?.mismatches) return false;
+    const names = e.body.mismatches.map((m) => m.field);
+    if (e.body.sent_back) {
+      result.replaceChildren(h('p', { class: 'notice', id: 'verify-sent-back' }, t('verify.sentback')), fieldList(names));
       form.remove();
-    } catch (e) {
-      if (e.status === 409 && e.body?.mismatches) {
-        const names = e.body.mismatches.map((m) => m.field);
-        if (e.body.sent_back) {
-          result.replaceChildren(h('p', { class: 'notice', id: 'verify-sent-back' }, t('verify.sentback')), fieldList(names));
-          form.remove();
-        } else {
-          result.replaceChildren(differs(names));
-          mark(names);
-        }
-      } else {
-        showError(fields, err, e);
-      }
-    } finally {
-      submit.disabled = false;
+    } else {
+      result.replaceChildren(differs(names));
+      mark(names);
     }
-  });
+    return true;
+  };
+  submitRecord(form, fields, err, submit, async () => {
+    await api('POST', `${path}/verify`, recordBody(fields, evidence));
+    result.replaceChildren(h('p', { class: 'ok', id: 'verified' }, t('verify.ok')),
+      h('a', { href: path }, t('verify.open')));
+    form.remove();
+  }, { onError: mismatch });
   app.append(h('p', {}, t('verify.help')), result,
     h('div', { class: 'split' }, h('div', { class: 'main-col' }, form), h('aside', { class: 'side-col' }, scans)));
 }
