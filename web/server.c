@@ -175,7 +175,7 @@ static int conf_number(const struct conf *c, const char *key, long deflt, long m
 static int conf_seconds(const struct conf *c, const char *key, long deflt, long unit, long max,
                         time_t *out, struct err *err)
 {
-    long n;
+    long n = 0;
 
     if (conf_number(c, key, deflt, 1, max, &n, err) != 0)
         return -1;
