@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/encode.h"
+#include "db/rows.h"
 #include "projection_int.h"
 
 #define PROJ_MODULES_MAX 8
@@ -359,16 +360,11 @@ static int bind_value(sqlite3_stmt *st, int i, const json_t *v)
     return sqlite3_bind_blob(st, i, "\0civreg:bad", 11, SQLITE_STATIC);
 }
 
+/* As db_column_json, except that a blob is tagged {"$blob": hex} (or is the
+ * unknown marker). */
 static json_t *column_json(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER:
-        return json_integer((json_int_t)sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT:
-        return json_real(sqlite3_column_double(st, i));
-    case SQLITE_TEXT:
-        return json_stringn((const char *)sqlite3_column_text(st, i),
-                            (size_t)sqlite3_column_bytes(st, i));
     case SQLITE_BLOB: {
         size_t n = (size_t)sqlite3_column_bytes(st, i);
         const void *b = sqlite3_column_blob(st, i);
@@ -382,7 +378,7 @@ static json_t *column_json(sqlite3_stmt *st, int i)
         return v;
     }
     default:
-        return json_null();
+        return db_column_json(st, i);
     }
 }
 
