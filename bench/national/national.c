@@ -450,6 +450,10 @@ int main(int argc, char **argv)
     if (secret_init(&err) != 0 || pg_open(url, &pg, &err) != 0 || pg_migrate(pg, NULL, &err) != 0)
         die("start", &err);
     o = calloc(offices, sizeof *o);
+    if (o == NULL) {
+        fprintf(stderr, "bench national: out of memory\n");
+        return 1;
+    }
     print_load("start");
     {
         double v = bench_anchor_ed25519_verify(1.0), sg = bench_anchor_ed25519_sign(1.0),
@@ -546,6 +550,12 @@ int main(int argc, char **argv)
         json_decref(vs);
     }
     print_load("end");
+    for (unsigned i = 0; i < offices; i++) {
+        free(o[i].leaves);
+        json_decref(o[i].uins);
+    }
+    secret_wipe(o, offices * sizeof *o);
+    free(o);
     pg_close(pg);
     return bench_write_json("national") == 0 ? 0 : 1;
 }
