@@ -26,7 +26,7 @@ endif()
 # applied set-based (requests to PostgreSQL bounded), a UIN twice in one push,
 # forged signatures found by the verification threads in log order.
 if(CIVREG_NATIONAL)
-    civreg_test(test_national_push SOURCES integration/test_national_push.c
+    civreg_test(test_national_push SOURCES integration/test_national_push.c support/national.c
                 LIBS civreg_national ${CIVREG_MODULE_LIBS})
     set_tests_properties(test_national_push PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900
                          ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")

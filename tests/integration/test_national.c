@@ -113,9 +113,9 @@ static void test_three_districts(void **state)
     ka = national_office_key(data_a);
     kb = national_office_key(data_b);
     kc = national_office_key(data_c);
-    national_office_add(&nat, "DA", ka);
-    national_office_add(&nat, "DB", kb);
-    national_office_add(&nat, "DC", kc);
+    fixture_office_add(&nat, "DA", ka);
+    fixture_office_add(&nat, "DB", kb);
+    fixture_office_add(&nat, "DC", kc);
 
     national_register_birth(&nat, data_a, "Achieng", "1990-01-02", uin_a);
     national_register_birth(&nat, data_b, "Baraka", "1991-02-03", uin_b);
@@ -461,7 +461,7 @@ static void test_fork_refused(void **state)
     national_district(&nat, "DF", data_f, sizeof data_f);
     {
         char *k = national_office_key(data_f);
-        national_office_add(&nat, "DF", k);
+        fixture_office_add(&nat, "DF", k);
         free(k);
     }
     national_register_birth(&nat, data_f, "Faraji", "1993-04-05", (char[16]){ 0 });
@@ -584,7 +584,7 @@ static void test_request_forgery(void **state)
 
     crypto_sign_keypair(tst_pk, tst_sk);
     sodium_bin2hex(pkhex, sizeof pkhex, tst_pk, sizeof tst_pk);
-    national_office_add(&nat, "TST", pkhex);
+    fixture_office_add(&nat, "TST", pkhex);
 
     /* a correctly signed request passes */
     assert_int_equal(post_signed("/national/v1/head", "{}", tst_sk, NULL, NULL, 0, &r), 0);
@@ -659,7 +659,7 @@ static void test_wrong_office_key(void **state)
     /* registered nationally with a key that is not the office's */
     crypto_sign_keypair(pk, sk);
     sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
-    national_office_add(&nat, "DW", pkhex);
+    fixture_office_add(&nat, "DW", pkhex);
     e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_w, "--national",
                                                 nat.serve_url, NULL });
     assert_non_null(strstr(e, "signature does not verify"));
@@ -790,7 +790,7 @@ static void test_kill9_during_push(void **state)
     national_district(&nat, "DK", data_k, sizeof data_k);
     {
         char *k = national_office_key(data_k);
-        national_office_add(&nat, "DK", k);
+        fixture_office_add(&nat, "DK", k);
         free(k);
     }
     import_lines(data_k, KILL_EVENTS, "DK");
@@ -865,7 +865,7 @@ static void test_failover(void **state)
     national_district(&nat, "DS", data_s, sizeof data_s);
     {
         char *k = national_office_key(data_s);
-        national_office_add(&nat, "DS", k);
+        fixture_office_add(&nat, "DS", k);
         free(k);
     }
     snprintf(standby_dir, sizeof standby_dir, "%s/standby", nat.root);

@@ -53,7 +53,7 @@ static void district(const char *office, char *data, size_t size)
     char *key;
     national_district(&nat, office, data, size);
     key = national_office_key(data);
-    national_office_add(&nat, office, key);
+    fixture_office_add(&nat, office, key);
     free(key);
 }
 

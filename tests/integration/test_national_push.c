@@ -28,9 +28,9 @@
 #include "core/json.h"
 #include "core/secret.h"
 #include "registry/national/national_int.h"
+#include "support/national.h"
 #include "support/support.h"
 
-#define PG_CLUSTER CIVREG_SOURCE_DIR "/tests/support/pg_cluster.sh"
 
 static char *root;
 static char pg_dir[4200], pg_url[4400];
@@ -44,27 +44,6 @@ struct sim {
     json_t *uins;
     size_t next_uin;
 };
-
-static int pg_cluster(const char *cmd, char *url_out, size_t url_size)
-{
-    char *argv[] = { (char *)PG_CLUSTER, (char *)cmd, pg_dir, NULL };
-    struct proc_result r;
-    int st;
-    if (proc_run(argv, NULL, 0, 180, &r) != 0)
-        return -1;
-    st = r.status;
-    if (st != 0 && st != 77)
-        print_message("pg_cluster.sh %s: %s\n", cmd, r.err);
-    if (url_out && st == 0) {
-        char *nl;
-        while ((nl = strrchr(r.out, '\n')) != NULL && nl[1] == '\0')
-            *nl = '\0';
-        nl = strrchr(r.out, '\n');
-        snprintf(url_out, url_size, "%s", nl ? nl + 1 : r.out);
-    }
-    proc_result_free(&r);
-    return st;
-}
 
 /* The single value of a query without parameters (malloc'd). */
 static char *sql1(const char *sql)
@@ -395,7 +374,7 @@ static int group_setup(void **state)
         return -1;
     chmod(root, 0755);
     snprintf(pg_dir, sizeof pg_dir, "%s/pg", root);
-    st = pg_cluster("start", pg_url, sizeof pg_url);
+    st = pg_cluster("start", pg_dir, NULL, NULL, pg_url, sizeof pg_url);
     if (st == 77) {
         print_message("SKIP: PostgreSQL 15 server binaries are not installed (install/deps.sh)\n");
         tmp_remove(root);
@@ -414,7 +393,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     pg_close(pg);
-    (void)pg_cluster("stop", NULL, 0);
+    (void)pg_cluster("stop", pg_dir, NULL, NULL, NULL, 0);
     tmp_remove(root);
     free(root);
     return 0;

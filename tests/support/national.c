@@ -163,7 +163,7 @@ char *national_office_key(const char *data)
     return k;
 }
 
-void national_office_add(struct national *n, const char *office, const char *key)
+void fixture_office_add(struct national *n, const char *office, const char *key)
 {
     civreg_ok(NULL, (const char *[]){ "national", "office-add", "--pg", n->pg_url, "--office",
                                       office, "--key", key, NULL });

@@ -58,7 +58,7 @@ json_t *national_audit_head(const char *data);
 /* The office public key of DATA (64 hex, malloc'd). */
 char *national_office_key(const char *data);
 /* `national office-add` of OFFICE with KEY. */
-void national_office_add(struct national *n, const char *office, const char *key);
+void fixture_office_add(struct national *n, const char *office, const char *key);
 /* `audit head` of DATA: its tree size. */
 long national_local_size(const char *data);
 
