@@ -19,6 +19,7 @@
 #include "db/db.h"
 #include "registry/search.h"
 #include "support/support.h"
+#include "support/tmpdb.h"
 
 #define NAMESAKES 40
 
@@ -27,18 +28,8 @@ static char *dir;
 
 static int setup(void **state)
 {
-    struct err err = ERR_INIT;
-    char path[4096];
     (void)state;
-    dir = tmp_dir("dedup_near");
-    if (dir == NULL)
-        return -1;
-    (void)snprintf(path, sizeof path, "%s/search.db", dir);
-    if (db_open(path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0) {
-        print_error("%s\n", err_msg(&err));
-        return -1;
-    }
-    return 0;
+    return tmp_db_open("dedup_near", "search.db", &dir, &db);
 }
 
 static int teardown(void **state)

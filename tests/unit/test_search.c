@@ -17,6 +17,7 @@
 #include "db/db.h"
 #include "registry/search.h"
 #include "support/support.h"
+#include "support/tmpdb.h"
 
 #define POPULATION 100000
 #define QUERIES 1000
@@ -133,18 +134,8 @@ static struct pop_person *people;
 
 static int setup(void **state)
 {
-    struct err err = ERR_INIT;
-    char path[4096];
     (void)state;
-    dir = tmp_dir("search");
-    if (dir == NULL)
-        return -1;
-    (void)snprintf(path, sizeof path, "%s/search.db", dir);
-    if (db_open(path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0) {
-        print_error("%s\n", err_msg(&err));
-        return -1;
-    }
-    return 0;
+    return tmp_db_open("search", "search.db", &dir, &db);
 }
 
 static int teardown(void **state)

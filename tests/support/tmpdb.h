@@ -1,0 +1,31 @@
+/* A throw-away migrated database in a fresh temporary folder, for unit tests
+ * of the modules above db/ (header only: civreg_testsupport does not link
+ * db/, the tests that include this do). */
+#ifndef CIVREG_TESTS_TMPDB_H
+#define CIVREG_TESTS_TMPDB_H
+
+#include <stdio.h>
+
+#include "core/err.h"
+#include "db/db.h"
+#include "support/support.h"
+
+/* *DIR = tmp_dir(TAG), *DB = DIR/NAME opened with every migration applied.
+ * Returns 0, or -1 after printing why. */
+static inline int tmp_db_open(const char *tag, const char *name, char **dir, struct db **db)
+{
+    struct err err = ERR_INIT;
+    char path[4096];
+
+    *dir = tmp_dir(tag);
+    if (*dir == NULL)
+        return -1;
+    (void)snprintf(path, sizeof path, "%s/%s", *dir, name);
+    if (db_open(path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, db, &err) != 0) {
+        print_error("%s\n", err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
+#endif
