@@ -453,6 +453,69 @@ struct viz {
     char dob[16], doi[16], doe[16], sex[2], nat[64];
 };
 
+/* A new page of W x H mm: its background (white below MRZ_TOP mm) and the
+ * specimen overprint centred at (CX, CY) mm in SIZE points. NULL when the
+ * PDF writer failed. */
+static HPDF_Page layout_page(struct doc *d, const struct viz *v, double w, double h,
+                             double mrz_top, double cx, double cy, double size)
+{
+    HPDF_Page page = new_page(d, w, h);
+
+    if (page == NULL || hpdf_failed(d, "page"))
+        return NULL;
+    page_background(page, w, h, mrz_top);
+    specimen(d, page, v->specimen, cx, cy, size);
+    return page;
+}
+
+/* Zone I: the issuing state (its name where known, within STATE_W mm) from
+ * X and the document's name up to RIGHT, SIZE points on the baseline Y mm,
+ * over a rule of RULE_W points at RULE_Y mm. */
+static void zone_header(struct doc *d, HPDF_Page page, const struct viz *v, double size,
+                        double x, double right, double y, double state_w, double rule_y,
+                        float rule_w)
+{
+    HPDF_Page_SetRGBFill(page, 0.10f, 0.20f, 0.40f);
+    text_at(page, d->viz, size, x, y, state_w,
+            v->issuing_state_name[0] ? v->issuing_state_name : v->issuing_state);
+    text_right(page, d->viz, size, right, y, v->document_name);
+    HPDF_Page_SetRGBStroke(page, 0.10f, 0.20f, 0.40f);
+    HPDF_Page_SetLineWidth(page, rule_w);
+    HPDF_Page_MoveTo(page, MM(x), MM(rule_y));
+    HPDF_Page_LineTo(page, MM(right), MM(rule_y));
+    HPDF_Page_Stroke(page);
+}
+
+/* The surname and the given names under their CAPTIONS, one below the
+ * other from *Y mm, each with room for its transliteration; *Y ends below
+ * the given names. */
+static int name_fields(struct doc *d, HPDF_Page page, const struct style *st, double x,
+                       double *y, double w, double pitch, const char *const captions[2],
+                       const struct viz *v)
+{
+    if (name_field(d, page, st, x, *y, w, captions[0], v->primary) != 0)
+        return -1;
+    *y -= pitch + st->translit_gap;
+    if (name_field(d, page, st, x, *y, w, captions[1], v->secondary) != 0)
+        return -1;
+    *y -= pitch + st->translit_gap;
+    return 0;
+}
+
+/* Zone IV: CAPTION at (CX, CY) mm and the holder's signature, when there
+ * is one, in the box (X, Y, W, H) mm. */
+static int signature_zone(struct doc *d, HPDF_Page page, const struct style *st,
+                          const struct datapage_input *in, const char *caption, double cx,
+                          double cy, double x, double y, double w, double h)
+{
+    HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
+    text_at(page, d->viz, st->caption, cx, cy, 0, caption);
+    if (in->signature_len > 0 &&
+        image_in_box(d, page, "signature", in->signature, in->signature_len, x, y, w, h, 0) != 0)
+        return -1;
+    return 0;
+}
+
 /* TD3 data page, Doc 9303-4 section 4 (zones I-VII): I header with the
  * issuing state and the document name; V the portrait (35 x 45 mm, within
  * the 26-35 x 32-45 mm the part allows) on the left; II and III the personal
@@ -470,22 +533,11 @@ static int layout_td3(struct doc *d, const struct datapage_input *in, const stru
 
     if (datapage_mrz_geometry(MRZ_TD3, &g, d->err) != 0)
         return -1;
-    page = new_page(d, W, H);
-    if (page == NULL || hpdf_failed(d, "page"))
+    if ((page = layout_page(d, v, W, H, g.mrz_top, 80.0, 52.0, 28.0)) == NULL)
         return -1;
-    page_background(page, W, H, g.mrz_top);
-    specimen(d, page, v->specimen, 80.0, 52.0, 28.0);
 
     /* zone I */
-    HPDF_Page_SetRGBFill(page, 0.10f, 0.20f, 0.40f);
-    text_at(page, d->viz, 9.0, 6.0, 80.5, 60.0,
-            v->issuing_state_name[0] ? v->issuing_state_name : v->issuing_state);
-    text_right(page, d->viz, 9.0, right, 80.5, v->document_name);
-    HPDF_Page_SetRGBStroke(page, 0.10f, 0.20f, 0.40f);
-    HPDF_Page_SetLineWidth(page, 0.6f);
-    HPDF_Page_MoveTo(page, MM(6.0), MM(77.5));
-    HPDF_Page_LineTo(page, MM(right), MM(77.5));
-    HPDF_Page_Stroke(page);
+    zone_header(d, page, v, 9.0, 6.0, right, 80.5, 60.0, 77.5, 0.6f);
 
     /* zone V: the portrait */
     if (image_in_box(d, page, "photo", in->photo, in->photo_len, 6.0, 28.0, 35.0, 45.0, 1) != 0)
@@ -496,12 +548,9 @@ static int layout_td3(struct doc *d, const struct datapage_input *in, const stru
     field(d, page, &st, x1 + 13.0, y, 24.0, "Code of issuing state", v->issuing_state);
     field(d, page, &st, x1 + 43.0, y, right - x1 - 43.0, "Passport No.", v->document_number);
     y -= pitch;
-    if (name_field(d, page, &st, x1, y, right - x1, "1. Surname", v->primary) != 0)
+    if (name_fields(d, page, &st, x1, &y, right - x1, pitch,
+                    (const char *const[2]){ "1. Surname", "2. Given names" }, v) != 0)
         return -1;
-    y -= pitch + st.translit_gap;
-    if (name_field(d, page, &st, x1, y, right - x1, "2. Given names", v->secondary) != 0)
-        return -1;
-    y -= pitch + st.translit_gap;
     field(d, page, &st, x1, y, 41.0, "3. Nationality", v->nat);
     field(d, page, &st, x1 + 43.0, y, right - x1 - 43.0, "5. Personal No.", v->personal_number);
     y -= pitch;
@@ -515,11 +564,8 @@ static int layout_td3(struct doc *d, const struct datapage_input *in, const stru
     field(d, page, &st, x1, y, 25.0, "10. Date of expiry", v->doe);
 
     /* zone IV: the holder's signature */
-    HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
-    text_at(page, d->viz, st.caption, x1 + 27.0, y, 0, "11. Holder's signature");
-    if (in->signature_len > 0 &&
-        image_in_box(d, page, "signature", in->signature, in->signature_len, x1 + 27.0, 24.0,
-                     right - x1 - 27.0, y - 24.0 - 1.0, 0) != 0)
+    if (signature_zone(d, page, &st, in, "11. Holder's signature", x1 + 27.0, y, x1 + 27.0,
+                       24.0, right - x1 - 27.0, y - 24.0 - 1.0) != 0)
         return -1;
 
     /* zone VII */
@@ -545,50 +591,30 @@ static int layout_td1(struct doc *d, const struct datapage_input *in, const stru
         return -1;
 
     /* front */
-    page = new_page(d, W, H);
-    if (page == NULL || hpdf_failed(d, "page"))
+    if ((page = layout_page(d, v, W, H, 0, 50.0, 27.0, 18.0)) == NULL)
         return -1;
-    page_background(page, W, H, 0);
-    specimen(d, page, v->specimen, 50.0, 27.0, 18.0);
-    HPDF_Page_SetRGBFill(page, 0.10f, 0.20f, 0.40f);
-    text_at(page, d->viz, 7.0, 4.0, 49.5, 40.0,
-            v->issuing_state_name[0] ? v->issuing_state_name : v->issuing_state);
-    text_right(page, d->viz, 7.0, right, 49.5, v->document_name);
-    HPDF_Page_SetRGBStroke(page, 0.10f, 0.20f, 0.40f);
-    HPDF_Page_SetLineWidth(page, 0.5f);
-    HPDF_Page_MoveTo(page, MM(4.0), MM(47.8));
-    HPDF_Page_LineTo(page, MM(right), MM(47.8));
-    HPDF_Page_Stroke(page);
+    zone_header(d, page, v, 7.0, 4.0, right, 49.5, 40.0, 47.8, 0.5f);
     if (image_in_box(d, page, "photo", in->photo, in->photo_len, 4.0, 15.5, 22.0, 28.3, 1) != 0)
         return -1;
     field(d, page, &st, x1, y, 8.0, "Type", v->document_code);
     field(d, page, &st, x1 + 9.0, y, 14.0, "Code", v->issuing_state);
     field(d, page, &st, x1 + 24.0, y, right - x1 - 24.0, "Document No.", v->document_number);
     y -= pitch;
-    if (name_field(d, page, &st, x1, y, right - x1, "Surname", v->primary) != 0)
+    if (name_fields(d, page, &st, x1, &y, right - x1, pitch,
+                    (const char *const[2]){ "Surname", "Given names" }, v) != 0)
         return -1;
-    y -= pitch + st.translit_gap;
-    if (name_field(d, page, &st, x1, y, right - x1, "Given names", v->secondary) != 0)
-        return -1;
-    y -= pitch + st.translit_gap;
     field(d, page, &st, x1, y, 7.0, "Sex", v->sex);
     field(d, page, &st, x1 + 8.0, y, 20.0, "Nationality", v->nationality);
     field(d, page, &st, x1 + 29.0, y, right - x1 - 29.0, "Date of birth", v->dob);
     y -= pitch;
     field(d, page, &st, x1, y, 27.0, "Date of expiry", v->doe);
-    HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
-    text_at(page, d->viz, st.caption, 4.0, 12.8, 0, "Holder's signature");
-    if (in->signature_len > 0 &&
-        image_in_box(d, page, "signature", in->signature, in->signature_len, 4.0, 4.0, 40.0,
-                     7.8, 0) != 0)
+    if (signature_zone(d, page, &st, in, "Holder's signature", 4.0, 12.8, 4.0, 4.0, 40.0,
+                       7.8) != 0)
         return -1;
 
     /* back */
-    page = new_page(d, W, H);
-    if (page == NULL || hpdf_failed(d, "page"))
+    if ((page = layout_page(d, v, W, H, g.mrz_top, 45.0, 36.0, 16.0)) == NULL)
         return -1;
-    page_background(page, W, H, g.mrz_top);
-    specimen(d, page, v->specimen, 45.0, 36.0, 16.0);
     y = 50.0;
     field(d, page, &st, 4.0, y, right - 4.0, "Place of birth", v->place_of_birth);
     y -= pitch + 1.0;
