@@ -34,6 +34,23 @@ static int registry_failure(struct web_request *rq, const struct err *err)
 
 #define ID_MAX 128
 
+/* The whole number in the query parameter NAME, from MIN to MAX, into *V;
+ * *V stays as it is when the parameter is absent, empty or too long.
+ * Returns -1 when it is not such a number. */
+static int query_number(struct web_request *rq, const char *name, long min, long max, long *v)
+{
+    char num[16], *end;
+    long n;
+
+    if (web_query(rq, name, num, sizeof num) != 0 || num[0] == '\0')
+        return 0;
+    n = strtol(num, &end, 10);
+    if (*end != '\0' || n < min || n > max)
+        return -1;
+    *v = n;
+    return 0;
+}
+
 /* ---- records ------------------------------------------------------------ */
 
 /* Date filters apply to the date of birth, as YYYY-MM-DD text. */
@@ -55,12 +72,11 @@ int web_api_records_list(struct web_request *rq)
 {
     struct registry_record_filter f = { 0 };
     struct err err = ERR_INIT;
-    char status[16], office[16], from[16], to[16], num[16];
+    char status[16], office[16], from[16], to[16];
     json_t *rows = NULL;
     bool bad = false;
     int has_from, has_to;
-    long n;
-    char *end;
+    long limit = 0, offset = 0;
 
     WEB_NEED_DB(rq);
     if (web_query(rq, "status", status, sizeof status) == 0 && status[0] != '\0') {
@@ -75,20 +91,12 @@ int web_api_records_list(struct web_request *rq)
             return web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
         f.office = office;
     }
-    for (int i = 0; i < 2; i++) {
-        const char *name = i ? "offset" : "limit";
-        if (web_query(rq, name, num, sizeof num) != 0 || num[0] == '\0')
-            continue;
-        n = strtol(num, &end, 10);
-        if (*end != '\0' || n < 0 || n > (i ? 100000000L : 500))
-            return web_send_error(rq->conn, 400, "bad_request",
-                                  i ? "offset must be a number from 0"
-                                    : "limit must be a number from 0 to 500");
-        if (i)
-            f.offset = (int)n;
-        else
-            f.limit = (int)n;
-    }
+    if (query_number(rq, "limit", 0, 500, &limit) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "limit must be a number from 0 to 500");
+    if (query_number(rq, "offset", 0, 100000000L, &offset) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "offset must be a number from 0");
+    f.limit = (int)limit;
+    f.offset = (int)offset;
     has_from = date_arg(rq, "from", from, sizeof from, &bad);
     has_to = date_arg(rq, "to", to, sizeof to, &bad);
     if (bad)
@@ -229,23 +237,38 @@ static int blind_withhold(struct web_request *rq, json_t *out)
     return bad ? -1 : 1;
 }
 
+/* blind_withhold on OUT (a record or its history). Returns 1 when that
+ * answered, OUT consumed and the status in *RC: the withheld draft with
+ * 200, or 500 when it could not be read; 0 when OUT goes out in full. */
+static int answered_withheld(struct web_request *rq, json_t *out, int *rc)
+{
+    switch (blind_withhold(rq, out)) {
+    case 1: /* nothing of the first keying leaves: no view to log */
+        *rc = web_send_owned(rq, 200, out);
+        return 1;
+    case 0:
+        return 0;
+    default:
+        json_decref(out);
+        *rc = web_send_error(rq->conn, 500, "internal", "the record could not be read");
+        return 1;
+    }
+}
+
 int web_api_record_show(struct web_request *rq)
 {
     struct err err = ERR_INIT;
-    char id[ID_MAX], num[16];
+    char id[ID_MAX];
     json_t *rec = NULL, *objects;
     const char *hash, *rid;
     long version = 0;
-    char *end;
+    int rc;
 
     WEB_NEED_DB(rq);
     if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if (web_query(rq, "version", num, sizeof num) == 0 && num[0] != '\0') {
-        version = strtol(num, &end, 10);
-        if (*end != '\0' || version < 1 || version > 1000000)
-            return web_send_error(rq->conn, 400, "bad_request", "version must be a number from 1");
-    }
+    if (query_number(rq, "version", 1, 1000000, &version) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "version must be a number from 1");
     if (registry_record_show(rq->w->db, actor_of(rq), id, (int)version, &rec, &err) != 0)
         return registry_failure(rq, &err);
     {
@@ -263,15 +286,8 @@ int web_api_record_show(struct web_request *rq)
             return web_send_error(rq->conn, 500, "internal", "out of memory");
         }
     }
-    switch (blind_withhold(rq, rec)) {
-    case 1: /* nothing of the first keying leaves: no view to log */
-        return web_send_owned(rq, 200, rec);
-    case 0:
-        break;
-    default:
-        json_decref(rec);
-        return web_send_error(rq->conn, 500, "internal", "the record could not be read");
-    }
+    if (answered_withheld(rq, rec, &rc))
+        return rc;
     /* Who saw which record: a signed event in the provenance log. */
     rid = json_string_value(json_object_get(rec, "id"));
     hash = json_string_value(json_object_get(rec, "hash"));
@@ -297,30 +313,30 @@ int web_api_record_show(struct web_request *rq)
 typedef int (*by_id_fn)(struct db *db, const struct registry_actor *actor, const char *id,
                         json_t **out, struct err *err);
 
-static int call_by_id(struct web_request *rq, const char *what, by_id_fn fn, char *id,
-                      size_t idsize, json_t **out)
+static int call_by_id(struct web_request *rq, const char *what, by_id_fn fn, json_t **out)
 {
     struct err err = ERR_INIT;
+    char id[ID_MAX];
 
     *out = NULL;
     WEB_NEED_DB(rq);
-    if (web_param(rq, 0, id, idsize) != 0)
+    if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", what);
     if (fn(rq->w->db, actor_of(rq), id, out, &err) != 0)
         return registry_failure(rq, &err);
     return 0;
 }
 
-/* call_by_id, then its answer with 200. */
-static int send_by_id(struct web_request *rq, const char *what, by_id_fn fn)
+/* call_by_id, then its answer with 200: as it is, or under the member
+ * WRAP of an object when WRAP is not NULL. */
+static int send_by_id(struct web_request *rq, const char *what, by_id_fn fn, const char *wrap)
 {
-    char id[ID_MAX];
     json_t *out = NULL;
-    int rc = call_by_id(rq, what, fn, id, sizeof id, &out);
+    int rc = call_by_id(rq, what, fn, &out);
 
     if (rc != 0)
         return rc;
-    return web_send_owned(rq, 200, out);
+    return web_send_owned(rq, 200, wrap != NULL ? json_pack("{s:o}", wrap, out) : out);
 }
 
 int web_record_viewed(struct web_request *rq, const char *ref)
@@ -335,28 +351,44 @@ int web_record_viewed(struct web_request *rq, const char *ref)
     return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
 }
 
-int web_api_record_history(struct web_request *rq)
+/* Logs the view of the record that OUT names in its member KEY, before OUT
+ * (a record's full content) is answered. Returns 0, or frees OUT and returns
+ * the status of the error answer already sent. */
+static int log_view_of(struct web_request *rq, json_t *out, const char *key)
 {
-    char id[ID_MAX];
-    json_t *out = NULL;
-    int rc = call_by_id(rq, "record id too long", registry_record_history, id, sizeof id, &out);
+    int rc = web_record_viewed(rq, json_string_value(json_object_get(out, key)));
+
+    if (rc != 0)
+        json_decref(out);
+    return rc;
+}
+
+/* call_by_id for an answer that carries a record's content, the record
+ * named by its member KEY: the view is logged before anything is sent. */
+static int call_viewed_by_id(struct web_request *rq, const char *what, by_id_fn fn,
+                             const char *key, json_t **out)
+{
+    int rc = call_by_id(rq, what, fn, out);
 
     if (rc != 0)
         return rc;
-    switch (blind_withhold(rq, out)) {
-    case 1:
-        return web_send_owned(rq, 200, out);
-    case 0:
-        break;
-    default:
-        json_decref(out);
-        return web_send_error(rq->conn, 500, "internal", "the record could not be read");
-    }
-    /* every version in full: a view like GET /records/{id} */
-    if ((rc = web_record_viewed(rq, json_string_value(json_object_get(out, "id")))) != 0) {
-        json_decref(out);
+    if ((rc = log_view_of(rq, *out, key)) != 0)
+        *out = NULL;
+    return rc;
+}
+
+int web_api_record_history(struct web_request *rq)
+{
+    json_t *out = NULL;
+    int rc = call_by_id(rq, "record id too long", registry_record_history, &out);
+
+    if (rc != 0)
         return rc;
-    }
+    if (answered_withheld(rq, out, &rc))
+        return rc;
+    /* every version in full: a view like GET /records/{id} */
+    if ((rc = log_view_of(rq, out, "id")) != 0)
+        return rc;
     return web_send_owned(rq, 200, out);
 }
 
@@ -395,7 +427,7 @@ int web_api_record_verify(struct web_request *rq)
 
 int web_api_record_blind(struct web_request *rq)
 {
-    return send_by_id(rq, "record id too long", registry_record_blind);
+    return send_by_id(rq, "record id too long", registry_record_blind, NULL);
 }
 
 int web_api_work_queues(struct web_request *rq)
@@ -411,7 +443,7 @@ int web_api_work_queues(struct web_request *rq)
 
 int web_api_record_register(struct web_request *rq)
 {
-    return send_by_id(rq, "record id too long", registry_record_register);
+    return send_by_id(rq, "record id too long", registry_record_register, NULL);
 }
 
 int web_api_record_correct(struct web_request *rq)
@@ -455,17 +487,12 @@ int web_api_record_correct(struct web_request *rq)
 
 int web_api_person_show(struct web_request *rq)
 {
-    char uin[ID_MAX];
     json_t *out = NULL;
-    int rc = call_by_id(rq, "uin too long", registry_person_show, uin, sizeof uin, &out);
+    /* the person comes with their birth record */
+    int rc = call_viewed_by_id(rq, "uin too long", registry_person_show, "record_id", &out);
 
     if (rc != 0)
         return rc;
-    /* the person comes with their birth record */
-    if ((rc = web_record_viewed(rq, json_string_value(json_object_get(out, "record_id")))) != 0) {
-        json_decref(out);
-        return rc;
-    }
     return web_send_owned(rq, 200, out);
 }
 
@@ -588,17 +615,12 @@ static void check_inclusion(json_t *trace)
 
 int web_api_audit_trace(struct web_request *rq)
 {
-    char id[ID_MAX];
     json_t *out = NULL;
-    int rc = call_by_id(rq, "id too long", registry_audit_trace, id, sizeof id, &out);
+    /* the trace carries every version of the record */
+    int rc = call_viewed_by_id(rq, "id too long", registry_audit_trace, "record_id", &out);
 
     if (rc != 0)
         return rc;
-    /* the trace carries every version of the record */
-    if ((rc = web_record_viewed(rq, json_string_value(json_object_get(out, "record_id")))) != 0) {
-        json_decref(out);
-        return rc;
-    }
     check_inclusion(out);
     return web_send_owned(rq, 200, out);
 }
@@ -766,6 +788,24 @@ int web_api_user_disable(struct web_request *rq)
     return web_send_owned(rq, 200, json_pack("{s:s,s:b}", "username", user, "disabled", 1));
 }
 
+/* A change to the account the route names (into USER): its JSON body in
+ * *IN, checked against KEYS. Returns 0, or the status of the error answer
+ * already sent (*IN, when set, is the caller's to free). */
+static int user_change_request(struct web_request *rq, const char *const keys[], char *user,
+                               size_t size, json_t **in, struct err *err)
+{
+    int rc;
+
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, user, size) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "user name too long");
+    if ((rc = web_read_json(rq->conn, in)) != 0)
+        return rc;
+    if (json_check_keys(*in, keys, err) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", err_msg(err));
+    return 0;
+}
+
 int web_api_user_roles(struct web_request *rq)
 {
     static const char *const keys[] = { "roles", NULL };
@@ -775,15 +815,8 @@ int web_api_user_roles(struct web_request *rq)
     unsigned roles = 0;
     int rc;
 
-    WEB_NEED_DB(rq);
-    if (web_param(rq, 0, user, sizeof user) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "user name too long");
-    if ((rc = web_read_json(rq->conn, &in)) != 0)
-        return rc;
-    if (json_check_keys(in, keys, &err) != 0) {
-        rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
+    if ((rc = user_change_request(rq, keys, user, sizeof user, &in, &err)) != 0)
         goto out;
-    }
     if ((rc = roles_of(rq, json_object_get(in, "roles"), &roles)) != 0 ||
         (rc = roles_refused(rq, roles)) != 0)
         goto out;
@@ -808,13 +841,9 @@ int web_api_user_reset(struct web_request *rq)
     json_t *in = NULL;
     int rc;
 
-    WEB_NEED_DB(rq);
-    if (web_param(rq, 0, user, sizeof user) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "user name too long");
-    if ((rc = web_read_json(rq->conn, &in)) != 0)
-        return rc;
-    if (json_check_keys(in, keys, &err) != 0 ||
-        json_get_string(in, "password", true, &pass, &err) != 0) {
+    if ((rc = user_change_request(rq, keys, user, sizeof user, &in, &err)) != 0)
+        goto out;
+    if (json_get_string(in, "password", true, &pass, &err) != 0) {
         rc = web_send_error(rq->conn, 400, "bad_request", err_msg(&err));
         goto out;
     }
@@ -841,10 +870,9 @@ out:
 int web_api_search(struct web_request *rq)
 {
     struct err err = ERR_INIT;
-    char q[REGISTRY_QUERY_MAX + 1], num[16];
+    char q[REGISTRY_QUERY_MAX + 1];
     json_t *out = NULL;
     long limit = 20;
-    char *end;
 
     WEB_NEED_DB(rq);
     switch (web_query(rq, "q", q, sizeof q)) {
@@ -860,11 +888,8 @@ int web_api_search(struct web_request *rq)
     if (q[0] == '\0')
         return web_send_owned(rq, 200, json_pack("{s:s, s:i, s:[]}", "query", "", "count", 0,
                                              "results"));
-    if (web_query(rq, "limit", num, sizeof num) == 0 && num[0] != '\0') {
-        limit = strtol(num, &end, 10);
-        if (*end != '\0' || limit < 1 || limit > 200)
-            return web_send_error(rq->conn, 400, "bad_request", "limit must be 1 to 200");
-    }
+    if (query_number(rq, "limit", 1, 200, &limit) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "limit must be 1 to 200");
     if (registry_search(rq->w->db, actor_of(rq), q, (int)limit, &out, &err) != 0)
         return registry_failure(rq, &err);
     /* A relevance floor (search_min_score): weak matches of the loosest
@@ -895,13 +920,7 @@ int web_api_search(struct web_request *rq)
 
 int web_api_record_duplicates(struct web_request *rq)
 {
-    char id[ID_MAX];
-    json_t *out = NULL;
-    int rc = call_by_id(rq, "record id too long", registry_dup_list, id, sizeof id, &out);
-
-    if (rc != 0)
-        return rc;
-    return web_send_owned(rq, 200, json_pack("{s:o}", "candidates", out));
+    return send_by_id(rq, "record id too long", registry_dup_list, "candidates");
 }
 
 int web_api_record_duplicate_resolve(struct web_request *rq)
