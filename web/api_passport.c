@@ -185,20 +185,36 @@ int web_api_applications_list(struct web_request *rq)
     return web_send_owned(rq, 200, json_pack("{s:o}", "applications", out));
 }
 
-int web_api_application_show(struct web_request *rq)
+/* A read of the office object that path parameter 0 names: FN as the
+ * signed-in user. A parameter of SIZE bytes or more (SIZE at most ID_MAX)
+ * answers 404 with NOT_FOUND. Returns 0 with *OUT set, or the status of
+ * the error answer already sent. */
+typedef int (*office_key_fn)(struct office_env *env, const char *key, json_t **out,
+                             struct err *err);
+
+static int office_call_by_key(struct web_request *rq, office_key_fn fn, size_t size,
+                              const char *not_found, json_t **out)
 {
     struct office_env env;
     struct err err = ERR_INIT;
-    char id[ID_MAX];
-    json_t *out = NULL;
+    char key[ID_MAX];
 
+    *out = NULL;
     WEB_NEED_DB(rq);
-    if (web_param(rq, 0, id, sizeof id) != 0)
-        return web_send_error(rq->conn, 404, "not_found", "no such application");
+    if (size > sizeof key || web_param(rq, 0, key, size) != 0)
+        return web_send_error(rq->conn, 404, "not_found", not_found);
     env = env_of(rq);
-    if (office_app_show(&env, id, &out, &err) != 0)
+    if (fn(&env, key, out, &err) != 0)
         return office_failure(rq, &err);
-    return web_send_owned(rq, 200, out);
+    return 0;
+}
+
+int web_api_application_show(struct web_request *rq)
+{
+    json_t *out = NULL;
+    int rc = office_call_by_key(rq, office_app_show, ID_MAX, "no such application", &out);
+
+    return rc != 0 ? rc : web_send_owned(rq, 200, out);
 }
 
 #if WEB_HAVE_PKI
@@ -407,18 +423,10 @@ int web_api_application_file(struct web_request *rq)
 
 int web_api_document_show(struct web_request *rq)
 {
-    struct office_env env;
-    struct err err = ERR_INIT;
-    char num[64];
     json_t *out = NULL;
+    int rc = office_call_by_key(rq, office_document_show, 64, "no such document number", &out);
 
-    WEB_NEED_DB(rq);
-    if (web_param(rq, 0, num, sizeof num) != 0)
-        return web_send_error(rq->conn, 404, "not_found", "no such document number");
-    env = env_of(rq);
-    if (office_document_show(&env, num, &out, &err) != 0)
-        return office_failure(rq, &err);
-    return web_send_owned(rq, 200, out);
+    return rc != 0 ? rc : web_send_owned(rq, 200, out);
 }
 
 int web_api_document_status(struct web_request *rq)
@@ -448,18 +456,11 @@ int web_api_document_status(struct web_request *rq)
 
 int web_api_document_trace(struct web_request *rq)
 {
-    struct office_env env;
-    struct err err = ERR_INIT;
-    char num[64];
     json_t *out = NULL;
-    int rc;
+    int rc = office_call_by_key(rq, office_document_trace, 64, "no such document number", &out);
 
-    WEB_NEED_DB(rq);
-    if (web_param(rq, 0, num, sizeof num) != 0)
-        return web_send_error(rq->conn, 404, "not_found", "no such document number");
-    env = env_of(rq);
-    if (office_document_trace(&env, num, &out, &err) != 0)
-        return office_failure(rq, &err);
+    if (rc != 0)
+        return rc;
     /* the person's trace carries every version of the birth record */
     if ((rc = web_record_viewed(
              rq, json_string_value(json_object_get(json_object_get(out, "trace"), "record_id")))) !=
@@ -493,13 +494,7 @@ int web_api_document_alerts(struct web_request *rq)
 
 int web_api_booklets_report(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-
-    WEB_NEED_DB(rq);
-    if (office_booklet_report(rq->w->db, &out, &err) != 0)
-        return office_failure(rq, &err);
-    return web_send_owned(rq, 200, out);
+    return web_send_read(rq, office_booklet_report, NULL);
 }
 
 int web_api_booklets_receive(struct web_request *rq)

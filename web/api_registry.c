@@ -657,13 +657,7 @@ int web_api_audit_bundle(struct web_request *rq)
 
 int web_api_audit_head(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-
-    WEB_NEED_DB(rq);
-    if (registry_log_head(rq->w->db, &out, &err) != 0)
-        return registry_failure(rq, &err);
-    return web_send_owned(rq, 200, out);
+    return web_send_read(rq, registry_log_head, NULL);
 }
 
 /* ---- users ---------------------------------------------------------------- */

@@ -36,6 +36,7 @@
 #define SCAN_MAX_FILES 1000              /* files per batch */
 #define BATCH_ID_LEN 32                  /* 16 random bytes in hex */
 #define CHUNK 65536
+#define SCAN_ID_MAX 128                  /* a volume or page id from the path */
 
 static struct registry_actor *actor_of(struct web_request *rq)
 {
@@ -428,41 +429,46 @@ int web_api_scan_batch_import(struct web_request *rq)
 
 int web_api_scan_volumes(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
+    return web_send_read(rq, scan_volume_list, "volumes");
+}
 
+/* The scanner's read of the volume or page that path parameter 0 names,
+ * copied into ID (WHAT: the 400 answer when it is too long). Returns 0
+ * with *OUT set, or the status of the error answer already sent. */
+typedef int (*scan_by_id_fn)(struct db *db, const char *id, json_t **out, struct err *err);
+
+static int scan_call_by_id(struct web_request *rq, const char *what, scan_by_id_fn fn,
+                           char id[SCAN_ID_MAX], json_t **out)
+{
+    struct err err = ERR_INIT;
+
+    *out = NULL;
     WEB_NEED_DB(rq);
-    if (scan_volume_list(rq->w->db, &out, &err) != 0)
+    if (web_param(rq, 0, id, SCAN_ID_MAX) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", what);
+    if (fn(rq->w->db, id, out, &err) != 0)
         return scan_failure(rq, &err);
-    return web_send_owned(rq, 200, json_pack("{s:o}", "volumes", out));
+    return 0;
 }
 
 int web_api_scan_volume_pages(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
-    char id[128];
+    char id[SCAN_ID_MAX];
     json_t *out = NULL;
+    int rc = scan_call_by_id(rq, "volume id too long", scan_volume_pages, id, &out);
 
-    WEB_NEED_DB(rq);
-    if (web_param(rq, 0, id, sizeof id) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "volume id too long");
-    if (scan_volume_pages(rq->w->db, id, &out, &err) != 0)
-        return scan_failure(rq, &err);
+    if (rc != 0)
+        return rc;
     return web_send_owned(rq, 200, json_pack("{s:s,s:o}", "volume", id, "pages", out));
 }
 
 int web_api_scan_page(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
-    char id[128];
+    char id[SCAN_ID_MAX];
     json_t *out = NULL;
+    int rc = scan_call_by_id(rq, "page id too long", scan_page_show, id, &out);
 
-    WEB_NEED_DB(rq);
-    if (web_param(rq, 0, id, sizeof id) != 0)
-        return web_send_error(rq->conn, 400, "bad_request", "page id too long");
-    if (scan_page_show(rq->w->db, id, &out, &err) != 0)
-        return scan_failure(rq, &err);
-    return web_send_owned(rq, 200, out);
+    return rc != 0 ? rc : web_send_owned(rq, 200, out);
 }
 
 static const char *image_type(const unsigned char *p, size_t n)

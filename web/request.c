@@ -42,3 +42,14 @@ int web_db_unavailable(struct web_request *rq)
         return 0;
     return web_send_error(rq->conn, 503, "database_unavailable", "the database cannot be read");
 }
+
+int web_send_read(struct web_request *rq, web_read_fn fn, const char *wrap)
+{
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+
+    WEB_NEED_DB(rq);
+    if (fn(rq->w->db, &out, &err) != 0)
+        return web_send_failure(rq->conn, &err);
+    return web_send_owned(rq, 200, wrap != NULL ? json_pack("{s:o}", wrap, out) : out);
+}

@@ -382,5 +382,10 @@ int web_db_unavailable(struct web_request *rq);
         if (need_db_rc_ != 0)                                                                    \
             return need_db_rc_;                                                                  \
     } while (0)
+/* A module's read of the worker's database with no argument (a list, a
+ * report): FN, then its answer with 200, as it is or under the member WRAP
+ * when WRAP is not NULL; a failure answers with the status of its kind. */
+typedef int (*web_read_fn)(struct db *db, json_t **out, struct err *err);
+int web_send_read(struct web_request *rq, web_read_fn fn, const char *wrap);
 
 #endif
