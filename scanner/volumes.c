@@ -97,6 +97,21 @@ static json_t *volume_page_row(sqlite3_stmt *st, void *ctx)
                      "quality_flags", flags_array((const char *)sqlite3_column_text(st, 7)));
 }
 
+/* The row of the volume or page (WHAT) ID, by SQL with ID its only
+ * parameter: 0 with *ST on it; -1 with ERR set, "scan: no WHAT 'ID'HINT"
+ * of kind not found when there is none. The caller finalizes *ST. */
+static int scan_row_of(struct db *db, sqlite3_stmt **st, const char *sql, const char *what,
+                       const char *id, const char *hint, struct err *err)
+{
+    int found = db_query_row(db, st, sql, what, err, "s", id);
+
+    if (found < 0)
+        return -1;
+    if (!found)
+        return err_setk(err, ERR_NOT_FOUND, "scan: no %s '%s'%s", what, id, hint);
+    return 0;
+}
+
 int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *err)
 {
     static const char q_exists[] = "SELECT 1 FROM scan_volumes WHERE id = ?";
@@ -105,15 +120,11 @@ int scan_volume_pages(struct db *db, const char *id, json_t **out, struct err *e
         "quality_flags FROM scan_pages WHERE volume_id = ? "
         "ORDER BY is_separator DESC, page_number, created_at";
     sqlite3_stmt *st = NULL;
-    int found, rc = -1;
+    int rc = -1;
 
     *out = NULL;
-    if ((found = db_query_row(db, &st, q_exists, "volume", err, "s", id)) < 0)
+    if (scan_row_of(db, &st, q_exists, "volume", id, " (see `civreg scan volumes`)", err) != 0)
         goto out;
-    if (!found) {
-        err_setk(err, ERR_NOT_FOUND, "scan: no volume '%s' (see `civreg scan volumes`)", id);
-        goto out;
-    }
     sqlite3_finalize(st);
     st = NULL;
     if (db_prepare(db, &st, sql, err) != 0 || db_bind(db, st, err, "s", id) != 0 ||
@@ -135,15 +146,11 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
     sqlite3_stmt *st = NULL;
     json_t *j = NULL, *meta = NULL, *reg;
     const char *mt;
-    int found, rc = -1;
+    int rc = -1;
 
     *out = NULL;
-    if ((found = db_query_row(db, &st, sql, "page", err, "s", id)) < 0)
+    if (scan_row_of(db, &st, sql, "page", id, "", err) != 0)
         goto out;
-    if (!found) {
-        err_setk(err, ERR_NOT_FOUND, "scan: no page '%s'", id);
-        goto out;
-    }
     mt = (const char *)sqlite3_column_text(st, 11);
     if (json_parse(mt, strlen(mt), &meta, err) != 0) {
         err_prefix(err, "scan: page %s metadata", id);
