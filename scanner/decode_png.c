@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "png_common.h"
 #include "scanner_int.h"
 
 struct png_ctx {
@@ -161,13 +162,8 @@ int scan_decode_png(const unsigned char *p, size_t len, const char *name,
         return rc;
     rc = -1;
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_error_cb, png_warning_cb);
-    if (png == NULL)
-        return err_set(err, "png: out of memory");
-    info = png_create_info_struct(png);
-    if (info == NULL) {
-        err_set(err, "png: out of memory");
+    if (scan_png_info(png, &info, err) != 0)
         goto out;
-    }
     if (setjmp(png_jmpbuf(png))) {
         if (!ctx.err_set)
             err_set(err, "png: cannot decode %s", SCAN_NAME(name));

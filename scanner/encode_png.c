@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "png_common.h"
 #include "scanner_int.h"
 
 struct png_out {
@@ -50,13 +51,8 @@ int scan_image_encode_png(const struct scan_image *img, unsigned char **out, siz
     *out = NULL;
     *len = 0;
     png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, png_enc_error, png_enc_warning);
-    if (png == NULL)
-        return err_set(err, "png: out of memory");
-    info = png_create_info_struct(png);
-    if (info == NULL) {
-        err_set(err, "png: out of memory");
+    if (scan_png_info(png, &info, err) != 0)
         goto out;
-    }
     if (setjmp(png_jmpbuf(png))) {
         err_set(err, "png: cannot encode a %u x %u image%s", img->width, img->height,
                 o.failed ? " (out of memory)" : "");
