@@ -1,88 +1,73 @@
 #include "buf.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int buf_grow(struct buf *b, size_t extra)
+/* Room in B for EXTRA more bytes and the NUL, within its cap. A SECRET
+ * buffer is never realloc'd (that could leave a copy of the secret in the
+ * freed block): it moves to a new block and the old one is wiped. On
+ * failure B is released (wiped when SECRET) and -1 returned. */
+static int buf_grow(struct buf *b, size_t extra, bool secret)
 {
-    size_t need, ncap;
+    size_t need, ncap, used;
     unsigned char *p;
 
-    if (extra > SIZE_MAX - b->len - 1 || b->len + extra > b->max) {
-        buf_release(b);
-        return -1;
-    }
+    if (extra > SIZE_MAX - b->len - 1 || b->len + extra > b->max)
+        goto fail;
     need = b->len + extra + 1; /* + NUL */
     if (need <= b->cap)
         return 0;
     ncap = b->cap ? b->cap : 64;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2) {
-            ncap = need;
-            break;
-        }
-        ncap *= 2;
-    }
+    while (ncap < need)
+        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
     if (ncap > b->max + 1)
         ncap = b->max + 1;
-    p = realloc(b->data, ncap);
-    if (p == NULL) {
-        buf_release(b);
-        return -1;
+    if (!secret) {
+        if ((p = realloc(b->data, ncap)) == NULL)
+            goto fail;
+    } else {
+        if ((p = malloc(ncap)) == NULL)
+            goto fail;
+        used = b->len;
+        if (b->data != NULL)
+            memcpy(p, b->data, used);
+        buf_release_secret(b); /* keeps max */
+        b->len = used;
     }
     b->data = p;
     b->cap = ncap;
+    return 0;
+fail:
+    if (secret)
+        buf_release_secret(b);
+    else
+        buf_release(b);
+    return -1;
+}
+
+static int append(struct buf *b, const void *p, size_t len, bool secret)
+{
+    if (buf_grow(b, len, secret) != 0)
+        return -1;
+    if (len > 0)
+        memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
     return 0;
 }
 
 int buf_append(struct buf *b, const void *p, size_t len)
 {
-    if (buf_grow(b, len) != 0)
-        return -1;
-    if (len > 0)
-        memcpy(b->data + b->len, p, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return 0;
+    return append(b, p, len, false);
 }
 
 int buf_append_secret(struct buf *b, const void *p, size_t len)
 {
-    size_t need, ncap;
-    unsigned char *n;
-
-    if (len > SIZE_MAX - b->len - 1 || b->len + len > b->max) {
-        buf_release_secret(b);
-        return -1;
-    }
-    need = b->len + len + 1; /* + NUL */
-    if (need > b->cap) {
-        ncap = b->cap ? b->cap : 64;
-        while (ncap < need)
-            ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-        if (ncap > b->max + 1)
-            ncap = b->max + 1;
-        n = malloc(ncap);
-        if (n == NULL) {
-            buf_release_secret(b);
-            return -1;
-        }
-        size_t used = b->len;
-        if (b->data != NULL)
-            memcpy(n, b->data, used);
-        buf_release_secret(b); /* keeps max */
-        b->data = n;
-        b->len = used;
-        b->cap = ncap;
-    }
-    if (len > 0)
-        memcpy(b->data + b->len, p, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return 0;
+    return append(b, p, len, true);
 }
 
 int buf_append_str(struct buf *b, const char *s)
@@ -107,7 +92,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
         buf_release(b);
         return -1;
     }
-    if (buf_grow(b, (size_t)n) != 0)
+    if (buf_grow(b, (size_t)n, false) != 0)
         return -1;
     if (vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap) != n) {
         buf_release(b);
