@@ -29,3 +29,14 @@ export function clear(el) {
   el.replaceChildren();
   return el;
 }
+
+// A file the server answered (a printed PDF) handed to the browser: DONE
+// shows NOTE and a link to it, named as the answer's Content-Disposition
+// says (else FALLBACK), and the link is clicked at once.
+export async function handOver(resp, fallback, done, note, link) {
+  const url = URL.createObjectURL(await resp.blob());
+  const file = (resp.headers.get('Content-Disposition') || '').match(/filename="?([^";]+)/)?.[1] || fallback;
+  const a = h('a', { class: 'button', href: url, download: file, id: link.id }, link.text);
+  done.replaceChildren(note, a);
+  a.click();
+}

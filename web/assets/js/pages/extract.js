@@ -4,7 +4,7 @@
 // the PDF to the browser's viewer to print. A record that already has an
 // extract is a reprint: a reason is required, and it is signed with it.
 import { api, csrfToken } from '../api.js';
-import { h, name } from '../dom.js';
+import { h, handOver, name } from '../dom.js';
 import { has, t, tn } from '../i18n.js';
 
 function row(labelKey, value) {
@@ -78,12 +78,8 @@ export async function render(app) {
         msg.textContent = has(key) ? t(key) : (e?.error?.message || resp.statusText);
         return;
       }
-      const blob = await resp.blob();
-      const url = URL.createObjectURL(blob);
-      const file = (resp.headers.get('Content-Disposition') || '').match(/filename="?([^";]+)/)?.[1] || 'extract.pdf';
-      done.replaceChildren(h('p', { class: 'ok', id: 'extract-issued' }, t('extract.issued')),
-        h('a', { class: 'button', href: url, download: file, id: 'extract-download' }, t('extract.open')));
-      form.querySelector('#extract-download').click();
+      await handOver(resp, 'extract.pdf', done, h('p', { class: 'ok', id: 'extract-issued' }, t('extract.issued')),
+        { id: 'extract-download', text: t('extract.open') });
     } catch (e) {
       msg.textContent = String(e.message || e);
     } finally {

@@ -4,7 +4,7 @@
 // (its fields and the Code 128 bars the scanner reads back); "Print" hands
 // the PDF (one A4 page per volume) to the browser to print.
 import { api, csrfToken } from '../api.js';
-import { h } from '../dom.js';
+import { h, handOver } from '../dom.js';
 import { has, t, tn } from '../i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -95,11 +95,8 @@ export async function render(app, { session }) {
         msg.textContent = message({ code: e?.error?.code, message: e?.error?.message || resp.statusText });
         return;
       }
-      const url = URL.createObjectURL(await resp.blob());
-      const file = (resp.headers.get('Content-Disposition') || '').match(/filename="?([^";]+)/)?.[1] || 'separator.pdf';
-      done.replaceChildren(h('p', { class: 'ok', id: 'sep-printed' }, t('sep.printed')),
-        h('a', { class: 'button', href: url, download: file, id: 'sep-download' }, t('sep.open')));
-      done.querySelector('#sep-download').click();
+      await handOver(resp, 'separator.pdf', done, h('p', { class: 'ok', id: 'sep-printed' }, t('sep.printed')),
+        { id: 'sep-download', text: t('sep.open') });
     } catch (e) {
       msg.textContent = String(e.message || e);
     } finally {
