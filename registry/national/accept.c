@@ -878,20 +878,16 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
                     pg_res_affected(r));
         goto out;
     }
-    /* the same birth registered in another office: a case for both. One
-     * look-up of (name key, date of birth) per registration (OFFSET 0 keeps
-     * the subquery a per-row probe of index 0002): a join the planner is
-     * free to turn around hashes every registered record of the nation on
-     * each push once its statistics say the push is large */
+    /* the same birth registered in another office: a case for both */
     if (pg_exec(ps->pg,
                 "INSERT INTO dup_cases(office_a, record_a, office_b, record_b, why)"
                 " SELECT b.office, b.record_id, a.office, a.record_id,"
                 " 'same name key and date of birth'"
                 " FROM reg_in r JOIN birth_records a ON a.office = $1"
                 " AND a.record_id = r.record_id"
-                " CROSS JOIN LATERAL (SELECT b.office, b.record_id FROM birth_records b"
-                " WHERE b.name_key = a.name_key AND b.birth_date = a.birth_date"
-                " AND b.office <> a.office AND b.status = 'registered' OFFSET 0) b"
+                " JOIN birth_records b ON b.name_key = a.name_key"
+                " AND b.birth_date = a.birth_date AND b.office <> a.office"
+                " AND b.status = 'registered'"
                 " WHERE a.name_key <> '' ORDER BY r.ord ON CONFLICT DO NOTHING",
                 1, p, NULL, err) != 0)
         goto out;
