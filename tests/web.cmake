@@ -8,9 +8,7 @@ if(TARGET civreg_registry)
     set_tests_properties(test_web_access PROPERTIES TIMEOUT 180)
 endif()
 
-# Browser tests: node + playwright-core driving Debian's /usr/bin/chromium
-# against the real server. Exit code 77 = skipped (no browser installed).
-find_program(CIVREG_NODE node)
+# Browser tests (tests/browser.cmake).
 if(CIVREG_NODE)
     set(CIVREG_BROWSER_TESTS signin)
     # Tests that need users and records: only with the registry module.
@@ -18,11 +16,7 @@ if(CIVREG_NODE)
         list(APPEND CIVREG_BROWSER_TESTS flow keying search)
     endif()
     foreach(t IN LISTS CIVREG_BROWSER_TESTS)
-        add_test(NAME browser_${t}
-                 COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-            SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 180)
     endforeach()
 endif()
 # Idle and slowloris connections from one address (about 10 s on loopback).
@@ -40,10 +34,7 @@ if(TARGET civreg_registry)
 endif()
 # The users screen: roles, password reset, the account rules in en and fr.
 if(CIVREG_NODE AND TARGET civreg_registry)
-    add_test(NAME browser_users COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/users.test.mjs)
-    set_tests_properties(browser_users PROPERTIES
-        ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-        SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+    civreg_browser_test(users TIMEOUT 180)
 endif()
 # Stored files through their objects, logged views, one office's records (registry).
 if(TARGET civreg_registry)
@@ -53,10 +44,7 @@ endif()
 # Blind double entry and work queues; the screens of issue "a clerk's day" (browser).
 if(CIVREG_NODE AND TARGET civreg_registry)
     foreach(t IN ITEMS blind screens extract)
-        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts;CIVREG_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots"
-            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 420 SCREENSHOTS)
     endforeach()
 endif()
 # Separator sheets and keying progress; the auditor's chain; a clerk's day in French (browser).
@@ -67,10 +55,7 @@ if(CIVREG_NODE AND TARGET civreg_registry)
         list(APPEND CIVREG_BROWSER_N15 volumes day-fr)
     endif()
     foreach(t IN LISTS CIVREG_BROWSER_N15)
-        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts;CIVREG_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots"
-            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 420 SCREENSHOTS)
     endforeach()
 endif()
 # Every error code the server can send has an English and a French text in
@@ -87,9 +72,6 @@ add_test(NAME web_error_codes_i18n_planted
 # the axe-core accessibility audit (browser).
 if(CIVREG_NODE AND TARGET civreg_registry)
     foreach(t IN ITEMS forms french)
-        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 420)
     endforeach()
 endif()

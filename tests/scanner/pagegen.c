@@ -205,6 +205,18 @@ int pg_barcode(struct scan_image *img, enum pg_symbology s, long x, long y, int 
     }
 }
 
+int pg_barcode_read(struct scan_reader *rd, enum pg_symbology s, int module, const char *text,
+                    struct scan_image *page, struct scan_symbols *syms, struct err *err)
+{
+    int w;
+    if (pg_page(page, 600, 400, 255) != 0)
+        return -1;
+    w = pg_barcode(page, s, 100, 120, module, 80, text);
+    if (w <= 0 || scan_read_barcodes(rd, page, syms, err) != 0)
+        return -1;
+    return w;
+}
+
 void pg_text(struct scan_image *img, long x, long y, long w, long h, int size, uint64_t seed)
 {
     uint64_t st = seed | 1;
