@@ -18,7 +18,6 @@
 #include "support/support.h"
 
 static char *tmp;
-static char dbpath[1024];
 
 /* A log that keeps event types (the registry signs them in the product). */
 struct log {
@@ -56,22 +55,12 @@ static struct db *open_db(void)
 {
     struct db *db = NULL;
     struct err err = ERR_INIT;
-    if (db_open(dbpath, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0)
+    if (db_open(tmp_path(tmp, "civreg.db"), DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0)
         fail_msg("db_open: %s", err_msg(&err));
     return db;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    tmp = tmp_dir("office");
-    if (tmp == NULL)
-        return -1;
-    snprintf(dbpath, sizeof dbpath, "%s/civreg.db", tmp);
-    return 0;
-}
-
-TMP_DIR_TEARDOWN(tmp)
+TMP_DIR_FIXTURE(tmp, "office")
 
 static void expect_fail(int rc, const struct err *err, const char *want)
 {
@@ -272,8 +261,10 @@ static void *work(void *arg)
     struct worker *w = arg;
     struct db *db = NULL;
     struct err err = ERR_INIT;
+    char path[4200]; /* tmp_path's buffers are not for threads */
 
-    if (db_open(dbpath, 0, &db, &err) != 0) {
+    snprintf(path, sizeof path, "%s/civreg.db", tmp);
+    if (db_open(path, 0, &db, &err) != 0) {
         snprintf(w->error, sizeof w->error, "%s", err_msg(&err));
         return NULL;
     }
