@@ -1,12 +1,17 @@
 # web/ integration tests: the real server over loopback
+# An integration test that needs real users and records (the registry module)
+# and may run for up to TIMEOUT seconds.
+function(civreg_web_registry_test name lib timeout)
+    if(TARGET civreg_registry)
+        civreg_test(${name} SOURCES integration/${name}.c LIBS ${lib})
+        set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout})
+    endif()
+endfunction()
 civreg_test(test_serve SOURCES integration/test_serve.c LIBS civreg_core)
 civreg_test(test_web SOURCES unit/test_web.c LIBS civreg_web)
 civreg_test(test_web_http SOURCES integration/test_web_http.c LIBS civreg_web)
 # With real users and records: only when the registry module is built.
-if(TARGET civreg_registry)
-    civreg_test(test_web_access SOURCES integration/test_web_access.c LIBS civreg_web)
-    set_tests_properties(test_web_access PROPERTIES TIMEOUT 180)
-endif()
+civreg_web_registry_test(test_web_access civreg_web 180)
 
 # Browser tests (tests/browser.cmake).
 if(CIVREG_NODE)
@@ -23,24 +28,15 @@ endif()
 civreg_test(test_web_conn SOURCES integration/test_web_conn.c LIBS civreg_core)
 set_tests_properties(test_web_conn PROPERTIES TIMEOUT 60)
 # Sign-in throttling with short delays, trusted and spoofed X-Forwarded-For.
-if(TARGET civreg_registry)
-    civreg_test(test_web_signin SOURCES integration/test_web_signin.c LIBS civreg_core)
-    set_tests_properties(test_web_signin PROPERTIES TIMEOUT 300)
-endif()
+civreg_web_registry_test(test_web_signin civreg_core 300)
 # Account changes (disable, roles, password) end open sessions; account rules; log escaping.
-if(TARGET civreg_registry)
-    civreg_test(test_web_sessions SOURCES integration/test_web_sessions.c LIBS civreg_core)
-    set_tests_properties(test_web_sessions PROPERTIES TIMEOUT 300)
-endif()
+civreg_web_registry_test(test_web_sessions civreg_core 300)
 # The users screen: roles, password reset, the account rules in en and fr.
 if(CIVREG_NODE AND TARGET civreg_registry)
     civreg_browser_test(users TIMEOUT 180)
 endif()
 # Stored files through their objects, logged views, one office's records (registry).
-if(TARGET civreg_registry)
-    civreg_test(test_web_confine SOURCES integration/test_web_confine.c LIBS civreg_web)
-    set_tests_properties(test_web_confine PROPERTIES TIMEOUT 300)
-endif()
+civreg_web_registry_test(test_web_confine civreg_web 300)
 # Blind double entry and work queues; the screens of issue "a clerk's day" (browser).
 if(CIVREG_NODE AND TARGET civreg_registry)
     foreach(t IN ITEMS blind screens extract)
