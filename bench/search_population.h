@@ -323,4 +323,16 @@ static inline void pop_query(struct pop_rng *r, const struct pop_person *p, enum
     (void)snprintf(out, size, "%s %s %s", given, family, date);
 }
 
+/* Whether ROWS (search results or duplicate candidates: objects with a
+ * "record_id") name the record ID. */
+static inline int pop_rows_have(const json_t *rows, const char *id)
+{
+    const json_t *row;
+    size_t i;
+    json_array_foreach(rows, i, row)
+        if (strcmp(json_string_value(json_object_get(row, "record_id")), id) == 0)
+            return 1;
+    return 0;
+}
+
 #endif

@@ -26,16 +26,11 @@ target_link_libraries(test_passport_concurrency PRIVATE Threads::Threads)
 # Browser test of the passport office's screens (node + playwright-core +
 # Debian's Chromium, through tests/browser/harness.mjs). Registered when the
 # web module carries the passport office's routes.
-find_program(CIVREG_NODE_PASSPORT node)
-if(CIVREG_NODE_PASSPORT AND EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/harness.mjs
+if(CIVREG_NODE AND EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/harness.mjs
    AND EXISTS ${PROJECT_SOURCE_DIR}/web/routes.c)
     file(READ ${PROJECT_SOURCE_DIR}/web/routes.c CIVREG_WEB_ROUTES_TEXT)
     if(CIVREG_WEB_ROUTES_TEXT MATCHES "CIVREG_PASSPORT_ROUTES")
-        add_test(NAME browser_passport
-                 COMMAND ${CIVREG_NODE_PASSPORT} ${CMAKE_CURRENT_SOURCE_DIR}/browser/passport.test.mjs)
-        set_tests_properties(browser_passport PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+        civreg_browser_test(passport TIMEOUT 420)
     endif()
 endif()
 # quality control reads every chip back (PACE/AA/CA): a longer run on a shared machine

@@ -1,16 +1,19 @@
 # web/ integration tests: the real server over loopback
+# An integration test that needs real users and records (the registry module)
+# and may run for up to TIMEOUT seconds.
+function(civreg_web_registry_test name lib timeout)
+    if(TARGET civreg_registry)
+        civreg_test(${name} SOURCES integration/${name}.c LIBS ${lib})
+        set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout})
+    endif()
+endfunction()
 civreg_test(test_serve SOURCES integration/test_serve.c LIBS civreg_core)
 civreg_test(test_web SOURCES unit/test_web.c LIBS civreg_web)
 civreg_test(test_web_http SOURCES integration/test_web_http.c LIBS civreg_web)
 # With real users and records: only when the registry module is built.
-if(TARGET civreg_registry)
-    civreg_test(test_web_access SOURCES integration/test_web_access.c LIBS civreg_web)
-    set_tests_properties(test_web_access PROPERTIES TIMEOUT 180)
-endif()
+civreg_web_registry_test(test_web_access civreg_web 180)
 
-# Browser tests: node + playwright-core driving Debian's /usr/bin/chromium
-# against the real server. Exit code 77 = skipped (no browser installed).
-find_program(CIVREG_NODE node)
+# Browser tests (tests/browser.cmake).
 if(CIVREG_NODE)
     set(CIVREG_BROWSER_TESTS signin)
     # Tests that need users and records: only with the registry module.
@@ -18,45 +21,26 @@ if(CIVREG_NODE)
         list(APPEND CIVREG_BROWSER_TESTS flow keying search)
     endif()
     foreach(t IN LISTS CIVREG_BROWSER_TESTS)
-        add_test(NAME browser_${t}
-                 COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-            SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 180)
     endforeach()
 endif()
 # Idle and slowloris connections from one address (about 10 s on loopback).
 civreg_test(test_web_conn SOURCES integration/test_web_conn.c LIBS civreg_core)
 set_tests_properties(test_web_conn PROPERTIES TIMEOUT 60)
 # Sign-in throttling with short delays, trusted and spoofed X-Forwarded-For.
-if(TARGET civreg_registry)
-    civreg_test(test_web_signin SOURCES integration/test_web_signin.c LIBS civreg_core)
-    set_tests_properties(test_web_signin PROPERTIES TIMEOUT 300)
-endif()
+civreg_web_registry_test(test_web_signin civreg_core 300)
 # Account changes (disable, roles, password) end open sessions; account rules; log escaping.
-if(TARGET civreg_registry)
-    civreg_test(test_web_sessions SOURCES integration/test_web_sessions.c LIBS civreg_core)
-    set_tests_properties(test_web_sessions PROPERTIES TIMEOUT 300)
-endif()
+civreg_web_registry_test(test_web_sessions civreg_core 300)
 # The users screen: roles, password reset, the account rules in en and fr.
 if(CIVREG_NODE AND TARGET civreg_registry)
-    add_test(NAME browser_users COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/users.test.mjs)
-    set_tests_properties(browser_users PROPERTIES
-        ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-        SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+    civreg_browser_test(users TIMEOUT 180)
 endif()
 # Stored files through their objects, logged views, one office's records (registry).
-if(TARGET civreg_registry)
-    civreg_test(test_web_confine SOURCES integration/test_web_confine.c LIBS civreg_web)
-    set_tests_properties(test_web_confine PROPERTIES TIMEOUT 300)
-endif()
+civreg_web_registry_test(test_web_confine civreg_web 300)
 # Blind double entry and work queues; the screens of issue "a clerk's day" (browser).
 if(CIVREG_NODE AND TARGET civreg_registry)
     foreach(t IN ITEMS blind screens extract)
-        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts;CIVREG_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots"
-            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 420 SCREENSHOTS)
     endforeach()
 endif()
 # Separator sheets and keying progress; the auditor's chain; a clerk's day in French (browser).
@@ -67,10 +51,7 @@ if(CIVREG_NODE AND TARGET civreg_registry)
         list(APPEND CIVREG_BROWSER_N15 volumes day-fr)
     endif()
     foreach(t IN LISTS CIVREG_BROWSER_N15)
-        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts;CIVREG_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots"
-            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 420 SCREENSHOTS)
     endforeach()
 endif()
 # Every error code the server can send has an English and a French text in
@@ -87,9 +68,6 @@ add_test(NAME web_error_codes_i18n_planted
 # the axe-core accessibility audit (browser).
 if(CIVREG_NODE AND TARGET civreg_registry)
     foreach(t IN ITEMS forms french)
-        add_test(NAME browser_${t} COMMAND ${CIVREG_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/browser/${t}.test.mjs)
-        set_tests_properties(browser_${t} PROPERTIES
-            ENVIRONMENT "CIVREG_BIN=$<TARGET_FILE:civreg>;CIVREG_ARTIFACTS=${CMAKE_BINARY_DIR}/tests/artifacts"
-            SKIP_RETURN_CODE 77 TIMEOUT 420 RUN_SERIAL TRUE)
+        civreg_browser_test(${t} TIMEOUT 420)
     endforeach()
 endif()

@@ -352,6 +352,27 @@ static int sm_objects_split(const unsigned char *p, size_t len, unsigned mid_tag
     return 0;
 }
 
+/* Deciphers data object 87 (padding-content indicator 01, then whole cipher
+ * blocks) into DEST and strips the padding; WHAT ("command", "response")
+ * names the message in the errors. */
+static int sm_open_do87(const struct sm_ctx *c, const struct tlv *do87, struct buf *dest,
+                        const char *what, struct err *err)
+{
+    size_t cl;
+
+    if (do87->len < 1 + c->bs || do87->value[0] != 0x01 || (do87->len - 1) % c->bs)
+        return err_set(err, "sm: malformed encrypted data object 87");
+    cl = do87->len - 1;
+    if (buf_append(dest, do87->value + 1, cl) != 0)
+        return err_set(err, "sm: %s too long", what);
+    if (sm_cbc(c, false, false, dest->data, cl, dest->data, err) != 0)
+        return -1;
+    if (sm_unpad(dest->data, &cl) != 0)
+        return err_set(err, "sm: bad padding in the decrypted %s", what);
+    dest->len = cl;
+    return 0;
+}
+
 int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
                        struct buf *data, unsigned *sw, struct err *err)
 {
@@ -387,25 +408,8 @@ int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
     }
     *sw = ((unsigned)o.mid.value[0] << 8) | o.mid.value[1];
     buf_reset(data);
-    if (o.h87) {
-        size_t cl;
-        if (o.do87.len < 1 + c->bs || o.do87.value[0] != 0x01 || (o.do87.len - 1) % c->bs) {
-            err_set(err, "sm: malformed encrypted data object 87");
-            goto out;
-        }
-        cl = o.do87.len - 1;
-        if (buf_append(data, o.do87.value + 1, cl) != 0) {
-            err_set(err, "sm: response too long");
-            goto out;
-        }
-        if (sm_cbc(c, false, false, data->data, cl, data->data, err) != 0)
-            goto out;
-        if (sm_unpad(data->data, &cl) != 0) {
-            err_set(err, "sm: bad padding in the decrypted response");
-            goto out;
-        }
-        data->len = cl;
-    }
+    if (o.h87 && sm_open_do87(c, &o.do87, data, "response", err) != 0)
+        goto out;
     rc = 0;
 out:
     buf_release(&n);
@@ -446,21 +450,10 @@ int sm_unwrap_command(struct sm_ctx *c, const struct apdu *in, struct buf *plain
                           .p2 = in->p2 };
     buf_reset(plain);
     if (o.h87) {
-        size_t cl;
-        if (o.do87.len < 1 + c->bs || o.do87.value[0] != 0x01 || (o.do87.len - 1) % c->bs) {
-            err_set(err, "sm: malformed encrypted data object 87");
+        if (sm_open_do87(c, &o.do87, plain, "command", err) != 0)
             goto out;
-        }
-        cl = o.do87.len - 1;
-        if (buf_append(plain, o.do87.value + 1, cl) != 0 ||
-            sm_cbc(c, false, false, plain->data, cl, plain->data, err) != 0 ||
-            sm_unpad(plain->data, &cl) != 0) {
-            err_set(err, "sm: bad padding in the decrypted command");
-            goto out;
-        }
-        plain->len = cl;
         out->data = plain->data;
-        out->lc = cl;
+        out->lc = plain->len;
     }
     if (o.hmid) {
         if (o.mid.len == 1)

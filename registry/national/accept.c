@@ -53,6 +53,7 @@ struct push {
     struct checked_event *ev;
     size_t n;
     json_t *versions; /* "record_id/version" -> data text */
+    json_t *prereg;   /* record id -> index of the record.register written with its draft */
     uint64_t new_size;
     char new_root_hex[65];
     const char *head_time, *head_sig_hex;
@@ -584,6 +585,48 @@ static const json_t *record_obj(const json_t *body)
     return NULL;
 }
 
+/* The records this push drafts and registers with nothing else of theirs
+ * in between or after (no correction, verification or second registration
+ * in the push): their birth_records row goes in by COPY already registered,
+ * as the registration would leave it, so the registration needs no UPDATE
+ * of the row (a new row version and an entry in every index, the trigram
+ * one included). ps->prereg maps each to its record.register's index. */
+static int plan_prereg(struct push *ps, struct err *err)
+{
+    json_t *drafted = json_object();
+    int rc = -1;
+
+    if (drafted == NULL || (ps->prereg = json_object()) == NULL)
+        goto oom;
+    for (size_t i = 0; i < ps->n; i++) {
+        const char *type = nat_str(ps->ev[i].body, "type"), *id;
+        bool draft = strcmp(type, "record.draft") == 0;
+        bool reg = strcmp(type, "record.register") == 0;
+        if (!draft && !reg && strcmp(type, "record.correct") != 0 &&
+            strcmp(type, "record.verify") != 0)
+            continue;
+        id = nat_str(record_obj(ps->ev[i].body), "id");
+        if (draft) {
+            if (json_object_set_new(drafted, id, json_true()) != 0)
+                goto oom;
+        } else if (reg && json_is_true(json_object_get(drafted, id)) &&
+                   json_object_get(ps->prereg, id) == NULL) {
+            if (json_object_set_new(ps->prereg, id, json_integer((json_int_t)i)) != 0)
+                goto oom;
+        } else if (json_object_get(drafted, id) != NULL) {
+            (void)json_object_set_new(drafted, id, json_false());
+            (void)json_object_del(ps->prereg, id);
+        }
+    }
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, "out of memory");
+out:
+    json_decref(drafted);
+    return rc;
+}
+
 /* The birth_records and record_versions fields of a record.draft or
  * record.correct event. KEY is malloc'd. */
 struct version_row {
@@ -641,9 +684,19 @@ static int project_bulk(struct push *ps, struct err *err)
             goto out;
         {
             const char *f[6] = { ps->office, v.record_id, v.ver, v.hash, v.text, v.seq };
-            const char *g[9] = { ps->office, v.record_id, v.ver, v.hash, "draft", v.text, v.key,
-                                 v.birth_date, v.seq };
-            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 9) != 0)) {
+            const char *g[10] = { ps->office, v.record_id, v.ver, v.hash, "draft", v.key,
+                                  v.birth_date, v.seq, NULL, NULL };
+            const json_t *pre = draft ? json_object_get(ps->prereg, v.record_id) : NULL;
+            char rseq[24];
+            if (pre != NULL) {
+                /* registered in this push: the row as the registration leaves it */
+                const struct checked_event *r = &ps->ev[json_integer_value(pre)];
+                const json_t *rdata = json_object_get(r->body, "data");
+                (void)snprintf(rseq, sizeof rseq, "%llu", (unsigned long long)r->seq);
+                g[4] = "registered", g[7] = rseq;
+                g[8] = nat_str(rdata, "registration_number"), g[9] = nat_str(rdata, "uin");
+            }
+            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 10) != 0)) {
                 version_row_release(&v);
                 err_set(err, "push: out of memory building the COPY data");
                 goto out;
@@ -652,8 +705,9 @@ static int project_bulk(struct push *ps, struct err *err)
         version_row_release(&v);
     }
     if ((rb.len && pg_copy(ps->pg,
-                           "COPY birth_records(office, record_id, version, hash, status, data,"
-                           " name_key, birth_date, event_seq) FROM STDIN",
+                           "COPY birth_records(office, record_id, version, hash, status,"
+                           " name_key, birth_date, event_seq, registration_number, uin)"
+                           " FROM STDIN",
                            (const char *)rb.data, rb.len, err) != 0) ||
         (vb.len && pg_copy(ps->pg,
                            "COPY record_versions(office, record_id, version, hash, data,"
@@ -670,19 +724,19 @@ out:
 static int project_correct(struct push *ps, const struct checked_event *c, struct err *err)
 {
     struct version_row v;
-    const char *p[9];
+    const char *p[8];
     int rc;
 
     if (version_row(ps, c, &v, err) != 0)
         return -1;
     p[0] = ps->office, p[1] = v.record_id, p[2] = v.ver, p[3] = v.hash;
-    p[4] = nat_str(json_object_get(c->body, "data"), "status"), p[5] = v.text, p[6] = v.key;
-    p[7] = v.birth_date, p[8] = v.seq;
+    p[4] = nat_str(json_object_get(c->body, "data"), "status"), p[5] = v.key;
+    p[6] = v.birth_date, p[7] = v.seq;
     rc = pg_exec(ps->pg,
                  "UPDATE birth_records SET version = $3, hash = $4, status = $5,"
-                 " data = $6::jsonb, name_key = $7, birth_date = $8, event_seq = $9"
+                 " name_key = $6, birth_date = $7, event_seq = $8"
                  " WHERE office = $1 AND record_id = $2",
-                 9, p, NULL, err);
+                 8, p, NULL, err);
     version_row_release(&v);
     return rc;
 }
@@ -696,7 +750,7 @@ static int project_correct(struct push *ps, const struct checked_event *c, struc
  * such event, as the row-by-row projection did. */
 struct reg_run {
     struct buf rows; /* COPY text of reg_in */
-    size_t n;
+    size_t n, pending; /* registrations; those whose birth_records row is not written yet */
     bool used; /* reg_in has rows of an earlier run of this push */
     json_t *records; /* record ids in the run */
 };
@@ -708,7 +762,8 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     const json_t *link = json_object_get(data, "link");
     struct buf st = BUF_INIT(1 << 20);
     char seq[24], ord[24];
-    const char *f[9];
+    const char *f[10];
+    bool done = json_object_get(ps->prereg, nat_str(o, "id")) != NULL;
     int rc = -1;
 
     (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
@@ -718,12 +773,14 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     f[0] = ord, f[1] = nat_str(o, "id"), f[2] = nat_str(data, "registration_number");
     f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = buf_str(&st);
     f[6] = nat_str(link, "signature"), f[7] = nat_str(link, "signer"), f[8] = ps->office;
-    if (copy_row(&run->rows, f, 9) != 0 ||
+    f[9] = done ? "t" : "f";
+    if (copy_row(&run->rows, f, 10) != 0 ||
         json_object_set_new(run->records, f[1], json_true()) != 0) {
         err_set(err, "push: out of memory building the COPY data");
         goto out;
     }
     run->n++;
+    run->pending += !done;
     rc = 0;
 out:
     buf_release(&st);
@@ -778,23 +835,26 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
     if (pg_exec(ps->pg,
                 "CREATE TEMP TABLE IF NOT EXISTS reg_in (ord bigint, record_id text,"
                 " registration_number text, uin text, seq bigint, link_statement text,"
-                " link_signature text, link_signer text, office text) ON COMMIT DELETE ROWS",
+                " link_signature text, link_signer text, office text, done boolean)"
+                " ON COMMIT DELETE ROWS",
                 0, NULL, NULL, err) != 0 ||
         (run->used && pg_exec(ps->pg, "TRUNCATE reg_in", 0, NULL, NULL, err) != 0) ||
         pg_copy(ps->pg,
                 "COPY reg_in(ord, record_id, registration_number, uin, seq, link_statement,"
-                " link_signature, link_signer, office) FROM STDIN",
+                " link_signature, link_signer, office, done) FROM STDIN",
                 (const char *)run->rows.data, run->rows.len, err) != 0 ||
         pg_exec(ps->pg, "ANALYZE reg_in", 0, NULL, NULL, err) != 0)
         goto out;
     run->used = true;
     if (reg_run_collision(ps, err) != 0)
         goto out;
-    if (pg_exec(ps->pg,
-                "UPDATE birth_records b SET status = 'registered',"
-                " registration_number = r.registration_number, uin = r.uin, event_seq = r.seq"
-                " FROM reg_in r WHERE b.office = $1 AND b.record_id = r.record_id",
-                1, p, NULL, err) != 0 ||
+    if ((run->pending &&
+         pg_exec(ps->pg,
+                 "UPDATE birth_records b SET status = 'registered',"
+                 " registration_number = r.registration_number, uin = r.uin, event_seq = r.seq"
+                 " FROM reg_in r WHERE b.office = $1 AND b.record_id = r.record_id"
+                 " AND NOT r.done",
+                 1, p, NULL, err) != 0) ||
         pg_exec(ps->pg,
                 "INSERT INTO persons(office, uin, record_id, registration_number, link_statement,"
                 " link_signature, link_signer, event_seq) SELECT $1, uin, record_id,"
@@ -836,7 +896,7 @@ out:
     pg_res_free(r);
     buf_reset(&run->rows);
     json_object_clear(run->records);
-    run->n = 0;
+    run->n = run->pending = 0;
     return rc;
 }
 
@@ -860,12 +920,12 @@ static int project_dup_resolve(struct push *ps, const json_t *data, struct err *
 
 static int project(struct push *ps, struct err *err)
 {
-    struct reg_run run = { BUF_INIT((size_t)1 << 30), 0, false, json_object() };
+    struct reg_run run = { BUF_INIT((size_t)1 << 30), 0, 0, false, json_object() };
     int rc = -1;
 
     if (run.records == NULL)
         return err_set(err, "out of memory");
-    if (project_bulk(ps, err) != 0)
+    if (plan_prereg(ps, err) != 0 || project_bulk(ps, err) != 0)
         goto out;
     for (size_t i = 0; i < ps->n; i++) {
         const struct checked_event *c = &ps->ev[i];
@@ -1109,6 +1169,7 @@ out:
         json_decref(ps.ev[i].body);
     free(ps.ev);
     json_decref(ps.versions);
+    json_decref(ps.prereg);
     buf_release(&ps.head_body);
     state_release(&ps.st);
     return rc;

@@ -238,10 +238,7 @@ int national_bgsync_start(const struct national_bgsync_opts *o, struct national_
     if (!created) {
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->wake);
-        free(s->url);
-        free(s->ca);
-        free(s->status_path);
-        free(s);
+        national_bgsync_stop(s); /* not started: frees */
         return err_set(err, "sync: cannot start the background sync thread");
     }
     s->started = true;

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { axeAudit, axeAvailable, languageScan } from './audit.mjs';
-import { apiCall, assertNoProblems, demoOffice, loadPlaywright, openBrowser, skip } from './harness.mjs';
+import { apiCall, assertNoProblems, demoOffice, exampleRecord, loadPlaywright, openBrowser, skip } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const playwright = await loadPlaywright();
@@ -76,11 +76,7 @@ await office.run(async () => {
   await visit(clerk, keyHref, '#draft-form');
   await visit(clerk, '/search?q=' + encodeURIComponent('Otieno'), '#search-count');
   // the clerk's draft, for the blind verification by clerk2
-  const example = (await apiCall(clerk.page, 'GET', '/records/example')).body;
-  const rec = structuredClone(example);
-  rec.child.given_names = 'Apolline';
-  rec.child.family_name = 'Rivière-Kamau';
-  rec.evidence = [];
+  const rec = await exampleRecord(clerk.page, 'Apolline', 'Rivière-Kamau');
   const draft = await apiCall(clerk.page, 'POST', '/records', { record: rec });
   assert.equal(draft.status, 201, JSON.stringify(draft.body));
   await visit(clerk, '/records/' + encodeURIComponent(draft.body.id), '#record-status');

@@ -156,6 +156,16 @@ export async function apiCall(page, method, path, body) {
   }, [method, path, body]);
 }
 
+// The server's example record (GET /records/example) for a child named GIVEN
+// FAMILY, without evidence: a draft to post or to key.
+export async function exampleRecord(page, given, family) {
+  const rec = structuredClone((await apiCall(page, 'GET', '/records/example')).body);
+  rec.child.given_names = given;
+  rec.child.family_name = family;
+  rec.evidence = [];
+  return rec;
+}
+
 // Fill the generated record form from a record object.
 export async function fillRecord(page, record) {
   for (const [key, v] of Object.entries(record)) {
@@ -164,6 +174,19 @@ export async function fillRecord(page, record) {
       for (const [k2, v2] of Object.entries(v)) await fillField(page, `${key}-${k2}`, v2);
     } else await fillField(page, key, v);
   }
+}
+
+// Second, blind keying on the open verification form of PAGE: the form starts
+// empty and shows the scan beside it; RECORD is keyed again with the child's
+// family name read as FAMILY, and submitted.
+export async function keyBlind(page, record, family) {
+  await page.waitForSelector('#verify-form');
+  assert.equal(await page.inputValue('#f-child-given_names'), '');
+  await page.waitForFunction(() => document.querySelector('#evidence-panel img')?.naturalWidth > 0);
+  const wrong = structuredClone(record);
+  wrong.child.family_name = family;
+  await fillRecord(page, wrong);
+  await page.click('#submit-verify');
 }
 
 async function fillField(page, id, v) {

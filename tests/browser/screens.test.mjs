@@ -7,7 +7,7 @@
 // search ("1 result", no raw scores, a relevance floor), the public seal
 // page (no session call).
 import assert from 'node:assert/strict';
-import { apiCall, assertNoProblems, demoOffice, loadPlaywright, openBrowser, screenshot, shot } from './harness.mjs';
+import { apiCall, assertNoProblems, demoOffice, exampleRecord, loadPlaywright, openBrowser, screenshot, shot } from './harness.mjs';
 
 const playwright = await loadPlaywright();
 const office = await demoOffice(playwright);
@@ -33,11 +33,7 @@ await office.run(async () => {
   // --- A record resolved as the same birth as another: closed, no dead buttons.
   const clerk = await user('clerk');
   const clerk2 = await user('clerk2');
-  const example = (await apiCall(clerk.page, 'GET', '/records/example')).body;
-  const rec = structuredClone(example);
-  rec.child.given_names = 'Séverine';
-  rec.child.family_name = 'Abergavenny-Lind';
-  rec.evidence = [];
+  const rec = await exampleRecord(clerk.page, 'Séverine', 'Abergavenny-Lind');
   const first = await apiCall(clerk.page, 'POST', '/records', { record: rec });
   assert.ok(first.status < 300, JSON.stringify(first.body));
   const second = await apiCall(clerk.page, 'POST', '/records', { record: rec });

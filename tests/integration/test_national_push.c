@@ -11,7 +11,10 @@
  *   - signatures verified on worker threads: a forged signature deep in a
  *     push is refused naming the first forged event in log order, before a
  *     later malformed event; a malformed event before it is named first;
- *     nothing is stored; the honest push is accepted after. */
+ *     nothing is stored; the honest push is accepted after;
+ *   - a record drafted and registered in one push is written once, already
+ *     registered (no UPDATE of its row), equal to what the registration
+ *     leaves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -302,6 +305,78 @@ static void test_uin_twice_in_one_push(void **state)
     free(o);
 }
 
+/* Row updates of birth_records committed so far (the statistics of this
+ * connection flushed first). */
+static long long birth_record_updates(void)
+{
+    char *v;
+    long long n;
+
+    free(sql1("SELECT pg_stat_force_next_flush()"));
+    free(sql1("SELECT pg_stat_clear_snapshot()"));
+    v = sql1("SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_user_tables"
+             " WHERE relname LIKE 'birth\\_records\\_p%'");
+    n = strtoll(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+/* A record drafted and registered in the same push is written once, already
+ * registered: no UPDATE of its row. A registration of a record drafted by an
+ * earlier push still updates it (the counter works). Either way the row is
+ * the one the registration leaves: its number, UIN and event. */
+static void test_draft_and_register_one_row(void **state)
+{
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array(),
+           *one;
+    struct err err = ERR_INIT;
+    long long u0, u1, u2;
+    (void)state;
+
+    office_start(o, "T4");
+    for (unsigned k = 0; k < 50; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    u0 = birth_record_updates();
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    u1 = birth_record_updates();
+    assert_int_equal(u1 - u0, 0);
+    /* person 50: the draft in one push, the registration in the next */
+    add_birth(o, 50, next_uin(o), pair, pv);
+    o->size--;
+    one = json_pack("[O]", json_array_get(pair, 0));
+    if (push(o, one, pv, &err) != NATIONAL_OK)
+        fail_msg("push of the draft: %s", err_msg(&err));
+    json_decref(one);
+    json_array_clear(pv);
+    o->size++;
+    one = json_pack("[O]", json_array_get(pair, 1));
+    if (push(o, one, pv, &err) != NATIONAL_OK)
+        fail_msg("push of the registration: %s", err_msg(&err));
+    json_decref(one);
+    u2 = birth_record_updates();
+    assert_int_equal(u2 - u1, 1);
+    expect_sql("SELECT count(*) FROM birth_records b JOIN persons p ON p.office = b.office"
+               " AND p.record_id = b.record_id AND p.uin = b.uin"
+               " AND p.registration_number = b.registration_number"
+               " AND p.event_seq = b.event_seq"
+               " JOIN events e ON e.office = b.office AND e.seq = b.event_seq"
+               " AND e.type = 'record.register'"
+               " WHERE b.office = 'T4' AND b.status = 'registered' AND b.version = 1",
+               "51");
+    /* the record's data is read from record_versions, not kept twice */
+    expect_sql("SELECT count(*) FROM information_schema.columns"
+               " WHERE table_name = 'birth_records' AND column_name = 'data'",
+               "0");
+    json_decref(ev);
+    json_decref(vs);
+    json_decref(pair);
+    json_decref(pv);
+    office_end(o);
+    free(o);
+}
+
 /* Flip one hex digit of event I's signature. */
 static json_t *forged(const json_t *events, size_t i)
 {
@@ -405,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_push_set_based),
         cmocka_unit_test(test_uin_twice_in_one_push),
         cmocka_unit_test(test_bulk_signatures),
+        cmocka_unit_test(test_draft_and_register_one_row),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -92,6 +92,20 @@ static int png_chunk(struct out *o, const char *type, const unsigned char *d, ui
     return put32be(o, n) || put(o, type, 4) || put(o, d, n) || put32be(o, (uint32_t)crc);
 }
 
+/* The end of a generator: on success (RC 0) the file built in O goes to the
+ * caller as *OUT, *LEN; O's rest and the scratch Z are freed. Returns RC. */
+static int hand_over(int rc, struct out *o, struct out *z, unsigned char **out, size_t *len)
+{
+    if (rc == 0) {
+        *out = o->p;
+        *len = o->len;
+        o->p = NULL;
+    }
+    free(o->p);
+    free(z->p);
+    return rc;
+}
+
 int bomb_png(uint32_t w, uint32_t h, unsigned char **out, size_t *len)
 {
     struct out o = { 0 }, z = { 0 };
@@ -113,14 +127,9 @@ int bomb_png(uint32_t w, uint32_t h, unsigned char **out, size_t *len)
     }
     if (png_chunk(&o, "IEND", NULL, 0) != 0)
         goto out;
-    *out = o.p;
-    *len = o.len;
-    o.p = NULL;
     rc = 0;
 out:
-    free(o.p);
-    free(z.p);
-    return rc;
+    return hand_over(rc, &o, &z, out, len);
 }
 
 static int put16le(struct out *o, uint16_t v)
@@ -161,14 +170,9 @@ int bomb_tiff(uint32_t w, uint32_t h, unsigned pages, unsigned char **out, size_
             put32le(&o, next))
             goto out;
     }
-    *out = o.p;
-    *len = o.len;
-    o.p = NULL;
     rc = 0;
 out:
-    free(o.p);
-    free(z.p);
-    return rc;
+    return hand_over(rc, &o, &z, out, len);
 }
 
 /* A gray W x H JPEG of zeros in libjpeg's malloc'd MEM (N bytes). */

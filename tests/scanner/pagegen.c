@@ -205,6 +205,18 @@ int pg_barcode(struct scan_image *img, enum pg_symbology s, long x, long y, int 
     }
 }
 
+int pg_barcode_read(struct scan_reader *rd, enum pg_symbology s, int module, const char *text,
+                    struct scan_image *page, struct scan_symbols *syms, struct err *err)
+{
+    int w;
+    if (pg_page(page, 600, 400, 255) != 0)
+        return -1;
+    w = pg_barcode(page, s, 100, 120, module, 80, text);
+    if (w <= 0 || scan_read_barcodes(rd, page, syms, err) != 0)
+        return -1;
+    return w;
+}
+
 void pg_text(struct scan_image *img, long x, long y, long w, long h, int size, uint64_t seed)
 {
     uint64_t st = seed | 1;
@@ -259,6 +271,26 @@ int pg_rotate(struct scan_image *img, double degrees)
     return 0;
 }
 
+/* One box-filter pass of RADIUS from SRC into DST along LINES lines of N
+ * samples each, sample I of line L at L * LINE_STEP + I * STEP (rows:
+ * steps W and 1; columns: 1 and W). Near an edge, the mean of what is there. */
+static void box_pass(const unsigned char *src, unsigned char *dst, size_t lines, size_t n,
+                     size_t line_step, size_t step, int radius)
+{
+    for (size_t l = 0; l < lines; l++)
+        for (size_t i = 0; i < n; i++) {
+            int sum = 0, cnt = 0;
+            for (long k = -(long)radius; k <= radius; k++) {
+                long j = (long)i + k;
+                if (j >= 0 && j < (long)n) {
+                    sum += src[l * line_step + (size_t)j * step];
+                    cnt++;
+                }
+            }
+            dst[l * line_step + i * step] = (unsigned char)(sum / cnt);
+        }
+}
+
 int pg_blur(struct scan_image *img, int radius)
 {
     size_t w = img->width, h = img->height;
@@ -267,30 +299,8 @@ int pg_blur(struct scan_image *img, int radius)
     if (tmp == NULL)
         return -1;
     for (int pass = 0; pass < 2; pass++) {
-        for (size_t y = 0; y < h; y++)
-            for (size_t x = 0; x < w; x++) {
-                int sum = 0, n = 0;
-                for (long k = -(long)radius; k <= radius; k++) {
-                    long xx = (long)x + k;
-                    if (xx >= 0 && xx < (long)w) {
-                        sum += img->pix[y * w + (size_t)xx];
-                        n++;
-                    }
-                }
-                tmp[y * w + x] = (unsigned char)(sum / n);
-            }
-        for (size_t y = 0; y < h; y++)
-            for (size_t x = 0; x < w; x++) {
-                int sum = 0, n = 0;
-                for (long k = -(long)radius; k <= radius; k++) {
-                    long yy = (long)y + k;
-                    if (yy >= 0 && yy < (long)h) {
-                        sum += tmp[(size_t)yy * w + x];
-                        n++;
-                    }
-                }
-                img->pix[y * w + x] = (unsigned char)(sum / n);
-            }
+        box_pass(img->pix, tmp, h, w, w, 1, radius);
+        box_pass(tmp, img->pix, w, h, 1, w, radius);
     }
     free(tmp);
     return 0;
@@ -390,6 +400,18 @@ static void tiff_quiet(const char *m, const char *fmt, va_list ap)
     (void)ap;
 }
 
+/* The tags of one gray (BITS 8) or bilevel (BITS 1) page of IMG's size. */
+static void tiff_set_image(TIFF *t, const struct scan_image *img, int bits, int compression,
+                           int photometric)
+{
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, img->width);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, img->height);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, compression);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, photometric);
+}
+
 int pg_write_tiff_g4(const char *path, const struct scan_image *pages, size_t n)
 {
     TIFF *t;
@@ -405,12 +427,7 @@ int pg_write_tiff_g4(const char *path, const struct scan_image *pages, size_t n)
         unsigned char *row = calloc(rowbytes, 1);
         if (row == NULL)
             return TIFFClose(t), -1;
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, img->width);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, img->height);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX4);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE);
+        tiff_set_image(t, img, 1, COMPRESSION_CCITTFAX4, PHOTOMETRIC_MINISWHITE);
         TIFFSetField(t, TIFFTAG_FILLORDER, FILLORDER_MSB2LSB);
         TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, img->height);
         TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
@@ -444,12 +461,7 @@ int pg_write_tiff_gray(const char *path, const struct scan_image *img, int compr
 
     if (t == NULL)
         return -1;
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, img->width);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, img->height);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, compression);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    tiff_set_image(t, img, 8, compression, PHOTOMETRIC_MINISBLACK);
     TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 64);
     if (compression == COMPRESSION_LZW || compression == COMPRESSION_ADOBE_DEFLATE)
         TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);

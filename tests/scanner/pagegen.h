@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scanner/barcode.h"
 #include "scanner/image.h"
 
 enum pg_symbology { PG_QR, PG_CODE128, PG_CODE39, PG_EAN13, PG_I25, PG_NONE };
@@ -27,6 +28,13 @@ void pg_rect(struct scan_image *img, long x, long y, long w, long h, unsigned ch
  * in pixels. Returns the drawn width, or -1 (bad text or off the page). */
 int pg_barcode(struct scan_image *img, enum pg_symbology s, long x, long y, int module,
                int height, const char *text);
+
+/* A white 600x400 page carrying one symbol S of TEXT at (100, 120), MODULE
+ * pixels a module and 80 high, and what RD reads on it: PAGE and SYMS
+ * receive both (the caller releases them). Returns the drawn width, or -1
+ * (bad text, or the reader failed: ERR says why). */
+int pg_barcode_read(struct scan_reader *rd, enum pg_symbology s, int module, const char *text,
+                    struct scan_image *page, struct scan_symbols *syms, struct err *err);
 
 /* EAN-13 check digit appended to 12 digits (OUT gets 14 bytes). */
 void pg_ean13_complete(const char *twelve, char *out);

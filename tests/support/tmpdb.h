@@ -28,4 +28,13 @@ static inline int tmp_db_open(const char *tag, const char *name, char **dir, str
     return 0;
 }
 
+/* Closes what tmp_db_open opened and removes the folder; *DB and *DIR
+ * become NULL. */
+static inline void tmp_db_close(char **dir, struct db **db)
+{
+    db_close(*db);
+    *db = NULL;
+    tmp_free(dir);
+}
+
 #endif

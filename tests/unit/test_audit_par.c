@@ -55,81 +55,113 @@ static size_t count_containing(const json_t *lines, const char *what)
     return n;
 }
 
-static void test_parallel_audit_same_report(void **state)
-{
-    static const char pw_admin[] = "Lantern-orbit-4417", pw[] = "Quiet-harbor-lamp-93",
-                      pw2[] = "Copper-meadow-tide-58";
-    struct err err = ERR_INIT;
-    struct datadir *dd = NULL;
-    struct db *db = NULL;
-    struct registry_actor *admin = NULL, *clerk = NULL;
-    json_t *rec = registry_record_example(), *serial, *par2, *par4;
-    char *dir = tmp_dir("audit-par"), data[4096];
-    int p1, p2, p4;
-    (void)state;
+/* A throw-away data directory and its database, one per test */
+struct audit_case {
+    char *dir;
+    char data[4096];
+    struct datadir *dd;
+    struct db *db;
+};
 
-    assert_non_null(dir);
+static void audit_case_open(struct audit_case *c, const char *name)
+{
+    struct err err = ERR_INIT;
+    c->dir = tmp_dir(name);
+    assert_non_null(c->dir);
     if (secret_init(&err) != 0)
         fail_msg("%s", err_msg(&err));
-    inproc_datadir(dir, data, sizeof data, &dd, &db);
-    inproc_user_add(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
-    admin = inproc_authenticate(db, dd->keys_dir, "admin", pw_admin);
-    inproc_user_add(db, dd->keys_dir, admin, "clerk", ROLE_CLERK, pw);
-    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk", pw, &clerk, &err), 0);
-    for (int i = 0; i < 3; i++) {
-        char *id = NULL;
-        assert_int_equal(registry_record_draft(db, clerk, rec, &id, &err), 0);
-        free(id);
-    }
-    /* a new key for the clerk (user.key, signed by the admin), then drafts
-     * signed with it */
-    assert_int_equal(registry_user_reset(db, admin, "clerk", pw2, &err), 0);
-    registry_actor_free(clerk);
-    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk", pw2, &clerk, &err), 0);
-    for (int i = 0; i < 4; i++) {
-        char *id = NULL;
-        assert_int_equal(registry_record_draft(db, clerk, rec, &id, &err), 0);
-        free(id);
-    }
+    inproc_datadir(c->dir, c->data, sizeof c->data, &c->dd, &c->db);
+}
 
-    /* untouched: clean whichever way it runs */
-    serial = audit_with(db, dd, "1", &p1);
-    par2 = audit_with(db, dd, "2", &p2);
+static void audit_case_close(struct audit_case *c)
+{
+    db_close(c->db);
+    datadir_free(c->dd);
+    tmp_free(&c->dir);
+}
+
+/* Untouched: clean whichever way it runs (serially, two workers). */
+static void assert_audit_clean(const struct audit_case *c)
+{
+    int p1, p2;
+    json_t *serial = audit_with(c->db, c->dd, "1", &p1), *par2 = audit_with(c->db, c->dd, "2", &p2);
     assert_int_equal(p1, 0);
     assert_int_equal(p2, 0);
     json_decref(serial);
     json_decref(par2);
+}
 
-    /* forged: the user.key event's signature, one event's, one tree head's */
-    assert_int_equal(db_exec(db,
-                             "UPDATE events SET signature = zeroblob(64) WHERE type = 'user.key';"
-                             "UPDATE events SET signature = zeroblob(64) WHERE seq = 4;"
-                             "UPDATE tree_heads SET signature = zeroblob(64) WHERE tree_size = 2;",
-                             &err),
-                     0);
-    serial = audit_with(db, dd, "1", &p1);
-    par2 = audit_with(db, dd, "2", &p2);
-    par4 = audit_with(db, dd, "4", &p4);
-    /* the four drafts signed with the key the forged event announced are
-     * invalid under the key the log really gave the clerk */
-    assert_true(count_containing(serial, "record.draft by clerk): signature invalid") >= 4);
-    assert_true(count_containing(serial, "(user.key by admin): signature invalid") == 1);
-    assert_true(count_containing(serial, "tree head 2: office signature invalid") == 1);
+/* After a forgery: the serial audit reports problems and two or four workers
+ * report exactly the same lines. Returns the serial report (the caller checks
+ * what it names, then frees it). */
+static json_t *assert_audit_same_report(const struct audit_case *c)
+{
+    int p1, p2, p4;
+    json_t *serial = audit_with(c->db, c->dd, "1", &p1), *par2 = audit_with(c->db, c->dd, "2", &p2),
+           *par4 = audit_with(c->db, c->dd, "4", &p4);
     assert_true(p1 > 0);
     assert_int_equal(p2, p1);
     assert_int_equal(p4, p1);
     assert_true(json_equal(serial, par2));
     assert_true(json_equal(serial, par4));
-
-    json_decref(serial);
     json_decref(par2);
     json_decref(par4);
+    return serial;
+}
+
+static void test_parallel_audit_same_report(void **state)
+{
+    static const char pw_admin[] = "Lantern-orbit-4417", pw[] = "Quiet-harbor-lamp-93",
+                      pw2[] = "Copper-meadow-tide-58";
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    json_t *rec = registry_record_example(), *serial;
+    (void)state;
+
+    audit_case_open(&ac, "audit-par");
+    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
+    admin = inproc_authenticate(ac.db, ac.dd->keys_dir, "admin", pw_admin);
+    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk", ROLE_CLERK, pw);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk", pw, &clerk, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        char *id = NULL;
+        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        free(id);
+    }
+    /* a new key for the clerk (user.key, signed by the admin), then drafts
+     * signed with it */
+    assert_int_equal(registry_user_reset(ac.db, admin, "clerk", pw2, &err), 0);
+    registry_actor_free(clerk);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk", pw2, &clerk, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        char *id = NULL;
+        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        free(id);
+    }
+
+    /* untouched: clean whichever way it runs */
+    assert_audit_clean(&ac);
+
+    /* forged: the user.key event's signature, one event's, one tree head's */
+    assert_int_equal(db_exec(ac.db,
+                             "UPDATE events SET signature = zeroblob(64) WHERE type = 'user.key';"
+                             "UPDATE events SET signature = zeroblob(64) WHERE seq = 4;"
+                             "UPDATE tree_heads SET signature = zeroblob(64) WHERE tree_size = 2;",
+                             &err),
+                     0);
+    serial = assert_audit_same_report(&ac);
+    /* the four drafts signed with the key the forged event announced are
+     * invalid under the key the log really gave the clerk */
+    assert_true(count_containing(serial, "record.draft by clerk): signature invalid") >= 4);
+    assert_true(count_containing(serial, "(user.key by admin): signature invalid") == 1);
+    assert_true(count_containing(serial, "tree head 2: office signature invalid") == 1);
+
+    json_decref(serial);
     json_decref(rec);
     registry_actor_free(admin);
     registry_actor_free(clerk);
-    db_close(db);
-    datadir_free(dd);
-    tmp_free(&dir);
+    audit_case_close(&ac);
 }
 
 /* Registration events carry a link statement signed by the registrar: its
@@ -139,83 +171,61 @@ static void test_parallel_audit_links(void **state)
 {
     static const char pw[] = "Lantern-orbit-4417";
     struct err err = ERR_INIT;
-    struct datadir *dd = NULL;
-    struct db *db = NULL;
+    struct audit_case ac;
     struct registry_actor *admin = NULL, *ca = NULL, *cb = NULL, *reg = NULL;
-    json_t *rec = registry_record_example(), *serial, *par2, *par4;
-    char *dir = tmp_dir("audit-par-links"), data[4096];
-    int p1, p2, p4;
+    json_t *rec = registry_record_example(), *serial;
     (void)state;
 
-    assert_non_null(dir);
-    if (secret_init(&err) != 0)
-        fail_msg("%s", err_msg(&err));
-    inproc_datadir(dir, data, sizeof data, &dd, &db);
-    inproc_user_add(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw);
-    assert_int_equal(registry_authenticate(db, dd->keys_dir, "admin", pw, &admin, &err), 0);
-    inproc_user_add(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, pw);
-    inproc_user_add(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, pw);
-    inproc_user_add(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, pw);
-    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-a", pw, &ca, &err), 0);
-    assert_int_equal(registry_authenticate(db, dd->keys_dir, "clerk-b", pw, &cb, &err), 0);
-    assert_int_equal(registry_authenticate(db, dd->keys_dir, "registrar", pw, &reg, &err), 0);
+    audit_case_open(&ac, "audit-par-links");
+    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "admin", pw, &admin, &err), 0);
+    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk-a", ROLE_CLERK, pw);
+    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk-b", ROLE_CLERK, pw);
+    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, pw);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk-a", pw, &ca, &err), 0);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk-b", pw, &cb, &err), 0);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "registrar", pw, &reg, &err), 0);
     for (int i = 0; i < 3; i++) {
         char *id = NULL;
         json_t *cands = NULL, *res = NULL;
-        assert_int_equal(registry_record_draft(db, ca, rec, &id, &err), 0);
-        assert_int_equal(registry_record_verify(db, cb, id, rec, NULL, &err), 0);
+        assert_int_equal(registry_record_draft(ac.db, ca, rec, &id, &err), 0);
+        assert_int_equal(registry_record_verify(ac.db, cb, id, rec, NULL, &err), 0);
         /* one example record keyed three times: distinct births */
-        assert_int_equal(registry_dup_list(db, reg, id, &cands, &err), 0);
+        assert_int_equal(registry_dup_list(ac.db, reg, id, &cands, &err), 0);
         for (size_t k = 0; k < json_array_size(cands); k++) {
             json_t *c = json_array_get(cands, k);
             if (strcmp(json_string_value(json_object_get(c, "status")), "open") == 0)
                 assert_int_equal(
-                    registry_dup_resolve(db, reg, json_string_value(json_object_get(c, "record_id")),
+                    registry_dup_resolve(ac.db, reg, json_string_value(json_object_get(c, "record_id")),
                                          json_string_value(json_object_get(c, "other_id")), false,
                                          "one example record keyed three times", &err),
                     0);
         }
         json_decref(cands);
-        if (registry_record_register(db, reg, id, &res, &err) != 0)
+        if (registry_record_register(ac.db, reg, id, &res, &err) != 0)
             fail_msg("register: %s", err_msg(&err));
         json_decref(res);
         free(id);
     }
 
-    serial = audit_with(db, dd, "1", &p1);
-    par2 = audit_with(db, dd, "2", &p2);
-    assert_int_equal(p1, 0);
-    assert_int_equal(p2, 0);
-    json_decref(serial);
-    json_decref(par2);
+    assert_audit_clean(&ac);
 
     /* a registration's signature forged: not replayed, reported alike */
-    assert_int_equal(db_exec(db,
+    assert_int_equal(db_exec(ac.db,
                              "UPDATE events SET signature = zeroblob(64) WHERE seq ="
                              " (SELECT min(seq) FROM events WHERE type = 'record.register')",
                              &err),
                      0);
-    serial = audit_with(db, dd, "1", &p1);
-    par2 = audit_with(db, dd, "2", &p2);
-    par4 = audit_with(db, dd, "4", &p4);
+    serial = assert_audit_same_report(&ac);
     assert_true(count_containing(serial, "(record.register by registrar): signature invalid") == 1);
-    assert_true(p1 > 0);
-    assert_int_equal(p2, p1);
-    assert_int_equal(p4, p1);
-    assert_true(json_equal(serial, par2));
-    assert_true(json_equal(serial, par4));
 
     json_decref(serial);
-    json_decref(par2);
-    json_decref(par4);
     json_decref(rec);
     registry_actor_free(admin);
     registry_actor_free(ca);
     registry_actor_free(cb);
     registry_actor_free(reg);
-    db_close(db);
-    datadir_free(dd);
-    tmp_free(&dir);
+    audit_case_close(&ac);
 }
 
 int main(void)

@@ -457,6 +457,35 @@ static void expect_refusal(const struct datapage_input *in, const char *want)
     buf_release(&pdf);
 }
 
+/* A member of struct datapage_input, changed by a table row */
+enum change { CHANGE_TEXT, CHANGE_INT, CHANGE_CHAR, CHANGE_SIZE };
+
+/* Sets the member at offset AT of IN to TEXT or NUMBER, as KIND says */
+static void change_member(struct datapage_input *in, size_t at, enum change kind, const char *text,
+                          long number)
+{
+    unsigned char *m = (unsigned char *)in + at;
+    int i = (int)number;
+    char c = (char)number;
+    size_t z = (size_t)number;
+
+    _Static_assert(sizeof(enum mrz_format) == sizeof(int), "the format is written as an int");
+    switch (kind) {
+    case CHANGE_TEXT:
+        memcpy(m, &text, sizeof text);
+        break;
+    case CHANGE_INT:
+        memcpy(m, &i, sizeof i);
+        break;
+    case CHANGE_CHAR:
+        memcpy(m, &c, sizeof c);
+        break;
+    case CHANGE_SIZE:
+        memcpy(m, &z, sizeof z);
+        break;
+    }
+}
+
 static void test_refusals(void **state)
 {
     struct page p;
@@ -466,57 +495,43 @@ static void test_refusals(void **state)
 
     page_init(&p, MRZ_TD3);
 
-    in = p.in;
-    in.format = MRZ_TD2;
-    expect_refusal(&in, "no data page layout");
-    in = p.in;
-    in.format = MRZ_TD1;
-    expect_refusal(&in, "a TD3 MRZ on a TD1 page");
-    in = p.in;
-    in.document_number = "L898902C4";
-    expect_refusal(&in, "document number L898902C3 differs from L898902C4");
-    in = p.in;
-    in.date_of_birth.day = 13;
-    expect_refusal(&in, "date of birth or expiry differs");
-    in = p.in;
-    in.sex = 'M';
-    expect_refusal(&in, "sex F differs from M");
+    /* One member changed at a time */
+    static const struct {
+        size_t at; /* offset in struct datapage_input */
+        enum change kind;
+        const char *text;
+        long number;
+        const char *want;
+    } changes[] = {
+        { offsetof(struct datapage_input, format), CHANGE_INT, NULL, MRZ_TD2, "no data page layout" },
+        { offsetof(struct datapage_input, format), CHANGE_INT, NULL, MRZ_TD1, "a TD3 MRZ on a TD1 page" },
+        { offsetof(struct datapage_input, document_number), CHANGE_TEXT, "L898902C4", 0, "document number L898902C3 differs from L898902C4" },
+        { offsetof(struct datapage_input, date_of_birth.day), CHANGE_INT, NULL, 13, "date of birth or expiry differs" },
+        { offsetof(struct datapage_input, sex), CHANGE_CHAR, NULL, 'M', "sex F differs from M" },
+        { offsetof(struct datapage_input, mrz), CHANGE_TEXT, "", 0, "mrz: required" },
+        { offsetof(struct datapage_input, primary_identifier), CHANGE_TEXT, "Erik\xC3sson", 0, "primary_identifier: invalid UTF-8" },
+        { offsetof(struct datapage_input, place_of_birth), CHANGE_TEXT, "Zenith\nUtopia", 0, "place_of_birth: control character" },
+        { offsetof(struct datapage_input, authority), CHANGE_TEXT, NULL, 0, "authority: required" },
+        { offsetof(struct datapage_input, issuing_state), CHANGE_TEXT, "ut", 0, "issuing_state: only A-Z" },
+        { offsetof(struct datapage_input, date_of_expiry.month), CHANGE_INT, NULL, 13, "date_of_expiry: not a date" },
+        { offsetof(struct datapage_input, sex), CHANGE_CHAR, NULL, 'Q', "sex: F, M, X or <" },
+        { offsetof(struct datapage_input, photo_len), CHANGE_SIZE, NULL, 100, "photo: jpeg" }, /* headers only, cut before the frame header */
+        { offsetof(struct datapage_input, signature_len), CHANGE_SIZE, NULL, 20, "signature: png: truncated header" },
+    };
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        in = p.in;
+        change_member(&in, changes[i].at, changes[i].kind, changes[i].text, changes[i].number);
+        expect_refusal(&in, changes[i].want);
+    }
     in = p.in;
     snprintf(bad, sizeof bad, "%s", p.in.mrz);
     bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '4' ? '5' : '4'; /* composite check digit */
     in.mrz = bad;
     expect_refusal(&in, "mrz: invalid");
     in = p.in;
-    in.mrz = "";
-    expect_refusal(&in, "mrz: required");
-    in = p.in;
-    in.primary_identifier = "Erik\xC3sson";
-    expect_refusal(&in, "primary_identifier: invalid UTF-8");
-    in = p.in;
-    in.place_of_birth = "Zenith\nUtopia";
-    expect_refusal(&in, "place_of_birth: control character");
-    in = p.in;
-    in.authority = NULL;
-    expect_refusal(&in, "authority: required");
-    in = p.in;
-    in.issuing_state = "ut";
-    expect_refusal(&in, "issuing_state: only A-Z");
-    in = p.in;
-    in.date_of_expiry.month = 13;
-    expect_refusal(&in, "date_of_expiry: not a date");
-    in = p.in;
-    in.sex = 'Q';
-    expect_refusal(&in, "sex: F, M, X or <");
-    in = p.in;
     in.photo = p.signature; /* a PNG */
     in.photo_len = p.signature_len;
     expect_refusal(&in, "photo: must be JPEG");
-    in = p.in;
-    in.photo_len = 100; /* headers only, cut before the frame header */
-    expect_refusal(&in, "photo: jpeg");
-    in = p.in;
-    in.signature_len = 20;
-    expect_refusal(&in, "signature: png: truncated header");
     /* Stored images that only decoding finds wrong, refused before the PDF
      * writer reads them: a photo cut in half, and a signature PNG whose
      * tEXt chunk claims 2 GB (libharu's own libpng would allocate it). */

@@ -203,6 +203,18 @@ static void test_transactions(void **state)
 
 /* The connection's statement cache: one preparation per SQL text, reset and
  * unbound when given back, never shared while checked out, bounded. */
+/* The cached statement for SQL gives one row whose first column is WANT;
+ * it goes back to the cache */
+static void assert_cached_int(struct db *db, const char *sql, int want)
+{
+    sqlite3_stmt *st = NULL;
+    struct err e = ERR_INIT;
+    assert_int_equal(db_stmt_cached(db, sql, &st, &e), 0);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), want);
+    db_stmt_release(db, st);
+}
+
 static void test_stmt_cache(void **state)
 {
     struct fixture *f = *state;
@@ -262,26 +274,17 @@ static void test_stmt_cache(void **state)
     assert_null(a);
     assert_non_null(strstr(err_msg(&e), "preparing a statement"));
     /* a TEMP table shadowing a cached statement's table, after a clear */
-    assert_int_equal(db_stmt_cached(db, "SELECT count(*) FROM t", &a, &e), 0);
-    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(a, 0), 3);
-    db_stmt_release(db, a);
+    assert_cached_int(db, "SELECT count(*) FROM t", 3);
     assert_int_equal(db_exec(db, "CREATE TEMP TABLE t(v TEXT)", &e), 0);
     db_stmt_cache_clear(db);
-    assert_int_equal(db_stmt_cached(db, "SELECT count(*) FROM t", &a, &e), 0);
-    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(a, 0), 0);
-    db_stmt_release(db, a);
+    assert_cached_int(db, "SELECT count(*) FROM t", 0);
     assert_int_equal(db_exec(db, "DROP TABLE temp.t", &e), 0);
     db_stmt_cache_clear(db);
     /* more texts than the cache holds: every one still works */
     for (int i = 0; i < 300; i++) {
         char sql[64];
         snprintf(sql, sizeof sql, "SELECT %d + count(*) FROM t", i);
-        assert_int_equal(db_stmt_cached(db, sql, &a, &e), 0);
-        assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_int(a, 0), i + 3);
-        db_stmt_release(db, a);
+        assert_cached_int(db, sql, i + 3);
     }
     db_stmt_release(db, NULL);
     db_close(db); /* finalizes what is cached (LSan would see a leak) */

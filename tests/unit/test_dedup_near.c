@@ -35,8 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    db_close(db);
-    tmp_free(&dir);
+    tmp_db_close(&dir, &db);
     return 0;
 }
 
@@ -66,16 +65,6 @@ static void put(const char *id, const struct pop_person *p)
     json_decref(rec);
 }
 
-static bool has(const json_t *cands, const char *id)
-{
-    const json_t *c;
-    size_t i;
-    json_array_foreach(cands, i, c)
-        if (strcmp(json_string_value(json_object_get(c, "record_id")), id) == 0)
-            return true;
-    return false;
-}
-
 static void test_namesakes_other_years(void **state)
 {
     struct err err = ERR_INIT;
@@ -99,7 +88,7 @@ static void test_namesakes_other_years(void **state)
     if (registry_dup_find(db, rec, NULL, &c, &err) != 0)
         fail_msg("%s", err_msg(&err));
     json_decref(rec);
-    if (!has(c, "TRUE")) {
+    if (!pop_rows_have(c, "TRUE")) {
         char *w = json_dumps(c, JSON_COMPACT);
         fail_msg("the duplicate born 2001-03-17 was not found: %s", w ? w : "?");
     }
@@ -112,10 +101,10 @@ static void test_namesakes_other_years(void **state)
     if (registry_dup_find(db, rec, NULL, &c, &err) != 0)
         fail_msg("%s", err_msg(&err));
     json_decref(rec);
-    assert_true(has(c, "N20"));
-    assert_true(has(c, "N19")); /* 365 days before */
-    assert_true(has(c, "N21")); /* 365 days after */
-    assert_false(has(c, "N18")); /* 731 days before */
+    assert_true(pop_rows_have(c, "N20"));
+    assert_true(pop_rows_have(c, "N19")); /* 365 days before */
+    assert_true(pop_rows_have(c, "N21")); /* 365 days after */
+    assert_false(pop_rows_have(c, "N18")); /* 731 days before */
     json_decref(c);
 }
 

@@ -336,46 +336,44 @@ static void test_generate_rules(void **state)
     m = gen(&in, &w);
     assert_int_equal(m[45 + 20], 'X');
     free(m);
-    /* Errors name the field. */
-    in = specimen_input(MRZ_TD3);
-    in.issuing_state = "ABC";
-    gen_fails(&in, "issuing_state: 'ABC'");
-    in = specimen_input(MRZ_TD3);
-    in.nationality = "uto";
-    gen_fails(&in, "nationality");
-    in = specimen_input(MRZ_TD3);
-    in.document_number = "L898902C3X";
-    gen_fails(&in, "document_number: 10 characters, TD3 allows at most 9");
-    in = specimen_input(MRZ_TD3);
-    in.document_number = "L8989-02";
-    gen_fails(&in, "document_number");
+    /* Errors name the field: the specimen with one text field changed... */
+    static const struct {
+        enum mrz_format format;
+        size_t field; /* offset of a text member of struct mrz_input */
+        const char *value, *msg;
+    } bad_text[] = {
+        { MRZ_TD3, offsetof(struct mrz_input, issuing_state), "ABC", "issuing_state: 'ABC'" },
+        { MRZ_TD3, offsetof(struct mrz_input, nationality), "uto", "nationality" },
+        { MRZ_TD3, offsetof(struct mrz_input, document_number), "L898902C3X", "document_number: 10 characters, TD3 allows at most 9" },
+        { MRZ_TD3, offsetof(struct mrz_input, document_number), "L8989-02", "document_number" },
+        { MRZ_TD3, offsetof(struct mrz_input, document_code), "I", "document_code" },
+        { MRZ_TD2, offsetof(struct mrz_input, optional_data), "ABCDEFGH", "optional_data: 8 characters, TD2 has room for 7" },
+        { MRZ_TD3, offsetof(struct mrz_input, optional_data_2), "X", "optional_data_2" },
+        { MRZ_TD3, offsetof(struct mrz_input, optional_data), "ab", "optional_data" },
+        { MRZ_TD3, offsetof(struct mrz_input, primary_identifier), "123", "primary_identifier: no letters" },
+        { MRZ_TD2, offsetof(struct mrz_input, document_number), "D231458907341234", "document_number: 16 characters" },
+    };
+    for (size_t i = 0; i < sizeof bad_text / sizeof bad_text[0]; i++) {
+        in = specimen_input(bad_text[i].format);
+        *(const char **)((char *)&in + bad_text[i].field) = bad_text[i].value;
+        gen_fails(&in, bad_text[i].msg);
+    }
+    /* ...its sex or its birth date. */
     in = specimen_input(MRZ_TD3);
     in.sex = 'Q';
     gen_fails(&in, "sex");
-    in = specimen_input(MRZ_TD3);
-    in.date_of_birth = (struct mrz_date){ 2030, 1, 1 };
-    gen_fails(&in, "date_of_birth: 2030-01-01 is in the future");
-    in = specimen_input(MRZ_TD3);
-    in.date_of_birth = (struct mrz_date){ 2001, 2, 29 };
-    gen_fails(&in, "date_of_birth: not a valid date");
-    in = specimen_input(MRZ_TD3);
-    in.document_code = "I";
-    gen_fails(&in, "document_code");
-    in = specimen_input(MRZ_TD2);
-    in.optional_data = "ABCDEFGH";
-    gen_fails(&in, "optional_data: 8 characters, TD2 has room for 7");
-    in = specimen_input(MRZ_TD3);
-    in.optional_data_2 = "X";
-    gen_fails(&in, "optional_data_2");
-    in = specimen_input(MRZ_TD3);
-    in.optional_data = "ab";
-    gen_fails(&in, "optional_data");
-    in = specimen_input(MRZ_TD3);
-    in.primary_identifier = "123";
-    gen_fails(&in, "primary_identifier: no letters");
-    in = specimen_input(MRZ_TD2);
-    in.document_number = "D231458907341234";
-    gen_fails(&in, "document_number: 16 characters");
+    static const struct {
+        struct mrz_date date;
+        const char *msg;
+    } bad_birth[] = {
+        { { 2030, 1, 1 }, "date_of_birth: 2030-01-01 is in the future" },
+        { { 2001, 2, 29 }, "date_of_birth: not a valid date" },
+    };
+    for (size_t i = 0; i < sizeof bad_birth / sizeof bad_birth[0]; i++) {
+        in = specimen_input(MRZ_TD3);
+        in.date_of_birth = bad_birth[i].date;
+        gen_fails(&in, bad_birth[i].msg);
+    }
     /* Old birth date: a warning about the century. */
     in = specimen_input(MRZ_TD3);
     in.date_of_birth = (struct mrz_date){ 1920, 1, 1 };
@@ -388,20 +386,22 @@ static void test_generate_rules(void **state)
     /* JSON front end: unknown member, missing member, bad date. */
     struct buf lines = BUF_INIT(256);
     struct err err = ERR_INIT;
-    json_t *j = json_pack("{s:s}", "format", "TD9");
-    assert_int_equal(mrz_generate_json(j, &lines, NULL, &err), -1);
-    assert_non_null(strstr(err_msg(&err), "format"));
-    json_decref(j);
-    j = json_pack("{s:s,s:s}", "format", "TD3", "colour", "red");
-    assert_int_equal(mrz_generate_json(j, &lines, NULL, &err), -1);
-    assert_non_null(strstr(err_msg(&err), "colour"));
-    json_decref(j);
-    j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "format", "TD3", "document_code", "P", "issuing_state",
-                  "UTO", "primary_identifier", "X", "document_number", "1", "nationality", "UTO", "date_of_birth",
-                  "1974-13-01", "sex", "F", "date_of_expiry", "2030-01-01");
-    assert_int_equal(mrz_generate_json(j, &lines, NULL, &err), -1);
-    assert_non_null(strstr(err_msg(&err), "date_of_birth"));
-    json_decref(j);
+    const struct {
+        json_t *j;
+        const char *field;
+    } bad_json[] = {
+        { json_pack("{s:s}", "format", "TD9"), "format" },
+        { json_pack("{s:s,s:s}", "format", "TD3", "colour", "red"), "colour" },
+        { json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "format", "TD3", "document_code", "P", "issuing_state",
+                    "UTO", "primary_identifier", "X", "document_number", "1", "nationality", "UTO", "date_of_birth",
+                    "1974-13-01", "sex", "F", "date_of_expiry", "2030-01-01"),
+          "date_of_birth" },
+    };
+    for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
+        assert_int_equal(mrz_generate_json(bad_json[i].j, &lines, NULL, &err), -1);
+        assert_non_null(strstr(err_msg(&err), bad_json[i].field));
+        json_decref(bad_json[i].j);
+    }
     buf_release(&lines);
 }
 
@@ -455,35 +455,32 @@ static void test_parse_errors(void **state)
     parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159<<<<<<<<<<<<<<78",
                    "optional_data_check", 2, 43, "empty personal number");
 
-    /* Wrong check digits, located. */
-    parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C37UTO7408122F1204159ZE184226B<<<<<10",
-                   "document_number_check", 2, 10, "check digit is 7, the data gives 6");
-    parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<19",
-                   "composite_check", 2, 44, "check digit is 9, the data gives 0");
-    parse_error_at("I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<5\nERIKSSON<<ANNA<MARIA<<<<<<<<<<",
-                   "composite_check", 2, 30, "the data gives 6");
-    /* Wrong length. */
-    parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<1",
-                   "line", 2, 44, "line 2 has 43 characters, TD3 lines have 44");
-    /* Characters outside [A-Z0-9<]. */
-    parse_error_at("P<UTOERIKSSON<<ANNA<maria<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10",
-                   "name", 1, 21, "character 'm'");
-    parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE18\xC3\xA9" "26B<<<<10",
-                   "optional_data", 2, 33, "byte 0xC3");
-    /* Impossible dates. */
-    parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7413122F1204159ZE184226B<<<<<10",
-                   "date_of_birth", 2, 16, "month 13");
-    parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1202309ZE184226B<<<<<10",
-                   "date_of_expiry", 2, 26, "2012-02-30 does not exist");
-    /* Unknown state, bad sex, bad document code. */
-    parse_error_at("P<ABCERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10",
-                   "issuing_state", 1, 3, "'ABC'");
-    parse_error_at("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122Q1204159ZE184226B<<<<<10", "sex",
-                   2, 21, "'Q'");
-    parse_error_at("Q<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10",
-                   "document_code", 1, 1, "start with one of P");
-    parse_error_at("P<UTO<<ERIKSSON<<<<<<<<<<<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10",
-                   "name", 1, 6, "primary identifier is empty");
+    static const struct {
+        const char *text, *field;
+        int line, column;
+        const char *msg;
+    } located[] = {
+        /* Wrong check digits, located. */
+        { "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C37UTO7408122F1204159ZE184226B<<<<<10", "document_number_check", 2, 10, "check digit is 7, the data gives 6" },
+        { "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<19", "composite_check", 2, 44, "check digit is 9, the data gives 0" },
+        { "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<5\nERIKSSON<<ANNA<MARIA<<<<<<<<<<", "composite_check", 2, 30, "the data gives 6" },
+        /* Wrong length. */
+        { "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<1", "line", 2, 44, "line 2 has 43 characters, TD3 lines have 44" },
+        /* Characters outside [A-Z0-9<]. */
+        { "P<UTOERIKSSON<<ANNA<maria<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10", "name", 1, 21, "character 'm'" },
+        { "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE18\xC3\xA9" "26B<<<<10", "optional_data", 2, 33, "byte 0xC3" },
+        /* Impossible dates. */
+        { "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7413122F1204159ZE184226B<<<<<10", "date_of_birth", 2, 16, "month 13" },
+        { "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1202309ZE184226B<<<<<10", "date_of_expiry", 2, 26, "2012-02-30 does not exist" },
+        /* Unknown state, bad sex, bad document code. */
+        { "P<ABCERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10", "issuing_state", 1, 3, "'ABC'" },
+        { "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122Q1204159ZE184226B<<<<<10", "sex", 2, 21, "'Q'" },
+        { "Q<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10", "document_code", 1, 1, "start with one of P" },
+        { "P<UTO<<ERIKSSON<<<<<<<<<<<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10", "name", 1, 6, "primary identifier is empty" },
+    };
+    for (size_t i = 0; i < sizeof located / sizeof located[0]; i++)
+        parse_error_at(located[i].text, located[i].field, located[i].line, located[i].column,
+                       located[i].msg);
 
     /* Not an MRZ at all. */
     static const char *const notmrz[] = { "", "hello\nworld", "P<UTO", "a\nb\nc\nd",

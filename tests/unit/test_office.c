@@ -18,7 +18,6 @@
 #include "support/support.h"
 
 static char *tmp;
-static char dbpath[1024];
 
 /* A log that keeps event types (the registry signs them in the product). */
 struct log {
@@ -56,22 +55,12 @@ static struct db *open_db(void)
 {
     struct db *db = NULL;
     struct err err = ERR_INIT;
-    if (db_open(dbpath, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0)
+    if (db_open(tmp_path(tmp, "civreg.db"), DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &err) != 0)
         fail_msg("db_open: %s", err_msg(&err));
     return db;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    tmp = tmp_dir("office");
-    if (tmp == NULL)
-        return -1;
-    snprintf(dbpath, sizeof dbpath, "%s/civreg.db", tmp);
-    return 0;
-}
-
-TMP_DIR_TEARDOWN(tmp)
+TMP_DIR_FIXTURE(tmp, "office")
 
 static void expect_fail(int rc, const struct err *err, const char *want)
 {
@@ -86,32 +75,34 @@ static void test_patterns(void **state)
     char out[32];
     (void)state;
 
-    assert_int_equal(office_number_pattern_check("P{seq:8}", "TD3", NULL, &err), 0);
-    assert_int_equal(office_number_pattern_check("{office}{seq:7}", "TD3", "HQ", &err), 0);
-    assert_int_equal(office_number_pattern_check("{yy}{office}{seq:5}", "TD3", "HQ", &err), 0);
-    assert_int_equal(office_number_pattern_check("ID{office}{seq:9}", "TD1", "NORTH", &err), 0);
-    expect_fail(office_number_pattern_check("P{seq:9}", "TD3", NULL, &err), &err,
-                "numbers of 10 characters do not fit the TD3 MRZ (at most 9)");
-    expect_fail(office_number_pattern_check("P<{seq:7}", "TD3", NULL, &err), &err,
-                "'<' is not allowed");
-    expect_fail(office_number_pattern_check("pa{seq:7}", "TD3", NULL, &err), &err,
-                "'p' is not allowed");
-    expect_fail(office_number_pattern_check("P1234567", "TD3", NULL, &err), &err,
-                "{seq:N} must appear exactly once (found 0)");
-    expect_fail(office_number_pattern_check("{seq:3}{seq:3}", "TD3", NULL, &err), &err,
-                "exactly once (found 2)");
-    expect_fail(office_number_pattern_check("A{seq:2}", "TD3", NULL, &err), &err,
-                "{seq:2}: 3 to 9 digits");
-    expect_fail(office_number_pattern_check("A{seq}", "TD3", NULL, &err), &err,
-                "needs its digit count");
-    expect_fail(office_number_pattern_check("A{date}{seq:4}", "TD3", NULL, &err), &err,
-                "unknown placeholder '{date}'");
-    expect_fail(office_number_pattern_check("A{seq:4", "TD3", NULL, &err), &err,
-                "'{' without '}'");
-    expect_fail(office_number_pattern_check("{office}{seq:4}", "TD3", NULL, &err), &err,
-                "no office code");
-    expect_fail(office_number_pattern_check("A{seq:4}", "TD2", NULL, &err), &err,
-                "document type 'TD2'");
+    static const struct {
+        const char *pattern, *doc_type, *office;
+        const char *want; /* NULL: accepted */
+    } patterns[] = {
+        { "P{seq:8}", "TD3", NULL, NULL },
+        { "{office}{seq:7}", "TD3", "HQ", NULL },
+        { "{yy}{office}{seq:5}", "TD3", "HQ", NULL },
+        { "ID{office}{seq:9}", "TD1", "NORTH", NULL },
+        { "P{seq:9}", "TD3", NULL, "numbers of 10 characters do not fit the TD3 MRZ (at most 9)" },
+        { "P<{seq:7}", "TD3", NULL, "'<' is not allowed" },
+        { "pa{seq:7}", "TD3", NULL, "'p' is not allowed" },
+        { "P1234567", "TD3", NULL, "{seq:N} must appear exactly once (found 0)" },
+        { "{seq:3}{seq:3}", "TD3", NULL, "exactly once (found 2)" },
+        { "A{seq:2}", "TD3", NULL, "{seq:2}: 3 to 9 digits" },
+        { "A{seq}", "TD3", NULL, "needs its digit count" },
+        { "A{date}{seq:4}", "TD3", NULL, "unknown placeholder '{date}'" },
+        { "A{seq:4", "TD3", NULL, "'{' without '}'" },
+        { "{office}{seq:4}", "TD3", NULL, "no office code" },
+        { "A{seq:4}", "TD2", NULL, "document type 'TD2'" },
+    };
+    for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+        int rc = office_number_pattern_check(patterns[i].pattern, patterns[i].doc_type,
+                                             patterns[i].office, &err);
+        if (patterns[i].want == NULL)
+            assert_int_equal(rc, 0);
+        else
+            expect_fail(rc, &err, patterns[i].want);
+    }
 
     assert_int_equal(office_number_format("{office}{seq:7}", "HQ", 2026, 42, out, &err), 0);
     assert_string_equal(out, "HQ0000042");
@@ -270,8 +261,10 @@ static void *work(void *arg)
     struct worker *w = arg;
     struct db *db = NULL;
     struct err err = ERR_INIT;
+    char path[4200]; /* tmp_path's buffers are not for threads */
 
-    if (db_open(dbpath, 0, &db, &err) != 0) {
+    snprintf(path, sizeof path, "%s/civreg.db", tmp);
+    if (db_open(path, 0, &db, &err) != 0) {
         snprintf(w->error, sizeof w->error, "%s", err_msg(&err));
         return NULL;
     }

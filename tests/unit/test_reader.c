@@ -280,14 +280,56 @@ static void test_apdu_codec(void **state)
     }
 }
 
+/* What a PACE run gives once both sides share the mapped generator G': each
+ * side's ephemeral key pair (from a fixed private key), the shared secret,
+ * K_Enc/K_MAC and the two authentication tokens, as a worked example lists them */
+struct pace_session_want {
+    const char *pcd_priv, *pcd_eph, *picc_priv, *picc_eph, *k, *kenc, *kmac, *t_pcd, *t_picc;
+};
+
+struct pace_session {
+    unsigned char pcd_eph[PACE_PT_MAX], picc_eph[PACE_PT_MAX], kmac[16];
+    size_t l_pcd, l_picc;
+};
+
+/* Runs the steps after the mapping on both sides (im: tokens over the
+ * integrated mapping's OID) and checks each value against the example;
+ * out receives both ephemeral public keys and K_MAC */
+static void check_pace_session(struct pace_ec *pcd, struct pace_ec *picc, bool im,
+                               const struct pace_session_want *w, struct pace_session *out)
+{
+    unsigned char k[66], k2[66], kenc[16], tok[8];
+    size_t kl, kl2;
+    struct err e = ERR_INIT;
+    /* ephemeral key pairs on G' */
+    assert_int_equal(pace_ec_keypair(pcd, w->pcd_priv, out->pcd_eph, &out->l_pcd, &e), 0);
+    assert_hex(out->pcd_eph, out->l_pcd, w->pcd_eph);
+    assert_int_equal(pace_ec_keypair(picc, w->picc_priv, out->picc_eph, &out->l_picc, &e), 0);
+    assert_hex(out->picc_eph, out->l_picc, w->picc_eph);
+    /* the shared secret, equal on both sides, and the session keys */
+    assert_int_equal(pace_ec_shared(pcd, out->picc_eph, out->l_picc, k, &kl, &e), 0);
+    assert_int_equal(pace_ec_shared(picc, out->pcd_eph, out->l_pcd, k2, &kl2, &e), 0);
+    assert_hex(k, kl, w->k);
+    assert_memory_equal(k, k2, kl);
+    assert_int_equal(sm_kdf(SM_AES128, k, kl, 1, kenc, &e), 0);
+    assert_int_equal(sm_kdf(SM_AES128, k, kl, 2, out->kmac, &e), 0);
+    assert_hex(kenc, 16, w->kenc);
+    assert_hex(out->kmac, 16, w->kmac);
+    /* authentication tokens over the other side's ephemeral public key */
+    assert_int_equal(pace_token(im, out->kmac, out->picc_eph, out->l_picc, tok, &e), 0);
+    assert_hex(tok, 8, w->t_pcd);
+    assert_int_equal(pace_token(im, out->kmac, out->pcd_eph, out->l_pcd, tok, &e), 0);
+    assert_hex(tok, 8, w->t_picc);
+}
+
 /* Doc 9303-11 Appendix G.1: PACE, ECDH generic mapping on brainpoolP256r1
  * with the MRZ password of the worked example, both sides */
 static void test_pace_worked_example(void **state)
 {
     unsigned char kpi[16], z[16], s[16], pub[PACE_PT_MAX], pcd_map[PACE_PT_MAX],
-        picc_map[PACE_PT_MAX], pcd_eph[PACE_PT_MAX], picc_eph[PACE_PT_MAX], k[66], k2[66];
-    unsigned char kenc[16], kmac[16], t_pcd[8], t_picc[8];
-    size_t pl, l_pcd_map, l_picc_map, l_pcd_eph, l_picc_eph, kl, kl2;
+        picc_map[PACE_PT_MAX], k[66];
+    size_t pl, l_pcd_map, l_picc_map, kl;
+    struct pace_session ses;
     struct pace_ec *pcd = NULL, *picc = NULL;
     struct sm_ctx c;
     struct err e = ERR_INIT;
@@ -318,34 +360,22 @@ static void test_pace_worked_example(void **state)
     /* G' on both sides */
     assert_int_equal(pace_ec_map(pcd, s, 16, picc_map, l_picc_map, &e), 0);
     assert_int_equal(pace_ec_map(picc, s, 16, pcd_map, l_pcd_map, &e), 0);
-    /* ephemeral key pairs on G' */
-    assert_int_equal(pace_ec_keypair(pcd, "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595",
-                                     pcd_eph, &l_pcd_eph, &e), 0);
-    assert_hex(pcd_eph, l_pcd_eph,
-               "04" "2DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C"
-               "3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462");
-    assert_int_equal(pace_ec_keypair(picc, "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A",
-                                     picc_eph, &l_picc_eph, &e), 0);
-    assert_hex(picc_eph, l_picc_eph,
-               "04" "9E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
-               "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094");
-    /* the shared secret, equal on both sides, and the session keys */
-    assert_int_equal(pace_ec_shared(pcd, picc_eph, l_picc_eph, k, &kl, &e), 0);
-    assert_int_equal(pace_ec_shared(picc, pcd_eph, l_pcd_eph, k2, &kl2, &e), 0);
-    assert_hex(k, kl, "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925");
-    assert_memory_equal(k, k2, kl);
-    assert_int_equal(sm_kdf(SM_AES128, k, kl, 1, kenc, &e), 0);
-    assert_int_equal(sm_kdf(SM_AES128, k, kl, 2, kmac, &e), 0);
-    assert_hex(kenc, 16, "F5F0E35C0D7161EE6724EE513A0D9A7F");
-    assert_hex(kmac, 16, "FE251C7858B356B24514B3BD5F4297D1");
-    /* authentication tokens over the other side's ephemeral public key */
-    assert_int_equal(pace_token(false, kmac, picc_eph, l_picc_eph, t_pcd, &e), 0);
-    assert_hex(t_pcd, 8, "C2B0BD78D94BA866");
-    assert_int_equal(pace_token(false, kmac, pcd_eph, l_pcd_eph, t_picc, &e), 0);
-    assert_hex(t_picc, 8, "3ABB9674BCE93C08");
+    check_pace_session(pcd, picc, false, &(const struct pace_session_want){
+        .pcd_priv = "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595",
+        .pcd_eph = "04" "2DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C"
+                   "3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462",
+        .picc_priv = "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A",
+        .picc_eph = "04" "9E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
+                    "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094",
+        .k = "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925",
+        .kenc = "F5F0E35C0D7161EE6724EE513A0D9A7F",
+        .kmac = "FE251C7858B356B24514B3BD5F4297D1",
+        .t_pcd = "C2B0BD78D94BA866",
+        .t_picc = "3ABB9674BCE93C08",
+    }, &ses);
     /* a point off the curve is refused */
-    memcpy(pub, picc_eph, l_picc_eph);
-    pl = l_picc_eph;
+    memcpy(pub, ses.picc_eph, ses.l_picc);
+    pl = ses.l_picc;
     pub[pl - 1] ^= 1;
     assert_int_equal(pace_ec_shared(pcd, pub, pl, k, &kl, &e), -1);
     pace_ec_free(pcd);
@@ -359,9 +389,9 @@ static void test_pace_worked_example(void **state)
  * ephemeral keys on it, the shared secret, K_Enc/K_MAC and both tokens. */
 static void test_pace_im_worked_example(void **state)
 {
-    unsigned char kpi[16], z[16], s[16], t[16], x[48], g[PACE_PT_MAX], pcd_eph[PACE_PT_MAX],
-        picc_eph[PACE_PT_MAX], k[66], k2[66], kenc[16], kmac[16], tok[8], rp[32];
-    size_t gl, l_pcd, l_picc, kl, kl2;
+    unsigned char kpi[16], z[16], s[16], t[16], x[48], g[PACE_PT_MAX], tok[8], rp[32];
+    size_t gl;
+    struct pace_session ses;
     struct pace_ec *pcd = NULL, *picc = NULL;
     struct sm_ctx c;
     struct err e = ERR_INIT;
@@ -401,33 +431,22 @@ static void test_pace_im_worked_example(void **state)
     assert_int_equal(pace_ec_generator(pcd, g, &gl, &e), 0);
     assert_hex(g, gl, "04" "8E82D31559ED0FDE92A4D0498ADD3C23BABA94FB77691E31E90AEA77FB17D427"
                       "4C1AE14BD0C3DBAC0C871B7F3608169364437CA30AC243A089D3F266C1E60FAD");
-    /* ephemeral key pairs on G' */
-    assert_int_equal(pace_ec_keypair(pcd, "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595",
-                                     pcd_eph, &l_pcd, &e), 0);
-    assert_hex(pcd_eph, l_pcd,
-               "04" "89CBA23FFE96AA18D824627C3E934E54A9FD0B87A95D1471DC1C0ABFDCD640D4"
-               "6755DE9B7B778280B6BEBD57439ADFEB0E21FD4ED6DF42578C13418A59B34C37");
-    assert_int_equal(pace_ec_keypair(picc, "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A",
-                                     picc_eph, &l_picc, &e), 0);
-    assert_hex(picc_eph, l_picc,
-               "04" "67F78E5F7F7686082B293E8D087E056916D0F74BC01A5F8957D0DE45691E51E8"
-               "932B69A962B52A0985AD2C0A271EE6A13A8ADDDCD1A3A994B9DED257F4D22753");
-    /* shared secret, session keys */
-    assert_int_equal(pace_ec_shared(pcd, picc_eph, l_picc, k, &kl, &e), 0);
-    assert_int_equal(pace_ec_shared(picc, pcd_eph, l_pcd, k2, &kl2, &e), 0);
-    assert_hex(k, kl, "4F150FDE1D4F0E38E95017B891BAE17133A0DF45B0D3E18B60BA7BEAFDC2C713");
-    assert_memory_equal(k, k2, kl);
-    assert_int_equal(sm_kdf(SM_AES128, k, kl, 1, kenc, &e), 0);
-    assert_int_equal(sm_kdf(SM_AES128, k, kl, 2, kmac, &e), 0);
-    assert_hex(kenc, 16, "0D3FEB33251A6370893D62AE8DAAF51B");
-    assert_hex(kmac, 16, "B01E89E3D9E8719E586B50B4A7506E0B");
-    /* tokens over the integrated mapping's OID */
-    assert_int_equal(pace_token(true, kmac, picc_eph, l_picc, tok, &e), 0);
-    assert_hex(tok, 8, "450F02B86F6A0909");
-    assert_int_equal(pace_token(true, kmac, pcd_eph, l_pcd, tok, &e), 0);
-    assert_hex(tok, 8, "75D4D96E8D5B0308");
+    /* ephemeral key pairs on G', the session keys, tokens over the integrated mapping's OID */
+    check_pace_session(pcd, picc, true, &(const struct pace_session_want){
+        .pcd_priv = "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595",
+        .pcd_eph = "04" "89CBA23FFE96AA18D824627C3E934E54A9FD0B87A95D1471DC1C0ABFDCD640D4"
+                   "6755DE9B7B778280B6BEBD57439ADFEB0E21FD4ED6DF42578C13418A59B34C37",
+        .picc_priv = "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A",
+        .picc_eph = "04" "67F78E5F7F7686082B293E8D087E056916D0F74BC01A5F8957D0DE45691E51E8"
+                    "932B69A962B52A0985AD2C0A271EE6A13A8ADDDCD1A3A994B9DED257F4D22753",
+        .k = "4F150FDE1D4F0E38E95017B891BAE17133A0DF45B0D3E18B60BA7BEAFDC2C713",
+        .kenc = "0D3FEB33251A6370893D62AE8DAAF51B",
+        .kmac = "B01E89E3D9E8719E586B50B4A7506E0B",
+        .t_pcd = "450F02B86F6A0909",
+        .t_picc = "75D4D96E8D5B0308",
+    }, &ses);
     /* the generic mapping's OID gives another token */
-    assert_int_equal(pace_token(false, kmac, pcd_eph, l_pcd, tok, &e), 0);
+    assert_int_equal(pace_token(false, ses.kmac, ses.pcd_eph, ses.l_pcd, tok, &e), 0);
     assert_true(memcmp(tok, "\x75\xD4\xD9\x6E\x8D\x5B\x03\x08", 8) != 0);
     pace_ec_free(pcd);
     pace_ec_free(picc);

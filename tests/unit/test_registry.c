@@ -116,109 +116,118 @@ static int load_vectors(void **state)
     return v.leaves == 8 && v.n_incl == 5 && v.n_cons == 5 ? 0 : -1;
 }
 
-static void leaf_hashes(merkle_hash out[8])
+/* The vectors' eight leaf hashes, as a source over the first mem.count of them */
+struct vec_tree {
+    merkle_hash leaves[8];
+    struct merkle_mem mem;
+    struct merkle_source src;
+};
+
+static void vec_tree_init(struct vec_tree *t)
 {
     for (size_t i = 0; i < 8; i++)
-        merkle_leaf_hash(v.leaf_in[i], v.leaf_len[i], out[i]);
+        merkle_leaf_hash(v.leaf_in[i], v.leaf_len[i], t->leaves[i]);
+    t->mem.leaves = t->leaves;
+    t->mem.count = 8;
+    merkle_mem_source(&t->mem, &t->src);
+}
+
+typedef int merkle_prove_fn(const struct merkle_source *src, uint64_t a, uint64_t b,
+                            merkle_hash *path, size_t *n, struct err *err);
+
+/* PROVE (inclusion or consistency) over the tree of the vector's P->B leaves
+ * gives exactly the vector's path */
+static void assert_vec_proof(struct vec_tree *t, merkle_prove_fn *prove, const struct proof_vec *p)
+{
+    merkle_hash path[MERKLE_MAX_PROOF];
+    size_t n;
+    t->mem.count = p->b;
+    assert_int_equal(prove(&t->src, p->a, p->b, path, &n, NULL), 0);
+    assert_int_equal(n, p->n);
+    assert_memory_equal(path, p->path, n * 32);
 }
 
 static void test_merkle_roots_and_nodes(void **state)
 {
-    merkle_hash leaves[8], root;
-    struct merkle_mem mem;
-    struct merkle_source src;
+    merkle_hash root;
+    struct vec_tree t;
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
     (void)state;
 
-    leaf_hashes(leaves);
-    mem.leaves = leaves;
-    mem.count = 8;
-    merkle_mem_source(&mem, &src);
+    vec_tree_init(&t);
     for (uint64_t size = 0; size <= 8; size++) {
         assert_true(v.have_root[size]);
-        mem.count = size;
-        assert_int_equal(merkle_root(&src, size, root, NULL), 0);
+        t.mem.count = size;
+        assert_int_equal(merkle_root(&t.src, size, root, NULL), 0);
         assert_memory_equal(root, v.roots[size], 32);
         /* the append-only frontier agrees at every size */
         merkle_frontier_root(&f, root);
         assert_memory_equal(root, v.roots[size], 32);
         if (size < 8)
-            assert_int_equal(merkle_frontier_append(&f, leaves[size], NULL, NULL, NULL), 0);
+            assert_int_equal(merkle_frontier_append(&f, t.leaves[size], NULL, NULL, NULL), 0);
     }
-    mem.count = 8;
+    t.mem.count = 8;
     for (size_t i = 0; i < v.n_nodes; i++) {
         merkle_hash h;
-        assert_int_equal(src.node(src.ctx, v.nodes[i].level, v.nodes[i].index, h, NULL), 0);
+        assert_int_equal(t.src.node(t.src.ctx, v.nodes[i].level, v.nodes[i].index, h, NULL), 0);
         assert_memory_equal(h, v.nodes[i].h, 32);
     }
 }
 
 static void test_merkle_inclusion(void **state)
 {
-    merkle_hash leaves[8], path[MERKLE_MAX_PROOF];
-    struct merkle_mem mem = { NULL, 8 };
-    struct merkle_source src;
+    merkle_hash path[MERKLE_MAX_PROOF];
+    struct vec_tree t;
     size_t n;
     (void)state;
 
-    leaf_hashes(leaves);
-    mem.leaves = leaves;
-    merkle_mem_source(&mem, &src);
+    vec_tree_init(&t);
     for (size_t i = 0; i < v.n_incl; i++) {
         const struct proof_vec *p = &v.incl[i];
         struct err err = ERR_INIT;
-        mem.count = p->b;
-        assert_int_equal(merkle_inclusion_proof(&src, p->a, p->b, path, &n, NULL), 0);
-        assert_int_equal(n, p->n);
-        assert_memory_equal(path, p->path, n * 32);
-        assert_int_equal(merkle_verify_inclusion(p->a, p->b, leaves[p->a], p->path, p->n,
+        assert_vec_proof(&t, merkle_inclusion_proof, p);
+        assert_int_equal(merkle_verify_inclusion(p->a, p->b, t.leaves[p->a], p->path, p->n,
                                                  v.roots[p->b], &err), 0);
         /* corrupted probes must fail (after transparency-dev's verify tests) */
         if (p->a > 0)
-            assert_int_not_equal(merkle_verify_inclusion(p->a - 1, p->b, leaves[p->a], p->path,
+            assert_int_not_equal(merkle_verify_inclusion(p->a - 1, p->b, t.leaves[p->a], p->path,
                                                          p->n, v.roots[p->b], NULL), 0);
-        assert_int_not_equal(merkle_verify_inclusion(p->a, p->b * 2, leaves[p->a], p->path, p->n,
+        assert_int_not_equal(merkle_verify_inclusion(p->a, p->b * 2, t.leaves[p->a], p->path, p->n,
                                                      v.roots[p->b], NULL), 0);
-        assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, leaves[(p->a + 1) % 8], p->path,
+        assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, t.leaves[(p->a + 1) % 8], p->path,
                                                      p->n, v.roots[p->b], NULL), 0);
         if (p->n > 0) {
             merkle_hash bad[MERKLE_MAX_PROOF];
             memcpy(bad, p->path, p->n * 32);
             bad[p->n - 1][0] ^= 8;
-            assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, leaves[p->a], bad, p->n,
+            assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, t.leaves[p->a], bad, p->n,
                                                          v.roots[p->b], NULL), 0);
-            assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, leaves[p->a], p->path,
+            assert_int_not_equal(merkle_verify_inclusion(p->a, p->b, t.leaves[p->a], p->path,
                                                          p->n - 1, v.roots[p->b], NULL), 0);
         }
     }
     /* every leaf of every size proves and verifies */
     for (uint64_t size = 1; size <= 8; size++)
         for (uint64_t i = 0; i < size; i++) {
-            mem.count = size;
-            assert_int_equal(merkle_inclusion_proof(&src, i, size, path, &n, NULL), 0);
-            assert_int_equal(merkle_verify_inclusion(i, size, leaves[i], path, n, v.roots[size],
+            t.mem.count = size;
+            assert_int_equal(merkle_inclusion_proof(&t.src, i, size, path, &n, NULL), 0);
+            assert_int_equal(merkle_verify_inclusion(i, size, t.leaves[i], path, n, v.roots[size],
                                                      NULL), 0);
         }
 }
 
 static void test_merkle_consistency(void **state)
 {
-    merkle_hash leaves[8], path[MERKLE_MAX_PROOF];
-    struct merkle_mem mem = { NULL, 8 };
-    struct merkle_source src;
+    merkle_hash path[MERKLE_MAX_PROOF];
+    struct vec_tree t;
     size_t n;
     (void)state;
 
-    leaf_hashes(leaves);
-    mem.leaves = leaves;
-    merkle_mem_source(&mem, &src);
+    vec_tree_init(&t);
     for (size_t i = 0; i < v.n_cons; i++) {
         const struct proof_vec *p = &v.cons[i];
         struct err err = ERR_INIT;
-        mem.count = p->b;
-        assert_int_equal(merkle_consistency_proof(&src, p->a, p->b, path, &n, NULL), 0);
-        assert_int_equal(n, p->n);
-        assert_memory_equal(path, p->path, n * 32);
+        assert_vec_proof(&t, merkle_consistency_proof, p);
         assert_int_equal(merkle_verify_consistency(p->a, p->b, v.roots[p->a], v.roots[p->b],
                                                    p->path, p->n, &err), 0);
         if (p->n > 0) {
@@ -232,8 +241,8 @@ static void test_merkle_consistency(void **state)
     }
     for (uint64_t b = 1; b <= 8; b++)
         for (uint64_t a = 1; a <= b; a++) {
-            mem.count = b;
-            assert_int_equal(merkle_consistency_proof(&src, a, b, path, &n, NULL), 0);
+            t.mem.count = b;
+            assert_int_equal(merkle_consistency_proof(&t.src, a, b, path, &n, NULL), 0);
             assert_int_equal(merkle_verify_consistency(a, b, v.roots[a], v.roots[b], path, n, NULL), 0);
         }
 }

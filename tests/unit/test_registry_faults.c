@@ -243,16 +243,28 @@ static void four_eyes_then_second_clerk(struct registry_actor *a, struct registr
     registry_actor_free(b);
 }
 
+/* Clerks A and B signed in, and the example record *REC drafted by A as *ID */
+static void clerk_a_drafts(struct registry_actor **a, struct registry_actor **b, json_t **rec,
+                           char **id)
+{
+    struct err err = ERR_INIT;
+
+    *a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    *b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    *rec = registry_record_example();
+    *id = NULL;
+    assert_int_equal(registry_record_draft(db, *a, *rec, id, &err), 0);
+}
+
 static void test_four_eyes_read_failure_refuses(void **state)
 {
-    struct registry_actor *a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    struct registry_actor *b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    struct registry_actor *a, *b;
     struct err err = ERR_INIT;
-    json_t *rec = registry_record_example();
-    char *id = NULL;
+    json_t *rec;
+    char *id;
     (void)state;
 
-    assert_int_equal(registry_record_draft(db, a, rec, &id, &err), 0);
+    clerk_a_drafts(&a, &b, &rec, &id);
 
     /* clerk-a keyed it; the read that would say so fails */
     interrupted = 0;
@@ -286,15 +298,14 @@ static int flush_on_start(void *ctx)
 
 static void test_four_eyes_busy_refuses(void **state)
 {
-    struct registry_actor *a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    struct registry_actor *b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    struct registry_actor *a, *b;
     struct err err = ERR_INIT;
-    json_t *rec = registry_record_example();
-    char *id = NULL;
+    json_t *rec;
+    char *id;
     int rc;
     (void)state;
 
-    assert_int_equal(registry_record_draft(db, a, rec, &id, &err), 0);
+    clerk_a_drafts(&a, &b, &rec, &id);
 
     busy_given = 0;
     flushed = 0;

@@ -79,18 +79,47 @@ static void decode_fails(const char *name, const char *want)
         fail_msg("%s: message '%s' does not name the file", name, err_msg(&err));
 }
 
+/* NAME decodes as FMT and its first page differs from REF by less than
+ * LIMIT on average */
+static void assert_decodes_near(const char *name, enum scan_format fmt,
+                                const struct scan_image *ref, double limit)
+{
+    struct scan_pages pages = SCAN_PAGES_INIT;
+    decode_ok(name, &pages, fmt);
+    if (!(diff(&pages.page[0], ref) < limit))
+        fail_msg("%s: mean difference %.2f", name, diff(&pages.page[0], ref));
+    scan_pages_release(&pages);
+}
+
+/* ImageMagick writes ref.pgm as NAME with OPTS; NAME decodes near REF */
+static void assert_converts_near(const char *opts, const char *name, enum scan_format fmt,
+                                 const struct scan_image *ref, double limit)
+{
+    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), opts, tmp_path(dir, name)), 0);
+    assert_decodes_near(name, fmt, ref, limit);
+}
+
 static void write_bytes(const char *name, const void *p, size_t n)
 {
     assert_int_equal(file_write(tmp_path(dir, name), p, n), 0);
 }
 
-static void truncate_copy(const char *from, const char *to, double keep)
+/* A copy of FROM cut to KEEP of its length, saved as TO, is refused with WANT */
+static void truncated_fails(const char *from, const char *to, double keep, const char *want)
 {
     size_t len;
     char *data = file_read(tmp_path(dir, from), &len);
     assert_non_null(data);
     write_bytes(to, data, (size_t)(len * keep));
     free(data);
+    decode_fails(to, want);
+}
+
+/* The N bytes at P, saved as NAME, are refused with WANT */
+static void bytes_fail(const char *name, const void *p, size_t n, const char *want)
+{
+    write_bytes(name, p, n);
+    decode_fails(name, want);
 }
 
 /* ---- PNG ---- */
@@ -149,10 +178,8 @@ static void test_png_variants(void **state)
         assert_true(fabs(pages.page[0].dpi_x - 300) < 0.5);
         scan_pages_release(&pages);
     }
-    truncate_copy("own.png", "cut.png", 0.6);
-    decode_fails("cut.png", "png: ");
-    truncate_copy("own.png", "cut2.png", 0.995);
-    decode_fails("cut2.png", "png: ");
+    truncated_fails("own.png", "cut.png", 0.6, "png: ");
+    truncated_fails("own.png", "cut2.png", 0.995, "png: ");
     scan_image_release(&ref);
     scan_image_release(&bil);
 }
@@ -223,10 +250,8 @@ static void test_bombs(void **state)
         decode_fails("bomb.tif", "refused before decoding");
     }
     /* PNM */
-    write_bytes("bomb.pgm", "P5\n100000 100000\n255\n\0\0\0\0", 26);
-    decode_fails("bomb.pgm", "refused before decoding");
-    write_bytes("bomb2.pgm", "P5\n99999999999 2\n255\n\0\0", 24);
-    decode_fails("bomb2.pgm", "out of range");
+    bytes_fail("bomb.pgm", "P5\n100000 100000\n255\n\0\0\0\0", 26, "refused before decoding");
+    bytes_fail("bomb2.pgm", "P5\n99999999999 2\n255\n\0\0", 24, "out of range");
     /* Page count cap on a multi-page file. */
     {
         struct scan_image pages[3];
@@ -283,21 +308,12 @@ static void test_jpeg_variants(void **state)
     scan_pages_release(&pages);
 
     assert_int_equal(pg_write_jpeg(tmp_path(dir, "prog.jpg"), &ref, 95, 1), 0);
-    decode_ok("prog.jpg", &pages, SCAN_FMT_JPEG);
-    assert_true(diff(&pages.page[0], &ref) < 3.0);
-    scan_pages_release(&pages);
+    assert_decodes_near("prog.jpg", SCAN_FMT_JPEG, &ref, 3.0);
 
     /* Colour, CMYK (Adobe inverted) and arithmetic-coded versions from ImageMagick. */
     assert_int_equal(pg_write_pnm(tmp_path(dir, "ref.pgm"), &ref), 0);
-    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-type TrueColor -quality 95", tmp_path(dir, "rgb.jpg")), 0);
-    decode_ok("rgb.jpg", &pages, SCAN_FMT_JPEG);
-    assert_true(diff(&pages.page[0], &ref) < 3.0);
-    scan_pages_release(&pages);
-    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-colorspace CMYK -quality 95", tmp_path(dir, "cmyk.jpg")), 0);
-    decode_ok("cmyk.jpg", &pages, SCAN_FMT_JPEG);
-    if (diff(&pages.page[0], &ref) >= 6.0)
-        fail_msg("cmyk: mean difference %.2f", diff(&pages.page[0], &ref));
-    scan_pages_release(&pages);
+    assert_converts_near("-type TrueColor -quality 95", "rgb.jpg", SCAN_FMT_JPEG, &ref, 3.0);
+    assert_converts_near("-colorspace CMYK -quality 95", "cmyk.jpg", SCAN_FMT_JPEG, &ref, 6.0);
 
     /* EXIF orientation 6 (rotate 90 clockwise to view) and 3 (180). */
     for (int o = 3; o <= 8; o += 3) {
@@ -313,12 +329,9 @@ static void test_jpeg_variants(void **state)
         scan_pages_release(&pages);
         scan_image_release(&turned);
     }
-    truncate_copy("base.jpg", "cut.jpg", 0.5);
-    decode_fails("cut.jpg", "truncated");
-    truncate_copy("prog.jpg", "cutp.jpg", 0.7);
-    decode_fails("cutp.jpg", "jpeg: ");
-    write_bytes("hdr.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF", 10);
-    decode_fails("hdr.jpg", "jpeg: ");
+    truncated_fails("base.jpg", "cut.jpg", 0.5, "truncated");
+    truncated_fails("prog.jpg", "cutp.jpg", 0.7, "jpeg: ");
+    bytes_fail("hdr.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF", 10, "jpeg: ");
     scan_image_release(&ref);
 }
 
@@ -355,25 +368,14 @@ static void test_tiff_variants(void **state)
 
     /* 16-bit gray, RGB, tiled and JPEG-in-TIFF from ImageMagick. */
     assert_int_equal(pg_write_pnm(tmp_path(dir, "ref.pgm"), &ref), 0);
-    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-depth 16 -compress LZW", tmp_path(dir, "g16.tif")), 0);
-    decode_ok("g16.tif", &pages, SCAN_FMT_TIFF);
-    assert_true(diff(&pages.page[0], &ref) < 0.6);
-    scan_pages_release(&pages);
-    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-type TrueColor -compress Zip", tmp_path(dir, "rgb.tif")), 0);
-    decode_ok("rgb.tif", &pages, SCAN_FMT_TIFF);
-    assert_true(diff(&pages.page[0], &ref) < 0.6);
-    scan_pages_release(&pages);
-    assert_int_equal(run_convert(tmp_path(dir, "ref.pgm"), "-define tiff:tile-geometry=64x64 -compress LZW", tmp_path(dir, "tiled.tif")), 0);
-    decode_ok("tiled.tif", &pages, SCAN_FMT_TIFF);
-    assert_true(diff(&pages.page[0], &ref) < 0.6);
-    scan_pages_release(&pages);
+    assert_converts_near("-depth 16 -compress LZW", "g16.tif", SCAN_FMT_TIFF, &ref, 0.6);
+    assert_converts_near("-type TrueColor -compress Zip", "rgb.tif", SCAN_FMT_TIFF, &ref, 0.6);
+    assert_converts_near("-define tiff:tile-geometry=64x64 -compress LZW", "tiled.tif", SCAN_FMT_TIFF,
+                         &ref, 0.6);
 
-    truncate_copy("lzw.tif", "cut.tif", 0.5);
-    decode_fails("cut.tif", "tiff: ");
-    truncate_copy("g4.tif", "cutg4.tif", 0.6);
-    decode_fails("cutg4.tif", "tiff: ");
-    write_bytes("hdr.tif", "II*\0\xff\xff\xff\x7f", 8);
-    decode_fails("hdr.tif", "tiff: ");
+    truncated_fails("lzw.tif", "cut.tif", 0.5, "tiff: ");
+    truncated_fails("g4.tif", "cutg4.tif", 0.6, "tiff: ");
+    bytes_fail("hdr.tif", "II*\0\xff\xff\xff\x7f", 8, "tiff: ");
     for (int i = 0; i < 3; i++)
         scan_image_release(&pages3[i]);
     scan_image_release(&ref);
@@ -443,12 +445,9 @@ static void test_pnm(void **state)
 static void test_not_images(void **state)
 {
     (void)state;
-    write_bytes("empty.png", "", 0);
-    decode_fails("empty.png", "empty file");
-    write_bytes("text.png", "this is a letter, not a scan\n", 29);
-    decode_fails("text.png", "not an image");
-    write_bytes("sig.png", "\x89PNG\r\n\x1a\n", 8);
-    decode_fails("sig.png", "png: ");
+    bytes_fail("empty.png", "", 0, "empty file");
+    bytes_fail("text.png", "this is a letter, not a scan\n", 29, "not an image");
+    bytes_fail("sig.png", "\x89PNG\r\n\x1a\n", 8, "png: ");
 }
 
 /* ---- barcodes ---- */
@@ -480,10 +479,8 @@ static void test_barcodes(void **state)
         const char *text = v[i].text;
         if (v[i].s == PG_CODE39 && strchr(text, '$'))
             text = "VOL-12.3 A"; /* $/+% use other patterns, not drawn here */
-        assert_int_equal(pg_page(&page, 600, 400, 255), 0);
-        w = pg_barcode(&page, v[i].s, 100, 120, v[i].module, 80, text);
+        w = pg_barcode_read(rd, v[i].s, v[i].module, text, &page, &syms, &err);
         assert_true(w > 0);
-        assert_int_equal(scan_read_barcodes(rd, &page, &syms, &err), 0);
         if (syms.count != 1)
             fail_msg("%s '%s': %zu symbols", pg_zbar_name(v[i].s), text, syms.count);
         assert_string_equal(syms.sym[0].type, pg_zbar_name(v[i].s));

@@ -141,8 +141,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    db_close(db);
-    tmp_free(&dir);
+    tmp_db_close(&dir, &db);
     free(people);
     return 0;
 }
@@ -302,16 +301,6 @@ static json_t *dup_variant(struct pop_rng *r, const struct pop_person *p, const 
     return rec;
 }
 
-static bool has(const json_t *cands, const char *id)
-{
-    const json_t *c;
-    size_t i;
-    json_array_foreach(cands, i, c)
-        if (strcmp(json_string_value(json_object_get(c, "record_id")), id) == 0)
-            return true;
-    return false;
-}
-
 static void test_dup_quality(void **state)
 {
     struct pop_rng r = { 0xabcdef12345ULL };
@@ -330,7 +319,7 @@ static void test_dup_quality(void **state)
         (void)snprintf(id, sizeof id, "P%u", who);
         if (registry_dup_find(db, rec, NULL, &c, &err) != 0)
             fail_msg("%s", err_msg(&err));
-        if (has(c, id)) {
+        if (pop_rows_have(c, id)) {
             tp++;
             fp += (long)json_array_size(c) - 1;
         } else {
@@ -377,7 +366,7 @@ static void test_dup_quality(void **state)
         (void)snprintf(id, sizeof id, "P%u", who);
         if (registry_dup_find(db, rec, NULL, &c, &err) != 0)
             fail_msg("%s", err_msg(&err));
-        sib_fp += has(c, id);
+        sib_fp += pop_rows_have(c, id);
         json_decref(rec);
         json_decref(c);
     }

@@ -315,28 +315,30 @@ static void test_client_addr(void **state)
     assert_int_equal(web_addrset_parse("10.0.0.0/33", &set, &err), -1);
 
     assert_int_equal(web_addrset_parse("127.0.0.1,10.1.0.0/16", &set, &err), 0);
-    /* An untrusted peer: its X-Forwarded-For is ignored. */
-    web_client_addr_resolve(&set, "192.0.2.7", "198.51.100.1", out);
-    assert_string_equal(out, "192.0.2.7");
-    /* A trusted peer: the address it appended. */
-    web_client_addr_resolve(&set, "127.0.0.1", "198.51.100.1", out);
-    assert_string_equal(out, "198.51.100.1");
-    /* The client's own "X-Forwarded-For: 1.2.3.4" is to the left: ignored. */
-    web_client_addr_resolve(&set, "127.0.0.1", "1.2.3.4, 198.51.100.1", out);
-    assert_string_equal(out, "198.51.100.1");
-    /* Two trusted proxies in a row: the first untrusted from the right. */
-    web_client_addr_resolve(&set, "127.0.0.1", "1.2.3.4,198.51.100.1, 10.1.0.9", out);
-    assert_string_equal(out, "198.51.100.1");
-    /* No header, or garbage where the proxy writes: the peer. */
-    web_client_addr_resolve(&set, "127.0.0.1", NULL, out);
-    assert_string_equal(out, "127.0.0.1");
-    web_client_addr_resolve(&set, "127.0.0.1", "1.2.3.4, <script>", out);
-    assert_string_equal(out, "127.0.0.1");
-    /* Written with a port or in brackets; IPv6 made canonical. */
-    web_client_addr_resolve(&set, "127.0.0.1", "198.51.100.1:4711", out);
-    assert_string_equal(out, "198.51.100.1");
-    web_client_addr_resolve(&set, "::ffff:127.0.0.1", "[2001:DB8:0::1]:443", out);
-    assert_string_equal(out, "2001:db8::1");
+    static const struct {
+        const char *peer, *forwarded, *want;
+    } resolve[] = {
+        /* An untrusted peer: its X-Forwarded-For is ignored. */
+        { "192.0.2.7", "198.51.100.1", "192.0.2.7" },
+        /* A trusted peer: the address it appended. */
+        { "127.0.0.1", "198.51.100.1", "198.51.100.1" },
+        /* The client's own "X-Forwarded-For: 1.2.3.4" is to the left: ignored. */
+        { "127.0.0.1", "1.2.3.4, 198.51.100.1", "198.51.100.1" },
+        /* Two trusted proxies in a row: the first untrusted from the right. */
+        { "127.0.0.1", "1.2.3.4,198.51.100.1, 10.1.0.9", "198.51.100.1" },
+        /* No header, or garbage where the proxy writes: the peer. */
+        { "127.0.0.1", NULL, "127.0.0.1" },
+        { "127.0.0.1", "1.2.3.4, <script>", "127.0.0.1" },
+        /* Written with a port or in brackets; IPv6 made canonical. */
+        { "127.0.0.1", "198.51.100.1:4711", "198.51.100.1" },
+        { "::ffff:127.0.0.1", "[2001:DB8:0::1]:443", "2001:db8::1" },
+    };
+    for (size_t i = 0; i < sizeof resolve / sizeof resolve[0]; i++) {
+        web_client_addr_resolve(&set, resolve[i].peer, resolve[i].forwarded, out);
+        if (strcmp(out, resolve[i].want) != 0)
+            fail_msg("peer %s, X-Forwarded-For %s: %s, want %s", resolve[i].peer,
+                     resolve[i].forwarded ? resolve[i].forwarded : "(none)", out, resolve[i].want);
+    }
 }
 
 /* The connection gate counts per address and lets an address in again as

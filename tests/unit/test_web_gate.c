@@ -78,6 +78,18 @@ static void test_gate(void **state)
     web_gate_free(NULL);
 }
 
+/* The limits L holds */
+static void assert_seal_limits(const struct web_seal_limits *l, unsigned long megapixels,
+                               unsigned long seconds, unsigned long concurrent, unsigned long queue,
+                               unsigned long queue_wait_ms)
+{
+    assert_int_equal(l->megapixels, megapixels);
+    assert_int_equal(l->seconds, seconds);
+    assert_int_equal(l->concurrent, concurrent);
+    assert_int_equal(l->queue, queue);
+    assert_int_equal(l->queue_wait_ms, queue_wait_ms);
+}
+
 static void test_seal_limits_conf(void **state)
 {
     static const char text[] = "seal_verify_megapixels = 5\nseal_verify_seconds = 7\n"
@@ -89,20 +101,12 @@ static void test_seal_limits_conf(void **state)
     (void)state;
 
     assert_int_equal(web_seal_limits_new(NULL, &l, &err), 0);
-    assert_int_equal(l->megapixels, 12);
-    assert_int_equal(l->seconds, 3);
-    assert_int_equal(l->concurrent, 2);
-    assert_int_equal(l->queue, 4);
-    assert_int_equal(l->queue_wait_ms, 1000);
+    assert_seal_limits(l, 12, 3, 2, 4, 1000);
     web_seal_limits_free(l);
 
     assert_int_equal(conf_parse(text, strlen(text), "civreg.conf", &c, &err), 0);
     assert_int_equal(web_seal_limits_new(c, &l, &err), 0);
-    assert_int_equal(l->megapixels, 5);
-    assert_int_equal(l->seconds, 7);
-    assert_int_equal(l->concurrent, 3);
-    assert_int_equal(l->queue, 0);
-    assert_int_equal(l->queue_wait_ms, 250);
+    assert_seal_limits(l, 5, 7, 3, 0, 250);
     /* No queue: with three running, a fourth is refused at once. */
     for (int i = 0; i < 3; i++)
         assert_int_equal(web_gate_enter(l->gate, 250), 0);
