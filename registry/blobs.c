@@ -214,12 +214,11 @@ static int blob_put_tx(struct db *db, void *arg, struct err *err)
         reg_event_append_one(db, b->actor, "evidence.add", "blob", b->hash, b->hash, NULL, data,
                              now, &seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                 "storing evidence metadata", err, REG_TEXT(b->hash), REG_INT(b->len),
-                 REG_TEXT(b->media_type), REG_TEXT(b->actor->username), REG_TEXT(now),
-                 REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               "storing evidence metadata", err, "sIsssI", b->hash, (long long)b->len,
+               b->media_type, b->actor->username, now, (long long)seq) != 0)
         goto out;
     rc = 0;
 out:

@@ -292,14 +292,12 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
-                 " hash, registered_by, registered_at, event_seq)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                 "storing the death", err, REG_TEXT(id), REG_TEXT(c->uin),
-                 REG_TEXT(c->actor->node_office), REG_TEXT(regno), REG_TEXT(dod),
-                 REG_TEXTN(buf_str(&body), body.len), REG_TEXT(hash), REG_TEXT(c->actor->username),
-                 REG_TEXT(now), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
+               " hash, registered_by, registered_at, event_seq)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+               "storing the death", err, "sssssssssI", id, c->uin, c->actor->node_office, regno,
+               dod, buf_str(&body), hash, c->actor->username, now, (long long)seq) != 0)
         goto out;
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "registration_number",

@@ -119,11 +119,10 @@ int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *
 int reg_person_store(struct db *db, const char *uin, const char *record_id, const char *by,
                      const char *now, uint64_t seq, struct err *err)
 {
-    return REG_EXEC(db,
-                    "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5)",
-                    "storing the person", err, REG_TEXT(uin), REG_TEXT(record_id), REG_TEXT(by),
-                    REG_TEXT(now), REG_INT(seq));
+    return db_run(db,
+                  "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+                  "storing the person", err, "ssssI", uin, record_id, by, now, (long long)seq);
 }
 
 int reg_person_hash(const char *uin, const char *record_id, char out[65], struct err *err)
@@ -205,15 +204,15 @@ int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *
             err_set(err, "link: damaged");
         goto out;
     }
-    if (REG_EXEC(db,
-                 "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
-                 " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                 "storing the link statement", err,
-                 REG_TEXT(json_string_value(json_object_get(s, "uin"))),
-                 REG_TEXT(json_string_value(json_object_get(s, "record_id"))),
-                 REG_INT(json_integer_value(json_object_get(s, "record_version"))),
-                 REG_TEXTN(buf_str(&body), body.len), REG_BLOB(sig, sizeof sig),
-                 REG_TEXT(json_string_value(json_object_get(link, "signer"))), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
+               " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               "storing the link statement", err, "ssIsbsI",
+               json_string_value(json_object_get(s, "uin")),
+               json_string_value(json_object_get(s, "record_id")),
+               (long long)(json_integer_value(json_object_get(s, "record_version"))),
+               buf_str(&body), sig, sizeof sig, json_string_value(json_object_get(link, "signer")),
+               (long long)seq) != 0)
         goto out;
     rc = 0;
 out:
@@ -280,14 +279,11 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
         goto out;
     reg_release(db, st);
     st = NULL;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
-                    " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
-                    " WHERE l.uin=?1 ORDER BY l.record_version",
-                    err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
-    if (reg_rows_json(db, st, link_row, NULL, "reading links", &links, err) != 0)
+    if (db_query_rows(db,
+                      "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
+                      " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
+                      " WHERE l.uin=?1 ORDER BY l.record_version",
+                      "reading links", link_row, NULL, &links, err, "s", uin) != 0)
         goto out;
     if (reg_death_annotate(db, uin, p, err) != 0)
         goto out;

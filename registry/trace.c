@@ -535,15 +535,16 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
     if (bundle) {
         /* Raw version bytes, so the bundle re-hashes exactly what was hashed. */
         json_t *versions = NULL, *links = NULL;
-        if (reg_query_json(db,
-                           "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
-                           " ORDER BY version",
-                           g.record_id, bundle_version_row, g.record_id, "reading versions",
-                           &versions, err) != 0 ||
-            reg_query_json(db,
-                           "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
-                           " ORDER BY record_version",
-                           g.record_id, bundle_link_row, NULL, "reading links", &links, err) != 0) {
+        if (db_query_rows(db,
+                          "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
+                          " ORDER BY version",
+                          "reading versions", bundle_version_row, g.record_id, &versions, err, "s",
+                          g.record_id) != 0 ||
+            db_query_rows(db,
+                          "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
+                          " ORDER BY record_version",
+                          "reading links", bundle_link_row, NULL, &links, err, "s",
+                          g.record_id) != 0) {
             json_decref(versions);
             goto out;
         }
