@@ -88,6 +88,21 @@ int db_query_row(struct db *db, sqlite3_stmt **st, const char *sql, const char *
     return rc == 0 ? db_step_row(db, *st, what, err) : -1;
 }
 
+/* The constant SQL from the connection's cache with FMT's parameters bound:
+ * 0 with *ST to step and release, -1 with ERR set and nothing to release. */
+static int cached_bound(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err,
+                        const char *fmt, va_list ap)
+{
+    if (db_stmt_cached(db, sql, st, err) != 0)
+        return -1;
+    if (db_bindv(db, *st, err, fmt, ap) != 0) {
+        db_stmt_release(db, *st);
+        *st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int db_run(struct db *db, const char *sql, const char *what, struct err *err, const char *fmt,
            ...)
 {
@@ -95,16 +110,14 @@ int db_run(struct db *db, const char *sql, const char *what, struct err *err, co
     va_list ap;
     int rc;
 
-    if (db_stmt_cached(db, sql, &st, err) != 0)
-        return -1;
     va_start(ap, fmt);
-    rc = db_bindv(db, st, err, fmt, ap);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
     va_end(ap);
-    if (rc == 0) {
-        do
-            rc = db_step_row(db, st, what, err);
-        while (rc == 1);
-    }
+    if (rc != 0)
+        return -1;
+    do
+        rc = db_step_row(db, st, what, err);
+    while (rc == 1);
     db_stmt_release(db, st);
     return rc;
 }
@@ -206,13 +219,52 @@ int db_query_rows(struct db *db, const char *sql, const char *what, db_row_fn ro
     va_list ap;
     int rc;
 
-    if (db_stmt_cached(db, sql, &st, err) != 0)
-        return -1;
     va_start(ap, fmt);
-    rc = db_bindv(db, st, err, fmt, ap);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
     va_end(ap);
-    if (rc == 0)
-        rc = db_rows_collect(db, st, what, row, ctx, out, err);
+    if (rc != 0)
+        return -1;
+    rc = db_rows_collect(db, st, what, row, ctx, out, err);
+    db_stmt_release(db, st);
+    return rc;
+}
+
+int db_query_text(struct db *db, const char *sql, const char *what, char **out, struct err *err,
+                  const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
+
+    *out = NULL;
+    va_start(ap, fmt);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
+    va_end(ap);
+    if (rc != 0)
+        return -1;
+    rc = db_step_row(db, st, what, err);
+    if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+        (*out = db_column_dup(st, 0)) == NULL)
+        rc = err_setk(err, ERR_INTERNAL, "out of memory");
+    db_stmt_release(db, st);
+    return rc;
+}
+
+int db_query_int64(struct db *db, const char *sql, const char *what, long long *out,
+                   struct err *err, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
+    va_end(ap);
+    if (rc != 0)
+        return -1;
+    rc = db_step_row(db, st, what, err);
+    if (rc == 1)
+        *out = (long long)sqlite3_column_int64(st, 0);
     db_stmt_release(db, st);
     return rc;
 }

@@ -97,4 +97,16 @@ int db_query_rows(struct db *db, const char *sql, const char *what, db_row_fn ro
                   json_t **out, struct err *err, const char *fmt, ...)
     __attribute__((warn_unused_result));
 
+/* Run the constant SQL (cached, as db_run) with FMT's parameters and read
+ * the first column of its first row: 1 with *OUT a copy of its text the
+ * caller frees (NULL when the column is SQL NULL), 0 when there is no row
+ * (*OUT NULL), -1 with ERR set ("db: WHAT: ...", or "out of memory"). */
+int db_query_text(struct db *db, const char *sql, const char *what, char **out, struct err *err,
+                  const char *fmt, ...) __attribute__((warn_unused_result));
+
+/* The same for an integer (a count, a flag, an identifier): 1 with *OUT
+ * set, 0 when there is no row (*OUT unchanged), -1 with ERR set. */
+int db_query_int64(struct db *db, const char *sql, const char *what, long long *out,
+                   struct err *err, const char *fmt, ...) __attribute__((warn_unused_result));
+
 #endif

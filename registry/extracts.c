@@ -47,22 +47,21 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1;
+    int r, rc = -1;
 
     memset(s, 0, sizeof *s);
     if (reg_record_find(db, actor, ref, &id, err) != 0)
         return -1;
-    if (db_prepare(db, &st,
-                   "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
-                   " v.hash, v.data FROM birth_records b"
-                   " JOIN offices o ON o.code = b.office"
-                   " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
-                   " WHERE b.id = ?1",
-                   err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        err_set(err, "record %s: its office or current version is missing", id);
+    r = db_query_row(db, &st,
+                     "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
+                     " v.hash, v.data FROM birth_records b"
+                     " JOIN offices o ON o.code = b.office"
+                     " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                     " WHERE b.id = ?1",
+                     "reading the record", err, "s", id);
+    if (r != 1) {
+        if (r == 0)
+            err_set(err, "record %s: its office or current version is missing", id);
         goto out;
     }
     s->record_id = id;
@@ -171,20 +170,10 @@ struct extract_ctx {
 /* The extracts of record ID so far: *N. */
 static int extracts_of(struct db *db, const char *id, long long *n, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-
-    if (db_prepare(db, &st, "SELECT count(*) FROM extracts WHERE record_id = ?1", err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *n = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        db_sql_fail(db, "counting the record's extracts", err);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return db_query_int64(db, "SELECT count(*) FROM extracts WHERE record_id = ?1",
+                          "counting the record's extracts", n, err, "s", id) < 0
+               ? -1
+               : 0;
 }
 
 static int extract_tx(struct db *db, void *arg, struct err *err)

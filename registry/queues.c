@@ -121,22 +121,13 @@ static int queue_rows(struct db *db, const char *sql, const struct registry_acto
 static long long count_of(struct db *db, const char *sql, const struct registry_actor *actor,
                           int *bad, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     long long n = 0;
 
-    if (*bad || db_prepare(db, &st, sql, err) != 0) {
+    if (*bad || db_query_int64(db, sql, "counting the work queues", &n, err, "ss", actor->office,
+                               actor->username) < 0) {
         *bad = 1;
         return 0;
     }
-    sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, actor->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    else {
-        db_sql_fail(db, "counting the work queues", err);
-        *bad = 1;
-    }
-    sqlite3_finalize(st);
     return n;
 }
 
@@ -237,34 +228,24 @@ out:
 int registry_record_closed(struct db *db, const char *id, json_t **closed, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int step, rc = -1;
+    int r;
 
     *closed = NULL;
     /* the later record of a pair resolved as one birth is closed: merged
      * into the other (registry_dup_gate refuses registering it) */
-    if (db_prepare(db, &st,
-                    "SELECT other_id, reason, resolved_by, resolved_at FROM dup_candidates"
-                    " WHERE record_id = ?1 AND status = 'duplicate' ORDER BY other_id LIMIT 1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    r = db_query_row(db, &st,
+                     "SELECT other_id, reason, resolved_by, resolved_at FROM dup_candidates"
+                     " WHERE record_id = ?1 AND status = 'duplicate' ORDER BY other_id LIMIT 1",
+                     "reading the record's resolutions", err, "s", id);
+    if (r == 1) {
         *closed = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "state", "merged", "into",
                             sqlite3_column_text(st, 0), "reason", sqlite3_column_text(st, 1),
                             "by", sqlite3_column_text(st, 2), "at", sqlite3_column_text(st, 3));
-        if (*closed == NULL) {
-            err_set(err, "out of memory");
-            goto out;
-        }
-    } else if (step != SQLITE_DONE) {
-        db_sql_fail(db, "reading the record's resolutions", err);
-        goto out;
+        if (*closed == NULL)
+            r = err_set(err, "out of memory");
     }
-    rc = 0;
-out:
     sqlite3_finalize(st);
-    return rc;
+    return r < 0 ? -1 : 0;
 }
 
 /* A register page's progress {page, keyed, verified, registered}. */

@@ -44,27 +44,16 @@ static void rec_head_release(struct rec_head *h)
 
 int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc, step;
+    int r;
 
     *id = NULL;
     if (ref == NULL || *ref == '\0' || strlen(ref) > 64)
         return 1;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
-                    " OR uin=?1 LIMIT 1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        rc = (*id = db_column_dup(st, 0)) ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    else if (step == SQLITE_DONE)
-        rc = 1;
-    else
-        rc = db_sql_fail(db, "finding the record", err);
-    reg_release(db, st);
-    return rc;
+    r = db_query_text(db,
+                      "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
+                      " OR uin=?1 LIMIT 1",
+                      "finding the record", id, err, "s", ref);
+    return r < 0 ? -1 : r == 0;
 }
 
 /* One office's staff act on that office's records only: a node may know
@@ -86,20 +75,17 @@ int reg_record_office_check(const struct registry_actor *actor, const char *id,
 int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, const char *ref,
                           char **id, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_ERROR;
+    char *office = NULL;
+    int rc;
 
     rc = reg_record_resolve(db, ref, id, err);
     if (rc != 0 || actor == NULL)
         return rc;
-    if (reg_prepare_cached(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
-        rc = -1;
-    else if (sqlite3_bind_text(st, 1, *id, -1, SQLITE_STATIC) != SQLITE_OK ||
-             (step = sqlite3_step(st)) != SQLITE_ROW)
-        rc = step == SQLITE_DONE ? 1 : db_sql_fail(db, "finding the record's office", err);
-    else
-        rc = reg_record_office_check(actor, *id, (const char *)sqlite3_column_text(st, 0), err);
-    reg_release(db, st);
+    rc = db_query_text(db, "SELECT office FROM birth_records WHERE id=?1",
+                       "finding the record's office", &office, err, "s", *id);
+    if (rc >= 0)
+        rc = rc == 0 ? 1 : reg_record_office_check(actor, *id, office, err);
+    free(office);
     if (rc != 0) {
         free(*id);
         *id = NULL;
@@ -312,27 +298,12 @@ struct batch_ctx {
 int registry_record_import_lookup(struct db *db, const char *file_hash, long line, char **id,
                                   struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1, step;
+    int r = db_query_text(db,
+                          "SELECT record_id FROM record_import_lines WHERE file_hash = ?1"
+                          " AND line = ?2",
+                          "reading imported lines", id, err, "sI", file_hash, (long long)line);
 
-    *id = NULL;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, line);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        *id = strdup((const char *)sqlite3_column_text(st, 0));
-        rc = *id ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    } else if (step == SQLITE_DONE) {
-        rc = 1;
-    } else {
-        db_sql_fail(db, "reading imported lines", err);
-    }
-    reg_release(db, st);
-    return rc;
+    return r < 0 ? -1 : r == 0;
 }
 
 static int batch_tx(struct db *db, void *arg, struct err *err)
@@ -492,26 +463,17 @@ out:
 
 static int keyed_by(struct db *db, const char *id, const char *user, bool *out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int step, rc;
-
-    if (reg_prepare_cached(db, &st,
-                    "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+    long long one;
     /* Only a clean answer counts: a busy or failing read must not pass for
      * "not keyed by this clerk", or a database error would waive four eyes. */
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW || step == SQLITE_DONE) {
-        *out = step == SQLITE_ROW;
-        rc = 0;
-    } else {
-        rc = db_sql_fail(db, "checking who keyed the record", err);
-    }
-    reg_release(db, st);
-    return rc;
+    int r = db_query_int64(db,
+                           "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
+                           "checking who keyed the record", &one, err, "ss", id, user);
+
+    if (r < 0)
+        return -1;
+    *out = r == 1;
+    return 0;
 }
 
 static int verify_tx(struct db *db, void *arg, struct err *err)
@@ -994,17 +956,15 @@ static int version_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *er
 static int head_json(struct db *db, const char *id, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int r, rc = -1;
 
     *out = NULL;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT id, office, status, version, verified_by, registration_number,"
-                    " registered_by, registered_at, uin, created_at, updated_at"
-                    " FROM birth_records WHERE id=?1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    r = db_query_row(db, &st,
+                     "SELECT id, office, status, version, verified_by, registration_number,"
+                     " registered_by, registered_at, uin, created_at, updated_at"
+                     " FROM birth_records WHERE id=?1",
+                     "reading the record", err, "s", id);
+    if (r == 1) {
         *out = json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s}", "id",
                          sqlite3_column_text(st, 0), "office", sqlite3_column_text(st, 1),
                          "status", sqlite3_column_text(st, 2), "versions",
@@ -1021,7 +981,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
             *out = NULL;
             rc = -1;
         }
-    } else {
+    } else if (r == 0) {
         err_setk(err, ERR_NOT_FOUND, "no record '%s'", id);
     }
     reg_release(db, st);
@@ -1238,9 +1198,9 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
                                  const char *hash, unsigned char **p, size_t *len,
                                  struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1, step;
+    long long one;
+    int rc = -1, found;
 
     *p = NULL;
     *len = 0;
@@ -1252,27 +1212,16 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
         return -1;
     /* Evidence of any version, or of a correction's reason: the record
      * lists it; anything else in the store is not this record's to serve. */
-    if (reg_prepare_cached(db, &st,
-                    "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
-                    " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
-                    " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
-                    " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
-                    err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    found = db_query_int64(db,
+                           "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
+                           " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
+                           " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
+                           " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
+                           "finding the record's evidence", &one, err, "ss", id, hash);
+    if (found == 0)
         err_setk(err, ERR_NOT_FOUND, "no such evidence %.16s… in record %s", hash, id);
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        db_sql_fail(db, "finding the record's evidence", err);
-        goto out;
-    }
-    rc = registry_blob_get(db, blobs_dir, hash, p, len, err);
-out:
-    reg_release(db, st);
+    else if (found == 1)
+        rc = registry_blob_get(db, blobs_dir, hash, p, len, err);
     free(id);
     return rc;
 }

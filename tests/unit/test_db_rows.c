@@ -344,6 +344,54 @@ static void test_query_rows(void **state)
     assert_non_null(strstr(err_msg(&e), "binding parameter 2"));
 }
 
+static void test_query_text_and_int64(void **state)
+{
+    struct fixture *f = *state;
+    struct err e = ERR_INIT;
+    long long n = -1;
+    char *text = (char *)"unset";
+
+    insert(f->db, "a", 7LL, NULL, 0);
+    assert_int_equal(db_run(f->db, "INSERT INTO t(k, z) VALUES (?, ?)", "adding", &e, "sn", "b"),
+                     0);
+    /* A text: a copy, NULL for SQL NULL, nothing when there is no row. */
+    assert_int_equal(db_query_text(f->db, "SELECT k FROM t WHERE n = ?", "finding", &text, &e, "I",
+                                   7LL),
+                     1);
+    assert_string_equal(text, "a");
+    free(text);
+    assert_int_equal(db_query_text(f->db, "SELECT z FROM t WHERE k = ?", "finding", &text, &e, "s",
+                                   "b"),
+                     1);
+    assert_null(text);
+    text = (char *)"unset";
+    assert_int_equal(db_query_text(f->db, "SELECT k FROM t WHERE n = ?", "finding", &text, &e, "I",
+                                   8LL),
+                     0);
+    assert_null(text);
+    /* An integer: a count, a missing row leaves *OUT alone. */
+    assert_int_equal(db_query_int64(f->db, "SELECT count(*) FROM t", "counting", &n, &e, ""), 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(db_query_int64(f->db, "SELECT n FROM t WHERE k = ?", "reading", &n, &e, "s",
+                                    "zz"),
+                     0);
+    assert_int_equal(n, 2);
+    /* Failures: the step, the bind, the SQL. */
+    assert_int_equal(db_query_int64(f->db,
+                                    "SELECT abs(n - 7 - 9223372036854775807 - 1) FROM t"
+                                    " WHERE k = 'a'",
+                                    "summing", &n, &e, ""),
+                     -1);
+    assert_non_null(strstr(err_msg(&e), "db: summing: integer overflow"));
+    assert_int_equal(db_query_text(f->db, "SELECT k FROM t WHERE n = ?", "finding", &text, &e,
+                                   "II", 1LL, 2LL),
+                     -1);
+    assert_null(text);
+    assert_non_null(strstr(err_msg(&e), "binding parameter 2"));
+    assert_int_equal(db_query_int64(f->db, "SELECT n FROM nowhere", "reading", &n, &e, ""), -1);
+    assert_non_null(strstr(err_msg(&e), "no such table"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_step_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_text_and_int64, setup, teardown),
     };
     if (secret_init(NULL) != 0)
         return 1;
