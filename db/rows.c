@@ -88,6 +88,21 @@ int db_query_row(struct db *db, sqlite3_stmt **st, const char *sql, const char *
     return rc == 0 ? db_step_row(db, *st, what, err) : -1;
 }
 
+/* The constant SQL from the connection's cache with FMT's parameters bound:
+ * 0 with *ST to step and release, -1 with ERR set and nothing to release. */
+static int cached_bound(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err,
+                        const char *fmt, va_list ap)
+{
+    if (db_stmt_cached(db, sql, st, err) != 0)
+        return -1;
+    if (db_bindv(db, *st, err, fmt, ap) != 0) {
+        db_stmt_release(db, *st);
+        *st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int db_run(struct db *db, const char *sql, const char *what, struct err *err, const char *fmt,
            ...)
 {
@@ -95,16 +110,14 @@ int db_run(struct db *db, const char *sql, const char *what, struct err *err, co
     va_list ap;
     int rc;
 
-    if (db_stmt_cached(db, sql, &st, err) != 0)
-        return -1;
     va_start(ap, fmt);
-    rc = db_bindv(db, st, err, fmt, ap);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
     va_end(ap);
-    if (rc == 0) {
-        do
-            rc = db_step_row(db, st, what, err);
-        while (rc == 1);
-    }
+    if (rc != 0)
+        return -1;
+    do
+        rc = db_step_row(db, st, what, err);
+    while (rc == 1);
     db_stmt_release(db, st);
     return rc;
 }
@@ -146,34 +159,112 @@ json_t *db_row_object(sqlite3_stmt *st)
     return o;
 }
 
-static json_t *row_object(sqlite3_stmt *st, void *ctx)
+/* db_rows_json's row function seen as a db_row_fn. */
+struct row_json_adapter {
+    db_row_json_fn row;
+    void *ctx;
+};
+
+static int row_json_adapt(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
 {
-    (void)ctx;
-    return db_row_object(st);
+    const struct row_json_adapter *a = ctx;
+
+    (void)err;
+    *row = a->row != NULL ? a->row(st, a->ctx) : db_row_object(st);
+    return 0;
 }
 
 int db_rows_json(struct db *db, sqlite3_stmt *st, const char *what, db_row_json_fn row,
                  void *ctx, json_t **out, struct err *err)
 {
-    json_t *list = json_array();
-    int step;
+    struct row_json_adapter a = { row, ctx };
 
     *out = NULL;
-    if (row == NULL)
-        row = row_object;
+    return db_rows_collect(db, st, what, row_json_adapt, &a, out, err);
+}
+
+int db_rows_collect(struct db *db, sqlite3_stmt *st, const char *what, db_row_fn row, void *ctx,
+                    json_t **out, struct err *err)
+{
+    json_t *list = *out != NULL ? *out : json_array();
+    int step;
+
     if (list == NULL)
         return err_setk(err, ERR_INTERNAL, "out of memory");
     while ((step = db_step_row(db, st, what, err)) == 1) {
-        json_t *v = row(st, ctx);
-        if (v == NULL || json_array_append_new(list, v) != 0) {
-            json_decref(list);
-            return err_setk(err, ERR_INTERNAL, "out of memory");
+        json_t *v = NULL;
+        int r = row(st, ctx, &v, err);
+        if (r > 0)
+            continue;
+        if (r == 0 && (v == NULL || json_array_append_new(list, v) != 0))
+            r = err_setk(err, ERR_INTERNAL, "out of memory");
+        if (r < 0) {
+            step = -1;
+            break;
         }
     }
     if (step != 0) {
-        json_decref(list);
+        if (list != *out)
+            json_decref(list);
         return -1;
     }
     *out = list;
     return 0;
+}
+
+int db_query_rows(struct db *db, const char *sql, const char *what, db_row_fn row, void *ctx,
+                  json_t **out, struct err *err, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
+    va_end(ap);
+    if (rc != 0)
+        return -1;
+    rc = db_rows_collect(db, st, what, row, ctx, out, err);
+    db_stmt_release(db, st);
+    return rc;
+}
+
+int db_query_text(struct db *db, const char *sql, const char *what, char **out, struct err *err,
+                  const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
+
+    *out = NULL;
+    va_start(ap, fmt);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
+    va_end(ap);
+    if (rc != 0)
+        return -1;
+    rc = db_step_row(db, st, what, err);
+    if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+        (*out = db_column_dup(st, 0)) == NULL)
+        rc = err_setk(err, ERR_INTERNAL, "out of memory");
+    db_stmt_release(db, st);
+    return rc;
+}
+
+int db_query_int64(struct db *db, const char *sql, const char *what, long long *out,
+                   struct err *err, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = cached_bound(db, &st, sql, err, fmt, ap);
+    va_end(ap);
+    if (rc != 0)
+        return -1;
+    rc = db_step_row(db, st, what, err);
+    if (rc == 1)
+        *out = (long long)sqlite3_column_int64(st, 0);
+    db_stmt_release(db, st);
+    return rc;
 }

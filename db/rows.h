@@ -76,4 +76,37 @@ typedef json_t *(*db_row_json_fn)(struct sqlite3_stmt *st, void *ctx);
 int db_rows_json(struct db *db, struct sqlite3_stmt *st, const char *what, db_row_json_fn row,
                  void *ctx, json_t **out, struct err *err) __attribute__((warn_unused_result));
 
+/* One row to JSON where building it can fail or leave the row out: 0 with
+ * *ROW a new reference (NULL: out of memory), 1 to skip the row, -1 with
+ * ERR set. */
+typedef int (*db_row_fn)(struct sqlite3_stmt *st, void *ctx, json_t **row, struct err *err);
+
+/* Step ST to its end, appending ROW's value for each row to the array *OUT,
+ * or to a new array stored in *OUT when *OUT is NULL (the caller owns it).
+ * Returns 0, or -1 with ERR set ("db: WHAT: ..." when a step failed, ROW's
+ * message, or "out of memory"); a new array is then freed and *OUT stays
+ * NULL, an array of the caller's keeps the rows appended so far. */
+int db_rows_collect(struct db *db, struct sqlite3_stmt *st, const char *what, db_row_fn row,
+                    void *ctx, json_t **out, struct err *err) __attribute__((warn_unused_result));
+
+/* Run the constant SQL (from the connection's cache, as db_run) with FMT's
+ * parameters (as db_bind) and collect its rows as db_rows_collect does:
+ * into the array *OUT, or a new one when *OUT is NULL. Returns 0, or -1
+ * with ERR set. */
+int db_query_rows(struct db *db, const char *sql, const char *what, db_row_fn row, void *ctx,
+                  json_t **out, struct err *err, const char *fmt, ...)
+    __attribute__((warn_unused_result));
+
+/* Run the constant SQL (cached, as db_run) with FMT's parameters and read
+ * the first column of its first row: 1 with *OUT a copy of its text the
+ * caller frees (NULL when the column is SQL NULL), 0 when there is no row
+ * (*OUT NULL), -1 with ERR set ("db: WHAT: ...", or "out of memory"). */
+int db_query_text(struct db *db, const char *sql, const char *what, char **out, struct err *err,
+                  const char *fmt, ...) __attribute__((warn_unused_result));
+
+/* The same for an integer (a count, a flag, an identifier): 1 with *OUT
+ * set, 0 when there is no row (*OUT unchanged), -1 with ERR set. */
+int db_query_int64(struct db *db, const char *sql, const char *what, long long *out,
+                   struct err *err, const char *fmt, ...) __attribute__((warn_unused_result));
+
 #endif

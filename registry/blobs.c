@@ -214,12 +214,11 @@ static int blob_put_tx(struct db *db, void *arg, struct err *err)
         reg_event_append_one(db, b->actor, "evidence.add", "blob", b->hash, b->hash, NULL, data,
                              now, &seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                 "storing evidence metadata", err, REG_TEXT(b->hash), REG_INT(b->len),
-                 REG_TEXT(b->media_type), REG_TEXT(b->actor->username), REG_TEXT(now),
-                 REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO blobs(hash, size, media_type, added_by, added_at, event_seq)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               "storing evidence metadata", err, "sIsssI", b->hash, (long long)b->len,
+               b->media_type, b->actor->username, now, (long long)seq) != 0)
         goto out;
     rc = 0;
 out:
@@ -259,20 +258,19 @@ int registry_blob_put(struct db *db, const char *blobs_dir, const struct registr
 
 int registry_blob_exists(struct db *db, const char *hash, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
+    long long one;
+    int r;
 
     if (!reg_is_hash(hash))
         return err_set(err, "evidence: '%.70s' is not a SHA-256 hash (64 lowercase hex digits)",
                        hash ? hash : "");
-    if (db_prepare(db, &st, "SELECT 1 FROM blobs WHERE hash=?1", err) != 0)
+    r = db_query_int64(db, "SELECT 1 FROM blobs WHERE hash=?1", "finding the evidence", &one, err,
+                       "s", hash);
+    if (r < 0)
         return -1;
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_ROW
-             ? 0
-             : err_setk(err, ERR_NOT_FOUND, "evidence: no blob %s in the evidence store (add it first)", hash);
-    sqlite3_finalize(st);
-    return rc;
+    return r == 1 ? 0
+                  : err_setk(err, ERR_NOT_FOUND,
+                             "evidence: no blob %s in the evidence store (add it first)", hash);
 }
 
 int registry_blob_get(struct db *db, const char *blobs_dir, const char *hash, unsigned char **p,
@@ -299,26 +297,24 @@ int registry_blob_get(struct db *db, const char *blobs_dir, const char *hash, un
 int registry_blob_info(struct db *db, const char *hash, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int r, rc = -1;
 
     *out = NULL;
     if (!reg_is_hash(hash))
         return err_set(err, "evidence: '%.70s' is not a SHA-256 hash (64 lowercase hex digits)",
                        hash ? hash : "");
-    if (db_prepare(db, &st,
-                   "SELECT hash, size, media_type, added_by, added_at, event_seq FROM blobs"
-                   " WHERE hash=?1",
-                   err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    r = db_query_row(db, &st,
+                     "SELECT hash, size, media_type, added_by, added_at, event_seq FROM blobs"
+                     " WHERE hash=?1",
+                     "reading the evidence", err, "s", hash);
+    if (r == 1) {
         *out = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I}", "hash", sqlite3_column_text(st, 0),
                          "size", (json_int_t)sqlite3_column_int64(st, 1), "media_type",
                          sqlite3_column_text(st, 2), "added_by", sqlite3_column_text(st, 3),
                          "added_at", sqlite3_column_text(st, 4), "event",
                          (json_int_t)sqlite3_column_int64(st, 5));
         rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    } else {
+    } else if (r == 0) {
         err_setk(err, ERR_NOT_FOUND, "evidence: no blob %s in the evidence store", hash);
     }
     sqlite3_finalize(st);

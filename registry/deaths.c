@@ -201,19 +201,16 @@ static int person_record(struct db *db, const char *uin, char **record_id, json_
 
     *record_id = NULL;
     *record = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT p.record_id, v.data FROM persons p"
-                   " JOIN birth_records b ON b.id = p.record_id"
-                   " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
-                   " WHERE p.uin = ?1",
-                   err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    step = db_query_row(db, &st,
+                        "SELECT p.record_id, v.data FROM persons p"
+                        " JOIN birth_records b ON b.id = p.record_id"
+                        " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                        " WHERE p.uin = ?1",
+                        "reading the person", err, "s", uin);
+    if (step == 0) {
         rc = 1;
-    } else if (step != SQLITE_ROW) {
-        db_sql_fail(db, "reading the person", err);
+    } else if (step < 0) {
+        rc = -1;
     } else if ((*record_id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
     } else if (json_parse((const char *)sqlite3_column_text(st, 1),
@@ -292,14 +289,12 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
-                 " hash, registered_by, registered_at, event_seq)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                 "storing the death", err, REG_TEXT(id), REG_TEXT(c->uin),
-                 REG_TEXT(c->actor->node_office), REG_TEXT(regno), REG_TEXT(dod),
-                 REG_TEXTN(buf_str(&body), body.len), REG_TEXT(hash), REG_TEXT(c->actor->username),
-                 REG_TEXT(now), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
+               " hash, registered_by, registered_at, event_seq)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+               "storing the death", err, "sssssssssI", id, c->uin, c->actor->node_office, regno,
+               dod, buf_str(&body), hash, c->actor->username, now, (long long)seq) != 0)
         goto out;
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "registration_number",
@@ -404,34 +399,29 @@ int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, 
 int registry_death_show(struct db *db, const struct registry_actor *actor, const char *ref,
                         json_t **out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char *uin = NULL;
     bool deceased = false;
-    int rc = -1;
+    int r, rc = -1;
 
     *out = NULL;
     if (registry_require_action(actor, "death.read", err) != 0)
         return -1;
     if (ref == NULL || *ref == '\0')
         return err_set(err, "death show: a UIN or death registration number is required");
-    if (db_prepare(db, &st, "SELECT uin FROM deaths WHERE uin = ?1 OR registration_number = ?1"
-                             " OR id = ?1",
-                   err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        err_set(err, "no registered death for '%.64s'", ref);
+    r = db_query_text(db,
+                      "SELECT uin FROM deaths WHERE uin = ?1 OR registration_number = ?1"
+                      " OR id = ?1",
+                      "finding the death", &uin, err, "s", ref);
+    if (r < 0)
         goto out;
-    }
-    if ((uin = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+    if (r == 0) {
+        err_set(err, "no registered death for '%.64s'", ref);
         goto out;
     }
     if (registry_person_is_deceased(db, uin, &deceased, out, err) != 0)
         goto out;
     rc = deceased ? 0 : err_set(err, "no registered death for '%.64s'", ref);
 out:
-    sqlite3_finalize(st);
     free(uin);
     return rc;
 }

@@ -47,22 +47,21 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1;
+    int r, rc = -1;
 
     memset(s, 0, sizeof *s);
     if (reg_record_find(db, actor, ref, &id, err) != 0)
         return -1;
-    if (db_prepare(db, &st,
-                   "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
-                   " v.hash, v.data FROM birth_records b"
-                   " JOIN offices o ON o.code = b.office"
-                   " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
-                   " WHERE b.id = ?1",
-                   err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        err_set(err, "record %s: its office or current version is missing", id);
+    r = db_query_row(db, &st,
+                     "SELECT b.office, o.name, o.country, b.registration_number, b.uin, b.status,"
+                     " v.hash, v.data FROM birth_records b"
+                     " JOIN offices o ON o.code = b.office"
+                     " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
+                     " WHERE b.id = ?1",
+                     "reading the record", err, "s", id);
+    if (r != 1) {
+        if (r == 0)
+            err_set(err, "record %s: its office or current version is missing", id);
         goto out;
     }
     s->record_id = id;
@@ -171,20 +170,10 @@ struct extract_ctx {
 /* The extracts of record ID so far: *N. */
 static int extracts_of(struct db *db, const char *id, long long *n, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-
-    if (db_prepare(db, &st, "SELECT count(*) FROM extracts WHERE record_id = ?1", err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *n = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        db_sql_fail(db, "counting the record's extracts", err);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return db_query_int64(db, "SELECT count(*) FROM extracts WHERE record_id = ?1",
+                          "counting the record's extracts", n, err, "s", id) < 0
+               ? -1
+               : 0;
 }
 
 static int extract_tx(struct db *db, void *arg, struct err *err)
@@ -264,13 +253,11 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
-                 " issued_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                 "storing the extract", err, REG_TEXT(xid), REG_TEXT(s.record_id), REG_TEXT(s.uin),
-                 REG_TEXTN(buf_str(&payload), payload.len), REG_TEXT(seal_hash),
-                 REG_TEXT(signer_hash), REG_TEXT(c->actor->username), REG_TEXT(now),
-                 REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
+               " issued_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+               "storing the extract", err, "ssssssssI", xid, s.record_id, s.uin, buf_str(&payload),
+               seal_hash, signer_hash, c->actor->username, now, (long long)seq) != 0)
         goto out;
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I,"
@@ -356,11 +343,11 @@ int registry_extract_list(struct db *db, const struct registry_actor *actor, con
     r = reg_record_resolve_as(db, actor, ref, &id, err);
     if (r != 0)
         return r > 0 ? err_set(err, "no record '%.64s'", ref ? ref : "") : -1;
-    if (reg_query_json(db,
-                       "SELECT x.id, x.issued_by, x.issued_at, json_extract(e.body, '$.data.reason')"
-                       " FROM extracts x JOIN events e ON e.seq = x.event_seq"
-                       " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
-                       id, extract_row, NULL, "listing the record's extracts", &list, err) != 0)
+    if (db_query_rows(db,
+                      "SELECT x.id, x.issued_by, x.issued_at, json_extract(e.body, '$.data.reason')"
+                      " FROM extracts x JOIN events e ON e.seq = x.event_seq"
+                      " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
+                      "listing the record's extracts", extract_row, NULL, &list, err, "s", id) != 0)
         goto out;
     *out = json_pack("{s:s, s:O}", "record_id", id, "extracts", list);
     rc = *out ? 0 : err_set(err, "out of memory");

@@ -9,6 +9,15 @@
 #include "core/json.h"
 #include "registry_int.h"
 
+/* Whether a person holds UIN already: 1 held, 0 free, -1 error. */
+static int uin_held(struct db *db, const char *uin, struct err *err)
+{
+    long long one;
+
+    return db_query_int64(db, "SELECT 1 FROM persons WHERE uin = ?1",
+                          "checking the identity number", &one, err, "s", uin);
+}
+
 /* The next unused UIN of the office's national blocks (uin_pool), marked
  * used in the caller's transaction. 1: the office has never received a
  * block (it draws its own UINs); 0: *UIN set; -1: error, or every UIN of
@@ -16,114 +25,74 @@
  * a UIN of its own, so no collision can arise). */
 static int uin_from_pool(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err)
 {
-    sqlite3_stmt *pick = NULL, *mark = NULL, *held = NULL, *any = NULL;
-    int rc = -1, step;
+    long long any = 0;
 
-    if (reg_prepare_cached(db, &any, "SELECT EXISTS (SELECT 1 FROM uin_pool)", err) != 0)
+    if (db_query_int64(db, "SELECT EXISTS (SELECT 1 FROM uin_pool)",
+                       "reading the national UIN blocks", &any, err, "") < 0)
         return -1;
-    step = sqlite3_step(any);
-    if (step != SQLITE_ROW) {
-        db_sql_fail(db, "reading the national UIN blocks", err);
-        goto out;
-    }
-    if (sqlite3_column_int(any, 0) == 0) {
-        rc = 1;
-        goto out;
-    }
-    if (reg_prepare_cached(db, &pick,
-                           "SELECT uin FROM uin_pool WHERE used_at IS NULL"
-                           " ORDER BY received_at, rowid LIMIT 1",
-                           err) != 0 ||
-        reg_prepare_cached(db, &mark,
-                           "UPDATE uin_pool SET used_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-                           " WHERE uin = ?1",
-                           err) != 0 ||
-        reg_prepare_cached(db, &held, "SELECT 1 FROM persons WHERE uin = ?1", err) != 0)
-        goto out;
+    if (any == 0)
+        return 1;
     for (;;) {
-        sqlite3_reset(pick);
-        step = sqlite3_step(pick);
-        if (step == SQLITE_DONE) {
-            err_setk(err, ERR_CONFLICT,
-                     "registration refused: this office has used every national UIN of its "
-                     "blocks; connect to the national tier and run `civreg sync uin-block` "
-                     "(or `civreg sync push`, which tops the block up) to receive a new one");
-            goto out;
-        }
-        if (step != SQLITE_ROW) {
-            db_sql_fail(db, "drawing a national UIN", err);
-            goto out;
-        }
-        (void)snprintf(uin, REGISTRY_UIN_LEN + 1, "%s", (const char *)sqlite3_column_text(pick, 0));
-        sqlite3_reset(pick);
-        sqlite3_reset(mark);
-        sqlite3_bind_text(mark, 1, uin, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(mark) != SQLITE_DONE) {
-            db_sql_fail(db, "marking a national UIN used", err);
-            goto out;
-        }
+        char *drawn = NULL;
+        int r = db_query_text(db,
+                              "SELECT uin FROM uin_pool WHERE used_at IS NULL"
+                              " ORDER BY received_at, rowid LIMIT 1",
+                              "drawing a national UIN", &drawn, err, "");
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return err_setk(err, ERR_CONFLICT,
+                            "registration refused: this office has used every national UIN of its "
+                            "blocks; connect to the national tier and run `civreg sync uin-block` "
+                            "(or `civreg sync push`, which tops the block up) to receive a new one");
+        (void)snprintf(uin, REGISTRY_UIN_LEN + 1, "%s", drawn ? drawn : "");
+        free(drawn);
+        if (db_run(db,
+                   "UPDATE uin_pool SET used_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+                   " WHERE uin = ?1",
+                   "marking a national UIN used", err, "s", uin) != 0)
+            return -1;
         /* an old UIN this office drew itself before it joined: skip it */
-        sqlite3_reset(held);
-        sqlite3_bind_text(held, 1, uin, -1, SQLITE_TRANSIENT);
-        step = sqlite3_step(held);
-        if (step == SQLITE_DONE && registry_uin_check(uin, NULL) == 0) {
-            rc = 0;
-            break;
-        }
-        if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            db_sql_fail(db, "checking the identity number", err);
-            goto out;
-        }
+        r = uin_held(db, uin, err);
+        if (r < 0)
+            return -1;
+        if (r == 0 && registry_uin_check(uin, NULL) == 0)
+            return 0;
     }
-out:
-    reg_release(db, any);
-    reg_release(db, pick);
-    reg_release(db, mark);
-    reg_release(db, held);
-    return rc;
 }
 
 int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     int rc = uin_from_pool(db, uin, err);
 
     if (rc <= 0)
         return rc;
     rc = -1;
-    if (reg_prepare_cached(db, &st, "SELECT 1 FROM persons WHERE uin=?1", err) != 0)
-        return -1;
     /* 9 random digits give ~10^8 valid numbers after the pattern rules; a
      * collision is rare and simply draws again. */
     for (int attempt = 0; attempt < 1000; attempt++) {
-        int step;
+        int held;
         registry_uin_generate(uin);
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
-        step = sqlite3_step(st);
-        if (step == SQLITE_DONE) {
+        held = uin_held(db, uin, err);
+        if (held == 0) {
             rc = 0;
             break;
         }
-        if (step != SQLITE_ROW) {
-            db_sql_fail(db, "checking the identity number", err);
+        if (held < 0)
             break;
-        }
     }
     if (rc != 0 && err && err->msg[0] == '\0')
         err_set(err, "could not find an unused identity number");
-    reg_release(db, st);
     return rc;
 }
 
 int reg_person_store(struct db *db, const char *uin, const char *record_id, const char *by,
                      const char *now, uint64_t seq, struct err *err)
 {
-    return REG_EXEC(db,
-                    "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5)",
-                    "storing the person", err, REG_TEXT(uin), REG_TEXT(record_id), REG_TEXT(by),
-                    REG_TEXT(now), REG_INT(seq));
+    return db_run(db,
+                  "INSERT INTO persons(uin, record_id, created_by, created_at, event_seq)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+                  "storing the person", err, "ssssI", uin, record_id, by, now, (long long)seq);
 }
 
 int reg_person_hash(const char *uin, const char *record_id, char out[65], struct err *err)
@@ -205,15 +174,15 @@ int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *
             err_set(err, "link: damaged");
         goto out;
     }
-    if (REG_EXEC(db,
-                 "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
-                 " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                 "storing the link statement", err,
-                 REG_TEXT(json_string_value(json_object_get(s, "uin"))),
-                 REG_TEXT(json_string_value(json_object_get(s, "record_id"))),
-                 REG_INT(json_integer_value(json_object_get(s, "record_version"))),
-                 REG_TEXTN(buf_str(&body), body.len), REG_BLOB(sig, sizeof sig),
-                 REG_TEXT(json_string_value(json_object_get(link, "signer"))), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
+               " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               "storing the link statement", err, "ssIsbsI",
+               json_string_value(json_object_get(s, "uin")),
+               json_string_value(json_object_get(s, "record_id")),
+               (long long)(json_integer_value(json_object_get(s, "record_version"))),
+               buf_str(&body), sig, sizeof sig, json_string_value(json_object_get(link, "signer")),
+               (long long)seq) != 0)
         goto out;
     rc = 0;
 out:
@@ -250,21 +219,20 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
 {
     sqlite3_stmt *st = NULL;
     json_t *p = NULL, *links = NULL, *record = NULL;
-    int rc = -1;
+    int r, rc = -1;
 
     *out = NULL;
     if (registry_require_action(actor, "person.read", err) != 0)
         return -1;
     if (registry_uin_check(uin, err) != 0)
         return -1;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT p.uin, p.record_id, b.registration_number, p.created_by, p.created_at"
-                    " FROM persons p JOIN birth_records b ON b.id = p.record_id WHERE p.uin=?1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        err_setk(err, ERR_NOT_FOUND, "no person with UIN %s", uin);
+    r = db_query_row(db, &st,
+                     "SELECT p.uin, p.record_id, b.registration_number, p.created_by, p.created_at"
+                     " FROM persons p JOIN birth_records b ON b.id = p.record_id WHERE p.uin=?1",
+                     "reading the person", err, "s", uin);
+    if (r != 1) {
+        if (r == 0)
+            err_setk(err, ERR_NOT_FOUND, "no person with UIN %s", uin);
         goto out;
     }
     p = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "uin", sqlite3_column_text(st, 0), "record_id",
@@ -280,14 +248,11 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
         goto out;
     reg_release(db, st);
     st = NULL;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
-                    " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
-                    " WHERE l.uin=?1 ORDER BY l.record_version",
-                    err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
-    if (reg_rows_json(db, st, link_row, NULL, "reading links", &links, err) != 0)
+    if (db_query_rows(db,
+                      "SELECT l.statement, l.signature, l.signer, u.public_key, l.event_seq"
+                      " FROM person_links l LEFT JOIN users u ON u.username = l.signer"
+                      " WHERE l.uin=?1 ORDER BY l.record_version",
+                      "reading links", link_row, NULL, &links, err, "s", uin) != 0)
         goto out;
     if (reg_death_annotate(db, uin, p, err) != 0)
         goto out;

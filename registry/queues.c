@@ -99,17 +99,11 @@ static int queue_rows(struct db *db, const char *sql, const struct registry_acto
                       struct err *err)
 {
     struct queue_ctx q = { db, limit, with_fields, 0 };
-    sqlite3_stmt *st = NULL;
     int rc;
 
-    *count = 0;
-    if (db_prepare(db, &st, sql, err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, actor->username, -1, SQLITE_STATIC);
-    rc = reg_rows_append(db, st, queue_row, &q, "reading the work queues", out, err);
+    rc = db_query_rows(db, sql, "reading the work queues", queue_row, &q, &out, err, "ss",
+                       actor->office, actor->username);
     *count = q.count;
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -127,22 +121,13 @@ static int queue_rows(struct db *db, const char *sql, const struct registry_acto
 static long long count_of(struct db *db, const char *sql, const struct registry_actor *actor,
                           int *bad, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     long long n = 0;
 
-    if (*bad || db_prepare(db, &st, sql, err) != 0) {
+    if (*bad || db_query_int64(db, sql, "counting the work queues", &n, err, "ss", actor->office,
+                               actor->username) < 0) {
         *bad = 1;
         return 0;
     }
-    sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, actor->username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    else {
-        db_sql_fail(db, "counting the work queues", err);
-        *bad = 1;
-    }
-    sqlite3_finalize(st);
     return n;
 }
 
@@ -243,34 +228,24 @@ out:
 int registry_record_closed(struct db *db, const char *id, json_t **closed, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int step, rc = -1;
+    int r;
 
     *closed = NULL;
     /* the later record of a pair resolved as one birth is closed: merged
      * into the other (registry_dup_gate refuses registering it) */
-    if (db_prepare(db, &st,
-                    "SELECT other_id, reason, resolved_by, resolved_at FROM dup_candidates"
-                    " WHERE record_id = ?1 AND status = 'duplicate' ORDER BY other_id LIMIT 1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    r = db_query_row(db, &st,
+                     "SELECT other_id, reason, resolved_by, resolved_at FROM dup_candidates"
+                     " WHERE record_id = ?1 AND status = 'duplicate' ORDER BY other_id LIMIT 1",
+                     "reading the record's resolutions", err, "s", id);
+    if (r == 1) {
         *closed = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "state", "merged", "into",
                             sqlite3_column_text(st, 0), "reason", sqlite3_column_text(st, 1),
                             "by", sqlite3_column_text(st, 2), "at", sqlite3_column_text(st, 3));
-        if (*closed == NULL) {
-            err_set(err, "out of memory");
-            goto out;
-        }
-    } else if (step != SQLITE_DONE) {
-        db_sql_fail(db, "reading the record's resolutions", err);
-        goto out;
+        if (*closed == NULL)
+            r = err_set(err, "out of memory");
     }
-    rc = 0;
-out:
     sqlite3_finalize(st);
-    return rc;
+    return r < 0 ? -1 : 0;
 }
 
 /* A register page's progress {page, keyed, verified, registered}. */
@@ -288,31 +263,22 @@ static int page_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
 int registry_volume_progress(struct db *db, const struct registry_actor *actor, const char *office,
                              int year, const char *volume, json_t **out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
     *out = NULL;
     if (registry_require_role(actor, ROLE_CLERK | ROLE_REGISTRAR | ROLE_AUDITOR,
                               "keying progress", err) != 0)
         return -1;
     /* the register reference of each record's current version; the
      * actor's office only */
-    if (db_prepare(db, &st,
-                   "SELECT json_extract(v.data, '$.register.page') AS page, count(*),"
-                   " sum(b.status IN ('verified', 'registered')), sum(b.status = 'registered')"
-                   " FROM birth_records b JOIN record_versions v"
-                   " ON v.record_id = b.id AND v.version = b.version"
-                   " WHERE b.office = ?1 AND json_extract(v.data, '$.register.office') = ?2"
-                   " AND json_extract(v.data, '$.register.year') = ?3"
-                   " AND json_extract(v.data, '$.register.volume') = ?4"
-                   " GROUP BY page ORDER BY page",
-                   err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, actor->office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, year);
-    sqlite3_bind_text(st, 4, volume, -1, SQLITE_STATIC);
-    rc = reg_rows_json(db, st, page_row, NULL, "reading the keying progress", out, err);
-    sqlite3_finalize(st);
-    return rc;
+    return db_query_rows(
+        db,
+        "SELECT json_extract(v.data, '$.register.page') AS page, count(*),"
+        " sum(b.status IN ('verified', 'registered')), sum(b.status = 'registered')"
+        " FROM birth_records b JOIN record_versions v"
+        " ON v.record_id = b.id AND v.version = b.version"
+        " WHERE b.office = ?1 AND json_extract(v.data, '$.register.office') = ?2"
+        " AND json_extract(v.data, '$.register.year') = ?3"
+        " AND json_extract(v.data, '$.register.volume') = ?4"
+        " GROUP BY page ORDER BY page",
+        "reading the keying progress", page_row, NULL, out, err, "ssis", actor->office, office,
+        year, volume);
 }

@@ -44,27 +44,16 @@ static void rec_head_release(struct rec_head *h)
 
 int reg_record_resolve(struct db *db, const char *ref, char **id, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc, step;
+    int r;
 
     *id = NULL;
     if (ref == NULL || *ref == '\0' || strlen(ref) > 64)
         return 1;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
-                    " OR uin=?1 LIMIT 1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        rc = (*id = db_column_dup(st, 0)) ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    else if (step == SQLITE_DONE)
-        rc = 1;
-    else
-        rc = db_sql_fail(db, "finding the record", err);
-    reg_release(db, st);
-    return rc;
+    r = db_query_text(db,
+                      "SELECT id FROM birth_records WHERE id=?1 OR registration_number=?1"
+                      " OR uin=?1 LIMIT 1",
+                      "finding the record", id, err, "s", ref);
+    return r < 0 ? -1 : r == 0;
 }
 
 /* One office's staff act on that office's records only: a node may know
@@ -86,20 +75,17 @@ int reg_record_office_check(const struct registry_actor *actor, const char *id,
 int reg_record_resolve_as(struct db *db, const struct registry_actor *actor, const char *ref,
                           char **id, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_ERROR;
+    char *office = NULL;
+    int rc;
 
     rc = reg_record_resolve(db, ref, id, err);
     if (rc != 0 || actor == NULL)
         return rc;
-    if (reg_prepare_cached(db, &st, "SELECT office FROM birth_records WHERE id=?1", err) != 0)
-        rc = -1;
-    else if (sqlite3_bind_text(st, 1, *id, -1, SQLITE_STATIC) != SQLITE_OK ||
-             (step = sqlite3_step(st)) != SQLITE_ROW)
-        rc = step == SQLITE_DONE ? 1 : db_sql_fail(db, "finding the record's office", err);
-    else
-        rc = reg_record_office_check(actor, *id, (const char *)sqlite3_column_text(st, 0), err);
-    reg_release(db, st);
+    rc = db_query_text(db, "SELECT office FROM birth_records WHERE id=?1",
+                       "finding the record's office", &office, err, "s", *id);
+    if (rc >= 0)
+        rc = rc == 0 ? 1 : reg_record_office_check(actor, *id, office, err);
+    free(office);
     if (rc != 0) {
         free(*id);
         *id = NULL;
@@ -189,14 +175,12 @@ static int insert_version(struct db *db, const char *id, int version, const stru
                           const char *reason_evidence, const char *by, const char *now,
                           uint64_t seq, struct err *err)
 {
-    return REG_EXEC(db,
-                    "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
-                    " reason_evidence, keyed_by, keyed_at, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    "storing the record version", err, REG_TEXT(id), REG_INT(version),
-                    REG_TEXTN(buf_str(data), data->len), REG_TEXT(hash), REG_TEXT(prev),
-                    REG_TEXT(reason), REG_TEXT(reason_evidence), REG_TEXT(by), REG_TEXT(now),
-                    REG_INT(seq));
+    return db_run(db,
+                  "INSERT INTO record_versions(record_id, version, data, hash, prev_hash, reason,"
+                  " reason_evidence, keyed_by, keyed_at, event_seq)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  "storing the record version", err, "sIsssssssI", id, (long long)version,
+                  buf_str(data), hash, prev, reason, reason_evidence, by, now, (long long)seq);
 }
 
 /* ---- draft ---- */
@@ -214,11 +198,11 @@ struct draft_ctx {
 static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t seq,
                              struct err *err)
 {
-    return REG_EXEC(db,
-                    "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
-                    " VALUES (?1, ?2, ?3, ?4)",
-                    "recording the imported line", err, REG_TEXT(c->file_hash), REG_INT(c->line),
-                    REG_TEXT(c->id), REG_INT(seq));
+    return db_run(db,
+                  "INSERT INTO record_import_lines(file_hash, line, record_id, event_seq)"
+                  " VALUES (?1, ?2, ?3, ?4)",
+                  "recording the imported line", err, "sIsI", c->file_hash, (long long)c->line,
+                  c->id, (long long)seq);
 }
 
 static int draft_tx(struct db *db, void *arg, struct err *err)
@@ -255,11 +239,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     if (reg_event_append_one(db, c->actor, "record.draft", "record", c->id, hash, NULL, edata, now,
                              &seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
-                 " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
-                 "storing the record", err, REG_TEXT(c->id), REG_TEXT(c->actor->office),
-                 REG_TEXT(now), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
+               " event_seq) VALUES (?1, ?2, 'draft', 1, ?3, ?3, ?4)",
+               "storing the record", err, "sssI", c->id, c->actor->office, now,
+               (long long)seq) != 0)
         goto out;
     if (insert_version(db, c->id, 1, &data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
                        err) != 0)
@@ -314,27 +298,12 @@ struct batch_ctx {
 int registry_record_import_lookup(struct db *db, const char *file_hash, long line, char **id,
                                   struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1, step;
+    int r = db_query_text(db,
+                          "SELECT record_id FROM record_import_lines WHERE file_hash = ?1"
+                          " AND line = ?2",
+                          "reading imported lines", id, err, "sI", file_hash, (long long)line);
 
-    *id = NULL;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT record_id FROM record_import_lines WHERE file_hash = ?1 AND line = ?2",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, file_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, line);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        *id = strdup((const char *)sqlite3_column_text(st, 0));
-        rc = *id ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    } else if (step == SQLITE_DONE) {
-        rc = 1;
-    } else {
-        db_sql_fail(db, "reading imported lines", err);
-    }
-    reg_release(db, st);
-    return rc;
+    return r < 0 ? -1 : r == 0;
 }
 
 static int batch_tx(struct db *db, void *arg, struct err *err)
@@ -494,26 +463,17 @@ out:
 
 static int keyed_by(struct db *db, const char *id, const char *user, bool *out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int step, rc;
-
-    if (reg_prepare_cached(db, &st,
-                    "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+    long long one;
     /* Only a clean answer counts: a busy or failing read must not pass for
      * "not keyed by this clerk", or a database error would waive four eyes. */
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW || step == SQLITE_DONE) {
-        *out = step == SQLITE_ROW;
-        rc = 0;
-    } else {
-        rc = db_sql_fail(db, "checking who keyed the record", err);
-    }
-    reg_release(db, st);
-    return rc;
+    int r = db_query_int64(db,
+                           "SELECT 1 FROM record_versions WHERE record_id=?1 AND keyed_by=?2 LIMIT 1",
+                           "checking who keyed the record", &one, err, "ss", id, user);
+
+    if (r < 0)
+        return -1;
+    *out = r == 1;
+    return 0;
 }
 
 static int verify_tx(struct db *db, void *arg, struct err *err)
@@ -572,11 +532,11 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     if (reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata,
                              now, &seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
-                 " event_seq=?4 WHERE id=?1",
-                 "marking the record verified", err, REG_TEXT(h.id), REG_TEXT(c->actor->username),
-                 REG_TEXT(now), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
+               " event_seq=?4 WHERE id=?1",
+               "marking the record verified", err, "sssI", h.id, c->actor->username, now,
+               (long long)seq) != 0)
         goto out;
     /* verification changes no field: only the status in the index; the
      * duplicate scan of the draft stands, and registration scans again */
@@ -734,12 +694,12 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "UPDATE birth_records SET status='registered', registration_number=?2,"
-                 " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
-                 " WHERE id=?1",
-                 "marking the record registered", err, REG_TEXT(h.id), REG_TEXT(regno),
-                 REG_TEXT(c->actor->username), REG_TEXT(now), REG_TEXT(uin), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "UPDATE birth_records SET status='registered', registration_number=?2,"
+               " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
+               " WHERE id=?1",
+               "marking the record registered", err, "sssssI", h.id, regno, c->actor->username, now,
+               uin, (long long)seq) != 0)
         goto out;
     if (registry_search_index_record(db, h.id, err) != 0)
         goto out;
@@ -868,12 +828,12 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     if (insert_version(db, h.id, c->version, &data, hash, h.hash, c->reason, buf_str(&ev),
                        c->actor->username, now, seq, err) != 0)
         goto out;
-    if (REG_EXEC(db,
-                 "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
-                 "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
-                 " WHERE id=?1",
-                 "updating the record", err, REG_TEXT(h.id), REG_INT(c->version),
-                 REG_TEXT(status_after), REG_TEXT(now), REG_INT(seq)) != 0)
+    if (db_run(db,
+               "UPDATE birth_records SET version=?2, status=?3, verified_by=CASE WHEN ?3="
+               "'draft' THEN NULL ELSE verified_by END, updated_at=?4, event_seq=?5"
+               " WHERE id=?1",
+               "updating the record", err, "sIssI", h.id, (long long)c->version, status_after, now,
+               (long long)seq) != 0)
         goto out;
     if (registered && reg_link_store(db, statement, seq, err) != 0)
         goto out;
@@ -996,17 +956,15 @@ static int version_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *er
 static int head_json(struct db *db, const char *id, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int r, rc = -1;
 
     *out = NULL;
-    if (reg_prepare_cached(db, &st,
-                    "SELECT id, office, status, version, verified_by, registration_number,"
-                    " registered_by, registered_at, uin, created_at, updated_at"
-                    " FROM birth_records WHERE id=?1",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    r = db_query_row(db, &st,
+                     "SELECT id, office, status, version, verified_by, registration_number,"
+                     " registered_by, registered_at, uin, created_at, updated_at"
+                     " FROM birth_records WHERE id=?1",
+                     "reading the record", err, "s", id);
+    if (r == 1) {
         *out = json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s}", "id",
                          sqlite3_column_text(st, 0), "office", sqlite3_column_text(st, 1),
                          "status", sqlite3_column_text(st, 2), "versions",
@@ -1023,7 +981,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
             *out = NULL;
             rc = -1;
         }
-    } else {
+    } else if (r == 0) {
         err_setk(err, ERR_NOT_FOUND, "no record '%s'", id);
     }
     reg_release(db, st);
@@ -1092,20 +1050,11 @@ static int object_event_row(sqlite3_stmt *st, void *ctx, json_t **row, struct er
 int reg_object_events(struct db *db, const char *kind, const char *id, json_t *out,
                       struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    if (reg_prepare_cached(db, &st,
-                    "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
-                    " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
-                    " ORDER BY e.seq",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    rc = reg_rows_append(db, st, object_event_row, NULL, "reading events", out, err);
-    reg_release(db, st);
-    return rc;
+    return db_query_rows(db,
+                         "SELECT e.seq, e.type, e.actor, e.created_at, e.body FROM event_objects o"
+                         " JOIN events e ON e.seq = o.seq WHERE o.kind=?1 AND o.object_id=?2"
+                         " ORDER BY e.seq",
+                         "reading events", object_event_row, NULL, &out, err, "ss", kind, id);
 }
 
 int registry_record_history(struct db *db, const struct registry_actor *actor, const char *ref,
@@ -1126,7 +1075,6 @@ int registry_record_history(struct db *db, const struct registry_actor *actor, c
 
 int reg_record_history(struct db *db, const char *id, json_t **out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     json_t *head = NULL, *versions = NULL, *events = NULL;
     int rc = -1;
 
@@ -1137,13 +1085,10 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if (reg_prepare_cached(db, &st,
-                    "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
-                    " ORDER BY version",
-                    err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (reg_rows_append(db, st, version_row, NULL, "reading versions", versions, err) != 0)
+    if (db_query_rows(db,
+                      "SELECT " VERSION_COLS " FROM record_versions WHERE record_id=?1"
+                      " ORDER BY version",
+                      "reading versions", version_row, NULL, &versions, err, "s", id) != 0)
         goto out;
     if (reg_object_events(db, "record", id, events, err) != 0)
         goto out;
@@ -1156,7 +1101,6 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
     head = NULL;
     rc = 0;
 out:
-    reg_release(db, st);
     json_decref(head);
     json_decref(versions);
     json_decref(events);
@@ -1187,8 +1131,6 @@ static int record_list_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err
 int registry_record_list(struct db *db, const struct registry_actor *actor,
                          const struct registry_record_filter *f, json_t **out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
     int limit = f && f->limit > 0 ? f->limit : 100, offset = f && f->offset > 0 ? f->offset : 0;
 
     *out = NULL;
@@ -1210,25 +1152,17 @@ int registry_record_list(struct db *db, const struct registry_actor *actor,
         if (d != NULL && date_parse(d, &y, &m, &dd, err) != 0)
             return err_prefix(err, "%s", i ? "born_to" : "born_from");
     }
-    if (reg_prepare_cached(db, &st,
-                    "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
-                    " v.data FROM birth_records b JOIN record_versions v"
-                    " ON v.record_id = b.id AND v.version = b.version"
-                    " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
-                    " AND (?5 IS NULL OR json_extract(v.data, '$.birth.date') >= ?5)"
-                    " AND (?6 IS NULL OR json_extract(v.data, '$.birth.date') <= ?6)"
-                    " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
-                    err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, f ? f->status : NULL, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, actor->office, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    sqlite3_bind_int(st, 4, offset);
-    sqlite3_bind_text(st, 5, f ? f->born_from : NULL, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, f ? f->born_to : NULL, -1, SQLITE_STATIC);
-    rc = reg_rows_json(db, st, record_list_row, NULL, "listing records", out, err);
-    reg_release(db, st);
-    return rc;
+    return db_query_rows(
+        db,
+        "SELECT b.id, b.status, b.version, b.registration_number, b.uin, b.updated_at,"
+        " v.data FROM birth_records b JOIN record_versions v"
+        " ON v.record_id = b.id AND v.version = b.version"
+        " WHERE (?1 IS NULL OR b.status = ?1) AND (?2 IS NULL OR b.office = ?2)"
+        " AND (?5 IS NULL OR json_extract(v.data, '$.birth.date') >= ?5)"
+        " AND (?6 IS NULL OR json_extract(v.data, '$.birth.date') <= ?6)"
+        " ORDER BY b.updated_at DESC, b.id LIMIT ?3 OFFSET ?4",
+        "listing records", record_list_row, NULL, out, err, "ssiiss", f ? f->status : NULL,
+        actor->office, limit, offset, f ? f->born_from : NULL, f ? f->born_to : NULL);
 }
 
 /* ---- views and attachments ---- */
@@ -1264,9 +1198,9 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
                                  const char *hash, unsigned char **p, size_t *len,
                                  struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1, step;
+    long long one;
+    int rc = -1, found;
 
     *p = NULL;
     *len = 0;
@@ -1278,27 +1212,16 @@ int registry_record_evidence_get(struct db *db, const char *blobs_dir,
         return -1;
     /* Evidence of any version, or of a correction's reason: the record
      * lists it; anything else in the store is not this record's to serve. */
-    if (reg_prepare_cached(db, &st,
-                    "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
-                    " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
-                    " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
-                    " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
-                    err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    found = db_query_int64(db,
+                           "SELECT 1 FROM record_versions v, json_each(v.data, '$.evidence') j"
+                           " WHERE v.record_id=?1 AND j.value=?2 UNION ALL SELECT 1 FROM"
+                           " record_versions v, json_each(coalesce(v.reason_evidence, '[]')) j"
+                           " WHERE v.record_id=?1 AND j.value=?2 LIMIT 1",
+                           "finding the record's evidence", &one, err, "ss", id, hash);
+    if (found == 0)
         err_setk(err, ERR_NOT_FOUND, "no such evidence %.16s… in record %s", hash, id);
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        db_sql_fail(db, "finding the record's evidence", err);
-        goto out;
-    }
-    rc = registry_blob_get(db, blobs_dir, hash, p, len, err);
-out:
-    reg_release(db, st);
+    else if (found == 1)
+        rc = registry_blob_get(db, blobs_dir, hash, p, len, err);
     free(id);
     return rc;
 }

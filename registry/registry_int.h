@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "db/db.h"
+#include "db/rows.h"
 #include "db/sql.h"
 #include "merkle.h"
 #include "registry.h"
@@ -88,7 +89,8 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
                          const json_t *data, const char *time, uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
 
-/* A parameter of reg_exec: REG_TEXT (NULL binds SQL NULL), REG_TEXTN (the
+/* Kept for older callers; new code uses db_run (db/rows.h).
+ * A parameter of reg_exec: REG_TEXT (NULL binds SQL NULL), REG_TEXTN (the
  * first LEN bytes), REG_INT, REG_BLOB. The values are borrowed. */
 struct reg_arg {
     enum { REG_ARG_TEXT, REG_ARG_INT, REG_ARG_BLOB } type;
@@ -108,18 +110,9 @@ int reg_exec(struct db *db, const char *sql, const struct reg_arg *args, size_t 
              sizeof((const struct reg_arg[]){ __VA_ARGS__ }) / sizeof(struct reg_arg), (what),    \
              (err))
 
-/* One row of a statement as JSON: 0 with *ROW a new reference (NULL: out
- * of memory), 1 to skip the row, -1 failed (message in ERR). */
-typedef int (*reg_row_fn)(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err);
-/* Step ST to its end and append ROW's value for each row to LIST; a step
- * that fails is reported as "db: WHAT: ...". The caller resets ST. */
-int reg_rows_append(struct db *db, sqlite3_stmt *st, reg_row_fn row, void *ctx, const char *what,
-                    json_t *list, struct err *err);
-/* The same into a new array *OUT (NULL on failure). */
-int reg_rows_json(struct db *db, sqlite3_stmt *st, reg_row_fn row, void *ctx, const char *what,
-                  json_t **out, struct err *err);
-/* Prepare SQL, bind ARG (NULL: no parameter) to ?1, and reg_rows_json. */
-int reg_query_json(struct db *db, const char *sql, const char *arg, reg_row_fn row, void *ctx,
+/* Prepare SQL, bind ARG (NULL: no parameter) to ?1, and collect the rows
+ * (db_query_rows into a new *OUT). */
+int reg_query_json(struct db *db, const char *sql, const char *arg, db_row_fn row, void *ctx,
                    const char *what, json_t **out, struct err *err);
 
 /* The number of events in the log. */

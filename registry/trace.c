@@ -270,13 +270,9 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
         goto oom;
     if (add_object_events(db, g, "record", g->record_id, NULL, err) != 0)
         goto out;
-    if (db_prepare(db, &st, "SELECT uin FROM birth_records WHERE id=?1", err) != 0)
+    if (db_query_text(db, "SELECT uin FROM birth_records WHERE id=?1", "reading the record's UIN",
+                      &g->uin, err, "s", g->record_id) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, g->record_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        g->uin = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    st = NULL;
     if (g->uin && add_object_events(db, g, "person", g->uin, NULL, err) != 0)
         goto out;
     /* evidence of every version and correction */
@@ -296,33 +292,30 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
     st = NULL;
     /* The signers' keys as the log published them, and the keys of whoever
      * added those signers, up to the first admin. */
-    if (db_prepare(db, &st, "SELECT actor FROM events WHERE seq=?1", err) != 0)
-        goto out;
     for (size_t before = 0; json_object_size(g->seqs) != before;) {
         json_t *snapshot = json_deep_copy(g->seqs);
         before = json_object_size(g->seqs);
         if (snapshot == NULL)
             goto oom;
         json_object_foreach(snapshot, key, v) {
-            const char *who;
-            sqlite3_reset(st);
-            sqlite3_bind_int64(st, 1, strtoll(key, NULL, 10));
-            if (sqlite3_step(st) != SQLITE_ROW)
-                continue;
-            who = (const char *)sqlite3_column_text(st, 0);
-            if (strncmp(who, "office:", 7) == 0 || json_object_get(actors, who))
-                continue;
-            if (json_object_set_new(actors, who, json_true()) != 0 ||
-                add_object_events(db, g, "user", who, "user.add", err) != 0 ||
-                add_object_events(db, g, "user", who, "user.key", err) != 0) {
+            char *who = NULL;
+            int found = db_query_text(db, "SELECT actor FROM events WHERE seq=?1",
+                                      "reading the event's actor", &who, err, "I",
+                                      strtoll(key, NULL, 10));
+            bool fail = found < 0;
+            if (found == 1 && who != NULL && strncmp(who, "office:", 7) != 0 &&
+                json_object_get(actors, who) == NULL)
+                fail = json_object_set_new(actors, who, json_true()) != 0 ||
+                       add_object_events(db, g, "user", who, "user.add", err) != 0 ||
+                       add_object_events(db, g, "user", who, "user.key", err) != 0;
+            free(who);
+            if (fail) {
                 json_decref(snapshot);
                 goto out;
             }
         }
         json_decref(snapshot);
     }
-    sqlite3_finalize(st);
-    st = NULL;
     if (db_prepare(db, &st, "SELECT seq FROM events WHERE type='office.key'", err) != 0)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW)
@@ -455,35 +448,27 @@ static int evidence_json(struct db *db, const json_t *events, json_t **out, stru
 
 int registry_account_names(struct db *db, const json_t *events, json_t *names, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     size_t i;
     json_t *e;
     int rc = 0;
 
-    if (db_prepare(db, &st, "SELECT name FROM users WHERE username=?1 AND name IS NOT NULL",
-                   err) != 0)
-        return -1;
     json_array_foreach(events, i, e)
     {
         const char *who = json_string_value(json_object_get(e, "actor"));
-        int step;
+        char *name = NULL;
+        int r;
         if (who == NULL || json_object_get(names, who) != NULL)
             continue;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, who, -1, SQLITE_TRANSIENT);
-        step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            if (json_object_set_new(names, who,
-                                    json_string((const char *)sqlite3_column_text(st, 0))) != 0) {
-                rc = err_setk(err, ERR_INTERNAL, "out of memory");
-                break;
-            }
-        } else if (step != SQLITE_DONE) {
-            rc = db_sql_fail(db, "reading account names", err);
+        r = db_query_text(db, "SELECT name FROM users WHERE username=?1 AND name IS NOT NULL",
+                          "reading account names", &name, err, "s", who);
+        if (r == 1 && json_object_set_new(names, who, json_string(name)) != 0)
+            r = err_setk(err, ERR_INTERNAL, "out of memory");
+        free(name);
+        if (r < 0) {
+            rc = -1;
             break;
         }
     }
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -535,15 +520,16 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
     if (bundle) {
         /* Raw version bytes, so the bundle re-hashes exactly what was hashed. */
         json_t *versions = NULL, *links = NULL;
-        if (reg_query_json(db,
-                           "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
-                           " ORDER BY version",
-                           g.record_id, bundle_version_row, g.record_id, "reading versions",
-                           &versions, err) != 0 ||
-            reg_query_json(db,
-                           "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
-                           " ORDER BY record_version",
-                           g.record_id, bundle_link_row, NULL, "reading links", &links, err) != 0) {
+        if (db_query_rows(db,
+                          "SELECT version, data, hash FROM record_versions WHERE record_id=?1"
+                          " ORDER BY version",
+                          "reading versions", bundle_version_row, g.record_id, &versions, err, "s",
+                          g.record_id) != 0 ||
+            db_query_rows(db,
+                          "SELECT statement, signature, signer FROM person_links WHERE record_id=?1"
+                          " ORDER BY record_version",
+                          "reading links", bundle_link_row, NULL, &links, err, "s",
+                          g.record_id) != 0) {
             json_decref(versions);
             goto out;
         }

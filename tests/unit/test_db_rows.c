@@ -277,6 +277,121 @@ static void test_run(void **state)
     assert_null(st);
 }
 
+/* A db_row_fn: rows with an even n are left out, n == FAIL_AT fails. */
+static int odd_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    const int *fail_at = ctx;
+    int n = sqlite3_column_int(st, 1);
+
+    if (n == *fail_at)
+        return err_set(err, "row %d: refused", n);
+    if (n % 2 == 0)
+        return 1;
+    *row = json_string((const char *)sqlite3_column_text(st, 0));
+    return 0;
+}
+
+static void test_query_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct err e = ERR_INIT;
+    json_t *rows = NULL, *mine = json_pack("[s]", "first");
+    int fail_at = -1;
+    char *text;
+
+    for (long long n = 1; n <= 5; n++) {
+        char k[2] = { (char)('a' + n - 1), '\0' };
+        insert(f->db, k, n, NULL, 0);
+    }
+    /* Rows the function leaves out are skipped; a new array is made. */
+    assert_int_equal(db_query_rows(f->db, "SELECT k, n FROM t WHERE n >= ? ORDER BY k", "listing",
+                                   odd_row, &fail_at, &rows, &e, "i", 2),
+                     0);
+    text = json_dumps(rows, JSON_COMPACT);
+    assert_string_equal(text, "[\"c\",\"e\"]");
+    free(text);
+    json_decref(rows);
+    /* Appending to the caller's array. */
+    assert_int_equal(db_query_rows(f->db, "SELECT k, n FROM t ORDER BY k", "listing", odd_row,
+                                   &fail_at, &mine, &e, ""),
+                     0);
+    assert_int_equal(json_array_size(mine), 4);
+    /* The row function's own message; a new array is freed, the caller's
+     * array stays the caller's. */
+    fail_at = 3;
+    rows = NULL;
+    assert_int_equal(db_query_rows(f->db, "SELECT k, n FROM t ORDER BY k", "listing", odd_row,
+                                   &fail_at, &rows, &e, ""),
+                     -1);
+    assert_null(rows);
+    assert_string_equal(err_msg(&e), "row 3: refused");
+    assert_int_equal(db_query_rows(f->db, "SELECT k, n FROM t ORDER BY k", "listing", odd_row,
+                                   &fail_at, &mine, &e, ""),
+                     -1);
+    assert_int_equal(json_array_size(mine), 5);
+    json_decref(mine);
+    /* A failed step and a failed bind. */
+    assert_int_equal(db_query_rows(f->db,
+                                   "SELECT k, abs(-9223372036854775807 - n) FROM t ORDER BY k",
+                                   "summing", odd_row, &fail_at, &rows, &e, ""),
+                     -1);
+    assert_null(rows);
+    assert_non_null(strstr(err_msg(&e), "db: summing: integer overflow"));
+    assert_int_equal(db_query_rows(f->db, "SELECT k, n FROM t WHERE n = ?", "listing", odd_row,
+                                   &fail_at, &rows, &e, "ii", 1, 2),
+                     -1);
+    assert_null(rows);
+    assert_non_null(strstr(err_msg(&e), "binding parameter 2"));
+}
+
+static void test_query_text_and_int64(void **state)
+{
+    struct fixture *f = *state;
+    struct err e = ERR_INIT;
+    long long n = -1;
+    char *text = (char *)"unset";
+
+    insert(f->db, "a", 7LL, NULL, 0);
+    assert_int_equal(db_run(f->db, "INSERT INTO t(k, z) VALUES (?, ?)", "adding", &e, "sn", "b"),
+                     0);
+    /* A text: a copy, NULL for SQL NULL, nothing when there is no row. */
+    assert_int_equal(db_query_text(f->db, "SELECT k FROM t WHERE n = ?", "finding", &text, &e, "I",
+                                   7LL),
+                     1);
+    assert_string_equal(text, "a");
+    free(text);
+    assert_int_equal(db_query_text(f->db, "SELECT z FROM t WHERE k = ?", "finding", &text, &e, "s",
+                                   "b"),
+                     1);
+    assert_null(text);
+    text = (char *)"unset";
+    assert_int_equal(db_query_text(f->db, "SELECT k FROM t WHERE n = ?", "finding", &text, &e, "I",
+                                   8LL),
+                     0);
+    assert_null(text);
+    /* An integer: a count, a missing row leaves *OUT alone. */
+    assert_int_equal(db_query_int64(f->db, "SELECT count(*) FROM t", "counting", &n, &e, ""), 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(db_query_int64(f->db, "SELECT n FROM t WHERE k = ?", "reading", &n, &e, "s",
+                                    "zz"),
+                     0);
+    assert_int_equal(n, 2);
+    /* Failures: the step, the bind, the SQL. */
+    assert_int_equal(db_query_int64(f->db,
+                                    "SELECT abs(n - 7 - 9223372036854775807 - 1) FROM t"
+                                    " WHERE k = 'a'",
+                                    "summing", &n, &e, ""),
+                     -1);
+    assert_non_null(strstr(err_msg(&e), "db: summing: integer overflow"));
+    assert_int_equal(db_query_text(f->db, "SELECT k FROM t WHERE n = ?", "finding", &text, &e,
+                                   "II", 1LL, 2LL),
+                     -1);
+    assert_null(text);
+    assert_non_null(strstr(err_msg(&e), "binding parameter 2"));
+    assert_int_equal(db_query_int64(f->db, "SELECT n FROM nowhere", "reading", &n, &e, ""), -1);
+    assert_non_null(strstr(err_msg(&e), "no such table"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +400,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_through_a_function, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_step_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_text_and_int64, setup, teardown),
     };
     if (secret_init(NULL) != 0)
         return 1;
