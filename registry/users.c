@@ -381,7 +381,8 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
                     unsigned *roles, int *disabled, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = db_query_row(db, &st, "SELECT public_key, roles, disabled FROM users WHERE username=?1",
+    int rc = db_query_row(db, &st,
+                          "SELECT public_key, roles, disabled FROM users WHERE username=?1",
                           "reading users", err, "s", username);
 
     if (rc == 0) {
@@ -920,9 +921,7 @@ int registry_user_disable(struct db *db, const struct registry_actor *actor, con
         return -1;
     if (username == NULL || strcmp(username, actor->username) == 0)
         return err_set(err, "user disable: an admin cannot disable their own account");
-    if (reg_tx_run(db, actor, disable_tx, &c, err) != 0)
-        return -1;
-    return 0;
+    return reg_tx_run(db, actor, disable_tx, &c, err);
 }
 
 struct roles_ctx {
@@ -976,9 +975,7 @@ int registry_user_roles(struct db *db, const struct registry_actor *actor, const
         return -1;
     if (strcmp(username, actor->username) == 0)
         return err_set(err, "user roles: an admin cannot change their own roles");
-    if (reg_tx_run(db, actor, roles_tx, &c, err) != 0)
-        return -1;
-    return 0;
+    return reg_tx_run(db, actor, roles_tx, &c, err);
 }
 
 static int user_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
