@@ -16,15 +16,14 @@
 #include "audit_par.h"
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/rows.h"
 #include "projection_int.h"
 
 #define TREE_HEAD_REPORT_MAX 3
 
 struct audit {
     struct db *db;
-    void (*report)(void *ctx, const char *problem);
-    void *ctx;
-    int problems;
+    struct reg_problems problems;
     unsigned char office_pk[REG_PK_BYTES];
     bool have_office_pk;
     bool office_key_pinned; /* given by the caller (--office-key) */
@@ -46,15 +45,11 @@ struct audit {
 static void problem(struct audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(struct audit *a, const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
 
     va_start(ap, fmt);
-    (void)vsnprintf(line, sizeof line, fmt, ap);
+    reg_problemv(&a->problems, fmt, ap);
     va_end(ap);
-    a->problems++;
-    if (a->report)
-        a->report(a->ctx, line);
 }
 
 /* The projection reports through the same counter. */
@@ -1103,11 +1098,13 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                 (unsigned long long)f.size);
     } else {
         sqlite3_stmt *last = NULL;
-        if (db_prepare(a->db, &last, "SELECT coalesce(max(tree_size), 0) FROM tree_heads",
-                       err) != 0)
+        step = db_query_row(a->db, &last, "SELECT coalesce(max(tree_size), 0) FROM tree_heads",
+                            "reading tree heads", err, "");
+        if (step < 0) {
+            sqlite3_finalize(last);
             goto out;
-        if (sqlite3_step(last) == SQLITE_ROW &&
-            (uint64_t)sqlite3_column_int64(last, 0) < f.size)
+        }
+        if (step == 1 && (uint64_t)sqlite3_column_int64(last, 0) < f.size)
             problem(a, "events %llu to %llu: not covered by any signed tree head",
                     (unsigned long long)sqlite3_column_int64(last, 0),
                     (unsigned long long)(f.size - 1));
@@ -1157,13 +1154,13 @@ static int check_blob_files(struct audit *a, const char *blobs_dir,
 static int count_versions(struct audit *a, struct registry_audit_stats *stats, struct err *err)
 {
     sqlite3_stmt *st = NULL;
+    int step = db_query_row(a->db, &st, "SELECT count(*) FROM record_versions",
+                            "counting record versions", err, "");
 
-    if (db_prepare(a->db, &st, "SELECT count(*) FROM record_versions", err) != 0)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (step == 1)
         stats->records = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    return 0;
+    return step < 0 ? -1 : 0;
 }
 
 /* A signed tree head is a few hundred bytes. */
@@ -1203,15 +1200,14 @@ static int witness_missing_check(struct audit *a, const char *keys_dir, struct e
         return 0;
     if (access(path, F_OK) == 0 || errno != ENOENT) /* present: load_witness judged it */
         return 0;
-    if (db_prepare(a->db, &st, "SELECT max(tree_size) FROM tree_heads", err) != 0)
-        return -1;
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    step = db_query_row(a->db, &st, "SELECT max(tree_size) FROM tree_heads", "reading tree heads",
+                        err, "");
+    if (step == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
         problem(a, "keys/tree-head.json: missing, but the office signed a tree head of %lld "
                    "events; the witness of the log's size was deleted",
                 (long long)sqlite3_column_int64(st, 0));
     sqlite3_finalize(st);
-    return step == SQLITE_ROW ? 0 : db_sql_fail(a->db, "reading tree heads", err);
+    return step < 0 ? -1 : 0;
 }
 
 int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs_dir,
@@ -1229,8 +1225,8 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
         stats = &dummy;
     memset(stats, 0, sizeof *stats);
     a.db = db;
-    a.report = report;
-    a.ctx = ctx;
+    a.problems.report = report;
+    a.problems.ctx = ctx;
     a.keys = json_object();
     a.users = json_object();
     a.records = json_object();
@@ -1274,7 +1270,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
         reg_audit_search(db, proj_report, &a, err) != 0 ||
         check_blob_files(&a, blobs_dir, stats, err) != 0 || count_versions(&a, stats, err) != 0)
         goto out;
-    rc = a.problems;
+    rc = a.problems.count;
 out:
     proj_close(a.proj);
     free(office);

@@ -3,7 +3,6 @@
  * every event must be included in that tree (RFC 6962 proof), signers' keys
  * come only from user.add events that are themselves included, and record
  * versions and link statements must hash to what the events signed. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,26 +10,6 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "registry_int.h"
-
-struct bv {
-    void (*report)(void *ctx, const char *problem);
-    void *ctx;
-    int problems;
-};
-
-static void bad(struct bv *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bad(struct bv *b, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    (void)vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    b->problems++;
-    if (b->report)
-        b->report(b->ctx, line);
-}
 
 static const char *s_of(const json_t *o, const char *k)
 {
@@ -75,7 +54,7 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
                            void (*report)(void *ctx, const char *problem), void *ctx,
                            struct err *err)
 {
-    struct bv b = { report, ctx, 0 };
+    struct reg_problems b = { report, ctx, 0 };
     const json_t *head = json_object_get(bundle, "tree_head");
     const char *hbody = s_of(head, "body");
     json_t *hb = NULL, *keys = NULL, *verified = NULL, *e;
@@ -96,16 +75,17 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
         strcmp(s_of(hb, "type"), "civreg.tree_head.v1") != 0 ||
         reg_hex32(s_of(hb, "root_hash"), root, "root", NULL) != 0 ||
         !json_is_integer(json_object_get(hb, "tree_size"))) {
-        bad(&b, "tree head: missing or malformed");
-        rc = b.problems;
+        reg_problem(&b, "tree head: missing or malformed");
+        rc = b.count;
         goto out;
     }
     size = (uint64_t)json_integer_value(json_object_get(hb, "tree_size"));
     if (strlen(s_of(head, "signature")) != 2 * REG_SIG_BYTES ||
         hex_decode(s_of(head, "signature"), 2 * REG_SIG_BYTES, sig, sizeof sig, &n, NULL) != 0 ||
         !reg_sig_ok(office_key, hbody, strlen(hbody), sig, sizeof sig)) {
-        bad(&b, "tree head %llu: not signed by the trusted office key", (unsigned long long)size);
-        rc = b.problems;
+        reg_problem(&b, "tree head %llu: not signed by the trusted office key",
+                    (unsigned long long)size);
+        rc = b.count;
         goto out;
     }
     /* 2. Events: included in that tree, signed by keys the tree vouches for. */
@@ -125,7 +105,7 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
             json_canonical(eb, &canon, NULL) != 0 || canon.len != strlen(body) ||
             memcmp(canon.data, body, canon.len) != 0 ||
             json_integer_value(json_object_get(eb, "seq")) != seq) {
-            bad(&b, "event %lld: body malformed or not canonical", (long long)seq);
+            reg_problem(&b, "event %lld: body malformed or not canonical", (long long)seq);
             json_decref(eb);
             buf_release(&canon);
             continue;
@@ -133,7 +113,7 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
         buf_release(&canon);
         if (strlen(s_of(e, "signature")) != 2 * REG_SIG_BYTES ||
             hex_decode(s_of(e, "signature"), 2 * REG_SIG_BYTES, sig, sizeof sig, &n, NULL) != 0) {
-            bad(&b, "event %lld: signature malformed", (long long)seq);
+            reg_problem(&b, "event %lld: signature malformed", (long long)seq);
             json_decref(eb);
             continue;
         }
@@ -144,8 +124,8 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
         crypto_hash_sha256_final(&hs, leaf);
         if (seq < 0 || hex_hash_list(json_object_get(e, "inclusion_proof"), path, &n) != 0 ||
             merkle_verify_inclusion((uint64_t)seq, size, leaf, path, n, root, &perr) != 0) {
-            bad(&b, "event %lld: not included in the signed tree of %llu events (%s)",
-                (long long)seq, (unsigned long long)size, err_msg(&perr));
+            reg_problem(&b, "event %lld: not included in the signed tree of %llu events (%s)",
+                        (long long)seq, (unsigned long long)size, err_msg(&perr));
             ok = false;
         }
         actor = s_of(eb, "actor");
@@ -157,14 +137,14 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
             /* a self-signed first admin: the key is vouched for by inclusion */
             (void)reg_hex32(s_of(json_object_get(eb, "data"), "public_key"), pk, "key", NULL);
         } else if (reg_hex32(s_of(keys, actor), pk, "key", NULL) != 0) {
-            bad(&b, "event %lld: signer '%s' has no included user.add event in the bundle",
-                (long long)seq, actor);
+            reg_problem(&b, "event %lld: signer '%s' has no included user.add event in the bundle",
+                        (long long)seq, actor);
             json_decref(eb);
             continue;
         }
         if (!reg_sig_ok(pk, body, strlen(body), sig, sizeof sig)) {
-            bad(&b, "event %lld (%s by %s): signature invalid", (long long)seq,
-                s_of(eb, "type"), actor);
+            reg_problem(&b, "event %lld (%s by %s): signature invalid", (long long)seq,
+                        s_of(eb, "type"), actor);
             ok = false;
         }
         if (ok) {
@@ -183,11 +163,13 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
         char h[65];
         reg_sha256_hex(data, strlen(data), h);
         if (strcmp(h, s_of(e, "hash")) != 0)
-            bad(&b, "record %s version %lld: data does not match its hash", s_of(e, "record_id"),
-                (long long)json_integer_value(json_object_get(e, "version")));
+            reg_problem(&b, "record %s version %lld: data does not match its hash",
+                        s_of(e, "record_id"),
+                        (long long)json_integer_value(json_object_get(e, "version")));
         else if (!signed_object(verified, "record", s_of(e, "record_id"), h))
-            bad(&b, "record %s version %lld: no signed event names this version",
-                s_of(e, "record_id"), (long long)json_integer_value(json_object_get(e, "version")));
+            reg_problem(&b, "record %s version %lld: no signed event names this version",
+                        s_of(e, "record_id"),
+                        (long long)json_integer_value(json_object_get(e, "version")));
     }
     json_array_foreach(json_object_get(bundle, "links"), i, e) {
         const char *st = s_of(e, "statement");
@@ -196,23 +178,23 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
         unsigned char pk[REG_PK_BYTES];
         reg_sha256_hex(st, strlen(st), h);
         if (json_parse(st, strlen(st), &sj, NULL) != 0) {
-            bad(&b, "link %zu: statement is not JSON", i);
+            reg_problem(&b, "link %zu: statement is not JSON", i);
             continue;
         }
         (void)snprintf(id, sizeof id, "%s:%s:%lld", s_of(sj, "uin"), s_of(sj, "record_id"),
                        (long long)json_integer_value(json_object_get(sj, "record_version")));
         if (!signed_object(verified, "link", id, h))
-            bad(&b, "link %s: no signed event names this statement", id);
+            reg_problem(&b, "link %s: no signed event names this statement", id);
         if (reg_hex32(s_of(keys, s_of(e, "signer")), pk, "key", NULL) != 0 ||
             strlen(s_of(e, "signature")) != 2 * REG_SIG_BYTES ||
             hex_decode(s_of(e, "signature"), 2 * REG_SIG_BYTES, sig, sizeof sig, &n, NULL) != 0 ||
             !reg_sig_ok(pk, st, strlen(st), sig, sizeof sig))
-            bad(&b, "link %s: signature by '%s' invalid", id, s_of(e, "signer"));
+            reg_problem(&b, "link %s: signature by '%s' invalid", id, s_of(e, "signer"));
         json_decref(sj);
     }
     if (json_array_size(json_object_get(bundle, "events")) == 0)
-        bad(&b, "bundle: no events");
-    rc = b.problems;
+        reg_problem(&b, "bundle: no events");
+    rc = b.count;
 out:
     json_decref(hb);
     json_decref(keys);

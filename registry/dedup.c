@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "db/rows.h"
 #include "search_int.h"
 
 #define DUP_CANDIDATES 30
@@ -268,7 +269,7 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
                            struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc = -1, step;
 
     *rec = NULL;
     if (reg_prepare_cached(db, &st,
@@ -276,8 +277,10 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
                     " v.record_id = r.id AND v.version = r.version WHERE r.id = ?1",
                     err) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_bind(db, st, err, "s", id) != 0 ||
+        (step = db_step_row(db, st, "reading the record", err)) < 0)
+        goto out;
+    if (step == 0) {
         err_setk(err, ERR_NOT_FOUND, "duplicates: no record %s", id);
         goto out;
     }
@@ -295,7 +298,6 @@ out:
 int registry_dup_scan(struct db *db, const char *id, struct err *err)
 {
     json_t *rec = NULL, *found = NULL, *c;
-    sqlite3_stmt *st = NULL;
     struct buf why = BUF_INIT(4096);
     char now[TIME_ISO8601_LEN + 1];
     size_t i;
@@ -308,35 +310,23 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
         rc = 0;
         goto out;
     }
-    if (reg_prepare_cached(db, &st,
-                    "INSERT INTO dup_candidates(record_id, other_id, score, why, found_at)"
-                    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM birth_records WHERE"
-                    " id = ?2) AND NOT EXISTS (SELECT 1 FROM dup_candidates WHERE record_id = ?2"
-                    " AND other_id = ?1) ON CONFLICT DO NOTHING",
-                    err) != 0)
-        goto out;
     json_array_foreach(found, i, c) {
         if (i >= DUP_STORE_MAX)
             break;
         buf_reset(&why);
-        if (json_canonical(json_object_get(c, "why"), &why, err) != 0)
+        if (json_canonical(json_object_get(c, "why"), &why, err) != 0 ||
+            db_run(db,
+                   "INSERT INTO dup_candidates(record_id, other_id, score, why, found_at)"
+                   " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM birth_records WHERE"
+                   " id = ?2) AND NOT EXISTS (SELECT 1 FROM dup_candidates WHERE record_id = ?2"
+                   " AND other_id = ?1) ON CONFLICT DO NOTHING",
+                   "storing a duplicate candidate", err, "ssiss", id,
+                   json_string_value(json_object_get(c, "record_id")),
+                   (int)json_integer_value(json_object_get(c, "score")), buf_str(&why), now) != 0)
             goto out;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, json_string_value(json_object_get(c, "record_id")), -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, (int)json_integer_value(json_object_get(c, "score")));
-        sqlite3_bind_text(st, 4, buf_str(&why), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            db_sql_fail(db, "storing a duplicate candidate", err);
-            goto out;
-        }
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
     }
     rc = 0;
 out:
-    reg_release(db, st);
     buf_release(&why);
     json_decref(rec);
     json_decref(found);
@@ -355,7 +345,10 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
                     " 'open' ORDER BY score DESC",
                     err) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (db_bind(db, st, err, "s", id) != 0) {
+        reg_release(db, st);
+        return -1;
+    }
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         if (n < 5 && buf_printf(&list, "%s%s (score %d)", n ? ", " : "",
                                 (const char *)sqlite3_column_text(st, 0),
@@ -382,8 +375,10 @@ int registry_dup_gate(struct db *db, const char *id, struct err *err)
                     " status = 'duplicate' LIMIT 1",
                     err) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_bind(db, st, err, "s", id) != 0 ||
+        (s = db_step_row(db, st, "reading duplicate candidates", err)) < 0)
+        goto out;
+    if (s == 1) {
         err_setk(err, ERR_CONFLICT,
                 "registration refused: record %s was resolved as the same birth as record %s "
                 "(%s); it is not registered a second time",
@@ -438,7 +433,8 @@ int registry_dup_list(struct db *db, const struct registry_actor *actor, const c
                     " score DESC, record_id, other_id LIMIT 1000",
                     err) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (db_bind(db, st, err, "s", id) != 0)
+        goto out;
     *out = json_array();
     if (*out == NULL)
         goto out;
@@ -478,16 +474,17 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     char *stored_a = NULL;
     const char *status = NULL;
     uint64_t seq;
-    int score = 0, rc = -1;
+    int score = 0, rc = -1, step;
 
     if (reg_prepare_cached(db, &st,
                     "SELECT record_id, status, score FROM dup_candidates WHERE (record_id = ?1"
                     " AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
                     err) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, c->a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->b, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_bind(db, st, err, "ss", c->a, c->b) != 0 ||
+        (step = db_step_row(db, st, "reading the duplicate candidate", err)) < 0)
+        goto out;
+    if (step == 0) {
         err_set(err, "duplicates: records %s and %s are not a candidate pair", c->a, c->b);
         goto out;
     }
@@ -520,23 +517,14 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)
         goto out;
     /* the row is kept oriented "record_id is the duplicate of other_id" */
-    if (reg_prepare_cached(db, &st,
-                    "UPDATE dup_candidates SET record_id = ?1, other_id = ?2, status = ?3,"
-                    " resolved_by = ?4, resolved_at = ?5, reason = ?6, event_seq = ?7 WHERE"
-                    " (record_id = ?1 AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
-                    err) != 0)
+    if (db_run(db,
+               "UPDATE dup_candidates SET record_id = ?1, other_id = ?2, status = ?3,"
+               " resolved_by = ?4, resolved_at = ?5, reason = ?6, event_seq = ?7 WHERE"
+               " (record_id = ?1 AND other_id = ?2) OR (record_id = ?2 AND other_id = ?1)",
+               "resolving the duplicate candidate", err, "ssssssI", c->a, c->b,
+               c->duplicate ? "duplicate" : "distinct", c->actor->username, now, c->reason,
+               (long long)seq) != 0)
         goto out;
-    sqlite3_bind_text(st, 1, c->a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->b, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, c->duplicate ? "duplicate" : "distinct", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, c->actor->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, c->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "resolving the duplicate candidate", err);
-        goto out;
-    }
     rc = 0;
 out:
     reg_release(db, st);
@@ -575,9 +563,8 @@ int registry_dup_resolve(struct db *db, const struct registry_actor *actor, cons
     }
     c.a = a;
     c.b = b;
-    if (db_tx_run(db, resolve_tx, &c, err) != 0)
+    if (reg_tx_run(db, actor, resolve_tx, &c, err) != 0)
         goto out;
-    reg_after_commit(db, actor);
     rc = 0;
 out:
     free(a);

@@ -13,6 +13,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 #define EVENT_BODY_MAX (4 << 20)
@@ -27,19 +28,19 @@ static int db_node(void *ctx, unsigned level, uint64_t index, merkle_hash out, s
                     err) != 0)
         return -1;
     sqlite3_reset(m->st);
-    sqlite3_bind_int(m->st, 1, (int)level);
-    sqlite3_bind_int64(m->st, 2, (sqlite3_int64)index);
-    rc = sqlite3_step(m->st);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(m->st, 0) == MERKLE_HASH_BYTES) {
+    rc = db_bind(m->db, m->st, err, "iI", (int)level, (long long)index);
+    if (rc == 0)
+        rc = db_step_row(m->db, m->st, "reading merkle_nodes", err);
+    if (rc == 1 && sqlite3_column_bytes(m->st, 0) == MERKLE_HASH_BYTES) {
         memcpy(out, sqlite3_column_blob(m->st, 0), MERKLE_HASH_BYTES);
         sqlite3_reset(m->st);
         return 0;
     }
     sqlite3_reset(m->st);
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-        return err_set(err, "merkle_nodes: subtree level %u index %llu is missing or damaged",
-                       level, (unsigned long long)index);
-    return db_sql_fail(m->db, "reading merkle_nodes", err);
+    if (rc < 0)
+        return -1;
+    return err_set(err, "merkle_nodes: subtree level %u index %llu is missing or damaged", level,
+                   (unsigned long long)index);
 }
 
 void reg_merkle_db_source(struct reg_merkle_db *m, struct db *db, struct merkle_source *out)
@@ -59,18 +60,17 @@ void reg_merkle_db_release(struct reg_merkle_db *m)
 int reg_log_size(struct db *db, uint64_t *size, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc;
 
     if (reg_prepare_cached(db, &st, "SELECT coalesce(max(seq) + 1, 0) FROM events", err) != 0)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    rc = db_step_row(db, st, "reading the log size", err);
+    if (rc == 1)
         *size = (uint64_t)sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
+    else if (rc == 0)
         db_sql_fail(db, "reading the log size", err);
-    }
     reg_release(db, st);
-    return rc;
+    return rc == 1 ? 0 : -1;
 }
 
 int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, const char *time,
@@ -111,12 +111,11 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
         reg_tree_head_body(actor->node_office, size, root_hex, now, &body, err) != 0)
         goto out;
     reg_sign(actor->office_sk, body.data, body.len, sig);
-    if (REG_EXEC(db,
-                 "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                 "storing the tree head", err, REG_INT(size), REG_BLOB(root, 32),
-                 REG_TEXT(actor->node_office), REG_TEXT(now), REG_TEXTN(buf_str(&body), body.len),
-                 REG_BLOB(sig, sizeof sig)) != 0)
+    if (db_run(db,
+               "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               "storing the tree head", err, "Ibsssb", (long long)size, root, (size_t)32,
+               actor->node_office, now, buf_str(&body), sig, sizeof sig) != 0)
         goto out;
     if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
         err_setk(err, ERR_INTERNAL, "out of memory");
@@ -216,33 +215,20 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     crypto_hash_sha256_update(&hs, sig, sizeof sig);
     crypto_hash_sha256_final(&hs, leaf);
 
-    if (REG_EXEC(db,
-                 "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
-                 " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                 "appending the event", err, REG_INT(seq), REG_TEXT(a->type),
-                 REG_TEXT(actor->username), REG_TEXT(actor->office), REG_TEXT(now),
-                 REG_TEXTN(buf_str(&body), body.len), REG_BLOB(sig, sizeof sig),
-                 REG_BLOB(leaf, sizeof leaf)) != 0)
-        goto out;
-
-    if (reg_prepare_cached(db, &st,
-                    "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
-                    err) != 0)
+    if (db_run(db,
+               "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
+               " leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+               "appending the event", err, "Isssssbb", (long long)seq, a->type, actor->username,
+               actor->office, now, buf_str(&body), sig, sizeof sig, leaf, sizeof leaf) != 0)
         goto out;
     json_array_foreach(a->objects, i, o) {
-        const char *kind = json_string_value(json_object_get(o, "kind"));
-        const char *id = json_string_value(json_object_get(o, "id"));
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            db_sql_fail(db, "indexing the event's objects", err);
+        if (db_run(db,
+                   "INSERT OR IGNORE INTO event_objects(kind, object_id, seq) VALUES (?1, ?2, ?3)",
+                   "indexing the event's objects", err, "ssI",
+                   json_string_value(json_object_get(o, "kind")),
+                   json_string_value(json_object_get(o, "id")), (long long)seq) != 0)
             goto out;
-        }
     }
-    reg_release(db, st);
-    st = NULL;
 
     if (load_frontier(db, seq, &f, err) != 0)
         goto out;
@@ -329,13 +315,11 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
     int rc = -1, step;
 
     *out = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT tree_size, root_hash, office, signed_at, signature FROM tree_heads"
-                   " ORDER BY tree_size DESC LIMIT 1",
-                   err) != 0)
-        return -1;
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    step = db_query_row(db, &st,
+                        "SELECT tree_size, root_hash, office, signed_at, signature FROM tree_heads"
+                        " ORDER BY tree_size DESC LIMIT 1",
+                        "reading tree heads", err, "");
+    if (step == 1) {
         char root_hex[65];
         unsigned char sig[REG_SIG_BYTES] = { 0 };
         if (sqlite3_column_bytes(st, 1) != 32 || sqlite3_column_bytes(st, 4) != REG_SIG_BYTES) {
@@ -348,10 +332,8 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
                          (uint64_t)sqlite3_column_int64(st, 0), root_hex,
                          (const char *)sqlite3_column_text(st, 3), sig);
         rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    } else if (step == SQLITE_DONE) {
+    } else if (step == 0) {
         err_set(err, "the log is empty (no signed tree head yet)");
-    } else {
-        db_sql_fail(db, "reading tree heads", err);
     }
 out:
     sqlite3_finalize(st);
@@ -414,6 +396,15 @@ void reg_after_commit(struct db *db, const struct registry_actor *actor)
     if (registry_log_head(db, &head, NULL) == 0)
         reg_witness_write(actor->keys_dir, head);
     json_decref(head);
+}
+
+int reg_tx_run(struct db *db, const struct registry_actor *actor,
+               int (*tx)(struct db *db, void *arg, struct err *err), void *arg, struct err *err)
+{
+    if (db_tx_run(db, tx, arg, err) != 0)
+        return -1;
+    reg_after_commit(db, actor);
+    return 0;
 }
 
 int reg_event_append_one(struct db *db, const struct registry_actor *actor, const char *type,

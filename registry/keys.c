@@ -7,6 +7,7 @@
 
 #include "core/encode.h"
 #include "core/seal.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 static int keyfile_path(const char *keys_dir, const char *office, char *out, size_t size,
@@ -34,12 +35,11 @@ int reg_office_key_load(struct db *db, const char *keys_dir, const char *office,
     (void)snprintf(ad, sizeof ad, "office-log-key:%s", office);
     if (keyfile_path(keys_dir, office, path, sizeof path, err) != 0)
         return -1;
-    if (db_prepare(db, &st, "SELECT public_key, sealed_key FROM office_keys WHERE office=?1",
-                   err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    step = db_query_row(db, &st, "SELECT public_key, sealed_key FROM office_keys WHERE office=?1",
+                        "reading office_keys", err, "s", office);
+    if (step < 0)
+        goto out;
+    if (step == 1) {
         const void *p = sqlite3_column_blob(st, 0);
         if (sqlite3_column_bytes(st, 0) != REG_PK_BYTES || p == NULL) {
             err_set(err, "office_keys '%s': public key is not 32 bytes", office);
@@ -64,10 +64,6 @@ int reg_office_key_load(struct db *db, const char *keys_dir, const char *office,
         rc = 0;
         goto out;
     }
-    if (step != SQLITE_DONE) {
-        db_sql_fail(db, "reading office_keys", err);
-        goto out;
-    }
     if (!create) {
         err_set(err, "office %s has no log key yet (create the first user with `civreg user add`)",
                 office);
@@ -90,12 +86,11 @@ int reg_office_key_load(struct db *db, const char *keys_dir, const char *office,
         char now[TIME_ISO8601_LEN + 1];
         if (reg_now(now, err) != 0)
             goto out;
-        if (REG_EXEC(db,
-                     "INSERT INTO office_keys(office, public_key, sealed_key, created_at)"
-                     " VALUES (?1, ?2, ?3, ?4)",
-                     "storing the office log key", err, REG_TEXT(office),
-                     REG_BLOB(pk, REG_PK_BYTES), REG_BLOB(sealed.data, sealed.len),
-                     REG_TEXT(now)) != 0)
+        if (db_run(db,
+                   "INSERT INTO office_keys(office, public_key, sealed_key, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4)",
+                   "storing the office log key", err, "sbbs", office, pk, (size_t)REG_PK_BYTES,
+                   sealed.data, sealed.len, now) != 0)
             goto out;
     }
     *sk = plain;
@@ -113,16 +108,14 @@ int registry_office_public_key(struct db *db, const char *office, unsigned char 
                                struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc = db_query_row(db, &st, "SELECT public_key FROM office_keys WHERE office=?1",
+                          "reading office_keys", err, "s", office);
 
-    if (db_prepare(db, &st, "SELECT public_key FROM office_keys WHERE office=?1", err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+    if (rc == 1 && sqlite3_column_bytes(st, 0) == 32) {
         memcpy(out, sqlite3_column_blob(st, 0), 32);
         rc = 0;
-    } else {
-        err_set(err, "office %s has no log key", office);
+    } else if (rc >= 0) {
+        rc = err_set(err, "office %s has no log key", office);
     }
     sqlite3_finalize(st);
     return rc;

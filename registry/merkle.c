@@ -164,6 +164,25 @@ int merkle_consistency_proof(const struct merkle_source *src, uint64_t old_size,
     return subproof(src, old_size, 0, new_size, 1, path, n, err);
 }
 
+/* One step up the tree while verifying a proof (RFC 9162 §2.1.3.2 step 5,
+ * §2.1.4.2 step 6): FN is the node's index and SN the last index at the
+ * current level. Returns 1 when the next proof node is the left sibling (it
+ * goes first in the hash), 0 when it is the right one; FN and SN are moved up
+ * to the level of the parent the hash produces. */
+static int proof_step(uint64_t *fn, uint64_t *sn)
+{
+    int left = (*fn & 1) || *fn == *sn;
+
+    if (left && !(*fn & 1))
+        while (*fn != 0 && !(*fn & 1)) {
+            *fn >>= 1;
+            *sn >>= 1;
+        }
+    *fn >>= 1;
+    *sn >>= 1;
+    return left;
+}
+
 int merkle_verify_inclusion(uint64_t index, uint64_t size, const merkle_hash leaf,
                             const merkle_hash *path, size_t n, const merkle_hash root,
                             struct err *err)
@@ -179,18 +198,10 @@ int merkle_verify_inclusion(uint64_t index, uint64_t size, const merkle_hash lea
     for (size_t i = 0; i < n; i++) {
         if (sn == 0)
             return err_set(err, "merkle: inclusion proof is longer than the tree is deep");
-        if ((fn & 1) || fn == sn) {
+        if (proof_step(&fn, &sn))
             merkle_node_hash(path[i], r, r);
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
-        } else {
+        else
             merkle_node_hash(r, path[i], r);
-        }
-        fn >>= 1;
-        sn >>= 1;
     }
     if (sn != 0)
         return err_set(err, "merkle: inclusion proof is too short for the tree");
@@ -243,19 +254,12 @@ int merkle_verify_consistency(uint64_t size1, uint64_t size2, const merkle_hash 
     for (; i < n; i++) {
         if (sn == 0)
             return err_set(err, "merkle: consistency proof is too long");
-        if ((fn & 1) || fn == sn) {
+        if (proof_step(&fn, &sn)) {
             merkle_node_hash(path[i], fr, fr);
             merkle_node_hash(path[i], sr, sr);
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
         } else {
             merkle_node_hash(sr, path[i], sr);
         }
-        fn >>= 1;
-        sn >>= 1;
     }
     if (sn != 0)
         return err_set(err, "merkle: consistency proof is too short");

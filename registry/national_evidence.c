@@ -18,6 +18,7 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 static const char *s_of(const json_t *o, const char *k)
@@ -42,9 +43,7 @@ int registry_national_death_add(struct db *db, const char *uin, const char *offi
                                 const char *registration_number, const char *date_of_death,
                                 long long event_seq, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[TIME_ISO8601_LEN + 1];
-    int rc = -1;
 
     if (registry_uin_check(uin, err) != 0)
         return err_prefix(err, "national death");
@@ -53,27 +52,16 @@ int registry_national_death_add(struct db *db, const char *uin, const char *offi
                        office ? office : "");
     if (time_iso8601(time(NULL), now) != 0)
         return err_setk(err, ERR_INTERNAL, "clock unavailable");
-    if (db_prepare(db, &st,
-                   "INSERT INTO national_deaths (uin, office, registration_number, date_of_death,"
-                   " event_seq, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                   " ON CONFLICT (uin) DO UPDATE SET office = excluded.office,"
-                   " registration_number = excluded.registration_number,"
-                   " date_of_death = excluded.date_of_death, event_seq = excluded.event_seq"
-                   " WHERE national_deaths.event_seq = -1 AND excluded.event_seq >= 0",
-                   err) != 0)
-        return -1;
-    db_bind_text(st, 1, uin);
-    db_bind_text(st, 2, office);
-    db_bind_text(st, 3, registration_number ? registration_number : "");
-    db_bind_text(st, 4, date_of_death ? date_of_death : "");
-    sqlite3_bind_int64(st, 5, event_seq < -1 ? -1 : event_seq);
-    db_bind_text(st, 6, now);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_sql_fail(db, "national deaths", err);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    return db_run(db,
+                  "INSERT INTO national_deaths (uin, office, registration_number, date_of_death,"
+                  " event_seq, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                  " ON CONFLICT (uin) DO UPDATE SET office = excluded.office,"
+                  " registration_number = excluded.registration_number,"
+                  " date_of_death = excluded.date_of_death, event_seq = excluded.event_seq"
+                  " WHERE national_deaths.event_seq = -1 AND excluded.event_seq >= 0",
+                  "national deaths", err, "ssssIs", uin, office,
+                  registration_number ? registration_number : "",
+                  date_of_death ? date_of_death : "", event_seq < -1 ? -1LL : event_seq, now);
 }
 
 int registry_national_death_cursors(struct db *db, json_t **out, struct err *err)
@@ -113,26 +101,18 @@ int registry_national_death_of(struct db *db, const char *uin, json_t **death, s
     int rc = -1, s;
 
     *death = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT office, registration_number, date_of_death, received_at"
-                   " FROM national_deaths WHERE uin = ?1",
-                   err) != 0)
-        return -1;
-    db_bind_text(st, 1, uin ? uin : "");
-    s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
-        rc = 0;
-    } else if (s != SQLITE_ROW) {
-        db_sql_fail(db, "national deaths", err);
-    } else if ((*death = json_pack("{s:s, s:s, s:s, s:s, s:s}", "uin", uin, "office",
-                                   sqlite3_column_text(st, 0), "registration_number",
-                                   sqlite3_column_text(st, 1), "date_of_death",
-                                   sqlite3_column_text(st, 2), "received_at",
-                                   sqlite3_column_text(st, 3))) == NULL) {
+    s = db_query_row(db, &st,
+                     "SELECT office, registration_number, date_of_death, received_at"
+                     " FROM national_deaths WHERE uin = ?1",
+                     "national deaths", err, "s", uin ? uin : "");
+    if (s == 1 && (*death = json_pack("{s:s, s:s, s:s, s:s, s:s}", "uin", uin, "office",
+                                      sqlite3_column_text(st, 0), "registration_number",
+                                      sqlite3_column_text(st, 1), "date_of_death",
+                                      sqlite3_column_text(st, 2), "received_at",
+                                      sqlite3_column_text(st, 3))) == NULL)
         err_setk(err, ERR_INTERNAL, "out of memory");
-    } else {
+    else if (s >= 0)
         rc = 0;
-    }
     sqlite3_finalize(st);
     return rc;
 }
@@ -357,15 +337,15 @@ int registry_national_dup_resolve(struct db *db, const struct registry_actor *ac
                                             "party to it", oa, ob, mine);
     local = strcmp(mine, oa) == 0 ? ra : rb;
     /* this office's record of the case must be one it holds */
-    if (db_prepare(db, &st, "SELECT 1 FROM birth_records WHERE id = ?1", err) != 0)
+    rc = db_query_row(db, &st, "SELECT 1 FROM birth_records WHERE id = ?1", "reading the record",
+                      err, "s", local);
+    sqlite3_finalize(st);
+    if (rc < 0)
         return -1;
-    db_bind_text(st, 1, local);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    if (rc == 0)
         return err_setk(err, ERR_NOT_FOUND, "duplicate case: record %s is not held by office %s",
                         local, mine);
-    }
-    sqlite3_finalize(st);
+    rc = -1;
     (void)snprintf(key, sizeof key, "%s/%s|%s/%s", oa, ra, ob, rb);
     c.objects = json_pack("[{s:s, s:s}, {s:s, s:s}]", "kind", "dup_case", "id", key, "kind",
                           "record", "id", local);
@@ -377,9 +357,8 @@ int registry_national_dup_resolve(struct db *db, const struct registry_actor *ac
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if (db_tx_run(db, dup_tx, &c, err) != 0)
+    if (reg_tx_run(db, actor, dup_tx, &c, err) != 0)
         goto out;
-    reg_after_commit(db, actor);
     *seq = c.seq;
     rc = 0;
 out:

@@ -149,6 +149,25 @@ static int prep(struct proj *p, sqlite3_stmt **st, const char *sql, struct err *
     return 0;
 }
 
+/* Prepare the comparison query just built in SQL; BAD: building it ran out
+ * of memory. */
+static int prep_built(struct proj *p, sqlite3_stmt **st, const struct buf *sql, int bad,
+                      struct err *err)
+{
+    if (bad)
+        return err_setk(err, ERR_INTERNAL, "out of memory");
+    return prep(p, st, buf_str(sql), err);
+}
+
+/* The end of a comparison query of T whose last step gave STEP: 0 when it
+ * ran to its end, else "audit: TABLE: <SQLite's message>". */
+static int compare_end(struct proj *p, const struct proj_tab *t, int step, struct err *err)
+{
+    if (step == SQLITE_DONE)
+        return 0;
+    return err_set(err, "audit: %s: %s", t->spec->name, sqlite3_errmsg(p->h));
+}
+
 /* Read the stored schema of T, check each column is produced or excluded,
  * and create the expected table. */
 static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
@@ -637,6 +656,22 @@ static int build_pk(const struct proj_tab *t, const char *alias, struct buf *sql
     return bad;
 }
 
+/* Into SQL: "SELECT <T's key>, m.MCOL, e.ECOL FROM main.T m JOIN
+ * civreg_expect.T e ON <same key>", each stored row of T beside the row the
+ * log made. Nonzero when out of memory. */
+static int build_side_by_side(const struct proj_tab *t, const char *mcol, const char *ecol,
+                              struct buf *sql)
+{
+    int bad = buf_append_str(sql, "SELECT ");
+
+    bad |= build_pk(t, "m", sql);
+    bad |= buf_printf(sql, ", m.\"%s\", e.\"%s\" FROM main.\"%s\" m JOIN civreg_expect.\"%s\" e"
+                           " ON ",
+                      mcol, ecol, t->spec->name, t->spec->name);
+    bad |= build_join(t, sql);
+    return bad;
+}
+
 /* Rows on one side only: in MAIN (extra) or in the log (missing). */
 static int compare_rows(struct proj *p, const struct proj_tab *t, bool extra, struct err *err)
 {
@@ -654,11 +689,7 @@ static int compare_rows(struct proj *p, const struct proj_tab *t, bool extra, st
                       extra ? "civreg_expect" : "main", t->spec->name, extra ? "e" : "m");
     bad |= build_join(t, &sql);
     bad |= buf_printf(&sql, ") ORDER BY 1");
-    if (bad) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (prep(p, &st, buf_str(&sql), err) != 0)
+    if (prep_built(p, &st, &sql, bad, err) != 0)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n++ >= PROJ_REPORT_MAX)
@@ -673,8 +704,7 @@ static int compare_rows(struct proj *p, const struct proj_tab *t, bool extra, st
     if (n > PROJ_REPORT_MAX)
         proj_problem(p, "%s: %d more rows %s", t->spec->name, n - PROJ_REPORT_MAX,
                      extra ? "not in the log" : "missing");
-    rc = step == SQLITE_DONE ? 0 : err_set(err, "audit: %s: %s", t->spec->name,
-                                           sqlite3_errmsg(p->h));
+    rc = compare_end(p, t, step, err);
 out:
     sqlite3_finalize(st);
     buf_release(&sql);
@@ -689,19 +719,10 @@ static int compare_column(struct proj *p, const struct proj_tab *t, const char *
     int bad = 0, rc = -1, step, n = 0;
     int k = (int)t->n_pk;
 
-    bad |= buf_append_str(&sql, "SELECT ");
-    bad |= build_pk(t, "m", &sql);
-    bad |= buf_printf(&sql, ", m.\"%s\", e.\"%s\" FROM main.\"%s\" m JOIN civreg_expect.\"%s\" e"
-                            " ON ",
-                      c, c, t->spec->name, t->spec->name);
-    bad |= build_join(t, &sql);
+    bad |= build_side_by_side(t, c, c, &sql);
     bad |= buf_printf(&sql, " WHERE m.\"%s\" IS NOT e.\"%s\" AND e.\"%s\" IS NOT ?1 ORDER BY 1",
                       c, c, c);
-    if (bad) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (prep(p, &st, buf_str(&sql), err) != 0)
+    if (prep_built(p, &st, &sql, bad, err) != 0)
         goto out;
     sqlite3_bind_blob(st, 1, unknown_blob, (int)UNKNOWN_LEN, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -716,8 +737,7 @@ static int compare_column(struct proj *p, const struct proj_tab *t, const char *
     if (n > PROJ_REPORT_MAX)
         proj_problem(p, "%s %s: %d more rows differ from the log", t->spec->name, c,
                      n - PROJ_REPORT_MAX);
-    rc = step == SQLITE_DONE ? 0 : err_set(err, "audit: %s: %s", t->spec->name,
-                                           sqlite3_errmsg(p->h));
+    rc = compare_end(p, t, step, err);
 out:
     sqlite3_finalize(st);
     buf_release(&sql);
@@ -756,18 +776,12 @@ static int columns_differ(struct proj *p, const struct proj_tab *t, bool *any, s
         goto out;
     }
     bad |= buf_append_str(&sql, " LIMIT 1");
-    if (bad) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (prep(p, &st, buf_str(&sql), err) != 0)
+    if (prep_built(p, &st, &sql, bad, err) != 0)
         goto out;
     sqlite3_bind_blob(st, 1, unknown_blob, (int)UNKNOWN_LEN, SQLITE_STATIC);
     step = sqlite3_step(st);
     *any = step == SQLITE_ROW;
-    rc = step == SQLITE_ROW || step == SQLITE_DONE
-             ? 0
-             : err_set(err, "audit: %s: %s", t->spec->name, sqlite3_errmsg(p->h));
+    rc = compare_end(p, t, step == SQLITE_ROW ? SQLITE_DONE : step, err);
 out:
     sqlite3_finalize(st);
     buf_release(&sql);
@@ -782,18 +796,9 @@ static int compare_content(struct proj *p, const struct proj_tab *t, struct err 
     int bad = 0, rc = -1, step, n = 0;
     int k = (int)t->n_pk;
 
-    bad |= buf_append_str(&sql, "SELECT ");
-    bad |= build_pk(t, "m", &sql);
-    bad |= buf_printf(&sql, ", m.\"%s\", e.\"%s\" FROM main.\"%s\" m JOIN civreg_expect.\"%s\" e"
-                            " ON ",
-                      t->spec->content, t->spec->content_hash, t->spec->name, t->spec->name);
-    bad |= build_join(t, &sql);
+    bad |= build_side_by_side(t, t->spec->content, t->spec->content_hash, &sql);
     bad |= buf_append_str(&sql, " ORDER BY 1");
-    if (bad) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (prep(p, &st, buf_str(&sql), err) != 0)
+    if (prep_built(p, &st, &sql, bad, err) != 0)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         char id[256], got[65];
@@ -810,8 +815,7 @@ static int compare_content(struct proj *p, const struct proj_tab *t, struct err 
     if (n > PROJ_REPORT_MAX)
         proj_problem(p, "%s %s: %d more rows differ from the log", t->spec->name,
                      t->spec->content, n - PROJ_REPORT_MAX);
-    rc = step == SQLITE_DONE ? 0 : err_set(err, "audit: %s: %s", t->spec->name,
-                                           sqlite3_errmsg(p->h));
+    rc = compare_end(p, t, step, err);
 out:
     sqlite3_finalize(st);
     buf_release(&sql);

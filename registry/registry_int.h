@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -76,6 +77,13 @@ void reg_merkle_db_release(struct reg_merkle_db *m);
  * refresh the tree-head witness in the actor's keys folder. */
 void reg_after_commit(struct db *db, const struct registry_actor *actor);
 
+/* A registry write: run TX(DB, ARG) in a write transaction (db_tx_run:
+ * retried when busy, rolled back on failure) and, once it committed,
+ * refresh ACTOR's witness (reg_after_commit). Returns db_tx_run's result. */
+int reg_tx_run(struct db *db, const struct registry_actor *actor,
+               int (*tx)(struct db *db, void *arg, struct err *err), void *arg, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Inside a transaction: fail unless ACTOR's account is as it was when ACTOR
  * authenticated (not disabled, same epoch and roles). Actors that are not
  * rows of users (the office key, a first admin signing their own creation)
@@ -114,6 +122,19 @@ int reg_exec(struct db *db, const char *sql, const struct reg_arg *args, size_t 
  * (db_query_rows into a new *OUT). */
 int reg_query_json(struct db *db, const char *sql, const char *arg, db_row_fn row, void *ctx,
                    const char *what, json_t **out, struct err *err);
+
+/* What a verifier (the audit, the bundle check) found wrong: each problem
+ * is formatted into one line (cut at 1023 bytes), counted in COUNT and
+ * handed to REPORT when it is set. */
+struct reg_problems {
+    void (*report)(void *ctx, const char *problem);
+    void *ctx;
+    int count;
+};
+void reg_problem(struct reg_problems *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void reg_problemv(struct reg_problems *p, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* The number of events in the log. */
 int reg_log_size(struct db *db, uint64_t *size, struct err *err);

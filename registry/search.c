@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "db/rows.h"
 #include "search_int.h"
 
 #define CANDIDATES 300
@@ -23,13 +24,25 @@
 
 /* ---- rows ---- */
 
+/* The text columns of a row, in the order reg_search_row_stmt selects them. */
+#define SEARCH_ROW_TEXTS 17
+#define SEARCH_ROW_REQUIRED 15 /* the first ones, "" when NULL */
+
+static void search_row_texts(struct search_row *r, char **all[SEARCH_ROW_TEXTS])
+{
+    char **t[SEARCH_ROW_TEXTS] = { &r->record_id, &r->office, &r->status, &r->given, &r->family,
+                                   &r->sex, &r->dob, &r->place, &r->mother, &r->father,
+                                   &r->given_key, &r->family_key, &r->place_key, &r->mother_key,
+                                   &r->father_key, &r->regno, &r->uin };
+    memcpy(all, t, sizeof t);
+}
+
 void reg_search_row_release(struct search_row *r)
 {
-    char **all[] = { &r->record_id, &r->office, &r->status, &r->given, &r->family,
-                     &r->sex, &r->dob, &r->place, &r->mother, &r->father,
-                     &r->given_key, &r->family_key, &r->place_key, &r->mother_key,
-                     &r->father_key, &r->regno, &r->uin };
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    char **all[SEARCH_ROW_TEXTS];
+
+    search_row_texts(r, all);
+    for (size_t i = 0; i < SEARCH_ROW_TEXTS; i++) {
         free(*all[i]);
         *all[i] = NULL;
     }
@@ -47,27 +60,22 @@ int reg_search_row_stmt(struct db *db, sqlite3_stmt **st, struct err *err)
 int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct search_row *r,
                         struct err *err)
 {
-    char **all[] = { &r->record_id, &r->office, &r->status, &r->given, &r->family,
-                     &r->sex, &r->dob, &r->place, &r->mother, &r->father,
-                     &r->given_key, &r->family_key, &r->place_key, &r->mother_key,
-                     &r->father_key, &r->regno, &r->uin };
+    char **all[SEARCH_ROW_TEXTS];
     int s, rc = -1;
 
     memset(r, 0, sizeof *r);
+    search_row_texts(r, all);
     r->rowid = rowid;
-    sqlite3_bind_int64(st, 1, rowid);
-    s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
+    if (db_bind(db, st, err, "I", (long long)rowid) != 0 ||
+        (s = db_step_row(db, st, "reading the search index", err)) < 0)
+        goto out;
+    if (s == 0) {
         rc = 1;
         goto out;
     }
-    if (s != SQLITE_ROW) {
-        db_sql_fail(db, "reading the search index", err);
-        goto out;
-    }
-    for (int i = 0; i < (int)(sizeof all / sizeof all[0]); i++) {
+    for (int i = 0; i < SEARCH_ROW_TEXTS; i++) {
         const unsigned char *t = sqlite3_column_text(st, i);
-        if (t == NULL && i < 15)
+        if (t == NULL && i < SEARCH_ROW_REQUIRED)
             t = (const unsigned char *)"";
         if (t && (*all[i] = strdup((const char *)t)) == NULL) {
             reg_search_row_release(r);
@@ -372,9 +380,11 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
                        " LIMIT ?2");
     if (reg_prepare_cached(db, &st, sql, err) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (db_bind(db, st, err, "sI", match, (long long)max) != 0) {
+        reg_release(db, st);
+        return -1;
+    }
+    while ((s = db_step_row(db, st, "searching the index", err)) == 1) {
         int64_t id = sqlite3_column_int64(st, 0);
         bool seen = false;
         for (size_t i = 0; i < *n && !seen; i++)
@@ -383,9 +393,7 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
             ids[(*n)++] = id;
     }
     reg_release(db, st);
-    if (s != SQLITE_DONE)
-        return db_sql_fail(db, "searching the index", err);
-    return 0;
+    return s;
 }
 
 /* The groups joined by AND, leaving out group SKIP (or none: SKIP = n). */
@@ -531,18 +539,28 @@ static int cmp_scored(const void *a, const void *b)
     return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
 }
 
-static int add_why(json_t *why, const char *what, double s)
+/* The weighted sum a row's score is: each criterion of the query adds its
+ * similarity S (0-1) with its WEIGHT, and a line saying so to WHY. */
+struct score_sum {
+    double total, weight;
+    json_t *why;
+};
+
+static void score_add(struct score_sum *sum, double weight, double s, const char *what)
 {
     char line[96];
+
+    sum->total += weight * s;
+    sum->weight += weight;
     (void)snprintf(line, sizeof line, "%s %d", what, (int)(s * 100.0 + 0.5));
-    return json_array_append_new(why, json_string(line));
+    (void)json_array_append_new(sum->why, json_string(line));
 }
 
 /* Score row R against Q: 0-1000. */
 static int score_row(const struct registry_search_query *q, const struct search_row *r,
                      json_t *why)
 {
-    double total = 0, weight = 0;
+    struct score_sum sum = { 0, 0, why };
     struct buf all = BUF_INIT(8192);
 
     if (buf_printf(&all, "%s %s", r->given_key, r->family_key) != 0) {
@@ -555,32 +573,19 @@ static int score_row(const struct registry_search_query *q, const struct search_
         /* and the record's words against the query's, so that a record
          * with extra names ranks below an exact one */
         double back = reg_words_sim(buf_str(&all), q->names);
-        s = 0.85 * s + 0.15 * back;
-        total += 6 * s;
-        weight += 6;
-        (void)add_why(why, "names", s);
+        score_add(&sum, 6, 0.85 * s + 0.15 * back, "names");
     }
-    if (q->given) {
-        double s = reg_words_sim(q->given, r->given_key);
-        total += 3 * s;
-        weight += 3;
-        (void)add_why(why, "given names", s);
-    }
-    if (q->family) {
-        double s = reg_words_sim(q->family, r->family_key);
-        total += 3 * s;
-        weight += 3;
-        (void)add_why(why, "family name", s);
-    }
+    if (q->given)
+        score_add(&sum, 3, reg_words_sim(q->given, r->given_key), "given names");
+    if (q->family)
+        score_add(&sum, 3, reg_words_sim(q->family, r->family_key), "family name");
     if (q->has_date) {
         struct registry_pdate d;
         const char *w = NULL;
         double s = 0;
         if (reg_pdate_parse_stored(r->dob, &d) == 0)
             s = reg_date_sim(&q->from, &q->to, &d, &w);
-        total += 3 * s;
-        weight += 3;
-        (void)add_why(why, w ? w : "date", s);
+        score_add(&sum, 3, s, w ? w : "date");
     }
     if (q->parents) {
         struct buf p = BUF_INIT(8192);
@@ -588,35 +593,22 @@ static int score_row(const struct registry_search_query *q, const struct search_
         if (buf_printf(&p, "%s %s", r->mother_key, r->father_key) == 0)
             s = reg_words_sim(q->parents, buf_str(&p));
         buf_release(&p);
-        total += 2 * s;
-        weight += 2;
-        (void)add_why(why, "parents", s);
+        score_add(&sum, 2, s, "parents");
     }
-    if (q->place) {
-        double s = reg_words_sim(q->place, r->place_key);
-        total += 1 * s;
-        weight += 1;
-        (void)add_why(why, "place", s);
-    }
-    if (q->uin) {
-        double s = r->uin && strcmp(q->uin, r->uin) == 0;
-        total += 10 * s;
-        weight += 10;
-        (void)add_why(why, "uin", s);
-    }
-    if (q->regno) {
-        double s = r->regno && strcasecmp(q->regno, r->regno) == 0;
-        total += 10 * s;
-        weight += 10;
-        (void)add_why(why, "registration number", s);
-    }
+    if (q->place)
+        score_add(&sum, 1, reg_words_sim(q->place, r->place_key), "place");
+    if (q->uin)
+        score_add(&sum, 10, r->uin && strcmp(q->uin, r->uin) == 0, "uin");
+    if (q->regno)
+        score_add(&sum, 10, r->regno && strcasecmp(q->regno, r->regno) == 0,
+                  "registration number");
     buf_release(&all);
-    if (weight == 0)
+    if (sum.weight == 0)
         return 0;
-    total /= weight;
+    sum.total /= sum.weight;
     if (q->sex && r->sex[0] && r->sex[0] != 'n' && r->sex[0] != q->sex)
-        total *= 0.6;
-    return (int)(total * 1000.0 + 0.5);
+        sum.total *= 0.6;
+    return (int)(sum.total * 1000.0 + 0.5);
 }
 
 /* Score candidate ROWID into *OUT (OUT->why NULL when it is filtered out). */

@@ -6,11 +6,13 @@
  * trigram) the folded names. records.c calls registry_search_index_record
  * inside each write transaction, so the index never disagrees with a
  * committed record. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
+#include "db/rows.h"
 #include "search_int.h"
 
 #define KEY_MAX 4096
@@ -97,25 +99,42 @@ static int date_tokens(const char *dob, struct buf *out)
     return 0;
 }
 
-/* Prepared statements for writing the index, reused across a batch. */
+/* Prepared statements for writing the index, reused across a batch: the
+ * connection's cached ones, one for each SQL text of writer_sql. */
+enum { W_FIND, W_INS, W_UPD, W_DEL_FTS, W_DEL_TRI, W_INS_FTS, W_INS_TRI, W_GET_FTS, W_GET_TRI,
+       W_COUNT };
+
+static const char *const writer_sql[W_COUNT] = {
+    [W_FIND] = "SELECT rowid FROM search_index WHERE record_id=?1",
+    [W_INS] = "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
+              " place, mother, father, given_key, family_key, place_key, mother_key,"
+              " father_key, regno, uin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+              "?13,?14,?15,?16,?17)",
+    [W_UPD] = "UPDATE search_index SET office=?2, status=?3, given=?4, family=?5, sex=?6,"
+              " dob=?7, place=?8, mother=?9, father=?10, given_key=?11, family_key=?12,"
+              " place_key=?13, mother_key=?14, father_key=?15, regno=?16, uin=?17"
+              " WHERE record_id=?1",
+    [W_DEL_FTS] = "DELETE FROM search_fts WHERE rowid=?1",
+    [W_DEL_TRI] = "DELETE FROM search_tri WHERE rowid=?1",
+    [W_INS_FTS] = "INSERT INTO search_fts(rowid, names, names_ph, parents, parents_ph, place,"
+                  " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+    [W_INS_TRI] = "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
+    [W_GET_FTS] = "SELECT names, names_ph, parents, parents_ph, place, dates, ids FROM"
+                  " search_fts WHERE rowid=?1",
+    [W_GET_TRI] = "SELECT names FROM search_tri WHERE rowid=?1",
+};
+
 struct index_writer {
-    struct db *db; /* the statements are the connection's cached ones */
-    sqlite3_stmt *find, *ins, *upd, *del_fts, *del_tri, *ins_fts, *ins_tri, *get_fts, *get_tri;
+    struct db *db;
+    sqlite3_stmt *st[W_COUNT];
 };
 
 static void writer_close(struct index_writer *w)
 {
     if (w->db == NULL)
         return;
-    reg_release(w->db, w->find);
-    reg_release(w->db, w->ins);
-    reg_release(w->db, w->upd);
-    reg_release(w->db, w->del_fts);
-    reg_release(w->db, w->del_tri);
-    reg_release(w->db, w->ins_fts);
-    reg_release(w->db, w->ins_tri);
-    reg_release(w->db, w->get_fts);
-    reg_release(w->db, w->get_tri);
+    for (int i = 0; i < W_COUNT; i++)
+        reg_release(w->db, w->st[i]);
     memset(w, 0, sizeof *w);
 }
 
@@ -123,46 +142,33 @@ static int writer_open(struct db *db, struct index_writer *w, struct err *err)
 {
     memset(w, 0, sizeof *w);
     w->db = db;
-    if (reg_prepare_cached(db, &w->find, "SELECT rowid FROM search_index WHERE record_id=?1", err) ||
-        reg_prepare_cached(db, &w->ins,
-                    "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
-                    " place, mother, father, given_key, family_key, place_key, mother_key,"
-                    " father_key, regno, uin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                    "?13,?14,?15,?16,?17)",
-                    err) ||
-        reg_prepare_cached(db, &w->upd,
-                    "UPDATE search_index SET office=?2, status=?3, given=?4, family=?5, sex=?6,"
-                    " dob=?7, place=?8, mother=?9, father=?10, given_key=?11, family_key=?12,"
-                    " place_key=?13, mother_key=?14, father_key=?15, regno=?16, uin=?17"
-                    " WHERE record_id=?1",
-                    err) ||
-        reg_prepare_cached(db, &w->del_fts, "DELETE FROM search_fts WHERE rowid=?1", err) ||
-        reg_prepare_cached(db, &w->del_tri, "DELETE FROM search_tri WHERE rowid=?1", err) ||
-        reg_prepare_cached(db, &w->ins_fts,
-                    "INSERT INTO search_fts(rowid, names, names_ph, parents, parents_ph, place,"
-                    " dates, ids) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                    err) ||
-        reg_prepare_cached(db, &w->ins_tri, "INSERT INTO search_tri(rowid, names) VALUES (?1, ?2)",
-                    err) ||
-        reg_prepare_cached(db, &w->get_fts,
-                    "SELECT names, names_ph, parents, parents_ph, place, dates, ids FROM"
-                    " search_fts WHERE rowid=?1",
-                    err) ||
-        reg_prepare_cached(db, &w->get_tri, "SELECT names FROM search_tri WHERE rowid=?1", err)) {
-        writer_close(w);
-        return -1;
-    }
+    for (int i = 0; i < W_COUNT; i++)
+        if (reg_prepare_cached(db, &w->st[i], writer_sql[i], err) != 0) {
+            writer_close(w);
+            return -1;
+        }
     return 0;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st, const char *what, struct err *err)
+/* Bind FMT's parameters (db_bind) to writer statement ST and step it once:
+ * 1 with the row to read, 0 when done, -1 with "db: WHAT: ..." in ERR. The
+ * caller resets ST (writer_reset) after reading the row. */
+static int writer_step(struct db *db, sqlite3_stmt *st, const char *what, struct err *err,
+                       const char *fmt, ...)
 {
-    int rc = sqlite3_step(st);
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = db_bindv(db, st, err, fmt, ap);
+    va_end(ap);
+    return rc == 0 ? db_step_row(db, st, what, err) : -1;
+}
+
+static void writer_reset(sqlite3_stmt *st)
+{
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return db_sql_fail(db, what, err);
-    return 0;
 }
 
 /* Whether the FTS5 row ROWID (statement GET: SELECT its N columns) holds
@@ -172,25 +178,16 @@ static int step_done(struct db *db, sqlite3_stmt *st, const char *what, struct e
 static int fts_same(struct db *db, sqlite3_stmt *get, int64_t rowid, const char *const *cols,
                     int n, struct err *err)
 {
-    int s, same = 0;
+    int s = writer_step(db, get, "reading the search index", err, "I", (long long)rowid);
+    int same = s == 1;
 
-    sqlite3_bind_int64(get, 1, rowid);
-    s = sqlite3_step(get);
-    if (s == SQLITE_ROW) {
-        same = 1;
-        for (int i = 0; i < n && same; i++) {
-            const unsigned char *t = sqlite3_column_text(get, i);
-            same = sqlite3_column_type(get, i) == SQLITE_TEXT && t != NULL &&
-                   strcmp((const char *)t, cols[i]) == 0;
-        }
-    } else if (s != SQLITE_DONE) {
-        sqlite3_reset(get);
-        sqlite3_clear_bindings(get);
-        return db_sql_fail(db, "reading the search index", err);
+    for (int i = 0; i < n && same; i++) {
+        const unsigned char *t = sqlite3_column_text(get, i);
+        same = sqlite3_column_type(get, i) == SQLITE_TEXT && t != NULL &&
+               strcmp((const char *)t, cols[i]) == 0;
     }
-    sqlite3_reset(get);
-    sqlite3_clear_bindings(get);
-    return same;
+    writer_reset(get);
+    return s < 0 ? -1 : same;
 }
 
 static int join2(struct buf *out, const char *a, const char *b, const char *sep)
@@ -218,7 +215,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
     sqlite3_stmt *st;
     int64_t rowid = -1;
-    int rc = -1, same_fts = 0, same_tri = 0;
+    int rc = -1, s, same_fts = 0, same_tri = 0;
 
     if (dob == NULL)
         dob = "";
@@ -248,68 +245,52 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     if (ids.data == NULL && buf_append(&ids, "", 0) != 0)
         goto oom;
 
-    sqlite3_bind_text(w->find, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(w->find) == SQLITE_ROW)
-        rowid = sqlite3_column_int64(w->find, 0);
-    sqlite3_reset(w->find);
-    sqlite3_clear_bindings(w->find);
+    s = writer_step(db, w->st[W_FIND], "reading the search index", err, "s", id);
+    if (s == 1)
+        rowid = sqlite3_column_int64(w->st[W_FIND], 0);
+    writer_reset(w->st[W_FIND]);
+    if (s < 0)
+        goto out;
 
-    st = rowid >= 0 ? w->upd : w->ins;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, sget(rec, "child", "given_names"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, sget(rec, "child", "family_name"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, sget(rec, "child", "sex"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, dob, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, buf_str(&place), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, buf_str(&mother), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, buf_str(&father), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, buf_str(&k.given), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 12, buf_str(&k.family), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 13, buf_str(&k.place), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 14, buf_str(&k.mother), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 15, buf_str(&k.father), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 16, regno, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 17, uin, -1, SQLITE_STATIC);
-    if (step_done(db, st, "writing the search index", err) != 0)
+    st = w->st[rowid >= 0 ? W_UPD : W_INS];
+    s = writer_step(db, st, "writing the search index", err, "sssssssssssssssss", id, office,
+                    status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
+                    sget(rec, "child", "sex"), dob, buf_str(&place), buf_str(&mother),
+                    buf_str(&father), buf_str(&k.given), buf_str(&k.family), buf_str(&k.place),
+                    buf_str(&k.mother), buf_str(&k.father), regno, uin);
+    writer_reset(st);
+    if (s < 0)
         goto out;
     if (rowid >= 0) {
         const char *cols[7] = { buf_str(&names), buf_str(&names_ph), buf_str(&parents),
                                 buf_str(&parents_ph), buf_str(&k.place), buf_str(&dates),
                                 buf_str(&ids) };
-        if ((same_fts = fts_same(db, w->get_fts, rowid, cols, 7, err)) < 0 ||
-            (same_tri = fts_same(db, w->get_tri, rowid, cols, 1, err)) < 0)
+        if ((same_fts = fts_same(db, w->st[W_GET_FTS], rowid, cols, 7, err)) < 0 ||
+            (same_tri = fts_same(db, w->st[W_GET_TRI], rowid, cols, 1, err)) < 0)
             goto out;
-        sqlite3_bind_int64(w->del_fts, 1, rowid);
-        sqlite3_bind_int64(w->del_tri, 1, rowid);
-        if ((!same_fts && step_done(db, w->del_fts, "updating the search index", err) != 0) ||
-            (!same_tri && step_done(db, w->del_tri, "updating the search index", err) != 0))
+        s = same_fts ? 0 : writer_step(db, w->st[W_DEL_FTS], "updating the search index", err,
+                                       "I", (long long)rowid);
+        writer_reset(w->st[W_DEL_FTS]);
+        if (s >= 0 && !same_tri)
+            s = writer_step(db, w->st[W_DEL_TRI], "updating the search index", err, "I",
+                            (long long)rowid);
+        writer_reset(w->st[W_DEL_TRI]);
+        if (s < 0)
             goto out;
-        sqlite3_reset(w->del_fts);
-        sqlite3_clear_bindings(w->del_fts);
-        sqlite3_reset(w->del_tri);
-        sqlite3_clear_bindings(w->del_tri);
     } else {
         rowid = sqlite3_last_insert_rowid(db_handle(db));
     }
-    sqlite3_bind_int64(w->ins_fts, 1, rowid);
-    sqlite3_bind_text(w->ins_fts, 2, buf_str(&names), -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->ins_fts, 3, buf_str(&names_ph), -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->ins_fts, 4, buf_str(&parents), -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->ins_fts, 5, buf_str(&parents_ph), -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->ins_fts, 6, buf_str(&k.place), -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->ins_fts, 7, buf_str(&dates), -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->ins_fts, 8, buf_str(&ids), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(w->ins_tri, 1, rowid);
-    sqlite3_bind_text(w->ins_tri, 2, buf_str(&names), -1, SQLITE_STATIC);
-    if ((!same_fts && step_done(db, w->ins_fts, "writing the search index", err) != 0) ||
-        (!same_tri && step_done(db, w->ins_tri, "writing the search index", err) != 0))
+    s = same_fts ? 0 : writer_step(db, w->st[W_INS_FTS], "writing the search index", err,
+                                   "Isssssss", (long long)rowid, buf_str(&names),
+                                   buf_str(&names_ph), buf_str(&parents), buf_str(&parents_ph),
+                                   buf_str(&k.place), buf_str(&dates), buf_str(&ids));
+    writer_reset(w->st[W_INS_FTS]);
+    if (s >= 0 && !same_tri)
+        s = writer_step(db, w->st[W_INS_TRI], "writing the search index", err, "Is",
+                        (long long)rowid, buf_str(&names));
+    writer_reset(w->st[W_INS_TRI]);
+    if (s < 0)
         goto out;
-    sqlite3_reset(w->ins_fts);
-    sqlite3_clear_bindings(w->ins_fts);
-    sqlite3_reset(w->ins_tri);
-    sqlite3_clear_bindings(w->ins_tri);
     rc = 0;
     goto out;
 oom:
@@ -374,15 +355,11 @@ static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt 
     json_t *rec = NULL;
     int rc = -1, s;
 
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    s = sqlite3_step(st);
-    if (s != SQLITE_ROW) {
-        if (s == SQLITE_DONE)
-            err_setk(err, ERR_NOT_FOUND, "search index: no record %s", id);
-        else
-            db_sql_fail(db, "reading a record to index", err);
+    s = writer_step(db, st, "reading a record to index", err, "s", id);
+    if (s == 0)
+        err_setk(err, ERR_NOT_FOUND, "search index: no record %s", id);
+    if (s != 1)
         goto out;
-    }
     if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
                    &rec, err) != 0)
         goto out;
@@ -462,15 +439,6 @@ int registry_search_reindex(struct db *db, long long *count, struct err *err)
 int reg_search_index_status(struct db *db, const char *id, const char *status,
                             struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-
-    if (reg_prepare_cached(db, &st, "UPDATE search_index SET status=?2 WHERE record_id=?1", err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_sql_fail(db, "updating the search index", err);
-    reg_release(db, st);
-    return rc;
+    return db_run(db, "UPDATE search_index SET status=?2 WHERE record_id=?1",
+                  "updating the search index", err, "ss", id, status);
 }

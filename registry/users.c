@@ -14,6 +14,7 @@
 #include "core/seal.h"
 #include "core/secret.h"
 #include "core/utf8.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 #define PASSWORD_MAX REGISTRY_PASSWORD_MAX
@@ -198,19 +199,20 @@ static int account_state(struct db *db, const char *username, unsigned *roles, i
                          int64_t *epoch, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc, step;
+    int rc;
 
     if (reg_prepare_cached(db, &st, "SELECT roles, disabled, epoch FROM users WHERE username=?1", err) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    rc = db_bind(db, st, err, "s", username);
+    if (rc == 0)
+        rc = db_step_row(db, st, "reading users", err);
+    if (rc == 1) {
         *roles = (unsigned)sqlite3_column_int(st, 0);
         *disabled = sqlite3_column_int(st, 1);
         *epoch = sqlite3_column_int64(st, 2);
         rc = 0;
-    } else {
-        rc = step == SQLITE_DONE ? 1 : db_sql_fail(db, "reading users", err);
+    } else if (rc == 0) {
+        rc = 1;
     }
     reg_release(db, st);
     return rc;
@@ -268,8 +270,8 @@ int reg_actor_check_current(struct db *db, const struct registry_actor *actor, s
  * the user has open (see registry_actor_current). */
 static int bump_epoch(struct db *db, const char *username, struct err *err)
 {
-    return REG_EXEC(db, "UPDATE users SET epoch=epoch+1 WHERE username=?1",
-                    "updating the user's epoch", err, REG_TEXT(username));
+    return db_run(db, "UPDATE users SET epoch=epoch+1 WHERE username=?1",
+                  "updating the user's epoch", err, "s", username);
 }
 
 static char *user_key_ad(const char *username)
@@ -328,12 +330,11 @@ static void user_keys_release(struct user_keys *k)
 static int user_keys_store(struct db *db, const char *username, const struct user_keys *k,
                            const unsigned char *pk, const char *what, struct err *err)
 {
-    if (REG_EXEC(db,
-                 "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3,"
-                 " public_key=coalesce(?4, public_key) WHERE username=?5",
-                 what, err, REG_TEXT(k->pw_hash), REG_BLOB(k->salt, SEAL_SALT_BYTES),
-                 REG_BLOB(k->sealed.data, k->sealed.len), REG_BLOB(pk, pk ? REG_PK_BYTES : 0),
-                 REG_TEXT(username)) != 0)
+    if (db_run(db,
+               "UPDATE users SET pw_hash=?1, key_salt=?2, sealed_key=?3,"
+               " public_key=coalesce(?4, public_key) WHERE username=?5",
+               what, err, "sbbbs", k->pw_hash, k->salt, (size_t)SEAL_SALT_BYTES, k->sealed.data,
+               k->sealed.len, pk, (size_t)REG_PK_BYTES, username) != 0)
         return -1;
     return bump_epoch(db, username, err);
 }
@@ -343,15 +344,12 @@ static int user_office(struct db *db, const char *username, char office[REG_OFFI
                        struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc = db_query_row(db, &st, "SELECT office FROM users WHERE username=?1",
+                          "reading the user", err, "s", username);
 
-    if (db_prepare(db, &st, "SELECT office FROM users WHERE username=?1", err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW ||
-        strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX) {
-        db_sql_fail(db, "reading the user", err);
-    } else {
+    if (rc == 0 || (rc == 1 && strlen((const char *)sqlite3_column_text(st, 0)) > REG_OFFICE_MAX)) {
+        rc = db_sql_fail(db, "reading the user", err);
+    } else if (rc == 1) {
         memcpy(office, sqlite3_column_text(st, 0), strlen((const char *)sqlite3_column_text(st, 0)) + 1);
         rc = 0;
     }
@@ -383,14 +381,13 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
                     unsigned *roles, int *disabled, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc, step;
+    int rc = db_query_row(db, &st,
+                          "SELECT public_key, roles, disabled FROM users WHERE username=?1",
+                          "reading users", err, "s", username);
 
-    if (db_prepare(db, &st, "SELECT public_key, roles, disabled FROM users WHERE username=?1",
-                   err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    if (rc == 0) {
+        rc = 1;
+    } else if (rc == 1) {
         if (sqlite3_column_bytes(st, 0) != REG_PK_BYTES) {
             rc = err_set(err, "users '%s': public key is not 32 bytes", username);
         } else {
@@ -402,12 +399,21 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
                 *disabled = sqlite3_column_int(st, 2);
             rc = 0;
         }
-    } else if (step == SQLITE_DONE) {
-        rc = 1;
-    } else {
-        rc = db_sql_fail(db, "reading users", err);
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* Inside the write transaction of WHAT ("user roles"): reg_user_lookup, with
+ * "WHAT: no user 'USERNAME'" (not found) when there is no such user. */
+static int user_must_exist(struct db *db, const char *what, const char *username,
+                           unsigned char pk[REG_PK_BYTES], unsigned *roles, int *disabled,
+                           struct err *err)
+{
+    int rc = reg_user_lookup(db, username, pk, roles, disabled, err);
+
+    if (rc > 0)
+        return err_setk(err, ERR_NOT_FOUND, "%s: no user '%s'", what, username);
     return rc;
 }
 
@@ -483,20 +489,15 @@ int registry_authenticate(struct db *db, const char *keys_dir, const char *usern
     if (username == NULL || password == NULL || strlen(username) > REG_USERNAME_MAX ||
         strlen(password) > PASSWORD_MAX)
         return err_set(err, "%s", generic);
-    if (db_prepare(db, &st,
-                   "SELECT office, roles, pw_hash, key_salt, sealed_key, public_key, disabled,"
-                   " epoch FROM users WHERE username=?1",
-                   err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    step = db_query_row(db, &st,
+                        "SELECT office, roles, pw_hash, key_salt, sealed_key, public_key, disabled,"
+                        " epoch FROM users WHERE username=?1",
+                        "reading users", err, "s", username);
+    if (step < 0)
+        goto out;
+    if (step == 0) {
         dummy_verify(password);
         err_set(err, "%s", generic);
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        db_sql_fail(db, "reading users", err);
         goto out;
     }
     if (crypto_pwhash_str_verify((const char *)sqlite3_column_text(st, 2), password,
@@ -557,10 +558,10 @@ static int office_exists(struct db *db, const char *office, struct err *err)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if (db_prepare(db, &st, "SELECT 1 FROM offices WHERE code=?1", err) != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : err_set(err, "office: '%s' is not a known office", office);
+    rc = db_query_row(db, &st, "SELECT 1 FROM offices WHERE code=?1", "reading offices", err, "s",
+                      office);
+    if (rc >= 0)
+        rc = rc == 1 ? 0 : err_set(err, "office: '%s' is not a known office", office);
     sqlite3_finalize(st);
     return rc;
 }
@@ -568,18 +569,14 @@ static int office_exists(struct db *db, const char *office, struct err *err)
 static int user_count(struct db *db, int64_t *n, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc = db_query_row(db, &st, "SELECT count(*) FROM users", "counting users", err, "");
 
-    if (db_prepare(db, &st, "SELECT count(*) FROM users", err) != 0)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (rc == 1)
         *n = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
+    else if (rc == 0)
         db_sql_fail(db, "counting users", err);
-    }
     sqlite3_finalize(st);
-    return rc;
+    return rc == 1 ? 0 : -1;
 }
 
 struct user_add {
@@ -600,16 +597,15 @@ static json_t *office_key_data(struct db *db, const char *office, const char *pk
     sqlite3_stmt *st = NULL;
     json_t *data = NULL;
 
-    if (db_prepare(db, &st,
-                   "SELECT o.name, o.country, o.created_at, k.created_at FROM offices o"
-                   " JOIN office_keys k ON k.office = o.code WHERE o.code = ?1",
-                   err) != 0)
-        return NULL;
-    sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    int rc = db_query_row(db, &st,
+                          "SELECT o.name, o.country, o.created_at, k.created_at FROM offices o"
+                          " JOIN office_keys k ON k.office = o.code WHERE o.code = ?1",
+                          "reading the office", err, "s", office);
+
+    if (rc == 0)
         db_sql_fail(db, "reading the office", err);
+    if (rc != 1)
         goto out;
-    }
     data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "office", office, "public_key", pk_hex,
                      "name", (const char *)sqlite3_column_text(st, 0), "country",
                      (const char *)sqlite3_column_text(st, 1), "created_at",
@@ -671,28 +667,16 @@ static int user_add_tx(struct db *db, void *arg, struct err *err)
     if (reg_event_append_one(db, ua->actor, "user.add", "user", u->username, hash, NULL, content,
                              now, &seq, err) != 0)
         goto out;
-    if (db_prepare(db, &st,
-                   "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"
-                   " public_key, disabled, created_at, event_seq, name)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
-                   err) != 0)
-        goto out;
-    sqlite3_bind_text(st, 1, u->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, u->office, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, (int)u->roles);
-    sqlite3_bind_text(st, 4, ua->keys->pw_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 5, ua->keys->salt, SEAL_SALT_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, ua->keys->sealed.data, (int)ua->keys->sealed.len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 7, ua->pk, REG_PK_BYTES, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, (sqlite3_int64)seq);
-    if (u->name != NULL)
-        sqlite3_bind_text(st, 10, u->name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (db_query_row(db, &st,
+                     "INSERT INTO users(username, office, roles, pw_hash, key_salt, sealed_key,"
+                     " public_key, disabled, created_at, event_seq, name)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                     "storing the user", err, "ssisbbbsIs", u->username, u->office,
+                     (int)u->roles, ua->keys->pw_hash, ua->keys->salt, (size_t)SEAL_SALT_BYTES,
+                     ua->keys->sealed.data, ua->keys->sealed.len, ua->pk, (size_t)REG_PK_BYTES,
+                     now, (long long)seq, u->name) != 0) {
         if ((sqlite3_extended_errcode(db_handle(db)) & 0xff) == SQLITE_CONSTRAINT)
             err_set(err, "user add: user '%s' already exists", u->username);
-        else
-            db_sql_fail(db, "storing the user", err);
         goto out;
     }
     rc = 0;
@@ -780,9 +764,8 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
         ua.actor = self;
         ua.office_actor = office;
     }
-    if (db_tx_run(db, user_add_tx, &ua, err) != 0)
+    if (reg_tx_run(db, ua.actor, user_add_tx, &ua, err) != 0)
         goto out;
-    reg_after_commit(db, ua.actor);
     rc = 0;
 out:
     user_keys_release(&keys);
@@ -827,9 +810,8 @@ int registry_user_passwd(struct db *db, const char *keys_dir, const char *userna
         goto out;
     c.actor = a;
     c.keys = &keys;
-    if (db_tx_run(db, passwd_tx, &c, err) != 0)
+    if (reg_tx_run(db, a, passwd_tx, &c, err) != 0)
         goto out;
-    reg_after_commit(db, a);
     rc = 0;
 out:
     user_keys_release(&keys);
@@ -852,9 +834,8 @@ static int reset_tx(struct db *db, void *arg, struct err *err)
     unsigned roles = 0;
     int rc = -1, disabled = 0;
 
-    rc = reg_user_lookup(db, c->username, NULL, &roles, &disabled, err);
-    if (rc != 0)
-        return rc > 0 ? err_setk(err, ERR_NOT_FOUND, "user reset: no user '%s'", c->username) : -1;
+    if (user_must_exist(db, "user reset", c->username, NULL, &roles, &disabled, err) != 0)
+        return -1;
     if (user_office(db, c->username, office, err) != 0 ||
         reg_user_hash(c->username, office, roles, c->pk, hash, &content, err) != 0)
         return -1;
@@ -889,9 +870,8 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
     c.username = username;
     c.keys = &keys;
     c.pk = pk;
-    if (db_tx_run(db, reset_tx, &c, err) != 0)
+    if (reg_tx_run(db, actor, reset_tx, &c, err) != 0)
         goto out;
-    reg_after_commit(db, actor);
     rc = 0;
 out:
     user_keys_release(&keys);
@@ -911,10 +891,8 @@ static int disable_tx(struct db *db, void *arg, struct err *err)
     json_t *data = NULL;
     int rc = -1, disabled = 0;
 
-    rc = reg_user_lookup(db, c->username, NULL, NULL, &disabled, err);
-    if (rc != 0)
-        return rc > 0 ? err_setk(err, ERR_NOT_FOUND, "user disable: no user '%s'", c->username) : -1;
-    rc = -1;
+    if (user_must_exist(db, "user disable", c->username, NULL, NULL, &disabled, err) != 0)
+        return -1;
     if (disabled)
         return err_set(err, "user disable: '%s' is already disabled", c->username);
     if ((data = json_pack("{s:s}", "username", c->username)) == NULL) {
@@ -924,8 +902,8 @@ static int disable_tx(struct db *db, void *arg, struct err *err)
     if (reg_event_append_one(db, c->actor, "user.disable", "user", c->username, NULL, NULL, data,
                              NULL, NULL, err) != 0)
         goto out;
-    if (REG_EXEC(db, "UPDATE users SET disabled=1 WHERE username=?1", "disabling the user", err,
-                 REG_TEXT(c->username)) != 0 ||
+    if (db_run(db, "UPDATE users SET disabled=1 WHERE username=?1", "disabling the user", err,
+               "s", c->username) != 0 ||
         bump_epoch(db, c->username, err) != 0)
         goto out;
     rc = 0;
@@ -943,10 +921,7 @@ int registry_user_disable(struct db *db, const struct registry_actor *actor, con
         return -1;
     if (username == NULL || strcmp(username, actor->username) == 0)
         return err_set(err, "user disable: an admin cannot disable their own account");
-    if (db_tx_run(db, disable_tx, &c, err) != 0)
-        return -1;
-    reg_after_commit(db, actor);
-    return 0;
+    return reg_tx_run(db, actor, disable_tx, &c, err);
 }
 
 struct roles_ctx {
@@ -962,12 +937,10 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
     unsigned char pk[REG_PK_BYTES];
     char hash[65], office[REG_OFFICE_MAX + 1];
     unsigned old = 0;
-    int rc, disabled = 0;
+    int rc = -1, disabled = 0;
 
-    rc = reg_user_lookup(db, c->username, pk, &old, &disabled, err);
-    if (rc != 0)
-        return rc > 0 ? err_setk(err, ERR_NOT_FOUND, "user roles: no user '%s'", c->username) : -1;
-    rc = -1;
+    if (user_must_exist(db, "user roles", c->username, pk, &old, &disabled, err) != 0)
+        return -1;
     if (disabled)
         return err_set(err, "user roles: '%s' is disabled", c->username);
     if (old == c->roles)
@@ -981,8 +954,8 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
     if (reg_event_append_one(db, c->actor, "user.roles", "user", c->username, hash, NULL, content,
                              NULL, NULL, err) != 0)
         goto out;
-    if (REG_EXEC(db, "UPDATE users SET roles=?1 WHERE username=?2", "changing the roles", err,
-                 REG_INT(c->roles), REG_TEXT(c->username)) != 0 ||
+    if (db_run(db, "UPDATE users SET roles=?1 WHERE username=?2", "changing the roles", err,
+               "Is", (long long)c->roles, c->username) != 0 ||
         bump_epoch(db, c->username, err) != 0)
         goto out;
     rc = 0;
@@ -1002,10 +975,7 @@ int registry_user_roles(struct db *db, const struct registry_actor *actor, const
         return -1;
     if (strcmp(username, actor->username) == 0)
         return err_set(err, "user roles: an admin cannot change their own roles");
-    if (db_tx_run(db, roles_tx, &c, err) != 0)
-        return -1;
-    reg_after_commit(db, actor);
-    return 0;
+    return reg_tx_run(db, actor, roles_tx, &c, err);
 }
 
 static int user_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
