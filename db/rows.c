@@ -177,3 +177,8 @@ int db_rows_json(struct db *db, sqlite3_stmt *st, const char *what, db_row_json_
     *out = list;
     return 0;
 }
+
+int db_rows_changed(struct db *db)
+{
+    return sqlite3_changes(db_handle(db));
+}

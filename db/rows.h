@@ -76,4 +76,9 @@ typedef json_t *(*db_row_json_fn)(struct sqlite3_stmt *st, void *ctx);
 int db_rows_json(struct db *db, struct sqlite3_stmt *st, const char *what, db_row_json_fn row,
                  void *ctx, json_t **out, struct err *err) __attribute__((warn_unused_result));
 
+/* Rows the last completed INSERT, UPDATE or DELETE on DB's connection
+ * changed (sqlite3_changes): read it right after db_run for "exactly one
+ * row" and "was anything there" checks. */
+int db_rows_changed(struct db *db);
+
 #endif

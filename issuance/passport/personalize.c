@@ -335,16 +335,22 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
     if (office_booklet_personalize(db, a, p->serial, p->id, err) != 0)
         goto out;
     office_now(db, now);
-    if (OFFICE_EXEC_ONE(db, "applications",
-                        "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
-                        "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
-                        "WHERE id = ?1 AND status = ?6",
-                        err, p->id, p->serial, buf_str(&p->mrz), p->pdf_hash, chip,
-                        app->status, now) < 0 ||
-        OFFICE_EXEC(db, "documents",
-                    "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
-                    "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1",
-                    err, app->document_number, p->serial, p->issue_s, p->expiry_s) < 0)
+    if (db_run(db,
+               "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
+               "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
+               "WHERE id = ?1 AND status = ?6",
+               "applications", err, "sssssss", p->id, p->serial, buf_str(&p->mrz), p->pdf_hash,
+               chip, app->status, now) != 0)
+        goto out;
+    if (db_rows_changed(db) != 1) {
+        db_sql_fail(db, "applications", err);
+        goto out;
+    }
+    if (db_run(db,
+               "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
+               "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1",
+               "documents", err, "ssss", app->document_number, p->serial, p->issue_s,
+               p->expiry_s) != 0)
         goto out;
     if (office_log(db, a, "document.personalize",
                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "mrz", buf_str(&p->mrz),
