@@ -433,27 +433,45 @@ int office_app_datapage(struct office_env *env, const char *id, unsigned char **
     return rc;
 }
 
+#if OFFICE_HAVE_CHIP
+/* Load application ID into APP (the caller releases it in every case) and
+ * its chip manifest into *MANIFEST (the caller's): 0, 1 when the
+ * application has no chip package (ERR untouched), -1 with ERR set. */
+static int chip_manifest_load(struct office_env *env, const char *id, struct office_app *app,
+                              json_t **manifest, struct err *err)
+{
+    unsigned char *m = NULL;
+    size_t mlen = 0;
+    int rc = -1;
+
+    *manifest = NULL;
+    if (office_app_load(env->db, id, app, err) != 0)
+        return -1;
+    if (app->chip_hash == NULL)
+        return 1;
+    if (registry_blob_get(env->db, env->blobs_dir, app->chip_hash, &m, &mlen, err) == 0 &&
+        json_parse((const char *)m, mlen, manifest, err) == 0)
+        rc = 0;
+    free(m);
+    return rc;
+}
+#endif
+
 int office_app_chip_package(struct office_env *env, const char *id, const char *dir,
                             struct err *err)
 {
 #if OFFICE_HAVE_CHIP
     struct office_app app;
     struct chip_package pkg = CHIP_PACKAGE_INIT;
-    unsigned char *m = NULL;
-    size_t mlen = 0;
     json_t *manifest = NULL, *v;
     const char *key;
-    int rc = -1;
+    int rc = -1, s;
 
-    if (office_app_load(env->db, id, &app, err) != 0)
-        return -1;
-    if (app.chip_hash == NULL) {
+    s = chip_manifest_load(env, id, &app, &manifest, err);
+    if (s == 1)
         err_set(err, "application %s has no chip package (%s)", id,
                 app.datapage_hash ? "personalized without a document signer" : "not personalized");
-        goto out;
-    }
-    if (registry_blob_get(env->db, env->blobs_dir, app.chip_hash, &m, &mlen, err) != 0 ||
-        json_parse((const char *)m, mlen, &manifest, err) != 0)
+    if (s != 0)
         goto out;
     /* Every elementary file back from the evidence store (re-hashed on the
      * way), named by its FID; the signer's manifest beside them. */
@@ -475,7 +493,6 @@ int office_app_chip_package(struct office_env *env, const char *id, const char *
 out:
     chip_package_release(&pkg);
     json_decref(manifest);
-    free(m);
     office_app_release(&app);
     return rc;
 #else
@@ -493,20 +510,15 @@ int office_app_chip_keys(struct office_env *env, const char *id, const char *dir
     static const char *const which[2] = { "aa", "ca" };
     static const char *const file[2] = { "aa-private-key.p8", "ca-private-key.p8" };
     struct office_app app;
-    unsigned char *m = NULL, key[SEAL_KEY_BYTES];
-    size_t mlen = 0;
+    unsigned char key[SEAL_KEY_BYTES];
     json_t *manifest = NULL, *sealed;
     char path[4096];
-    int rc = -1;
+    int rc = -1, s;
 
-    if (office_app_load(env->db, id, &app, err) != 0)
-        return -1;
-    if (app.chip_hash == NULL) {
+    s = chip_manifest_load(env, id, &app, &manifest, err);
+    if (s == 1)
         err_set(err, "application %s has no chip package", id);
-        goto out;
-    }
-    if (registry_blob_get(env->db, env->blobs_dir, app.chip_hash, &m, &mlen, err) != 0 ||
-        json_parse((const char *)m, mlen, &manifest, err) != 0)
+    if (s != 0)
         goto out;
     sealed = json_object_get(manifest, "sealed_keys");
     if (sealed == NULL) {
@@ -555,7 +567,6 @@ wipe:
     secret_wipe(key, sizeof key);
 out:
     json_decref(manifest);
-    free(m);
     office_app_release(&app);
     return rc;
 #else
