@@ -268,3 +268,8 @@ int db_query_int64(struct db *db, const char *sql, const char *what, long long *
     db_stmt_release(db, st);
     return rc;
 }
+
+int db_rows_changed(struct db *db)
+{
+    return sqlite3_changes(db_handle(db));
+}

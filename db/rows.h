@@ -109,4 +109,9 @@ int db_query_text(struct db *db, const char *sql, const char *what, char **out, 
 int db_query_int64(struct db *db, const char *sql, const char *what, long long *out,
                    struct err *err, const char *fmt, ...) __attribute__((warn_unused_result));
 
+/* Rows the last completed INSERT, UPDATE or DELETE on DB's connection
+ * changed (sqlite3_changes): read it right after db_run for "exactly one
+ * row" and "was anything there" checks. */
+int db_rows_changed(struct db *db);
+
 #endif

@@ -95,22 +95,15 @@ int office_app_load(struct db *db, const char *id, struct office_app *app, struc
     memset(app, 0, sizeof *app);
     if (id == NULL || *id == '\0')
         return err_set(err, "application: no id given");
-    if (db_prepare(db, &st,
-                   "SELECT id, office, uin, record_id, doc_type, kind, replaces, status, "
-                   "holder, photo_hash, signature_hash, enrolled_by, decided_by, "
-                   "document_number, booklet_serial, mrz, datapage_hash, chip_hash "
-                   "FROM applications WHERE id = ?1", err) != 0)
-        return -1;
-    db_bind_text(st, 1, id);
-    s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
+    s = db_query_row(db, &st,
+                     "SELECT id, office, uin, record_id, doc_type, kind, replaces, status, "
+                     "holder, photo_hash, signature_hash, enrolled_by, decided_by, "
+                     "document_number, booklet_serial, mrz, datapage_hash, chip_hash "
+                     "FROM applications WHERE id = ?1", "applications", err, "s", id);
+    if (s == 0)
         err_setk(err, ERR_NOT_FOUND, "application %s: not found", id);
+    if (s != 1)
         goto out;
-    }
-    if (s != SQLITE_ROW) {
-        db_sql_fail(db, "applications", err);
-        goto out;
-    }
     char **cols[] = { &app->id, &app->office, &app->uin, &app->record_id, &app->doc_type,
                       &app->kind, &app->replaces, &app->status, NULL, &app->photo_hash,
                       &app->signature_hash, &app->enrolled_by, &app->decided_by,
@@ -146,15 +139,13 @@ int office_app_set_status(struct db *db, const char *id, const char *from, const
                           struct err *err)
 {
     char now[TIME_ISO8601_LEN + 1];
-    int n;
 
     office_now(db, now);
-    n = OFFICE_EXEC(db, "applications",
-                    "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
-                    "status = ?2", err, id, from, to, now);
-    if (n < 0)
+    if (db_run(db,
+               "UPDATE applications SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
+               "status = ?2", "applications", err, "ssss", id, from, to, now) != 0)
         return -1;
-    if (n != 1)
+    if (db_rows_changed(db) != 1)
         return err_set(err, "application %s: changed meanwhile (no longer %s)", id, from);
     return 0;
 }
@@ -164,16 +155,14 @@ int office_doc_set(struct db *db, const struct office_actor *a, const char *numb
                    struct err *err)
 {
     char now[TIME_ISO8601_LEN + 1];
-    int n;
 
     office_now(db, now);
-    n = OFFICE_EXEC(db, "documents",
-                    "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
-                    "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", err, number, status,
-                    reason, evidence, now, a->username);
-    if (n < 0)
+    if (db_run(db,
+               "UPDATE documents SET status = ?2, status_reason = ?3, status_evidence = "
+               "?4, status_at = ?5, status_by = ?6 WHERE number = ?1", "documents", err,
+               "ssssss", number, status, reason, evidence, now, a->username) != 0)
         return -1;
-    if (n != 1)
+    if (db_rows_changed(db) != 1)
         return err_setk(err, ERR_NOT_FOUND, "document %s: not found", number);
     return 0;
 }
@@ -186,40 +175,28 @@ static int add_check(json_t *checks, const char *name, bool passed, const char *
     return c && json_array_append_new(checks, c) == 0 ? 0 : -1;
 }
 
-static json_t *open_document_row(sqlite3_stmt *st)
-{
-    return json_pack("{s:o, s:o, s:o}", "number", office_column_json(st, 0), "status",
-                     office_column_json(st, 1), "application", office_column_json(st, 2));
-}
-
 /* Documents of UIN and DOC_TYPE that still count: valid ones and any in
  * the making (allocated, personalized), plus open applications. */
 static int open_documents(struct db *db, const char *uin, const char *doc_type, json_t **out,
                           struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *arr = json_array();
     int rc = -1;
 
-    if (arr == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(db, &st,
-                   "SELECT number, status, application_id FROM documents WHERE uin = ?1 AND "
-                   "doc_type = ?2 AND status IN ('allocated', 'personalized', 'valid') "
-                   "UNION ALL SELECT NULL, status, id FROM applications WHERE uin = ?1 AND "
-                   "doc_type = ?2 AND status = 'submitted'", err) != 0)
+                   "SELECT number, status, application_id AS application FROM documents "
+                   "WHERE uin = ?1 AND doc_type = ?2 AND status IN ('allocated', "
+                   "'personalized', 'valid') UNION ALL SELECT NULL, status, id FROM "
+                   "applications WHERE uin = ?1 AND doc_type = ?2 AND status = 'submitted'",
+                   err) != 0)
         goto out;
-    db_bind_text(st, 1, uin);
-    db_bind_text(st, 2, doc_type);
     /* a document left out would let a second one through: every row or none */
-    if (office_rows_append(db, st, open_document_row, arr, "documents", err) != 0)
+    if (db_bind(db, st, err, "ss", uin, doc_type) != 0 ||
+        db_rows_json(db, st, "documents", NULL, NULL, out, err) != 0)
         goto out;
-    *out = arr;
-    arr = NULL;
     rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(arr);
     return rc;
 }
 
@@ -529,15 +506,15 @@ static int enrol_tx(struct db *db, void *arg, struct err *err)
         json_canonical(c->holder, &holder_s, err) != 0 ||
         json_canonical(c->checks, &checks_s, err) != 0)
         goto out;
-    if (OFFICE_EXEC(db, "applications",
-                    "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
-                    "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
-                    "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                    "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
-                    err, c->id, a->office, e->uin, c->rec_id, c->doc_type, c->kind,
-                    e->replaces && *e->replaces ? e->replaces : NULL, buf_str(&holder_s),
-                    buf_str(&contact_s), buf_str(&checks_s), c->photo_hash, sig, a->username,
-                    now) < 0)
+    if (db_run(db,
+               "INSERT INTO applications (id, office, uin, record_id, doc_type, kind, "
+               "replaces, status, holder, contact, checks, photo_hash, signature_hash, "
+               "enrolled_by, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+               "?7, 'submitted', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+               "applications", err, "ssssssssssssss", c->id, a->office, e->uin, c->rec_id,
+               c->doc_type, c->kind, e->replaces && *e->replaces ? e->replaces : NULL,
+               buf_str(&holder_s), buf_str(&contact_s), buf_str(&checks_s), c->photo_hash, sig,
+               a->username, now) != 0)
         goto out;
     if (office_log(db, a, "application.enrol",
                    json_pack("{s:s, s:s, s:s?, s:O, s:O, s:s, s:s?, s:O, s:s?}", "doc_type",
@@ -615,19 +592,18 @@ out:
 static int series_state(struct db *db, const char *doc_type, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc = -1, s;
 
     *out = NULL;
-    if (db_prepare(db, &st, "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1",
-                   err) != 0)
-        return -1;
-    db_bind_text(st, 1, doc_type);
-    if (sqlite3_step(st) != SQLITE_ROW)
+    s = db_query_row(db, &st, "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1",
+                     "number series", err, "s", doc_type);
+    if (s == 0)
         db_sql_fail(db, "number series", err);
-    else if ((*out = json_pack("{s:s, s:I}", "pattern", (const char *)sqlite3_column_text(st, 0),
+    else if (s == 1 &&
+             (*out = json_pack("{s:s, s:I}", "pattern", (const char *)sqlite3_column_text(st, 0),
                                "next_seq", (json_int_t)sqlite3_column_int64(st, 1))) == NULL)
         err_setk(err, ERR_INTERNAL, "out of memory");
-    else
+    else if (s == 1)
         rc = 0;
     sqlite3_finalize(st);
     return rc;
@@ -740,22 +716,25 @@ static int decide_tx(struct db *db, void *arg, struct err *err)
         if (office_number_allocate(db, a, app.doc_type, number, err) != 0 ||
             office_booklet_reserve(db, a, app.doc_type, id, serial, err) != 0)
             goto out;
-        if (OFFICE_EXEC(db, "documents",
-                        "INSERT INTO documents (number, doc_type, application_id, uin, "
-                        "issuing_state, status, booklet_serial, status_at, status_by, "
-                        "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, "
-                        "?7)",
-                        err, number, app.doc_type, id, app.uin, state ? state : "UTO", serial,
-                        now, a->username) < 0)
+        if (db_run(db,
+                   "INSERT INTO documents (number, doc_type, application_id, uin, "
+                   "issuing_state, status, booklet_serial, status_at, status_by, "
+                   "allocated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'allocated', ?6, ?7, ?8, ?7)",
+                   "documents", err, "ssssssss", number, app.doc_type, id, app.uin,
+                   state ? state : "UTO", serial, now, a->username) != 0)
             goto out;
     }
-    if (OFFICE_EXEC_ONE(db, "applications",
-                        "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
-                        "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
-                        "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'",
-                        err, id, approve ? "approved" : "rejected", a->username, now, reason,
-                        approve ? number : NULL, approve ? serial : NULL) < 0)
+    if (db_run(db,
+               "UPDATE applications SET status = ?2, decided_by = ?3, decided_at = ?4, "
+               "decision_reason = ?5, document_number = ?6, booklet_serial = ?7, "
+               "updated_at = ?4 WHERE id = ?1 AND status = 'submitted'",
+               "applications", err, "sssssss", id, approve ? "approved" : "rejected",
+               a->username, now, reason, approve ? number : NULL, approve ? serial : NULL) != 0)
         goto out;
+    if (db_rows_changed(db) != 1) {
+        db_sql_fail(db, "applications", err);
+        goto out;
+    }
     if (approve) {
         json_t *series = NULL;
         /* the number series as the allocation left it, for the audit */
@@ -969,21 +948,12 @@ static const char *const app_cols[] = {
     "datapage_hash", "chip_hash", "updated_at",
 };
 
-static json_t *app_row(sqlite3_stmt *st)
+/* holder, contact and checks are JSON; NULL when out of memory (the
+ * callers report it) */
+static json_t *app_row(sqlite3_stmt *st, void *ctx)
 {
-    json_t *o = json_object();
-    for (int i = 0; o && i < (int)(sizeof app_cols / sizeof app_cols[0]); i++) {
-        json_t *v = NULL;
-        if (!(i >= 8 && i <= 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
-              json_parse((const char *)sqlite3_column_text(st, i),
-                         (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0))
-            v = office_column_json(st, i);
-        if (json_object_set_new(o, app_cols[i], v) != 0) {
-            json_decref(o);
-            o = NULL; /* the callers report out of memory */
-        }
-    }
-    return o;
+    (void)ctx;
+    return office_row_json(st, app_cols, (int)(sizeof app_cols / sizeof app_cols[0]), 8, 10);
 }
 
 #define APP_SELECT                                                                              \
@@ -998,17 +968,12 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     int s, rc = -1;
 
     *out = NULL;
-    if (db_prepare(env->db, &st, APP_SELECT "WHERE id = ?1", err) != 0)
-        return -1;
-    db_bind_text(st, 1, id);
-    s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        *out = app_row(st);
+    s = db_query_row(env->db, &st, APP_SELECT "WHERE id = ?1", "applications", err, "s", id);
+    if (s == 1) {
+        *out = app_row(st, NULL);
         rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    } else if (s == SQLITE_DONE) {
+    } else if (s == 0) {
         err_setk(err, ERR_NOT_FOUND, "application %s: not found", id);
-    } else {
-        db_sql_fail(env->db, "applications", err);
     }
     sqlite3_finalize(st);
     if (rc == 0 && json_is_string(json_object_get(*out, "document_number"))) {
@@ -1028,25 +993,17 @@ int office_app_list(struct office_env *env, const char *status, int limit, json_
                     struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *arr = json_array();
     int rc = -1;
 
     *out = NULL;
-    if (arr == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(env->db, &st,
                    APP_SELECT "WHERE ?1 IS NULL OR status = ?1 ORDER BY enrolled_at DESC, id "
-                              "LIMIT ?2", err) != 0)
+                              "LIMIT ?2", err) != 0 ||
+        db_bind(env->db, st, err, "si", status, limit > 0 ? limit : 100) != 0 ||
+        db_rows_json(env->db, st, "applications", app_row, NULL, out, err) != 0)
         goto out;
-    db_bind_text(st, 1, status);
-    sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
-    if (office_rows_append(env->db, st, app_row, arr, "applications", err) != 0)
-        goto out;
-    *out = arr;
-    arr = NULL;
     rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(arr);
     return rc;
 }

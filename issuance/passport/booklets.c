@@ -43,12 +43,11 @@ static int movement(struct db *db, const struct office_actor *a, const char *ser
     char now[TIME_ISO8601_LEN + 1];
 
     office_now(db, now);
-    return OFFICE_EXEC(db, "booklet movement",
-                       "INSERT INTO booklet_movements (serial, batch_id, movement, "
-                       "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                       err, serial, batch, what, application_id, reason, now, a->username) < 0
-               ? -1
-               : 0;
+    return db_run(db,
+                  "INSERT INTO booklet_movements (serial, batch_id, movement, "
+                  "application_id, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  "booklet movement", err, "sssssss", serial, batch, what, application_id,
+                  reason, now, a->username);
 }
 
 struct receive_ctx {
@@ -78,24 +77,12 @@ static int receive_tx(struct db *db, void *arg, struct err *err)
         *batch = NULL;
     }
     office_now(db, now); /* the transaction's time, which its event carries */
-    if (db_prepare(db, &st,
-                   "INSERT INTO booklet_batches (id, doc_type, first, last, count, reference, "
-                   "received_at, received_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err) != 0)
+    if (db_run(db,
+               "INSERT INTO booklet_batches (id, doc_type, first, last, count, reference, "
+               "received_at, received_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+               "booklet batch", err, "ssssIsss", id, doc_type, first, last, (long long)count,
+               reference, now, actor->username) != 0)
         goto out;
-    db_bind_text(st, 1, id);
-    db_bind_text(st, 2, doc_type);
-    db_bind_text(st, 3, first);
-    db_bind_text(st, 4, last);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)count);
-    db_bind_text(st, 6, reference);
-    db_bind_text(st, 7, now);
-    db_bind_text(st, 8, actor->username);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(db, "booklet batch", err);
-        goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
     if (db_prepare(db, &st,
                    "INSERT INTO booklets (serial, doc_type, batch_id, status, updated_at, "
                    "updated_by) VALUES (?1, ?2, ?3, 'blank', ?4, ?5)", err) != 0)
@@ -104,11 +91,8 @@ static int receive_tx(struct db *db, void *arg, struct err *err)
         /* cannot truncate: serial_split bounds P1 + D1 by SERIAL_MAX */
         (void)snprintf(serial, sizeof serial, "%.*s%0*llu", (int)p1, first, (int)d1, k);
         sqlite3_reset(st);
-        db_bind_text(st, 1, serial);
-        db_bind_text(st, 2, doc_type);
-        db_bind_text(st, 3, id);
-        db_bind_text(st, 4, now);
-        db_bind_text(st, 5, actor->username);
+        if (db_bind(db, st, err, "sssss", serial, doc_type, id, now, actor->username) != 0)
+            goto out;
         int s = sqlite3_step(st);
         if ((s & 0xff) == SQLITE_CONSTRAINT) {
             err_setk(err, ERR_CONFLICT, "booklet %s is already in stock: nothing received", serial);
@@ -200,25 +184,16 @@ static int reserve_tx(struct db *db, void *arg, struct err *err)
     office_now(db, now);
     /* The lowest free serial: stock goes out in the order it came in. The
      * write lock of this transaction serializes concurrent reservations. */
-    if (db_prepare(db, &st,
-                   "UPDATE booklets SET status = 'reserved', application_id = ?2, "
-                   "updated_at = ?3, updated_by = ?4 WHERE serial = (SELECT serial FROM "
-                   "booklets WHERE doc_type = ?1 AND status = 'blank' ORDER BY serial "
-                   "LIMIT 1) RETURNING serial", err) != 0)
-        goto out;
-    db_bind_text(st, 1, doc_type);
-    db_bind_text(st, 2, application_id);
-    db_bind_text(st, 3, now);
-    db_bind_text(st, 4, actor->username);
-    s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
+    s = db_query_row(db, &st,
+                     "UPDATE booklets SET status = 'reserved', application_id = ?2, "
+                     "updated_at = ?3, updated_by = ?4 WHERE serial = (SELECT serial FROM "
+                     "booklets WHERE doc_type = ?1 AND status = 'blank' ORDER BY serial "
+                     "LIMIT 1) RETURNING serial", "booklets", err, "ssss", doc_type,
+                     application_id, now, actor->username);
+    if (s == 0)
         err_setk(err, ERR_CONFLICT, "no blank %s booklets in stock: receive a delivery first", doc_type);
+    if (s != 1)
         goto out;
-    }
-    if (s != SQLITE_ROW) {
-        db_sql_fail(db, "booklets", err);
-        goto out;
-    }
     /* cannot truncate: stored serials are checked to SERIAL_MAX (24) characters */
     (void)snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
     if (sqlite3_step(st) != SQLITE_DONE) {
@@ -257,19 +232,12 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     int rc = -1;
 
     office_now(db, now);
-    if (db_prepare(db, &st,
-                   "SELECT status, application_id FROM booklets WHERE serial = ?1", err) != 0)
-        return -1;
-    db_bind_text(st, 1, serial);
-    int s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
+    int s = db_query_row(db, &st, "SELECT status, application_id FROM booklets WHERE serial = ?1",
+                         "booklets", err, "s", serial);
+    if (s == 0)
         err_setk(err, ERR_NOT_FOUND, "booklet %s: not in stock", serial);
+    if (s != 1)
         goto out;
-    }
-    if (s != SQLITE_ROW) {
-        db_sql_fail(db, "booklets", err);
-        goto out;
-    }
     status = (const char *)sqlite3_column_text(st, 0);
     if (strcmp(to, "personalized") == 0) {
         const char *app = (const char *)sqlite3_column_text(st, 1);
@@ -291,10 +259,10 @@ static int booklet_move(struct db *db, const struct office_actor *actor, const c
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (OFFICE_EXEC(db, "booklets",
-                    "UPDATE booklets SET status = ?2, reason = coalesce(?3, reason), "
-                    "updated_at = ?4, updated_by = ?5 WHERE serial = ?1",
-                    err, serial, to, reason, now, actor->username) < 0)
+    if (db_run(db,
+               "UPDATE booklets SET status = ?2, reason = coalesce(?3, reason), "
+               "updated_at = ?4, updated_by = ?5 WHERE serial = ?1",
+               "booklets", err, "sssss", serial, to, reason, now, actor->username) != 0)
         goto out;
     rc = 0;
 out:
@@ -335,13 +303,13 @@ static int spoil_tx(struct db *db, void *arg, struct err *err)
     const char *serial = c->serial, *reason = c->reason;
     sqlite3_stmt *st = NULL;
     char *app = NULL;
-    int rc = -1;
+    int rc = -1, s;
 
-    if (db_prepare(db, &st, "SELECT application_id FROM booklets WHERE serial = ?1", err) !=
-        0)
+    s = db_query_row(db, &st, "SELECT application_id FROM booklets WHERE serial = ?1", "booklets",
+                     err, "s", serial);
+    if (s < 0)
         goto out;
-    db_bind_text(st, 1, serial);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (s == 1)
         app = db_column_dup(st, 0);
     sqlite3_finalize(st);
     st = NULL;
@@ -350,10 +318,10 @@ static int spoil_tx(struct db *db, void *arg, struct err *err)
         goto out;
     /* A spoiled booklet reserved for an application leaves it: the next
      * personalization reserves a fresh blank. */
-    if (app && OFFICE_EXEC(db, "applications",
-                           "UPDATE applications SET booklet_serial = NULL WHERE id = ?1 AND "
-                           "booklet_serial = ?2",
-                           err, app, serial) < 0)
+    if (app && db_run(db,
+                      "UPDATE applications SET booklet_serial = NULL WHERE id = ?1 AND "
+                      "booklet_serial = ?2",
+                      "applications", err, "ss", app, serial) != 0)
         goto out;
     if (office_log(db, actor, "booklet.spoil", json_pack("{s:s}", "reason", reason), err,
                    "booklet", serial, "application", app, NULL) != 0)
@@ -394,12 +362,10 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
     if (rep == NULL)
         return err_setk(err, ERR_INTERNAL, "out of memory");
     types = json_object_get(rep, "types");
-    batches = json_object_get(rep, "batches");
-    spoiled = json_object_get(rep, "spoiled");
     if (db_prepare(db, &st,
                    "SELECT doc_type, status, count(*) FROM booklets GROUP BY 1, 2", err) != 0)
         goto out;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((s = db_step_row(db, st, "booklets", err)) == 1) {
         json_t *t = json_object_get(types, (const char *)sqlite3_column_text(st, 0));
         json_int_t n = sqlite3_column_int64(st, 2);
         json_t *total = json_object_get(t, "total");
@@ -407,48 +373,27 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
                                    json_integer(n)) != 0;
         json_integer_set(total, json_integer_value(total) + n);
     }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "booklets", err);
+    if (s != 0)
         goto out;
-    }
     sqlite3_finalize(st);
     st = NULL;
     if (db_prepare(db, &st,
-                   "SELECT b.id, b.doc_type, b.first, b.last, b.count, b.reference, "
-                   "b.received_at, b.received_by, (SELECT count(*) FROM booklets k WHERE "
-                   "k.batch_id = b.id AND k.status = 'blank') FROM booklet_batches b ORDER "
-                   "BY b.received_at, b.id", err) != 0)
+                   "SELECT b.id AS id, b.doc_type AS doc_type, b.first AS first, b.last AS "
+                   "last, b.count AS count, b.reference AS reference, b.received_at AS "
+                   "received_at, b.received_by AS received_by, (SELECT count(*) FROM booklets "
+                   "k WHERE k.batch_id = b.id AND k.status = 'blank') AS blank FROM "
+                   "booklet_batches b ORDER BY b.received_at, b.id", err) != 0 ||
+        db_rows_json(db, st, "booklet batches", NULL, NULL, &batches, err) != 0)
         goto out;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        static const char *const cols[] = { "id", "doc_type", "first", "last", "count",
-                                            "reference", "received_at", "received_by",
-                                            "blank" };
-        for (int i = 0; i < 9; i++)
-            bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
-        bad |= json_array_append_new(batches, o) != 0;
-    }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "booklet batches", err);
-        goto out;
-    }
+    bad |= json_object_set_new(rep, "batches", batches) != 0;
     sqlite3_finalize(st);
     st = NULL;
     if (db_prepare(db, &st,
-                   "SELECT serial, doc_type, reason, updated_at, updated_by FROM booklets "
-                   "WHERE status = 'spoiled' ORDER BY updated_at, serial", err) != 0)
+                   "SELECT serial, doc_type, reason, updated_at AS at, updated_by AS by FROM "
+                   "booklets WHERE status = 'spoiled' ORDER BY updated_at, serial", err) != 0 ||
+        db_rows_json(db, st, "booklets", NULL, NULL, &spoiled, err) != 0)
         goto out;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        static const char *const cols[] = { "serial", "doc_type", "reason", "at", "by" };
-        for (int i = 0; i < 5; i++)
-            bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
-        bad |= json_array_append_new(spoiled, o) != 0;
-    }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "booklets", err);
-        goto out;
-    }
+    bad |= json_object_set_new(rep, "spoiled", spoiled) != 0;
     if (bad) {
         err_set(err, "booklet report: out of memory");
         goto out;
@@ -465,56 +410,33 @@ out:
 int office_booklet_show(struct db *db, const char *serial, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *o = NULL, *moves;
+    json_t *o = NULL, *moves = NULL;
     int rc = -1, s;
-    bool bad = false; /* a member or movement that could not be added */
 
     *out = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT serial, doc_type, batch_id, status, application_id, reason, "
-                   "updated_at, updated_by FROM booklets WHERE serial = ?1", err) != 0)
-        return -1;
-    db_bind_text(st, 1, serial);
-    s = sqlite3_step(st);
-    if (s != SQLITE_ROW) {
-        if (s == SQLITE_DONE)
-            err_setk(err, ERR_NOT_FOUND, "booklet %s: not in stock", serial);
-        else
-            db_sql_fail(db, "booklets", err);
+    s = db_query_row(db, &st,
+                     "SELECT serial, doc_type, batch_id, status, application_id, reason, "
+                     "updated_at, updated_by FROM booklets WHERE serial = ?1", "booklets", err,
+                     "s", serial);
+    if (s == 0)
+        err_setk(err, ERR_NOT_FOUND, "booklet %s: not in stock", serial);
+    if (s != 1)
+        goto out;
+    if ((o = db_row_object(st)) == NULL) {
+        err_set(err, "booklet %s: out of memory", serial);
         goto out;
     }
-    o = json_object();
-    static const char *const cols[] = { "serial", "doc_type", "batch_id", "status",
-                                        "application_id", "reason", "updated_at", "updated_by" };
-    for (int i = 0; i < 8; i++)
-        bad |= json_object_set_new(o, cols[i], office_column_json(st, i)) != 0;
     sqlite3_finalize(st);
     st = NULL;
-    moves = json_array();
-    /* on failure MOVES is gone with it: stop here */
-    if (json_object_set_new(o, "movements", moves) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
     if (db_prepare(db, &st,
                    "SELECT movement, application_id, reason, at, by FROM booklet_movements "
                    "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
-                   "serial = ?1) ORDER BY id", err) != 0)
+                   "serial = ?1) ORDER BY id", err) != 0 ||
+        db_bind(db, st, err, "s", serial) != 0 ||
+        db_rows_json(db, st, "booklet movements", NULL, NULL, &moves, err) != 0)
         goto out;
-    db_bind_text(st, 1, serial);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *m = json_object();
-        static const char *const mc[] = { "movement", "application_id", "reason", "at", "by" };
-        for (int i = 0; i < 5; i++)
-            bad |= json_object_set_new(m, mc[i], office_column_json(st, i)) != 0;
-        bad |= json_array_append_new(moves, m) != 0;
-    }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "booklet movements", err);
-        goto out;
-    }
-    if (bad) {
-        err_set(err, "booklet %s: out of memory", serial);
+    if (json_object_set_new(o, "movements", moves) != 0) {
+        err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
     *out = o;
@@ -534,9 +456,8 @@ static int spoil_personalized_tx(struct db *db, void *arg, struct err *err)
         movement(db, c->actor, c->serial, NULL, "spoil", c->application_id, c->reason, err) != 0 ||
         office_log(db, c->actor, "booklet.spoil", json_pack("{s:s}", "reason", c->reason), err,
                    "booklet", c->serial, "application", c->application_id, NULL) != 0 ||
-        OFFICE_EXEC(db, "applications",
-                    "UPDATE applications SET booklet_serial = NULL WHERE id = ?1", err,
-                    c->application_id) < 0)
+        db_run(db, "UPDATE applications SET booklet_serial = NULL WHERE id = ?1",
+               "applications", err, "s", c->application_id) != 0)
         return -1;
     return 0;
 }

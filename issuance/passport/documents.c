@@ -23,34 +23,19 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
     int s, rc = -1;
 
     *out = NULL;
-    if (db_prepare(env->db, &st,
-                   "SELECT number, doc_type, application_id, uin, issuing_state, status, "
-                   "booklet_serial, date_of_issue, date_of_expiry, status_reason, "
-                   "status_evidence, status_at, status_by, allocated_at FROM documents "
-                   "WHERE number = ?1", err) != 0)
-        return -1;
-    db_bind_text(st, 1, number);
-    s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        json_t *o = json_object();
-        for (int i = 0; o && i < 14; i++) {
-            json_t *v = NULL;
-            if (!(i == 10 && sqlite3_column_type(st, i) == SQLITE_TEXT &&
-                  json_parse((const char *)sqlite3_column_text(st, i),
-                             (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0))
-                v = office_column_json(st, i);
-            /* a document without its status must not reach a transition */
-            if (json_object_set_new(o, doc_cols[i], v) != 0) {
-                json_decref(o);
-                o = NULL;
-            }
-        }
+    s = db_query_row(env->db, &st,
+                     "SELECT number, doc_type, application_id, uin, issuing_state, status, "
+                     "booklet_serial, date_of_issue, date_of_expiry, status_reason, "
+                     "status_evidence, status_at, status_by, allocated_at FROM documents "
+                     "WHERE number = ?1", "documents", err, "s", number);
+    if (s == 1) {
+        /* status_evidence is JSON; a document without its status must not
+         * reach a transition */
+        json_t *o = office_row_json(st, doc_cols, 14, 10, 10);
         *out = o;
         rc = o ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
-    } else if (s == SQLITE_DONE) {
+    } else if (s == 0) {
         err_setk(err, ERR_NOT_FOUND, "document %s: no such document number", number);
-    } else {
-        db_sql_fail(env->db, "documents", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -187,36 +172,32 @@ int office_doc_cancel_replaced(struct db *db, const struct office_actor *a, cons
     char now[TIME_ISO8601_LEN + 1];
 
     office_now(db, now);
-    return OFFICE_EXEC(db, "documents",
-                       "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
-                       "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
-                       "('allocated', 'personalized', 'valid')",
-                       err, number, reason, now, a->username) < 0
-               ? -1
-               : 0;
+    return db_run(db,
+                  "UPDATE documents SET status = 'cancelled', status_reason = ?2, "
+                  "status_at = ?3, status_by = ?4 WHERE number = ?1 AND status IN "
+                  "('allocated', 'personalized', 'valid')",
+                  "documents", err, "ssss", number, reason, now, a->username);
 }
 
-static json_t *number_row(sqlite3_stmt *st)
+static json_t *number_row(sqlite3_stmt *st, void *ctx)
 {
-    return office_column_json(st, 0);
+    (void)ctx;
+    return db_column_json(st, 0);
 }
 
 int office_documents_expire(struct office_env *env, int *count, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *numbers = json_array();
+    json_t *numbers = NULL;
     int rc = -1;
     size_t i;
     json_t *n;
 
     *count = 0;
-    if (numbers == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
     if (db_prepare(env->db, &st,
                    "SELECT number FROM documents WHERE status = 'valid' AND date_of_expiry < "
-                   "date('now') ORDER BY number", err) != 0)
-        goto out;
-    if (office_rows_append(env->db, st, number_row, numbers, "documents", err) != 0)
+                   "date('now') ORDER BY number", err) != 0 ||
+        db_rows_json(env->db, st, "documents", number_row, NULL, &numbers, err) != 0)
         goto out;
     json_array_foreach(numbers, i, n) {
         if (office_document_set_status(env, json_string_value(n), "expired",
@@ -258,10 +239,6 @@ static int csv_field(struct buf *b, const char *s, bool last)
 int office_documents_alerts(struct office_env *env, const char *format, struct buf *out,
                             struct err *err)
 {
-    static const char *const fields[] = {
-        "document_number", "document_type", "issuing_country", "status", "reported_at",
-        "date_of_issue", "date_of_expiry", "blank_or_personalized", "reason",
-    };
     sqlite3_stmt *st = NULL;
     json_t *arr = NULL;
     bool csv;
@@ -270,40 +247,34 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
     if (format == NULL || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0))
         return err_set(err, "alert export format '%s': csv or json", format ? format : "");
     csv = strcmp(format, "csv") == 0;
+    /* the columns are named as the CSV header and the JSON members */
     if (db_prepare(env->db, &st,
-                   "SELECT number, CASE doc_type WHEN 'TD3' THEN 'passport' ELSE "
-                   "'identity card' END, issuing_state, upper(status), status_at, "
+                   "SELECT number AS document_number, CASE doc_type WHEN 'TD3' THEN "
+                   "'passport' ELSE 'identity card' END AS document_type, issuing_state AS "
+                   "issuing_country, upper(status) AS status, status_at AS reported_at, "
                    "date_of_issue, date_of_expiry, CASE WHEN date_of_issue IS NULL THEN "
-                   "'blank' ELSE 'personalized' END, status_reason FROM documents WHERE "
-                   "status IN ('lost', 'stolen', 'revoked') ORDER BY status_at, number", err) != 0)
+                   "'blank' ELSE 'personalized' END AS blank_or_personalized, status_reason "
+                   "AS reason FROM documents WHERE status IN ('lost', 'stolen', 'revoked') "
+                   "ORDER BY status_at, number", err) != 0)
         return -1;
     if (csv) {
         for (size_t i = 0; i < 9; i++)
-            if (csv_field(out, fields[i], i == 8) != 0)
+            if (csv_field(out, sqlite3_column_name(st, (int)i), i == 8) != 0)
                 goto full;
     } else if ((arr = json_array()) == NULL) {
         goto full;
     }
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((s = db_step_row(env->db, st, "documents", err)) == 1) {
         if (csv) {
             for (int i = 0; i < 9; i++)
                 if (csv_field(out, (const char *)sqlite3_column_text(st, i), i == 8) != 0)
                     goto full;
-        } else {
-            json_t *o = json_object();
-            for (int i = 0; o && i < 9; i++)
-                if (json_object_set_new(o, fields[i], office_column_json(st, i)) != 0) {
-                    json_decref(o);
-                    goto full;
-                }
-            if (o == NULL || json_array_append_new(arr, o) != 0)
-                goto full;
+        } else if (json_array_append_new(arr, db_row_object(st)) != 0) {
+            goto full;
         }
     }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(env->db, "documents", err);
+    if (s != 0)
         goto out;
-    }
     if (!csv) {
         json_t *doc = json_pack("{s:s, s:O}", "format", "civreg-sltd-1", "documents", arr);
         int r = doc ? json_dump_compact(doc, out, err) : -1;

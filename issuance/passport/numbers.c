@@ -177,11 +177,11 @@ static int series_set_tx(struct db *db, void *arg, struct err *err)
     char now[TIME_ISO8601_LEN + 1];
 
     office_now(db, now);
-    if (OFFICE_EXEC(db, "number series",
-                    "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
-                    "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
-                    "SET pattern = ?2, updated_at = ?3, updated_by = ?4",
-                    err, doc_type, pattern, now, actor->username) < 0)
+    if (db_run(db,
+               "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
+               "updated_by) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT(doc_type) DO UPDATE "
+               "SET pattern = ?2, updated_at = ?3, updated_by = ?4",
+               "number series", err, "ssss", doc_type, pattern, now, actor->username) != 0)
         return -1;
     return office_log(db, actor, "document.series.set",
                       json_pack("{s:s, s:s}", "doc_type", doc_type, "pattern", pattern), err,
@@ -217,13 +217,14 @@ int office_number_series_list(struct db *db, const char *office, json_t **out, s
         struct err e2 = ERR_INIT;
         json_t *o;
         sqlite3_reset(st);
-        db_bind_text(st, 1, types[i]);
-        int s = sqlite3_step(st);
-        if (s == SQLITE_ROW) {
+        int s = db_bind(db, st, err, "s", types[i]) == 0
+                    ? db_step_row(db, st, "number series", err)
+                    : -1;
+        if (s == 1) {
             o = json_pack("{s:s, s:s, s:I, s:b}", "doc_type", types[i], "pattern",
                           (const char *)sqlite3_column_text(st, 0), "next_seq",
                           (json_int_t)sqlite3_column_int64(st, 1), "configured", 1);
-        } else if (s == SQLITE_DONE) {
+        } else if (s == 0) {
             if (default_pattern(types[i], office, def, &e2) == 0)
                 o = json_pack("{s:s, s:s, s:I, s:b}", "doc_type", types[i], "pattern", def,
                               "next_seq", (json_int_t)1, "configured", 0);
@@ -232,7 +233,6 @@ int office_number_series_list(struct db *db, const char *office, json_t **out, s
                               "next_seq", (json_int_t)1, "configured", 0, "problem",
                               err_msg(&e2));
         } else {
-            db_sql_fail(db, "number series", err);
             goto out;
         }
         if (o == NULL || json_array_append_new(arr, o) != 0) {
@@ -254,14 +254,12 @@ static int number_taken(struct db *db, const char *number, int *taken, struct er
     sqlite3_stmt *st = NULL;
     int s;
 
-    if (db_prepare(db, &st, "SELECT 1 FROM documents WHERE number = ?1", err) != 0)
-        return -1;
-    db_bind_text(st, 1, number);
-    s = sqlite3_step(st);
+    s = db_query_row(db, &st, "SELECT 1 FROM documents WHERE number = ?1", "documents", err, "s",
+                     number);
     sqlite3_finalize(st);
-    if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return db_sql_fail(db, "documents", err);
-    *taken = s == SQLITE_ROW;
+    if (s < 0)
+        return -1;
+    *taken = s == 1;
     return 0;
 }
 
@@ -274,11 +272,9 @@ static int series_ensure(struct db *db, const struct office_actor *actor, const 
     char now[TIME_ISO8601_LEN + 1], def[48];
     int s, rc = -1;
 
-    if (db_prepare(db, &st, "SELECT pattern FROM doc_number_series WHERE doc_type = ?1", err) != 0)
-        return -1;
-    db_bind_text(st, 1, doc_type);
-    s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
+    s = db_query_row(db, &st, "SELECT pattern FROM doc_number_series WHERE doc_type = ?1",
+                     "number series", err, "s", doc_type);
+    if (s == 1) {
         if (snprintf(pattern, 64, "%s", (const char *)sqlite3_column_text(st, 0)) >= 64) {
             err_set(err, "number series of %s: the stored pattern is longer than 63 characters",
                     doc_type);
@@ -287,20 +283,18 @@ static int series_ensure(struct db *db, const struct office_actor *actor, const 
         rc = 0;
         goto out;
     }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "number series", err);
+    if (s != 0)
         goto out;
-    }
     sqlite3_finalize(st);
     st = NULL;
     if (default_pattern(doc_type, actor->office, def, err) != 0)
         goto out;
     (void)snprintf(pattern, 64, "%s", def); /* DEF[48] fits in 64 */
     office_now(db, now);
-    if (OFFICE_EXEC(db, "number series",
-                    "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
-                    "updated_by) VALUES (?1, ?2, 1, ?3, ?4)",
-                    err, doc_type, pattern, now, actor->username) < 0)
+    if (db_run(db,
+               "INSERT INTO doc_number_series (doc_type, pattern, next_seq, updated_at, "
+               "updated_by) VALUES (?1, ?2, 1, ?3, ?4)",
+               "number series", err, "ssss", doc_type, pattern, now, actor->username) != 0)
         goto out;
     rc = 0;
 out:

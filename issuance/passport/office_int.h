@@ -7,36 +7,16 @@
 #include <stdbool.h>
 
 #include "core/timeutil.h"
+#include "db/rows.h"
 #include "db/sql.h"
 #include "office.h"
 #include "registry/registry.h"
 
-/* Column value as JSON: text, integer or null (new reference). */
-json_t *office_column_json(sqlite3_stmt *st, int i);
-
-/* Run SQL, a statement that returns no rows, with the text values
- * ARGS[0..N-1] bound to ?1..?N (NULL binds SQL NULL). Returns the number of
- * rows it changed, or -1 with "db: WHAT: <SQLite's message>" in ERR (a
- * failed prepare: "db: <SQLite's message>"). With ONE set, changing other
- * than exactly one row is a failure reported the same way. */
-int office_exec(struct db *db, const char *what, const char *sql, const char *const *args,
-                size_t n, bool one, struct err *err) __attribute__((warn_unused_result));
-
-/* office_exec with the text values listed after ERR. */
-#define OFFICE_ARGS(...)                                                                       \
-    (const char *const[]){ __VA_ARGS__ },                                                      \
-        sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)
-#define OFFICE_EXEC(db, what, sql, err, ...)                                                   \
-    office_exec((db), (what), (sql), OFFICE_ARGS(__VA_ARGS__), false, (err))
-#define OFFICE_EXEC_ONE(db, what, sql, err, ...)                                               \
-    office_exec((db), (what), (sql), OFFICE_ARGS(__VA_ARGS__), true, (err))
-
-/* Append ROW(ST) for each remaining row of the bound statement ST to ARR.
- * A NULL row or a failed append is "out of memory" (ERR_INTERNAL); a failed
- * step "db: WHAT: <SQLite's message>". ST stays the caller's. */
-int office_rows_append(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
-                       json_t *arr, const char *what, struct err *err)
-    __attribute__((warn_unused_result));
+/* The current row as an object keyed by NAMES[0..N-1] in column order: a
+ * column from JSON_FIRST to JSON_LAST holding JSON text as that JSON value,
+ * any other as db_column_json. A new reference, NULL when out of memory. */
+json_t *office_row_json(sqlite3_stmt *st, const char *const *names, int n, int json_first,
+                        int json_last);
 
 /* The time of DB's transaction (now outside one) as "YYYY-MM-DDTHH:MM:SSZ":
  * every row an operation writes and the event it logs carry this one time,

@@ -10,45 +10,23 @@
 #include "db/db.h"
 #include "office_int.h"
 
-json_t *office_column_json(sqlite3_stmt *st, int i)
+json_t *office_row_json(sqlite3_stmt *st, const char *const *names, int n, int json_first,
+                        int json_last)
 {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
-    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, i));
-    default: return json_null();
+    json_t *o = json_object();
+
+    for (int i = 0; o && i < n; i++) {
+        json_t *v = NULL;
+        if (!(i >= json_first && i <= json_last && sqlite3_column_type(st, i) == SQLITE_TEXT &&
+              json_parse((const char *)sqlite3_column_text(st, i),
+                         (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0))
+            v = db_column_json(st, i);
+        if (json_object_set_new(o, names[i], v) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
     }
-}
-
-int office_exec(struct db *db, const char *what, const char *sql, const char *const *args,
-                size_t n, bool one, struct err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int changes = -1;
-
-    if (db_prepare(db, &st, sql, err) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        db_bind_text(st, (int)i + 1, args[i]);
-    if (sqlite3_step(st) != SQLITE_DONE ||
-        (one && sqlite3_changes(db_handle(db)) != 1))
-        db_sql_fail(db, what, err);
-    else
-        changes = sqlite3_changes(db_handle(db));
-    sqlite3_finalize(st);
-    return changes;
-}
-
-int office_rows_append(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
-                       json_t *arr, const char *what, struct err *err)
-{
-    int s;
-
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(arr, row(st)) != 0)
-            return err_setk(err, ERR_INTERNAL, "out of memory");
-    if (s != SQLITE_DONE)
-        return db_sql_fail(db, what, err);
-    return 0;
+    return o;
 }
 
 void office_now(struct db *db, char out[TIME_ISO8601_LEN + 1])

@@ -335,16 +335,22 @@ static int personalize_record(struct db *db, struct personalization *p, struct e
     if (office_booklet_personalize(db, a, p->serial, p->id, err) != 0)
         goto out;
     office_now(db, now);
-    if (OFFICE_EXEC_ONE(db, "applications",
-                        "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
-                        "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
-                        "WHERE id = ?1 AND status = ?6",
-                        err, p->id, p->serial, buf_str(&p->mrz), p->pdf_hash, chip,
-                        app->status, now) < 0 ||
-        OFFICE_EXEC(db, "documents",
-                    "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
-                    "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1",
-                    err, app->document_number, p->serial, p->issue_s, p->expiry_s) < 0)
+    if (db_run(db,
+               "UPDATE applications SET status = 'personalized', booklet_serial = ?2, "
+               "mrz = ?3, datapage_hash = ?4, chip_hash = ?5, updated_at = ?7 "
+               "WHERE id = ?1 AND status = ?6",
+               "applications", err, "sssssss", p->id, p->serial, buf_str(&p->mrz), p->pdf_hash,
+               chip, app->status, now) != 0)
+        goto out;
+    if (db_rows_changed(db) != 1) {
+        db_sql_fail(db, "applications", err);
+        goto out;
+    }
+    if (db_run(db,
+               "UPDATE documents SET status = 'personalized', booklet_serial = ?2, "
+               "date_of_issue = ?3, date_of_expiry = ?4 WHERE number = ?1",
+               "documents", err, "ssss", app->document_number, p->serial, p->issue_s,
+               p->expiry_s) != 0)
         goto out;
     if (office_log(db, a, "document.personalize",
                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "mrz", buf_str(&p->mrz),
@@ -427,27 +433,45 @@ int office_app_datapage(struct office_env *env, const char *id, unsigned char **
     return rc;
 }
 
+#if OFFICE_HAVE_CHIP
+/* Load application ID into APP (the caller releases it in every case) and
+ * its chip manifest into *MANIFEST (the caller's): 0, 1 when the
+ * application has no chip package (ERR untouched), -1 with ERR set. */
+static int chip_manifest_load(struct office_env *env, const char *id, struct office_app *app,
+                              json_t **manifest, struct err *err)
+{
+    unsigned char *m = NULL;
+    size_t mlen = 0;
+    int rc = -1;
+
+    *manifest = NULL;
+    if (office_app_load(env->db, id, app, err) != 0)
+        return -1;
+    if (app->chip_hash == NULL)
+        return 1;
+    if (registry_blob_get(env->db, env->blobs_dir, app->chip_hash, &m, &mlen, err) == 0 &&
+        json_parse((const char *)m, mlen, manifest, err) == 0)
+        rc = 0;
+    free(m);
+    return rc;
+}
+#endif
+
 int office_app_chip_package(struct office_env *env, const char *id, const char *dir,
                             struct err *err)
 {
 #if OFFICE_HAVE_CHIP
     struct office_app app;
     struct chip_package pkg = CHIP_PACKAGE_INIT;
-    unsigned char *m = NULL;
-    size_t mlen = 0;
     json_t *manifest = NULL, *v;
     const char *key;
-    int rc = -1;
+    int rc = -1, s;
 
-    if (office_app_load(env->db, id, &app, err) != 0)
-        return -1;
-    if (app.chip_hash == NULL) {
+    s = chip_manifest_load(env, id, &app, &manifest, err);
+    if (s == 1)
         err_set(err, "application %s has no chip package (%s)", id,
                 app.datapage_hash ? "personalized without a document signer" : "not personalized");
-        goto out;
-    }
-    if (registry_blob_get(env->db, env->blobs_dir, app.chip_hash, &m, &mlen, err) != 0 ||
-        json_parse((const char *)m, mlen, &manifest, err) != 0)
+    if (s != 0)
         goto out;
     /* Every elementary file back from the evidence store (re-hashed on the
      * way), named by its FID; the signer's manifest beside them. */
@@ -469,7 +493,6 @@ int office_app_chip_package(struct office_env *env, const char *id, const char *
 out:
     chip_package_release(&pkg);
     json_decref(manifest);
-    free(m);
     office_app_release(&app);
     return rc;
 #else
@@ -487,20 +510,15 @@ int office_app_chip_keys(struct office_env *env, const char *id, const char *dir
     static const char *const which[2] = { "aa", "ca" };
     static const char *const file[2] = { "aa-private-key.p8", "ca-private-key.p8" };
     struct office_app app;
-    unsigned char *m = NULL, key[SEAL_KEY_BYTES];
-    size_t mlen = 0;
+    unsigned char key[SEAL_KEY_BYTES];
     json_t *manifest = NULL, *sealed;
     char path[4096];
-    int rc = -1;
+    int rc = -1, s;
 
-    if (office_app_load(env->db, id, &app, err) != 0)
-        return -1;
-    if (app.chip_hash == NULL) {
+    s = chip_manifest_load(env, id, &app, &manifest, err);
+    if (s == 1)
         err_set(err, "application %s has no chip package", id);
-        goto out;
-    }
-    if (registry_blob_get(env->db, env->blobs_dir, app.chip_hash, &m, &mlen, err) != 0 ||
-        json_parse((const char *)m, mlen, &manifest, err) != 0)
+    if (s != 0)
         goto out;
     sealed = json_object_get(manifest, "sealed_keys");
     if (sealed == NULL) {
@@ -549,7 +567,6 @@ wipe:
     secret_wipe(key, sizeof key);
 out:
     json_decref(manifest);
-    free(m);
     office_app_release(&app);
     return rc;
 #else

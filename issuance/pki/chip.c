@@ -192,22 +192,23 @@ static int manifest_build(struct chip_package *pkg, X509 *ds, const struct chip_
             return err_set(err, "chip: out of memory");
         }
     }
-    if (pkg->aa_private &&
-        json_object_set_new(m, "active_authentication_private_key",
-                            json_pack("{s:s, s:s}", "file", "aa-private-key.p8", "note",
-                                      "PKCS#8 DER for loading into the chip only; delete after "
-                                      "personalization")) != 0) {
-        json_decref(m);
-        return err_set(err, "chip: out of memory");
-    }
-    if (pkg->ca_private &&
-        json_object_set_new(m, "chip_authentication_private_key",
-                            json_pack("{s:s, s:s}", "file", "ca-private-key.p8", "note",
-                                      "PKCS#8 DER for loading into the chip only; delete after "
-                                      "personalization")) != 0) {
-        json_decref(m);
-        return err_set(err, "chip: out of memory");
-    }
+    /* the private keys the package carries, each in its own file */
+    const struct {
+        bool present;
+        const char *member, *file;
+    } keys[] = {
+        { pkg->aa_private != NULL, "active_authentication_private_key", "aa-private-key.p8" },
+        { pkg->ca_private != NULL, "chip_authentication_private_key", "ca-private-key.p8" },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].present &&
+            json_object_set_new(m, keys[i].member,
+                                json_pack("{s:s, s:s}", "file", keys[i].file, "note",
+                                          "PKCS#8 DER for loading into the chip only; delete "
+                                          "after personalization")) != 0) {
+            json_decref(m);
+            return err_set(err, "chip: out of memory");
+        }
     pkg->manifest = m;
     return 0;
 }

@@ -681,6 +681,21 @@ out:
     return tx_end(p, rc, err);
 }
 
+/* The current CSCA into ROW and its private key into *KEY (both the
+ * caller's to release): 0, or -1 with ERR set, "pki: no CSCA yet ..." when
+ * there is none. */
+static int csca_current_key(struct pki *p, struct pki_row *row, EVP_PKEY **key,
+                            struct err *err)
+{
+    int r = pki_store_current(p, PKI_KIND_CSCA, 0, row, err);
+
+    if (r > 0)
+        err_set(err, "pki: no CSCA yet (run `civreg pki init`)");
+    if (r != 0)
+        return -1;
+    return pki_row_key(p, row, key, err);
+}
+
 int pki_rollover(struct pki *p, enum pki_alg alg, time_t now, char serial[PKI_SERIAL_MAX],
                  char link_serial[PKI_SERIAL_MAX], struct err *err)
 {
@@ -688,17 +703,11 @@ int pki_rollover(struct pki *p, enum pki_alg alg, time_t now, char serial[PKI_SE
     EVP_PKEY *old_key = NULL;
     char *org = NULL;
     char country[3];
-    int rc = -1, r;
+    int rc = -1;
 
     if (tx_begin(p, err) != 0)
         return -1;
-    r = pki_store_current(p, PKI_KIND_CSCA, 0, &old, err);
-    if (r != 0) {
-        if (r > 0)
-            err_set(err, "pki: no CSCA yet (run `civreg pki init`)");
-        goto out;
-    }
-    if (pki_row_key(p, &old, &old_key, err) != 0)
+    if (csca_current_key(p, &old, &old_key, err) != 0)
         goto out;
     if (country_of(old.cert, country) == NULL) {
         err_set(err, "pki: current CSCA has no countryName");
@@ -780,7 +789,7 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
     char country[3], *org = NULL, *url = NULL;
     time_t ca_na = 0;
     int days = o->pkup_days ? o->pkup_days : 92, years = o->doc_years ? o->doc_years : 10;
-    int rc = -1, r;
+    int rc = -1;
     unsigned char rnd[3];
 
     if (o->kind != PKI_KIND_DS && o->kind != PKI_KIND_BARCODE && o->kind != PKI_KIND_MLS)
@@ -791,13 +800,7 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
         return err_set(err, "pki: document validity of %d years is out of range (1 to 10)", years);
     if (tx_begin(p, err) != 0)
         return -1;
-    r = pki_store_current(p, PKI_KIND_CSCA, 0, &ca, err);
-    if (r != 0) {
-        if (r > 0)
-            err_set(err, "pki: no CSCA yet (run `civreg pki init`)");
-        goto out;
-    }
-    if (pki_row_key(p, &ca, &ca_key, err) != 0 || (k = keygen(o->alg, err)) == NULL)
+    if (csca_current_key(p, &ca, &ca_key, err) != 0 || (k = keygen(o->alg, err)) == NULL)
         goto out;
     {
         time_t cnb, cna;

@@ -6,15 +6,11 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "db/rows.h"
+#include "db/sql.h"
 #include "pki_int.h"
 
 #define KEY_AD_MAX 96
-
-static int sql_fail(struct pki *p, struct err *err, const char *what)
-{
-    return err_setk(err, db_error_kind(p->db), "pki: %s: %s", what,
-                    sqlite3_errmsg(db_handle(p->db)));
-}
 
 static void key_ad(const char *serial, char ad[KEY_AD_MAX])
 {
@@ -51,7 +47,6 @@ void pki_row_release(struct pki_row *r)
 int pki_store_insert(struct pki *p, enum pki_kind kind, const char *issuer_serial, X509 *cert,
                      const char *alg, EVP_PKEY *key, time_t now, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char serial[PKI_SERIAL_MAX], nb[TIME_ISO8601_LEN + 1], na[TIME_ISO8601_LEN + 1],
         pnb[TIME_ISO8601_LEN + 1], pna[TIME_ISO8601_LEN + 1], created[TIME_ISO8601_LEN + 1],
         ad[KEY_AD_MAX];
@@ -99,38 +94,18 @@ int pki_store_insert(struct pki *p, enum pki_kind kind, const char *issuer_seria
             seal_encrypt(p->key, p8der, (size_t)p8len, ad, &sealed, err) != 0)
             goto out;
     }
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "INSERT INTO pki_certs(serial, kind, issuer_serial, subject, algorithm, "
-                           "not_before, not_after, pkup_not_before, pkup_not_after, cert_der, "
-                           "key_sealed, status, created_at) "
-                           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,'active',?12)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(p, err, "storing a certificate");
+    if (db_run(p->db,
+               "INSERT INTO pki_certs(serial, kind, issuer_serial, subject, algorithm, "
+               "not_before, not_after, pkup_not_before, pkup_not_after, cert_der, "
+               "key_sealed, status, created_at) "
+               "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,'active',?12)",
+               "storing a certificate", err, "sssssssssbbs", serial, pki_kind_name(kind),
+               issuer_serial, subject, alg, nb, na, has_pkup ? pnb : NULL,
+               has_pkup ? pna : NULL, der, (size_t)derlen, key ? sealed.data : NULL,
+               sealed.len, created) != 0)
         goto out;
-    }
-    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, pki_kind_name(kind), -1, SQLITE_STATIC);
-    if (issuer_serial)
-        sqlite3_bind_text(st, 3, issuer_serial, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, alg, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, nb, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, na, -1, SQLITE_STATIC);
-    if (has_pkup) {
-        sqlite3_bind_text(st, 8, pnb, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, pna, -1, SQLITE_STATIC);
-    }
-    sqlite3_bind_blob(st, 10, der, derlen, SQLITE_STATIC);
-    if (key)
-        sqlite3_bind_blob(st, 11, sealed.data, (int)sealed.len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 12, created, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sql_fail(p, err, "storing a certificate");
-        goto out;
-    }
     rc = 0;
 out:
-    sqlite3_finalize(st);
     OPENSSL_free(der);
     if (p8der)
         OPENSSL_clear_free(p8der, (size_t)p8len);
@@ -177,86 +152,63 @@ static int read_row(sqlite3_stmt *st, struct pki_row *r, struct err *err)
 
 #define ROW_COLUMNS "serial, kind, issuer_serial, status, cert_der, key_sealed"
 
+/* The end of a one-row lookup of ROW_COLUMNS: STEP is db_query_row's
+ * answer for ST. 0 with OUT filled, 1 when there is no such row, -1 with
+ * ERR set. Finalizes ST. */
+static int read_row_end(sqlite3_stmt *st, int step, struct pki_row *out, struct err *err)
+{
+    int rc = step == 1 ? read_row(st, out, err) : step == 0 ? 1 : -1;
+
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int pki_store_current(struct pki *p, enum pki_kind kind, time_t at, struct pki_row *out,
                       struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char when[TIME_ISO8601_LEN + 1] = "";
-    int rc = -1, s;
+    int s;
 
     memset(out, 0, sizeof *out);
     if (at && iso(at, when) != 0)
         return err_set(err, "pki: time out of range");
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "SELECT " ROW_COLUMNS " FROM pki_certs WHERE kind = ?1 AND "
-                           "status = 'active' AND (?2 = '' OR (pkup_not_before <= ?2 AND "
-                           "pkup_not_after >= ?2)) ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "reading certificates");
-    sqlite3_bind_text(st, 1, pki_kind_name(kind), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
-    s = sqlite3_step(st);
-    if (s == SQLITE_ROW)
-        rc = read_row(st, out, err);
-    else if (s == SQLITE_DONE)
-        rc = 1;
-    else
-        sql_fail(p, err, "reading certificates");
-    sqlite3_finalize(st);
-    return rc;
+    s = db_query_row(p->db, &st,
+                     "SELECT " ROW_COLUMNS " FROM pki_certs WHERE kind = ?1 AND "
+                     "status = 'active' AND (?2 = '' OR (pkup_not_before <= ?2 AND "
+                     "pkup_not_after >= ?2)) ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                     "reading certificates", err, "ss", pki_kind_name(kind), when);
+    return read_row_end(st, s, out, err);
 }
 
 int pki_store_get(struct pki *p, const char *serial, struct pki_row *out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1, s;
+    int s;
 
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "SELECT " ROW_COLUMNS " FROM pki_certs WHERE serial = upper(?1)", -1,
-                           &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "reading a certificate");
-    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
-    s = sqlite3_step(st);
-    if (s == SQLITE_ROW)
-        rc = read_row(st, out, err);
-    else if (s == SQLITE_DONE)
-        rc = 1;
-    else
-        sql_fail(p, err, "reading a certificate");
-    sqlite3_finalize(st);
-    return rc;
+    s = db_query_row(p->db, &st, "SELECT " ROW_COLUMNS " FROM pki_certs WHERE serial = upper(?1)",
+                     "reading a certificate", err, "s", serial);
+    return read_row_end(st, s, out, err);
 }
 
 int pki_store_set_status(struct pki *p, const char *serial, const char *status,
                          const char *reason, time_t now, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     char when[TIME_ISO8601_LEN + 1];
-    int rc = -1;
 
     if (iso(now, when) != 0)
         return err_set(err, "pki: time out of range");
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "UPDATE pki_certs SET status = ?2, "
-                           "revoked_at = CASE WHEN ?2 = 'revoked' THEN ?3 ELSE revoked_at END, "
-                           "revocation_reason = CASE WHEN ?2 = 'revoked' THEN ?4 ELSE "
-                           "revocation_reason END WHERE serial = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "updating a certificate");
-    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
-    if (reason)
-        sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        sql_fail(p, err, "updating a certificate");
-    else if (sqlite3_changes(db_handle(p->db)) != 1)
-        err_set(err, "pki: no certificate with serial %s", serial);
-    else
-        rc = 0;
-    sqlite3_finalize(st);
-    return rc;
+    if (db_run(p->db,
+               "UPDATE pki_certs SET status = ?2, "
+               "revoked_at = CASE WHEN ?2 = 'revoked' THEN ?3 ELSE revoked_at END, "
+               "revocation_reason = CASE WHEN ?2 = 'revoked' THEN ?4 ELSE "
+               "revocation_reason END WHERE serial = ?1",
+               "updating a certificate", err, "ssss", serial, status, when, reason) != 0)
+        return -1;
+    if (db_rows_changed(p->db) != 1)
+        return err_set(err, "pki: no certificate with serial %s", serial);
+    return 0;
 }
 
 int pki_store_revoked(struct pki *p, const char *issuer,
@@ -265,26 +217,23 @@ int pki_store_revoked(struct pki *p, const char *issuer,
                       void *ctx, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = 0, s;
+    int s;
 
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "SELECT serial, revoked_at, revocation_reason FROM pki_certs "
-                           "WHERE issuer_serial = ?1 AND status = 'revoked' ORDER BY serial",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "reading revocations");
-    sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    s = db_query_row(p->db, &st,
+                     "SELECT serial, revoked_at, revocation_reason FROM pki_certs "
+                     "WHERE issuer_serial = ?1 AND status = 'revoked' ORDER BY serial",
+                     "reading revocations", err, "s", issuer);
+    while (s == 1) {
         if (fn(ctx, (const char *)sqlite3_column_text(st, 0),
                (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
                err) != 0) {
-            rc = -1;
+            s = -1;
             break;
         }
+        s = db_step_row(p->db, st, "reading revocations", err);
     }
-    if (rc == 0 && s != SQLITE_DONE)
-        rc = sql_fail(p, err, "reading revocations");
     sqlite3_finalize(st);
-    return rc;
+    return s;
 }
 
 int pki_store_crl_last(struct pki *p, const char *csca, long *number, unsigned char **der,
@@ -296,14 +245,11 @@ int pki_store_crl_last(struct pki *p, const char *csca, long *number, unsigned c
     *number = 0;
     if (der)
         *der = NULL;
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "SELECT number, crl_der FROM pki_crls WHERE csca_serial = ?1 "
-                           "ORDER BY number DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "reading CRLs");
-    sqlite3_bind_text(st, 1, csca, -1, SQLITE_STATIC);
-    s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
+    s = db_query_row(p->db, &st,
+                     "SELECT number, crl_der FROM pki_crls WHERE csca_serial = ?1 "
+                     "ORDER BY number DESC LIMIT 1",
+                     "reading CRLs", err, "s", csca);
+    if (s == 1) {
         *number = (long)sqlite3_column_int64(st, 0);
         rc = 0;
         if (der) {
@@ -316,10 +262,8 @@ int pki_store_crl_last(struct pki *p, const char *csca, long *number, unsigned c
                 *len = n;
             }
         }
-    } else if (s == SQLITE_DONE) {
+    } else if (s == 0) {
         rc = 1;
-    } else {
-        sql_fail(p, err, "reading CRLs");
     }
     sqlite3_finalize(st);
     return rc;
@@ -328,11 +272,10 @@ int pki_store_crl_last(struct pki *p, const char *csca, long *number, unsigned c
 int pki_store_crl_insert(struct pki *p, const char *csca, long number, X509_CRL *crl,
                          struct err *err)
 {
-    sqlite3_stmt *st = NULL;
     unsigned char *der = NULL;
     char tu[TIME_ISO8601_LEN + 1], nu[TIME_ISO8601_LEN + 1];
     time_t a, b;
-    int n, rc = -1;
+    int n, rc;
 
     if (pki_asn1_time(X509_CRL_get0_lastUpdate(crl), &a) != 0 ||
         pki_asn1_time(X509_CRL_get0_nextUpdate(crl), &b) != 0 || iso(a, tu) != 0 ||
@@ -341,24 +284,11 @@ int pki_store_crl_insert(struct pki *p, const char *csca, long number, X509_CRL 
     n = i2d_X509_CRL(crl, &der);
     if (n <= 0)
         return pki_ossl_err(err, "pki: encoding the CRL failed");
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "INSERT INTO pki_crls(csca_serial, number, this_update, next_update, "
-                           "crl_der) VALUES (?1,?2,?3,?4,?5)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(p, err, "storing the CRL");
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, csca, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, number);
-    sqlite3_bind_text(st, 3, tu, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, nu, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 5, der, n, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        sql_fail(p, err, "storing the CRL");
-    else
-        rc = 0;
-out:
-    sqlite3_finalize(st);
+    rc = db_run(p->db,
+                "INSERT INTO pki_crls(csca_serial, number, this_update, next_update, "
+                "crl_der) VALUES (?1,?2,?3,?4,?5)",
+                "storing the CRL", err, "sIssb", csca, (long long)number, tu, nu, der,
+                (size_t)n);
     OPENSSL_free(der);
     return rc;
 }
@@ -366,27 +296,26 @@ out:
 int pki_trust_generation(struct db *db, char out[PKI_TRUST_GEN_MAX], struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int rc = -1, s;
 
     /* rows are only ever added (status changes mark rollover and revocation):
      * their number, the newest rowid and the current CSCA's rowid say when
      * the trust anchors changed */
-    if (sqlite3_prepare_v2(db_handle(db),
-                           "SELECT count(*), coalesce(max(rowid), 0),"
-                           " coalesce(max(CASE WHEN kind = 'csca' AND status = 'active'"
-                           " THEN rowid END), 0)"
-                           " FROM pki_certs WHERE kind IN ('csca', 'link')",
-                           -1, &st, NULL) != SQLITE_OK)
-        return err_set(err, "pki: reading certificates: %s", sqlite3_errmsg(db_handle(db)));
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    s = db_query_row(db, &st,
+                     "SELECT count(*), coalesce(max(rowid), 0),"
+                     " coalesce(max(CASE WHEN kind = 'csca' AND status = 'active'"
+                     " THEN rowid END), 0)"
+                     " FROM pki_certs WHERE kind IN ('csca', 'link')",
+                     "reading certificates", err, "");
+    if (s == 1) {
         int n = snprintf(out, PKI_TRUST_GEN_MAX, "%lld:%lld:%lld",
                          (long long)sqlite3_column_int64(st, 0),
                          (long long)sqlite3_column_int64(st, 1),
                          (long long)sqlite3_column_int64(st, 2));
         /* three 64-bit numbers fit in 80 bytes */
         rc = n > 0 && n < PKI_TRUST_GEN_MAX ? 0 : err_set(err, "pki: generation too long");
-    } else {
-        err_set(err, "pki: reading certificates: %s", sqlite3_errmsg(db_handle(db)));
+    } else if (s == 0) {
+        db_sql_fail(db, "reading certificates", err); /* an aggregate has its row */
     }
     sqlite3_finalize(st);
     return rc;
@@ -398,13 +327,12 @@ int pki_store_certs(struct pki *p, unsigned kinds, STACK_OF(X509) *out, struct e
     int rc = 0, s;
 
     /* the current CSCA first, then older ones and link certificates */
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "SELECT kind, cert_der FROM pki_certs ORDER BY "
-                           "(kind = 'csca' AND status = 'active') DESC, created_at DESC, "
-                           "rowid DESC",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "reading certificates");
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (db_prepare(p->db, &st,
+                   "SELECT kind, cert_der FROM pki_certs ORDER BY "
+                   "(kind = 'csca' AND status = 'active') DESC, created_at DESC, "
+                   "rowid DESC", err) != 0)
+        return -1;
+    while ((s = db_step_row(p->db, st, "reading certificates", err)) == 1) {
         enum pki_kind k;
         const unsigned char *der = sqlite3_column_blob(st, 1);
         X509 *x;
@@ -417,46 +345,42 @@ int pki_store_certs(struct pki *p, unsigned kinds, STACK_OF(X509) *out, struct e
             break;
         }
     }
-    if (rc == 0 && s != SQLITE_DONE)
-        rc = sql_fail(p, err, "reading certificates");
+    if (rc == 0 && s != 0)
+        rc = -1;
     sqlite3_finalize(st);
     return rc;
+}
+
+/* A certificate row as an object keyed by the column names, its NULL
+ * columns left out. */
+static json_t *cert_row(sqlite3_stmt *st, void *ctx)
+{
+    json_t *o = json_object();
+
+    (void)ctx;
+    for (int i = 0; o && i < sqlite3_column_count(st); i++)
+        if (sqlite3_column_type(st, i) != SQLITE_NULL &&
+            json_object_set_new(o, sqlite3_column_name(st, i), db_column_json(st, i)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    return o;
 }
 
 int pki_store_list(struct pki *p, json_t *arr, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = 0, s;
+    json_t *rows = NULL;
+    int rc = -1;
 
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "SELECT serial, kind, issuer_serial, subject, algorithm, not_before, "
-                           "not_after, pkup_not_before, pkup_not_after, status, revoked_at, "
-                           "revocation_reason FROM pki_certs ORDER BY created_at, rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "listing certificates");
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        static const char *const names[] = { "serial", "kind", "issuer_serial", "subject",
-                                             "algorithm", "not_before", "not_after",
-                                             "pkup_not_before", "pkup_not_after", "status",
-                                             "revoked_at", "revocation_reason" };
-        json_t *o = json_object();
-        if (o == NULL || json_array_append_new(arr, o) != 0) {
-            rc = err_set(err, "pki: out of memory");
-            break;
-        }
-        for (int i = 0; i < 12; i++) {
-            const char *v = (const char *)sqlite3_column_text(st, i);
-            if (v && json_object_set_new(o, names[i], json_string(v)) != 0) {
-                rc = err_set(err, "pki: out of memory");
-                break;
-            }
-        }
-        if (rc)
-            break;
-    }
-    if (rc == 0 && s != SQLITE_DONE)
-        rc = sql_fail(p, err, "listing certificates");
+    if (db_prepare(p->db, &st,
+                   "SELECT serial, kind, issuer_serial, subject, algorithm, not_before, "
+                   "not_after, pkup_not_before, pkup_not_after, status, revoked_at, "
+                   "revocation_reason FROM pki_certs ORDER BY created_at, rowid", err) == 0 &&
+        db_rows_json(p->db, st, "listing certificates", cert_row, NULL, &rows, err) == 0)
+        rc = json_array_extend(arr, rows) == 0 ? 0 : err_set(err, "pki: out of memory");
     sqlite3_finalize(st);
+    json_decref(rows);
     return rc;
 }
 
@@ -498,26 +422,22 @@ int pki_store_csca_serials(struct pki *p, time_t now, char (*out)[PKI_SERIAL_MAX
 {
     sqlite3_stmt *st = NULL;
     char when[TIME_ISO8601_LEN + 1];
-    int rc = 0, s;
+    int s;
 
     *n = 0;
     if (iso(now, when) != 0)
         return err_set(err, "pki: time out of range");
-    if (sqlite3_prepare_v2(db_handle(p->db),
-                           "SELECT serial FROM pki_certs WHERE kind = 'csca' AND not_after >= ?1 "
-                           "ORDER BY status = 'active' DESC, created_at DESC, rowid DESC",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(p, err, "reading CSCAs");
-    sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+    s = db_query_row(p->db, &st,
+                     "SELECT serial FROM pki_certs WHERE kind = 'csca' AND not_after >= ?1 "
+                     "ORDER BY status = 'active' DESC, created_at DESC, rowid DESC",
+                     "reading CSCAs", err, "s", when);
+    for (; s == 1 && *n < max; s = db_step_row(p->db, st, "reading CSCAs", err)) {
         const char *v = (const char *)sqlite3_column_text(st, 0);
         if (v == NULL || strlen(v) >= PKI_SERIAL_MAX)
             continue;
         memcpy(out[*n], v, strlen(v) + 1);
         (*n)++;
     }
-    if (s != SQLITE_ROW && s != SQLITE_DONE)
-        rc = sql_fail(p, err, "reading CSCAs");
     sqlite3_finalize(st);
-    return rc;
+    return s < 0 ? -1 : 0;
 }

@@ -392,6 +392,23 @@ static void test_query_text_and_int64(void **state)
     assert_non_null(strstr(err_msg(&e), "no such table"));
 }
 
+/* db_rows_changed: what the last write through db_run changed. */
+static void test_rows_changed(void **state)
+{
+    struct fixture *f = *state;
+    struct err e = ERR_INIT;
+
+    assert_int_equal(db_run(f->db, "INSERT INTO t(k, n) VALUES (?, ?), (?, ?)", "adding", &e,
+                            "sisi", "a", 1, "b", 2),
+                     0);
+    assert_int_equal(db_rows_changed(f->db), 2);
+    assert_int_equal(db_run(f->db, "UPDATE t SET n = ? WHERE k = ?", "updating", &e, "is", 3, "a"),
+                     0);
+    assert_int_equal(db_rows_changed(f->db), 1);
+    assert_int_equal(db_run(f->db, "DELETE FROM t WHERE k = ?", "deleting", &e, "s", "zz"), 0);
+    assert_int_equal(db_rows_changed(f->db), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_text_and_int64, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_changed, setup, teardown),
     };
     if (secret_init(NULL) != 0)
         return 1;
