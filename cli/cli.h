@@ -48,6 +48,15 @@ const char *cli_data_dir(const char *opt);
 /* Subcommand families (db, ...) dispatch on their own table. */
 int cli_dispatch(const char *family, const struct cli_command *table, int argc, char **argv);
 
+/* Subcommands that share one body and differ only by data: the body's
+ * argv[0] is the subcommand's name (cli_dispatch), and its row in TABLE
+ * (N rows of SIZE bytes, each beginning with its name as a const char *,
+ * or simply an array of names) picks the body's data. Returns the row's
+ * index, or -1. */
+int cli_sub_index(const void *table, size_t n, size_t size, const char *sub);
+#define CLI_SUB_INDEX(table, sub) \
+    cli_sub_index((table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), (sub))
+
 /* Read a whole file into OUT (its cap set to MAX). */
 int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
@@ -207,6 +216,10 @@ int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bo
 struct db;
 int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
                        json_t **answer, struct err *err);
+
+/* A national-tier command in a build without it: says so on stderr
+ * ("civreg COMMAND: ...") and returns EXIT_FAIL. */
+int cli_without_national(const char *command);
 
 /* Register the passport office's and the PKI's tables with `audit verify`
  * (registry may not depend on issuance, so the program wires them in). */

@@ -50,6 +50,12 @@ int cli_stdin_json(json_t **out, struct err *err);
 /* Print V as indented JSON followed by a newline on stdout. */
 int cli_print_json(const json_t *v);
 
+/* The end of a command body: when RC is 0, print OUT as JSON (nothing when
+ * OUT is NULL); else print ERR as "civreg COMMAND: ...". Drops the caller's
+ * reference to OUT. Returns the exit code: EXIT_OK, or EXIT_FAIL for a
+ * failure of any kind (or JSON that cannot be printed). */
+int cli_result(const char *command, int rc, json_t *out, const struct err *err);
+
 /* The body of a command run as a signed-in user: FN acts through S with
  * the command's parsed OPTS and sets *OUT to the JSON to print (or leaves
  * it NULL after printing its own line). Returns 0, or -1 with ERR set. */
@@ -60,6 +66,10 @@ typedef int (*cli_signed_fn)(struct cli_session *s, const void *opts, json_t **o
  * the exit code. */
 int cli_run_signed(const char *command, const struct cli_common_opts *c, cli_signed_fn fn,
                    const void *opts);
+/* cli_run_signed for a command where --user is optional (NEED_USER false:
+ * FN sees S's actor NULL without it) or not taken at all. */
+int cli_run_session(const char *command, const struct cli_common_opts *c, bool need_user,
+                    cli_signed_fn fn, const void *opts);
 
 /* A command that shows one object as a signed-in user: options --data,
  * --user (mandatory), --password-file and --help (printing HELP's usage),

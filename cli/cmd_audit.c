@@ -156,84 +156,78 @@ static int audit_verify(int argc, char **argv)
     return rc;
 }
 
+static int do_trace(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct audit_opts *o = opts;
+    /* A document number traces through its application to the person. */
+    struct office_env env = { s->db, s->dd->blobs_dir, s->dd->keys_dir, s->actor, NULL, { 0 } };
+    json_t *doc = NULL;
+
+    if (office_document_show(&env, o->arg, &doc, err) == 0) {
+        json_decref(doc);
+        return office_document_trace(&env, o->arg, out, err);
+    }
+    err_clear(err);
+    return registry_audit_trace(s->db, s->actor, o->arg, out, err);
+}
+
 static int audit_trace(int argc, char **argv)
 {
     struct audit_opts o = { .inclusion = -1, .consistency = -1 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    int rc;
 
     PARSE("trace", 1);
-    if ((rc = cli_session_open("audit trace", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
-        return rc;
-    /* A document number traces through its application to the person. */
-    struct office_env env = { s.db, s.dd->blobs_dir, s.dd->keys_dir, s.actor, NULL, { 0 } };
-    json_t *doc = NULL;
-    if (office_document_show(&env, o.arg, &doc, &err) == 0) {
-        json_decref(doc);
-        if (office_document_trace(&env, o.arg, &out, &err) != 0)
-            rc = cli_fail("audit trace", &err);
-        else
-            rc = cli_print_json(out);
-    } else if (err_clear(&err), registry_audit_trace(s.db, s.actor, o.arg, &out, &err) != 0)
-        rc = cli_fail("audit trace", &err);
-    else
-        rc = cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_session("audit trace", &o.common, false, do_trace, &o);
+}
+
+static int do_proof(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct audit_opts *o = opts;
+
+    if (o->inclusion >= 0)
+        return registry_audit_inclusion(s->db, (uint64_t)o->inclusion, (uint64_t)o->size, out,
+                                        err);
+    return registry_audit_consistency(s->db, (uint64_t)o->consistency, (uint64_t)o->size, out,
+                                      err);
 }
 
 static int audit_proof(int argc, char **argv)
 {
     struct audit_opts o = { .inclusion = -1, .consistency = -1 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    int rc;
 
     PARSE("proof", 0);
     if ((o.inclusion < 0) == (o.consistency < 0))
         return cli_usage_error("audit proof", "give one of --inclusion SEQ or --consistency SIZE1");
-    if ((rc = cli_session_open("audit proof", o.common.data, NULL, NULL, false, &s)) != 0)
-        return rc;
-    if (o.inclusion >= 0)
-        rc = registry_audit_inclusion(s.db, (uint64_t)o.inclusion, (uint64_t)o.size, &out, &err);
-    else
-        rc = registry_audit_consistency(s.db, (uint64_t)o.consistency, (uint64_t)o.size, &out,
-                                        &err);
-    rc = rc != 0 ? cli_fail("audit proof", &err) : cli_print_json(out);
-    json_decref(out);
-    cli_session_close(&s);
+    return cli_run_session("audit proof", &o.common, false, do_proof, &o);
+}
+
+static int do_export(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct audit_opts *o = opts;
+    json_t *bundle = NULL;
+    int rc = -1;
+
+    (void)out;
+    if (registry_audit_export(s->db, s->actor, o->arg, &bundle, err) != 0)
+        goto done;
+    if (json_dump_file(bundle, o->out, JSON_INDENT(1)) != 0) {
+        err_set(err, "%s: cannot write", o->out);
+        goto done;
+    }
+    printf("wrote %s (%zu events)\n", o->out, json_array_size(json_object_get(bundle, "events")));
+    rc = 0;
+done:
+    json_decref(bundle);
     return rc;
 }
 
 static int audit_export(int argc, char **argv)
 {
     struct audit_opts o = { .inclusion = -1, .consistency = -1 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    int rc;
 
     PARSE("export", 1);
     if (o.out == NULL)
         return cli_usage_error("audit export", "--out FILE is required");
-    if ((rc = cli_session_open("audit export", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
-        return rc;
-    if (registry_audit_export(s.db, s.actor, o.arg, &out, &err) != 0) {
-        rc = cli_fail("audit export", &err);
-    } else if (json_dump_file(out, o.out, JSON_INDENT(1)) != 0) {
-        err_set(&err, "%s: cannot write", o.out);
-        rc = cli_fail("audit export", &err);
-    } else {
-        printf("wrote %s (%zu events)\n", o.out, json_array_size(json_object_get(out, "events")));
-        rc = EXIT_OK;
-    }
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_session("audit export", &o.common, false, do_export, &o);
 }
 
 /* The largest bundle file verify-bundle reads. */
@@ -275,29 +269,25 @@ static int audit_verify_bundle(int argc, char **argv)
     return EXIT_OK;
 }
 
+static int do_head(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    unsigned char pk[32];
+    char pk_hex[65];
+
+    (void)opts;
+    if (registry_log_head(s->db, out, err) != 0 ||
+        registry_office_public_key(s->db, conf_get(s->dd->conf, "office", DATADIR_DEFAULT_OFFICE),
+                                   pk, err) != 0)
+        return -1;
+    hex_encode(pk, 32, pk_hex);
+    (void)json_object_set_new(*out, "office_public_key", json_string(pk_hex));
+    return 0;
+}
+
 static int audit_head(int argc, char **argv)
 {
     struct audit_opts o = { .inclusion = -1, .consistency = -1 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *head = NULL;
-    unsigned char pk[32];
-    char pk_hex[65];
-    int rc;
 
     PARSE("head", 0);
-    if ((rc = cli_session_open("audit head", o.common.data, NULL, NULL, false, &s)) != 0)
-        return rc;
-    if (registry_log_head(s.db, &head, &err) != 0 ||
-        registry_office_public_key(s.db, conf_get(s.dd->conf, "office", DATADIR_DEFAULT_OFFICE),
-                                   pk, &err) != 0) {
-        rc = cli_fail("audit head", &err);
-    } else {
-        hex_encode(pk, 32, pk_hex);
-        (void)json_object_set_new(head, "office_public_key", json_string(pk_hex));
-        rc = cli_print_json(head);
-    }
-    json_decref(head);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_session("audit head", &o.common, false, do_head, &o);
 }

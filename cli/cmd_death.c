@@ -80,12 +80,41 @@ static int set_path(json_t *root, const char *sec, const char *key, const char *
     return json_object_set_new(o, key, json_string(v));
 }
 
+static int do_register(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct death_opts *o = opts;
+    json_t *death = NULL;
+    int rc;
+
+    if (o->json) {
+        if (cli_stdin_json(&death, err) != 0)
+            return -1;
+    } else if ((death = json_object()) == NULL ||
+               set_path(death, NULL, "date_of_death", o->date) != 0 ||
+               set_path(death, NULL, "time_of_death", o->time) != 0 ||
+               set_path(death, "place", "type",
+                        o->place_type ? o->place_type : o->facility ? "facility" : "other") != 0 ||
+               set_path(death, "place", "facility", o->facility) != 0 ||
+               set_path(death, "place", "locality", o->locality) != 0 ||
+               set_path(death, "place", "district", o->district) != 0 ||
+               set_path(death, "cause_certificate", "reference", o->cause_ref) != 0 ||
+               set_path(death, "cause_certificate", "certifier", o->certifier) != 0 ||
+               set_path(death, "informant", "name", o->informant) != 0 ||
+               set_path(death, "informant", "relationship", o->relationship) != 0 ||
+               set_path(death, "informant", "address", o->informant_address) != 0 ||
+               set_path(death, NULL, "registration_date", o->registration_date) != 0 ||
+               set_path(death, NULL, "remarks", o->remarks) != 0) {
+        json_decref(death);
+        return err_set(err, "out of memory");
+    }
+    rc = registry_death_register(s->db, s->actor, o->common.args[0], death, out, err);
+    json_decref(death);
+    return rc;
+}
+
 static int death_register(int argc, char **argv)
 {
     struct death_opts o = { 0 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *death = NULL, *out = NULL;
     int rc;
 
     if ((rc = cli_parse(&death_family, "register", &o, argc, argv, 1, 1, "exactly one UIN")) !=
@@ -96,41 +125,7 @@ static int death_register(int argc, char **argv)
         return cli_usage_error("death register",
                                "--date, --locality, --district and --informant are required "
                                "(or --json)");
-    if ((rc = cli_sign_in("death register", &o.common, &s)) != 0)
-        return rc;
-    if (o.json) {
-        if (cli_stdin_json(&death, &err) != 0) {
-            rc = cli_fail("death register", &err);
-            goto out;
-        }
-    } else if ((death = json_object()) == NULL ||
-               set_path(death, NULL, "date_of_death", o.date) != 0 ||
-               set_path(death, NULL, "time_of_death", o.time) != 0 ||
-               set_path(death, "place", "type",
-                        o.place_type ? o.place_type : o.facility ? "facility" : "other") != 0 ||
-               set_path(death, "place", "facility", o.facility) != 0 ||
-               set_path(death, "place", "locality", o.locality) != 0 ||
-               set_path(death, "place", "district", o.district) != 0 ||
-               set_path(death, "cause_certificate", "reference", o.cause_ref) != 0 ||
-               set_path(death, "cause_certificate", "certifier", o.certifier) != 0 ||
-               set_path(death, "informant", "name", o.informant) != 0 ||
-               set_path(death, "informant", "relationship", o.relationship) != 0 ||
-               set_path(death, "informant", "address", o.informant_address) != 0 ||
-               set_path(death, NULL, "registration_date", o.registration_date) != 0 ||
-               set_path(death, NULL, "remarks", o.remarks) != 0) {
-        err_set(&err, "out of memory");
-        rc = cli_fail("death register", &err);
-        goto out;
-    }
-    if (registry_death_register(s.db, s.actor, o.common.args[0], death, &out, &err) != 0)
-        rc = cli_fail("death register", &err);
-    else
-        rc = cli_print_json(out);
-out:
-    json_decref(death);
-    json_decref(out);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_signed("death register", &o.common, do_register, &o);
 }
 
 static int death_show(int argc, char **argv)

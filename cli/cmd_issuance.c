@@ -98,12 +98,7 @@ static int office_parse(const struct cli_family *f, const char *sub, int npos, c
 /* ---- civreg document --------------------------------------------------- */
 
 static int document_datapage_cmd(int argc, char **argv);
-static int document_status_cmd(int argc, char **argv);
-static int document_show_cmd(int argc, char **argv);
-static int document_expire_cmd(int argc, char **argv);
-static int document_alerts_cmd(int argc, char **argv);
-static int document_trace_cmd(int argc, char **argv);
-static int document_series_cmd(int argc, char **argv);
+static int doc_office(int argc, char **argv);
 
 static const struct cli_command document_commands[] = {
     { "datapage", document_datapage_cmd, "render a data page PDF from a JSON record on stdin",
@@ -118,7 +113,7 @@ static const struct cli_command document_commands[] = {
       "OCR-B at Doc 9303's pitch and position, and also written to stdout. The\n"
       "photo must be a JPEG; the signature a JPEG or PNG. --out - writes the PDF\n"
       "to stdout instead (the MRZ then goes to stderr).\n" },
-    { "status", document_status_cmd, "mark a document lost, stolen, revoked, cancelled, expired",
+    { "status", doc_office, "mark a document lost, stolen, revoked, cancelled, expired",
       "usage: civreg document status NUMBER --status S --reason TEXT [--evidence H1,H2]\n"
       "       [--data DIR] --user U [--password-file F]\n"
       "\n"
@@ -126,11 +121,11 @@ static const struct cli_command document_commands[] = {
       "or approver). Revoked: a valid, lost or stolen one; cancelled: one not yet\n"
       "issued or valid; expired: a valid one past its expiry (approver or admin).\n"
       "Evidence: hashes of files stored with `civreg evidence add`.\n" },
-    { "show", document_show_cmd, "show a document by number",
+    { "show", doc_office, "show a document by number",
       "usage: civreg document show NUMBER [--data DIR] --user U [--password-file F]\n" },
-    { "expire", document_expire_cmd, "mark valid documents past their expiry date as expired",
+    { "expire", doc_office, "mark valid documents past their expiry date as expired",
       "usage: civreg document expire [--data DIR] --user U [--password-file F]\n" },
-    { "alerts", document_alerts_cmd, "export lost, stolen and revoked numbers (SLTD fields)",
+    { "alerts", doc_office, "export lost, stolen and revoked numbers (SLTD fields)",
       "usage: civreg document alerts [--format csv|json] [--out FILE] [--data DIR] --user U\n"
       "       [--password-file F]\n"
       "\n"
@@ -138,13 +133,13 @@ static const struct cli_command document_commands[] = {
       "issuing_country, status, reported_at, date_of_issue, date_of_expiry,\n"
       "blank_or_personalized, reason (the fields of INTERPOL's SLTD database).\n"
       "CSV (RFC 4180, header row) by default.\n" },
-    { "trace", document_trace_cmd, "provenance of a document number back to the birth record",
+    { "trace", doc_office, "provenance of a document number back to the birth record",
       "usage: civreg document trace NUMBER [--data DIR] --user U [--password-file F]\n"
       "\n"
       "The document, its application, their signed events, and the registry's trace\n"
       "of the person: record versions, link statements, scans, inclusion proofs.\n"
       "Auditor, registrar or admin.\n" },
-    { "series", document_series_cmd, "show or set the document number patterns",
+    { "series", doc_office, "show or set the document number patterns",
       "usage: civreg document series [--type TD3|TD1 --pattern P] [--data DIR] --user U\n"
       "       [--password-file F]\n"
       "\n"
@@ -301,27 +296,11 @@ static void office_close(struct office_session *os)
     cli_session_close(&os->s);
 }
 
-/* Print a JSON result or fail. */
-static int office_result(const char *cmd, int rc, json_t *out, const struct err *err)
-{
-    int x = rc == 0 ? (out ? cli_print_json(out) : EXIT_OK) : cli_fail(cmd, err);
-    json_decref(out);
-    return x;
-}
-
 /* ---- civreg application ------------------------------------------------ */
 
 static int app_enrol(int argc, char **argv);
-static int app_approve(int argc, char **argv);
-static int app_reject(int argc, char **argv);
-static int app_personalize(int argc, char **argv);
-static int app_qc(int argc, char **argv);
-static int app_issue(int argc, char **argv);
-static int app_collect(int argc, char **argv);
-static int app_show(int argc, char **argv);
+static int app_simple(int argc, char **argv);
 static int app_list(int argc, char **argv);
-static int app_datapage(int argc, char **argv);
-static int app_chip(int argc, char **argv);
 
 #define SIGNIN "[--data DIR] --user U [--password-file F]"
 
@@ -341,35 +320,35 @@ static const struct cli_command app_commands[] = {
       "default national_url in civreg.conf): its answer (record, signed link,\n"
       "inclusion proofs against the holding district's signed tree head) is\n"
       "verified and kept as evidence of the application.\n" },
-    { "approve", app_approve, "approve an application: document number and booklet (approver)",
+    { "approve", app_simple, "approve an application: document number and booklet (approver)",
       "usage: civreg application approve ID " SIGNIN "\n"
       "\n"
       "Four eyes: refused for the officer who enrolled it. Allocates the next\n"
       "document number and reserves the next blank booklet.\n" },
-    { "reject", app_reject, "reject an application with a reason (approver)",
+    { "reject", app_simple, "reject an application with a reason (approver)",
       "usage: civreg application reject ID --reason TEXT " SIGNIN "\n" },
-    { "personalize", app_personalize, "produce the data page and chip package (operator)",
+    { "personalize", app_simple, "produce the data page and chip package (operator)",
       "usage: civreg application personalize ID [--out FILE.pdf] " SIGNIN "\n"
       "\n"
       "Refused unless the application is approved (or failed quality control).\n"
       "Generates the MRZ, the data page PDF and, when the data directory has a\n"
       "document signer, the chip package, all stored as evidence; --out also\n"
       "writes the PDF to FILE.\n" },
-    { "qc", app_qc, "record quality control of a personalized document (operator)",
+    { "qc", app_simple, "record quality control of a personalized document (operator)",
       "usage: civreg application qc ID --pass | --fail --reason TEXT " SIGNIN "\n"
       "\n"
       "A failed check spoils the booklet with the reason; personalize again.\n" },
-    { "issue", app_issue, "issue the document: it becomes valid (operator)",
+    { "issue", app_simple, "issue the document: it becomes valid (operator)",
       "usage: civreg application issue ID " SIGNIN "\n" },
-    { "collect", app_collect, "record that the holder collected the document",
+    { "collect", app_simple, "record that the holder collected the document",
       "usage: civreg application collect ID " SIGNIN "\n" },
-    { "show", app_show, "show an application with its checks and document",
+    { "show", app_simple, "show an application with its checks and document",
       "usage: civreg application show ID " SIGNIN "\n" },
     { "list", app_list, "list applications, newest first",
       "usage: civreg application list [--status S] [--limit N] " SIGNIN "\n" },
-    { "datapage", app_datapage, "write an application's data page PDF",
+    { "datapage", app_simple, "write an application's data page PDF",
       "usage: civreg application datapage ID --out FILE.pdf " SIGNIN "\n" },
-    { "chip", app_chip, "write an application's chip package (EF files by FID)",
+    { "chip", app_simple, "write an application's chip package (EF files by FID)",
       "usage: civreg application chip ID --out DIR " SIGNIN "\n"
       "\n"
       "Writes EF.COM, DG1, DG2 and EF.SOD as files named by FID, and\n"
@@ -445,7 +424,7 @@ static int app_enrol(int argc, char **argv)
     if (os.env.national_ctx)
         os.env.national = cli_national_fetch;
     rc = office_app_enrol(&os.env, &e, &out, &err);
-    rc = office_result(cmd, rc, out, &err);
+    rc = cli_result(cmd, rc, out, &err);
     office_close(&os);
 out:
     json_decref(contact);
@@ -455,8 +434,12 @@ out:
 }
 
 /* Commands taking one application id and nothing else. */
-static int app_simple(const char *name, int argc, char **argv, int what)
+static int app_simple(int argc, char **argv)
 {
+    static const char *const names[] = { "approve", "reject", "personalize", "qc", "issue",
+                                         "collect", "show", "datapage", "chip" };
+    const char *name = argv[0];
+    int what = CLI_SUB_INDEX(names, name);
     char cmd[64];
     struct opts o;
     struct office_session os;
@@ -465,7 +448,9 @@ static int app_simple(const char *name, int argc, char **argv, int what)
     const char *id = NULL;
     int rc;
 
-    /* cannot truncate: NAME is a short constant */
+    if (what < 0)
+        return cli_usage_error("application", "unknown command '%s'", name);
+    /* cannot truncate: NAME is one of NAMES, short constants */
     (void)snprintf(cmd, sizeof cmd, "application %s", name);
     rc = office_parse(&app_family, name, 1, "an application id", argc, argv, &o, &id);
     if (rc != CLI_GO)
@@ -558,54 +543,9 @@ static int app_simple(const char *name, int argc, char **argv, int what)
         free(pdf);
     }
     }
-    rc = office_result(cmd, rc, out, &err);
+    rc = cli_result(cmd, rc, out, &err);
     office_close(&os);
     return rc;
-}
-
-static int app_approve(int argc, char **argv)
-{
-    return app_simple("approve", argc, argv, 0);
-}
-
-static int app_reject(int argc, char **argv)
-{
-    return app_simple("reject", argc, argv, 1);
-}
-
-static int app_personalize(int argc, char **argv)
-{
-    return app_simple("personalize", argc, argv, 2);
-}
-
-static int app_qc(int argc, char **argv)
-{
-    return app_simple("qc", argc, argv, 3);
-}
-
-static int app_issue(int argc, char **argv)
-{
-    return app_simple("issue", argc, argv, 4);
-}
-
-static int app_collect(int argc, char **argv)
-{
-    return app_simple("collect", argc, argv, 5);
-}
-
-static int app_show(int argc, char **argv)
-{
-    return app_simple("show", argc, argv, 6);
-}
-
-static int app_datapage(int argc, char **argv)
-{
-    return app_simple("datapage", argc, argv, 7);
-}
-
-static int app_chip(int argc, char **argv)
-{
-    return app_simple("chip", argc, argv, 8);
 }
 
 static int app_list(int argc, char **argv)
@@ -622,18 +562,19 @@ static int app_list(int argc, char **argv)
     if ((rc = office_open(cmd, &o, false, &os)) != 0)
         return rc;
     rc = office_app_list(&os.env, o.status, (int)o.limit, &out, &err);
-    rc = office_result(cmd, rc, out, &err);
+    rc = cli_result(cmd, rc, out, &err);
     office_close(&os);
     return rc;
 }
 
 /* ---- civreg document (besides datapage) -------------------------------- */
 
-static int doc_office(int argc, char **argv, int what)
+static int doc_office(int argc, char **argv)
 {
     static const char *const names[] = { "status", "show", "expire", "alerts", "trace",
                                          "series" };
     static const int npos[] = { 1, 1, 0, 0, 1, 0 };
+    int what = CLI_SUB_INDEX(names, argv[0]);
     char cmd[64];
     struct opts o;
     struct office_session os;
@@ -642,6 +583,8 @@ static int doc_office(int argc, char **argv, int what)
     const char *num = NULL;
     int rc;
 
+    if (what < 0)
+        return cli_usage_error("document", "unknown command '%s'", argv[0]);
     /* cannot truncate: NAMES are short constants */
     (void)snprintf(cmd, sizeof cmd, "document %s", names[what]);
     rc = office_parse(&document_family, names[what], npos[what], "a document number", argc, argv,
@@ -708,39 +651,28 @@ static int doc_office(int argc, char **argv, int what)
         if (rc == 0)
             rc = office_number_series_list(os.env.db, os.env.actor.office, &out, &err);
     }
-    rc = office_result(cmd, rc, out, &err);
+    rc = cli_result(cmd, rc, out, &err);
     office_close(&os);
     json_decref(ev);
     return rc;
 }
 
-static int document_status_cmd(int argc, char **argv) { return doc_office(argc, argv, 0); }
-static int document_show_cmd(int argc, char **argv) { return doc_office(argc, argv, 1); }
-static int document_expire_cmd(int argc, char **argv) { return doc_office(argc, argv, 2); }
-static int document_alerts_cmd(int argc, char **argv) { return doc_office(argc, argv, 3); }
-static int document_trace_cmd(int argc, char **argv) { return doc_office(argc, argv, 4); }
-static int document_series_cmd(int argc, char **argv) { return doc_office(argc, argv, 5); }
-
 /* ---- civreg booklet ---------------------------------------------------- */
 
-static int booklet_cmd(int argc, char **argv, int what);
-static int booklet_receive(int argc, char **argv) { return booklet_cmd(argc, argv, 0); }
-static int booklet_spoil(int argc, char **argv) { return booklet_cmd(argc, argv, 1); }
-static int booklet_report(int argc, char **argv) { return booklet_cmd(argc, argv, 2); }
-static int booklet_show(int argc, char **argv) { return booklet_cmd(argc, argv, 3); }
+static int booklet_cmd(int argc, char **argv);
 
 static const struct cli_command booklet_commands[] = {
-    { "receive", booklet_receive, "receive a delivery of blank booklets (operator)",
+    { "receive", booklet_cmd, "receive a delivery of blank booklets (operator)",
       "usage: civreg booklet receive --type TD3|TD1 --first SERIAL --last SERIAL\n"
       "       --reference TEXT " SIGNIN "\n"
       "\n"
       "Serials are up to 8 letters then digits; both ends share the letters and\n"
       "the digit count (B000100..B000199). Refused whole when any is in stock.\n" },
-    { "spoil", booklet_spoil, "record a spoiled booklet with a reason (operator)",
+    { "spoil", booklet_cmd, "record a spoiled booklet with a reason (operator)",
       "usage: civreg booklet spoil SERIAL --reason TEXT " SIGNIN "\n" },
-    { "report", booklet_report, "stock report: counts per status, deliveries, spoiled",
+    { "report", booklet_cmd, "stock report: counts per status, deliveries, spoiled",
       "usage: civreg booklet report " SIGNIN "\n" },
-    { "show", booklet_show, "one booklet and its movements",
+    { "show", booklet_cmd, "one booklet and its movements",
       "usage: civreg booklet show SERIAL " SIGNIN "\n" },
     { NULL, NULL, NULL, NULL },
 };
@@ -762,10 +694,11 @@ int cmd_booklet(int argc, char **argv)
     return cli_family_dispatch(&booklet_family, argc, argv);
 }
 
-static int booklet_cmd(int argc, char **argv, int what)
+static int booklet_cmd(int argc, char **argv)
 {
     static const char *const names[] = { "receive", "spoil", "report", "show" };
     static const int npos[] = { 0, 1, 0, 1 };
+    int what = CLI_SUB_INDEX(names, argv[0]);
     char cmd[64];
     struct opts o;
     struct office_session os;
@@ -774,6 +707,8 @@ static int booklet_cmd(int argc, char **argv, int what)
     const char *serial = NULL;
     int rc;
 
+    if (what < 0)
+        return cli_usage_error("booklet", "unknown command '%s'", argv[0]);
     /* cannot truncate: NAMES are short constants */
     (void)snprintf(cmd, sizeof cmd, "booklet %s", names[what]);
     rc = office_parse(&booklet_family, names[what], npos[what], "a booklet serial", argc, argv,
@@ -795,7 +730,7 @@ static int booklet_cmd(int argc, char **argv, int what)
     case 2: rc = office_booklet_report(os.env.db, &out, &err); break;
     default: rc = office_booklet_show(os.env.db, serial, &out, &err);
     }
-    rc = office_result(cmd, rc, out, &err);
+    rc = cli_result(cmd, rc, out, &err);
     office_close(&os);
     return rc;
 }

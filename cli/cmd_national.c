@@ -144,23 +144,42 @@ static int n_serve(int argc, char **argv)
     return EXIT_OK;
 }
 
-typedef int (*pg_query_fn)(struct pg *pg, const struct nat_opts *o, json_t **out,
-                           struct err *err);
+/* The read-only queries differ only by data: the subcommand, whether it
+ * takes an argument, the national call. */
+static const char *const query_subs[] = { "status", "search", "duplicates", "trace" };
 
-static int run_query(const char *cmd, const struct nat_opts *o, pg_query_fn fn)
+static int query(struct pg *pg, int what, const struct nat_opts *o, json_t **out,
+                 struct err *err)
 {
+    switch (what) {
+    case 0: return national_status(pg, out, err);
+    case 1: return national_search(pg, o->arg, (int)o->limit, out, err);
+    case 2: return national_duplicates(pg, out, err);
+    default: return national_person(pg, o->arg, out, err) == NATIONAL_OK ? 0 : -1;
+    }
+}
+
+static int n_query(int argc, char **argv)
+{
+    int what = CLI_SUB_INDEX(query_subs, argv[0]);
     struct err err = ERR_INIT;
     struct pg *pg = NULL;
     json_t *out = NULL;
+    char cmd[48];
     int rc;
 
-    if ((rc = with_pg(cmd, o->pg, &pg)) != 0)
+    if (what < 0)
+        return cli_usage_error("national", "unknown command '%s'", argv[0]);
+    PARSE(query_subs[what], what == 1 || what == 3);
+    /* cannot truncate: QUERY_SUBS are short constants */
+    (void)snprintf(cmd, sizeof cmd, "national %s", query_subs[what]);
+    if ((rc = with_pg(cmd, o.pg, &pg)) != 0)
         return rc;
-    if (fn(pg, o, &out, &err) != 0) {
+    if (query(pg, what, &o, &out, &err) != 0) {
         rc = cli_fail(cmd, &err);
-    } else if (o->out) {
+    } else if (o.out) {
         struct buf b = BUF_INIT((size_t)1 << 30);
-        rc = (json_dump_compact(out, &b, &err) == 0 && cli_write_file(o->out, b.data, b.len, &err) == 0)
+        rc = (json_dump_compact(out, &b, &err) == 0 && cli_write_file(o.out, b.data, b.len, &err) == 0)
                  ? EXIT_OK
                  : cli_fail(cmd, &err);
         buf_release(&b);
@@ -170,52 +189,6 @@ static int run_query(const char *cmd, const struct nat_opts *o, pg_query_fn fn)
     json_decref(out);
     pg_close(pg);
     return rc;
-}
-
-static int q_status(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
-{
-    (void)o;
-    return national_status(pg, out, err);
-}
-
-static int q_search(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
-{
-    return national_search(pg, o->arg, (int)o->limit, out, err);
-}
-
-static int q_dups(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
-{
-    (void)o;
-    return national_duplicates(pg, out, err);
-}
-
-static int q_trace(struct pg *pg, const struct nat_opts *o, json_t **out, struct err *err)
-{
-    return national_person(pg, o->arg, out, err) == NATIONAL_OK ? 0 : -1;
-}
-
-static int n_status(int argc, char **argv)
-{
-    PARSE("status", false);
-    return run_query("national status", &o, q_status);
-}
-
-static int n_search(int argc, char **argv)
-{
-    PARSE("search", true);
-    return run_query("national search", &o, q_search);
-}
-
-static int n_duplicates(int argc, char **argv)
-{
-    PARSE("duplicates", false);
-    return run_query("national duplicates", &o, q_dups);
-}
-
-static int n_trace(int argc, char **argv)
-{
-    PARSE("trace", true);
-    return run_query("national trace", &o, q_trace);
 }
 
 static const struct cli_command national_commands[] = {
@@ -239,13 +212,13 @@ static const struct cli_command national_commands[] = {
       "--insecure-loopback and a loopback address (tests, a proxy on the host).\n"
       "Every request is signed by a registered office's key. Stops on\n"
       "SIGINT/SIGTERM.\n" },
-    { "status", n_status, "each office's last head, lag and fork alarms (JSON)",
+    { "status", n_query, "each office's last head, lag and fork alarms (JSON)",
       "usage: civreg national status --pg URL\n" },
-    { "search", n_search, "search birth records of every office by name (JSON)",
+    { "search", n_query, "search birth records of every office by name (JSON)",
       "usage: civreg national search --pg URL [--limit N] NAME\n" },
-    { "duplicates", n_duplicates, "cross-district duplicate cases (JSON)",
+    { "duplicates", n_query, "cross-district duplicate cases (JSON)",
       "usage: civreg national duplicates --pg URL\n" },
-    { "trace", n_trace, "a UIN's district events with inclusion proofs (bundle)",
+    { "trace", n_query, "a UIN's district events with inclusion proofs (bundle)",
       "usage: civreg national trace UIN --pg URL [--out FILE]\n"
       "\n"
       "Writes a civreg.bundle.v1 (the office's signed tree head, the events of\n"
@@ -270,9 +243,7 @@ int cmd_national(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    fprintf(stderr, "civreg national: this civreg was built without the national tier "
-                    "(configure with -DCIVREG_NATIONAL=ON and libpq-dev)\n");
-    return EXIT_FAIL;
+    return cli_without_national("national");
 }
 
 #endif

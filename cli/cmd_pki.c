@@ -12,8 +12,7 @@
 
 static int pki_init_cmd(int argc, char **argv);
 static int pki_rollover_cmd(int argc, char **argv);
-static int pki_issue_ds_cmd(int argc, char **argv);
-static int pki_issue_barcode_cmd(int argc, char **argv);
+static int pki_issue_cmd(int argc, char **argv);
 static int pki_revoke_cmd(int argc, char **argv);
 static int pki_crl_cmd(int argc, char **argv);
 static int pki_list_cmd(int argc, char **argv);
@@ -38,7 +37,7 @@ static const struct cli_command pki_commands[] = {
       "Creates a new self-signed CSCA and a link certificate (the new key, issued\n"
       "and signed by the old CSCA). The old CSCA is retired: it still anchors what\n"
       "it issued; new signers are issued by the new CSCA.\n" },
-    { "issue-ds", pki_issue_ds_cmd, "issue a Document Signer certificate",
+    { "issue-ds", pki_issue_cmd, "issue a Document Signer certificate",
       "usage: civreg pki issue-ds --user ADMIN [--password-file F] [--data DIR]\n"
       "                           [--algorithm ALG] [--pkup-days N] [--doc-years N]\n"
       "                           [--doc-types P[,ID...]]\n"
@@ -48,7 +47,7 @@ static const struct cli_command pki_commands[] = {
       "privateKeyUsagePeriod N days (default 92), validity = that period + the\n"
       "document validity (default 10 years), CRL distribution point. RSA signers\n"
       "sign EF.SOD with RSASSA-PSS.\n" },
-    { "issue-barcode-signer", pki_issue_barcode_cmd, "issue a visible digital seal signer",
+    { "issue-barcode-signer", pki_issue_cmd, "issue a visible digital seal signer",
       "usage: civreg pki issue-barcode-signer --user ADMIN [--password-file F] [--data DIR]\n"
       "                                       [--algorithm ALG] [--pkup-days N]\n"
       "\n"
@@ -279,22 +278,20 @@ static int issue(const char *name, enum pki_kind kind, const struct pki_args *a)
     return print_serials("serial", serial, "kind", pki_kind_name(kind));
 }
 
-static int pki_issue_ds_cmd(int argc, char **argv)
+/* issue-ds and issue-barcode-signer differ only by the kind of signer. */
+static int pki_issue_cmd(int argc, char **argv)
 {
-    PARSE("issue-ds", false);
-    (void)p;
-    (void)err;
-    (void)sess;
-    return issue("issue-ds", PKI_KIND_DS, &a);
-}
+    static const char *const names[] = { "issue-ds", "issue-barcode-signer" };
+    static const enum pki_kind kinds[] = { PKI_KIND_DS, PKI_KIND_BARCODE };
+    int what = CLI_SUB_INDEX(names, argv[0]);
+    struct pki_args a;
+    int rc;
 
-static int pki_issue_barcode_cmd(int argc, char **argv)
-{
-    PARSE("issue-barcode-signer", false);
-    (void)p;
-    (void)err;
-    (void)sess;
-    return issue("issue-barcode-signer", PKI_KIND_BARCODE, &a);
+    if (what < 0)
+        return cli_usage_error("pki", "unknown command '%s'", argv[0]);
+    if ((rc = parse(names[what], false, argc, argv, &a)) != CLI_GO)
+        return rc;
+    return issue(names[what], kinds[what], &a);
 }
 
 static int pki_revoke_cmd(int argc, char **argv)

@@ -13,17 +13,11 @@
 #define USER_OPTS "[--data DIR] --user U [--password-file F]"
 #define IMPORT_LINE_MAX (256 * 1024)
 
-static int record_draft(int argc, char **argv);
-static int record_verify(int argc, char **argv);
-static int record_register(int argc, char **argv);
-static int record_correct(int argc, char **argv);
-static int record_show(int argc, char **argv);
-static int record_history(int argc, char **argv);
-static int record_list(int argc, char **argv);
+static int record_signed(int argc, char **argv);
 static int record_import(int argc, char **argv);
 
 static const struct cli_command record_commands[] = {
-    { "draft", record_draft, "key a new birth record (clerk)",
+    { "draft", record_signed, "key a new birth record (clerk)",
       "usage: civreg record draft " USER_OPTS "\n"
       "       civreg record draft --example\n"
       "\n"
@@ -31,20 +25,20 @@ static const struct cli_command record_commands[] = {
       "when no --password-file is given) and stores it as a draft keyed by U.\n"
       "Prints the new record's id. --example prints a complete valid record;\n"
       "the fields are documented in docs/registry.md.\n" },
-    { "verify", record_verify, "re-key a draft blind (a second clerk)",
+    { "verify", record_signed, "re-key a draft blind (a second clerk)",
       "usage: civreg record verify ID " USER_OPTS "\n"
       "\n"
       "Reads U's own keying of the same register entry as JSON on stdin and\n"
       "compares it field by field with the draft. When every field agrees the\n"
       "record is verified; otherwise the mismatches are printed as JSON and\n"
       "nothing changes (exit 1). U may not be a clerk who keyed the record.\n" },
-    { "register", record_register, "register a verified record (registrar)",
+    { "register", record_signed, "register a verified record (registrar)",
       "usage: civreg record register ID " USER_OPTS "\n"
       "\n"
       "Allocates the registration number OFFICE/YEAR/NNNNNN, creates the person\n"
       "with a new identification number (UIN) and signs the link statement.\n"
       "Prints {id, registration_number, uin} as JSON.\n" },
-    { "correct", record_correct, "correct a record: a new version with a reason",
+    { "correct", record_signed, "correct a record: a new version with a reason",
       "usage: civreg record correct ID --reason TEXT [--evidence HASH]... " USER_OPTS "\n"
       "\n"
       "Reads the whole corrected record as JSON on stdin and stores it as a new\n"
@@ -53,13 +47,13 @@ static const struct cli_command record_commands[] = {
       "corrected by a registrar only, who signs a new link statement. --evidence\n"
       "names blobs (see `civreg evidence add`) supporting the correction.\n"
       "Prints the new version number.\n" },
-    { "show", record_show, "show a record (current or given version)",
+    { "show", record_signed, "show a record (current or given version)",
       "usage: civreg record show ID [--version N] " USER_OPTS "\n"
       "\n"
       "ID is a record id, registration number or UIN. Prints JSON.\n" },
-    { "history", record_history, "all versions and events of a record",
+    { "history", record_signed, "all versions and events of a record",
       "usage: civreg record history ID " USER_OPTS "\n" },
-    { "list", record_list, "list records",
+    { "list", record_signed, "list records",
       "usage: civreg record list [--status draft|verified|registered] [--limit N]\n"
       "                          [--offset N] [--born-from DATE] [--born-to DATE]\n"
       "                          " USER_OPTS "\n"
@@ -91,6 +85,7 @@ struct record_opts {
     long version, limit, offset, batch;
     bool example, dry_run;
     const char *arg; /* the positional ID */
+    int what;        /* record_signed: the subcommand's row */
 };
 
 #define OFF(field) offsetof(struct record_opts, field)
@@ -140,149 +135,85 @@ static int parse(const char *name, bool want_arg, int argc, char **argv, struct 
             return prc_;                                                                           \
     } while (0)
 
-static int record_draft(int argc, char **argv)
+static int do_draft(struct cli_session *s, const void *opts, json_t **out, struct err *err)
 {
-    struct record_opts o;
-    struct cli_session s;
-    struct err err = ERR_INIT;
     json_t *rec = NULL;
     char *id = NULL;
-    int rc;
+    int rc = -1;
 
-    PARSE("draft", false);
-    if (o.example) {
-        json_t *ex = registry_record_example();
-        rc = ex ? cli_print_json(ex) : EXIT_FAIL;
-        json_decref(ex);
-        return rc;
-    }
-    if ((rc = cli_sign_in("record draft", &o.common, &s)) != 0)
-        return rc;
-    if (cli_stdin_json(&rec, &err) != 0 || registry_record_draft(s.db, s.actor, rec, &id, &err) != 0) {
-        rc = cli_fail("record draft", &err);
-    } else {
+    (void)opts, (void)out;
+    if (cli_stdin_json(&rec, err) == 0 && registry_record_draft(s->db, s->actor, rec, &id, err) == 0) {
         printf("%s\n", id);
-        rc = EXIT_OK;
+        rc = 0;
     }
     free(id);
     json_decref(rec);
-    cli_session_close(&s);
     return rc;
 }
 
-static int record_verify(int argc, char **argv)
+static int do_verify(struct cli_session *s, const void *opts, json_t **out, struct err *err)
 {
-    struct record_opts o;
-    struct cli_session s;
-    struct err err = ERR_INIT;
+    const struct record_opts *o = opts;
     json_t *rec = NULL, *mism = NULL;
-    int rc;
+    int rc = -1;
 
-    PARSE("verify", true);
-    if ((rc = cli_sign_in("record verify", &o.common, &s)) != 0)
-        return rc;
-    if (cli_stdin_json(&rec, &err) != 0 ||
-        registry_record_verify(s.db, s.actor, o.arg, rec, &mism, &err) != 0) {
+    (void)out;
+    if (cli_stdin_json(&rec, err) != 0 ||
+        registry_record_verify(s->db, s->actor, o->arg, rec, &mism, err) != 0) {
         if (mism) {
-            json_t *report = json_pack("{s:s, s:O}", "record", o.arg, "mismatches", mism);
+            json_t *report = json_pack("{s:s, s:O}", "record", o->arg, "mismatches", mism);
             if (report)
                 (void)cli_print_json(report);
             json_decref(report);
         }
-        rc = cli_fail("record verify", &err);
     } else {
-        printf("verified %s\n", o.arg);
-        rc = EXIT_OK;
+        printf("verified %s\n", o->arg);
+        rc = 0;
     }
     json_decref(mism);
     json_decref(rec);
-    cli_session_close(&s);
     return rc;
 }
 
-static int do_register(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+static int do_correct(struct cli_session *s, const void *opts, json_t **out, struct err *err)
 {
     const struct record_opts *o = opts;
-    return registry_record_register(s->db, s->actor, o->arg, out, err);
-}
+    json_t *rec = NULL, *ev = json_array();
+    int rc = -1, version = 0;
 
-static int record_register(int argc, char **argv)
-{
-    struct record_opts o;
-
-    PARSE("register", true);
-    return cli_run_signed("record register", &o.common, do_register, &o);
-}
-
-static int record_correct(int argc, char **argv)
-{
-    struct record_opts o;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *rec = NULL, *ev = NULL;
-    int rc, version = 0;
-
-    PARSE("correct", true);
-    if (o.reason == NULL)
-        return cli_usage_error("record correct", "--reason is required");
-    if ((rc = cli_sign_in("record correct", &o.common, &s)) != 0)
-        return rc;
-    ev = json_array();
-    for (size_t i = 0; ev && i < o.evidence.n; i++)
-        if (json_array_append_new(ev, json_string(o.evidence.v[i])) != 0) {
+    (void)out;
+    for (size_t i = 0; ev && i < o->evidence.n; i++)
+        if (json_array_append_new(ev, json_string(o->evidence.v[i])) != 0) {
             json_decref(ev);
             ev = NULL;
         }
     if (ev == NULL) {
-        err_set(&err, "out of memory");
-        rc = cli_fail("record correct", &err);
-    } else if (cli_stdin_json(&rec, &err) != 0 ||
-               registry_record_correct(s.db, s.actor, o.arg, rec, o.reason, ev, &version,
-                                       &err) != 0) {
-        rc = cli_fail("record correct", &err);
-    } else {
+        err_set(err, "out of memory");
+    } else if (cli_stdin_json(&rec, err) == 0 &&
+               registry_record_correct(s->db, s->actor, o->arg, rec, o->reason, ev, &version,
+                                       err) == 0) {
         printf("%d\n", version);
-        rc = EXIT_OK;
+        rc = 0;
     }
     json_decref(ev);
     json_decref(rec);
-    cli_session_close(&s);
     return rc;
 }
 
-static int do_show(struct cli_session *s, const void *opts, json_t **out, struct err *err)
-{
-    const struct record_opts *o = opts;
-    return registry_record_show(s->db, s->actor, o->arg, (int)o->version, out, err);
-}
+/* The rows of record_signed's table (below). */
+enum { R_DRAFT, R_VERIFY, R_REGISTER, R_CORRECT, R_SHOW, R_HISTORY, R_LIST };
 
-static int record_show(int argc, char **argv)
-{
-    struct record_opts o;
-
-    PARSE("show", true);
-    return cli_run_signed("record show", &o.common, do_show, &o);
-}
-
-static int do_history(struct cli_session *s, const void *opts, json_t **out, struct err *err)
-{
-    const struct record_opts *o = opts;
-    return registry_record_history(s->db, s->actor, o->arg, out, err);
-}
-
-static int record_history(int argc, char **argv)
-{
-    struct record_opts o;
-
-    PARSE("history", true);
-    return cli_run_signed("record history", &o.common, do_history, &o);
-}
-
-static int do_list(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+static int do_json(struct cli_session *s, const void *opts, json_t **out, struct err *err)
 {
     const struct record_opts *o = opts;
     struct registry_record_filter f = { 0 };
 
+    switch (o->what) {
+    case R_REGISTER: return registry_record_register(s->db, s->actor, o->arg, out, err);
+    case R_SHOW: return registry_record_show(s->db, s->actor, o->arg, (int)o->version, out, err);
+    case R_HISTORY: return registry_record_history(s->db, s->actor, o->arg, out, err);
+    default: break;
+    }
     f.status = o->status;
     f.born_from = o->born_from;
     f.born_to = o->born_to;
@@ -291,12 +222,43 @@ static int do_list(struct cli_session *s, const void *opts, json_t **out, struct
     return registry_record_list(s->db, s->actor, &f, out, err);
 }
 
-static int record_list(int argc, char **argv)
-{
-    struct record_opts o;
+/* The subcommands run as a signed-in user differ only by data: the
+ * subcommand, whether it takes the record ID, the body. */
+static const struct {
+    const char *name;
+    bool want_arg;
+    cli_signed_fn body;
+} record_subs[] = {
+    [R_DRAFT] = { "draft", false, do_draft },
+    [R_VERIFY] = { "verify", true, do_verify },
+    [R_REGISTER] = { "register", true, do_json },
+    [R_CORRECT] = { "correct", true, do_correct },
+    [R_SHOW] = { "show", true, do_json },
+    [R_HISTORY] = { "history", true, do_json },
+    [R_LIST] = { "list", false, do_json },
+};
 
-    PARSE("list", false);
-    return cli_run_signed("record list", &o.common, do_list, &o);
+static int record_signed(int argc, char **argv)
+{
+    int what = CLI_SUB_INDEX(record_subs, argv[0]);
+    struct record_opts o;
+    char cmd[32];
+
+    if (what < 0)
+        return cli_usage_error("record", "unknown command '%s'", argv[0]);
+    PARSE(record_subs[what].name, record_subs[what].want_arg);
+    if (what == R_DRAFT && o.example) {
+        json_t *ex = registry_record_example();
+        int rc = ex ? cli_print_json(ex) : EXIT_FAIL;
+        json_decref(ex);
+        return rc;
+    }
+    if (what == R_CORRECT && o.reason == NULL)
+        return cli_usage_error("record correct", "--reason is required");
+    o.what = what;
+    /* cannot truncate: the names are short constants */
+    (void)snprintf(cmd, sizeof cmd, "record %s", record_subs[what].name);
+    return cli_run_signed(cmd, &o.common, record_subs[what].body, &o);
 }
 
 /* Where the lines come from and what became of them. */

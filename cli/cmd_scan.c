@@ -19,9 +19,7 @@ static int scan_decode_cmd(int argc, char **argv);
 static int scan_check_cmd(int argc, char **argv);
 static int scan_separator_cmd(int argc, char **argv);
 static int scan_import_cmd(int argc, char **argv);
-static int scan_volumes_cmd(int argc, char **argv);
-static int scan_pages_cmd(int argc, char **argv);
-static int scan_page_cmd(int argc, char **argv);
+static int scan_read_cmd(int argc, char **argv);
 
 static const struct cli_command scan_commands[] = {
     { "decode", scan_decode_cmd, "print the barcodes of image files",
@@ -69,17 +67,17 @@ static const struct cli_command scan_commands[] = {
       "goes on. Shows a progress bar on a terminal; ends with a summary (--json:\n"
       "a JSON summary on stdout). Exit 1 when any file failed. Needs the clerk\n"
       "role.\n" },
-    { "volumes", scan_volumes_cmd, "list imported register volumes",
+    { "volumes", scan_read_cmd, "list imported register volumes",
       "usage: civreg scan volumes [--data DIR] [--json]\n"
       "\n"
       "One line per volume started by a separator sheet: its id\n"
       "(office|year|volume), pages and pages with quality flags.\n" },
-    { "pages", scan_pages_cmd, "list the pages of a volume",
+    { "pages", scan_read_cmd, "list the pages of a volume",
       "usage: civreg scan pages --volume ID [--data DIR] [--json]\n"
       "\n"
       "The pages of volume ID (office|year|volume, see `civreg scan volumes`) in\n"
       "page order: page number, page id, file, quality flags.\n" },
-    { "page", scan_page_cmd, "show one imported page (JSON)",
+    { "page", scan_read_cmd, "show one imported page (JSON)",
       "usage: civreg scan page ID [--data DIR]\n"
       "\n"
       "Prints the page's record as JSON: file and preview hashes, its signed\n"
@@ -401,111 +399,76 @@ out:
 
 /* ---- volumes, pages, page: read back what was imported ---- */
 
-static int parse_read_opts(const char *cmd, const char *name, int argc, char **argv,
-                           const char **data, const char **volume, bool *json, int nargs)
-{
-    struct scan_opts so = { 0 };
-    int rc = cli_parse(&scan_family, name, &so, argc, argv, nargs, nargs, "exactly one page ID");
+/* volumes, pages and page differ only by data: the subcommand, its
+ * arguments, the scanner call and the text form of its answer. */
+static const char *const read_subs[] = { "volumes", "pages", "page" };
 
-    (void)cmd;
+struct read_opts {
+    struct scan_opts so;
+    int what; /* the index in READ_SUBS */
+};
+
+static void print_volume(const json_t *v)
+{
+    printf("%s\t%lld pages\t%lld flagged\n", json_string_value(json_object_get(v, "id")),
+           (long long)json_integer_value(json_object_get(v, "pages")),
+           (long long)json_integer_value(json_object_get(v, "flagged_pages")));
+}
+
+static void print_page(const json_t *p)
+{
+    json_t *flags = json_object_get(p, "quality_flags"), *f;
+    size_t k;
+
+    if (json_is_true(json_object_get(p, "separator")))
+        printf("separator");
+    else
+        printf("page %lld", (long long)json_integer_value(json_object_get(p, "page_number")));
+    printf("\t%s\t%s", json_string_value(json_object_get(p, "id")),
+           json_string_value(json_object_get(p, "file_name")));
+    json_array_foreach(flags, k, f)
+        printf("%s%s", k ? "," : "\t", json_string_value(f));
+    putchar('\n');
+}
+
+static int do_read(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct read_opts *r = opts;
+    json_t *list = NULL, *v;
+    size_t i;
+
+    if (r->what == 2) /* one page: always JSON */
+        return scan_page_show(s->db, r->so.common.args[0], out, err);
+    if ((r->what == 0 ? scan_volume_list(s->db, &list, err)
+                      : scan_volume_pages(s->db, r->so.volume, &list, err)) != 0) {
+        json_decref(list);
+        return -1;
+    }
+    if (r->so.json) {
+        *out = list;
+        return 0;
+    }
+    json_array_foreach(list, i, v)
+        (r->what == 0 ? print_volume : print_page)(v);
+    json_decref(list);
+    return 0;
+}
+
+static int scan_read_cmd(int argc, char **argv)
+{
+    struct read_opts r = { .what = CLI_SUB_INDEX(read_subs, argv[0]) };
+    char cmd[32];
+    int rc;
+
+    if (r.what < 0)
+        return cli_usage_error("scan", "unknown command '%s'", argv[0]);
+    /* cannot truncate: READ_SUBS are short constants */
+    (void)snprintf(cmd, sizeof cmd, "scan %s", read_subs[r.what]);
+    rc = cli_parse(&scan_family, read_subs[r.what], &r.so, argc, argv, r.what == 2,
+                   r.what == 2, "exactly one page ID");
     if (rc != CLI_GO)
         return rc;
-    *data = so.common.data;
-    if (volume)
-        *volume = so.volume;
-    *json = *json || so.json;
-    return CLI_GO;
-}
-
-static int scan_volumes_cmd(int argc, char **argv)
-{
-    const char *data = NULL;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *list = NULL, *v;
-    bool json = false;
-    size_t i;
-    int rc;
-
-    if ((rc = parse_read_opts("scan volumes", "volumes", argc, argv, &data, NULL, &json, 0)) != CLI_GO)
-        return rc;
-    if ((rc = cli_session_open("scan volumes", data, NULL, NULL, false, &s)) != 0)
-        return rc;
-    if (scan_volume_list(s.db, &list, &err) != 0) {
-        rc = cli_fail("scan volumes", &err);
-    } else if (json) {
-        rc = cli_print_json(list) == 0 ? EXIT_OK : EXIT_FAIL;
-    } else {
-        json_array_foreach(list, i, v)
-            printf("%s\t%lld pages\t%lld flagged\n", json_string_value(json_object_get(v, "id")),
-                   (long long)json_integer_value(json_object_get(v, "pages")),
-                   (long long)json_integer_value(json_object_get(v, "flagged_pages")));
-        rc = EXIT_OK;
-    }
-    json_decref(list);
-    cli_session_close(&s);
-    return rc;
-}
-
-static int scan_pages_cmd(int argc, char **argv)
-{
-    const char *data = NULL, *volume = NULL;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *list = NULL, *p;
-    bool json = false;
-    size_t i;
-    int rc;
-
-    if ((rc = parse_read_opts("scan pages", "pages", argc, argv, &data, &volume, &json, 0)) != CLI_GO)
-        return rc;
-    if (volume == NULL)
-        return cli_usage_error("scan pages", "--volume is required");
-    if ((rc = cli_session_open("scan pages", data, NULL, NULL, false, &s)) != 0)
-        return rc;
-    if (scan_volume_pages(s.db, volume, &list, &err) != 0) {
-        rc = cli_fail("scan pages", &err);
-    } else if (json) {
-        rc = cli_print_json(list) == 0 ? EXIT_OK : EXIT_FAIL;
-    } else {
-        json_array_foreach(list, i, p) {
-            json_t *flags = json_object_get(p, "quality_flags"), *f;
-            size_t k;
-            if (json_is_true(json_object_get(p, "separator")))
-                printf("separator");
-            else
-                printf("page %lld", (long long)json_integer_value(json_object_get(p, "page_number")));
-            printf("\t%s\t%s", json_string_value(json_object_get(p, "id")),
-                   json_string_value(json_object_get(p, "file_name")));
-            json_array_foreach(flags, k, f)
-                printf("%s%s", k ? "," : "\t", json_string_value(f));
-            putchar('\n');
-        }
-        rc = EXIT_OK;
-    }
-    json_decref(list);
-    cli_session_close(&s);
-    return rc;
-}
-
-static int scan_page_cmd(int argc, char **argv)
-{
-    const char *data = NULL;
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    json_t *page = NULL;
-    bool json = true;
-    int rc;
-
-    if ((rc = parse_read_opts("scan page", "page", argc, argv, &data, NULL, &json, 1)) != CLI_GO)
-        return rc;
-    if ((rc = cli_session_open("scan page", data, NULL, NULL, false, &s)) != 0)
-        return rc;
-    if (scan_page_show(s.db, argv[argc - 1], &page, &err) != 0)
-        rc = cli_fail("scan page", &err);
-    else
-        rc = cli_print_json(page) == 0 ? EXIT_OK : EXIT_FAIL;
-    json_decref(page);
-    cli_session_close(&s);
-    return rc;
+    if (r.what == 1 && r.so.volume == NULL)
+        return cli_usage_error(cmd, "--volume is required");
+    return cli_run_session(cmd, &r.so.common, false, do_read, &r);
 }

@@ -45,36 +45,91 @@ static void close_client(struct datadir *dd, struct db *db, struct national_clie
     datadir_free(dd);
 }
 
-static int s_push(int argc, char **argv)
+static int push(struct national_client *c, struct db *db, const struct sync_opts *o,
+                struct err *err)
 {
+    struct national_push_stats st;
+    int got = 0;
+
+    if (national_sync_push(c, db, (unsigned)o->batch, &st, err) != 0)
+        return -1;
+    printf("pushed %llu events in %llu batches: the national tier holds %llu\n",
+           (unsigned long long)(st.to - st.from), (unsigned long long)st.batches,
+           (unsigned long long)st.to);
+    /* the events are in; then keep the office's national UINs topped up */
+    if (national_uin_topup(c, db, (int)o->uin_low, (int)o->uin_block, &got, err) != 0)
+        return -1;
+    if (got > 0)
+        printf("received a block of %d national UINs\n", got);
+    return 0;
+}
+
+static int uin_block(struct national_client *c, struct db *db, const struct sync_opts *o,
+                     struct err *err)
+{
+    uint64_t unused = 0, total = 0;
+    struct buf b = BUF_INIT(4096);
+    json_t *answer;
+    int got = 0, rc = -1;
+
+    if (national_uin_block_fetch(c, db, (int)o->count, &got, err) != 0 ||
+        national_uin_pool_count(db, &unused, &total, err) != 0)
+        return -1;
+    answer = json_pack("{s:i, s:I, s:I}", "received", got, "unused", (json_int_t)unused, "total",
+                       (json_int_t)total);
+    if (answer != NULL && json_dump_compact(answer, &b, err) == 0) {
+        printf("%.*s\n", (int)b.len, (const char *)b.data);
+        rc = 0;
+    }
+    json_decref(answer);
+    buf_release(&b);
+    return rc;
+}
+
+static int deaths(struct national_client *c, struct db *db, const struct sync_opts *o,
+                  struct err *err)
+{
+    long n = 0;
+
+    (void)o;
+    if (national_sync_deaths(c, db, &n, err) != 0)
+        return -1;
+    printf("%ld death%s received from the national tier\n", n, n == 1 ? "" : "s");
+    return 0;
+}
+
+/* The commands acting through a client that signs as the office differ only
+ * by data: the subcommand and what it does (printing its own lines). */
+static const struct {
+    const char *name;
+    int (*act)(struct national_client *c, struct db *db, const struct sync_opts *o,
+               struct err *err);
+} client_subs[] = {
+    { "push", push },
+    { "uin-block", uin_block },
+    { "deaths", deaths },
+};
+
+static int s_client(int argc, char **argv)
+{
+    int what = CLI_SUB_INDEX(client_subs, argv[0]);
     struct sync_opts o;
     struct datadir *dd = NULL;
     struct db *db = NULL;
     struct national_client *c = NULL;
-    struct national_push_stats st;
     struct err err = ERR_INIT;
-    int rc = parse("push", argc, argv, false, &o);
+    char cmd[40];
+    int rc;
 
+    if (what < 0)
+        return cli_usage_error("sync", "unknown command '%s'", argv[0]);
+    rc = parse(client_subs[what].name, argc, argv, false, &o);
     if (rc != 0)
         return rc == -2 ? EXIT_OK : rc;
-    if ((rc = open_client("sync push", &o, &dd, &db, &c)) == 0) {
-        if (national_sync_push(c, db, (unsigned)o.batch, &st, &err) != 0) {
-            rc = cli_fail("sync push", &err);
-        } else {
-            int got = 0;
-            printf("pushed %llu events in %llu batches: the national tier holds %llu\n",
-                   (unsigned long long)(st.to - st.from), (unsigned long long)st.batches,
-                   (unsigned long long)st.to);
-            /* the events are in; then keep the office's national UINs topped up */
-            if (national_uin_topup(c, db, (int)o.uin_low, (int)o.uin_block, &got, &err) != 0) {
-                rc = cli_fail("sync push", &err);
-            } else {
-                if (got > 0)
-                    printf("received a block of %d national UINs\n", got);
-                rc = EXIT_OK;
-            }
-        }
-    }
+    /* cannot truncate: the names are short constants */
+    (void)snprintf(cmd, sizeof cmd, "sync %s", client_subs[what].name);
+    if ((rc = open_client(cmd, &o, &dd, &db, &c)) == 0)
+        rc = client_subs[what].act(c, db, &o, &err) == 0 ? EXIT_OK : cli_fail(cmd, &err);
     close_client(dd, db, c);
     return rc;
 }
@@ -122,102 +177,34 @@ out:
     return rc;
 }
 
-static int s_person(int argc, char **argv)
+/* The requests whose answer is printed differ only by data: the
+ * subcommand, whether it takes an argument, the path and the body. */
+static const char *const request_subs[] = { "person", "search", "duplicates" };
+
+static int s_request(int argc, char **argv)
 {
+    static const char *const paths[] = { "/national/v1/person", "/national/v1/search",
+                                         "/national/v1/duplicates" };
+    int what = CLI_SUB_INDEX(request_subs, argv[0]);
     struct sync_opts o;
     json_t *body;
-    int rc = parse("person", argc, argv, true, &o);
+    char cmd[40];
+    int rc;
 
+    if (what < 0)
+        return cli_usage_error("sync", "unknown command '%s'", argv[0]);
+    rc = parse(request_subs[what], argc, argv, what != 2, &o);
     if (rc != 0)
         return rc == -2 ? EXIT_OK : rc;
-    body = json_pack("{s:s}", "uin", o.arg);
-    rc = request("sync person", &o, "/national/v1/person", body);
-    json_decref(body);
-    return rc;
-}
-
-static int s_uin_block(int argc, char **argv)
-{
-    struct sync_opts o;
-    struct datadir *dd = NULL;
-    struct db *db = NULL;
-    struct national_client *c = NULL;
-    struct err err = ERR_INIT;
-    uint64_t unused = 0, total = 0;
-    int got = 0, rc = parse("uin-block", argc, argv, false, &o);
-
-    if (rc != 0)
-        return rc == -2 ? EXIT_OK : rc;
-    if ((rc = open_client("sync uin-block", &o, &dd, &db, &c)) == 0) {
-        if (national_uin_block_fetch(c, db, (int)o.count, &got, &err) != 0 ||
-            national_uin_pool_count(db, &unused, &total, &err) != 0) {
-            rc = cli_fail("sync uin-block", &err);
-        } else {
-            json_t *o2 = json_pack("{s:i, s:I, s:I}", "received", got, "unused",
-                                   (json_int_t)unused, "total", (json_int_t)total);
-            struct buf b = BUF_INIT(4096);
-            if (o2 == NULL || json_dump_compact(o2, &b, &err) != 0) {
-                rc = cli_fail("sync uin-block", &err);
-            } else {
-                printf("%.*s\n", (int)b.len, (const char *)b.data);
-                rc = EXIT_OK;
-            }
-            json_decref(o2);
-            buf_release(&b);
-        }
-    }
-    close_client(dd, db, c);
-    return rc;
-}
-
-static int s_search(int argc, char **argv)
-{
-    struct sync_opts o;
-    json_t *body;
-    int rc = parse("search", argc, argv, true, &o);
-
-    if (rc != 0)
-        return rc == -2 ? EXIT_OK : rc;
-    body = json_pack("{s:s, s:i}", "query", o.arg, "limit", 20);
-    rc = request("sync search", &o, "/national/v1/search", body);
-    json_decref(body);
-    return rc;
-}
-
-static int s_deaths(int argc, char **argv)
-{
-    struct sync_opts o;
-    struct datadir *dd = NULL;
-    struct db *db = NULL;
-    struct national_client *c = NULL;
-    struct err err = ERR_INIT;
-    long n = 0;
-    int rc = parse("deaths", argc, argv, false, &o);
-
-    if (rc != 0)
-        return rc == -2 ? EXIT_OK : rc;
-    if ((rc = open_client("sync deaths", &o, &dd, &db, &c)) == 0) {
-        if (national_sync_deaths(c, db, &n, &err) != 0) {
-            rc = cli_fail("sync deaths", &err);
-        } else {
-            printf("%ld death%s received from the national tier\n", n, n == 1 ? "" : "s");
-            rc = EXIT_OK;
-        }
-    }
-    close_client(dd, db, c);
-    return rc;
-}
-
-static int s_duplicates(int argc, char **argv)
-{
-    struct sync_opts o;
-    json_t *body;
-    int rc = parse("duplicates", argc, argv, false, &o);
-
-    if (rc != 0)
-        return rc == -2 ? EXIT_OK : rc;
-    body = json_object();
-    rc = request("sync duplicates", &o, "/national/v1/duplicates", body);
+    if (what == 0)
+        body = json_pack("{s:s}", "uin", o.arg);
+    else if (what == 1)
+        body = json_pack("{s:s, s:i}", "query", o.arg, "limit", 20);
+    else
+        body = json_object();
+    /* cannot truncate: REQUEST_SUBS are short constants */
+    (void)snprintf(cmd, sizeof cmd, "sync %s", request_subs[what]);
+    rc = request(cmd, &o, paths[what], body);
     json_decref(body);
     return rc;
 }
@@ -354,7 +341,7 @@ out:
 }
 
 static const struct cli_command sync_commands[] = {
-    { "push", s_push, "push the district log to the national tier",
+    { "push", s_client, "push the district log to the national tier",
       "usage: civreg sync push --national URL [--data DIR] [--batch N] [--ca FILE]\n"
       "                        [--uin-low N] [--uin-block N]\n"
       "\n"
@@ -367,13 +354,13 @@ static const struct cli_command sync_commands[] = {
       "--uin-block UINs (default 1000) when fewer than --uin-low (default 200)\n"
       "are unused. https:// URLs are verified against --ca FILE (default: the\n"
       "system's CAs); http:// is accepted only to a loopback address.\n" },
-    { "person", s_person, "a person of any office from the national tier (bundle)",
+    { "person", s_request, "a person of any office from the national tier (bundle)",
       "usage: civreg sync person UIN --national URL [--data DIR] [--out FILE]\n"
       "\n"
       "Writes the person's civreg.bundle.v1 (record, link, events with inclusion\n"
       "proofs against the holding office's signed head) and whether a death is\n"
       "registered in any office: `civreg audit verify-bundle` checks it offline.\n" },
-    { "duplicates", s_duplicates, "the cross-district duplicate cases of this office",
+    { "duplicates", s_request, "the cross-district duplicate cases of this office",
       "usage: civreg sync duplicates --national URL [--data DIR]\n"
       "\n"
       "The same birth registered here and in another office (same name key and\n"
@@ -386,13 +373,13 @@ static const struct cli_command sync_commands[] = {
       "Appends a signed national.duplicate event (the case, this office's record,\n"
       "the decision and reason) to this office's log and pushes it: the national\n"
       "tier verifies it like every event and marks the case.\n" },
-    { "deaths", s_deaths, "receive the deaths registered in every other office",
+    { "deaths", s_client, "receive the deaths registered in every other office",
       "usage: civreg sync deaths --national URL [--data DIR]\n"
       "\n"
       "Keeps the deaths the national tier holds from every office in this data\n"
       "directory: from then on enrolment, approval and personalization of those\n"
       "persons are refused here, offline too. Resumes where the last run ended.\n" },
-    { "uin-block", s_uin_block, "reserve a block of national UINs",
+    { "uin-block", s_client, "reserve a block of national UINs",
       "usage: civreg sync uin-block --national URL [--data DIR] [--count N] [--ca FILE]\n"
       "\n"
       "Receives a block of N (default 1000) UINs the national tier reserved for\n"
@@ -407,7 +394,7 @@ static const struct cli_command sync_commands[] = {
       "background whenever it grows, backing off (2 s doubling to 300 s) while\n"
       "the national tier is unreachable. Prints its last state: sizes, last\n"
       "attempt and success, next attempt, last error, national UINs held.\n" },
-    { "search", s_search, "search every office's births by name",
+    { "search", s_request, "search every office's births by name",
       "usage: civreg sync search NAME --national URL [--data DIR]\n" },
     { NULL, NULL, NULL, NULL },
 };
@@ -468,9 +455,7 @@ int cmd_sync(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    fprintf(stderr, "civreg sync: this civreg was built without the national tier "
-                    "(configure with -DCIVREG_NATIONAL=ON and libpq-dev)\n");
-    return EXIT_FAIL;
+    return cli_without_national("sync");
 }
 
 #endif

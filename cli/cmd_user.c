@@ -90,79 +90,96 @@ int cmd_user(int argc, char **argv)
             return prc_;                                                                           \
     } while (0)
 
-static int user_add(int argc, char **argv)
+/* The options of a command that sets roles, with the roles parsed. */
+struct roles_opts {
+    struct user_opts o;
+    unsigned roles;
+};
+
+static int do_add(struct cli_session *s, const void *opts, json_t **out, struct err *err)
 {
-    struct user_opts o = { 0 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
+    const struct roles_opts *a = opts;
     struct registry_user_new u = { 0 };
     char *pw = NULL;
+    int rc = -1;
+
+    (void)out;
+    u.roles = a->roles;
+    u.username = a->o.username;
+    u.name = a->o.name;
+    u.office = a->o.office ? a->o.office : conf_get(s->dd->conf, "office", DATADIR_DEFAULT_OFFICE);
+    if (cli_new_password("new user's password: ", &pw, err) == 0) {
+        u.password = pw;
+        if (registry_user_add(s->db, s->dd->keys_dir, s->actor, &u, err) == 0) {
+            printf("added user %s (office %s)\n", u.username, u.office);
+            rc = 0;
+        }
+    }
+    cli_password_free(pw);
+    return rc;
+}
+
+/* Parse `user SUB` (add, roles) into R: --username and --role required, the
+ * roles checked. Returns CLI_GO, or the exit code. */
+static int parse_roles(const char *sub, int argc, char **argv, struct roles_opts *r)
+{
+    struct err err = ERR_INIT;
+    char cmd[32];
     int rc;
 
-    PARSE("add");
-    if (o.username == NULL || o.role == NULL)
-        return cli_usage_error("user add", "--username and --role are required");
-    if (registry_roles_parse(o.role, &u.roles, &err) != 0)
-        return cli_usage_error("user add", "%s", err_msg(&err));
-    if ((rc = cli_session_open("user add", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
+    memset(r, 0, sizeof *r);
+    if ((rc = cli_parse(&user_family, sub, &r->o, argc, argv, 0, 0, NULL)) != CLI_GO)
         return rc;
-    u.username = o.username;
-    u.name = o.name;
-    u.office = o.office ? o.office : conf_get(s.dd->conf, "office", DATADIR_DEFAULT_OFFICE);
-    if (cli_new_password("new user's password: ", &pw, &err) != 0) {
-        rc = cli_fail("user add", &err);
-        goto out;
+    /* cannot truncate: SUB is a short constant */
+    (void)snprintf(cmd, sizeof cmd, "user %s", sub);
+    if (r->o.username == NULL || r->o.role == NULL)
+        return cli_usage_error(cmd, "--username and --role are required");
+    if (registry_roles_parse(r->o.role, &r->roles, &err) != 0)
+        return cli_usage_error(cmd, "%s", err_msg(&err));
+    return CLI_GO;
+}
+
+static int user_add(int argc, char **argv)
+{
+    struct roles_opts a;
+    int rc = parse_roles("add", argc, argv, &a);
+
+    return rc != CLI_GO ? rc : cli_run_session("user add", &a.o.common, false, do_add, &a);
+}
+
+static int do_passwd(struct cli_session *s, const void *opts, json_t **out, struct err *err)
+{
+    const struct user_opts *o = opts;
+    char *old = NULL, *new = NULL;
+    int rc = -1;
+
+    (void)out;
+    if (s->actor) {
+        /* an administrator resets another user's password */
+        if (cli_new_password("new password: ", &new, err) == 0 &&
+            registry_user_reset(s->db, s->actor, o->username, new, err) == 0) {
+            printf("password of %s reset; new signing key logged\n", o->username);
+            rc = 0;
+        }
+    } else if (cli_password("current password: ", NULL, &old, err) == 0 &&
+               cli_new_password("new password: ", &new, err) == 0 &&
+               registry_user_passwd(s->db, s->dd->keys_dir, o->username, old, new, err) == 0) {
+        printf("password of %s changed\n", o->username);
+        rc = 0;
     }
-    u.password = pw;
-    if (registry_user_add(s.db, s.dd->keys_dir, s.actor, &u, &err) != 0) {
-        rc = cli_fail("user add", &err);
-        goto out;
-    }
-    printf("added user %s (office %s)\n", u.username, u.office);
-    rc = EXIT_OK;
-out:
-    cli_password_free(pw);
-    cli_session_close(&s);
+    cli_password_free(old);
+    cli_password_free(new);
     return rc;
 }
 
 static int user_passwd(int argc, char **argv)
 {
     struct user_opts o = { 0 };
-    struct cli_session s;
-    struct err err = ERR_INIT;
-    char *old = NULL, *new = NULL;
-    int rc;
 
     PARSE("passwd");
     if (o.username == NULL)
         return cli_usage_error("user passwd", "--username is required");
-    if ((rc = cli_session_open("user passwd", o.common.data, o.common.user, o.common.password_file, false, &s)) != 0)
-        return rc;
-    if (s.actor) {
-        if (cli_new_password("new password: ", &new, &err) != 0 ||
-            registry_user_reset(s.db, s.actor, o.username, new, &err) != 0) {
-            rc = cli_fail("user passwd", &err);
-        } else {
-            printf("password of %s reset; new signing key logged\n", o.username);
-            rc = EXIT_OK;
-        }
-        cli_password_free(new);
-        cli_session_close(&s);
-        return rc;
-    }
-    if (cli_password("current password: ", NULL, &old, &err) != 0 ||
-        cli_new_password("new password: ", &new, &err) != 0 ||
-        registry_user_passwd(s.db, s.dd->keys_dir, o.username, old, new, &err) != 0) {
-        rc = cli_fail("user passwd", &err);
-    } else {
-        printf("password of %s changed\n", o.username);
-        rc = EXIT_OK;
-    }
-    cli_password_free(old);
-    cli_password_free(new);
-    cli_session_close(&s);
-    return rc;
+    return cli_run_session("user passwd", &o.common, false, do_passwd, &o);
 }
 
 static int do_disable(struct cli_session *s, const void *opts, json_t **out, struct err *err)
@@ -186,11 +203,6 @@ static int user_disable(int argc, char **argv)
     return cli_run_signed("user disable", &o.common, do_disable, &o);
 }
 
-struct roles_opts {
-    struct user_opts o;
-    unsigned roles;
-};
-
 static int do_roles(struct cli_session *s, const void *opts, json_t **out, struct err *err)
 {
     const struct roles_opts *r = opts;
@@ -204,17 +216,10 @@ static int do_roles(struct cli_session *s, const void *opts, json_t **out, struc
 
 static int user_roles(int argc, char **argv)
 {
-    struct roles_opts r = { 0 };
-    struct err err = ERR_INIT;
-    int rc;
+    struct roles_opts r;
+    int rc = parse_roles("roles", argc, argv, &r);
 
-    if ((rc = cli_parse(&user_family, "roles", &r.o, argc, argv, 0, 0, NULL)) != CLI_GO)
-        return rc;
-    if (r.o.username == NULL || r.o.role == NULL)
-        return cli_usage_error("user roles", "--username and --role are required");
-    if (registry_roles_parse(r.o.role, &r.roles, &err) != 0)
-        return cli_usage_error("user roles", "%s", err_msg(&err));
-    return cli_run_signed("user roles", &r.o.common, do_roles, &r);
+    return rc != CLI_GO ? rc : cli_run_signed("user roles", &r.o.common, do_roles, &r);
 }
 
 static int do_list(struct cli_session *s, const void *opts, json_t **out, struct err *err)

@@ -63,6 +63,26 @@ int cli_dispatch(const char *family, const struct cli_command *table, int argc, 
     return c->run(argc - 1, argv + 1);
 }
 
+int cli_without_national(const char *command)
+{
+    fprintf(stderr, "civreg %s: this civreg was built without the national tier "
+                    "(configure with -DCIVREG_NATIONAL=ON and libpq-dev)\n", command);
+    return EXIT_FAIL;
+}
+
+int cli_sub_index(const void *table, size_t n, size_t size, const char *sub)
+{
+    const char *row = table;
+
+    for (size_t i = 0; sub && i < n; i++, row += size) {
+        const char *name;
+        memcpy(&name, row, sizeof name);
+        if (strcmp(name, sub) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)
 {
     FILE *f = fopen(path, "rb");

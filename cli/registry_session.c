@@ -262,23 +262,34 @@ int cli_print_json(const json_t *v)
     return EXIT_OK;
 }
 
-int cli_run_signed(const char *command, const struct cli_common_opts *c, cli_signed_fn fn,
-                   const void *opts)
+int cli_result(const char *command, int rc, json_t *out, const struct err *err)
+{
+    int x = rc == 0 ? (out ? cli_print_json(out) : EXIT_OK) : cli_fail(command, err);
+
+    json_decref(out);
+    return x;
+}
+
+int cli_run_session(const char *command, const struct cli_common_opts *c, bool need_user,
+                    cli_signed_fn fn, const void *opts)
 {
     struct cli_session s;
     struct err err = ERR_INIT;
     json_t *out = NULL;
     int rc;
 
-    if ((rc = cli_sign_in(command, c, &s)) != 0)
+    if ((rc = cli_session_open(command, c->data, c->user, c->password_file, need_user, &s)) != 0)
         return rc;
-    if (fn(&s, opts, &out, &err) != 0)
-        rc = cli_fail(command, &err);
-    else
-        rc = out ? cli_print_json(out) : EXIT_OK;
-    json_decref(out);
+    rc = fn(&s, opts, &out, &err);
+    rc = cli_result(command, rc, out, &err);
     cli_session_close(&s);
     return rc;
+}
+
+int cli_run_signed(const char *command, const struct cli_common_opts *c, cli_signed_fn fn,
+                   const void *opts)
+{
+    return cli_run_session(command, c, true, fn, opts);
 }
 
 struct show_one {
