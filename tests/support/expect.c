@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "expect.h"
+#include "server_fixture.h"
 #include "support.h"
 
 /* The one verdict on a finished run: WHAT names it in the failure message.
@@ -70,18 +71,35 @@ void sh_expect_out(const char *const has[], const char *const lacks[], const cha
     va_end(ap);
 }
 
+/* The one verdict on an HTTP answer R to METHOD PATH (freed here). */
+static void response_expect(struct http_response *r, const char *method, const char *path,
+                            int status, const char *code)
+{
+    char got[64];
+
+    if (r->status != status)
+        fail_msg("%s %s: want %d, got %d: %s", method, path, status, r->status, r->body);
+    if (code != NULL && strcmp(http_error_code(r, got, sizeof got), code) != 0)
+        fail_msg("%s %s: want error code '%s', got '%s': %s", method, path, code, got, r->body);
+    http_response_free(r);
+}
+
 void http_expect(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, size_t body_len, int status, const char *code)
 {
     struct http_response r;
-    char got[64];
 
     assert_int_equal(http_request(port, method, path, extra_headers, body, body_len, &r), 0);
-    if (r.status != status)
-        fail_msg("%s %s: want %d, got %d: %s", method, path, status, r.status, r.body);
-    if (code != NULL && strcmp(http_error_code(&r, got, sizeof got), code) != 0)
-        fail_msg("%s %s: want error code '%s', got '%s': %s", method, path, code, got, r.body);
-    http_response_free(&r);
+    response_expect(&r, method, path, status, code);
+}
+
+void session_expect(int port, const struct test_session *s, const char *method, const char *path,
+                    const char *body, int status, const char *code)
+{
+    struct http_response r;
+
+    assert_int_equal(session_request(port, s, method, path, body, &r), 0);
+    response_expect(&r, method, path, status, code);
 }
 
 void civreg_expect_help(const char *const cmds[][3], size_t n)

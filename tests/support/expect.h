@@ -34,6 +34,11 @@ struct proc_result;
 void sh_vrun(struct proc_result *r, char *cmd, size_t size, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
+/* The same for a request in session S (session_request, server_fixture.h). */
+struct test_session;
+void session_expect(int port, const struct test_session *s, const char *method, const char *path,
+                    const char *body, int status, const char *code);
+
 /* Each of the N argument lists CMDS (up to 3 words; a NULL ends one early)
  * is a request for help: civreg exits 0 and prints "usage: civreg". */
 void civreg_expect_help(const char *const cmds[][3], size_t n);
