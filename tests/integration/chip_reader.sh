@@ -84,18 +84,22 @@ done
     --photo "$SRC/tests/data/icao/face-120x160.jpg" --aa ecdsa-p256 --out pkg-pace \
     --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize --pace"
 
+# wait for the chip started in the background to log (into $1) that it is
+# connected to vpcd, then one presence poll of pcscd (400 ms) to see the
+# card swapped; fail with $2 when it does not connect
+wait_vpcd() {
+    for _ in $(seq 100); do
+        grep -q "connected to vpcd" "$1" && break
+        sleep 0.1
+    done
+    grep -q "connected to vpcd" "$1" || fail "$2: $(cat "$1")"
+    sleep 1
+}
 emulate() { # start the virtual chip of package $1
     if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
     "$CIVREG" chip emulate "$1" --port "$PORT" --wait 20 --can 271828 --verbose 2> emu.log &
     EMU_PID=$!
-    # connected to vpcd, then one presence poll of pcscd (400 ms) to see the
-    # card swapped
-    for _ in $(seq 100); do
-        grep -q "connected to vpcd" emu.log && break
-        sleep 0.1
-    done
-    grep -q "connected to vpcd" emu.log || fail "the virtual chip did not connect: $(cat emu.log)"
-    sleep 1
+    wait_vpcd emu.log "the virtual chip did not connect"
 }
 # read the chip in the virtual reader; $1 = name, rest = extra options
 read_chip() {
@@ -230,12 +234,7 @@ grep -q "offers no PACE" nopace-can.err || fail "CAN on a BAC chip: $(cat nopace
 if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
 /usr/bin/python3 "$SRC/tests/integration/epass_chip.py" pkg-epass "$PORT" 2> epass.log &
 EMU_PID=$!
-for _ in $(seq 100); do
-    grep -q "connected to vpcd" epass.log && break
-    sleep 0.1
-done
-grep -q "connected to vpcd" epass.log || fail "the ePass chip did not start: $(cat epass.log)"
-sleep 1
+wait_vpcd epass.log "the ePass chip did not start"
 read_chip epass --mrz "$(cat mrz.txt)" --out read-epass
 [ "$(cat epass.rc)" = 0 ] || fail "the ePass chip was not read: $(cat epass.err) $(tail -5 epass.log)"
 [ "$(json epass.json 'r["access"]["protocol"]')" = BAC ] || fail "ePass: not BAC"

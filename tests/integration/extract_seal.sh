@@ -186,17 +186,23 @@ sqlite3 edited/civreg.db "DELETE FROM extracts"
 expect_fail "" "$B" audit verify --data edited
 grep -q "extracts HQ-X-[0-9a-f]*: row missing" out.txt err.txt || fail "deleted extract not reported"
 # ---- the public verification page and API (no sign-in, throttled)
-"$B" serve --data "$D" --listen 127.0.0.1:0 >serve.out 2>serve.err &
-SERVE=$!
+# `civreg serve` on $D in the background, its output into $1.out and
+# $1.err: SERVE its pid, U its address once it listens
+serve_start() {
+    "$B" serve --data "$D" --listen 127.0.0.1:0 >"$1.out" 2>"$1.err" &
+    SERVE=$!
+    PORT=
+    for _ in $(seq 1 100); do
+        PORT=$(cat "$1.out" "$1.err" 2>/dev/null | grep -o 'http://127.0.0.1:[0-9]*' | head -1 | sed 's/.*://' || true)
+        [ -n "$PORT" ] && break
+        sleep 0.1
+    done
+    [ -n "$PORT" ] || fail "the server did not start: $(cat "$1.err")"
+    U=http://127.0.0.1:$PORT
+}
+SERVE=
 trap 'kill $SERVE 2>/dev/null || true; rm -rf "$T"' EXIT
-PORT=
-for _ in $(seq 1 100); do
-    PORT=$(cat serve.out serve.err 2>/dev/null | grep -o 'http://127.0.0.1:[0-9]*' | head -1 | sed 's/.*://' || true)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "$PORT" ] || fail "the server did not start: $(cat serve.err)"
-U=http://127.0.0.1:$PORT
+serve_start serve
 curl -s -D page.h -o page.html "$U/seal"
 grep -q "^HTTP/1.1 200" page.h || fail "GET /seal: $(head -1 page.h)"
 grep -qi "content-security-policy" page.h || fail "GET /seal: no security headers"
@@ -224,16 +230,7 @@ wait $SERVE 2>/dev/null || true
 # needs the certificates only. Then the office rolls its CSCA over and seals
 # with a new barcode signer: the server's cached trust anchors must follow.
 mv "$D/keys/pki.key" pki.key.away
-"$B" serve --data "$D" --listen 127.0.0.1:0 >serve2.out 2>serve2.err &
-SERVE=$!
-PORT=
-for _ in $(seq 1 100); do
-    PORT=$(cat serve2.out serve2.err 2>/dev/null | grep -o 'http://127.0.0.1:[0-9]*' | head -1 | sed 's/.*://' || true)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "$PORT" ] || fail "the server did not start: $(cat serve2.err)"
-U=http://127.0.0.1:$PORT
+serve_start serve2
 curl -s -H 'Content-Type: text/plain' --data-binary @x.txt "$U/api/v1/seal/verify" >web3.json
 [ "$(json 'd["valid"]' <web3.json)" = True ] || fail "web: the seal check needed pki.key: $(cat web3.json)"
 mv pki.key.away "$D/keys/pki.key"

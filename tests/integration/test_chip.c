@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "support/expect.h"
 #include "support/support.h"
 
 static char *dir;      /* temp folder */
@@ -96,6 +97,19 @@ static int verify(const char *package, const char *extra, json_t **report, char 
     int st = r.status;
     proc_result_free(&r);
     return st;
+}
+
+/* PACKAGE verifies with EXTRA; the serial of its DS into SERIAL. */
+static void ds_serial_of(const char *package, const char *extra, char *serial, size_t size)
+{
+    json_t *rep;
+    char *err;
+
+    assert_int_equal(verify(package, extra, &rep, &err), 0);
+    snprintf(serial, size, "%s",
+             json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
+    json_decref(rep);
+    free(err);
 }
 
 static bool check_is(json_t *report, const char *name, bool valid, const char *msg_part)
@@ -193,41 +207,29 @@ static void test_openssl_agrees(void **state)
     proc_result_free(&r);
     proc_result_free(&a);
     /* SignedData v3, the LDS security object content type, signed attributes */
-    sh_run(&r, "cd '%s' && openssl cms -cmsout -print -inform DER -in sod.der", dir);
-    assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "eContentType: undefined (2.23.136.1.1.1)"));
-    assert_non_null(strstr(r.out, "version: 3"));
-    assert_non_null(strstr(r.out, "signingTime"));
-    assert_non_null(strstr(r.out, "messageDigest"));
-    assert_non_null(strstr(r.out, "contentType"));
-    assert_non_null(strstr(r.out, "ecdsa-with-SHA256"));
-    proc_result_free(&r);
+    sh_expect_out((const char *[]){ "eContentType: undefined (2.23.136.1.1.1)", "version: 3",
+                                     "signingTime", "messageDigest", "contentType",
+                                     "ecdsa-with-SHA256", NULL },
+                  NULL, "cd '%s' && openssl cms -cmsout -print -inform DER -in sod.der", dir);
 }
 
 static void test_certificate_profiles(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh_run(&r, "openssl x509 -in '%s' -noout -text", csca);
-    assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "Issuer: C = UT"));
-    assert_non_null(strstr(r.out, "Subject: C = UT"));
-    assert_non_null(strstr(r.out, "X509v3 Basic Constraints: critical\n                CA:TRUE, pathlen:0"));
-    assert_non_null(strstr(r.out, "X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign"));
-    assert_non_null(strstr(r.out, "X509v3 Subject Key Identifier"));
-    assert_non_null(strstr(r.out, "X509v3 Authority Key Identifier"));
-    assert_non_null(strstr(r.out, "X509v3 Private Key Usage Period"));
-    proc_result_free(&r);
-    sh_run(&r, "openssl x509 -in '%s/ds.pem' -noout -text", dir);
-    assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "Issuer: C = UT"));
-    assert_non_null(strstr(r.out, "Subject: C = UT"));
-    assert_non_null(strstr(r.out, "X509v3 Key Usage: critical\n                Digital Signature\n"));
-    assert_non_null(strstr(r.out, "X509v3 Private Key Usage Period"));
-    assert_non_null(strstr(r.out, "2.23.136.1.1.6.2"));
-    assert_non_null(strstr(r.out, "X509v3 CRL Distribution Points"));
-    assert_null(strstr(r.out, "CA:TRUE"));
-    proc_result_free(&r);
+    sh_expect_out((const char *[]){ "Issuer: C = UT", "Subject: C = UT",
+                                     "X509v3 Basic Constraints: critical\n                CA:TRUE, pathlen:0",
+                                     "X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign",
+                                     "X509v3 Subject Key Identifier",
+                                     "X509v3 Authority Key Identifier",
+                                     "X509v3 Private Key Usage Period", NULL },
+                  NULL, "openssl x509 -in '%s' -noout -text", csca);
+    sh_expect_out((const char *[]){ "Issuer: C = UT", "Subject: C = UT",
+                                     "X509v3 Key Usage: critical\n                Digital Signature\n",
+                                     "X509v3 Private Key Usage Period", "2.23.136.1.1.6.2",
+                                     "X509v3 CRL Distribution Points", NULL },
+                  (const char *[]){ "CA:TRUE", NULL }, "openssl x509 -in '%s/ds.pem' -noout -text",
+                  dir);
     /* the document type list is SEQUENCE { INTEGER 0, SET { PrintableString "P" } } */
     sh_run(&r, "openssl x509 -in '%s/ds.pem' -outform DER | xxd -p | tr -d '\\n'", dir);
     assert_non_null(strstr(r.out, "060767810801010602040a30080201003103130150"));
@@ -434,15 +436,9 @@ static void test_revoked_ds_refused(void **state)
     char *err;
     (void)state;
     /* the DS of pkg2 (issued after rollover) */
-    sh_run(&r, "'%s' chip verify '%s'", CIVREG_BIN, pkg); /* --csca missing: usage error */
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
+    sh_expect(2, NULL, "'%s' chip verify '%s'", CIVREG_BIN, pkg); /* --csca missing: usage error */
     snprintf(extra, sizeof extra, "--csca '%s/csca-all.pem'", dir);
-    assert_int_equal(verify(pkg, extra, &rep, &err), 0);
-    snprintf(serial, sizeof serial, "%s",
-             json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
-    json_decref(rep);
-    free(err);
+    ds_serial_of(pkg, extra, serial, sizeof serial);
     out = civreg_run_ok(NULL, (const char *[]){ "pki", "list", "--data", data, NULL });
     list = json_loads(out, 0, &je);
     assert_non_null(list);
@@ -454,11 +450,7 @@ static void test_revoked_ds_refused(void **state)
     {
         char pkg2[4096];
         snprintf(pkg2, sizeof pkg2, "%s/pkg2", dir);
-        assert_int_equal(verify(pkg2, extra, &rep, &err), 0);
-        snprintf(serial, sizeof serial, "%s",
-                 json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
-        json_decref(rep);
-        free(err);
+        ds_serial_of(pkg2, extra, serial, sizeof serial);
         civreg_ok(NULL, (const char *[]){ "pki", "revoke", serial, "--data", data, "--reason",
                                           "keyCompromise", "--user", "admin", "--password-file",
                                           pw_admin, NULL });
@@ -474,13 +466,9 @@ static void test_revoked_ds_refused(void **state)
         free(err);
         /* the first DS was issued by the CSCA retired at rollover: that CSCA
          * still publishes a CRL, which lists it once revoked */
-        assert_int_equal(verify(pkg, extra, &rep, &err), 0);
         {
             char first[64];
-            snprintf(first, sizeof first, "%s",
-                     json_string_value(json_object_get(json_object_get(rep, "sod"), "ds_serial")));
-            json_decref(rep);
-            free(err);
+            ds_serial_of(pkg, extra, first, sizeof first);
             civreg_ok(NULL, (const char *[]){ "pki", "revoke", first, "--data", data, "--user",
                                               "admin", "--password-file", pw_admin, NULL });
         }
@@ -526,56 +514,33 @@ static void test_usage_and_bad_input(void **state)
 {
     struct proc_result r;
     (void)state;
-    sh_run(&r, "'%s' chip personalize --data '%s' --photo x.jpg", CIVREG_BIN, data);
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
-    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/dg11.json' --photo '%s/mrz.txt' "
-           "--out '%s/bad'",
-       CIVREG_BIN, as_op, data, dir, dir, dir);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "mrz"));
-    proc_result_free(&r);
-    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo '%s/mrz.txt' "
-           "--out '%s/bad'",
-       CIVREG_BIN, as_op, data, dir, dir, dir);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "not a JPEG"));
-    proc_result_free(&r);
+    sh_expect(2, NULL, "'%s' chip personalize --data '%s' --photo x.jpg", CIVREG_BIN, data);
+    sh_expect(1, "mrz",
+              "'%s' chip personalize %s --data '%s' --mrz-lines '%s/dg11.json' --photo "
+              "'%s/mrz.txt' --out '%s/bad'",
+              CIVREG_BIN, as_op, data, dir, dir, dir);
+    sh_expect(1, "not a JPEG",
+              "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
+              "'%s/mrz.txt' --out '%s/bad'",
+              CIVREG_BIN, as_op, data, dir, dir, dir);
     /* an existing non-empty output folder is refused */
-    sh_run(&r, "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
-           "'%s/icao/face-120x160.jpg' --out '%s'",
-       CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, pkg);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "not empty"));
-    proc_result_free(&r);
-    sh_run(&r, "'%s' chip verify '%s/nowhere' --csca '%s'", CIVREG_BIN, dir, csca);
-    assert_int_equal(r.status, 1);
-    proc_result_free(&r);
-    sh_run(&r, "'%s' chip verify '%s' --csca '%s/mrz.txt'", CIVREG_BIN, pkg, dir);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "neither a certificate nor a CSCA master list"));
-    proc_result_free(&r);
+    sh_expect(1, "not empty",
+              "'%s' chip personalize %s --data '%s' --mrz-lines '%s/mrz.txt' --photo "
+              "'%s/icao/face-120x160.jpg' --out '%s'",
+              CIVREG_BIN, as_op, data, dir, CIVREG_TEST_DATA, pkg);
+    sh_expect(1, NULL, "'%s' chip verify '%s/nowhere' --csca '%s'", CIVREG_BIN, dir, csca);
+    sh_expect(1, "neither a certificate nor a CSCA master list",
+              "'%s' chip verify '%s' --csca '%s/mrz.txt'", CIVREG_BIN, pkg, dir);
     /* PKI actions need a signed-in admin */
-    sh_run(&r, "'%s' pki issue-ds --data '%s' </dev/null", CIVREG_BIN, data);
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "--user USERNAME is required"));
-    proc_result_free(&r);
-    sh_run(&r, "'%s' pki issue-ds --data '%s' %s", CIVREG_BIN, data, as_op);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "admin"));
-    proc_result_free(&r);
-    sh_run(&r, "'%s' pki init --data '%s' --country UT %s", CIVREG_BIN, data, as_admin);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "already exists"));
-    proc_result_free(&r);
-    sh_run(&r, "'%s' pki init --data '%s' --country UTO %s", CIVREG_BIN, data, as_admin);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "2-letter"));
-    proc_result_free(&r);
-    sh_run(&r, "'%s' pki revoke 0123 --data '%s' %s", CIVREG_BIN, data, as_admin);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "no certificate with serial 0123"));
-    proc_result_free(&r);
+    sh_expect(2, "--user USERNAME is required", "'%s' pki issue-ds --data '%s' </dev/null",
+              CIVREG_BIN, data);
+    sh_expect(1, "admin", "'%s' pki issue-ds --data '%s' %s", CIVREG_BIN, data, as_op);
+    sh_expect(1, "already exists", "'%s' pki init --data '%s' --country UT %s", CIVREG_BIN, data,
+              as_admin);
+    sh_expect(1, "2-letter", "'%s' pki init --data '%s' --country UTO %s", CIVREG_BIN, data,
+              as_admin);
+    sh_expect(1, "no certificate with serial 0123", "'%s' pki revoke 0123 --data '%s' %s",
+              CIVREG_BIN, data, as_admin);
     /* keys are sealed: the database holds no PKCS#8 key in clear */
     sh_run(&r, "sqlite3 '%s/civreg.db' \"SELECT count(*) FROM pki_certs WHERE hex(key_sealed) LIKE "
            "'43525331%%'\"; sqlite3 '%s/civreg.db' \"SELECT count(*) FROM pki_certs WHERE "

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "civreg_version.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 static char *dir;
@@ -41,35 +42,17 @@ static void test_version_and_help(void **state)
     static const char *const cmds[][3] = { { "init", "--help", NULL }, { "serve", "--help", NULL },
                                            { "db", "--help", NULL }, { "db", "check", "--help" },
                                            { "help", "db", "check" } };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        assert_int_equal(civreg_run(NULL, &r, (const char *[]){ cmds[i][0], cmds[i][1], cmds[i][2], NULL }), 0);
-        assert_int_equal(r.status, 0);
-        assert_non_null(strstr(r.out, "usage: civreg"));
-        proc_result_free(&r);
-    }
+    civreg_expect_help(cmds, sizeof cmds / sizeof cmds[0]);
 }
 
 static void test_usage_errors(void **state)
 {
-    struct proc_result r;
     (void)state;
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ NULL }), 0);
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "frobnicate", NULL }), 0);
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "unknown command 'frobnicate'"));
-    proc_result_free(&r);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "init", "--bogus", NULL }), 0);
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "--log-level", "loud", "help", NULL }), 0);
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "db", "check", "--data", "/nonexistent/civreg", NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "civreg init"));
-    proc_result_free(&r);
+    civreg_expect(NULL, 2, NULL, (const char *[]){ NULL });
+    civreg_expect(NULL, 2, "unknown command 'frobnicate'", (const char *[]){ "frobnicate", NULL });
+    civreg_expect(NULL, 2, NULL, (const char *[]){ "init", "--bogus", NULL });
+    civreg_expect(NULL, 2, NULL, (const char *[]){ "--log-level", "loud", "help", NULL });
+    civreg_expect(NULL, 1, "civreg init", (const char *[]){ "db", "check", "--data", "/nonexistent/civreg", NULL });
 }
 
 /* A fingerprint of every file below PATH: names, sizes, modes, mtimes and
@@ -121,11 +104,9 @@ static void test_init_and_refuse(void **state)
     (void)state;
 
     snprintf(data, sizeof data, "%s/data", dir);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, "--country", "UTO",
-                                                            "--office", "DST01", "--office-name",
-                                                            "District 1 civil registry", NULL }), 0);
-    assert_int_equal(r.status, 0);
-    proc_result_free(&r);
+    civreg_expect(NULL, 0, NULL,
+                  (const char *[]){ "init", "--data", data, "--country", "UTO", "--office",
+                                    "DST01", "--office-name", "District 1 civil registry", NULL });
     snprintf(p, sizeof p, "%s/civreg.db", data);
     assert_int_equal(stat(p, &st), 0);
     snprintf(p, sizeof p, "%s/blobs", data);
@@ -142,10 +123,7 @@ static void test_init_and_refuse(void **state)
 
     /* Second init: refused, exit 1, nothing in the directory changed. */
     tree_hash(data, before);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "already holds a civreg data directory"));
-    proc_result_free(&r);
+    civreg_expect(NULL, 1, "already holds a civreg data directory", (const char *[]){ "init", "--data", data, NULL });
     tree_hash(data, after);
     assert_memory_equal(before, after, 32);
 
@@ -155,10 +133,7 @@ static void test_init_and_refuse(void **state)
     char f[4300];
     snprintf(f, sizeof f, "%s/notes.txt", p);
     file_write(f, "hello", 5);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "init", "--data", p, NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "not empty"));
-    proc_result_free(&r);
+    civreg_expect(NULL, 1, "not empty", (const char *[]){ "init", "--data", p, NULL });
 
     /* Bad country code: usage-level validation, nothing created. */
     snprintf(p, sizeof p, "%s/bad", dir);
@@ -176,9 +151,7 @@ static void test_db_check(void **state)
     (void)state;
 
     snprintf(data, sizeof data, "%s/data", dir);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "init", "--data", data, NULL }), 0);
-    assert_int_equal(r.status, 0);
-    proc_result_free(&r);
+    civreg_expect(NULL, 0, NULL, (const char *[]){ "init", "--data", data, NULL });
     assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "db", "check", "--data", data, NULL }), 0);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "ok"));
@@ -212,14 +185,8 @@ static void test_newer_schema(void **state)
                                      "'9999_future.sql', 'ff', '2099-01-01T00:00:00Z' FROM schema_migrations",
                                   NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "db", "migrate", "--data", data, NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "newer than this civreg knows"));
-    proc_result_free(&r);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "serve", "--data", data, "--listen", "127.0.0.1:0", NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "upgrade civreg"));
-    proc_result_free(&r);
+    civreg_expect(NULL, 1, "newer than this civreg knows", (const char *[]){ "db", "migrate", "--data", data, NULL });
+    civreg_expect(NULL, 1, "upgrade civreg", (const char *[]){ "serve", "--data", data, "--listen", "127.0.0.1:0", NULL });
     assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "db", "check", "--data", data, NULL }), 0);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "newer than this civreg knows"));

@@ -31,6 +31,8 @@
 
 #include "scanner/bombgen.h"
 #include "scanner/pagegen.h"
+#include "support/expect.h"
+#include "support/server_fixture.h"
 #include "support/support.h"
 
 #define MB (1024LL * 1024)
@@ -51,31 +53,13 @@ static double now_s(void)
  * Returns its peak resident memory in bytes (wait4), -1 on failure. */
 static long long run_measured(const char *const args[], int *status)
 {
-    const char *argv[32];
     struct rusage ru;
-    size_t n = 0;
     int st = 0;
-    pid_t pid;
+    /* a runaway child is killed, and the test fails */
+    pid_t pid = civreg_spawn(args, tmp_path(dir, "run.out"), tmp_path(dir, "run.err"), 240);
 
-    argv[n++] = CIVREG_BIN;
-    while (args[n - 1] != NULL && n < 31) {
-        argv[n] = args[n - 1];
-        n++;
-    }
-    argv[n] = NULL;
-    fflush(NULL);
-    pid = fork();
     if (pid < 0)
         return -1;
-    if (pid == 0) {
-        int out = open(tmp_path(dir, "run.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = open(tmp_path(dir, "run.err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-            _exit(127);
-        alarm(240); /* a runaway child is killed, and the test fails */
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
     if (wait4(pid, &st, 0, &ru) != pid)
         return -1;
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -116,16 +100,10 @@ static int setup(void **state)
     civreg_ok(NULL, (const char *[]){ "pki", "init", "--data", data, "--country", "UT", "--user",
                                       "admin", "--password-file", pw_admin, NULL });
     /* The clerk's import runs under a small memory budget. */
-    if (conf_append(data, "\nscan_memory_mb = 64\n") != 0)
-        return -1;
-    return server_start(&server, data, NULL, NULL);
+    return server_start_conf(&server, data, "\nscan_memory_mb = 64\n");
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    return server_teardown(&server, &dir);
-}
+SERVER_TEARDOWN(server, dir)
 
 /* ---- civreg scan decode ---- */
 
@@ -277,9 +255,7 @@ static void test_seal_bombs(void **state)
         fail_msg("the server peaked at %lld MB", hwm / MB);
 
     /* Still serving: liveness, and an ordinary picture is read. */
-    assert_int_equal(http_request(server.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
+    http_expect(server.port, "GET", "/healthz", NULL, NULL, 0, 200, NULL);
     qr_page("qr.png", "not a seal");
     qr = file_read(tmp_path(dir, "qr.png"), &len);
     assert_non_null(qr);

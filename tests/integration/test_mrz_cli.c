@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "mrz_random.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 static void test_generate_and_parse_specimens(void **state)
@@ -69,13 +70,8 @@ static void test_parse_exit_codes(void **state)
     json_decref(j);
     proc_result_free(&r);
     /* Not an MRZ: exit 2. */
-    assert_int_equal(civreg_run("Dear clerk,\nplease find attached\n", &r, (const char *[]){ "mrz", "parse", NULL }), 0);
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "not an MRZ"));
-    proc_result_free(&r);
-    assert_int_equal(civreg_run("", &r, (const char *[]){ "mrz", "parse", NULL }), 0);
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
+    civreg_expect("Dear clerk,\nplease find attached\n", 2, "not an MRZ", (const char *[]){ "mrz", "parse", NULL });
+    civreg_expect("", 2, NULL, (const char *[]){ "mrz", "parse", NULL });
 }
 
 static void test_generate_errors(void **state)
@@ -92,26 +88,13 @@ static void test_generate_errors(void **state)
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "civreg mrz generate: nationality: 'QQQ'"));
     proc_result_free(&r);
-    assert_int_equal(civreg_run("not json", &r, (const char *[]){ "mrz", "generate", NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "input"));
-    proc_result_free(&r);
-    assert_int_equal(civreg_run("{}", &r, (const char *[]){ "mrz", "generate", NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "format"));
-    proc_result_free(&r);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "mrz", "generate", "--bogus", NULL }), 0);
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
+    civreg_expect("not json", 1, "input", (const char *[]){ "mrz", "generate", NULL });
+    civreg_expect("{}", 1, "format", (const char *[]){ "mrz", "generate", NULL });
+    civreg_expect(NULL, 2, NULL, (const char *[]){ "mrz", "generate", "--bogus", NULL });
     static const char *const helps[][3] = { { "mrz", "--help", NULL }, { "mrz", "generate", "--help" },
                                             { "mrz", "parse", "--help" }, { "mrz", "transliterate", "--help" },
                                             { "help", "mrz", "parse" } };
-    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
-        assert_int_equal(civreg_run(NULL, &r, (const char *[]){ helps[i][0], helps[i][1], helps[i][2], NULL }), 0);
-        assert_int_equal(r.status, 0);
-        assert_non_null(strstr(r.out, "usage: civreg"));
-        proc_result_free(&r);
-    }
+    civreg_expect_help(helps, sizeof helps / sizeof helps[0]);
 }
 
 static void test_transliterate_cmd(void **state)
@@ -123,13 +106,8 @@ static void test_transliterate_cmd(void **state)
     assert_string_equal(r.out, "KHRUSHCHEV<MUELLER<OBRIEN\n");
     assert_non_null(strstr(r.err, "warning: transliterated 'Х' (U+0425) as KH"));
     proc_result_free(&r);
-    assert_int_equal(civreg_run("\xff\xfe", &r, (const char *[]){ "mrz", "transliterate", NULL }), 0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "UTF-8"));
-    proc_result_free(&r);
-    assert_int_equal(civreg_run("123\n", &r, (const char *[]){ "mrz", "transliterate", NULL }), 0);
-    assert_int_equal(r.status, 1);
-    proc_result_free(&r);
+    civreg_expect("\xff\xfe", 1, "UTF-8", (const char *[]){ "mrz", "transliterate", NULL });
+    civreg_expect("123\n", 1, NULL, (const char *[]){ "mrz", "transliterate", NULL });
 }
 
 static void date_str(const struct mrz_date *d, char out[16])

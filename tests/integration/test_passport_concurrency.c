@@ -279,11 +279,24 @@ static char *enrol_kind(const char *uin, const char *type, const char *kind,
     return id;
 }
 
+/* The document number of the issued application ID into OUT; ID is freed. */
+static void number_of(char *id, char *out, size_t size)
+{
+    struct err err = ERR_INIT;
+    struct office_env ep = env_of(oper);
+    json_t *app = NULL;
+
+    check(office_app_show(&ep, id, &app, &err), &err, "show");
+    snprintf(out, size, "%s", json_string_value(json_object_get(app, "document_number")));
+    json_decref(app);
+    free(id);
+}
+
 static void test_renewal_and_replacement(void **state)
 {
     struct err err = ERR_INIT;
     struct office_env ep = env_of(oper), ee = env_of(enrol);
-    json_t *hold = NULL, *app = NULL;
+    json_t *hold = NULL;
     char uin[16], first[32], *id, *id2;
     (void)state;
 
@@ -293,11 +306,7 @@ static void test_renewal_and_replacement(void **state)
     id = submitted_application(900);
     snprintf(uin, sizeof uin, "%s", uin_of_last);
     to_issued(id);
-    check(office_app_show(&ep, id, &app, &err), &err, "show");
-    snprintf(first, sizeof first, "%s", json_string_value(json_object_get(app,
-                                                                          "document_number")));
-    json_decref(app);
-    free(id);
+    number_of(id, first, sizeof first);
 
     /* A renewal must name a document of the same person and type. */
     assert_null(enrol_kind(uin, "TD3", "renewal", NULL, &err));
@@ -317,11 +326,7 @@ static void test_renewal_and_replacement(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(hold, "status_reason")),
                            "renewed by"));
     json_decref(hold);
-    check(office_app_show(&ep, id, &app, &err), &err, "show");
-    snprintf(first, sizeof first, "%s", json_string_value(json_object_get(app,
-                                                                          "document_number")));
-    json_decref(app);
-    free(id);
+    number_of(id, first, sizeof first);
 
     /* Stolen, then replaced: the stolen number keeps its status for the
      * alert lists; a cancelled one cannot be renewed. */

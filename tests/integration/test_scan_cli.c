@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "scanner/pagegen.h" /* tests/scanner/ */
+#include "support/expect.h"
 #include "support/support.h"
 
 #define CORPUS_PAGES 200
@@ -296,15 +297,10 @@ static void test_separator_roundtrip(void **state)
         proc_result_free(&r);
     }
     /* Bad fields are usage errors and write nothing. */
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "separator", "--office", "hq",
-                                "--year", "1987", "--volume", "1", "--out", tmp_path(dir, "bad.pdf"), NULL }), 0);
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "office code"));
-    proc_result_free(&r);
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "scan", "separator", "--office", "HQ",
-                                "--year", "87", "--volume", "1", "--out", tmp_path(dir, "bad.pdf"), NULL }), 0);
-    assert_int_equal(r.status, 2);
-    proc_result_free(&r);
+    civreg_expect(NULL, 2, "office code", (const char *[]){ "scan", "separator", "--office", "hq",
+                                "--year", "1987", "--volume", "1", "--out", tmp_path(dir, "bad.pdf"), NULL });
+    civreg_expect(NULL, 2, NULL, (const char *[]){ "scan", "separator", "--office", "HQ",
+                                "--year", "87", "--volume", "1", "--out", tmp_path(dir, "bad.pdf"), NULL });
     assert_null(file_read(tmp_path(dir, "bad.pdf"), NULL));
 }
 

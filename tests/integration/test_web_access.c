@@ -23,7 +23,10 @@
 
 #include "registry/registry.h"
 #include "core/encode.h"
+#include "support/server_fixture.h"
+#include "support/expect.h"
 #include "support/support.h"
+#include "support/webtest.h"
 #include "web/web.h"
 #include "web/web_int.h"
 
@@ -31,12 +34,7 @@ static char *dir;
 static char data[4096];
 static struct test_server server;
 
-struct login {
-    const char *user;
-    unsigned roles;
-    struct test_session s;
-};
-static struct login logins[16];
+static struct demo_login logins[16];
 static size_t nlogins;
 
 /* Ids from the demo data for the {params} of routes. */
@@ -44,39 +42,36 @@ static char rec_id[128], uin[32];
 /* A volume and a page imported through the web in setup. */
 static char vol_id[64], vol_path[96], page_id[128];
 
-static int sign_in(const char *user, const char *password, struct login *l)
+/* civreg_session=TOKEN; Path=/; HttpOnly; SameSite=Strict */
+static void assert_session_cookie(const struct test_session *s)
+{
+    assert_non_null(strstr(s->set_cookie, "HttpOnly"));
+    assert_non_null(strstr(s->set_cookie, "SameSite=Strict"));
+    assert_non_null(strstr(s->set_cookie, "Path=/"));
+    assert_int_equal(strlen(s->cookie), strlen("Cookie: civreg_session=\r\n") + WEB_TOKEN_LEN);
+}
+
+static int sign_in(const char *user, const char *password, struct demo_login *l)
 {
     int st = web_sign_in(server.port, user, password, NULL, &l->s);
 
     if (st != 200)
         return st;
-    /* civreg_session=TOKEN; Path=/; HttpOnly; SameSite=Strict */
-    assert_non_null(strstr(l->s.set_cookie, "HttpOnly"));
-    assert_non_null(strstr(l->s.set_cookie, "SameSite=Strict"));
-    assert_non_null(strstr(l->s.set_cookie, "Path=/"));
-    assert_int_equal(strlen(l->s.cookie), strlen("Cookie: civreg_session=\r\n") + WEB_TOKEN_LEN);
+    assert_session_cookie(&l->s);
     l->user = user;
     return 0;
 }
 
 /* Upload FILES (paths, NULL-terminated) as one batch with L's session and
  * import it; returns the import's status, its JSON in *OUT (may be NULL). */
-static int scan_batch(const struct login *l, const char *const *files, json_t **out)
+static int scan_batch(const struct demo_login *l, const char *const *files, json_t **out)
 {
     struct http_response r;
     char hdr[512], path[160], id[64];
-    json_t *j;
     int st;
 
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->s.cookie, l->s.csrf);
-    if (http_request(server.port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r) != 0 ||
-        r.status != 201)
+    if (web_create(server.port, &l->s, "/api/v1/scan-batches", "{}", id, sizeof id) != 201)
         return -1;
-    j = http_body_json(&r);
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    http_response_free(&r);
     for (const char *const *f = files; *f != NULL; f++) {
         size_t len;
         char *bytes = file_read(*f, &len);
@@ -131,7 +126,7 @@ static int scan_setup(void)
         return -1;
     proc_result_free(&pr);
     const char *files[] = { png, page, NULL };
-    const struct login *clerk = NULL;
+    const struct demo_login *clerk = NULL;
     for (i = 0; i < nlogins; i++)
         if (strcmp(logins[i].user, "clerk") == 0)
             clerk = &logins[i];
@@ -172,11 +167,10 @@ static int setup(void **state)
     for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++)
         if (strstr(line, u->username) == NULL)
             return -1;
-    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
-        if (sign_in(u->username, WEB_DEMO_PASSWORD, &logins[nlogins]) != 0)
-            return -1;
-        logins[nlogins++].roles = u->roles;
-    }
+    if (demo_sign_in_all(server.port, logins, sizeof logins / sizeof logins[0], &nlogins) != 0)
+        return -1;
+    for (size_t i = 0; i < nlogins; i++)
+        assert_session_cookie(&logins[i].s);
     /* A registered record of the demo data for {id} and {uin}. */
     if (http_request(server.port, "GET", "/api/v1/records?status=registered&limit=1", logins[1].s.cookie,
                      NULL, 0, &r) != 0 || r.status != 200)
@@ -190,40 +184,30 @@ static int setup(void **state)
     return rec_id[0] && uin[0] && scan_setup() == 0 ? 0 : -1;
 }
 
-static int teardown(void **state)
+SERVER_TEARDOWN(server, dir)
+
+/* The demo data's ids for the {params} of the route pattern PAT. */
+static const char *param_value(const char *pat, const char *p, void *ctx)
 {
-    (void)state;
-    return server_teardown(&server, &dir);
+    /* The passport office's ids (applications, document numbers, booklet
+     * serials) name nothing in the demo office. */
+    bool office = strstr(pat, "/applications/") != NULL || strstr(pat, "/documents/") != NULL ||
+                  strstr(pat, "/booklets/") != NULL;
+    (void)ctx;
+    return strncmp(p, "{uin}", 5) == 0                        ? uin
+           : strncmp(p, "{kind}", 6) == 0                     ? "preview"
+           : strncmp(pat, "/api/v1/scan-batches/", 21) == 0   ? "nobody-here"
+           : strstr(pat, "volumes/{id}") != NULL              ? vol_path
+           : strstr(pat, "pages/{id}") != NULL                ? page_id
+           : strncmp(p, "{hash}", 6) == 0
+               ? "0000000000000000000000000000000000000000000000000000000000000000"
+           : strncmp(p, "{username}", 10) == 0 || office ? "nobody-here"
+                                                         : rec_id;
 }
 
 static void concrete_path(const char *pat, char *out, size_t size)
 {
-    size_t o = 0;
-    for (const char *p = pat; *p && o + 80 < size; p++) {
-        if (*p == '{') {
-            const char *close = strchr(p, '}');
-            /* The passport office's ids (applications, document numbers,
-             * booklet serials) name nothing in the demo office. */
-            bool office = strstr(pat, "/applications/") != NULL ||
-                          strstr(pat, "/documents/") != NULL || strstr(pat, "/booklets/") != NULL;
-            const char *v = strncmp(p, "{uin}", 5) == 0 ? uin
-                            : strncmp(p, "{kind}", 6) == 0 ? "preview"
-                            : strncmp(pat, "/api/v1/scan-batches/", 21) == 0 ? "nobody-here"
-                            : strstr(pat, "volumes/{id}") != NULL ? vol_path
-                            : strstr(pat, "pages/{id}") != NULL ? page_id
-                            : strncmp(p, "{hash}", 6) == 0
-                                ? "0000000000000000000000000000000000000000000000000000000000000000"
-                            : strncmp(p, "{username}", 10) == 0 || office ? "nobody-here"
-                                                                          : rec_id;
-            o += (size_t)snprintf(out + o, size - o, "%s", v);
-            p = close;
-        } else if (*p == '*') {
-            o += (size_t)snprintf(out + o, size - o, "js/app.js");
-        } else {
-            out[o++] = *p;
-        }
-    }
-    out[o] = '\0';
+    route_path(pat, out, size, param_value, NULL);
 }
 
 /* Every route × signed out and every demo user. Allowed requests must get
@@ -296,22 +280,33 @@ static void test_access_matrix(void **state)
     http_response_free(&r);
 }
 
-static size_t count_records(const struct login *l)
+/* The JSON body of GET PATH as L (which must answer 200); caller decrefs. */
+static json_t *get_json(const struct demo_login *l, const char *path)
 {
     struct http_response r;
     json_t *j;
-    size_t n;
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/records?limit=500", l->s.cookie, NULL, 0, &r),
-                     0);
+    assert_int_equal(http_request(server.port, "GET", path, l->s.cookie, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     j = http_body_json(&r);
-    n = json_array_size(json_object_get(j, "records"));
-    json_decref(j);
     http_response_free(&r);
+    return j;
+}
+
+/* The length of the array FIELD of GET PATH as L (which must answer 200). */
+static size_t list_size(const struct demo_login *l, const char *path, const char *field)
+{
+    json_t *j = get_json(l, path);
+    size_t n = json_array_size(json_object_get(j, field));
+    json_decref(j);
     return n;
 }
 
-static struct login *login_of(const char *user)
+static size_t count_records(const struct demo_login *l)
+{
+    return list_size(l, "/api/v1/records?limit=500", "records");
+}
+
+static struct demo_login *login_of(const char *user)
 {
     for (size_t i = 0; i < nlogins; i++)
         if (strcmp(logins[i].user, user) == 0)
@@ -324,9 +319,9 @@ static struct login *login_of(const char *user)
  * token, or with a forged one is refused and changes nothing. */
 static void test_csrf(void **state)
 {
-    struct login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
+    struct demo_login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
     struct http_response r;
-    char hdr[512], code[64], *body;
+    char hdr[512], *body;
     json_t *ex;
     size_t before = count_records(clerk);
     (void)state;
@@ -345,36 +340,24 @@ static void test_csrf(void **state)
                      clerk->s.cookie, tokens[i]);
         else
             snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", clerk->s.cookie);
-        assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r),
-                         0);
-        assert_int_equal(r.status, 403);
-        assert_string_equal(http_error_code(&r, code, sizeof code), "csrf");
-        http_response_free(&r);
+        http_expect(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), 403, "csrf");
     }
     /* A form post carrying another session's token in the body: refused. */
     char form[256];
     snprintf(form, sizeof form, "csrf_token=%s", clerk2->s.csrf);
     snprintf(hdr, sizeof hdr, "%sContent-Type: application/x-www-form-urlencoded\r\n", clerk->s.cookie);
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, form, strlen(form), &r), 0);
-    assert_int_equal(r.status, 403);
-    http_response_free(&r);
+    http_expect(server.port, "POST", "/api/v1/records", hdr, form, strlen(form), 403, NULL);
     assert_int_equal(count_records(clerk), before);
 
     /* Sign-out with another session's token: refused, the session lives. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", clerk->s.cookie, clerk2->s.csrf);
-    assert_int_equal(http_request(server.port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 403);
-    http_response_free(&r);
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", clerk->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
+    http_expect(server.port, "DELETE", "/api/v1/session", hdr, NULL, 0, 403, NULL);
+    http_expect(server.port, "GET", "/api/v1/session", clerk->s.cookie, NULL, 0, 200, NULL);
 
     /* With its own token the same draft goes through: one more record. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
              clerk->s.cookie, clerk->s.csrf);
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
-    assert_int_equal(r.status, 201);
-    http_response_free(&r);
+    http_expect(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), 201, NULL);
     assert_int_equal(count_records(clerk), before + 1);
     free(body);
     json_decref(req);
@@ -383,11 +366,10 @@ static void test_csrf(void **state)
 
 /* Draft a record whose child's given name is NAME; returns the status and
  * the id (when created) in ID. */
-static int draft_named(const struct login *l, const char *name_json, char *id, size_t idsize,
+static int draft_named(const struct demo_login *l, const char *name_json, char *id, size_t idsize,
                        char *err_code)
 {
     struct http_response r;
-    char hdr[512];
     json_t *ex, *j;
     int st;
 
@@ -408,9 +390,7 @@ static int draft_named(const struct login *l, const char *name_json, char *id, s
     memcpy(body + (at - tpl), name_json, nl);
     const char *rest = at + strlen("\"@@NAME@@\"");
     memcpy(body + (at - tpl) + nl, rest, strlen(rest) + 1);
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->s.cookie, l->s.csrf);
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/records", hdr, body, strlen(body), &r), 0);
+    assert_int_equal(session_request(server.port, &l->s, "POST", "/api/v1/records", body, &r), 0);
     st = r.status;
     http_error_code(&r, err_code, 64);
     if (st == 201) {
@@ -427,7 +407,7 @@ static int draft_named(const struct login *l, const char *name_json, char *id, s
 /* Hostile input is stored faithfully or refused with a clear 4xx. */
 static void test_hostile_input(void **state)
 {
-    struct login *clerk = login_of("clerk");
+    struct demo_login *clerk = login_of("clerk");
     struct http_response r;
     char id[128], path[256], code[64];
     (void)state;
@@ -485,9 +465,7 @@ static void test_hostile_input(void **state)
     assert_true(code[0] != '\0');
     free(name);
     /* The server is still fine. */
-    assert_int_equal(http_request(server.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
+    http_expect(server.port, "GET", "/healthz", NULL, NULL, 0, 200, NULL);
 }
 
 /* Failed sign-ins are throttled per user: 429 with Retry-After, even for
@@ -495,7 +473,7 @@ static void test_hostile_input(void **state)
 static void test_throttle(void **state)
 {
     struct http_response r;
-    struct login l;
+    struct demo_login l;
     char h[32];
     (void)state;
 
@@ -520,43 +498,29 @@ static void test_throttle(void **state)
 /* Sign-out ends the session server-side: the old cookie is refused. */
 static void test_sign_out(void **state)
 {
-    struct login l;
-    struct http_response r;
+    struct demo_login l;
     char hdr[512];
     (void)state;
 
     assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &l), 0);
     /* Signing in again from the same browser ends the old session. */
-    struct login again;
+    struct demo_login again;
     const char *body = "{\"username\":\"enrol\",\"password\":\"demo\"}";
     snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", l.s.cookie);
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/session", hdr, body, strlen(body), &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 401);
-    http_response_free(&r);
+    http_expect(server.port, "POST", "/api/v1/session", hdr, body, strlen(body), 200, NULL);
+    http_expect(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, 401, NULL);
     assert_int_equal(sign_in("enrol", WEB_DEMO_PASSWORD, &again), 0);
     l = again;
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\n", l.s.cookie, l.s.csrf);
-    assert_int_equal(http_request(server.port, "DELETE", "/api/v1/session", hdr, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 401);
-    http_response_free(&r);
-    assert_int_equal(http_request(server.port, "GET", "/", l.s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 303);
-    http_response_free(&r);
+    http_expect(server.port, "DELETE", "/api/v1/session", hdr, NULL, 0, 200, NULL);
+    http_expect(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, 401, NULL);
+    http_expect(server.port, "GET", "/", l.s.cookie, NULL, 0, 303, NULL);
 }
 
-static int post_json(const struct login *l, const char *path, const char *body,
+static int post_json(const struct demo_login *l, const char *path, const char *body,
                      struct http_response *r)
 {
-    char hdr[512];
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->s.cookie, l->s.csrf);
-    return http_request(server.port, "POST", path, hdr, body, body ? strlen(body) : 0, r);
+    return session_request(server.port, &l->s, "POST", path, body, r);
 }
 
 /* The language chosen at sign-in or changed later is remembered for the
@@ -564,7 +528,7 @@ static int post_json(const struct login *l, const char *path, const char *body,
 static void test_language_per_user(void **state)
 {
     struct http_response r;
-    struct login l;
+    struct demo_login l;
     char hdr[512];
     const char *fr = "{\"username\":\"approver\",\"password\":\"demo\",\"lang\":\"fr\"}";
     (void)state;
@@ -582,10 +546,7 @@ static void test_language_per_user(void **state)
     /* Changed back to English in the session: remembered too. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
              l.s.cookie, l.s.csrf);
-    assert_int_equal(http_request(server.port, "PATCH", "/api/v1/session", hdr, "{\"lang\":\"en\"}", 13,
-                                  &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
+    http_expect(server.port, "PATCH", "/api/v1/session", hdr, "{\"lang\":\"en\"}", 13, 200, NULL);
     assert_int_equal(sign_in("approver", WEB_DEMO_PASSWORD, &l), 0);
     assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
     assert_non_null(strstr(r.body, "\"lang\":\"en\""));
@@ -596,9 +557,9 @@ static void test_language_per_user(void **state)
  * administrator can sign in, disabled ones cannot. */
 static void test_correction_and_users(void **state)
 {
-    struct login *reg = login_of("registrar"), *admin = login_of("admin"), l;
+    struct demo_login *reg = login_of("registrar"), *admin = login_of("admin"), l;
     struct http_response r;
-    char path[256], code[64];
+    char path[256];
     json_t *cur, *body;
     char *text;
     (void)state;
@@ -614,9 +575,7 @@ static void test_correction_and_users(void **state)
     snprintf(path, sizeof path, "/api/v1/records/%s/corrections", rec_id);
     body = json_pack("{s:O}", "record", rec); /* no reason */
     text = json_dumps(body, JSON_COMPACT);
-    assert_int_equal(post_json(reg, path, text, &r), 0);
-    assert_int_equal(r.status, 400);
-    http_response_free(&r);
+    session_expect(server.port, &reg->s, "POST", path, text, 400, NULL);
     free(text);
     json_decref(body);
 
@@ -635,45 +594,32 @@ static void test_correction_and_users(void **state)
     json_decref(cur);
 
     /* A user made by the administrator signs in with their own roles. */
-    assert_int_equal(post_json(admin, "/api/v1/users",
-                               "{\"username\":\"amina.o\",\"password\":\"a long password\","
-                               "\"roles\":[\"clerk\",\"auditor\"]}",
-                               &r), 0);
-    assert_int_equal(r.status, 201);
-    http_response_free(&r);
-    assert_int_equal(post_json(admin, "/api/v1/users",
-                               "{\"username\":\"x\",\"password\":\"a long password\","
-                               "\"roles\":[\"emperor\"]}",
-                               &r), 0);
-    assert_int_equal(r.status, 400);
-    http_response_free(&r);
+    session_expect(server.port, &admin->s, "POST", "/api/v1/users",
+                   "{\"username\":\"amina.o\",\"password\":\"a long password\","
+                   "\"roles\":[\"clerk\",\"auditor\"]}",
+                   201, NULL);
+    session_expect(server.port, &admin->s, "POST", "/api/v1/users",
+                   "{\"username\":\"x\",\"password\":\"a long password\","
+                   "\"roles\":[\"emperor\"]}",
+                   400, NULL);
     assert_int_equal(sign_in("amina.o", "a long password", &l), 0);
     assert_int_equal(http_request(server.port, "GET", "/api/v1/session", l.s.cookie, NULL, 0, &r), 0);
     assert_non_null(strstr(r.body, "\"roles\":[\"clerk\",\"auditor\"]"));
     http_response_free(&r);
     /* Disabled: no more sign-in. */
-    assert_int_equal(post_json(admin, "/api/v1/users/amina.o/disable", NULL, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
+    session_expect(server.port, &admin->s, "POST", "/api/v1/users/amina.o/disable", NULL, 200,
+                   NULL);
     assert_int_equal(sign_in("amina.o", "a long password", &l), 401);
     /* Unknown ids: 404, not a generic refusal. */
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/records/DEMO-R-nonexistent", reg->s.cookie,
-                                  NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_response_free(&r);
+    http_expect(server.port, "GET", "/api/v1/records/DEMO-R-nonexistent", reg->s.cookie, NULL, 0, 404, NULL);
     /* A well-formed UIN that nobody has: 404; a malformed one: 422. */
     char unknown_uin[16] = "729384615";
     unknown_uin[9] = (char)('0' + registry_verhoeff_digit(unknown_uin, 9));
     unknown_uin[10] = '\0';
     assert_int_equal(registry_uin_check(unknown_uin, NULL), 0);
     snprintf(path, sizeof path, "/api/v1/persons/%s", unknown_uin);
-    assert_int_equal(http_request(server.port, "GET", path, reg->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_response_free(&r);
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/persons/1234", reg->s.cookie, NULL, 0, &r),
-                     0);
-    assert_int_equal(r.status, 422);
-    http_response_free(&r);
+    http_expect(server.port, "GET", path, reg->s.cookie, NULL, 0, 404, NULL);
+    http_expect(server.port, "GET", "/api/v1/persons/1234", reg->s.cookie, NULL, 0, 422, NULL);
     /* An unknown record field: 422 naming it. */
     assert_int_equal(post_json(login_of("clerk"), "/api/v1/records",
                                "{\"record\":{\"colour\":\"blue\"}}", &r), 0);
@@ -684,14 +630,12 @@ static void test_correction_and_users(void **state)
      * as an image; other types are refused. */
     size_t plen = 0;
     char *png = file_read(CIVREG_SOURCE_DIR "/web/demo/register-page.png", &plen);
-    struct login *ck = login_of("clerk");
+    struct demo_login *ck = login_of("clerk");
     char h2[512], ct[64];
     assert_non_null(png);
     snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: text/html\r\n", ck->s.cookie,
              ck->s.csrf);
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/evidence", h2, "<script>", 8, &r), 0);
-    assert_int_equal(r.status, 415);
-    http_response_free(&r);
+    http_expect(server.port, "POST", "/api/v1/evidence", h2, "<script>", 8, 415, NULL);
     snprintf(h2, sizeof h2, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", ck->s.cookie,
              ck->s.csrf);
     assert_int_equal(http_request(server.port, "POST", "/api/v1/evidence", h2, png, plen, &r), 0);
@@ -703,9 +647,7 @@ static void test_correction_and_users(void **state)
     snprintf(path, sizeof path, "/api/v1/evidence/%s",
              json_string_value(json_object_get(up, "hash")));
     http_response_free(&r);
-    assert_int_equal(http_request(server.port, "GET", path, ck->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_response_free(&r);
+    http_expect(server.port, "GET", path, ck->s.cookie, NULL, 0, 404, NULL);
     snprintf(path, sizeof path, "/api/v1/records/%s/evidence/%s", rec_id,
              json_string_value(json_object_get(up, "hash")));
     json_decref(up);
@@ -719,10 +661,8 @@ static void test_correction_and_users(void **state)
     free(png);
 
     /* Not an administrator: refused by the route table. */
-    assert_int_equal(post_json(reg, "/api/v1/users/clerk/disable", NULL, &r), 0);
-    assert_int_equal(r.status, 403);
-    assert_string_equal(http_error_code(&r, code, sizeof code), "forbidden");
-    http_response_free(&r);
+    session_expect(server.port, &reg->s, "POST", "/api/v1/users/clerk/disable", NULL, 403,
+                   "forbidden");
 }
 
 /* The trace marks what the server checked: an event whose signature was
@@ -731,8 +671,7 @@ static void test_correction_and_users(void **state)
  * verified. Runs last: it corrupts the log on purpose. */
 static void test_tampered_trace(void **state)
 {
-    struct login *au = login_of("auditor");
-    struct http_response r;
+    struct demo_login *au = login_of("auditor");
     char path[256], dbpath[4200];
     json_t *j, *ev;
     json_int_t sig_seq = -1, leaf_seq = -1;
@@ -741,10 +680,7 @@ static void test_tampered_trace(void **state)
     (void)state;
 
     snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
-    assert_int_equal(http_request(server.port, "GET", path, au->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    j = http_body_json(&r);
-    http_response_free(&r);
+    j = get_json(au, path);
     json_array_foreach(json_object_get(j, "events"), i, ev) {
         const char *type = json_string_value(json_object_get(ev, "type"));
         assert_true(json_is_true(json_object_get(ev, "signature_valid")));
@@ -768,10 +704,7 @@ static void test_tampered_trace(void **state)
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
-    assert_int_equal(http_request(server.port, "GET", path, au->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    j = http_body_json(&r);
-    http_response_free(&r);
+    j = get_json(au, path);
     json_array_foreach(json_object_get(j, "events"), i, ev) {
         json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
         assert_int_equal(json_is_true(json_object_get(ev, "signature_valid")), seq != sig_seq);
@@ -809,7 +742,7 @@ static long long scan_count(const char *what)
  * event per file by the clerk; pages and images are served to readers only. */
 static void test_scan_upload(void **state)
 {
-    struct login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
+    struct demo_login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
     struct http_response r;
     char hdr[512], path[160], id[64], code[64], trunc[4200], page[4200];
     long long pages = scan_count("pages"), events = scan_count("events");
@@ -819,14 +752,8 @@ static void test_scan_upload(void **state)
     assert_true(pages >= 2);
     assert_int_equal(events, 2); /* one per imported file */
     /* A batch of the clerk's. */
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             clerk->s.cookie, clerk->s.csrf);
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/scan-batches", hdr, "{}", 2, &r), 0);
-    assert_int_equal(r.status, 201);
-    j = http_body_json(&r);
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    http_response_free(&r);
+    assert_int_equal(web_create(server.port, &clerk->s, "/api/v1/scan-batches", "{}", id, sizeof id),
+                     201);
     snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
     snprintf(page, sizeof page, "%s/web/demo/register-page.png", CIVREG_SOURCE_DIR);
     size_t plen;
@@ -835,22 +762,14 @@ static void test_scan_upload(void **state)
 
     /* CSRF: no token, then clerk2's token with the clerk's cookie. */
     snprintf(hdr, sizeof hdr, "%sContent-Type: image/png\r\n", clerk->s.cookie);
-    assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
-    assert_int_equal(r.status, 403);
-    assert_string_equal(http_error_code(&r, code, sizeof code), "csrf");
-    http_response_free(&r);
+    http_expect(server.port, "POST", path, hdr, png, plen, 403, "csrf");
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->s.cookie,
              clerk2->s.csrf);
-    assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
-    assert_int_equal(r.status, 403);
-    assert_string_equal(http_error_code(&r, code, sizeof code), "csrf");
-    http_response_free(&r);
+    http_expect(server.port, "POST", path, hdr, png, plen, 403, "csrf");
     /* Another clerk cannot add to or import this clerk's batch. */
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk2->s.cookie,
              clerk2->s.csrf);
-    assert_int_equal(http_request(server.port, "POST", path, hdr, png, plen, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_response_free(&r);
+    http_expect(server.port, "POST", path, hdr, png, plen, 404, NULL);
 
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/png\r\n", clerk->s.cookie,
              clerk->s.csrf);
@@ -859,19 +778,14 @@ static void test_scan_upload(void **state)
     char *huge = calloc(1, big);
     assert_non_null(huge);
     memcpy(huge, png, plen);
-    assert_int_equal(http_request(server.port, "POST", path, hdr, huge, big, &r), 0);
-    assert_int_equal(r.status, 413);
-    assert_string_equal(http_error_code(&r, code, sizeof code), "too_large");
-    http_response_free(&r);
+    http_expect(server.port, "POST", path, hdr, huge, big, 413, "too_large");
     free(huge);
     /* Text named .png. */
     assert_int_equal(http_request(server.port, "POST", path, hdr, "hello, not a scan\n", 18, &r), 0);
     assert_int_equal(r.status, 415);
     http_response_free(&r);
     /* Empty. */
-    assert_int_equal(http_request(server.port, "POST", path, hdr, "", 0, &r), 0);
-    assert_int_equal(r.status, 400);
-    http_response_free(&r);
+    http_expect(server.port, "POST", path, hdr, "", 0, 400, NULL);
     /* A truncated PNG is accepted into the batch, and the import refuses it
      * with the decoder's message: 422, nothing stored, no event. */
     snprintf(trunc, sizeof trunc, "%s/trunc.png", dir);
@@ -903,13 +817,9 @@ static void test_scan_upload(void **state)
     assert_string_equal(code, "image/png");
     http_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/pages/%s/thumbnail", page_id);
-    assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_response_free(&r);
+    http_expect(server.port, "GET", path, clerk->s.cookie, NULL, 0, 404, NULL);
     snprintf(path, sizeof path, "/api/v1/pages/%s/image", page_id);
-    assert_int_equal(http_request(server.port, "GET", path, login_of("enrol")->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 403);
-    http_response_free(&r);
+    http_expect(server.port, "GET", path, login_of("enrol")->s.cookie, NULL, 0, 403, NULL);
     /* The page's register reference, as `civreg scan page` gives it. */
     snprintf(path, sizeof path, "/api/v1/pages/%s", page_id);
     assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
@@ -933,7 +843,7 @@ static void test_scan_upload(void **state)
  * clear 4xx and no application is stored. */
 static void test_deceased_enrolment(void **state)
 {
-    struct login *enrol = login_of("enrol");
+    struct demo_login *enrol = login_of("enrol");
     struct http_response r;
     struct proc_result pr;
     char pwfile[4200], photo_path[4200], *photo, *photo64, *body;
@@ -957,13 +867,7 @@ static void test_deceased_enrolment(void **state)
         fail_msg("death register: %s", pr.err);
     proc_result_free(&pr);
 
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/applications", enrol->s.cookie, NULL, 0, &r),
-                     0);
-    assert_int_equal(r.status, 200);
-    j = http_body_json(&r);
-    before = json_array_size(json_object_get(j, "applications"));
-    json_decref(j);
-    http_response_free(&r);
+    before = list_size(enrol, "/api/v1/applications", "applications");
 
     snprintf(photo_path, sizeof photo_path, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
     photo = file_read(photo_path, &photo_len);
@@ -989,12 +893,7 @@ static void test_deceased_enrolment(void **state)
     free(photo64);
     free(photo);
 
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/applications", enrol->s.cookie, NULL, 0, &r),
-                     0);
-    j = http_body_json(&r);
-    assert_int_equal(json_array_size(json_object_get(j, "applications")), before);
-    json_decref(j);
-    http_response_free(&r);
+    assert_int_equal(list_size(enrol, "/api/v1/applications", "applications"), before);
 }
 
 /* Every answer carries the security headers (web/http.c). */
@@ -1030,7 +929,7 @@ static size_t read_head(int fd, char *have, size_t size, size_t *len)
  * answer the GET's status and headers, Content-Length the GET's body
  * length, and no body: the next request on the same connection is then
  * answered from its first byte. */
-static void check_head(const struct login *l, const char *path)
+static void check_head(const struct demo_login *l, const char *path)
 {
     struct http_response g;
     struct sockaddr_in sa;
@@ -1188,7 +1087,7 @@ static void test_head_downloads(void **state)
  * meet the separation-of-duties rule. */
 static void test_admin_reads_no_personal_data(void **state)
 {
-    struct login *admin = login_of("admin"), *auditor = login_of("auditor");
+    struct demo_login *admin = login_of("admin"), *auditor = login_of("auditor");
     struct http_response r;
     char path[512], code[64];
     struct err err = ERR_INIT;
@@ -1223,9 +1122,7 @@ static void test_admin_reads_no_personal_data(void **state)
     assert_true(checked >= 4);
     /* The auditor still reads the trace of the same record. */
     snprintf(path, sizeof path, "/api/v1/audit/trace/%s", rec_id);
-    assert_int_equal(http_request(server.port, "GET", path, auditor->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
+    http_expect(server.port, "GET", path, auditor->s.cookie, NULL, 0, 200, NULL);
 }
 
 /* Each failure answers the status of its kind, decided where it is raised:
@@ -1233,7 +1130,7 @@ static void test_admin_reads_no_personal_data(void **state)
  * database failure 500 with a reference and none of its detail. */
 static void test_error_kinds(void **state)
 {
-    struct login *clerk = login_of("clerk");
+    struct demo_login *clerk = login_of("clerk");
     struct http_response r;
     char path[256], code[64], dbpath[4200];
     json_t *cur, *body, *j;
@@ -1244,10 +1141,7 @@ static void test_error_kinds(void **state)
     /* A clerk may correct drafts, not a registered record: the registry
      * refuses by role. */
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
-    assert_int_equal(http_request(server.port, "GET", path, clerk->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    cur = http_body_json(&r);
-    http_response_free(&r);
+    cur = get_json(clerk, path);
     json_t *rec = json_deep_copy(json_object_get(cur, "record"));
     json_object_set_new(json_object_get(rec, "birth"), "time", json_string("00:01"));
     snprintf(path, sizeof path, "/api/v1/records/%s/corrections", rec_id);
@@ -1263,15 +1157,8 @@ static void test_error_kinds(void **state)
     json_decref(cur);
 
     /* Unknown ids: 404 not_found. */
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/records/DEMO-R-nobody-here/history",
-                                  clerk->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    assert_string_equal(http_error_code(&r, code, sizeof code), "not_found");
-    http_response_free(&r);
-    assert_int_equal(http_request(server.port, "GET", "/api/v1/volumes/nobody-here/pages",
-                                  clerk->s.cookie, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_response_free(&r);
+    http_expect(server.port, "GET", "/api/v1/records/DEMO-R-nobody-here/history", clerk->s.cookie, NULL, 0, 404, "not_found");
+    http_expect(server.port, "GET", "/api/v1/volumes/nobody-here/pages", clerk->s.cookie, NULL, 0, 404, NULL);
 
     /* A storage failure whose SQLite message says "no such" and names a
      * path: 500 with a reference, and nothing of the message in the body. */

@@ -19,7 +19,10 @@
 #include <sqlite3.h>
 
 #include "core/encode.h"
+#include "support/server_fixture.h"
+#include "support/expect.h"
 #include "support/support.h"
+#include "support/webtest.h"
 #include "web/web.h"
 #include "web/web_int.h"
 
@@ -77,6 +80,22 @@ static int post(const struct test_session *l, const char *path, const char *type
     return http_request(server.port, "POST", path, hdr, body, len, r);
 }
 
+/* GET PATH as L answers STATUS, its body with HAS and without LACKS (each
+ * unchecked when NULL). */
+static void get_expect(const struct test_session *l, const char *path, int status,
+                       const char *has, const char *lacks)
+{
+    struct http_response r;
+
+    assert_int_equal(get(l, path, &r), 0);
+    assert_int_equal(r.status, status);
+    if (has != NULL)
+        assert_non_null(strstr(r.body, has));
+    if (lacks != NULL)
+        assert_null(strstr(r.body, lacks));
+    http_response_free(&r);
+}
+
 static void sql_exec(const char *sql)
 {
     sqlite3 *db = NULL;
@@ -128,11 +147,7 @@ static int setup(void **state)
     return rec_id[0] && uin[0] && family[0] && strlen(scan_hash) == 64 ? 0 : -1;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    return server_teardown(&server, &dir);
-}
+SERVER_TEARDOWN(server, dir)
 
 /* ---- stored files only through their object -------------------------------- */
 
@@ -177,10 +192,7 @@ static void test_evidence_through_objects(void **state)
     json_decref(j);
     http_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/records/%s/evidence/%s", rec_id, loose);
-    assert_int_equal(get(&clerk, path, &r), 0);
-    assert_int_equal(r.status, 404);
-    assert_null(strstr(r.body, "another person"));
-    http_response_free(&r);
+    get_expect(&clerk, path, 404, NULL, "another person");
     snprintf(path, sizeof path, "/api/v1/evidence/%s", loose);
     assert_int_equal(get_status(&clerk, path), 404);
 
@@ -360,10 +372,7 @@ static void test_other_office(void **state)
         http_response_free(&r);
     }
     snprintf(path, sizeof path, "/api/v1/records/%s", rec_id);
-    assert_int_equal(get(&other, path, &r), 0);
-    assert_int_equal(r.status, 403);
-    assert_non_null(strstr(r.body, "own office"));
-    http_response_free(&r);
+    get_expect(&other, path, 403, "own office", NULL);
     snprintf(path, sizeof path, "/api/v1/persons/%s", uin);
     assert_int_equal(get_status(&other, path), 403);
     snprintf(path, sizeof path, "/api/v1/records/%s/evidence/%s", rec_id, scan_hash);
@@ -426,23 +435,16 @@ static void test_import_errors_without_paths(void **state)
     struct test_session clerk = as("clerk", "demo");
     struct http_response r;
     char path[256], hdr[512], id[64];
-    json_t *j;
     (void)state;
 
-    assert_int_equal(post(&clerk, "/api/v1/scan-batches", "application/json", "{}", 2, &r), 0);
-    assert_int_equal(r.status, 201);
-    j = http_body_json(&r);
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    http_response_free(&r);
+    assert_int_equal(web_create(server.port, &clerk, "/api/v1/scan-batches", "{}", id, sizeof id),
+                     201);
     /* A TIFF cut after its signature: libtiff names the file in its own
      * message, and civreg names it again. */
     snprintf(path, sizeof path, "/api/v1/scan-batches/%s/files", id);
     snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: image/tiff\r\n"
              "X-File-Name: register-1987-p12.tif\r\n", clerk.cookie, clerk.csrf);
-    assert_int_equal(http_request(server.port, "POST", path, hdr, "II*\0", 4, &r), 0);
-    assert_int_equal(r.status, 201);
-    http_response_free(&r);
+    http_expect(server.port, "POST", path, hdr, "II*\0", 4, 201, NULL);
     snprintf(path, sizeof path, "/api/v1/scan-batches/%s/import", id);
     assert_int_equal(post(&clerk, path, "application/json", "{}", 2, &r), 0);
     printf("import of a cut TIFF -> %d %s\n", r.status, r.body);

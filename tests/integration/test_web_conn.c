@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "support/server_fixture.h"
 #include "support/support.h"
 
 #define CAP 8             /* max_connections_per_address */
@@ -55,16 +56,10 @@ static int setup(void **state)
     snprintf(extra, sizeof extra,
              "max_connections_per_address = %d\nheader_timeout_seconds = %d\nweb_threads = 32\n",
              CAP, HEADER_TIMEOUT);
-    if (conf_append(data, extra) != 0)
-        return -1;
-    return server_start(&server, data, NULL, NULL);
+    return server_start_conf(&server, data, extra);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    return server_teardown(&server, &dir);
-}
+SERVER_TEARDOWN(server, dir)
 
 /* A TCP connection to the server from source address SRC (any 127/8
  * address is this machine), or -1. */

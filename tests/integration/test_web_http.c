@@ -15,7 +15,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "support/server_fixture.h"
+#include "support/expect.h"
 #include "support/support.h"
+#include "support/webtest.h"
 #include "web/web_int.h"
 
 static char *dir;
@@ -30,29 +33,23 @@ static int setup(void **state)
     return server_start(&server, data, NULL, NULL);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    return server_teardown(&server, &dir);
-}
+SERVER_TEARDOWN(server, dir)
 
 /* The route's path with {params} filled and "*" made concrete. */
-static void concrete_path(const char *pat, char *out, size_t size)
+/* R has the header NAME, whose value is WANT. */
+static void assert_header_is(const struct http_response *r, const char *name, const char *want)
 {
-    size_t o = 0;
-    for (const char *p = pat; *p && o + 16 < size; p++) {
-        if (*p == '{') {
-            p = strchr(p, '}');
-            memcpy(out + o, "X-1", 3);
-            o += 3;
-        } else if (*p == '*') {
-            memcpy(out + o, "js/app.js", 9);
-            o += 9;
-        } else {
-            out[o++] = *p;
-        }
-    }
-    out[o] = '\0';
+    char h[512];
+
+    if (http_header(r, name, h, sizeof h) != 0)
+        fail_msg("no %s header", name);
+    assert_string_equal(h, want);
+}
+
+static const char *any_id(const char *pat, const char *param, void *ctx)
+{
+    (void)pat, (void)param, (void)ctx;
+    return "X-1";
 }
 
 /* Signed out, only sign-in, the seal check, static assets and /healthz answer: every other
@@ -64,7 +61,7 @@ static void test_signed_out_matrix(void **state)
     (void)state;
 
     for (const struct web_route *rt = web_routes; rt->method != NULL; rt++) {
-        concrete_path(rt->path, path, sizeof path);
+        route_path(rt->path, path, sizeof path, any_id, NULL);
         assert_int_equal(http_request(server.port, rt->method, path, NULL, NULL, 0, &r), 0);
         if (rt->action == NULL) {
             if (rt->handler == web_handle_session_create || rt->handler == web_api_seal_verify)
@@ -73,8 +70,7 @@ static void test_signed_out_matrix(void **state)
                 assert_int_equal(r.status, 200);
         } else if (rt->flags & WEB_PAGE) {
             assert_int_equal(r.status, 303);
-            assert_int_equal(http_header(&r, "Location", h, sizeof h), 0);
-            assert_string_equal(h, "/signin");
+            assert_header_is(&r, "Location", "/signin");
         } else {
             assert_int_equal(r.status, 401);
             assert_string_equal(http_error_code(&r, code, sizeof code), "unauthenticated");
@@ -93,13 +89,8 @@ static void test_signed_out_matrix(void **state)
         "Cookie: civreg_session=\r\n",
     };
     for (size_t i = 0; i < sizeof cookies / sizeof cookies[0]; i++) {
-        assert_int_equal(http_request(server.port, "GET", "/api/v1/session", cookies[i], NULL, 0, &r), 0);
-        assert_int_equal(r.status, 401);
-        http_response_free(&r);
-        assert_int_equal(http_request(server.port, "DELETE", "/api/v1/session", cookies[i], NULL, 0, &r),
-                         0);
-        assert_int_equal(r.status, 401);
-        http_response_free(&r);
+        http_expect(server.port, "GET", "/api/v1/session", cookies[i], NULL, 0, 401, NULL);
+        http_expect(server.port, "DELETE", "/api/v1/session", cookies[i], NULL, 0, 401, NULL);
     }
     /* Deny by default: paths outside the table. */
     const char *unknown[] = { "/admin", "/api/v1/", "/api/v2/session", "/static", "/..%2fetc/passwd",
@@ -129,15 +120,13 @@ static void test_page_and_assets(void **state)
 
     assert_int_equal(http_request(server.port, "GET", "/signin", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    assert_int_equal(http_header(&r, "Content-Type", h, sizeof h), 0);
-    assert_string_equal(h, "text/html; charset=utf-8");
+    assert_header_is(&r, "Content-Type", "text/html; charset=utf-8");
     assert_int_equal(http_header(&r, "Content-Security-Policy", h, sizeof h), 0);
     assert_non_null(strstr(h, "script-src 'self'"));
     assert_non_null(strstr(h, "default-src 'none'"));
     assert_null(strstr(h, "unsafe-inline"));
     assert_null(strstr(h, "unsafe-eval"));
-    assert_int_equal(http_header(&r, "Cache-Control", h, sizeof h), 0);
-    assert_string_equal(h, "no-store");
+    assert_header_is(&r, "Cache-Control", "no-store");
     assert_true(r.body_len < 200 * 1024);
     /* Every <script> loads a file; no inline event handlers. */
     size_t scripts = 0;
@@ -167,8 +156,7 @@ static void test_page_and_assets(void **state)
     assert_int_equal(strncmp(src, "/static/", 8), 0);
     assert_int_equal(http_request(server.port, "GET", src, NULL, NULL, 0, &a), 0);
     assert_int_equal(a.status, 200);
-    assert_int_equal(http_header(&a, "Content-Type", h, sizeof h), 0);
-    assert_string_equal(h, "text/javascript; charset=utf-8");
+    assert_header_is(&a, "Content-Type", "text/javascript; charset=utf-8");
     assert_int_equal(http_header(&a, "Cache-Control", h, sizeof h), 0);
     assert_non_null(strstr(h, "immutable"));
     assert_non_null(strstr(h, "max-age=31536000"));
@@ -177,10 +165,8 @@ static void test_page_and_assets(void **state)
 
     assert_int_equal(http_request(server.port, "GET", "/static/css/app.css", NULL, NULL, 0, &a), 0);
     assert_int_equal(a.status, 200);
-    assert_int_equal(http_header(&a, "Content-Type", h, sizeof h), 0);
-    assert_string_equal(h, "text/css; charset=utf-8");
-    assert_int_equal(http_header(&a, "Cache-Control", h, sizeof h), 0);
-    assert_string_equal(h, "no-cache");
+    assert_header_is(&a, "Content-Type", "text/css; charset=utf-8");
+    assert_header_is(&a, "Cache-Control", "no-cache");
     assert_int_equal(http_header(&a, "ETag", etag, sizeof etag), 0);
     http_response_free(&a);
     snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
@@ -192,8 +178,7 @@ static void test_page_and_assets(void **state)
     assert_int_equal(http_request(server.port, "GET", "/static/0000000000000000/css/app.css", NULL, NULL,
                                   0, &a), 0);
     assert_int_equal(a.status, 200);
-    assert_int_equal(http_header(&a, "Cache-Control", h, sizeof h), 0);
-    assert_string_equal(h, "no-cache");
+    assert_header_is(&a, "Cache-Control", "no-cache");
     http_response_free(&a);
     assert_int_equal(http_request(server.port, "GET", "/static/i18n/fr.json", NULL, NULL, 0, &a), 0);
     assert_int_equal(a.status, 200);
@@ -211,15 +196,8 @@ static void test_signin_bodies(void **state)
     (void)state;
 
     /* A cross-site form cannot post JSON: other content types are refused. */
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
-                                  "Content-Type: application/x-www-form-urlencoded\r\n",
-                                  "username=a&password=b", 21, &r), 0);
-    assert_int_equal(r.status, 415);
-    http_response_free(&r);
-    assert_int_equal(http_request(server.port, "POST", "/api/v1/session", "Content-Type: text/plain\r\n",
-                                  "{}", 2, &r), 0);
-    assert_int_equal(r.status, 415);
-    http_response_free(&r);
+    http_expect(server.port, "POST", "/api/v1/session", "Content-Type: application/x-www-form-urlencoded\r\n", "username=a&password=b", 21, 415, NULL);
+    http_expect(server.port, "POST", "/api/v1/session", "Content-Type: text/plain\r\n", "{}", 2, 415, NULL);
 
     struct {
         const char *body;
@@ -272,9 +250,7 @@ static void test_signin_bodies(void **state)
     }
     free(b);
     /* The server is still fine. */
-    assert_int_equal(http_request(server.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_free(&r);
+    http_expect(server.port, "GET", "/healthz", NULL, NULL, 0, 200, NULL);
 }
 
 /* HTTPS with a self-signed certificate made here by openssl; Secure

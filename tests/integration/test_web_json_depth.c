@@ -21,7 +21,9 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "support/server_fixture.h"
 #include "support/support.h"
+#include "support/webtest.h"
 #include "web/web.h"
 #include "web/web_int.h"
 
@@ -29,12 +31,7 @@ static char *dir;
 static char data[4096];
 static struct test_server server;
 
-struct login {
-    const char *user;
-    unsigned roles;
-    struct test_session s;
-};
-static struct login logins[16];
+static struct demo_login logins[16];
 static size_t nlogins;
 
 /* '{"username":' + DEPTH '[' + DEPTH ']' + '}' (malloc'd). */
@@ -54,11 +51,6 @@ static char *deep_body(size_t depth, size_t *len)
     return s;
 }
 
-static int sign_in(const char *user, struct login *l)
-{
-    l->user = user;
-    return web_sign_in(server.port, user, WEB_DEMO_PASSWORD, NULL, &l->s) == 200 ? 0 : -1;
-}
 
 static void assert_alive(const char *after)
 {
@@ -83,27 +75,26 @@ static void assert_nesting_refused(const char *what, const struct http_response 
     json_decref(j);
 }
 
+static const char *nobody_here(const char *pat, const char *param, void *ctx)
+{
+    (void)pat, (void)param, (void)ctx;
+    return "nobody-here";
+}
+
 static int setup(void **state)
 {
     (void)state;
 
     if (server_start_demo(&server, "jsondepth", &dir, data, sizeof data) != 0)
         return -1;
-    for (const struct web_demo_user *u = web_demo_users; u->username != NULL; u++) {
-        if (sign_in(u->username, &logins[nlogins]) != 0)
-            return -1;
-        logins[nlogins++].roles = u->roles;
-    }
+    if (demo_sign_in_all(server.port, logins, sizeof logins / sizeof logins[0], &nlogins) != 0)
+        return -1;
     /* The demo office has its PKI (a CSCA), so the public seal check gets
      * as far as parsing the seal. */
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    return server_teardown(&server, &dir);
-}
+SERVER_TEARDOWN(server, dir)
 
 /* The pen test's request, signed out, and deeper variants. */
 static void test_session_depth_attack(void **state)
@@ -151,8 +142,7 @@ static void test_every_route(void **state)
     (void)state;
 
     for (const struct web_route *rt = web_routes; rt->method != NULL; rt++) {
-        const struct login *l = NULL;
-        size_t o = 0;
+        const struct demo_login *l = NULL;
         bool reads_json, seal;
 
         if (!web_method_changes_state(rt->method))
@@ -171,15 +161,7 @@ static void test_every_route(void **state)
         if (rt->action != NULL && l == NULL)
             fail_msg("%s %s: no demo user may call it", rt->method, rt->path);
         /* {params} name nothing: no route may act on anything here. */
-        for (const char *p = rt->path; *p && o + 40 < sizeof path; p++) {
-            if (*p == '{') {
-                o += (size_t)snprintf(path + o, sizeof path - o, "nobody-here");
-                p = strchr(p, '}');
-            } else {
-                path[o++] = *p;
-            }
-        }
-        path[o] = '\0';
+        route_path(rt->path, path, sizeof path, nobody_here, NULL);
         snprintf(hdr, sizeof hdr, "%s%s%s%sContent-Type: application/json\r\n",
                  l ? l->s.cookie : "", l ? "X-CSRF-Token: " : "", l ? l->s.csrf : "", l ? "\r\n" : "");
         /* Which routes read a JSON body is found out, not listed: those

@@ -22,6 +22,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "support/expect.h"
+#include "support/server_fixture.h"
 #include "support/support.h"
 
 #define ADMIN_PW "Lantern-orbit-4417"
@@ -48,12 +50,9 @@ static int call(const struct test_session *l, const char *method, const char *pa
                 char *code, size_t code_size)
 {
     struct http_response r;
-    char hdr[512];
     int st;
 
-    snprintf(hdr, sizeof hdr, "%sX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-             l->cookie, l->csrf);
-    assert_int_equal(http_request(server.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    assert_int_equal(session_request(server.port, l, method, path, body, &r), 0);
     st = r.status;
     if (code != NULL) {
         http_error_code(&r, code, code_size);
@@ -122,6 +121,17 @@ static void assert_can_draft(const struct test_session *l)
     free(body);
 }
 
+/* USER signed in (into U) with USER_PW and shown able to draft; with ADMIN
+ * not NULL, the admin signed in first into ADMIN. */
+static void open_drafting_session(const char *user, struct test_session *u,
+                                  struct test_session *admin)
+{
+    assert_int_equal(sign_in(user, USER_PW, u), 200);
+    if (admin != NULL)
+        assert_int_equal(sign_in("admin", ADMIN_PW, admin), 200);
+    assert_can_draft(u);
+}
+
 static void audit_clean(void)
 {
     struct proc_result r;
@@ -156,11 +166,7 @@ static int setup(void **state)
     return server_start(&server, data, NULL, logpath);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    return server_teardown(&server, &root);
-}
+SERVER_TEARDOWN(server, root)
 
 /* The penetration test's finding: an admin disables a clerk through the
  * web admin API while the clerk's session is open. */
@@ -190,8 +196,7 @@ static void test_disable_cli_ends_session(void **state)
     struct test_session clerk;
     (void)state;
 
-    assert_int_equal(sign_in("gone-cli", USER_PW, &clerk), 200);
-    assert_can_draft(&clerk);
+    open_drafting_session("gone-cli", &clerk, NULL);
     civreg_ok(NULL, (const char *[]){ "user", "disable", "--data", data, "--username", "gone-cli",
                                    "--user", "admin", "--password-file", pw_admin, NULL });
     assert_session_ended(&clerk);
@@ -206,9 +211,7 @@ static void test_role_change_api(void **state)
     char code[64];
     (void)state;
 
-    assert_int_equal(sign_in("moved-api", USER_PW, &u), 200);
-    assert_int_equal(sign_in("admin", ADMIN_PW, &admin), 200);
-    assert_can_draft(&u);
+    open_drafting_session("moved-api", &u, &admin);
     assert_int_equal(call(&admin, "POST", "/api/v1/users/moved-api/roles",
                           "{\"roles\":[\"registrar\"]}", code, sizeof code), 200);
     assert_session_ended(&u);
@@ -230,12 +233,10 @@ static void test_role_change_api(void **state)
 static void test_role_change_cli(void **state)
 {
     struct test_session u;
-    struct proc_result r;
     char code[64];
     (void)state;
 
-    assert_int_equal(sign_in("moved-cli", USER_PW, &u), 200);
-    assert_can_draft(&u);
+    open_drafting_session("moved-cli", &u, NULL);
     civreg_ok(NULL, (const char *[]){ "user", "roles", "--data", data, "--username", "moved-cli",
                                    "--role", "registrar", "--user", "admin", "--password-file",
                                    pw_admin, NULL });
@@ -243,14 +244,10 @@ static void test_role_change_cli(void **state)
     assert_int_equal(sign_in("moved-cli", USER_PW, &u), 200);
     assert_int_equal(call(&u, "POST", "/api/v1/records", "{}", code, sizeof code), 403);
     /* admin with a data role: refused with the rule named, nothing changed */
-    assert_int_equal(civreg_run(NULL, &r, (const char *[]){ "user", "roles", "--data", data,
-                                                           "--username", "moved-cli", "--role",
-                                                           "admin,auditor", "--user", "admin",
-                                                           "--password-file", pw_admin, NULL }),
-                     0);
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "separation of duties"));
-    proc_result_free(&r);
+    civreg_expect(NULL, 1, "separation of duties",
+                  (const char *[]){ "user", "roles", "--data", data, "--username", "moved-cli",
+                                    "--role", "admin,auditor", "--user", "admin",
+                                    "--password-file", pw_admin, NULL });
     assert_int_equal(call(&u, "GET", "/api/v1/records", NULL, NULL, 0), 200);
     audit_clean();
 }
@@ -263,9 +260,7 @@ static void test_reset_api(void **state)
     char code[64];
     (void)state;
 
-    assert_int_equal(sign_in("reset-api", USER_PW, &u), 200);
-    assert_int_equal(sign_in("admin", ADMIN_PW, &admin), 200);
-    assert_can_draft(&u);
+    open_drafting_session("reset-api", &u, &admin);
     /* A weak new password is refused first, with a code the UI translates,
      * and the session lives on. */
     assert_int_equal(call(&admin, "POST", "/api/v1/users/reset-api/password",

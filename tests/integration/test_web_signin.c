@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "support/server_fixture.h"
 #include "support/support.h"
 
 static char *dir;
@@ -66,16 +67,10 @@ static int setup(void **state)
         if (add_user(*u, "clerk", in) != 0)
             return -1;
     }
-    if (conf_append(data, conf_extra) != 0)
-        return -1;
-    return server_start(&server, data, NULL, NULL);
+    return server_start_conf(&server, data, conf_extra);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    return server_teardown(&server, &dir);
-}
+SERVER_TEARDOWN(server, dir)
 
 /* POST /api/v1/session as USER with PASSWORD from source address SRC,
  * with "X-Forwarded-For: XFF" when XFF is not NULL. Returns the status;

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "expect.h"
 #include "support.h"
 
 int civreg_run_as(const char *data, const char *dir, const char *user, const char *in,
@@ -207,4 +208,9 @@ char *test_data_read(const char *dir, const char *name, size_t *len)
     if ((p = file_read(path, len)) == NULL)
         fail_msg("cannot read %s", path);
     return p;
+}
+
+void sh_vrun(struct proc_result *r, char *cmd, size_t size, const char *fmt, va_list ap)
+{
+    sh_va(r, cmd, size, fmt, ap);
 }

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "expect.h"
 #include "support.h"
 
 static int status_code(int st)
@@ -225,25 +227,9 @@ char *civreg_run_ok(const char *in, const char *const args[])
 
 pid_t civreg_start_quiet(const char *const args[])
 {
-    const char *argv[64];
-    size_t n = 0;
-    pid_t pid;
+    pid_t pid = civreg_spawn(args, "/dev/null", "/dev/null", 0);
 
-    argv[n++] = CIVREG_BIN;
-    while (args[n - 1] != NULL && n < 63) {
-        argv[n] = args[n - 1];
-        n++;
-    }
-    argv[n] = NULL;
-    pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-            _exit(127);
-        execv(CIVREG_BIN, (char *const *)argv);
-        _exit(127);
-    }
     return pid;
 }
 
@@ -267,4 +253,32 @@ void text_chomp(char *s)
 
     while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
         s[--n] = '\0';
+}
+
+pid_t civreg_spawn(const char *const args[], const char *out_path, const char *err_path,
+                   unsigned alarm_s)
+{
+    const char *argv[64];
+    size_t n = 0;
+    pid_t pid;
+
+    argv[n++] = CIVREG_BIN;
+    while (args[n - 1] != NULL && n < 63) {
+        argv[n] = args[n - 1];
+        n++;
+    }
+    argv[n] = NULL;
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(127);
+        if (alarm_s > 0)
+            alarm(alarm_s);
+        execv(CIVREG_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
 }
