@@ -97,32 +97,6 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
                          const json_t *data, const char *time, uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
 
-/* Kept for older callers; new code uses db_run (db/rows.h).
- * A parameter of reg_exec: REG_TEXT (NULL binds SQL NULL), REG_TEXTN (the
- * first LEN bytes), REG_INT, REG_BLOB. The values are borrowed. */
-struct reg_arg {
-    enum { REG_ARG_TEXT, REG_ARG_INT, REG_ARG_BLOB } type;
-    const void *p;
-    int64_t n;
-};
-#define REG_TEXT(s) ((struct reg_arg){ REG_ARG_TEXT, (s), -1 })
-#define REG_TEXTN(s, len) ((struct reg_arg){ REG_ARG_TEXT, (s), (int64_t)(len) })
-#define REG_INT(v) ((struct reg_arg){ REG_ARG_INT, NULL, (int64_t)(v) })
-#define REG_BLOB(p, len) ((struct reg_arg){ REG_ARG_BLOB, (p), (int64_t)(len) })
-/* Run SQL (constant text, a write: no rows) from the statement cache with
- * ARGS[0..N) bound to ?1..?N; a failure is reported as "db: WHAT: ...". */
-int reg_exec(struct db *db, const char *sql, const struct reg_arg *args, size_t n,
-             const char *what, struct err *err) __attribute__((warn_unused_result));
-#define REG_EXEC(db, sql, what, err, ...)                                                        \
-    reg_exec((db), (sql), (const struct reg_arg[]){ __VA_ARGS__ },                               \
-             sizeof((const struct reg_arg[]){ __VA_ARGS__ }) / sizeof(struct reg_arg), (what),    \
-             (err))
-
-/* Prepare SQL, bind ARG (NULL: no parameter) to ?1, and collect the rows
- * (db_query_rows into a new *OUT). */
-int reg_query_json(struct db *db, const char *sql, const char *arg, db_row_fn row, void *ctx,
-                   const char *what, json_t **out, struct err *err);
-
 /* What a verifier (the audit, the bundle check) found wrong: each problem
  * is formatted into one line (cut at 1023 bytes), counted in COUNT and
  * handed to REPORT when it is set. */

@@ -1006,8 +1006,8 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
     *out = NULL;
     if (registry_require_action(actor, "user.list", err) != 0)
         return -1;
-    return reg_query_json(db,
-                          "SELECT username, office, roles, public_key, disabled, created_at, name"
-                          " FROM users ORDER BY username",
-                          NULL, user_row, NULL, "listing users", out, err);
+    return db_query_rows(db,
+                         "SELECT username, office, roles, public_key, disabled, created_at, name"
+                         " FROM users ORDER BY username",
+                         "listing users", user_row, NULL, out, err, "");
 }
