@@ -88,37 +88,70 @@ int db_query_row(struct db *db, sqlite3_stmt **st, const char *sql, const char *
     return rc == 0 ? db_step_row(db, *st, what, err) : -1;
 }
 
-/* The constant SQL from the connection's cache with FMT's parameters bound:
- * 0 with *ST to step and release, -1 with ERR set and nothing to release. */
-static int cached_bound(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err,
-                        const char *fmt, va_list ap)
+/* What a query on a cached statement does with it once bound: collect its
+ * rows (ROWS set), read the first column of its first row as text (TEXT) or
+ * an integer (NUM), or otherwise run it to its end. */
+struct stmt_use {
+    const char *what;
+    db_row_fn row;
+    void *row_ctx;
+    json_t **rows;
+    char **text;
+    long long *num;
+};
+
+static int stmt_use(struct db *db, sqlite3_stmt *st, const struct stmt_use *u, struct err *err)
 {
-    if (db_stmt_cached(db, sql, st, err) != 0)
-        return -1;
-    if (db_bindv(db, *st, err, fmt, ap) != 0) {
-        db_stmt_release(db, *st);
-        *st = NULL;
-        return -1;
+    int rc;
+
+    if (u->rows != NULL)
+        return db_rows_collect(db, st, u->what, u->row, u->row_ctx, u->rows, err);
+    if (u->text == NULL && u->num == NULL) {
+        do
+            rc = db_step_row(db, st, u->what, err);
+        while (rc == 1);
+        return rc;
     }
-    return 0;
+    rc = db_step_row(db, st, u->what, err);
+    if (rc == 1 && u->num != NULL)
+        *u->num = (long long)sqlite3_column_int64(st, 0);
+    if (rc == 1 && u->text != NULL && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+        (*u->text = db_column_dup(st, 0)) == NULL)
+        rc = err_setk(err, ERR_INTERNAL, "out of memory");
+    return rc;
 }
+
+/* The constant SQL from the connection's cache with FMT's parameters bound,
+ * used as U says, then released. */
+static int cached_use(struct db *db, const char *sql, struct err *err, const char *fmt, va_list ap,
+                      const struct stmt_use *u)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (db_stmt_cached(db, sql, &st, err) != 0)
+        return -1;
+    rc = db_bindv(db, st, err, fmt, ap) != 0 ? -1 : stmt_use(db, st, u, err);
+    db_stmt_release(db, st);
+    return rc;
+}
+
+/* cached_use with the calling function's variable parameters after FMT. */
+#define CACHED_USE(rc, db, sql, err, fmt, u)                                                     \
+    do {                                                                                         \
+        va_list ap_;                                                                             \
+        va_start(ap_, fmt);                                                                      \
+        (rc) = cached_use((db), (sql), (err), (fmt), ap_, (u));                                  \
+        va_end(ap_);                                                                             \
+    } while (0)
 
 int db_run(struct db *db, const char *sql, const char *what, struct err *err, const char *fmt,
            ...)
 {
-    sqlite3_stmt *st = NULL;
-    va_list ap;
+    const struct stmt_use u = { .what = what };
     int rc;
 
-    va_start(ap, fmt);
-    rc = cached_bound(db, &st, sql, err, fmt, ap);
-    va_end(ap);
-    if (rc != 0)
-        return -1;
-    do
-        rc = db_step_row(db, st, what, err);
-    while (rc == 1);
-    db_stmt_release(db, st);
+    CACHED_USE(rc, db, sql, err, fmt, &u);
     return rc;
 }
 
@@ -215,57 +248,31 @@ int db_rows_collect(struct db *db, sqlite3_stmt *st, const char *what, db_row_fn
 int db_query_rows(struct db *db, const char *sql, const char *what, db_row_fn row, void *ctx,
                   json_t **out, struct err *err, const char *fmt, ...)
 {
-    sqlite3_stmt *st = NULL;
-    va_list ap;
+    const struct stmt_use u = { .what = what, .row = row, .row_ctx = ctx, .rows = out };
     int rc;
 
-    va_start(ap, fmt);
-    rc = cached_bound(db, &st, sql, err, fmt, ap);
-    va_end(ap);
-    if (rc != 0)
-        return -1;
-    rc = db_rows_collect(db, st, what, row, ctx, out, err);
-    db_stmt_release(db, st);
+    CACHED_USE(rc, db, sql, err, fmt, &u);
     return rc;
 }
 
 int db_query_text(struct db *db, const char *sql, const char *what, char **out, struct err *err,
                   const char *fmt, ...)
 {
-    sqlite3_stmt *st = NULL;
-    va_list ap;
+    const struct stmt_use u = { .what = what, .text = out };
     int rc;
 
     *out = NULL;
-    va_start(ap, fmt);
-    rc = cached_bound(db, &st, sql, err, fmt, ap);
-    va_end(ap);
-    if (rc != 0)
-        return -1;
-    rc = db_step_row(db, st, what, err);
-    if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-        (*out = db_column_dup(st, 0)) == NULL)
-        rc = err_setk(err, ERR_INTERNAL, "out of memory");
-    db_stmt_release(db, st);
+    CACHED_USE(rc, db, sql, err, fmt, &u);
     return rc;
 }
 
 int db_query_int64(struct db *db, const char *sql, const char *what, long long *out,
                    struct err *err, const char *fmt, ...)
 {
-    sqlite3_stmt *st = NULL;
-    va_list ap;
+    const struct stmt_use u = { .what = what, .num = out };
     int rc;
 
-    va_start(ap, fmt);
-    rc = cached_bound(db, &st, sql, err, fmt, ap);
-    va_end(ap);
-    if (rc != 0)
-        return -1;
-    rc = db_step_row(db, st, what, err);
-    if (rc == 1)
-        *out = (long long)sqlite3_column_int64(st, 0);
-    db_stmt_release(db, st);
+    CACHED_USE(rc, db, sql, err, fmt, &u);
     return rc;
 }
 
