@@ -25,6 +25,7 @@
 #include "core/secret.h"
 #include "registry/national/national_int.h"
 #include "../bench_util.h"
+#include "../hashed_name.h"
 
 static const char usage[] =
     "usage: national --pg URL [--offices N] [--persons P] [--batch B] [--catchup E]\n"
@@ -78,24 +79,6 @@ static void die(const char *what, const struct err *err)
 {
     fprintf(stderr, "bench national: %s: %s\n", what, err_msg(err));
     exit(1);
-}
-
-static void syl_name(unsigned k, unsigned part, char *out, size_t size)
-{
-    static const char *const syl[] = { "ka", "mo", "te", "ri", "su", "na", "lo", "bi",
-                                       "du", "fe", "ga", "hu", "ji", "ku", "ma", "ne",
-                                       "po", "ra", "si", "to", "vu", "wa", "ya", "ze" };
-    uint64_t x = ((uint64_t)k * 2654435761u + part * 40503u) ^ 0x9e3779b97f4a7c15ull;
-    size_t len = 0;
-    for (int i = 0; i < 3 && len + 3 < size; i++) {
-        x ^= x >> 13;
-        x *= 0xff51afd7ed558ccdull;
-        x ^= x >> 29;
-        memcpy(out + len, syl[x % 24], 2);
-        len += 2;
-    }
-    out[len] = '\0';
-    out[0] = (char)(out[0] - 32);
 }
 
 /* The signed event SEQ of office O (canonical body); its leaf into
@@ -175,8 +158,8 @@ static void make_birth(struct office_sim *o, unsigned k, const char *uin, uint64
     unsigned char sig[64];
     json_t *rec, *person, *statement, *link;
 
-    syl_name(k, 1, given, sizeof given);
-    syl_name(k, 2, family, sizeof family);
+    hashed_name(k, 1, 3, given, sizeof given);
+    hashed_name(k, 2, 3, family, sizeof family);
     snprintf(date, sizeof date, "19%02u-%02u-%02u", 40 + k % 59, 1 + k % 12, 1 + k % 28);
     snprintf(id, sizeof id, "%s-R-%020u", o->code, k);
     rec = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s},"
@@ -406,8 +389,8 @@ static void fill_search_rows(struct pg *pg, unsigned n, unsigned k0)
     for (unsigned i = 0; i < n; i++) {
         unsigned k = k0 + i;
         char given[16], family[16], date[16], *key;
-        syl_name(k, 1, given, sizeof given);
-        syl_name(k, 2, family, sizeof family);
+        hashed_name(k, 1, 3, given, sizeof given);
+        hashed_name(k, 2, 3, family, sizeof family);
         snprintf(date, sizeof date, "19%02u-%02u-%02u", 40 + k % 59, 1 + k % 12, 1 + k % 28);
         if ((key = nat_name_key(given, family)) == NULL ||
             buf_printf(&b, "S%03u\tS%03u-R-%020u\t1\t%064u\tregistered\tS%03u/1990/%08u\t%s\t%s\t0\n",
@@ -568,7 +551,7 @@ int main(int argc, char **argv)
             char given[16];
             json_t *res = NULL;
             double t0;
-            syl_name((unsigned)rand() % persons, 1, given, sizeof given);
+            hashed_name((unsigned)rand() % persons, 1, 3, given, sizeof given);
             t0 = now_s();
             if (national_search(pg, given, 10, &res, &err) != 0)
                 die("search", &err);

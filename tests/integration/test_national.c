@@ -42,6 +42,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "../../bench/hashed_name.h"
 #include "support/national.h"
 #include "support/support.h"
 
@@ -680,27 +681,6 @@ static void test_wrong_office_key(void **state)
 
 #define KILL_EVENTS 20000
 
-/* A made-up name from syllables, different for each (K, PART): records that
- * do not resemble each other, so the district's duplicate search stays
- * quiet. */
-static void name_of(unsigned k, unsigned part, char *out, size_t size)
-{
-    static const char *const syl[] = { "ka", "mo", "te", "ri", "su", "na", "lo", "bi",
-                                       "du", "fe", "ga", "hu", "ji", "ku", "ma", "ne",
-                                       "po", "ra", "si", "to", "vu", "wa", "ya", "ze" };
-    uint64_t x = ((uint64_t)k * 2654435761u + part * 40503u) ^ 0x9e3779b97f4a7c15ull;
-    size_t len = 0;
-    for (int i = 0; i < 4 && len + 3 < size; i++) {
-        x ^= x >> 13;
-        x *= 0xff51afd7ed558ccdull;
-        x ^= x >> 29;
-        memcpy(out + len, syl[x % 24], 2);
-        len += 2;
-    }
-    out[len] = '\0';
-    out[0] = (char)(out[0] - 32);
-}
-
 /* Draft N distinct records in DATA through `record import`, in files of at
  * most 4000 lines (each run well within the helper's time limit). */
 static void import_lines(const char *data, unsigned n, const char *tag)
@@ -714,12 +694,12 @@ static void import_lines(const char *data, unsigned n, const char *tag)
         for (unsigned i = start; i < n && i < start + 4000; i++) {
             json_t *r = json_deep_copy(nat.example);
             char *rec, g1[16], g2[16];
-            name_of(i, 1, g1, sizeof g1);
-            name_of(i, 2, g2, sizeof g2);
+            hashed_name(i, 1, 4, g1, sizeof g1);
+            hashed_name(i, 2, 4, g2, sizeof g2);
             snprintf(given, sizeof given, "%s %s", g1, g2);
-            name_of(i, 3, family, sizeof family);
-            name_of(i, 4, mother, sizeof mother);
-            name_of(i, 5, father, sizeof father);
+            hashed_name(i, 3, 4, family, sizeof family);
+            hashed_name(i, 4, 4, mother, sizeof mother);
+            hashed_name(i, 5, 4, father, sizeof father);
             snprintf(date, sizeof date, "19%02u-%02u-%02u", 50 + i % 49, 1 + i % 12, 1 + i % 28);
             json_object_set_new(json_object_get(r, "child"), "given_names", json_string(given));
             json_object_set_new(json_object_get(r, "child"), "family_name", json_string(family));
