@@ -23,6 +23,7 @@
 #include "issuance/pki/pki.h"
 #include "registry/projection.h"
 #include "registry/registry.h"
+#include "support/alloc_workers.h"
 #include "support/support.h"
 
 enum { WORKERS = 8, ROUNDS = 3 };
@@ -164,16 +165,10 @@ static char *submitted_application(int k)
     return id;
 }
 
-struct worker {
-    pthread_t t;
-    char *ids[ROUNDS];
-    char numbers[ROUNDS][32], serials[ROUNDS][32];
-    char error[ERR_MSG_MAX];
-};
 
 static void *work(void *arg)
 {
-    struct worker *w = arg;
+    struct alloc_worker *w = arg;
     struct err err = ERR_INIT;
     struct db *mine = NULL;
 
@@ -204,7 +199,7 @@ static void *work(void *arg)
 
 static void test_eight_concurrent_approvals(void **state)
 {
-    struct worker w[WORKERS];
+    struct alloc_worker w[WORKERS];
     struct err err = ERR_INIT;
     struct office_env env = { db, dd->blobs_dir, dd->keys_dir, oper, NULL, { 0 } };
     int problems;
@@ -218,21 +213,8 @@ static void test_eight_concurrent_approvals(void **state)
     for (int i = 0; i < WORKERS; i++)
         for (int r = 0; r < ROUNDS; r++)
             w[i].ids[r] = submitted_application(i * ROUNDS + r);
-    pthread_barrier_init(&barrier, NULL, WORKERS);
-    for (int i = 0; i < WORKERS; i++)
-        assert_int_equal(pthread_create(&w[i].t, NULL, work, &w[i]), 0);
-    for (int i = 0; i < WORKERS; i++)
-        pthread_join(w[i].t, NULL);
-    pthread_barrier_destroy(&barrier);
-    for (int i = 0; i < WORKERS; i++)
-        if (w[i].error[0])
-            fail_msg("worker %d: %s", i, w[i].error);
-    for (int a = 0; a < WORKERS * ROUNDS; a++)
-        for (int b = a + 1; b < WORKERS * ROUNDS; b++) {
-            const struct worker *wa = &w[a / ROUNDS], *wb = &w[b / ROUNDS];
-            assert_string_not_equal(wa->numbers[a % ROUNDS], wb->numbers[b % ROUNDS]);
-            assert_string_not_equal(wa->serials[a % ROUNDS], wb->serials[b % ROUNDS]);
-        }
+    alloc_workers_run(w, WORKERS, work, &barrier);
+    alloc_workers_assert_distinct(w, WORKERS, ROUNDS);
     problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, NULL, NULL, NULL,
                                      &err);
     assert_int_equal(problems, 0);

@@ -15,6 +15,7 @@
 #include "db/db.h"
 #include "issuance/passport/office.h"
 #include "issuance/passport/office_app_int.h"
+#include "support/alloc_workers.h"
 #include "support/support.h"
 
 static char *tmp;
@@ -236,13 +237,6 @@ static void test_booklets(void **state)
 #define WORKERS 8
 #define ROUNDS 5
 
-struct worker {
-    pthread_t t;
-    int id;
-    char numbers[ROUNDS][32];
-    char serials[ROUNDS][32];
-    char error[ERR_MSG_MAX];
-};
 
 static pthread_barrier_t barrier;
 
@@ -258,7 +252,7 @@ static int allocate_both(struct db *db, void *arg, struct err *err)
 
 static void *work(void *arg)
 {
-    struct worker *w = arg;
+    struct alloc_worker *w = arg;
     struct db *db = NULL;
     struct err err = ERR_INIT;
     char path[4200]; /* tmp_path's buffers are not for threads */
@@ -282,7 +276,7 @@ static void *work(void *arg)
 
 static void test_concurrent_allocation(void **state)
 {
-    struct worker w[WORKERS];
+    struct alloc_worker w[WORKERS];
     struct db *db = open_db();
     struct err err = ERR_INIT;
     (void)state;
@@ -292,24 +286,9 @@ static void test_concurrent_allocation(void **state)
                      0);
     db_close(db);
     memset(w, 0, sizeof w);
-    pthread_barrier_init(&barrier, NULL, WORKERS);
-    for (int i = 0; i < WORKERS; i++) {
-        w[i].id = i;
-        assert_int_equal(pthread_create(&w[i].t, NULL, work, &w[i]), 0);
-    }
-    for (int i = 0; i < WORKERS; i++)
-        pthread_join(w[i].t, NULL);
-    pthread_barrier_destroy(&barrier);
-    for (int i = 0; i < WORKERS; i++)
-        if (w[i].error[0])
-            fail_msg("worker %d: %s", i, w[i].error);
+    alloc_workers_run(w, WORKERS, work, &barrier);
     /* Every number and every booklet distinct. */
-    for (int a = 0; a < WORKERS * ROUNDS; a++)
-        for (int b = a + 1; b < WORKERS * ROUNDS; b++) {
-            const struct worker *wa = &w[a / ROUNDS], *wb = &w[b / ROUNDS];
-            assert_string_not_equal(wa->numbers[a % ROUNDS], wb->numbers[b % ROUNDS]);
-            assert_string_not_equal(wa->serials[a % ROUNDS], wb->serials[b % ROUNDS]);
-        }
+    alloc_workers_assert_distinct(w, WORKERS, ROUNDS);
 }
 
 /* The enrolment check reads the registry's person state, whatever form the
