@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "db/db.h"
@@ -18,12 +19,40 @@ struct office_staff {
     struct registry_actor *admin, *clerk1, *clerk2, *reg, *enrol, *appr, *oper;
 };
 
+/* The members after the admin, in the order they are added. */
+#define OFFICE_STAFF_MEMBERS 6
+struct office_staff_member {
+    const char *name;
+    unsigned roles;
+    struct registry_actor **actor; /* where in the struct office_staff */
+};
+
+static inline void office_staff_members(struct office_staff *s,
+                                        struct office_staff_member m[OFFICE_STAFF_MEMBERS])
+{
+    const struct office_staff_member all[OFFICE_STAFF_MEMBERS] = {
+        { "clerk1", ROLE_CLERK, &s->clerk1 },
+        { "clerk2", ROLE_CLERK, &s->clerk2 },
+        { "reg", ROLE_REGISTRAR, &s->reg },
+        { "enrol", ROLE_ENROLMENT_OFFICER, &s->enrol },
+        { "appr", ROLE_APPROVER, &s->appr },
+        { "oper", ROLE_ISSUANCE_OPERATOR, &s->oper },
+    };
+    memcpy(m, all, sizeof all);
+}
+
+/* NAME's password: "XX-tundra-ferns-61". */
+static inline void office_staff_password(const char *name, char *pw, size_t size)
+{
+    snprintf(pw, size, "%.2s-tundra-ferns-61", name);
+}
+
 static inline int office_staff_login(struct db *db, const char *keys, const char *user,
                                      struct registry_actor **out, const char **what,
                                      struct err *err)
 {
     char pw[64];
-    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", user);
+    office_staff_password(user, pw, sizeof pw);
     *what = user;
     return registry_authenticate(db, keys, user, pw, out, err);
 }
@@ -34,22 +63,12 @@ static inline int office_staff_login(struct db *db, const char *keys, const char
 static inline int office_staff_open(struct db *db, const char *keys, struct office_staff *s,
                                     const char **what, struct err *err)
 {
-    const struct {
-        const char *name;
-        unsigned roles;
-        struct registry_actor **actor;
-    } staff[] = {
-        { "clerk1", ROLE_CLERK, &s->clerk1 },
-        { "clerk2", ROLE_CLERK, &s->clerk2 },
-        { "reg", ROLE_REGISTRAR, &s->reg },
-        { "enrol", ROLE_ENROLMENT_OFFICER, &s->enrol },
-        { "appr", ROLE_APPROVER, &s->appr },
-        { "oper", ROLE_ISSUANCE_OPERATOR, &s->oper },
-    };
+    struct office_staff_member staff[OFFICE_STAFF_MEMBERS];
     struct registry_user_new admin = { "admin", "ad-tundra-ferns-61", ROLE_ADMIN, "HQ" };
-    size_t n = sizeof staff / sizeof staff[0];
+    size_t n = OFFICE_STAFF_MEMBERS;
 
     *s = (struct office_staff){ 0 };
+    office_staff_members(s, staff);
     *what = "admin";
     if (registry_user_add(db, keys, NULL, &admin, err) != 0 ||
         office_staff_login(db, keys, "admin", &s->admin, what, err) != 0)
@@ -58,7 +77,7 @@ static inline int office_staff_open(struct db *db, const char *keys, struct offi
     for (size_t i = 0; i < n; i++) {
         char pw[64];
         struct registry_user_new u = { staff[i].name, pw, staff[i].roles, "HQ" };
-        snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", staff[i].name);
+        office_staff_password(staff[i].name, pw, sizeof pw);
         if (registry_user_add(db, keys, s->admin, &u, err) != 0)
             return -1;
     }
@@ -70,13 +89,12 @@ static inline int office_staff_open(struct db *db, const char *keys, struct offi
 
 static inline void office_staff_free(struct office_staff *s)
 {
+    struct office_staff_member m[OFFICE_STAFF_MEMBERS];
+
+    office_staff_members(s, m);
     registry_actor_free(s->admin);
-    registry_actor_free(s->clerk1);
-    registry_actor_free(s->clerk2);
-    registry_actor_free(s->reg);
-    registry_actor_free(s->enrol);
-    registry_actor_free(s->appr);
-    registry_actor_free(s->oper);
+    for (size_t i = 0; i < OFFICE_STAFF_MEMBERS; i++)
+        registry_actor_free(*m[i].actor);
     *s = (struct office_staff){ 0 };
 }
 
