@@ -7,6 +7,7 @@
  * package signed by a document signer (ECDSA P-256) from the same MRZ.
  * Run it by hand on an otherwise idle machine. */
 #include "bench_util.h"
+#include "office_staff.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,29 +101,6 @@ static void bench_render(enum mrz_format f, const unsigned char *photo, size_t p
     buf_release(&pdf);
 }
 
-static struct registry_actor *login(struct db *db, const char *keys, const char *user)
-{
-    struct registry_actor *a = NULL;
-    struct err err = ERR_INIT;
-    char pw[64];
-    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", user);
-    if (registry_authenticate(db, keys, user, pw, &a, &err) != 0)
-        die(user, &err);
-    return a;
-}
-
-static void add_user(struct db *db, const char *keys, struct registry_actor *admin,
-                     const char *name, unsigned roles)
-{
-    struct registry_user_new u = { name, NULL, roles, "HQ" };
-    struct err err = ERR_INIT;
-    char pw[64];
-    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", name);
-    u.password = pw;
-    if (registry_user_add(db, keys, admin, &u, &err) != 0)
-        die("user add", &err);
-}
-
 static int pki_event(void *ctx, struct db *db, const char *type, const json_t *objects,
                      const json_t *data, struct err *err)
 {
@@ -136,7 +114,8 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
     struct datadir *dd = NULL;
     struct db *db = NULL;
     struct err err = ERR_INIT;
-    struct registry_actor *admin, *clerk1, *clerk2, *reg, *enrol, *appr, *oper;
+    struct office_staff staff;
+    const char *what;
     char **ids = calloc((size_t)n, sizeof *ids);
 
     if (mkdtemp(dir) == NULL || ids == NULL)
@@ -145,28 +124,12 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
     if (datadir_init(data, NULL, &err) != 0 || datadir_open(data, &dd, &err) != 0 ||
         datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err) != 0)
         die("data directory", &err);
-    {
-        struct registry_user_new u = { "admin", "ad-tundra-ferns-61", ROLE_ADMIN, "HQ" };
-        if (registry_user_add(db, dd->keys_dir, NULL, &u, &err) != 0)
-            die("admin", &err);
-    }
-    admin = login(db, dd->keys_dir, "admin");
-    add_user(db, dd->keys_dir, admin, "clerk1", ROLE_CLERK);
-    add_user(db, dd->keys_dir, admin, "clerk2", ROLE_CLERK);
-    add_user(db, dd->keys_dir, admin, "reg", ROLE_REGISTRAR);
-    add_user(db, dd->keys_dir, admin, "enrol", ROLE_ENROLMENT_OFFICER);
-    add_user(db, dd->keys_dir, admin, "appr", ROLE_APPROVER);
-    add_user(db, dd->keys_dir, admin, "oper", ROLE_ISSUANCE_OPERATOR);
-    clerk1 = login(db, dd->keys_dir, "clerk1");
-    clerk2 = login(db, dd->keys_dir, "clerk2");
-    reg = login(db, dd->keys_dir, "reg");
-    enrol = login(db, dd->keys_dir, "enrol");
-    appr = login(db, dd->keys_dir, "appr");
-    oper = login(db, dd->keys_dir, "oper");
+    if (office_staff_open(db, dd->keys_dir, &staff, &what, &err) != 0)
+        die(what, &err);
 
-    struct office_env eo = { db, dd->blobs_dir, dd->keys_dir, enrol, NULL, { 0 } };
-    struct office_env ea = { db, dd->blobs_dir, dd->keys_dir, appr, NULL, { 0 } };
-    struct office_env ep = { db, dd->blobs_dir, dd->keys_dir, oper, NULL, { 0 } };
+    struct office_env eo = { db, dd->blobs_dir, dd->keys_dir, staff.enrol, NULL, { 0 } };
+    struct office_env ea = { db, dd->blobs_dir, dd->keys_dir, staff.appr, NULL, { 0 } };
+    struct office_env ep = { db, dd->blobs_dir, dd->keys_dir, staff.oper, NULL, { 0 } };
     office_env_init(&eo);
     office_env_init(&ea);
     office_env_init(&ep);
@@ -181,9 +144,9 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
         snprintf(given, sizeof given, "Person %d", i);
         json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given));
         json_object_set_new(json_object_get(rec, "register"), "entry", json_integer(1000 + i));
-        if (registry_record_draft(db, clerk1, rec, &rid, &err) != 0 ||
-            registry_record_verify(db, clerk2, rid, rec, NULL, &err) != 0 ||
-            registry_record_register(db, reg, rid, &res, &err) != 0)
+        if (registry_record_draft(db, staff.clerk1, rec, &rid, &err) != 0 ||
+            registry_record_verify(db, staff.clerk2, rid, rec, NULL, &err) != 0 ||
+            registry_record_register(db, staff.reg, rid, &res, &err) != 0)
             die("record", &err);
         memset(&e, 0, sizeof e);
         e.uin = json_string_value(json_object_get(res, "uin"));
@@ -208,14 +171,14 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
         char serial[PKI_SERIAL_MAX];
         if (pki_open(data, true, &pki, &err) != 0)
             die("pki", &err);
-        pki_set_event_sink(pki, pki_event, admin);
+        pki_set_event_sink(pki, pki_event, staff.admin);
         if (pki_init(pki, &po, serial, &err) != 0 || pki_issue(pki, &io, serial, &err) != 0)
             die("pki", &err);
         /* personalization signs chips on the office's own connection */
         pki_close(pki);
         if (pki_open_db(db, data, &pki, &err) != 0)
             die("pki", &err);
-        pki_set_event_sink(pki, pki_event, oper);
+        pki_set_event_sink(pki, pki_event, staff.oper);
         ep.pki = pki;
     }
     double t0 = now();
@@ -232,13 +195,7 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
     for (int i = 0; i < n; i++)
         free(ids[i]);
     free(ids);
-    registry_actor_free(admin);
-    registry_actor_free(clerk1);
-    registry_actor_free(clerk2);
-    registry_actor_free(reg);
-    registry_actor_free(enrol);
-    registry_actor_free(appr);
-    registry_actor_free(oper);
+    office_staff_free(&staff);
     db_close(db);
     datadir_free(dd);
     bench_remove_dir("issuance", dir);

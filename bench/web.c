@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "loopback.h"
 #include "core/buf.h"
 #include "issuance/icao/mrz.h"
 #include "registry/search.h"
@@ -54,20 +55,14 @@ static double wrk_ms(const char *s)
 static int http(int port, const char *method, const char *path, const char *headers,
                 const char *body, struct buf *out)
 {
-    struct sockaddr_in sa;
     struct buf req = BUF_INIT(1 << 20);
     char chunk[65536];
     ssize_t n;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+    int fd = loopback_connect(port, NULL, 0, 0), rc = -1;
 
     if (fd < 0)
         return -1;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+    if (buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
                          "Content-Length: %zu\r\n\r\n%s",
                    method, path, headers ? headers : "", body ? strlen(body) : 0,
                    body ? body : "") != 0 ||

@@ -280,3 +280,15 @@ int db_rows_changed(struct db *db)
 {
     return sqlite3_changes(db_handle(db));
 }
+
+int db_query_objects(struct db *db, const char *sql, const char *what, json_t **out,
+                     struct err *err, const char *fmt, ...)
+{
+    struct row_json_adapter a = { NULL, NULL };
+    const struct stmt_use u = { .what = what, .row = row_json_adapt, .row_ctx = &a, .rows = out };
+    int rc;
+
+    *out = NULL;
+    CACHED_USE(rc, db, sql, err, fmt, &u);
+    return rc;
+}

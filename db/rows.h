@@ -114,4 +114,11 @@ int db_query_int64(struct db *db, const char *sql, const char *what, long long *
  * row" and "was anything there" checks. */
 int db_rows_changed(struct db *db);
 
+/* Run the constant SQL (cached, as db_run) with FMT's parameters and make
+ * each row an object keyed by the column names (db_row_object), in a new
+ * array stored in *OUT (the caller's). Returns 0, or -1 with ERR set
+ * ("db: WHAT: ..." when a step failed, or "out of memory") and *OUT NULL. */
+int db_query_objects(struct db *db, const char *sql, const char *what, json_t **out,
+                     struct err *err, const char *fmt, ...) __attribute__((warn_unused_result));
+
 #endif

@@ -63,6 +63,12 @@ struct proj_module {
     void (*after_replay)(struct proj *p);
 };
 
+/* A struct proj_module initializer from NAME, the arrays TABLES and
+ * HANDLERS, and AFTER_REPLAY (or NULL). */
+#define PROJ_MODULE(name, tables, handlers, after_replay)                                          \
+    { (name), (tables), sizeof(tables) / sizeof(tables)[0], (handlers),                            \
+      sizeof(handlers) / sizeof(handlers)[0], (after_replay) }
+
 /* Register a higher module's projection (issuance's passport office and
  * PKI) with `audit verify`. Called once at start-up, before threads start;
  * at most 8. */
@@ -98,5 +104,19 @@ json_t *proj_time(const struct proj_event *ev);
  * a counter, or hashes for its after-replay pass); borrowed, freed with the
  * audit. NULL only when out of memory. */
 json_t *proj_state(struct proj *p, const char *module);
+
+/* The text at K in the event's object O (its data, one of its objects), ""
+ * when missing or not a string (borrowed). */
+const char *proj_str(const json_t *o, const char *k);
+
+/* The N-th (from 0) object of KIND the event names (borrowed; NULL when
+ * none). */
+const json_t *proj_object(const struct proj_event *ev, const char *kind, size_t n);
+/* That object's id (NULL when none). */
+const char *proj_object_id(const struct proj_event *ev, const char *kind, size_t n);
+
+/* Report that the event lacks the object WHAT it must name ("event N: TYPE
+ * names no WHAT"). */
+void proj_names_none(struct proj *p, const struct proj_event *ev, const char *what);
 
 #endif

@@ -433,6 +433,20 @@ int main(int argc, char **argv)
     double push_time = 0, gen_time = 0, wall;
     uint64_t pushed_events = 0;
     unsigned long long trips = 0, pushes = 0;
+    unsigned verify_threads = 0; /* 0: the library's own choice */
+    const struct {
+        const char *name;
+        unsigned *to;
+        unsigned long min, max;
+    } nums[] = {
+        { "--offices", &offices, 1, 1000 },
+        { "--persons", &persons, 1, 100000000 },
+        { "--batch", &batch, 2, 10000 },
+        { "--catchup", &catchup, 0, 100000000 },
+        { "--gen-threads", &gen_threads, 1, 64 },
+        { "--search-rows", &search_rows, 0, 100000000 },
+        { "--verify-threads", &verify_threads, 0, 64 },
+    };
 
     switch (bench_options(&argc, argv, usage)) {
     case 1: return 0;
@@ -444,27 +458,19 @@ int main(int argc, char **argv)
             fprintf(stderr, "national: %s needs a value\n%s", argv[i], usage);
             return 2;
         }
-        if (strcmp(argv[i], "--pg") == 0)
+        size_t k = 0;
+        while (k < sizeof nums / sizeof nums[0] && strcmp(argv[i], nums[k].name) != 0)
+            k++;
+        if (k < sizeof nums / sizeof nums[0])
+            *nums[k].to = num_arg(nums[k].name, argv[i + 1], nums[k].min, nums[k].max);
+        else if (strcmp(argv[i], "--pg") == 0)
             url = argv[i + 1];
-        else if (strcmp(argv[i], "--offices") == 0)
-            offices = num_arg("--offices", argv[i + 1], 1, 1000);
-        else if (strcmp(argv[i], "--persons") == 0)
-            persons = num_arg("--persons", argv[i + 1], 1, 100000000);
-        else if (strcmp(argv[i], "--batch") == 0)
-            batch = num_arg("--batch", argv[i + 1], 2, 10000);
-        else if (strcmp(argv[i], "--catchup") == 0)
-            catchup = num_arg("--catchup", argv[i + 1], 0, 100000000);
-        else if (strcmp(argv[i], "--gen-threads") == 0)
-            gen_threads = num_arg("--gen-threads", argv[i + 1], 1, 64);
-        else if (strcmp(argv[i], "--search-rows") == 0)
-            search_rows = num_arg("--search-rows", argv[i + 1], 0, 100000000);
-        else if (strcmp(argv[i], "--verify-threads") == 0)
-            national_set_verify_threads(num_arg("--verify-threads", argv[i + 1], 0, 64));
         else {
             fprintf(stderr, "national: unknown option %s\n%s", argv[i], usage);
             return 2;
         }
     }
+    national_set_verify_threads(verify_threads);
     if (url == NULL) {
         fprintf(stderr, "national: --pg URL is required\n%s", usage);
         return 2;

@@ -180,24 +180,14 @@ static int add_check(json_t *checks, const char *name, bool passed, const char *
 static int open_documents(struct db *db, const char *uin, const char *doc_type, json_t **out,
                           struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-
-    if (db_prepare(db, &st,
-                   "SELECT number, status, application_id AS application FROM documents "
-                   "WHERE uin = ?1 AND doc_type = ?2 AND status IN ('allocated', "
-                   "'personalized', 'valid') UNION ALL SELECT NULL, status, id FROM "
-                   "applications WHERE uin = ?1 AND doc_type = ?2 AND status = 'submitted'",
-                   err) != 0)
-        goto out;
     /* a document left out would let a second one through: every row or none */
-    if (db_bind(db, st, err, "ss", uin, doc_type) != 0 ||
-        db_rows_json(db, st, "documents", NULL, NULL, out, err) != 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return db_query_objects(db,
+                            "SELECT number, status, application_id AS application FROM documents "
+                            "WHERE uin = ?1 AND doc_type = ?2 AND status IN ('allocated', "
+                            "'personalized', 'valid') UNION ALL SELECT NULL, status, id FROM "
+                            "applications WHERE uin = ?1 AND doc_type = ?2 AND status = "
+                            "'submitted'",
+                            "documents", out, err, "ss", uin, doc_type);
 }
 
 /* The "no other valid document" check: one valid (or pending) document of

@@ -375,23 +375,19 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
     }
     if (s != 0)
         goto out;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT b.id AS id, b.doc_type AS doc_type, b.first AS first, b.last AS "
-                   "last, b.count AS count, b.reference AS reference, b.received_at AS "
-                   "received_at, b.received_by AS received_by, (SELECT count(*) FROM booklets "
-                   "k WHERE k.batch_id = b.id AND k.status = 'blank') AS blank FROM "
-                   "booklet_batches b ORDER BY b.received_at, b.id", err) != 0 ||
-        db_rows_json(db, st, "booklet batches", NULL, NULL, &batches, err) != 0)
+    if (db_query_objects(db,
+                         "SELECT b.id AS id, b.doc_type AS doc_type, b.first AS first, b.last "
+                         "AS last, b.count AS count, b.reference AS reference, b.received_at AS "
+                         "received_at, b.received_by AS received_by, (SELECT count(*) FROM "
+                         "booklets k WHERE k.batch_id = b.id AND k.status = 'blank') AS blank "
+                         "FROM booklet_batches b ORDER BY b.received_at, b.id",
+                         "booklet batches", &batches, err, "") != 0)
         goto out;
     bad |= json_object_set_new(rep, "batches", batches) != 0;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT serial, doc_type, reason, updated_at AS at, updated_by AS by FROM "
-                   "booklets WHERE status = 'spoiled' ORDER BY updated_at, serial", err) != 0 ||
-        db_rows_json(db, st, "booklets", NULL, NULL, &spoiled, err) != 0)
+    if (db_query_objects(db,
+                         "SELECT serial, doc_type, reason, updated_at AS at, updated_by AS by "
+                         "FROM booklets WHERE status = 'spoiled' ORDER BY updated_at, serial",
+                         "booklets", &spoiled, err, "") != 0)
         goto out;
     bad |= json_object_set_new(rep, "spoiled", spoiled) != 0;
     if (bad) {
@@ -426,14 +422,11 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
         err_set(err, "booklet %s: out of memory", serial);
         goto out;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (db_prepare(db, &st,
-                   "SELECT movement, application_id, reason, at, by FROM booklet_movements "
-                   "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
-                   "serial = ?1) ORDER BY id", err) != 0 ||
-        db_bind(db, st, err, "s", serial) != 0 ||
-        db_rows_json(db, st, "booklet movements", NULL, NULL, &moves, err) != 0)
+    if (db_query_objects(db,
+                         "SELECT movement, application_id, reason, at, by FROM booklet_movements "
+                         "WHERE serial = ?1 OR batch_id = (SELECT batch_id FROM booklets WHERE "
+                         "serial = ?1) ORDER BY id",
+                         "booklet movements", &moves, err, "s", serial) != 0)
         goto out;
     if (json_object_set_new(o, "movements", moves) != 0) {
         err_setk(err, ERR_INTERNAL, "out of memory");

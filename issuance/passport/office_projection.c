@@ -20,23 +20,6 @@
 
 #define OFFICE_BATCH_MAX 100000 /* as booklets.c receives at most */
 
-static const char *jstr(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-/* The N-th object of KIND the event names (NULL when none). */
-static const char *object_id(const struct proj_event *ev, const char *kind, size_t n)
-{
-    size_t i;
-    json_t *o;
-
-    json_array_foreach(ev->objects, i, o) if (strcmp(jstr(o, "kind"), kind) == 0 && n-- == 0)
-        return json_string_value(json_object_get(o, "id"));
-    return NULL;
-}
-
 /* A logged value as a column: the value when it has type TYPE, else
  * unknown (an older event that did not carry it). New reference. */
 static json_t *logged(const json_t *data, const char *key, json_type type)
@@ -76,21 +59,20 @@ static json_t *row_of(struct proj *p, const char *table, const char *col, const 
 static void on_enrol(struct proj *p, const struct proj_event *ev)
 {
     const json_t *d = ev->data;
-    const char *id = object_id(ev, "application", 0);
+    const char *id = proj_object_id(ev, "application", 0);
     const char *replaces = json_string_value(json_object_get(d, "replaces"));
 
     if (replaces && *replaces == '\0')
         replaces = NULL; /* stored as NULL */
     if (id == NULL) {
-        proj_problem(p, "event %llu: %s names no application", (unsigned long long)ev->seq,
-                     ev->type);
+        proj_names_none(p, ev, "application");
         return;
     }
     proj_put_new(p, "applications",
                  json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o, s:s?, s:s, s:o, s:o, s:o, s:o, "
                            "s:s?, s:s, s:o, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:o}",
-                           "id", id, "office", ev->office, "uin", object_id(ev, "person", 0),
-                           "record_id", object_id(ev, "record", 0), "doc_type",
+                           "id", id, "office", ev->office, "uin", proj_object_id(ev, "person", 0),
+                           "record_id", proj_object_id(ev, "record", 0), "doc_type",
                            logged(d, "doc_type", JSON_STRING), "kind",
                            logged(d, "kind", JSON_STRING), "replaces", replaces, "status",
                            "submitted", "holder", canonical(json_object_get(d, "holder")),
@@ -126,11 +108,11 @@ static void series_after_allocation(struct proj *p, const struct proj_event *ev,
 
 static void on_approve(struct proj *p, const struct proj_event *ev)
 {
-    const char *id = object_id(ev, "application", 0);
+    const char *id = proj_object_id(ev, "application", 0);
     const char *number = json_string_value(json_object_get(ev->data, "document_number"));
     const char *serial = json_string_value(json_object_get(ev->data, "booklet"));
     json_t *app = row_of(p, "applications", "id", id), *holder = NULL;
-    const char *doc_type = jstr(app, "doc_type"), *state = NULL;
+    const char *doc_type = proj_str(app, "doc_type"), *state = NULL;
 
     if (id == NULL || number == NULL || app == NULL) {
         proj_problem(p, "event %llu: approves an application the log never enrolled",
@@ -140,7 +122,7 @@ static void on_approve(struct proj *p, const struct proj_event *ev)
     }
     /* the document's issuing state is the holder's, as enrolled */
     if (json_is_string(json_object_get(app, "holder")) &&
-        json_parse(jstr(app, "holder"), strlen(jstr(app, "holder")), &holder, NULL) == 0)
+        json_parse(proj_str(app, "holder"), strlen(proj_str(app, "holder")), &holder, NULL) == 0)
         state = json_string_value(json_object_get(holder, "issuing_state"));
     series_after_allocation(p, ev, doc_type);
     proj_put_new(p, "documents",
@@ -164,7 +146,7 @@ static void on_approve(struct proj *p, const struct proj_event *ev)
 
 static void on_reject(struct proj *p, const struct proj_event *ev)
 {
-    const char *id = object_id(ev, "application", 0);
+    const char *id = proj_object_id(ev, "application", 0);
 
     if (id == NULL)
         return;
@@ -178,7 +160,7 @@ static void on_reject(struct proj *p, const struct proj_event *ev)
 /* Only the status moves (office_app_set_status). */
 static void app_status(struct proj *p, const struct proj_event *ev, const char *status)
 {
-    const char *id = object_id(ev, "application", 0);
+    const char *id = proj_object_id(ev, "application", 0);
 
     if (id)
         proj_put_new(p, "applications", json_pack("{s:s, s:s, s:o}", "id", id, "status", status,
@@ -208,13 +190,14 @@ static void on_qc(struct proj *p, const struct proj_event *ev)
     app_status(p, ev, pass ? "qc_passed" : "qc_failed");
     /* the number stays with the application and goes on a fresh booklet */
     if (!pass)
-        doc_status(p, ev, object_id(ev, "document", 0), "allocated", NULL, NULL);
+        doc_status(p, ev, proj_object_id(ev, "document", 0), "allocated", NULL, NULL);
 }
 
 static void on_personalize(struct proj *p, const struct proj_event *ev)
 {
     const json_t *d = ev->data;
-    const char *id = object_id(ev, "application", 0), *number = object_id(ev, "document", 0);
+    const char *id = proj_object_id(ev, "application", 0);
+    const char *number = proj_object_id(ev, "document", 0);
 
     if (id == NULL || number == NULL)
         return;
@@ -234,7 +217,7 @@ static void on_personalize(struct proj *p, const struct proj_event *ev)
 
 static void on_issue(struct proj *p, const struct proj_event *ev)
 {
-    const char *number = object_id(ev, "document", 0);
+    const char *number = proj_object_id(ev, "document", 0);
     const char *cancels = json_string_value(json_object_get(ev->data, "cancels"));
     json_t *app, *old;
 
@@ -244,14 +227,14 @@ static void on_issue(struct proj *p, const struct proj_event *ev)
         return;
     /* office_doc_cancel_replaced: a lost, stolen or revoked document keeps
      * that status for the alert lists; anything still counting is cancelled */
-    app = row_of(p, "applications", "id", object_id(ev, "application", 0));
+    app = row_of(p, "applications", "id", proj_object_id(ev, "application", 0));
     old = row_of(p, "documents", "number", cancels);
-    if (old && (strcmp(jstr(old, "status"), "allocated") == 0 ||
-                strcmp(jstr(old, "status"), "personalized") == 0 ||
-                strcmp(jstr(old, "status"), "valid") == 0)) {
+    if (old && (strcmp(proj_str(old, "status"), "allocated") == 0 ||
+                strcmp(proj_str(old, "status"), "personalized") == 0 ||
+                strcmp(proj_str(old, "status"), "valid") == 0)) {
         char reason[128];
         if (snprintf(reason, sizeof reason, "%s by %s",
-                     strcmp(jstr(app, "kind"), "renewal") == 0 ? "renewed" : "replaced",
+                     strcmp(proj_str(app, "kind"), "renewal") == 0 ? "renewed" : "replaced",
                      number) >= (int)sizeof reason)
             proj_problem(p, "event %llu: document number too long", (unsigned long long)ev->seq);
         else
@@ -279,14 +262,14 @@ static void on_doc_status(struct proj *p, const struct proj_event *ev)
     if (!json_is_array(evidence))
         evidence = NULL;
     none = evidence ? NULL : json_array();
-    doc_status(p, ev, object_id(ev, "document", 0), jstr(d, "status"),
+    doc_status(p, ev, proj_object_id(ev, "document", 0), proj_str(d, "status"),
                logged(d, "reason", JSON_STRING), canonical(evidence ? evidence : none));
     json_decref(none);
 }
 
 static void on_series_set(struct proj *p, const struct proj_event *ev)
 {
-    const char *doc_type = jstr(ev->data, "doc_type");
+    const char *doc_type = proj_str(ev->data, "doc_type");
     json_t *cur = row_of(p, "doc_number_series", "doc_type", doc_type);
 
     /* a new pattern never restarts the sequence */
@@ -345,8 +328,8 @@ static bool serial_split(const char *s, size_t *prefix, unsigned long long *num,
 static void on_booklet_receive(struct proj *p, const struct proj_event *ev)
 {
     const json_t *d = ev->data;
-    const char *id = object_id(ev, "booklet_batch", 0), *first = jstr(d, "first");
-    const char *last = jstr(d, "last");
+    const char *id = proj_object_id(ev, "booklet_batch", 0), *first = proj_str(d, "first");
+    const char *last = proj_str(d, "last");
     size_t p1, p2, d1, d2;
     unsigned long long a, b;
 
@@ -391,7 +374,8 @@ static void booklet_to(struct proj *p, const struct proj_event *ev, const char *
 
 static void on_booklet_reserve(struct proj *p, const struct proj_event *ev)
 {
-    const char *serial = object_id(ev, "booklet", 0), *app = object_id(ev, "application", 0);
+    const char *serial = proj_object_id(ev, "booklet", 0);
+    const char *app = proj_object_id(ev, "application", 0);
 
     if (serial == NULL)
         return;
@@ -401,17 +385,18 @@ static void on_booklet_reserve(struct proj *p, const struct proj_event *ev)
 
 static void on_booklet_personalize(struct proj *p, const struct proj_event *ev)
 {
-    const char *serial = object_id(ev, "booklet", 0);
+    const char *serial = proj_object_id(ev, "booklet", 0);
 
     if (serial == NULL)
         return;
     booklet_to(p, ev, serial, "personalized", NULL);
-    movement(p, ev, serial, NULL, "personalize", object_id(ev, "application", 0), NULL);
+    movement(p, ev, serial, NULL, "personalize", proj_object_id(ev, "application", 0), NULL);
 }
 
 static void on_booklet_spoil(struct proj *p, const struct proj_event *ev)
 {
-    const char *serial = object_id(ev, "booklet", 0), *id = object_id(ev, "application", 0);
+    const char *serial = proj_object_id(ev, "booklet", 0);
+    const char *id = proj_object_id(ev, "application", 0);
     json_t *app;
 
     if (serial == NULL)
@@ -421,7 +406,7 @@ static void on_booklet_spoil(struct proj *p, const struct proj_event *ev)
     movement(p, ev, serial, NULL, "spoil", id, logged(ev->data, "reason", JSON_STRING));
     /* the spoiled booklet leaves the application it was reserved for */
     app = id ? row_of(p, "applications", "id", id) : NULL;
-    if (app && strcmp(jstr(app, "booklet_serial"), serial) == 0)
+    if (app && strcmp(proj_str(app, "booklet_serial"), serial) == 0)
         proj_put_new(p, "applications", json_pack("{s:s, s:n}", "id", id, "booklet_serial"));
     json_decref(app);
 }
@@ -468,14 +453,8 @@ static const struct proj_table office_tables[] = {
       NULL, NULL, NULL },
 };
 
-static const struct proj_module office_module = {
-    "office",
-    office_tables,
-    sizeof office_tables / sizeof office_tables[0],
-    office_handlers,
-    sizeof office_handlers / sizeof office_handlers[0],
-    NULL,
-};
+static const struct proj_module office_module =
+    PROJ_MODULE("office", office_tables, office_handlers, NULL);
 
 const struct proj_module *office_projection(void)
 {

@@ -18,22 +18,6 @@
 #include "pki_int.h"
 #include "registry/projection.h"
 
-static const char *jstr(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static const json_t *object_n(const struct proj_event *ev, const char *kind, size_t n)
-{
-    size_t i;
-    json_t *o;
-
-    json_array_foreach(ev->objects, i, o) if (strcmp(jstr(o, "kind"), kind) == 0 && n-- == 0)
-        return o;
-    return NULL;
-}
-
 static json_t *logged(const json_t *data, const char *key)
 {
     const json_t *v = json_object_get(data, key);
@@ -68,13 +52,12 @@ static void remember(struct proj *p, const char *list, const char *id, json_t *w
  * second. A link certificate retires the CSCA it links from. */
 static void on_cert(struct proj *p, const struct proj_event *ev)
 {
-    const json_t *c = object_n(ev, "certificate", 0), *iss = object_n(ev, "certificate", 1);
+    const json_t *c = proj_object(ev, "certificate", 0), *iss = proj_object(ev, "certificate", 1);
     const char *serial = json_string_value(json_object_get(c, "id"));
     const json_t *d = ev->data;
 
     if (serial == NULL || !json_is_string(json_object_get(c, "hash"))) {
-        proj_problem(p, "event %llu: %s names no certificate", (unsigned long long)ev->seq,
-                     ev->type);
+        proj_names_none(p, ev, "certificate");
         return;
     }
     proj_put_new(p, "pki_certs",
@@ -86,17 +69,17 @@ static void on_cert(struct proj *p, const struct proj_event *ev)
                            "not_before", logged(d, "not_before"), "not_after",
                            logged(d, "not_after"), "pkup_not_before", proj_unknown(),
                            "pkup_not_after", proj_unknown(), "cert_der",
-                           der_marker(jstr(c, "hash")), "status", "active", "revoked_at",
+                           der_marker(proj_str(c, "hash")), "status", "active", "revoked_at",
                            "revocation_reason", "created_at", logged(d, "created_at")));
-    remember(p, "certs", serial, json_string(jstr(c, "hash")));
+    remember(p, "certs", serial, json_string(proj_str(c, "hash")));
     if (strcmp(ev->type, "pki.link.create") == 0 && iss)
-        proj_put_new(p, "pki_certs", json_pack("{s:s, s:s}", "serial", jstr(iss, "id"),
+        proj_put_new(p, "pki_certs", json_pack("{s:s, s:s}", "serial", proj_str(iss, "id"),
                                                "status", "retired"));
 }
 
 static void on_revoke(struct proj *p, const struct proj_event *ev)
 {
-    const char *serial = json_string_value(json_object_get(object_n(ev, "certificate", 0), "id"));
+    const char *serial = proj_object_id(ev, "certificate", 0);
 
     if (serial == NULL)
         return;
@@ -108,21 +91,21 @@ static void on_revoke(struct proj *p, const struct proj_event *ev)
 
 static void on_crl(struct proj *p, const struct proj_event *ev)
 {
-    const json_t *crl = object_n(ev, "crl", 0), *num = json_object_get(ev->data, "crl_number");
-    const char *csca = json_string_value(json_object_get(object_n(ev, "certificate", 0), "id"));
+    const json_t *crl = proj_object(ev, "crl", 0), *num = json_object_get(ev->data, "crl_number");
+    const char *csca = proj_object_id(ev, "certificate", 0);
 
     if (crl == NULL || csca == NULL || !json_is_integer(num)) {
-        proj_problem(p, "event %llu: pki.crl.issue names no CRL", (unsigned long long)ev->seq);
+        proj_names_none(p, ev, "CRL");
         return;
     }
     proj_put_new(p, "pki_crls",
                  json_pack("{s:s, s:O, s:o, s:o, s:o}", "csca_serial", csca, "number", num,
                            "this_update", logged(ev->data, "this_update"), "next_update",
                            logged(ev->data, "next_update"), "crl_der",
-                           der_marker(jstr(crl, "hash"))));
-    remember(p, "crls", jstr(crl, "id"),
+                           der_marker(proj_str(crl, "hash"))));
+    remember(p, "crls", proj_str(crl, "id"),
              json_pack("{s:s, s:O, s:s}", "csca_serial", csca, "number", num, "hash",
-                       jstr(crl, "hash")));
+                       proj_str(crl, "hash")));
 }
 
 /* The stored DER of TABLE's row KEY when it hashes to HASH: its bytes in
@@ -213,14 +196,15 @@ static void after_pki(struct proj *p)
         json_decref(key);
     }
     json_object_foreach(json_object_get(st, "crls"), id, v) {
-        json_t *key = json_pack("{s:s, s:O}", "csca_serial", jstr(v, "csca_serial"), "number",
+        json_t *key = json_pack("{s:s, s:O}", "csca_serial", proj_str(v, "csca_serial"), "number",
                                 json_object_get(v, "number")),
                *value = NULL;
         unsigned char *der = NULL;
         size_t len = 0;
-        if (key && stored_der(p, "pki_crls", key, "crl_der", jstr(v, "hash"), &der, &len, &value))
+        if (key &&
+            stored_der(p, "pki_crls", key, "crl_der", proj_str(v, "hash"), &der, &len, &value))
             proj_put_new(p, "pki_crls",
-                         json_pack("{s:s, s:O, s:O}", "csca_serial", jstr(v, "csca_serial"),
+                         json_pack("{s:s, s:O, s:O}", "csca_serial", proj_str(v, "csca_serial"),
                                    "number", json_object_get(v, "number"), "crl_der", value));
         free(der);
         json_decref(value);
@@ -248,10 +232,8 @@ static const struct proj_table pki_tables[] = {
     { "pki_crls", "csca_serial, number, this_update, next_update, crl_der", NULL, NULL, NULL },
 };
 
-static const struct proj_module pki_module = {
-    "pki", pki_tables, sizeof pki_tables / sizeof pki_tables[0],
-    pki_handlers, sizeof pki_handlers / sizeof pki_handlers[0], after_pki,
-};
+static const struct proj_module pki_module =
+    PROJ_MODULE("pki", pki_tables, pki_handlers, after_pki);
 
 const struct proj_module *pki_projection(void)
 {

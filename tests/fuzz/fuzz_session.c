@@ -4,33 +4,15 @@
  * and released on every path), then the handler's field checks. */
 #include <string.h>
 
+#include "../support/chunk_source.h"
 #include "core/json.h"
 #include "fuzz.h"
 #include "web/web_int.h"
 
-struct source {
-    const uint8_t *p;
-    size_t len, pos, chunk;
-};
-
-static int source_read(void *ctx, void *p, size_t n)
-{
-    struct source *s = ctx;
-    size_t k = s->len - s->pos;
-
-    if (k > s->chunk)
-        k = s->chunk;
-    if (k > n)
-        k = n;
-    memcpy(p, s->p + s->pos, k);
-    s->pos += k;
-    return (int)k;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const keys[] = { "username", "password", "lang", NULL };
-    struct source src;
+    struct chunk_source src;
     struct buf body = BUF_INIT(WEB_MAX_JSON_BODY);
     struct err err = ERR_INIT;
     const char *user = NULL, *pass = NULL, *lang = NULL;
@@ -39,12 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    src.p = data + 1;
+    src.data = (const char *)data + 1;
     src.len = size - 1;
     src.pos = 0;
     src.chunk = (size_t)data[0] + 1;
+    src.end = 0;
     /* announced length: none, or the real one */
-    st = web_body_collect(source_read, &src, (data[0] & 1) ? (long long)src.len : -1,
+    st = web_body_collect(chunk_source_read, &src, (data[0] & 1) ? (long long)src.len : -1,
                           WEB_MAX_JSON_BODY, &body);
     if (st != 0) {
         if (body.data != NULL)

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "core/buf.h"
+#include "support/deep_json.h"
 #include "support/support.h"
 
 #define DEPTH 5000
@@ -26,29 +26,13 @@ static char data[4096], pw[4200], deep_path[4200], photo[4200], jsonl[4200], csc
 static char *deep;      /* {"a":[[[...]]]} DEPTH levels */
 static char *deep_seal; /* the same, 2,000 levels: fits a seal's 8 KB */
 
-static char *deep_doc(int depth)
-{
-    struct buf b = BUF_INIT(1 << 20);
-    char *s;
-
-    assert_int_equal(buf_append_str(&b, "{\"a\":"), 0);
-    for (int i = 0; i < depth; i++)
-        assert_int_equal(buf_append_byte(&b, '['), 0);
-    for (int i = 0; i < depth; i++)
-        assert_int_equal(buf_append_byte(&b, ']'), 0);
-    assert_int_equal(buf_append_str(&b, "}"), 0);
-    s = (char *)buf_detach(&b, NULL);
-    assert_non_null(s);
-    return s;
-}
-
 static int setup(void **state)
 {
     char line[DEPTH * 2 + 64];
     (void)state;
 
-    deep = deep_doc(DEPTH);
-    deep_seal = deep_doc(2000);
+    deep = deep_json("a", DEPTH, NULL);
+    deep_seal = deep_json("a", 2000, NULL);
     if ((root = tmp_data_dir("cli-jsondepth", data, sizeof data, NULL)) == NULL)
         return -1;
     snprintf(pw, sizeof pw, "%s/admin.pw", root);

@@ -459,12 +459,7 @@ static void test_fork_refused(void **state)
     long pos;
     (void)state;
 
-    national_district(&nat, "DF", data_f, sizeof data_f);
-    {
-        char *k = national_office_key(data_f);
-        fixture_office_add(&nat, "DF", k);
-        free(k);
-    }
+    national_district_registered(&nat, "DF", data_f, sizeof data_f);
     national_register_birth(&nat, data_f, "Faraji", "1993-04-05", (char[16]){ 0 });
     snprintf(saved, sizeof saved, "%s.saved", data_f);
     copy_dir(data_f, saved);
@@ -767,12 +762,7 @@ static void test_kill9_during_push(void **state)
     int killed_midway = 0;
     (void)state;
 
-    national_district(&nat, "DK", data_k, sizeof data_k);
-    {
-        char *k = national_office_key(data_k);
-        fixture_office_add(&nat, "DK", k);
-        free(k);
-    }
+    national_district_registered(&nat, "DK", data_k, sizeof data_k);
     import_lines(data_k, KILL_EVENTS, "DK");
     n = national_local_size(data_k);
     assert_true(n >= KILL_EVENTS);
@@ -842,12 +832,7 @@ static void test_failover(void **state)
     int st = 0;
     (void)state;
 
-    national_district(&nat, "DS", data_s, sizeof data_s);
-    {
-        char *k = national_office_key(data_s);
-        fixture_office_add(&nat, "DS", k);
-        free(k);
-    }
+    national_district_registered(&nat, "DS", data_s, sizeof data_s);
     snprintf(standby_dir, sizeof standby_dir, "%s/standby", nat.root);
     assert_int_equal(pg_cluster("start", standby_dir, "standby", nat.pg_dir, NULL, 0), 0);
     import_lines(data_s, 4000, "DS");

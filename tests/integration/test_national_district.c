@@ -46,17 +46,6 @@
 
 static struct national nat;
 
-/* A district office with admin, clerk1, clerk2 and reg, registered
- * nationally. */
-static void district(const char *office, char *data, size_t size)
-{
-    char *key;
-    national_district(&nat, office, data, size);
-    key = national_office_key(data);
-    fixture_office_add(&nat, office, key);
-    free(key);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
@@ -115,8 +104,8 @@ static void test_uin_blocks(void **state)
     char d1[4300], d2[4300], d3[4300], u[6][16], sql[512], *s, *e = NULL, *id;
     (void)state;
     national_serve_start(&nat, nat.pg_url, (const char *[]){ "--insecure-loopback", NULL }, "http");
-    district("DU1", d1, sizeof d1);
-    district("DU2", d2, sizeof d2);
+    national_district_registered(&nat, "DU1", d1, sizeof d1);
+    national_district_registered(&nat, "DU2", d2, sizeof d2);
     uin_block(d1, "20");
     uin_block(d2, "20");
     assert_int_equal(data_sql_long(d1, "SELECT count(*) FROM uin_pool WHERE used_at IS NULL"), 20);
@@ -191,7 +180,7 @@ static void test_uin_blocks(void **state)
     free(s);
 
     /* an old UIN already assigned by DU1, arriving from a third office */
-    district("DU3", d3, sizeof d3);
+    national_district_registered(&nat, "DU3", d3, sizeof d3);
     snprintf(sql, sizeof sql,
              "INSERT INTO uin_pool(uin, block, received_at) VALUES ('%s', 'old', '0')", u[2]);
     data_sql(d3, sql);
@@ -261,7 +250,7 @@ static void test_background_sync(void **state)
     int port, i;
     (void)state;
 
-    district("DS", ds, sizeof ds);
+    national_district_registered(&nat, "DS", ds, sizeof ds);
     /* the national tier down: the server starts, backs off, still answers */
     snprintf(url, sizeof url, "http://127.0.0.1:%d", dead_port());
     set_national_url(ds, url);
@@ -357,7 +346,7 @@ static void test_tls(void **state)
     snprintf(okey, sizeof okey, "%s/other.key", nat.root);
     make_cert(key, cert);
     make_cert(okey, other);
-    district("DT", dt, sizeof dt);
+    national_district_registered(&nat, "DT", dt, sizeof dt);
     national_register_birth(&nat, dt, "Tessa", "2005-05-06", uin);
 
     /* plain HTTP needs the explicit flag, and then only on loopback */

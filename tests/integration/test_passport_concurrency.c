@@ -23,6 +23,7 @@
 #include "issuance/pki/pki.h"
 #include "registry/projection.h"
 #include "registry/registry.h"
+#include "../../bench/office_staff.h"
 #include "support/alloc_workers.h"
 #include "support/support.h"
 
@@ -31,7 +32,7 @@ enum { WORKERS = 8, ROUNDS = 3 };
 static char *root;
 static struct datadir *dd;
 static struct db *db;
-static struct registry_actor *clerk1, *clerk2, *reg, *enrol, *appr, *oper;
+static struct office_staff staff;
 static unsigned char *photo;
 static size_t photo_len;
 static pthread_barrier_t barrier;
@@ -42,30 +43,11 @@ static void check(int rc, const struct err *err, const char *what)
         fail_msg("%s: %s", what, err_msg(err));
 }
 
-static struct registry_actor *login(const char *user)
-{
-    struct registry_actor *a = NULL;
-    struct err err = ERR_INIT;
-    char pw[64];
-    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", user);
-    check(registry_authenticate(db, dd->keys_dir, user, pw, &a, &err), &err, user);
-    return a;
-}
-
-static void add_user(struct registry_actor *admin, const char *name, unsigned roles)
-{
-    struct err err = ERR_INIT;
-    char pw[64];
-    snprintf(pw, sizeof pw, "%.2s-tundra-ferns-61", name);
-    struct registry_user_new u = { name, pw, roles, "HQ" };
-    check(registry_user_add(db, dd->keys_dir, admin, &u, &err), &err, "user add");
-}
-
 static int setup(void **state)
 {
     struct err err = ERR_INIT;
     char data[4096], path[4096];
-    struct registry_actor *admin;
+    const char *what;
     (void)state;
 
     check(secret_init(&err), &err, "libsodium");
@@ -74,24 +56,11 @@ static int setup(void **state)
     check(datadir_init(data, NULL, &err), &err, "init");
     check(datadir_open(data, &dd, &err), &err, "open");
     check(datadir_db_open(dd, DB_OPEN_MIGRATE, &db, &err), &err, "db");
-    {
-        struct registry_user_new u = { "admin", "ad-tundra-ferns-61", ROLE_ADMIN, "HQ" };
-        check(registry_user_add(db, dd->keys_dir, NULL, &u, &err), &err, "admin");
-    }
-    admin = login("admin");
-    add_user(admin, "clerk1", ROLE_CLERK);
-    add_user(admin, "clerk2", ROLE_CLERK);
-    add_user(admin, "reg", ROLE_REGISTRAR);
-    add_user(admin, "enrol", ROLE_ENROLMENT_OFFICER);
-    add_user(admin, "appr", ROLE_APPROVER);
-    add_user(admin, "oper", ROLE_ISSUANCE_OPERATOR);
-    registry_actor_free(admin);
-    clerk1 = login("clerk1");
-    clerk2 = login("clerk2");
-    reg = login("reg");
-    enrol = login("enrol");
-    appr = login("appr");
-    oper = login("oper");
+    if (office_staff_open(db, dd->keys_dir, &staff, &what, &err) != 0)
+        fail_msg("%s: %s", what, err_msg(&err));
+    /* only set-up needs the admin */
+    registry_actor_free(staff.admin);
+    staff.admin = NULL;
     snprintf(path, sizeof path, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
     photo = (unsigned char *)file_read(path, &photo_len);
     return photo ? 0 : -1;
@@ -100,12 +69,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    registry_actor_free(clerk1);
-    registry_actor_free(clerk2);
-    registry_actor_free(reg);
-    registry_actor_free(enrol);
-    registry_actor_free(appr);
-    registry_actor_free(oper);
+    office_staff_free(&staff);
     db_close(db);
     datadir_free(dd);
     free(photo);
@@ -126,7 +90,7 @@ static char uin_of_last[16];
 static char *submitted_application(int k)
 {
     struct err err = ERR_INIT;
-    struct office_env env = { db, dd->blobs_dir, dd->keys_dir, enrol, NULL, { 0 } };
+    struct office_env env = { db, dd->blobs_dir, dd->keys_dir, staff.enrol, NULL, { 0 } };
     struct office_enrolment e;
     json_t *rec = registry_record_example(), *res = NULL, *app = NULL;
     char *rid = NULL, given[32], *id;
@@ -148,9 +112,9 @@ static char *submitted_application(int k)
         json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
         json_object_del(rec, "registration_date");
     }
-    check(registry_record_draft(db, clerk1, rec, &rid, &err), &err, "draft");
-    check(registry_record_verify(db, clerk2, rid, rec, NULL, &err), &err, "verify");
-    check(registry_record_register(db, reg, rid, &res, &err), &err, "register");
+    check(registry_record_draft(db, staff.clerk1, rec, &rid, &err), &err, "draft");
+    check(registry_record_verify(db, staff.clerk2, rid, rec, NULL, &err), &err, "verify");
+    check(registry_record_register(db, staff.reg, rid, &res, &err), &err, "register");
     memset(&e, 0, sizeof e);
     e.uin = json_string_value(json_object_get(res, "uin"));
     snprintf(uin_of_last, sizeof uin_of_last, "%s", e.uin);
@@ -178,7 +142,7 @@ static void *work(void *arg)
         pthread_barrier_wait(&barrier);
         return NULL;
     }
-    struct office_env env = { mine, dd->blobs_dir, dd->keys_dir, appr, NULL, { 0 } };
+    struct office_env env = { mine, dd->blobs_dir, dd->keys_dir, staff.appr, NULL, { 0 } };
     office_env_init(&env);
     pthread_barrier_wait(&barrier);
     for (int r = 0; r < ROUNDS; r++) {
@@ -201,7 +165,7 @@ static void test_eight_concurrent_approvals(void **state)
 {
     struct alloc_worker w[WORKERS];
     struct err err = ERR_INIT;
-    struct office_env env = { db, dd->blobs_dir, dd->keys_dir, oper, NULL, { 0 } };
+    struct office_env env = { db, dd->blobs_dir, dd->keys_dir, staff.oper, NULL, { 0 } };
     int problems;
     (void)state;
 
@@ -226,7 +190,7 @@ static void test_eight_concurrent_approvals(void **state)
 static void to_issued(const char *id)
 {
     struct err err = ERR_INIT;
-    struct office_env ea = env_of(appr), ep = env_of(oper);
+    struct office_env ea = env_of(staff.appr), ep = env_of(staff.oper);
     check(office_app_approve(&ea, id, NULL, &err), &err, "approve");
     check(office_app_personalize(&ep, id, NULL, &err), &err, "personalize");
     check(office_app_qc(&ep, id, true, NULL, &err), &err, "qc");
@@ -236,7 +200,7 @@ static void to_issued(const char *id)
 static const char *doc_status(const char *number, json_t **hold)
 {
     struct err err = ERR_INIT;
-    struct office_env e = env_of(oper);
+    struct office_env e = env_of(staff.oper);
     check(office_document_show(&e, number, hold, &err), &err, "document show");
     return json_string_value(json_object_get(*hold, "status"));
 }
@@ -244,7 +208,7 @@ static const char *doc_status(const char *number, json_t **hold)
 static char *enrol_kind(const char *uin, const char *type, const char *kind,
                         const char *replaces, struct err *err)
 {
-    struct office_env env = env_of(enrol);
+    struct office_env env = env_of(staff.enrol);
     struct office_enrolment e;
     json_t *app = NULL;
     char *id = NULL;
@@ -265,7 +229,7 @@ static char *enrol_kind(const char *uin, const char *type, const char *kind,
 static void number_of(char *id, char *out, size_t size)
 {
     struct err err = ERR_INIT;
-    struct office_env ep = env_of(oper);
+    struct office_env ep = env_of(staff.oper);
     json_t *app = NULL;
 
     check(office_app_show(&ep, id, &app, &err), &err, "show");
@@ -277,7 +241,7 @@ static void number_of(char *id, char *out, size_t size)
 static void test_renewal_and_replacement(void **state)
 {
     struct err err = ERR_INIT;
-    struct office_env ep = env_of(oper), ee = env_of(enrol);
+    struct office_env ep = env_of(staff.oper), ee = env_of(staff.enrol);
     json_t *hold = NULL;
     char uin[16], first[32], *id, *id2;
     (void)state;
@@ -336,7 +300,7 @@ static void test_renewal_and_replacement(void **state)
     assert_int_equal(office_document_set_status(&ee, first, "lost", "x", NULL, &err), -1);
     assert_non_null(strstr(err_msg(&err), "is stolen: it cannot become lost"));
     {
-        struct office_env ea = env_of(appr);
+        struct office_env ea = env_of(staff.appr);
         check(office_document_set_status(&ea, first, "revoked", "fraud", NULL, &err), &err,
               "revoke");
         assert_int_equal(office_document_set_status(&ea, first, "expired", "x", NULL, &err), -1);

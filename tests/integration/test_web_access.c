@@ -27,6 +27,7 @@
 #include "support/expect.h"
 #include "support/support.h"
 #include "support/webtest.h"
+#include "../../bench/loopback.h"
 #include "web/web.h"
 #include "web/web_int.h"
 
@@ -932,7 +933,6 @@ static size_t read_head(int fd, char *have, size_t size, size_t *len)
 static void check_head(const struct demo_login *l, const char *path)
 {
     struct http_response g;
-    struct sockaddr_in sa;
     struct timeval tv = { 10, 0 };
     char req[1024], buf[16384], cl[32];
     size_t len = 0, head;
@@ -943,14 +943,8 @@ static void check_head(const struct demo_login *l, const char *path)
         printf("GET %s -> %d\n", path, g.status);
     assert_int_equal(g.status, 200);
 
-    fd = socket(AF_INET, SOCK_STREAM, 0);
+    fd = loopback_connect(server.port, NULL, (int)tv.tv_sec, 0);
     assert_true(fd >= 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)server.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     n = snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path,
                  l ? l->s.cookie : "");
     assert_int_equal(write(fd, req, (size_t)n), n);

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/buf.h"
+#include "support/deep_json.h"
 #include "support/server_fixture.h"
 #include "support/support.h"
 #include "support/webtest.h"
@@ -33,24 +33,6 @@ static struct test_server server;
 
 static struct demo_login logins[16];
 static size_t nlogins;
-
-/* '{"username":' + DEPTH '[' + DEPTH ']' + '}' (malloc'd). */
-static char *deep_body(size_t depth, size_t *len)
-{
-    struct buf b = BUF_INIT(1 << 24);
-    char *s;
-
-    assert_int_equal(buf_append_str(&b, "{\"username\":"), 0);
-    for (size_t i = 0; i < depth; i++)
-        assert_int_equal(buf_append_byte(&b, '['), 0);
-    for (size_t i = 0; i < depth; i++)
-        assert_int_equal(buf_append_byte(&b, ']'), 0);
-    assert_int_equal(buf_append_byte(&b, '}'), 0);
-    s = (char *)buf_detach(&b, len);
-    assert_non_null(s);
-    return s;
-}
-
 
 static void assert_alive(const char *after)
 {
@@ -106,7 +88,7 @@ static void test_session_depth_attack(void **state)
 
     for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
         size_t len;
-        char *body = deep_body(depths[i], &len);
+        char *body = deep_json("username", depths[i], &len);
         assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
                                       "Content-Type: application/json\r\n", body, len, &r), 0);
         free(body);
@@ -122,7 +104,7 @@ static void test_session_depth_attack(void **state)
     /* 64 levels is within the limit: the parser runs and the sign-in is
      * refused for what it is (a username that is not a string). */
     size_t len;
-    char *body = deep_body(63, &len);
+    char *body = deep_json("username", 63, &len);
     assert_int_equal(http_request(server.port, "POST", "/api/v1/session",
                                   "Content-Type: application/json\r\n", body, len, &r), 0);
     free(body);
@@ -138,7 +120,7 @@ static void test_every_route(void **state)
     struct http_response r;
     char path[512], hdr[512], what[600];
     size_t len, json_routes = 0, routes = 0;
-    char *body = deep_body(1000, &len);
+    char *body = deep_json("username", 1000, &len);
     (void)state;
 
     for (const struct web_route *rt = web_routes; rt->method != NULL; rt++) {

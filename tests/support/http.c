@@ -9,30 +9,20 @@
 #include <unistd.h>
 
 #include "support.h"
+#include "../../bench/loopback.h"
 
 int http_request(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, size_t body_len, struct http_response *r)
 {
-    struct sockaddr_in sa;
-    struct timeval tv = { 30, 0 };
     char head[8192];
     char *resp = NULL, *sep;
     size_t len = 0, cap = 0;
     int fd, n;
 
     memset(r, 0, sizeof *r);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
+    fd = loopback_connect(port, NULL, 30, 0);
     if (fd < 0)
         return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
     n = snprintf(head, sizeof head,
                  "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
                  "Content-Length: %zu\r\n\r\n",
@@ -76,30 +66,7 @@ int http_request(int port, const char *method, const char *path, const char *ext
 
 int tcp_connect_from(const char *src, int port, int timeout_s)
 {
-    struct sockaddr_in sa, me;
-    struct timeval tv = { timeout_s, 0 };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&me, 0, sizeof me);
-    me.sin_family = AF_INET;
-    if (inet_pton(AF_INET, src, &me.sin_addr) != 1) {
-        close(fd);
-        return -1;
-    }
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
-        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return loopback_connect(port, src, timeout_s, timeout_s);
 }
 
 void http_response_free(struct http_response *r)

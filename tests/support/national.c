@@ -169,6 +169,16 @@ void fixture_office_add(struct national *n, const char *office, const char *key)
                                       office, "--key", key, NULL });
 }
 
+void national_district_registered(struct national *n, const char *office, char *data,
+                                  size_t size)
+{
+    char *key;
+    national_district(n, office, data, size);
+    key = national_office_key(data);
+    fixture_office_add(n, office, key);
+    free(key);
+}
+
 long national_local_size(const char *data)
 {
     json_t *h = national_audit_head(data);

@@ -61,6 +61,10 @@ char *national_office_key(const char *data);
 void fixture_office_add(struct national *n, const char *office, const char *key);
 /* `audit head` of DATA: its tree size. */
 long national_local_size(const char *data);
+/* national_district, then that office registered nationally with its key
+ * (`national office-add`). */
+void national_district_registered(struct national *n, const char *office, char *data,
+                                  size_t size);
 
 /* The example record with GIVEN and the birth date DATE, no registration
  * date (compact JSON, malloc'd). */

@@ -409,6 +409,39 @@ static void test_rows_changed(void **state)
     assert_int_equal(db_rows_changed(f->db), 0);
 }
 
+/* Rows as objects keyed by column names, from a cached statement with
+ * bound parameters; a failing statement leaves *OUT NULL. */
+static void test_query_objects(void **state)
+{
+    struct fixture *f = *state;
+    struct err e = ERR_INIT;
+    json_t *rows = NULL;
+    char *text;
+
+    insert(f->db, "a", 1, NULL, 0);
+    insert(f->db, "b", 2, NULL, 0);
+    insert(f->db, "c", 3, NULL, 0);
+    assert_int_equal(db_query_objects(f->db, "SELECT k, n AS num FROM t WHERE n >= ?1 ORDER BY k",
+                                      "listing", &rows, &e, "i", 2),
+                     0);
+    text = json_dumps(rows, JSON_COMPACT);
+    assert_string_equal(text, "[{\"k\":\"b\",\"num\":2},{\"k\":\"c\",\"num\":3}]");
+    free(text);
+    json_decref(rows);
+    /* no row: an empty array */
+    assert_int_equal(db_query_objects(f->db, "SELECT k FROM t WHERE n > ?1", "listing", &rows, &e,
+                                      "i", 9),
+                     0);
+    assert_int_equal(json_array_size(rows), 0);
+    json_decref(rows);
+    /* a statement that fails while stepping says which listing */
+    assert_int_equal(db_query_objects(f->db, "SELECT abs(-9223372036854775807 - 1)", "listing",
+                                      &rows, &e, ""),
+                     -1);
+    assert_null(rows);
+    assert_non_null(strstr(err_msg(&e), "db: listing"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_text_and_int64, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_objects, setup, teardown),
     };
     if (secret_init(NULL) != 0)
         return 1;

@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "web/web_int.h"
+#include "../support/chunk_source.h"
 
 #define PASSWORD "Correct-Horse-Battery-Staple-7f3a"
 
@@ -64,30 +65,6 @@ void *__wrap_realloc(void *p, size_t n)
     return q;
 }
 
-/* A request body delivered CHUNK bytes at a time (as mg_read does), ending
- * with FAIL_AT_END = -1 (a read error) or 0. */
-struct source {
-    const char *data;
-    size_t len, pos, chunk;
-    int end;
-};
-
-static int source_read(void *ctx, void *p, size_t n)
-{
-    struct source *s = ctx;
-    size_t k = s->len - s->pos;
-
-    if (k == 0)
-        return s->end;
-    if (k > s->chunk)
-        k = s->chunk;
-    if (k > n)
-        k = n;
-    memcpy(p, s->data + s->pos, k);
-    s->pos += k;
-    return (int)k;
-}
-
 /* A sign-in body of about LEN bytes: the password first, then padding in
  * the username so the buffer grows several times after it was copied. */
 static char *signin_body(size_t pad, const char *tail)
@@ -109,12 +86,12 @@ static char *signin_body(size_t pad, const char *tail)
 static int read_body(const char *body, size_t announced_extra, int end, size_t max, int *parsed,
                      json_t **out)
 {
-    struct source src = { body, strlen(body), 0, 100, end };
+    struct chunk_source src = { body, strlen(body), 0, 100, end };
     struct buf b = BUF_INIT(max);
     struct err e = ERR_INIT;
     int st;
 
-    st = web_body_collect(source_read, &src, announced_extra ? (long long)(strlen(body) + announced_extra)
+    st = web_body_collect(chunk_source_read, &src, announced_extra ? (long long)(strlen(body) + announced_extra)
                                                              : -1,
                           max, &b);
     if (st != 0) {
