@@ -138,12 +138,13 @@ static void bench_workflow(const unsigned char *photo, size_t photo_len, const u
         die("booklets", &err);
     /* N registered persons, each with an approved application. */
     for (int i = 0; i < n; i++) {
-        json_t *rec = registry_record_example(), *res = NULL, *app = NULL;
-        char *rid = NULL, given[32];
+        json_t *rec = office_distinct_record(i, 1000), *res = NULL, *app = NULL;
+        char *rid = NULL;
         struct office_enrolment e;
-        snprintf(given, sizeof given, "Person %d", i);
-        json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given));
-        json_object_set_new(json_object_get(rec, "register"), "entry", json_integer(1000 + i));
+        if (rec == NULL) {
+            err_set(&err, "out of memory");
+            die("record", &err);
+        }
         if (registry_record_draft(db, staff.clerk1, rec, &rid, &err) != 0 ||
             registry_record_verify(db, staff.clerk2, rid, rec, NULL, &err) != 0 ||
             registry_record_register(db, staff.reg, rid, &res, &err) != 0)

@@ -98,4 +98,28 @@ static inline void office_staff_free(struct office_staff *s)
     *s = (struct office_staff){ 0 };
 }
 
+/* The example birth record made a different person to duplicate detection
+ * for each K: given name "Person K", a family name and a birth date from K
+ * (no two K with the same family name are born within a year of each other,
+ * so no pair reaches the duplicate threshold), register entry ENTRY_BASE + K,
+ * no registration date. A new reference, NULL when out of memory. */
+static inline json_t *office_distinct_record(int k, int entry_base)
+{
+    static const char *const family[] = { "Achterberg", "Castellanos", "Dimitriou", "Fujimoto",
+                                           "Gallagher",  "Jankowski",   "Lindqvist", "Nakamura" };
+    json_t *rec = registry_record_example();
+    char given[32], date[16];
+
+    if (rec == NULL)
+        return NULL;
+    snprintf(given, sizeof given, "Person %d", k);
+    snprintf(date, sizeof date, "%04d-%02d-15", 1940 + k % 70, 1 + k % 12);
+    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given));
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string(family[k % 8]));
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
+    json_object_set_new(json_object_get(rec, "register"), "entry", json_integer(entry_base + k));
+    json_object_del(rec, "registration_date");
+    return rec;
+}
+
 #endif

@@ -92,26 +92,11 @@ static char *submitted_application(int k)
     struct err err = ERR_INIT;
     struct office_env env = { db, dd->blobs_dir, dd->keys_dir, staff.enrol, NULL, { 0 } };
     struct office_enrolment e;
-    json_t *rec = registry_record_example(), *res = NULL, *app = NULL;
-    char *rid = NULL, given[32], *id;
+    json_t *rec = office_distinct_record(k, 500), *res = NULL, *app = NULL;
+    char *rid = NULL, *id;
 
     office_env_init(&env);
-    snprintf(given, sizeof given, "Person %d", k);
-    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given));
-    json_object_set_new(json_object_get(rec, "register"), "entry", json_integer(500 + k));
-    {
-        /* a different person to duplicate detection: family name and birth
-         * date from K */
-        static const char *const family[] = { "Achterberg", "Castellanos", "Dimitriou",
-                                               "Fujimoto", "Gallagher", "Jankowski",
-                                               "Lindqvist", "Nakamura" };
-        char date[16];
-        snprintf(date, sizeof date, "%04d-%02d-15", 1940 + k % 70, 1 + k % 12);
-        json_object_set_new(json_object_get(rec, "child"), "family_name",
-                            json_string(family[k % 8]));
-        json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
-        json_object_del(rec, "registration_date");
-    }
+    assert_non_null(rec);
     check(registry_record_draft(db, staff.clerk1, rec, &rid, &err), &err, "draft");
     check(registry_record_verify(db, staff.clerk2, rid, rec, NULL, &err), &err, "verify");
     check(registry_record_register(db, staff.reg, rid, &res, &err), &err, "register");
