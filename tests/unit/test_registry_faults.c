@@ -327,6 +327,58 @@ static void test_four_eyes_busy_refuses(void **state)
     four_eyes_then_second_clerk(a, b, id, rec);
 }
 
+/* The registration gate reads whether a registrar resolved the record as
+ * the same birth as another; a failure of that read must refuse the
+ * registration, not read as "not a duplicate". */
+static void test_duplicate_gate_read_failure_refuses(void **state)
+{
+    struct registry_actor *a, *b, *admin, *reg;
+    struct err err = ERR_INIT;
+    json_t *rec, *res = NULL;
+    char *id;
+    int rc;
+    (void)state;
+
+    /* a birth unlike the example the other tests draft, so that no possible
+     * duplicate stands open in front of the gate's second read */
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    rec = registry_record_example();
+    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string("Zebulon"));
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string("Achterberg"));
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string("1951-03-07"));
+    json_object_del(rec, "registration_date");
+    id = NULL;
+    assert_int_equal(registry_record_draft(db, a, rec, &id, &err), 0);
+    assert_int_equal(registry_record_verify(db, b, id, rec, NULL, &err), 0);
+    admin = login("admin", "nimda-tundra-ferns-61");
+    add_user(admin, "registrar", ROLE_REGISTRAR, "rartsiger-tundra-ferns-61");
+    reg = login("registrar", "rartsiger-tundra-ferns-61");
+
+    interrupted = 0;
+    sqlite3_progress_handler(db_handle(db), 1, interrupt_matching,
+                             (void *)"status = 'duplicate' LIMIT 1");
+    rc = registry_record_register(db, reg, id, &res, &err);
+    sqlite3_progress_handler(db_handle(db), 0, NULL, NULL);
+    if (interrupted == 0)
+        fail_msg("the duplicate resolution read never ran (rc %d: %s)", rc, err_msg(&err));
+    if (rc == 0)
+        fail_msg("a failed read of the duplicate resolutions let the record be registered");
+    assert_non_null(strstr(err_msg(&err), "reading duplicate candidates"));
+    assert_string_equal(record_status(id), "verified");
+
+    /* without the fault it registers */
+    assert_int_equal(registry_record_register(db, reg, id, &res, &err), 0);
+    assert_string_equal(record_status(id), "registered");
+    json_decref(res);
+    json_decref(rec);
+    free(id);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(admin);
+    registry_actor_free(reg);
+}
+
 static int count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -386,6 +438,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_four_eyes_read_failure_refuses),
         cmocka_unit_test(test_four_eyes_busy_refuses),
+        cmocka_unit_test(test_duplicate_gate_read_failure_refuses),
         cmocka_unit_test(test_witness_write_failure_closes),
     };
     if (secret_init(NULL) != 0)
