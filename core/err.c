@@ -17,18 +17,6 @@ static void set_msg(struct err *e, enum err_kind kind, const char *fmt, va_list 
     (void)vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 }
 
-int err_set(struct err *e, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (e == NULL)
-        return -1;
-    va_start(ap, fmt);
-    set_msg(e, ERR_INVALID, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
 {
     va_list ap;
@@ -39,6 +27,11 @@ int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
     set_msg(e, kind, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+int err_oom(struct err *e)
+{
+    return err_setk(e, ERR_INTERNAL, "out of memory");
 }
 
 int err_kind_set(struct err *e, enum err_kind kind)

@@ -40,11 +40,14 @@ struct err {
 /* Set the message (printf-style) with kind ERR_INVALID. Always returns -1 so
  * callers can write `return err_set(err, "...")`. A message that does not fit
  * is truncated. */
-int err_set(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define err_set(e, ...) err_setk((e), ERR_INVALID, __VA_ARGS__)
 
 /* err_set with the kind of the failure. Returns -1. */
 int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The one "out of memory" failure (kind ERR_INTERNAL). Returns -1. */
+int err_oom(struct err *e);
 
 /* Change the kind of the error already in E (e.g. a lookup that found
  * nothing becomes ERR_NOT_FOUND where the caller knows). Returns -1. */

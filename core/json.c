@@ -354,3 +354,11 @@ int json_dump_ascii(const json_t *v, struct buf *out, struct err *err)
         return err_set(err, "json: output too large");
     return 0;
 }
+
+int json_out(json_t **out, json_t *v, struct err *err)
+{
+    if (v == NULL)
+        return err_oom(err);
+    *out = v;
+    return 0;
+}

@@ -76,4 +76,9 @@ int json_dump_compact(const json_t *v, struct buf *out, struct err *err)
 int json_dump_ascii(const json_t *v, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 
+/* Hand V (a new reference, e.g. from json_pack) to *OUT. A NULL V is the
+ * allocation failure it means: err_oom, -1, *OUT untouched. Lets a builder
+ * end with `return json_out(out, json_pack(...), err);`. */
+int json_out(json_t **out, json_t *v, struct err *err) __attribute__((warn_unused_result));
+
 #endif

@@ -33,6 +33,27 @@ static void test_err(void **state)
     err_prefix(&e, "page-%d.png", 12);
     assert_string_equal(err_msg(&e), "page-12.png: png: truncated IDAT");
     assert_int_equal(err_set(NULL, "ignored"), -1);
+    assert_int_equal(err_kind(&e), ERR_INVALID);
+    assert_int_equal(err_oom(&e), -1);
+    assert_int_equal(err_kind(&e), ERR_INTERNAL);
+    assert_string_equal(err_msg(&e), "out of memory");
+}
+
+static void test_json_out(void **state)
+{
+    struct err e = ERR_INIT;
+    json_t *got = NULL;
+    (void)state;
+    assert_int_equal(json_out(&got, json_pack("{s:i}", "n", 1), &e), 0);
+    assert_non_null(got);
+    assert_int_equal(json_integer_value(json_object_get(got, "n")), 1);
+    json_decref(got);
+    got = NULL;
+    /* A failed json_pack (here: a NULL string) is the allocation failure. */
+    assert_int_equal(json_out(&got, json_pack("{s:s}", "n", NULL), &e), -1);
+    assert_null(got);
+    assert_int_equal(err_kind(&e), ERR_INTERNAL);
+    assert_string_equal(err_msg(&e), "out of memory");
 }
 
 static void test_buf_cap(void **state)
@@ -407,6 +428,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err),
+        cmocka_unit_test(test_json_out),
         cmocka_unit_test(test_log_escapes_controls),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_base64_rfc4648),
