@@ -7,6 +7,7 @@
 #include "datapage.h"
 
 #include <hpdf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,19 +487,63 @@ static void zone_header(struct doc *d, HPDF_Page page, const struct viz *v, doub
     HPDF_Page_Stroke(page);
 }
 
-/* The surname and the given names under their CAPTIONS, one below the
- * other from *Y mm, each with room for its transliteration; *Y ends below
- * the given names. */
-static int name_fields(struct doc *d, HPDF_Page page, const struct style *st, double x,
-                       double *y, double w, double pitch, const char *const captions[2],
-                       const struct viz *v)
+/* What a field of the visual zone shows. */
+enum viz_item {
+    VIZ_CODE, VIZ_STATE, VIZ_NUMBER, VIZ_PRIMARY, VIZ_SECONDARY, VIZ_NATIONALITY, VIZ_NAT,
+    VIZ_PERSONAL, VIZ_DOB, VIZ_SEX, VIZ_PLACE, VIZ_DOI, VIZ_AUTHORITY, VIZ_DOE
+};
+
+static const char *viz_value(const struct viz *v, enum viz_item item)
 {
-    if (name_field(d, page, st, x, *y, w, captions[0], v->primary) != 0)
-        return -1;
-    *y -= pitch + st->translit_gap;
-    if (name_field(d, page, st, x, *y, w, captions[1], v->secondary) != 0)
-        return -1;
-    *y -= pitch + st->translit_gap;
+    switch (item) {
+    case VIZ_CODE: return v->document_code;
+    case VIZ_STATE: return v->issuing_state;
+    case VIZ_NUMBER: return v->document_number;
+    case VIZ_PRIMARY: return v->primary;
+    case VIZ_SECONDARY: return v->secondary;
+    case VIZ_NATIONALITY: return v->nationality;
+    case VIZ_NAT: return v->nat;
+    case VIZ_PERSONAL: return v->personal_number;
+    case VIZ_DOB: return v->dob;
+    case VIZ_SEX: return v->sex;
+    case VIZ_PLACE: return v->place_of_birth;
+    case VIZ_DOI: return v->doi;
+    case VIZ_AUTHORITY: return v->authority;
+    case VIZ_DOE: return v->doe;
+    }
+    return "";
+}
+
+/* One field of a layout: its CAPTION and value DX mm right of the fields'
+ * left edge, W mm wide (0: up to the right edge); NEXT starts a new row
+ * below it. A name (VIZ_PRIMARY, VIZ_SECONDARY) always ends its row, with
+ * room for its transliteration below. */
+struct field_spec {
+    enum viz_item item;
+    double dx, w;
+    const char *caption;
+    bool next;
+};
+
+/* The fields of F (up to the one without a caption) in rows from *Y mm,
+ * PITCH mm apart, between X and RIGHT mm; *Y ends on the last row. */
+static int fields(struct doc *d, HPDF_Page page, const struct style *st, double x, double right,
+                  double *y, double pitch, const struct field_spec *f, const struct viz *v)
+{
+    for (size_t i = 0; f[i].caption != NULL; i++) {
+        double w = f[i].w > 0 ? f[i].w : right - x - f[i].dx;
+        const char *value = viz_value(v, f[i].item);
+
+        if (f[i].item == VIZ_PRIMARY || f[i].item == VIZ_SECONDARY) {
+            if (name_field(d, page, st, x + f[i].dx, *y, w, f[i].caption, value) != 0)
+                return -1;
+            *y -= pitch + st->translit_gap;
+            continue;
+        }
+        field(d, page, st, x + f[i].dx, *y, w, f[i].caption, value);
+        if (f[i].next)
+            *y -= pitch;
+    }
     return 0;
 }
 
@@ -515,6 +560,48 @@ static int signature_zone(struct doc *d, HPDF_Page page, const struct style *st,
         return -1;
     return 0;
 }
+
+/* Zones II and III of the TD3 data page (Doc 9303-4 section 4). */
+static const struct field_spec td3_fields[] = {
+    { VIZ_CODE, 0.0, 11.0, "Type", false },
+    { VIZ_STATE, 13.0, 24.0, "Code of issuing state", false },
+    { VIZ_NUMBER, 43.0, 0, "Passport No.", true },
+    { VIZ_PRIMARY, 0.0, 0, "1. Surname", true },
+    { VIZ_SECONDARY, 0.0, 0, "2. Given names", true },
+    { VIZ_NAT, 0.0, 41.0, "3. Nationality", false },
+    { VIZ_PERSONAL, 43.0, 0, "5. Personal No.", true },
+    { VIZ_DOB, 0.0, 25.0, "4. Date of birth", false },
+    { VIZ_SEX, 27.0, 8.0, "6. Sex", false },
+    { VIZ_PLACE, 37.0, 0, "7. Place of birth", true },
+    { VIZ_DOI, 0.0, 25.0, "8. Date of issue", false },
+    { VIZ_AUTHORITY, 27.0, 0, "9. Authority", true },
+    { VIZ_DOE, 0.0, 25.0, "10. Date of expiry", false },
+    { 0 },
+};
+
+/* The TD1 card's front (zone II) and back (zone III), Doc 9303-5 section 4;
+ * the back's fields are placed from the card's left edge. */
+static const struct field_spec td1_front[] = {
+    { VIZ_CODE, 0.0, 8.0, "Type", false },
+    { VIZ_STATE, 9.0, 14.0, "Code", false },
+    { VIZ_NUMBER, 24.0, 0, "Document No.", true },
+    { VIZ_PRIMARY, 0.0, 0, "Surname", true },
+    { VIZ_SECONDARY, 0.0, 0, "Given names", true },
+    { VIZ_SEX, 0.0, 7.0, "Sex", false },
+    { VIZ_NATIONALITY, 8.0, 20.0, "Nationality", false },
+    { VIZ_DOB, 29.0, 0, "Date of birth", true },
+    { VIZ_DOE, 0.0, 27.0, "Date of expiry", false },
+    { 0 },
+};
+static const struct field_spec td1_back[] = {
+    { VIZ_PLACE, 4.0, 0, "Place of birth", true },
+    { VIZ_DOI, 4.0, 24.0, "Date of issue", false },
+    { VIZ_AUTHORITY, 30.0, 0, "Authority", true },
+    { VIZ_PERSONAL, 4.0, 38.0, "Personal No.", false },
+    { VIZ_NUMBER, 44.0, 0, "Document No.", true },
+    { VIZ_NAT, 4.0, 0, "Nationality", false },
+    { 0 },
+};
 
 /* TD3 data page, Doc 9303-4 section 4 (zones I-VII): I header with the
  * issuing state and the document name; V the portrait (35 x 45 mm, within
@@ -544,24 +631,8 @@ static int layout_td3(struct doc *d, const struct datapage_input *in, const stru
         return -1;
 
     /* zones II and III */
-    field(d, page, &st, x1, y, 11.0, "Type", v->document_code);
-    field(d, page, &st, x1 + 13.0, y, 24.0, "Code of issuing state", v->issuing_state);
-    field(d, page, &st, x1 + 43.0, y, right - x1 - 43.0, "Passport No.", v->document_number);
-    y -= pitch;
-    if (name_fields(d, page, &st, x1, &y, right - x1, pitch,
-                    (const char *const[2]){ "1. Surname", "2. Given names" }, v) != 0)
+    if (fields(d, page, &st, x1, right, &y, pitch, td3_fields, v) != 0)
         return -1;
-    field(d, page, &st, x1, y, 41.0, "3. Nationality", v->nat);
-    field(d, page, &st, x1 + 43.0, y, right - x1 - 43.0, "5. Personal No.", v->personal_number);
-    y -= pitch;
-    field(d, page, &st, x1, y, 25.0, "4. Date of birth", v->dob);
-    field(d, page, &st, x1 + 27.0, y, 8.0, "6. Sex", v->sex);
-    field(d, page, &st, x1 + 37.0, y, right - x1 - 37.0, "7. Place of birth", v->place_of_birth);
-    y -= pitch;
-    field(d, page, &st, x1, y, 25.0, "8. Date of issue", v->doi);
-    field(d, page, &st, x1 + 27.0, y, right - x1 - 27.0, "9. Authority", v->authority);
-    y -= pitch;
-    field(d, page, &st, x1, y, 25.0, "10. Date of expiry", v->doe);
 
     /* zone IV: the holder's signature */
     if (signature_zone(d, page, &st, in, "11. Holder's signature", x1 + 27.0, y, x1 + 27.0,
@@ -596,18 +667,8 @@ static int layout_td1(struct doc *d, const struct datapage_input *in, const stru
     zone_header(d, page, v, 7.0, 4.0, right, 49.5, 40.0, 47.8, 0.5f);
     if (image_in_box(d, page, "photo", in->photo, in->photo_len, 4.0, 15.5, 22.0, 28.3, 1) != 0)
         return -1;
-    field(d, page, &st, x1, y, 8.0, "Type", v->document_code);
-    field(d, page, &st, x1 + 9.0, y, 14.0, "Code", v->issuing_state);
-    field(d, page, &st, x1 + 24.0, y, right - x1 - 24.0, "Document No.", v->document_number);
-    y -= pitch;
-    if (name_fields(d, page, &st, x1, &y, right - x1, pitch,
-                    (const char *const[2]){ "Surname", "Given names" }, v) != 0)
+    if (fields(d, page, &st, x1, right, &y, pitch, td1_front, v) != 0)
         return -1;
-    field(d, page, &st, x1, y, 7.0, "Sex", v->sex);
-    field(d, page, &st, x1 + 8.0, y, 20.0, "Nationality", v->nationality);
-    field(d, page, &st, x1 + 29.0, y, right - x1 - 29.0, "Date of birth", v->dob);
-    y -= pitch;
-    field(d, page, &st, x1, y, 27.0, "Date of expiry", v->doe);
     if (signature_zone(d, page, &st, in, "Holder's signature", 4.0, 12.8, 4.0, 4.0, 40.0,
                        7.8) != 0)
         return -1;
@@ -616,15 +677,8 @@ static int layout_td1(struct doc *d, const struct datapage_input *in, const stru
     if ((page = layout_page(d, v, W, H, g.mrz_top, 45.0, 36.0, 16.0)) == NULL)
         return -1;
     y = 50.0;
-    field(d, page, &st, 4.0, y, right - 4.0, "Place of birth", v->place_of_birth);
-    y -= pitch + 1.0;
-    field(d, page, &st, 4.0, y, 24.0, "Date of issue", v->doi);
-    field(d, page, &st, 30.0, y, right - 30.0, "Authority", v->authority);
-    y -= pitch + 1.0;
-    field(d, page, &st, 4.0, y, 38.0, "Personal No.", v->personal_number);
-    field(d, page, &st, 44.0, y, right - 44.0, "Document No.", v->document_number);
-    y -= pitch + 1.0;
-    field(d, page, &st, 4.0, y, right - 4.0, "Nationality", v->nat);
+    if (fields(d, page, &st, 0.0, right, &y, pitch + 1.0, td1_back, v) != 0)
+        return -1;
     if (draw_mrz(d, page, &g, lines) != 0)
         return -1;
     return hpdf_failed(d, "page") ? -1 : 0;
