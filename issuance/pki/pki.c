@@ -464,6 +464,23 @@ struct cert_spec {
     const char *doc_types;
 };
 
+/* The key of S is used from NOW for PKUP seconds (its private key usage
+ * period); its certificate stays valid AFTER seconds longer, for what the
+ * key signed near the period's end (Doc 9303-12 section 5), but never past
+ * its issuer's certificate. */
+static void spec_validity(struct cert_spec *s, time_t now, time_t pkup, time_t after)
+{
+    time_t issuer_na;
+
+    s->not_before = now;
+    s->pkup_nb = now;
+    s->pkup_na = now + pkup;
+    s->not_after = s->pkup_na + after;
+    if (s->issuer && pki_asn1_time(X509_get0_notAfter(s->issuer), &issuer_na) == 0 &&
+        s->not_after > issuer_na)
+        s->not_after = issuer_na;
+}
+
 static int build_cert(const struct cert_spec *s, X509 **out, struct err *err)
 {
     X509 *x = X509_new();
@@ -566,6 +583,11 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
     struct cert_spec s = { 0 };
     struct buf cn = BUF_INIT(256);
     char tag[16];
+    /* Doc 9303-12 §5.1: CSCA key used 3-5 years; certificate valid for the
+     * key usage period plus the longest document validity (10 years) plus a
+     * DS key usage period */
+    const time_t pkup = (time_t)pkup_years * 365 * DAY;
+    const time_t after = 10L * 365 * DAY + 3 * DAY + 92 * DAY;
     int rc = -1;
 
     if ((k = keygen(alg, err)) == NULL)
@@ -584,18 +606,8 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
     if (buf_printf(&cn, "CSCA %s %s-%02X%02X", country, tag, r[0], r[1]) != 0 ||
         (name = make_name(country, org, buf_str(&cn), err)) == NULL)
         goto out;
-    /* Doc 9303-12 §5.1: CSCA key used 3-5 years; certificate valid for the
-     * key usage period plus the longest document validity (10 years) plus a
-     * DS key usage period */
-    s.subject = name;
-    s.pub = k;
-    s.issuer = NULL;
-    s.issuer_key = k;
-    s.not_before = now;
-    s.pkup_nb = now;
-    s.pkup_na = now + (time_t)pkup_years * 365 * DAY;
-    s.not_after = s.pkup_na + 10L * 365 * DAY + 3 * DAY + 92 * DAY;
-    s.kind = PKI_KIND_CSCA;
+    s = (struct cert_spec){ .subject = name, .pub = k, .issuer_key = k, .kind = PKI_KIND_CSCA };
+    spec_validity(&s, now, pkup, after);
     if (build_cert(&s, &x, err) != 0 || pki_cert_serial(x, serial, err) != 0)
         goto out;
     if (pki_store_insert(p, PKI_KIND_CSCA, NULL, x, pki_alg_name(alg), k, now, err) != 0 ||
@@ -608,11 +620,7 @@ static int make_csca(struct pki *p, const char *country, const char *org, enum p
         s.issuer = old;
         s.issuer_key = old_key;
         s.kind = PKI_KIND_LINK;
-        {
-            time_t old_na;
-            if (pki_asn1_time(X509_get0_notAfter(old), &old_na) == 0 && s.not_after > old_na)
-                s.not_after = old_na;
-        }
+        spec_validity(&s, now, pkup, after);
         if (build_cert(&s, &link, err) != 0 || pki_cert_serial(link, link_serial, err) != 0 ||
             pki_cert_serial(old, old_serial, err) != 0 ||
             pki_store_insert(p, PKI_KIND_LINK, old_serial, link, pki_alg_name(alg), NULL, now,
@@ -787,7 +795,6 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
     struct cert_spec s = { 0 };
     struct buf cn = BUF_INIT(256);
     char country[3], *org = NULL, *url = NULL;
-    time_t ca_na = 0;
     int days = o->pkup_days ? o->pkup_days : 92, years = o->doc_years ? o->doc_years : 10;
     int rc = -1;
     unsigned char rnd[3];
@@ -823,21 +830,12 @@ int pki_issue(struct pki *p, const struct pki_issue_opts *o, char serial[PKI_SER
         (name = make_name(country, setting(p, "pki.org", &org) ? org : p->org, buf_str(&cn),
                           err)) == NULL)
         goto out;
-    s.subject = name;
-    s.pub = k;
-    s.issuer = ca.cert;
-    s.issuer_key = ca_key;
-    s.not_before = o->now;
-    s.pkup_nb = o->now;
-    s.pkup_na = o->now + (time_t)days * DAY;
+    s = (struct cert_spec){ .subject = name, .pub = k, .issuer = ca.cert, .issuer_key = ca_key,
+                            .kind = o->kind, .crl_url = setting(p, "pki.crl_url", &url),
+                            .doc_types = o->doc_types };
     /* Doc 9303-12 §5.2: DS certificate valid for its key usage period plus
      * the validity of the documents it signs */
-    s.not_after = s.pkup_na + (time_t)years * 365 * DAY + 3 * DAY;
-    if (pki_asn1_time(X509_get0_notAfter(ca.cert), &ca_na) == 0 && s.not_after > ca_na)
-        s.not_after = ca_na;
-    s.kind = o->kind;
-    s.crl_url = setting(p, "pki.crl_url", &url);
-    s.doc_types = o->doc_types;
+    spec_validity(&s, o->now, (time_t)days * DAY, (time_t)years * 365 * DAY + 3 * DAY);
     if (build_cert(&s, &x, err) != 0 || pki_cert_serial(x, serial, err) != 0 ||
         pki_store_insert(p, o->kind, ca.serial, x, pki_alg_name(o->alg), k, o->now, err) != 0)
         goto out;
@@ -1013,9 +1011,12 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
     }
     if (pki_store_crl_insert(p, ca.serial, last + 1, c.crl, err) != 0)
         goto out;
+    n = i2d_X509_CRL(c.crl, &out);
+    if (n <= 0) {
+        pki_ossl_err(err, "pki: encoding the CRL failed");
+        goto out;
+    }
     {
-        unsigned char *cd = NULL;
-        int cn = i2d_X509_CRL(c.crl, &cd);
         char hex[65], id[PKI_SERIAL_MAX + 24];
         char tu_s[TIME_ISO8601_LEN + 1] = "", nu_s[TIME_ISO8601_LEN + 1] = "";
         json_t *objs = json_array();
@@ -1025,13 +1026,7 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
             (void)time_iso8601(t, tu_s);
         if (pki_asn1_time(X509_CRL_get0_nextUpdate(c.crl), &t) == 0)
             (void)time_iso8601(t, nu_s);
-        if (cn <= 0) {
-            pki_ossl_err(err, "pki: encoding the CRL failed");
-            json_decref(objs);
-            goto out;
-        }
-        der_hash_hex(cd, (size_t)cn, hex);
-        OPENSSL_free(cd);
+        der_hash_hex(out, (size_t)n, hex);
         if (snprintf(id, sizeof id, "%s/%ld", ca.serial, last + 1) >= (int)sizeof id) {
             json_decref(objs);
             err_set(err, "pki: CRL id too long");
@@ -1045,12 +1040,9 @@ static int crl_issue_one(struct pki *p, const char *serial, int days, time_t now
                      err) != 0)
             goto out;
     }
-    if (der) {
-        n = i2d_X509_CRL(c.crl, &out);
-        if (n <= 0 || buf_append(der, out, (size_t)n) != 0) {
-            err_set(err, "pki: encoding the CRL failed");
-            goto out;
-        }
+    if (der && buf_append(der, out, (size_t)n) != 0) {
+        err_set(err, "pki: encoding the CRL failed");
+        goto out;
     }
     rc = 0;
 out:
