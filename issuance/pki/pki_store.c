@@ -295,29 +295,27 @@ int pki_store_crl_insert(struct pki *p, const char *csca, long number, X509_CRL 
 
 int pki_trust_generation(struct db *db, char out[PKI_TRUST_GEN_MAX], struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1, s;
+    char *gen = NULL;
+    int rc;
 
     /* rows are only ever added (status changes mark rollover and revocation):
      * their number, the newest rowid and the current CSCA's rowid say when
      * the trust anchors changed */
-    s = db_query_row(db, &st,
-                     "SELECT count(*), coalesce(max(rowid), 0),"
-                     " coalesce(max(CASE WHEN kind = 'csca' AND status = 'active'"
-                     " THEN rowid END), 0)"
-                     " FROM pki_certs WHERE kind IN ('csca', 'link')",
-                     "reading certificates", err, "");
-    if (s == 1) {
-        int n = snprintf(out, PKI_TRUST_GEN_MAX, "%lld:%lld:%lld",
-                         (long long)sqlite3_column_int64(st, 0),
-                         (long long)sqlite3_column_int64(st, 1),
-                         (long long)sqlite3_column_int64(st, 2));
-        /* three 64-bit numbers fit in 80 bytes */
-        rc = n > 0 && n < PKI_TRUST_GEN_MAX ? 0 : err_set(err, "pki: generation too long");
-    } else if (s == 0) {
-        db_sql_fail(db, "reading certificates", err); /* an aggregate has its row */
+    rc = db_query_text(db,
+                       "SELECT count(*) || ':' || coalesce(max(rowid), 0) || ':' ||"
+                       " coalesce(max(CASE WHEN kind = 'csca' AND status = 'active'"
+                       " THEN rowid END), 0)"
+                       " FROM pki_certs WHERE kind IN ('csca', 'link')",
+                       "reading certificates", &gen, err, "");
+    if (rc == 0)
+        rc = db_sql_fail(db, "reading certificates", err); /* an aggregate has its row */
+    else if (rc == 1 && (gen == NULL || strlen(gen) >= PKI_TRUST_GEN_MAX))
+        rc = err_set(err, "pki: generation too long"); /* three 64-bit numbers fit in 80 bytes */
+    else if (rc == 1) {
+        memcpy(out, gen, strlen(gen) + 1);
+        rc = 0;
     }
-    sqlite3_finalize(st);
+    free(gen);
     return rc;
 }
 
