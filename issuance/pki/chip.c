@@ -23,6 +23,15 @@
 #include "pki_int.h"
 #include "issuance/icao/sod.h"
 
+/* A private key's bytes: wiped, then freed. */
+static void key_free(unsigned char *key, size_t len)
+{
+    if (key) {
+        secret_wipe(key, len);
+        free(key);
+    }
+}
+
 void chip_package_release(struct chip_package *pkg)
 {
     if (pkg == NULL)
@@ -30,14 +39,8 @@ void chip_package_release(struct chip_package *pkg)
     for (size_t i = 0; i < pkg->n; i++)
         free(pkg->ef[i].data);
     json_decref(pkg->manifest);
-    if (pkg->aa_private) {
-        secret_wipe(pkg->aa_private, pkg->aa_private_len);
-        free(pkg->aa_private);
-    }
-    if (pkg->ca_private) {
-        secret_wipe(pkg->ca_private, pkg->ca_private_len);
-        free(pkg->ca_private);
-    }
+    key_free(pkg->aa_private, pkg->aa_private_len);
+    key_free(pkg->ca_private, pkg->ca_private_len);
     memset(pkg, 0, sizeof *pkg);
 }
 
