@@ -133,22 +133,43 @@ static EC_POINT *peer_point(struct pace_ec *p, const unsigned char *pk, size_t l
     return q;
 }
 
+/* Our secret key times the peer's public point PK_OTHER (the product both
+ * sides of a Diffie-Hellman exchange compute): 0 with *OUT a new point, or
+ * -1 with "pace: the WHAT public key is not a point of the curve" or
+ * "pace: FAILED" in ERR (also when the product is the point at infinity). */
+static int times_secret(struct pace_ec *p, const unsigned char *pk_other, size_t pk_len,
+                        const char *what, const char *failed, EC_POINT **out, struct err *err)
+{
+    EC_POINT *peer = peer_point(p, pk_other, pk_len), *k;
+
+    *out = NULL;
+    if (peer == NULL)
+        return err_set(err, "pace: the %s public key is not a point of the curve", what);
+    k = EC_POINT_new(p->group);
+    if (!k || !p->sk || EC_POINT_mul(p->group, k, NULL, peer, p->sk, p->bn) != 1 ||
+        EC_POINT_is_at_infinity(p->group, k)) {
+        EC_POINT_free(k);
+        k = NULL;
+    }
+    EC_POINT_free(peer);
+    if (k == NULL)
+        return err_set(err, "pace: %s", failed);
+    *out = k;
+    return 0;
+}
+
 int pace_ec_map(struct pace_ec *p, const unsigned char *s, size_t slen,
                 const unsigned char *pk_other, size_t pk_len, struct err *err)
 {
-    EC_POINT *peer = peer_point(p, pk_other, pk_len), *h = NULL, *g2 = NULL;
-    BIGNUM *bs = BN_bin2bn(s, (int)slen, NULL);
+    EC_POINT *h = NULL, *g2 = NULL;
+    BIGNUM *bs = NULL;
     int rc = -1;
 
-    if (peer == NULL) {
-        err_set(err, "pace: the mapping public key is not a point of the curve");
-        goto out;
-    }
-    h = EC_POINT_new(p->group);
+    if (times_secret(p, pk_other, pk_len, "mapping", "the generic mapping failed", &h, err) != 0)
+        return -1;
+    bs = BN_bin2bn(s, (int)slen, NULL);
     g2 = EC_POINT_new(p->group);
-    if (!bs || !h || !g2 || !p->sk || EC_POINT_mul(p->group, h, NULL, peer, p->sk, p->bn) != 1 ||
-        EC_POINT_is_at_infinity(p->group, h) ||
-        EC_POINT_mul(p->group, g2, bs, h, BN_value_one(), p->bn) != 1 ||
+    if (!bs || !g2 || EC_POINT_mul(p->group, g2, bs, h, BN_value_one(), p->bn) != 1 ||
         EC_POINT_is_at_infinity(p->group, g2)) {
         err_set(err, "pace: the generic mapping failed");
         goto out;
@@ -159,7 +180,6 @@ int pace_ec_map(struct pace_ec *p, const unsigned char *s, size_t slen,
     g2 = NULL;
     rc = 0;
 out:
-    EC_POINT_free(peer);
     EC_POINT_free(h);
     EC_POINT_free(g2);
     BN_clear_free(bs);
@@ -169,26 +189,19 @@ out:
 int pace_ec_shared(struct pace_ec *p, const unsigned char *pk_other, size_t pk_len,
                    unsigned char *out, size_t *out_len, struct err *err)
 {
-    EC_POINT *peer = peer_point(p, pk_other, pk_len), *k = NULL;
-    BIGNUM *x = BN_new();
-    int rc = -1;
+    EC_POINT *k = NULL;
+    BIGNUM *x = NULL;
+    int rc;
 
-    if (peer == NULL) {
-        err_set(err, "pace: the ephemeral public key is not a point of the curve");
-        goto out;
-    }
-    k = EC_POINT_new(p->group);
-    if (!x || !k || !p->sk || EC_POINT_mul(p->group, k, NULL, peer, p->sk, p->bn) != 1 ||
-        EC_POINT_is_at_infinity(p->group, k) ||
-        EC_POINT_get_affine_coordinates(p->group, k, x, NULL, p->bn) != 1 ||
-        BN_bn2binpad(x, out, (int)p->flen) != (int)p->flen) {
-        err_set(err, "pace: the key agreement failed");
-        goto out;
-    }
-    *out_len = p->flen;
-    rc = 0;
-out:
-    EC_POINT_free(peer);
+    if (times_secret(p, pk_other, pk_len, "ephemeral", "the key agreement failed", &k, err) != 0)
+        return -1;
+    x = BN_new();
+    rc = x && EC_POINT_get_affine_coordinates(p->group, k, x, NULL, p->bn) == 1 &&
+                 BN_bn2binpad(x, out, (int)p->flen) == (int)p->flen
+             ? 0
+             : err_set(err, "pace: the key agreement failed");
+    if (rc == 0)
+        *out_len = p->flen;
     EC_POINT_free(k);
     BN_clear_free(x);
     return rc;
