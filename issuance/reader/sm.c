@@ -236,6 +236,28 @@ static int put_len(struct buf *b, size_t n)
     return buf_append(b, h, k);
 }
 
+/* The MAC of a protected APDU (Doc 9303-11 §9.8.3): over the send sequence
+ * counter, then for a command its header HDR padded, then the data objects
+ * DOS (padded; in a command only when there are any). HDR is NULL for a
+ * response. Fails with "sm: command too long" or "sm: response too long",
+ * or as sm_mac. */
+static int sm_apdu_mac(const struct sm_ctx *c, const unsigned char hdr[4],
+                       const unsigned char *dos, size_t len, unsigned char mac[8],
+                       struct err *err)
+{
+    struct buf n = BUF_INIT(hdr ? APDU_MAX : RESP_MAX);
+    int rc;
+
+    if (buf_append(&n, c->ssc, c->bs) != 0 ||
+        (hdr && (buf_append(&n, hdr, 4) != 0 || sm_pad(&n, c->bs) != 0)) ||
+        buf_append(&n, dos, len) != 0 || ((!hdr || len > 0) && sm_pad(&n, c->bs) != 0))
+        rc = err_set(err, "sm: %s too long", hdr ? "command" : "response");
+    else
+        rc = sm_mac(c, n.data, n.len, mac, err);
+    buf_release_secret(&n);
+    return rc;
+}
+
 /* DO87 (01 || encrypted padded DATA) appended to OUT. */
 static int put_do87(struct sm_ctx *c, const unsigned char *data, size_t len, struct buf *out,
                     struct err *err)
@@ -262,8 +284,8 @@ out:
 
 int sm_wrap_command(struct sm_ctx *c, const struct apdu *a, struct buf *out, struct err *err)
 {
-    struct buf dos = BUF_INIT(APDU_MAX), n = BUF_INIT(APDU_MAX);
-    unsigned char mac[8];
+    struct buf dos = BUF_INIT(APDU_MAX);
+    unsigned char mac[8], hdr[4] = { (unsigned char)(a->cla | 0x0C), a->ins, a->p1, a->p2 };
     struct apdu w;
     int rc = -1;
 
@@ -285,14 +307,7 @@ int sm_wrap_command(struct sm_ctx *c, const struct apdu *a, struct buf *out, str
         if (buf_append(&dos, le, k) != 0)
             goto oom;
     }
-    {
-        unsigned char hdr[4] = { (unsigned char)(a->cla | 0x0C), a->ins, a->p1, a->p2 };
-        if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, hdr, 4) != 0 ||
-            sm_pad(&n, c->bs) != 0 || buf_append(&n, dos.data, dos.len) != 0 ||
-            (dos.len > 0 && sm_pad(&n, c->bs) != 0))
-            goto oom;
-    }
-    if (sm_mac(c, n.data, n.len, mac, err) != 0)
+    if (sm_apdu_mac(c, hdr, dos.data, dos.len, mac, err) != 0)
         goto out;
     if (buf_append(&dos, "\x8E\x08", 2) != 0 || buf_append(&dos, mac, 8) != 0)
         goto oom;
@@ -306,7 +321,6 @@ oom:
     err_set(err, "sm: command too long");
 out:
     buf_release_secret(&dos);
-    buf_release_secret(&n);
     return rc;
 }
 
@@ -376,7 +390,6 @@ static int sm_open_do87(const struct sm_ctx *c, const struct tlv *do87, struct b
 int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
                        struct buf *data, unsigned *sw, struct err *err)
 {
-    struct buf n = BUF_INIT(RESP_MAX);
     struct sm_objects o;
     unsigned char mac[8];
     int rc = -1;
@@ -397,11 +410,8 @@ int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
         err_set(err, "sm: the response lacks its MAC (8E) or status (99) data object");
         goto out;
     }
-    if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, resp, o.mac_end) != 0 ||
-        sm_pad(&n, c->bs) != 0 || sm_mac(c, n.data, n.len, mac, err) != 0) {
-        err_set(err, "sm: response too long");
+    if (sm_apdu_mac(c, NULL, resp, o.mac_end, mac, err) != 0)
         goto out;
-    }
     if (CRYPTO_memcmp(mac, o.do8e.value, 8) != 0) {
         err_set(err, "sm: the response MAC is wrong: the session is over");
         goto out;
@@ -412,14 +422,12 @@ int sm_unwrap_response(struct sm_ctx *c, const unsigned char *resp, size_t len,
         goto out;
     rc = 0;
 out:
-    buf_release(&n);
     return rc;
 }
 
 int sm_unwrap_command(struct sm_ctx *c, const struct apdu *in, struct buf *plain,
                       struct apdu *out, struct err *err)
 {
-    struct buf n = BUF_INIT(APDU_MAX);
     struct sm_objects o;
     unsigned char mac[8];
     int rc = -1;
@@ -435,12 +443,8 @@ int sm_unwrap_command(struct sm_ctx *c, const struct apdu *in, struct buf *plain
     }
     {
         unsigned char hdr[4] = { in->cla, in->ins, in->p1, in->p2 };
-        if (buf_append(&n, c->ssc, c->bs) != 0 || buf_append(&n, hdr, 4) != 0 ||
-            sm_pad(&n, c->bs) != 0 || buf_append(&n, in->data, o.mac_end) != 0 ||
-            (o.mac_end > 0 && sm_pad(&n, c->bs) != 0) || sm_mac(c, n.data, n.len, mac, err) != 0) {
-            err_set(err, "sm: command too long");
+        if (sm_apdu_mac(c, hdr, in->data, o.mac_end, mac, err) != 0)
             goto out;
-        }
     }
     if (CRYPTO_memcmp(mac, o.do8e.value, 8) != 0) {
         err_set(err, "sm: wrong MAC");
@@ -471,14 +475,12 @@ int sm_unwrap_command(struct sm_ctx *c, const struct apdu *in, struct buf *plain
     }
     rc = 0;
 out:
-    buf_release(&n);
     return rc;
 }
 
 int sm_wrap_response(struct sm_ctx *c, const unsigned char *data, size_t len, unsigned sw,
                      struct buf *out, struct err *err)
 {
-    struct buf n = BUF_INIT(RESP_MAX);
     unsigned char mac[8], s[4] = { 0x99, 0x02, (unsigned char)(sw >> 8), (unsigned char)sw };
     size_t start = out->len;
     int rc = -1;
@@ -486,12 +488,11 @@ int sm_wrap_response(struct sm_ctx *c, const unsigned char *data, size_t len, un
     ssc_increment(c);
     if (len > 0 && put_do87(c, data, len, out, err) != 0)
         goto out;
-    if (buf_append(out, s, 4) != 0 || buf_append(&n, c->ssc, c->bs) != 0 ||
-        buf_append(&n, out->data + start, out->len - start) != 0 || sm_pad(&n, c->bs) != 0) {
+    if (buf_append(out, s, 4) != 0) {
         err_set(err, "sm: response too long");
         goto out;
     }
-    if (sm_mac(c, n.data, n.len, mac, err) != 0)
+    if (sm_apdu_mac(c, NULL, out->data + start, out->len - start, mac, err) != 0)
         goto out;
     if (buf_append(out, "\x8E\x08", 2) != 0 || buf_append(out, mac, 8) != 0 ||
         buf_append(out, s + 2, 2) != 0) {
@@ -500,6 +501,5 @@ int sm_wrap_response(struct sm_ctx *c, const unsigned char *data, size_t len, un
     }
     rc = 0;
 out:
-    buf_release(&n);
     return rc;
 }
