@@ -141,22 +141,15 @@ static int ga(struct sess *s, bool last, unsigned tag_out, const unsigned char *
         rc = 1;
         goto out;
     }
-    if (tag_in == 0) { /* an empty answer: 7C 00 */
-        if (tlv_decode_whole(d.data, d.len, &dyn, err) != 0 || dyn.tag != 0x7C || dyn.len != 0) {
-            err_set(err, "access control: malformed GENERAL AUTHENTICATE response");
-            goto out;
-        }
-        buf_reset(out);
-        rc = 0;
-        goto out;
-    }
+    /* TAG_IN 0: an empty answer, 7C 00 */
     if (tlv_decode_whole(d.data, d.len, &dyn, err) != 0 || dyn.tag != 0x7C ||
-        tlv_decode_whole(dyn.value, dyn.len, &obj, err) != 0 || obj.tag != tag_in) {
+        (tag_in == 0 ? dyn.len != 0
+                     : tlv_decode_whole(dyn.value, dyn.len, &obj, err) != 0 || obj.tag != tag_in)) {
         err_set(err, "access control: malformed GENERAL AUTHENTICATE response");
         goto out;
     }
     buf_reset(out);
-    if (buf_append(out, obj.value, obj.len) != 0) {
+    if (tag_in != 0 && buf_append(out, obj.value, obj.len) != 0) {
         err_set(err, "access control: response too long");
         goto out;
     }
