@@ -83,13 +83,12 @@ int vds_seal(const json_t *data, vds_sign_fn sign, void *ctx, json_t **seal, str
         goto out;
     }
     if ((cer = b64url_encode(cert.data, cert.len)) == NULL ||
-        (sigvl = b64url_encode(sig, sizeof sig)) == NULL ||
-        (*seal = json_pack("{s:O, s:{s:s, s:s, s:s}}", "data", data, "sig", "alg", "ES256", "cer",
-                           cer, "sigvl", sigvl)) == NULL) {
-        err_set(err, "out of memory");
+        (sigvl = b64url_encode(sig, sizeof sig)) == NULL) {
+        err_oom(err);
         goto out;
     }
-    rc = 0;
+    rc = json_out(seal, json_pack("{s:O, s:{s:s, s:s, s:s}}", "data", data, "sig", "alg", "ES256",
+                                  "cer", cer, "sigvl", sigvl), err);
 out:
     buf_release(&body);
     buf_release(&cert);
@@ -147,19 +146,34 @@ static int cert_parse(const unsigned char *der, size_t len, X509 **out, struct e
     return 0;
 }
 
-int vds_parse(const char *payload, size_t len, json_t **seal, struct err *err)
+/* V must be an object (else NOT_OBJECT is the error) with no keys but
+ * KEYS (else json_check_keys' message after WHERE). */
+static int object_of(const json_t *v, const char *const keys[], const char *not_object,
+                     const char *where, struct err *err)
+{
+    if (!json_is_object(v))
+        return err_set(err, "%s", not_object);
+    if (json_check_keys(v, keys, err) != 0)
+        return err_prefix(err, "%s", where);
+    return 0;
+}
+
+/* vds_parse, also handing out the signature value SIGV and the signer's
+ * certificate *X (the caller frees it). */
+static int seal_read(const char *payload, size_t len, json_t **seal,
+                     unsigned char sigv[VDS_SIG_BYTES], X509 **x, struct err *err)
 {
     static const char *const top_keys[] = { "data", "sig", NULL };
     static const char *const sig_keys[] = { "alg", "cer", "sigvl", NULL };
     json_t *s = NULL;
     const json_t *sig;
     const char *alg;
-    unsigned char *cer = NULL, sigv[VDS_SIG_BYTES];
+    unsigned char *cer = NULL;
     size_t cer_len = 0;
-    X509 *x = NULL;
     int rc = -1;
 
     *seal = NULL;
+    *x = NULL;
     if (payload == NULL || len == 0)
         return err_set(err, "seal: empty payload");
     if (len > VDS_PAYLOAD_MAX)
@@ -167,14 +181,9 @@ int vds_parse(const char *payload, size_t len, json_t **seal, struct err *err)
                        VDS_PAYLOAD_MAX);
     if (json_parse(payload, len, &s, err) != 0)
         return err_prefix(err, "seal: not JSON");
-    if (!json_is_object(s)) {
-        err_set(err, "seal: the payload must be a JSON object {\"data\", \"sig\"}");
+    if (object_of(s, top_keys, "seal: the payload must be a JSON object {\"data\", \"sig\"}",
+                  "seal", err) != 0)
         goto out;
-    }
-    if (json_check_keys(s, top_keys, err) != 0) {
-        err_prefix(err, "seal");
-        goto out;
-    }
     if (json_object_get(s, "data") == NULL) {
         err_set(err, "seal: \"data\" missing");
         goto out;
@@ -182,20 +191,14 @@ int vds_parse(const char *payload, size_t len, json_t **seal, struct err *err)
     if (check_data(json_object_get(s, "data"), err) != 0)
         goto out;
     sig = json_object_get(s, "sig");
-    if (!json_is_object(sig)) {
-        err_set(err, "seal: \"sig\" missing or not an object");
+    if (object_of(sig, sig_keys, "seal: \"sig\" missing or not an object", "seal: sig", err) != 0)
         goto out;
-    }
-    if (json_check_keys(sig, sig_keys, err) != 0) {
-        err_prefix(err, "seal: sig");
-        goto out;
-    }
     alg = json_string_value(json_object_get(sig, "alg"));
     if (alg == NULL || strcmp(alg, "ES256") != 0) {
         err_set(err, "seal: sig.alg must be \"ES256\" (ECDSA P-256 with SHA-256)");
         goto out;
     }
-    if (sig_parts(s, &cer, &cer_len, sigv, err) != 0 || cert_parse(cer, cer_len, &x, err) != 0)
+    if (sig_parts(s, &cer, &cer_len, sigv, err) != 0 || cert_parse(cer, cer_len, x, err) != 0)
         goto out;
     *seal = s;
     s = NULL;
@@ -203,6 +206,15 @@ int vds_parse(const char *payload, size_t len, json_t **seal, struct err *err)
 out:
     json_decref(s);
     free(cer);
+    return rc;
+}
+
+int vds_parse(const char *payload, size_t len, json_t **seal, struct err *err)
+{
+    unsigned char sig[VDS_SIG_BYTES];
+    X509 *x = NULL;
+    int rc = seal_read(payload, len, seal, sig, &x, err);
+
     X509_free(x);
     return rc;
 }
@@ -384,34 +396,29 @@ int vds_verify(const char *payload, size_t len, const unsigned char *csca, size_
 {
     json_t *seal = NULL, *signer = NULL;
     struct buf body = BUF_INIT(VDS_PAYLOAD_MAX);
-    unsigned char *cer = NULL, sig[VDS_SIG_BYTES];
-    size_t cer_len = 0;
+    unsigned char sig[VDS_SIG_BYTES];
     X509 *x = NULL;
     int rc = -1;
 
     *result = NULL;
     if (now == 0)
         now = time(NULL);
-    if (vds_parse(payload, len, &seal, err) != 0)
+    if (seal_read(payload, len, &seal, sig, &x, err) != 0)
         return -1;
-    if (sig_parts(seal, &cer, &cer_len, sig, err) != 0 || cert_parse(cer, cer_len, &x, err) != 0)
-        goto out;
     if (json_canonical(json_object_get(seal, "data"), &body, err) != 0)
         goto out;
     if (check_signature(x, &body, sig, err) != 0 || check_chain(x, csca, csca_len, now, err) != 0)
         goto out;
-    if ((signer = signer_json(x)) == NULL ||
-        (*result = json_pack("{s:b, s:O, s:O}", "valid", 1, "data", json_object_get(seal, "data"),
-                             "signer", signer)) == NULL) {
-        err_set(err, "out of memory");
+    if ((signer = signer_json(x)) == NULL) {
+        err_oom(err);
         goto out;
     }
-    rc = 0;
+    rc = json_out(result, json_pack("{s:b, s:O, s:O}", "valid", 1, "data",
+                                    json_object_get(seal, "data"), "signer", signer), err);
 out:
     json_decref(seal);
     json_decref(signer);
     buf_release(&body);
-    free(cer);
     X509_free(x);
     return rc;
 }
