@@ -177,26 +177,45 @@ static int dir_state(const char *dir, bool *exists, bool *empty, bool *is_datadi
     return 0;
 }
 
+/* The folder NAME in DIR, readable by its owner only. */
+static int private_dir(const char *dir, const char *name, struct err *err)
+{
+    char *p = path_join(dir, name);
+    int rc = 0;
+
+    if (p == NULL || mkdir(p, 0700) != 0 || chmod(p, 0700) != 0)
+        rc = err_set(err, "%s/%s: %s", dir, name, p ? strerror(errno) : "path too long");
+    free(p);
+    return rc;
+}
+
+struct office {
+    const char *country, *code, *name, *created_at;
+};
+
+/* The new data directory's settings and its office (a struct office). */
+static int record_office(struct db *db, void *arg, struct err *err)
+{
+    const struct office *o = arg;
+
+    if (db_setting_set(db, "country", o->country, err) != 0 ||
+        db_setting_set(db, "office", o->code, err) != 0 ||
+        db_setting_set(db, "created_at", o->created_at, err) != 0)
+        return -1;
+    return db_run(db, "INSERT INTO offices(code, name, country, created_at) VALUES (?1,?2,?3,?4)",
+                  "recording office", err, "ssss", o->code, o->name, o->country, o->created_at);
+}
+
 static int populate(const char *dir, const char *country, const char *office,
                     const char *office_name, struct err *err)
 {
     struct buf conf = BUF_INIT(8192);
     struct db *db = NULL;
-    sqlite3_stmt *st = NULL;
     char *p = NULL, now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    if ((p = path_join(dir, "blobs")) == NULL || mkdir(p, 0700) != 0 || chmod(p, 0700) != 0) {
-        err_set(err, "%s/blobs: %s", dir, p ? strerror(errno) : "path too long");
+    if (private_dir(dir, "blobs", err) != 0 || private_dir(dir, "keys", err) != 0)
         goto out;
-    }
-    free(p);
-    if ((p = path_join(dir, "keys")) == NULL || mkdir(p, 0700) != 0 || chmod(p, 0700) != 0) {
-        err_set(err, "%s/keys: %s", dir, p ? strerror(errno) : "path too long");
-        goto out;
-    }
-    free(p);
-    p = NULL;
     if (buf_printf(&conf,
                    "# civreg data directory settings (written by `civreg init`)\n"
                    "country = %s\n"
@@ -220,27 +239,11 @@ static int populate(const char *dir, const char *country, const char *office,
         err_set(err, "system clock out of range");
         goto out;
     }
-    if (db_tx_begin(db, err) != 0)
-        goto out;
-    if (db_setting_set(db, "country", country, err) != 0 ||
-        db_setting_set(db, "office", office, err) != 0 ||
-        db_setting_set(db, "created_at", now, err) != 0) {
-        db_tx_rollback(db);
-        goto out;
-    }
-    if (db_prepare(db, &st,
-                   "INSERT INTO offices(code, name, country, created_at) VALUES (?1,?2,?3,?4)",
-                   err) != 0 ||
-        db_bind(db, st, err, "ssss", office, office_name, country, now) != 0 ||
-        db_step_row(db, st, "recording office", err) != 0) {
-        db_tx_rollback(db);
-        goto out;
-    }
-    if (db_tx_commit(db, err) != 0)
+    if (db_tx_run(db, record_office,
+                  &(struct office){ country, office, office_name, now }, err) != 0)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
     db_close(db);
     buf_release(&conf);
     free(p);
@@ -253,7 +256,7 @@ int datadir_init(const char *dir, const struct datadir_init_opts *opts, struct e
     const char *office = opts && opts->office ? opts->office : DATADIR_DEFAULT_OFFICE;
     const char *office_name =
         opts && opts->office_name ? opts->office_name : DATADIR_DEFAULT_OFFICE_NAME;
-    bool exists, empty, is_datadir;
+    bool exists, empty, is_datadir, made = false;
     struct buf tb = BUF_INIT(PATH_MAX);
     char *tmp = NULL;
     int rc = -1;
@@ -289,21 +292,22 @@ int datadir_init(const char *dir, const struct datadir_init_opts *opts, struct e
         err_set(err, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
         goto out;
     }
+    made = true;
     if (chmod(tmp, 0750) != 0 || populate(tmp, country, office, office_name, err) != 0) {
         if (err && err->msg[0] == '\0')
             err_set(err, "%s: %s", tmp, strerror(errno));
-        remove_layout(tmp);
-        (void)rmdir(tmp);
         goto out;
     }
     if (rename(tmp, dir) != 0) {
         err_set(err, "%s: %s", dir, strerror(errno));
-        remove_layout(tmp);
-        (void)rmdir(tmp);
         goto out;
     }
     rc = 0;
 out:
+    if (rc != 0 && made) {
+        remove_layout(tmp);
+        (void)rmdir(tmp);
+    }
     free(tmp);
     return rc;
 }
@@ -337,7 +341,7 @@ int datadir_open(const char *dir, struct datadir **out, struct err *err)
         return err_set(err, "%s: not a directory", dir);
     d = calloc(1, sizeof *d);
     if (d == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     d->dir = strdup(dir);
     d->db_path = path_join(dir, "civreg.db");
     d->blobs_dir = path_join(dir, "blobs");
