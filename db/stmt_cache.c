@@ -32,6 +32,12 @@ struct db_stmt_cache {
     size_t n;
 };
 
+static void entry_free(struct stmt_entry *e)
+{
+    sqlite3_finalize(e->st);
+    free(e->sql);
+}
+
 static uint64_t sql_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
@@ -109,8 +115,7 @@ void db_stmt_cache_clear(struct db *db)
             c->e[kept++] = c->e[i]; /* its holder releases it later */
             continue;
         }
-        sqlite3_finalize(c->e[i].st);
-        free(c->e[i].sql);
+        entry_free(&c->e[i]);
     }
     c->n = kept;
 }
@@ -119,9 +124,7 @@ void db_stmt_cache_free(struct db_stmt_cache *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->n; i++) {
-        sqlite3_finalize(c->e[i].st);
-        free(c->e[i].sql);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        entry_free(&c->e[i]);
     free(c);
 }
