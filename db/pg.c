@@ -66,7 +66,7 @@ int pg_open(const char *url, struct pg **out, struct err *err)
 
     *out = NULL;
     if ((pg = calloc(1, sizeof *pg)) == NULL)
-        return err_set(err, "out of memory");
+        return err_oom(err);
     pg->conn = PQconnectdb(url);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         if (pg->conn)
@@ -145,7 +145,7 @@ int pg_exec(struct pg *pg, const char *sql, int n, const char *const *params,
     if (res) {
         if ((*res = malloc(sizeof **res)) == NULL) {
             PQclear(r);
-            return err_set(err, "out of memory");
+            return err_oom(err);
         }
         (*res)->r = r;
     } else {

@@ -117,7 +117,7 @@ static int stmt_use(struct db *db, sqlite3_stmt *st, const struct stmt_use *u, s
         *u->num = (long long)sqlite3_column_int64(st, 0);
     if (rc == 1 && u->text != NULL && sqlite3_column_type(st, 0) != SQLITE_NULL &&
         (*u->text = db_column_dup(st, 0)) == NULL)
-        rc = err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = err_oom(err);
     return rc;
 }
 
@@ -223,14 +223,14 @@ int db_rows_collect(struct db *db, sqlite3_stmt *st, const char *what, db_row_fn
     int step;
 
     if (list == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     while ((step = db_step_row(db, st, what, err)) == 1) {
         json_t *v = NULL;
         int r = row(st, ctx, &v, err);
         if (r > 0)
             continue;
         if (r == 0 && (v == NULL || json_array_append_new(list, v) != 0))
-            r = err_setk(err, ERR_INTERNAL, "out of memory");
+            r = err_oom(err);
         if (r < 0) {
             step = -1;
             break;

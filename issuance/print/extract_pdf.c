@@ -31,7 +31,7 @@ int extract_qr_modules(const char *payload, unsigned char **modules, int *size, 
     n = (size_t)qr->width * (size_t)qr->width;
     if ((*modules = malloc(n)) == NULL) {
         QRcode_free(qr);
-        return err_set(err, "out of memory");
+        return err_oom(err);
     }
     for (size_t i = 0; i < n; i++)
         (*modules)[i] = qr->data[i] & 1; /* bit 0: dark module */
@@ -40,9 +40,10 @@ int extract_qr_modules(const char *payload, unsigned char **modules, int *size, 
     return 0;
 }
 
-static const char *msg_str(const json_t *msg, const char *key)
+/* The string at KEY of the object O (NULL when absent or not a string). */
+static const char *str_of(const json_t *o, const char *key)
 {
-    return json_string_value(json_object_get(msg, key));
+    return json_string_value(json_object_get(o, key));
 }
 
 static const char *sex_text(const char *sx)
@@ -60,10 +61,10 @@ static int render_extract(const json_t *extract, const char *font, struct buf *o
     struct print_status st = { 0, 0 };
     const json_t *data = json_object_get(json_object_get(extract, "seal"), "data");
     const json_t *msg = json_object_get(data, "msg");
-    const char *payload = json_string_value(json_object_get(extract, "payload"));
-    const char *office_name = json_string_value(json_object_get(extract, "office_name"));
-    const char *issued_by = json_string_value(json_object_get(extract, "issued_by"));
-    const char *state = json_string_value(json_object_get(json_object_get(data, "hdr"), "is"));
+    const char *payload = str_of(extract, "payload");
+    const char *office_name = str_of(extract, "office_name");
+    const char *issued_by = str_of(extract, "issued_by");
+    const char *state = str_of(json_object_get(data, "hdr"), "is");
     const char *fname;
     unsigned char *mods = NULL;
     HPDF_Doc pdf = NULL;
@@ -89,7 +90,7 @@ static int render_extract(const json_t *extract, const char *font, struct buf *o
     };
 
     if (!json_is_object(msg) || payload == NULL || office_name == NULL || state == NULL ||
-        msg_str(msg, "rn") == NULL || msg_str(msg, "doi") == NULL || msg_str(msg, "xid") == NULL)
+        str_of(msg, "rn") == NULL || str_of(msg, "doi") == NULL || str_of(msg, "xid") == NULL)
         return err_set(err, "extract: incomplete extract (seal data, payload or office missing)");
     if (extract_qr_modules(payload, &mods, &qsize, err) != 0)
         return -1;
@@ -125,7 +126,7 @@ static int render_extract(const json_t *extract, const char *font, struct buf *o
 
     y = ph - 155;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        const char *v = msg_str(msg, rows[i].key);
+        const char *v = str_of(msg, rows[i].key);
         if (v == NULL)
             continue;
         if (strcmp(rows[i].key, "sx") == 0)
@@ -134,14 +135,14 @@ static int render_extract(const json_t *extract, const char *font, struct buf *o
         print_text(page, bold, 12, 230, y, v, 0);
         y -= 22;
     }
-    if (msg_str(msg, "dod") != NULL)
+    if (str_of(msg, "dod") != NULL)
         print_text(page, bold, 12, 60, y - 4, "DECEASED: a death is registered for this person.", 0);
     y -= 30;
     (void)snprintf(line, sizeof line, "Registry office: %s (%s)", office_name,
-                   msg_str(msg, "of") ? msg_str(msg, "of") : "");
+                   str_of(msg, "of") ? str_of(msg, "of") : "");
     print_text(page, reg, 10, 60, y, line, 0);
     (void)snprintf(line, sizeof line, "Date of issue: %s    Extract number: %s",
-                   msg_str(msg, "doi"), msg_str(msg, "xid"));
+                   str_of(msg, "doi"), str_of(msg, "xid"));
     print_text(page, reg, 10, 60, y - 16, line, 0);
     (void)snprintf(line, sizeof line, "Issued by: %s", issued_by ? issued_by : "");
     print_text(page, reg, 10, 60, y - 32, line, 0);
