@@ -14,7 +14,9 @@
  *     nothing is stored; the honest push is accepted after;
  *   - a record drafted and registered in one push is written once, already
  *     registered (no UPDATE of its row), equal to what the registration
- *     leaves. */
+ *     leaves;
+ *   - the same births registered in two offices become duplicate cases,
+ *     whether drafted in the registration's push or an earlier one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,9 +110,11 @@ static const char *next_uin(struct sim *o)
     return json_string_value(json_array_get(json_object_get(o->uins, "uins"), o->next_uin++));
 }
 
-/* Person K: a signed record.draft and record.register with its link. */
-static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events,
-                      json_t *versions)
+/* Person K named GIVEN FAMILY: a signed record.draft and record.register
+ * with its link. */
+static void add_birth_named(struct sim *o, unsigned k, const char *given_name,
+                            const char *family, const char *uin, json_t *events,
+                            json_t *versions)
 {
     struct buf canon = BUF_INIT(1 << 20), st = BUF_INIT(1 << 20);
     struct err err = ERR_INIT;
@@ -120,10 +124,13 @@ static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events
     json_t *rec, *person, *statement;
 
     snprintf(id, sizeof id, "%s-R-%06u", o->code, k);
-    snprintf(given, sizeof given, "Ama%c%c", 'a' + k % 26, 'a' + k / 26 % 26);
+    if (given_name == NULL)
+        snprintf(given, sizeof given, "Ama%c%c", 'a' + k % 26, 'a' + k / 26 % 26);
+    else
+        snprintf(given, sizeof given, "%s", given_name);
     snprintf(date, sizeof date, "19%02u-%02u-%02u", 40 + k % 59, 1 + k % 12, 1 + k % 28);
     rec = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:[]}", "child", "given_names", given,
-                    "family_name", o->code, "sex", "female", "birth", "date", date, "locality",
+                    "family_name", family, "sex", "female", "birth", "date", date, "locality",
                     "Town", "evidence");
     assert_int_equal(json_canonical(rec, &canon, &err), 0);
     reg_sha256_hex(canon.data, canon.len, hash);
@@ -156,6 +163,20 @@ static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events
     json_decref(statement);
     buf_release(&canon);
     buf_release(&st);
+}
+
+/* Person K of family FAMILY, given name AmaXY from K. */
+static void add_birth_of(struct sim *o, unsigned k, const char *family, const char *uin,
+                         json_t *events, json_t *versions)
+{
+    add_birth_named(o, k, NULL, family, uin, events, versions);
+}
+
+/* Person K of the office's own family name (its code). */
+static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events,
+                      json_t *versions)
+{
+    add_birth_of(o, k, o->code, uin, events, versions);
 }
 
 /* Push o->pushed .. o->size with the signed head and consistency proof. */
@@ -377,6 +398,68 @@ static void test_draft_and_register_one_row(void **state)
     free(o);
 }
 
+/* The same births registered in two offices become cases for both: those
+ * whose draft and registration came in one push (the name key and date of
+ * birth the duplicate check uses come from the push itself) and one whose
+ * draft came in an earlier push (read back from birth_records); births that
+ * differ, and births of the same office, do not. */
+static void test_cross_office_duplicates(void **state)
+{
+    struct sim *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array(),
+           *one;
+    struct err err = ERR_INIT;
+    (void)state;
+
+    office_start(a, "D1");
+    office_start(b, "D2");
+    for (unsigned k = 0; k < 20; k++)
+        add_birth_of(a, k, "Mwangi", next_uin(a), ev, vs);
+    if (push(a, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push D1: %s", err_msg(&err));
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'D1' IN (office_a, office_b)", "0");
+    json_array_clear(ev);
+    json_array_clear(vs);
+    /* D2: persons 0-9 as in D1, 200-209 are other people, in one push */
+    for (unsigned k = 0; k < 10; k++) {
+        add_birth_of(b, k, "Mwangi", next_uin(b), ev, vs);
+        add_birth_of(b, 200 + k, "Mwangi", next_uin(b), ev, vs);
+    }
+    if (push(b, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push D2: %s", err_msg(&err));
+    expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'D1' AND office_b = 'D2'"
+               " AND record_a = replace(record_b, 'D2', 'D1') AND status = 'open'"
+               " AND record_b BETWEEN 'D2-R-000000' AND 'D2-R-000009'",
+               "10");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'D2' IN (office_a, office_b)", "10");
+    /* person 10: drafted in one push, registered in the next */
+    add_birth_of(b, 10, "Mwangi", next_uin(b), pair, pv);
+    b->size--;
+    one = json_pack("[O]", json_array_get(pair, 0));
+    if (push(b, one, pv, &err) != NATIONAL_OK)
+        fail_msg("push of the draft: %s", err_msg(&err));
+    json_decref(one);
+    expect_sql("SELECT count(*) FROM dup_cases WHERE record_b = 'D2-R-000010'", "0");
+    json_array_clear(pv);
+    b->size++;
+    one = json_pack("[O]", json_array_get(pair, 1));
+    if (push(b, one, pv, &err) != NATIONAL_OK)
+        fail_msg("push of the registration: %s", err_msg(&err));
+    json_decref(one);
+    expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'D1' AND record_a = 'D1-R-000010'"
+               " AND office_b = 'D2' AND record_b = 'D2-R-000010'",
+               "1");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'D2' IN (office_a, office_b)", "11");
+    json_decref(ev);
+    json_decref(vs);
+    json_decref(pair);
+    json_decref(pv);
+    office_end(a);
+    office_end(b);
+    free(a);
+    free(b);
+}
+
 /* Flip one hex digit of event I's signature. */
 static json_t *forged(const json_t *events, size_t i)
 {
@@ -481,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_uin_twice_in_one_push),
         cmocka_unit_test(test_bulk_signatures),
         cmocka_unit_test(test_draft_and_register_one_row),
+        cmocka_unit_test(test_cross_office_duplicates),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
