@@ -668,13 +668,33 @@ static void version_row_release(struct version_row *v)
     json_decref(v->rec);
 }
 
+/* Append KEY to the PostgreSQL array literal in B ("{" written by the
+ * caller), quoted. */
+static int array_item(struct buf *b, const char *key)
+{
+    if ((b->len > 1 && buf_append_byte(b, ',') != 0) || buf_append_byte(b, '"') != 0)
+        return -1;
+    for (const char *c = key; *c; c++)
+        if (((*c == '"' || *c == '\\') && buf_append_byte(b, '\\') != 0) ||
+            buf_append_byte(b, (unsigned char)*c) != 0)
+            return -1;
+    return buf_append_byte(b, '"');
+}
+
 /* Every record version of the push and the rows of the records it drafts go
  * in by COPY (a catch-up push is mostly drafts); corrections, verifications
- * and registrations are applied after, in log order, row by row. */
+ * and registrations are applied after, in log order, row by row. The name
+ * keys of the drafted and corrected versions join name_keys, which national
+ * search looks in, in one statement. */
 static int project_bulk(struct push *ps, struct err *err)
 {
-    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30);
+    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30),
+               kb = BUF_INIT((size_t)1 << 30);
+    size_t keys = 0;
     int rc = -1;
+
+    if (buf_append_byte(&kb, '{') != 0)
+        goto oom;
 
     for (size_t i = 0; i < ps->n; i++) {
         const char *type = nat_str(ps->ev[i].body, "type");
@@ -701,13 +721,16 @@ static int project_bulk(struct push *ps, struct err *err)
             if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 10) != 0) ||
                 (pre != NULL &&
                  json_object_set_new(ps->prekeys, v.record_id,
-                                     json_pack("[s, s]", v.key, v.birth_date)) != 0)) {
+                                     json_pack("[s, s]", v.key, v.birth_date)) != 0) ||
+                (*v.key != '\0' && (keys++, array_item(&kb, v.key) != 0))) {
                 version_row_release(&v);
                 goto oom;
             }
         }
         version_row_release(&v);
     }
+    if (buf_append_byte(&kb, '}') != 0)
+        goto oom;
     if ((rb.len && pg_copy(ps->pg,
                            "COPY birth_records(office, record_id, version, hash, status,"
                            " name_key, birth_date, event_seq, registration_number, uin)"
@@ -718,6 +741,14 @@ static int project_bulk(struct push *ps, struct err *err)
                            " event_seq) FROM STDIN",
                            (const char *)vb.data, vb.len, err) != 0))
         goto out;
+    if (keys > 0) {
+        const char *p[1] = { buf_str(&kb) };
+        if (pg_exec(ps->pg,
+                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
+                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
+                    1, p, NULL, err) != 0)
+            goto out;
+    }
     rc = 0;
     goto out;
 oom:
@@ -725,6 +756,7 @@ oom:
 out:
     buf_release(&rb);
     buf_release(&vb);
+    buf_release(&kb);
     return rc;
 }
 

@@ -16,7 +16,9 @@
  *     registered (no UPDATE of its row), equal to what the registration
  *     leaves;
  *   - the same births registered in two offices become duplicate cases,
- *     whether drafted in the registration's push or an earlier one. */
+ *     whether drafted in the registration's push or an earlier one;
+ *   - national search (through name_keys) returns the rows, scores and order
+ *     of the similarity query over birth_records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -460,6 +462,78 @@ static void test_cross_office_duplicates(void **state)
     free(b);
 }
 
+/* national_search returns the rows, scores and order of the similarity
+ * query over birth_records itself (office T5: names that share letters in
+ * many ways, one key held by several records, on top of the records the
+ * earlier tests pushed). */
+static void test_search_same_as_rows(void **state)
+{
+    static const char *const names[][2] = {
+        { "Baraka", "Odhiambo" }, { "Baraka", "Odhiambo" }, { "Barak", "Odhiambo" },
+        { "Baraka", "Otieno" },   { "Barack", "Obama" },    { "Amani", "Baraka" },
+        { "Mwangi", "Kamau" },    { "Mwangi", "Baraka" },   { "Ama", "Mwangi" },
+    };
+    static const char *const queries[] = { "Baraka", "Barak Odhiambo", "Mwangi", "Amaab",
+                                           "amaab t1", "Odhiambo", "Ama" };
+    static const int limits[] = { 3, 10, 1000 };
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    (void)state;
+
+    office_start(o, "T5");
+    for (unsigned k = 0; k < 300; k++) {
+        const char *const *n = names[k % (sizeof names / sizeof names[0])];
+        char family[40];
+        /* the same given name in each, a family name of its own for most */
+        if (k < 100)
+            snprintf(family, sizeof family, "%s", n[1]);
+        else
+            snprintf(family, sizeof family, "%s%c", n[1], 'a' + k % 7);
+        add_birth_named(o, k, n[0], family, next_uin(o), ev, vs);
+    }
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++)
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+            json_t *got = NULL;
+            struct pg_res *r = NULL;
+            char *key = nat_name_key(queries[q], ""), lim[16];
+            size_t n = strlen(key);
+            while (n > 0 && key[n - 1] == ' ')
+                key[--n] = '\0';
+            snprintf(lim, sizeof lim, "%d", limits[l]);
+            if (national_search(pg, queries[q], limits[l], &got, &err) != 0)
+                fail_msg("search %s: %s", queries[q], err_msg(&err));
+            if (pg_exec(pg,
+                        "SELECT office, record_id, similarity(name_key, $1) AS s"
+                        " FROM birth_records WHERE name_key % $1"
+                        " ORDER BY s DESC, office, record_id LIMIT $2::int",
+                        2, (const char *[]){ key, lim }, &r, &err) != 0)
+                fail_msg("reference: %s", err_msg(&err));
+            print_message("search '%s' limit %d: %d rows\n", queries[q], limits[l],
+                          pg_res_rows(r));
+            assert_true(pg_res_rows(r) > 0);
+            assert_int_equal(json_array_size(got), pg_res_rows(r));
+            for (int i = 0; i < pg_res_rows(r); i++) {
+                json_t *g = json_array_get(got, (size_t)i);
+                assert_string_equal(json_string_value(json_object_get(g, "office")),
+                                    pg_res_value(r, i, 0));
+                assert_string_equal(json_string_value(json_object_get(g, "record_id")),
+                                    pg_res_value(r, i, 1));
+                assert_true(json_real_value(json_object_get(g, "score")) ==
+                            strtod(pg_res_value(r, i, 2), NULL));
+            }
+            pg_res_free(r);
+            json_decref(got);
+            free(key);
+        }
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
 /* Flip one hex digit of event I's signature. */
 static json_t *forged(const json_t *events, size_t i)
 {
@@ -565,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_bulk_signatures),
         cmocka_unit_test(test_draft_and_register_one_row),
         cmocka_unit_test(test_cross_office_duplicates),
+        cmocka_unit_test(test_search_same_as_rows),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
