@@ -684,9 +684,8 @@ static int array_item(struct buf *b, const char *key)
 /* Every record version of the push and the rows of the records it drafts go
  * in by COPY (a catch-up push is mostly drafts); corrections, verifications
  * and registrations are applied after, in log order, row by row. The name
- * keys of the drafted and corrected versions join name_keys, and the words
- * of each new key name_tokens, which national search looks in, in one
- * statement. */
+ * keys of the drafted and corrected versions join name_keys, which national
+ * search looks in, in one statement. */
 static int project_bulk(struct push *ps, struct err *err)
 {
     struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30),
@@ -745,12 +744,8 @@ static int project_bulk(struct push *ps, struct err *err)
     if (keys > 0) {
         const char *p[1] = { buf_str(&kb) };
         if (pg_exec(ps->pg,
-                    "WITH n AS (INSERT INTO name_keys(name_key) SELECT DISTINCT k"
-                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING"
-                    " RETURNING name_key)"
-                    " INSERT INTO name_tokens(token, name_key) SELECT DISTINCT t, n.name_key"
-                    " FROM n, unnest(string_to_array(n.name_key, ' ')) t WHERE t <> ''"
-                    " ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
+                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
                     1, p, NULL, err) != 0)
             goto out;
     }

@@ -146,88 +146,44 @@ out:
     return rc;
 }
 
-/* The rows of national search: the records of the keys K (name_key, s:
- * similarity) yields, best first, then by office and record. K is sorted by
- * s, so the records of each key are read by the (name_key, birth_date)
- * b-tree only until the limit is reached (an incremental sort). */
-#define SEARCH_ROWS(K)                                                                       \
-    "SELECT b.office, b.record_id, coalesce(b.uin, ''),"                                   \
-    " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"                      \
-    " k.s, EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"                            \
-    " FROM (" K " ORDER BY s DESC, name_key OFFSET 0) k"                                   \
-    " CROSS JOIN LATERAL (SELECT * FROM birth_records b WHERE b.name_key = k.name_key) b" \
-    " ORDER BY k.s DESC, b.office, b.record_id LIMIT $2::int"
-
-/* The keys holding every word of the query as a word of their own, by the
- * b-tree of name_tokens (no trigram index). */
-static const char search_words_sql[] = SEARCH_ROWS(
-    "SELECT name_key, s FROM (SELECT name_key, similarity(name_key, $1) AS s"
-    " FROM name_tokens WHERE token = ANY (string_to_array($1, ' '))"
-    " GROUP BY name_key"
-    " HAVING count(*) = (SELECT count(DISTINCT w) FROM unnest(string_to_array($1, ' ')) w)) t"
-    " WHERE name_key % $1");
-
-/* Every key similar to the query, by the trigram index of name_keys. */
-static const char search_similar_sql[] = SEARCH_ROWS(
-    "SELECT name_key, similarity(name_key, $1) AS s FROM name_keys WHERE name_key % $1");
-
 /* The records whose name key is similar to QUERY's (pg_trgm similarity at
- * or above its threshold), best first, then by office and record, at most
- * LIMIT: the rows and order a scan of birth_records itself would give. The
- * keys are looked up through the trigram index of name_keys (the distinct
- * keys: one narrow unpartitioned table). When at least LIMIT records have a
- * key holding every word of the query (a given name searched alone finds
- * everyone who bears it), found first by the b-tree of name_tokens, the
- * LIMIT-th of them has similarity S, so the answer is among the keys at
- * similarity S or more: the trigram lookup then runs with S as its
- * threshold (for that transaction only), which lets the index hand over
- * far fewer candidates to recheck. */
+ * or above its threshold), best first, then by office and record. The
+ * trigram index is consulted over name_keys (the distinct keys, one narrow
+ * unpartitioned table), the keys taken best first and the records of each
+ * read by the (name_key, birth_date) b-tree until the limit is reached:
+ * every record of a key has its key's similarity, so these are the rows and
+ * the order a scan of birth_records would give. */
 int national_search(struct pg *pg, const char *query, int limit, json_t **out, struct err *err)
 {
     struct pg_res *r = NULL;
     char *key = nat_name_key(query, ""), lim[16];
     const char *p[2];
     json_t *a = NULL;
-    int rc = -1, n = limit > 0 && limit <= 1000 ? limit : 20;
+    int rc = -1;
 
     *out = NULL;
     if (key == NULL)
         return err_set(err, "out of memory");
     /* the key of "GIVEN FAMILY" with an empty family ends with a blank */
-    for (size_t len = strlen(key); len > 0 && key[len - 1] == ' '; len--)
-        key[len - 1] = '\0';
+    for (size_t n = strlen(key); n > 0 && key[n - 1] == ' '; n--)
+        key[n - 1] = '\0';
     if (*key == '\0') {
         free(key);
         return err_set(err, "search: the query has no letters to search by");
     }
-    (void)snprintf(lim, sizeof lim, "%d", n);
+    (void)snprintf(lim, sizeof lim, "%d", limit > 0 && limit <= 1000 ? limit : 20);
     p[0] = key, p[1] = lim;
-    if (pg_exec(pg, search_words_sql, 2, p, &r, err) != 0)
+    if (pg_exec(pg,
+                "SELECT b.office, b.record_id, coalesce(b.uin, ''),"
+                " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"
+                " k.s, EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
+                " FROM (SELECT name_key, similarity(name_key, $1) AS s FROM name_keys"
+                " WHERE name_key % $1 ORDER BY s DESC, name_key OFFSET 0) k"
+                " CROSS JOIN LATERAL (SELECT * FROM birth_records b"
+                " WHERE b.name_key = k.name_key) b"
+                " ORDER BY k.s DESC, b.office, b.record_id LIMIT $2::int",
+                2, p, &r, err) != 0)
         goto out;
-    if (pg_res_rows(r) < n) {
-        pg_res_free(r);
-        r = NULL;
-        if (pg_exec(pg, search_similar_sql, 2, p, &r, err) != 0)
-            goto out;
-    } else {
-        /* the threshold a little under S: the float4 similarity printed and
-         * read back as a double may come out a hair above itself */
-        char s[64];
-        const char *t[1] = { s };
-        (void)snprintf(s, sizeof s, "%s", pg_res_value(r, n - 1, 6));
-        pg_res_free(r);
-        r = NULL;
-        if (pg_begin(pg, err) != 0)
-            goto out;
-        if (pg_exec(pg,
-                    "SELECT set_config('pg_trgm.similarity_threshold', greatest($1::float8 - 1e-6,"
-                    " current_setting('pg_trgm.similarity_threshold')::float8)::text, true)",
-                    1, t, NULL, err) != 0 ||
-            pg_exec(pg, search_similar_sql, 2, p, &r, err) != 0 || pg_commit(pg, err) != 0) {
-            pg_rollback(pg);
-            goto out;
-        }
-    }
     if ((a = json_array()) == NULL)
         goto out;
     for (int i = 0; i < pg_res_rows(r); i++)
