@@ -54,6 +54,7 @@ struct push {
     size_t n;
     json_t *versions; /* "record_id/version" -> data text */
     json_t *prereg;   /* record id -> index of the record.register written with its draft */
+    json_t *prekeys;  /* record id (of prereg) -> [name key, date of birth] of its draft */
     uint64_t new_size;
     char new_root_hex[65];
     const char *head_time, *head_sig_hex;
@@ -596,7 +597,8 @@ static int plan_prereg(struct push *ps, struct err *err)
     json_t *drafted = json_object();
     int rc = -1;
 
-    if (drafted == NULL || (ps->prereg = json_object()) == NULL)
+    if (drafted == NULL || (ps->prereg = json_object()) == NULL ||
+        (ps->prekeys = json_object()) == NULL)
         goto oom;
     for (size_t i = 0; i < ps->n; i++) {
         const char *type = nat_str(ps->ev[i].body, "type"), *id;
@@ -666,13 +668,33 @@ static void version_row_release(struct version_row *v)
     json_decref(v->rec);
 }
 
+/* Append KEY to the PostgreSQL array literal in B ("{" written by the
+ * caller), quoted. */
+static int array_item(struct buf *b, const char *key)
+{
+    if ((b->len > 1 && buf_append_byte(b, ',') != 0) || buf_append_byte(b, '"') != 0)
+        return -1;
+    for (const char *c = key; *c; c++)
+        if (((*c == '"' || *c == '\\') && buf_append_byte(b, '\\') != 0) ||
+            buf_append_byte(b, (unsigned char)*c) != 0)
+            return -1;
+    return buf_append_byte(b, '"');
+}
+
 /* Every record version of the push and the rows of the records it drafts go
  * in by COPY (a catch-up push is mostly drafts); corrections, verifications
- * and registrations are applied after, in log order, row by row. */
+ * and registrations are applied after, in log order, row by row. The name
+ * keys of the drafted and corrected versions join name_keys, which national
+ * search looks in, in one statement. */
 static int project_bulk(struct push *ps, struct err *err)
 {
-    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30);
+    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30),
+               kb = BUF_INIT((size_t)1 << 30);
+    size_t keys = 0;
     int rc = -1;
+
+    if (buf_append_byte(&kb, '{') != 0)
+        goto oom;
 
     for (size_t i = 0; i < ps->n; i++) {
         const char *type = nat_str(ps->ev[i].body, "type");
@@ -696,14 +718,19 @@ static int project_bulk(struct push *ps, struct err *err)
                 g[4] = "registered", g[7] = rseq;
                 g[8] = nat_str(rdata, "registration_number"), g[9] = nat_str(rdata, "uin");
             }
-            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 10) != 0)) {
+            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 10) != 0) ||
+                (pre != NULL &&
+                 json_object_set_new(ps->prekeys, v.record_id,
+                                     json_pack("[s, s]", v.key, v.birth_date)) != 0) ||
+                (*v.key != '\0' && (keys++, array_item(&kb, v.key) != 0))) {
                 version_row_release(&v);
-                err_set(err, "push: out of memory building the COPY data");
-                goto out;
+                goto oom;
             }
         }
         version_row_release(&v);
     }
+    if (buf_append_byte(&kb, '}') != 0)
+        goto oom;
     if ((rb.len && pg_copy(ps->pg,
                            "COPY birth_records(office, record_id, version, hash, status,"
                            " name_key, birth_date, event_seq, registration_number, uin)"
@@ -714,10 +741,22 @@ static int project_bulk(struct push *ps, struct err *err)
                            " event_seq) FROM STDIN",
                            (const char *)vb.data, vb.len, err) != 0))
         goto out;
+    if (keys > 0) {
+        const char *p[1] = { buf_str(&kb) };
+        if (pg_exec(ps->pg,
+                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
+                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
+                    1, p, NULL, err) != 0)
+            goto out;
+    }
     rc = 0;
+    goto out;
+oom:
+    err_set(err, "push: out of memory building the COPY data");
 out:
     buf_release(&rb);
     buf_release(&vb);
+    buf_release(&kb);
     return rc;
 }
 
@@ -762,8 +801,9 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     const json_t *link = json_object_get(data, "link");
     struct buf st = BUF_INIT(1 << 20);
     char seq[24], ord[24];
-    const char *f[10];
+    const char *f[12];
     bool done = json_object_get(ps->prereg, nat_str(o, "id")) != NULL;
+    const json_t *keys = json_object_get(ps->prekeys, nat_str(o, "id"));
     int rc = -1;
 
     (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
@@ -774,7 +814,11 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = buf_str(&st);
     f[6] = nat_str(link, "signature"), f[7] = nat_str(link, "signer"), f[8] = ps->office;
     f[9] = done ? "t" : "f";
-    if (copy_row(&run->rows, f, 10) != 0 ||
+    /* the name key and date of birth its draft in this push gave; the others
+     * are read from birth_records when the run is applied */
+    f[10] = keys ? json_string_value(json_array_get(keys, 0)) : NULL;
+    f[11] = keys ? json_string_value(json_array_get(keys, 1)) : NULL;
+    if (copy_row(&run->rows, f, 12) != 0 ||
         json_object_set_new(run->records, f[1], json_true()) != 0) {
         err_set(err, "push: out of memory building the COPY data");
         goto out;
@@ -835,25 +879,30 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
     if (pg_exec(ps->pg,
                 "CREATE TEMP TABLE IF NOT EXISTS reg_in (ord bigint, record_id text,"
                 " registration_number text, uin text, seq bigint, link_statement text,"
-                " link_signature text, link_signer text, office text, done boolean)"
-                " ON COMMIT DELETE ROWS",
+                " link_signature text, link_signer text, office text, done boolean,"
+                " name_key text, birth_date text) ON COMMIT DELETE ROWS",
                 0, NULL, NULL, err) != 0 ||
         (run->used && pg_exec(ps->pg, "TRUNCATE reg_in", 0, NULL, NULL, err) != 0) ||
         pg_copy(ps->pg,
                 "COPY reg_in(ord, record_id, registration_number, uin, seq, link_statement,"
-                " link_signature, link_signer, office, done) FROM STDIN",
+                " link_signature, link_signer, office, done, name_key, birth_date)"
+                " FROM STDIN",
                 (const char *)run->rows.data, run->rows.len, err) != 0 ||
         pg_exec(ps->pg, "ANALYZE reg_in", 0, NULL, NULL, err) != 0)
         goto out;
     run->used = true;
     if (reg_run_collision(ps, err) != 0)
         goto out;
+    /* registrations of records drafted in an earlier push: their rows are
+     * updated and hand their name key and date of birth to reg_in */
     if ((run->pending &&
          pg_exec(ps->pg,
-                 "UPDATE birth_records b SET status = 'registered',"
+                 "WITH u AS (UPDATE birth_records b SET status = 'registered',"
                  " registration_number = r.registration_number, uin = r.uin, event_seq = r.seq"
                  " FROM reg_in r WHERE b.office = $1 AND b.record_id = r.record_id"
-                 " AND NOT r.done",
+                 " AND NOT r.done RETURNING b.record_id, b.name_key, b.birth_date)"
+                 " UPDATE reg_in r SET name_key = u.name_key, birth_date = u.birth_date"
+                 " FROM u WHERE r.record_id = u.record_id",
                  1, p, NULL, err) != 0) ||
         pg_exec(ps->pg,
                 "INSERT INTO persons(office, uin, record_id, registration_number, link_statement,"
@@ -878,17 +927,18 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
                     pg_res_affected(r));
         goto out;
     }
-    /* the same birth registered in another office: a case for both */
+    /* the same birth registered in another office: a case for both. Driven
+     * from reg_in (analyzed above, carrying each registration's name key and
+     * date of birth): the planner's estimate of this office's rows in
+     * birth_records, stale right after this push's COPY, plays no part */
     if (pg_exec(ps->pg,
                 "INSERT INTO dup_cases(office_a, record_a, office_b, record_b, why)"
-                " SELECT b.office, b.record_id, a.office, a.record_id,"
+                " SELECT b.office, b.record_id, $1, r.record_id,"
                 " 'same name key and date of birth'"
-                " FROM reg_in r JOIN birth_records a ON a.office = $1"
-                " AND a.record_id = r.record_id"
-                " JOIN birth_records b ON b.name_key = a.name_key"
-                " AND b.birth_date = a.birth_date AND b.office <> a.office"
+                " FROM reg_in r JOIN birth_records b ON b.name_key = r.name_key"
+                " AND b.birth_date = r.birth_date AND b.office <> $1"
                 " AND b.status = 'registered'"
-                " WHERE a.name_key <> '' ORDER BY r.ord ON CONFLICT DO NOTHING",
+                " WHERE r.name_key <> '' ORDER BY r.ord ON CONFLICT DO NOTHING",
                 1, p, NULL, err) != 0)
         goto out;
     rc = 0;
@@ -1170,6 +1220,7 @@ out:
     free(ps.ev);
     json_decref(ps.versions);
     json_decref(ps.prereg);
+    json_decref(ps.prekeys);
     buf_release(&ps.head_body);
     state_release(&ps.st);
     return rc;

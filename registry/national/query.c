@@ -146,6 +146,13 @@ out:
     return rc;
 }
 
+/* The records whose name key is similar to QUERY's (pg_trgm similarity at
+ * or above its threshold), best first, then by office and record. The
+ * trigram index is consulted over name_keys (the distinct keys, one narrow
+ * unpartitioned table), the keys taken best first and the records of each
+ * read by the (name_key, birth_date) b-tree until the limit is reached:
+ * every record of a key has its key's similarity, so these are the rows and
+ * the order a scan of birth_records would give. */
 int national_search(struct pg *pg, const char *query, int limit, json_t **out, struct err *err)
 {
     struct pg_res *r = NULL;
@@ -169,10 +176,12 @@ int national_search(struct pg *pg, const char *query, int limit, json_t **out, s
     if (pg_exec(pg,
                 "SELECT b.office, b.record_id, coalesce(b.uin, ''),"
                 " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"
-                " similarity(b.name_key, $1) AS s,"
-                " EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
-                " FROM birth_records b WHERE b.name_key % $1"
-                " ORDER BY s DESC, b.office, b.record_id LIMIT $2::int",
+                " k.s, EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
+                " FROM (SELECT name_key, similarity(name_key, $1) AS s FROM name_keys"
+                " WHERE name_key % $1 ORDER BY s DESC, name_key OFFSET 0) k"
+                " CROSS JOIN LATERAL (SELECT * FROM birth_records b"
+                " WHERE b.name_key = k.name_key) b"
+                " ORDER BY k.s DESC, b.office, b.record_id LIMIT $2::int",
                 2, p, &r, err) != 0)
         goto out;
     if ((a = json_array()) == NULL)

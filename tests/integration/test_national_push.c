@@ -14,7 +14,11 @@
  *     nothing is stored; the honest push is accepted after;
  *   - a record drafted and registered in one push is written once, already
  *     registered (no UPDATE of its row), equal to what the registration
- *     leaves. */
+ *     leaves;
+ *   - the same births registered in two offices become duplicate cases,
+ *     whether drafted in the registration's push or an earlier one;
+ *   - national search (through name_keys) returns the rows, scores and order
+ *     of the similarity query over birth_records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,9 +112,11 @@ static const char *next_uin(struct sim *o)
     return json_string_value(json_array_get(json_object_get(o->uins, "uins"), o->next_uin++));
 }
 
-/* Person K: a signed record.draft and record.register with its link. */
-static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events,
-                      json_t *versions)
+/* Person K named GIVEN FAMILY: a signed record.draft and record.register
+ * with its link. */
+static void add_birth_named(struct sim *o, unsigned k, const char *given_name,
+                            const char *family, const char *uin, json_t *events,
+                            json_t *versions)
 {
     struct buf canon = BUF_INIT(1 << 20), st = BUF_INIT(1 << 20);
     struct err err = ERR_INIT;
@@ -120,10 +126,13 @@ static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events
     json_t *rec, *person, *statement;
 
     snprintf(id, sizeof id, "%s-R-%06u", o->code, k);
-    snprintf(given, sizeof given, "Ama%c%c", 'a' + k % 26, 'a' + k / 26 % 26);
+    if (given_name == NULL)
+        snprintf(given, sizeof given, "Ama%c%c", 'a' + k % 26, 'a' + k / 26 % 26);
+    else
+        snprintf(given, sizeof given, "%s", given_name);
     snprintf(date, sizeof date, "19%02u-%02u-%02u", 40 + k % 59, 1 + k % 12, 1 + k % 28);
     rec = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:[]}", "child", "given_names", given,
-                    "family_name", o->code, "sex", "female", "birth", "date", date, "locality",
+                    "family_name", family, "sex", "female", "birth", "date", date, "locality",
                     "Town", "evidence");
     assert_int_equal(json_canonical(rec, &canon, &err), 0);
     reg_sha256_hex(canon.data, canon.len, hash);
@@ -156,6 +165,20 @@ static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events
     json_decref(statement);
     buf_release(&canon);
     buf_release(&st);
+}
+
+/* Person K of family FAMILY, given name AmaXY from K. */
+static void add_birth_of(struct sim *o, unsigned k, const char *family, const char *uin,
+                         json_t *events, json_t *versions)
+{
+    add_birth_named(o, k, NULL, family, uin, events, versions);
+}
+
+/* Person K of the office's own family name (its code). */
+static void add_birth(struct sim *o, unsigned k, const char *uin, json_t *events,
+                      json_t *versions)
+{
+    add_birth_of(o, k, o->code, uin, events, versions);
 }
 
 /* Push o->pushed .. o->size with the signed head and consistency proof. */
@@ -377,6 +400,140 @@ static void test_draft_and_register_one_row(void **state)
     free(o);
 }
 
+/* The same births registered in two offices become cases for both: those
+ * whose draft and registration came in one push (the name key and date of
+ * birth the duplicate check uses come from the push itself) and one whose
+ * draft came in an earlier push (read back from birth_records); births that
+ * differ, and births of the same office, do not. */
+static void test_cross_office_duplicates(void **state)
+{
+    struct sim *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array(),
+           *one;
+    struct err err = ERR_INIT;
+    (void)state;
+
+    office_start(a, "D1");
+    office_start(b, "D2");
+    for (unsigned k = 0; k < 20; k++)
+        add_birth_of(a, k, "Mwangi", next_uin(a), ev, vs);
+    if (push(a, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push D1: %s", err_msg(&err));
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'D1' IN (office_a, office_b)", "0");
+    json_array_clear(ev);
+    json_array_clear(vs);
+    /* D2: persons 0-9 as in D1, 200-209 are other people, in one push */
+    for (unsigned k = 0; k < 10; k++) {
+        add_birth_of(b, k, "Mwangi", next_uin(b), ev, vs);
+        add_birth_of(b, 200 + k, "Mwangi", next_uin(b), ev, vs);
+    }
+    if (push(b, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push D2: %s", err_msg(&err));
+    expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'D1' AND office_b = 'D2'"
+               " AND record_a = replace(record_b, 'D2', 'D1') AND status = 'open'"
+               " AND record_b BETWEEN 'D2-R-000000' AND 'D2-R-000009'",
+               "10");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'D2' IN (office_a, office_b)", "10");
+    /* person 10: drafted in one push, registered in the next */
+    add_birth_of(b, 10, "Mwangi", next_uin(b), pair, pv);
+    b->size--;
+    one = json_pack("[O]", json_array_get(pair, 0));
+    if (push(b, one, pv, &err) != NATIONAL_OK)
+        fail_msg("push of the draft: %s", err_msg(&err));
+    json_decref(one);
+    expect_sql("SELECT count(*) FROM dup_cases WHERE record_b = 'D2-R-000010'", "0");
+    json_array_clear(pv);
+    b->size++;
+    one = json_pack("[O]", json_array_get(pair, 1));
+    if (push(b, one, pv, &err) != NATIONAL_OK)
+        fail_msg("push of the registration: %s", err_msg(&err));
+    json_decref(one);
+    expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'D1' AND record_a = 'D1-R-000010'"
+               " AND office_b = 'D2' AND record_b = 'D2-R-000010'",
+               "1");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'D2' IN (office_a, office_b)", "11");
+    json_decref(ev);
+    json_decref(vs);
+    json_decref(pair);
+    json_decref(pv);
+    office_end(a);
+    office_end(b);
+    free(a);
+    free(b);
+}
+
+/* national_search returns the rows, scores and order of the similarity
+ * query over birth_records itself (office T5: names that share letters in
+ * many ways, one key held by several records, on top of the records the
+ * earlier tests pushed). */
+static void test_search_same_as_rows(void **state)
+{
+    static const char *const names[][2] = {
+        { "Baraka", "Odhiambo" }, { "Baraka", "Odhiambo" }, { "Barak", "Odhiambo" },
+        { "Baraka", "Otieno" },   { "Barack", "Obama" },    { "Amani", "Baraka" },
+        { "Mwangi", "Kamau" },    { "Mwangi", "Baraka" },   { "Ama", "Mwangi" },
+    };
+    static const char *const queries[] = { "Baraka", "Barak Odhiambo", "Mwangi", "Amaab",
+                                           "amaab t1", "Odhiambo", "Ama" };
+    static const int limits[] = { 3, 10, 1000 };
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    (void)state;
+
+    office_start(o, "T5");
+    for (unsigned k = 0; k < 300; k++) {
+        const char *const *n = names[k % (sizeof names / sizeof names[0])];
+        char family[40];
+        /* the same given name in each, a family name of its own for most */
+        if (k < 100)
+            snprintf(family, sizeof family, "%s", n[1]);
+        else
+            snprintf(family, sizeof family, "%s%c", n[1], 'a' + k % 7);
+        add_birth_named(o, k, n[0], family, next_uin(o), ev, vs);
+    }
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++)
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+            json_t *got = NULL;
+            struct pg_res *r = NULL;
+            char *key = nat_name_key(queries[q], ""), lim[16];
+            size_t n = strlen(key);
+            while (n > 0 && key[n - 1] == ' ')
+                key[--n] = '\0';
+            snprintf(lim, sizeof lim, "%d", limits[l]);
+            if (national_search(pg, queries[q], limits[l], &got, &err) != 0)
+                fail_msg("search %s: %s", queries[q], err_msg(&err));
+            if (pg_exec(pg,
+                        "SELECT office, record_id, similarity(name_key, $1) AS s"
+                        " FROM birth_records WHERE name_key % $1"
+                        " ORDER BY s DESC, office, record_id LIMIT $2::int",
+                        2, (const char *[]){ key, lim }, &r, &err) != 0)
+                fail_msg("reference: %s", err_msg(&err));
+            print_message("search '%s' limit %d: %d rows\n", queries[q], limits[l],
+                          pg_res_rows(r));
+            assert_true(pg_res_rows(r) > 0);
+            assert_int_equal(json_array_size(got), pg_res_rows(r));
+            for (int i = 0; i < pg_res_rows(r); i++) {
+                json_t *g = json_array_get(got, (size_t)i);
+                assert_string_equal(json_string_value(json_object_get(g, "office")),
+                                    pg_res_value(r, i, 0));
+                assert_string_equal(json_string_value(json_object_get(g, "record_id")),
+                                    pg_res_value(r, i, 1));
+                assert_true(json_real_value(json_object_get(g, "score")) ==
+                            strtod(pg_res_value(r, i, 2), NULL));
+            }
+            pg_res_free(r);
+            json_decref(got);
+            free(key);
+        }
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
 /* Flip one hex digit of event I's signature. */
 static json_t *forged(const json_t *events, size_t i)
 {
@@ -481,6 +638,8 @@ int main(void)
         cmocka_unit_test(test_uin_twice_in_one_push),
         cmocka_unit_test(test_bulk_signatures),
         cmocka_unit_test(test_draft_and_register_one_row),
+        cmocka_unit_test(test_cross_office_duplicates),
+        cmocka_unit_test(test_search_same_as_rows),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
