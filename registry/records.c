@@ -258,8 +258,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         goto out;
     if (c->file_hash && store_import_line(db, c, seq, err) != 0)
         goto out;
-    /* the search index and duplicate candidates change with the record */
-    if (registry_search_index_record(db, c->id, err) != 0 || registry_dup_scan(db, c->id, err) != 0)
+    /* the search index and duplicate candidates change with the record:
+     * from the normalized record just stored, not read back and parsed */
+    if (registry_search_index_put(db, c->id, c->actor->office, "draft", c->norm, NULL, NULL,
+                                  err) != 0 ||
+        registry_dup_scan_record(db, c->id, c->norm, err) != 0)
         goto out;
     rc = 0;
 out:
