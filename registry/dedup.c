@@ -297,14 +297,24 @@ out:
 
 int registry_dup_scan(struct db *db, const char *id, struct err *err)
 {
-    json_t *rec = NULL, *found = NULL, *c;
+    json_t *rec = NULL;
+    int rc = -1;
+
+    if (current_version(db, id, &rec, NULL, err) == 0)
+        rc = registry_dup_scan_record(db, id, rec, err);
+    json_decref(rec);
+    return rc;
+}
+
+int registry_dup_scan_record(struct db *db, const char *id, const json_t *rec, struct err *err)
+{
+    json_t *found = NULL, *c;
     struct buf why = BUF_INIT(4096);
     char now[TIME_ISO8601_LEN + 1];
     size_t i;
     int rc = -1;
 
-    if (current_version(db, id, &rec, NULL, err) != 0 || reg_now(now, err) != 0 ||
-        registry_dup_find(db, rec, id, &found, err) != 0)
+    if (reg_now(now, err) != 0 || registry_dup_find(db, rec, id, &found, err) != 0)
         goto out;
     if (json_array_size(found) == 0) {
         rc = 0;
@@ -328,7 +338,6 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
     rc = 0;
 out:
     buf_release(&why);
-    json_decref(rec);
     json_decref(found);
     return rc;
 }

@@ -271,9 +271,11 @@ int registry_event_append(struct db *db, const struct registry_actor *actor, con
     return registry_event_append_at(db, actor, type, objects, data, NULL, seq, err);
 }
 
-int registry_event_append_at(struct db *db, const struct registry_actor *actor, const char *type,
-                             const json_t *objects, const json_t *data, const char *time,
-                             uint64_t *seq, struct err *err)
+/* DIRECT: append inside the caller's transaction without a savepoint of
+ * its own (see reg_event_append_one_direct). */
+static int event_append(struct db *db, const struct registry_actor *actor, const char *type,
+                        const json_t *objects, const json_t *data, const char *time, bool direct,
+                        uint64_t *seq, struct err *err)
 {
     struct append a = { actor, type, objects, data, time, 0 };
     json_t *empty_objects = NULL, *empty_data = NULL;
@@ -297,8 +299,10 @@ int registry_event_append_at(struct db *db, const struct registry_actor *actor, 
         return err_setk(err, ERR_INTERNAL, "event: out of memory");
     }
     rc = check_objects(a.objects, err);
-    if (rc == 0)
-        rc = db_tx_run(db, append_tx, &a, err);
+    if (rc == 0 && direct && sqlite3_get_autocommit(db_handle(db)))
+        rc = err_setk(err, ERR_INTERNAL, "event: a direct append needs a transaction");
+    else if (rc == 0)
+        rc = direct ? append_tx(db, &a, err) : db_tx_run(db, append_tx, &a, err);
     json_decref(empty_objects);
     json_decref(empty_data);
     if (rc != 0)
@@ -307,6 +311,13 @@ int registry_event_append_at(struct db *db, const struct registry_actor *actor, 
         *seq = a.seq;
     reg_after_commit(db, actor);
     return 0;
+}
+
+int registry_event_append_at(struct db *db, const struct registry_actor *actor, const char *type,
+                             const json_t *objects, const json_t *data, const char *time,
+                             uint64_t *seq, struct err *err)
+{
+    return event_append(db, actor, type, objects, data, time, false, seq, err);
 }
 
 int registry_log_head(struct db *db, json_t **out, struct err *err)
@@ -407,16 +418,32 @@ int reg_tx_run(struct db *db, const struct registry_actor *actor,
     return 0;
 }
 
-int reg_event_append_one(struct db *db, const struct registry_actor *actor, const char *type,
-                         const char *kind, const char *id, const char *hash, const char *prev,
-                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+static int append_one(struct db *db, const struct registry_actor *actor, const char *type,
+                      const char *kind, const char *id, const char *hash, const char *prev,
+                      const json_t *data, const char *time, bool direct, uint64_t *seq,
+                      struct err *err)
 {
     json_t *objects = json_pack("[o]", registry_object_ref(kind, id, hash, prev));
     int rc;
 
     if (objects == NULL)
         return err_setk(err, ERR_INTERNAL, "out of memory");
-    rc = registry_event_append_at(db, actor, type, objects, data, time, seq, err);
+    rc = event_append(db, actor, type, objects, data, time, direct, seq, err);
     json_decref(objects);
     return rc;
+}
+
+int reg_event_append_one(struct db *db, const struct registry_actor *actor, const char *type,
+                         const char *kind, const char *id, const char *hash, const char *prev,
+                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+{
+    return append_one(db, actor, type, kind, id, hash, prev, data, time, false, seq, err);
+}
+
+int reg_event_append_one_direct(struct db *db, const struct registry_actor *actor,
+                                const char *type, const char *kind, const char *id,
+                                const char *hash, const char *prev, const json_t *data,
+                                const char *time, uint64_t *seq, struct err *err)
+{
+    return append_one(db, actor, type, kind, id, hash, prev, data, time, true, seq, err);
 }

@@ -191,6 +191,11 @@ struct draft_ctx {
     char *id;
     const char *file_hash; /* import source, or NULL */
     long line;
+    /* bulk: no savepoint around the event (reg_event_append_one_direct);
+     * WROTE tells whether a failure came after the first write, when only
+     * rolling back the whole transaction undoes it */
+    bool direct;
+    bool wrote;
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -236,8 +241,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         err_setk(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if (reg_event_append_one(db, c->actor, "record.draft", "record", c->id, hash, NULL, edata, now,
-                             &seq, err) != 0)
+    /* everything a draft can be refused for is checked above: from here on
+     * a failure is the database's, not the draft's */
+    c->wrote = true;
+    if ((c->direct ? reg_event_append_one_direct : reg_event_append_one)(
+            db, c->actor, "record.draft", "record", c->id, hash, NULL, edata, now, &seq, err) != 0)
         goto out;
     if (db_run(db,
                "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
@@ -250,8 +258,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         goto out;
     if (c->file_hash && store_import_line(db, c, seq, err) != 0)
         goto out;
-    /* the search index and duplicate candidates change with the record */
-    if (registry_search_index_record(db, c->id, err) != 0 || registry_dup_scan(db, c->id, err) != 0)
+    /* the search index and duplicate candidates change with the record:
+     * from the normalized record just stored, not read back and parsed */
+    if (registry_search_index_put(db, c->id, c->actor->office, "draft", c->norm, NULL, NULL,
+                                  err) != 0 ||
+        registry_dup_scan_record(db, c->id, c->norm, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -263,7 +274,7 @@ out:
 int registry_record_draft(struct db *db, const struct registry_actor *actor, const json_t *record,
                           char **id, struct err *err)
 {
-    struct draft_ctx c = { actor, NULL, NULL, NULL, 0 };
+    struct draft_ctx c = { actor, NULL, NULL, NULL, 0, false, false };
     json_t *norm = NULL;
     int rc = -1;
 
@@ -312,7 +323,7 @@ static int batch_tx(struct db *db, void *arg, struct err *err)
 
     b->done = 0;
     for (size_t i = 0; i < b->n; i++) {
-        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0 };
+        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0, true, false };
         free(b->ids[i]);
         b->ids[i] = NULL;
         if (b->source) {
@@ -330,19 +341,17 @@ static int batch_tx(struct db *db, void *arg, struct err *err)
         }
         if (b->norms[i] == NULL)
             continue;
-        /* Each record is a savepoint: a refused one leaves the others. */
-        if (db_tx_begin(db, err) != 0)
-            return -1;
+        /* No savepoint per record: SQLite's FTS5 writes its pending terms
+         * out as a new index segment at every SAVEPOINT and RELEASE, and
+         * one segment per record made every later duplicate query probe
+         * them all. A draft is refused (and the others kept) for what
+         * draft_tx checks before its first write; a failure after it is
+         * the database's and rolls back the whole batch. */
         if (draft_tx(db, &c, &b->errs[i]) != 0) {
-            db_tx_rollback(db);
             free(c.id);
-            if (db_last_was_busy(db))
+            if (c.wrote || db_last_was_busy(db))
                 return err_set(err, "%s", err_msg(&b->errs[i]));
             continue;
-        }
-        if (db_tx_commit(db, err) != 0) {
-            free(c.id);
-            return -1;
         }
         b->ids[i] = c.id;
         b->done++;

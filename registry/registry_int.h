@@ -97,6 +97,18 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
                          const json_t *data, const char *time, uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
 
+/* reg_event_append_one inside the caller's open transaction, without a
+ * savepoint of its own: the same checks, signature, leaf, subtrees and
+ * signed tree head, but a failure may leave part of the event written, so
+ * the caller must then roll back its whole transaction. Bulk paths use it
+ * so that a savepoint per event does not flush the FTS5 tables' pending
+ * terms into a new index segment per record. */
+int reg_event_append_one_direct(struct db *db, const struct registry_actor *actor,
+                                const char *type, const char *kind, const char *id,
+                                const char *hash, const char *prev, const json_t *data,
+                                const char *time, uint64_t *seq, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* What a verifier (the audit, the bundle check) found wrong: each problem
  * is formatted into one line (cut at 1023 bytes), counted in COUNT and
  * handed to REPORT when it is set. */

@@ -137,6 +137,11 @@ int registry_dup_find(struct db *db, const json_t *record, const char *exclude_i
 int registry_dup_scan(struct db *db, const char *id, struct err *err)
     __attribute__((warn_unused_result));
 
+/* The same for record ID whose current version is REC (normalized, as
+ * stored): a record just written need not be read back and parsed again. */
+int registry_dup_scan_record(struct db *db, const char *id, const json_t *rec, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Candidates of a record (by id or registration number), or with ID NULL
  * every open candidate: [{record_id, other_id, score, why[], status,
  * reason, resolved_by, resolved_at}]. Clerk, registrar, auditor or admin. */

@@ -433,6 +433,136 @@ static void test_witness_write_failure_closes(void **state)
     json_decref(head);
 }
 
+/* ---- the bulk import: refusals keep the batch, a database failure undoes it ---- */
+
+static long long count_rows(const char *table)
+{
+    char sql[128];
+    sqlite3_stmt *st = NULL;
+    long long n;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Progress handler: interrupt the storing of import line 3 (the third draft
+ * of the batch), after its event, record and version rows are written. */
+static int interrupt_line_3(void *ctx)
+{
+    sqlite3 *h = db_handle(db);
+    (void)ctx;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(h, NULL); s; s = sqlite3_next_stmt(h, s)) {
+        const char *sql = sqlite3_sql(s);
+        char *x;
+        bool hit;
+        if (!sqlite3_stmt_busy(s) || sql == NULL || !strstr(sql, "INTO record_import_lines"))
+            continue;
+        x = sqlite3_expanded_sql(s);
+        hit = x && strstr(x, "', 3, '") != NULL;
+        sqlite3_free(x);
+        if (hit) {
+            interrupted++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void audit_problem(void *ctx, const char *line)
+{
+    (void)ctx;
+    print_message("audit: %s\n", line);
+}
+
+static void audit_clean(void)
+{
+    struct registry_audit_stats stats;
+    struct err err = ERR_INIT;
+    int problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, audit_problem, NULL, &stats,
+                                         &err);
+    if (problems != 0)
+        fail_msg("audit verify: %d problems (%s)", problems, err_msg(&err));
+}
+
+static void test_import_batch_failure_after_write_undoes_batch(void **state)
+{
+    static const char *const family[] = { "Quennell", "Rautavaara", "Szymborska", "Tshabalala",
+                                           "Ugarte" };
+    struct registry_import_source src = {
+        "00000000000000000000000000000000000000000000000000000000000fa017", NULL
+    };
+    struct registry_actor *a;
+    struct err err = ERR_INIT, errs[5];
+    json_t *recs[5];
+    char *ids[5];
+    bool already[5];
+    long lines[5];
+    long long events, records;
+    int rc;
+    (void)state;
+
+    /* the witness test above left a made-up head in the witness file */
+    {
+        json_t *head = NULL;
+        assert_int_equal(registry_log_head(db, &head, &err), 0);
+        reg_witness_write(dd->keys_dir, head);
+        json_decref(head);
+    }
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    for (int i = 0; i < 5; i++) {
+        char date[16];
+        recs[i] = registry_record_example();
+        snprintf(date, sizeof date, "19%02d-0%d-11", 60 + 7 * i, 1 + i);
+        json_object_set_new(json_object_get(recs[i], "child"), "family_name",
+                            json_string(family[i]));
+        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
+        json_object_del(recs[i], "registration_date");
+        lines[i] = i + 1;
+        errs[i] = (struct err)ERR_INIT;
+    }
+    src.lines = lines;
+    events = count_rows("events");
+    records = count_rows("birth_records");
+
+    /* a database failure after the third draft's first writes: nothing of
+     * the batch stays, not even the drafts before it or a part of its event */
+    interrupted = 0;
+    sqlite3_progress_handler(db_handle(db), 1, interrupt_line_3, NULL);
+    rc = registry_record_import_batch(db, a, &src, recs, 5, ids, already, errs, &err);
+    sqlite3_progress_handler(db_handle(db), 0, NULL, NULL);
+    assert_true(interrupted > 0);
+    if (rc >= 0)
+        fail_msg("a failure after a draft's first write left %d drafts of the batch", rc);
+    for (int i = 0; i < 5; i++)
+        assert_null(ids[i]);
+    assert_int_equal(count_rows("events"), events);
+    assert_int_equal(count_rows("birth_records"), records);
+    assert_int_equal(count_rows("tree_heads"), events);
+    audit_clean();
+
+    /* a draft refused for what it is (evidence not stored) leaves the others */
+    json_object_set_new(recs[1], "evidence",
+                        json_pack("[s]", "abababababababababababababababababababababababababababababababab"));
+    rc = registry_record_import_batch(db, a, &src, recs, 5, ids, already, errs, &err);
+    if (rc != 4)
+        fail_msg("import: %d drafted (%s / %s), 4 expected", rc, err_msg(&err), err_msg(&errs[1]));
+    assert_null(ids[1]);
+    assert_true(err_msg(&errs[1])[0] != '\0');
+    for (int i = 0; i < 5; i++) {
+        if (i != 1)
+            assert_string_equal(record_status(ids[i]), "draft");
+        free(ids[i]);
+        json_decref(recs[i]);
+    }
+    assert_int_equal(count_rows("birth_records"), records + 4);
+    assert_int_equal(count_rows("events"), events + 4);
+    audit_clean();
+    registry_actor_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_four_eyes_busy_refuses),
         cmocka_unit_test(test_duplicate_gate_read_failure_refuses),
         cmocka_unit_test(test_witness_write_failure_closes),
+        cmocka_unit_test(test_import_batch_failure_after_write_undoes_batch),
     };
     if (secret_init(NULL) != 0)
         return 1;
