@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -56,6 +57,11 @@ int cli_dispatch(const char *family, const struct cli_command *table, int argc, 
 int cli_sub_index(const void *table, size_t n, size_t size, const char *sub);
 #define CLI_SUB_INDEX(table, sub) \
     cli_sub_index((table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), (sub))
+
+/* Append the rest of stream F (named NAME in the errors: "NAME: more than
+ * N bytes", "NAME: read error") to OUT, within OUT's cap. */
+int cli_read_stream(FILE *f, const char *name, struct buf *out, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* Read a whole file into OUT (its cap set to MAX). */
 int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)

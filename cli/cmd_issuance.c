@@ -21,19 +21,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static int read_stream(FILE *f, const char *name, struct buf *out, struct err *err)
-{
-    unsigned char chunk[8192];
-    size_t n;
-
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(out, chunk, n) != 0)
-            return err_set(err, "%s: more than %zu bytes", name, out->max);
-    if (ferror(f))
-        return err_set(err, "%s: read error", name);
-    return 0;
-}
-
 static int read_file(const char *path, size_t max, struct buf *out, struct err *err)
 {
     FILE *f = fopen(path, "rb");
@@ -42,7 +29,7 @@ static int read_file(const char *path, size_t max, struct buf *out, struct err *
     *out = (struct buf)BUF_INIT(max);
     if (f == NULL)
         return err_set(err, "%s: %s", path, strerror(errno));
-    rc = read_stream(f, path, out, err);
+    rc = cli_read_stream(f, path, out, err);
     fclose(f);
     return rc;
 }
@@ -188,7 +175,7 @@ static int document_datapage_cmd(int argc, char **argv)
     if (o.photo == NULL || o.out == NULL)
         return cli_usage_error("document datapage", "--photo and --out are required");
 
-    if (read_stream(stdin, "stdin", &in, &err) != 0 ||
+    if (cli_read_stream(stdin, "stdin", &in, &err) != 0 ||
         json_parse(buf_str(&in), in.len, &rec, &err) != 0) {
         err_prefix(&err, "input");
         goto fail;
