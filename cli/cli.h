@@ -99,7 +99,8 @@ enum cli_opt_kind { CLI_FLAG, CLI_STRING, CLI_INT, CLI_LIST };
 /* One option of a command: --NAME, its kind, where its value goes in the
  * command's option struct (bool, const char *, long or struct cli_list),
  * bounds for CLI_INT, and the space-separated subcommands that take it
- * (NULL: every one). A table ends with a NULL name. */
+ * (NULL: every one; FAMILY.SUB: that family's SUB alone, where families
+ * share a table). A table ends with a NULL name. */
 struct cli_opt {
     const char *name;
     enum cli_opt_kind kind;
