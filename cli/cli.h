@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -57,6 +58,11 @@ int cli_sub_index(const void *table, size_t n, size_t size, const char *sub);
 #define CLI_SUB_INDEX(table, sub) \
     cli_sub_index((table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), (sub))
 
+/* Append the rest of stream F (named NAME in the errors: "NAME: more than
+ * N bytes", "NAME: read error") to OUT, within OUT's cap. */
+int cli_read_stream(FILE *f, const char *name, struct buf *out, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Read a whole file into OUT (its cap set to MAX). */
 int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
@@ -93,7 +99,8 @@ enum cli_opt_kind { CLI_FLAG, CLI_STRING, CLI_INT, CLI_LIST };
 /* One option of a command: --NAME, its kind, where its value goes in the
  * command's option struct (bool, const char *, long or struct cli_list),
  * bounds for CLI_INT, and the space-separated subcommands that take it
- * (NULL: every one). A table ends with a NULL name. */
+ * (NULL: every one; FAMILY.SUB: that family's SUB alone, where families
+ * share a table). A table ends with a NULL name. */
 struct cli_opt {
     const char *name;
     enum cli_opt_kind kind;

@@ -21,19 +21,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static int read_stream(FILE *f, const char *name, struct buf *out, struct err *err)
-{
-    unsigned char chunk[8192];
-    size_t n;
-
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(out, chunk, n) != 0)
-            return err_set(err, "%s: more than %zu bytes", name, out->max);
-    if (ferror(f))
-        return err_set(err, "%s: read error", name);
-    return 0;
-}
-
 static int read_file(const char *path, size_t max, struct buf *out, struct err *err)
 {
     FILE *f = fopen(path, "rb");
@@ -42,7 +29,7 @@ static int read_file(const char *path, size_t max, struct buf *out, struct err *
     *out = (struct buf)BUF_INIT(max);
     if (f == NULL)
         return err_set(err, "%s: %s", path, strerror(errno));
-    rc = read_stream(f, path, out, err);
+    rc = cli_read_stream(f, path, out, err);
     fclose(f);
     return rc;
 }
@@ -69,7 +56,7 @@ static int write_file(const char *path, const void *p, size_t len, struct err *e
     return 0;
 }
 
-/* ---- options: one table per family ------------------------------------ */
+/* ---- options: one table for the office's three families ---------------- */
 
 struct opts {
     struct cli_common_opts common;
@@ -78,6 +65,34 @@ struct opts {
     const char *national;
     bool pass, fail;
     long limit;
+};
+
+/* Each option once, with the subcommands of document, application and
+ * booklet that take it (document.datapage: that family's alone). */
+static const struct cli_opt office_options[] = {
+    CLI_OPT_STR("uin", struct opts, uin, "enrol", "UIN"),
+    CLI_OPT_STR("photo", struct opts, photo, "enrol document.datapage", "FILE.jpg"),
+    CLI_OPT_STR("signature", struct opts, signature, "enrol document.datapage", "FILE"),
+    CLI_OPT_STR("type", struct opts, type, "enrol series receive", "TD3|TD1"),
+    CLI_OPT_STR("kind", struct opts, kind, "enrol", "new|renewal|replacement"),
+    CLI_OPT_STR("replaces", struct opts, replaces, "enrol", "NUMBER"),
+    CLI_OPT_STR("surname", struct opts, surname, "enrol", "S"),
+    CLI_OPT_STR("given-names", struct opts, given, "enrol", "G"),
+    CLI_OPT_STR("contact", struct opts, contact, "enrol", "JSON"),
+    CLI_OPT_STR("national", struct opts, national, "enrol", "URL"),
+    CLI_OPT_STR("status", struct opts, status, "status list", "S"),
+    CLI_OPT_STR("reason", struct opts, reason, "status reject qc spoil", "TEXT"),
+    CLI_OPT_STR("evidence", struct opts, evidence, "status", "H1,H2"),
+    CLI_OPT_FLAG("pass", struct opts, pass, "qc"),
+    CLI_OPT_FLAG("fail", struct opts, fail, "qc"),
+    CLI_OPT_STR("out", struct opts, out, "datapage alerts personalize chip", "FILE"),
+    CLI_OPT_STR("format", struct opts, format, "alerts", "csv|json"),
+    CLI_OPT_STR("pattern", struct opts, pattern, "series", "P"),
+    CLI_OPT_INT("limit", struct opts, limit, 1, 10000, "list"),
+    CLI_OPT_STR("first", struct opts, first, "receive", "SERIAL"),
+    CLI_OPT_STR("last", struct opts, last, "receive", "SERIAL"),
+    CLI_OPT_STR("reference", struct opts, reference, "receive", "TEXT"),
+    CLI_OPT_END,
 };
 
 /* Parse the options of F's subcommand SUB into O, and exactly NPOS
@@ -149,23 +164,10 @@ static const struct cli_command document_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-static const struct cli_opt document_options[] = {
-    CLI_OPT_STR("photo", struct opts, photo, "datapage", "FILE.jpg"),
-    CLI_OPT_STR("signature", struct opts, signature, "datapage", "FILE"),
-    CLI_OPT_STR("out", struct opts, out, "datapage alerts", "FILE"),
-    CLI_OPT_STR("status", struct opts, status, "status", "S"),
-    CLI_OPT_STR("reason", struct opts, reason, "status", "TEXT"),
-    CLI_OPT_STR("evidence", struct opts, evidence, "status", "H1,H2"),
-    CLI_OPT_STR("format", struct opts, format, "alerts", "csv|json"),
-    CLI_OPT_STR("type", struct opts, type, "series", "TD3|TD1"),
-    CLI_OPT_STR("pattern", struct opts, pattern, "series", "P"),
-    CLI_OPT_END,
-};
-
 /* `document datapage` renders from stdin and opens no data directory. */
 #define DOCUMENT_SESSION "status show expire alerts trace series"
 static const struct cli_family document_family = { "document", document_commands,
-                                                    document_options, DOCUMENT_SESSION,
+                                                    office_options, DOCUMENT_SESSION,
                                                     DOCUMENT_SESSION };
 
 int cmd_document(int argc, char **argv)
@@ -188,7 +190,7 @@ static int document_datapage_cmd(int argc, char **argv)
     if (o.photo == NULL || o.out == NULL)
         return cli_usage_error("document datapage", "--photo and --out are required");
 
-    if (read_stream(stdin, "stdin", &in, &err) != 0 ||
+    if (cli_read_stream(stdin, "stdin", &in, &err) != 0 ||
         json_parse(buf_str(&in), in.len, &rec, &err) != 0) {
         err_prefix(&err, "input");
         goto fail;
@@ -296,11 +298,93 @@ static void office_close(struct office_session *os)
     cli_session_close(&os->s);
 }
 
+/* ---- one runner for the office's subcommands ---------------------------- */
+
+/* What a subcommand settles before it signs in: a usage problem of its
+ * options (NULL: none), the command it signs in as (NULL: its own; a
+ * command of cli/actions.c) and whether the office opens its PKI. */
+struct office_start {
+    const char *problem;
+    const char *as;
+    bool with_pki;
+};
+
+/* A body returns this, with ERR's message, for a usage problem found once
+ * the office is open. */
+enum { OFFICE_USAGE = -2 };
+
+/* The subcommands of FAMILY that one runner serves: their NAMES, how many
+ * positional arguments each takes (NPOS, 0 or 1, named WHAT in the usage
+ * error), what each settles before signing in (START, may be NULL) and the
+ * BODY run as the signed-in user with the positional argument ARG. */
+struct office_subs {
+    const struct cli_family *family;
+    const char *const *names;
+    const int *npos;
+    size_t n;
+    const char *what;
+    void (*start)(int sub, const struct opts *o, struct office_start *st);
+    int (*body)(int sub, struct office_session *os, const struct opts *o, const char *arg,
+                json_t **out, struct err *err);
+};
+
+/* Run subcommand ARGV[0] of S: its options, what it settles, sign-in, its
+ * body, then its JSON on stdout or its failure ("civreg FAMILY SUB: ...").
+ * Returns the exit code. */
+static int office_run(const struct office_subs *s, int argc, char **argv)
+{
+    int sub = cli_sub_index(s->names, s->n, sizeof *s->names, argv[0]);
+    struct office_start st = { NULL, NULL, false };
+    struct office_session os;
+    struct err err = ERR_INIT;
+    json_t *out = NULL;
+    const char *arg = NULL;
+    struct opts o;
+    char cmd[64];
+    int rc;
+
+    if (sub < 0)
+        return cli_usage_error(s->family->name, "unknown command '%s'", argv[0]);
+    /* cannot truncate: family and subcommand names are short constants */
+    (void)snprintf(cmd, sizeof cmd, "%s %s", s->family->name, s->names[sub]);
+    rc = office_parse(s->family, s->names[sub], s->npos[sub], s->what, argc, argv, &o, &arg);
+    if (rc != CLI_GO)
+        return rc;
+    if (s->start)
+        s->start(sub, &o, &st);
+    if (st.problem)
+        return cli_usage_error(cmd, "%s", st.problem);
+    if ((rc = office_open(st.as ? st.as : cmd, &o, st.with_pki, &os)) != 0)
+        return rc;
+    rc = s->body(sub, &os, &o, arg, &out, &err);
+    if (rc == OFFICE_USAGE) {
+        json_decref(out);
+        office_close(&os);
+        return cli_usage_error(cmd, "%s", err_msg(&err));
+    }
+    rc = cli_result(cmd, rc, out, &err);
+    office_close(&os);
+    return rc;
+}
+
+/* Write application ID's data page PDF to PATH ("-": stdout). */
+static int app_write_datapage(struct office_session *os, const char *id, const char *path,
+                              struct err *err)
+{
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    int rc = office_app_datapage(&os->env, id, &pdf, &len, err);
+
+    if (rc == 0)
+        rc = write_file(path, pdf, len, err);
+    free(pdf);
+    return rc;
+}
+
 /* ---- civreg application ------------------------------------------------ */
 
 static int app_enrol(int argc, char **argv);
 static int app_simple(int argc, char **argv);
-static int app_list(int argc, char **argv);
 
 #define SIGNIN "[--data DIR] --user U [--password-file F]"
 
@@ -344,7 +428,7 @@ static const struct cli_command app_commands[] = {
       "usage: civreg application collect ID " SIGNIN "\n" },
     { "show", app_simple, "show an application with its checks and document",
       "usage: civreg application show ID " SIGNIN "\n" },
-    { "list", app_list, "list applications, newest first",
+    { "list", app_simple, "list applications, newest first",
       "usage: civreg application list [--status S] [--limit N] " SIGNIN "\n" },
     { "datapage", app_simple, "write an application's data page PDF",
       "usage: civreg application datapage ID --out FILE.pdf " SIGNIN "\n" },
@@ -357,27 +441,7 @@ static const struct cli_command app_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-static const struct cli_opt app_options[] = {
-    CLI_OPT_STR("uin", struct opts, uin, "enrol", "UIN"),
-    CLI_OPT_STR("photo", struct opts, photo, "enrol", "FILE.jpg"),
-    CLI_OPT_STR("signature", struct opts, signature, "enrol", "FILE"),
-    CLI_OPT_STR("type", struct opts, type, "enrol", "TD3|TD1"),
-    CLI_OPT_STR("kind", struct opts, kind, "enrol", "new|renewal|replacement"),
-    CLI_OPT_STR("replaces", struct opts, replaces, "enrol", "NUMBER"),
-    CLI_OPT_STR("surname", struct opts, surname, "enrol", "S"),
-    CLI_OPT_STR("given-names", struct opts, given, "enrol", "G"),
-    CLI_OPT_STR("contact", struct opts, contact, "enrol", "JSON"),
-    CLI_OPT_STR("national", struct opts, national, "enrol", "URL"),
-    CLI_OPT_STR("reason", struct opts, reason, "reject qc", "TEXT"),
-    CLI_OPT_FLAG("pass", struct opts, pass, "qc"),
-    CLI_OPT_FLAG("fail", struct opts, fail, "qc"),
-    CLI_OPT_STR("out", struct opts, out, "personalize datapage chip", "FILE"),
-    CLI_OPT_STR("status", struct opts, status, "list", "S"),
-    CLI_OPT_INT("limit", struct opts, limit, 1, 10000, "list"),
-    CLI_OPT_END,
-};
-
-static const struct cli_family app_family = { "application", app_commands, app_options, "*",
+static const struct cli_family app_family = { "application", app_commands, office_options, "*",
                                               "*" };
 
 int cmd_application(int argc, char **argv)
@@ -433,169 +497,131 @@ out:
     return rc;
 }
 
-/* Commands taking one application id and nothing else. */
-static int app_simple(int argc, char **argv)
-{
-    static const char *const names[] = { "approve", "reject", "personalize", "qc", "issue",
-                                         "collect", "show", "datapage", "chip" };
-    const char *name = argv[0];
-    int what = CLI_SUB_INDEX(names, name);
-    char cmd[64];
-    struct opts o;
-    struct office_session os;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    const char *id = NULL;
-    int rc;
+/* The commands on one application (list: on all of them). */
+enum { APP_APPROVE, APP_REJECT, APP_PERSONALIZE, APP_QC, APP_ISSUE, APP_COLLECT, APP_SHOW,
+       APP_DATAPAGE, APP_CHIP, APP_LIST };
+static const char *const app_names[] = { "approve", "reject", "personalize", "qc", "issue",
+                                         "collect", "show", "datapage", "chip", "list" };
+static const int app_npos[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 };
 
-    if (what < 0)
-        return cli_usage_error("application", "unknown command '%s'", name);
-    /* cannot truncate: NAME is one of NAMES, short constants */
-    (void)snprintf(cmd, sizeof cmd, "application %s", name);
-    rc = office_parse(&app_family, name, 1, "an application id", argc, argv, &o, &id);
-    if (rc != CLI_GO)
-        return rc;
-    if (what == 1 && o.reason == NULL)
-        return cli_usage_error(cmd, "--reason is required");
-    if (what == 3 && o.pass == o.fail)
-        return cli_usage_error(cmd, "give --pass or --fail");
-    if (what == 3 && o.fail && o.reason == NULL)
-        return cli_usage_error(cmd, "--fail needs --reason");
-    if ((rc = office_open(cmd, &o, what == 2 || (what == 3 && o.pass), &os)) != 0)
-        return rc;
-    switch (what) {
-    case 0: rc = office_app_approve(&os.env, id, &out, &err); break;
-    case 1: rc = office_app_reject(&os.env, id, o.reason, &err); break;
-    case 2:
-        rc = office_app_personalize(&os.env, id, &out, &err);
-        if (rc == 0 && o.out) {
-            unsigned char *pdf = NULL;
-            size_t len = 0;
-            rc = office_app_datapage(&os.env, id, &pdf, &len, &err);
-            if (rc == 0)
-                rc = write_file(o.out, pdf, len, &err);
-            free(pdf);
-        }
-        break;
-    case 3:
-#if CLI_HAVE_PKI
-        if (o.pass && os.env.pki) { /* a chip that fails any check fails QC */
-            json_t *rep = NULL;
-            bool ok = false;
-            char why[ERR_MSG_MAX + 64], hash[65] = "";
-            if (chip_qc_readback(&os.env, id, &rep, &ok, &err) == 0 && ok) {
-                /* the report is stored as evidence, cited by the QC event */
-                rc = office_app_qc_report(&os.env, id, true, NULL, rep, hash, &err);
-                if (rc == 0)
-                    out = json_pack("{s:s, s:O, s:s}", "qc", "pass", "chip_readback", rep,
-                                    "chip_readback_evidence", hash);
-                json_decref(rep);
-                break;
-            } else {
-                size_t i;
-                json_t *ch;
-                if (rep) {
-                    /* cannot truncate: a constant */
-                    (void)snprintf(why, sizeof why, "chip read-back failed");
-                    json_array_foreach(json_object_get(rep, "checks"), i, ch) {
-                        if (!json_is_true(json_object_get(ch, "valid"))) {
-                            /* cannot truncate: a check name and at most 400 bytes of
-                             * message in ERR_MSG_MAX + 64 */
-                            (void)snprintf(why, sizeof why, "chip read-back failed: %s: %.400s",
-                                     json_string_value(json_object_get(ch, "check")),
-                                     json_string_value(json_object_get(ch, "message")));
-                            break;
-                        }
-                    }
-                    cli_print_json(rep);
-                } else
-                    snprintf(why, sizeof why, "%.500s", err_msg(&err));
-                if (office_app_qc_report(&os.env, id, false, why, rep, NULL, &err) == 0)
-                    err_set(&err, "quality control failed and was recorded: %s", why);
-                json_decref(rep);
-                rc = -1;
-                break;
-            }
-        }
-#endif
-        rc = office_app_qc(&os.env, id, o.pass, o.reason, &err);
-        break;
-    case 4: rc = office_app_issue(&os.env, id, &err); break;
-    case 5: rc = office_app_collect(&os.env, id, &err); break;
-    case 6: rc = office_app_show(&os.env, id, &out, &err); break;
-    case 8:
-        if (o.out == NULL) {
-            office_close(&os);
-            return cli_usage_error(cmd, "--out is required");
-        }
-        rc = office_app_chip_package(&os.env, id, o.out, &err);
-        break;
-    default: {
-        unsigned char *pdf = NULL;
-        size_t len = 0;
-        if (o.out == NULL) {
-            office_close(&os);
-            return cli_usage_error(cmd, "--out is required");
-        }
-        rc = office_app_datapage(&os.env, id, &pdf, &len, &err);
-        if (rc == 0)
-            rc = write_file(o.out, pdf, len, &err);
-        free(pdf);
-    }
-    }
-    rc = cli_result(cmd, rc, out, &err);
-    office_close(&os);
-    return rc;
+static void app_start(int sub, const struct opts *o, struct office_start *st)
+{
+    if (sub == APP_REJECT && o->reason == NULL)
+        st->problem = "--reason is required";
+    else if (sub == APP_QC && o->pass == o->fail)
+        st->problem = "give --pass or --fail";
+    else if (sub == APP_QC && o->fail && o->reason == NULL)
+        st->problem = "--fail needs --reason";
+    st->with_pki = sub == APP_PERSONALIZE || (sub == APP_QC && o->pass);
 }
 
-static int app_list(int argc, char **argv)
+/* Quality control: with the office's PKI, a pass reads the chip back first
+ * and a chip that fails any check fails QC. */
+static int app_qc(struct office_session *os, const struct opts *o, const char *id, json_t **out,
+                  struct err *err)
 {
-    const char *cmd = "application list";
-    struct opts o;
-    struct office_session os;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    int rc = office_parse(&app_family, "list", 0, NULL, argc, argv, &o, NULL);
+#if CLI_HAVE_PKI
+    if (o->pass && os->env.pki) {
+        json_t *rep = NULL, *ch;
+        bool ok = false;
+        char why[ERR_MSG_MAX + 64], hash[65] = "";
+        size_t i;
+        int rc;
 
-    if (rc != CLI_GO)
-        return rc;
-    if ((rc = office_open(cmd, &o, false, &os)) != 0)
-        return rc;
-    rc = office_app_list(&os.env, o.status, (int)o.limit, &out, &err);
-    rc = cli_result(cmd, rc, out, &err);
-    office_close(&os);
-    return rc;
+        if (chip_qc_readback(&os->env, id, &rep, &ok, err) == 0 && ok) {
+            /* the report is stored as evidence, cited by the QC event */
+            rc = office_app_qc_report(&os->env, id, true, NULL, rep, hash, err);
+            if (rc == 0)
+                *out = json_pack("{s:s, s:O, s:s}", "qc", "pass", "chip_readback", rep,
+                                 "chip_readback_evidence", hash);
+            json_decref(rep);
+            return rc;
+        }
+        if (rep) {
+            /* cannot truncate: a constant */
+            (void)snprintf(why, sizeof why, "chip read-back failed");
+            json_array_foreach(json_object_get(rep, "checks"), i, ch) {
+                if (!json_is_true(json_object_get(ch, "valid"))) {
+                    /* cannot truncate: a check name and at most 400 bytes of
+                     * message in ERR_MSG_MAX + 64 */
+                    (void)snprintf(why, sizeof why, "chip read-back failed: %s: %.400s",
+                                   json_string_value(json_object_get(ch, "check")),
+                                   json_string_value(json_object_get(ch, "message")));
+                    break;
+                }
+            }
+            cli_print_json(rep);
+        } else
+            snprintf(why, sizeof why, "%.500s", err_msg(err));
+        if (office_app_qc_report(&os->env, id, false, why, rep, NULL, err) == 0)
+            err_set(err, "quality control failed and was recorded: %s", why);
+        json_decref(rep);
+        return -1;
+    }
+#endif
+    return office_app_qc(&os->env, id, o->pass, o->reason, err);
+}
+
+static int app_body(int sub, struct office_session *os, const struct opts *o, const char *id,
+                    json_t **out, struct err *err)
+{
+    int rc;
+
+    switch (sub) {
+    case APP_APPROVE: return office_app_approve(&os->env, id, out, err);
+    case APP_REJECT: return office_app_reject(&os->env, id, o->reason, err);
+    case APP_PERSONALIZE:
+        rc = office_app_personalize(&os->env, id, out, err);
+        return rc == 0 && o->out ? app_write_datapage(os, id, o->out, err) : rc;
+    case APP_QC: return app_qc(os, o, id, out, err);
+    case APP_ISSUE: return office_app_issue(&os->env, id, err);
+    case APP_COLLECT: return office_app_collect(&os->env, id, err);
+    case APP_SHOW: return office_app_show(&os->env, id, out, err);
+    case APP_DATAPAGE:
+    case APP_CHIP:
+        if (o->out == NULL) {
+            err_set(err, "--out is required");
+            return OFFICE_USAGE;
+        }
+        return sub == APP_CHIP ? office_app_chip_package(&os->env, id, o->out, err)
+                               : app_write_datapage(os, id, o->out, err);
+    default: return office_app_list(&os->env, o->status, (int)o->limit, out, err);
+    }
+}
+
+static const struct office_subs app_subs = { &app_family, app_names, app_npos, APP_LIST + 1,
+                                             "an application id", app_start, app_body };
+
+static int app_simple(int argc, char **argv)
+{
+    return office_run(&app_subs, argc, argv);
 }
 
 /* ---- civreg document (besides datapage) -------------------------------- */
 
-static int doc_office(int argc, char **argv)
+enum { DOC_STATUS, DOC_SHOW, DOC_EXPIRE, DOC_ALERTS, DOC_TRACE, DOC_SERIES };
+static const char *const doc_names[] = { "status", "show", "expire", "alerts", "trace", "series" };
+static const int doc_npos[] = { 1, 1, 0, 0, 1, 0 };
+
+static void doc_start(int sub, const struct opts *o, struct office_start *st)
 {
-    static const char *const names[] = { "status", "show", "expire", "alerts", "trace",
-                                         "series" };
-    static const int npos[] = { 1, 1, 0, 0, 1, 0 };
-    int what = CLI_SUB_INDEX(names, argv[0]);
-    char cmd[64];
-    struct opts o;
-    struct office_session os;
-    struct err err = ERR_INIT;
-    json_t *out = NULL, *ev = NULL;
-    const char *num = NULL;
+    if (sub == DOC_STATUS && (o->status == NULL || o->reason == NULL))
+        st->problem = "--status and --reason are required";
+    /* Setting a number pattern is its own action (cli/actions.c). */
+    if (sub == DOC_SERIES && (o->type || o->pattern))
+        st->as = "document series --pattern";
+}
+
+/* Mark document NUM with --status, --reason and the comma-separated blob
+ * hashes of --evidence (see `civreg evidence add`). */
+static int doc_set_status(struct office_session *os, const struct opts *o, const char *num,
+                          struct err *err)
+{
+    json_t *ev = NULL;
     int rc;
 
-    if (what < 0)
-        return cli_usage_error("document", "unknown command '%s'", argv[0]);
-    /* cannot truncate: NAMES are short constants */
-    (void)snprintf(cmd, sizeof cmd, "document %s", names[what]);
-    rc = office_parse(&document_family, names[what], npos[what], "a document number", argc, argv,
-                      &o, &num);
-    if (rc != CLI_GO)
-        return rc;
-    if (what == 0 && (o.status == NULL || o.reason == NULL))
-        return cli_usage_error(cmd, "--status and --reason are required");
-    if (what == 0 && o.evidence) {
-        /* comma-separated blob hashes (see `civreg evidence add`) */
-        char *copy = strdup(o.evidence), *p = copy;
+    if (o->evidence) {
+        char *copy = strdup(o->evidence), *p = copy;
         bool bad = copy == NULL; /* an evidence hash that could not be added */
         ev = json_array();
         bad |= ev == NULL;
@@ -609,52 +635,58 @@ static int doc_office(int argc, char **argv)
         free(copy);
         if (bad) {
             json_decref(ev);
-            fprintf(stderr, "civreg %s: out of memory\n", cmd);
-            return EXIT_FAIL;
+            return err_oom(err);
         }
     }
-    /* Setting a number pattern is its own action (cli/actions.c). */
-    if ((rc = office_open(what == 5 && (o.type || o.pattern) ? "document series --pattern" : cmd,
-                          &o, false, &os)) != 0) {
-        json_decref(ev);
-        return rc;
-    }
-    switch (what) {
-    case 0: rc = office_document_set_status(&os.env, num, o.status, o.reason, ev, &err); break;
-    case 1: rc = office_document_show(&os.env, num, &out, &err); break;
-    case 2: {
-        int n = 0;
-        rc = office_documents_expire(&os.env, &n, &err);
-        if (rc == 0)
-            out = json_pack("{s:i}", "expired", n);
-        break;
-    }
-    case 3: {
-        struct buf b = BUF_INIT(256 << 20);
-        rc = office_documents_alerts(&os.env, o.format ? o.format : "csv", &b, &err);
-        if (rc == 0)
-            rc = write_file(o.out ? o.out : "-", b.data ? b.data : (unsigned char *)"", b.len,
-                            &err);
-        buf_release(&b);
-        break;
-    }
-    case 4: rc = office_document_trace(&os.env, num, &out, &err); break;
-    default:
-        if (o.type || o.pattern) {
-            if (o.type == NULL || o.pattern == NULL) {
-                office_close(&os);
-                json_decref(ev);
-                return cli_usage_error(cmd, "--type and --pattern go together");
-            }
-            rc = office_number_series_set(os.env.db, &os.env.actor, o.type, o.pattern, &err);
-        }
-        if (rc == 0)
-            rc = office_number_series_list(os.env.db, os.env.actor.office, &out, &err);
-    }
-    rc = cli_result(cmd, rc, out, &err);
-    office_close(&os);
+    rc = office_document_set_status(&os->env, num, o->status, o->reason, ev, err);
     json_decref(ev);
     return rc;
+}
+
+static int doc_body(int sub, struct office_session *os, const struct opts *o, const char *num,
+                    json_t **out, struct err *err)
+{
+    switch (sub) {
+    case DOC_STATUS: return doc_set_status(os, o, num, err);
+    case DOC_SHOW: return office_document_show(&os->env, num, out, err);
+    case DOC_EXPIRE: {
+        int n = 0;
+        if (office_documents_expire(&os->env, &n, err) != 0)
+            return -1;
+        *out = json_pack("{s:i}", "expired", n);
+        return 0;
+    }
+    case DOC_ALERTS: {
+        struct buf b = BUF_INIT(256 << 20);
+        int rc = office_documents_alerts(&os->env, o->format ? o->format : "csv", &b, err);
+        if (rc == 0)
+            rc = write_file(o->out ? o->out : "-", b.data ? b.data : (unsigned char *)"", b.len,
+                            err);
+        buf_release(&b);
+        return rc;
+    }
+    case DOC_TRACE: return office_document_trace(&os->env, num, out, err);
+    default:
+        if (o->type || o->pattern) {
+            if (o->type == NULL || o->pattern == NULL) {
+                err_set(err, "--type and --pattern go together");
+                return OFFICE_USAGE;
+            }
+            if (office_number_series_set(os->env.db, &os->env.actor, o->type, o->pattern, err) !=
+                0)
+                return -1;
+        }
+        return office_number_series_list(os->env.db, os->env.actor.office, out, err);
+    }
+}
+
+static const struct office_subs doc_subs = { &document_family, doc_names, doc_npos,
+                                             DOC_SERIES + 1, "a document number", doc_start,
+                                             doc_body };
+
+static int doc_office(int argc, char **argv)
+{
+    return office_run(&doc_subs, argc, argv);
 }
 
 /* ---- civreg booklet ---------------------------------------------------- */
@@ -677,16 +709,7 @@ static const struct cli_command booklet_commands[] = {
     { NULL, NULL, NULL, NULL },
 };
 
-static const struct cli_opt booklet_options[] = {
-    CLI_OPT_STR("type", struct opts, type, "receive", "TD3|TD1"),
-    CLI_OPT_STR("first", struct opts, first, "receive", "SERIAL"),
-    CLI_OPT_STR("last", struct opts, last, "receive", "SERIAL"),
-    CLI_OPT_STR("reference", struct opts, reference, "receive", "TEXT"),
-    CLI_OPT_STR("reason", struct opts, reason, "spoil", "TEXT"),
-    CLI_OPT_END,
-};
-
-static const struct cli_family booklet_family = { "booklet", booklet_commands, booklet_options,
+static const struct cli_family booklet_family = { "booklet", booklet_commands, office_options,
                                                   "*", "*" };
 
 int cmd_booklet(int argc, char **argv)
@@ -694,43 +717,37 @@ int cmd_booklet(int argc, char **argv)
     return cli_family_dispatch(&booklet_family, argc, argv);
 }
 
+enum { BOOKLET_RECEIVE, BOOKLET_SPOIL, BOOKLET_REPORT, BOOKLET_SHOW };
+static const char *const booklet_names[] = { "receive", "spoil", "report", "show" };
+static const int booklet_npos[] = { 0, 1, 0, 1 };
+
+static void booklet_start(int sub, const struct opts *o, struct office_start *st)
+{
+    if (sub == BOOKLET_RECEIVE && (!o->type || !o->first || !o->last || !o->reference))
+        st->problem = "--type, --first, --last and --reference are required";
+    else if (sub == BOOKLET_SPOIL && o->reason == NULL)
+        st->problem = "--reason is required";
+}
+
+static int booklet_body(int sub, struct office_session *os, const struct opts *o,
+                        const char *serial, json_t **out, struct err *err)
+{
+    switch (sub) {
+    case BOOKLET_RECEIVE:
+        return office_booklets_receive(os->env.db, &os->env.actor, o->type, o->first, o->last,
+                                       o->reference, out, err);
+    case BOOKLET_SPOIL:
+        return office_booklet_spoil(os->env.db, &os->env.actor, serial, o->reason, err);
+    case BOOKLET_REPORT: return office_booklet_report(os->env.db, out, err);
+    default: return office_booklet_show(os->env.db, serial, out, err);
+    }
+}
+
+static const struct office_subs booklet_subs = { &booklet_family, booklet_names, booklet_npos,
+                                                 BOOKLET_SHOW + 1, "a booklet serial",
+                                                 booklet_start, booklet_body };
+
 static int booklet_cmd(int argc, char **argv)
 {
-    static const char *const names[] = { "receive", "spoil", "report", "show" };
-    static const int npos[] = { 0, 1, 0, 1 };
-    int what = CLI_SUB_INDEX(names, argv[0]);
-    char cmd[64];
-    struct opts o;
-    struct office_session os;
-    struct err err = ERR_INIT;
-    json_t *out = NULL;
-    const char *serial = NULL;
-    int rc;
-
-    if (what < 0)
-        return cli_usage_error("booklet", "unknown command '%s'", argv[0]);
-    /* cannot truncate: NAMES are short constants */
-    (void)snprintf(cmd, sizeof cmd, "booklet %s", names[what]);
-    rc = office_parse(&booklet_family, names[what], npos[what], "a booklet serial", argc, argv,
-                      &o, &serial);
-    if (rc != CLI_GO)
-        return rc;
-    if (what == 0 && (!o.type || !o.first || !o.last || !o.reference))
-        return cli_usage_error(cmd, "--type, --first, --last and --reference are required");
-    if (what == 1 && o.reason == NULL)
-        return cli_usage_error(cmd, "--reason is required");
-    if ((rc = office_open(cmd, &o, false, &os)) != 0)
-        return rc;
-    switch (what) {
-    case 0:
-        rc = office_booklets_receive(os.env.db, &os.env.actor, o.type, o.first, o.last,
-                                     o.reference, &out, &err);
-        break;
-    case 1: rc = office_booklet_spoil(os.env.db, &os.env.actor, serial, o.reason, &err); break;
-    case 2: rc = office_booklet_report(os.env.db, &out, &err); break;
-    default: rc = office_booklet_show(os.env.db, serial, &out, &err);
-    }
-    rc = cli_result(cmd, rc, out, &err);
-    office_close(&os);
-    return rc;
+    return office_run(&booklet_subs, argc, argv);
 }

@@ -59,16 +59,24 @@ static int no_options(const char *name, int argc, char **argv, int *rc)
     return *rc != CLI_GO;
 }
 
-static int read_stdin(struct buf *in, struct err *err)
+/* The input of subcommand NAME: only --help, then stdin into IN (a failed
+ * read reported as "civreg mrz NAME: ..." and IN released). Returns 1 when
+ * the caller should return *RC. */
+static int mrz_input(const char *name, int argc, char **argv, struct buf *in, int *rc)
 {
-    char chunk[4096];
-    size_t n;
+    struct err err = ERR_INIT;
+    char cmd[32];
 
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-        if (buf_append(in, chunk, n) != 0)
-            return err_set(err, "stdin: more than %d bytes", MRZ_STDIN_MAX);
-    if (ferror(stdin))
-        return err_set(err, "stdin: read error");
+    if (no_options(name, argc, argv, rc))
+        return 1;
+    *rc = EXIT_FAIL;
+    if (cli_read_stream(stdin, "stdin", in, &err) != 0) {
+        /* cannot truncate: NAME is a subcommand's name */
+        (void)snprintf(cmd, sizeof cmd, "mrz %s", name);
+        cli_fail(cmd, &err);
+        buf_release(in);
+        return 1;
+    }
     return 0;
 }
 
@@ -93,7 +101,7 @@ static int mrz_generate_cmd(int argc, char **argv)
     if (no_options("generate", argc, argv, &rc))
         return rc;
     rc = EXIT_FAIL;
-    if (read_stdin(&in, &err) != 0 || json_parse(buf_str(&in), in.len, &doc, &err) != 0) {
+    if (cli_read_stream(stdin, "stdin", &in, &err) != 0 || json_parse(buf_str(&in), in.len, &doc, &err) != 0) {
         err_prefix(&err, "input");
         cli_fail("mrz generate", &err);
         goto out;
@@ -122,13 +130,8 @@ static int mrz_parse_cmd(int argc, char **argv)
     json_t *j = NULL;
     int rc;
 
-    if (no_options("parse", argc, argv, &rc))
+    if (mrz_input("parse", argc, argv, &in, &rc))
         return rc;
-    rc = EXIT_FAIL;
-    if (read_stdin(&in, &err) != 0) {
-        cli_fail("mrz parse", &err);
-        goto out;
-    }
     if (mrz_parse(buf_str(&in), in.len, NULL, &res, &err) != 0) {
         fprintf(stderr, "civreg mrz parse: %s\n", err_msg(&err));
         rc = EXIT_USAGE; /* 2: not an MRZ at all */
@@ -153,13 +156,8 @@ static int mrz_transliterate_cmd(int argc, char **argv)
     struct err err = ERR_INIT;
     int rc;
 
-    if (no_options("transliterate", argc, argv, &rc))
+    if (mrz_input("transliterate", argc, argv, &in, &rc))
         return rc;
-    rc = EXIT_FAIL;
-    if (read_stdin(&in, &err) != 0) {
-        cli_fail("mrz transliterate", &err);
-        goto out;
-    }
     /* One name: a final line break is not part of it. */
     while (in.len > 0 && (in.data[in.len - 1] == '\n' || in.data[in.len - 1] == '\r'))
         in.len--;

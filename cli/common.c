@@ -83,6 +83,19 @@ int cli_sub_index(const void *table, size_t n, size_t size, const char *sub)
     return -1;
 }
 
+int cli_read_stream(FILE *f, const char *name, struct buf *out, struct err *err)
+{
+    unsigned char chunk[8192];
+    size_t n;
+
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(out, chunk, n) != 0)
+            return err_set(err, "%s: more than %zu bytes", name, out->max);
+    if (ferror(f))
+        return err_set(err, "%s: read error", name);
+    return 0;
+}
+
 int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err)
 {
     FILE *f = fopen(path, "rb");

@@ -20,9 +20,23 @@ enum { COMMON_DATA, COMMON_USER, COMMON_PASSWORD_FILE, COMMON_COUNT };
 static const char *const common_names[COMMON_COUNT] = { "data", "user", "password-file" };
 static const char *const common_args[COMMON_COUNT] = { "DIR", "U", "F" };
 
+/* Whether the word W (LEN bytes) is FAMILY.SUB for the command CMD,
+ * "FAMILY SUB". */
+static bool word_is_command(const char *w, size_t len, const char *cmd)
+{
+    if (strlen(cmd) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (cmd[i] != (w[i] == '.' ? ' ' : w[i]))
+            return false;
+    return true;
+}
+
 /* Whether SUB is one of the space-separated words of LIST (NULL: every one;
- * "*": every one; a NULL SUB, a single command, is in every list). */
-static bool applies(const char *list, const char *sub)
+ * "*": every one; a NULL SUB, a single command, is in every list). A word
+ * FAMILY.SUB names the subcommand of one family alone, for families that
+ * share one table: it is in the list of the command CMD "FAMILY SUB". */
+static bool applies(const char *list, const char *cmd, const char *sub)
 {
     size_t n;
 
@@ -31,7 +45,8 @@ static bool applies(const char *list, const char *sub)
     n = strlen(sub);
     for (const char *p = list; *p;) {
         size_t w = strcspn(p, " ");
-        if (w == n && memcmp(p, sub, n) == 0)
+        if (memchr(p, '.', w) != NULL ? word_is_command(p, w, cmd)
+                                      : w == n && memcmp(p, sub, n) == 0)
             return true;
         p += w;
         p += strspn(p, " ");
@@ -39,11 +54,13 @@ static bool applies(const char *list, const char *sub)
     return false;
 }
 
-/* Whether SUB takes the session option I under the lists DATA_FOR, USER_FOR. */
-static bool common_applies(int i, const char *data_for, const char *user_for, const char *sub)
+/* Whether SUB (of the command CMD) takes the session option I under the
+ * lists DATA_FOR, USER_FOR. */
+static bool common_applies(int i, const char *data_for, const char *user_for, const char *cmd,
+                           const char *sub)
 {
     const char *list = i == COMMON_DATA ? data_for : user_for;
-    return list != NULL && applies(list, sub);
+    return list != NULL && applies(list, cmd, sub);
 }
 
 static int take(const char *cmd, const struct cli_opt *o, void *opts, const char *val)
@@ -101,7 +118,7 @@ static int parse_table(const char *cmd, const char *sub, const struct cli_opt *t
         if (c == 'h')
             return CLI_OPTS_HELP;
         if (c >= 0 && c < COMMON_COUNT) {
-            if (!common_applies(c, data_for, user_for, sub))
+            if (!common_applies(c, data_for, user_for, cmd, sub))
                 return cli_usage_error(cmd, "--%s does not apply to `%s`", common_names[c], cmd),
                        CLI_OPTS_USAGE;
             const char **slot = c == COMMON_DATA ? &common->data
@@ -112,7 +129,7 @@ static int parse_table(const char *cmd, const char *sub, const struct cli_opt *t
         }
         if (c >= VAL_BASE && (size_t)(c - VAL_BASE) < ntable) {
             const struct cli_opt *o = &table[c - VAL_BASE];
-            if (!applies(o->subcommands, sub))
+            if (!applies(o->subcommands, cmd, sub))
                 return cli_usage_error(cmd, "--%s does not apply to `%s`", o->name, cmd),
                        CLI_OPTS_USAGE;
             if (take(cmd, o, opts, optarg) != 0)
@@ -160,7 +177,9 @@ int cli_family_help(const struct cli_family *f, const char *sub)
 {
     const struct cli_command *c = NULL;
     bool any = false;
+    char cmd[64];
 
+    command_name(f, sub, cmd, sizeof cmd);
     if (f->commands && sub)
         c = cli_find(f->commands, sub);
     if (c == NULL && f->commands == NULL)
@@ -168,14 +187,14 @@ int cli_family_help(const struct cli_family *f, const char *sub)
     if (c)
         fputs(c->usage, stdout);
     for (int i = 0; i < COMMON_COUNT; i++)
-        if (common_applies(i, f->data_for, f->user_for, sub)) {
+        if (common_applies(i, f->data_for, f->user_for, cmd, sub)) {
             if (!any)
                 printf("\noptions:\n");
             any = true;
             print_option(common_names[i], common_args[i]);
         }
     for (const struct cli_opt *o = f->options; o && o->name; o++) {
-        if (!applies(o->subcommands, sub))
+        if (!applies(o->subcommands, cmd, sub))
             continue;
         if (!any)
             printf("\noptions:\n");

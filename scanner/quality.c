@@ -1,6 +1,7 @@
 /* civreg scanner: page quality measures (see quality.h for the rules). */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,12 +54,11 @@ static void sharpest_angle(const int32_t *px, const int32_t *py, size_t n, int32
  * then fall into few rows. 0 when there is too little ink to tell. */
 static int estimate_skew(const struct scan_image *w, int threshold, double *skew, struct err *err)
 {
-    size_t n = 0, total = 0, step;
-    int32_t *px = NULL, *py = NULL, *bins = NULL;
+    size_t n = 0, total = 0, step, points;
+    int32_t *px, *py, *bins;
     int32_t offset = (int32_t)ceil(w->width * tan(SKEW_RANGE * M_PI / 180.0)) + 2;
     size_t nbins = (size_t)w->height + 2 * (size_t)offset + 1;
     double best = 0, best_score = -1;
-    int rc = -1;
 
     *skew = 0;
     for (size_t i = 0; i < (size_t)w->width * w->height; i++)
@@ -66,13 +66,13 @@ static int estimate_skew(const struct scan_image *w, int threshold, double *skew
     if (total < 200)
         return 0;
     step = total / SKEW_MAX_POINTS + 1;
-    px = malloc((total / step + 1) * sizeof *px);
-    py = malloc((total / step + 1) * sizeof *py);
-    bins = malloc(nbins * sizeof *bins);
-    if (px == NULL || py == NULL || bins == NULL) {
-        err_set(err, "quality: out of memory");
-        goto out;
-    }
+    points = total / step + 1;
+    /* One block: the sampled points' x and y, then the profile's bins. */
+    if (nbins > SIZE_MAX / sizeof *px - 2 * points ||
+        (px = malloc((2 * points + nbins) * sizeof *px)) == NULL)
+        return err_set(err, "quality: out of memory");
+    py = px + points;
+    bins = py + points;
     for (size_t i = 0, k = 0; i < (size_t)w->width * w->height; i++) {
         if (w->pix[i] >= threshold)
             continue;
@@ -90,12 +90,8 @@ static int estimate_skew(const struct scan_image *w, int threshold, double *skew
     /* y grows downwards: a profile aligned at angle a means lines rising
      * to the right by a degrees. */
     *skew = round(best * 100.0) / 100.0;
-    rc = 0;
-out:
     free(px);
-    free(py);
-    free(bins);
-    return rc;
+    return 0;
 }
 
 int scan_quality_check(const struct scan_image *page, struct scan_quality *q, struct err *err)

@@ -179,12 +179,7 @@ int scan_page_show(struct db *db, const char *id, json_t **out, struct err *err)
                   "quality_flags", flags_array((const char *)sqlite3_column_text(st, 12)),
                   "register", reg,
                   "evidence", (const char *)sqlite3_column_text(st, 1));
-    if (j == NULL) {
-        err_setk(err, ERR_INTERNAL, "scan: out of memory");
-        goto out;
-    }
-    *out = j;
-    rc = 0;
+    rc = json_out(out, j, err);
 out:
     json_decref(meta);
     sqlite3_finalize(st);

@@ -429,29 +429,50 @@ int web_api_document_show(struct web_request *rq)
     return rc != 0 ? rc : web_send_owned(rq, 200, out);
 }
 
-int web_api_document_status(struct web_request *rq)
+/* A change to the office object path parameter 0 names (a parameter of 64
+ * bytes or more answers 404 with NOT_FOUND), from a JSON body with no
+ * member besides KEYS (NULL: any member): CHANGE as the signed-in user,
+ * then 200 with SHOW's view of the object. Returns the status of the
+ * answer sent. */
+typedef int (*office_change_fn)(struct office_env *env, const char *key, const json_t *body,
+                                struct err *err);
+
+static int office_change_by_key(struct web_request *rq, const char *const *keys,
+                                office_change_fn change, office_key_fn show,
+                                const char *not_found)
 {
-    static const char *const keys[] = { "status", "reason", "evidence", NULL };
     struct office_env env;
     struct err err = ERR_INIT;
-    char num[64];
+    char key[64];
     json_t *body = NULL, *out = NULL;
     int rc;
 
     WEB_NEED_DB(rq);
-    if (web_param(rq, 0, num, sizeof num) != 0)
-        return web_send_error(rq->conn, 404, "not_found", "no such document number");
-    if ((rc = office_body(rq, keys, &body)) != 0)
+    if (web_param(rq, 0, key, sizeof key) != 0)
+        return web_send_error(rq->conn, 404, "not_found", not_found);
+    if ((rc = keys ? office_body(rq, keys, &body) : web_read_json(rq->conn, &body)) != 0)
         return rc;
     env = env_of(rq);
-    rc = office_document_set_status(&env, num, opt_str(body, "status"), opt_str(body, "reason"),
-                                    json_object_get(body, "evidence"), &err);
+    rc = change(&env, key, body, &err);
     json_decref(body);
-    if (rc != 0)
-        return office_failure(rq, &err);
-    if (office_document_show(&env, num, &out, &err) != 0)
+    if (rc != 0 || show(&env, key, &out, &err) != 0)
         return office_failure(rq, &err);
     return web_send_owned(rq, 200, out);
+}
+
+static int document_status_change(struct office_env *env, const char *num, const json_t *body,
+                                  struct err *err)
+{
+    return office_document_set_status(env, num, opt_str(body, "status"), opt_str(body, "reason"),
+                                      json_object_get(body, "evidence"), err);
+}
+
+int web_api_document_status(struct web_request *rq)
+{
+    static const char *const keys[] = { "status", "reason", "evidence", NULL };
+
+    return office_change_by_key(rq, keys, document_status_change, office_document_show,
+                                "no such document number");
 }
 
 int web_api_document_trace(struct web_request *rq)
@@ -518,25 +539,22 @@ int web_api_booklets_receive(struct web_request *rq)
     return web_send_owned(rq, 201, out);
 }
 
+static int booklet_spoil_change(struct office_env *env, const char *serial, const json_t *body,
+                                struct err *err)
+{
+    return office_booklet_spoil(env->db, &env->actor, serial, opt_str(body, "reason"), err);
+}
+
+static int booklet_show(struct office_env *env, const char *serial, json_t **out,
+                        struct err *err)
+{
+    return office_booklet_show(env->db, serial, out, err);
+}
+
 int web_api_booklet_spoil(struct web_request *rq)
 {
-    struct office_env env;
-    struct err err = ERR_INIT;
-    char serial[64];
-    json_t *body = NULL, *out = NULL;
-    int rc;
-
-    WEB_NEED_DB(rq);
-    if (web_param(rq, 0, serial, sizeof serial) != 0)
-        return web_send_error(rq->conn, 404, "not_found", "booklet not in stock");
-    if ((rc = web_read_json(rq->conn, &body)) != 0)
-        return rc;
-    env = env_of(rq);
-    rc = office_booklet_spoil(env.db, &env.actor, serial, opt_str(body, "reason"), &err);
-    json_decref(body);
-    if (rc != 0 || office_booklet_show(env.db, serial, &out, &err) != 0)
-        return office_failure(rq, &err);
-    return web_send_owned(rq, 200, out);
+    return office_change_by_key(rq, NULL, booklet_spoil_change, booklet_show,
+                                "booklet not in stock");
 }
 
 #endif

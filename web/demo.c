@@ -221,7 +221,7 @@ static int make_records(struct db *db, const char *keys_dir, const char *blobs_d
         free(id);
         if (!ok) {
             if (rec == NULL)
-                err_setk(err, ERR_INTERNAL, "out of memory");
+                err_oom(err);
             db_tx_rollback(db);
             err_prefix(err, "demo: record %d", i + 1);
             goto out;

@@ -30,7 +30,7 @@ int web_trust_new(struct web_trust **out, struct err *err)
 
     *out = NULL;
     if (t == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     if (pthread_mutex_init(&t->lock, NULL) != 0) {
         free(t);
         return err_set(err, "serve: cannot create a lock");
@@ -93,7 +93,7 @@ int web_trust_anchors(struct web_request *rq, time_t now, struct buf *out, struc
         t->loaded = true;
     }
     if (buf_append(out, t->pem.data, t->pem.len) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;

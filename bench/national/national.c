@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <time.h>
 
 #include "core/encode.h"
+#include "core/fanout.h"
 #include "core/json.h"
 #include "core/secret.h"
 #include "registry/national/national_int.h"
@@ -220,8 +220,6 @@ struct gen_job {
     const char **uins;
     json_t **slots; /* 3 per birth: draft, register, version */
     size_t lo, hi;
-    pthread_t th;
-    bool started;
 };
 
 static void *gen_range(void *arg)
@@ -250,19 +248,10 @@ static void add_births(struct pg *pg, struct office_sim *o, unsigned k0, size_t 
     reserve_leaves(o, 2 * count);
     if (count < 64)
         t = 1;
-    for (unsigned w = 0; w < t; w++) {
+    for (unsigned w = 0; w < t; w++)
         jobs[w] = (struct gen_job){ o, k0, o->size, uins, slots, count * w / t,
-                                    count * (w + 1) / t, 0, false };
-        if (w > 0)
-            jobs[w].started = pthread_create(&jobs[w].th, NULL, gen_range, &jobs[w]) == 0;
-    }
-    (void)gen_range(&jobs[0]);
-    for (unsigned w = 1; w < t; w++) {
-        if (jobs[w].started)
-            (void)pthread_join(jobs[w].th, NULL);
-        else
-            (void)gen_range(&jobs[w]);
-    }
+                                    count * (w + 1) / t };
+    fanout_run(jobs, t, sizeof *jobs, gen_range);
     for (size_t i = 0; i < count; i++) {
         json_array_append_new(events, slots[3 * i]);
         json_array_append_new(events, slots[3 * i + 1]);

@@ -123,6 +123,10 @@ static void test_table_families(void **state)
           "--user does not apply to `document datapage`" },
         { { "booklet", "report", "--first", "B1", NULL },
           "--first does not apply to `booklet report`" },
+        /* the office's families share one table: document datapage's
+         * --photo is not application datapage's */
+        { { "application", "datapage", "HQ-A-x", "--photo", "p.jpg", NULL },
+          "--photo does not apply to `application datapage`" },
         { { "chip", "emulate", "pkg", "--reader", "r", NULL },
           "--reader does not apply to `chip emulate`" },
         { { "chip", "read", "--port", "1", NULL }, "--port does not apply to `chip read`" },
@@ -145,6 +149,10 @@ static void test_table_families(void **state)
     assert_non_null(strstr(r.out, "--fail"));
     assert_non_null(strstr(r.out, "--reason TEXT"));
     assert_null(strstr(r.out, "--uin"));
+    proc_result_free(&r);
+    assert_int_equal(run(&r, (const char *[]){ "help", "document", "datapage", NULL }), 0);
+    assert_non_null(strstr(r.out, "\n  --photo FILE.jpg\n"));
+    assert_non_null(strstr(r.out, "\n  --signature FILE\n"));
     proc_result_free(&r);
     assert_int_equal(run(&r, (const char *[]){ "national", "search", "--help", NULL }), 0);
     assert_non_null(strstr(r.out, "--limit N"));

@@ -16,6 +16,7 @@
 #include "core/conf.h"
 #include "core/encode.h"
 #include "core/err.h"
+#include "core/fanout.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/seal.h"
@@ -424,6 +425,34 @@ static void test_seal(void **state)
     unlink(path);
 }
 
+struct fanout_job {
+    size_t runs;
+    char pad[40]; /* jobs are SIZE bytes apart, not packed */
+};
+
+static void *fanout_job_run(void *arg)
+{
+    struct fanout_job *j = arg;
+    j->runs++;
+    return NULL;
+}
+
+/* Every job runs exactly once: none, one, a few, and more than get a
+ * thread each. */
+static void test_fanout(void **state)
+{
+    static struct fanout_job jobs[FANOUT_MAX + 9];
+    static const size_t counts[] = { 0, 1, 2, 7, FANOUT_MAX, FANOUT_MAX + 9 };
+    (void)state;
+
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        memset(jobs, 0, sizeof jobs);
+        fanout_run(jobs, counts[c], sizeof jobs[0], fanout_job_run);
+        for (size_t k = 0; k < sizeof jobs / sizeof jobs[0]; k++)
+            assert_int_equal(jobs[k].runs, k < counts[c] ? 1 : 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_secret),
         cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_fanout),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

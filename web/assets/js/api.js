@@ -55,7 +55,8 @@ export class ApiError extends Error {
 }
 
 // BODY: an object (sent as JSON) or a Blob/File (sent as is, with its type).
-export async function api(method, path, body) {
+// The answer when it is ok; else an ApiError from its JSON error.
+async function send(method, path, body) {
   const opts = { method, headers: {}, credentials: 'same-origin', cache: 'no-store' };
   if (body instanceof Blob) {
     opts.headers['Content-Type'] = body.type || 'application/octet-stream';
@@ -66,15 +67,30 @@ export async function api(method, path, body) {
   }
   if (method !== 'GET' && method !== 'HEAD') opts.headers['X-CSRF-Token'] = csrf;
   const r = await fetch('/api/v1' + path, opts);
-  let data = null;
-  try {
-    data = await r.json();
-  } catch {
-    data = null;
-  }
   if (!r.ok) {
+    let data = null;
+    try {
+      data = await r.json();
+    } catch {
+      data = null;
+    }
     throw new ApiError(r.status, data?.error?.code || 'http_' + r.status,
                        data?.error?.message || r.statusText, r.headers.get('Retry-After'), data);
   }
-  return data;
+  return r;
+}
+
+// The JSON answer (null when the answer is not JSON).
+export async function api(method, path, body) {
+  const r = await send(method, path, body);
+  try {
+    return await r.json();
+  } catch {
+    return null;
+  }
+}
+
+// A file answer (a printed PDF): the response itself, for handOver.
+export function apiFile(method, path, body) {
+  return send(method, path, body);
 }

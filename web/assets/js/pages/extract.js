@@ -3,7 +3,7 @@
 // state; "Issue and print" seals it (a signed extract.issue event) and hands
 // the PDF to the browser's viewer to print. A record that already has an
 // extract is a reprint: a reason is required, and it is signed with it.
-import { api, csrfToken } from '../api.js';
+import { api, apiFile, ApiError } from '../api.js';
 import { h, handOver, name } from '../dom.js';
 import { has, t, tn } from '../i18n.js';
 
@@ -67,21 +67,12 @@ export async function render(app) {
     }
     go.disabled = true;
     try {
-      const resp = await fetch('/api/v1' + path + '/extracts', {
-        method: 'POST', credentials: 'same-origin', cache: 'no-store',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
-        body: JSON.stringify(reprint ? { reason: reason.value.trim() } : {}) });
-      if (!resp.ok) {
-        const e = await resp.json().catch(() => ({}));
-        const code = e?.error?.code || '';
-        const key = 'extract.error.' + code;
-        msg.textContent = has(key) ? t(key) : (e?.error?.message || resp.statusText);
-        return;
-      }
+      const resp = await apiFile('POST', path + '/extracts', reprint ? { reason: reason.value.trim() } : {});
       await handOver(resp, 'extract.pdf', done, h('p', { class: 'ok', id: 'extract-issued' }, t('extract.issued')),
         { id: 'extract-download', text: t('extract.open') });
     } catch (e) {
-      msg.textContent = String(e.message || e);
+      const key = 'extract.error.' + (e.body?.error?.code || '');
+      msg.textContent = !(e instanceof ApiError) ? String(e.message || e) : has(key) ? t(key) : e.serverMessage;
     } finally {
       go.disabled = false;
     }

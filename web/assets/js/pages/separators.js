@@ -3,7 +3,7 @@
 // many consecutive volumes; the preview draws each sheet as it will print
 // (its fields and the Code 128 bars the scanner reads back); "Print" hands
 // the PDF (one A4 page per volume) to the browser to print.
-import { api, csrfToken } from '../api.js';
+import { api, apiFile, ApiError } from '../api.js';
 import { h, handOver } from '../dom.js';
 import { has, t, tn } from '../i18n.js';
 
@@ -88,17 +88,12 @@ export async function render(app, { session }) {
     msg.textContent = '';
     print.disabled = true;
     try {
-      const resp = await fetch('/api/v1/separators', { method: 'POST', credentials: 'same-origin', cache: 'no-store',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() }, body: JSON.stringify(chosen) });
-      if (!resp.ok) {
-        const e = await resp.json().catch(() => ({}));
-        msg.textContent = message({ code: e?.error?.code, message: e?.error?.message || resp.statusText });
-        return;
-      }
+      const resp = await apiFile('POST', '/separators', chosen);
       await handOver(resp, 'separator.pdf', done, h('p', { class: 'ok', id: 'sep-printed' }, t('sep.printed')),
         { id: 'sep-download', text: t('sep.open') });
     } catch (e) {
-      msg.textContent = String(e.message || e);
+      msg.textContent = !(e instanceof ApiError) ? String(e.message || e)
+        : message({ code: e.body?.error?.code, message: e.serverMessage });
     } finally {
       print.disabled = false;
     }

@@ -1,0 +1,16 @@
+/* civreg core: one piece of work cut into jobs, run on threads. */
+#ifndef CIVREG_CORE_FANOUT_H
+#define CIVREG_CORE_FANOUT_H
+
+#include <stddef.h>
+
+/* The most jobs that get a thread each; any beyond run on the caller's. */
+#define FANOUT_MAX 64
+
+/* Run FN on each of the N jobs laid out SIZE bytes apart from JOBS: the
+ * first on the calling thread, each other on a thread of its own, and a
+ * job whose thread cannot start on the calling thread after the first.
+ * Returns when every job has run. */
+void fanout_run(void *jobs, size_t n, size_t size, void *(*fn)(void *));
+
+#endif
