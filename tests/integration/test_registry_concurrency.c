@@ -22,6 +22,7 @@
 #include "db/db.h"
 #include "registry/registry.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define PER_PROCESS 1000
@@ -269,13 +270,5 @@ static void test_forged_events(void **state)
     datadir_free(dd);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_processes),
-        cmocka_unit_test(test_forged_events),
-    };
-    if (secret_init(NULL) != 0)
-        return 1;
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
+                 test_two_processes, test_forged_events)

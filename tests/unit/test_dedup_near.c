@@ -18,6 +18,7 @@
 #include "../../bench/search_population.h"
 #include "db/db.h"
 #include "registry/search.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 #include "support/tmpdb.h"
 
@@ -140,12 +141,4 @@ static void test_automerge(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_namesakes_other_years),
-        cmocka_unit_test(test_no_date_no_candidate),
-        cmocka_unit_test(test_automerge),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_namesakes_other_years, test_no_date_no_candidate, test_automerge)

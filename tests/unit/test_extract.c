@@ -23,6 +23,7 @@
 #include "registry/registry.h"
 #include "registry/search.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -418,15 +419,5 @@ static void test_seal_parse_rejects(void **state)
     free(payload);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_death_normalize),
-        cmocka_unit_test(test_death_register),
-        cmocka_unit_test(test_seal_roundtrip),
-        cmocka_unit_test(test_seal_every_character),
-        cmocka_unit_test(test_seal_foreign_signer),
-        cmocka_unit_test(test_seal_parse_rejects),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_death_normalize, test_death_register, test_seal_roundtrip,
+            test_seal_every_character, test_seal_foreign_signer, test_seal_parse_rejects)

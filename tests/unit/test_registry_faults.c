@@ -27,6 +27,7 @@
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -433,15 +434,6 @@ static void test_witness_write_failure_closes(void **state)
     json_decref(head);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_four_eyes_read_failure_refuses),
-        cmocka_unit_test(test_four_eyes_busy_refuses),
-        cmocka_unit_test(test_duplicate_gate_read_failure_refuses),
-        cmocka_unit_test(test_witness_write_failure_closes),
-    };
-    if (secret_init(NULL) != 0)
-        return 1;
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
+                 test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
+                 test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes)
