@@ -27,18 +27,7 @@
 static struct db *db;
 static char *dir;
 
-static int setup(void **state)
-{
-    (void)state;
-    return tmp_db_open("dedup_near", "search.db", &dir, &db);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_db_close(&dir, &db);
-    return 0;
-}
+TMP_DB_FIXTURE(dir, db, "dedup_near", "search.db")
 
 static struct pop_person amina(int y, int m, int d)
 {
