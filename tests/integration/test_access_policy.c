@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "registry/registry.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 #include "web/web.h"
 #include "web/web_int.h"
@@ -339,13 +340,5 @@ static void test_cli_every_command_by_role(void **state)
     assert_int_equal(failures, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doc_is_generated),
-        cmocka_unit_test(test_routes_name_actions),
-        cmocka_unit_test(test_cli_commands_by_role),
-        cmocka_unit_test(test_cli_every_command_by_role),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_doc_is_generated, test_routes_name_actions,
+            test_cli_commands_by_role, test_cli_every_command_by_role)

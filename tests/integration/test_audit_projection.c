@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *root;
@@ -733,14 +734,5 @@ static void test_stolen_passport_set_valid(void **state)
     expect_named("a stolen passport set back to valid", needle);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_clean),
-        cmocka_unit_test(test_stolen_passport_set_valid),
-        cmocka_unit_test(test_every_column),
-        cmocka_unit_test(test_every_row_deleted),
-        cmocka_unit_test(test_bodies_swapped),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_clean, test_stolen_passport_set_valid, test_every_column,
+            test_every_row_deleted, test_bodies_swapped)

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "support/expect.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;      /* temp folder */
@@ -585,21 +586,7 @@ static void test_provenance(void **state)
     proc_result_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_package_layout),
-        cmocka_unit_test(test_mrz_json),
-        cmocka_unit_test(test_openssl_agrees),
-        cmocka_unit_test(test_certificate_profiles),
-        cmocka_unit_test(test_verify_accepts),
-        cmocka_unit_test(test_flipped_bit_in_each_dg),
-        cmocka_unit_test(test_foreign_csca_refused),
-        cmocka_unit_test(test_masterlist_and_rollover),
-        cmocka_unit_test(test_revoked_ds_refused),
-        cmocka_unit_test(test_bsi_specimen),
-        cmocka_unit_test(test_usage_and_bad_input),
-        cmocka_unit_test(test_provenance),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_package_layout, test_mrz_json, test_openssl_agrees,
+            test_certificate_profiles, test_verify_accepts, test_flipped_bit_in_each_dg,
+            test_foreign_csca_refused, test_masterlist_and_rollover, test_revoked_ds_refused,
+            test_bsi_specimen, test_usage_and_bad_input, test_provenance)

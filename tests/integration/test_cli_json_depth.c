@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "support/deep_json.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define DEPTH 5000
@@ -140,12 +141,4 @@ static void test_witness_file(void **state)
     proc_result_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stdin_documents),
-        cmocka_unit_test(test_files_and_options),
-        cmocka_unit_test(test_witness_file),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_stdin_documents, test_files_and_options, test_witness_file)

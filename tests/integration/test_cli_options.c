@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static int run(struct proc_result *r, const char *const args[])
@@ -160,13 +161,5 @@ static void test_table_families(void **state)
     proc_result_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_option_of_another_subcommand),
-        cmocka_unit_test(test_integers),
-        cmocka_unit_test(test_options_match_help),
-        cmocka_unit_test(test_table_families),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_option_of_another_subcommand, test_integers, test_options_match_help,
+            test_table_families)

@@ -33,6 +33,7 @@
 #include "scanner/pagegen.h"
 #include "support/expect.h"
 #include "support/server_fixture.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define MB (1024LL * 1024)
@@ -318,12 +319,4 @@ static void test_import_budget(void **state)
         fail_msg("civreg scan import peaked at %lld MB with a 64 MB budget", rss / MB);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cli_png_text_chunk),
-        cmocka_unit_test(test_seal_bombs),
-        cmocka_unit_test(test_import_budget),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_cli_png_text_chunk, test_seal_bombs, test_import_budget)

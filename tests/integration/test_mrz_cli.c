@@ -15,6 +15,7 @@
 #include "core/timeutil.h"
 #include "mrz_random.h"
 #include "support/expect.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static void test_generate_and_parse_specimens(void **state)
@@ -201,14 +202,5 @@ static void test_random_records_and_npm_mrz(void **state)
     tmp_free(&dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generate_and_parse_specimens),
-        cmocka_unit_test(test_parse_exit_codes),
-        cmocka_unit_test(test_generate_errors),
-        cmocka_unit_test(test_transliterate_cmd),
-        cmocka_unit_test(test_random_records_and_npm_mrz),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_generate_and_parse_specimens, test_parse_exit_codes,
+            test_generate_errors, test_transliterate_cmd, test_random_records_and_npm_mrz)

@@ -36,6 +36,7 @@
 #include "core/secret.h"
 #include "registry/national/national_int.h"
 #include "support/national.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 
@@ -631,15 +632,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_push_set_based),
-        cmocka_unit_test(test_uin_twice_in_one_push),
-        cmocka_unit_test(test_bulk_signatures),
-        cmocka_unit_test(test_draft_and_register_one_row),
-        cmocka_unit_test(test_cross_office_duplicates),
-        cmocka_unit_test(test_search_same_as_rows),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_one_push,
+            test_bulk_signatures, test_draft_and_register_one_row, test_cross_office_duplicates,
+            test_search_same_as_rows)

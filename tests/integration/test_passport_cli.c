@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "core/json.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *root;
@@ -612,13 +613,5 @@ static void test_qc_reads_chip_back(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_workflow),
-        cmocka_unit_test(test_holder_without_sex),
-        cmocka_unit_test(test_chip_event_in_document_transaction),
-        cmocka_unit_test(test_qc_reads_chip_back),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_workflow, test_holder_without_sex,
+            test_chip_event_in_document_transaction, test_qc_reads_chip_back)

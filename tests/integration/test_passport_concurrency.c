@@ -84,32 +84,46 @@ static struct office_env env_of(struct registry_actor *a)
     return env;
 }
 
+/* UIN enrolled by the enrolment officer with the test portrait for a
+ * document of TYPE and KIND (NULL: the office's defaults, TD3 and new)
+ * replacing document REPLACES (or NULL): the application's id (malloc'd),
+ * or NULL with ERR set when the office refuses. */
+static char *enrol_kind(const char *uin, const char *type, const char *kind,
+                        const char *replaces, struct err *err)
+{
+    struct office_env env = env_of(staff.enrol);
+    const struct office_enrolment e = { .uin = uin, .doc_type = type, .kind = kind,
+                                        .replaces = replaces, .photo = photo,
+                                        .photo_len = photo_len };
+    json_t *app = NULL;
+    char *id = NULL;
+
+    if (office_app_enrol(&env, &e, &app, err) == 0)
+        id = strdup(json_string_value(json_object_get(app, "id")));
+    json_decref(app);
+    return id;
+}
+
 static char uin_of_last[16];
 
 /* A registered person with a submitted application; returns its id. */
 static char *submitted_application(int k)
 {
     struct err err = ERR_INIT;
-    struct office_env env = { db, dd->blobs_dir, dd->keys_dir, staff.enrol, NULL, { 0 } };
-    struct office_enrolment e;
-    json_t *rec = office_distinct_record(k, 500), *res = NULL, *app = NULL;
+    json_t *rec = office_distinct_record(k, 500), *res = NULL;
+    const char *uin;
     char *rid = NULL, *id;
 
-    office_env_init(&env);
     assert_non_null(rec);
     check(registry_record_draft(db, staff.clerk1, rec, &rid, &err), &err, "draft");
     check(registry_record_verify(db, staff.clerk2, rid, rec, NULL, &err), &err, "verify");
     check(registry_record_register(db, staff.reg, rid, &res, &err), &err, "register");
-    memset(&e, 0, sizeof e);
-    e.uin = json_string_value(json_object_get(res, "uin"));
-    snprintf(uin_of_last, sizeof uin_of_last, "%s", e.uin);
-    e.photo = photo;
-    e.photo_len = photo_len;
-    check(office_app_enrol(&env, &e, &app, &err), &err, "enrol");
-    id = strdup(json_string_value(json_object_get(app, "id")));
+    uin = json_string_value(json_object_get(res, "uin"));
+    snprintf(uin_of_last, sizeof uin_of_last, "%s", uin);
+    id = enrol_kind(uin, NULL, NULL, NULL, &err);
+    check(id != NULL ? 0 : -1, &err, "enrol");
     json_decref(rec);
     json_decref(res);
-    json_decref(app);
     free(rid);
     return id;
 }
@@ -188,26 +202,6 @@ static const char *doc_status(const char *number, json_t **hold)
     struct office_env e = env_of(staff.oper);
     check(office_document_show(&e, number, hold, &err), &err, "document show");
     return json_string_value(json_object_get(*hold, "status"));
-}
-
-static char *enrol_kind(const char *uin, const char *type, const char *kind,
-                        const char *replaces, struct err *err)
-{
-    struct office_env env = env_of(staff.enrol);
-    struct office_enrolment e;
-    json_t *app = NULL;
-    char *id = NULL;
-    memset(&e, 0, sizeof e);
-    e.uin = uin;
-    e.doc_type = type;
-    e.kind = kind;
-    e.replaces = replaces;
-    e.photo = photo;
-    e.photo_len = photo_len;
-    if (office_app_enrol(&env, &e, &app, err) == 0)
-        id = strdup(json_string_value(json_object_get(app, "id")));
-    json_decref(app);
-    return id;
 }
 
 /* The document number of the issued application ID into OUT; ID is freed. */

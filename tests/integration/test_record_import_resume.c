@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define LINES 1200 /* valid records in the file */
@@ -192,11 +193,4 @@ static void test_event_carries_source(void **state)
         LINES);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_killed_import_resumes),
-        cmocka_unit_test(test_event_carries_source),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_killed_import_resumes, test_event_carries_source)

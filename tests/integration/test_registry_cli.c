@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *root;       /* temp folder */
@@ -570,14 +571,5 @@ static void test_kill_during_import(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_passwords),
-        cmocka_unit_test(test_lifecycle),
-        cmocka_unit_test(test_audit_clean_trace_bundle),
-        cmocka_unit_test(test_tamper),
-        cmocka_unit_test(test_kill_during_import),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_passwords, test_lifecycle, test_audit_clean_trace_bundle,
+            test_tamper, test_kill_during_import)

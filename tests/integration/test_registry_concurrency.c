@@ -22,6 +22,7 @@
 #include "db/db.h"
 #include "registry/registry.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define PER_PROCESS 1000
@@ -32,18 +33,12 @@ static int setup(void **state)
 {
     struct datadir *dd = NULL;
     struct db *db = NULL;
-    struct registry_actor *admin = NULL;
-    struct err err = ERR_INIT;
+    struct registry_actor *admin;
     char path[4096];
     (void)state;
 
-    dir = tmp_dir("registry-conc");
-    if (dir == NULL)
-        return -1;
-    inproc_datadir(dir, path, sizeof path, &dd, &db);
-    inproc_user_add(db, dd->keys_dir, NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
-    if (registry_authenticate(db, dd->keys_dir, "admin", "nimda-tundra-ferns-61", &admin, &err) != 0)
-        fail_msg("%s", err_msg(&err));
+    admin = inproc_first_admin("registry-conc", &dir, path, sizeof path, &dd, &db,
+                               "nimda-tundra-ferns-61");
     inproc_user_add(db, dd->keys_dir, admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
     inproc_user_add(db, dd->keys_dir, admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
     inproc_user_add(db, dd->keys_dir, admin, "registrar", ROLE_REGISTRAR,
@@ -269,13 +264,5 @@ static void test_forged_events(void **state)
     datadir_free(dd);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_processes),
-        cmocka_unit_test(test_forged_events),
-    };
-    if (secret_init(NULL) != 0)
-        return 1;
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
+                 test_two_processes, test_forged_events)

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "support/expect.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *root;
@@ -238,11 +239,4 @@ static void test_search_errors(void **state)
                                         "--password-file", pw_reg, "--reindex", NULL }));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_search_and_duplicates),
-        cmocka_unit_test(test_search_errors),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_search_and_duplicates, test_search_errors)

@@ -15,6 +15,7 @@
 
 #include "civreg_version.h"
 #include "support/expect.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -113,12 +114,5 @@ static void test_port_in_use(void **state)
     assert_int_equal(server_end(&srv, SIGTERM), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_healthz_and_sigterm, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
-    };
-    return cmocka_run_group_tests_name("serve", tests, NULL, NULL);
-}
+CMOCKA_MAIN_WITH((.group = "serve", .setup = setup, .teardown = teardown), test_healthz_and_sigterm,
+                 test_sigint, test_port_in_use)

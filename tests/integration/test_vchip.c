@@ -17,6 +17,7 @@
 
 #include "issuance/reader/reader.h"
 #include "issuance/reader/reader_int.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -493,15 +494,5 @@ static void test_chip_auth_in_process(void **state)
           dir, CIVREG_BIN, CIVREG_BIN);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_access_rules),
-        cmocka_unit_test(test_inspect_in_process),
-        cmocka_unit_test(test_pace_in_process),
-        cmocka_unit_test(test_pace_im_in_process),
-        cmocka_unit_test(test_hostile_chip),
-        cmocka_unit_test(test_chip_auth_in_process),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_access_rules, test_inspect_in_process, test_pace_in_process,
+            test_pace_im_in_process, test_hostile_chip, test_chip_auth_in_process)

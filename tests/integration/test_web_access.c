@@ -25,6 +25,7 @@
 #include "core/encode.h"
 #include "support/server_fixture.h"
 #include "support/expect.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 #include "support/webtest.h"
 #include "../../bench/loopback.h"
@@ -1188,18 +1189,8 @@ static void test_error_kinds(void **state)
     http_response_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_access_matrix), cmocka_unit_test(test_csrf),
-        cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_sign_out),      cmocka_unit_test(test_language_per_user),
-        cmocka_unit_test(test_correction_and_users),
-        cmocka_unit_test(test_tampered_trace), cmocka_unit_test(test_scan_upload),
-        cmocka_unit_test(test_deceased_enrolment),
-        cmocka_unit_test(test_head_downloads),
-        cmocka_unit_test(test_admin_reads_no_personal_data),
-        cmocka_unit_test(test_error_kinds),
-    };
-    return cmocka_run_group_tests_name("web_access", tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group = "web_access", .group_setup = setup, .group_teardown = teardown),
+                 test_access_matrix, test_csrf, test_hostile_input, test_throttle, test_sign_out,
+                 test_language_per_user, test_correction_and_users, test_tampered_trace,
+                 test_scan_upload, test_deceased_enrolment, test_head_downloads,
+                 test_admin_reads_no_personal_data, test_error_kinds)

@@ -21,6 +21,7 @@
 #include "core/encode.h"
 #include "support/server_fixture.h"
 #include "support/expect.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 #include "support/webtest.h"
 #include "web/web.h"
@@ -554,15 +555,6 @@ static void test_private_files(void **state)
     expect_mode(p, 0700);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_evidence_through_objects),
-        cmocka_unit_test(test_views_logged),
-        cmocka_unit_test(test_other_office),
-        cmocka_unit_test(test_import_errors_without_paths),
-        cmocka_unit_test(test_bidi_names_refused),
-        cmocka_unit_test(test_private_files),
-    };
-    return cmocka_run_group_tests_name("web_confine", tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group = "web_confine", .group_setup = setup, .group_teardown = teardown),
+                 test_evidence_through_objects, test_views_logged, test_other_office,
+                 test_import_errors_without_paths, test_bidi_names_refused, test_private_files)

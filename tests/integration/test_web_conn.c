@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "support/server_fixture.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define CAP 8             /* max_connections_per_address */
@@ -291,12 +292,5 @@ static void test_bad_settings(void **state)
     tmp_free(&d);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_slow_clients),
-        cmocka_unit_test(test_within_cap),
-        cmocka_unit_test(test_bad_settings),
-    };
-    return cmocka_run_group_tests_name("web_conn", tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group = "web_conn", .group_setup = setup, .group_teardown = teardown),
+                 test_slow_clients, test_within_cap, test_bad_settings)

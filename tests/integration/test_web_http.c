@@ -17,6 +17,7 @@
 
 #include "support/server_fixture.h"
 #include "support/expect.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 #include "support/webtest.h"
 #include "web/web_int.h"
@@ -327,13 +328,5 @@ static void test_tls(void **state)
     (void)port_s;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signed_out_matrix),
-        cmocka_unit_test(test_page_and_assets),
-        cmocka_unit_test(test_signin_bodies),
-        cmocka_unit_test(test_tls),
-    };
-    return cmocka_run_group_tests_name("web_http", tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group = "web_http", .group_setup = setup, .group_teardown = teardown),
+                 test_signed_out_matrix, test_page_and_assets, test_signin_bodies, test_tls)

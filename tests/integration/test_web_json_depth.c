@@ -22,6 +22,7 @@
 
 #include "support/deep_json.h"
 #include "support/server_fixture.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 #include "support/webtest.h"
 #include "web/web.h"
@@ -188,11 +189,4 @@ static void test_every_route(void **state)
     assert_true(json_routes >= 13); /* the JSON routes when this test was written */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session_depth_attack),
-        cmocka_unit_test(test_every_route),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_session_depth_attack, test_every_route)

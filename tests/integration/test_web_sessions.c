@@ -24,6 +24,7 @@
 
 #include "support/expect.h"
 #include "support/server_fixture.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define ADMIN_PW "Lantern-orbit-4417"
@@ -408,18 +409,6 @@ static void test_signin_log_escaped(void **state)
     free(log);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_disable_api_ends_session),
-        cmocka_unit_test(test_disable_cli_ends_session),
-        cmocka_unit_test(test_role_change_api),
-        cmocka_unit_test(test_role_change_cli),
-        cmocka_unit_test(test_reset_api),
-        cmocka_unit_test(test_reset_cli),
-        cmocka_unit_test(test_own_password_change),
-        cmocka_unit_test(test_account_rules),
-        cmocka_unit_test(test_signin_log_escaped),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_disable_api_ends_session, test_disable_cli_ends_session,
+            test_role_change_api, test_role_change_cli, test_reset_api, test_reset_cli,
+            test_own_password_change, test_account_rules, test_signin_log_escaped)

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "support/server_fixture.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -192,13 +193,6 @@ static void test_trusted_proxy(void **state)
     assert_int_equal(sign_in_from("127.0.0.1", NULL, "bob", "cpc-tundra-ferns-61", &retry), 200);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pair_backoff),
-        cmocka_unit_test(test_address_ceiling),
-        cmocka_unit_test(test_spoofed_forwarded_for),
-        cmocka_unit_test(test_trusted_proxy),
-    };
-    return cmocka_run_group_tests_name("web_signin", tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group = "web_signin", .group_setup = setup, .group_teardown = teardown),
+                 test_pair_backoff, test_address_ceiling, test_spoofed_forwarded_for,
+                 test_trusted_proxy)

@@ -7,6 +7,7 @@
 
 #include "db/datadir.h"
 #include "registry/registry.h"
+#include "support/support.h"
 
 /* DIR/data (its path into DATA, SIZE bytes) made and opened: the data
  * directory in *DD, its database in *DB (the caller closes both). The test
@@ -45,6 +46,22 @@ static inline struct registry_actor *inproc_authenticate(struct db *db, const ch
     if (registry_authenticate(db, keys, name, pw, &a, &err) != 0)
         fail_msg("sign-in %s: %s", name, err_msg(&err));
     return a;
+}
+
+/* A fresh temporary folder for TAG (its path into *DIR, the caller frees it)
+ * holding a data directory opened as inproc_datadir does, whose first user,
+ * "admin" with password PW, is signed in: the actor (the caller frees it).
+ * The test fails (cmocka) when any step does. */
+static inline struct registry_actor *inproc_first_admin(const char *tag, char **dir, char *data,
+                                                        size_t size, struct datadir **dd,
+                                                        struct db **db, const char *pw)
+{
+    *dir = tmp_dir(tag);
+    if (*dir == NULL)
+        fail_msg("%s: no temporary folder", tag);
+    inproc_datadir(*dir, data, size, dd, db);
+    inproc_user_add(*db, (*dd)->keys_dir, NULL, "admin", ROLE_ADMIN, pw);
+    return inproc_authenticate(*db, (*dd)->keys_dir, "admin", pw);
 }
 
 #endif

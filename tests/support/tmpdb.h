@@ -37,4 +37,24 @@ static inline void tmp_db_close(char **dir, struct db **db)
     tmp_free(dir);
 }
 
+/* The cmocka group `setup` of a test file whose tests share one database,
+ * VAR_DB (a static struct db *) opened by tmp_db_open(TAG, NAME) in the
+ * temporary folder VAR_DIR (a static char *). */
+#define TMP_DB_SETUP(var_dir, var_db, tag, name)                                           \
+    static int setup(void **state)                                                         \
+    {                                                                                      \
+        (void)state;                                                                       \
+        return tmp_db_open(tag, name, &(var_dir), &(var_db));                              \
+    }
+
+/* TMP_DB_SETUP and the group `teardown` closing and removing what it made. */
+#define TMP_DB_FIXTURE(var_dir, var_db, tag, name)                                         \
+    TMP_DB_SETUP(var_dir, var_db, tag, name)                                               \
+    static int teardown(void **state)                                                      \
+    {                                                                                      \
+        (void)state;                                                                       \
+        tmp_db_close(&(var_dir), &(var_db));                                               \
+        return 0;                                                                          \
+    }
+
 #endif

@@ -22,6 +22,7 @@
 #include "registry/registry.h"
 #include "registry/search.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static void collect(void *ctx, const char *problem)
@@ -228,11 +229,4 @@ static void test_parallel_audit_links(void **state)
     audit_case_close(&ac);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parallel_audit_same_report),
-        cmocka_unit_test(test_parallel_audit_links),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links)

@@ -15,6 +15,7 @@
 
 #include "scanner/barcode.h"
 #include "scanner/pagegen.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static void addq(struct scan_symbols *s, const char *type, const char *data, int x, int y, int w,
@@ -276,15 +277,6 @@ static void test_degraded_pages_no_phantom(void **state)
     tmp_free(&dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_phantom_contained_read_dropped),
-        cmocka_unit_test(test_phantom_longer_read_dropped),
-        cmocka_unit_test(test_other_reads_kept),
-        cmocka_unit_test(test_min_lengths),
-        cmocka_unit_test(test_zbar_min_length),
-        cmocka_unit_test(test_degraded_pages_no_phantom),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_phantom_contained_read_dropped, test_phantom_longer_read_dropped,
+            test_other_reads_kept, test_min_lengths, test_zbar_min_length,
+            test_degraded_pages_no_phantom)

@@ -23,6 +23,7 @@
 #include "core/secret.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
+#include "support/cmocka_main.h"
 
 static void test_err(void **state)
 {
@@ -453,26 +454,7 @@ static void test_fanout(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err),
-        cmocka_unit_test(test_json_out),
-        cmocka_unit_test(test_log_escapes_controls),
-        cmocka_unit_test(test_buf_cap),
-        cmocka_unit_test(test_base64_rfc4648),
-        cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_jcs_sorting_rfc8785),
-        cmocka_unit_test(test_jcs_values),
-        cmocka_unit_test(test_json_parse_errors),
-        cmocka_unit_test(test_time),
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_utf8_printable),
-        cmocka_unit_test(test_conf),
-        cmocka_unit_test(test_secret),
-        cmocka_unit_test(test_log_levels),
-        cmocka_unit_test(test_seal),
-        cmocka_unit_test(test_fanout),
-    };
-    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
-}
+CMOCKA_MAIN_WITH((.group = "core"), test_err, test_json_out, test_log_escapes_controls,
+                 test_buf_cap, test_base64_rfc4648, test_hex, test_jcs_sorting_rfc8785,
+                 test_jcs_values, test_json_parse_errors, test_time, test_utf8, test_utf8_printable,
+                 test_conf, test_secret, test_log_levels, test_seal, test_fanout)

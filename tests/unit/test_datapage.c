@@ -21,6 +21,7 @@
 #include "issuance/print/datapage.h"
 #include "issuance/icao/mrz.h"
 #include "issuance/icao/photo.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *tmp;
@@ -853,16 +854,5 @@ static void test_photo_inspect(void **state)
     assert_string_equal(err_msg(&err), "image: empty");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_photo_inspect),
-        cmocka_unit_test(test_td3_specimen),
-        cmocka_unit_test(test_td1_card),
-        cmocka_unit_test(test_national_characters),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_small_stack_caller),
-        cmocka_unit_test(test_signature_depths),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_photo_inspect, test_td3_specimen, test_td1_card,
+            test_national_characters, test_refusals, test_small_stack_caller, test_signature_depths)

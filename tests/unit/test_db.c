@@ -16,6 +16,7 @@
 #include "core/secret.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 struct fixture {
@@ -325,18 +326,6 @@ static void test_datadir(void **state)
     assert_non_null(strstr(err_msg(&e), "civreg init"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_migrate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_random_bytes_not_a_db, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_datadir, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
-    };
-    if (secret_init(NULL) != 0)
-        return 1;
-    return cmocka_run_group_tests_name("db", tests, NULL, NULL);
-}
+CMOCKA_MAIN_WITH((.group = "db", .setup = setup, .teardown = teardown, .secret = 1),
+                 test_open_migrate, test_newer_schema_refused, test_check,
+                 test_random_bytes_not_a_db, test_transactions, test_datadir, test_stmt_cache)

@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "db/rows.h"
 #include "db/sql.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 struct fixture {
@@ -442,20 +443,7 @@ static void test_query_objects(void **state)
     assert_non_null(strstr(err_msg(&e), "db: listing"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_bind_and_step, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows_by_column_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows_through_a_function, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows_step_failure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_query_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_query_text_and_int64, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows_changed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_query_objects, setup, teardown),
-    };
-    if (secret_init(NULL) != 0)
-        return 1;
-    return cmocka_run_group_tests_name("db_rows", tests, NULL, NULL);
-}
+CMOCKA_MAIN_WITH((.group = "db_rows", .setup = setup, .teardown = teardown, .secret = 1),
+                 test_bind_and_step, test_rows_by_column_names, test_rows_through_a_function,
+                 test_rows_step_failure, test_run, test_query_rows, test_query_text_and_int64,
+                 test_rows_changed, test_query_objects)

@@ -18,6 +18,7 @@
 #include "../../bench/search_population.h"
 #include "db/db.h"
 #include "registry/search.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 #include "support/tmpdb.h"
 
@@ -26,18 +27,7 @@
 static struct db *db;
 static char *dir;
 
-static int setup(void **state)
-{
-    (void)state;
-    return tmp_db_open("dedup_near", "search.db", &dir, &db);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_db_close(&dir, &db);
-    return 0;
-}
+TMP_DB_FIXTURE(dir, db, "dedup_near", "search.db")
 
 static struct pop_person amina(int y, int m, int d)
 {
@@ -140,12 +130,4 @@ static void test_automerge(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_namesakes_other_years),
-        cmocka_unit_test(test_no_date_no_candidate),
-        cmocka_unit_test(test_automerge),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_namesakes_other_years, test_no_date_no_candidate, test_automerge)

@@ -23,6 +23,7 @@
 #include "registry/registry.h"
 #include "registry/search.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -41,11 +42,7 @@ static void add_user(struct registry_actor *admin, const char *name, unsigned ro
 
 static struct registry_actor *login(const char *name, const char *pw)
 {
-    struct err err = ERR_INIT;
-    struct registry_actor *a = NULL;
-    if (registry_authenticate(db, dd->keys_dir, name, pw, &a, &err) != 0)
-        fail_msg("login %s: %s", name, err_msg(&err));
-    return a;
+    return inproc_authenticate(db, dd->keys_dir, name, pw);
 }
 
 /* A registered person: returns the UIN (malloc'd). */
@@ -85,17 +82,16 @@ static char *register_person(void)
 static int setup(void **state)
 {
     struct err err = ERR_INIT;
-    struct registry_actor *admin = NULL;
+    struct registry_actor *admin;
     struct pki_init_opts io = { .country = "UT", .now = time(NULL) };
     struct pki_issue_opts is = { .kind = PKI_KIND_BARCODE, .now = time(NULL) };
     char serial[PKI_SERIAL_MAX];
     (void)state;
 
-    if (secret_init(&err) != 0 || (dir = tmp_dir("extract")) == NULL)
+    if (secret_init(&err) != 0)
         return -1;
-    inproc_datadir(dir, data, sizeof data, &dd, &db);
-    add_user(NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
-    admin = login("admin", "nimda-tundra-ferns-61");
+    admin = inproc_first_admin("extract", &dir, data, sizeof data, &dd, &db,
+                               "nimda-tundra-ferns-61");
     add_user(admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
     add_user(admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
     add_user(admin, "registrar", ROLE_REGISTRAR, "rartsiger-tundra-ferns-61");
@@ -418,15 +414,5 @@ static void test_seal_parse_rejects(void **state)
     free(payload);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_death_normalize),
-        cmocka_unit_test(test_death_register),
-        cmocka_unit_test(test_seal_roundtrip),
-        cmocka_unit_test(test_seal_every_character),
-        cmocka_unit_test(test_seal_foreign_signer),
-        cmocka_unit_test(test_seal_parse_rejects),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_death_normalize, test_death_register, test_seal_roundtrip,
+            test_seal_every_character, test_seal_foreign_signer, test_seal_parse_rejects)

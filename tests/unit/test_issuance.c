@@ -23,6 +23,7 @@
 #include "issuance/icao/passive_auth.h"
 #include "issuance/icao/sod.h"
 #include "issuance/icao/tlv.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static const char specimen_mrz[] = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
@@ -525,17 +526,6 @@ static void test_pki_events(void **state)
     tmp_free(&dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tlv_decode_strict),
-        cmocka_unit_test(test_tlv_roundtrip),
-        cmocka_unit_test(test_dg1_specimen),
-        cmocka_unit_test(test_dg1_formats_and_errors),
-        cmocka_unit_test(test_com_dg2_dg11_dg12),
-        cmocka_unit_test(test_sod_roundtrip),
-        cmocka_unit_test(test_sod_parse_rejects),
-        cmocka_unit_test(test_pki_events),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_tlv_decode_strict, test_tlv_roundtrip, test_dg1_specimen,
+            test_dg1_formats_and_errors, test_com_dg2_dg11_dg12, test_sod_roundtrip,
+            test_sod_parse_rejects, test_pki_events)

@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 /* "[[[...1...]]]" nested DEPTH deep (malloc'd, NUL-terminated). */
@@ -208,15 +209,6 @@ static void test_buf_append_secret(void **state)
     buf_release_secret(&b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depth_at_limit_accepted),
-        cmocka_unit_test(test_depth_over_limit_refused),
-        cmocka_unit_test(test_depth_counts_siblings_once),
-        cmocka_unit_test(test_depth_ignores_strings),
-        cmocka_unit_test(test_parse_file_bounded),
-        cmocka_unit_test(test_buf_append_secret),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_depth_at_limit_accepted, test_depth_over_limit_refused,
+            test_depth_counts_siblings_once, test_depth_ignores_strings, test_parse_file_bounded,
+            test_buf_append_secret)

@@ -19,6 +19,7 @@
 #include "issuance/icao/mrz.h"
 #include "issuance/icao/mrz_int.h"
 #include "mrz_random.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 /* A fixed "today" so the tests do not depend on the clock. */
@@ -668,14 +669,6 @@ static void test_result_json(void **state)
     free(td1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_check_digit),      cmocka_unit_test(test_tables),
-        cmocka_unit_test(test_transliterate),    cmocka_unit_test(test_specimens),
-        cmocka_unit_test(test_truncation),       cmocka_unit_test(test_generate_rules),
-        cmocka_unit_test(test_parse_errors),     cmocka_unit_test(test_property_round_trip),
-        cmocka_unit_test(test_substitutions),    cmocka_unit_test(test_result_json),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_check_digit, test_tables, test_transliterate, test_specimens,
+            test_truncation, test_generate_rules, test_parse_errors, test_property_round_trip,
+            test_substitutions, test_result_json)

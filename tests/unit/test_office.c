@@ -16,6 +16,7 @@
 #include "issuance/passport/office.h"
 #include "issuance/passport/office_app_int.h"
 #include "support/alloc_workers.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *tmp;
@@ -317,14 +318,5 @@ static void test_deceased_check(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_patterns),
-        cmocka_unit_test(test_series_and_allocation),
-        cmocka_unit_test(test_booklets),
-        cmocka_unit_test(test_concurrent_allocation),
-        cmocka_unit_test(test_deceased_check),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_patterns, test_series_and_allocation, test_booklets,
+            test_concurrent_allocation, test_deceased_check)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "issuance/icao/photo.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static void refused(const unsigned char *p, size_t len, const char *what)
@@ -56,10 +57,4 @@ static void test_truncated_and_corrupt(void **state)
     free(p);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_truncated_and_corrupt),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_truncated_and_corrupt)

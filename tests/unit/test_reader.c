@@ -18,6 +18,7 @@
 #include "core/secret.h"
 #include "issuance/reader/reader.h"
 #include "issuance/reader/reader_int.h"
+#include "support/cmocka_main.h"
 
 /* hex -> bytes; fails the test on a malformed literal */
 static size_t hx(const char *s, unsigned char *out, size_t max)
@@ -559,21 +560,7 @@ static void test_ca_fixed_keys(void **state)
     buf_release(&plain);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bac_mrz_info),
-        cmocka_unit_test(test_bac_keys),
-        cmocka_unit_test(test_bac_mutual_auth),
-        cmocka_unit_test(test_bac_first_protected_apdu),
-        cmocka_unit_test(test_sm_roundtrip_3des),
-        cmocka_unit_test(test_sm_roundtrip_aes),
-        cmocka_unit_test(test_apdu_codec),
-        cmocka_unit_test(test_pace_worked_example),
-        cmocka_unit_test(test_pace_im_worked_example),
-        cmocka_unit_test(test_pace_im_random),
-        cmocka_unit_test(test_pace_card_access),
-        cmocka_unit_test(test_ca_fixed_keys),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_bac_mrz_info, test_bac_keys, test_bac_mutual_auth,
+            test_bac_first_protected_apdu, test_sm_roundtrip_3des, test_sm_roundtrip_aes,
+            test_apdu_codec, test_pace_worked_example, test_pace_im_worked_example,
+            test_pace_im_random, test_pace_card_access, test_ca_fixed_keys)

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "registry/registry.h"
+#include "support/cmocka_main.h"
 
 #define TODAY "2026-12-05"
 
@@ -135,13 +136,4 @@ static void test_err_code(void **state)
     assert_string_equal(err_field_of(&err), "");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_example_is_plausible),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_warnings),
-        cmocka_unit_test(test_err_code),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_example_is_plausible, test_refusals, test_warnings, test_err_code)

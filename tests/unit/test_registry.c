@@ -19,6 +19,7 @@
 #include "registry/merkle.h"
 #include "registry/registry.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 #define MAXV 64
@@ -501,19 +502,6 @@ static void test_record_normalize(void **state)
     json_decref(ex);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merkle_roots_and_nodes),
-        cmocka_unit_test(test_password_policy),
-        cmocka_unit_test(test_roles_separation),
-        cmocka_unit_test(test_changed_account_signs_nothing),
-        cmocka_unit_test(test_merkle_inclusion),
-        cmocka_unit_test(test_merkle_consistency),
-        cmocka_unit_test(test_uin),
-        cmocka_unit_test(test_record_normalize),
-    };
-    if (secret_init(NULL) != 0)
-        return 1;
-    return cmocka_run_group_tests(tests, load_vectors, NULL);
-}
+CMOCKA_MAIN_WITH((.group_setup = load_vectors, .secret = 1), test_merkle_roots_and_nodes,
+                 test_password_policy, test_roles_separation, test_changed_account_signs_nothing,
+                 test_merkle_inclusion, test_merkle_consistency, test_uin, test_record_normalize)

@@ -27,6 +27,7 @@
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 #include "support/inproc.h"
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -157,19 +158,13 @@ static void add_user(struct registry_actor *admin, const char *name, unsigned ro
 
 static int setup(void **state)
 {
-    struct registry_actor *admin = NULL;
-    struct err err = ERR_INIT;
+    struct registry_actor *admin;
     char path[4096];
     (void)state;
 
-    dir = tmp_dir("registry-faults");
-    if (dir == NULL)
-        return -1;
     shim_install(); /* the default VFS from here: the database opens through it */
-    inproc_datadir(dir, path, sizeof path, &dd, &db);
-    add_user(NULL, "admin", ROLE_ADMIN, "nimda-tundra-ferns-61");
-    if (registry_authenticate(db, dd->keys_dir, "admin", "nimda-tundra-ferns-61", &admin, &err) != 0)
-        fail_msg("%s", err_msg(&err));
+    admin = inproc_first_admin("registry-faults", &dir, path, sizeof path, &dd, &db,
+                               "nimda-tundra-ferns-61");
     add_user(admin, "clerk-a", ROLE_CLERK, "a-krelc-tundra-ferns-61");
     add_user(admin, "clerk-b", ROLE_CLERK, "b-krelc-tundra-ferns-61");
     registry_actor_free(admin);
@@ -187,11 +182,7 @@ static int teardown(void **state)
 
 static struct registry_actor *login(const char *user, const char *pw)
 {
-    struct registry_actor *a = NULL;
-    struct err err = ERR_INIT;
-    if (registry_authenticate(db, dd->keys_dir, user, pw, &a, &err) != 0)
-        fail_msg("%s: %s", user, err_msg(&err));
-    return a;
+    return inproc_authenticate(db, dd->keys_dir, user, pw);
 }
 
 /* Progress handler: interrupt any statement whose SQL contains the string
@@ -563,16 +554,7 @@ static void test_import_batch_failure_after_write_undoes_batch(void **state)
     registry_actor_free(a);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_four_eyes_read_failure_refuses),
-        cmocka_unit_test(test_four_eyes_busy_refuses),
-        cmocka_unit_test(test_duplicate_gate_read_failure_refuses),
-        cmocka_unit_test(test_witness_write_failure_closes),
-        cmocka_unit_test(test_import_batch_failure_after_write_undoes_batch),
-    };
-    if (secret_init(NULL) != 0)
-        return 1;
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
+                 test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
+                 test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes,
+                 test_import_batch_failure_after_write_undoes_batch)

@@ -18,6 +18,7 @@
 #include "scanner/barcode.h"
 #include "scanner/bombgen.h" /* tests/scanner/ */
 #include "scanner/image.h"
+#include "support/cmocka_main.h"
 
 #define MB (1024LL * 1024)
 
@@ -258,16 +259,5 @@ static void test_deadline(void **state)
     scan_pages_release(&pages);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_png_text_chunk),
-        cmocka_unit_test(test_bombs_public_limits),
-        cmocka_unit_test(test_bombs_size_bound),
-        cmocka_unit_test(test_tiff_strip_sizes),
-        cmocka_unit_test(test_deadline),
-    };
-    if (sodium_init() < 0)
-        return 1;
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN_WITH((.secret = 1), test_png_text_chunk, test_bombs_public_limits,
+                 test_bombs_size_bound, test_tiff_strip_sizes, test_deadline)

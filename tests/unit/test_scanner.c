@@ -18,6 +18,7 @@
 #include "scanner/analyze.h"
 #include "scanner/import.h"
 #include "scanner/pagegen.h" /* tests/scanner/ */
+#include "support/cmocka_main.h"
 #include "support/support.h"
 
 static char *dir;
@@ -677,20 +678,6 @@ static void test_natural_order(void **state)
     assert_non_null(strstr(err_msg(&err), "nat/missing"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_png_variants),
-        cmocka_unit_test(test_bombs),
-        cmocka_unit_test(test_jpeg_variants),
-        cmocka_unit_test(test_tiff_variants),
-        cmocka_unit_test(test_pnm),
-        cmocka_unit_test(test_not_images),
-        cmocka_unit_test(test_barcodes),
-        cmocka_unit_test(test_quality),
-        cmocka_unit_test(test_code128),
-        cmocka_unit_test(test_separator_payload),
-        cmocka_unit_test(test_natural_order),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+CMOCKA_MAIN(setup, teardown, test_png_variants, test_bombs, test_jpeg_variants, test_tiff_variants,
+            test_pnm, test_not_images, test_barcodes, test_quality, test_code128,
+            test_separator_payload, test_natural_order)

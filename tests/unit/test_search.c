@@ -132,11 +132,7 @@ static struct db *db;
 static char *dir;
 static struct pop_person *people;
 
-static int setup(void **state)
-{
-    (void)state;
-    return tmp_db_open("search", "search.db", &dir, &db);
-}
+TMP_DB_SETUP(dir, db, "search", "search.db")
 
 static int teardown(void **state)
 {

@@ -13,6 +13,7 @@
 
 #include "core/secret.h"
 #include "web/web_int.h"
+#include "support/cmocka_main.h"
 
 /* A stand-in for the registry actor: records that it was freed, and checks
  * the store never frees it twice. */
@@ -559,19 +560,7 @@ static void test_assets(void **state)
     json_decref(je_fr);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session_lifecycle), cmocka_unit_test(test_session_timeouts),
-        cmocka_unit_test(test_session_cap),       cmocka_unit_test(test_sessions_end_user),
-        cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_client_addr),       cmocka_unit_test(test_conngate),
-        cmocka_unit_test(test_route_match),       cmocka_unit_test(test_access_matrix),
-        cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_openapi_matches_routes),
-        cmocka_unit_test(test_assets),
-    };
-    struct err err = ERR_INIT;
-    if (secret_init(&err) != 0)
-        return 1;
-    return cmocka_run_group_tests_name("web", tests, NULL, NULL);
-}
+CMOCKA_MAIN_WITH((.group = "web", .secret = 1), test_session_lifecycle, test_session_timeouts,
+                 test_session_cap, test_sessions_end_user, test_throttle, test_client_addr,
+                 test_conngate, test_route_match, test_access_matrix, test_html_escape,
+                 test_openapi_matches_routes, test_assets)

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "web/web_int.h"
 #include "../support/chunk_source.h"
+#include "support/cmocka_main.h"
 
 #define PASSWORD "Correct-Horse-Battery-Staple-7f3a"
 
@@ -181,13 +182,5 @@ static void test_detector_sees_unwiped(void **state)
     leaks = 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_detector_sees_unwiped),
-        cmocka_unit_test(test_body_parse_failure_wiped),
-        cmocka_unit_test(test_body_success_wiped),
-        cmocka_unit_test(test_body_read_failures_wiped),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_detector_sees_unwiped, test_body_parse_failure_wiped,
+            test_body_success_wiped, test_body_read_failures_wiped)

@@ -16,6 +16,7 @@
 
 #include "core/conf.h"
 #include "web/web_int.h"
+#include "support/cmocka_main.h"
 
 static double now_s(void)
 {
@@ -131,11 +132,4 @@ static void test_seal_limits_conf(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gate),
-        cmocka_unit_test(test_seal_limits_conf),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CMOCKA_MAIN(NULL, NULL, test_gate, test_seal_limits_conf)
