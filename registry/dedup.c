@@ -176,7 +176,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
         /* without a date of birth no pair reaches the threshold (see
          * DUP_NEAR below) */
         *out = json_array();
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = *out ? 0 : err_oom(err);
         goto out;
     }
     q.to = q.from;
@@ -184,7 +184,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     q.near_years = true;
     ids = calloc(DUP_CANDIDATES, sizeof *ids);
     if (ids == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     /* every pass but the trigram one, which only runs when nothing else
@@ -201,7 +201,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
         goto out;
     f = calloc(n ? n : 1, sizeof *f);
     if (f == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -248,7 +248,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     rc = 0;
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
     json_decref(*out);
     *out = NULL;
 out:
@@ -407,7 +407,7 @@ static json_t *candidate_json(sqlite3_stmt *st, struct err *err)
                   txt[4], "found_at", txt[5], "resolved_by", txt[6], "resolved_at", txt[7],
                   "reason", (const char *)sqlite3_column_text(st, 8));
     if (o == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
     return o;
 }
 
@@ -494,7 +494,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     reg_release(db, st);
     st = NULL;
     if (stored_a == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (status) {
@@ -511,7 +511,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
                      c->duplicate ? "duplicate_of" : "other", c->b, "reason", c->reason, "score",
                      score);
     if (objects == NULL || data == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)

@@ -82,7 +82,7 @@ int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, 
     int rc;
 
     if (o == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     rc = json_canonical(o, out, err);
     json_decref(o);
     return rc;
@@ -118,7 +118,7 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
                actor->node_office, now, buf_str(&body), sig, sizeof sig) != 0)
         goto out;
     if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
@@ -331,7 +331,7 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
         *out = head_json((const char *)sqlite3_column_text(st, 2),
                          (uint64_t)sqlite3_column_int64(st, 0), root_hex,
                          (const char *)sqlite3_column_text(st, 3), sig);
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = *out ? 0 : err_oom(err);
     } else if (step == 0) {
         err_set(err, "the log is empty (no signed tree head yet)");
     }
@@ -415,7 +415,7 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
     int rc;
 
     if (objects == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     rc = registry_event_append_at(db, actor, type, objects, data, time, seq, err);
     json_decref(objects);
     return rc;

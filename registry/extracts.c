@@ -74,7 +74,7 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
     s->status = db_column_dup(st, 5);
     (void)snprintf(s->hash, sizeof s->hash, "%s", (const char *)sqlite3_column_text(st, 6));
     if (s->office == NULL || s->office_name == NULL || s->country == NULL || s->status == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (json_parse((const char *)sqlite3_column_text(st, 7), (size_t)sqlite3_column_bytes(st, 7),
@@ -143,14 +143,13 @@ static int build_data(const struct extract_src *s, const char *xid, const char *
         goto oom;
     if (death && json_object_set(msg, "dod", json_object_get(death, "date_of_death")) != 0)
         goto oom;
-    *out = json_pack("{s:{s:s, s:i, s:s}, s:O}", "hdr", "t", REGISTRY_EXTRACT_TYPE, "v", 1, "is",
-                     s->country, "msg", msg);
-    if (*out == NULL)
-        goto oom;
-    rc = 0;
+    rc = json_out(out,
+                  json_pack("{s:{s:s, s:i, s:s}, s:O}", "hdr", "t", REGISTRY_EXTRACT_TYPE, "v", 1,
+                            "is", s->country, "msg", msg),
+                  err);
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
 out:
     buf_release(&pob);
     json_decref(msg);
@@ -217,7 +216,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     memcpy(doi, now, 10);
     doi[10] = '\0';
     if ((xid = reg_new_id(c->actor->node_office, 'X')) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (build_data(&s, xid, doi, death, &data, err) != 0)
@@ -248,7 +247,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     if (objects == NULL || edata == NULL ||
         (c->reason != NULL && c->reason[0] != '\0' &&
          json_object_set_new(edata, "reason", json_string(c->reason)) != 0)) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
@@ -269,11 +268,11 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
                           "seal_sha256", seal_hash, "event", (json_int_t)seq, "record", s.data,
                           "deceased", deceased);
     if (c->result == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (death && json_object_set(c->result, "death", death) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;

@@ -217,7 +217,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     free(c->id);
     c->id = reg_new_id(c->actor->office, 'R');
     if (c->id == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
@@ -233,7 +233,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         edata = NULL;
     }
     if (edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_event_append_one(db, c->actor, "record.draft", "record", c->id, hash, NULL, edata, now,
@@ -374,7 +374,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
         return -1;
     norms = calloc(n ? n : 1, sizeof *norms);
     if (norms == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     for (size_t i = 0; i < n; i++) {
         err_clear(&errs[i]);
         if (registry_record_normalize(records[i], &norms[i], &errs[i]) != 0)
@@ -526,7 +526,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:i, s:s, s:s}", "version", h.version, "status", "verified",
                       "rekeyed_hash", rehash);
     if (edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata,
@@ -686,7 +686,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h.version, "status", "registered",
                       "registration_number", regno, "uin", uin, "link", statement);
     if (objects == NULL || edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
@@ -706,7 +706,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin);
     if (c->result == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
@@ -806,7 +806,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
                       "reason", c->reason, "reason_evidence", c->evidence, "evidence",
                       json_object_get(c->norm, "evidence"));
     if (objects == NULL || edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registered) {
@@ -819,7 +819,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
         if (json_array_append_new(objects, registry_object_ref("link", link_id, link_hash,
                                                                NULL)) != 0 ||
             json_object_set(edata, "link", statement) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
     }
@@ -895,7 +895,7 @@ int registry_record_correct(struct db *db, const struct registry_actor *actor, c
         ev = json_deep_copy(evidence);
     }
     if (ev == NULL || reason_n == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registry_record_normalize(record, &norm, err) != 0)
@@ -940,7 +940,7 @@ static json_t *version_json(sqlite3_stmt *st, struct err *err)
                   "reason_evidence", rev, "keyed_by", sqlite3_column_text(st, 6), "keyed_at",
                   sqlite3_column_text(st, 7), "event", (json_int_t)sqlite3_column_int64(st, 8));
     if (v == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
     return v;
 }
 
@@ -973,7 +973,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
                          sqlite3_column_text(st, 6), "registered_at", sqlite3_column_text(st, 7),
                          "uin", sqlite3_column_text(st, 8), "created_at",
                          sqlite3_column_text(st, 9), "updated_at", sqlite3_column_text(st, 10));
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = *out ? 0 : err_oom(err);
         /* a registered person's death shows wherever the record does */
         if (rc == 0 && reg_death_annotate(db, json_string_value(json_object_get(*out, "uin")),
                                           *out, err) != 0) {
@@ -1018,7 +1018,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     if ((v = version_json(st, err)) == NULL)
         goto out;
     if (json_object_update(head, v) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     *out = head;
@@ -1082,7 +1082,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
     if (head_json(db, id, &head, err) != 0)
         goto out;
     if ((versions = json_array()) == NULL || (events = json_array()) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (db_query_rows(db,
@@ -1094,7 +1094,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
         goto out;
     if (json_object_set(head, "versions_list", versions) != 0 ||
         json_object_set(head, "events", events) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     *out = head;
@@ -1180,7 +1180,7 @@ int registry_record_view(struct db *db, const struct registry_actor *actor, cons
         return -1;
     data = via ? json_pack("{s:s}", "via", via) : NULL;
     if (via && data == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_event_append_one(db, actor, "record.view", "record", h.id, h.hash, NULL, data, NULL,
