@@ -348,8 +348,7 @@ int registry_extract_list(struct db *db, const struct registry_actor *actor, con
                       " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
                       "listing the record's extracts", extract_row, NULL, &list, err, "s", id) != 0)
         goto out;
-    *out = json_pack("{s:s, s:O}", "record_id", id, "extracts", list);
-    rc = *out ? 0 : err_set(err, "out of memory");
+    rc = json_out(out, json_pack("{s:s, s:O}", "record_id", id, "extracts", list), err);
 out:
     json_decref(list);
     free(id);

@@ -105,6 +105,16 @@ int reg_record_find(struct db *db, const struct registry_actor *actor, const cha
 
 /* Load the head and current version of the record REF, which must be of
  * ACTOR's office. */
+/* The id of the record REF names (*ID, the caller frees it), for an actor
+ * who may read records. */
+static int record_readable(struct db *db, const struct registry_actor *actor, const char *ref,
+                           char **id, struct err *err)
+{
+    if (registry_require_action(actor, "record.read", err) != 0)
+        return -1;
+    return reg_record_find(db, actor, ref, id, err);
+}
+
 static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
                     struct rec_head *h, struct err *err)
 {
@@ -454,7 +464,7 @@ static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_he
                               edata, NULL, NULL, err);
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_oom(err);
 out:
     json_decref(names);
     json_decref(edata);
@@ -615,16 +625,14 @@ int registry_record_blind(struct db *db, const struct registry_actor *actor, con
         reg_mismatch_state(db, h.id, h.version, &rounds, &fields, err) != 0)
         goto out;
     ev = json_object_get(h.data, "evidence");
-    *out = json_pack("{s:s, s:s, s:i, s:o, s:b, s:i, s:o, s:b}", "id", h.id, "status", h.status,
-                     "version", h.version, "evidence", ev ? json_incref(ev) : json_array(), "keyed_by_me",
-                     mine, "rounds", rounds, "fields", fields ? fields : json_array(),
-                     "sent_back", rounds >= 2);
+    rc = json_out(out,
+                  json_pack("{s:s, s:s, s:i, s:o, s:b, s:i, s:o, s:b}", "id", h.id, "status",
+                            h.status, "version", h.version, "evidence",
+                            ev ? json_incref(ev) : json_array(), "keyed_by_me", mine, "rounds",
+                            rounds, "fields", fields ? fields : json_array(), "sent_back",
+                            rounds >= 2),
+                  err);
     fields = NULL;
-    if (*out == NULL) {
-        err_set(err, "out of memory");
-        goto out;
-    }
-    rc = 0;
 out:
     json_decref(fields);
     rec_head_release(&h);
@@ -997,9 +1005,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     int rc = -1;
 
     *out = NULL;
-    if (registry_require_action(actor, "record.read", err) != 0)
-        return -1;
-    if (reg_record_find(db, actor, ref, &id, err) != 0)
+    if (record_readable(db, actor, ref, &id, err) != 0)
         return -1;
     if (head_json(db, id, &head, err) != 0)
         goto out;
@@ -1064,9 +1070,7 @@ int registry_record_history(struct db *db, const struct registry_actor *actor, c
     int rc;
 
     *out = NULL;
-    if (registry_require_action(actor, "record.read", err) != 0)
-        return -1;
-    if (reg_record_find(db, actor, ref, &id, err) != 0)
+    if (record_readable(db, actor, ref, &id, err) != 0)
         return -1;
     rc = reg_record_history(db, id, out, err);
     free(id);
