@@ -236,7 +236,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
 {
     struct death_ctx *c = arg;
     char *record_id = NULL, *id = NULL;
-    json_t *record = NULL, *objects = NULL, *edata = NULL;
+    json_t *record = NULL, *edata = NULL;
     struct buf body = BUF_INIT(1 << 20);
     char now[TIME_ISO8601_LEN + 1], hash[65], person_hash[65], regno[64];
     const char *dod = json_string_value(json_object_get(c->death, "date_of_death"));
@@ -279,15 +279,14 @@ static int death_tx(struct db *db, void *arg, struct err *err)
     }
     if (reg_person_hash(c->uin, record_id, person_hash, err) != 0)
         goto out;
-    objects = json_pack("[o, o]", registry_object_ref("death", id, hash, NULL),
-                        registry_object_ref("person", c->uin, person_hash, NULL));
     edata = json_pack("{s:s, s:s, s:s, s:s}", "registration_number", regno, "uin", c->uin,
                       "date_of_death", dod, "record_id", record_id);
-    if (objects == NULL || edata == NULL) {
+    if (edata == NULL) {
         err_oom(err);
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
+    if (reg_event_append_two(db, c->actor, "death.register", "death", id, hash, "person", c->uin,
+                             person_hash, edata, now, &seq, err) != 0)
         goto out;
     if (db_run(db,
                "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
@@ -308,7 +307,6 @@ static int death_tx(struct db *db, void *arg, struct err *err)
 out:
     buf_release(&body);
     json_decref(record);
-    json_decref(objects);
     json_decref(edata);
     free(record_id);
     free(id);

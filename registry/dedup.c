@@ -469,7 +469,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
 {
     struct resolve_ctx *c = arg;
     sqlite3_stmt *st = NULL;
-    json_t *ra = NULL, *rb = NULL, *objects = NULL, *data = NULL;
+    json_t *ra = NULL, *rb = NULL, *data = NULL;
     char ha[65], hb[65], now[TIME_ISO8601_LEN + 1];
     char *stored_a = NULL;
     const char *status = NULL;
@@ -504,17 +504,16 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     if (current_version(db, c->a, &ra, ha, err) != 0 ||
         current_version(db, c->b, &rb, hb, err) != 0 || reg_now(now, err) != 0)
         goto out;
-    objects = json_pack("[o, o]", registry_object_ref("record", c->a, ha, NULL),
-                        registry_object_ref("record", c->b, hb, NULL));
     data = json_pack("{s:s, s:s, s:s, s:s, s:i}", "decision",
                      c->duplicate ? "duplicate" : "distinct", "record", c->a,
                      c->duplicate ? "duplicate_of" : "other", c->b, "reason", c->reason, "score",
                      score);
-    if (objects == NULL || data == NULL) {
+    if (data == NULL) {
         err_oom(err);
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)
+    if (reg_event_append_two(db, c->actor, "record.duplicate", "record", c->a, ha, "record", c->b,
+                             hb, data, now, &seq, err) != 0)
         goto out;
     /* the row is kept oriented "record_id is the duplicate of other_id" */
     if (db_run(db,
@@ -531,7 +530,6 @@ out:
     free(stored_a);
     json_decref(ra);
     json_decref(rb);
-    json_decref(objects);
     json_decref(data);
     return rc;
 }

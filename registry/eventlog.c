@@ -407,11 +407,12 @@ int reg_tx_run(struct db *db, const struct registry_actor *actor,
     return 0;
 }
 
-int reg_event_append_one(struct db *db, const struct registry_actor *actor, const char *type,
-                         const char *kind, const char *id, const char *hash, const char *prev,
-                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+/* Append event TYPE about OBJECTS (a new reference, taken; NULL is out of
+ * memory). */
+static int append_objects(struct db *db, const struct registry_actor *actor, const char *type,
+                          json_t *objects, const json_t *data, const char *time, uint64_t *seq,
+                          struct err *err)
 {
-    json_t *objects = json_pack("[o]", registry_object_ref(kind, id, hash, prev));
     int rc;
 
     if (objects == NULL)
@@ -419,4 +420,24 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
     rc = registry_event_append_at(db, actor, type, objects, data, time, seq, err);
     json_decref(objects);
     return rc;
+}
+
+int reg_event_append_one(struct db *db, const struct registry_actor *actor, const char *type,
+                         const char *kind, const char *id, const char *hash, const char *prev,
+                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+{
+    return append_objects(db, actor, type,
+                          json_pack("[o]", registry_object_ref(kind, id, hash, prev)), data, time,
+                          seq, err);
+}
+
+int reg_event_append_two(struct db *db, const struct registry_actor *actor, const char *type,
+                         const char *kind_a, const char *id_a, const char *hash_a,
+                         const char *kind_b, const char *id_b, const char *hash_b,
+                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+{
+    return append_objects(db, actor, type,
+                          json_pack("[o, o]", registry_object_ref(kind_a, id_a, hash_a, NULL),
+                                    registry_object_ref(kind_b, id_b, hash_b, NULL)),
+                          data, time, seq, err);
 }

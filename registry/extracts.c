@@ -180,7 +180,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     struct extract_ctx *c = arg;
     struct extract_src s;
     struct buf payload = BUF_INIT(PAYLOAD_MAX);
-    json_t *death = NULL, *data = NULL, *seal = NULL, *objects = NULL, *edata = NULL;
+    json_t *death = NULL, *data = NULL, *seal = NULL, *edata = NULL;
     char now[TIME_ISO8601_LEN + 1], doi[11], seal_hash[65], signer_hash[65] = "";
     char *xid = NULL;
     unsigned char *cer = NULL;
@@ -239,18 +239,17 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     reg_sha256_hex(cer, cer_len, signer_hash);
-    objects = json_pack("[o, o]", registry_object_ref("extract", xid, seal_hash, NULL),
-                        registry_object_ref("record", s.record_id, s.hash, NULL));
     edata = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", REGISTRY_EXTRACT_TYPE,
                       "registration_number", s.regno, "uin", s.uin, "date_of_issue", doi,
                       "signer_cert_sha256", signer_hash, "deceased", deceased);
-    if (objects == NULL || edata == NULL ||
+    if (edata == NULL ||
         (c->reason != NULL && c->reason[0] != '\0' &&
          json_object_set_new(edata, "reason", json_string(c->reason)) != 0)) {
         err_oom(err);
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
+    if (reg_event_append_two(db, c->actor, "extract.issue", "extract", xid, seal_hash, "record",
+                             s.record_id, s.hash, edata, now, &seq, err) != 0)
         goto out;
     if (db_run(db,
                "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
@@ -281,7 +280,6 @@ out:
     json_decref(death);
     json_decref(data);
     json_decref(seal);
-    json_decref(objects);
     json_decref(edata);
     free(xid);
     free(cer);
