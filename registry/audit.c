@@ -1233,7 +1233,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     a.persons = json_object();
     a.deceased = json_object();
     if (!a.keys || !a.users || !a.records || !a.persons || !a.deceased) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     r = db_setting_get(db, "office", &office, err);

@@ -76,7 +76,7 @@ static int any_row(struct db *db, const struct buf *sql, bool *any, struct err *
 
     *any = false;
     if (buf_str(sql)[0] == '\0')
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     if (db_prepare(db, &st, buf_str(sql), err) != 0)
         return -1;
     step = sqlite3_step(st);

@@ -207,7 +207,7 @@ static int blob_put_tx(struct db *db, void *arg, struct err *err)
         return 0;
     data = json_pack("{s:I, s:s}", "size", (json_int_t)b->len, "media_type", b->media_type);
     if (data == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_now(now, err) != 0 ||
@@ -313,7 +313,7 @@ int registry_blob_info(struct db *db, const char *hash, json_t **out, struct err
                          sqlite3_column_text(st, 2), "added_by", sqlite3_column_text(st, 3),
                          "added_at", sqlite3_column_text(st, 4), "event",
                          (json_int_t)sqlite3_column_int64(st, 5));
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = *out ? 0 : err_oom(err);
     } else if (r == 0) {
         err_setk(err, ERR_NOT_FOUND, "evidence: no blob %s in the evidence store", hash);
     }

@@ -67,7 +67,7 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
     if (!json_is_object(bundle) || strcmp(s_of(bundle, "format"), "civreg.bundle.v1") != 0)
         return err_set(err, "bundle: not a civreg bundle (format civreg.bundle.v1)");
     if ((keys = json_object()) == NULL || (verified = json_array()) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     /* 1. The tree head, signed by the office. */

@@ -46,7 +46,7 @@ static int opt_text(const json_t *in, const char *key, const char *path, int max
     }
     if (reg_norm_text(path, v, max, &n, err) != 0)
         return -1;
-    return json_object_set_new(out, key, n) == 0 ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return json_object_set_new(out, key, n) == 0 ? 0 : err_oom(err);
 }
 
 static int section(const json_t *in, const char *key, bool required, json_t **sec,
@@ -181,7 +181,7 @@ int registry_death_normalize(const json_t *in, json_t **out, struct err *err)
     rc = 0;
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
 out:
     json_decref(o);
     json_decref(place);
@@ -212,7 +212,7 @@ static int person_record(struct db *db, const char *uin, char **record_id, json_
     } else if (step < 0) {
         rc = -1;
     } else if ((*record_id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
     } else if (json_parse((const char *)sqlite3_column_text(st, 1),
                           (size_t)sqlite3_column_bytes(st, 1), record, err) == 0) {
         rc = 0;
@@ -236,7 +236,7 @@ static int death_tx(struct db *db, void *arg, struct err *err)
 {
     struct death_ctx *c = arg;
     char *record_id = NULL, *id = NULL;
-    json_t *record = NULL, *objects = NULL, *edata = NULL;
+    json_t *record = NULL, *edata = NULL;
     struct buf body = BUF_INIT(1 << 20);
     char now[TIME_ISO8601_LEN + 1], hash[65], person_hash[65], regno[64];
     const char *dod = json_string_value(json_object_get(c->death, "date_of_death"));
@@ -274,20 +274,19 @@ static int death_tx(struct db *db, void *arg, struct err *err)
         goto out;
     (void)snprintf(regno, sizeof regno, "%s/D/%d/%06lld", c->actor->node_office, y, n);
     if ((id = reg_new_id(c->actor->node_office, 'D')) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_person_hash(c->uin, record_id, person_hash, err) != 0)
         goto out;
-    objects = json_pack("[o, o]", registry_object_ref("death", id, hash, NULL),
-                        registry_object_ref("person", c->uin, person_hash, NULL));
     edata = json_pack("{s:s, s:s, s:s, s:s}", "registration_number", regno, "uin", c->uin,
                       "date_of_death", dod, "record_id", record_id);
-    if (objects == NULL || edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+    if (edata == NULL) {
+        err_oom(err);
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "death.register", objects, edata, now, &seq, err) != 0)
+    if (reg_event_append_two(db, c->actor, "death.register", "death", id, hash, "person", c->uin,
+                             person_hash, edata, now, &seq, err) != 0)
         goto out;
     if (db_run(db,
                "INSERT INTO deaths(id, uin, office, registration_number, date_of_death, data,"
@@ -301,14 +300,13 @@ static int death_tx(struct db *db, void *arg, struct err *err)
                           regno, "uin", c->uin, "date_of_death", dod, "hash", hash, "event",
                           (json_int_t)seq);
     if (c->result == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
 out:
     buf_release(&body);
     json_decref(record);
-    json_decref(objects);
     json_decref(edata);
     free(record_id);
     free(id);
@@ -388,7 +386,7 @@ int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, 
                             sqlite3_column_text(st, 5), "event",
                             (json_int_t)sqlite3_column_int64(st, 6), "hash",
                             sqlite3_column_text(st, 7))) == NULL) {
-                rc = err_setk(err, ERR_INTERNAL, "out of memory");
+                rc = err_oom(err);
             }
         }
     }
@@ -437,6 +435,6 @@ int reg_death_annotate(struct db *db, const char *uin, json_t *obj, struct err *
         return -1;
     if (json_object_set_new(obj, "deceased", json_boolean(deceased)) != 0 ||
         (deceased && json_object_set_new(obj, "death", death) != 0))
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     return 0;
 }

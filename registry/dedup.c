@@ -176,7 +176,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
         /* without a date of birth no pair reaches the threshold (see
          * DUP_NEAR below) */
         *out = json_array();
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = *out ? 0 : err_oom(err);
         goto out;
     }
     q.to = q.from;
@@ -184,7 +184,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     q.near_years = true;
     ids = calloc(DUP_CANDIDATES, sizeof *ids);
     if (ids == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     /* every pass but the trigram one, which only runs when nothing else
@@ -201,7 +201,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
         goto out;
     f = calloc(n ? n : 1, sizeof *f);
     if (f == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -248,7 +248,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     rc = 0;
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
     json_decref(*out);
     *out = NULL;
 out:
@@ -416,7 +416,7 @@ static json_t *candidate_json(sqlite3_stmt *st, struct err *err)
                   txt[4], "found_at", txt[5], "resolved_by", txt[6], "resolved_at", txt[7],
                   "reason", (const char *)sqlite3_column_text(st, 8));
     if (o == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
     return o;
 }
 
@@ -478,7 +478,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
 {
     struct resolve_ctx *c = arg;
     sqlite3_stmt *st = NULL;
-    json_t *ra = NULL, *rb = NULL, *objects = NULL, *data = NULL;
+    json_t *ra = NULL, *rb = NULL, *data = NULL;
     char ha[65], hb[65], now[TIME_ISO8601_LEN + 1];
     char *stored_a = NULL;
     const char *status = NULL;
@@ -503,7 +503,7 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     reg_release(db, st);
     st = NULL;
     if (stored_a == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (status) {
@@ -513,17 +513,16 @@ static int resolve_tx(struct db *db, void *arg, struct err *err)
     if (current_version(db, c->a, &ra, ha, err) != 0 ||
         current_version(db, c->b, &rb, hb, err) != 0 || reg_now(now, err) != 0)
         goto out;
-    objects = json_pack("[o, o]", registry_object_ref("record", c->a, ha, NULL),
-                        registry_object_ref("record", c->b, hb, NULL));
     data = json_pack("{s:s, s:s, s:s, s:s, s:i}", "decision",
                      c->duplicate ? "duplicate" : "distinct", "record", c->a,
                      c->duplicate ? "duplicate_of" : "other", c->b, "reason", c->reason, "score",
                      score);
-    if (objects == NULL || data == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+    if (data == NULL) {
+        err_oom(err);
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "record.duplicate", objects, data, now, &seq, err) != 0)
+    if (reg_event_append_two(db, c->actor, "record.duplicate", "record", c->a, ha, "record", c->b,
+                             hb, data, now, &seq, err) != 0)
         goto out;
     /* the row is kept oriented "record_id is the duplicate of other_id" */
     if (db_run(db,
@@ -540,7 +539,6 @@ out:
     free(stored_a);
     json_decref(ra);
     json_decref(rb);
-    json_decref(objects);
     json_decref(data);
     return rc;
 }

@@ -82,7 +82,7 @@ int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, 
     int rc;
 
     if (o == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     rc = json_canonical(o, out, err);
     json_decref(o);
     return rc;
@@ -118,7 +118,7 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
                actor->node_office, now, buf_str(&body), sig, sizeof sig) != 0)
         goto out;
     if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
@@ -342,7 +342,7 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
         *out = head_json((const char *)sqlite3_column_text(st, 2),
                          (uint64_t)sqlite3_column_int64(st, 0), root_hex,
                          (const char *)sqlite3_column_text(st, 3), sig);
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = *out ? 0 : err_oom(err);
     } else if (step == 0) {
         err_set(err, "the log is empty (no signed tree head yet)");
     }
@@ -418,16 +418,16 @@ int reg_tx_run(struct db *db, const struct registry_actor *actor,
     return 0;
 }
 
-static int append_one(struct db *db, const struct registry_actor *actor, const char *type,
-                      const char *kind, const char *id, const char *hash, const char *prev,
-                      const json_t *data, const char *time, bool direct, uint64_t *seq,
-                      struct err *err)
+/* Append event TYPE about OBJECTS (a new reference, taken; NULL is out of
+ * memory). DIRECT: no savepoint of its own (see event_append). */
+static int append_objects(struct db *db, const struct registry_actor *actor, const char *type,
+                          json_t *objects, const json_t *data, const char *time, bool direct,
+                          uint64_t *seq, struct err *err)
 {
-    json_t *objects = json_pack("[o]", registry_object_ref(kind, id, hash, prev));
     int rc;
 
     if (objects == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     rc = event_append(db, actor, type, objects, data, time, direct, seq, err);
     json_decref(objects);
     return rc;
@@ -437,7 +437,9 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
                          const char *kind, const char *id, const char *hash, const char *prev,
                          const json_t *data, const char *time, uint64_t *seq, struct err *err)
 {
-    return append_one(db, actor, type, kind, id, hash, prev, data, time, false, seq, err);
+    return append_objects(db, actor, type,
+                          json_pack("[o]", registry_object_ref(kind, id, hash, prev)), data, time,
+                          false, seq, err);
 }
 
 int reg_event_append_one_direct(struct db *db, const struct registry_actor *actor,
@@ -445,5 +447,18 @@ int reg_event_append_one_direct(struct db *db, const struct registry_actor *acto
                                 const char *hash, const char *prev, const json_t *data,
                                 const char *time, uint64_t *seq, struct err *err)
 {
-    return append_one(db, actor, type, kind, id, hash, prev, data, time, true, seq, err);
+    return append_objects(db, actor, type,
+                          json_pack("[o]", registry_object_ref(kind, id, hash, prev)), data, time,
+                          true, seq, err);
+}
+
+int reg_event_append_two(struct db *db, const struct registry_actor *actor, const char *type,
+                         const char *kind_a, const char *id_a, const char *hash_a,
+                         const char *kind_b, const char *id_b, const char *hash_b,
+                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+{
+    return append_objects(db, actor, type,
+                          json_pack("[o, o]", registry_object_ref(kind_a, id_a, hash_a, NULL),
+                                    registry_object_ref(kind_b, id_b, hash_b, NULL)),
+                          data, time, false, seq, err);
 }

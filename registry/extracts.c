@@ -74,7 +74,7 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
     s->status = db_column_dup(st, 5);
     (void)snprintf(s->hash, sizeof s->hash, "%s", (const char *)sqlite3_column_text(st, 6));
     if (s->office == NULL || s->office_name == NULL || s->country == NULL || s->status == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (json_parse((const char *)sqlite3_column_text(st, 7), (size_t)sqlite3_column_bytes(st, 7),
@@ -143,14 +143,13 @@ static int build_data(const struct extract_src *s, const char *xid, const char *
         goto oom;
     if (death && json_object_set(msg, "dod", json_object_get(death, "date_of_death")) != 0)
         goto oom;
-    *out = json_pack("{s:{s:s, s:i, s:s}, s:O}", "hdr", "t", REGISTRY_EXTRACT_TYPE, "v", 1, "is",
-                     s->country, "msg", msg);
-    if (*out == NULL)
-        goto oom;
-    rc = 0;
+    rc = json_out(out,
+                  json_pack("{s:{s:s, s:i, s:s}, s:O}", "hdr", "t", REGISTRY_EXTRACT_TYPE, "v", 1,
+                            "is", s->country, "msg", msg),
+                  err);
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
 out:
     buf_release(&pob);
     json_decref(msg);
@@ -181,7 +180,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     struct extract_ctx *c = arg;
     struct extract_src s;
     struct buf payload = BUF_INIT(PAYLOAD_MAX);
-    json_t *death = NULL, *data = NULL, *seal = NULL, *objects = NULL, *edata = NULL;
+    json_t *death = NULL, *data = NULL, *seal = NULL, *edata = NULL;
     char now[TIME_ISO8601_LEN + 1], doi[11], seal_hash[65], signer_hash[65] = "";
     char *xid = NULL;
     unsigned char *cer = NULL;
@@ -217,7 +216,7 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
     memcpy(doi, now, 10);
     doi[10] = '\0';
     if ((xid = reg_new_id(c->actor->node_office, 'X')) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (build_data(&s, xid, doi, death, &data, err) != 0)
@@ -240,18 +239,17 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     reg_sha256_hex(cer, cer_len, signer_hash);
-    objects = json_pack("[o, o]", registry_object_ref("extract", xid, seal_hash, NULL),
-                        registry_object_ref("record", s.record_id, s.hash, NULL));
     edata = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", REGISTRY_EXTRACT_TYPE,
                       "registration_number", s.regno, "uin", s.uin, "date_of_issue", doi,
                       "signer_cert_sha256", signer_hash, "deceased", deceased);
-    if (objects == NULL || edata == NULL ||
+    if (edata == NULL ||
         (c->reason != NULL && c->reason[0] != '\0' &&
          json_object_set_new(edata, "reason", json_string(c->reason)) != 0)) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "extract.issue", objects, edata, now, &seq, err) != 0)
+    if (reg_event_append_two(db, c->actor, "extract.issue", "extract", xid, seal_hash, "record",
+                             s.record_id, s.hash, edata, now, &seq, err) != 0)
         goto out;
     if (db_run(db,
                "INSERT INTO extracts(id, record_id, uin, seal, seal_hash, signer, issued_by,"
@@ -269,11 +267,11 @@ static int extract_tx(struct db *db, void *arg, struct err *err)
                           "seal_sha256", seal_hash, "event", (json_int_t)seq, "record", s.data,
                           "deceased", deceased);
     if (c->result == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (death && json_object_set(c->result, "death", death) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
@@ -282,7 +280,6 @@ out:
     json_decref(death);
     json_decref(data);
     json_decref(seal);
-    json_decref(objects);
     json_decref(edata);
     free(xid);
     free(cer);
@@ -349,8 +346,7 @@ int registry_extract_list(struct db *db, const struct registry_actor *actor, con
                       " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
                       "listing the record's extracts", extract_row, NULL, &list, err, "s", id) != 0)
         goto out;
-    *out = json_pack("{s:s, s:O}", "record_id", id, "extracts", list);
-    rc = *out ? 0 : err_set(err, "out of memory");
+    rc = json_out(out, json_pack("{s:s, s:O}", "record_id", id, "extracts", list), err);
 out:
     json_decref(list);
     free(id);

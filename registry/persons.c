@@ -101,7 +101,7 @@ int reg_person_hash(const char *uin, const char *record_id, char out[65], struct
     int rc;
 
     if (p == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     rc = registry_json_hash(p, out, err);
     json_decref(p);
     return rc;
@@ -126,7 +126,7 @@ int reg_link_sign(const struct registry_actor *actor, const char *uin, const cha
                           version, "record_hash", record_hash, "person_hash", person_hash,
                           "evidence", ev, "registrar", actor->username, "time", now);
     if (statement == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (json_canonical(statement, &body, err) != 0)
@@ -136,7 +136,7 @@ int reg_link_sign(const struct registry_actor *actor, const char *uin, const cha
     hex_encode(sig, sizeof sig, sig_hex);
     *link = json_pack("{s:O, s:s, s:s}", "statement", statement, "signature", sig_hex, "signer",
                       actor->username);
-    rc = *link ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    rc = *link ? 0 : err_oom(err);
 out:
     json_decref(statement);
     buf_release(&body);
@@ -240,7 +240,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
                   "created_by", sqlite3_column_text(st, 3), "created_at",
                   sqlite3_column_text(st, 4));
     if (p == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registry_record_show(db, actor, json_string_value(json_object_get(p, "record_id")), 0,
@@ -257,7 +257,7 @@ int registry_person_show(struct db *db, const struct registry_actor *actor, cons
     if (reg_death_annotate(db, uin, p, err) != 0)
         goto out;
     if (json_object_set(p, "record", record) != 0 || json_object_set(p, "links", links) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     *out = p;

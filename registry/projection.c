@@ -155,7 +155,7 @@ static int prep_built(struct proj *p, sqlite3_stmt **st, const struct buf *sql, 
                       struct err *err)
 {
     if (bad)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     return prep(p, st, buf_str(sql), err);
 }
 
@@ -183,7 +183,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
         while (*s == ' ')
             s++, n--;
         if ((t->cols[t->n_cols] = strndup(s, n)) == NULL)
-            return err_setk(err, ERR_INTERNAL, "out of memory");
+            return err_oom(err);
         t->n_cols++;
         s += n;
         if (*s == ',')
@@ -210,7 +210,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
     st = NULL;
     for (int i = 0; i < 8 && pks[i]; i++) {
         if (names[i] == NULL) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
         t->pk[t->n_pk++] = names[i];
@@ -235,7 +235,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
     }
     bad |= buf_append_str(&sql, ")") != 0;
     if (bad) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = exec(p, buf_str(&sql), err);
@@ -277,7 +277,7 @@ int proj_open(struct db *db, const struct proj_module *own, void (*report)(void 
         if (p)
             json_decref(p->cache);
         free(p);
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     }
     p->db = db;
     p->h = db_handle(db);

@@ -118,25 +118,57 @@ static int queue_rows(struct db *db, const char *sql, const struct registry_acto
     "SELECT b.id, b.version, b.updated_at, v.keyed_by FROM birth_records b"                      \
     " JOIN record_versions v ON v.record_id = b.id AND v.version = b.version"
 
-static long long count_of(struct db *db, const char *sql, const struct registry_actor *actor,
-                          int *bad, struct err *err)
-{
-    long long n = 0;
+/* The office's counts {drafts, verified, registered, sent_back, duplicates}
+ * in the work queues' answer: each a query bound to office ?1 and user ?2. */
+static const struct {
+    const char *key;
+    const char *sql;
+} office_counts[] = {
+    { "drafts", "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                " AND b.status = 'draft' AND ?2 IS NOT NULL" },
+    { "verified", "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                  " AND b.status = 'verified' AND ?2 IS NOT NULL"
+                  " AND NOT EXISTS (SELECT 1 FROM dup_candidates d WHERE"
+                  " d.status = 'duplicate' AND d.record_id = b.id)" },
+    { "registered", "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                    " AND b.status = 'registered' AND ?2 IS NOT NULL" },
+    { "sent_back", "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
+                   " AND b.status = 'draft' AND ?2 IS NOT NULL AND " ROUNDS_SQL " >= 2" },
+    { "duplicates", "SELECT count(*) FROM dup_candidates d JOIN birth_records b"
+                    " ON b.id = d.record_id WHERE b.office = ?1"
+                    " AND d.status = 'open' AND ?2 IS NOT NULL" },
+};
 
-    if (*bad || db_query_int64(db, sql, "counting the work queues", &n, err, "ss", actor->office,
-                               actor->username) < 0) {
-        *bad = 1;
-        return 0;
+/* The office's counts as a new object in *OUT. */
+static int office_counts_json(struct db *db, const struct registry_actor *actor, json_t **out,
+                              struct err *err)
+{
+    json_t *o = json_object();
+
+    if (o == NULL)
+        return err_oom(err);
+    for (size_t i = 0; i < sizeof office_counts / sizeof *office_counts; i++) {
+        long long n = 0;
+        if (db_query_int64(db, office_counts[i].sql, "counting the work queues", &n, err, "ss",
+                           actor->office, actor->username) < 0) {
+            json_decref(o);
+            return -1;
+        }
+        if (json_object_set_new(o, office_counts[i].key, json_integer(n)) != 0) {
+            json_decref(o);
+            return err_oom(err);
+        }
     }
-    return n;
+    *out = o;
+    return 0;
 }
 
 int registry_work_queues(struct db *db, const struct registry_actor *actor, int limit,
                          json_t **out, struct err *err)
 {
-    json_t *q = NULL, *verify = NULL, *back = NULL, *mine = NULL;
+    json_t *verify = NULL, *back = NULL, *mine = NULL, *office = NULL;
     long long n_verify = 0, n_back = 0, n_mine = 0;
-    int bad = 0, rc = -1;
+    int rc = -1;
 
     *out = NULL;
     if (registry_require_role(actor, REGISTRY_ROLES_ALL, "work queues", err) != 0)
@@ -147,7 +179,7 @@ int registry_work_queues(struct db *db, const struct registry_actor *actor, int 
     back = json_array();
     mine = json_array();
     if (verify == NULL || back == NULL || mine == NULL) {
-        err_set(err, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (actor->roles & ROLE_CLERK) {
@@ -168,57 +200,18 @@ int registry_work_queues(struct db *db, const struct registry_actor *actor, int 
                        actor, limit, false, mine, &n_mine, err) != 0)
             goto out;
     }
-    q = json_pack("{s:{s:I, s:O}, s:{s:I, s:O}, s:{s:I, s:O}}", "to_verify", "count",
-                  (json_int_t)n_verify, "records", verify, "sent_back", "count",
-                  (json_int_t)n_back, "records", back, "my_drafts", "count", (json_int_t)n_mine,
-                  "records", mine);
-    if (q == NULL) {
-        err_set(err, "out of memory");
-        goto out;
-    }
     /* the office's counts */
-    int oom = json_object_set_new(
-               q, "office",
-               json_pack("{s:I, s:I, s:I, s:I, s:I}", "drafts",
-                         (json_int_t)count_of(db,
-                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                              " AND b.status = 'draft' AND ?2 IS NOT NULL",
-                                              actor, &bad, err),
-                         "verified",
-                         (json_int_t)count_of(db,
-                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                              " AND b.status = 'verified' AND ?2 IS NOT NULL"
-                                              " AND NOT EXISTS (SELECT 1 FROM dup_candidates d WHERE"
-                                              " d.status = 'duplicate' AND d.record_id = b.id)",
-                                              actor, &bad, err),
-                         "registered",
-                         (json_int_t)count_of(db,
-                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                              " AND b.status = 'registered' AND ?2 IS NOT NULL",
-                                              actor, &bad, err),
-                         "sent_back",
-                         (json_int_t)count_of(db,
-                                              "SELECT count(*) FROM birth_records b WHERE b.office = ?1"
-                                              " AND b.status = 'draft' AND ?2 IS NOT NULL AND " ROUNDS_SQL
-                                              " >= 2",
-                                              actor, &bad, err),
-                         "duplicates",
-                         (json_int_t)count_of(db,
-                                              "SELECT count(*) FROM dup_candidates d JOIN birth_records b"
-                                              " ON b.id = d.record_id WHERE b.office = ?1"
-                                              " AND d.status = 'open' AND ?2 IS NOT NULL",
-                                              actor, &bad, err))) != 0;
-    if (bad)
+    if (office_counts_json(db, actor, &office, err) != 0)
         goto out;
-    if (oom) {
-        err_set(err, "out of memory");
-        goto out;
-    }
-    *out = q;
-    q = NULL;
-    rc = 0;
+    rc = json_out(out,
+                  json_pack("{s:{s:I, s:O}, s:{s:I, s:O}, s:{s:I, s:O}, s:o}", "to_verify", "count",
+                            (json_int_t)n_verify, "records", verify, "sent_back", "count",
+                            (json_int_t)n_back, "records", back, "my_drafts", "count",
+                            (json_int_t)n_mine, "records", mine, "office", office),
+                  err);
+    office = NULL;
 out:
-    json_decref(q);
+    json_decref(office);
     json_decref(verify);
     json_decref(back);
     json_decref(mine);
@@ -237,13 +230,12 @@ int registry_record_closed(struct db *db, const char *id, json_t **closed, struc
                      "SELECT other_id, reason, resolved_by, resolved_at FROM dup_candidates"
                      " WHERE record_id = ?1 AND status = 'duplicate' ORDER BY other_id LIMIT 1",
                      "reading the record's resolutions", err, "s", id);
-    if (r == 1) {
-        *closed = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "state", "merged", "into",
-                            sqlite3_column_text(st, 0), "reason", sqlite3_column_text(st, 1),
-                            "by", sqlite3_column_text(st, 2), "at", sqlite3_column_text(st, 3));
-        if (*closed == NULL)
-            r = err_set(err, "out of memory");
-    }
+    if (r == 1)
+        r = json_out(closed,
+                     json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "state", "merged", "into",
+                               sqlite3_column_text(st, 0), "reason", sqlite3_column_text(st, 1),
+                               "by", sqlite3_column_text(st, 2), "at", sqlite3_column_text(st, 3)),
+                     err);
     sqlite3_finalize(st);
     return r < 0 ? -1 : 0;
 }

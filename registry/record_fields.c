@@ -131,7 +131,7 @@ int reg_norm_text(const char *path, const json_t *v, int max, json_t **out, stru
     }
     *out = json_stringn(n, nlen);
     free(n);
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return *out ? 0 : err_oom(err);
 }
 
 static int digits(const char *s, size_t n)
@@ -205,7 +205,7 @@ static int norm_field(const char *path, const struct field *f, const json_t *v, 
         for (size_t i = 0; s && f->values[i]; i++)
             if (strcmp(s, f->values[i]) == 0) {
                 *out = json_string(s);
-                return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+                return *out ? 0 : err_oom(err);
             }
         for (size_t i = 0; f->values[i]; i++)
             if (buf_printf(&opts, "%s%s", i ? ", " : "", f->values[i]) != 0)
@@ -253,7 +253,7 @@ static int norm_field(const char *path, const struct field *f, const json_t *v, 
         break;
     }
     }
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return *out ? 0 : err_oom(err);
 }
 
 static int norm_fields(const char *prefix, const struct field *fields, const json_t *in,
@@ -289,12 +289,12 @@ static int norm_fields(const char *prefix, const struct field *fields, const jso
             nv = f->type == F_BOOL ? json_boolean(strcmp(f->deflt, "true") == 0)
                                    : json_string(f->deflt);
             if (nv == NULL)
-                return err_setk(err, ERR_INTERNAL, "out of memory");
+                return err_oom(err);
         } else if (norm_field(path, f, v, &nv, err) != 0) {
             return -1;
         }
         if (json_object_set_new(out, f->name, nv) != 0)
-            return err_setk(err, ERR_INTERNAL, "out of memory");
+            return err_oom(err);
     }
     return 0;
 }
@@ -309,7 +309,7 @@ int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
     if (!json_is_object(in))
         return err_set(err, "record: must be a JSON object");
     if ((o = json_object()) == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     if (norm_fields(NULL, top_fields, in, o, err) != 0)
         goto fail;
     for (size_t i = 0; sections[i].name; i++) {
@@ -328,7 +328,7 @@ int registry_record_normalize(const json_t *in, json_t **out, struct err *err)
             goto fail;
         }
         if ((so = json_object()) == NULL || json_object_set_new(o, sections[i].name, so) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto fail;
         }
         if (norm_fields(sections[i].name, sections[i].fields, sv, so, err) != 0)
@@ -456,7 +456,7 @@ int registry_record_plausible(const json_t *rec, const char *today, json_t *warn
                                             age < REGISTRY_PARENT_MIN_AGE ? "parent_too_young"
                                                                           : "parent_too_old",
                                             "field", path, "years", age)) != 0)
-            return err_setk(err, ERR_INTERNAL, "out of memory");
+            return err_oom(err);
     }
     return 0;
 }
@@ -557,7 +557,7 @@ int reg_record_compare(const json_t *draft, const json_t *verify, json_t **misma
     rc = 0;
     goto done;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
 done:
     json_decref(a);
     json_decref(b);

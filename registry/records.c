@@ -105,6 +105,16 @@ int reg_record_find(struct db *db, const struct registry_actor *actor, const cha
 
 /* Load the head and current version of the record REF, which must be of
  * ACTOR's office. */
+/* The id of the record REF names (*ID, the caller frees it), for an actor
+ * who may read records. */
+static int record_readable(struct db *db, const struct registry_actor *actor, const char *ref,
+                           char **id, struct err *err)
+{
+    if (registry_require_action(actor, "record.read", err) != 0)
+        return -1;
+    return reg_record_find(db, actor, ref, id, err);
+}
+
 static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
                     struct rec_head *h, struct err *err)
 {
@@ -222,7 +232,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     free(c->id);
     c->id = reg_new_id(c->actor->office, 'R');
     if (c->id == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
@@ -238,7 +248,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         edata = NULL;
     }
     if (edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     /* everything a draft can be refused for is checked above: from here on
@@ -383,7 +393,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
         return -1;
     norms = calloc(n ? n : 1, sizeof *norms);
     if (norms == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     for (size_t i = 0; i < n; i++) {
         err_clear(&errs[i]);
         if (registry_record_normalize(records[i], &norms[i], &errs[i]) != 0)
@@ -463,7 +473,7 @@ static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_he
                               edata, NULL, NULL, err);
     goto out;
 oom:
-    err_set(err, "out of memory");
+    err_oom(err);
 out:
     json_decref(names);
     json_decref(edata);
@@ -535,7 +545,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:i, s:s, s:s}", "version", h.version, "status", "verified",
                       "rekeyed_hash", rehash);
     if (edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata,
@@ -624,16 +634,14 @@ int registry_record_blind(struct db *db, const struct registry_actor *actor, con
         reg_mismatch_state(db, h.id, h.version, &rounds, &fields, err) != 0)
         goto out;
     ev = json_object_get(h.data, "evidence");
-    *out = json_pack("{s:s, s:s, s:i, s:o, s:b, s:i, s:o, s:b}", "id", h.id, "status", h.status,
-                     "version", h.version, "evidence", ev ? json_incref(ev) : json_array(), "keyed_by_me",
-                     mine, "rounds", rounds, "fields", fields ? fields : json_array(),
-                     "sent_back", rounds >= 2);
+    rc = json_out(out,
+                  json_pack("{s:s, s:s, s:i, s:o, s:b, s:i, s:o, s:b}", "id", h.id, "status",
+                            h.status, "version", h.version, "evidence",
+                            ev ? json_incref(ev) : json_array(), "keyed_by_me", mine, "rounds",
+                            rounds, "fields", fields ? fields : json_array(), "sent_back",
+                            rounds >= 2),
+                  err);
     fields = NULL;
-    if (*out == NULL) {
-        err_set(err, "out of memory");
-        goto out;
-    }
-    rc = 0;
 out:
     json_decref(fields);
     rec_head_release(&h);
@@ -695,7 +703,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h.version, "status", "registered",
                       "registration_number", regno, "uin", uin, "link", statement);
     if (objects == NULL || edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registry_event_append_at(db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
@@ -715,7 +723,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     json_decref(c->result);
     c->result = json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin);
     if (c->result == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
@@ -815,7 +823,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
                       "reason", c->reason, "reason_evidence", c->evidence, "evidence",
                       json_object_get(c->norm, "evidence"));
     if (objects == NULL || edata == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registered) {
@@ -828,7 +836,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
         if (json_array_append_new(objects, registry_object_ref("link", link_id, link_hash,
                                                                NULL)) != 0 ||
             json_object_set(edata, "link", statement) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
     }
@@ -904,7 +912,7 @@ int registry_record_correct(struct db *db, const struct registry_actor *actor, c
         ev = json_deep_copy(evidence);
     }
     if (ev == NULL || reason_n == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (registry_record_normalize(record, &norm, err) != 0)
@@ -949,7 +957,7 @@ static json_t *version_json(sqlite3_stmt *st, struct err *err)
                   "reason_evidence", rev, "keyed_by", sqlite3_column_text(st, 6), "keyed_at",
                   sqlite3_column_text(st, 7), "event", (json_int_t)sqlite3_column_int64(st, 8));
     if (v == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
     return v;
 }
 
@@ -982,7 +990,7 @@ static int head_json(struct db *db, const char *id, json_t **out, struct err *er
                          sqlite3_column_text(st, 6), "registered_at", sqlite3_column_text(st, 7),
                          "uin", sqlite3_column_text(st, 8), "created_at",
                          sqlite3_column_text(st, 9), "updated_at", sqlite3_column_text(st, 10));
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = *out ? 0 : err_oom(err);
         /* a registered person's death shows wherever the record does */
         if (rc == 0 && reg_death_annotate(db, json_string_value(json_object_get(*out, "uin")),
                                           *out, err) != 0) {
@@ -1006,9 +1014,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     int rc = -1;
 
     *out = NULL;
-    if (registry_require_action(actor, "record.read", err) != 0)
-        return -1;
-    if (reg_record_find(db, actor, ref, &id, err) != 0)
+    if (record_readable(db, actor, ref, &id, err) != 0)
         return -1;
     if (head_json(db, id, &head, err) != 0)
         goto out;
@@ -1027,7 +1033,7 @@ int registry_record_show(struct db *db, const struct registry_actor *actor, cons
     if ((v = version_json(st, err)) == NULL)
         goto out;
     if (json_object_update(head, v) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     *out = head;
@@ -1073,9 +1079,7 @@ int registry_record_history(struct db *db, const struct registry_actor *actor, c
     int rc;
 
     *out = NULL;
-    if (registry_require_action(actor, "record.read", err) != 0)
-        return -1;
-    if (reg_record_find(db, actor, ref, &id, err) != 0)
+    if (record_readable(db, actor, ref, &id, err) != 0)
         return -1;
     rc = reg_record_history(db, id, out, err);
     free(id);
@@ -1091,7 +1095,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
     if (head_json(db, id, &head, err) != 0)
         goto out;
     if ((versions = json_array()) == NULL || (events = json_array()) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (db_query_rows(db,
@@ -1103,7 +1107,7 @@ int reg_record_history(struct db *db, const char *id, json_t **out, struct err *
         goto out;
     if (json_object_set(head, "versions_list", versions) != 0 ||
         json_object_set(head, "events", events) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     *out = head;
@@ -1189,7 +1193,7 @@ int registry_record_view(struct db *db, const struct registry_actor *actor, cons
         return -1;
     data = via ? json_pack("{s:s}", "via", via) : NULL;
     if (via && data == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_event_append_one(db, actor, "record.view", "record", h.id, h.hash, NULL, data, NULL,

@@ -96,6 +96,12 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
                          const char *kind, const char *id, const char *hash, const char *prev,
                          const json_t *data, const char *time, uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
+/* The same for an event about two objects (A, then B; no previous hashes). */
+int reg_event_append_two(struct db *db, const struct registry_actor *actor, const char *type,
+                         const char *kind_a, const char *id_a, const char *hash_a,
+                         const char *kind_b, const char *id_b, const char *hash_b,
+                         const json_t *data, const char *time, uint64_t *seq, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* reg_event_append_one inside the caller's open transaction, without a
  * savepoint of its own: the same checks, signature, leaf, subtrees and

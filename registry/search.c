@@ -79,7 +79,7 @@ int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct s
             t = (const unsigned char *)"";
         if (t && (*all[i] = strdup((const char *)t)) == NULL) {
             reg_search_row_release(r);
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
     }
@@ -634,7 +634,7 @@ static int score_candidate(struct db *db, sqlite3_stmt *st, const struct registr
     out->why = json_array();
     if (out->why == NULL) {
         reg_search_row_release(&r);
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     }
     out->score = score_row(q, &r, out->why);
 out:
@@ -687,7 +687,7 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
     ids = calloc(CANDIDATES, sizeof *ids);
     sc = calloc(CANDIDATES, sizeof *sc);
     if (ids == NULL || sc == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     for (int pass = 1; pass <= 3; pass++) {
@@ -727,15 +727,14 @@ int registry_search(struct db *db, const struct registry_actor *actor, const cha
         if (o == NULL || json_array_append_new(results, o) != 0)
             goto oom;
     }
-    *out = json_pack("{s:s, s:I, s:o}", "query", query, "count", (json_int_t)json_array_size(results),
-                     "results", results);
+    rc = json_out(out,
+                  json_pack("{s:s, s:I, s:o}", "query", query, "count",
+                            (json_int_t)json_array_size(results), "results", results),
+                  err);
     results = NULL;
-    if (*out == NULL)
-        goto oom;
-    rc = 0;
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
 out:
     for (size_t i = 0; i < kept; i++)
         json_decref(sc[i].why);

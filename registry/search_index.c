@@ -38,7 +38,7 @@ static int fold_into(struct buf *b, const char *s, struct err *err)
         return -1;
     /* an empty key is stored as "" */
     if (b->data == NULL && buf_append(b, "", 0) != 0)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     return 0;
 }
 

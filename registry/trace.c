@@ -46,7 +46,7 @@ static int latest_head(struct db *db, uint64_t *size, merkle_hash root, json_t *
                               "root_hash", root_hex, "office", sqlite3_column_text(st, 2),
                               "signed_at", sqlite3_column_text(st, 3), "body",
                               sqlite3_column_text(st, 4), "signature", sig_hex);
-        rc = (head == NULL || *head) ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = (head == NULL || *head) ? 0 : err_oom(err);
     } else {
         err_set(err, "the log has no signed tree head yet");
     }
@@ -110,7 +110,7 @@ static int inclusion(struct db *db, uint64_t seq, uint64_t size, json_t **out, s
     if (rc != 0)
         return -1;
     *out = hashes_json(path, n);
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return *out ? 0 : err_oom(err);
 }
 
 int registry_audit_inclusion(struct db *db, uint64_t seq, uint64_t size, json_t **out,
@@ -135,7 +135,7 @@ int registry_audit_inclusion(struct db *db, uint64_t seq, uint64_t size, json_t 
     *out = json_pack("{s:I, s:I, s:s, s:s, s:b, s:o}", "seq", (json_int_t)seq, "tree_size",
                      (json_int_t)size, "leaf_hash", leaf_hex, "root_hash", root_hex,
                      "signed_tree_head", signed_head, "proof", proof);
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return *out ? 0 : err_oom(err);
 }
 
 int registry_audit_consistency(struct db *db, uint64_t size1, uint64_t size2, json_t **out,
@@ -174,7 +174,7 @@ int registry_audit_consistency(struct db *db, uint64_t size1, uint64_t size2, js
     hex_encode(r2, 32, h2);
     *out = json_pack("{s:I, s:I, s:s, s:s, s:o}", "size1", (json_int_t)size1, "size2",
                      (json_int_t)size2, "root1", h1, "root2", h2, "proof", hashes_json(path, n));
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return *out ? 0 : err_oom(err);
 }
 
 /* ---- gathering the provenance of one identity ---- */
@@ -210,7 +210,7 @@ static int add_object_events(struct db *db, struct gather *g, const char *kind, 
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
         if (add_seq(g, sqlite3_column_int64(st, 0)) != 0) {
             sqlite3_finalize(st);
-            return err_setk(err, ERR_INTERNAL, "out of memory");
+            return err_oom(err);
         }
     sqlite3_finalize(st);
     return step == SQLITE_DONE ? 0 : db_sql_fail(db, "reading event objects", err);
@@ -330,7 +330,7 @@ static int gather(struct db *db, const struct registry_actor *actor, const char 
     rc = 0;
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
 out:
     sqlite3_finalize(st);
     json_decref(actors);
@@ -401,7 +401,7 @@ static json_t *event_json(struct db *db, sqlite3_int64 seq, uint64_t tree_size, 
         ev = NULL;
     }
     if (ev == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
 out:
     json_decref(body);
     json_decref(proof);
@@ -418,7 +418,7 @@ static int evidence_json(struct db *db, const json_t *events, json_t **out, stru
 
     *out = json_array();
     if (*out == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     if (db_prepare(db, &st,
                     "SELECT hash, size, media_type, added_by, added_at FROM blobs WHERE hash=?1",
                     err) != 0)
@@ -438,7 +438,7 @@ static int evidence_json(struct db *db, const json_t *events, json_t **out, stru
                                                   "media_type", sqlite3_column_text(st, 2),
                                                   "added_by", sqlite3_column_text(st, 3),
                                                   "added_at", sqlite3_column_text(st, 4))) != 0) {
-            rc = err_setk(err, ERR_INTERNAL, "out of memory");
+            rc = err_oom(err);
             break;
         }
     }
@@ -462,7 +462,7 @@ int registry_account_names(struct db *db, const json_t *events, json_t *names, s
         r = db_query_text(db, "SELECT name FROM users WHERE username=?1 AND name IS NOT NULL",
                           "reading account names", &name, err, "s", who);
         if (r == 1 && json_object_set_new(names, who, json_string(name)) != 0)
-            r = err_setk(err, ERR_INTERNAL, "out of memory");
+            r = err_oom(err);
         free(name);
         if (r < 0) {
             rc = -1;
@@ -550,13 +550,10 @@ static int build(struct db *db, const struct registry_actor *actor, const char *
                            office_hex, "signers", keys, "events", events, "account_names",
                            names);
     }
-    if (result == NULL)
-        goto oom;
-    *out = result;
-    rc = 0;
+    rc = json_out(out, result, err);
     goto out;
 oom:
-    err_setk(err, ERR_INTERNAL, "out of memory");
+    err_oom(err);
 out:
     free(seqs);
     free(office);

@@ -306,7 +306,7 @@ static int user_keys_seal(const char *username, const char *password, const unsi
         return err_setk(err, ERR_INTERNAL, "password hashing ran out of memory");
     randombytes_buf(k->salt, sizeof k->salt);
     if ((ad = user_key_ad(username)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (seal_key_from_password(password, k->salt, false, key, err) != 0 ||
@@ -323,6 +323,28 @@ static void user_keys_release(struct user_keys *k)
 {
     secret_wipe(k->pw_hash, sizeof k->pw_hash);
     buf_release(&k->sealed);
+}
+
+/* A new signing key pair for USERNAME: PK, and the secret half sealed under
+ * PASSWORD into K. With SK the secret half is also handed over (secure
+ * memory: the caller sodium_frees *SK, also on failure); without, it is
+ * freed here. */
+static int user_keys_new(const char *username, const char *password,
+                         unsigned char pk[REG_PK_BYTES], unsigned char **sk, struct user_keys *k,
+                         struct err *err)
+{
+    unsigned char *s = sodium_malloc(REG_SK_BYTES);
+    int rc;
+
+    if (s == NULL)
+        return err_oom(err);
+    crypto_sign_keypair(pk, s);
+    rc = user_keys_seal(username, password, s, k, err);
+    if (sk != NULL)
+        *sk = s;
+    else
+        sodium_free(s);
+    return rc;
 }
 
 /* Inside the write transaction: store USERNAME's new key material (and new
@@ -369,7 +391,7 @@ int reg_user_hash(const char *username, const char *office, unsigned roles,
     o = json_pack("{s:s, s:s, s:o, s:s}", "username", username, "office", office, "roles",
                   registry_roles_json(roles), "public_key", pk_hex);
     if (o == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     rc = registry_json_hash(o, out, err);
     if (rc == 0 && content)
         *content = json_incref(o);
@@ -516,7 +538,7 @@ int registry_authenticate(struct db *db, const char *keys_dir, const char *usern
         goto out;
     }
     if ((a = actor_new(keys_dir)) == NULL || (ad = user_key_ad(username)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     memcpy(a->username, username, strlen(username) + 1);
@@ -612,7 +634,7 @@ static json_t *office_key_data(struct db *db, const char *office, const char *pk
                      (const char *)sqlite3_column_text(st, 2), "key_created_at",
                      (const char *)sqlite3_column_text(st, 3));
     if (data == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
 out:
     sqlite3_finalize(st);
     return data;
@@ -712,12 +734,7 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
     } else if (registry_require_action(actor, "user.manage", err) != 0) {
         return -1;
     }
-    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    crypto_sign_keypair(pk, sk);
-    if (user_keys_seal(u->username, u->password, sk, &keys, err) != 0)
+    if (user_keys_new(u->username, u->password, pk, &sk, &keys, err) != 0)
         goto out;
 
     memset(&ua, 0, sizeof ua);
@@ -730,7 +747,7 @@ int registry_user_add(struct db *db, const char *keys_dir, const struct registry
          * their own creation, the office key signs its own publication. */
         ua.bootstrap = true;
         if ((self = actor_new(keys_dir)) == NULL || (office = actor_new(keys_dir)) == NULL) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
         if (node_office(db, self->node_office, err) != 0)
@@ -851,7 +868,7 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
                         const char *new_password, struct err *err)
 {
     struct user_keys keys = USER_KEYS_INIT;
-    unsigned char pk[REG_PK_BYTES], *sk = NULL;
+    unsigned char pk[REG_PK_BYTES];
     struct reset_ctx c;
     int rc = -1;
 
@@ -859,25 +876,30 @@ int registry_user_reset(struct db *db, const struct registry_actor *actor, const
         return -1;
     if (check_username(username, err) != 0 || check_password(username, new_password, false, err) != 0)
         return -1;
-    if ((sk = sodium_malloc(REG_SK_BYTES)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    crypto_sign_keypair(pk, sk);
-    if (user_keys_seal(username, new_password, sk, &keys, err) != 0)
+    if (user_keys_new(username, new_password, pk, NULL, &keys, err) != 0)
         goto out;
     c.actor = actor;
     c.username = username;
     c.keys = &keys;
     c.pk = pk;
-    if (reg_tx_run(db, actor, reset_tx, &c, err) != 0)
-        goto out;
-    rc = 0;
+    rc = reg_tx_run(db, actor, reset_tx, &c, err);
 out:
     user_keys_release(&keys);
-    if (sk)
-        sodium_free(sk);
     return rc;
+}
+
+/* Inside the write transaction of an admin's change to USERNAME: append
+ * event TYPE (HASH and DATA may be NULL), set one column of the user's row
+ * by SQL (?1 VALUE, ?2 the username) and end the user's sessions. */
+static int user_change(struct db *db, const struct registry_actor *actor, const char *type,
+                       const char *username, const char *hash, const json_t *data,
+                       const char *sql, const char *what, long long value, struct err *err)
+{
+    if (reg_event_append_one(db, actor, type, "user", username, hash, NULL, data, NULL, NULL,
+                             err) != 0 ||
+        db_run(db, sql, what, err, "Is", value, username) != 0)
+        return -1;
+    return bump_epoch(db, username, err);
 }
 
 struct disable_ctx {
@@ -889,25 +911,17 @@ static int disable_tx(struct db *db, void *arg, struct err *err)
 {
     struct disable_ctx *c = arg;
     json_t *data = NULL;
-    int rc = -1, disabled = 0;
+    int rc, disabled = 0;
 
     if (user_must_exist(db, "user disable", c->username, NULL, NULL, &disabled, err) != 0)
         return -1;
     if (disabled)
         return err_set(err, "user disable: '%s' is already disabled", c->username);
-    if ((data = json_pack("{s:s}", "username", c->username)) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (reg_event_append_one(db, c->actor, "user.disable", "user", c->username, NULL, NULL, data,
-                             NULL, NULL, err) != 0)
-        goto out;
-    if (db_run(db, "UPDATE users SET disabled=1 WHERE username=?1", "disabling the user", err,
-               "s", c->username) != 0 ||
-        bump_epoch(db, c->username, err) != 0)
-        goto out;
-    rc = 0;
-out:
+    if ((data = json_pack("{s:s}", "username", c->username)) == NULL)
+        return err_oom(err);
+    rc = user_change(db, c->actor, "user.disable", c->username, NULL, data,
+                     "UPDATE users SET disabled=?1 WHERE username=?2", "disabling the user", 1,
+                     err);
     json_decref(data);
     return rc;
 }
@@ -950,16 +964,10 @@ static int roles_tx(struct db *db, void *arg, struct err *err)
     /* The event carries the user's whole new content, as user.add does, so
      * the audit checks the row against the last of them. */
     if (reg_user_hash(c->username, office, c->roles, pk, hash, &content, err) != 0)
-        goto out;
-    if (reg_event_append_one(db, c->actor, "user.roles", "user", c->username, hash, NULL, content,
-                             NULL, NULL, err) != 0)
-        goto out;
-    if (db_run(db, "UPDATE users SET roles=?1 WHERE username=?2", "changing the roles", err,
-               "Is", (long long)c->roles, c->username) != 0 ||
-        bump_epoch(db, c->username, err) != 0)
-        goto out;
-    rc = 0;
-out:
+        return -1;
+    rc = user_change(db, c->actor, "user.roles", c->username, hash, content,
+                     "UPDATE users SET roles=?1 WHERE username=?2", "changing the roles",
+                     (long long)c->roles, err);
     json_decref(content);
     return rc;
 }
