@@ -36,4 +36,15 @@ char *nat_name_key(const char *given, const char *family);
 int nat_load_leaves(struct pg *pg, const char *office, uint64_t size, merkle_hash **leaves,
                     struct err *err);
 
+/* Row I of R as JSON: a new reference, NULL when out of memory. CTX is the
+ * caller's. */
+typedef json_t *(*nat_row_fn)(const struct pg_res *r, int i, void *ctx);
+
+/* Run SQL with its N text parameters P (pg_exec) and make each row ROW's
+ * value, in a new array *OUT the caller owns. Returns 0, or -1 with *OUT
+ * NULL and ERR set (the query's failure, or out of memory). */
+int nat_query_rows(struct pg *pg, const char *sql, int n, const char *const *p, nat_row_fn row,
+                   void *ctx, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
 #endif

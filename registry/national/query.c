@@ -146,13 +146,22 @@ out:
     return rc;
 }
 
+static json_t *search_row(const struct pg_res *r, int i, void *ctx)
+{
+    (void)ctx;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b}", "office", pg_res_value(r, i, 0),
+                     "record_id", pg_res_value(r, i, 1), "uin", pg_res_value(r, i, 2),
+                     "registration_number", pg_res_value(r, i, 3), "name", pg_res_value(r, i, 4),
+                     "birth_date", pg_res_value(r, i, 5), "score",
+                     strtod(pg_res_value(r, i, 6), NULL), "deceased",
+                     strcmp(pg_res_value(r, i, 7), "t") == 0);
+}
+
 int national_search(struct pg *pg, const char *query, int limit, json_t **out, struct err *err)
 {
-    struct pg_res *r = NULL;
     char *key = nat_name_key(query, ""), lim[16];
     const char *p[2];
-    json_t *a = NULL;
-    int rc = -1;
+    int rc;
 
     *out = NULL;
     if (key == NULL)
@@ -166,32 +175,15 @@ int national_search(struct pg *pg, const char *query, int limit, json_t **out, s
     }
     (void)snprintf(lim, sizeof lim, "%d", limit > 0 && limit <= 1000 ? limit : 20);
     p[0] = key, p[1] = lim;
-    if (pg_exec(pg,
-                "SELECT b.office, b.record_id, coalesce(b.uin, ''),"
-                " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"
-                " similarity(b.name_key, $1) AS s,"
-                " EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
-                " FROM birth_records b WHERE b.name_key % $1"
-                " ORDER BY s DESC, b.office, b.record_id LIMIT $2::int",
-                2, p, &r, err) != 0)
-        goto out;
-    if ((a = json_array()) == NULL)
-        goto out;
-    for (int i = 0; i < pg_res_rows(r); i++)
-        (void)json_array_append_new(
-            a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b}", "office",
-                         pg_res_value(r, i, 0), "record_id", pg_res_value(r, i, 1), "uin",
-                         pg_res_value(r, i, 2), "registration_number", pg_res_value(r, i, 3),
-                         "name", pg_res_value(r, i, 4), "birth_date", pg_res_value(r, i, 5),
-                         "score", strtod(pg_res_value(r, i, 6), NULL), "deceased",
-                         strcmp(pg_res_value(r, i, 7), "t") == 0));
-    *out = a;
-    a = NULL;
-    rc = 0;
-out:
-    json_decref(a);
+    rc = nat_query_rows(pg,
+                        "SELECT b.office, b.record_id, coalesce(b.uin, ''),"
+                        " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"
+                        " similarity(b.name_key, $1) AS s,"
+                        " EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
+                        " FROM birth_records b WHERE b.name_key % $1"
+                        " ORDER BY s DESC, b.office, b.record_id LIMIT $2::int",
+                        2, p, search_row, NULL, out, err);
     free(key);
-    pg_res_free(r);
     return rc;
 }
 
@@ -200,50 +192,43 @@ int national_duplicates(struct pg *pg, json_t **out, struct err *err)
     return national_duplicates_of(pg, NULL, out, err);
 }
 
+static json_t *dup_case_row(const struct pg_res *r, int i, void *ctx)
+{
+    json_t *res = NULL;
+
+    (void)ctx;
+    if (json_parse(pg_res_value(r, i, 12), strlen(pg_res_value(r, i, 12)), &res, NULL) != 0)
+        res = json_array();
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
+                     (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
+                     pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
+                     pg_res_value(r, i, 3), "record_b", pg_res_value(r, i, 4), "why",
+                     pg_res_value(r, i, 5), "status", pg_res_value(r, i, 6), "opened_at",
+                     pg_res_value(r, i, 7), "name", pg_res_value(r, i, 8), "birth_date",
+                     pg_res_value(r, i, 9), "uin_a", pg_res_value(r, i, 11), "uin_b",
+                     pg_res_value(r, i, 10), "resolutions", res);
+}
+
 int national_duplicates_of(struct pg *pg, const char *office, json_t **out, struct err *err)
 {
-    struct pg_res *r = NULL;
-    json_t *a = json_array();
     const char *p[1] = { office ? office : "" };
 
-    *out = NULL;
-    if (a == NULL)
-        return err_set(err, "out of memory");
     /* each case with the records' names and births, and the signed
      * national.duplicate events that resolved it (office, seq) */
-    if (pg_exec(pg,
-                "SELECT c.id, c.office_a, c.record_a, c.office_b, c.record_b, c.why, c.status,"
-                " c.opened_at::text, coalesce(ra.name_key, ''), coalesce(ra.birth_date, ''),"
-                " coalesce(rb.uin, ''), coalesce(ra.uin, ''),"
-                " coalesce((SELECT jsonb_agg(jsonb_build_object('office', o.office, 'seq', o.seq)"
-                "   ORDER BY o.office, o.seq)::text FROM event_objects o WHERE o.kind = 'dup_case'"
-                "   AND o.id = c.office_a || '/' || c.record_a || '|' || c.office_b || '/' ||"
-                "   c.record_b), '[]')"
-                " FROM dup_cases c"
-                " LEFT JOIN birth_records ra ON ra.office = c.office_a AND ra.record_id = c.record_a"
-                " LEFT JOIN birth_records rb ON rb.office = c.office_b AND rb.record_id = c.record_b"
-                " WHERE $1 = '' OR $1 IN (c.office_a, c.office_b) ORDER BY c.id",
-                1, p, &r, err) != 0) {
-        json_decref(a);
-        return -1;
-    }
-    for (int i = 0; i < pg_res_rows(r); i++) {
-        json_t *res = NULL;
-        if (json_parse(pg_res_value(r, i, 12), strlen(pg_res_value(r, i, 12)), &res, NULL) != 0)
-            res = json_array();
-        (void)json_array_append_new(
-            a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
-                         "id", (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
-                         pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
-                         pg_res_value(r, i, 3), "record_b", pg_res_value(r, i, 4), "why",
-                         pg_res_value(r, i, 5), "status", pg_res_value(r, i, 6), "opened_at",
-                         pg_res_value(r, i, 7), "name", pg_res_value(r, i, 8), "birth_date",
-                         pg_res_value(r, i, 9), "uin_a", pg_res_value(r, i, 11), "uin_b",
-                         pg_res_value(r, i, 10), "resolutions", res));
-    }
-    pg_res_free(r);
-    *out = a;
-    return 0;
+    return nat_query_rows(
+        pg,
+        "SELECT c.id, c.office_a, c.record_a, c.office_b, c.record_b, c.why, c.status,"
+        " c.opened_at::text, coalesce(ra.name_key, ''), coalesce(ra.birth_date, ''),"
+        " coalesce(rb.uin, ''), coalesce(ra.uin, ''),"
+        " coalesce((SELECT jsonb_agg(jsonb_build_object('office', o.office, 'seq', o.seq)"
+        "   ORDER BY o.office, o.seq)::text FROM event_objects o WHERE o.kind = 'dup_case'"
+        "   AND o.id = c.office_a || '/' || c.record_a || '|' || c.office_b || '/' ||"
+        "   c.record_b), '[]')"
+        " FROM dup_cases c"
+        " LEFT JOIN birth_records ra ON ra.office = c.office_a AND ra.record_id = c.record_a"
+        " LEFT JOIN birth_records rb ON rb.office = c.office_b AND rb.record_id = c.record_b"
+        " WHERE $1 = '' OR $1 IN (c.office_a, c.office_b) ORDER BY c.id",
+        1, p, dup_case_row, NULL, out, err);
 }
 
 enum national_refusal national_uin_block(struct pg *pg, const char *office, int count,
@@ -309,11 +294,19 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
     return *out ? NATIONAL_OK : NATIONAL_INTERNAL;
 }
 
+static json_t *death_row(const struct pg_res *r, int i, void *ctx)
+{
+    (void)ctx;
+    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "office", pg_res_value(r, i, 0), "uin",
+                     pg_res_value(r, i, 1), "registration_number", pg_res_value(r, i, 2),
+                     "date_of_death", pg_res_value(r, i, 3), "event_seq",
+                     (json_int_t)strtoll(pg_res_value(r, i, 4), NULL, 10));
+}
+
 int national_deaths_since(struct pg *pg, const json_t *cursors, int limit, json_t **out,
                           struct err *err)
 {
     struct buf cb = BUF_INIT(1 << 20);
-    struct pg_res *r = NULL;
     json_t *a = NULL, *empty = NULL;
     char lim[16];
     const char *p[2];
@@ -329,31 +322,15 @@ int national_deaths_since(struct pg *pg, const json_t *cursors, int limit, json_
     (void)snprintf(lim, sizeof lim, "%d", limit > 0 && limit <= 10000 ? limit : 5000);
     p[0] = buf_str(&cb), p[1] = lim;
     /* per office, the deaths after the last event the district holds */
-    if (pg_exec(pg,
-                "SELECT office, uin, registration_number, date_of_death, event_seq FROM deaths"
-                " WHERE event_seq > coalesce(($1::jsonb ->> office)::bigint, -1)"
-                " ORDER BY office, event_seq LIMIT $2::int",
-                2, p, &r, err) != 0)
+    if (nat_query_rows(pg,
+                       "SELECT office, uin, registration_number, date_of_death, event_seq FROM"
+                       " deaths WHERE event_seq > coalesce(($1::jsonb ->> office)::bigint, -1)"
+                       " ORDER BY office, event_seq LIMIT $2::int",
+                       2, p, death_row, NULL, &a, err) != 0)
         goto out;
-    if ((a = json_array()) == NULL)
-        goto out;
-    for (int i = 0; i < pg_res_rows(r); i++)
-        if (json_array_append_new(
-                a, json_pack("{s:s, s:s, s:s, s:s, s:I}", "office", pg_res_value(r, i, 0), "uin",
-                             pg_res_value(r, i, 1), "registration_number",
-                             pg_res_value(r, i, 2), "date_of_death", pg_res_value(r, i, 3),
-                             "event_seq",
-                             (json_int_t)strtoll(pg_res_value(r, i, 4), NULL, 10))) != 0) {
-            err_set(err, "out of memory");
-            goto out;
-        }
-    *out = json_pack("{s:o}", "deaths", a);
-    a = NULL;
-    rc = *out ? 0 : err_set(err, "out of memory");
+    rc = json_out(out, json_pack("{s:o}", "deaths", a), err);
 out:
-    json_decref(a);
     json_decref(empty);
-    pg_res_free(r);
     buf_release(&cb);
     return rc;
 }

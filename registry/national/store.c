@@ -128,6 +128,25 @@ int national_office_add(struct pg *pg, const char *office, const char *key_hex, 
     return rc;
 }
 
+int nat_query_rows(struct pg *pg, const char *sql, int n, const char *const *p, nat_row_fn row,
+                   void *ctx, json_t **out, struct err *err)
+{
+    struct pg_res *r = NULL;
+    json_t *a;
+
+    *out = NULL;
+    if (pg_exec(pg, sql, n, p, &r, err) != 0)
+        return -1;
+    a = json_array();
+    for (int i = 0; a != NULL && i < pg_res_rows(r); i++)
+        if (json_array_append_new(a, row(r, i, ctx)) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    pg_res_free(r);
+    return json_out(out, a, err);
+}
+
 int national_head(struct pg *pg, const char *office, json_t **out, struct err *err)
 {
     struct pg_res *r = NULL;
@@ -139,11 +158,12 @@ int national_head(struct pg *pg, const char *office, json_t **out, struct err *e
                 p, &r, err) != 0)
         return -1;
     if (pg_res_rows(r) == 1) {
-        *out = json_pack("{s:s, s:I, s:s, s:b}", "office", office, "tree_size",
-                         (json_int_t)strtoll(pg_res_value(r, 0, 0), NULL, 10), "root_hash",
-                         pg_res_value(r, 0, 1), "fork_alarm",
-                         strcmp(pg_res_value(r, 0, 2), "t") == 0);
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = json_out(out,
+                      json_pack("{s:s, s:I, s:s, s:b}", "office", office, "tree_size",
+                                (json_int_t)strtoll(pg_res_value(r, 0, 0), NULL, 10), "root_hash",
+                                pg_res_value(r, 0, 1), "fork_alarm",
+                                strcmp(pg_res_value(r, 0, 2), "t") == 0),
+                      err);
     } else {
         err_set(err, "office %s is not registered", office);
     }
@@ -211,8 +231,10 @@ int national_status(struct pg *pg, json_t **out, struct err *err)
                       strcmp(pg_res_value(r, i, 5), "t") == 0, "forks", forks, "uin_collisions",
                       coll));
     }
-    *out = json_pack("{s:s, s:O}", "server", standby ? "standby" : "primary", "offices", offices);
-    rc = *out ? 0 : err_set(err, "out of memory");
+    rc = json_out(out,
+                  json_pack("{s:s, s:O}", "server", standby ? "standby" : "primary", "offices",
+                            offices),
+                  err);
 out:
     json_decref(offices);
     pg_res_free(r);
