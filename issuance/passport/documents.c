@@ -325,7 +325,7 @@ static int national_trace(struct office_env *env, const json_t *app, json_t **ou
 int office_document_trace(struct office_env *env, const char *number, json_t **out,
                           struct err *err)
 {
-    json_t *doc = NULL, *app = NULL, *person = NULL, *t = NULL, *events = NULL;
+    json_t *doc = NULL, *app = NULL, *person = NULL, *events = NULL;
     int rc = -1;
 
     *out = NULL;
@@ -362,15 +362,11 @@ int office_document_trace(struct office_env *env, const char *number, json_t **o
             }
         }
     }
-    t = bad ? NULL
-            : json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
-                        "document_events", events, "trace", person);
-    if (t == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    *out = t;
-    rc = 0;
+    rc = json_out(out,
+                  bad ? NULL
+                      : json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
+                                  "document_events", events, "trace", person),
+                  err);
 out:
     json_decref(doc);
     json_decref(app);
