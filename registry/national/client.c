@@ -348,37 +348,43 @@ out:
     return rc;
 }
 
-int national_fetch_person(struct national_client *c, const char *uin, json_t **answer,
-                          struct err *err)
+int nat_client_call(struct national_client *c, const char *path, json_t *body, const char *what,
+                    json_t **answer, struct err *err)
 {
-    json_t *body = json_pack("{s:s}", "uin", uin ? uin : ""), *resp = NULL;
+    json_t *resp = NULL;
     int status = 0, rc = -1;
 
     *answer = NULL;
     if (body == NULL)
-        return err_set(err, "out of memory");
-    if (national_client_post(c, "/national/v1/person", body, &status, &resp, err) != 0)
-        goto out;
-    if (status != 200) {
+        return err_oom(err);
+    if (national_client_post(c, path, body, &status, &resp, err) != 0) {
+        /* the transport's error is in ERR */
+    } else if (status != 200) {
         const char *m = json_string_value(json_object_get(resp, "message"));
-        err_setk(err, status == 404 ? ERR_NOT_FOUND : ERR_INVALID, "national tier (%d): %s",
-                 status, m ? m : "refused");
-        goto out;
+        err_setk(err, status == 404 ? ERR_NOT_FOUND : ERR_INVALID, "%s (%d): %s", what, status,
+                 m ? m : "refused");
+    } else {
+        *answer = resp;
+        resp = NULL;
+        rc = 0;
     }
-    *answer = resp;
-    resp = NULL;
-    rc = 0;
-out:
     json_decref(body);
     json_decref(resp);
     return rc;
 }
 
+int national_fetch_person(struct national_client *c, const char *uin, json_t **answer,
+                          struct err *err)
+{
+    return nat_client_call(c, "/national/v1/person", json_pack("{s:s}", "uin", uin ? uin : ""),
+                           "national tier", answer, err);
+}
+
 int national_sync_deaths(struct national_client *c, struct db *db, long *count,
                          struct err *err)
 {
-    json_t *cursors = NULL, *body = NULL, *resp = NULL, *prev = NULL;
-    int status = 0, rc = -1;
+    json_t *cursors = NULL, *resp = NULL, *prev = NULL;
+    int rc = -1;
 
     *count = 0;
     for (;;) {
@@ -386,14 +392,10 @@ int national_sync_deaths(struct national_client *c, struct db *db, long *count,
         size_t i, n;
         json_t *d;
         if (registry_national_death_cursors(db, &cursors, err) != 0 ||
-            (body = json_pack("{s:O, s:i}", "cursors", cursors, "limit", 5000)) == NULL ||
-            national_client_post(c, "/national/v1/deaths", body, &status, &resp, err) != 0)
+            nat_client_call(c, "/national/v1/deaths",
+                            json_pack("{s:O, s:i}", "cursors", cursors, "limit", 5000),
+                            "national tier", &resp, err) != 0)
             goto out;
-        if (status != 200) {
-            const char *m = json_string_value(json_object_get(resp, "message"));
-            err_set(err, "national tier (%d): %s", status, m ? m : "refused");
-            goto out;
-        }
         deaths = json_object_get(resp, "deaths");
         n = json_array_size(deaths);
         json_array_foreach(deaths, i, d) {
@@ -406,7 +408,6 @@ int national_sync_deaths(struct national_client *c, struct db *db, long *count,
         }
         json_decref(prev);
         prev = cursors, cursors = NULL;
-        json_decref(body), body = NULL;
         json_decref(resp), resp = NULL;
         if (n < 5000)
             break;
@@ -421,7 +422,6 @@ int national_sync_deaths(struct national_client *c, struct db *db, long *count,
 out:
     json_decref(prev);
     json_decref(cursors);
-    json_decref(body);
     json_decref(resp);
     return rc;
 }

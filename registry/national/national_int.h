@@ -21,6 +21,14 @@ struct national_client {
  * https://, or http:// to a loopback address only. */
 int nat_parse_url(struct national_client *c, const char *url, struct err *err);
 
+/* POST BODY (taken; NULL is the out-of-memory failure that built it) to
+ * PATH of the national tier (national_client_post): 0 with *ANSWER the JSON
+ * of its 200 answer (the caller's); -1 with ERR set: the transport's
+ * failure, or "WHAT (STATUS): MESSAGE" for a refusal (kind not_found for
+ * 404, invalid otherwise). */
+int nat_client_call(struct national_client *c, const char *path, json_t *body, const char *what,
+                    json_t **answer, struct err *err) __attribute__((warn_unused_result));
+
 /* Whether S is an office code [A-Z0-9]{2,8}. */
 bool nat_office_ok(const char *s);
 

@@ -83,26 +83,18 @@ out:
 int national_uin_block_fetch(struct national_client *c, struct db *db, int count, int *received,
                              struct err *err)
 {
-    json_t *req = json_pack("{s:i}", "count", count), *resp = NULL;
-    int status = 0, rc = -1;
+    json_t *resp = NULL;
+    int rc = -1;
 
     *received = 0;
-    if (req == NULL)
-        return err_set(err, "out of memory");
-    if (national_client_post(c, "/national/v1/uin-block", req, &status, &resp, err) != 0)
-        goto out;
-    if (status != 200) {
-        err_set(err, "uin block refused (%d): %s", status, nat_str(resp, "message"));
-        goto out;
-    }
-    if (strcmp(nat_str(resp, "office"), c->office) != 0) {
+    if (nat_client_call(c, "/national/v1/uin-block", json_pack("{s:i}", "count", count),
+                        "uin block refused", &resp, err) != 0)
+        return -1;
+    if (strcmp(nat_str(resp, "office"), c->office) != 0)
         err_set(err, "uin block: the answer is for office '%s', not %s", nat_str(resp, "office"),
                 c->office);
-        goto out;
-    }
-    rc = pool_store(db, resp, received, err);
-out:
-    json_decref(req);
+    else
+        rc = pool_store(db, resp, received, err);
     json_decref(resp);
     return rc;
 }
