@@ -18,6 +18,7 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "db/datadir.h"
 #include "db/rows.h"
 #include "registry_int.h"
 
@@ -27,16 +28,10 @@ static const char *s_of(const json_t *o, const char *k)
     return s ? s : "";
 }
 
+/* An office code as every office is named: 2 to 8 of A-Z, 0-9. */
 static bool office_code_ok(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n < 2 || n > REG_OFFICE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-            return false;
-    return true;
+    return datadir_check_office_code(s, NULL) == 0;
 }
 
 int registry_national_death_add(struct db *db, const char *uin, const char *office,

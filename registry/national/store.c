@@ -4,19 +4,13 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/datadir.h"
 #include "national_int.h"
 #include "registry/search.h"
 
 bool nat_office_ok(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-
-    if (n < 2 || n > 8)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-            return false;
-    return true;
+    return datadir_check_office_code(s, NULL) == 0;
 }
 
 const char *nat_str(const json_t *o, const char *k)
