@@ -236,17 +236,28 @@ static int csv_field(struct buf *b, const char *s, bool last)
     return buf_append_str(b, last ? "\r\n" : ",");
 }
 
+/* One CSV line of ST's nine columns: their names (HEADER) or the current
+ * row's values. */
+static int csv_line(struct buf *out, sqlite3_stmt *st, bool header)
+{
+    for (int i = 0; i < 9; i++)
+        if (csv_field(out,
+                      header ? sqlite3_column_name(st, i)
+                             : (const char *)sqlite3_column_text(st, i),
+                      i == 8) != 0)
+            return -1;
+    return 0;
+}
+
 int office_documents_alerts(struct office_env *env, const char *format, struct buf *out,
                             struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *arr = NULL;
-    bool csv;
-    int rc = -1, s;
+    json_t *arr = NULL, *doc = NULL;
+    int s; /* 0 done, -1 failed (ERR set), -2 out of memory or output full */
 
     if (format == NULL || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0))
         return err_set(err, "alert export format '%s': csv or json", format ? format : "");
-    csv = strcmp(format, "csv") == 0;
     /* the columns are named as the CSV header and the JSON members */
     if (db_prepare(env->db, &st,
                    "SELECT number AS document_number, CASE doc_type WHEN 'TD3' THEN "
@@ -257,41 +268,22 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
                    "AS reason FROM documents WHERE status IN ('lost', 'stolen', 'revoked') "
                    "ORDER BY status_at, number", err) != 0)
         return -1;
-    if (csv) {
-        for (size_t i = 0; i < 9; i++)
-            if (csv_field(out, sqlite3_column_name(st, (int)i), i == 8) != 0)
-                goto full;
-    } else if ((arr = json_array()) == NULL) {
-        goto full;
+    if (strcmp(format, "csv") == 0) {
+        s = csv_line(out, st, true) != 0 ? -2 : 1;
+        while (s == 1 && (s = db_step_row(env->db, st, "documents", err)) == 1)
+            s = csv_line(out, st, false) != 0 ? -2 : 1;
+    } else if ((s = db_rows_json(env->db, st, "documents", NULL, NULL, &arr, err)) == 0) {
+        doc = json_pack("{s:s, s:O}", "format", "civreg-sltd-1", "documents", arr);
+        if (doc == NULL || json_dump_compact(doc, out, err) != 0 ||
+            buf_append_byte(out, '\n') != 0)
+            s = -2;
     }
-    while ((s = db_step_row(env->db, st, "documents", err)) == 1) {
-        if (csv) {
-            for (int i = 0; i < 9; i++)
-                if (csv_field(out, (const char *)sqlite3_column_text(st, i), i == 8) != 0)
-                    goto full;
-        } else if (json_array_append_new(arr, db_row_object(st)) != 0) {
-            goto full;
-        }
-    }
-    if (s != 0)
-        goto out;
-    if (!csv) {
-        json_t *doc = json_pack("{s:s, s:O}", "format", "civreg-sltd-1", "documents", arr);
-        int r = doc ? json_dump_compact(doc, out, err) : -1;
-        json_decref(doc);
-        if (r != 0)
-            goto full;
-        if (buf_append_byte(out, '\n') != 0)
-            goto full;
-    }
-    rc = 0;
-    goto out;
-full:
-    err_setk(err, ERR_INTERNAL, "alert export: out of memory or over the output limit");
-out:
     sqlite3_finalize(st);
     json_decref(arr);
-    return rc;
+    json_decref(doc);
+    if (s == -2)
+        err_setk(err, ERR_INTERNAL, "alert export: out of memory or over the output limit");
+    return s == 0 ? 0 : -1;
 }
 
 /* The trace of a holder enrolled from the national tier: {national_evidence
