@@ -21,10 +21,18 @@ static json_t *proof_json(const merkle_hash *p, size_t n)
     return a;
 }
 
+/* A version row of the record CTX names (its id). */
+static json_t *version_row(const struct pg_res *r, int i, void *ctx)
+{
+    return json_pack("{s:s, s:I, s:s, s:s}", "record_id", (const char *)ctx, "version",
+                     (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "hash",
+                     pg_res_value(r, i, 1), "data", pg_res_value(r, i, 2));
+}
+
 enum national_refusal national_person(struct pg *pg, const char *uin, json_t **out,
                                       struct err *err)
 {
-    struct pg_res *pr = NULL, *or = NULL, *er = NULL, *vr = NULL, *dr = NULL;
+    struct pg_res *pr = NULL, *or = NULL, *er = NULL, *dr = NULL;
     merkle_hash *leaves = NULL;
     json_t *b = NULL, *events = NULL, *versions = NULL, *links = NULL, *death = NULL;
     enum national_refusal rc = NATIONAL_INTERNAL;
@@ -70,8 +78,7 @@ enum national_refusal national_person(struct pg *pg, const char *uin, json_t **o
         goto out;
     if (nat_load_leaves(pg, office, size, &leaves, err) != 0)
         goto out;
-    if ((events = json_array()) == NULL || (versions = json_array()) == NULL ||
-        (links = json_array()) == NULL)
+    if ((events = json_array()) == NULL || (links = json_array()) == NULL)
         goto oom;
     for (int i = 0; i < pg_res_rows(er); i++) {
         merkle_hash path[MERKLE_MAX_PROOF];
@@ -90,19 +97,11 @@ enum national_refusal national_person(struct pg *pg, const char *uin, json_t **o
             goto oom;
     }
     p[0] = office, p[1] = record_id;
-    if (pg_exec(pg,
-                "SELECT version, hash, data FROM record_versions WHERE office = $1 AND"
-                " record_id = $2 ORDER BY version",
-                2, p, &vr, err) != 0)
+    if (nat_query_rows(pg,
+                       "SELECT version, hash, data FROM record_versions WHERE office = $1 AND"
+                       " record_id = $2 ORDER BY version",
+                       2, p, version_row, (void *)record_id, &versions, err) != 0)
         goto out;
-    for (int i = 0; i < pg_res_rows(vr); i++)
-        if (json_array_append_new(versions,
-                                  json_pack("{s:s, s:I, s:s, s:s}", "record_id", record_id,
-                                            "version",
-                                            (json_int_t)strtoll(pg_res_value(vr, i, 0), NULL, 10),
-                                            "hash", pg_res_value(vr, i, 1), "data",
-                                            pg_res_value(vr, i, 2))) != 0)
-            goto oom;
     if (json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "statement",
                                                pg_res_value(pr, 0, 3), "signature",
                                                pg_res_value(pr, 0, 4), "signer",
@@ -141,7 +140,6 @@ out:
     pg_res_free(pr);
     pg_res_free(or);
     pg_res_free(er);
-    pg_res_free(vr);
     pg_res_free(dr);
     return rc;
 }
