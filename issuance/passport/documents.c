@@ -31,9 +31,7 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
     if (s == 1) {
         /* status_evidence is JSON; a document without its status must not
          * reach a transition */
-        json_t *o = office_row_json(st, doc_cols, 14, 10, 10);
-        *out = o;
-        rc = o ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = json_out(out, office_row_json(st, doc_cols, 14, 10, 10), err);
     } else if (s == 0) {
         err_setk(err, ERR_NOT_FOUND, "document %s: no such document number", number);
     }
@@ -310,8 +308,7 @@ static int national_trace(struct office_env *env, const json_t *app, json_t **ou
         return -1;
     }
     free(p);
-    *out = json_pack("{s:s, s:o}", "national_evidence", hash, "bundle", b);
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return json_out(out, json_pack("{s:s, s:o}", "national_evidence", hash, "bundle", b), err);
 }
 
 int office_document_trace(struct office_env *env, const char *number, json_t **out,
