@@ -18,6 +18,7 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "db/datadir.h"
 #include "db/rows.h"
 #include "registry_int.h"
 
@@ -27,16 +28,10 @@ static const char *s_of(const json_t *o, const char *k)
     return s ? s : "";
 }
 
+/* An office code as every office is named: 2 to 8 of A-Z, 0-9. */
 static bool office_code_ok(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n < 2 || n > REG_OFFICE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-            return false;
-    return true;
+    return datadir_check_office_code(s, NULL) == 0;
 }
 
 int registry_national_death_add(struct db *db, const char *uin, const char *office,
@@ -68,53 +63,48 @@ int registry_national_death_cursors(struct db *db, json_t **out, struct err *err
 {
     sqlite3_stmt *st = NULL;
     json_t *o = json_object();
-    int rc = -1, s;
+    int s = -1;
 
     *out = NULL;
     if (o == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     if (db_prepare(db, &st,
-                   "SELECT office, max(event_seq) FROM national_deaths GROUP BY office", err) != 0)
-        goto out;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
-                                json_integer(sqlite3_column_int64(st, 1))) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    if (s != SQLITE_DONE) {
-        db_sql_fail(db, "national deaths", err);
-        goto out;
+                   "SELECT office, max(event_seq) FROM national_deaths GROUP BY office", err) == 0)
+        while ((s = db_step_row(db, st, "national deaths", err)) == 1)
+            if (json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
+                                    json_integer(sqlite3_column_int64(st, 1))) != 0) {
+                s = err_oom(err);
+                break;
+            }
+    sqlite3_finalize(st);
+    if (s != 0) {
+        json_decref(o);
+        return -1;
     }
     *out = o;
-    o = NULL;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    json_decref(o);
-    return rc;
+    return 0;
 }
 
 int registry_national_death_of(struct db *db, const char *uin, json_t **death, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1, s;
+    int s;
 
     *death = NULL;
     s = db_query_row(db, &st,
                      "SELECT office, registration_number, date_of_death, received_at"
                      " FROM national_deaths WHERE uin = ?1",
                      "national deaths", err, "s", uin ? uin : "");
-    if (s == 1 && (*death = json_pack("{s:s, s:s, s:s, s:s, s:s}", "uin", uin, "office",
-                                      sqlite3_column_text(st, 0), "registration_number",
-                                      sqlite3_column_text(st, 1), "date_of_death",
-                                      sqlite3_column_text(st, 2), "received_at",
-                                      sqlite3_column_text(st, 3))) == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
-    else if (s >= 0)
-        rc = 0;
+    if (s == 1)
+        s = json_out(death,
+                     json_pack("{s:s, s:s, s:s, s:s, s:s}", "uin", uin, "office",
+                               sqlite3_column_text(st, 0), "registration_number",
+                               sqlite3_column_text(st, 1), "date_of_death",
+                               sqlite3_column_text(st, 2), "received_at",
+                               sqlite3_column_text(st, 3)),
+                     err);
     sqlite3_finalize(st);
-    return rc;
+    return s < 0 ? -1 : 0;
 }
 
 /* The key pinned for OFFICE, pinning KEY_HEX when none is. */
@@ -184,7 +174,7 @@ int registry_national_person(struct db *db, const json_t *answer, const char *ui
     const char *record_id = s_of(nat, "record_id");
     unsigned char key[REG_PK_BYTES];
     struct first_problem fp = { "" };
-    json_t *hb = NULL, *stmt = NULL, *data = NULL, *reg = NULL, *view = NULL, *e;
+    json_t *hb = NULL, *stmt = NULL, *data = NULL, *reg = NULL, *e;
     const char *hbody;
     json_int_t version = -1;
     size_t i;
@@ -266,20 +256,16 @@ int registry_national_person(struct db *db, const json_t *answer, const char *ui
                                         -1, err) != 0)
             goto out;
     }
-    view = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:O}, s:b, s:{s:s, s:s, s:I, s:s}}",
-                     "uin", uin, "record_id", record_id, "registration_number",
-                     s_of(json_object_get(reg, "data"), "registration_number"), "record", "id",
-                     record_id, "status", "registered", "version", version, "record", data,
-                     "deceased", json_is_true(json_object_get(nat, "deceased")), "national",
-                     "office", office, "office_key", key_hex, "tree_size",
-                     json_integer_value(json_object_get(hb, "tree_size")), "root_hash",
-                     s_of(hb, "root_hash"));
-    if (view == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    *person = view;
-    rc = 0;
+    rc = json_out(person,
+                  json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:O}, s:b, s:{s:s, s:s, s:I, s:s}}",
+                            "uin", uin, "record_id", record_id, "registration_number",
+                            s_of(json_object_get(reg, "data"), "registration_number"), "record",
+                            "id", record_id, "status", "registered", "version", version, "record",
+                            data, "deceased", json_is_true(json_object_get(nat, "deceased")),
+                            "national", "office", office, "office_key", key_hex, "tree_size",
+                            json_integer_value(json_object_get(hb, "tree_size")), "root_hash",
+                            s_of(hb, "root_hash")),
+                  err);
 out:
     json_decref(hb);
     json_decref(stmt);
@@ -354,7 +340,7 @@ int registry_national_dup_resolve(struct db *db, const struct registry_actor *ac
                        "record_a", ra, "office_b", ob, "record_b", rb, "decision",
                        same ? "same" : "distinct", "reason", reason);
     if (c.objects == NULL || c.data == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     if (reg_tx_run(db, actor, dup_tx, &c, err) != 0)

@@ -294,11 +294,15 @@ static int holder_from_record(struct db *db, const json_t *record, const char *p
              : snprintf(place, sizeof place, "%s",
                         locality ? locality : district ? district : "")) >= (int)sizeof place)
         return err_set(err, "place of birth: longer than %zu characters", sizeof place - 1);
-    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "primary_identifier", primary,
-                     "secondary_identifier", secondary ? secondary : "", "date_of_birth", dob,
-                     "sex", (char[]){ sex_code(json_string_value(json_object_get(child, "sex"))), 0 },
-                     "place_of_birth", place, "nationality", country, "issuing_state", country);
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return json_out(out,
+                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "primary_identifier",
+                              primary, "secondary_identifier", secondary ? secondary : "",
+                              "date_of_birth", dob, "sex",
+                              (char[]){ sex_code(json_string_value(json_object_get(child, "sex"))),
+                                        0 },
+                              "place_of_birth", place, "nationality", country, "issuing_state",
+                              country),
+                    err);
 }
 
 /* What an enrolment may hold before anything is looked up: the kind and
@@ -452,7 +456,7 @@ static int enrol_from_nation(struct office_env *env, const char *uin, json_t **p
     if (add_check(checks, "national_evidence", true, detail) != 0 ||
         json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "evidence",
                             json_string(nat_hash)) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
@@ -542,7 +546,7 @@ int office_app_enrol(struct office_env *env, const struct office_enrolment *e, j
         office_doc_type_check(c.doc_type, err) != 0 || enrol_check_input(e, c.kind, err) != 0)
         return -1;
     if ((c.checks = json_array()) == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     if (registry_person_show(db, env->reg, e->uin ? e->uin : "", &person, err) != 0) {
         if (err_kind(err) != ERR_NOT_FOUND || env->national == NULL) {
             err_prefix(err, "enrolment");
@@ -592,7 +596,7 @@ static int series_state(struct db *db, const char *doc_type, json_t **out, struc
     else if (s == 1 &&
              (*out = json_pack("{s:s, s:I}", "pattern", (const char *)sqlite3_column_text(st, 0),
                                "next_seq", (json_int_t)sqlite3_column_int64(st, 1))) == NULL)
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
     else if (s == 1)
         rc = 0;
     sqlite3_finalize(st);
@@ -803,7 +807,7 @@ static int qc_tx(struct db *db, void *arg, struct err *err)
         json_t *ev = json_deep_copy(c->report), *tim;
         int r;
         if (ev == NULL) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
         tim = json_object_get(ev, "timings");
@@ -960,8 +964,7 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
     *out = NULL;
     s = db_query_row(env->db, &st, APP_SELECT "WHERE id = ?1", "applications", err, "s", id);
     if (s == 1) {
-        *out = app_row(st, NULL);
-        rc = *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = json_out(out, app_row(st, NULL), err);
     } else if (s == 0) {
         err_setk(err, ERR_NOT_FOUND, "application %s: not found", id);
     }
@@ -973,7 +976,7 @@ int office_app_show(struct office_env *env, const char *id, json_t **out, struct
             json_object_set_new(*out, "document", doc) != 0) {
             json_decref(*out);
             *out = NULL;
-            rc = err_setk(err, ERR_INTERNAL, "out of memory");
+            rc = err_oom(err);
         }
     }
     return rc;

@@ -360,7 +360,7 @@ int office_booklet_report(struct db *db, json_t **out, struct err *err)
                     "total", 0, "TD1", "blank", 0, "reserved", 0, "personalized", 0, "spoiled",
                     0, "total", 0, "batches", "spoiled");
     if (rep == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
+        return err_oom(err);
     types = json_object_get(rep, "types");
     if (db_prepare(db, &st,
                    "SELECT doc_type, status, count(*) FROM booklets GROUP BY 1, 2", err) != 0)
@@ -429,7 +429,7 @@ int office_booklet_show(struct db *db, const char *serial, json_t **out, struct 
                          "booklet movements", &moves, err, "s", serial) != 0)
         goto out;
     if (json_object_set_new(o, "movements", moves) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     *out = o;

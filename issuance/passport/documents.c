@@ -31,9 +31,7 @@ int office_document_show(struct office_env *env, const char *number, json_t **ou
     if (s == 1) {
         /* status_evidence is JSON; a document without its status must not
          * reach a transition */
-        json_t *o = office_row_json(st, doc_cols, 14, 10, 10);
-        *out = o;
-        rc = o ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+        rc = json_out(out, office_row_json(st, doc_cols, 14, 10, 10), err);
     } else if (s == 0) {
         err_setk(err, ERR_NOT_FOUND, "document %s: no such document number", number);
     }
@@ -236,17 +234,28 @@ static int csv_field(struct buf *b, const char *s, bool last)
     return buf_append_str(b, last ? "\r\n" : ",");
 }
 
+/* One CSV line of ST's nine columns: their names (HEADER) or the current
+ * row's values. */
+static int csv_line(struct buf *out, sqlite3_stmt *st, bool header)
+{
+    for (int i = 0; i < 9; i++)
+        if (csv_field(out,
+                      header ? sqlite3_column_name(st, i)
+                             : (const char *)sqlite3_column_text(st, i),
+                      i == 8) != 0)
+            return -1;
+    return 0;
+}
+
 int office_documents_alerts(struct office_env *env, const char *format, struct buf *out,
                             struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    json_t *arr = NULL;
-    bool csv;
-    int rc = -1, s;
+    json_t *arr = NULL, *doc = NULL;
+    int s; /* 0 done, -1 failed (ERR set), -2 out of memory or output full */
 
     if (format == NULL || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0))
         return err_set(err, "alert export format '%s': csv or json", format ? format : "");
-    csv = strcmp(format, "csv") == 0;
     /* the columns are named as the CSV header and the JSON members */
     if (db_prepare(env->db, &st,
                    "SELECT number AS document_number, CASE doc_type WHEN 'TD3' THEN "
@@ -257,41 +266,22 @@ int office_documents_alerts(struct office_env *env, const char *format, struct b
                    "AS reason FROM documents WHERE status IN ('lost', 'stolen', 'revoked') "
                    "ORDER BY status_at, number", err) != 0)
         return -1;
-    if (csv) {
-        for (size_t i = 0; i < 9; i++)
-            if (csv_field(out, sqlite3_column_name(st, (int)i), i == 8) != 0)
-                goto full;
-    } else if ((arr = json_array()) == NULL) {
-        goto full;
+    if (strcmp(format, "csv") == 0) {
+        s = csv_line(out, st, true) != 0 ? -2 : 1;
+        while (s == 1 && (s = db_step_row(env->db, st, "documents", err)) == 1)
+            s = csv_line(out, st, false) != 0 ? -2 : 1;
+    } else if ((s = db_rows_json(env->db, st, "documents", NULL, NULL, &arr, err)) == 0) {
+        doc = json_pack("{s:s, s:O}", "format", "civreg-sltd-1", "documents", arr);
+        if (doc == NULL || json_dump_compact(doc, out, err) != 0 ||
+            buf_append_byte(out, '\n') != 0)
+            s = -2;
     }
-    while ((s = db_step_row(env->db, st, "documents", err)) == 1) {
-        if (csv) {
-            for (int i = 0; i < 9; i++)
-                if (csv_field(out, (const char *)sqlite3_column_text(st, i), i == 8) != 0)
-                    goto full;
-        } else if (json_array_append_new(arr, db_row_object(st)) != 0) {
-            goto full;
-        }
-    }
-    if (s != 0)
-        goto out;
-    if (!csv) {
-        json_t *doc = json_pack("{s:s, s:O}", "format", "civreg-sltd-1", "documents", arr);
-        int r = doc ? json_dump_compact(doc, out, err) : -1;
-        json_decref(doc);
-        if (r != 0)
-            goto full;
-        if (buf_append_byte(out, '\n') != 0)
-            goto full;
-    }
-    rc = 0;
-    goto out;
-full:
-    err_setk(err, ERR_INTERNAL, "alert export: out of memory or over the output limit");
-out:
     sqlite3_finalize(st);
     json_decref(arr);
-    return rc;
+    json_decref(doc);
+    if (s == -2)
+        err_setk(err, ERR_INTERNAL, "alert export: out of memory or over the output limit");
+    return s == 0 ? 0 : -1;
 }
 
 /* The trace of a holder enrolled from the national tier: {national_evidence
@@ -318,14 +308,13 @@ static int national_trace(struct office_env *env, const json_t *app, json_t **ou
         return -1;
     }
     free(p);
-    *out = json_pack("{s:s, s:o}", "national_evidence", hash, "bundle", b);
-    return *out ? 0 : err_setk(err, ERR_INTERNAL, "out of memory");
+    return json_out(out, json_pack("{s:s, s:o}", "national_evidence", hash, "bundle", b), err);
 }
 
 int office_document_trace(struct office_env *env, const char *number, json_t **out,
                           struct err *err)
 {
-    json_t *doc = NULL, *app = NULL, *person = NULL, *t = NULL, *events = NULL;
+    json_t *doc = NULL, *app = NULL, *person = NULL, *events = NULL;
     int rc = -1;
 
     *out = NULL;
@@ -362,15 +351,11 @@ int office_document_trace(struct office_env *env, const char *number, json_t **o
             }
         }
     }
-    t = bad ? NULL
-            : json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
-                        "document_events", events, "trace", person);
-    if (t == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    *out = t;
-    rc = 0;
+    rc = json_out(out,
+                  bad ? NULL
+                      : json_pack("{s:O, s:O, s:O, s:O}", "document", doc, "application", app,
+                                  "document_events", events, "trace", person),
+                  err);
 out:
     json_decref(doc);
     json_decref(app);

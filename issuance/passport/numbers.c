@@ -199,54 +199,37 @@ int office_number_series_set(struct db *db, const struct office_actor *actor,
     return db_tx_run(db, series_set_tx, &c, err);
 }
 
+/* A document type's series as {doc_type, pattern, next_seq, configured}:
+ * the one stored, or the default (with the problem when there is none). */
+static int series_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    const char *office = ctx, *type = (const char *)sqlite3_column_text(st, 0);
+    char def[48];
+    struct err e2 = ERR_INIT;
+
+    (void)err;
+    if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+        *row = json_pack("{s:s, s:s, s:I, s:b}", "doc_type", type, "pattern",
+                         (const char *)sqlite3_column_text(st, 1), "next_seq",
+                         (json_int_t)sqlite3_column_int64(st, 2), "configured", 1);
+    else if (default_pattern(type, office, def, &e2) == 0)
+        *row = json_pack("{s:s, s:s, s:I, s:b}", "doc_type", type, "pattern", def, "next_seq",
+                         (json_int_t)1, "configured", 0);
+    else
+        *row = json_pack("{s:s, s:n, s:I, s:b, s:s}", "doc_type", type, "pattern", "next_seq",
+                         (json_int_t)1, "configured", 0, "problem", err_msg(&e2));
+    return 0;
+}
+
 int office_number_series_list(struct db *db, const char *office, json_t **out, struct err *err)
 {
-    static const char *const types[] = { "TD3", "TD1" };
-    sqlite3_stmt *st = NULL;
-    json_t *arr = json_array();
-    int rc = -1;
-
     *out = NULL;
-    if (arr == NULL)
-        return err_setk(err, ERR_INTERNAL, "out of memory");
-    if (db_prepare(db, &st,
-                   "SELECT pattern, next_seq FROM doc_number_series WHERE doc_type = ?1", err) != 0)
-        goto out;
-    for (size_t i = 0; i < 2; i++) {
-        char def[48];
-        struct err e2 = ERR_INIT;
-        json_t *o;
-        sqlite3_reset(st);
-        int s = db_bind(db, st, err, "s", types[i]) == 0
-                    ? db_step_row(db, st, "number series", err)
-                    : -1;
-        if (s == 1) {
-            o = json_pack("{s:s, s:s, s:I, s:b}", "doc_type", types[i], "pattern",
-                          (const char *)sqlite3_column_text(st, 0), "next_seq",
-                          (json_int_t)sqlite3_column_int64(st, 1), "configured", 1);
-        } else if (s == 0) {
-            if (default_pattern(types[i], office, def, &e2) == 0)
-                o = json_pack("{s:s, s:s, s:I, s:b}", "doc_type", types[i], "pattern", def,
-                              "next_seq", (json_int_t)1, "configured", 0);
-            else
-                o = json_pack("{s:s, s:n, s:I, s:b, s:s}", "doc_type", types[i], "pattern",
-                              "next_seq", (json_int_t)1, "configured", 0, "problem",
-                              err_msg(&e2));
-        } else {
-            goto out;
-        }
-        if (o == NULL || json_array_append_new(arr, o) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
-    *out = arr;
-    arr = NULL;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    json_decref(arr);
-    return rc;
+    /* every document type the office issues (TD3, then TD1), configured or not */
+    return db_query_rows(db,
+                         "SELECT t.doc_type, s.pattern, s.next_seq FROM (SELECT 'TD3' AS doc_type,"
+                         " 1 AS ord UNION ALL SELECT 'TD1', 2) t LEFT JOIN doc_number_series s"
+                         " ON s.doc_type = t.doc_type ORDER BY t.ord",
+                         "number series", series_row, (void *)office, out, err, "");
 }
 
 static int number_taken(struct db *db, const char *number, int *taken, struct err *err)

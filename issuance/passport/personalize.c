@@ -220,7 +220,7 @@ static int chip_seal_key(struct db *db, struct office_env *env, const char *whic
                           "application/octet-stream", h, err) != 0)
         goto out;
     if (json_object_set_new(sealed, which, json_string(h)) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;
@@ -260,7 +260,7 @@ static int personalize_chip(struct db *db, struct personalization *p, struct err
     if (chip_personalize(env->pki, &ci, &pkg, err) != 0)
         return err_prefix(err, "personalization: chip");
     if ((p->chip_manifest = json_object()) == NULL) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     for (size_t i = 0; i < pkg.n; i++) {
@@ -269,14 +269,14 @@ static int personalize_chip(struct db *db, struct personalization *p, struct err
                               "application/octet-stream", h, err) != 0)
             goto out;
         if (json_object_set_new(p->chip_manifest, pkg.ef[i].fid, json_string(h)) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
     }
     if (pkg.aa_private || pkg.ca_private) {
         json_t *sealed = json_object();
         if (sealed == NULL || json_object_set_new(p->chip_manifest, "sealed_keys", sealed) != 0) {
-            err_setk(err, ERR_INTERNAL, "out of memory");
+            err_oom(err);
             goto out;
         }
         if ((pkg.aa_private && chip_seal_key(db, env, "aa", pkg.aa_private, pkg.aa_private_len,
@@ -286,7 +286,7 @@ static int personalize_chip(struct db *db, struct personalization *p, struct err
             goto out;
     }
     if (pkg.manifest && json_object_set(p->chip_manifest, "manifest", pkg.manifest) != 0) {
-        err_setk(err, ERR_INTERNAL, "out of memory");
+        err_oom(err);
         goto out;
     }
     rc = 0;

@@ -1035,7 +1035,7 @@ out:
 
 static int commit_office(struct push *ps, struct err *err)
 {
-    char size[24], *ftext = frontier_text(&ps->st.frontier), *keys = NULL;
+    char size[24], *ftext = frontier_text(&ps->st.frontier);
     struct buf kb = BUF_INIT(1 << 24);
     const char *p[7];
     int rc = -1;
@@ -1060,7 +1060,6 @@ static int commit_office(struct push *ps, struct err *err)
     rc = 0;
 out:
     free(ftext);
-    free(keys);
     buf_release(&kb);
     return rc;
 }

@@ -246,14 +246,19 @@ int national_bgsync_start(const struct national_bgsync_opts *o, struct national_
     return 0;
 }
 
-void national_bgsync_kick(struct national_bgsync *s)
+/* Raise FLAG of S (kicked: sync now; stop: end) and wake its thread. */
+static void bgsync_signal(struct national_bgsync *s, bool *flag)
 {
-    if (s == NULL)
-        return;
     pthread_mutex_lock(&s->lock);
-    s->kicked = true;
+    *flag = true;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
+}
+
+void national_bgsync_kick(struct national_bgsync *s)
+{
+    if (s != NULL)
+        bgsync_signal(s, &s->kicked);
 }
 
 void national_bgsync_stop(struct national_bgsync *s)
@@ -261,10 +266,7 @@ void national_bgsync_stop(struct national_bgsync *s)
     if (s == NULL)
         return;
     if (s->started) {
-        pthread_mutex_lock(&s->lock);
-        s->stop = true;
-        pthread_cond_signal(&s->wake);
-        pthread_mutex_unlock(&s->lock);
+        bgsync_signal(s, &s->stop);
         pthread_join(s->thread, NULL);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->wake);

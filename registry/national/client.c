@@ -348,28 +348,62 @@ out:
     return rc;
 }
 
-int national_fetch_person(struct national_client *c, const char *uin, json_t **answer,
-                          struct err *err)
+int nat_client_call(struct national_client *c, const char *path, json_t *body, const char *what,
+                    json_t **answer, struct err *err)
 {
-    json_t *body = json_pack("{s:s}", "uin", uin ? uin : ""), *resp = NULL;
+    json_t *resp = NULL;
     int status = 0, rc = -1;
 
     *answer = NULL;
     if (body == NULL)
-        return err_set(err, "out of memory");
-    if (national_client_post(c, "/national/v1/person", body, &status, &resp, err) != 0)
-        goto out;
-    if (status != 200) {
+        return err_oom(err);
+    if (national_client_post(c, path, body, &status, &resp, err) != 0) {
+        /* the transport's error is in ERR */
+    } else if (status != 200) {
         const char *m = json_string_value(json_object_get(resp, "message"));
-        err_setk(err, status == 404 ? ERR_NOT_FOUND : ERR_INVALID, "national tier (%d): %s",
-                 status, m ? m : "refused");
-        goto out;
+        err_setk(err, status == 404 ? ERR_NOT_FOUND : ERR_INVALID, "%s (%d): %s", what, status,
+                 m ? m : "refused");
+    } else {
+        *answer = resp;
+        resp = NULL;
+        rc = 0;
     }
-    *answer = resp;
-    resp = NULL;
-    rc = 0;
-out:
     json_decref(body);
+    json_decref(resp);
+    return rc;
+}
+
+int national_fetch_person(struct national_client *c, const char *uin, json_t **answer,
+                          struct err *err)
+{
+    return nat_client_call(c, "/national/v1/person", json_pack("{s:s}", "uin", uin ? uin : ""),
+                           "national tier", answer, err);
+}
+
+/* The national tier's deaths after CURSORS, one page (at most 5000):
+ * stored, counted in *COUNT, *N how many the page held. */
+static int deaths_page(struct national_client *c, struct db *db, const json_t *cursors,
+                       long *count, size_t *n, struct err *err)
+{
+    json_t *resp = NULL, *d;
+    size_t i;
+    int rc = 0;
+
+    if (nat_client_call(c, "/national/v1/deaths",
+                        json_pack("{s:O, s:i}", "cursors", cursors, "limit", 5000),
+                        "national tier", &resp, err) != 0)
+        return -1;
+    *n = json_array_size(json_object_get(resp, "deaths"));
+    json_array_foreach(json_object_get(resp, "deaths"), i, d) {
+        if (registry_national_death_add(
+                db, nat_str(d, "uin"), nat_str(d, "office"), nat_str(d, "registration_number"),
+                nat_str(d, "date_of_death"),
+                (long long)json_integer_value(json_object_get(d, "event_seq")), err) != 0) {
+            rc = -1;
+            break;
+        }
+        (*count)++;
+    }
     json_decref(resp);
     return rc;
 }
@@ -377,51 +411,23 @@ out:
 int national_sync_deaths(struct national_client *c, struct db *db, long *count,
                          struct err *err)
 {
-    json_t *cursors = NULL, *body = NULL, *resp = NULL, *prev = NULL;
-    int status = 0, rc = -1;
+    json_t *cursors = NULL, *prev = NULL;
+    size_t n = 5000;
+    int rc = 0;
 
     *count = 0;
-    for (;;) {
-        const json_t *deaths;
-        size_t i, n;
-        json_t *d;
-        if (registry_national_death_cursors(db, &cursors, err) != 0 ||
-            (body = json_pack("{s:O, s:i}", "cursors", cursors, "limit", 5000)) == NULL ||
-            national_client_post(c, "/national/v1/deaths", body, &status, &resp, err) != 0)
-            goto out;
-        if (status != 200) {
-            const char *m = json_string_value(json_object_get(resp, "message"));
-            err_set(err, "national tier (%d): %s", status, m ? m : "refused");
-            goto out;
-        }
-        deaths = json_object_get(resp, "deaths");
-        n = json_array_size(deaths);
-        json_array_foreach(deaths, i, d) {
-            if (registry_national_death_add(
-                    db, nat_str(d, "uin"), nat_str(d, "office"), nat_str(d, "registration_number"),
-                    nat_str(d, "date_of_death"),
-                    (long long)json_integer_value(json_object_get(d, "event_seq")), err) != 0)
-                goto out;
-            (*count)++;
-        }
+    /* page after page while a full page moved a cursor (a full page that
+     * moved none would come back the same) */
+    while (rc == 0 && n >= 5000) {
         json_decref(prev);
         prev = cursors, cursors = NULL;
-        json_decref(body), body = NULL;
-        json_decref(resp), resp = NULL;
-        if (n < 5000)
+        rc = registry_national_death_cursors(db, &cursors, err);
+        if (rc == 0 && json_equal(cursors, prev))
             break;
-        /* a full page that moved no cursor would come back the same */
-        if (registry_national_death_cursors(db, &cursors, err) != 0)
-            goto out;
-        if (json_equal(cursors, prev))
-            break;
-        json_decref(cursors), cursors = NULL;
+        if (rc == 0)
+            rc = deaths_page(c, db, cursors, count, &n, err);
     }
-    rc = 0;
-out:
     json_decref(prev);
     json_decref(cursors);
-    json_decref(body);
-    json_decref(resp);
     return rc;
 }

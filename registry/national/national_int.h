@@ -21,6 +21,14 @@ struct national_client {
  * https://, or http:// to a loopback address only. */
 int nat_parse_url(struct national_client *c, const char *url, struct err *err);
 
+/* POST BODY (taken; NULL is the out-of-memory failure that built it) to
+ * PATH of the national tier (national_client_post): 0 with *ANSWER the JSON
+ * of its 200 answer (the caller's); -1 with ERR set: the transport's
+ * failure, or "WHAT (STATUS): MESSAGE" for a refusal (kind not_found for
+ * 404, invalid otherwise). */
+int nat_client_call(struct national_client *c, const char *path, json_t *body, const char *what,
+                    json_t **answer, struct err *err) __attribute__((warn_unused_result));
+
 /* Whether S is an office code [A-Z0-9]{2,8}. */
 bool nat_office_ok(const char *s);
 
@@ -35,5 +43,16 @@ char *nat_name_key(const char *given, const char *family);
  * loads the leaf hashes (malloc'd *LEAVES, *N). */
 int nat_load_leaves(struct pg *pg, const char *office, uint64_t size, merkle_hash **leaves,
                     struct err *err);
+
+/* Row I of R as JSON: a new reference, NULL when out of memory. CTX is the
+ * caller's. */
+typedef json_t *(*nat_row_fn)(const struct pg_res *r, int i, void *ctx);
+
+/* Run SQL with its N text parameters P (pg_exec) and make each row ROW's
+ * value, in a new array *OUT the caller owns. Returns 0, or -1 with *OUT
+ * NULL and ERR set (the query's failure, or out of memory). */
+int nat_query_rows(struct pg *pg, const char *sql, int n, const char *const *p, nat_row_fn row,
+                   void *ctx, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/rows.h"
 #include "national_int.h"
 
 #define PUSH_DEFAULT_BATCH 2000
@@ -35,9 +36,11 @@ static int head_at(struct db *db, uint64_t size, json_t **out, struct err *err)
         char root[65], sig[2 * REG_SIG_BYTES + 1];
         hex_encode(sqlite3_column_blob(st, 0), 32, root);
         hex_encode(sqlite3_column_blob(st, 2), REG_SIG_BYTES, sig);
-        *out = json_pack("{s:I, s:s, s:s, s:s}", "tree_size", (json_int_t)size, "root_hash", root,
-                         "time", (const char *)sqlite3_column_text(st, 1), "signature", sig);
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = json_out(out,
+                      json_pack("{s:I, s:s, s:s, s:s}", "tree_size", (json_int_t)size, "root_hash",
+                                root, "time", (const char *)sqlite3_column_text(st, 1),
+                                "signature", sig),
+                      err);
     } else {
         err_set(err, "sync: no signed tree head of size %llu in the district log",
                 (unsigned long long)size);
@@ -46,71 +49,44 @@ static int head_at(struct db *db, uint64_t size, json_t **out, struct err *err)
     return rc;
 }
 
+/* An event row as {seq, body, signature (hex)}. */
+static int event_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
+{
+    char sig[2 * REG_SIG_BYTES + 1];
+
+    (void)ctx;
+    if (sqlite3_column_bytes(st, 2) != REG_SIG_BYTES)
+        return err_set(err, "sync: event %lld has a malformed signature",
+                       (long long)sqlite3_column_int64(st, 0));
+    hex_encode(sqlite3_column_blob(st, 2), REG_SIG_BYTES, sig);
+    *row = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)sqlite3_column_int64(st, 0), "body",
+                     (const char *)sqlite3_column_text(st, 1), "signature", sig);
+    return 0;
+}
+
 static int events_json(struct db *db, uint64_t from, uint64_t to, json_t **events,
                        json_t **versions, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1, s;
-
-    *events = json_array();
-    *versions = json_array();
-    if (*events == NULL || *versions == NULL)
-        goto oom;
-    if (db_prepare(db, &st,
-                    "SELECT seq, body, signature FROM events WHERE seq >= ?1 AND seq < ?2"
-                    " ORDER BY seq",
-                    err) != 0)
-        goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        char sig[2 * REG_SIG_BYTES + 1];
-        if (sqlite3_column_bytes(st, 2) != REG_SIG_BYTES) {
-            err_set(err, "sync: event %lld has a malformed signature",
-                    (long long)sqlite3_column_int64(st, 0));
-            goto out;
-        }
-        hex_encode(sqlite3_column_blob(st, 2), REG_SIG_BYTES, sig);
-        if (json_array_append_new(*events,
-                                  json_pack("{s:I, s:s, s:s}", "seq",
-                                            (json_int_t)sqlite3_column_int64(st, 0), "body",
-                                            (const char *)sqlite3_column_text(st, 1), "signature",
-                                            sig)) != 0)
-            goto oom;
-    }
-    if (s != SQLITE_DONE || json_array_size(*events) != to - from) {
+    *events = *versions = NULL;
+    if (db_query_rows(db,
+                      "SELECT seq, body, signature FROM events WHERE seq >= ?1 AND seq < ?2"
+                      " ORDER BY seq",
+                      "events", event_row, NULL, events, err, "II", (long long)from,
+                      (long long)to) != 0)
+        return -1;
+    if (json_array_size(*events) != to - from)
         err_set(err, "sync: the district log has a gap between %llu and %llu",
                 (unsigned long long)from, (unsigned long long)to);
-        goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (db_prepare(db, &st,
-                    "SELECT record_id, version, data FROM record_versions"
-                    " WHERE event_seq >= ?1 AND event_seq < ?2",
-                    err) != 0)
-        goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        if (json_array_append_new(*versions,
-                                  json_pack("{s:s, s:I, s:s}", "record_id",
-                                            (const char *)sqlite3_column_text(st, 0), "version",
-                                            (json_int_t)sqlite3_column_int64(st, 1), "data",
-                                            (const char *)sqlite3_column_text(st, 2))) != 0)
-            goto oom;
-    rc = 0;
-    goto out;
-oom:
-    err_set(err, "out of memory");
-out:
-    sqlite3_finalize(st);
-    if (rc != 0) {
-        json_decref(*events);
-        json_decref(*versions);
-        *events = *versions = NULL;
-    }
-    return rc;
+    /* {record_id, version, data} by the columns' names and types */
+    else if (db_query_objects(db,
+                              "SELECT record_id, version, data FROM record_versions"
+                              " WHERE event_seq >= ?1 AND event_seq < ?2",
+                              "record versions", versions, err, "II", (long long)from,
+                              (long long)to) == 0)
+        return 0;
+    json_decref(*events);
+    *events = NULL;
+    return -1;
 }
 
 static int consistency_json(struct db *db, uint64_t s1, uint64_t s2, json_t **out,

@@ -21,10 +21,18 @@ static json_t *proof_json(const merkle_hash *p, size_t n)
     return a;
 }
 
+/* A version row of the record CTX names (its id). */
+static json_t *version_row(const struct pg_res *r, int i, void *ctx)
+{
+    return json_pack("{s:s, s:I, s:s, s:s}", "record_id", (const char *)ctx, "version",
+                     (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "hash",
+                     pg_res_value(r, i, 1), "data", pg_res_value(r, i, 2));
+}
+
 enum national_refusal national_person(struct pg *pg, const char *uin, json_t **out,
                                       struct err *err)
 {
-    struct pg_res *pr = NULL, *or = NULL, *er = NULL, *vr = NULL, *dr = NULL;
+    struct pg_res *pr = NULL, *or = NULL, *er = NULL, *dr = NULL;
     merkle_hash *leaves = NULL;
     json_t *b = NULL, *events = NULL, *versions = NULL, *links = NULL, *death = NULL;
     enum national_refusal rc = NATIONAL_INTERNAL;
@@ -70,8 +78,7 @@ enum national_refusal national_person(struct pg *pg, const char *uin, json_t **o
         goto out;
     if (nat_load_leaves(pg, office, size, &leaves, err) != 0)
         goto out;
-    if ((events = json_array()) == NULL || (versions = json_array()) == NULL ||
-        (links = json_array()) == NULL)
+    if ((events = json_array()) == NULL || (links = json_array()) == NULL)
         goto oom;
     for (int i = 0; i < pg_res_rows(er); i++) {
         merkle_hash path[MERKLE_MAX_PROOF];
@@ -90,19 +97,11 @@ enum national_refusal national_person(struct pg *pg, const char *uin, json_t **o
             goto oom;
     }
     p[0] = office, p[1] = record_id;
-    if (pg_exec(pg,
-                "SELECT version, hash, data FROM record_versions WHERE office = $1 AND"
-                " record_id = $2 ORDER BY version",
-                2, p, &vr, err) != 0)
+    if (nat_query_rows(pg,
+                       "SELECT version, hash, data FROM record_versions WHERE office = $1 AND"
+                       " record_id = $2 ORDER BY version",
+                       2, p, version_row, (void *)record_id, &versions, err) != 0)
         goto out;
-    for (int i = 0; i < pg_res_rows(vr); i++)
-        if (json_array_append_new(versions,
-                                  json_pack("{s:s, s:I, s:s, s:s}", "record_id", record_id,
-                                            "version",
-                                            (json_int_t)strtoll(pg_res_value(vr, i, 0), NULL, 10),
-                                            "hash", pg_res_value(vr, i, 1), "data",
-                                            pg_res_value(vr, i, 2))) != 0)
-            goto oom;
     if (json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "statement",
                                                pg_res_value(pr, 0, 3), "signature",
                                                pg_res_value(pr, 0, 4), "signer",
@@ -141,9 +140,19 @@ out:
     pg_res_free(pr);
     pg_res_free(or);
     pg_res_free(er);
-    pg_res_free(vr);
     pg_res_free(dr);
     return rc;
+}
+
+static json_t *search_row(const struct pg_res *r, int i, void *ctx)
+{
+    (void)ctx;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b}", "office", pg_res_value(r, i, 0),
+                     "record_id", pg_res_value(r, i, 1), "uin", pg_res_value(r, i, 2),
+                     "registration_number", pg_res_value(r, i, 3), "name", pg_res_value(r, i, 4),
+                     "birth_date", pg_res_value(r, i, 5), "score",
+                     strtod(pg_res_value(r, i, 6), NULL), "deceased",
+                     strcmp(pg_res_value(r, i, 7), "t") == 0);
 }
 
 /* The records whose name key is similar to QUERY's (pg_trgm similarity at
@@ -155,15 +164,13 @@ out:
  * the order a scan of birth_records would give. */
 int national_search(struct pg *pg, const char *query, int limit, json_t **out, struct err *err)
 {
-    struct pg_res *r = NULL;
     char *key = nat_name_key(query, ""), lim[16];
     const char *p[2];
-    json_t *a = NULL;
-    int rc = -1;
+    int rc;
 
     *out = NULL;
     if (key == NULL)
-        return err_set(err, "out of memory");
+        return err_oom(err);
     /* the key of "GIVEN FAMILY" with an empty family ends with a blank */
     for (size_t n = strlen(key); n > 0 && key[n - 1] == ' '; n--)
         key[n - 1] = '\0';
@@ -173,34 +180,17 @@ int national_search(struct pg *pg, const char *query, int limit, json_t **out, s
     }
     (void)snprintf(lim, sizeof lim, "%d", limit > 0 && limit <= 1000 ? limit : 20);
     p[0] = key, p[1] = lim;
-    if (pg_exec(pg,
-                "SELECT b.office, b.record_id, coalesce(b.uin, ''),"
-                " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"
-                " k.s, EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
-                " FROM (SELECT name_key, similarity(name_key, $1) AS s FROM name_keys"
-                " WHERE name_key % $1 ORDER BY s DESC, name_key OFFSET 0) k"
-                " CROSS JOIN LATERAL (SELECT * FROM birth_records b"
-                " WHERE b.name_key = k.name_key) b"
-                " ORDER BY k.s DESC, b.office, b.record_id LIMIT $2::int",
-                2, p, &r, err) != 0)
-        goto out;
-    if ((a = json_array()) == NULL)
-        goto out;
-    for (int i = 0; i < pg_res_rows(r); i++)
-        (void)json_array_append_new(
-            a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b}", "office",
-                         pg_res_value(r, i, 0), "record_id", pg_res_value(r, i, 1), "uin",
-                         pg_res_value(r, i, 2), "registration_number", pg_res_value(r, i, 3),
-                         "name", pg_res_value(r, i, 4), "birth_date", pg_res_value(r, i, 5),
-                         "score", strtod(pg_res_value(r, i, 6), NULL), "deceased",
-                         strcmp(pg_res_value(r, i, 7), "t") == 0));
-    *out = a;
-    a = NULL;
-    rc = 0;
-out:
-    json_decref(a);
+    rc = nat_query_rows(pg,
+                        "SELECT b.office, b.record_id, coalesce(b.uin, ''),"
+                        " coalesce(b.registration_number, ''), b.name_key, b.birth_date,"
+                        " k.s, EXISTS (SELECT 1 FROM deaths d WHERE d.uin = b.uin)"
+                        " FROM (SELECT name_key, similarity(name_key, $1) AS s FROM name_keys"
+                        " WHERE name_key % $1 ORDER BY s DESC, name_key OFFSET 0) k"
+                        " CROSS JOIN LATERAL (SELECT * FROM birth_records b"
+                        " WHERE b.name_key = k.name_key) b"
+                        " ORDER BY k.s DESC, b.office, b.record_id LIMIT $2::int",
+                        2, p, search_row, NULL, out, err);
     free(key);
-    pg_res_free(r);
     return rc;
 }
 
@@ -209,50 +199,43 @@ int national_duplicates(struct pg *pg, json_t **out, struct err *err)
     return national_duplicates_of(pg, NULL, out, err);
 }
 
+static json_t *dup_case_row(const struct pg_res *r, int i, void *ctx)
+{
+    json_t *res = NULL;
+
+    (void)ctx;
+    if (json_parse(pg_res_value(r, i, 12), strlen(pg_res_value(r, i, 12)), &res, NULL) != 0)
+        res = json_array();
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
+                     (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
+                     pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
+                     pg_res_value(r, i, 3), "record_b", pg_res_value(r, i, 4), "why",
+                     pg_res_value(r, i, 5), "status", pg_res_value(r, i, 6), "opened_at",
+                     pg_res_value(r, i, 7), "name", pg_res_value(r, i, 8), "birth_date",
+                     pg_res_value(r, i, 9), "uin_a", pg_res_value(r, i, 11), "uin_b",
+                     pg_res_value(r, i, 10), "resolutions", res);
+}
+
 int national_duplicates_of(struct pg *pg, const char *office, json_t **out, struct err *err)
 {
-    struct pg_res *r = NULL;
-    json_t *a = json_array();
     const char *p[1] = { office ? office : "" };
 
-    *out = NULL;
-    if (a == NULL)
-        return err_set(err, "out of memory");
     /* each case with the records' names and births, and the signed
      * national.duplicate events that resolved it (office, seq) */
-    if (pg_exec(pg,
-                "SELECT c.id, c.office_a, c.record_a, c.office_b, c.record_b, c.why, c.status,"
-                " c.opened_at::text, coalesce(ra.name_key, ''), coalesce(ra.birth_date, ''),"
-                " coalesce(rb.uin, ''), coalesce(ra.uin, ''),"
-                " coalesce((SELECT jsonb_agg(jsonb_build_object('office', o.office, 'seq', o.seq)"
-                "   ORDER BY o.office, o.seq)::text FROM event_objects o WHERE o.kind = 'dup_case'"
-                "   AND o.id = c.office_a || '/' || c.record_a || '|' || c.office_b || '/' ||"
-                "   c.record_b), '[]')"
-                " FROM dup_cases c"
-                " LEFT JOIN birth_records ra ON ra.office = c.office_a AND ra.record_id = c.record_a"
-                " LEFT JOIN birth_records rb ON rb.office = c.office_b AND rb.record_id = c.record_b"
-                " WHERE $1 = '' OR $1 IN (c.office_a, c.office_b) ORDER BY c.id",
-                1, p, &r, err) != 0) {
-        json_decref(a);
-        return -1;
-    }
-    for (int i = 0; i < pg_res_rows(r); i++) {
-        json_t *res = NULL;
-        if (json_parse(pg_res_value(r, i, 12), strlen(pg_res_value(r, i, 12)), &res, NULL) != 0)
-            res = json_array();
-        (void)json_array_append_new(
-            a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
-                         "id", (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
-                         pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
-                         pg_res_value(r, i, 3), "record_b", pg_res_value(r, i, 4), "why",
-                         pg_res_value(r, i, 5), "status", pg_res_value(r, i, 6), "opened_at",
-                         pg_res_value(r, i, 7), "name", pg_res_value(r, i, 8), "birth_date",
-                         pg_res_value(r, i, 9), "uin_a", pg_res_value(r, i, 11), "uin_b",
-                         pg_res_value(r, i, 10), "resolutions", res));
-    }
-    pg_res_free(r);
-    *out = a;
-    return 0;
+    return nat_query_rows(
+        pg,
+        "SELECT c.id, c.office_a, c.record_a, c.office_b, c.record_b, c.why, c.status,"
+        " c.opened_at::text, coalesce(ra.name_key, ''), coalesce(ra.birth_date, ''),"
+        " coalesce(rb.uin, ''), coalesce(ra.uin, ''),"
+        " coalesce((SELECT jsonb_agg(jsonb_build_object('office', o.office, 'seq', o.seq)"
+        "   ORDER BY o.office, o.seq)::text FROM event_objects o WHERE o.kind = 'dup_case'"
+        "   AND o.id = c.office_a || '/' || c.record_a || '|' || c.office_b || '/' ||"
+        "   c.record_b), '[]')"
+        " FROM dup_cases c"
+        " LEFT JOIN birth_records ra ON ra.office = c.office_a AND ra.record_id = c.record_a"
+        " LEFT JOIN birth_records rb ON rb.office = c.office_b AND rb.record_id = c.record_b"
+        " WHERE $1 = '' OR $1 IN (c.office_a, c.office_b) ORDER BY c.id",
+        1, p, dup_case_row, NULL, out, err);
 }
 
 enum national_refusal national_uin_block(struct pg *pg, const char *office, int count,
@@ -318,11 +301,19 @@ enum national_refusal national_uin_block(struct pg *pg, const char *office, int 
     return *out ? NATIONAL_OK : NATIONAL_INTERNAL;
 }
 
+static json_t *death_row(const struct pg_res *r, int i, void *ctx)
+{
+    (void)ctx;
+    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "office", pg_res_value(r, i, 0), "uin",
+                     pg_res_value(r, i, 1), "registration_number", pg_res_value(r, i, 2),
+                     "date_of_death", pg_res_value(r, i, 3), "event_seq",
+                     (json_int_t)strtoll(pg_res_value(r, i, 4), NULL, 10));
+}
+
 int national_deaths_since(struct pg *pg, const json_t *cursors, int limit, json_t **out,
                           struct err *err)
 {
     struct buf cb = BUF_INIT(1 << 20);
-    struct pg_res *r = NULL;
     json_t *a = NULL, *empty = NULL;
     char lim[16];
     const char *p[2];
@@ -338,31 +329,15 @@ int national_deaths_since(struct pg *pg, const json_t *cursors, int limit, json_
     (void)snprintf(lim, sizeof lim, "%d", limit > 0 && limit <= 10000 ? limit : 5000);
     p[0] = buf_str(&cb), p[1] = lim;
     /* per office, the deaths after the last event the district holds */
-    if (pg_exec(pg,
-                "SELECT office, uin, registration_number, date_of_death, event_seq FROM deaths"
-                " WHERE event_seq > coalesce(($1::jsonb ->> office)::bigint, -1)"
-                " ORDER BY office, event_seq LIMIT $2::int",
-                2, p, &r, err) != 0)
+    if (nat_query_rows(pg,
+                       "SELECT office, uin, registration_number, date_of_death, event_seq FROM"
+                       " deaths WHERE event_seq > coalesce(($1::jsonb ->> office)::bigint, -1)"
+                       " ORDER BY office, event_seq LIMIT $2::int",
+                       2, p, death_row, NULL, &a, err) != 0)
         goto out;
-    if ((a = json_array()) == NULL)
-        goto out;
-    for (int i = 0; i < pg_res_rows(r); i++)
-        if (json_array_append_new(
-                a, json_pack("{s:s, s:s, s:s, s:s, s:I}", "office", pg_res_value(r, i, 0), "uin",
-                             pg_res_value(r, i, 1), "registration_number",
-                             pg_res_value(r, i, 2), "date_of_death", pg_res_value(r, i, 3),
-                             "event_seq",
-                             (json_int_t)strtoll(pg_res_value(r, i, 4), NULL, 10))) != 0) {
-            err_set(err, "out of memory");
-            goto out;
-        }
-    *out = json_pack("{s:o}", "deaths", a);
-    a = NULL;
-    rc = *out ? 0 : err_set(err, "out of memory");
+    rc = json_out(out, json_pack("{s:o}", "deaths", a), err);
 out:
-    json_decref(a);
     json_decref(empty);
-    pg_res_free(r);
     buf_release(&cb);
     return rc;
 }

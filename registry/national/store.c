@@ -4,19 +4,13 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/datadir.h"
 #include "national_int.h"
 #include "registry/search.h"
 
 bool nat_office_ok(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-
-    if (n < 2 || n > 8)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-            return false;
-    return true;
+    return datadir_check_office_code(s, NULL) == 0;
 }
 
 const char *nat_str(const json_t *o, const char *k)
@@ -128,6 +122,25 @@ int national_office_add(struct pg *pg, const char *office, const char *key_hex, 
     return rc;
 }
 
+int nat_query_rows(struct pg *pg, const char *sql, int n, const char *const *p, nat_row_fn row,
+                   void *ctx, json_t **out, struct err *err)
+{
+    struct pg_res *r = NULL;
+    json_t *a;
+
+    *out = NULL;
+    if (pg_exec(pg, sql, n, p, &r, err) != 0)
+        return -1;
+    a = json_array();
+    for (int i = 0; a != NULL && i < pg_res_rows(r); i++)
+        if (json_array_append_new(a, row(r, i, ctx)) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    pg_res_free(r);
+    return json_out(out, a, err);
+}
+
 int national_head(struct pg *pg, const char *office, json_t **out, struct err *err)
 {
     struct pg_res *r = NULL;
@@ -139,11 +152,12 @@ int national_head(struct pg *pg, const char *office, json_t **out, struct err *e
                 p, &r, err) != 0)
         return -1;
     if (pg_res_rows(r) == 1) {
-        *out = json_pack("{s:s, s:I, s:s, s:b}", "office", office, "tree_size",
-                         (json_int_t)strtoll(pg_res_value(r, 0, 0), NULL, 10), "root_hash",
-                         pg_res_value(r, 0, 1), "fork_alarm",
-                         strcmp(pg_res_value(r, 0, 2), "t") == 0);
-        rc = *out ? 0 : err_set(err, "out of memory");
+        rc = json_out(out,
+                      json_pack("{s:s, s:I, s:s, s:b}", "office", office, "tree_size",
+                                (json_int_t)strtoll(pg_res_value(r, 0, 0), NULL, 10), "root_hash",
+                                pg_res_value(r, 0, 1), "fork_alarm",
+                                strcmp(pg_res_value(r, 0, 2), "t") == 0),
+                      err);
     } else {
         err_set(err, "office %s is not registered", office);
     }
@@ -211,8 +225,10 @@ int national_status(struct pg *pg, json_t **out, struct err *err)
                       strcmp(pg_res_value(r, i, 5), "t") == 0, "forks", forks, "uin_collisions",
                       coll));
     }
-    *out = json_pack("{s:s, s:O}", "server", standby ? "standby" : "primary", "offices", offices);
-    rc = *out ? 0 : err_set(err, "out of memory");
+    rc = json_out(out,
+                  json_pack("{s:s, s:O}", "server", standby ? "standby" : "primary", "offices",
+                            offices),
+                  err);
 out:
     json_decref(offices);
     pg_res_free(r);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "db/rows.h"
 #include "national_int.h"
 
 int national_uin_pool_count(struct db *db, uint64_t *unused, uint64_t *total, struct err *err)
@@ -33,76 +34,65 @@ int national_uin_pool_count(struct db *db, uint64_t *unused, uint64_t *total, st
     return rc;
 }
 
+struct pool_block {
+    const json_t *uins;
+    const char *block;
+    char now[32];
+    int received;
+};
+
+static int pool_store_tx(struct db *db, void *arg, struct err *err)
+{
+    struct pool_block *pb = arg;
+    const json_t *u;
+    size_t i;
+
+    pb->received = 0;
+    json_array_foreach(pb->uins, i, u) {
+        if (db_run(db,
+                   "INSERT OR IGNORE INTO uin_pool(uin, block, received_at) VALUES (?1, ?2, ?3)",
+                   "uin pool", err, "sss", json_string_value(u), pb->block[0] ? pb->block : "?",
+                   pb->now) != 0)
+            return err_prefix(err, "uin block: storing %s", json_string_value(u));
+        pb->received += db_rows_changed(db);
+    }
+    return 0;
+}
+
 /* Store the UINs of a block answer, all or none. */
 static int pool_store(struct db *db, const json_t *resp, int *received, struct err *err)
 {
-    const json_t *uins = json_object_get(resp, "uins"), *u;
-    const char *block = nat_str(resp, "block");
-    sqlite3_stmt *st = NULL;
-    char now[32];
+    struct pool_block pb = { json_object_get(resp, "uins"), nat_str(resp, "block"), "", 0 };
+    const json_t *u;
     size_t i;
-    int rc = -1;
 
-    if (!json_is_array(uins) || json_array_size(uins) == 0)
+    if (!json_is_array(pb.uins) || json_array_size(pb.uins) == 0)
         return err_set(err, "uin block: the national tier sent no UINs");
-    json_array_foreach(uins, i, u) {
+    json_array_foreach(pb.uins, i, u) {
         if (registry_uin_check(json_string_value(u), err) != 0)
             return err_prefix(err, "uin block: the national tier sent an invalid UIN");
     }
-    if (reg_now(now, err) != 0 || db_tx_begin(db, err) != 0)
+    if (reg_now(pb.now, err) != 0 || db_tx_run(db, pool_store_tx, &pb, err) != 0)
         return -1;
-    if (db_prepare(db, &st,
-                   "INSERT OR IGNORE INTO uin_pool(uin, block, received_at) VALUES (?1, ?2, ?3)",
-                   err) != 0)
-        goto out;
-    *received = 0;
-    json_array_foreach(uins, i, u) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, json_string_value(u), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, block[0] ? block : "?", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            err_set(err, "uin block: storing %s: %s", json_string_value(u),
-                    sqlite3_errmsg(sqlite3_db_handle(st)));
-            goto out;
-        }
-        *received += sqlite3_changes(sqlite3_db_handle(st));
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (db_tx_commit(db, err) != 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    if (rc != 0)
-        db_tx_rollback(db);
-    return rc;
+    *received = pb.received;
+    return 0;
 }
 
 int national_uin_block_fetch(struct national_client *c, struct db *db, int count, int *received,
                              struct err *err)
 {
-    json_t *req = json_pack("{s:i}", "count", count), *resp = NULL;
-    int status = 0, rc = -1;
+    json_t *resp = NULL;
+    int rc = -1;
 
     *received = 0;
-    if (req == NULL)
-        return err_set(err, "out of memory");
-    if (national_client_post(c, "/national/v1/uin-block", req, &status, &resp, err) != 0)
-        goto out;
-    if (status != 200) {
-        err_set(err, "uin block refused (%d): %s", status, nat_str(resp, "message"));
-        goto out;
-    }
-    if (strcmp(nat_str(resp, "office"), c->office) != 0) {
+    if (nat_client_call(c, "/national/v1/uin-block", json_pack("{s:i}", "count", count),
+                        "uin block refused", &resp, err) != 0)
+        return -1;
+    if (strcmp(nat_str(resp, "office"), c->office) != 0)
         err_set(err, "uin block: the answer is for office '%s', not %s", nat_str(resp, "office"),
                 c->office);
-        goto out;
-    }
-    rc = pool_store(db, resp, received, err);
-out:
-    json_decref(req);
+    else
+        rc = pool_store(db, resp, received, err);
     json_decref(resp);
     return rc;
 }
