@@ -64,7 +64,9 @@ OWNERS = {
     'png.h': ['scanner'],
     'jpeglib.h': ['scanner'],
     'tiffio.h': ['scanner'],
-    'openssl/': ['issuance/icao', 'issuance/pki', 'issuance/reader', 'web', 'registry/national'],
+    # core: only the server side of TLS (core/tls.c), shared by both servers
+    'openssl/': ['core', 'issuance/icao', 'issuance/pki', 'issuance/reader', 'web',
+                 'registry/national'],
 }
 
 TOP = ['core', 'db', 'scanner', 'registry', 'issuance', 'web', 'cli']

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tls.h"
 #include "core/buf.h"
 #include "civreg_version.h"
 #include "core/log.h"
@@ -15,7 +16,6 @@
 #include "web.h"
 #include "web_int.h"
 
-#include <openssl/ssl.h>
 
 /* Every open connection holds a worker (see conngate.h): enough for an
  * office's browsers, each keeping a few connections alive. */
@@ -135,20 +135,8 @@ int web_tls_usable(struct err *err)
 static int init_ssl(void *ssl_ctx, void *user_data)
 {
     struct web_server *srv = user_data;
-    SSL_CTX *ctx = ssl_ctx;
 
-    if (SSL_CTX_use_certificate_chain_file(ctx, srv->tls_cert) != 1) {
-        log_error("serve: cannot load the TLS certificate %s", srv->tls_cert);
-        return -1;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, srv->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        log_error("serve: cannot load the TLS key %s, or it does not match the certificate",
-                  srv->tls_key);
-        return -1;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    return 1; /* configured here */
+    return tls_server_setup(ssl_ctx, "serve", srv->tls_cert, srv->tls_key);
 }
 
 /* A whole number from civreg.conf within [MIN, MAX], or DEFLT. */

@@ -7,13 +7,13 @@
  * separate program surface (no sessions, no UI), kept beside its store. */
 #include <arpa/inet.h>
 #include <civetweb.h>
-#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tls.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "national_int.h"
@@ -261,21 +261,8 @@ static int log_message(const struct mg_connection *conn, const char *message)
 static int init_ssl(void *ssl_ctx, void *user_data)
 {
     struct nserve *s = user_data;
-    SSL_CTX *ctx = ssl_ctx;
 
-    if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_cert) != 1) {
-        log_error("national serve: cannot load the TLS certificate %s", s->tls_cert);
-        return -1;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, s->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        log_error("national serve: cannot load the TLS key %s, or it does not match the "
-                  "certificate",
-                  s->tls_key);
-        return -1;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    return 1;
+    return tls_server_setup(ssl_ctx, "national serve", s->tls_cert, s->tls_key);
 }
 
 /* Whether ADDR:PORT names a loopback address. */
