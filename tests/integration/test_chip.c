@@ -46,12 +46,11 @@ static void personalize(const char *datadir, const char *out, const char *extra)
 static int setup(void **state)
 {
     (void)state;
-    dir = tmp_dir("chip");
+    dir = tmp_dir_paths("chip", (const struct tmp_path[]){ TMP_PATH(data, "data"),
+                                                           TMP_PATH(pkg, "pkg"),
+                                                           TMP_PATH(csca, "csca.pem"), { 0 } });
     if (dir == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(pkg, sizeof pkg, "%s/pkg", dir);
-    snprintf(csca, sizeof csca, "%s/csca.pem", dir);
     pw_file(dir, "admin", "nimda-tundra-ferns-61", pw_admin, sizeof pw_admin);
     pw_file(dir, "officer", "reciffo-tundra-ferns-61", pw_op, sizeof pw_op);
     snprintf(as_admin, sizeof as_admin, "--user admin --password-file '%s'", pw_admin);

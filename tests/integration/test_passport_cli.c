@@ -152,10 +152,10 @@ static int setup(void **state)
     struct proc_result r;
     (void)state;
 
-    root = tmp_dir("passport-cli");
+    root = tmp_dir_paths("passport-cli",
+                         (const struct tmp_path[]){ TMP_PATH(data, "data"), { 0 } });
     if (root == NULL)
         return -1;
-    snprintf(data, sizeof data, "%s/data", root);
     snprintf(photo, sizeof photo, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
     snprintf(landscape, sizeof landscape, "%s/issuance/landscape.jpg", CIVREG_TEST_DATA);
     snprintf(signature, sizeof signature, "%s/issuance/signature.png", CIVREG_TEST_DATA);

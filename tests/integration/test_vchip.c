@@ -29,17 +29,15 @@ static int setup(void **state)
 {
     char p[2048];
     (void)state;
-    dir = tmp_dir("vchip");
+    dir = tmp_dir_paths("vchip", (const struct tmp_path[]){ TMP_PATH(pkg, "pkg"),
+                                                            TMP_PATH(csca, "csca.pem"),
+                                                            TMP_PATH(p, "mrz.txt"), { 0 } });
     if (dir == NULL)
         return -1;
-    snprintf(pkg, sizeof pkg, "%s/pkg", dir);
-    snprintf(csca, sizeof csca, "%s/csca.pem", dir);
-    snprintf(p, sizeof p, "%s/mrz.txt", dir);
     file_write(p, mrz, strlen(mrz));
-    snprintf(p, sizeof p, "%s/a.pw", dir);
-    file_write(p, "nimda-tundra-ferns-61\n", 22);
-    snprintf(p, sizeof p, "%s/o.pw", dir);
-    file_write(p, "reciffo-tundra-ferns-61\n", 24);
+    if (pw_file(dir, "a", "nimda-tundra-ferns-61", p, sizeof p) != 0 ||
+        pw_file(dir, "o", "reciffo-tundra-ferns-61", p, sizeof p) != 0)
+        return -1;
     sh_ok("cd '%s' && B='%s' && $B init --data data >/dev/null 2>&1 && "
           "$B user add --data data --username admin --role admin < a.pw >/dev/null 2>&1 && "
           "$B user add --data data --username officer --role issuance_operator --user admin "

@@ -77,6 +77,20 @@ int http_header(const struct http_response *r, const char *name, char *out, size
 char *tmp_dir(const char *tag);
 void tmp_remove(const char *path);
 
+/* A path inside a test's temporary folder: BUF (SIZE bytes) receives
+ * "<folder>/NAME". */
+struct tmp_path {
+    char *buf;
+    size_t size;
+    const char *name;
+};
+#define TMP_PATH(buf, name) { (buf), sizeof(buf), (name) }
+
+/* tmp_dir, then each of PATHS (ended by an entry with a NULL buf) filled
+ * with its path inside the new folder. NULL when the folder cannot be made
+ * or a path does not fit. */
+char *tmp_dir_paths(const char *tag, const struct tmp_path *paths);
+
 /* tests/data/DIR/NAME read whole (malloc'd, NUL-terminated; its length into
  * *LEN when LEN is not NULL). The test fails when it cannot be read. */
 char *test_data_read(const char *dir, const char *name, size_t *len);

@@ -22,6 +22,21 @@ char *tmp_dir(const char *tag)
     return p;
 }
 
+char *tmp_dir_paths(const char *tag, const struct tmp_path *paths)
+{
+    char *dir = tmp_dir(tag);
+
+    for (const struct tmp_path *t = paths; dir != NULL && t->buf != NULL; t++) {
+        int n = snprintf(t->buf, t->size, "%s/%s", dir, t->name);
+        if (n < 0 || (size_t)n >= t->size) {
+            tmp_remove(dir);
+            free(dir);
+            dir = NULL;
+        }
+    }
+    return dir;
+}
+
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
