@@ -292,3 +292,11 @@ int db_query_objects(struct db *db, const char *sql, const char *what, json_t **
     CACHED_USE(rc, db, sql, err, fmt, &u);
     return rc;
 }
+
+int db_column_parse(sqlite3_stmt *st, int i, json_t **out, struct err *err)
+{
+    const char *text = (const char *)sqlite3_column_text(st, i);
+    size_t len = (size_t)sqlite3_column_bytes(st, i);
+
+    return json_parse(text, len, out, err);
+}

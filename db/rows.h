@@ -121,4 +121,10 @@ int db_rows_changed(struct db *db);
 int db_query_objects(struct db *db, const char *sql, const char *what, json_t **out,
                      struct err *err, const char *fmt, ...) __attribute__((warn_unused_result));
 
+/* Column I of the current row: a JSON document stored as text, parsed by
+ * json_parse (duplicate keys, nesting depth and UTF-8 checked). The text is
+ * read before its length, as SQLite asks. *OUT is a new reference. */
+int db_column_parse(struct sqlite3_stmt *st, int i, json_t **out, struct err *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -8,6 +8,7 @@
 #include "audit_par.h"
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 #define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
@@ -203,8 +204,7 @@ static int load_keys(struct audit_par *p, struct db *db)
         json_t *b = NULL, *d;
         const char *user, *hex;
         struct par_key key;
-        if (json_parse((const char *)sqlite3_column_text(st, 1),
-                       (size_t)sqlite3_column_bytes(st, 1), &b, NULL) != 0)
+        if (db_column_parse(st, 1, &b, NULL) != 0)
             continue; /* the audit reports it */
         d = json_object_get(b, "data");
         user = json_string_value(json_object_get(d, "username"));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 #define DEATH_TEXT_MAX 200
@@ -213,8 +214,7 @@ static int person_record(struct db *db, const char *uin, char **record_id, json_
         rc = -1;
     } else if ((*record_id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
         err_oom(err);
-    } else if (json_parse((const char *)sqlite3_column_text(st, 1),
-                          (size_t)sqlite3_column_bytes(st, 1), record, err) == 0) {
+    } else if (db_column_parse(st, 1, record, err) == 0) {
         rc = 0;
     }
     if (rc != 0) {
@@ -296,14 +296,12 @@ static int death_tx(struct db *db, void *arg, struct err *err)
                dod, buf_str(&body), hash, c->actor->username, now, (long long)seq) != 0)
         goto out;
     json_decref(c->result);
-    c->result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "registration_number",
-                          regno, "uin", c->uin, "date_of_death", dod, "hash", hash, "event",
-                          (json_int_t)seq);
-    if (c->result == NULL) {
-        err_oom(err);
-        goto out;
-    }
-    rc = 0;
+    c->result = NULL;
+    rc = json_out(&c->result,
+                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", id, "registration_number",
+                            regno, "uin", c->uin, "date_of_death", dod, "hash", hash, "event",
+                            (json_int_t)seq),
+                  err);
 out:
     buf_release(&body);
     json_decref(record);
@@ -374,8 +372,7 @@ int registry_person_is_deceased(struct db *db, const char *uin, bool *deceased, 
         rc = 0;
         if (death) {
             json_t *data = NULL;
-            if (json_parse((const char *)sqlite3_column_text(st, 3),
-                           (size_t)sqlite3_column_bytes(st, 3), &data, err) != 0) {
+            if (db_column_parse(st, 3, &data, err) != 0) {
                 rc = -1;
             } else if ((*death = json_pack(
                             "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:s}", "id",

@@ -284,8 +284,7 @@ static int current_version(struct db *db, const char *id, json_t **rec, char has
         err_setk(err, ERR_NOT_FOUND, "duplicates: no record %s", id);
         goto out;
     }
-    if (json_parse((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                   rec, err) != 0)
+    if (db_column_parse(st, 0, rec, err) != 0)
         goto out;
     if (hash)
         (void)snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));

@@ -12,6 +12,7 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/rows.h"
 #include "core/utf8.h"
 #include "registry_int.h"
 
@@ -77,8 +78,7 @@ static int src_load(struct db *db, const struct registry_actor *actor, const cha
         err_oom(err);
         goto out;
     }
-    if (json_parse((const char *)sqlite3_column_text(st, 7), (size_t)sqlite3_column_bytes(st, 7),
-                   &s->data, err) != 0)
+    if (db_column_parse(st, 7, &s->data, err) != 0)
         goto out;
     rc = 0;
 out:

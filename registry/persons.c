@@ -7,6 +7,7 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 /* Whether a person holds UIN already: 1 held, 0 free, -1 error. */
@@ -199,8 +200,7 @@ static int link_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err *err)
     bool ok = false;
 
     (void)ctx;
-    if (json_parse((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                   &stmt, err) != 0)
+    if (db_column_parse(st, 0, &stmt, err) != 0)
         return -1;
     if (sqlite3_column_bytes(st, 1) == REG_SIG_BYTES)
         hex_encode(sqlite3_column_blob(st, 1), REG_SIG_BYTES, sig_hex);

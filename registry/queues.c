@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 int reg_mismatch_state(struct db *db, const char *id, int version, int *rounds, json_t **fields,
@@ -33,8 +34,7 @@ int reg_mismatch_state(struct db *db, const char *id, int version, int *rounds, 
         (*rounds)++;
         if (fields && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
             json_t *f = NULL;
-            if (json_parse((const char *)sqlite3_column_text(st, 0),
-                           (size_t)sqlite3_column_bytes(st, 0), &f, NULL) == 0 &&
+            if (db_column_parse(st, 0, &f, NULL) == 0 &&
                 json_is_array(f)) {
                 json_decref(*fields);
                 *fields = f;

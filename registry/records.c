@@ -14,6 +14,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "db/rows.h"
 #include "core/utf8.h"
 #include "registry_int.h"
 #include "search.h"
@@ -145,8 +146,7 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
     h->regno = db_column_dup(st, 5);
     h->uin = db_column_dup(st, 6);
-    if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
-                   &h->data, err) != 0) {
+    if (db_column_parse(st, 4, &h->data, err) != 0) {
         err_prefix(err, "record %s version %d", h->id, h->version);
         goto out;
     }
@@ -721,12 +721,10 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     if (registry_search_index_record(db, h.id, err) != 0)
         goto out;
     json_decref(c->result);
-    c->result = json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin);
-    if (c->result == NULL) {
-        err_oom(err);
-        goto out;
-    }
-    rc = 0;
+    c->result = NULL;
+    rc = json_out(&c->result,
+                  json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin),
+                  err);
 out:
     json_decref(objects);
     json_decref(edata);
@@ -942,12 +940,10 @@ static json_t *version_json(sqlite3_stmt *st, struct err *err)
      * keyed_by, keyed_at, event_seq */
     json_t *data = NULL, *rev = NULL, *v;
 
-    if (json_parse((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-                   &data, err) != 0)
+    if (db_column_parse(st, 1, &data, err) != 0)
         return NULL;
     if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
-        json_parse((const char *)sqlite3_column_text(st, 5), (size_t)sqlite3_column_bytes(st, 5),
-                   &rev, err) != 0) {
+        db_column_parse(st, 5, &rev, err) != 0) {
         json_decref(data);
         return NULL;
     }
@@ -1052,8 +1048,7 @@ static int object_event_row(sqlite3_stmt *st, void *ctx, json_t **row, struct er
     json_t *body = NULL;
 
     (void)ctx;
-    if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
-                   &body, err) != 0)
+    if (db_column_parse(st, 4, &body, err) != 0)
         return -1;
     *row = json_pack("{s:I, s:s, s:s, s:s, s:O}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
                      "type", sqlite3_column_text(st, 1), "actor", sqlite3_column_text(st, 2),
@@ -1125,8 +1120,7 @@ static int record_list_row(sqlite3_stmt *st, void *ctx, json_t **row, struct err
     json_t *data = NULL, *child;
 
     (void)ctx;
-    if (json_parse((const char *)sqlite3_column_text(st, 6), (size_t)sqlite3_column_bytes(st, 6),
-                   &data, err) != 0)
+    if (db_column_parse(st, 6, &data, err) != 0)
         return -1;
     child = json_object_get(data, "child");
     *row = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}", "id",

@@ -360,8 +360,7 @@ static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt 
         err_setk(err, ERR_NOT_FOUND, "search index: no record %s", id);
     if (s != 1)
         goto out;
-    if (json_parse((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4),
-                   &rec, err) != 0)
+    if (db_column_parse(st, 4, &rec, err) != 0)
         goto out;
     rc = writer_put(db, w, id, (const char *)sqlite3_column_text(st, 0),
                     (const char *)sqlite3_column_text(st, 1),

@@ -6,6 +6,7 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "db/rows.h"
 #include "registry_int.h"
 
 static json_t *hashes_json(const merkle_hash *p, size_t n)
@@ -365,8 +366,7 @@ static json_t *event_json(struct db *db, sqlite3_int64 seq, uint64_t tree_size, 
         err_set(err, "event %lld is missing from the log", (long long)seq);
         goto out;
     }
-    if (json_parse((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                   &body, err) != 0) {
+    if (db_column_parse(st, 0, &body, err) != 0) {
         err_prefix(err, "event %lld", (long long)seq);
         goto out;
     }

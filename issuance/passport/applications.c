@@ -9,6 +9,7 @@
 #include "core/translit.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "db/rows.h"
 #include "office_app_int.h"
 #include "issuance/icao/icao.h"
 #include "registry/registry.h"
@@ -112,8 +113,7 @@ int office_app_load(struct db *db, const char *id, struct office_app *app, struc
     for (int i = 0; i < (int)(sizeof cols / sizeof cols[0]); i++)
         if (cols[i])
             *cols[i] = db_column_dup(st, i);
-    if (json_parse((const char *)sqlite3_column_text(st, 8), (size_t)sqlite3_column_bytes(st, 8),
-                   &app->holder, err) != 0)
+    if (db_column_parse(st, 8, &app->holder, err) != 0)
         goto out;
     rc = 0;
 out:

@@ -8,6 +8,7 @@
 #include "core/encode.h"
 #include "core/secret.h"
 #include "db/db.h"
+#include "db/rows.h"
 #include "office_int.h"
 
 json_t *office_row_json(sqlite3_stmt *st, const char *const *names, int n, int json_first,
@@ -18,8 +19,7 @@ json_t *office_row_json(sqlite3_stmt *st, const char *const *names, int n, int j
     for (int i = 0; o && i < n; i++) {
         json_t *v = NULL;
         if (!(i >= json_first && i <= json_last && sqlite3_column_type(st, i) == SQLITE_TEXT &&
-              json_parse((const char *)sqlite3_column_text(st, i),
-                         (size_t)sqlite3_column_bytes(st, i), &v, NULL) == 0))
+              db_column_parse(st, i, &v, NULL) == 0))
             v = db_column_json(st, i);
         if (json_object_set_new(o, names[i], v) != 0) {
             json_decref(o);

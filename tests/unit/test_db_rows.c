@@ -443,7 +443,37 @@ static void test_query_objects(void **state)
     assert_non_null(strstr(err_msg(&e), "db: listing"));
 }
 
+/* db_column_parse: a JSON document kept in a column, parsed with the
+ * project's checks (duplicate keys refused). */
+static void test_column_parse(void **state)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    json_t *v = NULL;
+    struct err e = ERR_INIT;
+    (void)state;
+
+    /* only a statement is needed: a connection of its own */
+    assert_int_equal(sqlite3_open(":memory:", &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT '{\"a\":1}', '{\"a\":1,\"a\":2}', NULL, '[1,'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(db_column_parse(st, 0, &v, &e), 0);
+    assert_int_equal(json_integer_value(json_object_get(v, "a")), 1);
+    json_decref(v);
+    v = NULL;
+    for (int i = 1; i <= 3; i++) {
+        err_clear(&e);
+        assert_int_equal(db_column_parse(st, i, &v, &e), -1);
+        assert_null(v);
+        assert_true(err_msg(&e)[0] != '\0');
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
 CMOCKA_MAIN_WITH((.group = "db_rows", .setup = setup, .teardown = teardown, .secret = 1),
                  test_bind_and_step, test_rows_by_column_names, test_rows_through_a_function,
                  test_rows_step_failure, test_run, test_query_rows, test_query_text_and_int64,
-                 test_rows_changed, test_query_objects)
+                 test_rows_changed, test_query_objects, test_column_parse)
