@@ -223,6 +223,18 @@ static enum national_refusal push(struct sim *o, json_t *events, json_t *version
     return rc;
 }
 
+/* Push event I of PAIR (a draft and its registration from add_birth) on
+ * its own, with VERSIONS; WHAT names it in a failure. */
+static void push_one_of(struct sim *o, json_t *pair, size_t i, json_t *versions, const char *what)
+{
+    struct err err = ERR_INIT;
+    json_t *one = json_pack("[O]", json_array_get(pair, i));
+
+    if (push(o, one, versions, &err) != NATIONAL_OK)
+        fail_msg("push of the %s: %s", what, err_msg(&err));
+    json_decref(one);
+}
+
 /* A registered office with its office.key and first user pushed. */
 static void office_start(struct sim *o, const char *code)
 {
@@ -352,8 +364,7 @@ static long long birth_record_updates(void)
 static void test_draft_and_register_one_row(void **state)
 {
     struct sim *o = calloc(1, sizeof *o);
-    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array(),
-           *one;
+    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
     struct err err = ERR_INIT;
     long long u0, u1, u2;
     (void)state;
@@ -369,16 +380,10 @@ static void test_draft_and_register_one_row(void **state)
     /* person 50: the draft in one push, the registration in the next */
     add_birth(o, 50, next_uin(o), pair, pv);
     o->size--;
-    one = json_pack("[O]", json_array_get(pair, 0));
-    if (push(o, one, pv, &err) != NATIONAL_OK)
-        fail_msg("push of the draft: %s", err_msg(&err));
-    json_decref(one);
+    push_one_of(o, pair, 0, pv, "draft");
     json_array_clear(pv);
     o->size++;
-    one = json_pack("[O]", json_array_get(pair, 1));
-    if (push(o, one, pv, &err) != NATIONAL_OK)
-        fail_msg("push of the registration: %s", err_msg(&err));
-    json_decref(one);
+    push_one_of(o, pair, 1, pv, "registration");
     u2 = birth_record_updates();
     assert_int_equal(u2 - u1, 1);
     expect_sql("SELECT count(*) FROM birth_records b JOIN persons p ON p.office = b.office"
@@ -409,8 +414,7 @@ static void test_draft_and_register_one_row(void **state)
 static void test_cross_office_duplicates(void **state)
 {
     struct sim *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
-    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array(),
-           *one;
+    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
     struct err err = ERR_INIT;
     (void)state;
 
@@ -438,17 +442,11 @@ static void test_cross_office_duplicates(void **state)
     /* person 10: drafted in one push, registered in the next */
     add_birth_of(b, 10, "Mwangi", next_uin(b), pair, pv);
     b->size--;
-    one = json_pack("[O]", json_array_get(pair, 0));
-    if (push(b, one, pv, &err) != NATIONAL_OK)
-        fail_msg("push of the draft: %s", err_msg(&err));
-    json_decref(one);
+    push_one_of(b, pair, 0, pv, "draft");
     expect_sql("SELECT count(*) FROM dup_cases WHERE record_b = 'D2-R-000010'", "0");
     json_array_clear(pv);
     b->size++;
-    one = json_pack("[O]", json_array_get(pair, 1));
-    if (push(b, one, pv, &err) != NATIONAL_OK)
-        fail_msg("push of the registration: %s", err_msg(&err));
-    json_decref(one);
+    push_one_of(b, pair, 1, pv, "registration");
     expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'D1' AND record_a = 'D1-R-000010'"
                " AND office_b = 'D2' AND record_b = 'D2-R-000010'",
                "1");
