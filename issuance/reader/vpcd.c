@@ -49,6 +49,11 @@ static int read_full(int fd, unsigned char *p, size_t n, volatile sig_atomic_t *
     while (got < n) {
         ssize_t r;
         int one = 1;
+        /* a stop that arrived while we were not blocked in read(): pcscd's
+         * presence polls keep every read answering, so EINTR alone would
+         * never come */
+        if (stop && *stop)
+            return -1;
         /* vpcd writes the length and the APDU separately: acknowledge at
          * once, or Nagle's algorithm on its side waits for our delayed ACK
          * (40 ms per APDU) */

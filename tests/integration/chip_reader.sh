@@ -31,9 +31,23 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/civreg-reader-XXXXXX")
 PCSCD_PID=
 EMU_PID=
+# stop a background process: SIGTERM, then SIGKILL after 5 s, so that a
+# process that does not stop cannot hold the test until its timeout
+stop_pid() {
+    kill "$1" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        echo "chip_reader: pid $1 ignored SIGTERM for 5 s, killed" >&2
+        kill -9 "$1" 2>/dev/null || true
+    fi
+    wait "$1" 2>/dev/null || true
+}
 cleanup() {
-    if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
-    if [ -n "$PCSCD_PID" ]; then kill "$PCSCD_PID" 2>/dev/null || true; wait "$PCSCD_PID" 2>/dev/null || true; fi
+    if [ -n "$EMU_PID" ]; then stop_pid "$EMU_PID"; fi
+    if [ -n "$PCSCD_PID" ]; then stop_pid "$PCSCD_PID"; fi
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -96,7 +110,7 @@ wait_vpcd() {
     sleep 1
 }
 emulate() { # start the virtual chip of package $1
-    if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
+    if [ -n "$EMU_PID" ]; then stop_pid "$EMU_PID"; fi
     "$CIVREG" chip emulate "$1" --port "$PORT" --wait 20 --can 271828 --verbose 2> emu.log &
     EMU_PID=$!
     wait_vpcd emu.log "the virtual chip did not connect"
@@ -231,7 +245,7 @@ grep -q "offers no PACE" nopace-can.err || fail "CAN on a BAC chip: $(cat nopace
 "$CIVREG" chip personalize --data "$D" --mrz-lines mrz.txt \
     --photo "$SRC/tests/data/icao/face-120x160.jpg" --out pkg-epass \
     --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize for ePass"
-if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
+if [ -n "$EMU_PID" ]; then stop_pid "$EMU_PID"; fi
 /usr/bin/python3 "$SRC/tests/integration/epass_chip.py" pkg-epass "$PORT" 2> epass.log &
 EMU_PID=$!
 wait_vpcd epass.log "the ePass chip did not start"

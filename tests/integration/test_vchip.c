@@ -4,6 +4,9 @@
  * session, one BAC try per challenge), the reader over the chip with short
  * and extended READ BINARY, and a reader facing a chip that lies. The
  * package is personalized by the real civreg binary. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -492,5 +498,74 @@ static void test_chip_auth_in_process(void **state)
           dir, CIVREG_BIN, CIVREG_BIN);
 }
 
+/* A stand-in for pcscd's vpcd driver on loopback: 20 "ATR?" requests
+ * sent at once, then it counts the bytes the chip answers until the chip
+ * hangs up (or 10 s pass). */
+struct fake_vpcd {
+    int listen_fd;
+    size_t answered;
+};
+
+static void *fake_vpcd_run(void *arg)
+{
+    struct fake_vpcd *v = arg;
+    struct timeval tv = { 10, 0 };
+    unsigned char buf[512];
+    ssize_t r;
+    int fd = accept(v->listen_fd, NULL, NULL);
+
+    if (fd < 0)
+        return NULL;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (int i = 0; i < 20; i++)
+        if (write(fd, "\x00\x01\x04", 3) != 3)
+            break;
+    shutdown(fd, SHUT_WR);
+    while ((r = read(fd, buf, sizeof buf)) > 0)
+        v->answered += (size_t)r;
+    close(fd);
+    return NULL;
+}
+
+/* How many bytes the virtual chip answers to 20 requests when STOP is
+ * already set as it starts serving. */
+static size_t serve_with_stop(sig_atomic_t stop_value)
+{
+    struct fake_vpcd v = { -1, 0 };
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t alen = sizeof a;
+    volatile sig_atomic_t stop = stop_value;
+    struct vchip *c = NULL;
+    struct err e = ERR_INIT;
+    pthread_t th;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(v.listen_fd >= 0);
+    assert_int_equal(bind(v.listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(v.listen_fd, 1), 0);
+    assert_int_equal(getsockname(v.listen_fd, (struct sockaddr *)&a, &alen), 0);
+    assert_int_equal(pthread_create(&th, NULL, fake_vpcd_run, &v), 0);
+    assert_int_equal(vchip_open(pkg, &c, &e), 0);
+    if (vchip_serve_vpcd(c, "127.0.0.1", ntohs(a.sin_port), 5, &stop, NULL, &e) != 0)
+        fail_msg("serving the fake vpcd: %s", err_msg(&e));
+    vchip_free(c);
+    pthread_join(th, NULL);
+    close(v.listen_fd);
+    return v.answered;
+}
+
+/* `chip emulate` stops on SIGTERM even when the signal comes while it is
+ * not blocked in read(): pcscd's presence polls keep every read answering,
+ * so waiting for EINTR alone kept the chip serving (and a caller waiting
+ * for it) forever. A stop already set answers nothing. */
+static void test_stop_outside_read(void **state)
+{
+    (void)state;
+    assert_true(serve_with_stop(0) > 0);
+    assert_int_equal(serve_with_stop(1), 0);
+}
+
 CMOCKA_MAIN(setup, teardown, test_access_rules, test_inspect_in_process, test_pace_in_process,
-            test_pace_im_in_process, test_hostile_chip, test_chip_auth_in_process)
+            test_pace_im_in_process, test_hostile_chip, test_chip_auth_in_process,
+            test_stop_outside_read)
