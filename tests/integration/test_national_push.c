@@ -306,6 +306,22 @@ static void test_push_set_based(void **state)
     free(o);
 }
 
+/* Office CODE started and 300 births into EVENTS and VERSIONS, birth 212
+ * (event 427) with the UIN of birth 7; that UIN returned (to free). */
+static char *births_uin_twice(struct sim *o, const char *code, json_t *events, json_t *versions)
+{
+    char *dup = NULL;
+
+    office_start(o, code);
+    for (unsigned k = 0; k < 300; k++) {
+        const char *uin = next_uin(o);
+        if (k == 7)
+            dup = strdup(uin);
+        add_birth(o, k, k == 212 ? dup : uin, events, versions);
+    }
+    return dup;
+}
+
 static void test_uin_twice_in_one_push(void **state)
 {
     struct sim *o = calloc(1, sizeof *o);
@@ -314,13 +330,7 @@ static void test_uin_twice_in_one_push(void **state)
     char *dup = NULL, want[200];
     (void)state;
 
-    office_start(o, "T2");
-    for (unsigned k = 0; k < 300; k++) {
-        const char *uin = next_uin(o);
-        if (k == 7)
-            dup = strdup(uin);
-        add_birth(o, k, k == 212 ? dup : uin, ev, vs);
-    }
+    dup = births_uin_twice(o, "T2", ev, vs);
     assert_int_equal(push(o, ev, vs, &err), NATIONAL_REFUSED);
     print_message("refused: %s\n", err_msg(&err));
     snprintf(want, sizeof want, "UIN %s of record T2-R-000212 is already held nationally by "
@@ -611,13 +621,7 @@ static void test_forged_after_collision(void **state)
     (void)state;
 
     national_set_verify_threads(2);
-    office_start(o, "T6");
-    for (unsigned k = 0; k < 300; k++) {
-        const char *uin = next_uin(o);
-        if (k == 7)
-            dup = strdup(uin);
-        add_birth(o, k, k == 212 ? dup : uin, ev, vs);
-    }
+    dup = births_uin_twice(o, "T6", ev, vs);
     bad = forged(ev, 499);
     assert_int_equal(push(o, bad, vs, &err), NATIONAL_REFUSED);
     print_message("refused: %s\n", err_msg(&err));
