@@ -8,7 +8,10 @@
  * one transaction stores the events (COPY), the head, the cited evidence,
  * the projection rows and the office's new head; the office row is locked
  * and the push must start exactly at the accepted size, so a push repeated
- * after a crash on either side stores nothing twice.
+ * after a crash on either side stores nothing twice. The event signatures
+ * are verified on threads while that transaction receives its rows: it
+ * commits only when every signature holds and is rolled back otherwise, so
+ * nothing of a push is visible or durable before all of it is verified.
  *
  * A signed head that does not extend the accepted one is a fork: the push is
  * refused, both heads are kept in table forks and the office is flagged
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/encode.h"
+#include "core/fanout.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "national_int.h"
@@ -43,6 +47,7 @@ struct checked_event {
     char leaf_hex[65];
     uint64_t seq;
     unsigned char pk[REG_PK_BYTES], sig[REG_SIG_BYTES]; /* signer's key, signature */
+    bool canonical; /* body parsed and in canonical form (parse_range) */
 };
 
 struct push {
@@ -303,10 +308,9 @@ out:
 /* Everything about event I but its signature, in log order (the signer's key
  * comes from the user.add/user.key events before it); the signature is
  * verified by events_verify. */
-static int event_check(struct push *ps, size_t i, const json_t *e, struct err *err)
+static int event_check(struct push *ps, size_t i, struct err *err)
 {
     struct checked_event *c = &ps->ev[i];
-    struct buf canon = BUF_INIT(8 << 20);
     unsigned char *sig = c->sig, *pk = c->pk;
     crypto_hash_sha256_state hs;
     merkle_hash leaf;
@@ -314,12 +318,7 @@ static int event_check(struct push *ps, size_t i, const json_t *e, struct err *e
     const json_t *data;
     int rc = -1;
 
-    c->seq = ps->st.size + i;
-    c->text = nat_str(e, "body");
-    c->sig_hex = nat_str(e, "signature");
-    if (json_parse(c->text, strlen(c->text), &c->body, NULL) != 0 ||
-        !json_is_object(c->body) || json_canonical(c->body, &canon, NULL) != 0 ||
-        canon.len != strlen(c->text) || memcmp(canon.data, c->text, canon.len) != 0) {
+    if (!c->canonical) {
         err_set(err, "event %llu: body malformed or not canonical", (unsigned long long)c->seq);
         goto out;
     }
@@ -369,8 +368,38 @@ static int event_check(struct push *ps, size_t i, const json_t *e, struct err *e
         goto out;
     rc = 0;
 out:
-    buf_release(&canon);
     return rc;
+}
+
+/* The bodies of events [lo, hi) parsed and checked canonical (re-serialized
+ * and compared byte for byte), each on its own: no event depends on another
+ * here, so the push cuts them into shares run on threads (fanout_run). */
+struct parse_job {
+    struct checked_event *ev;
+    const json_t *events;
+    uint64_t seq0;
+    size_t lo, hi;
+};
+
+static void *parse_range(void *arg)
+{
+    struct parse_job *j = arg;
+    struct buf canon = BUF_INIT(8 << 20);
+
+    for (size_t i = j->lo; i < j->hi; i++) {
+        struct checked_event *c = &j->ev[i];
+        const json_t *e = json_array_get(j->events, i);
+        c->seq = j->seq0 + i;
+        c->text = nat_str(e, "body");
+        c->sig_hex = nat_str(e, "signature");
+        buf_reset(&canon);
+        c->canonical = json_parse(c->text, strlen(c->text), &c->body, NULL) == 0 &&
+                       json_is_object(c->body) && json_canonical(c->body, &canon, NULL) == 0 &&
+                       canon.len == strlen(c->text) &&
+                       memcmp(canon.data, c->text, canon.len) == 0;
+    }
+    buf_release(&canon);
+    return NULL;
 }
 
 /* Signature verification of events [0, n) on worker threads: each takes
@@ -404,38 +433,80 @@ static void *verify_range(void *arg)
     return NULL;
 }
 
+/* The threads a push's bulk work is cut over: verify_threads, else the
+ * processors online (at most 8). */
+static unsigned work_threads(void)
+{
+    long c;
+
+    if (verify_threads)
+        return verify_threads;
+    c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c < 1 ? 1 : c > 8 ? 8 : (unsigned)c;
+}
+
+/* Signatures of events [0, n) being verified on threads of their own
+ * while the caller goes on (verify_start), then collected (verify_finish). */
+struct verify_run {
+    struct verify_job jobs[64];
+    unsigned t;
+    size_t n;
+};
+
+/* Start verifying events [0, N): every share on a thread of its own when
+ * BACKGROUND (the caller is free until verify_finish), else all but the
+ * first (which verify_finish runs on the caller's thread). */
+static void verify_start(struct verify_run *v, const struct checked_event *ev, size_t n,
+                         bool background)
+{
+    v->t = work_threads();
+    v->n = n;
+    if (n < 256 || (v->t < 2 && !background))
+        v->t = 1;
+    for (unsigned k = 0; k < v->t; k++) {
+        v->jobs[k] = (struct verify_job){ ev, n * k / v->t, n * (k + 1) / v->t, 0, 0, false };
+        /* a thread that cannot start runs its share in verify_finish */
+        if (k > 0 || background)
+            v->jobs[k].started =
+                pthread_create(&v->jobs[k].th, NULL, verify_range, &v->jobs[k]) == 0;
+    }
+}
+
+/* The index of the first event whose signature fails, N when all hold. */
+static size_t verify_finish(struct verify_run *v)
+{
+    size_t bad = v->n;
+
+    for (unsigned k = 0; k < v->t; k++) {
+        if (v->jobs[k].started)
+            (void)pthread_join(v->jobs[k].th, NULL);
+        else
+            (void)verify_range(&v->jobs[k]);
+    }
+    for (unsigned k = 0; k < v->t; k++)
+        if (v->jobs[k].bad < v->jobs[k].hi && v->jobs[k].bad < bad)
+            bad = v->jobs[k].bad;
+    return bad;
+}
+
 /* The index of the first event of [0, N) whose signature fails, N when all
  * hold. */
 static size_t events_verify(const struct checked_event *ev, size_t n)
 {
-    struct verify_job jobs[64];
-    unsigned t = verify_threads;
-    size_t bad = n;
+    struct verify_run v;
 
-    if (t == 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        t = c < 1 ? 1 : c > 8 ? 8 : (unsigned)c;
-    }
-    if (n < 256 || t < 2)
-        t = 1;
-    for (unsigned k = 0; k < t; k++) {
-        jobs[k] = (struct verify_job){ ev, n * k / t, n * (k + 1) / t, 0, 0, false };
-        /* the first share runs on this thread, the others on their own;
-         * a thread that cannot start runs here too */
-        if (k > 0)
-            jobs[k].started = pthread_create(&jobs[k].th, NULL, verify_range, &jobs[k]) == 0;
-    }
-    (void)verify_range(&jobs[0]);
-    for (unsigned k = 1; k < t; k++) {
-        if (jobs[k].started)
-            (void)pthread_join(jobs[k].th, NULL);
-        else
-            (void)verify_range(&jobs[k]);
-    }
-    for (unsigned k = 0; k < t; k++)
-        if (jobs[k].bad < jobs[k].hi && jobs[k].bad < bad)
-            bad = jobs[k].bad;
-    return bad;
+    verify_start(&v, ev, n, false);
+    return verify_finish(&v);
+}
+
+/* Sets ERR and returns true when event I's signature is the refusal. */
+static bool sig_refused(const struct checked_event *ev, size_t i, size_t n, struct err *err)
+{
+    if (i >= n)
+        return false;
+    err_set(err, "event %llu (%s by %s): signature invalid", (unsigned long long)ev[i].seq,
+            nat_str(ev[i].body, "type"), nat_str(ev[i].body, "actor"));
+    return true;
 }
 
 /* The record versions the push carries: each must hash to a record object of
@@ -872,6 +943,8 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
 {
     struct pg_res *r = NULL;
     const char *p[1] = { ps->office };
+    struct err uerr = ERR_INIT;
+    bool first;
     int rc = -1;
 
     if (run->n == 0)
@@ -890,9 +963,38 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
                 (const char *)run->rows.data, run->rows.len, err) != 0 ||
         pg_exec(ps->pg, "ANALYZE reg_in", 0, NULL, NULL, err) != 0)
         goto out;
+    /* One UIN in the nation: every UIN of the run must be one this office
+     * reserved and becomes assigned. In the push's first run a savepoint
+     * is taken and the assignment tried at once: when it does not assign
+     * every UIN (or fails on a UIN taken twice in the run), the state
+     * before it is restored and reg_run_collision names the first
+     * collision. A later run of the same push (after a correction or a
+     * record registered twice) asks reg_run_collision first, so a push
+     * opens at most one subtransaction. */
+    first = !run->used;
     run->used = true;
-    if (reg_run_collision(ps, err) != 0)
+    if ((first ? pg_exec(ps->pg, "SAVEPOINT reg_uins", 0, NULL, NULL, err)
+               : reg_run_collision(ps, err)) != 0)
         goto out;
+    if (pg_exec(ps->pg,
+                "INSERT INTO uins(uin, office, record_id, state)"
+                " SELECT uin, $1, record_id, 'assigned' FROM reg_in ORDER BY ord"
+                " ON CONFLICT (uin) DO UPDATE SET state = 'assigned',"
+                " record_id = EXCLUDED.record_id, at = now()"
+                " WHERE uins.office = $1 AND uins.state = 'reserved'",
+                1, p, &r, &uerr) != 0 ||
+        pg_res_affected(r) != (long long)run->n) {
+        long long got = r ? pg_res_affected(r) : -1;
+        if (first && pg_exec(ps->pg, "ROLLBACK TO SAVEPOINT reg_uins", 0, NULL, NULL, err) != 0)
+            goto out;
+        if ((first || got >= 0) && reg_run_collision(ps, err) != 0)
+            goto out;
+        if (got < 0 && err)
+            *err = uerr;
+        else
+            err_set(err, "push: %zu registrations but %lld UINs assigned", run->n, got);
+        goto out;
+    }
     /* registrations of records drafted in an earlier push: their rows are
      * updated and hand their name key and date of birth to reg_in */
     if ((run->pending &&
@@ -911,22 +1013,6 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
                 " FROM reg_in ORDER BY ord",
                 1, p, NULL, err) != 0)
         goto out;
-    /* One UIN in the nation: a UIN this office reserved becomes assigned
-     * (checked above; the count catches a block taken meanwhile) */
-    if (pg_exec(ps->pg,
-                "INSERT INTO uins(uin, office, record_id, state)"
-                " SELECT uin, $1, record_id, 'assigned' FROM reg_in ORDER BY ord"
-                " ON CONFLICT (uin) DO UPDATE SET state = 'assigned',"
-                " record_id = EXCLUDED.record_id, at = now()"
-                " WHERE uins.office = $1 AND uins.state = 'reserved'",
-                1, p, &r, err) != 0)
-        goto out;
-    if (pg_res_affected(r) != (long long)run->n) {
-        if (reg_run_collision(ps, err) == 0)
-            err_set(err, "push: %zu registrations but %lld UINs assigned", run->n,
-                    pg_res_affected(r));
-        goto out;
-    }
     /* the same birth registered in another office: a case for both. Driven
      * from reg_in (analyzed above, carrying each registration's name key and
      * date of birth): the planner's estimate of this office's rows in
@@ -1157,54 +1243,70 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
         goto out;
     }
     {
-        /* structure, signer keys and leaves in log order; then the
-         * signatures before the first structural failure, in bulk: the
-         * first failure in log order is the one reported */
-        size_t bad_at = ps.n, sig_bad;
+        /* bodies parsed and checked canonical on threads; then structure,
+         * signer keys and leaves in log order; then the signatures before
+         * the first failure, in bulk: the first failure in log order is the
+         * one reported */
+        struct parse_job pj[FANOUT_MAX];
+        unsigned t = ps.n < 256 ? 1 : work_threads();
+        size_t bad_at = ps.n;
         struct err serr = ERR_INIT;
-        json_array_foreach(events, i, x) if (event_check(&ps, i, x, &serr) != 0)
-        {
-            bad_at = i;
-            break;
+        struct verify_run vr;
+        bool stored;
+
+        for (unsigned k = 0; k < t; k++)
+            pj[k] = (struct parse_job){ ps.ev, events, ps.st.size, ps.n * k / t,
+                                        ps.n * (k + 1) / t };
+        fanout_run(pj, t, sizeof pj[0], parse_range);
+        for (i = 0; i < ps.n; i++)
+            if (event_check(&ps, i, &serr) != 0) {
+                bad_at = i;
+                break;
+            }
+        if (bad_at == ps.n) {
+            merkle_frontier_root(&ps.st.frontier, built);
+            if (memcmp(built, new_root, 32) != 0) {
+                err_set(&serr, "push: the events do not rebuild the signed root of size %llu",
+                        (unsigned long long)ps.new_size);
+                bad_at = ps.n + 1;
+            } else if (versions_check(&ps, &serr) != 0) {
+                bad_at = ps.n + 1;
+            }
         }
-        sig_bad = events_verify(ps.ev, bad_at);
-        if (sig_bad < bad_at) {
-            const struct checked_event *c = &ps.ev[sig_bad];
-            err_set(err, "event %llu (%s by %s): signature invalid", (unsigned long long)c->seq,
-                    nat_str(c->body, "type"), nat_str(c->body, "actor"));
-            goto out;
-        }
-        if (bad_at < ps.n) {
-            if (err)
+        if (bad_at != ps.n) {
+            /* refused: a signature before the failure is reported first */
+            size_t upto = bad_at < ps.n ? bad_at : ps.n;
+            if (!sig_refused(ps.ev, events_verify(ps.ev, upto), upto, err) && err)
                 *err = serr;
             goto out;
         }
-    }
-    merkle_frontier_root(&ps.st.frontier, built);
-    if (memcmp(built, new_root, 32) != 0) {
-        err_set(err, "push: the events do not rebuild the signed root of size %llu",
-                (unsigned long long)ps.new_size);
-        goto out;
-    }
-    if (versions_check(&ps, err) != 0)
-        goto out;
-    /* everything holds: store */
-    rc = NATIONAL_INTERNAL;
-    if (store_events(&ps, err) != 0)
-        goto out;
-    if (project(&ps, err) != 0) {
-        if (ps.collided_uin[0]) {
-            const char *p[4] = { ps.collided_uin, office, ps.collided_record,
-                                 ps.collided_holder };
-            pg_rollback(pg);
-            if (pg_exec(pg,
-                        "INSERT INTO uin_collisions(uin, office, record_id, held_by)"
-                        " VALUES ($1, $2, $3, $4)", 4, p, NULL, NULL) != 0)
-                log_warn("national: recording the UIN collision of %s failed", p[0]);
-            err_prefix(err, "push refused: UIN collision");
+        /* every check but the signatures holds. The signatures are verified
+         * on threads of their own while this thread sends the rows to
+         * PostgreSQL in the push's transaction; the transaction commits only
+         * when every signature holds, and is rolled back otherwise: nothing
+         * is stored (visible, durable) before every check passed, and the
+         * refusal is the same as if the signatures had been checked first */
+        rc = NATIONAL_INTERNAL;
+        verify_start(&vr, ps.ev, ps.n, true);
+        stored = store_events(&ps, err) == 0 && project(&ps, err) == 0;
+        if (sig_refused(ps.ev, verify_finish(&vr), ps.n, err)) {
             rc = NATIONAL_REFUSED;
+            goto out;
         }
-        goto out;
+        if (!stored) {
+            if (ps.collided_uin[0]) {
+                const char *p[4] = { ps.collided_uin, office, ps.collided_record,
+                                     ps.collided_holder };
+                pg_rollback(pg);
+                if (pg_exec(pg,
+                            "INSERT INTO uin_collisions(uin, office, record_id, held_by)"
+                            " VALUES ($1, $2, $3, $4)", 4, p, NULL, NULL) != 0)
+                    log_warn("national: recording the UIN collision of %s failed", p[0]);
+                err_prefix(err, "push refused: UIN collision");
+                rc = NATIONAL_REFUSED;
+            }
+            goto out;
+        }
     }
     if (commit_office(&ps, err) != 0 || pg_commit(pg, err) != 0)
         goto out;

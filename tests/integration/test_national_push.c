@@ -306,6 +306,22 @@ static void test_push_set_based(void **state)
     free(o);
 }
 
+/* Office CODE started and 300 births into EVENTS and VERSIONS, birth 212
+ * (event 427) with the UIN of birth 7; that UIN returned (to free). */
+static char *births_uin_twice(struct sim *o, const char *code, json_t *events, json_t *versions)
+{
+    char *dup = NULL;
+
+    office_start(o, code);
+    for (unsigned k = 0; k < 300; k++) {
+        const char *uin = next_uin(o);
+        if (k == 7)
+            dup = strdup(uin);
+        add_birth(o, k, k == 212 ? dup : uin, events, versions);
+    }
+    return dup;
+}
+
 static void test_uin_twice_in_one_push(void **state)
 {
     struct sim *o = calloc(1, sizeof *o);
@@ -314,13 +330,7 @@ static void test_uin_twice_in_one_push(void **state)
     char *dup = NULL, want[200];
     (void)state;
 
-    office_start(o, "T2");
-    for (unsigned k = 0; k < 300; k++) {
-        const char *uin = next_uin(o);
-        if (k == 7)
-            dup = strdup(uin);
-        add_birth(o, k, k == 212 ? dup : uin, ev, vs);
-    }
+    dup = births_uin_twice(o, "T2", ev, vs);
     assert_int_equal(push(o, ev, vs, &err), NATIONAL_REFUSED);
     print_message("refused: %s\n", err_msg(&err));
     snprintf(want, sizeof want, "UIN %s of record T2-R-000212 is already held nationally by "
@@ -596,6 +606,41 @@ static void test_bulk_signatures(void **state)
     free(o);
 }
 
+/* Signatures are verified while the push's rows go to PostgreSQL: a push
+ * with a UIN collision (event 427) and a forged signature after it (event
+ * 501) is refused for the signature, as when the signatures were verified
+ * before anything was sent; the collision, found by PostgreSQL first, is
+ * not recorded (it came in a push that is not the office's) and nothing
+ * is stored. */
+static void test_forged_after_collision(void **state)
+{
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array(), *bad;
+    struct err err = ERR_INIT;
+    char *dup = NULL;
+    (void)state;
+
+    national_set_verify_threads(2);
+    dup = births_uin_twice(o, "T6", ev, vs);
+    bad = forged(ev, 499);
+    assert_int_equal(push(o, bad, vs, &err), NATIONAL_REFUSED);
+    print_message("refused: %s\n", err_msg(&err));
+    assert_non_null(strstr(err_msg(&err), "event 501 (record.register by reg): signature "
+                                          "invalid"));
+    expect_sql("SELECT count(*) FROM uin_collisions WHERE office = 'T6'", "0");
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'T6'", "2");
+    expect_sql("SELECT count(*) FROM events WHERE office = 'T6'", "2");
+    expect_sql("SELECT count(*) FROM persons WHERE office = 'T6'", "0");
+    expect_sql("SELECT count(*) FROM uins WHERE office = 'T6' AND state = 'assigned'", "0");
+    national_set_verify_threads(0);
+    free(dup);
+    json_decref(bad);
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
 static int group_setup(void **state)
 {
     struct err err = ERR_INIT;
@@ -631,5 +676,5 @@ static int group_teardown(void **state)
 }
 
 CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_one_push,
-            test_bulk_signatures, test_draft_and_register_one_row, test_cross_office_duplicates,
-            test_search_same_as_rows)
+            test_bulk_signatures, test_forged_after_collision, test_draft_and_register_one_row,
+            test_cross_office_duplicates, test_search_same_as_rows)
