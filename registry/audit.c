@@ -1217,6 +1217,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
 {
     struct audit a;
     struct registry_audit_stats dummy;
+    struct audit_search_job *search = NULL;
     char *office = NULL;
     int rc = -1, r;
 
@@ -1266,12 +1267,17 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     if (proj_open(db, &registry_projection, proj_report, &a, &a, &a.proj, err) != 0 ||
         seed_duplicates(&a, err) != 0)
         goto out;
-    if (check_events(&a, stats, err) != 0 || proj_compare(a.proj, err) != 0 ||
-        reg_audit_search(db, proj_report, &a, err) != 0 ||
-        check_blob_files(&a, blobs_dir, stats, err) != 0 || count_versions(&a, stats, err) != 0)
+    search = audit_search_start(db); /* beside the event loop, reported after the tables */
+    if (check_events(&a, stats, err) != 0 || proj_compare(a.proj, err) != 0)
+        goto out;
+    r = audit_search_finish(search, db, proj_report, &a, err);
+    search = NULL;
+    if (r != 0 || check_blob_files(&a, blobs_dir, stats, err) != 0 ||
+        count_versions(&a, stats, err) != 0)
         goto out;
     rc = a.problems.count;
 out:
+    audit_search_drop(search);
     proj_close(a.proj);
     free(office);
     json_decref(a.keys);

@@ -9,6 +9,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "db/rows.h"
+#include "projection_int.h"
 #include "registry_int.h"
 
 #define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
@@ -337,4 +338,92 @@ void audit_par_stop(struct audit_par *p)
     pthread_cond_destroy(&p->progress);
     pthread_cond_destroy(&p->advance);
     free(p);
+}
+
+/* ---- the search index recomputation beside the event loop ---- */
+
+#define AUDIT_SEARCH_LINES_MAX (1u << 20) /* reg_audit_search reports a few dozen lines */
+
+struct audit_search_job {
+    char *path;
+    pthread_t th;
+    struct buf lines; /* the problems, each NUL-terminated, in order */
+    bool lost;        /* a line did not fit: reported at finish */
+    int rc;
+    struct err err;
+};
+
+static void hold_line(void *ctx, const char *line)
+{
+    struct audit_search_job *j = ctx;
+
+    if (buf_append(&j->lines, line, strlen(line) + 1) != 0)
+        j->lost = true;
+}
+
+static void *search_main(void *arg)
+{
+    struct audit_search_job *j = arg;
+    struct db *db = NULL;
+
+    j->rc = db_open(j->path, DB_OPEN_CHECK, &db, &j->err);
+    if (j->rc == 0)
+        j->rc = reg_audit_search(db, hold_line, j, &j->err);
+    db_close(db);
+    return NULL;
+}
+
+struct audit_search_job *audit_search_start(struct db *db)
+{
+    struct audit_search_job *j;
+
+    if (threads_wanted() < 2 || strcmp(db_path(db), ":memory:") == 0 || db_path(db)[0] == '\0' ||
+        !sqlite3_get_autocommit(db_handle(db)))
+        return NULL;
+    j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->lines = (struct buf)BUF_INIT(AUDIT_SEARCH_LINES_MAX);
+    j->err = (struct err)ERR_INIT;
+    j->path = strdup(db_path(db));
+    if (j->path == NULL || pthread_create(&j->th, NULL, search_main, j) != 0) {
+        free(j->path);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void search_free(struct audit_search_job *j)
+{
+    buf_release(&j->lines);
+    free(j->path);
+    free(j);
+}
+
+int audit_search_finish(struct audit_search_job *j, struct db *db,
+                        void (*problem)(void *, const char *), void *ctx, struct err *err)
+{
+    int rc;
+
+    if (j == NULL)
+        return reg_audit_search(db, problem, ctx, err);
+    pthread_join(j->th, NULL);
+    for (size_t at = 0; at < j->lines.len; at += strlen((const char *)j->lines.data + at) + 1)
+        problem(ctx, (const char *)j->lines.data + at);
+    if (j->lost)
+        problem(ctx, "search index: more differences than the audit holds (out of memory)");
+    rc = j->rc;
+    if (rc != 0 && err)
+        *err = j->err;
+    search_free(j);
+    return rc;
+}
+
+void audit_search_drop(struct audit_search_job *j)
+{
+    if (j == NULL)
+        return;
+    pthread_join(j->th, NULL);
+    search_free(j);
 }
