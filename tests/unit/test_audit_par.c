@@ -42,7 +42,8 @@ static json_t *audit_with(struct db *db, const struct datadir *dd, const char *t
     assert_int_equal(setenv("CIVREG_AUDIT_THREADS", threads, 1), 0);
     *problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, collect, lines, &st,
                                       &err);
-    assert_true(*problems >= 0);
+    if (*problems < 0)
+        fail_msg("audit verify: %s", err_msg(&err));
     assert_int_equal(unsetenv("CIVREG_AUDIT_THREADS"), 0);
     return lines;
 }
