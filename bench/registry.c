@@ -1,6 +1,7 @@
 /* bench/registry: throughput of the registry's write path and its audit.
  *
  *   registry [RECORDS] [BATCH] [--single N] [--import N] [--json FILE]
+ *   registry --audit DATA [--json FILE]
  *
  * Builds its own data directory in $TMPDIR and measures, beside the anchors
  * of the same run (raw Ed25519 sign/verify, SHA-256, a bare SQLite insert
@@ -15,7 +16,10 @@
  *    default 1,000) run one transaction per step, as the command line and
  *    the web server do (each commit fsync'ed: synchronous=FULL); the rest
  *    BATCH steps per transaction, as a bulk path would;
- *  - `audit verify` over the whole log. */
+ *  - `audit verify` over the whole log.
+ * With CIVREG_BENCH_KEEP=1 the data directory is kept; `--audit DATA` then
+ * measures only `audit verify` over it (beside the same anchors), so the
+ * audit of a large log can be re-run without building it again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,8 @@ static const char usage[] =
     "  --single N  how many of RECORDS go one transaction per step (default 1000)\n"
     "  --import N  drafts through the bulk import path first (default RECORDS, 0: none)\n"
     "  --json FILE write the figures as JSON\n"
+    "  --audit DATA  only `audit verify` over the data directory DATA (one kept with\n"
+    "              CIVREG_BENCH_KEEP=1)\n"
     "Prints the anchors measured in the same run (Ed25519, SHA-256, bare SQLite inserts).\n";
 
 static void die(const char *what, const struct err *err)
@@ -135,6 +141,55 @@ static double import_drafts(struct db *db, struct registry_actor *a, long first,
     return t0;
 }
 
+/* `audit verify` over DB (RECORDS, or -1: say how many record versions the
+ * audit found), timed; prints and records the figures. */
+static void bench_audit(struct db *db, const struct datadir *dd, long records)
+{
+    struct registry_audit_stats stats;
+    struct err err = ERR_INIT;
+    double t0 = bench_now(), c0 = bench_cpu(), t_audit, c_audit;
+    int problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, count, NULL,
+                                         &stats, &err);
+
+    t_audit = bench_now() - t0;
+    c_audit = bench_cpu() - c0;
+    if (problems != 0)
+        die("audit verify", &err);
+    printf("audit verify over %ld records: %llu events (and %llu signed tree heads) in %.2f s = "
+           "%.0f events verified/s (%.2f CPU s, all threads: %.0f events per CPU second)\n",
+           records >= 0 ? records : (long)stats.records, (unsigned long long)stats.events, (unsigned long long)stats.tree_heads, t_audit,
+           (double)stats.events / t_audit, c_audit, (double)stats.events / c_audit);
+    bench_figure("audit.cpu_s", c_audit, "cpu-s");
+    bench_figure("audit.events_per_s", (double)stats.events / t_audit, "events/s");
+    bench_figure("audit.events_per_cpu_s", (double)stats.events / c_audit, "events/cpu-s");
+}
+
+/* --audit DATA: the anchors, then the audit of an existing data directory. */
+static int audit_only(const char *data)
+{
+    const char *tmp = getenv("TMPDIR");
+    char base[4096];
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct err err = ERR_INIT;
+
+    if (secret_init(&err) != 0)
+        die("libsodium", &err);
+    snprintf(base, sizeof base, "%s/civreg-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(base) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    bench_anchors_registry(base, 0.5);
+    bench_remove_dir("registry", base);
+    if (datadir_open(data, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0)
+        die(data, &err);
+    bench_audit(db, dd, -1);
+    db_close(db);
+    datadir_free(dd);
+    return bench_write_json("registry") != 0;
+}
+
 int main(int argc, char **argv)
 {
     long total = 100000, batch = 500, single = 1000, import = -1, i;
@@ -143,15 +198,20 @@ int main(int argc, char **argv)
     struct datadir *dd = NULL;
     struct db *db = NULL;
     struct registry_actor *admin = NULL, *a = NULL, *b = NULL, *r = NULL;
-    struct registry_audit_stats stats;
     struct err err = ERR_INIT;
     json_t *rec = NULL;
-    double t0, t_single, t_batch, t_audit, t_import = 0, c0, c_import = 0, c_single, c_batch,
-                                                  c_audit;
-    int problems, pos = 0, o = bench_options(&argc, argv, usage);
+    double t0, t_single, t_batch, t_import = 0, c0, c_import = 0, c_single, c_batch;
+    int pos = 0, o = bench_options(&argc, argv, usage);
 
     if (o != 0)
         return o > 0 ? 0 : 2;
+    if (argc >= 2 && strcmp(argv[1], "--audit") == 0) {
+        if (argc != 3) {
+            fputs(usage, stderr);
+            return 2;
+        }
+        return audit_only(argv[2]);
+    }
     rec = registry_record_example(); /* after the options: --help builds nothing */
     for (int k = 1; k < argc; k++) {
         char *end = NULL;
@@ -243,15 +303,6 @@ int main(int argc, char **argv)
     t_batch = bench_now() - t0;
     c_batch = bench_cpu() - c0;
 
-    t0 = bench_now();
-    c0 = bench_cpu();
-    problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, count, NULL, &stats,
-                                     &err);
-    t_audit = bench_now() - t0;
-    c_audit = bench_cpu() - c0;
-    if (problems != 0)
-        die("audit verify", &err);
-
     if (single > 0) {
         printf("records draft -> verified -> registered, one transaction per step: %ld in %.2f s"
                " = %.0f records/s (%.0f per CPU second)\n",
@@ -270,12 +321,7 @@ int main(int argc, char **argv)
         bench_figure("register.bulk_records_per_s", (double)(total - single) / t_batch,
                      "records/s");
     }
-    printf("audit verify over %ld records: %llu events (and %llu signed tree heads) in %.2f s = "
-           "%.0f events verified/s (%.2f CPU s, all threads)\n",
-           total + import, (unsigned long long)stats.events, (unsigned long long)stats.tree_heads,
-           t_audit, (double)stats.events / t_audit, c_audit);
-    bench_figure("audit.cpu_s", c_audit, "cpu-s");
-    bench_figure("audit.events_per_s", (double)stats.events / t_audit, "events/s");
+    bench_audit(db, dd, total + import);
 
     registry_actor_free(admin);
     registry_actor_free(a);

@@ -30,11 +30,12 @@ struct audit {
     char node_office[REG_OFFICE_MAX + 1];
     /* what the rules need from the replayed log (the rows themselves are
      * rebuilt in the projection, projection.c) */
-    json_t *keys;     /* username -> public key hex */
-    json_t *users;    /* username -> {roles[], disabled} */
-    json_t *records;  /* id -> {status, hash, keyers{}} */
-    json_t *persons;  /* uin -> record id */
-    json_t *deceased; /* uin -> death id */
+    json_t *keys;  /* username -> public key hex */
+    json_t *users; /* username -> {roles[], disabled} */
+    /* per record and person (rule_get): a table beside the expected ones,
+     * not in memory, so that the audit's memory does not grow with the
+     * register */
+    sqlite3_stmt *rule_get, *rule_put;
     struct proj *proj;
     /* witness */
     json_t *witness;
@@ -62,6 +63,87 @@ static const char *jstr(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
+}
+
+/* ---- the rules' state per record and person ---- */
+
+/* What the rules remember of each record ({status, hash, keyers{}}), of
+ * each person (the record that created them) and of each death (by the
+ * person's number). */
+enum rule_kind { RULE_RECORD, RULE_PERSON, RULE_DEATH };
+
+static int rules_open(struct audit *a, struct err *err)
+{
+    if (db_exec(a->db,
+                "CREATE TABLE civreg_expect.audit_rules(kind INTEGER NOT NULL, id TEXT NOT NULL,"
+                " state TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID",
+                err) != 0 ||
+        db_prepare(a->db, &a->rule_get,
+                   "SELECT state FROM civreg_expect.audit_rules WHERE kind = ?1 AND id = ?2",
+                   err) != 0 ||
+        db_prepare(a->db, &a->rule_put,
+                   "INSERT INTO civreg_expect.audit_rules(kind, id, state) VALUES (?1, ?2, ?3)"
+                   " ON CONFLICT(kind, id) DO UPDATE SET state = excluded.state",
+                   err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Whether ID has a state; with V, the state (an object, new reference;
+ * NULL when there is none). */
+static bool rule_find(struct audit *a, enum rule_kind kind, const char *id, json_t **v)
+{
+    sqlite3_stmt *st = a->rule_get;
+    bool found;
+
+    sqlite3_bind_int(st, 1, (int)kind);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    if (v && (!found || json_parse((const char *)sqlite3_column_text(st, 0),
+                                   (size_t)sqlite3_column_bytes(st, 0), v, NULL) != 0))
+        *v = NULL;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return found;
+}
+
+/* The state (an object) of ID, new reference, or NULL when none was stored. */
+static json_t *rule_get(struct audit *a, enum rule_kind kind, const char *id)
+{
+    json_t *v = NULL;
+
+    (void)rule_find(a, kind, id, &v);
+    return v;
+}
+
+static void rule_put(struct audit *a, enum rule_kind kind, const char *id, const json_t *v)
+{
+    sqlite3_stmt *st = a->rule_put;
+    struct buf text = BUF_INIT(1 << 20);
+
+    if (v == NULL || json_canonical(v, &text, NULL) != 0) {
+        problem(a, "audit: out of memory (rule state of %s)", id);
+    } else {
+        sqlite3_bind_int(st, 1, (int)kind);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, (const char *)text.data, (int)text.len, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            problem(a, "audit: rule state of %s: %s", id, sqlite3_errmsg(db_handle(a->db)));
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    buf_release(&text);
+}
+
+static void rule_put_new(struct audit *a, enum rule_kind kind, const char *id, json_t *v)
+{
+    rule_put(a, kind, id, v);
+    json_decref(v);
+}
+
+static bool rule_has(struct audit *a, enum rule_kind kind, const char *id)
+{
+    return rule_find(a, kind, id, NULL);
 }
 
 /* ---- replay: what each registry event says about the tables ---- */
@@ -323,14 +405,12 @@ static void on_evidence_add(struct proj *p, const struct proj_event *ev)
                            "added_at", proj_time(ev), "event_seq", (json_int_t)ev->seq));
 }
 
-/* A record's rule state, created on first use. */
+/* A record's rule state, created on first use (new reference). */
 static json_t *record_state(struct audit *a, const char *id)
 {
-    json_t *rec = json_object_get(a->records, id);
+    json_t *rec = rule_get(a, RULE_RECORD, id);
 
-    if (rec == NULL && json_object_set_new(a->records, id, json_pack("{s:{}}", "keyers")) == 0)
-        rec = json_object_get(a->records, id);
-    return rec;
+    return rec ? rec : json_pack("{s:{}}", "keyers");
 }
 
 static void on_record_version(struct proj *p, const struct proj_event *ev)
@@ -354,6 +434,8 @@ static void on_record_version(struct proj *p, const struct proj_event *ev)
         (void)json_object_set_new(rec, "status", json_string(status));
         (void)json_object_set_new(rec, "hash", json_string(jstr(o, "hash")));
     }
+    rule_put(a, RULE_RECORD, jstr(o, "id"), rec);
+    json_decref(rec);
     if (rev && json_canonical(rev, &ev_text, NULL) != 0)
         buf_reset(&ev_text);
     proj_put_new(p, "record_versions",
@@ -397,7 +479,7 @@ static void on_record_verify(struct proj *p, const struct proj_event *ev)
 {
     struct audit *a = AUDIT(p);
     const json_t *o = find_object(ev->objects, "record");
-    json_t *rec = o ? json_object_get(a->records, jstr(o, "id")) : NULL;
+    json_t *rec = o ? rule_get(a, RULE_RECORD, jstr(o, "id")) : NULL;
 
     if (rec == NULL) {
         problem(a, "event %llu: verifies a record the log never drafted", SEQ(ev));
@@ -412,6 +494,7 @@ static void on_record_verify(struct proj *p, const struct proj_event *ev)
                    "record, or not a clerk)",
                 SEQ(ev), ev->actor);
     (void)json_object_set_new(rec, "status", json_string("verified"));
+    rule_put_new(a, RULE_RECORD, jstr(o, "id"), rec);
     proj_put_new(p, "birth_records",
                  json_pack("{s:s, s:s, s:s, s:o, s:I}", "id", jstr(o, "id"), "status", "verified",
                            "verified_by", ev->actor, "updated_at", proj_time(ev), "event_seq",
@@ -423,12 +506,13 @@ static void on_record_register(struct proj *p, const struct proj_event *ev)
     struct audit *a = AUDIT(p);
     const json_t *po = find_object(ev->objects, "person");
     const json_t *o = find_object(ev->objects, "record");
-    json_t *rec = o ? json_object_get(a->records, jstr(o, "id")) : NULL;
+    json_t *rec = o ? rule_get(a, RULE_RECORD, jstr(o, "id")) : NULL;
     const char *uin = po ? jstr(po, "id") : "";
     const char *regno = jstr(ev->data, "registration_number");
 
     if (rec == NULL || po == NULL) {
         problem(a, "event %llu: registers a record the log never drafted", SEQ(ev));
+        json_decref(rec);
         return;
     }
     if (strcmp(jstr(rec, "status"), "verified") != 0 || !held_role(a, ev->actor, "registrar"))
@@ -436,9 +520,10 @@ static void on_record_register(struct proj *p, const struct proj_event *ev)
                    "registrar and a verified record)",
                 SEQ(ev), ev->actor, jstr(rec, "status"));
     (void)json_object_set_new(rec, "status", json_string("registered"));
-    if (json_object_get(a->persons, uin))
+    rule_put_new(a, RULE_RECORD, jstr(o, "id"), rec);
+    if (rule_has(a, RULE_PERSON, uin))
         problem(a, "event %llu: identity number %s issued a second time", SEQ(ev), uin);
-    (void)json_object_set_new(a->persons, uin, json_string(jstr(o, "id")));
+    rule_put_new(a, RULE_PERSON, uin, json_string(jstr(o, "id")));
     proj_put_new(p, "birth_records",
                  json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:I}", "id", jstr(o, "id"),
                            "status", "registered", "registration_number", regno, "registered_by",
@@ -507,16 +592,16 @@ static void on_death_register(struct proj *p, const struct proj_event *ev)
     const char *slash = strchr(regno, '/');
     char office[REG_OFFICE_MAX + 1] = "";
 
-    if (o == NULL || po == NULL || json_object_get(a->persons, jstr(po, "id")) == NULL) {
+    if (o == NULL || po == NULL || !rule_has(a, RULE_PERSON, jstr(po, "id"))) {
         problem(a, "event %llu: registers the death of a person the log never created", SEQ(ev));
         return;
     }
     if (!held_role(a, ev->actor, "registrar"))
         problem(a, "event %llu: death registered by '%s', who is not a registrar", SEQ(ev),
                 ev->actor);
-    if (json_object_get(a->deceased, jstr(po, "id")))
+    if (rule_has(a, RULE_DEATH, jstr(po, "id")))
         problem(a, "event %llu: a second death registered for %s", SEQ(ev), jstr(po, "id"));
-    (void)json_object_set_new(a->deceased, jstr(po, "id"), json_string(jstr(o, "id")));
+    rule_put_new(a, RULE_DEATH, jstr(po, "id"), json_string(jstr(o, "id")));
     /* the death's office is the one its number was allocated in */
     if (slash && (size_t)(slash - regno) <= REG_OFFICE_MAX) {
         memcpy(office, regno, (size_t)(slash - regno));
@@ -535,10 +620,12 @@ static void on_extract_issue(struct proj *p, const struct proj_event *ev)
 {
     struct audit *a = AUDIT(p);
     const json_t *ro = find_object(ev->objects, "record");
-    const json_t *rec = ro ? json_object_get(a->records, jstr(ro, "id")) : NULL;
+    json_t *rec = ro ? rule_get(a, RULE_RECORD, jstr(ro, "id")) : NULL;
     const json_t *o = find_object(ev->objects, "extract");
+    bool registered = rec && strcmp(jstr(rec, "status"), "registered") == 0;
 
-    if (o == NULL || rec == NULL || strcmp(jstr(rec, "status"), "registered") != 0) {
+    json_decref(rec);
+    if (o == NULL || !registered) {
         problem(a, "event %llu: an extract of a record that is not registered", SEQ(ev));
         return;
     }
@@ -1217,6 +1304,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
 {
     struct audit a;
     struct registry_audit_stats dummy;
+    struct audit_search_job *search = NULL;
     char *office = NULL;
     int rc = -1, r;
 
@@ -1229,10 +1317,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     a.problems.ctx = ctx;
     a.keys = json_object();
     a.users = json_object();
-    a.records = json_object();
-    a.persons = json_object();
-    a.deceased = json_object();
-    if (!a.keys || !a.users || !a.records || !a.persons || !a.deceased) {
+    if (!a.keys || !a.users) {
         err_oom(err);
         goto out;
     }
@@ -1264,21 +1349,32 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     if (witness_missing_check(&a, keys_dir, err) != 0)
         goto out;
     if (proj_open(db, &registry_projection, proj_report, &a, &a, &a.proj, err) != 0 ||
-        seed_duplicates(&a, err) != 0)
+        rules_open(&a, err) != 0 || seed_duplicates(&a, err) != 0)
         goto out;
-    if (check_events(&a, stats, err) != 0 || proj_compare(a.proj, err) != 0 ||
-        reg_audit_search(db, proj_report, &a, err) != 0 ||
-        check_blob_files(&a, blobs_dir, stats, err) != 0 || count_versions(&a, stats, err) != 0)
+    search = audit_search_start(db); /* beside the event loop, reported after the tables */
+    /* One transaction for the replay: each row put into the expected tables
+     * was its own commit; and the log and the tables are read in one
+     * snapshot. Only the expected tables are written. */
+    if (db_exec(db, "SAVEPOINT audit_replay", err) != 0)
+        goto out;
+    r = check_events(&a, stats, err) != 0 || proj_compare(a.proj, err) != 0 ? -1 : 0;
+    if (db_exec(db, r == 0 ? "RELEASE audit_replay" : "ROLLBACK TO audit_replay; RELEASE audit_replay",
+                r == 0 ? err : NULL) != 0 || r != 0)
+        goto out;
+    r = audit_search_finish(search, db, proj_report, &a, err);
+    search = NULL;
+    if (r != 0 || check_blob_files(&a, blobs_dir, stats, err) != 0 ||
+        count_versions(&a, stats, err) != 0)
         goto out;
     rc = a.problems.count;
 out:
+    audit_search_drop(search);
+    sqlite3_finalize(a.rule_get); /* before the expected tables are detached */
+    sqlite3_finalize(a.rule_put);
     proj_close(a.proj);
     free(office);
     json_decref(a.keys);
     json_decref(a.users);
-    json_decref(a.records);
-    json_decref(a.persons);
-    json_decref(a.deceased);
     json_decref(a.witness);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "db/rows.h"
+#include "projection_int.h"
 #include "registry_int.h"
 
 #define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
@@ -80,11 +81,106 @@ static const unsigned char *guess_key(const struct audit_par *p, const char *act
     return NULL;
 }
 
+static void link_check_parsed(const struct audit_par *p, uint64_t seq, const char *body,
+                              size_t len, struct par_slot *s);
+
+/* The end of the JSON value at S (before END): the byte after it, or NULL.
+ * Enough for canonical JSON (strings with escapes, nested objects and
+ * arrays); anything else it cannot follow gives NULL. */
+static const char *value_end(const char *s, const char *end)
+{
+    int depth = 0;
+
+    do {
+        if (s >= end)
+            return NULL;
+        if (*s == '"') {
+            for (s++; s < end && *s != '"'; s++)
+                if (*s == '\\')
+                    s++;
+            if (s >= end)
+                return NULL;
+        } else if (*s == '{' || *s == '[') {
+            depth++;
+        } else if (*s == '}' || *s == ']') {
+            if (--depth < 0)
+                return NULL;
+        } else if (depth == 0) {
+            while (s + 1 < end && s[1] != ',' && s[1] != '}' && s[1] != ']')
+                s++;
+        }
+        s++;
+    } while (depth > 0);
+    return s;
+}
+
+/* In a canonical body the canonical statement of data.link is the bytes
+ * between "statement": and the link's closing brace: found without parsing
+ * the body. A body this misreads (not canonical, a "link" elsewhere) only
+ * makes the worker check other bytes than the audit asks about: the digests
+ * differ and the audit checks the link itself. Returns false when the body
+ * has no link of that shape. */
+static bool link_in_body(const char *body, size_t len, const char **stmt, size_t *stmt_len,
+                         const char **sig_hex, char *signer, size_t signer_size)
+{
+    static const char k_link[] = "\"link\":{\"signature\":\"", k_signer[] = "\",\"signer\":\"",
+                      k_stmt[] = "\",\"statement\":";
+    const char *end = body + len, *at = body, *q;
+
+    /* the first "link":{"signature":" of the body */
+    while ((at = memchr(at, '"', (size_t)(end - at))) != NULL &&
+           ((size_t)(end - at) < sizeof k_link - 1 || memcmp(at, k_link, sizeof k_link - 1) != 0))
+        at++;
+    if (at == NULL)
+        return false;
+    *sig_hex = at + sizeof k_link - 1;
+    if ((size_t)(end - *sig_hex) < 2 * REG_SIG_BYTES + sizeof k_signer - 1)
+        return false;
+    q = *sig_hex + 2 * REG_SIG_BYTES;
+    if (memcmp(q, k_signer, sizeof k_signer - 1) != 0)
+        return false;
+    q += sizeof k_signer - 1;
+    at = memchr(q, '"', (size_t)(end - q));
+    if (at == NULL || (size_t)(at - q) >= signer_size || memchr(q, '\\', (size_t)(at - q)))
+        return false;
+    memcpy(signer, q, (size_t)(at - q));
+    signer[at - q] = '\0';
+    if ((size_t)(end - at) < sizeof k_stmt - 1 || memcmp(at, k_stmt, sizeof k_stmt - 1) != 0)
+        return false;
+    *stmt = at + sizeof k_stmt - 1;
+    if (*stmt >= end || **stmt != '{' || (q = value_end(*stmt, end)) == NULL)
+        return false;
+    *stmt_len = (size_t)(q - *stmt);
+    return true;
+}
+
 /* The link statement event SEQ carries in BODY (data.link): its canonical
  * statement, signature and the signer's key, checked into S. S->set stays
  * false when the event has no readable link (the audit judges those). */
 static void link_check(const struct audit_par *p, uint64_t seq, const char *body, size_t len,
                        struct par_slot *s)
+{
+    const char *stmt, *hex;
+    char who[256];
+    size_t stmt_len, got = 0;
+    unsigned char raw[REG_SIG_BYTES];
+    const unsigned char *key;
+
+    if (link_in_body(body, len, &stmt, &stmt_len, &hex, who, sizeof who) &&
+        (key = guess_key(p, who, seq)) != NULL &&
+        hex_decode(hex, 2 * REG_SIG_BYTES, raw, sizeof raw, &got, NULL) == 0 &&
+        got == REG_SIG_BYTES) {
+        s->ok = crypto_sign_verify_detached(raw, (const unsigned char *)stmt, stmt_len, key) == 0;
+        digest_of(key, stmt, stmt_len, raw, s->digest);
+        s->set = true;
+        return;
+    }
+    link_check_parsed(p, seq, body, len, s);
+}
+
+/* link_check by parsing the body (what link_in_body cannot read). */
+static void link_check_parsed(const struct audit_par *p, uint64_t seq, const char *body,
+                              size_t len, struct par_slot *s)
 {
     json_t *b = NULL;
     const json_t *link;
@@ -337,4 +433,92 @@ void audit_par_stop(struct audit_par *p)
     pthread_cond_destroy(&p->progress);
     pthread_cond_destroy(&p->advance);
     free(p);
+}
+
+/* ---- the search index recomputation beside the event loop ---- */
+
+#define AUDIT_SEARCH_LINES_MAX (1u << 20) /* reg_audit_search reports a few dozen lines */
+
+struct audit_search_job {
+    char *path;
+    pthread_t th;
+    struct buf lines; /* the problems, each NUL-terminated, in order */
+    bool lost;        /* a line did not fit: reported at finish */
+    int rc;
+    struct err err;
+};
+
+static void hold_line(void *ctx, const char *line)
+{
+    struct audit_search_job *j = ctx;
+
+    if (buf_append(&j->lines, line, strlen(line) + 1) != 0)
+        j->lost = true;
+}
+
+static void *search_main(void *arg)
+{
+    struct audit_search_job *j = arg;
+    struct db *db = NULL;
+
+    j->rc = db_open(j->path, DB_OPEN_CHECK, &db, &j->err);
+    if (j->rc == 0)
+        j->rc = reg_audit_search(db, hold_line, j, &j->err);
+    db_close(db);
+    return NULL;
+}
+
+struct audit_search_job *audit_search_start(struct db *db)
+{
+    struct audit_search_job *j;
+
+    if (threads_wanted() < 2 || strcmp(db_path(db), ":memory:") == 0 || db_path(db)[0] == '\0' ||
+        !sqlite3_get_autocommit(db_handle(db)))
+        return NULL;
+    j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->lines = (struct buf)BUF_INIT(AUDIT_SEARCH_LINES_MAX);
+    j->err = (struct err)ERR_INIT;
+    j->path = strdup(db_path(db));
+    if (j->path == NULL || pthread_create(&j->th, NULL, search_main, j) != 0) {
+        free(j->path);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void search_free(struct audit_search_job *j)
+{
+    buf_release(&j->lines);
+    free(j->path);
+    free(j);
+}
+
+int audit_search_finish(struct audit_search_job *j, struct db *db,
+                        void (*problem)(void *, const char *), void *ctx, struct err *err)
+{
+    int rc;
+
+    if (j == NULL)
+        return reg_audit_search(db, problem, ctx, err);
+    pthread_join(j->th, NULL);
+    for (size_t at = 0; at < j->lines.len; at += strlen((const char *)j->lines.data + at) + 1)
+        problem(ctx, (const char *)j->lines.data + at);
+    if (j->lost)
+        problem(ctx, "search index: more differences than the audit holds (out of memory)");
+    rc = j->rc;
+    if (rc != 0 && err)
+        *err = j->err;
+    search_free(j);
+    return rc;
+}
+
+void audit_search_drop(struct audit_search_job *j)
+{
+    if (j == NULL)
+        return;
+    pthread_join(j->th, NULL);
+    search_free(j);
 }

@@ -42,4 +42,25 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
 /* Stop and join the workers; NULL is a no-op. */
 void audit_par_stop(struct audit_par *p);
 
+/* The search index recomputation (reg_audit_search) on its own thread and
+ * connection, beside the event loop: it reads only the stored tables and
+ * writes only its connection's TEMP tables, so it does not wait for the
+ * replay. Its problems are held and reported, in their order, by
+ * audit_search_finish, at the point of the audit where the serial audit
+ * reports them. Returns NULL (the recomputation runs inline in
+ * audit_search_finish) on one CPU, with CIVREG_AUDIT_THREADS=1, for an
+ * in-memory database, inside a transaction (another connection would not
+ * see its writes) or when the thread cannot start. */
+struct audit_search_job *audit_search_start(struct db *db);
+
+/* Wait for J (or run the recomputation on DB when J is NULL), report its
+ * problems through PROBLEM and free J. Returns what reg_audit_search
+ * returned, its error in ERR. */
+int audit_search_finish(struct audit_search_job *j, struct db *db,
+                        void (*problem)(void *, const char *), void *ctx, struct err *err);
+
+/* Wait for J and free it, reporting nothing (an audit that failed before
+ * its search comparison). NULL is a no-op. */
+void audit_search_drop(struct audit_search_job *j);
+
 #endif

@@ -1,6 +1,6 @@
 /* civreg registry: the tables as a projection of the signed log (see
- * projection.h). The expected rows live in an attached in-memory database
- * ("civreg_expect") in tables named as the stored ones, with the columns the
+ * projection.h). The expected rows live in an attached temporary database
+ * ("civreg_expect", a file with a bounded page cache) in tables named as the stored ones, with the columns the
  * handlers produce and the same primary key, untyped so a value keeps the
  * type the handler gave it. The comparison reads the schema: for each
  * table, rows missing or extra by primary key, then every produced column
@@ -23,6 +23,7 @@
 #define PROJ_COLS_MAX 40
 #define PROJ_REPORT_MAX 10 /* lines per table and column before a summary */
 #define PROJ_STMT_CACHE 64
+#define PROJ_CACHE_KIB "32768" /* page cache of the expected tables */
 
 /* The value "the log does not say": a blob no STRICT column of ours holds. */
 static const unsigned char unknown_blob[] = "\0civreg:unknown";
@@ -284,10 +285,14 @@ int proj_open(struct db *db, const struct proj_module *own, void (*report)(void 
     p->report = report;
     p->ctx = ctx;
     p->owner = owner;
-    if (exec(p, "ATTACH DATABASE ':memory:' AS civreg_expect", err) != 0)
+    /* A temporary file database, not ':memory:': its page cache is bounded
+     * (PROJ_CACHE_KIB) and what does not fit goes to the file, so the
+     * audit's memory does not grow with the register. */
+    if (exec(p, "ATTACH DATABASE '' AS civreg_expect", err) != 0)
         goto fail;
     p->attached = true;
-    if (add_module(p, own, err) != 0)
+    if (exec(p, "PRAGMA civreg_expect.cache_size = -" PROJ_CACHE_KIB, err) != 0 ||
+        add_module(p, own, err) != 0)
         goto fail;
     for (size_t i = 0; i < n_registered; i++)
         if (add_module(p, registered[i], err) != 0)

@@ -2,7 +2,7 @@
  *
  * `audit verify` rebuilds, from the signed events alone, every row of every
  * table the events define, in tables of the same name in an attached
- * in-memory database, then compares every column with what is stored. Each
+ * temporary database, then compares every column with what is stored. Each
  * module describes its tables (struct proj_table) and gives one handler per
  * event type (struct proj_handler); the comparison is generic, driven by the
  * schema (PRAGMA table_info), so a column that no handler produces and no

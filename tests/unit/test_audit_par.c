@@ -42,7 +42,8 @@ static json_t *audit_with(struct db *db, const struct datadir *dd, const char *t
     assert_int_equal(setenv("CIVREG_AUDIT_THREADS", threads, 1), 0);
     *problems = registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL, collect, lines, &st,
                                       &err);
-    assert_true(*problems >= 0);
+    if (*problems < 0)
+        fail_msg("audit verify: %s", err_msg(&err));
     assert_int_equal(unsetenv("CIVREG_AUDIT_THREADS"), 0);
     return lines;
 }
@@ -229,4 +230,57 @@ static void test_parallel_audit_links(void **state)
     audit_case_close(&ac);
 }
 
-CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links)
+/* The search index recomputation runs on its own thread beside the event
+ * loop: an edited index row is reported alike with and without workers,
+ * after what the event loop and the table comparison report (the order of
+ * the serial audit). */
+static void test_parallel_audit_search(void **state)
+{
+    static const char pw[] = "Lantern-orbit-4417";
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    json_t *rec = registry_record_example(), *serial;
+    size_t i, sig_at = 0, search_at = 0;
+    json_t *l;
+    (void)state;
+
+    audit_case_open(&ac, "audit-par-search");
+    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "admin", pw, &admin, &err), 0);
+    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk", ROLE_CLERK, pw);
+    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk", pw, &clerk, &err), 0);
+    for (int k = 0; k < 3; k++) {
+        char *id = NULL;
+        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        free(id);
+    }
+    assert_audit_clean(&ac);
+
+    assert_int_equal(db_exec(ac.db,
+                             "UPDATE search_index SET given = 'FORGED' WHERE rowid ="
+                             " (SELECT min(rowid) FROM search_index);"
+                             "UPDATE events SET signature = zeroblob(64) WHERE seq ="
+                             " (SELECT max(seq) FROM events WHERE type = 'record.draft')",
+                             &err),
+                     0);
+    serial = assert_audit_same_report(&ac);
+    json_array_foreach(serial, i, l) {
+        if (strstr(json_string_value(l), "(record.draft by clerk): signature invalid"))
+            sig_at = i + 1;
+        if (strstr(json_string_value(l), "search_index ") &&
+            strstr(json_string_value(l), " given: stored 'FORGED'"))
+            search_at = i + 1;
+    }
+    assert_true(sig_at > 0);
+    assert_true(search_at > sig_at);
+
+    json_decref(serial);
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    audit_case_close(&ac);
+}
+
+CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
+            test_parallel_audit_search)
