@@ -19,7 +19,7 @@ extern const size_t db_national_migration_files_count;
 
 struct pg_stmt {
     const char *sql; /* the caller's constant text: compared by content */
-    char name[16];
+    char name[24]; /* "civreg" and any int */
 };
 
 struct pg {
