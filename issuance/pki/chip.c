@@ -154,25 +154,16 @@ out:
 }
 
 static int manifest_build(struct chip_package *pkg, X509 *ds, const struct chip_input *in,
-                          const struct sod *s, struct err *err)
+                          const struct sod_built *s, struct err *err)
 {
     json_t *m = NULL, *files;
-    char serial[PKI_SERIAL_MAX], when[TIME_ISO8601_LEN + 1], sigalg[80] = "?";
-    CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(s->cms), 0);
-    X509_ALGOR *sig = NULL;
-    const ASN1_OBJECT *obj = NULL;
+    char serial[PKI_SERIAL_MAX], when[TIME_ISO8601_LEN + 1];
 
     if (pki_cert_serial(ds, serial, err) != 0 || time_iso8601(in->now, when) != 0)
         return -1;
-    CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &sig);
-    if (sig) {
-        X509_ALGOR_get0(&obj, NULL, NULL, sig);
-        if (obj)
-            OBJ_obj2txt(sigalg, sizeof sigalg, obj, 0);
-    }
     m = json_pack("{s:s, s:s, s:[], s:{s:s, s:s, s:s, s:i, s:s}}", "format",
                   "civreg-chip-package/1", "created_at", when, "files", "sod", "ds_serial",
-                  serial, "digest_algorithm", s->md_name, "signature_algorithm", sigalg,
+                  serial, "digest_algorithm", s->md_name, "signature_algorithm", s->sig_alg,
                   "lso_version", s->lso_version, "signing_time", when);
     if (m == NULL)
         return err_set(err, "chip: out of memory");
@@ -223,7 +214,7 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
     X509 *ds = NULL;
     EVP_PKEY *key = NULL;
     struct sod_dg_in dgs[SOD_MAX_DG];
-    struct sod *parsed = NULL;
+    struct sod_built built;
     unsigned tags[SOD_MAX_DG];
     size_t ndg = 0;
     char mrz[LDS_MRZ_MAX + 1];
@@ -272,17 +263,11 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         if (lds_com_encode(tags, ndg, in->lso_version == 1 ? "0108" : "0107", &b, err) != 0 ||
             add_ef(out, 0, &b, err) != 0)
             goto out;
-        if (sod_build(ds, key, dgs, ndg, &so, &b, err) != 0)
-            goto out;
-        /* read back what we wrote, as a reader would */
-        if (sod_parse(b.data, b.len, &parsed, err) != 0) {
-            err_prefix(err, "chip: the EF.SOD just built does not parse");
-            goto out;
-        }
-        if (add_ef(out, -1, &b, err) != 0)
+        if (sod_build(ds, key, dgs, ndg, &so, &b, &built, err) != 0 ||
+            add_ef(out, -1, &b, err) != 0)
             goto out;
     }
-    if (manifest_build(out, ds, in, parsed, err) != 0)
+    if (manifest_build(out, ds, in, &built, err) != 0)
         goto out;
     {
         /* the signature made is a provenance event: EF.SOD's hash, the DS,
@@ -320,8 +305,8 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         }
         if (pki_emit(pki, "chip.personalize", objs,
                      json_pack("{s:o, s:s, s:i}", "data_groups", dgl ? dgl : json_null(),
-                               "digest_algorithm", parsed->md_name, "lso_version",
-                               parsed->lso_version),
+                               "digest_algorithm", built.md_name, "lso_version",
+                               built.lso_version),
                      err) != 0)
             goto out;
     }
@@ -329,7 +314,6 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
 out:
     if (rc != 0)
         chip_package_release(out);
-    sod_free(parsed);
     buf_release(&b);
     buf_release(&spki);
     X509_free(ds);

@@ -360,7 +360,7 @@ static void test_sod_roundtrip(void **state)
                 bool valid = true;
                 unsigned char h[64];
                 unsigned int hl;
-                if (sod_build(cert, key, dgs, 2, &o, &sod, &e) != 0)
+                if (sod_build(cert, key, dgs, 2, &o, &sod, NULL, &e) != 0)
                     fail_msg("sod_build %s %s v%d: %s", keys[k].type, mds[m], ver, err_msg(&e));
                 assert_int_equal(sod.data[0], 0x77);
                 assert_int_equal(sod_parse(sod.data, sod.len, &s, &e), 0);
