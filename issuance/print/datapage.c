@@ -79,8 +79,9 @@ int datapage_mrz_geometry(enum mrz_format format, struct datapage_mrz_geometry *
 /* ---- libharu errors ---------------------------------------------------- */
 
 struct doc {
+    struct print_doc *pd;
     HPDF_Doc pdf;
-    struct print_status st; /* first libharu error */
+    struct print_status *st; /* first libharu error */
     HPDF_Font ocrb, viz;
     struct err *err;
     char *strings[32]; /* NFC copies of the inputs, freed with the doc */
@@ -92,7 +93,7 @@ static int hpdf_failed(struct doc *d, const char *what)
     char step[96];
 
     (void)snprintf(step, sizeof step, "data page: %s", what);
-    return print_failed(&d->st, step, d->err);
+    return print_failed(d->st, step, d->err);
 }
 
 /* ---- input checks ------------------------------------------------------ */
@@ -362,7 +363,7 @@ static int image_in_box(struct doc *d, HPDF_Page page, const char *what,
         img = png_as_grey(d, data, len, what);
     else
         img = HPDF_LoadJpegImageFromMem(d->pdf, data, (HPDF_UINT)len);
-    if (img == NULL || d->st.error) {
+    if (img == NULL || d->st->error) {
         hpdf_failed(d, what);
         return err_prefix(d->err, "%s image not readable by the PDF writer", what);
     }
@@ -688,8 +689,8 @@ static int layout_td1(struct doc *d, const struct datapage_input *in, const stru
 
 static int load_fonts(struct doc *d)
 {
-    if (print_font_embedded(d->pdf, &d->st, PRINT_FONT_OCRB, NULL, &d->ocrb, d->err) != 0 ||
-        print_font_embedded(d->pdf, &d->st, PRINT_FONT_VIZ, "UTF-8", &d->viz, d->err) != 0) {
+    if (print_font_embedded(d->pd, PRINT_FONT_OCRB, NULL, &d->ocrb, d->err) != 0 ||
+        print_font_embedded(d->pd, PRINT_FONT_VIZ, "UTF-8", &d->viz, d->err) != 0) {
         err_prefix(d->err, "data page");
         return -1;
     }
@@ -776,22 +777,23 @@ static int render(const struct datapage_input *in, struct buf *pdf, struct err *
     if (check_mrz(&d, in, lines) != 0)
         goto out;
 
-    d.pdf = print_doc_new(&d.st, in->format == MRZ_TD3 ? "TD3 data page" : "TD1 card");
-    if (d.pdf == NULL) {
+    d.pd = print_doc_take(in->format == MRZ_TD3 ? "TD3 data page" : "TD1 card");
+    if (d.pd == NULL) {
         err_set(err, "data page: libharu could not start (out of memory)");
         goto out;
     }
+    d.pdf = d.pd->pdf;
+    d.st = &d.pd->st;
     if (hpdf_failed(&d, "document") || load_fonts(&d) != 0)
         goto out;
     if ((in->format == MRZ_TD3 ? layout_td3 : layout_td1)(&d, in, &v, lines) != 0)
         goto out;
 
-    if (print_save(d.pdf, &d.st, "data page", pdf, err) != 0)
+    if (print_save(d.pdf, d.st, "data page", pdf, err) != 0)
         goto out;
     rc = 0;
 out:
-    if (d.pdf)
-        HPDF_Free(d.pdf);
+    print_doc_give(d.pd, rc == 0);
     for (size_t i = 0; i < d.nstrings; i++)
         free(d.strings[i]);
     if (rc != 0 && pdf->data != NULL && pdf->len > start)
