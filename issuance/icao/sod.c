@@ -51,7 +51,10 @@ static int lso_build(const EVP_MD *md, const struct sod_dg_in *dgs, size_t n, in
         unsigned char h[EVP_MAX_MD_SIZE];
         unsigned int hl = 0;
         size_t item = out->len;
-        if (EVP_Digest(dgs[i].data, dgs[i].len, h, &hl, md, NULL) != 1) {
+        if (dgs[i].sha256 != NULL && EVP_MD_get_type(md) == NID_sha256) {
+            memcpy(h, dgs[i].sha256, 32);
+            hl = 32;
+        } else if (EVP_Digest(dgs[i].data, dgs[i].len, h, &hl, md, NULL) != 1) {
             pki_ossl_err(err, "sod: hashing DG%d failed", dgs[i].number);
             goto out;
         }

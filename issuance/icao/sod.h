@@ -26,6 +26,7 @@ struct sod_dg_in {
     int number; /* 1..16 */
     const unsigned char *data;
     size_t len;
+    const unsigned char *sha256; /* its SHA-256 when the caller has it, or NULL */
 };
 
 struct sod_build_opts {
