@@ -737,6 +737,7 @@ int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_
     struct pki_row row = { 0 };
     const char *known = p->cached_cert && p->cached_key ? p->cached_serial : NULL;
     time_t nb, na;
+    bool fresh;
     int r, rc = -1;
 
     *cert = NULL;
@@ -764,12 +765,29 @@ int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_
         err_set(err, "pki: %s %s is revoked", pki_kind_name(kind), row.serial);
         goto out;
     }
-    if (row.cert != NULL) {
-        /* another signer than the cached one: open it, then cache it */
-        if (pki_row_key(p, &row, key, err) != 0)
-            goto out;
+    fresh = row.cert != NULL; /* another signer than the cached one */
+    if (fresh) {
         if (pki_cert_pkup(row.cert, &nb, &na) != 0)
             nb = na = 0;
+    } else {
+        /* the cached signer (KNOWN is set only while its key and certificate are held) */
+        if (X509_up_ref(p->cached_cert) != 1) {
+            pki_ossl_err(err, "pki: holding certificate %s failed", row.serial);
+            goto out;
+        }
+        row.cert = p->cached_cert;
+        nb = p->cached_pkup_nb;
+        na = p->cached_pkup_na;
+    }
+    if ((nb && at < nb) || (na && at > na)) {
+        err_set(err, "pki: %s %s may not sign now: outside its private key usage period",
+                pki_kind_name(kind), row.serial);
+        goto out;
+    }
+    if (fresh) {
+        /* open its key, then cache both */
+        if (pki_row_key(p, &row, key, err) != 0)
+            goto out;
         EVP_PKEY_free(p->cached_key);
         X509_free(p->cached_cert);
         p->cached_key = EVP_PKEY_up_ref(*key) == 1 ? *key : NULL;
@@ -777,24 +795,10 @@ int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_
         p->cached_pkup_nb = nb;
         p->cached_pkup_na = na;
         memcpy(p->cached_serial, row.serial, sizeof row.serial);
-    } else {
-        /* the cached signer (KNOWN is set only while both are held) */
-        if (X509_up_ref(p->cached_cert) != 1) {
-            pki_ossl_err(err, "pki: holding certificate %s failed", row.serial);
-            goto out;
-        }
-        row.cert = p->cached_cert;
-        if (EVP_PKEY_up_ref(p->cached_key) != 1) {
-            pki_ossl_err(err, "pki: holding the key of %s failed", row.serial);
-            goto out;
-        }
+    } else if (EVP_PKEY_up_ref(p->cached_key) == 1) {
         *key = p->cached_key;
-        nb = p->cached_pkup_nb;
-        na = p->cached_pkup_na;
-    }
-    if ((nb && at < nb) || (na && at > na)) {
-        err_set(err, "pki: %s %s may not sign now: outside its private key usage period",
-                pki_kind_name(kind), row.serial);
+    } else {
+        pki_ossl_err(err, "pki: holding the key of %s failed", row.serial);
         goto out;
     }
     *cert = row.cert;
