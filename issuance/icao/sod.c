@@ -4,6 +4,7 @@
 
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,10 @@ static int lso_build(const EVP_MD *md, const struct sod_dg_in *dgs, size_t n, in
         unsigned char h[EVP_MAX_MD_SIZE];
         unsigned int hl = 0;
         size_t item = out->len;
-        if (EVP_Digest(dgs[i].data, dgs[i].len, h, &hl, md, NULL) != 1) {
+        if (dgs[i].sha256 != NULL && EVP_MD_get_type(md) == NID_sha256) {
+            memcpy(h, dgs[i].sha256, 32);
+            hl = 32;
+        } else if (EVP_Digest(dgs[i].data, dgs[i].len, h, &hl, md, NULL) != 1) {
             pki_ossl_err(err, "sod: hashing DG%d failed", dgs[i].number);
             goto out;
         }
@@ -76,7 +80,8 @@ out:
 }
 
 int sod_build(X509 *ds, EVP_PKEY *key, const struct sod_dg_in *dgs, size_t n,
-              const struct sod_build_opts *o, struct buf *out, struct err *err)
+              const struct sod_build_opts *o, struct buf *out, struct sod_built *info,
+              struct err *err)
 {
     const EVP_MD *md = sod_digest_by_name(o->digest ? o->digest : "sha256");
     struct buf lso = BUF_INIT(SOD_CAP);
@@ -141,6 +146,19 @@ int sod_build(X509 *ds, EVP_PKEY *key, const struct sod_dg_in *dgs, size_t n,
     }
     if (tlv_put(out, 0x77, der, (size_t)derlen, err) != 0)
         goto out;
+    if (info != NULL) {
+        X509_ALGOR *sig = NULL;
+        const ASN1_OBJECT *obj = NULL;
+        memset(info, 0, sizeof *info);
+        /* cannot truncate: the digest names are short constants ("sha256") */
+        (void)snprintf(info->md_name, sizeof info->md_name, "%s", o->digest ? o->digest : "sha256");
+        info->lso_version = o->lso_version;
+        CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &sig);
+        if (sig)
+            X509_ALGOR_get0(&obj, NULL, NULL, sig);
+        if (obj == NULL || OBJ_obj2txt(info->sig_alg, sizeof info->sig_alg, obj, 0) <= 0)
+            (void)snprintf(info->sig_alg, sizeof info->sig_alg, "?");
+    }
     rc = 0;
 out:
     if (rc != 0 && out->len > from)

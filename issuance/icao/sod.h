@@ -26,6 +26,7 @@ struct sod_dg_in {
     int number; /* 1..16 */
     const unsigned char *data;
     size_t len;
+    const unsigned char *sha256; /* its SHA-256 when the caller has it, or NULL */
 };
 
 struct sod_build_opts {
@@ -34,11 +35,19 @@ struct sod_build_opts {
     time_t signing_time; /* signingTime signed attribute */
 };
 
+/* What sod_build signed, as a reader of the result would find it. */
+struct sod_built {
+    char md_name[32];    /* the LDSSecurityObject's hash algorithm ("sha256") */
+    char sig_alg[80];    /* the signer's signatureAlgorithm, OpenSSL's name */
+    int lso_version;
+};
+
 /* Build EF.SOD over DGS (ascending numbers), signed by DS with KEY (ECDSA, or
- * RSASSA-PSS for RSA keys). Appends the whole EF (0x77 ...) to OUT. */
+ * RSASSA-PSS for RSA keys). Appends the whole EF (0x77 ...) to OUT; fills
+ * *INFO when it is not NULL. */
 int sod_build(X509 *ds, EVP_PKEY *key, const struct sod_dg_in *dgs, size_t n,
-              const struct sod_build_opts *o, struct buf *out, struct err *err)
-    __attribute__((warn_unused_result));
+              const struct sod_build_opts *o, struct buf *out, struct sod_built *info,
+              struct err *err) __attribute__((warn_unused_result));
 
 struct sod_hash {
     int number;

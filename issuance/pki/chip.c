@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -153,40 +154,52 @@ out:
     return rc;
 }
 
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_fetched;
+
+static void sha256_fetch(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* The SHA-256 of the package's elementary files from FROM on into H (one
+ * per file, in order): the LDSSecurityObject (when it uses SHA-256), the
+ * manifest and the provenance event share them, where each hashed every
+ * file again (the 16 KiB face three times). The digest is fetched once per
+ * process. */
+static int hash_efs(const struct chip_package *pkg, size_t from, unsigned char (*h)[32],
+                    struct err *err)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    for (size_t i = from; i < pkg->n; i++) {
+        unsigned int hl = 0;
+        if (sha256_fetched == NULL ||
+            EVP_Digest(pkg->ef[i].data, pkg->ef[i].len, h[i], &hl, sha256_fetched, NULL) != 1 ||
+            hl != 32)
+            return pki_ossl_err(err, "chip: hashing failed");
+    }
+    return 0;
+}
+
 static int manifest_build(struct chip_package *pkg, X509 *ds, const struct chip_input *in,
-                          const struct sod *s, struct err *err)
+                          const struct sod_built *s, unsigned char (*h)[32], struct err *err)
 {
     json_t *m = NULL, *files;
-    char serial[PKI_SERIAL_MAX], when[TIME_ISO8601_LEN + 1], sigalg[80] = "?";
-    CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(s->cms), 0);
-    X509_ALGOR *sig = NULL;
-    const ASN1_OBJECT *obj = NULL;
+    char serial[PKI_SERIAL_MAX], when[TIME_ISO8601_LEN + 1];
 
     if (pki_cert_serial(ds, serial, err) != 0 || time_iso8601(in->now, when) != 0)
         return -1;
-    CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &sig);
-    if (sig) {
-        X509_ALGOR_get0(&obj, NULL, NULL, sig);
-        if (obj)
-            OBJ_obj2txt(sigalg, sizeof sigalg, obj, 0);
-    }
     m = json_pack("{s:s, s:s, s:[], s:{s:s, s:s, s:s, s:i, s:s}}", "format",
                   "civreg-chip-package/1", "created_at", when, "files", "sod", "ds_serial",
-                  serial, "digest_algorithm", s->md_name, "signature_algorithm", sigalg,
+                  serial, "digest_algorithm", s->md_name, "signature_algorithm", s->sig_alg,
                   "lso_version", s->lso_version, "signing_time", when);
     if (m == NULL)
         return err_set(err, "chip: out of memory");
     files = json_object_get(m, "files");
     for (size_t i = 0; i < pkg->n; i++) {
         const struct lds_dg_desc *d = lds_dg_by_number(pkg->ef[i].dg);
-        unsigned char h[32];
-        unsigned int hl = 0;
         char hex[65];
-        if (EVP_Digest(pkg->ef[i].data, pkg->ef[i].len, h, &hl, EVP_sha256(), NULL) != 1) {
-            json_decref(m);
-            return pki_ossl_err(err, "chip: hashing failed");
-        }
-        hex_encode(h, hl, hex);
+        hex_encode(h[i], 32, hex);
         if (json_array_append_new(files, json_pack("{s:s, s:s, s:I, s:s}", "fid", pkg->ef[i].fid,
                                                    "name", d->name, "size",
                                                    (json_int_t)pkg->ef[i].len, "sha256", hex)) !=
@@ -223,7 +236,8 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
     X509 *ds = NULL;
     EVP_PKEY *key = NULL;
     struct sod_dg_in dgs[SOD_MAX_DG];
-    struct sod *parsed = NULL;
+    struct sod_built built;
+    unsigned char sha[CHIP_MAX_EF][32];
     unsigned tags[SOD_MAX_DG];
     size_t ndg = 0;
     char mrz[LDS_MRZ_MAX + 1];
@@ -260,10 +274,13 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
     /* input errors are reported first; then a DS must be allowed to sign now */
     if (pki_signer_load(pki, PKI_KIND_DS, in->ds_serial, in->now, &ds, &key, err) != 0)
         goto out;
+    if (hash_efs(out, 0, sha, err) != 0)
+        goto out;
     for (size_t i = 0; i < out->n; i++) {
         dgs[ndg].number = out->ef[i].dg;
         dgs[ndg].data = out->ef[i].data;
         dgs[ndg].len = out->ef[i].len;
+        dgs[ndg].sha256 = sha[i];
         tags[ndg] = lds_dg_by_number(out->ef[i].dg)->tag;
         ndg++;
     }
@@ -272,34 +289,21 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         if (lds_com_encode(tags, ndg, in->lso_version == 1 ? "0108" : "0107", &b, err) != 0 ||
             add_ef(out, 0, &b, err) != 0)
             goto out;
-        if (sod_build(ds, key, dgs, ndg, &so, &b, err) != 0)
-            goto out;
-        /* read back what we wrote, as a reader would */
-        if (sod_parse(b.data, b.len, &parsed, err) != 0) {
-            err_prefix(err, "chip: the EF.SOD just built does not parse");
-            goto out;
-        }
-        if (add_ef(out, -1, &b, err) != 0)
+        if (sod_build(ds, key, dgs, ndg, &so, &b, &built, err) != 0 ||
+            add_ef(out, -1, &b, err) != 0)
             goto out;
     }
-    if (manifest_build(out, ds, in, parsed, err) != 0)
+    /* EF.COM and EF.SOD */
+    if (hash_efs(out, out->n - 2, sha, err) != 0 ||
+        manifest_build(out, ds, in, &built, sha, err) != 0)
         goto out;
     {
         /* the signature made is a provenance event: EF.SOD's hash, the DS,
          * and the hash of every data group it covers */
-        const struct chip_ef *sod = &out->ef[out->n - 1];
-        unsigned char h[32];
-        unsigned int hl = 0;
         char hex[65];
         json_t *objs = json_array(), *dgl = json_array();
         bool bad = false; /* an object or digest that could not be added */
-        if (EVP_Digest(sod->data, sod->len, h, &hl, EVP_sha256(), NULL) != 1) {
-            json_decref(objs);
-            json_decref(dgl);
-            pki_ossl_err(err, "chip: hashing EF.SOD failed");
-            goto out;
-        }
-        hex_encode(h, hl, hex);
+        hex_encode(sha[out->n - 1], 32, hex);
         if (objs) {
             bad |= json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind", "ef.sod", "id", hex,
                                                          "hash", hex)) != 0;
@@ -307,8 +311,7 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         }
         for (size_t i = 0; dgl && i < out->n; i++)
             if (out->ef[i].dg >= 1) {
-                EVP_Digest(out->ef[i].data, out->ef[i].len, h, &hl, EVP_sha256(), NULL);
-                hex_encode(h, hl, hex);
+                hex_encode(sha[i], 32, hex);
                 bad |= json_array_append_new(dgl, json_pack("{s:i, s:s}", "dg", out->ef[i].dg,
                                                             "sha256", hex)) != 0;
             }
@@ -320,8 +323,8 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
         }
         if (pki_emit(pki, "chip.personalize", objs,
                      json_pack("{s:o, s:s, s:i}", "data_groups", dgl ? dgl : json_null(),
-                               "digest_algorithm", parsed->md_name, "lso_version",
-                               parsed->lso_version),
+                               "digest_algorithm", built.md_name, "lso_version",
+                               built.lso_version),
                      err) != 0)
             goto out;
     }
@@ -329,7 +332,6 @@ int chip_personalize(struct pki *pki, const struct chip_input *in, struct chip_p
 out:
     if (rc != 0)
         chip_package_release(out);
-    sod_free(parsed);
     buf_release(&b);
     buf_release(&spki);
     X509_free(ds);

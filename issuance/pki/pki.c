@@ -258,6 +258,7 @@ void pki_close(struct pki *p)
         return;
     secret_wipe(p->key, sizeof p->key);
     EVP_PKEY_free(p->cached_key);
+    X509_free(p->cached_cert);
     if (p->own_db)
         db_close(p->db);
     free(p->key_path);
@@ -734,12 +735,14 @@ int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_
                     X509 **cert, EVP_PKEY **key, struct err *err)
 {
     struct pki_row row = { 0 };
+    const char *known = p->cached_cert && p->cached_key ? p->cached_serial : NULL;
     time_t nb, na;
+    bool fresh;
     int r, rc = -1;
 
     *cert = NULL;
     *key = NULL;
-    r = serial ? pki_store_get(p, serial, &row, err) : pki_store_current(p, kind, at, &row, err);
+    r = pki_store_signer_row(p, kind, serial, at, known, &row, err);
     if (r < 0)
         goto out;
     if (r > 0) {
@@ -762,25 +765,50 @@ int pki_signer_load(struct pki *p, enum pki_kind kind, const char *serial, time_
         err_set(err, "pki: %s %s is revoked", pki_kind_name(kind), row.serial);
         goto out;
     }
-    if (pki_cert_pkup(row.cert, &nb, &na) == 0 && ((nb && at < nb) || (na && at > na))) {
+    fresh = row.cert != NULL; /* another signer than the cached one */
+    if (fresh) {
+        if (pki_cert_pkup(row.cert, &nb, &na) != 0)
+            nb = na = 0;
+    } else {
+        /* the cached signer (KNOWN is set only while its key and certificate are held) */
+        if (X509_up_ref(p->cached_cert) != 1) {
+            pki_ossl_err(err, "pki: holding certificate %s failed", row.serial);
+            goto out;
+        }
+        row.cert = p->cached_cert;
+        nb = p->cached_pkup_nb;
+        na = p->cached_pkup_na;
+    }
+    if ((nb && at < nb) || (na && at > na)) {
         err_set(err, "pki: %s %s may not sign now: outside its private key usage period",
                 pki_kind_name(kind), row.serial);
         goto out;
     }
-    if (p->cached_key && strcmp(p->cached_serial, row.serial) == 0 &&
-        EVP_PKEY_up_ref(p->cached_key) == 1) {
-        *key = p->cached_key;
-    } else {
+    if (fresh) {
+        /* open its key, then cache both */
         if (pki_row_key(p, &row, key, err) != 0)
             goto out;
         EVP_PKEY_free(p->cached_key);
+        X509_free(p->cached_cert);
         p->cached_key = EVP_PKEY_up_ref(*key) == 1 ? *key : NULL;
+        p->cached_cert = X509_up_ref(row.cert) == 1 ? row.cert : NULL;
+        p->cached_pkup_nb = nb;
+        p->cached_pkup_na = na;
         memcpy(p->cached_serial, row.serial, sizeof row.serial);
+    } else if (EVP_PKEY_up_ref(p->cached_key) == 1) {
+        *key = p->cached_key;
+    } else {
+        pki_ossl_err(err, "pki: holding the key of %s failed", row.serial);
+        goto out;
     }
     *cert = row.cert;
     row.cert = NULL;
     rc = 0;
 out:
+    if (rc != 0) {
+        EVP_PKEY_free(*key);
+        *key = NULL;
+    }
     pki_row_release(&row);
     return rc;
 }

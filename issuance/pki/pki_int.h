@@ -23,11 +23,16 @@ struct pki {
     pki_event_sink sink;
     void *sink_ctx;
     bool events_required;
-    /* the last signer key opened (decoding a PKCS#8 key through OpenSSL 3's
-     * decoders costs milliseconds, more than the signature itself); status
-     * and key usage period are still read from the database every time */
+    /* the last signer opened: its key (decoding a PKCS#8 key through
+     * OpenSSL 3's decoders costs milliseconds, more than the signature
+     * itself), its certificate and the private key usage period in it
+     * (decoding the certificate cost as much as the rest of a chip). A
+     * serial's certificate and key never change; its status is still read
+     * from the database every time, and the period checked against it. */
     char cached_serial[PKI_SERIAL_MAX];
     EVP_PKEY *cached_key;
+    X509 *cached_cert;
+    time_t cached_pkup_nb, cached_pkup_na;
 };
 
 /* One row of pki_certs, with the parsed certificate. Release with
@@ -52,6 +57,12 @@ int pki_store_current(struct pki *p, enum pki_kind kind, time_t at, struct pki_r
                       struct err *err);
 /* 0 found, 1 unknown serial, -1 error. */
 int pki_store_get(struct pki *p, const char *serial, struct pki_row *out, struct err *err);
+/* pki_store_get (SERIAL non-NULL) or pki_store_current (SERIAL NULL): when
+ * the row found has the serial KNOWN (a certificate the caller already
+ * holds; NULL: none), its certificate is not decoded nor its sealed key
+ * copied (OUT->cert stays NULL). */
+int pki_store_signer_row(struct pki *p, enum pki_kind kind, const char *serial, time_t at,
+                         const char *known, struct pki_row *out, struct err *err);
 int pki_store_set_status(struct pki *p, const char *serial, const char *status,
                          const char *reason, time_t now, struct err *err);
 /* Revoked serials issued by ISSUER: called once per serial. */

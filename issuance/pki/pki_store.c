@@ -1,6 +1,7 @@
 /* PKI tables (db/migrations/0003_pki.sql): certificates, sealed keys, CRLs. */
 #include <openssl/x509.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,10 @@ out:
     return rc;
 }
 
-static int read_row(sqlite3_stmt *st, struct pki_row *r, struct err *err)
+/* ROW_COLUMNS of ST's current row into R. When the row's serial is KNOWN
+ * (non-NULL: a certificate the caller already holds, parsed), the
+ * certificate and the sealed key are not read: R->cert stays NULL. */
+static int read_row(sqlite3_stmt *st, const char *known, struct pki_row *r, struct err *err)
 {
     const unsigned char *der = sqlite3_column_blob(st, 4);
     int derlen = sqlite3_column_bytes(st, 4);
@@ -135,6 +139,8 @@ static int read_row(sqlite3_stmt *st, struct pki_row *r, struct err *err)
     s = (const char *)sqlite3_column_text(st, 3);
     /* the column's CHECK allows active, retired, revoked only: fits */
     (void)snprintf(r->status, sizeof r->status, "%s", s ? s : "");
+    if (known != NULL && strcmp(known, r->serial) == 0)
+        return 0;
     if (der == NULL || (r->cert = d2i_X509(NULL, &der, derlen)) == NULL)
         return pki_ossl_err(err, "pki: certificate %s in the database is unreadable", r->serial);
     if (sqlite3_column_type(st, 5) == SQLITE_BLOB) {
@@ -152,44 +158,57 @@ static int read_row(sqlite3_stmt *st, struct pki_row *r, struct err *err)
 
 #define ROW_COLUMNS "serial, kind, issuer_serial, status, cert_der, key_sealed"
 
-/* The end of a one-row lookup of ROW_COLUMNS: STEP is db_query_row's
- * answer for ST. 0 with OUT filled, 1 when there is no such row, -1 with
- * ERR set. Finalizes ST. */
-static int read_row_end(sqlite3_stmt *st, int step, struct pki_row *out, struct err *err)
+/* A one-row lookup of ROW_COLUMNS on the connection's cached statement for
+ * SQL, FMT's parameters bound (db_bind): 0 with OUT filled (read_row with
+ * KNOWN), 1 when there is no such row, -1 with ERR set. */
+static int lookup_row(struct pki *p, const char *known, struct pki_row *out, struct err *err,
+                      const char *sql, const char *what, const char *fmt, ...)
 {
-    int rc = step == 1 ? read_row(st, out, err) : step == 0 ? 1 : -1;
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
 
-    sqlite3_finalize(st);
+    memset(out, 0, sizeof *out);
+    if (db_stmt_cached(p->db, sql, &st, err) != 0)
+        return -1;
+    va_start(ap, fmt);
+    rc = db_bindv(p->db, st, err, fmt, ap);
+    va_end(ap);
+    if (rc == 0) {
+        rc = db_step_row(p->db, st, what, err);
+        rc = rc == 1 ? read_row(st, known, out, err) : rc == 0 ? 1 : -1;
+    }
+    db_stmt_release(p->db, st);
     return rc;
+}
+
+int pki_store_signer_row(struct pki *p, enum pki_kind kind, const char *serial, time_t at,
+                         const char *known, struct pki_row *out, struct err *err)
+{
+    char when[TIME_ISO8601_LEN + 1] = "";
+
+    if (serial != NULL)
+        return lookup_row(p, known, out, err,
+                          "SELECT " ROW_COLUMNS " FROM pki_certs WHERE serial = upper(?1)",
+                          "reading a certificate", "s", serial);
+    if (at && iso(at, when) != 0)
+        return err_set(err, "pki: time out of range");
+    return lookup_row(p, known, out, err,
+                      "SELECT " ROW_COLUMNS " FROM pki_certs WHERE kind = ?1 AND "
+                      "status = 'active' AND (?2 = '' OR (pkup_not_before <= ?2 AND "
+                      "pkup_not_after >= ?2)) ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                      "reading certificates", "ss", pki_kind_name(kind), when);
 }
 
 int pki_store_current(struct pki *p, enum pki_kind kind, time_t at, struct pki_row *out,
                       struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    char when[TIME_ISO8601_LEN + 1] = "";
-    int s;
-
-    memset(out, 0, sizeof *out);
-    if (at && iso(at, when) != 0)
-        return err_set(err, "pki: time out of range");
-    s = db_query_row(p->db, &st,
-                     "SELECT " ROW_COLUMNS " FROM pki_certs WHERE kind = ?1 AND "
-                     "status = 'active' AND (?2 = '' OR (pkup_not_before <= ?2 AND "
-                     "pkup_not_after >= ?2)) ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                     "reading certificates", err, "ss", pki_kind_name(kind), when);
-    return read_row_end(st, s, out, err);
+    return pki_store_signer_row(p, kind, NULL, at, NULL, out, err);
 }
 
 int pki_store_get(struct pki *p, const char *serial, struct pki_row *out, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int s;
-
-    memset(out, 0, sizeof *out);
-    s = db_query_row(p->db, &st, "SELECT " ROW_COLUMNS " FROM pki_certs WHERE serial = upper(?1)",
-                     "reading a certificate", err, "s", serial);
-    return read_row_end(st, s, out, err);
+    return pki_store_signer_row(p, PKI_KIND_DS, serial, 0, NULL, out, err);
 }
 
 int pki_store_set_status(struct pki *p, const char *serial, const char *status,

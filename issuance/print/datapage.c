@@ -79,9 +79,15 @@ int datapage_mrz_geometry(enum mrz_format format, struct datapage_mrz_geometry *
 /* ---- libharu errors ---------------------------------------------------- */
 
 struct doc {
+    struct print_doc *pd;
     HPDF_Doc pdf;
-    struct print_status st; /* first libharu error */
+    struct print_status *st; /* first libharu error */
     HPDF_Font ocrb, viz;
+    /* the visual zone's font in CP1252, a simple TrueType font, when its
+     * text allows (libharu's UTF-8 font maps all 65,536 code points into
+     * each document: a third of a page's time); UNENCODABLE when some text
+     * was not */
+    bool latin, unencodable;
     struct err *err;
     char *strings[32]; /* NFC copies of the inputs, freed with the doc */
     size_t nstrings;
@@ -92,7 +98,7 @@ static int hpdf_failed(struct doc *d, const char *what)
     char step[96];
 
     (void)snprintf(step, sizeof step, "data page: %s", what);
-    return print_failed(&d->st, step, d->err);
+    return print_failed(d->st, step, d->err);
 }
 
 /* ---- input checks ------------------------------------------------------ */
@@ -234,20 +240,58 @@ out:
 
 /* ---- drawing helpers --------------------------------------------------- */
 
-/* Text at (x, y) mm, baseline; shrunk to fit MAXW mm when wider (a long
- * place name must not run over the next zone). Returns the width used. */
-static double text_at(HPDF_Page page, HPDF_Font font, double size, double x, double y,
-                      double maxw, const char *s)
+/* S as the visual zone's font encodes it: unchanged with "UTF-8"; in
+ * CP1252 (ASCII and Latin-1's U+00A0..U+00FF, the same bytes there) into
+ * TMP when the page is tried with the single-byte encoding. Text that
+ * encoding cannot carry gives "" and marks the attempt (D->unencodable),
+ * and the page is drawn again with "UTF-8". */
+static const char *viz_enc(struct doc *d, const char *s, char *tmp, size_t max)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+
+    if (!d->latin)
+        return s;
+    while (*p) {
+        unsigned cp = *p++;
+        if (cp >= 0x80) {
+            /* two-byte UTF-8 sequences C2 80..C3 BF are U+0080..U+00FF */
+            if ((cp != 0xC2 && cp != 0xC3) || (*p & 0xC0) != 0x80)
+                goto refuse;
+            cp = ((cp & 0x1F) << 6) | (*p++ & 0x3F);
+            if (cp < 0xA0)
+                goto refuse;
+        }
+        if (n + 1 >= max)
+            goto refuse;
+        tmp[n++] = (char)cp;
+    }
+    tmp[n] = '\0';
+    return tmp;
+refuse:
+    d->unencodable = true;
+    return "";
+}
+
+#define VIZ_ENC_MAX 1024
+
+/* Text in the visual zone's font at (x, y) mm, baseline; shrunk to fit
+ * MAXW mm when wider (a long place name must not run over the next zone).
+ * Returns the width used. */
+static double text_at(struct doc *d, HPDF_Page page, double size, double x, double y,
+                      double maxw, const char *text)
+{
+    char tmp[VIZ_ENC_MAX];
+    const char *s = text ? viz_enc(d, text, tmp, sizeof tmp) : NULL;
     HPDF_REAL w;
 
     if (s == NULL || s[0] == '\0')
         return 0;
-    HPDF_Page_SetFontAndSize(page, font, (HPDF_REAL)size);
+    HPDF_Page_SetFontAndSize(page, d->viz, (HPDF_REAL)size);
     w = HPDF_Page_TextWidth(page, s);
     if (maxw > 0 && w > MM(maxw) && w > 0) {
         size = size * MM(maxw) / w;
-        HPDF_Page_SetFontAndSize(page, font, (HPDF_REAL)size);
+        HPDF_Page_SetFontAndSize(page, d->viz, (HPDF_REAL)size);
         w = HPDF_Page_TextWidth(page, s);
     }
     HPDF_Page_BeginText(page);
@@ -256,12 +300,14 @@ static double text_at(HPDF_Page page, HPDF_Font font, double size, double x, dou
     return w * 25.4 / 72.0;
 }
 
-static void text_right(HPDF_Page page, HPDF_Font font, double size, double xr, double y,
-                       const char *s)
+static void text_right(struct doc *d, HPDF_Page page, double size, double xr, double y,
+                       const char *text)
 {
+    char tmp[VIZ_ENC_MAX];
+    const char *s = viz_enc(d, text, tmp, sizeof tmp);
     HPDF_REAL w;
 
-    HPDF_Page_SetFontAndSize(page, font, (HPDF_REAL)size);
+    HPDF_Page_SetFontAndSize(page, d->viz, (HPDF_REAL)size);
     w = HPDF_Page_TextWidth(page, s);
     HPDF_Page_BeginText(page);
     HPDF_Page_TextOut(page, MM(xr) - w, MM(y), s);
@@ -279,9 +325,9 @@ static void field(struct doc *d, HPDF_Page page, const struct style *st, double 
                   double maxw, const char *caption, const char *value)
 {
     HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
-    text_at(page, d->viz, st->caption, x, y, maxw, caption);
+    text_at(d, page, st->caption, x, y, maxw, caption);
     HPDF_Page_SetRGBFill(page, 0.05f, 0.05f, 0.08f);
-    text_at(page, d->viz, st->value, x, y - st->caption_gap, maxw, value);
+    text_at(d, page, st->value, x, y - st->caption_gap, maxw, value);
 }
 
 /* A name in national characters, with its MRZ transliteration below it when
@@ -305,7 +351,7 @@ static int name_field(struct doc *d, HPDF_Page page, const struct style *st, dou
             mrzform.data[i] = ' ';
     if (mrzform.len > 0 && strcmp(buf_str(&mrzform), name) != 0) {
         HPDF_Page_SetRGBFill(page, 0.30f, 0.30f, 0.35f);
-        text_at(page, d->viz, st->translit, x, y - st->caption_gap - st->translit_gap, maxw,
+        text_at(d, page, st->translit, x, y - st->caption_gap - st->translit_gap, maxw,
                 buf_str(&mrzform));
         HPDF_Page_SetRGBFill(page, 0.05f, 0.05f, 0.08f);
     }
@@ -362,7 +408,7 @@ static int image_in_box(struct doc *d, HPDF_Page page, const char *what,
         img = png_as_grey(d, data, len, what);
     else
         img = HPDF_LoadJpegImageFromMem(d->pdf, data, (HPDF_UINT)len);
-    if (img == NULL || d->st.error) {
+    if (img == NULL || d->st->error) {
         hpdf_failed(d, what);
         return err_prefix(d->err, "%s image not readable by the PDF writer", what);
     }
@@ -417,9 +463,11 @@ static void page_background(HPDF_Page page, double w, double h, double mrz_top)
     HPDF_Page_Fill(page);
 }
 
-static void specimen(struct doc *d, HPDF_Page page, const char *text, double cx, double cy,
+static void specimen(struct doc *d, HPDF_Page page, const char *utf8, double cx, double cy,
                      double size)
 {
+    char tmp[VIZ_ENC_MAX];
+    const char *text = utf8 ? viz_enc(d, utf8, tmp, sizeof tmp) : NULL;
     HPDF_REAL w;
     const double c = 0.955336, s = 0.295520; /* cos and sin of 0.3 rad (17 degrees) */
 
@@ -477,9 +525,9 @@ static void zone_header(struct doc *d, HPDF_Page page, const struct viz *v, doub
                         float rule_w)
 {
     HPDF_Page_SetRGBFill(page, 0.10f, 0.20f, 0.40f);
-    text_at(page, d->viz, size, x, y, state_w,
+    text_at(d, page, size, x, y, state_w,
             v->issuing_state_name[0] ? v->issuing_state_name : v->issuing_state);
-    text_right(page, d->viz, size, right, y, v->document_name);
+    text_right(d, page, size, right, y, v->document_name);
     HPDF_Page_SetRGBStroke(page, 0.10f, 0.20f, 0.40f);
     HPDF_Page_SetLineWidth(page, rule_w);
     HPDF_Page_MoveTo(page, MM(x), MM(rule_y));
@@ -554,7 +602,7 @@ static int signature_zone(struct doc *d, HPDF_Page page, const struct style *st,
                           double cy, double x, double y, double w, double h)
 {
     HPDF_Page_SetRGBFill(page, 0.35f, 0.38f, 0.42f);
-    text_at(page, d->viz, st->caption, cx, cy, 0, caption);
+    text_at(d, page, st->caption, cx, cy, 0, caption);
     if (in->signature_len > 0 &&
         image_in_box(d, page, "signature", in->signature, in->signature_len, x, y, w, h, 0) != 0)
         return -1;
@@ -688,8 +736,9 @@ static int layout_td1(struct doc *d, const struct datapage_input *in, const stru
 
 static int load_fonts(struct doc *d)
 {
-    if (print_font_embedded(d->pdf, &d->st, PRINT_FONT_OCRB, NULL, &d->ocrb, d->err) != 0 ||
-        print_font_embedded(d->pdf, &d->st, PRINT_FONT_VIZ, "UTF-8", &d->viz, d->err) != 0) {
+    if (print_font_embedded(d->pd, PRINT_FONT_OCRB, NULL, &d->ocrb, d->err) != 0 ||
+        print_font_embedded(d->pd, PRINT_FONT_VIZ, d->latin ? "CP1252" : "UTF-8", &d->viz,
+                            d->err) != 0) {
         err_prefix(d->err, "data page");
         return -1;
     }
@@ -707,6 +756,39 @@ static int check_code(struct doc *d, const char *field, const char *s, size_t ma
         if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
             return err_set(d->err, "data page: %s: only A-Z and 0-9 allowed", field);
     return 0;
+}
+
+/* One attempt at the page, appended to PDF: 0, -1 with D->err set, 1 when
+ * D->latin and some text of the visual zone is not in CP1252 (nothing
+ * appended: draw again without D->latin). */
+static int draw(struct doc *d, const struct datapage_input *in, const struct viz *v,
+                char lines[3][45], struct buf *pdf)
+{
+    int rc = -1;
+
+    d->unencodable = false;
+    d->pd = print_doc_take(in->format == MRZ_TD3 ? "TD3 data page" : "TD1 card");
+    if (d->pd == NULL)
+        return err_set(d->err, "data page: libharu could not start (out of memory)");
+    d->pdf = d->pd->pdf;
+    d->st = &d->pd->st;
+    if (hpdf_failed(d, "document") || load_fonts(d) != 0)
+        goto out;
+    if ((in->format == MRZ_TD3 ? layout_td3 : layout_td1)(d, in, v, lines) != 0)
+        goto out;
+    if (d->unencodable) {
+        rc = 1;
+        goto out;
+    }
+    if (print_save(d->pdf, d->st, "data page", pdf, d->err) != 0)
+        goto out;
+    rc = 0;
+out:
+    print_doc_give(d->pd, rc >= 0);
+    d->pd = NULL;
+    d->pdf = NULL;
+    d->st = NULL;
+    return rc;
 }
 
 static int render(const struct datapage_input *in, struct buf *pdf, struct err *err)
@@ -776,22 +858,13 @@ static int render(const struct datapage_input *in, struct buf *pdf, struct err *
     if (check_mrz(&d, in, lines) != 0)
         goto out;
 
-    d.pdf = print_doc_new(&d.st, in->format == MRZ_TD3 ? "TD3 data page" : "TD1 card");
-    if (d.pdf == NULL) {
-        err_set(err, "data page: libharu could not start (out of memory)");
-        goto out;
+    d.latin = true;
+    rc = draw(&d, in, &v, lines, pdf);
+    if (rc == 1) {
+        d.latin = false;
+        rc = draw(&d, in, &v, lines, pdf);
     }
-    if (hpdf_failed(&d, "document") || load_fonts(&d) != 0)
-        goto out;
-    if ((in->format == MRZ_TD3 ? layout_td3 : layout_td1)(&d, in, &v, lines) != 0)
-        goto out;
-
-    if (print_save(d.pdf, &d.st, "data page", pdf, err) != 0)
-        goto out;
-    rc = 0;
 out:
-    if (d.pdf)
-        HPDF_Free(d.pdf);
     for (size_t i = 0; i < d.nstrings; i++)
         free(d.strings[i]);
     if (rc != 0 && pdf->data != NULL && pdf->len > start)

@@ -29,17 +29,81 @@ void print_on_error(HPDF_STATUS error, HPDF_STATUS detail, void *user)
     }
 }
 
+/* The settings of a document just begun (HPDF_New or HPDF_NewDoc). */
+static void doc_begin(HPDF_Doc pdf, const char *title)
+{
+    HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
+    HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "civreg");
+    HPDF_SetInfoAttr(pdf, HPDF_INFO_TITLE, title);
+}
+
 HPDF_Doc print_doc_new(struct print_status *st, const char *title)
 {
     HPDF_Doc pdf = HPDF_New(print_on_error, st);
 
     if (pdf == NULL)
         return NULL;
-    HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
     HPDF_UseUTFEncodings(pdf);
-    HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "civreg");
-    HPDF_SetInfoAttr(pdf, HPDF_INFO_TITLE, title);
+    doc_begin(pdf, title);
     return pdf;
+}
+
+/* ---- documents kept with their fonts parsed ---------------------------- */
+
+/* libharu's HPDF_NewDoc frees a document's objects but keeps the font
+ * definitions it has parsed (HPDF_FreeDoc only resets the glyphs each
+ * uses, so every document still embeds the subset it draws with), and the
+ * encoders. Idle documents wait here for the next page, whatever thread
+ * renders it; a page takes one for itself alone. */
+#define DOC_POOL_MAX 4
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct print_doc *pool[DOC_POOL_MAX];
+static size_t pool_n;
+
+struct print_doc *print_doc_take(const char *title)
+{
+    struct print_doc *d = NULL;
+
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n > 0)
+        d = pool[--pool_n];
+    pthread_mutex_unlock(&pool_lock);
+    if (d != NULL) {
+        memset(&d->st, 0, sizeof d->st);
+        if (HPDF_NewDoc(d->pdf) != HPDF_OK || d->st.error != 0) {
+            print_doc_give(d, false);
+            return NULL;
+        }
+        doc_begin(d->pdf, title);
+        return d;
+    }
+    d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    d->pdf = print_doc_new(&d->st, title);
+    if (d->pdf == NULL) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void print_doc_give(struct print_doc *d, bool reuse)
+{
+    if (d == NULL)
+        return;
+    if (reuse && d->st.error == 0) {
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n < DOC_POOL_MAX) {
+            pool[pool_n++] = d;
+            d = NULL;
+        }
+        pthread_mutex_unlock(&pool_lock);
+        if (d == NULL)
+            return;
+    }
+    HPDF_Free(d->pdf);
+    free(d);
 }
 
 #define PRINT_RENDER_STACK (8u << 20)
@@ -209,31 +273,36 @@ static void fonts_init(void)
         font_fds[1] = font_memfd(PRINT_FONT_VIZ);
 }
 
-int print_font_embedded(HPDF_Doc pdf, const struct print_status *st, const char *name,
-                        const char *encoding, HPDF_Font *out, struct err *err)
+int print_font_embedded(struct print_doc *d, const char *name, const char *encoding,
+                        HPDF_Font *out, struct err *err)
 {
     char path[64], step[96];
     const char *loaded;
-    int fd;
+    int fd, i;
 
     pthread_once(&fonts_once, fonts_init);
     if (strcmp(name, PRINT_FONT_OCRB) == 0)
-        fd = font_fds[0];
+        i = 0;
     else if (strcmp(name, PRINT_FONT_VIZ) == 0)
-        fd = font_fds[1];
+        i = 1;
     else
         return err_set(err, "font %s is not carried in the binary", name);
+    fd = font_fds[i];
     if (fd < 0)
         return err_set(err, "fonts: %s", fonts_error);
-    /* libharu embeds (and subsets) the TrueType fonts with EMBEDDING true:
-     * a reader needs no font of its own. */
-    (void)snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     (void)snprintf(step, sizeof step, "loading %s", name);
-    loaded = HPDF_LoadTTFontFromFile(pdf, path, HPDF_TRUE);
-    if (loaded == NULL || print_failed(st, step, err))
-        return loaded == NULL && st->error == 0 ? err_set(err, "%s failed", step) : -1;
-    *out = HPDF_GetFont(pdf, loaded, encoding);
-    if (*out == NULL || print_failed(st, step, err))
-        return *out == NULL && st->error == 0 ? err_set(err, "%s failed", step) : -1;
+    loaded = d->fonts[i];
+    if (loaded == NULL) {
+        /* libharu embeds (and subsets) the TrueType fonts with EMBEDDING
+         * true: a reader needs no font of its own. */
+        (void)snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        loaded = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
+        if (loaded == NULL || print_failed(&d->st, step, err))
+            return loaded == NULL && d->st.error == 0 ? err_set(err, "%s failed", step) : -1;
+        d->fonts[i] = loaded; /* the font definition's own name: kept with it */
+    }
+    *out = HPDF_GetFont(d->pdf, loaded, encoding);
+    if (*out == NULL || print_failed(&d->st, step, err))
+        return *out == NULL && d->st.error == 0 ? err_set(err, "%s failed", step) : -1;
     return 0;
 }

@@ -5,6 +5,7 @@
 #define CIVREG_ISSUANCE_PRINT_INT_H
 
 #include <hpdf.h>
+#include <stdbool.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -53,11 +54,28 @@ int print_on_render_thread(void *(*fn)(void *), void *arg, const char *what, str
 #define PRINT_FONT_OCRB "OCRB.ttf"             /* OCR-B, for the MRZ */
 #define PRINT_FONT_VIZ "DejaVuSansCondensed.ttf" /* names in national characters */
 
-/* Load the embedded TrueType font NAME into PDF (embedded and subset in
- * the document) with ENCODING (NULL: the font's own). */
-int print_font_embedded(HPDF_Doc pdf, const struct print_status *st, const char *name,
-                        const char *encoding, HPDF_Font *out, struct err *err)
-    __attribute__((warn_unused_result));
+/* A document whose embedded fonts are parsed once and kept from page to
+ * page (pdf.c). */
+struct print_doc {
+    HPDF_Doc pdf;
+    struct print_status st;
+    const char *fonts[2]; /* OCR-B and the visual zone's font, once parsed */
+};
+
+/* A new document (print_doc_new's settings) for one page, taken from the
+ * process's idle documents, whose fonts libharu has already parsed, or
+ * made. NULL when libharu cannot start (out of memory). */
+struct print_doc *print_doc_take(const char *title);
+
+/* Give D back when its page is done: kept for the next page when REUSE
+ * and libharu reported no error, freed otherwise. NULL is a no-op. */
+void print_doc_give(struct print_doc *d, bool reuse);
+
+/* The embedded TrueType font NAME in D (embedded and subset in the
+ * document) with ENCODING (NULL: the font's own); parsed only the first
+ * time D uses it. */
+int print_font_embedded(struct print_doc *d, const char *name, const char *encoding,
+                        HPDF_Font *out, struct err *err) __attribute__((warn_unused_result));
 
 /* TEXT at (X, Y) points in FONT at SIZE, centred on X when CENTRED. */
 void print_text(HPDF_Page page, HPDF_Font font, double size, double x, double y,

@@ -4,6 +4,7 @@
  * and the test measures, on the pixels, that the MRZ characters stand in
  * their printing zones at the pitch Doc 9303 prescribes. Also: image header
  * checks (issuance/photo.c) and refusals with clear messages. */
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -773,6 +774,45 @@ static void test_small_stack_caller(void **state)
 
 /* ---- photo.c ----------------------------------------------------------- */
 
+/* Pages rendered one after another reuse libharu documents whose fonts
+ * are already parsed: a page is the same bytes whether it is the first of
+ * the process or follows others that drew other glyphs (each embeds only
+ * the glyphs it draws), and a page that failed leaves nothing behind. A
+ * visual zone in Latin-1 is set in a simple TrueType font (CP1252), not
+ * libharu's UTF-8 CID font, which maps all 65,536 code points per page;
+ * Cyrillic or Greek text still gets the CID font. */
+static void test_reused_documents(void **state)
+{
+    struct page td3, td1;
+    struct buf first = BUF_INIT(16 << 20), pdf = BUF_INIT(16 << 20);
+    struct err err = ERR_INIT;
+    (void)state;
+
+    page_init(&td3, MRZ_TD3);
+    page_init(&td1, MRZ_TD1);
+    if (datapage_render(&td3.in, &first, &err) != 0)
+        fail_msg("datapage_render: %s", err_msg(&err));
+    assert_null(memmem(first.data, first.len, "/CIDFontType2", 13));
+    for (int round = 0; round < 3; round++) {
+        struct datapage_input other = td1.in;
+        other.secondary_identifier = round == 1 ? "Анна Ξένια" : "Zoë";
+        other.photo_len = round == 2 ? 10 : other.photo_len; /* refused: no page */
+        buf_reset(&pdf);
+        assert_int_equal(datapage_render(&other, &pdf, &err), round == 2 ? -1 : 0);
+        if (round < 2)
+            assert_true((memmem(pdf.data, pdf.len, "/CIDFontType2", 13) != NULL) == (round == 1));
+        buf_reset(&pdf);
+        if (datapage_render(&td3.in, &pdf, &err) != 0)
+            fail_msg("datapage_render: %s", err_msg(&err));
+        assert_int_equal(pdf.len, first.len);
+        assert_memory_equal(pdf.data, first.data, first.len);
+    }
+    buf_release(&first);
+    buf_release(&pdf);
+    page_free(&td3);
+    page_free(&td1);
+}
+
 static void test_photo_inspect(void **state)
 {
     struct photo_info info;
@@ -855,4 +895,5 @@ static void test_photo_inspect(void **state)
 }
 
 CMOCKA_MAIN(setup, teardown, test_photo_inspect, test_td3_specimen, test_td1_card,
-            test_national_characters, test_refusals, test_small_stack_caller, test_signature_depths)
+            test_national_characters, test_refusals, test_small_stack_caller, test_signature_depths,
+            test_reused_documents)
