@@ -182,6 +182,7 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     q.to = q.from;
     q.has_date = true;
     q.near_years = true;
+    q.phonetic_only = true;
     ids = calloc(DUP_CANDIDATES, sizeof *ids);
     if (ids == NULL) {
         err_oom(err);

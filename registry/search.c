@@ -261,8 +261,11 @@ static int group_add(struct groups *g, struct expr *e)
     return 0;
 }
 
-/* One group per word of WORDS: COL:"W" OR COLPH:"PH". */
-static int word_groups(struct groups *g, const char *words, const char *col, const char *colph)
+/* One group per word of WORDS: COL:"W" OR COLPH:"PH"; with PH_ONLY (and a
+ * key, and a whole word of more than one letter) COLPH:"PH" alone, which
+ * matches the same rows (see registry_search_query.phonetic_only). */
+static int word_groups(struct groups *g, const char *words, const char *col, const char *colph,
+                       bool ph_only)
 {
     const char *p = words, *w;
     size_t n;
@@ -278,6 +281,15 @@ static int word_groups(struct groups *g, const char *words, const char *col, con
         word[n] = '\0';
         registry_name_phonetic(word, n, ph);
         ex(&e, "(");
+        if (ph_only && colph && ph[0] && n > 1 && n == (size_t)(p - w)) {
+            ex(&e, colph);
+            ex(&e, ":\"");
+            ex(&e, ph);
+            ex(&e, "\")");
+            if (group_add(g, &e) != 0)
+                return -1;
+            continue;
+        }
         ex(&e, col);
         ex(&e, ":\"");
         ex(&e, word);
@@ -456,15 +468,16 @@ int reg_search_candidates(struct db *db, const struct registry_search_query *q, 
     struct groups g = { { NULL }, 0, SIZE_MAX, NULL };
     struct buf m = BUF_INIT(EXPR_MAX);
     size_t n = *np, room = max > n ? max - n : 0;
+    bool ph = q->phonetic_only && !ranked;
     int rc = -1, a;
 
     if (room == 0)
         return 0;
-    if (word_groups(&g, q->names, "names", "names_ph") != 0 ||
-        word_groups(&g, q->given, "names", "names_ph") != 0 ||
-        word_groups(&g, q->family, "names", "names_ph") != 0 ||
-        word_groups(&g, q->parents, "parents", "parents_ph") != 0 ||
-        word_groups(&g, q->place, "place", NULL) != 0 || date_group(&g, q) != 0)
+    if (word_groups(&g, q->names, "names", "names_ph", ph) != 0 ||
+        word_groups(&g, q->given, "names", "names_ph", ph) != 0 ||
+        word_groups(&g, q->family, "names", "names_ph", ph) != 0 ||
+        word_groups(&g, q->parents, "parents", "parents_ph", ph) != 0 ||
+        word_groups(&g, q->place, "place", NULL, ph) != 0 || date_group(&g, q) != 0)
         goto toolong;
     if (pass == 1 && (q->uin || q->regno)) {
         /* identifiers are exact */
