@@ -134,59 +134,46 @@ static void test_automerge(void **state)
     }
 }
 
-/* The candidates of one pass for QUERY, with and without phonetic_only,
- * compared id by id (the order decides what a LIMIT keeps). Returns how
- * many there were. */
-static size_t same_candidates(struct registry_search_query *q, int pass, size_t max)
+/* The candidates of PASS for Q (0: passes 1 and 2 as duplicate detection
+ * asks for them) into IDS: with the words themselves and pass by pass, or
+ * (NEW) by phonetic key and, for 0, reg_search_dup_candidates (pass 1
+ * from pass 2's queries when they are complete). */
+static size_t ask(struct registry_search_query *q, int pass, bool new, size_t max, int64_t *ids)
 {
     struct err err = ERR_INIT;
-    int64_t *a = calloc(max, sizeof *a), *b = calloc(max, sizeof *b);
-    size_t na = 0, nb = 0;
+    size_t n = 0;
+    int rc;
 
-    assert_non_null(a);
-    assert_non_null(b);
-    q->phonetic_only = false;
-    if (reg_search_candidates(db, q, pass, false, max, a, &na, &err) != 0)
+    q->phonetic_only = new;
+    if (pass > 0)
+        rc = reg_search_candidates(db, q, pass, false, max, ids, &n, &err);
+    else if (new)
+        rc = reg_search_dup_candidates(db, q, max, ids, &n, &err);
+    else
+        rc = reg_search_candidates(db, q, 1, false, max, ids, &n, &err) != 0 ? -1
+             : reg_search_candidates(db, q, 2, false, max, ids, &n, &err);
+    if (rc != 0)
         fail_msg("%s", err_msg(&err));
-    q->phonetic_only = true;
-    if (reg_search_candidates(db, q, pass, false, max, b, &nb, &err) != 0)
-        fail_msg("%s", err_msg(&err));
-    if (na != nb)
-        fail_msg("pass %d, '%s': %zu candidates with the words, %zu by phonetic key", pass,
-                 q->names, na, nb);
-    for (size_t i = 0; i < na; i++)
-        if (a[i] != b[i])
-            fail_msg("pass %d, '%s': candidate %zu differs", pass, q->names, i);
-    free(a);
-    free(b);
-    return na;
+    return n;
 }
 
-/* Passes 1 and 2 as duplicate detection asks for them
- * (reg_search_dup_candidates: phonetic keys, pass 1 from pass 2's queries
- * when they are complete) against the two passes asked one by one with
- * the words themselves. */
-static size_t same_dup_candidates(struct registry_search_query *q, size_t max)
+/* The candidates of PASS the code before and after, compared id by id
+ * (the order decides what a LIMIT keeps). Returns how many there were. */
+static size_t same_candidates(struct registry_search_query *q, int pass, size_t max)
 {
-    struct err err = ERR_INIT;
     int64_t *a = calloc(max, sizeof *a), *b = calloc(max, sizeof *b);
-    size_t na = 0, nb = 0;
+    size_t na, nb;
 
     assert_non_null(a);
     assert_non_null(b);
-    q->phonetic_only = false;
-    if (reg_search_candidates(db, q, 1, false, max, a, &na, &err) != 0 ||
-        reg_search_candidates(db, q, 2, false, max, a, &na, &err) != 0)
-        fail_msg("%s", err_msg(&err));
-    q->phonetic_only = true;
-    if (reg_search_dup_candidates(db, q, max, b, &nb, &err) != 0)
-        fail_msg("%s", err_msg(&err));
+    na = ask(q, pass, false, max, a);
+    nb = ask(q, pass, true, max, b);
     if (na != nb)
-        fail_msg("max %zu, '%s': %zu candidates pass by pass, %zu from pass 2's queries", max,
-                 q->names, na, nb);
+        fail_msg("pass %d, max %zu, '%s': %zu candidates before, %zu after", pass, max, q->names,
+                 na, nb);
     for (size_t i = 0; i < na; i++)
         if (a[i] != b[i])
-            fail_msg("max %zu, '%s': candidate %zu differs", max, q->names, i);
+            fail_msg("pass %d, max %zu, '%s': candidate %zu differs", pass, max, q->names, i);
     free(a);
     free(b);
     return na;
@@ -275,9 +262,9 @@ static void test_phonetic_only_same_candidates(void **state)
             (void)same_candidates(&q, pass, 2000);
         }
         /* at 3 candidates pass 2's lists are often cut: pass 1 is asked */
-        dup += same_dup_candidates(&q, 3);
-        dup += same_dup_candidates(&q, 2000);
-        dup += same_dup_candidates(&q, 30);
+        dup += same_candidates(&q, 0, 3);
+        dup += same_candidates(&q, 0, 2000);
+        dup += same_candidates(&q, 0, 30);
         reg_search_keys_release(&k);
         json_decref(rec);
     }
