@@ -182,21 +182,19 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
     q.to = q.from;
     q.has_date = true;
     q.near_years = true;
+    q.phonetic_only = true;
     ids = calloc(DUP_CANDIDATES, sizeof *ids);
     if (ids == NULL) {
         err_oom(err);
         goto out;
     }
     /* every pass but the trigram one, which only runs when nothing else
-     * came up (a name misspelt beyond its phonetic key) */
-    for (int pass = 1; pass <= 3; pass++) {
-        if (pass == 3 && n > 0)
-            break;
-        /* unranked: every candidate is scored here anyway, and a register
-         * full of one common name must not cost its square */
-        if (reg_search_candidates(db, &q, pass, false, DUP_CANDIDATES, ids, &n, err) != 0)
-            goto out;
-    }
+     * came up (a name misspelt beyond its phonetic key); unranked: every
+     * candidate is scored here anyway, and a register full of one common
+     * name must not cost its square */
+    if (reg_search_dup_candidates(db, &q, DUP_CANDIDATES, ids, &n, err) != 0 ||
+        (n == 0 && reg_search_candidates(db, &q, 3, false, DUP_CANDIDATES, ids, &n, err) != 0))
+        goto out;
     if (reg_search_row_stmt(db, &st, err) != 0)
         goto out;
     f = calloc(n ? n : 1, sizeof *f);

@@ -165,6 +165,7 @@ struct append {
     const json_t *objects;
     const json_t *data;
     const char *time; /* the rows' time (version 2), NULL: now (version 1) */
+    struct reg_frontier_cache *cache; /* or NULL: read from merkle_nodes */
     uint64_t seq;
 };
 
@@ -230,8 +231,14 @@ static int append_tx(struct db *db, void *arg, struct err *err)
             goto out;
     }
 
-    if (load_frontier(db, seq, &f, err) != 0)
+    /* the frontier the previous append of this transaction left, if it
+     * describes exactly this log; else the stored subtrees */
+    if (a->cache && a->cache->valid && a->cache->f.size == seq)
+        f = a->cache->f;
+    else if (load_frontier(db, seq, &f, err) != 0)
         goto out;
+    if (a->cache)
+        a->cache->valid = false;
     if (reg_prepare_cached(db, &st, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
                     err) != 0)
         goto out;
@@ -240,6 +247,10 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     merkle_frontier_root(&f, root);
     if (reg_tree_head_sign(db, actor, seq + 1, root, NULL, err) != 0)
         goto out;
+    if (a->cache) {
+        a->cache->f = f;
+        a->cache->valid = true;
+    }
     a->seq = seq;
     rc = 0;
 out:
@@ -272,12 +283,13 @@ int registry_event_append(struct db *db, const struct registry_actor *actor, con
 }
 
 /* DIRECT: append inside the caller's transaction without a savepoint of
- * its own (see reg_event_append_one_direct). */
+ * its own (see reg_event_append_one_direct), with the frontier CACHE (or
+ * NULL) of that transaction. */
 static int event_append(struct db *db, const struct registry_actor *actor, const char *type,
                         const json_t *objects, const json_t *data, const char *time, bool direct,
-                        uint64_t *seq, struct err *err)
+                        struct reg_frontier_cache *cache, uint64_t *seq, struct err *err)
 {
-    struct append a = { actor, type, objects, data, time, 0 };
+    struct append a = { actor, type, objects, data, time, direct ? cache : NULL, 0 };
     json_t *empty_objects = NULL, *empty_data = NULL;
     int rc;
 
@@ -317,7 +329,7 @@ int registry_event_append_at(struct db *db, const struct registry_actor *actor, 
                              const json_t *objects, const json_t *data, const char *time,
                              uint64_t *seq, struct err *err)
 {
-    return event_append(db, actor, type, objects, data, time, false, seq, err);
+    return event_append(db, actor, type, objects, data, time, false, NULL, seq, err);
 }
 
 int registry_log_head(struct db *db, json_t **out, struct err *err)
@@ -422,13 +434,13 @@ int reg_tx_run(struct db *db, const struct registry_actor *actor,
  * memory). DIRECT: no savepoint of its own (see event_append). */
 static int append_objects(struct db *db, const struct registry_actor *actor, const char *type,
                           json_t *objects, const json_t *data, const char *time, bool direct,
-                          uint64_t *seq, struct err *err)
+                          struct reg_frontier_cache *cache, uint64_t *seq, struct err *err)
 {
     int rc;
 
     if (objects == NULL)
         return err_oom(err);
-    rc = event_append(db, actor, type, objects, data, time, direct, seq, err);
+    rc = event_append(db, actor, type, objects, data, time, direct, cache, seq, err);
     json_decref(objects);
     return rc;
 }
@@ -439,7 +451,7 @@ int reg_event_append_one(struct db *db, const struct registry_actor *actor, cons
 {
     return append_objects(db, actor, type,
                           json_pack("[o]", registry_object_ref(kind, id, hash, prev)), data, time,
-                          false, seq, err);
+                          false, NULL, seq, err);
 }
 
 int reg_event_append_one_direct(struct db *db, const struct registry_actor *actor,
@@ -447,9 +459,19 @@ int reg_event_append_one_direct(struct db *db, const struct registry_actor *acto
                                 const char *hash, const char *prev, const json_t *data,
                                 const char *time, uint64_t *seq, struct err *err)
 {
+    return reg_event_append_one_cached(db, actor, type, kind, id, hash, prev, data, time, NULL,
+                                       seq, err);
+}
+
+int reg_event_append_one_cached(struct db *db, const struct registry_actor *actor,
+                                const char *type, const char *kind, const char *id,
+                                const char *hash, const char *prev, const json_t *data,
+                                const char *time, struct reg_frontier_cache *cache,
+                                uint64_t *seq, struct err *err)
+{
     return append_objects(db, actor, type,
                           json_pack("[o]", registry_object_ref(kind, id, hash, prev)), data, time,
-                          true, seq, err);
+                          true, cache, seq, err);
 }
 
 int reg_event_append_two(struct db *db, const struct registry_actor *actor, const char *type,
@@ -460,5 +482,5 @@ int reg_event_append_two(struct db *db, const struct registry_actor *actor, cons
     return append_objects(db, actor, type,
                           json_pack("[o, o]", registry_object_ref(kind_a, id_a, hash_a, NULL),
                                     registry_object_ref(kind_b, id_b, hash_b, NULL)),
-                          data, time, false, seq, err);
+                          data, time, false, NULL, seq, err);
 }

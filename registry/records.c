@@ -206,6 +206,7 @@ struct draft_ctx {
      * rolling back the whole transaction undoes it */
     bool direct;
     bool wrote;
+    struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -254,8 +255,10 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     /* everything a draft can be refused for is checked above: from here on
      * a failure is the database's, not the draft's */
     c->wrote = true;
-    if ((c->direct ? reg_event_append_one_direct : reg_event_append_one)(
-            db, c->actor, "record.draft", "record", c->id, hash, NULL, edata, now, &seq, err) != 0)
+    if (c->direct ? reg_event_append_one_cached(db, c->actor, "record.draft", "record", c->id, hash,
+                                                NULL, edata, now, c->frontier, &seq, err)
+                  : reg_event_append_one(db, c->actor, "record.draft", "record", c->id, hash,
+                                         NULL, edata, now, &seq, err))
         goto out;
     if (db_run(db,
                "INSERT INTO birth_records(id, office, status, version, created_at, updated_at,"
@@ -284,7 +287,7 @@ out:
 int registry_record_draft(struct db *db, const struct registry_actor *actor, const json_t *record,
                           char **id, struct err *err)
 {
-    struct draft_ctx c = { actor, NULL, NULL, NULL, 0, false, false };
+    struct draft_ctx c = { actor, NULL, NULL, NULL, 0, false, false, NULL };
     json_t *norm = NULL;
     int rc = -1;
 
@@ -330,10 +333,12 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
 static int batch_tx(struct db *db, void *arg, struct err *err)
 {
     struct batch_ctx *b = arg;
+    /* this attempt's own: a retried transaction reads the frontier again */
+    struct reg_frontier_cache frontier = REG_FRONTIER_CACHE_INIT;
 
     b->done = 0;
     for (size_t i = 0; i < b->n; i++) {
-        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0, true, false };
+        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0, true, false, &frontier };
         free(b->ids[i]);
         b->ids[i] = NULL;
         if (b->source) {

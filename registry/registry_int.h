@@ -115,6 +115,27 @@ int reg_event_append_one_direct(struct db *db, const struct registry_actor *acto
                                 const char *time, uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
 
+/* The log's right edge (its complete subtrees) kept in memory from one
+ * direct append to the next of the same transaction, so that an append
+ * does not read it back from merkle_nodes. Valid only inside the
+ * transaction that filled it: a batch starts every attempt with
+ * REG_FRONTIER_CACHE_INIT, and a rolled-back transaction drops it with its
+ * context. An append uses it only when its size is the log's size. */
+struct reg_frontier_cache {
+    bool valid;
+    struct merkle_frontier f;
+};
+#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT }
+
+/* reg_event_append_one_direct with the transaction's frontier CACHE (NULL:
+ * none), which it reads when valid and leaves describing the new log. */
+int reg_event_append_one_cached(struct db *db, const struct registry_actor *actor,
+                                const char *type, const char *kind, const char *id,
+                                const char *hash, const char *prev, const json_t *data,
+                                const char *time, struct reg_frontier_cache *cache,
+                                uint64_t *seq, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* What a verifier (the audit, the bundle check) found wrong: each problem
  * is formatted into one line (cut at 1023 bytes), counted in COUNT and
  * handed to REPORT when it is set. */

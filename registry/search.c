@@ -261,8 +261,11 @@ static int group_add(struct groups *g, struct expr *e)
     return 0;
 }
 
-/* One group per word of WORDS: COL:"W" OR COLPH:"PH". */
-static int word_groups(struct groups *g, const char *words, const char *col, const char *colph)
+/* One group per word of WORDS: COL:"W" OR COLPH:"PH"; with PH_ONLY (and a
+ * key, and a whole word of more than one letter) COLPH:"PH" alone, which
+ * matches the same rows (see registry_search_query.phonetic_only). */
+static int word_groups(struct groups *g, const char *words, const char *col, const char *colph,
+                       bool ph_only)
 {
     const char *p = words, *w;
     size_t n;
@@ -278,6 +281,15 @@ static int word_groups(struct groups *g, const char *words, const char *col, con
         word[n] = '\0';
         registry_name_phonetic(word, n, ph);
         ex(&e, "(");
+        if (ph_only && colph && ph[0] && n > 1 && n == (size_t)(p - w)) {
+            ex(&e, colph);
+            ex(&e, ":\"");
+            ex(&e, ph);
+            ex(&e, "\")");
+            if (group_add(g, &e) != 0)
+                return -1;
+            continue;
+        }
         ex(&e, col);
         ex(&e, ":\"");
         ex(&e, word);
@@ -360,8 +372,10 @@ static int date_group(struct groups *g, const struct registry_search_query *q)
     return group_add(g, &e);
 }
 
-static int run_match(struct db *db, const char *table, const char *match, size_t max,
-                     bool ranked, int64_t *ids, size_t *n, struct err *err)
+/* The first LIMIT rows of MATCH on TABLE, each given to ROW(CTX, rowid). */
+static int match_rows(struct db *db, const char *table, const char *match, size_t limit,
+                      bool ranked, void (*row)(void *ctx, int64_t rowid), void *ctx,
+                      struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char sql[256];
@@ -380,20 +394,40 @@ static int run_match(struct db *db, const char *table, const char *match, size_t
                        " LIMIT ?2");
     if (reg_prepare_cached(db, &st, sql, err) != 0)
         return -1;
-    if (db_bind(db, st, err, "sI", match, (long long)max) != 0) {
+    if (db_bind(db, st, err, "sI", match, (long long)limit) != 0) {
         reg_release(db, st);
         return -1;
     }
-    while ((s = db_step_row(db, st, "searching the index", err)) == 1) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        bool seen = false;
-        for (size_t i = 0; i < *n && !seen; i++)
-            seen = ids[i] == id;
-        if (!seen && *n < max)
-            ids[(*n)++] = id;
-    }
+    while ((s = db_step_row(db, st, "searching the index", err)) == 1)
+        row(ctx, sqlite3_column_int64(st, 0));
     reg_release(db, st);
     return s;
+}
+
+/* A list of candidate rowids, at most MAX, without repeats. */
+struct id_list {
+    int64_t *ids;
+    size_t *n, max;
+};
+
+static void id_add(void *ctx, int64_t id)
+{
+    struct id_list *l = ctx;
+    bool seen = false;
+
+    for (size_t i = 0; i < *l->n && !seen; i++)
+        seen = l->ids[i] == id;
+    if (!seen && *l->n < l->max)
+        l->ids[(*l->n)++] = id;
+}
+
+/* Add the first MAX rows of MATCH not already in IDS to IDS (at most MAX). */
+static int run_match(struct db *db, const char *table, const char *match, size_t max,
+                     bool ranked, int64_t *ids, size_t *n, struct err *err)
+{
+    struct id_list l = { ids, n, max };
+
+    return match_rows(db, table, match, max, ranked, id_add, &l, err);
 }
 
 /* The groups joined by AND, leaving out group SKIP (or none: SKIP = n). */
@@ -450,6 +484,20 @@ static int trigram_expr(const struct registry_search_query *q, struct buf *out)
     return any ? 0 : 1;
 }
 
+/* The groups of Q: one per word, one for the date. */
+static int query_groups(const struct registry_search_query *q, bool ranked, struct groups *g)
+{
+    bool ph = q->phonetic_only && !ranked;
+
+    if (word_groups(g, q->names, "names", "names_ph", ph) != 0 ||
+        word_groups(g, q->given, "names", "names_ph", ph) != 0 ||
+        word_groups(g, q->family, "names", "names_ph", ph) != 0 ||
+        word_groups(g, q->parents, "parents", "parents_ph", ph) != 0 ||
+        word_groups(g, q->place, "place", NULL, ph) != 0 || date_group(g, q) != 0)
+        return -1;
+    return 0;
+}
+
 int reg_search_candidates(struct db *db, const struct registry_search_query *q, int pass,
                           bool ranked, size_t max, int64_t *ids, size_t *np, struct err *err)
 {
@@ -460,11 +508,7 @@ int reg_search_candidates(struct db *db, const struct registry_search_query *q, 
 
     if (room == 0)
         return 0;
-    if (word_groups(&g, q->names, "names", "names_ph") != 0 ||
-        word_groups(&g, q->given, "names", "names_ph") != 0 ||
-        word_groups(&g, q->family, "names", "names_ph") != 0 ||
-        word_groups(&g, q->parents, "parents", "parents_ph") != 0 ||
-        word_groups(&g, q->place, "place", NULL) != 0 || date_group(&g, q) != 0)
+    if (query_groups(q, ranked, &g) != 0)
         goto toolong;
     if (pass == 1 && (q->uin || q->regno)) {
         /* identifiers are exact */
@@ -518,6 +562,113 @@ int reg_search_candidates(struct db *db, const struct registry_search_query *q, 
 toolong:
     err_set(err, "search: query too long");
 out:
+    groups_release(&g);
+    buf_release(&m);
+    return rc;
+}
+
+/* Unranked passes 1 and 2 from pass 2's queries alone. Each query of pass
+ * 2 leaves one group out, so a row matching every group (pass 1) is in
+ * all of them: when each returned all its rows (at most MAX), pass 1 is
+ * their intersection. Both passes are then replayed from those lists with
+ * the limits reg_search_candidates gives them (the first rows in rowid
+ * order), so the candidates are the same, in the same order. */
+struct row_list {
+    int64_t *ids;
+    size_t n;
+};
+
+static void row_add(void *ctx, int64_t id)
+{
+    struct row_list *l = ctx;
+    l->ids[l->n++] = id;
+}
+
+static bool row_in(const struct row_list *l, int64_t id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->ids[i] == id)
+            return true;
+    return false;
+}
+
+int reg_search_dup_candidates(struct db *db, const struct registry_search_query *q, size_t max,
+                              int64_t *ids, size_t *np, struct err *err)
+{
+    struct groups g = { { NULL }, 0, SIZE_MAX, NULL };
+    struct buf m = BUF_INIT(EXPR_MAX);
+    struct row_list *lists = NULL;
+    int64_t *rows = NULL;
+    bool complete = true;
+    size_t n = 0, room, each;
+    int rc = -1, a;
+
+    /* identifiers are a pass-1 query of their own; a caller's own
+     * candidates change the limits: the passes one by one */
+    if (q->uin || q->regno || *np != 0 || max == 0 || max > SIZE_MAX / 64)
+        goto passes;
+    if (query_groups(q, false, &g) != 0) {
+        err_set(err, "search: query too long");
+        goto out;
+    }
+    if (g.n < 2)
+        goto passes;
+    lists = calloc(g.n, sizeof *lists);
+    rows = calloc(g.n * (max + 1), sizeof *rows);
+    if (lists == NULL || rows == NULL) {
+        err_oom(err);
+        goto out;
+    }
+    for (size_t skip = 0; skip < g.n; skip++) {
+        if ((a = and_groups(&g, skip, &m)) < 0) {
+            err_set(err, "search: query too long");
+            goto out;
+        }
+        if (a == 1)
+            goto passes; /* a query not asked: its rows are unknown */
+        lists[skip].ids = rows + skip * (max + 1);
+        if (match_rows(db, "search_fts", buf_str(&m), max + 1, false, row_add, &lists[skip],
+                       err) != 0)
+            goto out;
+        if (lists[skip].n > max)
+            complete = false;
+    }
+    /* pass 1: every group */
+    if (complete) {
+        for (size_t i = 0; i < lists[0].n && n < max; i++) {
+            bool all = true;
+            for (size_t k = 1; k < g.n && all; k++)
+                all = row_in(&lists[k], lists[0].ids[i]);
+            if (all)
+                ids[n++] = lists[0].ids[i];
+        }
+    } else {
+        if ((a = and_groups(&g, g.n, &m)) < 0) {
+            err_set(err, "search: query too long");
+            goto out;
+        }
+        if (a == 0 && run_match(db, "search_fts", buf_str(&m), max, false, ids, &n, err) != 0)
+            goto out;
+    }
+    /* pass 2: all groups but one, each query its first LIM rows */
+    room = max - n;
+    each = room / g.n > 20 ? room / g.n : 20;
+    for (size_t skip = 0; skip < g.n && n < max; skip++) {
+        size_t lim = n + each < max ? n + each : max;
+        struct id_list l = { ids, &n, lim };
+        for (size_t i = 0; i < lists[skip].n && i < lim; i++)
+            id_add(&l, lists[skip].ids[i]);
+    }
+    *np = n;
+    rc = 0;
+    goto out;
+passes:
+    rc = reg_search_candidates(db, q, 1, false, max, ids, np, err);
+    if (rc == 0)
+        rc = reg_search_candidates(db, q, 2, false, max, ids, np, err);
+out:
+    free(rows);
+    free(lists);
     groups_release(&g);
     buf_release(&m);
     return rc;

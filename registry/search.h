@@ -69,6 +69,12 @@ struct registry_search_query {
     /* duplicate detection (dedup.c): a candidate query that leaves the
      * date out still asks for a birth year within one of FROM..TO's */
     bool near_years;
+    /* duplicate detection: a name word is asked for by its phonetic key
+     * alone (names_ph:"PH"), not "names:"W" OR names_ph:"PH"": every record
+     * holding the word holds its key (search_index.c indexes the key of
+     * each word), so an unranked query finds the same rows with half the
+     * phrases to look up. Ranked queries keep the word for bm25. */
+    bool phonetic_only;
 };
 
 /* Parse QUERY (LEN bytes of UTF-8, at most REGISTRY_QUERY_MAX). Fails with a

@@ -35,6 +35,13 @@ int reg_search_row_load(struct db *db, sqlite3_stmt *st, int64_t rowid, struct s
 int reg_search_candidates(struct db *db, const struct registry_search_query *q, int pass,
                           bool ranked, size_t max, int64_t *ids, size_t *n, struct err *err);
 
+/* Unranked passes 1 and 2 of reg_search_candidates, one after the other,
+ * with the same candidates in the same order, but asked with pass 2's
+ * queries alone when they return every row they match (pass 1 is then
+ * their intersection): one FTS5 query fewer. */
+int reg_search_dup_candidates(struct db *db, const struct registry_search_query *q, size_t max,
+                              int64_t *ids, size_t *n, struct err *err);
+
 /* Similarity 0..1 of the folded words QW against the folded words RW: each
  * word of QW against its best match in RW (Jaro-Winkler, phonetic key,
  * initials), weighted by length. */
