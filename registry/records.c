@@ -907,12 +907,13 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
         if (step_run(db, b, i, err) != 0)
             return -1;
     /* The registered records' search index entries (status, numbers), each
-     * rewritten after all steps: SQLite's FTS5 writes its pending terms out
-     * as a new index segment whenever a statement of the transaction opens
-     * a statement journal (the registration's UPDATE of birth_records
-     * does), so a rewrite per registration made one segment per record,
-     * which every later duplicate query probed. No check of the batch reads
-     * what changes (the duplicate scans query names, dates and places). */
+     * rewritten after all steps: SQLite 3.40's FTS5 writes its pending terms
+     * out as a new index segment at every statement savepoint of the
+     * transaction (sqlite3VtabSavepoint, under the registration's and
+     * verification's UPDATEs), so a rewrite inside each registration made
+     * about one segment per record, which every later duplicate query
+     * probed. No check of the batch reads what changes (the duplicate scans
+     * query names, dates and places, never status or numbers). */
     for (size_t i = 0; i < b->n; i++) {
         const struct registry_step *s = &b->steps[i];
         if (s->kind == REGISTRY_STEP_REGISTER && s->done &&
