@@ -332,6 +332,13 @@ int registry_event_append_at(struct db *db, const struct registry_actor *actor, 
     return event_append(db, actor, type, objects, data, time, false, NULL, seq, err);
 }
 
+int reg_event_append_at_direct(struct db *db, const struct registry_actor *actor,
+                               const char *type, const json_t *objects, const json_t *data,
+                               const char *time, uint64_t *seq, struct err *err)
+{
+    return event_append(db, actor, type, objects, data, time, true, NULL, seq, err);
+}
+
 int registry_log_head(struct db *db, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;

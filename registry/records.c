@@ -330,6 +330,20 @@ int registry_record_import_lookup(struct db *db, const char *file_hash, long lin
     return r < 0 ? -1 : r == 0;
 }
 
+/* A step of a bulk transaction (no savepoint per step) failed with STEP_ERR.
+ * Returns 0 when the step is refused alone (it failed on what is checked
+ * before its first write, and the transaction is intact), -1 with ERR set
+ * when the whole transaction must roll back: the step had written (only
+ * the whole transaction undoes it), lost the write lock, or SQLite already
+ * rolled the transaction back. */
+static int bulk_step_failed(struct db *db, bool wrote, const struct err *step_err,
+                            struct err *err)
+{
+    if (wrote || db_last_was_busy(db) || sqlite3_get_autocommit(db_handle(db)))
+        return err_set(err, "%s", err_msg(step_err));
+    return 0;
+}
+
 static int batch_tx(struct db *db, void *arg, struct err *err)
 {
     struct batch_ctx *b = arg;
@@ -364,8 +378,8 @@ static int batch_tx(struct db *db, void *arg, struct err *err)
          * the database's and rolls back the whole batch. */
         if (draft_tx(db, &c, &b->errs[i]) != 0) {
             free(c.id);
-            if (c.wrote || db_last_was_busy(db))
-                return err_set(err, "%s", err_msg(&b->errs[i]));
+            if (bulk_step_failed(db, c.wrote, &b->errs[i], err) != 0)
+                return -1;
             continue;
         }
         b->ids[i] = c.id;
@@ -454,6 +468,8 @@ struct verify_ctx {
     const json_t *norm;
     json_t *mismatches;
     int rounds; /* disagreements on this version, this one included */
+    bool direct; /* bulk: as draft_ctx */
+    bool wrote;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -474,8 +490,9 @@ static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_he
                       "fields", names, "sent_back", c->rounds >= 2);
     if (edata == NULL)
         goto oom;
-    rc = reg_event_append_one(db, c->actor, "record.mismatch", "record", h->id, h->hash, NULL,
-                              edata, NULL, NULL, err);
+    c->wrote = true;
+    rc = (c->direct ? reg_event_append_one_direct : reg_event_append_one)(
+        db, c->actor, "record.mismatch", "record", h->id, h->hash, NULL, edata, NULL, NULL, err);
     goto out;
 oom:
     err_oom(err);
@@ -553,8 +570,11 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         err_oom(err);
         goto out;
     }
-    if (reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata,
-                             now, &seq, err) != 0)
+    /* everything a verification can be refused for is checked above */
+    c->wrote = true;
+    if ((c->direct ? reg_event_append_one_direct : reg_event_append_one)(
+            db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata, now, &seq,
+            err) != 0)
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
@@ -574,13 +594,45 @@ out:
     return rc;
 }
 
+/* After verify_tx succeeded: -1 with ERR naming the fields when the
+ * re-keying disagreed (the disagreement is logged), else 0. */
+static int verify_outcome(const struct verify_ctx *c, const char *id, struct err *err)
+{
+    struct buf names = BUF_INIT(1024);
+    json_t *m;
+    size_t i;
+    int rc = 0;
+
+    if (json_array_size(c->mismatches) > 0) {
+        json_array_foreach(c->mismatches, i, m) {
+            if (buf_printf(&names, "%s%s", i ? ", " : "",
+                           json_string_value(json_object_get(m, "field"))) != 0)
+                break;
+        }
+        if (c->rounds >= 2)
+            err_set(err,
+                    "verification: %zu field%s differ%s again from the draft of record %s: %s; "
+                    "the record goes back to the clerk who keyed it",
+                    json_array_size(c->mismatches), json_array_size(c->mismatches) == 1 ? "" : "s",
+                    json_array_size(c->mismatches) == 1 ? "s" : "", id, buf_str(&names));
+        else
+            err_set(err,
+                    "verification: %zu field%s differ%s from the draft of record %s: %s (re-key "
+                    "them from the page; a second disagreement sends the record back to its "
+                    "keyer)",
+                    json_array_size(c->mismatches), json_array_size(c->mismatches) == 1 ? "" : "s",
+                    json_array_size(c->mismatches) == 1 ? "s" : "", id, buf_str(&names));
+        rc = -1;
+    }
+    buf_release(&names);
+    return rc;
+}
+
 int registry_record_verify(struct db *db, const struct registry_actor *actor, const char *id,
                            const json_t *rekeyed, json_t **mismatches, struct err *err)
 {
-    struct verify_ctx c = { actor, id, NULL, NULL, 0 };
-    json_t *norm = NULL, *m;
-    struct buf names = BUF_INIT(1024);
-    size_t i;
+    struct verify_ctx c = { actor, id, NULL, NULL, 0, false, false };
+    json_t *norm = NULL;
     int rc;
 
     if (mismatches)
@@ -593,30 +645,10 @@ int registry_record_verify(struct db *db, const struct registry_actor *actor, co
     rc = db_tx_run(db, verify_tx, &c, err);
     if (rc == 0)
         reg_after_commit(db, actor);
-    if (rc == 0 && json_array_size(c.mismatches) > 0) {
-        json_array_foreach(c.mismatches, i, m) {
-            if (buf_printf(&names, "%s%s", i ? ", " : "",
-                           json_string_value(json_object_get(m, "field"))) != 0)
-                break;
-        }
-        if (c.rounds >= 2)
-            err_set(err,
-                    "verification: %zu field%s differ%s again from the draft of record %s: %s; "
-                    "the record goes back to the clerk who keyed it",
-                    json_array_size(c.mismatches), json_array_size(c.mismatches) == 1 ? "" : "s",
-                    json_array_size(c.mismatches) == 1 ? "s" : "", id, buf_str(&names));
-        else
-            err_set(err,
-                    "verification: %zu field%s differ%s from the draft of record %s: %s (re-key "
-                    "them from the page; a second disagreement sends the record back to its "
-                    "keyer)",
-                    json_array_size(c.mismatches), json_array_size(c.mismatches) == 1 ? "" : "s",
-                    json_array_size(c.mismatches) == 1 ? "s" : "", id, buf_str(&names));
-        rc = -1;
-    }
+    if (rc == 0)
+        rc = verify_outcome(&c, id, err);
     if (mismatches && c.mismatches && json_array_size(c.mismatches) > 0)
         *mismatches = json_incref(c.mismatches);
-    buf_release(&names);
     json_decref(c.mismatches);
     json_decref(norm);
     return rc;
@@ -659,6 +691,11 @@ struct register_ctx {
     const struct registry_actor *actor;
     const char *ref;
     json_t *result;
+    bool direct; /* bulk: as draft_ctx */
+    bool wrote;
+    /* bulk: the record's search index entry is rewritten at the end of the
+     * batch (registry_record_steps) */
+    bool index_later;
 };
 
 static int register_tx(struct db *db, void *arg, struct err *err)
@@ -689,6 +726,8 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     }
     if (registry_dup_gate(db, h.id, err) != 0 || reg_now(now, err) != 0)
         goto out;
+    /* everything a registration can be refused for is checked above */
+    c->wrote = true;
     date_today(&y, &m, &d);
     if (db_series_next(db, DB_SERIES_REGISTRATION, h.office, y, &n, err) != 0)
         goto out;
@@ -711,7 +750,8 @@ static int register_tx(struct db *db, void *arg, struct err *err)
         err_oom(err);
         goto out;
     }
-    if (registry_event_append_at(db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
+    if ((c->direct ? reg_event_append_at_direct : registry_event_append_at)(
+            db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
         goto out;
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
@@ -723,7 +763,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
                "marking the record registered", err, "sssssI", h.id, regno, c->actor->username, now,
                uin, (long long)seq) != 0)
         goto out;
-    if (registry_search_index_record(db, h.id, err) != 0)
+    if (!c->index_later && registry_search_index_record(db, h.id, err) != 0)
         goto out;
     json_decref(c->result);
     c->result = NULL;
@@ -747,6 +787,7 @@ static int rescan_tx(struct db *db, void *arg, struct err *err)
     s = reg_record_resolve_as(db, c->actor, c->ref, &id, err);
     if (s != 0) /* not found: register_tx names it */
         return s < 0 ? -1 : 0;
+    c->wrote = true;
     rc = registry_dup_scan(db, id, err);
     free(id);
     return rc;
@@ -755,7 +796,7 @@ static int rescan_tx(struct db *db, void *arg, struct err *err)
 int registry_record_register(struct db *db, const struct registry_actor *actor, const char *id,
                              json_t **result, struct err *err)
 {
-    struct register_ctx c = { actor, id, NULL };
+    struct register_ctx c = { actor, id, NULL, false, false, false };
     int rc;
 
     if (result)
@@ -774,6 +815,168 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
             *result = json_incref(c.result);
     }
     json_decref(c.result);
+    return rc;
+}
+
+/* ---- bulk steps ---- */
+
+struct steps_ctx {
+    struct registry_step *steps;
+    json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
+    size_t n;
+    size_t done;
+};
+
+static void step_reset(struct registry_step *s)
+{
+    free(s->new_id);
+    s->new_id = NULL;
+    json_decref(s->result);
+    s->result = NULL;
+    s->done = false;
+}
+
+/* Run step I inside the batch's transaction. Returns 0 (done or refused
+ * alone, see bulk_step_failed) or -1 (the batch rolls back). */
+static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *err)
+{
+    struct registry_step *s = &b->steps[i];
+    const char *id = s->id;
+    int rc;
+
+    step_reset(s);
+    if (b->norms[i] == NULL)
+        return 0; /* refused before the transaction, S->ERR says why */
+    err_clear(&s->err);
+    if (s->kind != REGISTRY_STEP_DRAFT && id == NULL) {
+        if (s->draft >= i || b->steps[s->draft].kind != REGISTRY_STEP_DRAFT)
+            return err_set(err, "bulk step %zu: step %zu is not an earlier draft", i, s->draft);
+        id = b->steps[s->draft].new_id;
+        if (id == NULL) {
+            err_set(&s->err, "step %zu: its draft (step %zu) was refused", i, s->draft);
+            return 0;
+        }
+    }
+    switch (s->kind) {
+    case REGISTRY_STEP_DRAFT: {
+        struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false };
+        if (draft_tx(db, &c, &s->err) != 0) {
+            free(c.id);
+            return bulk_step_failed(db, c.wrote, &s->err, err);
+        }
+        s->new_id = c.id;
+        break;
+    }
+    case REGISTRY_STEP_VERIFY: {
+        struct verify_ctx c = { s->actor, id, b->norms[i], NULL, 0, true, false };
+        rc = verify_tx(db, &c, &s->err);
+        if (rc == 0 && json_array_size(c.mismatches) > 0)
+            s->result = json_incref(c.mismatches);
+        json_decref(c.mismatches);
+        if (rc != 0)
+            return bulk_step_failed(db, c.wrote, &s->err, err);
+        if (verify_outcome(&c, id, &s->err) != 0)
+            return 0; /* the disagreement is logged, the step refused */
+        break;
+    }
+    case REGISTRY_STEP_REGISTER: {
+        struct register_ctx c = { s->actor, id, NULL, true, false, true };
+        /* the duplicate scan first, as registry_record_register does in a
+         * transaction of its own: its candidates stay when registration is
+         * refused; a failure in it is the database's */
+        if (rescan_tx(db, &c, &s->err) != 0)
+            return bulk_step_failed(db, c.wrote, &s->err, err);
+        c.wrote = false;
+        rc = register_tx(db, &c, &s->err);
+        if (rc != 0) {
+            json_decref(c.result);
+            return bulk_step_failed(db, c.wrote, &s->err, err);
+        }
+        s->result = c.result;
+        break;
+    }
+    default:
+        return err_set(err, "bulk step %zu: unknown kind %d", i, (int)s->kind);
+    }
+    s->done = true;
+    b->done++;
+    return 0;
+}
+
+static int steps_tx(struct db *db, void *arg, struct err *err)
+{
+    struct steps_ctx *b = arg;
+
+    b->done = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (step_run(db, b, i, err) != 0)
+            return -1;
+    /* The registered records' search index entries (status, numbers), each
+     * rewritten after all steps: SQLite 3.40's FTS5 writes its pending terms
+     * out as a new index segment at every statement savepoint of the
+     * transaction (sqlite3VtabSavepoint, under the registration's and
+     * verification's UPDATEs), so a rewrite inside each registration made
+     * about one segment per record, which every later duplicate query
+     * probed. No check of the batch reads what changes (the duplicate scans
+     * query names, dates and places, never status or numbers). */
+    for (size_t i = 0; i < b->n; i++) {
+        const struct registry_step *s = &b->steps[i];
+        if (s->kind == REGISTRY_STEP_REGISTER && s->done &&
+            registry_search_index_record(db, json_string_value(json_object_get(s->result, "id")),
+                                         err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *const step_actions[] = {
+    [REGISTRY_STEP_DRAFT] = "record.draft",
+    [REGISTRY_STEP_VERIFY] = "record.verify",
+    [REGISTRY_STEP_REGISTER] = "record.register",
+};
+
+int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
+{
+    struct steps_ctx b = { steps, NULL, n, 0 };
+    const struct registry_actor *last = NULL;
+    int rc = -1;
+
+    b.norms = calloc(n ? n : 1, sizeof *b.norms);
+    if (b.norms == NULL)
+        return err_oom(err);
+    for (size_t i = 0; i < n; i++) {
+        struct registry_step *s = &steps[i];
+        s->new_id = NULL;
+        s->result = NULL;
+        s->done = false;
+        err_clear(&s->err);
+        if ((unsigned)s->kind > REGISTRY_STEP_REGISTER) {
+            err_set(err, "bulk step %zu: unknown kind %d", i, (int)s->kind);
+            goto out;
+        }
+        /* refused before the transaction, as the step-by-step calls refuse */
+        if (registry_require_action(s->actor, step_actions[s->kind], &s->err) != 0)
+            continue;
+        if (s->kind != REGISTRY_STEP_REGISTER &&
+            registry_record_normalize(s->record, &b.norms[i], &s->err) != 0) {
+            b.norms[i] = NULL;
+            continue;
+        }
+        if (s->kind == REGISTRY_STEP_REGISTER)
+            b.norms[i] = json_null(); /* allowed to run */
+        last = s->actor;
+    }
+    if (db_tx_run(db, steps_tx, &b, err) == 0) {
+        rc = (int)b.done;
+        reg_after_commit(db, last);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            step_reset(&steps[i]);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        json_decref(b.norms[i]);
+    free(b.norms);
     return rc;
 }
 

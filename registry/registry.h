@@ -325,6 +325,42 @@ int registry_record_import_batch(struct db *db, const struct registry_actor *act
                                  struct err *errs, struct err *err)
     __attribute__((warn_unused_result));
 
+/* One step of a bulk batch of the record lifecycle (registry_record_steps):
+ * what registry_record_draft, registry_record_verify or
+ * registry_record_register does, by ACTOR. */
+enum registry_step_kind {
+    REGISTRY_STEP_DRAFT,    /* RECORD keyed as a new draft */
+    REGISTRY_STEP_VERIFY,   /* RECORD re-keyed blind, for the record ID */
+    REGISTRY_STEP_REGISTER, /* the record ID */
+};
+struct registry_step {
+    enum registry_step_kind kind;
+    const struct registry_actor *actor;
+    const json_t *record; /* DRAFT, VERIFY */
+    const char *id;       /* VERIFY, REGISTER: the record; NULL: the one drafted by step DRAFT */
+    size_t draft;         /* with ID NULL: an earlier DRAFT step of the same batch */
+    /* out */
+    char *new_id;   /* DRAFT: the new record's id (malloc'd), NULL when refused */
+    json_t *result; /* REGISTER: {id, registration_number, uin}; VERIFY: the mismatches */
+    bool done;
+    struct err err; /* why the step was refused */
+};
+
+/* Run the N STEPS in order in one transaction, with the same checks,
+ * signed events, duplicate scans and refusals as the step-by-step calls,
+ * but without a savepoint per step. A step refused (ERR set, DONE false)
+ * leaves the others: a draft refused as registry_record_draft refuses it,
+ * a re-keying that disagrees (its record.mismatch event is logged, as
+ * registry_record_verify logs it), a registration held back by open
+ * duplicates (the candidates found stay, as registry_record_register
+ * leaves them) or refused for the record's status, a step whose DRAFT step
+ * was refused. Returns the number of steps done, or -1 when the
+ * transaction failed (a database failure after a step's first write: then
+ * nothing of the batch was stored, no step is DONE, every NEW_ID and
+ * RESULT is NULL). The caller frees NEW_ID and RESULT. */
+int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* SHA-256 (lowercase hex) of what F holds from its position to its end. */
 int registry_file_sha256(FILE *f, char out[65], struct err *err)
     __attribute__((warn_unused_result));

@@ -136,6 +136,13 @@ int reg_event_append_one_cached(struct db *db, const struct registry_actor *acto
                                 uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
 
+/* registry_event_append_at inside the caller's open transaction, without a
+ * savepoint of its own (as reg_event_append_one_direct). */
+int reg_event_append_at_direct(struct db *db, const struct registry_actor *actor,
+                               const char *type, const json_t *objects, const json_t *data,
+                               const char *time, uint64_t *seq, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* What a verifier (the audit, the bundle check) found wrong: each problem
  * is formatted into one line (cut at 1023 bytes), counted in COUNT and
  * handed to REPORT when it is set. */

@@ -554,7 +554,254 @@ static void test_import_batch_failure_after_write_undoes_batch(void **state)
     registry_actor_free(a);
 }
 
+/* ---- the bulk batch of draft, verify and register steps ---- */
+
+/* Progress handler: interrupt the second run in a batch of the read that
+ * rewrites a registered record's search index entry, after the second
+ * registration's event, person and record rows are written. A read
+ * interrupted leaves the transaction open (an interrupted write would make
+ * SQLite roll it all back by itself), so only the batch can undo them. */
+static int store_runs = -1;
+static int interrupt_second_index_read(void *ctx)
+{
+    sqlite3 *h = db_handle(db);
+    (void)ctx;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(h, NULL); s; s = sqlite3_next_stmt(h, s)) {
+        const char *sql = sqlite3_sql(s);
+        int runs;
+        if (!sqlite3_stmt_busy(s) || sql == NULL ||
+            !strstr(sql, "r.registration_number, r.uin, v.data"))
+            continue;
+        runs = sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 0);
+        if (store_runs < 0)
+            store_runs = runs;
+        if (runs > store_runs) {
+            interrupted++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Record I of set SET (0 to 2): people no other test drafts, each born
+ * two years from the next (1901-1917), so that none pairs with another. */
+static json_t *steps_record(int set, int i)
+{
+    static const char *const family[] = { "Vasconcelos", "Wieczorek",  "Xanthopoulos",
+                                          "Yevtushenko", "Zubrowski",  "Abernathy",
+                                          "Brzezinski",  "Castellanos", "Dimitrakopoulos" };
+    static const char *const given[] = { "Xaver",    "Quirin", "Ottokar", "Leopoldine",
+                                         "Wendelin", "Hildegard", "Gottfried", "Ermengarde",
+                                         "Bonifaz" };
+    int k = 3 * set + i;
+    char date[16];
+    json_t *rec = registry_record_example();
+    snprintf(date, sizeof date, "%d-0%d-1%d", 1901 + 2 * k, 1 + i, i);
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string(family[k]));
+    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given[k]));
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
+    json_object_del(rec, "registration_date");
+    return rec;
+}
+
+/* Steps D, V, R for each of the N records. */
+static void steps_fill(struct registry_step *st, json_t **recs, size_t n,
+                       struct registry_actor *a, struct registry_actor *b,
+                       struct registry_actor *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        st[3 * i] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a,
+                                            .record = recs[i] };
+        st[3 * i + 1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b,
+                                                .record = recs[i], .draft = 3 * i };
+        st[3 * i + 2] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r,
+                                                .draft = 3 * i };
+    }
+}
+
+static void steps_free(struct registry_step *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(st[i].new_id);
+        json_decref(st[i].result);
+        st[i].new_id = NULL;
+        st[i].result = NULL;
+    }
+}
+
+static struct registry_actor *steps_registrar(void)
+{
+    static bool added;
+    if (!added) {
+        struct registry_actor *admin = login("admin", "nimda-tundra-ferns-61");
+        add_user(admin, "registrar-b", ROLE_REGISTRAR, "b-rartsiger-tundra-ferns-61");
+        registry_actor_free(admin);
+        added = true;
+    }
+    return login("registrar-b", "b-rartsiger-tundra-ferns-61");
+}
+
+static void test_steps_failure_after_write_undoes_batch(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[9];
+    struct err err = ERR_INIT;
+    json_t *recs[3];
+    long long events, records, persons;
+    int rc;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    for (int i = 0; i < 3; i++)
+        recs[i] = steps_record(0, i);
+    events = count_rows("events");
+    records = count_rows("birth_records");
+    persons = count_rows("persons");
+
+    /* a database failure after the second registration's first writes:
+     * nothing of the batch stays, not even the first record, registered
+     * before it, nor a part of the second */
+    steps_fill(st, recs, 3, a, b, r);
+    interrupted = 0;
+    store_runs = -1;
+    sqlite3_progress_handler(db_handle(db), 1, interrupt_second_index_read, NULL);
+    rc = registry_record_steps(db, st, 9, &err);
+    sqlite3_progress_handler(db_handle(db), 0, NULL, NULL);
+    assert_true(interrupted > 0);
+    if (rc >= 0)
+        fail_msg("a failure after a step's first write left %d steps of the batch", rc);
+    for (int i = 0; i < 9; i++) {
+        assert_false(st[i].done);
+        assert_null(st[i].new_id);
+        assert_null(st[i].result);
+    }
+    assert_int_equal(count_rows("events"), events);
+    assert_int_equal(count_rows("birth_records"), records);
+    assert_int_equal(count_rows("persons"), persons);
+    assert_int_equal(count_rows("tree_heads"), events);
+    audit_clean();
+
+    /* a step refused for what it is checked for before its first write (the
+     * clerk who keyed the draft verifies it: four eyes) is refused alone;
+     * the registration of that record is refused too (an unverified
+     * draft), the other records are registered */
+    steps_fill(st, recs, 3, a, b, r);
+    st[4].actor = a;
+    rc = registry_record_steps(db, st, 9, &err);
+    if (rc != 7)
+        fail_msg("steps: %d done (%s / %s / %s), 7 expected", rc, err_msg(&err),
+                 err_msg(&st[4].err), err_msg(&st[5].err));
+    assert_false(st[4].done);
+    assert_non_null(strstr(err_msg(&st[4].err), "four-eyes"));
+    assert_false(st[5].done);
+    assert_non_null(strstr(err_msg(&st[5].err), "unverified draft"));
+    assert_string_equal(record_status(st[0].new_id), "registered");
+    assert_string_equal(record_status(st[3].new_id), "draft");
+    assert_string_equal(record_status(st[6].new_id), "registered");
+    assert_non_null(json_object_get(st[8].result, "uin"));
+    assert_int_equal(count_rows("events"), events + 7);
+    assert_int_equal(count_rows("tree_heads"), events + 7);
+    assert_int_equal(count_rows("persons"), persons + 2);
+    audit_clean();
+    steps_free(st, 9);
+    for (int i = 0; i < 3; i++)
+        json_decref(recs[i]);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
+/* The event types and actors of the log's events FROM to TO - 1. */
+static char *log_shape(long long from, long long to)
+{
+    struct buf out = BUF_INIT(1 << 20);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "SELECT type || ' ' || actor FROM events WHERE seq >= ?1"
+                                        " AND seq < ?2 ORDER BY seq",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        assert_int_equal(buf_printf(&out, "%s\n", (const char *)sqlite3_column_text(st, 0)), 0);
+    sqlite3_finalize(st);
+    {
+        char *copy = strdup(buf_str(&out));
+        buf_release(&out);
+        assert_non_null(copy);
+        return copy;
+    }
+}
+
+/* The same three records taken from draft to registered step by step and
+ * in one batch: the same events by the same actors, the same rows, an
+ * audit-clean log and projection. */
+static void test_steps_same_as_step_by_step(void **state)
+{
+    static const char *const tables[] = { "events", "tree_heads", "birth_records",
+                                          "record_versions", "persons", "search_index",
+                                          "dup_candidates" };
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[9];
+    struct err err = ERR_INIT;
+    json_t *recs[3], *res = NULL;
+    long long before[7], mid[7], seq0, seq1;
+    char *one, *batch;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    for (int t = 0; t < 7; t++)
+        before[t] = count_rows(tables[t]);
+    seq0 = count_rows("events");
+    for (int i = 0; i < 3; i++) {
+        char *id = NULL;
+        recs[i] = steps_record(1, i);
+        assert_int_equal(registry_record_draft(db, a, recs[i], &id, &err), 0);
+        assert_int_equal(registry_record_verify(db, b, id, recs[i], NULL, &err), 0);
+        assert_int_equal(registry_record_register(db, r, id, &res, &err), 0);
+        json_decref(res);
+        free(id);
+        /* other people for the batch (the same ones would be duplicates) */
+        json_decref(recs[i]);
+        recs[i] = steps_record(2, i);
+    }
+    seq1 = count_rows("events");
+    for (int t = 0; t < 7; t++)
+        mid[t] = count_rows(tables[t]);
+    steps_fill(st, recs, 3, a, b, r);
+    if (registry_record_steps(db, st, 9, &err) != 9)
+        fail_msg("steps: %s / %s / %s / %s", err_msg(&err), err_msg(&st[2].err),
+                 err_msg(&st[5].err), err_msg(&st[8].err));
+    for (int t = 0; t < 7; t++)
+        if (count_rows(tables[t]) - mid[t] != mid[t] - before[t])
+            fail_msg("%s: %lld rows step by step, %lld in the batch", tables[t],
+                     mid[t] - before[t], count_rows(tables[t]) - mid[t]);
+    one = log_shape(seq0, seq1);
+    batch = log_shape(seq1, count_rows("events"));
+    assert_string_equal(one, batch);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(record_status(st[3 * i].new_id), "registered");
+        assert_string_equal(json_string_value(json_object_get(st[3 * i + 2].result, "id")),
+                            st[3 * i].new_id);
+    }
+    audit_clean();
+    free(one);
+    free(batch);
+    steps_free(st, 9);
+    for (int i = 0; i < 3; i++)
+        json_decref(recs[i]);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
 CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
                  test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
                  test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes,
-                 test_import_batch_failure_after_write_undoes_batch)
+                 test_import_batch_failure_after_write_undoes_batch,
+                 test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step)
