@@ -255,6 +255,52 @@ static int answered_withheld(struct web_request *rq, json_t *out, int *rc)
     }
 }
 
+/* ---- logged views --------------------------------------------------------- */
+
+/* A record.view event to write: the record REF seen through VIA
+ * (registry_record_view), or, when OBJECTS is set, the event naming exactly
+ * those objects (the version GET /records/{id} showed). */
+struct view_write {
+    const struct registry_actor *actor;
+    const char *ref, *via;
+    const json_t *objects;
+};
+
+static int view_append(struct db *db, void *arg, struct err *err)
+{
+    const struct view_write *v = arg;
+
+    if (v->objects != NULL)
+        return registry_event_append(db, v->actor, "record.view", v->objects, NULL, NULL, err);
+    return registry_record_view(db, v->actor, v->ref, v->via, err);
+}
+
+static void view_committed(struct db *db, void *arg)
+{
+    registry_witness_refresh(db, ((const struct view_write *)arg)->actor);
+}
+
+/* Log the view V of record REF before its data goes out: through the
+ * server's group commit (many views share one transaction and one fsync;
+ * this returns once the event is durable), else on the worker's own
+ * connection. Returns 0, or the status of the error answer already sent:
+ * 503 when too many writes wait, else 500. No log entry, no view. */
+static int log_view(struct web_request *rq, struct view_write *v, const char *ref)
+{
+    struct err err = ERR_INIT;
+    int rc = rq->srv->writes != NULL
+                 ? db_group_run(rq->srv->writes, view_append, view_committed, v, &err)
+                 : view_append(rq->w->db, v, &err);
+
+    if (rc == 0)
+        return 0;
+    log_error("web: cannot log the view of %s by %s through %s: %s", ref,
+              rq->session->username, rq->route->path, err_msg(&err));
+    if (err.kind == ERR_BUSY)
+        return web_send_failure(rq->conn, &err);
+    return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+}
+
 int web_api_record_show(struct web_request *rq)
 {
     struct err err = ERR_INIT;
@@ -293,17 +339,19 @@ int web_api_record_show(struct web_request *rq)
     hash = json_string_value(json_object_get(rec, "hash"));
     objects = json_pack("[o]", registry_object_ref("record", rid ? rid : id, hash ? hash : "",
                                                     NULL));
-    if (objects == NULL ||
-        registry_event_append(rq->w->db, actor_of(rq), "record.view", objects, NULL, NULL,
-                              &err) != 0) {
-        json_decref(objects);
+    if (objects == NULL) {
         json_decref(rec);
-        log_error("web: cannot log the view of %s by %s: %s", id, rq->session->username,
-                  err_msg(&err));
-        /* No log entry, no view. */
-        return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+        return web_send_error(rq->conn, 500, "internal", "out of memory");
+    }
+    {
+        struct view_write v = { actor_of(rq), NULL, NULL, objects };
+        rc = log_view(rq, &v, id);
     }
     json_decref(objects);
+    if (rc != 0) {
+        json_decref(rec); /* no log entry, no view */
+        return rc;
+    }
     return web_send_owned(rq, 200, rec);
 }
 
@@ -341,14 +389,14 @@ static int send_by_id(struct web_request *rq, const char *what, by_id_fn fn, con
 
 int web_record_viewed(struct web_request *rq, const char *ref)
 {
-    struct err err = ERR_INIT;
+    struct view_write v = { actor_of(rq), ref, rq->route->path, NULL };
 
-    if (ref != NULL &&
-        registry_record_view(rq->w->db, actor_of(rq), ref, rq->route->path, &err) == 0)
-        return 0;
-    log_error("web: cannot log the view of %s by %s through %s: %s", ref ? ref : "?",
-              rq->session->username, rq->route->path, ref ? err_msg(&err) : "no record named");
-    return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+    if (ref == NULL) {
+        log_error("web: cannot log the view through %s by %s: no record named", rq->route->path,
+                  rq->session->username);
+        return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+    }
+    return log_view(rq, &v, ref);
 }
 
 /* Logs the view of the record that OUT names in its member KEY, before OUT
