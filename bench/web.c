@@ -6,8 +6,10 @@
  *
  * DIR is kept between runs (creating 100 000 signed records takes minutes);
  * without --data a temporary folder is used and removed. Prints requests
- * per second and p99 latency per endpoint. Run it by hand on an otherwise
- * idle machine. */
+ * per second and p99 latency per endpoint, and the server's peak resident
+ * set. CIVREG_BENCH_BIN names another civreg binary to serve (to compare
+ * two builds on the same data). Run it by hand on an otherwise idle
+ * machine. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -97,6 +99,61 @@ static int json_field(const char *text, const char *key, char *out, size_t size)
     return 0;
 }
 
+/* Wait (at most 10 s) until the server takes CONNECTIONS connections from
+ * us at once again. The server caps the connections one address holds
+ * (max_connections_per_address, 16 by default) and answers one over the
+ * cap "503 too many connections": after a wrk run the server may still be
+ * finishing that run's last requests on the sockets wrk closed, and the
+ * next run's first connections then counted as non-2xx answers. */
+static void wait_connections_free(int port, int connections)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+    for (int tries = 0; tries < 100; tries++) {
+        int fds[1024], n = connections < 1024 ? connections : 1024, ok = 0;
+        char reply[64];
+
+        for (int i = 0; i < n; i++)
+            fds[i] = loopback_connect(port, NULL, 2, 2);
+        for (int i = 0; i < n; i++) {
+            ssize_t got;
+            if (fds[i] < 0 || write(fds[i], req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
+                continue;
+            got = read(fds[i], reply, sizeof reply - 1);
+            if (got > 12 && memcmp(reply, "HTTP/1.1 200", 12) == 0)
+                ok++;
+        }
+        for (int i = 0; i < n; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        if (ok == n)
+            return;
+        {
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+    fprintf(stderr, "bench web: the server still refuses some of %d connections\n", connections);
+}
+
+/* The server's peak resident set so far (VmHWM), in kB, or -1. */
+static long peak_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    (void)snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
 /* Run wrk against PATH with COOKIE; print requests/s and p99 (figures
  * recorded under KEY). */
 static int run_wrk(const char *key, const char *label, int port, const char *path, const char *cookie, int seconds,
@@ -105,6 +162,7 @@ static int run_wrk(const char *key, const char *label, int port, const char *pat
     char cmd[1024], line[512], rps[64] = "?", p99[64] = "?", p50[64] = "?";
     FILE *f;
 
+    wait_connections_free(port, connections);
     (void)snprintf(cmd, sizeof cmd,
                    "wrk -t2 -c%d -d%ds --latency -H 'Cookie: %s' 'http://127.0.0.1:%d%s' 2>&1",
                    connections, seconds, cookie, port, path);
@@ -156,7 +214,8 @@ int main(int argc, char **argv)
         "  runs wrk (-t2, C connections, default 16, S seconds each, default 10) against the\n"
         "  real `civreg serve` over N synthetic records (default 100000; DIR keeps them\n"
         "  between runs): a logged record view, record lists, and as anchors /healthz and a\n"
-        "  static file from the same server\n";
+        "  static file from the same server; then the server's peak resident set\n"
+        "  (CIVREG_BENCH_BIN=PATH serves with another civreg binary)\n";
     int o = bench_options(&argc, argv, usage);
     if (o != 0)
         return o > 0 ? 0 : 2;
@@ -208,7 +267,8 @@ int main(int argc, char **argv)
     if (pid == 0) {
         dup2(pfd[1], 1);
         close(pfd[0]);
-        execl(CIVREG_BIN, CIVREG_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0",
+        const char *bin = getenv("CIVREG_BENCH_BIN") ? getenv("CIVREG_BENCH_BIN") : CIVREG_BIN;
+        execl(bin, bin, "serve", "--data", data, "--listen", "127.0.0.1:0",
               "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
@@ -257,6 +317,12 @@ int main(int argc, char **argv)
         run_wrk("anchor.static", "GET /static/css/app.css (static file, anchor)", port,
                 "/static/css/app.css", cookie, seconds, connections) != 0)
         goto out;
+    {
+        long kb = peak_rss_kb(pid);
+        printf("%-40s %10.1f MB (target < 200 MB)\n", "server peak resident set (VmHWM)",
+               kb / 1024.0);
+        bench_figuref(kb / 1024.0, "MB", "web.server_peak_rss_mb");
+    }
     rc = 0;
 out:
     if (pid > 0) {
