@@ -240,6 +240,19 @@ static int run_step(struct web_request *rq, struct step_write *s, struct err *er
     return run_write(rq, step_run, s, err);
 }
 
+/* run_step, its failure answered: 0 when the registry call succeeded
+ * (its outputs in S), else the status of the error answer already sent. */
+static int run_step_answered(struct web_request *rq, struct step_write *s)
+{
+    struct err err = ERR_INIT;
+
+    if (run_step(rq, s, &err) != 0)
+        return registry_failure(rq, &err);
+    if (s->rc != 0)
+        return registry_failure(rq, &s->err);
+    return 0;
+}
+
 static int call_draft(struct db *db, struct step_write *s)
 {
     return registry_record_draft(db, s->actor, s->rec, &s->new_id, &s->err);
@@ -257,7 +270,6 @@ static int call_register(struct db *db, struct step_write *s)
 
 int web_api_record_draft(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
     json_t *in = NULL, *rec;
     int rc;
 
@@ -266,11 +278,7 @@ int web_api_record_draft(struct web_request *rq)
         return rc;
     {
         struct step_write s = { .call = call_draft, .rec = rec };
-        if (run_step(rq, &s, &err) != 0)
-            rc = registry_failure(rq, &err);
-        else if (s.rc != 0)
-            rc = registry_failure(rq, &s.err);
-        else
+        if ((rc = run_step_answered(rq, &s)) == 0)
             rc = web_send_owned(rq, 201,
                                 json_pack("{s:s,s:s}", "id", s.new_id, "status", "draft"));
         step_release(&s);
@@ -582,7 +590,6 @@ int web_api_work_queues(struct web_request *rq)
 
 int web_api_record_register(struct web_request *rq)
 {
-    struct err err = ERR_INIT;
     char id[ID_MAX];
     struct step_write s = { .call = call_register, .id = id };
     int rc;
@@ -590,11 +597,7 @@ int web_api_record_register(struct web_request *rq)
     WEB_NEED_DB(rq);
     if (web_param(rq, 0, id, sizeof id) != 0)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
-    if (run_step(rq, &s, &err) != 0)
-        rc = registry_failure(rq, &err);
-    else if (s.rc != 0)
-        rc = registry_failure(rq, &s.err);
-    else {
+    if ((rc = run_step_answered(rq, &s)) == 0) {
         rc = web_send_owned(rq, 200, s.out);
         s.out = NULL;
     }
