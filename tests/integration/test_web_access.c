@@ -1272,9 +1272,42 @@ static void test_concurrent_views(void **state)
     proc_result_free(&pr);
 }
 
+/* A second keying that disagrees twice: the first 409 is a refusal that
+ * keeps its signed record.mismatch event (the step runs inside the group
+ * commit, and the refusal must not roll it back), so the second round
+ * counts it and sends the record back to the clerk. */
+static void test_mismatch_kept_in_group(void **state)
+{
+    struct demo_login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
+    struct http_response r;
+    char id[128], code[64], path[256];
+    json_t *ex, *req, *j;
+    char *body;
+    (void)state;
+
+    assert_int_equal(draft_named(clerk, "\"Zawadi Mbeki\"", id, sizeof id, code), 201);
+    ex = get_json(clerk2, "/api/v1/records/example");
+    json_object_set_new(json_object_get(ex, "child"), "given_names", json_string("Neema Other"));
+    req = json_pack("{s:o,s:b}", "record", ex, "confirm_warnings", 1);
+    body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    snprintf(path, sizeof path, "/api/v1/records/%s/verify", id);
+    for (int round = 1; round <= 2; round++) {
+        assert_int_equal(post_json(clerk2, path, body, &r), 0);
+        if (r.status != 409)
+            printf("verify round %d: %d %s\n", round, r.status, r.body);
+        assert_int_equal(r.status, 409);
+        j = http_body_json(&r);
+        assert_true(json_is_true(json_object_get(j, "sent_back")) == (round == 2));
+        json_decref(j);
+        http_response_free(&r);
+    }
+    free(body);
+}
+
 CMOCKA_MAIN_WITH((.group = "web_access", .group_setup = setup, .group_teardown = teardown),
                  /* first: later tests tamper with the log on purpose */
                  test_concurrent_views, test_access_matrix, test_csrf, test_hostile_input,
                  test_throttle, test_sign_out, test_language_per_user, test_correction_and_users, test_tampered_trace,
                  test_scan_upload, test_deceased_enrolment, test_head_downloads,
-                 test_admin_reads_no_personal_data, test_error_kinds)
+                 test_admin_reads_no_personal_data, test_error_kinds, test_mismatch_kept_in_group)
