@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,7 @@ int db_group_new(struct db *db, unsigned queue_max, unsigned wait_ms, struct db_
                  struct err *err)
 {
     struct db_group *g;
+    sigset_t all, old;
     int e;
 
     *out = NULL;
@@ -199,7 +201,13 @@ int db_group_new(struct db *db, unsigned queue_max, unsigned wait_ms, struct db_
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->work, NULL);
     pthread_cond_init(&g->room, NULL);
+    /* The writer starts with every signal blocked: signals are for the
+     * process's own threads (serve takes SIGTERM in sigtimedwait), and one
+     * delivered to the writer would end the process uncleanly. */
+    sigfillset(&all);
+    (void)pthread_sigmask(SIG_BLOCK, &all, &old);
     e = pthread_create(&g->writer, NULL, writer_main, g);
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
         db_group_free(g);
         return err_setk(err, ERR_INTERNAL, "db: group commit: cannot start the writer: %s",
