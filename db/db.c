@@ -399,6 +399,11 @@ int db_tx_begin(struct db *db, struct err *err)
     return 0;
 }
 
+bool db_tx_broken(struct db *db)
+{
+    return db->tx_depth > 0 && (db->tx_failed || sqlite3_get_autocommit(db->h));
+}
+
 time_t db_tx_time(struct db *db)
 {
     return db->tx_depth > 0 ? db->tx_started : time(NULL);

@@ -428,6 +428,11 @@ void reg_after_commit(struct db *db, const struct registry_actor *actor)
     json_decref(head);
 }
 
+void registry_witness_refresh(struct db *db, const struct registry_actor *actor)
+{
+    reg_after_commit(db, actor);
+}
+
 int reg_tx_run(struct db *db, const struct registry_actor *actor,
                int (*tx)(struct db *db, void *arg, struct err *err), void *arg, struct err *err)
 {

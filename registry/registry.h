@@ -222,6 +222,12 @@ int registry_event_append(struct db *db, const struct registry_actor *actor, con
                           const json_t *objects, const json_t *data, uint64_t *seq,
                           struct err *err) __attribute__((warn_unused_result));
 
+/* Write the tree-head witness (keys/tree-head.json) for the log as DB now
+ * holds it, outside any transaction: after a commit made by the caller
+ * rather than by the registry (a group commit, db/group.h), which the
+ * registry's own functions cannot see. Failures are only logged. */
+void registry_witness_refresh(struct db *db, const struct registry_actor *actor);
+
 /* The same, with TIME ("YYYY-MM-DDTHH:MM:SSZ", NULL: now) as the event's
  * time: an event of version 2, whose rows the caller writes with exactly
  * TIME, so `audit verify` rebuilds their time columns from the log. */

@@ -172,22 +172,117 @@ static int keyed_record(struct web_request *rq, json_t **in, json_t **rec)
     return rc;
 }
 
-int web_api_record_draft(struct web_request *rq)
+/* ---- writes through the group commit ---------------------------------- */
+
+/* After the commit of a group: the tree-head witness, once. Every write's
+ * argument below starts with its actor. */
+static void write_committed(struct db *db, void *arg)
+{
+    registry_witness_refresh(db, *(const struct registry_actor *const *)arg);
+}
+
+/* Run FN(db, ARG) as the signed-in user's write: through the server's group
+ * commit (many requests share one transaction and one fsync; this returns
+ * once the write is durable or failed), else on the worker's own
+ * connection. ARG starts with a const struct registry_actor *. */
+static int run_write(struct web_request *rq, db_group_fn fn, void *arg, struct err *err)
+{
+    if (rq->srv->writes != NULL)
+        return db_group_run(rq->srv->writes, fn, write_committed, arg, err);
+    return fn(rq->w->db, arg, err);
+}
+
+/* One step of a record (draft, verify, register) as a group write. The
+ * registry function runs as it does alone: its own transactions become
+ * savepoints of the group's, kept or rolled back as it decides (a
+ * mismatch or the duplicates a registration found are kept with the
+ * refusal); what it answers goes to RC, ERR and the outputs, and the group
+ * write itself fails only when the group's transaction does. */
+struct step_write {
+    const struct registry_actor *actor; /* first: see write_committed */
+    int (*call)(struct db *db, struct step_write *s);
+    const char *id;
+    const json_t *rec;
+    char *new_id;
+    json_t *out, *mism;
+    int rc;
+    struct err err;
+};
+
+static int step_run(struct db *db, void *arg, struct err *err)
+{
+    struct step_write *s = arg;
+
+    (void)err;
+    /* a group rolled back by SQLite runs its writes again */
+    free(s->new_id);
+    json_decref(s->out);
+    json_decref(s->mism);
+    s->new_id = NULL;
+    s->out = s->mism = NULL;
+    s->err = (struct err)ERR_INIT;
+    s->rc = s->call(db, s);
+    return 0;
+}
+
+static void step_release(struct step_write *s)
+{
+    free(s->new_id);
+    json_decref(s->out);
+    json_decref(s->mism);
+}
+
+/* Run S: 0 with the registry's answer in S, or -1 with ERR when the group
+ * could not run it (too many waiting: ERR_BUSY). */
+static int run_step(struct web_request *rq, struct step_write *s, struct err *err)
+{
+    s->actor = actor_of(rq);
+    return run_write(rq, step_run, s, err);
+}
+
+/* run_step, its failure answered: 0 when the registry call succeeded
+ * (its outputs in S), else the status of the error answer already sent. */
+static int run_step_answered(struct web_request *rq, struct step_write *s)
 {
     struct err err = ERR_INIT;
+
+    if (run_step(rq, s, &err) != 0)
+        return registry_failure(rq, &err);
+    if (s->rc != 0)
+        return registry_failure(rq, &s->err);
+    return 0;
+}
+
+static int call_draft(struct db *db, struct step_write *s)
+{
+    return registry_record_draft(db, s->actor, s->rec, &s->new_id, &s->err);
+}
+
+static int call_verify(struct db *db, struct step_write *s)
+{
+    return registry_record_verify(db, s->actor, s->id, s->rec, &s->mism, &s->err);
+}
+
+static int call_register(struct db *db, struct step_write *s)
+{
+    return registry_record_register(db, s->actor, s->id, &s->out, &s->err);
+}
+
+int web_api_record_draft(struct web_request *rq)
+{
     json_t *in = NULL, *rec;
-    char *id = NULL;
     int rc;
 
     WEB_NEED_DB(rq);
     if ((rc = keyed_record(rq, &in, &rec)) != 0)
         return rc;
-    if (registry_record_draft(rq->w->db, actor_of(rq), rec, &id, &err) != 0) {
-        rc = registry_failure(rq, &err);
-    } else {
-        rc = web_send_owned(rq, 201, json_pack("{s:s,s:s}", "id", id, "status", "draft"));
+    {
+        struct step_write s = { .call = call_draft, .rec = rec };
+        if ((rc = run_step_answered(rq, &s)) == 0)
+            rc = web_send_owned(rq, 201,
+                                json_pack("{s:s,s:s}", "id", s.new_id, "status", "draft"));
+        step_release(&s);
     }
-    free(id);
     json_decref(in);
     return rc;
 }
@@ -255,6 +350,44 @@ static int answered_withheld(struct web_request *rq, json_t *out, int *rc)
     }
 }
 
+/* ---- logged views --------------------------------------------------------- */
+
+/* A record.view event to write: the record REF seen through VIA
+ * (registry_record_view), or, when OBJECTS is set, the event naming exactly
+ * those objects (the version GET /records/{id} showed). */
+struct view_write {
+    const struct registry_actor *actor; /* first: see write_committed */
+    const char *ref, *via;
+    const json_t *objects;
+};
+
+static int view_append(struct db *db, void *arg, struct err *err)
+{
+    const struct view_write *v = arg;
+
+    if (v->objects != NULL)
+        return registry_event_append(db, v->actor, "record.view", v->objects, NULL, NULL, err);
+    return registry_record_view(db, v->actor, v->ref, v->via, err);
+}
+
+/* Log the view V of record REF before its data goes out (run_write: the
+ * answer waits until the event is durable). Returns 0, or the status of
+ * the error answer already sent: 503 when too many writes wait, else 500.
+ * No log entry, no view. */
+static int log_view(struct web_request *rq, struct view_write *v, const char *ref)
+{
+    struct err err = ERR_INIT;
+    int rc = run_write(rq, view_append, v, &err);
+
+    if (rc == 0)
+        return 0;
+    log_error("web: cannot log the view of %s by %s through %s: %s", ref,
+              rq->session->username, rq->route->path, err_msg(&err));
+    if (err.kind == ERR_BUSY)
+        return web_send_failure(rq->conn, &err);
+    return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+}
+
 int web_api_record_show(struct web_request *rq)
 {
     struct err err = ERR_INIT;
@@ -293,17 +426,19 @@ int web_api_record_show(struct web_request *rq)
     hash = json_string_value(json_object_get(rec, "hash"));
     objects = json_pack("[o]", registry_object_ref("record", rid ? rid : id, hash ? hash : "",
                                                     NULL));
-    if (objects == NULL ||
-        registry_event_append(rq->w->db, actor_of(rq), "record.view", objects, NULL, NULL,
-                              &err) != 0) {
-        json_decref(objects);
+    if (objects == NULL) {
         json_decref(rec);
-        log_error("web: cannot log the view of %s by %s: %s", id, rq->session->username,
-                  err_msg(&err));
-        /* No log entry, no view. */
-        return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+        return web_send_error(rq->conn, 500, "internal", "out of memory");
+    }
+    {
+        struct view_write v = { actor_of(rq), NULL, NULL, objects };
+        rc = log_view(rq, &v, id);
     }
     json_decref(objects);
+    if (rc != 0) {
+        json_decref(rec); /* no log entry, no view */
+        return rc;
+    }
     return web_send_owned(rq, 200, rec);
 }
 
@@ -341,14 +476,14 @@ static int send_by_id(struct web_request *rq, const char *what, by_id_fn fn, con
 
 int web_record_viewed(struct web_request *rq, const char *ref)
 {
-    struct err err = ERR_INIT;
+    struct view_write v = { actor_of(rq), ref, rq->route->path, NULL };
 
-    if (ref != NULL &&
-        registry_record_view(rq->w->db, actor_of(rq), ref, rq->route->path, &err) == 0)
-        return 0;
-    log_error("web: cannot log the view of %s by %s through %s: %s", ref ? ref : "?",
-              rq->session->username, rq->route->path, ref ? err_msg(&err) : "no record named");
-    return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+    if (ref == NULL) {
+        log_error("web: cannot log the view through %s by %s: no record named", rq->route->path,
+                  rq->session->username);
+        return web_send_error(rq->conn, 500, "internal", "the view could not be logged");
+    }
+    return log_view(rq, &v, ref);
 }
 
 /* Logs the view of the record that OUT names in its member KEY, before OUT
@@ -404,7 +539,19 @@ int web_api_record_verify(struct web_request *rq)
         return web_send_error(rq->conn, 400, "bad_request", "record id too long");
     if ((rc = keyed_record(rq, &in, &rec)) != 0)
         return rc;
-    if (registry_record_verify(rq->w->db, actor_of(rq), id, rec, &mism, &err) == 0) {
+    {
+        struct step_write s = { .call = call_verify, .id = id, .rec = rec };
+        if (run_step(rq, &s, &err) != 0) {
+            rc = -1;
+        } else {
+            rc = s.rc;
+            err = s.err;
+            mism = s.mism;
+            s.mism = NULL;
+        }
+        step_release(&s);
+    }
+    if (rc == 0) {
         rc = web_send_owned(rq, 200, json_pack("{s:s,s:s}", "id", id, "status", "verified"));
     } else if (mism != NULL && json_array_size(mism) > 0) {
         /* The second keying disagrees: the record stays a draft; the clerk
@@ -443,7 +590,19 @@ int web_api_work_queues(struct web_request *rq)
 
 int web_api_record_register(struct web_request *rq)
 {
-    return send_by_id(rq, "record id too long", registry_record_register, NULL);
+    char id[ID_MAX];
+    struct step_write s = { .call = call_register, .id = id };
+    int rc;
+
+    WEB_NEED_DB(rq);
+    if (web_param(rq, 0, id, sizeof id) != 0)
+        return web_send_error(rq->conn, 400, "bad_request", "record id too long");
+    if ((rc = run_step_answered(rq, &s)) == 0) {
+        rc = web_send_owned(rq, 200, s.out);
+        s.out = NULL;
+    }
+    step_release(&s);
+    return rc;
 }
 
 int web_api_record_correct(struct web_request *rq)

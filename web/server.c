@@ -25,6 +25,11 @@
 #define WEB_DEFAULT_PER_ADDRESS 16
 /* Seconds a client has to send its request headers (slowloris). */
 #define WEB_DEFAULT_HEADER_TIMEOUT 10
+/* Logged views waiting for the group commit at once (each worker waits for
+ * at most one, so this is never reached with the default threads), and how
+ * long one more waits for room before the answer is 503. */
+#define WEB_WRITE_QUEUE 1024
+#define WEB_WRITE_WAIT_MS 5000
 /* Milliseconds an idle keep-alive connection is kept (at most the header
  * timeout: it holds a worker meanwhile). */
 #define WEB_KEEP_ALIVE_MS 5000L
@@ -312,6 +317,13 @@ int web_serve(const struct web_options *opts, struct err *err)
         goto out;
     db_close(db);
     db = NULL;
+    /* The group commit's writer and its own connection (db/group.h). */
+    if (datadir_db_open(srv.dd, 0, &db, err) != 0 ||
+        db_group_new(db, WEB_WRITE_QUEUE, WEB_WRITE_WAIT_MS, &srv.writes, err) != 0) {
+        db = NULL; /* taken by db_group_new */
+        goto out;
+    }
+    db = NULL;
 
     listen = opts->listen ? opts->listen : conf_get(srv.dd->conf, "listen", DATADIR_DEFAULT_LISTEN);
     if (check_listen(listen, err) != 0)
@@ -426,11 +438,19 @@ int web_serve(const struct web_options *opts, struct err *err)
     log_info("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     web_conngate_stop(srv.gate);
     mg_stop(ctx); /* waits for in-flight requests; exit_thread closes connections */
+    {
+        unsigned long writes = 0, commits = 0;
+        db_group_stats(srv.writes, &writes, &commits);
+        log_info("serve: %lu logged writes in %lu group commits", writes, commits);
+    }
+    db_group_free(srv.writes); /* no request is left to queue a write */
+    srv.writes = NULL;
     mg_exit_library();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_info("serve: stopped cleanly");
     rc = 0;
 out:
+    db_group_free(srv.writes);
     web_sessions_free(srv.sessions); /* wipes every unlocked key */
     web_throttle_free(srv.throttle);
     web_throttle_free(srv.seal_throttle);

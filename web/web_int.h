@@ -14,6 +14,7 @@
 #include "core/embed.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "db/group.h"
 #include "issuance/passport/passport.h"
 #include "client_addr.h"
 #include "conngate.h"
@@ -70,6 +71,9 @@ struct web_server {
     unsigned long search_min_score; /* search results below this score are not shown */
     office_national_fetch national_fetch; /* web_options; used with national_url */
     const char *national_url;             /* civreg.conf national_url, NULL = none */
+    /* The group commit of the logged views (db/group.h): one writer thread
+     * with its own connection; NULL runs each write on the worker's own. */
+    struct db_group *writes;
 };
 
 /* An admission gate (web/gate.c): at most RUNNING holders at once and

@@ -4,6 +4,7 @@
  * refused with a clear 4xx. Built only with the registry module. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1189,8 +1190,124 @@ static void test_error_kinds(void **state)
     http_response_free(&r);
 }
 
+/* The record.view events of USER in the log (the test's own read). */
+static long long view_count(const char *user)
+{
+    char dbpath[4200];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long n = -1;
+
+    snprintf(dbpath, sizeof dbpath, "%s/civreg.db", data);
+    assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM events WHERE type = 'record.view'"
+                                        " AND actor = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+#define VIEWERS 12 /* under the 16 connections one address may hold */
+#define VIEWS_EACH 15
+
+struct viewer {
+    const struct demo_login *l;
+    const char *path;
+    int ok;
+};
+
+static void *view_many(void *p)
+{
+    struct viewer *v = p;
+
+    for (int i = 0; i < VIEWS_EACH; i++) {
+        struct http_response r;
+        if (http_request(server.port, "GET", v->path, v->l->s.cookie, NULL, 0, &r) == 0 &&
+            r.status == 200 && strstr(r.body, rec_id) != NULL)
+            v->ok++;
+        http_response_free(&r);
+    }
+    return NULL;
+}
+
+/* Many viewers at once, through the record view and the history (the two
+ * ways a view is logged): every answer that showed the record has its own
+ * signed record.view event in the log (the group commit shares commits, it
+ * loses none), and the audit stays clean. */
+static void test_concurrent_views(void **state)
+{
+    const struct demo_login *l = login_of("registrar");
+    char show[256], history[256];
+    struct viewer v[VIEWERS];
+    pthread_t t[VIEWERS];
+    long long before = view_count("registrar"), ok = 0;
+    struct proc_result pr;
+    (void)state;
+
+    snprintf(show, sizeof show, "/api/v1/records/%s", rec_id);
+    snprintf(history, sizeof history, "/api/v1/records/%s/history", rec_id);
+    for (int i = 0; i < VIEWERS; i++) {
+        v[i] = (struct viewer){ l, i % 2 ? history : show, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, view_many, &v[i]), 0);
+    }
+    for (int i = 0; i < VIEWERS; i++) {
+        pthread_join(t[i], NULL);
+        ok += v[i].ok;
+    }
+    assert_int_equal(ok, VIEWERS * VIEWS_EACH);
+    assert_int_equal(view_count("registrar") - before, VIEWERS * VIEWS_EACH);
+    assert_int_equal(civreg_run(NULL, &pr, (const char *[]){ "audit", "verify", "--data", data,
+                                                             NULL }),
+                     0);
+    if (pr.status != 0)
+        printf("audit verify: %s%s\n", pr.out, pr.err);
+    assert_int_equal(pr.status, 0);
+    proc_result_free(&pr);
+}
+
+/* A second keying that disagrees twice: the first 409 is a refusal that
+ * keeps its signed record.mismatch event (the step runs inside the group
+ * commit, and the refusal must not roll it back), so the second round
+ * counts it and sends the record back to the clerk. */
+static void test_mismatch_kept_in_group(void **state)
+{
+    struct demo_login *clerk = login_of("clerk"), *clerk2 = login_of("clerk2");
+    struct http_response r;
+    char id[128], code[64], path[256];
+    json_t *ex, *req, *j;
+    char *body;
+    (void)state;
+
+    assert_int_equal(draft_named(clerk, "\"Zawadi Mbeki\"", id, sizeof id, code), 201);
+    ex = get_json(clerk2, "/api/v1/records/example");
+    json_object_set_new(json_object_get(ex, "child"), "given_names", json_string("Neema Other"));
+    req = json_pack("{s:o,s:b}", "record", ex, "confirm_warnings", 1);
+    body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    snprintf(path, sizeof path, "/api/v1/records/%s/verify", id);
+    for (int round = 1; round <= 2; round++) {
+        assert_int_equal(post_json(clerk2, path, body, &r), 0);
+        if (r.status != 409)
+            printf("verify round %d: %d %s\n", round, r.status, r.body);
+        assert_int_equal(r.status, 409);
+        j = http_body_json(&r);
+        assert_true(json_is_true(json_object_get(j, "sent_back")) == (round == 2));
+        json_decref(j);
+        http_response_free(&r);
+    }
+    free(body);
+}
+
 CMOCKA_MAIN_WITH((.group = "web_access", .group_setup = setup, .group_teardown = teardown),
-                 test_access_matrix, test_csrf, test_hostile_input, test_throttle, test_sign_out,
-                 test_language_per_user, test_correction_and_users, test_tampered_trace,
+                 /* first: later tests tamper with the log on purpose */
+                 test_concurrent_views, test_access_matrix, test_csrf, test_hostile_input,
+                 test_throttle, test_sign_out, test_language_per_user, test_correction_and_users, test_tampered_trace,
                  test_scan_upload, test_deceased_enrolment, test_head_downloads,
-                 test_admin_reads_no_personal_data, test_error_kinds)
+                 test_admin_reads_no_personal_data, test_error_kinds, test_mismatch_kept_in_group)
