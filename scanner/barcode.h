@@ -101,9 +101,11 @@ struct scan_rect {
 };
 
 /* Where PAGE looks like it carries linear barcodes: blocks of 16 x 16
- * pixels whose gray level changes at least 16 levels a pixel on average
- * across one direction and three times less along the other (bars), joined
- * into rectangles grown by a quiet-zone margin, overlapping ones merged.
+ * pixels whose gray level changes at least 8 levels a pixel on average
+ * across one direction and three times less along the other (bars), kept
+ * when the next block along the bars is alike, joined into groups that
+ * fill half their box, grown by a quiet-zone margin, overlapping ones
+ * merged.
  * Writes up to MAX rectangles into OUT (top-left corners on even pixels)
  * and returns how many: 0 when nothing looks like bars, or 1 covering the
  * whole page when the bar-like areas are many or cover most of it. The
