@@ -4,18 +4,20 @@
  *   build/tests/scan_corpus /tmp/corpus >/dev/null   # the 200-page test corpus
  *   build/bench/scan /tmp/corpus
  *
- * Figures: in-process decode + barcodes + quality on one thread; the
+ * Figures: in-process decode + barcodes + quality on one thread (and the
+ * seconds of each part); the
  * `civreg scan decode` command on one thread without and with the retries,
  * and on every CPU; `zbarimg -q`
- * (one process over all files, as civreg). Wall-clock times; the three
- * commands run in interleaved rounds (default 3) and the best of each is
- * kept. */
+ * (one process over all files, as civreg). Wall-clock times, and each
+ * child's CPU seconds (user + system); the commands run in interleaved
+ * rounds (default 3) and the best of each is kept. */
 #include <dirent.h>
 #include <fcntl.h>
 #include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,9 +36,11 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Run ARGV (head + files) with output to /dev/null; seconds, or -1. */
-static double run(const char *const *head, size_t nhead, char **files, size_t n)
+/* Run ARGV (head + files) with output to /dev/null; wall seconds, or -1.
+ * *CPU gets the child's user + system seconds. */
+static double run(const char *const *head, size_t nhead, char **files, size_t n, double *cpu)
 {
+    struct rusage ru;
     char **argv = calloc(nhead + n + 1, sizeof *argv);
     double t0 = now();
     pid_t pid;
@@ -56,9 +60,11 @@ static double run(const char *const *head, size_t nhead, char **files, size_t n)
         _exit(127);
     }
     free(argv);
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
         (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 4))
         return -1;
+    *cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
     return now() - t0;
 }
 
@@ -69,7 +75,7 @@ int main(int argc, char **argv)
     struct scan_reader *rd = NULL;
     struct err err = ERR_INIT;
     struct dirent *de;
-    double t0, inproc, c0, c1, cn, z;
+    double t0, inproc, c0, c1, cn, z, cpu_c0, cpu_c1, cpu_cn, cpu_z, t_decode = 0, t_barcodes = 0, t_quality = 0;
     int rounds = 3;
     DIR *d;
 
@@ -106,20 +112,30 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* The same work as SCAN_ANALYZE_ALL, each part timed on its own. */
     t0 = now();
     for (size_t i = 0; i < n; i++) {
         struct scan_pages pg = SCAN_PAGES_INIT;
+        double t = now();
         if (scan_decode_file(files[i], NULL, &pg, &err) != 0) {
             fprintf(stderr, "scan: %s\n", err_msg(&err));
             continue;
         }
+        t_decode += now() - t;
         for (size_t p = 0; p < pg.count; p++) {
-            struct scan_page_report r = SCAN_PAGE_REPORT_INIT;
-            if (scan_analyze_page(rd, &pg.page[p], SCAN_ANALYZE_ALL, &r, &err) == 0) {
+            struct scan_page_report r = SCAN_PAGE_REPORT_INIT, rq = SCAN_PAGE_REPORT_INIT;
+            t = now();
+            if (scan_analyze_page(rd, &pg.page[p], SCAN_ANALYZE_BARCODES, &r, &err) == 0) {
                 pages++;
                 symbols += r.symbols.count;
             }
+            t_barcodes += now() - t;
+            t = now();
+            if (scan_analyze_page(rd, &pg.page[p], SCAN_ANALYZE_QUALITY, &rq, &err) != 0)
+                fprintf(stderr, "scan: %s\n", err_msg(&err));
+            t_quality += now() - t;
             scan_page_report_release(&r);
+            scan_page_report_release(&rq);
         }
         scan_pages_release(&pg);
     }
@@ -128,25 +144,35 @@ int main(int argc, char **argv)
 
     /* Interleaved rounds, best of each: the machine is shared, and the
      * three commands then see the same background load. */
-    c1 = cn = z = c0 = -1;
+    c1 = cn = z = c0 = cpu_c0 = cpu_c1 = cpu_cn = cpu_z = -1;
     for (int round = 0; round < rounds; round++) {
         static const char *const one[] = { CIVREG_BIN, "scan", "decode", "--jobs", "1" };
         static const char *const all[] = { CIVREG_BIN, "scan", "decode" };
         static const char *const zb[] = { "/usr/bin/zbarimg", "-q" };
         static const char *const nr[] = { CIVREG_BIN, "scan", "decode", "--jobs", "1", "--no-retry" };
-        double t;
-        if ((t = run(nr, 6, files, n)) > 0 && (c0 < 0 || t < c0))
+        double t, cpu = 0;
+        if ((t = run(nr, 6, files, n, &cpu)) > 0 && (c0 < 0 || t < c0))
             c0 = t;
-        if ((t = run(one, 5, files, n)) > 0 && (c1 < 0 || t < c1))
+        if (t > 0 && (cpu_c0 < 0 || cpu < cpu_c0))
+            cpu_c0 = cpu;
+        if ((t = run(one, 5, files, n, &cpu)) > 0 && (c1 < 0 || t < c1))
             c1 = t;
-        if ((t = run(all, 3, files, n)) > 0 && (cn < 0 || t < cn))
+        if (t > 0 && (cpu_c1 < 0 || cpu < cpu_c1))
+            cpu_c1 = cpu;
+        if ((t = run(all, 3, files, n, &cpu)) > 0 && (cn < 0 || t < cn))
             cn = t;
-        if ((t = run(zb, 2, files, n)) > 0 && (z < 0 || t < z))
+        if (t > 0 && (cpu_cn < 0 || cpu < cpu_cn))
+            cpu_cn = cpu;
+        if ((t = run(zb, 2, files, n, &cpu)) > 0 && (z < 0 || t < z))
             z = t;
+        if (t > 0 && (cpu_z < 0 || cpu < cpu_z))
+            cpu_z = cpu;
     }
     printf("files %zu, pages %zu, barcodes read %zu, %ld CPUs, best of %d rounds\n", n, pages,
            symbols, sysconf(_SC_NPROCESSORS_ONLN), rounds);
     printf("in-process decode+barcodes+quality, 1 thread: %8.1f pages/s\n", pages / inproc);
+    printf("  of which decode %.2f s, barcodes (with retries) %.2f s, quality %.2f s\n", t_decode,
+           t_barcodes, t_quality);
     bench_figure("scan.inprocess_pages_per_s", pages / inproc, "pages/s");
     if (c0 > 0)
         bench_figure("scan.civreg_1_noretry_pages_per_s", pages / c0, "pages/s");
@@ -167,6 +193,17 @@ int main(int argc, char **argv)
     if (z > 0 && c0 > 0 && c1 > 0 && cn > 0)
         printf("ratio civreg/zbarimg: %.2f (1 thread, no retries), %.2f (1 thread), "
                "%.2f (all CPUs)\n", z / c0, z / c1, z / cn);
+    /* The machine is shared: CPU seconds move far less with its load than
+     * wall time does. */
+    if (cpu_z > 0 && cpu_c0 > 0 && cpu_c1 > 0 && cpu_cn > 0) {
+        printf("pages per CPU second (best of %d): civreg --no-retry %.1f, civreg %.1f, "
+               "civreg all CPUs %.1f, zbarimg %.1f\n", rounds, pages / cpu_c0, pages / cpu_c1,
+               pages / cpu_cn, pages / cpu_z);
+        printf("ratio civreg/zbarimg per CPU second: %.2f (no retries), %.2f (retries), "
+               "%.2f (all CPUs)\n", cpu_z / cpu_c0, cpu_z / cpu_c1, cpu_z / cpu_cn);
+        bench_figure("scan.civreg_1_pages_per_cpu_s", pages / cpu_c1, "pages/CPU s");
+        bench_figure("anchor.zbarimg_pages_per_cpu_s", pages / cpu_z, "pages/CPU s");
+    }
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);

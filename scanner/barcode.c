@@ -191,10 +191,11 @@ static int orientation_degrees(zbar_orientation_t o)
     }
 }
 
-/* Scan one image; SCALE_NUM/SCALE_DEN map its coordinates back to the page. */
+/* Scan one image; SCALE_NUM/SCALE_DEN then AT's corner map its coordinates
+ * back to the page (AT NULL: the image is the whole page). */
 static int scan_one(struct scan_reader *rd, const struct scan_image *img, enum scan_pass pass,
-                    unsigned scale_num, unsigned scale_den, struct scan_symbols *out,
-                    struct err *err)
+                    unsigned scale_num, unsigned scale_den, const struct scan_rect *at,
+                    struct scan_symbols *out, struct err *err)
 {
     zbar_image_t *zi = zbar_image_create();
     const zbar_symbol_t *s;
@@ -246,8 +247,8 @@ static int scan_one(struct scan_reader *rd, const struct scan_image *img, enum s
             if (i == 0 || px > x1) x1 = px;
             if (i == 0 || py > y1) y1 = py;
         }
-        sym->x = (int)((long)x0 * scale_num / scale_den);
-        sym->y = (int)((long)y0 * scale_num / scale_den);
+        sym->x = (int)((long)x0 * scale_num / scale_den + (at ? (long)at->x : 0));
+        sym->y = (int)((long)y0 * scale_num / scale_den + (at ? (long)at->y : 0));
         sym->width = (int)((long)(x1 - x0 + 1) * scale_num / scale_den);
         sym->height = (int)((long)(y1 - y0 + 1) * scale_num / scale_den);
         sym->orientation = orientation_degrees(zbar_symbol_get_orientation(s));
@@ -267,73 +268,304 @@ static void set_density(struct scan_reader *rd, int every)
     zbar_image_scanner_set_config(rd->scanner, ZBAR_NONE, ZBAR_CFG_Y_DENSITY, every);
 }
 
+#define BAR_BLOCK 16
+#define BAR_MIN_CHANGE 8 /* mean gray-level change a pixel across the bars */
+#define BAR_RATIO 3      /* across the bars / along them */
+#define BAR_MIN_BLOCKS 4
+#define BAR_MIN_LENGTH 2 /* blocks along the bars */
+#define BAR_MAX_AREA_PERCENT 60
+
+enum { BAR_NONE, BAR_UPRIGHT, BAR_LYING, BAR_SEEN };
+
+/* Mark each block BAR_UPRIGHT (the gray level changes across the rows much
+ * more than down the columns: vertical bars), BAR_LYING (the converse) or
+ * BAR_NONE. Rows are sampled every other line. */
+static void mark_bar_blocks(const struct scan_image *page, unsigned char *mark, uint32_t bw,
+                            uint32_t bh)
+{
+    for (uint32_t by = 0; by < bh; by++) {
+        uint32_t y0 = by * BAR_BLOCK, y1 = y0 + BAR_BLOCK;
+        if (y1 > page->height - 1)
+            y1 = page->height - 1; /* the last row has no row below */
+        for (uint32_t bx = 0; bx < bw; bx++) {
+            uint32_t x0 = bx * BAR_BLOCK, x1 = x0 + BAR_BLOCK;
+            uint64_t across = 0, down = 0, n = 0;
+            unsigned char m = BAR_NONE;
+            if (x1 > page->width - 1)
+                x1 = page->width - 1;
+            for (uint32_t y = y0; y < y1; y += 2) {
+                const unsigned char *r = page->pix + (size_t)y * page->width;
+                const unsigned char *d = r + page->width;
+                for (uint32_t x = x0; x < x1; x++) {
+                    across += (unsigned)abs(r[x + 1] - r[x]);
+                    down += (unsigned)abs(d[x] - r[x]);
+                }
+                n += x1 - x0;
+            }
+            if (n > 0 && across >= BAR_MIN_CHANGE * n && across >= BAR_RATIO * down)
+                m = BAR_UPRIGHT;
+            else if (n > 0 && down >= BAR_MIN_CHANGE * n && down >= BAR_RATIO * across)
+                m = BAR_LYING;
+            mark[(size_t)by * bw + bx] = m;
+        }
+    }
+}
+
+/* Keep a marked block only when a neighbour along its bars is marked alike:
+ * bars are long, the stems of a line of text a block high. */
+static void keep_long_bars(const unsigned char *mark, unsigned char *out, uint32_t bw,
+                           uint32_t bh)
+{
+    for (uint32_t by = 0; by < bh; by++)
+        for (uint32_t bx = 0; bx < bw; bx++) {
+            size_t i = (size_t)by * bw + bx;
+            unsigned char m = mark[i];
+            if (m == BAR_UPRIGHT)
+                m = (by > 0 && mark[i - bw] == m) || (by + 1 < bh && mark[i + bw] == m) ? m
+                                                                                        : BAR_NONE;
+            else if (m == BAR_LYING)
+                m = (bx > 0 && mark[i - 1] == m) || (bx + 1 < bw && mark[i + 1] == m) ? m
+                                                                                      : BAR_NONE;
+            out[i] = m;
+        }
+}
+
+static int overlap(const struct scan_rect *a, const struct scan_rect *b)
+{
+    return a->x < b->x + b->width && b->x < a->x + a->width && a->y < b->y + b->height &&
+           b->y < a->y + a->height;
+}
+
+static void rect_union(struct scan_rect *a, const struct scan_rect *b)
+{
+    uint32_t x1 = a->x + a->width > b->x + b->width ? a->x + a->width : b->x + b->width;
+    uint32_t y1 = a->y + a->height > b->y + b->height ? a->y + a->height : b->y + b->height;
+
+    a->x = a->x < b->x ? a->x : b->x;
+    a->y = a->y < b->y ? a->y : b->y;
+    a->width = x1 - a->x;
+    a->height = y1 - a->y;
+}
+
+/* Add R to the N rectangles of OUT, merging every one it overlaps; returns
+ * the new count, or MAX + 1 when there is no room. */
+static size_t add_region(struct scan_rect *out, size_t n, size_t max, struct scan_rect r)
+{
+    for (size_t i = 0; i < n;) {
+        if (overlap(&out[i], &r)) {
+            rect_union(&r, &out[i]);
+            out[i] = out[--n];
+            i = 0; /* the grown rectangle may now overlap an earlier one */
+        } else {
+            i++;
+        }
+    }
+    if (n >= max)
+        return max + 1;
+    out[n++] = r;
+    return n;
+}
+
+int scan_bar_regions(const struct scan_image *page, struct scan_rect *out, size_t max,
+                     struct err *err)
+{
+    uint32_t bw, bh;
+    unsigned char *mark;
+    uint32_t *stack;
+    size_t n = 0;
+    uint64_t area = 0;
+    const struct scan_rect whole = { 0, 0, page->width, page->height };
+
+    if (max == 0)
+        return 0;
+    if (page->width < 2 || page->height < 2) {
+        out[0] = whole;
+        return 1;
+    }
+    bw = (page->width + BAR_BLOCK - 1) / BAR_BLOCK;
+    bh = (page->height + BAR_BLOCK - 1) / BAR_BLOCK;
+    mark = calloc((size_t)bw * bh, 2);
+    stack = malloc((size_t)bw * bh * sizeof *stack);
+    if (mark == NULL || stack == NULL) {
+        free(mark);
+        free(stack);
+        return err_set(err, "barcode: out of memory");
+    }
+    /* The marks in the second half, the long ones kept in the first. */
+    mark_bar_blocks(page, mark + (size_t)bw * bh, bw, bh);
+    keep_long_bars(mark + (size_t)bw * bh, mark, bw, bh);
+    /* Groups of blocks marked alike and touching (8 neighbours): their
+     * bounding boxes, when they are shaped like bars. A line of text is
+     * barred too (the stems of its letters) but only a block high, and
+     * lines bridged by ascenders fill little of their box. */
+    for (uint32_t i = 0; i < bw * bh && n <= max; i++) {
+        uint32_t x0, y0, x1, y1, m, blocks = 0, along;
+        size_t top = 0;
+        unsigned char kind = mark[i];
+        struct scan_rect r;
+        if (kind != BAR_UPRIGHT && kind != BAR_LYING)
+            continue;
+        x0 = x1 = i % bw;
+        y0 = y1 = i / bw;
+        mark[i] = BAR_SEEN;
+        stack[top++] = i;
+        while (top > 0) {
+            uint32_t b = stack[--top], bx = b % bw, by = b / bw;
+            blocks++;
+            x0 = bx < x0 ? bx : x0;
+            x1 = bx > x1 ? bx : x1;
+            y0 = by < y0 ? by : y0;
+            y1 = by > y1 ? by : y1;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    long nx = (long)bx + dx, ny = (long)by + dy;
+                    size_t k = (size_t)ny * bw + (size_t)nx;
+                    if (nx < 0 || ny < 0 || nx >= (long)bw || ny >= (long)bh || mark[k] != kind)
+                        continue;
+                    mark[k] = BAR_SEEN;
+                    stack[top++] = (uint32_t)k;
+                }
+        }
+        along = kind == BAR_UPRIGHT ? y1 - y0 + 1 : x1 - x0 + 1;
+        if (blocks < BAR_MIN_BLOCKS || along < BAR_MIN_LENGTH ||
+            2 * blocks < (x1 - x0 + 1) * (y1 - y0 + 1))
+            continue;
+        /* Blocks to pixels, grown by the quiet zone (and the partly barred
+         * blocks at the ends that did not count): 48 pixels and a quarter
+         * of the longer side. The corner stays on an even pixel. */
+        x0 *= BAR_BLOCK;
+        y0 *= BAR_BLOCK;
+        x1 = (x1 + 1) * BAR_BLOCK;
+        y1 = (y1 + 1) * BAR_BLOCK;
+        m = 48 + ((x1 - x0) > (y1 - y0) ? (x1 - x0) : (y1 - y0)) / 4;
+        x0 = x0 > m ? (x0 - m) & ~1u : 0;
+        y0 = y0 > m ? (y0 - m) & ~1u : 0;
+        x1 = x1 + m < page->width ? x1 + m : page->width;
+        y1 = y1 + m < page->height ? y1 + m : page->height;
+        /* ZBar centres its every-other-line scans by the image's height
+         * and width: the same parity as the page's keeps the same lines. */
+        x1 += (x1 - x0) % 2 != page->width % 2;
+        y1 += (y1 - y0) % 2 != page->height % 2;
+        r = (struct scan_rect){ x0, y0, x1 - x0, y1 - y0 };
+        n = add_region(out, n, max, r);
+    }
+    free(mark);
+    free(stack);
+    for (size_t i = 0; i < n && n <= max; i++)
+        area += (uint64_t)out[i].width * out[i].height;
+    if (n > max || area * 100 >= (uint64_t)page->width * page->height * BAR_MAX_AREA_PERCENT) {
+        out[0] = whole;
+        n = 1;
+    }
+    return (int)n;
+}
+
+/* One retry pass over the regions: each cut out of the page (unless it is
+ * the whole page), cleaned up by PASS and scanned. */
+static int retry_pass(struct scan_reader *rd, const struct scan_image *page, int threshold,
+                      const struct scan_rect *regions, size_t nregions, enum scan_pass pass,
+                      struct scan_symbols *out, struct err *err)
+{
+    struct scan_image crop = SCAN_IMAGE_INIT, small = SCAN_IMAGE_INIT, work = SCAN_IMAGE_INIT;
+    int rc = 0;
+
+    for (size_t i = 0; i < nregions && rc == 0; i++) {
+        const struct scan_rect *at = &regions[i];
+        const struct scan_image *src = page;
+        if (at->width != page->width || at->height != page->height) {
+            if (scan_image_crop(page, at->x, at->y, at->width, at->height, &crop, err) != 0) {
+                rc = -1;
+                break;
+            }
+            src = &crop;
+        }
+        switch (pass) {
+        case SCAN_PASS_BINARIZED:
+            /* Clean black and white edges need no every-line scan: every
+             * other line and column, at half the cost of the first pass. */
+            set_density(rd, 2);
+            rc = scan_image_binarize(src, threshold, &work, err) != 0 ||
+                 scan_one(rd, &work, pass, 1, 1, at, out, err) != 0 ? -1 : 0;
+            set_density(rd, 1);
+            break;
+        case SCAN_PASS_REDUCED:
+            if (src->width < 64 || src->height < 64)
+                break;
+            rc = scan_image_reduce(src, 2, &small, err) != 0 ||
+                 scan_image_binarize(&small, scan_otsu_threshold(&small), &work, err) != 0 ||
+                 scan_one(rd, &work, pass, 2, 1, at, out, err) != 0 ? -1 : 0;
+            break;
+        case SCAN_PASS_ENLARGED:
+            if ((uint64_t)src->width * src->height > 16000000ull)
+                break;
+            /* Every other line of the doubled image: the same rows as the
+             * page, but edges ZBar can place at sub-module precision; half
+             * the cost of a full scan of four times the pixels. */
+            set_density(rd, 2);
+            rc = scan_image_enlarge2(src, &work, err) != 0 ||
+                 scan_one(rd, &work, pass, 1, 2, at, out, err) != 0 ? -1 : 0;
+            set_density(rd, 1);
+            break;
+        case SCAN_PASS_ORIGINAL:
+            break;
+        }
+    }
+    scan_image_release(&crop);
+    scan_image_release(&small);
+    scan_image_release(&work);
+    return rc;
+}
+
+#define BAR_MAX_REGIONS 16
+
 int scan_read_barcodes(struct scan_reader *rd, const struct scan_image *page,
                        struct scan_symbols *out, struct err *err)
 {
-    struct scan_image work = SCAN_IMAGE_INIT, small = SCAN_IMAGE_INIT;
+    struct scan_rect regions[BAR_MAX_REGIONS];
+    uint64_t region_px = 0;
     int64_t pass_ms = scan_clock_ms();
-    int rc = -1;
+    int rc = -1, nregions, threshold;
 
     scan_symbols_release(out);
     if ((rc = past_deadline(rd, 0, err)) != 0)
         goto out;
     rc = -1;
-    if (scan_one(rd, page, SCAN_PASS_ORIGINAL, 1, 1, out, err) != 0)
+    if (scan_one(rd, page, SCAN_PASS_ORIGINAL, 1, 1, NULL, out, err) != 0)
         goto out;
     pass_ms = scan_clock_ms() - pass_ms;
     if (out->count > 0 || !rd->retry)
         goto done;
-    if ((rc = past_deadline(rd, pass_ms, err)) != 0)
+    /* The retries run only where the page looks like bars: a page of text,
+     * or a blank one, costs no retry at all. */
+    nregions = scan_bar_regions(page, regions, BAR_MAX_REGIONS, err);
+    if (nregions < 0)
         goto out;
-    rc = -1;
-    /* Uneven lighting, yellowed paper and faint ink: a global Otsu threshold
-     * gives ZBar clean edges. */
-    if (scan_image_binarize(page, scan_otsu_threshold(page), &work, err) != 0)
-        goto out;
-    /* Clean black and white edges need no every-line scan: every other
-     * line and column, at half the cost of the first pass. */
-    set_density(rd, 2);
-    rc = scan_one(rd, &work, SCAN_PASS_BINARIZED, 1, 1, out, err);
-    set_density(rd, 1);
-    if (rc != 0)
-        goto out;
-    rc = -1;
-    if (out->count > 0)
+    if (nregions == 0)
         goto done;
-    if ((rc = past_deadline(rd, pass_ms, err)) != 0)
-        goto out;
-    rc = -1;
-    /* Noise and scanner grain: averaging 2x2 blocks before thresholding. */
-    if (page->width >= 64 && page->height >= 64) {
-        if (scan_image_reduce(page, 2, &small, err) != 0 ||
-            scan_image_binarize(&small, scan_otsu_threshold(&small), &work, err) != 0 ||
-            scan_one(rd, &work, SCAN_PASS_REDUCED, 2, 1, out, err) != 0)
+    for (int i = 0; i < nregions; i++)
+        region_px += (uint64_t)regions[i].width * regions[i].height;
+    /* What a pass over the regions costs, from what the page's took. */
+    pass_ms = (int64_t)((double)pass_ms * (double)region_px /
+                        ((double)page->width * page->height));
+    /* Uneven lighting, yellowed paper and faint ink: the page's Otsu
+     * threshold gives ZBar clean edges. Then noise and scanner grain:
+     * averaging 2x2 blocks before thresholding. Then low-resolution scans
+     * of small symbols (modules of one pixel or less): four times the
+     * pixels at half the density, about three first passes, so that is
+     * what must be left before the deadline. */
+    threshold = scan_otsu_threshold(page);
+    for (enum scan_pass pass = SCAN_PASS_BINARIZED; pass <= SCAN_PASS_ENLARGED; pass++) {
+        if ((rc = past_deadline(rd, pass == SCAN_PASS_ENLARGED ? 3 * pass_ms : pass_ms, err)) != 0)
+            goto out;
+        rc = -1;
+        if (retry_pass(rd, page, threshold, regions, (size_t)nregions, pass, out, err) != 0)
             goto out;
         if (out->count > 0)
             goto done;
     }
-    /* Low-resolution scans of small symbols: modules of one pixel or less.
-     * Four times the pixels at half the density, plus the enlarging: about
-     * three first passes, so that is what must be left before the deadline. */
-    if ((rc = past_deadline(rd, 3 * pass_ms, err)) != 0)
-        goto out;
-    rc = -1;
-    if ((uint64_t)page->width * page->height <= 16000000ull) {
-        /* Every other line of the doubled image: the same rows as the
-         * page, but edges ZBar can place at sub-module precision; half the
-         * cost of a full scan of four times the pixels. */
-        set_density(rd, 2);
-        rc = scan_image_enlarge2(page, &work, err) != 0 ||
-             scan_one(rd, &work, SCAN_PASS_ENLARGED, 1, 2, out, err) != 0 ? -1 : 0;
-        set_density(rd, 1);
-        if (rc != 0)
-            goto out;
-    }
 done:
     rc = 0;
 out:
-    scan_image_release(&work);
-    scan_image_release(&small);
     if (rc != 0)
         scan_symbols_release(out);
     return rc;

@@ -4,7 +4,8 @@
  * Interleaved 2 of 5 and Codabar: ZBar's defaults, as zbarimg, except
  * DataBar, which register pages do not carry and whose ZBar 0.23 decoder
  * prints assertion warnings on text-heavy pages. When a page yields nothing, the reader tries again on
- * cleaned-up copies (Otsu-binarized, reduced, enlarged) before giving up.
+ * cleaned-up copies (Otsu-binarized, reduced, enlarged) of the areas that
+ * look like bars (scan_bar_regions) before giving up.
  * Reads too short for their symbology, or contained in a longer read of the
  * same symbology at the same place, are dropped (scan_symbols_drop_doubtful).
  *
@@ -20,6 +21,7 @@
 #define CIVREG_SCANNER_BARCODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "image.h"
@@ -92,6 +94,24 @@ size_t scan_min_length(const char *type);
  * reporting nothing is better than reporting something false. Returns the
  * number dropped. */
 size_t scan_symbols_drop_doubtful(struct scan_symbols *syms);
+
+/* A rectangle of page pixels. */
+struct scan_rect {
+    uint32_t x, y, width, height;
+};
+
+/* Where PAGE looks like it carries linear barcodes: blocks of 16 x 16
+ * pixels whose gray level changes at least 8 levels a pixel on average
+ * across one direction and three times less along the other (bars), kept
+ * when the next block along the bars is alike, joined into groups that
+ * fill half their box, grown by a quiet-zone margin, overlapping ones
+ * merged.
+ * Writes up to MAX rectangles into OUT (top-left corners on even pixels)
+ * and returns how many: 0 when nothing looks like bars, or 1 covering the
+ * whole page when the bar-like areas are many or cover most of it. The
+ * retries run on these rectangles only. Fails (-1) only on memory. */
+int scan_bar_regions(const struct scan_image *page, struct scan_rect *out, size_t max,
+                     struct err *err) __attribute__((warn_unused_result));
 
 /* The pass's name ("original", "binarized", "reduced", "enlarged"). */
 const char *scan_pass_name(enum scan_pass pass);

@@ -411,6 +411,25 @@ int scan_image_fit(const struct scan_image *img, uint32_t max_side, struct scan_
     return 0;
 }
 
+int scan_image_crop(const struct scan_image *img, uint32_t x, uint32_t y, uint32_t width,
+                    uint32_t height, struct scan_image *out, struct err *err)
+{
+    if (x >= img->width || y >= img->height || width == 0 || height == 0)
+        return err_set(err, "image: empty crop at %u,%u of a %u x %u image", x, y, img->width,
+                       img->height);
+    if (width > img->width - x)
+        width = img->width - x;
+    if (height > img->height - y)
+        height = img->height - y;
+    if (image_new(out, width, height, err) != 0)
+        return -1;
+    for (uint32_t r = 0; r < height; r++)
+        memcpy(out->pix + (size_t)r * width, img->pix + (size_t)(y + r) * img->width + x, width);
+    out->dpi_x = img->dpi_x;
+    out->dpi_y = img->dpi_y;
+    return 0;
+}
+
 int scan_image_enlarge2(const struct scan_image *img, struct scan_image *out, struct err *err)
 {
     uint32_t w = img->width * 2, h = img->height * 2;

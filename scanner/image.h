@@ -152,6 +152,11 @@ int scan_image_reduce(const struct scan_image *img, unsigned factor, struct scan
 /* Reduction so that the longer side is at most MAX_SIDE (bilinear). */
 int scan_image_fit(const struct scan_image *img, uint32_t max_side, struct scan_image *out,
                    struct err *err) __attribute__((warn_unused_result));
+/* The WIDTH x HEIGHT rectangle of IMG whose top-left pixel is X,Y (clipped
+ * to IMG; an empty clip fails). */
+int scan_image_crop(const struct scan_image *img, uint32_t x, uint32_t y, uint32_t width,
+                    uint32_t height, struct scan_image *out, struct err *err)
+    __attribute__((warn_unused_result));
 /* Doubling in each direction (pixel replication), for very small symbols. */
 int scan_image_enlarge2(const struct scan_image *img, struct scan_image *out, struct err *err)
     __attribute__((warn_unused_result));

@@ -520,6 +520,61 @@ static void test_barcodes(void **state)
     scan_reader_free(rd);
 }
 
+/* The retries run on the areas that look like bars: a page of text with a
+ * narrow Code 128 under noise (read only by a retry) gets a region around
+ * the symbol, not the whole page, and the read is placed on the page as
+ * if the whole page had been scanned. A blank page gets no region. */
+static void test_retry_regions(void **state)
+{
+    struct scan_image page = SCAN_IMAGE_INIT;
+    struct scan_symbols syms = SCAN_SYMBOLS_INIT;
+    struct scan_reader *rd = NULL;
+    struct scan_rect r[16];
+    struct err err = ERR_INIT;
+    uint64_t area = 0;
+    int n, w, covered = 0;
+    (void)state;
+
+    assert_int_equal(scan_reader_new(&rd, &err), 0);
+    assert_int_equal(pg_page(&page, 827, 585, 245), 0);
+    n = scan_bar_regions(&page, r, 16, &err);
+    assert_int_equal(n, 0);
+    assert_int_equal(scan_read_barcodes(rd, &page, &syms, &err), 0);
+    assert_int_equal(syms.count, 0);
+
+    pg_text(&page, 60, 260, 827 - 120, 585 - 300, 14, 18);
+    w = pg_barcode(&page, PG_CODE128, 150, 80, 1, 90, "P-58-1234567");
+    assert_true(w > 0);
+    pg_noise(&page, 40, 18);
+    n = scan_bar_regions(&page, r, 16, &err);
+    assert_true(n >= 1);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(r[i].x % 2, 0);
+        assert_int_equal(r[i].y % 2, 0);
+        assert_true(r[i].x + r[i].width <= page.width && r[i].y + r[i].height <= page.height);
+        area += (uint64_t)r[i].width * r[i].height;
+        covered |= r[i].x <= 150 && r[i].y <= 80 && r[i].x + r[i].width >= 150 + (uint32_t)w &&
+                   r[i].y + r[i].height >= 80 + 90;
+    }
+    assert_true(covered);
+    assert_true(area * 2 < (uint64_t)page.width * page.height);
+
+    scan_reader_set_retry(rd, 0);
+    assert_int_equal(scan_read_barcodes(rd, &page, &syms, &err), 0);
+    assert_int_equal(syms.count, 0);
+    scan_reader_set_retry(rd, 1);
+    assert_int_equal(scan_read_barcodes(rd, &page, &syms, &err), 0);
+    assert_int_equal(syms.count, 1);
+    assert_memory_equal(syms.sym[0].data, "P-58-1234567", 12);
+    assert_int_not_equal(syms.sym[0].pass, SCAN_PASS_ORIGINAL);
+    assert_true(syms.sym[0].x >= 150 - 8 && syms.sym[0].x <= 150 + 8);
+    assert_true(syms.sym[0].y >= 80 - 8 && syms.sym[0].y <= 80 + 8);
+    assert_true(syms.sym[0].width >= w - 16 && syms.sym[0].width <= w + 16);
+    scan_symbols_release(&syms);
+    scan_image_release(&page);
+    scan_reader_free(rd);
+}
+
 /* ---- quality ---- */
 
 static void quality_of(struct scan_image *page, struct scan_quality *q)
@@ -679,5 +734,5 @@ static void test_natural_order(void **state)
 }
 
 CMOCKA_MAIN(setup, teardown, test_png_variants, test_bombs, test_jpeg_variants, test_tiff_variants,
-            test_pnm, test_not_images, test_barcodes, test_quality, test_code128,
+            test_pnm, test_not_images, test_barcodes, test_retry_regions, test_quality, test_code128,
             test_separator_payload, test_natural_order)
