@@ -343,7 +343,7 @@ int registry_extract_list(struct db *db, const struct registry_actor *actor, con
     if (db_query_rows(db,
                       "SELECT x.id, x.issued_by, x.issued_at, json_extract(e.body, '$.data.reason')"
                       " FROM extracts x JOIN events e ON e.seq = x.event_seq"
-                      " WHERE x.record_id = ?1 ORDER BY x.issued_at, x.id",
+                      " WHERE x.record_id = ?1 ORDER BY x.event_seq",
                       "listing the record's extracts", extract_row, NULL, &list, err, "s", id) != 0)
         goto out;
     rc = json_out(out, json_pack("{s:s, s:O}", "record_id", id, "extracts", list), err);

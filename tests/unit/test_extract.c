@@ -414,5 +414,38 @@ static void test_seal_parse_rejects(void **state)
     free(payload);
 }
 
+/* The extracts of a record are listed in the order they were issued, also
+ * when several carry the same issued_at second (their ids are random, so an
+ * order by time then id shuffled them). */
+static void test_extract_list_order(void **state)
+{
+    struct err err = ERR_INIT;
+    char *uin = register_person();
+    json_t *list = NULL, *x = NULL;
+    char reason[32];
+    (void)state;
+
+    for (int i = 0; i < 8; i++) {
+        (void)snprintf(reason, sizeof reason, "reprint %d", i);
+        if (registry_extract_print(db, clerk_a, uin, i == 0 ? NULL : reason, true, seal_cb, pki, &x,
+                                   &err) != 0)
+            fail_msg("extract %d: %s", i, err_msg(&err));
+        json_decref(x);
+        x = NULL;
+    }
+    assert_int_equal(registry_extract_list(db, clerk_a, uin, &list, &err), 0);
+    json_t *xs = json_object_get(list, "extracts");
+    assert_int_equal(json_array_size(xs), 8);
+    for (int i = 1; i < 8; i++) {
+        (void)snprintf(reason, sizeof reason, "reprint %d", i);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(xs, (size_t)i),
+                                                              "reason")),
+                            reason);
+    }
+    json_decref(list);
+    free(uin);
+}
+
 CMOCKA_MAIN(setup, teardown, test_death_normalize, test_death_register, test_seal_roundtrip,
-            test_seal_every_character, test_seal_foreign_signer, test_seal_parse_rejects)
+            test_seal_every_character, test_seal_foreign_signer, test_seal_parse_rejects,
+            test_extract_list_order)
