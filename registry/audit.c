@@ -1312,6 +1312,11 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     if (stats == NULL)
         stats = &dummy;
     memset(stats, 0, sizeof *stats);
+    /* The audit attaches (and afterwards detaches) its own database of the
+     * expected tables, which SQLite cannot detach inside a transaction, and it
+     * must read one committed state, not a caller's half-done writes. */
+    if (db == NULL || !sqlite3_get_autocommit(db_handle(db)))
+        return err_setk(err, ERR_INTERNAL, "audit: cannot run inside an open transaction");
     a.db = db;
     a.problems.report = report;
     a.problems.ctx = ctx;

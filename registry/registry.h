@@ -619,7 +619,7 @@ struct registry_audit_stats {
  * REPORT is called once per problem with a line naming the row, event or
  * file and what is wrong. OFFICE_KEY (32 bytes, may be NULL) pins the office
  * public key to trust. Returns the number of problems (0 = all holds) or -1
- * when the audit itself could not run. */
+ * when the audit itself could not run (also when DB has a transaction open). */
 int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs_dir,
                           const unsigned char *office_key,
                           void (*report)(void *ctx, const char *problem), void *ctx,

@@ -282,5 +282,33 @@ static void test_parallel_audit_search(void **state)
     audit_case_close(&ac);
 }
 
+/* An audit asked inside an open transaction is refused with a message (it
+ * cannot detach its own tables there, and would read uncommitted writes);
+ * it leaves the connection as it found it, so the audit after the commit
+ * runs and is clean. */
+static void test_audit_refused_inside_transaction(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    int problems;
+    json_t *lines;
+    (void)state;
+
+    audit_case_open(&ac, "audit-par-tx");
+    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, "Lantern-orbit-4417");
+    assert_int_equal(db_exec(ac.db, "BEGIN", &err), 0);
+    assert_int_equal(registry_audit_verify(ac.db, ac.dd->keys_dir, ac.dd->blobs_dir, NULL, NULL,
+                                           NULL, NULL, &err),
+                     -1);
+    assert_non_null(strstr(err_msg(&err), "open transaction"));
+    assert_int_equal(db_exec(ac.db, "COMMIT", &err), 0);
+    for (int k = 0; k < 2; k++) {
+        lines = audit_with(ac.db, ac.dd, k == 0 ? "1" : "2", &problems);
+        assert_int_equal(problems, 0);
+        json_decref(lines);
+    }
+    audit_case_close(&ac);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
-            test_parallel_audit_search)
+            test_parallel_audit_search, test_audit_refused_inside_transaction)
