@@ -207,7 +207,7 @@ static int record_office(struct db *db, void *arg, struct err *err)
 }
 
 static int populate(const char *dir, const char *country, const char *office,
-                    const char *office_name, struct err *err)
+                    const char *office_name, const char *conf_extra, struct err *err)
 {
     struct buf conf = BUF_INIT(8192);
     struct db *db = NULL;
@@ -222,8 +222,9 @@ static int populate(const char *dir, const char *country, const char *office,
                    "office = %s\n"
                    "office_name = %s\n"
                    "# address `civreg serve` listens on when --listen is not given\n"
-                   "listen = %s\n",
-                   country, office, office_name, DATADIR_DEFAULT_LISTEN) != 0) {
+                   "listen = %s\n%s",
+                   country, office, office_name, DATADIR_DEFAULT_LISTEN,
+                   conf_extra ? conf_extra : "") != 0) {
         err_set(err, "civreg.conf: too large");
         goto out;
     }
@@ -256,6 +257,7 @@ int datadir_init(const char *dir, const struct datadir_init_opts *opts, struct e
     const char *office = opts && opts->office ? opts->office : DATADIR_DEFAULT_OFFICE;
     const char *office_name =
         opts && opts->office_name ? opts->office_name : DATADIR_DEFAULT_OFFICE_NAME;
+    const char *conf_extra = opts ? opts->conf_extra : NULL;
     bool exists, empty, is_datadir, made = false;
     struct buf tb = BUF_INIT(PATH_MAX);
     char *tmp = NULL;
@@ -277,7 +279,7 @@ int datadir_init(const char *dir, const struct datadir_init_opts *opts, struct e
     if (exists) {
         if (chmod(dir, 0750) != 0)
             return err_set(err, "%s: %s", dir, strerror(errno));
-        if (populate(dir, country, office, office_name, err) != 0) {
+        if (populate(dir, country, office, office_name, conf_extra, err) != 0) {
             remove_layout(dir);
             return -1;
         }
@@ -293,7 +295,7 @@ int datadir_init(const char *dir, const struct datadir_init_opts *opts, struct e
         goto out;
     }
     made = true;
-    if (chmod(tmp, 0750) != 0 || populate(tmp, country, office, office_name, err) != 0) {
+    if (chmod(tmp, 0750) != 0 || populate(tmp, country, office, office_name, conf_extra, err) != 0) {
         if (err && err->msg[0] == '\0')
             err_set(err, "%s: %s", tmp, strerror(errno));
         goto out;

@@ -24,6 +24,8 @@ struct datadir_init_opts {
     const char *country;     /* ICAO Doc 9303-3 code: 1-3 letters; NULL = UTO */
     const char *office;      /* office code [A-Z0-9]{2,8}; NULL = HQ */
     const char *office_name; /* UTF-8, one line; NULL = "Head office" */
+    const char *conf_extra;  /* more civreg.conf lines, written as given (the
+                              * caller's own text, not input); NULL = none */
 };
 
 struct datadir {

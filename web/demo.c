@@ -21,6 +21,13 @@
 #include "core/log.h"
 #include "core/secret.h"
 
+/* A demo office is tried by one person in every role from one machine, in
+ * several browsers at once, each holding up to six keep-alive connections:
+ * more than the default per-address cap (16) lets in. */
+#define DEMO_CONF                                                                              \
+    "# a demo office: every role tried from one machine, in several browsers\n"                \
+    "max_connections_per_address = 48\n"
+
 #ifdef CIVREG_HAVE_REGISTRY
 
 #include "registry/registry.h"
@@ -319,7 +326,7 @@ static int receive_booklets(struct datadir *dd, struct db *db, struct err *err)
 
 int web_demo_prepare(const char *dir, int records, bool *created, struct err *err)
 {
-    const struct datadir_init_opts init = { "UTO", "DEMO", "Demo district office" };
+    const struct datadir_init_opts init = { "UTO", "DEMO", "Demo district office", DEMO_CONF };
     struct datadir *dd = NULL;
     struct db *db = NULL;
     struct registry_actor *admin = NULL;
@@ -389,7 +396,7 @@ const struct web_demo_user web_demo_users[] = { { NULL, 0, NULL } };
  * an empty data directory, and the server says so. */
 int web_demo_prepare(const char *dir, int records, bool *created, struct err *err)
 {
-    const struct datadir_init_opts init = { "UTO", "DEMO", "Demo district office" };
+    const struct datadir_init_opts init = { "UTO", "DEMO", "Demo district office", DEMO_CONF };
     struct stat st;
 
     (void)records;
