@@ -94,3 +94,17 @@ void date_today(int *y, int *m, int *d)
     *m = tm.tm_mon + 1;
     *d = tm.tm_mday;
 }
+
+struct timespec time_after_ms(clockid_t clock, unsigned long ms)
+{
+    struct timespec t;
+
+    clock_gettime(clock, &t);
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}

@@ -28,4 +28,8 @@ void date_today(int *y, int *m, int *d);
 /* Days since 1970-01-01 for a valid date (may be negative). */
 long date_to_days(int y, int m, int d);
 
+/* The time MS milliseconds from now on CLOCK (an absolute deadline for
+ * pthread_cond_timedwait on a condition variable of that clock). */
+struct timespec time_after_ms(clockid_t clock, unsigned long ms);
+
 #endif

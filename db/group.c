@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "db_int.h"
 #include "group.h"
 
@@ -218,26 +219,11 @@ int db_group_new(struct db *db, unsigned queue_max, unsigned wait_ms, struct db_
     return 0;
 }
 
-/* An absolute CLOCK_REALTIME time MS from now (for pthread_cond_timedwait). */
-static struct timespec deadline_in(unsigned ms)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 int db_group_run(struct db_group *g, db_group_fn fn, db_group_after_fn after, void *arg,
                  struct err *err)
 {
     struct job j = { .fn = fn, .after = after, .arg = arg, .state = JOB_PENDING };
-    struct timespec until = deadline_in(g->wait_ms);
+    struct timespec until = time_after_ms(CLOCK_REALTIME, g->wait_ms);
     int rc = -1;
 
     pthread_mutex_lock(&g->lock);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/timeutil.h"
 #include "web_int.h"
 
 struct web_gate {
@@ -67,13 +68,7 @@ int web_gate_enter(struct web_gate *g, unsigned wait_ms)
         pthread_mutex_unlock(&g->lock);
         return -1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    until = time_after_ms(CLOCK_MONOTONIC, wait_ms);
     g->waiting++;
     while (g->running >= g->max_running && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&g->freed, &g->lock, &until);

@@ -454,7 +454,27 @@ static void test_fanout(void **state)
     }
 }
 
+/* A deadline MS from now: normalized (nanoseconds below one second), not
+ * before now + MS, and soon after it. */
+static void test_time_after_ms(void **state)
+{
+    static const unsigned long ms[] = { 0, 1, 999, 1000, 1500, 5000, 86400000UL };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        struct timespec before, t;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        t = time_after_ms(CLOCK_MONOTONIC, ms[i]);
+        assert_true(t.tv_nsec >= 0 && t.tv_nsec < 1000000000L);
+        long double want = (long double)before.tv_sec + before.tv_nsec / 1e9L + ms[i] / 1e3L;
+        long double got = (long double)t.tv_sec + t.tv_nsec / 1e9L;
+        assert_true(got >= want);
+        assert_true(got < want + 1.0L);
+    }
+}
+
 CMOCKA_MAIN_WITH((.group = "core"), test_err, test_json_out, test_log_escapes_controls,
                  test_buf_cap, test_base64_rfc4648, test_hex, test_jcs_sorting_rfc8785,
                  test_jcs_values, test_json_parse_errors, test_time, test_utf8, test_utf8_printable,
-                 test_conf, test_secret, test_log_levels, test_seal, test_fanout)
+                 test_conf, test_secret, test_log_levels, test_seal, test_fanout,
+                 test_time_after_ms)
