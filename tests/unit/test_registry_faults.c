@@ -629,6 +629,18 @@ static void steps_free(struct registry_step *st, size_t n)
     }
 }
 
+/* The end of a steps test: its nine steps, three records and three actors. */
+static void steps_done(struct registry_step *st, json_t **recs, struct registry_actor *a,
+                       struct registry_actor *b, struct registry_actor *r)
+{
+    steps_free(st, 9);
+    for (int i = 0; i < 3; i++)
+        json_decref(recs[i]);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
 static struct registry_actor *steps_registrar(void)
 {
     static bool added;
@@ -705,12 +717,7 @@ static void test_steps_failure_after_write_undoes_batch(void **state)
     assert_int_equal(count_rows("tree_heads"), events + 7);
     assert_int_equal(count_rows("persons"), persons + 2);
     audit_clean();
-    steps_free(st, 9);
-    for (int i = 0; i < 3; i++)
-        json_decref(recs[i]);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_done(st, recs, a, b, r);
 }
 
 /* The event types and actors of the log's events FROM to TO - 1. */
@@ -792,12 +799,7 @@ static void test_steps_same_as_step_by_step(void **state)
     audit_clean();
     free(one);
     free(batch);
-    steps_free(st, 9);
-    for (int i = 0; i < 3; i++)
-        json_decref(recs[i]);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_done(st, recs, a, b, r);
 }
 
 CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
