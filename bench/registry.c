@@ -16,7 +16,9 @@
  *    default 1,000) run one transaction per step, as the command line and
  *    the web server do (each commit fsync'ed: synchronous=FULL); the rest
  *    BATCH records (3 x BATCH steps) per transaction through the bulk
- *    path (registry_record_steps);
+ *    path (registry_record_steps). A registration refused for possible
+ *    duplicates (generated namesakes) has them resolved as distinct births
+ *    by the registrar (signed events, counted and printed) and is retried;
  *  - `audit verify` over the whole log.
  * With CIVREG_BENCH_KEEP=1 the data directory is kept; `--audit DATA` then
  * measures only `audit verify` over it (beside the same anchors), so the
