@@ -46,6 +46,7 @@ struct proj_tab {
     const char *module;
     bool exists;                 /* in the stored schema */
     char *cols[PROJ_COLS_MAX];   /* produced */
+    const char *aff[PROJ_COLS_MAX]; /* each one's affinity in the stored table */
     size_t n_cols;
     char *pk[8];
     size_t n_pk;
@@ -107,12 +108,50 @@ static struct proj_tab *tab_find(struct proj *p, const char *name)
     return NULL;
 }
 
-static bool tab_has(const struct proj_tab *t, const char *col)
+/* The index of COL among T's produced columns, or -1. */
+static long tab_col(const struct proj_tab *t, const char *col)
 {
     for (size_t i = 0; i < t->n_cols; i++)
         if (strcmp(t->cols[i], col) == 0)
+            return (long)i;
+    return -1;
+}
+
+static bool tab_has(const struct proj_tab *t, const char *col)
+{
+    return tab_col(t, col) >= 0;
+}
+
+/* Whether TYPE holds WORD (upper-case letters), in any case. */
+static bool type_has(const char *type, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *s = type; *s; s++) {
+        size_t i = 0;
+        while (i < n && s[i] && (s[i] & ~0x20) == word[i])
+            i++;
+        if (i == n)
             return true;
+    }
     return false;
+}
+
+/* The column affinity SQLite gives a declared TYPE (its rules, in their
+ * order), as one of our own keywords: the stored schema's text never goes
+ * into the SQL the audit builds. "" is no affinity (BLOB). */
+static const char *affinity_of(const char *type)
+{
+    if (type == NULL || *type == '\0')
+        return "";
+    if (type_has(type, "INT"))
+        return " INTEGER";
+    if (type_has(type, "CHAR") || type_has(type, "CLOB") || type_has(type, "TEXT"))
+        return " TEXT";
+    if (type_has(type, "BLOB"))
+        return "";
+    if (type_has(type, "REAL") || type_has(type, "FLOA") || type_has(type, "DOUB"))
+        return " REAL";
+    return " NUMERIC";
 }
 
 /* Whether COL is named in the list "a: why; b: why" or "a,b". */
@@ -190,13 +229,16 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
         if (*s == ',')
             s++;
     }
-    if (prep(p, &st, "SELECT name, pk FROM pragma_table_info(?1, 'main')", err) != 0)
+    if (prep(p, &st, "SELECT name, pk, type FROM pragma_table_info(?1, 'main')", err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, t->spec->name, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *c = (const char *)sqlite3_column_text(st, 0);
         int pk = sqlite3_column_int(st, 1);
+        long ci = c ? tab_col(t, c) : -1;
         t->exists = true;
+        if (ci >= 0)
+            t->aff[ci] = affinity_of((const char *)sqlite3_column_text(st, 2));
         if (pk > 0 && pk <= 8) {
             pks[pk - 1] = 1;
             names[pk - 1] = strdup(c);
@@ -226,8 +268,14 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
     }
     buf_reset(&sql);
     bad |= buf_printf(&sql, "CREATE TABLE civreg_expect.\"%s\"(", t->spec->name) != 0;
+    /* Each column with the stored one's affinity: the comparisons convert
+     * values as they did without it (a typed stored column lends its
+     * affinity to "e.c IS m.c"), and the key's index can be searched with
+     * every key column (without it only the first was, and an import file's
+     * thousands of lines were scanned once per line). */
     for (size_t i = 0; i < t->n_cols; i++)
-        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]) != 0;
+        bad |= buf_printf(&sql, "%s\"%s\"%s", i ? ", " : "", t->cols[i],
+                          t->aff[i] ? t->aff[i] : "") != 0;
     if (t->n_pk) {
         bad |= buf_append_str(&sql, ", PRIMARY KEY(") != 0;
         for (size_t i = 0; i < t->n_pk; i++)
