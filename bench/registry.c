@@ -283,23 +283,34 @@ static void bench_audit(struct db *db, const struct datadir *dd, long records)
     bench_figure("audit.events_per_cpu_s", (double)stats.events / c_audit, "events/cpu-s");
 }
 
+/* libsodium, a fresh folder BASE (BASE_LEN bytes) under $TMPDIR, and the
+ * registry anchors measured in it. 0, or -1 when the folder cannot be made. */
+static int bench_start(char *base, size_t base_len)
+{
+    const char *tmp = getenv("TMPDIR");
+    struct err err = ERR_INIT;
+
+    if (secret_init(&err) != 0)
+        die("libsodium", &err);
+    snprintf(base, base_len, "%s/civreg-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(base) == NULL) {
+        perror("mkdtemp");
+        return -1;
+    }
+    bench_anchors_registry(base, 0.5);
+    return 0;
+}
+
 /* --audit DATA: the anchors, then the audit of an existing data directory. */
 static int audit_only(const char *data)
 {
-    const char *tmp = getenv("TMPDIR");
     char base[4096];
     struct datadir *dd = NULL;
     struct db *db = NULL;
     struct err err = ERR_INIT;
 
-    if (secret_init(&err) != 0)
-        die("libsodium", &err);
-    snprintf(base, sizeof base, "%s/civreg-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(base) == NULL) {
-        perror("mkdtemp");
+    if (bench_start(base, sizeof base) != 0)
         return 1;
-    }
-    bench_anchors_registry(base, 0.5);
     bench_remove_dir("registry", base);
     if (datadir_open(data, &dd, &err) != 0 || datadir_db_open(dd, 0, &db, &err) != 0)
         die(data, &err);
@@ -312,7 +323,6 @@ static int audit_only(const char *data)
 int main(int argc, char **argv)
 {
     long total = 100000, batch = 500, single = 1000, import = -1, i, resolved = 0;
-    const char *tmp = getenv("TMPDIR");
     char base[4096], path[4200], cmd[4300];
     struct datadir *dd = NULL;
     struct db *db = NULL;
@@ -366,14 +376,8 @@ int main(int argc, char **argv)
         single = total;
     if (import < 0)
         import = total;
-    if (secret_init(&err) != 0)
-        die("libsodium", &err);
-    snprintf(base, sizeof base, "%s/civreg-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(base) == NULL) {
-        perror("mkdtemp");
+    if (bench_start(base, sizeof base) != 0)
         return 1;
-    }
-    bench_anchors_registry(base, 0.5);
     snprintf(path, sizeof path, "%s/data", base);
     if (datadir_init(path, NULL, &err) != 0 || datadir_open(path, &dd, &err) != 0 ||
         datadir_db_open(dd, 0, &db, &err) != 0)
