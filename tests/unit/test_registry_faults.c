@@ -594,7 +594,7 @@ static json_t *steps_record(int set, int i)
                                          "Wendelin", "Hildegard", "Gottfried", "Ermengarde",
                                          "Bonifaz" };
     int k = 3 * set + i;
-    char date[16];
+    char date[48];
     json_t *rec = registry_record_example();
     snprintf(date, sizeof date, "%d-0%d-1%d", 1901 + 2 * k, 1 + i, i);
     json_object_set_new(json_object_get(rec, "child"), "family_name", json_string(family[k]));
