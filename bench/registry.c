@@ -138,6 +138,22 @@ static int one_record(struct db *db, struct registry_actor *a, struct registry_a
  * pending in memory; a registration (which rewrites the row of a record
  * drafted before the last one) right after each draft would make FTS5
  * write its pending terms out as a new index segment every record. */
+
+/* The example record made into generated person N (exits on out of memory,
+ * naming WHAT). */
+static json_t *bench_record(const char *what, long n)
+{
+    json_t *rec = registry_record_example();
+    struct err err = ERR_INIT;
+
+    if (rec == NULL) {
+        err_set(&err, "out of memory");
+        die(what, &err);
+    }
+    bench_person(rec, n);
+    return rec;
+}
+
 static void bulk_records(struct db *db, struct registry_actor *a, struct registry_actor *b,
                          struct registry_actor *r, long first, long n, long batch,
                          long *resolved)
@@ -153,12 +169,7 @@ static void bulk_records(struct db *db, struct registry_actor *a, struct registr
     for (long done = 0; done < n;) {
         size_t k = (size_t)(n - done < batch ? n - done : batch);
         for (size_t i = 0; i < k; i++) {
-            recs[i] = registry_record_example();
-            if (recs[i] == NULL) {
-                err_set(&err, "out of memory");
-                die("bulk", &err);
-            }
-            bench_person(recs[i], first + done + (long)i);
+            recs[i] = bench_record("bulk", first + done + (long)i);
             steps[i] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a,
                                                .record = recs[i] };
             steps[k + i] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b,
@@ -230,12 +241,7 @@ static double import_drafts(struct db *db, struct registry_actor *a, long first,
         size_t k = (size_t)(n - done < batch ? n - done : batch);
         int added;
         for (size_t i = 0; i < k; i++) {
-            recs[i] = registry_record_example();
-            if (recs[i] == NULL) {
-                err_set(&err, "out of memory");
-                die("import", &err);
-            }
-            bench_person(recs[i], first + done + (long)i);
+            recs[i] = bench_record("import", first + done + (long)i);
             lines[i] = done + (long)i + 1;
             errs[i] = (struct err)ERR_INIT;
         }
