@@ -82,6 +82,27 @@ static void audit_case_close(struct audit_case *c)
     tmp_free(&c->dir);
 }
 
+/* A case NAME with an admin (password PW_ADMIN) and a clerk (PW) signed
+ * in, and three drafts of REC keyed by the clerk. */
+static void audit_case_drafts(struct audit_case *c, const char *name, const char *pw_admin,
+                              const char *pw, const json_t *rec, struct registry_actor **admin,
+                              struct registry_actor **clerk)
+{
+    struct err err = ERR_INIT;
+
+    audit_case_open(c, name);
+    inproc_user_add(c->db, c->dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
+    *admin = inproc_authenticate(c->db, c->dd->keys_dir, "admin", pw_admin);
+    inproc_user_add(c->db, c->dd->keys_dir, *admin, "clerk", ROLE_CLERK, pw);
+    *clerk = inproc_authenticate(c->db, c->dd->keys_dir, "clerk", pw);
+    for (int i = 0; i < 3; i++) {
+        char *id = NULL;
+        if (registry_record_draft(c->db, *clerk, rec, &id, &err) != 0)
+            fail_msg("draft: %s", err_msg(&err));
+        free(id);
+    }
+}
+
 /* Untouched: clean whichever way it runs (serially, two workers). */
 static void assert_audit_clean(const struct audit_case *c)
 {
@@ -121,16 +142,7 @@ static void test_parallel_audit_same_report(void **state)
     json_t *rec = registry_record_example(), *serial;
     (void)state;
 
-    audit_case_open(&ac, "audit-par");
-    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
-    admin = inproc_authenticate(ac.db, ac.dd->keys_dir, "admin", pw_admin);
-    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk", ROLE_CLERK, pw);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk", pw, &clerk, &err), 0);
-    for (int i = 0; i < 3; i++) {
-        char *id = NULL;
-        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
-        free(id);
-    }
+    audit_case_drafts(&ac, "audit-par", pw_admin, pw, rec, &admin, &clerk);
     /* a new key for the clerk (user.key, signed by the admin), then drafts
      * signed with it */
     assert_int_equal(registry_user_reset(ac.db, admin, "clerk", pw2, &err), 0);
@@ -245,16 +257,7 @@ static void test_parallel_audit_search(void **state)
     json_t *l;
     (void)state;
 
-    audit_case_open(&ac, "audit-par-search");
-    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "admin", pw, &admin, &err), 0);
-    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk", ROLE_CLERK, pw);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk", pw, &clerk, &err), 0);
-    for (int k = 0; k < 3; k++) {
-        char *id = NULL;
-        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
-        free(id);
-    }
+    audit_case_drafts(&ac, "audit-par-search", pw, pw, rec, &admin, &clerk);
     assert_audit_clean(&ac);
 
     assert_int_equal(db_exec(ac.db,
