@@ -1054,6 +1054,84 @@ static int project_dup_resolve(struct push *ps, const json_t *data, struct err *
                    6, p, NULL, err);
 }
 
+/* The id of the first object of KIND an event cites ("" when none). */
+static const char *object_id(const json_t *body, const char *kind)
+{
+    size_t i;
+    json_t *o;
+
+    json_array_foreach(json_object_get(body, "objects"), i, o)
+        if (strcmp(nat_str(o, "kind"), kind) == 0)
+            return nat_str(o, "id");
+    return "";
+}
+
+/* A travel document's national row, from the office's document events, as
+ * the office's own projection moves its status: personalized (with its
+ * dates), valid when issued (the document it replaces, if still counting,
+ * cancelled), a status the office set (lost, stolen, revoked, expired), back
+ * to allocated when quality control fails. Returns 1 for an event of
+ * another type. */
+static int project_document(struct push *ps, const struct checked_event *c, const char *type,
+                            struct err *err)
+{
+    const json_t *data = json_object_get(c->body, "data");
+    const char *number = object_id(c->body, "document");
+    char seq[24];
+
+    (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
+    if (strcmp(type, "document.personalize") == 0) {
+        const char *p[6] = { ps->office, number, object_id(c->body, "person"),
+                             nat_str(data, "date_of_issue"), nat_str(data, "date_of_expiry"), seq };
+        return pg_exec(ps->pg,
+                       "INSERT INTO documents(office, number, uin, status, date_of_issue,"
+                       " date_of_expiry, event_seq) VALUES ($1, $2, $3, 'personalized', $4, $5,"
+                       " $6) ON CONFLICT (office, number) DO UPDATE SET status = 'personalized',"
+                       " status_reason = NULL, uin = EXCLUDED.uin, date_of_issue ="
+                       " EXCLUDED.date_of_issue, date_of_expiry = EXCLUDED.date_of_expiry,"
+                       " event_seq = EXCLUDED.event_seq",
+                       6, p, NULL, err);
+    }
+    if (strcmp(type, "document.issue") == 0) {
+        const char *p[4] = { ps->office, number, object_id(c->body, "person"), seq };
+        const char *cancels = nat_str(data, "cancels");
+        if (pg_exec(ps->pg,
+                    "INSERT INTO documents(office, number, uin, status, event_seq) VALUES ($1,"
+                    " $2, $3, 'valid', $4) ON CONFLICT (office, number) DO UPDATE SET status ="
+                    " 'valid', status_reason = NULL, uin = EXCLUDED.uin, event_seq ="
+                    " EXCLUDED.event_seq",
+                    4, p, NULL, err) != 0)
+            return -1;
+        if (*cancels == '\0')
+            return 0;
+        const char *q[4] = { ps->office, cancels, number, seq };
+        return pg_exec(ps->pg,
+                       "UPDATE documents SET status = 'cancelled', status_reason = 'replaced by '"
+                       " || $3, event_seq = $4 WHERE office = $1 AND number = $2 AND status IN"
+                       " ('allocated', 'personalized', 'valid')",
+                       4, q, NULL, err);
+    }
+    if (strcmp(type, "document.status") == 0) {
+        const char *p[6] = { ps->office, number, object_id(c->body, "person"),
+                             nat_str(data, "status"),
+                             json_string_value(json_object_get(data, "reason")), seq };
+        return pg_exec(ps->pg,
+                       "INSERT INTO documents(office, number, uin, status, status_reason,"
+                       " event_seq) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (office, number)"
+                       " DO UPDATE SET status = EXCLUDED.status, status_reason ="
+                       " EXCLUDED.status_reason, event_seq = EXCLUDED.event_seq",
+                       6, p, NULL, err);
+    }
+    if (strcmp(type, "application.qc.fail") == 0 && *number != '\0') {
+        const char *p[3] = { ps->office, number, seq };
+        return pg_exec(ps->pg,
+                       "UPDATE documents SET status = 'allocated', status_reason = NULL,"
+                       " event_seq = $3 WHERE office = $1 AND number = $2",
+                       3, p, NULL, err);
+    }
+    return 1;
+}
+
 static int project(struct push *ps, struct err *err)
 {
     struct reg_run run = { BUF_INIT((size_t)1 << 30), 0, 0, false, json_object() };
@@ -1073,6 +1151,12 @@ static int project(struct push *ps, struct err *err)
                 reg_run_flush(ps, &run, err) != 0)
                 goto out;
             if (reg_run_add(ps, &run, c, err) != 0)
+                goto out;
+            continue;
+        }
+        if (strncmp(type, "document.", 9) == 0 || strcmp(type, "application.qc.fail") == 0) {
+            /* no registration of this push is a document's: no flush */
+            if (project_document(ps, c, type, err) < 0)
                 goto out;
             continue;
         }

@@ -29,12 +29,23 @@ static json_t *version_row(const struct pg_res *r, int i, void *ctx)
                      pg_res_value(r, i, 1), "data", pg_res_value(r, i, 2));
 }
 
+static json_t *document_row(const struct pg_res *r, int i, void *ctx)
+{
+    (void)ctx;
+    return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "office", pg_res_value(r, i, 0),
+                     "number", pg_res_value(r, i, 1), "status", pg_res_value(r, i, 2),
+                     "status_reason", pg_res_null(r, i, 3) ? NULL : pg_res_value(r, i, 3),
+                     "date_of_issue", pg_res_null(r, i, 4) ? NULL : pg_res_value(r, i, 4),
+                     "date_of_expiry", pg_res_null(r, i, 5) ? NULL : pg_res_value(r, i, 5));
+}
+
 enum national_refusal national_person(struct pg *pg, const char *uin, json_t **out,
                                       struct err *err)
 {
     struct pg_res *pr = NULL, *or = NULL, *er = NULL, *dr = NULL;
     merkle_hash *leaves = NULL;
     json_t *b = NULL, *events = NULL, *versions = NULL, *links = NULL, *death = NULL;
+    json_t *documents = NULL;
     enum national_refusal rc = NATIONAL_INTERNAL;
     const char *p[3];
     uint64_t size;
@@ -112,18 +123,25 @@ enum national_refusal national_person(struct pg *pg, const char *uin, json_t **o
                 "SELECT office, id, registration_number, date_of_death FROM deaths WHERE uin = $1",
                 1, p, &dr, err) != 0)
         goto out;
+    /* the travel documents of this person in every office, not only the
+     * one holding the birth: information beside the signed evidence */
+    if (nat_query_rows(pg,
+                       "SELECT office, number, status, status_reason, date_of_issue,"
+                       " date_of_expiry FROM documents WHERE uin = $1 ORDER BY office, number",
+                       1, p, document_row, NULL, &documents, err) != 0)
+        goto out;
     if (pg_res_rows(dr) > 0)
         death = json_pack("{s:s, s:s, s:s, s:s}", "office", pg_res_value(dr, 0, 0), "id",
                           pg_res_value(dr, 0, 1), "registration_number", pg_res_value(dr, 0, 2),
                           "date_of_death", pg_res_value(dr, 0, 3));
     b = json_pack("{s:s, s:{s:s, s:s, s:I, s:s}, s:O, s:O, s:O,"
-                  " s:{s:s, s:s, s:s, s:s, s:s, s:b, s:O?}}",
+                  " s:{s:s, s:s, s:s, s:s, s:s, s:b, s:O?, s:O}}",
                   "format", "civreg.bundle.v1", "tree_head", "body", pg_res_value(or, 0, 1),
                   "signature", pg_res_value(or, 0, 2), "tree_size", (json_int_t)size, "root_hash", pg_res_value(or, 0, 4), "events", events, "record_versions",
                   versions, "links", links, "national", "office", office, "office_key",
                   pg_res_value(or, 0, 3), "uin", uin, "record_id", record_id,
                   "registration_number", pg_res_value(pr, 0, 2), "deceased", death != NULL,
-                  "death", death);
+                  "death", death, "documents", documents);
     if (b == NULL)
         goto oom;
     *out = b;
@@ -137,6 +155,7 @@ out:
     json_decref(versions);
     json_decref(links);
     json_decref(death);
+    json_decref(documents);
     pg_res_free(pr);
     pg_res_free(or);
     pg_res_free(er);

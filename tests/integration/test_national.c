@@ -379,6 +379,112 @@ static void test_enrol_from_nation(void **state)
     free(kb);
 }
 
+/* The member K of a command's JSON answer (the answer freed). */
+static void answer_member(char *out, const char *k, char *dst, size_t size)
+{
+    json_t *v = json_loads(out, 0, NULL);
+    if (!json_is_string(json_object_get(v, k)))
+        fail_msg("no \"%s\" in %s", k, out);
+    snprintf(dst, size, "%s", json_string_value(json_object_get(v, k)));
+    json_decref(v);
+    free(out);
+}
+
+static char *as_in_a(const char *user, const char *pw, const char *const *args)
+{
+    const char *argv[40];
+    size_t n = 0;
+    while (args[n] != NULL && n < 30) {
+        argv[n] = args[n];
+        n++;
+    }
+    argv[n++] = "--data", argv[n++] = data_a, argv[n++] = "--user", argv[n++] = user;
+    argv[n++] = "--password-file", argv[n++] = pw, argv[n] = NULL;
+    return civreg_run_ok(NULL, argv);
+}
+
+/* The national answer's documents for UIN, asked from A. */
+static json_t *national_documents(const char *uin)
+{
+    char path[4400];
+    json_t *b, *d;
+    snprintf(path, sizeof path, "%s/documents-%s.json", nat.root, uin);
+    free(civreg_run_ok(NULL, (const char *[]){ "sync", "person", uin, "--data", data_a,
+                                               "--national", nat.serve_url, "--out", path, NULL }));
+    b = json_load_file(path, 0, NULL);
+    assert_non_null(b);
+    d = json_incref(json_object_get(json_object_get(b, "national"), "documents"));
+    json_decref(b);
+    assert_true(json_is_array(d));
+    return d;
+}
+
+/* A passport issued in A to a person born in B, then reported stolen in A:
+ * the national answer for that person shows the document and its status in
+ * every office once A has synced. */
+static void test_documents_national(void **state)
+{
+    char uin[16], pw_oper[4200], app_id[80], number[40], pdf[4400];
+    json_t *docs, *d;
+    (void)state;
+
+    national_register_birth(&nat, data_b, "Bakari", "1993-04-05", uin);
+    push_ok(data_b);
+    docs = national_documents(uin);
+    assert_int_equal(json_array_size(docs), 0);
+    json_decref(docs);
+
+    assert_int_equal(
+        pw_file(nat.root, "opera", "arepo-tundra-ferns-66", pw_oper, sizeof pw_oper), 0);
+    civreg_user_add(data_a, "opera", "issuance_operator", "arepo-tundra-ferns-66", nat.pw_admin);
+    free(as_in_a("admin", nat.pw_admin,
+                 (const char *[]){ "pki", "init", "--country", "UT", NULL }));
+    free(as_in_a("admin", nat.pw_admin, (const char *[]){ "pki", "issue-ds", NULL }));
+    free(as_in_a("opera", pw_oper,
+                 (const char *[]){ "booklet", "receive", "--type", "TD3", "--first", "P000300",
+                                   "--last", "P000302", "--reference", "delivery note 2026-31",
+                                   NULL }));
+    answer_member(enrol_args_run(true, uin), "id", app_id, sizeof app_id);
+    answer_member(as_in_a("appra", pw_appr, (const char *[]){ "application", "approve", app_id,
+                                                             NULL }),
+                  "document_number", number, sizeof number);
+    snprintf(pdf, sizeof pdf, "%s/documents-page.pdf", nat.root);
+    free(as_in_a("opera", pw_oper,
+                 (const char *[]){ "application", "personalize", app_id, "--out", pdf, NULL }));
+    push_ok(data_a);
+    docs = national_documents(uin);
+    assert_int_equal(json_array_size(docs), 1);
+    d = json_array_get(docs, 0);
+    assert_string_equal(json_string_value(json_object_get(d, "office")), "DA");
+    assert_string_equal(json_string_value(json_object_get(d, "number")), number);
+    assert_string_equal(json_string_value(json_object_get(d, "status")), "personalized");
+    assert_non_null(json_string_value(json_object_get(d, "date_of_expiry")));
+    json_decref(docs);
+
+    free(as_in_a("opera", pw_oper, (const char *[]){ "application", "qc", app_id, "--pass",
+                                                     NULL }));
+    free(as_in_a("opera", pw_oper, (const char *[]){ "application", "issue", app_id, NULL }));
+    push_ok(data_a);
+    docs = national_documents(uin);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 0), "status")),
+                        "valid");
+    json_decref(docs);
+
+    free(as_in_a("enrola", pw_enrol,
+                 (const char *[]){ "document", "status", number, "--status", "stolen", "--reason",
+                                   "reported by the holder, police report 31", NULL }));
+    push_ok(data_a);
+    docs = national_documents(uin);
+    d = json_array_get(docs, 0);
+    assert_string_equal(json_string_value(json_object_get(d, "status")), "stolen");
+    assert_string_equal(json_string_value(json_object_get(d, "status_reason")),
+                        "reported by the holder, police report 31");
+    json_decref(docs);
+    /* the projection is the events': a push repeated changes nothing */
+    push_ok(data_a);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM documents"), 1);
+}
+
 static void test_cross_district_duplicate(void **state)
 {
     char u1[16], u2[16], *out;
@@ -879,6 +985,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest basic[] = {
         cmocka_unit_test(test_three_districts),
         cmocka_unit_test(test_enrol_from_nation),
+        cmocka_unit_test(test_documents_national),
         cmocka_unit_test(test_cross_district_duplicate),
         cmocka_unit_test(test_fork_refused),
         cmocka_unit_test(test_request_forgery),
