@@ -4,6 +4,9 @@
  * district log's size with what the national tier accepted last and pushes
  * when the log grew (new events reach the nation within seconds), and
  * every INTERVAL it pushes anyway (the UIN block top-up, an answer lost).
+ * After each push it receives the deaths registered in every other office
+ * (as `civreg sync deaths` does): once synced, a death anywhere refuses
+ * issuance here without anyone running a command.
  * A failure (national tier down, refused push) backs off exponentially up
  * to BACKOFF_MAX. The web workers never wait for it: they share nothing
  * with it but the database file (WAL: a reader does not block a writer).
@@ -37,7 +40,7 @@ struct national_bgsync {
     uint64_t local_size, national_size, pushed_total, attempts, failures;
     unsigned consecutive;
     time_t last_attempt, last_success, next_attempt;
-    uint64_t uins_unused, uins_total;
+    uint64_t uins_unused, uins_total, deaths_received;
     char last_error[512];
 };
 
@@ -63,7 +66,7 @@ static void status_write(struct national_bgsync *s)
     iso(s->last_attempt, a);
     iso(s->last_success, b);
     iso(s->next_attempt, n);
-    j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:I, s:I}",
+    j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:I}",
                   "national", s->url, "state",
                   s->consecutive ? "backing off" : s->last_success ? "in sync" : "starting",
                   "local_size", (json_int_t)s->local_size, "national_size",
@@ -72,7 +75,8 @@ static void status_write(struct national_bgsync *s)
                   "last_attempt", a[0] ? a : NULL, "last_success", b[0] ? b : NULL,
                   "next_attempt", n[0] ? n : NULL, "last_error",
                   s->last_error[0] ? s->last_error : NULL, "uins_unused",
-                  (json_int_t)s->uins_unused, "uins_total", (json_int_t)s->uins_total);
+                  (json_int_t)s->uins_unused, "uins_total", (json_int_t)s->uins_total,
+                  "deaths_received", (json_int_t)s->deaths_received);
     if (j == NULL || json_dump_compact(j, &out, NULL) != 0)
         goto out;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", s->status_path) >= (int)sizeof tmp)
@@ -90,21 +94,27 @@ out:
     buf_release(&out);
 }
 
-/* One sync: push what the national tier lacks, then top up the UIN block. */
+/* One sync: push what the national tier lacks, top up the UIN block, then
+ * receive the deaths of the other offices (*DEATHS: how many). */
 static int sync_once(struct national_bgsync *s, struct db *db, struct national_push_stats *st,
-                     struct err *err)
+                     long *deaths, struct err *err)
 {
     struct national_client *c = NULL;
     int got = 0, rc = -1;
 
     memset(st, 0, sizeof *st);
+    *deaths = 0;
     if (national_client_open(s->url, db, s->o.keys_dir, &c, err) != 0 ||
         national_client_set_ca(c, s->ca, err) != 0 ||
         national_sync_push(c, db, 0, st, err) != 0 ||
-        national_uin_topup(c, db, s->o.uin_low, s->o.uin_block, &got, err) != 0)
+        national_uin_topup(c, db, s->o.uin_low, s->o.uin_block, &got, err) != 0 ||
+        national_sync_deaths(c, db, deaths, err) != 0)
         goto out;
     if (got > 0)
         log_info("sync: received a block of %d national UINs", got);
+    if (*deaths > 0)
+        log_info("sync: received %ld death%s registered in other offices", *deaths,
+                 *deaths == 1 ? "" : "s");
     rc = 0;
 out:
     national_client_free(c);
@@ -142,17 +152,19 @@ static void *run(void *arg)
         if (due && now >= s->next_attempt) {
             struct national_push_stats st;
             uint64_t unused = 0, total = 0;
+            long deaths = 0;
             int rc;
             s->kicked = false;
             s->attempts++;
             s->last_attempt = now;
             pthread_mutex_unlock(&s->lock);
             err_clear(&err);
-            rc = sync_once(s, db, &st, &err);
+            rc = sync_once(s, db, &st, &deaths, &err);
             if (national_uin_pool_count(db, &unused, &total, NULL) != 0)
                 unused = total = 0;
             pthread_mutex_lock(&s->lock);
             s->uins_unused = unused, s->uins_total = total;
+            s->deaths_received += (uint64_t)deaths;
             now = time(NULL);
             if (rc == 0) {
                 s->national_size = st.to;

@@ -225,7 +225,9 @@ static void set_national_url(const char *data, const char *url)
     /* drop a national_url line written before */
     if ((line = strstr(conf, "\nnational_url = ")) != NULL)
         *line = '\0';
-    assert_true(asprintf(&text, "%s\nnational_url = %s\n", conf, url) > 0);
+    /* the periodic sync (and with it the deaths of other offices) every 5 s */
+    assert_true(asprintf(&text, "%s\nnational_url = %s\nnational_sync_seconds = 5\n", conf,
+                         url) > 0);
     assert_int_equal(file_write(path, text, strlen(text)), 0);
     free(text);
     free(conf);
@@ -317,6 +319,37 @@ static void test_background_sync(void **state)
     assert_int_equal(json_integer_value(json_object_get(st, "national_size")),
                      national_local_size(ds));
     json_decref(st);
+
+    /* a death registered in another office and pushed there reaches this
+     * office on its own: the next periodic sync receives it */
+    {
+        char dd[4300], uin_d[16], *out;
+        national_district_registered(&nat, "DSD", dd, sizeof dd);
+        national_register_birth(&nat, dd, "Tumaini", "1961-06-07", uin_d);
+        free(civreg_run_ok(NULL, (const char *[]){ "death", "register", uin_d, "--date",
+                                                   "2026-01-02", "--locality", "Nakuru",
+                                                   "--district", "Nakuru East", "--informant",
+                                                   "Grace Otieno", "--data", dd, "--user", "reg",
+                                                   "--password-file", nat.pw_reg, NULL }));
+        free(civreg_run_ok(NULL, (const char *[]){ "sync", "push", "--data", dd, "--national",
+                                                   nat.serve_url, NULL }));
+        for (i = 0; i < 200; i++) {
+            st = sync_status(ds);
+            if (json_integer_value(json_object_get(st, "deaths_received")) >= 1)
+                break;
+            json_decref(st);
+            st = NULL;
+            usleep(100000);
+        }
+        assert_non_null(st);
+        assert_int_equal(json_integer_value(json_object_get(st, "deaths_received")), 1);
+        json_decref(st);
+        /* already held: a pull by hand receives nothing more */
+        out = civreg_run_ok(NULL, (const char *[]){ "sync", "deaths", "--data", ds,
+                                                    "--national", nat.serve_url, NULL });
+        assert_non_null(strstr(out, "0 deaths"));
+        free(out);
+    }
     assert_int_equal(server_end(&web, SIGTERM), 0);
     national_serve_stop(&nat, SIGTERM);
     free(id);
