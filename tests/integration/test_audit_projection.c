@@ -181,16 +181,6 @@ static void scan_fixture(void)
                                         "--password-file", pw_c1, dir, NULL }));
 }
 
-/* A JSON answer's member K (the answer freed). */
-static void member(char *out, const char *k, char *dst, size_t size)
-{
-    json_t *v = json_loads(out, 0, NULL);
-    if (!json_is_string(json_object_get(v, k)))
-        fail_msg("no \"%s\" in %s", k, out);
-    snprintf(dst, size, "%s", json_string_value(json_object_get(v, k)));
-    json_decref(v);
-    free(out);
-}
 
 static char stolen[32]; /* the passport reported stolen */
 
@@ -224,8 +214,8 @@ static void passport_fixture(const char *evidence)
     snprintf(sig, sizeof sig, "%s/issuance/signature.png", CIVREG_TEST_DATA);
     free(as("admin", NULL, (const char *[]){ "pki", "rollover", NULL }));
     free(as("admin", NULL, (const char *[]){ "pki", "issue-ds", NULL }));
-    member(as("admin", NULL, (const char *[]){ "pki", "issue-ds", NULL }), "serial", ds,
-           sizeof ds);
+    json_member_take(as("admin", NULL, (const char *[]){ "pki", "issue-ds", NULL }), "serial",
+                     ds, sizeof ds);
     free(as("admin", NULL, (const char *[]){ "pki", "revoke", ds, NULL }));
     free(as("admin", NULL, (const char *[]){ "pki", "crl", NULL }));
     free(as("admin", NULL, (const char *[]){ "document", "series", "--type", "TD1", "--pattern",
@@ -239,12 +229,13 @@ static void passport_fixture(const char *evidence)
     free(as("oper", NULL, (const char *[]){ "booklet", "spoil", "C0100", "--reason",
                                             "water damage in the strong room", NULL }));
     registered("Mutua", evidence, id, sizeof id, uin);
-    member(as("enrol", NULL, (const char *[]){ "application", "enrol", "--uin", uin, "--photo",
-                                               photo, "--signature", sig, "--contact",
-                                               "{\"phone\":\"+254 700 000000\"}", NULL }),
-           "id", app, sizeof app);
-    member(as("appr", NULL, (const char *[]){ "application", "approve", app, NULL }),
-           "document_number", stolen, sizeof stolen);
+    json_member_take(as("enrol", NULL,
+                        (const char *[]){ "application", "enrol", "--uin", uin, "--photo", photo,
+                                          "--signature", sig, "--contact",
+                                          "{\"phone\":\"+254 700 000000\"}", NULL }),
+                     "id", app, sizeof app);
+    json_member_take(as("appr", NULL, (const char *[]){ "application", "approve", app, NULL }),
+                     "document_number", stolen, sizeof stolen);
     snprintf(pdf, sizeof pdf, "%s/page.pdf", root);
     free(as("oper", NULL, (const char *[]){ "application", "personalize", app, "--out", pdf,
                                             NULL }));
@@ -264,9 +255,10 @@ static void passport_fixture(const char *evidence)
     }
     /* an identity card application, rejected */
     registered("Chebet", NULL, id, sizeof id, uin);
-    member(as("enrol", NULL, (const char *[]){ "application", "enrol", "--uin", uin, "--photo",
-                                               photo, "--type", "TD1", NULL }),
-           "id", app2, sizeof app2);
+    json_member_take(as("enrol", NULL,
+                        (const char *[]){ "application", "enrol", "--uin", uin, "--photo", photo,
+                                          "--type", "TD1", NULL }),
+                     "id", app2, sizeof app2);
     free(as("appr", NULL, (const char *[]){ "application", "reject", app2, "--reason",
                                             "the portrait is not recent", NULL }));
 }

@@ -379,16 +379,6 @@ static void test_enrol_from_nation(void **state)
     free(kb);
 }
 
-/* The member K of a command's JSON answer (the answer freed). */
-static void answer_member(char *out, const char *k, char *dst, size_t size)
-{
-    json_t *v = json_loads(out, 0, NULL);
-    if (!json_is_string(json_object_get(v, k)))
-        fail_msg("no \"%s\" in %s", k, out);
-    snprintf(dst, size, "%s", json_string_value(json_object_get(v, k)));
-    json_decref(v);
-    free(out);
-}
 
 static char *as_in_a(const char *user, const char *pw, const char *const *args)
 {
@@ -444,10 +434,10 @@ static void test_documents_national(void **state)
                  (const char *[]){ "booklet", "receive", "--type", "TD3", "--first", "P000300",
                                    "--last", "P000302", "--reference", "delivery note 2026-31",
                                    NULL }));
-    answer_member(enrol_args_run(true, uin), "id", app_id, sizeof app_id);
-    answer_member(as_in_a("appra", pw_appr, (const char *[]){ "application", "approve", app_id,
-                                                             NULL }),
-                  "document_number", number, sizeof number);
+    json_member_take(enrol_args_run(true, uin), "id", app_id, sizeof app_id);
+    json_member_take(
+        as_in_a("appra", pw_appr, (const char *[]){ "application", "approve", app_id, NULL }),
+        "document_number", number, sizeof number);
     snprintf(pdf, sizeof pdf, "%s/documents-page.pdf", nat.root);
     free(as_in_a("opera", pw_oper,
                  (const char *[]){ "application", "personalize", app_id, "--out", pdf, NULL }));

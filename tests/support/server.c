@@ -72,6 +72,16 @@ json_t *http_body_json(const struct http_response *r)
     return json_loadb(r->body, r->body_len, 0, &je);
 }
 
+void json_member_take(char *out, const char *k, char *dst, size_t size)
+{
+    json_t *v = json_loads(out, 0, NULL);
+    if (!json_is_string(json_object_get(v, k)))
+        fail_msg("no \"%s\" in %s", k, out);
+    snprintf(dst, size, "%s", json_string_value(json_object_get(v, k)));
+    json_decref(v);
+    free(out);
+}
+
 const char *http_error_code(const struct http_response *r, char *out, size_t size)
 {
     json_t *j = http_body_json(r);

@@ -220,6 +220,9 @@ int web_sign_in(int port, const char *user, const char *password, const char *ex
 /* The body of R as JSON (NULL when it is not JSON). */
 struct json_t;
 struct json_t *http_body_json(const struct http_response *r);
+/* The string member K of a command's JSON answer OUT into DST (the test
+ * fails when there is none); OUT is freed. */
+void json_member_take(char *out, const char *k, char *dst, size_t size);
 /* The "error"."code" of R's JSON body into OUT ("" when there is none).
  * Returns OUT. */
 const char *http_error_code(const struct http_response *r, char *out, size_t size);
