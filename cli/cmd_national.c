@@ -1,5 +1,5 @@
 /* civreg national ...: the national tier's commands (init, office-add,
- * serve, status, search, duplicates, trace). Each parses its options and
+ * fork-clear, serve, status, search, duplicates, trace). Each parses its options and
  * calls one function of registry/national/. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 
 struct nat_opts {
     struct cli_common_opts common;
-    const char *pg, *office, *key, *listen, *out, *tls_cert, *tls_key;
+    const char *pg, *office, *key, *listen, *out, *tls_cert, *tls_key, *by, *reason;
     bool insecure_loopback;
     long threads, limit;
     const char *arg;
@@ -25,6 +25,8 @@ struct nat_opts {
 static const struct cli_opt national_options[] = {
     NAT_STR("pg", pg, NULL, "URL"),
     NAT_STR("office", office, "office-add", "CODE"),
+    NAT_STR("by", by, "fork-clear", "NAME"),
+    NAT_STR("reason", reason, "fork-clear", "TEXT"),
     NAT_STR("key", key, "office-add", "HEX"),
     NAT_STR("listen", listen, "serve", "ADDR:PORT"),
     CLI_OPT_INT("threads", struct nat_opts, threads, 1, 256, "serve"),
@@ -117,6 +119,27 @@ static int n_office_add(int argc, char **argv)
     return rc;
 }
 
+static int n_fork_clear(int argc, char **argv)
+{
+    struct err err = ERR_INIT;
+    struct pg *pg = NULL;
+    long n = 0;
+    int rc;
+    PARSE("fork-clear", true);
+    if (o.by == NULL || o.reason == NULL)
+        return cli_usage_error("national fork-clear", "--by NAME and --reason TEXT are required");
+    if ((rc = with_pg("national fork-clear", o.pg, &pg)) != 0)
+        return rc;
+    rc = national_fork_clear(pg, o.arg, o.by, o.reason, &n, &err) == 0
+             ? EXIT_OK
+             : cli_fail("national fork-clear", &err);
+    if (rc == EXIT_OK)
+        printf("office %s: fork alarm cleared (%ld fork%s kept as evidence)\n", o.arg, n,
+               n == 1 ? "" : "s");
+    pg_close(pg);
+    return rc;
+}
+
 static void ready(void *ctx, int port)
 {
     printf("civreg national: listening on %s://127.0.0.1:%d/\n", ctx ? "https" : "http", port);
@@ -202,6 +225,13 @@ static const struct cli_command national_commands[] = {
       "\n"
       "HEX is the office public key `civreg audit head` prints at the district.\n"
       "A registered office's key is never replaced.\n" },
+    { "fork-clear", n_fork_clear, "clear an office's fork alarm (kept as evidence)",
+      "usage: civreg national fork-clear OFFICE --pg URL --by NAME --reason TEXT\n"
+      "\n"
+      "After the district restored the history the national tier accepted (its\n"
+      "backup), lets its pushes through again. The fork rows stay, with NAME,\n"
+      "the time and TEXT; the accepted head is unchanged, so a district still\n"
+      "on the rewritten history is refused again and raises a new alarm.\n" },
     { "serve", n_serve, "the HTTP service districts push to",
       "usage: civreg national serve --pg URL --tls-cert FILE --tls-key FILE\n"
       "                             [--listen ADDR:PORT] [--threads N]\n"

@@ -48,10 +48,19 @@ int national_office_add(struct pg *pg, const char *office, const char *key_hex, 
     __attribute__((warn_unused_result));
 
 /* Every office: {office, tree_size, root_hash, last_push_at, lag_seconds,
- * fork_alarm, forks[{position, accepted_size, district_size, detail}]}, and
+ * fork_alarm, forks[{position, accepted_size, district_size, detail, detected_at,
+ * cleared_at, cleared_by, clear_reason}]}, and
  * totals. */
 int national_status(struct pg *pg, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
+
+/* Clear OFFICE's fork alarm: BY (the operator, 1-64 bytes) and REASON
+ * (1-500 bytes, UTF-8) are kept with every fork row not cleared yet
+ * (*CLEARED: how many), in one transaction. The accepted head is unchanged:
+ * a district still on the rewritten history is refused again. Fails when
+ * the office has no alarm. */
+int national_fork_clear(struct pg *pg, const char *office, const char *by, const char *reason,
+                        long *cleared, struct err *err) __attribute__((warn_unused_result));
 
 /* ---- requests (accept.c, query.c), each a JSON body from office OFFICE
  * already authenticated by national_auth_check ---- */

@@ -4,6 +4,7 @@
 
 #include "core/encode.h"
 #include "core/json.h"
+#include "core/utf8.h"
 #include "db/datadir.h"
 #include "national_int.h"
 #include "registry/search.h"
@@ -141,6 +142,57 @@ int nat_query_rows(struct pg *pg, const char *sql, int n, const char *const *p, 
     return json_out(out, a, err);
 }
 
+int national_fork_clear(struct pg *pg, const char *office, const char *by, const char *reason,
+                        long *cleared, struct err *err)
+{
+    struct pg_res *r = NULL;
+    const char *p[3] = { office, by, reason };
+    int rc = -1;
+
+    *cleared = 0;
+    if (!nat_office_ok(office))
+        return err_set(err, "office: '%s' is not an office code (2 to 8 of A-Z 0-9)",
+                       office ? office : "");
+    if (by == NULL || *by == '\0' || strlen(by) > 64 || !utf8_valid(by, strlen(by)))
+        return err_set(err, "fork clear: the operator's name (1 to 64 bytes of UTF-8) is "
+                            "required");
+    if (reason == NULL || *reason == '\0' || strlen(reason) > 500 ||
+        !utf8_valid(reason, strlen(reason)))
+        return err_set(err, "fork clear: a reason (1 to 500 bytes of UTF-8) is required");
+    if (pg_begin(pg, err) != 0)
+        return -1;
+    if (pg_exec(pg,
+                "UPDATE offices SET fork_alarm = false WHERE office = $1 AND fork_alarm"
+                " RETURNING office",
+                1, p, &r, err) != 0)
+        goto out;
+    if (pg_res_rows(r) != 1) {
+        pg_res_free(r);
+        r = NULL;
+        if (pg_exec(pg, "SELECT 1 FROM offices WHERE office = $1", 1, p, &r, err) != 0)
+            goto out;
+        if (pg_res_rows(r) == 1)
+            err_set(err, "office %s has no fork alarm", office);
+        else
+            err_set(err, "office %s is not registered", office);
+        goto out;
+    }
+    pg_res_free(r);
+    r = NULL;
+    if (pg_exec(pg,
+                "UPDATE forks SET cleared_at = now(), cleared_by = $2, clear_reason = $3"
+                " WHERE office = $1 AND cleared_at IS NULL",
+                3, p, &r, err) != 0)
+        goto out;
+    *cleared = (long)pg_res_affected(r);
+    rc = pg_commit(pg, err);
+out:
+    if (rc != 0)
+        pg_rollback(pg);
+    pg_res_free(r);
+    return rc;
+}
+
 int national_head(struct pg *pg, const char *office, json_t **out, struct err *err)
 {
     struct pg_res *r = NULL;
@@ -183,7 +235,8 @@ int national_status(struct pg *pg, json_t **out, struct err *err)
                 0, NULL, &r, err) != 0 ||
         pg_exec(pg,
                 "SELECT office, coalesce(position, -1), accepted_size, district_size, detail,"
-                " detected_at::text FROM forks ORDER BY id",
+                " detected_at::text, cleared_at::text, cleared_by, clear_reason FROM forks"
+                " ORDER BY id",
                 0, NULL, &f, err) != 0 ||
         /* each refused UIN once, first seen (a refused push is retried) */
         pg_exec(pg,
@@ -200,12 +253,15 @@ int national_status(struct pg *pg, json_t **out, struct err *err)
                 continue;
             pos = strtoll(pg_res_value(f, k, 1), NULL, 10);
             (void)json_array_append_new(
-                forks, json_pack("{s:o, s:I, s:I, s:s, s:s}", "position",
-                                 pos >= 0 ? json_integer(pos) : json_null(), "accepted_size",
-                                 (json_int_t)strtoll(pg_res_value(f, k, 2), NULL, 10),
-                                 "district_size",
-                                 (json_int_t)strtoll(pg_res_value(f, k, 3), NULL, 10), "detail",
-                                 pg_res_value(f, k, 4), "detected_at", pg_res_value(f, k, 5)));
+                forks,
+                json_pack("{s:o, s:I, s:I, s:s, s:s, s:s?, s:s?, s:s?}", "position",
+                          pos >= 0 ? json_integer(pos) : json_null(), "accepted_size",
+                          (json_int_t)strtoll(pg_res_value(f, k, 2), NULL, 10), "district_size",
+                          (json_int_t)strtoll(pg_res_value(f, k, 3), NULL, 10), "detail",
+                          pg_res_value(f, k, 4), "detected_at", pg_res_value(f, k, 5),
+                          "cleared_at", pg_res_null(f, k, 6) ? NULL : pg_res_value(f, k, 6),
+                          "cleared_by", pg_res_null(f, k, 7) ? NULL : pg_res_value(f, k, 7),
+                          "clear_reason", pg_res_null(f, k, 8) ? NULL : pg_res_value(f, k, 8)));
         }
         json_t *coll = json_array();
         for (int k = 0; k < pg_res_rows(u); k++)

@@ -551,7 +551,7 @@ static void test_cross_district_duplicate(void **state)
 
 static void test_fork_refused(void **state)
 {
-    char data_f[4300], saved[4400], given[32], *e, *out;
+    char data_f[4300], saved[4400], good[4400], given[32], *e, *out;
     long pos;
     (void)state;
 
@@ -562,6 +562,9 @@ static void test_fork_refused(void **state)
     pos = national_local_size(data_f);
     national_register_birth(&nat, data_f, "Fatuma", "1994-05-06", (char[16]){ 0 });
     push_ok(data_f);
+    /* the history the nation accepted, kept aside (the office's backup) */
+    snprintf(good, sizeof good, "%s.good", data_f);
+    copy_dir(data_f, good);
     /* the office "restores" its old copy and writes another history */
     tmp_remove(data_f);
     assert_int_equal(rename(saved, data_f), 0);
@@ -589,6 +592,49 @@ static void test_fork_refused(void **state)
     e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
                                                 nat.serve_url, NULL });
     assert_non_null(strstr(e, "fork"));
+    free(e);
+
+    /* an operator clears the alarm, by name and with a reason */
+    e = civreg_run_fail(NULL, (const char *[]){ "national", "fork-clear", "DF", "--pg",
+                                                nat.pg_url, "--by", "Amina Wanjiru", NULL });
+    assert_non_null(strstr(e, "--reason"));
+    free(e);
+    out = civreg_run_ok(NULL, (const char *[]){ "national", "fork-clear", "DF", "--pg", nat.pg_url,
+                                                "--by", "Amina Wanjiru", "--reason",
+                                                "district told to restore its backup", NULL });
+    assert_non_null(strstr(out, "1 fork kept"));
+    free(out);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM offices WHERE office = 'DF'"
+                                           " AND NOT fork_alarm"),
+                     1);
+    out = civreg_run_ok(NULL, (const char *[]){ "national", "status", "--pg", nat.pg_url, NULL });
+    assert_non_null(strstr(out, "\"cleared_by\":\"Amina Wanjiru\""));
+    free(out);
+    /* still on the rewritten history: refused again, a new alarm */
+    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
+                                                nat.serve_url, NULL });
+    assert_non_null(strstr(e, "forked"));
+    free(e);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM forks WHERE office = 'DF'"
+                                           " AND cleared_at IS NULL"),
+                     1);
+    /* the backup restored and the alarm cleared: the push goes through */
+    tmp_remove(data_f);
+    assert_int_equal(rename(good, data_f), 0);
+    free(civreg_run_ok(NULL, (const char *[]){ "national", "fork-clear", "DF", "--pg", nat.pg_url,
+                                               "--by", "Amina Wanjiru", "--reason",
+                                               "backup of the accepted history restored",
+                                               NULL }));
+    national_register_birth(&nat, data_f, "Faith", "1996-07-08", (char[16]){ 0 });
+    push_ok(data_f);
+    assert_int_equal(psql_long(nat.pg_url, "SELECT tree_size FROM offices WHERE office = 'DF'"),
+                     national_local_size(data_f));
+    assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM forks WHERE office = 'DF'"), 2);
+    /* no alarm to clear */
+    e = civreg_run_fail(NULL, (const char *[]){ "national", "fork-clear", "DF", "--pg",
+                                                nat.pg_url, "--by", "Amina Wanjiru", "--reason",
+                                                "again", NULL });
+    assert_non_null(strstr(e, "no fork alarm"));
     free(e);
 }
 
