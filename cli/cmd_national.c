@@ -101,43 +101,54 @@ static int with_pg(const char *cmd, const char *url, struct pg **pg)
     return 0;
 }
 
-static int n_office_add(int argc, char **argv)
+/* Open the database of O, run FN, close: the exit code. */
+static int pg_command(const char *cmd, const struct nat_opts *o,
+                      int (*fn)(struct pg *pg, const struct nat_opts *o, struct err *err))
 {
     struct err err = ERR_INIT;
     struct pg *pg = NULL;
-    int rc;
-    PARSE("office-add", false);
-    if (o.office == NULL || o.key == NULL)
-        return cli_usage_error("national office-add", "--office CODE and --key HEX are required");
-    if ((rc = with_pg("national office-add", o.pg, &pg)) != 0)
+    int rc = with_pg(cmd, o->pg, &pg);
+
+    if (rc != 0)
         return rc;
-    rc = national_office_add(pg, o.office, o.key, &err) == 0 ? EXIT_OK
-                                                            : cli_fail("national office-add", &err);
-    if (rc == EXIT_OK)
-        printf("office %s registered\n", o.office);
+    rc = fn(pg, o, &err) == 0 ? EXIT_OK : cli_fail(cmd, &err);
     pg_close(pg);
     return rc;
 }
 
+static int office_add(struct pg *pg, const struct nat_opts *o, struct err *err)
+{
+    if (national_office_add(pg, o->office, o->key, err) != 0)
+        return -1;
+    printf("office %s registered\n", o->office);
+    return 0;
+}
+
+static int n_office_add(int argc, char **argv)
+{
+    PARSE("office-add", false);
+    if (o.office == NULL || o.key == NULL)
+        return cli_usage_error("national office-add", "--office CODE and --key HEX are required");
+    return pg_command("national office-add", &o, office_add);
+}
+
+static int fork_clear(struct pg *pg, const struct nat_opts *o, struct err *err)
+{
+    long n = 0;
+
+    if (national_fork_clear(pg, o->arg, o->by, o->reason, &n, err) != 0)
+        return -1;
+    printf("office %s: fork alarm cleared (%ld fork%s kept as evidence)\n", o->arg, n,
+           n == 1 ? "" : "s");
+    return 0;
+}
+
 static int n_fork_clear(int argc, char **argv)
 {
-    struct err err = ERR_INIT;
-    struct pg *pg = NULL;
-    long n = 0;
-    int rc;
     PARSE("fork-clear", true);
     if (o.by == NULL || o.reason == NULL)
         return cli_usage_error("national fork-clear", "--by NAME and --reason TEXT are required");
-    if ((rc = with_pg("national fork-clear", o.pg, &pg)) != 0)
-        return rc;
-    rc = national_fork_clear(pg, o.arg, o.by, o.reason, &n, &err) == 0
-             ? EXIT_OK
-             : cli_fail("national fork-clear", &err);
-    if (rc == EXIT_OK)
-        printf("office %s: fork alarm cleared (%ld fork%s kept as evidence)\n", o.arg, n,
-               n == 1 ? "" : "s");
-    pg_close(pg);
-    return rc;
+    return pg_command("national fork-clear", &o, fork_clear);
 }
 
 static void ready(void *ctx, int port)

@@ -92,6 +92,20 @@ int national_init(const char *pg_url, int *version, struct err *err)
     return rc;
 }
 
+static int office_check(const char *office, struct err *err)
+{
+    if (!nat_office_ok(office))
+        return err_set(err, "office: '%s' is not an office code (2 to 8 of A-Z 0-9)",
+                       office ? office : "");
+    return 0;
+}
+
+/* S: 1 to MAX bytes of UTF-8. */
+static bool text_ok(const char *s, size_t max)
+{
+    return s != NULL && *s != '\0' && strlen(s) <= max && utf8_valid(s, strlen(s));
+}
+
 int national_office_add(struct pg *pg, const char *office, const char *key_hex, struct err *err)
 {
     unsigned char pk[32];
@@ -101,9 +115,8 @@ int national_office_add(struct pg *pg, const char *office, const char *key_hex, 
     const char *p[3] = { office, key_hex, root };
     int rc = -1;
 
-    if (!nat_office_ok(office))
-        return err_set(err, "office: '%s' is not an office code (2 to 8 of A-Z 0-9)",
-                       office ? office : "");
+    if (office_check(office, err) != 0)
+        return -1;
     if (key_hex == NULL || strlen(key_hex) != 64 || reg_hex32(key_hex, pk, "office key", err) != 0)
         return err_set(err, "office key: 64 hex digits expected (see `civreg audit head`)");
     merkle_empty_root(empty);
@@ -145,51 +158,40 @@ int nat_query_rows(struct pg *pg, const char *sql, int n, const char *const *p, 
 int national_fork_clear(struct pg *pg, const char *office, const char *by, const char *reason,
                         long *cleared, struct err *err)
 {
-    struct pg_res *r = NULL;
+    struct pg_res *r = NULL, *u = NULL;
     const char *p[3] = { office, by, reason };
     int rc = -1;
 
     *cleared = 0;
-    if (!nat_office_ok(office))
-        return err_set(err, "office: '%s' is not an office code (2 to 8 of A-Z 0-9)",
-                       office ? office : "");
-    if (by == NULL || *by == '\0' || strlen(by) > 64 || !utf8_valid(by, strlen(by)))
+    if (office_check(office, err) != 0)
+        return -1;
+    if (!text_ok(by, 64))
         return err_set(err, "fork clear: the operator's name (1 to 64 bytes of UTF-8) is "
                             "required");
-    if (reason == NULL || *reason == '\0' || strlen(reason) > 500 ||
-        !utf8_valid(reason, strlen(reason)))
+    if (!text_ok(reason, 500))
         return err_set(err, "fork clear: a reason (1 to 500 bytes of UTF-8) is required");
-    if (pg_begin(pg, err) != 0)
-        return -1;
-    if (pg_exec(pg,
-                "UPDATE offices SET fork_alarm = false WHERE office = $1 AND fork_alarm"
-                " RETURNING office",
-                1, p, &r, err) != 0)
+    if (pg_begin(pg, err) != 0 ||
+        pg_exec(pg, "SELECT fork_alarm FROM offices WHERE office = $1 FOR UPDATE", 1, p, &r,
+                err) != 0)
         goto out;
     if (pg_res_rows(r) != 1) {
-        pg_res_free(r);
-        r = NULL;
-        if (pg_exec(pg, "SELECT 1 FROM offices WHERE office = $1", 1, p, &r, err) != 0)
-            goto out;
-        if (pg_res_rows(r) == 1)
-            err_set(err, "office %s has no fork alarm", office);
-        else
-            err_set(err, "office %s is not registered", office);
-        goto out;
+        err_set(err, "office %s is not registered", office);
+    } else if (strcmp(pg_res_value(r, 0, 0), "t") != 0) {
+        err_set(err, "office %s has no fork alarm", office);
+    } else if (pg_exec(pg, "UPDATE offices SET fork_alarm = false WHERE office = $1", 1, p, NULL,
+                       err) == 0 &&
+               pg_exec(pg,
+                       "UPDATE forks SET cleared_at = now(), cleared_by = $2, clear_reason = $3"
+                       " WHERE office = $1 AND cleared_at IS NULL",
+                       3, p, &u, err) == 0) {
+        *cleared = (long)pg_res_affected(u);
+        rc = pg_commit(pg, err);
     }
-    pg_res_free(r);
-    r = NULL;
-    if (pg_exec(pg,
-                "UPDATE forks SET cleared_at = now(), cleared_by = $2, clear_reason = $3"
-                " WHERE office = $1 AND cleared_at IS NULL",
-                3, p, &r, err) != 0)
-        goto out;
-    *cleared = (long)pg_res_affected(r);
-    rc = pg_commit(pg, err);
 out:
     if (rc != 0)
         pg_rollback(pg);
     pg_res_free(r);
+    pg_res_free(u);
     return rc;
 }
 

@@ -55,6 +55,16 @@ static void serve_start(const char *url)
     national_serve_start(&nat, url, (const char *[]){ "--insecure-loopback", NULL }, "http");
 }
 
+/* A push of DATA refused with WANT in its message. */
+static void push_refused(const char *data, const char *want)
+{
+    char *e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data,
+                                                      "--national", nat.serve_url, NULL });
+    if (strstr(e, want) == NULL)
+        fail_msg("push of %s refused without \"%s\": %s", data, want, e);
+    free(e);
+}
+
 static void push_ok(const char *data)
 {
     free(civreg_run_ok(NULL, (const char *[]){ "sync", "push", "--data", data, "--national",
@@ -572,10 +582,7 @@ static void test_fork_refused(void **state)
     national_register_birth(&nat, data_f, given, "1995-06-07", (char[16]){ 0 });
     snprintf(given, sizeof given, "Zawadi Nyokabi");
     national_register_birth(&nat, data_f, given, "1979-11-21", (char[16]){ 0 });
-    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
-                                                nat.serve_url, NULL });
-    assert_non_null(strstr(e, "forked"));
-    free(e);
+    push_refused(data_f, "forked");
     out = civreg_run_ok(NULL, (const char *[]){ "national", "status", "--pg", nat.pg_url, NULL });
     {
         char want[64];
@@ -589,10 +596,7 @@ static void test_fork_refused(void **state)
                                            " accepted_body IS NOT NULL AND district_body <> ''"),
                      1);
     /* and the office stays refused */
-    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
-                                                nat.serve_url, NULL });
-    assert_non_null(strstr(e, "fork"));
-    free(e);
+    push_refused(data_f, "fork");
 
     /* an operator clears the alarm, by name and with a reason */
     e = civreg_run_fail(NULL, (const char *[]){ "national", "fork-clear", "DF", "--pg",
@@ -611,10 +615,7 @@ static void test_fork_refused(void **state)
     assert_non_null(strstr(out, "\"cleared_by\":\"Amina Wanjiru\""));
     free(out);
     /* still on the rewritten history: refused again, a new alarm */
-    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_f, "--national",
-                                                nat.serve_url, NULL });
-    assert_non_null(strstr(e, "forked"));
-    free(e);
+    push_refused(data_f, "forked");
     assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM forks WHERE office = 'DF'"
                                            " AND cleared_at IS NULL"),
                      1);
@@ -798,10 +799,7 @@ static void test_wrong_office_key(void **state)
     crypto_sign_keypair(pk, sk);
     sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
     fixture_office_add(&nat, "DW", pkhex);
-    e = civreg_run_fail(NULL, (const char *[]){ "sync", "push", "--data", data_w, "--national",
-                                                nat.serve_url, NULL });
-    assert_non_null(strstr(e, "signature does not verify"));
-    free(e);
+    push_refused(data_w, "signature does not verify");
     assert_int_equal(psql_long(nat.pg_url, "SELECT count(*) FROM events WHERE office = 'DW'"), 0);
     /* and the national tier refuses to swap the key */
     {
