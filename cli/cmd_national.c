@@ -124,14 +124,6 @@ static int office_add(struct pg *pg, const struct nat_opts *o, struct err *err)
     return 0;
 }
 
-static int n_office_add(int argc, char **argv)
-{
-    PARSE("office-add", false);
-    if (o.office == NULL || o.key == NULL)
-        return cli_usage_error("national office-add", "--office CODE and --key HEX are required");
-    return pg_command("national office-add", &o, office_add);
-}
-
 static int fork_clear(struct pg *pg, const struct nat_opts *o, struct err *err)
 {
     long n = 0;
@@ -143,12 +135,16 @@ static int fork_clear(struct pg *pg, const struct nat_opts *o, struct err *err)
     return 0;
 }
 
-static int n_fork_clear(int argc, char **argv)
+/* office-add and fork-clear: the options each requires, then one write. */
+static int n_write(int argc, char **argv)
 {
-    PARSE("fork-clear", true);
-    if (o.by == NULL || o.reason == NULL)
-        return cli_usage_error("national fork-clear", "--by NAME and --reason TEXT are required");
-    return pg_command("national fork-clear", &o, fork_clear);
+    bool clear = strcmp(argv[0], "fork-clear") == 0;
+    const char *cmd = clear ? "national fork-clear" : "national office-add";
+    PARSE(clear ? "fork-clear" : "office-add", clear);
+    if (clear ? (o.by == NULL || o.reason == NULL) : (o.office == NULL || o.key == NULL))
+        return cli_usage_error(cmd, "%s", clear ? "--by NAME and --reason TEXT are required"
+                                                : "--office CODE and --key HEX are required");
+    return pg_command(cmd, &o, clear ? fork_clear : office_add);
 }
 
 static void ready(void *ctx, int port)
@@ -231,12 +227,12 @@ static const struct cli_command national_commands[] = {
       "\n"
       "Applies the numbered migrations of db/national/ to the PostgreSQL 15\n"
       "database URL (libpq URI); each in its own transaction.\n" },
-    { "office-add", n_office_add, "register a district office and its log key",
+    { "office-add", n_write, "register a district office and its log key",
       "usage: civreg national office-add --pg URL --office CODE --key HEX\n"
       "\n"
       "HEX is the office public key `civreg audit head` prints at the district.\n"
       "A registered office's key is never replaced.\n" },
-    { "fork-clear", n_fork_clear, "clear an office's fork alarm (kept as evidence)",
+    { "fork-clear", n_write, "clear an office's fork alarm (kept as evidence)",
       "usage: civreg national fork-clear OFFICE --pg URL --by NAME --reason TEXT\n"
       "\n"
       "After the district restored the history the national tier accepted (its\n"
