@@ -174,7 +174,12 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
     long long count = 0;
     int rc = -1;
 
-    /* the same definitions as migration 0007, in temp */
+    /* search_index as migration 0007 defines it, in temp. The FTS5 tables
+     * are compared by their columns only (what the indexing code wrote into
+     * each row), so their recomputed twins are plain tables of the same
+     * columns: the indexing statements (insert, delete and read by rowid)
+     * work on them unchanged, without tokenizing every recomputed row into
+     * an inverted index nothing reads. */
     if (db_exec(db,
                 "CREATE TEMP TABLE search_index (rowid INTEGER PRIMARY KEY, record_id TEXT NOT"
                 " NULL UNIQUE, office TEXT NOT NULL, status TEXT NOT NULL, given TEXT NOT NULL,"
@@ -182,15 +187,15 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
                 " NULL, mother TEXT NOT NULL, father TEXT NOT NULL, given_key TEXT NOT NULL,"
                 " family_key TEXT NOT NULL, place_key TEXT NOT NULL, mother_key TEXT NOT NULL,"
                 " father_key TEXT NOT NULL, regno TEXT, uin TEXT);"
-                "CREATE VIRTUAL TABLE temp.search_fts USING fts5(names, names_ph, parents,"
-                " parents_ph, place, dates, ids, tokenize = 'unicode61 remove_diacritics 2');"
-                "CREATE VIRTUAL TABLE temp.search_tri USING fts5(names, tokenize = 'trigram');",
+                "CREATE TEMP TABLE search_fts (rowid INTEGER PRIMARY KEY, names, names_ph,"
+                " parents, parents_ph, place, dates, ids);"
+                "CREATE TEMP TABLE search_tri (rowid INTEGER PRIMARY KEY, names);",
                 err) != 0)
         goto out;
     /* One savepoint around the recomputation: outside a transaction every
-     * row written to the TEMP FTS5 tables was its own commit, and FTS5
-     * flushes a new index segment to the temp database at every commit:
-     * that was most of the audit's time. Only TEMP tables are written. */
+     * row written to the TEMP tables was its own commit (when they were
+     * FTS5 tables, a new index segment flushed at every commit: most of the
+     * audit's time then). Only TEMP tables are written. */
     /* cached statements naming search_* were planned against the stored
      * tables, which the TEMP ones now shadow */
     db_stmt_cache_clear(db);
