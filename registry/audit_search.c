@@ -199,17 +199,22 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
     /* cached statements naming search_* were planned against the stored
      * tables, which the TEMP ones now shadow */
     db_stmt_cache_clear(db);
+    /* The comparison runs in the same savepoint, on the same snapshot of
+     * the stored tables as the recomputation: an office writing while it is
+     * audited (a batch committed in between) reported every row of that
+     * batch as indexing no record. */
     if (db_exec(db, "SAVEPOINT audit_search", err) != 0)
         goto out;
-    if (reg_search_reindex_tx(db, &count, err) != 0) {
+    if (reg_search_reindex_tx(db, &count, err) != 0)
         err_prefix(err, "audit: recomputing the search index");
+    else
+        rc = compare(db, problem, ctx, err);
+    if (rc != 0) {
         if (db_exec(db, "ROLLBACK TO audit_search; RELEASE audit_search", NULL) != 0)
             log_warn("audit: could not end the search index savepoint");
-        goto out;
+    } else if (db_exec(db, "RELEASE audit_search", err) != 0) {
+        rc = -1;
     }
-    if (db_exec(db, "RELEASE audit_search", err) != 0)
-        goto out;
-    rc = compare(db, problem, ctx, err);
 out:
     if (db_exec(db,
                 "DROP TABLE IF EXISTS temp.search_index; DROP TABLE IF EXISTS temp.search_fts;"
