@@ -16,9 +16,14 @@
 #define AUDIT_PAR_PER_KIND_MAX 4
 #define AUDIT_PAR_KINDS 3
 
+/* What a worker checked: the key, the signature and the message, one copy
+ * (checked = key || signature || message), which the audit compares byte for
+ * byte with what it asks about (cheaper than a digest on both sides). The
+ * slot owns the copy until the audit takes it. */
 struct par_slot {
     uint64_t seq;
-    unsigned char digest[crypto_generichash_BYTES];
+    unsigned char *checked;
+    size_t checked_len;
     bool ok, set;
 };
 
@@ -54,16 +59,30 @@ struct audit_par {
     struct par_slot *ring[AUDIT_PAR_KINDS];
 };
 
-static void digest_of(const unsigned char *pk, const void *msg, size_t len,
-                      const unsigned char *sig, unsigned char out[crypto_generichash_BYTES])
+/* Into S: the result OK of checking SIG of MSG under PK, with a copy of
+ * those bytes (out of memory: S stays unset and the audit checks itself). */
+static void slot_fill(struct par_slot *s, bool ok, const unsigned char *pk, const void *msg,
+                      size_t len, const unsigned char *sig)
 {
-    crypto_generichash_state st;
+    s->checked = malloc(REG_PK_BYTES + REG_SIG_BYTES + len);
+    s->set = s->checked != NULL;
+    if (!s->set)
+        return;
+    memcpy(s->checked, pk, REG_PK_BYTES);
+    memcpy(s->checked + REG_PK_BYTES, sig, REG_SIG_BYTES);
+    memcpy(s->checked + REG_PK_BYTES + REG_SIG_BYTES, msg, len);
+    s->checked_len = REG_PK_BYTES + REG_SIG_BYTES + len;
+    s->ok = ok;
+}
 
-    crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
-    crypto_generichash_update(&st, pk, REG_PK_BYTES);
-    crypto_generichash_update(&st, sig, REG_SIG_BYTES);
-    crypto_generichash_update(&st, msg, len);
-    crypto_generichash_final(&st, out, crypto_generichash_BYTES);
+/* Whether slot S checked exactly PK, SIG (REG_SIG_BYTES) and MSG. */
+static bool slot_same(const struct par_slot *s, const unsigned char *pk, const void *msg,
+                      size_t len, const unsigned char *sig)
+{
+    return s->checked_len == REG_PK_BYTES + REG_SIG_BYTES + len &&
+           memcmp(s->checked, pk, REG_PK_BYTES) == 0 &&
+           memcmp(s->checked + REG_PK_BYTES, sig, REG_SIG_BYTES) == 0 &&
+           memcmp(s->checked + REG_PK_BYTES + REG_SIG_BYTES, msg, len) == 0;
 }
 
 /* The key the log published for ACTOR before event SEQ (a first admin's own
@@ -117,7 +136,7 @@ static const char *value_end(const char *s, const char *end)
 /* In a canonical body the canonical statement of data.link is the bytes
  * between "statement": and the link's closing brace: found without parsing
  * the body. A body this misreads (not canonical, a "link" elsewhere) only
- * makes the worker check other bytes than the audit asks about: the digests
+ * makes the worker check other bytes than the audit asks about: the copies
  * differ and the audit checks the link itself. Returns false when the body
  * has no link of that shape. */
 static bool link_in_body(const char *body, size_t len, const char **stmt, size_t *stmt_len,
@@ -170,9 +189,9 @@ static void link_check(const struct audit_par *p, uint64_t seq, const char *body
         (key = guess_key(p, who, seq)) != NULL &&
         hex_decode(hex, 2 * REG_SIG_BYTES, raw, sizeof raw, &got, NULL) == 0 &&
         got == REG_SIG_BYTES) {
-        s->ok = crypto_sign_verify_detached(raw, (const unsigned char *)stmt, stmt_len, key) == 0;
-        digest_of(key, stmt, stmt_len, raw, s->digest);
-        s->set = true;
+        slot_fill(s, crypto_sign_verify_detached(raw, (const unsigned char *)stmt, stmt_len,
+                                                 key) == 0,
+                  key, stmt, stmt_len, raw);
         return;
     }
     link_check_parsed(p, seq, body, len, s);
@@ -200,9 +219,8 @@ static void link_check_parsed(const struct audit_par *p, uint64_t seq, const cha
     if (pk && sig_hex && strlen(sig_hex) == 2 * REG_SIG_BYTES &&
         hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) == 0 &&
         n == REG_SIG_BYTES && json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0) {
-        s->ok = crypto_sign_verify_detached(sig, canon.data, canon.len, pk) == 0;
-        digest_of(pk, canon.data, canon.len, sig, s->digest);
-        s->set = true;
+        slot_fill(s, crypto_sign_verify_detached(sig, canon.data, canon.len, pk) == 0, pk,
+                  canon.data, canon.len, sig);
     }
     buf_release(&canon);
     json_decref(b);
@@ -236,7 +254,8 @@ static void *worker_main(void *arg)
         size_t len = (size_t)sqlite3_column_bytes(st, 2);
         const unsigned char *sig = sqlite3_column_blob(st, 3);
         const unsigned char *pk;
-        struct par_slot s = { seq, { 0 }, false, true };
+        struct par_slot s = { seq, NULL, 0, false, false };
+        unsigned char *old = NULL;
         bool stop;
 
         if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
@@ -256,25 +275,25 @@ static void *worker_main(void *arg)
         if (w->kind == AUDIT_PAR_LINK) {
             if (body)
                 link_check(p, seq, body, len, &s);
-            else
-                s.set = false;
         } else {
             pk = w->kind == AUDIT_PAR_HEAD ? (p->have_office_pk ? p->office_pk : NULL)
                                            : (actor ? guess_key(p, actor, seq) : NULL);
-            if (pk == NULL || sig == NULL || sqlite3_column_bytes(st, 3) != REG_SIG_BYTES ||
-                body == NULL)
-                s.set = false;
-            else {
-                s.ok = crypto_sign_verify_detached(sig, body, len, pk) == 0;
-                digest_of(pk, body, len, sig, s.digest);
-            }
+            if (pk != NULL && sig != NULL && sqlite3_column_bytes(st, 3) == REG_SIG_BYTES &&
+                body != NULL)
+                slot_fill(&s, crypto_sign_verify_detached(sig, body, len, pk) == 0, pk, body,
+                          len, sig);
         }
         pthread_mutex_lock(&p->mu);
-        if (s.set)
+        if (s.set) {
+            /* a copy the audit never asked for (an event it judged
+             * without a worker) is dropped when its slot is reused */
+            old = p->ring[k][seq % AUDIT_PAR_WINDOW].checked;
             p->ring[k][seq % AUDIT_PAR_WINDOW] = s;
+        }
         p->done[k][idx] = seq + 1;
         pthread_cond_broadcast(&p->progress);
         pthread_mutex_unlock(&p->mu);
+        free(old);
     }
 out:
     sqlite3_finalize(st);
@@ -386,10 +405,10 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
                       const unsigned char *pk, const void *msg, size_t len,
                       const unsigned char *sig, size_t sig_len)
 {
-    struct par_slot s = { 0, { 0 }, false, false };
-    unsigned char d[crypto_generichash_BYTES];
+    struct par_slot s = { 0, NULL, 0, false, false };
     const int k = (int)kind;
     unsigned idx;
+    bool same;
 
     if (p == NULL || sig == NULL || sig_len != REG_SIG_BYTES)
         return reg_sig_ok(pk, msg, len, sig, sig_len);
@@ -401,14 +420,16 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
     }
     while (!p->finished[k][idx] && p->done[k][idx] <= seq)
         pthread_cond_wait(&p->progress, &p->mu);
-    if (p->ring[k][seq % AUDIT_PAR_WINDOW].set && p->ring[k][seq % AUDIT_PAR_WINDOW].seq == seq)
-        s = p->ring[k][seq % AUDIT_PAR_WINDOW];
-    pthread_mutex_unlock(&p->mu);
-    if (s.set) {
-        digest_of(pk, msg, len, sig, d);
-        if (sodium_memcmp(d, s.digest, sizeof d) == 0)
-            return s.ok;
+    if (p->ring[k][seq % AUDIT_PAR_WINDOW].set && p->ring[k][seq % AUDIT_PAR_WINDOW].seq == seq) {
+        s = p->ring[k][seq % AUDIT_PAR_WINDOW]; /* the audit takes the copy */
+        p->ring[k][seq % AUDIT_PAR_WINDOW].set = false;
+        p->ring[k][seq % AUDIT_PAR_WINDOW].checked = NULL;
     }
+    pthread_mutex_unlock(&p->mu);
+    same = s.set && slot_same(&s, pk, msg, len, sig);
+    free(s.checked);
+    if (same)
+        return s.ok;
     return reg_sig_ok(pk, msg, len, sig, sig_len);
 }
 
@@ -426,8 +447,11 @@ void audit_par_stop(struct audit_par *p)
     for (size_t i = 0; i < p->nkeys; i++)
         free(p->keys[i].username);
     free(p->keys);
-    for (unsigned k = 0; k < AUDIT_PAR_KINDS; k++)
+    for (unsigned k = 0; k < AUDIT_PAR_KINDS; k++) {
+        for (size_t i = 0; p->ring[k] && i < AUDIT_PAR_WINDOW; i++)
+            free(p->ring[k][i].checked);
         free(p->ring[k]);
+    }
     free(p->path);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->progress);

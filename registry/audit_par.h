@@ -7,10 +7,10 @@
  * events up front). The audit itself still decides, in log order, which key
  * must verify each signature; audit_par_sig_ok hands it a worker's result
  * only when the worker checked exactly those bytes under exactly that key
- * (a BLAKE2b digest of key, message and signature), and verifies the
- * signature itself otherwise. So the report is the same with or without
- * workers; only the time differs. Memory is bounded: the workers stay at
- * most AUDIT_PAR_WINDOW entries ahead of the audit. */
+ * (the worker's copy of key, signature and message, compared byte for
+ * byte), and verifies the signature itself otherwise. So the report is the
+ * same with or without workers; only the time differs. Memory is bounded:
+ * the workers stay at most AUDIT_PAR_WINDOW entries ahead of the audit. */
 #ifndef CIVREG_REGISTRY_AUDIT_PAR_H
 #define CIVREG_REGISTRY_AUDIT_PAR_H
 

@@ -174,7 +174,12 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
     long long count = 0;
     int rc = -1;
 
-    /* the same definitions as migration 0007, in temp */
+    /* search_index as migration 0007 defines it, in temp. The FTS5 tables
+     * are compared by their columns only (what the indexing code wrote into
+     * each row), so their recomputed twins are plain tables of the same
+     * columns: the indexing statements (insert, delete and read by rowid)
+     * work on them unchanged, without tokenizing every recomputed row into
+     * an inverted index nothing reads. */
     if (db_exec(db,
                 "CREATE TEMP TABLE search_index (rowid INTEGER PRIMARY KEY, record_id TEXT NOT"
                 " NULL UNIQUE, office TEXT NOT NULL, status TEXT NOT NULL, given TEXT NOT NULL,"
@@ -182,29 +187,34 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
                 " NULL, mother TEXT NOT NULL, father TEXT NOT NULL, given_key TEXT NOT NULL,"
                 " family_key TEXT NOT NULL, place_key TEXT NOT NULL, mother_key TEXT NOT NULL,"
                 " father_key TEXT NOT NULL, regno TEXT, uin TEXT);"
-                "CREATE VIRTUAL TABLE temp.search_fts USING fts5(names, names_ph, parents,"
-                " parents_ph, place, dates, ids, tokenize = 'unicode61 remove_diacritics 2');"
-                "CREATE VIRTUAL TABLE temp.search_tri USING fts5(names, tokenize = 'trigram');",
+                "CREATE TEMP TABLE search_fts (rowid INTEGER PRIMARY KEY, names, names_ph,"
+                " parents, parents_ph, place, dates, ids);"
+                "CREATE TEMP TABLE search_tri (rowid INTEGER PRIMARY KEY, names);",
                 err) != 0)
         goto out;
     /* One savepoint around the recomputation: outside a transaction every
-     * row written to the TEMP FTS5 tables was its own commit, and FTS5
-     * flushes a new index segment to the temp database at every commit:
-     * that was most of the audit's time. Only TEMP tables are written. */
+     * row written to the TEMP tables was its own commit (when they were
+     * FTS5 tables, a new index segment flushed at every commit: most of the
+     * audit's time then). Only TEMP tables are written. */
     /* cached statements naming search_* were planned against the stored
      * tables, which the TEMP ones now shadow */
     db_stmt_cache_clear(db);
+    /* The comparison runs in the same savepoint, on the same snapshot of
+     * the stored tables as the recomputation: an office writing while it is
+     * audited (a batch committed in between) reported every row of that
+     * batch as indexing no record. */
     if (db_exec(db, "SAVEPOINT audit_search", err) != 0)
         goto out;
-    if (reg_search_reindex_tx(db, &count, err) != 0) {
+    if (reg_search_reindex_tx(db, &count, err) != 0)
         err_prefix(err, "audit: recomputing the search index");
+    else
+        rc = compare(db, problem, ctx, err);
+    if (rc != 0) {
         if (db_exec(db, "ROLLBACK TO audit_search; RELEASE audit_search", NULL) != 0)
             log_warn("audit: could not end the search index savepoint");
-        goto out;
+    } else if (db_exec(db, "RELEASE audit_search", err) != 0) {
+        rc = -1;
     }
-    if (db_exec(db, "RELEASE audit_search", err) != 0)
-        goto out;
-    rc = compare(db, problem, ctx, err);
 out:
     if (db_exec(db,
                 "DROP TABLE IF EXISTS temp.search_index; DROP TABLE IF EXISTS temp.search_fts;"

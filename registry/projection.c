@@ -217,6 +217,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
     const char *s = t->spec->columns;
     int pks[8] = { 0 }, rc = -1, step, bad = 0;
     char *names[8] = { 0 };
+    bool without_rowid = false;
 
     while (s && *s && t->n_cols < PROJ_COLS_MAX) {
         size_t n = strcspn(s, ",");
@@ -251,6 +252,16 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
     }
     sqlite3_finalize(st);
     st = NULL;
+    /* a stored table without rowid (event_objects: its key is the whole
+     * row) gets an expected twin without rowid: one B-tree written per row
+     * put instead of the table and its key's index */
+    if (prep(p, &st, "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
+             err) != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, t->spec->name, -1, SQLITE_STATIC);
+    without_rowid = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    st = NULL;
     for (int i = 0; i < 8 && pks[i]; i++) {
         if (names[i] == NULL) {
             err_oom(err);
@@ -282,7 +293,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
             bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->pk[i]) != 0;
         bad |= buf_append_str(&sql, ")") != 0;
     }
-    bad |= buf_append_str(&sql, ")") != 0;
+    bad |= buf_append_str(&sql, t->n_pk && without_rowid ? ") WITHOUT ROWID" : ")") != 0;
     if (bad) {
         err_oom(err);
         goto out;

@@ -285,6 +285,68 @@ static void test_parallel_audit_search(void **state)
     audit_case_close(&ac);
 }
 
+/* A writer that commits while the search index is being audited (an office
+ * audited while it works): the index is compared on the snapshot it was
+ * recomputed from. Here a second connection commits a search_index row
+ * when the audit's search savepoint is released (traced statement): the
+ * comparison must not see it (it did, when it ran after that release). */
+struct late_writer {
+    struct db *other;
+    bool done;
+};
+
+static int late_write(unsigned type, void *ctx, void *p, void *x)
+{
+    struct late_writer *w = ctx;
+    struct err err = ERR_INIT;
+    (void)p;
+
+    if (type != SQLITE_TRACE_STMT || w->done || x == NULL ||
+        strstr((const char *)x, "RELEASE audit_search") == NULL)
+        return 0;
+    w->done = true;
+    if (db_exec(w->other,
+                "INSERT INTO search_index(record_id, office, status, given, family, sex, dob,"
+                " place, mother, father, given_key, family_key, place_key, mother_key,"
+                " father_key) VALUES ('HQ-R-LATE', 'HQ', 'draft', 'Late', 'Writer', 'F',"
+                " '2001-01-01', '', '', '', 'late', 'writer', '', '', '')",
+                &err) != 0)
+        fail_msg("late writer: %s", err_msg(&err));
+    return 0;
+}
+
+static void test_audit_search_one_snapshot(void **state)
+{
+    static const char pw[] = "Lantern-orbit-4417";
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    struct late_writer w = { NULL, false };
+    json_t *rec = registry_record_example(), *lines;
+    int problems;
+    (void)state;
+
+    audit_case_drafts(&ac, "audit-search-snapshot", pw, pw, rec, &admin, &clerk);
+    assert_int_equal(db_open(db_path(ac.db), 0, &w.other, &err), 0);
+    sqlite3_trace_v2(db_handle(ac.db), SQLITE_TRACE_STMT, late_write, &w);
+    lines = audit_with(ac.db, ac.dd, "1", &problems); /* the search inline, traced */
+    sqlite3_trace_v2(db_handle(ac.db), 0, NULL, NULL);
+    assert_true(w.done);
+    assert_int_equal(count_containing(lines, "HQ-R-LATE"), 0);
+    assert_int_equal(problems, 0);
+    json_decref(lines);
+    /* committed now: the next audit reports it */
+    lines = audit_with(ac.db, ac.dd, "1", &problems);
+    assert_true(count_containing(lines, "HQ-R-LATE") > 0);
+    json_decref(lines);
+
+    db_close(w.other);
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    audit_case_close(&ac);
+}
+
 /* An audit asked inside an open transaction is refused with a message (it
  * cannot detach its own tables there, and would read uncommitted writes);
  * it leaves the connection as it found it, so the audit after the commit
@@ -314,4 +376,5 @@ static void test_audit_refused_inside_transaction(void **state)
 }
 
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
-            test_parallel_audit_search, test_audit_refused_inside_transaction)
+            test_parallel_audit_search, test_audit_search_one_snapshot,
+            test_audit_refused_inside_transaction)
