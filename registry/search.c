@@ -597,6 +597,22 @@ static bool row_in(const struct row_list *l, int64_t id)
     return false;
 }
 
+/* Pass 2 replayed from LISTS (one per group left out, in rowid order) after
+ * pass 1's *N of MAX: each query's first LIM rows, as reg_search_candidates
+ * asks them. */
+static void pass2_replay(const struct row_list *lists, size_t groups, size_t max, int64_t *ids,
+                         size_t *n)
+{
+    size_t room = max - *n, each = room / groups > 20 ? room / groups : 20;
+
+    for (size_t skip = 0; skip < groups && *n < max; skip++) {
+        size_t lim = *n + each < max ? *n + each : max;
+        struct id_list l = { ids, n, lim };
+        for (size_t i = 0; i < lists[skip].n && i < lim; i++)
+            id_add(&l, lists[skip].ids[i]);
+    }
+}
+
 /* ---- duplicate candidates by key ---- */
 
 /* A row of search_name_keys found for a draft: KEYS, which of the draft's
@@ -639,13 +655,15 @@ int reg_search_dup_key_candidates(struct db *db, const struct registry_search_qu
     char keys[KEY_WORDS][REGISTRY_PHONETIC_MAX + 1];
     size_t word_key[KEY_WORDS], nw = 0, nk = 0, len, nrows = 0, cap = 0, n = 0, out = 0;
     struct key_row *rows = NULL;
+    struct row_list *lists = NULL;
+    int64_t *listed = NULL;
     sqlite3_stmt *st = NULL;
     const char *p = q->names, *w;
     int rc = -1, s;
 
     if (q->names == NULL || q->given || q->family || q->parents || q->place || q->uin ||
         q->regno || !q->has_date || !q->near_years || !q->phonetic_only || *np != 0 ||
-        max == 0 || memcmp(&q->from, &q->to, sizeof q->from) != 0)
+        max == 0 || max > SIZE_MAX / 64 || memcmp(&q->from, &q->to, sizeof q->from) != 0)
         return 1;
     /* word_groups' groups: a whole word with a key is names_ph:"KEY" */
     while ((len = next_word(&p, &w)) > 0) {
@@ -716,29 +734,32 @@ int reg_search_dup_key_candidates(struct db *db, const struct registry_search_qu
             r->missed = nw; /* the date's group comes last */
         }
     }
-    /* pass 1: every group; pass 2: all groups but one, each list its
-     * first LIM rows (reg_search_candidates) */
+    /* pass 1: every group; pass 2: all groups but one, each query's rows
+     * (at most MAX are ever taken) */
     for (size_t i = 0; i < out && n < max; i++)
         if (rows[i].miss == 0)
             ids[n++] = rows[i].rec;
-    {
-        size_t groups = nw + 1, room = max - n;
-        size_t each = room / groups > 20 ? room / groups : 20;
-        for (size_t skip = 0; skip < groups && n < max; skip++) {
-            size_t lim = n + each < max ? n + each : max;
-            struct id_list l = { ids, &n, lim };
-            for (size_t i = 0, listed = 0; i < out && listed < lim; i++)
-                if (rows[i].miss == 0 || (rows[i].miss == 1 && rows[i].missed == skip)) {
-                    id_add(&l, rows[i].rec);
-                    listed++;
-                }
-        }
+    lists = calloc(nw + 1, sizeof *lists);
+    listed = calloc((nw + 1) * max, sizeof *listed);
+    if (lists == NULL || listed == NULL) {
+        err_oom(err);
+        goto out;
     }
+    for (size_t skip = 0; skip <= nw; skip++) {
+        struct row_list *l = &lists[skip];
+        l->ids = listed + skip * max;
+        for (size_t i = 0; i < out && l->n < max; i++)
+            if (rows[i].miss == 0 || (rows[i].miss == 1 && rows[i].missed == skip))
+                l->ids[l->n++] = rows[i].rec;
+    }
+    pass2_replay(lists, nw + 1, max, ids, &n);
     *np = n;
     rc = 0;
 out:
     reg_release(db, st);
     free(rows);
+    free(lists);
+    free(listed);
     return rc;
 }
 
@@ -750,7 +771,7 @@ int reg_search_dup_candidates(struct db *db, const struct registry_search_query 
     struct row_list *lists = NULL;
     int64_t *rows = NULL;
     bool complete = true;
-    size_t n = 0, room, each;
+    size_t n = 0;
     int rc = -1, a;
 
     if ((rc = reg_search_dup_key_candidates(db, q, max, ids, np, err)) != 1)
@@ -804,14 +825,7 @@ int reg_search_dup_candidates(struct db *db, const struct registry_search_query 
             goto out;
     }
     /* pass 2: all groups but one, each query its first LIM rows */
-    room = max - n;
-    each = room / g.n > 20 ? room / g.n : 20;
-    for (size_t skip = 0; skip < g.n && n < max; skip++) {
-        size_t lim = n + each < max ? n + each : max;
-        struct id_list l = { ids, &n, lim };
-        for (size_t i = 0; i < lists[skip].n && i < lim; i++)
-            id_add(&l, lists[skip].ids[i]);
-    }
+    pass2_replay(lists, g.n, max, ids, &n);
     *np = n;
     rc = 0;
     goto out;
