@@ -1,6 +1,7 @@
 /* civreg registry: `audit verify` recomputes the search index. The index
- * (search_index and its FTS5 tables search_fts, search_tri) is a cache
- * derived from the current version of each record, not a fact of the log:
+ * (search_index, its FTS5 tables search_fts, search_tri, the name keys
+ * search_name_keys) is a cache derived from the current version of each
+ * record, not a fact of the log:
  * the audit rebuilds it with the indexing code itself into TEMP tables of the
  * same names (unqualified names resolve to temp first), compares every
  * column by record id, and drops them. Nothing in the stored database is
@@ -162,6 +163,22 @@ static int compare(struct db *db, void (*problem)(void *, const char *), void *c
                 goto out;
         }
     }
+    /* the name keys of duplicate detection, by record id and key */
+    if (report_rows(db,
+                    "SELECT k.rec, 'name key row indexes no search_index row' FROM"
+                    " main.search_name_keys k WHERE NOT EXISTS (SELECT 1 FROM main.search_index m"
+                    " WHERE m.rowid = k.rec) UNION ALL SELECT m.record_id, 'name key ' || k.key ||"
+                    " ' ' || k.dob || ' not derived from the record' FROM main.search_name_keys k"
+                    " JOIN main.search_index m ON m.rowid = k.rec WHERE NOT EXISTS (SELECT 1 FROM"
+                    " temp.search_index t JOIN temp.search_name_keys tk ON tk.rec = t.rowid WHERE"
+                    " t.record_id = m.record_id AND tk.key = k.key AND tk.dob = k.dob) UNION ALL"
+                    " SELECT t.record_id, 'name key ' || tk.key || ' ' || tk.dob || ' missing'"
+                    " FROM temp.search_name_keys tk JOIN temp.search_index t ON t.rowid = tk.rec"
+                    " WHERE NOT EXISTS (SELECT 1 FROM main.search_index m JOIN"
+                    " main.search_name_keys k ON k.rec = m.rowid WHERE m.record_id = t.record_id"
+                    " AND k.key = tk.key AND k.dob = tk.dob) ORDER BY 1",
+                    "search_name_keys", NULL, problem, ctx, err) != 0)
+        goto out;
     rc = 0;
 out:
     buf_release(&q);
@@ -174,12 +191,13 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
     long long count = 0;
     int rc = -1;
 
-    /* search_index as migration 0007 defines it, in temp. The FTS5 tables
-     * are compared by their columns only (what the indexing code wrote into
-     * each row), so their recomputed twins are plain tables of the same
-     * columns: the indexing statements (insert, delete and read by rowid)
-     * work on them unchanged, without tokenizing every recomputed row into
-     * an inverted index nothing reads. */
+    /* search_index and search_name_keys as migrations 0007 and 0015
+     * define them, in temp. The FTS5 tables are compared by their columns
+     * only (what the indexing code wrote into each row), so their
+     * recomputed twins are plain tables of the same columns: the indexing
+     * statements (insert, delete and read by rowid) work on them unchanged,
+     * without tokenizing every recomputed row into an inverted index
+     * nothing reads. */
     if (db_exec(db,
                 "CREATE TEMP TABLE search_index (rowid INTEGER PRIMARY KEY, record_id TEXT NOT"
                 " NULL UNIQUE, office TEXT NOT NULL, status TEXT NOT NULL, given TEXT NOT NULL,"
@@ -189,7 +207,10 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
                 " father_key TEXT NOT NULL, regno TEXT, uin TEXT);"
                 "CREATE TEMP TABLE search_fts (rowid INTEGER PRIMARY KEY, names, names_ph,"
                 " parents, parents_ph, place, dates, ids);"
-                "CREATE TEMP TABLE search_tri (rowid INTEGER PRIMARY KEY, names);",
+                "CREATE TEMP TABLE search_tri (rowid INTEGER PRIMARY KEY, names);"
+                "CREATE TEMP TABLE search_name_keys (key TEXT NOT NULL, dob INTEGER NOT NULL,"
+                " rec INTEGER NOT NULL, PRIMARY KEY (key, dob, rec)) STRICT, WITHOUT ROWID;"
+                "CREATE INDEX temp.search_name_keys_rec ON search_name_keys(rec);",
                 err) != 0)
         goto out;
     /* One savepoint around the recomputation: outside a transaction every
@@ -218,7 +239,8 @@ int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void 
 out:
     if (db_exec(db,
                 "DROP TABLE IF EXISTS temp.search_index; DROP TABLE IF EXISTS temp.search_fts;"
-                " DROP TABLE IF EXISTS temp.search_tri;",
+                " DROP TABLE IF EXISTS temp.search_tri; DROP TABLE IF EXISTS"
+                " temp.search_name_keys;",
                 rc == 0 ? err : NULL) != 0)
         rc = -1;
     db_stmt_cache_clear(db);

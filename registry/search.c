@@ -168,6 +168,11 @@ int reg_pdate_parse_stored(const char *s, struct registry_pdate *d)
     return 0;
 }
 
+int reg_pdate_key(const struct registry_pdate *d)
+{
+    return d->y * 10000 + d->m * 100 + d->d;
+}
+
 /* Days since 0000-03-01 (proleptic Gregorian). */
 static long day_number(int y, int m, int d)
 {
@@ -592,6 +597,172 @@ static bool row_in(const struct row_list *l, int64_t id)
     return false;
 }
 
+/* Pass 2 replayed from LISTS (one per group left out, in rowid order) after
+ * pass 1's *N of MAX: each query's first LIM rows, as reg_search_candidates
+ * asks them. */
+static void pass2_replay(const struct row_list *lists, size_t groups, size_t max, int64_t *ids,
+                         size_t *n)
+{
+    size_t room = max - *n, each = room / groups > 20 ? room / groups : 20;
+
+    for (size_t skip = 0; skip < groups && *n < max; skip++) {
+        size_t lim = *n + each < max ? *n + each : max;
+        struct id_list l = { ids, n, lim };
+        for (size_t i = 0; i < lists[skip].n && i < lim; i++)
+            id_add(&l, lists[skip].ids[i]);
+    }
+}
+
+/* ---- duplicate candidates by key ---- */
+
+/* A row of search_name_keys found for a draft: KEYS, which of the draft's
+ * keys it holds; MISS, how many of the query's groups it does not match
+ * (2 for two or more), MISSED which one when one. */
+struct key_row {
+    int64_t rec;
+    int dob;
+    uint64_t keys;
+    size_t miss, missed;
+};
+
+static int cmp_key_row(const void *a, const void *b)
+{
+    const struct key_row *x = a, *y = b;
+    return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/* Whether a record born DOB (reg_pdate_key) matches date_group's group of
+ * the date Q: its D token (or the day and month swapped), its M or its Y. */
+static bool key_date_match(const struct registry_pdate *q, int dob)
+{
+    int y = dob / 10000, m = dob / 100 % 100, d = dob % 100;
+
+    if (y != q->y)
+        return false;
+    if (q->d)
+        return d != 0 && ((m == q->m && d == q->d) ||
+                          (q->d <= 12 && q->d != q->m && m == q->d && d == q->m));
+    if (q->m)
+        return m == q->m;
+    return true;
+}
+
+#define KEY_WORDS 32
+
+int reg_search_dup_key_candidates(struct db *db, const struct registry_search_query *q,
+                                  size_t max, int64_t *ids, size_t *np, struct err *err)
+{
+    char keys[KEY_WORDS][REGISTRY_PHONETIC_MAX + 1];
+    size_t word_key[KEY_WORDS], nw = 0, nk = 0, len, nrows = 0, cap = 0, n = 0, out = 0;
+    struct key_row *rows = NULL;
+    struct row_list *lists = NULL;
+    int64_t *listed = NULL;
+    sqlite3_stmt *st = NULL;
+    const char *p = q->names, *w;
+    int rc = -1, s;
+
+    if (q->names == NULL || q->given || q->family || q->parents || q->place || q->uin ||
+        q->regno || !q->has_date || !q->near_years || !q->phonetic_only || *np != 0 ||
+        max == 0 || max > SIZE_MAX / 64 || memcmp(&q->from, &q->to, sizeof q->from) != 0)
+        return 1;
+    /* word_groups' groups: a whole word with a key is names_ph:"KEY" */
+    while ((len = next_word(&p, &w)) > 0) {
+        char ph[REGISTRY_PHONETIC_MAX + 1];
+        size_t k;
+        if (nw == KEY_WORDS || len < 2 || len >= 128)
+            return 1;
+        registry_name_phonetic(w, len, ph);
+        if (ph[0] == '\0')
+            return 1;
+        for (k = 0; k < nk && strcmp(keys[k], ph) != 0; k++)
+            ;
+        if (k == nk)
+            memcpy(keys[nk++], ph, sizeof ph);
+        word_key[nw++] = k;
+    }
+    /* one word: leaving it out asks for the date alone, not a key */
+    if (nw < 2)
+        return 1;
+    if (reg_prepare_cached(db, &st,
+                           "SELECT rec, dob FROM search_name_keys WHERE key = ?1 AND dob"
+                           " BETWEEN ?2 AND ?3",
+                           err) != 0)
+        return -1;
+    /* every row of passes 1 and 2 holds all keys but at most one, and
+     * either the date's group (its year) or a year around it */
+    for (size_t k = 0; k < nk; k++) {
+        if (db_bind(db, st, err, "sii", keys[k], (q->from.y - 1) * 10000,
+                    (q->from.y + 1) * 10000 + 9999) != 0)
+            goto out;
+        while ((s = db_step_row(db, st, "reading the name keys", err)) == 1) {
+            if (nrows == cap) {
+                size_t c = cap ? cap * 2 : 256;
+                struct key_row *r = realloc(rows, c * sizeof *rows);
+                if (r == NULL) {
+                    err_oom(err);
+                    goto out;
+                }
+                rows = r;
+                cap = c;
+            }
+            rows[nrows++] = (struct key_row){ sqlite3_column_int64(st, 0),
+                                              sqlite3_column_int(st, 1), 1ULL << k, 0, 0 };
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (s < 0)
+            goto out;
+    }
+    /* by rowid, FTS5's order for an unranked query; one row per record */
+    if (nrows > 1)
+        qsort(rows, nrows, sizeof *rows, cmp_key_row);
+    for (size_t i = 0; i < nrows; i++) {
+        if (out > 0 && rows[out - 1].rec == rows[i].rec)
+            rows[out - 1].keys |= rows[i].keys;
+        else
+            rows[out++] = rows[i];
+    }
+    for (size_t i = 0; i < out; i++) {
+        struct key_row *r = &rows[i];
+        for (size_t g = 0; g < nw; g++)
+            if (!(r->keys & (1ULL << word_key[g]))) {
+                r->miss++;
+                r->missed = g;
+            }
+        if (!key_date_match(&q->from, r->dob)) {
+            r->miss++;
+            r->missed = nw; /* the date's group comes last */
+        }
+    }
+    /* pass 1: every group; pass 2: all groups but one, each query's rows
+     * (at most MAX are ever taken) */
+    for (size_t i = 0; i < out && n < max; i++)
+        if (rows[i].miss == 0)
+            ids[n++] = rows[i].rec;
+    lists = calloc(nw + 1, sizeof *lists);
+    listed = calloc((nw + 1) * max, sizeof *listed);
+    if (lists == NULL || listed == NULL) {
+        err_oom(err);
+        goto out;
+    }
+    for (size_t skip = 0; skip <= nw; skip++) {
+        struct row_list *l = &lists[skip];
+        l->ids = listed + skip * max;
+        for (size_t i = 0; i < out && l->n < max; i++)
+            if (rows[i].miss == 0 || (rows[i].miss == 1 && rows[i].missed == skip))
+                l->ids[l->n++] = rows[i].rec;
+    }
+    pass2_replay(lists, nw + 1, max, ids, &n);
+    *np = n;
+    rc = 0;
+out:
+    reg_release(db, st);
+    free(rows);
+    free(lists);
+    free(listed);
+    return rc;
+}
+
 int reg_search_dup_candidates(struct db *db, const struct registry_search_query *q, size_t max,
                               int64_t *ids, size_t *np, struct err *err)
 {
@@ -600,9 +771,12 @@ int reg_search_dup_candidates(struct db *db, const struct registry_search_query 
     struct row_list *lists = NULL;
     int64_t *rows = NULL;
     bool complete = true;
-    size_t n = 0, room, each;
+    size_t n = 0;
     int rc = -1, a;
 
+    if ((rc = reg_search_dup_key_candidates(db, q, max, ids, np, err)) != 1)
+        return rc;
+    rc = -1;
     /* identifiers are a pass-1 query of their own; a caller's own
      * candidates change the limits: the passes one by one */
     if (q->uin || q->regno || *np != 0 || max == 0 || max > SIZE_MAX / 64)
@@ -651,14 +825,7 @@ int reg_search_dup_candidates(struct db *db, const struct registry_search_query 
             goto out;
     }
     /* pass 2: all groups but one, each query its first LIM rows */
-    room = max - n;
-    each = room / g.n > 20 ? room / g.n : 20;
-    for (size_t skip = 0; skip < g.n && n < max; skip++) {
-        size_t lim = n + each < max ? n + each : max;
-        struct id_list l = { ids, &n, lim };
-        for (size_t i = 0; i < lists[skip].n && i < lim; i++)
-            id_add(&l, lists[skip].ids[i]);
-    }
+    pass2_replay(lists, g.n, max, ids, &n);
     *np = n;
     rc = 0;
     goto out;

@@ -102,7 +102,7 @@ static int date_tokens(const char *dob, struct buf *out)
 /* Prepared statements for writing the index, reused across a batch: the
  * connection's cached ones, one for each SQL text of writer_sql. */
 enum { W_FIND, W_INS, W_UPD, W_DEL_FTS, W_DEL_TRI, W_INS_FTS, W_INS_TRI, W_GET_FTS, W_GET_TRI,
-       W_COUNT };
+       W_DEL_KEYS, W_INS_KEY, W_COUNT };
 
 static const char *const writer_sql[W_COUNT] = {
     [W_FIND] = "SELECT rowid FROM search_index WHERE record_id=?1",
@@ -122,6 +122,8 @@ static const char *const writer_sql[W_COUNT] = {
     [W_GET_FTS] = "SELECT names, names_ph, parents, parents_ph, place, dates, ids FROM"
                   " search_fts WHERE rowid=?1",
     [W_GET_TRI] = "SELECT names FROM search_tri WHERE rowid=?1",
+    [W_DEL_KEYS] = "DELETE FROM search_name_keys WHERE rec=?1",
+    [W_INS_KEY] = "INSERT OR IGNORE INTO search_name_keys(key, dob, rec) VALUES (?1,?2,?3)",
 };
 
 struct index_writer {
@@ -203,6 +205,43 @@ static int join2(struct buf *out, const char *a, const char *b, const char *sep)
     return 0;
 }
 
+/* The search_name_keys rows of index row ROWID: each phonetic key of
+ * NAMES_PH (the words of search_fts.names_ph) with the birth date DOB, none
+ * without a date (no candidate without one, see registry/dedup.c). The
+ * rows it had before are deleted first when OLD. */
+static int keys_put(struct db *db, struct index_writer *w, int64_t rowid, bool old,
+                    const char *names_ph, const char *dob, struct err *err)
+{
+    struct registry_pdate d;
+    const char *p = names_ph;
+    int s = 0;
+
+    if (old)
+        s = writer_step(db, w->st[W_DEL_KEYS], "updating the search index", err, "I",
+                        (long long)rowid);
+    writer_reset(w->st[W_DEL_KEYS]);
+    if (s < 0 || reg_pdate_parse_stored(dob, &d) != 0)
+        return s < 0 ? -1 : 0;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char key[REGISTRY_PHONETIC_MAX + 1];
+        if (n > 0 && n <= REGISTRY_PHONETIC_MAX) {
+            memcpy(key, p, n);
+            key[n] = '\0';
+            s = writer_step(db, w->st[W_INS_KEY], "writing the search index", err, "siI", key,
+                            reg_pdate_key(&d), (long long)rowid);
+            writer_reset(w->st[W_INS_KEY]);
+        }
+        if (s < 0)
+            return -1;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    return 0;
+}
+
 static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
                       const char *status, const json_t *rec, const char *regno, const char *uin,
                       struct err *err)
@@ -215,6 +254,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
     sqlite3_stmt *st;
     int64_t rowid = -1;
+    bool existed;
     int rc = -1, s, same_fts = 0, same_tri = 0;
 
     if (dob == NULL)
@@ -252,7 +292,8 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     if (s < 0)
         goto out;
 
-    st = w->st[rowid >= 0 ? W_UPD : W_INS];
+    existed = rowid >= 0;
+    st = w->st[existed ? W_UPD : W_INS];
     s = writer_step(db, st, "writing the search index", err, "sssssssssssssssss", id, office,
                     status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
                     sget(rec, "child", "sex"), dob, buf_str(&place), buf_str(&mother),
@@ -285,6 +326,8 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
                                    buf_str(&names_ph), buf_str(&parents), buf_str(&parents_ph),
                                    buf_str(&k.place), buf_str(&dates), buf_str(&ids));
     writer_reset(w->st[W_INS_FTS]);
+    if (s >= 0 && !same_fts)
+        s = keys_put(db, w, rowid, existed, buf_str(&names_ph), dob, err);
     if (s >= 0 && !same_tri)
         s = writer_step(db, w->st[W_INS_TRI], "writing the search index", err, "Is",
                         (long long)rowid, buf_str(&names));
@@ -400,7 +443,8 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
     int rc = -1, s;
 
     *count = 0;
-    if (db_exec(db, "DELETE FROM search_index; DELETE FROM search_fts; DELETE FROM search_tri;",
+    if (db_exec(db, "DELETE FROM search_index; DELETE FROM search_fts; DELETE FROM search_tri;"
+                    " DELETE FROM search_name_keys;",
                 err) != 0)
         return -1;
     if (writer_open(db, &w, err) != 0)

@@ -47,6 +47,19 @@ int reg_search_dup_candidates(struct db *db, const struct registry_search_query 
  * initials), weighted by length. */
 double reg_words_sim(const char *qw, const char *rw);
 
+/* A parsed date as search_name_keys.dob stores it: YYYYMMDD, 0 for the
+ * parts not known. */
+int reg_pdate_key(const struct registry_pdate *d);
+
+/* Passes 1 and 2 of reg_search_dup_candidates, the same candidates in the
+ * same order, from search_name_keys (one B-tree range per phonetic key of
+ * the names over the years around the date) instead of FTS5 queries, for
+ * the queries duplicate detection makes: names all whole words with a
+ * phonetic key (at least two), one date, near_years and phonetic_only,
+ * nothing else. Returns 1, IDS untouched, for any other query. */
+int reg_search_dup_key_candidates(struct db *db, const struct registry_search_query *q,
+                                  size_t max, int64_t *ids, size_t *n, struct err *err);
+
 /* Parse a stored partial date; 0 on success. */
 int reg_pdate_parse_stored(const char *s, struct registry_pdate *d);
 
