@@ -101,7 +101,7 @@ static double push_server_cpu;
 static double backend_cpu_s(void)
 {
     char path[64], line[1024], *p;
-    unsigned long long ut = 0, st = 0;
+    unsigned long long ut, st;
     FILE *f;
 
     if (backend_pid <= 0)
@@ -113,9 +113,14 @@ static double backend_cpu_s(void)
     (void)fclose(f);
     /* after the command name's closing parenthesis: state is field 3,
      * utime and stime fields 14 and 15 */
-    if (p == NULL || (p = strrchr(line, ')')) == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    if (p == NULL || (p = strrchr(line, ')')) == NULL)
         return 0;
+    for (int field = 2; field < 14 && p != NULL; field++)
+        p = strchr(p + 1, ' ');
+    if (p == NULL)
+        return 0;
+    ut = strtoull(p + 1, &p, 10);
+    st = strtoull(p, NULL, 10);
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
