@@ -1015,14 +1015,20 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
     /* the same birth registered in another office: a case for both. Driven
      * from reg_in (analyzed above, carrying each registration's name key and
      * date of birth): the planner's estimate of this office's rows in
-     * birth_records, stale right after this push's COPY, plays no part */
+     * birth_records, stale right after this push's COPY, plays no part.
+     * Each registration looks its key up in the (name_key, birth_date)
+     * index of every partition (LATERAL, OFFSET 0 keeps it a lookup per
+     * row): joined as a set, the planner hashed reg_in and read the whole
+     * of birth_records in every push once the nation held a few hundred
+     * thousand records (docs/national.md, round 7e) */
     if (pg_exec(ps->pg,
                 "INSERT INTO dup_cases(office_a, record_a, office_b, record_b, why)"
                 " SELECT b.office, b.record_id, $1, r.record_id,"
                 " 'same name key and date of birth'"
-                " FROM reg_in r JOIN birth_records b ON b.name_key = r.name_key"
+                " FROM reg_in r CROSS JOIN LATERAL (SELECT b.office, b.record_id"
+                " FROM birth_records b WHERE b.name_key = r.name_key"
                 " AND b.birth_date = r.birth_date AND b.office <> $1"
-                " AND b.status = 'registered'"
+                " AND b.status = 'registered' OFFSET 0) b"
                 " WHERE r.name_key <> '' ORDER BY r.ord ON CONFLICT DO NOTHING",
                 1, p, NULL, err) != 0)
         goto out;
