@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/encode.h"
 #include "core/fanout.h"
@@ -91,6 +92,37 @@ static double cpu_s(void)
 /* CPU seconds this process spent inside national_push (verification,
  * parsing, COPY text; not PostgreSQL's). */
 static double push_cpu;
+
+/* The bench's PostgreSQL backend (a server on this machine): its CPU seconds
+ * inside national_push, read from /proc (a server elsewhere: not counted). */
+static long backend_pid;
+static double push_server_cpu;
+
+static double backend_cpu_s(void)
+{
+    char path[64], line[1024], *p;
+    unsigned long long ut, st;
+    FILE *f;
+
+    if (backend_pid <= 0)
+        return 0;
+    (void)snprintf(path, sizeof path, "/proc/%ld/stat", backend_pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    p = fgets(line, sizeof line, f);
+    (void)fclose(f);
+    /* after the command name's closing parenthesis: state is field 3,
+     * utime and stime fields 14 and 15 */
+    if (p == NULL || (p = strrchr(line, ')')) == NULL)
+        return 0;
+    for (int field = 2; field < 14 && p != NULL; field++)
+        p = strchr(p + 1, ' ');
+    if (p == NULL)
+        return 0;
+    ut = strtoull(p + 1, &p, 10);
+    st = strtoull(p, NULL, 10);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 static void die(const char *what, const struct err *err)
 {
@@ -333,9 +365,11 @@ static double push(struct pg *pg, struct office_sim *o, json_t *events, json_t *
                     "signature", sig_hex, "consistency", proof);
     t0 = now_s();
     push_cpu -= cpu_s();
+    push_server_cpu -= backend_cpu_s();
     if (national_push(pg, o->code, req, &out, &err) != NATIONAL_OK)
         die("push", &err);
     push_cpu += cpu_s();
+    push_server_cpu += backend_cpu_s();
     t0 = now_s() - t0;
     o->pushed = o->size;
     json_decref(out);
@@ -492,6 +526,13 @@ int main(int argc, char **argv)
     }
     if (secret_init(&err) != 0 || pg_open(url, &pg, &err) != 0 || pg_migrate(pg, NULL, &err) != 0)
         die("start", &err);
+    {
+        struct pg_res *r = NULL;
+        if (pg_exec(pg, "SELECT pg_backend_pid()", 0, NULL, &r, &err) != 0)
+            die("backend pid", &err);
+        backend_pid = strtol(pg_res_value(r, 0, 0), NULL, 10);
+        pg_res_free(r);
+    }
     o = calloc(offices, sizeof *o);
     if (o == NULL) {
         fprintf(stderr, "bench national: out of memory\n");
@@ -546,6 +587,15 @@ int main(int argc, char **argv)
     printf("CPU of this process inside national_push: %.2f s, %.0f events per CPU second\n",
            push_cpu, pushed_events / push_cpu);
     bench_figure("sync_client_cpu_s", push_cpu, "s");
+    if (push_server_cpu > 0) {
+        printf("CPU of its PostgreSQL backend inside national_push: %.2f s; client and"
+               " backend together %.1f us an event, %.0f events per CPU second\n",
+               push_server_cpu, (push_cpu + push_server_cpu) * 1e6 / pushed_events,
+               pushed_events / (push_cpu + push_server_cpu));
+        bench_figure("sync_server_cpu_s", push_server_cpu, "s");
+        bench_figure("sync_events_per_cpu_s", pushed_events / (push_cpu + push_server_cpu),
+                     "events/s");
+    }
     printf("sync throughput including building the signed events: %.0f events/s\n",
            pushed_events / wall);
     printf("building and signing the simulated events: %.0f events/s on %u threads\n",

@@ -853,13 +853,15 @@ static int project_correct(struct push *ps, const struct checked_event *c, struc
 
 /* Registrations are applied set-based: a run of record.register events (up
  * to the next event of another projected kind) goes by COPY into a
- * temporary table, then one statement per table (birth_records, persons,
- * uins, dup_cases) applies the whole run. The result equals applying them
+ * temporary table, then one statement per table (birth_records, uins,
+ * dup_cases) applies the whole run; its persons rows, built here, go by
+ * COPY straight into persons once its UINs are assigned. The result equals applying them
  * one by one in log order: a run never holds the same record twice, a UIN
  * held by anyone else (or twice in the run) refuses the push at the first
  * such event, as the row-by-row projection did. */
 struct reg_run {
     struct buf rows; /* COPY text of reg_in */
+    struct buf persons; /* COPY text of persons */
     size_t n, pending; /* registrations; those whose birth_records row is not written yet */
     bool used; /* reg_in has rows of an earlier run of this push */
     json_t *records; /* record ids in the run */
@@ -872,7 +874,7 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     const json_t *link = json_object_get(data, "link");
     struct buf st = BUF_INIT(1 << 20);
     char seq[24], ord[24];
-    const char *f[12];
+    const char *f[9], *g[8];
     bool done = json_object_get(ps->prereg, nat_str(o, "id")) != NULL;
     const json_t *keys = json_object_get(ps->prekeys, nat_str(o, "id"));
     int rc = -1;
@@ -882,14 +884,15 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     if (json_canonical(json_object_get(link, "statement"), &st, err) != 0)
         goto out;
     f[0] = ord, f[1] = nat_str(o, "id"), f[2] = nat_str(data, "registration_number");
-    f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = buf_str(&st);
-    f[6] = nat_str(link, "signature"), f[7] = nat_str(link, "signer"), f[8] = ps->office;
-    f[9] = done ? "t" : "f";
+    f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = ps->office;
+    f[6] = done ? "t" : "f";
     /* the name key and date of birth its draft in this push gave; the others
      * are read from birth_records when the run is applied */
-    f[10] = keys ? json_string_value(json_array_get(keys, 0)) : NULL;
-    f[11] = keys ? json_string_value(json_array_get(keys, 1)) : NULL;
-    if (copy_row(&run->rows, f, 12) != 0 ||
+    f[7] = keys ? json_string_value(json_array_get(keys, 0)) : NULL;
+    f[8] = keys ? json_string_value(json_array_get(keys, 1)) : NULL;
+    g[0] = ps->office, g[1] = f[3], g[2] = f[1], g[3] = f[2], g[4] = buf_str(&st);
+    g[5] = nat_str(link, "signature"), g[6] = nat_str(link, "signer"), g[7] = seq;
+    if (copy_row(&run->rows, f, 9) != 0 || copy_row(&run->persons, g, 8) != 0 ||
         json_object_set_new(run->records, f[1], json_true()) != 0) {
         err_set(err, "push: out of memory building the COPY data");
         goto out;
@@ -951,15 +954,13 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
         return 0;
     if (pg_exec(ps->pg,
                 "CREATE TEMP TABLE IF NOT EXISTS reg_in (ord bigint, record_id text,"
-                " registration_number text, uin text, seq bigint, link_statement text,"
-                " link_signature text, link_signer text, office text, done boolean,"
+                " registration_number text, uin text, seq bigint, office text, done boolean,"
                 " name_key text, birth_date text) ON COMMIT DELETE ROWS",
                 0, NULL, NULL, err) != 0 ||
         (run->used && pg_exec(ps->pg, "TRUNCATE reg_in", 0, NULL, NULL, err) != 0) ||
         pg_copy(ps->pg,
-                "COPY reg_in(ord, record_id, registration_number, uin, seq, link_statement,"
-                " link_signature, link_signer, office, done, name_key, birth_date)"
-                " FROM STDIN",
+                "COPY reg_in(ord, record_id, registration_number, uin, seq, office, done,"
+                " name_key, birth_date) FROM STDIN",
                 (const char *)run->rows.data, run->rows.len, err) != 0 ||
         pg_exec(ps->pg, "ANALYZE reg_in", 0, NULL, NULL, err) != 0)
         goto out;
@@ -1006,24 +1007,28 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
                  " UPDATE reg_in r SET name_key = u.name_key, birth_date = u.birth_date"
                  " FROM u WHERE r.record_id = u.record_id",
                  1, p, NULL, err) != 0) ||
-        pg_exec(ps->pg,
-                "INSERT INTO persons(office, uin, record_id, registration_number, link_statement,"
-                " link_signature, link_signer, event_seq) SELECT $1, uin, record_id,"
-                " registration_number, link_statement, link_signature, link_signer, seq"
-                " FROM reg_in ORDER BY ord",
-                1, p, NULL, err) != 0)
+        pg_copy(ps->pg,
+                "COPY persons(office, uin, record_id, registration_number, link_statement,"
+                " link_signature, link_signer, event_seq) FROM STDIN",
+                (const char *)run->persons.data, run->persons.len, err) != 0)
         goto out;
     /* the same birth registered in another office: a case for both. Driven
      * from reg_in (analyzed above, carrying each registration's name key and
      * date of birth): the planner's estimate of this office's rows in
-     * birth_records, stale right after this push's COPY, plays no part */
+     * birth_records, stale right after this push's COPY, plays no part.
+     * Each registration looks its key up in the (name_key, birth_date)
+     * index of every partition (LATERAL, OFFSET 0 keeps it a lookup per
+     * row): joined as a set, the planner hashed reg_in and read the whole
+     * of birth_records in every push once the nation held a few hundred
+     * thousand records (docs/national.md, round 7e) */
     if (pg_exec(ps->pg,
                 "INSERT INTO dup_cases(office_a, record_a, office_b, record_b, why)"
                 " SELECT b.office, b.record_id, $1, r.record_id,"
                 " 'same name key and date of birth'"
-                " FROM reg_in r JOIN birth_records b ON b.name_key = r.name_key"
+                " FROM reg_in r CROSS JOIN LATERAL (SELECT b.office, b.record_id"
+                " FROM birth_records b WHERE b.name_key = r.name_key"
                 " AND b.birth_date = r.birth_date AND b.office <> $1"
-                " AND b.status = 'registered'"
+                " AND b.status = 'registered' OFFSET 0) b"
                 " WHERE r.name_key <> '' ORDER BY r.ord ON CONFLICT DO NOTHING",
                 1, p, NULL, err) != 0)
         goto out;
@@ -1031,6 +1036,7 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
 out:
     pg_res_free(r);
     buf_reset(&run->rows);
+    buf_reset(&run->persons);
     json_object_clear(run->records);
     run->n = run->pending = 0;
     return rc;
@@ -1134,7 +1140,8 @@ static int project_document(struct push *ps, const struct checked_event *c, cons
 
 static int project(struct push *ps, struct err *err)
 {
-    struct reg_run run = { BUF_INIT((size_t)1 << 30), 0, 0, false, json_object() };
+    struct reg_run run = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30), 0, 0, false,
+                           json_object() };
     int rc = -1;
 
     if (run.records == NULL)
@@ -1199,6 +1206,7 @@ static int project(struct push *ps, struct err *err)
     rc = 0;
 out:
     buf_release(&run.rows);
+    buf_release(&run.persons);
     json_decref(run.records);
     return rc;
 }

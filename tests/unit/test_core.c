@@ -167,6 +167,9 @@ static void test_jcs_values(void **state)
     char *c = canon("{ \"b\" : [ 1, -2, true, null, \"\\u0001\\n\\\"\\\\/\\u20ac\" ], \"a\" : {\"z\":0,\"y\":{}} }");
     assert_string_equal(c, "{\"a\":{\"y\":{},\"z\":0},\"b\":[1,-2,true,null,\"\\u0001\\n\\\"\\\\/\xe2\x82\xac\"]}");
     free(c);
+    c = canon("[0,7,-10,9007199254740991,-9007199254740991,{\"n\":-0}]");
+    assert_string_equal(c, "[0,7,-10,9007199254740991,-9007199254740991,{\"n\":0}]");
+    free(c);
     assert_null(canon("{\"x\":1.5}"));
     assert_null(canon("{\"x\":9007199254740993}"));
 }
