@@ -39,6 +39,11 @@ const char *nat_str(const json_t *o, const char *k);
  * malloc'd ("" on failure). */
 char *nat_name_key(const char *given, const char *family);
 
+/* National search: for each word of the query, this many of the most
+ * similar words of the nation's names (name_vocab) are looked up (a
+ * literal: it is part of the search's SQL text). */
+#define NAT_SEARCH_WORDS_SQL "8"
+
 /* Inclusion proofs over the leaves of OFFICE's accepted events up to SIZE:
  * loads the leaf hashes (malloc'd *LEAVES, *N). */
 int nat_load_leaves(struct pg *pg, const char *office, uint64_t size, merkle_hash **leaves,
