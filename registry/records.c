@@ -470,6 +470,7 @@ struct verify_ctx {
     int rounds; /* disagreements on this version, this one included */
     bool direct; /* bulk: as draft_ctx */
     bool wrote;
+    struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -491,8 +492,11 @@ static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_he
     if (edata == NULL)
         goto oom;
     c->wrote = true;
-    rc = (c->direct ? reg_event_append_one_direct : reg_event_append_one)(
-        db, c->actor, "record.mismatch", "record", h->id, h->hash, NULL, edata, NULL, NULL, err);
+    rc = c->direct ? reg_event_append_one_cached(db, c->actor, "record.mismatch", "record", h->id,
+                                                 h->hash, NULL, edata, NULL, c->frontier, NULL,
+                                                 err)
+                   : reg_event_append_one(db, c->actor, "record.mismatch", "record", h->id,
+                                          h->hash, NULL, edata, NULL, NULL, err);
     goto out;
 oom:
     err_oom(err);
@@ -572,9 +576,10 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     }
     /* everything a verification can be refused for is checked above */
     c->wrote = true;
-    if ((c->direct ? reg_event_append_one_direct : reg_event_append_one)(
-            db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata, now, &seq,
-            err) != 0)
+    if (c->direct ? reg_event_append_one_cached(db, c->actor, "record.verify", "record", h.id,
+                                                h.hash, NULL, edata, now, c->frontier, &seq, err)
+                  : reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash,
+                                         NULL, edata, now, &seq, err))
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
@@ -631,7 +636,7 @@ static int verify_outcome(const struct verify_ctx *c, const char *id, struct err
 int registry_record_verify(struct db *db, const struct registry_actor *actor, const char *id,
                            const json_t *rekeyed, json_t **mismatches, struct err *err)
 {
-    struct verify_ctx c = { actor, id, NULL, NULL, 0, false, false };
+    struct verify_ctx c = { actor, id, NULL, NULL, 0, false, false, NULL };
     json_t *norm = NULL;
     int rc;
 
@@ -696,6 +701,7 @@ struct register_ctx {
     /* bulk: the record's search index entry is rewritten at the end of the
      * batch (registry_record_steps) */
     bool index_later;
+    struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
 };
 
 static int register_tx(struct db *db, void *arg, struct err *err)
@@ -750,8 +756,10 @@ static int register_tx(struct db *db, void *arg, struct err *err)
         err_oom(err);
         goto out;
     }
-    if ((c->direct ? reg_event_append_at_direct : registry_event_append_at)(
-            db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
+    if (c->direct ? reg_event_append_at_direct(db, c->actor, "record.register", objects, edata,
+                                               now, c->frontier, &seq, err)
+                  : registry_event_append_at(db, c->actor, "record.register", objects, edata, now,
+                                             &seq, err))
         goto out;
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
@@ -796,7 +804,7 @@ static int rescan_tx(struct db *db, void *arg, struct err *err)
 int registry_record_register(struct db *db, const struct registry_actor *actor, const char *id,
                              json_t **result, struct err *err)
 {
-    struct register_ctx c = { actor, id, NULL, false, false, false };
+    struct register_ctx c = { actor, id, NULL, false, false, false, NULL };
     int rc;
 
     if (result)
@@ -825,6 +833,8 @@ struct steps_ctx {
     json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
     size_t n;
     size_t done;
+    /* this attempt's: the log's right edge and the tree heads being signed */
+    struct reg_frontier_cache frontier;
 };
 
 static void step_reset(struct registry_step *s)
@@ -859,7 +869,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
-        struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false };
+        struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier };
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
@@ -868,7 +878,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         break;
     }
     case REGISTRY_STEP_VERIFY: {
-        struct verify_ctx c = { s->actor, id, b->norms[i], NULL, 0, true, false };
+        struct verify_ctx c = { s->actor, id, b->norms[i], NULL, 0, true, false, &b->frontier };
         rc = verify_tx(db, &c, &s->err);
         if (rc == 0 && json_array_size(c.mismatches) > 0)
             s->result = json_incref(c.mismatches);
@@ -880,7 +890,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         break;
     }
     case REGISTRY_STEP_REGISTER: {
-        struct register_ctx c = { s->actor, id, NULL, true, false, true };
+        struct register_ctx c = { s->actor, id, NULL, true, false, true, &b->frontier };
         /* the duplicate scan first, as registry_record_register does in a
          * transaction of its own: its candidates stay when registration is
          * refused; a failure in it is the database's */
@@ -903,11 +913,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     return 0;
 }
 
-static int steps_tx(struct db *db, void *arg, struct err *err)
+static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
 {
-    struct steps_ctx *b = arg;
-
-    b->done = 0;
     for (size_t i = 0; i < b->n; i++)
         if (step_run(db, b, i, err) != 0)
             return -1;
@@ -926,7 +933,24 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
                                          err) != 0)
             return -1;
     }
-    return 0;
+    /* the batch's tree heads, stored before it commits */
+    return reg_head_queue_flush(db, b->frontier.heads, err);
+}
+
+static int steps_tx(struct db *db, void *arg, struct err *err)
+{
+    struct steps_ctx *b = arg;
+    int rc;
+
+    /* this attempt's own: a retried transaction reads the frontier again */
+    b->frontier = (struct reg_frontier_cache)REG_FRONTIER_CACHE_INIT;
+    b->done = 0;
+    if (reg_head_queue_start(&b->frontier.heads, err) != 0)
+        return -1;
+    rc = steps_run(db, b, err);
+    reg_head_queue_stop(b->frontier.heads);
+    b->frontier.heads = NULL;
+    return rc;
 }
 
 static const char *const step_actions[] = {
@@ -937,7 +961,7 @@ static const char *const step_actions[] = {
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { steps, NULL, n, 0 };
+    struct steps_ctx b = { steps, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
     const struct registry_actor *last = NULL;
     int rc = -1;
 
