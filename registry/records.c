@@ -771,7 +771,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
                "marking the record registered", err, "sssssI", h.id, regno, c->actor->username, now,
                uin, (long long)seq) != 0)
         goto out;
-    if (!c->index_later && registry_search_index_record(db, h.id, err) != 0)
+    if (!c->index_later && reg_search_index_registered(db, h.id, regno, uin, err) != 0)
         goto out;
     json_decref(c->result);
     c->result = NULL;
@@ -928,9 +928,12 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
      * query names, dates and places, never status or numbers). */
     for (size_t i = 0; i < b->n; i++) {
         const struct registry_step *s = &b->steps[i];
+        const json_t *r = s->result;
         if (s->kind == REGISTRY_STEP_REGISTER && s->done &&
-            registry_search_index_record(db, json_string_value(json_object_get(s->result, "id")),
-                                         err) != 0)
+            reg_search_index_registered(
+                db, json_string_value(json_object_get(r, "id")),
+                json_string_value(json_object_get(r, "registration_number")),
+                json_string_value(json_object_get(r, "uin")), err) != 0)
             return -1;
     }
     /* the batch's tree heads, stored before it commits */

@@ -557,7 +557,8 @@ static void test_import_batch_failure_after_write_undoes_batch(void **state)
 /* ---- the bulk batch of draft, verify and register steps ---- */
 
 /* Progress handler: interrupt the second run in a batch of the read that
- * rewrites a registered record's search index entry, after the second
+ * rewrites a registered record's search index entry (its FTS5 row, read to
+ * be written again with the record's numbers), after the second
  * registration's event, person and record rows are written. A read
  * interrupted leaves the transaction open (an interrupted write would make
  * SQLite roll it all back by itself), so only the batch can undo them. */
@@ -570,7 +571,7 @@ static int interrupt_second_index_read(void *ctx)
         const char *sql = sqlite3_sql(s);
         int runs;
         if (!sqlite3_stmt_busy(s) || sql == NULL ||
-            !strstr(sql, "r.registration_number, r.uin, v.data"))
+            !strstr(sql, "parents_ph, place, dates, ids FROM search_fts WHERE rowid"))
             continue;
         runs = sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 0);
         if (store_runs < 0)
