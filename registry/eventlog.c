@@ -190,6 +190,23 @@ struct append {
     uint64_t seq;
 };
 
+/* reg_actor_check_current, once per actor in the transaction CACHE
+ * belongs to (NULL: every time). */
+static int actor_current(struct db *db, struct reg_frontier_cache *cache,
+                         const struct registry_actor *actor, struct err *err)
+{
+    size_t i, n = cache ? cache->n_checked : 0;
+
+    for (i = 0; i < n; i++)
+        if (cache->checked[i] == actor)
+            return 0;
+    if (reg_actor_check_current(db, actor, err) != 0)
+        return -1;
+    if (cache && n < sizeof cache->checked / sizeof cache->checked[0])
+        cache->checked[cache->n_checked++] = actor;
+    return 0;
+}
+
 static int append_tx(struct db *db, void *arg, struct err *err)
 {
     struct append *a = arg;
@@ -210,7 +227,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     /* Checked in the same transaction as the append: an account disabled or
      * changed by another process after this actor signed in signs nothing
      * more, so the audit never meets an event signed after a disable. */
-    if (reg_actor_check_current(db, actor, err) != 0)
+    if (actor_current(db, a->cache, actor, err) != 0)
         goto out;
     if (reg_log_size(db, &seq, err) != 0 || reg_now(now, err) != 0)
         goto out;

@@ -116,8 +116,13 @@ static int record_readable(struct db *db, const struct registry_actor *actor, co
     return reg_record_find(db, actor, ref, id, err);
 }
 
-static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
-                    struct rec_head *h, struct err *err)
+/* KNOWN (or NULL): a normalized record whose canonical hash is KNOWN_HASH,
+ * taken as the current version's data, unparsed, when the version's hash
+ * is that one (the same canonical bytes): a batch's draft step keeps the
+ * record it stored for the steps that follow. */
+static int rec_load_known(struct db *db, const struct registry_actor *actor, const char *ref,
+                          const json_t *known, const char *known_hash, struct rec_head *h,
+                          struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
@@ -146,7 +151,9 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
     h->regno = db_column_dup(st, 5);
     h->uin = db_column_dup(st, 6);
-    if (db_column_parse(st, 4, &h->data, err) != 0) {
+    if (known && known_hash && strcmp(h->hash, known_hash) == 0)
+        h->data = json_incref((json_t *)known);
+    else if (db_column_parse(st, 4, &h->data, err) != 0) {
         err_prefix(err, "record %s version %d", h->id, h->version);
         goto out;
     }
@@ -157,6 +164,12 @@ out:
     free(id);
     reg_release(db, st);
     return rc;
+}
+
+static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
+                    struct rec_head *h, struct err *err)
+{
+    return rec_load_known(db, actor, ref, NULL, NULL, h, err);
 }
 
 static int check_evidence_list(struct db *db, const json_t *list, struct err *err)
@@ -207,6 +220,7 @@ struct draft_ctx {
     bool direct;
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
+    char hash[65]; /* out: the stored version's hash */
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -239,6 +253,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
         rec_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0)
         goto out;
+    memcpy(c->hash, hash, sizeof c->hash);
     edata = json_pack("{s:i, s:s, s:O}", "version", 1, "status", "draft", "evidence",
                       json_object_get(c->norm, "evidence"));
     if (edata && c->file_hash &&
@@ -471,6 +486,8 @@ struct verify_ctx {
     bool direct; /* bulk: as draft_ctx */
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
+    const json_t *known; /* bulk: the draft's record (rec_load_known), or NULL */
+    const char *known_hash;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -532,7 +549,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     bool mine = false;
     int rc = -1;
 
-    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "draft") != 0) {
         err_setk(err, ERR_CONFLICT, "verification refused: record %s is already %s", h.id, h.status);
@@ -702,6 +719,8 @@ struct register_ctx {
      * batch (registry_record_steps) */
     bool index_later;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
+    const json_t *known; /* bulk: as verify_ctx */
+    const char *known_hash;
 };
 
 static int register_tx(struct db *db, void *arg, struct err *err)
@@ -716,7 +735,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int rc = -1;
 
-    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "registered") == 0) {
         err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h.id,
@@ -831,6 +850,7 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
 struct steps_ctx {
     struct registry_step *steps;
     json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
+    char (*hashes)[65]; /* DRAFT done: the version's hash */
     size_t n;
     size_t done;
     /* this attempt's: the log's right edge and the tree heads being signed */
@@ -852,6 +872,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
 {
     struct registry_step *s = &b->steps[i];
     const char *id = s->id;
+    const json_t *known = NULL;
+    const char *known_hash = NULL;
     int rc;
 
     step_reset(s);
@@ -866,6 +888,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             err_set(&s->err, "step %zu: its draft (step %zu) was refused", i, s->draft);
             return 0;
         }
+        known = b->norms[s->draft];
+        known_hash = b->hashes[s->draft];
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
@@ -875,10 +899,12 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         s->new_id = c.id;
+        memcpy(b->hashes[i], c.hash, sizeof b->hashes[i]);
         break;
     }
     case REGISTRY_STEP_VERIFY: {
-        struct verify_ctx c = { s->actor, id, b->norms[i], NULL, 0, true, false, &b->frontier };
+        struct verify_ctx c = { s->actor, id,    b->norms[i],  NULL,  0,
+                                true,     false, &b->frontier, known, known_hash };
         rc = verify_tx(db, &c, &s->err);
         if (rc == 0 && json_array_size(c.mismatches) > 0)
             s->result = json_incref(c.mismatches);
@@ -890,7 +916,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         break;
     }
     case REGISTRY_STEP_REGISTER: {
-        struct register_ctx c = { s->actor, id, NULL, true, false, true, &b->frontier };
+        struct register_ctx c = { s->actor, id,           NULL,  true,      false,
+                                  true,     &b->frontier, known, known_hash };
         /* the duplicate scan first, as registry_record_register does in a
          * transaction of its own: its candidates stay when registration is
          * refused; a failure in it is the database's */
@@ -964,13 +991,17 @@ static const char *const step_actions[] = {
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { steps, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
+    struct steps_ctx b = { steps, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
     const struct registry_actor *last = NULL;
     int rc = -1;
 
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
-    if (b.norms == NULL)
+    b.hashes = calloc(n ? n : 1, sizeof *b.hashes);
+    if (b.norms == NULL || b.hashes == NULL) {
+        free(b.norms);
+        free(b.hashes);
         return err_oom(err);
+    }
     for (size_t i = 0; i < n; i++) {
         struct registry_step *s = &steps[i];
         s->new_id = NULL;
@@ -1004,6 +1035,7 @@ out:
     for (size_t i = 0; i < n; i++)
         json_decref(b.norms[i]);
     free(b.norms);
+    free(b.hashes);
     return rc;
 }
 

@@ -127,8 +127,13 @@ struct reg_frontier_cache {
     struct merkle_frontier f;
     /* or NULL: each append signs and stores its tree head itself */
     struct reg_head_queue *heads;
+    /* the actors whose account an append of this transaction found current
+     * (reg_actor_check_current): no other connection writes users while the
+     * transaction holds the write lock, so the answer stands until it ends */
+    const struct registry_actor *checked[4];
+    size_t n_checked;
 };
-#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT, NULL }
+#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT, NULL, { NULL }, 0 }
 
 /* Tree heads signed on a thread of their own while a batch appends (the
  * same head per log size, the same body and office signature as
