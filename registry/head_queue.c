@@ -13,6 +13,10 @@
 #include "registry_int.h"
 
 #define HEAD_QUEUE_CAP 1024
+/* An idle signer is woken when this many heads wait, not for each one: a
+ * head is signed in about 20 microseconds, a wake-up (a futex call on each
+ * side) costs a few, and the appends must not pay them per event. */
+#define HEAD_QUEUE_WAKE 32
 
 struct head_job {
     const struct registry_actor *actor;
@@ -124,7 +128,7 @@ int reg_head_queue_push(struct db *db, struct reg_head_queue *q,
         return -1;
     pthread_mutex_lock(&q->mu);
     q->pushed++;
-    if (q->worker_idle)
+    if (q->worker_idle && q->pushed - q->next >= HEAD_QUEUE_WAKE)
         pthread_cond_signal(&q->work);
     pthread_mutex_unlock(&q->mu);
     return 0;
