@@ -102,11 +102,15 @@ int reg_head_queue_start(struct reg_head_queue **out, struct err *err)
     return 0;
 }
 
+/* With every queued job finished (the signer waits or is stopped): their
+ * bodies freed, the queue empty. */
 static void jobs_release(struct reg_head_queue *q)
 {
     for (size_t i = 0; i < q->pushed; i++)
         buf_release(&q->jobs[i].body);
+    pthread_mutex_lock(&q->mu); /* the signer reads the counts under it */
     q->pushed = q->next = q->finished = 0;
+    pthread_mutex_unlock(&q->mu);
 }
 
 int reg_head_queue_push(struct db *db, struct reg_head_queue *q,
