@@ -98,6 +98,33 @@ static json_t *head_json(const char *office, uint64_t size, const char *root_hex
                      root_hex, "office", office, "signed_at", time, "signature", sig_hex);
 }
 
+/* The tree head of SIZE leaves with ROOT, signed by ACTOR's office at NOW:
+ * its canonical body in BODY and signature in SIG. Touches no database, so
+ * a head queue (head_queue.c) runs it on another thread. */
+int reg_tree_head_make(const struct registry_actor *actor, uint64_t size,
+                       const unsigned char root[32], const char *now, struct buf *body,
+                       unsigned char sig[REG_SIG_BYTES], struct err *err)
+{
+    char root_hex[65];
+
+    hex_encode(root, 32, root_hex);
+    if (reg_tree_head_body(actor->node_office, size, root_hex, now, body, err) != 0)
+        return -1;
+    reg_sign(actor->office_sk, body->data, body->len, sig);
+    return 0;
+}
+
+int reg_tree_head_store(struct db *db, const struct registry_actor *actor, uint64_t size,
+                        const unsigned char root[32], const char *now, const struct buf *body,
+                        const unsigned char sig[REG_SIG_BYTES], struct err *err)
+{
+    return db_run(db,
+                  "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                  "storing the tree head", err, "Ibsssb", (long long)size, root, (size_t)32,
+                  actor->node_office, now, buf_str(body), sig, (size_t)REG_SIG_BYTES);
+}
+
 int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64_t size,
                        const unsigned char root[32], json_t **head, struct err *err)
 {
@@ -106,17 +133,11 @@ int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64
     char root_hex[65], now[TIME_ISO8601_LEN + 1];
     int rc = -1;
 
-    hex_encode(root, 32, root_hex);
     if (reg_now(now, err) != 0 ||
-        reg_tree_head_body(actor->node_office, size, root_hex, now, &body, err) != 0)
+        reg_tree_head_make(actor, size, root, now, &body, sig, err) != 0 ||
+        reg_tree_head_store(db, actor, size, root, now, &body, sig, err) != 0)
         goto out;
-    reg_sign(actor->office_sk, body.data, body.len, sig);
-    if (db_run(db,
-               "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-               "storing the tree head", err, "Ibsssb", (long long)size, root, (size_t)32,
-               actor->node_office, now, buf_str(&body), sig, sizeof sig) != 0)
-        goto out;
+    hex_encode(root, 32, root_hex);
     if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
         err_oom(err);
         goto out;
@@ -169,6 +190,23 @@ struct append {
     uint64_t seq;
 };
 
+/* reg_actor_check_current, once per actor in the transaction CACHE
+ * belongs to (NULL: every time). */
+static int actor_current(struct db *db, struct reg_frontier_cache *cache,
+                         const struct registry_actor *actor, struct err *err)
+{
+    size_t i, n = cache ? cache->n_checked : 0;
+
+    for (i = 0; i < n; i++)
+        if (cache->checked[i] == actor)
+            return 0;
+    if (reg_actor_check_current(db, actor, err) != 0)
+        return -1;
+    if (cache && n < sizeof cache->checked / sizeof cache->checked[0])
+        cache->checked[cache->n_checked++] = actor;
+    return 0;
+}
+
 static int append_tx(struct db *db, void *arg, struct err *err)
 {
     struct append *a = arg;
@@ -189,7 +227,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     /* Checked in the same transaction as the append: an account disabled or
      * changed by another process after this actor signed in signs nothing
      * more, so the audit never meets an event signed after a disable. */
-    if (reg_actor_check_current(db, actor, err) != 0)
+    if (actor_current(db, a->cache, actor, err) != 0)
         goto out;
     if (reg_log_size(db, &seq, err) != 0 || reg_now(now, err) != 0)
         goto out;
@@ -245,7 +283,12 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     if (merkle_frontier_append(&f, leaf, store_node, st, err) != 0)
         goto out;
     merkle_frontier_root(&f, root);
-    if (reg_tree_head_sign(db, actor, seq + 1, root, NULL, err) != 0)
+    /* a batch with a head queue has the head signed on another thread and
+     * stored before the batch's transaction ends; else signed and stored
+     * here */
+    if (a->cache && a->cache->heads
+            ? reg_head_queue_push(db, a->cache->heads, actor, seq + 1, root, err) != 0
+            : reg_tree_head_sign(db, actor, seq + 1, root, NULL, err) != 0)
         goto out;
     if (a->cache) {
         a->cache->f = f;
@@ -334,9 +377,10 @@ int registry_event_append_at(struct db *db, const struct registry_actor *actor, 
 
 int reg_event_append_at_direct(struct db *db, const struct registry_actor *actor,
                                const char *type, const json_t *objects, const json_t *data,
-                               const char *time, uint64_t *seq, struct err *err)
+                               const char *time, struct reg_frontier_cache *cache,
+                               uint64_t *seq, struct err *err)
 {
-    return event_append(db, actor, type, objects, data, time, true, NULL, seq, err);
+    return event_append(db, actor, type, objects, data, time, true, cache, seq, err);
 }
 
 int registry_log_head(struct db *db, json_t **out, struct err *err)

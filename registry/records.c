@@ -116,8 +116,13 @@ static int record_readable(struct db *db, const struct registry_actor *actor, co
     return reg_record_find(db, actor, ref, id, err);
 }
 
-static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
-                    struct rec_head *h, struct err *err)
+/* KNOWN (or NULL): a normalized record whose canonical hash is KNOWN_HASH,
+ * taken as the current version's data, unparsed, when the version's hash
+ * is that one (the same canonical bytes): a batch's draft step keeps the
+ * record it stored for the steps that follow. */
+static int rec_load_known(struct db *db, const struct registry_actor *actor, const char *ref,
+                          const json_t *known, const char *known_hash, struct rec_head *h,
+                          struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
@@ -146,7 +151,9 @@ static int rec_load(struct db *db, const struct registry_actor *actor, const cha
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
     h->regno = db_column_dup(st, 5);
     h->uin = db_column_dup(st, 6);
-    if (db_column_parse(st, 4, &h->data, err) != 0) {
+    if (known && known_hash && strcmp(h->hash, known_hash) == 0)
+        h->data = json_incref((json_t *)known);
+    else if (db_column_parse(st, 4, &h->data, err) != 0) {
         err_prefix(err, "record %s version %d", h->id, h->version);
         goto out;
     }
@@ -157,6 +164,12 @@ out:
     free(id);
     reg_release(db, st);
     return rc;
+}
+
+static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
+                    struct rec_head *h, struct err *err)
+{
+    return rec_load_known(db, actor, ref, NULL, NULL, h, err);
 }
 
 static int check_evidence_list(struct db *db, const json_t *list, struct err *err)
@@ -207,6 +220,7 @@ struct draft_ctx {
     bool direct;
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
+    char hash[65]; /* out: the stored version's hash */
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -239,6 +253,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
         rec_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0)
         goto out;
+    memcpy(c->hash, hash, sizeof c->hash);
     edata = json_pack("{s:i, s:s, s:O}", "version", 1, "status", "draft", "evidence",
                       json_object_get(c->norm, "evidence"));
     if (edata && c->file_hash &&
@@ -470,6 +485,9 @@ struct verify_ctx {
     int rounds; /* disagreements on this version, this one included */
     bool direct; /* bulk: as draft_ctx */
     bool wrote;
+    struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
+    const json_t *known; /* bulk: the draft's record (rec_load_known), or NULL */
+    const char *known_hash;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -491,8 +509,11 @@ static int log_mismatch(struct db *db, struct verify_ctx *c, const struct rec_he
     if (edata == NULL)
         goto oom;
     c->wrote = true;
-    rc = (c->direct ? reg_event_append_one_direct : reg_event_append_one)(
-        db, c->actor, "record.mismatch", "record", h->id, h->hash, NULL, edata, NULL, NULL, err);
+    rc = c->direct ? reg_event_append_one_cached(db, c->actor, "record.mismatch", "record", h->id,
+                                                 h->hash, NULL, edata, NULL, c->frontier, NULL,
+                                                 err)
+                   : reg_event_append_one(db, c->actor, "record.mismatch", "record", h->id,
+                                          h->hash, NULL, edata, NULL, NULL, err);
     goto out;
 oom:
     err_oom(err);
@@ -528,7 +549,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     bool mine = false;
     int rc = -1;
 
-    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "draft") != 0) {
         err_setk(err, ERR_CONFLICT, "verification refused: record %s is already %s", h.id, h.status);
@@ -562,7 +583,12 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         rc = log_mismatch(db, c, &h, err);
         goto out;
     }
-    if (rec_canonical(c->norm, &rekeyed, rehash, err) != 0 || reg_now(now, err) != 0)
+    /* a re-keying equal to the version has its canonical bytes, so its hash */
+    if (json_equal(h.data, c->norm))
+        memcpy(rehash, h.hash, sizeof rehash);
+    else if (rec_canonical(c->norm, &rekeyed, rehash, err) != 0)
+        goto out;
+    if (reg_now(now, err) != 0)
         goto out;
     edata = json_pack("{s:i, s:s, s:s}", "version", h.version, "status", "verified",
                       "rekeyed_hash", rehash);
@@ -572,9 +598,10 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     }
     /* everything a verification can be refused for is checked above */
     c->wrote = true;
-    if ((c->direct ? reg_event_append_one_direct : reg_event_append_one)(
-            db, c->actor, "record.verify", "record", h.id, h.hash, NULL, edata, now, &seq,
-            err) != 0)
+    if (c->direct ? reg_event_append_one_cached(db, c->actor, "record.verify", "record", h.id,
+                                                h.hash, NULL, edata, now, c->frontier, &seq, err)
+                  : reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash,
+                                         NULL, edata, now, &seq, err))
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
@@ -631,7 +658,7 @@ static int verify_outcome(const struct verify_ctx *c, const char *id, struct err
 int registry_record_verify(struct db *db, const struct registry_actor *actor, const char *id,
                            const json_t *rekeyed, json_t **mismatches, struct err *err)
 {
-    struct verify_ctx c = { actor, id, NULL, NULL, 0, false, false };
+    struct verify_ctx c = { actor, id, NULL, NULL, 0, false, false, NULL };
     json_t *norm = NULL;
     int rc;
 
@@ -696,6 +723,9 @@ struct register_ctx {
     /* bulk: the record's search index entry is rewritten at the end of the
      * batch (registry_record_steps) */
     bool index_later;
+    struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
+    const json_t *known; /* bulk: as verify_ctx */
+    const char *known_hash;
 };
 
 static int register_tx(struct db *db, void *arg, struct err *err)
@@ -710,7 +740,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int rc = -1;
 
-    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
         return -1;
     if (strcmp(h.status, "registered") == 0) {
         err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h.id,
@@ -750,8 +780,10 @@ static int register_tx(struct db *db, void *arg, struct err *err)
         err_oom(err);
         goto out;
     }
-    if ((c->direct ? reg_event_append_at_direct : registry_event_append_at)(
-            db, c->actor, "record.register", objects, edata, now, &seq, err) != 0)
+    if (c->direct ? reg_event_append_at_direct(db, c->actor, "record.register", objects, edata,
+                                               now, c->frontier, &seq, err)
+                  : registry_event_append_at(db, c->actor, "record.register", objects, edata, now,
+                                             &seq, err))
         goto out;
     if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
@@ -763,7 +795,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
                "marking the record registered", err, "sssssI", h.id, regno, c->actor->username, now,
                uin, (long long)seq) != 0)
         goto out;
-    if (!c->index_later && registry_search_index_record(db, h.id, err) != 0)
+    if (!c->index_later && reg_search_index_registered(db, h.id, regno, uin, err) != 0)
         goto out;
     json_decref(c->result);
     c->result = NULL;
@@ -796,7 +828,7 @@ static int rescan_tx(struct db *db, void *arg, struct err *err)
 int registry_record_register(struct db *db, const struct registry_actor *actor, const char *id,
                              json_t **result, struct err *err)
 {
-    struct register_ctx c = { actor, id, NULL, false, false, false };
+    struct register_ctx c = { actor, id, NULL, false, false, false, NULL };
     int rc;
 
     if (result)
@@ -823,8 +855,11 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
 struct steps_ctx {
     struct registry_step *steps;
     json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
+    char (*hashes)[65]; /* DRAFT done: the version's hash */
     size_t n;
     size_t done;
+    /* this attempt's: the log's right edge and the tree heads being signed */
+    struct reg_frontier_cache frontier;
 };
 
 static void step_reset(struct registry_step *s)
@@ -842,6 +877,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
 {
     struct registry_step *s = &b->steps[i];
     const char *id = s->id;
+    const json_t *known = NULL;
+    const char *known_hash = NULL;
     int rc;
 
     step_reset(s);
@@ -856,19 +893,23 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             err_set(&s->err, "step %zu: its draft (step %zu) was refused", i, s->draft);
             return 0;
         }
+        known = b->norms[s->draft];
+        known_hash = b->hashes[s->draft];
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
-        struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false };
+        struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier };
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         s->new_id = c.id;
+        memcpy(b->hashes[i], c.hash, sizeof b->hashes[i]);
         break;
     }
     case REGISTRY_STEP_VERIFY: {
-        struct verify_ctx c = { s->actor, id, b->norms[i], NULL, 0, true, false };
+        struct verify_ctx c = { s->actor, id,    b->norms[i],  NULL,  0,
+                                true,     false, &b->frontier, known, known_hash };
         rc = verify_tx(db, &c, &s->err);
         if (rc == 0 && json_array_size(c.mismatches) > 0)
             s->result = json_incref(c.mismatches);
@@ -880,7 +921,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         break;
     }
     case REGISTRY_STEP_REGISTER: {
-        struct register_ctx c = { s->actor, id, NULL, true, false, true };
+        struct register_ctx c = { s->actor, id,           NULL,  true,      false,
+                                  true,     &b->frontier, known, known_hash };
         /* the duplicate scan first, as registry_record_register does in a
          * transaction of its own: its candidates stay when registration is
          * refused; a failure in it is the database's */
@@ -903,11 +945,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     return 0;
 }
 
-static int steps_tx(struct db *db, void *arg, struct err *err)
+static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
 {
-    struct steps_ctx *b = arg;
-
-    b->done = 0;
     for (size_t i = 0; i < b->n; i++)
         if (step_run(db, b, i, err) != 0)
             return -1;
@@ -921,12 +960,32 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
      * query names, dates and places, never status or numbers). */
     for (size_t i = 0; i < b->n; i++) {
         const struct registry_step *s = &b->steps[i];
+        const json_t *r = s->result;
         if (s->kind == REGISTRY_STEP_REGISTER && s->done &&
-            registry_search_index_record(db, json_string_value(json_object_get(s->result, "id")),
-                                         err) != 0)
+            reg_search_index_registered(
+                db, json_string_value(json_object_get(r, "id")),
+                json_string_value(json_object_get(r, "registration_number")),
+                json_string_value(json_object_get(r, "uin")), err) != 0)
             return -1;
     }
-    return 0;
+    /* the batch's tree heads, stored before it commits */
+    return reg_head_queue_flush(db, b->frontier.heads, err);
+}
+
+static int steps_tx(struct db *db, void *arg, struct err *err)
+{
+    struct steps_ctx *b = arg;
+    int rc;
+
+    /* this attempt's own: a retried transaction reads the frontier again */
+    b->frontier = (struct reg_frontier_cache)REG_FRONTIER_CACHE_INIT;
+    b->done = 0;
+    if (reg_head_queue_start(&b->frontier.heads, err) != 0)
+        return -1;
+    rc = steps_run(db, b, err);
+    reg_head_queue_stop(b->frontier.heads);
+    b->frontier.heads = NULL;
+    return rc;
 }
 
 static const char *const step_actions[] = {
@@ -937,13 +996,17 @@ static const char *const step_actions[] = {
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { steps, NULL, n, 0 };
+    struct steps_ctx b = { steps, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
     const struct registry_actor *last = NULL;
     int rc = -1;
 
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
-    if (b.norms == NULL)
+    b.hashes = calloc(n ? n : 1, sizeof *b.hashes);
+    if (b.norms == NULL || b.hashes == NULL) {
+        free(b.norms);
+        free(b.hashes);
         return err_oom(err);
+    }
     for (size_t i = 0; i < n; i++) {
         struct registry_step *s = &steps[i];
         s->new_id = NULL;
@@ -977,6 +1040,7 @@ out:
     for (size_t i = 0; i < n; i++)
         json_decref(b.norms[i]);
     free(b.norms);
+    free(b.hashes);
     return rc;
 }
 

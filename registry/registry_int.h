@@ -121,11 +121,51 @@ int reg_event_append_one_direct(struct db *db, const struct registry_actor *acto
  * transaction that filled it: a batch starts every attempt with
  * REG_FRONTIER_CACHE_INIT, and a rolled-back transaction drops it with its
  * context. An append uses it only when its size is the log's size. */
+struct reg_head_queue;
 struct reg_frontier_cache {
     bool valid;
     struct merkle_frontier f;
+    /* or NULL: each append signs and stores its tree head itself */
+    struct reg_head_queue *heads;
+    /* the actors whose account an append of this transaction found current
+     * (reg_actor_check_current): no other connection writes users while the
+     * transaction holds the write lock, so the answer stands until it ends */
+    const struct registry_actor *checked[4];
+    size_t n_checked;
 };
-#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT }
+#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT, NULL, { NULL }, 0 }
+
+/* Tree heads signed on a thread of their own while a batch appends (the
+ * same head per log size, the same body and office signature as
+ * reg_tree_head_sign), stored in the batch's transaction by
+ * reg_head_queue_flush, which the batch calls before it commits. Nothing
+ * of a transaction reads tree_heads before it commits. */
+int reg_head_queue_start(struct reg_head_queue **q, struct err *err)
+    __attribute__((warn_unused_result));
+/* Queue the head of SIZE leaves with ROOT, signed now by ACTOR's office
+ * (which must outlive the queue's next flush); a full queue is flushed
+ * first. */
+int reg_head_queue_push(struct db *db, struct reg_head_queue *q,
+                        const struct registry_actor *actor, uint64_t size,
+                        const unsigned char root[32], struct err *err)
+    __attribute__((warn_unused_result));
+/* Sign what is left (this thread helps), wait, and store every queued head
+ * in log order; the queue is then empty. */
+int reg_head_queue_flush(struct db *db, struct reg_head_queue *q, struct err *err)
+    __attribute__((warn_unused_result));
+/* Stop the thread and drop what was not flushed (a batch that failed). */
+void reg_head_queue_stop(struct reg_head_queue *q);
+
+/* The parts of reg_tree_head_sign: the canonical body and office signature
+ * (no database, any thread), and the row. */
+int reg_tree_head_make(const struct registry_actor *actor, uint64_t size,
+                       const unsigned char root[32], const char *now, struct buf *body,
+                       unsigned char sig[REG_SIG_BYTES], struct err *err)
+    __attribute__((warn_unused_result));
+int reg_tree_head_store(struct db *db, const struct registry_actor *actor, uint64_t size,
+                        const unsigned char root[32], const char *now, const struct buf *body,
+                        const unsigned char sig[REG_SIG_BYTES], struct err *err)
+    __attribute__((warn_unused_result));
 
 /* reg_event_append_one_direct with the transaction's frontier CACHE (NULL:
  * none), which it reads when valid and leaves describing the new log. */
@@ -140,7 +180,8 @@ int reg_event_append_one_cached(struct db *db, const struct registry_actor *acto
  * savepoint of its own (as reg_event_append_one_direct). */
 int reg_event_append_at_direct(struct db *db, const struct registry_actor *actor,
                                const char *type, const json_t *objects, const json_t *data,
-                               const char *time, uint64_t *seq, struct err *err)
+                               const char *time, struct reg_frontier_cache *cache,
+                               uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
 
 /* What a verifier (the audit, the bundle check) found wrong: each problem

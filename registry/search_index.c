@@ -102,7 +102,7 @@ static int date_tokens(const char *dob, struct buf *out)
 /* Prepared statements for writing the index, reused across a batch: the
  * connection's cached ones, one for each SQL text of writer_sql. */
 enum { W_FIND, W_INS, W_UPD, W_DEL_FTS, W_DEL_TRI, W_INS_FTS, W_INS_TRI, W_GET_FTS, W_GET_TRI,
-       W_DEL_KEYS, W_INS_KEY, W_COUNT };
+       W_DEL_KEYS, W_INS_KEY, W_REGISTERED, W_COUNT };
 
 static const char *const writer_sql[W_COUNT] = {
     [W_FIND] = "SELECT rowid FROM search_index WHERE record_id=?1",
@@ -124,6 +124,8 @@ static const char *const writer_sql[W_COUNT] = {
     [W_GET_TRI] = "SELECT names FROM search_tri WHERE rowid=?1",
     [W_DEL_KEYS] = "DELETE FROM search_name_keys WHERE rec=?1",
     [W_INS_KEY] = "INSERT OR IGNORE INTO search_name_keys(key, dob, rec) VALUES (?1,?2,?3)",
+    [W_REGISTERED] = "UPDATE search_index SET status='registered', regno=?2, uin=?3"
+                     " WHERE rowid=?1",
 };
 
 struct index_writer {
@@ -242,6 +244,24 @@ static int keys_put(struct db *db, struct index_writer *w, int64_t rowid, bool o
     return 0;
 }
 
+/* The FTS5 ids column: the UIN and the registration number without its
+ * slashes (so that "UG01/2026/000123" is found as UG012026000123). */
+static int ids_text(const char *regno, const char *uin, struct buf *ids)
+{
+    if (uin && buf_append_str(ids, uin) != 0)
+        return -1;
+    if (regno) {
+        if (ids->len && buf_append_byte(ids, ' ') != 0)
+            return -1;
+        for (const char *p = regno; *p; p++)
+            if (*p != '/' && buf_append_byte(ids, (unsigned char)*p) != 0)
+                return -1;
+    }
+    if (ids->data == NULL && buf_append(ids, "", 0) != 0)
+        return -1;
+    return 0;
+}
+
 static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
                       const char *status, const json_t *rec, const char *regno, const char *uin,
                       struct err *err)
@@ -273,16 +293,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
         err_set(err, "search index: a name of record %s is too long", id);
         goto out;
     }
-    if (uin && buf_append_str(&ids, uin) != 0)
-        goto oom;
-    if (regno) {
-        if (ids.len && buf_append_byte(&ids, ' ') != 0)
-            goto oom;
-        for (const char *p = regno; *p; p++)
-            if (*p != '/' && buf_append_byte(&ids, (unsigned char)*p) != 0)
-                goto oom;
-    }
-    if (ids.data == NULL && buf_append(&ids, "", 0) != 0)
+    if (ids_text(regno, uin, &ids) != 0)
         goto oom;
 
     s = writer_step(db, w->st[W_FIND], "reading the search index", err, "s", id);
@@ -433,6 +444,77 @@ int registry_search_index_record(struct db *db, const char *id, struct err *err)
     reg_release(db, st);
     writer_close(&w);
     return rc;
+}
+
+/* A registration changes no indexed word of the record: the status and
+ * numbers of its search_index row and the ids column of its search_fts row
+ * (search_tri holds names only). The other columns are those the record's
+ * unchanged version gave them, so they are copied, not computed again from
+ * the record: the same row writer_put would write. 1 when the record has
+ * no complete index entry (the caller indexes it whole), 0, -1 on error. */
+static int index_registered(struct db *db, struct index_writer *w, const char *id,
+                            const char *regno, const char *uin, struct err *err)
+{
+    struct buf ids = BUF_INIT(128);
+    char *kept[6] = { NULL };
+    sqlite3_stmt *get = w->st[W_GET_FTS];
+    int64_t rowid = -1;
+    bool same_ids = false;
+    int rc = -1, s;
+
+    s = writer_step(db, w->st[W_FIND], "reading the search index", err, "s", id);
+    if (s == 1)
+        rowid = sqlite3_column_int64(w->st[W_FIND], 0);
+    writer_reset(w->st[W_FIND]);
+    if (s <= 0)
+        return s < 0 ? -1 : 1;
+    if (ids_text(regno, uin, &ids) != 0)
+        return err_setk(err, ERR_INTERNAL, "search index: out of memory");
+    s = writer_step(db, get, "reading the search index", err, "I", (long long)rowid);
+    for (int i = 0; i < 6 && s == 1; i++)
+        if (sqlite3_column_type(get, i) != SQLITE_TEXT || (kept[i] = db_column_dup(get, i)) == NULL)
+            s = 0; /* indexed whole again below */
+    if (s == 1)
+        same_ids = sqlite3_column_type(get, 6) == SQLITE_TEXT &&
+                   strcmp((const char *)sqlite3_column_text(get, 6), buf_str(&ids)) == 0;
+    writer_reset(get);
+    if (s <= 0) {
+        rc = s < 0 ? -1 : 1;
+        goto out;
+    }
+    s = writer_step(db, w->st[W_REGISTERED], "updating the search index", err, "Iss",
+                    (long long)rowid, regno, uin);
+    writer_reset(w->st[W_REGISTERED]);
+    if (s >= 0 && !same_ids) {
+        s = writer_step(db, w->st[W_DEL_FTS], "updating the search index", err, "I",
+                        (long long)rowid);
+        writer_reset(w->st[W_DEL_FTS]);
+    }
+    if (s >= 0 && !same_ids) {
+        s = writer_step(db, w->st[W_INS_FTS], "writing the search index", err, "Isssssss",
+                        (long long)rowid, kept[0], kept[1], kept[2], kept[3], kept[4], kept[5],
+                        buf_str(&ids));
+        writer_reset(w->st[W_INS_FTS]);
+    }
+    rc = s < 0 ? -1 : 0;
+out:
+    for (int i = 0; i < 6; i++)
+        free(kept[i]);
+    buf_release(&ids);
+    return rc;
+}
+
+int reg_search_index_registered(struct db *db, const char *id, const char *regno,
+                                const char *uin, struct err *err)
+{
+    struct index_writer w;
+    int rc;
+
+    if (writer_open(db, &w, err) != 0)
+        return -1;
+    rc = index_registered(db, &w, id, regno, uin, err);
+    writer_close(&w);
+    return rc == 1 ? registry_search_index_record(db, id, err) : rc;
 }
 
 int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)

@@ -74,6 +74,14 @@ struct search_keys {
 void reg_search_keys_release(struct search_keys *k);
 int reg_search_keys(const json_t *record, struct search_keys *k, struct err *err);
 
+/* Record ID was just registered as REGNO with UIN (its version unchanged):
+ * its index entry's status and numbers, the rest kept as it is (a record
+ * without a complete entry is indexed whole, as
+ * registry_search_index_record does). */
+int reg_search_index_registered(struct db *db, const char *id, const char *regno,
+                                const char *uin, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* Set the status of record ID in the index (its content unchanged). */
 int reg_search_index_status(struct db *db, const char *id, const char *status,
                             struct err *err);

@@ -557,7 +557,8 @@ static void test_import_batch_failure_after_write_undoes_batch(void **state)
 /* ---- the bulk batch of draft, verify and register steps ---- */
 
 /* Progress handler: interrupt the second run in a batch of the read that
- * rewrites a registered record's search index entry, after the second
+ * rewrites a registered record's search index entry (its FTS5 row, read to
+ * be written again with the record's numbers), after the second
  * registration's event, person and record rows are written. A read
  * interrupted leaves the transaction open (an interrupted write would make
  * SQLite roll it all back by itself), so only the batch can undo them. */
@@ -570,7 +571,7 @@ static int interrupt_second_index_read(void *ctx)
         const char *sql = sqlite3_sql(s);
         int runs;
         if (!sqlite3_stmt_busy(s) || sql == NULL ||
-            !strstr(sql, "r.registration_number, r.uin, v.data"))
+            !strstr(sql, "parents_ph, place, dates, ids FROM search_fts WHERE rowid"))
             continue;
         runs = sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 0);
         if (store_runs < 0)
@@ -802,8 +803,64 @@ static void test_steps_same_as_step_by_step(void **state)
     steps_done(st, recs, a, b, r);
 }
 
+/* A batch of more events than the tree head queue holds (1,024): the heads
+ * signed on the queue's thread are stored when it fills and when the batch
+ * ends, one per log size, in log order, each the head the audit expects.
+ * Runs last: its drafts of one person leave many duplicate candidates. */
+static void test_steps_heads_past_queue(void **state)
+{
+    enum { DRAFTS = 1030 };
+    struct registry_actor *a, *b, *r;
+    struct registry_step *st = calloc(DRAFTS + 3, sizeof *st);
+    struct err err = ERR_INIT;
+    json_t *one = steps_record(0, 0), *other = steps_record(0, 1);
+    long long events0 = count_rows("events"), heads0 = count_rows("tree_heads");
+    sqlite3_stmt *q = NULL;
+    int rc;
+    (void)state;
+
+    assert_non_null(st);
+    /* a person no other test drafts, born long before the others */
+    json_object_set_new(json_object_get(other, "child"), "family_name", json_string("Abernathy"));
+    json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Ottoline"));
+    json_object_set_new(json_object_get(other, "birth"), "date", json_string("1871-05-05"));
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    for (size_t i = 0; i < DRAFTS; i++)
+        st[i] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = one };
+    steps_fill(st + DRAFTS, &other, 1, a, b, r);
+    st[DRAFTS + 1].draft = st[DRAFTS + 2].draft = DRAFTS;
+    rc = registry_record_steps(db, st, DRAFTS + 3, &err);
+    if (rc != DRAFTS + 3)
+        fail_msg("steps: %d done (%s / %s)", rc, err_msg(&err), err_msg(&st[DRAFTS + 2].err));
+    assert_int_equal(count_rows("events"), events0 + DRAFTS + 3);
+    assert_int_equal(count_rows("tree_heads"), heads0 + DRAFTS + 3);
+    /* one head for each log size 1..N, none missing, none twice */
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "SELECT count(DISTINCT tree_size), min(tree_size),"
+                                        " max(tree_size) FROM tree_heads",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(q, 0), count_rows("events"));
+    assert_int_equal(sqlite3_column_int64(q, 1), 1);
+    assert_int_equal(sqlite3_column_int64(q, 2), count_rows("events"));
+    sqlite3_finalize(q);
+    assert_string_equal(record_status(st[DRAFTS].new_id), "registered");
+    audit_clean();
+    steps_free(st, DRAFTS + 3);
+    free(st);
+    json_decref(one);
+    json_decref(other);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
 CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
                  test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
                  test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes,
                  test_import_batch_failure_after_write_undoes_batch,
-                 test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step)
+                 test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
+                 test_steps_heads_past_queue)
