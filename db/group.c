@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,12 @@
 /* A transaction that lost its write lock or was rolled back by SQLite is
  * tried again this many times before its writes fail. */
 #define GROUP_RETRIES 5
+
+/* The writer copies the WAL back into the database (a passive checkpoint)
+ * once it holds this many frames: SQLite's own automatic checkpoint, at
+ * the same size, but run after the group's callers are woken, not inside
+ * the commit they wait for. */
+#define GROUP_CHECKPOINT_FRAMES 1000
 
 enum job_state { JOB_PENDING, JOB_RAN, JOB_FAILED };
 
@@ -43,6 +50,7 @@ struct db_group {
     unsigned queued, queue_max, wait_ms;
     bool stop;
     unsigned long writes, commits;
+    int wal_frames; /* frames in the WAL after the last commit (writer only) */
 };
 
 /* Run one write of the open transaction in its own savepoint. */
@@ -144,6 +152,33 @@ static void run_group(struct db_group *g, struct job *list, unsigned long *runs,
     }
 }
 
+/* SQLite's WAL hook on the writer's connection (installing it turns the
+ * automatic checkpoint off): note the WAL's size after each commit. */
+static int wal_committed(void *arg, sqlite3 *h, const char *schema, int frames)
+{
+    (void)h;
+    (void)schema;
+    ((struct db_group *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+/* After a group's callers are woken: the checkpoint SQLite would have run
+ * inside the commit. Passive: it never waits for readers or other writers,
+ * and what it cannot copy now the next one does. A failure leaves the WAL
+ * longer, nothing else (the commits are durable in the WAL). */
+static void checkpoint_after(struct db_group *g)
+{
+    int rc;
+
+    if (g->wal_frames < GROUP_CHECKPOINT_FRAMES)
+        return;
+    g->wal_frames = 0;
+    rc = sqlite3_wal_checkpoint_v2(db_handle(g->db), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                   NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        log_warn("db: checkpoint after a group of writes: %s", sqlite3_errstr(rc));
+}
+
 static void *writer_main(void *p)
 {
     struct db_group *g = p;
@@ -176,6 +211,7 @@ static void *writer_main(void *p)
             next = j->next;
             sem_post(&j->done);
         }
+        checkpoint_after(g);
         pthread_mutex_lock(&g->lock);
     }
     pthread_mutex_unlock(&g->lock);
@@ -196,6 +232,7 @@ int db_group_new(struct db *db, unsigned queue_max, unsigned wait_ms, struct db_
         return err_setk(err, ERR_INTERNAL, "db: group commit: out of memory");
     }
     g->db = db;
+    (void)sqlite3_wal_hook(db_handle(db), wal_committed, g);
     g->tail = &g->head;
     g->queue_max = queue_max > 0 ? queue_max : 1;
     g->wait_ms = wait_ms;

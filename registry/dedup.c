@@ -341,13 +341,17 @@ out:
 
 int registry_dup_gate(struct db *db, const char *id, struct err *err)
 {
+    /* "+status": the record's pairs by its two keys (primary key,
+     * dup_candidates_other), not every open pair of the register by the
+     * status index (SQLite's choice without statistics), which made this
+     * check grow with the register. */
     sqlite3_stmt *st = NULL;
     struct buf list = BUF_INIT(4096);
     int n = 0, s, rc = -1;
 
     if (reg_prepare_cached(db, &st,
                     "SELECT CASE WHEN record_id = ?1 THEN other_id ELSE record_id END, score"
-                    " FROM dup_candidates WHERE (record_id = ?1 OR other_id = ?1) AND status ="
+                    " FROM dup_candidates WHERE (record_id = ?1 OR other_id = ?1) AND +status ="
                     " 'open' ORDER BY score DESC",
                     err) != 0)
         return -1;

@@ -177,6 +177,128 @@ static int sign_in(struct db *db, const char *keys_dir, const char *user,
     return 0;
 }
 
+/* Records made per batch: each batch is a few transactions of the
+ * registry's bulk path (registry_record_steps), so 100,000 records take
+ * minutes and a WAL of a batch, not one transaction of them all. */
+#define DEMO_BATCH 500
+
+/* What stage of its life demo record I is left at: 0-2 draft, 3-5
+ * verified, 6-9 registered (9 also corrected). */
+static int demo_stage(int i)
+{
+    return i % 10;
+}
+
+/* Run the N STEPS of a batch; every step must be done except a
+ * registration held back by possible duplicates (resolved after). */
+static int run_steps(struct db *db, struct registry_step *steps, size_t n, int first,
+                     struct err *err)
+{
+    if (registry_record_steps(db, steps, n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!steps[i].done && steps[i].kind != REGISTRY_STEP_REGISTER) {
+            *err = steps[i].err;
+            return err_prefix(err, "demo: batch from record %d", first + 1);
+        }
+    }
+    return 0;
+}
+
+static void free_steps(struct registry_step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(steps[i].new_id);
+        json_decref(steps[i].result);
+        steps[i].new_id = NULL;
+        steps[i].result = NULL;
+    }
+}
+
+/* Records FIRST..FIRST+K-1 (RECS) from draft to the stage demo_stage gives
+ * each, as the step-by-step calls would leave them: the drafts and blind
+ * re-keyings in one transaction, the possible duplicates of those to be
+ * registered resolved as distinct in a second, the registrations in a
+ * third, and in a last one the registrations held back by a duplicate
+ * found meanwhile and the corrections. */
+static int make_batch(struct db *db, const struct registry_actor *clerk,
+                      const struct registry_actor *clerk2, const struct registry_actor *registrar,
+                      int first, json_t *const *recs, size_t k, struct registry_step *steps,
+                      char **ids, struct err *err)
+{
+    size_t n = 0, nreg = 0;
+    int rc = -1;
+
+    for (size_t i = 0; i < k; i++)
+        steps[n++] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = clerk,
+                                             .record = recs[i] };
+    for (size_t i = 0; i < k; i++)
+        if (demo_stage(first + (int)i) >= 3)
+            steps[n++] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = clerk2,
+                                                 .record = recs[i], .draft = i };
+    if (run_steps(db, steps, n, first, err) != 0)
+        goto out;
+    for (size_t i = 0; i < k; i++) {
+        ids[i] = steps[i].new_id;
+        steps[i].new_id = NULL;
+    }
+    free_steps(steps, n);
+    if (db_tx_begin(db, err) != 0)
+        goto out;
+    for (size_t i = 0; i < k; i++)
+        if (demo_stage(first + (int)i) >= 6 &&
+            resolve_demo_duplicates(db, registrar, ids[i], err) != 0) {
+            db_tx_rollback(db);
+            goto out;
+        }
+    if (db_tx_commit(db, err) != 0)
+        goto out;
+    for (size_t i = 0; i < k; i++)
+        if (demo_stage(first + (int)i) >= 6)
+            steps[nreg++] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER,
+                                                    .actor = registrar, .id = ids[i] };
+    if (run_steps(db, steps, nreg, first, err) != 0)
+        goto out;
+    if (db_tx_begin(db, err) != 0)
+        goto out;
+    for (size_t i = 0, r = 0; i < k; i++) {
+        int stage = demo_stage(first + (int)i);
+        bool ok = true;
+        if (stage < 6)
+            continue;
+        if (!steps[r++].done)
+            ok = resolve_demo_duplicates(db, registrar, ids[i], err) == 0 &&
+                 registry_record_register(db, registrar, ids[i], NULL, err) == 0;
+        if (ok && stage == 9) {
+            /* A registered record corrected by the registrar: two versions. */
+            json_t *fix = json_deep_copy(recs[i]);
+            ok = fix != NULL &&
+                 set_str(json_object_get(fix, "birth"), "time", "06:15") == 0 &&
+                 registry_record_correct(db, registrar, ids[i], fix,
+                                         "time of birth misread from the register page", NULL,
+                                         NULL, err) == 0;
+            if (fix == NULL)
+                err_oom(err);
+            json_decref(fix);
+        }
+        if (!ok) {
+            db_tx_rollback(db);
+            err_prefix(err, "demo: record %d", first + (int)i + 1);
+            goto out;
+        }
+    }
+    if (db_tx_commit(db, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    free_steps(steps, n > nreg ? n : nreg);
+    for (size_t i = 0; i < k; i++) {
+        free(ids[i]);
+        ids[i] = NULL;
+    }
+    return rc;
+}
+
 static int make_records(struct db *db, const char *keys_dir, const char *blobs_dir,
                         const char *office, int count, struct err *err)
 {
@@ -184,9 +306,16 @@ static int make_records(struct db *db, const char *keys_dir, const char *blobs_d
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
     const struct embedded_file *page =
         embedded_find(web_demo_files, web_demo_files_count, "register-page.png");
+    struct registry_step *steps = calloc(2 * DEMO_BATCH, sizeof *steps);
+    json_t **recs = calloc(DEMO_BATCH, sizeof *recs);
+    char **ids = calloc(DEMO_BATCH, sizeof *ids);
     char scan[65];
     int rc = -1;
 
+    if (steps == NULL || recs == NULL || ids == NULL) {
+        err_oom(err);
+        goto out;
+    }
     if (page == NULL) {
         err_set(err, "demo: the register page image is not built in");
         goto out;
@@ -200,44 +329,28 @@ static int make_records(struct db *db, const char *keys_dir, const char *blobs_d
     if (registry_blob_put(db, blobs_dir, clerk, page->data, page->len, "image/png", scan, err) !=
         0)
         goto out;
-    if (db_tx_begin(db, err) != 0)
-        goto out;
-    for (int i = 0; i < count; i++) {
-        json_t *rec = make_record(&seed, office, i, scan), *mism = NULL;
-        char *id = NULL;
-        int stage = i % 10; /* 0-2 draft, 3-5 verified, 6-9 registered */
-        int ok = rec != NULL && registry_record_draft(db, clerk, rec, &id, err) == 0;
-
-        if (ok && stage >= 3)
-            ok = registry_record_verify(db, clerk2, id, rec, &mism, err) == 0;
-        if (ok && stage >= 6)
-            ok = resolve_demo_duplicates(db, registrar, id, err) == 0 &&
-                 registry_record_register(db, registrar, id, NULL, err) == 0;
-        if (ok && stage == 9) {
-            /* A registered record corrected by the registrar: two versions. */
-            json_t *fix = json_deep_copy(rec);
-            ok = fix != NULL &&
-                 set_str(json_object_get(fix, "birth"), "time", "06:15") == 0 &&
-                 registry_record_correct(db, registrar, id, fix,
-                                         "time of birth misread from the register page", NULL,
-                                         NULL, err) == 0;
-            json_decref(fix);
-        }
-        json_decref(mism);
-        json_decref(rec);
-        free(id);
-        if (!ok) {
-            if (rec == NULL)
+    for (int first = 0; first < count; first += DEMO_BATCH) {
+        size_t k = (size_t)(count - first < DEMO_BATCH ? count - first : DEMO_BATCH);
+        int made = 0;
+        for (size_t i = 0; i < k; i++)
+            if ((recs[i] = make_record(&seed, office, first + (int)i, scan)) == NULL && made == 0) {
                 err_oom(err);
-            db_tx_rollback(db);
-            err_prefix(err, "demo: record %d", i + 1);
-            goto out;
+                made = err_prefix(err, "demo: record %d", first + (int)i + 1);
+            }
+        if (made == 0)
+            made = make_batch(db, clerk, clerk2, registrar, first, recs, k, steps, ids, err);
+        for (size_t i = 0; i < k; i++) {
+            json_decref(recs[i]);
+            recs[i] = NULL;
         }
+        if (made != 0)
+            goto out;
     }
-    if (db_tx_commit(db, err) != 0)
-        goto out;
     rc = 0;
 out:
+    free(steps);
+    free(recs);
+    free(ids);
     registry_actor_free(clerk);
     registry_actor_free(clerk2);
     registry_actor_free(registrar);
