@@ -359,15 +359,12 @@ static int bulk_step_failed(struct db *db, bool wrote, const struct err *step_er
     return 0;
 }
 
-static int batch_tx(struct db *db, void *arg, struct err *err)
+static int batch_run(struct db *db, struct batch_ctx *b, struct reg_frontier_cache *frontier,
+                     struct err *err)
 {
-    struct batch_ctx *b = arg;
-    /* this attempt's own: a retried transaction reads the frontier again */
-    struct reg_frontier_cache frontier = REG_FRONTIER_CACHE_INIT;
-
     b->done = 0;
     for (size_t i = 0; i < b->n; i++) {
-        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0, true, false, &frontier };
+        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0, true, false, frontier };
         free(b->ids[i]);
         b->ids[i] = NULL;
         if (b->source) {
@@ -401,6 +398,23 @@ static int batch_tx(struct db *db, void *arg, struct err *err)
         b->done++;
     }
     return 0;
+}
+
+static int batch_tx(struct db *db, void *arg, struct err *err)
+{
+    /* this attempt's own: a retried transaction reads the frontier again;
+     * the drafts' tree heads signed on a thread of their own and stored
+     * before the batch commits, as the bulk steps do */
+    struct reg_frontier_cache frontier = REG_FRONTIER_CACHE_INIT;
+    int rc;
+
+    if (reg_head_queue_start(&frontier.heads, err) != 0)
+        return -1;
+    rc = batch_run(db, arg, &frontier, err);
+    if (rc == 0)
+        rc = reg_head_queue_flush(db, frontier.heads, err);
+    reg_head_queue_stop(frontier.heads);
+    return rc;
 }
 
 static int draft_batch(struct db *db, const struct registry_actor *actor,
