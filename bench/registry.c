@@ -189,10 +189,7 @@ static void bulk_records(struct db *db, struct registry_actor *a, struct registr
                 die("bulk: a step was refused", &steps[i].err);
             }
         }
-        for (size_t i = 0; i < 3 * k; i++) {
-            free(steps[i].new_id);
-            json_decref(steps[i].result);
-        }
+        registry_steps_release(steps, 3 * k);
         for (size_t i = 0; i < k; i++)
             json_decref(recs[i]);
         done += (long)k;

@@ -22,3 +22,12 @@ void fanout_run(void *jobs, size_t n, size_t size, void *(*fn)(void *))
             (void)fn(job + k * size);
     }
 }
+
+void thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop)
+{
+    pthread_mutex_lock(mu);
+    *stop = true;
+    pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(mu);
+    pthread_join(th, NULL);
+}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fanout.h"
 #include "registry_int.h"
 
 #define HEAD_QUEUE_CAP 1024
@@ -167,11 +168,7 @@ void reg_head_queue_stop(struct reg_head_queue *q)
 {
     if (q == NULL)
         return;
-    pthread_mutex_lock(&q->mu);
-    q->stop = true;
-    pthread_cond_signal(&q->work);
-    pthread_mutex_unlock(&q->mu);
-    pthread_join(q->th, NULL);
+    thread_stop(q->th, &q->mu, &q->work, &q->stop);
     jobs_release(q);
     pthread_cond_destroy(&q->done);
     pthread_cond_destroy(&q->work);

@@ -1008,6 +1008,16 @@ static const char *const step_actions[] = {
     [REGISTRY_STEP_REGISTER] = "record.register",
 };
 
+void registry_steps_release(struct registry_step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(steps[i].new_id);
+        json_decref(steps[i].result);
+        steps[i].new_id = NULL;
+        steps[i].result = NULL;
+    }
+}
+
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
     struct steps_ctx b = { steps, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };

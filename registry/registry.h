@@ -366,6 +366,9 @@ struct registry_step {
  * RESULT is NULL). The caller frees NEW_ID and RESULT. */
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
     __attribute__((warn_unused_result));
+/* Free the NEW_ID and RESULT of the N STEPS (set to NULL), for the next
+ * batch or the end. */
+void registry_steps_release(struct registry_step *steps, size_t n);
 
 /* SHA-256 (lowercase hex) of what F holds from its position to its end. */
 int registry_file_sha256(FILE *f, char out[65], struct err *err)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client_addr.h"
+#include "core/fanout.h"
 #include "conngate.h"
 
 #include <civetweb.h>
@@ -295,11 +296,7 @@ void web_conngate_stop(struct web_conngate *g)
 {
     if (g == NULL || !g->running)
         return;
-    pthread_mutex_lock(&g->mu);
-    g->stopping = true;
-    pthread_cond_signal(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-    pthread_join(g->thread, NULL);
+    thread_stop(g->thread, &g->mu, &g->cv, &g->stopping);
     g->running = false;
 }
 

@@ -205,16 +205,6 @@ static int run_steps(struct db *db, struct registry_step *steps, size_t n, int f
     return 0;
 }
 
-static void free_steps(struct registry_step *steps, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(steps[i].new_id);
-        json_decref(steps[i].result);
-        steps[i].new_id = NULL;
-        steps[i].result = NULL;
-    }
-}
-
 /* Records FIRST..FIRST+K-1 (RECS) from draft to the stage demo_stage gives
  * each, as the step-by-step calls would leave them: the drafts and blind
  * re-keyings in one transaction, the possible duplicates of those to be
@@ -242,7 +232,7 @@ static int make_batch(struct db *db, const struct registry_actor *clerk,
         ids[i] = steps[i].new_id;
         steps[i].new_id = NULL;
     }
-    free_steps(steps, n);
+    registry_steps_release(steps, n);
     if (db_tx_begin(db, err) != 0)
         goto out;
     for (size_t i = 0; i < k; i++)
@@ -291,7 +281,7 @@ static int make_batch(struct db *db, const struct registry_actor *clerk,
         goto out;
     rc = 0;
 out:
-    free_steps(steps, n > nreg ? n : nreg);
+    registry_steps_release(steps, n > nreg ? n : nreg);
     for (size_t i = 0; i < k; i++) {
         free(ids[i]);
         ids[i] = NULL;

@@ -620,21 +620,11 @@ static void steps_fill(struct registry_step *st, json_t **recs, size_t n,
     }
 }
 
-static void steps_free(struct registry_step *st, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(st[i].new_id);
-        json_decref(st[i].result);
-        st[i].new_id = NULL;
-        st[i].result = NULL;
-    }
-}
-
 /* The end of a steps test: its nine steps, three records and three actors. */
 static void steps_done(struct registry_step *st, json_t **recs, struct registry_actor *a,
                        struct registry_actor *b, struct registry_actor *r)
 {
-    steps_free(st, 9);
+    registry_steps_release(st, 9);
     for (int i = 0; i < 3; i++)
         json_decref(recs[i]);
     registry_actor_free(a);
@@ -849,7 +839,7 @@ static void test_steps_heads_past_queue(void **state)
     sqlite3_finalize(q);
     assert_string_equal(record_status(st[DRAFTS].new_id), "registered");
     audit_clean();
-    steps_free(st, DRAFTS + 3);
+    registry_steps_release(st, DRAFTS + 3);
     free(st);
     json_decref(one);
     json_decref(other);
