@@ -147,11 +147,13 @@ static int cmp_found(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, json_t **out,
-                      struct err *err)
+/* registry_dup_find with REC's folded names KEYS, or NULL to fold them here. */
+static int dup_find(struct db *db, const json_t *rec, const struct search_keys *keys,
+                    const char *exclude_id, json_t **out, struct err *err)
 {
     struct registry_search_query q;
-    struct search_keys k;
+    struct search_keys own;
+    const struct search_keys *k = keys ? keys : &own;
     struct dup_keys mine;
     struct found *f = NULL;
     sqlite3_stmt *st = NULL;
@@ -163,9 +165,9 @@ int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, 
 
     *out = NULL;
     memset(&q, 0, sizeof q);
-    if (reg_search_keys(rec, &k, err) != 0)
+    if (keys == NULL && reg_search_keys(rec, &own, err) != 0)
         return -1;
-    keys_of(rec, &k, &mine);
+    keys_of(rec, k, &mine);
     if (buf_printf(&names, "%s %s", mine.given, mine.family) != 0) {
         err_set(err, "duplicates: names too long");
         goto out;
@@ -258,8 +260,15 @@ out:
     free(ids);
     reg_release(db, st);
     buf_release(&names);
-    reg_search_keys_release(&k);
+    if (keys == NULL)
+        reg_search_keys_release(&own);
     return rc;
+}
+
+int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, json_t **out,
+                      struct err *err)
+{
+    return dup_find(db, rec, NULL, exclude_id, out, err);
 }
 
 /* The current version of record ID (normalized JSON) and its hash. */
@@ -305,13 +314,19 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
 
 int registry_dup_scan_record(struct db *db, const char *id, const json_t *rec, struct err *err)
 {
+    return reg_dup_scan_keys(db, id, rec, NULL, err);
+}
+
+int reg_dup_scan_keys(struct db *db, const char *id, const json_t *rec,
+                      const struct search_keys *keys, struct err *err)
+{
     json_t *found = NULL, *c;
     struct buf why = BUF_INIT(4096);
     char now[TIME_ISO8601_LEN + 1];
     size_t i;
     int rc = -1;
 
-    if (reg_now(now, err) != 0 || registry_dup_find(db, rec, id, &found, err) != 0)
+    if (reg_now(now, err) != 0 || dup_find(db, rec, keys, id, &found, err) != 0)
         goto out;
     if (json_array_size(found) == 0) {
         rc = 0;

@@ -241,6 +241,8 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     struct buf data = BUF_INIT(RECORD_MAX);
     char hash[65], now[TIME_ISO8601_LEN + 1];
     json_t *edata = NULL;
+    struct search_keys keys;
+    bool folded = false;
     uint64_t seq;
     int rc = -1;
 
@@ -287,13 +289,19 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
     if (c->file_hash && store_import_line(db, c, seq, err) != 0)
         goto out;
     /* the search index and duplicate candidates change with the record:
-     * from the normalized record just stored, not read back and parsed */
-    if (registry_search_index_put(db, c->id, c->actor->office, "draft", c->norm, NULL, NULL,
-                                  err) != 0 ||
-        registry_dup_scan_record(db, c->id, c->norm, err) != 0)
+     * from the normalized record just stored, not read back and parsed,
+     * its names folded once for both */
+    if (reg_search_keys(c->norm, &keys, err) != 0)
+        goto out;
+    folded = true;
+    if (reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, &keys, NULL,
+                                  NULL, err) != 0 ||
+        reg_dup_scan_keys(db, c->id, c->norm, &keys, err) != 0)
         goto out;
     rc = 0;
 out:
+    if (folded)
+        reg_search_keys_release(&keys);
     json_decref(edata);
     buf_release(&data);
     return rc;

@@ -262,11 +262,14 @@ static int ids_text(const char *regno, const char *uin, struct buf *ids)
     return 0;
 }
 
+/* KEYS: REC's folded names (reg_search_keys) when the caller has them, or
+ * NULL to fold them here. */
 static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
-                      const char *status, const json_t *rec, const char *regno, const char *uin,
-                      struct err *err)
+                      const char *status, const json_t *rec, const struct search_keys *keys,
+                      const char *regno, const char *uin, struct err *err)
 {
-    struct search_keys k;
+    struct search_keys own;
+    const struct search_keys *k = keys ? keys : &own;
     struct buf names = BUF_INIT(KEY_MAX * 2), names_ph = BUF_INIT(KEY_MAX);
     struct buf parents = BUF_INIT(KEY_MAX * 2), parents_ph = BUF_INIT(KEY_MAX);
     struct buf dates = BUF_INIT(64), ids = BUF_INIT(128), place = BUF_INIT(1024);
@@ -279,11 +282,11 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
 
     if (dob == NULL)
         dob = "";
-    if (reg_search_keys(rec, &k, err) != 0)
+    if (keys == NULL && reg_search_keys(rec, &own, err) != 0)
         return -1;
-    if (join2(&names, buf_str(&k.given), buf_str(&k.family), " ") != 0 ||
+    if (join2(&names, buf_str(&k->given), buf_str(&k->family), " ") != 0 ||
         phonetic_words(buf_str(&names), &names_ph) != 0 ||
-        join2(&parents, buf_str(&k.mother), buf_str(&k.father), " ") != 0 ||
+        join2(&parents, buf_str(&k->mother), buf_str(&k->father), " ") != 0 ||
         phonetic_words(buf_str(&parents), &parents_ph) != 0 || date_tokens(dob, &dates) != 0 ||
         join2(&place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"), ", ") != 0 ||
         join2(&mother, sget(rec, "mother", "given_names"), sget(rec, "mother", "family_name"),
@@ -308,14 +311,14 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     s = writer_step(db, st, "writing the search index", err, "sssssssssssssssss", id, office,
                     status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
                     sget(rec, "child", "sex"), dob, buf_str(&place), buf_str(&mother),
-                    buf_str(&father), buf_str(&k.given), buf_str(&k.family), buf_str(&k.place),
-                    buf_str(&k.mother), buf_str(&k.father), regno, uin);
+                    buf_str(&father), buf_str(&k->given), buf_str(&k->family), buf_str(&k->place),
+                    buf_str(&k->mother), buf_str(&k->father), regno, uin);
     writer_reset(st);
     if (s < 0)
         goto out;
     if (rowid >= 0) {
         const char *cols[7] = { buf_str(&names), buf_str(&names_ph), buf_str(&parents),
-                                buf_str(&parents_ph), buf_str(&k.place), buf_str(&dates),
+                                buf_str(&parents_ph), buf_str(&k->place), buf_str(&dates),
                                 buf_str(&ids) };
         if ((same_fts = fts_same(db, w->st[W_GET_FTS], rowid, cols, 7, err)) < 0 ||
             (same_tri = fts_same(db, w->st[W_GET_TRI], rowid, cols, 1, err)) < 0)
@@ -335,7 +338,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     s = same_fts ? 0 : writer_step(db, w->st[W_INS_FTS], "writing the search index", err,
                                    "Isssssss", (long long)rowid, buf_str(&names),
                                    buf_str(&names_ph), buf_str(&parents), buf_str(&parents_ph),
-                                   buf_str(&k.place), buf_str(&dates), buf_str(&ids));
+                                   buf_str(&k->place), buf_str(&dates), buf_str(&ids));
     writer_reset(w->st[W_INS_FTS]);
     if (s >= 0 && !same_fts)
         s = keys_put(db, w, rowid, existed, buf_str(&names_ph), dob, err);
@@ -350,7 +353,8 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
 oom:
     err_setk(err, ERR_INTERNAL, "search index: out of memory");
 out:
-    reg_search_keys_release(&k);
+    if (keys == NULL)
+        reg_search_keys_release(&own);
     buf_release(&names);
     buf_release(&names_ph);
     buf_release(&parents);
@@ -363,18 +367,26 @@ out:
     return rc;
 }
 
-int registry_search_index_put(struct db *db, const char *id, const char *office,
-                              const char *status, const json_t *record, const char *regno,
-                              const char *uin, struct err *err)
+int reg_search_index_put_keys(struct db *db, const char *id, const char *office,
+                              const char *status, const json_t *record,
+                              const struct search_keys *keys, const char *regno, const char *uin,
+                              struct err *err)
 {
     struct index_writer w;
     int rc;
 
     if (writer_open(db, &w, err) != 0)
         return -1;
-    rc = writer_put(db, &w, id, office, status, record, regno, uin, err);
+    rc = writer_put(db, &w, id, office, status, record, keys, regno, uin, err);
     writer_close(&w);
     return rc;
+}
+
+int registry_search_index_put(struct db *db, const char *id, const char *office,
+                              const char *status, const json_t *record, const char *regno,
+                              const char *uin, struct err *err)
+{
+    return reg_search_index_put_keys(db, id, office, status, record, NULL, regno, uin, err);
 }
 
 int registry_search_index_put_many(struct db *db, const struct registry_search_entry *e,
@@ -390,7 +402,7 @@ int registry_search_index_put_many(struct db *db, const struct registry_search_e
         return -1;
     }
     for (size_t i = 0; i < n; i++)
-        if (writer_put(db, &w, e[i].id, e[i].office, e[i].status, e[i].record, e[i].regno,
+        if (writer_put(db, &w, e[i].id, e[i].office, e[i].status, e[i].record, NULL, e[i].regno,
                        e[i].uin, err) != 0)
             goto out;
     rc = 0;
@@ -418,7 +430,7 @@ static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt 
         goto out;
     rc = writer_put(db, w, id, (const char *)sqlite3_column_text(st, 0),
                     (const char *)sqlite3_column_text(st, 1),
-                    rec, (const char *)sqlite3_column_text(st, 2),
+                    rec, NULL, (const char *)sqlite3_column_text(st, 2),
                     (const char *)sqlite3_column_text(st, 3), err);
 out:
     sqlite3_reset(st);

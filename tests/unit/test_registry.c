@@ -14,6 +14,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/secret.h"
+#include "core/utf8.h"
 #include "db/datadir.h"
 #include "db/db.h"
 #include "registry/merkle.h"
@@ -502,6 +503,43 @@ static void test_record_normalize(void **state)
     json_decref(ex);
 }
 
+/* A text field's stored form: printable ASCII is stored as keyed (its NFC
+ * form, compared here with the normalization's for every pair of printable
+ * characters), anything else normalized and checked as before. */
+static void test_record_text_ascii(void **state)
+{
+    struct err err = ERR_INIT;
+    json_t *ex = registry_record_example(), *n = NULL, *child = json_object_get(ex, "child");
+    static const char *const refused[] = { "Ami\tLee", "Ami\x7fLee", "Ami\x01", "Ami\xe2\x80\x8bLee",
+                                           "Ami ", " Ami", "Ami\xff" };
+    (void)state;
+
+    for (int c1 = 0x20; c1 < 0x7f; c1++)
+        for (int c2 = 0x20; c2 < 0x7f; c2++) {
+            char s[5] = { 'A', (char)c1, (char)c2, 'z', '\0' };
+            char *nfc = NULL;
+            size_t nlen = 0;
+            const char *got;
+            assert_int_equal(utf8_normalize(s, 4, UTF8_NFC, &nfc, &nlen, &err), 0);
+            json_object_set_new(child, "given_names", json_string(s));
+            assert_int_equal(registry_record_normalize(ex, &n, &err), 0);
+            got = json_string_value(json_object_get(json_object_get(n, "child"), "given_names"));
+            assert_int_equal(strlen(got), nlen);
+            assert_memory_equal(got, nfc, nlen);
+            free(nfc);
+            json_decref(n);
+            n = NULL;
+        }
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        json_object_set_new(child, "given_names", json_string_nocheck(refused[i]));
+        if (registry_record_normalize(ex, &n, &err) == 0)
+            fail_msg("child.given_names \"%s\" was accepted", refused[i]);
+        assert_non_null(strstr(err_msg(&err), "child.given_names"));
+    }
+    json_decref(ex);
+}
+
 CMOCKA_MAIN_WITH((.group_setup = load_vectors, .secret = 1), test_merkle_roots_and_nodes,
                  test_password_policy, test_roles_separation, test_changed_account_signs_nothing,
-                 test_merkle_inclusion, test_merkle_consistency, test_uin, test_record_normalize)
+                 test_merkle_inclusion, test_merkle_consistency, test_uin, test_record_normalize,
+                 test_record_text_ascii)
