@@ -371,8 +371,9 @@ out:
     return rc;
 }
 
-/* The bodies of events [lo, hi) parsed and checked canonical (re-serialized
- * and compared byte for byte), each on its own: no event depends on another
+/* The bodies of events [lo, hi) parsed and checked canonical (in one pass
+ * by nat_parse_canonical, else re-serialized and compared byte for byte),
+ * each on its own: no event depends on another
  * here, so the push cuts them into shares run on threads (fanout_run). */
 struct parse_job {
     struct checked_event *ev;
@@ -392,11 +393,17 @@ static void *parse_range(void *arg)
         c->seq = j->seq0 + i;
         c->text = nat_str(e, "body");
         c->sig_hex = nat_str(e, "signature");
+        size_t len = strlen(c->text);
+        if (nat_parse_canonical(c->text, len, &c->body) == 0) {
+            c->canonical = true;
+            continue;
+        }
+        /* escapes, non-ASCII text, or not canonical: the full parse and
+         * the bytes of its canonical form again */
         buf_reset(&canon);
-        c->canonical = json_parse(c->text, strlen(c->text), &c->body, NULL) == 0 &&
+        c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
                        json_is_object(c->body) && json_canonical(c->body, &canon, NULL) == 0 &&
-                       canon.len == strlen(c->text) &&
-                       memcmp(canon.data, c->text, canon.len) == 0;
+                       canon.len == len && memcmp(canon.data, c->text, len) == 0;
     }
     buf_release(&canon);
     return NULL;
