@@ -6,14 +6,16 @@
  * a tenth of a push's CPU. nat_parse_canonical reads the text once and
  * builds the same jansson value while checking that each byte is the one
  * the canonical form has there. It knows the common case only: no
- * whitespace, members in increasing order, ASCII strings without escapes,
- * integers of at most 15 digits, nesting up to 32 levels. Anything else
+ * whitespace, members in increasing order, strings without escapes (names
+ * in ASCII, values in well-formed UTF-8), integers of at most 15 digits,
+ * nesting up to 32 levels. Anything else
  * makes it decline (return -1, nothing built), and the caller falls back to
  * the full parse and comparison: a text it accepts is canonical, and one it
  * declines is judged by the full check, so the answer is the same. */
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "registry/national/national_int.h"
 
 #define CANON_DEPTH 32
@@ -25,19 +27,31 @@ struct reader {
 static json_t *read_value(struct reader *r, int depth);
 
 /* A string of bytes 0x20..0x7e other than '"' and '\\' (what
- * canon_string writes unescaped): *S, *LEN its contents. */
-static bool read_plain_string(struct reader *r, const char **s, size_t *len)
+ * canon_string writes unescaped) and, when UTF8, of well-formed UTF-8
+ * sequences (RFC 3629: no overlong form, surrogate or code point above
+ * U+10FFFF, as jansson requires; canon_string writes them as they are):
+ * *S, *LEN its contents. */
+static bool read_plain_string(struct reader *r, const char **s, size_t *len, bool utf8)
 {
     const char *q;
 
     if (r->p >= r->end || *r->p != '"')
         return false;
     q = ++r->p;
-    while (q < r->end && (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f && *q != '"' &&
-           *q != '\\')
-        q++;
+    while (q < r->end) {
+        unsigned char c = (unsigned char)*q;
+        uint32_t cp;
+        int n;
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            q++;
+            continue;
+        }
+        if (c < 0x80 || !utf8 || (n = utf8_decode(q, (size_t)(r->end - q), &cp)) < 2)
+            break;
+        q += n;
+    }
     if (q >= r->end || *q != '"')
-        return false; /* an escape, a control or non-ASCII byte, or the end */
+        return false; /* an escape, a control byte, non-ASCII text in a name, or the end */
     *s = r->p;
     *len = (size_t)(q - r->p);
     r->p = q + 1;
@@ -107,7 +121,7 @@ static json_t *read_object(struct reader *r, int depth)
         const char *k;
         size_t kl;
         json_t *v;
-        if (!read_plain_string(r, &k, &kl) ||
+        if (!read_plain_string(r, &k, &kl, false) ||
             (prev && name_cmp(prev, prev_len, k, kl) >= 0) || r->p >= r->end || *r->p++ != ':' ||
             (v = read_value(r, depth + 1)) == NULL)
             break;
@@ -167,7 +181,7 @@ static json_t *read_value(struct reader *r, int depth)
     switch (*r->p) {
     case '{': return read_object(r, depth);
     case '[': return read_array(r, depth);
-    case '"': return read_plain_string(r, &s, &n) ? json_stringn_nocheck(s, n) : NULL;
+    case '"': return read_plain_string(r, &s, &n, true) ? json_stringn_nocheck(s, n) : NULL;
     case 't': return read_word(r, "true", 4) ? json_true() : NULL;
     case 'f': return read_word(r, "false", 5) ? json_false() : NULL;
     case 'n': return read_word(r, "null", 4) ? json_null() : NULL;

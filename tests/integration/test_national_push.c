@@ -596,7 +596,12 @@ static void test_canonical_parse(void **state)
         { "{\"a\":\"\\u0041\"}", false },      /* not canonical: "A" */
         { "{\"a\":\"\\n\"}", false },          /* canonical, with an escape: full check */
         { "{\"a\":\"\\\"\"}", false },         /* the same */
-        { "{\"a\":\"\xc3\xa9\"}", false },     /* canonical, non-ASCII: full check */
+        { "{\"a\":\"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", true }, /* UTF-8 values */
+        { "{\"\xc3\xa9\":1}", false },         /* canonical, a non-ASCII name: full check */
+        { "{\"a\":\"\xc3\"}", false },         /* truncated sequence: refused */
+        { "{\"a\":\"\xc0\x80\"}", false },     /* overlong: refused */
+        { "{\"a\":\"\xed\xa0\x80\"}", false }, /* a surrogate: refused */
+        { "{\"a\":\"\xf4\x90\x80\x80\"}", false }, /* above U+10FFFF: refused */
         { "{\"a\":1234567890123456}", false }, /* canonical, 16 digits: full check */
         { "{\"a\":9007199254740992}", false }, /* beyond 2^53: refused */
         { "{\"a\":\"\x7f\"}", false },
