@@ -371,8 +371,9 @@ out:
     return rc;
 }
 
-/* The bodies of events [lo, hi) parsed and checked canonical (re-serialized
- * and compared byte for byte), each on its own: no event depends on another
+/* The bodies of events [lo, hi) parsed and checked canonical (in one pass
+ * by nat_parse_canonical, else re-serialized and compared byte for byte),
+ * each on its own: no event depends on another
  * here, so the push cuts them into shares run on threads (fanout_run). */
 struct parse_job {
     struct checked_event *ev;
@@ -392,11 +393,17 @@ static void *parse_range(void *arg)
         c->seq = j->seq0 + i;
         c->text = nat_str(e, "body");
         c->sig_hex = nat_str(e, "signature");
+        size_t len = strlen(c->text);
+        if (nat_parse_canonical(c->text, len, &c->body) == 0) {
+            c->canonical = true;
+            continue;
+        }
+        /* escapes, non-ASCII text, or not canonical: the full parse and
+         * the bytes of its canonical form again */
         buf_reset(&canon);
-        c->canonical = json_parse(c->text, strlen(c->text), &c->body, NULL) == 0 &&
+        c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
                        json_is_object(c->body) && json_canonical(c->body, &canon, NULL) == 0 &&
-                       canon.len == strlen(c->text) &&
-                       memcmp(canon.data, c->text, canon.len) == 0;
+                       canon.len == len && memcmp(canon.data, c->text, len) == 0;
     }
     buf_release(&canon);
     return NULL;
@@ -585,10 +592,10 @@ static int store_events(struct push *ps, struct err *err)
         if (copy_row(&evb, f, 8) != 0)
             goto oom;
         json_array_foreach(json_object_get(c->body, "objects"), j, o) {
-            const char *g[5] = { ps->office, seq, nat_str(o, "kind"), nat_str(o, "id"),
-                                 json_is_string(json_object_get(o, "hash")) ? nat_str(o, "hash")
-                                                                            : NULL };
-            if (copy_row(&ob, g, 5) != 0)
+            const char *g[4] = { ps->office, seq, nat_str(o, "kind"), nat_str(o, "id") };
+            /* a link's statement is in the body and in persons: no query
+             * looks events up by it (schema 8) */
+            if (strcmp(g[2], "link") != 0 && copy_row(&ob, g, 4) != 0)
                 goto oom;
             if (strcmp(g[2], "blob") == 0 && reg_is_hash(g[3]) && !json_object_get(seen, g[3])) {
                 const char *h[3] = { ps->office, g[3], seq };
@@ -615,7 +622,7 @@ static int store_events(struct push *ps, struct err *err)
                 "COPY events(office, seq, type, actor, time, body, signature, leaf_hash)"
                 " FROM STDIN",
                 (const char *)evb.data, evb.len, err) != 0 ||
-        (ob.len && pg_copy(ps->pg, "COPY event_objects(office, seq, kind, id, hash) FROM STDIN",
+        (ob.len && pg_copy(ps->pg, "COPY event_objects(office, seq, kind, id) FROM STDIN",
                            (const char *)ob.data, ob.len, err) != 0))
         goto out;
     /* evidence cited again by a later push is already there: a temporary

@@ -568,6 +568,90 @@ static void add_birth_full(struct sim *o, unsigned k, const char *full, json_t *
  * replaced, C for K, PH for F, a word missing) among people with names
  * like theirs (office T7; the records of the earlier tests around them).
  * Each query must bring the expected record within the first 10. */
+/* nat_parse_canonical accepts a text only when the full check (parse, the
+ * canonical form again, the bytes compared) accepts it too, with the same
+ * value; what it declines the push judges by the full check. */
+static void test_canonical_parse(void **state)
+{
+    static const struct {
+        const char *text;
+        bool fast; /* read in one pass */
+    } cases[] = {
+        { "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"x y\"},\"e\":-12,\"f\":0,\"g\":\"\"}",
+          true },
+        { "{\"\":1,\"A\":[],\"a\":{},\"b\":[[1,2],{\"x\":\"-\"}]}", true },
+        { "{\"n\":999999999999999,\"m\":-999999999999999}", false }, /* order: m < n */
+        { "{\"m\":-999999999999999,\"n\":999999999999999}", true },
+        { "{\"b\":1,\"a\":2}", false },
+        { "{\"a\":1,\"a\":1}", false },
+        { "{\"a\":1,\"A\":2}", false },
+        { "{\"a\": 1}", false },
+        { " {\"a\":1}", false },
+        { "{\"a\":1} ", false },
+        { "{\"a\":1}x", false },
+        { "{\"a\":01}", false },
+        { "{\"a\":-0}", false },
+        { "{\"a\":1.0}", false },
+        { "{\"a\":1e2}", false },
+        { "{\"a\":-}", false },
+        { "{\"a\":1", false },
+        { "{\"a\":[1,]}", false },
+        { "{\"a\":[1 ]}", false },
+        { "{\"a\":tru}", false },
+        { "{\"a\":nul}", false },
+        { "{\"a\":1,}", false },
+        { "{\"a\"}", false },
+        { "[1]", false },
+        { "", false },
+        { "{\"a\":\"\\u0041\"}", false },      /* not canonical: "A" */
+        { "{\"a\":\"\\n\"}", false },          /* canonical, with an escape: full check */
+        { "{\"a\":\"\\\"\"}", false },         /* the same */
+        { "{\"a\":\"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", true }, /* UTF-8 values */
+        { "{\"\xc3\xa9\":1}", false },         /* canonical, a non-ASCII name: full check */
+        { "{\"a\":\"\xc3\"}", false },         /* truncated sequence: refused */
+        { "{\"a\":\"\xc0\x80\"}", false },     /* overlong: refused */
+        { "{\"a\":\"\xed\xa0\x80\"}", false }, /* a surrogate: refused */
+        { "{\"a\":\"\xf4\x90\x80\x80\"}", false }, /* above U+10FFFF: refused */
+        { "{\"a\":1234567890123456}", false }, /* canonical, 16 digits: full check */
+        { "{\"a\":9007199254740992}", false }, /* beyond 2^53: refused */
+        { "{\"a\":\"\x7f\"}", false },
+    };
+    char deep[200];
+    size_t d = 0;
+
+    (void)state;
+    /* 40 levels: canonical, deeper than the one-pass reader goes */
+    deep[d++] = '{', deep[d++] = '"', deep[d++] = 'a', deep[d++] = '"', deep[d++] = ':';
+    for (int i = 0; i < 40; i++)
+        deep[d++] = '[';
+    for (int i = 0; i < 40; i++)
+        deep[d++] = ']';
+    deep[d++] = '}', deep[d] = '\0';
+    for (size_t i = 0; i <= sizeof cases / sizeof cases[0]; i++) {
+        const char *t = i < sizeof cases / sizeof cases[0] ? cases[i].text : deep;
+        bool want_fast = i < sizeof cases / sizeof cases[0] ? cases[i].fast : false;
+        size_t len = strlen(t);
+        json_t *fast = NULL, *full = NULL;
+        struct buf canon = BUF_INIT(1 << 20);
+        bool full_ok = json_parse(t, len, &full, NULL) == 0 && json_is_object(full) &&
+                       json_canonical(full, &canon, NULL) == 0 && canon.len == len &&
+                       memcmp(canon.data, t, len) == 0;
+        int rc = nat_parse_canonical(t, len, &fast);
+        if ((rc == 0) != want_fast)
+            fail_msg("one-pass reading of %s: %s", t, rc == 0 ? "accepted" : "declined");
+        if (rc == 0) {
+            assert_non_null(fast);
+            if (!full_ok || !json_equal(fast, full))
+                fail_msg("%s accepted in one pass, not by the full check", t);
+        } else {
+            assert_null(fast);
+        }
+        json_decref(fast);
+        json_decref(full);
+        buf_release(&canon);
+    }
+}
+
 static void test_search_finds_misspelt(void **state)
 {
     static const char *const people[] = {
@@ -771,4 +855,4 @@ static int group_teardown(void **state)
 CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_one_push,
             test_bulk_signatures, test_forged_after_collision, test_draft_and_register_one_row,
             test_cross_office_duplicates, test_search_same_as_rows,
-            test_search_finds_misspelt)
+            test_search_finds_misspelt, test_canonical_parse)
