@@ -26,6 +26,8 @@
  * inside the commit the callers wait for nor on the writer's thread (the
  * writer only asks for it). */
 #define GROUP_CHECKPOINT_FRAMES 1000
+/* A WAL this long (about 40 MB) is checkpointed by the writer itself. */
+#define GROUP_WAL_MAX_FRAMES 10000
 
 enum job_state { JOB_PENDING, JOB_RAN, JOB_FAILED };
 
@@ -52,6 +54,7 @@ struct db_group {
     bool stop;
     unsigned long writes, commits;
     int wal_frames; /* frames in the WAL after the last commit (writer only) */
+    int ckpt_mark;  /* WAL_FRAMES when a checkpoint was last asked for (writer only) */
     /* The checkpointer: its own connection (NULL when it could not open:
      * the writer then checkpoints itself) and a request flag under LOCK. */
     struct db *ckpt_db;
@@ -183,17 +186,24 @@ static void checkpoint(struct db *db)
 }
 
 /* After a group's callers are woken: the checkpoint SQLite would have run
- * inside the commit, handed to the checkpointer (or run here without one).
- * Called without LOCK. */
+ * inside the commit, handed to the checkpointer once 1,000 frames were
+ * added since the last request (or run here without a checkpointer).
+ * While the checkpointer copies, the writer goes on appending, so the WAL
+ * can only start over when a checkpoint ends between two groups: past
+ * GROUP_WAL_MAX_FRAMES the writer checkpoints itself, between groups, as
+ * SQLite's own automatic checkpoint would. Called without LOCK. */
 static void checkpoint_after(struct db_group *g)
 {
-    if (g->wal_frames < GROUP_CHECKPOINT_FRAMES)
+    if (g->wal_frames < g->ckpt_mark)
+        g->ckpt_mark = 0; /* the WAL started over */
+    if (g->wal_frames - g->ckpt_mark < GROUP_CHECKPOINT_FRAMES)
         return;
-    g->wal_frames = 0;
-    if (!g->ckpt_started) {
+    if (!g->ckpt_started || g->wal_frames >= GROUP_WAL_MAX_FRAMES) {
+        g->ckpt_mark = 0;
         checkpoint(g->db);
         return;
     }
+    g->ckpt_mark = g->wal_frames;
     pthread_mutex_lock(&g->lock);
     g->ckpt_due = true;
     pthread_cond_signal(&g->ckpt_work);
