@@ -4,7 +4,9 @@
  * its own), commits once (one fsync for the lot) and then wakes each caller
  * with its own result. A caller returns only once its write is durable or
  * has failed; a write that fails is rolled back alone, the others of its
- * group commit.
+ * group commit. A second thread, on a connection of its own, copies the
+ * WAL back into the database (a passive checkpoint) when the writer asks,
+ * while the writer goes on with the next group.
  *
  * The writes run on the group's connection, in the writer thread: FN must
  * not touch the caller's own connection, and what ARG points to stays the
@@ -40,6 +42,10 @@ int db_group_run(struct db_group *g, db_group_fn fn, db_group_after_fn after, vo
 
 /* Counters since db_group_new: writes run and transactions committed. */
 void db_group_stats(struct db_group *g, unsigned long *writes, unsigned long *commits);
+
+/* Checkpoints run by the group's checkpointer thread since db_group_new
+ * (the WAL is copied back once it holds 1,000 frames). */
+unsigned long db_group_checkpoints(struct db_group *g);
 
 /* Run the writes still queued, stop the writer, close its connection.
  * Call once no db_group_run can start any more. NULL is a no-op. */

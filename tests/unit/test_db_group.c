@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -245,5 +246,32 @@ static void test_queue_full(void **state)
     sem_destroy(&inside);
 }
 
+/* A write of about 6 MB (more than the 1,000 WAL frames of a checkpoint). */
+static int put_blob(struct db *db, void *arg, struct err *err)
+{
+    (void)arg;
+    return db_exec(db, "INSERT INTO big(b) VALUES (randomblob(6000000))", err);
+}
+
+/* Once a group leaves more than 1,000 frames in the WAL, the group's
+ * checkpointer thread copies them into the database file: the file grows
+ * to hold the blob while the writer is free for the next group. */
+static void test_checkpointer(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    struct stat sb;
+    unsigned long before = db_group_checkpoints(f->g);
+
+    assert_int_equal(db_exec(f->reader, "CREATE TABLE big(b BLOB)", &err), 0);
+    assert_int_equal(db_group_run(f->g, put_blob, NULL, NULL, &err), 0);
+    for (int i = 0; i < 200 && db_group_checkpoints(f->g) == before; i++)
+        usleep(50 * 1000);
+    assert_true(db_group_checkpoints(f->g) > before);
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_true(sb.st_size > 6000000);
+}
+
 CMOCKA_MAIN_WITH((.group = "db_group", .group_setup = setup, .group_teardown = teardown),
-                 test_concurrent_writers, test_failure_in_group, test_queue_full)
+                 test_concurrent_writers, test_failure_in_group, test_queue_full,
+                 test_checkpointer)
