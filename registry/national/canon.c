@@ -104,6 +104,16 @@ static int name_cmp(const char *a, size_t la, const char *b, size_t lb)
     return c ? c : (la > lb) - (la < lb);
 }
 
+/* The byte C next: taken. */
+static bool eat(struct reader *r, char c)
+{
+    if (r->p < r->end && *r->p == c) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
 static json_t *read_object(struct reader *r, int depth)
 {
     json_t *o = json_object();
@@ -113,10 +123,8 @@ static json_t *read_object(struct reader *r, int depth)
     if (o == NULL)
         return NULL;
     r->p++; /* '{' */
-    if (r->p < r->end && *r->p == '}') {
-        r->p++;
+    if (eat(r, '}'))
         return o;
-    }
     for (;;) {
         const char *k;
         size_t kl;
@@ -128,14 +136,10 @@ static json_t *read_object(struct reader *r, int depth)
         if (json_object_setn_new_nocheck(o, k, kl, v) != 0)
             break;
         prev = k, prev_len = kl;
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
+        if (eat(r, ','))
             continue;
-        }
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
+        if (eat(r, '}'))
             return o;
-        }
         break;
     }
     json_decref(o);
@@ -149,22 +153,16 @@ static json_t *read_array(struct reader *r, int depth)
     if (a == NULL)
         return NULL;
     r->p++; /* '[' */
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
+    if (eat(r, ']'))
         return a;
-    }
     for (;;) {
         json_t *v = read_value(r, depth + 1);
         if (v == NULL || json_array_append_new(a, v) != 0)
             break;
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
+        if (eat(r, ','))
             continue;
-        }
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
+        if (eat(r, ']'))
             return a;
-        }
         break;
     }
     json_decref(a);
