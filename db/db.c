@@ -36,6 +36,12 @@ struct db {
     int last_rc;
     time_t tx_started; /* when the outermost transaction began */
     struct db_stmt_cache *stmts; /* stmt_cache.c */
+    /* the pre-commit step (db_tx_precommit_set) and whether the open
+     * transaction asked for it */
+    db_precommit_fn precommit;
+    void *precommit_ctx;
+    void (*precommit_free)(void *ctx);
+    bool precommit_armed;
 };
 
 struct db_stmt_cache **db_stmt_cache_slot(struct db *db)
@@ -376,6 +382,8 @@ void db_close(struct db *db)
     if (db->tx_depth > 0 && db->h)
         (void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     db_stmt_cache_free(db->stmts);
+    if (db->precommit_free)
+        db->precommit_free(db->precommit_ctx);
     sqlite3_close_v2(db->h);
     free(db->path);
     free(db);
@@ -389,6 +397,7 @@ int db_tx_begin(struct db *db, struct err *err)
         if (db_exec(db, "BEGIN IMMEDIATE", err) != 0)
             return -1;
         db->tx_failed = false;
+        db->precommit_armed = false;
         db->tx_started = time(NULL);
     } else {
         (void)snprintf(sql, sizeof sql, "SAVEPOINT sp%d", db->tx_depth);
@@ -420,6 +429,15 @@ int db_tx_commit(struct db *db, struct err *err)
             db_tx_rollback(db);
             return err_set(err, "db: transaction aborted by an inner failure");
         }
+        /* the pre-commit step writes in the transaction it closes: its
+         * failure rolls the whole transaction back */
+        if (db->precommit_armed) {
+            db->precommit_armed = false;
+            if (db->precommit(db, db->precommit_ctx, err) != 0) {
+                db_tx_rollback(db);
+                return -1;
+            }
+        }
         if (db_exec(db, "COMMIT", err) != 0) {
             db_tx_rollback(db);
             return -1;
@@ -442,6 +460,7 @@ void db_tx_rollback(struct db *db)
     if (db->tx_depth <= 0)
         return;
     if (db->tx_depth == 1) {
+        db->precommit_armed = false;
         if (!sqlite3_get_autocommit(db->h))
             (void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     } else {
@@ -451,6 +470,30 @@ void db_tx_rollback(struct db *db)
             db->tx_failed = true;
     }
     db->tx_depth--;
+}
+
+void *db_tx_precommit_ctx(struct db *db, db_precommit_fn fn)
+{
+    return db->precommit == fn ? db->precommit_ctx : NULL;
+}
+
+int db_tx_precommit_set(struct db *db, db_precommit_fn fn, void *ctx, void (*free_ctx)(void *),
+                        struct err *err)
+{
+    if (db->precommit != NULL)
+        return err_setk(err, ERR_INTERNAL, "db: this connection has a pre-commit step already");
+    db->precommit = fn;
+    db->precommit_ctx = ctx;
+    db->precommit_free = free_ctx;
+    return 0;
+}
+
+int db_tx_precommit_arm(struct db *db, struct err *err)
+{
+    if (db->tx_depth <= 0 || db->precommit == NULL)
+        return err_setk(err, ERR_INTERNAL, "db: a pre-commit step needs a transaction and a step");
+    db->precommit_armed = true;
+    return 0;
 }
 
 int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err), void *arg,

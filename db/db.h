@@ -59,6 +59,23 @@ void db_tx_rollback(struct db *db);
  * time every row a transaction writes and the event logging it can carry. */
 time_t db_tx_time(struct db *db);
 
+/* A pre-commit step: run once just before the outermost COMMIT of a
+ * transaction that armed it, inside that transaction, so what it writes is
+ * durable with the rest or not at all (the registry signs the transaction's
+ * tree head there). A failing step rolls the whole transaction back and the
+ * commit fails. A connection has at most one step: db_tx_precommit_set
+ * installs FN with CTX (freed by FREE_CTX at db_close);
+ * db_tx_precommit_ctx returns that CTX when FN is the step installed, else
+ * NULL. db_tx_precommit_arm, inside a transaction (at any depth), asks for
+ * the step at the outermost commit; rolling the outermost transaction back
+ * disarms it (a rolled-back savepoint does not: the step must judge the
+ * transaction by what it holds). */
+typedef int (*db_precommit_fn)(struct db *db, void *ctx, struct err *err);
+void *db_tx_precommit_ctx(struct db *db, db_precommit_fn fn);
+int db_tx_precommit_set(struct db *db, db_precommit_fn fn, void *ctx, void (*free_ctx)(void *),
+                        struct err *err) __attribute__((warn_unused_result));
+int db_tx_precommit_arm(struct db *db, struct err *err) __attribute__((warn_unused_result));
+
 /* Run FN inside a transaction: commit when it returns 0, roll back when it
  * fails. A whole transaction that hit SQLITE_BUSY is retried a few times so
  * "database is locked" does not reach the user under normal contention. */

@@ -935,6 +935,7 @@ struct heads {
     sqlite3_stmt *st;
     bool have;
     uint64_t size;
+    uint64_t last; /* the size of the head checked last, 0 before the first */
     uint64_t checked, bad;
 };
 
@@ -949,17 +950,23 @@ static void heads_next(struct audit *a, struct heads *h)
         problem(a, "tree_heads: cannot be read: %s", sqlite3_errmsg(db_handle(a->db)));
 }
 
-/* Check the head the statement is on against the rebuilt ROOT. */
+/* Check the head the statement is on against the rebuilt ROOT: its chain
+ * (a v1 head claims the size before it, a v2 head its previous_size; the
+ * claim must be the size of the head checked before it, so a deleted head
+ * row is caught by the one after it), its body and its signature. */
 static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
 {
     sqlite3_stmt *st = h->st;
     const char *body = (const char *)sqlite3_column_text(st, 4);
     json_t *b = NULL;
     char root_hex[65];
+    uint64_t previous = 0;
+    int version;
     bool ok = true;
 
     h->checked++;
     hex_encode(root, 32, root_hex);
+    version = reg_tree_head_previous(body, h->size, &previous);
     if (sqlite3_column_bytes(st, 1) != 32 || memcmp(sqlite3_column_blob(st, 1), root, 32) != 0) {
         if (h->bad++ < TREE_HEAD_REPORT_MAX)
             problem(a, "tree head %llu: its root hash differs from the tree rebuilt from the "
@@ -967,7 +974,7 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
                     (unsigned long long)h->size);
         ok = false;
     }
-    if (ok && (body == NULL || json_parse(body, strlen(body), &b, NULL) != 0 ||
+    if (ok && (version < 0 || json_parse(body, strlen(body), &b, NULL) != 0 ||
                json_integer_value(json_object_get(b, "tree_size")) != (json_int_t)h->size ||
                strcmp(jstr(b, "root_hash"), root_hex) != 0 ||
                sqlite3_column_type(st, 2) != SQLITE_TEXT || sqlite3_column_type(st, 3) != SQLITE_TEXT ||
@@ -975,9 +982,14 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
                strcmp(jstr(b, "time"), (const char *)sqlite3_column_text(st, 3)) != 0)) {
         if (h->bad++ < TREE_HEAD_REPORT_MAX)
             problem(a, "tree head %llu: its signed body does not name this size, root, office "
-                       "and time",
-                    (unsigned long long)h->size);
+                       "and time%s",
+                    (unsigned long long)h->size, version == 1 ? " and the previous size" : "");
         ok = false;
+    }
+    if (ok && previous != h->last) {
+        if (h->bad++ < TREE_HEAD_REPORT_MAX)
+            problem(a, "tree head %llu: the head before it (size %llu) is missing or changed",
+                    (unsigned long long)h->size, (unsigned long long)previous);
     }
     if (ok && (!a->have_office_pk ||
                !audit_par_sig_ok(a->par, AUDIT_PAR_HEAD, h->size, a->office_pk, body,
@@ -986,6 +998,7 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
         if (h->bad++ < TREE_HEAD_REPORT_MAX)
             problem(a, "tree head %llu: office signature invalid", (unsigned long long)h->size);
     }
+    h->last = h->size;
     json_decref(b);
 }
 
@@ -1003,8 +1016,7 @@ static void witness_check(struct audit *a, uint64_t size, const merkle_hash root
         problem(a, "keys/tree-head.json: the office signed a different root for tree size %llu "
                    "(events changed or reordered since)",
                 (unsigned long long)size);
-    } else if (reg_tree_head_body(jstr(a->witness, "office"), size, root_hex,
-                                  jstr(a->witness, "signed_at"), &body, NULL) != 0 ||
+    } else if (reg_tree_head_body_of(a->witness, NULL, &body, NULL) != 0 ||
                strlen(sig_hex) != 2 * REG_SIG_BYTES ||
                hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) != 0 ||
                !a->have_office_pk ||
@@ -1063,7 +1075,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         const unsigned char *sig = sqlite3_column_blob(st, 6);
         size_t sig_len = (size_t)sqlite3_column_bytes(st, 6);
         crypto_hash_sha256_state hs;
-        merkle_hash leaf, root;
+        merkle_hash leaf, root = { 0 };
         json_t *b = NULL;
         const char *actor;
         unsigned char pk[REG_PK_BYTES];
@@ -1149,21 +1161,20 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         json_decref(b);
         if (merkle_frontier_append(&f, leaf, check_node, &nc, err) != 0)
             goto out;
-        merkle_frontier_root(&f, root);
         while (h.have && h.size < f.size) {
             if (h.bad++ < TREE_HEAD_REPORT_MAX)
                 problem(a, "tree head %llu: no tree of that size can be rebuilt from the events",
                         (unsigned long long)h.size);
             heads_next(a, &h);
         }
+        /* heads come at the sizes transactions committed at (one per
+         * event in older logs); a missing one is caught by the chain of
+         * the next (head_check) */
+        if ((h.have && h.size == f.size) || (a->witness && witness_size == f.size))
+            merkle_frontier_root(&f, root);
         if (h.have && h.size == f.size) {
             head_check(a, &h, root);
             heads_next(a, &h);
-        } else if (h.have) {
-            /* the office signs a head after every append */
-            if (h.bad++ < TREE_HEAD_REPORT_MAX)
-                problem(a, "tree head %llu: missing (the office signs one after every event)",
-                        (unsigned long long)f.size);
         }
         if (a->witness && witness_size == f.size)
             witness_check(a, witness_size, root);

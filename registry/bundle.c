@@ -72,7 +72,8 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
     }
     /* 1. The tree head, signed by the office. */
     if (json_parse(hbody, strlen(hbody), &hb, NULL) != 0 ||
-        strcmp(s_of(hb, "type"), "civreg.tree_head.v1") != 0 ||
+        (strcmp(s_of(hb, "type"), REG_TREE_HEAD_V1) != 0 &&
+         strcmp(s_of(hb, "type"), REG_TREE_HEAD_V2) != 0) ||
         reg_hex32(s_of(hb, "root_hash"), root, "root", NULL) != 0 ||
         !json_is_integer(json_object_get(hb, "tree_size"))) {
         reg_problem(&b, "tree head: missing or malformed");

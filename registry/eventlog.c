@@ -1,7 +1,8 @@
 /* civreg registry: the provenance log. Every state change is an event whose
  * canonical JSON the actor signs; the event (body || signature) is a leaf of
  * an RFC 6962 Merkle tree whose complete subtrees are kept in merkle_nodes,
- * and the office key signs the tree head after each append. */
+ * and the office key signs one tree head per committed transaction that
+ * appended events (civreg.tree_head.v2, signed just before it commits). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -73,12 +74,8 @@ int reg_log_size(struct db *db, uint64_t *size, struct err *err)
     return rc == 1 ? 0 : -1;
 }
 
-int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, const char *time,
-                       struct buf *out, struct err *err)
+static int head_body(json_t *o, struct buf *out, struct err *err)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "type", "civreg.tree_head.v1", "office",
-                          office, "tree_size", (json_int_t)size, "root_hash", root_hex, "time",
-                          time);
     int rc;
 
     if (o == NULL)
@@ -88,64 +85,85 @@ int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, 
     return rc;
 }
 
-static json_t *head_json(const char *office, uint64_t size, const char *root_hex,
-                         const char *time, const unsigned char sig[REG_SIG_BYTES])
+int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex, const char *time,
+                       struct buf *out, struct err *err)
 {
-    char sig_hex[2 * REG_SIG_BYTES + 1];
-
-    hex_encode(sig, REG_SIG_BYTES, sig_hex);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s}", "tree_size", (json_int_t)size, "root_hash",
-                     root_hex, "office", office, "signed_at", time, "signature", sig_hex);
+    return head_body(json_pack("{s:s, s:s, s:I, s:s, s:s}", "type", REG_TREE_HEAD_V1, "office",
+                               office, "tree_size", (json_int_t)size, "root_hash", root_hex,
+                               "time", time),
+                     out, err);
 }
 
-/* The tree head of SIZE leaves with ROOT, signed by ACTOR's office at NOW:
- * its canonical body in BODY and signature in SIG. Touches no database, so
- * a head queue (head_queue.c) runs it on another thread. */
-int reg_tree_head_make(const struct registry_actor *actor, uint64_t size,
-                       const unsigned char root[32], const char *now, struct buf *body,
-                       unsigned char sig[REG_SIG_BYTES], struct err *err)
+int reg_tree_head_body_v2(const char *office, uint64_t size, uint64_t previous,
+                          const char *root_hex, const char *time, struct buf *out,
+                          struct err *err)
 {
-    char root_hex[65];
-
-    hex_encode(root, 32, root_hex);
-    if (reg_tree_head_body(actor->node_office, size, root_hex, now, body, err) != 0)
-        return -1;
-    reg_sign(actor->office_sk, body->data, body->len, sig);
-    return 0;
+    return head_body(json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "type", REG_TREE_HEAD_V2,
+                               "office", office, "tree_size", (json_int_t)size, "previous_size",
+                               (json_int_t)previous, "root_hash", root_hex, "time", time),
+                     out, err);
 }
 
-int reg_tree_head_store(struct db *db, const struct registry_actor *actor, uint64_t size,
-                        const unsigned char root[32], const char *now, const struct buf *body,
-                        const unsigned char sig[REG_SIG_BYTES], struct err *err)
+int reg_tree_head_body_of(const json_t *head, const char *office, struct buf *out,
+                          struct err *err)
 {
-    return db_run(db,
-                  "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                  "storing the tree head", err, "Ibsssb", (long long)size, root, (size_t)32,
-                  actor->node_office, now, buf_str(body), sig, (size_t)REG_SIG_BYTES);
+    const json_t *prev = json_object_get(head, "previous_size");
+    const char *time = json_string_value(json_object_get(head, "time"));
+    const char *root = json_string_value(json_object_get(head, "root_hash"));
+    json_int_t size = json_integer_value(json_object_get(head, "tree_size"));
+
+    if (time == NULL)
+        time = json_string_value(json_object_get(head, "signed_at"));
+    if (office == NULL)
+        office = json_string_value(json_object_get(head, "office"));
+    if (office == NULL || time == NULL || root == NULL || size <= 0 ||
+        (prev != NULL && (!json_is_integer(prev) || json_integer_value(prev) < 0)))
+        return err_set(err, "tree head: malformed (needs office, tree_size, root_hash, time)");
+    if (prev == NULL)
+        return reg_tree_head_body(office, (uint64_t)size, root, time, out, err);
+    return reg_tree_head_body_v2(office, (uint64_t)size, (uint64_t)json_integer_value(prev), root,
+                                 time, out, err);
 }
 
-int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64_t size,
-                       const unsigned char root[32], json_t **head, struct err *err)
+int reg_tree_head_previous(const char *body, uint64_t size, uint64_t *previous)
 {
-    struct buf body = BUF_INIT(4096);
-    unsigned char sig[REG_SIG_BYTES];
-    char root_hex[65], now[TIME_ISO8601_LEN + 1];
+    json_t *b = NULL;
+    const json_t *p;
+    const char *type;
     int rc = -1;
 
-    if (reg_now(now, err) != 0 ||
-        reg_tree_head_make(actor, size, root, now, &body, sig, err) != 0 ||
-        reg_tree_head_store(db, actor, size, root, now, &body, sig, err) != 0)
-        goto out;
-    hex_encode(root, 32, root_hex);
-    if (head && (*head = head_json(actor->node_office, size, root_hex, now, sig)) == NULL) {
-        err_oom(err);
-        goto out;
+    if (body == NULL || json_parse(body, strlen(body), &b, NULL) != 0)
+        return -1;
+    type = json_string_value(json_object_get(b, "type"));
+    p = json_object_get(b, "previous_size");
+    if (type && strcmp(type, REG_TREE_HEAD_V1) == 0 && p == NULL && size > 0) {
+        *previous = size - 1;
+        rc = 0;
+    } else if (type && strcmp(type, REG_TREE_HEAD_V2) == 0 && json_is_integer(p) &&
+               json_integer_value(p) >= 0) {
+        *previous = (uint64_t)json_integer_value(p);
+        rc = 1;
     }
-    rc = 0;
-out:
-    buf_release(&body);
+    json_decref(b);
     return rc;
+}
+
+static json_t *head_json(const char *office, uint64_t size, const uint64_t *previous,
+                         const char *root_hex, const char *time,
+                         const unsigned char sig[REG_SIG_BYTES])
+{
+    char sig_hex[2 * REG_SIG_BYTES + 1];
+    json_t *o;
+
+    hex_encode(sig, REG_SIG_BYTES, sig_hex);
+    o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "tree_size", (json_int_t)size, "root_hash",
+                  root_hex, "office", office, "signed_at", time, "signature", sig_hex);
+    if (o && previous &&
+        json_object_set_new(o, "previous_size", json_integer((json_int_t)*previous)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
 }
 
 static int store_node(void *ctx, unsigned level, uint64_t index, const merkle_hash hash,
@@ -178,6 +196,104 @@ static int load_frontier(struct db *db, uint64_t size, struct merkle_frontier *f
             rc = src.node(src.ctx, l, (size >> l) - 1, f->nodes[l], err);
     reg_merkle_db_release(&m);
     return rc;
+}
+
+/* The connection's tree-head signer: the node office and a copy of its key,
+ * taken at each append (the actor that appended may be gone by the time
+ * its transaction commits, as in a group commit). */
+struct head_signer {
+    char office[REG_OFFICE_MAX + 1];
+    unsigned char *sk; /* sodium_malloc'd, REG_SK_BYTES */
+};
+
+static void head_signer_free(void *ctx)
+{
+    struct head_signer *s = ctx;
+
+    if (s == NULL)
+        return;
+    sodium_free(s->sk);
+    free(s);
+}
+
+static int last_head_size(struct db *db, uint64_t *size, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (reg_prepare_cached(db, &st, "SELECT coalesce(max(tree_size), 0) FROM tree_heads", err) !=
+        0)
+        return -1;
+    rc = db_step_row(db, st, "reading the last tree head", err);
+    if (rc == 1)
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+    else if (rc == 0)
+        db_sql_fail(db, "reading the last tree head", err);
+    reg_release(db, st);
+    return rc == 1 ? 0 : -1;
+}
+
+/* The pre-commit step of a transaction that appended events: one head
+ * (civreg.tree_head.v2) over the log as the transaction leaves it, naming
+ * the size of the head before it, signed by the office and stored in the
+ * transaction. Sizes and root come from the tables, not from the appends:
+ * events a rolled-back savepoint took away are not in them, and when all
+ * were taken away there is nothing to sign. */
+static int head_precommit(struct db *db, void *ctx, struct err *err)
+{
+    struct head_signer *s = ctx;
+    struct merkle_frontier f = MERKLE_FRONTIER_INIT;
+    struct buf body = BUF_INIT(4096);
+    unsigned char sig[REG_SIG_BYTES];
+    merkle_hash root;
+    char root_hex[65], now[TIME_ISO8601_LEN + 1];
+    uint64_t size, previous;
+    int rc = -1;
+
+    if (reg_log_size(db, &size, err) != 0 || last_head_size(db, &previous, err) != 0)
+        return -1;
+    if (size == previous)
+        return 0;
+    if (size < previous)
+        return err_set(err, "tree heads: the last signed head covers %llu events but the log "
+                            "holds %llu (log truncated?)",
+                       (unsigned long long)previous, (unsigned long long)size);
+    if (load_frontier(db, size, &f, err) != 0 || reg_now(now, err) != 0)
+        goto out;
+    merkle_frontier_root(&f, root);
+    hex_encode(root, 32, root_hex);
+    if (reg_tree_head_body_v2(s->office, size, previous, root_hex, now, &body, err) != 0)
+        goto out;
+    reg_sign(s->sk, body.data, body.len, sig);
+    rc = db_run(db,
+                "INSERT INTO tree_heads(tree_size, root_hash, office, signed_at, body, signature)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "storing the tree head", err, "Ibsssb", (long long)size, root, (size_t)32,
+                s->office, now, buf_str(&body), sig, (size_t)REG_SIG_BYTES);
+out:
+    buf_release(&body);
+    return rc;
+}
+
+/* Inside the transaction of an append: have its outermost commit sign the
+ * tree head with ACTOR's office key (head_precommit). */
+static int head_arm(struct db *db, const struct registry_actor *actor, struct err *err)
+{
+    struct head_signer *s = db_tx_precommit_ctx(db, head_precommit);
+
+    if (s == NULL) {
+        if ((s = calloc(1, sizeof *s)) == NULL || (s->sk = sodium_malloc(REG_SK_BYTES)) == NULL) {
+            free(s);
+            return err_oom(err);
+        }
+        if (db_tx_precommit_set(db, head_precommit, s, head_signer_free, err) != 0) {
+            head_signer_free(s);
+            return -1;
+        }
+    }
+    (void)snprintf(s->office, sizeof s->office, "%s", actor->node_office);
+    memcpy(s->sk, actor->office_sk, REG_SK_BYTES);
+    return db_tx_precommit_arm(db, err);
 }
 
 struct append {
@@ -213,7 +329,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     const struct registry_actor *actor = a->actor;
     struct buf body = BUF_INIT(EVENT_BODY_MAX);
     unsigned char sig[REG_SIG_BYTES];
-    merkle_hash leaf, root;
+    merkle_hash leaf;
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
     crypto_hash_sha256_state hs;
     char now[TIME_ISO8601_LEN + 1];
@@ -282,13 +398,8 @@ static int append_tx(struct db *db, void *arg, struct err *err)
         goto out;
     if (merkle_frontier_append(&f, leaf, store_node, st, err) != 0)
         goto out;
-    merkle_frontier_root(&f, root);
-    /* a batch with a head queue has the head signed on another thread and
-     * stored before the batch's transaction ends; else signed and stored
-     * here */
-    if (a->cache && a->cache->heads
-            ? reg_head_queue_push(db, a->cache->heads, actor, seq + 1, root, err) != 0
-            : reg_tree_head_sign(db, actor, seq + 1, root, NULL, err) != 0)
+    /* the transaction's one tree head is signed when it commits */
+    if (head_arm(db, actor, err) != 0)
         goto out;
     if (a->cache) {
         a->cache->f = f;
@@ -390,21 +501,24 @@ int registry_log_head(struct db *db, json_t **out, struct err *err)
 
     *out = NULL;
     step = db_query_row(db, &st,
-                        "SELECT tree_size, root_hash, office, signed_at, signature FROM tree_heads"
-                        " ORDER BY tree_size DESC LIMIT 1",
+                        "SELECT tree_size, root_hash, office, signed_at, signature, body"
+                        " FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
                         "reading tree heads", err, "");
     if (step == 1) {
         char root_hex[65];
         unsigned char sig[REG_SIG_BYTES] = { 0 };
-        if (sqlite3_column_bytes(st, 1) != 32 || sqlite3_column_bytes(st, 4) != REG_SIG_BYTES) {
+        uint64_t size = (uint64_t)sqlite3_column_int64(st, 0), previous = 0;
+        /* a v2 head names the size before it: the witness carries it */
+        int v = reg_tree_head_previous((const char *)sqlite3_column_text(st, 5), size, &previous);
+        if (v < 0 || sqlite3_column_bytes(st, 1) != 32 ||
+            sqlite3_column_bytes(st, 4) != REG_SIG_BYTES) {
             err_set(err, "tree_heads: latest row is damaged");
             goto out;
         }
         hex_encode(sqlite3_column_blob(st, 1), 32, root_hex);
         memcpy(sig, sqlite3_column_blob(st, 4), sizeof sig);
-        *out = head_json((const char *)sqlite3_column_text(st, 2),
-                         (uint64_t)sqlite3_column_int64(st, 0), root_hex,
-                         (const char *)sqlite3_column_text(st, 3), sig);
+        *out = head_json((const char *)sqlite3_column_text(st, 2), size, v == 1 ? &previous : NULL,
+                         root_hex, (const char *)sqlite3_column_text(st, 3), sig);
         rc = *out ? 0 : err_oom(err);
     } else if (step == 0) {
         err_set(err, "the log is empty (no signed tree head yet)");

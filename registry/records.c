@@ -411,18 +411,10 @@ static int batch_run(struct db *db, struct batch_ctx *b, struct reg_frontier_cac
 static int batch_tx(struct db *db, void *arg, struct err *err)
 {
     /* this attempt's own: a retried transaction reads the frontier again;
-     * the drafts' tree heads signed on a thread of their own and stored
-     * before the batch commits, as the bulk steps do */
+     * the batch's one tree head is signed when it commits */
     struct reg_frontier_cache frontier = REG_FRONTIER_CACHE_INIT;
-    int rc;
 
-    if (reg_head_queue_start(&frontier.heads, err) != 0)
-        return -1;
-    rc = batch_run(db, arg, &frontier, err);
-    if (rc == 0)
-        rc = reg_head_queue_flush(db, frontier.heads, err);
-    reg_head_queue_stop(frontier.heads);
-    return rc;
+    return batch_run(db, arg, &frontier, err);
 }
 
 static int draft_batch(struct db *db, const struct registry_actor *actor,
@@ -880,7 +872,7 @@ struct steps_ctx {
     char (*hashes)[65]; /* DRAFT done: the version's hash */
     size_t n;
     size_t done;
-    /* this attempt's: the log's right edge and the tree heads being signed */
+    /* this attempt's: the log's right edge */
     struct reg_frontier_cache frontier;
 };
 
@@ -990,24 +982,18 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
                 json_string_value(json_object_get(r, "uin")), err) != 0)
             return -1;
     }
-    /* the batch's tree heads, stored before it commits */
-    return reg_head_queue_flush(db, b->frontier.heads, err);
+    /* the batch's one tree head is signed when it commits */
+    return 0;
 }
 
 static int steps_tx(struct db *db, void *arg, struct err *err)
 {
     struct steps_ctx *b = arg;
-    int rc;
 
     /* this attempt's own: a retried transaction reads the frontier again */
     b->frontier = (struct reg_frontier_cache)REG_FRONTIER_CACHE_INIT;
     b->done = 0;
-    if (reg_head_queue_start(&b->frontier.heads, err) != 0)
-        return -1;
-    rc = steps_run(db, b, err);
-    reg_head_queue_stop(b->frontier.heads);
-    b->frontier.heads = NULL;
-    return rc;
+    return steps_run(db, b, err);
 }
 
 static const char *const step_actions[] = {

@@ -55,14 +55,27 @@ void reg_release(struct db *db, sqlite3_stmt *st);
 int reg_office_key_load(struct db *db, const char *keys_dir, const char *office, bool create,
                         unsigned char pk[REG_PK_BYTES], unsigned char **sk, struct err *err);
 
-/* Sign the tree head for SIZE/ROOT with the actor's office key, store it and
- * return its JSON (new reference) in *HEAD (may be NULL). */
-int reg_tree_head_sign(struct db *db, const struct registry_actor *actor, uint64_t size,
-                       const unsigned char root[32], json_t **head, struct err *err);
+#define REG_TREE_HEAD_V1 "civreg.tree_head.v1"
+#define REG_TREE_HEAD_V2 "civreg.tree_head.v2"
 
-/* The canonical body a tree head signature covers. */
+/* The canonical body a tree head signature covers: version 1 (one head per
+ * event, older logs) and version 2 (one head per committed transaction that
+ * appended events, naming PREVIOUS, the size of the head before it, 0 for
+ * the first). */
 int reg_tree_head_body(const char *office, uint64_t size, const char *root_hex,
                        const char *time, struct buf *out, struct err *err);
+int reg_tree_head_body_v2(const char *office, uint64_t size, uint64_t previous,
+                          const char *root_hex, const char *time, struct buf *out,
+                          struct err *err);
+/* The body of a head given as JSON {tree_size, root_hash, time (or
+ * signed_at), office, previous_size (version 2 only)}; OFFICE, when not
+ * NULL, replaces the head's office. */
+int reg_tree_head_body_of(const json_t *head, const char *office, struct buf *out,
+                          struct err *err);
+/* From a stored head's BODY at SIZE, the size of the head before it: SIZE-1
+ * for version 1 (returns 0), previous_size for version 2 (returns 1); -1
+ * when BODY is neither. */
+int reg_tree_head_previous(const char *body, uint64_t size, uint64_t *previous);
 
 /* The log as a Merkle source over table merkle_nodes (one prepared
  * statement, released with reg_merkle_db_release). */
@@ -121,51 +134,16 @@ int reg_event_append_one_direct(struct db *db, const struct registry_actor *acto
  * transaction that filled it: a batch starts every attempt with
  * REG_FRONTIER_CACHE_INIT, and a rolled-back transaction drops it with its
  * context. An append uses it only when its size is the log's size. */
-struct reg_head_queue;
 struct reg_frontier_cache {
     bool valid;
     struct merkle_frontier f;
-    /* or NULL: each append signs and stores its tree head itself */
-    struct reg_head_queue *heads;
     /* the actors whose account an append of this transaction found current
      * (reg_actor_check_current): no other connection writes users while the
      * transaction holds the write lock, so the answer stands until it ends */
     const struct registry_actor *checked[4];
     size_t n_checked;
 };
-#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT, NULL, { NULL }, 0 }
-
-/* Tree heads signed on a thread of their own while a batch appends (the
- * same head per log size, the same body and office signature as
- * reg_tree_head_sign), stored in the batch's transaction by
- * reg_head_queue_flush, which the batch calls before it commits. Nothing
- * of a transaction reads tree_heads before it commits. */
-int reg_head_queue_start(struct reg_head_queue **q, struct err *err)
-    __attribute__((warn_unused_result));
-/* Queue the head of SIZE leaves with ROOT, signed now by ACTOR's office
- * (which must outlive the queue's next flush); a full queue is flushed
- * first. */
-int reg_head_queue_push(struct db *db, struct reg_head_queue *q,
-                        const struct registry_actor *actor, uint64_t size,
-                        const unsigned char root[32], struct err *err)
-    __attribute__((warn_unused_result));
-/* Sign what is left (this thread helps), wait, and store every queued head
- * in log order; the queue is then empty. */
-int reg_head_queue_flush(struct db *db, struct reg_head_queue *q, struct err *err)
-    __attribute__((warn_unused_result));
-/* Stop the thread and drop what was not flushed (a batch that failed). */
-void reg_head_queue_stop(struct reg_head_queue *q);
-
-/* The parts of reg_tree_head_sign: the canonical body and office signature
- * (no database, any thread), and the row. */
-int reg_tree_head_make(const struct registry_actor *actor, uint64_t size,
-                       const unsigned char root[32], const char *now, struct buf *body,
-                       unsigned char sig[REG_SIG_BYTES], struct err *err)
-    __attribute__((warn_unused_result));
-int reg_tree_head_store(struct db *db, const struct registry_actor *actor, uint64_t size,
-                        const unsigned char root[32], const char *now, const struct buf *body,
-                        const unsigned char sig[REG_SIG_BYTES], struct err *err)
-    __attribute__((warn_unused_result));
+#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT, { NULL }, 0 }
 
 /* reg_event_append_one_direct with the transaction's frontier CACHE (NULL:
  * none), which it reads when valid and leaves describing the new log. */

@@ -167,7 +167,8 @@ static bool sig_of(const char *hex, unsigned char sig[REG_SIG_BYTES])
            hex_decode(hex, strlen(hex), sig, REG_SIG_BYTES, &n, NULL) == 0 && n == REG_SIG_BYTES;
 }
 
-/* Check a signed tree head {tree_size, root_hash, time, signature} of OFFICE. */
+/* Check a signed tree head {tree_size, root_hash, time, signature, and for
+ * a v2 head previous_size} of OFFICE: the signature over the exact body. */
 static int head_check(const char *office, const unsigned char pk[REG_PK_BYTES], const json_t *h,
                       uint64_t *size, merkle_hash root, struct buf *body, struct err *err)
 {
@@ -179,8 +180,7 @@ static int head_check(const char *office, const unsigned char pk[REG_PK_BYTES], 
         !sig_of(nat_str(h, "signature"), sig))
         return err_set(err, "tree head: malformed");
     *size = (uint64_t)json_integer_value(sz);
-    if (reg_tree_head_body(office, *size, nat_str(h, "root_hash"), nat_str(h, "time"), body,
-                           err) != 0)
+    if (reg_tree_head_body_of(h, office, body, err) != 0)
         return -1;
     if (!reg_sig_ok(pk, body->data, body->len, sig, sizeof sig))
         return err_set(err, "tree head of size %llu: not signed by office %s's key",

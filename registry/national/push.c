@@ -19,27 +19,37 @@
 #define PUSH_DEFAULT_BATCH 2000
 
 /* The district's signed head at SIZE as {tree_size, root_hash, time,
- * signature}. */
+ * signature, and for a v2 head previous_size}. */
 static int head_at(struct db *db, uint64_t size, json_t **out, struct err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = -1;
+    uint64_t previous = 0;
+    int rc = -1, v;
 
     *out = NULL;
     if (db_prepare(db, &st,
-                    "SELECT root_hash, signed_at, signature FROM tree_heads WHERE tree_size = ?1",
+                    "SELECT root_hash, signed_at, signature, body FROM tree_heads"
+                    " WHERE tree_size = ?1",
                     err) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
-        sqlite3_column_bytes(st, 2) == REG_SIG_BYTES) {
+        sqlite3_column_bytes(st, 2) == REG_SIG_BYTES &&
+        (v = reg_tree_head_previous((const char *)sqlite3_column_text(st, 3), size,
+                                    &previous)) >= 0) {
         char root[65], sig[2 * REG_SIG_BYTES + 1];
         hex_encode(sqlite3_column_blob(st, 0), 32, root);
         hex_encode(sqlite3_column_blob(st, 2), REG_SIG_BYTES, sig);
         rc = json_out(out,
-                      json_pack("{s:I, s:s, s:s, s:s}", "tree_size", (json_int_t)size, "root_hash",
-                                root, "time", (const char *)sqlite3_column_text(st, 1),
-                                "signature", sig),
+                      v == 1 ? json_pack("{s:I, s:I, s:s, s:s, s:s}", "tree_size",
+                                         (json_int_t)size, "previous_size", (json_int_t)previous,
+                                         "root_hash", root, "time",
+                                         (const char *)sqlite3_column_text(st, 1), "signature",
+                                         sig)
+                             : json_pack("{s:I, s:s, s:s, s:s}", "tree_size", (json_int_t)size,
+                                         "root_hash", root, "time",
+                                         (const char *)sqlite3_column_text(st, 1), "signature",
+                                         sig),
                       err);
     } else {
         err_set(err, "sync: no signed tree head of size %llu in the district log",
@@ -47,6 +57,27 @@ static int head_at(struct db *db, uint64_t size, json_t **out, struct err *err)
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+/* Where the next batch after ACCEPTED ends: at a signed head (one per
+ * committed transaction), the largest within BATCH events, else the first
+ * past ACCEPTED (a transaction larger than BATCH goes whole). *END is 0
+ * when no head is past ACCEPTED. */
+static int batch_end(struct db *db, uint64_t accepted, unsigned batch, uint64_t *end,
+                     struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step = db_query_row(db, &st,
+                            "SELECT coalesce((SELECT max(tree_size) FROM tree_heads"
+                            " WHERE tree_size > ?1 AND tree_size <= ?1 + ?2),"
+                            " (SELECT min(tree_size) FROM tree_heads WHERE tree_size > ?1), 0)",
+                            "reading tree heads", err, "II", (long long)accepted,
+                            (long long)batch);
+
+    if (step == 1)
+        *end = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return step == 1 ? 0 : -1;
 }
 
 /* An event row as {seq, body, signature (hex)}. */
@@ -189,10 +220,14 @@ int national_sync_push(struct national_client *c, struct db *db, unsigned batch,
         json_decref(mine);
     }
     while (accepted < local) {
-        uint64_t end = accepted + batch < local ? accepted + batch : local;
+        uint64_t end = 0;
         json_decref(req);
         json_decref(resp);
         req = resp = NULL;
+        if (batch_end(db, accepted, batch, &end, err) != 0)
+            goto out;
+        if (end == 0 || end > local)
+            break; /* nothing signed past what was accepted */
         if (events_json(db, accepted, end, &events, &versions, err) != 0 ||
             head_at(db, end, &head, err) != 0 || consistency_json(db, accepted, end, &proof, err) != 0)
             goto out;

@@ -51,6 +51,11 @@ struct sim {
     uint64_t size, pushed;
     json_t *uins;
     size_t next_uin;
+    /* push civreg.tree_head.v2 heads (previous_size: the size pushed
+     * before), else v1; CLAIM, when not 0, is the previous_size the request
+     * claims instead of the one signed */
+    bool v2;
+    uint64_t claim;
 };
 
 /* The single value of a query without parameters (malloc'd). */
@@ -206,14 +211,23 @@ static enum national_refusal push(struct sim *o, json_t *events, json_t *version
         json_array_append_new(proof, json_string(h));
     }
     hex_encode(rt, 32, root_hex);
-    assert_int_equal(
-        reg_tree_head_body(o->code, o->size, root_hex, "2026-12-01T00:00:00Z", &body, err), 0);
+    if (o->v2)
+        assert_int_equal(reg_tree_head_body_v2(o->code, o->size, o->pushed, root_hex,
+                                               "2026-12-01T00:00:00Z", &body, err),
+                         0);
+    else
+        assert_int_equal(
+            reg_tree_head_body(o->code, o->size, root_hex, "2026-12-01T00:00:00Z", &body, err),
+            0);
     crypto_sign_detached(sig, NULL, body.data, body.len, o->osk);
     hex_encode(sig, sizeof sig, sig_hex);
     req = json_pack("{s:I, s:O, s:O, s:{s:I, s:s, s:s, s:s}, s:o}", "from",
                     (json_int_t)o->pushed, "events", events, "versions", versions, "head",
                     "tree_size", (json_int_t)o->size, "root_hash", root_hex, "time",
                     "2026-12-01T00:00:00Z", "signature", sig_hex, "consistency", proof);
+    if (o->v2)
+        json_object_set_new(json_object_get(req, "head"), "previous_size",
+                            json_integer((json_int_t)(o->claim ? o->claim : o->pushed)));
     rc = national_push(pg, o->code, req, &out, err);
     if (rc == NATIONAL_OK)
         o->pushed = o->size;
@@ -852,7 +866,49 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* A district that moved from v1 heads (one per event) to v2 heads (one per
+ * transaction): the national tier accepts both, each signature over its
+ * exact body, and keeps the v2 body as the office's head; a v2 head whose
+ * previous_size is not the one signed is refused and nothing is stored. */
+static void test_push_v1_then_v2_heads(void **state)
+{
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    char *body;
+    (void)state;
+
+    office_start(o, "T9");
+    for (unsigned k = 0; k < 5; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("v1 push: %s", err_msg(&err));
+    json_array_clear(ev);
+    json_array_clear(vs);
+    o->v2 = true;
+    for (unsigned k = 5; k < 10; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    /* the signed previous_size is 12; the request claims 11 */
+    o->claim = o->pushed - 1;
+    assert_int_not_equal(push(o, ev, vs, &err), NATIONAL_OK);
+    assert_non_null(strstr(err_msg(&err), "not signed by office T9"));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'T9'", "12");
+    o->claim = 0;
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("v2 push: %s", err_msg(&err));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'T9'", "22");
+    expect_sql("SELECT count(*) FROM events WHERE office = 'T9'", "22");
+    body = sql1("SELECT head_body FROM offices WHERE office = 'T9'");
+    assert_non_null(strstr(body, "\"previous_size\":12"));
+    assert_non_null(strstr(body, "civreg.tree_head.v2"));
+    free(body);
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
 CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_one_push,
             test_bulk_signatures, test_forged_after_collision, test_draft_and_register_one_row,
             test_cross_office_duplicates, test_search_same_as_rows,
-            test_search_finds_misspelt, test_canonical_parse)
+            test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads)

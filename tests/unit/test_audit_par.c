@@ -19,7 +19,9 @@
 #include "core/secret.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "core/encode.h"
 #include "registry/registry.h"
+#include "registry/registry_int.h"
 #include "registry/search.h"
 #include "support/inproc.h"
 #include "support/cmocka_main.h"
@@ -375,6 +377,297 @@ static void test_audit_refused_inside_transaction(void **state)
     audit_case_close(&ac);
 }
 
+/* ---- tree heads: one civreg.tree_head.v2 per committed transaction ---- */
+
+static long long head_count(struct db *db, const char *where)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[256];
+    long long n;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM tree_heads %s", where);
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static uint64_t log_size(struct db *db)
+{
+    struct err err = ERR_INIT;
+    uint64_t n = 0;
+    assert_int_equal(reg_log_size(db, &n, &err), 0);
+    return n;
+}
+
+/* Store BODY, signed by A's office key, as the head at SIZE (replacing the
+ * row there): what a forger holding the office key could write. */
+static void head_put(struct db *db, const struct registry_actor *a, uint64_t size,
+                     const struct buf *body)
+{
+    unsigned char sig[REG_SIG_BYTES], root[32];
+    sqlite3_stmt *st = NULL;
+    json_t *b = NULL;
+    size_t n = 0;
+    assert_int_equal(json_parse((const char *)body->data, body->len, &b, NULL), 0);
+    assert_int_equal(hex_decode(json_string_value(json_object_get(b, "root_hash")), 64, root,
+                                sizeof root, &n, NULL),
+                     0);
+    reg_sign(a->office_sk, body->data, body->len, sig);
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "INSERT OR REPLACE INTO tree_heads(tree_size, root_hash,"
+                                        " office, signed_at, body, signature)"
+                                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    sqlite3_bind_blob(st, 2, root, sizeof root, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->node_office, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, json_string_value(json_object_get(b, "time")), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, buf_str((struct buf *)body), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 6, sig, sizeof sig, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    json_decref(b);
+}
+
+/* The log's root at SIZE, in hex. */
+static void root_at(struct db *db, uint64_t size, char hex[65])
+{
+    struct reg_merkle_db m;
+    struct merkle_source src;
+    struct err err = ERR_INIT;
+    merkle_hash root;
+    reg_merkle_db_source(&m, db, &src);
+    assert_int_equal(merkle_root(&src, size, root, &err), 0);
+    reg_merkle_db_release(&m);
+    hex_encode(root, 32, hex);
+}
+
+/* The transaction that appends signs one head as it commits; a rolled-back
+ * transaction, or one whose appends all went with a rolled-back savepoint,
+ * signs none. */
+static void test_tree_head_per_transaction(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    json_t *rec = registry_record_example();
+    long long heads;
+    uint64_t size;
+    char *id = NULL;
+    (void)state;
+
+    audit_case_drafts(&ac, "heads-tx", "Lantern-orbit-4417", "Quiet-harbor-lamp-93", rec, &admin,
+                      &clerk);
+    heads = head_count(ac.db, "");
+    size = log_size(ac.db);
+    /* rolled back: no head */
+    assert_int_equal(db_tx_begin(ac.db, &err), 0);
+    assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+    free(id);
+    db_tx_rollback(ac.db);
+    assert_int_equal(head_count(ac.db, ""), heads);
+    assert_int_equal(log_size(ac.db), size);
+    /* the appends of a rolled-back savepoint only: committed, no head */
+    assert_int_equal(db_tx_begin(ac.db, &err), 0);
+    assert_int_equal(db_tx_begin(ac.db, &err), 0);
+    assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+    free(id);
+    db_tx_rollback(ac.db);
+    assert_int_equal(db_tx_commit(ac.db, &err), 0);
+    assert_int_equal(head_count(ac.db, ""), heads);
+    /* three drafts in one transaction: one head over them, after the last */
+    assert_int_equal(db_tx_begin(ac.db, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        free(id);
+    }
+    assert_int_equal(head_count(ac.db, ""), heads);
+    assert_int_equal(db_tx_commit(ac.db, &err), 0);
+    assert_int_equal(head_count(ac.db, ""), heads + 1);
+    assert_int_equal(log_size(ac.db), size + 3);
+    {
+        char where[128];
+        snprintf(where, sizeof where,
+                 "WHERE tree_size = %llu AND json_extract(body, '$.previous_size') = %llu"
+                 " AND json_extract(body, '$.type') = 'civreg.tree_head.v2'",
+                 (unsigned long long)(size + 3), (unsigned long long)size);
+        assert_int_equal(head_count(ac.db, where), 1);
+    }
+    assert_audit_clean(&ac);
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    audit_case_close(&ac);
+}
+
+/* The audit walks the heads as a chain: a deleted head, a previous_size
+ * changed (and signed again with the office key), a forged signature and
+ * events past the last head are each reported, the same by the workers. */
+static void test_tree_head_chain(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    json_t *rec = registry_record_example(), *serial;
+    struct buf body = BUF_INIT(4096);
+    uint64_t sizes[8];
+    size_t n = 0;
+    char root[65], line[160];
+    sqlite3_stmt *st = NULL;
+    (void)state;
+
+    audit_case_drafts(&ac, "heads-chain", "Lantern-orbit-4417", "Quiet-harbor-lamp-93", rec,
+                      &admin, &clerk);
+    assert_int_equal(sqlite3_prepare_v2(db_handle(ac.db),
+                                        "SELECT tree_size FROM tree_heads ORDER BY tree_size", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && n < 8)
+        sizes[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_true(n >= 4);
+    assert_int_equal(sizes[n - 1], log_size(ac.db));
+    assert_int_equal(db_exec(ac.db, "SAVEPOINT keep", &err), 0);
+
+    /* a deleted head: the next one names it */
+    snprintf(line, sizeof line, "DELETE FROM tree_heads WHERE tree_size = %llu",
+             (unsigned long long)sizes[1]);
+    assert_int_equal(db_exec(ac.db, line, &err), 0);
+    assert_int_equal(db_exec(ac.db, "RELEASE keep", &err), 0);
+    serial = assert_audit_same_report(&ac);
+    snprintf(line, sizeof line, "tree head %llu: the head before it (size %llu) is missing or "
+                                "changed",
+             (unsigned long long)sizes[2], (unsigned long long)sizes[1]);
+    if (count_containing(serial, line) != 1)
+        fail_msg("expected '%s' in %s", line, json_dumps(serial, 0));
+    json_decref(serial);
+
+    /* its previous_size changed and signed again by the office: the chain
+     * breaks where it claims a head that is not there */
+    root_at(ac.db, sizes[2], root);
+    assert_int_equal(reg_tree_head_body_v2(admin->node_office, sizes[2], sizes[0], root,
+                                           "2026-12-06T00:00:00Z", &body, &err),
+                     0);
+    head_put(ac.db, admin, sizes[2], &body);
+    root_at(ac.db, sizes[1], root);
+    buf_reset(&body);
+    assert_int_equal(reg_tree_head_body_v2(admin->node_office, sizes[1], sizes[0], root,
+                                           "2026-12-06T00:00:00Z", &body, &err),
+                     0);
+    head_put(ac.db, admin, sizes[1], &body);
+    /* head sizes[1] is back (previous sizes[0], right); head sizes[2]
+     * claims sizes[0] */
+    serial = assert_audit_same_report(&ac);
+    snprintf(line, sizeof line, "tree head %llu: the head before it (size %llu) is missing or "
+                                "changed",
+             (unsigned long long)sizes[2], (unsigned long long)sizes[0]);
+    if (count_containing(serial, line) != 1 || json_array_size(serial) != 1)
+        fail_msg("expected only '%s' in %s", line, json_dumps(serial, 0));
+    json_decref(serial);
+    /* a previous_size edited without the office key: its signature fails */
+    snprintf(line, sizeof line,
+             "UPDATE tree_heads SET body = json_set(body, '$.previous_size', %llu)"
+             " WHERE tree_size = %llu",
+             (unsigned long long)sizes[1], (unsigned long long)sizes[2]);
+    assert_int_equal(db_exec(ac.db, line, &err), 0);
+    serial = assert_audit_same_report(&ac);
+    snprintf(line, sizeof line, "tree head %llu: ", (unsigned long long)sizes[2]);
+    assert_int_equal(count_containing(serial, line), 1);
+    json_decref(serial);
+
+    /* put back, then a forged signature on a v2 head */
+    root_at(ac.db, sizes[2], root);
+    buf_reset(&body);
+    assert_int_equal(reg_tree_head_body_v2(admin->node_office, sizes[2], sizes[1], root,
+                                           "2026-12-06T00:00:00Z", &body, &err),
+                     0);
+    head_put(ac.db, admin, sizes[2], &body);
+    assert_audit_clean(&ac);
+    snprintf(line, sizeof line, "UPDATE tree_heads SET signature = zeroblob(64) WHERE tree_size = %llu",
+             (unsigned long long)sizes[2]);
+    assert_int_equal(db_exec(ac.db, line, &err), 0);
+    serial = assert_audit_same_report(&ac);
+    snprintf(line, sizeof line, "tree head %llu: office signature invalid",
+             (unsigned long long)sizes[2]);
+    assert_int_equal(count_containing(serial, line), 1);
+    json_decref(serial);
+    head_put(ac.db, admin, sizes[2], &body);
+
+    /* the last head deleted: its events are covered by none */
+    snprintf(line, sizeof line, "DELETE FROM tree_heads WHERE tree_size = %llu",
+             (unsigned long long)sizes[n - 1]);
+    assert_int_equal(db_exec(ac.db, line, &err), 0);
+    serial = assert_audit_same_report(&ac);
+    snprintf(line, sizeof line, "events %llu to %llu: not covered by any signed tree head",
+             (unsigned long long)sizes[n - 2], (unsigned long long)(sizes[n - 1] - 1));
+    if (count_containing(serial, line) != 1)
+        fail_msg("expected '%s' in %s", line, json_dumps(serial, 0));
+    json_decref(serial);
+
+    buf_release(&body);
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    audit_case_close(&ac);
+}
+
+/* An older log: a v1 head at every size (written with the v1 body), then
+ * transactions of this version: v2 heads naming the last v1 size. It audits
+ * clean; a v1 head deleted is caught by the chain too. */
+static void test_tree_heads_v1_then_v2(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    json_t *rec = registry_record_example(), *serial;
+    struct buf body = BUF_INIT(4096);
+    uint64_t v1;
+    char root[65], line[160];
+    (void)state;
+
+    audit_case_drafts(&ac, "heads-v1-v2", "Lantern-orbit-4417", "Quiet-harbor-lamp-93", rec,
+                      &admin, &clerk);
+    v1 = log_size(ac.db);
+    assert_int_equal(db_exec(ac.db, "DELETE FROM tree_heads", &err), 0);
+    for (uint64_t size = 1; size <= v1; size++) {
+        root_at(ac.db, size, root);
+        buf_reset(&body);
+        assert_int_equal(reg_tree_head_body(admin->node_office, size, root, "2026-11-30T00:00:00Z",
+                                            &body, &err),
+                         0);
+        head_put(ac.db, admin, size, &body);
+    }
+    assert_int_equal(head_count(ac.db, "WHERE body LIKE '%civreg.tree_head.v1%'"), (long long)v1);
+    for (int i = 0; i < 2; i++) {
+        char *id = NULL;
+        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        free(id);
+    }
+    snprintf(line, sizeof line, "WHERE json_extract(body, '$.previous_size') = %llu",
+             (unsigned long long)v1);
+    assert_int_equal(head_count(ac.db, line), 1);
+    assert_int_equal(head_count(ac.db, "WHERE body LIKE '%civreg.tree_head.v2%'"), 2);
+    assert_audit_clean(&ac);
+
+    /* a v1 head deleted: the v1 head after it claims it */
+    assert_int_equal(db_exec(ac.db, "DELETE FROM tree_heads WHERE tree_size = 2", &err), 0);
+    serial = assert_audit_same_report(&ac);
+    assert_int_equal(count_containing(serial, "tree head 3: the head before it (size 2) is "
+                                              "missing or changed"),
+                     1);
+    json_decref(serial);
+
+    buf_release(&body);
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    audit_case_close(&ac);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
             test_parallel_audit_search, test_audit_search_one_snapshot,
-            test_audit_refused_inside_transaction)
+            test_audit_refused_inside_transaction, test_tree_head_per_transaction,
+            test_tree_head_chain, test_tree_heads_v1_then_v2)
