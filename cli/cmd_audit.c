@@ -54,7 +54,8 @@ static const struct cli_command audit_commands[] = {
       "\n"
       "RFC 6962 audit path of event SEQ in the tree of N events, or the\n"
       "consistency proof between tree sizes SIZE1 and SIZE2 (default: the\n"
-      "latest signed tree head).\n" },
+      "latest signed tree head; heads are signed once per transaction, so\n"
+      "a given N may have none: the answer says signed_tree_head false).\n" },
     { "export", audit_export, "write a self-contained, offline-verifiable bundle",
       "usage: civreg audit export ID --out FILE [--data DIR] [--user U [--password-file F]]\n"
       "\n"

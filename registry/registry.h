@@ -44,7 +44,8 @@ enum registry_role {
 
 /* An authenticated user: username, office, roles, and the user's Ed25519
  * signing key unsealed into guarded memory, plus the office's log-signing
- * key (tree heads are signed at each append). Opaque. */
+ * key (one tree head signed per committed transaction that appended
+ * events). Opaque. */
 struct registry_actor;
 
 /* Check USERNAME's PASSWORD (Argon2id, crypto_pwhash_str_verify) and unseal
@@ -210,9 +211,10 @@ int registry_user_list(struct db *db, const struct registry_actor *actor, json_t
 
 /* Append one event: builds {v, seq, type, actor, office, time, objects,
  * data}, canonicalizes it (RFC 8785), signs it with the actor's key, appends
- * the leaf H(0x00 || body || signature) to the Merkle tree and has the office
- * key sign the new tree head. Runs inside the caller's transaction when there
- * is one (as a savepoint), else in its own.
+ * the leaf H(0x00 || body || signature) to the Merkle tree; the outermost
+ * transaction holding it has the office key sign one tree head
+ * (civreg.tree_head.v2) just before it commits. Runs inside the caller's
+ * transaction when there is one (as a savepoint), else in its own.
  *   TYPE     dotted name, e.g. "record.register", "pki.csca.create"
  *   OBJECTS  array of {"kind", "id", "hash"[, "prev"]} the event touches
  *            (hash: SHA-256 hex of the object's canonical content)
@@ -244,7 +246,8 @@ int registry_json_hash(const json_t *v, char out[65], struct err *err)
     __attribute__((warn_unused_result));
 
 /* The current log size and the latest signed tree head as JSON
- * {tree_size, root_hash, office, signed_at, signature}. */
+ * {tree_size, root_hash, office, signed_at, signature, and previous_size
+ * for a civreg.tree_head.v2 head}. */
 int registry_log_head(struct db *db, json_t **out, struct err *err)
     __attribute__((warn_unused_result));
 
