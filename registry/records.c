@@ -119,18 +119,23 @@ static int record_readable(struct db *db, const struct registry_actor *actor, co
 /* KNOWN (or NULL): a normalized record whose canonical hash is KNOWN_HASH,
  * taken as the current version's data, unparsed, when the version's hash
  * is that one (the same canonical bytes): a batch's draft step keeps the
- * record it stored for the steps that follow. */
+ * record it stored for the steps that follow. With KNOWN, REF is the id
+ * that draft step gave the record in the same transaction: the row is read
+ * by that id, not resolved as an id, number or UIN first, and its office
+ * is checked from the row (reg_record_find's check, with its message). */
 static int rec_load_known(struct db *db, const struct registry_actor *actor, const char *ref,
                           const json_t *known, const char *known_hash, struct rec_head *h,
                           struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1;
+    int rc = -1, step;
 
     memset(h, 0, sizeof *h);
-    if (reg_record_find(db, actor, ref, &id, err) != 0)
+    if (known == NULL && reg_record_find(db, actor, ref, &id, err) != 0)
         return -1;
+    if (known != NULL && (id = strdup(ref)) == NULL)
+        return err_oom(err);
     if (reg_prepare_cached(db, &st,
                     "SELECT b.office, b.status, b.version, v.hash, v.data,"
                     " b.registration_number, b.uin FROM birth_records b"
@@ -139,13 +144,20 @@ static int rec_load_known(struct db *db, const struct registry_actor *actor, con
                     err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE && known != NULL) {
+        err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
         err_set(err, "record %s: its current version is missing", id);
         goto out;
     }
     h->id = id;
     id = NULL;
     h->office = db_column_dup(st, 0);
+    if (known != NULL && reg_record_office_check(actor, h->id, h->office, err) != 0)
+        goto out;
     (void)snprintf(h->status, sizeof h->status, "%s", (const char *)sqlite3_column_text(st, 1));
     h->version = sqlite3_column_int(st, 2);
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
@@ -221,6 +233,10 @@ struct draft_ctx {
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
     char hash[65]; /* out: the stored version's hash */
+    /* bulk (or NULL): out, the record's folded names, handed over when the
+     * draft is stored (*KEPT), for the registration's duplicate scan */
+    struct search_keys *keep;
+    bool kept;
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -298,6 +314,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
                                   NULL, err) != 0 ||
         reg_dup_scan_keys(db, c->id, c->norm, &keys, err) != 0)
         goto out;
+    if (c->keep) {
+        *c->keep = keys;
+        c->kept = true;
+        folded = false;
+    }
     rc = 0;
 out:
     if (folded)
@@ -750,10 +771,10 @@ struct register_ctx {
     const char *known_hash;
 };
 
-static int register_tx(struct db *db, void *arg, struct err *err)
+/* Register the record whose head H was just read (rec_load_known). */
+static int register_head(struct db *db, struct register_ctx *c, const struct rec_head *h,
+                         struct err *err)
 {
-    struct register_ctx *c = arg;
-    struct rec_head h;
     char uin[REGISTRY_UIN_LEN + 1], regno[64], now[TIME_ISO8601_LEN + 1];
     char person_hash[65], link_hash[65];
     json_t *objects = NULL, *edata = NULL, *statement = NULL;
@@ -762,41 +783,39 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int rc = -1;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
-        return -1;
-    if (strcmp(h.status, "registered") == 0) {
-        err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h.id,
-                h.regno ? h.regno : "?");
+    if (strcmp(h->status, "registered") == 0) {
+        err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h->id,
+                h->regno ? h->regno : "?");
         goto out;
     }
-    if (strcmp(h.status, "verified") != 0) {
+    if (strcmp(h->status, "verified") != 0) {
         err_setk(err, ERR_CONFLICT,
                 "registration refused: record %s is an unverified draft; a second clerk must "
                 "verify it first (`civreg record verify`)",
-                h.id);
+                h->id);
         goto out;
     }
-    if (registry_dup_gate(db, h.id, err) != 0 || reg_now(now, err) != 0)
+    if (registry_dup_gate(db, h->id, err) != 0 || reg_now(now, err) != 0)
         goto out;
     /* everything a registration can be refused for is checked above */
     c->wrote = true;
     date_today(&y, &m, &d);
-    if (db_series_next(db, DB_SERIES_REGISTRATION, h.office, y, &n, err) != 0)
+    if (db_series_next(db, DB_SERIES_REGISTRATION, h->office, y, &n, err) != 0)
         goto out;
-    (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h.office, y, n);
-    if (reg_uin_allocate(db, uin, err) != 0 || reg_person_hash(uin, h.id, person_hash, err) != 0)
+    (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h->office, y, n);
+    if (reg_uin_allocate(db, uin, err) != 0 || reg_person_hash(uin, h->id, person_hash, err) != 0)
         goto out;
-    if (reg_link_sign(c->actor, uin, h.id, h.version, h.hash, json_object_get(h.data, "evidence"),
+    if (reg_link_sign(c->actor, uin, h->id, h->version, h->hash, json_object_get(h->data, "evidence"),
                       now, &statement, link_hash, err) != 0)
         goto out;
     {
         char link_id[128];
-        (void)snprintf(link_id, sizeof link_id, "%s:%s:%d", uin, h.id, h.version);
-        objects = json_pack("[o, o, o]", registry_object_ref("record", h.id, h.hash, NULL),
+        (void)snprintf(link_id, sizeof link_id, "%s:%s:%d", uin, h->id, h->version);
+        objects = json_pack("[o, o, o]", registry_object_ref("record", h->id, h->hash, NULL),
                             registry_object_ref("person", uin, person_hash, NULL),
                             registry_object_ref("link", link_id, link_hash, NULL));
     }
-    edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h.version, "status", "registered",
+    edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h->version, "status", "registered",
                       "registration_number", regno, "uin", uin, "link", statement);
     if (objects == NULL || edata == NULL) {
         err_oom(err);
@@ -807,27 +826,39 @@ static int register_tx(struct db *db, void *arg, struct err *err)
                   : registry_event_append_at(db, c->actor, "record.register", objects, edata, now,
                                              &seq, err))
         goto out;
-    if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
+    if (reg_person_store(db, uin, h->id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='registered', registration_number=?2,"
                " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
                " WHERE id=?1",
-               "marking the record registered", err, "sssssI", h.id, regno, c->actor->username, now,
+               "marking the record registered", err, "sssssI", h->id, regno, c->actor->username, now,
                uin, (long long)seq) != 0)
         goto out;
-    if (!c->index_later && reg_search_index_registered(db, h.id, regno, uin, err) != 0)
+    if (!c->index_later && reg_search_index_registered(db, h->id, regno, uin, err) != 0)
         goto out;
     json_decref(c->result);
     c->result = NULL;
     rc = json_out(&c->result,
-                  json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin),
+                  json_pack("{s:s, s:s, s:s}", "id", h->id, "registration_number", regno, "uin", uin),
                   err);
 out:
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
+    return rc;
+}
+
+static int register_tx(struct db *db, void *arg, struct err *err)
+{
+    struct register_ctx *c = arg;
+    struct rec_head h;
+    int rc;
+
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+        return -1;
+    rc = register_head(db, c, &h, err);
     rec_head_release(&h);
     return rc;
 }
@@ -878,6 +909,8 @@ struct steps_ctx {
     struct registry_step *steps;
     json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
     char (*hashes)[65]; /* DRAFT done: the version's hash */
+    struct search_keys *keys; /* DRAFT done: its folded names, when HAS_KEYS */
+    bool *has_keys;
     size_t n;
     size_t done;
     /* this attempt's: the log's right edge and the tree heads being signed */
@@ -891,6 +924,30 @@ static void step_reset(struct registry_step *s)
     json_decref(s->result);
     s->result = NULL;
     s->done = false;
+}
+
+/* The registration step of a record the batch drafted (step DRAFT): the
+ * head read once, by the id the draft gave it (rec_load_known), then the
+ * duplicate scan of rescan_tx, on the version just read with the draft's
+ * folded names when it is the draft's record, then register_head. A
+ * failure in the scan is the database's (C->WROTE). */
+static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
+                            struct register_ctx *c, struct err *err)
+{
+    struct rec_head h;
+    int rc;
+
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+        return -1;
+    c->wrote = true;
+    rc = reg_dup_scan_keys(db, h.id, h.data,
+                           h.data == c->known && b->has_keys[draft] ? &b->keys[draft] : NULL, err);
+    if (rc == 0) {
+        c->wrote = false;
+        rc = register_head(db, c, &h, err);
+    }
+    rec_head_release(&h);
+    return rc;
 }
 
 /* Run step I inside the batch's transaction. Returns 0 (done or refused
@@ -921,10 +978,15 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
         struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier };
+        if (b->has_keys[i]) /* an earlier attempt's */
+            reg_search_keys_release(&b->keys[i]);
+        b->has_keys[i] = false;
+        c.keep = &b->keys[i];
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
+        b->has_keys[i] = c.kept;
         s->new_id = c.id;
         memcpy(b->hashes[i], c.hash, sizeof b->hashes[i]);
         break;
@@ -945,13 +1007,17 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     case REGISTRY_STEP_REGISTER: {
         struct register_ctx c = { s->actor, id,           NULL,  true,      false,
                                   true,     &b->frontier, known, known_hash };
-        /* the duplicate scan first, as registry_record_register does in a
-         * transaction of its own: its candidates stay when registration is
-         * refused; a failure in it is the database's */
-        if (rescan_tx(db, &c, &s->err) != 0)
-            return bulk_step_failed(db, c.wrote, &s->err, err);
-        c.wrote = false;
-        rc = register_tx(db, &c, &s->err);
+        if (known == NULL) {
+            /* the duplicate scan first, as registry_record_register does
+             * in a transaction of its own: its candidates stay when
+             * registration is refused; a failure in it is the database's */
+            if (rescan_tx(db, &c, &s->err) != 0)
+                return bulk_step_failed(db, c.wrote, &s->err, err);
+            c.wrote = false;
+            rc = register_tx(db, &c, &s->err);
+        } else {
+            rc = register_drafted(db, b, s->draft, &c, &s->err);
+        }
         if (rc != 0) {
             json_decref(c.result);
             return bulk_step_failed(db, c.wrote, &s->err, err);
@@ -1016,6 +1082,16 @@ static const char *const step_actions[] = {
     [REGISTRY_STEP_REGISTER] = "record.register",
 };
 
+/* Whether verification step I re-keys its batch draft's record exactly as
+ * the draft keyed it (equal JSON), the draft's normalization done (NORMS). */
+static bool same_as_draft(const struct registry_step *steps, size_t i, json_t *const *norms)
+{
+    const struct registry_step *s = &steps[i];
+    return s->id == NULL && s->draft < i && steps[s->draft].kind == REGISTRY_STEP_DRAFT &&
+           norms[s->draft] != NULL && json_is_object(norms[s->draft]) &&
+           json_equal(s->record, steps[s->draft].record);
+}
+
 void registry_steps_release(struct registry_step *steps, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -1028,15 +1104,19 @@ void registry_steps_release(struct registry_step *steps, size_t n)
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { steps, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
+    struct steps_ctx b = { steps, NULL, NULL, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
     const struct registry_actor *last = NULL;
     int rc = -1;
 
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.hashes = calloc(n ? n : 1, sizeof *b.hashes);
-    if (b.norms == NULL || b.hashes == NULL) {
+    b.keys = calloc(n ? n : 1, sizeof *b.keys);
+    b.has_keys = calloc(n ? n : 1, sizeof *b.has_keys);
+    if (b.norms == NULL || b.hashes == NULL || b.keys == NULL || b.has_keys == NULL) {
         free(b.norms);
         free(b.hashes);
+        free(b.keys);
+        free(b.has_keys);
         return err_oom(err);
     }
     for (size_t i = 0; i < n; i++) {
@@ -1052,8 +1132,11 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
         /* refused before the transaction, as the step-by-step calls refuse */
         if (registry_require_action(s->actor, step_actions[s->kind], &s->err) != 0)
             continue;
-        if (s->kind != REGISTRY_STEP_REGISTER &&
-            registry_record_normalize(s->record, &b.norms[i], &s->err) != 0) {
+        if (s->kind == REGISTRY_STEP_VERIFY && same_as_draft(steps, i, b.norms)) {
+            /* the same input normalizes to the same record */
+            b.norms[i] = json_incref(b.norms[s->draft]);
+        } else if (s->kind != REGISTRY_STEP_REGISTER &&
+                   registry_record_normalize(s->record, &b.norms[i], &s->err) != 0) {
             b.norms[i] = NULL;
             continue;
         }
@@ -1069,10 +1152,15 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
             step_reset(&steps[i]);
     }
 out:
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         json_decref(b.norms[i]);
+        if (b.has_keys[i])
+            reg_search_keys_release(&b.keys[i]);
+    }
     free(b.norms);
     free(b.hashes);
+    free(b.keys);
+    free(b.has_keys);
     return rc;
 }
 

@@ -838,6 +838,120 @@ static void test_steps_same_as_step_by_step(void **state)
     steps_done(st, recs, a, b, r);
 }
 
+/* Pairs found by a draft's own duplicate scan dropped as they are stored
+ * (a temporary trigger): the duplicate that arrives then is one no scan of
+ * its own paired, and only the registration's rescan of the other record
+ * can catch it. */
+static void drop_pairs_found_at(const char *status)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "CREATE TEMP TRIGGER drop_pairs AFTER INSERT ON main.dup_candidates WHEN"
+             " (SELECT status FROM birth_records WHERE id = NEW.record_id) = '%s'"
+             " BEGIN DELETE FROM dup_candidates WHERE record_id = NEW.record_id AND"
+             " other_id = NEW.other_id; END",
+             status);
+    assert_int_equal(sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void keep_pairs(void)
+{
+    assert_int_equal(sqlite3_exec(db_handle(db), "DROP TRIGGER temp.drop_pairs", NULL, NULL, NULL),
+                     SQLITE_OK);
+}
+
+static bool pair_open(const char *id, const char *other)
+{
+    sqlite3_stmt *q = NULL;
+    bool open;
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "SELECT 1 FROM dup_candidates WHERE record_id = ?1 AND"
+                                        " other_id = ?2 AND status = 'open'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, other, -1, SQLITE_STATIC);
+    open = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return open;
+}
+
+/* A duplicate that came in after a record's draft was scanned is caught by
+ * the scan at its registration: in one batch (the draft's record, read once
+ * by its id), and in a batch naming an earlier record by its id. */
+static void test_steps_rescan_catches_later_duplicate(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[4];
+    struct err err = ERR_INIT;
+    json_t *rec = steps_record(2, 2), *other = steps_record(2, 2), *res = NULL;
+    char *x = NULL, *y = NULL;
+    int rc;
+    (void)state;
+
+    /* a person no other test drafts */
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string("Quackenbush"));
+    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string("Philomena"));
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string("1869-03-03"));
+    json_object_set_new(json_object_get(other, "child"), "family_name", json_string("Vandersloot"));
+    json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Cunegonde"));
+    json_object_set_new(json_object_get(other, "birth"), "date", json_string("1865-07-07"));
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+
+    /* X drafted and verified, then Y, the same birth, drafted (its scan's
+     * pair with X dropped), then X's registration: refused, the pair open */
+    drop_pairs_found_at("draft");
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
+    st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = rec };
+    st[2] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
+    st[3] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    rc = registry_record_steps(db, st, 4, &err);
+    keep_pairs();
+    if (rc != 3)
+        fail_msg("steps: %d done (%s / %s)", rc, err_msg(&err), err_msg(&st[3].err));
+    assert_false(st[3].done);
+    assert_non_null(strstr(err_msg(&st[3].err), "possible duplicate"));
+    assert_true(pair_open(st[0].new_id, st[2].new_id));
+    assert_string_equal(record_status(st[0].new_id), "verified");
+    registry_steps_release(st, 4);
+
+    /* another person: X drafted and verified, then Y registered with every
+     * pair its scans found dropped; X's registration in a batch that names
+     * it: refused */
+    assert_int_equal(registry_record_draft(db, a, other, &x, &err), 0);
+    assert_int_equal(registry_record_verify(db, b, x, other, NULL, &err), 0);
+    drop_pairs_found_at("draft");
+    assert_int_equal(registry_record_draft(db, a, other, &y, &err), 0);
+    keep_pairs();
+    drop_pairs_found_at("verified");
+    assert_int_equal(registry_record_verify(db, b, y, other, NULL, &err), 0);
+    rc = registry_record_register(db, r, y, &res, &err);
+    keep_pairs();
+    if (rc != 0)
+        fail_msg("registering the later duplicate: %s", err_msg(&err));
+    json_decref(res);
+    assert_false(pair_open(x, y));
+    assert_false(pair_open(y, x));
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r, .id = x };
+    rc = registry_record_steps(db, st, 1, &err);
+    if (rc != 0)
+        fail_msg("steps: %d done (%s / %s)", rc, err_msg(&err), err_msg(&st[0].err));
+    assert_non_null(strstr(err_msg(&st[0].err), "possible duplicate"));
+    assert_true(pair_open(x, y));
+    assert_string_equal(record_status(x), "verified");
+    registry_steps_release(st, 1);
+    audit_clean();
+    free(x);
+    free(y);
+    json_decref(rec);
+    json_decref(other);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
 /* A batch of more events than the tree head queue holds (1,024): the heads
  * signed on the queue's thread are stored when it fills and when the batch
  * ends, one per log size, in log order, each the head the audit expects.
@@ -899,4 +1013,4 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_failure_after_write_undoes_batch,
                  test_import_batch_flags_duplicate_within_batch,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
-                 test_steps_heads_past_queue)
+                 test_steps_rescan_catches_later_duplicate, test_steps_heads_past_queue)
