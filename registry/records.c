@@ -531,6 +531,11 @@ struct verify_ctx {
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
     const json_t *known; /* bulk: the draft's record (rec_load_known), or NULL */
     const char *known_hash;
+    /* with KNOWN: the user who keyed the draft, and the disagreements the
+     * batch logged on its version (struct drafted), for the four-eyes
+     * check and the count of rounds without reading them back */
+    const char *keyer;
+    int known_rounds;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -589,7 +594,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     struct buf rekeyed = BUF_INIT(RECORD_MAX);
     char rehash[65], now[TIME_ISO8601_LEN + 1];
     uint64_t seq;
-    bool mine = false;
+    bool mine = false, drafted;
     int rc = -1;
 
     if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
@@ -598,7 +603,11 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         err_setk(err, ERR_CONFLICT, "verification refused: record %s is already %s", h.id, h.status);
         goto out;
     }
-    if (keyed_by(db, h.id, c->actor->username, &mine, err) != 0)
+    /* the batch's draft (its version read is the draft's) */
+    drafted = c->known != NULL && h.data == c->known;
+    if (drafted)
+        mine = strcmp(c->keyer, c->actor->username) == 0;
+    else if (keyed_by(db, h.id, c->actor->username, &mine, err) != 0)
         goto out;
     if (mine) {
         err_set(err,
@@ -607,7 +616,9 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
                 c->actor->username, h.id);
         goto out;
     }
-    if (reg_mismatch_state(db, h.id, h.version, &c->rounds, NULL, err) != 0)
+    if (drafted)
+        c->rounds = c->known_rounds;
+    else if (reg_mismatch_state(db, h.id, h.version, &c->rounds, NULL, err) != 0)
         goto out;
     if (c->rounds >= 2) {
         err_set(err,
@@ -905,12 +916,20 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
 
 /* ---- bulk steps ---- */
 
+/* What a batch's draft step leaves for the steps that follow it. */
+struct drafted {
+    char hash[65]; /* the version's hash */
+    struct search_keys keys; /* its folded names, when HAS_KEYS */
+    bool has_keys;
+    /* disagreements logged on the version by the batch's verification
+     * steps: the record's only version and events are this batch's */
+    int rounds;
+};
+
 struct steps_ctx {
     struct registry_step *steps;
     json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
-    char (*hashes)[65]; /* DRAFT done: the version's hash */
-    struct search_keys *keys; /* DRAFT done: its folded names, when HAS_KEYS */
-    bool *has_keys;
+    struct drafted *drafted; /* DRAFT done */
     size_t n;
     size_t done;
     /* this attempt's: the log's right edge and the tree heads being signed */
@@ -941,7 +960,10 @@ static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
         return -1;
     c->wrote = true;
     rc = reg_dup_scan_keys(db, h.id, h.data,
-                           h.data == c->known && b->has_keys[draft] ? &b->keys[draft] : NULL, err);
+                           h.data == c->known && b->drafted[draft].has_keys
+                               ? &b->drafted[draft].keys
+                               : NULL,
+                           err);
     if (rc == 0) {
         c->wrote = false;
         rc = register_head(db, c, &h, err);
@@ -973,28 +995,36 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return 0;
         }
         known = b->norms[s->draft];
-        known_hash = b->hashes[s->draft];
+        known_hash = b->drafted[s->draft].hash;
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
         struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier };
-        if (b->has_keys[i]) /* an earlier attempt's */
-            reg_search_keys_release(&b->keys[i]);
-        b->has_keys[i] = false;
-        c.keep = &b->keys[i];
+        struct drafted *d = &b->drafted[i];
+        if (d->has_keys) /* an earlier attempt's */
+            reg_search_keys_release(&d->keys);
+        d->has_keys = false;
+        d->rounds = 0;
+        c.keep = &d->keys;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
-        b->has_keys[i] = c.kept;
+        d->has_keys = c.kept;
         s->new_id = c.id;
-        memcpy(b->hashes[i], c.hash, sizeof b->hashes[i]);
+        memcpy(d->hash, c.hash, sizeof d->hash);
         break;
     }
     case REGISTRY_STEP_VERIFY: {
         struct verify_ctx c = { s->actor, id,    b->norms[i],  NULL,  0,
                                 true,     false, &b->frontier, known, known_hash };
+        if (known) {
+            c.keyer = b->steps[s->draft].actor->username;
+            c.known_rounds = b->drafted[s->draft].rounds;
+        }
         rc = verify_tx(db, &c, &s->err);
+        if (rc == 0 && known && json_array_size(c.mismatches) > 0)
+            b->drafted[s->draft].rounds = c.rounds;
         if (rc == 0 && json_array_size(c.mismatches) > 0)
             s->result = json_incref(c.mismatches);
         json_decref(c.mismatches);
@@ -1104,19 +1134,15 @@ void registry_steps_release(struct registry_step *steps, size_t n)
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { steps, NULL, NULL, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
+    struct steps_ctx b = { steps, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
     const struct registry_actor *last = NULL;
     int rc = -1;
 
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
-    b.hashes = calloc(n ? n : 1, sizeof *b.hashes);
-    b.keys = calloc(n ? n : 1, sizeof *b.keys);
-    b.has_keys = calloc(n ? n : 1, sizeof *b.has_keys);
-    if (b.norms == NULL || b.hashes == NULL || b.keys == NULL || b.has_keys == NULL) {
+    b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
+    if (b.norms == NULL || b.drafted == NULL) {
         free(b.norms);
-        free(b.hashes);
-        free(b.keys);
-        free(b.has_keys);
+        free(b.drafted);
         return err_oom(err);
     }
     for (size_t i = 0; i < n; i++) {
@@ -1154,13 +1180,11 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
 out:
     for (size_t i = 0; i < n; i++) {
         json_decref(b.norms[i]);
-        if (b.has_keys[i])
-            reg_search_keys_release(&b.keys[i]);
+        if (b.drafted[i].has_keys)
+            reg_search_keys_release(&b.drafted[i].keys);
     }
     free(b.norms);
-    free(b.hashes);
-    free(b.keys);
-    free(b.has_keys);
+    free(b.drafted);
     return rc;
 }
 

@@ -952,6 +952,53 @@ static void test_steps_rescan_catches_later_duplicate(void **state)
     registry_actor_free(r);
 }
 
+/* Disagreements in one batch count as they do step by step: the second
+ * sends the draft back, a third verification is refused, and so is the
+ * registration; a verification by the draft's keyer is refused first. */
+static void test_steps_mismatch_rounds(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[6];
+    struct err err = ERR_INIT;
+    json_t *rec = steps_record(2, 2), *other;
+    long long mismatches0 = count_rows("events");
+    int rc;
+    (void)state;
+
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string("Ouellette"));
+    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string("Rosalind"));
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string("1863-11-11"));
+    other = json_deep_copy(rec);
+    json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Rosamund"));
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
+    st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = a, .record = rec };
+    st[2] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = other };
+    st[3] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = other };
+    st[4] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = rec };
+    st[5] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    rc = registry_record_steps(db, st, 6, &err);
+    if (rc != 1)
+        fail_msg("steps: %d done (%s)", rc, err_msg(&err));
+    assert_non_null(strstr(err_msg(&st[1].err), "four-eyes"));
+    assert_non_null(strstr(err_msg(&st[2].err), "differs from the draft"));
+    assert_non_null(strstr(err_msg(&st[3].err), "differs again"));
+    assert_non_null(strstr(err_msg(&st[4].err), "sent back"));
+    assert_non_null(strstr(err_msg(&st[5].err), "unverified draft"));
+    /* the draft and two record.mismatch events */
+    assert_int_equal(count_rows("events"), mismatches0 + 3);
+    assert_string_equal(record_status(st[0].new_id), "draft");
+    audit_clean();
+    registry_steps_release(st, 6);
+    json_decref(rec);
+    json_decref(other);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
 /* A batch of more events than the tree head queue holds (1,024): the heads
  * signed on the queue's thread are stored when it fills and when the batch
  * ends, one per log size, in log order, each the head the audit expects.
@@ -1013,4 +1060,5 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_failure_after_write_undoes_batch,
                  test_import_batch_flags_duplicate_within_batch,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
-                 test_steps_rescan_catches_later_duplicate, test_steps_heads_past_queue)
+                 test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
+                 test_steps_heads_past_queue)
