@@ -536,6 +536,8 @@ struct verify_ctx {
      * check and the count of rounds without reading them back */
     const char *keyer;
     int known_rounds;
+    /* bulk: the index's status written at the end of the batch (steps_run) */
+    bool index_later;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -665,7 +667,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         goto out;
     /* verification changes no field: only the status in the index; the
      * duplicate scan of the draft stands, and registration scans again */
-    if (reg_search_index_status(db, h.id, "verified", err) != 0)
+    if (!c->index_later && reg_search_index_status(db, h.id, "verified", err) != 0)
         goto out;
     rc = 0;
 out:
@@ -924,6 +926,7 @@ struct drafted {
     /* disagreements logged on the version by the batch's verification
      * steps: the record's only version and events are this batch's */
     int rounds;
+    bool verified, registered; /* by a step of the batch */
 };
 
 struct steps_ctx {
@@ -1005,6 +1008,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             reg_search_keys_release(&d->keys);
         d->has_keys = false;
         d->rounds = 0;
+        d->verified = d->registered = false;
         c.keep = &d->keys;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
@@ -1021,6 +1025,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         if (known) {
             c.keyer = b->steps[s->draft].actor->username;
             c.known_rounds = b->drafted[s->draft].rounds;
+            c.index_later = true;
         }
         rc = verify_tx(db, &c, &s->err);
         if (rc == 0 && known && json_array_size(c.mismatches) > 0)
@@ -1032,6 +1037,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         if (verify_outcome(&c, id, &s->err) != 0)
             return 0; /* the disagreement is logged, the step refused */
+        if (known)
+            b->drafted[s->draft].verified = true;
         break;
     }
     case REGISTRY_STEP_REGISTER: {
@@ -1053,6 +1060,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         s->result = c.result;
+        if (known)
+            b->drafted[s->draft].registered = true;
         break;
     }
     default:
@@ -1075,7 +1084,9 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
      * verification's UPDATEs), so a rewrite inside each registration made
      * about one segment per record, which every later duplicate query
      * probed. No check of the batch reads what changes (the duplicate scans
-     * query names, dates and places, never status or numbers). */
+     * query names, dates and places, never status or numbers). The status
+     * of a record the batch drafted and verified, once, at the end too: as
+     * registered when the batch registered it, else as verified. */
     for (size_t i = 0; i < b->n; i++) {
         const struct registry_step *s = &b->steps[i];
         const json_t *r = s->result;
@@ -1084,6 +1095,10 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
                 db, json_string_value(json_object_get(r, "id")),
                 json_string_value(json_object_get(r, "registration_number")),
                 json_string_value(json_object_get(r, "uin")), err) != 0)
+            return -1;
+        if (s->kind == REGISTRY_STEP_DRAFT && s->done && b->drafted[i].verified &&
+            !b->drafted[i].registered &&
+            reg_search_index_status(db, s->new_id, "verified", err) != 0)
             return -1;
     }
     /* the batch's tree heads, stored before it commits */
