@@ -650,6 +650,16 @@ static json_t *steps_record(int set, int i)
     return rec;
 }
 
+/* A person no other test drafts: FAMILY, GIVEN, born on DATE. */
+static json_t *steps_person(const char *family, const char *given, const char *date)
+{
+    json_t *rec = steps_record(2, 2);
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string(family));
+    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given));
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
+    return rec;
+}
+
 /* Steps D, V, R for each of the N records. */
 static void steps_fill(struct registry_step *st, json_t **recs, size_t n,
                        struct registry_actor *a, struct registry_actor *b,
@@ -884,18 +894,12 @@ static void test_steps_rescan_catches_later_duplicate(void **state)
     struct registry_actor *a, *b, *r;
     struct registry_step st[4];
     struct err err = ERR_INIT;
-    json_t *rec = steps_record(2, 2), *other = steps_record(2, 2), *res = NULL;
+    json_t *rec = steps_person("Quackenbush", "Philomena", "1869-03-03"),
+           *other = steps_person("Vandersloot", "Cunegonde", "1865-07-07"), *res = NULL;
     char *x = NULL, *y = NULL;
     int rc;
     (void)state;
 
-    /* a person no other test drafts */
-    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string("Quackenbush"));
-    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string("Philomena"));
-    json_object_set_new(json_object_get(rec, "birth"), "date", json_string("1869-03-03"));
-    json_object_set_new(json_object_get(other, "child"), "family_name", json_string("Vandersloot"));
-    json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Cunegonde"));
-    json_object_set_new(json_object_get(other, "birth"), "date", json_string("1865-07-07"));
     a = login("clerk-a", "a-krelc-tundra-ferns-61");
     b = login("clerk-b", "b-krelc-tundra-ferns-61");
     r = steps_registrar();
@@ -960,14 +964,11 @@ static void test_steps_mismatch_rounds(void **state)
     struct registry_actor *a, *b, *r;
     struct registry_step st[6];
     struct err err = ERR_INIT;
-    json_t *rec = steps_record(2, 2), *other;
+    json_t *rec = steps_person("Ouellette", "Rosalind", "1863-11-11"), *other;
     long long mismatches0 = count_rows("events");
     int rc;
     (void)state;
 
-    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string("Ouellette"));
-    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string("Rosalind"));
-    json_object_set_new(json_object_get(rec, "birth"), "date", json_string("1863-11-11"));
     other = json_deep_copy(rec);
     json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Rosamund"));
     a = login("clerk-a", "a-krelc-tundra-ferns-61");
@@ -1009,17 +1010,14 @@ static void test_steps_heads_past_queue(void **state)
     struct registry_actor *a, *b, *r;
     struct registry_step *st = calloc(DRAFTS + 3, sizeof *st);
     struct err err = ERR_INIT;
-    json_t *one = steps_record(0, 0), *other = steps_record(0, 1);
+    /* a person no other test drafts, born long before the others */
+    json_t *one = steps_record(0, 0), *other = steps_person("Abernathy", "Ottoline", "1871-05-05");
     long long events0 = count_rows("events"), heads0 = count_rows("tree_heads");
     sqlite3_stmt *q = NULL;
     int rc;
     (void)state;
 
     assert_non_null(st);
-    /* a person no other test drafts, born long before the others */
-    json_object_set_new(json_object_get(other, "child"), "family_name", json_string("Abernathy"));
-    json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Ottoline"));
-    json_object_set_new(json_object_get(other, "birth"), "date", json_string("1871-05-05"));
     a = login("clerk-a", "a-krelc-tundra-ferns-61");
     b = login("clerk-b", "b-krelc-tundra-ferns-61");
     r = steps_registrar();
