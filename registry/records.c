@@ -119,18 +119,23 @@ static int record_readable(struct db *db, const struct registry_actor *actor, co
 /* KNOWN (or NULL): a normalized record whose canonical hash is KNOWN_HASH,
  * taken as the current version's data, unparsed, when the version's hash
  * is that one (the same canonical bytes): a batch's draft step keeps the
- * record it stored for the steps that follow. */
+ * record it stored for the steps that follow. With KNOWN, REF is the id
+ * that draft step gave the record in the same transaction: the row is read
+ * by that id, not resolved as an id, number or UIN first, and its office
+ * is checked from the row (reg_record_find's check, with its message). */
 static int rec_load_known(struct db *db, const struct registry_actor *actor, const char *ref,
                           const json_t *known, const char *known_hash, struct rec_head *h,
                           struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1;
+    int rc = -1, step;
 
     memset(h, 0, sizeof *h);
-    if (reg_record_find(db, actor, ref, &id, err) != 0)
+    if (known == NULL && reg_record_find(db, actor, ref, &id, err) != 0)
         return -1;
+    if (known != NULL && (id = strdup(ref)) == NULL)
+        return err_oom(err);
     if (reg_prepare_cached(db, &st,
                     "SELECT b.office, b.status, b.version, v.hash, v.data,"
                     " b.registration_number, b.uin FROM birth_records b"
@@ -139,13 +144,20 @@ static int rec_load_known(struct db *db, const struct registry_actor *actor, con
                     err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE && known != NULL) {
+        err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
         err_set(err, "record %s: its current version is missing", id);
         goto out;
     }
     h->id = id;
     id = NULL;
     h->office = db_column_dup(st, 0);
+    if (known != NULL && reg_record_office_check(actor, h->id, h->office, err) != 0)
+        goto out;
     (void)snprintf(h->status, sizeof h->status, "%s", (const char *)sqlite3_column_text(st, 1));
     h->version = sqlite3_column_int(st, 2);
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
@@ -221,6 +233,10 @@ struct draft_ctx {
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
     char hash[65]; /* out: the stored version's hash */
+    /* bulk (or NULL): out, the record's folded names, handed over when the
+     * draft is stored (*KEPT), for the registration's duplicate scan */
+    struct search_keys *keep;
+    bool kept;
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -298,6 +314,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
                                   NULL, err) != 0 ||
         reg_dup_scan_keys(db, c->id, c->norm, &keys, err) != 0)
         goto out;
+    if (c->keep) {
+        *c->keep = keys;
+        c->kept = true;
+        folded = false;
+    }
     rc = 0;
 out:
     if (folded)
@@ -502,6 +523,13 @@ struct verify_ctx {
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
     const json_t *known; /* bulk: the draft's record (rec_load_known), or NULL */
     const char *known_hash;
+    /* with KNOWN: the user who keyed the draft, and the disagreements the
+     * batch logged on its version (struct drafted), for the four-eyes
+     * check and the count of rounds without reading them back */
+    const char *keyer;
+    int known_rounds;
+    /* bulk: the index's status written at the end of the batch (steps_run) */
+    bool index_later;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -560,7 +588,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     struct buf rekeyed = BUF_INIT(RECORD_MAX);
     char rehash[65], now[TIME_ISO8601_LEN + 1];
     uint64_t seq;
-    bool mine = false;
+    bool mine = false, drafted;
     int rc = -1;
 
     if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
@@ -569,7 +597,11 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         err_setk(err, ERR_CONFLICT, "verification refused: record %s is already %s", h.id, h.status);
         goto out;
     }
-    if (keyed_by(db, h.id, c->actor->username, &mine, err) != 0)
+    /* the batch's draft (its version read is the draft's) */
+    drafted = c->known != NULL && h.data == c->known;
+    if (drafted)
+        mine = strcmp(c->keyer, c->actor->username) == 0;
+    else if (keyed_by(db, h.id, c->actor->username, &mine, err) != 0)
         goto out;
     if (mine) {
         err_set(err,
@@ -578,7 +610,9 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
                 c->actor->username, h.id);
         goto out;
     }
-    if (reg_mismatch_state(db, h.id, h.version, &c->rounds, NULL, err) != 0)
+    if (drafted)
+        c->rounds = c->known_rounds;
+    else if (reg_mismatch_state(db, h.id, h.version, &c->rounds, NULL, err) != 0)
         goto out;
     if (c->rounds >= 2) {
         err_set(err,
@@ -625,7 +659,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         goto out;
     /* verification changes no field: only the status in the index; the
      * duplicate scan of the draft stands, and registration scans again */
-    if (reg_search_index_status(db, h.id, "verified", err) != 0)
+    if (!c->index_later && reg_search_index_status(db, h.id, "verified", err) != 0)
         goto out;
     rc = 0;
 out:
@@ -742,10 +776,10 @@ struct register_ctx {
     const char *known_hash;
 };
 
-static int register_tx(struct db *db, void *arg, struct err *err)
+/* Register the record whose head H was just read (rec_load_known). */
+static int register_head(struct db *db, struct register_ctx *c, const struct rec_head *h,
+                         struct err *err)
 {
-    struct register_ctx *c = arg;
-    struct rec_head h;
     char uin[REGISTRY_UIN_LEN + 1], regno[64], now[TIME_ISO8601_LEN + 1];
     char person_hash[65], link_hash[65];
     json_t *objects = NULL, *edata = NULL, *statement = NULL;
@@ -754,41 +788,39 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     uint64_t seq;
     int rc = -1;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
-        return -1;
-    if (strcmp(h.status, "registered") == 0) {
-        err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h.id,
-                h.regno ? h.regno : "?");
+    if (strcmp(h->status, "registered") == 0) {
+        err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h->id,
+                h->regno ? h->regno : "?");
         goto out;
     }
-    if (strcmp(h.status, "verified") != 0) {
+    if (strcmp(h->status, "verified") != 0) {
         err_setk(err, ERR_CONFLICT,
                 "registration refused: record %s is an unverified draft; a second clerk must "
                 "verify it first (`civreg record verify`)",
-                h.id);
+                h->id);
         goto out;
     }
-    if (registry_dup_gate(db, h.id, err) != 0 || reg_now(now, err) != 0)
+    if (registry_dup_gate(db, h->id, err) != 0 || reg_now(now, err) != 0)
         goto out;
     /* everything a registration can be refused for is checked above */
     c->wrote = true;
     date_today(&y, &m, &d);
-    if (db_series_next(db, DB_SERIES_REGISTRATION, h.office, y, &n, err) != 0)
+    if (db_series_next(db, DB_SERIES_REGISTRATION, h->office, y, &n, err) != 0)
         goto out;
-    (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h.office, y, n);
-    if (reg_uin_allocate(db, uin, err) != 0 || reg_person_hash(uin, h.id, person_hash, err) != 0)
+    (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h->office, y, n);
+    if (reg_uin_allocate(db, uin, err) != 0 || reg_person_hash(uin, h->id, person_hash, err) != 0)
         goto out;
-    if (reg_link_sign(c->actor, uin, h.id, h.version, h.hash, json_object_get(h.data, "evidence"),
+    if (reg_link_sign(c->actor, uin, h->id, h->version, h->hash, json_object_get(h->data, "evidence"),
                       now, &statement, link_hash, err) != 0)
         goto out;
     {
         char link_id[128];
-        (void)snprintf(link_id, sizeof link_id, "%s:%s:%d", uin, h.id, h.version);
-        objects = json_pack("[o, o, o]", registry_object_ref("record", h.id, h.hash, NULL),
+        (void)snprintf(link_id, sizeof link_id, "%s:%s:%d", uin, h->id, h->version);
+        objects = json_pack("[o, o, o]", registry_object_ref("record", h->id, h->hash, NULL),
                             registry_object_ref("person", uin, person_hash, NULL),
                             registry_object_ref("link", link_id, link_hash, NULL));
     }
-    edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h.version, "status", "registered",
+    edata = json_pack("{s:i, s:s, s:s, s:s, s:O}", "version", h->version, "status", "registered",
                       "registration_number", regno, "uin", uin, "link", statement);
     if (objects == NULL || edata == NULL) {
         err_oom(err);
@@ -799,27 +831,39 @@ static int register_tx(struct db *db, void *arg, struct err *err)
                   : registry_event_append_at(db, c->actor, "record.register", objects, edata, now,
                                              &seq, err))
         goto out;
-    if (reg_person_store(db, uin, h.id, c->actor->username, now, seq, err) != 0 ||
+    if (reg_person_store(db, uin, h->id, c->actor->username, now, seq, err) != 0 ||
         reg_link_store(db, statement, seq, err) != 0)
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='registered', registration_number=?2,"
                " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
                " WHERE id=?1",
-               "marking the record registered", err, "sssssI", h.id, regno, c->actor->username, now,
+               "marking the record registered", err, "sssssI", h->id, regno, c->actor->username, now,
                uin, (long long)seq) != 0)
         goto out;
-    if (!c->index_later && reg_search_index_registered(db, h.id, regno, uin, err) != 0)
+    if (!c->index_later && reg_search_index_registered(db, h->id, regno, uin, err) != 0)
         goto out;
     json_decref(c->result);
     c->result = NULL;
     rc = json_out(&c->result,
-                  json_pack("{s:s, s:s, s:s}", "id", h.id, "registration_number", regno, "uin", uin),
+                  json_pack("{s:s, s:s, s:s}", "id", h->id, "registration_number", regno, "uin", uin),
                   err);
 out:
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
+    return rc;
+}
+
+static int register_tx(struct db *db, void *arg, struct err *err)
+{
+    struct register_ctx *c = arg;
+    struct rec_head h;
+    int rc;
+
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+        return -1;
+    rc = register_head(db, c, &h, err);
     rec_head_release(&h);
     return rc;
 }
@@ -866,10 +910,21 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
 
 /* ---- bulk steps ---- */
 
+/* What a batch's draft step leaves for the steps that follow it. */
+struct drafted {
+    char hash[65]; /* the version's hash */
+    struct search_keys keys; /* its folded names, when HAS_KEYS */
+    bool has_keys;
+    /* disagreements logged on the version by the batch's verification
+     * steps: the record's only version and events are this batch's */
+    int rounds;
+    bool verified, registered; /* by a step of the batch */
+};
+
 struct steps_ctx {
     struct registry_step *steps;
     json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
-    char (*hashes)[65]; /* DRAFT done: the version's hash */
+    struct drafted *drafted; /* DRAFT done */
     size_t n;
     size_t done;
     /* this attempt's: the log's right edge */
@@ -883,6 +938,33 @@ static void step_reset(struct registry_step *s)
     json_decref(s->result);
     s->result = NULL;
     s->done = false;
+}
+
+/* The registration step of a record the batch drafted (step DRAFT): the
+ * head read once, by the id the draft gave it (rec_load_known), then the
+ * duplicate scan of rescan_tx, on the version just read with the draft's
+ * folded names when it is the draft's record, then register_head. A
+ * failure in the scan is the database's (C->WROTE). */
+static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
+                            struct register_ctx *c, struct err *err)
+{
+    struct rec_head h;
+    int rc;
+
+    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+        return -1;
+    c->wrote = true;
+    rc = reg_dup_scan_keys(db, h.id, h.data,
+                           h.data == c->known && b->drafted[draft].has_keys
+                               ? &b->drafted[draft].keys
+                               : NULL,
+                           err);
+    if (rc == 0) {
+        c->wrote = false;
+        rc = register_head(db, c, &h, err);
+    }
+    rec_head_release(&h);
+    return rc;
 }
 
 /* Run step I inside the batch's transaction. Returns 0 (done or refused
@@ -908,23 +990,38 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return 0;
         }
         known = b->norms[s->draft];
-        known_hash = b->hashes[s->draft];
+        known_hash = b->drafted[s->draft].hash;
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
         struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier };
+        struct drafted *d = &b->drafted[i];
+        if (d->has_keys) /* an earlier attempt's */
+            reg_search_keys_release(&d->keys);
+        d->has_keys = false;
+        d->rounds = 0;
+        d->verified = d->registered = false;
+        c.keep = &d->keys;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
+        d->has_keys = c.kept;
         s->new_id = c.id;
-        memcpy(b->hashes[i], c.hash, sizeof b->hashes[i]);
+        memcpy(d->hash, c.hash, sizeof d->hash);
         break;
     }
     case REGISTRY_STEP_VERIFY: {
         struct verify_ctx c = { s->actor, id,    b->norms[i],  NULL,  0,
                                 true,     false, &b->frontier, known, known_hash };
+        if (known) {
+            c.keyer = b->steps[s->draft].actor->username;
+            c.known_rounds = b->drafted[s->draft].rounds;
+            c.index_later = true;
+        }
         rc = verify_tx(db, &c, &s->err);
+        if (rc == 0 && known && json_array_size(c.mismatches) > 0)
+            b->drafted[s->draft].rounds = c.rounds;
         if (rc == 0 && json_array_size(c.mismatches) > 0)
             s->result = json_incref(c.mismatches);
         json_decref(c.mismatches);
@@ -932,23 +1029,31 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         if (verify_outcome(&c, id, &s->err) != 0)
             return 0; /* the disagreement is logged, the step refused */
+        if (known)
+            b->drafted[s->draft].verified = true;
         break;
     }
     case REGISTRY_STEP_REGISTER: {
         struct register_ctx c = { s->actor, id,           NULL,  true,      false,
                                   true,     &b->frontier, known, known_hash };
-        /* the duplicate scan first, as registry_record_register does in a
-         * transaction of its own: its candidates stay when registration is
-         * refused; a failure in it is the database's */
-        if (rescan_tx(db, &c, &s->err) != 0)
-            return bulk_step_failed(db, c.wrote, &s->err, err);
-        c.wrote = false;
-        rc = register_tx(db, &c, &s->err);
+        if (known == NULL) {
+            /* the duplicate scan first, as registry_record_register does
+             * in a transaction of its own: its candidates stay when
+             * registration is refused; a failure in it is the database's */
+            if (rescan_tx(db, &c, &s->err) != 0)
+                return bulk_step_failed(db, c.wrote, &s->err, err);
+            c.wrote = false;
+            rc = register_tx(db, &c, &s->err);
+        } else {
+            rc = register_drafted(db, b, s->draft, &c, &s->err);
+        }
         if (rc != 0) {
             json_decref(c.result);
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         s->result = c.result;
+        if (known)
+            b->drafted[s->draft].registered = true;
         break;
     }
     default:
@@ -971,7 +1076,9 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
      * verification's UPDATEs), so a rewrite inside each registration made
      * about one segment per record, which every later duplicate query
      * probed. No check of the batch reads what changes (the duplicate scans
-     * query names, dates and places, never status or numbers). */
+     * query names, dates and places, never status or numbers). The status
+     * of a record the batch drafted and verified, once, at the end too: as
+     * registered when the batch registered it, else as verified. */
     for (size_t i = 0; i < b->n; i++) {
         const struct registry_step *s = &b->steps[i];
         const json_t *r = s->result;
@@ -980,6 +1087,10 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
                 db, json_string_value(json_object_get(r, "id")),
                 json_string_value(json_object_get(r, "registration_number")),
                 json_string_value(json_object_get(r, "uin")), err) != 0)
+            return -1;
+        if (s->kind == REGISTRY_STEP_DRAFT && s->done && b->drafted[i].verified &&
+            !b->drafted[i].registered &&
+            reg_search_index_status(db, s->new_id, "verified", err) != 0)
             return -1;
     }
     /* the batch's one tree head is signed when it commits */
@@ -1002,6 +1113,16 @@ static const char *const step_actions[] = {
     [REGISTRY_STEP_REGISTER] = "record.register",
 };
 
+/* Whether verification step I re-keys its batch draft's record exactly as
+ * the draft keyed it (equal JSON), the draft's normalization done (NORMS). */
+static bool same_as_draft(const struct registry_step *steps, size_t i, json_t *const *norms)
+{
+    const struct registry_step *s = &steps[i];
+    return s->id == NULL && s->draft < i && steps[s->draft].kind == REGISTRY_STEP_DRAFT &&
+           norms[s->draft] != NULL && json_is_object(norms[s->draft]) &&
+           json_equal(s->record, steps[s->draft].record);
+}
+
 void registry_steps_release(struct registry_step *steps, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -1019,10 +1140,10 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
     int rc = -1;
 
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
-    b.hashes = calloc(n ? n : 1, sizeof *b.hashes);
-    if (b.norms == NULL || b.hashes == NULL) {
+    b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
+    if (b.norms == NULL || b.drafted == NULL) {
         free(b.norms);
-        free(b.hashes);
+        free(b.drafted);
         return err_oom(err);
     }
     for (size_t i = 0; i < n; i++) {
@@ -1038,8 +1159,11 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
         /* refused before the transaction, as the step-by-step calls refuse */
         if (registry_require_action(s->actor, step_actions[s->kind], &s->err) != 0)
             continue;
-        if (s->kind != REGISTRY_STEP_REGISTER &&
-            registry_record_normalize(s->record, &b.norms[i], &s->err) != 0) {
+        if (s->kind == REGISTRY_STEP_VERIFY && same_as_draft(steps, i, b.norms)) {
+            /* the same input normalizes to the same record */
+            b.norms[i] = json_incref(b.norms[s->draft]);
+        } else if (s->kind != REGISTRY_STEP_REGISTER &&
+                   registry_record_normalize(s->record, &b.norms[i], &s->err) != 0) {
             b.norms[i] = NULL;
             continue;
         }
@@ -1055,10 +1179,13 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
             step_reset(&steps[i]);
     }
 out:
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         json_decref(b.norms[i]);
+        if (b.drafted[i].has_keys)
+            reg_search_keys_release(&b.drafted[i].keys);
+    }
     free(b.norms);
-    free(b.hashes);
+    free(b.drafted);
     return rc;
 }
 

@@ -688,6 +688,16 @@ static json_t *steps_record(int set, int i)
     return rec;
 }
 
+/* A person no other test drafts: FAMILY, GIVEN, born on DATE. */
+static json_t *steps_person(const char *family, const char *given, const char *date)
+{
+    json_t *rec = steps_record(2, 2);
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string(family));
+    json_object_set_new(json_object_get(rec, "child"), "given_names", json_string(given));
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
+    return rec;
+}
+
 /* Steps D, V, R for each of the N records. */
 static void steps_fill(struct registry_step *st, json_t **recs, size_t n,
                        struct registry_actor *a, struct registry_actor *b,
@@ -881,6 +891,158 @@ static void test_steps_same_as_step_by_step(void **state)
     steps_done(st, recs, a, b, r);
 }
 
+/* Pairs found by a draft's own duplicate scan dropped as they are stored
+ * (a temporary trigger): the duplicate that arrives then is one no scan of
+ * its own paired, and only the registration's rescan of the other record
+ * can catch it. */
+static void drop_pairs_found_at(const char *status)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "CREATE TEMP TRIGGER drop_pairs AFTER INSERT ON main.dup_candidates WHEN"
+             " (SELECT status FROM birth_records WHERE id = NEW.record_id) = '%s'"
+             " BEGIN DELETE FROM dup_candidates WHERE record_id = NEW.record_id AND"
+             " other_id = NEW.other_id; END",
+             status);
+    assert_int_equal(sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void keep_pairs(void)
+{
+    assert_int_equal(sqlite3_exec(db_handle(db), "DROP TRIGGER temp.drop_pairs", NULL, NULL, NULL),
+                     SQLITE_OK);
+}
+
+static bool pair_open(const char *id, const char *other)
+{
+    sqlite3_stmt *q = NULL;
+    bool open;
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "SELECT 1 FROM dup_candidates WHERE record_id = ?1 AND"
+                                        " other_id = ?2 AND status = 'open'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, other, -1, SQLITE_STATIC);
+    open = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return open;
+}
+
+/* A duplicate that came in after a record's draft was scanned is caught by
+ * the scan at its registration: in one batch (the draft's record, read once
+ * by its id), and in a batch naming an earlier record by its id. */
+static void test_steps_rescan_catches_later_duplicate(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[4];
+    struct err err = ERR_INIT;
+    json_t *rec = steps_person("Quackenbush", "Philomena", "1869-03-03"),
+           *other = steps_person("Vandersloot", "Cunegonde", "1865-07-07"), *res = NULL;
+    char *x = NULL, *y = NULL;
+    int rc;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+
+    /* X drafted and verified, then Y, the same birth, drafted (its scan's
+     * pair with X dropped), then X's registration: refused, the pair open */
+    drop_pairs_found_at("draft");
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
+    st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = rec };
+    st[2] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
+    st[3] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    rc = registry_record_steps(db, st, 4, &err);
+    keep_pairs();
+    if (rc != 3)
+        fail_msg("steps: %d done (%s / %s)", rc, err_msg(&err), err_msg(&st[3].err));
+    assert_false(st[3].done);
+    assert_non_null(strstr(err_msg(&st[3].err), "possible duplicate"));
+    assert_true(pair_open(st[0].new_id, st[2].new_id));
+    assert_string_equal(record_status(st[0].new_id), "verified");
+    registry_steps_release(st, 4);
+
+    /* another person: X drafted and verified, then Y registered with every
+     * pair its scans found dropped; X's registration in a batch that names
+     * it: refused */
+    assert_int_equal(registry_record_draft(db, a, other, &x, &err), 0);
+    assert_int_equal(registry_record_verify(db, b, x, other, NULL, &err), 0);
+    drop_pairs_found_at("draft");
+    assert_int_equal(registry_record_draft(db, a, other, &y, &err), 0);
+    keep_pairs();
+    drop_pairs_found_at("verified");
+    assert_int_equal(registry_record_verify(db, b, y, other, NULL, &err), 0);
+    rc = registry_record_register(db, r, y, &res, &err);
+    keep_pairs();
+    if (rc != 0)
+        fail_msg("registering the later duplicate: %s", err_msg(&err));
+    json_decref(res);
+    assert_false(pair_open(x, y));
+    assert_false(pair_open(y, x));
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r, .id = x };
+    rc = registry_record_steps(db, st, 1, &err);
+    if (rc != 0)
+        fail_msg("steps: %d done (%s / %s)", rc, err_msg(&err), err_msg(&st[0].err));
+    assert_non_null(strstr(err_msg(&st[0].err), "possible duplicate"));
+    assert_true(pair_open(x, y));
+    assert_string_equal(record_status(x), "verified");
+    registry_steps_release(st, 1);
+    audit_clean();
+    free(x);
+    free(y);
+    json_decref(rec);
+    json_decref(other);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
+/* Disagreements in one batch count as they do step by step: the second
+ * sends the draft back, a third verification is refused, and so is the
+ * registration; a verification by the draft's keyer is refused first. */
+static void test_steps_mismatch_rounds(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[6];
+    struct err err = ERR_INIT;
+    json_t *rec = steps_person("Ouellette", "Rosalind", "1863-11-11"), *other;
+    long long mismatches0 = count_rows("events");
+    int rc;
+    (void)state;
+
+    other = json_deep_copy(rec);
+    json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Rosamund"));
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
+    st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = a, .record = rec };
+    st[2] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = other };
+    st[3] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = other };
+    st[4] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = rec };
+    st[5] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    rc = registry_record_steps(db, st, 6, &err);
+    if (rc != 1)
+        fail_msg("steps: %d done (%s)", rc, err_msg(&err));
+    assert_non_null(strstr(err_msg(&st[1].err), "four-eyes"));
+    assert_non_null(strstr(err_msg(&st[2].err), "differs from the draft"));
+    assert_non_null(strstr(err_msg(&st[3].err), "differs again"));
+    assert_non_null(strstr(err_msg(&st[4].err), "sent back"));
+    assert_non_null(strstr(err_msg(&st[5].err), "unverified draft"));
+    /* the draft and two record.mismatch events */
+    assert_int_equal(count_rows("events"), mismatches0 + 3);
+    assert_string_equal(record_status(st[0].new_id), "draft");
+    audit_clean();
+    registry_steps_release(st, 6);
+    json_decref(rec);
+    json_decref(other);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
 /* A batch of many events (more than the 1,024 heads the earlier head
  * queue held) stores exactly one tree head: over the whole log as the
  * batch leaves it, naming the head before it. Runs last: its drafts of one
@@ -891,16 +1053,13 @@ static void test_steps_one_head_per_batch(void **state)
     struct registry_actor *a, *b, *r;
     struct registry_step *st = calloc(DRAFTS + 3, sizeof *st);
     struct err err = ERR_INIT;
-    json_t *one = steps_record(0, 0), *other = steps_record(0, 1);
+    /* a person no other test drafts, born long before the others */
+    json_t *one = steps_record(0, 0), *other = steps_person("Abernathy", "Ottoline", "1871-05-05");
     long long events0 = count_rows("events"), heads0 = count_rows("tree_heads");
     int rc;
     (void)state;
 
     assert_non_null(st);
-    /* a person no other test drafts, born long before the others */
-    json_object_set_new(json_object_get(other, "child"), "family_name", json_string("Abernathy"));
-    json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Ottoline"));
-    json_object_set_new(json_object_get(other, "birth"), "date", json_string("1871-05-05"));
     a = login("clerk-a", "a-krelc-tundra-ferns-61");
     b = login("clerk-b", "b-krelc-tundra-ferns-61");
     r = steps_registrar();
@@ -932,4 +1091,5 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_failure_after_write_undoes_batch,
                  test_import_batch_flags_duplicate_within_batch,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
+                 test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
                  test_steps_one_head_per_batch)
