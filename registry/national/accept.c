@@ -44,10 +44,15 @@ struct office_state {
 struct checked_event {
     json_t *body; /* parsed */
     const char *text, *sig_hex;
+    size_t len;         /* of text */
+    const char *type;   /* the body's type ("" until parsed canonical) */
+    const json_t *rec;  /* its object of kind "record", NULL when none */
+    merkle_hash leaf; /* when sig_form */
     char leaf_hex[65];
     uint64_t seq;
     unsigned char pk[REG_PK_BYTES], sig[REG_SIG_BYTES]; /* signer's key, signature */
     bool canonical; /* body parsed and in canonical form (parse_range) */
+    bool sig_form;  /* sig_hex is a well-formed signature, in sig (parse_range) */
 };
 
 struct push {
@@ -305,15 +310,25 @@ out:
 
 /* ---- events ---- */
 
+/* The object of kind "record" an event body names, NULL when none. */
+static const json_t *record_obj(const json_t *body)
+{
+    size_t i;
+    json_t *o;
+
+    json_array_foreach(json_object_get(body, "objects"), i, o) if (strcmp(nat_str(o, "kind"),
+                                                                          "record") == 0) return o;
+    return NULL;
+}
+
+
 /* Everything about event I but its signature, in log order (the signer's key
  * comes from the user.add/user.key events before it); the signature is
  * verified by events_verify. */
 static int event_check(struct push *ps, size_t i, struct err *err)
 {
     struct checked_event *c = &ps->ev[i];
-    unsigned char *sig = c->sig, *pk = c->pk;
-    crypto_hash_sha256_state hs;
-    merkle_hash leaf;
+    unsigned char *pk = c->pk;
     const char *actor, *type;
     const json_t *data;
     int rc = -1;
@@ -327,12 +342,12 @@ static int event_check(struct push *ps, size_t i, struct err *err)
         err_set(err, "event %llu: its signed seq is not its position", (unsigned long long)c->seq);
         goto out;
     }
-    if (!sig_of(c->sig_hex, c->sig)) {
+    if (!c->sig_form) {
         err_set(err, "event %llu: signature malformed", (unsigned long long)c->seq);
         goto out;
     }
     actor = nat_str(c->body, "actor");
-    type = nat_str(c->body, "type");
+    type = c->type;
     data = json_object_get(c->body, "data");
     if (strncmp(actor, "office:", 7) == 0) {
         memcpy(pk, ps->st.pk, REG_PK_BYTES);
@@ -358,13 +373,7 @@ static int event_check(struct push *ps, size_t i, struct err *err)
             goto out;
         }
     }
-    crypto_hash_sha256_init(&hs);
-    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-    crypto_hash_sha256_update(&hs, (const unsigned char *)c->text, strlen(c->text));
-    crypto_hash_sha256_update(&hs, sig, REG_SIG_BYTES);
-    crypto_hash_sha256_final(&hs, leaf);
-    hex_encode(leaf, 32, c->leaf_hex);
-    if (merkle_frontier_append(&ps->st.frontier, leaf, NULL, NULL, err) != 0)
+    if (merkle_frontier_append(&ps->st.frontier, c->leaf, NULL, NULL, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -373,8 +382,10 @@ out:
 
 /* The bodies of events [lo, hi) parsed and checked canonical (in one pass
  * by nat_parse_canonical, else re-serialized and compared byte for byte),
- * each on its own: no event depends on another
- * here, so the push cuts them into shares run on threads (fanout_run). */
+ * their signatures decoded and their leaf hashes computed, each on its
+ * own: no event depends on another here, so the push cuts them into
+ * shares run on threads (fanout_run). What depends on the events before
+ * (the signer's key, the tree) is event_check's, in log order. */
 struct parse_job {
     struct checked_event *ev;
     const json_t *events;
@@ -393,17 +404,30 @@ static void *parse_range(void *arg)
         c->seq = j->seq0 + i;
         c->text = nat_str(e, "body");
         c->sig_hex = nat_str(e, "signature");
-        size_t len = strlen(c->text);
+        size_t len = c->len = strlen(c->text);
+        if ((c->sig_form = sig_of(c->sig_hex, c->sig))) {
+            crypto_hash_sha256_state hs;
+            crypto_hash_sha256_init(&hs);
+            crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+            crypto_hash_sha256_update(&hs, (const unsigned char *)c->text, len);
+            crypto_hash_sha256_update(&hs, c->sig, REG_SIG_BYTES);
+            crypto_hash_sha256_final(&hs, c->leaf);
+            hex_encode(c->leaf, 32, c->leaf_hex);
+        }
         if (nat_parse_canonical(c->text, len, &c->body) == 0) {
             c->canonical = true;
-            continue;
+        } else {
+            /* escapes, non-ASCII text, or not canonical: the full parse
+             * and the bytes of its canonical form again */
+            buf_reset(&canon);
+            c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
+                           json_is_object(c->body) &&
+                           json_canonical(c->body, &canon, NULL) == 0 && canon.len == len &&
+                           memcmp(canon.data, c->text, len) == 0;
         }
-        /* escapes, non-ASCII text, or not canonical: the full parse and
-         * the bytes of its canonical form again */
-        buf_reset(&canon);
-        c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
-                       json_is_object(c->body) && json_canonical(c->body, &canon, NULL) == 0 &&
-                       canon.len == len && memcmp(canon.data, c->text, len) == 0;
+        /* what the later passes ask of every event, looked up once */
+        c->type = c->canonical ? nat_str(c->body, "type") : "";
+        c->rec = c->canonical ? record_obj(c->body) : NULL;
     }
     buf_release(&canon);
     return NULL;
@@ -432,7 +456,7 @@ static void *verify_range(void *arg)
 
     j->bad = j->hi;
     for (size_t i = j->lo; i < j->hi; i++)
-        if (!reg_sig_ok(j->ev[i].pk, j->ev[i].text, strlen(j->ev[i].text), j->ev[i].sig,
+        if (!reg_sig_ok(j->ev[i].pk, j->ev[i].text, j->ev[i].len, j->ev[i].sig,
                         REG_SIG_BYTES)) {
             j->bad = i;
             break;
@@ -532,11 +556,13 @@ static int versions_check(struct push *ps, struct err *err)
         char h[65], key[200];
         reg_sha256_hex(data, strlen(data), h);
         (void)snprintf(key, sizeof key, "%s", h);
-        if (json_object_set_new(ps->versions, key, json_string(data)) != 0)
+        /* the request was parsed by jansson: its strings are valid UTF-8 */
+        if (json_object_set_new(ps->versions, key,
+                                json_stringn_nocheck(data, strlen(data))) != 0)
             return err_set(err, "out of memory");
     }
     for (i = 0; i < ps->n; i++) {
-        const char *type = nat_str(ps->ev[i].body, "type");
+        const char *type = ps->ev[i].type;
         if (strcmp(type, "record.draft") != 0 && strcmp(type, "record.correct") != 0)
             continue;
         json_array_foreach(json_object_get(ps->ev[i].body, "objects"), j, o) {
@@ -586,7 +612,7 @@ static int store_events(struct push *ps, struct err *err)
         const json_t *data = json_object_get(c->body, "data");
         const char *lists[2] = { "evidence", "reason_evidence" };
         (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
-        f[0] = ps->office, f[1] = seq, f[2] = nat_str(c->body, "type");
+        f[0] = ps->office, f[1] = seq, f[2] = c->type;
         f[3] = nat_str(c->body, "actor"), f[4] = nat_str(c->body, "time"), f[5] = c->text;
         f[6] = c->sig_hex, f[7] = c->leaf_hex;
         if (copy_row(&evb, f, 8) != 0)
@@ -654,16 +680,6 @@ out:
 
 /* ---- the projection (rebuilt from the events, as the district audit does) */
 
-static const json_t *record_obj(const json_t *body)
-{
-    size_t i;
-    json_t *o;
-
-    json_array_foreach(json_object_get(body, "objects"), i, o) if (strcmp(nat_str(o, "kind"),
-                                                                          "record") == 0) return o;
-    return NULL;
-}
-
 /* The records this push drafts and registers with nothing else of theirs
  * in between or after (no correction, verification or second registration
  * in the push): their birth_records row goes in by COPY already registered,
@@ -679,13 +695,13 @@ static int plan_prereg(struct push *ps, struct err *err)
         (ps->prekeys = json_object()) == NULL)
         goto oom;
     for (size_t i = 0; i < ps->n; i++) {
-        const char *type = nat_str(ps->ev[i].body, "type"), *id;
+        const char *type = ps->ev[i].type, *id;
         bool draft = strcmp(type, "record.draft") == 0;
         bool reg = strcmp(type, "record.register") == 0;
         if (!draft && !reg && strcmp(type, "record.correct") != 0 &&
             strcmp(type, "record.verify") != 0)
             continue;
-        id = nat_str(record_obj(ps->ev[i].body), "id");
+        id = nat_str(ps->ev[i].rec, "id");
         if (draft) {
             if (json_object_set_new(drafted, id, json_true()) != 0)
                 goto oom;
@@ -719,13 +735,16 @@ struct version_row {
 static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
                        struct err *err)
 {
-    const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
+    const json_t *o = c->rec, *data = json_object_get(c->body, "data");
 
     memset(v, 0, sizeof *v);
     v->record_id = nat_str(o, "id");
     v->hash = nat_str(o, "hash");
     v->text = nat_str(ps->versions, v->hash);
-    if (json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
+    /* a district writes its versions canonical (their hash is over that
+     * form): the one-pass reader, else the full parse */
+    if (nat_parse_canonical(v->text, strlen(v->text), &v->rec) != 0 &&
+        json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
         return -1;
     v->key = nat_name_key(nat_str(json_object_get(v->rec, "child"), "given_names"),
                           nat_str(json_object_get(v->rec, "child"), "family_name"));
@@ -775,7 +794,7 @@ static int project_bulk(struct push *ps, struct err *err)
         goto oom;
 
     for (size_t i = 0; i < ps->n; i++) {
-        const char *type = nat_str(ps->ev[i].body, "type");
+        const char *type = ps->ev[i].type;
         bool draft = strcmp(type, "record.draft") == 0;
         struct version_row v;
         if (!draft && strcmp(type, "record.correct") != 0)
@@ -877,7 +896,7 @@ struct reg_run {
 static int reg_run_add(struct push *ps, struct reg_run *run, const struct checked_event *c,
                        struct err *err)
 {
-    const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
+    const json_t *o = c->rec, *data = json_object_get(c->body, "data");
     const json_t *link = json_object_get(data, "link");
     struct buf st = BUF_INIT(1 << 20);
     char seq[24], ord[24];
@@ -1157,11 +1176,11 @@ static int project(struct push *ps, struct err *err)
         goto out;
     for (size_t i = 0; i < ps->n; i++) {
         const struct checked_event *c = &ps->ev[i];
-        const char *type = nat_str(c->body, "type");
+        const char *type = c->type;
         const json_t *data = json_object_get(c->body, "data");
         int r = 0;
         if (strcmp(type, "record.register") == 0) {
-            if (json_object_get(run.records, nat_str(record_obj(c->body), "id")) != NULL &&
+            if (json_object_get(run.records, nat_str(c->rec, "id")) != NULL &&
                 reg_run_flush(ps, &run, err) != 0)
                 goto out;
             if (reg_run_add(ps, &run, c, err) != 0)
@@ -1183,7 +1202,7 @@ static int project(struct push *ps, struct err *err)
         if (strcmp(type, "record.correct") == 0) {
             r = project_correct(ps, c, err);
         } else if (strcmp(type, "record.verify") == 0) {
-            const char *p[2] = { ps->office, nat_str(record_obj(c->body), "id") };
+            const char *p[2] = { ps->office, nat_str(c->rec, "id") };
             r = pg_exec(ps->pg,
                         "UPDATE birth_records SET status = 'verified' WHERE office = $1"
                         " AND record_id = $2", 2, p, NULL, err);
@@ -1216,6 +1235,47 @@ out:
     buf_release(&run.persons);
     json_decref(run.records);
     return rc;
+}
+
+/* The parsed bodies and the versions of a push, freed (json_decref of
+ * thousands of small trees) on a thread of their own while the push waits
+ * for its commit to be durable: nothing after the projection reads them. */
+struct parsed_free {
+    struct checked_event *ev;
+    size_t n;
+    json_t *versions;
+    pthread_t th;
+    bool started;
+};
+
+static void *parsed_free_run(void *arg)
+{
+    struct parsed_free *f = arg;
+
+    for (size_t i = 0; i < f->n; i++) {
+        json_decref(f->ev[i].body);
+        f->ev[i].body = NULL;
+    }
+    json_decref(f->versions);
+    return NULL;
+}
+
+/* Hand PS's bodies and versions to a thread that frees them (inline when
+ * no thread starts); parsed_free_join waits for it. */
+static void parsed_free_start(struct parsed_free *f, struct push *ps)
+{
+    *f = (struct parsed_free){ .ev = ps->ev, .n = ps->n, .versions = ps->versions };
+    ps->versions = NULL;
+    f->started = pthread_create(&f->th, NULL, parsed_free_run, f) == 0;
+    if (!f->started)
+        (void)parsed_free_run(f);
+}
+
+static void parsed_free_join(struct parsed_free *f)
+{
+    if (f->started)
+        (void)pthread_join(f->th, NULL);
+    f->started = false;
 }
 
 static int commit_office(struct push *ps, struct err *err)
@@ -1253,6 +1313,7 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
                                     json_t **out, struct err *err)
 {
     struct push ps = { 0 };
+    struct parsed_free pf = { 0 };
     const json_t *events = json_object_get(req, "events"), *proof;
     merkle_hash new_root, path[MERKLE_MAX_PROOF], built;
     json_t *from = json_object_get(req, "from");
@@ -1407,6 +1468,9 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
             goto out;
         }
     }
+    /* every check passed and every row is sent: the bodies are freed while
+     * the commit is made durable */
+    parsed_free_start(&pf, &ps);
     if (commit_office(&ps, err) != 0 || pg_commit(pg, err) != 0)
         goto out;
     *out = json_pack("{s:I, s:s}", "tree_size", (json_int_t)ps.new_size, "root_hash",
@@ -1415,6 +1479,7 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
 out:
     if (rc != NATIONAL_OK)
         pg_rollback(pg);
+    parsed_free_join(&pf);
     for (i = 0; ps.ev && i < ps.n; i++)
         json_decref(ps.ev[i].body);
     free(ps.ev);
