@@ -594,10 +594,30 @@ static int copy_row(struct buf *b, const char *const *f, size_t n)
     return buf_append_byte(b, '\n');
 }
 
-static int store_events(struct push *ps, struct err *err)
+/* The COPY text of a push's events, their objects and the evidence they
+ * cite (store_build), sent on a thread of its own (store_start) while the
+ * push's thread builds the projection's rows: PostgreSQL stores the events
+ * while the client works, not after it. The connection is the sending
+ * thread's alone until store_join. */
+struct store_rows {
+    struct buf evb, ob, eb;
+    struct pg *pg;
+    struct err err;
+    int rc;
+    pthread_t th;
+    bool started;
+};
+
+static void store_rows_release(struct store_rows *sr)
 {
-    struct buf evb = BUF_INIT((size_t)1 << 30), ob = BUF_INIT((size_t)1 << 30),
-               eb = BUF_INIT((size_t)1 << 28);
+    buf_release(&sr->evb);
+    buf_release(&sr->ob);
+    buf_release(&sr->eb);
+}
+
+static int store_build(struct push *ps, struct store_rows *sr, struct err *err)
+{
+    struct buf *evb = &sr->evb, *ob = &sr->ob, *eb = &sr->eb;
     json_t *seen = json_object();
     int rc = -1;
     size_t j;
@@ -615,18 +635,18 @@ static int store_events(struct push *ps, struct err *err)
         f[0] = ps->office, f[1] = seq, f[2] = c->type;
         f[3] = nat_str(c->body, "actor"), f[4] = nat_str(c->body, "time"), f[5] = c->text;
         f[6] = c->sig_hex, f[7] = c->leaf_hex;
-        if (copy_row(&evb, f, 8) != 0)
+        if (copy_row(evb, f, 8) != 0)
             goto oom;
         json_array_foreach(json_object_get(c->body, "objects"), j, o) {
             const char *g[4] = { ps->office, seq, nat_str(o, "kind"), nat_str(o, "id") };
             /* a link's statement is in the body and in persons: no query
              * looks events up by it (schema 8) */
-            if (strcmp(g[2], "link") != 0 && copy_row(&ob, g, 4) != 0)
+            if (strcmp(g[2], "link") != 0 && copy_row(ob, g, 4) != 0)
                 goto oom;
             if (strcmp(g[2], "blob") == 0 && reg_is_hash(g[3]) && !json_object_get(seen, g[3])) {
                 const char *h[3] = { ps->office, g[3], seq };
                 (void)json_object_set_new(seen, g[3], json_true());
-                if (copy_row(&eb, h, 3) != 0)
+                if (copy_row(eb, h, 3) != 0)
                     goto oom;
             }
         }
@@ -638,33 +658,11 @@ static int store_events(struct push *ps, struct err *err)
                 if (hh && reg_is_hash(hh) && !json_object_get(seen, hh)) {
                     const char *h[3] = { ps->office, hh, seq };
                     (void)json_object_set_new(seen, hh, json_true());
-                    if (copy_row(&eb, h, 3) != 0)
+                    if (copy_row(eb, h, 3) != 0)
                         goto oom;
                 }
             }
         }
-    }
-    if (pg_copy(ps->pg,
-                "COPY events(office, seq, type, actor, time, body, signature, leaf_hash)"
-                " FROM STDIN",
-                (const char *)evb.data, evb.len, err) != 0 ||
-        (ob.len && pg_copy(ps->pg, "COPY event_objects(office, seq, kind, id) FROM STDIN",
-                           (const char *)ob.data, ob.len, err) != 0))
-        goto out;
-    /* evidence cited again by a later push is already there: a temporary
-     * table takes the COPY, then only new hashes are inserted */
-    if (eb.len) {
-        if (pg_exec(ps->pg,
-                    "CREATE TEMP TABLE IF NOT EXISTS evidence_in (office text, hash text,"
-                    " first_seq bigint) ON COMMIT DELETE ROWS",
-                    0, NULL, NULL, err) != 0 ||
-            pg_copy(ps->pg, "COPY evidence_in(office, hash, first_seq) FROM STDIN",
-                    (const char *)eb.data, eb.len, err) != 0 ||
-            pg_exec(ps->pg,
-                    "INSERT INTO evidence(office, hash, first_seq) SELECT office, hash, first_seq"
-                    " FROM evidence_in ON CONFLICT DO NOTHING",
-                    0, NULL, NULL, err) != 0)
-            goto out;
     }
     rc = 0;
     goto out;
@@ -672,10 +670,63 @@ oom:
     err_set(err, "push: out of memory building the COPY data");
 out:
     json_decref(seen);
-    buf_release(&evb);
-    buf_release(&ob);
-    buf_release(&eb);
     return rc;
+}
+
+static int store_send(struct pg *pg, const struct store_rows *sr, struct err *err)
+{
+    if (pg_copy(pg,
+                "COPY events(office, seq, type, actor, time, body, signature, leaf_hash)"
+                " FROM STDIN",
+                (const char *)sr->evb.data, sr->evb.len, err) != 0 ||
+        (sr->ob.len && pg_copy(pg, "COPY event_objects(office, seq, kind, id) FROM STDIN",
+                               (const char *)sr->ob.data, sr->ob.len, err) != 0))
+        return -1;
+    /* evidence cited again by a later push is already there: a temporary
+     * table takes the COPY, then only new hashes are inserted */
+    if (sr->eb.len &&
+        (pg_exec(pg,
+                 "CREATE TEMP TABLE IF NOT EXISTS evidence_in (office text, hash text,"
+                 " first_seq bigint) ON COMMIT DELETE ROWS",
+                 0, NULL, NULL, err) != 0 ||
+         pg_copy(pg, "COPY evidence_in(office, hash, first_seq) FROM STDIN",
+                 (const char *)sr->eb.data, sr->eb.len, err) != 0 ||
+         pg_exec(pg,
+                 "INSERT INTO evidence(office, hash, first_seq) SELECT office, hash, first_seq"
+                 " FROM evidence_in ON CONFLICT DO NOTHING",
+                 0, NULL, NULL, err) != 0))
+        return -1;
+    return 0;
+}
+
+static void *store_send_run(void *arg)
+{
+    struct store_rows *sr = arg;
+
+    sr->rc = store_send(sr->pg, sr, &sr->err);
+    return NULL;
+}
+
+/* Send SR's rows on PG from a thread of its own (on the caller's thread
+ * when none starts). */
+static void store_start(struct store_rows *sr, struct pg *pg)
+{
+    sr->pg = pg;
+    sr->err = (struct err)ERR_INIT;
+    sr->started = pthread_create(&sr->th, NULL, store_send_run, sr) == 0;
+    if (!sr->started)
+        (void)store_send_run(sr);
+}
+
+/* Wait for store_start's sending: 0, or -1 with ERR set. */
+static int store_join(struct store_rows *sr, struct err *err)
+{
+    if (sr->started)
+        (void)pthread_join(sr->th, NULL);
+    sr->started = false;
+    if (sr->rc != 0 && err)
+        *err = sr->err;
+    return sr->rc;
 }
 
 /* ---- the projection (rebuilt from the events, as the district audit does) */
@@ -783,14 +834,25 @@ static int array_item(struct buf *b, const char *key)
  * and registrations are applied after, in log order, row by row. The name
  * keys of the drafted and corrected versions join name_keys, which national
  * search looks in, in one statement. */
-static int project_bulk(struct push *ps, struct err *err)
+struct bulk_rows {
+    struct buf rb, vb, kb; /* birth_records, record_versions, the keys' array */
+    size_t keys;
+};
+
+static void bulk_rows_release(struct bulk_rows *br)
 {
-    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30),
-               kb = BUF_INIT((size_t)1 << 30);
-    size_t keys = 0;
+    buf_release(&br->rb);
+    buf_release(&br->vb);
+    buf_release(&br->kb);
+}
+
+/* The rows, built without a request (while the events are being stored) */
+static int bulk_build(struct push *ps, struct bulk_rows *br, struct err *err)
+{
+    struct buf *rb = &br->rb, *vb = &br->vb, *kb = &br->kb;
     int rc = -1;
 
-    if (buf_append_byte(&kb, '{') != 0)
+    if (buf_append_byte(kb, '{') != 0)
         goto oom;
 
     for (size_t i = 0; i < ps->n; i++) {
@@ -815,46 +877,51 @@ static int project_bulk(struct push *ps, struct err *err)
                 g[4] = "registered", g[7] = rseq;
                 g[8] = nat_str(rdata, "registration_number"), g[9] = nat_str(rdata, "uin");
             }
-            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 10) != 0) ||
+            if (copy_row(vb, f, 6) != 0 || (draft && copy_row(rb, g, 10) != 0) ||
                 (pre != NULL &&
                  json_object_set_new(ps->prekeys, v.record_id,
                                      json_pack("[s, s]", v.key, v.birth_date)) != 0) ||
-                (*v.key != '\0' && (keys++, array_item(&kb, v.key) != 0))) {
+                (*v.key != '\0' && (br->keys++, array_item(kb, v.key) != 0))) {
                 version_row_release(&v);
                 goto oom;
             }
         }
         version_row_release(&v);
     }
-    if (buf_append_byte(&kb, '}') != 0)
+    if (buf_append_byte(kb, '}') != 0)
         goto oom;
-    if ((rb.len && pg_copy(ps->pg,
-                           "COPY birth_records(office, record_id, version, hash, status,"
-                           " name_key, birth_date, event_seq, registration_number, uin)"
-                           " FROM STDIN",
-                           (const char *)rb.data, rb.len, err) != 0) ||
-        (vb.len && pg_copy(ps->pg,
-                           "COPY record_versions(office, record_id, version, hash, data,"
-                           " event_seq) FROM STDIN",
-                           (const char *)vb.data, vb.len, err) != 0))
-        goto out;
-    if (keys > 0) {
-        const char *p[1] = { buf_str(&kb) };
-        if (pg_exec(ps->pg,
-                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
-                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
-                    1, p, NULL, err) != 0)
-            goto out;
-    }
     rc = 0;
     goto out;
 oom:
     err_set(err, "push: out of memory building the COPY data");
 out:
-    buf_release(&rb);
-    buf_release(&vb);
-    buf_release(&kb);
     return rc;
+}
+
+/* then sent */
+static int bulk_send(struct push *ps, const struct bulk_rows *br, struct err *err)
+{
+    const struct buf *rb = &br->rb, *vb = &br->vb, *kb = &br->kb;
+
+    if ((rb->len && pg_copy(ps->pg,
+                           "COPY birth_records(office, record_id, version, hash, status,"
+                           " name_key, birth_date, event_seq, registration_number, uin)"
+                           " FROM STDIN",
+                           (const char *)rb->data, rb->len, err) != 0) ||
+        (vb->len && pg_copy(ps->pg,
+                           "COPY record_versions(office, record_id, version, hash, data,"
+                           " event_seq) FROM STDIN",
+                           (const char *)vb->data, vb->len, err) != 0))
+        return -1;
+    if (br->keys > 0) {
+        const char *p[1] = { buf_str(kb) };
+        if (pg_exec(ps->pg,
+                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
+                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
+                    1, p, NULL, err) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int project_correct(struct push *ps, const struct checked_event *c, struct err *err)
@@ -1164,15 +1231,30 @@ static int project_document(struct push *ps, const struct checked_event *c, cons
     return 1;
 }
 
-static int project(struct push *ps, struct err *err)
+/* Store the push's events and project them. The events go to PostgreSQL
+ * from a thread of their own while this one plans the registrations and
+ * builds the records' rows; the rest follows on this thread in order. The
+ * statements and their order on the connection are those of storing, then
+ * projecting, one after the other. */
+static int store_and_project(struct push *ps, struct err *err)
 {
     struct reg_run run = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30), 0, 0, false,
                            json_object() };
-    int rc = -1;
+    struct store_rows sr = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30),
+                             BUF_INIT((size_t)1 << 28), NULL, ERR_INIT, 0, 0, false };
+    struct bulk_rows br = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30),
+                            BUF_INIT((size_t)1 << 30), 0 };
+    int rc = -1, built;
 
-    if (run.records == NULL)
-        return err_set(err, "out of memory");
-    if (plan_prereg(ps, err) != 0 || project_bulk(ps, err) != 0)
+    if (run.records == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (store_build(ps, &sr, err) != 0)
+        goto out;
+    store_start(&sr, ps->pg);
+    built = plan_prereg(ps, err) == 0 && bulk_build(ps, &br, err) == 0;
+    if (store_join(&sr, built ? err : NULL) != 0 || !built || bulk_send(ps, &br, err) != 0)
         goto out;
     for (size_t i = 0; i < ps->n; i++) {
         const struct checked_event *c = &ps->ev[i];
@@ -1231,6 +1313,8 @@ static int project(struct push *ps, struct err *err)
         goto out;
     rc = 0;
 out:
+    store_rows_release(&sr);
+    bulk_rows_release(&br);
     buf_release(&run.rows);
     buf_release(&run.persons);
     json_decref(run.records);
@@ -1448,7 +1532,7 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
          * refusal is the same as if the signatures had been checked first */
         rc = NATIONAL_INTERNAL;
         verify_start(&vr, ps.ev, ps.n, true);
-        stored = store_events(&ps, err) == 0 && project(&ps, err) == 0;
+        stored = store_and_project(&ps, err) == 0;
         if (sig_refused(ps.ev, verify_finish(&vr), ps.n, err)) {
             rc = NATIONAL_REFUSED;
             goto out;
