@@ -47,6 +47,7 @@ struct checked_event {
     size_t len;         /* of text */
     const char *type;   /* the body's type ("" until parsed canonical) */
     const json_t *rec;  /* its object of kind "record", NULL when none */
+    char *link_text;    /* a record.register's link statement, canonical (malloc'd) */
     merkle_hash leaf; /* when sig_form */
     char leaf_hex[65];
     uint64_t seq;
@@ -321,7 +322,6 @@ static const json_t *record_obj(const json_t *body)
     return NULL;
 }
 
-
 /* Everything about event I but its signature, in log order (the signer's key
  * comes from the user.add/user.key events before it); the signature is
  * verified by events_verify. */
@@ -428,6 +428,14 @@ static void *parse_range(void *arg)
         /* what the later passes ask of every event, looked up once */
         c->type = c->canonical ? nat_str(c->body, "type") : "";
         c->rec = c->canonical ? record_obj(c->body) : NULL;
+        /* a registration's link statement as persons keeps it (on failure
+         * reg_run_add serialises it again and reports) */
+        if (c->canonical && strcmp(c->type, "record.register") == 0) {
+            const json_t *link = json_object_get(json_object_get(c->body, "data"), "link");
+            buf_reset(&canon);
+            if (json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0)
+                c->link_text = strdup(buf_str(&canon));
+        }
     }
     buf_release(&canon);
     return NULL;
@@ -970,12 +978,16 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     const char *f[9], *g[8];
     bool done = json_object_get(ps->prereg, nat_str(o, "id")) != NULL;
     const json_t *keys = json_object_get(ps->prekeys, nat_str(o, "id"));
+    const char *stext = c->link_text;
     int rc = -1;
 
     (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
     (void)snprintf(ord, sizeof ord, "%zu", run->n);
-    if (json_canonical(json_object_get(link, "statement"), &st, err) != 0)
-        goto out;
+    if (stext == NULL) {
+        if (json_canonical(json_object_get(link, "statement"), &st, err) != 0)
+            goto out;
+        stext = buf_str(&st);
+    }
     f[0] = ord, f[1] = nat_str(o, "id"), f[2] = nat_str(data, "registration_number");
     f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = ps->office;
     f[6] = done ? "t" : "f";
@@ -983,7 +995,7 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
      * are read from birth_records when the run is applied */
     f[7] = keys ? json_string_value(json_array_get(keys, 0)) : NULL;
     f[8] = keys ? json_string_value(json_array_get(keys, 1)) : NULL;
-    g[0] = ps->office, g[1] = f[3], g[2] = f[1], g[3] = f[2], g[4] = buf_str(&st);
+    g[0] = ps->office, g[1] = f[3], g[2] = f[1], g[3] = f[2], g[4] = stext;
     g[5] = nat_str(link, "signature"), g[6] = nat_str(link, "signer"), g[7] = seq;
     if (copy_row(&run->rows, f, 9) != 0 || copy_row(&run->persons, g, 8) != 0 ||
         json_object_set_new(run->records, f[1], json_true()) != 0) {
@@ -1339,6 +1351,8 @@ static void *parsed_free_run(void *arg)
     for (size_t i = 0; i < f->n; i++) {
         json_decref(f->ev[i].body);
         f->ev[i].body = NULL;
+        free(f->ev[i].link_text);
+        f->ev[i].link_text = NULL;
     }
     json_decref(f->versions);
     return NULL;
@@ -1564,8 +1578,10 @@ out:
     if (rc != NATIONAL_OK)
         pg_rollback(pg);
     parsed_free_join(&pf);
-    for (i = 0; ps.ev && i < ps.n; i++)
+    for (i = 0; ps.ev && i < ps.n; i++) {
         json_decref(ps.ev[i].body);
+        free(ps.ev[i].link_text);
+    }
     free(ps.ev);
     json_decref(ps.versions);
     json_decref(ps.prereg);
