@@ -13,8 +13,14 @@
  * 200 given and family names) and the time for one office's offline month
  * of E events (default 100,000) to catch up.
  *
+ * With --conns C > 1 the batches of C offices are pushed at once, each on a
+ * connection of its own (national serve gives each request a worker and a
+ * connection): the events/s are those of the group's wall time, the CPU
+ * that of the process and of the C backends over it.
+ *
  * Run against a throw-away database: tests/support/pg_cluster.sh start DIR,
  * then `national init`. Prints one figure per line. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +39,7 @@
 static const char usage[] =
     "usage: national --pg URL [--offices N] [--persons P] [--batch B] [--catchup E]\n"
     "                [--gen-threads T] [--verify-threads V] [--search-rows S]\n"
-    "                [--json FILE]\n"
+    "                [--conns C] [--json FILE]\n"
     "\n"
     "N simulated district offices (default 50) push P persons in all (default\n"
     "20000; two signed events each) in batches of B events (default 2000)\n"
@@ -45,6 +51,9 @@ static const char usage[] =
     "and verifies the events on V threads (default 0: one per processor,\n"
     "at most 8), verifying signatures while PostgreSQL takes the rows.\n"
     "Anchors measured in the same run: Ed25519 verify/sign and a bare COPY.\n"
+    "--conns C (default 1) pushes C offices' batches at once, each through\n"
+    "its own PostgreSQL connection (as `national serve` does for offices\n"
+    "pushing together): the push figures are then those of the group.\n"
     "--search-rows S adds S registered records straight into the projection\n"
     "(no events) before the search, to measure it at a national size. Prints\n"
     "the figures; --json FILE writes them as JSON.\n";
@@ -93,12 +102,32 @@ static double cpu_s(void)
  * parsing, COPY text; not PostgreSQL's). */
 static double push_cpu;
 
-/* The bench's PostgreSQL backend (a server on this machine): its CPU seconds
- * inside national_push, read from /proc (a server elsewhere: not counted). */
-static long backend_pid;
+/* CPU seconds of the threads that called national_push, inside it: the
+ * client's work in log order (its verification and parse threads are
+ * not counted), the part of the push that no second core shortens. */
+static double push_thread_cpu;
+static pthread_mutex_t push_thread_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static double thread_cpu_s(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+        return 0;
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The bench's PostgreSQL backends (a server on this machine): their CPU
+ * seconds inside national_push, read from /proc (a server elsewhere: not
+ * counted). */
 static double push_server_cpu;
 
-static double backend_cpu_s(void)
+/* A connection the pushes go through, and its backend's process id. */
+struct conn {
+    struct pg *pg;
+    long backend_pid;
+};
+
+static double backend_cpu_s(long backend_pid)
 {
     char path[64], line[1024], *p;
     unsigned long long ut, st;
@@ -332,7 +361,7 @@ static void start_office(struct office_sim *o, unsigned i, json_t *events)
 }
 
 /* Push EVENTS (from o->pushed to o->size) with head and consistency proof. */
-static double push(struct pg *pg, struct office_sim *o, json_t *events, json_t *versions)
+static void push_one(struct pg *pg, struct office_sim *o, json_t *events, json_t *versions)
 {
     struct merkle_mem mem = { (const merkle_hash *)o->leaves, o->size };
     struct merkle_source src;
@@ -343,7 +372,6 @@ static double push(struct pg *pg, struct office_sim *o, json_t *events, json_t *
     unsigned char sig[64];
     size_t n = 0;
     json_t *proof = json_array(), *req, *out = NULL;
-    double t0;
 
     merkle_mem_source(&mem, &src);
     if (merkle_root(&src, o->size, root, &err) != 0 ||
@@ -363,19 +391,66 @@ static double push(struct pg *pg, struct office_sim *o, json_t *events, json_t *
                     (json_int_t)o->pushed, "events", events, "versions", versions, "head",
                     "tree_size", (json_int_t)o->size, "root_hash", root_hex, "time", t,
                     "signature", sig_hex, "consistency", proof);
-    t0 = now_s();
-    push_cpu -= cpu_s();
-    push_server_cpu -= backend_cpu_s();
     if (national_push(pg, o->code, req, &out, &err) != NATIONAL_OK)
         die("push", &err);
-    push_cpu += cpu_s();
-    push_server_cpu += backend_cpu_s();
-    t0 = now_s() - t0;
     o->pushed = o->size;
     json_decref(out);
     json_decref(req);
     buf_release(&body);
+}
+
+/* One office's batch, pushed on a connection of its own. */
+struct push_slot {
+    struct conn *c;
+    struct office_sim *o;
+    json_t *events, *versions;
+};
+
+static void *push_slot_run(void *arg)
+{
+    struct push_slot *s = arg;
+    double t0 = thread_cpu_s();
+    push_one(s->c->pg, s->o, s->events, s->versions);
+    t0 = thread_cpu_s() - t0;
+    (void)pthread_mutex_lock(&push_thread_mu);
+    push_thread_cpu += t0;
+    (void)pthread_mutex_unlock(&push_thread_mu);
+    return NULL;
+}
+
+/* Push the N batches of S at once (each on its own connection; the first
+ * on this thread): the wall time, with the CPU of this process and of the
+ * N backends over it added to push_cpu and push_server_cpu. */
+static double push_group(struct push_slot *s, unsigned n)
+{
+    pthread_t th[64];
+    bool started[64] = { false };
+    double t0 = now_s(), c0 = cpu_s(), b0 = 0, b1 = 0;
+
+    for (unsigned k = 0; k < n; k++)
+        b0 += backend_cpu_s(s[k].c->backend_pid);
+    for (unsigned k = 1; k < n; k++)
+        started[k] = pthread_create(&th[k], NULL, push_slot_run, &s[k]) == 0;
+    (void)push_slot_run(&s[0]);
+    for (unsigned k = 1; k < n; k++) {
+        if (started[k])
+            (void)pthread_join(th[k], NULL);
+        else
+            (void)push_slot_run(&s[k]);
+    }
+    t0 = now_s() - t0;
+    push_cpu += cpu_s() - c0;
+    for (unsigned k = 0; k < n; k++)
+        b1 += backend_cpu_s(s[k].c->backend_pid);
+    push_server_cpu += b1 - b0;
     return t0;
+}
+
+/* One batch on connection C. */
+static double push(struct conn *c, struct office_sim *o, json_t *events, json_t *versions)
+{
+    struct push_slot s = { c, o, events, versions };
+    return push_group(&s, 1);
 }
 
 /* Anchor: rows per second of a bare COPY of N events-shaped rows (about
@@ -476,7 +551,9 @@ int main(int argc, char **argv)
 {
     const char *url = NULL;
     unsigned offices = 50, persons = 20000, batch = 2000, catchup = 100000, search_rows = 0;
+    unsigned nconns = 1;
     struct office_sim *o;
+    struct conn conns[64];
     struct pg *pg = NULL;
     struct err err = ERR_INIT;
     double push_time = 0, gen_time = 0, wall;
@@ -495,6 +572,7 @@ int main(int argc, char **argv)
         { "--gen-threads", &gen_threads, 1, 64 },
         { "--search-rows", &search_rows, 0, 100000000 },
         { "--verify-threads", &verify_threads, 0, 64 },
+        { "--conns", &nconns, 1, 64 },
     };
 
     switch (bench_options(&argc, argv, usage)) {
@@ -524,13 +602,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "national: --pg URL is required\n%s", usage);
         return 2;
     }
+    if (nconns > offices) {
+        fprintf(stderr, "national: --conns must not exceed --offices\n%s", usage);
+        return 2;
+    }
     if (secret_init(&err) != 0 || pg_open(url, &pg, &err) != 0 || pg_migrate(pg, NULL, &err) != 0)
         die("start", &err);
-    {
+    for (unsigned c = 0; c < nconns; c++) {
         struct pg_res *r = NULL;
-        if (pg_exec(pg, "SELECT pg_backend_pid()", 0, NULL, &r, &err) != 0)
+        conns[c].pg = pg;
+        if ((c > 0 && pg_open(url, &conns[c].pg, &err) != 0) ||
+            pg_exec(conns[c].pg, "SELECT pg_backend_pid()", 0, NULL, &r, &err) != 0)
             die("backend pid", &err);
-        backend_pid = strtol(pg_res_value(r, 0, 0), NULL, 10);
+        conns[c].backend_pid = strtol(pg_res_value(r, 0, 0), NULL, 10);
         pg_res_free(r);
     }
     o = calloc(offices, sizeof *o);
@@ -556,37 +640,47 @@ int main(int argc, char **argv)
         hex_encode(o[i].opk, 32, pk);
         if (national_office_add(pg, o[i].code, pk, &err) != 0)
             die("office", &err);
-        push(pg, &o[i], ev, vs);
+        (void)push(&conns[0], &o[i], ev, vs);
         json_decref(ev);
         json_decref(vs);
     }
     /* persons spread over the offices, pushed in batches */
     wall = now_s();
     for (unsigned k = 0; k < persons;) {
-        for (unsigned i = 0; i < offices && k < persons; i++) {
-            json_t *ev = json_array(), *vs = json_array();
-            size_t m = batch / 2 < persons - k ? batch / 2 : persons - k;
-            double g0 = now_s();
-            add_births(pg, &o[i], k, m, ev, vs);
-            gen_time += now_s() - g0;
-            k += (unsigned)m;
-            pushed_events += json_array_size(ev);
-            trips -= pg_round_trips(pg);
-            push_time += push(pg, &o[i], ev, vs);
-            trips += pg_round_trips(pg);
-            pushes++;
-            json_decref(ev);
-            json_decref(vs);
+        for (unsigned i = 0; i < offices && k < persons;) {
+            /* the next batches of up to nconns offices, pushed at once */
+            struct push_slot g[64];
+            unsigned n = 0;
+            for (; n < nconns && i < offices && k < persons; n++, i++) {
+                size_t m = batch / 2 < persons - k ? batch / 2 : persons - k;
+                double g0 = now_s();
+                g[n] = (struct push_slot){ &conns[n], &o[i], json_array(), json_array() };
+                add_births(pg, &o[i], k, m, g[n].events, g[n].versions);
+                gen_time += now_s() - g0;
+                k += (unsigned)m;
+                pushed_events += json_array_size(g[n].events);
+                trips -= pg_round_trips(conns[n].pg);
+            }
+            push_time += push_group(g, n);
+            for (unsigned c = 0; c < n; c++) {
+                trips += pg_round_trips(conns[c].pg);
+                pushes++;
+                json_decref(g[c].events);
+                json_decref(g[c].versions);
+            }
         }
     }
     wall = now_s() - wall;
-    printf("offices %u, persons %u, events pushed %llu, batch %u\n", offices, persons,
-           (unsigned long long)pushed_events, batch);
+    printf("offices %u, persons %u, events pushed %llu, batch %u, offices pushing at once %u\n",
+           offices, persons, (unsigned long long)pushed_events, batch, nconns);
     printf("sync throughput (verify + store + project, in national_push): %.0f events/s\n",
            pushed_events / push_time);
     printf("CPU of this process inside national_push: %.2f s, %.0f events per CPU second\n",
            push_cpu, pushed_events / push_cpu);
     bench_figure("sync_client_cpu_s", push_cpu, "s");
+    printf("of which the pushing thread (parse and verification threads apart): %.2f s,"
+           " %.1f us an event\n", push_thread_cpu, push_thread_cpu * 1e6 / pushed_events);
+    bench_figure("sync_client_thread_cpu_s", push_thread_cpu, "s");
     if (push_server_cpu > 0) {
         printf("CPU of its PostgreSQL backend inside national_push: %.2f s; client and"
                " backend together %.1f us an event, %.0f events per CPU second\n",
@@ -604,6 +698,7 @@ int main(int argc, char **argv)
            pushes ? (double)trips / (double)pushes : 0.0, pushes);
     bench_figure("generate_events_per_s", pushed_events / gen_time, "events/s");
     bench_figure("offices", offices, "offices");
+    bench_figure("conns", nconns, "connections");
     bench_figure("persons", persons, "persons");
     bench_figure("sync_events_per_s", pushed_events / push_time, "events/s");
     bench_figure("sync_events_per_s_with_signing", pushed_events / wall, "events/s");
@@ -663,7 +758,7 @@ int main(int argc, char **argv)
                 m = batch / 2;
             add_births(pg, &o[0], k, m, ev, vs);
             k += (unsigned)m;
-            t += push(pg, &o[0], ev, vs);
+            t += push(&conns[0], &o[0], ev, vs);
             json_array_clear(ev);
             json_array_clear(vs);
         }
@@ -681,6 +776,8 @@ int main(int argc, char **argv)
     }
     secret_wipe(o, offices * sizeof *o);
     free(o);
+    for (unsigned c = 1; c < nconns; c++)
+        pg_close(conns[c].pg);
     pg_close(pg);
     return bench_write_json("national") == 0 ? 0 : 1;
 }

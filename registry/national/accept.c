@@ -44,10 +44,16 @@ struct office_state {
 struct checked_event {
     json_t *body; /* parsed */
     const char *text, *sig_hex;
+    size_t len;         /* of text */
+    const char *type;   /* the body's type ("" until parsed canonical) */
+    const json_t *rec;  /* its object of kind "record", NULL when none */
+    char *link_text;    /* a record.register's link statement, canonical (malloc'd) */
+    merkle_hash leaf; /* when sig_form */
     char leaf_hex[65];
     uint64_t seq;
     unsigned char pk[REG_PK_BYTES], sig[REG_SIG_BYTES]; /* signer's key, signature */
     bool canonical; /* body parsed and in canonical form (parse_range) */
+    bool sig_form;  /* sig_hex is a well-formed signature, in sig (parse_range) */
 };
 
 struct push {
@@ -305,15 +311,24 @@ out:
 
 /* ---- events ---- */
 
+/* The object of kind "record" an event body names, NULL when none. */
+static const json_t *record_obj(const json_t *body)
+{
+    size_t i;
+    json_t *o;
+
+    json_array_foreach(json_object_get(body, "objects"), i, o) if (strcmp(nat_str(o, "kind"),
+                                                                          "record") == 0) return o;
+    return NULL;
+}
+
 /* Everything about event I but its signature, in log order (the signer's key
  * comes from the user.add/user.key events before it); the signature is
  * verified by events_verify. */
 static int event_check(struct push *ps, size_t i, struct err *err)
 {
     struct checked_event *c = &ps->ev[i];
-    unsigned char *sig = c->sig, *pk = c->pk;
-    crypto_hash_sha256_state hs;
-    merkle_hash leaf;
+    unsigned char *pk = c->pk;
     const char *actor, *type;
     const json_t *data;
     int rc = -1;
@@ -327,12 +342,12 @@ static int event_check(struct push *ps, size_t i, struct err *err)
         err_set(err, "event %llu: its signed seq is not its position", (unsigned long long)c->seq);
         goto out;
     }
-    if (!sig_of(c->sig_hex, c->sig)) {
+    if (!c->sig_form) {
         err_set(err, "event %llu: signature malformed", (unsigned long long)c->seq);
         goto out;
     }
     actor = nat_str(c->body, "actor");
-    type = nat_str(c->body, "type");
+    type = c->type;
     data = json_object_get(c->body, "data");
     if (strncmp(actor, "office:", 7) == 0) {
         memcpy(pk, ps->st.pk, REG_PK_BYTES);
@@ -358,13 +373,7 @@ static int event_check(struct push *ps, size_t i, struct err *err)
             goto out;
         }
     }
-    crypto_hash_sha256_init(&hs);
-    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-    crypto_hash_sha256_update(&hs, (const unsigned char *)c->text, strlen(c->text));
-    crypto_hash_sha256_update(&hs, sig, REG_SIG_BYTES);
-    crypto_hash_sha256_final(&hs, leaf);
-    hex_encode(leaf, 32, c->leaf_hex);
-    if (merkle_frontier_append(&ps->st.frontier, leaf, NULL, NULL, err) != 0)
+    if (merkle_frontier_append(&ps->st.frontier, c->leaf, NULL, NULL, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -373,8 +382,10 @@ out:
 
 /* The bodies of events [lo, hi) parsed and checked canonical (in one pass
  * by nat_parse_canonical, else re-serialized and compared byte for byte),
- * each on its own: no event depends on another
- * here, so the push cuts them into shares run on threads (fanout_run). */
+ * their signatures decoded and their leaf hashes computed, each on its
+ * own: no event depends on another here, so the push cuts them into
+ * shares run on threads (fanout_run). What depends on the events before
+ * (the signer's key, the tree) is event_check's, in log order. */
 struct parse_job {
     struct checked_event *ev;
     const json_t *events;
@@ -393,17 +404,38 @@ static void *parse_range(void *arg)
         c->seq = j->seq0 + i;
         c->text = nat_str(e, "body");
         c->sig_hex = nat_str(e, "signature");
-        size_t len = strlen(c->text);
+        size_t len = c->len = strlen(c->text);
+        if ((c->sig_form = sig_of(c->sig_hex, c->sig))) {
+            crypto_hash_sha256_state hs;
+            crypto_hash_sha256_init(&hs);
+            crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+            crypto_hash_sha256_update(&hs, (const unsigned char *)c->text, len);
+            crypto_hash_sha256_update(&hs, c->sig, REG_SIG_BYTES);
+            crypto_hash_sha256_final(&hs, c->leaf);
+            hex_encode(c->leaf, 32, c->leaf_hex);
+        }
         if (nat_parse_canonical(c->text, len, &c->body) == 0) {
             c->canonical = true;
-            continue;
+        } else {
+            /* escapes, non-ASCII text, or not canonical: the full parse
+             * and the bytes of its canonical form again */
+            buf_reset(&canon);
+            c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
+                           json_is_object(c->body) &&
+                           json_canonical(c->body, &canon, NULL) == 0 && canon.len == len &&
+                           memcmp(canon.data, c->text, len) == 0;
         }
-        /* escapes, non-ASCII text, or not canonical: the full parse and
-         * the bytes of its canonical form again */
-        buf_reset(&canon);
-        c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
-                       json_is_object(c->body) && json_canonical(c->body, &canon, NULL) == 0 &&
-                       canon.len == len && memcmp(canon.data, c->text, len) == 0;
+        /* what the later passes ask of every event, looked up once */
+        c->type = c->canonical ? nat_str(c->body, "type") : "";
+        c->rec = c->canonical ? record_obj(c->body) : NULL;
+        /* a registration's link statement as persons keeps it (on failure
+         * reg_run_add serialises it again and reports) */
+        if (c->canonical && strcmp(c->type, "record.register") == 0) {
+            const json_t *link = json_object_get(json_object_get(c->body, "data"), "link");
+            buf_reset(&canon);
+            if (json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0)
+                c->link_text = strdup(buf_str(&canon));
+        }
     }
     buf_release(&canon);
     return NULL;
@@ -432,7 +464,7 @@ static void *verify_range(void *arg)
 
     j->bad = j->hi;
     for (size_t i = j->lo; i < j->hi; i++)
-        if (!reg_sig_ok(j->ev[i].pk, j->ev[i].text, strlen(j->ev[i].text), j->ev[i].sig,
+        if (!reg_sig_ok(j->ev[i].pk, j->ev[i].text, j->ev[i].len, j->ev[i].sig,
                         REG_SIG_BYTES)) {
             j->bad = i;
             break;
@@ -532,11 +564,13 @@ static int versions_check(struct push *ps, struct err *err)
         char h[65], key[200];
         reg_sha256_hex(data, strlen(data), h);
         (void)snprintf(key, sizeof key, "%s", h);
-        if (json_object_set_new(ps->versions, key, json_string(data)) != 0)
+        /* the request was parsed by jansson: its strings are valid UTF-8 */
+        if (json_object_set_new(ps->versions, key,
+                                json_stringn_nocheck(data, strlen(data))) != 0)
             return err_set(err, "out of memory");
     }
     for (i = 0; i < ps->n; i++) {
-        const char *type = nat_str(ps->ev[i].body, "type");
+        const char *type = ps->ev[i].type;
         if (strcmp(type, "record.draft") != 0 && strcmp(type, "record.correct") != 0)
             continue;
         json_array_foreach(json_object_get(ps->ev[i].body, "objects"), j, o) {
@@ -568,10 +602,30 @@ static int copy_row(struct buf *b, const char *const *f, size_t n)
     return buf_append_byte(b, '\n');
 }
 
-static int store_events(struct push *ps, struct err *err)
+/* The COPY text of a push's events, their objects and the evidence they
+ * cite (store_build), sent on a thread of its own (store_start) while the
+ * push's thread builds the projection's rows: PostgreSQL stores the events
+ * while the client works, not after it. The connection is the sending
+ * thread's alone until store_join. */
+struct store_rows {
+    struct buf evb, ob, eb;
+    struct pg *pg;
+    struct err err;
+    int rc;
+    pthread_t th;
+    bool started;
+};
+
+static void store_rows_release(struct store_rows *sr)
 {
-    struct buf evb = BUF_INIT((size_t)1 << 30), ob = BUF_INIT((size_t)1 << 30),
-               eb = BUF_INIT((size_t)1 << 28);
+    buf_release(&sr->evb);
+    buf_release(&sr->ob);
+    buf_release(&sr->eb);
+}
+
+static int store_build(struct push *ps, struct store_rows *sr, struct err *err)
+{
+    struct buf *evb = &sr->evb, *ob = &sr->ob, *eb = &sr->eb;
     json_t *seen = json_object();
     int rc = -1;
     size_t j;
@@ -586,21 +640,21 @@ static int store_events(struct push *ps, struct err *err)
         const json_t *data = json_object_get(c->body, "data");
         const char *lists[2] = { "evidence", "reason_evidence" };
         (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
-        f[0] = ps->office, f[1] = seq, f[2] = nat_str(c->body, "type");
+        f[0] = ps->office, f[1] = seq, f[2] = c->type;
         f[3] = nat_str(c->body, "actor"), f[4] = nat_str(c->body, "time"), f[5] = c->text;
         f[6] = c->sig_hex, f[7] = c->leaf_hex;
-        if (copy_row(&evb, f, 8) != 0)
+        if (copy_row(evb, f, 8) != 0)
             goto oom;
         json_array_foreach(json_object_get(c->body, "objects"), j, o) {
             const char *g[4] = { ps->office, seq, nat_str(o, "kind"), nat_str(o, "id") };
             /* a link's statement is in the body and in persons: no query
              * looks events up by it (schema 8) */
-            if (strcmp(g[2], "link") != 0 && copy_row(&ob, g, 4) != 0)
+            if (strcmp(g[2], "link") != 0 && copy_row(ob, g, 4) != 0)
                 goto oom;
             if (strcmp(g[2], "blob") == 0 && reg_is_hash(g[3]) && !json_object_get(seen, g[3])) {
                 const char *h[3] = { ps->office, g[3], seq };
                 (void)json_object_set_new(seen, g[3], json_true());
-                if (copy_row(&eb, h, 3) != 0)
+                if (copy_row(eb, h, 3) != 0)
                     goto oom;
             }
         }
@@ -612,33 +666,11 @@ static int store_events(struct push *ps, struct err *err)
                 if (hh && reg_is_hash(hh) && !json_object_get(seen, hh)) {
                     const char *h[3] = { ps->office, hh, seq };
                     (void)json_object_set_new(seen, hh, json_true());
-                    if (copy_row(&eb, h, 3) != 0)
+                    if (copy_row(eb, h, 3) != 0)
                         goto oom;
                 }
             }
         }
-    }
-    if (pg_copy(ps->pg,
-                "COPY events(office, seq, type, actor, time, body, signature, leaf_hash)"
-                " FROM STDIN",
-                (const char *)evb.data, evb.len, err) != 0 ||
-        (ob.len && pg_copy(ps->pg, "COPY event_objects(office, seq, kind, id) FROM STDIN",
-                           (const char *)ob.data, ob.len, err) != 0))
-        goto out;
-    /* evidence cited again by a later push is already there: a temporary
-     * table takes the COPY, then only new hashes are inserted */
-    if (eb.len) {
-        if (pg_exec(ps->pg,
-                    "CREATE TEMP TABLE IF NOT EXISTS evidence_in (office text, hash text,"
-                    " first_seq bigint) ON COMMIT DELETE ROWS",
-                    0, NULL, NULL, err) != 0 ||
-            pg_copy(ps->pg, "COPY evidence_in(office, hash, first_seq) FROM STDIN",
-                    (const char *)eb.data, eb.len, err) != 0 ||
-            pg_exec(ps->pg,
-                    "INSERT INTO evidence(office, hash, first_seq) SELECT office, hash, first_seq"
-                    " FROM evidence_in ON CONFLICT DO NOTHING",
-                    0, NULL, NULL, err) != 0)
-            goto out;
     }
     rc = 0;
     goto out;
@@ -646,23 +678,66 @@ oom:
     err_set(err, "push: out of memory building the COPY data");
 out:
     json_decref(seen);
-    buf_release(&evb);
-    buf_release(&ob);
-    buf_release(&eb);
     return rc;
 }
 
-/* ---- the projection (rebuilt from the events, as the district audit does) */
-
-static const json_t *record_obj(const json_t *body)
+static int store_send(struct pg *pg, const struct store_rows *sr, struct err *err)
 {
-    size_t i;
-    json_t *o;
+    if (pg_copy(pg,
+                "COPY events(office, seq, type, actor, time, body, signature, leaf_hash)"
+                " FROM STDIN",
+                (const char *)sr->evb.data, sr->evb.len, err) != 0 ||
+        (sr->ob.len && pg_copy(pg, "COPY event_objects(office, seq, kind, id) FROM STDIN",
+                               (const char *)sr->ob.data, sr->ob.len, err) != 0))
+        return -1;
+    /* evidence cited again by a later push is already there: a temporary
+     * table takes the COPY, then only new hashes are inserted */
+    if (sr->eb.len &&
+        (pg_exec(pg,
+                 "CREATE TEMP TABLE IF NOT EXISTS evidence_in (office text, hash text,"
+                 " first_seq bigint) ON COMMIT DELETE ROWS",
+                 0, NULL, NULL, err) != 0 ||
+         pg_copy(pg, "COPY evidence_in(office, hash, first_seq) FROM STDIN",
+                 (const char *)sr->eb.data, sr->eb.len, err) != 0 ||
+         pg_exec(pg,
+                 "INSERT INTO evidence(office, hash, first_seq) SELECT office, hash, first_seq"
+                 " FROM evidence_in ON CONFLICT DO NOTHING",
+                 0, NULL, NULL, err) != 0))
+        return -1;
+    return 0;
+}
 
-    json_array_foreach(json_object_get(body, "objects"), i, o) if (strcmp(nat_str(o, "kind"),
-                                                                          "record") == 0) return o;
+static void *store_send_run(void *arg)
+{
+    struct store_rows *sr = arg;
+
+    sr->rc = store_send(sr->pg, sr, &sr->err);
     return NULL;
 }
+
+/* Send SR's rows on PG from a thread of its own (on the caller's thread
+ * when none starts). */
+static void store_start(struct store_rows *sr, struct pg *pg)
+{
+    sr->pg = pg;
+    sr->err = (struct err)ERR_INIT;
+    sr->started = pthread_create(&sr->th, NULL, store_send_run, sr) == 0;
+    if (!sr->started)
+        (void)store_send_run(sr);
+}
+
+/* Wait for store_start's sending: 0, or -1 with ERR set. */
+static int store_join(struct store_rows *sr, struct err *err)
+{
+    if (sr->started)
+        (void)pthread_join(sr->th, NULL);
+    sr->started = false;
+    if (sr->rc != 0 && err)
+        *err = sr->err;
+    return sr->rc;
+}
+
+/* ---- the projection (rebuilt from the events, as the district audit does) */
 
 /* The records this push drafts and registers with nothing else of theirs
  * in between or after (no correction, verification or second registration
@@ -679,13 +754,13 @@ static int plan_prereg(struct push *ps, struct err *err)
         (ps->prekeys = json_object()) == NULL)
         goto oom;
     for (size_t i = 0; i < ps->n; i++) {
-        const char *type = nat_str(ps->ev[i].body, "type"), *id;
+        const char *type = ps->ev[i].type, *id;
         bool draft = strcmp(type, "record.draft") == 0;
         bool reg = strcmp(type, "record.register") == 0;
         if (!draft && !reg && strcmp(type, "record.correct") != 0 &&
             strcmp(type, "record.verify") != 0)
             continue;
-        id = nat_str(record_obj(ps->ev[i].body), "id");
+        id = nat_str(ps->ev[i].rec, "id");
         if (draft) {
             if (json_object_set_new(drafted, id, json_true()) != 0)
                 goto oom;
@@ -719,13 +794,16 @@ struct version_row {
 static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
                        struct err *err)
 {
-    const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
+    const json_t *o = c->rec, *data = json_object_get(c->body, "data");
 
     memset(v, 0, sizeof *v);
     v->record_id = nat_str(o, "id");
     v->hash = nat_str(o, "hash");
     v->text = nat_str(ps->versions, v->hash);
-    if (json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
+    /* a district writes its versions canonical (their hash is over that
+     * form): the one-pass reader, else the full parse */
+    if (nat_parse_canonical(v->text, strlen(v->text), &v->rec) != 0 &&
+        json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
         return -1;
     v->key = nat_name_key(nat_str(json_object_get(v->rec, "child"), "given_names"),
                           nat_str(json_object_get(v->rec, "child"), "family_name"));
@@ -764,18 +842,29 @@ static int array_item(struct buf *b, const char *key)
  * and registrations are applied after, in log order, row by row. The name
  * keys of the drafted and corrected versions join name_keys, which national
  * search looks in, in one statement. */
-static int project_bulk(struct push *ps, struct err *err)
+struct bulk_rows {
+    struct buf rb, vb, kb; /* birth_records, record_versions, the keys' array */
+    size_t keys;
+};
+
+static void bulk_rows_release(struct bulk_rows *br)
 {
-    struct buf rb = BUF_INIT((size_t)1 << 30), vb = BUF_INIT((size_t)1 << 30),
-               kb = BUF_INIT((size_t)1 << 30);
-    size_t keys = 0;
+    buf_release(&br->rb);
+    buf_release(&br->vb);
+    buf_release(&br->kb);
+}
+
+/* The rows, built without a request (while the events are being stored) */
+static int bulk_build(struct push *ps, struct bulk_rows *br, struct err *err)
+{
+    struct buf *rb = &br->rb, *vb = &br->vb, *kb = &br->kb;
     int rc = -1;
 
-    if (buf_append_byte(&kb, '{') != 0)
+    if (buf_append_byte(kb, '{') != 0)
         goto oom;
 
     for (size_t i = 0; i < ps->n; i++) {
-        const char *type = nat_str(ps->ev[i].body, "type");
+        const char *type = ps->ev[i].type;
         bool draft = strcmp(type, "record.draft") == 0;
         struct version_row v;
         if (!draft && strcmp(type, "record.correct") != 0)
@@ -796,46 +885,51 @@ static int project_bulk(struct push *ps, struct err *err)
                 g[4] = "registered", g[7] = rseq;
                 g[8] = nat_str(rdata, "registration_number"), g[9] = nat_str(rdata, "uin");
             }
-            if (copy_row(&vb, f, 6) != 0 || (draft && copy_row(&rb, g, 10) != 0) ||
+            if (copy_row(vb, f, 6) != 0 || (draft && copy_row(rb, g, 10) != 0) ||
                 (pre != NULL &&
                  json_object_set_new(ps->prekeys, v.record_id,
                                      json_pack("[s, s]", v.key, v.birth_date)) != 0) ||
-                (*v.key != '\0' && (keys++, array_item(&kb, v.key) != 0))) {
+                (*v.key != '\0' && (br->keys++, array_item(kb, v.key) != 0))) {
                 version_row_release(&v);
                 goto oom;
             }
         }
         version_row_release(&v);
     }
-    if (buf_append_byte(&kb, '}') != 0)
+    if (buf_append_byte(kb, '}') != 0)
         goto oom;
-    if ((rb.len && pg_copy(ps->pg,
-                           "COPY birth_records(office, record_id, version, hash, status,"
-                           " name_key, birth_date, event_seq, registration_number, uin)"
-                           " FROM STDIN",
-                           (const char *)rb.data, rb.len, err) != 0) ||
-        (vb.len && pg_copy(ps->pg,
-                           "COPY record_versions(office, record_id, version, hash, data,"
-                           " event_seq) FROM STDIN",
-                           (const char *)vb.data, vb.len, err) != 0))
-        goto out;
-    if (keys > 0) {
-        const char *p[1] = { buf_str(&kb) };
-        if (pg_exec(ps->pg,
-                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
-                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
-                    1, p, NULL, err) != 0)
-            goto out;
-    }
     rc = 0;
     goto out;
 oom:
     err_set(err, "push: out of memory building the COPY data");
 out:
-    buf_release(&rb);
-    buf_release(&vb);
-    buf_release(&kb);
     return rc;
+}
+
+/* then sent */
+static int bulk_send(struct push *ps, const struct bulk_rows *br, struct err *err)
+{
+    const struct buf *rb = &br->rb, *vb = &br->vb, *kb = &br->kb;
+
+    if ((rb->len && pg_copy(ps->pg,
+                           "COPY birth_records(office, record_id, version, hash, status,"
+                           " name_key, birth_date, event_seq, registration_number, uin)"
+                           " FROM STDIN",
+                           (const char *)rb->data, rb->len, err) != 0) ||
+        (vb->len && pg_copy(ps->pg,
+                           "COPY record_versions(office, record_id, version, hash, data,"
+                           " event_seq) FROM STDIN",
+                           (const char *)vb->data, vb->len, err) != 0))
+        return -1;
+    if (br->keys > 0) {
+        const char *p[1] = { buf_str(kb) };
+        if (pg_exec(ps->pg,
+                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
+                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
+                    1, p, NULL, err) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int project_correct(struct push *ps, const struct checked_event *c, struct err *err)
@@ -877,19 +971,23 @@ struct reg_run {
 static int reg_run_add(struct push *ps, struct reg_run *run, const struct checked_event *c,
                        struct err *err)
 {
-    const json_t *o = record_obj(c->body), *data = json_object_get(c->body, "data");
+    const json_t *o = c->rec, *data = json_object_get(c->body, "data");
     const json_t *link = json_object_get(data, "link");
     struct buf st = BUF_INIT(1 << 20);
     char seq[24], ord[24];
     const char *f[9], *g[8];
     bool done = json_object_get(ps->prereg, nat_str(o, "id")) != NULL;
     const json_t *keys = json_object_get(ps->prekeys, nat_str(o, "id"));
+    const char *stext = c->link_text;
     int rc = -1;
 
     (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
     (void)snprintf(ord, sizeof ord, "%zu", run->n);
-    if (json_canonical(json_object_get(link, "statement"), &st, err) != 0)
-        goto out;
+    if (stext == NULL) {
+        if (json_canonical(json_object_get(link, "statement"), &st, err) != 0)
+            goto out;
+        stext = buf_str(&st);
+    }
     f[0] = ord, f[1] = nat_str(o, "id"), f[2] = nat_str(data, "registration_number");
     f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = ps->office;
     f[6] = done ? "t" : "f";
@@ -897,7 +995,7 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
      * are read from birth_records when the run is applied */
     f[7] = keys ? json_string_value(json_array_get(keys, 0)) : NULL;
     f[8] = keys ? json_string_value(json_array_get(keys, 1)) : NULL;
-    g[0] = ps->office, g[1] = f[3], g[2] = f[1], g[3] = f[2], g[4] = buf_str(&st);
+    g[0] = ps->office, g[1] = f[3], g[2] = f[1], g[3] = f[2], g[4] = stext;
     g[5] = nat_str(link, "signature"), g[6] = nat_str(link, "signer"), g[7] = seq;
     if (copy_row(&run->rows, f, 9) != 0 || copy_row(&run->persons, g, 8) != 0 ||
         json_object_set_new(run->records, f[1], json_true()) != 0) {
@@ -1145,23 +1243,38 @@ static int project_document(struct push *ps, const struct checked_event *c, cons
     return 1;
 }
 
-static int project(struct push *ps, struct err *err)
+/* Store the push's events and project them. The events go to PostgreSQL
+ * from a thread of their own while this one plans the registrations and
+ * builds the records' rows; the rest follows on this thread in order. The
+ * statements and their order on the connection are those of storing, then
+ * projecting, one after the other. */
+static int store_and_project(struct push *ps, struct err *err)
 {
     struct reg_run run = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30), 0, 0, false,
                            json_object() };
-    int rc = -1;
+    struct store_rows sr = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30),
+                             BUF_INIT((size_t)1 << 28), NULL, ERR_INIT, 0, 0, false };
+    struct bulk_rows br = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30),
+                            BUF_INIT((size_t)1 << 30), 0 };
+    int rc = -1, built;
 
-    if (run.records == NULL)
-        return err_set(err, "out of memory");
-    if (plan_prereg(ps, err) != 0 || project_bulk(ps, err) != 0)
+    if (run.records == NULL) {
+        err_set(err, "out of memory");
+        goto out;
+    }
+    if (store_build(ps, &sr, err) != 0)
+        goto out;
+    store_start(&sr, ps->pg);
+    built = plan_prereg(ps, err) == 0 && bulk_build(ps, &br, err) == 0;
+    if (store_join(&sr, built ? err : NULL) != 0 || !built || bulk_send(ps, &br, err) != 0)
         goto out;
     for (size_t i = 0; i < ps->n; i++) {
         const struct checked_event *c = &ps->ev[i];
-        const char *type = nat_str(c->body, "type");
+        const char *type = c->type;
         const json_t *data = json_object_get(c->body, "data");
         int r = 0;
         if (strcmp(type, "record.register") == 0) {
-            if (json_object_get(run.records, nat_str(record_obj(c->body), "id")) != NULL &&
+            if (json_object_get(run.records, nat_str(c->rec, "id")) != NULL &&
                 reg_run_flush(ps, &run, err) != 0)
                 goto out;
             if (reg_run_add(ps, &run, c, err) != 0)
@@ -1183,7 +1296,7 @@ static int project(struct push *ps, struct err *err)
         if (strcmp(type, "record.correct") == 0) {
             r = project_correct(ps, c, err);
         } else if (strcmp(type, "record.verify") == 0) {
-            const char *p[2] = { ps->office, nat_str(record_obj(c->body), "id") };
+            const char *p[2] = { ps->office, nat_str(c->rec, "id") };
             r = pg_exec(ps->pg,
                         "UPDATE birth_records SET status = 'verified' WHERE office = $1"
                         " AND record_id = $2", 2, p, NULL, err);
@@ -1212,10 +1325,55 @@ static int project(struct push *ps, struct err *err)
         goto out;
     rc = 0;
 out:
+    store_rows_release(&sr);
+    bulk_rows_release(&br);
     buf_release(&run.rows);
     buf_release(&run.persons);
     json_decref(run.records);
     return rc;
+}
+
+/* The parsed bodies and the versions of a push, freed (json_decref of
+ * thousands of small trees) on a thread of their own while the push waits
+ * for its commit to be durable: nothing after the projection reads them. */
+struct parsed_free {
+    struct checked_event *ev;
+    size_t n;
+    json_t *versions;
+    pthread_t th;
+    bool started;
+};
+
+static void *parsed_free_run(void *arg)
+{
+    struct parsed_free *f = arg;
+
+    for (size_t i = 0; i < f->n; i++) {
+        json_decref(f->ev[i].body);
+        f->ev[i].body = NULL;
+        free(f->ev[i].link_text);
+        f->ev[i].link_text = NULL;
+    }
+    json_decref(f->versions);
+    return NULL;
+}
+
+/* Hand PS's bodies and versions to a thread that frees them (inline when
+ * no thread starts); parsed_free_join waits for it. */
+static void parsed_free_start(struct parsed_free *f, struct push *ps)
+{
+    *f = (struct parsed_free){ .ev = ps->ev, .n = ps->n, .versions = ps->versions };
+    ps->versions = NULL;
+    f->started = pthread_create(&f->th, NULL, parsed_free_run, f) == 0;
+    if (!f->started)
+        (void)parsed_free_run(f);
+}
+
+static void parsed_free_join(struct parsed_free *f)
+{
+    if (f->started)
+        (void)pthread_join(f->th, NULL);
+    f->started = false;
 }
 
 static int commit_office(struct push *ps, struct err *err)
@@ -1253,6 +1411,7 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
                                     json_t **out, struct err *err)
 {
     struct push ps = { 0 };
+    struct parsed_free pf = { 0 };
     const json_t *events = json_object_get(req, "events"), *proof;
     merkle_hash new_root, path[MERKLE_MAX_PROOF], built;
     json_t *from = json_object_get(req, "from");
@@ -1387,7 +1546,7 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
          * refusal is the same as if the signatures had been checked first */
         rc = NATIONAL_INTERNAL;
         verify_start(&vr, ps.ev, ps.n, true);
-        stored = store_events(&ps, err) == 0 && project(&ps, err) == 0;
+        stored = store_and_project(&ps, err) == 0;
         if (sig_refused(ps.ev, verify_finish(&vr), ps.n, err)) {
             rc = NATIONAL_REFUSED;
             goto out;
@@ -1407,6 +1566,9 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
             goto out;
         }
     }
+    /* every check passed and every row is sent: the bodies are freed while
+     * the commit is made durable */
+    parsed_free_start(&pf, &ps);
     if (commit_office(&ps, err) != 0 || pg_commit(pg, err) != 0)
         goto out;
     *out = json_pack("{s:I, s:s}", "tree_size", (json_int_t)ps.new_size, "root_hash",
@@ -1415,8 +1577,11 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
 out:
     if (rc != NATIONAL_OK)
         pg_rollback(pg);
-    for (i = 0; ps.ev && i < ps.n; i++)
+    parsed_free_join(&pf);
+    for (i = 0; ps.ev && i < ps.n; i++) {
         json_decref(ps.ev[i].body);
+        free(ps.ev[i].link_text);
+    }
     free(ps.ev);
     json_decref(ps.versions);
     json_decref(ps.prereg);
