@@ -243,7 +243,7 @@ static json_t *dup_case_row(const struct pg_res *r, int i, void *ctx)
     json_t *res = json_col(r, i, 12, true);
 
     (void)ctx;
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
+    return json_pack("{s:o, s:o, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
                      "a", json_col(r, i, 13, false), "b", json_col(r, i, 14, false), "id",
                      (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
                      pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
