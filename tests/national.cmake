@@ -40,3 +40,8 @@ if(CIVREG_NATIONAL)
     set_tests_properties(test_national_web PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
                          ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
 endif()
+# ... and in the browser (tests/browser/natdup.test.mjs): the registrar
+# resolves cases in English and in French; screenshots natdup-*.png.
+if(CIVREG_NATIONAL AND CIVREG_NODE AND TARGET civreg_registry)
+    civreg_browser_test(natdup TIMEOUT 420 SCREENSHOTS)
+endif()
