@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { axeAudit, axeAvailable, languageScan } from './audit.mjs';
 import { apiCall, assertNoProblems, loadPlaywright, openBrowser, shot, signIn, skip, startServer } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -149,6 +150,7 @@ try {
   const differs = await page.locator('#natdup-cases tr.differs').evaluateAll((els) => els.map((e) => e.dataset.row));
   assert.deepEqual(differs, ['place']);
   await shot(page, 'natdup-en-open');
+  if (axeAvailable()) await axeAudit(page, '/national/duplicates (en)');
 
   // a decision needs a reason
   await page.click(`#same-${c1}`);
@@ -171,6 +173,8 @@ try {
   assert.match(await page.locator(`#case-${c2}-records tbody`).innerText(), /Date de naissance/);
   assert.equal(await page.locator(`#distinct-${c2}`).innerText(), 'Deux naissances différentes');
   await shot(page, 'natdup-fr-open');
+  await languageScan(page, '/national/duplicates (fr)');
+  if (axeAvailable()) await axeAudit(page, '/national/duplicates (fr)');
   await page.fill(`#reason-${c2}`, 'Deux enfants distincts : parents différents, vérifié auprès des deux bureaux.');
   await page.click(`#distinct-${c2}`);
   await page.waitForSelector(`#natdup-closed #case-${c2}[data-status="distinct"]`, { state: 'attached' });
@@ -189,6 +193,7 @@ try {
   assert.equal(await page.locator('#natdup-error').innerText(),
     'Le registre national est injoignable pour le moment : réessayez plus tard.');
   await shot(page, 'natdup-fr-unreachable');
+  await languageScan(page, '/national/duplicates (fr, unreachable)');
   assertNoProblems([browser], '502');
   // DB's log, with the two events the screen signed, verifies
   civreg(['audit', 'verify', '--data', offices.DB]);
