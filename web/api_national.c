@@ -129,7 +129,7 @@ int web_api_national_duplicate_resolve(struct web_request *rq)
                                                (json_int_t)id, "decision", decision, "event",
                                                (json_int_t)seq, "pushed", 0, "code",
                                                err_code_of(&err) ? err_code_of(&err)
-                                                                 : "national_unreachable"));
+                                                                 : "national_refused"));
     } else
         rc = national_failure(rq, &err);
 out:

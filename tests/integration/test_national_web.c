@@ -14,7 +14,10 @@
  *     "same", the event in its store), and the list shows it decided;
  *   - a national tier that refuses connections: 502 national_unreachable;
  *   - one that accepts and never answers: 504 national_timeout within the
- *     configured national_timeout_seconds (2 s here), not a hung worker.
+ *     configured national_timeout_seconds (2 s here), not a hung worker;
+ *   - a decision signed while the push fails (a stand-in tier that lists
+ *     the case and refuses the rest): 202 pushed false, the event kept in
+ *     the office's log and recorded nationally by the next push.
  *
  * Exit 77 (CTest: skipped) only when the PostgreSQL server binaries are
  * absent. */
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,15 +49,23 @@
 static struct national nat;
 static char data_a[4300], data_b[4300];
 static char uin_a[16], uin_b[16];
+/* the case of DB's birth as the national tier listed it (compact JSON) */
+static char *the_case;
 /* the district's server of the running test, stopped by its teardown
  * (a failed assertion leaves none behind) */
 static struct test_server srv;
 static int peer = -1; /* a loopback socket standing for a national tier */
+static pid_t stand_in = -1; /* the process answering on it (fake_national) */
 
 static int test_teardown(void **state)
 {
     (void)state;
-    /* closed first: it resets the connections it never accepted */
+    /* the stand-in national tier first: its connections close */
+    if (stand_in > 0) {
+        kill(stand_in, SIGKILL);
+        (void)waitpid(stand_in, NULL, 0);
+    }
+    stand_in = -1;
     if (peer >= 0)
         close(peer);
     peer = -1;
@@ -86,7 +98,9 @@ static int loopback_socket(bool listen_too, int *port)
 {
     struct sockaddr_in a = { 0 };
     socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    /* not inherited by the servers the test starts (a listening copy there
+     * would accept their connections itself) */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -242,6 +256,7 @@ static void test_list_and_resolve(void **state)
     assert_string_equal(json_string_value(json_object_get(b, "uin")), uin_b);
     assert_true(strlen(json_string_value(json_object_get(a, "registration_number"))) > 0);
     snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+    the_case = json_dumps(c, JSON_COMPACT);
     json_decref(l);
 
     /* refused: without the CSRF token, by a clerk, without a reason or a
@@ -301,6 +316,56 @@ static void test_list_and_resolve(void **state)
     free(civreg_run_ok(NULL, (const char *[]){ "audit", "verify", "--data", data_b, NULL }));
 }
 
+/* A stand-in national tier (a child process) on the listening socket FD:
+ * SILENT, it accepts and never answers (the connections close when it is
+ * killed); else it lists THE_CASE and answers every other request 503, so
+ * the push after a decision fails. */
+static pid_t fake_national(int fd, bool silent)
+{
+    pid_t pid = fork();
+    char req[65536], resp[70000];
+
+    assert_true(pid >= 0);
+    if (pid > 0)
+        return pid;
+    for (;;) {
+        int c = accept(fd, NULL, NULL);
+        size_t got = 0;
+        ssize_t n;
+        const char *body;
+        char *hend;
+        if (c < 0)
+            _exit(0);
+        if (silent)
+            continue; /* held open until this process dies */
+        /* the head, then the body its Content-Length announces */
+        while (got < sizeof req - 1 && (n = read(c, req + got, sizeof req - 1 - got)) > 0) {
+            req[got += (size_t)n] = '\0';
+            if ((hend = strstr(req, "\r\n\r\n")) != NULL) {
+                const char *cl = strstr(req, "Content-Length: ");
+                if (cl == NULL || (size_t)(hend + 4 - req) + strtoul(cl + 16, NULL, 10) <= got)
+                    break;
+            }
+        }
+        if (strncmp(req, "POST /national/v1/duplicates ", 29) == 0)
+            body = the_case;
+        else
+            body = NULL;
+        if (body != NULL)
+            snprintf(resp, sizeof resp,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu"
+                     "\r\nConnection: close\r\n\r\n{\"cases\":[%s]}",
+                     strlen(body) + 12, body);
+        else
+            snprintf(resp, sizeof resp,
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 18\r\nConnection: close\r\n\r\n{\"message\":\"down\"}");
+        if (write(c, resp, strlen(resp)) < 0)
+            _exit(1);
+        close(c);
+    }
+}
+
 static void test_unreachable_and_slow(void **state)
 {
     struct test_session reg;
@@ -326,9 +391,11 @@ static void test_unreachable_and_slow(void **state)
     assert_true(took < 6.0);
     server_stop(&srv);
     close(peer);
+    peer = -1;
 
     /* a server that accepts and never answers: 504 within the bound */
     peer = loopback_socket(true, &port);
+    stand_in = fake_national(peer, true);
     snprintf(conf, sizeof conf,
              "national_url = http://127.0.0.1:%d\nnational_timeout_seconds = 2\n"
              "national_sync_seconds = 86400\n",
@@ -352,13 +419,72 @@ static void test_unreachable_and_slow(void **state)
         assert_int_equal(r.status, 200);
         http_response_free(&r);
     }
-    /* closing the listener resets the connections it never accepted (the
-     * background sync's among them), so the server stops at once */
+    /* the silent peer gone, its connections close (the background sync's
+     * among them, which has no such bound), so the server stops at once */
+    kill(stand_in, SIGKILL);
+    (void)waitpid(stand_in, NULL, 0);
+    stand_in = -1;
     close(peer);
     peer = -1;
+    t0 = now_s();
     server_stop(&srv);
+    print_message("the server stopped in %.2f s\n", now_s() - t0);
+    assert_true(now_s() - t0 < 10.0);
+}
+
+/* The case listed, the decision signed here, the push refused: 202, the
+ * event in this office's log, the next push carries it. */
+static void test_resolved_not_pushed(void **state)
+{
+    struct test_session reg;
+    char conf[256], code[64], id[24];
+    json_t *res, *c = json_loads(the_case, 0, NULL);
+    long before;
+    int port;
+    (void)state;
+
+    assert_non_null(c);
+    snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+    json_decref(c);
+    peer = loopback_socket(true, &port);
+    stand_in = fake_national(peer, false);
+    snprintf(conf, sizeof conf,
+             "national_url = http://127.0.0.1:%d\nnational_timeout_seconds = 2\n"
+             "national_sync_seconds = 86400\n",
+             port);
+    set_conf(data_b, conf);
+    before = data_sql_long(data_b, "SELECT count(*) FROM events WHERE type = 'national.duplicate'");
+    assert_int_equal(server_start(&srv, data_b, NULL, NULL), 0);
+    assert_int_equal(web_sign_in(srv.port, "reg", STAFF_PW_REG, NULL, &reg), 200);
+    assert_int_equal(post_resolve(&srv, &reg, id,
+                                  "{\"decision\":\"distinct\",\"reason\":\"second look: "
+                                  "different parents\"}",
+                                  code, &res),
+                     202);
+    assert_true(json_is_false(json_object_get(res, "pushed")));
+    assert_true(json_integer_value(json_object_get(res, "event")) > 0);
+    assert_string_equal(json_string_value(json_object_get(res, "code")), "national_refused");
+    json_decref(res);
+    server_stop(&srv);
+    kill(stand_in, SIGKILL);
+    (void)waitpid(stand_in, NULL, 0);
+    stand_in = -1;
+    assert_int_equal(
+        data_sql_long(data_b, "SELECT count(*) FROM events WHERE type = 'national.duplicate'"),
+        before + 1);
+    /* the real national tier takes it at the next push: the last decision */
+    free(civreg_run_ok(NULL, (const char *[]){ "sync", "push", "--data", data_b, "--national",
+                                               nat.serve_url, NULL }));
+    {
+        char sql[128], *st;
+        snprintf(sql, sizeof sql, "SELECT status FROM dup_cases WHERE id = %s", id);
+        st = psql(nat.pg_url, sql);
+        assert_string_equal(st, "distinct");
+        free(st);
+    }
 }
 
 CMOCKA_MAIN_WITH((.group = "national_web", .group_setup = group_setup,
                   .group_teardown = group_teardown, .teardown = test_teardown),
-                 test_not_configured, test_list_and_resolve, test_unreachable_and_slow)
+                 test_not_configured, test_list_and_resolve, test_unreachable_and_slow,
+                 test_resolved_not_pushed)
