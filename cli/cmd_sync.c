@@ -218,13 +218,11 @@ static int s_resolve(int argc, char **argv)
     struct sync_opts o;
     struct cli_session s;
     struct national_client *c = NULL;
-    struct national_push_stats st;
     struct err err = ERR_INIT;
-    json_t *body = NULL, *resp = NULL, *x, *dcase = NULL;
     long long seq = -1;
+    uint64_t held = 0;
     long id;
-    size_t i;
-    int status = 0, rc = parse("resolve", argc, argv, true, &o);
+    int rc = parse("resolve", argc, argv, true, &o);
 
     if (rc != 0)
         return rc == -2 ? EXIT_OK : rc;
@@ -237,40 +235,18 @@ static int s_resolve(int argc, char **argv)
     if ((rc = cli_session_open(cmd, o.common.data, o.common.user, o.common.password_file, true, &s)) != EXIT_OK)
         return rc;
     if (national_client_open(o.national, s.db, s.dd->keys_dir, &c, &err) != 0 ||
-        (body = json_object()) == NULL ||
-        national_client_post(c, "/national/v1/duplicates", body, &status, &resp, &err) != 0) {
-        rc = cli_fail(cmd, &err);
-        goto out;
-    }
-    if (status != 200) {
-        err_set(&err, "national tier (%d): %s", status,
-                json_string_value(json_object_get(resp, "message"))
-                    ? json_string_value(json_object_get(resp, "message"))
-                    : "refused");
-        rc = cli_fail(cmd, &err);
-        goto out;
-    }
-    json_array_foreach(json_object_get(resp, "cases"), i, x)
-        if (json_integer_value(json_object_get(x, "id")) == id)
-            dcase = x;
-    if (dcase == NULL) {
-        err_setk(&err, ERR_NOT_FOUND, "no duplicate case %ld of this office at the national tier",
-                 id);
-        rc = cli_fail(cmd, &err);
-        goto out;
-    }
-    if (registry_national_dup_resolve(s.db, s.actor, dcase, o.same, o.reason, &seq, &err) != 0 ||
-        national_sync_push(c, s.db, 0, &st, &err) != 0) {
+        national_client_set_ca(c, o.ca, &err) != 0 ||
+        national_dup_resolve_case(c, s.db, s.actor, id, o.same, o.reason, &seq, &held, &err) != 0) {
+        if (seq >= 0)
+            err_prefix(&err, "case %ld resolved by event %lld, not pushed yet", id, seq);
         rc = cli_fail(cmd, &err);
         goto out;
     }
     printf("case %ld resolved as %s by event %lld; the national tier holds %llu events of this "
            "office\n",
-           id, o.same ? "same person" : "distinct persons", seq, (unsigned long long)st.to);
+           id, o.same ? "same person" : "distinct persons", seq, (unsigned long long)held);
     rc = EXIT_OK;
 out:
-    json_decref(body);
-    json_decref(resp);
     national_client_free(c);
     cli_session_close(&s);
     return rc;

@@ -33,6 +33,7 @@ const struct registry_action registry_actions[] = {
     { "record.correct", C | R, "correct a record (a registered one: registrar only)" },
     { "record.duplicates", C | R | AU, "read possible duplicates" },
     { "duplicate.resolve", R, "resolve a possible duplicate pair" },
+    { "duplicate.national", R, "see the office's cross-district duplicate cases" },
     { "person.read", C | R | E | A | AU, "read a person by UIN" },
     { "evidence.add", C | R | E | A | O, "store a scan or document as evidence" },
     { "death.register", R, "register a death" },

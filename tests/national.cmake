@@ -31,3 +31,17 @@ if(CIVREG_NATIONAL)
     set_tests_properties(test_national_push PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900
                          ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
 endif()
+# The registrar's web screen of cross-district duplicate cases: `civreg serve`
+# of a district against the real national service (list, resolve, 503 when
+# not configured, 502 unreachable, 504 within the timeout).
+if(CIVREG_NATIONAL)
+    civreg_test(test_national_web SOURCES integration/test_national_web.c support/national.c
+                LIBS civreg_core)
+    set_tests_properties(test_national_web PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
+                         ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
+endif()
+# ... and in the browser (tests/browser/natdup.test.mjs): the registrar
+# resolves cases in English and in French; screenshots natdup-*.png.
+if(CIVREG_NATIONAL AND CIVREG_NODE AND TARGET civreg_registry)
+    civreg_browser_test(natdup TIMEOUT 420 SCREENSHOTS)
+endif()

@@ -85,6 +85,14 @@ static json_t *operation(const struct web_route *r)
         bad |= json_object_set_new(resp, "413", error_response("body too large")) != 0;
         bad |= json_object_set_new(resp, "415", error_response("body is not application/json")) != 0;
     }
+    if (strncmp(r->path, "/api/v1/national/", 17) == 0) {
+        /* through the national tier (web/api_national.c) */
+        bad |= json_object_set_new(resp, "502", error_response("the national tier cannot be "
+                                                               "reached or refused")) != 0;
+        bad |= json_object_set_new(resp, "503", error_response("no national tier configured")) != 0;
+        bad |= json_object_set_new(resp, "504", error_response("the national tier did not answer "
+                                                               "in time")) != 0;
+    }
     if (r->handler == web_handle_session_create)
         bad |= json_object_set_new(resp, "429",
                                    error_response("too many failed sign-ins (Retry-After)")) != 0;

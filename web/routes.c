@@ -112,6 +112,20 @@ const struct web_route web_routes[] = {
     { "GET", "/records/{id}/duplicates/{other}",
       "record.duplicates", WEB_PAGE, web_handle_page,
       "Side-by-side duplicate comparison", "compare" },
+#ifdef CIVREG_HAVE_NATIONAL
+    /* Cross-district duplicate cases, through the national tier
+     * (web/api_national.c): registrars of an office party to them. */
+    { "GET", "/api/v1/national/duplicates", "duplicate.national", WEB_API,
+      web_api_national_duplicates,
+      "This office's cross-district duplicate cases, both records side by side (national tier; "
+      "503 not configured, 502 unreachable, 504 no answer in time)" },
+    { "POST", "/api/v1/national/duplicates/{case}", "duplicate.resolve", WEB_API,
+      web_api_national_duplicate_resolve,
+      "Resolve a cross-district case ({decision: same|distinct, reason}): a signed "
+      "national.duplicate event, pushed (202 when the push must wait)" },
+    { "GET", "/national/duplicates", "duplicate.national", WEB_PAGE, web_handle_page,
+      "Cross-district duplicate cases", "natdup" },
+#endif
     { "GET", "/persons/{uin}", "person.read", WEB_PAGE, web_handle_page, "Person view", "person" },
     { "GET", "/audit", "audit.trace", WEB_PAGE, web_handle_page, "Audit search", "audit" },
     { "GET", "/audit/{id}", "audit.trace", WEB_PAGE, web_handle_page, "Trace timeline", "trace" },

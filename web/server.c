@@ -25,6 +25,7 @@
 #define WEB_DEFAULT_PER_ADDRESS 16
 /* Seconds a client has to send its request headers (slowloris). */
 #define WEB_DEFAULT_HEADER_TIMEOUT 10
+#define WEB_NATIONAL_TIMEOUT 10 /* s: the national tier answering a screen */
 /* Logged views waiting for the group commit at once (each worker waits for
  * at most one, so this is never reached with the default threads), and how
  * long one more waits for room before the answer is 503. */
@@ -307,6 +308,8 @@ int web_serve(const struct web_options *opts, struct err *err)
         web_seal_limits_new(srv.dd->conf, &srv.seal, err) != 0 ||
         conf_get_uint(srv.dd->conf, "search_min_score", 750, 0, 1000, &srv.search_min_score,
                       err) != 0 ||
+        conf_get_uint(srv.dd->conf, "national_timeout_seconds", WEB_NATIONAL_TIMEOUT, 1, 120,
+                      &srv.national_timeout, err) != 0 ||
         web_trust_new(&srv.trust, err) != 0)
         goto out;
     srv.national_fetch = opts->national_fetch;

@@ -71,6 +71,7 @@ struct web_server {
     unsigned long search_min_score; /* search results below this score are not shown */
     office_national_fetch national_fetch; /* web_options; used with national_url */
     const char *national_url;             /* civreg.conf national_url, NULL = none */
+    unsigned long national_timeout; /* seconds a request to the national tier may take */
     /* The group commit of the logged views (db/group.h): one writer thread
      * with its own connection; NULL runs each write on the worker's own. */
     struct db_group *writes;
@@ -332,6 +333,11 @@ int web_api_records_list(struct web_request *rq);
 int web_api_search(struct web_request *rq);
 int web_api_record_duplicates(struct web_request *rq);
 int web_api_record_duplicate_resolve(struct web_request *rq);
+#ifdef CIVREG_HAVE_NATIONAL
+/* api_national.c: cross-district duplicate cases, through the national tier. */
+int web_api_national_duplicates(struct web_request *rq);
+int web_api_national_duplicate_resolve(struct web_request *rq);
+#endif
 int web_api_record_example(struct web_request *rq);
 int web_api_record_draft(struct web_request *rq);
 int web_api_record_show(struct web_request *rq);

@@ -9,6 +9,8 @@
  * service started with --insecure-loopback, for tests and a proxy on the
  * same host). OpenSSL directly, one connection per request. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -117,8 +119,15 @@ int national_client_open(const char *url, struct db *db, const char *keys_dir,
         national_client_free(c);
         return -1;
     }
+    c->timeout_s = CLIENT_TIMEOUT_S;
     *out = c;
     return 0;
+}
+
+void national_client_set_timeout(struct national_client *c, int seconds)
+{
+    c->timeout_s = seconds > 0 ? seconds : CLIENT_TIMEOUT_S;
+    c->bounded = seconds > 0;
 }
 
 int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
@@ -164,8 +173,8 @@ static int connect_bio(struct national_client *c, SSL_CTX **ctxp, BIO **out, str
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
     BIO *b = NULL;
-    struct timeval tv = { CLIENT_TIMEOUT_S, 0 };
-    int fd;
+    struct timeval tv = { c->timeout_s, 0 };
+    int fd, fl;
 
     *out = NULL;
     *ctxp = NULL;
@@ -204,13 +213,18 @@ static int connect_bio(struct national_client *c, SSL_CTX **ctxp, BIO **out, str
         err_set(err, "national: out of memory");
         goto fail;
     }
-    if (BIO_do_connect(b) != 1) {
+    /* A bounded client connects (and shakes hands) without blocking, for
+     * at most its timeout, then reads and writes blocking as before. */
+    if (c->bounded ? (BIO_set_nbio(b, 1) != 1 || BIO_do_connect_retry(b, c->timeout_s, 100) != 1)
+                   : BIO_do_connect(b) != 1) {
         long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
         if (v != X509_V_OK)
             err_set(err, "national %s: the server's certificate is not trusted: %s", target,
                     X509_verify_cert_error_string(v));
         else
-            err_set(err, "national %s: cannot connect: %s", target, ssl_why(why, sizeof why));
+            err_setk(err, ERR_BUSY, "national %s: cannot connect: %s", target,
+                     ssl_why(why, sizeof why));
+        err_code(err, "national_unreachable", NULL);
         goto fail;
     }
     if (ssl && SSL_get_verify_result(ssl) != X509_V_OK) {
@@ -218,6 +232,8 @@ static int connect_bio(struct national_client *c, SSL_CTX **ctxp, BIO **out, str
         goto fail;
     }
     if (BIO_get_fd(b, &fd) >= 0) {
+        if (c->bounded && (fl = fcntl(fd, F_GETFL)) >= 0)
+            (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
@@ -312,7 +328,8 @@ int national_client_post(struct national_client *c, const char *path, const json
         goto out;
     if (write_all(bio, head, (size_t)hl) != 0 || write_all(bio, b.data, b.len) != 0 ||
         BIO_flush(bio) != 1) {
-        err_set(err, "national %s:%d: sending the request failed", c->host, c->port);
+        err_setk(err, ERR_BUSY, "national %s:%d: sending the request failed", c->host, c->port);
+        err_code(err, "national_unreachable", NULL);
         goto out;
     }
     if ((chunk = malloc(65536)) == NULL) {
@@ -321,15 +338,24 @@ int national_client_post(struct national_client *c, const char *path, const json
     }
     for (;;) {
         size_t n = 0;
-        if (BIO_read_ex(bio, chunk, 65536, &n) != 1 || n == 0)
+        errno = 0;
+        if (BIO_read_ex(bio, chunk, 65536, &n) != 1 || n == 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                err_setk(err, ERR_BUSY, "national %s:%d: no answer within %d s", c->host, c->port,
+                         c->timeout_s);
+                err_code(err, "national_timeout", NULL);
+                goto out;
+            }
             break;
+        }
         if (buf_append(&resp, chunk, n) != 0) {
             err_set(err, "national: response over the cap");
             goto out;
         }
     }
     if (resp.len == 0) {
-        err_set(err, "national %s:%d: no response", c->host, c->port);
+        err_setk(err, ERR_BUSY, "national %s:%d: no response", c->host, c->port);
+        err_code(err, "national_unreachable", NULL);
         goto out;
     }
     if (parse_response(&resp, status, &rbody, &rlen, err) != 0)

@@ -148,6 +148,13 @@ void national_client_free(struct national_client *c);
 int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
     __attribute__((warn_unused_result));
 
+/* Bound the client's time (a screen waiting on the national tier): the
+ * connection and TLS handshake, and each read and write, at most SECONDS.
+ * 0: the default (600 s for reads and writes, the system's for connect).
+ * A connection that fails has error code national_unreachable, an answer
+ * that does not come in time national_timeout (kind busy, both). */
+void national_client_set_timeout(struct national_client *c, int seconds);
+
 /* One signed POST of BODY to PATH: *STATUS and *RESPONSE (parsed JSON). */
 int national_client_post(struct national_client *c, const char *path, const json_t *body,
                          int *status, json_t **response, struct err *err)
@@ -179,6 +186,31 @@ struct national_push_stats {
 int national_sync_push(struct national_client *c, struct db *db, unsigned batch,
                        struct national_push_stats *stats, struct err *err)
     __attribute__((warn_unused_result));
+
+/* ---- cross-district duplicate cases, the district side (cases.c) ---- */
+
+struct registry_actor;
+
+/* The cases this office is party to, as the national tier lists them
+ * (`duplicates`): *CASES an array of {id, office_a, record_a, office_b,
+ * record_b, why, status, opened_at, name, birth_date, uin_a, uin_b, a, b,
+ * resolutions}, a and b each record's summary. A refusal of the service has
+ * error code national_refused. */
+int national_dup_cases(struct national_client *c, json_t **cases, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* Resolve case ID of this office as the registrar ACTOR: SAME (one birth
+ * registered twice) or not, with REASON. The case as the national tier
+ * lists it now (not found: kind not_found, code national_case_unknown),
+ * the signed national.duplicate event (registry_national_dup_resolve) in
+ * *SEQ, then a push so the nation records it: *HELD the national size of
+ * this office's log after it. -1 with *SEQ >= 0 when the event was
+ * appended but the push failed (the next push, or the background sync,
+ * carries it). */
+int national_dup_resolve_case(struct national_client *c, struct db *db,
+                              const struct registry_actor *actor, long long id, bool same,
+                              const char *reason, long long *seq, uint64_t *held,
+                              struct err *err) __attribute__((warn_unused_result));
 
 /* ---- the district's national UIN blocks (uin_pool.c) ---- */
 

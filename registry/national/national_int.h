@@ -15,6 +15,8 @@ struct national_client {
     char *ca_file;     /* CA certificates to verify the server (NULL: the system's) */
     char office[REG_OFFICE_MAX + 1];
     unsigned char *sk; /* sodium_malloc'd office key */
+    int timeout_s;     /* connect, each read and write (national_client_set_timeout) */
+    bool bounded;      /* the connect too is bounded by TIMEOUT_S */
 };
 
 /* Parse a national URL into C's host, port, prefix and tls (client.c):

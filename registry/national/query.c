@@ -229,14 +229,22 @@ int national_duplicates(struct pg *pg, json_t **out, struct err *err)
     return national_duplicates_of(pg, NULL, out, err);
 }
 
+/* Column COL of row I parsed as JSON, or an empty FALLBACK. */
+static json_t *json_col(const struct pg_res *r, int i, int col, bool array)
+{
+    json_t *v = NULL;
+    if (json_parse(pg_res_value(r, i, col), strlen(pg_res_value(r, i, col)), &v, NULL) != 0)
+        v = array ? json_array() : json_object();
+    return v;
+}
+
 static json_t *dup_case_row(const struct pg_res *r, int i, void *ctx)
 {
-    json_t *res = NULL;
+    json_t *res = json_col(r, i, 12, true);
 
     (void)ctx;
-    if (json_parse(pg_res_value(r, i, 12), strlen(pg_res_value(r, i, 12)), &res, NULL) != 0)
-        res = json_array();
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
+    return json_pack("{s:o, s:o, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
+                     "a", json_col(r, i, 13, false), "b", json_col(r, i, 14, false), "id",
                      (json_int_t)strtoll(pg_res_value(r, i, 0), NULL, 10), "office_a",
                      pg_res_value(r, i, 1), "record_a", pg_res_value(r, i, 2), "office_b",
                      pg_res_value(r, i, 3), "record_b", pg_res_value(r, i, 4), "why",
@@ -245,6 +253,19 @@ static json_t *dup_case_row(const struct pg_res *r, int i, void *ctx)
                      pg_res_value(r, i, 9), "uin_a", pg_res_value(r, i, 11), "uin_b",
                      pg_res_value(r, i, 10), "resolutions", res);
 }
+
+/* One record of a case as the registrars compare it: the latest version's
+ * names, sex, birth and place (R the birth_records row, V its version). */
+#define DUP_SIDE(R, V)                                                                          \
+    "coalesce((SELECT jsonb_build_object('registration_number', " R ".registration_number,"     \
+    " 'uin', " R ".uin, 'status', " R ".status, 'version', " R ".version,"                    \
+    " 'given_names', d #>> '{child,given_names}', 'family_name', d #>> '{child,family_name}',"  \
+    " 'sex', d #>> '{child,sex}', 'birth_date', d #>> '{birth,date}',"                         \
+    " 'facility', d #>> '{birth,facility}', 'locality', d #>> '{birth,locality}',"             \
+    " 'district', d #>> '{birth,district}',"                                                    \
+    " 'mother', concat_ws(' ', d #>> '{mother,given_names}', d #>> '{mother,family_name}'),"    \
+    " 'father', concat_ws(' ', d #>> '{father,given_names}', d #>> '{father,family_name}'))"    \
+    " FROM (SELECT " V ".data::jsonb AS d) x WHERE " V ".data IS NOT NULL)::text, '{}')"
 
 int national_duplicates_of(struct pg *pg, const char *office, json_t **out, struct err *err)
 {
@@ -260,10 +281,15 @@ int national_duplicates_of(struct pg *pg, const char *office, json_t **out, stru
         " coalesce((SELECT jsonb_agg(jsonb_build_object('office', o.office, 'seq', o.seq)"
         "   ORDER BY o.office, o.seq)::text FROM event_objects o WHERE o.kind = 'dup_case'"
         "   AND o.id = c.office_a || '/' || c.record_a || '|' || c.office_b || '/' ||"
-        "   c.record_b), '[]')"
+        "   c.record_b), '[]'),"
+        " " DUP_SIDE("ra", "va") ", " DUP_SIDE("rb", "vb")
         " FROM dup_cases c"
         " LEFT JOIN birth_records ra ON ra.office = c.office_a AND ra.record_id = c.record_a"
         " LEFT JOIN birth_records rb ON rb.office = c.office_b AND rb.record_id = c.record_b"
+        " LEFT JOIN record_versions va ON va.office = ra.office AND va.record_id = ra.record_id"
+        "   AND va.version = ra.version"
+        " LEFT JOIN record_versions vb ON vb.office = rb.office AND vb.record_id = rb.record_id"
+        "   AND vb.version = rb.version"
         " WHERE $1 = '' OR $1 IN (c.office_a, c.office_b) ORDER BY c.id",
         1, p, dup_case_row, NULL, out, err);
 }

@@ -33,14 +33,15 @@ export async function loadPlaywright() {
 
 // A fresh data directory; `civreg serve` on 127.0.0.1:0. Returns
 // { url, stop(), dir, log }.
-// With { demo: true } the data directory is made by `serve --demo`.
-export async function startServer(extraArgs = [], { demo = false } = {}) {
+// With { demo: true } the data directory is made by `serve --demo`; with
+// { data: DIR } an existing data directory is served (and left in place).
+export async function startServer(extraArgs = [], { demo = false, data: given = null } = {}) {
   if (!bin) throw new Error('CIVREG_BIN is not set');
   const dir = mkdtempSync(join(tmpdir(), 'civreg-browser-'));
-  const data = join(dir, 'data');
+  const data = given || join(dir, 'data');
   if (demo) {
     extraArgs = ['--demo', ...extraArgs];
-  } else {
+  } else if (!given) {
     const init = spawnSync(bin, ['init', '--data', data], { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`civreg init failed: ${init.stderr}`);
   }

@@ -32,6 +32,7 @@ const screens = {
   forbidden: () => import('./pages/forbidden.js'),
   extract: () => import('./pages/extract.js'),
   compare: () => import('./pages/compare.js'),
+  natdup: () => import('./pages/natdup.js'),
   separators: () => import('./pages/separators.js'),
   progress: () => import('./pages/progress.js'),
 };

@@ -9,6 +9,7 @@ const LINKS = {
   clerk: [['/records/new', 'home.newRecord'], ['/scans/upload', 'home.upload'], ['/volumes', 'home.volumes'],
     ['/separators', 'home.separators']],
   registrar: [['/records?status=verified', 'home.toRegister'], ['/records?status=registered', 'home.registered'],
+    ['/national/duplicates', 'home.natdup'],
     ['/separators', 'home.separators']],
   enrolment_officer: [['/passport/enrol', 'home.enrol'], ['/passport', 'home.applications'],
     ['/records?status=registered', 'home.registered']],
