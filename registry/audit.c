@@ -1039,7 +1039,6 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
     struct heads h = { 0 };
     struct node_check nc = { .a = a };
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
-    struct buf canon = BUF_INIT(8 << 20);
     uint64_t expected = 0, witness_size = 0;
     int rc = -1, step;
 
@@ -1067,7 +1066,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         json_t *b = NULL;
         const char *actor;
         unsigned char pk[REG_PK_BYTES];
-        bool signed_ok = false;
+        bool signed_ok = false, canonical = false;
 
         if (seq > expected) {
             if (seq - expected == 1)
@@ -1079,12 +1078,10 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         }
         expected = seq + 1;
         stats->events++;
-        if (body == NULL || json_parse(body, body_len, &b, NULL) != 0) {
+        if (body == NULL || json_parse_canonical(body, body_len, &b, &canonical, NULL) != 0) {
             problem(a, "event %llu: body is not valid JSON", (unsigned long long)seq);
         } else {
-            buf_reset(&canon);
-            if (json_canonical(b, &canon, NULL) != 0 || canon.len != body_len ||
-                memcmp(canon.data, body, body_len) != 0)
+            if (!canonical)
                 problem(a, "event %llu: body is not in canonical form (edited?)",
                         (unsigned long long)seq);
             if (json_integer_value(json_object_get(b, "seq")) != (json_int_t)seq)
@@ -1206,7 +1203,6 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
 out:
     audit_par_stop(a->par);
     a->par = NULL;
-    buf_release(&canon);
     sqlite3_finalize(st);
     sqlite3_finalize(h.st);
     for (unsigned l = 0; l < 64; l++)

@@ -372,7 +372,8 @@ out:
 }
 
 /* The bodies of events [lo, hi) parsed and checked canonical (in one pass
- * by nat_parse_canonical, else re-serialized and compared byte for byte),
+ * when json_read_canonical can, else re-serialized and compared byte for
+ * byte: json_parse_canonical),
  * each on its own: no event depends on another
  * here, so the push cuts them into shares run on threads (fanout_run). */
 struct parse_job {
@@ -385,7 +386,7 @@ struct parse_job {
 static void *parse_range(void *arg)
 {
     struct parse_job *j = arg;
-    struct buf canon = BUF_INIT(8 << 20);
+    bool canonical;
 
     for (size_t i = j->lo; i < j->hi; i++) {
         struct checked_event *c = &j->ev[i];
@@ -393,19 +394,11 @@ static void *parse_range(void *arg)
         c->seq = j->seq0 + i;
         c->text = nat_str(e, "body");
         c->sig_hex = nat_str(e, "signature");
-        size_t len = strlen(c->text);
-        if (nat_parse_canonical(c->text, len, &c->body) == 0) {
-            c->canonical = true;
-            continue;
-        }
-        /* escapes, non-ASCII text, or not canonical: the full parse and
-         * the bytes of its canonical form again */
-        buf_reset(&canon);
-        c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
-                       json_is_object(c->body) && json_canonical(c->body, &canon, NULL) == 0 &&
-                       canon.len == len && memcmp(canon.data, c->text, len) == 0;
+        canonical = false;
+        c->canonical = json_parse_canonical(c->text, strlen(c->text), &c->body, &canonical,
+                                            NULL) == 0 &&
+                       canonical && json_is_object(c->body);
     }
-    buf_release(&canon);
     return NULL;
 }
 
