@@ -20,6 +20,7 @@
 #include "projection_int.h"
 
 #define TREE_HEAD_REPORT_MAX 3
+#define LINK_STATEMENT_MAX (64 * 1024) /* canonical bytes of a link statement the audit reads */
 
 struct audit {
     struct db *db;
@@ -212,21 +213,27 @@ static void replay_link(struct proj *p, const struct proj_event *ev, const json_
     const json_t *lo = find_object(ev->objects, "link");
     const json_t *st = json_object_get(link, "statement");
     const char *signer = jstr(link, "signer");
-    struct buf body = BUF_INIT(64 * 1024);
+    /* one canonical form for the hash (registry_json_hash allows 16 MiB)
+     * and the signature (at most LINK_STATEMENT_MAX, as before) */
+    struct buf body = BUF_INIT(16 << 20);
     unsigned char pk[REG_PK_BYTES], sig[REG_SIG_BYTES];
     const char *sig_hex = jstr(link, "signature");
     size_t n = 0;
     char h[65];
+    bool canon_ok;
 
     if (lo == NULL || !json_is_object(st)) {
         problem(a, "event %llu: link statement missing from the event", SEQ(ev));
         return;
     }
-    if (registry_json_hash(st, h, NULL) != 0 || strcmp(h, jstr(lo, "hash")) != 0)
+    canon_ok = json_canonical(st, &body, NULL) == 0;
+    if (canon_ok)
+        reg_sha256_hex(body.data ? body.data : (const unsigned char *)"", body.len, h);
+    if (!canon_ok || strcmp(h, jstr(lo, "hash")) != 0)
         problem(a, "event %llu: link statement does not match its hash", SEQ(ev));
     /* what reg_link_signature_ok checks (the canonical statement under the
      * signer's key), answered by a worker when one checked exactly that */
-    if (json_canonical(st, &body, NULL) != 0 || strlen(sig_hex) != 2 * REG_SIG_BYTES ||
+    if (!canon_ok || body.len > LINK_STATEMENT_MAX || strlen(sig_hex) != 2 * REG_SIG_BYTES ||
         hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) != 0 ||
         n != REG_SIG_BYTES) {
         problem(a, "event %llu: link statement signature by '%s' is invalid", SEQ(ev), signer);
