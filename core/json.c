@@ -50,7 +50,8 @@ int json_check_depth(const char *s, size_t len, size_t max_depth, struct err *er
     return 0;
 }
 
-int json_parse(const char *s, size_t len, json_t **out, struct err *err)
+/* json_parse without the one-pass reader. */
+static int parse_full(const char *s, size_t len, json_t **out, struct err *err)
 {
     json_error_t je;
 
@@ -60,6 +61,33 @@ int json_parse(const char *s, size_t len, json_t **out, struct err *err)
     *out = json_loadb(s, len, JSON_REJECT_DUPLICATES, &je);
     if (*out == NULL)
         return err_set(err, "json: %s at line %d column %d", je.text, je.line, je.column);
+    return 0;
+}
+
+/* Most texts civreg parses are canonical (event bodies, record data, rule
+ * states): read in one pass, without the depth scan and jansson's lexer. */
+int json_parse(const char *s, size_t len, json_t **out, struct err *err)
+{
+    if (json_read_canonical(s, len, out) == 0)
+        return 0;
+    return parse_full(s, len, out, err);
+}
+
+int json_parse_canonical(const char *s, size_t len, json_t **out, bool *canonical,
+                         struct err *err)
+{
+    struct buf canon = BUF_INIT(len + 1);
+
+    *canonical = false;
+    if (json_read_canonical(s, len, out) == 0) {
+        *canonical = true;
+        return 0;
+    }
+    if (parse_full(s, len, out, err) != 0)
+        return -1;
+    *canonical = json_canonical(*out, &canon, NULL) == 0 && canon.len == len &&
+                 memcmp(canon.data, s, len) == 0;
+    buf_release(&canon);
     return 0;
 }
 

@@ -66,6 +66,23 @@ int json_check_keys(const json_t *obj, const char *const *allowed, struct err *e
 int json_canonical(const json_t *v, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));
 
+/* TEXT[0, LEN) read as a JSON object in one pass, checking that it is the
+ * canonical form (json_canonical) of the value it parses to, for the common
+ * case only (no escapes, ASCII member names, integers under 10^15, nesting
+ * up to 32): 0 with *OUT the value (the caller's), or -1 with *OUT NULL when
+ * the text is not canonical or not of that case (json_canon.c). What it
+ * accepts, json_parse accepts with an equal value. json_parse tries it
+ * first. */
+int json_read_canonical(const char *text, size_t len, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* Parse LEN bytes at S like json_parse (0, or -1 with the message in ERR)
+ * and tell in *CANONICAL whether S is byte for byte the canonical form
+ * (json_canonical) of the value: in one pass when json_read_canonical
+ * accepts S, else by writing the canonical form out and comparing. */
+int json_parse_canonical(const char *s, size_t len, json_t **out, bool *canonical,
+                         struct err *err) __attribute__((warn_unused_result));
+
 /* Append V to OUT in jansson's compact form (key order preserved). */
 int json_dump_compact(const json_t *v, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));

@@ -20,6 +20,7 @@
 #include "projection_int.h"
 
 #define TREE_HEAD_REPORT_MAX 3
+#define LINK_STATEMENT_MAX (64 * 1024) /* canonical bytes of a link statement the audit reads */
 
 struct audit {
     struct db *db;
@@ -212,21 +213,27 @@ static void replay_link(struct proj *p, const struct proj_event *ev, const json_
     const json_t *lo = find_object(ev->objects, "link");
     const json_t *st = json_object_get(link, "statement");
     const char *signer = jstr(link, "signer");
-    struct buf body = BUF_INIT(64 * 1024);
+    /* one canonical form for the hash (registry_json_hash allows 16 MiB)
+     * and the signature (at most LINK_STATEMENT_MAX, as before) */
+    struct buf body = BUF_INIT(16 << 20);
     unsigned char pk[REG_PK_BYTES], sig[REG_SIG_BYTES];
     const char *sig_hex = jstr(link, "signature");
     size_t n = 0;
     char h[65];
+    bool canon_ok;
 
     if (lo == NULL || !json_is_object(st)) {
         problem(a, "event %llu: link statement missing from the event", SEQ(ev));
         return;
     }
-    if (registry_json_hash(st, h, NULL) != 0 || strcmp(h, jstr(lo, "hash")) != 0)
+    canon_ok = json_canonical(st, &body, NULL) == 0;
+    if (canon_ok)
+        reg_sha256_hex(body.data ? body.data : (const unsigned char *)"", body.len, h);
+    if (!canon_ok || strcmp(h, jstr(lo, "hash")) != 0)
         problem(a, "event %llu: link statement does not match its hash", SEQ(ev));
     /* what reg_link_signature_ok checks (the canonical statement under the
      * signer's key), answered by a worker when one checked exactly that */
-    if (json_canonical(st, &body, NULL) != 0 || strlen(sig_hex) != 2 * REG_SIG_BYTES ||
+    if (!canon_ok || body.len > LINK_STATEMENT_MAX || strlen(sig_hex) != 2 * REG_SIG_BYTES ||
         hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) != 0 ||
         n != REG_SIG_BYTES) {
         problem(a, "event %llu: link statement signature by '%s' is invalid", SEQ(ev), signer);
@@ -1051,7 +1058,6 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
     struct heads h = { 0 };
     struct node_check nc = { .a = a };
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
-    struct buf canon = BUF_INIT(8 << 20);
     uint64_t expected = 0, witness_size = 0;
     int rc = -1, step;
 
@@ -1079,7 +1085,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         json_t *b = NULL;
         const char *actor;
         unsigned char pk[REG_PK_BYTES];
-        bool signed_ok = false;
+        bool signed_ok = false, canonical = false;
 
         if (seq > expected) {
             if (seq - expected == 1)
@@ -1091,12 +1097,10 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         }
         expected = seq + 1;
         stats->events++;
-        if (body == NULL || json_parse(body, body_len, &b, NULL) != 0) {
+        if (body == NULL || json_parse_canonical(body, body_len, &b, &canonical, NULL) != 0) {
             problem(a, "event %llu: body is not valid JSON", (unsigned long long)seq);
         } else {
-            buf_reset(&canon);
-            if (json_canonical(b, &canon, NULL) != 0 || canon.len != body_len ||
-                memcmp(canon.data, body, body_len) != 0)
+            if (!canonical)
                 problem(a, "event %llu: body is not in canonical form (edited?)",
                         (unsigned long long)seq);
             if (json_integer_value(json_object_get(b, "seq")) != (json_int_t)seq)
@@ -1217,7 +1221,6 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
 out:
     audit_par_stop(a->par);
     a->par = NULL;
-    buf_release(&canon);
     sqlite3_finalize(st);
     sqlite3_finalize(h.st);
     for (unsigned l = 0; l < 64; l++)

@@ -381,11 +381,12 @@ out:
 }
 
 /* The bodies of events [lo, hi) parsed and checked canonical (in one pass
- * by nat_parse_canonical, else re-serialized and compared byte for byte),
- * their signatures decoded and their leaf hashes computed, each on its
- * own: no event depends on another here, so the push cuts them into
- * shares run on threads (fanout_run). What depends on the events before
- * (the signer's key, the tree) is event_check's, in log order. */
+ * when json_read_canonical can, else re-serialized and compared byte for
+ * byte: json_parse_canonical), their signatures decoded and their leaf
+ * hashes computed, each on its own: no event depends on another here, so
+ * the push cuts them into shares run on threads (fanout_run). What depends
+ * on the events before (the signer's key, the tree) is event_check's, in
+ * log order. */
 struct parse_job {
     struct checked_event *ev;
     const json_t *events;
@@ -397,6 +398,7 @@ static void *parse_range(void *arg)
 {
     struct parse_job *j = arg;
     struct buf canon = BUF_INIT(8 << 20);
+    bool canonical;
 
     for (size_t i = j->lo; i < j->hi; i++) {
         struct checked_event *c = &j->ev[i];
@@ -414,17 +416,9 @@ static void *parse_range(void *arg)
             crypto_hash_sha256_final(&hs, c->leaf);
             hex_encode(c->leaf, 32, c->leaf_hex);
         }
-        if (nat_parse_canonical(c->text, len, &c->body) == 0) {
-            c->canonical = true;
-        } else {
-            /* escapes, non-ASCII text, or not canonical: the full parse
-             * and the bytes of its canonical form again */
-            buf_reset(&canon);
-            c->canonical = json_parse(c->text, len, &c->body, NULL) == 0 &&
-                           json_is_object(c->body) &&
-                           json_canonical(c->body, &canon, NULL) == 0 && canon.len == len &&
-                           memcmp(canon.data, c->text, len) == 0;
-        }
+        canonical = false;
+        c->canonical = json_parse_canonical(c->text, len, &c->body, &canonical, NULL) == 0 &&
+                       canonical && json_is_object(c->body);
         /* what the later passes ask of every event, looked up once */
         c->type = c->canonical ? nat_str(c->body, "type") : "";
         c->rec = c->canonical ? record_obj(c->body) : NULL;
@@ -801,9 +795,8 @@ static int version_row(struct push *ps, const struct checked_event *c, struct ve
     v->hash = nat_str(o, "hash");
     v->text = nat_str(ps->versions, v->hash);
     /* a district writes its versions canonical (their hash is over that
-     * form): the one-pass reader, else the full parse */
-    if (nat_parse_canonical(v->text, strlen(v->text), &v->rec) != 0 &&
-        json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
+     * form): json_parse reads them in one pass (json_read_canonical) */
+    if (json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
         return -1;
     v->key = nat_name_key(nat_str(json_object_get(v->rec, "child"), "given_names"),
                           nat_str(json_object_get(v->rec, "child"), "family_name"));

@@ -37,14 +37,6 @@ bool nat_office_ok(const char *s);
 /* The string value of K in O, "" when absent. */
 const char *nat_str(const json_t *o, const char *k);
 
-/* TEXT[0, LEN) read as a JSON object in one pass, checking that it is the
- * canonical form (json_canonical) of the value it parses to, for the common
- * case only (no escapes, ASCII strings, integers under 10^15, nesting up to
- * 32): 0 with *OUT the value (the caller's), or -1 with *OUT NULL when the
- * text is not canonical or not of that case; then the full parse and
- * comparison decide (canon.c). */
-int nat_parse_canonical(const char *text, size_t len, json_t **out);
-
 /* Fold a name the way the district's search keys do (registry_name_fold),
  * malloc'd ("" on failure). */
 char *nat_name_key(const char *given, const char *family);

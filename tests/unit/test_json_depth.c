@@ -1,8 +1,10 @@
 /* Unit tests for the JSON nesting bound (core/json.c json_check_depth and
  * json_parse): depth exactly at the limit is accepted, one more is refused
  * before jansson's recursive parser runs, brackets inside strings (with
- * escaped quotes and backslashes) do not count; and the wiping buffer growth
- * request bodies use (core/buf.c buf_append_secret). */
+ * escaped quotes and backslashes) do not count; json_parse_canonical's
+ * answer (in one pass or by the full check) and json_parse's value on the
+ * one-pass path; and the wiping buffer growth request bodies use
+ * (core/buf.c buf_append_secret). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,6 +211,63 @@ static void test_buf_append_secret(void **state)
     buf_release_secret(&b);
 }
 
+/* json_parse_canonical: parsed and judged canonical whether the one-pass
+ * reader takes the text or the full check does; json_parse gives the value
+ * jansson's own parser gives; what does not parse fails in both. */
+static void test_parse_canonical(void **state)
+{
+    static const struct {
+        const char *text;
+        int rc;         /* of json_parse_canonical */
+        bool canonical; /* when it parses */
+    } cases[] = {
+        { "{\"a\":1,\"b\":[true,null],\"c\":{\"d\":\"x\"}}", 0, true }, /* one pass */
+        { "{\"a\":\"\\n\"}", 0, true },      /* an escape: the full check */
+        { "{\"\xc3\xa9\":1}", 0, true },       /* a non-ASCII name: the full check */
+        { "{\"a\":1234567890123456}", 0, true }, /* 16 digits: the full check */
+        { "[1,2]", 0, true },                    /* not an object: the full check */
+        { "{\"a\": 1}", 0, false },
+        { "{\"b\":1,\"a\":2}", 0, false },
+        { "{\"a\":\"\\u0041\"}", 0, false },
+        { "{\"a\":1.5}", 0, false },           /* a real: no canonical form */
+        { "{\"a\":1,\"a\":2}", -1, false },     /* duplicate names: refused */
+        { "{\"a\":1", -1, false },
+        { "{\"a\":\"\xc0\x80\"}", -1, false },  /* overlong UTF-8 */
+    };
+    char *deep = nested("[", "]", 40, "1"), *too_deep = nested("[", "]", JSON_MAX_DEPTH + 1, "1");
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *t = cases[i].text;
+        json_t *v = NULL, *w = NULL, *full = NULL;
+        bool canonical = !cases[i].canonical;
+        int rc = json_parse_canonical(t, strlen(t), &v, &canonical, NULL);
+        if (rc != cases[i].rc || (rc == 0 && canonical != cases[i].canonical))
+            fail_msg("%s: rc %d canonical %d", t, rc, canonical);
+        assert_int_equal(json_parse(t, strlen(t), &w, NULL), cases[i].rc);
+        full = json_loadb(t, strlen(t), JSON_REJECT_DUPLICATES, NULL);
+        if (rc == 0 && (!json_equal(v, full) || !json_equal(w, full)))
+            fail_msg("%s: not the value jansson reads", t);
+        if (rc != 0)
+            assert_null(v);
+        json_decref(v);
+        json_decref(w);
+        json_decref(full);
+    }
+    {
+        json_t *v = NULL;
+        bool canonical = false;
+        assert_int_equal(json_parse_canonical(deep, strlen(deep), &v, &canonical, NULL), 0);
+        assert_true(canonical);
+        json_decref(v);
+        assert_int_equal(json_parse_canonical(too_deep, strlen(too_deep), &v, &canonical, NULL),
+                         -1);
+        assert_null(v);
+    }
+    free(deep);
+    free(too_deep);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_depth_at_limit_accepted, test_depth_over_limit_refused,
             test_depth_counts_siblings_once, test_depth_ignores_strings, test_parse_file_bounded,
-            test_buf_append_secret)
+            test_buf_append_secret, test_parse_canonical)

@@ -1,22 +1,22 @@
-/* civreg national tier: event bodies read and checked canonical in one pass.
+/* civreg core: JSON read and checked canonical in one pass.
  *
- * A push checks that every event body is in the canonical form (RFC 8785,
- * json_canonical) of the value it parses to: parsing with jansson, writing
- * the value out again and comparing the bytes cost about 10 us an event,
- * a tenth of a push's CPU. nat_parse_canonical reads the text once and
- * builds the same jansson value while checking that each byte is the one
- * the canonical form has there. It knows the common case only: no
- * whitespace, members in increasing order, strings without escapes (names
- * in ASCII, values in well-formed UTF-8), integers of at most 15 digits,
- * nesting up to 32 levels. Anything else
- * makes it decline (return -1, nothing built), and the caller falls back to
+ * The national push and `audit verify` check that every event body is in
+ * the canonical form (RFC 8785, json_canonical) of the value it parses to:
+ * parsing with jansson, writing the value out again and comparing the bytes
+ * cost about 10 us an event, a tenth of a push's CPU. json_read_canonical
+ * reads the text once and builds the same jansson value while checking
+ * that each byte is the one the canonical form has there. It knows the
+ * common case only: no whitespace, members in increasing order, strings
+ * without escapes (names in ASCII, values in well-formed UTF-8), integers
+ * of at most 15 digits, nesting up to 32 levels. Anything else makes it
+ * decline (return -1, nothing built), and the caller falls back to
  * the full parse and comparison: a text it accepts is canonical, and one it
  * declines is judged by the full check, so the answer is the same. */
 #include <stdbool.h>
 #include <string.h>
 
-#include "core/utf8.h"
-#include "registry/national/national_int.h"
+#include "json.h"
+#include "utf8.h"
 
 #define CANON_DEPTH 32
 
@@ -187,7 +187,7 @@ static json_t *read_value(struct reader *r, int depth)
     }
 }
 
-int nat_parse_canonical(const char *text, size_t len, json_t **out)
+int json_read_canonical(const char *text, size_t len, json_t **out)
 {
     struct reader r = { text, text + len };
     json_t *v;
