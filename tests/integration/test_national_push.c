@@ -442,6 +442,20 @@ static void test_draft_and_register_one_row(void **state)
     free(o);
 }
 
+/* Schema 9: no index of birth_records is on uin (each registered birth paid
+ * for an entry in it; none of the national queries asks birth_records by
+ * UIN: a person's UIN is looked up in persons, whose index stays). */
+static void test_push_backend_schema(void **state)
+{
+    (void)state;
+    expect_sql("SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'birth\\_records%'"
+               " AND indexdef LIKE '%(uin)%'",
+               "0");
+    expect_sql("SELECT count(*) FROM pg_indexes WHERE tablename = 'persons'"
+               " AND indexdef LIKE '%(uin)%'",
+               "1");
+}
+
 /* The same births registered in two offices become cases for both: those
  * whose draft and registration came in one push (the name key and date of
  * birth the duplicate check uses come from the push itself) and one whose
@@ -964,4 +978,4 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_bulk_signatures, test_forged_after_collision, test_draft_and_register_one_row,
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
-            test_version_not_canonical)
+            test_version_not_canonical, test_push_backend_schema)
