@@ -36,6 +36,7 @@ struct db {
     int last_rc;
     time_t tx_started; /* when the outermost transaction began */
     struct db_stmt_cache *stmts; /* stmt_cache.c */
+    struct db_checkpointer *ckpt; /* db_checkpoint_beside, or NULL */
 };
 
 struct db_stmt_cache **db_stmt_cache_slot(struct db *db)
@@ -369,12 +370,40 @@ fail:
     return -1;
 }
 
+/* SQLite's WAL hook on a connection with a checkpointer beside it
+ * (installing it turns the automatic checkpoint off): after each commit,
+ * durable in the WAL, the checkpoint asked for instead of run here. */
+static int wal_committed(void *arg, sqlite3 *h, const char *schema, int frames)
+{
+    struct db *db = arg;
+
+    (void)h;
+    (void)schema;
+    db_checkpointer_committed(db->ckpt, db, frames);
+    return SQLITE_OK;
+}
+
+int db_checkpoint_beside(struct db *db, struct err *err)
+{
+    if (db->ckpt != NULL)
+        return 0;
+    db->ckpt = db_checkpointer_new(db->path);
+    if (db->ckpt == NULL)
+        return err_setk(err, ERR_INTERNAL, "db: checkpointer: out of memory");
+    (void)sqlite3_wal_hook(db->h, wal_committed, db);
+    return 0;
+}
+
 void db_close(struct db *db)
 {
     if (db == NULL)
         return;
     if (db->tx_depth > 0 && db->h)
         (void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    if (db->ckpt != NULL) {
+        (void)sqlite3_wal_hook(db->h, NULL, NULL);
+        db_checkpointer_free(db->ckpt);
+    }
     db_stmt_cache_free(db->stmts);
     sqlite3_close_v2(db->h);
     free(db->path);

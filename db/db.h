@@ -65,6 +65,18 @@ time_t db_tx_time(struct db *db);
 int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err), void *arg,
               struct err *err) __attribute__((warn_unused_result));
 
+/* Copy the WAL back into the database on a thread beside this connection
+ * (a passive checkpoint on a connection of its own, asked for after this
+ * connection's commits once 1,000 frames were added; past 10,000 frames
+ * the connection checkpoints itself, between its transactions) instead of
+ * inside its commits, as SQLite's automatic checkpoint would. For a
+ * connection that writes large transactions back to back (the import).
+ * Durability is unchanged: a commit is durable in the WAL before it
+ * returns. Stopped by db_close; a second call is a no-op. Returns -1 only
+ * without memory; without the thread (logged) the connection checkpoints
+ * itself as before. */
+int db_checkpoint_beside(struct db *db, struct err *err) __attribute__((warn_unused_result));
+
 /* Execute constant SQL (never built from input). */
 int db_exec(struct db *db, const char *sql, struct err *err) __attribute__((warn_unused_result));
 

@@ -457,6 +457,10 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
     }
     if (registry_require_action(actor, "record.import", err) != 0)
         return -1;
+    /* batches back to back: the WAL copied back beside them, not inside
+     * their commits (the connection keeps its checkpointer until closed) */
+    if (db_checkpoint_beside(db, err) != 0)
+        return -1;
     preps = calloc(n ? n : 1, sizeof *preps);
     if (preps == NULL)
         return err_oom(err);
