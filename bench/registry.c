@@ -299,6 +299,7 @@ static int bench_start(char *base, size_t base_len)
 
     if (secret_init(&err) != 0)
         die("libsodium", &err);
+    db_library_init(); /* before the anchors' SQLite: the registry's set-up */
     snprintf(base, base_len, "%s/civreg-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(base) == NULL) {
         perror("mkdtemp");

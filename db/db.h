@@ -24,6 +24,12 @@ enum {
                                  no refusal of newer schemas (db check) */
 };
 
+/* SQLite configured for civreg (no allocation statistics: one mutex less
+ * per allocation). Must come before SQLite's first use in the process to
+ * take effect; db_open calls it, a program that uses SQLite directly first
+ * (a benchmark's anchor) calls it before. Thread-safe, once. */
+void db_library_init(void);
+
 /* Open the database file PATH. Sets WAL, foreign_keys=ON, busy_timeout and
  * synchronous=FULL (a registered birth must survive a power cut). Refuses a
  * database whose schema is newer than this binary, and (without
