@@ -301,8 +301,8 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
             goto out;
         folded = true;
     }
-    if (reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp, NULL, NULL,
-                                  err) != 0 ||
+    if (reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp, true, NULL,
+                                  NULL, err) != 0 ||
         reg_dup_scan_keys(db, c->id, c->norm, kp, err) != 0)
         goto out;
     rc = 0;
