@@ -413,6 +413,11 @@ int db_checkpoint_beside(struct db *db, struct err *err)
     return 0;
 }
 
+unsigned long db_checkpoints_beside(struct db *db)
+{
+    return db_checkpointer_count(db->ckpt);
+}
+
 void db_close(struct db *db)
 {
     if (db == NULL)

@@ -82,6 +82,8 @@ int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err
  * without memory; without the thread (logged) the connection checkpoints
  * itself as before. */
 int db_checkpoint_beside(struct db *db, struct err *err) __attribute__((warn_unused_result));
+/* Checkpoints run beside DB since db_checkpoint_beside (0 without). */
+unsigned long db_checkpoints_beside(struct db *db);
 
 /* Execute constant SQL (never built from input). */
 int db_exec(struct db *db, const char *sql, struct err *err) __attribute__((warn_unused_result));
