@@ -78,9 +78,10 @@ int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err
  * inside its commits, as SQLite's automatic checkpoint would. For a
  * connection that writes large transactions back to back (the import).
  * Durability is unchanged: a commit is durable in the WAL before it
- * returns. Stopped by db_close; a second call is a no-op. Returns -1 only
- * without memory; without the thread (logged) the connection checkpoints
- * itself as before. */
+ * returns. Stopped by db_close; a second call is a no-op. Not for a group
+ * commit's connection (db_group_new has its own hook and checkpointer).
+ * Returns -1 only without memory; without the thread (logged) the
+ * connection checkpoints itself as before. */
 int db_checkpoint_beside(struct db *db, struct err *err) __attribute__((warn_unused_result));
 /* Checkpoints run beside DB since db_checkpoint_beside (0 without). */
 unsigned long db_checkpoints_beside(struct db *db);
