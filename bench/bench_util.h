@@ -46,6 +46,15 @@ static inline double bench_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds used by the calling thread alone: the bound of a phase's
+ * wall rate when its other threads run beside it on other cores. */
+static inline double bench_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Record one figure of this run (printed by the caller). */
 static inline void bench_figure(const char *name, double value, const char *unit)
 {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct db {
     void *precommit_ctx;
     void (*precommit_free)(void *ctx);
     bool precommit_armed;
+    struct db_checkpointer *ckpt; /* db_checkpoint_beside, or NULL */
 };
 
 struct db_stmt_cache **db_stmt_cache_slot(struct db *db)
@@ -314,6 +316,23 @@ static int db_files_private(const char *path, bool create, struct err *err)
     return 0;
 }
 
+/* Before SQLite's first use in the process: no allocation statistics.
+ * SQLite otherwise counts every malloc and free under one process-wide
+ * mutex (about 3% of the import batch's thread, see docs/performance.md,
+ * round 9b); civreg never reads them (sqlite3_memory_used, heap limits).
+ * When something initialized SQLite first the call is refused, harmlessly. */
+static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
+
+static void sqlite_configure(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+void db_library_init(void)
+{
+    (void)pthread_once(&sqlite_configured, sqlite_configure);
+}
+
 int db_open(const char *path, unsigned flags, struct db **out, struct err *err)
 {
     struct db *db = NULL;
@@ -321,6 +340,7 @@ int db_open(const char *path, unsigned flags, struct db **out, struct err *err)
     int version = 0;
 
     *out = NULL;
+    db_library_init();
     if (flags & DB_OPEN_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
     else if (access(path, F_OK) != 0)
@@ -375,12 +395,45 @@ fail:
     return -1;
 }
 
+/* SQLite's WAL hook on a connection with a checkpointer beside it
+ * (installing it turns the automatic checkpoint off): after each commit,
+ * durable in the WAL, the checkpoint asked for instead of run here. */
+static int wal_committed(void *arg, sqlite3 *h, const char *schema, int frames)
+{
+    struct db *db = arg;
+
+    (void)h;
+    (void)schema;
+    db_checkpointer_committed(db->ckpt, db, frames);
+    return SQLITE_OK;
+}
+
+int db_checkpoint_beside(struct db *db, struct err *err)
+{
+    if (db->ckpt != NULL)
+        return 0;
+    db->ckpt = db_checkpointer_new(db->path);
+    if (db->ckpt == NULL)
+        return err_setk(err, ERR_INTERNAL, "db: checkpointer: out of memory");
+    (void)sqlite3_wal_hook(db->h, wal_committed, db);
+    return 0;
+}
+
+unsigned long db_checkpoints_beside(struct db *db)
+{
+    return db_checkpointer_count(db->ckpt);
+}
+
 void db_close(struct db *db)
 {
     if (db == NULL)
         return;
     if (db->tx_depth > 0 && db->h)
         (void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    if (db->ckpt != NULL) {
+        (void)sqlite3_wal_hook(db->h, NULL, NULL);
+        db_checkpointer_free(db->ckpt);
+    }
     db_stmt_cache_free(db->stmts);
     if (db->precommit_free)
         db->precommit_free(db->precommit_ctx);

@@ -24,6 +24,12 @@ enum {
                                  no refusal of newer schemas (db check) */
 };
 
+/* SQLite configured for civreg (no allocation statistics: one mutex less
+ * per allocation). Must come before SQLite's first use in the process to
+ * take effect; db_open calls it, a program that uses SQLite directly first
+ * (a benchmark's anchor) calls it before. Thread-safe, once. */
+void db_library_init(void);
+
 /* Open the database file PATH. Sets WAL, foreign_keys=ON, busy_timeout and
  * synchronous=FULL (a registered birth must survive a power cut). Refuses a
  * database whose schema is newer than this binary, and (without
@@ -81,6 +87,21 @@ int db_tx_precommit_arm(struct db *db, struct err *err) __attribute__((warn_unus
  * "database is locked" does not reach the user under normal contention. */
 int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err), void *arg,
               struct err *err) __attribute__((warn_unused_result));
+
+/* Copy the WAL back into the database on a thread beside this connection
+ * (a passive checkpoint on a connection of its own, asked for after this
+ * connection's commits once 1,000 frames were added; past 10,000 frames
+ * the connection checkpoints itself, between its transactions) instead of
+ * inside its commits, as SQLite's automatic checkpoint would. For a
+ * connection that writes large transactions back to back (the import).
+ * Durability is unchanged: a commit is durable in the WAL before it
+ * returns. Stopped by db_close; a second call is a no-op. Not for a group
+ * commit's connection (db_group_new has its own hook and checkpointer).
+ * Returns -1 only without memory; without the thread (logged) the
+ * connection checkpoints itself as before. */
+int db_checkpoint_beside(struct db *db, struct err *err) __attribute__((warn_unused_result));
+/* Checkpoints run beside DB since db_checkpoint_beside (0 without). */
+unsigned long db_checkpoints_beside(struct db *db);
 
 /* Execute constant SQL (never built from input). */
 int db_exec(struct db *db, const char *sql, struct err *err) __attribute__((warn_unused_result));

@@ -20,15 +20,6 @@
  * tried again this many times before its writes fail. */
 #define GROUP_RETRIES 5
 
-/* The WAL is copied back into the database (a passive checkpoint) once it
- * holds this many frames: SQLite's own automatic checkpoint, at the same
- * size, but run by a checkpointer thread on a connection of its own, not
- * inside the commit the callers wait for nor on the writer's thread (the
- * writer only asks for it). */
-#define GROUP_CHECKPOINT_FRAMES 1000
-/* A WAL this long (about 40 MB) is checkpointed by the writer itself. */
-#define GROUP_WAL_MAX_FRAMES 10000
-
 enum job_state { JOB_PENDING, JOB_RAN, JOB_FAILED };
 
 /* One write, on its caller's stack while it waits. */
@@ -54,14 +45,9 @@ struct db_group {
     bool stop;
     unsigned long writes, commits;
     int wal_frames; /* frames in the WAL after the last commit (writer only) */
-    int ckpt_mark;  /* WAL_FRAMES when a checkpoint was last asked for (writer only) */
-    /* The checkpointer: its own connection (NULL when it could not open:
-     * the writer then checkpoints itself) and a request flag under LOCK. */
-    struct db *ckpt_db;
-    pthread_t checkpointer;
-    bool ckpt_started, ckpt_due;
-    pthread_cond_t ckpt_work;
-    unsigned long checkpoints;
+    /* the WAL copied back on a thread of its own (checkpointer.c), asked
+     * for by the writer after a group's callers are woken */
+    struct db_checkpointer *ckpt;
 };
 
 /* Run one write of the open transaction in its own savepoint. */
@@ -173,67 +159,6 @@ static int wal_committed(void *arg, sqlite3 *h, const char *schema, int frames)
     return SQLITE_OK;
 }
 
-/* A passive checkpoint on DB: it never waits for readers or other writers,
- * and what it cannot copy now the next one does. A failure leaves the WAL
- * longer, nothing else (the commits are durable in the WAL). */
-static void checkpoint(struct db *db)
-{
-    int rc = sqlite3_wal_checkpoint_v2(db_handle(db), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                                       NULL);
-
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        log_warn("db: checkpoint after a group of writes: %s", sqlite3_errstr(rc));
-}
-
-/* After a group's callers are woken: the checkpoint SQLite would have run
- * inside the commit, handed to the checkpointer once 1,000 frames were
- * added since the last request (or run here without a checkpointer).
- * While the checkpointer copies, the writer goes on appending, so the WAL
- * can only start over when a checkpoint ends between two groups: past
- * GROUP_WAL_MAX_FRAMES the writer checkpoints itself, between groups, as
- * SQLite's own automatic checkpoint would. Called without LOCK. */
-static void checkpoint_after(struct db_group *g)
-{
-    if (g->wal_frames < g->ckpt_mark)
-        g->ckpt_mark = 0; /* the WAL started over */
-    if (g->wal_frames - g->ckpt_mark < GROUP_CHECKPOINT_FRAMES)
-        return;
-    if (!g->ckpt_started || g->wal_frames >= GROUP_WAL_MAX_FRAMES) {
-        g->ckpt_mark = 0;
-        checkpoint(g->db);
-        return;
-    }
-    g->ckpt_mark = g->wal_frames;
-    pthread_mutex_lock(&g->lock);
-    g->ckpt_due = true;
-    pthread_cond_signal(&g->ckpt_work);
-    pthread_mutex_unlock(&g->lock);
-}
-
-/* The checkpointer: one passive checkpoint per request, on its own
- * connection, while the writer goes on with the next group (SQLite lets
- * a checkpoint and a writer run at once in WAL mode). */
-static void *checkpointer_main(void *p)
-{
-    struct db_group *g = p;
-
-    (void)pthread_setname_np(pthread_self(), "civreg-ckpt");
-    pthread_mutex_lock(&g->lock);
-    for (;;) {
-        while (!g->ckpt_due && !g->stop)
-            pthread_cond_wait(&g->ckpt_work, &g->lock);
-        if (!g->ckpt_due)
-            break;
-        g->ckpt_due = false;
-        pthread_mutex_unlock(&g->lock);
-        checkpoint(g->ckpt_db);
-        pthread_mutex_lock(&g->lock);
-        g->checkpoints++;
-    }
-    pthread_mutex_unlock(&g->lock);
-    return NULL;
-}
-
 static void *writer_main(void *p)
 {
     struct db_group *g = p;
@@ -266,36 +191,13 @@ static void *writer_main(void *p)
             next = j->next;
             sem_post(&j->done);
         }
-        checkpoint_after(g);
+        /* the checkpoint SQLite would have run inside the commit, asked
+         * for only now: the callers do not wait for it */
+        db_checkpointer_committed(g->ckpt, g->db, g->wal_frames);
         pthread_mutex_lock(&g->lock);
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;
-}
-
-/* Open the checkpointer's connection and start it; without them (logged)
- * the writer checkpoints itself, as before. */
-static void start_checkpointer(struct db_group *g)
-{
-    struct err err = ERR_INIT;
-    sigset_t all, old;
-    int e;
-
-    if (db_open(db_path(g->db), 0, &g->ckpt_db, &err) != 0) {
-        log_warn("db: no checkpointer, the writer checkpoints: %s", err_msg(&err));
-        return;
-    }
-    sigfillset(&all);
-    (void)pthread_sigmask(SIG_BLOCK, &all, &old);
-    e = pthread_create(&g->checkpointer, NULL, checkpointer_main, g);
-    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e != 0) {
-        log_warn("db: no checkpointer, the writer checkpoints: %s", strerror(e));
-        db_close(g->ckpt_db);
-        g->ckpt_db = NULL;
-        return;
-    }
-    g->ckpt_started = true;
 }
 
 int db_group_new(struct db *db, unsigned queue_max, unsigned wait_ms, struct db_group **out,
@@ -319,7 +221,6 @@ int db_group_new(struct db *db, unsigned queue_max, unsigned wait_ms, struct db_
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->work, NULL);
     pthread_cond_init(&g->room, NULL);
-    pthread_cond_init(&g->ckpt_work, NULL);
     /* The writer starts with every signal blocked: signals are for the
      * process's own threads (serve takes SIGTERM in sigtimedwait), and one
      * delivered to the writer would end the process uncleanly. */
@@ -333,7 +234,7 @@ int db_group_new(struct db *db, unsigned queue_max, unsigned wait_ms, struct db_
                         strerror(e));
     }
     g->started = true;
-    start_checkpointer(g);
+    g->ckpt = db_checkpointer_new(db_path(db));
     *out = g;
     return 0;
 }
@@ -383,12 +284,7 @@ void db_group_stats(struct db_group *g, unsigned long *writes, unsigned long *co
 
 unsigned long db_group_checkpoints(struct db_group *g)
 {
-    unsigned long n;
-
-    pthread_mutex_lock(&g->lock);
-    n = g->checkpoints;
-    pthread_mutex_unlock(&g->lock);
-    return n;
+    return db_checkpointer_count(g->ckpt);
 }
 
 void db_group_free(struct db_group *g)
@@ -400,14 +296,10 @@ void db_group_free(struct db_group *g)
         g->stop = true;
         pthread_cond_broadcast(&g->work);
         pthread_cond_broadcast(&g->room);
-        pthread_cond_broadcast(&g->ckpt_work);
         pthread_mutex_unlock(&g->lock);
         pthread_join(g->writer, NULL);
     }
-    if (g->ckpt_started)
-        pthread_join(g->checkpointer, NULL);
-    db_close(g->ckpt_db);
-    pthread_cond_destroy(&g->ckpt_work);
+    db_checkpointer_free(g->ckpt);
     pthread_cond_destroy(&g->work);
     pthread_cond_destroy(&g->room);
     pthread_mutex_destroy(&g->lock);

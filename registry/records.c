@@ -16,11 +16,10 @@
 #include "core/timeutil.h"
 #include "db/rows.h"
 #include "core/utf8.h"
+#include "draft_prep.h"
 #include "registry_int.h"
 #include "search.h"
 #include "search_int.h"
-
-#define RECORD_MAX (256 * 1024)
 
 struct rec_head {
     char *id;
@@ -196,15 +195,6 @@ static int check_evidence_list(struct db *db, const json_t *list, struct err *er
     return 0;
 }
 
-/* Canonical bytes and hash of a normalized record. */
-static int rec_canonical(const json_t *norm, struct buf *out, char hash[65], struct err *err)
-{
-    if (json_canonical(norm, out, err) != 0)
-        return -1;
-    reg_sha256_hex(out->data, out->len, hash);
-    return 0;
-}
-
 static int insert_version(struct db *db, const char *id, int version, const struct buf *data,
                           const char *hash, const char *prev, const char *reason,
                           const char *reason_evidence, const char *by, const char *now,
@@ -232,6 +222,9 @@ struct draft_ctx {
     bool direct;
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
+    /* NORM's canonical form and folded names prepared beforehand
+     * (reg_draft_prepare), or NULL: made here */
+    const struct reg_draft_prep *prep;
     char hash[65]; /* out: the stored version's hash */
     /* bulk (or NULL): out, the record's folded names, handed over when the
      * draft is stored (*KEPT), for the registration's duplicate scan */
@@ -254,10 +247,13 @@ static int store_import_line(struct db *db, const struct draft_ctx *c, uint64_t 
 static int draft_tx(struct db *db, void *arg, struct err *err)
 {
     struct draft_ctx *c = arg;
-    struct buf data = BUF_INIT(RECORD_MAX);
+    const struct reg_draft_prep *p = c->prep;
+    struct buf own = BUF_INIT(RECORD_MAX);
+    const struct buf *data = p ? &p->data : &own;
     char hash[65], now[TIME_ISO8601_LEN + 1];
     json_t *edata = NULL;
     struct search_keys keys;
+    const struct search_keys *kp = p && p->folded ? &p->keys : &keys;
     bool folded = false;
     uint64_t seq;
     int rc = -1;
@@ -268,8 +264,17 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
         err_oom(err);
         goto out;
     }
-    if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
-        rec_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0)
+    if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0)
+        goto out;
+    if (p && p->canon_rc != 0) {
+        *err = p->canon_err;
+        goto out;
+    }
+    if (p)
+        memcpy(hash, p->hash, sizeof hash);
+    else if (reg_record_canonical(c->norm, &own, hash, err) != 0)
+        goto out;
+    if (reg_now(now, err) != 0)
         goto out;
     memcpy(c->hash, hash, sizeof c->hash);
     edata = json_pack("{s:i, s:s, s:O}", "version", 1, "status", "draft", "evidence",
@@ -299,20 +304,22 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
                "storing the record", err, "sssI", c->id, c->actor->office, now,
                (long long)seq) != 0)
         goto out;
-    if (insert_version(db, c->id, 1, &data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
+    if (insert_version(db, c->id, 1, data, hash, NULL, NULL, NULL, c->actor->username, now, seq,
                        err) != 0)
         goto out;
     if (c->file_hash && store_import_line(db, c, seq, err) != 0)
         goto out;
     /* the search index and duplicate candidates change with the record:
      * from the normalized record just stored, not read back and parsed,
-     * its names folded once for both */
-    if (reg_search_keys(c->norm, &keys, err) != 0)
-        goto out;
-    folded = true;
-    if (reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, &keys, NULL,
+     * its names folded once for both (or beforehand) */
+    if (kp == &keys) {
+        if (reg_search_keys(c->norm, &keys, err) != 0)
+            goto out;
+        folded = true;
+    }
+    if (reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp, true, NULL,
                                   NULL, err) != 0 ||
-        reg_dup_scan_keys(db, c->id, c->norm, &keys, err) != 0)
+        reg_dup_scan_keys(db, c->id, c->norm, kp, err) != 0)
         goto out;
     if (c->keep) {
         *c->keep = keys;
@@ -324,14 +331,14 @@ out:
     if (folded)
         reg_search_keys_release(&keys);
     json_decref(edata);
-    buf_release(&data);
+    buf_release(&own);
     return rc;
 }
 
 int registry_record_draft(struct db *db, const struct registry_actor *actor, const json_t *record,
                           char **id, struct err *err)
 {
-    struct draft_ctx c = { actor, NULL, NULL, NULL, 0, false, false, NULL };
+    struct draft_ctx c = { actor, NULL, NULL, NULL, 0, false, false, NULL, NULL };
     json_t *norm = NULL;
     int rc = -1;
 
@@ -355,7 +362,7 @@ int registry_record_draft(struct db *db, const struct registry_actor *actor, con
 struct batch_ctx {
     const struct registry_actor *actor;
     const struct registry_import_source *source; /* or NULL */
-    json_t *const *norms;
+    struct reg_prep_line *prep; /* the drafts, normalized beside the batch */
     size_t n;
     char **ids;
     bool *already; /* with SOURCE */
@@ -393,7 +400,7 @@ static int batch_run(struct db *db, struct batch_ctx *b, struct reg_frontier_cac
 {
     b->done = 0;
     for (size_t i = 0; i < b->n; i++) {
-        struct draft_ctx c = { b->actor, b->norms[i], NULL, NULL, 0, true, false, frontier };
+        struct draft_ctx c = { b->actor, NULL, NULL, NULL, 0, true, false, frontier, NULL };
         free(b->ids[i]);
         b->ids[i] = NULL;
         if (b->source) {
@@ -409,8 +416,10 @@ static int batch_run(struct db *db, struct batch_ctx *b, struct reg_frontier_cac
             c.file_hash = b->source->file_hash;
             c.line = b->source->lines[i];
         }
-        if (b->norms[i] == NULL)
-            continue;
+        c.prep = reg_prep_line_get(b->prep, i);
+        c.norm = c.prep->norm;
+        if (c.norm == NULL)
+            continue; /* refused by the normalization, ERRS[I] says why */
         /* No savepoint per record: SQLite's FTS5 writes its pending terms
          * out as a new index segment at every SAVEPOINT and RELEASE, and
          * one segment per record made every later duplicate query probe
@@ -442,7 +451,8 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
                        const struct registry_import_source *source, json_t *const *records,
                        size_t n, char **ids, bool *already, struct err *errs, struct err *err)
 {
-    json_t **norms = NULL;
+    struct reg_draft_prep *preps = NULL;
+    struct reg_prep_line line;
     struct batch_ctx b;
     int rc = -1;
 
@@ -460,17 +470,21 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
     }
     if (registry_require_action(actor, "record.import", err) != 0)
         return -1;
-    norms = calloc(n ? n : 1, sizeof *norms);
-    if (norms == NULL)
+    /* batches back to back: the WAL copied back beside them, not inside
+     * their commits (the connection keeps its checkpointer until closed) */
+    if (db_checkpoint_beside(db, err) != 0)
+        return -1;
+    preps = calloc(n ? n : 1, sizeof *preps);
+    if (preps == NULL)
         return err_oom(err);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         err_clear(&errs[i]);
-        if (registry_record_normalize(records[i], &norms[i], &errs[i]) != 0)
-            norms[i] = NULL;
-    }
+    /* normalized, in canonical form and folded on a second thread while
+     * this one writes the drafts before them */
+    reg_prep_line_start(&line, records, n, preps, errs);
     b.actor = actor;
     b.source = source;
-    b.norms = norms;
+    b.prep = &line;
     b.n = n;
     b.ids = ids;
     b.already = already;
@@ -487,9 +501,10 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
                 already[i] = false;
         }
     }
+    reg_prep_line_finish(&line);
     for (size_t i = 0; i < n; i++)
-        json_decref(norms[i]);
-    free(norms);
+        reg_draft_prep_release(&preps[i]);
+    free(preps);
     return rc;
 }
 
@@ -634,7 +649,7 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     /* a re-keying equal to the version has its canonical bytes, so its hash */
     if (json_equal(h.data, c->norm))
         memcpy(rehash, h.hash, sizeof rehash);
-    else if (rec_canonical(c->norm, &rekeyed, rehash, err) != 0)
+    else if (reg_record_canonical(c->norm, &rekeyed, rehash, err) != 0)
         goto out;
     if (reg_now(now, err) != 0)
         goto out;
@@ -994,7 +1009,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
-        struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier };
+        struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier,
+                               NULL };
         struct drafted *d = &b->drafted[i];
         if (d->has_keys) /* an earlier attempt's */
             reg_search_keys_release(&d->keys);
@@ -1223,7 +1239,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     if (check_evidence_list(db, json_object_get(c->norm, "evidence"), err) != 0 ||
         check_evidence_list(db, c->evidence, err) != 0)
         goto out;
-    if (rec_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0 ||
+    if (reg_record_canonical(c->norm, &data, hash, err) != 0 || reg_now(now, err) != 0 ||
         json_canonical(c->evidence, &ev, err) != 0)
         goto out;
     if (strcmp(hash, h.hash) == 0) {

@@ -142,16 +142,22 @@ static void writer_close(struct index_writer *w)
     memset(w, 0, sizeof *w);
 }
 
+/* The statements are taken from the connection's cache on first use
+ * (wst): a new draft's entry needs half of them. */
 static int writer_open(struct db *db, struct index_writer *w, struct err *err)
 {
+    (void)err;
     memset(w, 0, sizeof *w);
     w->db = db;
-    for (int i = 0; i < W_COUNT; i++)
-        if (reg_prepare_cached(db, &w->st[i], writer_sql[i], err) != 0) {
-            writer_close(w);
-            return -1;
-        }
     return 0;
+}
+
+/* Statement I of W, or NULL with ERR set when it does not prepare. */
+static sqlite3_stmt *wst(struct index_writer *w, int i, struct err *err)
+{
+    if (w->st[i] == NULL && reg_prepare_cached(w->db, &w->st[i], writer_sql[i], err) != 0)
+        return NULL;
+    return w->st[i];
 }
 
 /* Bind FMT's parameters (db_bind) to writer statement ST and step it once:
@@ -163,6 +169,8 @@ static int writer_step(struct db *db, sqlite3_stmt *st, const char *what, struct
     va_list ap;
     int rc;
 
+    if (st == NULL)
+        return -1; /* not prepared (wst): ERR says why */
     va_start(ap, fmt);
     rc = db_bindv(db, st, err, fmt, ap);
     va_end(ap);
@@ -171,6 +179,8 @@ static int writer_step(struct db *db, sqlite3_stmt *st, const char *what, struct
 
 static void writer_reset(sqlite3_stmt *st)
 {
+    if (st == NULL)
+        return;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
@@ -219,7 +229,7 @@ static int keys_put(struct db *db, struct index_writer *w, int64_t rowid, bool o
     int s = 0;
 
     if (old)
-        s = writer_step(db, w->st[W_DEL_KEYS], "updating the search index", err, "I",
+        s = writer_step(db, wst(w, W_DEL_KEYS, err), "updating the search index", err, "I",
                         (long long)rowid);
     writer_reset(w->st[W_DEL_KEYS]);
     if (s < 0 || reg_pdate_parse_stored(dob, &d) != 0)
@@ -231,7 +241,7 @@ static int keys_put(struct db *db, struct index_writer *w, int64_t rowid, bool o
         if (n > 0 && n <= REGISTRY_PHONETIC_MAX) {
             memcpy(key, p, n);
             key[n] = '\0';
-            s = writer_step(db, w->st[W_INS_KEY], "writing the search index", err, "siI", key,
+            s = writer_step(db, wst(w, W_INS_KEY, err), "writing the search index", err, "siI", key,
                             reg_pdate_key(&d), (long long)rowid);
             writer_reset(w->st[W_INS_KEY]);
         }
@@ -263,10 +273,11 @@ static int ids_text(const char *regno, const char *uin, struct buf *ids)
 }
 
 /* KEYS: REC's folded names (reg_search_keys) when the caller has them, or
- * NULL to fold them here. */
+ * NULL to fold them here. FRESH: record ID was created in this transaction,
+ * so it has no entry to look for (one would make the insert fail). */
 static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
                       const char *status, const json_t *rec, const struct search_keys *keys,
-                      const char *regno, const char *uin, struct err *err)
+                      bool fresh, const char *regno, const char *uin, struct err *err)
 {
     struct search_keys own;
     const struct search_keys *k = keys ? keys : &own;
@@ -299,7 +310,8 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     if (ids_text(regno, uin, &ids) != 0)
         goto oom;
 
-    s = writer_step(db, w->st[W_FIND], "reading the search index", err, "s", id);
+    s = fresh ? 0
+              : writer_step(db, wst(w, W_FIND, err), "reading the search index", err, "s", id);
     if (s == 1)
         rowid = sqlite3_column_int64(w->st[W_FIND], 0);
     writer_reset(w->st[W_FIND]);
@@ -307,7 +319,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
         goto out;
 
     existed = rowid >= 0;
-    st = w->st[existed ? W_UPD : W_INS];
+    st = wst(w, existed ? W_UPD : W_INS, err);
     s = writer_step(db, st, "writing the search index", err, "sssssssssssssssss", id, office,
                     status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
                     sget(rec, "child", "sex"), dob, buf_str(&place), buf_str(&mother),
@@ -320,14 +332,14 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
         const char *cols[7] = { buf_str(&names), buf_str(&names_ph), buf_str(&parents),
                                 buf_str(&parents_ph), buf_str(&k->place), buf_str(&dates),
                                 buf_str(&ids) };
-        if ((same_fts = fts_same(db, w->st[W_GET_FTS], rowid, cols, 7, err)) < 0 ||
-            (same_tri = fts_same(db, w->st[W_GET_TRI], rowid, cols, 1, err)) < 0)
+        if ((same_fts = fts_same(db, wst(w, W_GET_FTS, err), rowid, cols, 7, err)) < 0 ||
+            (same_tri = fts_same(db, wst(w, W_GET_TRI, err), rowid, cols, 1, err)) < 0)
             goto out;
-        s = same_fts ? 0 : writer_step(db, w->st[W_DEL_FTS], "updating the search index", err,
+        s = same_fts ? 0 : writer_step(db, wst(w, W_DEL_FTS, err), "updating the search index", err,
                                        "I", (long long)rowid);
         writer_reset(w->st[W_DEL_FTS]);
         if (s >= 0 && !same_tri)
-            s = writer_step(db, w->st[W_DEL_TRI], "updating the search index", err, "I",
+            s = writer_step(db, wst(w, W_DEL_TRI, err), "updating the search index", err, "I",
                             (long long)rowid);
         writer_reset(w->st[W_DEL_TRI]);
         if (s < 0)
@@ -335,7 +347,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     } else {
         rowid = sqlite3_last_insert_rowid(db_handle(db));
     }
-    s = same_fts ? 0 : writer_step(db, w->st[W_INS_FTS], "writing the search index", err,
+    s = same_fts ? 0 : writer_step(db, wst(w, W_INS_FTS, err), "writing the search index", err,
                                    "Isssssss", (long long)rowid, buf_str(&names),
                                    buf_str(&names_ph), buf_str(&parents), buf_str(&parents_ph),
                                    buf_str(&k->place), buf_str(&dates), buf_str(&ids));
@@ -343,7 +355,7 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     if (s >= 0 && !same_fts)
         s = keys_put(db, w, rowid, existed, buf_str(&names_ph), dob, err);
     if (s >= 0 && !same_tri)
-        s = writer_step(db, w->st[W_INS_TRI], "writing the search index", err, "Is",
+        s = writer_step(db, wst(w, W_INS_TRI, err), "writing the search index", err, "Is",
                         (long long)rowid, buf_str(&names));
     writer_reset(w->st[W_INS_TRI]);
     if (s < 0)
@@ -369,15 +381,15 @@ out:
 
 int reg_search_index_put_keys(struct db *db, const char *id, const char *office,
                               const char *status, const json_t *record,
-                              const struct search_keys *keys, const char *regno, const char *uin,
-                              struct err *err)
+                              const struct search_keys *keys, bool fresh, const char *regno,
+                              const char *uin, struct err *err)
 {
     struct index_writer w;
     int rc;
 
     if (writer_open(db, &w, err) != 0)
         return -1;
-    rc = writer_put(db, &w, id, office, status, record, keys, regno, uin, err);
+    rc = writer_put(db, &w, id, office, status, record, keys, fresh, regno, uin, err);
     writer_close(&w);
     return rc;
 }
@@ -386,7 +398,8 @@ int registry_search_index_put(struct db *db, const char *id, const char *office,
                               const char *status, const json_t *record, const char *regno,
                               const char *uin, struct err *err)
 {
-    return reg_search_index_put_keys(db, id, office, status, record, NULL, regno, uin, err);
+    return reg_search_index_put_keys(db, id, office, status, record, NULL, false, regno, uin,
+                                     err);
 }
 
 int registry_search_index_put_many(struct db *db, const struct registry_search_entry *e,
@@ -402,7 +415,8 @@ int registry_search_index_put_many(struct db *db, const struct registry_search_e
         return -1;
     }
     for (size_t i = 0; i < n; i++)
-        if (writer_put(db, &w, e[i].id, e[i].office, e[i].status, e[i].record, NULL, e[i].regno,
+        if (writer_put(db, &w, e[i].id, e[i].office, e[i].status, e[i].record, NULL, false,
+                       e[i].regno,
                        e[i].uin, err) != 0)
             goto out;
     rc = 0;
@@ -430,7 +444,7 @@ static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt 
         goto out;
     rc = writer_put(db, w, id, (const char *)sqlite3_column_text(st, 0),
                     (const char *)sqlite3_column_text(st, 1),
-                    rec, NULL, (const char *)sqlite3_column_text(st, 2),
+                    rec, NULL, false, (const char *)sqlite3_column_text(st, 2),
                     (const char *)sqlite3_column_text(st, 3), err);
 out:
     sqlite3_reset(st);
@@ -469,12 +483,12 @@ static int index_registered(struct db *db, struct index_writer *w, const char *i
 {
     struct buf ids = BUF_INIT(128);
     char *kept[6] = { NULL };
-    sqlite3_stmt *get = w->st[W_GET_FTS];
+    sqlite3_stmt *get = wst(w, W_GET_FTS, err);
     int64_t rowid = -1;
     bool same_ids = false;
     int rc = -1, s;
 
-    s = writer_step(db, w->st[W_FIND], "reading the search index", err, "s", id);
+    s = writer_step(db, wst(w, W_FIND, err), "reading the search index", err, "s", id);
     if (s == 1)
         rowid = sqlite3_column_int64(w->st[W_FIND], 0);
     writer_reset(w->st[W_FIND]);
@@ -494,16 +508,16 @@ static int index_registered(struct db *db, struct index_writer *w, const char *i
         rc = s < 0 ? -1 : 1;
         goto out;
     }
-    s = writer_step(db, w->st[W_REGISTERED], "updating the search index", err, "Iss",
+    s = writer_step(db, wst(w, W_REGISTERED, err), "updating the search index", err, "Iss",
                     (long long)rowid, regno, uin);
     writer_reset(w->st[W_REGISTERED]);
     if (s >= 0 && !same_ids) {
-        s = writer_step(db, w->st[W_DEL_FTS], "updating the search index", err, "I",
+        s = writer_step(db, wst(w, W_DEL_FTS, err), "updating the search index", err, "I",
                         (long long)rowid);
         writer_reset(w->st[W_DEL_FTS]);
     }
     if (s >= 0 && !same_ids) {
-        s = writer_step(db, w->st[W_INS_FTS], "writing the search index", err, "Isssssss",
+        s = writer_step(db, wst(w, W_INS_FTS, err), "writing the search index", err, "Isssssss",
                         (long long)rowid, kept[0], kept[1], kept[2], kept[3], kept[4], kept[5],
                         buf_str(&ids));
         writer_reset(w->st[W_INS_FTS]);

@@ -76,11 +76,13 @@ int reg_search_keys(const json_t *record, struct search_keys *k, struct err *err
 
 /* registry_search_index_put and registry_dup_scan_record with RECORD's
  * folded names KEYS (reg_search_keys) already at hand, or NULL: a draft
- * folds its names once for its index entry and its duplicate scan. */
+ * folds its names once for its index entry and its duplicate scan. FRESH:
+ * record ID was created in the caller's transaction (no entry to look
+ * for; an entry there would make the insert fail). */
 int reg_search_index_put_keys(struct db *db, const char *id, const char *office,
                               const char *status, const json_t *record,
-                              const struct search_keys *keys, const char *regno, const char *uin,
-                              struct err *err) __attribute__((warn_unused_result));
+                              const struct search_keys *keys, bool fresh, const char *regno,
+                              const char *uin, struct err *err) __attribute__((warn_unused_result));
 int reg_dup_scan_keys(struct db *db, const char *id, const json_t *record,
                       const struct search_keys *keys, struct err *err)
     __attribute__((warn_unused_result));

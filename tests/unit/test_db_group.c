@@ -272,6 +272,30 @@ static void test_checkpointer(void **state)
     assert_true(sb.st_size > 6000000);
 }
 
+/* The same checkpointer beside a plain connection (db_checkpoint_beside,
+ * what the import batch asks for): a transaction that leaves more than
+ * 1,000 frames in the WAL is copied into the database file by the thread,
+ * not by the commit (the connection's automatic checkpoint is off). */
+static void test_checkpoint_beside(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = ERR_INIT;
+    struct db *w = NULL;
+    struct stat sb;
+
+    assert_int_equal(db_open(f->path, 0, &w, &err), 0);
+    assert_int_equal(db_checkpoint_beside(w, &err), 0);
+    assert_int_equal(db_checkpoint_beside(w, &err), 0); /* a second call: the same thread */
+    assert_int_equal(db_checkpoints_beside(w), 0);
+    assert_int_equal(db_tx_run(w, put_blob, NULL, &err), 0);
+    for (int i = 0; i < 200 && db_checkpoints_beside(w) == 0; i++)
+        usleep(50 * 1000);
+    assert_true(db_checkpoints_beside(w) > 0);
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_true(sb.st_size > 12000000); /* this blob and test_checkpointer's */
+    db_close(w);
+}
+
 CMOCKA_MAIN_WITH((.group = "db_group", .group_setup = setup, .group_teardown = teardown),
                  test_concurrent_writers, test_failure_in_group, test_queue_full,
-                 test_checkpointer)
+                 test_checkpointer, test_checkpoint_beside)
