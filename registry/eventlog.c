@@ -14,6 +14,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "db/rows.h"
 #include "registry_int.h"
 
@@ -468,6 +469,9 @@ static int event_append(struct db *db, const struct registry_actor *actor, const
         return err_set(err, "event: no signing actor");
     if (type == NULL || *type == '\0' || strlen(type) > 64)
         return err_set(err, "event: type must be 1 to 64 characters");
+    /* before the body's own check, whose message would name the type */
+    if (!utf8_valid(type, strlen(type)))
+        return err_set(err, "event: type is not valid UTF-8");
     if (time && strlen(time) != TIME_ISO8601_LEN)
         return err_set(err, "event: time must be YYYY-MM-DDTHH:MM:SSZ");
     if (objects == NULL)
