@@ -399,6 +399,56 @@ int json_canonical(const json_t *v, struct buf *out, struct err *err)
     return canon_value(v, out, 0, err);
 }
 
+/* The separator before a member of the object being written to OUT: none
+ * right after its '{' (no canonical value ends with '{'). */
+static int member_key(struct buf *out, const char *key, struct err *err)
+{
+    if (out->len == 0 || out->data[out->len - 1] != '{')
+        if (buf_append_byte(out, ',') != 0)
+            return err_set(err, "json: output too large");
+    if (canon_string(key, strlen(key), out) != 0 || buf_append_byte(out, ':') != 0)
+        return err_set(err, "json: output too large");
+    return 0;
+}
+
+int json_canonical_member_string(struct buf *out, const char *key, const char *s,
+                                 struct err *err)
+{
+    size_t len;
+
+    if (s == NULL)
+        return err_set(err, "json: member %s has no value", key);
+    len = strlen(s);
+    /* what json_string would refuse */
+    if (!utf8_valid(s, len))
+        return err_set(err, "json: member %s is not valid UTF-8", key);
+    if (member_key(out, key, err) != 0)
+        return -1;
+    return canon_string(s, len, out) ? err_set(err, "json: output too large") : 0;
+}
+
+int json_canonical_member_integer(struct buf *out, const char *key, json_int_t n,
+                                  struct err *err)
+{
+    if (n > 9007199254740991LL || n < -9007199254740991LL)
+        return err_set(err, "json: integer %lld is outside the exact range of RFC 8785",
+                       (long long)n);
+    if (member_key(out, key, err) != 0)
+        return -1;
+    return canon_integer(n, out) ? err_set(err, "json: output too large") : 0;
+}
+
+int json_canonical_member_value(struct buf *out, const char *key, const json_t *v,
+                                struct err *err)
+{
+    if (v == NULL)
+        return err_set(err, "json: member %s has no value", key);
+    if (member_key(out, key, err) != 0)
+        return -1;
+    /* one level down, as inside json_canonical of the whole object */
+    return canon_value(v, out, 1, err);
+}
+
 static int dump_cb(const char *p, size_t n, void *data)
 {
     return buf_append(data, p, n);

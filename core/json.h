@@ -83,6 +83,20 @@ int json_read_canonical(const char *text, size_t len, json_t **out)
 int json_parse_canonical(const char *s, size_t len, json_t **out, bool *canonical,
                          struct err *err) __attribute__((warn_unused_result));
 
+/* An object's canonical form written member by member, for a caller that
+ * knows its keys: append '{', then each member (a comma before all but the
+ * first), then '}'. The caller gives the members in RFC 8785 order (keys
+ * sorted by UTF-16 code units, each once); the bytes are then those
+ * json_canonical gives for the same object, and the same values fail: a
+ * string that is NULL or not valid UTF-8 (as json_string), an integer
+ * beyond 2^53, a real, nesting deeper than 64 levels counting the object. */
+int json_canonical_member_string(struct buf *out, const char *key, const char *s,
+                                 struct err *err) __attribute__((warn_unused_result));
+int json_canonical_member_integer(struct buf *out, const char *key, json_int_t n,
+                                  struct err *err) __attribute__((warn_unused_result));
+int json_canonical_member_value(struct buf *out, const char *key, const json_t *v,
+                                struct err *err) __attribute__((warn_unused_result));
+
 /* Append V to OUT in jansson's compact form (key order preserved). */
 int json_dump_compact(const json_t *v, struct buf *out, struct err *err)
     __attribute__((warn_unused_result));

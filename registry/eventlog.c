@@ -14,6 +14,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "db/rows.h"
 #include "registry_int.h"
 
@@ -323,6 +324,31 @@ static int actor_current(struct db *db, struct reg_frontier_cache *cache,
     return 0;
 }
 
+/* The event's body: the canonical JSON of
+ * {"v", "seq", "type", "actor", "office", "time", "objects", "data"} (v 2
+ * when the rows carry the caller's time), written member by member in
+ * RFC 8785 order instead of built as a jansson object and sorted: the same
+ * bytes as json_canonical of that object (tests/unit/test_registry.c
+ * test_event_body_canonical compares them). */
+static int event_body(const struct append *a, uint64_t seq, const char *now, struct buf *out,
+                      struct err *err)
+{
+    const struct registry_actor *actor = a->actor;
+
+    if (buf_append_byte(out, '{') != 0)
+        return err_set(err, "json: output too large");
+    if (json_canonical_member_string(out, "actor", actor->username, err) != 0 ||
+        json_canonical_member_value(out, "data", a->data, err) != 0 ||
+        json_canonical_member_value(out, "objects", a->objects, err) != 0 ||
+        json_canonical_member_string(out, "office", actor->office, err) != 0 ||
+        json_canonical_member_integer(out, "seq", (json_int_t)seq, err) != 0 ||
+        json_canonical_member_string(out, "time", now, err) != 0 ||
+        json_canonical_member_string(out, "type", a->type, err) != 0 ||
+        json_canonical_member_integer(out, "v", a->time ? 2 : 1, err) != 0)
+        return -1;
+    return buf_append_byte(out, '}') ? err_set(err, "json: output too large") : 0;
+}
+
 static int append_tx(struct db *db, void *arg, struct err *err)
 {
     struct append *a = arg;
@@ -333,7 +359,6 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
     crypto_hash_sha256_state hs;
     char now[TIME_ISO8601_LEN + 1];
-    json_t *ev = NULL;
     sqlite3_stmt *st = NULL;
     uint64_t seq;
     size_t i;
@@ -345,21 +370,15 @@ static int append_tx(struct db *db, void *arg, struct err *err)
      * more, so the audit never meets an event signed after a disable. */
     if (actor_current(db, a->cache, actor, err) != 0)
         goto out;
-    if (reg_log_size(db, &seq, err) != 0 || reg_now(now, err) != 0)
+    if (reg_log_size(db, &seq, err) != 0)
         goto out;
     /* Version 2: the rows written with this event carry exactly its time,
      * so `audit verify` can rebuild their time columns from the log. */
     if (a->time)
         (void)snprintf(now, sizeof now, "%s", a->time);
-    ev = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "v", a->time ? 2 : 1, "seq",
-                   (json_int_t)seq,
-                   "type", a->type, "actor", actor->username, "office", actor->office, "time",
-                   now, "objects", a->objects, "data", a->data);
-    if (ev == NULL) {
-        err_setk(err, ERR_INTERNAL, "event: out of memory");
+    else if (reg_now(now, err) != 0)
         goto out;
-    }
-    if (json_canonical(ev, &body, err) != 0) {
+    if (event_body(a, seq, now, &body, err) != 0) {
         err_prefix(err, "event %s", a->type);
         goto out;
     }
@@ -409,7 +428,6 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     rc = 0;
 out:
     reg_release(db, st);
-    json_decref(ev);
     buf_release(&body);
     return rc;
 }
@@ -451,6 +469,9 @@ static int event_append(struct db *db, const struct registry_actor *actor, const
         return err_set(err, "event: no signing actor");
     if (type == NULL || *type == '\0' || strlen(type) > 64)
         return err_set(err, "event: type must be 1 to 64 characters");
+    /* before the body's own check, whose message would name the type */
+    if (!utf8_valid(type, strlen(type)))
+        return err_set(err, "event: type is not valid UTF-8");
     if (time && strlen(time) != TIME_ISO8601_LEN)
         return err_set(err, "event: time must be YYYY-MM-DDTHH:MM:SSZ");
     if (objects == NULL)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/encode.h"
 #include "core/json.h"
@@ -407,6 +408,131 @@ static void test_changed_account_signs_nothing(void **state)
     tmp_free(&dir);
 }
 
+/* The event body as the log stores it, against json_canonical of the same
+ * envelope built as a jansson object (how eventlog.c wrote it before it
+ * wrote the members in order): the same bytes for many events whose type,
+ * time, objects and data hold odd strings (escapes, control characters,
+ * non-ASCII, keys whose UTF-16 order is not their UTF-8 order). */
+static uint64_t log_size(struct db *db)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t n;
+
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db), "SELECT count(*) FROM events", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void test_event_body_canonical(void **state)
+{
+    static const char *const odd[] = {
+        "plain", "quote\" back\\slash /", "ctl \x01\x1f\x7f end", "tab\tnl\nbs\bff\fcr\r",
+        "\xc3\xa9t\xc3\xa9 \xc3\xb1 \xe4\xb8\xad\xe6\x96\x87", "\xf0\x9f\x98\x80 emoji",
+        "\xe2\x80\xa8 line separator", "\xef\xbf\xbf", "</script>", "",
+        "\xef\xbd\x81\xcc\x81 combining", "a\\u0000b",
+    };
+    static const char *const times[] = { "2026-12-06T06:00:00Z", "2026-12-06T0\"\\\n\x01:00Z" };
+    const size_t n_odd = sizeof odd / sizeof odd[0];
+    struct err err = ERR_INIT;
+    struct datadir *dd = NULL;
+    struct db *db = NULL;
+    struct registry_actor *admin;
+    char *dir = NULL, data[4096];
+    uint64_t seq = 0;
+    (void)state;
+
+    if (secret_init(&err) != 0)
+        fail_msg("%s", err_msg(&err));
+    admin = inproc_first_admin("event-body", &dir, data, sizeof data, &dd, &db,
+                               "Lantern-orbit-4417");
+    for (size_t i = 0; i < 3 * n_odd; i++) {
+        const char *s = odd[i % n_odd], *t = odd[(i + 1) % n_odd], *time = NULL;
+        char type[80];
+        json_t *objects, *d, *expect;
+        struct buf want = BUF_INIT(1 << 20);
+        sqlite3_stmt *st = NULL;
+
+        (void)snprintf(type, sizeof type, "test.%s", s);
+        type[64] = '\0';
+        if (!utf8_valid(type, strlen(type)))
+            (void)snprintf(type, sizeof type, "test.odd.%zu", i);
+        objects = json_pack("[o, o]", registry_object_ref(s, t, "00ff", NULL),
+                            registry_object_ref("record", s, t, i % 2 ? s : NULL));
+        d = json_pack("{s:s, s:s, s:s, s:s, s:[i, I, I, b, b, n, [], {}], s:{s:{s:s}}, s:I}",
+                      s, t, "\xef\xbf\xbf", "bmp-last", "\xf0\x9f\x98\x80", "astral", "B",
+                      "upper", "list", -1, (json_int_t)9007199254740991LL,
+                      (json_int_t)-9007199254740991LL, 1, 0, "nested", "\xc3\xa9", t, s, "n",
+                      (json_int_t)i);
+        assert_non_null(objects);
+        assert_non_null(d);
+        if (i % 3 == 2)
+            time = times[i / 3 % 2];
+        if (registry_event_append_at(db, admin, type, objects, i % 5 == 4 ? NULL : d, time,
+                                     &seq, &err) != 0)
+            fail_msg("append %zu: %s", i, err_msg(&err));
+        assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                            "SELECT body, created_at FROM events WHERE seq = ?1",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        expect = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O, s:o}", "v", time ? 2 : 1, "seq",
+                           (json_int_t)seq, "type", type, "actor", "admin", "office", "HQ",
+                           "time", (const char *)sqlite3_column_text(st, 1), "objects", objects,
+                           "data", i % 5 == 4 ? json_object() : json_incref(d));
+        assert_non_null(expect);
+        if (json_canonical(expect, &want, &err) != 0)
+            fail_msg("%s", err_msg(&err));
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), buf_str(&want));
+        sqlite3_finalize(st);
+        buf_release(&want);
+        json_decref(expect);
+        json_decref(objects);
+        json_decref(d);
+    }
+
+    /* what json_pack refused is still refused, and nothing is appended */
+    {
+        json_t *real = json_pack("{s:f}", "x", 1.5), *deep = json_object();
+        assert_int_equal(log_size(db), seq + 1);
+        assert_int_equal(registry_event_append(db, admin, "test.\xff\xfe", NULL, NULL, NULL,
+                                               &err),
+                         -1);
+        assert_non_null(strstr(err_msg(&err), "UTF-8"));
+        assert_int_equal(registry_event_append(db, admin, "test.real", NULL, real, NULL, &err),
+                         -1);
+        assert_non_null(strstr(err_msg(&err), "floating-point"));
+        /* nesting counts from the envelope (depth 0): data whose objects
+         * reach depth 65 is refused */
+        for (int l = 0; l < 64; l++) {
+            json_t *up = json_object();
+            assert_int_equal(json_object_set_new(up, "x", deep), 0);
+            deep = up;
+        }
+        assert_int_equal(registry_event_append(db, admin, "test.deep", NULL, deep, NULL, &err),
+                         -1);
+        assert_non_null(strstr(err_msg(&err), "deeper than 64"));
+        assert_int_equal(log_size(db), seq + 1);
+        json_decref(real);
+        json_decref(deep);
+    }
+    {
+        struct registry_audit_stats st;
+        memset(&st, 0, sizeof st);
+        assert_int_equal(registry_audit_verify(db, dd->keys_dir, dd->blobs_dir, NULL,
+                                               report_problem, NULL, &st, &err),
+                         0);
+    }
+    registry_actor_free(admin);
+    db_close(db);
+    datadir_free(dd);
+    tmp_free(&dir);
+}
+
 static void test_uin(void **state)
 {
     struct err err = ERR_INIT;
@@ -542,4 +668,4 @@ static void test_record_text_ascii(void **state)
 CMOCKA_MAIN_WITH((.group_setup = load_vectors, .secret = 1), test_merkle_roots_and_nodes,
                  test_password_policy, test_roles_separation, test_changed_account_signs_nothing,
                  test_merkle_inclusion, test_merkle_consistency, test_uin, test_record_normalize,
-                 test_record_text_ascii)
+                 test_record_text_ascii, test_event_body_canonical)
