@@ -320,8 +320,10 @@ static int canon_integer(json_int_t n, struct buf *out)
 
 static int canon_value(const json_t *v, struct buf *out, int depth, struct err *err)
 {
-    if (depth > 64)
-        return err_set(err, "json: nesting deeper than 64 levels");
+    /* the same bound as json_parse (json_check_depth): what is written
+     * canonical, and so signed, can always be read back */
+    if (depth >= JSON_MAX_DEPTH && (json_is_object(v) || json_is_array(v)))
+        return err_set(err, "json: nesting deeper than %d levels", JSON_MAX_DEPTH);
     switch (json_typeof(v)) {
     case JSON_NULL: return buf_append_str(out, "null") ? err_set(err, "json: output too large") : 0;
     case JSON_TRUE: return buf_append_str(out, "true") ? err_set(err, "json: output too large") : 0;

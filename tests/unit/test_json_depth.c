@@ -268,6 +268,37 @@ static void test_parse_canonical(void **state)
     free(too_deep);
 }
 
+/* What json_canonical writes, json_parse reads back: JSON_MAX_DEPTH
+ * nested containers are written, one more is refused, even when the
+ * innermost is empty (a signed body that the audit could not parse). */
+static void test_canonical_depth_same_as_parse(void **state)
+{
+    for (int levels = JSON_MAX_DEPTH - 1; levels <= JSON_MAX_DEPTH + 1; levels++) {
+        json_t *v = json_array(), *back = NULL; /* the innermost level, empty */
+        struct buf out = BUF_INIT(1 << 16);
+        struct err err = ERR_INIT;
+        int rc;
+        (void)state;
+
+        for (int i = 1; i < levels && v; i++)
+            v = i % 2 ? json_pack("{s:o}", "k", v) : json_pack("[o]", v);
+        assert_non_null(v);
+        rc = json_canonical(v, &out, &err);
+        if (levels > JSON_MAX_DEPTH) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err_msg(&err), "nesting deeper than"));
+        } else {
+            assert_int_equal(rc, 0);
+            if (json_parse((const char *)out.data, out.len, &back, &err) != 0)
+                fail_msg("%d levels written, not read back: %s", levels, err_msg(&err));
+            assert_true(json_equal(back, v));
+            json_decref(back);
+        }
+        json_decref(v);
+        buf_release(&out);
+    }
+}
+
 CMOCKA_MAIN(NULL, NULL, test_depth_at_limit_accepted, test_depth_over_limit_refused,
             test_depth_counts_siblings_once, test_depth_ignores_strings, test_parse_file_bounded,
-            test_buf_append_secret, test_parse_canonical)
+            test_buf_append_secret, test_parse_canonical, test_canonical_depth_same_as_parse)
