@@ -102,7 +102,7 @@ static const struct cli_opt record_options[] = {
     { "born-from", CLI_STRING, OFF(born_from), 0, 0, "list" },
     { "born-to", CLI_STRING, OFF(born_to), 0, 0, "list" },
     { "jsonl", CLI_STRING, OFF(jsonl), 0, 0, "import" },
-    { "batch", CLI_INT, OFF(batch), 1, 10000, "import" },
+    { "batch", CLI_INT, OFF(batch), 1, REGISTRY_BATCH_MAX, "import" },
     { "dry-run", CLI_FLAG, OFF(dry_run), 0, 0, "import" },
     { NULL, 0, 0, 0, 0, NULL },
 };

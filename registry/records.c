@@ -522,6 +522,9 @@ int registry_record_import_batch(struct db *db, const struct registry_actor *act
 {
     if (source == NULL || already == NULL)
         return err_set(err, "record import: no source given");
+    if (n > REGISTRY_BATCH_MAX)
+        return err_set(err, "record import: %zu drafts in one batch, at most %d", n,
+                       REGISTRY_BATCH_MAX);
     return draft_batch(db, actor, source, records, n, ids, already, errs, err);
 }
 
@@ -1155,6 +1158,9 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
     const struct registry_actor *last = NULL;
     int rc = -1;
 
+    if (n > REGISTRY_BATCH_MAX)
+        return err_set(err, "bulk steps: %zu in one transaction, at most %d", n,
+                       REGISTRY_BATCH_MAX);
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
     if (b.norms == NULL || b.drafted == NULL) {

@@ -334,6 +334,14 @@ int registry_record_import_batch(struct db *db, const struct registry_actor *act
                                  struct err *errs, struct err *err)
     __attribute__((warn_unused_result));
 
+/* Steps (registry_record_steps) or drafts (registry_record_import_batch)
+ * of one bulk transaction at most. A transaction's events end at one signed
+ * tree head, and a sync push ends at a head and carries at most
+ * REGISTRY_PUSH_MAX_EVENTS: every step or draft appends at most two events,
+ * so any bulk transaction can be pushed to the national tier. */
+#define REGISTRY_BATCH_MAX 5000
+#define REGISTRY_PUSH_MAX_EVENTS 10000
+
 /* One step of a bulk batch of the record lifecycle (registry_record_steps):
  * what registry_record_draft, registry_record_verify or
  * registry_record_register does, by ACTOR. */

@@ -28,7 +28,7 @@
 #include "core/log.h"
 #include "national_int.h"
 
-#define PUSH_MAX_EVENTS 10000
+#define PUSH_MAX_EVENTS REGISTRY_PUSH_MAX_EVENTS
 
 struct office_state {
     unsigned char pk[REG_PK_BYTES];

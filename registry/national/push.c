@@ -228,6 +228,13 @@ int national_sync_push(struct national_client *c, struct db *db, unsigned batch,
             goto out;
         if (end == 0 || end > local)
             break; /* nothing signed past what was accepted */
+        if (end - accepted > REGISTRY_PUSH_MAX_EVENTS) {
+            err_set(err, "sync: events %llu to %llu were committed in one transaction of "
+                         "%llu events, more than the %d a push carries",
+                    (unsigned long long)accepted, (unsigned long long)(end - 1),
+                    (unsigned long long)(end - accepted), REGISTRY_PUSH_MAX_EVENTS);
+            goto out;
+        }
         if (events_json(db, accepted, end, &events, &versions, err) != 0 ||
             head_at(db, end, &head, err) != 0 || consistency_json(db, accepted, end, &proof, err) != 0)
             goto out;

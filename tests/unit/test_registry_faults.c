@@ -1143,6 +1143,47 @@ static void test_steps_mismatch_rounds(void **state)
     registry_actor_free(r);
 }
 
+/* A bulk transaction larger than REGISTRY_BATCH_MAX (its events would not
+ * fit one sync push, which ends at a signed head) is refused before
+ * anything is stored, steps and import drafts alike. */
+static void test_batch_over_push_size_refused(void **state)
+{
+    struct registry_step *st = calloc(REGISTRY_BATCH_MAX + 1, sizeof *st);
+    json_t **recs = calloc(REGISTRY_BATCH_MAX + 1, sizeof *recs);
+    char **ids = calloc(REGISTRY_BATCH_MAX + 1, sizeof *ids);
+    bool *already = calloc(REGISTRY_BATCH_MAX + 1, sizeof *already);
+    struct err *errs = calloc(REGISTRY_BATCH_MAX + 1, sizeof *errs);
+    const long lines[1] = { 1 };
+    struct registry_import_source src = { "00", lines };
+    struct registry_actor *a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    long long events0 = count_rows("events"), heads0 = count_rows("tree_heads");
+    struct err err = ERR_INIT;
+    (void)state;
+
+    assert_non_null(st);
+    assert_non_null(recs);
+    assert_non_null(ids);
+    assert_non_null(already);
+    assert_non_null(errs);
+    for (size_t i = 0; i <= REGISTRY_BATCH_MAX; i++)
+        st[i] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = NULL };
+    assert_int_equal(registry_record_steps(db, st, REGISTRY_BATCH_MAX + 1, &err), -1);
+    assert_non_null(strstr(err_msg(&err), "at most 5000"));
+    err_clear(&err);
+    assert_int_equal(registry_record_import_batch(db, a, &src, recs, REGISTRY_BATCH_MAX + 1, ids,
+                                                  already, errs, &err),
+                     -1);
+    assert_non_null(strstr(err_msg(&err), "at most 5000"));
+    assert_int_equal(count_rows("events"), events0);
+    assert_int_equal(count_rows("tree_heads"), heads0);
+    free(st);
+    free(recs);
+    free(ids);
+    free(already);
+    free(errs);
+    registry_actor_free(a);
+}
+
 /* A batch of many events (more than the 1,024 heads the earlier head
  * queue held) stores exactly one tree head: over the whole log as the
  * batch leaves it, naming the head before it. Runs last: its drafts of one
@@ -1193,4 +1234,5 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_prepared_same_as_serial,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
                  test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
+                 test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch)
