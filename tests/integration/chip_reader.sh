@@ -98,11 +98,12 @@ done
     --photo "$SRC/tests/data/icao/face-120x160.jpg" --aa ecdsa-p256 --out pkg-pace \
     --user officer --password-file officer.pw > /dev/null 2>&1 || fail "personalize --pace"
 
-# wait for the chip started in the background to log (into $1) that it is
+# wait (up to 30 s: pcscd and the chip start slowly on a loaded machine)
+# for the chip started in the background to log (into $1) that it is
 # connected to vpcd, then one presence poll of pcscd (400 ms) to see the
 # card swapped; fail with $2 when it does not connect
 wait_vpcd() {
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         grep -q "connected to vpcd" "$1" && break
         sleep 0.1
     done
@@ -111,7 +112,7 @@ wait_vpcd() {
 }
 emulate() { # start the virtual chip of package $1
     if [ -n "$EMU_PID" ]; then stop_pid "$EMU_PID"; fi
-    "$CIVREG" chip emulate "$1" --port "$PORT" --wait 20 --can 271828 --verbose 2> emu.log &
+    "$CIVREG" chip emulate "$1" --port "$PORT" --wait 30 --can 271828 --verbose 2> emu.log &
     EMU_PID=$!
     wait_vpcd emu.log "the virtual chip did not connect"
 }
