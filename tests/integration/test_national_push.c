@@ -456,6 +456,41 @@ static void test_push_backend_schema(void **state)
                "1");
 }
 
+/* Schema 10: a push's new words go through the vocabulary index's pending
+ * list and are merged into the tree before the push's statement returns:
+ * after a push that taught the nation new words the list is empty (searches
+ * never scan it) and the trigram index finds each word as a full scan does. */
+static void test_push_vocab_merged(void **state)
+{
+    struct sim *o = calloc(1, sizeof *o);
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    (void)state;
+
+    expect_sql("SELECT count(*) FROM pg_class WHERE relname = 'name_vocab_trgm'"
+               " AND 'fastupdate=on' = ANY(reloptions)",
+               "1");
+    office_start(o, "W1");
+    for (unsigned k = 0; k < 30; k++)
+        add_birth_of(o, k, "Qvocabmerge", next_uin(o), ev, vs);
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push W1: %s", err_msg(&err));
+    /* the index's metapage counts the tuples waiting in its pending list */
+    assert_int_equal(pg_exec(pg, "CREATE EXTENSION IF NOT EXISTS pageinspect", 0, NULL, NULL,
+                             &err), 0);
+    expect_sql("SELECT n_pending_tuples FROM gin_metapage_info(get_raw_page('name_vocab_trgm', 0))",
+               "0");
+    expect_sql("SELECT count(*) FROM name_vocab WHERE word = 'QVOCABMERGE'", "1");
+    assert_int_equal(pg_exec(pg, "SET enable_seqscan = off", 0, NULL, NULL, &err), 0);
+    expect_sql("SELECT count(*) FROM name_vocab WHERE word LIKE '%VOCABMERG%'", "1");
+    assert_int_equal(pg_exec(pg, "RESET enable_seqscan", 0, NULL, NULL, &err), 0);
+    assert_int_equal(pg_exec(pg, "DROP EXTENSION pageinspect", 0, NULL, NULL, &err), 0);
+    json_decref(ev);
+    json_decref(vs);
+    office_end(o);
+    free(o);
+}
+
 /* The same births registered in two offices become cases for both: those
  * whose draft and registration came in one push (the name key and date of
  * birth the duplicate check uses come from the push itself) and one whose
@@ -978,4 +1013,5 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_bulk_signatures, test_forged_after_collision, test_draft_and_register_one_row,
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
-            test_version_not_canonical, test_push_backend_schema)
+            test_version_not_canonical, test_push_backend_schema,
+            test_push_vocab_merged)
