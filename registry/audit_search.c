@@ -22,6 +22,10 @@ static const char *const fts_cols[] = {
 };
 
 #define REPORT_MAX 10
+/* Page cache of the TEMP tables while the index is recomputed, as the
+ * expected tables' (PROJ_CACHE_KIB): SQLite's default 2 MB sent every
+ * recomputed row out to the temporary file and back for the comparison. */
+#define TEMP_CACHE_KIB 32768
 
 static void text_of(sqlite3_stmt *st, int i, char *out, size_t size)
 {
@@ -188,9 +192,17 @@ out:
 int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void *ctx,
                      struct err *err)
 {
-    long long count = 0;
-    int rc = -1;
+    long long count = 0, cache = 0;
+    char sql[64];
+    int rc = -1, had;
 
+    had = db_query_int64(db, "PRAGMA temp.cache_size", "reading the temp page cache size", &cache,
+                         err, "");
+    if (had < 0)
+        return -1;
+    (void)snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = -%d", TEMP_CACHE_KIB);
+    if (db_exec(db, sql, err) != 0)
+        return -1;
     /* search_index and search_name_keys as migrations 0007 and 0015
      * define them, in temp. The FTS5 tables are compared by their columns
      * only (what the indexing code wrote into each row), so their
@@ -242,6 +254,9 @@ out:
                 " DROP TABLE IF EXISTS temp.search_tri; DROP TABLE IF EXISTS"
                 " temp.search_name_keys;",
                 rc == 0 ? err : NULL) != 0)
+        rc = -1;
+    (void)snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = %lld", cache);
+    if (had == 1 && db_exec(db, sql, rc == 0 ? err : NULL) != 0)
         rc = -1;
     db_stmt_cache_clear(db);
     return rc;

@@ -428,34 +428,50 @@ out:
     return -1;
 }
 
+/* Index the record of the row ST stands on: its id, office, status,
+ * registration number, uin and current version's data (NULL: the version
+ * is missing, reported as before as no record). FRESH: the index holds no
+ * row for it (no lookup). */
+static int index_row(struct db *db, struct index_writer *w, sqlite3_stmt *st, bool fresh,
+                     struct err *err)
+{
+    json_t *rec = NULL;
+    int rc;
+
+    if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+        return err_setk(err, ERR_NOT_FOUND, "search index: no record %s",
+                        (const char *)sqlite3_column_text(st, 0));
+    if (db_column_parse(st, 5, &rec, err) != 0)
+        return -1;
+    rc = writer_put(db, w, (const char *)sqlite3_column_text(st, 0),
+                    (const char *)sqlite3_column_text(st, 1),
+                    (const char *)sqlite3_column_text(st, 2), rec, NULL, fresh,
+                    (const char *)sqlite3_column_text(st, 3),
+                    (const char *)sqlite3_column_text(st, 4), err);
+    json_decref(rec);
+    return rc;
+}
+
+#define STORE_COLS                                                                                 \
+    "r.id, r.office, r.status, r.registration_number, r.uin, v.data FROM birth_records r"         \
+    " LEFT JOIN record_versions v ON v.record_id = r.id AND v.version = r.version"
+#define STORE_SQL "SELECT " STORE_COLS " WHERE r.id = ?1"
+
 /* The current version of registry record ID, with its state, indexed. */
 static int index_from_store(struct db *db, struct index_writer *w, sqlite3_stmt *st,
                             const char *id, struct err *err)
 {
-    json_t *rec = NULL;
     int rc = -1, s;
 
     s = writer_step(db, st, "reading a record to index", err, "s", id);
     if (s == 0)
         err_setk(err, ERR_NOT_FOUND, "search index: no record %s", id);
-    if (s != 1)
-        goto out;
-    if (db_column_parse(st, 4, &rec, err) != 0)
-        goto out;
-    rc = writer_put(db, w, id, (const char *)sqlite3_column_text(st, 0),
-                    (const char *)sqlite3_column_text(st, 1),
-                    rec, NULL, false, (const char *)sqlite3_column_text(st, 2),
-                    (const char *)sqlite3_column_text(st, 3), err);
-out:
+    if (s == 1)
+        rc = index_row(db, w, st, false, err);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    json_decref(rec);
     return rc;
 }
-
-#define STORE_SQL                                                                                  \
-    "SELECT r.office, r.status, r.registration_number, r.uin, v.data FROM birth_records r"        \
-    " JOIN record_versions v ON v.record_id = r.id AND v.version = r.version WHERE r.id = ?1"
 
 int registry_search_index_record(struct db *db, const char *id, struct err *err)
 {
@@ -547,7 +563,7 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
 {
     long long *count = arg;
     struct index_writer w;
-    sqlite3_stmt *list = NULL, *st = NULL;
+    sqlite3_stmt *list = NULL;
     int rc = -1, s;
 
     *count = 0;
@@ -557,11 +573,13 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
         return -1;
     if (writer_open(db, &w, err) != 0)
         return -1;
-    if (reg_prepare_cached(db, &list, "SELECT id FROM birth_records ORDER BY created_at, id", err) != 0 ||
-        reg_prepare_cached(db, &st, STORE_SQL, err) != 0)
+    /* One pass over the records with their current versions: the index
+     * was just emptied, so every row is new (no lookup of an old one). */
+    if (reg_prepare_cached(db, &list,
+                           "SELECT " STORE_COLS " ORDER BY r.created_at, r.id", err) != 0)
         goto out;
     while ((s = sqlite3_step(list)) == SQLITE_ROW) {
-        if (index_from_store(db, &w, st, (const char *)sqlite3_column_text(list, 0), err) != 0)
+        if (index_row(db, &w, list, true, err) != 0)
             goto out;
         (*count)++;
     }
@@ -572,7 +590,6 @@ int reg_search_reindex_tx(struct db *db, void *arg, struct err *err)
     rc = 0;
 out:
     reg_release(db, list);
-    reg_release(db, st);
     writer_close(&w);
     return rc;
 }

@@ -425,6 +425,21 @@ static void test_tamper(void **state)
              registered_id);
     expect_named(t, "changed field", (const char *[]){ stmt, NULL });
 
+    /* a deleted current version: the search index's recomputation (one
+     * pass over the records joined to their versions) names the record */
+    copy_data(t);
+    sql(t, "DELETE FROM record_versions WHERE (record_id, version) IN (SELECT id, version FROM"
+           " birth_records ORDER BY created_at LIMIT 1)");
+    {
+        struct proc_result r;
+        must_run(NULL, &r, (const char *[]){ "audit", "verify", "--data", t, NULL });
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.out, "row missing, the log made it"));
+        assert_non_null(
+            strstr(r.err, "recomputing the search index: search index: no record"));
+        proc_result_free(&r);
+    }
+
     /* a deleted event */
     copy_data(t);
     sql(t, "DELETE FROM events WHERE seq = 8");
