@@ -664,7 +664,7 @@ static json_t *prepak_record(int i, int century)
                                           "Ame\xcc\x81lie-Prepak", "Prepak O'Hara" };
     static const char *const suffix[] = { "a", "o", "e", "i", "u" };
     json_t *rec = registry_record_example();
-    char name[96], date[16];
+    char name[96], date[48];
 
     json_object_del(rec, "registration_date");
     snprintf(name, sizeof name, "%s%s", family[i % 8], suffix[(i / 8) % 5]);
