@@ -337,7 +337,7 @@ int main(int argc, char **argv)
     struct registry_actor *admin = NULL, *a = NULL, *b = NULL, *r = NULL;
     struct err err = ERR_INIT;
     json_t *rec = NULL;
-    double t0, t_single, t_batch, t_import = 0, c0, c_import = 0, c_import_own = 0, c_single,
+    double t0, t_single, t_batch, t_import = 0, c0, c_import = 0, c_import_own = 0, c_batch_own, c_single,
         c_batch;
     int pos = 0, o = bench_options(&argc, argv, usage);
 
@@ -429,9 +429,11 @@ int main(int argc, char **argv)
 
     t0 = bench_now();
     c0 = bench_cpu();
+    c_batch_own = bench_thread_cpu();
     bulk_records(db, a, b, r, i, total - i, batch, &resolved);
     t_batch = bench_now() - t0;
     c_batch = bench_cpu() - c0;
+    c_batch_own = bench_thread_cpu() - c_batch_own;
 
     if (single > 0) {
         printf("records draft -> verified -> registered, one transaction per step: %ld in %.2f s"
@@ -443,9 +445,13 @@ int main(int argc, char **argv)
     }
     if (total > single) {
         printf("records draft -> verified -> registered, bulk (registry_record_steps), %ld records"
-               " (%ld steps) per transaction: %ld in %.2f s = %.0f records/s (%.0f per CPU second)\n",
+               " (%ld steps) per transaction: %ld in %.2f s = %.0f records/s (%.0f per CPU second;"
+               " the batch's thread %.1f us CPU per record, bound %.0f records/s)\n",
                batch, 3 * batch, total - single, t_batch, (double)(total - single) / t_batch,
-               (double)(total - single) / c_batch);
+               (double)(total - single) / c_batch, c_batch_own * 1e6 / (double)(total - single),
+               (double)(total - single) / c_batch_own);
+        bench_figure("register.bulk_batch_thread_us_per_record",
+                     c_batch_own * 1e6 / (double)(total - single), "us");
         bench_figure("register.bulk_records_per_cpu_s", (double)(total - single) / c_batch,
                      "records/cpu-s");
         bench_figure("register.bulk_records_per_s", (double)(total - single) / t_batch,

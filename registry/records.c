@@ -7,6 +7,7 @@
  * A correction is a new version with a reason and evidence; versions are
  * never updated or deleted. Each step is one transaction with one signed
  * event. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,7 +322,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
                                   NULL, err) != 0 ||
         reg_dup_scan_keys(db, c->id, c->norm, kp, err) != 0)
         goto out;
-    if (c->keep) {
+    if (c->keep && folded) { /* prepared names stay the preparation's */
         *c->keep = keys;
         c->kept = true;
         folded = false;
@@ -548,6 +549,8 @@ struct verify_ctx {
     int known_rounds;
     /* bulk: the index's status written at the end of the batch (steps_run) */
     bool index_later;
+    /* bulk: NORM's canonical form prepared beforehand (reg_draft_prepare), or NULL */
+    const struct reg_draft_prep *prep;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -650,10 +653,17 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
         goto out;
     }
     /* a re-keying equal to the version has its canonical bytes, so its hash */
-    if (json_equal(h.data, c->norm))
+    if (json_equal(h.data, c->norm)) {
         memcpy(rehash, h.hash, sizeof rehash);
-    else if (reg_record_canonical(c->norm, &rekeyed, rehash, err) != 0)
+    } else if (c->prep) {
+        if (c->prep->canon_rc != 0) {
+            *err = c->prep->canon_err;
+            goto out;
+        }
+        memcpy(rehash, c->prep->hash, sizeof rehash);
+    } else if (reg_record_canonical(c->norm, &rekeyed, rehash, err) != 0) {
         goto out;
+    }
     if (reg_now(now, err) != 0)
         goto out;
     edata = json_pack("{s:i, s:s, s:s}", "version", h.version, "status", "verified",
@@ -931,8 +941,9 @@ int registry_record_register(struct db *db, const struct registry_actor *actor, 
 /* What a batch's draft step leaves for the steps that follow it. */
 struct drafted {
     char hash[65]; /* the version's hash */
-    struct search_keys keys; /* its folded names, when HAS_KEYS */
+    struct search_keys keys; /* its folded names (made in the draft), when HAS_KEYS */
     bool has_keys;
+    const struct search_keys *prep_keys; /* else its prepared folded names, or NULL */
     /* disagreements logged on the version by the batch's verification
      * steps: the record's only version and events are this batch's */
     int rounds;
@@ -942,6 +953,10 @@ struct drafted {
 struct steps_ctx {
     struct registry_step *steps;
     json_t **norms; /* DRAFT, VERIFY: normalized RECORD, or NULL when refused */
+    /* DRAFT, VERIFY: the record prepared on a second thread (PREP_AT[I]
+     * into LINE), SIZE_MAX: not prepared (a REGISTER, or refused before) */
+    size_t *prep_at;
+    struct reg_prep_line *line;
     struct drafted *drafted; /* DRAFT done */
     size_t n;
     size_t done;
@@ -973,9 +988,9 @@ static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
         return -1;
     c->wrote = true;
     rc = reg_dup_scan_keys(db, h.id, h.data,
-                           h.data == c->known && b->drafted[draft].has_keys
-                               ? &b->drafted[draft].keys
-                               : NULL,
+                           h.data != c->known        ? NULL
+                           : b->drafted[draft].has_keys ? &b->drafted[draft].keys
+                                                        : b->drafted[draft].prep_keys,
                            err);
     if (rc == 0) {
         c->wrote = false;
@@ -993,9 +1008,21 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     const char *id = s->id;
     const json_t *known = NULL;
     const char *known_hash = NULL;
+    const struct reg_draft_prep *prep = NULL;
     int rc;
 
     step_reset(s);
+    if (b->prep_at[i] != SIZE_MAX) {
+        /* prepared on the second thread (waits for it) */
+        prep = reg_prep_line_get(b->line, b->prep_at[i]);
+        if (prep->norm == NULL) {
+            /* refused by the normalization, as before the transaction */
+            s->err = b->line->errs[b->prep_at[i]];
+            return 0;
+        }
+        if (b->norms[i] == NULL)
+            b->norms[i] = json_incref(prep->norm);
+    }
     if (b->norms[i] == NULL)
         return 0; /* refused before the transaction, S->ERR says why */
     err_clear(&s->err);
@@ -1013,11 +1040,12 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
         struct draft_ctx c = { s->actor, b->norms[i], NULL, NULL, 0, true, false, &b->frontier,
-                               NULL };
+                               prep };
         struct drafted *d = &b->drafted[i];
         if (d->has_keys) /* an earlier attempt's */
             reg_search_keys_release(&d->keys);
         d->has_keys = false;
+        d->prep_keys = prep && prep->folded ? &prep->keys : NULL;
         d->rounds = 0;
         d->verified = d->registered = false;
         c.keep = &d->keys;
@@ -1033,6 +1061,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     case REGISTRY_STEP_VERIFY: {
         struct verify_ctx c = { s->actor, id,    b->norms[i],  NULL,  0,
                                 true,     false, &b->frontier, known, known_hash };
+        c.prep = prep;
         if (known) {
             c.keyer = b->steps[s->draft].actor->username;
             c.known_rounds = b->drafted[s->draft].rounds;
@@ -1133,13 +1162,13 @@ static const char *const step_actions[] = {
 };
 
 /* Whether verification step I re-keys its batch draft's record exactly as
- * the draft keyed it (equal JSON), the draft's normalization done (NORMS). */
-static bool same_as_draft(const struct registry_step *steps, size_t i, json_t *const *norms)
+ * the draft keyed it (equal JSON), the draft's record being prepared
+ * (PREP_AT). */
+static bool same_as_draft(const struct registry_step *steps, size_t i, const size_t *prep_at)
 {
     const struct registry_step *s = &steps[i];
     return s->id == NULL && s->draft < i && steps[s->draft].kind == REGISTRY_STEP_DRAFT &&
-           norms[s->draft] != NULL && json_is_object(norms[s->draft]) &&
-           json_equal(s->record, steps[s->draft].record);
+           prep_at[s->draft] != SIZE_MAX && json_equal(s->record, steps[s->draft].record);
 }
 
 void registry_steps_release(struct registry_step *steps, size_t n)
@@ -1154,8 +1183,14 @@ void registry_steps_release(struct registry_step *steps, size_t n)
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { steps, NULL, NULL, n, 0, REG_FRONTIER_CACHE_INIT };
+    struct steps_ctx b = { .steps = steps, .n = n, .frontier = REG_FRONTIER_CACHE_INIT };
     const struct registry_actor *last = NULL;
+    struct reg_prep_line line;
+    struct reg_draft_prep *preps = NULL;
+    struct err *prep_errs = NULL;
+    json_t **records = NULL; /* the records prepared, in the order of their steps */
+    size_t np = 0;
+    bool started = false;
     int rc = -1;
 
     if (n > REGISTRY_BATCH_MAX)
@@ -1163,17 +1198,28 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
                        REGISTRY_BATCH_MAX);
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
-    if (b.norms == NULL || b.drafted == NULL) {
+    b.prep_at = calloc(n ? n : 1, sizeof *b.prep_at);
+    preps = calloc(n ? n : 1, sizeof *preps);
+    prep_errs = calloc(n ? n : 1, sizeof *prep_errs);
+    records = calloc(n ? n : 1, sizeof *records);
+    if (b.norms == NULL || b.drafted == NULL || b.prep_at == NULL || preps == NULL ||
+        prep_errs == NULL || records == NULL) {
         free(b.norms);
         free(b.drafted);
+        free(b.prep_at);
+        free(preps);
+        free(prep_errs);
+        free(records);
         return err_oom(err);
     }
+    b.line = &line;
     for (size_t i = 0; i < n; i++) {
         struct registry_step *s = &steps[i];
         s->new_id = NULL;
         s->result = NULL;
         s->done = false;
         err_clear(&s->err);
+        b.prep_at[i] = SIZE_MAX;
         if ((unsigned)s->kind > REGISTRY_STEP_REGISTER) {
             err_set(err, "bulk step %zu: unknown kind %d", i, (int)s->kind);
             goto out;
@@ -1181,33 +1227,48 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
         /* refused before the transaction, as the step-by-step calls refuse */
         if (registry_require_action(s->actor, step_actions[s->kind], &s->err) != 0)
             continue;
-        if (s->kind == REGISTRY_STEP_VERIFY && same_as_draft(steps, i, b.norms)) {
-            /* the same input normalizes to the same record */
-            b.norms[i] = json_incref(b.norms[s->draft]);
-        } else if (s->kind != REGISTRY_STEP_REGISTER &&
-                   registry_record_normalize(s->record, &b.norms[i], &s->err) != 0) {
-            b.norms[i] = NULL;
-            continue;
-        }
-        if (s->kind == REGISTRY_STEP_REGISTER)
+        if (s->kind == REGISTRY_STEP_REGISTER) {
             b.norms[i] = json_null(); /* allowed to run */
-        last = s->actor;
+        } else if (s->kind == REGISTRY_STEP_VERIFY && same_as_draft(steps, i, b.prep_at)) {
+            /* the same input normalizes to the same record (or is
+             * refused with the same error) */
+            b.prep_at[i] = b.prep_at[s->draft];
+        } else {
+            /* normalized, in canonical form and folded on a second thread
+             * while the transaction runs the steps before it */
+            b.prep_at[i] = np;
+            records[np++] = (json_t *)s->record;
+        }
     }
+    reg_prep_line_start(&line, records, np, preps, prep_errs);
+    started = true;
     if (db_tx_run(db, steps_tx, &b, err) == 0) {
         rc = (int)b.done;
+        /* the last step allowed to run (not refused before it ran) */
+        for (size_t i = 0; i < n; i++)
+            if (b.norms[i] != NULL)
+                last = steps[i].actor;
         reg_after_commit(db, last);
     } else {
         for (size_t i = 0; i < n; i++)
             step_reset(&steps[i]);
     }
 out:
+    if (started)
+        reg_prep_line_finish(&line);
     for (size_t i = 0; i < n; i++) {
         json_decref(b.norms[i]);
         if (b.drafted[i].has_keys)
             reg_search_keys_release(&b.drafted[i].keys);
     }
+    for (size_t i = 0; started && i < np; i++)
+        reg_draft_prep_release(&preps[i]);
     free(b.norms);
     free(b.drafted);
+    free(b.prep_at);
+    free(preps);
+    free(prep_errs);
+    free(records);
     return rc;
 }
 

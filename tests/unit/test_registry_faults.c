@@ -654,22 +654,33 @@ static char *row_text(const char *sql, const char *id)
     return out;
 }
 
-/* A batch's drafts are normalized, put in canonical form and folded on a
- * second thread while the batch writes: what it stores for each draft is
- * what the serial path (registry_record_draft) stores for the same input,
- * byte for byte (version data and hash, index entry, FTS5 terms, name
- * keys), in the batch's order, and a draft the normalization refuses is
- * refused alone with the serial path's message. 40 drafts: enough for the
- * preparing thread to start (draft_prep.c), names in decomposed Unicode,
- * with diacritics and in other scripts. */
-static void test_import_batch_prepared_same_as_serial(void **state)
+/* Draft I of the batches prepared on a second thread, born in CENTURY:
+ * names in decomposed Unicode, with diacritics and in other scripts. */
+static json_t *prepak_record(int i, int century)
 {
-    enum { N = 40, BAD = 7 };
     static const char *const family[] = { "Zo\xc3\xab-Prepak", "Nguy\xe1\xbb\x85n-Prepak",
                                           "O\xcc\x88sterprepak", "\303\230degaard-Prepak",
                                           "Prepakowski", "\xce\x9a\xce\xbf\xcf\x81\xce\xb4\xce\xb9",
                                           "Ame\xcc\x81lie-Prepak", "Prepak O'Hara" };
     static const char *const suffix[] = { "a", "o", "e", "i", "u" };
+    json_t *rec = registry_record_example();
+    char name[96], date[48];
+
+    json_object_del(rec, "registration_date");
+    snprintf(name, sizeof name, "%s%s", family[i % 8], suffix[(i / 8) % 5]);
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string(name));
+    json_object_set_new(json_object_get(rec, "child"), "given_names",
+                        json_string(i % 3 ? "Jose\314\201 Mari\314\201a" : "Prepak"));
+    snprintf(date, sizeof date, "%d%02d-0%d-1%d", century, 21 + i, 1 + i % 9, i % 10);
+    json_object_set_new(json_object_get(rec, "birth"), "date", json_string(date));
+    return rec;
+}
+
+/* What records BATCH and SERIAL store is the same, byte for byte (version
+ * data and hash, index entry, FTS5 terms, name keys, status and verifier,
+ * the verification's re-keyed hash); WHAT names them in a failure. */
+static void assert_stored_same(const char *batch, const char *serial, const char *what)
+{
     static const char *const compare[] = {
         "SELECT data || '|' || hash FROM record_versions WHERE record_id = ?1",
         "SELECT quote(given) || quote(family) || quote(sex) || quote(dob) || quote(place) ||"
@@ -684,7 +695,30 @@ static void test_import_batch_prepared_same_as_serial(void **state)
         "SELECT group_concat(key || '@' || dob, ',') FROM (SELECT key, dob FROM"
         " search_name_keys WHERE rec = (SELECT rowid FROM search_index WHERE record_id = ?1)"
         " ORDER BY key, dob)",
+        "SELECT status || '|' || coalesce(verified_by, '-') FROM birth_records WHERE id = ?1",
+        "SELECT coalesce(group_concat(json_extract(e.body, '$.data.rekeyed_hash')), '-')"
+        " FROM events e JOIN event_objects o ON o.seq = e.seq"
+        " WHERE o.kind = 'record' AND o.object_id = ?1 AND e.type = 'record.verify'",
     };
+
+    for (size_t q = 0; q < sizeof compare / sizeof compare[0]; q++) {
+        char *x = row_text(compare[q], batch), *y = row_text(compare[q], serial);
+        if (strcmp(x, y) != 0 || strcmp(x, "NULL") == 0)
+            fail_msg("%s, %s:\n batch  %s\n serial %s", what, compare[q], x, y);
+        free(x);
+        free(y);
+    }
+}
+
+/* A batch's drafts are normalized, put in canonical form and folded on a
+ * second thread while the batch writes: what it stores for each draft is
+ * what the serial path (registry_record_draft) stores for the same input,
+ * byte for byte, in the batch's order, and a draft the normalization
+ * refuses is refused alone with the serial path's message. 40 drafts:
+ * enough for the preparing thread to start (draft_prep.c). */
+static void test_import_batch_prepared_same_as_serial(void **state)
+{
+    enum { N = 40, BAD = 7 };
     struct registry_actor *a;
     struct err err = ERR_INIT, errs[N];
     json_t *recs[N];
@@ -694,15 +728,7 @@ static void test_import_batch_prepared_same_as_serial(void **state)
 
     a = login("clerk-a", "a-krelc-tundra-ferns-61");
     for (int i = 0; i < N; i++) {
-        char name[96], date[16];
-        recs[i] = registry_record_example();
-        json_object_del(recs[i], "registration_date");
-        snprintf(name, sizeof name, "%s%s", family[i % 8], suffix[i / 8]);
-        json_object_set_new(json_object_get(recs[i], "child"), "family_name", json_string(name));
-        json_object_set_new(json_object_get(recs[i], "child"), "given_names",
-                            json_string(i % 3 ? "Jose\314\201 Mari\314\201a" : "Prepak"));
-        snprintf(date, sizeof date, "18%02d-0%d-1%d", 21 + i, 1 + i % 9, i % 10);
-        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
+        recs[i] = prepak_record(i, 18);
         errs[i] = (struct err)ERR_INIT;
     }
     json_object_set_new(json_object_get(recs[BAD], "child"), "sex", json_string("unknown"));
@@ -710,7 +736,7 @@ static void test_import_batch_prepared_same_as_serial(void **state)
     if (rc != N - 1)
         fail_msg("batch: %d drafted (%s / %s)", rc, err_msg(&err), err_msg(&errs[BAD]));
     for (int i = 0; i < N; i++) {
-        char *serial = NULL;
+        char *serial = NULL, what[32];
         int r = registry_record_draft(db, a, recs[i], &serial, &err);
         if (i == BAD) {
             assert_int_not_equal(r, 0);
@@ -721,13 +747,8 @@ static void test_import_batch_prepared_same_as_serial(void **state)
         if (r != 0)
             fail_msg("draft %d: %s", i, err_msg(&err));
         assert_non_null(ids[i]);
-        for (size_t q = 0; q < sizeof compare / sizeof compare[0]; q++) {
-            char *x = row_text(compare[q], ids[i]), *y = row_text(compare[q], serial);
-            if (strcmp(x, y) != 0 || strcmp(x, "NULL") == 0)
-                fail_msg("draft %d, %s:\n batch  %s\n serial %s", i, compare[q], x, y);
-            free(x);
-            free(y);
-        }
+        snprintf(what, sizeof what, "draft %d", i);
+        assert_stored_same(ids[i], serial, what);
         free(serial);
         free(ids[i]);
     }
@@ -735,6 +756,86 @@ static void test_import_batch_prepared_same_as_serial(void **state)
         json_decref(recs[i]);
     audit_clean();
     registry_actor_free(a);
+}
+
+/* The bulk steps' draft and re-keying records are prepared on a second
+ * thread too (registry_record_steps): each draft and verification stores
+ * what registry_record_draft and registry_record_verify store for the same
+ * input, and each refusal is theirs. 40 drafts, each verified by another
+ * clerk: the same JSON (the draft's preparation shared), a copy in
+ * composed Unicode (prepared on its own, normalized equal), a draft the
+ * normalization refuses (its verification refused with the same message),
+ * a re-keying it refuses, and one that disagrees (logged, refused). */
+static void test_steps_prepared_same_as_serial(void **state)
+{
+    enum { N = 40, BAD = 8, BAD_REKEY = 11, DIFFERS = 13 };
+    struct registry_actor *a, *b;
+    struct registry_step st[2 * N];
+    struct err err = ERR_INIT;
+    json_t *recs[N], *rekeys[N];
+    int rc;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    for (int i = 0; i < N; i++) {
+        recs[i] = prepak_record(i, 17);
+        rekeys[i] = i % 2 ? json_deep_copy(recs[i]) : json_incref(recs[i]);
+        if (i % 2 && i % 3)
+            json_object_set_new(json_object_get(rekeys[i], "child"), "given_names",
+                                json_string("Jos\xc3\xa9 Mar\xc3\xad" "a"));
+    }
+    json_object_set_new(json_object_get(recs[BAD], "child"), "sex", json_string("unknown"));
+    json_object_set_new(json_object_get(rekeys[BAD_REKEY], "child"), "sex",
+                        json_string("unknown"));
+    json_object_set_new(json_object_get(rekeys[DIFFERS], "child"), "given_names",
+                        json_string("Prepakina"));
+    for (int i = 0; i < N; i++) {
+        st[2 * i] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a,
+                                            .record = recs[i] };
+        st[2 * i + 1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b,
+                                                .record = rekeys[i], .draft = (size_t)(2 * i) };
+    }
+    rc = registry_record_steps(db, st, 2 * N, &err);
+    if (rc != 2 * N - 4)
+        fail_msg("steps: %d done (%s / %s / %s)", rc, err_msg(&err), err_msg(&st[0].err),
+                 err_msg(&st[1].err));
+    for (int i = 0; i < N; i++) {
+        char *serial = NULL, what[32];
+        json_t *mm = NULL;
+        int r = registry_record_draft(db, a, recs[i], &serial, &err);
+        if (i == BAD) {
+            assert_int_not_equal(r, 0);
+            assert_null(st[2 * i].new_id);
+            assert_string_equal(err_msg(&st[2 * i].err), err_msg(&err));
+            assert_false(st[2 * i + 1].done);
+            assert_string_equal(err_msg(&st[2 * i + 1].err), err_msg(&err));
+            continue;
+        }
+        if (r != 0)
+            fail_msg("draft %d: %s", i, err_msg(&err));
+        assert_true(st[2 * i].done);
+        r = registry_record_verify(db, b, serial, rekeys[i], &mm, &err);
+        assert_int_equal(st[2 * i + 1].done, r == 0);
+        if (i == BAD_REKEY)
+            assert_string_equal(err_msg(&st[2 * i + 1].err), err_msg(&err));
+        else if (i == DIFFERS)
+            assert_non_null(strstr(err_msg(&st[2 * i + 1].err), "differs from the draft"));
+        else if (r != 0)
+            fail_msg("verification %d: %s", i, err_msg(&err));
+        json_decref(mm);
+        snprintf(what, sizeof what, "draft %d", i);
+        assert_stored_same(st[2 * i].new_id, serial, what);
+        free(serial);
+    }
+    registry_steps_release(st, 2 * N);
+    for (int i = 0; i < N; i++) {
+        json_decref(recs[i]);
+        json_decref(rekeys[i]);
+    }
+    audit_clean();
+    registry_actor_free(a);
+    registry_actor_free(b);
 }
 
 /* ---- the bulk batch of draft, verify and register steps ---- */
@@ -1232,6 +1333,7 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_failure_after_write_undoes_batch,
                  test_import_batch_flags_duplicate_within_batch,
                  test_import_batch_prepared_same_as_serial,
+                 test_steps_prepared_same_as_serial,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
                  test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
                  test_batch_over_push_size_refused,
