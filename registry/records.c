@@ -451,8 +451,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
                        const struct registry_import_source *source, json_t *const *records,
                        size_t n, char **ids, bool *already, struct err *errs, struct err *err)
 {
-    struct reg_draft_prep *preps = NULL;
-    struct reg_prep_line line;
+    struct reg_prep_line *line;
     struct batch_ctx b;
     int rc = -1;
 
@@ -474,17 +473,16 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
      * their commits (the connection keeps its checkpointer until closed) */
     if (db_checkpoint_beside(db, err) != 0)
         return -1;
-    preps = calloc(n ? n : 1, sizeof *preps);
-    if (preps == NULL)
-        return err_oom(err);
     for (size_t i = 0; i < n; i++)
         err_clear(&errs[i]);
     /* normalized, in canonical form and folded on a second thread while
-     * this one writes the drafts before them */
-    reg_prep_line_start(&line, records, n, preps, errs);
+     * this one writes the drafts before them (and freed there after) */
+    line = reg_prep_line_start(records, n, errs);
+    if (line == NULL)
+        return err_oom(err);
     b.actor = actor;
     b.source = source;
-    b.prep = &line;
+    b.prep = line;
     b.n = n;
     b.ids = ids;
     b.already = already;
@@ -501,10 +499,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
                 already[i] = false;
         }
     }
-    reg_prep_line_finish(&line);
-    for (size_t i = 0; i < n; i++)
-        reg_draft_prep_release(&preps[i]);
-    free(preps);
+    reg_prep_line_end(line);
     return rc;
 }
 
