@@ -52,6 +52,15 @@ static void prepare_one(struct reg_prep_line *l, size_t i)
         l->preps[i].norm = NULL;
 }
 
+/* The drafts and the line freed (on the preparing thread once ended). */
+static void line_free(struct reg_prep_line *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        reg_draft_prep_release(&l->preps[i]);
+    free(l->preps);
+    free(l);
+}
+
 static void *prep_main(void *arg)
 {
     struct reg_prep_line *l = arg;
@@ -66,31 +75,53 @@ static void *prep_main(void *arg)
             pthread_cond_signal(&l->ready_cv);
         pthread_mutex_unlock(&l->mu);
     }
+    /* the drafts are freed here, not on the batch's thread, once the batch
+     * (which may retry its transaction with them) is done with them */
+    pthread_mutex_lock(&l->mu);
+    while (!l->ended)
+        pthread_cond_wait(&l->end_cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    pthread_cond_destroy(&l->end_cv);
+    pthread_cond_destroy(&l->ready_cv);
+    pthread_mutex_destroy(&l->mu);
+    line_free(l);
     return NULL;
 }
 
-void reg_prep_line_start(struct reg_prep_line *l, json_t *const *records, size_t n,
-                         struct reg_draft_prep *preps, struct err *errs)
+struct reg_prep_line *reg_prep_line_start(json_t *const *records, size_t n, struct err *errs)
 {
-    memset(l, 0, sizeof *l);
+    struct reg_prep_line *l = calloc(1, sizeof *l);
+
+    if (l == NULL)
+        return NULL;
+    l->preps = calloc(n ? n : 1, sizeof *l->preps);
+    if (l->preps == NULL) {
+        free(l);
+        return NULL;
+    }
     l->records = records;
-    l->preps = preps;
     l->errs = errs;
     l->n = n;
     for (size_t i = 0; i < n; i++)
-        preps[i] = (struct reg_draft_prep){ .data = BUF_INIT(RECORD_MAX) };
+        l->preps[i] = (struct reg_draft_prep){ .data = BUF_INIT(RECORD_MAX) };
     if (n >= PREP_THREAD_MIN) {
         pthread_mutex_init(&l->mu, NULL);
         pthread_cond_init(&l->ready_cv, NULL);
+        pthread_cond_init(&l->end_cv, NULL);
         l->threaded = pthread_create(&l->th, NULL, prep_main, l) == 0;
-        if (l->threaded)
-            return;
+        if (l->threaded) {
+            /* never joined: the thread ends by freeing the line */
+            (void)pthread_detach(l->th);
+            return l;
+        }
+        pthread_cond_destroy(&l->end_cv);
         pthread_cond_destroy(&l->ready_cv);
         pthread_mutex_destroy(&l->mu);
     }
     for (size_t i = 0; i < n; i++)
         prepare_one(l, i);
     l->ready = n;
+    return l;
 }
 
 const struct reg_draft_prep *reg_prep_line_get(struct reg_prep_line *l, size_t i)
@@ -107,12 +138,21 @@ const struct reg_draft_prep *reg_prep_line_get(struct reg_prep_line *l, size_t i
     return &l->preps[i];
 }
 
-void reg_prep_line_finish(struct reg_prep_line *l)
+void reg_prep_line_end(struct reg_prep_line *l)
 {
-    if (!l->threaded)
+    if (!l->threaded) {
+        line_free(l);
         return;
-    pthread_join(l->th, NULL);
-    pthread_cond_destroy(&l->ready_cv);
-    pthread_mutex_destroy(&l->mu);
-    l->threaded = false;
+    }
+    /* every draft prepared: the thread no longer reads RECORDS nor writes
+     * ERRS, which the caller may free once this returns */
+    pthread_mutex_lock(&l->mu);
+    while (l->ready < l->n) {
+        l->waits = true;
+        pthread_cond_wait(&l->ready_cv, &l->mu);
+    }
+    l->waits = false;
+    l->ended = true;
+    pthread_cond_signal(&l->end_cv);
+    pthread_mutex_unlock(&l->mu);
 }

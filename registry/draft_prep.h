@@ -42,10 +42,12 @@ struct reg_draft_prep {
 int reg_draft_prepare(const json_t *record, struct reg_draft_prep *p, struct err *err);
 void reg_draft_prep_release(struct reg_draft_prep *p);
 
-/* The N drafts RECORDS prepared into PREPS (refusals into ERRS), in order,
- * on a thread of its own when N is large enough to pay for one (else, or
- * when no thread starts, on the calling thread before reg_prep_line_start
- * returns). */
+/* The N drafts RECORDS prepared (refusals into ERRS), in order, on a
+ * thread of its own when N is large enough to pay for one (else, or when no
+ * thread starts, on the calling thread before reg_prep_line_start returns).
+ * The line owns the prepared drafts; reg_prep_line_end gives them back to
+ * the preparing thread, which releases them (and the line) beside the
+ * caller's next work. */
 struct reg_prep_line {
     json_t *const *records;
     struct reg_draft_prep *preps;
@@ -54,16 +56,20 @@ struct reg_prep_line {
     bool threaded;
     pthread_t th;
     pthread_mutex_t mu;
-    pthread_cond_t ready_cv;
+    pthread_cond_t ready_cv; /* the batch waits for READY */
+    pthread_cond_t end_cv;   /* the thread waits for ENDED */
     size_t ready; /* under MU: PREPS[0..READY) are done */
     bool waits;   /* under MU: the batch waits on READY_CV */
+    bool ended;   /* under MU: the batch is done with the line */
 };
 
-void reg_prep_line_start(struct reg_prep_line *l, json_t *const *records, size_t n,
-                         struct reg_draft_prep *preps, struct err *errs);
+/* A line for the N drafts RECORDS, started; NULL when out of memory. */
+struct reg_prep_line *reg_prep_line_start(json_t *const *records, size_t n, struct err *errs);
 /* PREPS[I] once it is prepared (waits for it). */
 const struct reg_draft_prep *reg_prep_line_get(struct reg_prep_line *l, size_t i);
-/* Wait until every draft is prepared and the thread has ended. */
-void reg_prep_line_finish(struct reg_prep_line *l);
+/* Wait until every draft is prepared (RECORDS and ERRS are the caller's
+ * again), then hand L to its thread, which releases the drafts and L; without
+ * a thread they are released here. L is not used after. */
+void reg_prep_line_end(struct reg_prep_line *l);
 
 #endif

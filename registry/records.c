@@ -452,8 +452,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
                        const struct registry_import_source *source, json_t *const *records,
                        size_t n, char **ids, bool *already, struct err *errs, struct err *err)
 {
-    struct reg_draft_prep *preps = NULL;
-    struct reg_prep_line line;
+    struct reg_prep_line *line;
     struct batch_ctx b;
     int rc = -1;
 
@@ -475,17 +474,16 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
      * their commits (the connection keeps its checkpointer until closed) */
     if (db_checkpoint_beside(db, err) != 0)
         return -1;
-    preps = calloc(n ? n : 1, sizeof *preps);
-    if (preps == NULL)
-        return err_oom(err);
     for (size_t i = 0; i < n; i++)
         err_clear(&errs[i]);
     /* normalized, in canonical form and folded on a second thread while
-     * this one writes the drafts before them */
-    reg_prep_line_start(&line, records, n, preps, errs);
+     * this one writes the drafts before them (and freed there after) */
+    line = reg_prep_line_start(records, n, errs);
+    if (line == NULL)
+        return err_oom(err);
     b.actor = actor;
     b.source = source;
-    b.prep = &line;
+    b.prep = line;
     b.n = n;
     b.ids = ids;
     b.already = already;
@@ -502,10 +500,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
                 already[i] = false;
         }
     }
-    reg_prep_line_finish(&line);
-    for (size_t i = 0; i < n; i++)
-        reg_draft_prep_release(&preps[i]);
-    free(preps);
+    reg_prep_line_end(line);
     return rc;
 }
 
@@ -1185,12 +1180,10 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
 {
     struct steps_ctx b = { .steps = steps, .n = n, .frontier = REG_FRONTIER_CACHE_INIT };
     const struct registry_actor *last = NULL;
-    struct reg_prep_line line;
-    struct reg_draft_prep *preps = NULL;
+    struct reg_prep_line *line = NULL;
     struct err *prep_errs = NULL;
     json_t **records = NULL; /* the records prepared, in the order of their steps */
     size_t np = 0;
-    bool started = false;
     int rc = -1;
 
     if (n > REGISTRY_BATCH_MAX)
@@ -1199,20 +1192,17 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
     b.prep_at = calloc(n ? n : 1, sizeof *b.prep_at);
-    preps = calloc(n ? n : 1, sizeof *preps);
     prep_errs = calloc(n ? n : 1, sizeof *prep_errs);
     records = calloc(n ? n : 1, sizeof *records);
-    if (b.norms == NULL || b.drafted == NULL || b.prep_at == NULL || preps == NULL ||
-        prep_errs == NULL || records == NULL) {
+    if (b.norms == NULL || b.drafted == NULL || b.prep_at == NULL || prep_errs == NULL ||
+        records == NULL) {
         free(b.norms);
         free(b.drafted);
         free(b.prep_at);
-        free(preps);
         free(prep_errs);
         free(records);
         return err_oom(err);
     }
-    b.line = &line;
     for (size_t i = 0; i < n; i++) {
         struct registry_step *s = &steps[i];
         s->new_id = NULL;
@@ -1240,8 +1230,13 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
             records[np++] = (json_t *)s->record;
         }
     }
-    reg_prep_line_start(&line, records, np, preps, prep_errs);
-    started = true;
+    /* the line owns the prepared drafts and frees them on its thread
+     * after reg_prep_line_end */
+    if ((line = reg_prep_line_start(records, np, prep_errs)) == NULL) {
+        err_oom(err);
+        goto out;
+    }
+    b.line = line;
     if (db_tx_run(db, steps_tx, &b, err) == 0) {
         rc = (int)b.done;
         /* the last step allowed to run (not refused before it ran) */
@@ -1254,19 +1249,16 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
             step_reset(&steps[i]);
     }
 out:
-    if (started)
-        reg_prep_line_finish(&line);
+    if (line)
+        reg_prep_line_end(line);
     for (size_t i = 0; i < n; i++) {
         json_decref(b.norms[i]);
         if (b.drafted[i].has_keys)
             reg_search_keys_release(&b.drafted[i].keys);
     }
-    for (size_t i = 0; started && i < np; i++)
-        reg_draft_prep_release(&preps[i]);
     free(b.norms);
     free(b.drafted);
     free(b.prep_at);
-    free(preps);
     free(prep_errs);
     free(records);
     return rc;

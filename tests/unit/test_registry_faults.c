@@ -25,6 +25,7 @@
 #include "db/datadir.h"
 #include "db/db.h"
 #include "registry/registry.h"
+#include "registry/draft_prep.h"
 #include "registry/registry_int.h"
 #include "support/inproc.h"
 #include "support/cmocka_main.h"
@@ -1327,6 +1328,33 @@ static void test_steps_one_head_per_batch(void **state)
     registry_actor_free(r);
 }
 
+/* reg_prep_line_end hands the drafts to the preparing thread only once all
+ * are prepared: the last draft's refusal is in ERRS when it returns though
+ * the batch never took it, and the records may be freed at once (ASan). */
+static void test_prep_line_end_waits_for_preparation(void **state)
+{
+    enum { N = 200 };
+    json_t *recs[N];
+    struct err errs[N];
+    struct reg_prep_line *l;
+    (void)state;
+
+    for (int i = 0; i < N; i++) {
+        recs[i] = registry_record_example();
+        errs[i] = (struct err)ERR_INIT;
+    }
+    json_object_set_new(json_object_get(recs[N - 1], "child"), "sex", json_string("unknown"));
+    l = reg_prep_line_start(recs, N, errs);
+    assert_non_null(l);
+    assert_non_null(reg_prep_line_get(l, 0)->norm);
+    reg_prep_line_end(l);
+    for (int i = 0; i < N; i++)
+        json_decref(recs[i]);
+    assert_true(errs[N - 1].msg[0] != '\0');
+    for (int i = 0; i < N - 1; i++)
+        assert_true(errs[i].msg[0] == '\0');
+}
+
 CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
                  test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
                  test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes,
@@ -1334,6 +1362,7 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_flags_duplicate_within_batch,
                  test_import_batch_prepared_same_as_serial,
                  test_steps_prepared_same_as_serial,
+                 test_prep_line_end_waits_for_preparation,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
                  test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
                  test_batch_over_push_size_refused,
