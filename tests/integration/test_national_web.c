@@ -120,6 +120,21 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Office B's server started against a national tier at loopback PORT
+ * (a 2 s timeout, no background sync), its registrar signed in as REG. */
+static void serve_b_against(int port, struct test_session *reg)
+{
+    char conf[256];
+
+    snprintf(conf, sizeof conf,
+             "national_url = http://127.0.0.1:%d\nnational_timeout_seconds = 2\n"
+             "national_sync_seconds = 86400\n",
+             port);
+    set_conf(data_b, conf);
+    assert_int_equal(server_start(&srv, data_b, NULL, NULL), 0);
+    assert_int_equal(web_sign_in(srv.port, "reg", STAFF_PW_REG, NULL, reg), 200);
+}
+
 /* GET the cases as S: the status, the error code into CODE, the body's
  * JSON into *OUT when not NULL. */
 static int get_cases(const struct test_server *sv, const struct test_session *s, char code[64],
@@ -369,20 +384,14 @@ static pid_t fake_national(int fd, bool silent)
 static void test_unreachable_and_slow(void **state)
 {
     struct test_session reg;
-    char conf[256], code[64];
+    char code[64];
     int port;
     double t0, took;
     (void)state;
 
     /* nothing listens: refused at once */
     peer = loopback_socket(false, &port);
-    snprintf(conf, sizeof conf,
-             "national_url = http://127.0.0.1:%d\nnational_timeout_seconds = 2\n"
-             "national_sync_seconds = 86400\n",
-             port);
-    set_conf(data_b, conf);
-    assert_int_equal(server_start(&srv, data_b, NULL, NULL), 0);
-    assert_int_equal(web_sign_in(srv.port, "reg", STAFF_PW_REG, NULL, &reg), 200);
+    serve_b_against(port, &reg);
     t0 = now_s();
     assert_int_equal(get_cases(&srv, &reg, code, NULL), 502);
     took = now_s() - t0;
@@ -396,13 +405,7 @@ static void test_unreachable_and_slow(void **state)
     /* a server that accepts and never answers: 504 within the bound */
     peer = loopback_socket(true, &port);
     stand_in = fake_national(peer, true);
-    snprintf(conf, sizeof conf,
-             "national_url = http://127.0.0.1:%d\nnational_timeout_seconds = 2\n"
-             "national_sync_seconds = 86400\n",
-             port);
-    set_conf(data_b, conf);
-    assert_int_equal(server_start(&srv, data_b, NULL, NULL), 0);
-    assert_int_equal(web_sign_in(srv.port, "reg", STAFF_PW_REG, NULL, &reg), 200);
+    serve_b_against(port, &reg);
     t0 = now_s();
     assert_int_equal(get_cases(&srv, &reg, code, NULL), 504);
     took = now_s() - t0;
@@ -437,7 +440,7 @@ static void test_unreachable_and_slow(void **state)
 static void test_resolved_not_pushed(void **state)
 {
     struct test_session reg;
-    char conf[256], code[64], id[24];
+    char code[64], id[24];
     json_t *res, *c = json_loads(the_case, 0, NULL);
     long before;
     int port;
@@ -448,14 +451,8 @@ static void test_resolved_not_pushed(void **state)
     json_decref(c);
     peer = loopback_socket(true, &port);
     stand_in = fake_national(peer, false);
-    snprintf(conf, sizeof conf,
-             "national_url = http://127.0.0.1:%d\nnational_timeout_seconds = 2\n"
-             "national_sync_seconds = 86400\n",
-             port);
-    set_conf(data_b, conf);
     before = data_sql_long(data_b, "SELECT count(*) FROM events WHERE type = 'national.duplicate'");
-    assert_int_equal(server_start(&srv, data_b, NULL, NULL), 0);
-    assert_int_equal(web_sign_in(srv.port, "reg", STAFF_PW_REG, NULL, &reg), 200);
+    serve_b_against(port, &reg);
     assert_int_equal(post_resolve(&srv, &reg, id,
                                   "{\"decision\":\"distinct\",\"reason\":\"second look: "
                                   "different parents\"}",
