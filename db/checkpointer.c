@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fanout.h"
 #include "core/log.h"
 #include "db_int.h"
 
@@ -143,13 +144,8 @@ void db_checkpointer_free(struct db_checkpointer *c)
 {
     if (c == NULL)
         return;
-    if (c->started) {
-        pthread_mutex_lock(&c->mu);
-        c->stop = true;
-        pthread_cond_broadcast(&c->work);
-        pthread_mutex_unlock(&c->mu);
-        pthread_join(c->th, NULL);
-    }
+    if (c->started)
+        thread_stop(c->th, &c->mu, &c->work, &c->stop);
     db_close(c->db);
     pthread_cond_destroy(&c->work);
     pthread_mutex_destroy(&c->mu);

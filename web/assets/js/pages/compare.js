@@ -4,6 +4,7 @@
 import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
+import { decisionForm } from '../decide.js';
 import { scanView } from '../evidence.js';
 import { label } from '../record-form.js';
 
@@ -72,29 +73,13 @@ export async function render(app, { session }) {
     return;
   }
   if (!may('duplicate.resolve')) return;
-  const reason = h('textarea', { id: 'dup-reason', required: true, rows: '2', dir: 'auto' });
-  const msg = h('p', { class: 'error', role: 'alert', id: 'dup-error' });
-  const resolve = async (decision, button) => {
-    msg.textContent = '';
-    if (reason.value.trim() === '') {
-      msg.textContent = t('dup.reason.missing');
-      reason.focus();
-      return;
-    }
-    button.disabled = true;
-    try {
-      await api('POST', '/records/' + enc(id) + '/duplicates/' + enc(other),
-                { decision, reason: reason.value.trim() });
+  const f = decisionForm({ reason: 'dup-reason', error: 'dup-error' },
+    [{ id: 'dup-same', label: t('dup.same'), decision: 'duplicate' },
+      { id: 'dup-distinct', label: t('dup.distinct'), decision: 'distinct', secondary: true }],
+    async (decision, reason) => {
+      await api('POST', '/records/' + enc(id) + '/duplicates/' + enc(other), { decision, reason });
       location.reload();
-    } catch (e) {
-      msg.textContent = e.message;
-      button.disabled = false;
-    }
-  };
-  const same = h('button', { type: 'button', id: 'dup-same' }, t('dup.same'));
-  const distinct = h('button', { type: 'button', id: 'dup-distinct', class: 'secondary' }, t('dup.distinct'));
-  same.addEventListener('click', () => resolve('duplicate', same));
-  distinct.addEventListener('click', () => resolve('distinct', distinct));
+    });
   app.append(h('section', { class: 'card', id: 'dup-resolve' },
-    h('label', { for: 'dup-reason' }, t('dup.reason')), reason, h('div', { class: 'actions' }, same, ' ', distinct), msg));
+    h('label', { for: 'dup-reason' }, t('dup.reason')), f.reason, h('div', { class: 'actions' }, f.buttons[0], ' ', f.buttons[1]), f.msg));
 }

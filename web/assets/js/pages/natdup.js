@@ -6,6 +6,7 @@
 import { api, may } from '../api.js';
 import { h, name } from '../dom.js';
 import { t } from '../i18n.js';
+import { decisionForm } from '../decide.js';
 
 // The rows compared, each a label key and how to read it from a side.
 const place = (s) => [s.facility, s.locality, s.district].filter(Boolean).join(', ');
@@ -46,30 +47,13 @@ function table(c, office) {
 }
 
 function resolveForm(c, done) {
-  const reason = h('textarea', { id: 'reason-' + c.id, required: true, rows: '2', dir: 'auto', maxlength: '2000' });
-  const msg = h('p', { class: 'error', role: 'alert', id: 'error-' + c.id });
-  const resolve = async (decision, button) => {
-    msg.textContent = '';
-    if (reason.value.trim() === '') {
-      msg.textContent = t('dup.reason.missing');
-      reason.focus();
-      return;
-    }
-    button.disabled = true;
-    try {
-      const r = await api('POST', '/national/duplicates/' + c.id, { decision, reason: reason.value.trim() });
-      done(r);
-    } catch (e) {
-      msg.textContent = e.message;
-      button.disabled = false;
-    }
-  };
-  const same = h('button', { type: 'button', id: 'same-' + c.id }, t('natdup.same'));
-  const distinct = h('button', { type: 'button', id: 'distinct-' + c.id, class: 'secondary' }, t('natdup.distinct'));
-  same.addEventListener('click', () => resolve('same', same));
-  distinct.addEventListener('click', () => resolve('distinct', distinct));
-  return h('div', { class: 'resolve' }, h('label', { for: 'reason-' + c.id }, t('dup.reason')), reason,
-    h('div', { class: 'actions' }, same, ' ', distinct), msg);
+  const f = decisionForm({ reason: 'reason-' + c.id, error: 'error-' + c.id },
+    [{ id: 'same-' + c.id, label: t('natdup.same'), decision: 'same' },
+      { id: 'distinct-' + c.id, label: t('natdup.distinct'), decision: 'distinct', secondary: true }],
+    async (decision, reason) => done(await api('POST', '/national/duplicates/' + c.id, { decision, reason })),
+    '2000');
+  return h('div', { class: 'resolve' }, h('label', { for: 'reason-' + c.id }, t('dup.reason')), f.reason,
+    h('div', { class: 'actions' }, f.buttons[0], ' ', f.buttons[1]), f.msg);
 }
 
 function caseCard(c, office, reload) {
