@@ -59,20 +59,29 @@ void reg_merkle_db_release(struct reg_merkle_db *m)
     m->st = NULL;
 }
 
-int reg_log_size(struct db *db, uint64_t *size, struct err *err)
+/* The one integer SQL (a cached statement without parameters) gives, into
+ * *OUT; WHAT names it in an error. */
+static int size_query(struct db *db, const char *sql, const char *what, uint64_t *out,
+                      struct err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if (reg_prepare_cached(db, &st, "SELECT coalesce(max(seq) + 1, 0) FROM events", err) != 0)
+    if (reg_prepare_cached(db, &st, sql, err) != 0)
         return -1;
-    rc = db_step_row(db, st, "reading the log size", err);
+    rc = db_step_row(db, st, what, err);
     if (rc == 1)
-        *size = (uint64_t)sqlite3_column_int64(st, 0);
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
     else if (rc == 0)
-        db_sql_fail(db, "reading the log size", err);
+        db_sql_fail(db, what, err);
     reg_release(db, st);
     return rc == 1 ? 0 : -1;
+}
+
+int reg_log_size(struct db *db, uint64_t *size, struct err *err)
+{
+    return size_query(db, "SELECT coalesce(max(seq) + 1, 0) FROM events", "reading the log size",
+                      size, err);
 }
 
 static int head_body(json_t *o, struct buf *out, struct err *err)
@@ -219,19 +228,8 @@ static void head_signer_free(void *ctx)
 
 static int last_head_size(struct db *db, uint64_t *size, struct err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    if (reg_prepare_cached(db, &st, "SELECT coalesce(max(tree_size), 0) FROM tree_heads", err) !=
-        0)
-        return -1;
-    rc = db_step_row(db, st, "reading the last tree head", err);
-    if (rc == 1)
-        *size = (uint64_t)sqlite3_column_int64(st, 0);
-    else if (rc == 0)
-        db_sql_fail(db, "reading the last tree head", err);
-    reg_release(db, st);
-    return rc == 1 ? 0 : -1;
+    return size_query(db, "SELECT coalesce(max(tree_size), 0) FROM tree_heads",
+                      "reading the last tree head", size, err);
 }
 
 /* The pre-commit step of a transaction that appended events: one head
