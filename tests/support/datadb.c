@@ -34,16 +34,23 @@ void data_sql(const char *data, const char *sql)
     sqlite3_close(h);
 }
 
+long long sqlite_long(void *handle, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long n;
+
+    assert_int_equal(sqlite3_prepare_v2(handle, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = (long long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 long data_sql_long(const char *data, const char *sql)
 {
     sqlite3 *h = data_db_open(data, SQLITE_OPEN_READONLY);
-    sqlite3_stmt *st = NULL;
-    long n;
+    long n = (long)sqlite_long(h, sql);
 
-    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
     sqlite3_close(h);
     return n;
 }

@@ -116,6 +116,9 @@ void sh_run(struct proc_result *r, const char *fmt, ...) __attribute__((format(p
  * fails on any error or when there is no row. */
 void data_sql(const char *data, const char *sql);
 long data_sql_long(const char *data, const char *sql);
+/* The first column of the first row of SQL on an open SQLite HANDLE (a
+ * sqlite3 *, e.g. db_handle(db)); the test fails on any error or no row. */
+long long sqlite_long(void *handle, const char *sql);
 
 /* Start civreg with ARGS (without argv[0]) in the background, its output
  * discarded. Returns its pid (the test fails when it cannot fork). */

@@ -399,15 +399,9 @@ static void test_audit_refused_inside_transaction(void **state)
 
 static long long head_count(struct db *db, const char *where)
 {
-    sqlite3_stmt *st = NULL;
     char sql[256];
-    long long n;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM tree_heads %s", where);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
+    return sqlite_long(db_handle(db), sql);
 }
 
 static uint64_t log_size(struct db *db)

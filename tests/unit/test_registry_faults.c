@@ -430,29 +430,15 @@ static void test_witness_write_failure_closes(void **state)
 static long long count_rows(const char *table)
 {
     char sql[256];
-    sqlite3_stmt *st = NULL;
-    long long n;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
+    return sqlite_long(db_handle(db), sql);
 }
 
 /* The last signed tree head: its size, and the previous_size its v2 body
  * names (-1 when it is not a v2 head). */
 static long long last_head_size(void)
 {
-    sqlite3_stmt *st = NULL;
-    long long n;
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db), "SELECT max(tree_size) FROM tree_heads",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
+    return sqlite_long(db_handle(db), "SELECT max(tree_size) FROM tree_heads");
 }
 
 static long long last_head_previous(void)
