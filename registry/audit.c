@@ -973,7 +973,9 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
 
     h->checked++;
     hex_encode(root, 32, root_hex);
-    version = reg_tree_head_previous(body, h->size, &previous);
+    if (body != NULL && json_parse(body, strlen(body), &b, NULL) != 0)
+        b = NULL;
+    version = reg_tree_head_previous_of(b, h->size, &previous);
     if (sqlite3_column_bytes(st, 1) != 32 || memcmp(sqlite3_column_blob(st, 1), root, 32) != 0) {
         if (h->bad++ < TREE_HEAD_REPORT_MAX)
             problem(a, "tree head %llu: its root hash differs from the tree rebuilt from the "
@@ -981,7 +983,7 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
                     (unsigned long long)h->size);
         ok = false;
     }
-    if (ok && (version < 0 || json_parse(body, strlen(body), &b, NULL) != 0 ||
+    if (ok && (version < 0 ||
                json_integer_value(json_object_get(b, "tree_size")) != (json_int_t)h->size ||
                strcmp(jstr(b, "root_hash"), root_hex) != 0 ||
                sqlite3_column_type(st, 2) != SQLITE_TEXT || sqlite3_column_type(st, 3) != SQLITE_TEXT ||

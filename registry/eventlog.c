@@ -135,25 +135,31 @@ int reg_tree_head_body_of(const json_t *head, const char *office, struct buf *ou
                                  time, out, err);
 }
 
+int reg_tree_head_previous_of(const json_t *b, uint64_t size, uint64_t *previous)
+{
+    const char *type = json_string_value(json_object_get(b, "type"));
+    const json_t *p = json_object_get(b, "previous_size");
+
+    if (type && strcmp(type, REG_TREE_HEAD_V1) == 0 && p == NULL && size > 0) {
+        *previous = size - 1;
+        return 0;
+    }
+    if (type && strcmp(type, REG_TREE_HEAD_V2) == 0 && json_is_integer(p) &&
+        json_integer_value(p) >= 0) {
+        *previous = (uint64_t)json_integer_value(p);
+        return 1;
+    }
+    return -1;
+}
+
 int reg_tree_head_previous(const char *body, uint64_t size, uint64_t *previous)
 {
     json_t *b = NULL;
-    const json_t *p;
-    const char *type;
-    int rc = -1;
+    int rc;
 
     if (body == NULL || json_parse(body, strlen(body), &b, NULL) != 0)
         return -1;
-    type = json_string_value(json_object_get(b, "type"));
-    p = json_object_get(b, "previous_size");
-    if (type && strcmp(type, REG_TREE_HEAD_V1) == 0 && p == NULL && size > 0) {
-        *previous = size - 1;
-        rc = 0;
-    } else if (type && strcmp(type, REG_TREE_HEAD_V2) == 0 && json_is_integer(p) &&
-               json_integer_value(p) >= 0) {
-        *previous = (uint64_t)json_integer_value(p);
-        rc = 1;
-    }
+    rc = reg_tree_head_previous_of(b, size, previous);
     json_decref(b);
     return rc;
 }

@@ -76,6 +76,8 @@ int reg_tree_head_body_of(const json_t *head, const char *office, struct buf *ou
  * for version 1 (returns 0), previous_size for version 2 (returns 1); -1
  * when BODY is neither. */
 int reg_tree_head_previous(const char *body, uint64_t size, uint64_t *previous);
+/* The same from the head's body already parsed (B, NULL: -1). */
+int reg_tree_head_previous_of(const json_t *b, uint64_t size, uint64_t *previous);
 
 /* The log as a Merkle source over table merkle_nodes (one prepared
  * statement, released with reg_merkle_db_release). */
