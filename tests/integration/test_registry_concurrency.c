@@ -169,13 +169,9 @@ static void test_two_processes(void **state)
         snprintf(path, sizeof path, "%s/data", dir);
         assert_int_equal(datadir_open(path, &dd, &err), 0);
         assert_int_equal(datadir_db_open(dd, 0, &db, &err), 0);
-        assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                            "SELECT count(*), count(DISTINCT uin),"
-                                            " count(DISTINCT registration_number) FROM birth_records"
-                                            " WHERE status='registered'",
-                                            -1, &st, NULL),
-                         SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        st = sqlite_row(db_handle(db), "SELECT count(*), count(DISTINCT uin),"
+                                       " count(DISTINCT registration_number) FROM birth_records"
+                                       " WHERE status='registered'");
         assert_int_equal(sqlite3_column_int(st, 0), 2 * PER_PROCESS);
         assert_int_equal(sqlite3_column_int(st, 1), 2 * PER_PROCESS);
         assert_int_equal(sqlite3_column_int(st, 2), 2 * PER_PROCESS);

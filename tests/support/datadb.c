@@ -34,13 +34,28 @@ void data_sql(const char *data, const char *sql)
     sqlite3_close(h);
 }
 
-long long sqlite_long(void *handle, const char *sql)
+sqlite3_stmt *sqlite_prepare_ok(void *handle, const char *sql)
 {
     sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(handle, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("prepare %s: %s", sql, sqlite3_errmsg(handle));
+    return st;
+}
+
+sqlite3_stmt *sqlite_row(void *handle, const char *sql)
+{
+    sqlite3_stmt *st = sqlite_prepare_ok(handle, sql);
+
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    return st;
+}
+
+long long sqlite_long(void *handle, const char *sql)
+{
+    sqlite3_stmt *st = sqlite_row(handle, sql);
     long long n;
 
-    assert_int_equal(sqlite3_prepare_v2(handle, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     n = (long long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;

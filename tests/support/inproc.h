@@ -23,6 +23,15 @@ static inline void inproc_datadir(const char *dir, char *data, size_t size, stru
         fail_msg("%s", err_msg(&err));
 }
 
+/* What inproc_datadir or inproc_first_admin opened, closed: DB, DD, and the
+ * temporary folder *DIR removed and freed (*DIR becomes NULL). */
+static inline void inproc_close(struct db *db, struct datadir *dd, char **dir)
+{
+    db_close(db);
+    datadir_free(dd);
+    tmp_free(dir);
+}
+
 /* Add NAME with ROLES and password PW at office HQ, by ADMIN (NULL for the
  * first user). The test fails unless it is added. */
 static inline void inproc_user_add(struct db *db, const char *keys, struct registry_actor *admin,

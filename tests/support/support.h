@@ -119,6 +119,13 @@ long data_sql_long(const char *data, const char *sql);
 /* The first column of the first row of SQL on an open SQLite HANDLE (a
  * sqlite3 *, e.g. db_handle(db)); the test fails on any error or no row. */
 long long sqlite_long(void *handle, const char *sql);
+/* SQL prepared on an open SQLite HANDLE (a sqlite3 *): the statement, which
+ * the caller binds, steps and finalizes; the test fails when it cannot be
+ * prepared. sqlite_row also steps it to its first row (the test fails when
+ * there is none) for the caller to read with sqlite3_column_*. */
+struct sqlite3_stmt;
+struct sqlite3_stmt *sqlite_prepare_ok(void *handle, const char *sql);
+struct sqlite3_stmt *sqlite_row(void *handle, const char *sql);
 
 /* Start civreg with ARGS (without argv[0]) in the background, its output
  * discarded. Returns its pid (the test fails when it cannot fork). */

@@ -59,17 +59,23 @@ static size_t count_containing(const json_t *lines, const char *what)
     return n;
 }
 
-/* A throw-away data directory and its database, one per test */
+/* A throw-away data directory and its database, one per test; with
+ * audit_case_drafts, the record drafted and the admin and clerk signed in
+ * (audit_case_close frees them all). */
 struct audit_case {
     char *dir;
     char data[4096];
     struct datadir *dd;
     struct db *db;
+    json_t *rec;
+    struct registry_actor *admin, *clerk;
 };
 
 static void audit_case_open(struct audit_case *c, const char *name)
 {
     struct err err = ERR_INIT;
+    c->rec = NULL;
+    c->admin = c->clerk = NULL;
     c->dir = tmp_dir(name);
     assert_non_null(c->dir);
     if (secret_init(&err) != 0)
@@ -79,27 +85,28 @@ static void audit_case_open(struct audit_case *c, const char *name)
 
 static void audit_case_close(struct audit_case *c)
 {
-    db_close(c->db);
-    datadir_free(c->dd);
-    tmp_free(&c->dir);
+    json_decref(c->rec);
+    registry_actor_free(c->admin);
+    registry_actor_free(c->clerk);
+    inproc_close(c->db, c->dd, &c->dir);
 }
 
 /* A case NAME with an admin (password PW_ADMIN) and a clerk (PW) signed
- * in, and three drafts of REC keyed by the clerk. */
+ * in, and three drafts of the example record (c->rec) keyed by the clerk. */
 static void audit_case_drafts(struct audit_case *c, const char *name, const char *pw_admin,
-                              const char *pw, const json_t *rec, struct registry_actor **admin,
-                              struct registry_actor **clerk)
+                              const char *pw)
 {
     struct err err = ERR_INIT;
 
     audit_case_open(c, name);
+    c->rec = registry_record_example();
     inproc_user_add(c->db, c->dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
-    *admin = inproc_authenticate(c->db, c->dd->keys_dir, "admin", pw_admin);
-    inproc_user_add(c->db, c->dd->keys_dir, *admin, "clerk", ROLE_CLERK, pw);
-    *clerk = inproc_authenticate(c->db, c->dd->keys_dir, "clerk", pw);
+    c->admin = inproc_authenticate(c->db, c->dd->keys_dir, "admin", pw_admin);
+    inproc_user_add(c->db, c->dd->keys_dir, c->admin, "clerk", ROLE_CLERK, pw);
+    c->clerk = inproc_authenticate(c->db, c->dd->keys_dir, "clerk", pw);
     for (int i = 0; i < 3; i++) {
         char *id = NULL;
-        if (registry_record_draft(c->db, *clerk, rec, &id, &err) != 0)
+        if (registry_record_draft(c->db, c->clerk, c->rec, &id, &err) != 0)
             fail_msg("draft: %s", err_msg(&err));
         free(id);
     }
@@ -158,19 +165,19 @@ static void test_parallel_audit_same_report(void **state)
                       pw2[] = "Copper-meadow-tide-58";
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *clerk = NULL;
-    json_t *rec = registry_record_example(), *serial;
+    json_t *serial;
     (void)state;
 
-    audit_case_drafts(&ac, "audit-par", pw_admin, pw, rec, &admin, &clerk);
+    audit_case_drafts(&ac, "audit-par", pw_admin, pw);
     /* a new key for the clerk (user.key, signed by the admin), then drafts
      * signed with it */
-    assert_int_equal(registry_user_reset(ac.db, admin, "clerk", pw2, &err), 0);
-    registry_actor_free(clerk);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk", pw2, &clerk, &err), 0);
+    assert_int_equal(registry_user_reset(ac.db, ac.admin, "clerk", pw2, &err), 0);
+    registry_actor_free(ac.clerk);
+    assert_int_equal(
+        registry_authenticate(ac.db, ac.dd->keys_dir, "clerk", pw2, &ac.clerk, &err), 0);
     for (int i = 0; i < 4; i++) {
         char *id = NULL;
-        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        assert_int_equal(registry_record_draft(ac.db, ac.clerk, ac.rec, &id, &err), 0);
         free(id);
     }
 
@@ -192,9 +199,6 @@ static void test_parallel_audit_same_report(void **state)
     assert_true(count_containing(serial, "tree head 2: office signature invalid") == 1);
 
     json_decref(serial);
-    json_decref(rec);
-    registry_actor_free(admin);
-    registry_actor_free(clerk);
     audit_case_close(&ac);
 }
 
@@ -271,13 +275,12 @@ static void test_parallel_audit_search(void **state)
     static const char pw[] = "Lantern-orbit-4417";
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *clerk = NULL;
-    json_t *rec = registry_record_example(), *serial;
+    json_t *serial;
     size_t i, sig_at = 0, search_at = 0;
     json_t *l;
     (void)state;
 
-    audit_case_drafts(&ac, "audit-par-search", pw, pw, rec, &admin, &clerk);
+    audit_case_drafts(&ac, "audit-par-search", pw, pw);
     assert_audit_clean(&ac);
 
     assert_int_equal(db_exec(ac.db,
@@ -299,9 +302,6 @@ static void test_parallel_audit_search(void **state)
     assert_true(search_at > sig_at);
 
     json_decref(serial);
-    json_decref(rec);
-    registry_actor_free(admin);
-    registry_actor_free(clerk);
     audit_case_close(&ac);
 }
 
@@ -340,13 +340,12 @@ static void test_audit_search_one_snapshot(void **state)
     static const char pw[] = "Lantern-orbit-4417";
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *clerk = NULL;
     struct late_writer w = { NULL, false };
-    json_t *rec = registry_record_example(), *lines;
+    json_t *lines;
     int problems;
     (void)state;
 
-    audit_case_drafts(&ac, "audit-search-snapshot", pw, pw, rec, &admin, &clerk);
+    audit_case_drafts(&ac, "audit-search-snapshot", pw, pw);
     assert_int_equal(db_open(db_path(ac.db), 0, &w.other, &err), 0);
     sqlite3_trace_v2(db_handle(ac.db), SQLITE_TRACE_STMT, late_write, &w);
     lines = audit_with(ac.db, ac.dd, "1", &problems); /* the search inline, traced */
@@ -361,9 +360,6 @@ static void test_audit_search_one_snapshot(void **state)
     json_decref(lines);
 
     db_close(w.other);
-    json_decref(rec);
-    registry_actor_free(admin);
-    registry_actor_free(clerk);
     audit_case_close(&ac);
 }
 
@@ -426,12 +422,9 @@ static void head_put(struct db *db, const struct registry_actor *a, uint64_t siz
                                 sizeof root, &n, NULL),
                      0);
     reg_sign(a->office_sk, body->data, body->len, sig);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                        "INSERT OR REPLACE INTO tree_heads(tree_size, root_hash,"
-                                        " office, signed_at, body, signature)"
-                                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    st = sqlite_prepare_ok(db_handle(db), "INSERT OR REPLACE INTO tree_heads(tree_size, root_hash,"
+                                          " office, signed_at, body, signature)"
+                                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
     sqlite3_bind_blob(st, 2, root, sizeof root, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, a->node_office, -1, SQLITE_STATIC);
@@ -464,20 +457,17 @@ static void test_tree_head_per_transaction(void **state)
 {
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *clerk = NULL;
-    json_t *rec = registry_record_example();
     long long heads;
     uint64_t size;
     char *id = NULL;
     (void)state;
 
-    audit_case_drafts(&ac, "heads-tx", "Lantern-orbit-4417", "Quiet-harbor-lamp-93", rec, &admin,
-                      &clerk);
+    audit_case_drafts(&ac, "heads-tx", "Lantern-orbit-4417", "Quiet-harbor-lamp-93");
     heads = head_count(ac.db, "");
     size = log_size(ac.db);
     /* rolled back: no head */
     assert_int_equal(db_tx_begin(ac.db, &err), 0);
-    assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+    assert_int_equal(registry_record_draft(ac.db, ac.clerk, ac.rec, &id, &err), 0);
     free(id);
     db_tx_rollback(ac.db);
     assert_int_equal(head_count(ac.db, ""), heads);
@@ -485,7 +475,7 @@ static void test_tree_head_per_transaction(void **state)
     /* the appends of a rolled-back savepoint only: committed, no head */
     assert_int_equal(db_tx_begin(ac.db, &err), 0);
     assert_int_equal(db_tx_begin(ac.db, &err), 0);
-    assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+    assert_int_equal(registry_record_draft(ac.db, ac.clerk, ac.rec, &id, &err), 0);
     free(id);
     db_tx_rollback(ac.db);
     assert_int_equal(db_tx_commit(ac.db, &err), 0);
@@ -493,7 +483,7 @@ static void test_tree_head_per_transaction(void **state)
     /* three drafts in one transaction: one head over them, after the last */
     assert_int_equal(db_tx_begin(ac.db, &err), 0);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        assert_int_equal(registry_record_draft(ac.db, ac.clerk, ac.rec, &id, &err), 0);
         free(id);
     }
     assert_int_equal(head_count(ac.db, ""), heads);
@@ -509,9 +499,6 @@ static void test_tree_head_per_transaction(void **state)
         assert_int_equal(head_count(ac.db, where), 1);
     }
     assert_audit_clean(&ac);
-    json_decref(rec);
-    registry_actor_free(admin);
-    registry_actor_free(clerk);
     audit_case_close(&ac);
 }
 
@@ -522,8 +509,6 @@ static void test_tree_head_chain(void **state)
 {
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *clerk = NULL;
-    json_t *rec = registry_record_example();
     struct buf body = BUF_INIT(4096);
     uint64_t sizes[8];
     size_t n = 0;
@@ -531,12 +516,8 @@ static void test_tree_head_chain(void **state)
     sqlite3_stmt *st = NULL;
     (void)state;
 
-    audit_case_drafts(&ac, "heads-chain", "Lantern-orbit-4417", "Quiet-harbor-lamp-93", rec,
-                      &admin, &clerk);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(ac.db),
-                                        "SELECT tree_size FROM tree_heads ORDER BY tree_size", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
+    audit_case_drafts(&ac, "heads-chain", "Lantern-orbit-4417", "Quiet-harbor-lamp-93");
+    st = sqlite_prepare_ok(db_handle(ac.db), "SELECT tree_size FROM tree_heads ORDER BY tree_size");
     while (sqlite3_step(st) == SQLITE_ROW && n < 8)
         sizes[n++] = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -556,16 +537,16 @@ static void test_tree_head_chain(void **state)
     /* its previous_size changed and signed again by the office: the chain
      * breaks where it claims a head that is not there */
     root_at(ac.db, sizes[2], root);
-    assert_int_equal(reg_tree_head_body_v2(admin->node_office, sizes[2], sizes[0], root,
+    assert_int_equal(reg_tree_head_body_v2(ac.admin->node_office, sizes[2], sizes[0], root,
                                            "2026-12-06T00:00:00Z", &body, &err),
                      0);
-    head_put(ac.db, admin, sizes[2], &body);
+    head_put(ac.db, ac.admin, sizes[2], &body);
     root_at(ac.db, sizes[1], root);
     buf_reset(&body);
-    assert_int_equal(reg_tree_head_body_v2(admin->node_office, sizes[1], sizes[0], root,
+    assert_int_equal(reg_tree_head_body_v2(ac.admin->node_office, sizes[1], sizes[0], root,
                                            "2026-12-06T00:00:00Z", &body, &err),
                      0);
-    head_put(ac.db, admin, sizes[1], &body);
+    head_put(ac.db, ac.admin, sizes[1], &body);
     /* head sizes[1] is back (previous sizes[0], right); head sizes[2]
      * claims sizes[0] */
     assert_reported(&ac, true, "tree head %llu: the head before it (size %llu) is missing or "
@@ -582,17 +563,17 @@ static void test_tree_head_chain(void **state)
     /* put back, then a forged signature on a v2 head */
     root_at(ac.db, sizes[2], root);
     buf_reset(&body);
-    assert_int_equal(reg_tree_head_body_v2(admin->node_office, sizes[2], sizes[1], root,
+    assert_int_equal(reg_tree_head_body_v2(ac.admin->node_office, sizes[2], sizes[1], root,
                                            "2026-12-06T00:00:00Z", &body, &err),
                      0);
-    head_put(ac.db, admin, sizes[2], &body);
+    head_put(ac.db, ac.admin, sizes[2], &body);
     assert_audit_clean(&ac);
     snprintf(line, sizeof line, "UPDATE tree_heads SET signature = zeroblob(64) WHERE tree_size = %llu",
              (unsigned long long)sizes[2]);
     assert_int_equal(db_exec(ac.db, line, &err), 0);
     assert_reported(&ac, false, "tree head %llu: office signature invalid",
                     (unsigned long long)sizes[2]);
-    head_put(ac.db, admin, sizes[2], &body);
+    head_put(ac.db, ac.admin, sizes[2], &body);
 
     /* the last head deleted: its events are covered by none */
     snprintf(line, sizeof line, "DELETE FROM tree_heads WHERE tree_size = %llu",
@@ -602,9 +583,6 @@ static void test_tree_head_chain(void **state)
                     (unsigned long long)sizes[n - 2], (unsigned long long)(sizes[n - 1] - 1));
 
     buf_release(&body);
-    json_decref(rec);
-    registry_actor_free(admin);
-    registry_actor_free(clerk);
     audit_case_close(&ac);
 }
 
@@ -615,29 +593,26 @@ static void test_tree_heads_v1_then_v2(void **state)
 {
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *clerk = NULL;
-    json_t *rec = registry_record_example();
     struct buf body = BUF_INIT(4096);
     uint64_t v1;
     char root[65], line[160];
     (void)state;
 
-    audit_case_drafts(&ac, "heads-v1-v2", "Lantern-orbit-4417", "Quiet-harbor-lamp-93", rec,
-                      &admin, &clerk);
+    audit_case_drafts(&ac, "heads-v1-v2", "Lantern-orbit-4417", "Quiet-harbor-lamp-93");
     v1 = log_size(ac.db);
     assert_int_equal(db_exec(ac.db, "DELETE FROM tree_heads", &err), 0);
     for (uint64_t size = 1; size <= v1; size++) {
         root_at(ac.db, size, root);
         buf_reset(&body);
-        assert_int_equal(reg_tree_head_body(admin->node_office, size, root, "2026-11-30T00:00:00Z",
-                                            &body, &err),
+        assert_int_equal(reg_tree_head_body(ac.admin->node_office, size, root,
+                                            "2026-11-30T00:00:00Z", &body, &err),
                          0);
-        head_put(ac.db, admin, size, &body);
+        head_put(ac.db, ac.admin, size, &body);
     }
     assert_int_equal(head_count(ac.db, "WHERE body LIKE '%civreg.tree_head.v1%'"), (long long)v1);
     for (int i = 0; i < 2; i++) {
         char *id = NULL;
-        assert_int_equal(registry_record_draft(ac.db, clerk, rec, &id, &err), 0);
+        assert_int_equal(registry_record_draft(ac.db, ac.clerk, ac.rec, &id, &err), 0);
         free(id);
     }
     snprintf(line, sizeof line, "WHERE json_extract(body, '$.previous_size') = %llu",
@@ -651,9 +626,6 @@ static void test_tree_heads_v1_then_v2(void **state)
     assert_reported(&ac, false, "tree head 3: the head before it (size 2) is missing or changed");
 
     buf_release(&body);
-    json_decref(rec);
-    registry_actor_free(admin);
-    registry_actor_free(clerk);
     audit_case_close(&ac);
 }
 

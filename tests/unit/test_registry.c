@@ -403,9 +403,7 @@ static void test_changed_account_signs_nothing(void **state)
     registry_actor_free(admin);
     registry_actor_free(clerk);
     registry_actor_free(multi);
-    db_close(db);
-    datadir_free(dd);
-    tmp_free(&dir);
+    inproc_close(db, dd, &dir);
 }
 
 /* The event body as the log stores it, against json_canonical of the same
@@ -415,16 +413,7 @@ static void test_changed_account_signs_nothing(void **state)
  * non-ASCII, keys whose UTF-16 order is not their UTF-8 order). */
 static uint64_t log_size(struct db *db)
 {
-    sqlite3_stmt *st = NULL;
-    uint64_t n;
-
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db), "SELECT count(*) FROM events", -1, &st,
-                                        NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    n = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
+    return (uint64_t)sqlite_long(db_handle(db), "SELECT count(*) FROM events");
 }
 
 static void test_event_body_canonical(void **state)
@@ -474,10 +463,8 @@ static void test_event_body_canonical(void **state)
         if (registry_event_append_at(db, admin, type, objects, i % 5 == 4 ? NULL : d, time,
                                      &seq, &err) != 0)
             fail_msg("append %zu: %s", i, err_msg(&err));
-        assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                            "SELECT body, created_at FROM events WHERE seq = ?1",
-                                            -1, &st, NULL),
-                         SQLITE_OK);
+        st = sqlite_prepare_ok(db_handle(db),
+                               "SELECT body, created_at FROM events WHERE seq = ?1");
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);
         expect = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O, s:o}", "v", time ? 2 : 1, "seq",
@@ -528,9 +515,7 @@ static void test_event_body_canonical(void **state)
                          0);
     }
     registry_actor_free(admin);
-    db_close(db);
-    datadir_free(dd);
-    tmp_free(&dir);
+    inproc_close(db, dd, &dir);
 }
 
 static void test_uin(void **state)

@@ -175,9 +175,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    db_close(db);
-    datadir_free(dd);
-    tmp_free(&dir);
+    inproc_close(db, dd, &dir);
     return 0;
 }
 
@@ -206,11 +204,8 @@ static int interrupt_matching(void *ctx)
 static const char *record_status(const char *id)
 {
     static char status[32];
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                        "SELECT status FROM birth_records WHERE id = ?1", -1, &st,
-                                        NULL),
-                     SQLITE_OK);
+    sqlite3_stmt *st = sqlite_prepare_ok(db_handle(db),
+                                         "SELECT status FROM birth_records WHERE id = ?1");
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -443,15 +438,11 @@ static long long last_head_size(void)
 
 static long long last_head_previous(void)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = sqlite_row(db_handle(db),
+                                  "SELECT json_extract(body, '$.type'),"
+                                  " json_extract(body, '$.previous_size') FROM tree_heads"
+                                  " ORDER BY tree_size DESC LIMIT 1");
     long long n = -1;
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                        "SELECT json_extract(body, '$.type'),"
-                                        " json_extract(body, '$.previous_size') FROM tree_heads"
-                                        " ORDER BY tree_size DESC LIMIT 1",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     if (sqlite3_column_text(st, 0) &&
         strcmp((const char *)sqlite3_column_text(st, 0), "civreg.tree_head.v2") == 0)
         n = sqlite3_column_int64(st, 1);
@@ -997,12 +988,9 @@ static void test_steps_failure_after_write_undoes_batch(void **state)
 static char *log_shape(long long from, long long to)
 {
     struct buf out = BUF_INIT(1 << 20);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                        "SELECT type || ' ' || actor FROM events WHERE seq >= ?1"
-                                        " AND seq < ?2 ORDER BY seq",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    sqlite3_stmt *st = sqlite_prepare_ok(db_handle(db),
+                                         "SELECT type || ' ' || actor FROM events WHERE seq >= ?1"
+                                         " AND seq < ?2 ORDER BY seq");
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
     while (sqlite3_step(st) == SQLITE_ROW)
@@ -1103,13 +1091,10 @@ static void keep_pairs(void)
 
 static bool pair_open(const char *id, const char *other)
 {
-    sqlite3_stmt *q = NULL;
-    bool open;
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+    sqlite3_stmt *q = sqlite_prepare_ok(db_handle(db),
                                         "SELECT 1 FROM dup_candidates WHERE record_id = ?1 AND"
-                                        " other_id = ?2 AND status = 'open'",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
+                                        " other_id = ?2 AND status = 'open'");
+    bool open;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, other, -1, SQLITE_STATIC);
     open = sqlite3_step(q) == SQLITE_ROW;
