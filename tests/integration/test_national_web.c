@@ -153,6 +153,20 @@ static int get_cases(const struct test_server *sv, const struct test_session *s,
     return st;
 }
 
+/* The case list asked through SV as S, answered STATUS with the error code
+ * WANT: the seconds the answer took. */
+static double get_cases_timed(const struct test_server *sv, const struct test_session *s,
+                              int status, const char *want)
+{
+    double t0 = now_s(), took;
+    char code[64];
+
+    assert_int_equal(get_cases(sv, s, code, NULL), status);
+    took = now_s() - t0;
+    assert_string_equal(code, want);
+    return took;
+}
+
 static int post_resolve(const struct test_server *sv, const struct test_session *s,
                         const char *id, const char *body, char code[64], json_t **out)
 {
@@ -168,6 +182,22 @@ static int post_resolve(const struct test_server *sv, const struct test_session 
         *out = http_body_json(&r);
     http_response_free(&r);
     return st;
+}
+
+/* The registrar's decision BODY on case ID through SV as session S: a
+ * signed event, answered STATUS with "pushed" PUSHED. The answer (the
+ * caller frees it). */
+static json_t *resolve_signed(const struct test_server *sv, const struct test_session *s,
+                              const char *id, const char *body, int status, bool pushed)
+{
+    char code[64];
+    json_t *res = NULL, *p;
+
+    assert_int_equal(post_resolve(sv, s, id, body, code, &res), status);
+    p = json_object_get(res, "pushed");
+    assert_true(pushed ? json_is_true(p) : json_is_false(p));
+    assert_true(json_integer_value(json_object_get(res, "event")) > 0);
+    return res;
 }
 
 static int group_setup(void **state)
@@ -237,7 +267,7 @@ static void test_list_and_resolve(void **state)
 {
     struct test_session reg, clerk, nocsrf;
     char conf[256], code[64], id[24], sql[512], *st;
-    json_t *l, *c, *a, *b, *res;
+    json_t *l, *c, *a, *b;
     (void)state;
 
     snprintf(conf, sizeof conf, "national_url = %s\nnational_timeout_seconds = 5\n",
@@ -301,14 +331,10 @@ static void test_list_and_resolve(void **state)
     free(st);
 
     /* the registrar resolves it: a signed event, recorded nationally */
-    assert_int_equal(post_resolve(&srv, &reg, id,
-                                  "{\"decision\":\"same\",\"reason\":\"one birth registered in "
-                                  "both districts: same parents, same hospital\"}",
-                                  code, &res),
-                     200);
-    assert_true(json_is_true(json_object_get(res, "pushed")));
-    assert_true(json_integer_value(json_object_get(res, "event")) > 0);
-    json_decref(res);
+    json_decref(resolve_signed(&srv, &reg, id,
+                               "{\"decision\":\"same\",\"reason\":\"one birth registered in "
+                               "both districts: same parents, same hospital\"}",
+                               200, true));
     snprintf(sql, sizeof sql, "SELECT status FROM dup_cases WHERE id = %s", id);
     st = psql(nat.pg_url, sql);
     assert_string_equal(st, "same");
@@ -392,10 +418,7 @@ static void test_unreachable_and_slow(void **state)
     /* nothing listens: refused at once */
     peer = loopback_socket(false, &port);
     serve_b_against(port, &reg);
-    t0 = now_s();
-    assert_int_equal(get_cases(&srv, &reg, code, NULL), 502);
-    took = now_s() - t0;
-    assert_string_equal(code, "national_unreachable");
+    took = get_cases_timed(&srv, &reg, 502, "national_unreachable");
     print_message("refused connection answered 502 in %.2f s\n", took);
     assert_true(took < 6.0);
     server_stop(&srv);
@@ -406,10 +429,7 @@ static void test_unreachable_and_slow(void **state)
     peer = loopback_socket(true, &port);
     stand_in = fake_national(peer, true);
     serve_b_against(port, &reg);
-    t0 = now_s();
-    assert_int_equal(get_cases(&srv, &reg, code, NULL), 504);
-    took = now_s() - t0;
-    assert_string_equal(code, "national_timeout");
+    took = get_cases_timed(&srv, &reg, 504, "national_timeout");
     print_message("silent national tier answered 504 in %.2f s (timeout 2 s)\n", took);
     assert_true(took >= 1.5 && took < 8.0);
     assert_int_equal(post_resolve(&srv, &reg, "1", "{\"decision\":\"same\",\"reason\":\"r\"}",
@@ -440,7 +460,7 @@ static void test_unreachable_and_slow(void **state)
 static void test_resolved_not_pushed(void **state)
 {
     struct test_session reg;
-    char code[64], id[24];
+    char id[24];
     json_t *res, *c = json_loads(the_case, 0, NULL);
     long before;
     int port;
@@ -453,13 +473,10 @@ static void test_resolved_not_pushed(void **state)
     stand_in = fake_national(peer, false);
     before = data_sql_long(data_b, "SELECT count(*) FROM events WHERE type = 'national.duplicate'");
     serve_b_against(port, &reg);
-    assert_int_equal(post_resolve(&srv, &reg, id,
-                                  "{\"decision\":\"distinct\",\"reason\":\"second look: "
-                                  "different parents\"}",
-                                  code, &res),
-                     202);
-    assert_true(json_is_false(json_object_get(res, "pushed")));
-    assert_true(json_integer_value(json_object_get(res, "event")) > 0);
+    res = resolve_signed(&srv, &reg, id,
+                         "{\"decision\":\"distinct\",\"reason\":\"second look: "
+                         "different parents\"}",
+                         202, false);
     assert_string_equal(json_string_value(json_object_get(res, "code")), "national_refused");
     json_decref(res);
     server_stop(&srv);
