@@ -144,32 +144,37 @@ static char *canon(const char *json)
     return (char *)buf_detach(&b, NULL);
 }
 
+/* JSON in canonical form (JCS) is WANT. */
+static void assert_canon(const char *json, const char *want)
+{
+    char *c = canon(json);
+    assert_non_null(c);
+    assert_string_equal(c, want);
+    free(c);
+}
+
 /* RFC 8785 §3.2.3: property sorting by UTF-16 code units. */
 static void test_jcs_sorting_rfc8785(void **state)
 {
     (void)state;
-    char *c = canon("{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\","
-                    "\"\\ufb33\":\"Hebrew Letter Dalet With Dagesh\",\"1\":\"One\","
-                    "\"\\ud83d\\ude00\":\"Emoji: Grinning Face\",\"\\u0080\":\"Control\","
-                    "\"\\u00f6\":\"Latin Small Letter O With Diaeresis\"}");
-    assert_non_null(c);
-    assert_string_equal(c, "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
-                           "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\","
-                           "\"\xe2\x82\xac\":\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji: Grinning "
-                           "Face\",\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}");
-    free(c);
+    assert_canon("{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\","
+                 "\"\\ufb33\":\"Hebrew Letter Dalet With Dagesh\",\"1\":\"One\","
+                 "\"\\ud83d\\ude00\":\"Emoji: Grinning Face\",\"\\u0080\":\"Control\","
+                 "\"\\u00f6\":\"Latin Small Letter O With Diaeresis\"}",
+                 "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
+                 "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\","
+                 "\"\xe2\x82\xac\":\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji: Grinning "
+                 "Face\",\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}");
 }
 
 /* RFC 8785 §3.2.2.2: string escaping; nested structures; no floats. */
 static void test_jcs_values(void **state)
 {
     (void)state;
-    char *c = canon("{ \"b\" : [ 1, -2, true, null, \"\\u0001\\n\\\"\\\\/\\u20ac\" ], \"a\" : {\"z\":0,\"y\":{}} }");
-    assert_string_equal(c, "{\"a\":{\"y\":{},\"z\":0},\"b\":[1,-2,true,null,\"\\u0001\\n\\\"\\\\/\xe2\x82\xac\"]}");
-    free(c);
-    c = canon("[0,7,-10,9007199254740991,-9007199254740991,{\"n\":-0}]");
-    assert_string_equal(c, "[0,7,-10,9007199254740991,-9007199254740991,{\"n\":0}]");
-    free(c);
+    assert_canon("{ \"b\" : [ 1, -2, true, null, \"\\u0001\\n\\\"\\\\/\\u20ac\" ], \"a\" : {\"z\":0,\"y\":{}} }",
+                 "{\"a\":{\"y\":{},\"z\":0},\"b\":[1,-2,true,null,\"\\u0001\\n\\\"\\\\/\xe2\x82\xac\"]}");
+    assert_canon("[0,7,-10,9007199254740991,-9007199254740991,{\"n\":-0}]",
+                 "[0,7,-10,9007199254740991,-9007199254740991,{\"n\":0}]");
     assert_null(canon("{\"x\":1.5}"));
     assert_null(canon("{\"x\":9007199254740993}"));
 }
