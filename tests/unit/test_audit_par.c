@@ -91,19 +91,21 @@ static void audit_case_close(struct audit_case *c)
     inproc_close(c->db, c->dd, &c->dir);
 }
 
-/* A case NAME with an admin (password PW_ADMIN) and a clerk (PW) signed
- * in, and three drafts of the example record (c->rec) keyed by the clerk. */
-static void audit_case_drafts(struct audit_case *c, const char *name, const char *pw_admin,
-                              const char *pw)
+/* The passwords of the cases' admin and of their other users */
+static const char PW_ADMIN[] = "Lantern-orbit-4417", PW_STAFF[] = "Quiet-harbor-lamp-93";
+
+/* A case NAME with the admin and a clerk signed in, and three drafts of the
+ * example record (c->rec) keyed by the clerk. */
+static void audit_case_drafts(struct audit_case *c, const char *name)
 {
     struct err err = ERR_INIT;
 
     audit_case_open(c, name);
     c->rec = registry_record_example();
-    inproc_user_add(c->db, c->dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw_admin);
-    c->admin = inproc_authenticate(c->db, c->dd->keys_dir, "admin", pw_admin);
-    inproc_user_add(c->db, c->dd->keys_dir, c->admin, "clerk", ROLE_CLERK, pw);
-    c->clerk = inproc_authenticate(c->db, c->dd->keys_dir, "clerk", pw);
+    inproc_user_add(c->db, c->dd->keys_dir, NULL, "admin", ROLE_ADMIN, PW_ADMIN);
+    c->admin = inproc_authenticate(c->db, c->dd->keys_dir, "admin", PW_ADMIN);
+    inproc_user_add(c->db, c->dd->keys_dir, c->admin, "clerk", ROLE_CLERK, PW_STAFF);
+    c->clerk = inproc_authenticate(c->db, c->dd->keys_dir, "clerk", PW_STAFF);
     for (int i = 0; i < 3; i++) {
         char *id = NULL;
         if (registry_record_draft(c->db, c->clerk, c->rec, &id, &err) != 0)
@@ -161,14 +163,13 @@ static void assert_reported(const struct audit_case *c, bool only, const char *f
 
 static void test_parallel_audit_same_report(void **state)
 {
-    static const char pw_admin[] = "Lantern-orbit-4417", pw[] = "Quiet-harbor-lamp-93",
-                      pw2[] = "Copper-meadow-tide-58";
+    static const char pw2[] = "Copper-meadow-tide-58";
     struct err err = ERR_INIT;
     struct audit_case ac;
     json_t *serial;
     (void)state;
 
-    audit_case_drafts(&ac, "audit-par", pw_admin, pw);
+    audit_case_drafts(&ac, "audit-par");
     /* a new key for the clerk (user.key, signed by the admin), then drafts
      * signed with it */
     assert_int_equal(registry_user_reset(ac.db, ac.admin, "clerk", pw2, &err), 0);
@@ -207,27 +208,27 @@ static void test_parallel_audit_same_report(void **state)
  * workers, clean and after a registration's signature is forged. */
 static void test_parallel_audit_links(void **state)
 {
-    static const char pw[] = "Lantern-orbit-4417";
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *ca = NULL, *cb = NULL, *reg = NULL;
-    json_t *rec = registry_record_example(), *serial;
+    struct registry_actor *ca = NULL, *cb = NULL, *reg = NULL;
+    json_t *serial;
     (void)state;
 
     audit_case_open(&ac, "audit-par-links");
-    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, pw);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "admin", pw, &admin, &err), 0);
-    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk-a", ROLE_CLERK, pw);
-    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "clerk-b", ROLE_CLERK, pw);
-    inproc_user_add(ac.db, ac.dd->keys_dir, admin, "registrar", ROLE_REGISTRAR, pw);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk-a", pw, &ca, &err), 0);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "clerk-b", pw, &cb, &err), 0);
-    assert_int_equal(registry_authenticate(ac.db, ac.dd->keys_dir, "registrar", pw, &reg, &err), 0);
+    ac.rec = registry_record_example();
+    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, PW_ADMIN);
+    ac.admin = inproc_authenticate(ac.db, ac.dd->keys_dir, "admin", PW_ADMIN);
+    inproc_user_add(ac.db, ac.dd->keys_dir, ac.admin, "clerk-a", ROLE_CLERK, PW_STAFF);
+    inproc_user_add(ac.db, ac.dd->keys_dir, ac.admin, "clerk-b", ROLE_CLERK, PW_STAFF);
+    inproc_user_add(ac.db, ac.dd->keys_dir, ac.admin, "registrar", ROLE_REGISTRAR, PW_STAFF);
+    ca = inproc_authenticate(ac.db, ac.dd->keys_dir, "clerk-a", PW_STAFF);
+    cb = inproc_authenticate(ac.db, ac.dd->keys_dir, "clerk-b", PW_STAFF);
+    reg = inproc_authenticate(ac.db, ac.dd->keys_dir, "registrar", PW_STAFF);
     for (int i = 0; i < 3; i++) {
         char *id = NULL;
         json_t *cands = NULL, *res = NULL;
-        assert_int_equal(registry_record_draft(ac.db, ca, rec, &id, &err), 0);
-        assert_int_equal(registry_record_verify(ac.db, cb, id, rec, NULL, &err), 0);
+        assert_int_equal(registry_record_draft(ac.db, ca, ac.rec, &id, &err), 0);
+        assert_int_equal(registry_record_verify(ac.db, cb, id, ac.rec, NULL, &err), 0);
         /* one example record keyed three times: distinct births */
         assert_int_equal(registry_dup_list(ac.db, reg, id, &cands, &err), 0);
         for (size_t k = 0; k < json_array_size(cands); k++) {
@@ -258,8 +259,6 @@ static void test_parallel_audit_links(void **state)
     assert_true(count_containing(serial, "(record.register by registrar): signature invalid") == 1);
 
     json_decref(serial);
-    json_decref(rec);
-    registry_actor_free(admin);
     registry_actor_free(ca);
     registry_actor_free(cb);
     registry_actor_free(reg);
@@ -272,7 +271,6 @@ static void test_parallel_audit_links(void **state)
  * the serial audit). */
 static void test_parallel_audit_search(void **state)
 {
-    static const char pw[] = "Lantern-orbit-4417";
     struct err err = ERR_INIT;
     struct audit_case ac;
     json_t *serial;
@@ -280,7 +278,7 @@ static void test_parallel_audit_search(void **state)
     json_t *l;
     (void)state;
 
-    audit_case_drafts(&ac, "audit-par-search", pw, pw);
+    audit_case_drafts(&ac, "audit-par-search");
     assert_audit_clean(&ac);
 
     assert_int_equal(db_exec(ac.db,
@@ -337,7 +335,6 @@ static int late_write(unsigned type, void *ctx, void *p, void *x)
 
 static void test_audit_search_one_snapshot(void **state)
 {
-    static const char pw[] = "Lantern-orbit-4417";
     struct err err = ERR_INIT;
     struct audit_case ac;
     struct late_writer w = { NULL, false };
@@ -345,7 +342,7 @@ static void test_audit_search_one_snapshot(void **state)
     int problems;
     (void)state;
 
-    audit_case_drafts(&ac, "audit-search-snapshot", pw, pw);
+    audit_case_drafts(&ac, "audit-search-snapshot");
     assert_int_equal(db_open(db_path(ac.db), 0, &w.other, &err), 0);
     sqlite3_trace_v2(db_handle(ac.db), SQLITE_TRACE_STMT, late_write, &w);
     lines = audit_with(ac.db, ac.dd, "1", &problems); /* the search inline, traced */
@@ -376,7 +373,7 @@ static void test_audit_refused_inside_transaction(void **state)
     (void)state;
 
     audit_case_open(&ac, "audit-par-tx");
-    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, "Lantern-orbit-4417");
+    inproc_user_add(ac.db, ac.dd->keys_dir, NULL, "admin", ROLE_ADMIN, PW_ADMIN);
     assert_int_equal(db_exec(ac.db, "BEGIN", &err), 0);
     assert_int_equal(registry_audit_verify(ac.db, ac.dd->keys_dir, ac.dd->blobs_dir, NULL, NULL,
                                            NULL, NULL, &err),
@@ -450,6 +447,27 @@ static void root_at(struct db *db, uint64_t size, char hex[65])
     hex_encode(root, 32, hex);
 }
 
+/* The head at SIZE written anew by C's office key over the log's root
+ * there (head_put): a v2 body naming PREVIOUS, or a v1 body when PREVIOUS
+ * is HEAD_V1. */
+#define HEAD_V1 UINT64_MAX
+static void head_sign(const struct audit_case *c, uint64_t size, uint64_t previous)
+{
+    struct buf body = BUF_INIT(4096);
+    struct err err = ERR_INIT;
+    char root[65];
+
+    root_at(c->db, size, root);
+    if ((previous == HEAD_V1
+             ? reg_tree_head_body(c->admin->node_office, size, root, "2026-11-30T00:00:00Z",
+                                  &body, &err)
+             : reg_tree_head_body_v2(c->admin->node_office, size, previous, root,
+                                     "2026-12-06T00:00:00Z", &body, &err)) != 0)
+        fail_msg("head body: %s", err_msg(&err));
+    head_put(c->db, c->admin, size, &body);
+    buf_release(&body);
+}
+
 /* The transaction that appends signs one head as it commits; a rolled-back
  * transaction, or one whose appends all went with a rolled-back savepoint,
  * signs none. */
@@ -462,7 +480,7 @@ static void test_tree_head_per_transaction(void **state)
     char *id = NULL;
     (void)state;
 
-    audit_case_drafts(&ac, "heads-tx", "Lantern-orbit-4417", "Quiet-harbor-lamp-93");
+    audit_case_drafts(&ac, "heads-tx");
     heads = head_count(ac.db, "");
     size = log_size(ac.db);
     /* rolled back: no head */
@@ -509,14 +527,13 @@ static void test_tree_head_chain(void **state)
 {
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct buf body = BUF_INIT(4096);
     uint64_t sizes[8];
     size_t n = 0;
-    char root[65], line[160];
+    char line[160];
     sqlite3_stmt *st = NULL;
     (void)state;
 
-    audit_case_drafts(&ac, "heads-chain", "Lantern-orbit-4417", "Quiet-harbor-lamp-93");
+    audit_case_drafts(&ac, "heads-chain");
     st = sqlite_prepare_ok(db_handle(ac.db), "SELECT tree_size FROM tree_heads ORDER BY tree_size");
     while (sqlite3_step(st) == SQLITE_ROW && n < 8)
         sizes[n++] = (uint64_t)sqlite3_column_int64(st, 0);
@@ -536,17 +553,8 @@ static void test_tree_head_chain(void **state)
 
     /* its previous_size changed and signed again by the office: the chain
      * breaks where it claims a head that is not there */
-    root_at(ac.db, sizes[2], root);
-    assert_int_equal(reg_tree_head_body_v2(ac.admin->node_office, sizes[2], sizes[0], root,
-                                           "2026-12-06T00:00:00Z", &body, &err),
-                     0);
-    head_put(ac.db, ac.admin, sizes[2], &body);
-    root_at(ac.db, sizes[1], root);
-    buf_reset(&body);
-    assert_int_equal(reg_tree_head_body_v2(ac.admin->node_office, sizes[1], sizes[0], root,
-                                           "2026-12-06T00:00:00Z", &body, &err),
-                     0);
-    head_put(ac.db, ac.admin, sizes[1], &body);
+    head_sign(&ac, sizes[2], sizes[0]);
+    head_sign(&ac, sizes[1], sizes[0]);
     /* head sizes[1] is back (previous sizes[0], right); head sizes[2]
      * claims sizes[0] */
     assert_reported(&ac, true, "tree head %llu: the head before it (size %llu) is missing or "
@@ -561,19 +569,14 @@ static void test_tree_head_chain(void **state)
     assert_reported(&ac, false, "tree head %llu: ", (unsigned long long)sizes[2]);
 
     /* put back, then a forged signature on a v2 head */
-    root_at(ac.db, sizes[2], root);
-    buf_reset(&body);
-    assert_int_equal(reg_tree_head_body_v2(ac.admin->node_office, sizes[2], sizes[1], root,
-                                           "2026-12-06T00:00:00Z", &body, &err),
-                     0);
-    head_put(ac.db, ac.admin, sizes[2], &body);
+    head_sign(&ac, sizes[2], sizes[1]);
     assert_audit_clean(&ac);
     snprintf(line, sizeof line, "UPDATE tree_heads SET signature = zeroblob(64) WHERE tree_size = %llu",
              (unsigned long long)sizes[2]);
     assert_int_equal(db_exec(ac.db, line, &err), 0);
     assert_reported(&ac, false, "tree head %llu: office signature invalid",
                     (unsigned long long)sizes[2]);
-    head_put(ac.db, ac.admin, sizes[2], &body);
+    head_sign(&ac, sizes[2], sizes[1]);
 
     /* the last head deleted: its events are covered by none */
     snprintf(line, sizeof line, "DELETE FROM tree_heads WHERE tree_size = %llu",
@@ -582,7 +585,6 @@ static void test_tree_head_chain(void **state)
     assert_reported(&ac, false, "events %llu to %llu: not covered by any signed tree head",
                     (unsigned long long)sizes[n - 2], (unsigned long long)(sizes[n - 1] - 1));
 
-    buf_release(&body);
     audit_case_close(&ac);
 }
 
@@ -593,22 +595,15 @@ static void test_tree_heads_v1_then_v2(void **state)
 {
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct buf body = BUF_INIT(4096);
     uint64_t v1;
-    char root[65], line[160];
+    char line[160];
     (void)state;
 
-    audit_case_drafts(&ac, "heads-v1-v2", "Lantern-orbit-4417", "Quiet-harbor-lamp-93");
+    audit_case_drafts(&ac, "heads-v1-v2");
     v1 = log_size(ac.db);
     assert_int_equal(db_exec(ac.db, "DELETE FROM tree_heads", &err), 0);
-    for (uint64_t size = 1; size <= v1; size++) {
-        root_at(ac.db, size, root);
-        buf_reset(&body);
-        assert_int_equal(reg_tree_head_body(ac.admin->node_office, size, root,
-                                            "2026-11-30T00:00:00Z", &body, &err),
-                         0);
-        head_put(ac.db, ac.admin, size, &body);
-    }
+    for (uint64_t size = 1; size <= v1; size++)
+        head_sign(&ac, size, HEAD_V1);
     assert_int_equal(head_count(ac.db, "WHERE body LIKE '%civreg.tree_head.v1%'"), (long long)v1);
     for (int i = 0; i < 2; i++) {
         char *id = NULL;
@@ -625,7 +620,6 @@ static void test_tree_heads_v1_then_v2(void **state)
     assert_int_equal(db_exec(ac.db, "DELETE FROM tree_heads WHERE tree_size = 2", &err), 0);
     assert_reported(&ac, false, "tree head 3: the head before it (size 2) is missing or changed");
 
-    buf_release(&body);
     audit_case_close(&ac);
 }
 
