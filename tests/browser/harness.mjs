@@ -31,6 +31,36 @@ export async function loadPlaywright() {
   }
 }
 
+// civreg with ARGS started, once a line of its standard output matches
+// PATTERN (within MS milliseconds): { proc, match }. WHAT names it in the
+// errors; LOG (an array), when given, collects its standard error.
+export async function spawnListening(args, pattern, ms, what, log = null) {
+  if (!bin) throw new Error('CIVREG_BIN is not set');
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stderr.on('data', (d) => log && log.push(String(d)));
+  const match = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in ${ms / 1000} s`)), ms);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const m = line.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`${what} exited (${code})${log ? `: ${log.join('')}` : ''}`)));
+  });
+  return { proc, match };
+}
+
+// PROC stopped with SIGTERM; resolves once it has exited.
+export async function stopProcess(proc) {
+  if (proc.exitCode === null) {
+    const done = new Promise((r) => proc.on('exit', r));
+    proc.kill('SIGTERM');
+    await done;
+  }
+}
+
 // A fresh data directory; `civreg serve` on 127.0.0.1:0. Returns
 // { url, stop(), dir, log }.
 // With { demo: true } the data directory is made by `serve --demo`; with
@@ -45,35 +75,18 @@ export async function startServer(extraArgs = [], { demo = false, data: given = 
     const init = spawnSync(bin, ['init', '--data', data], { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`civreg init failed: ${init.stderr}`);
   }
-  const proc = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const log = [];
-  proc.stderr.on('data', (d) => log.push(String(d)));
-  const url = await new Promise((resolve, reject) => {
-    // a demo office is made first (records, PKI, booklets): slow under ASan on a busy machine
-    const timer = setTimeout(() => reject(new Error('server did not start in 150 s')), 150000);
-    const lines = createInterface({ input: proc.stdout });
-    lines.on('line', (line) => {
-      const m = line.match(/listening on (https?:\/\/127\.0\.0\.1:\d+\/)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${log.join('')}`)));
-  });
+  // a demo office is made first (records, PKI, booklets): slow under ASan on a busy machine
+  const { proc, match } = await spawnListening(
+    ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs],
+    /listening on (https?:\/\/127\.0\.0\.1:\d+\/)/, 150000, 'server', log);
   return {
-    url,
+    url: match[1],
     dir,
     data,
     log,
     async stop() {
-      if (proc.exitCode === null) {
-        const done = new Promise((r) => proc.on('exit', r));
-        proc.kill('SIGTERM');
-        await done;
-      }
+      await stopProcess(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };

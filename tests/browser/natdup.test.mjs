@@ -8,14 +8,15 @@
 // both decisions. With the national service stopped the screen says so in
 // French (502), without a crash. Screenshots: natdup-*.png.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { axeAudit, axeAvailable, languageScan } from './audit.mjs';
-import { apiCall, assertNoProblems, loadPlaywright, openBrowser, shot, signIn, skip, startServer } from './harness.mjs';
+import {
+  apiCall, assertNoProblems, loadPlaywright, openBrowser, shot, signIn, skip, spawnListening, startServer, stopProcess,
+} from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.env.CIVREG_BIN;
@@ -40,30 +41,10 @@ const psql = (url, sql) => run('/usr/bin/psql', [url, '-Atq', '-c', sql]).trim()
 
 // `civreg national serve` on a free loopback port: { url, stop() }.
 async function nationalServe(pgUrl) {
-  const proc = spawn(bin, ['national', 'serve', '--pg', pgUrl, '--listen', '127.0.0.1:0', '--insecure-loopback'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stderr.on('data', () => {});
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('national serve did not start in 60 s')), 60000);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      const m = line.match(/127\.0\.0\.1:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://127.0.0.1:${m[1]}`);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`national serve exited (${code})`)));
-  });
-  return {
-    url,
-    async stop() {
-      if (proc.exitCode === null) {
-        const done = new Promise((r) => proc.on('exit', r));
-        proc.kill('SIGTERM');
-        await done;
-      }
-    },
-  };
+  const { proc, match } = await spawnListening(
+    ['national', 'serve', '--pg', pgUrl, '--listen', '127.0.0.1:0', '--insecure-loopback'],
+    /127\.0\.0\.1:(\d+)/, 60000, 'national serve');
+  return { url: `http://127.0.0.1:${match[1]}`, stop: () => stopProcess(proc) };
 }
 
 // A district office: its data directory with admin, two clerks and a registrar.
