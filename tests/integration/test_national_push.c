@@ -261,14 +261,16 @@ static void push_one_of(struct sim *o, json_t *pair, size_t i, json_t *versions,
     json_decref(one);
 }
 
-/* A registered office with its office.key and first user pushed. */
-static void office_start(struct sim *o, const char *code)
+/* A registered office CODE with its office.key and first user pushed (the
+ * caller frees it with office_free). */
+static struct sim *office_new(const char *code)
 {
+    struct sim *o = calloc(1, sizeof *o);
     json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     char opk[65], upk[65], actor[16];
 
-    memset(o, 0, sizeof *o);
+    assert_non_null(o);
     snprintf(o->code, sizeof o->code, "%s", code);
     crypto_sign_keypair(o->opk, o->osk);
     crypto_sign_keypair(o->upk, o->usk);
@@ -286,24 +288,25 @@ static void office_start(struct sim *o, const char *code)
         fail_msg("first push: %s", err_msg(&err));
     json_decref(ev);
     json_decref(vs);
+    return o;
 }
 
-static void office_end(struct sim *o)
+static void office_free(struct sim *o)
 {
     json_decref(o->uins);
+    free(o);
 }
 
 /* ---- tests ---- */
 
 static void test_push_set_based(void **state)
 {
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o = office_new("T1");
     json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     unsigned long long before, trips;
     (void)state;
 
-    office_start(o, "T1");
     for (unsigned k = 0; k < 1000; k++)
         add_birth(o, k, next_uin(o), ev, vs);
     before = pg_round_trips(pg);
@@ -328,17 +331,15 @@ static void test_push_set_based(void **state)
                "1000");
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
-/* Office CODE started and 300 births into EVENTS and VERSIONS, birth 212
- * (event 427) with the UIN of birth 7; that UIN returned (to free). */
-static char *births_uin_twice(struct sim *o, const char *code, json_t *events, json_t *versions)
+/* 300 births of office O into EVENTS and VERSIONS, birth 212 (event 427)
+ * with the UIN of birth 7; that UIN returned (to free). */
+static char *births_uin_twice(struct sim *o, json_t *events, json_t *versions)
 {
     char *dup = NULL;
 
-    office_start(o, code);
     for (unsigned k = 0; k < 300; k++) {
         const char *uin = next_uin(o);
         if (k == 7)
@@ -350,13 +351,13 @@ static char *births_uin_twice(struct sim *o, const char *code, json_t *events, j
 
 static void test_uin_twice_in_one_push(void **state)
 {
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o = office_new("T2");
     json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     char *dup = NULL, want[200];
     (void)state;
 
-    dup = births_uin_twice(o, "T2", ev, vs);
+    dup = births_uin_twice(o, ev, vs);
     assert_int_equal(push(o, ev, vs, &err), NATIONAL_REFUSED);
     print_message("refused: %s\n", err_msg(&err));
     snprintf(want, sizeof want, "UIN %s of record T2-R-000212 is already held nationally by "
@@ -373,8 +374,7 @@ static void test_uin_twice_in_one_push(void **state)
     free(dup);
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 /* Row updates of birth_records committed so far (the statistics of this
@@ -399,13 +399,12 @@ static long long birth_record_updates(void)
  * the one the registration leaves: its number, UIN and event. */
 static void test_draft_and_register_one_row(void **state)
 {
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o = office_new("T4");
     json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
     struct err err = ERR_INIT;
     long long u0, u1, u2;
     (void)state;
 
-    office_start(o, "T4");
     for (unsigned k = 0; k < 50; k++)
         add_birth(o, k, next_uin(o), ev, vs);
     u0 = birth_record_updates();
@@ -438,8 +437,7 @@ static void test_draft_and_register_one_row(void **state)
     json_decref(vs);
     json_decref(pair);
     json_decref(pv);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 /* Schema 9: no index of birth_records is on uin (each registered birth paid
@@ -462,7 +460,7 @@ static void test_push_backend_schema(void **state)
  * never scan it) and the trigram index finds each word as a full scan does. */
 static void test_push_vocab_merged(void **state)
 {
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o;
     json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     (void)state;
@@ -470,7 +468,7 @@ static void test_push_vocab_merged(void **state)
     expect_sql("SELECT count(*) FROM pg_class WHERE relname = 'name_vocab_trgm'"
                " AND 'fastupdate=on' = ANY(reloptions)",
                "1");
-    office_start(o, "W1");
+    o = office_new("W1");
     for (unsigned k = 0; k < 30; k++)
         add_birth_of(o, k, "Qvocabmerge", next_uin(o), ev, vs);
     if (push(o, ev, vs, &err) != NATIONAL_OK)
@@ -487,8 +485,7 @@ static void test_push_vocab_merged(void **state)
     assert_int_equal(pg_exec(pg, "DROP EXTENSION pageinspect", 0, NULL, NULL, &err), 0);
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 /* The same births registered in two offices become cases for both: those
@@ -498,13 +495,11 @@ static void test_push_vocab_merged(void **state)
  * differ, and births of the same office, do not. */
 static void test_cross_office_duplicates(void **state)
 {
-    struct sim *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    struct sim *a = office_new("D1"), *b = office_new("D2");
     json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
     struct err err = ERR_INIT;
     (void)state;
 
-    office_start(a, "D1");
-    office_start(b, "D2");
     for (unsigned k = 0; k < 20; k++)
         add_birth_of(a, k, "Mwangi", next_uin(a), ev, vs);
     if (push(a, ev, vs, &err) != NATIONAL_OK)
@@ -540,10 +535,8 @@ static void test_cross_office_duplicates(void **state)
     json_decref(vs);
     json_decref(pair);
     json_decref(pv);
-    office_end(a);
-    office_end(b);
-    free(a);
-    free(b);
+    office_free(a);
+    office_free(b);
 }
 
 /* national_search returns the rows, scores and order of its definition
@@ -563,12 +556,11 @@ static void test_search_same_as_rows(void **state)
     static const char *const queries[] = { "Baraka", "Barak Odhiambo", "Mwangi", "Amaab",
                                            "amaab t1", "Odhiambo", "Ama" };
     static const int limits[] = { 3, 10, 1000 };
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o = office_new("T5");
     json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     (void)state;
 
-    office_start(o, "T5");
     for (unsigned k = 0; k < 300; k++) {
         const char *const *n = names[k % (sizeof names / sizeof names[0])];
         char family[40];
@@ -624,8 +616,7 @@ static void test_search_same_as_rows(void **state)
         }
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 
@@ -757,13 +748,12 @@ static void test_search_finds_misspelt(void **state)
          * the 0.3 the search asked of it before schema 7 */
         { "Njery", 3 },
     };
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o = office_new("T7");
     json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     unsigned k = 0;
     (void)state;
 
-    office_start(o, "T7");
     for (unsigned i = 0; i < sizeof people / sizeof people[0]; i++, k++)
         add_birth_full(o, k, people[i], ev, vs);
     /* each decoy three times: together more holders of the resembling
@@ -793,8 +783,7 @@ static void test_search_finds_misspelt(void **state)
     }
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 /* Flip one hex digit of event I's signature. */
@@ -810,13 +799,13 @@ static json_t *forged(const json_t *events, size_t i)
 
 static void test_bulk_signatures(void **state)
 {
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o;
     json_t *ev = json_array(), *vs = json_array(), *bad, *e;
     struct err err = ERR_INIT;
     (void)state;
 
     national_set_verify_threads(4); /* threads even on a machine with fewer cores */
-    office_start(o, "T3");
+    o = office_new("T3");
     for (unsigned k = 0; k < 400; k++)
         add_birth(o, k, next_uin(o), ev, vs);
     /* forged at 501 and 650, malformed at 700: the first in log order */
@@ -856,8 +845,7 @@ static void test_bulk_signatures(void **state)
     national_set_verify_threads(0);
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 /* Signatures are verified while the push's rows go to PostgreSQL: a push
@@ -868,14 +856,15 @@ static void test_bulk_signatures(void **state)
  * is stored. */
 static void test_forged_after_collision(void **state)
 {
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o;
     json_t *ev = json_array(), *vs = json_array(), *bad;
     struct err err = ERR_INIT;
     char *dup = NULL;
     (void)state;
 
     national_set_verify_threads(2);
-    dup = births_uin_twice(o, "T6", ev, vs);
+    o = office_new("T6");
+    dup = births_uin_twice(o, ev, vs);
     bad = forged(ev, 499);
     assert_int_equal(push(o, bad, vs, &err), NATIONAL_REFUSED);
     print_message("refused: %s\n", err_msg(&err));
@@ -891,8 +880,7 @@ static void test_forged_after_collision(void **state)
     json_decref(bad);
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 /* A record version whose text is not canonical (spaces, \u escapes) is
@@ -901,13 +889,11 @@ static void test_forged_after_collision(void **state)
  * (and the two are a cross-district duplicate case). */
 static void test_version_not_canonical(void **state)
 {
-    struct sim *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    struct sim *a = office_new("V1"), *b = office_new("V2");
     json_t *ea = json_array(), *va = json_array(), *eb = json_array(), *vb = json_array();
     struct err err = ERR_INIT;
     (void)state;
 
-    office_start(a, "V1");
-    office_start(b, "V2");
     add_birth_named(a, 5, "Am\xc3\xa9lie", "\xc3\x98rsted", next_uin(a), ea, va);
     versions_loose = true;
     add_birth_named(b, 5, "Am\xc3\xa9lie", "\xc3\x98rsted", next_uin(b), eb, vb);
@@ -927,10 +913,8 @@ static void test_version_not_canonical(void **state)
     json_decref(va);
     json_decref(eb);
     json_decref(vb);
-    office_end(a);
-    office_end(b);
-    free(a);
-    free(b);
+    office_free(a);
+    office_free(b);
 }
 
 static int group_setup(void **state)
@@ -973,13 +957,12 @@ static int group_teardown(void **state)
  * previous_size is not the one signed is refused and nothing is stored. */
 static void test_push_v1_then_v2_heads(void **state)
 {
-    struct sim *o = calloc(1, sizeof *o);
+    struct sim *o = office_new("T9");
     json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     char *body;
     (void)state;
 
-    office_start(o, "T9");
     for (unsigned k = 0; k < 5; k++)
         add_birth(o, k, next_uin(o), ev, vs);
     if (push(o, ev, vs, &err) != NATIONAL_OK)
@@ -1005,8 +988,7 @@ static void test_push_v1_then_v2_heads(void **state)
     free(body);
     json_decref(ev);
     json_decref(vs);
-    office_end(o);
-    free(o);
+    office_free(o);
 }
 
 CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_one_push,
