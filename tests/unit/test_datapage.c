@@ -471,21 +471,14 @@ static void change_member(struct datapage_input *in, size_t at, enum change kind
     char c = (char)number;
     size_t z = (size_t)number;
 
+    const struct {
+        const void *from;
+        size_t len;
+    } value[] = { [CHANGE_TEXT] = { &text, sizeof text }, [CHANGE_INT] = { &i, sizeof i },
+                  [CHANGE_CHAR] = { &c, sizeof c }, [CHANGE_SIZE] = { &z, sizeof z } };
+
     _Static_assert(sizeof(enum mrz_format) == sizeof(int), "the format is written as an int");
-    switch (kind) {
-    case CHANGE_TEXT:
-        memcpy(m, &text, sizeof text);
-        break;
-    case CHANGE_INT:
-        memcpy(m, &i, sizeof i);
-        break;
-    case CHANGE_CHAR:
-        memcpy(m, &c, sizeof c);
-        break;
-    case CHANGE_SIZE:
-        memcpy(m, &z, sizeof z);
-        break;
-    }
+    memcpy(m, value[kind].from, value[kind].len);
 }
 
 static void test_refusals(void **state)
