@@ -892,6 +892,15 @@ static void steps_fill(struct registry_step *st, json_t **recs, size_t n,
     }
 }
 
+/* The steps tests' staff signed out: clerks A and B, registrar R. */
+static void steps_staff_free(struct registry_actor *a, struct registry_actor *b,
+                             struct registry_actor *r)
+{
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
 /* The end of a steps test: its nine steps, three records and three actors. */
 static void steps_done(struct registry_step *st, json_t **recs, struct registry_actor *a,
                        struct registry_actor *b, struct registry_actor *r)
@@ -899,9 +908,7 @@ static void steps_done(struct registry_step *st, json_t **recs, struct registry_
     registry_steps_release(st, 9);
     for (int i = 0; i < 3; i++)
         json_decref(recs[i]);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_staff_free(a, b, r);
 }
 
 static struct registry_actor *steps_registrar(void)
@@ -916,6 +923,16 @@ static struct registry_actor *steps_registrar(void)
     return login("registrar-b", "b-rartsiger-tundra-ferns-61");
 }
 
+/* The steps tests' staff signed in: clerks *A and *B, registrar *R (the
+ * caller frees them with steps_staff_free). */
+static void steps_staff(struct registry_actor **a, struct registry_actor **b,
+                        struct registry_actor **r)
+{
+    *a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    *b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    *r = steps_registrar();
+}
+
 static void test_steps_failure_after_write_undoes_batch(void **state)
 {
     struct registry_actor *a, *b, *r;
@@ -926,9 +943,7 @@ static void test_steps_failure_after_write_undoes_batch(void **state)
     int rc;
     (void)state;
 
-    a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    b = login("clerk-b", "b-krelc-tundra-ferns-61");
-    r = steps_registrar();
+    steps_staff(&a, &b, &r);
     for (int i = 0; i < 3; i++)
         recs[i] = steps_record(0, i);
     events = count_rows("events");
@@ -1019,9 +1034,7 @@ static void test_steps_same_as_step_by_step(void **state)
     char *one, *batch;
     (void)state;
 
-    a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    b = login("clerk-b", "b-krelc-tundra-ferns-61");
-    r = steps_registrar();
+    steps_staff(&a, &b, &r);
     for (int t = 0; t < 6; t++)
         before[t] = count_rows(tables[t]);
     seq0 = count_rows("events");
@@ -1116,9 +1129,7 @@ static void test_steps_rescan_catches_later_duplicate(void **state)
     int rc;
     (void)state;
 
-    a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    b = login("clerk-b", "b-krelc-tundra-ferns-61");
-    r = steps_registrar();
+    steps_staff(&a, &b, &r);
 
     /* X drafted and verified, then Y, the same birth, drafted (its scan's
      * pair with X dropped), then X's registration: refused, the pair open */
@@ -1167,9 +1178,7 @@ static void test_steps_rescan_catches_later_duplicate(void **state)
     free(y);
     json_decref(rec);
     json_decref(other);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_staff_free(a, b, r);
 }
 
 /* Disagreements in one batch count as they do step by step: the second
@@ -1187,9 +1196,7 @@ static void test_steps_mismatch_rounds(void **state)
 
     other = json_deep_copy(rec);
     json_object_set_new(json_object_get(other, "child"), "given_names", json_string("Rosamund"));
-    a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    b = login("clerk-b", "b-krelc-tundra-ferns-61");
-    r = steps_registrar();
+    steps_staff(&a, &b, &r);
     st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
     st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = a, .record = rec };
     st[2] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = other };
@@ -1211,9 +1218,7 @@ static void test_steps_mismatch_rounds(void **state)
     registry_steps_release(st, 6);
     json_decref(rec);
     json_decref(other);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_staff_free(a, b, r);
 }
 
 /* A bulk transaction larger than REGISTRY_BATCH_MAX (its events would not
@@ -1274,9 +1279,7 @@ static void test_steps_one_head_per_batch(void **state)
     (void)state;
 
     assert_non_null(st);
-    a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    b = login("clerk-b", "b-krelc-tundra-ferns-61");
-    r = steps_registrar();
+    steps_staff(&a, &b, &r);
     for (size_t i = 0; i < DRAFTS; i++)
         st[i] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = one };
     steps_fill(st + DRAFTS, &other, 1, a, b, r);
@@ -1294,9 +1297,7 @@ static void test_steps_one_head_per_batch(void **state)
     free(st);
     json_decref(one);
     json_decref(other);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_staff_free(a, b, r);
 }
 
 /* reg_prep_line_end hands the drafts to the preparing thread only once all
