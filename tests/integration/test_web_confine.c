@@ -49,12 +49,13 @@ static struct test_session as(const char *user, const char *password)
     return l;
 }
 
-/* TPL with its "{}" replaced by ID. */
+/* The route TPL ("/api/v1/records/{id}") with ID in place of its
+ * parameter, into OUT (SIZE bytes). */
 static void fill(char *out, size_t size, const char *tpl, const char *id)
 {
-    const char *at = strstr(tpl, "{}");
-    assert_non_null(at);
-    snprintf(out, size, "%.*s%s%s", (int)(at - tpl), tpl, id, at + 2);
+    const char *at = strchr(tpl, '{'), *end = at ? strchr(at, '}') : NULL;
+    assert_non_null(end);
+    snprintf(out, size, "%.*s%s%s", (int)(at - tpl), tpl, id, end + 1);
 }
 
 static int get(const struct test_session *l, const char *path, struct http_response *r)
@@ -282,22 +283,16 @@ static size_t views(char *last_via, size_t size)
 static void test_views_logged(void **state)
 {
     struct test_session reg = as("registrar", "demo");
-    struct {
-        const char *fmt, *route;
-    } routes[] = {
-        { "/api/v1/records/{}", "/api/v1/records/{id}" },
-        { "/api/v1/records/{}/history", "/api/v1/records/{id}/history" },
-        { "/api/v1/audit/trace/{}", "/api/v1/audit/trace/{id}" },
-        { "/api/v1/audit/bundle/{}", "/api/v1/audit/bundle/{id}" },
-        { "/api/v1/persons/{}", "/api/v1/persons/{uin}" },
-    };
+    static const char *const routes[] = { "/api/v1/records/{id}", "/api/v1/records/{id}/history",
+                                          "/api/v1/audit/trace/{id}", "/api/v1/audit/bundle/{id}",
+                                          "/api/v1/persons/{uin}" };
     struct http_response r;
     char path[256], via[128];
     (void)state;
 
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         size_t before = views(NULL, 0);
-        fill(path, sizeof path, routes[i].fmt, strstr(routes[i].fmt, "persons") ? uin : rec_id);
+        fill(path, sizeof path, routes[i], strstr(routes[i], "{uin}") ? uin : rec_id);
         assert_int_equal(get(&reg, path, &r), 0);
         if (r.status != 200)
             fail_msg("GET %s: %d %s", path, r.status, r.body);
@@ -306,14 +301,14 @@ static void test_views_logged(void **state)
         if (views(via, sizeof via) != before + 1)
             fail_msg("GET %s logged no record.view", path);
         if (i > 0)
-            assert_string_equal(via, routes[i].route);
+            assert_string_equal(via, routes[i]);
     }
 
     /* When the view cannot be logged, the data does not go out. */
     sql_exec("CREATE TRIGGER test_refuse_views BEFORE INSERT ON events"
             " WHEN NEW.type = 'record.view' BEGIN SELECT RAISE(ABORT, 'views refused'); END;");
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        fill(path, sizeof path, routes[i].fmt, strstr(routes[i].fmt, "persons") ? uin : rec_id);
+        fill(path, sizeof path, routes[i], strstr(routes[i], "{uin}") ? uin : rec_id);
         assert_int_equal(get(&reg, path, &r), 0);
         if (r.status != 500)
             fail_msg("GET %s with views refused: want 500, got %d", path, r.status);
@@ -362,8 +357,8 @@ static void test_other_office(void **state)
     http_response_free(&r);
     assert_true(verified[0] != '\0');
 
-    const char *reads[] = { "/api/v1/records/{}", "/api/v1/records/{}/history",
-                            "/api/v1/records/{}/duplicates", "/api/v1/audit/trace/{}", NULL };
+    const char *reads[] = { "/api/v1/records/{id}", "/api/v1/records/{id}/history",
+                            "/api/v1/records/{id}/duplicates", "/api/v1/audit/trace/{id}", NULL };
     for (const char **f = reads; *f; f++) {
         fill(path, sizeof path, *f, rec_id);
         assert_int_equal(get(&other, path, &r), 0);
