@@ -62,6 +62,17 @@ static int call(const struct test_session *l, const char *method, const char *pa
     return st;
 }
 
+/* What ADMIN posts to /api/v1/users/USER/WHAT with BODY: the status, its
+ * error code into CODE. */
+static int user_post(const struct test_session *admin, const char *user, const char *what,
+                     const char *body, char code[64])
+{
+    char path[160];
+
+    snprintf(path, sizeof path, "/api/v1/users/%s/%s", user, what);
+    return call(admin, "POST", path, body, code, 64);
+}
+
 static long long count(const char *sql)
 {
     char path[4200];
@@ -181,8 +192,7 @@ static void test_disable_api_ends_session(void **state)
     assert_int_equal(sign_in("admin", ADMIN_PW, &admin), 200);
     assert_int_equal(call(&clerk, "GET", "/api/v1/session", NULL, NULL, 0), 200);
     assert_can_draft(&clerk);
-    assert_int_equal(call(&admin, "POST", "/api/v1/users/gone-api/disable", "{}", code,
-                          sizeof code), 200);
+    assert_int_equal(user_post(&admin, "gone-api", "disable", "{}", code), 200);
     assert_session_ended(&clerk);
     assert_int_equal(sign_in("gone-api", USER_PW, NULL), 401);
     /* The admin's own session is untouched. */
@@ -213,21 +223,21 @@ static void test_role_change_api(void **state)
     (void)state;
 
     open_drafting_session("moved-api", &u, &admin);
-    assert_int_equal(call(&admin, "POST", "/api/v1/users/moved-api/roles",
-                          "{\"roles\":[\"registrar\"]}", code, sizeof code), 200);
+    assert_int_equal(user_post(&admin, "moved-api", "roles", "{\"roles\":[\"registrar\"]}", code),
+                     200);
     assert_session_ended(&u);
     assert_int_equal(sign_in("moved-api", USER_PW, &u), 200);
     assert_int_equal(call(&u, "POST", "/api/v1/records", "{}", code, sizeof code), 403);
     assert_string_equal(code, "forbidden");
     assert_int_equal(call(&u, "GET", "/api/v1/records", NULL, NULL, 0), 200);
     /* An admin cannot change their own roles, nor give admin with a data role. */
-    assert_int_equal(call(&admin, "POST", "/api/v1/users/admin/roles",
-                          "{\"roles\":[\"auditor\"]}", code, sizeof code), 422);
-    assert_int_equal(call(&admin, "POST", "/api/v1/users/moved-api/roles",
-                          "{\"roles\":[\"admin\",\"registrar\"]}", code, sizeof code), 422);
+    assert_int_equal(user_post(&admin, "admin", "roles", "{\"roles\":[\"auditor\"]}", code), 422);
+    assert_int_equal(user_post(&admin, "moved-api", "roles",
+                               "{\"roles\":[\"admin\",\"registrar\"]}", code),
+                     422);
     assert_string_equal(code, "roles_conflict");
-    assert_int_equal(call(&admin, "POST", "/api/v1/users/nobody-here/roles",
-                          "{\"roles\":[\"clerk\"]}", code, sizeof code), 404);
+    assert_int_equal(user_post(&admin, "nobody-here", "roles", "{\"roles\":[\"clerk\"]}", code),
+                     404);
     audit_clean();
 }
 
@@ -264,12 +274,14 @@ static void test_reset_api(void **state)
     open_drafting_session("reset-api", &u, &admin);
     /* A weak new password is refused first, with a code the UI translates,
      * and the session lives on. */
-    assert_int_equal(call(&admin, "POST", "/api/v1/users/reset-api/password",
-                          "{\"password\":\"password\"}", code, sizeof code), 422);
+    assert_int_equal(user_post(&admin, "reset-api", "password",
+                               "{\"password\":\"password\"}", code),
+                     422);
     assert_string_equal(code, "password_too_short");
     assert_int_equal(call(&u, "GET", "/api/v1/session", NULL, NULL, 0), 200);
-    assert_int_equal(call(&admin, "POST", "/api/v1/users/reset-api/password",
-                          "{\"password\":\"" NEW_PW "\"}", code, sizeof code), 200);
+    assert_int_equal(user_post(&admin, "reset-api", "password",
+                               "{\"password\":\"" NEW_PW "\"}", code),
+                     200);
     assert_session_ended(&u);
     assert_int_equal(sign_in("reset-api", USER_PW, NULL), 401);
     assert_int_equal(sign_in("reset-api", NEW_PW, &u), 200);
