@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,6 +80,45 @@ static void expect_fail(const char *in, const char *const args[], const char *me
         fail_msg("civreg %s %s: expected exit 1 with '%s', got %d: %s", args[0], args[1],
                  message, r.status, r.err);
     proc_result_free(&r);
+}
+
+/* `civreg record STEP ID` as USER (password file PW), IN on its standard
+ * input, fails with MESSAGE. */
+static void record_refused(const char *in, const char *step, const char *id, const char *user,
+                           const char *pw, const char *message)
+{
+    expect_fail(in,
+                (const char *[]){ "record", step, id, "--data", data, "--user", user,
+                                  "--password-file", pw, NULL },
+                message);
+}
+
+/* ID verified by clerk2, who keys the record again from rec_json. */
+static void verify_ok(const char *id)
+{
+    free(civreg_run_ok(rec_json, (const char *[]){ "record", "verify", id, "--data", data, "--user",
+                                                   "clerk2", "--password-file", pw_c2, NULL }));
+}
+
+/* `civreg record list FILTER...` (FILTER: NULL-ended, at most 4 words) as
+ * clerk1 lists the registered record when REGISTERED, the draft when
+ * DRAFT, and not otherwise. */
+static void list_shows(const char *const filter[], bool registered, bool draft)
+{
+    const char *args[16] = { "record", "list" };
+    size_t n = 2;
+    char *out;
+
+    for (; *filter != NULL && n < 6; filter++)
+        args[n++] = *filter;
+    assert_null(*filter);
+    memcpy(args + n,
+           (const char *[]){ "--data", data, "--user", "clerk1", "--password-file", pw_c1, NULL },
+           7 * sizeof *args);
+    out = civreg_run_ok(NULL, args);
+    assert_true((strstr(out, registered_id) != NULL) == registered);
+    assert_true((strstr(out, draft_id) != NULL) == draft);
+    free(out);
 }
 
 static void test_passwords(void **state)
@@ -204,15 +244,9 @@ static void test_lifecycle(void **state)
     id = draft(rec_json);
     assert_non_null(strstr(id, "HQ-R-"));
     /* four-eyes: the drafting clerk may not verify */
-    expect_fail(rec_json,
-                (const char *[]){ "record", "verify", id, "--data", data, "--user", "clerk1",
-                                  "--password-file", pw_c1, NULL },
-                "may not verify it");
+    record_refused(rec_json, "verify", id, "clerk1", pw_c1, "may not verify it");
     /* an unverified draft cannot be registered */
-    expect_fail(NULL,
-                (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
-                                  "--password-file", pw_reg, NULL },
-                "is an unverified draft");
+    record_refused(NULL, "register", id, "reg", pw_reg, "is an unverified draft");
     /* the blind re-keying differs in one field: reported, nothing changes */
     {
         const char *p = strstr(rec_json, "\"Kisumu Central\"");
@@ -228,13 +262,9 @@ static void test_lifecycle(void **state)
         assert_non_null(strstr(r.err, "1 field differs"));
         proc_result_free(&r);
     }
-    free(civreg_run_ok(rec_json, (const char *[]){ "record", "verify", id, "--data", data, "--user",
-                                            "clerk2", "--password-file", pw_c2, NULL }));
+    verify_ok(id);
     /* only a registrar registers */
-    expect_fail(NULL,
-                (const char *[]){ "record", "register", id, "--data", data, "--user", "clerk2",
-                                  "--password-file", pw_c2, NULL },
-                "does not hold the registrar role");
+    record_refused(NULL, "register", id, "clerk2", pw_c2, "does not hold the registrar role");
     resolve_all(id);
     out = civreg_run_ok(NULL, (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
                                          "--password-file", pw_reg, NULL });
@@ -246,10 +276,7 @@ static void test_lifecycle(void **state)
     }
     free(out);
     snprintf(registered_id, sizeof registered_id, "%s", id);
-    expect_fail(NULL,
-                (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
-                                  "--password-file", pw_reg, NULL },
-                "already registered");
+    record_refused(NULL, "register", id, "reg", pw_reg, "already registered");
     /* a correction by a clerk of a registered record is refused; by the registrar it is
      * a new version, and version 1 stays readable */
     expect_fail(mismatched,
@@ -284,12 +311,8 @@ static void test_lifecycle(void **state)
      * again resembles the registered record: registration waits until a
      * registrar has resolved the pair */
     id = draft(rec_json);
-    free(civreg_run_ok(rec_json, (const char *[]){ "record", "verify", id, "--data", data, "--user",
-                                            "clerk2", "--password-file", pw_c2, NULL }));
-    expect_fail(NULL,
-                (const char *[]){ "record", "register", id, "--data", data, "--user", "reg",
-                                  "--password-file", pw_reg, NULL },
-                "unresolved possible duplicate");
+    verify_ok(id);
+    record_refused(NULL, "register", id, "reg", pw_reg, "unresolved possible duplicate");
     free(civreg_run_ok(NULL, (const char *[]){ "duplicates", "resolve", id, registered_id, "--distinct",
                                         "--reason", "a second child of the same name",
                                         "--data", data, "--user", "reg", "--password-file",
@@ -301,23 +324,11 @@ static void test_lifecycle(void **state)
     id = draft(rec_json);
     snprintf(draft_id, sizeof draft_id, "%s", id);
     free(id);
-    out = civreg_run_ok(NULL, (const char *[]){ "record", "list", "--status", "registered", "--data",
-                                         data, "--user", "clerk1", "--password-file", pw_c1, NULL });
-    assert_non_null(strstr(out, registered_id));
-    assert_null(strstr(out, draft_id));
-    free(out);
+    list_shows((const char *[]){ "--status", "registered", NULL }, true, false);
     /* dates of birth: the example child was born on 1987-03-12 */
-    out = civreg_run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-12",
-                                         "--born-to", "1987-03-12", "--data", data, "--user",
-                                         "clerk1", "--password-file", pw_c1, NULL });
-    assert_non_null(strstr(out, registered_id));
-    assert_non_null(strstr(out, draft_id));
-    free(out);
-    out = civreg_run_ok(NULL, (const char *[]){ "record", "list", "--born-from", "1987-03-13", "--data",
-                                         data, "--user", "clerk1", "--password-file", pw_c1, NULL });
-    assert_null(strstr(out, registered_id));
-    assert_null(strstr(out, draft_id));
-    free(out);
+    list_shows((const char *[]){ "--born-from", "1987-03-12", "--born-to", "1987-03-12", NULL },
+               true, true);
+    list_shows((const char *[]){ "--born-from", "1987-03-13", NULL }, false, false);
     expect_fail(NULL,
                 (const char *[]){ "record", "list", "--born-to", "1987-02-30", "--data", data,
                                   "--user", "clerk1", "--password-file", pw_c1, NULL },
