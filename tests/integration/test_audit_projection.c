@@ -198,6 +198,15 @@ static void add_user(const char *name, const char *roles)
                                            NULL }));
 }
 
+/* Blank booklets FIRST to LAST of TYPE received by the operator, delivery
+ * note REFERENCE. */
+static void booklets_received(const char *type, const char *first, const char *last,
+                              const char *reference)
+{
+    free(as("oper", NULL, (const char *[]){ "booklet", "receive", "--type", type, "--first", first,
+                                            "--last", last, "--reference", reference, NULL }));
+}
+
 /* The passport office and the PKI: a CSCA rolled over (a link certificate,
  * the old CSCA retired), document signers (one revoked), CRLs; booklet
  * deliveries, one blank spoiled; a number pattern set; an application
@@ -220,12 +229,8 @@ static void passport_fixture(const char *evidence)
     free(as("admin", NULL, (const char *[]){ "pki", "crl", NULL }));
     free(as("admin", NULL, (const char *[]){ "document", "series", "--type", "TD1", "--pattern",
                                              "ID{seq:7}", NULL }));
-    free(as("oper", NULL, (const char *[]){ "booklet", "receive", "--type", "TD3", "--first",
-                                            "P000100", "--last", "P000104", "--reference",
-                                            "delivery note 2026-17", NULL }));
-    free(as("oper", NULL, (const char *[]){ "booklet", "receive", "--type", "TD1", "--first",
-                                            "C0100", "--last", "C0101", "--reference",
-                                            "delivery note 2026-18", NULL }));
+    booklets_received("TD3", "P000100", "P000104", "delivery note 2026-17");
+    booklets_received("TD1", "C0100", "C0101", "delivery note 2026-18");
     free(as("oper", NULL, (const char *[]){ "booklet", "spoil", "C0100", "--reason",
                                             "water damage in the strong room", NULL }));
     registered("Mutua", evidence, id, sizeof id, uin);
