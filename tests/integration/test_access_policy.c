@@ -116,15 +116,19 @@ static void test_routes_name_actions(void **state)
         assert_false(registry_roles_may(ROLE_AUDITOR, writes[i]));
 }
 
+/* A command line of the tables below: what it is named by (an access
+ * action, or the command as cli/actions.c names it) and its arguments. */
+struct cli_case {
+    const char *name;
+    const char *args[14];
+};
+
 /* Each command as each role: refused ("does not hold" / "may not") exactly
  * when the table leaves the role out. Ids name nothing, so an allowed call
  * fails later (not found) and changes nothing. */
 static void test_cli_commands_by_role(void **state)
 {
-    static const struct {
-        const char *action;
-        const char *args[10];
-    } cmds[] = {
+    static const struct cli_case cmds[] = {
         { "record.read", { "record", "list" } },
         { "record.read", { "record", "show", "HQ-R-nobody" } },
         { "record.read", { "record", "history", "HQ-R-nobody" } },
@@ -145,7 +149,7 @@ static void test_cli_commands_by_role(void **state)
     (void)state;
 
     for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
-        unsigned allowed = registry_action_roles(cmds[c].action);
+        unsigned allowed = registry_action_roles(cmds[c].name);
         assert_true(allowed != 0);
         for (size_t i = 0; i < NROLES; i++) {
             const char *const *argv = cmds[c].args;
@@ -173,10 +177,7 @@ static void test_cli_commands_by_role(void **state)
  * nothing, so an allowed call fails later and changes nothing (but the
  * admin's `pki init` creates the PKI the later PKI and chip commands open).
  * A command of the table this test has no arguments for fails the test. */
-static const struct {
-    const char *command;
-    const char *args[14];
-} every[] = {
+static const struct cli_case every[] = {
     { "record draft", { "record", "draft" } },
     { "record verify", { "record", "verify", "HQ-R-nobody" } },
     { "record register", { "record", "register", "HQ-R-nobody" } },
@@ -313,7 +314,7 @@ static void test_cli_every_command_by_role(void **state)
         if (registry_action_roles(tab + 1) == 0)
             fail_msg("`%s` names '%s', not in the access policy", line, tab + 1);
         for (c = 0; c < sizeof every / sizeof every[0]; c++)
-            if (strcmp(every[c].command, line) == 0)
+            if (strcmp(every[c].name, line) == 0)
                 break;
         if (c == sizeof every / sizeof every[0])
             fail_msg("`%s` (%s) has no arguments in this test", line, tab + 1);
