@@ -68,6 +68,19 @@ static double run(const char *const *head, size_t nhead, char **files, size_t n,
     return now() - t0;
 }
 
+/* run() once: the least wall seconds so far in *BEST, the least CPU seconds
+ * in *BEST_CPU (each -1 until a run succeeds). */
+static void run_best(const char *const *head, size_t nhead, char **files, size_t n, double *best,
+                     double *best_cpu)
+{
+    double cpu = 0, t = run(head, nhead, files, n, &cpu);
+
+    if (t > 0 && (*best < 0 || t < *best))
+        *best = t;
+    if (t > 0 && (*best_cpu < 0 || cpu < *best_cpu))
+        *best_cpu = cpu;
+}
+
 int main(int argc, char **argv)
 {
     char **files = NULL;
@@ -150,23 +163,10 @@ int main(int argc, char **argv)
         static const char *const all[] = { CIVREG_BIN, "scan", "decode" };
         static const char *const zb[] = { "/usr/bin/zbarimg", "-q" };
         static const char *const nr[] = { CIVREG_BIN, "scan", "decode", "--jobs", "1", "--no-retry" };
-        double t, cpu = 0;
-        if ((t = run(nr, 6, files, n, &cpu)) > 0 && (c0 < 0 || t < c0))
-            c0 = t;
-        if (t > 0 && (cpu_c0 < 0 || cpu < cpu_c0))
-            cpu_c0 = cpu;
-        if ((t = run(one, 5, files, n, &cpu)) > 0 && (c1 < 0 || t < c1))
-            c1 = t;
-        if (t > 0 && (cpu_c1 < 0 || cpu < cpu_c1))
-            cpu_c1 = cpu;
-        if ((t = run(all, 3, files, n, &cpu)) > 0 && (cn < 0 || t < cn))
-            cn = t;
-        if (t > 0 && (cpu_cn < 0 || cpu < cpu_cn))
-            cpu_cn = cpu;
-        if ((t = run(zb, 2, files, n, &cpu)) > 0 && (z < 0 || t < z))
-            z = t;
-        if (t > 0 && (cpu_z < 0 || cpu < cpu_z))
-            cpu_z = cpu;
+        run_best(nr, 6, files, n, &c0, &cpu_c0);
+        run_best(one, 5, files, n, &c1, &cpu_c1);
+        run_best(all, 3, files, n, &cn, &cpu_cn);
+        run_best(zb, 2, files, n, &z, &cpu_z);
     }
     printf("files %zu, pages %zu, barcodes read %zu, %ld CPUs, best of %d rounds\n", n, pages,
            symbols, sysconf(_SC_NPROCESSORS_ONLN), rounds);
