@@ -1,12 +1,15 @@
 /* civreg registry: `audit verify` recomputes the search index. The index
  * (search_index, its FTS5 tables search_fts, search_tri, the name keys
  * search_name_keys) is a cache derived from the current version of each
- * record, not a fact of the log:
- * the audit rebuilds it with the indexing code itself into TEMP tables of the
- * same names (unqualified names resolve to temp first), compares every
- * column by record id, and drops them. Nothing in the stored database is
- * written. */
+ * record, not a fact of the log: the audit computes each record's rows
+ * with the indexing code itself (reg_search_entry_of_row, what the writes
+ * would store) and compares them at once with the stored rows, walking the
+ * records and the stored search_index in the same record id order (one
+ * merge, no TEMP table written). Nothing in the stored database is
+ * written; memory is bounded by the few report lines each kind keeps. */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -22,242 +25,350 @@ static const char *const fts_cols[] = {
 };
 
 #define REPORT_MAX 10
-/* Page cache of the TEMP tables while the index is recomputed, as the
- * expected tables' (PROJ_CACHE_KIB): SQLite's default 2 MB sent every
- * recomputed row out to the temporary file and back for the comparison. */
-#define TEMP_CACHE_KIB 32768
+#define LINE_MAX_ 512
 
-static void text_of(sqlite3_stmt *st, int i, char *out, size_t size)
+/* The kinds of report line, in the order they are reported: each kind's
+ * lines by record id (stored rowids, for rows naming no search_index row,
+ * before them), at most REPORT_MAX, then how many more. */
+enum {
+    K_ROWS,                                    /* search_index rows */
+    K_INDEX,                                   /* + column: search_index columns */
+    K_FTS_ROWS = K_INDEX + REG_SEARCH_INDEX_COLS, /* search_fts rows */
+    K_FTS,                                     /* + column */
+    K_TRI_ROWS = K_FTS + REG_SEARCH_FTS_COLS,  /* search_tri rows */
+    K_TRI,                                     /* its names column */
+    K_KEYS,                                    /* search_name_keys */
+    K_N
+};
+
+struct kind {
+    int n;
+    char line[REPORT_MAX][LINE_MAX_];
+};
+
+struct walk {
+    struct kind kind[K_N];
+    /* the expected name keys of one record, sorted */
+    struct buf keys; /* NUL-terminated keys */
+    size_t *at;      /* offsets into keys */
+    const char **key; /* the keys, sorted */
+    bool *seen;
+    size_t nkeys, cap;
+    int dob;
+};
+
+static const char *kind_table(int k)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    int n = sqlite3_column_bytes(st, i);
+    if (k < K_FTS_ROWS)
+        return "search_index";
+    if (k < K_TRI_ROWS)
+        return "search_fts";
+    if (k < K_KEYS)
+        return "search_tri";
+    return "search_name_keys";
+}
 
+static const char *kind_col(int k)
+{
+    if (k >= K_INDEX && k < K_FTS_ROWS)
+        return index_cols[k - K_INDEX];
+    if (k >= K_FTS && k < K_TRI_ROWS)
+        return fts_cols[k - K_FTS];
+    if (k == K_TRI)
+        return fts_cols[0];
+    return NULL;
+}
+
+static void add(struct walk *w, int k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(struct walk *w, int k, const char *fmt, ...)
+{
+    struct kind *kd = &w->kind[k];
+    va_list ap;
+
+    if (kd->n++ >= REPORT_MAX)
+        return;
+    va_start(ap, fmt);
+    (void)vsnprintf(kd->line[kd->n - 1], LINE_MAX_, fmt, ap);
+    va_end(ap);
+}
+
+/* TEXT (N bytes, NULL for SQL NULL) as a report shows a value. */
+static void shown(const char *t, int n, char *out, size_t size)
+{
     if (t == NULL)
         (void)snprintf(out, size, "NULL");
     else
         (void)snprintf(out, size, "'%.*s'%s", n > 60 ? 60 : n, t, n > 60 ? "..." : "");
 }
 
-/* Run SQL (selects record_id, stored, recomputed) and report each row. */
-static int report_rows(struct db *db, const char *sql, const char *table, const char *col,
-                       void (*problem)(void *, const char *), void *ctx, struct err *err)
+/* Whether stored column I of ST differs from the computed WANT (NULL: SQL
+ * NULL), as `IS NOT` between two TEXT columns says: a value of another
+ * type differs. Reported under kind K. */
+static void col_check(struct walk *w, int k, sqlite3_stmt *st, int i, const char *id,
+                      const char *want)
 {
-    sqlite3_stmt *st = NULL;
-    int step, n = 0;
-    char line[512], a[96], b[96];
+    int type = sqlite3_column_type(st, i);
+    const char *got = (const char *)sqlite3_column_text(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    char a[96], b[96];
 
-    if (db_prepare(db, &st, sql, err) != 0)
-        return -1;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n++ >= REPORT_MAX)
-            continue;
-        if (col) {
-            text_of(st, 1, a, sizeof a);
-            text_of(st, 2, b, sizeof b);
-            (void)snprintf(line, sizeof line, "%s %s %s: stored %s, recomputed %s", table,
-                           sqlite3_column_text(st, 0), col, a, b);
-        } else {
-            (void)snprintf(line, sizeof line, "%s %s: %s", table, sqlite3_column_text(st, 0),
-                           (const char *)sqlite3_column_text(st, 1));
-        }
-        problem(ctx, line);
-    }
-    sqlite3_finalize(st);
-    if (n > REPORT_MAX) {
-        (void)snprintf(line, sizeof line, "%s%s%s: %d more rows differ from the recomputed index",
-                       table, col ? " " : "", col ? col : "", n - REPORT_MAX);
-        problem(ctx, line);
-    }
-    return step == SQLITE_DONE ? 0 : db_sql_fail(db, table, err);
+    if (want == NULL ? type == SQLITE_NULL
+                     : type == SQLITE_TEXT && (size_t)n == strlen(want) && memcmp(got, want, (size_t)n) == 0)
+        return;
+    shown(type == SQLITE_NULL ? NULL : got, n, a, sizeof a);
+    shown(want, want ? (int)strlen(want) : 0, b, sizeof b);
+    add(w, k, "%s %s %s: stored %s, recomputed %s", kind_table(k), id, kind_col(k), a, b);
 }
 
-/* Whether SQL (a join with one condition per column, OR-ed) yields a row:
- * one pass over the table says whether the column-by-column comparisons,
- * one join each, have anything to report. */
-static int any_row(struct db *db, const struct buf *sql, bool *any, struct err *err)
+static int key_take(void *ctx, const char *key, int dob)
 {
-    sqlite3_stmt *st = NULL;
-    int step;
+    struct walk *w = ctx;
+    size_t at = w->keys.len;
 
-    *any = false;
-    if (buf_str(sql)[0] == '\0')
-        return err_oom(err);
-    if (db_prepare(db, &st, buf_str(sql), err) != 0)
-        return -1;
-    step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    *any = step == SQLITE_ROW;
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_sql_fail(db, "search index", err);
-}
-
-/* " OR "-joined "A.col IS NOT B.col" for the N columns COLS, into SQL. */
-static int differ_expr(struct buf *sql, const char *a, const char *b, const char *const *cols,
-                       size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (buf_printf(sql, "%s%s.\"%s\" IS NOT %s.\"%s\"", i ? " OR " : "", a, cols[i], b,
-                       cols[i]) != 0)
+    if (w->nkeys == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        size_t *p = realloc(w->at, cap * sizeof *p);
+        const char **r;
+        bool *q;
+        if (p == NULL)
             return -1;
+        w->at = p;
+        if ((q = realloc(w->seen, cap * sizeof *q)) == NULL)
+            return -1;
+        w->seen = q;
+        if ((r = realloc(w->key, cap * sizeof *r)) == NULL)
+            return -1;
+        w->key = r;
+        w->cap = cap;
+    }
+    if (buf_append(&w->keys, key, strlen(key) + 1) != 0)
+        return -1;
+    w->at[w->nkeys++] = at;
+    w->dob = dob;
     return 0;
 }
 
-static int compare(struct db *db, void (*problem)(void *, const char *), void *ctx,
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The name keys of entry E (NULL: none) against the stored rows of index
+ * row ROWID (< 0: none) with GET: those stored and not derived, then those
+ * derived and not stored, named by record ID. */
+static int keys_check(struct db *db, struct walk *w, sqlite3_stmt *get, int64_t rowid,
+                      const struct search_entry *e, const char *id, struct err *err)
+{
+    size_t n = 0, j = 0;
+    int s = SQLITE_DONE;
+
+    buf_reset(&w->keys);
+    w->nkeys = 0;
+    if (e && reg_search_name_keys_each(e->fts[1], e->dob, key_take, w) != 0)
+        return err_setk(err, ERR_INTERNAL, "audit: search index: out of memory");
+    for (size_t i = 0; i < w->nkeys; i++)
+        w->key[i] = (const char *)w->keys.data + w->at[i];
+    if (w->nkeys > 1)
+        qsort(w->key, w->nkeys, sizeof *w->key, key_cmp);
+    /* one row per (key, dob): the repeats of a key are one row */
+    for (size_t i = 0; i < w->nkeys; i++)
+        if (n == 0 || strcmp(w->key[i], w->key[n - 1]) != 0)
+            w->key[n++] = w->key[i];
+    for (size_t i = 0; i < n; i++)
+        w->seen[i] = false;
+    if (rowid >= 0) {
+        sqlite3_bind_int64(get, 1, rowid);
+        while ((s = sqlite3_step(get)) == SQLITE_ROW) {
+            const char *key = (const char *)sqlite3_column_text(get, 0);
+            long long dob = sqlite3_column_int64(get, 1);
+            int c = 1;
+            while (key && j < n && (c = strcmp(w->key[j], key)) < 0)
+                j++;
+            if (key && j < n && c == 0 && dob == w->dob && sqlite3_column_type(get, 1) == SQLITE_INTEGER)
+                w->seen[j] = true;
+            else
+                add(w, K_KEYS, "search_name_keys %s: name key %s %lld not derived from the record",
+                    id, key ? key : "", dob);
+        }
+        sqlite3_reset(get);
+        sqlite3_clear_bindings(get);
+        if (s != SQLITE_DONE)
+            return db_sql_fail(db, "search_name_keys", err);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!w->seen[i])
+            add(w, K_KEYS, "search_name_keys %s: name key %s %d missing", id, w->key[i], w->dob);
+    return 0;
+}
+
+/* Stored-only structure, main tables alone, into kind K: rows (by SQL's
+ * first column) whose search_index row is gone, with MSG. */
+static int orphans(struct db *db, struct walk *w, int k, const char *sql, const char *msg,
                    struct err *err)
 {
-    struct buf q = BUF_INIT(8192);
-    char sql[2048];
-    bool any = false;
-    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    int s;
 
-    if (report_rows(db,
-                    "SELECT m.record_id, 'indexes no record (row not derived from the records)'"
-                    " FROM main.search_index m WHERE NOT EXISTS (SELECT 1 FROM temp.search_index t"
-                    " WHERE t.record_id = m.record_id) UNION ALL SELECT t.record_id, 'row missing"
-                    " (civreg search --reindex)' FROM temp.search_index t WHERE NOT EXISTS"
-                    " (SELECT 1 FROM main.search_index m WHERE m.record_id = t.record_id)"
-                    " ORDER BY 1",
-                    "search_index", NULL, problem, ctx, err) != 0)
-        goto out;
-    buf_reset(&q);
-    if (buf_append_str(&q, "SELECT 1 FROM main.search_index m JOIN temp.search_index t ON"
-                           " t.record_id = m.record_id WHERE ") != 0 ||
-        differ_expr(&q, "m", "t", index_cols, sizeof index_cols / sizeof index_cols[0]) != 0 ||
-        buf_append_str(&q, " LIMIT 1") != 0)
-        buf_reset(&q);
-    if (any_row(db, &q, &any, err) != 0)
-        goto out;
-    for (size_t i = 0; any && i < sizeof index_cols / sizeof index_cols[0]; i++) {
-        (void)snprintf(sql, sizeof sql,
-                       "SELECT m.record_id, m.\"%s\", t.\"%s\" FROM main.search_index m JOIN"
-                       " temp.search_index t ON t.record_id = m.record_id WHERE m.\"%s\" IS NOT"
-                       " t.\"%s\" ORDER BY 1",
-                       index_cols[i], index_cols[i], index_cols[i], index_cols[i]);
-        if (report_rows(db, sql, "search_index", index_cols[i], problem, ctx, err) != 0)
-            goto out;
+    if (db_prepare(db, &st, sql, err) != 0)
+        return -1;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        add(w, k, "%s %s: %s", kind_table(k), (const char *)sqlite3_column_text(st, 0), msg);
+    sqlite3_finalize(st);
+    return s == SQLITE_DONE ? 0 : db_sql_fail(db, kind_table(k), err);
+}
+
+/* The stored row of search_index with its search_fts and search_tri rows,
+ * in record id order: columns 0 rowid, 1 record_id, 2.. the index columns,
+ * then search_fts's rowid and columns, search_tri's rowid and names. */
+#define S_INDEX 2
+#define S_FTS_ROWID (S_INDEX + REG_SEARCH_INDEX_COLS)
+#define S_FTS (S_FTS_ROWID + 1)
+#define S_TRI_ROWID (S_FTS + REG_SEARCH_FTS_COLS)
+#define STORED_SQL                                                                                 \
+    "SELECT m.rowid, m.record_id, m.office, m.status, m.given, m.family, m.sex, m.dob, m.place,"   \
+    " m.mother, m.father, m.given_key, m.family_key, m.place_key, m.mother_key, m.father_key,"     \
+    " m.regno, m.uin, f.rowid, f.names, f.names_ph, f.parents, f.parents_ph, f.place, f.dates,"   \
+    " f.ids, t.rowid, t.names FROM main.search_index m LEFT JOIN main.search_fts f ON"             \
+    " f.rowid = m.rowid LEFT JOIN main.search_tri t ON t.rowid = m.rowid ORDER BY m.record_id"
+
+/* One stored row (SR) against one record's entry (E), either absent. */
+static int row_check(struct db *db, struct walk *w, sqlite3_stmt *sr, sqlite3_stmt *keys,
+                     const struct search_entry *e, struct err *err)
+{
+    const char *id = sr ? (const char *)sqlite3_column_text(sr, 1) : e->id;
+
+    if (sr == NULL || e == NULL)
+        add(w, K_ROWS, "search_index %s: %s", id,
+            e ? "row missing (civreg search --reindex)"
+              : "indexes no record (row not derived from the records)");
+    if (sr) {
+        bool fts = sqlite3_column_type(sr, S_FTS_ROWID) != SQLITE_NULL;
+        bool tri = sqlite3_column_type(sr, S_TRI_ROWID) != SQLITE_NULL;
+        for (int i = 0; e && i < REG_SEARCH_INDEX_COLS; i++)
+            col_check(w, K_INDEX + i, sr, S_INDEX + i, id, e->index[i]);
+        if (!fts)
+            add(w, K_FTS_ROWS, "search_fts %s: has no search_fts row", id);
+        for (int i = 0; e && fts && i < REG_SEARCH_FTS_COLS; i++)
+            col_check(w, K_FTS + i, sr, S_FTS + i, id, e->fts[i]);
+        if (!tri)
+            add(w, K_TRI_ROWS, "search_tri %s: has no search_tri row", id);
+        if (e && tri)
+            col_check(w, K_TRI, sr, S_TRI_ROWID + 1, id, e->fts[0]);
     }
-    for (int tri = 0; tri < 2; tri++) {
-        const char *fts = tri ? "search_tri" : "search_fts";
-        size_t n = tri ? 1 : sizeof fts_cols / sizeof fts_cols[0];
-        (void)snprintf(sql, sizeof sql,
-                       "SELECT m.record_id, 'has no %s row' FROM main.search_index m WHERE NOT"
-                       " EXISTS (SELECT 1 FROM main.%s f WHERE f.rowid = m.rowid) UNION ALL"
-                       " SELECT f.rowid, 'row indexes no search_index row' FROM main.%s f"
-                       " WHERE NOT EXISTS (SELECT 1 FROM main.search_index m WHERE m.rowid ="
-                       " f.rowid) ORDER BY 1",
-                       fts, fts, fts);
-        if (report_rows(db, sql, fts, NULL, problem, ctx, err) != 0)
-            goto out;
-        buf_reset(&q);
-        if (buf_printf(&q, "SELECT 1 FROM main.search_index m JOIN main.%s mf ON mf.rowid ="
-                           " m.rowid JOIN temp.search_index t ON t.record_id = m.record_id JOIN"
-                           " temp.%s tf ON tf.rowid = t.rowid WHERE ",
-                       fts, fts) != 0 ||
-            differ_expr(&q, "mf", "tf", fts_cols, n) != 0 || buf_append_str(&q, " LIMIT 1") != 0)
-            buf_reset(&q);
-        if (any_row(db, &q, &any, err) != 0)
-            goto out;
-        for (size_t i = 0; any && i < n; i++) {
-            (void)snprintf(sql, sizeof sql,
-                           "SELECT m.record_id, mf.\"%s\", tf.\"%s\" FROM main.search_index m"
-                           " JOIN main.%s mf ON mf.rowid = m.rowid JOIN temp.search_index t ON"
-                           " t.record_id = m.record_id JOIN temp.%s tf ON tf.rowid = t.rowid"
-                           " WHERE mf.\"%s\" IS NOT tf.\"%s\" ORDER BY 1",
-                           fts_cols[i], fts_cols[i], fts, fts, fts_cols[i], fts_cols[i]);
-            if (report_rows(db, sql, fts, fts_cols[i], problem, ctx, err) != 0)
-                goto out;
+    return keys_check(db, w, keys, sr ? sqlite3_column_int64(sr, 0) : -1, e, id, err);
+}
+
+static void report(const struct walk *w, void (*problem)(void *, const char *), void *ctx)
+{
+    char line[LINE_MAX_];
+
+    for (int k = 0; k < K_N; k++) {
+        const struct kind *kd = &w->kind[k];
+        const char *col = kind_col(k);
+        for (int i = 0; i < kd->n && i < REPORT_MAX; i++)
+            problem(ctx, kd->line[i]);
+        if (kd->n > REPORT_MAX) {
+            (void)snprintf(line, sizeof line,
+                           "%s%s%s: %d more rows differ from the recomputed index", kind_table(k),
+                           col ? " " : "", col ? col : "", kd->n - REPORT_MAX);
+            problem(ctx, line);
         }
     }
-    /* the name keys of duplicate detection, by record id and key */
-    if (report_rows(db,
-                    "SELECT k.rec, 'name key row indexes no search_index row' FROM"
-                    " main.search_name_keys k WHERE NOT EXISTS (SELECT 1 FROM main.search_index m"
-                    " WHERE m.rowid = k.rec) UNION ALL SELECT m.record_id, 'name key ' || k.key ||"
-                    " ' ' || k.dob || ' not derived from the record' FROM main.search_name_keys k"
-                    " JOIN main.search_index m ON m.rowid = k.rec WHERE NOT EXISTS (SELECT 1 FROM"
-                    " temp.search_index t JOIN temp.search_name_keys tk ON tk.rec = t.rowid WHERE"
-                    " t.record_id = m.record_id AND tk.key = k.key AND tk.dob = k.dob) UNION ALL"
-                    " SELECT t.record_id, 'name key ' || tk.key || ' ' || tk.dob || ' missing'"
-                    " FROM temp.search_name_keys tk JOIN temp.search_index t ON t.rowid = tk.rec"
-                    " WHERE NOT EXISTS (SELECT 1 FROM main.search_index m JOIN"
-                    " main.search_name_keys k ON k.rec = m.rowid WHERE m.record_id = t.record_id"
-                    " AND k.key = tk.key AND k.dob = tk.dob) ORDER BY 1",
-                    "search_name_keys", NULL, problem, ctx, err) != 0)
+}
+
+static int step_of(struct db *db, sqlite3_stmt *st, const char *what, struct err *err)
+{
+    int s = sqlite3_step(st);
+
+    if (s == SQLITE_ROW)
+        return 1;
+    return s == SQLITE_DONE ? 0 : db_sql_fail(db, what, err);
+}
+
+/* The merge: the records (R, with their current versions) and the stored
+ * search_index (S), both by record id. */
+static int compare(struct db *db, struct walk *w, struct err *err)
+{
+    sqlite3_stmt *r = NULL, *s = NULL, *keys = NULL;
+    struct search_entry e;
+    int rr, sr, rc = -1;
+
+    if (orphans(db, w, K_FTS_ROWS,
+                "SELECT f.rowid FROM main.search_fts f WHERE NOT EXISTS (SELECT 1 FROM"
+                " main.search_index m WHERE m.rowid = f.rowid) ORDER BY 1",
+                "row indexes no search_index row", err) != 0 ||
+        orphans(db, w, K_TRI_ROWS,
+                "SELECT f.rowid FROM main.search_tri f WHERE NOT EXISTS (SELECT 1 FROM"
+                " main.search_index m WHERE m.rowid = f.rowid) ORDER BY 1",
+                "row indexes no search_index row", err) != 0 ||
+        orphans(db, w, K_KEYS,
+                "SELECT k.rec FROM main.search_name_keys k WHERE NOT EXISTS (SELECT 1 FROM"
+                " main.search_index m WHERE m.rowid = k.rec) ORDER BY 1",
+                "name key row indexes no search_index row", err) != 0)
+        return -1;
+    if (db_prepare(db, &r, "SELECT " REG_SEARCH_STORE_COLS " ORDER BY r.id", err) != 0 ||
+        db_prepare(db, &s, STORED_SQL, err) != 0 ||
+        db_prepare(db, &keys,
+                   "SELECT key, dob FROM main.search_name_keys WHERE rec = ?1 ORDER BY key, dob",
+                   err) != 0)
+        goto out;
+    rr = step_of(db, r, "listing records to index", err);
+    sr = step_of(db, s, "search_index", err);
+    while (rr > 0 || sr > 0) {
+        int c = rr <= 0   ? 1
+                : sr <= 0 ? -1
+                          : strcmp((const char *)sqlite3_column_text(r, 0),
+                                   (const char *)sqlite3_column_text(s, 1));
+        int k;
+        if (c <= 0 && reg_search_entry_of_row(r, &e, err) != 0) {
+            err_prefix(err, "audit: recomputing the search index");
+            goto out;
+        }
+        k = row_check(db, w, c >= 0 ? s : NULL, keys, c <= 0 ? &e : NULL, err);
+        if (c <= 0)
+            reg_search_entry_release(&e);
+        if (k != 0)
+            goto out;
+        if (c <= 0)
+            rr = step_of(db, r, "listing records to index", err);
+        if (c >= 0)
+            sr = step_of(db, s, "search_index", err);
+    }
+    if (rr < 0 || sr < 0)
         goto out;
     rc = 0;
 out:
-    buf_release(&q);
+    sqlite3_finalize(r);
+    sqlite3_finalize(s);
+    sqlite3_finalize(keys);
     return rc;
 }
 
 int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void *ctx,
                      struct err *err)
 {
-    long long count = 0, cache = 0;
-    char sql[64];
-    int rc = -1, had;
+    struct walk *w = calloc(1, sizeof *w);
+    int rc = -1;
 
-    had = db_query_int64(db, "PRAGMA temp.cache_size", "reading the temp page cache size", &cache,
-                         err, "");
-    if (had < 0)
-        return -1;
-    (void)snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = -%d", TEMP_CACHE_KIB);
-    if (db_exec(db, sql, err) != 0)
-        return -1;
-    /* search_index and search_name_keys as migrations 0007 and 0015
-     * define them, in temp. The FTS5 tables are compared by their columns
-     * only (what the indexing code wrote into each row), so their
-     * recomputed twins are plain tables of the same columns: the indexing
-     * statements (insert, delete and read by rowid) work on them unchanged,
-     * without tokenizing every recomputed row into an inverted index
-     * nothing reads. */
-    if (db_exec(db,
-                "CREATE TEMP TABLE search_index (rowid INTEGER PRIMARY KEY, record_id TEXT NOT"
-                " NULL UNIQUE, office TEXT NOT NULL, status TEXT NOT NULL, given TEXT NOT NULL,"
-                " family TEXT NOT NULL, sex TEXT NOT NULL, dob TEXT NOT NULL, place TEXT NOT"
-                " NULL, mother TEXT NOT NULL, father TEXT NOT NULL, given_key TEXT NOT NULL,"
-                " family_key TEXT NOT NULL, place_key TEXT NOT NULL, mother_key TEXT NOT NULL,"
-                " father_key TEXT NOT NULL, regno TEXT, uin TEXT);"
-                "CREATE TEMP TABLE search_fts (rowid INTEGER PRIMARY KEY, names, names_ph,"
-                " parents, parents_ph, place, dates, ids);"
-                "CREATE TEMP TABLE search_tri (rowid INTEGER PRIMARY KEY, names);"
-                "CREATE TEMP TABLE search_name_keys (key TEXT NOT NULL, dob INTEGER NOT NULL,"
-                " rec INTEGER NOT NULL, PRIMARY KEY (key, dob, rec)) STRICT, WITHOUT ROWID;"
-                "CREATE INDEX temp.search_name_keys_rec ON search_name_keys(rec);",
-                err) != 0)
-        goto out;
-    /* One savepoint around the recomputation: outside a transaction every
-     * row written to the TEMP tables was its own commit (when they were
-     * FTS5 tables, a new index segment flushed at every commit: most of the
-     * audit's time then). Only TEMP tables are written. */
-    /* cached statements naming search_* were planned against the stored
-     * tables, which the TEMP ones now shadow */
-    db_stmt_cache_clear(db);
-    /* The comparison runs in the same savepoint, on the same snapshot of
-     * the stored tables as the recomputation: an office writing while it is
-     * audited (a batch committed in between) reported every row of that
-     * batch as indexing no record. */
-    if (db_exec(db, "SAVEPOINT audit_search", err) != 0)
-        goto out;
-    if (reg_search_reindex_tx(db, &count, err) != 0)
-        err_prefix(err, "audit: recomputing the search index");
-    else
-        rc = compare(db, problem, ctx, err);
-    if (rc != 0) {
-        if (db_exec(db, "ROLLBACK TO audit_search; RELEASE audit_search", NULL) != 0)
-            log_warn("audit: could not end the search index savepoint");
-    } else if (db_exec(db, "RELEASE audit_search", err) != 0) {
-        rc = -1;
+    if (w == NULL)
+        return err_setk(err, ERR_INTERNAL, "audit: search index: out of memory");
+    w->keys = (struct buf)BUF_INIT(1 << 16);
+    /* One savepoint around the comparison: the records and the stored
+     * index read on one snapshot. An office writing while it is audited (a
+     * batch committed in between) reported every row of that batch as
+     * indexing no record. */
+    if (db_exec(db, "SAVEPOINT audit_search", err) == 0) {
+        rc = compare(db, w, err);
+        if (db_exec(db, "RELEASE audit_search", rc == 0 ? err : NULL) != 0)
+            rc = -1;
     }
-out:
-    if (db_exec(db,
-                "DROP TABLE IF EXISTS temp.search_index; DROP TABLE IF EXISTS temp.search_fts;"
-                " DROP TABLE IF EXISTS temp.search_tri; DROP TABLE IF EXISTS"
-                " temp.search_name_keys;",
-                rc == 0 ? err : NULL) != 0)
-        rc = -1;
-    (void)snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = %lld", cache);
-    if (had == 1 && db_exec(db, sql, rc == 0 ? err : NULL) != 0)
-        rc = -1;
-    db_stmt_cache_clear(db);
+    /* the lines only when the whole comparison ran, as before */
+    if (rc == 0)
+        report(w, problem, ctx);
+    buf_release(&w->keys);
+    free(w->at);
+    free(w->key);
+    free(w->seen);
+    free(w);
     return rc;
 }
