@@ -3,10 +3,13 @@
  * search_name_keys) is a cache derived from the current version of each
  * record, not a fact of the log: the audit computes each record's rows
  * with the indexing code itself (reg_search_entry_of_row, what the writes
- * would store) and compares them at once with the stored rows, walking the
- * records and the stored search_index in the same record id order (one
- * merge, no TEMP table written). Nothing in the stored database is
- * written; memory is bounded by the few report lines each kind keeps. */
+ * would store) and compares them at once with the stored rows: the stored
+ * search_index, search_fts, search_tri and search_name_keys are each read
+ * once in rowid order and merged (no FTS5 lookup per row), each index row's
+ * record read by its id, then the records without an index row. No TEMP
+ * table is written, nothing in the stored database either; memory is
+ * bounded by the report lines each kind keeps (the first REPORT_MAX by
+ * record id, as the SQL comparison ordered them). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +44,20 @@ enum {
     K_N
 };
 
+/* A report line with what orders it: rowids of stored rows that name no
+ * search_index row first (CLS 0, ROWID), then record ids (CLS 1, ID), in
+ * the order added among equals (SEQ). */
+struct line {
+    int cls;
+    long long rowid, seq;
+    char id[128];
+    char text[LINE_MAX_];
+};
+
 struct kind {
-    int n;
-    char line[REPORT_MAX][LINE_MAX_];
+    int n;                       /* lines added */
+    struct line *sorted[REPORT_MAX]; /* the smallest, in order */
+    struct line line[REPORT_MAX];
 };
 
 struct walk {
@@ -55,6 +69,7 @@ struct walk {
     bool *seen;
     size_t nkeys, cap;
     int dob;
+    long long seq;
 };
 
 static const char *kind_table(int k)
@@ -79,16 +94,46 @@ static const char *kind_col(int k)
     return NULL;
 }
 
-static void add(struct walk *w, int k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void add(struct walk *w, int k, const char *fmt, ...)
+static int line_cmp(int cls, long long rowid, const char *id, long long seq, const struct line *l)
+{
+    int c;
+
+    if (cls != l->cls)
+        return cls < l->cls ? -1 : 1;
+    if (cls == 0 && rowid != l->rowid)
+        return rowid < l->rowid ? -1 : 1;
+    if (cls == 1 && (c = strcmp(id, l->id)) != 0)
+        return c;
+    return seq < l->seq ? -1 : seq > l->seq;
+}
+
+/* A line of kind K ordered by CLS and ROWID or ID: kept when among the
+ * REPORT_MAX smallest so far (formatted only then), counted always. */
+static void add(struct walk *w, int k, int cls, long long rowid, const char *id, const char *fmt,
+                ...) __attribute__((format(printf, 6, 7)));
+static void add(struct walk *w, int k, int cls, long long rowid, const char *id, const char *fmt,
+                ...)
 {
     struct kind *kd = &w->kind[k];
+    int kept = kd->n < REPORT_MAX ? kd->n : REPORT_MAX, at;
+    long long seq = w->seq++;
+    struct line *l;
     va_list ap;
 
-    if (kd->n++ >= REPORT_MAX)
+    kd->n++;
+    if (kept == REPORT_MAX && line_cmp(cls, rowid, id, seq, kd->sorted[REPORT_MAX - 1]) > 0)
         return;
+    /* the slot taken: a free one, else the largest kept */
+    l = kept < REPORT_MAX ? &kd->line[kept] : kd->sorted[--kept];
+    for (at = kept; at > 0 && line_cmp(cls, rowid, id, seq, kd->sorted[at - 1]) < 0; at--)
+        kd->sorted[at] = kd->sorted[at - 1];
+    kd->sorted[at] = l;
+    l->cls = cls;
+    l->rowid = rowid;
+    l->seq = seq;
+    (void)snprintf(l->id, sizeof l->id, "%s", id ? id : "");
     va_start(ap, fmt);
-    (void)vsnprintf(kd->line[kd->n - 1], LINE_MAX_, fmt, ap);
+    (void)vsnprintf(l->text, sizeof l->text, fmt, ap);
     va_end(ap);
 }
 
@@ -117,7 +162,8 @@ static void col_check(struct walk *w, int k, sqlite3_stmt *st, int i, const char
         return;
     shown(type == SQLITE_NULL ? NULL : got, n, a, sizeof a);
     shown(want, want ? (int)strlen(want) : 0, b, sizeof b);
-    add(w, k, "%s %s %s: stored %s, recomputed %s", kind_table(k), id, kind_col(k), a, b);
+    add(w, k, 1, 0, id, "%s %s %s: stored %s, recomputed %s", kind_table(k), id, kind_col(k), a,
+        b);
 }
 
 static int key_take(void *ctx, const char *key, int dob)
@@ -153,14 +199,55 @@ static int key_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The name keys of entry E (NULL: none) against the stored rows of index
- * row ROWID (< 0: none) with GET: those stored and not derived, then those
- * derived and not stored, named by record ID. */
-static int keys_check(struct db *db, struct walk *w, sqlite3_stmt *get, int64_t rowid,
+/* A statement read row by row: HAVE 1 while it stands on a row. */
+struct cur {
+    sqlite3_stmt *st;
+    int have;
+    const char *what;
+};
+
+static int cur_next(struct db *db, struct cur *c, struct err *err)
+{
+    int s = sqlite3_step(c->st);
+
+    c->have = s == SQLITE_ROW;
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_sql_fail(db, c->what, err);
+}
+
+static int cur_open(struct db *db, struct cur *c, const char *sql, const char *what,
+                    struct err *err)
+{
+    c->what = what;
+    return db_prepare(db, &c->st, sql, err) != 0 ? -1 : cur_next(db, c, err);
+}
+
+/* Whether C stands on a row of rowid ROWID (its first column). */
+static bool cur_at(const struct cur *c, int64_t rowid)
+{
+    return c->have && sqlite3_column_int64(c->st, 0) == rowid;
+}
+
+/* The rows of C before rowid UPTO (every row left when UPTO < 0) name no
+ * search_index row: reported under kind K. */
+static int cur_orphans(struct db *db, struct walk *w, struct cur *c, int64_t upto, int k,
+                       const char *msg, struct err *err)
+{
+    while (c->have && (upto < 0 || sqlite3_column_int64(c->st, 0) < upto)) {
+        long long r = sqlite3_column_int64(c->st, 0);
+        add(w, k, 0, r, NULL, "%s %lld: %s", kind_table(k), r, msg);
+        if (cur_next(db, c, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The name keys of entry E (NULL: none) against the stored rows (rec, key,
+ * dob) of index row ROWID where KEYS stands (< 0: none): those stored and
+ * not derived, then those derived and not stored, named by record ID. */
+static int keys_check(struct db *db, struct walk *w, struct cur *keys, int64_t rowid,
                       const struct search_entry *e, const char *id, struct err *err)
 {
     size_t n = 0, j = 0;
-    int s = SQLITE_DONE;
 
     buf_reset(&w->keys);
     w->nkeys = 0;
@@ -176,86 +263,72 @@ static int keys_check(struct db *db, struct walk *w, sqlite3_stmt *get, int64_t 
             w->key[n++] = w->key[i];
     for (size_t i = 0; i < n; i++)
         w->seen[i] = false;
-    if (rowid >= 0) {
-        sqlite3_bind_int64(get, 1, rowid);
-        while ((s = sqlite3_step(get)) == SQLITE_ROW) {
-            const char *key = (const char *)sqlite3_column_text(get, 0);
-            long long dob = sqlite3_column_int64(get, 1);
-            int c = 1;
-            while (key && j < n && (c = strcmp(w->key[j], key)) < 0)
-                j++;
-            if (key && j < n && c == 0 && dob == w->dob && sqlite3_column_type(get, 1) == SQLITE_INTEGER)
-                w->seen[j] = true;
-            else
-                add(w, K_KEYS, "search_name_keys %s: name key %s %lld not derived from the record",
-                    id, key ? key : "", dob);
-        }
-        sqlite3_reset(get);
-        sqlite3_clear_bindings(get);
-        if (s != SQLITE_DONE)
-            return db_sql_fail(db, "search_name_keys", err);
+    while (rowid >= 0 && cur_at(keys, rowid)) {
+        const char *key = (const char *)sqlite3_column_text(keys->st, 1);
+        long long dob = sqlite3_column_int64(keys->st, 2);
+        int c = 1;
+        while (key && j < n && (c = strcmp(w->key[j], key)) < 0)
+            j++;
+        if (key && j < n && c == 0 && dob == w->dob &&
+            sqlite3_column_type(keys->st, 2) == SQLITE_INTEGER)
+            w->seen[j] = true;
+        else
+            add(w, K_KEYS, 1, 0, id,
+                "search_name_keys %s: name key %s %lld not derived from the record", id,
+                key ? key : "", dob);
+        if (cur_next(db, keys, err) != 0)
+            return -1;
     }
     for (size_t i = 0; i < n; i++)
         if (!w->seen[i])
-            add(w, K_KEYS, "search_name_keys %s: name key %s %d missing", id, w->key[i], w->dob);
+            add(w, K_KEYS, 1, 0, id, "search_name_keys %s: name key %s %d missing", id, w->key[i],
+                w->dob);
     return 0;
 }
 
-/* Stored-only structure, main tables alone, into kind K: rows (by SQL's
- * first column) whose search_index row is gone, with MSG. */
-static int orphans(struct db *db, struct walk *w, int k, const char *sql, const char *msg,
-                   struct err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int s;
-
-    if (db_prepare(db, &st, sql, err) != 0)
-        return -1;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        add(w, k, "%s %s: %s", kind_table(k), (const char *)sqlite3_column_text(st, 0), msg);
-    sqlite3_finalize(st);
-    return s == SQLITE_DONE ? 0 : db_sql_fail(db, kind_table(k), err);
-}
-
-/* The stored row of search_index with its search_fts and search_tri rows,
- * in record id order: columns 0 rowid, 1 record_id, 2.. the index columns,
- * then search_fts's rowid and columns, search_tri's rowid and names. */
+/* The stored search_index rows in rowid order: 0 rowid, 1 record_id, 2..
+ * the index columns. search_fts and search_tri by rowid: 0 rowid, then
+ * their columns. */
 #define S_INDEX 2
-#define S_FTS_ROWID (S_INDEX + REG_SEARCH_INDEX_COLS)
-#define S_FTS (S_FTS_ROWID + 1)
-#define S_TRI_ROWID (S_FTS + REG_SEARCH_FTS_COLS)
 #define STORED_SQL                                                                                 \
-    "SELECT m.rowid, m.record_id, m.office, m.status, m.given, m.family, m.sex, m.dob, m.place,"   \
-    " m.mother, m.father, m.given_key, m.family_key, m.place_key, m.mother_key, m.father_key,"     \
-    " m.regno, m.uin, f.rowid, f.names, f.names_ph, f.parents, f.parents_ph, f.place, f.dates,"   \
-    " f.ids, t.rowid, t.names FROM main.search_index m LEFT JOIN main.search_fts f ON"             \
-    " f.rowid = m.rowid LEFT JOIN main.search_tri t ON t.rowid = m.rowid ORDER BY m.record_id"
+    "SELECT rowid, record_id, office, status, given, family, sex, dob, place, mother, father,"    \
+    " given_key, family_key, place_key, mother_key, father_key, regno, uin FROM"                   \
+    " main.search_index ORDER BY rowid"
 
-/* One stored row (SR) against one record's entry (E), either absent. */
-static int row_check(struct db *db, struct walk *w, sqlite3_stmt *sr, sqlite3_stmt *keys,
+/* The stored rows' cursors, merged by rowid. */
+struct stored {
+    struct cur index, fts, tri, keys;
+};
+
+/* One stored index row (SR, with ST's other cursors on its rowid) against
+ * its record's entry (E), either absent (SR NULL: a record without an
+ * index row). */
+static int row_check(struct db *db, struct walk *w, sqlite3_stmt *sr, struct stored *st,
                      const struct search_entry *e, struct err *err)
 {
     const char *id = sr ? (const char *)sqlite3_column_text(sr, 1) : e->id;
+    int64_t rowid = sr ? sqlite3_column_int64(sr, 0) : -1;
 
     if (sr == NULL || e == NULL)
-        add(w, K_ROWS, "search_index %s: %s", id,
+        add(w, K_ROWS, 1, 0, id, "search_index %s: %s", id,
             e ? "row missing (civreg search --reindex)"
               : "indexes no record (row not derived from the records)");
     if (sr) {
-        bool fts = sqlite3_column_type(sr, S_FTS_ROWID) != SQLITE_NULL;
-        bool tri = sqlite3_column_type(sr, S_TRI_ROWID) != SQLITE_NULL;
+        bool fts = cur_at(&st->fts, rowid), tri = cur_at(&st->tri, rowid);
         for (int i = 0; e && i < REG_SEARCH_INDEX_COLS; i++)
             col_check(w, K_INDEX + i, sr, S_INDEX + i, id, e->index[i]);
         if (!fts)
-            add(w, K_FTS_ROWS, "search_fts %s: has no search_fts row", id);
+            add(w, K_FTS_ROWS, 1, 0, id, "search_fts %s: has no search_fts row", id);
         for (int i = 0; e && fts && i < REG_SEARCH_FTS_COLS; i++)
-            col_check(w, K_FTS + i, sr, S_FTS + i, id, e->fts[i]);
+            col_check(w, K_FTS + i, st->fts.st, 1 + i, id, e->fts[i]);
         if (!tri)
-            add(w, K_TRI_ROWS, "search_tri %s: has no search_tri row", id);
+            add(w, K_TRI_ROWS, 1, 0, id, "search_tri %s: has no search_tri row", id);
         if (e && tri)
-            col_check(w, K_TRI, sr, S_TRI_ROWID + 1, id, e->fts[0]);
+            col_check(w, K_TRI, st->tri.st, 1, id, e->fts[0]);
+        if ((fts && cur_next(db, &st->fts, err) != 0) || (tri && cur_next(db, &st->tri, err) != 0))
+            return -1;
     }
-    return keys_check(db, w, keys, sr ? sqlite3_column_int64(sr, 0) : -1, e, id, err);
+    return keys_check(db, w, &st->keys, rowid, e, id, err);
 }
 
 static void report(const struct walk *w, void (*problem)(void *, const char *), void *ctx)
@@ -266,7 +339,7 @@ static void report(const struct walk *w, void (*problem)(void *, const char *), 
         const struct kind *kd = &w->kind[k];
         const char *col = kind_col(k);
         for (int i = 0; i < kd->n && i < REPORT_MAX; i++)
-            problem(ctx, kd->line[i]);
+            problem(ctx, kd->sorted[i]->text);
         if (kd->n > REPORT_MAX) {
             (void)snprintf(line, sizeof line,
                            "%s%s%s: %d more rows differ from the recomputed index", kind_table(k),
@@ -276,71 +349,89 @@ static void report(const struct walk *w, void (*problem)(void *, const char *), 
     }
 }
 
-static int step_of(struct db *db, sqlite3_stmt *st, const char *what, struct err *err)
-{
-    int s = sqlite3_step(st);
-
-    if (s == SQLITE_ROW)
-        return 1;
-    return s == SQLITE_DONE ? 0 : db_sql_fail(db, what, err);
-}
-
-/* The merge: the records (R, with their current versions) and the stored
- * search_index (S), both by record id. */
+/* The records' entries (each looked up by the id its index row names, then
+ * those without an index row) against the stored rows. */
 static int compare(struct db *db, struct walk *w, struct err *err)
 {
-    sqlite3_stmt *r = NULL, *s = NULL, *keys = NULL;
+    struct stored st = { { NULL, 0, NULL }, { NULL, 0, NULL }, { NULL, 0, NULL },
+                         { NULL, 0, NULL } };
+    struct cur missing = { NULL, 0, NULL };
+    sqlite3_stmt *rec = NULL;
     struct search_entry e;
-    int rr, sr, rc = -1;
+    int rc = -1;
 
-    if (orphans(db, w, K_FTS_ROWS,
-                "SELECT f.rowid FROM main.search_fts f WHERE NOT EXISTS (SELECT 1 FROM"
-                " main.search_index m WHERE m.rowid = f.rowid) ORDER BY 1",
-                "row indexes no search_index row", err) != 0 ||
-        orphans(db, w, K_TRI_ROWS,
-                "SELECT f.rowid FROM main.search_tri f WHERE NOT EXISTS (SELECT 1 FROM"
-                " main.search_index m WHERE m.rowid = f.rowid) ORDER BY 1",
-                "row indexes no search_index row", err) != 0 ||
-        orphans(db, w, K_KEYS,
-                "SELECT k.rec FROM main.search_name_keys k WHERE NOT EXISTS (SELECT 1 FROM"
-                " main.search_index m WHERE m.rowid = k.rec) ORDER BY 1",
-                "name key row indexes no search_index row", err) != 0)
-        return -1;
-    if (db_prepare(db, &r, "SELECT " REG_SEARCH_STORE_COLS " ORDER BY r.id", err) != 0 ||
-        db_prepare(db, &s, STORED_SQL, err) != 0 ||
-        db_prepare(db, &keys,
-                   "SELECT key, dob FROM main.search_name_keys WHERE rec = ?1 ORDER BY key, dob",
-                   err) != 0)
+    if (cur_open(db, &st.index, STORED_SQL, "search_index", err) != 0 ||
+        cur_open(db, &st.fts,
+                 "SELECT rowid, names, names_ph, parents, parents_ph, place, dates, ids FROM"
+                 " main.search_fts ORDER BY rowid",
+                 "search_fts", err) != 0 ||
+        cur_open(db, &st.tri, "SELECT rowid, names FROM main.search_tri ORDER BY rowid",
+                 "search_tri", err) != 0 ||
+        cur_open(db, &st.keys,
+                 "SELECT rec, key, dob FROM main.search_name_keys ORDER BY rec, key, dob",
+                 "search_name_keys", err) != 0 ||
+        db_prepare(db, &rec, "SELECT " REG_SEARCH_STORE_COLS " WHERE r.id = ?1", err) != 0)
         goto out;
-    rr = step_of(db, r, "listing records to index", err);
-    sr = step_of(db, s, "search_index", err);
-    while (rr > 0 || sr > 0) {
-        int c = rr <= 0   ? 1
-                : sr <= 0 ? -1
-                          : strcmp((const char *)sqlite3_column_text(r, 0),
-                                   (const char *)sqlite3_column_text(s, 1));
-        int k;
-        if (c <= 0 && reg_search_entry_of_row(r, &e, err) != 0) {
+    while (st.index.have) {
+        sqlite3_stmt *sr = st.index.st;
+        int64_t rowid = sqlite3_column_int64(sr, 0);
+        int s, k;
+        if (cur_orphans(db, w, &st.fts, rowid, K_FTS_ROWS, "row indexes no search_index row",
+                        err) != 0 ||
+            cur_orphans(db, w, &st.tri, rowid, K_TRI_ROWS, "row indexes no search_index row",
+                        err) != 0 ||
+            cur_orphans(db, w, &st.keys, rowid, K_KEYS, "name key row indexes no search_index row",
+                        err) != 0)
+            goto out;
+        sqlite3_bind_text(rec, 1, (const char *)sqlite3_column_text(sr, 1),
+                          sqlite3_column_bytes(sr, 1), SQLITE_STATIC);
+        s = sqlite3_step(rec);
+        if (s != SQLITE_ROW && s != SQLITE_DONE) {
+            db_sql_fail(db, "listing records to index", err);
+            goto out;
+        }
+        if (s == SQLITE_ROW && reg_search_entry_of_row(rec, &e, err) != 0) {
             err_prefix(err, "audit: recomputing the search index");
             goto out;
         }
-        k = row_check(db, w, c >= 0 ? s : NULL, keys, c <= 0 ? &e : NULL, err);
-        if (c <= 0)
+        k = row_check(db, w, sr, &st, s == SQLITE_ROW ? &e : NULL, err);
+        if (s == SQLITE_ROW)
             reg_search_entry_release(&e);
-        if (k != 0)
+        sqlite3_reset(rec);
+        sqlite3_clear_bindings(rec);
+        if (k != 0 || cur_next(db, &st.index, err) != 0)
             goto out;
-        if (c <= 0)
-            rr = step_of(db, r, "listing records to index", err);
-        if (c >= 0)
-            sr = step_of(db, s, "search_index", err);
     }
-    if (rr < 0 || sr < 0)
+    if (cur_orphans(db, w, &st.fts, -1, K_FTS_ROWS, "row indexes no search_index row", err) != 0 ||
+        cur_orphans(db, w, &st.tri, -1, K_TRI_ROWS, "row indexes no search_index row", err) != 0 ||
+        cur_orphans(db, w, &st.keys, -1, K_KEYS, "name key row indexes no search_index row",
+                    err) != 0)
         goto out;
+    /* the records no index row names */
+    if (cur_open(db, &missing,
+                 "SELECT " REG_SEARCH_STORE_COLS " WHERE NOT EXISTS (SELECT 1 FROM"
+                 " main.search_index m WHERE m.record_id = r.id) ORDER BY r.id",
+                 "listing records to index", err) != 0)
+        goto out;
+    while (missing.have) {
+        int k;
+        if (reg_search_entry_of_row(missing.st, &e, err) != 0) {
+            err_prefix(err, "audit: recomputing the search index");
+            goto out;
+        }
+        k = row_check(db, w, NULL, &st, &e, err);
+        reg_search_entry_release(&e);
+        if (k != 0 || cur_next(db, &missing, err) != 0)
+            goto out;
+    }
     rc = 0;
 out:
-    sqlite3_finalize(r);
-    sqlite3_finalize(s);
-    sqlite3_finalize(keys);
+    sqlite3_finalize(st.index.st);
+    sqlite3_finalize(st.fts.st);
+    sqlite3_finalize(st.tri.st);
+    sqlite3_finalize(st.keys.st);
+    sqlite3_finalize(missing.st);
+    sqlite3_finalize(rec);
     return rc;
 }
 
