@@ -50,7 +50,7 @@ enum {
 struct line {
     int cls;
     long long rowid, seq;
-    char id[128];
+    char id[256]; /* ordering: longer ids compare by their start */
     char text[LINE_MAX_];
 };
 
@@ -158,7 +158,8 @@ static void col_check(struct walk *w, int k, sqlite3_stmt *st, int i, const char
     char a[96], b[96];
 
     if (want == NULL ? type == SQLITE_NULL
-                     : type == SQLITE_TEXT && (size_t)n == strlen(want) && memcmp(got, want, (size_t)n) == 0)
+                     : type == SQLITE_TEXT && (size_t)n == strlen(want) &&
+                           memcmp(got, want, (size_t)n) == 0)
         return;
     shown(type == SQLITE_NULL ? NULL : got, n, a, sizeof a);
     shown(want, want ? (int)strlen(want) : 0, b, sizeof b);
@@ -227,12 +228,12 @@ static bool cur_at(const struct cur *c, int64_t rowid)
     return c->have && sqlite3_column_int64(c->st, 0) == rowid;
 }
 
-/* The rows of C before rowid UPTO (every row left when UPTO < 0) name no
+/* The rows of C before rowid UPTO (every row left when ALL) name no
  * search_index row: reported under kind K. */
-static int cur_orphans(struct db *db, struct walk *w, struct cur *c, int64_t upto, int k,
-                       const char *msg, struct err *err)
+static int cur_orphans(struct db *db, struct walk *w, struct cur *c, bool all, int64_t upto,
+                       int k, const char *msg, struct err *err)
 {
-    while (c->have && (upto < 0 || sqlite3_column_int64(c->st, 0) < upto)) {
+    while (c->have && (all || sqlite3_column_int64(c->st, 0) < upto)) {
         long long r = sqlite3_column_int64(c->st, 0);
         add(w, k, 0, r, NULL, "%s %lld: %s", kind_table(k), r, msg);
         if (cur_next(db, c, err) != 0)
@@ -242,10 +243,12 @@ static int cur_orphans(struct db *db, struct walk *w, struct cur *c, int64_t upt
 }
 
 /* The name keys of entry E (NULL: none) against the stored rows (rec, key,
- * dob) of index row ROWID where KEYS stands (< 0: none): those stored and
- * not derived, then those derived and not stored, named by record ID. */
-static int keys_check(struct db *db, struct walk *w, struct cur *keys, int64_t rowid,
-                      const struct search_entry *e, const char *id, struct err *err)
+ * dob) of index row ROWID where KEYS stands (none unless STORED): those
+ * stored and not derived, then those derived and not stored, named by
+ * record ID. */
+static int keys_check(struct db *db, struct walk *w, struct cur *keys, bool stored,
+                      int64_t rowid, const struct search_entry *e, const char *id,
+                      struct err *err)
 {
     size_t n = 0, j = 0;
 
@@ -263,7 +266,7 @@ static int keys_check(struct db *db, struct walk *w, struct cur *keys, int64_t r
             w->key[n++] = w->key[i];
     for (size_t i = 0; i < n; i++)
         w->seen[i] = false;
-    while (rowid >= 0 && cur_at(keys, rowid)) {
+    while (stored && cur_at(keys, rowid)) {
         const char *key = (const char *)sqlite3_column_text(keys->st, 1);
         long long dob = sqlite3_column_int64(keys->st, 2);
         int c = 1;
@@ -307,7 +310,7 @@ static int row_check(struct db *db, struct walk *w, sqlite3_stmt *sr, struct sto
                      const struct search_entry *e, struct err *err)
 {
     const char *id = sr ? (const char *)sqlite3_column_text(sr, 1) : e->id;
-    int64_t rowid = sr ? sqlite3_column_int64(sr, 0) : -1;
+    int64_t rowid = sr ? sqlite3_column_int64(sr, 0) : 0;
 
     if (sr == NULL || e == NULL)
         add(w, K_ROWS, 1, 0, id, "search_index %s: %s", id,
@@ -328,7 +331,7 @@ static int row_check(struct db *db, struct walk *w, sqlite3_stmt *sr, struct sto
         if ((fts && cur_next(db, &st->fts, err) != 0) || (tri && cur_next(db, &st->tri, err) != 0))
             return -1;
     }
-    return keys_check(db, w, &st->keys, rowid, e, id, err);
+    return keys_check(db, w, &st->keys, sr != NULL, rowid, e, id, err);
 }
 
 static void report(const struct walk *w, void (*problem)(void *, const char *), void *ctx)
@@ -376,12 +379,12 @@ static int compare(struct db *db, struct walk *w, struct err *err)
         sqlite3_stmt *sr = st.index.st;
         int64_t rowid = sqlite3_column_int64(sr, 0);
         int s, k;
-        if (cur_orphans(db, w, &st.fts, rowid, K_FTS_ROWS, "row indexes no search_index row",
-                        err) != 0 ||
-            cur_orphans(db, w, &st.tri, rowid, K_TRI_ROWS, "row indexes no search_index row",
-                        err) != 0 ||
-            cur_orphans(db, w, &st.keys, rowid, K_KEYS, "name key row indexes no search_index row",
-                        err) != 0)
+        if (cur_orphans(db, w, &st.fts, false, rowid, K_FTS_ROWS,
+                        "row indexes no search_index row", err) != 0 ||
+            cur_orphans(db, w, &st.tri, false, rowid, K_TRI_ROWS,
+                        "row indexes no search_index row", err) != 0 ||
+            cur_orphans(db, w, &st.keys, false, rowid, K_KEYS,
+                        "name key row indexes no search_index row", err) != 0)
             goto out;
         sqlite3_bind_text(rec, 1, (const char *)sqlite3_column_text(sr, 1),
                           sqlite3_column_bytes(sr, 1), SQLITE_STATIC);
@@ -402,9 +405,11 @@ static int compare(struct db *db, struct walk *w, struct err *err)
         if (k != 0 || cur_next(db, &st.index, err) != 0)
             goto out;
     }
-    if (cur_orphans(db, w, &st.fts, -1, K_FTS_ROWS, "row indexes no search_index row", err) != 0 ||
-        cur_orphans(db, w, &st.tri, -1, K_TRI_ROWS, "row indexes no search_index row", err) != 0 ||
-        cur_orphans(db, w, &st.keys, -1, K_KEYS, "name key row indexes no search_index row",
+    if (cur_orphans(db, w, &st.fts, true, 0, K_FTS_ROWS, "row indexes no search_index row",
+                    err) != 0 ||
+        cur_orphans(db, w, &st.tri, true, 0, K_TRI_ROWS, "row indexes no search_index row",
+                    err) != 0 ||
+        cur_orphans(db, w, &st.keys, true, 0, K_KEYS, "name key row indexes no search_index row",
                     err) != 0)
         goto out;
     /* the records no index row names */

@@ -834,6 +834,7 @@ static void test_audit_search_one_column(void **state)
 }
 
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
-            test_parallel_audit_search, test_audit_search_one_snapshot, test_audit_search_one_column,
+            test_parallel_audit_search, test_audit_search_one_snapshot,
+            test_audit_search_one_column,
             test_audit_refused_inside_transaction, test_tree_head_per_transaction,
             test_tree_head_chain, test_tree_heads_v1_then_v2)
