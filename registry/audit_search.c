@@ -1,12 +1,18 @@
 /* civreg registry: `audit verify` recomputes the search index. The index
  * (search_index, its FTS5 tables search_fts, search_tri, the name keys
  * search_name_keys) is a cache derived from the current version of each
- * record, not a fact of the log:
- * the audit rebuilds it with the indexing code itself into TEMP tables of the
- * same names (unqualified names resolve to temp first), compares every
- * column by record id, and drops them. Nothing in the stored database is
- * written. */
+ * record, not a fact of the log: the audit computes each record's rows
+ * with the indexing code itself (reg_search_entry_of_row, what the writes
+ * would store) and compares them at once with the stored rows: the stored
+ * search_index, search_fts, search_tri and search_name_keys are each read
+ * once in rowid order and merged (no FTS5 lookup per row), each index row's
+ * record read by its id, then the records without an index row. No TEMP
+ * table is written, nothing in the stored database either; memory is
+ * bounded by the report lines each kind keeps (the first REPORT_MAX by
+ * record id, as the SQL comparison ordered them). */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -22,242 +28,443 @@ static const char *const fts_cols[] = {
 };
 
 #define REPORT_MAX 10
-/* Page cache of the TEMP tables while the index is recomputed, as the
- * expected tables' (PROJ_CACHE_KIB): SQLite's default 2 MB sent every
- * recomputed row out to the temporary file and back for the comparison. */
-#define TEMP_CACHE_KIB 32768
+#define LINE_MAX_ 512
 
-static void text_of(sqlite3_stmt *st, int i, char *out, size_t size)
+/* The kinds of report line, in the order they are reported: each kind's
+ * lines by record id (stored rowids, for rows naming no search_index row,
+ * before them), at most REPORT_MAX, then how many more. */
+enum {
+    K_ROWS,                                    /* search_index rows */
+    K_INDEX,                                   /* + column: search_index columns */
+    K_FTS_ROWS = K_INDEX + REG_SEARCH_INDEX_COLS, /* search_fts rows */
+    K_FTS,                                     /* + column */
+    K_TRI_ROWS = K_FTS + REG_SEARCH_FTS_COLS,  /* search_tri rows */
+    K_TRI,                                     /* its names column */
+    K_KEYS,                                    /* search_name_keys */
+    K_N
+};
+
+/* A report line with what orders it: rowids of stored rows that name no
+ * search_index row first (CLS 0, ROWID), then record ids (CLS 1, ID), in
+ * the order added among equals (SEQ). */
+struct line {
+    int cls;
+    long long rowid, seq;
+    char id[256]; /* ordering: longer ids compare by their start */
+    char text[LINE_MAX_];
+};
+
+struct kind {
+    int n;                       /* lines added */
+    struct line *sorted[REPORT_MAX]; /* the smallest, in order */
+    struct line line[REPORT_MAX];
+};
+
+struct walk {
+    struct kind kind[K_N];
+    /* the expected name keys of one record, sorted */
+    struct buf keys; /* NUL-terminated keys */
+    size_t *at;      /* offsets into keys */
+    const char **key; /* the keys, sorted */
+    bool *seen;
+    size_t nkeys, cap;
+    int dob;
+    long long seq;
+};
+
+static const char *kind_table(int k)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    int n = sqlite3_column_bytes(st, i);
+    if (k < K_FTS_ROWS)
+        return "search_index";
+    if (k < K_TRI_ROWS)
+        return "search_fts";
+    if (k < K_KEYS)
+        return "search_tri";
+    return "search_name_keys";
+}
 
+static const char *kind_col(int k)
+{
+    if (k >= K_INDEX && k < K_FTS_ROWS)
+        return index_cols[k - K_INDEX];
+    if (k >= K_FTS && k < K_TRI_ROWS)
+        return fts_cols[k - K_FTS];
+    if (k == K_TRI)
+        return fts_cols[0];
+    return NULL;
+}
+
+static int line_cmp(int cls, long long rowid, const char *id, long long seq, const struct line *l)
+{
+    int c;
+
+    if (cls != l->cls)
+        return cls < l->cls ? -1 : 1;
+    if (cls == 0 && rowid != l->rowid)
+        return rowid < l->rowid ? -1 : 1;
+    if (cls == 1 && (c = strcmp(id, l->id)) != 0)
+        return c;
+    return seq < l->seq ? -1 : seq > l->seq;
+}
+
+/* A line of kind K ordered by CLS and ROWID or ID: kept when among the
+ * REPORT_MAX smallest so far (formatted only then), counted always. */
+static void add(struct walk *w, int k, int cls, long long rowid, const char *id, const char *fmt,
+                ...) __attribute__((format(printf, 6, 7)));
+static void add(struct walk *w, int k, int cls, long long rowid, const char *id, const char *fmt,
+                ...)
+{
+    struct kind *kd = &w->kind[k];
+    int kept = kd->n < REPORT_MAX ? kd->n : REPORT_MAX, at;
+    long long seq = w->seq++;
+    struct line *l;
+    va_list ap;
+
+    kd->n++;
+    if (kept == REPORT_MAX && line_cmp(cls, rowid, id, seq, kd->sorted[REPORT_MAX - 1]) > 0)
+        return;
+    /* the slot taken: a free one, else the largest kept */
+    l = kept < REPORT_MAX ? &kd->line[kept] : kd->sorted[--kept];
+    for (at = kept; at > 0 && line_cmp(cls, rowid, id, seq, kd->sorted[at - 1]) < 0; at--)
+        kd->sorted[at] = kd->sorted[at - 1];
+    kd->sorted[at] = l;
+    l->cls = cls;
+    l->rowid = rowid;
+    l->seq = seq;
+    (void)snprintf(l->id, sizeof l->id, "%s", id ? id : "");
+    va_start(ap, fmt);
+    (void)vsnprintf(l->text, sizeof l->text, fmt, ap);
+    va_end(ap);
+}
+
+/* TEXT (N bytes, NULL for SQL NULL) as a report shows a value. */
+static void shown(const char *t, int n, char *out, size_t size)
+{
     if (t == NULL)
         (void)snprintf(out, size, "NULL");
     else
         (void)snprintf(out, size, "'%.*s'%s", n > 60 ? 60 : n, t, n > 60 ? "..." : "");
 }
 
-/* Run SQL (selects record_id, stored, recomputed) and report each row. */
-static int report_rows(struct db *db, const char *sql, const char *table, const char *col,
-                       void (*problem)(void *, const char *), void *ctx, struct err *err)
+/* Whether stored column I of ST differs from the computed WANT (NULL: SQL
+ * NULL), as `IS NOT` between two TEXT columns says: a value of another
+ * type differs. Reported under kind K. */
+static void col_check(struct walk *w, int k, sqlite3_stmt *st, int i, const char *id,
+                      const char *want)
 {
-    sqlite3_stmt *st = NULL;
-    int step, n = 0;
-    char line[512], a[96], b[96];
+    int type = sqlite3_column_type(st, i);
+    const char *got = (const char *)sqlite3_column_text(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    char a[96], b[96];
 
-    if (db_prepare(db, &st, sql, err) != 0)
-        return -1;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n++ >= REPORT_MAX)
-            continue;
-        if (col) {
-            text_of(st, 1, a, sizeof a);
-            text_of(st, 2, b, sizeof b);
-            (void)snprintf(line, sizeof line, "%s %s %s: stored %s, recomputed %s", table,
-                           sqlite3_column_text(st, 0), col, a, b);
-        } else {
-            (void)snprintf(line, sizeof line, "%s %s: %s", table, sqlite3_column_text(st, 0),
-                           (const char *)sqlite3_column_text(st, 1));
-        }
-        problem(ctx, line);
-    }
-    sqlite3_finalize(st);
-    if (n > REPORT_MAX) {
-        (void)snprintf(line, sizeof line, "%s%s%s: %d more rows differ from the recomputed index",
-                       table, col ? " " : "", col ? col : "", n - REPORT_MAX);
-        problem(ctx, line);
-    }
-    return step == SQLITE_DONE ? 0 : db_sql_fail(db, table, err);
+    if (want == NULL ? type == SQLITE_NULL
+                     : type == SQLITE_TEXT && (size_t)n == strlen(want) &&
+                           memcmp(got, want, (size_t)n) == 0)
+        return;
+    shown(type == SQLITE_NULL ? NULL : got, n, a, sizeof a);
+    shown(want, want ? (int)strlen(want) : 0, b, sizeof b);
+    add(w, k, 1, 0, id, "%s %s %s: stored %s, recomputed %s", kind_table(k), id, kind_col(k), a,
+        b);
 }
 
-/* Whether SQL (a join with one condition per column, OR-ed) yields a row:
- * one pass over the table says whether the column-by-column comparisons,
- * one join each, have anything to report. */
-static int any_row(struct db *db, const struct buf *sql, bool *any, struct err *err)
+static int key_take(void *ctx, const char *key, int dob)
 {
-    sqlite3_stmt *st = NULL;
-    int step;
+    struct walk *w = ctx;
+    size_t at = w->keys.len;
 
-    *any = false;
-    if (buf_str(sql)[0] == '\0')
-        return err_oom(err);
-    if (db_prepare(db, &st, buf_str(sql), err) != 0)
-        return -1;
-    step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    *any = step == SQLITE_ROW;
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_sql_fail(db, "search index", err);
-}
-
-/* " OR "-joined "A.col IS NOT B.col" for the N columns COLS, into SQL. */
-static int differ_expr(struct buf *sql, const char *a, const char *b, const char *const *cols,
-                       size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (buf_printf(sql, "%s%s.\"%s\" IS NOT %s.\"%s\"", i ? " OR " : "", a, cols[i], b,
-                       cols[i]) != 0)
+    if (w->nkeys == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        size_t *p = realloc(w->at, cap * sizeof *p);
+        const char **r;
+        bool *q;
+        if (p == NULL)
             return -1;
+        w->at = p;
+        if ((q = realloc(w->seen, cap * sizeof *q)) == NULL)
+            return -1;
+        w->seen = q;
+        if ((r = realloc(w->key, cap * sizeof *r)) == NULL)
+            return -1;
+        w->key = r;
+        w->cap = cap;
+    }
+    if (buf_append(&w->keys, key, strlen(key) + 1) != 0)
+        return -1;
+    w->at[w->nkeys++] = at;
+    w->dob = dob;
     return 0;
 }
 
-static int compare(struct db *db, void (*problem)(void *, const char *), void *ctx,
-                   struct err *err)
+static int key_cmp(const void *a, const void *b)
 {
-    struct buf q = BUF_INIT(8192);
-    char sql[2048];
-    bool any = false;
-    int rc = -1;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
-    if (report_rows(db,
-                    "SELECT m.record_id, 'indexes no record (row not derived from the records)'"
-                    " FROM main.search_index m WHERE NOT EXISTS (SELECT 1 FROM temp.search_index t"
-                    " WHERE t.record_id = m.record_id) UNION ALL SELECT t.record_id, 'row missing"
-                    " (civreg search --reindex)' FROM temp.search_index t WHERE NOT EXISTS"
-                    " (SELECT 1 FROM main.search_index m WHERE m.record_id = t.record_id)"
-                    " ORDER BY 1",
-                    "search_index", NULL, problem, ctx, err) != 0)
-        goto out;
-    buf_reset(&q);
-    if (buf_append_str(&q, "SELECT 1 FROM main.search_index m JOIN temp.search_index t ON"
-                           " t.record_id = m.record_id WHERE ") != 0 ||
-        differ_expr(&q, "m", "t", index_cols, sizeof index_cols / sizeof index_cols[0]) != 0 ||
-        buf_append_str(&q, " LIMIT 1") != 0)
-        buf_reset(&q);
-    if (any_row(db, &q, &any, err) != 0)
-        goto out;
-    for (size_t i = 0; any && i < sizeof index_cols / sizeof index_cols[0]; i++) {
-        (void)snprintf(sql, sizeof sql,
-                       "SELECT m.record_id, m.\"%s\", t.\"%s\" FROM main.search_index m JOIN"
-                       " temp.search_index t ON t.record_id = m.record_id WHERE m.\"%s\" IS NOT"
-                       " t.\"%s\" ORDER BY 1",
-                       index_cols[i], index_cols[i], index_cols[i], index_cols[i]);
-        if (report_rows(db, sql, "search_index", index_cols[i], problem, ctx, err) != 0)
-            goto out;
+/* A statement read row by row: HAVE 1 while it stands on a row. */
+struct cur {
+    sqlite3_stmt *st;
+    int have;
+    const char *what;
+};
+
+static int cur_next(struct db *db, struct cur *c, struct err *err)
+{
+    int s = sqlite3_step(c->st);
+
+    c->have = s == SQLITE_ROW;
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_sql_fail(db, c->what, err);
+}
+
+static int cur_open(struct db *db, struct cur *c, const char *sql, const char *what,
+                    struct err *err)
+{
+    c->what = what;
+    return db_prepare(db, &c->st, sql, err) != 0 ? -1 : cur_next(db, c, err);
+}
+
+/* Whether C stands on a row of rowid ROWID (its first column). */
+static bool cur_at(const struct cur *c, int64_t rowid)
+{
+    return c->have && sqlite3_column_int64(c->st, 0) == rowid;
+}
+
+/* The rows of C before rowid UPTO (every row left when ALL) name no
+ * search_index row: reported under kind K. */
+static int cur_orphans(struct db *db, struct walk *w, struct cur *c, bool all, int64_t upto,
+                       int k, const char *msg, struct err *err)
+{
+    while (c->have && (all || sqlite3_column_int64(c->st, 0) < upto)) {
+        long long r = sqlite3_column_int64(c->st, 0);
+        add(w, k, 0, r, NULL, "%s %lld: %s", kind_table(k), r, msg);
+        if (cur_next(db, c, err) != 0)
+            return -1;
     }
-    for (int tri = 0; tri < 2; tri++) {
-        const char *fts = tri ? "search_tri" : "search_fts";
-        size_t n = tri ? 1 : sizeof fts_cols / sizeof fts_cols[0];
-        (void)snprintf(sql, sizeof sql,
-                       "SELECT m.record_id, 'has no %s row' FROM main.search_index m WHERE NOT"
-                       " EXISTS (SELECT 1 FROM main.%s f WHERE f.rowid = m.rowid) UNION ALL"
-                       " SELECT f.rowid, 'row indexes no search_index row' FROM main.%s f"
-                       " WHERE NOT EXISTS (SELECT 1 FROM main.search_index m WHERE m.rowid ="
-                       " f.rowid) ORDER BY 1",
-                       fts, fts, fts);
-        if (report_rows(db, sql, fts, NULL, problem, ctx, err) != 0)
-            goto out;
-        buf_reset(&q);
-        if (buf_printf(&q, "SELECT 1 FROM main.search_index m JOIN main.%s mf ON mf.rowid ="
-                           " m.rowid JOIN temp.search_index t ON t.record_id = m.record_id JOIN"
-                           " temp.%s tf ON tf.rowid = t.rowid WHERE ",
-                       fts, fts) != 0 ||
-            differ_expr(&q, "mf", "tf", fts_cols, n) != 0 || buf_append_str(&q, " LIMIT 1") != 0)
-            buf_reset(&q);
-        if (any_row(db, &q, &any, err) != 0)
-            goto out;
-        for (size_t i = 0; any && i < n; i++) {
-            (void)snprintf(sql, sizeof sql,
-                           "SELECT m.record_id, mf.\"%s\", tf.\"%s\" FROM main.search_index m"
-                           " JOIN main.%s mf ON mf.rowid = m.rowid JOIN temp.search_index t ON"
-                           " t.record_id = m.record_id JOIN temp.%s tf ON tf.rowid = t.rowid"
-                           " WHERE mf.\"%s\" IS NOT tf.\"%s\" ORDER BY 1",
-                           fts_cols[i], fts_cols[i], fts, fts, fts_cols[i], fts_cols[i]);
-            if (report_rows(db, sql, fts, fts_cols[i], problem, ctx, err) != 0)
-                goto out;
+    return 0;
+}
+
+/* The name keys of entry E (NULL: none) against the stored rows (rec, key,
+ * dob) of index row ROWID where KEYS stands (none unless STORED): those
+ * stored and not derived, then those derived and not stored, named by
+ * record ID. */
+static int keys_check(struct db *db, struct walk *w, struct cur *keys, bool stored,
+                      int64_t rowid, const struct search_entry *e, const char *id,
+                      struct err *err)
+{
+    size_t n = 0, j = 0;
+
+    buf_reset(&w->keys);
+    w->nkeys = 0;
+    if (e && reg_search_name_keys_each(e->fts[1], e->dob, key_take, w) != 0)
+        return err_setk(err, ERR_INTERNAL, "audit: search index: out of memory");
+    for (size_t i = 0; i < w->nkeys; i++)
+        w->key[i] = (const char *)w->keys.data + w->at[i];
+    if (w->nkeys > 1)
+        qsort(w->key, w->nkeys, sizeof *w->key, key_cmp);
+    /* one row per (key, dob): the repeats of a key are one row */
+    for (size_t i = 0; i < w->nkeys; i++)
+        if (n == 0 || strcmp(w->key[i], w->key[n - 1]) != 0)
+            w->key[n++] = w->key[i];
+    for (size_t i = 0; i < n; i++)
+        w->seen[i] = false;
+    while (stored && cur_at(keys, rowid)) {
+        const char *key = (const char *)sqlite3_column_text(keys->st, 1);
+        long long dob = sqlite3_column_int64(keys->st, 2);
+        int c = 1;
+        while (key && j < n && (c = strcmp(w->key[j], key)) < 0)
+            j++;
+        if (key && j < n && c == 0 && dob == w->dob &&
+            sqlite3_column_type(keys->st, 2) == SQLITE_INTEGER)
+            w->seen[j] = true;
+        else
+            add(w, K_KEYS, 1, 0, id,
+                "search_name_keys %s: name key %s %lld not derived from the record", id,
+                key ? key : "", dob);
+        if (cur_next(db, keys, err) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!w->seen[i])
+            add(w, K_KEYS, 1, 0, id, "search_name_keys %s: name key %s %d missing", id, w->key[i],
+                w->dob);
+    return 0;
+}
+
+/* The stored search_index rows in rowid order: 0 rowid, 1 record_id, 2..
+ * the index columns. search_fts and search_tri by rowid: 0 rowid, then
+ * their columns. */
+#define S_INDEX 2
+#define STORED_SQL                                                                                 \
+    "SELECT rowid, record_id, office, status, given, family, sex, dob, place, mother, father,"    \
+    " given_key, family_key, place_key, mother_key, father_key, regno, uin FROM"                   \
+    " main.search_index ORDER BY rowid"
+
+/* The stored rows' cursors, merged by rowid. */
+struct stored {
+    struct cur index, fts, tri, keys;
+};
+
+/* One stored index row (SR, with ST's other cursors on its rowid) against
+ * its record's entry (E), either absent (SR NULL: a record without an
+ * index row). */
+static int row_check(struct db *db, struct walk *w, sqlite3_stmt *sr, struct stored *st,
+                     const struct search_entry *e, struct err *err)
+{
+    const char *id = sr ? (const char *)sqlite3_column_text(sr, 1) : e->id;
+    int64_t rowid = sr ? sqlite3_column_int64(sr, 0) : 0;
+
+    if (sr == NULL || e == NULL)
+        add(w, K_ROWS, 1, 0, id, "search_index %s: %s", id,
+            e ? "row missing (civreg search --reindex)"
+              : "indexes no record (row not derived from the records)");
+    if (sr) {
+        bool fts = cur_at(&st->fts, rowid), tri = cur_at(&st->tri, rowid);
+        for (int i = 0; e && i < REG_SEARCH_INDEX_COLS; i++)
+            col_check(w, K_INDEX + i, sr, S_INDEX + i, id, e->index[i]);
+        if (!fts)
+            add(w, K_FTS_ROWS, 1, 0, id, "search_fts %s: has no search_fts row", id);
+        for (int i = 0; e && fts && i < REG_SEARCH_FTS_COLS; i++)
+            col_check(w, K_FTS + i, st->fts.st, 1 + i, id, e->fts[i]);
+        if (!tri)
+            add(w, K_TRI_ROWS, 1, 0, id, "search_tri %s: has no search_tri row", id);
+        if (e && tri)
+            col_check(w, K_TRI, st->tri.st, 1, id, e->fts[0]);
+        if ((fts && cur_next(db, &st->fts, err) != 0) || (tri && cur_next(db, &st->tri, err) != 0))
+            return -1;
+    }
+    return keys_check(db, w, &st->keys, sr != NULL, rowid, e, id, err);
+}
+
+static void report(const struct walk *w, void (*problem)(void *, const char *), void *ctx)
+{
+    char line[LINE_MAX_];
+
+    for (int k = 0; k < K_N; k++) {
+        const struct kind *kd = &w->kind[k];
+        const char *col = kind_col(k);
+        for (int i = 0; i < kd->n && i < REPORT_MAX; i++)
+            problem(ctx, kd->sorted[i]->text);
+        if (kd->n > REPORT_MAX) {
+            (void)snprintf(line, sizeof line,
+                           "%s%s%s: %d more rows differ from the recomputed index", kind_table(k),
+                           col ? " " : "", col ? col : "", kd->n - REPORT_MAX);
+            problem(ctx, line);
         }
     }
-    /* the name keys of duplicate detection, by record id and key */
-    if (report_rows(db,
-                    "SELECT k.rec, 'name key row indexes no search_index row' FROM"
-                    " main.search_name_keys k WHERE NOT EXISTS (SELECT 1 FROM main.search_index m"
-                    " WHERE m.rowid = k.rec) UNION ALL SELECT m.record_id, 'name key ' || k.key ||"
-                    " ' ' || k.dob || ' not derived from the record' FROM main.search_name_keys k"
-                    " JOIN main.search_index m ON m.rowid = k.rec WHERE NOT EXISTS (SELECT 1 FROM"
-                    " temp.search_index t JOIN temp.search_name_keys tk ON tk.rec = t.rowid WHERE"
-                    " t.record_id = m.record_id AND tk.key = k.key AND tk.dob = k.dob) UNION ALL"
-                    " SELECT t.record_id, 'name key ' || tk.key || ' ' || tk.dob || ' missing'"
-                    " FROM temp.search_name_keys tk JOIN temp.search_index t ON t.rowid = tk.rec"
-                    " WHERE NOT EXISTS (SELECT 1 FROM main.search_index m JOIN"
-                    " main.search_name_keys k ON k.rec = m.rowid WHERE m.record_id = t.record_id"
-                    " AND k.key = tk.key AND k.dob = tk.dob) ORDER BY 1",
-                    "search_name_keys", NULL, problem, ctx, err) != 0)
+}
+
+/* The records' entries (each looked up by the id its index row names, then
+ * those without an index row) against the stored rows. */
+static int compare(struct db *db, struct walk *w, struct err *err)
+{
+    struct stored st = { { NULL, 0, NULL }, { NULL, 0, NULL }, { NULL, 0, NULL },
+                         { NULL, 0, NULL } };
+    struct cur missing = { NULL, 0, NULL };
+    sqlite3_stmt *rec = NULL;
+    struct search_entry e;
+    int rc = -1;
+
+    if (cur_open(db, &st.index, STORED_SQL, "search_index", err) != 0 ||
+        cur_open(db, &st.fts,
+                 "SELECT rowid, names, names_ph, parents, parents_ph, place, dates, ids FROM"
+                 " main.search_fts ORDER BY rowid",
+                 "search_fts", err) != 0 ||
+        cur_open(db, &st.tri, "SELECT rowid, names FROM main.search_tri ORDER BY rowid",
+                 "search_tri", err) != 0 ||
+        cur_open(db, &st.keys,
+                 "SELECT rec, key, dob FROM main.search_name_keys ORDER BY rec, key, dob",
+                 "search_name_keys", err) != 0 ||
+        db_prepare(db, &rec, "SELECT " REG_SEARCH_STORE_COLS " WHERE r.id = ?1", err) != 0)
         goto out;
+    while (st.index.have) {
+        sqlite3_stmt *sr = st.index.st;
+        int64_t rowid = sqlite3_column_int64(sr, 0);
+        int s, k;
+        if (cur_orphans(db, w, &st.fts, false, rowid, K_FTS_ROWS,
+                        "row indexes no search_index row", err) != 0 ||
+            cur_orphans(db, w, &st.tri, false, rowid, K_TRI_ROWS,
+                        "row indexes no search_index row", err) != 0 ||
+            cur_orphans(db, w, &st.keys, false, rowid, K_KEYS,
+                        "name key row indexes no search_index row", err) != 0)
+            goto out;
+        sqlite3_bind_text(rec, 1, (const char *)sqlite3_column_text(sr, 1),
+                          sqlite3_column_bytes(sr, 1), SQLITE_STATIC);
+        s = sqlite3_step(rec);
+        if (s != SQLITE_ROW && s != SQLITE_DONE) {
+            db_sql_fail(db, "listing records to index", err);
+            goto out;
+        }
+        if (s == SQLITE_ROW && reg_search_entry_of_row(rec, &e, err) != 0) {
+            err_prefix(err, "audit: recomputing the search index");
+            goto out;
+        }
+        k = row_check(db, w, sr, &st, s == SQLITE_ROW ? &e : NULL, err);
+        if (s == SQLITE_ROW)
+            reg_search_entry_release(&e);
+        sqlite3_reset(rec);
+        sqlite3_clear_bindings(rec);
+        if (k != 0 || cur_next(db, &st.index, err) != 0)
+            goto out;
+    }
+    if (cur_orphans(db, w, &st.fts, true, 0, K_FTS_ROWS, "row indexes no search_index row",
+                    err) != 0 ||
+        cur_orphans(db, w, &st.tri, true, 0, K_TRI_ROWS, "row indexes no search_index row",
+                    err) != 0 ||
+        cur_orphans(db, w, &st.keys, true, 0, K_KEYS, "name key row indexes no search_index row",
+                    err) != 0)
+        goto out;
+    /* the records no index row names */
+    if (cur_open(db, &missing,
+                 "SELECT " REG_SEARCH_STORE_COLS " WHERE NOT EXISTS (SELECT 1 FROM"
+                 " main.search_index m WHERE m.record_id = r.id) ORDER BY r.id",
+                 "listing records to index", err) != 0)
+        goto out;
+    while (missing.have) {
+        int k;
+        if (reg_search_entry_of_row(missing.st, &e, err) != 0) {
+            err_prefix(err, "audit: recomputing the search index");
+            goto out;
+        }
+        k = row_check(db, w, NULL, &st, &e, err);
+        reg_search_entry_release(&e);
+        if (k != 0 || cur_next(db, &missing, err) != 0)
+            goto out;
+    }
     rc = 0;
 out:
-    buf_release(&q);
+    sqlite3_finalize(st.index.st);
+    sqlite3_finalize(st.fts.st);
+    sqlite3_finalize(st.tri.st);
+    sqlite3_finalize(st.keys.st);
+    sqlite3_finalize(missing.st);
+    sqlite3_finalize(rec);
     return rc;
 }
 
 int reg_audit_search(struct db *db, void (*problem)(void *, const char *), void *ctx,
                      struct err *err)
 {
-    long long count = 0, cache = 0;
-    char sql[64];
-    int rc = -1, had;
+    struct walk *w = calloc(1, sizeof *w);
+    int rc = -1;
 
-    had = db_query_int64(db, "PRAGMA temp.cache_size", "reading the temp page cache size", &cache,
-                         err, "");
-    if (had < 0)
-        return -1;
-    (void)snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = -%d", TEMP_CACHE_KIB);
-    if (db_exec(db, sql, err) != 0)
-        return -1;
-    /* search_index and search_name_keys as migrations 0007 and 0015
-     * define them, in temp. The FTS5 tables are compared by their columns
-     * only (what the indexing code wrote into each row), so their
-     * recomputed twins are plain tables of the same columns: the indexing
-     * statements (insert, delete and read by rowid) work on them unchanged,
-     * without tokenizing every recomputed row into an inverted index
-     * nothing reads. */
-    if (db_exec(db,
-                "CREATE TEMP TABLE search_index (rowid INTEGER PRIMARY KEY, record_id TEXT NOT"
-                " NULL UNIQUE, office TEXT NOT NULL, status TEXT NOT NULL, given TEXT NOT NULL,"
-                " family TEXT NOT NULL, sex TEXT NOT NULL, dob TEXT NOT NULL, place TEXT NOT"
-                " NULL, mother TEXT NOT NULL, father TEXT NOT NULL, given_key TEXT NOT NULL,"
-                " family_key TEXT NOT NULL, place_key TEXT NOT NULL, mother_key TEXT NOT NULL,"
-                " father_key TEXT NOT NULL, regno TEXT, uin TEXT);"
-                "CREATE TEMP TABLE search_fts (rowid INTEGER PRIMARY KEY, names, names_ph,"
-                " parents, parents_ph, place, dates, ids);"
-                "CREATE TEMP TABLE search_tri (rowid INTEGER PRIMARY KEY, names);"
-                "CREATE TEMP TABLE search_name_keys (key TEXT NOT NULL, dob INTEGER NOT NULL,"
-                " rec INTEGER NOT NULL, PRIMARY KEY (key, dob, rec)) STRICT, WITHOUT ROWID;"
-                "CREATE INDEX temp.search_name_keys_rec ON search_name_keys(rec);",
-                err) != 0)
-        goto out;
-    /* One savepoint around the recomputation: outside a transaction every
-     * row written to the TEMP tables was its own commit (when they were
-     * FTS5 tables, a new index segment flushed at every commit: most of the
-     * audit's time then). Only TEMP tables are written. */
-    /* cached statements naming search_* were planned against the stored
-     * tables, which the TEMP ones now shadow */
-    db_stmt_cache_clear(db);
-    /* The comparison runs in the same savepoint, on the same snapshot of
-     * the stored tables as the recomputation: an office writing while it is
-     * audited (a batch committed in between) reported every row of that
-     * batch as indexing no record. */
-    if (db_exec(db, "SAVEPOINT audit_search", err) != 0)
-        goto out;
-    if (reg_search_reindex_tx(db, &count, err) != 0)
-        err_prefix(err, "audit: recomputing the search index");
-    else
-        rc = compare(db, problem, ctx, err);
-    if (rc != 0) {
-        if (db_exec(db, "ROLLBACK TO audit_search; RELEASE audit_search", NULL) != 0)
-            log_warn("audit: could not end the search index savepoint");
-    } else if (db_exec(db, "RELEASE audit_search", err) != 0) {
-        rc = -1;
+    if (w == NULL)
+        return err_setk(err, ERR_INTERNAL, "audit: search index: out of memory");
+    w->keys = (struct buf)BUF_INIT(1 << 16);
+    /* One savepoint around the comparison: the records and the stored
+     * index read on one snapshot. An office writing while it is audited (a
+     * batch committed in between) reported every row of that batch as
+     * indexing no record. */
+    if (db_exec(db, "SAVEPOINT audit_search", err) == 0) {
+        rc = compare(db, w, err);
+        if (db_exec(db, "RELEASE audit_search", rc == 0 ? err : NULL) != 0)
+            rc = -1;
     }
-out:
-    if (db_exec(db,
-                "DROP TABLE IF EXISTS temp.search_index; DROP TABLE IF EXISTS temp.search_fts;"
-                " DROP TABLE IF EXISTS temp.search_tri; DROP TABLE IF EXISTS"
-                " temp.search_name_keys;",
-                rc == 0 ? err : NULL) != 0)
-        rc = -1;
-    (void)snprintf(sql, sizeof sql, "PRAGMA temp.cache_size = %lld", cache);
-    if (had == 1 && db_exec(db, sql, rc == 0 ? err : NULL) != 0)
-        rc = -1;
-    db_stmt_cache_clear(db);
+    /* the lines only when the whole comparison ran, as before */
+    if (rc == 0)
+        report(w, problem, ctx);
+    buf_release(&w->keys);
+    free(w->at);
+    free(w->key);
+    free(w->seen);
+    free(w);
     return rc;
 }

@@ -217,23 +217,14 @@ static int join2(struct buf *out, const char *a, const char *b, const char *sep)
     return 0;
 }
 
-/* The search_name_keys rows of index row ROWID: each phonetic key of
- * NAMES_PH (the words of search_fts.names_ph) with the birth date DOB, none
- * without a date (no candidate without one, see registry/dedup.c). The
- * rows it had before are deleted first when OLD. */
-static int keys_put(struct db *db, struct index_writer *w, int64_t rowid, bool old,
-                    const char *names_ph, const char *dob, struct err *err)
+int reg_search_name_keys_each(const char *names_ph, const char *dob,
+                              int (*fn)(void *, const char *, int), void *ctx)
 {
     struct registry_pdate d;
     const char *p = names_ph;
-    int s = 0;
 
-    if (old)
-        s = writer_step(db, wst(w, W_DEL_KEYS, err), "updating the search index", err, "I",
-                        (long long)rowid);
-    writer_reset(w->st[W_DEL_KEYS]);
-    if (s < 0 || reg_pdate_parse_stored(dob, &d) != 0)
-        return s < 0 ? -1 : 0;
+    if (reg_pdate_parse_stored(dob, &d) != 0)
+        return 0;
     while (*p) {
         const char *e = strchr(p, ' ');
         size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -241,17 +232,49 @@ static int keys_put(struct db *db, struct index_writer *w, int64_t rowid, bool o
         if (n > 0 && n <= REGISTRY_PHONETIC_MAX) {
             memcpy(key, p, n);
             key[n] = '\0';
-            s = writer_step(db, wst(w, W_INS_KEY, err), "writing the search index", err, "siI", key,
-                            reg_pdate_key(&d), (long long)rowid);
-            writer_reset(w->st[W_INS_KEY]);
+            if (fn(ctx, key, reg_pdate_key(&d)) != 0)
+                return -1;
         }
-        if (s < 0)
-            return -1;
         p += n;
         while (*p == ' ')
             p++;
     }
     return 0;
+}
+
+struct key_put {
+    struct db *db;
+    struct index_writer *w;
+    int64_t rowid;
+    struct err *err;
+};
+
+static int key_put_one(void *ctx, const char *key, int dob)
+{
+    struct key_put *k = ctx;
+    int s = writer_step(k->db, wst(k->w, W_INS_KEY, k->err), "writing the search index", k->err,
+                        "siI", key, dob, (long long)k->rowid);
+
+    writer_reset(k->w->st[W_INS_KEY]);
+    return s < 0 ? -1 : 0;
+}
+
+/* The search_name_keys rows of index row ROWID (reg_search_name_keys_each
+ * of NAMES_PH and DOB). The rows it had before are deleted first when
+ * OLD. */
+static int keys_put(struct db *db, struct index_writer *w, int64_t rowid, bool old,
+                    const char *names_ph, const char *dob, struct err *err)
+{
+    struct key_put k = { db, w, rowid, err };
+    int s = 0;
+
+    if (old)
+        s = writer_step(db, wst(w, W_DEL_KEYS, err), "updating the search index", err, "I",
+                        (long long)rowid);
+    writer_reset(w->st[W_DEL_KEYS]);
+    if (s < 0)
+        return -1;
+    return reg_search_name_keys_each(names_ph, dob, key_put_one, &k);
 }
 
 /* The FTS5 ids column: the UIN and the registration number without its
@@ -272,69 +295,113 @@ static int ids_text(const char *regno, const char *uin, struct buf *ids)
     return 0;
 }
 
-/* KEYS: REC's folded names (reg_search_keys) when the caller has them, or
- * NULL to fold them here. FRESH: record ID was created in this transaction,
- * so it has no entry to look for (one would make the insert fail). */
-static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
-                      const char *status, const json_t *rec, const struct search_keys *keys,
-                      bool fresh, const char *regno, const char *uin, struct err *err)
+void reg_search_entry_release(struct search_entry *e)
 {
-    struct search_keys own;
-    const struct search_keys *k = keys ? keys : &own;
-    struct buf names = BUF_INIT(KEY_MAX * 2), names_ph = BUF_INIT(KEY_MAX);
-    struct buf parents = BUF_INIT(KEY_MAX * 2), parents_ph = BUF_INIT(KEY_MAX);
-    struct buf dates = BUF_INIT(64), ids = BUF_INIT(128), place = BUF_INIT(1024);
-    struct buf mother = BUF_INIT(1024), father = BUF_INIT(1024);
+    if (e->own_keys)
+        reg_search_keys_release(&e->own);
+    buf_release(&e->names);
+    buf_release(&e->names_ph);
+    buf_release(&e->parents);
+    buf_release(&e->parents_ph);
+    buf_release(&e->dates);
+    buf_release(&e->ids);
+    buf_release(&e->place);
+    buf_release(&e->mother);
+    buf_release(&e->father);
+    json_decref(e->rec);
+    memset(e, 0, sizeof *e);
+}
+
+int reg_search_entry_build(struct search_entry *e, const char *id, const char *office,
+                           const char *status, const json_t *rec, const struct search_keys *keys,
+                           const char *regno, const char *uin, struct err *err)
+{
+    const struct search_keys *k = keys ? keys : &e->own;
     const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
+
+    memset(e, 0, sizeof *e);
+    e->names = (struct buf)BUF_INIT(KEY_MAX * 2);
+    e->names_ph = (struct buf)BUF_INIT(KEY_MAX);
+    e->parents = (struct buf)BUF_INIT(KEY_MAX * 2);
+    e->parents_ph = (struct buf)BUF_INIT(KEY_MAX);
+    e->dates = (struct buf)BUF_INIT(64);
+    e->ids = (struct buf)BUF_INIT(128);
+    e->place = (struct buf)BUF_INIT(1024);
+    e->mother = (struct buf)BUF_INIT(1024);
+    e->father = (struct buf)BUF_INIT(1024);
+    e->id = id;
+    e->dob = dob ? dob : "";
+    if (keys == NULL) {
+        if (reg_search_keys(rec, &e->own, err) != 0)
+            return -1;
+        e->own_keys = true;
+    }
+    if (join2(&e->names, buf_str(&k->given), buf_str(&k->family), " ") != 0 ||
+        phonetic_words(buf_str(&e->names), &e->names_ph) != 0 ||
+        join2(&e->parents, buf_str(&k->mother), buf_str(&k->father), " ") != 0 ||
+        phonetic_words(buf_str(&e->parents), &e->parents_ph) != 0 ||
+        date_tokens(e->dob, &e->dates) != 0 ||
+        join2(&e->place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"), ", ") !=
+            0 ||
+        join2(&e->mother, sget(rec, "mother", "given_names"), sget(rec, "mother", "family_name"),
+              " ") != 0 ||
+        join2(&e->father, sget(rec, "father", "given_names"), sget(rec, "father", "family_name"),
+              " ") != 0) {
+        reg_search_entry_release(e);
+        return err_set(err, "search index: a name of record %s is too long", id);
+    }
+    if (ids_text(regno, uin, &e->ids) != 0) {
+        reg_search_entry_release(e);
+        return err_setk(err, ERR_INTERNAL, "search index: out of memory");
+    }
+    {
+        const char *index[REG_SEARCH_INDEX_COLS] = {
+            office, status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
+            sget(rec, "child", "sex"), e->dob, buf_str(&e->place), buf_str(&e->mother),
+            buf_str(&e->father), buf_str(&k->given), buf_str(&k->family), buf_str(&k->place),
+            buf_str(&k->mother), buf_str(&k->father), regno, uin,
+        };
+        const char *fts[REG_SEARCH_FTS_COLS] = {
+            buf_str(&e->names), buf_str(&e->names_ph), buf_str(&e->parents),
+            buf_str(&e->parents_ph), buf_str(&k->place), buf_str(&e->dates), buf_str(&e->ids),
+        };
+        memcpy(e->index, index, sizeof index);
+        memcpy(e->fts, fts, sizeof fts);
+    }
+    return 0;
+}
+
+/* Write entry E. FRESH: record E->id was created in this transaction, so
+ * it has no entry to look for (one would make the insert fail). */
+static int writer_write(struct db *db, struct index_writer *w, const struct search_entry *e,
+                        bool fresh, struct err *err)
+{
+    const char *const *c = e->index;
     sqlite3_stmt *st;
     int64_t rowid = -1;
     bool existed;
-    int rc = -1, s, same_fts = 0, same_tri = 0;
-
-    if (dob == NULL)
-        dob = "";
-    if (keys == NULL && reg_search_keys(rec, &own, err) != 0)
-        return -1;
-    if (join2(&names, buf_str(&k->given), buf_str(&k->family), " ") != 0 ||
-        phonetic_words(buf_str(&names), &names_ph) != 0 ||
-        join2(&parents, buf_str(&k->mother), buf_str(&k->father), " ") != 0 ||
-        phonetic_words(buf_str(&parents), &parents_ph) != 0 || date_tokens(dob, &dates) != 0 ||
-        join2(&place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"), ", ") != 0 ||
-        join2(&mother, sget(rec, "mother", "given_names"), sget(rec, "mother", "family_name"),
-              " ") != 0 ||
-        join2(&father, sget(rec, "father", "given_names"), sget(rec, "father", "family_name"),
-              " ") != 0) {
-        err_set(err, "search index: a name of record %s is too long", id);
-        goto out;
-    }
-    if (ids_text(regno, uin, &ids) != 0)
-        goto oom;
+    int s, same_fts = 0, same_tri = 0;
 
     s = fresh ? 0
-              : writer_step(db, wst(w, W_FIND, err), "reading the search index", err, "s", id);
+              : writer_step(db, wst(w, W_FIND, err), "reading the search index", err, "s", e->id);
     if (s == 1)
         rowid = sqlite3_column_int64(w->st[W_FIND], 0);
     writer_reset(w->st[W_FIND]);
     if (s < 0)
-        goto out;
+        return -1;
 
     existed = rowid >= 0;
     st = wst(w, existed ? W_UPD : W_INS, err);
-    s = writer_step(db, st, "writing the search index", err, "sssssssssssssssss", id, office,
-                    status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
-                    sget(rec, "child", "sex"), dob, buf_str(&place), buf_str(&mother),
-                    buf_str(&father), buf_str(&k->given), buf_str(&k->family), buf_str(&k->place),
-                    buf_str(&k->mother), buf_str(&k->father), regno, uin);
+    s = writer_step(db, st, "writing the search index", err, "sssssssssssssssss", e->id, c[0],
+                    c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12],
+                    c[13], c[14], c[15]);
     writer_reset(st);
     if (s < 0)
-        goto out;
+        return -1;
     if (rowid >= 0) {
-        const char *cols[7] = { buf_str(&names), buf_str(&names_ph), buf_str(&parents),
-                                buf_str(&parents_ph), buf_str(&k->place), buf_str(&dates),
-                                buf_str(&ids) };
-        if ((same_fts = fts_same(db, wst(w, W_GET_FTS, err), rowid, cols, 7, err)) < 0 ||
-            (same_tri = fts_same(db, wst(w, W_GET_TRI, err), rowid, cols, 1, err)) < 0)
-            goto out;
+        if ((same_fts = fts_same(db, wst(w, W_GET_FTS, err), rowid, e->fts, 7, err)) < 0 ||
+            (same_tri = fts_same(db, wst(w, W_GET_TRI, err), rowid, e->fts, 1, err)) < 0)
+            return -1;
         s = same_fts ? 0 : writer_step(db, wst(w, W_DEL_FTS, err), "updating the search index", err,
                                        "I", (long long)rowid);
         writer_reset(w->st[W_DEL_FTS]);
@@ -343,39 +410,36 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
                             (long long)rowid);
         writer_reset(w->st[W_DEL_TRI]);
         if (s < 0)
-            goto out;
+            return -1;
     } else {
         rowid = sqlite3_last_insert_rowid(db_handle(db));
     }
     s = same_fts ? 0 : writer_step(db, wst(w, W_INS_FTS, err), "writing the search index", err,
-                                   "Isssssss", (long long)rowid, buf_str(&names),
-                                   buf_str(&names_ph), buf_str(&parents), buf_str(&parents_ph),
-                                   buf_str(&k->place), buf_str(&dates), buf_str(&ids));
+                                   "Isssssss", (long long)rowid, e->fts[0], e->fts[1], e->fts[2],
+                                   e->fts[3], e->fts[4], e->fts[5], e->fts[6]);
     writer_reset(w->st[W_INS_FTS]);
     if (s >= 0 && !same_fts)
-        s = keys_put(db, w, rowid, existed, buf_str(&names_ph), dob, err);
+        s = keys_put(db, w, rowid, existed, e->fts[1], e->dob, err);
     if (s >= 0 && !same_tri)
         s = writer_step(db, wst(w, W_INS_TRI, err), "writing the search index", err, "Is",
-                        (long long)rowid, buf_str(&names));
+                        (long long)rowid, e->fts[0]);
     writer_reset(w->st[W_INS_TRI]);
-    if (s < 0)
-        goto out;
-    rc = 0;
-    goto out;
-oom:
-    err_setk(err, ERR_INTERNAL, "search index: out of memory");
-out:
-    if (keys == NULL)
-        reg_search_keys_release(&own);
-    buf_release(&names);
-    buf_release(&names_ph);
-    buf_release(&parents);
-    buf_release(&parents_ph);
-    buf_release(&dates);
-    buf_release(&ids);
-    buf_release(&place);
-    buf_release(&mother);
-    buf_release(&father);
+    return s < 0 ? -1 : 0;
+}
+
+/* KEYS: REC's folded names (reg_search_keys) when the caller has them, or
+ * NULL to fold them here. FRESH: as writer_write. */
+static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
+                      const char *status, const json_t *rec, const struct search_keys *keys,
+                      bool fresh, const char *regno, const char *uin, struct err *err)
+{
+    struct search_entry e;
+    int rc;
+
+    if (reg_search_entry_build(&e, id, office, status, rec, keys, regno, uin, err) != 0)
+        return -1;
+    rc = writer_write(db, w, &e, fresh, err);
+    reg_search_entry_release(&e);
     return rc;
 }
 
@@ -428,33 +492,44 @@ out:
     return -1;
 }
 
-/* Index the record of the row ST stands on: its id, office, status,
- * registration number, uin and current version's data (NULL: the version
- * is missing, reported as before as no record). FRESH: the index holds no
- * row for it (no lookup). */
-static int index_row(struct db *db, struct index_writer *w, sqlite3_stmt *st, bool fresh,
-                     struct err *err)
+int reg_search_entry_of_row(sqlite3_stmt *st, struct search_entry *e, struct err *err)
 {
     json_t *rec = NULL;
-    int rc;
 
+    memset(e, 0, sizeof *e);
     if (sqlite3_column_type(st, 5) == SQLITE_NULL)
         return err_setk(err, ERR_NOT_FOUND, "search index: no record %s",
                         (const char *)sqlite3_column_text(st, 0));
     if (db_column_parse(st, 5, &rec, err) != 0)
         return -1;
-    rc = writer_put(db, w, (const char *)sqlite3_column_text(st, 0),
-                    (const char *)sqlite3_column_text(st, 1),
-                    (const char *)sqlite3_column_text(st, 2), rec, NULL, fresh,
-                    (const char *)sqlite3_column_text(st, 3),
-                    (const char *)sqlite3_column_text(st, 4), err);
-    json_decref(rec);
+    if (reg_search_entry_build(e, (const char *)sqlite3_column_text(st, 0),
+                               (const char *)sqlite3_column_text(st, 1),
+                               (const char *)sqlite3_column_text(st, 2), rec, NULL,
+                               (const char *)sqlite3_column_text(st, 3),
+                               (const char *)sqlite3_column_text(st, 4), err) != 0) {
+        json_decref(rec);
+        return -1;
+    }
+    e->rec = rec;
+    return 0;
+}
+
+/* Index the record of the row ST stands on (reg_search_entry_of_row).
+ * FRESH: the index holds no row for it (no lookup). */
+static int index_row(struct db *db, struct index_writer *w, sqlite3_stmt *st, bool fresh,
+                     struct err *err)
+{
+    struct search_entry e;
+    int rc;
+
+    if (reg_search_entry_of_row(st, &e, err) != 0)
+        return -1;
+    rc = writer_write(db, w, &e, fresh, err);
+    reg_search_entry_release(&e);
     return rc;
 }
 
-#define STORE_COLS                                                                                 \
-    "r.id, r.office, r.status, r.registration_number, r.uin, v.data FROM birth_records r"         \
-    " LEFT JOIN record_versions v ON v.record_id = r.id AND v.version = r.version"
+#define STORE_COLS REG_SEARCH_STORE_COLS
 #define STORE_SQL "SELECT " STORE_COLS " WHERE r.id = ?1"
 
 /* The current version of registry record ID, with its state, indexed. */

@@ -74,6 +74,49 @@ struct search_keys {
 void reg_search_keys_release(struct search_keys *k);
 int reg_search_keys(const json_t *record, struct search_keys *k, struct err *err);
 
+/* The rows the index holds for one record, computed from its current
+ * version without writing them: search_index's columns after record_id
+ * (INDEX, in its column order; the last two, regno and uin, may be NULL),
+ * search_fts's (FTS; search_tri's names is FTS[0]) and the birth date the
+ * name keys carry (reg_search_name_keys_each of FTS[1] and DOB). The
+ * indexing code writes exactly these; `audit verify` compares them with
+ * the stored rows. The strings point into the caller's arguments and the
+ * entry's own buffers. */
+enum { REG_SEARCH_INDEX_COLS = 16, REG_SEARCH_FTS_COLS = 7 };
+struct search_entry {
+    const char *id, *dob;
+    const char *index[REG_SEARCH_INDEX_COLS];
+    const char *fts[REG_SEARCH_FTS_COLS];
+    /* owned */
+    json_t *rec;
+    struct search_keys own;
+    bool own_keys;
+    struct buf names, names_ph, parents, parents_ph, dates, ids, place, mother, father;
+};
+/* KEYS: REC's folded names (reg_search_keys), or NULL to fold them. */
+int reg_search_entry_build(struct search_entry *e, const char *id, const char *office,
+                           const char *status, const json_t *rec, const struct search_keys *keys,
+                           const char *regno, const char *uin, struct err *err);
+void reg_search_entry_release(struct search_entry *e);
+
+/* A record with its state and current version (NULL when missing), in the
+ * columns reg_search_entry_of_row reads: "SELECT " REG_SEARCH_STORE_COLS,
+ * then a WHERE or ORDER BY on r. */
+#define REG_SEARCH_STORE_COLS                                                                      \
+    "r.id, r.office, r.status, r.registration_number, r.uin, v.data FROM birth_records r"         \
+    " LEFT JOIN record_versions v ON v.record_id = r.id AND v.version = r.version"
+/* The entry of the record of the row ST stands on; "search index: no
+ * record ID" when its version is missing. E's id and state point into
+ * ST's columns: valid until ST steps. */
+int reg_search_entry_of_row(sqlite3_stmt *st, struct search_entry *e, struct err *err);
+
+/* Call FN with each search_name_keys row (key, dob) of an entry whose
+ * search_fts.names_ph is NAMES_PH and birth date DOB: each phonetic key,
+ * repeats included (the table keeps one), none without a date. Stops at
+ * FN's first non-zero return (then -1). */
+int reg_search_name_keys_each(const char *names_ph, const char *dob,
+                              int (*fn)(void *, const char *, int), void *ctx);
+
 /* registry_search_index_put and registry_dup_scan_record with RECORD's
  * folded names KEYS (reg_search_keys) already at hand, or NULL: a draft
  * folds its names once for its index entry and its duplicate scan. FRESH:

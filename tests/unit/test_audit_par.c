@@ -623,7 +623,184 @@ static void test_tree_heads_v1_then_v2(void **state)
     audit_case_close(&ac);
 }
 
+/* The first column of the first row of the SQL PRE 'ID' POST (PRE alone
+ * when ID is NULL) on C's database, as text (NULL: SQL NULL), into OUT. */
+static const char *query_text(const struct audit_case *c, const char *pre, const char *id,
+                              const char *post, char *out, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    char q[512];
+    const char *r = NULL;
+
+    if (id)
+        (void)snprintf(q, sizeof q, "%s'%s'%s", pre, id, post);
+    else
+        (void)snprintf(q, sizeof q, "%s", pre);
+    if (sqlite3_prepare_v2(db_handle(c->db), q, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", q, sqlite3_errmsg(db_handle(c->db)));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        (void)snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+        r = out;
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* The audit of C (serial, two and four workers alike) reports exactly the
+ * N lines WANT, in that order. */
+static void assert_lines(const struct audit_case *c, const char *const *want, size_t n)
+{
+    json_t *serial = assert_audit_same_report(c);
+    bool same = json_array_size(serial) == n;
+
+    for (size_t i = 0; same && i < n; i++)
+        same = strcmp(json_string_value(json_array_get(serial, i)), want[i]) == 0;
+    if (!same) {
+        char *got = json_dumps(serial, JSON_INDENT(1));
+        for (size_t i = 0; i < n; i++)
+            print_message("wanted: %s\n", want[i]);
+        fail_msg("the audit reported %s", got);
+    }
+    json_decref(serial);
+}
+
+/* The stored search rows of one record differ from what its current version
+ * gives in one column each: search_index, search_fts, search_tri, a name
+ * key gone, one added. Each is reported alone, in the audit's line format
+ * ("TABLE RECORD_ID COLUMN: stored X, recomputed Y"), and the report is
+ * clean once the value is put back; more than ten records differing in one
+ * column are ten lines and a count. */
+static void test_audit_search_one_column(void **state)
+{
+    static const char pw[] = "Lantern-orbit-4417";
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *admin = NULL, *clerk = NULL;
+    json_t *rec = registry_record_example();
+    char id[64], rowid[32], family[256], names_ph[512], tri[512], key[32], dob[32], sql[2048];
+    char l[1][1400];
+    const char *want[12];
+    (void)state;
+
+    audit_case_drafts(&ac, "audit-search-column", pw, pw, rec, &admin, &clerk);
+    for (int i = 0; i < 9; i++) {
+        char *rid = NULL;
+        if (registry_record_draft(ac.db, clerk, rec, &rid, &err) != 0)
+            fail_msg("draft: %s", err_msg(&err));
+        free(rid);
+    }
+    assert_audit_clean(&ac);
+    assert_non_null(query_text(&ac, "SELECT record_id FROM search_index ORDER BY record_id"
+                                    " LIMIT 1 OFFSET 1", NULL, "", id, sizeof id));
+    assert_non_null(query_text(&ac, "SELECT rowid FROM search_index WHERE record_id = ", id, "",
+                               rowid, sizeof rowid));
+    assert_non_null(query_text(&ac, "SELECT family FROM search_index WHERE rowid = ", rowid, "",
+                               family, sizeof family));
+    assert_non_null(query_text(&ac, "SELECT names_ph FROM search_fts WHERE rowid = ", rowid, "",
+                               names_ph, sizeof names_ph));
+    assert_non_null(query_text(&ac, "SELECT names FROM search_tri WHERE rowid = ", rowid, "", tri,
+                               sizeof tri));
+    assert_non_null(query_text(&ac, "SELECT key FROM search_name_keys WHERE rec = ", rowid,
+                               " ORDER BY key LIMIT 1", key, sizeof key));
+    assert_non_null(query_text(&ac, "SELECT dob FROM search_name_keys WHERE rec = ", rowid,
+                               " ORDER BY key LIMIT 1", dob, sizeof dob));
+
+    /* search_index: a value changed, then a number where the record has none */
+    (void)snprintf(sql, sizeof sql, "UPDATE search_index SET family = 'Forged' WHERE rowid = %s",
+                   rowid);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(l[0], sizeof l[0], "search_index %s family: stored 'Forged', recomputed '%s'",
+                   id, family);
+    want[0] = l[0];
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE search_index SET family = '%s', regno = 'HQ/2026/1' WHERE rowid = %s",
+                   family, rowid);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(l[0], sizeof l[0],
+                   "search_index %s regno: stored 'HQ/2026/1', recomputed NULL", id);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql, "UPDATE search_index SET regno = NULL WHERE rowid = %s",
+                   rowid);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* search_fts and search_tri: one column of the record's row */
+    (void)snprintf(sql, sizeof sql, "UPDATE search_fts SET names_ph = 'ZZZ' WHERE rowid = %s",
+                   rowid);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(l[0], sizeof l[0], "search_fts %s names_ph: stored 'ZZZ', recomputed '%s'", id,
+                   names_ph);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE search_fts SET names_ph = '%s' WHERE rowid = %s;"
+                   "UPDATE search_tri SET names = 'ZZZ' WHERE rowid = %s",
+                   names_ph, rowid, rowid);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(l[0], sizeof l[0], "search_tri %s names: stored 'ZZZ', recomputed '%s'", id,
+                   tri);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql, "UPDATE search_tri SET names = '%s' WHERE rowid = %s", tri,
+                   rowid);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* search_name_keys: a derived key gone, then one not derived */
+    (void)snprintf(sql, sizeof sql, "DELETE FROM search_name_keys WHERE rec = %s AND key = '%s'",
+                   rowid, key);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(l[0], sizeof l[0], "search_name_keys %s: name key %s %s missing", id, key, dob);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "INSERT INTO search_name_keys(key, dob, rec) VALUES ('%s', %s, %s),"
+                   " ('QQQ', %s, %s)",
+                   key, dob, rowid, dob, rowid);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(l[0], sizeof l[0],
+                   "search_name_keys %s: name key QQQ %s not derived from the record", id, dob);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql, "DELETE FROM search_name_keys WHERE key = 'QQQ'");
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* twelve records differ in one column: the first ten by record id, then
+     * how many more */
+    assert_int_equal(db_exec(ac.db, "UPDATE search_index SET sex = 'X'", &err), 0);
+    {
+        sqlite3_stmt *st = NULL;
+        char all[12][600];
+        size_t n = 0;
+        assert_int_equal(sqlite3_prepare_v2(db_handle(ac.db),
+                                            "SELECT record_id FROM search_index ORDER BY"
+                                            " record_id LIMIT 10",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW && n < 10) {
+            (void)snprintf(all[n], sizeof all[n],
+                           "search_index %s sex: stored 'X', recomputed '%s'",
+                           (const char *)sqlite3_column_text(st, 0),
+                           json_string_value(json_object_get(json_object_get(rec, "child"),
+                                                             "sex")));
+            want[n] = all[n];
+            n++;
+        }
+        sqlite3_finalize(st);
+        assert_int_equal(n, 10);
+        (void)snprintf(all[10], sizeof all[10],
+                       "search_index sex: 2 more rows differ from the recomputed index");
+        want[10] = all[10];
+        assert_lines(&ac, want, 11);
+    }
+
+    json_decref(rec);
+    registry_actor_free(admin);
+    registry_actor_free(clerk);
+    audit_case_close(&ac);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
             test_parallel_audit_search, test_audit_search_one_snapshot,
+            test_audit_search_one_column,
             test_audit_refused_inside_transaction, test_tree_head_per_transaction,
             test_tree_head_chain, test_tree_heads_v1_then_v2)
