@@ -673,20 +673,17 @@ static void assert_lines(const struct audit_case *c, const char *const *want, si
  * column are ten lines and a count. */
 static void test_audit_search_one_column(void **state)
 {
-    static const char pw[] = "Lantern-orbit-4417";
     struct err err = ERR_INIT;
     struct audit_case ac;
-    struct registry_actor *admin = NULL, *clerk = NULL;
-    json_t *rec = registry_record_example();
     char id[64], rowid[32], family[256], names_ph[512], tri[512], key[32], dob[32], sql[2048];
     char l[1][1400];
     const char *want[12];
     (void)state;
 
-    audit_case_drafts(&ac, "audit-search-column", pw, pw, rec, &admin, &clerk);
+    audit_case_drafts(&ac, "audit-search-column");
     for (int i = 0; i < 9; i++) {
         char *rid = NULL;
-        if (registry_record_draft(ac.db, clerk, rec, &rid, &err) != 0)
+        if (registry_record_draft(ac.db, ac.clerk, ac.rec, &rid, &err) != 0)
             fail_msg("draft: %s", err_msg(&err));
         free(rid);
     }
@@ -780,7 +777,7 @@ static void test_audit_search_one_column(void **state)
             (void)snprintf(all[n], sizeof all[n],
                            "search_index %s sex: stored 'X', recomputed '%s'",
                            (const char *)sqlite3_column_text(st, 0),
-                           json_string_value(json_object_get(json_object_get(rec, "child"),
+                           json_string_value(json_object_get(json_object_get(ac.rec, "child"),
                                                              "sex")));
             want[n] = all[n];
             n++;
@@ -793,9 +790,6 @@ static void test_audit_search_one_column(void **state)
         assert_lines(&ac, want, 11);
     }
 
-    json_decref(rec);
-    registry_actor_free(admin);
-    registry_actor_free(clerk);
     audit_case_close(&ac);
 }
 
