@@ -17,6 +17,30 @@
 
 #define KEY_MAX 4096
 
+static void texts_init(struct search_texts *r)
+{
+    r->names = (struct buf)BUF_INIT(KEY_MAX * 2);
+    r->names_ph = (struct buf)BUF_INIT(KEY_MAX);
+    r->parents = (struct buf)BUF_INIT(KEY_MAX * 2);
+    r->parents_ph = (struct buf)BUF_INIT(KEY_MAX);
+    r->dates = (struct buf)BUF_INIT(64);
+    r->place = (struct buf)BUF_INIT(1024);
+    r->mother = (struct buf)BUF_INIT(1024);
+    r->father = (struct buf)BUF_INIT(1024);
+}
+
+static void texts_release(struct search_texts *r)
+{
+    buf_release(&r->names);
+    buf_release(&r->names_ph);
+    buf_release(&r->parents);
+    buf_release(&r->parents_ph);
+    buf_release(&r->dates);
+    buf_release(&r->place);
+    buf_release(&r->mother);
+    buf_release(&r->father);
+}
+
 void reg_search_keys_release(struct search_keys *k)
 {
     buf_release(&k->given);
@@ -24,6 +48,9 @@ void reg_search_keys_release(struct search_keys *k)
     buf_release(&k->place);
     buf_release(&k->mother);
     buf_release(&k->father);
+    if (k->has_texts)
+        texts_release(&k->texts);
+    k->has_texts = false;
 }
 
 static const char *sget(const json_t *rec, const char *sect, const char *key)
@@ -48,6 +75,7 @@ int reg_search_keys(const json_t *rec, struct search_keys *k, struct err *err)
 
     for (size_t i = 0; i < 5; i++)
         *all[i] = (struct buf)BUF_INIT(KEY_MAX);
+    k->has_texts = false;
     if (fold_into(&k->given, sget(rec, "child", "given_names"), err) != 0 ||
         fold_into(&k->family, sget(rec, "child", "family_name"), err) != 0 ||
         fold_into(&k->place, sget(rec, "birth", "locality"), err) != 0 ||
@@ -217,6 +245,40 @@ static int join2(struct buf *out, const char *a, const char *b, const char *sep)
     return 0;
 }
 
+/* R (texts_init'ed): the entry texts of REC with folded names K; -1 when
+ * one is too long. */
+static int texts_make(const json_t *rec, const struct search_keys *k, struct search_texts *r)
+{
+    const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
+
+    return join2(&r->names, buf_str(&k->given), buf_str(&k->family), " ") != 0 ||
+                   phonetic_words(buf_str(&r->names), &r->names_ph) != 0 ||
+                   join2(&r->parents, buf_str(&k->mother), buf_str(&k->father), " ") != 0 ||
+                   phonetic_words(buf_str(&r->parents), &r->parents_ph) != 0 ||
+                   date_tokens(dob ? dob : "", &r->dates) != 0 ||
+                   join2(&r->place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"),
+                         ", ") != 0 ||
+                   join2(&r->mother, sget(rec, "mother", "given_names"),
+                         sget(rec, "mother", "family_name"), " ") != 0 ||
+                   join2(&r->father, sget(rec, "father", "given_names"),
+                         sget(rec, "father", "family_name"), " ") != 0
+               ? -1
+               : 0;
+}
+
+int reg_search_keys_texts(const json_t *record, struct search_keys *k)
+{
+    if (k->has_texts)
+        return 0;
+    texts_init(&k->texts);
+    if (texts_make(record, k, &k->texts) != 0) {
+        texts_release(&k->texts);
+        return -1;
+    }
+    k->has_texts = true;
+    return 0;
+}
+
 /* The search_name_keys rows of index row ROWID: each phonetic key of
  * NAMES_PH (the words of search_fts.names_ph) with the birth date DOB, none
  * without a date (no candidate without one, see registry/dedup.c). The
@@ -281,10 +343,9 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
 {
     struct search_keys own;
     const struct search_keys *k = keys ? keys : &own;
-    struct buf names = BUF_INIT(KEY_MAX * 2), names_ph = BUF_INIT(KEY_MAX);
-    struct buf parents = BUF_INIT(KEY_MAX * 2), parents_ph = BUF_INIT(KEY_MAX);
-    struct buf dates = BUF_INIT(64), ids = BUF_INIT(128), place = BUF_INIT(1024);
-    struct buf mother = BUF_INIT(1024), father = BUF_INIT(1024);
+    struct search_texts own_texts;
+    const struct search_texts *r; /* the entry's texts as prepared with K, or made here */
+    struct buf ids = BUF_INIT(128);
     const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
     sqlite3_stmt *st;
     int64_t rowid = -1;
@@ -295,15 +356,9 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
         dob = "";
     if (keys == NULL && reg_search_keys(rec, &own, err) != 0)
         return -1;
-    if (join2(&names, buf_str(&k->given), buf_str(&k->family), " ") != 0 ||
-        phonetic_words(buf_str(&names), &names_ph) != 0 ||
-        join2(&parents, buf_str(&k->mother), buf_str(&k->father), " ") != 0 ||
-        phonetic_words(buf_str(&parents), &parents_ph) != 0 || date_tokens(dob, &dates) != 0 ||
-        join2(&place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"), ", ") != 0 ||
-        join2(&mother, sget(rec, "mother", "given_names"), sget(rec, "mother", "family_name"),
-              " ") != 0 ||
-        join2(&father, sget(rec, "father", "given_names"), sget(rec, "father", "family_name"),
-              " ") != 0) {
+    r = k->has_texts ? &k->texts : &own_texts;
+    texts_init(&own_texts);
+    if (r == &own_texts && texts_make(rec, k, &own_texts) != 0) {
         err_set(err, "search index: a name of record %s is too long", id);
         goto out;
     }
@@ -322,15 +377,15 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
     st = wst(w, existed ? W_UPD : W_INS, err);
     s = writer_step(db, st, "writing the search index", err, "sssssssssssssssss", id, office,
                     status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
-                    sget(rec, "child", "sex"), dob, buf_str(&place), buf_str(&mother),
-                    buf_str(&father), buf_str(&k->given), buf_str(&k->family), buf_str(&k->place),
+                    sget(rec, "child", "sex"), dob, buf_str(&r->place), buf_str(&r->mother),
+                    buf_str(&r->father), buf_str(&k->given), buf_str(&k->family), buf_str(&k->place),
                     buf_str(&k->mother), buf_str(&k->father), regno, uin);
     writer_reset(st);
     if (s < 0)
         goto out;
     if (rowid >= 0) {
-        const char *cols[7] = { buf_str(&names), buf_str(&names_ph), buf_str(&parents),
-                                buf_str(&parents_ph), buf_str(&k->place), buf_str(&dates),
+        const char *cols[7] = { buf_str(&r->names), buf_str(&r->names_ph), buf_str(&r->parents),
+                                buf_str(&r->parents_ph), buf_str(&k->place), buf_str(&r->dates),
                                 buf_str(&ids) };
         if ((same_fts = fts_same(db, wst(w, W_GET_FTS, err), rowid, cols, 7, err)) < 0 ||
             (same_tri = fts_same(db, wst(w, W_GET_TRI, err), rowid, cols, 1, err)) < 0)
@@ -348,15 +403,16 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
         rowid = sqlite3_last_insert_rowid(db_handle(db));
     }
     s = same_fts ? 0 : writer_step(db, wst(w, W_INS_FTS, err), "writing the search index", err,
-                                   "Isssssss", (long long)rowid, buf_str(&names),
-                                   buf_str(&names_ph), buf_str(&parents), buf_str(&parents_ph),
-                                   buf_str(&k->place), buf_str(&dates), buf_str(&ids));
+                                   "Isssssss", (long long)rowid, buf_str(&r->names),
+                                   buf_str(&r->names_ph), buf_str(&r->parents),
+                                   buf_str(&r->parents_ph), buf_str(&k->place),
+                                   buf_str(&r->dates), buf_str(&ids));
     writer_reset(w->st[W_INS_FTS]);
     if (s >= 0 && !same_fts)
-        s = keys_put(db, w, rowid, existed, buf_str(&names_ph), dob, err);
+        s = keys_put(db, w, rowid, existed, buf_str(&r->names_ph), dob, err);
     if (s >= 0 && !same_tri)
         s = writer_step(db, wst(w, W_INS_TRI, err), "writing the search index", err, "Is",
-                        (long long)rowid, buf_str(&names));
+                        (long long)rowid, buf_str(&r->names));
     writer_reset(w->st[W_INS_TRI]);
     if (s < 0)
         goto out;
@@ -365,17 +421,10 @@ static int writer_put(struct db *db, struct index_writer *w, const char *id, con
 oom:
     err_setk(err, ERR_INTERNAL, "search index: out of memory");
 out:
+    texts_release(&own_texts);
     if (keys == NULL)
         reg_search_keys_release(&own);
-    buf_release(&names);
-    buf_release(&names_ph);
-    buf_release(&parents);
-    buf_release(&parents_ph);
-    buf_release(&dates);
     buf_release(&ids);
-    buf_release(&place);
-    buf_release(&mother);
-    buf_release(&father);
     return rc;
 }
 
