@@ -24,7 +24,9 @@ DROP INDEX search_index_uin;
 -- - detail=column on search_fts: each term's position list becomes a list
 --   of columns. Every query civreg builds for search_fts is made of
 --   single-word phrases, optionally under a column filter (registry/search.c
---   quotes each folded A-Z/0-9 word alone); neither needs positions.
+--   quotes each folded A-Z/0-9 word alone, a registration number without
+--   its slashes); neither needs positions. bm25 then counts a word
+--   repeated within one column once.
 --   search_tri keeps detail=full (its LIKE/GLOB support and any phrase of
 --   several trigrams need positions).
 -- The rows (the texts the audit compares) are copied unchanged, rowid for
