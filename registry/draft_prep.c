@@ -33,6 +33,10 @@ int reg_draft_prepare(const json_t *record, struct reg_draft_prep *p, struct err
     /* folding fails only for memory; the draft's transaction then folds
      * (and fails) where the serial path does */
     p->folded = reg_search_keys(p->norm, &p->keys, &fold_err) == 0;
+    /* and the index entry's texts (names joined, phonetic keys, date
+     * tokens); one too long is refused by the draft's transaction */
+    if (p->folded)
+        (void)reg_search_keys_texts(p->norm, &p->keys);
     return 0;
 }
 

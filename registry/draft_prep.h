@@ -31,7 +31,7 @@ struct reg_draft_prep {
     char hash[65];      /* their SHA-256, hex */
     int canon_rc;       /* the canonical form's result; CANON_ERR says why it failed */
     struct err canon_err;
-    struct search_keys keys;
+    struct search_keys keys; /* with their index entry texts (reg_search_keys_texts) */
     bool folded;        /* KEYS hold NORM's folded names (else the draft folds them) */
 };
 

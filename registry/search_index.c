@@ -17,6 +17,30 @@
 
 #define KEY_MAX 4096
 
+static void texts_init(struct search_texts *r)
+{
+    r->names = (struct buf)BUF_INIT(KEY_MAX * 2);
+    r->names_ph = (struct buf)BUF_INIT(KEY_MAX);
+    r->parents = (struct buf)BUF_INIT(KEY_MAX * 2);
+    r->parents_ph = (struct buf)BUF_INIT(KEY_MAX);
+    r->dates = (struct buf)BUF_INIT(64);
+    r->place = (struct buf)BUF_INIT(1024);
+    r->mother = (struct buf)BUF_INIT(1024);
+    r->father = (struct buf)BUF_INIT(1024);
+}
+
+static void texts_release(struct search_texts *r)
+{
+    buf_release(&r->names);
+    buf_release(&r->names_ph);
+    buf_release(&r->parents);
+    buf_release(&r->parents_ph);
+    buf_release(&r->dates);
+    buf_release(&r->place);
+    buf_release(&r->mother);
+    buf_release(&r->father);
+}
+
 void reg_search_keys_release(struct search_keys *k)
 {
     buf_release(&k->given);
@@ -24,6 +48,9 @@ void reg_search_keys_release(struct search_keys *k)
     buf_release(&k->place);
     buf_release(&k->mother);
     buf_release(&k->father);
+    if (k->has_texts)
+        texts_release(&k->texts);
+    k->has_texts = false;
 }
 
 static const char *sget(const json_t *rec, const char *sect, const char *key)
@@ -48,6 +75,7 @@ int reg_search_keys(const json_t *rec, struct search_keys *k, struct err *err)
 
     for (size_t i = 0; i < 5; i++)
         *all[i] = (struct buf)BUF_INIT(KEY_MAX);
+    k->has_texts = false;
     if (fold_into(&k->given, sget(rec, "child", "given_names"), err) != 0 ||
         fold_into(&k->family, sget(rec, "child", "family_name"), err) != 0 ||
         fold_into(&k->place, sget(rec, "birth", "locality"), err) != 0 ||
@@ -217,6 +245,40 @@ static int join2(struct buf *out, const char *a, const char *b, const char *sep)
     return 0;
 }
 
+/* R (texts_init'ed): the entry texts of REC with folded names K; -1 when
+ * one is too long. */
+static int texts_make(const json_t *rec, const struct search_keys *k, struct search_texts *r)
+{
+    const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
+
+    return join2(&r->names, buf_str(&k->given), buf_str(&k->family), " ") != 0 ||
+                   phonetic_words(buf_str(&r->names), &r->names_ph) != 0 ||
+                   join2(&r->parents, buf_str(&k->mother), buf_str(&k->father), " ") != 0 ||
+                   phonetic_words(buf_str(&r->parents), &r->parents_ph) != 0 ||
+                   date_tokens(dob ? dob : "", &r->dates) != 0 ||
+                   join2(&r->place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"),
+                         ", ") != 0 ||
+                   join2(&r->mother, sget(rec, "mother", "given_names"),
+                         sget(rec, "mother", "family_name"), " ") != 0 ||
+                   join2(&r->father, sget(rec, "father", "given_names"),
+                         sget(rec, "father", "family_name"), " ") != 0
+               ? -1
+               : 0;
+}
+
+int reg_search_keys_texts(const json_t *record, struct search_keys *k)
+{
+    if (k->has_texts)
+        return 0;
+    texts_init(&k->texts);
+    if (texts_make(record, k, &k->texts) != 0) {
+        texts_release(&k->texts);
+        return -1;
+    }
+    k->has_texts = true;
+    return 0;
+}
+
 int reg_search_name_keys_each(const char *names_ph, const char *dob,
                               int (*fn)(void *, const char *, int), void *ctx)
 {
@@ -299,15 +361,8 @@ void reg_search_entry_release(struct search_entry *e)
 {
     if (e->own_keys)
         reg_search_keys_release(&e->own);
-    buf_release(&e->names);
-    buf_release(&e->names_ph);
-    buf_release(&e->parents);
-    buf_release(&e->parents_ph);
-    buf_release(&e->dates);
+    texts_release(&e->texts);
     buf_release(&e->ids);
-    buf_release(&e->place);
-    buf_release(&e->mother);
-    buf_release(&e->father);
     json_decref(e->rec);
     memset(e, 0, sizeof *e);
 }
@@ -317,18 +372,12 @@ int reg_search_entry_build(struct search_entry *e, const char *id, const char *o
                            const char *regno, const char *uin, struct err *err)
 {
     const struct search_keys *k = keys ? keys : &e->own;
+    const struct search_texts *r; /* the entry's texts as prepared with K, or made here */
     const char *dob = json_string_value(json_object_get(json_object_get(rec, "birth"), "date"));
 
     memset(e, 0, sizeof *e);
-    e->names = (struct buf)BUF_INIT(KEY_MAX * 2);
-    e->names_ph = (struct buf)BUF_INIT(KEY_MAX);
-    e->parents = (struct buf)BUF_INIT(KEY_MAX * 2);
-    e->parents_ph = (struct buf)BUF_INIT(KEY_MAX);
-    e->dates = (struct buf)BUF_INIT(64);
+    texts_init(&e->texts);
     e->ids = (struct buf)BUF_INIT(128);
-    e->place = (struct buf)BUF_INIT(1024);
-    e->mother = (struct buf)BUF_INIT(1024);
-    e->father = (struct buf)BUF_INIT(1024);
     e->id = id;
     e->dob = dob ? dob : "";
     if (keys == NULL) {
@@ -336,17 +385,8 @@ int reg_search_entry_build(struct search_entry *e, const char *id, const char *o
             return -1;
         e->own_keys = true;
     }
-    if (join2(&e->names, buf_str(&k->given), buf_str(&k->family), " ") != 0 ||
-        phonetic_words(buf_str(&e->names), &e->names_ph) != 0 ||
-        join2(&e->parents, buf_str(&k->mother), buf_str(&k->father), " ") != 0 ||
-        phonetic_words(buf_str(&e->parents), &e->parents_ph) != 0 ||
-        date_tokens(e->dob, &e->dates) != 0 ||
-        join2(&e->place, sget(rec, "birth", "locality"), sget(rec, "birth", "district"), ", ") !=
-            0 ||
-        join2(&e->mother, sget(rec, "mother", "given_names"), sget(rec, "mother", "family_name"),
-              " ") != 0 ||
-        join2(&e->father, sget(rec, "father", "given_names"), sget(rec, "father", "family_name"),
-              " ") != 0) {
+    r = k->has_texts ? &k->texts : &e->texts;
+    if (r == &e->texts && texts_make(rec, k, &e->texts) != 0) {
         reg_search_entry_release(e);
         return err_set(err, "search index: a name of record %s is too long", id);
     }
@@ -357,13 +397,13 @@ int reg_search_entry_build(struct search_entry *e, const char *id, const char *o
     {
         const char *index[REG_SEARCH_INDEX_COLS] = {
             office, status, sget(rec, "child", "given_names"), sget(rec, "child", "family_name"),
-            sget(rec, "child", "sex"), e->dob, buf_str(&e->place), buf_str(&e->mother),
-            buf_str(&e->father), buf_str(&k->given), buf_str(&k->family), buf_str(&k->place),
+            sget(rec, "child", "sex"), e->dob, buf_str(&r->place), buf_str(&r->mother),
+            buf_str(&r->father), buf_str(&k->given), buf_str(&k->family), buf_str(&k->place),
             buf_str(&k->mother), buf_str(&k->father), regno, uin,
         };
         const char *fts[REG_SEARCH_FTS_COLS] = {
-            buf_str(&e->names), buf_str(&e->names_ph), buf_str(&e->parents),
-            buf_str(&e->parents_ph), buf_str(&k->place), buf_str(&e->dates), buf_str(&e->ids),
+            buf_str(&r->names), buf_str(&r->names_ph), buf_str(&r->parents),
+            buf_str(&r->parents_ph), buf_str(&k->place), buf_str(&r->dates), buf_str(&e->ids),
         };
         memcpy(e->index, index, sizeof index);
         memcpy(e->fts, fts, sizeof fts);

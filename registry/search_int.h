@@ -67,12 +67,27 @@ int reg_pdate_parse_stored(const char *s, struct registry_pdate *d);
 double reg_date_sim(const struct registry_pdate *from, const struct registry_pdate *to,
                     const struct registry_pdate *rec, const char **why);
 
+/* The texts of a record's index entry that follow from its fields and its
+ * folded names alone: the search_fts columns names, names_ph, parents,
+ * parents_ph and dates, and the place, mother and father shown in results
+ * (registry/search_index.c). */
+struct search_texts {
+    struct buf names, names_ph, parents, parents_ph, dates, place, mother, father;
+};
+
 /* Fold the name fields of a normalized record into OUT (keys). */
 struct search_keys {
     struct buf given, family, place, mother, father;
+    bool has_texts;          /* TEXTS hold the record's entry texts (reg_search_keys_texts) */
+    struct search_texts texts;
 };
 void reg_search_keys_release(struct search_keys *k);
 int reg_search_keys(const json_t *record, struct search_keys *k, struct err *err);
+/* Also derive RECORD's index entry texts into K->texts (K: its folded names,
+ * reg_search_keys), so that the index writer takes them as they are: a
+ * draft's are made with its names, before its transaction (the import's
+ * preparing thread). -1 when a text is too long; K keeps its names. */
+int reg_search_keys_texts(const json_t *record, struct search_keys *k);
 
 /* The rows the index holds for one record, computed from its current
  * version without writing them: search_index's columns after record_id
@@ -91,7 +106,8 @@ struct search_entry {
     json_t *rec;
     struct search_keys own;
     bool own_keys;
-    struct buf names, names_ph, parents, parents_ph, dates, ids, place, mother, father;
+    struct search_texts texts; /* made here when KEYS has none (reg_search_keys_texts) */
+    struct buf ids;
 };
 /* KEYS: REC's folded names (reg_search_keys), or NULL to fold them. */
 int reg_search_entry_build(struct search_entry *e, const char *id, const char *office,

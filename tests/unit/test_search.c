@@ -4,10 +4,12 @@
  * reach 0.95). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,6 +415,56 @@ static void test_dup_quality(void **state)
     assert_true(tp + fp > 0 && (double)tp / (double)(tp + fp) >= 0.9);
 }
 
+/* search_index is read by rowid (results, duplicate scoring) and by
+ * record_id (the index writer, the audit) only: the plan of each such read
+ * uses the rowid or the record_id index, and the table carries no other
+ * index (migration 0016 dropped the dob, regno and uin ones, which no query
+ * read and every indexed record paid a B-tree insert for). */
+static void test_search_index_reads(void **state)
+{
+    static const char *const reads[] = {
+        "SELECT record_id, office, status FROM search_index WHERE rowid=?1",
+        "SELECT rowid FROM search_index WHERE record_id=?1",
+        "UPDATE search_index SET status=?2 WHERE record_id=?1",
+        "UPDATE search_index SET status='registered', regno=?2, uin=?3 WHERE rowid=?1",
+    };
+    sqlite3 *h = db_handle(db);
+    sqlite3_stmt *st;
+    int n = 0;
+    (void)state;
+
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT name FROM sqlite_schema WHERE type = 'index'"
+                                        " AND tbl_name = 'search_index'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        /* the UNIQUE constraint's own index on record_id */
+        if (strncmp(name, "sqlite_autoindex_search_index_", 30) != 0)
+            fail_msg("search_index has index %s, which no query reads", name);
+        n++;
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(n, 1);
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        char sql[512];
+        bool keyed = false;
+        (void)snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", reads[i]);
+        assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+            if (strstr(d, "SCAN") != NULL)
+                fail_msg("%s: %s", reads[i], d);
+            keyed |= strstr(d, "INTEGER PRIMARY KEY (rowid=?)") != NULL ||
+                     strstr(d, "sqlite_autoindex_search_index_") != NULL;
+        }
+        sqlite3_finalize(st);
+        if (!keyed)
+            fail_msg("%s: not read by rowid or record_id", reads[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest unit[] = {
@@ -424,6 +476,7 @@ int main(void)
     const struct CMUnitTest quality[] = {
         cmocka_unit_test(test_search_quality),
         cmocka_unit_test(test_dup_quality),
+        cmocka_unit_test(test_search_index_reads),
     };
     return cmocka_run_group_tests(unit, NULL, NULL) |
            cmocka_run_group_tests(quality, setup, teardown);
