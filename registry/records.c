@@ -231,6 +231,10 @@ struct draft_ctx {
      * draft is stored (*KEPT), for the registration's duplicate scan */
     struct search_keys *keep;
     bool kept;
+    /* bulk (or NULL): the batch's search_fts rows held back; out, the
+     * record's place there */
+    struct reg_fts_held *held;
+    size_t held_at;
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -318,9 +322,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
             goto out;
         folded = true;
     }
-    if (reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp, true, NULL,
-                                  NULL, err) != 0 ||
-        reg_dup_scan_keys(db, c->id, c->norm, kp, err) != 0)
+    if ((c->held ? reg_search_index_put_held(db, c->id, c->actor->office, "draft", c->norm, kp,
+                                             c->held, &c->held_at, err)
+                 : reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp,
+                                             true, NULL, NULL, err)) != 0 ||
+        reg_dup_scan_keys(db, c->id, c->norm, kp, c->held, err) != 0)
         goto out;
     if (c->keep && folded) { /* prepared names stay the preparation's */
         *c->keep = keys;
@@ -943,6 +949,7 @@ struct drafted {
      * steps: the record's only version and events are this batch's */
     int rounds;
     bool verified, registered; /* by a step of the batch */
+    size_t held_at; /* its search_fts row in the batch's held rows */
 };
 
 struct steps_ctx {
@@ -957,6 +964,8 @@ struct steps_ctx {
     size_t done;
     /* this attempt's: the log's right edge */
     struct reg_frontier_cache frontier;
+    /* this attempt's: the drafts' search_fts rows, written at the end */
+    struct reg_fts_held held;
 };
 
 static void step_reset(struct registry_step *s)
@@ -986,7 +995,7 @@ static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
                            h.data != c->known        ? NULL
                            : b->drafted[draft].has_keys ? &b->drafted[draft].keys
                                                         : b->drafted[draft].prep_keys,
-                           err);
+                           &b->held, err);
     if (rc == 0) {
         c->wrote = false;
         rc = register_head(db, c, &h, err);
@@ -1044,11 +1053,13 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         d->rounds = 0;
         d->verified = d->registered = false;
         c.keep = &d->keys;
+        c.held = &b->held;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         d->has_keys = c.kept;
+        d->held_at = c.held_at;
         s->new_id = c.id;
         memcpy(d->hash, c.hash, sizeof d->hash);
         break;
@@ -1082,7 +1093,10 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         if (known == NULL) {
             /* the duplicate scan first, as registry_record_register does
              * in a transaction of its own: its candidates stay when
-             * registration is refused; a failure in it is the database's */
+             * registration is refused; a failure in it is the database's.
+             * It may query search_fts: the rows held so far first. */
+            if (reg_search_fts_held_flush(db, &b->held, err) != 0)
+                return -1;
             if (rescan_tx(db, &c, &s->err) != 0)
                 return bulk_step_failed(db, c.wrote, &s->err, err);
             c.wrote = false;
@@ -1125,17 +1139,28 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
     for (size_t i = 0; i < b->n; i++) {
         const struct registry_step *s = &b->steps[i];
         const json_t *r = s->result;
-        if (s->kind == REGISTRY_STEP_REGISTER && s->done &&
-            reg_search_index_registered(
-                db, json_string_value(json_object_get(r, "id")),
-                json_string_value(json_object_get(r, "registration_number")),
-                json_string_value(json_object_get(r, "uin")), err) != 0)
+        const char *regno = json_string_value(json_object_get(r, "registration_number"));
+        const char *uin = json_string_value(json_object_get(r, "uin"));
+        int held = 1;
+        /* a record the batch drafted: its search_fts row is still held
+         * (unless a scan wrote it), and is written once below with these
+         * numbers */
+        if (s->kind == REGISTRY_STEP_REGISTER && s->done && s->id == NULL &&
+            (held = reg_search_fts_held_registered(db, &b->held, b->drafted[s->draft].held_at,
+                                                   regno, uin, err)) < 0)
+            return -1;
+        if (s->kind == REGISTRY_STEP_REGISTER && s->done && held == 1 &&
+            reg_search_index_registered(db, json_string_value(json_object_get(r, "id")), regno,
+                                        uin, err) != 0)
             return -1;
         if (s->kind == REGISTRY_STEP_DRAFT && s->done && b->drafted[i].verified &&
             !b->drafted[i].registered &&
             reg_search_index_status(db, s->new_id, "verified", err) != 0)
             return -1;
     }
+    /* the drafts' search_fts rows, in their order, at their final state */
+    if (reg_search_fts_held_flush(db, &b->held, err) != 0)
+        return -1;
     /* the batch's one tree head is signed when it commits */
     return 0;
 }
@@ -1146,6 +1171,7 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
 
     /* this attempt's own: a retried transaction reads the frontier again */
     b->frontier = (struct reg_frontier_cache)REG_FRONTIER_CACHE_INIT;
+    reg_fts_held_reset(&b->held);
     b->done = 0;
     return steps_run(db, b, err);
 }
@@ -1178,7 +1204,8 @@ void registry_steps_release(struct registry_step *steps, size_t n)
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { .steps = steps, .n = n, .frontier = REG_FRONTIER_CACHE_INIT };
+    struct steps_ctx b = { .steps = steps, .n = n, .frontier = REG_FRONTIER_CACHE_INIT,
+                           .held = REG_FTS_HELD_INIT };
     const struct registry_actor *last = NULL;
     struct reg_prep_line *line = NULL;
     struct err *prep_errs = NULL;
@@ -1256,6 +1283,7 @@ out:
         if (b.drafted[i].has_keys)
             reg_search_keys_release(&b.drafted[i].keys);
     }
+    reg_fts_held_release(&b.held);
     free(b.norms);
     free(b.drafted);
     free(b.prep_at);
