@@ -104,8 +104,6 @@ int reg_record_find(struct db *db, const struct registry_actor *actor, const cha
     return r;
 }
 
-/* Load the head and current version of the record REF, which must be of
- * ACTOR's office. */
 /* The id of the record REF names (*ID, the caller frees it), for an actor
  * who may read records. */
 static int record_readable(struct db *db, const struct registry_actor *actor, const char *ref,
@@ -116,26 +114,18 @@ static int record_readable(struct db *db, const struct registry_actor *actor, co
     return reg_record_find(db, actor, ref, id, err);
 }
 
-/* KNOWN (or NULL): a normalized record whose canonical hash is KNOWN_HASH,
- * taken as the current version's data, unparsed, when the version's hash
- * is that one (the same canonical bytes): a batch's draft step keeps the
- * record it stored for the steps that follow. With KNOWN, REF is the id
- * that draft step gave the record in the same transaction: the row is read
- * by that id, not resolved as an id, number or UIN first, and its office
- * is checked from the row (reg_record_find's check, with its message). */
-static int rec_load_known(struct db *db, const struct registry_actor *actor, const char *ref,
-                          const json_t *known, const char *known_hash, struct rec_head *h,
-                          struct err *err)
+/* Load the head and current version of the record REF, which must be of
+ * ACTOR's office. */
+static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
+                    struct rec_head *h, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1, step;
+    int rc = -1;
 
     memset(h, 0, sizeof *h);
-    if (known == NULL && reg_record_find(db, actor, ref, &id, err) != 0)
+    if (reg_record_find(db, actor, ref, &id, err) != 0)
         return -1;
-    if (known != NULL && (id = strdup(ref)) == NULL)
-        return err_oom(err);
     if (reg_prepare_cached(db, &st,
                     "SELECT b.office, b.status, b.version, v.hash, v.data,"
                     " b.registration_number, b.uin FROM birth_records b"
@@ -144,28 +134,19 @@ static int rec_load_known(struct db *db, const struct registry_actor *actor, con
                     err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE && known != NULL) {
-        err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref);
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
+    if (sqlite3_step(st) != SQLITE_ROW) {
         err_set(err, "record %s: its current version is missing", id);
         goto out;
     }
     h->id = id;
     id = NULL;
     h->office = db_column_dup(st, 0);
-    if (known != NULL && reg_record_office_check(actor, h->id, h->office, err) != 0)
-        goto out;
     (void)snprintf(h->status, sizeof h->status, "%s", (const char *)sqlite3_column_text(st, 1));
     h->version = sqlite3_column_int(st, 2);
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
     h->regno = db_column_dup(st, 5);
     h->uin = db_column_dup(st, 6);
-    if (known && known_hash && strcmp(h->hash, known_hash) == 0)
-        h->data = json_incref((json_t *)known);
-    else if (db_column_parse(st, 4, &h->data, err) != 0) {
+    if (db_column_parse(st, 4, &h->data, err) != 0) {
         err_prefix(err, "record %s version %d", h->id, h->version);
         goto out;
     }
@@ -176,12 +157,6 @@ out:
     free(id);
     reg_release(db, st);
     return rc;
-}
-
-static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
-                    struct rec_head *h, struct err *err)
-{
-    return rec_load_known(db, actor, ref, NULL, NULL, h, err);
 }
 
 static int check_evidence_list(struct db *db, const json_t *list, struct err *err)
@@ -541,8 +516,7 @@ struct verify_ctx {
     bool direct; /* bulk: as draft_ctx */
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
-    const json_t *known; /* bulk: the draft's record (rec_load_known), or NULL */
-    const char *known_hash;
+    const json_t *known; /* bulk: the draft's record (drafted_head), or NULL */
     /* with KNOWN: the user who keyed the draft, and the disagreements the
      * batch logged on its version (struct drafted), for the four-eyes
      * check and the count of rounds without reading them back */
@@ -552,6 +526,9 @@ struct verify_ctx {
     bool index_later;
     /* bulk: NORM's canonical form prepared beforehand (reg_draft_prepare), or NULL */
     const struct reg_draft_prep *prep;
+    /* bulk (or NULL): the head of a record the batch drafted, known
+     * without reading it back (drafted_head), taken over by verify_tx */
+    struct rec_head *head;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -613,8 +590,12 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     bool mine = false, drafted;
     int rc = -1;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+    if (c->head != NULL) {
+        h = *c->head;
+        memset(c->head, 0, sizeof *c->head);
+    } else if (rec_load(db, c->actor, c->ref, &h, err) != 0) {
         return -1;
+    }
     if (strcmp(h.status, "draft") != 0) {
         err_setk(err, ERR_CONFLICT, "verification refused: record %s is already %s", h.id, h.status);
         goto out;
@@ -802,10 +783,9 @@ struct register_ctx {
     bool index_later;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
     const json_t *known; /* bulk: as verify_ctx */
-    const char *known_hash;
 };
 
-/* Register the record whose head H was just read (rec_load_known). */
+/* Register the record whose head H was just read (rec_load, drafted_head). */
 static int register_head(struct db *db, struct register_ctx *c, const struct rec_head *h,
                          struct err *err)
 {
@@ -890,7 +870,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     struct rec_head h;
     int rc;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
         return -1;
     rc = register_head(db, c, &h, err);
     rec_head_release(&h);
@@ -949,6 +929,7 @@ struct drafted {
      * steps: the record's only version and events are this batch's */
     int rounds;
     bool verified, registered; /* by a step of the batch */
+    const char *regno; /* REGISTERED: its number (in the step's RESULT) */
     size_t held_at; /* its search_fts row in the batch's held rows */
 };
 
@@ -977,8 +958,42 @@ static void step_reset(struct registry_step *s)
     s->done = false;
 }
 
+/* The head of the record the batch drafted at step DRAFT, for ACTOR's
+ * step, from what the batch's steps did to it instead of read back: no
+ * other connection writes while the transaction holds the write lock, and
+ * no step but the batch's own on it (they name it by the draft step; its
+ * id is made in the batch) changes its row. Its only version is the
+ * draft's (the draft's normalized record, its hash), in the draft actor's
+ * office (reg_record_find's office check and message), its status that of
+ * its last verification or registration done. */
+static int drafted_head(const struct steps_ctx *b, size_t draft,
+                        const struct registry_actor *actor, struct rec_head *h, struct err *err)
+{
+    const struct registry_step *s = &b->steps[draft];
+    const struct drafted *d = &b->drafted[draft];
+
+    memset(h, 0, sizeof *h);
+    h->id = strdup(s->new_id);
+    h->office = strdup(s->actor->office);
+    h->regno = d->registered && d->regno ? strdup(d->regno) : NULL;
+    if (h->id == NULL || h->office == NULL || (d->registered && d->regno && h->regno == NULL)) {
+        rec_head_release(h);
+        return err_oom(err);
+    }
+    if (reg_record_office_check(actor, h->id, h->office, err) != 0) {
+        rec_head_release(h);
+        return -1;
+    }
+    (void)snprintf(h->status, sizeof h->status, "%s",
+                   d->registered ? "registered" : d->verified ? "verified" : "draft");
+    h->version = 1;
+    memcpy(h->hash, d->hash, sizeof h->hash);
+    h->data = json_incref(b->norms[draft]);
+    return 0;
+}
+
 /* The registration step of a record the batch drafted (step DRAFT): the
- * head read once, by the id the draft gave it (rec_load_known), then the
+ * head known from the batch (drafted_head), then the
  * duplicate scan of rescan_tx, on the version just read with the draft's
  * folded names when it is the draft's record, then register_head. A
  * failure in the scan is the database's (C->WROTE). */
@@ -988,7 +1003,7 @@ static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
     struct rec_head h;
     int rc;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+    if (drafted_head(b, draft, c->actor, &h, err) != 0)
         return -1;
     c->wrote = true;
     rc = reg_dup_scan_keys(db, h.id, h.data,
@@ -1011,7 +1026,6 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     struct registry_step *s = &b->steps[i];
     const char *id = s->id;
     const json_t *known = NULL;
-    const char *known_hash = NULL;
     const struct reg_draft_prep *prep = NULL;
     int rc;
 
@@ -1039,7 +1053,6 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return 0;
         }
         known = b->norms[s->draft];
-        known_hash = b->drafted[s->draft].hash;
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
@@ -1052,6 +1065,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         d->prep_keys = prep && prep->folded ? &prep->keys : NULL;
         d->rounds = 0;
         d->verified = d->registered = false;
+        d->regno = NULL;
         c.keep = &d->keys;
         c.held = &b->held;
         if (draft_tx(db, &c, &s->err) != 0) {
@@ -1066,12 +1080,16 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     }
     case REGISTRY_STEP_VERIFY: {
         struct verify_ctx c = { s->actor, id,    b->norms[i],  NULL,  0,
-                                true,     false, &b->frontier, known, known_hash };
+                                true,     false, &b->frontier, known };
+        struct rec_head head;
         c.prep = prep;
         if (known) {
             c.keyer = b->steps[s->draft].actor->username;
             c.known_rounds = b->drafted[s->draft].rounds;
             c.index_later = true;
+            if (drafted_head(b, s->draft, s->actor, &head, &s->err) != 0)
+                return bulk_step_failed(db, false, &s->err, err);
+            c.head = &head;
         }
         rc = verify_tx(db, &c, &s->err);
         if (rc == 0 && known && json_array_size(c.mismatches) > 0)
@@ -1089,7 +1107,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     }
     case REGISTRY_STEP_REGISTER: {
         struct register_ctx c = { s->actor, id,           NULL,  true,      false,
-                                  true,     &b->frontier, known, known_hash };
+                                  true,     &b->frontier, known };
         if (known == NULL) {
             /* the duplicate scan first, as registry_record_register does
              * in a transaction of its own: its candidates stay when
@@ -1109,8 +1127,11 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         s->result = c.result;
-        if (known)
+        if (known) {
             b->drafted[s->draft].registered = true;
+            b->drafted[s->draft].regno =
+                json_string_value(json_object_get(s->result, "registration_number"));
+        }
         break;
     }
     default:
@@ -1216,6 +1237,10 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
     if (n > REGISTRY_BATCH_MAX)
         return err_set(err, "bulk steps: %zu in one transaction, at most %d", n,
                        REGISTRY_BATCH_MAX);
+    /* batches back to back, as the import's: the WAL copied back beside
+     * them, not inside their commits on this thread */
+    if (db_checkpoint_beside(db, err) != 0)
+        return -1;
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
     b.prep_at = calloc(n ? n : 1, sizeof *b.prep_at);

@@ -1242,6 +1242,57 @@ static void test_steps_held_index_rows_read_first(void **state)
     registry_actor_free(r);
 }
 
+/* A record the batch drafted is not read back by its later steps: its
+ * status and number are what the batch's steps made them. A second
+ * registration and a verification after the registration are refused as
+ * step by step ("already registered as" its number); so is a verification
+ * by a clerk of another office. */
+static void test_steps_drafted_head_from_batch(void **state)
+{
+    struct registry_actor *a, *b, *r, *other;
+    struct registry_step st[6];
+    struct err err = ERR_INIT;
+    json_t *x = steps_person("Oyelaran-Thistlewood", "Sigismunda", "1867-02-02");
+    char want[128];
+    int rc;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    other = login("clerk-b", "b-krelc-tundra-ferns-61");
+    assert_non_null(other);
+    (void)snprintf(other->office, sizeof other->office, "%s", "ZZ99");
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = x };
+    st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = other, .record = x };
+    st[2] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = x };
+    st[3] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    st[4] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    st[5] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = x };
+    rc = registry_record_steps(db, st, 6, &err);
+    if (rc != 3)
+        fail_msg("steps: %d done (%s / %s / %s)", rc, err_msg(&err), err_msg(&st[1].err),
+                 err_msg(&st[4].err));
+    assert_false(st[1].done);
+    assert_non_null(strstr(err_msg(&st[1].err), "users act only on their own office"));
+    assert_true(st[3].done);
+    (void)snprintf(want, sizeof want, "already registered as %s",
+                   json_string_value(json_object_get(st[3].result, "registration_number")));
+    assert_false(st[4].done);
+    if (strstr(err_msg(&st[4].err), want) == NULL)
+        fail_msg("second registration: %s (want %s)", err_msg(&st[4].err), want);
+    assert_false(st[5].done);
+    assert_non_null(strstr(err_msg(&st[5].err), "is already registered"));
+    assert_string_equal(record_status(st[0].new_id), "registered");
+    audit_clean();
+    registry_steps_release(st, 6);
+    json_decref(x);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+    registry_actor_free(other);
+}
+
 /* Disagreements in one batch count as they do step by step: the second
  * sends the draft back, a third verification is refused, and so is the
  * registration; a verification by the draft's keyer is refused first. */
@@ -1406,6 +1457,6 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_prep_line_end_waits_for_preparation,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
                  test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
-                 test_steps_held_index_rows_read_first,
+                 test_steps_held_index_rows_read_first, test_steps_drafted_head_from_batch,
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch)
