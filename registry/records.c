@@ -524,6 +524,11 @@ struct verify_ctx {
     int known_rounds;
     /* bulk: the index's status written at the end of the batch (steps_run) */
     bool index_later;
+    /* bulk: the birth_records row left as it is (a later step of the batch
+     * registers the record); out, the verification's time and event */
+    bool row_later;
+    char now[TIME_ISO8601_LEN + 1];
+    uint64_t seq;
     /* bulk: NORM's canonical form prepared beforehand (reg_draft_prepare), or NULL */
     const struct reg_draft_prep *prep;
     /* bulk (or NULL): the head of a record the batch drafted, known
@@ -577,6 +582,16 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
         return -1;
     *out = r == 1;
     return 0;
+}
+
+/* The record's row after its verification by BY at NOW (event SEQ). */
+static int mark_verified(struct db *db, const char *id, const char *by, const char *now,
+                         uint64_t seq, struct err *err)
+{
+    return db_run(db,
+                  "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
+                  " event_seq=?4 WHERE id=?1",
+                  "marking the record verified", err, "sssI", id, by, now, (long long)seq);
 }
 
 static int verify_tx(struct db *db, void *arg, struct err *err)
@@ -661,12 +676,13 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
                   : reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash,
                                          NULL, edata, now, &seq, err))
         goto out;
-    if (db_run(db,
-               "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
-               " event_seq=?4 WHERE id=?1",
-               "marking the record verified", err, "sssI", h.id, c->actor->username, now,
-               (long long)seq) != 0)
+    if (c->row_later) {
+        /* its row written once, by its registration or at the end */
+        memcpy(c->now, now, sizeof c->now);
+        c->seq = seq;
+    } else if (mark_verified(db, h.id, c->actor->username, now, seq, err) != 0) {
         goto out;
+    }
     /* verification changes no field: only the status in the index; the
      * duplicate scan of the draft stands, and registration scans again */
     if (!c->index_later && reg_search_index_status(db, h.id, "verified", err) != 0)
@@ -783,6 +799,9 @@ struct register_ctx {
     bool index_later;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
     const json_t *known; /* bulk: as verify_ctx */
+    /* bulk (or NULL): the verifier, when the batch's verification left the
+     * row to this registration (verify_ctx's ROW_LATER) */
+    const char *verified_by;
 };
 
 /* Register the record whose head H was just read (rec_load, drafted_head). */
@@ -845,10 +864,10 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='registered', registration_number=?2,"
-               " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
-               " WHERE id=?1",
-               "marking the record registered", err, "sssssI", h->id, regno, c->actor->username, now,
-               uin, (long long)seq) != 0)
+               " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6,"
+               " verified_by=coalesce(?7, verified_by) WHERE id=?1",
+               "marking the record registered", err, "sssssIs", h->id, regno, c->actor->username,
+               now, uin, (long long)seq, c->verified_by) != 0)
         goto out;
     if (!c->index_later && reg_search_index_registered(db, h->id, regno, uin, err) != 0)
         goto out;
@@ -930,6 +949,14 @@ struct drafted {
     int rounds;
     bool verified, registered; /* by a step of the batch */
     const char *regno; /* REGISTERED: its number (in the step's RESULT) */
+    /* the last REGISTER step of the batch naming it (0: none) */
+    size_t register_at;
+    /* VERIFIED and its row not written yet (verify_ctx's ROW_LATER): by
+     * whom, when, its event */
+    bool row_later;
+    const char *verified_by;
+    char verified_at[TIME_ISO8601_LEN + 1];
+    uint64_t verified_seq;
     size_t held_at; /* its search_fts row in the batch's held rows */
 };
 
@@ -1064,7 +1091,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         d->has_keys = false;
         d->prep_keys = prep && prep->folded ? &prep->keys : NULL;
         d->rounds = 0;
-        d->verified = d->registered = false;
+        d->verified = d->registered = d->row_later = false;
         d->regno = NULL;
         c.keep = &d->keys;
         c.held = &b->held;
@@ -1090,6 +1117,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             if (drafted_head(b, s->draft, s->actor, &head, &s->err) != 0)
                 return bulk_step_failed(db, false, &s->err, err);
             c.head = &head;
+            c.row_later = b->drafted[s->draft].register_at > i;
         }
         rc = verify_tx(db, &c, &s->err);
         if (rc == 0 && known && json_array_size(c.mismatches) > 0)
@@ -1101,13 +1129,21 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         if (verify_outcome(&c, id, &s->err) != 0)
             return 0; /* the disagreement is logged, the step refused */
-        if (known)
-            b->drafted[s->draft].verified = true;
+        if (known) {
+            struct drafted *d = &b->drafted[s->draft];
+            d->verified = true;
+            d->row_later = c.row_later;
+            d->verified_by = s->actor->username;
+            memcpy(d->verified_at, c.now, sizeof d->verified_at);
+            d->verified_seq = c.seq;
+        }
         break;
     }
     case REGISTRY_STEP_REGISTER: {
         struct register_ctx c = { s->actor, id,           NULL,  true,      false,
                                   true,     &b->frontier, known };
+        if (known && b->drafted[s->draft].row_later)
+            c.verified_by = b->drafted[s->draft].verified_by;
         if (known == NULL) {
             /* the duplicate scan first, as registry_record_register does
              * in a transaction of its own: its candidates stay when
@@ -1129,6 +1165,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         s->result = c.result;
         if (known) {
             b->drafted[s->draft].registered = true;
+            b->drafted[s->draft].row_later = false;
             b->drafted[s->draft].regno =
                 json_string_value(json_object_get(s->result, "registration_number"));
         }
@@ -1177,6 +1214,12 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
         if (s->kind == REGISTRY_STEP_DRAFT && s->done && b->drafted[i].verified &&
             !b->drafted[i].registered &&
             reg_search_index_status(db, s->new_id, "verified", err) != 0)
+            return -1;
+        /* verified, its registration refused: the row as its verification
+         * would have left it */
+        if (s->kind == REGISTRY_STEP_DRAFT && s->done && b->drafted[i].row_later &&
+            mark_verified(db, s->new_id, b->drafted[i].verified_by, b->drafted[i].verified_at,
+                          b->drafted[i].verified_seq, err) != 0)
             return -1;
     }
     /* the drafts' search_fts rows, in their order, at their final state */
@@ -1271,6 +1314,8 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
             continue;
         if (s->kind == REGISTRY_STEP_REGISTER) {
             b.norms[i] = json_null(); /* allowed to run */
+            if (s->id == NULL && s->draft < i && steps[s->draft].kind == REGISTRY_STEP_DRAFT)
+                b.drafted[s->draft].register_at = i;
         } else if (s->kind == REGISTRY_STEP_VERIFY && same_as_draft(steps, i, b.prep_at)) {
             /* the same input normalizes to the same record (or is
              * refused with the same error) */
