@@ -149,7 +149,8 @@ static int cmp_found(const void *a, const void *b)
 
 /* registry_dup_find with REC's folded names KEYS, or NULL to fold them here. */
 static int dup_find(struct db *db, const json_t *rec, const struct search_keys *keys,
-                    const char *exclude_id, json_t **out, struct err *err)
+                    struct reg_fts_held *held, const char *exclude_id, json_t **out,
+                    struct err *err)
 {
     struct registry_search_query q;
     struct search_keys own;
@@ -161,7 +162,7 @@ static int dup_find(struct db *db, const json_t *rec, const struct search_keys *
     size_t n = 0, kept = 0;
     struct buf names = BUF_INIT(8192);
     const char *dob;
-    int rc = -1;
+    int rc = -1, by_key;
 
     *out = NULL;
     memset(&q, 0, sizeof q);
@@ -194,7 +195,13 @@ static int dup_find(struct db *db, const json_t *rec, const struct search_keys *
      * came up (a name misspelt beyond its phonetic key); unranked: every
      * candidate is scored here anyway, and a register full of one common
      * name must not cost its square */
-    if (reg_search_dup_candidates(db, &q, DUP_CANDIDATES, ids, &n, err) != 0 ||
+    /* the look-up by name key reads no FTS5 table; the other passes read
+     * search_fts, which must hold the rows a batch holds back first
+     * (search_tri is written at once) */
+    by_key = reg_search_dup_key_candidates(db, &q, DUP_CANDIDATES, ids, &n, err);
+    if (by_key < 0 || (by_key == 1 && reg_search_fts_held_flush(db, held, err) != 0))
+        goto out;
+    if ((by_key == 1 && reg_search_dup_candidates(db, &q, DUP_CANDIDATES, ids, &n, err) != 0) ||
         (n == 0 && reg_search_candidates(db, &q, 3, false, DUP_CANDIDATES, ids, &n, err) != 0))
         goto out;
     if (reg_search_row_stmt(db, &st, err) != 0)
@@ -268,7 +275,7 @@ out:
 int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, json_t **out,
                       struct err *err)
 {
-    return dup_find(db, rec, NULL, exclude_id, out, err);
+    return dup_find(db, rec, NULL, NULL, exclude_id, out, err);
 }
 
 /* The current version of record ID (normalized JSON) and its hash. */
@@ -314,11 +321,12 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
 
 int registry_dup_scan_record(struct db *db, const char *id, const json_t *rec, struct err *err)
 {
-    return reg_dup_scan_keys(db, id, rec, NULL, err);
+    return reg_dup_scan_keys(db, id, rec, NULL, NULL, err);
 }
 
 int reg_dup_scan_keys(struct db *db, const char *id, const json_t *rec,
-                      const struct search_keys *keys, struct err *err)
+                      const struct search_keys *keys, struct reg_fts_held *held,
+                      struct err *err)
 {
     json_t *found = NULL, *c;
     struct buf why = BUF_INIT(4096);
@@ -326,7 +334,7 @@ int reg_dup_scan_keys(struct db *db, const char *id, const json_t *rec,
     size_t i;
     int rc = -1;
 
-    if (reg_now(now, err) != 0 || dup_find(db, rec, keys, id, &found, err) != 0)
+    if (reg_now(now, err) != 0 || dup_find(db, rec, keys, held, id, &found, err) != 0)
         goto out;
     if (json_array_size(found) == 0) {
         rc = 0;

@@ -104,8 +104,6 @@ int reg_record_find(struct db *db, const struct registry_actor *actor, const cha
     return r;
 }
 
-/* Load the head and current version of the record REF, which must be of
- * ACTOR's office. */
 /* The id of the record REF names (*ID, the caller frees it), for an actor
  * who may read records. */
 static int record_readable(struct db *db, const struct registry_actor *actor, const char *ref,
@@ -116,26 +114,18 @@ static int record_readable(struct db *db, const struct registry_actor *actor, co
     return reg_record_find(db, actor, ref, id, err);
 }
 
-/* KNOWN (or NULL): a normalized record whose canonical hash is KNOWN_HASH,
- * taken as the current version's data, unparsed, when the version's hash
- * is that one (the same canonical bytes): a batch's draft step keeps the
- * record it stored for the steps that follow. With KNOWN, REF is the id
- * that draft step gave the record in the same transaction: the row is read
- * by that id, not resolved as an id, number or UIN first, and its office
- * is checked from the row (reg_record_find's check, with its message). */
-static int rec_load_known(struct db *db, const struct registry_actor *actor, const char *ref,
-                          const json_t *known, const char *known_hash, struct rec_head *h,
-                          struct err *err)
+/* Load the head and current version of the record REF, which must be of
+ * ACTOR's office. */
+static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
+                    struct rec_head *h, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     char *id = NULL;
-    int rc = -1, step;
+    int rc = -1;
 
     memset(h, 0, sizeof *h);
-    if (known == NULL && reg_record_find(db, actor, ref, &id, err) != 0)
+    if (reg_record_find(db, actor, ref, &id, err) != 0)
         return -1;
-    if (known != NULL && (id = strdup(ref)) == NULL)
-        return err_oom(err);
     if (reg_prepare_cached(db, &st,
                     "SELECT b.office, b.status, b.version, v.hash, v.data,"
                     " b.registration_number, b.uin FROM birth_records b"
@@ -144,28 +134,19 @@ static int rec_load_known(struct db *db, const struct registry_actor *actor, con
                     err) != 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE && known != NULL) {
-        err_setk(err, ERR_NOT_FOUND, "no record '%.64s'", ref);
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
+    if (sqlite3_step(st) != SQLITE_ROW) {
         err_set(err, "record %s: its current version is missing", id);
         goto out;
     }
     h->id = id;
     id = NULL;
     h->office = db_column_dup(st, 0);
-    if (known != NULL && reg_record_office_check(actor, h->id, h->office, err) != 0)
-        goto out;
     (void)snprintf(h->status, sizeof h->status, "%s", (const char *)sqlite3_column_text(st, 1));
     h->version = sqlite3_column_int(st, 2);
     (void)snprintf(h->hash, sizeof h->hash, "%s", (const char *)sqlite3_column_text(st, 3));
     h->regno = db_column_dup(st, 5);
     h->uin = db_column_dup(st, 6);
-    if (known && known_hash && strcmp(h->hash, known_hash) == 0)
-        h->data = json_incref((json_t *)known);
-    else if (db_column_parse(st, 4, &h->data, err) != 0) {
+    if (db_column_parse(st, 4, &h->data, err) != 0) {
         err_prefix(err, "record %s version %d", h->id, h->version);
         goto out;
     }
@@ -176,12 +157,6 @@ out:
     free(id);
     reg_release(db, st);
     return rc;
-}
-
-static int rec_load(struct db *db, const struct registry_actor *actor, const char *ref,
-                    struct rec_head *h, struct err *err)
-{
-    return rec_load_known(db, actor, ref, NULL, NULL, h, err);
 }
 
 static int check_evidence_list(struct db *db, const json_t *list, struct err *err)
@@ -231,6 +206,10 @@ struct draft_ctx {
      * draft is stored (*KEPT), for the registration's duplicate scan */
     struct search_keys *keep;
     bool kept;
+    /* bulk (or NULL): the batch's search_fts rows held back; out, the
+     * record's place there */
+    struct reg_fts_held *held;
+    size_t held_at;
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -318,9 +297,11 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
             goto out;
         folded = true;
     }
-    if (reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp, true, NULL,
-                                  NULL, err) != 0 ||
-        reg_dup_scan_keys(db, c->id, c->norm, kp, err) != 0)
+    if ((c->held ? reg_search_index_put_held(db, c->id, c->actor->office, "draft", c->norm, kp,
+                                             c->held, &c->held_at, err)
+                 : reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp,
+                                             true, NULL, NULL, err)) != 0 ||
+        reg_dup_scan_keys(db, c->id, c->norm, kp, c->held, err) != 0)
         goto out;
     if (c->keep && folded) { /* prepared names stay the preparation's */
         *c->keep = keys;
@@ -535,8 +516,7 @@ struct verify_ctx {
     bool direct; /* bulk: as draft_ctx */
     bool wrote;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
-    const json_t *known; /* bulk: the draft's record (rec_load_known), or NULL */
-    const char *known_hash;
+    const json_t *known; /* bulk: the draft's record (drafted_head), or NULL */
     /* with KNOWN: the user who keyed the draft, and the disagreements the
      * batch logged on its version (struct drafted), for the four-eyes
      * check and the count of rounds without reading them back */
@@ -544,8 +524,16 @@ struct verify_ctx {
     int known_rounds;
     /* bulk: the index's status written at the end of the batch (steps_run) */
     bool index_later;
+    /* bulk: the birth_records row left as it is (a later step of the batch
+     * registers the record); out, the verification's time and event */
+    bool row_later;
+    char now[TIME_ISO8601_LEN + 1];
+    uint64_t seq;
     /* bulk: NORM's canonical form prepared beforehand (reg_draft_prepare), or NULL */
     const struct reg_draft_prep *prep;
+    /* bulk (or NULL): the head of a record the batch drafted, known
+     * without reading it back (drafted_head), taken over by verify_tx */
+    struct rec_head *head;
 };
 
 /* A disagreement is logged, naming the fields and never their values: the
@@ -596,6 +584,16 @@ static int keyed_by(struct db *db, const char *id, const char *user, bool *out, 
     return 0;
 }
 
+/* The record's row after its verification by BY at NOW (event SEQ). */
+static int mark_verified(struct db *db, const char *id, const char *by, const char *now,
+                         uint64_t seq, struct err *err)
+{
+    return db_run(db,
+                  "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
+                  " event_seq=?4 WHERE id=?1",
+                  "marking the record verified", err, "sssI", id, by, now, (long long)seq);
+}
+
 static int verify_tx(struct db *db, void *arg, struct err *err)
 {
     struct verify_ctx *c = arg;
@@ -607,8 +605,12 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
     bool mine = false, drafted;
     int rc = -1;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+    if (c->head != NULL) {
+        h = *c->head;
+        memset(c->head, 0, sizeof *c->head);
+    } else if (rec_load(db, c->actor, c->ref, &h, err) != 0) {
         return -1;
+    }
     if (strcmp(h.status, "draft") != 0) {
         err_setk(err, ERR_CONFLICT, "verification refused: record %s is already %s", h.id, h.status);
         goto out;
@@ -674,12 +676,13 @@ static int verify_tx(struct db *db, void *arg, struct err *err)
                   : reg_event_append_one(db, c->actor, "record.verify", "record", h.id, h.hash,
                                          NULL, edata, now, &seq, err))
         goto out;
-    if (db_run(db,
-               "UPDATE birth_records SET status='verified', verified_by=?2, updated_at=?3,"
-               " event_seq=?4 WHERE id=?1",
-               "marking the record verified", err, "sssI", h.id, c->actor->username, now,
-               (long long)seq) != 0)
+    if (c->row_later) {
+        /* its row written once, by its registration or at the end */
+        memcpy(c->now, now, sizeof c->now);
+        c->seq = seq;
+    } else if (mark_verified(db, h.id, c->actor->username, now, seq, err) != 0) {
         goto out;
+    }
     /* verification changes no field: only the status in the index; the
      * duplicate scan of the draft stands, and registration scans again */
     if (!c->index_later && reg_search_index_status(db, h.id, "verified", err) != 0)
@@ -796,10 +799,12 @@ struct register_ctx {
     bool index_later;
     struct reg_frontier_cache *frontier; /* direct: the batch's, or NULL */
     const json_t *known; /* bulk: as verify_ctx */
-    const char *known_hash;
+    /* bulk (or NULL): the verifier, when the batch's verification left the
+     * row to this registration (verify_ctx's ROW_LATER) */
+    const char *verified_by;
 };
 
-/* Register the record whose head H was just read (rec_load_known). */
+/* Register the record whose head H was just read (rec_load, drafted_head). */
 static int register_head(struct db *db, struct register_ctx *c, const struct rec_head *h,
                          struct err *err)
 {
@@ -859,10 +864,10 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='registered', registration_number=?2,"
-               " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6"
-               " WHERE id=?1",
-               "marking the record registered", err, "sssssI", h->id, regno, c->actor->username, now,
-               uin, (long long)seq) != 0)
+               " registered_by=?3, registered_at=?4, uin=?5, updated_at=?4, event_seq=?6,"
+               " verified_by=coalesce(?7, verified_by) WHERE id=?1",
+               "marking the record registered", err, "sssssIs", h->id, regno, c->actor->username,
+               now, uin, (long long)seq, c->verified_by) != 0)
         goto out;
     if (!c->index_later && reg_search_index_registered(db, h->id, regno, uin, err) != 0)
         goto out;
@@ -884,7 +889,7 @@ static int register_tx(struct db *db, void *arg, struct err *err)
     struct rec_head h;
     int rc;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+    if (rec_load(db, c->actor, c->ref, &h, err) != 0)
         return -1;
     rc = register_head(db, c, &h, err);
     rec_head_release(&h);
@@ -943,6 +948,16 @@ struct drafted {
      * steps: the record's only version and events are this batch's */
     int rounds;
     bool verified, registered; /* by a step of the batch */
+    const char *regno; /* REGISTERED: its number (in the step's RESULT) */
+    /* the last REGISTER step of the batch naming it (0: none) */
+    size_t register_at;
+    /* VERIFIED and its row not written yet (verify_ctx's ROW_LATER): by
+     * whom, when, its event */
+    bool row_later;
+    const char *verified_by;
+    char verified_at[TIME_ISO8601_LEN + 1];
+    uint64_t verified_seq;
+    size_t held_at; /* its search_fts row in the batch's held rows */
 };
 
 struct steps_ctx {
@@ -957,6 +972,8 @@ struct steps_ctx {
     size_t done;
     /* this attempt's: the log's right edge */
     struct reg_frontier_cache frontier;
+    /* this attempt's: the drafts' search_fts rows, written at the end */
+    struct reg_fts_held held;
 };
 
 static void step_reset(struct registry_step *s)
@@ -968,8 +985,42 @@ static void step_reset(struct registry_step *s)
     s->done = false;
 }
 
+/* The head of the record the batch drafted at step DRAFT, for ACTOR's
+ * step, from what the batch's steps did to it instead of read back: no
+ * other connection writes while the transaction holds the write lock, and
+ * no step but the batch's own on it (they name it by the draft step; its
+ * id is made in the batch) changes its row. Its only version is the
+ * draft's (the draft's normalized record, its hash), in the draft actor's
+ * office (reg_record_find's office check and message), its status that of
+ * its last verification or registration done. */
+static int drafted_head(const struct steps_ctx *b, size_t draft,
+                        const struct registry_actor *actor, struct rec_head *h, struct err *err)
+{
+    const struct registry_step *s = &b->steps[draft];
+    const struct drafted *d = &b->drafted[draft];
+
+    memset(h, 0, sizeof *h);
+    h->id = strdup(s->new_id);
+    h->office = strdup(s->actor->office);
+    h->regno = d->registered && d->regno ? strdup(d->regno) : NULL;
+    if (h->id == NULL || h->office == NULL || (d->registered && d->regno && h->regno == NULL)) {
+        rec_head_release(h);
+        return err_oom(err);
+    }
+    if (reg_record_office_check(actor, h->id, h->office, err) != 0) {
+        rec_head_release(h);
+        return -1;
+    }
+    (void)snprintf(h->status, sizeof h->status, "%s",
+                   d->registered ? "registered" : d->verified ? "verified" : "draft");
+    h->version = 1;
+    memcpy(h->hash, d->hash, sizeof h->hash);
+    h->data = json_incref(b->norms[draft]);
+    return 0;
+}
+
 /* The registration step of a record the batch drafted (step DRAFT): the
- * head read once, by the id the draft gave it (rec_load_known), then the
+ * head known from the batch (drafted_head), then the
  * duplicate scan of rescan_tx, on the version just read with the draft's
  * folded names when it is the draft's record, then register_head. A
  * failure in the scan is the database's (C->WROTE). */
@@ -979,14 +1030,14 @@ static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
     struct rec_head h;
     int rc;
 
-    if (rec_load_known(db, c->actor, c->ref, c->known, c->known_hash, &h, err) != 0)
+    if (drafted_head(b, draft, c->actor, &h, err) != 0)
         return -1;
     c->wrote = true;
     rc = reg_dup_scan_keys(db, h.id, h.data,
                            h.data != c->known        ? NULL
                            : b->drafted[draft].has_keys ? &b->drafted[draft].keys
                                                         : b->drafted[draft].prep_keys,
-                           err);
+                           &b->held, err);
     if (rc == 0) {
         c->wrote = false;
         rc = register_head(db, c, &h, err);
@@ -1002,7 +1053,6 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     struct registry_step *s = &b->steps[i];
     const char *id = s->id;
     const json_t *known = NULL;
-    const char *known_hash = NULL;
     const struct reg_draft_prep *prep = NULL;
     int rc;
 
@@ -1030,7 +1080,6 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return 0;
         }
         known = b->norms[s->draft];
-        known_hash = b->drafted[s->draft].hash;
     }
     switch (s->kind) {
     case REGISTRY_STEP_DRAFT: {
@@ -1042,25 +1091,33 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         d->has_keys = false;
         d->prep_keys = prep && prep->folded ? &prep->keys : NULL;
         d->rounds = 0;
-        d->verified = d->registered = false;
+        d->verified = d->registered = d->row_later = false;
+        d->regno = NULL;
         c.keep = &d->keys;
+        c.held = &b->held;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         d->has_keys = c.kept;
+        d->held_at = c.held_at;
         s->new_id = c.id;
         memcpy(d->hash, c.hash, sizeof d->hash);
         break;
     }
     case REGISTRY_STEP_VERIFY: {
         struct verify_ctx c = { s->actor, id,    b->norms[i],  NULL,  0,
-                                true,     false, &b->frontier, known, known_hash };
+                                true,     false, &b->frontier, known };
+        struct rec_head head;
         c.prep = prep;
         if (known) {
             c.keyer = b->steps[s->draft].actor->username;
             c.known_rounds = b->drafted[s->draft].rounds;
             c.index_later = true;
+            if (drafted_head(b, s->draft, s->actor, &head, &s->err) != 0)
+                return bulk_step_failed(db, false, &s->err, err);
+            c.head = &head;
+            c.row_later = b->drafted[s->draft].register_at > i;
         }
         rc = verify_tx(db, &c, &s->err);
         if (rc == 0 && known && json_array_size(c.mismatches) > 0)
@@ -1072,17 +1129,28 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         if (verify_outcome(&c, id, &s->err) != 0)
             return 0; /* the disagreement is logged, the step refused */
-        if (known)
-            b->drafted[s->draft].verified = true;
+        if (known) {
+            struct drafted *d = &b->drafted[s->draft];
+            d->verified = true;
+            d->row_later = c.row_later;
+            d->verified_by = s->actor->username;
+            memcpy(d->verified_at, c.now, sizeof d->verified_at);
+            d->verified_seq = c.seq;
+        }
         break;
     }
     case REGISTRY_STEP_REGISTER: {
         struct register_ctx c = { s->actor, id,           NULL,  true,      false,
-                                  true,     &b->frontier, known, known_hash };
+                                  true,     &b->frontier, known };
+        if (known && b->drafted[s->draft].row_later)
+            c.verified_by = b->drafted[s->draft].verified_by;
         if (known == NULL) {
             /* the duplicate scan first, as registry_record_register does
              * in a transaction of its own: its candidates stay when
-             * registration is refused; a failure in it is the database's */
+             * registration is refused; a failure in it is the database's.
+             * It may query search_fts: the rows held so far first. */
+            if (reg_search_fts_held_flush(db, &b->held, err) != 0)
+                return -1;
             if (rescan_tx(db, &c, &s->err) != 0)
                 return bulk_step_failed(db, c.wrote, &s->err, err);
             c.wrote = false;
@@ -1095,8 +1163,12 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
             return bulk_step_failed(db, c.wrote, &s->err, err);
         }
         s->result = c.result;
-        if (known)
+        if (known) {
             b->drafted[s->draft].registered = true;
+            b->drafted[s->draft].row_later = false;
+            b->drafted[s->draft].regno =
+                json_string_value(json_object_get(s->result, "registration_number"));
+        }
         break;
     }
     default:
@@ -1125,17 +1197,34 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
     for (size_t i = 0; i < b->n; i++) {
         const struct registry_step *s = &b->steps[i];
         const json_t *r = s->result;
-        if (s->kind == REGISTRY_STEP_REGISTER && s->done &&
-            reg_search_index_registered(
-                db, json_string_value(json_object_get(r, "id")),
-                json_string_value(json_object_get(r, "registration_number")),
-                json_string_value(json_object_get(r, "uin")), err) != 0)
+        const char *regno = json_string_value(json_object_get(r, "registration_number"));
+        const char *uin = json_string_value(json_object_get(r, "uin"));
+        int held = 1;
+        /* a record the batch drafted: its search_fts row is still held
+         * (unless a scan wrote it), and is written once below with these
+         * numbers */
+        if (s->kind == REGISTRY_STEP_REGISTER && s->done && s->id == NULL &&
+            (held = reg_search_fts_held_registered(db, &b->held, b->drafted[s->draft].held_at,
+                                                   regno, uin, err)) < 0)
+            return -1;
+        if (s->kind == REGISTRY_STEP_REGISTER && s->done && held == 1 &&
+            reg_search_index_registered(db, json_string_value(json_object_get(r, "id")), regno,
+                                        uin, err) != 0)
             return -1;
         if (s->kind == REGISTRY_STEP_DRAFT && s->done && b->drafted[i].verified &&
             !b->drafted[i].registered &&
             reg_search_index_status(db, s->new_id, "verified", err) != 0)
             return -1;
+        /* verified, its registration refused: the row as its verification
+         * would have left it */
+        if (s->kind == REGISTRY_STEP_DRAFT && s->done && b->drafted[i].row_later &&
+            mark_verified(db, s->new_id, b->drafted[i].verified_by, b->drafted[i].verified_at,
+                          b->drafted[i].verified_seq, err) != 0)
+            return -1;
     }
+    /* the drafts' search_fts rows, in their order, at their final state */
+    if (reg_search_fts_held_flush(db, &b->held, err) != 0)
+        return -1;
     /* the batch's one tree head is signed when it commits */
     return 0;
 }
@@ -1146,6 +1235,7 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
 
     /* this attempt's own: a retried transaction reads the frontier again */
     b->frontier = (struct reg_frontier_cache)REG_FRONTIER_CACHE_INIT;
+    reg_fts_held_reset(&b->held);
     b->done = 0;
     return steps_run(db, b, err);
 }
@@ -1178,7 +1268,8 @@ void registry_steps_release(struct registry_step *steps, size_t n)
 
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
 {
-    struct steps_ctx b = { .steps = steps, .n = n, .frontier = REG_FRONTIER_CACHE_INIT };
+    struct steps_ctx b = { .steps = steps, .n = n, .frontier = REG_FRONTIER_CACHE_INIT,
+                           .held = REG_FTS_HELD_INIT };
     const struct registry_actor *last = NULL;
     struct reg_prep_line *line = NULL;
     struct err *prep_errs = NULL;
@@ -1189,6 +1280,10 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
     if (n > REGISTRY_BATCH_MAX)
         return err_set(err, "bulk steps: %zu in one transaction, at most %d", n,
                        REGISTRY_BATCH_MAX);
+    /* batches back to back, as the import's: the WAL copied back beside
+     * them, not inside their commits on this thread */
+    if (db_checkpoint_beside(db, err) != 0)
+        return -1;
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
     b.prep_at = calloc(n ? n : 1, sizeof *b.prep_at);
@@ -1219,6 +1314,8 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
             continue;
         if (s->kind == REGISTRY_STEP_REGISTER) {
             b.norms[i] = json_null(); /* allowed to run */
+            if (s->id == NULL && s->draft < i && steps[s->draft].kind == REGISTRY_STEP_DRAFT)
+                b.drafted[s->draft].register_at = i;
         } else if (s->kind == REGISTRY_STEP_VERIFY && same_as_draft(steps, i, b.prep_at)) {
             /* the same input normalizes to the same record (or is
              * refused with the same error) */
@@ -1256,6 +1353,7 @@ out:
         if (b.drafted[i].has_keys)
             reg_search_keys_release(&b.drafted[i].keys);
     }
+    reg_fts_held_release(&b.held);
     free(b.norms);
     free(b.drafted);
     free(b.prep_at);

@@ -357,6 +357,9 @@ static int ids_text(const char *regno, const char *uin, struct buf *ids)
     return 0;
 }
 
+static int held_add(struct reg_fts_held *h, int64_t rowid, const char *const *cols,
+                    size_t *at);
+
 void reg_search_entry_release(struct search_entry *e)
 {
     if (e->own_keys)
@@ -412,9 +415,11 @@ int reg_search_entry_build(struct search_entry *e, const char *id, const char *o
 }
 
 /* Write entry E. FRESH: record E->id was created in this transaction, so
- * it has no entry to look for (one would make the insert fail). */
+ * it has no entry to look for (one would make the insert fail). HELD (or
+ * NULL): the FTS5 row of a fresh entry is held there (its place in
+ * *HELD_AT), not written (struct reg_fts_held). */
 static int writer_write(struct db *db, struct index_writer *w, const struct search_entry *e,
-                        bool fresh, struct err *err)
+                        bool fresh, struct reg_fts_held *held, size_t *held_at, struct err *err)
 {
     const char *const *c = e->index;
     sqlite3_stmt *st;
@@ -454,10 +459,17 @@ static int writer_write(struct db *db, struct index_writer *w, const struct sear
     } else {
         rowid = sqlite3_last_insert_rowid(db_handle(db));
     }
-    s = same_fts ? 0 : writer_step(db, wst(w, W_INS_FTS, err), "writing the search index", err,
+    if (held != NULL && !existed) {
+        if (held_add(held, rowid, e->fts, held_at) != 0)
+            return err_setk(err, ERR_INTERNAL, "search index: out of memory");
+        s = 0;
+    } else {
+        s = same_fts ? 0
+                     : writer_step(db, wst(w, W_INS_FTS, err), "writing the search index", err,
                                    "Isssssss", (long long)rowid, e->fts[0], e->fts[1], e->fts[2],
                                    e->fts[3], e->fts[4], e->fts[5], e->fts[6]);
-    writer_reset(w->st[W_INS_FTS]);
+        writer_reset(w->st[W_INS_FTS]);
+    }
     if (s >= 0 && !same_fts)
         s = keys_put(db, w, rowid, existed, e->fts[1], e->dob, err);
     if (s >= 0 && !same_tri)
@@ -468,17 +480,18 @@ static int writer_write(struct db *db, struct index_writer *w, const struct sear
 }
 
 /* KEYS: REC's folded names (reg_search_keys) when the caller has them, or
- * NULL to fold them here. FRESH: as writer_write. */
+ * NULL to fold them here. FRESH, HELD, HELD_AT: as writer_write. */
 static int writer_put(struct db *db, struct index_writer *w, const char *id, const char *office,
                       const char *status, const json_t *rec, const struct search_keys *keys,
-                      bool fresh, const char *regno, const char *uin, struct err *err)
+                      bool fresh, const char *regno, const char *uin, struct reg_fts_held *held,
+                      size_t *held_at, struct err *err)
 {
     struct search_entry e;
     int rc;
 
     if (reg_search_entry_build(&e, id, office, status, rec, keys, regno, uin, err) != 0)
         return -1;
-    rc = writer_write(db, w, &e, fresh, err);
+    rc = writer_write(db, w, &e, fresh, held, held_at, err);
     reg_search_entry_release(&e);
     return rc;
 }
@@ -493,7 +506,23 @@ int reg_search_index_put_keys(struct db *db, const char *id, const char *office,
 
     if (writer_open(db, &w, err) != 0)
         return -1;
-    rc = writer_put(db, &w, id, office, status, record, keys, fresh, regno, uin, err);
+    rc = writer_put(db, &w, id, office, status, record, keys, fresh, regno, uin, NULL, NULL, err);
+    writer_close(&w);
+    return rc;
+}
+
+int reg_search_index_put_held(struct db *db, const char *id, const char *office,
+                              const char *status, const json_t *record,
+                              const struct search_keys *keys, struct reg_fts_held *held,
+                              size_t *held_at, struct err *err)
+{
+    struct index_writer w;
+    int rc;
+
+    if (writer_open(db, &w, err) != 0)
+        return -1;
+    rc = writer_put(db, &w, id, office, status, record, keys, true, NULL, NULL, held, held_at,
+                    err);
     writer_close(&w);
     return rc;
 }
@@ -520,8 +549,7 @@ int registry_search_index_put_many(struct db *db, const struct registry_search_e
     }
     for (size_t i = 0; i < n; i++)
         if (writer_put(db, &w, e[i].id, e[i].office, e[i].status, e[i].record, NULL, false,
-                       e[i].regno,
-                       e[i].uin, err) != 0)
+                       e[i].regno, e[i].uin, NULL, NULL, err) != 0)
             goto out;
     rc = 0;
 out:
@@ -564,7 +592,7 @@ static int index_row(struct db *db, struct index_writer *w, sqlite3_stmt *st, bo
 
     if (reg_search_entry_of_row(st, &e, err) != 0)
         return -1;
-    rc = writer_write(db, w, &e, fresh, err);
+    rc = writer_write(db, w, &e, fresh, NULL, NULL, err);
     reg_search_entry_release(&e);
     return rc;
 }
@@ -724,4 +752,125 @@ int reg_search_index_status(struct db *db, const char *id, const char *status,
 {
     return db_run(db, "UPDATE search_index SET status=?2 WHERE record_id=?1",
                   "updating the search index", err, "ss", id, status);
+}
+
+/* ---- a batch's search_fts rows held back ---- */
+
+/* One held row: its rowid and its seven column texts (the ids column
+ * replaced when the record is registered), in one allocation. */
+struct reg_fts_held_row {
+    int64_t rowid;
+    char *cols[6];
+    char *ids; /* its own allocation once registered, else in BLOCK */
+    bool own_ids;
+    char *block;
+};
+
+static void held_row_release(struct reg_fts_held_row *r)
+{
+    if (r->own_ids)
+        free(r->ids);
+    free(r->block);
+    memset(r, 0, sizeof *r);
+}
+
+static int held_add(struct reg_fts_held *h, int64_t rowid, const char *const *cols, size_t *at)
+{
+    struct reg_fts_held_row *r;
+    size_t len[7], total = 0;
+    char *p;
+
+    if (h->n == h->cap) {
+        size_t c = h->cap ? h->cap * 2 : 64;
+        struct reg_fts_held_row *rows = realloc(h->rows, c * sizeof *rows);
+        if (rows == NULL)
+            return -1;
+        h->rows = rows;
+        h->cap = c;
+    }
+    for (int i = 0; i < 7; i++)
+        total += (len[i] = strlen(cols[i])) + 1;
+    r = &h->rows[h->n];
+    memset(r, 0, sizeof *r);
+    if ((r->block = p = malloc(total)) == NULL)
+        return -1;
+    r->rowid = rowid;
+    for (int i = 0; i < 7; i++) {
+        memcpy(p, cols[i], len[i] + 1);
+        if (i < 6)
+            r->cols[i] = p;
+        else
+            r->ids = p;
+        p += len[i] + 1;
+    }
+    if (at)
+        *at = h->n;
+    h->n++;
+    return 0;
+}
+
+void reg_fts_held_reset(struct reg_fts_held *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        held_row_release(&h->rows[i]);
+    h->n = h->written = 0;
+}
+
+void reg_fts_held_release(struct reg_fts_held *h)
+{
+    reg_fts_held_reset(h);
+    free(h->rows);
+    h->rows = NULL;
+    h->cap = 0;
+}
+
+int reg_search_fts_held_flush(struct db *db, struct reg_fts_held *h, struct err *err)
+{
+    struct index_writer w;
+    int s = 0;
+
+    if (h == NULL || h->written == h->n)
+        return 0;
+    if (writer_open(db, &w, err) != 0)
+        return -1;
+    /* in rowid order (the drafts' order): FTS5 appends them to its
+     * pending terms without flushing them out in between */
+    for (; h->written < h->n && s >= 0; h->written++) {
+        const struct reg_fts_held_row *r = &h->rows[h->written];
+        s = writer_step(db, wst(&w, W_INS_FTS, err), "writing the search index", err, "Isssssss",
+                        (long long)r->rowid, r->cols[0], r->cols[1], r->cols[2], r->cols[3],
+                        r->cols[4], r->cols[5], r->ids);
+        writer_reset(w.st[W_INS_FTS]);
+    }
+    writer_close(&w);
+    return s < 0 ? -1 : 0;
+}
+
+int reg_search_fts_held_registered(struct db *db, struct reg_fts_held *h, size_t at,
+                                   const char *regno, const char *uin, struct err *err)
+{
+    struct reg_fts_held_row *r;
+    struct buf ids = BUF_INIT(128);
+    struct index_writer w;
+    char *text;
+    int s;
+
+    if (at >= h->n || at < h->written)
+        return 1; /* written already: the caller rewrites it */
+    r = &h->rows[at];
+    if (ids_text(regno, uin, &ids) != 0 || (text = (char *)buf_detach(&ids, NULL)) == NULL) {
+        buf_release(&ids);
+        return err_setk(err, ERR_INTERNAL, "search index: out of memory");
+    }
+    if (r->own_ids)
+        free(r->ids);
+    r->ids = text;
+    r->own_ids = true;
+    if (writer_open(db, &w, err) != 0)
+        return -1;
+    s = writer_step(db, wst(&w, W_REGISTERED, err), "updating the search index", err, "Iss",
+                    (long long)r->rowid, regno, uin);
+    writer_reset(w.st[W_REGISTERED]);
+    writer_close(&w);
+    return s < 0 ? -1 : 0;
 }

@@ -142,9 +142,50 @@ int reg_search_index_put_keys(struct db *db, const char *id, const char *office,
                               const char *status, const json_t *record,
                               const struct search_keys *keys, bool fresh, const char *regno,
                               const char *uin, struct err *err) __attribute__((warn_unused_result));
-int reg_dup_scan_keys(struct db *db, const char *id, const json_t *record,
-                      const struct search_keys *keys, struct err *err)
+
+/* A bulk transaction's search_fts rows held back (registry_record_steps):
+ * a record the batch drafts gets its search_index row, name keys and
+ * trigram row at once (the duplicate scans read them), and its search_fts
+ * row once, at its final state, when the batch ends
+ * (reg_search_fts_held_flush), with the numbers its registration gave it
+ * (reg_search_fts_held_registered) instead of written as a draft and
+ * deleted and written again. A duplicate scan about to query search_fts
+ * (reg_dup_scan_keys with HELD) writes the rows held so far first, so
+ * every read sees what the unheld path would have written; a row written
+ * so is registered as any other (reg_search_index_registered). */
+struct reg_fts_held_row;
+struct reg_fts_held {
+    struct reg_fts_held_row *rows;
+    size_t n, cap;
+    size_t written; /* rows [0, WRITTEN) are in search_fts */
+};
+#define REG_FTS_HELD_INIT { NULL, 0, 0, 0 }
+/* reg_search_index_put_keys for a record created in the caller's
+ * transaction, with no numbers, its search_fts row held in HELD (its place
+ * in *HELD_AT). */
+int reg_search_index_put_held(struct db *db, const char *id, const char *office,
+                              const char *status, const json_t *record,
+                              const struct search_keys *keys, struct reg_fts_held *held,
+                              size_t *held_at, struct err *err)
     __attribute__((warn_unused_result));
+/* Write the rows held and not yet written, in the order they were held. */
+int reg_search_fts_held_flush(struct db *db, struct reg_fts_held *held, struct err *err)
+    __attribute__((warn_unused_result));
+/* The record of held row AT was registered as REGNO with UIN: its
+ * search_index row's status and numbers written, its held row's ids set;
+ * 1 when the row was written already (the caller rewrites it,
+ * reg_search_index_registered), 0, -1 on error. */
+int reg_search_fts_held_registered(struct db *db, struct reg_fts_held *held, size_t at,
+                                   const char *regno, const char *uin, struct err *err)
+    __attribute__((warn_unused_result));
+/* Drop every row (a new attempt of the transaction); release frees. */
+void reg_fts_held_reset(struct reg_fts_held *held);
+void reg_fts_held_release(struct reg_fts_held *held);
+
+/* HELD: as above, or NULL. */
+int reg_dup_scan_keys(struct db *db, const char *id, const json_t *record,
+                      const struct search_keys *keys, struct reg_fts_held *held,
+                      struct err *err) __attribute__((warn_unused_result));
 
 /* Record ID was just registered as REGNO with UIN (its version unchanged):
  * its index entry's status and numbers, the rest kept as it is (a record

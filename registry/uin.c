@@ -57,19 +57,49 @@ static const char *pattern_problem(const char *u)
     return NULL;
 }
 
+/* Random bytes drawn 32 at a time: one system call for a UIN's digits
+ * instead of one for each (randombytes_uniform). */
+struct digit_source {
+    unsigned char b[32];
+    size_t used;
+};
+
+/* A uniform value below RANGE (2..256): a byte is kept only when below the
+ * largest multiple of RANGE, as randombytes_uniform does, so no value is
+ * likelier than another. */
+static unsigned digit_from(struct digit_source *s, unsigned range)
+{
+    const unsigned limit = 256 - 256 % range;
+
+    for (;;) {
+        unsigned v;
+        if (s->used == sizeof s->b) {
+            randombytes_buf(s->b, sizeof s->b);
+            s->used = 0;
+        }
+        v = s->b[s->used++];
+        if (v < limit)
+            return v % range;
+    }
+}
+
 void registry_uin_generate(char out[REGISTRY_UIN_LEN + 1])
 {
+    struct digit_source src;
+
+    src.used = sizeof src.b;
     for (;;) {
         int check;
-        out[0] = (char)('2' + randombytes_uniform(8));
+        out[0] = (char)('2' + digit_from(&src, 8));
         for (size_t i = 1; i < REGISTRY_UIN_LEN - 1; i++)
-            out[i] = (char)('0' + randombytes_uniform(10));
+            out[i] = (char)('0' + digit_from(&src, 10));
         check = registry_verhoeff_digit(out, REGISTRY_UIN_LEN - 1);
         out[REGISTRY_UIN_LEN - 1] = (char)('0' + check);
         out[REGISTRY_UIN_LEN] = '\0';
         if (pattern_problem(out) == NULL)
-            return;
+            break;
     }
+    sodium_memzero(&src, sizeof src);
 }
 
 int registry_uin_check(const char *uin, struct err *err)

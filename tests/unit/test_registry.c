@@ -522,6 +522,7 @@ static void test_uin(void **state)
 {
     struct err err = ERR_INIT;
     char uin[REGISTRY_UIN_LEN + 1];
+    long first[10] = { 0 }, inner[10] = { 0 };
     (void)state;
 
     /* Verhoeff's published example: 236 -> check digit 3; 12345 -> 1. */
@@ -533,6 +534,9 @@ static void test_uin(void **state)
         registry_uin_generate(uin);
         assert_int_equal(strlen(uin), 10);
         assert_true(uin[0] >= '2');
+        first[uin[0] - '0']++;
+        for (int k = 1; k < 9; k++)
+            inner[uin[k] - '0']++;
         if (registry_uin_check(uin, &err) != 0)
             fail_msg("%s: %s", uin, err_msg(&err));
         for (int k = 2; k < 10; k++) {
@@ -540,6 +544,14 @@ static void test_uin(void **state)
             assert_false(uin[k] - uin[k - 1] == 1 && uin[k - 1] - uin[k - 2] == 1);
             assert_false(uin[k] - uin[k - 1] == -1 && uin[k - 1] - uin[k - 2] == -1);
         }
+    }
+    /* every first digit 2-9 and every inner digit about as often as the
+     * others (the pattern rules turn a few draws away) */
+    for (int d = 0; d < 10; d++) {
+        if (d >= 2 && (first[d] < 20000 / 8 * 8 / 10 || first[d] > 20000 / 8 * 12 / 10))
+            fail_msg("first digit %d: %ld of 20000", d, first[d]);
+        if (inner[d] < 160000 / 10 * 9 / 10 || inner[d] > 160000 / 10 * 11 / 10)
+            fail_msg("inner digit %d: %ld of 160000", d, inner[d]);
     }
     /* Every single-digit error and adjacent transposition is caught. */
     registry_uin_generate(uin);

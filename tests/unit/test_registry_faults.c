@@ -818,27 +818,37 @@ static void test_steps_prepared_same_as_serial(void **state)
 
 /* ---- the bulk batch of draft, verify and register steps ---- */
 
-/* Progress handler: interrupt the second run in a batch of the read that
- * rewrites a registered record's search index entry (its FTS5 row, read to
- * be written again with the record's numbers), after the second
- * registration's event, person and record rows are written. A read
- * interrupted leaves the transaction open (an interrupted write would make
- * SQLite roll it all back by itself), so only the batch can undo them. */
-static int store_runs = -1;
-static int interrupt_second_index_read(void *ctx)
+/* The runs so far of the connection's cached statements whose SQL holds
+ * TEXT. */
+static int stmt_runs(const char *text)
+{
+    sqlite3 *h = db_handle(db);
+    int runs = 0;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(h, NULL); s; s = sqlite3_next_stmt(h, s)) {
+        const char *sql = sqlite3_sql(s);
+        if (sql != NULL && strstr(sql, text))
+            runs += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 0);
+    }
+    return runs;
+}
+
+/* Progress handler: once the second registration of a batch has written
+ * its event, person and record rows (the record's UPDATE run twice since
+ * REGISTERED_RUNS), interrupt the next duplicate scan's name-key read: the
+ * third draft's, after its own rows are written. A read interrupted leaves
+ * the transaction open (an interrupted write would make SQLite roll it all
+ * back by itself), so only the batch can undo them. */
+static const char registered_sql[] = "SET status='registered', registration_number";
+static int registered_runs;
+static int interrupt_after_second_registration(void *ctx)
 {
     sqlite3 *h = db_handle(db);
     (void)ctx;
+    if (stmt_runs(registered_sql) < registered_runs + 2)
+        return 0;
     for (sqlite3_stmt *s = sqlite3_next_stmt(h, NULL); s; s = sqlite3_next_stmt(h, s)) {
         const char *sql = sqlite3_sql(s);
-        int runs;
-        if (!sqlite3_stmt_busy(s) || sql == NULL ||
-            !strstr(sql, "parents_ph, place, dates, ids FROM search_fts WHERE rowid"))
-            continue;
-        runs = sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 0);
-        if (store_runs < 0)
-            store_runs = runs;
-        if (runs > store_runs) {
+        if (sqlite3_stmt_busy(s) && sql != NULL && strstr(sql, "FROM search_name_keys WHERE key")) {
             interrupted++;
             return 1;
         }
@@ -951,13 +961,13 @@ static void test_steps_failure_after_write_undoes_batch(void **state)
     records = count_rows("birth_records");
     persons = count_rows("persons");
 
-    /* a database failure after the second registration's first writes:
-     * nothing of the batch stays, not even the first record, registered
-     * before it, nor a part of the second */
+    /* a database failure after the second registration and the third
+     * draft's first writes: nothing of the batch stays, not the two records
+     * registered before it, nor a part of the third */
     steps_fill(st, recs, 3, a, b, r);
     interrupted = 0;
-    store_runs = -1;
-    sqlite3_progress_handler(db_handle(db), 1, interrupt_second_index_read, NULL);
+    registered_runs = stmt_runs(registered_sql);
+    sqlite3_progress_handler(db_handle(db), 1, interrupt_after_second_registration, NULL);
     rc = registry_record_steps(db, st, 9, &err);
     sqlite3_progress_handler(db_handle(db), 0, NULL, NULL);
     assert_true(interrupted > 0);
@@ -1084,16 +1094,34 @@ static void test_steps_same_as_step_by_step(void **state)
  * (a temporary trigger): the duplicate that arrives then is one no scan of
  * its own paired, and only the registration's rescan of the other record
  * can catch it. */
-static void drop_pairs_found_at(const char *status)
+/* Drop every pair found (inserted) while COND holds (NEW: the pair). */
+static void drop_pairs_when(const char *cond)
 {
-    char sql[512];
+    char sql[768];
     snprintf(sql, sizeof sql,
-             "CREATE TEMP TRIGGER drop_pairs AFTER INSERT ON main.dup_candidates WHEN"
-             " (SELECT status FROM birth_records WHERE id = NEW.record_id) = '%s'"
+             "CREATE TEMP TRIGGER drop_pairs AFTER INSERT ON main.dup_candidates WHEN %s"
              " BEGIN DELETE FROM dup_candidates WHERE record_id = NEW.record_id AND"
              " other_id = NEW.other_id; END",
-             status);
+             cond);
     assert_int_equal(sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void drop_pairs_found_at(const char *status)
+{
+    char cond[128];
+    snprintf(cond, sizeof cond, "(SELECT status FROM birth_records WHERE id = NEW.record_id) = '%s'",
+             status);
+    drop_pairs_when(cond);
+}
+
+/* The pairs found by a record's scans before its verification (event): a
+ * batch that registers a record it verified leaves its row to the
+ * registration, so its status is no witness inside the batch. */
+static void drop_pairs_found_unverified(void)
+{
+    drop_pairs_when("NOT EXISTS (SELECT 1 FROM event_objects o JOIN events e ON e.seq = o.seq"
+                    " WHERE o.kind = 'record' AND o.object_id = NEW.record_id AND"
+                    " e.type = 'record.verify')");
 }
 
 static void keep_pairs(void)
@@ -1133,7 +1161,7 @@ static void test_steps_rescan_catches_later_duplicate(void **state)
 
     /* X drafted and verified, then Y, the same birth, drafted (its scan's
      * pair with X dropped), then X's registration: refused, the pair open */
-    drop_pairs_found_at("draft");
+    drop_pairs_found_unverified();
     st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
     st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = rec };
     st[2] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = rec };
@@ -1179,6 +1207,102 @@ static void test_steps_rescan_catches_later_duplicate(void **state)
     json_decref(rec);
     json_decref(other);
     steps_staff_free(a, b, r);
+}
+
+/* A batch writes its drafts' search_fts rows once, at the end, with the
+ * numbers their registrations gave them; a duplicate scan that queries
+ * search_fts inside the batch (names without a phonetic key pair: "J Li")
+ * finds the batch's earlier drafts all the same, and a row written by such
+ * a scan is rewritten at its registration. */
+static void test_steps_held_index_rows_read_first(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[5];
+    struct err err = ERR_INIT;
+    json_t *z = steps_person("Kowalczykowna", "Radegunde", "1873-05-05"),
+           *x = steps_person("Li", "J", "1871-09-09");
+    char where[160];
+    int rc;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = z };
+    st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = z };
+    st[2] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = x };
+    st[3] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = x };
+    st[4] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    rc = registry_record_steps(db, st, 5, &err);
+    if (rc != 5)
+        fail_msg("steps: %d done (%s / %s / %s)", rc, err_msg(&err), err_msg(&st[2].err),
+                 err_msg(&st[4].err));
+    /* the second J Li's scan (FTS5 passes) found the first */
+    assert_true(pair_open(st[3].new_id, st[2].new_id));
+    /* Z's row, written before its registration by those scans, holds its
+     * numbers; the audit recomputes every row of the index */
+    snprintf(where, sizeof where, "search_fts WHERE search_fts MATCH 'ids:\"%s\"'",
+             json_string_value(json_object_get(st[4].result, "uin")));
+    assert_int_equal(count_rows(where), 1);
+    assert_string_equal(record_status(st[0].new_id), "registered");
+    audit_clean();
+    registry_steps_release(st, 5);
+    json_decref(z);
+    json_decref(x);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+}
+
+/* A record the batch drafted is not read back by its later steps: its
+ * status and number are what the batch's steps made them. A second
+ * registration and a verification after the registration are refused as
+ * step by step ("already registered as" its number); so is a verification
+ * by a clerk of another office. */
+static void test_steps_drafted_head_from_batch(void **state)
+{
+    struct registry_actor *a, *b, *r, *other;
+    struct registry_step st[6];
+    struct err err = ERR_INIT;
+    json_t *x = steps_person("Oyelaran-Thistlewood", "Sigismunda", "1867-02-02");
+    char want[128];
+    int rc;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    b = login("clerk-b", "b-krelc-tundra-ferns-61");
+    r = steps_registrar();
+    other = login("clerk-b", "b-krelc-tundra-ferns-61");
+    assert_non_null(other);
+    (void)snprintf(other->office, sizeof other->office, "%s", "ZZ99");
+    st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = x };
+    st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = other, .record = x };
+    st[2] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = x };
+    st[3] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    st[4] = (struct registry_step){ .kind = REGISTRY_STEP_REGISTER, .actor = r };
+    st[5] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = x };
+    rc = registry_record_steps(db, st, 6, &err);
+    if (rc != 3)
+        fail_msg("steps: %d done (%s / %s / %s)", rc, err_msg(&err), err_msg(&st[1].err),
+                 err_msg(&st[4].err));
+    assert_false(st[1].done);
+    assert_non_null(strstr(err_msg(&st[1].err), "users act only on their own office"));
+    assert_true(st[3].done);
+    (void)snprintf(want, sizeof want, "already registered as %s",
+                   json_string_value(json_object_get(st[3].result, "registration_number")));
+    assert_false(st[4].done);
+    if (strstr(err_msg(&st[4].err), want) == NULL)
+        fail_msg("second registration: %s (want %s)", err_msg(&st[4].err), want);
+    assert_false(st[5].done);
+    assert_non_null(strstr(err_msg(&st[5].err), "is already registered"));
+    assert_string_equal(record_status(st[0].new_id), "registered");
+    audit_clean();
+    registry_steps_release(st, 6);
+    json_decref(x);
+    registry_actor_free(a);
+    registry_actor_free(b);
+    registry_actor_free(r);
+    registry_actor_free(other);
 }
 
 /* Disagreements in one batch count as they do step by step: the second
@@ -1337,5 +1461,6 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_prep_line_end_waits_for_preparation,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
                  test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
+                 test_steps_held_index_rows_read_first, test_steps_drafted_head_from_batch,
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch)
