@@ -455,6 +455,7 @@ static int app_enrol(int argc, char **argv)
     struct opts o;
     struct office_session os;
     struct office_enrolment e;
+    struct cli_national national = { 0 };
     struct buf photo = BUF_INIT(0), sig = BUF_INIT(0);
     struct err err = ERR_INIT;
     json_t *contact = NULL, *out = NULL;
@@ -483,10 +484,18 @@ static int app_enrol(int argc, char **argv)
     e.signature = sig.data;
     e.signature_len = sig.len;
     e.contact = contact;
-    os.env.national_ctx = (void *)(o.national ? o.national
-                                              : conf_get(os.s.dd->conf, "national_url", NULL));
-    if (os.env.national_ctx)
-        os.env.national = cli_national_fetch;
+    national.url = o.national ? o.national : conf_get(os.s.dd->conf, "national_url", NULL);
+    national.ca = conf_get(os.s.dd->conf, "national_ca", NULL);
+    if (national.url != NULL) {
+        if (cli_national_timeout(os.s.dd->conf, o.common.timeout, &national.timeout_s, &err) !=
+            0) {
+            rc = cli_fail(cmd, &err);
+            office_close(&os);
+            goto out;
+        }
+        os.env.national_ctx = &national;
+        os.env.national = cli_national_fetch_bounded;
+    }
     rc = office_app_enrol(&os.env, &e, &out, &err);
     rc = cli_result(cmd, rc, out, &err);
     office_close(&os);
