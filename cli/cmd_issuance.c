@@ -393,6 +393,7 @@ static const struct cli_command app_commands[] = {
       "usage: civreg application enrol --uin UIN --photo FILE.jpg [--signature FILE]\n"
       "       [--type TD3|TD1] [--kind new|renewal|replacement --replaces NUMBER]\n"
       "       [--surname S --given-names G] [--contact JSON] [--national URL]\n"
+      "       [--timeout S]\n"
       "       " SIGNIN "\n"
       "\n"
       "Checks and stores the evidence: the person's birth record is registered, the\n"
@@ -403,7 +404,9 @@ static const struct cli_command app_commands[] = {
       "A person this office does not hold is asked of the national tier (--national,\n"
       "default national_url in civreg.conf): its answer (record, signed link,\n"
       "inclusion proofs against the holding district's signed tree head) is\n"
-      "verified and kept as evidence of the application.\n" },
+      "verified and kept as evidence of the application. The request is bounded by\n"
+      "--timeout S (default national_sync_timeout_seconds in civreg.conf, 600) and\n"
+      "verified against national_ca when https.\n" },
     { "approve", app_simple, "approve an application: document number and booklet (approver)",
       "usage: civreg application approve ID " SIGNIN "\n"
       "\n"

@@ -366,7 +366,7 @@ out:
 static const struct cli_command sync_commands[] = {
     { "push", s_client, "push the district log to the national tier",
       "usage: civreg sync push --national URL [--data DIR] [--batch N] [--ca FILE]\n"
-      "                        [--uin-low N] [--uin-block N]\n"
+      "                        [--uin-low N] [--uin-block N] [--timeout S]\n"
       "\n"
       "Sends every event the national tier does not hold yet, N per request\n"
       "(default 2000), each batch with the signed tree head at its end and the\n"
@@ -376,7 +376,11 @@ static const struct cli_command sync_commands[] = {
       "holds national UINs (`sync uin-block`) then receives a new block of\n"
       "--uin-block UINs (default 1000) when fewer than --uin-low (default 200)\n"
       "are unused. https:// URLs are verified against --ca FILE (default: the\n"
-      "system's CAs); http:// is accepted only to a loopback address.\n" },
+      "system's CAs); http:// is accepted only to a loopback address.\n"
+      "Every request to the national tier (this and the other sync commands) is\n"
+      "bounded by --timeout S (default national_sync_timeout_seconds in\n"
+      "civreg.conf, 600): connected within 10 s (or S when shorter), the answer\n"
+      "complete within S; a refused connection fails at once.\n" },
     { "person", s_request, "a person of any office from the national tier (bundle)",
       "usage: civreg sync person UIN --national URL [--data DIR] [--out FILE]\n"
       "\n"

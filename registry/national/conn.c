@@ -21,6 +21,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,6 +55,40 @@ static int wait_fd(int fd, short events, int64_t deadline)
         if (n < 0 && errno != EINTR)
             return -1;
     }
+}
+
+/* OpenSSL writes to the socket with write(): a peer gone raises SIGPIPE,
+ * which would end a command-line process without a word. Around each TLS
+ * write SIGPIPE is blocked in this thread, and one raised meanwhile is
+ * taken (curl's sigpipe_ignore), so the write fails with EPIPE instead. */
+struct sigpipe_hold {
+    sigset_t old;
+    bool pending; /* a SIGPIPE was pending before: left for its owner */
+};
+
+static void sigpipe_block(struct sigpipe_hold *h)
+{
+    sigset_t pipe_set, pend;
+
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pend);
+    h->pending = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1;
+    (void)pthread_sigmask(SIG_BLOCK, &pipe_set, &h->old);
+}
+
+static void sigpipe_unblock(struct sigpipe_hold *h)
+{
+    sigset_t pipe_set, pend;
+    const struct timespec zero = { 0, 0 };
+
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pend);
+    if (!h->pending && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1)
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    (void)pthread_sigmask(SIG_SETMASK, &h->old, NULL);
 }
 
 static int timed_out(const struct nat_conn *k, const char *what, int seconds, struct err *err)
@@ -214,9 +250,14 @@ static int tls_handshake(struct nat_conn *k, int64_t until, int seconds, struct 
     char why[256];
 
     for (;;) {
-        int r = SSL_connect(k->ssl), w;
+        struct sigpipe_hold h;
+        int r, w;
         short ev;
         long v;
+
+        sigpipe_block(&h);
+        r = SSL_connect(k->ssl);
+        sigpipe_unblock(&h);
 
         if (r == 1)
             break;
@@ -261,8 +302,12 @@ int nat_conn_open(const struct national_client *c, struct nat_conn *k, struct er
 void nat_conn_close(struct nat_conn *k)
 {
     if (k->ssl) {
+        struct sigpipe_hold h;
         /* a close_notify if the socket takes it now; never a wait */
-        (void)SSL_shutdown(k->ssl);
+        sigpipe_block(&h);
+        if (SSL_is_init_finished(k->ssl))
+            (void)SSL_shutdown(k->ssl);
+        sigpipe_unblock(&h);
         SSL_free(k->ssl);
     }
     SSL_CTX_free(k->ctx);
@@ -286,7 +331,11 @@ int nat_conn_write(struct nat_conn *k, const void *data, size_t len, struct err 
             return timed_out(k, "request not taken", k->timeout_s, err);
 
         if (k->ssl) {
-            int r = SSL_write_ex(k->ssl, p, len, &n);
+            struct sigpipe_hold h;
+            int r;
+            sigpipe_block(&h);
+            r = SSL_write_ex(k->ssl, p, len, &n);
+            sigpipe_unblock(&h);
             if (r != 1 && (ev = ssl_wants(k, r)) == 0)
                 return unreachable(k, "sending the request failed (connection closed)", err);
         } else {

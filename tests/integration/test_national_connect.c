@@ -85,6 +85,7 @@ static int test_teardown(void **state)
     (void)state;
     if (stand_in > 0) {
         kill(-stand_in, SIGKILL); /* its children answering too */
+        kill(stand_in, SIGKILL);
         (void)waitpid(stand_in, NULL, 0);
     }
     stand_in = -1;
@@ -131,13 +132,28 @@ static int loopback_socket(int backlog, int *port)
     return fd;
 }
 
-enum tier { TIER_CLOSED, TIER_SILENT, TIER_FULL, TIER_TRICKLE };
+/* A child in a process group of its own (the teardown kills the group:
+ * the child and any it forked). */
+static pid_t stand_in_fork(void)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+        (void)setpgid(0, 0);
+    else
+        (void)setpgid(pid, pid);
+    return pid;
+}
+
+enum tier { TIER_CLOSED, TIER_SILENT, TIER_FULL, TIER_TRICKLE, TIER_HANGUP };
 
 /* A stand-in national tier of kind T in PEER: its port. CLOSED: bound,
  * not listening (refused); SILENT: listening, never accepting; FULL: its
  * accept queue filled, so a connect never completes; TRICKLE: a child
  * accepts every connection and sends a 200 answer one byte every 100 ms,
- * for longer than any bound here. */
+ * for longer than any bound here; HANGUP: a child accepts every connection
+ * and closes it at once. */
 static int tier_start(enum tier t)
 {
     int port = 0;
@@ -155,15 +171,19 @@ static int tier_start(enum tier t)
         }
         usleep(200000);
     }
+    if (t == TIER_HANGUP) {
+        stand_in = stand_in_fork();
+        if (stand_in == 0)
+            for (int c; (c = accept(peer, NULL, NULL)) >= 0;)
+                close(c);
+        if (stand_in == 0)
+            _exit(0);
+    }
     if (t == TIER_TRICKLE) {
         static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                      "Content-Length: 400\r\nConnection: close\r\n\r\n{\"a\":\"";
-        stand_in = fork();
-        assert_true(stand_in >= 0);
-        if (stand_in > 0)
-            (void)setpgid(stand_in, stand_in);
+        stand_in = stand_in_fork();
         if (stand_in == 0) {
-            (void)setpgid(0, 0);
             for (;;) {
                 int c = accept(peer, NULL, NULL);
                 if (c < 0)
@@ -186,9 +206,10 @@ static int tier_start(enum tier t)
     return port;
 }
 
-/* `civreg sync ARGS... --data DATA --national http://127.0.0.1:PORT`:
+/* `civreg sync ARGS... --data DATA --national SCHEME://127.0.0.1:PORT`:
  * its exit status and stderr (*ERR, caller frees), *TOOK seconds. */
-static int sync_run(int port, const char *const args[], char **err, double *took)
+static int sync_run_url(const char *scheme, int port, const char *const args[], char **err,
+                        double *took)
 {
     const char *argv[16];
     char url[64];
@@ -197,7 +218,7 @@ static int sync_run(int port, const char *const args[], char **err, double *took
     double t0;
     int st;
 
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d", scheme, port);
     argv[n++] = "sync";
     for (size_t i = 0; args[i] && n < 10; i++)
         argv[n++] = args[i];
@@ -216,14 +237,19 @@ static int sync_run(int port, const char *const args[], char **err, double *took
     return st;
 }
 
-/* A request to a tier that fails within [LO, HI) seconds with a message
- * holding NEEDLE (and NEEDLE2 when not NULL). */
-static void sync_fails(int port, const char *const args[], double lo, double hi,
-                       const char *needle, const char *needle2)
+static int sync_run(int port, const char *const args[], char **err, double *took)
+{
+    return sync_run_url("http", port, args, err, took);
+}
+
+/* A request to a tier (SCHEME) that fails within [LO, HI) seconds with a
+ * message holding NEEDLE (and NEEDLE2 when not NULL). */
+static void sync_fails_url(const char *scheme, int port, const char *const args[], double lo,
+                           double hi, const char *needle, const char *needle2)
 {
     char *err = NULL;
     double took = 0;
-    int st = sync_run(port, args, &err, &took);
+    int st = sync_run_url(scheme, port, args, &err, &took);
 
     print_message("sync %s: exit %d in %.2f s: %s", args[0], st, took, err);
     assert_int_not_equal(st, 0);
@@ -233,6 +259,12 @@ static void sync_fails(int port, const char *const args[], double lo, double hi,
     assert_true(took >= lo);
     assert_true(took < hi);
     free(err);
+}
+
+static void sync_fails(int port, const char *const args[], double lo, double hi,
+                       const char *needle, const char *needle2)
+{
+    sync_fails_url("http", port, args, lo, hi, needle, needle2);
 }
 
 static void test_cli_refused(void **state)
@@ -289,6 +321,24 @@ static void test_cli_trickle(void **state)
     /* 600 bytes at 10 a second would take a minute: cut at 2 s */
     sync_fails(port, (const char *[]){ "person", "123", "--timeout", "2", NULL }, 1.8, 6.0,
                "no complete answer within 2 s", "timeout");
+}
+
+/* https: a peer that never completes the handshake is cut at the bound;
+ * one that hangs up fails at once. */
+static void test_cli_tls(void **state)
+{
+    int port = tier_start(TIER_SILENT);
+    (void)state;
+
+    sync_fails_url("https", port, (const char *[]){ "person", "123", "--timeout", "2", NULL },
+                   1.8, 6.0, "no TLS handshake within 2 s", "timeout");
+    test_teardown(NULL);
+    port = tier_start(TIER_HANGUP);
+    sync_fails_url("https", port, (const char *[]){ "push", "--timeout", "30", NULL }, 0, 1.5,
+                   "TLS handshake failed", NULL);
+    /* plain http: the request not taken or no answer, at once either way */
+    sync_fails(port, (const char *[]){ "push", "--timeout", "30", NULL }, 0, 1.5, "127.0.0.1:",
+               NULL);
 }
 
 /* DC's server against the tier at PORT: the screen's bound 2 s, the
@@ -381,4 +431,5 @@ static void test_web_trickle(void **state)
 CMOCKA_MAIN_WITH((.group = "national_connect", .group_setup = group_setup,
                   .group_teardown = group_teardown, .teardown = test_teardown),
                  test_cli_refused, test_cli_silent, test_cli_connect_timeout, test_cli_trickle,
+                 test_cli_tls,
                  test_web_refused, test_web_silent, test_web_connect_timeout, test_web_trickle)
