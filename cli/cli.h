@@ -222,18 +222,12 @@ int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bo
                      struct err *err);
 
 /* The passport office's question to the national tier (an
- * office_national_fetch, cmd_sync.c): CTX the national URL. Fails with a
- * clear message in a build without the national tier. */
+ * office_national_fetch, cmd_sync.c): CTX a struct office_national (its
+ * URL, CA and time bound). Fails with a clear message in a build without
+ * the national tier. */
 struct db;
 int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
                        json_t **answer, struct err *err);
-/* The same with CTX a struct cli_national: its CA and time bound too. */
-struct cli_national {
-    const char *url, *ca; /* national_url, national_ca (NULL: the system's CAs) */
-    int timeout_s;        /* each request (cli_national_timeout) */
-};
-int cli_national_fetch_bounded(void *ctx, struct db *db, const char *keys_dir, const char *uin,
-                               json_t **answer, struct err *err);
 
 /* The bound of each request to the national tier of the command line and
  * the background sync: OPTION (--timeout S) when given (> 0), else

@@ -458,7 +458,7 @@ static int app_enrol(int argc, char **argv)
     struct opts o;
     struct office_session os;
     struct office_enrolment e;
-    struct cli_national national = { 0 };
+    struct office_national national = { 0 };
     struct buf photo = BUF_INIT(0), sig = BUF_INIT(0);
     struct err err = ERR_INIT;
     json_t *contact = NULL, *out = NULL;
@@ -497,7 +497,7 @@ static int app_enrol(int argc, char **argv)
             goto out;
         }
         os.env.national_ctx = &national;
-        os.env.national = cli_national_fetch_bounded;
+        os.env.national = cli_national_fetch;
     }
     rc = office_app_enrol(&os.env, &e, &out, &err);
     rc = cli_result(cmd, rc, out, &err);

@@ -12,6 +12,7 @@
 #include "cli_registry.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "issuance/passport/passport.h"
 #include "registry/national/national.h"
 #include "registry/registry.h"
 
@@ -282,38 +283,24 @@ out:
     return rc;
 }
 
-/* The person UIN from the national tier at URL (CA, TIMEOUT as
- * national_client_set_ca and national_client_set_timeout). */
-static int fetch_person(const char *url, const char *ca, int timeout, struct db *db,
-                        const char *keys_dir, const char *uin, json_t **answer, struct err *err)
+int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
+                       json_t **answer, struct err *err)
 {
+    const struct office_national *n = ctx;
     struct national_client *c = NULL;
     int rc = -1;
 
     *answer = NULL;
-    if (url == NULL || *url == '\0')
+    if (n == NULL || n->url == NULL || n->url[0] == '\0')
         return err_set(err, "no national tier configured (--national URL or national_url in "
                             "civreg.conf)");
-    if (national_client_open(url, db, keys_dir, &c, err) == 0 &&
-        national_client_set_ca(c, ca, err) == 0) {
-        national_client_set_timeout(c, timeout);
+    if (national_client_open(n->url, db, keys_dir, &c, err) == 0 &&
+        national_client_set_ca(c, n->ca, err) == 0) {
+        national_client_set_timeout(c, n->timeout_s);
         rc = national_fetch_person(c, uin, answer, err);
     }
     national_client_free(c);
     return rc;
-}
-
-int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
-                       json_t **answer, struct err *err)
-{
-    return fetch_person(ctx, NULL, 0, db, keys_dir, uin, answer, err);
-}
-
-int cli_national_fetch_bounded(void *ctx, struct db *db, const char *keys_dir, const char *uin,
-                               json_t **answer, struct err *err)
-{
-    const struct cli_national *n = ctx;
-    return fetch_person(n->url, n->ca, n->timeout_s, db, keys_dir, uin, answer, err);
 }
 
 /* The background sync's state, as `civreg serve` last wrote it, with the
@@ -476,12 +463,6 @@ int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const cha
     (void)ctx, (void)db, (void)keys_dir, (void)uin;
     *answer = NULL;
     return err_set(err, "this civreg was built without the national tier");
-}
-
-int cli_national_fetch_bounded(void *ctx, struct db *db, const char *keys_dir, const char *uin,
-                               json_t **answer, struct err *err)
-{
-    return cli_national_fetch(ctx, db, keys_dir, uin, answer, err);
 }
 
 int cli_national_timeout(const struct conf *conf, long option, int *seconds, struct err *err)

@@ -11,7 +11,10 @@
  *   - a tier that accepts and sends its answer a byte at a time past the
  *     bound: cut at the bound (CLI and 504), not kept alive by the trickle;
  *   - the background sync of `civreg serve` gives up at its bound too
- *     (its status names the timeout). */
+ *     (its status names the timeout);
+ *   - enrolment of a person this office does not hold asks the tier within
+ *     the bound, from the command line (--timeout) and from the web
+ *     (national_timeout_seconds). */
 #define _GNU_SOURCE /* asprintf */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -31,15 +34,19 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
 
 #include "support/cmocka_main.h"
 #include "support/server_fixture.h"
 #include "support/support.h"
 
 #define FILLERS 4
+#define ENROL_PW "tundra-ferns-quartz-77"
+#define FOREIGN_UIN "2947503860" /* a valid UIN this office does not hold */
 
 static char *dir;
-static char data[4300], pw_admin[4096], pw_reg[4096];
+static char data[4300], pw_admin[4096], pw_reg[4096], pw_enrol[4096];
 static char *conf_init; /* civreg.conf as init wrote it */
 static struct test_server srv;
 static int peer = -1;                 /* the stand-in tier's socket */
@@ -67,6 +74,9 @@ static int group_setup(void **state)
         return -1;
     /* the first user signs the log's first head: a client can sign as DC */
     civreg_staff_add(data, dir, "clerk", "registrar,auditor", pw_admin, NULL, NULL, pw_reg);
+    civreg_user_add(data, "enrol", "enrolment_officer", ENROL_PW, pw_admin);
+    if (pw_file(dir, "enrol", ENROL_PW, pw_enrol, sizeof pw_enrol) != 0)
+        return -1;
     snprintf(path, sizeof path, "%s/civreg.conf", data);
     conf_init = file_read(path, &len);
     return conf_init ? 0 : -1;
@@ -428,8 +438,83 @@ static void test_web_trickle(void **state)
     screen_answers(TIER_TRICKLE, 504, "national_timeout", 1.8, 6.0);
 }
 
+static char *portrait(size_t *len)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
+    return file_read(path, len);
+}
+
+/* `application enrol` of a person held elsewhere: the question to a silent
+ * tier ends at --timeout, the message naming it. */
+static void test_cli_enrol(void **state)
+{
+    char url[64], photo[4200];
+    struct proc_result r;
+    double t0, took;
+    int port = tier_start(TIER_SILENT);
+    (void)state;
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    snprintf(photo, sizeof photo, "%s/issuance/portrait.jpg", CIVREG_TEST_DATA);
+    t0 = now_s();
+    assert_int_equal(civreg_run(NULL, &r,
+                                (const char *[]){ "application", "enrol", "--uin", FOREIGN_UIN,
+                                                  "--photo", photo, "--national", url,
+                                                  "--timeout", "2", "--data", data, "--user",
+                                                  "enrol", "--password-file", pw_enrol, NULL }),
+                     0);
+    took = now_s() - t0;
+    print_message("application enrol: exit %d in %.2f s: %s", r.status, took, r.err);
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "asking the national tier"));
+    assert_non_null(strstr(r.err, "within 2 s (timeout)"));
+    assert_true(took >= 1.8 && took < 6.0);
+    proc_result_free(&r);
+}
+
+/* POST /api/v1/applications of a person held elsewhere: the worker asks
+ * the silent tier for national_timeout_seconds, not 600 s a read. */
+static void test_web_enrol(void **state)
+{
+    struct test_session reg, enrol;
+    struct http_response r;
+    size_t len = 0;
+    char *jpg = portrait(&len), *b64, *body;
+    double t0, took;
+    json_t *j;
+    (void)state;
+
+    assert_non_null(jpg);
+    b64 = malloc(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL));
+    assert_non_null(b64);
+    sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL),
+                      (const unsigned char *)jpg, len, sodium_base64_VARIANT_ORIGINAL);
+    j = json_pack("{s:s, s:s, s:s}", "uin", FOREIGN_UIN, "doc_type", "TD3", "photo", b64);
+    body = json_dumps(j, JSON_COMPACT);
+    assert_non_null(body);
+    serve_against(tier_start(TIER_SILENT), &reg);
+    assert_int_equal(web_sign_in(srv.port, "enrol", ENROL_PW, NULL, &enrol), 200);
+    t0 = now_s();
+    assert_int_equal(session_request(srv.port, &enrol, "POST", "/api/v1/applications", body, &r),
+                     0);
+    took = now_s() - t0;
+    print_message("web enrol: %d in %.2f s: %s\n", r.status, took, r.body);
+    /* as the registrar's screen: 504 with the national tier's code */
+    assert_int_equal(r.status, 504);
+    assert_non_null(strstr(r.body, "\"national_timeout\""));
+    assert_non_null(strstr(r.body, "within 2 s (timeout)"));
+    assert_true(took >= 1.8 && took < 6.0);
+    http_response_free(&r);
+    json_decref(j);
+    free(body);
+    free(b64);
+    free(jpg);
+}
+
 CMOCKA_MAIN_WITH((.group = "national_connect", .group_setup = group_setup,
                   .group_teardown = group_teardown, .teardown = test_teardown),
                  test_cli_refused, test_cli_silent, test_cli_connect_timeout, test_cli_trickle,
                  test_cli_tls,
-                 test_web_refused, test_web_silent, test_web_connect_timeout, test_web_trickle)
+                 test_web_refused, test_web_silent, test_web_connect_timeout, test_web_trickle,
+                 test_cli_enrol, test_web_enrol)
