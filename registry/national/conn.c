@@ -161,8 +161,10 @@ static int connect_tcp(const struct national_client *c, struct nat_conn *k, int6
     int g;
 
     (void)snprintf(port, sizeof port, "%d", c->port);
-    if ((g = getaddrinfo(c->host, port, &hints, &res)) != 0)
-        return unreachable(k, gai_strerror(g), err);
+    if ((g = getaddrinfo(c->host, port, &hints, &res)) != 0) {
+        (void)snprintf(why, sizeof why, "cannot resolve %s: %s", c->host, gai_strerror(g));
+        return unreachable(k, why, err);
+    }
     for (const struct addrinfo *ai = res; ai != NULL && k->fd < 0; ai = ai->ai_next) {
         int e;
         if (nat_now_ms() >= until) {
