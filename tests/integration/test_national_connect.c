@@ -123,25 +123,6 @@ static void set_conf(const char *lines)
     free(text);
 }
 
-/* A loopback TCP socket on a free port, listening with BACKLOG when >= 0;
- * its port in *PORT. */
-static int loopback_socket(int backlog, int *port)
-{
-    struct sockaddr_in a = { 0 };
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    if (backlog >= 0)
-        assert_int_equal(listen(fd, backlog), 0);
-    return fd;
-}
-
 /* A child in a process group of its own (the teardown kills the group:
  * the child and any it forked). */
 static pid_t stand_in_fork(void)
@@ -168,7 +149,8 @@ static int tier_start(enum tier t)
 {
     int port = 0;
 
-    peer = loopback_socket(t == TIER_CLOSED ? -1 : t == TIER_FULL ? 0 : 16, &port);
+    peer = tcp_listen_loopback(t == TIER_CLOSED ? -1 : t == TIER_FULL ? 0 : 16, &port);
+    assert_true(peer >= 0);
     if (t == TIER_FULL) {
         struct sockaddr_in a = { 0 };
         a.sin_family = AF_INET;
