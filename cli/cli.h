@@ -68,7 +68,8 @@ int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err
     __attribute__((warn_unused_result));
 
 /* Write LEN bytes to PATH through PATH.tmp and a rename (a reader never
- * sees half a file). */
+ * sees half a file). A PATH that exists and is not a regular file (a
+ * device such as /dev/null, a FIFO) is written into, never replaced. */
 int cli_write_file(const char *path, const void *p, size_t len, struct err *err)
     __attribute__((warn_unused_result));
 

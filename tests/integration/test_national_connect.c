@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,14 +138,15 @@ static pid_t stand_in_fork(void)
     return pid;
 }
 
-enum tier { TIER_CLOSED, TIER_SILENT, TIER_FULL, TIER_TRICKLE, TIER_HANGUP };
+enum tier { TIER_CLOSED, TIER_SILENT, TIER_FULL, TIER_TRICKLE, TIER_HANGUP, TIER_ANSWER };
 
 /* A stand-in national tier of kind T in PEER: its port. CLOSED: bound,
  * not listening (refused); SILENT: listening, never accepting; FULL: its
  * accept queue filled, so a connect never completes; TRICKLE: a child
  * accepts every connection and sends a 200 answer one byte every 100 ms,
  * for longer than any bound here; HANGUP: a child accepts every connection
- * and closes it at once. */
+ * and closes it at once; ANSWER: a child answers every request 200
+ * {"ok":true}. */
 static int tier_start(enum tier t)
 {
     int port = 0;
@@ -170,6 +172,25 @@ static int tier_start(enum tier t)
                 close(c);
         if (stand_in == 0)
             _exit(0);
+    }
+    if (t == TIER_ANSWER) {
+        static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}";
+        stand_in = stand_in_fork();
+        if (stand_in == 0) {
+            for (int c; (c = accept(peer, NULL, NULL)) >= 0; close(c)) {
+                char req[4096];
+                /* the request's head and its short body, then the answer */
+                usleep(100000);
+                (void)read(c, req, sizeof req);
+                if (write(c, ok, sizeof ok - 1) < 0)
+                    _exit(1);
+                shutdown(c, SHUT_WR);
+                while (read(c, req, sizeof req) > 0)
+                    ;
+            }
+            _exit(0);
+        }
     }
     if (t == TIER_TRICKLE) {
         static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -420,6 +441,40 @@ static void test_web_trickle(void **state)
     screen_answers(TIER_TRICKLE, 504, "national_timeout", 1.8, 6.0);
 }
 
+/* `--out` naming a FIFO (as /dev/null is a device): written into, not
+ * replaced by a regular file (a rename over /dev/null as root replaced
+ * the machine's). */
+static void test_cli_out_fifo(void **state)
+{
+    char fifo[4200], got[64] = "";
+    struct stat st;
+    ssize_t n;
+    int fd, port = tier_start(TIER_ANSWER);
+    (void)state;
+
+    snprintf(fifo, sizeof fifo, "%s/answer.fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(fd >= 0);
+    {
+        char *err = NULL;
+        double took;
+        int rc = sync_run(port, (const char *[]){ "person", "123", "--out", fifo, NULL }, &err,
+                          &took);
+        print_message("sync person --out FIFO: exit %d: %s", rc, err);
+        free(err);
+        assert_int_equal(rc, 0);
+    }
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    n = read(fd, got, sizeof got - 1);
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_string_equal(got, "{\"ok\":true}");
+    close(fd);
+    unlink(fifo);
+}
+
 static char *portrait(size_t *len)
 {
     char path[4200];
@@ -499,4 +554,4 @@ CMOCKA_MAIN_WITH((.group = "national_connect", .group_setup = group_setup,
                  test_cli_refused, test_cli_silent, test_cli_connect_timeout, test_cli_trickle,
                  test_cli_tls,
                  test_web_refused, test_web_silent, test_web_connect_timeout, test_web_trickle,
-                 test_cli_enrol, test_web_enrol)
+                 test_cli_enrol, test_web_enrol, test_cli_out_fifo)
