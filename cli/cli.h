@@ -68,7 +68,8 @@ int cli_read_file(const char *path, size_t max, struct buf *out, struct err *err
     __attribute__((warn_unused_result));
 
 /* Write LEN bytes to PATH through PATH.tmp and a rename (a reader never
- * sees half a file). */
+ * sees half a file). A PATH that exists and is not a regular file (a
+ * device such as /dev/null, a FIFO) is written into, never replaced. */
 int cli_write_file(const char *path, const void *p, size_t len, struct err *err)
     __attribute__((warn_unused_result));
 
@@ -83,6 +84,7 @@ int cli_parse_int(const char *s, long lo, long hi, long *out) __attribute__((war
  * struct of such a command begins with this. */
 struct cli_common_opts {
     const char *data, *user, *password_file;
+    long timeout; /* --timeout S, commands asking the national tier (0: not given) */
     char **args; /* the positional arguments (cli_parse) */
     int nargs;
 };
@@ -128,6 +130,9 @@ struct cli_family {
     const char *data_for; /* --data DIR */
     const char *user_for; /* --user U and --password-file F */
 };
+
+/* The largest --timeout S (seconds). */
+#define CLI_TIMEOUT_MAX 3600
 
 /* CLI_GO: parsing succeeded, run the command. */
 enum { CLI_GO = -1 };
@@ -218,11 +223,19 @@ int chip_qc_readback(struct office_env *env, const char *id, json_t **report, bo
                      struct err *err);
 
 /* The passport office's question to the national tier (an
- * office_national_fetch, cmd_sync.c): CTX the national URL. Fails with a
- * clear message in a build without the national tier. */
+ * office_national_fetch, cmd_sync.c): CTX a struct office_national (its
+ * URL, CA and time bound). Fails with a clear message in a build without
+ * the national tier. */
 struct db;
 int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
                        json_t **answer, struct err *err);
+
+/* The bound of each request to the national tier of the command line and
+ * the background sync: OPTION (--timeout S) when given (> 0), else
+ * civreg.conf's national_sync_timeout_seconds (default 600, 1 to 3600). */
+struct conf;
+int cli_national_timeout(const struct conf *conf, long option, int *seconds, struct err *err)
+    __attribute__((warn_unused_result));
 
 /* A national-tier command in a build without it: says so on stderr
  * ("civreg COMMAND: ...") and returns EXIT_FAIL. */

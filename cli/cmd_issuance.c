@@ -393,6 +393,7 @@ static const struct cli_command app_commands[] = {
       "usage: civreg application enrol --uin UIN --photo FILE.jpg [--signature FILE]\n"
       "       [--type TD3|TD1] [--kind new|renewal|replacement --replaces NUMBER]\n"
       "       [--surname S --given-names G] [--contact JSON] [--national URL]\n"
+      "       [--timeout S]\n"
       "       " SIGNIN "\n"
       "\n"
       "Checks and stores the evidence: the person's birth record is registered, the\n"
@@ -403,7 +404,9 @@ static const struct cli_command app_commands[] = {
       "A person this office does not hold is asked of the national tier (--national,\n"
       "default national_url in civreg.conf): its answer (record, signed link,\n"
       "inclusion proofs against the holding district's signed tree head) is\n"
-      "verified and kept as evidence of the application.\n" },
+      "verified and kept as evidence of the application. The request is bounded by\n"
+      "--timeout S (default national_sync_timeout_seconds in civreg.conf, 600) and\n"
+      "verified against national_ca when https.\n" },
     { "approve", app_simple, "approve an application: document number and booklet (approver)",
       "usage: civreg application approve ID " SIGNIN "\n"
       "\n"
@@ -455,6 +458,7 @@ static int app_enrol(int argc, char **argv)
     struct opts o;
     struct office_session os;
     struct office_enrolment e;
+    struct office_national national = { 0 };
     struct buf photo = BUF_INIT(0), sig = BUF_INIT(0);
     struct err err = ERR_INIT;
     json_t *contact = NULL, *out = NULL;
@@ -483,10 +487,18 @@ static int app_enrol(int argc, char **argv)
     e.signature = sig.data;
     e.signature_len = sig.len;
     e.contact = contact;
-    os.env.national_ctx = (void *)(o.national ? o.national
-                                              : conf_get(os.s.dd->conf, "national_url", NULL));
-    if (os.env.national_ctx)
+    national.url = o.national ? o.national : conf_get(os.s.dd->conf, "national_url", NULL);
+    national.ca = conf_get(os.s.dd->conf, "national_ca", NULL);
+    if (national.url != NULL) {
+        if (cli_national_timeout(os.s.dd->conf, o.common.timeout, &national.timeout_s, &err) !=
+            0) {
+            rc = cli_fail(cmd, &err);
+            office_close(&os);
+            goto out;
+        }
+        os.env.national_ctx = &national;
         os.env.national = cli_national_fetch;
+    }
     rc = office_app_enrol(&os.env, &e, &out, &err);
     rc = cli_result(cmd, rc, out, &err);
     office_close(&os);

@@ -10,7 +10,8 @@
 #include "registry/national/national.h"
 
 /* Background sync to the national tier when civreg.conf names one
- * (national_url; national_ca, national_sync_seconds): a thread of its own
+ * (national_url; national_ca, national_sync_seconds,
+ * national_sync_timeout_seconds): a thread of its own
  * beside the web server (registry/national/bgsync.c). *DD and *BG are NULL
  * when there is nothing to run. */
 static int bgsync_start(const char *dir, struct datadir **dd, struct national_bgsync **bg)
@@ -19,6 +20,7 @@ static int bgsync_start(const char *dir, struct datadir **dd, struct national_bg
     struct err err = ERR_INIT;
     struct db *db = NULL;
     unsigned long interval = 0;
+    int timeout = 0;
     char status[4200];
 
     *dd = NULL;
@@ -35,6 +37,7 @@ static int bgsync_start(const char *dir, struct datadir **dd, struct national_bg
     }
     if (conf_get_uint((*dd)->conf, "national_sync_seconds", NATIONAL_SYNC_INTERVAL, 5, 86400,
                       &interval, &err) != 0 ||
+        cli_national_timeout((*dd)->conf, 0, &timeout, &err) != 0 ||
         /* the schema is current before the thread opens its connection */
         datadir_db_open(*dd, DB_OPEN_MIGRATE, &db, &err) != 0)
         goto fail;
@@ -46,6 +49,7 @@ static int bgsync_start(const char *dir, struct datadir **dd, struct national_bg
     bo.ca = conf_get((*dd)->conf, "national_ca", NULL);
     bo.status_path = status;
     bo.interval_s = (unsigned)interval;
+    bo.timeout_s = timeout;
     if (national_bgsync_start(&bo, bg, &err) != 0)
         goto fail;
     fprintf(stderr, "serve: background sync to %s (status: civreg sync status)\n", bo.url);

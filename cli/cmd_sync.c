@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/conf.h"
 #include "core/json.h"
 
 #ifdef CIVREG_HAVE_NATIONAL
 #include "cli_registry.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "issuance/passport/passport.h"
 #include "registry/national/national.h"
 #include "registry/registry.h"
 
@@ -24,6 +26,37 @@ struct sync_opts {
 
 static int parse(const char *name, int argc, char **argv, bool want_arg, struct sync_opts *o);
 
+int cli_national_timeout(const struct conf *conf, long option, int *seconds, struct err *err)
+{
+    unsigned long s = 0;
+
+    if (option > 0) {
+        *seconds = (int)option;
+        return 0;
+    }
+    if (conf_get_uint(conf, "national_sync_timeout_seconds", NATIONAL_SYNC_TIMEOUT, 1,
+                      CLI_TIMEOUT_MAX, &s, err) != 0)
+        return -1;
+    *seconds = (int)s;
+    return 0;
+}
+
+/* A client of URL signing as the office of DD (its database DB), verifying
+ * https against CA, each request bounded by TIMEOUT (--timeout, else
+ * civreg.conf's national_sync_timeout_seconds). */
+static int client_of(const char *url, const char *ca, long timeout, const struct datadir *dd,
+                     struct db *db, struct national_client **c, struct err *err)
+{
+    int seconds = 0;
+
+    if (national_client_open(url, db, dd->keys_dir, c, err) != 0 ||
+        national_client_set_ca(*c, ca, err) != 0 ||
+        cli_national_timeout(dd->conf, timeout, &seconds, err) != 0)
+        return -1;
+    national_client_set_timeout(*c, seconds);
+    return 0;
+}
+
 /* Open the data directory and a client signing as its office. */
 static int open_client(const char *cmd, const struct sync_opts *o, struct datadir **dd,
                        struct db **db, struct national_client **c)
@@ -32,8 +65,7 @@ static int open_client(const char *cmd, const struct sync_opts *o, struct datadi
 
     if (datadir_open(cli_data_dir(o->common.data), dd, &err) != 0 ||
         datadir_db_open(*dd, DB_OPEN_MIGRATE, db, &err) != 0 ||
-        national_client_open(o->national, *db, (*dd)->keys_dir, c, &err) != 0 ||
-        national_client_set_ca(*c, o->ca, &err) != 0)
+        client_of(o->national, o->ca, o->common.timeout, *dd, *db, c, &err) != 0)
         return cli_fail(cmd, &err);
     return 0;
 }
@@ -234,8 +266,7 @@ static int s_resolve(int argc, char **argv)
         return cli_usage_error(cmd, "--reason TEXT is required");
     if ((rc = cli_session_open(cmd, o.common.data, o.common.user, o.common.password_file, true, &s)) != EXIT_OK)
         return rc;
-    if (national_client_open(o.national, s.db, s.dd->keys_dir, &c, &err) != 0 ||
-        national_client_set_ca(c, o.ca, &err) != 0 ||
+    if (client_of(o.national, o.ca, o.common.timeout, s.dd, s.db, &c, &err) != 0 ||
         national_dup_resolve_case(c, s.db, s.actor, id, o.same, o.reason, &seq, &held, &err) != 0) {
         if (seq >= 0)
             err_prefix(&err, "case %ld resolved by event %lld, not pushed yet", id, seq);
@@ -255,16 +286,19 @@ out:
 int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const char *uin,
                        json_t **answer, struct err *err)
 {
+    const struct office_national *n = ctx;
     struct national_client *c = NULL;
-    int rc;
+    int rc = -1;
 
     *answer = NULL;
-    if (ctx == NULL || *(const char *)ctx == '\0')
+    if (n == NULL || n->url == NULL || n->url[0] == '\0')
         return err_set(err, "no national tier configured (--national URL or national_url in "
                             "civreg.conf)");
-    if (national_client_open(ctx, db, keys_dir, &c, err) != 0)
-        return -1;
-    rc = national_fetch_person(c, uin, answer, err);
+    if (national_client_open(n->url, db, keys_dir, &c, err) == 0 &&
+        national_client_set_ca(c, n->ca, err) == 0) {
+        national_client_set_timeout(c, n->timeout_s);
+        rc = national_fetch_person(c, uin, answer, err);
+    }
     national_client_free(c);
     return rc;
 }
@@ -319,7 +353,7 @@ out:
 static const struct cli_command sync_commands[] = {
     { "push", s_client, "push the district log to the national tier",
       "usage: civreg sync push --national URL [--data DIR] [--batch N] [--ca FILE]\n"
-      "                        [--uin-low N] [--uin-block N]\n"
+      "                        [--uin-low N] [--uin-block N] [--timeout S]\n"
       "\n"
       "Sends every event the national tier does not hold yet, N per request\n"
       "(default 2000), each batch with the signed tree head at its end and the\n"
@@ -329,7 +363,11 @@ static const struct cli_command sync_commands[] = {
       "holds national UINs (`sync uin-block`) then receives a new block of\n"
       "--uin-block UINs (default 1000) when fewer than --uin-low (default 200)\n"
       "are unused. https:// URLs are verified against --ca FILE (default: the\n"
-      "system's CAs); http:// is accepted only to a loopback address.\n" },
+      "system's CAs); http:// is accepted only to a loopback address.\n"
+      "Every request to the national tier (this and the other sync commands) is\n"
+      "bounded by --timeout S (default national_sync_timeout_seconds in\n"
+      "civreg.conf, 600): connected within 10 s (or S when shorter), the answer\n"
+      "complete within S; a refused connection fails at once.\n" },
     { "person", s_request, "a person of any office from the national tier (bundle)",
       "usage: civreg sync person UIN --national URL [--data DIR] [--out FILE]\n"
       "\n"
@@ -425,6 +463,13 @@ int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const cha
     (void)ctx, (void)db, (void)keys_dir, (void)uin;
     *answer = NULL;
     return err_set(err, "this civreg was built without the national tier");
+}
+
+int cli_national_timeout(const struct conf *conf, long option, int *seconds, struct err *err)
+{
+    (void)conf;
+    *seconds = (int)option;
+    return 0;
 }
 
 int cmd_sync(int argc, char **argv)

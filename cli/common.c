@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "db/datadir.h"
@@ -139,9 +140,20 @@ int cli_parse_int(const char *s, long lo, long hi, long *out)
 int cli_write_file(const char *path, const void *p, size_t len, struct err *err)
 {
     struct buf tmp = BUF_INIT(4096);
+    struct stat st;
     FILE *f;
     int rc = -1;
 
+    /* a rename over /dev/null (as root) would put a regular file there */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        bool ok;
+        if ((f = fopen(path, "wb")) == NULL)
+            return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+        ok = fwrite(p, 1, len, f) == len;
+        if (fclose(f) != 0 || !ok)
+            return err_set(err, "%s: write error: %s", path, strerror(errno));
+        return 0;
+    }
     if (buf_printf(&tmp, "%s.tmp", path) != 0)
         return err_set(err, "%s: path too long", path);
     if ((f = fopen(buf_str(&tmp), "wb")) == NULL) {

@@ -3,7 +3,8 @@
  * A command lists its options in a table (name, kind, where the value goes,
  * bounds, the subcommands that take it); the session options --data, --user
  * and --password-file are added here for every command that opens a data
- * directory (--log-level is taken by main before dispatch). An option a
+ * directory, --timeout S for every command that asks the national tier
+ * (--log-level is taken by main before dispatch). An option a
  * subcommand does not take is refused by name, rather than accepted and
  * ignored. */
 #include <getopt.h>
@@ -15,10 +16,11 @@
 #define OPT_MAX 48
 #define VAL_BASE 1000
 
-enum { COMMON_DATA, COMMON_USER, COMMON_PASSWORD_FILE, COMMON_COUNT };
+enum { COMMON_DATA, COMMON_USER, COMMON_PASSWORD_FILE, COMMON_TIMEOUT, COMMON_COUNT };
 
-static const char *const common_names[COMMON_COUNT] = { "data", "user", "password-file" };
-static const char *const common_args[COMMON_COUNT] = { "DIR", "U", "F" };
+static const char *const common_names[COMMON_COUNT] = { "data", "user", "password-file",
+                                                        "timeout" };
+static const char *const common_args[COMMON_COUNT] = { "DIR", "U", "F", "S" };
 
 /* Whether the word W (LEN bytes) is FAMILY.SUB for the command CMD,
  * "FAMILY SUB". */
@@ -54,12 +56,34 @@ static bool applies(const char *list, const char *cmd, const char *sub)
     return false;
 }
 
-/* Whether SUB (of the command CMD) takes the session option I under the
- * lists DATA_FOR, USER_FOR. */
-static bool common_applies(int i, const char *data_for, const char *user_for, const char *cmd,
-                           const char *sub)
+/* The commands that ask the national tier, and so take --timeout S: each
+ * request bounded, connect to answer (registry/national/conn.c). */
+static const char *const national_commands[] = {
+    "sync push",       "sync person",     "sync search",       "sync duplicates",
+    "sync resolve",    "sync deaths",     "sync uin-block",    "application enrol",
+};
+
+/* The subcommands that take --data and --user (lists as for applies;
+ * NULL: none). */
+struct common_for {
+    const char *data, *user;
+};
+
+static bool asks_national(const char *cmd)
 {
-    const char *list = i == COMMON_DATA ? data_for : user_for;
+    for (size_t i = 0; i < sizeof national_commands / sizeof national_commands[0]; i++)
+        if (strcmp(cmd, national_commands[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Whether SUB (of the command CMD) takes the common option I. */
+static bool common_applies(int i, const struct common_for *f, const char *cmd, const char *sub)
+{
+    const char *list = i == COMMON_DATA ? f->data : f->user;
+
+    if (i == COMMON_TIMEOUT)
+        return asks_national(cmd);
     return list != NULL && applies(list, cmd, sub);
 }
 
@@ -88,8 +112,8 @@ static int take(const char *cmd, const struct cli_opt *o, void *opts, const char
 
 /* The one option loop of the command line. */
 static int parse_table(const char *cmd, const char *sub, const struct cli_opt *table,
-                       const char *data_for, const char *user_for, void *opts, int argc,
-                       char **argv, int *first_arg)
+                       const struct common_for *cf, void *opts, int argc, char **argv,
+                       int *first_arg)
 {
     struct option longopts[OPT_MAX + COMMON_COUNT + 2];
     struct cli_common_opts *common = opts;
@@ -118,9 +142,17 @@ static int parse_table(const char *cmd, const char *sub, const struct cli_opt *t
         if (c == 'h')
             return CLI_OPTS_HELP;
         if (c >= 0 && c < COMMON_COUNT) {
-            if (!common_applies(c, data_for, user_for, cmd, sub))
+            if (!common_applies(c, cf, cmd, sub))
                 return cli_usage_error(cmd, "--%s does not apply to `%s`", common_names[c], cmd),
                        CLI_OPTS_USAGE;
+            if (c == COMMON_TIMEOUT) {
+                if (cli_parse_int(optarg, 1, CLI_TIMEOUT_MAX, &common->timeout) != 0)
+                    return cli_usage_error(cmd, "--timeout must be a whole number of seconds "
+                                                "from 1 to %d",
+                                           CLI_TIMEOUT_MAX),
+                           CLI_OPTS_USAGE;
+                continue;
+            }
             const char **slot = c == COMMON_DATA ? &common->data
                                 : c == COMMON_USER ? &common->user
                                                    : &common->password_file;
@@ -150,11 +182,11 @@ static int parse_table(const char *cmd, const char *sub, const struct cli_opt *t
 int cli_options_parse(const char *family, const char *sub, const struct cli_opt *table,
                       bool session, void *opts, int argc, char **argv, int *first_arg)
 {
+    struct common_for cf = { session ? "*" : NULL, session ? "*" : NULL };
     char cmd[64];
 
     (void)snprintf(cmd, sizeof cmd, "%s %s", family, sub);
-    return parse_table(cmd, sub, table, session ? "*" : NULL, session ? "*" : NULL, opts, argc,
-                       argv, first_arg);
+    return parse_table(cmd, sub, table, &cf, opts, argc, argv, first_arg);
 }
 
 static void command_name(const struct cli_family *f, const char *sub, char *out, size_t size)
@@ -176,6 +208,7 @@ static void print_option(const char *name, const char *arg)
 int cli_family_help(const struct cli_family *f, const char *sub)
 {
     const struct cli_command *c = NULL;
+    struct common_for cf = { f->data_for, f->user_for };
     bool any = false;
     char cmd[64];
 
@@ -187,7 +220,7 @@ int cli_family_help(const struct cli_family *f, const char *sub)
     if (c)
         fputs(c->usage, stdout);
     for (int i = 0; i < COMMON_COUNT; i++)
-        if (common_applies(i, f->data_for, f->user_for, cmd, sub)) {
+        if (common_applies(i, &cf, cmd, sub)) {
             if (!any)
                 printf("\noptions:\n");
             any = true;
@@ -213,11 +246,12 @@ int cli_parse(const struct cli_family *f, const char *sub, void *opts, int argc,
               int min_args, int max_args, const char *what)
 {
     struct cli_common_opts *common = opts;
+    struct common_for cf = { f->data_for, f->user_for };
     char cmd[64];
     int first = 0, rc, nargs;
 
     command_name(f, sub, cmd, sizeof cmd);
-    rc = parse_table(cmd, sub, f->options, f->data_for, f->user_for, opts, argc, argv, &first);
+    rc = parse_table(cmd, sub, f->options, &cf, opts, argc, argv, &first);
     if (rc == CLI_OPTS_HELP)
         return cli_family_help(f, sub);
     if (rc != CLI_OPTS_OK)

@@ -45,3 +45,12 @@ endif()
 if(CIVREG_NATIONAL AND CIVREG_NODE AND TARGET civreg_registry)
     civreg_browser_test(natdup TIMEOUT 420 SCREENSHOTS)
 endif()
+# Every request of a district to the national tier bounded in time, against
+# stand-in tiers on loopback (no PostgreSQL): refused at once (502), silent,
+# never accepting, trickling a byte at a time: cut at the bound (504), on the
+# command line, the web screen and the background sync.
+if(CIVREG_NATIONAL)
+    civreg_test(test_national_connect SOURCES integration/test_national_connect.c LIBS civreg_core)
+    set_tests_properties(test_national_connect PROPERTIES TIMEOUT 300
+                         ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
+endif()

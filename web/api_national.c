@@ -21,25 +21,6 @@
 #include "registry/national/national.h"
 #include "registry/registry.h"
 
-/* The failures of the national tier answer with their own status and code
- * (the browser shows its text for the code); the rest by their kind. */
-static int national_failure(struct web_request *rq, const struct err *err)
-{
-    static const struct {
-        const char *code;
-        int status;
-    } map[] = { { "national_unreachable", 502 }, { "national_refused", 502 },
-                { "national_timeout", 504 } };
-    const char *code = err_code_of(err);
-
-    for (size_t i = 0; code != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(code, map[i].code) == 0) {
-            log_warn("web: national tier: %s", err_msg(err));
-            return web_send_error(rq->conn, map[i].status, code, err_msg(err));
-        }
-    return web_send_failure(rq->conn, err);
-}
-
 /* A client of the configured national tier, signing as this office, its
  * time bounded; NULL with the answer already sent. */
 static struct national_client *client_of(struct web_request *rq, int *rc)
@@ -75,7 +56,7 @@ int web_api_national_duplicates(struct web_request *rq)
     if ((c = client_of(rq, &rc)) == NULL)
         return rc;
     if (national_dup_cases(c, &cases, &err) != 0)
-        rc = national_failure(rq, &err);
+        rc = web_send_failure(rq->conn, &err);
     else
         rc = web_send_owned(rq, 200, json_pack("{s:s, s:o}", "office", rq->session->office,
                                                "cases", cases));
@@ -131,7 +112,7 @@ int web_api_national_duplicate_resolve(struct web_request *rq)
                                                err_code_of(&err) ? err_code_of(&err)
                                                                  : "national_refused"));
     } else
-        rc = national_failure(rq, &err);
+        rc = web_send_failure(rq->conn, &err);
 out:
     national_client_free(c);
     json_decref(in);

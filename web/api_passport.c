@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conf.h"
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -117,6 +118,7 @@ int web_api_application_enrol(struct web_request *rq)
                                         "given_names", "photo", "signature", "contact", NULL };
     struct office_env env;
     struct office_enrolment e;
+    struct office_national national = { 0 };
     struct err err = ERR_INIT;
     json_t *body = NULL, *out = NULL;
     unsigned char *photo = NULL, *sig = NULL;
@@ -148,8 +150,12 @@ int web_api_application_enrol(struct web_request *rq)
         e.contact = NULL;
     env = env_of(rq);
     if (rq->srv->national_fetch && rq->srv->national_url && *rq->srv->national_url) {
+        /* bounded as the registrar's screen is (national_timeout_seconds) */
+        national.url = rq->srv->national_url;
+        national.ca = conf_get(rq->srv->dd->conf, "national_ca", NULL);
+        national.timeout_s = (int)rq->srv->national_timeout;
         env.national = rq->srv->national_fetch;
-        env.national_ctx = (void *)rq->srv->national_url;
+        env.national_ctx = &national;
     }
     if (office_app_enrol(&env, &e, &out, &err) != 0)
         rc = holder_refusal(rq, &env, e.uin, NULL, &err);

@@ -113,6 +113,23 @@ int web_status_of(enum err_kind kind)
     return 500;
 }
 
+/* The status of a failure of the national tier by its code (0: not one):
+ * every request that asks it (the duplicate cases, enrolment) answers so,
+ * and the browser shows its text for the code. */
+static int national_status(const char *code)
+{
+    static const struct {
+        const char *code;
+        int status;
+    } map[] = { { "national_unreachable", 502 }, { "national_refused", 502 },
+                { "national_timeout", 504 } };
+
+    for (size_t i = 0; code != NULL && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(code, map[i].code) == 0)
+            return map[i].status;
+    return 0;
+}
+
 int web_send_failure(struct mg_connection *conn, const struct err *err)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -123,6 +140,11 @@ int web_send_failure(struct mg_connection *conn, const struct err *err)
     json_t *body;
     int rc;
 
+    if (national_status(err_code_of(err)) != 0) {
+        log_warn("web: national tier: %s", err_msg(err));
+        return web_send_error(conn, national_status(err_code_of(err)), err_code_of(err),
+                              err_msg(err));
+    }
     if (status < 500) {
         /* The code names the failure for the browser, which shows its own
          * text in the user's language; the message is the English detail. */

@@ -219,7 +219,9 @@ int web_send_error_hdr(struct mg_connection *conn, int status, const char *code,
 int web_status_of(enum err_kind kind);
 /* Answer a module's failure with the status of its kind and its message;
  * busy and internal failures answer only a reference id, and the message
- * goes to the log under that id. */
+ * goes to the log under that id. A failure of the national tier answers
+ * by its code: national_timeout 504, national_unreachable and
+ * national_refused 502, with its message. */
 int web_send_failure(struct mg_connection *conn, const struct err *err);
 /* JSON with extra headers: HDRS is name, value, ..., NULL (may be NULL). */
 int web_send_json_hdrs(struct mg_connection *conn, int status, json_t *body,

@@ -33,10 +33,18 @@
 struct registry_actor;
 struct pki;
 
-/* Asks the national tier (CTX: its URL) for the person UIN this office does
- * not hold, signing as the office of DB with the key in KEYS_DIR: *ANSWER
- * (new reference) is its answer, unverified (office_app_enrol verifies it);
- * -1 with ERR when the nation cannot be asked or says no. */
+/* The national tier an office_national_fetch asks (its CTX). */
+struct office_national {
+    const char *url; /* national_url */
+    const char *ca;  /* CA certificates verifying https (national_ca); NULL: the system's */
+    int timeout_s;   /* each request, connect to answer; 0: the client's default */
+};
+
+/* Asks the national tier (CTX: a struct office_national) for the person
+ * UIN this office does not hold, signing as the office of DB with the key
+ * in KEYS_DIR: *ANSWER (new reference) is its answer, unverified
+ * (office_app_enrol verifies it); -1 with ERR when the nation cannot be
+ * asked or says no. */
 struct db;
 typedef int (*office_national_fetch)(void *ctx, struct db *db, const char *keys_dir,
                                      const char *uin, json_t **answer, struct err *err);

@@ -7,28 +7,22 @@
  * against the configured CA file or the system's, and its name or IP
  * address checked), or plain http:// to a loopback address only (a national
  * service started with --insecure-loopback, for tests and a proxy on the
- * same host). OpenSSL directly, one connection per request. */
+ * same host). OpenSSL directly, one connection per request, every step of
+ * it bounded in time (conn.c). */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/encode.h"
 #include "core/json.h"
 #include "national_int.h"
 
 #define CLIENT_RESPONSE_MAX ((size_t)256 << 20)
-#define CLIENT_TIMEOUT_S 600 /* a 10,000-event batch on a loaded server */
+#define CLIENT_TIMEOUT_S 600 /* a request, connect to answer: a 10,000-event batch on a
+                              * loaded server */
 
 static bool host_is_loopback(const char *h)
 {
@@ -127,7 +121,6 @@ int national_client_open(const char *url, struct db *db, const char *keys_dir,
 void national_client_set_timeout(struct national_client *c, int seconds)
 {
     c->timeout_s = seconds > 0 ? seconds : CLIENT_TIMEOUT_S;
-    c->bounded = seconds > 0;
 }
 
 int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
@@ -153,110 +146,6 @@ void national_client_free(struct national_client *c)
         sodium_free(c->sk);
     free(c->ca_file);
     free(c);
-}
-
-/* The first OpenSSL error as text, for a message. */
-static const char *ssl_why(char *buf, size_t size)
-{
-    unsigned long e = ERR_get_error();
-    if (e == 0)
-        return "connection failed";
-    ERR_error_string_n(e, buf, size);
-    ERR_clear_error();
-    return buf;
-}
-
-/* A connected BIO to the server (TLS verified when https). */
-static int connect_bio(struct national_client *c, SSL_CTX **ctxp, BIO **out, struct err *err)
-{
-    char target[300], why[256];
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = NULL;
-    BIO *b = NULL;
-    struct timeval tv = { c->timeout_s, 0 };
-    int fd, fl;
-
-    *out = NULL;
-    *ctxp = NULL;
-    (void)snprintf(target, sizeof target, "%s:%d", c->host, c->port);
-    ERR_clear_error();
-    if (c->tls) {
-        if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-            return err_set(err, "national: TLS: %s", ssl_why(why, sizeof why));
-        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-        if ((c->ca_file ? SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL)
-                        : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-            err_set(err, "national: cannot load the CA certificates %s: %s",
-                    c->ca_file ? c->ca_file : "(system)", ssl_why(why, sizeof why));
-            goto fail;
-        }
-        if ((b = BIO_new_ssl_connect(ctx)) == NULL || BIO_get_ssl(b, &ssl) != 1 || ssl == NULL) {
-            err_set(err, "national: TLS: %s", ssl_why(why, sizeof why));
-            goto fail;
-        }
-        {
-            struct in_addr a4;
-            struct in6_addr a6;
-            X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-            bool ip = inet_pton(AF_INET, c->host, &a4) == 1 ||
-                      inet_pton(AF_INET6, c->host, &a6) == 1;
-            if (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->host) != 1
-                   : (SSL_set_tlsext_host_name(ssl, c->host) != 1 ||
-                      SSL_set1_host(ssl, c->host) != 1)) {
-                err_set(err, "national: TLS: cannot set the expected name %s", c->host);
-                goto fail;
-            }
-        }
-        BIO_set_conn_hostname(b, target);
-    } else if ((b = BIO_new_connect(target)) == NULL) {
-        err_set(err, "national: out of memory");
-        goto fail;
-    }
-    /* A bounded client connects (and shakes hands) without blocking, for
-     * at most its timeout, then reads and writes blocking as before. */
-    if (c->bounded ? (BIO_set_nbio(b, 1) != 1 || BIO_do_connect_retry(b, c->timeout_s, 100) != 1)
-                   : BIO_do_connect(b) != 1) {
-        long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-        if (v != X509_V_OK)
-            err_set(err, "national %s: the server's certificate is not trusted: %s", target,
-                    X509_verify_cert_error_string(v));
-        else
-            err_setk(err, ERR_BUSY, "national %s: cannot connect: %s", target,
-                     ssl_why(why, sizeof why));
-        err_code(err, "national_unreachable", NULL);
-        goto fail;
-    }
-    if (ssl && SSL_get_verify_result(ssl) != X509_V_OK) {
-        err_set(err, "national %s: the server's certificate is not trusted", target);
-        goto fail;
-    }
-    if (BIO_get_fd(b, &fd) >= 0) {
-        if (c->bounded && (fl = fcntl(fd, F_GETFL)) >= 0)
-            (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    }
-    *out = b;
-    *ctxp = ctx;
-    return 0;
-fail:
-    BIO_free_all(b);
-    SSL_CTX_free(ctx);
-    return -1;
-}
-
-static int write_all(BIO *b, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    while (len > 0) {
-        size_t w = 0;
-        if (BIO_write_ex(b, p, len, &w) != 1 || w == 0)
-            return -1;
-        p += w;
-        len -= w;
-    }
-    return 0;
 }
 
 /* Parse "HTTP/1.x NNN ..." and the body after the headers (Content-Length
@@ -295,8 +184,7 @@ int national_client_post(struct national_client *c, const char *path, const json
     struct buf b = BUF_INIT((size_t)512 << 20), resp = BUF_INIT(CLIENT_RESPONSE_MAX);
     unsigned char nonce_raw[16], sig[REG_SIG_BYTES];
     char nonce[33], ts[24], msg[600], sig_hex[2 * REG_SIG_BYTES + 1], full[512], head[2048];
-    SSL_CTX *ctx = NULL;
-    BIO *bio = NULL;
+    struct nat_conn k = { .fd = -1 };
     char *chunk = NULL;
     const char *rbody = NULL;
     size_t rlen = 0;
@@ -324,30 +212,21 @@ int national_client_post(struct national_client *c, const char *path, const json
         err_set(err, "national: request header too long");
         goto out;
     }
-    if (connect_bio(c, &ctx, &bio, err) != 0)
+    if (nat_conn_open(c, &k, err) != 0)
         goto out;
-    if (write_all(bio, head, (size_t)hl) != 0 || write_all(bio, b.data, b.len) != 0 ||
-        BIO_flush(bio) != 1) {
-        err_setk(err, ERR_BUSY, "national %s:%d: sending the request failed", c->host, c->port);
-        err_code(err, "national_unreachable", NULL);
+    if (nat_conn_write(&k, head, (size_t)hl, err) != 0 ||
+        nat_conn_write(&k, b.data, b.len, err) != 0)
         goto out;
-    }
     if ((chunk = malloc(65536)) == NULL) {
         err_set(err, "out of memory");
         goto out;
     }
     for (;;) {
         size_t n = 0;
-        errno = 0;
-        if (BIO_read_ex(bio, chunk, 65536, &n) != 1 || n == 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                err_setk(err, ERR_BUSY, "national %s:%d: no answer within %d s", c->host, c->port,
-                         c->timeout_s);
-                err_code(err, "national_timeout", NULL);
-                goto out;
-            }
+        if (nat_conn_read(&k, chunk, 65536, &n, err) != 0)
+            goto out;
+        if (n == 0)
             break;
-        }
         if (buf_append(&resp, chunk, n) != 0) {
             err_set(err, "national: response over the cap");
             goto out;
@@ -367,8 +246,7 @@ int national_client_post(struct national_client *c, const char *path, const json
     rc = 0;
 out:
     free(chunk);
-    BIO_free_all(bio);
-    SSL_CTX_free(ctx);
+    nat_conn_close(&k);
     buf_release(&b);
     buf_release(&resp);
     return rc;

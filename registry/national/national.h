@@ -148,11 +148,12 @@ void national_client_free(struct national_client *c);
 int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
     __attribute__((warn_unused_result));
 
-/* Bound the client's time (a screen waiting on the national tier): the
- * connection and TLS handshake, and each read and write, at most SECONDS.
- * 0: the default (600 s for reads and writes, the system's for connect).
- * A connection that fails has error code national_unreachable, an answer
- * that does not come in time national_timeout (kind busy, both). */
+/* Bound each request of the client to SECONDS, from connect to the end of
+ * the answer (0: the default, 600 s); the connection and TLS handshake take
+ * at most 10 s or SECONDS when shorter. Every client is bounded: a refused
+ * connection fails at once naming the address. A bound passed has error
+ * code national_timeout; a tier refused, unreachable or closing early
+ * national_unreachable (kind busy, both). */
 void national_client_set_timeout(struct national_client *c, int seconds);
 
 /* One signed POST of BODY to PATH: *STATUS and *RESPONSE (parsed JSON). */
@@ -235,6 +236,7 @@ int national_uin_topup(struct national_client *c, struct db *db, int low, int co
 /* ---- background sync from `civreg serve` (bgsync.c) ---- */
 
 #define NATIONAL_SYNC_INTERVAL 60 /* seconds between pushes when nothing changed */
+#define NATIONAL_SYNC_TIMEOUT 600 /* s: a request of the CLI or background sync */
 
 struct datadir;
 struct national_bgsync;
@@ -246,6 +248,7 @@ struct national_bgsync_opts {
     unsigned interval_s;     /* 0: NATIONAL_SYNC_INTERVAL */
     unsigned poll_ms;        /* how often the log size is looked at; 0: 1000 */
     int uin_low, uin_block;  /* 0: NATIONAL_UIN_LOW, NATIONAL_UIN_BLOCK */
+    int timeout_s;           /* each request (national_client_set_timeout); 0: 600 */
 };
 
 /* Start the thread that pushes the district log whenever it grows (and

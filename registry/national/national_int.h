@@ -2,6 +2,8 @@
 #ifndef CIVREG_REGISTRY_NATIONAL_INT_H
 #define CIVREG_REGISTRY_NATIONAL_INT_H
 
+#include <stdint.h>
+
 #include "db/pg.h"
 #include "registry/national/national.h"
 #include "registry/registry_int.h"
@@ -15,9 +17,43 @@ struct national_client {
     char *ca_file;     /* CA certificates to verify the server (NULL: the system's) */
     char office[REG_OFFICE_MAX + 1];
     unsigned char *sk; /* sodium_malloc'd office key */
-    int timeout_s;     /* connect, each read and write (national_client_set_timeout) */
-    bool bounded;      /* the connect too is bounded by TIMEOUT_S */
+    int timeout_s;     /* a whole request (national_client_set_timeout) */
 };
+
+/* The connection and TLS handshake take at most this, or the client's
+ * timeout when shorter (conn.c). */
+#define NAT_CONNECT_TIMEOUT_S 10
+
+/* One connection to the national tier (conn.c): the socket, TLS when
+ * https, and the deadline of the request it carries. */
+struct nat_conn {
+    int fd;
+    struct ssl_ctx_st *ctx; /* OpenSSL's SSL_CTX and SSL (https) */
+    struct ssl_st *ssl;
+    int64_t deadline; /* monotonic ms (nat_now_ms) */
+    int timeout_s;
+    char target[300]; /* HOST:PORT, for messages */
+};
+
+/* The monotonic clock in milliseconds. */
+int64_t nat_now_ms(void);
+
+/* Connect K to C's server within min(C's timeout, NAT_CONNECT_TIMEOUT_S)
+ * (each address in turn, TLS verified when https), K's deadline then C's
+ * timeout from now. -1 with ERR: code national_timeout when a bound
+ * passed, national_unreachable when refused or unreachable (kind busy);
+ * an untrusted certificate without a code. K is closed on failure. */
+int nat_conn_open(const struct national_client *c, struct nat_conn *k, struct err *err)
+    __attribute__((warn_unused_result));
+/* Write all LEN bytes of DATA before K's deadline. */
+int nat_conn_write(struct nat_conn *k, const void *data, size_t len, struct err *err)
+    __attribute__((warn_unused_result));
+/* Read at most CAP bytes into BUF before K's deadline: 0 with *GOT bytes
+ * (0 at the end of the answer), -1 with ERR (as nat_conn_open). */
+int nat_conn_read(struct nat_conn *k, void *buf, size_t cap, size_t *got, struct err *err)
+    __attribute__((warn_unused_result));
+/* Close K (a closed K too). */
+void nat_conn_close(struct nat_conn *k);
 
 /* Parse a national URL into C's host, port, prefix and tls (client.c):
  * https://, or http:// to a loopback address only. */

@@ -96,20 +96,8 @@ static void set_conf(const char *data, const char *lines)
 /* A loopback TCP socket bound to a free port; listening when LISTEN. */
 static int loopback_socket(bool listen_too, int *port)
 {
-    struct sockaddr_in a = { 0 };
-    socklen_t len = sizeof a;
-    /* not inherited by the servers the test starts (a listening copy there
-     * would accept their connections itself) */
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = tcp_listen_loopback(listen_too ? 8 : -1, port);
     assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    if (listen_too)
-        assert_int_equal(listen(fd, 8), 0);
     return fd;
 }
 

@@ -69,6 +69,26 @@ int tcp_connect_from(const char *src, int port, int timeout_s)
     return loopback_connect(port, src, timeout_s, timeout_s);
 }
 
+int tcp_listen_loopback(int backlog, int *port)
+{
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
+        (backlog >= 0 && listen(fd, backlog) != 0)) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 void http_response_free(struct http_response *r)
 {
     free(r->headers);

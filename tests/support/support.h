@@ -70,6 +70,11 @@ void http_response_free(struct http_response *r);
  * address is this machine), reads and writes timing out after TIMEOUT_S
  * seconds. The socket, or -1. */
 int tcp_connect_from(const char *src, int port, int timeout_s);
+/* A TCP socket bound to a free port of 127.0.0.1 (*PORT), listening with
+ * BACKLOG when >= 0 (a stand-in server; -1: bound only, so a connection to
+ * it is refused). Close-on-exec: the servers a test starts do not inherit
+ * it. The socket, or -1. */
+int tcp_listen_loopback(int backlog, int *port);
 /* A header's value (case-insensitive name) copied into OUT, or -1. */
 int http_header(const struct http_response *r, const char *name, char *out, size_t size);
 
