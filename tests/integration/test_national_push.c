@@ -377,20 +377,34 @@ static void test_uin_twice_in_one_push(void **state)
     free(o);
 }
 
-/* Row updates of birth_records committed so far (the statistics of this
- * connection flushed first). */
-static long long birth_record_updates(void)
+/* The number a statistics query SQL returns, the statistics of this
+ * connection flushed first. */
+static long long flushed_stat(const char *sql)
 {
     char *v;
     long long n;
 
     free(sql1("SELECT pg_stat_force_next_flush()"));
     free(sql1("SELECT pg_stat_clear_snapshot()"));
-    v = sql1("SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_user_tables"
-             " WHERE relname LIKE 'birth\\_records\\_p%'");
+    v = sql1(sql);
     n = strtoll(v, NULL, 10);
     free(v);
     return n;
+}
+
+/* Row updates of birth_records committed so far. */
+static long long birth_record_updates(void)
+{
+    return flushed_stat("SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_user_tables"
+                        " WHERE relname LIKE 'birth\\_records\\_p%'");
+}
+
+/* Scans so far of the (name_key, birth_date) index of birth_records's
+ * partitions (the duplicate lookup's). */
+static long long name_birth_scans(void)
+{
+    return flushed_stat("SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes"
+                        " WHERE indexrelname LIKE 'birth\\_records\\_p%name\\_key%'");
 }
 
 /* A record drafted and registered in the same push is written once, already
@@ -536,6 +550,58 @@ static void test_cross_office_duplicates(void **state)
                " AND office_b = 'D2' AND record_b = 'D2-R-000010'",
                "1");
     expect_sql("SELECT count(*) FROM dup_cases WHERE 'D2' IN (office_a, office_b)", "11");
+    json_decref(ev);
+    json_decref(vs);
+    json_decref(pair);
+    json_decref(pv);
+    office_end(a);
+    office_end(b);
+    free(a);
+    free(b);
+}
+
+/* A registration whose name key the push brought to the nation (no record
+ * held it) is not looked up for duplicates: the push of 20 births of a new
+ * family name scans no partition's (name_key, birth_date) index. The same
+ * births registered in a second office are (their keys are known by then)
+ * and become cases, drafted in the same push or in an earlier one. */
+static void test_new_keys_not_looked_up(void **state)
+{
+    struct sim *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
+    struct err err = ERR_INIT;
+    long long s0, s1, s2;
+    (void)state;
+
+    office_start(a, "K1");
+    office_start(b, "K2");
+    for (unsigned k = 0; k < 20; k++)
+        add_birth_of(a, k, "Qnewkeyonly", next_uin(a), ev, vs);
+    s0 = name_birth_scans();
+    if (push(a, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push K1: %s", err_msg(&err));
+    s1 = name_birth_scans();
+    assert_int_equal(s1 - s0, 0);
+    expect_sql("SELECT count(*) FROM name_keys WHERE name_key LIKE '% QNEWKEYONLY'", "20");
+    json_array_clear(ev);
+    json_array_clear(vs);
+    for (unsigned k = 0; k < 5; k++)
+        add_birth_of(b, k, "Qnewkeyonly", next_uin(b), ev, vs);
+    if (push(b, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push K2: %s", err_msg(&err));
+    s2 = name_birth_scans();
+    assert_true(s2 - s1 >= 5);
+    /* person 5: drafted in one push, registered in the next */
+    add_birth_of(b, 5, "Qnewkeyonly", next_uin(b), pair, pv);
+    b->size--;
+    push_one_of(b, pair, 0, pv, "draft");
+    json_array_clear(pv);
+    b->size++;
+    push_one_of(b, pair, 1, pv, "registration");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'K1' AND office_b = 'K2'"
+               " AND record_a = replace(record_b, 'K2', 'K1') AND status = 'open'",
+               "6");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'K1' IN (office_a, office_b)", "6");
     json_decref(ev);
     json_decref(vs);
     json_decref(pair);
@@ -1014,4 +1080,4 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
             test_version_not_canonical, test_push_backend_schema,
-            test_push_vocab_merged)
+            test_push_vocab_merged, test_new_keys_not_looked_up)
