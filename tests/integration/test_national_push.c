@@ -261,6 +261,21 @@ static void push_one_of(struct sim *o, json_t *pair, size_t i, json_t *versions,
     json_decref(one);
 }
 
+/* Person K of FAMILY drafted in one push and registered in the next. */
+static void push_draft_then_register(struct sim *o, unsigned k, const char *family)
+{
+    json_t *pair = json_array(), *pv = json_array();
+
+    add_birth_of(o, k, family, next_uin(o), pair, pv);
+    o->size--;
+    push_one_of(o, pair, 0, pv, "draft");
+    json_array_clear(pv);
+    o->size++;
+    push_one_of(o, pair, 1, pv, "registration");
+    json_decref(pair);
+    json_decref(pv);
+}
+
 /* A registered office with its office.key and first user pushed. */
 static void office_start(struct sim *o, const char *code)
 {
@@ -414,7 +429,7 @@ static long long name_birth_scans(void)
 static void test_draft_and_register_one_row(void **state)
 {
     struct sim *o = calloc(1, sizeof *o);
-    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
+    json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     long long u0, u1, u2;
     (void)state;
@@ -428,12 +443,7 @@ static void test_draft_and_register_one_row(void **state)
     u1 = birth_record_updates();
     assert_int_equal(u1 - u0, 0);
     /* person 50: the draft in one push, the registration in the next */
-    add_birth(o, 50, next_uin(o), pair, pv);
-    o->size--;
-    push_one_of(o, pair, 0, pv, "draft");
-    json_array_clear(pv);
-    o->size++;
-    push_one_of(o, pair, 1, pv, "registration");
+    push_draft_then_register(o, 50, o->code);
     u2 = birth_record_updates();
     assert_int_equal(u2 - u1, 1);
     expect_sql("SELECT count(*) FROM birth_records b JOIN persons p ON p.office = b.office"
@@ -450,8 +460,6 @@ static void test_draft_and_register_one_row(void **state)
                "0");
     json_decref(ev);
     json_decref(vs);
-    json_decref(pair);
-    json_decref(pv);
     office_end(o);
     free(o);
 }
@@ -568,7 +576,7 @@ static void test_cross_office_duplicates(void **state)
 static void test_new_keys_not_looked_up(void **state)
 {
     struct sim *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
-    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
+    json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     long long s0, s1, s2;
     (void)state;
@@ -592,20 +600,13 @@ static void test_new_keys_not_looked_up(void **state)
     s2 = name_birth_scans();
     assert_true(s2 - s1 >= 5);
     /* person 5: drafted in one push, registered in the next */
-    add_birth_of(b, 5, "Qnewkeyonly", next_uin(b), pair, pv);
-    b->size--;
-    push_one_of(b, pair, 0, pv, "draft");
-    json_array_clear(pv);
-    b->size++;
-    push_one_of(b, pair, 1, pv, "registration");
+    push_draft_then_register(b, 5, "Qnewkeyonly");
     expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'K1' AND office_b = 'K2'"
                " AND record_a = replace(record_b, 'K2', 'K1') AND status = 'open'",
                "6");
     expect_sql("SELECT count(*) FROM dup_cases WHERE 'K1' IN (office_a, office_b)", "6");
     json_decref(ev);
     json_decref(vs);
-    json_decref(pair);
-    json_decref(pv);
     office_end(a);
     office_end(b);
     free(a);
