@@ -66,6 +66,7 @@ struct push {
     json_t *versions; /* "record_id/version" -> data text */
     json_t *prereg;   /* record id -> index of the record.register written with its draft */
     json_t *prekeys;  /* record id (of prereg) -> [name key, date of birth] of its draft */
+    json_t *newkeys;  /* name keys this push added to name_keys (no record held them) */
     uint64_t new_size;
     char new_root_hex[65];
     const char *head_time, *head_sig_hex;
@@ -745,7 +746,7 @@ static int plan_prereg(struct push *ps, struct err *err)
     int rc = -1;
 
     if (drafted == NULL || (ps->prereg = json_object()) == NULL ||
-        (ps->prekeys = json_object()) == NULL)
+        (ps->prekeys = json_object()) == NULL || (ps->newkeys = json_object()) == NULL)
         goto oom;
     for (size_t i = 0; i < ps->n; i++) {
         const char *type = ps->ev[i].type, *id;
@@ -916,11 +917,24 @@ static int bulk_send(struct push *ps, const struct bulk_rows *br, struct err *er
         return -1;
     if (br->keys > 0) {
         const char *p[1] = { buf_str(kb) };
+        struct pg_res *r = NULL;
+        int rc = 0;
+        /* the keys it added: none of them was in name_keys, so no record
+         * of the nation had it before this push (every record's key joins
+         * name_keys in the push that writes it, and keys stay) */
         if (pg_exec(ps->pg,
                     "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
-                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING",
-                    1, p, NULL, err) != 0)
+                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING"
+                    " RETURNING name_key",
+                    1, p, &r, err) != 0)
             return -1;
+        for (int i = 0; rc == 0 && i < pg_res_rows(r); i++)
+            if (json_object_set_new(ps->newkeys, pg_res_value(r, i, 0), json_true()) != 0) {
+                err_set(err, "push: out of memory keeping the new name keys");
+                rc = -1;
+            }
+        pg_res_free(r);
+        return rc;
     }
     return 0;
 }
@@ -985,9 +999,13 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = ps->office;
     f[6] = done ? "t" : "f";
     /* the name key and date of birth its draft in this push gave; the others
-     * are read from birth_records when the run is applied */
+     * are read from birth_records when the run is applied. A key this push
+     * added to name_keys is no other office's record's: no duplicate to
+     * look for, so none is given (the lookup skips rows without a key) */
     f[7] = keys ? json_string_value(json_array_get(keys, 0)) : NULL;
     f[8] = keys ? json_string_value(json_array_get(keys, 1)) : NULL;
+    if (f[7] != NULL && json_object_get(ps->newkeys, f[7]) != NULL)
+        f[7] = NULL;
     g[0] = ps->office, g[1] = f[3], g[2] = f[1], g[3] = f[2], g[4] = stext;
     g[5] = nat_str(link, "signature"), g[6] = nat_str(link, "signer"), g[7] = seq;
     if (copy_row(&run->rows, f, 9) != 0 || copy_row(&run->persons, g, 8) != 0 ||
@@ -1118,7 +1136,10 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
      * index of every partition (LATERAL, OFFSET 0 keeps it a lookup per
      * row): joined as a set, the planner hashed reg_in and read the whole
      * of birth_records in every push once the nation held a few hundred
-     * thousand records (docs/national.md, round 7e) */
+     * thousand records (docs/national.md, round 7e). A registration whose
+     * key this push brought to name_keys has no key in reg_in (reg_run_add)
+     * and is not looked up: eight index descents saved, the nation's
+     * first record of that name */
     if (pg_exec(ps->pg,
                 "INSERT INTO dup_cases(office_a, record_a, office_b, record_b, why)"
                 " SELECT b.office, b.record_id, $1, r.record_id,"
@@ -1579,6 +1600,7 @@ out:
     json_decref(ps.versions);
     json_decref(ps.prereg);
     json_decref(ps.prekeys);
+    json_decref(ps.newkeys);
     buf_release(&ps.head_body);
     state_release(&ps.st);
     return rc;

@@ -261,6 +261,21 @@ static void push_one_of(struct sim *o, json_t *pair, size_t i, json_t *versions,
     json_decref(one);
 }
 
+/* Person K of FAMILY drafted in one push and registered in the next. */
+static void push_draft_then_register(struct sim *o, unsigned k, const char *family)
+{
+    json_t *pair = json_array(), *pv = json_array();
+
+    add_birth_of(o, k, family, next_uin(o), pair, pv);
+    o->size--;
+    push_one_of(o, pair, 0, pv, "draft");
+    json_array_clear(pv);
+    o->size++;
+    push_one_of(o, pair, 1, pv, "registration");
+    json_decref(pair);
+    json_decref(pv);
+}
+
 /* A registered office CODE with its office.key and first user pushed (the
  * caller frees it with office_free). */
 static struct sim *office_new(const char *code)
@@ -377,20 +392,34 @@ static void test_uin_twice_in_one_push(void **state)
     office_free(o);
 }
 
-/* Row updates of birth_records committed so far (the statistics of this
- * connection flushed first). */
-static long long birth_record_updates(void)
+/* The number a statistics query SQL returns, the statistics of this
+ * connection flushed first. */
+static long long flushed_stat(const char *sql)
 {
     char *v;
     long long n;
 
     free(sql1("SELECT pg_stat_force_next_flush()"));
     free(sql1("SELECT pg_stat_clear_snapshot()"));
-    v = sql1("SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_user_tables"
-             " WHERE relname LIKE 'birth\\_records\\_p%'");
+    v = sql1(sql);
     n = strtoll(v, NULL, 10);
     free(v);
     return n;
+}
+
+/* Row updates of birth_records committed so far. */
+static long long birth_record_updates(void)
+{
+    return flushed_stat("SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_user_tables"
+                        " WHERE relname LIKE 'birth\\_records\\_p%'");
+}
+
+/* Scans so far of the (name_key, birth_date) index of birth_records's
+ * partitions (the duplicate lookup's). */
+static long long name_birth_scans(void)
+{
+    return flushed_stat("SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes"
+                        " WHERE indexrelname LIKE 'birth\\_records\\_p%name\\_key%'");
 }
 
 /* A record drafted and registered in the same push is written once, already
@@ -400,7 +429,7 @@ static long long birth_record_updates(void)
 static void test_draft_and_register_one_row(void **state)
 {
     struct sim *o = office_new("T4");
-    json_t *ev = json_array(), *vs = json_array(), *pair = json_array(), *pv = json_array();
+    json_t *ev = json_array(), *vs = json_array();
     struct err err = ERR_INIT;
     long long u0, u1, u2;
     (void)state;
@@ -413,12 +442,7 @@ static void test_draft_and_register_one_row(void **state)
     u1 = birth_record_updates();
     assert_int_equal(u1 - u0, 0);
     /* person 50: the draft in one push, the registration in the next */
-    add_birth(o, 50, next_uin(o), pair, pv);
-    o->size--;
-    push_one_of(o, pair, 0, pv, "draft");
-    json_array_clear(pv);
-    o->size++;
-    push_one_of(o, pair, 1, pv, "registration");
+    push_draft_then_register(o, 50, o->code);
     u2 = birth_record_updates();
     assert_int_equal(u2 - u1, 1);
     expect_sql("SELECT count(*) FROM birth_records b JOIN persons p ON p.office = b.office"
@@ -435,8 +459,6 @@ static void test_draft_and_register_one_row(void **state)
                "0");
     json_decref(ev);
     json_decref(vs);
-    json_decref(pair);
-    json_decref(pv);
     office_free(o);
 }
 
@@ -535,6 +557,47 @@ static void test_cross_office_duplicates(void **state)
     json_decref(vs);
     json_decref(pair);
     json_decref(pv);
+    office_free(a);
+    office_free(b);
+}
+
+/* A registration whose name key the push brought to the nation (no record
+ * held it) is not looked up for duplicates: the push of 20 births of a new
+ * family name scans no partition's (name_key, birth_date) index. The same
+ * births registered in a second office are (their keys are known by then)
+ * and become cases, drafted in the same push or in an earlier one. */
+static void test_new_keys_not_looked_up(void **state)
+{
+    struct sim *a = office_new("K1"), *b = office_new("K2");
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    long long s0, s1, s2;
+    (void)state;
+
+    for (unsigned k = 0; k < 20; k++)
+        add_birth_of(a, k, "Qnewkeyonly", next_uin(a), ev, vs);
+    s0 = name_birth_scans();
+    if (push(a, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push K1: %s", err_msg(&err));
+    s1 = name_birth_scans();
+    assert_int_equal(s1 - s0, 0);
+    expect_sql("SELECT count(*) FROM name_keys WHERE name_key LIKE '% QNEWKEYONLY'", "20");
+    json_array_clear(ev);
+    json_array_clear(vs);
+    for (unsigned k = 0; k < 5; k++)
+        add_birth_of(b, k, "Qnewkeyonly", next_uin(b), ev, vs);
+    if (push(b, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push K2: %s", err_msg(&err));
+    s2 = name_birth_scans();
+    assert_true(s2 - s1 >= 5);
+    /* person 5: drafted in one push, registered in the next */
+    push_draft_then_register(b, 5, "Qnewkeyonly");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE office_a = 'K1' AND office_b = 'K2'"
+               " AND record_a = replace(record_b, 'K2', 'K1') AND status = 'open'",
+               "6");
+    expect_sql("SELECT count(*) FROM dup_cases WHERE 'K1' IN (office_a, office_b)", "6");
+    json_decref(ev);
+    json_decref(vs);
     office_free(a);
     office_free(b);
 }
@@ -996,4 +1059,4 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
             test_version_not_canonical, test_push_backend_schema,
-            test_push_vocab_merged)
+            test_push_vocab_merged, test_new_keys_not_looked_up)
