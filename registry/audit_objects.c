@@ -27,7 +27,7 @@ struct okey {
 };
 
 struct oline {
-    char *kind, *id;
+    char *kind, *id; /* one allocation from kind: "KIND\0ID\0" */
     size_t kind_len, id_len;
     long long seq;
 };
@@ -72,42 +72,28 @@ static int oline_cmp(const struct okey *k, long long seq, const struct oline *l)
     return c ? c : seq < l->seq ? -1 : seq > l->seq;
 }
 
-static char *dup_bytes(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 /* Count the row (K, SEQ) on side S; keep it when among the first ten. */
 static void side_add(struct audit_objects *o, struct oside *s, const struct okey *k, long long seq)
 {
     int kept = s->n < OBJ_REPORT_MAX ? (int)s->n : OBJ_REPORT_MAX, at;
-    char *kind, *id;
+    char *kind;
 
     s->n++;
     if (kept == OBJ_REPORT_MAX && oline_cmp(k, seq, &s->line[OBJ_REPORT_MAX - 1]) > 0)
         return;
-    kind = dup_bytes(k->kind, k->kind_len);
-    id = dup_bytes(k->id, k->id_len);
-    if (kind == NULL || id == NULL) {
-        free(kind);
-        free(id);
+    if ((kind = malloc(k->kind_len + k->id_len + 2)) == NULL) {
         o->failed = true;
         return;
     }
-    if (kept == OBJ_REPORT_MAX) { /* the largest kept makes room */
-        kept--;
-        free(s->line[kept].kind);
-        free(s->line[kept].id);
-    }
+    memcpy(kind, k->kind, k->kind_len);
+    kind[k->kind_len] = '\0';
+    memcpy(kind + k->kind_len + 1, k->id, k->id_len);
+    kind[k->kind_len + 1 + k->id_len] = '\0';
+    if (kept == OBJ_REPORT_MAX) /* the largest kept makes room */
+        free(s->line[--kept].kind);
     for (at = kept; at > 0 && oline_cmp(k, seq, &s->line[at - 1]) < 0; at--)
         s->line[at] = s->line[at - 1];
-    s->line[at] = (struct oline){ kind, id, k->kind_len, k->id_len, seq };
+    s->line[at] = (struct oline){ kind, kind + k->kind_len + 1, k->kind_len, k->id_len, seq };
 }
 
 static void cursor_next(struct audit_objects *o)
@@ -259,9 +245,7 @@ void audit_objects_free(struct audit_objects *o)
     sqlite3_finalize(o->st);
     for (int i = 0; i < OBJ_REPORT_MAX; i++) {
         free(o->extra.line[i].kind);
-        free(o->extra.line[i].id);
         free(o->missing.line[i].kind);
-        free(o->missing.line[i].id);
     }
     free(o);
 }
