@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_objects.h"
 #include "audit_par.h"
 #include "core/encode.h"
 #include "core/json.h"
@@ -38,6 +39,7 @@ struct audit {
      * register */
     sqlite3_stmt *rule_get, *rule_put;
     struct proj *proj;
+    struct audit_objects *objects; /* event_objects, checked as the log is read */
     /* witness */
     json_t *witness;
     bool witness_checked;
@@ -853,19 +855,14 @@ static int seed_duplicates(struct audit *a, struct err *err)
     return 0;
 }
 
-/* Every event names its objects in event_objects. */
-static void index_objects(struct audit *a, const struct proj_event *ev)
+/* Every event names its objects in event_objects: compared with the
+ * stored rows as the events are read (audit_objects.c), reported where the
+ * table's comparison comes in proj_compare. */
+static int objects_report(void *ctx, struct err *err)
 {
-    size_t i;
-    json_t *o;
+    struct audit *a = ctx;
 
-    json_array_foreach(ev->objects, i, o) {
-        if (!json_is_string(json_object_get(o, "kind")) || !json_is_string(json_object_get(o, "id")))
-            continue;
-        proj_put_new(a->proj, "event_objects",
-                     json_pack("{s:s, s:s, s:I}", "kind", jstr(o, "kind"), "object_id",
-                               jstr(o, "id"), "seq", (json_int_t)ev->seq));
-    }
+    return audit_objects_finish(a->objects, proj_report, a, err);
 }
 
 static void replay(struct audit *a, uint64_t seq, const json_t *body)
@@ -884,7 +881,7 @@ static void replay(struct audit *a, uint64_t seq, const json_t *body)
     if (json_is_true(json_object_get(json_object_get(a->users, ev.actor), "disabled")))
         problem(a, "event %llu: signed by '%s' after the account was disabled", SEQ(&ev),
                 ev.actor);
-    index_objects(a, &ev);
+    audit_objects_event(a->objects, ev.seq, ev.objects);
     proj_replay(a->proj, &ev);
 }
 
@@ -1370,8 +1367,10 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     if (witness_missing_check(&a, keys_dir, err) != 0)
         goto out;
     if (proj_open(db, &registry_projection, proj_report, &a, &a, &a.proj, err) != 0 ||
-        rules_open(&a, err) != 0 || seed_duplicates(&a, err) != 0)
+        rules_open(&a, err) != 0 || seed_duplicates(&a, err) != 0 ||
+        audit_objects_open(db, &a.objects, err) != 0)
         goto out;
+    proj_streamed(a.proj, "event_objects", objects_report, &a);
     search = audit_search_start(db); /* beside the event loop, reported after the tables */
     /* One transaction for the replay: each row put into the expected tables
      * was its own commit; and the log and the tables are read in one
@@ -1379,6 +1378,8 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     if (db_exec(db, "SAVEPOINT audit_replay", err) != 0)
         goto out;
     r = check_events(&a, stats, err) != 0 || proj_compare(a.proj, err) != 0 ? -1 : 0;
+    audit_objects_free(a.objects); /* its cursor ends before the snapshot does */
+    a.objects = NULL;
     if (db_exec(db, r == 0 ? "RELEASE audit_replay" : "ROLLBACK TO audit_replay; RELEASE audit_replay",
                 r == 0 ? err : NULL) != 0 || r != 0)
         goto out;
@@ -1392,6 +1393,7 @@ out:
     audit_search_drop(search);
     sqlite3_finalize(a.rule_get); /* before the expected tables are detached */
     sqlite3_finalize(a.rule_put);
+    audit_objects_free(a.objects);
     proj_close(a.proj);
     free(office);
     json_decref(a.keys);

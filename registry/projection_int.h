@@ -17,6 +17,10 @@ void proj_replay(struct proj *p, const struct proj_event *ev);
  * comparison itself could not run. */
 int proj_compare(struct proj *p, struct err *err);
 void *proj_owner(struct proj *p);
+/* Compare TABLE by FN(CTX) where proj_compare would compare it by SQL: its
+ * rows were checked as the log was read, FN reports what differed. */
+void proj_streamed(struct proj *p, const char *table, int (*fn)(void *ctx, struct err *err),
+                   void *ctx);
 /* Whether some module handles TYPE / rebuilds TABLE. */
 bool proj_handles(struct proj *p, const char *type);
 bool proj_covers(struct proj *p, const char *table);

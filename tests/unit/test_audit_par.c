@@ -665,6 +665,39 @@ static void assert_lines(const struct audit_case *c, const char *const *want, si
     json_decref(serial);
 }
 
+/* A case NAME (audit_case_drafts) with twelve drafts, clean. */
+static void audit_case_twelve(struct audit_case *c, const char *name)
+{
+    struct err err = ERR_INIT;
+
+    audit_case_drafts(c, name);
+    for (int i = 0; i < 9; i++) {
+        char *rid = NULL;
+        if (registry_record_draft(c->db, c->clerk, c->rec, &rid, &err) != 0)
+            fail_msg("draft: %s", err_msg(&err));
+        free(rid);
+    }
+    assert_audit_clean(c);
+}
+
+/* The ten lines the SQL Q gives (its first column) into LINES, pointed to
+ * by WANT. */
+static void ten_lines(const struct audit_case *c, const char *q, char lines[][600],
+                      const char **want)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+
+    assert_int_equal(sqlite3_prepare_v2(db_handle(c->db), q, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && n < 10) {
+        (void)snprintf(lines[n], sizeof lines[n], "%s", (const char *)sqlite3_column_text(st, 0));
+        want[n] = lines[n];
+        n++;
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(n, 10);
+}
+
 /* The stored search rows of one record differ from what its current version
  * gives in one column each: search_index, search_fts, search_tri, a name
  * key gone, one added. Each is reported alone, in the audit's line format
@@ -680,14 +713,7 @@ static void test_audit_search_one_column(void **state)
     const char *want[12];
     (void)state;
 
-    audit_case_drafts(&ac, "audit-search-column");
-    for (int i = 0; i < 9; i++) {
-        char *rid = NULL;
-        if (registry_record_draft(ac.db, ac.clerk, ac.rec, &rid, &err) != 0)
-            fail_msg("draft: %s", err_msg(&err));
-        free(rid);
-    }
-    assert_audit_clean(&ac);
+    audit_case_twelve(&ac, "audit-search-column");
     assert_non_null(query_text(&ac, "SELECT record_id FROM search_index ORDER BY record_id"
                                     " LIMIT 1 OFFSET 1", NULL, "", id, sizeof id));
     assert_non_null(query_text(&ac, "SELECT rowid FROM search_index WHERE record_id = ", id, "",
@@ -765,25 +791,13 @@ static void test_audit_search_one_column(void **state)
      * how many more */
     assert_int_equal(db_exec(ac.db, "UPDATE search_index SET sex = 'X'", &err), 0);
     {
-        sqlite3_stmt *st = NULL;
         char all[12][600];
-        size_t n = 0;
-        assert_int_equal(sqlite3_prepare_v2(db_handle(ac.db),
-                                            "SELECT record_id FROM search_index ORDER BY"
-                                            " record_id LIMIT 10",
-                                            -1, &st, NULL),
-                         SQLITE_OK);
-        while (sqlite3_step(st) == SQLITE_ROW && n < 10) {
-            (void)snprintf(all[n], sizeof all[n],
-                           "search_index %s sex: stored 'X', recomputed '%s'",
-                           (const char *)sqlite3_column_text(st, 0),
-                           json_string_value(json_object_get(json_object_get(ac.rec, "child"),
-                                                             "sex")));
-            want[n] = all[n];
-            n++;
-        }
-        sqlite3_finalize(st);
-        assert_int_equal(n, 10);
+        (void)snprintf(sql, sizeof sql,
+                       "SELECT 'search_index ' || record_id || ' sex: stored ''X'', recomputed"
+                       " ''%s''' FROM search_index ORDER BY record_id LIMIT 10",
+                       json_string_value(json_object_get(json_object_get(ac.rec, "child"),
+                                                         "sex")));
+        ten_lines(&ac, sql, all, want);
         (void)snprintf(all[10], sizeof all[10],
                        "search_index sex: 2 more rows differ from the recomputed index");
         want[10] = all[10];
@@ -793,8 +807,81 @@ static void test_audit_search_one_column(void **state)
     audit_case_close(&ac);
 }
 
+/* The stored event_objects rows, checked as the events are read: one row
+ * deleted, one changed, one naming an event the log does not hold, each
+ * reported alone as the table comparison reported it ("event_objects
+ * KIND/ID/SEQ: ..."), clean once put back; twelve deleted are the first ten
+ * by object id (not by seq: the ids are random) and a count. */
+static void test_audit_event_objects_rows(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    char id[64], seq[32], sql[1024], all[11][600];
+    const char *want[11];
+    (void)state;
+
+    audit_case_twelve(&ac, "audit-event-objects");
+    assert_non_null(query_text(&ac, "SELECT object_id FROM event_objects WHERE kind = 'record'"
+                                    " ORDER BY seq LIMIT 1 OFFSET 4", NULL, "", id, sizeof id));
+    assert_non_null(query_text(&ac, "SELECT seq FROM event_objects WHERE kind = 'record' AND"
+                                    " object_id = ", id, "", seq, sizeof seq));
+
+    /* deleted */
+    (void)snprintf(sql, sizeof sql, "DELETE FROM event_objects WHERE object_id = '%s'", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "event_objects record/%s/%s: row missing, the log made it (deleted?)", id, seq);
+    want[0] = all[0];
+    assert_lines(&ac, want, 1);
+    /* changed: the stored row is not in the log, the logged one missing */
+    (void)snprintf(sql, sizeof sql,
+                   "INSERT INTO event_objects(kind, object_id, seq) VALUES ('record', '%s', %s)",
+                   id, seq);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE event_objects SET object_id = 'HQ-R-0' WHERE object_id = '%s'", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "event_objects record/HQ-R-0/%s: row not in the log (no signed event made it)",
+                   seq);
+    (void)snprintf(all[1], sizeof all[1],
+                   "event_objects record/%s/%s: row missing, the log made it (deleted?)", id, seq);
+    want[1] = all[1];
+    assert_lines(&ac, want, 2);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE event_objects SET object_id = '%s' WHERE object_id = 'HQ-R-0'", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+    /* a row naming the record in an event that does not name it */
+    (void)snprintf(sql, sizeof sql,
+                   "INSERT INTO event_objects(kind, object_id, seq) VALUES ('record', '%s', 1)",
+                   id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "event_objects record/%s/1: row not in the log (no signed event made it)",
+                   id);
+    assert_lines(&ac, want, 1);
+    assert_int_equal(
+        db_exec(ac.db, "DELETE FROM event_objects WHERE seq = 1 AND kind = 'record'", &err), 0);
+    assert_audit_clean(&ac);
+
+    /* twelve deleted: the first ten by (kind, object id, seq), then a count */
+    ten_lines(&ac,
+              "SELECT 'event_objects record/' || object_id || '/' || seq || ': row missing, the"
+              " log made it (deleted?)' FROM event_objects WHERE kind = 'record'"
+              " ORDER BY object_id LIMIT 10",
+              all, want);
+    assert_int_equal(db_exec(ac.db, "DELETE FROM event_objects WHERE kind = 'record'", &err), 0);
+    (void)snprintf(all[10], sizeof all[10], "event_objects: 2 more rows missing");
+    want[10] = all[10];
+    assert_lines(&ac, want, 11);
+
+    audit_case_close(&ac);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
             test_parallel_audit_search, test_audit_search_one_snapshot,
-            test_audit_search_one_column,
+            test_audit_search_one_column, test_audit_event_objects_rows,
             test_audit_refused_inside_transaction, test_tree_head_per_transaction,
             test_tree_head_chain, test_tree_heads_v1_then_v2)
