@@ -9,7 +9,13 @@
  * A statement checked out and not yet released (a caller iterating rows
  * while it calls code that asks for the same SQL) is never handed out twice:
  * the second caller gets a fresh statement that db_stmt_release finalizes.
- * The cache is bounded; a full cache hands out uncached statements. */
+ * The cache is bounded; a full cache hands out uncached statements.
+ *
+ * Constant SQL keeps its address: a statement is found first by the address
+ * of its text (then compared as text, so a buffer reused for other SQL is
+ * never mistaken), and given back by its own address, each through a small
+ * table, without hashing the text or scanning the entries; any miss falls
+ * back to the hash and the scan. */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,10 +25,12 @@
 #include "db_int.h"
 
 #define STMT_CACHE_MAX 128
+#define STMT_SLOTS 256 /* a power of two above STMT_CACHE_MAX */
 
 struct stmt_entry {
     uint64_t hash;
     char *sql;
+    const char *text; /* the address SQL was last asked for at */
     sqlite3_stmt *st;
     bool in_use;
 };
@@ -30,7 +38,28 @@ struct stmt_entry {
 struct db_stmt_cache {
     struct stmt_entry e[STMT_CACHE_MAX];
     size_t n;
+    /* an entry's index + 1 (0: none) by the address of its text, and by
+     * the address of its statement: hints, checked before use */
+    uint8_t by_text[STMT_SLOTS];
+    uint8_t by_stmt[STMT_SLOTS];
 };
+
+static size_t slot_of(const void *p)
+{
+    return (size_t)(((uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL) >> 56);
+}
+
+/* Entry I handed out for SQL. */
+static sqlite3_stmt *entry_take(struct db_stmt_cache *c, size_t i, const char *sql)
+{
+    struct stmt_entry *e = &c->e[i];
+
+    e->in_use = true;
+    e->text = sql;
+    c->by_text[slot_of(sql)] = (uint8_t)(i + 1);
+    c->by_stmt[slot_of(e->st)] = (uint8_t)(i + 1);
+    return e->st;
+}
 
 static void entry_free(struct stmt_entry *e)
 {
@@ -49,16 +78,26 @@ static uint64_t sql_hash(const char *s)
 int db_stmt_cached(struct db *db, const char *sql, struct sqlite3_stmt **out, struct err *err)
 {
     struct db_stmt_cache **slot = db_stmt_cache_slot(db), *c = *slot;
-    uint64_t h = sql_hash(sql);
+    uint64_t h;
     sqlite3_stmt *st = NULL;
 
     *out = NULL;
     if (c) {
+        size_t k = c->by_text[slot_of(sql)];
+        if (k > 0 && k <= c->n) {
+            struct stmt_entry *e = &c->e[k - 1];
+            if (e->text == sql && !e->in_use && strcmp(e->sql, sql) == 0) {
+                *out = entry_take(c, k - 1, sql);
+                return 0;
+            }
+        }
+    }
+    h = sql_hash(sql);
+    if (c) {
         for (size_t i = 0; i < c->n; i++) {
             struct stmt_entry *e = &c->e[i];
             if (e->hash == h && !e->in_use && strcmp(e->sql, sql) == 0) {
-                e->in_use = true;
-                *out = e->st;
+                *out = entry_take(c, i, sql);
                 return 0;
             }
         }
@@ -77,7 +116,7 @@ int db_stmt_cached(struct db *db, const char *sql, struct sqlite3_stmt **out, st
         if (e->sql != NULL) {
             e->hash = h;
             e->st = st;
-            e->in_use = true;
+            (void)entry_take(c, c->n, sql);
             c->n++;
         }
     }
@@ -88,17 +127,25 @@ int db_stmt_cached(struct db *db, const char *sql, struct sqlite3_stmt **out, st
 void db_stmt_release(struct db *db, struct sqlite3_stmt *st)
 {
     struct db_stmt_cache *c;
+    size_t k;
 
     if (st == NULL)
         return;
     c = *db_stmt_cache_slot(db);
-    for (size_t i = 0; c && i < c->n; i++) {
-        if (c->e[i].st == st) {
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            c->e[i].in_use = false;
-            return;
-        }
+    if (c == NULL) {
+        sqlite3_finalize(st);
+        return;
+    }
+    k = c->by_stmt[slot_of(st)];
+    if (k == 0 || k > c->n || c->e[k - 1].st != st)
+        for (k = 1; k <= c->n && c->e[k - 1].st != st; k++)
+            ;
+    if (k <= c->n) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        c->e[k - 1].in_use = false;
+        c->by_stmt[slot_of(st)] = (uint8_t)k;
+        return;
     }
     sqlite3_finalize(st); /* handed out uncached */
 }
@@ -118,6 +165,9 @@ void db_stmt_cache_clear(struct db *db)
         entry_free(&c->e[i]);
     }
     c->n = kept;
+    /* the indexes moved */
+    memset(c->by_text, 0, sizeof c->by_text);
+    memset(c->by_stmt, 0, sizeof c->by_stmt);
 }
 
 void db_stmt_cache_free(struct db_stmt_cache *c)

@@ -374,7 +374,14 @@ static int append_tx(struct db *db, void *arg, struct err *err)
      * more, so the audit never meets an event signed after a disable. */
     if (actor_current(db, a->cache, actor, err) != 0)
         goto out;
-    if (reg_log_size(db, &seq, err) != 0)
+    /* The log's size: the frontier the previous append of this transaction
+     * left describes it (no other connection appends while the transaction
+     * holds the write lock, and a failed append leaves the cache invalid);
+     * else read. A stale size could only collide with a stored seq, which
+     * the events table's key refuses. */
+    if (a->cache && a->cache->valid)
+        seq = a->cache->f.size;
+    else if (reg_log_size(db, &seq, err) != 0)
         goto out;
     /* Version 2: the rows written with this event carry exactly its time,
      * so `audit verify` can rebuild their time columns from the log. */
@@ -410,7 +417,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
 
     /* the frontier the previous append of this transaction left, if it
      * describes exactly this log; else the stored subtrees */
-    if (a->cache && a->cache->valid && a->cache->f.size == seq)
+    if (a->cache && a->cache->valid)
         f = a->cache->f;
     else if (load_frontier(db, seq, &f, err) != 0)
         goto out;

@@ -281,6 +281,25 @@ static void test_stmt_cache(void **state)
     assert_cached_int(db, "SELECT count(*) FROM t", 0);
     assert_int_equal(db_exec(db, "DROP TABLE temp.t", &e), 0);
     db_stmt_cache_clear(db);
+    /* found by the address of its text, then compared as text: the same
+     * SQL at another address is the same statement, other SQL at the same
+     * address (a buffer reused) is not */
+    {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", "SELECT count(*) FROM t");
+        assert_int_equal(db_stmt_cached(db, "SELECT count(*) FROM t", &a, &e), 0);
+        db_stmt_release(db, a);
+        assert_int_equal(db_stmt_cached(db, buf, &b, &e), 0);
+        assert_ptr_equal(a, b);
+        db_stmt_release(db, b);
+        assert_cached_int(db, buf, 3);
+        snprintf(buf, sizeof buf, "%s", "SELECT 40 + count(*) FROM t");
+        assert_cached_int(db, buf, 43);
+        assert_int_equal(db_stmt_cached(db, buf, &c, &e), 0);
+        assert_ptr_not_equal(a, c);
+        db_stmt_release(db, c);
+        assert_cached_int(db, "SELECT count(*) FROM t", 3);
+    }
     /* more texts than the cache holds: every one still works */
     for (int i = 0; i < 300; i++) {
         char sql[64];

@@ -736,6 +736,52 @@ static void test_import_batch_prepared_same_as_serial(void **state)
     registry_actor_free(a);
 }
 
+/* Counts the statements of the connection that read the log's size. */
+static int count_log_size_reads(unsigned type, void *ctx, void *p, void *x)
+{
+    const char *sql = sqlite3_sql(p);
+    (void)x;
+    if (type == SQLITE_TRACE_STMT && sql && strstr(sql, "max(seq)"))
+        (*(int *)ctx)++;
+    return 0;
+}
+
+/* An import batch reads the log's size once for its first append and once
+ * for its tree head: each later append takes it from the frontier the one
+ * before it left (the transaction holds the write lock). The events keep
+ * consecutive numbers and the audit finds the log whole. */
+static void test_import_batch_reads_log_size_once(void **state)
+{
+    enum { N = 40 };
+    struct registry_actor *a;
+    struct err err = ERR_INIT, errs[N];
+    json_t *recs[N];
+    char *ids[N] = { NULL };
+    long long events0 = count_rows("events");
+    int rc, reads = 0;
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    for (int i = 0; i < N; i++) {
+        recs[i] = prepak_record(i, 19);
+        errs[i] = (struct err)ERR_INIT;
+    }
+    sqlite3_trace_v2(db_handle(db), SQLITE_TRACE_STMT, count_log_size_reads, &reads);
+    rc = registry_record_draft_batch(db, a, recs, N, ids, errs, &err);
+    sqlite3_trace_v2(db_handle(db), 0, NULL, NULL);
+    if (rc != N)
+        fail_msg("batch: %d drafted (%s)", rc, err_msg(&err));
+    assert_int_equal(reads, 2);
+    assert_int_equal(count_rows("events"), events0 + N);
+    assert_int_equal(last_head_size(), count_rows("events"));
+    for (int i = 0; i < N; i++) {
+        free(ids[i]);
+        json_decref(recs[i]);
+    }
+    audit_clean();
+    registry_actor_free(a);
+}
+
 /* The bulk steps' draft and re-keying records are prepared on a second
  * thread too (registry_record_steps): each draft and verification stores
  * what registry_record_draft and registry_record_verify store for the same
@@ -1457,6 +1503,7 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_failure_after_write_undoes_batch,
                  test_import_batch_flags_duplicate_within_batch,
                  test_import_batch_prepared_same_as_serial,
+                 test_import_batch_reads_log_size_once,
                  test_steps_prepared_same_as_serial,
                  test_prep_line_end_waits_for_preparation,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
