@@ -1483,8 +1483,8 @@ static void test_steps_gate_read_once_paired(void **state)
 }
 
 /* An office with national UIN blocks: a batch's registrations draw its
- * unused UINs in order (the pool's presence read once a batch) and are
- * refused once every one is used, as step by step. */
+ * unused UINs in order (the pool's presence read once a batch); once every
+ * one is used, a registration fails the batch, as before. */
 static void test_steps_uin_pool(void **state)
 {
     struct registry_actor *a, *b, *r;
