@@ -321,12 +321,12 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
 
 int registry_dup_scan_record(struct db *db, const char *id, const json_t *rec, struct err *err)
 {
-    return reg_dup_scan_keys(db, id, rec, NULL, NULL, err);
+    return reg_dup_scan_keys(db, id, rec, NULL, NULL, NULL, err);
 }
 
 int reg_dup_scan_keys(struct db *db, const char *id, const json_t *rec,
                       const struct search_keys *keys, struct reg_fts_held *held,
-                      struct err *err)
+                      size_t *found_n, struct err *err)
 {
     json_t *found = NULL, *c;
     struct buf why = BUF_INIT(4096);
@@ -336,6 +336,8 @@ int reg_dup_scan_keys(struct db *db, const char *id, const json_t *rec,
 
     if (reg_now(now, err) != 0 || dup_find(db, rec, keys, held, id, &found, err) != 0)
         goto out;
+    if (found_n)
+        *found_n += json_array_size(found);
     if (json_array_size(found) == 0) {
         rc = 0;
         goto out;

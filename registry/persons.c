@@ -23,15 +23,19 @@ static int uin_held(struct db *db, const char *uin, struct err *err)
  * used in the caller's transaction. 1: the office has never received a
  * block (it draws its own UINs); 0: *UIN set; -1: error, or every UIN of
  * its blocks is used (refused: an office in the national scheme never draws
- * a UIN of its own, so no collision can arise). */
-static int uin_from_pool(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err)
+ * a UIN of its own, so no collision can arise). *POOLED: whether uin_pool
+ * has a row, REG_UIN_POOL_UNKNOWN to read it (and keep the answer). */
+static int uin_from_pool(struct db *db, int *pooled, char uin[REGISTRY_UIN_LEN + 1],
+                         struct err *err)
 {
-    long long any = 0;
-
-    if (db_query_int64(db, "SELECT EXISTS (SELECT 1 FROM uin_pool)",
-                       "reading the national UIN blocks", &any, err, "") < 0)
-        return -1;
-    if (any == 0)
+    if (*pooled == REG_UIN_POOL_UNKNOWN) {
+        long long any = 0;
+        if (db_query_int64(db, "SELECT EXISTS (SELECT 1 FROM uin_pool)",
+                           "reading the national UIN blocks", &any, err, "") < 0)
+            return -1;
+        *pooled = any != 0;
+    }
+    if (*pooled == 0)
         return 1;
     for (;;) {
         char *drawn = NULL;
@@ -62,9 +66,11 @@ static int uin_from_pool(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct e
     }
 }
 
-int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err)
+int reg_uin_allocate(struct db *db, int *pooled, char uin[REGISTRY_UIN_LEN + 1],
+                     struct err *err)
 {
-    int rc = uin_from_pool(db, uin, err);
+    int own = REG_UIN_POOL_UNKNOWN;
+    int rc = uin_from_pool(db, pooled ? pooled : &own, uin, err);
 
     if (rc <= 0)
         return rc;

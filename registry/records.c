@@ -210,6 +210,8 @@ struct draft_ctx {
      * record's place there */
     struct reg_fts_held *held;
     size_t held_at;
+    /* bulk (or NULL): the batch's count of duplicate candidates found */
+    size_t *dup_found;
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -301,7 +303,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
                                              c->held, &c->held_at, err)
                  : reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp,
                                              true, NULL, NULL, err)) != 0 ||
-        reg_dup_scan_keys(db, c->id, c->norm, kp, c->held, err) != 0)
+        reg_dup_scan_keys(db, c->id, c->norm, kp, c->held, c->dup_found, err) != 0)
         goto out;
     if (c->keep && folded) { /* prepared names stay the preparation's */
         *c->keep = keys;
@@ -802,6 +804,14 @@ struct register_ctx {
     /* bulk (or NULL): the verifier, when the batch's verification left the
      * row to this registration (verify_ctx's ROW_LATER) */
     const char *verified_by;
+    /* bulk (or NULL): whether the office has national UIN blocks, kept for
+     * the batch (reg_uin_allocate's POOLED) */
+    int *uin_pooled;
+    /* bulk: the record was drafted in the batch and no duplicate scan of
+     * the batch found a candidate, so it is in no pair: its id was made in
+     * the batch, and only a scan stores a pair (always open; resolving one
+     * is no step of a batch); the duplicate gate has nothing to read */
+    bool no_pairs;
 };
 
 /* Register the record whose head H was just read (rec_load, drafted_head). */
@@ -828,7 +838,7 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
                 h->id);
         goto out;
     }
-    if (registry_dup_gate(db, h->id, err) != 0 || reg_now(now, err) != 0)
+    if ((!c->no_pairs && registry_dup_gate(db, h->id, err) != 0) || reg_now(now, err) != 0)
         goto out;
     /* everything a registration can be refused for is checked above */
     c->wrote = true;
@@ -836,7 +846,7 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
     if (db_series_next(db, DB_SERIES_REGISTRATION, h->office, y, &n, err) != 0)
         goto out;
     (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h->office, y, n);
-    if (reg_uin_allocate(db, uin, err) != 0 || reg_person_hash(uin, h->id, person_hash, err) != 0)
+    if (reg_uin_allocate(db, c->uin_pooled, uin, err) != 0 || reg_person_hash(uin, h->id, person_hash, err) != 0)
         goto out;
     if (reg_link_sign(c->actor, uin, h->id, h->version, h->hash, json_object_get(h->data, "evidence"),
                       now, &statement, link_hash, err) != 0)
@@ -974,6 +984,11 @@ struct steps_ctx {
     struct reg_frontier_cache frontier;
     /* this attempt's: the drafts' search_fts rows, written at the end */
     struct reg_fts_held held;
+    /* this attempt's: duplicate candidates found by its scans (or assumed
+     * found: a by-id registration's rescan), see register_ctx's NO_PAIRS */
+    size_t dup_found;
+    /* this attempt's: reg_uin_allocate's POOLED */
+    int uin_pooled;
 };
 
 static void step_reset(struct registry_step *s)
@@ -1037,9 +1052,10 @@ static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
                            h.data != c->known        ? NULL
                            : b->drafted[draft].has_keys ? &b->drafted[draft].keys
                                                         : b->drafted[draft].prep_keys,
-                           &b->held, err);
+                           &b->held, &b->dup_found, err);
     if (rc == 0) {
         c->wrote = false;
+        c->no_pairs = b->dup_found == 0;
         rc = register_head(db, c, &h, err);
     }
     rec_head_release(&h);
@@ -1095,6 +1111,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         d->regno = NULL;
         c.keep = &d->keys;
         c.held = &b->held;
+        c.dup_found = &b->dup_found;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
             return bulk_step_failed(db, c.wrote, &s->err, err);
@@ -1142,6 +1159,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
     case REGISTRY_STEP_REGISTER: {
         struct register_ctx c = { s->actor, id,           NULL,  true,      false,
                                   true,     &b->frontier, known };
+        c.uin_pooled = &b->uin_pooled;
         if (known && b->drafted[s->draft].row_later)
             c.verified_by = b->drafted[s->draft].verified_by;
         if (known == NULL) {
@@ -1153,6 +1171,9 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
                 return -1;
             if (rescan_tx(db, &c, &s->err) != 0)
                 return bulk_step_failed(db, c.wrote, &s->err, err);
+            /* its pairs are not counted: may name a record the batch
+             * drafted, whose registration then reads the gate */
+            b->dup_found++;
             c.wrote = false;
             rc = register_tx(db, &c, &s->err);
         } else {
@@ -1236,6 +1257,8 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
     /* this attempt's own: a retried transaction reads the frontier again */
     b->frontier = (struct reg_frontier_cache)REG_FRONTIER_CACHE_INIT;
     reg_fts_held_reset(&b->held);
+    b->dup_found = 0;
+    b->uin_pooled = REG_UIN_POOL_UNKNOWN;
     b->done = 0;
     return steps_run(db, b, err);
 }

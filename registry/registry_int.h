@@ -216,8 +216,14 @@ int reg_record_find(struct db *db, const struct registry_actor *actor, const cha
  * no role or office check: for callers that made them already. */
 int reg_record_history(struct db *db, const char *id, json_t **out, struct err *err);
 
-/* A UIN no person holds yet (call inside the write transaction). */
-int reg_uin_allocate(struct db *db, char uin[REGISTRY_UIN_LEN + 1], struct err *err);
+/* A UIN no person holds yet (call inside the write transaction). POOLED:
+ * whether the office has national UIN blocks (uin_pool has a row),
+ * REG_UIN_POOL_UNKNOWN until read here, kept by a caller that registers
+ * many records in one transaction (no registration adds a block; a block
+ * stays once received); NULL: read each time. */
+#define REG_UIN_POOL_UNKNOWN (-1)
+int reg_uin_allocate(struct db *db, int *pooled, char uin[REGISTRY_UIN_LEN + 1],
+                     struct err *err);
 /* Store a person created by event SEQ. */
 int reg_person_store(struct db *db, const char *uin, const char *record_id, const char *by,
                      const char *now, uint64_t seq, struct err *err);

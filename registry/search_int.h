@@ -182,10 +182,11 @@ int reg_search_fts_held_registered(struct db *db, struct reg_fts_held *held, siz
 void reg_fts_held_reset(struct reg_fts_held *held);
 void reg_fts_held_release(struct reg_fts_held *held);
 
-/* HELD: as above, or NULL. */
+/* HELD: as above, or NULL. FOUND (or NULL): increased by the number of
+ * candidates the scan found (at least the pairs it stored). */
 int reg_dup_scan_keys(struct db *db, const char *id, const json_t *record,
                       const struct search_keys *keys, struct reg_fts_held *held,
-                      struct err *err) __attribute__((warn_unused_result));
+                      size_t *found_n, struct err *err) __attribute__((warn_unused_result));
 
 /* Record ID was just registered as REGNO with UIN (its version unchanged):
  * its index entry's status and numbers, the rest kept as it is (a record

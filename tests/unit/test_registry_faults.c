@@ -1470,6 +1470,119 @@ static void test_steps_one_head_per_batch(void **state)
     steps_staff_free(a, b, r);
 }
 
+/* The duplicate gate's reads ("+status = 'open'", "status = 'duplicate'"),
+ * run so far. */
+static int gate_runs(void)
+{
+    return stmt_runs("+status = 'open'") + stmt_runs("status = 'duplicate' LIMIT 1");
+}
+
+/* A batch whose scans find no duplicate candidate registers its drafts
+ * without reading the duplicate gate (they are in no pair); once a scan of
+ * the batch finds one, the gate is read and refuses as step by step. */
+static void test_steps_gate_read_once_paired(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[9];
+    struct err err = ERR_INIT;
+    json_t *recs[3] = { steps_person("Hargreaves-Umbach", "Eustachia", "1857-01-01"),
+                        steps_person("Pfefferkorn", "Anselmus", "1853-06-06"),
+                        steps_person("Tiefenbacher", "Cyrillus", "1837-10-10") };
+    json_t *again[3] = { recs[2], recs[0], recs[0] };
+    int rc, runs;
+    (void)state;
+
+    steps_staff(&a, &b, &r);
+    /* two people unlike any other: registered, the gate not read */
+    steps_fill(st, recs, 2, a, b, r);
+    runs = gate_runs();
+    rc = registry_record_steps(db, st, 6, &err);
+    if (rc != 6)
+        fail_msg("steps: %d done (%s / %s)", rc, err_msg(&err), err_msg(&st[5].err));
+    assert_int_equal(gate_runs(), runs);
+    assert_string_equal(record_status(st[0].new_id), "registered");
+    assert_string_equal(record_status(st[3].new_id), "registered");
+    registry_steps_release(st, 6);
+
+    /* someone new, registered, then the first person twice (each found by
+     * its draft's scan: the record registered before, the batch's earlier
+     * draft): both held back by the gate */
+    steps_fill(st, again, 3, a, b, r);
+    runs = gate_runs();
+    rc = registry_record_steps(db, st, 9, &err);
+    if (rc != 7)
+        fail_msg("steps: %d done (%s / %s / %s)", rc, err_msg(&err), err_msg(&st[5].err),
+                 err_msg(&st[8].err));
+    assert_true(st[2].done);
+    assert_false(st[5].done);
+    assert_non_null(strstr(err_msg(&st[5].err), "possible duplicate"));
+    assert_false(st[8].done);
+    assert_non_null(strstr(err_msg(&st[8].err), "possible duplicate"));
+    assert_true(pair_open(st[3].new_id, st[6].new_id) || pair_open(st[6].new_id, st[3].new_id));
+    assert_true(gate_runs() > runs);
+    assert_string_equal(record_status(st[3].new_id), "verified");
+    audit_clean();
+    registry_steps_release(st, 9);
+    for (int i = 0; i < 3; i++)
+        json_decref(recs[i]);
+    steps_staff_free(a, b, r);
+}
+
+/* An office with national UIN blocks: a batch's registrations draw its
+ * unused UINs in order (the pool's presence read once a batch); once every
+ * one is used, a registration fails the batch, as before. */
+static void test_steps_uin_pool(void **state)
+{
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[9];
+    struct err err = ERR_INIT;
+    json_t *recs[3] = { steps_person("Oberholtzer", "Walpurga", "1849-02-02"),
+                        steps_person("Quarshie", "Theodolinda", "1845-04-04"),
+                        steps_person("Rautenstrauch", "Eberhardine", "1841-08-08") },
+           *late = steps_person("Sandoval-Igwe", "Perpetua", "1833-12-12");
+    char pool[3][REGISTRY_UIN_LEN + 1], sql[256];
+    long long events;
+    int rc;
+    (void)state;
+
+    steps_staff(&a, &b, &r);
+    for (int i = 0; i < 3; i++) {
+        registry_uin_generate(pool[i]);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO uin_pool(uin, block, received_at) VALUES ('%s', 'B1',"
+                 " '2026-01-0%dT00:00:00Z')",
+                 pool[i], i + 1);
+        assert_int_equal(sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    steps_fill(st, recs, 3, a, b, r);
+    rc = registry_record_steps(db, st, 9, &err);
+    if (rc != 9)
+        fail_msg("steps: %d done (%s / %s)", rc, err_msg(&err), err_msg(&st[8].err));
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(json_string_value(json_object_get(st[3 * i + 2].result, "uin")),
+                            pool[i]);
+    assert_int_equal(count_rows("uin_pool WHERE used_at IS NULL"), 0);
+    registry_steps_release(st, 9);
+
+    /* every UIN of the blocks used: the registration fails after its
+     * first writes, and the batch with it */
+    events = count_rows("events");
+    steps_fill(st, &late, 1, a, b, r);
+    rc = registry_record_steps(db, st, 3, &err);
+    assert_true(rc < 0);
+    assert_non_null(strstr(err_msg(&err), "used every national UIN"));
+    assert_int_equal(count_rows("events"), events);
+    audit_clean();
+    registry_steps_release(st, 3);
+    /* the office draws its own UINs again for the tests after this one */
+    assert_int_equal(sqlite3_exec(db_handle(db), "DELETE FROM uin_pool", NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < 3; i++)
+        json_decref(recs[i]);
+    json_decref(late);
+    steps_staff_free(a, b, r);
+}
+
 /* reg_prep_line_end hands the drafts to the preparing thread only once all
  * are prepared: the last draft's refusal is in ERRS when it returns though
  * the batch never took it, and the records may be freed at once (ASan). */
@@ -1510,4 +1623,5 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_steps_rescan_catches_later_duplicate, test_steps_mismatch_rounds,
                  test_steps_held_index_rows_read_first, test_steps_drafted_head_from_batch,
                  test_batch_over_push_size_refused,
-                 test_steps_one_head_per_batch)
+                 test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
+                 test_steps_uin_pool)
