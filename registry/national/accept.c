@@ -16,10 +16,12 @@
  * A signed head that does not extend the accepted one is a fork: the push is
  * refused, both heads are kept in table forks and the office is flagged
  * until an operator clears it. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/encode.h"
@@ -47,6 +49,9 @@ struct checked_event {
     size_t len;         /* of text */
     const char *type;   /* the body's type ("" until parsed canonical) */
     const json_t *rec;  /* its object of kind "record", NULL when none */
+    const json_t *data; /* the body's data, NULL when none */
+    const char *actor;  /* the body's actor ("" when none) */
+    const char *rec_id; /* rec's id ("" when none) */
     char *link_text;    /* a record.register's link statement, canonical (malloc'd) */
     merkle_hash leaf; /* when sig_form */
     char leaf_hex[65];
@@ -171,7 +176,8 @@ static bool sig_of(const char *hex, unsigned char sig[REG_SIG_BYTES])
     size_t n = 0;
 
     return hex && strlen(hex) == 2 * REG_SIG_BYTES &&
-           hex_decode(hex, strlen(hex), sig, REG_SIG_BYTES, &n, NULL) == 0 && n == REG_SIG_BYTES;
+           hex_decode(hex, 2 * REG_SIG_BYTES, sig, REG_SIG_BYTES, &n, NULL) == 0 &&
+           n == REG_SIG_BYTES;
 }
 
 /* Check a signed tree head {tree_size, root_hash, time, signature, and for
@@ -347,9 +353,9 @@ static int event_check(struct push *ps, size_t i, struct err *err)
         err_set(err, "event %llu: signature malformed", (unsigned long long)c->seq);
         goto out;
     }
-    actor = nat_str(c->body, "actor");
+    actor = c->actor;
     type = c->type;
-    data = json_object_get(c->body, "data");
+    data = c->data;
     if (strncmp(actor, "office:", 7) == 0) {
         memcpy(pk, ps->st.pk, REG_PK_BYTES);
     } else if (json_object_get(ps->st.keys, actor) != NULL) {
@@ -423,10 +429,13 @@ static void *parse_range(void *arg)
         /* what the later passes ask of every event, looked up once */
         c->type = c->canonical ? nat_str(c->body, "type") : "";
         c->rec = c->canonical ? record_obj(c->body) : NULL;
+        c->data = c->canonical ? json_object_get(c->body, "data") : NULL;
+        c->actor = c->canonical ? nat_str(c->body, "actor") : "";
+        c->rec_id = nat_str(c->rec, "id");
         /* a registration's link statement as persons keeps it (on failure
          * reg_run_add serialises it again and reports) */
         if (c->canonical && strcmp(c->type, "record.register") == 0) {
-            const json_t *link = json_object_get(json_object_get(c->body, "data"), "link");
+            const json_t *link = json_object_get(c->data, "link");
             buf_reset(&canon);
             if (json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0)
                 c->link_text = strdup(buf_str(&canon));
@@ -555,13 +564,21 @@ static int versions_check(struct push *ps, struct err *err)
     if ((ps->versions = json_object()) == NULL)
         return err_set(err, "out of memory");
     json_array_foreach(vs, i, v) {
+        json_t *dv = json_object_get(v, "data");
         const char *data = nat_str(v, "data");
-        char h[65], key[200];
-        reg_sha256_hex(data, strlen(data), h);
-        (void)snprintf(key, sizeof key, "%s", h);
-        /* the request was parsed by jansson: its strings are valid UTF-8 */
-        if (json_object_set_new(ps->versions, key,
-                                json_stringn_nocheck(data, strlen(data))) != 0)
+        size_t len = strlen(data);
+        char h[65];
+        int set;
+        reg_sha256_hex(data, len, h);
+        /* the version as hashed, up to its first NUL: json_string_length of
+         * what is kept is its strlen (version_row). The request's own string
+         * when it is all of it (no copy), else a copy (the request was parsed
+         * by jansson: its strings are valid UTF-8) */
+        if (json_is_string(dv) && json_string_length(dv) == len)
+            set = json_object_set(ps->versions, h, dv);
+        else
+            set = json_object_set_new(ps->versions, h, json_stringn_nocheck(data, len));
+        if (set != 0)
             return err_set(err, "out of memory");
     }
     for (i = 0; i < ps->n; i++) {
@@ -582,7 +599,10 @@ static int versions_check(struct push *ps, struct err *err)
 
 /* ---- storing ---- */
 
-static int copy_row(struct buf *b, const char *const *f, size_t n)
+/* One COPY text row of the N fields F (NULL: SQL NULL). LEN, when not
+ * NULL, gives each field's length where the caller knows it (SIZE_MAX:
+ * strlen): an event body or a record version is not measured again. */
+static int copy_row_len(struct buf *b, const char *const *f, const size_t *len, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (i && buf_append_byte(b, '\t') != 0)
@@ -590,11 +610,17 @@ static int copy_row(struct buf *b, const char *const *f, size_t n)
         if (f[i] == NULL) {
             if (buf_append(b, "\\N", 2) != 0)
                 return -1;
-        } else if (pg_copy_field(b, f[i], strlen(f[i])) != 0) {
+        } else if (pg_copy_field(b, f[i],
+                                 len && len[i] != SIZE_MAX ? len[i] : strlen(f[i])) != 0) {
             return -1;
         }
     }
     return buf_append_byte(b, '\n');
+}
+
+static int copy_row(struct buf *b, const char *const *f, size_t n)
+{
+    return copy_row_len(b, f, NULL, n);
 }
 
 /* The COPY text of a push's events, their objects and the evidence they
@@ -632,13 +658,16 @@ static int store_build(struct push *ps, struct store_rows *sr, struct err *err)
         struct checked_event *c = &ps->ev[i];
         char seq[24];
         const char *f[8];
-        const json_t *data = json_object_get(c->body, "data");
+        size_t flen[8] = { SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX,
+                           SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX };
+        const json_t *data = c->data;
         const char *lists[2] = { "evidence", "reason_evidence" };
         (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
         f[0] = ps->office, f[1] = seq, f[2] = c->type;
-        f[3] = nat_str(c->body, "actor"), f[4] = nat_str(c->body, "time"), f[5] = c->text;
+        f[3] = c->actor, f[4] = nat_str(c->body, "time"), f[5] = c->text;
         f[6] = c->sig_hex, f[7] = c->leaf_hex;
-        if (copy_row(evb, f, 8) != 0)
+        flen[5] = c->len;
+        if (copy_row_len(evb, f, flen, 8) != 0)
             goto oom;
         json_array_foreach(json_object_get(c->body, "objects"), j, o) {
             const char *g[4] = { ps->office, seq, nat_str(o, "kind"), nat_str(o, "id") };
@@ -755,7 +784,7 @@ static int plan_prereg(struct push *ps, struct err *err)
         if (!draft && !reg && strcmp(type, "record.correct") != 0 &&
             strcmp(type, "record.verify") != 0)
             continue;
-        id = nat_str(ps->ev[i].rec, "id");
+        id = ps->ev[i].rec_id;
         if (draft) {
             if (json_object_set_new(drafted, id, json_true()) != 0)
                 goto oom;
@@ -781,6 +810,7 @@ out:
  * record.correct event. KEY is malloc'd. */
 struct version_row {
     const char *record_id, *hash, *text, *birth_date;
+    size_t text_len;
     char seq[24], ver[16];
     char *key;
     json_t *rec;
@@ -789,15 +819,17 @@ struct version_row {
 static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
                        struct err *err)
 {
-    const json_t *o = c->rec, *data = json_object_get(c->body, "data");
+    const json_t *o = c->rec, *data = c->data, *vt;
 
     memset(v, 0, sizeof *v);
-    v->record_id = nat_str(o, "id");
+    v->record_id = c->rec_id;
     v->hash = nat_str(o, "hash");
-    v->text = nat_str(ps->versions, v->hash);
+    vt = json_object_get(ps->versions, v->hash);
+    v->text = json_string_value(vt) ? json_string_value(vt) : "";
+    v->text_len = json_string_length(vt);
     /* a district writes its versions canonical (their hash is over that
      * form): json_parse reads them in one pass (json_read_canonical) */
-    if (json_parse(v->text, strlen(v->text), &v->rec, err) != 0)
+    if (json_parse(v->text, v->text_len, &v->rec, err) != 0)
         return -1;
     v->key = nat_name_key(nat_str(json_object_get(v->rec, "child"), "given_names"),
                           nat_str(json_object_get(v->rec, "child"), "family_name"));
@@ -867,6 +899,8 @@ static int bulk_build(struct push *ps, struct bulk_rows *br, struct err *err)
             goto out;
         {
             const char *f[6] = { ps->office, v.record_id, v.ver, v.hash, v.text, v.seq };
+            const size_t flen[6] = { SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX, v.text_len,
+                                     SIZE_MAX };
             const char *g[10] = { ps->office, v.record_id, v.ver, v.hash, "draft", v.key,
                                   v.birth_date, v.seq, NULL, NULL };
             const json_t *pre = draft ? json_object_get(ps->prereg, v.record_id) : NULL;
@@ -874,12 +908,12 @@ static int bulk_build(struct push *ps, struct bulk_rows *br, struct err *err)
             if (pre != NULL) {
                 /* registered in this push: the row as the registration leaves it */
                 const struct checked_event *r = &ps->ev[json_integer_value(pre)];
-                const json_t *rdata = json_object_get(r->body, "data");
+                const json_t *rdata = r->data;
                 (void)snprintf(rseq, sizeof rseq, "%llu", (unsigned long long)r->seq);
                 g[4] = "registered", g[7] = rseq;
                 g[8] = nat_str(rdata, "registration_number"), g[9] = nat_str(rdata, "uin");
             }
-            if (copy_row(vb, f, 6) != 0 || (draft && copy_row(rb, g, 10) != 0) ||
+            if (copy_row_len(vb, f, flen, 6) != 0 || (draft && copy_row(rb, g, 10) != 0) ||
                 (pre != NULL &&
                  json_object_set_new(ps->prekeys, v.record_id,
                                      json_pack("[s, s]", v.key, v.birth_date)) != 0) ||
@@ -948,7 +982,7 @@ static int project_correct(struct push *ps, const struct checked_event *c, struc
     if (version_row(ps, c, &v, err) != 0)
         return -1;
     p[0] = ps->office, p[1] = v.record_id, p[2] = v.ver, p[3] = v.hash;
-    p[4] = nat_str(json_object_get(c->body, "data"), "status"), p[5] = v.key;
+    p[4] = nat_str(c->data, "status"), p[5] = v.key;
     p[6] = v.birth_date, p[7] = v.seq;
     rc = pg_exec(ps->pg,
                  "UPDATE birth_records SET version = $3, hash = $4, status = $5,"
@@ -978,13 +1012,13 @@ struct reg_run {
 static int reg_run_add(struct push *ps, struct reg_run *run, const struct checked_event *c,
                        struct err *err)
 {
-    const json_t *o = c->rec, *data = json_object_get(c->body, "data");
+    const json_t *data = c->data;
     const json_t *link = json_object_get(data, "link");
     struct buf st = BUF_INIT(1 << 20);
     char seq[24], ord[24];
     const char *f[9], *g[8];
-    bool done = json_object_get(ps->prereg, nat_str(o, "id")) != NULL;
-    const json_t *keys = json_object_get(ps->prekeys, nat_str(o, "id"));
+    bool done = json_object_get(ps->prereg, c->rec_id) != NULL;
+    const json_t *keys = json_object_get(ps->prekeys, c->rec_id);
     const char *stext = c->link_text;
     int rc = -1;
 
@@ -995,7 +1029,7 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
             goto out;
         stext = buf_str(&st);
     }
-    f[0] = ord, f[1] = nat_str(o, "id"), f[2] = nat_str(data, "registration_number");
+    f[0] = ord, f[1] = c->rec_id, f[2] = nat_str(data, "registration_number");
     f[3] = nat_str(data, "uin"), f[4] = seq, f[5] = ps->office;
     f[6] = done ? "t" : "f";
     /* the name key and date of birth its draft in this push gave; the others
@@ -1200,7 +1234,7 @@ static const char *object_id(const json_t *body, const char *kind)
 static int project_document(struct push *ps, const struct checked_event *c, const char *type,
                             struct err *err)
 {
-    const json_t *data = json_object_get(c->body, "data");
+    const json_t *data = c->data;
     const char *number = object_id(c->body, "document");
     char seq[24];
 
@@ -1285,10 +1319,10 @@ static int store_and_project(struct push *ps, struct err *err)
     for (size_t i = 0; i < ps->n; i++) {
         const struct checked_event *c = &ps->ev[i];
         const char *type = c->type;
-        const json_t *data = json_object_get(c->body, "data");
+        const json_t *data = c->data;
         int r = 0;
         if (strcmp(type, "record.register") == 0) {
-            if (json_object_get(run.records, nat_str(c->rec, "id")) != NULL &&
+            if (json_object_get(run.records, c->rec_id) != NULL &&
                 reg_run_flush(ps, &run, err) != 0)
                 goto out;
             if (reg_run_add(ps, &run, c, err) != 0)
@@ -1310,7 +1344,7 @@ static int store_and_project(struct push *ps, struct err *err)
         if (strcmp(type, "record.correct") == 0) {
             r = project_correct(ps, c, err);
         } else if (strcmp(type, "record.verify") == 0) {
-            const char *p[2] = { ps->office, nat_str(c->rec, "id") };
+            const char *p[2] = { ps->office, c->rec_id };
             r = pg_exec(ps->pg,
                         "UPDATE birth_records SET status = 'verified' WHERE office = $1"
                         " AND record_id = $2", 2, p, NULL, err);
@@ -1345,6 +1379,25 @@ out:
     buf_release(&run.persons);
     json_decref(run.records);
     return rc;
+}
+
+/* The push's checked events (about 270 bytes each, half a megabyte for a
+ * push of 2,000), mapped rather than taken from the heap: freeing (or
+ * allocating) a chunk that large in the heap makes glibc consolidate the
+ * arena's fast bins first, there the thousands of small chunks the parsed
+ * bodies were, on the pushing thread at every push. Zeroed as calloc's. */
+static struct checked_event *events_alloc(size_t n)
+{
+    void *p = mmap(NULL, n * sizeof(struct checked_event), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void events_release(struct checked_event *ev, size_t n)
+{
+    if (ev != NULL)
+        (void)munmap(ev, n * sizeof *ev);
 }
 
 /* The parsed bodies and the versions of a push, freed (json_decref of
@@ -1510,7 +1563,7 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
         goto out;
     }
     /* every event */
-    if ((ps.ev = calloc(ps.n, sizeof *ps.ev)) == NULL) {
+    if ((ps.ev = events_alloc(ps.n)) == NULL) {
         rc = NATIONAL_INTERNAL;
         goto out;
     }
@@ -1596,7 +1649,7 @@ out:
         json_decref(ps.ev[i].body);
         free(ps.ev[i].link_text);
     }
-    free(ps.ev);
+    events_release(ps.ev, ps.n);
     json_decref(ps.versions);
     json_decref(ps.prereg);
     json_decref(ps.prekeys);

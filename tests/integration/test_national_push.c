@@ -697,6 +697,50 @@ static void add_birth_full(struct sim *o, unsigned k, const char *full, json_t *
  * replaced, C for K, PH for F, a word missing) among people with names
  * like theirs (office T7; the records of the earlier tests around them).
  * Each query must bring the expected record within the first 10. */
+/* The COPY text of a field as the byte-by-byte escaping made it (backslash,
+ * tab, newline, carriage return escaped; every other byte as it is). */
+static void copy_field_reference(struct buf *b, const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\t' ? "\\t"
+                          : s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : NULL;
+        assert_int_equal(esc ? buf_append(b, esc, 2) : buf_append_byte(b, s[i]), 0);
+    }
+}
+
+/* pg_copy_field scans eight bytes a step between the bytes it escapes: its
+ * COPY text is the byte-by-byte one for every length, and every position of
+ * the escaped bytes, of their neighbours below 0x0e that pass through
+ * (0x01, 0x0b, 0x0c, 0x0d), of bytes with the high bit set (UTF-8), and of
+ * a NUL-free text of an event body's size with a handful of escapes. */
+static void test_copy_field_escapes(void **state)
+{
+    static const unsigned char alphabet[] = { 'a', '\\', '\t', '\n', '\r', 0x01, 0x0b, 0x0c,
+                                              0x0d, 0x0e, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xc3,
+                                              0xa9, 0xff, '"', 'z' };
+    unsigned char text[1100];
+    uint32_t x = 2463534242u;
+    (void)state;
+
+    for (int round = 0; round < 20000; round++) {
+        size_t len = round < 10000 ? (size_t)(round % 41) : (size_t)(round % 1100);
+        struct buf got = BUF_INIT(1 << 16), want = BUF_INIT(1 << 16);
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            /* long texts: mostly plain bytes, as a body is */
+            text[i] = round < 10000 || x % 64 == 0 ? alphabet[(x >> 8) % sizeof alphabet]
+                                                  : (unsigned char)(' ' + (x >> 8) % 90);
+        }
+        assert_int_equal(pg_copy_field(&got, (const char *)text, len), 0);
+        copy_field_reference(&want, text, len);
+        assert_int_equal(got.len, want.len);
+        if (want.len)
+            assert_memory_equal(got.data, want.data, want.len);
+        buf_release(&got);
+        buf_release(&want);
+    }
+}
+
 /* json_read_canonical accepts a text only when the full check (parse, the
  * canonical form again, the bytes compared) accepts it too, with the same
  * value; what it declines the push judges by the full check. */
@@ -1059,4 +1103,4 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
             test_version_not_canonical, test_push_backend_schema,
-            test_push_vocab_merged, test_new_keys_not_looked_up)
+            test_push_vocab_merged, test_new_keys_not_looked_up, test_copy_field_escapes)
