@@ -83,6 +83,24 @@ int json_read_canonical(const char *text, size_t len, json_t **out)
 int json_parse_canonical(const char *s, size_t len, json_t **out, bool *canonical,
                          struct err *err) __attribute__((warn_unused_result));
 
+/* An arena jansson values are allocated from (json_arena.c): between
+ * json_arena_enter(A) and json_arena_leave() on a thread, every jansson
+ * value that thread makes (json_parse, json_object, json_string...) is
+ * taken from A, and freeing it (json_decref) does nothing;
+ * json_arena_release(A) frees them all at once. The values of A must not
+ * be freed, changed or kept by another thread, nor used after the release.
+ * Everything else is allocated and freed by malloc and free as before. */
+struct json_arena_chunk;
+struct json_arena {
+    struct json_arena_chunk *chunks; /* the newest first */
+    char *next;                      /* in the newest chunk */
+    size_t left;
+};
+#define JSON_ARENA_INIT { NULL, NULL, 0 }
+void json_arena_enter(struct json_arena *a);
+void json_arena_leave(void);
+void json_arena_release(struct json_arena *a);
+
 /* An object's canonical form written member by member, for a caller that
  * knows its keys: append '{', then each member (a comma before all but the
  * first), then '}'. The caller gives the members in RFC 8785 order (keys

@@ -44,7 +44,7 @@ struct office_state {
 };
 
 struct checked_event {
-    json_t *body; /* parsed */
+    json_t *body; /* parsed, in the push's arenas (never json_decref'd) */
     const char *text, *sig_hex;
     size_t len;         /* of text */
     const char *type;   /* the body's type ("" until parsed canonical) */
@@ -77,6 +77,7 @@ struct push {
     const char *head_time, *head_sig_hex;
     struct buf head_body;
     char collided_uin[16], collided_holder[64], collided_record[128];
+    struct json_arena arenas[FANOUT_MAX]; /* the parsed bodies, one per parse job */
 };
 
 static void state_release(struct office_state *s)
@@ -393,9 +394,11 @@ out:
  * hashes computed, each on its own: no event depends on another here, so
  * the push cuts them into shares run on threads (fanout_run). What depends
  * on the events before (the signer's key, the tree) is event_check's, in
- * log order. */
+ * log order. Each job's bodies are allocated from an arena of its own
+ * (json_arena_enter), freed with the push's others in one go. */
 struct parse_job {
     struct checked_event *ev;
+    struct json_arena *arena;
     const json_t *events;
     uint64_t seq0;
     size_t lo, hi;
@@ -407,6 +410,7 @@ static void *parse_range(void *arg)
     struct buf canon = BUF_INIT(8 << 20);
     bool canonical;
 
+    json_arena_enter(j->arena);
     for (size_t i = j->lo; i < j->hi; i++) {
         struct checked_event *c = &j->ev[i];
         const json_t *e = json_array_get(j->events, i);
@@ -441,6 +445,7 @@ static void *parse_range(void *arg)
                 c->link_text = strdup(buf_str(&canon));
         }
     }
+    json_arena_leave();
     buf_release(&canon);
     return NULL;
 }
@@ -1400,12 +1405,13 @@ static void events_release(struct checked_event *ev, size_t n)
         (void)munmap(ev, n * sizeof *ev);
 }
 
-/* The parsed bodies and the versions of a push, freed (json_decref of
- * thousands of small trees) on a thread of their own while the push waits
- * for its commit to be durable: nothing after the projection reads them. */
+/* The parsed bodies (their arenas, unmapped) and the versions of a push,
+ * freed on a thread of their own while the push waits for its commit to
+ * be durable: nothing after the projection reads them. */
 struct parsed_free {
     struct checked_event *ev;
     size_t n;
+    struct json_arena *arenas;
     json_t *versions;
     pthread_t th;
     bool started;
@@ -1416,11 +1422,12 @@ static void *parsed_free_run(void *arg)
     struct parsed_free *f = arg;
 
     for (size_t i = 0; i < f->n; i++) {
-        json_decref(f->ev[i].body);
         f->ev[i].body = NULL;
         free(f->ev[i].link_text);
         f->ev[i].link_text = NULL;
     }
+    for (unsigned k = 0; k < FANOUT_MAX; k++)
+        json_arena_release(&f->arenas[k]);
     json_decref(f->versions);
     return NULL;
 }
@@ -1429,7 +1436,8 @@ static void *parsed_free_run(void *arg)
  * no thread starts); parsed_free_join waits for it. */
 static void parsed_free_start(struct parsed_free *f, struct push *ps)
 {
-    *f = (struct parsed_free){ .ev = ps->ev, .n = ps->n, .versions = ps->versions };
+    *f = (struct parsed_free){ .ev = ps->ev, .n = ps->n, .arenas = ps->arenas,
+                               .versions = ps->versions };
     ps->versions = NULL;
     f->started = pthread_create(&f->th, NULL, parsed_free_run, f) == 0;
     if (!f->started)
@@ -1580,8 +1588,8 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
         bool stored;
 
         for (unsigned k = 0; k < t; k++)
-            pj[k] = (struct parse_job){ ps.ev, events, ps.st.size, ps.n * k / t,
-                                        ps.n * (k + 1) / t };
+            pj[k] = (struct parse_job){ ps.ev, &ps.arenas[k], events, ps.st.size,
+                                        ps.n * k / t, ps.n * (k + 1) / t };
         fanout_run(pj, t, sizeof pj[0], parse_range);
         for (i = 0; i < ps.n; i++)
             if (event_check(&ps, i, &serr) != 0) {
@@ -1645,10 +1653,10 @@ out:
     if (rc != NATIONAL_OK)
         pg_rollback(pg);
     parsed_free_join(&pf);
-    for (i = 0; ps.ev && i < ps.n; i++) {
-        json_decref(ps.ev[i].body);
+    for (i = 0; ps.ev && i < ps.n; i++)
         free(ps.ev[i].link_text);
-    }
+    for (unsigned k = 0; k < FANOUT_MAX; k++)
+        json_arena_release(&ps.arenas[k]);
     events_release(ps.ev, ps.n);
     json_decref(ps.versions);
     json_decref(ps.prereg);

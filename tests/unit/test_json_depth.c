@@ -214,7 +214,7 @@ static void test_buf_append_secret(void **state)
 /* json_parse_canonical: parsed and judged canonical whether the one-pass
  * reader takes the text or the full check does; json_parse gives the value
  * jansson's own parser gives; what does not parse fails in both. */
-static void test_parse_canonical(void **state)
+static void parse_canonical_cases(void)
 {
     static const struct {
         const char *text;
@@ -236,7 +236,6 @@ static void test_parse_canonical(void **state)
     };
     char *deep = nested("[", "]", 40, "1"), *too_deep = nested("[", "]", JSON_MAX_DEPTH + 1, "1");
 
-    (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *t = cases[i].text;
         json_t *v = NULL, *w = NULL, *full = NULL;
@@ -266,6 +265,48 @@ static void test_parse_canonical(void **state)
     }
     free(deep);
     free(too_deep);
+}
+
+static void test_parse_canonical(void **state)
+{
+    (void)state;
+    parse_canonical_cases();
+}
+
+/* The same inside an arena (json_arena_enter): the same values and
+ * verdicts, the one-pass reader's and the full check's; an arena value
+ * json_decref'd stays readable until the release; a value made before the
+ * arena was entered is freed for real (a leak under ASan else); an object
+ * of many members (its table grown, the old one freed in the arena). */
+static void test_parse_canonical_in_arena(void **state)
+{
+    struct json_arena a = JSON_ARENA_INIT;
+    json_t *before = json_pack("{s:s}", "k", "made before the arena"), *v = NULL;
+    struct buf text = BUF_INIT(1 << 16);
+    bool canonical = false;
+
+    (void)state;
+    assert_non_null(before);
+    assert_int_equal(buf_append_str(&text, "{"), 0);
+    for (int i = 0; i < 300; i++) {
+        char m[32];
+        (void)snprintf(m, sizeof m, "%s\"k%03d\":%d", i ? "," : "", i, i);
+        assert_int_equal(buf_append_str(&text, m), 0);
+    }
+    assert_int_equal(buf_append_str(&text, "}"), 0);
+    json_arena_enter(&a);
+    parse_canonical_cases();
+    json_decref(before); /* malloc's: freed */
+    assert_int_equal(json_parse_canonical(buf_str(&text), text.len, &v, &canonical, NULL), 0);
+    assert_true(canonical);
+    assert_int_equal(json_object_size(v), 300);
+    json_decref(v); /* the arena's: kept until the release */
+    json_arena_leave();
+    assert_int_equal(json_integer_value(json_object_get(v, "k299")), 299);
+    assert_int_equal(json_integer_value(json_object_get(v, "k000")), 0);
+    json_arena_release(&a);
+    json_arena_release(&a); /* released twice: nothing more */
+    buf_release(&text);
 }
 
 /* What json_canonical writes, json_parse reads back: JSON_MAX_DEPTH
@@ -301,4 +342,5 @@ static void test_canonical_depth_same_as_parse(void **state)
 
 CMOCKA_MAIN(NULL, NULL, test_depth_at_limit_accepted, test_depth_over_limit_refused,
             test_depth_counts_siblings_once, test_depth_ignores_strings, test_parse_file_bounded,
-            test_buf_append_secret, test_parse_canonical, test_canonical_depth_same_as_parse)
+            test_buf_append_secret, test_parse_canonical, test_parse_canonical_in_arena,
+            test_canonical_depth_same_as_parse)

@@ -1,0 +1,106 @@
+/* civreg core: jansson values allocated from an arena, freed in one go.
+ *
+ * The national push parses thousands of event bodies into jansson trees
+ * (a malloc per object, string and member) and frees them after its commit
+ * (a free each, json_delete's walk). A thread that has entered an arena
+ * (json_arena_enter) takes every jansson allocation from it, by bumping a
+ * pointer in chunks mapped of their own, and a free of that memory does
+ * nothing; json_arena_release unmaps the chunks at once. Every other
+ * allocation, on any thread, is malloc's and free's as before: jansson's
+ * allocation functions are set once, before main, to these two, which
+ * fall through to malloc and free outside an arena. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "json.h"
+
+struct json_arena_chunk {
+    struct json_arena_chunk *next;
+    size_t size; /* of the mapping, this header included */
+};
+
+#define ARENA_ALIGN 16
+#define ARENA_HEAD ((sizeof(struct json_arena_chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+#define ARENA_CHUNK (1u << 20)
+
+static _Thread_local struct json_arena *current;
+
+static bool in_chunk(const struct json_arena_chunk *c, const void *p)
+{
+    uintptr_t a = (uintptr_t)c, q = (uintptr_t)p;
+    return q >= a && q < a + c->size;
+}
+
+static void *arena_malloc(size_t n)
+{
+    struct json_arena *a = current;
+    struct json_arena_chunk *c;
+    size_t size;
+    void *p;
+
+    if (a == NULL)
+        return malloc(n);
+    n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (a->chunks != NULL && n <= a->left) {
+        p = a->next;
+        a->next += n;
+        a->left -= n;
+        return p;
+    }
+    /* a new chunk: twice the last one (from 1 MiB, at most 64), or the size asked */
+    size = a->chunks ? a->chunks->size * 2 : ARENA_CHUNK;
+    if (size > 64u * ARENA_CHUNK)
+        size = 64u * ARENA_CHUNK;
+    if (size < ARENA_HEAD + n)
+        size = ARENA_HEAD + n;
+    c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c == MAP_FAILED)
+        return NULL;
+    c->next = a->chunks;
+    c->size = size;
+    a->chunks = c;
+    p = (char *)c + ARENA_HEAD;
+    a->next = (char *)p + n;
+    a->left = size - ARENA_HEAD - n;
+    return p;
+}
+
+static void arena_free(void *p)
+{
+    const struct json_arena *a = current;
+
+    if (p == NULL)
+        return;
+    if (a != NULL)
+        for (const struct json_arena_chunk *c = a->chunks; c; c = c->next)
+            if (in_chunk(c, p))
+                return; /* released with the arena */
+    free(p);
+}
+
+__attribute__((constructor)) static void arena_install(void)
+{
+    json_set_alloc_funcs(arena_malloc, arena_free);
+}
+
+void json_arena_enter(struct json_arena *a)
+{
+    current = a;
+}
+
+void json_arena_leave(void)
+{
+    current = NULL;
+}
+
+void json_arena_release(struct json_arena *a)
+{
+    struct json_arena_chunk *c = a->chunks, *next;
+
+    for (; c; c = next) {
+        next = c->next;
+        (void)munmap(c, c->size);
+    }
+    *a = (struct json_arena)JSON_ARENA_INIT;
+}
