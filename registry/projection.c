@@ -27,6 +27,9 @@
 
 /* The value "the log does not say": a blob no STRICT column of ours holds. */
 static const unsigned char unknown_blob[] = "\0civreg:unknown";
+
+/* Stored rowid runs a table checked at once keeps before it is put again. */
+#define PROJ_RUNS_MAX 16
 #define UNKNOWN_LEN (sizeof unknown_blob - 1)
 
 static const struct proj_module *registered[PROJ_MODULES_MAX];
@@ -53,6 +56,17 @@ struct proj_tab {
     /* compared as the log was read (proj_streamed), not by SQL */
     int (*streamed)(void *ctx, struct err *err);
     void *streamed_ctx;
+    bool without_rowid;
+    /* rows checked against the stored ones as they are put (proj_at_once):
+     * while every row put so far equals a stored row, in increasing rowid,
+     * nothing is written; the stored rowids matched are kept as runs */
+    bool at_once;
+    bool slow; /* a row did not: it and every later one are put */
+    sqlite3_int64 n_fast;
+    struct {
+        sqlite3_int64 a, b;
+    } runs[PROJ_RUNS_MAX];
+    size_t n_runs;
 };
 
 struct proj {
@@ -118,6 +132,14 @@ static long tab_col(const struct proj_tab *t, const char *col)
         if (strcmp(t->cols[i], col) == 0)
             return (long)i;
     return -1;
+}
+
+static bool tab_is_pk(const struct proj_tab *t, const char *col)
+{
+    for (size_t j = 0; j < t->n_pk; j++)
+        if (strcmp(t->pk[j], col) == 0)
+            return true;
+    return false;
 }
 
 static bool tab_has(const struct proj_tab *t, const char *col)
@@ -263,6 +285,7 @@ static int tab_setup(struct proj *p, struct proj_tab *t, struct err *err)
         goto out;
     sqlite3_bind_text(st, 1, t->spec->name, -1, SQLITE_STATIC);
     without_rowid = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    t->without_rowid = without_rowid;
     sqlite3_finalize(st);
     st = NULL;
     for (int i = 0; i < 8 && pks[i]; i++) {
@@ -535,10 +558,7 @@ static int build_put(const struct proj_tab *t, const json_t *row, struct buf *sq
             bad |= buf_printf(sql, "%s\"%s\"", j ? ", " : "", t->pk[j]) != 0;
         bad |= buf_append_str(sql, ") DO ") != 0;
         json_object_foreach((json_t *)row, k, v) {
-            bool is_pk = false;
-            for (size_t j = 0; j < t->n_pk; j++)
-                is_pk |= strcmp(t->pk[j], k) == 0;
-            if (is_pk)
+            if (tab_is_pk(t, k))
                 continue;
             bad |= buf_printf(sql, "%s\"%s\" = excluded.\"%s\"", first ? "UPDATE SET " : ", ",
                               k, k) != 0;
@@ -548,6 +568,55 @@ static int build_put(const struct proj_tab *t, const json_t *row, struct buf *sq
             bad |= buf_append_str(sql, "NOTHING") != 0;
     }
     return bad ? -1 : 0;
+}
+
+/* Whether ROW, every column of T given, equals the stored row of its key
+ * whose rowid follows the ones matched so far (kept in T's runs): then the
+ * expected table need not hold it. SQLite compares as the expected table
+ * would (the stored column's affinity applies to the value), and a value
+ * the log does not say (the unknown marker) matches no stored row. */
+static bool at_once_match(struct proj *p, struct proj_tab *t, const json_t *row)
+{
+    struct buf key = BUF_INIT(4096), sql = BUF_INIT(16384);
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 r;
+    bool owned = false, bad = false, ok = false;
+
+    if (json_object_size(row) != t->n_cols)
+        return false;
+    bad |= buf_printf(&key, "at once\x1f%s", t->spec->name) != 0;
+    if (!bad && (st = cache_find(p, buf_str(&key))) == NULL) {
+        bad |= buf_append_str(&sql, "SELECT rowid FROM main.\"") != 0 ||
+               buf_append_str(&sql, t->spec->name) != 0 || buf_append_str(&sql, "\" WHERE ") != 0;
+        for (size_t i = 0; i < t->n_cols; i++)
+            bad |= buf_printf(&sql, "%s\"%s\" %s ?%zu", i ? " AND " : "", t->cols[i],
+                              tab_is_pk(t, t->cols[i]) ? "=" : "IS", i + 1) != 0;
+        st = bad ? NULL : cache_add(p, buf_str(&key), buf_str(&sql), true, &owned);
+    }
+    buf_release(&key);
+    buf_release(&sql);
+    if (st == NULL)
+        return false;
+    for (size_t i = 0; i < t->n_cols; i++)
+        bind_value(st, (int)i + 1, json_object_get(row, t->cols[i]));
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        r = sqlite3_column_int64(st, 0);
+        if (t->n_runs && r == t->runs[t->n_runs - 1].b + 1) {
+            t->runs[t->n_runs - 1].b = r;
+            ok = true;
+        } else if ((t->n_runs == 0 || r > t->runs[t->n_runs - 1].b) &&
+                   t->n_runs < PROJ_RUNS_MAX) {
+            t->runs[t->n_runs].a = t->runs[t->n_runs].b = r;
+            t->n_runs++;
+            ok = true;
+        }
+    }
+    t->n_fast += ok;
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
+    return ok;
 }
 
 void proj_put(struct proj *p, const char *table, const json_t *row)
@@ -567,6 +636,11 @@ void proj_put(struct proj *p, const char *table, const json_t *row)
     json_object_foreach((json_t *)row, k, v) if (!tab_has(t, k)) {
         proj_problem(p, "audit: %s.%s is not a column the log rebuilds", table, k);
         return;
+    }
+    if (t->at_once && !t->slow) {
+        if (at_once_match(p, t, row))
+            return;
+        t->slow = true;
     }
     /* Handlers put rows of a few shapes millions of times: the statement
      * is found by the table and column names (plain appends), and the SQL
@@ -724,17 +798,17 @@ static int build_pk(const struct proj_tab *t, const char *alias, struct buf *sql
 }
 
 /* Into SQL: "SELECT <T's key>, m.MCOL, e.ECOL FROM main.T m JOIN
- * civreg_expect.T e ON <same key>", each stored row of T beside the row the
- * log made. Nonzero when out of memory. */
+ * EXPECT.T e ON <same key>", each stored row of T beside the row the log
+ * made (EXPECT: civreg_expect, or main when the stored rows are the log's).
+ * Nonzero when out of memory. */
 static int build_side_by_side(const struct proj_tab *t, const char *mcol, const char *ecol,
-                              struct buf *sql)
+                              const char *expect, struct buf *sql)
 {
     int bad = buf_append_str(sql, "SELECT ");
 
     bad |= build_pk(t, "m", sql);
-    bad |= buf_printf(sql, ", m.\"%s\", e.\"%s\" FROM main.\"%s\" m JOIN civreg_expect.\"%s\" e"
-                           " ON ",
-                      mcol, ecol, t->spec->name, t->spec->name);
+    bad |= buf_printf(sql, ", m.\"%s\", e.\"%s\" FROM main.\"%s\" m JOIN %s.\"%s\" e ON ",
+                      mcol, ecol, t->spec->name, expect, t->spec->name);
     bad |= build_join(t, sql);
     return bad;
 }
@@ -786,7 +860,7 @@ static int compare_column(struct proj *p, const struct proj_tab *t, const char *
     int bad = 0, rc = -1, step, n = 0;
     int k = (int)t->n_pk;
 
-    bad |= build_side_by_side(t, c, c, &sql);
+    bad |= build_side_by_side(t, c, c, "civreg_expect", &sql);
     bad |= buf_printf(&sql, " WHERE m.\"%s\" IS NOT e.\"%s\" AND e.\"%s\" IS NOT ?1 ORDER BY 1",
                       c, c, c);
     if (prep_built(p, &st, &sql, bad, err) != 0)
@@ -821,11 +895,8 @@ static int build_differ(const struct proj_tab *t, struct buf *sql, bool *none)
 
     *none = true;
     for (size_t c = 0; c < t->n_cols; c++) {
-        bool is_pk = false;
         const char *col = t->cols[c];
-        for (size_t j = 0; j < t->n_pk; j++)
-            is_pk |= strcmp(t->pk[j], col) == 0;
-        if (is_pk)
+        if (tab_is_pk(t, col))
             continue;
         bad |= buf_printf(sql, "%s(m.\"%s\" IS NOT e.\"%s\" AND e.\"%s\" IS NOT ?1)",
                           *none ? "" : " OR ", col, col, col);
@@ -925,15 +996,17 @@ out:
     return rc;
 }
 
-/* The content column against the hash the log signed. */
-static int compare_content(struct proj *p, const struct proj_tab *t, struct err *err)
+/* The content column against the hash the log signed, as the expected
+ * table in EXPECT has it. */
+static int compare_content(struct proj *p, const struct proj_tab *t, const char *expect,
+                           struct err *err)
 {
     struct buf sql = BUF_INIT(8192);
     sqlite3_stmt *st = NULL;
     int bad = 0, rc = -1, step, n = 0;
     int k = (int)t->n_pk;
 
-    bad |= build_side_by_side(t, t->spec->content, t->spec->content_hash, &sql);
+    bad |= build_side_by_side(t, t->spec->content, t->spec->content_hash, expect, &sql);
     bad |= buf_append_str(&sql, " ORDER BY 1");
     if (prep_built(p, &st, &sql, bad, err) != 0)
         goto out;
@@ -970,18 +1043,81 @@ void proj_streamed(struct proj *p, const char *table, int (*fn)(void *ctx, struc
     }
 }
 
+void proj_at_once(struct proj *p, const char *table)
+{
+    struct proj_tab *t = tab_find(p, table);
+
+    if (t && t->exists && t->n_pk && !t->without_rowid)
+        t->at_once = true;
+}
+
+/* A table checked at once, before its comparison: *WHOLE when no row was
+ * put and the rows matched are all the stored rows (the table is the
+ * log's: each stored row matched one put, by its increasing rowid); else
+ * the rows matched are copied from their stored rowids into the expected
+ * table, which then holds what the puts would have (a later put of the
+ * same key, written, wins as its upsert would have), compared by SQL. */
+static int at_once_settle(struct proj *p, struct proj_tab *t, bool *whole, struct err *err)
+{
+    struct buf sql = BUF_INIT(16384);
+    sqlite3_stmt *st = NULL;
+    int bad = 0, rc = -1, step = SQLITE_DONE;
+
+    *whole = false;
+    bad |= buf_printf(&sql, "SELECT count(*) FROM main.\"%s\"", t->spec->name);
+    if (prep_built(p, &st, &sql, bad, err) != 0)
+        goto out;
+    if ((step = sqlite3_step(st)) != SQLITE_ROW)
+        goto end;
+    *whole = !t->slow && sqlite3_column_int64(st, 0) == t->n_fast;
+    sqlite3_finalize(st);
+    st = NULL;
+    step = SQLITE_DONE;
+    if (*whole || t->n_runs == 0)
+        goto end;
+    buf_reset(&sql);
+    bad |= buf_printf(&sql, "INSERT OR IGNORE INTO civreg_expect.\"%s\"(", t->spec->name);
+    for (size_t i = 0; i < t->n_cols; i++)
+        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]);
+    bad |= buf_append_str(&sql, ") SELECT ");
+    for (size_t i = 0; i < t->n_cols; i++)
+        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]);
+    bad |= buf_printf(&sql, " FROM main.\"%s\" WHERE rowid BETWEEN ?1 AND ?2", t->spec->name);
+    if (prep_built(p, &st, &sql, bad, err) != 0)
+        goto out;
+    for (size_t i = 0; i < t->n_runs && step == SQLITE_DONE; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, t->runs[i].a);
+        sqlite3_bind_int64(st, 2, t->runs[i].b);
+        step = sqlite3_step(st);
+    }
+end:
+    rc = compare_end(p, t, step == SQLITE_ROW ? SQLITE_DONE : step, err);
+out:
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return rc;
+}
+
 int proj_compare(struct proj *p, struct err *err)
 {
     for (size_t m = 0; m < p->n_modules; m++)
         if (p->modules[m]->after_replay)
             p->modules[m]->after_replay(p);
     for (size_t i = 0; i < p->n_tabs; i++) {
-        const struct proj_tab *t = &p->tabs[i];
-        bool any = false, same = false;
+        struct proj_tab *t = &p->tabs[i];
+        bool any = false, same = false, whole = false;
         if (!t->exists || t->n_pk == 0)
             continue;
         if (t->streamed) {
             if (t->streamed(t->streamed_ctx, err) != 0)
+                return -1;
+            continue;
+        }
+        if (t->at_once && at_once_settle(p, t, &whole, err) != 0)
+            return -1;
+        if (whole) {
+            if (t->spec->content && compare_content(p, t, "main", err) != 0)
                 return -1;
             continue;
         }
@@ -991,14 +1127,10 @@ int proj_compare(struct proj *p, struct err *err)
             return -1;
         if (!same && columns_differ(p, t, &any, err) != 0)
             return -1;
-        for (size_t c = 0; any && c < t->n_cols; c++) {
-            bool is_pk = false;
-            for (size_t j = 0; j < t->n_pk; j++)
-                is_pk |= strcmp(t->pk[j], t->cols[c]) == 0;
-            if (!is_pk && compare_column(p, t, t->cols[c], err) != 0)
+        for (size_t c = 0; any && c < t->n_cols; c++)
+            if (!tab_is_pk(t, t->cols[c]) && compare_column(p, t, t->cols[c], err) != 0)
                 return -1;
-        }
-        if (t->spec->content && compare_content(p, t, err) != 0)
+        if (t->spec->content && compare_content(p, t, "civreg_expect", err) != 0)
             return -1;
     }
     return 0;

@@ -21,6 +21,10 @@ void *proj_owner(struct proj *p);
  * rows were checked as the log was read, FN reports what differed. */
 void proj_streamed(struct proj *p, const char *table, int (*fn)(void *ctx, struct err *err),
                    void *ctx);
+/* Check TABLE's rows against the stored ones as they are put, writing none
+ * while they match (for a table with a key whose rows each event makes
+ * whole); the report is the same as by the expected table. */
+void proj_at_once(struct proj *p, const char *table);
 /* Whether some module handles TYPE / rebuilds TABLE. */
 bool proj_handles(struct proj *p, const char *type);
 bool proj_covers(struct proj *p, const char *table);

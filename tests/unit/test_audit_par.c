@@ -880,8 +880,82 @@ static void test_audit_event_objects_rows(void **state)
     audit_case_close(&ac);
 }
 
+/* The stored record_versions rows, checked against the log's as the events
+ * are read: one row's column changed, the row moved to the end of the
+ * table (same values, a later rowid: clean), a version no event made, each
+ * reported as the table comparison reported it
+ * ("record_versions ID/VERSION ..."), clean once put back; twelve rows
+ * differing in one column are the first ten by record id and a count. */
+static void test_audit_record_versions_rows(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    char id[64], keyed_at[128], sql[1024], all[11][600];
+    const char *want[11];
+    (void)state;
+
+    audit_case_twelve(&ac, "audit-record-versions");
+    assert_non_null(query_text(&ac, "SELECT record_id FROM record_versions ORDER BY rowid"
+                                    " LIMIT 1 OFFSET 4", NULL, "", id, sizeof id));
+    assert_non_null(query_text(&ac, "SELECT keyed_at FROM record_versions WHERE record_id = ", id,
+                               "", keyed_at, sizeof keyed_at));
+
+    /* one column changed */
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE record_versions SET keyed_at = 'forged' WHERE record_id = '%s'", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "record_versions %s/1 keyed_at: stored 'forged', log '%s'", id, keyed_at);
+    want[0] = all[0];
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE record_versions SET keyed_at = '%s' WHERE record_id = '%s'", keyed_at,
+                   id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* the same row at the end of the table: the rows after it no longer
+     * follow in rowid order, the comparison by key still finds them all */
+    (void)snprintf(sql, sizeof sql,
+                   "CREATE TEMP TABLE moved AS SELECT * FROM record_versions WHERE record_id ="
+                   " '%s'; DELETE FROM record_versions WHERE record_id = '%s';"
+                   " INSERT INTO record_versions SELECT * FROM moved; DROP TABLE moved",
+                   id, id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* a version no event made */
+    (void)snprintf(sql, sizeof sql,
+                   "CREATE TEMP TABLE extra AS SELECT * FROM record_versions WHERE record_id ="
+                   " '%s'; UPDATE extra SET version = 2;"
+                   " INSERT INTO record_versions SELECT * FROM extra; DROP TABLE extra",
+                   id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "record_versions %s/2: row not in the log (no signed event made it)", id);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "DELETE FROM record_versions WHERE record_id = '%s' AND version = 2", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* twelve rows differ in one column: the first ten by record id, a count */
+    ten_lines(&ac,
+              "SELECT 'record_versions ' || record_id || '/1 keyed_at: stored ''forged'', log ''' ||"
+              " keyed_at || '''' FROM record_versions ORDER BY record_id LIMIT 10",
+              all, want);
+    assert_int_equal(db_exec(ac.db, "UPDATE record_versions SET keyed_at = 'forged'", &err), 0);
+    (void)snprintf(all[10], sizeof all[10],
+                   "record_versions keyed_at: 2 more rows differ from the log");
+    want[10] = all[10];
+    assert_lines(&ac, want, 11);
+
+    audit_case_close(&ac);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
             test_parallel_audit_search, test_audit_search_one_snapshot,
             test_audit_search_one_column, test_audit_event_objects_rows,
+            test_audit_record_versions_rows,
             test_audit_refused_inside_transaction, test_tree_head_per_transaction,
             test_tree_head_chain, test_tree_heads_v1_then_v2)
