@@ -49,12 +49,9 @@ static int client_of(const char *url, const char *ca, long timeout, const struct
 {
     int seconds = 0;
 
-    if (national_client_open(url, db, dd->keys_dir, c, err) != 0 ||
-        national_client_set_ca(*c, ca, err) != 0 ||
-        cli_national_timeout(dd->conf, timeout, &seconds, err) != 0)
+    if (cli_national_timeout(dd->conf, timeout, &seconds, err) != 0)
         return -1;
-    national_client_set_timeout(*c, seconds);
-    return 0;
+    return national_client_open(url, ca, seconds, db, dd->keys_dir, c, err);
 }
 
 /* Open the data directory and a client signing as its office. */
@@ -294,11 +291,8 @@ int cli_national_fetch(void *ctx, struct db *db, const char *keys_dir, const cha
     if (n == NULL || n->url == NULL || n->url[0] == '\0')
         return err_set(err, "no national tier configured (--national URL or national_url in "
                             "civreg.conf)");
-    if (national_client_open(n->url, db, keys_dir, &c, err) == 0 &&
-        national_client_set_ca(c, n->ca, err) == 0) {
-        national_client_set_timeout(c, n->timeout_s);
+    if (national_client_open(n->url, n->ca, n->timeout_s, db, keys_dir, &c, err) == 0)
         rc = national_fetch_person(c, uin, answer, err);
-    }
     national_client_free(c);
     return rc;
 }

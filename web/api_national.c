@@ -33,15 +33,14 @@ static struct national_client *client_of(struct web_request *rq, int *rc)
                              "no national tier is configured (national_url in civreg.conf)");
         return NULL;
     }
-    if (national_client_open(rq->srv->national_url, rq->w->db, rq->srv->dd->keys_dir, &c,
-                             &err) != 0 ||
-        national_client_set_ca(c, conf_get(rq->srv->dd->conf, "national_ca", NULL), &err) != 0) {
-        national_client_free(c);
+    if (national_client_open(rq->srv->national_url,
+                             conf_get(rq->srv->dd->conf, "national_ca", NULL),
+                             (int)rq->srv->national_timeout, rq->w->db, rq->srv->dd->keys_dir, &c,
+                             &err) != 0) {
         err_kind_set(&err, ERR_INTERNAL);
         *rc = web_send_failure(rq->conn, &err);
         return NULL;
     }
-    national_client_set_timeout(c, (int)rq->srv->national_timeout);
     return c;
 }
 

@@ -134,16 +134,15 @@ int web_send_failure(struct mg_connection *conn, const struct err *err)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     enum err_kind kind = err_kind(err);
-    int status = web_status_of(kind);
+    int status = web_status_of(kind), national = national_status(err_code_of(err));
     unsigned char rnd[6];
     char ref[2 * sizeof rnd + 1], msg[96];
     json_t *body;
     int rc;
 
-    if (national_status(err_code_of(err)) != 0) {
+    if (national != 0) {
         log_warn("web: national tier: %s", err_msg(err));
-        return web_send_error(conn, national_status(err_code_of(err)), err_code_of(err),
-                              err_msg(err));
+        return web_send_error(conn, national, err_code_of(err), err_msg(err));
     }
     if (status < 500) {
         /* The code names the failure for the browser, which shows its own

@@ -104,11 +104,8 @@ static int sync_once(struct national_bgsync *s, struct db *db, struct national_p
 
     memset(st, 0, sizeof *st);
     *deaths = 0;
-    if (national_client_open(s->url, db, s->o.keys_dir, &c, err) != 0 ||
-        national_client_set_ca(c, s->ca, err) != 0)
-        goto out;
-    national_client_set_timeout(c, s->o.timeout_s);
-    if (national_sync_push(c, db, 0, st, err) != 0 ||
+    if (national_client_open(s->url, s->ca, s->o.timeout_s, db, s->o.keys_dir, &c, err) != 0 ||
+        national_sync_push(c, db, 0, st, err) != 0 ||
         national_uin_topup(c, db, s->o.uin_low, s->o.uin_block, &got, err) != 0 ||
         national_sync_deaths(c, db, deaths, err) != 0)
         goto out;

@@ -99,31 +99,8 @@ static int node_office(struct db *db, char out[REG_OFFICE_MAX + 1], struct err *
     return rc;
 }
 
-int national_client_open(const char *url, struct db *db, const char *keys_dir,
-                         struct national_client **out, struct err *err)
-{
-    struct national_client *c = calloc(1, sizeof *c);
-    unsigned char pk[REG_PK_BYTES];
-
-    *out = NULL;
-    if (c == NULL)
-        return err_set(err, "out of memory");
-    if (nat_parse_url(c, url, err) != 0 || node_office(db, c->office, err) != 0 ||
-        reg_office_key_load(db, keys_dir, c->office, false, pk, &c->sk, err) != 0) {
-        national_client_free(c);
-        return -1;
-    }
-    c->timeout_s = CLIENT_TIMEOUT_S;
-    *out = c;
-    return 0;
-}
-
-void national_client_set_timeout(struct national_client *c, int seconds)
-{
-    c->timeout_s = seconds > 0 ? seconds : CLIENT_TIMEOUT_S;
-}
-
-int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
+/* Verify https against the CA certificates in FILE (NULL: the system's). */
+static int client_ca(struct national_client *c, const char *file, struct err *err)
 {
     FILE *f;
 
@@ -132,9 +109,28 @@ int national_client_set_ca(struct national_client *c, const char *file, struct e
     if ((f = fopen(file, "r")) == NULL)
         return err_set(err, "national: cannot read the CA file %s", file);
     fclose(f);
-    free(c->ca_file);
     if ((c->ca_file = strdup(file)) == NULL)
         return err_set(err, "out of memory");
+    return 0;
+}
+
+int national_client_open(const char *url, const char *ca, int timeout_s, struct db *db,
+                         const char *keys_dir, struct national_client **out, struct err *err)
+{
+    struct national_client *c = calloc(1, sizeof *c);
+    unsigned char pk[REG_PK_BYTES];
+
+    *out = NULL;
+    if (c == NULL)
+        return err_set(err, "out of memory");
+    if (nat_parse_url(c, url, err) != 0 || node_office(db, c->office, err) != 0 ||
+        reg_office_key_load(db, keys_dir, c->office, false, pk, &c->sk, err) != 0 ||
+        client_ca(c, ca, err) != 0) {
+        national_client_free(c);
+        return -1;
+    }
+    c->timeout_s = timeout_s > 0 ? timeout_s : CLIENT_TIMEOUT_S;
+    *out = c;
     return 0;
 }
 

@@ -136,25 +136,20 @@ enum national_refusal national_auth_check(struct pg *pg, const char *method, con
 
 /* ---- the district side (push.c) ---- */
 
-/* Sign requests as the office of the data directory (its log key). */
+/* A client of the national tier at URL signing requests as the office of
+ * the data directory (its log key). An https:// server is verified against
+ * the CA certificates in the PEM file CA instead of the system's (NULL: the
+ * system's). Each request is bounded to TIMEOUT_S seconds, from connect to
+ * the end of the answer (0: the default, 600 s); the connection and TLS
+ * handshake take at most 10 s or TIMEOUT_S when shorter. Every client is
+ * bounded: a refused connection fails at once naming the address. A bound
+ * passed has error code national_timeout; a tier refused, unreachable or
+ * closing early national_unreachable (kind busy, both). */
 struct national_client;
-int national_client_open(const char *url, struct db *db, const char *keys_dir,
-                         struct national_client **out, struct err *err)
+int national_client_open(const char *url, const char *ca, int timeout_s, struct db *db,
+                         const char *keys_dir, struct national_client **out, struct err *err)
     __attribute__((warn_unused_result));
 void national_client_free(struct national_client *c);
-
-/* Verify an https:// national server against the CA certificates in FILE
- * (PEM) instead of the system's. NULL: keep the system's. */
-int national_client_set_ca(struct national_client *c, const char *file, struct err *err)
-    __attribute__((warn_unused_result));
-
-/* Bound each request of the client to SECONDS, from connect to the end of
- * the answer (0: the default, 600 s); the connection and TLS handshake take
- * at most 10 s or SECONDS when shorter. Every client is bounded: a refused
- * connection fails at once naming the address. A bound passed has error
- * code national_timeout; a tier refused, unreachable or closing early
- * national_unreachable (kind busy, both). */
-void national_client_set_timeout(struct national_client *c, int seconds);
 
 /* One signed POST of BODY to PATH: *STATUS and *RESPONSE (parsed JSON). */
 int national_client_post(struct national_client *c, const char *path, const json_t *body,
@@ -248,7 +243,7 @@ struct national_bgsync_opts {
     unsigned interval_s;     /* 0: NATIONAL_SYNC_INTERVAL */
     unsigned poll_ms;        /* how often the log size is looked at; 0: 1000 */
     int uin_low, uin_block;  /* 0: NATIONAL_UIN_LOW, NATIONAL_UIN_BLOCK */
-    int timeout_s;           /* each request (national_client_set_timeout); 0: 600 */
+    int timeout_s;           /* each request (national_client_open); 0: 600 */
 };
 
 /* Start the thread that pushes the district log whenever it grows (and

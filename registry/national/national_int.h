@@ -17,7 +17,7 @@ struct national_client {
     char *ca_file;     /* CA certificates to verify the server (NULL: the system's) */
     char office[REG_OFFICE_MAX + 1];
     unsigned char *sk; /* sodium_malloc'd office key */
-    int timeout_s;     /* a whole request (national_client_set_timeout) */
+    int timeout_s;     /* a whole request (national_client_open) */
 };
 
 /* The connection and TLS handshake take at most this, or the client's
