@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,21 @@ static int load_frontier(struct db *db, uint64_t size, struct merkle_frontier *f
     return rc;
 }
 
+/* LEAF appended to the frontier F, its completed subtrees stored. */
+static int append_leaf(struct db *db, struct merkle_frontier *f, const merkle_hash leaf,
+                       struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = reg_prepare_cached(db, &st,
+                                "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+                                err);
+
+    if (rc == 0)
+        rc = merkle_frontier_append(f, leaf, store_node, st, err);
+    reg_release(db, st);
+    return rc;
+}
+
 /* The connection's tree-head signer: the node office and a copy of its key,
  * taken at each append (the actor that appended may be gone by the time
  * its transaction commits, as in a group commit). */
@@ -301,6 +317,218 @@ static int head_arm(struct db *db, const struct registry_actor *actor, struct er
     return db_tx_precommit_arm(db, err);
 }
 
+/* ---- the signing line (reg_sign_line_start) ---- */
+
+/* Appends whose signature is pending at once; the oldest is written before
+ * a new one is taken when the ring is full. */
+#define SIGN_LINE_CAP 64
+/* The thread is woken when this many bodies wait for it (or when the
+ * transaction waits for a signature): a wake-up per event cost both cores
+ * more than the signature's hand-over saved. */
+#define SIGN_LINE_WAKE 8
+
+struct sign_job {
+    uint64_t seq;
+    const unsigned char *sk; /* the actor's, alive for the transaction */
+    struct buf body;         /* owned */
+    unsigned char sig[REG_SIG_BYTES];
+};
+
+struct reg_sign_line {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* the thread waits for a job */
+    pthread_cond_t done_cv; /* the transaction waits for a signature */
+    struct sign_job jobs[SIGN_LINE_CAP];
+    /* counters, jobs[c % CAP]: OLDEST <= SIGNED <= TAKEN; written by the
+     * transaction's thread (OLDEST, TAKEN) or the line's (SIGNED), read
+     * under MU */
+    uint64_t oldest, signed_n, taken;
+    bool stop;
+    bool waiting; /* the transaction waits on DONE_CV */
+};
+
+static void *sign_line_main(void *arg)
+{
+    struct reg_sign_line *l = arg;
+
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (l->signed_n == l->taken && !l->stop)
+            pthread_cond_wait(&l->work_cv, &l->mu);
+        if (l->signed_n == l->taken)
+            break;
+        struct sign_job *j = &l->jobs[l->signed_n % SIGN_LINE_CAP];
+        pthread_mutex_unlock(&l->mu);
+        reg_sign(j->sk, j->body.data, j->body.len, j->sig);
+        pthread_mutex_lock(&l->mu);
+        l->signed_n++;
+        if (l->waiting)
+            pthread_cond_signal(&l->done_cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+struct reg_sign_line *reg_sign_line_start(void)
+{
+    struct reg_sign_line *l = calloc(1, sizeof *l);
+
+    if (l == NULL)
+        return NULL;
+    for (size_t i = 0; i < SIGN_LINE_CAP; i++)
+        l->jobs[i].body = (struct buf)BUF_INIT(EVENT_BODY_MAX);
+    if (pthread_mutex_init(&l->mu, NULL) != 0) {
+        free(l);
+        return NULL;
+    }
+    if (pthread_cond_init(&l->work_cv, NULL) != 0) {
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+        return NULL;
+    }
+    if (pthread_cond_init(&l->done_cv, NULL) != 0) {
+        pthread_cond_destroy(&l->work_cv);
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+        return NULL;
+    }
+    if (pthread_create(&l->th, NULL, sign_line_main, l) != 0) {
+        pthread_cond_destroy(&l->done_cv);
+        pthread_cond_destroy(&l->work_cv);
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* Appends taken whose row still has no signature. */
+static uint64_t sign_line_pending(struct reg_sign_line *l)
+{
+    return l->taken - l->oldest; /* both written by this thread only */
+}
+
+void reg_sign_line_reset(struct reg_sign_line *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->waiting = true;
+    pthread_cond_signal(&l->work_cv);
+    while (l->signed_n != l->taken)
+        pthread_cond_wait(&l->done_cv, &l->mu);
+    l->waiting = false;
+    pthread_mutex_unlock(&l->mu);
+    for (; l->oldest != l->taken; l->oldest++)
+        buf_release(&l->jobs[l->oldest % SIGN_LINE_CAP].body);
+}
+
+void reg_sign_line_end(struct reg_sign_line *l)
+{
+    if (l == NULL)
+        return;
+    reg_sign_line_reset(l);
+    pthread_mutex_lock(&l->mu);
+    l->stop = true;
+    pthread_cond_signal(&l->work_cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->th, NULL);
+    pthread_cond_destroy(&l->done_cv);
+    pthread_cond_destroy(&l->work_cv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+/* The row of the oldest pending append, once signed (WAIT: waiting for the
+ * thread; else returns 1 when it is not signed yet): its signature and
+ * leaf hash stored, its leaf appended to the frontier of CACHE. */
+static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cache, bool wait,
+                                  struct err *err)
+{
+    struct reg_sign_line *l = cache->signer;
+    struct sign_job *j = &l->jobs[l->oldest % SIGN_LINE_CAP];
+    crypto_hash_sha256_state hs;
+    merkle_hash leaf;
+    int rc;
+
+    pthread_mutex_lock(&l->mu);
+    if (l->signed_n == l->oldest && !wait) {
+        pthread_mutex_unlock(&l->mu);
+        return 1;
+    }
+    l->waiting = true;
+    pthread_cond_signal(&l->work_cv);
+    while (l->signed_n == l->oldest)
+        pthread_cond_wait(&l->done_cv, &l->mu);
+    l->waiting = false;
+    pthread_mutex_unlock(&l->mu);
+
+    /* the leaf of the serial append: SHA-256(0x00 || body || signature) */
+    crypto_hash_sha256_init(&hs);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+    crypto_hash_sha256_update(&hs, j->body.data, j->body.len);
+    crypto_hash_sha256_update(&hs, j->sig, sizeof j->sig);
+    crypto_hash_sha256_final(&hs, leaf);
+    cache->valid = false;
+    rc = cache->f.size == j->seq ? 0
+                                 : err_setk(err, ERR_INTERNAL,
+                                            "event %llu: signed out of the log's order",
+                                            (unsigned long long)j->seq);
+    if (rc == 0)
+        rc = db_run(db, "UPDATE events SET signature = ?1, leaf_hash = ?2 WHERE seq = ?3",
+                    "storing the event's signature", err, "bbI", j->sig, sizeof j->sig, leaf,
+                    sizeof leaf, (long long)j->seq);
+    if (rc == 0)
+        rc = append_leaf(db, &cache->f, leaf, err);
+    if (rc != 0)
+        return -1;
+    cache->valid = true;
+    buf_release(&j->body);
+    l->oldest++;
+    return 0;
+}
+
+int reg_sign_line_flush(struct db *db, struct reg_frontier_cache *cache, struct err *err)
+{
+    if (cache == NULL || cache->signer == NULL)
+        return 0;
+    while (sign_line_pending(cache->signer) > 0)
+        if (sign_line_write_oldest(db, cache, true, err) != 0)
+            return -1;
+    return 0;
+}
+
+/* Hand the body of the event SEQ, its row written, to the line of CACHE:
+ * the signatures made so far written first (the oldest waited for when
+ * the ring is full). BODY is taken (left empty). */
+static int sign_line_take(struct db *db, struct reg_frontier_cache *cache, uint64_t seq,
+                          const unsigned char *sk, struct buf *body, struct err *err)
+{
+    struct reg_sign_line *l = cache->signer;
+    struct sign_job *j;
+    int rc;
+
+    while (sign_line_pending(l) > 0) {
+        rc = sign_line_write_oldest(db, cache, sign_line_pending(l) == SIGN_LINE_CAP, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            break;
+    }
+    j = &l->jobs[l->taken % SIGN_LINE_CAP];
+    j->seq = seq;
+    j->sk = sk;
+    j->body = *body;
+    *body = (struct buf)BUF_INIT(EVENT_BODY_MAX);
+    pthread_mutex_lock(&l->mu);
+    l->taken++;
+    if (l->taken - l->signed_n >= SIGN_LINE_WAKE)
+        pthread_cond_signal(&l->work_cv);
+    pthread_mutex_unlock(&l->mu);
+    return 0;
+}
+
 struct append {
     const struct registry_actor *actor;
     const char *type;
@@ -363,11 +591,12 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
     crypto_hash_sha256_state hs;
     char now[TIME_ISO8601_LEN + 1];
-    sqlite3_stmt *st = NULL;
     uint64_t seq;
     size_t i;
     json_t *o;
     int rc = -1;
+    /* signed on the transaction's line (reg_sign_line_start) */
+    bool deferred = a->cache && a->cache->signer;
 
     /* Checked in the same transaction as the append: an account disabled or
      * changed by another process after this actor signed in signs nothing
@@ -379,7 +608,12 @@ static int append_tx(struct db *db, void *arg, struct err *err)
      * holds the write lock, and a failed append leaves the cache invalid);
      * else read. A stale size could only collide with a stored seq, which
      * the events table's key refuses. */
-    if (a->cache && a->cache->valid)
+    if (deferred && a->cache->valid)
+        seq = a->cache->f.size + sign_line_pending(a->cache->signer);
+    else if (deferred && sign_line_pending(a->cache->signer) > 0) {
+        err_setk(err, ERR_INTERNAL, "event %s: signatures pending after a failed append", a->type);
+        goto out;
+    } else if (a->cache && a->cache->valid)
         seq = a->cache->f.size;
     else if (reg_log_size(db, &seq, err) != 0)
         goto out;
@@ -393,12 +627,18 @@ static int append_tx(struct db *db, void *arg, struct err *err)
         err_prefix(err, "event %s", a->type);
         goto out;
     }
-    reg_sign(actor->sk, body.data, body.len, sig);
-    crypto_hash_sha256_init(&hs);
-    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-    crypto_hash_sha256_update(&hs, body.data, body.len);
-    crypto_hash_sha256_update(&hs, sig, sizeof sig);
-    crypto_hash_sha256_final(&hs, leaf);
+    if (deferred) {
+        /* written when the line has signed (sign_line_write_oldest) */
+        memset(sig, 0, sizeof sig);
+        memset(leaf, 0, sizeof leaf);
+    } else {
+        reg_sign(actor->sk, body.data, body.len, sig);
+        crypto_hash_sha256_init(&hs);
+        crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+        crypto_hash_sha256_update(&hs, body.data, body.len);
+        crypto_hash_sha256_update(&hs, sig, sizeof sig);
+        crypto_hash_sha256_final(&hs, leaf);
+    }
 
     if (db_run(db,
                "INSERT INTO events(seq, type, actor, office, created_at, body, signature,"
@@ -415,30 +655,38 @@ static int append_tx(struct db *db, void *arg, struct err *err)
             goto out;
     }
 
-    /* the frontier the previous append of this transaction left, if it
-     * describes exactly this log; else the stored subtrees */
-    if (a->cache && a->cache->valid)
-        f = a->cache->f;
-    else if (load_frontier(db, seq, &f, err) != 0)
-        goto out;
-    if (a->cache)
-        a->cache->valid = false;
-    if (reg_prepare_cached(db, &st, "INSERT INTO merkle_nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
-                    err) != 0)
-        goto out;
-    if (merkle_frontier_append(&f, leaf, store_node, st, err) != 0)
-        goto out;
+    if (deferred) {
+        /* the frontier stays at the oldest pending append's seq; read
+         * from the stored subtrees when this is the first */
+        if (!a->cache->valid) {
+            if (load_frontier(db, seq, &a->cache->f, err) != 0)
+                goto out;
+            a->cache->valid = true;
+        }
+        if (sign_line_take(db, a->cache, seq, actor->sk, &body, err) != 0)
+            goto out;
+    } else {
+        /* the frontier the previous append of this transaction left, if
+         * it describes exactly this log; else the stored subtrees */
+        if (a->cache && a->cache->valid)
+            f = a->cache->f;
+        else if (load_frontier(db, seq, &f, err) != 0)
+            goto out;
+        if (a->cache)
+            a->cache->valid = false;
+        if (append_leaf(db, &f, leaf, err) != 0)
+            goto out;
+    }
     /* the transaction's one tree head is signed when it commits */
     if (head_arm(db, actor, err) != 0)
         goto out;
-    if (a->cache) {
+    if (a->cache && !deferred) {
         a->cache->f = f;
         a->cache->valid = true;
     }
     a->seq = seq;
     rc = 0;
 out:
-    reg_release(db, st);
     buf_release(&body);
     return rc;
 }

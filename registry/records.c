@@ -977,6 +977,8 @@ struct steps_ctx {
      * into LINE), SIZE_MAX: not prepared (a REGISTER, or refused before) */
     size_t *prep_at;
     struct reg_prep_line *line;
+    /* or NULL: the events signed on a thread of their own */
+    struct reg_sign_line *signer;
     struct drafted *drafted; /* DRAFT done */
     size_t n;
     size_t done;
@@ -1246,8 +1248,9 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
     /* the drafts' search_fts rows, in their order, at their final state */
     if (reg_search_fts_held_flush(db, &b->held, err) != 0)
         return -1;
-    /* the batch's one tree head is signed when it commits */
-    return 0;
+    /* the events' signatures, leaf hashes and Merkle nodes; the batch's
+     * one tree head is signed over them when it commits */
+    return reg_sign_line_flush(db, &b->frontier, err);
 }
 
 static int steps_tx(struct db *db, void *arg, struct err *err)
@@ -1256,6 +1259,8 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
 
     /* this attempt's own: a retried transaction reads the frontier again */
     b->frontier = (struct reg_frontier_cache)REG_FRONTIER_CACHE_INIT;
+    reg_sign_line_reset(b->signer);
+    b->frontier.signer = b->signer;
     reg_fts_held_reset(&b->held);
     b->dup_found = 0;
     b->uin_pooled = REG_UIN_POOL_UNKNOWN;
@@ -1357,6 +1362,8 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
         goto out;
     }
     b.line = line;
+    /* NULL when no thread starts: the appends sign inline */
+    b.signer = reg_sign_line_start();
     if (db_tx_run(db, steps_tx, &b, err) == 0) {
         rc = (int)b.done;
         /* the last step allowed to run (not refused before it ran) */
@@ -1369,6 +1376,7 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
             step_reset(&steps[i]);
     }
 out:
+    reg_sign_line_end(b.signer);
     if (line)
         reg_prep_line_end(line);
     for (size_t i = 0; i < n; i++) {

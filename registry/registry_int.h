@@ -136,6 +136,7 @@ int reg_event_append_one_direct(struct db *db, const struct registry_actor *acto
  * transaction that filled it: a batch starts every attempt with
  * REG_FRONTIER_CACHE_INIT, and a rolled-back transaction drops it with its
  * context. An append uses it only when its size is the log's size. */
+struct reg_sign_line;
 struct reg_frontier_cache {
     bool valid;
     struct merkle_frontier f;
@@ -144,8 +145,32 @@ struct reg_frontier_cache {
      * transaction holds the write lock, so the answer stands until it ends */
     const struct registry_actor *checked[4];
     size_t n_checked;
+    /* or NULL: the events' signatures made on this line's thread (see
+     * reg_sign_line_start); F then lags the log by the appends whose
+     * signatures are pending */
+    struct reg_sign_line *signer;
 };
-#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT, { NULL }, 0 }
+#define REG_FRONTIER_CACHE_INIT { false, MERKLE_FRONTIER_INIT, { NULL }, 0, NULL }
+
+/* A transaction's event signatures made on a thread of their own. An append
+ * with a frontier cache whose SIGNER is set writes its event row with a
+ * zero signature and leaf hash and hands the body to the line's thread; a
+ * later append of the transaction (or reg_sign_line_flush) takes the
+ * signatures made, in log order, writes each into its row
+ * (`UPDATE events SET signature, leaf_hash`) and appends the leaf to the
+ * Merkle tree. The bytes signed and stored are those of the serial append;
+ * nothing of the transaction may read events' signatures, leaf hashes or
+ * merkle_nodes before the flush, and the transaction must not commit
+ * before it. NULL when no thread starts (the appends then sign inline). */
+struct reg_sign_line *reg_sign_line_start(void);
+/* Every pending signature written (waiting for the thread as needed):
+ * before the transaction of CACHE commits. */
+int reg_sign_line_flush(struct db *db, struct reg_frontier_cache *cache, struct err *err)
+    __attribute__((warn_unused_result));
+/* Drop the pending appends (their transaction rolled back), waiting for
+ * the thread to leave them. */
+void reg_sign_line_reset(struct reg_sign_line *l);
+void reg_sign_line_end(struct reg_sign_line *l);
 
 /* reg_event_append_one_direct with the transaction's frontier CACHE (NULL:
  * none), which it reads when valid and leaves describing the new log. */
