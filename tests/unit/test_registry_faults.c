@@ -1586,6 +1586,74 @@ static void test_steps_uin_pool(void **state)
 /* reg_prep_line_end hands the drafts to the preparing thread only once all
  * are prepared: the last draft's refusal is in ERRS when it returns though
  * the batch never took it, and the records may be freed at once (ASan). */
+/* The bulk batch's event signatures are made on a thread of their own
+ * (reg_sign_line_start): each event row is written with a zero signature
+ * and leaf hash, then given both once signed, in log order, before the
+ * commit. 30 records drafted, verified and registered (90 events, more
+ * than the line holds at once, so the batch also waits for the oldest):
+ * every event of the batch had its row completed (fails when the batch
+ * signs inline), holds no zero signature, its leaf hash is SHA-256(0x00 ||
+ * body || signature), the batch's one tree head covers the log, and the
+ * audit (signatures, Merkle nodes, heads) is clean. */
+static void test_steps_signed_on_line(void **state)
+{
+    enum { N = 30 };
+    static const unsigned char zero[REG_SIG_BYTES];
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[3 * N];
+    struct err err = ERR_INIT;
+    json_t *recs[N];
+    sqlite3_stmt *q;
+    long long events0 = count_rows("events"), events1, checked = 0;
+    int rc, completed0 = stmt_runs("UPDATE events SET signature");
+    (void)state;
+
+    steps_staff(&a, &b, &r);
+    for (int i = 0; i < N; i++) {
+        recs[i] = steps_person(i % 2 ? "Quackenbush-Linde" : "Oyelaran-Sorensen",
+                               i % 3 ? "Theodolinde" : "Waldemar", "1950-01-01");
+        char date[16];
+        snprintf(date, sizeof date, "19%02d-%02d-%02d", 40 + i, 1 + i % 12, 1 + i % 28);
+        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
+    }
+    steps_fill(st, recs, N, a, b, r);
+    rc = registry_record_steps(db, st, 3 * N, &err);
+    if (rc < 2 * N)
+        fail_msg("steps: %d done (%s)", rc, err_msg(&err));
+    events1 = count_rows("events");
+    assert_true(events1 - events0 > 64);
+    assert_int_equal(stmt_runs("UPDATE events SET signature") - completed0, events1 - events0);
+    assert_int_equal(last_head_size(), events1);
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "SELECT body, signature, leaf_hash FROM events"
+                                        " WHERE seq >= ?1 ORDER BY seq",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(q, 1, events0);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        crypto_hash_sha256_state hs;
+        unsigned char leaf[32];
+        assert_int_equal(sqlite3_column_bytes(q, 1), REG_SIG_BYTES);
+        assert_int_equal(sqlite3_column_bytes(q, 2), 32);
+        assert_memory_not_equal(sqlite3_column_blob(q, 1), zero, REG_SIG_BYTES);
+        crypto_hash_sha256_init(&hs);
+        crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
+        crypto_hash_sha256_update(&hs, sqlite3_column_text(q, 0),
+                                  (unsigned long long)sqlite3_column_bytes(q, 0));
+        crypto_hash_sha256_update(&hs, sqlite3_column_blob(q, 1), REG_SIG_BYTES);
+        crypto_hash_sha256_final(&hs, leaf);
+        assert_memory_equal(sqlite3_column_blob(q, 2), leaf, sizeof leaf);
+        checked++;
+    }
+    sqlite3_finalize(q);
+    assert_int_equal(checked, events1 - events0);
+    registry_steps_release(st, 3 * N);
+    for (int i = 0; i < N; i++)
+        json_decref(recs[i]);
+    steps_staff_free(a, b, r);
+    audit_clean();
+}
+
 static void test_prep_line_end_waits_for_preparation(void **state)
 {
     enum { N = 200 };
@@ -1624,4 +1692,4 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_steps_held_index_rows_read_first, test_steps_drafted_head_from_batch,
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
-                 test_steps_uin_pool)
+                 test_steps_uin_pool, test_steps_signed_on_line)
