@@ -235,7 +235,9 @@ static int lookup_bounded(const char *host, const char *port, const struct addri
     *res = NULL;
     if ((l = calloc(1, sizeof *l)) == NULL)
         return EAI_MEMORY;
-    l->fn = atomic_load(&lookup_fn) ? atomic_load(&lookup_fn) : getaddrinfo;
+    l->fn = atomic_load(&lookup_fn);
+    if (l->fn == NULL)
+        l->fn = getaddrinfo;
     l->hints = *hints;
     (void)snprintf(l->host, sizeof l->host, "%s", host);
     (void)snprintf(l->port, sizeof l->port, "%s", port);
