@@ -17,9 +17,12 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
+/* A command's entry point: 0 on success, else the process's exit code. */
+typedef int cli_run_fn(int argc, char **argv);
+
 struct cli_command {
     const char *name;
-    int (*run)(int argc, char **argv);
+    cli_run_fn *run;
     const char *summary;
     const char *usage; /* full help text, printed by `civreg help NAME` and --help */
 };

@@ -16,12 +16,8 @@
 #include "registry/projection.h"
 #include "registry/registry.h"
 
-static int audit_verify(int argc, char **argv);
-static int audit_trace(int argc, char **argv);
-static int audit_proof(int argc, char **argv);
-static int audit_export(int argc, char **argv);
-static int audit_verify_bundle(int argc, char **argv);
-static int audit_head(int argc, char **argv);
+static cli_run_fn audit_verify, audit_trace, audit_proof, audit_export, audit_verify_bundle,
+    audit_head;
 
 void cli_audit_init(void)
 {

@@ -15,8 +15,7 @@
 #include "issuance/reader/reader.h"
 #include "registry/registry.h"
 
-static int chip_personalize_cmd(int argc, char **argv);
-static int chip_verify_cmd(int argc, char **argv);
+static cli_run_fn chip_personalize_cmd, chip_verify_cmd;
 
 static const struct cli_command chip_commands[] = {
     { "personalize", chip_personalize_cmd, "build the chip contents (LDS + EF.SOD)",

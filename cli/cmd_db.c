@@ -5,8 +5,7 @@
 #include "db/datadir.h"
 #include "db/db.h"
 
-static int db_check_cmd(int argc, char **argv);
-static int db_migrate_cmd(int argc, char **argv);
+static cli_run_fn db_check_cmd, db_migrate_cmd;
 
 static const struct cli_command db_commands[] = {
     { "check", db_check_cmd, "check integrity, foreign keys and migrations",

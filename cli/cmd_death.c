@@ -5,8 +5,7 @@
 #include "cli_registry.h"
 #include "registry/registry.h"
 
-static int death_register(int argc, char **argv);
-static int death_show(int argc, char **argv);
+static cli_run_fn death_register, death_show;
 
 static const struct cli_command death_commands[] = {
     { "register", death_register, "register the death of a person",

@@ -8,7 +8,7 @@
 #include "db/datadir.h"
 #include "registry/registry.h"
 
-static int evidence_add(int argc, char **argv);
+static cli_run_fn evidence_add;
 
 static const struct cli_command evidence_commands[] = {
     { "add", evidence_add, "add a file to the evidence store",

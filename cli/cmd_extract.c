@@ -13,7 +13,7 @@
 #include "issuance/icao/icao.h"
 #include "registry/registry.h"
 
-static int extract_issue(int argc, char **argv);
+static cli_run_fn extract_issue;
 
 static const struct cli_command extract_commands[] = {
     { "issue", extract_issue, "issue a certified birth extract as PDF",

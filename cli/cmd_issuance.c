@@ -112,8 +112,7 @@ static int office_parse(const struct cli_family *f, const char *sub, int npos, c
 
 /* ---- civreg document --------------------------------------------------- */
 
-static int document_datapage_cmd(int argc, char **argv);
-static int doc_office(int argc, char **argv);
+static cli_run_fn document_datapage_cmd, doc_office;
 
 static const struct cli_command document_commands[] = {
     { "datapage", document_datapage_cmd, "render a data page PDF from a JSON record on stdin",
@@ -383,8 +382,7 @@ static int app_write_datapage(struct office_session *os, const char *id, const c
 
 /* ---- civreg application ------------------------------------------------ */
 
-static int app_enrol(int argc, char **argv);
-static int app_simple(int argc, char **argv);
+static cli_run_fn app_enrol, app_simple;
 
 #define SIGNIN "[--data DIR] --user U [--password-file F]"
 
@@ -703,7 +701,7 @@ static int doc_office(int argc, char **argv)
 
 /* ---- civreg booklet ---------------------------------------------------- */
 
-static int booklet_cmd(int argc, char **argv);
+static cli_run_fn booklet_cmd;
 
 static const struct cli_command booklet_commands[] = {
     { "receive", booklet_cmd, "receive a delivery of blank booklets (operator)",

@@ -10,9 +10,7 @@
 
 #define MRZ_STDIN_MAX (64 * 1024)
 
-static int mrz_generate_cmd(int argc, char **argv);
-static int mrz_parse_cmd(int argc, char **argv);
-static int mrz_transliterate_cmd(int argc, char **argv);
+static cli_run_fn mrz_generate_cmd, mrz_parse_cmd, mrz_transliterate_cmd;
 
 static const struct cli_command mrz_commands[] = {
     { "generate", mrz_generate_cmd, "print the MRZ of a JSON record read on stdin",

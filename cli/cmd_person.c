@@ -6,7 +6,7 @@
 #include "cli_registry.h"
 #include "registry/registry.h"
 
-static int person_show(int argc, char **argv);
+static cli_run_fn person_show;
 
 static const struct cli_command person_commands[] = {
     { "show", person_show, "show a person by identification number",

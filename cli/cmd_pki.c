@@ -10,13 +10,8 @@
 #include "issuance/pki/pki.h"
 #include "registry/registry.h"
 
-static int pki_init_cmd(int argc, char **argv);
-static int pki_rollover_cmd(int argc, char **argv);
-static int pki_issue_cmd(int argc, char **argv);
-static int pki_revoke_cmd(int argc, char **argv);
-static int pki_crl_cmd(int argc, char **argv);
-static int pki_list_cmd(int argc, char **argv);
-static int pki_export_cmd(int argc, char **argv);
+static cli_run_fn pki_init_cmd, pki_rollover_cmd, pki_issue_cmd, pki_revoke_cmd, pki_crl_cmd,
+    pki_list_cmd, pki_export_cmd;
 
 static const struct cli_command pki_commands[] = {
     { "init", pki_init_cmd, "create the country signing CA (CSCA)",

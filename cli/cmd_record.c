@@ -13,8 +13,7 @@
 #define USER_OPTS "[--data DIR] --user U [--password-file F]"
 #define IMPORT_LINE_MAX (256 * 1024)
 
-static int record_signed(int argc, char **argv);
-static int record_import(int argc, char **argv);
+static cli_run_fn record_signed, record_import;
 
 static const struct cli_command record_commands[] = {
     { "draft", record_signed, "key a new birth record (clerk)",

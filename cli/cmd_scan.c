@@ -15,11 +15,8 @@
 #include "scanner/import.h"
 #include "scanner/volumes.h"
 
-static int scan_decode_cmd(int argc, char **argv);
-static int scan_check_cmd(int argc, char **argv);
-static int scan_separator_cmd(int argc, char **argv);
-static int scan_import_cmd(int argc, char **argv);
-static int scan_read_cmd(int argc, char **argv);
+static cli_run_fn scan_decode_cmd, scan_check_cmd, scan_separator_cmd, scan_import_cmd,
+    scan_read_cmd;
 
 static const struct cli_command scan_commands[] = {
     { "decode", scan_decode_cmd, "print the barcodes of image files",

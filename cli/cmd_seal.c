@@ -10,7 +10,7 @@
 #include "issuance/pki/pki.h"
 #include "issuance/icao/icao.h"
 
-static int seal_verify(int argc, char **argv);
+static cli_run_fn seal_verify;
 
 static const struct cli_command seal_commands[] = {
     { "verify", seal_verify, "verify a visible digital seal",

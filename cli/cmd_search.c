@@ -92,8 +92,7 @@ int cmd_search(int argc, char **argv)
     return rc;
 }
 
-static int dup_list(int argc, char **argv);
-static int dup_resolve(int argc, char **argv);
+static cli_run_fn dup_list, dup_resolve;
 
 static const struct cli_command dup_commands[] = {
     { "list", dup_list, "possible duplicates (of one record, or all open ones)",

@@ -7,11 +7,7 @@
 #include "db/datadir.h"
 #include "registry/registry.h"
 
-static int user_add(int argc, char **argv);
-static int user_passwd(int argc, char **argv);
-static int user_disable(int argc, char **argv);
-static int user_roles(int argc, char **argv);
-static int user_list(int argc, char **argv);
+static cli_run_fn user_add, user_passwd, user_disable, user_roles, user_list;
 
 static const struct cli_command user_commands[] = {
     { "add", user_add, "create a user with roles and a signing key",

@@ -50,7 +50,8 @@ endif()
 # never accepting, trickling a byte at a time: cut at the bound (504), on the
 # command line, the web screen and the background sync.
 if(CIVREG_NATIONAL)
-    civreg_test(test_national_connect SOURCES integration/test_national_connect.c LIBS civreg_core)
+    civreg_test(test_national_connect SOURCES integration/test_national_connect.c
+                LIBS civreg_national ${CIVREG_MODULE_LIBS})
     set_tests_properties(test_national_connect PROPERTIES TIMEOUT 300
                          ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
 endif()

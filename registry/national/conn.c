@@ -9,7 +9,8 @@
  * getaddrinfo gives is tried in turn; one that refuses fails at once (the
  * next address is tried, none is retried), so a tier that is down is
  * reported in milliseconds with the address that refused, not after the
- * timeout.
+ * timeout. The name lookup itself is bounded by the connection's deadline
+ * too (lookup_bounded).
  *
  * Failures: a deadline passed is error code national_timeout, a tier
  * refused or unreachable national_unreachable (kind busy, both), an
@@ -23,7 +24,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -149,6 +152,136 @@ static int connect_one(struct nat_conn *k, const struct addrinfo *ai, int64_t un
     return 0;
 }
 
+/* The name lookup, bounded. getaddrinfo has no time limit of its own: a
+ * resolver that never answers holds it for the resolver's timeout times its
+ * attempts times its servers (resolv.conf), longer through some NSS
+ * modules. So a name is looked up on a thread of its own, which the
+ * connecting thread waits for until the connection's deadline; a lookup
+ * still running then is abandoned, not cancelled (getaddrinfo cannot be):
+ * the lookup is shared by the two threads, and whichever is done with it
+ * last frees it, the addresses found too. A numeric address needs no
+ * lookup and no thread. */
+static _Atomic(nat_lookup_fn) lookup_fn; /* NULL: getaddrinfo */
+
+void nat_conn_set_lookup(nat_lookup_fn fn)
+{
+    atomic_store(&lookup_fn, fn);
+}
+
+struct lookup {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    int refs;          /* the waiting thread and the looking-up thread */
+    bool done;
+    int rc;                /* getaddrinfo's */
+    int sys_errno;         /* its errno, for EAI_SYSTEM */
+    struct addrinfo *res;  /* when rc is 0 */
+    nat_lookup_fn fn;
+    struct addrinfo hints;
+    char host[256], port[8];
+};
+
+/* Drop one reference to L (its lock held): the last one frees it. */
+static void lookup_put(struct lookup *l)
+{
+    bool last = --l->refs == 0;
+
+    pthread_mutex_unlock(&l->mu);
+    if (!last)
+        return;
+    if (l->res)
+        freeaddrinfo(l->res);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static void *lookup_run(void *arg)
+{
+    struct lookup *l = arg;
+    struct addrinfo *res = NULL;
+    int rc = l->fn(l->host, l->port, &l->hints, &res), e = errno;
+
+    pthread_mutex_lock(&l->mu);
+    l->rc = rc;
+    l->sys_errno = e;
+    l->res = rc == 0 ? res : NULL;
+    l->done = true;
+    pthread_cond_signal(&l->cv);
+    lookup_put(l);
+    return NULL;
+}
+
+/* HOST's addresses for PORT into *RES (freeaddrinfo) before UNTIL: 0, a
+ * getaddrinfo error code, or EAI_AGAIN with *TIMEOUT set when UNTIL
+ * passed (or EAI_MEMORY / EAI_SYSTEM when no thread could look it up). */
+static int lookup_bounded(const char *host, const char *port, const struct addrinfo *hints,
+                          int64_t until, struct addrinfo **res, bool *timeout)
+{
+    struct addrinfo numeric = *hints;
+    struct lookup *l;
+    pthread_condattr_t ca;
+    pthread_attr_t ta;
+    pthread_t t;
+    sigset_t all, old;
+    struct timespec at;
+    int rc, e = 0;
+
+    *res = NULL;
+    *timeout = false;
+    numeric.ai_flags |= AI_NUMERICHOST;
+    if (getaddrinfo(host, port, &numeric, res) == 0)
+        return 0;
+    *res = NULL;
+    if ((l = calloc(1, sizeof *l)) == NULL)
+        return EAI_MEMORY;
+    l->fn = atomic_load(&lookup_fn);
+    if (l->fn == NULL)
+        l->fn = getaddrinfo;
+    l->hints = *hints;
+    (void)snprintf(l->host, sizeof l->host, "%s", host);
+    (void)snprintf(l->port, sizeof l->port, "%s", port);
+    l->refs = 2;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    /* the thread takes no signal of the process's; it may outlive us */
+    pthread_attr_init(&ta);
+    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+    (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&t, &ta, lookup_run, l);
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&ta);
+    pthread_mutex_lock(&l->mu);
+    if (rc != 0) {
+        l->refs = 1;
+        lookup_put(l);
+        errno = rc;
+        return EAI_SYSTEM;
+    }
+    at.tv_sec = (time_t)(until / 1000);
+    at.tv_nsec = (long)(until % 1000) * 1000000;
+    /* any error of the wait (ETIMEDOUT, or a deadline it cannot take)
+     * ends it: the lookup is not waited for past UNTIL */
+    while (!l->done && pthread_cond_timedwait(&l->cv, &l->mu, &at) == 0)
+        ;
+    if (l->done) {
+        rc = l->rc;
+        e = l->sys_errno;
+        *res = l->res; /* taken: the thread is done with it */
+        l->res = NULL;
+    } else {
+        rc = EAI_AGAIN;
+        *timeout = true;
+    }
+    lookup_put(l);
+    errno = e;
+    return rc;
+}
+
 /* A TCP connection to C's host and port before UNTIL. */
 static int connect_tcp(const struct national_client *c, struct nat_conn *k, int64_t until,
                        int seconds, struct err *err)
@@ -161,8 +294,13 @@ static int connect_tcp(const struct national_client *c, struct nat_conn *k, int6
     int g;
 
     (void)snprintf(port, sizeof port, "%d", c->port);
-    if ((g = getaddrinfo(c->host, port, &hints, &res)) != 0) {
-        (void)snprintf(why, sizeof why, "cannot resolve %s: %s", c->host, gai_strerror(g));
+    if ((g = lookup_bounded(c->host, port, &hints, until, &res, &timeout)) != 0) {
+        if (timeout) {
+            (void)snprintf(why, sizeof why, "no address for %s", c->host);
+            return timed_out(k, why, seconds, err);
+        }
+        (void)snprintf(why, sizeof why, "cannot resolve %s: %s", c->host,
+                       g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
         return unreachable(k, why, err);
     }
     for (const struct addrinfo *ai = res; ai != NULL && k->fd < 0; ai = ai->ai_next) {

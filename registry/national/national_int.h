@@ -55,6 +55,14 @@ int nat_conn_read(struct nat_conn *k, void *buf, size_t cap, size_t *got, struct
 /* Close K (a closed K too). */
 void nat_conn_close(struct nat_conn *k);
 
+/* How nat_conn_open looks a host name up (getaddrinfo's contract); it is
+ * bounded by the connection's deadline whatever it does. */
+struct addrinfo;
+typedef int (*nat_lookup_fn)(const char *host, const char *port, const struct addrinfo *hints,
+                             struct addrinfo **res);
+/* For tests: look names up with FN from now on (NULL: getaddrinfo). */
+void nat_conn_set_lookup(nat_lookup_fn fn);
+
 /* Parse a national URL into C's host, port, prefix and tls (client.c):
  * https://, or http:// to a loopback address only. */
 int nat_parse_url(struct national_client *c, const char *url, struct err *err);

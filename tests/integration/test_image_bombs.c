@@ -43,13 +43,6 @@ static char data[4200];
 static struct test_server server;
 static char pw_admin[4200], pw_clerk[4200];
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Run civreg ARGS with stdout and stderr in files; *STATUS its exit code.
  * Returns its peak resident memory in bytes (wait4), -1 on failure. */
 static long long run_measured(const char *const args[], int *status)

@@ -61,14 +61,8 @@ static int test_teardown(void **state)
 {
     (void)state;
     /* the stand-in national tier first: its connections close */
-    if (stand_in > 0) {
-        kill(stand_in, SIGKILL);
-        (void)waitpid(stand_in, NULL, 0);
-    }
-    stand_in = -1;
-    if (peer >= 0)
-        close(peer);
-    peer = -1;
+    child_kill(&stand_in);
+    fd_close(&peer);
     server_stop(&srv);
     memset(&srv, 0, sizeof srv);
     return 0;
@@ -99,13 +93,6 @@ static int loopback_socket(bool listen_too, int *port)
     int fd = tcp_listen_loopback(listen_too ? 8 : -1, port);
     assert_true(fd >= 0);
     return fd;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Office B's server started against a national tier at loopback PORT
@@ -432,11 +419,8 @@ static void test_unreachable_and_slow(void **state)
     }
     /* the silent peer gone, its connections close (the background sync's
      * among them, which has no such bound), so the server stops at once */
-    kill(stand_in, SIGKILL);
-    (void)waitpid(stand_in, NULL, 0);
-    stand_in = -1;
-    close(peer);
-    peer = -1;
+    child_kill(&stand_in);
+    fd_close(&peer);
     t0 = now_s();
     server_stop(&srv);
     print_message("the server stopped in %.2f s\n", now_s() - t0);
@@ -468,9 +452,7 @@ static void test_resolved_not_pushed(void **state)
     assert_string_equal(json_string_value(json_object_get(res, "code")), "national_refused");
     json_decref(res);
     server_stop(&srv);
-    kill(stand_in, SIGKILL);
-    (void)waitpid(stand_in, NULL, 0);
-    stand_in = -1;
+    child_kill(&stand_in);
     assert_int_equal(
         data_sql_long(data_b, "SELECT count(*) FROM events WHERE type = 'national.duplicate'"),
         before + 1);

@@ -40,13 +40,6 @@ static char *dir;
 static char data[4096];
 static struct test_server server;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int setup(void **state)
 {
     char extra[256];

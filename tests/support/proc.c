@@ -44,11 +44,28 @@ static int append(char **p, size_t *len, size_t *cap, const char *data, size_t n
     return 0;
 }
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void child_kill(pid_t *pid)
+{
+    if (*pid > 0) {
+        kill(-*pid, SIGKILL);
+        kill(*pid, SIGKILL);
+        (void)waitpid(*pid, NULL, 0);
+    }
+    *pid = -1;
+}
+
+void fd_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
 }
 
 int proc_run(char *const argv[], const char *in, size_t in_len, int timeout_s,

@@ -30,6 +30,16 @@ int proc_read_line(int fd, char *line, size_t size, int timeout_s);
  * proc_result, or -1 on timeout (the process is then killed). */
 int proc_wait(pid_t pid, int timeout_s);
 
+/* The monotonic clock in seconds, to time what a test runs. */
+double now_s(void);
+
+/* SIGKILL to *PID and to its process group (children it started in one),
+ * then *PID reaped and set to -1; nothing when *PID is not above 0. */
+void child_kill(pid_t *pid);
+
+/* Close *FD when open and set it to -1. */
+void fd_close(int *fd);
+
 /* Convenience: run the civreg binary under test with ARGS (NULL-terminated
  * array of strings, without argv[0]). */
 int civreg_run(const char *in, struct proc_result *r, const char *const args[]);

@@ -957,6 +957,19 @@ static void steps_staff_free(struct registry_actor *a, struct registry_actor *b,
     registry_actor_free(r);
 }
 
+/* The end of a steps test: the data audited clean, then its N steps, its
+ * records R1 and R2 (NULL: none) and its staff freed. */
+static void steps_end(struct registry_step *st, int n, json_t *r1, json_t *r2,
+                      struct registry_actor *a, struct registry_actor *b,
+                      struct registry_actor *r)
+{
+    audit_clean();
+    registry_steps_release(st, n);
+    json_decref(r1);
+    json_decref(r2);
+    steps_staff_free(a, b, r);
+}
+
 /* The end of a steps test: its nine steps, three records and three actors. */
 static void steps_done(struct registry_step *st, json_t **recs, struct registry_actor *a,
                        struct registry_actor *b, struct registry_actor *r)
@@ -1246,13 +1259,9 @@ static void test_steps_rescan_catches_later_duplicate(void **state)
     assert_non_null(strstr(err_msg(&st[0].err), "possible duplicate"));
     assert_true(pair_open(x, y));
     assert_string_equal(record_status(x), "verified");
-    registry_steps_release(st, 1);
-    audit_clean();
+    steps_end(st, 1, rec, other, a, b, r);
     free(x);
     free(y);
-    json_decref(rec);
-    json_decref(other);
-    steps_staff_free(a, b, r);
 }
 
 /* A batch writes its drafts' search_fts rows once, at the end, with the
@@ -1271,9 +1280,7 @@ static void test_steps_held_index_rows_read_first(void **state)
     int rc;
     (void)state;
 
-    a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    b = login("clerk-b", "b-krelc-tundra-ferns-61");
-    r = steps_registrar();
+    steps_staff(&a, &b, &r);
     st[0] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = z };
     st[1] = (struct registry_step){ .kind = REGISTRY_STEP_VERIFY, .actor = b, .record = z };
     st[2] = (struct registry_step){ .kind = REGISTRY_STEP_DRAFT, .actor = a, .record = x };
@@ -1291,13 +1298,7 @@ static void test_steps_held_index_rows_read_first(void **state)
              json_string_value(json_object_get(st[4].result, "uin")));
     assert_int_equal(count_rows(where), 1);
     assert_string_equal(record_status(st[0].new_id), "registered");
-    audit_clean();
-    registry_steps_release(st, 5);
-    json_decref(z);
-    json_decref(x);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_end(st, 5, z, x, a, b, r);
 }
 
 /* A record the batch drafted is not read back by its later steps: its
@@ -1315,9 +1316,7 @@ static void test_steps_drafted_head_from_batch(void **state)
     int rc;
     (void)state;
 
-    a = login("clerk-a", "a-krelc-tundra-ferns-61");
-    b = login("clerk-b", "b-krelc-tundra-ferns-61");
-    r = steps_registrar();
+    steps_staff(&a, &b, &r);
     other = login("clerk-b", "b-krelc-tundra-ferns-61");
     assert_non_null(other);
     (void)snprintf(other->office, sizeof other->office, "%s", "ZZ99");
@@ -1342,12 +1341,7 @@ static void test_steps_drafted_head_from_batch(void **state)
     assert_false(st[5].done);
     assert_non_null(strstr(err_msg(&st[5].err), "is already registered"));
     assert_string_equal(record_status(st[0].new_id), "registered");
-    audit_clean();
-    registry_steps_release(st, 6);
-    json_decref(x);
-    registry_actor_free(a);
-    registry_actor_free(b);
-    registry_actor_free(r);
+    steps_end(st, 6, x, NULL, a, b, r);
     registry_actor_free(other);
 }
 
@@ -1384,11 +1378,7 @@ static void test_steps_mismatch_rounds(void **state)
     /* the draft and two record.mismatch events */
     assert_int_equal(count_rows("events"), mismatches0 + 3);
     assert_string_equal(record_status(st[0].new_id), "draft");
-    audit_clean();
-    registry_steps_release(st, 6);
-    json_decref(rec);
-    json_decref(other);
-    steps_staff_free(a, b, r);
+    steps_end(st, 6, rec, other, a, b, r);
 }
 
 /* A bulk transaction larger than REGISTRY_BATCH_MAX (its events would not
@@ -1462,12 +1452,8 @@ static void test_steps_one_head_per_batch(void **state)
     assert_int_equal(last_head_size(), count_rows("events"));
     assert_int_equal(last_head_previous(), events0);
     assert_string_equal(record_status(st[DRAFTS].new_id), "registered");
-    audit_clean();
-    registry_steps_release(st, DRAFTS + 3);
+    steps_end(st, DRAFTS + 3, one, other, a, b, r);
     free(st);
-    json_decref(one);
-    json_decref(other);
-    steps_staff_free(a, b, r);
 }
 
 /* The duplicate gate's reads ("+status = 'open'", "status = 'duplicate'"),
@@ -1522,10 +1508,7 @@ static void test_steps_gate_read_once_paired(void **state)
     assert_true(gate_runs() > runs);
     assert_string_equal(record_status(st[3].new_id), "verified");
     audit_clean();
-    registry_steps_release(st, 9);
-    for (int i = 0; i < 3; i++)
-        json_decref(recs[i]);
-    steps_staff_free(a, b, r);
+    steps_done(st, recs, a, b, r);
 }
 
 /* An office with national UIN blocks: a batch's registrations draw its

@@ -17,13 +17,7 @@
 #include "core/conf.h"
 #include "web/web_int.h"
 #include "support/cmocka_main.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "support/support.h"
 
 struct waiter {
     struct web_gate *g;
