@@ -6,12 +6,17 @@
 
 #include "cli.h"
 #include "cli_registry.h"
+#include "core/fanout.h"
 #include "core/json.h"
 #include "db/datadir.h"
 #include "registry/registry.h"
 
 #define USER_OPTS "[--data DIR] --user U [--password-file F]"
 #define IMPORT_LINE_MAX (256 * 1024)
+/* Drafts a transaction by default: a kill -9 loses at most this many
+ * (drafted again when the import is run again), well under the 5,000 events
+ * one sync push carries. */
+#define IMPORT_BATCH 2000
 
 static cli_run_fn record_signed, record_import;
 
@@ -62,7 +67,7 @@ static const struct cli_command record_commands[] = {
       "usage: civreg record import --jsonl FILE [--batch N] [--dry-run] " USER_OPTS "\n"
       "\n"
       "Drafts one record per line of FILE, N records per transaction (default\n"
-      "500). After each commit prints \"committed LINE ID\" for every record of\n"
+      "2000). After each commit prints \"committed LINE ID\" for every record of\n"
       "the batch, so a record reported is durably stored. A line that is not a\n"
       "valid record is reported (\"refused LINE: why\") and skipped; exit 1 when\n"
       "any line was refused.\n"
@@ -342,16 +347,117 @@ static int import_preview(struct import_run *r, json_t **recs, long *lines, size
     return 0;
 }
 
-static int import_flush(struct import_run *r, json_t **recs, long *lines, size_t n,
-                        struct err *err)
+/* One batch of FILE's lines: the records parsed (NULL: not JSON, PARSE_ERRS
+ * says why) and their line numbers. */
+struct import_lines {
+    json_t **recs;
+    long *lines;
+    struct err *parse_errs;
+    size_t n;
+};
+
+/* Reads FILE's lines, a batch at a time. */
+struct import_reader {
+    FILE *f;
+    const char *path;
+    char *buf; /* IMPORT_LINE_MAX bytes */
+    long line; /* the last line read */
+    size_t batch;
+    bool eof;
+    struct err err; /* why the last read failed */
+};
+
+/* B's records released (the batch before, once imported) and B filled with
+ * the next lines of the file, at most RD->batch; RD->eof once the file has
+ * no more. Returns 0, or -1 with RD->err set (a line too long, a read
+ * error): B is then not to be imported. */
+static int import_read(struct import_reader *rd, struct import_lines *b)
 {
-    int rc = r->dry_run ? import_preview(r, recs, lines, n, err)
-                        : import_batch(r, recs, lines, n, err);
-    for (size_t i = 0; i < n; i++) {
-        json_decref(recs[i]);
-        recs[i] = NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        json_decref(b->recs[i]);
+        b->recs[i] = NULL;
     }
-    return rc;
+    b->n = 0;
+    while (b->n < rd->batch && fgets(rd->buf, IMPORT_LINE_MAX, rd->f) != NULL) {
+        size_t len = strlen(rd->buf), n = b->n;
+        rd->line++;
+        if (len == IMPORT_LINE_MAX - 1 && rd->buf[len - 1] != '\n')
+            return err_set(&rd->err, "%s:%ld: line longer than %d bytes", rd->path, rd->line,
+                           IMPORT_LINE_MAX);
+        if (len <= 1)
+            continue;
+        b->lines[n] = rd->line;
+        err_clear(&b->parse_errs[n]);
+        if (json_parse(rd->buf, len, &b->recs[n], &b->parse_errs[n]) != 0) {
+            b->recs[n] = NULL;
+            err_prefix(&b->parse_errs[n], "not JSON");
+        }
+        b->n++;
+    }
+    if (b->n < rd->batch) {
+        rd->eof = true;
+        if (ferror(rd->f))
+            return err_set(&rd->err, "%s: read error", rd->path);
+    }
+    return 0;
+}
+
+/* The two jobs run together: a batch imported (on the calling thread, which
+ * holds the connection) while the file's next lines are read and parsed,
+ * and the batch before's records freed, on a second thread. */
+struct import_job {
+    struct import_run *run;     /* importing; NULL: reading */
+    struct import_reader *rd;   /* reading */
+    struct import_lines *lines; /* what is imported, or read into */
+    struct err err;             /* why the import failed */
+    int rc;
+};
+
+static void *import_job_main(void *arg)
+{
+    struct import_job *j = arg;
+    struct import_lines *b = j->lines;
+
+    if (j->run == NULL) {
+        j->rc = import_read(j->rd, b);
+    } else {
+        j->run->parse_errs = b->parse_errs;
+        j->rc = j->run->dry_run ? import_preview(j->run, b->recs, b->lines, b->n, &j->err)
+                                : import_batch(j->run, b->recs, b->lines, b->n, &j->err);
+    }
+    return NULL;
+}
+
+/* Every line of RD's file imported, a batch a transaction, the next batch
+ * read while one is imported. Returns 0, or -1 with ERR set. */
+static int import_all(struct import_run *run, struct import_reader *rd,
+                      struct import_lines b[2], struct err *err)
+{
+    int cur = 0;
+
+    if (import_read(rd, &b[0]) != 0)
+        goto read_failed;
+    while (b[cur].n > 0) {
+        struct import_job jobs[2] = {
+            { run, NULL, &b[cur], ERR_INIT, 0 },
+            { NULL, rd, &b[1 - cur], ERR_INIT, 0 },
+        };
+        bool last = rd->eof;
+        fanout_run(jobs, last ? 1 : 2, sizeof jobs[0], import_job_main);
+        if (jobs[0].rc != 0) {
+            *err = jobs[0].err;
+            return -1;
+        }
+        if (last)
+            break;
+        if (jobs[1].rc != 0)
+            goto read_failed;
+        cur = 1 - cur;
+    }
+    return 0;
+read_failed:
+    *err = rd->err;
+    return -1;
 }
 
 static int record_import(int argc, char **argv)
@@ -360,103 +466,69 @@ static int record_import(int argc, char **argv)
     struct cli_session s;
     struct err err = ERR_INIT;
     struct import_run run;
-    json_t **recs = NULL;
-    struct err *parse_errs = NULL; /* why a line is not JSON */
-    long *lines = NULL, line = 0;
-    size_t n = 0, batch;
-    char *buf = NULL, file_hash[65];
-    FILE *f = NULL;
+    struct import_reader rd = { 0 };
+    struct import_lines b[2] = { { 0 } };
+    size_t batch;
+    char file_hash[65];
     int rc;
 
     PARSE("import", false);
     if (o.jsonl == NULL)
         return cli_usage_error("record import", "--jsonl FILE is required");
-    /* 500: a commit (fsync) and an FTS5 index segment per 500 drafts; fewer
-     * segments are fewer look-ups for every later duplicate query */
-    batch = o.batch > 0 ? (size_t)o.batch : 500;
+    /* a commit (fsync) and an FTS5 index segment per IMPORT_BATCH drafts;
+     * fewer segments are fewer look-ups for every later duplicate query */
+    batch = o.batch > 0 ? (size_t)o.batch : IMPORT_BATCH;
     if ((rc = cli_sign_in("record import", &o.common, &s)) != 0)
         return rc;
     memset(&run, 0, sizeof run);
     run.s = &s;
     run.dry_run = o.dry_run;
     run.src.file_hash = file_hash;
-    f = fopen(o.jsonl, "r");
-    recs = calloc(batch, sizeof *recs);
-    lines = calloc(batch, sizeof *lines);
-    parse_errs = calloc(batch, sizeof *parse_errs);
-    run.parse_errs = parse_errs;
-    buf = malloc(IMPORT_LINE_MAX);
-    if (f == NULL) {
+    rd.f = fopen(o.jsonl, "r");
+    rd.path = o.jsonl;
+    rd.batch = batch;
+    rd.buf = malloc(IMPORT_LINE_MAX);
+    for (int k = 0; k < 2; k++) {
+        b[k].recs = calloc(batch, sizeof *b[k].recs);
+        b[k].lines = calloc(batch, sizeof *b[k].lines);
+        b[k].parse_errs = calloc(batch, sizeof *b[k].parse_errs);
+    }
+    if (rd.f == NULL) {
         err_set(&err, "%s: %s", o.jsonl, strerror(errno));
         rc = cli_fail("record import", &err);
         goto out;
     }
-    if (recs == NULL || lines == NULL || parse_errs == NULL || buf == NULL) {
+    if (rd.buf == NULL || b[0].recs == NULL || b[0].lines == NULL || b[0].parse_errs == NULL ||
+        b[1].recs == NULL || b[1].lines == NULL || b[1].parse_errs == NULL) {
         err_set(&err, "out of memory");
         rc = cli_fail("record import", &err);
         goto out;
     }
     /* The file's identity keys every line: hashed first, then read again. */
-    if (registry_file_sha256(f, file_hash, &err) != 0 || fseek(f, 0, SEEK_SET) != 0) {
+    if (registry_file_sha256(rd.f, file_hash, &err) != 0 || fseek(rd.f, 0, SEEK_SET) != 0) {
         err_prefix(&err, "%s", o.jsonl);
         rc = cli_fail("record import", &err);
         goto out;
     }
-    rc = EXIT_OK;
-    while (fgets(buf, IMPORT_LINE_MAX, f) != NULL) {
-        size_t len = strlen(buf);
-        line++;
-        if (len == IMPORT_LINE_MAX - 1 && buf[len - 1] != '\n') {
-            err_set(&err, "%s:%ld: line longer than %d bytes", o.jsonl, line, IMPORT_LINE_MAX);
-            rc = cli_fail("record import", &err);
-            goto out;
-        }
-        if (len <= 1)
-            continue;
-        recs[n] = NULL;
-        lines[n] = line;
-        err_clear(&parse_errs[n]);
-        if (json_parse(buf, len, &recs[n], &parse_errs[n]) != 0) {
-            recs[n] = NULL;
-            err_prefix(&parse_errs[n], "not JSON");
-        }
-        n++;
-        if (n == batch) {
-            if (import_flush(&run, recs, lines, n, &err) != 0) {
-                n = 0;
-                rc = cli_fail("record import", &err);
-                goto out;
-            }
-            n = 0;
-        }
-    }
-    if (ferror(f)) {
-        err_set(&err, "%s: read error", o.jsonl);
+    if (import_all(&run, &rd, b, &err) != 0) {
         rc = cli_fail("record import", &err);
         goto out;
-    }
-    if (n > 0) {
-        int r = import_flush(&run, recs, lines, n, &err);
-        n = 0;
-        if (r != 0) {
-            rc = cli_fail("record import", &err);
-            goto out;
-        }
     }
     fprintf(stderr, "civreg record import: %s%d added, %d already imported, %d refused (%s)\n",
             run.dry_run ? "dry run, would be " : "", run.added, run.already, run.refused,
             file_hash);
-    if (run.refused)
-        rc = EXIT_FAIL;
+    rc = run.refused ? EXIT_FAIL : EXIT_OK;
 out:
-    for (size_t i = 0; recs && i < n; i++)
-        json_decref(recs[i]);
-    free(recs);
-    free(lines);
-    free(parse_errs);
-    free(buf);
-    if (f)
-        fclose(f);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; b[k].recs && i < b[k].n; i++)
+            json_decref(b[k].recs[i]);
+        free(b[k].recs);
+        free(b[k].lines);
+        free(b[k].parse_errs);
+    }
+    free(rd.buf);
+    if (rd.f)
+        fclose(rd.f);
     cli_session_close(&s);
     return rc;
 }

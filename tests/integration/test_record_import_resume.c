@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -196,4 +197,57 @@ static void test_event_carries_source(void **state)
         LINES);
 }
 
-CMOCKA_MAIN(setup, teardown, test_killed_import_resumes, test_event_carries_source)
+/* The next batch is read while one is imported: every batch read before a
+ * line too long is imported and reported, the batch holding that line and
+ * whatever follows it are not, and the import fails naming the line. */
+static void test_read_ahead_stops_at_long_line(void **state)
+{
+    char path[4200], rec[8192];
+    const char *args[] = { "record", "import", "--jsonl", path,     "--batch",       "3",
+                           "--data", data,     "--user",  "clerk1", "--password-file", pw_clerk,
+                           NULL };
+    struct proc_result r;
+    long before = data_sql_long(data, "SELECT count(*) FROM record_import_lines");
+    FILE *in = fopen(jsonl, "r"), *f;
+    (void)state;
+
+    assert_non_null(in);
+    assert_non_null(fgets(rec, sizeof rec, in)); /* a valid record, ending in a newline */
+    fclose(in);
+    snprintf(path, sizeof path, "%s/long-line.jsonl", root);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int line = 1; line <= 12; line++) {
+        if (line == 8)
+            fputs("\n", f);
+        else if (line == 9)
+            fputs("not JSON at all\n", f);
+        else if (line == 11) {
+            for (int k = 0; k < 300 * 1024; k++)
+                fputc('x', f);
+            fputc('\n', f);
+        } else
+            fputs(rec, f);
+    }
+    assert_int_equal(fclose(f), 0);
+
+    assert_int_equal(civreg_run(NULL, &r, args), 0);
+    assert_int_not_equal(r.status, 0);
+    if (strstr(r.err, "long-line.jsonl:11: line longer than") == NULL)
+        fail_msg("expected the line too long named: %s", r.err);
+    for (int line = 1; line <= 12; line++) {
+        char want[32];
+        bool in_out;
+        snprintf(want, sizeof want, "committed %d ", line);
+        in_out = strstr(r.out, want) != NULL;
+        if (in_out != (line <= 7 || line == 10))
+            fail_msg("line %d %s: %s", line, in_out ? "committed" : "not committed", r.out);
+    }
+    assert_non_null(strstr(r.out, "refused 9: not JSON"));
+    assert_null(strstr(r.out, " 12"));
+    proc_result_free(&r);
+    assert_int_equal(data_sql_long(data, "SELECT count(*) FROM record_import_lines"), before + 8);
+}
+
+CMOCKA_MAIN(setup, teardown, test_killed_import_resumes, test_event_carries_source,
+            test_read_ahead_stops_at_long_line)
