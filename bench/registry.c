@@ -8,8 +8,8 @@
  * with synchronous=FULL):
  *  - import: N drafts (default RECORDS) through the bulk import path
  *    (registry_record_import_batch, what `civreg record import` calls), in
- *    batches of BATCH, each draft checked for duplicates against what is
- *    stored, signed and logged;
+ *    batches of --import-batch (default 2,000, the command's), each draft
+ *    checked for duplicates against what is stored, signed and logged;
  *  - RECORDS distinct generated people taken from draft to registered
  *    (clerk A drafts, clerk B re-keys blind, a registrar registers: three
  *    signed events and a signed link per record). The first N (--single,
@@ -39,12 +39,14 @@
 #include "registry/search.h"
 
 static const char usage[] =
-    "usage: registry [RECORDS] [BATCH] [--single N] [--import N] [--json FILE]\n"
+    "usage: registry [RECORDS] [BATCH] [--single N] [--import N] [--import-batch N]\n"
+    "                [--json FILE]\n"
     "  RECORDS   records taken from draft to registered (default 100000)\n"
-    "  BATCH     records per transaction on the bulk path (3 steps each), drafts per import\n"
-    "            batch (default 500)\n"
+    "  BATCH     records per transaction on the bulk path (3 steps each, default 500)\n"
     "  --single N  how many of RECORDS go one transaction per step (default 1000)\n"
     "  --import N  drafts through the bulk import path first (default RECORDS, 0: none)\n"
+    "  --import-batch N  drafts per import transaction (default 2000, as `civreg record\n"
+    "              import`)\n"
     "  --json FILE write the figures as JSON\n"
     "  --audit DATA  only `audit verify` over the data directory DATA (one kept with\n"
     "              CIVREG_BENCH_KEEP=1)\n"
@@ -331,6 +333,7 @@ static int audit_only(const char *data)
 int main(int argc, char **argv)
 {
     long total = 100000, batch = 500, single = 1000, import = -1, i, resolved = 0;
+    long import_batch = REGISTRY_IMPORT_BATCH;
     char base[4096], path[4200], cmd[4300];
     struct datadir *dd = NULL;
     struct db *db = NULL;
@@ -355,7 +358,8 @@ int main(int argc, char **argv)
         char *end = NULL;
         long v;
         const char *arg = argv[k];
-        bool named = strcmp(arg, "--single") == 0 || strcmp(arg, "--import") == 0;
+        bool named = strcmp(arg, "--single") == 0 || strcmp(arg, "--import") == 0 ||
+                     strcmp(arg, "--import-batch") == 0;
         if (named && k + 1 < argc)
             arg = argv[++k];
         v = strtol(arg, &end, 10);
@@ -365,7 +369,9 @@ int main(int argc, char **argv)
             return 2;
         }
         if (named)
-            *(strcmp(argv[k - 1], "--single") == 0 ? &single : &import) = v;
+            *(strcmp(argv[k - 1], "--single") == 0   ? &single
+              : strcmp(argv[k - 1], "--import") == 0 ? &import
+                                                     : &import_batch) = v;
         else if (pos == 0 && ++pos)
             total = v;
         else if (pos == 1 && ++pos)
@@ -376,7 +382,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (total < 1 || batch < 1 || rec == NULL) {
+    if (total < 1 || batch < 1 || import_batch < 1 || import_batch > REGISTRY_BATCH_MAX ||
+        rec == NULL) {
         fputs(usage, stderr);
         json_decref(rec);
         return 2;
@@ -406,13 +413,13 @@ int main(int argc, char **argv)
      * born a century earlier: see bench_people.h), so the registered ones are
      * checked against them too */
     if (import > 0) {
-        t_import = import_drafts(db, a, BENCH_IMPORTED_FIRST, import, batch, &c_import,
+        t_import = import_drafts(db, a, BENCH_IMPORTED_FIRST, import, import_batch, &c_import,
                                  &c_import_own);
         printf("record import (bulk path, %ld drafts per transaction, duplicate detection against"
                " what is stored): %ld drafts in %.2f s = %.0f drafts/s (%.0f per CPU second;"
                " the batch's thread %.1f us CPU per draft, bound %.0f drafts/s)\n",
-               batch, import, t_import, (double)import / t_import, (double)import / c_import,
-               c_import_own * 1e6 / (double)import, (double)import / c_import_own);
+               import_batch, import, t_import, (double)import / t_import,
+               (double)import / c_import, c_import_own * 1e6 / (double)import, (double)import / c_import_own);
         bench_figure("import.drafts_per_s", (double)import / t_import, "drafts/s");
         bench_figure("import.drafts_per_cpu_s", (double)import / c_import, "drafts/cpu-s");
         bench_figure("import.batch_thread_us_per_draft", c_import_own * 1e6 / (double)import,

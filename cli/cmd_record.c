@@ -13,10 +13,6 @@
 
 #define USER_OPTS "[--data DIR] --user U [--password-file F]"
 #define IMPORT_LINE_MAX (256 * 1024)
-/* Drafts a transaction by default: a kill -9 loses at most this many
- * (drafted again when the import is run again), well under the 5,000 events
- * one sync push carries. */
-#define IMPORT_BATCH 2000
 
 static cli_run_fn record_signed, record_import;
 
@@ -475,9 +471,9 @@ static int record_import(int argc, char **argv)
     PARSE("import", false);
     if (o.jsonl == NULL)
         return cli_usage_error("record import", "--jsonl FILE is required");
-    /* a commit (fsync) and an FTS5 index segment per IMPORT_BATCH drafts;
+    /* a commit (fsync) and an FTS5 index segment per REGISTRY_IMPORT_BATCH drafts;
      * fewer segments are fewer look-ups for every later duplicate query */
-    batch = o.batch > 0 ? (size_t)o.batch : IMPORT_BATCH;
+    batch = o.batch > 0 ? (size_t)o.batch : REGISTRY_IMPORT_BATCH;
     if ((rc = cli_sign_in("record import", &o.common, &s)) != 0)
         return rc;
     memset(&run, 0, sizeof run);

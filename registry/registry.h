@@ -340,6 +340,9 @@ int registry_record_import_batch(struct db *db, const struct registry_actor *act
  * REGISTRY_PUSH_MAX_EVENTS: every step or draft appends at most two events,
  * so any bulk transaction can be pushed to the national tier. */
 #define REGISTRY_BATCH_MAX 5000
+/* Drafts a `civreg record import` transaction by default: a kill -9 loses at
+ * most this many (drafted again when the import is run again). */
+#define REGISTRY_IMPORT_BATCH 2000
 #define REGISTRY_PUSH_MAX_EVENTS 10000
 
 /* One step of a bulk batch of the record lifecycle (registry_record_steps):
