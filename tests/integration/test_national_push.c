@@ -464,16 +464,40 @@ static void test_draft_and_register_one_row(void **state)
 
 /* Schema 9: no index of birth_records is on uin (each registered birth paid
  * for an entry in it; none of the national queries asks birth_records by
- * UIN: a person's UIN is looked up in persons, whose index stays). */
+ * UIN: a person's UIN is looked up in persons). Schema 11: persons has one
+ * index, not two (each registration paid for an entry keyed by its UIN in
+ * both): its primary key, led by the UIN, which the look-up by UIN reads
+ * and which still refuses a second row of the same office and UIN. */
 static void test_push_backend_schema(void **state)
 {
+    struct err err = ERR_INIT;
+    char *plan;
     (void)state;
     expect_sql("SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'birth\\_records%'"
                " AND indexdef LIKE '%(uin)%'",
                "0");
+    expect_sql("SELECT count(*) FROM pg_indexes WHERE tablename = 'persons'", "1");
     expect_sql("SELECT count(*) FROM pg_indexes WHERE tablename = 'persons'"
-               " AND indexdef LIKE '%(uin)%'",
+               " AND indexname = 'persons_pkey' AND indexdef LIKE '%UNIQUE%(uin, office)'",
                "1");
+    assert_int_equal(pg_exec(pg,
+                             "INSERT INTO persons(office, uin, record_id, registration_number,"
+                             " link_statement, link_signature, link_signer, event_seq) VALUES"
+                             " ('K1', '0000000001', 'r1', 'n1', 's', 'g', 'k', 1),"
+                             " ('K1', '0000000001', 'r2', 'n2', 's', 'g', 'k', 2)",
+                             0, NULL, NULL, &err),
+                     -1);
+    assert_non_null(strstr(err_msg(&err), "unique constraint"));
+    err_clear(&err);
+    /* the look-up by UIN alone is an index scan of that key (sequential
+     * scans off: the table is small here) */
+    assert_int_equal(pg_exec(pg, "SET enable_seqscan = off", 0, NULL, NULL, &err), 0);
+    plan = sql1("EXPLAIN (FORMAT JSON, COSTS OFF) SELECT record_id FROM persons"
+                " WHERE uin = '0000000001'");
+    assert_non_null(strstr(plan, "_pkey"));
+    assert_null(strstr(plan, "Seq Scan"));
+    free(plan);
+    assert_int_equal(pg_exec(pg, "RESET enable_seqscan", 0, NULL, NULL, &err), 0);
 }
 
 /* Schema 10: a push's new words go through the vocabulary index's pending
