@@ -659,8 +659,12 @@ static bool at_once_next(struct proj *p, struct proj_tab *t, const json_t *row)
         t->next_on = true;
     }
     same = true;
-    for (size_t i = 0; same && i < t->n_cols; i++)
-        same = same_value(json_object_get(row, t->cols[i]), t->next, (int)i + 1);
+    for (size_t i = 0; same && i < t->n_cols; i++) {
+        const json_t *v = json_object_get(row, t->cols[i]);
+        /* a NULL key matches no row (the key lookup's "=") */
+        same = same_value(v, t->next, (int)i + 1) &&
+               !(json_is_null(v) && tab_is_pk(t, t->cols[i]));
+    }
     if (!same || !run_add(t, sqlite3_column_int64(t->next, 0)))
         return false;
     t->next_on = sqlite3_step(t->next) == SQLITE_ROW;
