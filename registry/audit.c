@@ -1373,6 +1373,7 @@ int registry_audit_verify(struct db *db, const char *keys_dir, const char *blobs
     proj_streamed(a.proj, "event_objects", objects_report, &a);
     proj_at_once(a.proj, "record_versions");
     proj_at_once(a.proj, "record_import_lines");
+    proj_merged(a.proj, "birth_records");
     search = audit_search_start(db); /* beside the event loop, reported after the tables */
     /* One transaction for the replay: each row put into the expected tables
      * was its own commit; and the log and the tables are read in one

@@ -10,6 +10,7 @@
  * constant table descriptions and from the schema itself (PRAGMA
  * table_info), each double-quoted; every value is a bound parameter. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,10 @@ static const unsigned char unknown_blob[] = "\0civreg:unknown";
 
 /* Stored rowid runs a table checked at once keeps before it is put again. */
 #define PROJ_RUNS_MAX 16
+/* Rows a merged table (proj_merged) holds by key before the oldest is put. */
+#ifndef PROJ_HELD_MAX
+#define PROJ_HELD_MAX 2048
+#endif
 #define UNKNOWN_LEN (sizeof unknown_blob - 1)
 
 static const struct proj_module *registered[PROJ_MODULES_MAX];
@@ -67,6 +72,15 @@ struct proj_tab {
         sqlite3_int64 a, b;
     } runs[PROJ_RUNS_MAX];
     size_t n_runs;
+    /* rows merged by key before they are put (proj_merged): KEY -> the row
+     * so far, and the same rows oldest first in a ring */
+    json_t *held;
+    json_t **ring; /* PROJ_HELD_MAX */
+    /* the stored rows in rowid order, after the last one matched: the next
+     * row put is most often the next stored row (at_once_next) */
+    sqlite3_stmt *next;
+    bool next_on; /* NEXT stands on a row (else it is stepped first) */
+    size_t ring_head, ring_n;
 };
 
 struct proj {
@@ -402,6 +416,11 @@ void proj_close(struct proj *p)
             free(p->tabs[i].cols[c]);
         for (size_t c = 0; c < p->tabs[i].n_pk; c++)
             free(p->tabs[i].pk[c]);
+        for (size_t r = 0; r < p->tabs[i].ring_n; r++)
+            json_decref(p->tabs[i].ring[(p->tabs[i].ring_head + r) % PROJ_HELD_MAX]);
+        json_decref(p->tabs[i].held);
+        free(p->tabs[i].ring);
+        sqlite3_finalize(p->tabs[i].next);
     }
     json_decref(p->cache);
     json_decref(p->state);
@@ -570,20 +589,106 @@ static int build_put(const struct proj_tab *t, const json_t *row, struct buf *sq
     return bad ? -1 : 0;
 }
 
+/* Add the stored rowid R, matched, to T's runs; false when it does not
+ * follow the rows matched so far or the runs are full. */
+static bool run_add(struct proj_tab *t, sqlite3_int64 r)
+{
+    if (t->n_runs && r == t->runs[t->n_runs - 1].b + 1) {
+        t->runs[t->n_runs - 1].b = r;
+        return true;
+    }
+    if ((t->n_runs == 0 || r > t->runs[t->n_runs - 1].b) && t->n_runs < PROJ_RUNS_MAX) {
+        t->runs[t->n_runs].a = t->runs[t->n_runs].b = r;
+        t->n_runs++;
+        return true;
+    }
+    return false;
+}
+
+/* Whether the JSON value V is column I of ST, by type and bytes. Only a
+ * text, an integer or a NULL is judged (false for any other value, which
+ * the key lookup then compares as SQLite does): equal bytes are equal under
+ * any collation and affinity. */
+static bool same_value(const json_t *v, sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+        return json_is_null(v);
+    case SQLITE_INTEGER:
+        return json_is_integer(v) &&
+               (sqlite3_int64)json_integer_value(v) == sqlite3_column_int64(st, i);
+    case SQLITE_TEXT:
+        if (!json_is_string(v))
+            return false;
+        {
+            const unsigned char *c = sqlite3_column_text(st, i);
+            size_t n = (size_t)sqlite3_column_bytes(st, i);
+            return c && n == json_string_length(v) && memcmp(c, json_string_value(v), n) == 0;
+        }
+    default:
+        return false;
+    }
+}
+
+/* Whether ROW equals the next stored row of T in rowid order (the one after
+ * the last matched): one step of a cursor instead of a key search. */
+static bool at_once_next(struct proj *p, struct proj_tab *t, const json_t *row)
+{
+    struct buf sql = BUF_INIT(16384);
+    bool bad = false, same;
+
+    if (t->next == NULL) {
+        bad |= buf_append_str(&sql, "SELECT rowid") != 0;
+        for (size_t i = 0; i < t->n_cols; i++)
+            bad |= buf_printf(&sql, ", \"%s\"", t->cols[i]) != 0;
+        bad |= buf_printf(&sql, " FROM main.\"%s\" WHERE rowid > ?1 ORDER BY rowid",
+                          t->spec->name) != 0;
+        if (bad || sqlite3_prepare_v2(p->h, buf_str(&sql), -1, &t->next, NULL) != SQLITE_OK) {
+            sqlite3_finalize(t->next);
+            t->next = NULL;
+        }
+        buf_release(&sql);
+        if (t->next == NULL)
+            return false;
+    }
+    if (!t->next_on) {
+        sqlite3_reset(t->next);
+        sqlite3_bind_int64(t->next, 1, t->n_runs ? t->runs[t->n_runs - 1].b : INT64_MIN);
+        if (sqlite3_step(t->next) != SQLITE_ROW)
+            return false; /* no row after: stepped again after a key match */
+        t->next_on = true;
+    }
+    same = true;
+    for (size_t i = 0; same && i < t->n_cols; i++) {
+        const json_t *v = json_object_get(row, t->cols[i]);
+        /* a NULL key matches no row (the key lookup's "=") */
+        same = same_value(v, t->next, (int)i + 1) &&
+               !(json_is_null(v) && tab_is_pk(t, t->cols[i]));
+    }
+    if (!same || !run_add(t, sqlite3_column_int64(t->next, 0)))
+        return false;
+    t->next_on = sqlite3_step(t->next) == SQLITE_ROW;
+    return true;
+}
+
 /* Whether ROW, every column of T given, equals the stored row of its key
  * whose rowid follows the ones matched so far (kept in T's runs): then the
  * expected table need not hold it. SQLite compares as the expected table
  * would (the stored column's affinity applies to the value), and a value
- * the log does not say (the unknown marker) matches no stored row. */
+ * the log does not say (the unknown marker) matches no stored row. The
+ * next stored row is tried first (at_once_next). */
 static bool at_once_match(struct proj *p, struct proj_tab *t, const json_t *row)
 {
     struct buf key = BUF_INIT(4096), sql = BUF_INIT(16384);
     sqlite3_stmt *st = NULL;
-    sqlite3_int64 r;
     bool owned = false, bad = false, ok = false;
 
     if (json_object_size(row) != t->n_cols)
         return false;
+    if (at_once_next(p, t, row)) {
+        t->n_fast++;
+        return true;
+    }
     bad |= buf_printf(&key, "at once\x1f%s", t->spec->name) != 0;
     if (!bad && (st = cache_find(p, buf_str(&key))) == NULL) {
         bad |= buf_append_str(&sql, "SELECT rowid FROM main.\"") != 0 ||
@@ -599,17 +704,9 @@ static bool at_once_match(struct proj *p, struct proj_tab *t, const json_t *row)
         return false;
     for (size_t i = 0; i < t->n_cols; i++)
         bind_value(st, (int)i + 1, json_object_get(row, t->cols[i]));
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        r = sqlite3_column_int64(st, 0);
-        if (t->n_runs && r == t->runs[t->n_runs - 1].b + 1) {
-            t->runs[t->n_runs - 1].b = r;
-            ok = true;
-        } else if ((t->n_runs == 0 || r > t->runs[t->n_runs - 1].b) &&
-                   t->n_runs < PROJ_RUNS_MAX) {
-            t->runs[t->n_runs].a = t->runs[t->n_runs].b = r;
-            t->n_runs++;
-            ok = true;
-        }
+    if (sqlite3_step(st) == SQLITE_ROW && run_add(t, sqlite3_column_int64(st, 0))) {
+        ok = true;
+        t->next_on = false; /* the cursor goes on after this row */
     }
     t->n_fast += ok;
     if (owned)
@@ -619,28 +716,60 @@ static bool at_once_match(struct proj *p, struct proj_tab *t, const json_t *row)
     return ok;
 }
 
-void proj_put(struct proj *p, const char *table, const json_t *row)
+/* Copy the stored rows T matched at once (its runs) into the expected
+ * table, once: a row put later for the same key, written, wins as its
+ * upsert would have. */
+static int at_once_copy(struct proj *p, struct proj_tab *t, struct err *err)
 {
-    struct proj_tab *t = tab_find(p, table);
+    struct buf sql = BUF_INIT(16384);
+    sqlite3_stmt *st = NULL;
+    int bad = 0, rc, step = SQLITE_DONE;
+
+    if (t->n_runs == 0)
+        return 0;
+    bad |= buf_printf(&sql, "INSERT OR IGNORE INTO civreg_expect.\"%s\"(", t->spec->name);
+    for (size_t i = 0; i < t->n_cols; i++)
+        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]);
+    bad |= buf_append_str(&sql, ") SELECT ");
+    for (size_t i = 0; i < t->n_cols; i++)
+        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]);
+    bad |= buf_printf(&sql, " FROM main.\"%s\" WHERE rowid BETWEEN ?1 AND ?2", t->spec->name);
+    rc = prep_built(p, &st, &sql, bad, err);
+    for (size_t i = 0; rc == 0 && i < t->n_runs && step == SQLITE_DONE; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, t->runs[i].a);
+        sqlite3_bind_int64(st, 2, t->runs[i].b);
+        step = sqlite3_step(st);
+    }
+    if (rc == 0)
+        rc = compare_end(p, t, step == SQLITE_ROW ? SQLITE_DONE : step, err);
+    t->n_runs = 0;
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return rc;
+}
+
+/* Put ROW (a whole or partial row of T, checked) into T's expected rows. */
+static void put_row(struct proj *p, struct proj_tab *t, const json_t *row)
+{
     struct buf key = BUF_INIT(16384), sql = BUF_INIT(16384);
-    const char *k;
+    const char *table = t->spec->name, *k;
     json_t *v;
     sqlite3_stmt *st;
     bool owned = false, bad = false;
     int i = 0;
 
-    if (t == NULL || !t->exists || !json_is_object(row)) {
-        proj_problem(p, "audit: no table %s to rebuild", table);
-        return;
-    }
-    json_object_foreach((json_t *)row, k, v) if (!tab_has(t, k)) {
-        proj_problem(p, "audit: %s.%s is not a column the log rebuilds", table, k);
-        return;
-    }
     if (t->at_once && !t->slow) {
+        struct err err = ERR_INIT;
         if (at_once_match(p, t, row))
             return;
         t->slow = true;
+        sqlite3_finalize(t->next);
+        t->next = NULL;
+        /* the rows matched, first, so that this put and the later ones
+         * update them as they would have */
+        if (at_once_copy(p, t, &err) != 0)
+            proj_problem(p, "%s", err.msg);
     }
     /* Handlers put rows of a few shapes millions of times: the statement
      * is found by the table and column names (plain appends), and the SQL
@@ -669,6 +798,95 @@ void proj_put(struct proj *p, const char *table, const json_t *row)
         sqlite3_reset(st);
 }
 
+/* The key of ROW in T as text (each key column's type and value), into
+ * OUT; false when a key column is missing or NULL (such a row is put at
+ * once: NULL keys are distinct, nothing merges with it). */
+static bool held_key(const struct proj_tab *t, const json_t *row, struct buf *out)
+{
+    bool bad = false;
+
+    for (size_t i = 0; i < t->n_pk; i++) {
+        const json_t *v = json_object_get(row, t->pk[i]);
+        if (json_is_string(v))
+            bad |= buf_printf(out, "s%s\x1f", json_string_value(v)) != 0;
+        else if (json_is_integer(v))
+            bad |= buf_printf(out, "i%lld\x1f", (long long)json_integer_value(v)) != 0;
+        else
+            return false;
+    }
+    return !bad;
+}
+
+/* Put the oldest row T holds. */
+static void held_put_oldest(struct proj *p, struct proj_tab *t)
+{
+    struct buf key = BUF_INIT(4096);
+    json_t *row = t->ring[t->ring_head];
+
+    t->ring_head = (t->ring_head + 1) % PROJ_HELD_MAX;
+    t->ring_n--;
+    if (held_key(t, row, &key))
+        (void)json_object_del(t->held, buf_str(&key));
+    buf_release(&key);
+    put_row(p, t, row);
+    json_decref(row);
+}
+
+/* Put every row T holds, oldest first. */
+static void held_put_all(struct proj *p, struct proj_tab *t)
+{
+    while (t->ring_n)
+        held_put_oldest(p, t);
+}
+
+/* Hold ROW in T, merged into the row held for its key (as the upsert would
+ * have merged it); false when it must be put now. */
+static bool held_merge(struct proj *p, struct proj_tab *t, const json_t *row)
+{
+    struct buf key = BUF_INIT(4096);
+    json_t *cur, *copy = NULL;
+    bool ok = false;
+
+    if (!held_key(t, row, &key))
+        goto out;
+    if ((cur = json_object_get(t->held, buf_str(&key))) != NULL) {
+        ok = json_object_update(cur, (json_t *)row) == 0;
+        goto out;
+    }
+    if (t->ring_n == PROJ_HELD_MAX)
+        held_put_oldest(p, t);
+    if ((copy = json_copy((json_t *)row)) == NULL ||
+        json_object_set(t->held, buf_str(&key), copy) != 0)
+        goto out;
+    t->ring[(t->ring_head + t->ring_n) % PROJ_HELD_MAX] = copy;
+    t->ring_n++;
+    copy = NULL;
+    ok = true;
+out:
+    json_decref(copy);
+    buf_release(&key);
+    return ok;
+}
+
+void proj_put(struct proj *p, const char *table, const json_t *row)
+{
+    struct proj_tab *t = tab_find(p, table);
+    const char *k;
+    json_t *v;
+
+    if (t == NULL || !t->exists || !json_is_object(row)) {
+        proj_problem(p, "audit: no table %s to rebuild", table);
+        return;
+    }
+    json_object_foreach((json_t *)row, k, v) if (!tab_has(t, k)) {
+        proj_problem(p, "audit: %s.%s is not a column the log rebuilds", table, k);
+        return;
+    }
+    if (t->held && held_merge(p, t, row))
+        return;
+    put_row(p, t, row);
+}
+
 void proj_put_new(struct proj *p, const char *table, json_t *row)
 {
     if (row == NULL)
@@ -690,6 +908,8 @@ static json_t *select_one(struct proj *p, const char *schema, const char *table,
 
     if (t == NULL || !t->exists || t->n_pk == 0)
         return NULL;
+    if (t->held && strcmp(schema, "civreg_expect") == 0)
+        held_put_all(p, t); /* the rows held are the table's too */
     if (column)
         bad |= buf_printf(&sql, "SELECT \"%s\"", column) != 0;
     else
@@ -1051,6 +1271,19 @@ void proj_at_once(struct proj *p, const char *table)
         t->at_once = true;
 }
 
+void proj_merged(struct proj *p, const char *table)
+{
+    struct proj_tab *t = tab_find(p, table);
+
+    proj_at_once(p, table);
+    if (t && t->at_once && t->held == NULL &&
+        (t->ring = calloc(PROJ_HELD_MAX, sizeof *t->ring)) != NULL &&
+        (t->held = json_object()) == NULL) {
+        free(t->ring);
+        t->ring = NULL;
+    }
+}
+
 /* A table checked at once, before its comparison: *WHOLE when no row was
  * put and the rows matched are all the stored rows (the table is the
  * log's: each stored row matched one put, by its increasing rowid); else
@@ -1061,38 +1294,20 @@ static int at_once_settle(struct proj *p, struct proj_tab *t, bool *whole, struc
 {
     struct buf sql = BUF_INIT(16384);
     sqlite3_stmt *st = NULL;
-    int bad = 0, rc = -1, step = SQLITE_DONE;
+    int bad = 0, rc = -1, step;
 
     *whole = false;
+    sqlite3_finalize(t->next); /* no statement stays open on the stored table */
+    t->next = NULL;
     bad |= buf_printf(&sql, "SELECT count(*) FROM main.\"%s\"", t->spec->name);
     if (prep_built(p, &st, &sql, bad, err) != 0)
         goto out;
-    if ((step = sqlite3_step(st)) != SQLITE_ROW)
-        goto end;
-    *whole = !t->slow && sqlite3_column_int64(st, 0) == t->n_fast;
-    sqlite3_finalize(st);
-    st = NULL;
-    step = SQLITE_DONE;
-    if (*whole || t->n_runs == 0)
-        goto end;
-    buf_reset(&sql);
-    bad |= buf_printf(&sql, "INSERT OR IGNORE INTO civreg_expect.\"%s\"(", t->spec->name);
-    for (size_t i = 0; i < t->n_cols; i++)
-        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]);
-    bad |= buf_append_str(&sql, ") SELECT ");
-    for (size_t i = 0; i < t->n_cols; i++)
-        bad |= buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i]);
-    bad |= buf_printf(&sql, " FROM main.\"%s\" WHERE rowid BETWEEN ?1 AND ?2", t->spec->name);
-    if (prep_built(p, &st, &sql, bad, err) != 0)
+    if ((step = sqlite3_step(st)) != SQLITE_ROW) {
+        rc = compare_end(p, t, step, err);
         goto out;
-    for (size_t i = 0; i < t->n_runs && step == SQLITE_DONE; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, t->runs[i].a);
-        sqlite3_bind_int64(st, 2, t->runs[i].b);
-        step = sqlite3_step(st);
     }
-end:
-    rc = compare_end(p, t, step == SQLITE_ROW ? SQLITE_DONE : step, err);
+    *whole = !t->slow && sqlite3_column_int64(st, 0) == t->n_fast;
+    rc = *whole ? 0 : at_once_copy(p, t, err);
 out:
     sqlite3_finalize(st);
     buf_release(&sql);
@@ -1114,6 +1329,8 @@ int proj_compare(struct proj *p, struct err *err)
                 return -1;
             continue;
         }
+        if (t->held)
+            held_put_all(p, t);
         if (t->at_once && at_once_settle(p, t, &whole, err) != 0)
             return -1;
         if (whole) {

@@ -25,6 +25,11 @@ void proj_streamed(struct proj *p, const char *table, int (*fn)(void *ctx, struc
  * while they match (for a table with a key whose rows each event makes
  * whole); the report is the same as by the expected table. */
 void proj_at_once(struct proj *p, const char *table);
+/* As proj_at_once, for a table whose row several events make (each putting
+ * some columns): the puts are merged by key in memory, the last 2,048 keys
+ * put, and each merged row is checked when its key is the oldest held or
+ * before the table is read or compared. The report is the same. */
+void proj_merged(struct proj *p, const char *table);
 /* Whether some module handles TYPE / rebuilds TABLE. */
 bool proj_handles(struct proj *p, const char *type);
 bool proj_covers(struct proj *p, const char *table);

@@ -206,6 +206,32 @@ static void test_parallel_audit_same_report(void **state)
 /* Registration events carry a link statement signed by the registrar: its
  * check runs in a worker too (AUDIT_PAR_LINK). Same report with and without
  * workers, clean and after a registration's signature is forged. */
+/* Verify (by CLERK) and register (by REG) the draft ID of C, every open
+ * possible duplicate (the example record keyed again) resolved as distinct
+ * births. */
+static void verify_register(const struct audit_case *c, const struct registry_actor *clerk,
+                            const struct registry_actor *reg, const char *id)
+{
+    struct err err = ERR_INIT;
+    json_t *cands = NULL, *res = NULL;
+
+    assert_int_equal(registry_record_verify(c->db, clerk, id, c->rec, NULL, &err), 0);
+    assert_int_equal(registry_dup_list(c->db, reg, NULL, &cands, &err), 0); /* every open one */
+    for (size_t k = 0; k < json_array_size(cands); k++) {
+        json_t *d = json_array_get(cands, k);
+        if (strcmp(json_string_value(json_object_get(d, "status")), "open") == 0)
+            assert_int_equal(
+                registry_dup_resolve(c->db, reg, json_string_value(json_object_get(d, "record_id")),
+                                     json_string_value(json_object_get(d, "other_id")), false,
+                                     "one example record keyed several times", &err),
+                0);
+    }
+    json_decref(cands);
+    if (registry_record_register(c->db, reg, id, &res, &err) != 0)
+        fail_msg("register: %s", err_msg(&err));
+    json_decref(res);
+}
+
 static void test_parallel_audit_links(void **state)
 {
     struct err err = ERR_INIT;
@@ -226,24 +252,8 @@ static void test_parallel_audit_links(void **state)
     reg = inproc_authenticate(ac.db, ac.dd->keys_dir, "registrar", PW_STAFF);
     for (int i = 0; i < 3; i++) {
         char *id = NULL;
-        json_t *cands = NULL, *res = NULL;
         assert_int_equal(registry_record_draft(ac.db, ca, ac.rec, &id, &err), 0);
-        assert_int_equal(registry_record_verify(ac.db, cb, id, ac.rec, NULL, &err), 0);
-        /* one example record keyed three times: distinct births */
-        assert_int_equal(registry_dup_list(ac.db, reg, id, &cands, &err), 0);
-        for (size_t k = 0; k < json_array_size(cands); k++) {
-            json_t *c = json_array_get(cands, k);
-            if (strcmp(json_string_value(json_object_get(c, "status")), "open") == 0)
-                assert_int_equal(
-                    registry_dup_resolve(ac.db, reg, json_string_value(json_object_get(c, "record_id")),
-                                         json_string_value(json_object_get(c, "other_id")), false,
-                                         "one example record keyed three times", &err),
-                    0);
-        }
-        json_decref(cands);
-        if (registry_record_register(ac.db, reg, id, &res, &err) != 0)
-            fail_msg("register: %s", err_msg(&err));
-        json_decref(res);
+        verify_register(&ac, cb, reg, id);
         free(id);
     }
 
@@ -953,9 +963,115 @@ static void test_audit_record_versions_rows(void **state)
     audit_case_close(&ac);
 }
 
+/* The stored birth_records rows, which the draft, verify and register
+ * events each make in part (merged by record before they are checked): a
+ * column only the registration puts changed, a column a draft leaves NULL
+ * set, a row moved to the end of the table (clean), a correction of a
+ * registered record; each reported as the table comparison reported it,
+ * clean once put back; twelve rows differing in one column are the first
+ * ten by record id and a count. */
+static void test_audit_birth_records_rows(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    struct registry_actor *cb = NULL, *reg = NULL;
+    char id[64], draft[64], at[128], sql[1024], all[11][600];
+    const char *want[11];
+    json_t *fixed;
+    int version = 0;
+    (void)state;
+
+    audit_case_twelve(&ac, "audit-birth-records");
+    inproc_user_add(ac.db, ac.dd->keys_dir, ac.admin, "clerk-b", ROLE_CLERK, PW_STAFF);
+    inproc_user_add(ac.db, ac.dd->keys_dir, ac.admin, "registrar", ROLE_REGISTRAR, PW_STAFF);
+    cb = inproc_authenticate(ac.db, ac.dd->keys_dir, "clerk-b", PW_STAFF);
+    reg = inproc_authenticate(ac.db, ac.dd->keys_dir, "registrar", PW_STAFF);
+    assert_non_null(query_text(&ac, "SELECT id FROM birth_records ORDER BY rowid LIMIT 1 OFFSET 4",
+                               NULL, "", id, sizeof id));
+    assert_non_null(query_text(&ac, "SELECT id FROM birth_records ORDER BY rowid LIMIT 1 OFFSET 7",
+                               NULL, "", draft, sizeof draft));
+    verify_register(&ac, cb, reg, id);
+    assert_audit_clean(&ac);
+
+    /* a column only the registration puts */
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE birth_records SET registered_by = 'forged' WHERE id = '%s'", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "birth_records %s registered_by: stored 'forged', log 'registrar'", id);
+    want[0] = all[0];
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE birth_records SET registered_by = 'registrar' WHERE id = '%s'", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* a column the draft leaves NULL */
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE birth_records SET verified_by = 'clerk-b' WHERE id = '%s'", draft);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "birth_records %s verified_by: stored 'clerk-b', log NULL", draft);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE birth_records SET verified_by = NULL WHERE id = '%s'", draft);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* the registered row at the end of the table (a later rowid) */
+    (void)snprintf(sql, sizeof sql,
+                   "PRAGMA foreign_keys = OFF; CREATE TEMP TABLE moved AS SELECT * FROM"
+                   " birth_records WHERE id = '%s'; DELETE FROM birth_records WHERE id = '%s';"
+                   " INSERT INTO birth_records SELECT * FROM moved; DROP TABLE moved;"
+                   " PRAGMA foreign_keys = ON",
+                   id, id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* corrected after its registration: the registration's columns kept
+     * (the correction puts the version and time only) */
+    fixed = json_deep_copy(ac.rec);
+    assert_int_equal(json_object_set_new(json_object_get(fixed, "child"), "given_names",
+                                         json_string("Amelie Wanjiru")),
+                     0);
+    if (registry_record_correct(ac.db, reg, id, fixed, "a corrected spelling", NULL, &version,
+                                &err) != 0)
+        fail_msg("correct: %s", err_msg(&err));
+    json_decref(fixed);
+    assert_int_equal(version, 2);
+    assert_audit_clean(&ac);
+    assert_non_null(query_text(&ac, "SELECT registered_at FROM birth_records WHERE id = ", id, "",
+                               at, sizeof at));
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE birth_records SET registered_at = 'forged' WHERE id = '%s'", id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    (void)snprintf(all[0], sizeof all[0],
+                   "birth_records %s registered_at: stored 'forged', log '%s'", id, at);
+    assert_lines(&ac, want, 1);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE birth_records SET registered_at = '%s' WHERE id = '%s'", at, id);
+    assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    assert_audit_clean(&ac);
+
+    /* twelve rows differ in one column: the first ten by record id, a count */
+    ten_lines(&ac,
+              "SELECT 'birth_records ' || id || ' updated_at: stored ''forged'', log ''' ||"
+              " updated_at || '''' FROM birth_records ORDER BY id LIMIT 10",
+              all, want);
+    assert_int_equal(db_exec(ac.db, "UPDATE birth_records SET updated_at = 'forged'", &err), 0);
+    (void)snprintf(all[10], sizeof all[10],
+                   "birth_records updated_at: 2 more rows differ from the log");
+    want[10] = all[10];
+    assert_lines(&ac, want, 11);
+
+    registry_actor_free(cb);
+    registry_actor_free(reg);
+    audit_case_close(&ac);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
             test_parallel_audit_search, test_audit_search_one_snapshot,
             test_audit_search_one_column, test_audit_event_objects_rows,
-            test_audit_record_versions_rows,
+            test_audit_record_versions_rows, test_audit_birth_records_rows,
             test_audit_refused_inside_transaction, test_tree_head_per_transaction,
             test_tree_head_chain, test_tree_heads_v1_then_v2)
