@@ -215,45 +215,40 @@ done:
     return true;
 }
 
+/* true, false or null. */
+static bool read_literal(struct reader *r, json_t **out)
+{
+    static const char *const words[] = { "true", "false", "null" };
+    int k = *r->p == 't' ? 0 : *r->p == 'f' ? 1 : 2;
+
+    if (!read_word(r, words[k], strlen(words[k])))
+        return false;
+    if (r->build && (*out = k == 0 ? json_true() : k == 1 ? json_false() : json_null()) == NULL)
+        return false;
+    return true;
+}
+
 /* One value at DEPTH: true when it is of the common canonical case, *OUT
  * then the value made (when building; else left NULL). */
 static bool read_value(struct reader *r, int depth, json_t **out)
 {
     const char *s;
     size_t n;
-    json_t *v;
 
     if (depth > CANON_DEPTH || r->p >= r->end)
         return false;
     switch (*r->p) {
     case '{': return read_object(r, depth, out);
     case '[': return read_array(r, depth, out);
+    case 't':
+    case 'f':
+    case 'n': return read_literal(r, out);
     case '"':
         if (!read_plain_string(r, &s, &n, true))
             return false;
-        v = r->build ? json_stringn_nocheck(s, n) : NULL;
-        break;
-    case 't':
-        if (!read_word(r, "true", 4))
-            return false;
-        v = r->build ? json_true() : NULL;
-        break;
-    case 'f':
-        if (!read_word(r, "false", 5))
-            return false;
-        v = r->build ? json_false() : NULL;
-        break;
-    case 'n':
-        if (!read_word(r, "null", 4))
-            return false;
-        v = r->build ? json_null() : NULL;
-        break;
+        return !r->build || (*out = json_stringn_nocheck(s, n)) != NULL;
     default: return read_integer(r, out);
     }
-    if (r->build && v == NULL)
-        return false;
-    *out = v;
-    return true;
 }
 
 static void picks_clear(struct json_pick *picks, size_t n)
