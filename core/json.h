@@ -76,6 +76,27 @@ int json_canonical(const json_t *v, struct buf *out, struct err *err)
 int json_read_canonical(const char *text, size_t len, json_t **out)
     __attribute__((warn_unused_result));
 
+/* A member wanted from a text json_read_canonical_pick reads: PATH the
+ * names leading to it from the top object, joined by '/' ("data/link");
+ * AT, LEN its value's bytes in the text (AT NULL when absent). The text
+ * being canonical, they are the value's canonical form. */
+struct json_pick {
+    const char *path;
+    const char *at;
+    size_t len;
+};
+
+/* json_read_canonical that also sets each of PICKS[0, NPICKS) (all NULL
+ * when it returns -1), and builds nothing when OUT is NULL: the same
+ * checks and verdict, for a caller that needs a few members only. */
+int json_read_canonical_pick(const char *text, size_t len, json_t **out,
+                             struct json_pick *picks, size_t npicks)
+    __attribute__((warn_unused_result));
+
+/* The contents of the string P picked (no escapes in a text the reader
+ * accepts): true with *S, *LEN, or false when P is absent or not a string. */
+bool json_pick_string(const struct json_pick *p, const char **s, size_t *len);
+
 /* Parse LEN bytes at S like json_parse (0, or -1 with the message in ERR)
  * and tell in *CANONICAL whether S is byte for byte the canonical form
  * (json_canonical) of the value: in one pass when json_read_canonical

@@ -408,6 +408,7 @@ static void *parse_range(void *arg)
 {
     struct parse_job *j = arg;
     struct buf canon = BUF_INIT(8 << 20);
+    struct json_pick st;
     bool canonical;
 
     json_arena_enter(j->arena);
@@ -427,9 +428,14 @@ static void *parse_range(void *arg)
             crypto_hash_sha256_final(&hs, c->leaf);
             hex_encode(c->leaf, 32, c->leaf_hex);
         }
+        /* a registration's link statement is picked as the reader passes
+         * it: its bytes in a canonical body are its canonical form */
+        st.path = "data/link/statement";
         canonical = false;
-        c->canonical = json_parse_canonical(c->text, len, &c->body, &canonical, NULL) == 0 &&
-                       canonical && json_is_object(c->body);
+        canonical = json_read_canonical_pick(c->text, len, &c->body, &st, 1) == 0 ||
+                    (json_parse_canonical(c->text, len, &c->body, &canonical, NULL) == 0 &&
+                     canonical);
+        c->canonical = canonical && json_is_object(c->body);
         /* what the later passes ask of every event, looked up once */
         c->type = c->canonical ? nat_str(c->body, "type") : "";
         c->rec = c->canonical ? record_obj(c->body) : NULL;
@@ -441,7 +447,9 @@ static void *parse_range(void *arg)
         if (c->canonical && strcmp(c->type, "record.register") == 0) {
             const json_t *link = json_object_get(c->data, "link");
             buf_reset(&canon);
-            if (json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0)
+            if (st.at != NULL)
+                c->link_text = strndup(st.at, st.len);
+            else if (json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0)
                 c->link_text = strdup(buf_str(&canon));
         }
     }
@@ -818,13 +826,59 @@ struct version_row {
     size_t text_len;
     char seq[24], ver[16];
     char *key;
-    json_t *rec;
+    json_t *rec;   /* the version parsed, when the reader declined it */
+    char *fields;  /* else its three strings, NUL-terminated */
 };
+
+static void version_row_release(struct version_row *v)
+{
+    free(v->key);
+    free(v->fields);
+    json_decref(v->rec);
+}
+
+/* The version's name and date strings ("" when absent or not strings):
+ * picked from the text without a tree when it is of the canonical common
+ * case, else read from its json_parse'd value into V->rec. Either way
+ * the same strings (what the reader accepts parses to an equal value). */
+static int version_fields(struct version_row *v, const char *s[3], struct err *err)
+{
+    struct json_pick p[3] = { { "child/given_names", NULL, 0 },
+                              { "child/family_name", NULL, 0 },
+                              { "birth/date", NULL, 0 } };
+    const char *at[3];
+    size_t len[3], total = 0;
+
+    if (json_read_canonical_pick(v->text, v->text_len, NULL, p, 3) != 0) {
+        if (json_parse(v->text, v->text_len, &v->rec, err) != 0)
+            return -1;
+        s[0] = nat_str(json_object_get(v->rec, "child"), "given_names");
+        s[1] = nat_str(json_object_get(v->rec, "child"), "family_name");
+        s[2] = nat_str(json_object_get(v->rec, "birth"), "date");
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!json_pick_string(&p[i], &at[i], &len[i]))
+            at[i] = "", len[i] = 0;
+        total += len[i] + 1;
+    }
+    if ((v->fields = malloc(total)) == NULL)
+        return err_set(err, "out of memory");
+    total = 0;
+    for (int i = 0; i < 3; i++) {
+        memcpy(v->fields + total, at[i], len[i]);
+        v->fields[total + len[i]] = '\0';
+        s[i] = v->fields + total;
+        total += len[i] + 1;
+    }
+    return 0;
+}
 
 static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
                        struct err *err)
 {
     const json_t *o = c->rec, *data = c->data, *vt;
+    const char *fields[3];
 
     memset(v, 0, sizeof *v);
     v->record_id = c->rec_id;
@@ -833,27 +887,21 @@ static int version_row(struct push *ps, const struct checked_event *c, struct ve
     v->text = json_string_value(vt) ? json_string_value(vt) : "";
     v->text_len = json_string_length(vt);
     /* a district writes its versions canonical (their hash is over that
-     * form): json_parse reads them in one pass (json_read_canonical) */
-    if (json_parse(v->text, v->text_len, &v->rec, err) != 0)
+     * form): read in one pass, no tree (version_fields) */
+    if (version_fields(v, fields, err) != 0)
         return -1;
-    v->key = nat_name_key(nat_str(json_object_get(v->rec, "child"), "given_names"),
-                          nat_str(json_object_get(v->rec, "child"), "family_name"));
+    v->key = nat_name_key(fields[0], fields[1]);
     if (v->key == NULL) {
-        json_decref(v->rec);
+        version_row_release(v);
         return err_set(err, "out of memory");
     }
-    v->birth_date = nat_str(json_object_get(v->rec, "birth"), "date");
+    v->birth_date = fields[2];
     (void)snprintf(v->seq, sizeof v->seq, "%llu", (unsigned long long)c->seq);
     (void)snprintf(v->ver, sizeof v->ver, "%lld",
                    (long long)json_integer_value(json_object_get(data, "version")));
     return 0;
 }
 
-static void version_row_release(struct version_row *v)
-{
-    free(v->key);
-    json_decref(v->rec);
-}
 
 /* Append KEY to the PostgreSQL array literal in B ("{" written by the
  * caller), quoted. */

@@ -309,6 +309,84 @@ static void test_parse_canonical_in_arena(void **state)
     buf_release(&text);
 }
 
+/* json_read_canonical_pick: the same verdict whether it builds the value
+ * or not; each pick the bytes of its member (which are that member's
+ * canonical form), absent ones NULL; a name holding '/' or an array on
+ * the way matches no path;
+ * a text it declines (not canonical, an escape) leaves every pick NULL
+ * and, building nothing, leaks nothing. */
+static void test_read_canonical_pick(void **state)
+{
+    static const char *const texts[] = {
+        "{\"a\":1,\"b\":[true,null],\"c\":{\"d\":\"x\"}}",
+        "{\"a\": 1}",
+        "{\"b\":1,\"a\":2}",
+        "{\"a\":\"\\n\"}",
+        "{\"a\":1.5}",
+        "{\"a\":1",
+        "[1,2]",
+        "{\"a\":{\"b\":1,\"b\":2}}",
+    };
+    const char *body = "{\"actor\":\"x\",\"data\":{\"link\":{\"statement\":{\"a\":[1,\"\xc3\xa9\"],"
+                       "\"b\":{}},\"z\":0},\"version\":3},\"data/link\":{\"statement\":5},"
+                       "\"seq\":7}";
+    struct json_pick p[4] = { { "data/link/statement", NULL, 0 }, { "seq", NULL, 0 },
+                              { "data/missing", NULL, 0 }, { "actor", NULL, 0 } };
+    const char *s;
+    size_t n;
+    json_t *v = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct json_pick q = { "a", "stale", 5 };
+        int built = json_read_canonical(texts[i], strlen(texts[i]), &v);
+        if (json_read_canonical_pick(texts[i], strlen(texts[i]), NULL, &q, 1) != built)
+            fail_msg("%s: a different verdict without the tree", texts[i]);
+        if (built != 0)
+            assert_null(q.at);
+        else
+            assert_memory_equal(q.at, "1", 1);
+        json_decref(v);
+        v = NULL;
+    }
+    assert_int_equal(json_read_canonical_pick(body, strlen(body), &v, p, 4), 0);
+    assert_non_null(v);
+    assert_int_equal(p[0].len, strlen("{\"a\":[1,\"\xc3\xa9\"],\"b\":{}}"));
+    assert_memory_equal(p[0].at, "{\"a\":[1,\"\xc3\xa9\"],\"b\":{}}", p[0].len);
+    assert_int_equal(p[1].len, 1);
+    assert_memory_equal(p[1].at, "7", 1);
+    assert_null(p[2].at);
+    assert_false(json_pick_string(&p[2], &s, &n));
+    assert_false(json_pick_string(&p[1], &s, &n)); /* an integer */
+    assert_true(json_pick_string(&p[3], &s, &n));
+    assert_int_equal(n, 1);
+    assert_memory_equal(s, "x", 1);
+    {
+        struct buf c = BUF_INIT(1 << 16);
+        json_t *st = json_object_get(json_object_get(json_object_get(v, "data"), "link"),
+                                     "statement");
+        assert_int_equal(json_canonical(st, &c, NULL), 0);
+        assert_int_equal(c.len, p[0].len);
+        assert_memory_equal(c.data, p[0].at, c.len);
+        buf_release(&c);
+    }
+    json_decref(v);
+    /* an array on the way: no member's path */
+    {
+        const char *t = "{\"data\":[{\"link\":{\"statement\":1}}],\"seq\":[2]}";
+        assert_int_equal(json_read_canonical_pick(t, strlen(t), NULL, p, 2), 0);
+        assert_null(p[0].at);
+        assert_int_equal(p[1].len, 3);
+    }
+    /* an escape further on: declined, every pick cleared */
+    {
+        const char *t = "{\"data\":{\"link\":{\"statement\":1}},\"z\":\"\\n\"}";
+        assert_int_equal(json_read_canonical_pick(t, strlen(t), NULL, p, 4), -1);
+        for (int i = 0; i < 4; i++)
+            assert_null(p[i].at);
+    }
+}
+
 /* What json_canonical writes, json_parse reads back: JSON_MAX_DEPTH
  * nested containers are written, one more is refused, even when the
  * innermost is empty (a signed body that the audit could not parse). */
@@ -343,4 +421,4 @@ static void test_canonical_depth_same_as_parse(void **state)
 CMOCKA_MAIN(NULL, NULL, test_depth_at_limit_accepted, test_depth_over_limit_refused,
             test_depth_counts_siblings_once, test_depth_ignores_strings, test_parse_file_bounded,
             test_buf_append_secret, test_parse_canonical, test_parse_canonical_in_arena,
-            test_canonical_depth_same_as_parse)
+            test_read_canonical_pick, test_canonical_depth_same_as_parse)
