@@ -44,6 +44,7 @@ struct db {
     void (*precommit_free)(void *ctx);
     bool precommit_armed;
     struct db_checkpointer *ckpt; /* db_checkpoint_beside, or NULL */
+    bool batch_cache; /* db_cache_for_batches */
 };
 
 struct db_stmt_cache **db_stmt_cache_slot(struct db *db)
@@ -416,6 +417,19 @@ int db_checkpoint_beside(struct db *db, struct err *err)
     if (db->ckpt == NULL)
         return err_setk(err, ERR_INTERNAL, "db: checkpointer: out of memory");
     (void)sqlite3_wal_hook(db->h, wal_committed, db);
+    return 0;
+}
+
+int db_cache_for_batches(struct db *db, struct err *err)
+{
+    if (db->batch_cache)
+        return 0;
+#define DB_STR_(x) #x
+#define DB_STR(x) DB_STR_(x)
+    /* a negative size is in KiB */
+    if (db_exec(db, "PRAGMA cache_size=-" DB_STR(DB_BATCH_CACHE_KIB), err) != 0)
+        return -1;
+    db->batch_cache = true;
     return 0;
 }
 

@@ -1637,6 +1637,52 @@ static void test_steps_signed_on_line(void **state)
     audit_clean();
 }
 
+/* A batch of the benchmark's size (500 records, 1,500 steps, one
+ * transaction) keeps its changed pages in the page cache until its commit:
+ * none is spilled into the WAL before it (SQLite's default cache of 2,000
+ * KiB spills several hundred pages of such a batch). */
+static void test_steps_batch_not_spilled(void **state)
+{
+    enum { N = 500 };
+    struct registry_actor *a, *b, *r;
+    struct registry_step *st = calloc(3 * N, sizeof *st);
+    struct err err = ERR_INIT;
+    json_t *recs[N];
+    int spilled = 0, written = 0, hi = 0, rc;
+    (void)state;
+
+    assert_non_null(st);
+    steps_staff(&a, &b, &r);
+    for (int i = 0; i < N; i++) {
+        char family[32], date[16];
+        snprintf(family, sizeof family, "Spillway-%d", i);
+        snprintf(date, sizeof date, "19%02d-%02d-%02d", 10 + i % 80, 1 + i % 12, 1 + i % 28);
+        recs[i] = steps_person(family, i % 2 ? "Theodolinde" : "Waldemar", date);
+    }
+    steps_fill(st, recs, N, a, b, r);
+    /* the counters from here on (reset) */
+    (void)sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_SPILL, &spilled, &hi, 1);
+    (void)sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_WRITE, &written, &hi, 1);
+    rc = registry_record_steps(db, st, 3 * N, &err);
+    if (rc < 2 * N)
+        fail_msg("steps: %d done (%s)", rc, err_msg(&err));
+    assert_int_equal(sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_SPILL, &spilled,
+                                       &hi, 0),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_WRITE, &written,
+                                       &hi, 0),
+                     SQLITE_OK);
+    print_message("batch of %d records: %d pages spilled, %d written\n", N, spilled, written);
+    assert_true(written > 0);
+    assert_int_equal(spilled, 0);
+    registry_steps_release(st, 3 * N);
+    for (int i = 0; i < N; i++)
+        json_decref(recs[i]);
+    free(st);
+    steps_staff_free(a, b, r);
+    audit_clean();
+}
+
 static void test_prep_line_end_waits_for_preparation(void **state)
 {
     enum { N = 200 };
@@ -1675,4 +1721,5 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_steps_held_index_rows_read_first, test_steps_drafted_head_from_batch,
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
-                 test_steps_uin_pool, test_steps_signed_on_line)
+                 test_steps_uin_pool, test_steps_signed_on_line,
+                 test_steps_batch_not_spilled)
