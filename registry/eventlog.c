@@ -453,15 +453,19 @@ static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cach
     int rc;
 
     pthread_mutex_lock(&l->mu);
-    if (l->signed_n == l->oldest && !wait) {
-        pthread_mutex_unlock(&l->mu);
-        return 1;
+    /* the thread woken only when the oldest is not signed yet: a wake-up
+     * for a signature already made woke it for nothing at every append */
+    if (l->signed_n == l->oldest) {
+        if (!wait) {
+            pthread_mutex_unlock(&l->mu);
+            return 1;
+        }
+        l->waiting = true;
+        pthread_cond_signal(&l->work_cv);
+        while (l->signed_n == l->oldest)
+            pthread_cond_wait(&l->done_cv, &l->mu);
+        l->waiting = false;
     }
-    l->waiting = true;
-    pthread_cond_signal(&l->work_cv);
-    while (l->signed_n == l->oldest)
-        pthread_cond_wait(&l->done_cv, &l->mu);
-    l->waiting = false;
     pthread_mutex_unlock(&l->mu);
 
     /* the leaf of the serial append: SHA-256(0x00 || body || signature) */

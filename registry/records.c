@@ -352,6 +352,8 @@ struct batch_ctx {
     bool *already; /* with SOURCE */
     struct err *errs;
     size_t done;
+    /* the drafts' event signatures made beside the batch (or NULL: inline) */
+    struct reg_sign_line *signer;
 };
 
 int registry_record_import_lookup(struct db *db, const char *file_hash, long line, char **id,
@@ -424,11 +426,18 @@ static int batch_run(struct db *db, struct batch_ctx *b, struct reg_frontier_cac
 
 static int batch_tx(struct db *db, void *arg, struct err *err)
 {
-    /* this attempt's own: a retried transaction reads the frontier again;
-     * the batch's one tree head is signed when it commits */
+    struct batch_ctx *b = arg;
+    /* this attempt's own: a retried transaction reads the frontier again,
+     * its line emptied of what a rolled-back attempt handed it */
     struct reg_frontier_cache frontier = REG_FRONTIER_CACHE_INIT;
 
-    return batch_run(db, arg, &frontier, err);
+    reg_sign_line_reset(b->signer);
+    frontier.signer = b->signer;
+    if (batch_run(db, b, &frontier, err) != 0)
+        return -1;
+    /* the drafts' signatures, leaf hashes and Merkle nodes; the batch's
+     * one tree head is signed over them when it commits */
+    return reg_sign_line_flush(db, &frontier, err);
 }
 
 static int draft_batch(struct db *db, const struct registry_actor *actor,
@@ -472,6 +481,8 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
     b.already = already;
     b.errs = errs;
     b.done = 0;
+    /* NULL when no thread starts: the appends sign inline */
+    b.signer = reg_sign_line_start();
     if (db_tx_run(db, batch_tx, &b, err) == 0) {
         rc = (int)b.done;
         reg_after_commit(db, actor);
@@ -483,6 +494,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
                 already[i] = false;
         }
     }
+    reg_sign_line_end(b.signer);
     reg_prep_line_end(line);
     return rc;
 }

@@ -1566,44 +1566,19 @@ static void test_steps_uin_pool(void **state)
     steps_staff_free(a, b, r);
 }
 
-/* reg_prep_line_end hands the drafts to the preparing thread only once all
- * are prepared: the last draft's refusal is in ERRS when it returns though
- * the batch never took it, and the records may be freed at once (ASan). */
-/* The bulk batch's event signatures are made on a thread of their own
- * (reg_sign_line_start): each event row is written with a zero signature
- * and leaf hash, then given both once signed, in log order, before the
- * commit. 30 records drafted, verified and registered (90 events, more
- * than the line holds at once, so the batch also waits for the oldest):
- * every event of the batch had its row completed (fails when the batch
- * signs inline), holds no zero signature, its leaf hash is SHA-256(0x00 ||
- * body || signature), the batch's one tree head covers the log, and the
- * audit (signatures, Merkle nodes, heads) is clean. */
-static void test_steps_signed_on_line(void **state)
+/* The events appended since EVENTS0 were signed on the line
+ * (reg_sign_line_start): more than the 64 it holds at once (so the batch
+ * also waited for the oldest), every row completed by the line's UPDATE
+ * (counted from COMPLETED0: none when the batch signs inline), no zero
+ * signature left, each leaf hash SHA-256(0x00 || body || signature), one
+ * tree head over the log, the audit (signatures, Merkle nodes, heads)
+ * clean. */
+static void assert_signed_on_line(long long events0, int completed0)
 {
-    enum { N = 30 };
     static const unsigned char zero[REG_SIG_BYTES];
-    struct registry_actor *a, *b, *r;
-    struct registry_step st[3 * N];
-    struct err err = ERR_INIT;
-    json_t *recs[N];
+    long long events1 = count_rows("events"), checked = 0;
     sqlite3_stmt *q;
-    long long events0 = count_rows("events"), events1, checked = 0;
-    int rc, completed0 = stmt_runs("UPDATE events SET signature");
-    (void)state;
 
-    steps_staff(&a, &b, &r);
-    for (int i = 0; i < N; i++) {
-        recs[i] = steps_person(i % 2 ? "Quackenbush-Linde" : "Oyelaran-Sorensen",
-                               i % 3 ? "Theodolinde" : "Waldemar", "1950-01-01");
-        char date[16];
-        snprintf(date, sizeof date, "19%02d-%02d-%02d", 40 + i, 1 + i % 12, 1 + i % 28);
-        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
-    }
-    steps_fill(st, recs, N, a, b, r);
-    rc = registry_record_steps(db, st, 3 * N, &err);
-    if (rc < 2 * N)
-        fail_msg("steps: %d done (%s)", rc, err_msg(&err));
-    events1 = count_rows("events");
     assert_true(events1 - events0 > 64);
     assert_int_equal(stmt_runs("UPDATE events SET signature") - completed0, events1 - events0);
     assert_int_equal(last_head_size(), events1);
@@ -1630,11 +1605,101 @@ static void test_steps_signed_on_line(void **state)
     }
     sqlite3_finalize(q);
     assert_int_equal(checked, events1 - events0);
+    audit_clean();
+}
+
+/* reg_prep_line_end hands the drafts to the preparing thread only once all
+ * are prepared: the last draft's refusal is in ERRS when it returns though
+ * the batch never took it, and the records may be freed at once (ASan). */
+/* The bulk batch's event signatures are made on a thread of their own
+ * (reg_sign_line_start): each event row is written with a zero signature
+ * and leaf hash, then given both once signed, in log order, before the
+ * commit. 30 records drafted, verified and registered (90 events, more
+ * than the line holds at once): see assert_signed_on_line. */
+static void test_steps_signed_on_line(void **state)
+{
+    enum { N = 30 };
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[3 * N];
+    struct err err = ERR_INIT;
+    json_t *recs[N];
+    long long events0 = count_rows("events");
+    int rc, completed0 = stmt_runs("UPDATE events SET signature");
+    (void)state;
+
+    steps_staff(&a, &b, &r);
+    for (int i = 0; i < N; i++) {
+        recs[i] = steps_person(i % 2 ? "Quackenbush-Linde" : "Oyelaran-Sorensen",
+                               i % 3 ? "Theodolinde" : "Waldemar", "1950-01-01");
+        char date[16];
+        snprintf(date, sizeof date, "19%02d-%02d-%02d", 40 + i, 1 + i % 12, 1 + i % 28);
+        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
+    }
+    steps_fill(st, recs, N, a, b, r);
+    rc = registry_record_steps(db, st, 3 * N, &err);
+    if (rc < 2 * N)
+        fail_msg("steps: %d done (%s)", rc, err_msg(&err));
     registry_steps_release(st, 3 * N);
     for (int i = 0; i < N; i++)
         json_decref(recs[i]);
     steps_staff_free(a, b, r);
-    audit_clean();
+    assert_signed_on_line(events0, completed0);
+}
+
+/* The import batch's record.draft events are signed on the line too
+ * (registry_record_import_batch): 70 lines of a file imported in one
+ * batch, one of them refused for what it is (its evidence not stored)
+ * between drafts whose signatures are pending, then the same file again
+ * (nothing added): the 69 drafts' events as assert_signed_on_line wants
+ * them, each import line naming its draft. */
+static void test_import_signed_on_line(void **state)
+{
+    enum { N = 70, REFUSED = 33 };
+    struct registry_import_source src = {
+        "00000000000000000000000000000000000000000000000000000000005161e5", NULL
+    };
+    struct registry_actor *a;
+    struct err err = ERR_INIT, errs[N];
+    json_t *recs[N];
+    char *ids[N];
+    bool already[N];
+    long lines[N];
+    long long events0 = count_rows("events"), lines0 = count_rows("record_import_lines");
+    int rc, completed0 = stmt_runs("UPDATE events SET signature");
+    (void)state;
+
+    a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    for (int i = 0; i < N; i++) {
+        recs[i] = prepak_record(i, 16);
+        lines[i] = i + 1;
+        errs[i] = (struct err)ERR_INIT;
+    }
+    json_object_set_new(recs[REFUSED], "evidence",
+                        json_pack("[s]", "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"));
+    src.lines = lines;
+    rc = registry_record_import_batch(db, a, &src, recs, N, ids, already, errs, &err);
+    if (rc != N - 1)
+        fail_msg("import: %d drafted (%s), %d expected", rc, err_msg(&err), N - 1);
+    assert_null(ids[REFUSED]);
+    assert_true(err_msg(&errs[REFUSED])[0] != '\0');
+    assert_int_equal(count_rows("events"), events0 + N - 1);
+    assert_int_equal(count_rows("record_import_lines"), lines0 + N - 1);
+    for (int i = 0; i < N; i++) {
+        free(ids[i]);
+        ids[i] = NULL;
+    }
+    assert_signed_on_line(events0, completed0);
+    /* again: every line already imported, nothing appended or signed */
+    rc = registry_record_import_batch(db, a, &src, recs, N, ids, already, errs, &err);
+    if (rc != 0)
+        fail_msg("import again: %d drafted (%s), none expected", rc, err_msg(&err));
+    assert_int_equal(count_rows("events"), events0 + N - 1);
+    for (int i = 0; i < N; i++) {
+        assert_true(already[i] == (i != REFUSED));
+        free(ids[i]);
+        json_decref(recs[i]);
+    }
+    registry_actor_free(a);
 }
 
 /* A batch of the benchmark's size (500 records, 1,500 steps, one
@@ -1722,4 +1787,4 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
                  test_steps_uin_pool, test_steps_signed_on_line,
-                 test_steps_batch_not_spilled)
+                 test_steps_batch_not_spilled, test_import_signed_on_line)
