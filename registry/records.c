@@ -463,8 +463,9 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
     if (registry_require_action(actor, "record.import", err) != 0)
         return -1;
     /* batches back to back: the WAL copied back beside them, not inside
-     * their commits (the connection keeps its checkpointer until closed) */
-    if (db_checkpoint_beside(db, err) != 0)
+     * their commits (the connection keeps its checkpointer until closed),
+     * and a batch's changed pages held in the cache until its commit */
+    if (db_checkpoint_beside(db, err) != 0 || db_cache_for_batches(db, err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         err_clear(&errs[i]);

@@ -1702,6 +1702,24 @@ static void test_import_signed_on_line(void **state)
     registry_actor_free(a);
 }
 
+/* SQLite's page cache counters of the connection: reset (READ false), or
+ * the pages written and *SPILLED (written into the WAL before the commit)
+ * since the reset. */
+static int cache_pages(struct db *d, bool read, int *spilled)
+{
+    int written = 0, hi = 0, sp = 0;
+
+    assert_int_equal(sqlite3_db_status(db_handle(d), SQLITE_DBSTATUS_CACHE_SPILL, &sp, &hi,
+                                       !read),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_db_status(db_handle(d), SQLITE_DBSTATUS_CACHE_WRITE, &written,
+                                       &hi, !read),
+                     SQLITE_OK);
+    if (spilled)
+        *spilled = sp;
+    return written;
+}
+
 /* A batch of the benchmark's size (500 records, 1,500 steps, one
  * transaction) keeps its changed pages in the page cache until its commit:
  * none is spilled into the WAL before it (SQLite's default cache of 2,000
@@ -1713,7 +1731,7 @@ static void test_steps_batch_not_spilled(void **state)
     struct registry_step *st = calloc(3 * N, sizeof *st);
     struct err err = ERR_INIT;
     json_t *recs[N];
-    int spilled = 0, written = 0, hi = 0, rc;
+    int spilled = 0, written, rc;
     (void)state;
 
     assert_non_null(st);
@@ -1725,18 +1743,11 @@ static void test_steps_batch_not_spilled(void **state)
         recs[i] = steps_person(family, i % 2 ? "Theodolinde" : "Waldemar", date);
     }
     steps_fill(st, recs, N, a, b, r);
-    /* the counters from here on (reset) */
-    (void)sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_SPILL, &spilled, &hi, 1);
-    (void)sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_WRITE, &written, &hi, 1);
+    (void)cache_pages(db, false, NULL);
     rc = registry_record_steps(db, st, 3 * N, &err);
     if (rc < 2 * N)
         fail_msg("steps: %d done (%s)", rc, err_msg(&err));
-    assert_int_equal(sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_SPILL, &spilled,
-                                       &hi, 0),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_db_status(db_handle(db), SQLITE_DBSTATUS_CACHE_WRITE, &written,
-                                       &hi, 0),
-                     SQLITE_OK);
+    written = cache_pages(db, true, &spilled);
     print_message("batch of %d records: %d pages spilled, %d written\n", N, spilled, written);
     assert_true(written > 0);
     assert_int_equal(spilled, 0);
@@ -1745,6 +1756,60 @@ static void test_steps_batch_not_spilled(void **state)
         json_decref(recs[i]);
     free(st);
     steps_staff_free(a, b, r);
+    audit_clean();
+}
+
+/* The same for an import batch of `record import`'s default size
+ * (REGISTRY_IMPORT_BATCH drafts, one transaction), on a connection of its
+ * own (the group's has run batches before: its cache is set already). */
+static void test_import_batch_not_spilled(void **state)
+{
+    enum { N = REGISTRY_IMPORT_BATCH };
+    struct registry_import_source src = {
+        "000000000000000000000000000000000000000000000000000000000005b177", NULL
+    };
+    struct registry_actor *a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    struct err err = ERR_INIT, *errs = calloc(N, sizeof *errs);
+    json_t **recs = calloc(N, sizeof *recs);
+    char **ids = calloc(N, sizeof *ids);
+    bool *already = calloc(N, sizeof *already);
+    long *lines = calloc(N, sizeof *lines);
+    int spilled = 0, written, rc;
+    struct db *own = NULL;
+    (void)state;
+
+    assert_true(errs && recs && ids && already && lines);
+    if (datadir_db_open(dd, 0, &own, &err) != 0)
+        fail_msg("open: %s", err_msg(&err));
+    for (int i = 0; i < N; i++) {
+        char family[32], date[16];
+        snprintf(family, sizeof family, "Spillimport-%d", i);
+        snprintf(date, sizeof date, "18%02d-%02d-%02d", 10 + i % 80, 1 + i % 12, 1 + i % 28);
+        recs[i] = steps_person(family, i % 2 ? "Hildegund" : "Ottokar", date);
+        lines[i] = i + 1;
+        errs[i] = (struct err)ERR_INIT;
+    }
+    src.lines = lines;
+    (void)cache_pages(own, false, NULL);
+    rc = registry_record_import_batch(own, a, &src, recs, N, ids, already, errs, &err);
+    if (rc != N)
+        fail_msg("import: %d drafted (%s), %d expected", rc, err_msg(&err), N);
+    written = cache_pages(own, true, &spilled);
+    db_close(own);
+    print_message("import batch of %d drafts: %d pages spilled, %d written\n", N, spilled,
+                  written);
+    assert_true(written > 0);
+    assert_int_equal(spilled, 0);
+    for (int i = 0; i < N; i++) {
+        free(ids[i]);
+        json_decref(recs[i]);
+    }
+    free(errs);
+    free(recs);
+    free(ids);
+    free(already);
+    free(lines);
+    registry_actor_free(a);
     audit_clean();
 }
 
@@ -1787,4 +1852,5 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
                  test_steps_uin_pool, test_steps_signed_on_line,
-                 test_steps_batch_not_spilled, test_import_signed_on_line)
+                 test_steps_batch_not_spilled, test_import_signed_on_line,
+                 test_import_batch_not_spilled)
