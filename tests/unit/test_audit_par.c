@@ -708,6 +708,24 @@ static void ten_lines(const struct audit_case *c, const char *q, char lines[][60
     assert_int_equal(n, 10);
 }
 
+/* More than ten rows differ: the ten lines query Q gives (run before the
+ * tampering TAMPER, NULL when already done), then the line COUNT, as the
+ * whole report. */
+static void ten_and_count(const struct audit_case *c, const char *q, const char *tamper,
+                          const char *count)
+{
+    struct err err = ERR_INIT;
+    char lines[11][600];
+    const char *want[11];
+
+    ten_lines(c, q, lines, want);
+    if (tamper)
+        assert_int_equal(db_exec(c->db, tamper, &err), 0);
+    (void)snprintf(lines[10], sizeof lines[10], "%s", count);
+    want[10] = lines[10];
+    assert_lines(c, want, 11);
+}
+
 /* The stored search rows of one record differ from what its current version
  * gives in one column each: search_index, search_fts, search_tri, a name
  * key gone, one added. Each is reported alone, in the audit's line format
@@ -800,19 +818,11 @@ static void test_audit_search_one_column(void **state)
     /* twelve records differ in one column: the first ten by record id, then
      * how many more */
     assert_int_equal(db_exec(ac.db, "UPDATE search_index SET sex = 'X'", &err), 0);
-    {
-        char all[12][600];
-        (void)snprintf(sql, sizeof sql,
-                       "SELECT 'search_index ' || record_id || ' sex: stored ''X'', recomputed"
-                       " ''%s''' FROM search_index ORDER BY record_id LIMIT 10",
-                       json_string_value(json_object_get(json_object_get(ac.rec, "child"),
-                                                         "sex")));
-        ten_lines(&ac, sql, all, want);
-        (void)snprintf(all[10], sizeof all[10],
-                       "search_index sex: 2 more rows differ from the recomputed index");
-        want[10] = all[10];
-        assert_lines(&ac, want, 11);
-    }
+    (void)snprintf(sql, sizeof sql,
+                   "SELECT 'search_index ' || record_id || ' sex: stored ''X'', recomputed"
+                   " ''%s''' FROM search_index ORDER BY record_id LIMIT 10",
+                   json_string_value(json_object_get(json_object_get(ac.rec, "child"), "sex")));
+    ten_and_count(&ac, sql, NULL, "search_index sex: 2 more rows differ from the recomputed index");
 
     audit_case_close(&ac);
 }
@@ -877,15 +887,12 @@ static void test_audit_event_objects_rows(void **state)
     assert_audit_clean(&ac);
 
     /* twelve deleted: the first ten by (kind, object id, seq), then a count */
-    ten_lines(&ac,
-              "SELECT 'event_objects record/' || object_id || '/' || seq || ': row missing, the"
-              " log made it (deleted?)' FROM event_objects WHERE kind = 'record'"
-              " ORDER BY object_id LIMIT 10",
-              all, want);
-    assert_int_equal(db_exec(ac.db, "DELETE FROM event_objects WHERE kind = 'record'", &err), 0);
-    (void)snprintf(all[10], sizeof all[10], "event_objects: 2 more rows missing");
-    want[10] = all[10];
-    assert_lines(&ac, want, 11);
+    ten_and_count(&ac,
+                  "SELECT 'event_objects record/' || object_id || '/' || seq || ': row missing,"
+                  " the log made it (deleted?)' FROM event_objects WHERE kind = 'record'"
+                  " ORDER BY object_id LIMIT 10",
+                  "DELETE FROM event_objects WHERE kind = 'record'",
+                  "event_objects: 2 more rows missing");
 
     audit_case_close(&ac);
 }
@@ -950,15 +957,11 @@ static void test_audit_record_versions_rows(void **state)
     assert_audit_clean(&ac);
 
     /* twelve rows differ in one column: the first ten by record id, a count */
-    ten_lines(&ac,
-              "SELECT 'record_versions ' || record_id || '/1 keyed_at: stored ''forged'', log ''' ||"
-              " keyed_at || '''' FROM record_versions ORDER BY record_id LIMIT 10",
-              all, want);
-    assert_int_equal(db_exec(ac.db, "UPDATE record_versions SET keyed_at = 'forged'", &err), 0);
-    (void)snprintf(all[10], sizeof all[10],
-                   "record_versions keyed_at: 2 more rows differ from the log");
-    want[10] = all[10];
-    assert_lines(&ac, want, 11);
+    ten_and_count(&ac,
+                  "SELECT 'record_versions ' || record_id || '/1 keyed_at: stored ''forged'', log"
+                  " ''' || keyed_at || '''' FROM record_versions ORDER BY record_id LIMIT 10",
+                  "UPDATE record_versions SET keyed_at = 'forged'",
+                  "record_versions keyed_at: 2 more rows differ from the log");
 
     audit_case_close(&ac);
 }
@@ -1054,15 +1057,11 @@ static void test_audit_birth_records_rows(void **state)
     assert_audit_clean(&ac);
 
     /* twelve rows differ in one column: the first ten by record id, a count */
-    ten_lines(&ac,
-              "SELECT 'birth_records ' || id || ' updated_at: stored ''forged'', log ''' ||"
-              " updated_at || '''' FROM birth_records ORDER BY id LIMIT 10",
-              all, want);
-    assert_int_equal(db_exec(ac.db, "UPDATE birth_records SET updated_at = 'forged'", &err), 0);
-    (void)snprintf(all[10], sizeof all[10],
-                   "birth_records updated_at: 2 more rows differ from the log");
-    want[10] = all[10];
-    assert_lines(&ac, want, 11);
+    ten_and_count(&ac,
+                  "SELECT 'birth_records ' || id || ' updated_at: stored ''forged'', log ''' ||"
+                  " updated_at || '''' FROM birth_records ORDER BY id LIMIT 10",
+                  "UPDATE birth_records SET updated_at = 'forged'",
+                  "birth_records updated_at: 2 more rows differ from the log");
 
     registry_actor_free(cb);
     registry_actor_free(reg);
