@@ -1079,7 +1079,6 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         size_t body_len = (size_t)sqlite3_column_bytes(st, 5);
         const unsigned char *sig = sqlite3_column_blob(st, 6);
         size_t sig_len = (size_t)sqlite3_column_bytes(st, 6);
-        crypto_hash_sha256_state hs;
         merkle_hash leaf, root = { 0 };
         json_t *b = NULL;
         const char *actor;
@@ -1153,11 +1152,8 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
             if (signed_ok && json_is_object(b))
                 replay(a, seq, b);
         }
-        crypto_hash_sha256_init(&hs);
-        crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-        crypto_hash_sha256_update(&hs, (const unsigned char *)(body ? body : ""), body_len);
-        crypto_hash_sha256_update(&hs, sig ? sig : (const unsigned char *)"", sig_len);
-        crypto_hash_sha256_final(&hs, leaf);
+        merkle_event_leaf(body ? body : "", body_len, sig ? sig : (const unsigned char *)"",
+                          sig_len, leaf);
         if (sqlite3_column_bytes(st, 7) != 32 || memcmp(sqlite3_column_blob(st, 7), leaf, 32) != 0)
             problem(a, "event %llu: stored leaf hash does not match the event",
                     (unsigned long long)seq);

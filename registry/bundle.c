@@ -94,7 +94,6 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
         const char *body = s_of(e, "body");
         json_t *eb = NULL;
         struct buf canon = BUF_INIT(8 << 20);
-        crypto_hash_sha256_state hs;
         merkle_hash leaf;
         unsigned char pk[REG_PK_BYTES];
         struct err perr = ERR_INIT;
@@ -118,11 +117,7 @@ int registry_bundle_verify(const json_t *bundle, const unsigned char office_key[
             json_decref(eb);
             continue;
         }
-        crypto_hash_sha256_init(&hs);
-        crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-        crypto_hash_sha256_update(&hs, (const unsigned char *)body, strlen(body));
-        crypto_hash_sha256_update(&hs, sig, sizeof sig);
-        crypto_hash_sha256_final(&hs, leaf);
+        merkle_event_leaf(body, strlen(body), sig, sizeof sig, leaf);
         if (seq < 0 || hex_hash_list(json_object_get(e, "inclusion_proof"), path, &n) != 0 ||
             merkle_verify_inclusion((uint64_t)seq, size, leaf, path, n, root, &perr) != 0) {
             reg_problem(&b, "event %lld: not included in the signed tree of %llu events (%s)",

@@ -448,7 +448,6 @@ static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cach
 {
     struct reg_sign_line *l = cache->signer;
     struct sign_job *j = &l->jobs[l->oldest % SIGN_LINE_CAP];
-    crypto_hash_sha256_state hs;
     merkle_hash leaf;
     int rc;
 
@@ -468,12 +467,8 @@ static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cach
     }
     pthread_mutex_unlock(&l->mu);
 
-    /* the leaf of the serial append: SHA-256(0x00 || body || signature) */
-    crypto_hash_sha256_init(&hs);
-    crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-    crypto_hash_sha256_update(&hs, j->body.data, j->body.len);
-    crypto_hash_sha256_update(&hs, j->sig, sizeof j->sig);
-    crypto_hash_sha256_final(&hs, leaf);
+    /* the leaf of the serial append */
+    merkle_event_leaf(j->body.data, j->body.len, j->sig, sizeof j->sig, leaf);
     cache->valid = false;
     rc = cache->f.size == j->seq ? 0
                                  : err_setk(err, ERR_INTERNAL,
@@ -593,7 +588,6 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     unsigned char sig[REG_SIG_BYTES];
     merkle_hash leaf;
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
-    crypto_hash_sha256_state hs;
     char now[TIME_ISO8601_LEN + 1];
     uint64_t seq;
     size_t i;
@@ -637,11 +631,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
         memset(leaf, 0, sizeof leaf);
     } else {
         reg_sign(actor->sk, body.data, body.len, sig);
-        crypto_hash_sha256_init(&hs);
-        crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-        crypto_hash_sha256_update(&hs, body.data, body.len);
-        crypto_hash_sha256_update(&hs, sig, sizeof sig);
-        crypto_hash_sha256_final(&hs, leaf);
+        merkle_event_leaf(body.data, body.len, sig, sizeof sig, leaf);
     }
 
     if (db_run(db,

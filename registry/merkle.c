@@ -16,6 +16,19 @@ void merkle_leaf_hash(const void *entry, size_t len, merkle_hash out)
     crypto_hash_sha256_final(&st, out);
 }
 
+void merkle_event_leaf(const void *body, size_t len, const void *sig, size_t sig_len,
+                       merkle_hash out)
+{
+    crypto_hash_sha256_state st;
+    const unsigned char prefix = 0x00;
+
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, &prefix, 1);
+    crypto_hash_sha256_update(&st, body, len);
+    crypto_hash_sha256_update(&st, sig, sig_len);
+    crypto_hash_sha256_final(&st, out);
+}
+
 void merkle_node_hash(const merkle_hash left, const merkle_hash right, merkle_hash out)
 {
     unsigned char in[1 + 2 * MERKLE_HASH_BYTES];

@@ -24,6 +24,10 @@ typedef unsigned char merkle_hash[MERKLE_HASH_BYTES];
 
 /* RFC 6962 §2.1 hashing. */
 void merkle_leaf_hash(const void *entry, size_t len, merkle_hash out);
+/* The provenance log's leaf of an event: the leaf hash of its canonical
+ * BODY followed by its SIGnature, SHA-256(0x00 || body || signature). */
+void merkle_event_leaf(const void *body, size_t len, const void *sig, size_t sig_len,
+                       merkle_hash out);
 void merkle_node_hash(const merkle_hash left, const merkle_hash right, merkle_hash out);
 void merkle_empty_root(merkle_hash out);
 

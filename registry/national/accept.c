@@ -420,12 +420,7 @@ static void *parse_range(void *arg)
         c->sig_hex = nat_str(e, "signature");
         size_t len = c->len = strlen(c->text);
         if ((c->sig_form = sig_of(c->sig_hex, c->sig))) {
-            crypto_hash_sha256_state hs;
-            crypto_hash_sha256_init(&hs);
-            crypto_hash_sha256_update(&hs, (const unsigned char *)"\x00", 1);
-            crypto_hash_sha256_update(&hs, (const unsigned char *)c->text, len);
-            crypto_hash_sha256_update(&hs, c->sig, REG_SIG_BYTES);
-            crypto_hash_sha256_final(&hs, c->leaf);
+            merkle_event_leaf(c->text, len, c->sig, REG_SIG_BYTES, c->leaf);
             hex_encode(c->leaf, 32, c->leaf_hex);
         }
         /* a registration's link statement is picked as the reader passes
