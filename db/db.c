@@ -44,7 +44,7 @@ struct db {
     void (*precommit_free)(void *ctx);
     bool precommit_armed;
     struct db_checkpointer *ckpt; /* db_checkpoint_beside, or NULL */
-    bool batch_cache; /* db_cache_for_batches */
+    bool batch_cache; /* db_for_batches */
 };
 
 struct db_stmt_cache **db_stmt_cache_slot(struct db *db)
@@ -420,10 +420,12 @@ int db_checkpoint_beside(struct db *db, struct err *err)
     return 0;
 }
 
-int db_cache_for_batches(struct db *db, struct err *err)
+int db_for_batches(struct db *db, struct err *err)
 {
     if (db->batch_cache)
         return 0;
+    if (db_checkpoint_beside(db, err) != 0)
+        return -1;
 #define DB_STR_(x) #x
 #define DB_STR(x) DB_STR_(x)
     /* a negative size is in KiB */

@@ -100,14 +100,16 @@ int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err
  * Returns -1 only without memory; without the thread (logged) the
  * connection checkpoints itself as before. */
 int db_checkpoint_beside(struct db *db, struct err *err) __attribute__((warn_unused_result));
-/* Room in DB's page cache for the pages a batch's transaction changes
- * (DB_BATCH_CACHE_KIB, against SQLite's default of 2,000 KiB), from now on:
- * a transaction whose changed pages outgrow the cache has SQLite write
+/* DB set up, from now on, for batches written back to back (the import's,
+ * the bulk steps'): its checkpoints beside it (db_checkpoint_beside) and
+ * room in its page cache for the pages a batch's transaction changes
+ * (DB_BATCH_CACHE_KIB, against SQLite's default of 2,000 KiB): a
+ * transaction whose changed pages outgrow the cache has SQLite write
  * ("spill") them into the WAL before its commit and read them back, and
  * write them again at the commit when changed since. Memory is taken as
- * pages are used, up to the bound. */
+ * pages are used, up to the bound. A second call is a no-op. */
 #define DB_BATCH_CACHE_KIB 32768
-int db_cache_for_batches(struct db *db, struct err *err) __attribute__((warn_unused_result));
+int db_for_batches(struct db *db, struct err *err) __attribute__((warn_unused_result));
 /* Checkpoints run beside DB since db_checkpoint_beside (0 without). */
 unsigned long db_checkpoints_beside(struct db *db);
 

@@ -465,7 +465,7 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
     /* batches back to back: the WAL copied back beside them, not inside
      * their commits (the connection keeps its checkpointer until closed),
      * and a batch's changed pages held in the cache until its commit */
-    if (db_checkpoint_beside(db, err) != 0 || db_cache_for_batches(db, err) != 0)
+    if (db_for_batches(db, err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         err_clear(&errs[i]);
@@ -1325,7 +1325,7 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
      * them, not inside their commits on this thread; and the batch's
      * changed pages held in the cache until its commit, not spilled into
      * the WAL and read back (1,500 steps change about 4 MB of pages) */
-    if (db_checkpoint_beside(db, err) != 0 || db_cache_for_batches(db, err) != 0)
+    if (db_for_batches(db, err) != 0)
         return -1;
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);

@@ -378,8 +378,9 @@ struct registry_step {
  * transaction failed (a database failure after a step's first write: then
  * nothing of the batch was stored, no step is DONE, every NEW_ID and
  * RESULT is NULL). The caller frees NEW_ID and RESULT. DB copies its WAL
- * back on a checkpointer beside it from then on (db_checkpoint_beside), as
- * the import does: not for a group commit's connection. */
+ * back on a checkpointer beside it and keeps a batch's changed pages in its
+ * cache from then on (db_for_batches), as the import does: not for a group
+ * commit's connection. */
 int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, struct err *err)
     __attribute__((warn_unused_result));
 /* Free the NEW_ID and RESULT of the N STEPS (set to NULL), for the next
