@@ -897,7 +897,6 @@ static int version_row(struct push *ps, const struct checked_event *c, struct ve
     return 0;
 }
 
-
 /* Append KEY to the PostgreSQL array literal in B ("{" written by the
  * caller), quoted. */
 static int array_item(struct buf *b, const char *key)
