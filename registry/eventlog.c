@@ -332,7 +332,36 @@ struct sign_job {
     const unsigned char *sk; /* the actor's, alive for the transaction */
     struct buf body;         /* owned */
     unsigned char sig[REG_SIG_BYTES];
+    /* LINK.STATEMENT not empty: a link statement signed first (LINK_SIG) by
+     * the same key, its hex written into BODY at LINK_AT (reg_line_link);
+     * its record id owned, its signer the actor's name */
+    struct reg_line_link link;
+    char link_uin[REGISTRY_UIN_LEN + 1];
+    size_t link_at;
+    const char *signer;
+    unsigned char link_sig[REG_SIG_BYTES];
 };
+
+static void sign_job_release(struct sign_job *j)
+{
+    buf_release(&j->body);
+    buf_release(&j->link.statement);
+    free((char *)j->link.record_id);
+    j->link.record_id = NULL;
+}
+
+/* The job's signatures: its link statement's first, written into its body
+ * over the placeholder, then the body's. */
+static void sign_job_sign(struct sign_job *j)
+{
+    if (j->link.statement.len > 0) {
+        char hex[2 * REG_SIG_BYTES + 1];
+        reg_sign(j->sk, j->link.statement.data, j->link.statement.len, j->link_sig);
+        hex_encode(j->link_sig, sizeof j->link_sig, hex);
+        memcpy(j->body.data + j->link_at, hex, 2 * REG_SIG_BYTES);
+    }
+    reg_sign(j->sk, j->body.data, j->body.len, j->sig);
+}
 
 struct reg_sign_line {
     pthread_t th;
@@ -360,7 +389,7 @@ static void *sign_line_main(void *arg)
             break;
         struct sign_job *j = &l->jobs[l->signed_n % SIGN_LINE_CAP];
         pthread_mutex_unlock(&l->mu);
-        reg_sign(j->sk, j->body.data, j->body.len, j->sig);
+        sign_job_sign(j);
         pthread_mutex_lock(&l->mu);
         l->signed_n++;
         if (l->waiting)
@@ -376,8 +405,10 @@ struct reg_sign_line *reg_sign_line_start(void)
 
     if (l == NULL)
         return NULL;
-    for (size_t i = 0; i < SIGN_LINE_CAP; i++)
+    for (size_t i = 0; i < SIGN_LINE_CAP; i++) {
         l->jobs[i].body = (struct buf)BUF_INIT(EVENT_BODY_MAX);
+        l->jobs[i].link.statement = (struct buf)BUF_INIT(EVENT_BODY_MAX);
+    }
     if (pthread_mutex_init(&l->mu, NULL) != 0) {
         free(l);
         return NULL;
@@ -421,7 +452,7 @@ void reg_sign_line_reset(struct reg_sign_line *l)
     l->waiting = false;
     pthread_mutex_unlock(&l->mu);
     for (; l->oldest != l->taken; l->oldest++)
-        buf_release(&l->jobs[l->oldest % SIGN_LINE_CAP].body);
+        sign_job_release(&l->jobs[l->oldest % SIGN_LINE_CAP]);
 }
 
 void reg_sign_line_end(struct reg_sign_line *l)
@@ -474,16 +505,26 @@ static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cach
                                  : err_setk(err, ERR_INTERNAL,
                                             "event %llu: signed out of the log's order",
                                             (unsigned long long)j->seq);
-    if (rc == 0)
+    if (rc == 0 && j->link.statement.len == 0)
         rc = db_run(db, "UPDATE events SET signature = ?1, leaf_hash = ?2 WHERE seq = ?3",
                     "storing the event's signature", err, "bbI", j->sig, sizeof j->sig, leaf,
                     sizeof leaf, (long long)j->seq);
+    /* its body now carries the link statement's signature */
+    else if (rc == 0)
+        rc = db_run(db,
+                    "UPDATE events SET signature = ?1, leaf_hash = ?2, body = ?4 WHERE seq = ?3",
+                    "storing the event's signature", err, "bbIs", j->sig, sizeof j->sig, leaf,
+                    sizeof leaf, (long long)j->seq, buf_str(&j->body));
+    if (rc == 0 && j->link.statement.len > 0)
+        rc = reg_link_store_signed(db, j->link.uin, j->link.record_id, j->link.version,
+                                   buf_str(&j->link.statement), j->link_sig, j->signer, j->seq,
+                                   err);
     if (rc == 0)
         rc = append_leaf(db, &cache->f, leaf, err);
     if (rc != 0)
         return -1;
     cache->valid = true;
-    buf_release(&j->body);
+    sign_job_release(j);
     l->oldest++;
     return 0;
 }
@@ -500,9 +541,11 @@ int reg_sign_line_flush(struct db *db, struct reg_frontier_cache *cache, struct 
 
 /* Hand the body of the event SEQ, its row written, to the line of CACHE:
  * the signatures made so far written first (the oldest waited for when
- * the ring is full). BODY is taken (left empty). */
+ * the ring is full). BODY is taken (left empty); LINK (or NULL) too, its
+ * placeholder at LINK_AT in BODY. */
 static int sign_line_take(struct db *db, struct reg_frontier_cache *cache, uint64_t seq,
-                          const unsigned char *sk, struct buf *body, struct err *err)
+                          const struct registry_actor *actor, struct buf *body,
+                          struct reg_line_link *link, size_t link_at, struct err *err)
 {
     struct reg_sign_line *l = cache->signer;
     struct sign_job *j;
@@ -516,8 +559,20 @@ static int sign_line_take(struct db *db, struct reg_frontier_cache *cache, uint6
             break;
     }
     j = &l->jobs[l->taken % SIGN_LINE_CAP];
+    if (link) {
+        char *record_id = strdup(link->record_id);
+        if (record_id == NULL)
+            return err_oom(err);
+        j->link = *link;
+        j->link.record_id = record_id;
+        (void)snprintf(j->link_uin, sizeof j->link_uin, "%s", link->uin);
+        j->link.uin = j->link_uin;
+        j->link_at = link_at;
+        link->statement = (struct buf)BUF_INIT(EVENT_BODY_MAX);
+    }
     j->seq = seq;
-    j->sk = sk;
+    j->sk = actor->sk;
+    j->signer = actor->username;
     j->body = *body;
     *body = (struct buf)BUF_INIT(EVENT_BODY_MAX);
     pthread_mutex_lock(&l->mu);
@@ -535,6 +590,7 @@ struct append {
     const json_t *data;
     const char *time; /* the rows' time (version 2), NULL: now (version 1) */
     struct reg_frontier_cache *cache; /* or NULL: read from merkle_nodes */
+    struct reg_line_link *link; /* or NULL: reg_event_append_linked's */
     uint64_t seq;
 };
 
@@ -580,6 +636,28 @@ static int event_body(const struct append *a, uint64_t seq, const char *now, str
     return buf_append_byte(out, '}') ? err_set(err, "json: output too large") : 0;
 }
 
+/* Where the placeholder signature of the link statement the event's data
+ * carries starts in its canonical BODY (reg_line_link): "data"'s first
+ * member is "link" (its other members sort after it), whose first is
+ * "signature". Outside a string every '"' is unescaped and inside one
+ * every '"' is escaped, so {" occurs only where an object starts. */
+static int link_placeholder(const struct buf *body, size_t *at)
+{
+    static const char key[] = "\"data\":{\"link\":{\"signature\":\"";
+    /* canonical JSON has no NUL byte (escaped as \u0000) */
+    const char *text = buf_str(body), *p = strstr(text, key);
+    size_t off;
+
+    if (p == NULL)
+        return -1;
+    off = (size_t)(p - text) + sizeof key - 1;
+    if (body->len - off < 2 * REG_SIG_BYTES + 1 || text[off + 2 * REG_SIG_BYTES] != '"' ||
+        strspn(text + off, "0") < 2 * REG_SIG_BYTES)
+        return -1;
+    *at = off;
+    return 0;
+}
+
 static int append_tx(struct db *db, void *arg, struct err *err)
 {
     struct append *a = arg;
@@ -590,7 +668,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
     struct merkle_frontier f = MERKLE_FRONTIER_INIT;
     char now[TIME_ISO8601_LEN + 1];
     uint64_t seq;
-    size_t i;
+    size_t i, link_at = 0;
     json_t *o;
     int rc = -1;
     /* signed on the transaction's line (reg_sign_line_start) */
@@ -625,6 +703,10 @@ static int append_tx(struct db *db, void *arg, struct err *err)
         err_prefix(err, "event %s", a->type);
         goto out;
     }
+    if (a->link && (!deferred || link_placeholder(&body, &link_at) != 0)) {
+        err_setk(err, ERR_INTERNAL, "event %s: no link statement to sign on the line", a->type);
+        goto out;
+    }
     if (deferred) {
         /* written when the line has signed (sign_line_write_oldest) */
         memset(sig, 0, sizeof sig);
@@ -657,7 +739,7 @@ static int append_tx(struct db *db, void *arg, struct err *err)
                 goto out;
             a->cache->valid = true;
         }
-        if (sign_line_take(db, a->cache, seq, actor->sk, &body, err) != 0)
+        if (sign_line_take(db, a->cache, seq, actor, &body, a->link, link_at, err) != 0)
             goto out;
     } else {
         /* the frontier the previous append of this transaction left, if
@@ -712,9 +794,10 @@ int registry_event_append(struct db *db, const struct registry_actor *actor, con
  * NULL) of that transaction. */
 static int event_append(struct db *db, const struct registry_actor *actor, const char *type,
                         const json_t *objects, const json_t *data, const char *time, bool direct,
-                        struct reg_frontier_cache *cache, uint64_t *seq, struct err *err)
+                        struct reg_frontier_cache *cache, struct reg_line_link *link,
+                        uint64_t *seq, struct err *err)
 {
-    struct append a = { actor, type, objects, data, time, direct ? cache : NULL, 0 };
+    struct append a = { actor, type, objects, data, time, direct ? cache : NULL, link, 0 };
     json_t *empty_objects = NULL, *empty_data = NULL;
     int rc;
 
@@ -757,7 +840,7 @@ int registry_event_append_at(struct db *db, const struct registry_actor *actor, 
                              const json_t *objects, const json_t *data, const char *time,
                              uint64_t *seq, struct err *err)
 {
-    return event_append(db, actor, type, objects, data, time, false, NULL, seq, err);
+    return event_append(db, actor, type, objects, data, time, false, NULL, NULL, seq, err);
 }
 
 int reg_event_append_at_direct(struct db *db, const struct registry_actor *actor,
@@ -765,7 +848,15 @@ int reg_event_append_at_direct(struct db *db, const struct registry_actor *actor
                                const char *time, struct reg_frontier_cache *cache,
                                uint64_t *seq, struct err *err)
 {
-    return event_append(db, actor, type, objects, data, time, true, cache, seq, err);
+    return event_append(db, actor, type, objects, data, time, true, cache, NULL, seq, err);
+}
+
+int reg_event_append_linked(struct db *db, const struct registry_actor *actor, const char *type,
+                            const json_t *objects, const json_t *data, const char *time,
+                            struct reg_frontier_cache *cache, struct reg_line_link *link,
+                            uint64_t *seq, struct err *err)
+{
+    return event_append(db, actor, type, objects, data, time, true, cache, link, seq, err);
 }
 
 int registry_log_head(struct db *db, json_t **out, struct err *err)
@@ -884,7 +975,7 @@ static int append_objects(struct db *db, const struct registry_actor *actor, con
 
     if (objects == NULL)
         return err_oom(err);
-    rc = event_append(db, actor, type, objects, data, time, direct, cache, seq, err);
+    rc = event_append(db, actor, type, objects, data, time, direct, cache, NULL, seq, err);
     json_decref(objects);
     return rc;
 }

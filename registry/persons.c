@@ -116,7 +116,7 @@ int reg_person_hash(const char *uin, const char *record_id, char out[65], struct
 
 int reg_link_sign(const struct registry_actor *actor, const char *uin, const char *record_id,
                   int version, const char *record_hash, const json_t *evidence, const char *now,
-                  json_t **link, char link_hash[65], struct err *err)
+                  struct buf *unsigned_body, json_t **link, char link_hash[65], struct err *err)
 {
     struct buf body = BUF_INIT(64 * 1024);
     unsigned char sig[REG_SIG_BYTES];
@@ -139,8 +139,17 @@ int reg_link_sign(const struct registry_actor *actor, const char *uin, const cha
     if (json_canonical(statement, &body, err) != 0)
         goto out;
     reg_sha256_hex(body.data, body.len, link_hash);
-    reg_sign(actor->sk, body.data, body.len, sig);
-    hex_encode(sig, sizeof sig, sig_hex);
+    if (unsigned_body) {
+        /* signed later (reg_event_append_linked): a placeholder as long */
+        memset(sig_hex, '0', 2 * REG_SIG_BYTES);
+        sig_hex[2 * REG_SIG_BYTES] = '\0';
+        buf_release(unsigned_body);
+        *unsigned_body = body;
+        body = (struct buf)BUF_INIT(64 * 1024);
+    } else {
+        reg_sign(actor->sk, body.data, body.len, sig);
+        hex_encode(sig, sizeof sig, sig_hex);
+    }
     *link = json_pack("{s:O, s:s, s:s}", "statement", statement, "signature", sig_hex, "signer",
                       actor->username);
     rc = *link ? 0 : err_oom(err);
@@ -166,6 +175,17 @@ bool reg_link_signature_ok(const json_t *link, const unsigned char pk[REG_PK_BYT
     return ok;
 }
 
+int reg_link_store_signed(struct db *db, const char *uin, const char *record_id, int version,
+                          const char *statement, const unsigned char sig[REG_SIG_BYTES],
+                          const char *signer, uint64_t seq, struct err *err)
+{
+    return db_run(db,
+                  "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
+                  " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  "storing the link statement", err, "ssIsbsI", uin, record_id, (long long)version,
+                  statement, sig, (size_t)REG_SIG_BYTES, signer, (long long)seq);
+}
+
 int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *err)
 {
     const json_t *s = json_object_get(link, "statement");
@@ -181,17 +201,11 @@ int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *
             err_set(err, "link: damaged");
         goto out;
     }
-    if (db_run(db,
-               "INSERT INTO person_links(uin, record_id, record_version, statement, signature,"
-               " signer, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-               "storing the link statement", err, "ssIsbsI",
-               json_string_value(json_object_get(s, "uin")),
-               json_string_value(json_object_get(s, "record_id")),
-               (long long)(json_integer_value(json_object_get(s, "record_version"))),
-               buf_str(&body), sig, sizeof sig, json_string_value(json_object_get(link, "signer")),
-               (long long)seq) != 0)
-        goto out;
-    rc = 0;
+    rc = reg_link_store_signed(db, json_string_value(json_object_get(s, "uin")),
+                               json_string_value(json_object_get(s, "record_id")),
+                               (int)json_integer_value(json_object_get(s, "record_version")),
+                               buf_str(&body), sig, json_string_value(json_object_get(link, "signer")),
+                               seq, err);
 out:
     buf_release(&body);
     return rc;

@@ -838,6 +838,9 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
     int y, m, d;
     uint64_t seq;
     int rc = -1;
+    /* the link statement signed on the batch's signing line with the event */
+    bool on_line = c->direct && c->frontier && c->frontier->signer;
+    struct reg_line_link link = { BUF_INIT(64 * 1024), NULL, NULL, h->version };
 
     if (strcmp(h->status, "registered") == 0) {
         err_setk(err, ERR_CONFLICT, "registration refused: record %s is already registered as %s", h->id,
@@ -862,7 +865,7 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
     if (reg_uin_allocate(db, c->uin_pooled, uin, err) != 0 || reg_person_hash(uin, h->id, person_hash, err) != 0)
         goto out;
     if (reg_link_sign(c->actor, uin, h->id, h->version, h->hash, json_object_get(h->data, "evidence"),
-                      now, &statement, link_hash, err) != 0)
+                      now, on_line ? &link.statement : NULL, &statement, link_hash, err) != 0)
         goto out;
     {
         char link_id[128];
@@ -877,13 +880,18 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
         err_oom(err);
         goto out;
     }
-    if (c->direct ? reg_event_append_at_direct(db, c->actor, "record.register", objects, edata,
-                                               now, c->frontier, &seq, err)
-                  : registry_event_append_at(db, c->actor, "record.register", objects, edata, now,
-                                             &seq, err))
+    link.uin = uin;
+    link.record_id = h->id;
+    if (on_line ? reg_event_append_linked(db, c->actor, "record.register", objects, edata, now,
+                                          c->frontier, &link, &seq, err)
+        : c->direct ? reg_event_append_at_direct(db, c->actor, "record.register", objects, edata,
+                                                 now, c->frontier, &seq, err)
+                    : registry_event_append_at(db, c->actor, "record.register", objects, edata,
+                                               now, &seq, err))
         goto out;
+    /* on the line, the link's row is stored when its signature is made */
     if (reg_person_store(db, uin, h->id, c->actor->username, now, seq, err) != 0 ||
-        reg_link_store(db, statement, seq, err) != 0)
+        (!on_line && reg_link_store(db, statement, seq, err) != 0))
         goto out;
     if (db_run(db,
                "UPDATE birth_records SET status='registered', registration_number=?2,"
@@ -903,6 +911,7 @@ out:
     json_decref(objects);
     json_decref(edata);
     json_decref(statement);
+    buf_release(&link.statement);
     return rc;
 }
 
@@ -1463,7 +1472,7 @@ static int correct_tx(struct db *db, void *arg, struct err *err)
     if (registered) {
         char link_id[128];
         if (reg_link_sign(c->actor, h.uin, h.id, c->version, hash,
-                          json_object_get(c->norm, "evidence"), now, &statement, link_hash,
+                          json_object_get(c->norm, "evidence"), now, NULL, &statement, link_hash,
                           err) != 0)
             goto out;
         (void)snprintf(link_id, sizeof link_id, "%s:%s:%d", h.uin, h.id, c->version);

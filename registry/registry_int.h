@@ -189,6 +189,27 @@ int reg_event_append_at_direct(struct db *db, const struct registry_actor *actor
                                uint64_t *seq, struct err *err)
     __attribute__((warn_unused_result));
 
+/* A link statement (reg_link_sign with UNSIGNED_BODY) signed on the
+ * signing line with the event whose data carries it: the line signs the
+ * statement first with the event's actor's key, writes the signature's hex
+ * over the placeholder in the event's body (its "data" object's first
+ * member, "link", first member "signature"), then signs the body; the
+ * completion writes the body with the signature into the event's row and
+ * stores the person_links row (reg_link_store_signed). The bytes signed
+ * and stored are those of reg_link_sign and the inline append. */
+struct reg_line_link {
+    struct buf statement; /* taken by the append (left empty) */
+    const char *uin, *record_id;
+    int version;
+};
+/* reg_event_append_at_direct of an event whose DATA carries LINK's
+ * statement with the placeholder signature; CACHE must have a line. */
+int reg_event_append_linked(struct db *db, const struct registry_actor *actor, const char *type,
+                            const json_t *objects, const json_t *data, const char *time,
+                            struct reg_frontier_cache *cache, struct reg_line_link *link,
+                            uint64_t *seq, struct err *err)
+    __attribute__((warn_unused_result));
+
 /* What a verifier (the audit, the bundle check) found wrong: each problem
  * is formatted into one line (cut at 1023 bytes), counted in COUNT and
  * handed to REPORT when it is set. */
@@ -256,12 +277,19 @@ int reg_person_store(struct db *db, const char *uin, const char *record_id, cons
 /* The link statement {type, uin, record_id, record_version, record_hash,
  * person_hash, evidence[], registrar, time}, signed by ACTOR. *LINK =
  * {statement, signature (hex), signer}; LINK_HASH = SHA-256 of the
- * statement's canonical JSON (what the signature covers). */
+ * statement's canonical JSON (what the signature covers). UNSIGNED_BODY
+ * (or NULL): the statement is not signed here; its canonical bytes go
+ * there and *LINK's signature is 128 '0's, the placeholder
+ * reg_event_append_linked fills in on the signing line. */
 int reg_link_sign(const struct registry_actor *actor, const char *uin, const char *record_id,
                   int version, const char *record_hash, const json_t *evidence, const char *now,
-                  json_t **link, char link_hash[65], struct err *err);
+                  struct buf *unsigned_body, json_t **link, char link_hash[65], struct err *err);
 /* Store a link created by event SEQ. */
 int reg_link_store(struct db *db, const json_t *link, uint64_t seq, struct err *err);
+/* The same from its parts: STATEMENT its canonical JSON, signed SIG. */
+int reg_link_store_signed(struct db *db, const char *uin, const char *record_id, int version,
+                          const char *statement, const unsigned char sig[REG_SIG_BYTES],
+                          const char *signer, uint64_t seq, struct err *err);
 /* Check a link's signature against PK. */
 bool reg_link_signature_ok(const json_t *link, const unsigned char pk[REG_PK_BYTES]);
 /* The content hash of a person {uin, record_id}. */

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "core/encode.h"
 #include "core/secret.h"
 #include "db/datadir.h"
 #include "db/db.h"
@@ -1646,6 +1647,70 @@ static void test_steps_signed_on_line(void **state)
     assert_signed_on_line(events0, completed0);
 }
 
+/* The registration's link statement is signed on the line too, with its
+ * record.register event (reg_event_append_linked): 12 records drafted,
+ * verified and registered in one batch. Each register event's body was
+ * written again at its completion (fails when the batch signs the link
+ * inline: checked); the signature its data carries is the person_links
+ * row's, valid for the registrar over the row's statement; the audit is
+ * clean. */
+static void test_steps_link_signed_on_line(void **state)
+{
+    enum { N = 12 };
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[3 * N];
+    struct err err = ERR_INIT;
+    json_t *recs[N];
+    long long events0 = count_rows("events"), links0 = count_rows("person_links");
+    int rc, bodies0 = stmt_runs("leaf_hash = ?2, body = ?4"), checked = 0;
+    sqlite3_stmt *q;
+    (void)state;
+
+    steps_staff(&a, &b, &r);
+    for (int i = 0; i < N; i++) {
+        char date[16];
+        recs[i] = steps_person(i % 2 ? "Vanderschoot" : "Abernathy-Kowal",
+                               i % 3 ? "Ermenegilda" : "Bartholomeus", "1950-01-01");
+        snprintf(date, sizeof date, "19%02d-%02d-%02d", 20 + i, 1 + i % 12, 1 + i % 28);
+        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
+    }
+    steps_fill(st, recs, N, a, b, r);
+    rc = registry_record_steps(db, st, 3 * N, &err);
+    if (rc != 3 * N)
+        fail_msg("steps: %d done (%s)", rc, err_msg(&err));
+    registry_steps_release(st, 3 * N);
+    for (int i = 0; i < N; i++)
+        json_decref(recs[i]);
+    assert_int_equal(stmt_runs("leaf_hash = ?2, body = ?4") - bodies0, N);
+    assert_int_equal(count_rows("person_links") - links0, N);
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+                                        "SELECT l.statement, l.signature, e.body FROM person_links l"
+                                        " JOIN events e ON e.seq = l.event_seq"
+                                        " WHERE l.event_seq >= ?1 ORDER BY l.event_seq",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(q, 1, events0);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        json_t *body = json_loads((const char *)sqlite3_column_text(q, 2), 0, NULL);
+        const char *sig_hex = json_string_value(
+            json_object_get(json_object_get(json_object_get(body, "data"), "link"), "signature"));
+        char row_hex[2 * REG_SIG_BYTES + 1];
+        assert_non_null(sig_hex);
+        assert_int_equal(sqlite3_column_bytes(q, 1), REG_SIG_BYTES);
+        hex_encode(sqlite3_column_blob(q, 1), REG_SIG_BYTES, row_hex);
+        assert_string_equal(sig_hex, row_hex);
+        assert_true(reg_sig_ok(r->pk, sqlite3_column_text(q, 0),
+                               (size_t)sqlite3_column_bytes(q, 0), sqlite3_column_blob(q, 1),
+                               REG_SIG_BYTES));
+        json_decref(body);
+        checked++;
+    }
+    sqlite3_finalize(q);
+    assert_int_equal(checked, N);
+    steps_staff_free(a, b, r);
+    audit_clean();
+}
+
 /* The import batch's record.draft events are signed on the line too
  * (registry_record_import_batch): 70 lines of a file imported in one
  * batch, one of them refused for what it is (its evidence not stored)
@@ -1851,6 +1916,6 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_steps_held_index_rows_read_first, test_steps_drafted_head_from_batch,
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
-                 test_steps_uin_pool, test_steps_signed_on_line,
+                 test_steps_uin_pool, test_steps_signed_on_line, test_steps_link_signed_on_line,
                  test_steps_batch_not_spilled, test_import_signed_on_line,
                  test_import_batch_not_spilled)
