@@ -51,4 +51,29 @@ enum db_series {
 int db_series_next(struct db *db, enum db_series series, const char *key, int year,
                    long long *n, struct err *err) __attribute__((warn_unused_result));
 
+/* The numbers of series a transaction takes, counted in memory after the
+ * first of each (SERIES, KEY, YEAR) and written back once
+ * (db_series_cache_write) before it commits: the same numbers and final
+ * counters as db_series_next at each take, one statement a key instead of
+ * one a number. No other connection writes while the transaction holds the
+ * write lock; a retried transaction starts from DB_SERIES_CACHE_INIT. */
+struct db_series_cache {
+    size_t n;
+    struct {
+        enum db_series series;
+        char key[16];
+        int year;
+        long long last, stored;
+    } e[4];
+};
+#define DB_SERIES_CACHE_INIT { 0 }
+/* db_series_next through CACHE (registration and death series; a document
+ * series, a key too long or a fifth key: db_series_next each time). */
+int db_series_take(struct db *db, struct db_series_cache *cache, enum db_series series,
+                   const char *key, int year, long long *n, struct err *err)
+    __attribute__((warn_unused_result));
+/* The counters CACHE advanced past the stored ones, written. */
+int db_series_cache_write(struct db *db, struct db_series_cache *cache, struct err *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -820,6 +820,9 @@ struct register_ctx {
     /* bulk (or NULL): whether the office has national UIN blocks, kept for
      * the batch (reg_uin_allocate's POOLED) */
     int *uin_pooled;
+    /* bulk (or NULL): the batch's registration numbers, its counters
+     * written at its end (db_series_take) */
+    struct db_series_cache *series;
     /* bulk: the record was drafted in the batch and no duplicate scan of
      * the batch found a candidate, so it is in no pair: its id was made in
      * the batch, and only a scan stores a pair (always open; resolving one
@@ -859,7 +862,8 @@ static int register_head(struct db *db, struct register_ctx *c, const struct rec
     /* everything a registration can be refused for is checked above */
     c->wrote = true;
     date_today(&y, &m, &d);
-    if (db_series_next(db, DB_SERIES_REGISTRATION, h->office, y, &n, err) != 0)
+    if ((c->series ? db_series_take(db, c->series, DB_SERIES_REGISTRATION, h->office, y, &n, err)
+                   : db_series_next(db, DB_SERIES_REGISTRATION, h->office, y, &n, err)) != 0)
         goto out;
     (void)snprintf(regno, sizeof regno, "%s/%d/%06lld", h->office, y, n);
     if (reg_uin_allocate(db, c->uin_pooled, uin, err) != 0 || reg_person_hash(uin, h->id, person_hash, err) != 0)
@@ -1013,6 +1017,8 @@ struct steps_ctx {
     size_t dup_found;
     /* this attempt's: reg_uin_allocate's POOLED */
     int uin_pooled;
+    /* this attempt's: the registration numbers taken (register_ctx's SERIES) */
+    struct db_series_cache series;
 };
 
 static void step_reset(struct registry_step *s)
@@ -1184,6 +1190,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         struct register_ctx c = { s->actor, id,           NULL,  true,      false,
                                   true,     &b->frontier, known };
         c.uin_pooled = &b->uin_pooled;
+        c.series = &b->series;
         if (known && b->drafted[s->draft].row_later)
             c.verified_by = b->drafted[s->draft].verified_by;
         if (known == NULL) {
@@ -1267,8 +1274,10 @@ static int steps_run(struct db *db, struct steps_ctx *b, struct err *err)
                           b->drafted[i].verified_seq, err) != 0)
             return -1;
     }
-    /* the drafts' search_fts rows, in their order, at their final state */
-    if (reg_search_fts_held_flush(db, &b->held, err) != 0)
+    /* the drafts' search_fts rows, in their order, at their final state;
+     * the registration counters the batch advanced */
+    if (reg_search_fts_held_flush(db, &b->held, err) != 0 ||
+        db_series_cache_write(db, &b->series, err) != 0)
         return -1;
     /* the events' signatures, leaf hashes and Merkle nodes; the batch's
      * one tree head is signed over them when it commits */
@@ -1286,6 +1295,7 @@ static int steps_tx(struct db *db, void *arg, struct err *err)
     reg_fts_held_reset(&b->held);
     b->dup_found = 0;
     b->uin_pooled = REG_UIN_POOL_UNKNOWN;
+    b->series = (struct db_series_cache)DB_SERIES_CACHE_INIT;
     b->done = 0;
     return steps_run(db, b, err);
 }

@@ -1711,6 +1711,73 @@ static void test_steps_link_signed_on_line(void **state)
     audit_clean();
 }
 
+/* A batch's registration numbers taken from its counter once
+ * (db_series_take): two batches of records drafted, verified and
+ * registered (5, then 2) each run the counter's UPSERT once and write it
+ * back once; their numbers follow each other with no gap, and the stored
+ * counter is the last number given (fails when the batch does not write it
+ * back: the second batch repeats the first's numbers, refused by the
+ * UNIQUE registration number). */
+static void test_steps_counter_once(void **state)
+{
+    enum { N = 5, M = 2 };
+    static const char *const given[N + M] = { "Perpetua", "Wendelin", "Hyacinthe", "Ottokar",
+                                              "Radegund", "Eustachius", "Philippina" };
+    static const char *const family[N + M] = { "Oberholzer-Nakashima", "Featherstonehaugh",
+                                               "Quartermaine-Abiodun", "Szczepanowski-Ruiz",
+                                               "Wolstenholme-Achebe", "Cholmondeley-Ibarra",
+                                               "Marjoribanks-Okafor" };
+    struct registry_actor *a, *b, *r;
+    struct registry_step st[3 * N];
+    struct err err = ERR_INIT;
+    json_t *recs[N];
+    int upserts0 = stmt_runs("INTO registration_counters"),
+        writes0 = stmt_runs("UPDATE registration_counters SET last");
+    long long prev = -1, last = -1;
+    char office[16] = "", counter_sql[128];
+    int year = 0;
+    (void)state;
+
+    steps_staff(&a, &b, &r);
+    for (int batch = 0, at = 0; batch < 2; batch++) {
+        int n = batch == 0 ? N : M;
+        for (int i = 0; i < n; i++) {
+            char date[32];
+            (void)snprintf(date, sizeof date, "19%02d-%02d-17", 31 + 3 * (at + i), 1 + at + i);
+            recs[i] = steps_person(family[at + i], given[at + i], date);
+        }
+        steps_fill(st, recs, (size_t)n, a, b, r);
+        if (registry_record_steps(db, st, (size_t)(3 * n), &err) != 3 * n)
+            for (int i = 0; i < 3 * n; i++)
+                if (!st[i].done)
+                    fail_msg("batch %d step %d: %s %s", batch, i, err_msg(&st[i].err),
+                             err_msg(&err));
+        for (int i = 0; i < n; i++) {
+            const char *regno = json_string_value(
+                json_object_get(st[3 * i + 2].result, "registration_number"));
+            const char *slash = regno ? strrchr(regno, '/') : NULL;
+            assert_non_null(slash);
+            if (prev >= 0)
+                assert_int_equal(strtoll(slash + 1, NULL, 10), prev + 1);
+            prev = strtoll(slash + 1, NULL, 10);
+            (void)snprintf(office, sizeof office, "%.*s", (int)strcspn(regno, "/"), regno);
+            year = (int)strtol(regno + strcspn(regno, "/") + 1, NULL, 10);
+            json_decref(recs[i]);
+        }
+        registry_steps_release(st, (size_t)(3 * n));
+        assert_int_equal(stmt_runs("INTO registration_counters") - upserts0, batch + 1);
+        assert_int_equal(stmt_runs("UPDATE registration_counters SET last") - writes0, batch + 1);
+        at += n;
+    }
+    (void)snprintf(counter_sql, sizeof counter_sql,
+                   "SELECT last FROM registration_counters WHERE office = '%s' AND year = %d",
+                   office, year);
+    assert_int_equal(db_query_int64(db, counter_sql, "reading the counter", &last, &err, ""), 1);
+    assert_int_equal(last, prev);
+    steps_staff_free(a, b, r);
+    audit_clean();
+}
+
 /* The import batch's record.draft events are signed on the line too
  * (registry_record_import_batch): 70 lines of a file imported in one
  * batch, one of them refused for what it is (its evidence not stored)
@@ -1917,5 +1984,6 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_batch_over_push_size_refused,
                  test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
                  test_steps_uin_pool, test_steps_signed_on_line, test_steps_link_signed_on_line,
+                 test_steps_counter_once,
                  test_steps_batch_not_spilled, test_import_signed_on_line,
                  test_import_batch_not_spilled)
