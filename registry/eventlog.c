@@ -332,6 +332,7 @@ struct sign_job {
     const unsigned char *sk; /* the actor's, alive for the transaction */
     struct buf body;         /* owned */
     unsigned char sig[REG_SIG_BYTES];
+    merkle_hash leaf; /* its leaf, made with the signature */
     /* LINK.STATEMENT not empty: a link statement signed first (LINK_SIG) by
      * the same key, its hex written into BODY at LINK_AT (reg_line_link);
      * its record id owned, its signer the actor's name */
@@ -351,7 +352,7 @@ static void sign_job_release(struct sign_job *j)
 }
 
 /* The job's signatures: its link statement's first, written into its body
- * over the placeholder, then the body's. */
+ * over the placeholder, then the body's; then its leaf hash. */
 static void sign_job_sign(struct sign_job *j)
 {
     if (j->link.statement.len > 0) {
@@ -361,6 +362,7 @@ static void sign_job_sign(struct sign_job *j)
         memcpy(j->body.data + j->link_at, hex, 2 * REG_SIG_BYTES);
     }
     reg_sign(j->sk, j->body.data, j->body.len, j->sig);
+    merkle_event_leaf(j->body.data, j->body.len, j->sig, sizeof j->sig, j->leaf);
 }
 
 struct reg_sign_line {
@@ -479,7 +481,6 @@ static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cach
 {
     struct reg_sign_line *l = cache->signer;
     struct sign_job *j = &l->jobs[l->oldest % SIGN_LINE_CAP];
-    merkle_hash leaf;
     int rc;
 
     pthread_mutex_lock(&l->mu);
@@ -498,8 +499,7 @@ static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cach
     }
     pthread_mutex_unlock(&l->mu);
 
-    /* the leaf of the serial append */
-    merkle_event_leaf(j->body.data, j->body.len, j->sig, sizeof j->sig, leaf);
+    /* the leaf of the serial append, made on the line (sign_job_sign) */
     cache->valid = false;
     rc = cache->f.size == j->seq ? 0
                                  : err_setk(err, ERR_INTERNAL,
@@ -507,20 +507,20 @@ static int sign_line_write_oldest(struct db *db, struct reg_frontier_cache *cach
                                             (unsigned long long)j->seq);
     if (rc == 0 && j->link.statement.len == 0)
         rc = db_run(db, "UPDATE events SET signature = ?1, leaf_hash = ?2 WHERE seq = ?3",
-                    "storing the event's signature", err, "bbI", j->sig, sizeof j->sig, leaf,
-                    sizeof leaf, (long long)j->seq);
+                    "storing the event's signature", err, "bbI", j->sig, sizeof j->sig, j->leaf,
+                    sizeof j->leaf, (long long)j->seq);
     /* its body now carries the link statement's signature */
     else if (rc == 0)
         rc = db_run(db,
                     "UPDATE events SET signature = ?1, leaf_hash = ?2, body = ?4 WHERE seq = ?3",
-                    "storing the event's signature", err, "bbIs", j->sig, sizeof j->sig, leaf,
-                    sizeof leaf, (long long)j->seq, buf_str(&j->body));
+                    "storing the event's signature", err, "bbIs", j->sig, sizeof j->sig, j->leaf,
+                    sizeof j->leaf, (long long)j->seq, buf_str(&j->body));
     if (rc == 0 && j->link.statement.len > 0)
         rc = reg_link_store_signed(db, j->link.uin, j->link.record_id, j->link.version,
                                    buf_str(&j->link.statement), j->link_sig, j->signer, j->seq,
                                    err);
     if (rc == 0)
-        rc = append_leaf(db, &cache->f, leaf, err);
+        rc = append_leaf(db, &cache->f, j->leaf, err);
     if (rc != 0)
         return -1;
     cache->valid = true;
