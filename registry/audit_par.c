@@ -13,6 +13,12 @@
 #include "registry_int.h"
 
 #define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
+/* When the audit must wait for a worker, it sleeps until the worker is this
+ * far past the entry it asked about; a worker stopped at the window sleeps
+ * until the audit has moved this far: one wake-up for that many entries
+ * instead of one or two per entry (well below AUDIT_PAR_WINDOW, so neither
+ * waits for what the other cannot reach). */
+#define AUDIT_PAR_BATCH 64
 #define AUDIT_PAR_PER_KIND_MAX 4
 #define AUDIT_PAR_KINDS 3
 
@@ -52,6 +58,13 @@ struct audit_par {
     pthread_mutex_t mu;
     pthread_cond_t progress, advance;
     uint64_t main_pos[AUDIT_PAR_KINDS];
+    /* the audit sleeps until done[k][want_idx[k]] > want[k] (waiting[k]) */
+    uint64_t want[AUDIT_PAR_KINDS];
+    unsigned want_idx[AUDIT_PAR_KINDS];
+    bool waiting[AUDIT_PAR_KINDS];
+    /* worker (k, i) sleeps at the window until main_pos[k] >= resume[k][i] */
+    uint64_t resume[AUDIT_PAR_KINDS][AUDIT_PAR_PER_KIND_MAX];
+    bool stalled[AUDIT_PAR_KINDS][AUDIT_PAR_PER_KIND_MAX];
     /* every seq of the class below is handled */
     uint64_t done[AUDIT_PAR_KINDS][AUDIT_PAR_PER_KIND_MAX];
     bool finished[AUDIT_PAR_KINDS][AUDIT_PAR_PER_KIND_MAX];
@@ -226,6 +239,15 @@ static void link_check_parsed(const struct audit_par *p, uint64_t seq, const cha
     json_decref(b);
 }
 
+/* Wake the audit (under P->mu) when it sleeps for worker IDX of kind K and
+ * that worker got where the audit wants it. */
+static void progress_wake(struct audit_par *p, int k, unsigned idx)
+{
+    if (p->waiting[k] && p->want_idx[k] == idx &&
+        (p->done[k][idx] > p->want[k] || p->finished[k][idx]))
+        pthread_cond_broadcast(&p->progress);
+}
+
 static const char *const worker_sql[AUDIT_PAR_KINDS] = {
     "SELECT seq, actor, body, signature FROM events ORDER BY seq",
     "SELECT tree_size, office, body, signature FROM tree_heads ORDER BY tree_size",
@@ -265,9 +287,14 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->mu);
         if (seq > p->done[k][idx])
             p->done[k][idx] = seq; /* rows come in order: everything below is handled */
-        pthread_cond_broadcast(&p->progress);
-        while (!p->stop && seq >= p->main_pos[k] + AUDIT_PAR_WINDOW)
-            pthread_cond_wait(&p->advance, &p->mu);
+        progress_wake(p, k, idx);
+        if (!p->stop && seq >= p->main_pos[k] + AUDIT_PAR_WINDOW) {
+            p->resume[k][idx] = seq - AUDIT_PAR_WINDOW + AUDIT_PAR_BATCH;
+            p->stalled[k][idx] = true;
+            while (!p->stop && p->main_pos[k] < p->resume[k][idx])
+                pthread_cond_wait(&p->advance, &p->mu);
+            p->stalled[k][idx] = false;
+        }
         stop = p->stop;
         pthread_mutex_unlock(&p->mu);
         if (stop)
@@ -291,7 +318,7 @@ static void *worker_main(void *arg)
             p->ring[k][seq % AUDIT_PAR_WINDOW] = s;
         }
         p->done[k][idx] = seq + 1;
-        pthread_cond_broadcast(&p->progress);
+        progress_wake(p, k, idx);
         pthread_mutex_unlock(&p->mu);
         free(old);
     }
@@ -416,10 +443,20 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
     pthread_mutex_lock(&p->mu);
     if (seq > p->main_pos[k]) {
         p->main_pos[k] = seq;
-        pthread_cond_broadcast(&p->advance);
+        for (unsigned i = 0; i < p->n; i++)
+            if (p->stalled[k][i] && seq >= p->resume[k][i]) {
+                pthread_cond_broadcast(&p->advance);
+                break;
+            }
     }
-    while (!p->finished[k][idx] && p->done[k][idx] <= seq)
-        pthread_cond_wait(&p->progress, &p->mu);
+    if (!p->finished[k][idx] && p->done[k][idx] <= seq) {
+        p->want[k] = seq + AUDIT_PAR_BATCH;
+        p->want_idx[k] = idx;
+        p->waiting[k] = true;
+        while (!p->finished[k][idx] && p->done[k][idx] <= p->want[k])
+            pthread_cond_wait(&p->progress, &p->mu);
+        p->waiting[k] = false;
+    }
     if (p->ring[k][seq % AUDIT_PAR_WINDOW].set && p->ring[k][seq % AUDIT_PAR_WINDOW].seq == seq) {
         s = p->ring[k][seq % AUDIT_PAR_WINDOW]; /* the audit takes the copy */
         p->ring[k][seq % AUDIT_PAR_WINDOW].set = false;

@@ -1068,7 +1068,67 @@ static void test_audit_birth_records_rows(void **state)
     audit_case_close(&ac);
 }
 
+/* A log longer than the window a worker may run ahead of the audit
+ * (AUDIT_PAR_WINDOW, 4,096 entries): the workers stop at its end and go on
+ * when the audit has moved on, and the audit sleeps until a worker is
+ * past the entry it asks about; forged signatures before, at and past the
+ * window's end, the last event's included, are each reported once, and the
+ * report is the same serially and with 2 and 4 workers. A wake-up lost
+ * between them would hang here. */
+static void test_parallel_audit_past_window(void **state)
+{
+    enum { N = 4200 };
+    static const long forged[] = { 7, 2100, 4096, 4097, 4150 };
+    struct err err = ERR_INIT, *errs = calloc(N, sizeof *errs);
+    struct audit_case ac;
+    json_t **recs = calloc(N, sizeof *recs), *serial;
+    char **ids = calloc(N, sizeof *ids), sql[256];
+    sqlite3_stmt *st;
+    long last;
+    (void)state;
+
+    assert_non_null(errs);
+    assert_non_null(recs);
+    assert_non_null(ids);
+    audit_case_drafts(&ac, "audit-par-window");
+    for (size_t i = 0; i < N; i++)
+        recs[i] = ac.rec;
+    if (registry_record_draft_batch(ac.db, ac.clerk, recs, N, ids, errs, &err) != N)
+        fail_msg("draft batch: %s", err_msg(&err));
+    assert_audit_clean(&ac);
+
+    st = sqlite_prepare_ok(db_handle(ac.db), "SELECT max(seq) FROM events");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    last = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_true(last > 4150);
+    for (size_t i = 0; i <= sizeof forged / sizeof forged[0]; i++) {
+        (void)snprintf(sql, sizeof sql, "UPDATE events SET signature = zeroblob(64) WHERE seq = %ld",
+                       i < sizeof forged / sizeof forged[0] ? forged[i] : last);
+        assert_int_equal(db_exec(ac.db, sql, &err), 0);
+    }
+    serial = assert_audit_same_report(&ac);
+    for (size_t i = 0; i <= sizeof forged / sizeof forged[0]; i++) {
+        (void)snprintf(sql, sizeof sql, "event %ld (record.draft by clerk): signature invalid",
+                       i < sizeof forged / sizeof forged[0] ? forged[i] : last);
+        if (count_containing(serial, sql) != 1)
+            fail_msg("expected '%s' once in %s", sql, json_dumps(serial, 0));
+    }
+    assert_int_equal(count_containing(serial, "signature invalid"), 6);
+
+    for (size_t i = 0; i < N; i++) {
+        free(ids[i]);
+        err_clear(&errs[i]);
+    }
+    free(ids);
+    free(errs);
+    free(recs);
+    json_decref(serial);
+    audit_case_close(&ac);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
+            test_parallel_audit_past_window,
             test_parallel_audit_search, test_audit_search_one_snapshot,
             test_audit_search_one_column, test_audit_event_objects_rows,
             test_audit_record_versions_rows, test_audit_birth_records_rows,
