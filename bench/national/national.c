@@ -18,8 +18,9 @@
  * connection): the events/s are those of the group's wall time, the CPU
  * that of the process and of the C backends over it.
  *
- * Run against a throw-away database: tests/support/pg_cluster.sh start DIR,
- * then `national init`. Prints one figure per line. */
+ * Run against a throw-away database at the national tier's settings:
+ * CIVREG_PG_CONF=install/national-postgresql.conf tests/support/pg_cluster.sh
+ * start DIR, then `national init`. Prints one figure per line. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,13 @@ static const char usage[] =
     "the figures; --json FILE writes them as JSON.\n"
     "--preload R adds R registered records the same way before the pushes,\n"
     "so that the push is measured into a nation of that size (its indexes,\n"
-    "name keys and words) without hours of signing.\n";
+    "name keys and words) without hours of signing, then takes a CHECKPOINT\n"
+    "(the pushes start a checkpoint cycle).\n"
+    "It prints the server's shared_buffers, max_wal_size and checkpoint_timeout\n"
+    "and the WAL the pushes wrote (pg_stat_wal: bytes, full-page images) with\n"
+    "the checkpoints over them. The national tier's settings:\n"
+    "CIVREG_PG_CONF=install/national-postgresql.conf tests/support/pg_cluster.sh\n"
+    "start DIR.\n";
 
 /* A whole number from MIN to MAX, or exit 2 with the usage. */
 static unsigned num_arg(const char *opt, const char *v, unsigned long min, unsigned long max)
@@ -536,6 +543,85 @@ static void fill_search_rows(struct pg *pg, unsigned n, unsigned k0)
         die("search rows", &err);
 }
 
+/* The server's WAL and checkpoint counters (pg_stat_wal, pg_stat_bgwriter:
+ * the whole cluster's, i.e. the bench's on a throw-away one), each
+ * connection's pending statistics flushed first. */
+struct wal_stat {
+    double records, fpi, bytes, checkpoints;
+    /* the server's other processes (checkpointer, background and WAL
+     * writers, autovacuum): their ids and CPU seconds, from /proc */
+    unsigned nother;
+    long other_pid[64];
+    double other_cpu[64];
+};
+
+/* The CPU seconds the server's other processes spent from A to B (those
+ * alive at B; a process that ended between is not counted). */
+static double other_cpu_s(const struct wal_stat *a, const struct wal_stat *b)
+{
+    double s = 0;
+    for (unsigned i = 0; i < b->nother; i++) {
+        double c0 = 0;
+        for (unsigned j = 0; j < a->nother; j++)
+            if (a->other_pid[j] == b->other_pid[i])
+                c0 = a->other_cpu[j];
+        s += b->other_cpu[i] - c0;
+    }
+    return s;
+}
+
+static void wal_stat(const struct conn *conns, unsigned n, struct wal_stat *w)
+{
+    struct pg_res *r = NULL;
+    struct err err = ERR_INIT;
+    int rows;
+
+    /* each backend sends its counters as it goes idle after this */
+    for (unsigned c = 0; c < n; c++)
+        if (pg_exec(conns[c].pg, "SELECT pg_stat_force_next_flush()", 0, NULL, NULL, &err) != 0)
+            die("wal statistics", &err);
+    if (pg_exec(conns[0].pg,
+                "SELECT w.wal_records, w.wal_fpi, w.wal_bytes,"
+                " b.checkpoints_timed + b.checkpoints_req"
+                " FROM pg_stat_wal w, pg_stat_bgwriter b",
+                0, NULL, &r, &err) != 0)
+        die("wal statistics", &err);
+    w->records = strtod(pg_res_value(r, 0, 0), NULL);
+    w->fpi = strtod(pg_res_value(r, 0, 1), NULL);
+    w->bytes = strtod(pg_res_value(r, 0, 2), NULL);
+    w->checkpoints = strtod(pg_res_value(r, 0, 3), NULL);
+    pg_res_free(r);
+    if (pg_exec(conns[0].pg,
+                "SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'", 0,
+                NULL, &r, &err) != 0)
+        die("server processes", &err);
+    rows = pg_res_rows(r);
+    w->nother = 0;
+    for (int i = 0; i < rows && w->nother < 64; i++, w->nother++) {
+        w->other_pid[w->nother] = strtol(pg_res_value(r, i, 0), NULL, 10);
+        w->other_cpu[w->nother] = backend_cpu_s(w->other_pid[w->nother]);
+    }
+    pg_res_free(r);
+}
+
+/* The server settings the push's cost depends on, printed beside the
+ * anchors (install/national-postgresql.conf against a test cluster's). */
+static void print_settings(struct pg *pg)
+{
+    struct pg_res *r = NULL;
+    struct err err = ERR_INIT;
+
+    if (pg_exec(pg,
+                "SELECT current_setting('shared_buffers'), current_setting('max_wal_size'),"
+                " current_setting('checkpoint_timeout'), current_setting('wal_buffers')",
+                0, NULL, &r, &err) != 0)
+        die("settings", &err);
+    printf("server: shared_buffers %s, max_wal_size %s, checkpoint_timeout %s, wal_buffers %s\n",
+           pg_res_value(r, 0, 0), pg_res_value(r, 0, 1), pg_res_value(r, 0, 2),
+           pg_res_value(r, 0, 3));
+    pg_res_free(r);
+}
+
 static void print_load(const char *when)
 {
     double l[3] = { 0, 0, 0 };
@@ -560,6 +646,7 @@ int main(int argc, char **argv)
     struct pg *pg = NULL;
     struct err err = ERR_INIT;
     double push_time = 0, gen_time = 0, wall;
+    struct wal_stat wal0, wal1;
     uint64_t pushed_events = 0;
     unsigned long long trips = 0, pushes = 0;
     unsigned verify_threads = 0; /* 0: the library's own choice */
@@ -636,11 +723,16 @@ int main(int argc, char **argv)
         bench_figure("anchor_ed25519_sign_per_s", sg, "1/s");
         bench_figure("anchor_copy_rows_per_s", c, "rows/s");
     }
+    print_settings(pg);
     if (preload > 0) {
         /* numbered after the search rows: their record ids differ */
         double t0 = now_s();
         fill_search_rows(pg, preload, persons + catchup + search_rows);
-        if (pg_exec(pg, "ANALYZE", 0, NULL, NULL, &err) != 0)
+        /* then a checkpoint: the pushes start a checkpoint cycle, each page
+         * they change first paying its full-page image, whatever the
+         * preload's WAL left of the last cycle */
+        if (pg_exec(pg, "ANALYZE", 0, NULL, NULL, &err) != 0 ||
+            pg_exec(pg, "CHECKPOINT", 0, NULL, NULL, &err) != 0)
             die("preload", &err);
         printf("records added straight into the projection before the pushes: %u in %.1f s\n",
                preload, now_s() - t0);
@@ -658,7 +750,18 @@ int main(int argc, char **argv)
         json_decref(ev);
         json_decref(vs);
     }
-    /* persons spread over the offices, pushed in batches */
+    /* persons spread over the offices, pushed in batches; the statements'
+     * statistics, when the server keeps them, are the pushes' from here */
+    {
+        struct pg_res *r = NULL;
+        if (pg_exec(pg, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'",
+                    0, NULL, &r, &err) != 0 ||
+            (strcmp(pg_res_value(r, 0, 0), "0") != 0 &&
+             pg_exec(pg, "SELECT pg_stat_statements_reset()", 0, NULL, NULL, &err) != 0))
+            die("pg_stat_statements", &err);
+        pg_res_free(r);
+    }
+    wal_stat(conns, nconns, &wal0);
     wall = now_s();
     for (unsigned k = 0; k < persons;) {
         for (unsigned i = 0; i < offices && k < persons;) {
@@ -685,6 +788,7 @@ int main(int argc, char **argv)
         }
     }
     wall = now_s() - wall;
+    wal_stat(conns, nconns, &wal1);
     printf("offices %u, persons %u, events pushed %llu, batch %u, offices pushing at once %u\n",
            offices, persons, (unsigned long long)pushed_events, batch, nconns);
     printf("sync throughput (verify + store + project, in national_push): %.0f events/s\n",
@@ -710,6 +814,21 @@ int main(int argc, char **argv)
            pushed_events / gen_time, gen_threads);
     printf("requests to PostgreSQL per push: %.1f (%llu pushes)\n",
            pushes ? (double)trips / (double)pushes : 0.0, pushes);
+    printf("WAL over the pushes (pg_stat_wal): %.1f MB, %.0f records, %.0f full-page images;"
+           " %.0f bytes and %.3f images an event; checkpoints %.0f\n",
+           (wal1.bytes - wal0.bytes) / 1e6, wal1.records - wal0.records, wal1.fpi - wal0.fpi,
+           (wal1.bytes - wal0.bytes) / (double)pushed_events,
+           (wal1.fpi - wal0.fpi) / (double)pushed_events, wal1.checkpoints - wal0.checkpoints);
+    bench_figure("sync_wal_bytes_per_event", (wal1.bytes - wal0.bytes) / (double)pushed_events,
+                 "bytes");
+    bench_figure("sync_wal_fpi_per_event", (wal1.fpi - wal0.fpi) / (double)pushed_events,
+                 "images");
+    bench_figure("sync_checkpoints", wal1.checkpoints - wal0.checkpoints, "checkpoints");
+    printf("CPU of the server's other processes over the pushes (checkpointer, writers,"
+           " autovacuum): %.2f s; with this process and its backends %.1f us an event\n",
+           other_cpu_s(&wal0, &wal1),
+           (push_cpu + push_server_cpu + other_cpu_s(&wal0, &wal1)) * 1e6 / pushed_events);
+    bench_figure("sync_server_other_cpu_s", other_cpu_s(&wal0, &wal1), "s");
     bench_figure("generate_events_per_s", pushed_events / gen_time, "events/s");
     bench_figure("offices", offices, "offices");
     bench_figure("conns", nconns, "connections");

@@ -1048,6 +1048,59 @@ static void test_version_not_canonical(void **state)
     office_free(b);
 }
 
+/* The national tier's server settings (install/national-postgresql.conf):
+ * tests/support/pg_cluster.sh appends the file named by CIVREG_PG_CONF to a
+ * new cluster's settings (bench/national's documented run, bench/all), with
+ * durability on; without it a cluster keeps the tests' small settings; a
+ * file it cannot read is refused before anything starts. The schema goes
+ * onto a server at those settings. */
+static void test_national_server_settings(void **state)
+{
+    static const char *const want[][2] = {
+        { "shared_buffers", "4GB" },     { "max_wal_size", "16GB" },
+        { "checkpoint_timeout", "30min" }, { "wal_buffers", "64MB" },
+        { "fsync", "on" },                 { "synchronous_commit", "on" },
+        { "full_page_writes", "on" },      { "wal_level", "replica" },
+    };
+    char dir[4300], url[4400], sql[128], bad[256] = "", *v;
+    struct pg *p2 = NULL;
+    struct err err = ERR_INIT;
+    int st, migrated;
+    (void)state;
+
+    /* the group's cluster: the tests' settings */
+    v = psql(pg_url, "SHOW shared_buffers");
+    assert_string_equal(v, "64MB");
+    free(v);
+    snprintf(dir, sizeof dir, "%s/pg-missing-conf", root);
+    assert_int_equal(setenv("CIVREG_PG_CONF", "/nonexistent/national.conf", 1), 0);
+    st = pg_cluster("start", dir, NULL, NULL, NULL, 0);
+    if (st == 0)
+        (void)pg_cluster("stop", dir, NULL, NULL, NULL, 0);
+    assert_int_equal(st, 2);
+    snprintf(dir, sizeof dir, "%s/pg-national-conf", root);
+    assert_int_equal(setenv("CIVREG_PG_CONF",
+                            CIVREG_SOURCE_DIR "/install/national-postgresql.conf", 1), 0);
+    st = pg_cluster("start", dir, NULL, NULL, url, sizeof url);
+    assert_int_equal(unsetenv("CIVREG_PG_CONF"), 0);
+    assert_int_equal(st, 0);
+    /* the server stopped before any verdict */
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        snprintf(sql, sizeof sql, "SHOW %s", want[i][0]);
+        v = psql(url, sql);
+        if (strcmp(v, want[i][1]) != 0 && bad[0] == '\0')
+            snprintf(bad, sizeof bad, "%s is %s, not %s", want[i][0], v, want[i][1]);
+        free(v);
+    }
+    migrated = pg_open(url, &p2, &err) == 0 && pg_migrate(p2, NULL, &err) == 0;
+    pg_close(p2);
+    (void)pg_cluster("stop", dir, NULL, NULL, NULL, 0);
+    if (bad[0] != '\0')
+        fail_msg("%s", bad);
+    if (!migrated)
+        fail_msg("schema at the national settings: %s", err_msg(&err));
+}
+
 static int group_setup(void **state)
 {
     struct err err = ERR_INIT;
@@ -1127,4 +1180,5 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
             test_version_not_canonical, test_push_backend_schema,
-            test_push_vocab_merged, test_new_keys_not_looked_up, test_copy_field_escapes)
+            test_push_vocab_merged, test_new_keys_not_looked_up, test_copy_field_escapes,
+            test_national_server_settings)

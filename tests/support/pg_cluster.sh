@@ -12,6 +12,10 @@
 #   pg_cluster.sh kill DIR      SIGKILL the postmaster (a crash)
 #   pg_cluster.sh promote DIR   promote a standby
 #   pg_cluster.sh url DIR       the URL again
+# CIVREG_PG_CONF=FILE: appended to the new primary's postgresql.conf after
+# the small settings above (later lines win), e.g.
+# install/national-postgresql.conf for bench/national at the national
+# tier's settings. The tests leave it unset.
 # Exit 77 (skip) when the PostgreSQL 15 server binaries are absent.
 set -euo pipefail
 
@@ -20,6 +24,11 @@ cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
     echo "usage: pg_cluster.sh start|stop|kill|promote|url DIR [standby PRIMARY_DIR]" >&2
+    exit 2
+fi
+conf=${CIVREG_PG_CONF:-}
+if [ "$cmd" = start ] && [ -n "$conf" ] && [ ! -r "$conf" ]; then
+    echo "pg_cluster.sh: CIVREG_PG_CONF: cannot read $conf" >&2
     exit 2
 fi
 if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
@@ -71,6 +80,9 @@ max_wal_senders = 4
 shared_buffers = 64MB
 max_connections = 40
 CONF
+        if [ -n "$conf" ]; then
+            { echo "# from $conf"; cat "$conf"; } | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
+        fi
         echo "local replication all trust" | as_pg tee -a "$dir/data/pg_hba.conf" >/dev/null
     fi
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
