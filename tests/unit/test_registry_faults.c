@@ -1871,9 +1871,11 @@ static int helper_policy(const char *name)
     return -1;
 }
 
-/* The batch's helper threads (the preparing line, the signing line) run
- * as SCHED_BATCH: a signing line woken every few events no longer preempts
- * the batch's thread on its core (it waits for a core, or its turn). */
+/* The batch's helper threads (the preparing line, the signing line, the
+ * checkpointer the import batches asked for) run as SCHED_BATCH: a signing
+ * line woken every few events, or a checkpointer woken at each commit, no
+ * longer preempts the batch's thread on its core (it waits for a core, or
+ * its turn). */
 static void test_batch_helpers_do_not_preempt(void **state)
 {
     enum { N = 40 };
@@ -1881,6 +1883,7 @@ static void test_batch_helpers_do_not_preempt(void **state)
     struct err errs[N];
     struct reg_prep_line *l;
     struct reg_sign_line *s;
+    struct err err = ERR_INIT;
     (void)state;
 
     for (int i = 0; i < N; i++) {
@@ -1894,6 +1897,10 @@ static void test_batch_helpers_do_not_preempt(void **state)
     /* both threads alive until ended: the preparing one waits for its end */
     assert_int_equal(helper_policy("civreg-prep"), SCHED_BATCH);
     assert_int_equal(helper_policy("civreg-sign"), SCHED_BATCH);
+    /* the connection's checkpointer, as an import batch asks for it */
+    if (db_for_batches(db, &err) != 0)
+        fail_msg("checkpointer: %s", err_msg(&err));
+    assert_int_equal(helper_policy("civreg-ckpt"), SCHED_BATCH);
     assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
     reg_sign_line_end(s);
     reg_prep_line_end(l);
