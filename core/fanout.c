@@ -1,9 +1,7 @@
 /* civreg core: one piece of work cut into jobs, run on threads. */
-#define _GNU_SOURCE /* pthread_setname_np, SCHED_BATCH */
 #include "fanout.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 
 void fanout_run(void *jobs, size_t n, size_t size, void *(*fn)(void *))
@@ -32,14 +30,4 @@ void thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, bool *st
     pthread_cond_broadcast(cv);
     pthread_mutex_unlock(mu);
     pthread_join(th, NULL);
-}
-
-void thread_beside(const char *name)
-{
-    struct sched_param sp = { .sched_priority = 0 };
-
-    /* refused only where the policy is unknown: the thread stays as it
-     * was; named after, so that a thread found by its name has its policy */
-    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
-    (void)pthread_setname_np(pthread_self(), name);
 }

@@ -20,11 +20,4 @@ void fanout_run(void *jobs, size_t n, size_t size, void *(*fn)(void *));
  * sees *STOP the next time it holds MU. */
 void thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop);
 
-/* Name the calling thread NAME (for top and perf) and make it a helper
- * beside the thread that feeds it (SCHED_BATCH): its wake-ups no longer
- * preempt the thread running where it wakes, which keeps its core until
- * its time slice ends, goes to sleep, or the helper moves to an idle core.
- * A helper that falls behind makes its feeder wait, and runs then. */
-void thread_beside(const char *name);
-
 #endif

@@ -3,6 +3,7 @@
  * checkpoints a writing connection would otherwise run inside its commits.
  * Shared by the group commit's writer (group.c) and by any connection that
  * asks for it (db_checkpoint_beside: the import batch). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -50,9 +51,7 @@ static void *checkpointer_main(void *p)
 {
     struct db_checkpointer *c = p;
 
-    /* woken at each commit: it waits for a core rather than take the one
-     * of the writer going on with its next transaction */
-    thread_beside("civreg-ckpt");
+    (void)pthread_setname_np(pthread_self(), "civreg-ckpt");
     pthread_mutex_lock(&c->mu);
     for (;;) {
         while (!c->due && !c->stop)

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "core/encode.h"
-#include "core/fanout.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/utf8.h"
@@ -353,9 +352,6 @@ static void *sign_line_main(void *arg)
 {
     struct reg_sign_line *l = arg;
 
-    /* woken every few bodies: it waits for a core rather than take the
-     * one of the transaction that woke it */
-    thread_beside("civreg-sign");
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while (l->signed_n == l->taken && !l->stop)

@@ -6,9 +6,7 @@
  * database answers SQLITE_BUSY to the page reads of one chosen statement
  * (what the operating system's lock or another process's recovery gives a
  * reader), and RLIMIT_FSIZE makes write(2) come up short. */
-#define _GNU_SOURCE /* SCHED_BATCH */
 #include <dirent.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1839,75 +1837,6 @@ static void test_prep_line_end_waits_for_preparation(void **state)
         assert_true(errs[i].msg[0] == '\0');
 }
 
-/* The policy of this process's thread named NAME (/proc/self/task/TID/comm),
- * waited for up to two seconds (the thread names itself once started), or
- * -1 when no thread has that name. */
-static int helper_policy(const char *name)
-{
-    for (int tries = 0; tries < 200; tries++) {
-        DIR *d = opendir("/proc/self/task");
-        struct dirent *e;
-        int policy = -1;
-        assert_non_null(d);
-        while (policy < 0 && (e = readdir(d)) != NULL) {
-            char path[300], comm[32] = "";
-            FILE *f;
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-            if ((f = fopen(path, "r")) == NULL)
-                continue;
-            if (fgets(comm, sizeof comm, f) != NULL)
-                comm[strcspn(comm, "\n")] = '\0';
-            fclose(f);
-            if (strcmp(comm, name) == 0)
-                policy = sched_getscheduler((pid_t)strtol(e->d_name, NULL, 10));
-        }
-        closedir(d);
-        if (policy >= 0)
-            return policy;
-        usleep(10000);
-    }
-    return -1;
-}
-
-/* The batch's helper threads (the preparing line, the signing line, the
- * checkpointer the import batches asked for) run as SCHED_BATCH: a signing
- * line woken every few events, or a checkpointer woken at each commit, no
- * longer preempts the batch's thread on its core (it waits for a core, or
- * its turn). */
-static void test_batch_helpers_do_not_preempt(void **state)
-{
-    enum { N = 40 };
-    json_t *recs[N];
-    struct err errs[N];
-    struct reg_prep_line *l;
-    struct reg_sign_line *s;
-    struct err err = ERR_INIT;
-    (void)state;
-
-    for (int i = 0; i < N; i++) {
-        recs[i] = registry_record_example();
-        errs[i] = (struct err)ERR_INIT;
-    }
-    l = reg_prep_line_start(recs, N, errs);
-    assert_non_null(l);
-    s = reg_sign_line_start();
-    assert_non_null(s);
-    /* both threads alive until ended: the preparing one waits for its end */
-    assert_int_equal(helper_policy("civreg-prep"), SCHED_BATCH);
-    assert_int_equal(helper_policy("civreg-sign"), SCHED_BATCH);
-    /* the connection's checkpointer, as an import batch asks for it */
-    if (db_for_batches(db, &err) != 0)
-        fail_msg("checkpointer: %s", err_msg(&err));
-    assert_int_equal(helper_policy("civreg-ckpt"), SCHED_BATCH);
-    assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
-    reg_sign_line_end(s);
-    reg_prep_line_end(l);
-    for (int i = 0; i < N; i++)
-        json_decref(recs[i]);
-}
-
 CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
                  test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
                  test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes,
@@ -1924,4 +1853,4 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_steps_one_head_per_batch, test_steps_gate_read_once_paired,
                  test_steps_uin_pool, test_steps_signed_on_line,
                  test_steps_batch_not_spilled, test_import_signed_on_line,
-                 test_import_batch_not_spilled, test_batch_helpers_do_not_preempt)
+                 test_import_batch_not_spilled)
