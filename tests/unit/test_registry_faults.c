@@ -1969,6 +1969,50 @@ static void test_prep_line_end_waits_for_preparation(void **state)
         assert_true(errs[i].msg[0] == '\0');
 }
 
+/* Whether a thread of this process is named NAME (/proc/self/task/TID/comm),
+ * waited for up to two seconds (the thread names itself once started). */
+static bool thread_named(const char *name)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        DIR *d = opendir("/proc/self/task");
+        struct dirent *e;
+        bool found = false;
+        assert_non_null(d);
+        while (!found && (e = readdir(d)) != NULL) {
+            char path[300], comm[32] = "";
+            FILE *f;
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+            if ((f = fopen(path, "r")) == NULL)
+                continue;
+            if (fgets(comm, sizeof comm, f) != NULL)
+                comm[strcspn(comm, "\n")] = '\0';
+            fclose(f);
+            found = strcmp(comm, name) == 0;
+        }
+        closedir(d);
+        if (found)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* The signing line's thread is named for top and perf (civreg-sign), as
+ * the preparing line's and the checkpointer's are: a profile can then tell
+ * it from the batch's own thread. */
+static void test_sign_line_named(void **state)
+{
+    struct reg_sign_line *s;
+    (void)state;
+
+    s = reg_sign_line_start();
+    assert_non_null(s);
+    assert_true(thread_named("civreg-sign"));
+    reg_sign_line_end(s);
+}
+
 CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
                  test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
                  test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes,
@@ -1986,4 +2030,4 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_steps_uin_pool, test_steps_signed_on_line, test_steps_link_signed_on_line,
                  test_steps_counter_once,
                  test_steps_batch_not_spilled, test_import_signed_on_line,
-                 test_import_batch_not_spilled)
+                 test_import_batch_not_spilled, test_sign_line_named)
