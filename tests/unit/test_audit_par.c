@@ -203,19 +203,13 @@ static void test_parallel_audit_same_report(void **state)
     audit_case_close(&ac);
 }
 
-/* Registration events carry a link statement signed by the registrar: its
- * check runs in a worker too (AUDIT_PAR_LINK). Same report with and without
- * workers, clean and after a registration's signature is forged. */
-/* Verify (by CLERK) and register (by REG) the draft ID of C, every open
- * possible duplicate (the example record keyed again) resolved as distinct
- * births. */
-static void verify_register(const struct audit_case *c, const struct registry_actor *clerk,
-                            const struct registry_actor *reg, const char *id)
+/* Every open possible duplicate of C (the example record keyed again)
+ * resolved by REG as distinct births. */
+static void resolve_open(const struct audit_case *c, const struct registry_actor *reg)
 {
     struct err err = ERR_INIT;
-    json_t *cands = NULL, *res = NULL;
+    json_t *cands = NULL;
 
-    assert_int_equal(registry_record_verify(c->db, clerk, id, c->rec, NULL, &err), 0);
     assert_int_equal(registry_dup_list(c->db, reg, NULL, &cands, &err), 0); /* every open one */
     for (size_t k = 0; k < json_array_size(cands); k++) {
         json_t *d = json_array_get(cands, k);
@@ -227,11 +221,34 @@ static void verify_register(const struct audit_case *c, const struct registry_ac
                 0);
     }
     json_decref(cands);
-    if (registry_record_register(c->db, reg, id, &res, &err) != 0)
-        fail_msg("register: %s", err_msg(&err));
+}
+
+/* Verify (by CLERK) and register (by REG) the draft ID of C, every open
+ * possible duplicate resolved first. A scan stores at most ten pairs of the
+ * example's many identical drafts, so the registration's own scan may still
+ * store one no earlier scan kept (which ones depends on the random ids): it
+ * refuses, that pair is resolved too and the registration tried again. */
+static void verify_register(const struct audit_case *c, const struct registry_actor *clerk,
+                            const struct registry_actor *reg, const char *id)
+{
+    struct err err = ERR_INIT;
+    json_t *res = NULL;
+
+    assert_int_equal(registry_record_verify(c->db, clerk, id, c->rec, NULL, &err), 0);
+    for (int attempt = 0;; attempt++) {
+        resolve_open(c, reg);
+        if (registry_record_register(c->db, reg, id, &res, &err) == 0)
+            break;
+        if (attempt == 12 || strstr(err_msg(&err), "unresolved possible duplicate") == NULL)
+            fail_msg("register: %s", err_msg(&err));
+        err_clear(&err);
+    }
     json_decref(res);
 }
 
+/* Registration events carry a link statement signed by the registrar: its
+ * check runs in a worker too (AUDIT_PAR_LINK). Same report with and without
+ * workers, clean and after a registration's signature is forged. */
 static void test_parallel_audit_links(void **state)
 {
     struct err err = ERR_INIT;
