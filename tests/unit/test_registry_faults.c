@@ -981,6 +981,33 @@ static void steps_done(struct registry_step *st, json_t **recs, struct registry_
     steps_staff_free(a, b, r);
 }
 
+/* N people (family FAMILY[i % 2], given name GIVEN[i % 3 != 0], each born
+ * on a date of their own from YEAR0) drafted, verified and registered by A,
+ * B and R in one registry_record_steps batch. Returns the steps done. */
+enum { STEPS_PEOPLE_MAX = 32 };
+static int steps_people(int n, const char *const family[2], const char *const given[2],
+                        int year0, struct registry_actor *a, struct registry_actor *b,
+                        struct registry_actor *r, struct err *err)
+{
+    struct registry_step st[3 * STEPS_PEOPLE_MAX];
+    json_t *recs[STEPS_PEOPLE_MAX];
+    int rc;
+
+    assert_true(n <= STEPS_PEOPLE_MAX);
+    for (int i = 0; i < n; i++) {
+        char date[16];
+        recs[i] = steps_person(family[i % 2], given[i % 3 != 0], "1950-01-01");
+        (void)snprintf(date, sizeof date, "19%02d-%02d-%02d", year0 + i, 1 + i % 12, 1 + i % 28);
+        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
+    }
+    steps_fill(st, recs, (size_t)n, a, b, r);
+    rc = registry_record_steps(db, st, (size_t)(3 * n), err);
+    registry_steps_release(st, 3 * n);
+    for (int i = 0; i < n; i++)
+        json_decref(recs[i]);
+    return rc;
+}
+
 static struct registry_actor *steps_registrar(void)
 {
     static bool added;
@@ -1609,9 +1636,6 @@ static void assert_signed_on_line(long long events0, int completed0)
     audit_clean();
 }
 
-/* reg_prep_line_end hands the drafts to the preparing thread only once all
- * are prepared: the last draft's refusal is in ERRS when it returns though
- * the batch never took it, and the records may be freed at once (ASan). */
 /* The bulk batch's event signatures are made on a thread of their own
  * (reg_sign_line_start): each event row is written with a zero signature
  * and leaf hash, then given both once signed, in log order, before the
@@ -1620,29 +1644,18 @@ static void assert_signed_on_line(long long events0, int completed0)
 static void test_steps_signed_on_line(void **state)
 {
     enum { N = 30 };
+    static const char *const family[2] = { "Oyelaran-Sorensen", "Quackenbush-Linde" },
+                             *given[2] = { "Waldemar", "Theodolinde" };
     struct registry_actor *a, *b, *r;
-    struct registry_step st[3 * N];
     struct err err = ERR_INIT;
-    json_t *recs[N];
     long long events0 = count_rows("events");
     int rc, completed0 = stmt_runs("UPDATE events SET signature");
     (void)state;
 
     steps_staff(&a, &b, &r);
-    for (int i = 0; i < N; i++) {
-        recs[i] = steps_person(i % 2 ? "Quackenbush-Linde" : "Oyelaran-Sorensen",
-                               i % 3 ? "Theodolinde" : "Waldemar", "1950-01-01");
-        char date[16];
-        snprintf(date, sizeof date, "19%02d-%02d-%02d", 40 + i, 1 + i % 12, 1 + i % 28);
-        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
-    }
-    steps_fill(st, recs, N, a, b, r);
-    rc = registry_record_steps(db, st, 3 * N, &err);
+    rc = steps_people(N, family, given, 40, a, b, r, &err);
     if (rc < 2 * N)
         fail_msg("steps: %d done (%s)", rc, err_msg(&err));
-    registry_steps_release(st, 3 * N);
-    for (int i = 0; i < N; i++)
-        json_decref(recs[i]);
     steps_staff_free(a, b, r);
     assert_signed_on_line(events0, completed0);
 }
@@ -1657,30 +1670,19 @@ static void test_steps_signed_on_line(void **state)
 static void test_steps_link_signed_on_line(void **state)
 {
     enum { N = 12 };
+    static const char *const family[2] = { "Abernathy-Kowal", "Vanderschoot" },
+                             *given[2] = { "Bartholomeus", "Ermenegilda" };
     struct registry_actor *a, *b, *r;
-    struct registry_step st[3 * N];
     struct err err = ERR_INIT;
-    json_t *recs[N];
     long long events0 = count_rows("events"), links0 = count_rows("person_links");
     int rc, bodies0 = stmt_runs("leaf_hash = ?2, body = ?4"), checked = 0;
     sqlite3_stmt *q;
     (void)state;
 
     steps_staff(&a, &b, &r);
-    for (int i = 0; i < N; i++) {
-        char date[16];
-        recs[i] = steps_person(i % 2 ? "Vanderschoot" : "Abernathy-Kowal",
-                               i % 3 ? "Ermenegilda" : "Bartholomeus", "1950-01-01");
-        snprintf(date, sizeof date, "19%02d-%02d-%02d", 20 + i, 1 + i % 12, 1 + i % 28);
-        json_object_set_new(json_object_get(recs[i], "birth"), "date", json_string(date));
-    }
-    steps_fill(st, recs, N, a, b, r);
-    rc = registry_record_steps(db, st, 3 * N, &err);
+    rc = steps_people(N, family, given, 20, a, b, r, &err);
     if (rc != 3 * N)
         fail_msg("steps: %d done (%s)", rc, err_msg(&err));
-    registry_steps_release(st, 3 * N);
-    for (int i = 0; i < N; i++)
-        json_decref(recs[i]);
     assert_int_equal(stmt_runs("leaf_hash = ?2, body = ?4") - bodies0, N);
     assert_int_equal(count_rows("person_links") - links0, N);
     assert_int_equal(sqlite3_prepare_v2(db_handle(db),
@@ -1945,6 +1947,9 @@ static void test_import_batch_not_spilled(void **state)
     audit_clean();
 }
 
+/* reg_prep_line_end hands the drafts to the preparing thread only once all
+ * are prepared: the last draft's refusal is in ERRS when it returns though
+ * the batch never took it, and the records may be freed at once (ASan). */
 static void test_prep_line_end_waits_for_preparation(void **state)
 {
     enum { N = 200 };
