@@ -19,6 +19,7 @@
  *     whether drafted in the registration's push or an earlier one;
  *   - national search (through name_keys) returns the rows, scores and order
  *     of the similarity query over birth_records. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1062,8 +1063,15 @@ static unsigned long long mem_total_kb(void)
     FILE *f = fopen("/proc/meminfo", "r");
 
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+        if (strncmp(line, "MemTotal:", 9) == 0) {
+            char *end = NULL;
+
+            errno = 0;
+            kb = strtoull(line + 9, &end, 10);
+            if (errno != 0 || end == line + 9)
+                kb = 0;
             break;
+        }
     if (f)
         fclose(f);
     return kb;
