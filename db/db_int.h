@@ -2,6 +2,8 @@
 #ifndef CIVREG_DB_INT_H
 #define CIVREG_DB_INT_H
 
+#include <stdint.h>
+
 #include "db.h"
 
 struct db_stmt_cache;
@@ -33,5 +35,21 @@ void db_checkpointer_committed(struct db_checkpointer *c, struct db *writer, int
 /* Checkpoints the thread has run (0 for NULL). */
 unsigned long db_checkpointer_count(struct db_checkpointer *c);
 void db_checkpointer_free(struct db_checkpointer *c);
+
+/* The time-ordered part of db_id_new's identifiers (sql.c, sql.h): the
+ * last one made, 48 bits of milliseconds since the Unix epoch then a 32-bit
+ * counter; zero before the first. */
+#define DB_ID_HEX 20
+#define DB_ID_MS_MAX UINT64_C(0xffffffffffff)
+struct db_id_clock {
+    uint64_t ms;
+    uint32_t seq;
+};
+/* The id part after LAST for a clock that reads NOW_MS: a later
+ * millisecond than LAST's starts at RANDOM32's counter, any other (the same
+ * or earlier) takes LAST plus one; LAST becomes it, written to HEX as
+ * DB_ID_HEX lowercase hex digits and a NUL. The caller serializes calls. */
+void db_id_next(struct db_id_clock *last, uint64_t now_ms, uint32_t (*random32)(void),
+                char hex[DB_ID_HEX + 1]);
 
 #endif

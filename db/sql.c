@@ -1,14 +1,18 @@
 /* civreg db: statement helpers, identifiers and numbered series. */
 #include "sql.h"
 
+#include <inttypes.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/encode.h"
 #include "core/secret.h"
+#include "core/timeutil.h"
 #include "db.h"
+#include "db_int.h"
 
 int db_prepare(struct db *db, sqlite3_stmt **st, const char *sql, struct err *err)
 {
@@ -38,13 +42,73 @@ char *db_column_dup(sqlite3_stmt *st, int i)
     return t ? strdup((const char *)t) : NULL;
 }
 
+/* The last id of this process (db_id_new), behind ID_LOCK; reset in a
+ * child forked without exec, whose ids must not count on from its parent's
+ * (both would then make the same ones). */
+static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+static struct db_id_clock id_last;
+
+static void id_fork_prepare(void)
+{
+    pthread_mutex_lock(&id_lock);
+}
+
+static void id_fork_parent(void)
+{
+    pthread_mutex_unlock(&id_lock);
+}
+
+static void id_fork_child(void)
+{
+    memset(&id_last, 0, sizeof id_last);
+    pthread_mutex_init(&id_lock, NULL);
+}
+
+static void id_register_fork(void)
+{
+    (void)pthread_atfork(id_fork_prepare, id_fork_parent, id_fork_child);
+}
+
+static uint32_t id_random32(void)
+{
+    uint32_t r;
+
+    secret_random(&r, sizeof r);
+    return r;
+}
+
+void db_id_next(struct db_id_clock *last, uint64_t now_ms, uint32_t (*random32)(void),
+                char hex[DB_ID_HEX + 1])
+{
+    if (now_ms > DB_ID_MS_MAX)
+        now_ms = DB_ID_MS_MAX;
+    /* RFC 9562 §6.2 method 1 with a random start: a later millisecond
+     * starts at a random counter; the same one, or a clock stepped back,
+     * counts on from the last id, the carry into the time part, so that no
+     * id of this process is ever lower than or equal to an earlier one. */
+    if (now_ms > last->ms) {
+        last->ms = now_ms;
+        last->seq = random32();
+    } else if (++last->seq == 0) {
+        last->ms++;
+    }
+    (void)snprintf(hex, DB_ID_HEX + 1, "%012" PRIx64 "%08" PRIx32, last->ms & DB_ID_MS_MAX,
+                   last->seq);
+}
+
 void db_id_new(const char *office, char kind, char out[DB_ID_MAX])
 {
-    unsigned char rnd[10];
-    char hex[21];
+    char hex[DB_ID_HEX + 1];
+    struct timespec ts = time_after_ms(CLOCK_REALTIME, 0);
+    uint64_t now_ms = 0;
 
-    secret_random(rnd, sizeof rnd);
-    hex_encode(rnd, sizeof rnd, hex);
+    (void)pthread_once(&id_once, id_register_fork);
+    if (ts.tv_sec > 0)
+        now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    pthread_mutex_lock(&id_lock);
+    db_id_next(&id_last, now_ms, id_random32, hex);
+    pthread_mutex_unlock(&id_lock);
     /* an office code is at most 8 characters (civreg.conf): never cut */
     (void)snprintf(out, DB_ID_MAX, "%.8s-%c-%s", office ? office : "XX", kind, hex);
 }

@@ -31,9 +31,17 @@ int db_bind_text(struct sqlite3_stmt *st, int i, const char *s);
 char *db_column_dup(struct sqlite3_stmt *st, int i);
 
 /* Identifiers meant to travel to a national tier are globally unique
- * without coordination: "<OFFICE>-<KIND>-<20 hex>" (80 random bits), KIND a
- * letter naming what is identified (R record, D death, X extract, A passport
- * application, B booklet batch). OFFICE NULL writes "XX". */
+ * without coordination: "<OFFICE>-<KIND>-<20 hex>", KIND a letter naming
+ * what is identified (R record, D death, X extract, A passport application,
+ * B booklet batch). OFFICE NULL writes "XX". The 20 lowercase hex digits
+ * are time-ordered (RFC 9562 §6.2, as UUIDv7): 12 of milliseconds since the
+ * Unix epoch, then 8 random for the first id of a millisecond and counted
+ * up for the later ones, so that the ids one process makes only ever grow
+ * (thread-safe; a clock stepped back counts on from the last id) and a
+ * table keyed by them is appended to. Two processes of one office meet
+ * only if both draw overlapping counters in the same millisecond (32
+ * random bits); the insert of such an id fails on the key. An id tells
+ * when it was made, to the millisecond. */
 #define DB_ID_MAX 32
 void db_id_new(const char *office, char kind, char out[DB_ID_MAX]);
 

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -16,6 +18,8 @@
 #include "core/secret.h"
 #include "db/datadir.h"
 #include "db/db.h"
+#include "db/db_int.h"
+#include "db/sql.h"
 #include "support/cmocka_main.h"
 #include "support/support.h"
 
@@ -345,6 +349,115 @@ static void test_datadir(void **state)
     assert_non_null(strstr(err_msg(&e), "civreg init"));
 }
 
+/* db_id_new: ids of one process only grow, from any thread, and keep the
+ * old shape ("<OFFICE>-<KIND>-" and 20 lowercase hex digits). */
+#define ID_THREADS 4
+#define ID_EACH 5000
+
+static void *id_thread(void *arg)
+{
+    char (*ids)[DB_ID_MAX] = arg;
+
+    for (int i = 0; i < ID_EACH; i++)
+        db_id_new("HQ", 'R', ids[i]);
+    return NULL;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static uint64_t id_ms(const char *id)
+{
+    char ms[13];
+
+    memcpy(ms, id + 5, 12);
+    ms[12] = '\0';
+    return strtoull(ms, NULL, 16);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void test_ids_increase(void **state)
+{
+    char (*ids)[DB_ID_MAX] = calloc(ID_THREADS * ID_EACH, DB_ID_MAX);
+    pthread_t th[ID_THREADS];
+    char last[DB_ID_MAX];
+    uint64_t t0 = now_ms(), t1;
+
+    (void)state;
+    assert_non_null(ids);
+    for (int t = 0; t < ID_THREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, id_thread, ids + t * ID_EACH), 0);
+    for (int t = 0; t < ID_THREADS; t++)
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+    db_id_new("HQ", 'R', last);
+    t1 = now_ms();
+    for (int i = 0; i < ID_THREADS * ID_EACH; i++) {
+        const char *id = ids[i];
+        assert_int_equal(strlen(id), 5 + 20);
+        assert_memory_equal(id, "HQ-R-", 5);
+        assert_int_equal(strspn(id + 5, "0123456789abcdef"), 20);
+        /* the first 12 hex digits: the time it was made, in milliseconds */
+        assert_true(id_ms(id) + 1000 >= t0 && id_ms(id) <= t1 + 1000);
+        /* each thread's ids in the order made, and every one below the
+         * id made after all of them */
+        if (i % ID_EACH)
+            assert_true(strcmp(ids[i - 1], id) < 0);
+        assert_true(strcmp(id, last) < 0);
+    }
+    qsort(ids, ID_THREADS * ID_EACH, DB_ID_MAX, id_cmp);
+    for (int i = 1; i < ID_THREADS * ID_EACH; i++)
+        assert_true(strcmp(ids[i - 1], ids[i]) < 0); /* unique */
+    free(ids);
+    db_id_new(NULL, 'D', last);
+    assert_memory_equal(last, "XX-D-", 5);
+}
+
+static uint32_t fixed_random(void)
+{
+    return 0xfffffffeu;
+}
+
+/* The clock read back: the ids count on from the last one, never lower. */
+static void test_id_clock_back(void **state)
+{
+    static const struct {
+        uint64_t now;
+        const char *want;
+    } steps[] = {
+        { 1000, "0000000003e8fffffffe" }, /* a new millisecond: the random counter */
+        { 1000, "0000000003e8ffffffff" }, /* the same one: counted up */
+        { 1000, "0000000003e900000000" }, /* the counter's carry into the time */
+        { 400, "0000000003e900000001" },  /* the clock stepped back */
+        { 1001, "0000000003e900000002" }, /* caught up, not past */
+        { 1002, "0000000003eafffffffe" }, /* a later millisecond */
+        { 0, "0000000003eaffffffff" },
+    };
+    struct db_id_clock last = { 0, 0 };
+    char hex[DB_ID_HEX + 1], prev[DB_ID_HEX + 1] = "";
+
+    (void)state;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        db_id_next(&last, steps[i].now, fixed_random, hex);
+        assert_string_equal(hex, steps[i].want);
+        assert_true(strcmp(prev, hex) < 0);
+        memcpy(prev, hex, sizeof hex);
+    }
+    /* past 48 bits of milliseconds (year 10889): held at the last one */
+    last = (struct db_id_clock){ 0, 0 };
+    db_id_next(&last, UINT64_C(1) << 50, fixed_random, hex);
+    assert_string_equal(hex, "fffffffffffffffffffe");
+}
+
 CMOCKA_MAIN_WITH((.group = "db", .setup = setup, .teardown = teardown, .secret = 1),
                  test_open_migrate, test_newer_schema_refused, test_check,
-                 test_random_bytes_not_a_db, test_transactions, test_datadir, test_stmt_cache)
+                 test_random_bytes_not_a_db, test_transactions, test_datadir, test_stmt_cache,
+                 test_ids_increase, test_id_clock_back)
