@@ -2018,6 +2018,48 @@ static void test_sign_line_named(void **state)
     reg_sign_line_end(s);
 }
 
+/* An id met again (two processes of one office drawing the same counter in
+ * the same millisecond, db_id_new): a row with the new record's id stored
+ * just before its own (a temporary trigger on the draft's event) makes the
+ * draft fail on the key, with a message that names it, and nothing of the
+ * draft stays. */
+static void test_draft_id_taken_fails_clearly(void **state)
+{
+    struct registry_actor *a = login("clerk-a", "a-krelc-tundra-ferns-61");
+    struct err err = ERR_INIT;
+    json_t *rec = registry_record_example();
+    long long events = count_rows("events"), records = count_rows("birth_records");
+    char *id = NULL;
+    (void)state;
+
+    json_object_set_new(json_object_get(rec, "child"), "family_name", json_string("Zusammenstoss"));
+    assert_int_equal(sqlite3_exec(db_handle(db),
+                                  "CREATE TEMP TRIGGER id_taken AFTER INSERT ON main.event_objects"
+                                  " WHEN NEW.kind = 'record' AND NOT EXISTS (SELECT 1 FROM"
+                                  " birth_records WHERE id = NEW.object_id) BEGIN INSERT INTO"
+                                  " birth_records(id, office, status, version, created_at,"
+                                  " updated_at, event_seq) VALUES (NEW.object_id, (SELECT code"
+                                  " FROM offices LIMIT 1), 'draft', 1, 'x', 'x', NEW.seq); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(registry_record_draft(db, a, rec, &id, &err), -1);
+    assert_int_equal(sqlite3_exec(db_handle(db), "DROP TRIGGER temp.id_taken", NULL, NULL, NULL),
+                     SQLITE_OK);
+    print_message("%s\n", err_msg(&err));
+    assert_non_null(strstr(err_msg(&err), "storing the record"));
+    assert_non_null(strstr(err_msg(&err), "UNIQUE constraint failed: birth_records.id"));
+    assert_null(id);
+    assert_int_equal(count_rows("events"), events);
+    assert_int_equal(count_rows("birth_records"), records);
+    /* the next draft draws another id and is stored */
+    assert_int_equal(registry_record_draft(db, a, rec, &id, &err), 0);
+    assert_int_equal(count_rows("birth_records"), records + 1);
+    free(id);
+    json_decref(rec);
+    registry_actor_free(a);
+    audit_clean();
+}
+
 CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1),
                  test_four_eyes_read_failure_refuses, test_four_eyes_busy_refuses,
                  test_duplicate_gate_read_failure_refuses, test_witness_write_failure_closes,
@@ -2035,4 +2077,5 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_steps_uin_pool, test_steps_signed_on_line, test_steps_link_signed_on_line,
                  test_steps_counter_once,
                  test_steps_batch_not_spilled, test_import_signed_on_line,
-                 test_import_batch_not_spilled, test_sign_line_named)
+                 test_import_batch_not_spilled, test_sign_line_named,
+                 test_draft_id_taken_fails_clearly)
