@@ -59,10 +59,11 @@ static void id_fork_parent(void)
     pthread_mutex_unlock(&id_lock);
 }
 
+/* The child's one thread is the one that took the lock in id_fork_prepare. */
 static void id_fork_child(void)
 {
     memset(&id_last, 0, sizeof id_last);
-    pthread_mutex_init(&id_lock, NULL);
+    pthread_mutex_unlock(&id_lock);
 }
 
 static void id_register_fork(void)
