@@ -407,8 +407,13 @@ static int name_row_add(void *ctx, const char *key, int dob)
 void reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r)
 {
     memset(r, 0, sizeof *r);
+    if (names_ph == NULL) {
+        r->many = true; /* not known */
+        return;
+    }
     r->none = true;
-    (void)reg_search_name_keys_each(names_ph, dob, name_row_add, r);
+    /* as the index writer takes a record without a birth date */
+    (void)reg_search_name_keys_each(names_ph, dob ? dob : "", name_row_add, r);
 }
 
 int reg_dup_rescan_needed(const json_t *rec, const struct search_keys *keys,

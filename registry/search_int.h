@@ -221,6 +221,7 @@ struct reg_name_rows {
     unsigned n;
     uint64_t key[REG_NAME_ROWS_MAX];
 };
+/* DOB: the record's birth.date, or NULL (no rows); NAMES_PH NULL: not known. */
 void reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r);
 /* Whether record REC's duplicate scan (its folded names KEYS), done with
  * *KEYED set (reg_dup_scan_keys) when LATER's N records were not indexed

@@ -1779,6 +1779,16 @@ static void test_dup_rescan_needed(void **state)
     /* nothing in common but the date */
     assert_false(rescan_needed("Ostrowska", "Wilhelmina", "1931-04-05", "Kettleborough",
                                "Bartholomew", "1931-04-05"));
+    /* a draft with no birth date has no name-key row; one whose rows are
+     * not known asks for the scan */
+    {
+        struct reg_name_rows none, unknown;
+        reg_name_rows_of("OSTRSK WLHLMN", NULL, &none);
+        assert_true(none.none);
+        assert_false(none.many);
+        reg_name_rows_of(NULL, "1931-04-05", &unknown);
+        assert_true(unknown.many);
+    }
 }
 
 /* A batch drafting its records first and registering them after (as
