@@ -10,6 +10,7 @@
  * mother's name. Pairs at or above REGISTRY_DUP_THRESHOLD are stored in
  * dup_candidates; registration waits until a registrar has resolved every
  * open pair of the record, each resolution a signed record.duplicate event. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,21 +405,22 @@ static int name_row_add(void *ctx, const char *key, int dob)
     return 0;
 }
 
-void reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r)
+int reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r)
 {
     memset(r, 0, sizeof *r);
     if (names_ph == NULL) {
         r->many = true; /* not known */
-        return;
+        return INT_MAX;
     }
     r->none = true;
     /* as the index writer takes a record without a birth date */
     (void)reg_search_name_keys_each(names_ph, dob ? dob : "", name_row_add, r);
+    return r->many ? INT_MAX : r->none ? INT_MIN : r->dob;
 }
 
 int reg_dup_rescan_needed(const json_t *rec, const struct search_keys *keys,
-                          const struct reg_name_rows *later, size_t n, bool *needed,
-                          struct err *err)
+                          const int *dates, const struct reg_name_rows *later, size_t n,
+                          bool *needed, struct err *err)
 {
     struct registry_search_query q;
     struct reg_dup_key_query kq;
@@ -439,14 +441,15 @@ int reg_dup_rescan_needed(const json_t *rec, const struct search_keys *keys,
     /* the look-up's dob BETWEEN */
     lo = (kq.from.y - 1) * 10000;
     hi = (kq.from.y + 1) * 10000 + 9999;
+    /* the dates first, 4 bytes a draft: most are outside the years */
     for (size_t i = 0; i < n; i++) {
         const struct reg_name_rows *r = &later[i];
         uint64_t held = 0;
         size_t missed;
-        if (r->many)
-            return 0;
-        if (r->none || r->dob < lo || r->dob > hi)
-            continue; /* none of its rows is read */
+        if (dates[i] == INT_MAX)
+            return 0; /* its rows not known */
+        if (dates[i] < lo || dates[i] > hi)
+            continue; /* none of its rows is read (INT_MIN: it has none) */
         for (size_t k = 0; k < kq.nk; k++)
             for (unsigned j = 0; j < r->n; j++)
                 if (r->key[j] == packed[k])

@@ -7,6 +7,7 @@
  * A correction is a new version with a reason and evidence; versions are
  * never updated or deleted. Each step is one transaction with one signed
  * event. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1021,6 +1022,7 @@ struct steps_ctx {
     /* this attempt's: the search_name_keys rows of each draft, by its
      * place in HELD (register_drafted) */
     struct reg_name_rows *name_rows;
+    int *name_dates; /* and their dates (reg_name_rows_of) */
     /* this attempt's: duplicate candidates found by its scans (or assumed
      * found: a by-id registration's rescan), see register_ctx's NO_PAIRS */
     size_t dup_found;
@@ -1099,7 +1101,8 @@ static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
      * (reg_dup_rescan_needed). */
     if (d->keyed && keys != NULL && d->held_at < b->held.n) {
         struct err ignored = ERR_INIT; /* then scanned again, which says it */
-        if (reg_dup_rescan_needed(h.data, keys, b->name_rows + d->held_at + 1,
+        if (reg_dup_rescan_needed(h.data, keys, b->name_dates + d->held_at + 1,
+                                  b->name_rows + d->held_at + 1,
                                   b->held.n - d->held_at - 1, &again, &ignored) != 0)
             again = true;
     }
@@ -1167,7 +1170,7 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         /* the place its held row takes: its name keys not known until
          * the draft is stored */
         if (b->held.n < b->n)
-            b->name_rows[b->held.n] = (struct reg_name_rows){ .many = true };
+            b->name_dates[b->held.n] = INT_MAX;
         c.dup_found = &b->dup_found;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
@@ -1177,7 +1180,8 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         d->held_at = c.held_at;
         d->keyed = c.keyed;
         if (d->held_at < b->held.n)
-            reg_name_rows_of(reg_fts_held_names_ph(&b->held, d->held_at),
+            b->name_dates[d->held_at] = reg_name_rows_of(
+                reg_fts_held_names_ph(&b->held, d->held_at),
                              json_string_value(json_object_get(
                                  json_object_get(b->norms[i], "birth"), "date")),
                              &b->name_rows[d->held_at]);
@@ -1383,14 +1387,16 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
     b.prep_at = calloc(n ? n : 1, sizeof *b.prep_at);
     b.name_rows = calloc(n ? n : 1, sizeof *b.name_rows);
+    b.name_dates = calloc(n ? n : 1, sizeof *b.name_dates);
     prep_errs = calloc(n ? n : 1, sizeof *prep_errs);
     records = calloc(n ? n : 1, sizeof *records);
     if (b.norms == NULL || b.drafted == NULL || b.prep_at == NULL || b.name_rows == NULL ||
-        prep_errs == NULL || records == NULL) {
+        b.name_dates == NULL || prep_errs == NULL || records == NULL) {
         free(b.norms);
         free(b.drafted);
         free(b.prep_at);
         free(b.name_rows);
+        free(b.name_dates);
         free(prep_errs);
         free(records);
         return err_oom(err);
@@ -1458,6 +1464,7 @@ out:
     free(b.drafted);
     free(b.prep_at);
     free(b.name_rows);
+    free(b.name_dates);
     free(prep_errs);
     free(records);
     return rc;

@@ -221,18 +221,21 @@ struct reg_name_rows {
     unsigned n;
     uint64_t key[REG_NAME_ROWS_MAX];
 };
-/* DOB: the record's birth.date, or NULL (no rows); NAMES_PH NULL: not known. */
-void reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r);
+/* DOB: the record's birth.date, or NULL (no rows); NAMES_PH NULL: not known.
+ * Returns the record's entry of the dates reg_dup_rescan_needed reads first:
+ * R->dob, INT_MIN when it has no row, INT_MAX when MANY. */
+int reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r);
 /* Whether record REC's duplicate scan (its folded names KEYS), done with
  * *KEYED set (reg_dup_scan_keys) when LATER's N records were not indexed
  * yet and nothing else of the index changed since, could find anything
  * else now: *NEEDED is false only when none of LATER's rows would be in
  * one of the name-key look-up's passes (each misses two or more of its
  * groups, or is out of its years), so the look-up reads the same rows as
- * then and the scan finds the same candidates, with the same pairs stored. */
+ * then and the scan finds the same candidates, with the same pairs stored.
+ * DATES: LATER's dates as reg_name_rows_of returned them. */
 int reg_dup_rescan_needed(const json_t *rec, const struct search_keys *keys,
-                          const struct reg_name_rows *later, size_t n, bool *needed,
-                          struct err *err) __attribute__((warn_unused_result));
+                          const int *dates, const struct reg_name_rows *later, size_t n,
+                          bool *needed, struct err *err) __attribute__((warn_unused_result));
 
 /* Record ID was just registered as REGNO with UIN (its version unchanged):
  * its index entry's status and numbers, the rest kept as it is (a record

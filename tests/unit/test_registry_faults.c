@@ -7,6 +7,7 @@
  * (what the operating system's lock or another process's recovery gives a
  * reader), and RLIMIT_FSIZE makes write(2) come up short. */
 #include <dirent.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1716,18 +1717,20 @@ static void test_steps_link_signed_on_line(void **state)
 
 /* The name-key rows of a record FAMILY, GIVEN born DOB, as its draft
  * indexes them. */
-static void name_rows_of(const char *family, const char *given, const char *dob,
-                         struct reg_name_rows *r)
+static int name_rows_of(const char *family, const char *given, const char *dob,
+                        struct reg_name_rows *r)
 {
+    int date;
     json_t *rec = steps_person(family, given, dob);
     struct search_keys k;
     struct err err = ERR_INIT;
 
     assert_int_equal(reg_search_keys(rec, &k, &err), 0);
     assert_int_equal(reg_search_keys_texts(rec, &k), 0);
-    reg_name_rows_of(buf_str(&k.texts.names_ph), dob, r);
+    date = reg_name_rows_of(buf_str(&k.texts.names_ph), dob, r);
     reg_search_keys_release(&k);
     json_decref(rec);
+    return date;
 }
 
 /* Whether the registration of a record drafted as FAMILY GIVEN on DOB
@@ -1739,13 +1742,14 @@ static bool rescan_needed(const char *family, const char *given, const char *dob
     json_t *rec = steps_person(family, given, dob);
     struct search_keys k;
     struct reg_name_rows later[2];
+    int dates[2];
     struct err err = ERR_INIT;
     bool needed = false;
 
     assert_int_equal(reg_search_keys(rec, &k, &err), 0);
-    name_rows_of("Zyzzogeton", "Quoxwell", "1801-01-01", &later[0]); /* nothing alike */
-    name_rows_of(other_family, other_given, other_dob, &later[1]);
-    assert_int_equal(reg_dup_rescan_needed(rec, &k, later, 2, &needed, &err), 0);
+    dates[0] = name_rows_of("Zyzzogeton", "Quoxwell", "1801-01-01", &later[0]); /* nothing alike */
+    dates[1] = name_rows_of(other_family, other_given, other_dob, &later[1]);
+    assert_int_equal(reg_dup_rescan_needed(rec, &k, dates, later, 2, &needed, &err), 0);
     reg_search_keys_release(&k);
     json_decref(rec);
     return needed;
@@ -1783,10 +1787,10 @@ static void test_dup_rescan_needed(void **state)
      * not known asks for the scan */
     {
         struct reg_name_rows none, unknown;
-        reg_name_rows_of("OSTRSK WLHLMN", NULL, &none);
+        assert_int_equal(reg_name_rows_of("OSTRSK WLHLMN", NULL, &none), INT_MIN);
         assert_true(none.none);
         assert_false(none.many);
-        reg_name_rows_of(NULL, "1931-04-05", &unknown);
+        assert_int_equal(reg_name_rows_of(NULL, "1931-04-05", &unknown), INT_MAX);
         assert_true(unknown.many);
     }
 }
