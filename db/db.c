@@ -321,12 +321,22 @@ static int db_files_private(const char *path, bool create, struct err *err)
  * SQLite otherwise counts every malloc and free under one process-wide
  * mutex (about 3% of the import batch's thread, see docs/performance.md,
  * round 9b); civreg never reads them (sqlite3_memory_used, heap limits).
- * When something initialized SQLite first the call is refused, harmlessly. */
+ * And statement journals held in memory up to DB_STMT_JOURNAL_MEM bytes
+ * (SQLite's default: 64 KiB). A statement that may fail halfway inside a
+ * transaction (an UPDATE of a column with a foreign key and a UNIQUE
+ * index, as the registration's of birth_records) journals the pages it
+ * changes; past the bound the journal becomes a temporary file, which
+ * stays for the rest of the transaction: from the first statement that
+ * outgrew 64 KiB on (a B-tree split), each later registration of a bulk
+ * batch wrote its ~8 pages there with 16 pwrite calls (docs/performance.md,
+ * round 17c). The journal is emptied after each statement.
+ * When something initialized SQLite first the calls are refused, harmlessly. */
 static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
 
 static void sqlite_configure(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, DB_STMT_JOURNAL_MEM);
 }
 
 void db_library_init(void)

@@ -100,6 +100,11 @@ int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg, struct err *err
  * Returns -1 only without memory; without the thread (logged) the
  * connection checkpoints itself as before. */
 int db_checkpoint_beside(struct db *db, struct err *err) __attribute__((warn_unused_result));
+/* Bytes of a statement journal held in memory before SQLite moves it to a
+ * temporary file (sqlite3_config SQLITE_CONFIG_STMTJRNL_SPILL, set once
+ * for the process by db_library_init). */
+#define DB_STMT_JOURNAL_MEM (4 * 1024 * 1024)
+
 /* DB set up, from now on, for batches written back to back (the import's,
  * the bulk steps'): its checkpoints beside it (db_checkpoint_beside) and
  * room in its page cache for the pages a batch's transaction changes

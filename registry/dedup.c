@@ -10,6 +10,7 @@
  * mother's name. Pairs at or above REGISTRY_DUP_THRESHOLD are stored in
  * dup_candidates; registration waits until a registrar has resolved every
  * open pair of the record, each resolution a signed record.duplicate event. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,32 @@ static int cmp_found(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-/* registry_dup_find with REC's folded names KEYS, or NULL to fold them here. */
+/* The query of record REC's duplicate scan (MINE: its keys, from its folded
+ * names K), its names in NAMES. 1: REC has no date of birth, so no pair
+ * reaches the threshold (see DUP_NEAR below); -1: names too long. */
+static int dup_query(const json_t *rec, const struct search_keys *k, struct dup_keys *mine,
+                     struct buf *names, struct registry_search_query *q, struct err *err)
+{
+    memset(q, 0, sizeof *q);
+    keys_of(rec, k, mine);
+    if (buf_printf(names, "%s %s", mine->given, mine->family) != 0)
+        return err_set(err, "duplicates: names too long");
+    q->names = (char *)buf_str(names);
+    if (reg_pdate_parse_stored(mine->dob, &q->from) != 0)
+        return 1;
+    q->to = q->from;
+    q->has_date = true;
+    q->near_years = true;
+    q->phonetic_only = true;
+    return 0;
+}
+
+/* registry_dup_find with REC's folded names KEYS, or NULL to fold them here.
+ * *KEYED (or NULL): the candidates came from the name-key look-up alone,
+ * and there were some (search_name_keys read; no FTS5 or trigram pass). */
 static int dup_find(struct db *db, const json_t *rec, const struct search_keys *keys,
                     struct reg_fts_held *held, const char *exclude_id, json_t **out,
-                    struct err *err)
+                    bool *keyed, struct err *err)
 {
     struct registry_search_query q;
     struct search_keys own;
@@ -161,31 +184,20 @@ static int dup_find(struct db *db, const json_t *rec, const struct search_keys *
     int64_t *ids = NULL;
     size_t n = 0, kept = 0;
     struct buf names = BUF_INIT(8192);
-    const char *dob;
-    int rc = -1, by_key;
+    int rc = -1, by_key, qr;
 
     *out = NULL;
-    memset(&q, 0, sizeof q);
+    if (keyed)
+        *keyed = false;
     if (keys == NULL && reg_search_keys(rec, &own, err) != 0)
         return -1;
-    keys_of(rec, k, &mine);
-    if (buf_printf(&names, "%s %s", mine.given, mine.family) != 0) {
-        err_set(err, "duplicates: names too long");
+    if ((qr = dup_query(rec, k, &mine, &names, &q, err)) < 0)
         goto out;
-    }
-    q.names = (char *)buf_str(&names);
-    dob = mine.dob;
-    if (reg_pdate_parse_stored(dob, &q.from) != 0) {
-        /* without a date of birth no pair reaches the threshold (see
-         * DUP_NEAR below) */
+    if (qr == 1) {
         *out = json_array();
         rc = *out ? 0 : err_oom(err);
         goto out;
     }
-    q.to = q.from;
-    q.has_date = true;
-    q.near_years = true;
-    q.phonetic_only = true;
     ids = calloc(DUP_CANDIDATES, sizeof *ids);
     if (ids == NULL) {
         err_oom(err);
@@ -201,6 +213,8 @@ static int dup_find(struct db *db, const json_t *rec, const struct search_keys *
     by_key = reg_search_dup_key_candidates(db, &q, DUP_CANDIDATES, ids, &n, err);
     if (by_key < 0 || (by_key == 1 && reg_search_fts_held_flush(db, held, err) != 0))
         goto out;
+    if (keyed)
+        *keyed = by_key == 0 && n > 0;
     if ((by_key == 1 && reg_search_dup_candidates(db, &q, DUP_CANDIDATES, ids, &n, err) != 0) ||
         (n == 0 && reg_search_candidates(db, &q, 3, false, DUP_CANDIDATES, ids, &n, err) != 0))
         goto out;
@@ -275,7 +289,7 @@ out:
 int registry_dup_find(struct db *db, const json_t *rec, const char *exclude_id, json_t **out,
                       struct err *err)
 {
-    return dup_find(db, rec, NULL, NULL, exclude_id, out, err);
+    return dup_find(db, rec, NULL, NULL, exclude_id, out, NULL, err);
 }
 
 /* The current version of record ID (normalized JSON) and its hash. */
@@ -321,12 +335,12 @@ int registry_dup_scan(struct db *db, const char *id, struct err *err)
 
 int registry_dup_scan_record(struct db *db, const char *id, const json_t *rec, struct err *err)
 {
-    return reg_dup_scan_keys(db, id, rec, NULL, NULL, NULL, err);
+    return reg_dup_scan_keys(db, id, rec, NULL, NULL, NULL, NULL, err);
 }
 
 int reg_dup_scan_keys(struct db *db, const char *id, const json_t *rec,
                       const struct search_keys *keys, struct reg_fts_held *held,
-                      size_t *found_n, struct err *err)
+                      size_t *found_n, bool *keyed, struct err *err)
 {
     json_t *found = NULL, *c;
     struct buf why = BUF_INIT(4096);
@@ -334,7 +348,7 @@ int reg_dup_scan_keys(struct db *db, const char *id, const json_t *rec,
     size_t i;
     int rc = -1;
 
-    if (reg_now(now, err) != 0 || dup_find(db, rec, keys, held, id, &found, err) != 0)
+    if (reg_now(now, err) != 0 || dup_find(db, rec, keys, held, id, &found, keyed, err) != 0)
         goto out;
     if (found_n)
         *found_n += json_array_size(found);
@@ -362,6 +376,89 @@ out:
     buf_release(&why);
     json_decref(found);
     return rc;
+}
+
+/* A phonetic key (at most REGISTRY_PHONETIC_MAX bytes, no NUL) as a number:
+ * equal keys, equal numbers. */
+static uint64_t key_packed(const char *key, size_t n)
+{
+    uint64_t v = 0;
+    _Static_assert(REGISTRY_PHONETIC_MAX <= sizeof v, "dedup: a phonetic key fits 64 bits");
+    memcpy(&v, key, n);
+    return v;
+}
+
+static int name_row_add(void *ctx, const char *key, int dob)
+{
+    struct reg_name_rows *r = ctx;
+    uint64_t k = key_packed(key, strlen(key));
+
+    r->dob = dob;
+    r->none = false;
+    for (unsigned i = 0; i < r->n; i++)
+        if (r->key[i] == k)
+            return 0;
+    if (r->n == REG_NAME_ROWS_MAX)
+        r->many = true;
+    else
+        r->key[r->n++] = k;
+    return 0;
+}
+
+int reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r)
+{
+    memset(r, 0, sizeof *r);
+    if (names_ph == NULL) {
+        r->many = true; /* not known */
+        return INT_MAX;
+    }
+    r->none = true;
+    /* as the index writer takes a record without a birth date */
+    (void)reg_search_name_keys_each(names_ph, dob ? dob : "", name_row_add, r);
+    return r->many ? INT_MAX : r->none ? INT_MIN : r->dob;
+}
+
+int reg_dup_rescan_needed(const json_t *rec, const struct search_keys *keys,
+                          const int *dates, const struct reg_name_rows *later, size_t n,
+                          bool *needed, struct err *err)
+{
+    struct registry_search_query q;
+    struct reg_dup_key_query kq;
+    struct dup_keys mine;
+    struct buf names = BUF_INIT(8192);
+    uint64_t packed[REG_DUP_KEY_WORDS];
+    int lo, hi, qr;
+
+    *needed = true;
+    if ((qr = dup_query(rec, keys, &mine, &names, &q, err)) != 0 ||
+        reg_dup_key_query_make(&q, &kq) != 0) {
+        buf_release(&names);
+        return qr < 0 ? -1 : 0;
+    }
+    buf_release(&names);
+    for (size_t k = 0; k < kq.nk; k++)
+        packed[k] = key_packed(kq.keys[k], strlen(kq.keys[k]));
+    /* the look-up's dob BETWEEN */
+    lo = (kq.from.y - 1) * 10000;
+    hi = (kq.from.y + 1) * 10000 + 9999;
+    /* the dates first, 4 bytes a draft: most are outside the years */
+    for (size_t i = 0; i < n; i++) {
+        const struct reg_name_rows *r = &later[i];
+        uint64_t held = 0;
+        size_t missed;
+        if (dates[i] == INT_MAX)
+            return 0; /* its rows not known */
+        if (dates[i] < lo || dates[i] > hi)
+            continue; /* none of its rows is read (INT_MIN: it has none) */
+        for (size_t k = 0; k < kq.nk; k++)
+            for (unsigned j = 0; j < r->n; j++)
+                if (r->key[j] == packed[k])
+                    held |= 1ULL << k;
+        if (held != 0 && reg_dup_key_miss(&kq, held, r->dob, &missed) <= 1)
+            return 0; /* in a pass's rows: it may be a candidate */
+    }
+    *needed = false;
+    return 0;
 }
 
 int registry_dup_gate(struct db *db, const char *id, struct err *err)

@@ -7,6 +7,7 @@
  * A correction is a new version with a reason and evidence; versions are
  * never updated or deleted. Each step is one transaction with one signed
  * event. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,9 @@ struct draft_ctx {
     size_t held_at;
     /* bulk (or NULL): the batch's count of duplicate candidates found */
     size_t *dup_found;
+    /* out: the duplicate scan's candidates came from the name keys alone
+     * (reg_dup_scan_keys's KEYED) */
+    bool keyed;
 };
 
 /* The row that makes an imported line a record once (derived from the
@@ -303,7 +307,7 @@ static int draft_tx(struct db *db, void *arg, struct err *err)
                                              c->held, &c->held_at, err)
                  : reg_search_index_put_keys(db, c->id, c->actor->office, "draft", c->norm, kp,
                                              true, NULL, NULL, err)) != 0 ||
-        reg_dup_scan_keys(db, c->id, c->norm, kp, c->held, c->dup_found, err) != 0)
+        reg_dup_scan_keys(db, c->id, c->norm, kp, c->held, c->dup_found, &c->keyed, err) != 0)
         goto out;
     if (c->keep && folded) { /* prepared names stay the preparation's */
         *c->keep = keys;
@@ -994,6 +998,9 @@ struct drafted {
     char verified_at[TIME_ISO8601_LEN + 1];
     uint64_t verified_seq;
     size_t held_at; /* its search_fts row in the batch's held rows */
+    /* its duplicate scan's candidates came from the name keys alone
+     * (draft_ctx's KEYED) */
+    bool keyed;
 };
 
 struct steps_ctx {
@@ -1012,6 +1019,10 @@ struct steps_ctx {
     struct reg_frontier_cache frontier;
     /* this attempt's: the drafts' search_fts rows, written at the end */
     struct reg_fts_held held;
+    /* this attempt's: the search_name_keys rows of each draft, by its
+     * place in HELD (register_drafted) */
+    struct reg_name_rows *name_rows;
+    int *name_dates; /* and their dates (reg_name_rows_of) */
     /* this attempt's: duplicate candidates found by its scans (or assumed
      * found: a by-id registration's rescan), see register_ctx's NO_PAIRS */
     size_t dup_found;
@@ -1072,17 +1083,32 @@ static int drafted_head(const struct steps_ctx *b, size_t draft,
 static int register_drafted(struct db *db, struct steps_ctx *b, size_t draft,
                             struct register_ctx *c, struct err *err)
 {
+    const struct drafted *d = &b->drafted[draft];
+    const struct search_keys *keys;
     struct rec_head h;
-    int rc;
+    bool again = true;
+    int rc = 0;
 
     if (drafted_head(b, draft, c->actor, &h, err) != 0)
         return -1;
+    keys = h.data != c->known ? NULL : d->has_keys ? &d->keys : d->prep_keys;
+    /* The scan again only when it may find something its draft's scan did
+     * not: that scan read the same index but for the drafts since (the
+     * batch's steps change no other index row before its end, and no
+     * other connection writes), so when it came from the name keys alone
+     * and none of the later drafts' name keys would enter the look-up,
+     * it would find the same candidates and store the same pairs
+     * (reg_dup_rescan_needed). */
+    if (d->keyed && keys != NULL && d->held_at < b->held.n) {
+        struct err ignored = ERR_INIT; /* then scanned again, which says it */
+        if (reg_dup_rescan_needed(h.data, keys, b->name_dates + d->held_at + 1,
+                                  b->name_rows + d->held_at + 1,
+                                  b->held.n - d->held_at - 1, &again, &ignored) != 0)
+            again = true;
+    }
     c->wrote = true;
-    rc = reg_dup_scan_keys(db, h.id, h.data,
-                           h.data != c->known        ? NULL
-                           : b->drafted[draft].has_keys ? &b->drafted[draft].keys
-                                                        : b->drafted[draft].prep_keys,
-                           &b->held, &b->dup_found, err);
+    if (again)
+        rc = reg_dup_scan_keys(db, h.id, h.data, keys, &b->held, &b->dup_found, NULL, err);
     if (rc == 0) {
         c->wrote = false;
         c->no_pairs = b->dup_found == 0;
@@ -1137,10 +1163,14 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         d->has_keys = false;
         d->prep_keys = prep && prep->folded ? &prep->keys : NULL;
         d->rounds = 0;
-        d->verified = d->registered = d->row_later = false;
+        d->verified = d->registered = d->row_later = d->keyed = false;
         d->regno = NULL;
         c.keep = &d->keys;
         c.held = &b->held;
+        /* the place its held row takes: its name keys not known until
+         * the draft is stored */
+        if (b->held.n < b->n)
+            b->name_dates[b->held.n] = INT_MAX;
         c.dup_found = &b->dup_found;
         if (draft_tx(db, &c, &s->err) != 0) {
             free(c.id);
@@ -1148,6 +1178,13 @@ static int step_run(struct db *db, struct steps_ctx *b, size_t i, struct err *er
         }
         d->has_keys = c.kept;
         d->held_at = c.held_at;
+        d->keyed = c.keyed;
+        if (d->held_at < b->held.n)
+            b->name_dates[d->held_at] = reg_name_rows_of(
+                reg_fts_held_names_ph(&b->held, d->held_at),
+                             json_string_value(json_object_get(
+                                 json_object_get(b->norms[i], "birth"), "date")),
+                             &b->name_rows[d->held_at]);
         s->new_id = c.id;
         memcpy(d->hash, c.hash, sizeof d->hash);
         break;
@@ -1349,13 +1386,17 @@ int registry_record_steps(struct db *db, struct registry_step *steps, size_t n, 
     b.norms = calloc(n ? n : 1, sizeof *b.norms);
     b.drafted = calloc(n ? n : 1, sizeof *b.drafted);
     b.prep_at = calloc(n ? n : 1, sizeof *b.prep_at);
+    b.name_rows = calloc(n ? n : 1, sizeof *b.name_rows);
+    b.name_dates = calloc(n ? n : 1, sizeof *b.name_dates);
     prep_errs = calloc(n ? n : 1, sizeof *prep_errs);
     records = calloc(n ? n : 1, sizeof *records);
-    if (b.norms == NULL || b.drafted == NULL || b.prep_at == NULL || prep_errs == NULL ||
-        records == NULL) {
+    if (b.norms == NULL || b.drafted == NULL || b.prep_at == NULL || b.name_rows == NULL ||
+        b.name_dates == NULL || prep_errs == NULL || records == NULL) {
         free(b.norms);
         free(b.drafted);
         free(b.prep_at);
+        free(b.name_rows);
+        free(b.name_dates);
         free(prep_errs);
         free(records);
         return err_oom(err);
@@ -1422,6 +1463,8 @@ out:
     free(b.norms);
     free(b.drafted);
     free(b.prep_at);
+    free(b.name_rows);
+    free(b.name_dates);
     free(prep_errs);
     free(records);
     return rc;

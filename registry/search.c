@@ -647,42 +647,69 @@ static bool key_date_match(const struct registry_pdate *q, int dob)
     return true;
 }
 
-#define KEY_WORDS 32
-
-int reg_search_dup_key_candidates(struct db *db, const struct registry_search_query *q,
-                                  size_t max, int64_t *ids, size_t *np, struct err *err)
+int reg_dup_key_query_make(const struct registry_search_query *q, struct reg_dup_key_query *k)
 {
-    char keys[KEY_WORDS][REGISTRY_PHONETIC_MAX + 1];
-    size_t word_key[KEY_WORDS], nw = 0, nk = 0, len, nrows = 0, cap = 0, n = 0, out = 0;
-    struct key_row *rows = NULL;
-    struct row_list *lists = NULL;
-    int64_t *listed = NULL;
-    sqlite3_stmt *st = NULL;
     const char *p = q->names, *w;
-    int rc = -1, s;
+    size_t len;
 
+    k->nw = k->nk = 0;
     if (q->names == NULL || q->given || q->family || q->parents || q->place || q->uin ||
-        q->regno || !q->has_date || !q->near_years || !q->phonetic_only || *np != 0 ||
-        max == 0 || max > SIZE_MAX / 64 || memcmp(&q->from, &q->to, sizeof q->from) != 0)
+        q->regno || !q->has_date || !q->near_years || !q->phonetic_only ||
+        memcmp(&q->from, &q->to, sizeof q->from) != 0)
         return 1;
     /* word_groups' groups: a whole word with a key is names_ph:"KEY" */
     while ((len = next_word(&p, &w)) > 0) {
         char ph[REGISTRY_PHONETIC_MAX + 1];
-        size_t k;
-        if (nw == KEY_WORDS || len < 2 || len >= 128)
+        size_t i;
+        if (k->nw == REG_DUP_KEY_WORDS || len < 2 || len >= 128)
             return 1;
         registry_name_phonetic(w, len, ph);
         if (ph[0] == '\0')
             return 1;
-        for (k = 0; k < nk && strcmp(keys[k], ph) != 0; k++)
+        for (i = 0; i < k->nk && strcmp(k->keys[i], ph) != 0; i++)
             ;
-        if (k == nk)
-            memcpy(keys[nk++], ph, sizeof ph);
-        word_key[nw++] = k;
+        if (i == k->nk)
+            memcpy(k->keys[k->nk++], ph, sizeof ph);
+        k->word_key[k->nw++] = i;
     }
     /* one word: leaving it out asks for the date alone, not a key */
-    if (nw < 2)
+    if (k->nw < 2)
         return 1;
+    k->from = q->from;
+    return 0;
+}
+
+size_t reg_dup_key_miss(const struct reg_dup_key_query *k, uint64_t keys, int dob, size_t *missed)
+{
+    size_t miss = 0;
+
+    for (size_t g = 0; g < k->nw; g++)
+        if (!(keys & (1ULL << k->word_key[g]))) {
+            miss++;
+            *missed = g;
+        }
+    if (!key_date_match(&k->from, dob)) {
+        miss++;
+        *missed = k->nw; /* the date's group comes last */
+    }
+    return miss;
+}
+
+int reg_search_dup_key_candidates(struct db *db, const struct registry_search_query *q,
+                                  size_t max, int64_t *ids, size_t *np, struct err *err)
+{
+    struct reg_dup_key_query kq;
+    size_t nrows = 0, cap = 0, n = 0, out = 0, nw, nk;
+    struct key_row *rows = NULL;
+    struct row_list *lists = NULL;
+    int64_t *listed = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1, s;
+
+    if (*np != 0 || max == 0 || max > SIZE_MAX / 64 || reg_dup_key_query_make(q, &kq) != 0)
+        return 1;
+    nw = kq.nw;
+    nk = kq.nk;
     if (reg_prepare_cached(db, &st,
                            "SELECT rec, dob FROM search_name_keys WHERE key = ?1 AND dob"
                            " BETWEEN ?2 AND ?3",
@@ -691,7 +718,7 @@ int reg_search_dup_key_candidates(struct db *db, const struct registry_search_qu
     /* every row of passes 1 and 2 holds all keys but at most one, and
      * either the date's group (its year) or a year around it */
     for (size_t k = 0; k < nk; k++) {
-        if (db_bind(db, st, err, "sii", keys[k], (q->from.y - 1) * 10000,
+        if (db_bind(db, st, err, "sii", kq.keys[k], (q->from.y - 1) * 10000,
                     (q->from.y + 1) * 10000 + 9999) != 0)
             goto out;
         while ((s = db_step_row(db, st, "reading the name keys", err)) == 1) {
@@ -722,18 +749,8 @@ int reg_search_dup_key_candidates(struct db *db, const struct registry_search_qu
         else
             rows[out++] = rows[i];
     }
-    for (size_t i = 0; i < out; i++) {
-        struct key_row *r = &rows[i];
-        for (size_t g = 0; g < nw; g++)
-            if (!(r->keys & (1ULL << word_key[g]))) {
-                r->miss++;
-                r->missed = g;
-            }
-        if (!key_date_match(&q->from, r->dob)) {
-            r->miss++;
-            r->missed = nw; /* the date's group comes last */
-        }
-    }
+    for (size_t i = 0; i < out; i++)
+        rows[i].miss = reg_dup_key_miss(&kq, rows[i].keys, rows[i].dob, &rows[i].missed);
     /* pass 1: every group; pass 2: all groups but one, each query's rows
      * (at most MAX are ever taken) */
     for (size_t i = 0; i < out && n < max; i++)

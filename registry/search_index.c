@@ -809,6 +809,11 @@ static int held_add(struct reg_fts_held *h, int64_t rowid, const char *const *co
     return 0;
 }
 
+const char *reg_fts_held_names_ph(const struct reg_fts_held *h, size_t at)
+{
+    return at < h->n ? h->rows[at].cols[1] : NULL;
+}
+
 void reg_fts_held_reset(struct reg_fts_held *h)
 {
     for (size_t i = 0; i < h->n; i++)

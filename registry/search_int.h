@@ -179,14 +179,63 @@ int reg_search_fts_held_registered(struct db *db, struct reg_fts_held *held, siz
                                    const char *regno, const char *uin, struct err *err)
     __attribute__((warn_unused_result));
 /* Drop every row (a new attempt of the transaction); release frees. */
+/* The search_fts names_ph of held row AT (as reg_search_index_put_held
+ * gave it), or NULL when there is none. */
+const char *reg_fts_held_names_ph(const struct reg_fts_held *h, size_t at);
 void reg_fts_held_reset(struct reg_fts_held *held);
 void reg_fts_held_release(struct reg_fts_held *held);
+
+/* The name-key look-up of a duplicate query (reg_search_dup_key_candidates):
+ * the distinct phonetic keys of its names' words, each word's key, its
+ * birth date. */
+#define REG_DUP_KEY_WORDS 32
+struct reg_dup_key_query {
+    char keys[REG_DUP_KEY_WORDS][REGISTRY_PHONETIC_MAX + 1];
+    size_t word_key[REG_DUP_KEY_WORDS], nw, nk;
+    struct registry_pdate from;
+};
+/* 0: K made from Q; 1: Q is not one the look-up answers (the passes do). */
+int reg_dup_key_query_make(const struct registry_search_query *q, struct reg_dup_key_query *k);
+/* How many of K's groups (its words, then its date) a record born DOB
+ * (reg_pdate_key) that holds K's keys KEYS (bit i: K->keys[i]) misses,
+ * *MISSED the last one missed. A record missing two or more is in none of
+ * the look-up's passes. */
+size_t reg_dup_key_miss(const struct reg_dup_key_query *k, uint64_t keys, int dob,
+                        size_t *missed);
 
 /* HELD: as above, or NULL. FOUND (or NULL): increased by the number of
  * candidates the scan found (at least the pairs it stored). */
 int reg_dup_scan_keys(struct db *db, const char *id, const json_t *record,
                       const struct search_keys *keys, struct reg_fts_held *held,
-                      size_t *found_n, struct err *err) __attribute__((warn_unused_result));
+                      size_t *found_n, bool *keyed, struct err *err)
+    __attribute__((warn_unused_result));
+
+/* The search_name_keys rows of one record (reg_search_name_keys_each of its
+ * search_fts.names_ph and birth date): the date's key DOB and its distinct
+ * phonetic keys, packed; NONE: no row (no date); MANY: more keys than
+ * REG_NAME_ROWS_MAX, or rows not known (taken as matching any query). */
+#define REG_NAME_ROWS_MAX 12
+struct reg_name_rows {
+    int dob;
+    bool none, many;
+    unsigned n;
+    uint64_t key[REG_NAME_ROWS_MAX];
+};
+/* DOB: the record's birth.date, or NULL (no rows); NAMES_PH NULL: not known.
+ * Returns the record's entry of the dates reg_dup_rescan_needed reads first:
+ * R->dob, INT_MIN when it has no row, INT_MAX when MANY. */
+int reg_name_rows_of(const char *names_ph, const char *dob, struct reg_name_rows *r);
+/* Whether record REC's duplicate scan (its folded names KEYS), done with
+ * *KEYED set (reg_dup_scan_keys) when LATER's N records were not indexed
+ * yet and nothing else of the index changed since, could find anything
+ * else now: *NEEDED is false only when none of LATER's rows would be in
+ * one of the name-key look-up's passes (each misses two or more of its
+ * groups, or is out of its years), so the look-up reads the same rows as
+ * then and the scan finds the same candidates, with the same pairs stored.
+ * DATES: LATER's dates as reg_name_rows_of returned them. */
+int reg_dup_rescan_needed(const json_t *rec, const struct search_keys *keys,
+                          const int *dates, const struct reg_name_rows *later, size_t n,
+                          bool *needed, struct err *err) __attribute__((warn_unused_result));
 
 /* Record ID was just registered as REGNO with UIN (its version unchanged):
  * its index entry's status and numbers, the rest kept as it is (a record

@@ -455,9 +455,65 @@ static void test_id_clock_back(void **state)
     last = (struct db_id_clock){ 0, 0 };
     db_id_next(&last, UINT64_C(1) << 50, fixed_random, hex);
     assert_string_equal(hex, "fffffffffffffffffffe");
+
+/* How many of this process's open files are SQLite temporary files
+ * (etilqs_*, unlinked once opened). */
+static int temp_files_open(void)
+{
+    char path[64], target[4096];
+    int n = 0;
+
+    for (int fd = 0; fd < 4096; fd++) {
+        ssize_t len;
+        (void)snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        len = readlink(path, target, sizeof target - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strstr(target, "etilqs_") != NULL)
+            n++;
+    }
+    return n;
+}
+
+/* A statement that journals more than SQLite's default 64 KiB inside a
+ * transaction (an UPDATE of a column with a foreign key and a UNIQUE
+ * index, as the registration's of birth_records) keeps its journal in
+ * memory (DB_STMT_JOURNAL_MEM): no temporary file, which would otherwise
+ * stay open, and be written, for the rest of the transaction. */
+static void test_stmt_journal_in_memory(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    struct err e = ERR_INIT;
+    sqlite3 *h;
+    int before;
+
+    if (access("/proc/self/fd", R_OK) != 0)
+        skip();
+    assert_int_equal(db_open(f->path, DB_OPEN_CREATE | DB_OPEN_MIGRATE, &db, &e), 0);
+    h = db_handle(db);
+    assert_int_equal(sqlite3_exec(h,
+                                  "CREATE TABLE jp(id INTEGER PRIMARY KEY);"
+                                  "INSERT INTO jp(id) VALUES (1), (2);"
+                                  "CREATE TABLE jt(id TEXT PRIMARY KEY, u TEXT UNIQUE,"
+                                  " p INTEGER NOT NULL REFERENCES jp(id), pad TEXT NOT NULL);"
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                  " WHERE i < 400) INSERT INTO jt SELECT 'r' || i, NULL, 1,"
+                                  " zeroblob(900) FROM n;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    before = temp_files_open();
+    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    /* about 100 pages of table and indexes journaled: 400 KiB */
+    assert_int_equal(sqlite3_exec(h, "UPDATE jt SET u = id, p = 2", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(temp_files_open(), before);
+    assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(pragma_int(db, "SELECT count(*) FROM jt WHERE p = 2 AND u = id"), 400);
+    db_close(db);
 }
 
 CMOCKA_MAIN_WITH((.group = "db", .setup = setup, .teardown = teardown, .secret = 1),
                  test_open_migrate, test_newer_schema_refused, test_check,
                  test_random_bytes_not_a_db, test_transactions, test_datadir, test_stmt_cache,
-                 test_ids_increase, test_id_clock_back)
+                 test_ids_increase, test_id_clock_back, test_stmt_journal_in_memory)
