@@ -455,6 +455,7 @@ static void test_id_clock_back(void **state)
     last = (struct db_id_clock){ 0, 0 };
     db_id_next(&last, UINT64_C(1) << 50, fixed_random, hex);
     assert_string_equal(hex, "fffffffffffffffffffe");
+}
 
 /* How many of this process's open files are SQLite temporary files
  * (etilqs_*, unlinked once opened). */
