@@ -17,7 +17,7 @@
  *     leaves;
  *   - the same births registered in two offices become duplicate cases,
  *     whether drafted in the registration's push or an earlier one;
- *   - national search (through name_keys) returns the rows, scores and order
+ *   - national search (through name_words) returns the rows, scores and order
  *     of the similarity query over birth_records. */
 #include <errno.h>
 #include <setjmp.h>
