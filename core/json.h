@@ -121,6 +121,9 @@ struct json_arena {
 void json_arena_enter(struct json_arena *a);
 void json_arena_leave(void);
 void json_arena_release(struct json_arena *a);
+/* The bytes of released chunks kept for the next arenas (at most 64 MiB in
+ * all, the rest unmapped on release). */
+size_t json_arena_kept(void);
 
 /* An object's canonical form written member by member, for a caller that
  * knows its keys: append '{', then each member (a comma before all but the

@@ -71,7 +71,7 @@ struct push {
     json_t *versions; /* "record_id/version" -> data text */
     json_t *prereg;   /* record id -> index of the record.register written with its draft */
     json_t *prekeys;  /* record id (of prereg) -> [name key, date of birth] of its draft */
-    json_t *newkeys;  /* name keys this push added to name_keys (no record held them) */
+    json_t *newkeys;  /* name keys this push added to name_words (no record held them) */
     uint64_t new_size;
     char new_root_hex[65];
     const char *head_time, *head_sig_hex;
@@ -913,7 +913,7 @@ static int array_item(struct buf *b, const char *key)
 /* Every record version of the push and the rows of the records it drafts go
  * in by COPY (a catch-up push is mostly drafts); corrections, verifications
  * and registrations are applied after, in log order, row by row. The name
- * keys of the drafted and corrected versions join name_keys, which national
+ * keys of the drafted and corrected versions join name_words, which national
  * search looks in, in one statement. */
 struct bulk_rows {
     struct buf rb, vb, kb; /* birth_records, record_versions, the keys' array */
@@ -1000,13 +1000,17 @@ static int bulk_send(struct push *ps, const struct bulk_rows *br, struct err *er
         const char *p[1] = { buf_str(kb) };
         struct pg_res *r = NULL;
         int rc = 0;
-        /* the keys it added: none of them was in name_keys, so no record
-         * of the nation had it before this push (every record's key joins
-         * name_keys in the push that writes it, and keys stay) */
+        /* the keys' words join name_words (the vocabulary follows, by
+         * its trigger); the keys whose rows it added had none there, so
+         * no record of the nation had them before this push (every
+         * record's key joins name_words in the push that writes it, all
+         * its words at once, and keys stay: schema 12) */
         if (pg_exec(ps->pg,
-                    "INSERT INTO name_keys(name_key) SELECT DISTINCT k"
-                    " FROM unnest($1::text[]) k ORDER BY k ON CONFLICT DO NOTHING"
-                    " RETURNING name_key",
+                    "WITH w AS (INSERT INTO name_words(word, name_key)"
+                    " SELECT DISTINCT x, k FROM unnest($1::text[]) k,"
+                    " unnest(string_to_array(k, ' ')) x WHERE x <> '' ORDER BY 1, 2"
+                    " ON CONFLICT DO NOTHING RETURNING name_key)"
+                    " SELECT DISTINCT name_key FROM w",
                     1, p, &r, err) != 0)
             return -1;
         for (int i = 0; rc == 0 && i < pg_res_rows(r); i++)
@@ -1081,7 +1085,7 @@ static int reg_run_add(struct push *ps, struct reg_run *run, const struct checke
     f[6] = done ? "t" : "f";
     /* the name key and date of birth its draft in this push gave; the others
      * are read from birth_records when the run is applied. A key this push
-     * added to name_keys is no other office's record's: no duplicate to
+     * added to name_words is no other office's record's: no duplicate to
      * look for, so none is given (the lookup skips rows without a key) */
     f[7] = keys ? json_string_value(json_array_get(keys, 0)) : NULL;
     f[8] = keys ? json_string_value(json_array_get(keys, 1)) : NULL;
@@ -1218,7 +1222,7 @@ static int reg_run_flush(struct push *ps, struct reg_run *run, struct err *err)
      * row): joined as a set, the planner hashed reg_in and read the whole
      * of birth_records in every push once the nation held a few hundred
      * thousand records (docs/national.md, round 7e). A registration whose
-     * key this push brought to name_keys has no key in reg_in (reg_run_add)
+     * key this push brought to name_words has no key in reg_in (reg_run_add)
      * and is not looked up: eight index descents saved, the nation's
      * first record of that name */
     if (pg_exec(ps->pg,

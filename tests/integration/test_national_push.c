@@ -17,7 +17,7 @@
  *     leaves;
  *   - the same births registered in two offices become duplicate cases,
  *     whether drafted in the registration's push or an earlier one;
- *   - national search (through name_keys) returns the rows, scores and order
+ *   - national search (through name_words) returns the rows, scores and order
  *     of the similarity query over birth_records. */
 #include <errno.h>
 #include <setjmp.h>
@@ -501,6 +501,52 @@ static void test_push_backend_schema(void **state)
     assert_int_equal(pg_exec(pg, "RESET enable_seqscan", 0, NULL, NULL, &err), 0);
 }
 
+/* Schema 12: the nation's name keys are kept by name_words alone (no
+ * name_keys table, nothing read it but the push): a push's keys join
+ * name_words with each of their words, the new words join the vocabulary
+ * by name_words' statement trigger, and a key pushed again (by another
+ * office) adds no row. That a key new to the nation is not looked up for
+ * duplicates and a known one is: test_new_keys_not_looked_up. */
+static void test_name_keys_in_words(void **state)
+{
+    struct sim *a = office_new("N1"), *b = office_new("N2");
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    (void)state;
+
+    expect_sql("SELECT count(*) FROM pg_class WHERE relname = 'name_keys'", "0");
+    expect_sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'name_words_vocab'", "1");
+    for (unsigned k = 0; k < 12; k++)
+        add_birth_of(a, k, "Qwordsonly", next_uin(a), ev, vs);
+    if (push(a, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push N1: %s", err_msg(&err));
+    expect_sql("SELECT count(DISTINCT name_key) FROM name_words"
+               " WHERE name_key LIKE '% QWORDSONLY'",
+               "12");
+    /* every key with each of its words, once */
+    expect_sql("SELECT count(*) FROM (SELECT name_key, count(*) AS c FROM name_words"
+               " WHERE name_key LIKE '% QWORDSONLY' GROUP BY 1) g"
+               " WHERE c <> (SELECT count(DISTINCT x)"
+               " FROM unnest(string_to_array(g.name_key, ' ')) x WHERE x <> '')",
+               "0");
+    expect_sql("SELECT count(*) FROM name_vocab WHERE word = 'QWORDSONLY'", "1");
+    expect_sql("SELECT count(*) FROM name_words WHERE word = 'QWORDSONLY'", "12");
+    /* the same persons in a second office: their keys are known, no row added */
+    json_array_clear(ev);
+    json_array_clear(vs);
+    for (unsigned k = 0; k < 12; k++)
+        add_birth_of(b, k, "Qwordsonly", next_uin(b), ev, vs);
+    if (push(b, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push N2: %s", err_msg(&err));
+    expect_sql("SELECT count(*) FROM name_words WHERE word = 'QWORDSONLY'", "12");
+    expect_sql("SELECT count(*) FROM name_vocab WHERE word = 'QWORDSONLY'", "1");
+    expect_sql("SELECT count(*) FROM birth_records WHERE name_key LIKE '% QWORDSONLY'", "24");
+    json_decref(ev);
+    json_decref(vs);
+    office_free(a);
+    office_free(b);
+}
+
 /* Schema 10: a push's new words go through the vocabulary index's pending
  * list and are merged into the tree before the push's statement returns:
  * after a push that taught the nation new words the list is empty (searches
@@ -606,7 +652,9 @@ static void test_new_keys_not_looked_up(void **state)
         fail_msg("push K1: %s", err_msg(&err));
     s1 = name_birth_scans();
     assert_int_equal(s1 - s0, 0);
-    expect_sql("SELECT count(*) FROM name_keys WHERE name_key LIKE '% QNEWKEYONLY'", "20");
+    expect_sql("SELECT count(DISTINCT name_key) FROM name_words"
+               " WHERE name_key LIKE '% QNEWKEYONLY'",
+               "20");
     json_array_clear(ev);
     json_array_clear(vs);
     for (unsigned k = 0; k < 5; k++)
@@ -628,8 +676,8 @@ static void test_new_keys_not_looked_up(void **state)
 }
 
 /* national_search returns the rows, scores and order of its definition
- * computed by a scan of birth_records and name_keys (no name_vocab, no
- * name_words, no index): the records best by similarity of the whole key
+ * computed by a scan of birth_records and name_words (no name_vocab, no
+ * index): the records best by similarity of the whole key
  * among the keys holding, for a word of the query, one of its
  * NAT_SEARCH_WORDS_SQL most similar words of the nation's names (office T5:
  * names that share letters in many ways, one key held by several records,
@@ -676,9 +724,8 @@ static void test_search_same_as_rows(void **state)
                         "SELECT office, record_id, similarity(name_key, $1) AS s"
                         " FROM birth_records b WHERE EXISTS (SELECT 1 FROM (SELECT DISTINCT w"
                         " FROM unnest(string_to_array($1, ' ')) w WHERE w <> '') q"
-                        " CROSS JOIN LATERAL (SELECT v.word FROM (SELECT DISTINCT x AS word"
-                        " FROM name_keys, unnest(string_to_array(name_key, ' ')) x"
-                        " WHERE x <> '') v WHERE v.word % q.w"
+                        " CROSS JOIN LATERAL (SELECT v.word FROM (SELECT DISTINCT word"
+                        " FROM name_words) v WHERE v.word % q.w"
                         " ORDER BY similarity(v.word, q.w) DESC, v.word"
                         " LIMIT " NAT_SEARCH_WORDS_SQL ") v"
                         " WHERE v.word = ANY (string_to_array(b.name_key, ' ')))"
@@ -1222,5 +1269,6 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
             test_version_not_canonical, test_push_backend_schema,
-            test_push_vocab_merged, test_new_keys_not_looked_up, test_copy_field_escapes,
+            test_push_vocab_merged, test_name_keys_in_words, test_new_keys_not_looked_up,
+            test_copy_field_escapes,
             test_national_server_settings)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -418,7 +419,67 @@ static void test_canonical_depth_same_as_parse(void **state)
     }
 }
 
+/* Values of about BYTES made in arena A (strings of 200 bytes in an
+ * array); the last one checked. */
+static void arena_fill(struct json_arena *a, size_t bytes)
+{
+    char s[201];
+    json_t *arr;
+
+    memset(s, 'x', 200);
+    s[200] = '\0';
+    json_arena_enter(a);
+    arr = json_array();
+    assert_non_null(arr);
+    for (size_t i = 0; i < bytes / 256; i++)
+        assert_int_equal(json_array_append_new(arr, json_string(s)), 0);
+    json_arena_leave();
+    assert_string_equal(json_string_value(json_array_get(arr, bytes / 256 - 1)), s);
+}
+
+static long minor_faults(void)
+{
+    struct rusage ru;
+
+    assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_minflt;
+}
+
+/* A released arena's chunks are kept (at most 64 MiB in all) and the next
+ * arena takes them: its values land on pages already faulted in, so a
+ * second tree of the same size costs a small part of the first's page
+ * faults (the national push parses a batch of bodies into arenas every
+ * push). */
+static void test_arena_chunks_reused(void **state)
+{
+    struct json_arena a = JSON_ARENA_INIT, b = JSON_ARENA_INIT, c = JSON_ARENA_INIT;
+    size_t k0 = json_arena_kept(), k1;
+    long f0, f1, f2;
+
+    (void)state;
+    f0 = minor_faults();
+    arena_fill(&a, (size_t)12 << 20);
+    f1 = minor_faults() - f0;
+    json_arena_release(&a);
+    k1 = json_arena_kept();
+    assert_true(k1 > k0 + ((size_t)8 << 20));
+    f0 = minor_faults();
+    arena_fill(&b, (size_t)12 << 20);
+    f2 = minor_faults() - f0;
+    assert_true(json_arena_kept() < k1); /* taken by b */
+    json_arena_release(&b);
+    assert_int_equal(json_arena_kept(), k1);
+    /* the first tree faulted its pages in; the second found them there */
+    assert_true(f1 > 1000);
+    assert_true(f2 < f1 / 4);
+    /* a tree larger than what is kept: the kept ones stay under 64 MiB */
+    arena_fill(&c, (size_t)100 << 20);
+    json_arena_release(&c);
+    assert_true(json_arena_kept() <= ((size_t)64 << 20));
+    assert_true(json_arena_kept() > 0);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_depth_at_limit_accepted, test_depth_over_limit_refused,
             test_depth_counts_siblings_once, test_depth_ignores_strings, test_parse_file_bounded,
             test_buf_append_secret, test_parse_canonical, test_parse_canonical_in_arena,
-            test_read_canonical_pick, test_canonical_depth_same_as_parse)
+            test_read_canonical_pick, test_canonical_depth_same_as_parse, test_arena_chunks_reused)
