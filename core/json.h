@@ -121,6 +121,10 @@ struct json_arena {
 void json_arena_enter(struct json_arena *a);
 void json_arena_leave(void);
 void json_arena_release(struct json_arena *a);
+/* Every value of A freed at once, as by json_arena_release, but A keeps its
+ * largest chunk (mapped, its pages already touched) for the values made in
+ * it next: for a caller that fills an arena again and again. */
+void json_arena_reset(struct json_arena *a);
 
 /* An object's canonical form written member by member, for a caller that
  * knows its keys: append '{', then each member (a comma before all but the

@@ -94,6 +94,27 @@ void json_arena_leave(void)
     current = NULL;
 }
 
+void json_arena_reset(struct json_arena *a)
+{
+    struct json_arena_chunk *keep = NULL, *c, *next;
+
+    for (c = a->chunks; c; c = c->next)
+        if (keep == NULL || c->size > keep->size)
+            keep = c;
+    for (c = a->chunks; c; c = next) {
+        next = c->next;
+        if (c != keep)
+            (void)munmap(c, c->size);
+    }
+    *a = (struct json_arena)JSON_ARENA_INIT;
+    if (keep != NULL) {
+        keep->next = NULL;
+        a->chunks = keep;
+        a->next = (char *)keep + ARENA_HEAD;
+        a->left = keep->size - ARENA_HEAD;
+    }
+}
+
 void json_arena_release(struct json_arena *a)
 {
     struct json_arena_chunk *c = a->chunks, *next;
