@@ -56,11 +56,58 @@ static void prepare_one(struct reg_prep_line *l, size_t i)
         l->preps[i].norm = NULL;
 }
 
+/* One arena kept between lines (its largest chunk mapped): a batch's
+ * drafts take about 14 MB of jansson values, and the page faults of a
+ * fresh mapping each batch cost about what the frees did. The lines of
+ * back-to-back batches overlap (a line is freed beside the next batch), so
+ * two arenas take turns; one is kept while no import runs. */
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct json_arena spare = JSON_ARENA_INIT;
+
+static void arena_take(struct json_arena *a)
+{
+    pthread_mutex_lock(&spare_mu);
+    *a = spare;
+    spare = (struct json_arena)JSON_ARENA_INIT;
+    pthread_mutex_unlock(&spare_mu);
+}
+
+static void arena_give(struct json_arena *a)
+{
+    json_arena_reset(a);
+    pthread_mutex_lock(&spare_mu);
+    if (spare.chunks == NULL) {
+        spare = *a;
+        *a = (struct json_arena)JSON_ARENA_INIT;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    json_arena_release(a); /* another line's was kept */
+}
+
+/* PREPS[FROM, TO) prepared on this thread, in L's arena when pooled. */
+static void prepare_range(struct reg_prep_line *l, size_t from, size_t to)
+{
+    if (l->pooled)
+        json_arena_enter(&l->arena);
+    for (size_t i = from; i < to; i++)
+        prepare_one(l, i);
+    if (l->pooled)
+        json_arena_leave();
+}
+
 /* The drafts and the line freed (on the preparing thread once ended). */
 static void line_free(struct reg_prep_line *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
+        /* a pooled draft's values are the arena's: dropped with it below,
+         * not walked (registry_record_normalize copies what it keeps of
+         * the record, so nothing in them is another's) */
+        if (l->pooled)
+            l->preps[i].norm = NULL;
         reg_draft_prep_release(&l->preps[i]);
+    }
+    if (l->pooled)
+        arena_give(&l->arena);
     free(l->preps);
     free(l);
 }
@@ -71,7 +118,7 @@ static void *prep_main(void *arg)
 
     (void)pthread_setname_np(pthread_self(), "civreg-prep"); /* for top and perf */
     for (size_t i = 0; i < l->n; i++) {
-        prepare_one(l, i);
+        prepare_range(l, i, i + 1);
         /* PREPS[I] and ERRS[I] are the batch's from here on */
         pthread_mutex_lock(&l->mu);
         l->ready = i + 1;
@@ -92,7 +139,8 @@ static void *prep_main(void *arg)
     return NULL;
 }
 
-struct reg_prep_line *reg_prep_line_start(json_t *const *records, size_t n, struct err *errs)
+static struct reg_prep_line *line_start(json_t *const *records, size_t n, struct err *errs,
+                                        bool pooled)
 {
     struct reg_prep_line *l = calloc(1, sizeof *l);
 
@@ -106,6 +154,10 @@ struct reg_prep_line *reg_prep_line_start(json_t *const *records, size_t n, stru
     l->records = records;
     l->errs = errs;
     l->n = n;
+    l->pooled = pooled;
+    l->arena = (struct json_arena)JSON_ARENA_INIT;
+    if (pooled)
+        arena_take(&l->arena);
     for (size_t i = 0; i < n; i++)
         l->preps[i] = (struct reg_draft_prep){ .data = BUF_INIT(RECORD_MAX) };
     if (n >= PREP_THREAD_MIN) {
@@ -122,10 +174,20 @@ struct reg_prep_line *reg_prep_line_start(json_t *const *records, size_t n, stru
         pthread_cond_destroy(&l->ready_cv);
         pthread_mutex_destroy(&l->mu);
     }
-    for (size_t i = 0; i < n; i++)
-        prepare_one(l, i);
+    prepare_range(l, 0, n);
     l->ready = n;
     return l;
+}
+
+struct reg_prep_line *reg_prep_line_start(json_t *const *records, size_t n, struct err *errs)
+{
+    return line_start(records, n, errs, false);
+}
+
+struct reg_prep_line *reg_prep_line_start_pooled(json_t *const *records, size_t n,
+                                                 struct err *errs)
+{
+    return line_start(records, n, errs, true);
 }
 
 const struct reg_draft_prep *reg_prep_line_get(struct reg_prep_line *l, size_t i)
