@@ -121,6 +121,11 @@ struct json_arena {
 void json_arena_enter(struct json_arena *a);
 void json_arena_leave(void);
 void json_arena_release(struct json_arena *a);
+/* N bytes taken as jansson's values are: from the arena this thread has
+ * entered (freed with it, never by free), else from malloc (the caller
+ * frees them). NULL when out of memory. For bytes that live and die with
+ * an arena's values. */
+void *json_arena_alloc(size_t n);
 /* Every value of A freed at once, as by json_arena_release, but A keeps its
  * largest chunk (mapped, its pages already touched) for the values made in
  * it next: for a caller that fills an arena again and again. */

@@ -84,6 +84,11 @@ __attribute__((constructor)) static void arena_install(void)
     json_set_alloc_funcs(arena_malloc, arena_free);
 }
 
+void *json_arena_alloc(size_t n)
+{
+    return arena_malloc(n);
+}
+
 void json_arena_enter(struct json_arena *a)
 {
     current = a;

@@ -1974,8 +1974,9 @@ static void test_prep_line_end_waits_for_preparation(void **state)
         assert_true(errs[i].msg[0] == '\0');
 }
 
-/* A pooled line (the import's) prepares its drafts' jansson values in its
- * arena, on its thread as on the caller's (fewer drafts than start one):
+/* A pooled line (the import's) prepares its drafts' jansson values,
+ * canonical bytes and folded names in its arena, on its thread as on the
+ * caller's (fewer drafts than start one):
  * the canonical bytes, hashes and folded names those of an unpooled line
  * for the same records; the lines of batches back to back, each freed
  * beside the next one's preparation, read and freed cleanly (ASan). */
@@ -2014,6 +2015,7 @@ static void test_prep_line_pooled_in_arena(void **state)
          * before READY): its values were taken from the line's arena */
         assert_true(l->pooled);
         assert_non_null(l->arena.chunks);
+        assert_non_null(l->scratch.data); /* the canonical bytes made there, then copied */
         assert_false(plain->pooled);
         assert_null(plain->arena.chunks);
         reg_prep_line_end(plain);
