@@ -9,6 +9,7 @@
  * allocation, on any thread, is malloc's and free's as before: jansson's
  * allocation functions are set once, before main, to these two, which
  * fall through to malloc and free outside an arena. */
+#include <sanitizer/asan_interface.h> /* no-ops unless built with ASan */
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -46,6 +47,7 @@ static void *arena_malloc(size_t n)
         p = a->next;
         a->next += n;
         a->left -= n;
+        ASAN_UNPOISON_MEMORY_REGION(p, n); /* poisoned by json_arena_reset */
         return p;
     }
     /* a new chunk: twice the last one (from 1 MiB, at most 64), or the size asked */
@@ -84,6 +86,16 @@ __attribute__((constructor)) static void arena_install(void)
     json_set_alloc_funcs(arena_malloc, arena_free);
 }
 
+/* ASan's shadow of the chunk cleared first: a mapping made later at the same
+ * addresses must not be found poisoned (json_arena_reset). */
+static void chunk_unmap(struct json_arena_chunk *c)
+{
+    size_t size = c->size;
+
+    ASAN_UNPOISON_MEMORY_REGION(c, size);
+    (void)munmap(c, size);
+}
+
 void *json_arena_alloc(size_t n)
 {
     return arena_malloc(n);
@@ -109,7 +121,7 @@ void json_arena_reset(struct json_arena *a)
     for (c = a->chunks; c; c = next) {
         next = c->next;
         if (c != keep)
-            (void)munmap(c, c->size);
+            chunk_unmap(c);
     }
     *a = (struct json_arena)JSON_ARENA_INIT;
     if (keep != NULL) {
@@ -117,6 +129,9 @@ void json_arena_reset(struct json_arena *a)
         a->chunks = keep;
         a->next = (char *)keep + ARENA_HEAD;
         a->left = keep->size - ARENA_HEAD;
+        /* a value of before the reset still read is a use after free:
+         * ASan reports it until the bytes are handed out again */
+        ASAN_POISON_MEMORY_REGION(a->next, a->left);
     }
 }
 
@@ -126,7 +141,7 @@ void json_arena_release(struct json_arena *a)
 
     for (; c; c = next) {
         next = c->next;
-        (void)munmap(c, c->size);
+        chunk_unmap(c);
     }
     *a = (struct json_arena)JSON_ARENA_INIT;
 }

@@ -58,8 +58,9 @@ struct reg_prep_line {
     pthread_mutex_t mu;
     pthread_cond_t ready_cv; /* the batch waits for READY */
     pthread_cond_t end_cv;   /* the thread waits for ENDED */
-    /* POOLED: the drafts' jansson values taken from ARENA by the thread
-     * that prepares them, dropped with it at once (reg_prep_line_start_pooled) */
+    /* POOLED: the drafts (values, canonical bytes, folded names) taken from
+     * ARENA by the thread that prepares them, dropped with it at once
+     * (reg_prep_line_start_pooled) */
     bool pooled;
     struct json_arena arena;
     struct buf scratch; /* POOLED: the canonical bytes made here, then copied */
