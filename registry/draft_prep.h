@@ -58,6 +58,12 @@ struct reg_prep_line {
     pthread_mutex_t mu;
     pthread_cond_t ready_cv; /* the batch waits for READY */
     pthread_cond_t end_cv;   /* the thread waits for ENDED */
+    /* POOLED: the drafts (values, canonical bytes, folded names) taken from
+     * ARENA by the thread that prepares them, dropped with it at once
+     * (reg_prep_line_start_pooled) */
+    bool pooled;
+    struct json_arena arena;
+    struct buf scratch; /* POOLED: the canonical bytes made here, then copied */
     size_t ready; /* under MU: PREPS[0..READY) are done */
     bool waits;   /* under MU: the batch waits on READY_CV */
     bool ended;   /* under MU: the batch is done with the line */
@@ -65,6 +71,16 @@ struct reg_prep_line {
 
 /* A line for the N drafts RECORDS, started; NULL when out of memory. */
 struct reg_prep_line *reg_prep_line_start(json_t *const *records, size_t n, struct err *errs);
+/* reg_prep_line_start, the drafts (their jansson values NORM, canonical
+ * bytes DATA and folded names KEYS) allocated from an arena of the line and
+ * freed with it in one go, not value by value (a batch's 2,000 drafts freed
+ * while the next batch is prepared cost the allocator's consolidation on
+ * the preparing thread and its lock on the others). The caller takes no
+ * reference to a draft's values that outlives reg_prep_line_end, frees
+ * none (json_decref to zero) and appends to none of its buffers: they are
+ * not malloc's. */
+struct reg_prep_line *reg_prep_line_start_pooled(json_t *const *records, size_t n,
+                                                 struct err *errs);
 /* PREPS[I] once it is prepared (waits for it). */
 const struct reg_draft_prep *reg_prep_line_get(struct reg_prep_line *l, size_t i);
 /* Wait until every draft is prepared (RECORDS and ERRS are the caller's

@@ -474,8 +474,10 @@ static int draft_batch(struct db *db, const struct registry_actor *actor,
     for (size_t i = 0; i < n; i++)
         err_clear(&errs[i]);
     /* normalized, in canonical form and folded on a second thread while
-     * this one writes the drafts before them (and freed there after) */
-    line = reg_prep_line_start(records, n, errs);
+     * this one writes the drafts before them (and freed there after, the
+     * normalized records in one go: nothing here keeps a reference to one
+     * beyond its draft_tx) */
+    line = reg_prep_line_start_pooled(records, n, errs);
     if (line == NULL)
         return err_oom(err);
     b.actor = actor;

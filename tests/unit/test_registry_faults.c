@@ -2123,6 +2123,59 @@ static void test_prep_line_end_waits_for_preparation(void **state)
         assert_true(errs[i].msg[0] == '\0');
 }
 
+/* A pooled line (the import's) prepares its drafts' jansson values,
+ * canonical bytes and folded names in its arena, on its thread as on the
+ * caller's (fewer drafts than start one):
+ * the canonical bytes, hashes and folded names those of an unpooled line
+ * for the same records; the lines of batches back to back, each freed
+ * beside the next one's preparation, read and freed cleanly (ASan). */
+static void test_prep_line_pooled_in_arena(void **state)
+{
+    enum { N = 200, FEW = 5, ROUNDS = 4 };
+    json_t *recs[N];
+    struct err errs[N], plain_errs[N];
+    (void)state;
+
+    for (int i = 0; i < N; i++) {
+        recs[i] = prepak_record(i % 40, 18); /* its years run out past 40 */
+        errs[i] = plain_errs[i] = (struct err)ERR_INIT;
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        size_t n = round == 1 ? FEW : N;
+        struct reg_prep_line *l = reg_prep_line_start_pooled(recs, n, errs);
+        struct reg_prep_line *plain = reg_prep_line_start(recs, n, plain_errs);
+        assert_non_null(l);
+        assert_non_null(plain);
+        for (size_t i = 0; i < n; i++) {
+            const struct reg_draft_prep *p = reg_prep_line_get(l, i);
+            const struct reg_draft_prep *q = reg_prep_line_get(plain, i);
+            assert_non_null(p->norm);
+            assert_true(json_equal(p->norm, q->norm));
+            assert_int_equal(p->canon_rc, 0);
+            assert_int_equal(p->data.len, q->data.len);
+            assert_memory_equal(p->data.data, q->data.data, q->data.len);
+            assert_string_equal(p->hash, q->hash);
+            assert_true(p->folded && q->folded);
+            assert_string_equal(buf_str(&p->keys.family), buf_str(&q->keys.family));
+            assert_string_equal(buf_str(&p->keys.texts.names_ph),
+                                buf_str(&q->keys.texts.names_ph));
+        }
+        /* every draft prepared (the thread's last write to the line is
+         * before READY): its values were taken from the line's arena */
+        assert_true(l->pooled);
+        assert_non_null(l->arena.chunks);
+        assert_non_null(l->scratch.data); /* the canonical bytes made there, then copied */
+        assert_false(plain->pooled);
+        assert_null(plain->arena.chunks);
+        reg_prep_line_end(plain);
+        reg_prep_line_end(l);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_true(errs[i].msg[0] == '\0');
+        json_decref(recs[i]);
+    }
+}
+
 /* Whether a thread of this process is named NAME (/proc/self/task/TID/comm),
  * waited for up to two seconds (the thread names itself once started). */
 static bool thread_named(const char *name)
@@ -2217,7 +2270,7 @@ CMOCKA_MAIN_WITH((.group_setup = setup, .group_teardown = teardown, .secret = 1)
                  test_import_batch_prepared_same_as_serial,
                  test_import_batch_reads_log_size_once,
                  test_steps_prepared_same_as_serial,
-                 test_prep_line_end_waits_for_preparation,
+                 test_prep_line_end_waits_for_preparation, test_prep_line_pooled_in_arena,
                  test_steps_failure_after_write_undoes_batch, test_steps_same_as_step_by_step,
                  test_steps_rescan_catches_later_duplicate, test_dup_rescan_needed,
                  test_steps_rescan_only_when_needed, test_steps_mismatch_rounds,
