@@ -69,11 +69,12 @@ struct push {
     struct office_state st;
     struct checked_event *ev;
     size_t n;
-    json_t *versions; /* "record_id/version" -> data text */
+    json_t *versions; /* a version's hash -> its index in vh */
     json_t *prereg;   /* record id -> index of the record.register written with its draft */
     json_t *prekeys;  /* record id (of prereg) -> [name key, date of birth] of its draft */
     json_t *newkeys;  /* name keys this push added to name_words (no record held them) */
     struct version_hash *vh; /* the request's versions hashed, in its order (parse_range) */
+    size_t nv;
     unsigned jobs;           /* parse jobs run */
     struct buf rows[2 * FANOUT_MAX]; /* job k's events rows [2k], objects rows [2k + 1] */
     bool rows_oom;                   /* a job could not build its rows */
@@ -401,11 +402,103 @@ out:
  * on the events before (the signer's key, the tree) is event_check's, in
  * log order. Each job's bodies are allocated from an arena of its own
  * (json_arena_enter), freed with the push's others in one go. */
+/* The birth_records and record_versions fields of a record.draft or
+ * record.correct event. In a push's versions (version_prepare) KEY, REC and
+ * FIELDS are its own (version_row_release); a row version_row gives borrows
+ * them. */
+struct version_row {
+    const char *record_id, *hash, *text, *birth_date;
+    size_t text_len;
+    char seq[24], ver[16];
+    char *key;
+    json_t *rec;   /* the version parsed, when the reader declined it */
+    char *fields;  /* else its three strings, NUL-terminated */
+};
+
+static void version_row_release(struct version_row *v)
+{
+    free(v->key);
+    free(v->fields);
+    json_decref(v->rec);
+}
+
+/* The version's name and date strings ("" when absent or not strings):
+ * picked from the text without a tree when it is of the canonical common
+ * case, else read from its json_parse'd value into V->rec. Either way
+ * the same strings (what the reader accepts parses to an equal value). */
+static int version_fields(struct version_row *v, const char *s[3], struct err *err)
+{
+    struct json_pick p[3] = { { "child/given_names", NULL, 0 },
+                              { "child/family_name", NULL, 0 },
+                              { "birth/date", NULL, 0 } };
+    const char *at[3];
+    size_t len[3], total = 0;
+
+    if (json_read_canonical_pick(v->text, v->text_len, NULL, p, 3) != 0) {
+        if (json_parse(v->text, v->text_len, &v->rec, err) != 0)
+            return -1;
+        s[0] = nat_str(json_object_get(v->rec, "child"), "given_names");
+        s[1] = nat_str(json_object_get(v->rec, "child"), "family_name");
+        s[2] = nat_str(json_object_get(v->rec, "birth"), "date");
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!json_pick_string(&p[i], &at[i], &len[i]))
+            at[i] = "", len[i] = 0;
+        total += len[i] + 1;
+    }
+    if ((v->fields = malloc(total)) == NULL)
+        return err_set(err, "out of memory");
+    total = 0;
+    for (int i = 0; i < 3; i++) {
+        memcpy(v->fields + total, at[i], len[i]);
+        v->fields[total + len[i]] = '\0';
+        s[i] = v->fields + total;
+        total += len[i] + 1;
+    }
+    return 0;
+}
+
 struct version_hash {
     const char *data; /* the version's text, up to its first NUL */
     size_t len;
     char hex[65]; /* its SHA-256 */
+    /* its name key, date of birth and their strings (version_prepare);
+     * when they could not be read, FAILED says why */
+    struct version_row row;
+    struct err *failed;
 };
+
+/* H's fields and name key, read where its hash is computed: used by the
+ * push's drafts and corrections (version_row), a failure reported only
+ * there, for a version that is used */
+static void version_prepare(struct version_hash *h)
+{
+    const char *fields[3];
+    struct err err = ERR_INIT;
+
+    h->row.text = h->data;
+    h->row.text_len = h->len;
+    /* a district writes its versions canonical (their hash is over that
+     * form): read in one pass, no tree (version_fields) */
+    if (version_fields(&h->row, fields, &err) == 0) {
+        h->row.birth_date = fields[2];
+        if ((h->row.key = nat_name_key(fields[0], fields[1])) != NULL)
+            return;
+        err_set(&err, "out of memory");
+    }
+    if ((h->failed = malloc(sizeof *h->failed)) != NULL)
+        *h->failed = err;
+}
+
+static void versions_release(struct version_hash *vh, size_t n)
+{
+    for (size_t i = 0; vh && i < n; i++) {
+        version_row_release(&vh[i].row);
+        free(vh[i].failed);
+    }
+    free(vh);
+}
 
 struct parse_job {
     struct checked_event *ev;
@@ -475,6 +568,7 @@ static void *parse_range(void *arg)
         h->data = nat_str(json_array_get(j->versions, i), "data");
         h->len = strlen(h->data);
         reg_sha256_hex(h->data, h->len, h->hex);
+        version_prepare(h);
     }
     json_arena_enter(j->arena);
     for (size_t i = j->lo; i < j->hi; i++) {
@@ -640,20 +734,10 @@ static int versions_check(struct push *ps, struct err *err)
 
     if ((ps->versions = json_object()) == NULL)
         return err_set(err, "out of memory");
+    /* each hash (computed by parse_range) -> its version's index in
+     * ps->vh: the version as hashed, up to its first NUL, its fields read */
     json_array_foreach(vs, i, v) {
-        json_t *dv = json_object_get(v, "data");
-        const char *data = ps->vh[i].data, *h = ps->vh[i].hex; /* hashed by parse_range */
-        size_t len = ps->vh[i].len;
-        int set;
-        /* the version as hashed, up to its first NUL: json_string_length of
-         * what is kept is its strlen (version_row). The request's own string
-         * when it is all of it (no copy), else a copy (the request was parsed
-         * by jansson: its strings are valid UTF-8) */
-        if (json_is_string(dv) && json_string_length(dv) == len)
-            set = json_object_set(ps->versions, h, dv);
-        else
-            set = json_object_set_new(ps->versions, h, json_stringn_nocheck(data, len));
-        if (set != 0)
+        if (json_object_set_new(ps->versions, ps->vh[i].hex, json_integer((json_int_t)i)) != 0)
             return err_set(err, "out of memory");
     }
     for (i = 0; i < ps->n; i++) {
@@ -871,83 +955,31 @@ out:
     return rc;
 }
 
-/* The birth_records and record_versions fields of a record.draft or
- * record.correct event. KEY is malloc'd. */
-struct version_row {
-    const char *record_id, *hash, *text, *birth_date;
-    size_t text_len;
-    char seq[24], ver[16];
-    char *key;
-    json_t *rec;   /* the version parsed, when the reader declined it */
-    char *fields;  /* else its three strings, NUL-terminated */
-};
-
-static void version_row_release(struct version_row *v)
-{
-    free(v->key);
-    free(v->fields);
-    json_decref(v->rec);
-}
-
-/* The version's name and date strings ("" when absent or not strings):
- * picked from the text without a tree when it is of the canonical common
- * case, else read from its json_parse'd value into V->rec. Either way
- * the same strings (what the reader accepts parses to an equal value). */
-static int version_fields(struct version_row *v, const char *s[3], struct err *err)
-{
-    struct json_pick p[3] = { { "child/given_names", NULL, 0 },
-                              { "child/family_name", NULL, 0 },
-                              { "birth/date", NULL, 0 } };
-    const char *at[3];
-    size_t len[3], total = 0;
-
-    if (json_read_canonical_pick(v->text, v->text_len, NULL, p, 3) != 0) {
-        if (json_parse(v->text, v->text_len, &v->rec, err) != 0)
-            return -1;
-        s[0] = nat_str(json_object_get(v->rec, "child"), "given_names");
-        s[1] = nat_str(json_object_get(v->rec, "child"), "family_name");
-        s[2] = nat_str(json_object_get(v->rec, "birth"), "date");
-        return 0;
-    }
-    for (int i = 0; i < 3; i++) {
-        if (!json_pick_string(&p[i], &at[i], &len[i]))
-            at[i] = "", len[i] = 0;
-        total += len[i] + 1;
-    }
-    if ((v->fields = malloc(total)) == NULL)
-        return err_set(err, "out of memory");
-    total = 0;
-    for (int i = 0; i < 3; i++) {
-        memcpy(v->fields + total, at[i], len[i]);
-        v->fields[total + len[i]] = '\0';
-        s[i] = v->fields + total;
-        total += len[i] + 1;
-    }
-    return 0;
-}
-
 static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
                        struct err *err)
 {
     const json_t *o = c->rec, *data = c->data, *vt;
-    const char *fields[3];
+    const struct version_hash *h;
 
     memset(v, 0, sizeof *v);
     v->record_id = c->rec_id;
     v->hash = nat_str(o, "hash");
     vt = json_object_get(ps->versions, v->hash);
-    v->text = json_string_value(vt) ? json_string_value(vt) : "";
-    v->text_len = json_string_length(vt);
-    /* a district writes its versions canonical (their hash is over that
-     * form): read in one pass, no tree (version_fields) */
-    if (version_fields(v, fields, err) != 0)
+    if (!json_is_integer(vt) || (size_t)json_integer_value(vt) >= ps->nv)
+        return err_set(err, "event %llu: the record version it signs is not in the push",
+                       (unsigned long long)c->seq);
+    h = &ps->vh[json_integer_value(vt)];
+    if (h->failed) {
+        if (err)
+            *err = *h->failed;
         return -1;
-    v->key = nat_name_key(fields[0], fields[1]);
-    if (v->key == NULL) {
-        version_row_release(v);
-        return err_set(err, "out of memory");
     }
-    v->birth_date = fields[2];
+    /* its text, fields and key as the parse threads read them (borrowed,
+     * freed with the push's versions) */
+    v->text = h->row.text;
+    v->text_len = h->row.text_len;
+    v->birth_date = h->row.birth_date;
+    v->key = h->row.key;
     (void)snprintf(v->seq, sizeof v->seq, "%llu", (unsigned long long)c->seq);
     (void)snprintf(v->ver, sizeof v->ver, "%lld",
                    (long long)json_integer_value(json_object_get(data, "version")));
@@ -1014,12 +1046,9 @@ static int bulk_build(struct push *ps, struct bulk_rows *br, struct err *err)
                 (pre != NULL &&
                  json_object_set_new(ps->prekeys, v.record_id,
                                      json_pack("[s, s]", v.key, v.birth_date)) != 0) ||
-                (*v.key != '\0' && (br->keys++, array_item(kb, v.key) != 0))) {
-                version_row_release(&v);
+                (*v.key != '\0' && (br->keys++, array_item(kb, v.key) != 0)))
                 goto oom;
-            }
         }
-        version_row_release(&v);
     }
     if (buf_append_byte(kb, '}') != 0)
         goto oom;
@@ -1090,7 +1119,6 @@ static int project_correct(struct push *ps, const struct checked_event *c, struc
                  " name_key = $6, birth_date = $7, event_seq = $8"
                  " WHERE office = $1 AND record_id = $2",
                  8, p, NULL, err);
-    version_row_release(&v);
     return rc;
 }
 
@@ -1602,6 +1630,8 @@ struct parsed_free {
     size_t n;
     struct json_arena *arenas;
     json_t *versions;
+    struct version_hash *vh;
+    size_t nv;
     pthread_t th;
     bool started;
 };
@@ -1618,6 +1648,7 @@ static void *parsed_free_run(void *arg)
     for (unsigned k = 0; k < FANOUT_MAX; k++)
         json_arena_release(&f->arenas[k]);
     json_decref(f->versions);
+    versions_release(f->vh, f->nv);
     return NULL;
 }
 
@@ -1626,8 +1657,9 @@ static void *parsed_free_run(void *arg)
 static void parsed_free_start(struct parsed_free *f, struct push *ps)
 {
     *f = (struct parsed_free){ .ev = ps->ev, .n = ps->n, .arenas = ps->arenas,
-                               .versions = ps->versions };
+                               .versions = ps->versions, .vh = ps->vh, .nv = ps->nv };
     ps->versions = NULL;
+    ps->vh = NULL;
     f->started = pthread_create(&f->th, NULL, parsed_free_run, f) == 0;
     if (!f->started)
         (void)parsed_free_run(f);
@@ -1779,6 +1811,7 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
         const json_t *vs = json_object_get(req, "versions");
         size_t nv = json_array_size(vs);
 
+        ps.nv = nv;
         if (nv > 0 && (ps.vh = calloc(nv, sizeof *ps.vh)) == NULL) {
             err_set(err, "push: out of memory");
             rc = NATIONAL_INTERNAL;
@@ -1862,7 +1895,7 @@ out:
         json_arena_release(&ps.arenas[k]);
     events_release(ps.ev, ps.n);
     push_rows_keep(&ps);
-    free(ps.vh);
+    versions_release(ps.vh, ps.nv);
     json_decref(ps.versions);
     json_decref(ps.prereg);
     json_decref(ps.prekeys);

@@ -1316,6 +1316,40 @@ static void test_push_rows_as_signed(void **state)
     office_free(o);
 }
 
+/* The versions' fields and name keys are read with their hashes, before
+ * the push knows which are used: a version no draft or correction signs is
+ * stored by none and may be unreadable (the push is accepted, as before); a
+ * draft's unreadable version refuses the push and stores nothing. */
+static void test_version_unreadable(void **state)
+{
+    struct sim *o = office_new("R2");
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    char hash[65];
+    (void)state;
+
+    add_birth(o, 0, next_uin(o), ev, vs);
+    json_array_append_new(vs, json_pack("{s:s, s:i, s:s}", "record_id", "R2-R-999999",
+                                        "version", 1, "data", "{not json"));
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push with an unused unreadable version: %s", err_msg(&err));
+    expect_sql("SELECT count(*) FROM record_versions WHERE office = 'R2'", "1");
+    json_array_clear(ev);
+    json_array_clear(vs);
+    reg_sha256_hex("{not json", 9, hash);
+    json_array_append_new(vs, json_pack("{s:s, s:i, s:s}", "record_id", "R2-R-000001",
+                                        "version", 1, "data", "{not json"));
+    add_event(o, ev, "reg", o->usk, "record.draft",
+              json_pack("[o]", registry_object_ref("record", "R2-R-000001", hash, NULL)),
+              json_pack("{s:i, s:s, s:[]}", "version", 1, "status", "draft", "evidence"));
+    assert_int_not_equal(push(o, ev, vs, &err), NATIONAL_OK);
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'R2'", "4");
+    expect_sql("SELECT count(*) FROM record_versions WHERE office = 'R2'", "1");
+    json_decref(ev);
+    json_decref(vs);
+    office_free(o);
+}
+
 static int group_setup(void **state)
 {
     struct err err = ERR_INIT;
@@ -1397,4 +1431,5 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_version_not_canonical, test_push_backend_schema,
             test_push_vocab_merged, test_name_keys_in_words, test_new_keys_not_looked_up,
             test_copy_field_escapes, test_push_rows_as_signed,
+            test_version_unreadable,
             test_national_server_settings)
