@@ -59,6 +59,7 @@ struct checked_event {
     unsigned char pk[REG_PK_BYTES], sig[REG_SIG_BYTES]; /* signer's key, signature */
     bool canonical; /* body parsed and in canonical form (parse_range) */
     bool sig_form;  /* sig_hex is a well-formed signature, in sig (parse_range) */
+    bool cites;     /* has a blob object or an evidence list (parse_range) */
 };
 
 struct push {
@@ -68,10 +69,15 @@ struct push {
     struct office_state st;
     struct checked_event *ev;
     size_t n;
-    json_t *versions; /* "record_id/version" -> data text */
+    json_t *versions; /* a version's hash -> its index in vh */
     json_t *prereg;   /* record id -> index of the record.register written with its draft */
     json_t *prekeys;  /* record id (of prereg) -> [name key, date of birth] of its draft */
     json_t *newkeys;  /* name keys this push added to name_words (no record held them) */
+    struct version_hash *vh; /* the request's versions hashed, in its order (parse_range) */
+    size_t nv;
+    unsigned jobs;           /* parse jobs run */
+    struct buf rows[2 * FANOUT_MAX]; /* job k's events rows [2k], objects rows [2k + 1] */
+    bool rows_oom;                   /* a job could not build its rows */
     uint64_t new_size;
     char new_root_hex[65];
     const char *head_time, *head_sig_hex;
@@ -396,13 +402,157 @@ out:
  * on the events before (the signer's key, the tree) is event_check's, in
  * log order. Each job's bodies are allocated from an arena of its own
  * (json_arena_enter), freed with the push's others in one go. */
+/* The birth_records and record_versions fields of a record.draft or
+ * record.correct event. In a push's versions (version_prepare) KEY, REC and
+ * FIELDS are its own (version_row_release); a row version_row gives borrows
+ * them. */
+struct version_row {
+    const char *record_id, *hash, *text, *birth_date;
+    size_t text_len;
+    char seq[24], ver[16];
+    char *key;
+    json_t *rec;   /* the version parsed, when the reader declined it */
+    char *fields;  /* else its three strings, NUL-terminated */
+};
+
+static void version_row_release(struct version_row *v)
+{
+    free(v->key);
+    free(v->fields);
+    json_decref(v->rec);
+}
+
+/* The version's name and date strings ("" when absent or not strings):
+ * picked from the text without a tree when it is of the canonical common
+ * case, else read from its json_parse'd value into V->rec. Either way
+ * the same strings (what the reader accepts parses to an equal value). */
+static int version_fields(struct version_row *v, const char *s[3], struct err *err)
+{
+    struct json_pick p[3] = { { "child/given_names", NULL, 0 },
+                              { "child/family_name", NULL, 0 },
+                              { "birth/date", NULL, 0 } };
+    const char *at[3];
+    size_t len[3], total = 0;
+
+    if (json_read_canonical_pick(v->text, v->text_len, NULL, p, 3) != 0) {
+        if (json_parse(v->text, v->text_len, &v->rec, err) != 0)
+            return -1;
+        s[0] = nat_str(json_object_get(v->rec, "child"), "given_names");
+        s[1] = nat_str(json_object_get(v->rec, "child"), "family_name");
+        s[2] = nat_str(json_object_get(v->rec, "birth"), "date");
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!json_pick_string(&p[i], &at[i], &len[i]))
+            at[i] = "", len[i] = 0;
+        total += len[i] + 1;
+    }
+    if ((v->fields = malloc(total)) == NULL)
+        return err_set(err, "out of memory");
+    total = 0;
+    for (int i = 0; i < 3; i++) {
+        memcpy(v->fields + total, at[i], len[i]);
+        v->fields[total + len[i]] = '\0';
+        s[i] = v->fields + total;
+        total += len[i] + 1;
+    }
+    return 0;
+}
+
+struct version_hash {
+    const char *data; /* the version's text, up to its first NUL */
+    size_t len;
+    char hex[65]; /* its SHA-256 */
+    /* its name key, date of birth and their strings (version_prepare);
+     * when they could not be read, FAILED says why */
+    struct version_row row;
+    struct err *failed;
+};
+
+/* H's fields and name key, read where its hash is computed: used by the
+ * push's drafts and corrections (version_row), a failure reported only
+ * there, for a version that is used */
+static void version_prepare(struct version_hash *h)
+{
+    const char *fields[3];
+    struct err err = ERR_INIT;
+
+    h->row.text = h->data;
+    h->row.text_len = h->len;
+    /* a district writes its versions canonical (their hash is over that
+     * form): read in one pass, no tree (version_fields) */
+    if (version_fields(&h->row, fields, &err) == 0) {
+        h->row.birth_date = fields[2];
+        if ((h->row.key = nat_name_key(fields[0], fields[1])) != NULL)
+            return;
+        err_set(&err, "out of memory");
+    }
+    if ((h->failed = malloc(sizeof *h->failed)) != NULL)
+        *h->failed = err;
+}
+
+static void versions_release(struct version_hash *vh, size_t n)
+{
+    for (size_t i = 0; vh && i < n; i++) {
+        version_row_release(&vh[i].row);
+        free(vh[i].failed);
+    }
+    free(vh);
+}
+
 struct parse_job {
     struct checked_event *ev;
     struct json_arena *arena;
     const json_t *events;
     uint64_t seq0;
     size_t lo, hi;
+    struct version_hash *vh; /* the request's versions [vlo, vhi) hashed here too */
+    const json_t *versions;
+    size_t vlo, vhi;
+    const char *office;
+    struct buf *evb, *ob; /* the COPY rows of its events and their objects */
+    bool oom;             /* they could not be built */
 };
+
+static int copy_row_len(struct buf *b, const char *const *f, const size_t *len, size_t n);
+static int copy_row(struct buf *b, const char *const *f, size_t n);
+
+/* Event C's COPY rows for events and event_objects, appended to EVB and OB
+ * (in log order: a job's events are contiguous, the jobs' buffers are
+ * joined in order by store_build); C->cites set when it has a blob object
+ * or an evidence list (store_build's evidence rows). */
+static int event_rows(const char *office, struct checked_event *c, struct buf *evb,
+                      struct buf *ob)
+{
+    const char *lists[2] = { "evidence", "reason_evidence" };
+    char seq[24];
+    const char *f[8];
+    size_t flen[8] = { SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX,
+                       SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX };
+    size_t j;
+    json_t *o;
+
+    (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
+    f[0] = office, f[1] = seq, f[2] = c->type;
+    f[3] = c->actor, f[4] = nat_str(c->body, "time"), f[5] = c->text;
+    f[6] = c->sig_hex, f[7] = c->leaf_hex;
+    flen[5] = c->len;
+    if (copy_row_len(evb, f, flen, 8) != 0)
+        return -1;
+    json_array_foreach(json_object_get(c->body, "objects"), j, o) {
+        const char *g[4] = { office, seq, nat_str(o, "kind"), nat_str(o, "id") };
+        /* a link's statement is in the body and in persons: no query
+         * looks events up by it (schema 8) */
+        if (strcmp(g[2], "link") != 0 && copy_row(ob, g, 4) != 0)
+            return -1;
+        if (strcmp(g[2], "blob") == 0)
+            c->cites = true;
+    }
+    for (int l = 0; l < 2; l++)
+        if (json_array_size(json_object_get(c->data, lists[l])) > 0)
+            c->cites = true;
+    return 0;
+}
 
 static void *parse_range(void *arg)
 {
@@ -411,6 +561,15 @@ static void *parse_range(void *arg)
     struct json_pick st;
     bool canonical;
 
+    /* the versions' hashes, each on its own like the leaves: versions_check
+     * looks them up in log order */
+    for (size_t i = j->vlo; i < j->vhi; i++) {
+        struct version_hash *h = &j->vh[i];
+        h->data = nat_str(json_array_get(j->versions, i), "data");
+        h->len = strlen(h->data);
+        reg_sha256_hex(h->data, h->len, h->hex);
+        version_prepare(h);
+    }
     json_arena_enter(j->arena);
     for (size_t i = j->lo; i < j->hi; i++) {
         struct checked_event *c = &j->ev[i];
@@ -447,6 +606,10 @@ static void *parse_range(void *arg)
             else if (json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0)
                 c->link_text = strdup(buf_str(&canon));
         }
+        /* the rows to store, when the event can pass (else the push is
+         * refused and they are not sent) */
+        if (c->canonical && c->sig_form && event_rows(j->office, c, j->evb, j->ob) != 0)
+            j->oom = true;
     }
     json_arena_leave();
     buf_release(&canon);
@@ -571,22 +734,10 @@ static int versions_check(struct push *ps, struct err *err)
 
     if ((ps->versions = json_object()) == NULL)
         return err_set(err, "out of memory");
+    /* each hash (computed by parse_range) -> its version's index in
+     * ps->vh: the version as hashed, up to its first NUL, its fields read */
     json_array_foreach(vs, i, v) {
-        json_t *dv = json_object_get(v, "data");
-        const char *data = nat_str(v, "data");
-        size_t len = strlen(data);
-        char h[65];
-        int set;
-        reg_sha256_hex(data, len, h);
-        /* the version as hashed, up to its first NUL: json_string_length of
-         * what is kept is its strlen (version_row). The request's own string
-         * when it is all of it (no copy), else a copy (the request was parsed
-         * by jansson: its strings are valid UTF-8) */
-        if (json_is_string(dv) && json_string_length(dv) == len)
-            set = json_object_set(ps->versions, h, dv);
-        else
-            set = json_object_set_new(ps->versions, h, json_stringn_nocheck(data, len));
-        if (set != 0)
+        if (json_object_set_new(ps->versions, ps->vh[i].hex, json_integer((json_int_t)i)) != 0)
             return err_set(err, "out of memory");
     }
     for (i = 0; i < ps->n; i++) {
@@ -645,13 +796,6 @@ struct store_rows {
     bool started;
 };
 
-static void store_rows_release(struct store_rows *sr)
-{
-    buf_release(&sr->evb);
-    buf_release(&sr->ob);
-    buf_release(&sr->eb);
-}
-
 static int store_build(struct push *ps, struct store_rows *sr, struct err *err)
 {
     struct buf *evb = &sr->evb, *ob = &sr->ob, *eb = &sr->eb;
@@ -662,27 +806,24 @@ static int store_build(struct push *ps, struct store_rows *sr, struct err *err)
 
     if (seen == NULL)
         return err_set(err, "out of memory");
+    /* the events' and objects' rows, built by the parse jobs (event_rows) */
+    if (ps->rows_oom)
+        goto oom;
+    for (unsigned k = 0; k < ps->jobs; k++)
+        if (buf_append(evb, ps->rows[2 * k].data, ps->rows[2 * k].len) != 0 ||
+            buf_append(ob, ps->rows[2 * k + 1].data, ps->rows[2 * k + 1].len) != 0)
+            goto oom;
+    /* the evidence the events cite, first citation kept */
     for (size_t i = 0; i < ps->n; i++) {
         struct checked_event *c = &ps->ev[i];
         char seq[24];
-        const char *f[8];
-        size_t flen[8] = { SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX,
-                           SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX };
         const json_t *data = c->data;
         const char *lists[2] = { "evidence", "reason_evidence" };
+        if (!c->cites)
+            continue;
         (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)c->seq);
-        f[0] = ps->office, f[1] = seq, f[2] = c->type;
-        f[3] = c->actor, f[4] = nat_str(c->body, "time"), f[5] = c->text;
-        f[6] = c->sig_hex, f[7] = c->leaf_hex;
-        flen[5] = c->len;
-        if (copy_row_len(evb, f, flen, 8) != 0)
-            goto oom;
         json_array_foreach(json_object_get(c->body, "objects"), j, o) {
             const char *g[4] = { ps->office, seq, nat_str(o, "kind"), nat_str(o, "id") };
-            /* a link's statement is in the body and in persons: no query
-             * looks events up by it (schema 8) */
-            if (strcmp(g[2], "link") != 0 && copy_row(ob, g, 4) != 0)
-                goto oom;
             if (strcmp(g[2], "blob") == 0 && reg_is_hash(g[3]) && !json_object_get(seen, g[3])) {
                 const char *h[3] = { ps->office, g[3], seq };
                 (void)json_object_set_new(seen, g[3], json_true());
@@ -814,83 +955,31 @@ out:
     return rc;
 }
 
-/* The birth_records and record_versions fields of a record.draft or
- * record.correct event. KEY is malloc'd. */
-struct version_row {
-    const char *record_id, *hash, *text, *birth_date;
-    size_t text_len;
-    char seq[24], ver[16];
-    char *key;
-    json_t *rec;   /* the version parsed, when the reader declined it */
-    char *fields;  /* else its three strings, NUL-terminated */
-};
-
-static void version_row_release(struct version_row *v)
-{
-    free(v->key);
-    free(v->fields);
-    json_decref(v->rec);
-}
-
-/* The version's name and date strings ("" when absent or not strings):
- * picked from the text without a tree when it is of the canonical common
- * case, else read from its json_parse'd value into V->rec. Either way
- * the same strings (what the reader accepts parses to an equal value). */
-static int version_fields(struct version_row *v, const char *s[3], struct err *err)
-{
-    struct json_pick p[3] = { { "child/given_names", NULL, 0 },
-                              { "child/family_name", NULL, 0 },
-                              { "birth/date", NULL, 0 } };
-    const char *at[3];
-    size_t len[3], total = 0;
-
-    if (json_read_canonical_pick(v->text, v->text_len, NULL, p, 3) != 0) {
-        if (json_parse(v->text, v->text_len, &v->rec, err) != 0)
-            return -1;
-        s[0] = nat_str(json_object_get(v->rec, "child"), "given_names");
-        s[1] = nat_str(json_object_get(v->rec, "child"), "family_name");
-        s[2] = nat_str(json_object_get(v->rec, "birth"), "date");
-        return 0;
-    }
-    for (int i = 0; i < 3; i++) {
-        if (!json_pick_string(&p[i], &at[i], &len[i]))
-            at[i] = "", len[i] = 0;
-        total += len[i] + 1;
-    }
-    if ((v->fields = malloc(total)) == NULL)
-        return err_set(err, "out of memory");
-    total = 0;
-    for (int i = 0; i < 3; i++) {
-        memcpy(v->fields + total, at[i], len[i]);
-        v->fields[total + len[i]] = '\0';
-        s[i] = v->fields + total;
-        total += len[i] + 1;
-    }
-    return 0;
-}
-
 static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
                        struct err *err)
 {
     const json_t *o = c->rec, *data = c->data, *vt;
-    const char *fields[3];
+    const struct version_hash *h;
 
     memset(v, 0, sizeof *v);
     v->record_id = c->rec_id;
     v->hash = nat_str(o, "hash");
     vt = json_object_get(ps->versions, v->hash);
-    v->text = json_string_value(vt) ? json_string_value(vt) : "";
-    v->text_len = json_string_length(vt);
-    /* a district writes its versions canonical (their hash is over that
-     * form): read in one pass, no tree (version_fields) */
-    if (version_fields(v, fields, err) != 0)
+    if (!json_is_integer(vt) || (size_t)json_integer_value(vt) >= ps->nv)
+        return err_set(err, "event %llu: the record version it signs is not in the push",
+                       (unsigned long long)c->seq);
+    h = &ps->vh[json_integer_value(vt)];
+    if (h->failed) {
+        if (err)
+            *err = *h->failed;
         return -1;
-    v->key = nat_name_key(fields[0], fields[1]);
-    if (v->key == NULL) {
-        version_row_release(v);
-        return err_set(err, "out of memory");
     }
-    v->birth_date = fields[2];
+    /* its text, fields and key as the parse threads read them (borrowed,
+     * freed with the push's versions) */
+    v->text = h->row.text;
+    v->text_len = h->row.text_len;
+    v->birth_date = h->row.birth_date;
+    v->key = h->row.key;
     (void)snprintf(v->seq, sizeof v->seq, "%llu", (unsigned long long)c->seq);
     (void)snprintf(v->ver, sizeof v->ver, "%lld",
                    (long long)json_integer_value(json_object_get(data, "version")));
@@ -919,13 +1008,6 @@ struct bulk_rows {
     struct buf rb, vb, kb; /* birth_records, record_versions, the keys' array */
     size_t keys;
 };
-
-static void bulk_rows_release(struct bulk_rows *br)
-{
-    buf_release(&br->rb);
-    buf_release(&br->vb);
-    buf_release(&br->kb);
-}
 
 /* The rows, built without a request (while the events are being stored) */
 static int bulk_build(struct push *ps, struct bulk_rows *br, struct err *err)
@@ -964,12 +1046,9 @@ static int bulk_build(struct push *ps, struct bulk_rows *br, struct err *err)
                 (pre != NULL &&
                  json_object_set_new(ps->prekeys, v.record_id,
                                      json_pack("[s, s]", v.key, v.birth_date)) != 0) ||
-                (*v.key != '\0' && (br->keys++, array_item(kb, v.key) != 0))) {
-                version_row_release(&v);
+                (*v.key != '\0' && (br->keys++, array_item(kb, v.key) != 0)))
                 goto oom;
-            }
         }
-        version_row_release(&v);
     }
     if (buf_append_byte(kb, '}') != 0)
         goto oom;
@@ -1040,7 +1119,6 @@ static int project_correct(struct push *ps, const struct checked_event *c, struc
                  " name_key = $6, birth_date = $7, event_seq = $8"
                  " WHERE office = $1 AND record_id = $2",
                  8, p, NULL, err);
-    version_row_release(&v);
     return rc;
 }
 
@@ -1347,6 +1425,99 @@ static int project_document(struct push *ps, const struct checked_event *c, cons
  * builds the records' rows; the rest follows on this thread in order. The
  * statements and their order on the connection are those of storing, then
  * projecting, one after the other. */
+/* The eight COPY buffers of a push (events, objects, evidence; births,
+ * versions, keys; registrations, persons) are kept between pushes, emptied:
+ * the next push, on any connection, writes its rows into memory already
+ * allocated and faulted in, where each push grew its buffers anew by
+ * realloc (a copy at every doubling) and touched fresh pages. At most
+ * PUSH_BUFS_KEPT sets (pushes at once) of at most PUSH_BUFS_KEPT_MAX bytes
+ * each are kept; any more are freed as before. */
+#define PUSH_BUFS 8
+#define PUSH_BUFS_KEPT 4
+#define PUSH_BUFS_KEPT_MAX ((size_t)64 << 20)
+
+struct buf_pool {
+    pthread_mutex_t mu;
+    unsigned nkept;
+    struct buf kept[PUSH_BUFS_KEPT][2 * FANOUT_MAX];
+};
+
+/* store_and_project's eight; the parse jobs' rows (struct push's rows) */
+static struct buf_pool store_pool = { .mu = PTHREAD_MUTEX_INITIALIZER };
+static struct buf_pool row_pool = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* B's N buffers (empty, their caps set) take a kept set's memory, if any. */
+static void push_bufs_take(struct buf_pool *p, struct buf *const b[], unsigned n)
+{
+    struct buf *k = NULL;
+
+    (void)pthread_mutex_lock(&p->mu);
+    if (p->nkept > 0)
+        k = p->kept[--p->nkept];
+    for (unsigned i = 0; k && i < n; i++) {
+        b[i]->data = k[i].data;
+        b[i]->cap = k[i].cap;
+        b[i]->len = 0;
+        k[i] = (struct buf)BUF_INIT(0);
+    }
+    /* a kept set of more buffers than B takes: the rest freed */
+    for (unsigned i = n; k && i < 2 * FANOUT_MAX; i++) {
+        buf_release(&k[i]);
+    }
+    (void)pthread_mutex_unlock(&p->mu);
+}
+
+/* B's N buffers emptied and kept for the next push, or freed. */
+static void push_bufs_keep(struct buf_pool *p, struct buf *const b[], unsigned n)
+{
+    size_t total = 0;
+    bool kept = false;
+
+    for (unsigned i = 0; i < n; i++) {
+        buf_reset(b[i]);
+        total += b[i]->cap;
+    }
+    if (total > 0 && total <= PUSH_BUFS_KEPT_MAX) {
+        (void)pthread_mutex_lock(&p->mu);
+        if ((kept = p->nkept < PUSH_BUFS_KEPT)) {
+            for (unsigned i = 0; i < n; i++)
+                p->kept[p->nkept][i] = *b[i];
+            p->nkept++;
+        }
+        (void)pthread_mutex_unlock(&p->mu);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (!kept)
+            buf_release(b[i]);
+        *b[i] = (struct buf)BUF_INIT(b[i]->max);
+    }
+}
+
+/* PS's parse jobs' row buffers, from the pool and back */
+static void push_rows_bufs(struct push *ps, struct buf *b[2 * FANOUT_MAX])
+{
+    for (unsigned k = 0; k < 2 * ps->jobs; k++)
+        b[k] = &ps->rows[k];
+}
+
+static void push_rows_take(struct push *ps)
+{
+    struct buf *b[2 * FANOUT_MAX];
+
+    push_rows_bufs(ps, b);
+    for (unsigned k = 0; k < 2 * ps->jobs; k++)
+        ps->rows[k] = (struct buf)BUF_INIT((size_t)1 << 30);
+    push_bufs_take(&row_pool, b, 2 * ps->jobs);
+}
+
+static void push_rows_keep(struct push *ps)
+{
+    struct buf *b[2 * FANOUT_MAX];
+
+    push_rows_bufs(ps, b);
+    push_bufs_keep(&row_pool, b, 2 * ps->jobs);
+}
+
 static int store_and_project(struct push *ps, struct err *err)
 {
     struct reg_run run = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30), 0, 0, false,
@@ -1355,8 +1526,11 @@ static int store_and_project(struct push *ps, struct err *err)
                              BUF_INIT((size_t)1 << 28), NULL, ERR_INIT, 0, 0, false };
     struct bulk_rows br = { BUF_INIT((size_t)1 << 30), BUF_INIT((size_t)1 << 30),
                             BUF_INIT((size_t)1 << 30), 0 };
+    struct buf *const bufs[PUSH_BUFS] = { &sr.evb, &sr.ob,  &sr.eb,   &br.rb,
+                                          &br.vb,  &br.kb, &run.rows, &run.persons };
     int rc = -1, built;
 
+    push_bufs_take(&store_pool, bufs, PUSH_BUFS);
     if (run.records == NULL) {
         err_set(err, "out of memory");
         goto out;
@@ -1424,10 +1598,7 @@ static int store_and_project(struct push *ps, struct err *err)
         goto out;
     rc = 0;
 out:
-    store_rows_release(&sr);
-    bulk_rows_release(&br);
-    buf_release(&run.rows);
-    buf_release(&run.persons);
+    push_bufs_keep(&store_pool, bufs, PUSH_BUFS);
     json_decref(run.records);
     return rc;
 }
@@ -1459,6 +1630,8 @@ struct parsed_free {
     size_t n;
     struct json_arena *arenas;
     json_t *versions;
+    struct version_hash *vh;
+    size_t nv;
     pthread_t th;
     bool started;
 };
@@ -1475,6 +1648,7 @@ static void *parsed_free_run(void *arg)
     for (unsigned k = 0; k < FANOUT_MAX; k++)
         json_arena_release(&f->arenas[k]);
     json_decref(f->versions);
+    versions_release(f->vh, f->nv);
     return NULL;
 }
 
@@ -1483,8 +1657,9 @@ static void *parsed_free_run(void *arg)
 static void parsed_free_start(struct parsed_free *f, struct push *ps)
 {
     *f = (struct parsed_free){ .ev = ps->ev, .n = ps->n, .arenas = ps->arenas,
-                               .versions = ps->versions };
+                               .versions = ps->versions, .vh = ps->vh, .nv = ps->nv };
     ps->versions = NULL;
+    ps->vh = NULL;
     f->started = pthread_create(&f->th, NULL, parsed_free_run, f) == 0;
     if (!f->started)
         (void)parsed_free_run(f);
@@ -1633,10 +1808,25 @@ enum national_refusal national_push(struct pg *pg, const char *office, const jso
         struct verify_run vr;
         bool stored;
 
+        const json_t *vs = json_object_get(req, "versions");
+        size_t nv = json_array_size(vs);
+
+        ps.nv = nv;
+        if (nv > 0 && (ps.vh = calloc(nv, sizeof *ps.vh)) == NULL) {
+            err_set(err, "push: out of memory");
+            rc = NATIONAL_INTERNAL;
+            goto out;
+        }
+        ps.jobs = t;
+        push_rows_take(&ps);
         for (unsigned k = 0; k < t; k++)
             pj[k] = (struct parse_job){ ps.ev, &ps.arenas[k], events, ps.st.size,
-                                        ps.n * k / t, ps.n * (k + 1) / t };
+                                        ps.n * k / t, ps.n * (k + 1) / t, ps.vh, vs,
+                                        nv * k / t, nv * (k + 1) / t, office,
+                                        &ps.rows[2 * k], &ps.rows[2 * k + 1], false };
         fanout_run(pj, t, sizeof pj[0], parse_range);
+        for (unsigned k = 0; k < t; k++)
+            ps.rows_oom |= pj[k].oom;
         for (i = 0; i < ps.n; i++)
             if (event_check(&ps, i, &serr) != 0) {
                 bad_at = i;
@@ -1704,6 +1894,8 @@ out:
     for (unsigned k = 0; k < FANOUT_MAX; k++)
         json_arena_release(&ps.arenas[k]);
     events_release(ps.ev, ps.n);
+    push_rows_keep(&ps);
+    versions_release(ps.vh, ps.nv);
     json_decref(ps.versions);
     json_decref(ps.prereg);
     json_decref(ps.prekeys);

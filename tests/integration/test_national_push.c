@@ -1190,6 +1190,166 @@ static void test_national_server_settings(void **state)
         fail_msg("schema at the national settings: %s", err_msg(&err));
 }
 
+/* A signed record.note of O citing blob BLOB and the evidence list EV
+ * (hashes), into EVENTS. */
+static void add_note(struct sim *o, json_t *events, const char *blob, json_t *ev)
+{
+    add_event(o, events, "reg", o->usk, "record.note",
+              json_pack("[o]", registry_object_ref("blob", blob, blob, NULL)),
+              json_pack("{s:o}", "evidence", ev));
+}
+
+/* The rows events and event_objects should hold for EVENTS (from seq 2):
+ * each event as signed, with its leaf; its objects but links, in
+ * (seq, kind/id) order. */
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void expected_rows(struct sim *o, const json_t *events, struct buf *evrows,
+                          struct buf *objrows)
+{
+    size_t i, j;
+    json_t *e, *x;
+
+    json_array_foreach(events, i, e) {
+        const char *text = json_string_value(json_object_get(e, "body"));
+        json_t *body = json_loads(text, 0, NULL);
+        long long seq = json_integer_value(json_object_get(e, "seq"));
+        char leaf[65], objs[8][200];
+        size_t n = 0;
+        assert_non_null(body);
+        hex_encode(o->leaves[seq], 32, leaf);
+        assert_int_equal(buf_printf(evrows, "%s%lld\t%s\t%s\t%s\t%s\t%s\t%s", i ? "\n" : "",
+                                    seq, json_string_value(json_object_get(body, "type")),
+                                    json_string_value(json_object_get(body, "actor")),
+                                    json_string_value(json_object_get(body, "time")), text,
+                                    json_string_value(json_object_get(e, "signature")), leaf),
+                         0);
+        json_array_foreach(json_object_get(body, "objects"), j, x) {
+            const char *kind = json_string_value(json_object_get(x, "kind"));
+            if (strcmp(kind, "link") == 0)
+                continue;
+            assert_true(n < 8);
+            snprintf(objs[n++], sizeof objs[0], "%lld/%s/%s", seq, kind,
+                     json_string_value(json_object_get(x, "id")));
+        }
+        qsort(objs, n, sizeof objs[0], str_cmp);
+        for (j = 0; j < n; j++)
+            assert_int_equal(buf_printf(objrows, "%s%s", objrows->len ? "," : "", objs[j]), 0);
+        json_decref(body);
+    }
+}
+
+/* What a push stores of its events is what was signed, row for row, in log
+ * order: the events' and their objects' COPY rows are built by the parse
+ * threads, each on a share of the push, and joined in order; the buffers are
+ * kept for the next push, so a smaller push after a larger one (one parse
+ * job, stale bytes in the kept memory) stores exactly its own rows; the
+ * evidence rows keep each hash's first citation. */
+static void test_push_rows_as_signed(void **state)
+{
+    struct sim *o = office_new("R1");
+    json_t *ev = json_array(), *vs = json_array(), *all = json_array();
+    struct buf want_ev = BUF_INIT(64 << 20), want_ob = BUF_INIT(64 << 20);
+    struct err err = ERR_INIT;
+    char h1[65], h2[65], h3[65], want_evidence[400], *got;
+    uint64_t note1 = 0, note2;
+    (void)state;
+
+    reg_sha256_hex("blob one", 8, h1);
+    reg_sha256_hex("blob two", 8, h2);
+    reg_sha256_hex("blob three", 10, h3);
+    /* 600 births and a note: several parse jobs */
+    for (unsigned k = 0; k < 300; k++) {
+        add_birth(o, k, next_uin(o), ev, vs);
+        if (k == 150) {
+            note1 = o->size;
+            add_note(o, ev, h1, json_pack("[s, s, s]", h2, h1, "not a hash"));
+        }
+    }
+    json_array_extend(all, ev);
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("first push: %s", err_msg(&err));
+    json_array_clear(ev);
+    json_array_clear(vs);
+    /* then 10 births and a note citing h1 again: one parse job */
+    for (unsigned k = 300; k < 310; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    note2 = o->size;
+    add_note(o, ev, h3, json_pack("[s]", h1));
+    json_array_extend(all, ev);
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("second push: %s", err_msg(&err));
+
+    expected_rows(o, all, &want_ev, &want_ob);
+    got = sql1("SELECT string_agg(seq || E'\\t' || type || E'\\t' || actor || E'\\t' || time"
+               " || E'\\t' || body || E'\\t' || signature || E'\\t' || leaf_hash, E'\\n'"
+               " ORDER BY seq) FROM events WHERE office = 'R1' AND seq >= 2");
+    assert_int_equal(strlen(got), want_ev.len);
+    assert_string_equal(got, buf_str(&want_ev));
+    free(got);
+    got = sql1("SELECT string_agg(seq || '/' || kind || '/' || id, ','"
+               " ORDER BY seq, (kind || '/' || id) COLLATE \"C\") FROM event_objects"
+               " WHERE office = 'R1' AND seq >= 2");
+    assert_string_equal(got, buf_str(&want_ob));
+    free(got);
+    {
+        /* first citations: h1 and h2 by the first note, h3 by the second */
+        const char *hs[3] = { h1, h2, h3 };
+        uint64_t at[3] = { note1, note1, note2 };
+        char row[3][100];
+        for (int i = 0; i < 3; i++)
+            snprintf(row[i], sizeof row[i], "%s/%llu", hs[i], (unsigned long long)at[i]);
+        qsort(row, 3, sizeof row[0], str_cmp);
+        snprintf(want_evidence, sizeof want_evidence, "%s,%s,%s", row[0], row[1], row[2]);
+    }
+    expect_sql("SELECT string_agg(hash || '/' || first_seq, ',' ORDER BY hash COLLATE \"C\")"
+               " FROM evidence WHERE office = 'R1'",
+               want_evidence);
+    buf_release(&want_ev);
+    buf_release(&want_ob);
+    json_decref(all);
+    json_decref(ev);
+    json_decref(vs);
+    office_free(o);
+}
+
+/* The versions' fields and name keys are read with their hashes, before
+ * the push knows which are used: a version no draft or correction signs is
+ * stored by none and may be unreadable (the push is accepted, as before); a
+ * draft's unreadable version refuses the push and stores nothing. */
+static void test_version_unreadable(void **state)
+{
+    struct sim *o = office_new("R2");
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+    char hash[65];
+    (void)state;
+
+    add_birth(o, 0, next_uin(o), ev, vs);
+    json_array_append_new(vs, json_pack("{s:s, s:i, s:s}", "record_id", "R2-R-999999",
+                                        "version", 1, "data", "{not json"));
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push with an unused unreadable version: %s", err_msg(&err));
+    expect_sql("SELECT count(*) FROM record_versions WHERE office = 'R2'", "1");
+    json_array_clear(ev);
+    json_array_clear(vs);
+    reg_sha256_hex("{not json", 9, hash);
+    json_array_append_new(vs, json_pack("{s:s, s:i, s:s}", "record_id", "R2-R-000001",
+                                        "version", 1, "data", "{not json"));
+    add_event(o, ev, "reg", o->usk, "record.draft",
+              json_pack("[o]", registry_object_ref("record", "R2-R-000001", hash, NULL)),
+              json_pack("{s:i, s:s, s:[]}", "version", 1, "status", "draft", "evidence"));
+    assert_int_not_equal(push(o, ev, vs, &err), NATIONAL_OK);
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'R2'", "4");
+    expect_sql("SELECT count(*) FROM record_versions WHERE office = 'R2'", "1");
+    json_decref(ev);
+    json_decref(vs);
+    office_free(o);
+}
+
 static int group_setup(void **state)
 {
     struct err err = ERR_INIT;
@@ -1270,5 +1430,6 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
             test_version_not_canonical, test_push_backend_schema,
             test_push_vocab_merged, test_name_keys_in_words, test_new_keys_not_looked_up,
-            test_copy_field_escapes,
+            test_copy_field_escapes, test_push_rows_as_signed,
+            test_version_unreadable,
             test_national_server_settings)
