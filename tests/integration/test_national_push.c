@@ -250,6 +250,21 @@ static enum national_refusal push(struct sim *o, json_t *events, json_t *version
     return rc;
 }
 
+/* Births 0 .. N-1 of family name FAMILY made by office O (fresh UINs) and
+ * pushed in one request, which must be accepted. */
+static void push_births(struct sim *o, unsigned n, const char *family)
+{
+    json_t *ev = json_array(), *vs = json_array();
+    struct err err = ERR_INIT;
+
+    for (unsigned k = 0; k < n; k++)
+        add_birth_of(o, k, family, next_uin(o), ev, vs);
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push %s: %s", o->code, err_msg(&err));
+    json_decref(ev);
+    json_decref(vs);
+}
+
 /* Push event I of PAIR (a draft and its registration from add_birth) on
  * its own, with VERSIONS; WHAT names it in a failure. */
 static void push_one_of(struct sim *o, json_t *pair, size_t i, json_t *versions, const char *what)
@@ -510,16 +525,11 @@ static void test_push_backend_schema(void **state)
 static void test_name_keys_in_words(void **state)
 {
     struct sim *a = office_new("N1"), *b = office_new("N2");
-    json_t *ev = json_array(), *vs = json_array();
-    struct err err = ERR_INIT;
     (void)state;
 
     expect_sql("SELECT count(*) FROM pg_class WHERE relname = 'name_keys'", "0");
     expect_sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'name_words_vocab'", "1");
-    for (unsigned k = 0; k < 12; k++)
-        add_birth_of(a, k, "Qwordsonly", next_uin(a), ev, vs);
-    if (push(a, ev, vs, &err) != NATIONAL_OK)
-        fail_msg("push N1: %s", err_msg(&err));
+    push_births(a, 12, "Qwordsonly");
     expect_sql("SELECT count(DISTINCT name_key) FROM name_words"
                " WHERE name_key LIKE '% QWORDSONLY'",
                "12");
@@ -532,17 +542,10 @@ static void test_name_keys_in_words(void **state)
     expect_sql("SELECT count(*) FROM name_vocab WHERE word = 'QWORDSONLY'", "1");
     expect_sql("SELECT count(*) FROM name_words WHERE word = 'QWORDSONLY'", "12");
     /* the same persons in a second office: their keys are known, no row added */
-    json_array_clear(ev);
-    json_array_clear(vs);
-    for (unsigned k = 0; k < 12; k++)
-        add_birth_of(b, k, "Qwordsonly", next_uin(b), ev, vs);
-    if (push(b, ev, vs, &err) != NATIONAL_OK)
-        fail_msg("push N2: %s", err_msg(&err));
+    push_births(b, 12, "Qwordsonly");
     expect_sql("SELECT count(*) FROM name_words WHERE word = 'QWORDSONLY'", "12");
     expect_sql("SELECT count(*) FROM name_vocab WHERE word = 'QWORDSONLY'", "1");
     expect_sql("SELECT count(*) FROM birth_records WHERE name_key LIKE '% QWORDSONLY'", "24");
-    json_decref(ev);
-    json_decref(vs);
     office_free(a);
     office_free(b);
 }
@@ -640,27 +643,17 @@ static void test_cross_office_duplicates(void **state)
 static void test_new_keys_not_looked_up(void **state)
 {
     struct sim *a = office_new("K1"), *b = office_new("K2");
-    json_t *ev = json_array(), *vs = json_array();
-    struct err err = ERR_INIT;
     long long s0, s1, s2;
     (void)state;
 
-    for (unsigned k = 0; k < 20; k++)
-        add_birth_of(a, k, "Qnewkeyonly", next_uin(a), ev, vs);
     s0 = name_birth_scans();
-    if (push(a, ev, vs, &err) != NATIONAL_OK)
-        fail_msg("push K1: %s", err_msg(&err));
+    push_births(a, 20, "Qnewkeyonly");
     s1 = name_birth_scans();
     assert_int_equal(s1 - s0, 0);
     expect_sql("SELECT count(DISTINCT name_key) FROM name_words"
                " WHERE name_key LIKE '% QNEWKEYONLY'",
                "20");
-    json_array_clear(ev);
-    json_array_clear(vs);
-    for (unsigned k = 0; k < 5; k++)
-        add_birth_of(b, k, "Qnewkeyonly", next_uin(b), ev, vs);
-    if (push(b, ev, vs, &err) != NATIONAL_OK)
-        fail_msg("push K2: %s", err_msg(&err));
+    push_births(b, 5, "Qnewkeyonly");
     s2 = name_birth_scans();
     assert_true(s2 - s1 >= 5);
     /* person 5: drafted in one push, registered in the next */
@@ -669,8 +662,6 @@ static void test_new_keys_not_looked_up(void **state)
                " AND record_a = replace(record_b, 'K2', 'K1') AND status = 'open'",
                "6");
     expect_sql("SELECT count(*) FROM dup_cases WHERE 'K1' IN (office_a, office_b)", "6");
-    json_decref(ev);
-    json_decref(vs);
     office_free(a);
     office_free(b);
 }

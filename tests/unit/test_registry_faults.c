@@ -1612,11 +1612,8 @@ static void assert_signed_on_line(long long events0, int completed0)
     assert_true(events1 - events0 > 64);
     assert_int_equal(stmt_runs("UPDATE events SET signature") - completed0, events1 - events0);
     assert_int_equal(last_head_size(), events1);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                        "SELECT body, signature, leaf_hash FROM events"
-                                        " WHERE seq >= ?1 ORDER BY seq",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
+    q = sqlite_prepare_ok(db_handle(db), "SELECT body, signature, leaf_hash FROM events"
+                                      " WHERE seq >= ?1 ORDER BY seq");
     sqlite3_bind_int64(q, 1, events0);
     while (sqlite3_step(q) == SQLITE_ROW) {
         crypto_hash_sha256_state hs;
@@ -1687,12 +1684,9 @@ static void test_steps_link_signed_on_line(void **state)
         fail_msg("steps: %d done (%s)", rc, err_msg(&err));
     assert_int_equal(stmt_runs("leaf_hash = ?2, body = ?4") - bodies0, N);
     assert_int_equal(count_rows("person_links") - links0, N);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                        "SELECT l.statement, l.signature, e.body FROM person_links l"
-                                        " JOIN events e ON e.seq = l.event_seq"
-                                        " WHERE l.event_seq >= ?1 ORDER BY l.event_seq",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
+    q = sqlite_prepare_ok(db_handle(db), "SELECT l.statement, l.signature, e.body FROM person_links l"
+                                      " JOIN events e ON e.seq = l.event_seq"
+                                      " WHERE l.event_seq >= ?1 ORDER BY l.event_seq");
     sqlite3_bind_int64(q, 1, events0);
     while (sqlite3_step(q) == SQLITE_ROW) {
         json_t *body = json_loads((const char *)sqlite3_column_text(q, 2), 0, NULL);
