@@ -129,10 +129,6 @@ size_t json_arena_kept(void);
  * frees them). NULL when out of memory. For bytes that live and die with
  * an arena's values. */
 void *json_arena_alloc(size_t n);
-/* Every value of A freed at once, as by json_arena_release, but A keeps its
- * largest chunk (mapped, its pages already touched) for the values made in
- * it next: for a caller that fills an arena again and again. */
-void json_arena_reset(struct json_arena *a);
 
 /* An object's canonical form written member by member, for a caller that
  * knows its keys: append '{', then each member (a comma before all but the

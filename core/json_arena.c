@@ -42,7 +42,7 @@ static struct json_arena_chunk *kept;
 static size_t kept_bytes;
 
 /* ASan's shadow of the chunk cleared first: a mapping made later at the same
- * addresses must not be found poisoned (json_arena_reset). */
+ * addresses must not be found poisoned (chunk_put). */
 static void chunk_unmap(struct json_arena_chunk *c)
 {
     size_t size = c->size;
@@ -125,7 +125,7 @@ static void *arena_malloc(size_t n)
         p = a->next;
         a->next += n;
         a->left -= n;
-        ASAN_UNPOISON_MEMORY_REGION(p, n); /* poisoned by json_arena_reset */
+        ASAN_UNPOISON_MEMORY_REGION(p, n); /* poisoned by chunk_put */
         return p;
     }
     /* a new chunk: twice the last one (from 1 MiB, at most 64), or the size asked */
@@ -175,30 +175,6 @@ void json_arena_enter(struct json_arena *a)
 void json_arena_leave(void)
 {
     current = NULL;
-}
-
-void json_arena_reset(struct json_arena *a)
-{
-    struct json_arena_chunk *keep = NULL, *c, *next;
-
-    for (c = a->chunks; c; c = c->next)
-        if (keep == NULL || c->size > keep->size)
-            keep = c;
-    for (c = a->chunks; c; c = next) {
-        next = c->next;
-        if (c != keep)
-            chunk_put(c);
-    }
-    *a = (struct json_arena)JSON_ARENA_INIT;
-    if (keep != NULL) {
-        keep->next = NULL;
-        a->chunks = keep;
-        a->next = (char *)keep + ARENA_HEAD;
-        a->left = keep->size - ARENA_HEAD;
-        /* a value of before the reset still read is a use after free:
-         * ASan reports it until the bytes are handed out again */
-        ASAN_POISON_MEMORY_REGION(a->next, a->left);
-    }
 }
 
 void json_arena_release(struct json_arena *a)

@@ -119,34 +119,6 @@ static void prepare_one(struct reg_prep_line *l, size_t i)
         l->preps[i].norm = NULL;
 }
 
-/* One arena kept between lines (its largest chunk mapped): a batch's
- * drafts take about 14 MB of jansson values, and the page faults of a
- * fresh mapping each batch cost about what the frees did. The lines of
- * back-to-back batches overlap (a line is freed beside the next batch), so
- * two arenas take turns; one is kept while no import runs. */
-static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct json_arena spare = JSON_ARENA_INIT;
-
-static void arena_take(struct json_arena *a)
-{
-    pthread_mutex_lock(&spare_mu);
-    *a = spare;
-    spare = (struct json_arena)JSON_ARENA_INIT;
-    pthread_mutex_unlock(&spare_mu);
-}
-
-static void arena_give(struct json_arena *a)
-{
-    json_arena_reset(a);
-    pthread_mutex_lock(&spare_mu);
-    if (spare.chunks == NULL) {
-        spare = *a;
-        *a = (struct json_arena)JSON_ARENA_INIT;
-    }
-    pthread_mutex_unlock(&spare_mu);
-    json_arena_release(a); /* another line's was kept */
-}
-
 /* PREPS[FROM, TO) prepared on this thread, in L's arena when pooled. */
 static void prepare_range(struct reg_prep_line *l, size_t from, size_t to)
 {
@@ -167,8 +139,8 @@ static void line_free(struct reg_prep_line *l)
     if (!l->pooled)
         for (size_t i = 0; i < l->n; i++)
             reg_draft_prep_release(&l->preps[i]);
-    if (l->pooled)
-        arena_give(&l->arena);
+    if (l->pooled) /* its chunks kept for the next line's (core/json_arena.c) */
+        json_arena_release(&l->arena);
     buf_release(&l->scratch);
     free(l->preps);
     free(l);
@@ -219,8 +191,6 @@ static struct reg_prep_line *line_start(json_t *const *records, size_t n, struct
     l->pooled = pooled;
     l->arena = (struct json_arena)JSON_ARENA_INIT;
     l->scratch = (struct buf)BUF_INIT(RECORD_MAX);
-    if (pooled)
-        arena_take(&l->arena);
     for (size_t i = 0; i < n; i++)
         l->preps[i] = (struct reg_draft_prep){ .data = BUF_INIT(RECORD_MAX) };
     if (n >= PREP_THREAD_MIN) {
