@@ -6,8 +6,8 @@
  * Dawson, "Twisted Edwards curves revisited", 2008: formulas add-2008-hwcd-3
  * and dbl-2008-hwcd with a = -1). Scalars mod L are libsodium's
  * (crypto_core_ed25519_scalar_*), SHA-512 too. The multi-scalar product is
- * Straus's: one shared chain of doublings, each point adding its signed
- * radix-16 digits from a table of its multiples 1..8.
+ * Straus's: one shared chain of doublings, each point adding its
+ * width-5 NAF digits from a table of its odd multiples 1..15.
  *
  * Everything here handles public data only (keys, signatures, messages):
  * variable time is fine, as for any verifier. */
@@ -441,31 +441,52 @@ static bool sc_canonical(const unsigned char s[32])
     return false;
 }
 
-/* S (below 2^255) as 64 signed digits in [-8, 8], least significant
- * first. */
-static void sc_digits(signed char e[64], const unsigned char s[32])
-{
-    int carry = 0;
+/* Nonzero digits a scalar has at most in width-5 NAF (they are 5 bits apart
+ * at least; scalars here are below 2^253). */
+#define NAF_MAX 64
 
-    for (int i = 0; i < 32; i++) {
-        e[2 * i] = (signed char)(s[i] & 15);
-        e[2 * i + 1] = (signed char)(s[i] >> 4);
+/* S (below 2^253) in width-5 non-adjacent form: S = sum DIG[j] 2^POS[j],
+ * each digit odd in [-15, 15], positions rising and 5 apart at least.
+ * Returns how many. */
+static int sc_wnaf(unsigned short pos[NAF_MAX], signed char dig[NAF_MAX],
+                   const unsigned char s[32])
+{
+    unsigned char bit[272] = { 0 };
+    int n = 0;
+
+    for (int i = 0; i < 256; i++)
+        bit[i] = (s[i >> 3] >> (i & 7)) & 1;
+    for (int i = 0; i < 260 && n < NAF_MAX;) {
+        int v;
+        if (!bit[i]) {
+            i++;
+            continue;
+        }
+        v = bit[i] | bit[i + 1] << 1 | bit[i + 2] << 2 | bit[i + 3] << 3 | bit[i + 4] << 4;
+        memset(bit + i, 0, 5);
+        if (v > 15) { /* v - 32, and 32 carried into bit i + 5 */
+            int k = i + 5;
+            v -= 32;
+            while (bit[k])
+                bit[k++] = 0;
+            bit[k] = 1;
+        }
+        pos[n] = (unsigned short)i;
+        dig[n++] = (signed char)v;
+        i += 5;
     }
-    for (int i = 0; i < 63; i++) {
-        e[i] = (signed char)(e[i] + carry);
-        carry = (e[i] + 8) >> 4;
-        e[i] = (signed char)(e[i] - carry * 16);
-    }
-    e[63] = (signed char)(e[63] + carry);
+    return n;
 }
 
 /* ---- the batch ------------------------------------------------------------ */
 
-/* One point of the product: its multiples 1..8 and its scalar's digits. */
+/* One point of the product: its odd multiples 1, 3, ..., 15 and its
+ * scalar's digits. */
 struct term {
     ge_cached mult[8];
-    signed char digit[64];
-    int top; /* digits above this are 0 */
+    unsigned short pos[NAF_MAX];
+    signed char dig[NAF_MAX];
+    int n;
 };
 
 /* ED_BATCH_MAX signatures' R, one key each at most, and B. */
@@ -479,7 +500,7 @@ struct key_sum {
     size_t term;
 };
 
-/* What a batch of ED_BATCH_MAX needs (about 170 KiB: on the heap). */
+/* What a batch of ED_BATCH_MAX needs (about 200 KiB: on the heap). */
 struct batch_state {
     struct term t[TERMS_MAX];
     struct key_sum keys[ED_BATCH_MAX];
@@ -487,48 +508,59 @@ struct batch_state {
 
 static void term_digits(struct term *t, const unsigned char scalar[32])
 {
-    sc_digits(t->digit, scalar);
-    t->top = 63;
-    while (t->top > 0 && t->digit[t->top] == 0)
-        t->top--;
+    t->n = sc_wnaf(t->pos, t->dig, scalar);
 }
 
 static void term_set(struct term *t, const ge *p, const unsigned char scalar[32])
 {
-    ge acc = *p;
+    ge acc = *p, p2;
+    ge_cached c2;
 
+    ge_dbl(&p2, p, true);
+    ge_to_cached(&c2, &p2);
     ge_to_cached(&t->mult[0], p);
     for (int j = 1; j < 8; j++) {
-        ge_add_cached(&acc, &acc, &t->mult[0], false);
+        ge_add_cached(&acc, &acc, &c2, false);
         ge_to_cached(&t->mult[j], &acc);
     }
     term_digits(t, scalar);
 }
 
 /* Whether [8] * sum of the terms' points times their scalars is the
- * identity. */
+ * identity. One chain of doublings from the highest digit down; the terms
+ * wait in lists by the position of their next digit, so each digit costs
+ * one addition and nothing else. */
 static bool product_is_small(const struct term *t, size_t n)
 {
+    int head[272], next[TERMS_MAX], cur[TERMS_MAX], top = -1;
     ge acc;
-    int top = 0;
 
-    for (size_t j = 0; j < n; j++)
-        if (t[j].top > top)
-            top = t[j].top;
+    for (int i = 0; i < 272; i++)
+        head[i] = -1;
+    for (size_t j = 0; j < n; j++) {
+        cur[j] = t[j].n - 1;
+        if (cur[j] < 0)
+            continue;
+        next[j] = head[t[j].pos[cur[j]]];
+        head[t[j].pos[cur[j]]] = (int)j;
+        if (t[j].pos[cur[j]] > top)
+            top = t[j].pos[cur[j]];
+    }
     ge_identity(&acc);
     for (int i = top; i >= 0; i--) {
-        if (i != top) {
-            ge_dbl(&acc, &acc, false);
-            ge_dbl(&acc, &acc, false);
-            ge_dbl(&acc, &acc, false);
-            ge_dbl(&acc, &acc, true);
-        }
-        for (size_t j = 0; j < n; j++) {
-            const int d = t[j].digit[i];
+        if (i != top)
+            ge_dbl(&acc, &acc, head[i] >= 0);
+        for (int j = head[i], nx; j >= 0; j = nx) {
+            const int d = t[j].dig[cur[j]];
+            nx = next[j];
             if (d > 0)
-                ge_add_cached(&acc, &acc, &t[j].mult[d - 1], false);
-            else if (d < 0)
-                ge_add_cached(&acc, &acc, &t[j].mult[-d - 1], true);
+                ge_add_cached(&acc, &acc, &t[j].mult[(d - 1) / 2], false);
+            else
+                ge_add_cached(&acc, &acc, &t[j].mult[(-d - 1) / 2], true);
+            if (--cur[j] >= 0) {
+                next[j] = head[t[j].pos[cur[j]]];
+                head[t[j].pos[cur[j]]] = j;
+            }
         }
     }
     return ge_small_order(&acc);
