@@ -43,7 +43,10 @@ struct ed_batch_item {
  * checked alone, on the stack). Thread-safe. */
 bool ed25519_batch_verify(const struct ed_batch_item *items, size_t n, bool *ok);
 
-/* One signature, by the same equation (a batch of one). */
+/* One signature, by the same equation (a batch of one). libsodium's exact
+ * check runs first and decides every signature it accepts (they all pass
+ * the cofactored equation); only what it refuses is checked again here, so
+ * valid signatures cost what libsodium costs. */
 bool ed25519_verify_one(const unsigned char *pk, const unsigned char *sig, const void *msg,
                         size_t len);
 

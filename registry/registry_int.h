@@ -237,6 +237,8 @@ int reg_user_lookup(struct db *db, const char *username, unsigned char pk[REG_PK
 /* Ed25519 over a canonical body. */
 void reg_sign(const unsigned char *sk, const void *msg, size_t len,
               unsigned char sig[REG_SIG_BYTES]);
+/* Ed25519 verification: RFC 8032's cofactored check, as the batch verifier
+ * judges (core/ed25519_batch.h). */
 bool reg_sig_ok(const unsigned char pk[REG_PK_BYTES], const void *msg, size_t len,
                 const unsigned char *sig, size_t sig_len);
 
