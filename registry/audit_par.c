@@ -14,13 +14,13 @@
 #include "registry_int.h"
 
 #define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
-/* When the audit must wait for a worker, it sleeps until the worker is this
- * many of its entries (times the workers of the kind) past the entry it
- * asked about: one full batch of signatures (ED_BATCH_MAX); a worker stopped
- * at the window sleeps until the audit has moved this far: one wake-up for
- * that many entries instead of one or two per entry (well below
- * AUDIT_PAR_WINDOW, so neither waits for what the other cannot reach). */
-#define AUDIT_PAR_BATCH ED_BATCH_MAX
+/* A worker publishes its checks a batch at a time (ED_BATCH_MAX signatures):
+ * when the audit must wait for one, it sleeps until the batch holding the
+ * entry it asked about is published; a worker stopped at the window sleeps
+ * until the audit has moved this far: one wake-up for that many entries
+ * instead of one or two per entry (well below AUDIT_PAR_WINDOW, so neither
+ * waits for what the other cannot reach). */
+#define AUDIT_PAR_BATCH 64
 #define AUDIT_PAR_PER_KIND_MAX 4
 #define AUDIT_PAR_KINDS 3
 
@@ -311,10 +311,12 @@ static const char *const worker_sql[AUDIT_PAR_KINDS] = {
 
 /* Worker (K, IDX) copies its rows (seq % n == IDX) into batches of up to
  * ED_BATCH_MAX and verifies each batch in one call. A batch is published
- * when full, when the audit waits for an entry past the current row (the
- * kinds whose rows are sparse would otherwise hold it for long), before the
- * worker sleeps at its window and after its last row: the audit never
- * waits for an entry the worker holds unpublished. */
+ * when full, before the worker sleeps at its window and after its last
+ * row: an entry the audit waits for is published at the latest when the
+ * worker reaches the window's end, which it does without the audit. Not
+ * when the audit waits: a worker the audit caught up with would then
+ * publish batches of one, each a slower check than its share of a full one,
+ * and fall further behind. */
 static void *worker_main(void *arg)
 {
     struct par_worker *w = arg;
@@ -338,7 +340,8 @@ static void *worker_main(void *arg)
         const unsigned char *sig = sqlite3_column_blob(st, 3);
         const unsigned char *pk;
         struct par_slot s = { seq, NULL, 0, false, false };
-        bool stop, stall, wanted;
+        uint64_t reach; /* the last entry this row may put in the window */
+        bool stop, stall;
 
         if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
             break;
@@ -351,15 +354,19 @@ static void *worker_main(void *arg)
             p->done[k][idx] = handled;
             progress_wake(p, k, idx);
         }
-        stall = !p->stop && seq >= p->main_pos[k] + AUDIT_PAR_WINDOW;
-        wanted = p->waiting[k] && p->want_idx[k] == idx && handled > p->want[k];
+        /* a new batch starts only when the whole of it (ED_BATCH_MAX of the
+         * class's entries) fits in the window: it would otherwise stop at
+         * the window's end and publish part of a batch each time the audit
+         * lets it on */
+        reach = b->n == 0 ? seq + (uint64_t)ED_BATCH_MAX * p->n - 1 : seq;
+        stall = !p->stop && reach >= p->main_pos[k] + AUDIT_PAR_WINDOW;
         pthread_mutex_unlock(&p->mu);
-        if (b->n > 0 && (stall || wanted))
-            batch_flush(p, k, idx, b, handled);
         if (stall) {
+            if (b->n > 0)
+                batch_flush(p, k, idx, b, handled);
             pthread_mutex_lock(&p->mu);
-            if (!p->stop && seq >= p->main_pos[k] + AUDIT_PAR_WINDOW) {
-                p->resume[k][idx] = seq - AUDIT_PAR_WINDOW + AUDIT_PAR_BATCH;
+            if (!p->stop && reach >= p->main_pos[k] + AUDIT_PAR_WINDOW) {
+                p->resume[k][idx] = reach - AUDIT_PAR_WINDOW + AUDIT_PAR_BATCH;
                 p->stalled[k][idx] = true;
                 while (!p->stop && p->main_pos[k] < p->resume[k][idx])
                     pthread_cond_wait(&p->advance, &p->mu);
@@ -518,9 +525,7 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
             }
     }
     if (!p->finished[k][idx] && p->done[k][idx] <= seq) {
-        /* a worker's batch spans ED_BATCH_MAX entries of its class, n of
-         * them to a class: it wakes the audit when a full batch is out */
-        p->want[k] = seq + (uint64_t)AUDIT_PAR_BATCH * p->n;
+        p->want[k] = seq; /* until the worker publishes the batch holding it */
         p->want_idx[k] = idx;
         p->waiting[k] = true;
         while (!p->finished[k][idx] && p->done[k][idx] <= p->want[k])
