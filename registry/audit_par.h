@@ -9,8 +9,11 @@
  * only when the worker checked exactly those bytes under exactly that key
  * (the worker's copy of key, signature and message, compared byte for
  * byte), and verifies the signature itself otherwise. So the report is the
- * same with or without workers; only the time differs. Memory is bounded:
- * the workers stay at most AUDIT_PAR_WINDOW entries ahead of the audit. */
+ * same with or without workers; only the time differs (a worker verifies in
+ * batches, core/ed25519_batch.h, whose cofactored equation also accepts a
+ * signature only the key's holder could make and libsodium refuses: see
+ * docs/architecture.md). Memory is bounded: the workers stay at most
+ * AUDIT_PAR_WINDOW entries ahead of the audit. */
 #ifndef CIVREG_REGISTRY_AUDIT_PAR_H
 #define CIVREG_REGISTRY_AUDIT_PAR_H
 

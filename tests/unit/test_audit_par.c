@@ -1155,14 +1155,15 @@ static void test_parallel_audit_past_window(void **state)
 }
 
 /* The workers verify their signatures in batches of ED_BATCH_MAX (64) and
- * publish a batch's verdicts at once: a forged signature in the middle of a
- * full batch, two side by side, at a batch's first and last entry (with one
- * worker a kind, its batches are events 1-64, 65-128, ...; with two, every
- * other event) and in the last, partial batch (the last event of 305) is
- * each reported once, at its own event, and no valid one beside it. */
+ * publish a batch's verdicts at once: forged signatures in the middle of a
+ * full batch, two side by side, at a batch's last and the next one's first
+ * entry (with one worker a kind its batches are events 0-63, 64-127, ...;
+ * with two, every other event) and in the last, partial batch (the last
+ * event, about 305) are each reported once, at their own event, and no
+ * valid one beside them. */
 static void test_parallel_audit_batches(void **state)
 {
-    static const long forged[] = { 33, 34, 64, 65, 100, 128, 129, 250 };
+    static const long forged[] = { 33, 34, 63, 64, 100, 127, 128, 250 };
     (void)state;
 
     assert_forged_drafts_reported("audit-par-batches", 300, forged,
