@@ -10,6 +10,7 @@
 #include "core/encode.h"
 #include "core/json.h"
 #include "db/rows.h"
+#include "merkle.h"
 #include "projection_int.h"
 #include "registry_int.h"
 
@@ -33,6 +34,8 @@ struct par_slot {
     unsigned char *checked;
     size_t checked_len;
     bool ok, set;
+    bool have_leaf;   /* an event's: leaf is merkle_event_leaf of its message and signature */
+    merkle_hash leaf;
 };
 
 struct par_key {
@@ -339,7 +342,7 @@ static void *worker_main(void *arg)
         size_t len = (size_t)sqlite3_column_bytes(st, 2);
         const unsigned char *sig = sqlite3_column_blob(st, 3);
         const unsigned char *pk;
-        struct par_slot s = { seq, NULL, 0, false, false };
+        struct par_slot s = { .seq = seq };
         uint64_t reach; /* the last entry this row may put in the window */
         bool stop, stall;
 
@@ -386,6 +389,11 @@ static void *worker_main(void *arg)
             if (pk != NULL && sig != NULL && sqlite3_column_bytes(st, 3) == REG_SIG_BYTES &&
                 body != NULL)
                 slot_fill(&s, pk, body, len, sig);
+            if (s.set && w->kind == AUDIT_PAR_EVENT) {
+                /* the event's leaf hash, off the audit's thread */
+                merkle_event_leaf(body, len, sig, REG_SIG_BYTES, s.leaf);
+                s.have_leaf = true;
+            }
         }
         batch_add(b, &s);
         handled = seq + 1;
@@ -505,9 +513,10 @@ struct audit_par *audit_par_start(struct db *db, const unsigned char *office_pk)
 
 bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t seq,
                       const unsigned char *pk, const void *msg, size_t len,
-                      const unsigned char *sig, size_t sig_len)
+                      const unsigned char *sig, size_t sig_len, unsigned char *leaf,
+                      bool *have_leaf)
 {
-    struct par_slot s = { 0, NULL, 0, false, false };
+    struct par_slot s = { .seq = 0 };
     const int k = (int)kind;
     unsigned idx;
     bool same;
@@ -540,6 +549,10 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
     pthread_mutex_unlock(&p->mu);
     same = s.set && slot_same(&s, pk, msg, len, sig);
     free(s.checked);
+    if (same && leaf && have_leaf && s.have_leaf) {
+        memcpy(leaf, s.leaf, MERKLE_HASH_BYTES);
+        *have_leaf = true;
+    }
     if (same)
         return s.ok;
     return reg_sig_ok(pk, msg, len, sig, sig_len);

@@ -1085,6 +1085,32 @@ static void test_audit_birth_records_rows(void **state)
     audit_case_close(&ac);
 }
 
+/* The events' worker hashes each event's leaf beside its signature and the
+ * audit takes that hash when the worker's copy is the event it reads: a
+ * stored leaf hash changed (the event itself intact) is reported alike with
+ * and without workers, once, at its event; with the event's signature
+ * forged too (the worker's verdict false, its copy the same bytes) both
+ * are reported. */
+static void test_parallel_audit_leaf_hash(void **state)
+{
+    struct err err = ERR_INIT;
+    struct audit_case ac;
+    (void)state;
+
+    audit_case_drafts(&ac, "audit-par-leaf");
+    assert_audit_clean(&ac);
+    assert_int_equal(db_exec(ac.db, "UPDATE events SET leaf_hash = zeroblob(32) WHERE seq = 4",
+                             &err),
+                     0);
+    assert_reported(&ac, false, "event 4: stored leaf hash does not match the event");
+    assert_int_equal(db_exec(ac.db, "UPDATE events SET signature = zeroblob(64) WHERE seq = 4",
+                             &err),
+                     0);
+    assert_reported(&ac, false, "event 4: stored leaf hash does not match the event");
+    assert_reported(&ac, false, "event 4 (record.draft by clerk): signature invalid");
+    audit_case_close(&ac);
+}
+
 /* A case NAME with N more drafts (one event each) whose events FORGED[0..NF)
  * and the last get a forged signature: the report names each of them once
  * and no other signature, the same serially and with 2 and 4 workers. */
@@ -1172,6 +1198,7 @@ static void test_parallel_audit_batches(void **state)
 
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
             test_parallel_audit_past_window, test_parallel_audit_batches,
+            test_parallel_audit_leaf_hash,
             test_parallel_audit_search, test_audit_search_one_snapshot,
             test_audit_search_one_column, test_audit_event_objects_rows,
             test_audit_record_versions_rows, test_audit_birth_records_rows,
