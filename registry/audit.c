@@ -245,7 +245,7 @@ static void replay_link(struct proj *p, const struct proj_event *ev, const json_
     }
     if (reg_hex32(jstr(a->keys, signer), pk, "key", NULL) != 0 ||
         !audit_par_sig_ok(a->par, AUDIT_PAR_LINK, ev->seq, pk, body.data, body.len, sig,
-                          sizeof sig))
+                          sizeof sig, NULL, NULL))
         problem(a, "event %llu: link statement signature by '%s' is invalid", SEQ(ev), signer);
     proj_put_new(p, "person_links",
                  json_pack("{s:s, s:s, s:O, s:s, s:{s:s}, s:s, s:I}", "uin", jstr(st, "uin"),
@@ -1000,7 +1000,7 @@ static void head_check(struct audit *a, struct heads *h, const merkle_hash root)
     if (ok && (!a->have_office_pk ||
                !audit_par_sig_ok(a->par, AUDIT_PAR_HEAD, h->size, a->office_pk, body,
                                  strlen(body), sqlite3_column_blob(st, 5),
-                                 (size_t)sqlite3_column_bytes(st, 5)))) {
+                                 (size_t)sqlite3_column_bytes(st, 5), NULL, NULL))) {
         if (h->bad++ < TREE_HEAD_REPORT_MAX)
             problem(a, "tree head %llu: office signature invalid", (unsigned long long)h->size);
     }
@@ -1082,6 +1082,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
         merkle_hash leaf, root = { 0 };
         json_t *b = NULL;
         const char *actor;
+        bool have_leaf = false; /* from the events' worker, with its signature */
         unsigned char pk[REG_PK_BYTES];
         bool signed_ok = false, canonical = false;
 
@@ -1120,7 +1121,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                     problem(a, "event %llu: signed by unknown office '%s'",
                             (unsigned long long)seq, actor);
                 } else if (!audit_par_sig_ok(a->par, AUDIT_PAR_EVENT, seq, a->office_pk, body,
-                                             body_len, sig, sig_len)) {
+                                             body_len, sig, sig_len, leaf, &have_leaf)) {
                     problem(a, "event %llu (%s by %s): signature invalid",
                             (unsigned long long)seq, jstr(b, "type"), actor);
                     office_key_replaced(a, b, body, body_len, sig, sig_len);
@@ -1134,7 +1135,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                 if (reg_hex32(jstr(json_object_get(b, "data"), "public_key"), pk, "key", NULL) !=
                         0 ||
                     !audit_par_sig_ok(a->par, AUDIT_PAR_EVENT, seq, pk, body, body_len, sig,
-                                      sig_len))
+                                      sig_len, leaf, &have_leaf))
                     problem(a, "event %llu (%s by %s): signature invalid",
                             (unsigned long long)seq, jstr(b, "type"), actor);
                 else
@@ -1143,7 +1144,7 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
                 problem(a, "event %llu: signed by '%s', who no earlier event added",
                         (unsigned long long)seq, actor);
             } else if (!audit_par_sig_ok(a->par, AUDIT_PAR_EVENT, seq, pk, body, body_len, sig,
-                                         sig_len)) {
+                                         sig_len, leaf, &have_leaf)) {
                 problem(a, "event %llu (%s by %s): signature invalid", (unsigned long long)seq,
                         jstr(b, "type"), actor);
             } else {
@@ -1152,8 +1153,9 @@ static int check_events(struct audit *a, struct registry_audit_stats *stats, str
             if (signed_ok && json_is_object(b))
                 replay(a, seq, b);
         }
-        merkle_event_leaf(body ? body : "", body_len, sig ? sig : (const unsigned char *)"",
-                          sig_len, leaf);
+        if (!have_leaf)
+            merkle_event_leaf(body ? body : "", body_len,
+                              sig ? sig : (const unsigned char *)"", sig_len, leaf);
         if (sqlite3_column_bytes(st, 7) != 32 || memcmp(sqlite3_column_blob(st, 7), leaf, 32) != 0)
             problem(a, "event %llu: stored leaf hash does not match the event",
                     (unsigned long long)seq);

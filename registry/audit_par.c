@@ -6,15 +6,18 @@
 #include <unistd.h>
 
 #include "audit_par.h"
+#include "core/ed25519_batch.h"
 #include "core/encode.h"
 #include "core/json.h"
 #include "db/rows.h"
+#include "merkle.h"
 #include "projection_int.h"
 #include "registry_int.h"
 
 #define AUDIT_PAR_WINDOW 4096 /* entries of one kind a worker may run ahead */
-/* When the audit must wait for a worker, it sleeps until the worker is this
- * far past the entry it asked about; a worker stopped at the window sleeps
+/* A worker publishes its checks a batch at a time (ED_BATCH_MAX signatures):
+ * when the audit must wait for one, it sleeps until the batch holding the
+ * entry it asked about is published; a worker stopped at the window sleeps
  * until the audit has moved this far: one wake-up for that many entries
  * instead of one or two per entry (well below AUDIT_PAR_WINDOW, so neither
  * waits for what the other cannot reach). */
@@ -31,6 +34,8 @@ struct par_slot {
     unsigned char *checked;
     size_t checked_len;
     bool ok, set;
+    bool have_leaf;   /* an event's: leaf is merkle_event_leaf of its message and signature */
+    merkle_hash leaf;
 };
 
 struct par_key {
@@ -72,20 +77,21 @@ struct audit_par {
     struct par_slot *ring[AUDIT_PAR_KINDS];
 };
 
-/* Into S: the result OK of checking SIG of MSG under PK, with a copy of
- * those bytes (out of memory: S stays unset and the audit checks itself). */
-static void slot_fill(struct par_slot *s, bool ok, const unsigned char *pk, const void *msg,
-                      size_t len, const unsigned char *sig)
+/* Into S: a copy of the key PK, the signature SIG and the message MSG a
+ * worker checks (the verdict comes with its batch; out of memory: S stays
+ * unset and the audit checks itself). */
+static void slot_fill(struct par_slot *s, const unsigned char *pk, const void *msg, size_t len,
+                      const unsigned char *sig)
 {
     s->checked = malloc(REG_PK_BYTES + REG_SIG_BYTES + len);
     s->set = s->checked != NULL;
+    s->ok = false;
     if (!s->set)
         return;
     memcpy(s->checked, pk, REG_PK_BYTES);
     memcpy(s->checked + REG_PK_BYTES, sig, REG_SIG_BYTES);
     memcpy(s->checked + REG_PK_BYTES + REG_SIG_BYTES, msg, len);
     s->checked_len = REG_PK_BYTES + REG_SIG_BYTES + len;
-    s->ok = ok;
 }
 
 /* Whether slot S checked exactly PK, SIG (REG_SIG_BYTES) and MSG. */
@@ -187,7 +193,7 @@ static bool link_in_body(const char *body, size_t len, const char **stmt, size_t
 }
 
 /* The link statement event SEQ carries in BODY (data.link): its canonical
- * statement, signature and the signer's key, checked into S. S->set stays
+ * statement, signature and the signer's key, copied into S for checking. S->set stays
  * false when the event has no readable link (the audit judges those). */
 static void link_check(const struct audit_par *p, uint64_t seq, const char *body, size_t len,
                        struct par_slot *s)
@@ -202,9 +208,7 @@ static void link_check(const struct audit_par *p, uint64_t seq, const char *body
         (key = guess_key(p, who, seq)) != NULL &&
         hex_decode(hex, 2 * REG_SIG_BYTES, raw, sizeof raw, &got, NULL) == 0 &&
         got == REG_SIG_BYTES) {
-        slot_fill(s, crypto_sign_verify_detached(raw, (const unsigned char *)stmt, stmt_len,
-                                                 key) == 0,
-                  key, stmt, stmt_len, raw);
+        slot_fill(s, key, stmt, stmt_len, raw);
         return;
     }
     link_check_parsed(p, seq, body, len, s);
@@ -232,8 +236,7 @@ static void link_check_parsed(const struct audit_par *p, uint64_t seq, const cha
     if (pk && sig_hex && strlen(sig_hex) == 2 * REG_SIG_BYTES &&
         hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n, NULL) == 0 &&
         n == REG_SIG_BYTES && json_canonical(json_object_get(link, "statement"), &canon, NULL) == 0) {
-        slot_fill(s, crypto_sign_verify_detached(sig, canon.data, canon.len, pk) == 0, pk,
-                  canon.data, canon.len, sig);
+        slot_fill(s, pk, canon.data, canon.len, sig);
     }
     buf_release(&canon);
     json_decref(b);
@@ -248,6 +251,59 @@ static void progress_wake(struct audit_par *p, int k, unsigned idx)
         pthread_cond_broadcast(&p->progress);
 }
 
+/* A worker's rows copied and not yet verified: their slots are published,
+ * with their verdicts, all at once when the batch is verified. */
+struct par_batch {
+    size_t n;
+    struct par_slot slot[ED_BATCH_MAX];
+    struct ed_batch_item item[ED_BATCH_MAX];
+};
+
+/* Verify worker (K, IDX)'s batch B in one call, then publish its slots and
+ * DONE (every seq of the class below it handled) under P->mu at once: the
+ * audit never sees an entry as done before its slot is there. */
+static void batch_flush(struct audit_par *p, int k, unsigned idx, struct par_batch *b,
+                        uint64_t done)
+{
+    bool ok[ED_BATCH_MAX];
+    unsigned char *old[ED_BATCH_MAX];
+
+    if (b->n > 0)
+        (void)ed25519_batch_verify(b->item, b->n, ok);
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < b->n; i++) {
+        struct par_slot *r = &p->ring[k][b->slot[i].seq % AUDIT_PAR_WINDOW];
+        /* a copy the audit never asked for (an event it judged without a
+         * worker) is dropped when its slot is reused */
+        old[i] = r->checked;
+        *r = b->slot[i];
+        r->ok = ok[i];
+    }
+    if (done > p->done[k][idx])
+        p->done[k][idx] = done;
+    progress_wake(p, k, idx);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < b->n; i++)
+        free(old[i]);
+    b->n = 0;
+}
+
+/* Into B: the copy S made of the row SEQ (when S is set), its item pointing
+ * into the copy. */
+static void batch_add(struct par_batch *b, const struct par_slot *s)
+{
+    struct ed_batch_item *it = &b->item[b->n];
+
+    if (!s->set)
+        return;
+    b->slot[b->n] = *s;
+    it->pk = s->checked;
+    it->sig = s->checked + REG_PK_BYTES;
+    it->msg = s->checked + REG_PK_BYTES + REG_SIG_BYTES;
+    it->len = s->checked_len - REG_PK_BYTES - REG_SIG_BYTES;
+    b->n++;
+}
+
 static const char *const worker_sql[AUDIT_PAR_KINDS] = {
     "SELECT seq, actor, body, signature FROM events ORDER BY seq",
     "SELECT tree_size, office, body, signature FROM tree_heads ORDER BY tree_size",
@@ -256,6 +312,14 @@ static const char *const worker_sql[AUDIT_PAR_KINDS] = {
     "SELECT seq, actor, body, NULL FROM events WHERE instr(body, '\"link\":') > 0 ORDER BY seq",
 };
 
+/* Worker (K, IDX) copies its rows (seq % n == IDX) into batches of up to
+ * ED_BATCH_MAX and verifies each batch in one call. A batch is published
+ * when full, before the worker sleeps at its window and after its last
+ * row: an entry the audit waits for is published at the latest when the
+ * worker reaches the window's end, which it does without the audit. Not
+ * when the audit waits: a worker the audit caught up with would then
+ * publish batches of one, each a slower check than its share of a full one,
+ * and fall further behind. */
 static void *worker_main(void *arg)
 {
     struct par_worker *w = arg;
@@ -265,8 +329,10 @@ static void *worker_main(void *arg)
     sqlite3_stmt *st = NULL;
     const int k = (int)w->kind;
     const unsigned idx = w->index;
+    struct par_batch *b = calloc(1, sizeof *b);
+    uint64_t handled = 0; /* every seq of the class below it is in B or published */
 
-    if (db_open(p->path, DB_OPEN_CHECK, &db, &err) != 0 ||
+    if (b == NULL || db_open(p->path, DB_OPEN_CHECK, &db, &err) != 0 ||
         sqlite3_prepare_v2(db_handle(db), worker_sql[k], -1, &st, NULL) != SQLITE_OK)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -276,29 +342,44 @@ static void *worker_main(void *arg)
         size_t len = (size_t)sqlite3_column_bytes(st, 2);
         const unsigned char *sig = sqlite3_column_blob(st, 3);
         const unsigned char *pk;
-        struct par_slot s = { seq, NULL, 0, false, false };
-        unsigned char *old = NULL;
-        bool stop;
+        struct par_slot s = { .seq = seq };
+        uint64_t reach; /* the last entry this row may put in the window */
+        bool stop, stall;
 
         if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
             break;
         if (seq % p->n != idx)
             continue;
+        if (seq > handled)
+            handled = seq; /* rows come in order: everything below is handled */
         pthread_mutex_lock(&p->mu);
-        if (seq > p->done[k][idx])
-            p->done[k][idx] = seq; /* rows come in order: everything below is handled */
-        progress_wake(p, k, idx);
-        if (!p->stop && seq >= p->main_pos[k] + AUDIT_PAR_WINDOW) {
-            p->resume[k][idx] = seq - AUDIT_PAR_WINDOW + AUDIT_PAR_BATCH;
-            p->stalled[k][idx] = true;
-            while (!p->stop && p->main_pos[k] < p->resume[k][idx])
-                pthread_cond_wait(&p->advance, &p->mu);
-            p->stalled[k][idx] = false;
+        if (b->n == 0 && handled > p->done[k][idx]) {
+            p->done[k][idx] = handled;
+            progress_wake(p, k, idx);
         }
-        stop = p->stop;
+        /* a new batch starts only when the whole of it (ED_BATCH_MAX of the
+         * class's entries) fits in the window: it would otherwise stop at
+         * the window's end and publish part of a batch each time the audit
+         * lets it on */
+        reach = b->n == 0 ? seq + (uint64_t)ED_BATCH_MAX * p->n - 1 : seq;
+        stall = !p->stop && reach >= p->main_pos[k] + AUDIT_PAR_WINDOW;
         pthread_mutex_unlock(&p->mu);
-        if (stop)
-            break;
+        if (stall) {
+            if (b->n > 0)
+                batch_flush(p, k, idx, b, handled);
+            pthread_mutex_lock(&p->mu);
+            if (!p->stop && reach >= p->main_pos[k] + AUDIT_PAR_WINDOW) {
+                p->resume[k][idx] = reach - AUDIT_PAR_WINDOW + AUDIT_PAR_BATCH;
+                p->stalled[k][idx] = true;
+                while (!p->stop && p->main_pos[k] < p->resume[k][idx])
+                    pthread_cond_wait(&p->advance, &p->mu);
+                p->stalled[k][idx] = false;
+            }
+            stop = p->stop;
+            pthread_mutex_unlock(&p->mu);
+            if (stop)
+                break;
+        }
         if (w->kind == AUDIT_PAR_LINK) {
             if (body)
                 link_check(p, seq, body, len, &s);
@@ -307,22 +388,24 @@ static void *worker_main(void *arg)
                                            : (actor ? guess_key(p, actor, seq) : NULL);
             if (pk != NULL && sig != NULL && sqlite3_column_bytes(st, 3) == REG_SIG_BYTES &&
                 body != NULL)
-                slot_fill(&s, crypto_sign_verify_detached(sig, body, len, pk) == 0, pk, body,
-                          len, sig);
+                slot_fill(&s, pk, body, len, sig);
+            if (s.set && w->kind == AUDIT_PAR_EVENT) {
+                /* the event's leaf hash, off the audit's thread */
+                merkle_event_leaf(body, len, sig, REG_SIG_BYTES, s.leaf);
+                s.have_leaf = true;
+            }
         }
-        pthread_mutex_lock(&p->mu);
-        if (s.set) {
-            /* a copy the audit never asked for (an event it judged
-             * without a worker) is dropped when its slot is reused */
-            old = p->ring[k][seq % AUDIT_PAR_WINDOW].checked;
-            p->ring[k][seq % AUDIT_PAR_WINDOW] = s;
-        }
-        p->done[k][idx] = seq + 1;
-        progress_wake(p, k, idx);
-        pthread_mutex_unlock(&p->mu);
-        free(old);
+        batch_add(b, &s);
+        handled = seq + 1;
+        if (b->n == ED_BATCH_MAX)
+            batch_flush(p, k, idx, b, handled);
     }
+    if (!__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+        batch_flush(p, k, idx, b, handled);
 out:
+    for (size_t i = 0; b && i < b->n; i++) /* stopped: never published */
+        free(b->slot[i].checked);
+    free(b);
     sqlite3_finalize(st);
     db_close(db);
     pthread_mutex_lock(&p->mu);
@@ -430,9 +513,10 @@ struct audit_par *audit_par_start(struct db *db, const unsigned char *office_pk)
 
 bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t seq,
                       const unsigned char *pk, const void *msg, size_t len,
-                      const unsigned char *sig, size_t sig_len)
+                      const unsigned char *sig, size_t sig_len, unsigned char *leaf,
+                      bool *have_leaf)
 {
-    struct par_slot s = { 0, NULL, 0, false, false };
+    struct par_slot s = { .seq = 0 };
     const int k = (int)kind;
     unsigned idx;
     bool same;
@@ -450,7 +534,7 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
             }
     }
     if (!p->finished[k][idx] && p->done[k][idx] <= seq) {
-        p->want[k] = seq + AUDIT_PAR_BATCH;
+        p->want[k] = seq; /* until the worker publishes the batch holding it */
         p->want_idx[k] = idx;
         p->waiting[k] = true;
         while (!p->finished[k][idx] && p->done[k][idx] <= p->want[k])
@@ -465,6 +549,10 @@ bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t se
     pthread_mutex_unlock(&p->mu);
     same = s.set && slot_same(&s, pk, msg, len, sig);
     free(s.checked);
+    if (same && leaf && have_leaf && s.have_leaf) {
+        memcpy(leaf, s.leaf, MERKLE_HASH_BYTES);
+        *have_leaf = true;
+    }
     if (same)
         return s.ok;
     return reg_sig_ok(pk, msg, len, sig, sig_len);

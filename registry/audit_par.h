@@ -9,8 +9,11 @@
  * only when the worker checked exactly those bytes under exactly that key
  * (the worker's copy of key, signature and message, compared byte for
  * byte), and verifies the signature itself otherwise. So the report is the
- * same with or without workers; only the time differs. Memory is bounded:
- * the workers stay at most AUDIT_PAR_WINDOW entries ahead of the audit. */
+ * same with or without workers; only the time differs (a worker verifies in
+ * batches, core/ed25519_batch.h, whose cofactored equation also accepts a
+ * signature only the key's holder could make and libsodium refuses: see
+ * docs/architecture.md). Memory is bounded: the workers stay at most
+ * AUDIT_PAR_WINDOW entries ahead of the audit. */
 #ifndef CIVREG_REGISTRY_AUDIT_PAR_H
 #define CIVREG_REGISTRY_AUDIT_PAR_H
 
@@ -34,10 +37,15 @@ struct audit_par *audit_par_start(struct db *db, const unsigned char *office_pk)
 
 /* Whether SIG is PK's Ed25519 signature of MSG: event SEQ, the tree head
  * of size SEQ, or the link statement of event SEQ. Calls for one kind come
- * in increasing SEQ order. P may be NULL (then it verifies inline). */
+ * in increasing SEQ order. P may be NULL (then it verifies inline). For an
+ * event, LEAF (MERKLE_HASH_BYTES) and HAVE_LEAF, when not NULL: when the
+ * worker's copy was exactly MSG and SIG, LEAF receives the event's leaf
+ * hash the worker computed from it (merkle_event_leaf) and *HAVE_LEAF is
+ * set; otherwise both are left as they are. */
 bool audit_par_sig_ok(struct audit_par *p, enum audit_par_kind kind, uint64_t seq,
                       const unsigned char *pk, const void *msg, size_t len,
-                      const unsigned char *sig, size_t sig_len);
+                      const unsigned char *sig, size_t sig_len, unsigned char *leaf,
+                      bool *have_leaf);
 
 /* Stop and join the workers; NULL is a no-op. */
 void audit_par_stop(struct audit_par *p);

@@ -1085,32 +1085,52 @@ static void test_audit_birth_records_rows(void **state)
     audit_case_close(&ac);
 }
 
-/* A log longer than the window a worker may run ahead of the audit
- * (AUDIT_PAR_WINDOW, 4,096 entries): the workers stop at its end and go on
- * when the audit has moved on, and the audit sleeps until a worker is
- * past the entry it asks about; forged signatures before, at and past the
- * window's end, the last event's included, are each reported once, and the
- * report is the same serially and with 2 and 4 workers. A wake-up lost
- * between them would hang here. */
-static void test_parallel_audit_past_window(void **state)
+/* The events' worker hashes each event's leaf beside its signature and the
+ * audit takes that hash when the worker's copy is the event it reads: a
+ * stored leaf hash changed (the event itself intact) is reported alike with
+ * and without workers, once, at its event; with the event's signature
+ * forged too (the worker's verdict false, its copy the same bytes) both
+ * are reported. */
+static void test_parallel_audit_leaf_hash(void **state)
 {
-    enum { N = 4200 };
-    static const long forged[] = { 7, 2100, 4096, 4097, 4150 };
-    struct err err = ERR_INIT, *errs = calloc(N, sizeof *errs);
+    struct err err = ERR_INIT;
     struct audit_case ac;
-    json_t **recs = calloc(N, sizeof *recs), *serial;
-    char **ids = calloc(N, sizeof *ids), sql[256];
+    (void)state;
+
+    audit_case_drafts(&ac, "audit-par-leaf");
+    assert_audit_clean(&ac);
+    assert_int_equal(db_exec(ac.db, "UPDATE events SET leaf_hash = zeroblob(32) WHERE seq = 4",
+                             &err),
+                     0);
+    assert_reported(&ac, false, "event 4: stored leaf hash does not match the event");
+    assert_int_equal(db_exec(ac.db, "UPDATE events SET signature = zeroblob(64) WHERE seq = 4",
+                             &err),
+                     0);
+    assert_reported(&ac, false, "event 4: stored leaf hash does not match the event");
+    assert_reported(&ac, false, "event 4 (record.draft by clerk): signature invalid");
+    audit_case_close(&ac);
+}
+
+/* A case NAME with N more drafts (one event each) whose events FORGED[0..NF)
+ * and the last get a forged signature: the report names each of them once
+ * and no other signature, the same serially and with 2 and 4 workers. */
+static void assert_forged_drafts_reported(const char *name, size_t n, const long *forged,
+                                          size_t nf)
+{
+    struct err err = ERR_INIT, *errs = calloc(n, sizeof *errs);
+    struct audit_case ac;
+    json_t **recs = calloc(n, sizeof *recs), *serial;
+    char **ids = calloc(n, sizeof *ids), sql[256];
     sqlite3_stmt *st;
     long last;
-    (void)state;
 
     assert_non_null(errs);
     assert_non_null(recs);
     assert_non_null(ids);
-    audit_case_drafts(&ac, "audit-par-window");
-    for (size_t i = 0; i < N; i++)
+    audit_case_drafts(&ac, name);
+    for (size_t i = 0; i < n; i++)
         recs[i] = ac.rec;
-    if (registry_record_draft_batch(ac.db, ac.clerk, recs, N, ids, errs, &err) != N)
+    if (registry_record_draft_batch(ac.db, ac.clerk, recs, n, ids, errs, &err) != (int)n)
         fail_msg("draft batch: %s", err_msg(&err));
     assert_audit_clean(&ac);
 
@@ -1118,22 +1138,22 @@ static void test_parallel_audit_past_window(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     last = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    assert_true(last > 4150);
-    for (size_t i = 0; i <= sizeof forged / sizeof forged[0]; i++) {
+    assert_true(last > forged[nf - 1]);
+    for (size_t i = 0; i <= nf; i++) {
         (void)snprintf(sql, sizeof sql, "UPDATE events SET signature = zeroblob(64) WHERE seq = %ld",
-                       i < sizeof forged / sizeof forged[0] ? forged[i] : last);
+                       i < nf ? forged[i] : last);
         assert_int_equal(db_exec(ac.db, sql, &err), 0);
     }
     serial = assert_audit_same_report(&ac);
-    for (size_t i = 0; i <= sizeof forged / sizeof forged[0]; i++) {
+    for (size_t i = 0; i <= nf; i++) {
         (void)snprintf(sql, sizeof sql, "event %ld (record.draft by clerk): signature invalid",
-                       i < sizeof forged / sizeof forged[0] ? forged[i] : last);
+                       i < nf ? forged[i] : last);
         if (count_containing(serial, sql) != 1)
             fail_msg("expected '%s' once in %s", sql, json_dumps(serial, 0));
     }
-    assert_int_equal(count_containing(serial, "signature invalid"), 6);
+    assert_int_equal(count_containing(serial, "signature invalid"), nf + 1);
 
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = 0; i < n; i++) {
         free(ids[i]);
         err_clear(&errs[i]);
     }
@@ -1144,8 +1164,41 @@ static void test_parallel_audit_past_window(void **state)
     audit_case_close(&ac);
 }
 
+/* A log longer than the window a worker may run ahead of the audit
+ * (AUDIT_PAR_WINDOW, 4,096 entries): the workers stop at its end and go on
+ * when the audit has moved on, and the audit sleeps until a worker is
+ * past the entry it asks about; forged signatures before, at and past the
+ * window's end, the last event's included, are each reported once, and the
+ * report is the same serially and with 2 and 4 workers. A wake-up lost
+ * between them would hang here. */
+static void test_parallel_audit_past_window(void **state)
+{
+    static const long forged[] = { 7, 2100, 4096, 4097, 4150 };
+    (void)state;
+
+    assert_forged_drafts_reported("audit-par-window", 4200, forged,
+                                  sizeof forged / sizeof forged[0]);
+}
+
+/* The workers verify their signatures in batches of ED_BATCH_MAX (64) and
+ * publish a batch's verdicts at once: forged signatures in the middle of a
+ * full batch, two side by side, at a batch's last and the next one's first
+ * entry (with one worker a kind its batches are events 0-63, 64-127, ...;
+ * with two, every other event) and in the last, partial batch (the last
+ * event, about 305) are each reported once, at their own event, and no
+ * valid one beside them. */
+static void test_parallel_audit_batches(void **state)
+{
+    static const long forged[] = { 33, 34, 63, 64, 100, 127, 128, 250 };
+    (void)state;
+
+    assert_forged_drafts_reported("audit-par-batches", 300, forged,
+                                  sizeof forged / sizeof forged[0]);
+}
+
 CMOCKA_MAIN(NULL, NULL, test_parallel_audit_same_report, test_parallel_audit_links,
-            test_parallel_audit_past_window,
+            test_parallel_audit_past_window, test_parallel_audit_batches,
+            test_parallel_audit_leaf_hash,
             test_parallel_audit_search, test_audit_search_one_snapshot,
             test_audit_search_one_column, test_audit_event_objects_rows,
             test_audit_record_versions_rows, test_audit_birth_records_rows,
