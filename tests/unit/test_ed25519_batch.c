@@ -177,6 +177,14 @@ static void test_batch_names_the_altered(void **state)
     set_free(&s);
 }
 
+/* A 32-byte point encoding: FILL everywhere but its first and last bytes. */
+static void encoding(unsigned char p[32], int fill, unsigned char first, unsigned char last)
+{
+    memset(p, fill, 32);
+    p[0] = first;
+    p[31] = last;
+}
+
 /* Encodings libsodium refuses are refused here too: S not below L, R or the
  * key of small order, a y coordinate not below p, no point at all. */
 static void test_encodings_refused(void **state)
@@ -203,27 +211,20 @@ static void test_encodings_refused(void **state)
     }
     assert_int_not_equal(crypto_sign_verify_detached(bad, msg, sizeof msg, pk), 0);
     assert_false(ed25519_verify_one(pk, bad, msg, sizeof msg));
-    /* R the identity (small order), S = k * a would be needed: any S */
+    /* R the identity (small order); R with y = p + 1 (a non-canonical
+     * identity) */
     memcpy(bad, sig, 64);
-    memset(bad, 0, 32);
-    bad[0] = 1;
+    encoding(bad, 0, 1, 0);
     assert_false(ed25519_verify_one(pk, bad, msg, sizeof msg));
-    /* R with y = p + 1 (non-canonical identity) */
-    memset(bad, 0xff, 32);
-    bad[0] = 0xee;
-    bad[31] = 0x7f;
+    encoding(bad, 0xff, 0xee, 0x7f);
     assert_false(ed25519_verify_one(pk, bad, msg, sizeof msg));
-    /* a key of small order (the identity), and one with y = p */
-    memset(bad_pk, 0, 32);
-    bad_pk[0] = 1;
+    /* a key of small order (the identity), one with y = p, and y = 2, on no
+     * point of the curve (as libsodium says) */
+    encoding(bad_pk, 0, 1, 0);
     assert_false(ed25519_verify_one(bad_pk, sig, msg, sizeof msg));
-    memset(bad_pk, 0xff, 32);
-    bad_pk[0] = 0xed;
-    bad_pk[31] = 0x7f;
+    encoding(bad_pk, 0xff, 0xed, 0x7f);
     assert_false(ed25519_verify_one(bad_pk, sig, msg, sizeof msg));
-    /* y = 2 is on no point of the curve (checked against libsodium) */
-    memset(bad_pk, 0, 32);
-    bad_pk[0] = 2;
+    encoding(bad_pk, 0, 2, 0);
     assert_int_equal(crypto_core_ed25519_is_valid_point(bad_pk), 0);
     assert_false(ed25519_verify_one(bad_pk, sig, msg, sizeof msg));
     /* in a batch: the malformed item refused, the other accepted */
