@@ -1433,6 +1433,53 @@ static void test_version_unreadable(void **state)
     office_free(o);
 }
 
+/* The push finds each draft's version by its hash: with the versions in
+ * reverse order, each given twice, and as many again that no draft signs,
+ * every draft finds its own (and its record is stored once); with one
+ * draft's version left out, the push is refused naming that event and
+ * stores nothing. */
+static void test_versions_by_hash(void **state)
+{
+    struct sim *o = office_new("B2");
+    json_t *ev = json_array(), *vs = json_array(), *some = json_array(), *many = json_array();
+    struct err err = ERR_INIT;
+    size_t n;
+    (void)state;
+
+    for (unsigned k = 0; k < 40; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    n = json_array_size(vs);
+    /* event 2k + 2 is the draft of version k; version 17 left out */
+    for (size_t i = 0; i < n; i++)
+        if (i != 17)
+            json_array_append(some, json_array_get(vs, i));
+    assert_int_equal(push(o, ev, some, &err), NATIONAL_REFUSED);
+    print_message("refused: %s\n", err_msg(&err));
+    assert_non_null(strstr(err_msg(&err), "event 36: the record version it signs"));
+    assert_non_null(strstr(err_msg(&err), "is not in the push"));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'B2'", "2");
+    for (size_t i = n; i-- > 0;) {
+        json_array_append(many, json_array_get(vs, i));
+        json_array_append(many, json_array_get(vs, i));
+        json_array_append_new(many, json_pack("{s:s, s:i, s:s}", "record_id", "B2-R-UNUSED",
+                                              "version", (int)i + 1, "data", "{}"));
+    }
+    json_array_append_new(many, json_pack("{s:s, s:i, s:s}", "record_id", "B2-R-UNUSED",
+                                          "version", 99, "data", "{\"a\":1}"));
+    err = (struct err)ERR_INIT;
+    if (push(o, ev, many, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'B2'", "82");
+    expect_sql("SELECT count(*) FROM record_versions WHERE office = 'B2'", "40");
+    expect_sql("SELECT count(DISTINCT hash) FROM record_versions WHERE office = 'B2'", "40");
+    expect_sql("SELECT count(*) FROM persons WHERE office = 'B2'", "40");
+    json_decref(some);
+    json_decref(many);
+    json_decref(ev);
+    json_decref(vs);
+    office_free(o);
+}
+
 static int group_setup(void **state)
 {
     struct err err = ERR_INIT;
@@ -1515,5 +1562,5 @@ CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_
             test_version_not_canonical, test_push_backend_schema,
             test_push_vocab_merged, test_name_keys_in_words, test_new_keys_not_looked_up,
             test_copy_field_escapes, test_push_rows_as_signed,
-            test_version_unreadable,
+            test_version_unreadable, test_versions_by_hash,
             test_national_server_settings)
