@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/ed25519_batch.h"
 #include "core/encode.h"
 #include "core/fanout.h"
 #include "core/json.h"
@@ -41,6 +42,13 @@ struct office_state {
     json_t *keys; /* username -> public key hex */
     bool fork_alarm;
     char *head_body, *head_sig;
+};
+
+/* The versions of a push by their hash (versions_check): open addressing
+ * over indexes into the push's vh, SIZE_MAX an empty slot. */
+struct version_index {
+    size_t *slot;
+    size_t mask; /* slots - 1 */
 };
 
 struct checked_event {
@@ -69,7 +77,7 @@ struct push {
     struct office_state st;
     struct checked_event *ev;
     size_t n;
-    json_t *versions; /* a version's hash -> its index in vh */
+    struct version_index versions; /* a version's hash -> its index in vh */
     json_t *prereg;   /* record id -> index of the record.register written with its draft */
     json_t *prekeys;  /* record id (of prereg) -> [name key, date of birth] of its draft */
     json_t *newkeys;  /* name keys this push added to name_words (no record held them) */
@@ -633,18 +641,44 @@ struct verify_job {
     bool started;
 };
 
+/* A share's signatures in batches of ED_BATCH_MAX (the last one shorter),
+ * in log order: the first failing batch's first failing item is the share's
+ * lowest failure, and the batches after it are not checked. */
 static void *verify_range(void *arg)
 {
     struct verify_job *j = arg;
+    struct ed_batch_item it[ED_BATCH_MAX];
+    bool ok[ED_BATCH_MAX];
 
     j->bad = j->hi;
-    for (size_t i = j->lo; i < j->hi; i++)
-        if (!reg_sig_ok(j->ev[i].pk, j->ev[i].text, j->ev[i].len, j->ev[i].sig,
-                        REG_SIG_BYTES)) {
-            j->bad = i;
-            break;
+    for (size_t lo = j->lo; lo < j->hi; lo += ED_BATCH_MAX) {
+        size_t m = j->hi - lo < ED_BATCH_MAX ? j->hi - lo : ED_BATCH_MAX;
+        for (size_t i = 0; i < m; i++) {
+            const struct checked_event *c = &j->ev[lo + i];
+            it[i] = (struct ed_batch_item){ c->pk, c->sig, c->text, c->len };
         }
+        if (ed25519_batch_verify(it, m, ok))
+            continue;
+        j->bad = lo; /* a failed batch with no failing item is refused at its first */
+        for (size_t i = 0; i < m; i++)
+            if (!ok[i]) {
+                j->bad = lo + i;
+                break;
+            }
+        break;
+    }
     return NULL;
+}
+
+/* Share K of T of events [0, N): whole batches of ED_BATCH_MAX, so that only
+ * the last batch of the last share is short. */
+void national_verify_share(size_t n, unsigned t, unsigned k, size_t *lo, size_t *hi)
+{
+    size_t nb = (n + ED_BATCH_MAX - 1) / ED_BATCH_MAX;
+    size_t a = nb * k / t * ED_BATCH_MAX, b = nb * (k + 1) / t * ED_BATCH_MAX;
+
+    *lo = a < n ? a : n;
+    *hi = b < n ? b : n;
 }
 
 /* The threads a push's bulk work is cut over: verify_threads, else the
@@ -678,7 +712,8 @@ static void verify_start(struct verify_run *v, const struct checked_event *ev, s
     if (n < 256 || (v->t < 2 && !background))
         v->t = 1;
     for (unsigned k = 0; k < v->t; k++) {
-        v->jobs[k] = (struct verify_job){ ev, n * k / v->t, n * (k + 1) / v->t, 0, 0, false };
+        v->jobs[k] = (struct verify_job){ ev, 0, 0, 0, 0, false };
+        national_verify_share(n, v->t, k, &v->jobs[k].lo, &v->jobs[k].hi);
         /* a thread that cannot start runs its share in verify_finish */
         if (k > 0 || background)
             v->jobs[k].started =
@@ -723,23 +758,48 @@ static bool sig_refused(const struct checked_event *ev, size_t i, size_t n, stru
     return true;
 }
 
+/* The slot of HEX in X: the one holding it, else the empty one where it
+ * goes (X has at least one empty slot). */
+static size_t version_slot(const struct version_index *x, const struct version_hash *vh,
+                           const char *hex)
+{
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+
+    for (const char *p = hex; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    for (size_t k = (size_t)h & x->mask;; k = (k + 1) & x->mask)
+        if (x->slot[k] == SIZE_MAX || strcmp(vh[x->slot[k]].hex, hex) == 0)
+            return k;
+}
+
+/* The index in PS->vh of the version whose hash is HEX, SIZE_MAX when the
+ * push has none. */
+static size_t version_find(const struct push *ps, const char *hex)
+{
+    return ps->versions.slot ? ps->versions.slot[version_slot(&ps->versions, ps->vh, hex)]
+                             : SIZE_MAX;
+}
+
 /* The record versions the push carries: each must hash to a record object of
  * a record.draft / record.correct event of this push, and every such event
  * must come with its version. */
 static int versions_check(struct push *ps, struct err *err)
 {
-    const json_t *vs = json_object_get(ps->req, "versions");
-    size_t i, j;
-    json_t *v, *o;
+    struct version_index *x = &ps->versions;
+    size_t i, j, cap = 16;
+    json_t *o;
 
-    if ((ps->versions = json_object()) == NULL)
-        return err_set(err, "out of memory");
     /* each hash (computed by parse_range) -> its version's index in
-     * ps->vh: the version as hashed, up to its first NUL, its fields read */
-    json_array_foreach(vs, i, v) {
-        if (json_object_set_new(ps->versions, ps->vh[i].hex, json_integer((json_int_t)i)) != 0)
-            return err_set(err, "out of memory");
-    }
+     * ps->vh (the last of equal ones): the version as hashed, up to its
+     * first NUL, its fields read */
+    while (cap < 2 * ps->nv)
+        cap *= 2;
+    if ((x->slot = malloc(cap * sizeof *x->slot)) == NULL)
+        return err_set(err, "out of memory");
+    memset(x->slot, 0xff, cap * sizeof *x->slot);
+    x->mask = cap - 1;
+    for (i = 0; i < ps->nv; i++)
+        x->slot[version_slot(x, ps->vh, ps->vh[i].hex)] = i;
     for (i = 0; i < ps->n; i++) {
         const char *type = ps->ev[i].type;
         if (strcmp(type, "record.draft") != 0 && strcmp(type, "record.correct") != 0)
@@ -747,7 +807,7 @@ static int versions_check(struct push *ps, struct err *err)
         json_array_foreach(json_object_get(ps->ev[i].body, "objects"), j, o) {
             if (strcmp(nat_str(o, "kind"), "record") != 0)
                 continue;
-            if (json_object_get(ps->versions, nat_str(o, "hash")) == NULL)
+            if (version_find(ps, nat_str(o, "hash")) == SIZE_MAX)
                 return err_set(err, "event %llu: the record version it signs (%s) is not in "
                                     "the push",
                                (unsigned long long)ps->ev[i].seq, nat_str(o, "hash"));
@@ -958,17 +1018,17 @@ out:
 static int version_row(struct push *ps, const struct checked_event *c, struct version_row *v,
                        struct err *err)
 {
-    const json_t *o = c->rec, *data = c->data, *vt;
+    const json_t *o = c->rec, *data = c->data;
     const struct version_hash *h;
+    size_t at;
 
     memset(v, 0, sizeof *v);
     v->record_id = c->rec_id;
     v->hash = nat_str(o, "hash");
-    vt = json_object_get(ps->versions, v->hash);
-    if (!json_is_integer(vt) || (size_t)json_integer_value(vt) >= ps->nv)
+    if ((at = version_find(ps, v->hash)) >= ps->nv)
         return err_set(err, "event %llu: the record version it signs is not in the push",
                        (unsigned long long)c->seq);
-    h = &ps->vh[json_integer_value(vt)];
+    h = &ps->vh[at];
     if (h->failed) {
         if (err)
             *err = *h->failed;
@@ -1629,7 +1689,7 @@ struct parsed_free {
     struct checked_event *ev;
     size_t n;
     struct json_arena *arenas;
-    json_t *versions;
+    size_t *versions; /* the index's slots */
     struct version_hash *vh;
     size_t nv;
     pthread_t th;
@@ -1647,7 +1707,7 @@ static void *parsed_free_run(void *arg)
     }
     for (unsigned k = 0; k < FANOUT_MAX; k++)
         json_arena_release(&f->arenas[k]);
-    json_decref(f->versions);
+    free(f->versions);
     versions_release(f->vh, f->nv);
     return NULL;
 }
@@ -1657,8 +1717,8 @@ static void *parsed_free_run(void *arg)
 static void parsed_free_start(struct parsed_free *f, struct push *ps)
 {
     *f = (struct parsed_free){ .ev = ps->ev, .n = ps->n, .arenas = ps->arenas,
-                               .versions = ps->versions, .vh = ps->vh, .nv = ps->nv };
-    ps->versions = NULL;
+                               .versions = ps->versions.slot, .vh = ps->vh, .nv = ps->nv };
+    ps->versions.slot = NULL;
     ps->vh = NULL;
     f->started = pthread_create(&f->th, NULL, parsed_free_run, f) == 0;
     if (!f->started)
@@ -1896,7 +1956,7 @@ out:
     events_release(ps.ev, ps.n);
     push_rows_keep(&ps);
     versions_release(ps.vh, ps.nv);
-    json_decref(ps.versions);
+    free(ps.versions.slot);
     json_decref(ps.prereg);
     json_decref(ps.prekeys);
     json_decref(ps.newkeys);

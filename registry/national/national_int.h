@@ -75,6 +75,12 @@ int nat_parse_url(struct national_client *c, const char *url, struct err *err);
 int nat_client_call(struct national_client *c, const char *path, json_t *body, const char *what,
                     json_t **answer, struct err *err) __attribute__((warn_unused_result));
 
+/* Share K of T of a push's events [0, N) whose signatures one thread
+ * verifies, [*LO, *HI): whole batches of ED_BATCH_MAX (core/ed25519_batch.h),
+ * only the last share's last batch shorter; the shares cover [0, N) in
+ * order. */
+void national_verify_share(size_t n, unsigned t, unsigned k, size_t *lo, size_t *hi);
+
 /* Whether S is an office code [A-Z0-9]{2,8}. */
 bool nat_office_ok(const char *s);
 

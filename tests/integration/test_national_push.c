@@ -32,6 +32,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "core/ed25519_batch.h"
 #include "core/encode.h"
 #include "core/json.h"
 #include "core/secret.h"
@@ -1018,6 +1019,97 @@ static void test_bulk_signatures(void **state)
     office_free(o);
 }
 
+/* The signatures of a push are verified in batches of ED_BATCH_MAX: every
+ * share of the threads is whole batches, so that only the last batch of the
+ * push is short, and the shares cover the events in order. */
+static void test_verify_shares_whole_batches(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 63, 64, 65, 255, 256, 802, 1000, 20000, 100003 };
+    (void)state;
+
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (unsigned t = 1; t <= 9; t++) {
+            size_t n = sizes[s], at = 0, shorts = 0;
+            for (unsigned k = 0; k < t; k++) {
+                size_t lo, hi;
+                national_verify_share(n, t, k, &lo, &hi);
+                assert_int_equal(lo, at);
+                assert_true(hi >= lo && hi <= n);
+                assert_int_equal(lo % ED_BATCH_MAX, 0);
+                if (hi % ED_BATCH_MAX != 0) {
+                    assert_int_equal(hi, n); /* short only at the push's end */
+                    shorts++;
+                }
+                at = hi;
+            }
+            assert_int_equal(at, n);
+            assert_true(shorts <= 1);
+            /* four threads over 802 events: 3, 3, 3 and 4 batches */
+            if (n == 802 && t == 4) {
+                size_t lo, hi;
+                national_verify_share(n, t, 3, &lo, &hi);
+                assert_int_equal(lo, 576);
+                assert_int_equal(hi, 802);
+            }
+        }
+}
+
+/* Forged signatures against the batches (four threads, 802 events: shares
+ * [0, 192), [192, 384), [384, 576), [576, 802), batches of 64 from 0): one
+ * in the middle of a full batch; two in one batch (the first is named); two
+ * in different shares, the lower one in the last batch of its share and the
+ * higher in the first batch of the next (the lower is named). Nothing is
+ * stored; the honest push goes in after. */
+static void test_forged_in_batches(void **state)
+{
+    struct sim *o;
+    json_t *ev = json_array(), *vs = json_array(), *bad, *e;
+    struct err err = ERR_INIT;
+    static const struct {
+        size_t a, b; /* forged events (b == a: one) */
+        const char *named;
+    } cases[] = {
+        { 64 + 31, 64 + 31, "event 97 (" },  /* middle of the second batch */
+        { 640 + 40, 640 + 12, "event 654 (" }, /* two in one batch: the first */
+        { 383, 384, "event 385 (" },          /* last batch of share 1, first of share 2 */
+        { 700, 130, "event 132 (" },          /* shares 3 and 0 */
+        { 801, 801, "event 803 (" },          /* the short last batch */
+    };
+    (void)state;
+
+    national_set_verify_threads(4);
+    o = office_new("B1");
+    for (unsigned k = 0; k < 401; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    assert_int_equal(json_array_size(ev), 802);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        bad = forged(ev, cases[c].a);
+        if (cases[c].b != cases[c].a) {
+            e = forged(bad, cases[c].b);
+            json_decref(bad);
+            bad = e;
+        }
+        err = (struct err)ERR_INIT;
+        assert_int_equal(push(o, bad, vs, &err), NATIONAL_REFUSED);
+        print_message("refused: %s\n", err_msg(&err));
+        if (strstr(err_msg(&err), cases[c].named) == NULL ||
+            strstr(err_msg(&err), "signature invalid") == NULL)
+            fail_msg("forged %zu and %zu: %s (want %s)", cases[c].a, cases[c].b,
+                     err_msg(&err), cases[c].named);
+        json_decref(bad);
+    }
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'B1'", "2");
+    expect_sql("SELECT count(*) FROM events WHERE office = 'B1'", "2");
+    err = (struct err)ERR_INIT;
+    if (push(o, ev, vs, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'B1'", "804");
+    national_set_verify_threads(0);
+    json_decref(ev);
+    json_decref(vs);
+    office_free(o);
+}
+
 /* Signatures are verified while the push's rows go to PostgreSQL: a push
  * with a UIN collision (event 427) and a forged signature after it (event
  * 501) is refused for the signature, as when the signatures were verified
@@ -1341,6 +1433,53 @@ static void test_version_unreadable(void **state)
     office_free(o);
 }
 
+/* The push finds each draft's version by its hash: with the versions in
+ * reverse order, each given twice, and as many again that no draft signs,
+ * every draft finds its own (and its record is stored once); with one
+ * draft's version left out, the push is refused naming that event and
+ * stores nothing. */
+static void test_versions_by_hash(void **state)
+{
+    struct sim *o = office_new("B2");
+    json_t *ev = json_array(), *vs = json_array(), *some = json_array(), *many = json_array();
+    struct err err = ERR_INIT;
+    size_t n;
+    (void)state;
+
+    for (unsigned k = 0; k < 40; k++)
+        add_birth(o, k, next_uin(o), ev, vs);
+    n = json_array_size(vs);
+    /* event 2k + 2 is the draft of version k; version 17 left out */
+    for (size_t i = 0; i < n; i++)
+        if (i != 17)
+            json_array_append(some, json_array_get(vs, i));
+    assert_int_equal(push(o, ev, some, &err), NATIONAL_REFUSED);
+    print_message("refused: %s\n", err_msg(&err));
+    assert_non_null(strstr(err_msg(&err), "event 36: the record version it signs"));
+    assert_non_null(strstr(err_msg(&err), "is not in the push"));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'B2'", "2");
+    for (size_t i = n; i-- > 0;) {
+        json_array_append(many, json_array_get(vs, i));
+        json_array_append(many, json_array_get(vs, i));
+        json_array_append_new(many, json_pack("{s:s, s:i, s:s}", "record_id", "B2-R-UNUSED",
+                                              "version", (int)i + 1, "data", "{}"));
+    }
+    json_array_append_new(many, json_pack("{s:s, s:i, s:s}", "record_id", "B2-R-UNUSED",
+                                          "version", 99, "data", "{\"a\":1}"));
+    err = (struct err)ERR_INIT;
+    if (push(o, ev, many, &err) != NATIONAL_OK)
+        fail_msg("push: %s", err_msg(&err));
+    expect_sql("SELECT tree_size FROM offices WHERE office = 'B2'", "82");
+    expect_sql("SELECT count(*) FROM record_versions WHERE office = 'B2'", "40");
+    expect_sql("SELECT count(DISTINCT hash) FROM record_versions WHERE office = 'B2'", "40");
+    expect_sql("SELECT count(*) FROM persons WHERE office = 'B2'", "40");
+    json_decref(some);
+    json_decref(many);
+    json_decref(ev);
+    json_decref(vs);
+    office_free(o);
+}
+
 static int group_setup(void **state)
 {
     struct err err = ERR_INIT;
@@ -1416,11 +1555,12 @@ static void test_push_v1_then_v2_heads(void **state)
 }
 
 CMOCKA_MAIN(group_setup, group_teardown, test_push_set_based, test_uin_twice_in_one_push,
-            test_bulk_signatures, test_forged_after_collision, test_draft_and_register_one_row,
+            test_bulk_signatures, test_verify_shares_whole_batches, test_forged_in_batches,
+            test_forged_after_collision, test_draft_and_register_one_row,
             test_cross_office_duplicates, test_search_same_as_rows,
             test_search_finds_misspelt, test_canonical_parse, test_push_v1_then_v2_heads,
             test_version_not_canonical, test_push_backend_schema,
             test_push_vocab_merged, test_name_keys_in_words, test_new_keys_not_looked_up,
             test_copy_field_escapes, test_push_rows_as_signed,
-            test_version_unreadable,
+            test_version_unreadable, test_versions_by_hash,
             test_national_server_settings)
