@@ -264,7 +264,8 @@ typedef struct {
 } ge_cached;
 
 static fe k_d, k_d2, k_sqrtm1;
-static ge k_base;
+/* B's odd multiples 1, 3, ..., 15, made once (every batch has a B term) */
+static ge_cached k_base_mult[8];
 static bool k_ready;
 static pthread_once_t k_once = PTHREAD_ONCE_INIT;
 
@@ -395,6 +396,21 @@ static int ge_frombytes(ge *p, const unsigned char s[32])
     return 0;
 }
 
+/* MULT: P's odd multiples P, 3P, ..., 15P. */
+static void odd_multiples(ge_cached mult[8], const ge *p)
+{
+    ge acc = *p, p2;
+    ge_cached c2;
+
+    ge_dbl(&p2, p, true);
+    ge_to_cached(&c2, &p2);
+    ge_to_cached(&mult[0], p);
+    for (int j = 1; j < 8; j++) {
+        ge_add_cached(&acc, &acc, &c2, false);
+        ge_to_cached(&mult[j], &acc);
+    }
+}
+
 static void constants_init(void)
 {
     static const unsigned char base_enc[32] = {
@@ -403,6 +419,7 @@ static void constants_init(void)
         0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
     };
     fe t, two;
+    ge base;
 
     if (sodium_init() < 0)
         return;
@@ -421,7 +438,9 @@ static void constants_init(void)
     fe_sq(&t, &t);
     fe_mul(&k_sqrtm1, &t, &two);
     /* B: y = 4/5, x even */
-    k_ready = ge_frombytes(&k_base, base_enc) == 0;
+    k_ready = ge_frombytes(&base, base_enc) == 0;
+    if (k_ready)
+        odd_multiples(k_base_mult, &base);
 }
 
 /* ---- scalars -------------------------------------------------------------- */
@@ -511,21 +530,6 @@ static void term_digits(struct term *t, const unsigned char scalar[32])
     t->n = sc_wnaf(t->pos, t->dig, scalar);
 }
 
-static void term_set(struct term *t, const ge *p, const unsigned char scalar[32])
-{
-    ge acc = *p, p2;
-    ge_cached c2;
-
-    ge_dbl(&p2, p, true);
-    ge_to_cached(&c2, &p2);
-    ge_to_cached(&t->mult[0], p);
-    for (int j = 1; j < 8; j++) {
-        ge_add_cached(&acc, &acc, &c2, false);
-        ge_to_cached(&t->mult[j], &acc);
-    }
-    term_digits(t, scalar);
-}
-
 /* Whether [8] * sum of the terms' points times their scalars is the
  * identity. One chain of doublings from the highest digit down; the terms
  * wait in lists by the position of their next digit, so each digit costs
@@ -592,7 +596,8 @@ static int batch_check(struct term *terms, struct key_sum *keys, const struct ed
         memcpy(zi, z[i], sizeof z[i]);
         if (!sc_canonical(sig + 32) || ge_frombytes(&p, sig) != 0 || ge_small_order(&p))
             return -1;
-        term_set(&terms[nt++], &p, zi);
+        odd_multiples(terms[nt].mult, &p);
+        term_digits(&terms[nt++], zi);
         for (key = 0; key < nkeys; key++)
             if (keys[key].enc == pk || memcmp(keys[key].enc, pk, 32) == 0)
                 break;
@@ -603,7 +608,7 @@ static int batch_check(struct term *terms, struct key_sum *keys, const struct ed
             memset(keys[key].scalar, 0, 32);
             keys[key].term = nt++;
             /* its multiples now, its digits once its scalar is summed */
-            term_set(&terms[keys[key].term], &p, keys[key].scalar);
+            odd_multiples(terms[keys[key].term].mult, &p);
             nkeys++;
         }
         crypto_hash_sha512_init(&hs);
@@ -620,7 +625,8 @@ static int batch_check(struct term *terms, struct key_sum *keys, const struct ed
     for (size_t key = 0; key < nkeys; key++)
         term_digits(&terms[keys[key].term], keys[key].scalar);
     crypto_core_ed25519_scalar_negate(zs, sum_s);
-    term_set(&terms[nt++], &k_base, zs);
+    memcpy(terms[nt].mult, k_base_mult, sizeof k_base_mult);
+    term_digits(&terms[nt++], zs);
     return product_is_small(terms, nt) ? 1 : 0;
 }
 
