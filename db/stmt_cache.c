@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "db.h"
 #include "db_int.h"
 
@@ -67,14 +68,6 @@ static void entry_free(struct stmt_entry *e)
     free(e->sql);
 }
 
-static uint64_t sql_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 int db_stmt_cached(struct db *db, const char *sql, struct sqlite3_stmt **out, struct err *err)
 {
     struct db_stmt_cache **slot = db_stmt_cache_slot(db), *c = *slot;
@@ -92,7 +85,7 @@ int db_stmt_cached(struct db *db, const char *sql, struct sqlite3_stmt **out, st
             }
         }
     }
-    h = sql_hash(sql);
+    h = fnv1a_str(sql);
     if (c) {
         for (size_t i = 0; i < c->n; i++) {
             struct stmt_entry *e = &c->e[i];

@@ -7,25 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "web_int.h"
 
 extern const struct embedded_file web_asset_files[];
 extern const size_t web_asset_files_count;
 
-/* FNV-1a 64: change detection for caching, not security. */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < len; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 void web_assets_fingerprint(char out[17])
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV1A_INIT;
     for (size_t i = 0; i < web_asset_files_count; i++) {
         h = fnv1a(h, web_asset_files[i].name, strlen(web_asset_files[i].name) + 1);
         h = fnv1a(h, web_asset_files[i].data, web_asset_files[i].len);
@@ -80,6 +71,6 @@ int web_handle_asset(struct web_request *rq)
     if (f == NULL)
         return web_send_error(rq->conn, 404, "not_found", "no such asset");
     (void)snprintf(etag, sizeof etag, "\"%016llx\"",
-                   (unsigned long long)fnv1a(0xcbf29ce484222325ULL, f->data, f->len));
+                   (unsigned long long)fnv1a(FNV1A_INIT, f->data, f->len));
     return web_send_asset(rq->conn, f, web_asset_type(name), etag, immutable);
 }

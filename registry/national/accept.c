@@ -27,6 +27,7 @@
 #include "core/ed25519_batch.h"
 #include "core/encode.h"
 #include "core/fanout.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "national_int.h"
@@ -763,10 +764,8 @@ static bool sig_refused(const struct checked_event *ev, size_t i, size_t n, stru
 static size_t version_slot(const struct version_index *x, const struct version_hash *vh,
                            const char *hex)
 {
-    uint64_t h = 14695981039346656037u; /* FNV-1a */
+    const uint64_t h = fnv1a_str(hex);
 
-    for (const char *p = hex; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211u;
     for (size_t k = (size_t)h & x->mask;; k = (k + 1) & x->mask)
         if (x->slot[k] == SIZE_MAX || strcmp(vh[x->slot[k]].hex, hex) == 0)
             return k;
